@@ -1,0 +1,272 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime/debug"
+	"strings"
+	"time"
+
+	"comptoir/internal/account"
+	"comptoir/internal/app"
+	"comptoir/internal/config"
+	"comptoir/internal/db"
+)
+
+// errHelpShown ends a command after -h printed its flags.
+var errHelpShown = errors.New("help shown")
+
+type cmdEnv struct {
+	ctx    context.Context
+	stdout io.Writer
+	stderr io.Writer
+	getenv func(string) string
+}
+
+// flags makes a command's flag set with the shared configuration flags.
+func (e *cmdEnv) flags(name string) (*flag.FlagSet, *config.Config) {
+	fs := flag.NewFlagSet("comptoir "+name, flag.ContinueOnError)
+	fs.SetOutput(e.stderr)
+	return fs, config.Register(fs)
+}
+
+// parse parses args, then the environment, then checks the configuration.
+func (e *cmdEnv) parse(fs *flag.FlagSet, cfg *config.Config, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return errHelpShown
+		}
+		return config.Usagef("%v", err)
+	}
+	if fs.NArg() > 0 {
+		return config.Usagef("unexpected argument %q", fs.Arg(0))
+	}
+	if err := config.ApplyEnv(fs, e.getenv); err != nil {
+		return err
+	}
+	return cfg.Resolve()
+}
+
+func (e *cmdEnv) logger(cfg *config.Config) *slog.Logger {
+	var level slog.Level
+	level.UnmarshalText([]byte(cfg.LogLevel))
+	return slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: level}))
+}
+
+func (e *cmdEnv) serve(args []string) error {
+	fs, cfg := e.flags("serve")
+	demo := fs.Bool("demo", false, "on an empty database, create demo accounts (and catalog) and print their credentials")
+	if err := e.parse(fs, cfg, args); err != nil {
+		return err
+	}
+	start := time.Now()
+	log := e.logger(cfg)
+	// Listen first: a port in use is reported before any other work.
+	ln, err := app.Listen(cfg.Listen)
+	if err != nil {
+		return err
+	}
+	defer ln.Close()
+	a, err := app.Open(e.ctx, cfg, app.Options{Logger: log, Migrate: true, Workers: true})
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	if *demo {
+		if err := seedDemo(e.ctx, a, e.stdout); err != nil {
+			return fmt.Errorf("demo data: %w", err)
+		}
+	}
+	log.Info("comptoir is serving", "url", cfg.BaseURL, "listen", ln.Addr().String(), "database", string(a.DB.Engine),
+		"started_in", time.Since(start).Round(time.Millisecond).String())
+	return a.Serve(e.ctx, ln)
+}
+
+func (e *cmdEnv) migrate(args []string) error {
+	fs, cfg := e.flags("migrate")
+	if err := e.parse(fs, cfg, args); err != nil {
+		return err
+	}
+	a, err := app.Open(e.ctx, cfg, app.Options{Logger: e.logger(cfg), Migrate: true})
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	fmt.Fprintln(e.stderr, "comptoir: database is up to date")
+	return nil
+}
+
+func (e *cmdEnv) userAdd(args []string) error {
+	fs, cfg := e.flags("user add")
+	email := fs.String("email", "", "the user's email address (required)")
+	role := fs.String("role", "", "customer, agent or admin (required)")
+	name := fs.String("name", "", "display name (default: the part of the email before @)")
+	passwordFile := fs.String("password-file", "", "file holding the password (default: a random password is printed once)")
+	language := fs.String("language", "fr", "fr or en")
+	if err := e.parse(fs, cfg, args); err != nil {
+		return err
+	}
+	if *email == "" || *role == "" {
+		return config.Usagef("user add needs --email and --role")
+	}
+	switch *role {
+	case account.RoleCustomer, account.RoleAgent, account.RoleAdmin:
+	default:
+		return config.Usagef("--role %q: want customer, agent or admin", *role)
+	}
+	password, generated := "", false
+	if *passwordFile != "" {
+		b, err := os.ReadFile(*passwordFile)
+		if err != nil {
+			return config.Usagef("--password-file: %v", err)
+		}
+		password = strings.TrimRight(string(b), "\r\n")
+	} else {
+		password, generated = randomPassword(), true
+	}
+	if *name == "" {
+		*name, _, _ = strings.Cut(*email, "@")
+	}
+	a, err := app.Open(e.ctx, cfg, app.Options{Logger: e.logger(cfg)})
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	u, err := a.Accounts.CreateUser(e.ctx, account.CreateUserInput{Email: *email, Role: *role, Password: password, Language: *language, Name: *name})
+	var verr *account.ValidationError
+	switch {
+	case errors.As(err, &verr):
+		return config.Usagef("%v", verr)
+	case errors.Is(err, account.ErrEmailTaken):
+		return config.Usagef("a user with email %s already exists", *email)
+	case err != nil:
+		return err
+	}
+	fmt.Fprintf(e.stdout, "created %s %s (%s)\n", u.Role, u.Email, u.ID)
+	if generated {
+		fmt.Fprintf(e.stdout, "password: %s\n", password)
+	}
+	return nil
+}
+
+func (e *cmdEnv) tokenCreate(args []string) error {
+	fs, cfg := e.flags("token create")
+	email := fs.String("email", "", "the user the token acts as (required)")
+	name := fs.String("name", "cli", "a name to recognise the token by")
+	if err := e.parse(fs, cfg, args); err != nil {
+		return err
+	}
+	if *email == "" {
+		return config.Usagef("token create needs --email")
+	}
+	a, err := app.Open(e.ctx, cfg, app.Options{Logger: e.logger(cfg)})
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	u, err := a.Accounts.UserByEmail(e.ctx, *email)
+	if errors.Is(err, account.ErrNotFound) {
+		return config.Usagef("no user with email %s", *email)
+	}
+	if err != nil {
+		return err
+	}
+	plain, _, err := a.Accounts.CreateToken(e.ctx, u.ID, *name)
+	if err != nil {
+		return err
+	}
+	// Alone on stdout, so scripts can capture it; it is never shown again.
+	fmt.Fprintln(e.stdout, plain)
+	return nil
+}
+
+func (e *cmdEnv) backup(args []string) error {
+	fs, cfg := e.flags("backup")
+	to := fs.String("to", "", "the file to write (required; must not exist)")
+	if err := e.parse(fs, cfg, args); err != nil {
+		return err
+	}
+	if *to == "" {
+		return config.Usagef("backup needs --to FILE")
+	}
+	if _, err := os.Stat(*to); err == nil {
+		return config.Usagef("--to %s already exists; choose a new file", *to)
+	}
+	target, err := db.ParseURL(cfg.DatabaseURL)
+	if err != nil {
+		return config.Usagef("%v", err)
+	}
+	abs, err := filepath.Abs(*to)
+	if err != nil {
+		return err
+	}
+	switch target.Engine {
+	case db.SQLite:
+		d, err := db.Open(e.ctx, cfg.DatabaseURL)
+		if err != nil {
+			return err
+		}
+		defer d.Close()
+		if err := db.BackupSQLite(e.ctx, d, abs); err != nil {
+			return err
+		}
+	case db.Postgres:
+		// pg_dump takes a consistent snapshot while the store keeps serving.
+		cmd := exec.CommandContext(e.ctx, "pg_dump", "--format=custom", "--file="+abs, "--dbname="+target.DSN)
+		cmd.Stderr = e.stderr
+		if err := cmd.Run(); err != nil {
+			return fmt.Errorf("pg_dump: %w", err)
+		}
+	}
+	fmt.Fprintf(e.stderr, "comptoir: backup written to %s\n", abs)
+	return nil
+}
+
+func randomPassword() string {
+	b := make([]byte, 18)
+	rand.Read(b)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// Version is set at build time (-ldflags "-X main.Version=…"); otherwise the
+// module's VCS information is used.
+var Version = ""
+
+func version() string {
+	if Version != "" {
+		return Version
+	}
+	if info, ok := debug.ReadBuildInfo(); ok {
+		rev, dirty := "", false
+		for _, s := range info.Settings {
+			switch s.Key {
+			case "vcs.revision":
+				rev = s.Value
+			case "vcs.modified":
+				dirty = s.Value == "true"
+			}
+		}
+		if rev != "" {
+			if len(rev) > 12 {
+				rev = rev[:12]
+			}
+			if dirty {
+				rev += "-dirty"
+			}
+			return "dev-" + rev
+		}
+		if info.Main.Version != "" && info.Main.Version != "(devel)" {
+			return info.Main.Version
+		}
+	}
+	return "dev"
+}

@@ -1,0 +1,91 @@
+// Command comptoir runs the store: its web server, its jobs, and the
+// administrative commands around them. See API.md for the contract.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"comptoir/internal/config"
+)
+
+// Exit codes: 0 done, 1 failed while running, 2 bad usage or configuration.
+const (
+	exitOK      = 0
+	exitFailed  = 1
+	exitUsage   = 2
+	usageHeader = `usage: comptoir <command> [flags]
+
+commands:
+  serve [--demo]                 run the store (web, jobs, mail)
+  migrate                        apply database migrations and exit
+  user add --email E --role R    create a customer, agent or admin
+  token create --email E         print a new API token for that user
+  backup --to FILE               consistent copy of the data while serving
+  version                        print the version
+
+Every command takes the shared flags (see "comptoir serve -h"), each also
+settable as COMPTOIR_<FLAG> in the environment.
+`
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr, os.Getenv)
+	stop()
+	os.Exit(code)
+}
+
+// run executes one command; it is main without the process around it, so
+// tests can call it.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usageHeader)
+		return exitUsage
+	}
+	env := &cmdEnv{ctx: ctx, stdout: stdout, stderr: stderr, getenv: getenv}
+	var err error
+	switch cmd, rest := args[0], args[1:]; cmd {
+	case "serve":
+		err = env.serve(rest)
+	case "migrate":
+		err = env.migrate(rest)
+	case "user":
+		if len(rest) == 0 || rest[0] != "add" {
+			err = config.Usagef("usage: comptoir user add --email E --role customer|agent|admin [--password-file F] [--language fr|en]")
+			break
+		}
+		err = env.userAdd(rest[1:])
+	case "token":
+		if len(rest) == 0 || rest[0] != "create" {
+			err = config.Usagef("usage: comptoir token create --email E [--name N]")
+			break
+		}
+		err = env.tokenCreate(rest[1:])
+	case "backup":
+		err = env.backup(rest)
+	case "version", "--version", "-version":
+		fmt.Fprintln(stdout, "comptoir", version())
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usageHeader)
+	default:
+		err = config.Usagef("unknown command %q (try comptoir help)", cmd)
+	}
+	switch {
+	case err == nil:
+		return exitOK
+	case errors.Is(err, errHelpShown):
+		return exitOK
+	case config.IsUsage(err):
+		fmt.Fprintln(stderr, "comptoir:", err)
+		return exitUsage
+	default:
+		fmt.Fprintln(stderr, "comptoir:", err)
+		return exitFailed
+	}
+}

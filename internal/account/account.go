@@ -1,0 +1,294 @@
+// Package account owns the people who sign in to comptoir (customers,
+// support agents, admins) and the ways they prove who they are: passwords,
+// browser sessions, API tokens and password-reset links.
+//
+// Secrets never reach the database in clear. Passwords are argon2id hashes;
+// session cookies, API tokens and reset links are 256 random bits kept as
+// their SHA-256 (a fast hash is enough for that much entropy, and it lets a
+// token be found by an indexed lookup), so a copy of the database signs no
+// one in.
+package account
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/alexedwards/argon2id"
+
+	"comptoir/internal/audit"
+	"comptoir/internal/clock"
+	"comptoir/internal/db"
+	"comptoir/internal/mail"
+)
+
+// Roles: what a user may do. Plain strings, as they travel to JSON, templates
+// and the audit log unchanged.
+const (
+	RoleCustomer = "customer"
+	RoleAgent    = "agent"
+	RoleAdmin    = "admin"
+)
+
+// Customer types: consumers enjoy statutory rights (withdrawal) that
+// businesses do not, and businesses are invoiced with their VAT number.
+const (
+	CustomerConsumer = "consumer"
+	CustomerBusiness = "business"
+)
+
+// Languages an account can choose.
+const (
+	LangFR = "fr"
+	LangEN = "en"
+)
+
+// User is an account.
+type User struct {
+	ID           string
+	Email        string // as typed at sign-up
+	Name         string
+	Role         string // RoleCustomer, RoleAgent or RoleAdmin
+	Language     string // "fr" or "en"
+	CustomerType string // "consumer" or "business"
+	VATNumber    string // empty unless business
+	Country      string // ISO 3166-1 alpha-2; empty for staff made from the CLI
+	Region       string
+	City         string
+	CreatedAt    time.Time
+}
+
+// IsStaff reports whether u works for the store (agent or admin).
+func (u User) IsStaff() bool { return u.Role == RoleAgent || u.Role == RoleAdmin }
+
+// Actor is u as the author of a change, for the audit log.
+func (u User) Actor() audit.Actor { return audit.Actor{ID: u.ID, Role: u.Role} }
+
+// Errors callers tell apart. Sign-in and reset never say whether an account
+// exists: a wrong password and an unknown email are the same
+// ErrInvalidCredentials, and a reset request for an unknown email succeeds.
+var (
+	ErrNotFound           = errors.New("account: not found")
+	ErrEmailTaken         = errors.New("account: email already registered")
+	ErrInvalidCredentials = errors.New("account: invalid email or password")
+	ErrNoSession          = errors.New("account: no such session")
+	ErrSessionExpired     = errors.New("account: session expired")
+	ErrInvalidToken       = errors.New("account: unknown or revoked API token")
+	ErrResetInvalid       = errors.New("account: reset link unknown, used or expired")
+)
+
+// Validation codes: stable names the web layer turns into sentences in the
+// reader's language.
+const (
+	CodeRequired            = "required"
+	CodeEmailInvalid        = "email_invalid"
+	CodePasswordTooShort    = "password_too_short"
+	CodePasswordTooLong     = "password_too_long"
+	CodeCountryInvalid      = "country_invalid"
+	CodeVATRequired         = "vat_required"
+	CodeVATInvalid          = "vat_invalid"
+	CodeLanguageInvalid     = "language_invalid"
+	CodeCustomerTypeInvalid = "customer_type_invalid"
+	CodeRoleInvalid         = "role_invalid"
+	CodeTooLong             = "too_long"
+	CodeInvalidCharacters   = "invalid_characters"
+)
+
+// ValidationError maps each invalid field (named as in the API: "email",
+// "vat_number"…) to a validation code.
+type ValidationError struct {
+	Fields map[string]string
+}
+
+func (e *ValidationError) Error() string {
+	names := make([]string, 0, len(e.Fields))
+	for f := range e.Fields {
+		names = append(names, f)
+	}
+	sort.Strings(names)
+	parts := make([]string, len(names))
+	for i, f := range names {
+		parts[i] = f + ": " + e.Fields[f]
+	}
+	return "account: invalid " + strings.Join(parts, ", ")
+}
+
+// Mailer stores an email to send in the caller's transaction (the mail
+// outbox), so that a reset link is mailed exactly when its token exists.
+type Mailer interface {
+	EnqueueTx(ctx context.Context, tx *sql.Tx, m mail.Message) (string, error)
+}
+
+// Options tunes the service; zero values take the defaults.
+type Options struct {
+	// SessionTTL is how long a session lives after its last use (default 30
+	// days): it slides forward while the person keeps coming back.
+	SessionTTL time.Duration
+	// ResetTTL is how long a password-reset link works (default 1 hour).
+	ResetTTL time.Duration
+	// BaseURL is the store's public address, for links in emails
+	// ("https://shop.example"; no trailing slash needed).
+	BaseURL string
+	// MinPasswordLength counts characters, not bytes (default 10).
+	MinPasswordLength int
+	// HashParams are the argon2id parameters of new password hashes
+	// (default DefaultHashParams). Tests pass FastHashParams; existing hashes
+	// carry their own parameters, keep verifying when these change, and are
+	// upgraded at the next sign-in.
+	HashParams *HashParams
+}
+
+// HashParams are argon2id's cost parameters (memory in KiB, passes, lanes,
+// salt and key lengths).
+type HashParams = argon2id.Params
+
+// DefaultHashParams is OWASP's minimum for argon2id (19 MiB, 2 passes,
+// 1 lane): about 30 ms per hash on one core of a small server, so that a
+// stolen database is expensive to brute-force while sign-ins stay quick and
+// many can run at once. argon2id's own default (64 MiB) would let a handful
+// of simultaneous sign-ins exhaust a small machine's memory.
+var DefaultHashParams = &HashParams{
+	Memory:      19 * 1024,
+	Iterations:  2,
+	Parallelism: 1,
+	SaltLength:  16,
+	KeyLength:   32,
+}
+
+// FastHashParams cost well under a millisecond, for tests only: a hash
+// made with them protects nothing.
+var FastHashParams = HashParams{Memory: 64, Iterations: 1, Parallelism: 1, SaltLength: 16, KeyLength: 32}
+
+const (
+	defaultSessionTTL        = 30 * 24 * time.Hour
+	defaultResetTTL          = time.Hour
+	defaultMinPasswordLength = 10
+	// touchEvery bounds how often using a session or token writes its
+	// last-seen time: every page reads the session, and one write per
+	// request would serialize all traffic on SQLite's single writer.
+	touchEvery = time.Minute
+)
+
+// Service is the account use cases.
+type Service struct {
+	db    *db.DB
+	clock clock.Clock
+	mail  Mailer
+	opts  Options
+
+	// dummyHash is verified against when an email is unknown, so that
+	// sign-in takes as long as for a real account and its timing does not
+	// reveal which emails are registered. Made lazily: hashing costs time
+	// and memory that a process not serving sign-ins should not pay.
+	dummyOnce sync.Once
+	dummyHash string
+	dummyErr  error
+}
+
+// New returns the service. m may be nil only if RequestPasswordReset is never
+// called (the CLI).
+func New(d *db.DB, c clock.Clock, m Mailer, opts Options) *Service {
+	if opts.SessionTTL <= 0 {
+		opts.SessionTTL = defaultSessionTTL
+	}
+	if opts.ResetTTL <= 0 {
+		opts.ResetTTL = defaultResetTTL
+	}
+	if opts.MinPasswordLength <= 0 {
+		opts.MinPasswordLength = defaultMinPasswordLength
+	}
+	if opts.HashParams == nil {
+		opts.HashParams = DefaultHashParams
+	}
+	opts.BaseURL = strings.TrimRight(opts.BaseURL, "/")
+	return &Service{db: d, clock: c, mail: m, opts: opts}
+}
+
+// MinPasswordLength is the shortest password accepted, in characters, for
+// forms to say so before "password_too_short" does.
+func (s *Service) MinPasswordLength() int { return s.opts.MinPasswordLength }
+
+// userColumns is the column list scanUser reads, in order.
+var userColumns = userColumnsOf("")
+
+// userColumnsOf is userColumns qualified by a table alias ("u.") for joins.
+func userColumnsOf(alias string) string {
+	cols := strings.Split("id, email, name, role, language, customer_type, vat_number, country, region, city, created_at", ", ")
+	for i, c := range cols {
+		cols[i] = alias + c
+	}
+	return strings.Join(cols, ", ")
+}
+
+func scanUser(row interface{ Scan(...any) error }, extra ...any) (User, error) {
+	var u User
+	var vat sql.NullString
+	dest := append([]any{&u.ID, &u.Email, &u.Name, &u.Role, &u.Language, &u.CustomerType, &vat,
+		&u.Country, &u.Region, &u.City, &u.CreatedAt}, extra...)
+	if err := row.Scan(dest...); err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			return User{}, ErrNotFound
+		}
+		return User{}, err
+	}
+	u.VATNumber, u.CreatedAt = vat.String, u.CreatedAt.UTC()
+	return u, nil
+}
+
+// changed is the audit state of an update: the names of the fields that
+// changed, never their values, which may be personal data.
+func changed(fields ...string) map[string][]string {
+	return map[string][]string{"fields": fields}
+}
+
+// UserByID returns the account with that id, or ErrNotFound.
+func (s *Service) UserByID(ctx context.Context, userID string) (User, error) {
+	return userByID(ctx, s.db.Read, userID)
+}
+
+func userByID(ctx context.Context, q db.Querier, userID string) (User, error) {
+	u, err := scanUser(q.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE id = $1`, userID))
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		return User{}, fmt.Errorf("account: read user: %w", err)
+	}
+	return u, err
+}
+
+// UserByEmail returns the account with that email, whatever its case, or
+// ErrNotFound.
+func (s *Service) UserByEmail(ctx context.Context, email string) (User, error) {
+	u, err := scanUser(s.db.Read.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE email_key = $1`, EmailKey(email)))
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		return User{}, fmt.Errorf("account: read user: %w", err)
+	}
+	return u, err
+}
+
+// SetLanguage saves the language the user reads the store and their emails
+// in.
+func (s *Service) SetLanguage(ctx context.Context, userID, lang string) error {
+	lang, ok := normalizeLanguage(lang)
+	if !ok {
+		return &ValidationError{Fields: map[string]string{"language": CodeLanguageInvalid}}
+	}
+	now := s.clock.Now()
+	return s.db.Tx(ctx, func(tx *sql.Tx) error {
+		u, err := userByID(ctx, tx, userID)
+		if err != nil {
+			return err
+		}
+		if u.Language == lang {
+			return nil
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE users SET language = $1, updated_at = $2 WHERE id = $3`, lang, now, userID); err != nil {
+			return fmt.Errorf("account: set language: %w", err)
+		}
+		return audit.Record(ctx, tx, audit.Entry{At: now, Actor: u.Actor(), SubjectType: "user", SubjectID: userID,
+			Action: "language_change", After: changed("language")})
+	})
+}

@@ -1,0 +1,205 @@
+package account
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"comptoir/internal/audit"
+)
+
+// Session is a signed-in browser. Its ID is the SHA-256 of the cookie
+// token, so it can be shown and posted in a "sign out that device" form
+// without giving away the cookie.
+type Session struct {
+	ID         string
+	UserID     string
+	CreatedAt  time.Time
+	LastSeenAt time.Time
+	ExpiresAt  time.Time
+	IP         string
+	UserAgent  string
+}
+
+// maxTokenLen bounds what is hashed and looked up: our tokens are 43 or 47
+// characters, anything much longer is not one of ours.
+const maxTokenLen = 128
+
+// CreateSession signs userID in and returns the cookie token, which exists
+// only in the caller's hands from now on.
+func (s *Service) CreateSession(ctx context.Context, userID, ip, userAgent string) (string, Session, error) {
+	token := newSecret()
+	now := s.clock.Now()
+	sess := Session{
+		ID: hashSecret(token), UserID: userID,
+		CreatedAt: now, LastSeenAt: now, ExpiresAt: now.Add(s.opts.SessionTTL),
+		IP: clip(ip, 64), UserAgent: clip(userAgent, 512),
+	}
+	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
+		u, err := userByID(ctx, tx, userID)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO sessions (id, user_id, created_at, last_seen_at, expires_at, ip, user_agent)
+			VALUES ($1, $2, $3, $3, $4, $5, $6)`, sess.ID, userID, now, sess.ExpiresAt, sess.IP, sess.UserAgent); err != nil {
+			return fmt.Errorf("account: create session: %w", err)
+		}
+		return audit.Record(ctx, tx, audit.Entry{At: now, Actor: u.Actor(), SubjectType: "user", SubjectID: userID,
+			Action: "login", After: map[string]string{"session_id": sess.ID}})
+	})
+	if err != nil {
+		return "", Session{}, err
+	}
+	return token, sess, nil
+}
+
+// clip makes request metadata safe to store: valid UTF-8 without control
+// characters (PostgreSQL refuses NUL bytes), at most max bytes.
+func clip(s string, max int) string {
+	s = strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f {
+			return -1
+		}
+		return r
+	}, strings.ToValidUTF8(s, ""))
+	for len(s) > max {
+		// Cut on a rune boundary.
+		s = strings.ToValidUTF8(s[:max], "")
+	}
+	return s
+}
+
+const sessionColumns = `s.id, s.user_id, s.created_at, s.last_seen_at, s.expires_at, s.ip, s.user_agent`
+
+func sessionDest(sess *Session) []any {
+	return []any{&sess.ID, &sess.UserID, &sess.CreatedAt, &sess.LastSeenAt, &sess.ExpiresAt, &sess.IP, &sess.UserAgent}
+}
+
+func (sess *Session) utc() {
+	sess.CreatedAt, sess.LastSeenAt, sess.ExpiresAt = sess.CreatedAt.UTC(), sess.LastSeenAt.UTC(), sess.ExpiresAt.UTC()
+}
+
+// SessionUser returns who a cookie token signs in: ErrNoSession when the
+// token is unknown or was revoked, ErrSessionExpired when it ran out. Each
+// use pushes the expiry SessionTTL ahead, but writes at most once a minute
+// per session, so that browsing stays read-only almost always.
+func (s *Service) SessionUser(ctx context.Context, token string) (User, Session, error) {
+	if token == "" || len(token) > maxTokenLen {
+		return User{}, Session{}, ErrNoSession
+	}
+	var sess Session
+	u, err := scanUser(s.db.Read.QueryRowContext(ctx, `SELECT `+userColumnsOf("u.")+`, `+sessionColumns+`
+		FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id = $1`, hashSecret(token)), sessionDest(&sess)...)
+	if errors.Is(err, ErrNotFound) {
+		return User{}, Session{}, ErrNoSession
+	}
+	if err != nil {
+		return User{}, Session{}, fmt.Errorf("account: read session: %w", err)
+	}
+	sess.utc()
+	now := s.clock.Now()
+	if !now.Before(sess.ExpiresAt) {
+		return User{}, Session{}, ErrSessionExpired
+	}
+	if now.Sub(sess.LastSeenAt) >= touchEvery {
+		// Conditional, so that of the requests of one page (or of several
+		// nodes) arriving together, one writes and the others do nothing.
+		expires := now.Add(s.opts.SessionTTL)
+		if _, err := s.db.Write.ExecContext(ctx, `UPDATE sessions SET last_seen_at = $1, expires_at = $2
+			WHERE id = $3 AND last_seen_at <= $4`, now, expires, sess.ID, now.Add(-touchEvery)); err != nil {
+			return User{}, Session{}, fmt.Errorf("account: refresh session: %w", err)
+		}
+		sess.LastSeenAt, sess.ExpiresAt = now, expires
+	}
+	return u, sess, nil
+}
+
+// ListSessions lists the user's sessions that have not expired, most
+// recently used first.
+func (s *Service) ListSessions(ctx context.Context, userID string) ([]Session, error) {
+	rows, err := s.db.Read.QueryContext(ctx, `SELECT `+sessionColumns+` FROM sessions s
+		WHERE s.user_id = $1 AND s.expires_at > $2 ORDER BY s.last_seen_at DESC, s.id`, userID, s.clock.Now())
+	if err != nil {
+		return nil, fmt.Errorf("account: list sessions: %w", err)
+	}
+	defer rows.Close()
+	var out []Session
+	for rows.Next() {
+		var sess Session
+		if err := rows.Scan(sessionDest(&sess)...); err != nil {
+			return nil, fmt.Errorf("account: list sessions: %w", err)
+		}
+		sess.utc()
+		out = append(out, sess)
+	}
+	return out, rows.Err()
+}
+
+// RevokeSession signs out one of the user's own sessions. A session id that
+// is not theirs is ErrNotFound, exactly as one that does not exist.
+func (s *Service) RevokeSession(ctx context.Context, userID, sessionID string) error {
+	now := s.clock.Now()
+	return s.db.Tx(ctx, func(tx *sql.Tx) error {
+		u, err := userByID(ctx, tx, userID)
+		if err != nil {
+			return err
+		}
+		res, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE id = $1 AND user_id = $2`, sessionID, userID)
+		if err != nil {
+			return fmt.Errorf("account: revoke session: %w", err)
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return err
+		} else if n == 0 {
+			return ErrNotFound
+		}
+		return audit.Record(ctx, tx, audit.Entry{At: now, Actor: u.Actor(), SubjectType: "user", SubjectID: userID,
+			Action: "session_revoke", After: map[string]string{"session_id": sessionID}})
+	})
+}
+
+// RevokeOtherSessions signs out every session of the user but keepSessionID
+// (the one making the request).
+func (s *Service) RevokeOtherSessions(ctx context.Context, userID, keepSessionID string) error {
+	now := s.clock.Now()
+	return s.db.Tx(ctx, func(tx *sql.Tx) error {
+		u, err := userByID(ctx, tx, userID)
+		if err != nil {
+			return err
+		}
+		n, err := deleteSessions(ctx, tx, userID, keepSessionID)
+		if err != nil || n == 0 {
+			return err
+		}
+		return audit.Record(ctx, tx, audit.Entry{At: now, Actor: u.Actor(), SubjectType: "user", SubjectID: userID,
+			Action: "sessions_revoke_others", After: map[string]int64{"sessions_revoked": n}})
+	})
+}
+
+// deleteSessions deletes the user's sessions except keep (none when keep is
+// empty) and tells how many went.
+func deleteSessions(ctx context.Context, tx *sql.Tx, userID, keep string) (int64, error) {
+	res, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE user_id = $1 AND id <> $2`, userID, keep)
+	if err != nil {
+		return 0, fmt.Errorf("account: revoke sessions: %w", err)
+	}
+	return res.RowsAffected()
+}
+
+// PruneExpired deletes expired sessions and reset links, which can never be
+// used again; a periodic job calls it so the tables do not grow forever.
+func (s *Service) PruneExpired(ctx context.Context) error {
+	now := s.clock.Now()
+	return s.db.Tx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE expires_at <= $1`, now); err != nil {
+			return fmt.Errorf("account: prune sessions: %w", err)
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM password_resets WHERE expires_at <= $1`, now); err != nil {
+			return fmt.Errorf("account: prune reset links: %w", err)
+		}
+		return nil
+	})
+}

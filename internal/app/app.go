@@ -1,0 +1,223 @@
+// Package app is comptoir's composition root: configuration → database →
+// services → HTTP server and background jobs. Nothing below it knows how the
+// pieces are wired; nothing here holds business rules.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/riverqueue/river"
+
+	"comptoir/internal/account"
+	"comptoir/internal/clock"
+	"comptoir/internal/config"
+	"comptoir/internal/db"
+	"comptoir/internal/jobs"
+	"comptoir/internal/locale"
+	"comptoir/internal/mail"
+	"comptoir/internal/ratelimit"
+	"comptoir/internal/web"
+)
+
+// Options are the choices a caller makes beyond the configuration.
+type Options struct {
+	Clock  clock.Clock // default: the system clock
+	Logger *slog.Logger
+	// Migrate applies pending migrations on open (serve and migrate do);
+	// otherwise the schema must already be current.
+	Migrate bool
+	// Workers starts the background job workers (serve does; CLI commands
+	// only insert jobs).
+	Workers bool
+	// RescueStuckJobsAfter overrides River's rescue delay (tests).
+	RescueStuckJobsAfter time.Duration
+	// PasswordParams overrides the password hashing cost (tests).
+	PasswordParams *account.HashParams
+}
+
+// App is a running comptoir.
+type App struct {
+	Config   *config.Config
+	DB       *db.DB
+	Clock    clock.Clock
+	Logger   *slog.Logger
+	Jobs     *jobs.Client
+	Catalog  *locale.Catalog
+	Accounts *account.Service
+	Outbox   *mail.Outbox
+	Limiter  *ratelimit.Limiter
+	Web      *web.Server
+	Metrics  *web.Metrics
+}
+
+// Open connects to the database and builds every service. A bad database URL
+// or an unusable data directory is a configuration error (config.IsUsage).
+func Open(ctx context.Context, cfg *config.Config, opts Options) (*App, error) {
+	a := &App{Config: cfg, Clock: opts.Clock, Logger: opts.Logger}
+	if a.Clock == nil {
+		a.Clock = clock.System()
+	}
+	if a.Logger == nil {
+		a.Logger = slog.New(slog.DiscardHandler)
+	}
+	if err := checkDataDir(cfg.DataDir); err != nil {
+		return nil, err
+	}
+	d, err := db.Open(ctx, cfg.DatabaseURL)
+	if errors.Is(err, db.ErrBadURL) {
+		return nil, config.Usagef("%v", err)
+	}
+	if err != nil {
+		return nil, err
+	}
+	a.DB = d
+	if err := a.build(ctx, opts); err != nil {
+		d.Close()
+		return nil, err
+	}
+	return a, nil
+}
+
+func (a *App) build(ctx context.Context, opts Options) error {
+	cfg := a.Config
+	if opts.Migrate {
+		if err := a.DB.Migrate(ctx); err != nil {
+			return err
+		}
+		if err := jobs.Migrate(ctx, a.DB); err != nil {
+			return err
+		}
+	} else if err := a.DB.CheckVersion(ctx); err != nil {
+		return err
+	}
+	catalog, err := locale.Load()
+	if err != nil {
+		return err
+	}
+	a.Catalog = catalog
+
+	workers := river.NewWorkers()
+	jobsCfg := jobs.Config{Logger: a.Logger, RescueStuckJobsAfter: opts.RescueStuckJobsAfter}
+	if opts.Workers {
+		jobsCfg.Workers = workers
+	}
+	if a.Jobs, err = jobs.New(a.DB, jobsCfg); err != nil {
+		return err
+	}
+
+	from, err := mail.ParseAddress(cfg.MailFrom)
+	if err != nil {
+		return config.Usagef("--mail-from: %v", err)
+	}
+	if a.Outbox, err = mail.NewOutbox(a.DB, a.Jobs, a.Clock, from); err != nil {
+		return err
+	}
+	sender, err := a.mailSender()
+	if err != nil {
+		return err
+	}
+	river.AddWorker(workers, mail.NewWorker(a.DB, sender, a.Clock, a.Logger))
+
+	accOpts := account.Options{BaseURL: cfg.BaseURL}
+	if opts.PasswordParams != nil {
+		accOpts.HashParams = opts.PasswordParams
+	}
+	a.Accounts = account.New(a.DB, a.Clock, a.Outbox, accOpts)
+	a.Limiter = ratelimit.New(a.DB, a.Clock)
+
+	a.Metrics = web.NewMetrics()
+	a.Web, err = web.New(web.Deps{
+		Accounts: a.Accounts, Limiter: a.Limiter, Catalog: a.Catalog, Clock: a.Clock, Logger: a.Logger,
+		Ready: a.ready, StoreName: cfg.StoreName, BaseURL: cfg.BaseURL, SecureCookies: cfg.SecureCookies(),
+		Metrics: a.Metrics,
+	})
+	return err
+}
+
+// mailSender sends through the configured relay, or writes messages to the
+// data directory when there is none, so that a demo needs no mail server.
+func (a *App) mailSender() (mail.Sender, error) {
+	if a.Config.SMTPRelay == "" {
+		return mail.NewSpoolSender(a.Config.DataDir, a.Logger)
+	}
+	relay, err := mail.ParseRelayURL(a.Config.SMTPRelay)
+	if err != nil {
+		return nil, config.Usagef("--smtp-relay: %v", err)
+	}
+	return mail.NewSMTPSender(relay)
+}
+
+// ready is the readiness probe: the database must answer.
+func (a *App) ready(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	return a.DB.Write.PingContext(ctx)
+}
+
+// checkDataDir creates the data directory and proves it is writable, so a
+// misconfigured path fails at start with a clear reason, not at the first
+// upload.
+func checkDataDir(dir string) error {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return config.Usagef("data directory %s: %v", dir, err)
+	}
+	f, err := os.CreateTemp(dir, ".write-check-*")
+	if err != nil {
+		return config.Usagef("data directory %s is not writable: %v", dir, err)
+	}
+	name := f.Name()
+	f.Close()
+	os.Remove(name)
+	return nil
+}
+
+// Listen opens the HTTP listener; an address in use is a configuration
+// error.
+func Listen(addr string) (net.Listener, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, config.Usagef("cannot listen on %s: %v", addr, err)
+	}
+	return ln, nil
+}
+
+// Serve runs the HTTP server and the job workers until ctx ends, then shuts
+// down gracefully: stop taking requests, finish those in flight, stop jobs.
+func (a *App) Serve(ctx context.Context, ln net.Listener) error {
+	if err := a.Jobs.Start(ctx); err != nil {
+		return fmt.Errorf("start jobs: %w", err)
+	}
+	srv := &http.Server{
+		Handler:           a.Web.Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       60 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(a.Logger.Handler(), slog.LevelWarn),
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	var serveErr error
+	select {
+	case <-ctx.Done():
+	case serveErr = <-errc:
+	}
+	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 20*time.Second)
+	defer cancel()
+	err := errors.Join(srv.Shutdown(shutdownCtx), a.Jobs.Stop(shutdownCtx))
+	if serveErr != nil && !errors.Is(serveErr, http.ErrServerClosed) {
+		return serveErr
+	}
+	return err
+}
+
+// Close releases the database.
+func (a *App) Close() error { return a.DB.Close() }

@@ -1,0 +1,152 @@
+// Package apptest starts the whole application for a test: a fresh database
+// on the run's engine, every service, the job workers, and a real HTTP
+// server on loopback. Tests then talk to it as a browser or an API client
+// would.
+package apptest
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"comptoir/internal/account"
+	"comptoir/internal/app"
+	"comptoir/internal/clock"
+	"comptoir/internal/config"
+	"comptoir/internal/db/dbtest"
+)
+
+// Harness is a running store.
+type Harness struct {
+	App    *app.App
+	Server *httptest.Server
+	Clock  *clock.Manual
+	URL    string
+}
+
+// Start runs a store for the test and stops it when the test ends. The clock
+// starts at a fixed moment and moves only when the test says so.
+func Start(t testing.TB) *Harness {
+	t.Helper()
+	_, dbURL := dbtest.OpenURL(t)
+	cfg := &config.Config{
+		Listen: "127.0.0.1:0", DataDir: t.TempDir(), DatabaseURL: dbURL,
+		SupportAddress: "support@shop.test", StoreName: "Comptoir Test", LogLevel: "info",
+	}
+	srv := httptest.NewUnstartedServer(nil)
+	cfg.BaseURL = "http://" + srv.Listener.Addr().String()
+	if err := cfg.Resolve(); err != nil {
+		t.Fatal(err)
+	}
+	clk := clock.NewManual(time.Date(2026, 3, 8, 10, 0, 0, 0, time.UTC))
+	ctx, cancel := context.WithCancel(context.Background())
+	a, err := app.Open(ctx, cfg, app.Options{
+		Clock: clk, Workers: true, PasswordParams: &account.FastHashParams,
+		RescueStuckJobsAfter: 3 * time.Minute,
+	})
+	if err != nil {
+		cancel()
+		t.Fatalf("open app: %v", err)
+	}
+	if err := a.Jobs.Start(ctx); err != nil {
+		t.Fatalf("start jobs: %v", err)
+	}
+	srv.Config.Handler = a.Web.Handler()
+	srv.Start()
+	t.Cleanup(func() {
+		srv.Close()
+		stopCtx, stop := context.WithTimeout(context.Background(), 10*time.Second)
+		defer stop()
+		a.Jobs.Stop(stopCtx)
+		cancel()
+		a.Close()
+	})
+	return &Harness{App: a, Server: srv, Clock: clk, URL: srv.URL}
+}
+
+// Client is a browser-like HTTP client: it keeps cookies and does not follow
+// redirects, so tests can assert on them.
+type Client struct {
+	*http.Client
+	base string
+	t    testing.TB
+	// Lang, when set, is sent as Accept-Language.
+	Lang string
+	// UserAgent, when set, is sent as User-Agent.
+	UserAgent string
+}
+
+// NewClient makes a client with an empty cookie jar.
+func (h *Harness) NewClient(t testing.TB) *Client {
+	jar, _ := cookiejar.New(nil)
+	return &Client{
+		Client: &http.Client{Jar: jar, Timeout: 30 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error {
+			return http.ErrUseLastResponse
+		}},
+		base: h.URL, t: t,
+	}
+}
+
+// Response is a read response.
+type Response struct {
+	Status   int
+	Header   http.Header
+	Body     string
+	Location string
+}
+
+func (c *Client) do(req *http.Request) Response {
+	c.t.Helper()
+	if c.Lang != "" {
+		req.Header.Set("Accept-Language", c.Lang)
+	}
+	if c.UserAgent != "" {
+		req.Header.Set("User-Agent", c.UserAgent)
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		c.t.Fatalf("%s %s: %v", req.Method, req.URL, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		c.t.Fatalf("read %s: %v", req.URL, err)
+	}
+	return Response{Status: resp.StatusCode, Header: resp.Header, Body: string(b), Location: resp.Header.Get("Location")}
+}
+
+// Get fetches a path.
+func (c *Client) Get(path string) Response {
+	c.t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, c.base+path, nil)
+	return c.do(req)
+}
+
+// PostForm submits a form as a same-origin browser page would.
+func (c *Client) PostForm(path string, form url.Values) Response {
+	c.t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, c.base+path, strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Origin", c.base)
+	req.Header.Set("Sec-Fetch-Site", "same-origin")
+	return c.do(req)
+}
+
+// Send sends any request, relative to the server.
+func (c *Client) Send(method, path, contentType string, body io.Reader, header http.Header) Response {
+	c.t.Helper()
+	req, _ := http.NewRequest(method, c.base+path, body)
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+	for k, v := range header {
+		req.Header[k] = v
+	}
+	return c.do(req)
+}

@@ -1,0 +1,77 @@
+package config
+
+import (
+	"flag"
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+func parse(t *testing.T, args []string, env map[string]string) (*Config, error) {
+	t.Helper()
+	fs := flag.NewFlagSet("test", flag.ContinueOnError)
+	c := Register(fs)
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if err := ApplyEnv(fs, func(k string) string { return env[k] }); err != nil {
+		return nil, err
+	}
+	return c, c.Resolve()
+}
+
+func TestDefaults(t *testing.T) {
+	c, err := parse(t, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.DatabaseURL != "sqlite:comptoir-data/comptoir.db" || c.BaseURL != "http://localhost:8080" || c.MailFrom != "support@localhost" {
+		t.Fatalf("defaults: %+v", c)
+	}
+}
+
+func TestFlagBeatsEnvAndEnvBeatsDefault(t *testing.T) {
+	c, err := parse(t, []string{"--listen", "127.0.0.1:9000"}, map[string]string{
+		"COMPTOIR_LISTEN": "127.0.0.1:7000", "COMPTOIR_DATA_DIR": "/srv/c", "COMPTOIR_SUPPORT_ADDRESS": "help@shop.example",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Listen != "127.0.0.1:9000" || c.DataDir != "/srv/c" || c.DatabaseURL != "sqlite:/srv/c/comptoir.db" || c.SupportAddress != "help@shop.example" {
+		t.Fatalf("got %+v", c)
+	}
+}
+
+func TestSecretsFromFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "db")
+	os.WriteFile(path, []byte("postgres://u:secret@db/comptoir\n"), 0o600)
+	c, err := parse(t, nil, map[string]string{"COMPTOIR_DATABASE_URL_FILE": path})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.DatabaseURL != "postgres://u:secret@db/comptoir" {
+		t.Fatalf("DatabaseURL = %q", c.DatabaseURL)
+	}
+	// Only secrets may come from files.
+	c, err = parse(t, nil, map[string]string{"COMPTOIR_LISTEN_FILE": path})
+	if err != nil || c.Listen != "localhost:8080" {
+		t.Fatalf("a _FILE for a non-secret must be ignored: %+v %v", c, err)
+	}
+	if _, err := parse(t, nil, map[string]string{"COMPTOIR_DATABASE_URL_FILE": "/nonexistent/x"}); !IsUsage(err) {
+		t.Fatalf("a missing secret file must be a usage error, got %v", err)
+	}
+}
+
+func TestBadValuesAreUsageErrors(t *testing.T) {
+	for _, args := range [][]string{
+		{"--base-url", "ftp://x"},
+		{"--support-address", "not an address"},
+		{"--smtp-relay", "http://relay"},
+		{"--log-level", "loud"},
+		{"--data-dir", ""},
+	} {
+		if _, err := parse(t, args, nil); !IsUsage(err) {
+			t.Errorf("%v: got %v, want a usage error", args, err)
+		}
+	}
+}

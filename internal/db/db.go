@@ -1,0 +1,221 @@
+// Package db opens comptoir's database, SQLite or PostgreSQL, and applies its
+// migrations. Domain packages write their SQL once, portably ($1 placeholders,
+// RETURNING, ON CONFLICT); only the migration files differ per engine.
+package db
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+)
+
+// Engine names a database engine.
+type Engine string
+
+const (
+	SQLite   Engine = "sqlite"
+	Postgres Engine = "postgres"
+)
+
+// ErrBadURL marks a database URL that cannot be used: a configuration error,
+// not a failure while running.
+var ErrBadURL = errors.New("bad database URL")
+
+// DB is an open database.
+type DB struct {
+	Engine Engine
+	// Write runs every transaction that changes data. On SQLite it holds a
+	// single connection: SQLite has one writer at a time, and queuing writers
+	// in Go is cheaper and fairer than letting them retry on a busy file.
+	Write *sql.DB
+	// Read serves queries that need no transaction. On SQLite it is a pool of
+	// read-only connections that WAL lets run beside the writer; on
+	// PostgreSQL it is the same pool as Write.
+	Read *sql.DB
+	// Path is the SQLite file, empty on PostgreSQL.
+	Path string
+}
+
+// Target is a parsed database URL.
+type Target struct {
+	Engine Engine
+	Path   string // SQLite file
+	DSN    string // PostgreSQL connection string
+}
+
+// ParseURL reads "sqlite:PATH" (or "sqlite://PATH") and "postgres://…" /
+// "postgresql://…". Anything else is ErrBadURL.
+func ParseURL(raw string) (Target, error) {
+	switch {
+	case strings.HasPrefix(raw, "postgres://"), strings.HasPrefix(raw, "postgresql://"):
+		if _, err := url.Parse(raw); err != nil {
+			return Target{}, fmt.Errorf("%w: %v", ErrBadURL, err)
+		}
+		return Target{Engine: Postgres, DSN: raw}, nil
+	case strings.HasPrefix(raw, "sqlite:"):
+		p := strings.TrimPrefix(strings.TrimPrefix(raw, "sqlite:"), "//")
+		if i := strings.IndexByte(p, '?'); i >= 0 {
+			return Target{}, fmt.Errorf("%w: sqlite URL takes no options (comptoir sets them): %q", ErrBadURL, raw)
+		}
+		if p == "" {
+			return Target{}, fmt.Errorf("%w: sqlite URL needs a file path, as in sqlite:./comptoir-data/comptoir.db", ErrBadURL)
+		}
+		return Target{Engine: SQLite, Path: p}, nil
+	default:
+		scheme := raw
+		if i := strings.Index(raw, ":"); i >= 0 {
+			scheme = raw[:i]
+		}
+		return Target{}, fmt.Errorf("%w: unknown database scheme %q (use sqlite:PATH or postgres://…)", ErrBadURL, scheme)
+	}
+}
+
+// Open opens the database at url, creating the SQLite file and its directory
+// when missing. It does not migrate.
+func Open(ctx context.Context, rawURL string) (*DB, error) {
+	t, err := ParseURL(rawURL)
+	if err != nil {
+		return nil, err
+	}
+	var d *DB
+	switch t.Engine {
+	case SQLite:
+		d, err = openSQLite(t.Path)
+	case Postgres:
+		d, err = openPostgres(t.DSN)
+	}
+	if err != nil {
+		return nil, err
+	}
+	pingCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := d.Write.PingContext(pingCtx); err != nil {
+		d.Close()
+		return nil, fmt.Errorf("connect to %s database: %w", t.Engine, err)
+	}
+	return d, nil
+}
+
+// sqlitePragmas are set on every connection. WAL lets readers run beside the
+// writer; synchronous=FULL makes every acknowledged commit survive a power
+// cut, not only a crash; busy_timeout covers other processes (a CLI command
+// beside a running server, a backup).
+const sqlitePragmas = "_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=busy_timeout(10000)" +
+	"&_pragma=foreign_keys(1)&_pragma=secure_delete(1)&_time_format=sqlite"
+
+func openSQLite(path string) (*DB, error) {
+	if dir := filepath.Dir(path); dir != "" {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return nil, fmt.Errorf("create data directory: %w", err)
+		}
+	}
+	// The write connection starts its transactions IMMEDIATE so that a
+	// transaction that reads then writes never fails half-way on a lock.
+	write, err := sql.Open("sqlite", "file:"+path+"?"+sqlitePragmas+"&_txlock=immediate")
+	if err != nil {
+		return nil, err
+	}
+	write.SetMaxOpenConns(1)
+	write.SetConnMaxIdleTime(0)
+	read, err := sql.Open("sqlite", "file:"+path+"?"+sqlitePragmas+"&_pragma=query_only(1)")
+	if err != nil {
+		write.Close()
+		return nil, err
+	}
+	read.SetMaxOpenConns(8)
+	read.SetMaxIdleConns(8)
+	return &DB{Engine: SQLite, Write: write, Read: read, Path: path}, nil
+}
+
+func openPostgres(dsn string) (*DB, error) {
+	pool, err := sql.Open("pgx", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrBadURL, err)
+	}
+	pool.SetMaxOpenConns(32)
+	pool.SetMaxIdleConns(16)
+	pool.SetConnMaxLifetime(30 * time.Minute)
+	return &DB{Engine: Postgres, Write: pool, Read: pool}, nil
+}
+
+// Close closes both pools.
+func (d *DB) Close() error {
+	err := d.Write.Close()
+	if d.Read != d.Write {
+		err = errors.Join(err, d.Read.Close())
+	}
+	return err
+}
+
+// Tx runs fn in a write transaction, committing when fn returns nil and
+// rolling back otherwise (also when fn panics).
+func (d *DB) Tx(ctx context.Context, fn func(tx *sql.Tx) error) (err error) {
+	tx, err := d.Write.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	defer func() {
+		if p := recover(); p != nil {
+			tx.Rollback()
+			panic(p)
+		}
+		if err != nil {
+			tx.Rollback()
+		}
+	}()
+	if err = fn(tx); err != nil {
+		return err
+	}
+	if err = tx.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
+}
+
+// Querier is what both *sql.DB and *sql.Tx offer, so that a read helper can
+// run inside or outside a transaction.
+type Querier interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// IsUniqueViolation reports whether err is a unique-constraint failure on
+// either engine.
+func IsUniqueViolation(err error) bool {
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		return pgErr.Code == "23505"
+	}
+	var liteErr *sqlite.Error
+	if errors.As(err, &liteErr) {
+		switch liteErr.Code() {
+		case sqlite3.SQLITE_CONSTRAINT_UNIQUE, sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY:
+			return true
+		}
+	}
+	return false
+}
+
+// BackupSQLite writes a consistent copy of the database to path while other
+// connections keep reading and writing (VACUUM INTO reads one snapshot).
+func BackupSQLite(ctx context.Context, d *DB, path string) error {
+	if d.Engine != SQLite {
+		return fmt.Errorf("BackupSQLite on a %s database", d.Engine)
+	}
+	if _, err := d.Read.ExecContext(ctx, `VACUUM INTO $1`, path); err != nil {
+		return fmt.Errorf("backup: %w", err)
+	}
+	return nil
+}

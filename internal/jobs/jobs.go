@@ -1,0 +1,94 @@
+// Package jobs runs comptoir's background work with River, on SQLite and
+// PostgreSQL alike. Work that must happen later or elsewhere (emails, Stripe
+// calls, renewals, SLA warnings) is a job inserted in the same transaction as
+// the change that caused it, so it exists exactly when the change does.
+package jobs
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver"
+	"github.com/riverqueue/river/riverdriver/riverdatabasesql"
+	"github.com/riverqueue/river/riverdriver/riversqlite"
+	"github.com/riverqueue/river/rivermigrate"
+	"github.com/riverqueue/river/rivertype"
+
+	"comptoir/internal/db"
+)
+
+// Client is River's client over database/sql transactions.
+type Client = river.Client[*sql.Tx]
+
+// Inserter is what a domain service needs to schedule work: insert a job in
+// the caller's transaction.
+type Inserter interface {
+	InsertTx(ctx context.Context, tx *sql.Tx, args river.JobArgs, opts *river.InsertOpts) (*rivertype.JobInsertResult, error)
+}
+
+// driver picks River's driver for the engine. On SQLite River uses the single
+// write connection, as River's SQLite driver recommends and as every writer
+// must anyway.
+func driver(d *db.DB) riverdriver.Driver[*sql.Tx] {
+	if d.Engine == db.SQLite {
+		return riversqlite.New(d.Write)
+	}
+	return riverdatabasesql.New(d.Write)
+}
+
+// Migrate applies River's own migrations.
+func Migrate(ctx context.Context, d *db.DB) error {
+	m, err := rivermigrate.New(driver(d), &rivermigrate.Config{Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		return err
+	}
+	if _, err := m.Migrate(ctx, rivermigrate.DirectionUp, nil); err != nil {
+		return fmt.Errorf("river migrations: %w", err)
+	}
+	return nil
+}
+
+// Config is what the application decides about its workers.
+type Config struct {
+	Workers      *river.Workers
+	PeriodicJobs []*river.PeriodicJob
+	Logger       *slog.Logger
+	// RescueStuckJobsAfter is how long a running job may go without finishing
+	// before another node takes it over (after a crash). Tests set it short.
+	RescueStuckJobsAfter time.Duration
+	// FetchPollInterval bounds how soon a newly inserted job is picked up.
+	FetchPollInterval time.Duration
+}
+
+// New makes a River client. A client with no workers can only insert (used by
+// command-line tools).
+func New(d *db.DB, cfg Config) (*Client, error) {
+	rc := &river.Config{
+		Logger:               cfg.Logger,
+		Workers:              cfg.Workers,
+		PeriodicJobs:         cfg.PeriodicJobs,
+		RescueStuckJobsAfter: cfg.RescueStuckJobsAfter,
+		FetchPollInterval:    cfg.FetchPollInterval,
+		MaxAttempts:          25,
+		JobTimeout:           2 * time.Minute,
+	}
+	if rc.Logger == nil {
+		rc.Logger = slog.New(slog.DiscardHandler)
+	}
+	if rc.FetchPollInterval == 0 {
+		rc.FetchPollInterval = 500 * time.Millisecond
+	}
+	// River refuses a poll interval below its fetch cooldown (100 ms by
+	// default); tests that poll faster lower the cooldown with it.
+	if rc.FetchPollInterval < 100*time.Millisecond {
+		rc.FetchCooldown = rc.FetchPollInterval
+	}
+	if cfg.Workers != nil {
+		rc.Queues = map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: 8}}
+	}
+	return river.NewClient(driver(d), rc)
+}

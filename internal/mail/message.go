@@ -1,0 +1,25 @@
+// Package mail sends comptoir's email. A message is stored and its sending job
+// inserted in the caller's transaction (the outbox), then a River job hands it
+// to the SMTP relay, or writes it to the data directory when no relay is set.
+package mail
+
+// Message is an email to send. Callers fill it from a template (see Render)
+// in the recipient's language.
+type Message struct {
+	// Kind names what the message is for ("password_reset", "order_confirmation"…),
+	// for the record and for tests.
+	Kind    string
+	To      string
+	ToName  string
+	Lang    string // "fr" or "en": the recipient's language
+	Subject string
+	Text    string // plain-text body; always present
+	HTML    string // optional HTML alternative
+	// ReplyTo, when set, is where replies should go (a ticket's reply address).
+	ReplyTo string
+	// InReplyTo and References thread a reply onto an earlier message.
+	InReplyTo  string
+	References []string
+	// UserID is the recipient's account, when there is one.
+	UserID string
+}

@@ -1,0 +1,313 @@
+package mail
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	netmail "net/mail"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"comptoir/internal/clock"
+	"comptoir/internal/db"
+	"comptoir/internal/id"
+	"comptoir/internal/jobs"
+)
+
+// ErrNotFound is returned when no stored message has the given id.
+var ErrNotFound = errors.New("mail not found")
+
+// Status is where a stored message is in its life.
+type Status string
+
+const (
+	// Queued: stored, its sending job pending or retrying.
+	Queued Status = "queued"
+	// Sent: a relay accepted it (or it was written to the spool).
+	Sent Status = "sent"
+	// Failed: given up on, after the last attempt or a permanent refusal.
+	Failed Status = "failed"
+)
+
+// Limits that keep one message from filling the table or a relay's
+// patience. Real messages are far below them.
+const (
+	maxSubject = 998 // the longest line RFC 5322 allows
+	maxBody    = 1 << 20
+)
+
+// Stored is a message as kept in outgoing_mail.
+type Stored struct {
+	ID     string // "msg_…", also the sending job's argument
+	Kind   string
+	UserID string // empty when the recipient has no account
+	From   Address
+	To     string // a bare address
+	ToName string
+	Lang   string
+	// Subject, Text and HTML are what was sent: the record of what we told
+	// the recipient.
+	Subject    string
+	Text       string
+	HTML       string
+	ReplyTo    string   // formatted address, or empty
+	InReplyTo  string   // "<id>", or empty
+	References []string // "<id>" each
+	// MessageID is the Message-ID header, "<msg_…@domain>", fixed when the
+	// message is queued so that every attempt sends the same one.
+	MessageID string
+	Status    Status
+	Attempts  int
+	LastError string
+	CreatedAt time.Time
+	SentAt    time.Time // zero until sent
+}
+
+// Outbox stores messages and schedules their sending.
+type Outbox struct {
+	db    *db.DB
+	ins   jobs.Inserter
+	clock clock.Clock
+	from  Address
+}
+
+// NewOutbox returns the outbox that sends from the given address. The
+// address's domain names every Message-ID, so it must have one.
+func NewOutbox(d *db.DB, ins jobs.Inserter, c clock.Clock, from Address) (*Outbox, error) {
+	if err := from.validate("From address"); err != nil {
+		return nil, err
+	}
+	return &Outbox{db: d, ins: ins, clock: c, from: from}, nil
+}
+
+// From is the address messages are sent from.
+func (o *Outbox) From() Address { return o.from }
+
+var kindPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9_.]{0,63}$`)
+
+// EnqueueTx validates m, stores it and inserts its sending job, all in tx:
+// if the caller's change rolls back, the message was never queued, and if
+// it commits, the message will be sent. Nothing is sent from here; the
+// request path pays for two inserts.
+func (o *Outbox) EnqueueTx(ctx context.Context, tx *sql.Tx, m Message) (string, error) {
+	s, err := o.prepare(m)
+	if err != nil {
+		return "", err
+	}
+	var userID sql.NullString
+	if s.UserID != "" {
+		userID = sql.NullString{String: s.UserID, Valid: true}
+	}
+	_, err = tx.ExecContext(ctx, `INSERT INTO outgoing_mail (id, kind, user_id, from_addr, from_name, to_addr, to_name, lang,
+		subject, text_body, html_body, reply_to, in_reply_to, refs, message_id, status, attempts, last_error, created_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, 0, '', $17)`,
+		s.ID, s.Kind, userID, s.From.Email, s.From.Name, s.To, s.ToName, s.Lang,
+		s.Subject, s.Text, s.HTML, s.ReplyTo, s.InReplyTo, strings.Join(s.References, " "), s.MessageID, string(Queued), s.CreatedAt)
+	if err != nil {
+		return "", fmt.Errorf("store mail: %w", err)
+	}
+	if _, err := o.ins.InsertTx(ctx, tx, SendArgs{MessageID: s.ID}, nil); err != nil {
+		return "", fmt.Errorf("schedule mail: %w", err)
+	}
+	return s.ID, nil
+}
+
+// prepare validates m and turns it into the row to store.
+func (o *Outbox) prepare(m Message) (Stored, error) {
+	if !kindPattern.MatchString(m.Kind) {
+		return Stored{}, fmt.Errorf("%w: kind %q (want lower-case letters, digits, _ and .)", ErrInvalid, m.Kind)
+	}
+	// Every header field first: a line break anywhere refuses the message.
+	for _, f := range []struct{ name, v string }{
+		{"To", m.To}, {"ToName", m.ToName}, {"Subject", m.Subject}, {"Lang", m.Lang},
+		{"ReplyTo", m.ReplyTo}, {"InReplyTo", m.InReplyTo}, {"UserID", m.UserID},
+	} {
+		if err := checkHeader(f.name, f.v); err != nil {
+			return Stored{}, err
+		}
+	}
+	for _, r := range m.References {
+		if err := checkHeader("References", r); err != nil {
+			return Stored{}, err
+		}
+	}
+	to, err := netmail.ParseAddress(m.To)
+	if err != nil {
+		return Stored{}, fmt.Errorf("%w: To %q: %v", ErrInvalid, m.To, err)
+	}
+	if to.Name != "" {
+		// One place for the name: a "Name <addr>" in To would be ambiguous
+		// beside ToName.
+		return Stored{}, fmt.Errorf("%w: To must be a bare address; put the name in ToName", ErrInvalid)
+	}
+	subject := strings.TrimSpace(m.Subject)
+	if subject == "" || len(subject) > maxSubject {
+		return Stored{}, fmt.Errorf("%w: Subject must have 1 to %d bytes", ErrInvalid, maxSubject)
+	}
+	if strings.TrimSpace(m.Text) == "" {
+		return Stored{}, fmt.Errorf("%w: Text is required (HTML is only an alternative)", ErrInvalid)
+	}
+	if len(m.Text) > maxBody || len(m.HTML) > maxBody {
+		return Stored{}, fmt.Errorf("%w: body larger than %d bytes", ErrInvalid, maxBody)
+	}
+	if err := checkBody("Text", m.Text); err != nil {
+		return Stored{}, err
+	}
+	if err := checkBody("HTML", m.HTML); err != nil {
+		return Stored{}, err
+	}
+	if m.Lang != "" && !langPattern.MatchString(m.Lang) {
+		return Stored{}, fmt.Errorf("%w: Lang %q is not a language tag", ErrInvalid, m.Lang)
+	}
+	var replyTo string
+	if m.ReplyTo != "" {
+		a, err := netmail.ParseAddress(m.ReplyTo)
+		if err != nil {
+			return Stored{}, fmt.Errorf("%w: ReplyTo %q: %v", ErrInvalid, m.ReplyTo, err)
+		}
+		replyTo = a.String()
+	}
+	var inReplyTo string
+	if m.InReplyTo != "" {
+		if inReplyTo, err = normalizeMsgID("InReplyTo", m.InReplyTo); err != nil {
+			return Stored{}, err
+		}
+	}
+	var refs []string
+	for _, r := range m.References {
+		n, err := normalizeMsgID("References", r)
+		if err != nil {
+			return Stored{}, err
+		}
+		refs = append(refs, n)
+	}
+	msgID := id.New("msg")
+	return Stored{
+		ID:         msgID,
+		Kind:       m.Kind,
+		UserID:     m.UserID,
+		From:       o.from,
+		To:         to.Address,
+		ToName:     m.ToName,
+		Lang:       m.Lang,
+		Subject:    subject,
+		Text:       m.Text,
+		HTML:       m.HTML,
+		ReplyTo:    replyTo,
+		InReplyTo:  inReplyTo,
+		References: refs,
+		MessageID:  "<" + msgID + "@" + o.from.Domain() + ">",
+		Status:     Queued,
+		CreatedAt:  o.clock.Now(),
+	}, nil
+}
+
+var langPattern = regexp.MustCompile(`^[A-Za-z]{2,8}(-[A-Za-z0-9]{1,8})*$`)
+
+const storedColumns = `id, kind, user_id, from_addr, from_name, to_addr, to_name, lang, subject, text_body, html_body,
+	reply_to, in_reply_to, refs, message_id, status, attempts, last_error, created_at, sent_at`
+
+func scanStored(row interface{ Scan(...any) error }) (Stored, error) {
+	var s Stored
+	var userID sql.NullString
+	var refs string
+	var sentAt sql.NullTime
+	err := row.Scan(&s.ID, &s.Kind, &userID, &s.From.Email, &s.From.Name, &s.To, &s.ToName, &s.Lang,
+		&s.Subject, &s.Text, &s.HTML, &s.ReplyTo, &s.InReplyTo, &refs, &s.MessageID,
+		&s.Status, &s.Attempts, &s.LastError, &s.CreatedAt, &sentAt)
+	if err != nil {
+		return Stored{}, err
+	}
+	s.UserID = userID.String
+	s.References = strings.Fields(refs)
+	s.CreatedAt = s.CreatedAt.UTC()
+	if sentAt.Valid {
+		s.SentAt = sentAt.Time.UTC()
+	}
+	return s, nil
+}
+
+// Get returns the stored message with the given id, or ErrNotFound.
+func (o *Outbox) Get(ctx context.Context, msgID string) (Stored, error) {
+	return get(ctx, o.db.Read, msgID)
+}
+
+// GetByMessageID finds a message by its Message-ID header ("<…>"), as an
+// incoming reply's In-Reply-To names it.
+func (o *Outbox) GetByMessageID(ctx context.Context, messageID string) (Stored, error) {
+	s, err := scanStored(o.db.Read.QueryRowContext(ctx,
+		`SELECT `+storedColumns+` FROM outgoing_mail WHERE message_id = $1`, messageID))
+	if errors.Is(err, sql.ErrNoRows) {
+		return Stored{}, fmt.Errorf("%w: Message-ID %s", ErrNotFound, messageID)
+	}
+	return s, err
+}
+
+func get(ctx context.Context, q db.Querier, msgID string) (Stored, error) {
+	s, err := scanStored(q.QueryRowContext(ctx, `SELECT `+storedColumns+` FROM outgoing_mail WHERE id = $1`, msgID))
+	if errors.Is(err, sql.ErrNoRows) {
+		return Stored{}, fmt.Errorf("%w: %s", ErrNotFound, msgID)
+	}
+	if err != nil {
+		return Stored{}, fmt.Errorf("read mail %s: %w", msgID, err)
+	}
+	return s, nil
+}
+
+// Filter selects stored messages for List. Empty fields match everything.
+type Filter struct {
+	UserID string
+	Kind   string
+	Status Status
+	// Limit caps the result; 0 means 50, and more than 500 is 500.
+	Limit int
+}
+
+// List returns stored messages, newest first.
+func (o *Outbox) List(ctx context.Context, f Filter) ([]Stored, error) {
+	var where []string
+	var args []any
+	add := func(cond string, v any) {
+		args = append(args, v)
+		where = append(where, strings.Replace(cond, "?", "$"+strconv.Itoa(len(args)), 1))
+	}
+	if f.UserID != "" {
+		add("user_id = ?", f.UserID)
+	}
+	if f.Kind != "" {
+		add("kind = ?", f.Kind)
+	}
+	if f.Status != "" {
+		add("status = ?", string(f.Status))
+	}
+	limit := f.Limit
+	switch {
+	case limit <= 0:
+		limit = 50
+	case limit > 500:
+		limit = 500
+	}
+	q := `SELECT ` + storedColumns + ` FROM outgoing_mail`
+	if len(where) > 0 {
+		q += ` WHERE ` + strings.Join(where, " AND ")
+	}
+	args = append(args, limit)
+	q += ` ORDER BY created_at DESC, id DESC LIMIT $` + strconv.Itoa(len(args))
+	rows, err := o.db.Read.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("list mail: %w", err)
+	}
+	defer rows.Close()
+	var out []Stored
+	for rows.Next() {
+		s, err := scanStored(rows)
+		if err != nil {
+			return nil, fmt.Errorf("list mail: %w", err)
+		}
+		out = append(out, s)
+	}
+	return out, rows.Err()
+}

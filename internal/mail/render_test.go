@@ -1,0 +1,159 @@
+package mail_test
+
+import (
+	"errors"
+	"slices"
+	"strings"
+	"testing"
+
+	"comptoir/internal/mail"
+)
+
+type welcomeData struct {
+	Name      string
+	StoreName string
+}
+
+// samples holds data for every template kind: a kind without one fails the
+// test, so a new template comes with a rendering check.
+var samples = map[string]any{
+	"password_reset": resetData{Name: "Zoé", Link: "https://shop.example/reset/abc", Minutes: 60},
+	"welcome":        welcomeData{Name: "Zoé", StoreName: "Comptoir"},
+}
+
+func TestEveryTemplateExistsInEveryLanguage(t *testing.T) {
+	all, err := mail.Templates()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(all) != 2 || all["fr"] == nil || all["en"] == nil {
+		t.Fatalf("template languages %v, want fr and en", all)
+	}
+	for lang, kinds := range all {
+		for other, otherKinds := range all {
+			for _, k := range kinds {
+				if !slices.Contains(otherKinds, k) {
+					t.Errorf("template %s/%s.txt has no %s/%s.txt", lang, k, other, k)
+				}
+			}
+		}
+	}
+	for _, k := range all["en"] {
+		if _, ok := samples[k]; !ok {
+			t.Errorf("template %q has no sample data in render_test.go", k)
+		}
+	}
+}
+
+func TestTemplatesRender(t *testing.T) {
+	all, err := mail.Templates()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, lang := range []string{"en", "fr"} {
+		for _, kind := range all[lang] {
+			subject, text, err := mail.Render(lang, kind, samples[kind])
+			if err != nil {
+				t.Errorf("%s/%s: %v", lang, kind, err)
+				continue
+			}
+			if subject == "" || strings.Contains(subject, "{{") || strings.TrimSpace(text) == "" {
+				t.Errorf("%s/%s: subject %q, text %q", lang, kind, subject, text)
+			}
+			if strings.Contains(subject+text, "<no value>") || strings.Contains(text, "Subject:") {
+				t.Errorf("%s/%s renders badly:\n%s\n%s", lang, kind, subject, text)
+			}
+			if !strings.Contains(text, "Zoé") || strings.HasPrefix(text, "\n") || !strings.HasSuffix(text, ".\n") && !strings.HasSuffix(text, "\n") {
+				t.Errorf("%s/%s body %q", lang, kind, text)
+			}
+		}
+	}
+}
+
+func TestPasswordResetReadsWell(t *testing.T) {
+	data := resetData{Name: "Zoé", Link: "https://shop.example/reset/abc", Minutes: 60}
+	subject, text, err := mail.Render("fr", "password_reset", data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if subject != "Réinitialisation de votre mot de passe" {
+		t.Errorf("fr subject %q", subject)
+	}
+	for _, want := range []string{"Bonjour Zoé,", "Vous avez demandé", "https://shop.example/reset/abc", "60 minutes", "votre mot de passe reste inchangé"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("fr text lacks %q:\n%s", want, text)
+		}
+	}
+	if strings.Contains(text, " tu ") || strings.Contains(text, "ton ") {
+		t.Errorf("fr text should address the customer as vous:\n%s", text)
+	}
+	subject, text, err = mail.Render("en", "password_reset", resetData{Link: "https://x.example/r", Minutes: 15})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if subject != "Reset your password" || !strings.HasPrefix(text, "Hello,\n") || !strings.Contains(text, "15 minutes") {
+		t.Errorf("en without a name: %q\n%s", subject, text)
+	}
+}
+
+func TestRenderRefusesWhatItCannotDo(t *testing.T) {
+	if _, _, err := mail.Render("de", "welcome", samples["welcome"]); err == nil {
+		t.Error("Render in an unknown language succeeded")
+	}
+	if _, _, err := mail.Render("en", "nope", nil); err == nil {
+		t.Error("Render of an unknown kind succeeded")
+	}
+	if _, _, err := mail.Render("en", "welcome", resetData{}); err == nil {
+		t.Error("Render with data lacking StoreName succeeded")
+	}
+	if _, _, err := mail.Render("en", "welcome", map[string]string{"Name": "x"}); err == nil {
+		t.Error("Render with a map lacking StoreName succeeded")
+	}
+	_, _, err := mail.Render("en", "welcome", welcomeData{StoreName: "Shop\r\nBcc: x@y.z"})
+	if !errors.Is(err, mail.ErrInvalid) {
+		t.Errorf("a line break reaching the subject: %v, want ErrInvalid", err)
+	}
+}
+
+func TestParseRelayURL(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want mail.SMTPConfig
+		err  bool
+	}{
+		{in: "smtp://u:p%40ss@relay.example", want: mail.SMTPConfig{Host: "relay.example", Port: 587, Username: "u", Password: "p@ss", TLS: mail.TLSStartTLS}},
+		{in: "smtps://relay.example", want: mail.SMTPConfig{Host: "relay.example", Port: 465, TLS: mail.TLSImplicit}},
+		{in: "smtp+plain://127.0.0.1:2525", want: mail.SMTPConfig{Host: "127.0.0.1", Port: 2525, TLS: mail.TLSNone}},
+		{in: "http://relay.example", err: true},
+		{in: "smtp://", err: true},
+		{in: "smtp://relay.example:99999", err: true},
+	} {
+		got, err := mail.ParseRelayURL(tc.in)
+		if tc.err {
+			if err == nil {
+				t.Errorf("ParseRelayURL(%q) succeeded", tc.in)
+			}
+			continue
+		}
+		got.Timeout = 0
+		if err != nil || got.Host != tc.want.Host || got.Port != tc.want.Port || got.Username != tc.want.Username ||
+			got.Password != tc.want.Password || got.TLS != tc.want.TLS {
+			t.Errorf("ParseRelayURL(%q) = %+v, %v", tc.in, got, err)
+		}
+	}
+}
+
+func TestParseAddress(t *testing.T) {
+	a, err := mail.ParseAddress("Comptoir Assistance <support@Shop.Example>")
+	if err != nil || a.Name != "Comptoir Assistance" || a.Email != "support@Shop.Example" || a.Domain() != "shop.example" {
+		t.Fatalf("ParseAddress = %+v, %v", a, err)
+	}
+	if s := (mail.Address{Name: "Zoé", Email: "z@example.net"}).String(); s != "=?utf-8?q?Zo=C3=A9?= <z@example.net>" {
+		t.Errorf("String() = %q", s)
+	}
+	for _, bad := range []string{"", "nobody", "a@b.c\r\nBcc: x@y.z", "A <a@b.c>, B <b@c.d>"} {
+		if _, err := mail.ParseAddress(bad); !errors.Is(err, mail.ErrInvalid) {
+			t.Errorf("ParseAddress(%q) = %v, want ErrInvalid", bad, err)
+		}
+	}
+}

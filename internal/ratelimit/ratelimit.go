@@ -1,0 +1,92 @@
+// Package ratelimit counts attempts (sign-ins, sign-ups, contact forms) in
+// fixed windows kept in the database, so that every node serving the store
+// sees the same count: a limit held in one node's memory would be multiplied
+// by the number of nodes behind the load balancer.
+//
+// A fixed window lets up to twice the limit through around a window boundary;
+// that is acceptable for slowing down guessing and spam, and it costs a single
+// statement per attempt, with no read-modify-write race.
+package ratelimit
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"comptoir/internal/clock"
+	"comptoir/internal/db"
+)
+
+// Limiter counts hits per bucket and window.
+type Limiter struct {
+	db    *db.DB
+	clock clock.Clock
+}
+
+// New returns a Limiter over the rate_limits table.
+func New(d *db.DB, c clock.Clock) *Limiter {
+	return &Limiter{db: d, clock: c}
+}
+
+// maxBucketLen keeps a bucket built from user input (an email, a header) from
+// bloating the table: a longer bucket is stored as its hash (see key).
+const maxBucketLen = 200
+
+// key is how bucket is stored. Buckets are often built from what a client
+// sent (an email typed in a form), so anything long, not valid UTF-8 or
+// holding a NUL (which PostgreSQL refuses in text) is replaced by its
+// SHA-256 rather than refused: a crafted value must be limited like any
+// other, not turned into a server error.
+func key(bucket string) string {
+	if len(bucket) <= maxBucketLen && utf8.ValidString(bucket) && !strings.ContainsRune(bucket, 0) {
+		return bucket
+	}
+	sum := sha256.Sum256([]byte(bucket))
+	return "sha256:" + hex.EncodeToString(sum[:])
+}
+
+// Allow records one hit in bucket and reports whether it is within limit hits
+// per window. When it is not, retryAfter is how long until the window ends.
+// Denied hits are counted too: someone who keeps hammering stays denied until
+// the window ends, and the count tells how hard they tried.
+//
+// Windows are aligned on multiples of window since the zero time, so all
+// nodes agree on them without coordination.
+func (l *Limiter) Allow(ctx context.Context, bucket string, limit int, window time.Duration) (ok bool, retryAfter time.Duration, err error) {
+	if bucket == "" {
+		return false, 0, errors.New("ratelimit: empty bucket")
+	}
+	if limit <= 0 || window <= 0 {
+		return false, 0, errors.New("ratelimit: limit and window must be positive")
+	}
+	now := l.clock.Now()
+	start := now.Truncate(window)
+	// One statement both creates and bumps the counter, so that concurrent
+	// hits on any number of nodes are each counted exactly once.
+	var hits int
+	err = l.db.Write.QueryRowContext(ctx, `INSERT INTO rate_limits (bucket, window_start, hits) VALUES ($1, $2, 1)
+		ON CONFLICT (bucket, window_start) DO UPDATE SET hits = rate_limits.hits + 1
+		RETURNING hits`, key(bucket), start).Scan(&hits)
+	if err != nil {
+		return false, 0, fmt.Errorf("ratelimit: %w", err)
+	}
+	if hits <= limit {
+		return true, 0, nil
+	}
+	return false, start.Add(window).Sub(now), nil
+}
+
+// Prune deletes the windows that started before before. Call it
+// periodically with a time older than the longest window in use (now minus
+// a day is plenty); a window still running when pruned simply starts over.
+func (l *Limiter) Prune(ctx context.Context, before time.Time) error {
+	if _, err := l.db.Write.ExecContext(ctx, `DELETE FROM rate_limits WHERE window_start < $1`, before.UTC()); err != nil {
+		return fmt.Errorf("ratelimit: prune: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,189 @@
+package web
+
+import (
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"time"
+
+	"comptoir/internal/account"
+)
+
+// apiError is the one error shape of the JSON API.
+type apiError struct {
+	Error struct {
+		Code    string            `json:"code"`
+		Message string            `json:"message"`
+		Fields  map[string]string `json:"fields,omitempty"`
+	} `json:"error"`
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(true)
+	enc.Encode(v)
+}
+
+func writeError(w http.ResponseWriter, status int, code, message string) {
+	writeFieldErrors(w, status, code, message, nil)
+}
+
+func writeFieldErrors(w http.ResponseWriter, status int, code, message string, fields map[string]string) {
+	var e apiError
+	e.Error.Code, e.Error.Message, e.Error.Fields = code, message, fields
+	writeJSON(w, status, e)
+}
+
+func apiCode(status int) string {
+	switch status {
+	case http.StatusBadRequest:
+		return "bad_request"
+	case http.StatusUnauthorized:
+		return "unauthorized"
+	case http.StatusForbidden:
+		return "forbidden"
+	case http.StatusNotFound:
+		return "not_found"
+	case http.StatusRequestEntityTooLarge:
+		return "too_large"
+	case http.StatusTooManyRequests:
+		return "rate_limited"
+	default:
+		return "internal"
+	}
+}
+
+func (s *Server) apiNotFound(w http.ResponseWriter, r *http.Request) {
+	writeError(w, http.StatusNotFound, "not_found", s.Catalog.T(state(r).lang, "error.not_found.body"))
+}
+
+// decodeJSON reads a request body into v, refusing unknown fields and
+// trailing data. It answers the client itself and returns false on failure.
+func (s *Server) decodeJSON(w http.ResponseWriter, r *http.Request, v any) bool {
+	lang := state(r).lang
+	dec := json.NewDecoder(r.Body)
+	dec.DisallowUnknownFields()
+	err := dec.Decode(v)
+	if err == nil && dec.Decode(&struct{}{}) != io.EOF {
+		err = errors.New("trailing data after the JSON object")
+	}
+	if err != nil {
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			writeError(w, http.StatusRequestEntityTooLarge, "too_large", s.Catalog.T(lang, "error.too_large"))
+			return false
+		}
+		writeError(w, http.StatusBadRequest, "bad_request", s.Catalog.T(lang, "error.bad_request")+" ("+err.Error()+")")
+		return false
+	}
+	return true
+}
+
+// customerJSON is a user as the API shows it.
+type customerJSON struct {
+	ID           string    `json:"id"`
+	Email        string    `json:"email"`
+	Name         string    `json:"name"`
+	Role         string    `json:"role"`
+	Language     string    `json:"language"`
+	CustomerType string    `json:"customer_type"`
+	VATNumber    string    `json:"vat_number,omitempty"`
+	Country      string    `json:"country"`
+	Region       string    `json:"region,omitempty"`
+	City         string    `json:"city"`
+	CreatedAt    time.Time `json:"created_at"`
+}
+
+func toCustomerJSON(u account.User) customerJSON {
+	return customerJSON{
+		ID: u.ID, Email: u.Email, Name: u.Name, Role: u.Role, Language: u.Language,
+		CustomerType: u.CustomerType, VATNumber: u.VATNumber, Country: u.Country, Region: u.Region,
+		City: u.City, CreatedAt: u.CreatedAt,
+	}
+}
+
+type signupJSON struct {
+	Email        string `json:"email"`
+	Password     string `json:"password"`
+	Name         string `json:"name"`
+	Language     string `json:"language"`
+	Country      string `json:"country"`
+	Region       string `json:"region"`
+	City         string `json:"city"`
+	CustomerType string `json:"customer_type"`
+	VATNumber    string `json:"vat_number"`
+}
+
+func (s *Server) apiSignup(w http.ResponseWriter, r *http.Request) {
+	if !s.allow(w, r, "signup:"+clientIP(r), signupLimit) {
+		return
+	}
+	var in signupJSON
+	if !s.decodeJSON(w, r, &in) {
+		return
+	}
+	u, err := s.Accounts.SignUp(r.Context(), account.SignUpInput{
+		Email: in.Email, Password: in.Password, Name: in.Name, Language: in.Language, Country: in.Country,
+		Region: in.Region, City: in.City, CustomerType: in.CustomerType, VATNumber: in.VATNumber,
+	})
+	if err != nil {
+		s.apiAccountError(w, r, err)
+		return
+	}
+	token, _, err := s.Accounts.CreateSession(r.Context(), u.ID, clientIP(r), r.UserAgent())
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, map[string]any{"token": token, "customer": toCustomerJSON(u)})
+}
+
+type loginJSON struct {
+	Email    string `json:"email"`
+	Password string `json:"password"`
+}
+
+func (s *Server) apiLogin(w http.ResponseWriter, r *http.Request) {
+	var in loginJSON
+	if !s.decodeJSON(w, r, &in) {
+		return
+	}
+	if !s.allow(w, r, "signin:"+clientIP(r), signinLimit) {
+		return
+	}
+	u, err := s.Accounts.Authenticate(r.Context(), in.Email, in.Password)
+	if err != nil {
+		s.apiAccountError(w, r, err)
+		return
+	}
+	token, _, err := s.Accounts.CreateSession(r.Context(), u.ID, clientIP(r), r.UserAgent())
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"token": token, "customer": toCustomerJSON(u)})
+}
+
+func (s *Server) apiMe(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, toCustomerJSON(*state(r).user))
+}
+
+// apiAccountError maps the account service's errors to API errors.
+func (s *Server) apiAccountError(w http.ResponseWriter, r *http.Request, err error) {
+	lang := state(r).lang
+	var verr *account.ValidationError
+	switch {
+	case errors.As(err, &verr):
+		writeFieldErrors(w, http.StatusUnprocessableEntity, "invalid", s.Catalog.T(lang, "error.bad_request"), s.fieldMessages(lang, verr))
+	case errors.Is(err, account.ErrEmailTaken):
+		writeError(w, http.StatusConflict, "email_taken", s.Catalog.T(lang, "auth.email_taken"))
+	case errors.Is(err, account.ErrInvalidCredentials):
+		writeError(w, http.StatusUnauthorized, "invalid_credentials", s.Catalog.T(lang, "auth.invalid_credentials"))
+	default:
+		s.serverError(w, r, err)
+	}
+}

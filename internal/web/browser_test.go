@@ -1,0 +1,110 @@
+package web_test
+
+import (
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"comptoir/internal/apptest"
+	"comptoir/internal/browsertest"
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	browsertest.Close()
+	os.Exit(code)
+}
+
+type css = chromedp.CSS
+
+// visibleLabels reads the texts a visitor sees on the page's chrome: the
+// navigation, headings, labels and buttons.
+const visibleLabels = `Array.from(document.querySelectorAll('nav a:not(.brand), h1, label, legend, button, footer a')).map(e => e.innerText.trim())`
+
+func TestBrowserSignUpSwitchLanguageSignOutSignIn(t *testing.T) {
+	h := apptest.Start(t)
+	ctx := browsertest.New(t, 60*time.Second)
+
+	if err := chromedp.Do(ctx, chromedp.Navigate(h.URL+"/signup"), chromedp.WaitVisible(css("#signup-submit"))); err != nil {
+		t.Fatal(err)
+	}
+	// Headless Chromium asks for English; the switcher offers French.
+	if lang, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.documentElement.lang`)); err != nil || lang != "en" {
+		t.Fatalf("first visit in %q (%v), want en", lang, err)
+	}
+	english, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](visibleLabels))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := chromedp.Do(ctx, chromedp.Click(css("#lang-switch")), chromedp.WaitVisible(css(`html[lang="fr"] #signup-submit`))); err != nil {
+		t.Fatal(err)
+	}
+	french, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](visibleLabels))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(english) != len(french) || len(english) < 15 {
+		t.Fatalf("label lists differ in length: %q vs %q", english, french)
+	}
+	for i := range english {
+		if english[i] == french[i] {
+			t.Errorf("label %d did not change with the language: %q", i, english[i])
+		}
+	}
+
+	err = chromedp.Do(ctx,
+		chromedp.SendKeys(css("#name"), "Léa Dubois"),
+		chromedp.SendKeys(css("#email"), "lea@example.fr"),
+		chromedp.SendKeys(css("#password"), "correct horse battery"),
+		chromedp.SendKeys(css("#password_confirm"), "correct horse battery"),
+		chromedp.SendKeys(css("#country"), "FR"),
+		chromedp.SendKeys(css("#city"), "Lyon"),
+		chromedp.Click(css("#signup-submit")),
+		chromedp.WaitVisible(css("#account-email")),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	account, err := chromedp.Run(ctx, chromedp.Text(css("main")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(account, "lea@example.fr") || !strings.Contains(account, "Mon compte") {
+		t.Fatalf("account page after sign-up (in French):\n%s", account)
+	}
+
+	if err := chromedp.Do(ctx, chromedp.Click(css("#signout")), chromedp.WaitVisible(css("#nav-signin"))); err != nil {
+		t.Fatal(err)
+	}
+	if flash, err := chromedp.Run(ctx, chromedp.Text(css(".flash"))); err != nil || flash == "" {
+		t.Fatalf("no confirmation after signing out (%v)", err)
+	}
+
+	err = chromedp.Do(ctx,
+		chromedp.Click(css("#nav-signin")),
+		chromedp.WaitVisible(css("#signin-submit")),
+		chromedp.SendKeys(css("#email"), "lea@example.fr"),
+		chromedp.SendKeys(css("#password"), "wrong password"),
+		chromedp.Click(css("#signin-submit")),
+		chromedp.WaitVisible(css("#form-error")),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	errText, err := chromedp.Run(ctx, chromedp.Text(css("#form-error")))
+	if err != nil || !strings.Contains(errText, "incorrect") {
+		t.Fatalf("wrong-password message: %q (%v)", errText, err)
+	}
+
+	err = chromedp.Do(ctx,
+		chromedp.SendKeys(css("#password"), "correct horse battery"),
+		chromedp.Click(css("#signin-submit")),
+		chromedp.WaitVisible(css("#signout")),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+}

@@ -1,0 +1,215 @@
+package web
+
+import (
+	"context"
+	"errors"
+	"net"
+	"net/http"
+	"runtime/debug"
+	"strings"
+
+	"comptoir/internal/account"
+	"comptoir/internal/locale"
+)
+
+// maxBodyBytes bounds every request body that is not an upload; larger
+// bodies get 413 before anything is parsed.
+const maxBodyBytes = 1 << 20
+
+const (
+	sessionCookie = "comptoir_session"
+	langCookie    = "comptoir_lang"
+	flashCookie   = "comptoir_flash"
+)
+
+// reqState is what the middleware learns about a request: who is asking, in
+// which language, and how they proved it.
+type reqState struct {
+	user    *account.User
+	session *account.Session // nil for bearer-token requests
+	lang    string
+	// expired is set when the request carried a session that has expired,
+	// so the sign-in page can say so.
+	expired bool
+}
+
+type ctxKey struct{}
+
+func state(r *http.Request) *reqState {
+	if st, ok := r.Context().Value(ctxKey{}).(*reqState); ok {
+		return st
+	}
+	return &reqState{lang: locale.FR}
+}
+
+// identify finds the user (session cookie or bearer token) and the language.
+func (s *Server) identify(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		st := &reqState{}
+		ctx := r.Context()
+		if authz := r.Header.Get("Authorization"); strings.HasPrefix(authz, "Bearer ") {
+			token := strings.TrimSpace(strings.TrimPrefix(authz, "Bearer "))
+			if u, _, err := s.Accounts.TokenUser(ctx, token); err == nil {
+				st.user = &u
+			} else if u, sess, err := s.Accounts.SessionUser(ctx, token); err == nil {
+				st.user, st.session = &u, &sess
+			}
+		} else if c, err := r.Cookie(sessionCookie); err == nil && c.Value != "" {
+			u, sess, err := s.Accounts.SessionUser(ctx, c.Value)
+			switch {
+			case err == nil:
+				st.user, st.session = &u, &sess
+			case errors.Is(err, account.ErrSessionExpired):
+				st.expired = true
+				s.clearCookie(w, sessionCookie)
+			default:
+				s.clearCookie(w, sessionCookie)
+			}
+		}
+		saved, cookie := "", ""
+		if st.user != nil {
+			saved = st.user.Language
+		}
+		if c, err := r.Cookie(langCookie); err == nil {
+			cookie = c.Value
+		}
+		st.lang = locale.Negotiate(saved, cookie, r.Header.Get("Accept-Language"), s.DefaultLang)
+		next.ServeHTTP(w, r.WithContext(context.WithValue(ctx, ctxKey{}, st)))
+	})
+}
+
+// pageAuth guards an HTML route: a visitor who is not signed in is sent to
+// the sign-in page (and back afterwards); a signed-in user without the
+// right role gets a 404, which reveals nothing about what exists there.
+func (s *Server) pageAuth(p perm, h http.HandlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		st := state(r)
+		if p != permAnyone && st.user == nil {
+			target := "/signin?next=" + urlQueryEscape(r.URL.RequestURI())
+			if st.expired {
+				target += "&expired=1"
+			}
+			http.Redirect(w, r, target, http.StatusSeeOther)
+			return
+		}
+		if !allowed(p, st.user) {
+			s.notFound(w, r)
+			return
+		}
+		h(w, r)
+	})
+}
+
+// apiAuth guards a JSON route: 401 without credentials, 404 when the role
+// does not reach it.
+func (s *Server) apiAuth(p perm, h http.HandlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		st := state(r)
+		if p != permAnyone && st.user == nil {
+			writeError(w, http.StatusUnauthorized, "unauthorized", s.Catalog.T(st.lang, "error.unauthorized"))
+			return
+		}
+		if !allowed(p, st.user) {
+			s.apiNotFound(w, r)
+			return
+		}
+		h(w, r)
+	})
+}
+
+func allowed(p perm, u *account.User) bool {
+	switch p {
+	case permAnyone:
+		return true
+	case permSignedIn:
+		return u != nil
+	case permStaff:
+		return u != nil && u.IsStaff()
+	case permAdmin:
+		return u != nil && u.Role == account.RoleAdmin
+	}
+	return false
+}
+
+// crossOrigin refuses state-changing requests sent by another site's page
+// (CSRF), using the browser's Sec-Fetch-Site and Origin headers.
+func (s *Server) crossOrigin(next http.Handler) http.Handler {
+	cop := http.NewCrossOriginProtection()
+	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.renderError(w, r, http.StatusForbidden, "error.csrf")
+	}))
+	return cop.Handler(next)
+}
+
+// limitBodies caps request bodies; handlers see *http.MaxBytesError when a
+// body is larger and answer 413.
+func (s *Server) limitBodies(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.ContentLength > maxBodyBytes {
+			w.Header().Set("Connection", "close")
+			s.renderError(w, r, http.StatusRequestEntityTooLarge, "error.too_large")
+			return
+		}
+		r.Body = http.MaxBytesReader(w, r.Body, maxBodyBytes)
+		next.ServeHTTP(w, r)
+	})
+}
+
+// contentSecurityPolicy allows nothing but the store's own files: no inline
+// script or style, no third-party origin (card payments happen on Stripe's
+// own page), no framing.
+const contentSecurityPolicy = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; " +
+	"font-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
+
+func securityHeaders(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("Content-Security-Policy", contentSecurityPolicy)
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("X-Frame-Options", "DENY")
+		h.Set("Referrer-Policy", "same-origin")
+		h.Set("Cross-Origin-Opener-Policy", "same-origin")
+		h.Set("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
+		next.ServeHTTP(w, r)
+	})
+}
+
+// recoverPanics turns a panic into a 500 page and a log line with the stack;
+// the visitor never sees a stack trace.
+func (s *Server) recoverPanics(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			if p := recover(); p != nil {
+				if p == http.ErrAbortHandler {
+					panic(p)
+				}
+				s.Logger.Error("panic serving request", "method", r.Method, "path", r.URL.Path, "panic", p, "stack", string(debug.Stack()))
+				s.serverError(w, r, nil)
+			}
+		}()
+		next.ServeHTTP(w, r)
+	})
+}
+
+// clientIP is the address rate limits and session records use. comptoir
+// does not trust forwarding headers: behind a reverse proxy, run the proxy
+// on the same machine so the peer address is meaningful per connection, or
+// accept that limits apply per proxy.
+func clientIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+func (s *Server) setCookie(w http.ResponseWriter, name, value string, maxAge int) {
+	http.SetCookie(w, &http.Cookie{
+		Name: name, Value: value, Path: "/", MaxAge: maxAge,
+		HttpOnly: true, Secure: s.SecureCookies, SameSite: http.SameSiteLaxMode,
+	})
+}
+
+func (s *Server) clearCookie(w http.ResponseWriter, name string) {
+	s.setCookie(w, name, "", -1)
+}

@@ -1,0 +1,163 @@
+package web
+
+import (
+	"errors"
+	"net/http"
+
+	"comptoir/internal/account"
+	"comptoir/internal/locale"
+)
+
+type accountData struct {
+	Sessions         []account.Session
+	CurrentSessionID string
+	Tokens           []account.Token
+	// NewToken is shown once, right after it is made.
+	NewToken string
+}
+
+func (s *Server) accountView(r *http.Request) (*view, error) {
+	st := state(r)
+	ctx := r.Context()
+	sessions, err := s.Accounts.ListSessions(ctx, st.user.ID)
+	if err != nil {
+		return nil, err
+	}
+	tokens, err := s.Accounts.ListTokens(ctx, st.user.ID)
+	if err != nil {
+		return nil, err
+	}
+	d := &accountData{Sessions: sessions, Tokens: tokens}
+	if st.session != nil {
+		d.CurrentSessionID = st.session.ID
+	}
+	v := s.newView(r, "account.title", d)
+	v.Form.Set("language", st.user.Language)
+	return v, nil
+}
+
+func (s *Server) accountPage(w http.ResponseWriter, r *http.Request) {
+	v, err := s.accountView(r)
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	s.render(w, r, http.StatusOK, "account", v)
+}
+
+func (s *Server) accountProfile(w http.ResponseWriter, r *http.Request) {
+	if err := r.ParseForm(); err != nil {
+		s.badForm(w, r, err)
+		return
+	}
+	lang, ok := locale.Normalize(r.PostForm.Get("language"))
+	if !ok {
+		s.renderError(w, r, http.StatusBadRequest, "error.bad_request")
+		return
+	}
+	if err := s.Accounts.SetLanguage(r.Context(), state(r).user.ID, lang); err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	s.setCookie(w, langCookie, lang, 365*24*3600)
+	s.flash(w, "account.language_saved")
+	http.Redirect(w, r, "/account", http.StatusSeeOther)
+}
+
+func (s *Server) accountPassword(w http.ResponseWriter, r *http.Request) {
+	if err := r.ParseForm(); err != nil {
+		s.badForm(w, r, err)
+		return
+	}
+	st := state(r)
+	f := r.PostForm
+	keep := ""
+	if st.session != nil {
+		keep = st.session.ID
+	}
+	var err error
+	if f.Get("new_password") != f.Get("password_confirm") {
+		err = &account.ValidationError{Fields: map[string]string{"password_confirm": "passwords_differ"}}
+	} else {
+		err = s.Accounts.ChangePassword(r.Context(), st.user.ID, f.Get("current_password"), f.Get("new_password"), keep)
+	}
+	if err == nil {
+		s.flash(w, "account.password.changed")
+		http.Redirect(w, r, "/account", http.StatusSeeOther)
+		return
+	}
+	v, verr := s.accountView(r)
+	if verr != nil {
+		s.serverError(w, r, verr)
+		return
+	}
+	var valErr *account.ValidationError
+	switch {
+	case errors.As(err, &valErr):
+		v.Errors = s.fieldMessages(v.Lang, valErr)
+		if m, ok := v.Errors["password"]; ok {
+			v.Errors["new_password"] = m
+		}
+	case errors.Is(err, account.ErrInvalidCredentials):
+		v.Errors = map[string]string{"current_password": s.Catalog.T(v.Lang, "account.password.wrong_current")}
+	default:
+		s.serverError(w, r, err)
+		return
+	}
+	s.render(w, r, http.StatusUnprocessableEntity, "account", v)
+}
+
+func (s *Server) accountRevokeSession(w http.ResponseWriter, r *http.Request) {
+	err := s.Accounts.RevokeSession(r.Context(), state(r).user.ID, r.PathValue("id"))
+	if errors.Is(err, account.ErrNotFound) {
+		s.notFound(w, r)
+		return
+	}
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	if st := state(r); st.session != nil && st.session.ID == r.PathValue("id") {
+		s.clearCookie(w, sessionCookie)
+		http.Redirect(w, r, "/", http.StatusSeeOther)
+		return
+	}
+	http.Redirect(w, r, "/account#sessions", http.StatusSeeOther)
+}
+
+func (s *Server) accountCreateToken(w http.ResponseWriter, r *http.Request) {
+	if err := r.ParseForm(); err != nil {
+		s.badForm(w, r, err)
+		return
+	}
+	name := r.PostForm.Get("name")
+	if name == "" {
+		name = "API"
+	}
+	plain, _, err := s.Accounts.CreateToken(r.Context(), state(r).user.ID, name)
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	v, err := s.accountView(r)
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	// Shown once, on this response only: it is not stored in clear anywhere.
+	v.Data.(*accountData).NewToken = plain
+	s.render(w, r, http.StatusOK, "account", v)
+}
+
+func (s *Server) accountRevokeToken(w http.ResponseWriter, r *http.Request) {
+	err := s.Accounts.RevokeToken(r.Context(), state(r).user.ID, r.PathValue("id"))
+	if errors.Is(err, account.ErrNotFound) {
+		s.notFound(w, r)
+		return
+	}
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	http.Redirect(w, r, "/account#tokens", http.StatusSeeOther)
+}

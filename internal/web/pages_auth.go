@@ -1,0 +1,260 @@
+package web
+
+import (
+	"errors"
+	"net/http"
+	"net/url"
+	"strconv"
+	"time"
+
+	"comptoir/internal/account"
+	"comptoir/internal/locale"
+)
+
+// Rate limits on the forms that an attacker would hammer. They are kept in
+// the database so that every node counts the same hits.
+type limit struct {
+	n      int
+	window time.Duration
+}
+
+var (
+	signinLimit = limit{20, 15 * time.Minute}
+	signupLimit = limit{10, time.Hour}
+	resetLimit  = limit{5, time.Hour}
+)
+
+// allow counts one hit on bucket and answers 429 when over the limit.
+func (s *Server) allow(w http.ResponseWriter, r *http.Request, bucket string, l limit) bool {
+	ok, retry, err := s.Limiter.Allow(r.Context(), bucket, l.n, l.window)
+	if err != nil {
+		s.serverError(w, r, err)
+		return false
+	}
+	if !ok {
+		w.Header().Set("Retry-After", strconv.Itoa(int(retry.Seconds())+1))
+		s.renderError(w, r, http.StatusTooManyRequests, "error.rate_limited")
+		return false
+	}
+	return true
+}
+
+// fieldCodeKeys maps the account service's validation codes to messages.
+var fieldCodeKeys = map[string]string{
+	"required":              "auth.field_required",
+	"email_invalid":         "auth.email_invalid",
+	"password_too_short":    "auth.password_too_short",
+	"country_invalid":       "auth.country_invalid",
+	"vat_required":          "auth.vat_required_for_business",
+	"language_invalid":      "auth.language_invalid",
+	"customer_type_invalid": "auth.customer_type_invalid",
+	"passwords_differ":      "auth.passwords_differ",
+}
+
+func (s *Server) fieldMessages(lang string, verr *account.ValidationError) map[string]string {
+	out := map[string]string{}
+	for field, code := range verr.Fields {
+		key, ok := fieldCodeKeys[code]
+		if !ok {
+			key = "error.bad_request"
+		}
+		out[field] = s.Catalog.T(lang, key, map[string]any{
+			"Field": s.Catalog.T(lang, "auth."+field),
+			"Min":   s.Accounts.MinPasswordLength(),
+		})
+	}
+	return out
+}
+
+func (s *Server) signupForm(w http.ResponseWriter, r *http.Request) {
+	v := s.newView(r, "auth.signup.title", nil)
+	v.Form.Set("language", v.Lang)
+	v.Form.Set("customer_type", "consumer")
+	s.render(w, r, http.StatusOK, "signup", v)
+}
+
+func (s *Server) signup(w http.ResponseWriter, r *http.Request) {
+	if err := r.ParseForm(); err != nil {
+		s.badForm(w, r, err)
+		return
+	}
+	if !s.allow(w, r, "signup:"+clientIP(r), signupLimit) {
+		return
+	}
+	v := s.newView(r, "auth.signup.title", nil)
+	v.Form = r.PostForm
+	f := r.PostForm
+	if f.Get("password") != f.Get("password_confirm") {
+		v.Errors = map[string]string{"password_confirm": s.Catalog.T(v.Lang, "auth.passwords_differ")}
+		s.render(w, r, http.StatusUnprocessableEntity, "signup", v)
+		return
+	}
+	lang := f.Get("language")
+	if _, ok := locale.Normalize(lang); !ok {
+		lang = v.Lang
+	}
+	u, err := s.Accounts.SignUp(r.Context(), account.SignUpInput{
+		Email: f.Get("email"), Password: f.Get("password"), Name: f.Get("name"), Language: lang,
+		Country: f.Get("country"), Region: f.Get("region"), City: f.Get("city"),
+		CustomerType: f.Get("customer_type"), VATNumber: f.Get("vat_number"),
+	})
+	var verr *account.ValidationError
+	switch {
+	case errors.As(err, &verr):
+		v.Errors = s.fieldMessages(v.Lang, verr)
+		s.render(w, r, http.StatusUnprocessableEntity, "signup", v)
+		return
+	case errors.Is(err, account.ErrEmailTaken):
+		v.Errors = map[string]string{"email": s.Catalog.T(v.Lang, "auth.email_taken")}
+		s.render(w, r, http.StatusConflict, "signup", v)
+		return
+	case err != nil:
+		s.serverError(w, r, err)
+		return
+	}
+	if !s.startSession(w, r, u) {
+		return
+	}
+	http.Redirect(w, r, "/account", http.StatusSeeOther)
+}
+
+func (s *Server) startSession(w http.ResponseWriter, r *http.Request, u account.User) bool {
+	token, sess, err := s.Accounts.CreateSession(r.Context(), u.ID, clientIP(r), r.UserAgent())
+	if err != nil {
+		s.serverError(w, r, err)
+		return false
+	}
+	s.setCookie(w, sessionCookie, token, int(sess.ExpiresAt.Sub(s.Clock.Now()).Seconds()))
+	// The language the account chose wins from now on.
+	s.setCookie(w, langCookie, u.Language, 365*24*3600)
+	return true
+}
+
+func (s *Server) signinForm(w http.ResponseWriter, r *http.Request) {
+	v := s.newView(r, "auth.signin.title", nil)
+	v.Form.Set("next", safeNext(r.URL.Query().Get("next")))
+	if r.URL.Query().Get("expired") == "1" || state(r).expired {
+		v.Flash = s.Catalog.T(v.Lang, "auth.session_expired")
+	}
+	s.render(w, r, http.StatusOK, "signin", v)
+}
+
+func (s *Server) signin(w http.ResponseWriter, r *http.Request) {
+	if err := r.ParseForm(); err != nil {
+		s.badForm(w, r, err)
+		return
+	}
+	if !s.allow(w, r, "signin:"+clientIP(r), signinLimit) {
+		return
+	}
+	v := s.newView(r, "auth.signin.title", nil)
+	v.Form = url.Values{"email": {r.PostForm.Get("email")}, "next": {safeNext(r.PostForm.Get("next"))}}
+	u, err := s.Accounts.Authenticate(r.Context(), r.PostForm.Get("email"), r.PostForm.Get("password"))
+	if errors.Is(err, account.ErrInvalidCredentials) {
+		v.Errors = map[string]string{"form": s.Catalog.T(v.Lang, "auth.invalid_credentials")}
+		s.render(w, r, http.StatusUnauthorized, "signin", v)
+		return
+	}
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	if !s.startSession(w, r, u) {
+		return
+	}
+	http.Redirect(w, r, safeNext(r.PostForm.Get("next")), http.StatusSeeOther)
+}
+
+func (s *Server) signout(w http.ResponseWriter, r *http.Request) {
+	st := state(r)
+	if st.session != nil {
+		if err := s.Accounts.RevokeSession(r.Context(), st.user.ID, st.session.ID); err != nil && !errors.Is(err, account.ErrNotFound) {
+			s.serverError(w, r, err)
+			return
+		}
+	}
+	s.clearCookie(w, sessionCookie)
+	s.flash(w, "auth.signed_out")
+	http.Redirect(w, r, "/", http.StatusSeeOther)
+}
+
+// switchLanguage remembers the visitor's choice in a cookie and, for a
+// signed-in user, in the account, then goes back to the page it came from.
+func (s *Server) switchLanguage(w http.ResponseWriter, r *http.Request) {
+	if err := r.ParseForm(); err != nil {
+		s.badForm(w, r, err)
+		return
+	}
+	lang, ok := locale.Normalize(r.PostForm.Get("lang"))
+	if !ok {
+		s.renderError(w, r, http.StatusBadRequest, "error.bad_request")
+		return
+	}
+	s.setCookie(w, langCookie, lang, 365*24*3600)
+	if u := state(r).user; u != nil && u.Language != lang {
+		if err := s.Accounts.SetLanguage(r.Context(), u.ID, lang); err != nil {
+			s.serverError(w, r, err)
+			return
+		}
+	}
+	http.Redirect(w, r, safeNext(r.PostForm.Get("next")), http.StatusSeeOther)
+}
+
+func (s *Server) resetRequestForm(w http.ResponseWriter, r *http.Request) {
+	s.render(w, r, http.StatusOK, "reset_request", s.newView(r, "auth.reset.title", nil))
+}
+
+func (s *Server) resetRequest(w http.ResponseWriter, r *http.Request) {
+	if err := r.ParseForm(); err != nil {
+		s.badForm(w, r, err)
+		return
+	}
+	email := r.PostForm.Get("email")
+	if !s.allow(w, r, "reset:"+clientIP(r), resetLimit) || !s.allow(w, r, "reset-email:"+account.EmailKey(email), resetLimit) {
+		return
+	}
+	if err := s.Accounts.RequestPasswordReset(r.Context(), email, state(r).lang); err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	// The same answer whether or not the account exists.
+	s.flash(w, "auth.reset.sent")
+	http.Redirect(w, r, "/signin", http.StatusSeeOther)
+}
+
+func (s *Server) resetForm(w http.ResponseWriter, r *http.Request) {
+	v := s.newView(r, "auth.reset.new_password_title", nil)
+	v.Form.Set("token", r.PathValue("token"))
+	s.render(w, r, http.StatusOK, "reset", v)
+}
+
+func (s *Server) reset(w http.ResponseWriter, r *http.Request) {
+	if err := r.ParseForm(); err != nil {
+		s.badForm(w, r, err)
+		return
+	}
+	v := s.newView(r, "auth.reset.new_password_title", nil)
+	v.Form.Set("token", r.PathValue("token"))
+	if r.PostForm.Get("password") != r.PostForm.Get("password_confirm") {
+		v.Errors = map[string]string{"password_confirm": s.Catalog.T(v.Lang, "auth.passwords_differ")}
+		s.render(w, r, http.StatusUnprocessableEntity, "reset", v)
+		return
+	}
+	err := s.Accounts.ResetPassword(r.Context(), r.PathValue("token"), r.PostForm.Get("password"))
+	var verr *account.ValidationError
+	switch {
+	case errors.As(err, &verr):
+		v.Errors = s.fieldMessages(v.Lang, verr)
+		s.render(w, r, http.StatusUnprocessableEntity, "reset", v)
+		return
+	case errors.Is(err, account.ErrResetInvalid):
+		v.Errors = map[string]string{"form": s.Catalog.T(v.Lang, "auth.reset.invalid_link")}
+		s.render(w, r, http.StatusGone, "reset", v)
+		return
+	case err != nil:
+		s.serverError(w, r, err)
+		return
+	}
+	s.flash(w, "auth.reset.done")
+	http.Redirect(w, r, "/signin", http.StatusSeeOther)
+}

@@ -1,0 +1,17 @@
+package web
+
+import "net/http"
+
+func (s *Server) home(w http.ResponseWriter, r *http.Request) {
+	s.render(w, r, http.StatusOK, "home", s.newView(r, "home.title", nil))
+}
+
+// console is the agents' home. The support desk fills it in a later step.
+func (s *Server) console(w http.ResponseWriter, r *http.Request) {
+	s.render(w, r, http.StatusOK, "console", s.newView(r, "nav.console", nil))
+}
+
+// admin is the administrators' home.
+func (s *Server) admin(w http.ResponseWriter, r *http.Request) {
+	s.render(w, r, http.StatusOK, "admin", s.newView(r, "nav.admin", nil))
+}

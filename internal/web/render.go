@@ -1,0 +1,204 @@
+package web
+
+import (
+	"bytes"
+	"embed"
+	"errors"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"comptoir/internal/account"
+	"comptoir/internal/locale"
+)
+
+//go:embed templates
+var templateFS embed.FS
+
+// pages holds one parsed template set per page, each made of the layout and
+// the page's own file.
+type pages struct {
+	byName map[string]*template.Template
+}
+
+func loadPages(st *staticFiles) (*pages, error) {
+	funcs := template.FuncMap{
+		"static": st.URL,
+	}
+	base, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html")
+	if err != nil {
+		return nil, err
+	}
+	entries, err := fs.ReadDir(templateFS, "templates")
+	if err != nil {
+		return nil, err
+	}
+	p := &pages{byName: map[string]*template.Template{}}
+	for _, e := range entries {
+		name := strings.TrimSuffix(e.Name(), ".html")
+		if name == "layout" {
+			continue
+		}
+		t, err := template.Must(base.Clone()).ParseFS(templateFS, "templates/"+e.Name())
+		if err != nil {
+			return nil, fmt.Errorf("template %s: %w", e.Name(), err)
+		}
+		p.byName[name] = t
+	}
+	return p, nil
+}
+
+// view is what every page template receives: the page's own data plus what
+// the layout needs.
+type view struct {
+	Lang      string
+	Title     string
+	User      *account.User
+	Path      string // the current path, for the language switcher's return
+	Flash     string
+	StoreName string
+	Errors    map[string]string // field → localized message
+	Form      url.Values        // what the visitor typed, to fill the form again
+	Data      any
+	catalog   *locale.Catalog
+}
+
+// T translates a message in the page's language. Extra arguments are
+// key/value pairs for the message's fields: {{.T "auth.password_too_short" "Min" 10}}.
+func (v *view) T(id string, kv ...any) string {
+	if len(kv) == 0 {
+		return v.catalog.T(v.Lang, id)
+	}
+	data := map[string]any{}
+	for i := 0; i+1 < len(kv); i += 2 {
+		if k, ok := kv[i].(string); ok {
+			data[k] = kv[i+1]
+		}
+	}
+	return v.catalog.T(v.Lang, id, data)
+}
+
+// N translates a plural message.
+func (v *view) N(id string, count int) string { return v.catalog.N(v.Lang, id, count) }
+
+// Value is what the visitor typed in a field.
+func (v *view) Value(field string) string { return v.Form.Get(field) }
+
+// OtherLang is the language the switcher offers.
+func (v *view) OtherLang() string {
+	if v.Lang == locale.FR {
+		return locale.EN
+	}
+	return locale.FR
+}
+
+func (s *Server) newView(r *http.Request, titleKey string, data any) *view {
+	st := state(r)
+	v := &view{
+		Lang: st.lang, User: st.user, Path: r.URL.RequestURI(), StoreName: s.StoreName,
+		Data: data, catalog: s.Catalog, Form: url.Values{},
+	}
+	if titleKey != "" {
+		v.Title = s.Catalog.T(st.lang, titleKey)
+	}
+	return v
+}
+
+// render writes a page. It renders into a buffer first so that a template
+// error becomes a clean 500 page, never half a page.
+func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, page string, v *view) {
+	t, ok := s.pages.byName[page]
+	if !ok {
+		s.serverError(w, r, fmt.Errorf("no page template %q", page))
+		return
+	}
+	if v.Flash == "" {
+		v.Flash = s.takeFlash(w, r, v.Lang)
+	}
+	var buf bytes.Buffer
+	if err := t.ExecuteTemplate(&buf, "layout", v); err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Content-Language", v.Lang)
+	h.Set("Cache-Control", "no-store")
+	h.Add("Vary", "Cookie, Accept-Language")
+	w.WriteHeader(status)
+	w.Write(buf.Bytes())
+}
+
+// renderError shows an error page in the visitor's language.
+func (s *Server) renderError(w http.ResponseWriter, r *http.Request, status int, messageKey string) {
+	if strings.HasPrefix(r.URL.Path, "/api/") {
+		writeError(w, status, apiCode(status), s.Catalog.T(state(r).lang, messageKey))
+		return
+	}
+	v := s.newView(r, "", map[string]any{"Status": status, "Message": s.Catalog.T(state(r).lang, messageKey)})
+	v.Title = s.Catalog.T(v.Lang, "error.title", map[string]any{"Status": status})
+	s.render(w, r, status, "error", v)
+}
+
+func (s *Server) notFound(w http.ResponseWriter, r *http.Request) {
+	st := state(r)
+	v := s.newView(r, "error.not_found.title", map[string]any{"Status": http.StatusNotFound, "Message": s.Catalog.T(st.lang, "error.not_found.body")})
+	s.render(w, r, http.StatusNotFound, "error", v)
+}
+
+func (s *Server) serverError(w http.ResponseWriter, r *http.Request, err error) {
+	if err != nil {
+		s.Logger.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+	}
+	if strings.HasPrefix(r.URL.Path, "/api/") {
+		writeError(w, http.StatusInternalServerError, "internal", s.Catalog.T(state(r).lang, "error.internal"))
+		return
+	}
+	// A plain page without templates: the template system may be what broke.
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(http.StatusInternalServerError)
+	fmt.Fprintf(w, "<!doctype html><title>500</title><p>%s</p>", template.HTMLEscapeString(s.Catalog.T(state(r).lang, "error.internal")))
+}
+
+// badForm answers a request whose form could not be read: 413 when too
+// large, 400 otherwise.
+func (s *Server) badForm(w http.ResponseWriter, r *http.Request, err error) {
+	var tooLarge *http.MaxBytesError
+	if errors.As(err, &tooLarge) {
+		s.renderError(w, r, http.StatusRequestEntityTooLarge, "error.too_large")
+		return
+	}
+	s.renderError(w, r, http.StatusBadRequest, "error.bad_request")
+}
+
+// flash messages survive one redirect in a short-lived cookie holding a
+// message id, which is checked against the catalog before display.
+func (s *Server) flash(w http.ResponseWriter, messageKey string) {
+	s.setCookie(w, flashCookie, messageKey, 60)
+}
+
+func (s *Server) takeFlash(w http.ResponseWriter, r *http.Request, lang string) string {
+	c, err := r.Cookie(flashCookie)
+	if err != nil || c.Value == "" {
+		return ""
+	}
+	s.clearCookie(w, flashCookie)
+	if !s.Catalog.Has(lang, c.Value) {
+		return ""
+	}
+	return s.Catalog.T(lang, c.Value)
+}
+
+func urlQueryEscape(s string) string { return url.QueryEscape(s) }
+
+// safeNext keeps a post-sign-in redirect on this site: a path, never a
+// scheme-relative or absolute URL that would send the visitor elsewhere.
+func safeNext(next string) string {
+	if next == "" || !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") || strings.ContainsAny(next, "\r\n") {
+		return "/"
+	}
+	return next
+}

@@ -1,0 +1,178 @@
+// Package web serves comptoir's HTML pages and its JSON API. Handlers are
+// thin: they parse the request, call one service method, and render. Every
+// route is declared in a table with the permission it needs, so that the
+// authorization rules can be read (and tested) in one place.
+package web
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+
+	"comptoir/internal/account"
+	"comptoir/internal/clock"
+	"comptoir/internal/locale"
+	"comptoir/internal/ratelimit"
+)
+
+// Deps are what the web layer needs from the rest of the application.
+type Deps struct {
+	Accounts *account.Service
+	Limiter  *ratelimit.Limiter
+	Catalog  *locale.Catalog
+	Clock    clock.Clock
+	Logger   *slog.Logger
+	// Ready reports whether the server can take traffic (the database
+	// answers); /readyz fails otherwise.
+	Ready func(ctx context.Context) error
+
+	StoreName     string
+	BaseURL       string
+	SecureCookies bool
+	// DefaultLang is used when nothing in the request names a language.
+	DefaultLang string
+	// Metrics is where request metrics are registered; nil disables them.
+	Metrics *Metrics
+}
+
+// Server is the HTTP surface of comptoir.
+type Server struct {
+	Deps
+	pages  *pages
+	static *staticFiles
+	mux    *http.ServeMux
+}
+
+// perm is the permission a route needs.
+type perm int
+
+const (
+	permAnyone perm = iota
+	permSignedIn
+	permStaff // agents and admins
+	permAdmin
+)
+
+func (p perm) String() string {
+	return [...]string{"anyone", "signed-in", "staff", "admin"}[p]
+}
+
+// route is one line of a route table.
+type route struct {
+	pattern string
+	perm    perm
+	handler http.HandlerFunc
+}
+
+// New builds the server and its route tables.
+func New(d Deps) (*Server, error) {
+	if d.DefaultLang == "" {
+		d.DefaultLang = locale.FR
+	}
+	if d.Logger == nil {
+		d.Logger = slog.New(slog.DiscardHandler)
+	}
+	st, err := loadStatic()
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{Deps: d, static: st, mux: http.NewServeMux()}
+	if s.pages, err = loadPages(st); err != nil {
+		return nil, err
+	}
+	for _, r := range s.pageRoutes() {
+		s.mux.Handle(r.pattern, s.pageAuth(r.perm, r.handler))
+	}
+	for _, r := range s.apiRoutes() {
+		s.mux.Handle(r.pattern, s.apiAuth(r.perm, r.handler))
+	}
+	s.mux.Handle("GET /static/", st)
+	s.mux.HandleFunc("GET /healthz", s.healthz)
+	s.mux.HandleFunc("GET /readyz", s.readyz)
+	if d.Metrics != nil {
+		s.mux.Handle("GET /metrics", d.Metrics.Handler())
+	}
+	s.mux.HandleFunc("/api/", s.apiNotFound)
+	s.mux.HandleFunc("/", s.notFound)
+	return s, nil
+}
+
+// Routes lists every route with its permission, for the authorization tests.
+func (s *Server) Routes() (pages, api []RouteInfo) {
+	for _, r := range s.pageRoutes() {
+		pages = append(pages, RouteInfo{Pattern: r.pattern, Perm: r.perm.String()})
+	}
+	for _, r := range s.apiRoutes() {
+		api = append(api, RouteInfo{Pattern: r.pattern, Perm: r.perm.String()})
+	}
+	return pages, api
+}
+
+// RouteInfo describes a route.
+type RouteInfo struct{ Pattern, Perm string }
+
+// Handler is the whole HTTP surface with its middleware.
+func (s *Server) Handler() http.Handler {
+	var h http.Handler = s.mux
+	if s.Metrics != nil {
+		// Innermost, so that it sees the route pattern the mux sets on the
+		// request.
+		h = s.Metrics.instrument(h)
+	}
+	h = s.limitBodies(h)
+	h = s.identify(h)
+	h = s.crossOrigin(h)
+	h = securityHeaders(h)
+	h = s.recoverPanics(h)
+	return h
+}
+
+func (s *Server) pageRoutes() []route {
+	return []route{
+		{"GET /{$}", permAnyone, s.home},
+		{"POST /lang", permAnyone, s.switchLanguage},
+		{"GET /signup", permAnyone, s.signupForm},
+		{"POST /signup", permAnyone, s.signup},
+		{"GET /signin", permAnyone, s.signinForm},
+		{"POST /signin", permAnyone, s.signin},
+		{"POST /signout", permSignedIn, s.signout},
+		{"GET /reset", permAnyone, s.resetRequestForm},
+		{"POST /reset", permAnyone, s.resetRequest},
+		{"GET /reset/{token}", permAnyone, s.resetForm},
+		{"POST /reset/{token}", permAnyone, s.reset},
+		{"GET /account", permSignedIn, s.accountPage},
+		{"POST /account/profile", permSignedIn, s.accountProfile},
+		{"POST /account/password", permSignedIn, s.accountPassword},
+		{"POST /account/sessions/{id}/revoke", permSignedIn, s.accountRevokeSession},
+		{"POST /account/tokens", permSignedIn, s.accountCreateToken},
+		{"POST /account/tokens/{id}/revoke", permSignedIn, s.accountRevokeToken},
+		{"GET /console", permStaff, s.console},
+		{"GET /admin", permAdmin, s.admin},
+	}
+}
+
+func (s *Server) apiRoutes() []route {
+	return []route{
+		{"POST /api/v1/signup", permAnyone, s.apiSignup},
+		{"POST /api/v1/login", permAnyone, s.apiLogin},
+		{"GET /api/v1/me", permSignedIn, s.apiMe},
+	}
+}
+
+func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Write([]byte("ok\n"))
+}
+
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	if s.Ready != nil {
+		if err := s.Ready(r.Context()); err != nil {
+			s.Logger.Warn("not ready", "err", err)
+			w.WriteHeader(http.StatusServiceUnavailable)
+			w.Write([]byte("not ready\n"))
+			return
+		}
+	}
+	w.Write([]byte("ready\n"))
+}

@@ -1,0 +1,292 @@
+#!/usr/bin/env bash
+# testenv.sh — the self-setting-up test environment of comptoir.
+#
+#   testenv.sh ensure-tools   install what the tests need (PostgreSQL, chromium, poppler-utils)
+#   testenv.sh pg-start DIR   start a throw-away PostgreSQL cluster in DIR; prints its URL on stdout
+#   testenv.sh pg-stop DIR    stop that cluster and remove DIR
+#   testenv.sh pg-bindir      print the directory holding the PostgreSQL server binaries
+#
+# Only pg-start writes to stdout (exactly one line, the URL); everything else goes to stderr.
+# Under CI=true a tool that is missing and cannot be installed is an error, never a warning.
+set -euo pipefail
+
+readonly PG_FIRST_PORT=55432
+readonly PG_LAST_PORT=55631
+readonly PG_SUPERUSER=comptoir
+readonly PG_READY_SECONDS=30
+readonly MARKER=.comptoir-testenv
+
+log() { printf 'testenv: %s\n' "$*" >&2; }
+die() { printf 'testenv: error: %s\n' "$*" >&2; exit 1; }
+
+is_ci() { [[ ${CI:-} == true || ${CI:-} == 1 ]]; }
+
+usage() {
+	cat >&2 <<'EOF'
+usage: testenv.sh ensure-tools
+       testenv.sh pg-start DIR    (prints postgres://comptoir@127.0.0.1:PORT/postgres?sslmode=disable)
+       testenv.sh pg-stop DIR
+       testenv.sh pg-bindir
+EOF
+}
+
+# pg_bindir prints the directory holding initdb/pg_ctl/postgres, or fails.
+# pg_config may come from libpq-dev and point at a directory without initdb, so it is
+# only trusted when initdb is really there; otherwise the highest /usr/lib/postgresql/N/bin.
+pg_bindir() {
+	local d
+	if command -v pg_config >/dev/null 2>&1; then
+		d=$(pg_config --bindir 2>/dev/null || true)
+		if [[ -n $d && -x $d/initdb && -x $d/pg_ctl ]]; then
+			printf '%s\n' "$d"
+			return 0
+		fi
+	fi
+	d=$(
+		for c in /usr/lib/postgresql/*/bin; do
+			[[ -x $c/initdb && -x $c/pg_ctl ]] && printf '%s\n' "$c"
+		done | sort -V | tail -n 1
+	)
+	[[ -n $d ]] || return 1
+	printf '%s\n' "$d"
+}
+
+chromium_path() {
+	if [[ -x /usr/bin/chromium ]]; then
+		printf '%s\n' /usr/bin/chromium
+	else
+		command -v chromium 2>/dev/null
+	fi
+}
+
+# missing_packages prints the apt packages whose tools are absent, one per line.
+missing_packages() {
+	pg_bindir >/dev/null 2>&1 || echo postgresql
+	chromium_path >/dev/null 2>&1 || echo chromium
+	command -v pdftotext >/dev/null 2>&1 || echo poppler-utils
+}
+
+cmd_ensure_tools() {
+	local -a missing
+	mapfile -t missing < <(missing_packages)
+	if ((${#missing[@]} == 0)); then
+		log "tools present (postgresql in $(pg_bindir), $(chromium_path), $(command -v pdftotext))"
+		return 0
+	fi
+	if ((EUID != 0)); then
+		if is_ci; then
+			die "missing ${missing[*]} and not root, cannot apt-get install them (CI=true: this is a failure)"
+		fi
+		log "warning: missing ${missing[*]} and not root; install them with: sudo apt-get install ${missing[*]}"
+		return 0
+	fi
+	command -v apt-get >/dev/null 2>&1 || die "missing ${missing[*]} and apt-get is not available"
+	log "installing ${missing[*]}"
+	local t0=$SECONDS
+	if ! { DEBIAN_FRONTEND=noninteractive apt-get update -q >&2 &&
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}" >&2; }; then
+		is_ci && die "apt-get install ${missing[*]} failed"
+		log "warning: apt-get install ${missing[*]} failed; continuing without them"
+		return 0
+	fi
+	log "installed ${missing[*]} in $((SECONDS - t0))s"
+	mapfile -t missing < <(missing_packages)
+	if ((${#missing[@]} > 0)); then
+		is_ci && die "still missing after apt-get install: ${missing[*]}"
+		log "warning: still missing after apt-get install: ${missing[*]}"
+	fi
+}
+
+# port_in_use PORT: true when something accepts connections on 127.0.0.1:PORT.
+port_in_use() {
+	# shellcheck disable=SC2016 # $1 is expanded by the inner bash
+	timeout 2 bash -c 'exec 3<>"/dev/tcp/127.0.0.1/$1"' _ "$1" 2>/dev/null
+}
+
+# as_owner USER CMD...: run CMD as USER (or directly when USER is empty), from DIR so that an
+# unreadable current directory (e.g. /root) does not bother PostgreSQL, and without our lock fd.
+as_owner() {
+	local user=$1
+	shift
+	if [[ -n $user ]]; then
+		(cd "$PGDIR" && runuser -u "$user" -- "$@" 9>&-)
+	else
+		(cd "$PGDIR" && "$@" 9>&-)
+	fi
+}
+
+cmd_pg_start() {
+	(($# == 1)) || { usage; exit 2; }
+	[[ -n $1 ]] || die "pg-start: empty DIR"
+	local bindir
+	bindir=$(pg_bindir) || die "PostgreSQL server binaries not found (no initdb under pg_config --bindir or /usr/lib/postgresql/*/bin); run: testenv.sh ensure-tools"
+
+	mkdir -p "$1"
+	PGDIR=$(cd "$1" && pwd -P)
+	[[ ! -e $PGDIR/data ]] || die "pg-start: $PGDIR/data already exists; use a fresh directory"
+	: >"$PGDIR/$MARKER" # lets pg-stop know it may delete this directory
+	local sockdir=$PGDIR/sock
+	# A unix socket path is limited to 107 bytes: DIR/sock/.s.PGSQL.NNNNN must fit.
+	((${#sockdir} + 16 <= 107)) || die "pg-start: DIR path too long for a unix socket: $PGDIR"
+	mkdir -p "$sockdir"
+
+	local user=""
+	if ((EUID == 0)); then
+		# initdb and postgres refuse to run as root.
+		if id -u postgres >/dev/null 2>&1; then user=postgres; else user=nobody; fi
+		chown -R "$user" "$PGDIR"
+		runuser -u "$user" -- test -w "$PGDIR" ||
+			die "pg-start: $user cannot write to $PGDIR (is a parent directory closed to it?)"
+	fi
+
+	local locale=C
+	if locale -a 2>/dev/null | grep -qix 'c\.utf-\?8'; then locale=C.UTF-8; fi
+	log "initdb in $PGDIR/data with $bindir${user:+ as $user}"
+	as_owner "$user" "$bindir/initdb" -D "$PGDIR/data" -U "$PG_SUPERUSER" --auth=trust \
+		-E UTF8 --locale="$locale" --no-sync >"$PGDIR/initdb.log" 2>&1 ||
+		{ cat "$PGDIR/initdb.log" >&2; die "initdb failed"; }
+
+	# Trust, but on loopback only (the server listens on 127.0.0.1 alone anyway).
+	cat >"$PGDIR/data/pg_hba.conf" <<'EOF'
+# throw-away test cluster: trust on loopback only
+local all all trust
+host  all all 127.0.0.1/32 trust
+host  all all ::1/128 trust
+EOF
+	# Throw-away data: durability off for speed.
+	cat >>"$PGDIR/data/postgresql.conf" <<EOF
+
+# --- comptoir throw-away test cluster (scripts/testenv.sh) ---
+listen_addresses = '127.0.0.1'
+unix_socket_directories = '$sockdir'
+max_connections = 300
+shared_buffers = 128MB
+fsync = off
+synchronous_commit = off
+full_page_writes = off
+max_wal_size = 1GB
+checkpoint_timeout = 30min
+logging_collector = off
+EOF
+	[[ -z $user ]] || chown "$user" "$PGDIR/data/pg_hba.conf" "$PGDIR/data/postgresql.conf"
+
+	# Serialise port probing and startup among concurrent pg-start calls on this machine, so two
+	# clusters started at once do not pick the same free port. Postgres itself must not inherit
+	# the lock (fd 9 is closed in as_owner), or the lock would live as long as the server.
+	# The lock file is shared by all users (mode 666); a read-only descriptor is enough for flock.
+	local lock=${TMPDIR:-/tmp}/comptoir-testenv-port.lock
+	[[ -e $lock ]] || (umask 000 && : >>"$lock") 2>/dev/null || true
+	if [[ -r $lock ]] && exec 9<"$lock"; then
+		flock -w 120 9 || die "pg-start: could not take the port lock $lock"
+	else
+		log "warning: cannot open $lock; starting without the port lock"
+	fi
+
+	local port=$PG_FIRST_PORT deadline=$((SECONDS + PG_READY_SECONDS)) started=""
+	while ((port <= PG_LAST_PORT)); do
+		if port_in_use "$port"; then
+			port=$((port + 1))
+			continue
+		fi
+		rm -f "$PGDIR/postgres.log"
+		log "starting postgres on 127.0.0.1:$port"
+		as_owner "$user" "$bindir/pg_ctl" -D "$PGDIR/data" -l "$PGDIR/postgres.log" \
+			-o "-p $port" -W start >&2 || die "pg_ctl start failed"
+		started=yes
+		# Wait for readiness with a deadline; notice a server that died (e.g. port taken by a
+		# process that bound it after our probe) and try the next port.
+		local state=wait
+		while ((SECONDS < deadline)); do
+			if "$bindir/pg_isready" -q -h 127.0.0.1 -p "$port" -U "$PG_SUPERUSER" -d postgres -t 1; then
+				state=ready
+				break
+			fi
+			if grep -qE 'could not (bind|create any TCP/IP)' "$PGDIR/postgres.log" 2>/dev/null; then
+				state=port_taken
+				break
+			fi
+			# (a FATAL line alone is not enough: pg_isready itself logs "the database system is
+			# starting up" while the server starts)
+			if grep -qE '(FATAL|PANIC):' "$PGDIR/postgres.log" 2>/dev/null &&
+				! as_owner "$user" "$bindir/pg_ctl" -D "$PGDIR/data" status >/dev/null 2>&1; then
+				state=died
+				break
+			fi
+			sleep 0.1
+		done
+		case $state in
+		ready) break ;;
+		port_taken)
+			log "port $port was taken meanwhile, trying the next one"
+			as_owner "$user" "$bindir/pg_ctl" -D "$PGDIR/data" -m immediate stop >/dev/null 2>&1 || true
+			started=""
+			port=$((port + 1))
+			;;
+		*)
+			cat "$PGDIR/postgres.log" >&2 2>/dev/null || true
+			as_owner "$user" "$bindir/pg_ctl" -D "$PGDIR/data" -m immediate stop >/dev/null 2>&1 || true
+			if [[ $state == died ]]; then die "postgres failed to start (log above)"; fi
+			die "postgres not ready on port $port after ${PG_READY_SECONDS}s (log above)"
+			;;
+		esac
+	done
+	flock -u 9 2>/dev/null || true
+	exec 9>&-
+	[[ -n $started ]] || die "pg-start: no free port in $PG_FIRST_PORT-$PG_LAST_PORT"
+
+	local url="postgres://$PG_SUPERUSER@127.0.0.1:$port/postgres?sslmode=disable"
+	printf '%s\n' "$url" >"$PGDIR/url"
+	log "postgres ready on 127.0.0.1:$port (data, socket and log in $PGDIR)"
+	printf '%s\n' "$url"
+}
+
+cmd_pg_stop() {
+	(($# == 1)) || { usage; exit 2; }
+	[[ -n $1 ]] || die "pg-stop: empty DIR"
+	if [[ ! -e $1 ]]; then
+		log "pg-stop: $1 does not exist, nothing to do"
+		return 0
+	fi
+	PGDIR=$(cd "$1" && pwd -P)
+	[[ -e $PGDIR/$MARKER ]] || die "pg-stop: $PGDIR was not made by testenv.sh pg-start; not removing it"
+
+	if [[ -f $PGDIR/data/postmaster.pid ]]; then
+		local user="" bindir
+		((EUID != 0)) || user=$(stat -c %U "$PGDIR/data")
+		if bindir=$(pg_bindir) &&
+			as_owner "$user" "$bindir/pg_ctl" -D "$PGDIR/data" -m immediate stop >&2; then
+			log "postgres in $PGDIR stopped"
+		else
+			# Last resort: the postmaster we started, by its pid.
+			local pid
+			pid=$(head -n 1 "$PGDIR/data/postmaster.pid" 2>/dev/null || true)
+			if [[ $pid =~ ^[0-9]+$ ]] && [[ $(cat "/proc/$pid/comm" 2>/dev/null || true) == postgres ]]; then
+				log "pg_ctl stop failed; killing postmaster $pid"
+				kill -QUIT "$pid" 2>/dev/null || true
+				sleep 1
+				kill -KILL "$pid" 2>/dev/null || true
+			fi
+		fi
+	fi
+	rm -rf -- "$PGDIR"
+}
+
+main() {
+	local cmd=${1:-}
+	(($# == 0)) || shift
+	case $cmd in
+	ensure-tools) cmd_ensure_tools "$@" ;;
+	pg-start) cmd_pg_start "$@" ;;
+	pg-stop) cmd_pg_stop "$@" ;;
+	pg-bindir) pg_bindir || die "PostgreSQL server binaries not found" ;;
+	-h | --help | help)
+		usage
+		;;
+	*)
+		usage
+		exit 2
+		;;
+	esac
+}
+
+main "$@"
