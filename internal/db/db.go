@@ -209,12 +209,20 @@ func IsUniqueViolation(err error) bool {
 }
 
 // BackupSQLite writes a consistent copy of the database to path while other
-// connections keep reading and writing (VACUUM INTO reads one snapshot).
+// connections keep reading and writing: VACUUM INTO reads one snapshot, and
+// in WAL mode a reader never blocks the writer. It runs on a connection of
+// its own because the read pool is query-only and the write connection must
+// stay free for the store.
 func BackupSQLite(ctx context.Context, d *DB, path string) error {
 	if d.Engine != SQLite {
 		return fmt.Errorf("BackupSQLite on a %s database", d.Engine)
 	}
-	if _, err := d.Read.ExecContext(ctx, `VACUUM INTO $1`, path); err != nil {
+	conn, err := sql.Open("sqlite", "file:"+d.Path+"?"+sqlitePragmas)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, `VACUUM INTO $1`, path); err != nil {
 		return fmt.Errorf("backup: %w", err)
 	}
 	return nil
