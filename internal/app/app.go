@@ -16,12 +16,16 @@ import (
 	"github.com/riverqueue/river"
 
 	"comptoir/internal/account"
+	"comptoir/internal/billing"
+	"comptoir/internal/catalog"
 	"comptoir/internal/clock"
 	"comptoir/internal/config"
 	"comptoir/internal/db"
+	"comptoir/internal/idempotency"
 	"comptoir/internal/jobs"
 	"comptoir/internal/locale"
 	"comptoir/internal/mail"
+	"comptoir/internal/orders"
 	"comptoir/internal/ratelimit"
 	"comptoir/internal/web"
 )
@@ -49,12 +53,17 @@ type App struct {
 	Clock    clock.Clock
 	Logger   *slog.Logger
 	Jobs     *jobs.Client
-	Catalog  *locale.Catalog
+	Messages *locale.Catalog
 	Accounts *account.Service
 	Outbox   *mail.Outbox
 	Limiter  *ratelimit.Limiter
+	Catalog  *catalog.Service
+	Ledger   *billing.Ledger
+	Orders   *orders.Service
 	Web      *web.Server
 	Metrics  *web.Metrics
+
+	Idempotency *idempotency.Store
 }
 
 // Open connects to the database and builds every service. A bad database URL
@@ -85,7 +94,7 @@ func Open(ctx context.Context, cfg *config.Config, opts Options) (*App, error) {
 	return a, nil
 }
 
-func (a *App) build(ctx context.Context, opts Options) error {
+func (a *App) build(ctx context.Context, opts Options) (err error) {
 	cfg := a.Config
 	if opts.Migrate {
 		if err := a.DB.Migrate(ctx); err != nil {
@@ -97,11 +106,9 @@ func (a *App) build(ctx context.Context, opts Options) error {
 	} else if err := a.DB.CheckVersion(ctx); err != nil {
 		return err
 	}
-	catalog, err := locale.Load()
-	if err != nil {
+	if a.Messages, err = locale.Load(); err != nil {
 		return err
 	}
-	a.Catalog = catalog
 
 	workers := river.NewWorkers()
 	jobsCfg := jobs.Config{Logger: a.Logger, RescueStuckJobsAfter: opts.RescueStuckJobsAfter}
@@ -131,10 +138,17 @@ func (a *App) build(ctx context.Context, opts Options) error {
 	}
 	a.Accounts = account.New(a.DB, a.Clock, a.Outbox, accOpts)
 	a.Limiter = ratelimit.New(a.DB, a.Clock)
+	a.Catalog = catalog.New(a.DB, a.Clock)
+	a.Ledger = billing.New(a.DB, a.Clock)
+	a.Idempotency = idempotency.New(a.DB, a.Clock)
+	a.Orders = orders.New(a.DB, a.Clock, a.Catalog, a.Ledger, a.Accounts, a.Outbox, orders.Options{
+		BaseURL: cfg.BaseURL, StoreName: cfg.StoreName, Logger: a.Logger,
+	})
 
 	a.Metrics = web.NewMetrics()
 	a.Web, err = web.New(web.Deps{
-		Accounts: a.Accounts, Limiter: a.Limiter, Catalog: a.Catalog, Clock: a.Clock, Logger: a.Logger,
+		Accounts: a.Accounts, Limiter: a.Limiter, Messages: a.Messages, Clock: a.Clock, Logger: a.Logger,
+		Catalog: a.Catalog, Ledger: a.Ledger, Orders: a.Orders, Idempotency: a.Idempotency,
 		Ready: a.ready, StoreName: cfg.StoreName, BaseURL: cfg.BaseURL, SecureCookies: cfg.SecureCookies(),
 		Metrics: a.Metrics,
 	})

@@ -150,3 +150,34 @@ func (c *Client) Send(method, path, contentType string, body io.Reader, header h
 	}
 	return c.do(req)
 }
+
+// Password is the password of every user made by User.
+const Password = "correct horse battery"
+
+// User creates a user with the role (a consumer in Lyon, France, for
+// customers) and returns it with a client signed in as them.
+func (h *Harness) User(t testing.TB, role, email string) (account.User, *Client) {
+	t.Helper()
+	u, err := h.App.Accounts.CreateUser(context.Background(), account.CreateUserInput{
+		Email: email, Role: role, Password: Password, Language: "fr", Name: "Test " + role, Country: "FR", City: "Lyon",
+	})
+	if err != nil {
+		t.Fatalf("create %s %s: %v", role, email, err)
+	}
+	c := h.NewClient(t)
+	r := c.PostForm("/signin", url.Values{"email": {email}, "password": {Password}})
+	if r.Status != http.StatusSeeOther {
+		t.Fatalf("sign in %s: %d", email, r.Status)
+	}
+	return u, c
+}
+
+// Bearer returns an API token for the user.
+func (h *Harness) Bearer(t testing.TB, userID string) http.Header {
+	t.Helper()
+	token, _, err := h.App.Accounts.CreateToken(context.Background(), userID, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return http.Header{"Authorization": {"Bearer " + token}}
+}

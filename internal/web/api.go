@@ -1,6 +1,7 @@
 package web
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"io"
@@ -58,26 +59,36 @@ func apiCode(status int) string {
 }
 
 func (s *Server) apiNotFound(w http.ResponseWriter, r *http.Request) {
-	writeError(w, http.StatusNotFound, "not_found", s.Catalog.T(state(r).lang, "error.not_found.body"))
+	writeError(w, http.StatusNotFound, "not_found", s.Messages.T(state(r).lang, "error.not_found.body"))
 }
 
 // decodeJSON reads a request body into v, refusing unknown fields and
 // trailing data. It answers the client itself and returns false on failure.
 func (s *Server) decodeJSON(w http.ResponseWriter, r *http.Request, v any) bool {
-	lang := state(r).lang
-	dec := json.NewDecoder(r.Body)
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			writeError(w, http.StatusRequestEntityTooLarge, "too_large", s.Messages.T(state(r).lang, "error.too_large"))
+			return false
+		}
+		writeError(w, http.StatusBadRequest, "bad_request", s.Messages.T(state(r).lang, "error.bad_request"))
+		return false
+	}
+	return s.decodeJSONBytes(w, r, body, v)
+}
+
+// decodeJSONBytes is decodeJSON on a body already read (when the raw bytes
+// are needed too, as for an idempotency key's request hash).
+func (s *Server) decodeJSONBytes(w http.ResponseWriter, r *http.Request, body []byte, v any) bool {
+	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	err := dec.Decode(v)
 	if err == nil && dec.Decode(&struct{}{}) != io.EOF {
 		err = errors.New("trailing data after the JSON object")
 	}
 	if err != nil {
-		var tooLarge *http.MaxBytesError
-		if errors.As(err, &tooLarge) {
-			writeError(w, http.StatusRequestEntityTooLarge, "too_large", s.Catalog.T(lang, "error.too_large"))
-			return false
-		}
-		writeError(w, http.StatusBadRequest, "bad_request", s.Catalog.T(lang, "error.bad_request")+" ("+err.Error()+")")
+		writeError(w, http.StatusBadRequest, "bad_request", s.Messages.T(state(r).lang, "error.bad_request")+" ("+err.Error()+")")
 		return false
 	}
 	return true
@@ -178,11 +189,11 @@ func (s *Server) apiAccountError(w http.ResponseWriter, r *http.Request, err err
 	var verr *account.ValidationError
 	switch {
 	case errors.As(err, &verr):
-		writeFieldErrors(w, http.StatusUnprocessableEntity, "invalid", s.Catalog.T(lang, "error.bad_request"), s.fieldMessages(lang, verr))
+		writeFieldErrors(w, http.StatusUnprocessableEntity, "invalid", s.Messages.T(lang, "error.bad_request"), s.fieldMessages(lang, verr))
 	case errors.Is(err, account.ErrEmailTaken):
-		writeError(w, http.StatusConflict, "email_taken", s.Catalog.T(lang, "auth.email_taken"))
+		writeError(w, http.StatusConflict, "email_taken", s.Messages.T(lang, "auth.email_taken"))
 	case errors.Is(err, account.ErrInvalidCredentials):
-		writeError(w, http.StatusUnauthorized, "invalid_credentials", s.Catalog.T(lang, "auth.invalid_credentials"))
+		writeError(w, http.StatusUnauthorized, "invalid_credentials", s.Messages.T(lang, "auth.invalid_credentials"))
 	default:
 		s.serverError(w, r, err)
 	}

@@ -106,7 +106,7 @@ func (s *Server) apiAuth(p perm, h http.HandlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		st := state(r)
 		if p != permAnyone && st.user == nil {
-			writeError(w, http.StatusUnauthorized, "unauthorized", s.Catalog.T(st.lang, "error.unauthorized"))
+			writeError(w, http.StatusUnauthorized, "unauthorized", s.Messages.T(st.lang, "error.unauthorized"))
 			return
 		}
 		if !allowed(p, st.user) {

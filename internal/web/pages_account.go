@@ -99,7 +99,7 @@ func (s *Server) accountPassword(w http.ResponseWriter, r *http.Request) {
 			v.Errors["new_password"] = m
 		}
 	case errors.Is(err, account.ErrInvalidCredentials):
-		v.Errors = map[string]string{"current_password": s.Catalog.T(v.Lang, "account.password.wrong_current")}
+		v.Errors = map[string]string{"current_password": s.Messages.T(v.Lang, "account.password.wrong_current")}
 	default:
 		s.serverError(w, r, err)
 		return

@@ -58,8 +58,8 @@ func (s *Server) fieldMessages(lang string, verr *account.ValidationError) map[s
 		if !ok {
 			key = "error.bad_request"
 		}
-		out[field] = s.Catalog.T(lang, key, map[string]any{
-			"Field": s.Catalog.T(lang, "auth."+field),
+		out[field] = s.Messages.T(lang, key, map[string]any{
+			"Field": s.Messages.T(lang, "auth."+field),
 			"Min":   s.Accounts.MinPasswordLength(),
 		})
 	}
@@ -85,7 +85,7 @@ func (s *Server) signup(w http.ResponseWriter, r *http.Request) {
 	v.Form = r.PostForm
 	f := r.PostForm
 	if f.Get("password") != f.Get("password_confirm") {
-		v.Errors = map[string]string{"password_confirm": s.Catalog.T(v.Lang, "auth.passwords_differ")}
+		v.Errors = map[string]string{"password_confirm": s.Messages.T(v.Lang, "auth.passwords_differ")}
 		s.render(w, r, http.StatusUnprocessableEntity, "signup", v)
 		return
 	}
@@ -105,7 +105,7 @@ func (s *Server) signup(w http.ResponseWriter, r *http.Request) {
 		s.render(w, r, http.StatusUnprocessableEntity, "signup", v)
 		return
 	case errors.Is(err, account.ErrEmailTaken):
-		v.Errors = map[string]string{"email": s.Catalog.T(v.Lang, "auth.email_taken")}
+		v.Errors = map[string]string{"email": s.Messages.T(v.Lang, "auth.email_taken")}
 		s.render(w, r, http.StatusConflict, "signup", v)
 		return
 	case err != nil:
@@ -134,7 +134,7 @@ func (s *Server) signinForm(w http.ResponseWriter, r *http.Request) {
 	v := s.newView(r, "auth.signin.title", nil)
 	v.Form.Set("next", safeNext(r.URL.Query().Get("next")))
 	if r.URL.Query().Get("expired") == "1" || state(r).expired {
-		v.Flash = s.Catalog.T(v.Lang, "auth.session_expired")
+		v.Flash = s.Messages.T(v.Lang, "auth.session_expired")
 	}
 	s.render(w, r, http.StatusOK, "signin", v)
 }
@@ -151,7 +151,7 @@ func (s *Server) signin(w http.ResponseWriter, r *http.Request) {
 	v.Form = url.Values{"email": {r.PostForm.Get("email")}, "next": {safeNext(r.PostForm.Get("next"))}}
 	u, err := s.Accounts.Authenticate(r.Context(), r.PostForm.Get("email"), r.PostForm.Get("password"))
 	if errors.Is(err, account.ErrInvalidCredentials) {
-		v.Errors = map[string]string{"form": s.Catalog.T(v.Lang, "auth.invalid_credentials")}
+		v.Errors = map[string]string{"form": s.Messages.T(v.Lang, "auth.invalid_credentials")}
 		s.render(w, r, http.StatusUnauthorized, "signin", v)
 		return
 	}
@@ -236,7 +236,7 @@ func (s *Server) reset(w http.ResponseWriter, r *http.Request) {
 	v := s.newView(r, "auth.reset.new_password_title", nil)
 	v.Form.Set("token", r.PathValue("token"))
 	if r.PostForm.Get("password") != r.PostForm.Get("password_confirm") {
-		v.Errors = map[string]string{"password_confirm": s.Catalog.T(v.Lang, "auth.passwords_differ")}
+		v.Errors = map[string]string{"password_confirm": s.Messages.T(v.Lang, "auth.passwords_differ")}
 		s.render(w, r, http.StatusUnprocessableEntity, "reset", v)
 		return
 	}
@@ -248,7 +248,7 @@ func (s *Server) reset(w http.ResponseWriter, r *http.Request) {
 		s.render(w, r, http.StatusUnprocessableEntity, "reset", v)
 		return
 	case errors.Is(err, account.ErrResetInvalid):
-		v.Errors = map[string]string{"form": s.Catalog.T(v.Lang, "auth.reset.invalid_link")}
+		v.Errors = map[string]string{"form": s.Messages.T(v.Lang, "auth.reset.invalid_link")}
 		s.render(w, r, http.StatusGone, "reset", v)
 		return
 	case err != nil:

@@ -10,9 +10,11 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 
 	"comptoir/internal/account"
 	"comptoir/internal/locale"
+	"comptoir/internal/money"
 )
 
 //go:embed templates
@@ -27,6 +29,7 @@ type pages struct {
 func loadPages(st *staticFiles) (*pages, error) {
 	funcs := template.FuncMap{
 		"static": st.URL,
+		"list":   func(v ...string) []string { return v },
 	}
 	base, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html")
 	if err != nil {
@@ -63,14 +66,15 @@ type view struct {
 	Errors    map[string]string // field → localized message
 	Form      url.Values        // what the visitor typed, to fill the form again
 	Data      any
-	catalog   *locale.Catalog
+	now       time.Time
+	messages  *locale.Catalog
 }
 
 // T translates a message in the page's language. Extra arguments are
 // key/value pairs for the message's fields: {{.T "auth.password_too_short" "Min" 10}}.
 func (v *view) T(id string, kv ...any) string {
 	if len(kv) == 0 {
-		return v.catalog.T(v.Lang, id)
+		return v.messages.T(v.Lang, id)
 	}
 	data := map[string]any{}
 	for i := 0; i+1 < len(kv); i += 2 {
@@ -78,11 +82,29 @@ func (v *view) T(id string, kv ...any) string {
 			data[k] = kv[i+1]
 		}
 	}
-	return v.catalog.T(v.Lang, id, data)
+	return v.messages.T(v.Lang, id, data)
 }
 
+// Money formats an amount for the page's language.
+func (v *view) Money(a money.Amount) string { return money.Format(a, v.Lang) }
+
+// Time formats a moment for the page's language. Times are shown in UTC,
+// and say so, until the store has a time zone setting.
+func (v *view) Time(t time.Time) string {
+	if t.IsZero() {
+		return "—"
+	}
+	if v.Lang == locale.FR {
+		return t.UTC().Format("02/01/2006 15:04") + " UTC"
+	}
+	return t.UTC().Format("2006-01-02 15:04") + " UTC"
+}
+
+// Now is the request's moment, for overdue badges.
+func (v *view) Now() time.Time { return v.now }
+
 // N translates a plural message.
-func (v *view) N(id string, count int) string { return v.catalog.N(v.Lang, id, count) }
+func (v *view) N(id string, count int) string { return v.messages.N(v.Lang, id, count) }
 
 // Value is what the visitor typed in a field.
 func (v *view) Value(field string) string { return v.Form.Get(field) }
@@ -99,10 +121,10 @@ func (s *Server) newView(r *http.Request, titleKey string, data any) *view {
 	st := state(r)
 	v := &view{
 		Lang: st.lang, User: st.user, Path: r.URL.RequestURI(), StoreName: s.StoreName,
-		Data: data, catalog: s.Catalog, Form: url.Values{},
+		Data: data, messages: s.Messages, Form: url.Values{}, now: s.Clock.Now(),
 	}
 	if titleKey != "" {
-		v.Title = s.Catalog.T(st.lang, titleKey)
+		v.Title = s.Messages.T(st.lang, titleKey)
 	}
 	return v
 }
@@ -135,17 +157,17 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, page
 // renderError shows an error page in the visitor's language.
 func (s *Server) renderError(w http.ResponseWriter, r *http.Request, status int, messageKey string) {
 	if strings.HasPrefix(r.URL.Path, "/api/") {
-		writeError(w, status, apiCode(status), s.Catalog.T(state(r).lang, messageKey))
+		writeError(w, status, apiCode(status), s.Messages.T(state(r).lang, messageKey))
 		return
 	}
-	v := s.newView(r, "", map[string]any{"Status": status, "Message": s.Catalog.T(state(r).lang, messageKey)})
-	v.Title = s.Catalog.T(v.Lang, "error.title", map[string]any{"Status": status})
+	v := s.newView(r, "", map[string]any{"Status": status, "Message": s.Messages.T(state(r).lang, messageKey)})
+	v.Title = s.Messages.T(v.Lang, "error.title", map[string]any{"Status": status})
 	s.render(w, r, status, "error", v)
 }
 
 func (s *Server) notFound(w http.ResponseWriter, r *http.Request) {
 	st := state(r)
-	v := s.newView(r, "error.not_found.title", map[string]any{"Status": http.StatusNotFound, "Message": s.Catalog.T(st.lang, "error.not_found.body")})
+	v := s.newView(r, "error.not_found.title", map[string]any{"Status": http.StatusNotFound, "Message": s.Messages.T(st.lang, "error.not_found.body")})
 	s.render(w, r, http.StatusNotFound, "error", v)
 }
 
@@ -154,13 +176,13 @@ func (s *Server) serverError(w http.ResponseWriter, r *http.Request, err error) 
 		s.Logger.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 	}
 	if strings.HasPrefix(r.URL.Path, "/api/") {
-		writeError(w, http.StatusInternalServerError, "internal", s.Catalog.T(state(r).lang, "error.internal"))
+		writeError(w, http.StatusInternalServerError, "internal", s.Messages.T(state(r).lang, "error.internal"))
 		return
 	}
 	// A plain page without templates: the template system may be what broke.
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.WriteHeader(http.StatusInternalServerError)
-	fmt.Fprintf(w, "<!doctype html><title>500</title><p>%s</p>", template.HTMLEscapeString(s.Catalog.T(state(r).lang, "error.internal")))
+	fmt.Fprintf(w, "<!doctype html><title>500</title><p>%s</p>", template.HTMLEscapeString(s.Messages.T(state(r).lang, "error.internal")))
 }
 
 // badForm answers a request whose form could not be read: 413 when too
@@ -186,10 +208,10 @@ func (s *Server) takeFlash(w http.ResponseWriter, r *http.Request, lang string) 
 		return ""
 	}
 	s.clearCookie(w, flashCookie)
-	if !s.Catalog.Has(lang, c.Value) {
+	if !s.Messages.Has(lang, c.Value) {
 		return ""
 	}
-	return s.Catalog.T(lang, c.Value)
+	return s.Messages.T(lang, c.Value)
 }
 
 func urlQueryEscape(s string) string { return url.QueryEscape(s) }

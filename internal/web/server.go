@@ -10,18 +10,26 @@ import (
 	"net/http"
 
 	"comptoir/internal/account"
+	"comptoir/internal/billing"
+	"comptoir/internal/catalog"
 	"comptoir/internal/clock"
+	"comptoir/internal/idempotency"
 	"comptoir/internal/locale"
+	"comptoir/internal/orders"
 	"comptoir/internal/ratelimit"
 )
 
 // Deps are what the web layer needs from the rest of the application.
 type Deps struct {
-	Accounts *account.Service
-	Limiter  *ratelimit.Limiter
-	Catalog  *locale.Catalog
-	Clock    clock.Clock
-	Logger   *slog.Logger
+	Accounts    *account.Service
+	Limiter     *ratelimit.Limiter
+	Catalog     *catalog.Service
+	Ledger      *billing.Ledger
+	Orders      *orders.Service
+	Idempotency *idempotency.Store
+	Messages    *locale.Catalog
+	Clock       clock.Clock
+	Logger      *slog.Logger
 	// Ready reports whether the server can take traffic (the database
 	// answers); /readyz fails otherwise.
 	Ready func(ctx context.Context) error
@@ -146,8 +154,29 @@ func (s *Server) pageRoutes() []route {
 		{"POST /account/sessions/{id}/revoke", permSignedIn, s.accountRevokeSession},
 		{"POST /account/tokens", permSignedIn, s.accountCreateToken},
 		{"POST /account/tokens/{id}/revoke", permSignedIn, s.accountRevokeToken},
+		{"GET /shop", permAnyone, s.shop},
+		{"GET /shop/{slug}", permAnyone, s.product},
+		{"GET /cart", permAnyone, s.cart},
+		{"POST /cart", permAnyone, s.cartAdd},
+		{"POST /cart/remove", permAnyone, s.cartRemove},
+		{"POST /checkout", permSignedIn, s.checkout},
+		{"GET /orders", permSignedIn, s.myOrders},
+		{"GET /orders/{id}", permSignedIn, s.orderPage},
+		{"GET /orders/{id}/receipt", permSignedIn, s.receipt},
+		{"GET /balance", permSignedIn, s.balancePage},
 		{"GET /console", permStaff, s.console},
+		{"GET /console/orders", permStaff, s.consoleOrders},
+		{"GET /console/orders/{id}", permStaff, s.consoleOrder},
+		{"POST /console/orders/{id}/delivery", permStaff, s.consoleDelivery},
 		{"GET /admin", permAdmin, s.admin},
+		{"POST /admin/credits", permAdmin, s.adminCredit},
+		{"GET /admin/products", permAdmin, s.adminProducts},
+		{"GET /admin/products/new", permAdmin, s.adminProductNew},
+		{"POST /admin/products", permAdmin, s.adminProductSave},
+		{"GET /admin/products/{id}", permAdmin, s.adminProductEdit},
+		{"POST /admin/products/{id}", permAdmin, s.adminProductSave},
+		{"POST /admin/products/{id}/{action}", permAdmin, s.adminProductArchive},
+		{"POST /admin/products/{id}/keys", permAdmin, s.adminProductKeys},
 	}
 }
 
@@ -156,6 +185,13 @@ func (s *Server) apiRoutes() []route {
 		{"POST /api/v1/signup", permAnyone, s.apiSignup},
 		{"POST /api/v1/login", permAnyone, s.apiLogin},
 		{"GET /api/v1/me", permSignedIn, s.apiMe},
+		{"GET /api/v1/products", permAnyone, s.apiProducts},
+		{"POST /api/v1/orders", permSignedIn, s.apiCreateOrder},
+		{"GET /api/v1/orders", permSignedIn, s.apiOrders},
+		{"GET /api/v1/orders/{id}", permSignedIn, s.apiOrder},
+		{"POST /api/v1/orders/{id}/delivery", permStaff, s.apiDelivery},
+		{"GET /api/v1/balance", permSignedIn, s.apiBalance},
+		{"POST /api/v1/balance/credits", permAdmin, s.apiBalanceCredit},
 	}
 }
 

@@ -1,0 +1,344 @@
+// Package billing keeps customers' balances ("add funds") as a ledger of
+// immutable entries: every credit and debit is a row of balance_entries that
+// the database refuses to change or delete, and balance_accounts holds each
+// account's running total, updated in the same transaction as the entry.
+//
+// Why a running total beside the entries: a purchase must never spend money
+// the customer does not have, even when two checkouts run at once on two
+// nodes. Summing entries and then inserting a debit would let both pass the
+// check; one conditional UPDATE of the total (… WHERE balance >= amount)
+// cannot, on either engine, and the CHECK (balance >= 0) backs it up. The
+// entries stay the truth a customer or an auditor reads; Reconcile proves
+// that the totals agree with them.
+package billing
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"comptoir/internal/audit"
+	"comptoir/internal/clock"
+	"comptoir/internal/db"
+	"comptoir/internal/id"
+	"comptoir/internal/money"
+)
+
+// Kinds of entry. Plain strings: they travel to JSON and the audit log
+// unchanged, and the database checks them.
+const (
+	KindTopup       = "topup"        // the customer added funds (a card payment)
+	KindPurchase    = "purchase"     // an order paid from the balance
+	KindRefund      = "refund"       // a refund of something paid from the balance
+	KindAdminCredit = "admin_credit" // money added by hand (goodwill, correction)
+	KindAdminDebit  = "admin_debit"  // money taken back by hand
+	KindReversal    = "reversal"     // undoes an earlier entry, in either direction
+)
+
+// creditKinds and debitKinds say which way each kind moves money; a
+// reversal goes against the entry it undoes, so it is both.
+var (
+	creditKinds = map[string]bool{KindTopup: true, KindRefund: true, KindAdminCredit: true, KindReversal: true}
+	debitKinds  = map[string]bool{KindPurchase: true, KindAdminDebit: true, KindReversal: true}
+)
+
+// Errors callers tell apart.
+var (
+	// ErrInsufficientBalance: a debit larger than the balance. Nothing was
+	// changed.
+	ErrInsufficientBalance = errors.New("billing: insufficient balance")
+	// ErrDuplicateReference: an entry of this kind already exists for this
+	// reference (the payment was already credited, the order already paid).
+	// Nothing was changed and the caller's transaction is still usable, so a
+	// retried job can treat it as "already done".
+	ErrDuplicateReference = errors.New("billing: entry already recorded for this reference")
+)
+
+// Validation codes, stable names the web layer turns into sentences.
+const (
+	CodeRequired        = "required"
+	CodeNotPositive     = "not_positive"
+	CodeTooLarge        = "too_large"
+	CodeTooLong         = "too_long"
+	CodeCurrencyInvalid = "currency_invalid"
+	CodeKindInvalid     = "kind_invalid"
+	CodeInvalid         = "invalid"
+)
+
+// ValidationError maps each invalid field (named as in the API: "amount",
+// "reason"…) to a validation code.
+type ValidationError struct {
+	Fields map[string]string
+}
+
+func (e *ValidationError) Error() string {
+	names := make([]string, 0, len(e.Fields))
+	for f := range e.Fields {
+		names = append(names, f)
+	}
+	sort.Strings(names)
+	parts := make([]string, len(names))
+	for i, f := range names {
+		parts[i] = f + ": " + e.Fields[f]
+	}
+	return "billing: invalid " + strings.Join(parts, ", ")
+}
+
+const (
+	// MaxAmount is the largest single movement, in minor units (10 billion
+	// EUR). With the table's bound on balances (10^15) it keeps every sum far
+	// from int64 overflow; no real top-up or order comes near it.
+	MaxAmount = 1_000_000_000_000
+
+	maxIDLen     = 100 // customer, reference and actor ids
+	maxReasonLen = 1000
+	// Entries pages.
+	defaultLimit = 50
+	maxLimit     = 200
+)
+
+// Entry is a movement to record. Amount is always positive: CreditTx adds it,
+// DebitTx takes it away.
+type Entry struct {
+	CustomerID string
+	Amount     money.Amount
+	Kind       string
+	// ReferenceType and ReferenceID name what caused the movement ("order",
+	// "ord_…"), both or neither. For topup, purchase, refund and reversal a
+	// reference can be used by one entry only (see ErrDuplicateReference):
+	// reference the thing that causes exactly one movement (the payment, the
+	// order, the refund decision, the reversed entry).
+	ReferenceType string
+	ReferenceID   string
+	// Reason is why, in words; required for admin kinds. It may be shown to
+	// the customer on their statement and is never copied to the audit log.
+	Reason string
+	// Actor is who made the change (audit.System for jobs and webhooks).
+	Actor audit.Actor
+}
+
+// EntryRow is a recorded entry.
+type EntryRow struct {
+	ID            string
+	CustomerID    string
+	Amount        money.Amount // signed: negative for debits
+	BalanceAfter  money.Amount // the account's balance once this entry applied
+	Kind          string
+	ReferenceType string
+	ReferenceID   string
+	Reason        string
+	ActorID       string // empty when the system made the change
+	CreatedAt     time.Time
+}
+
+// Mismatch is an account whose running total differs from the sum of its
+// entries. There should never be one.
+type Mismatch struct {
+	CustomerID string
+	Currency   string
+	Balance    int64 // balance_accounts.balance
+	Entries    int64 // SUM(balance_entries.amount)
+}
+
+// Ledger is the balance use cases.
+type Ledger struct {
+	db    *db.DB
+	clock clock.Clock
+}
+
+// New returns the ledger.
+func New(d *db.DB, c clock.Clock) *Ledger {
+	return &Ledger{db: d, clock: c}
+}
+
+// CreditTx adds e.Amount to the customer's balance in the caller's
+// transaction, opening the account on its first credit, and records the
+// entry and its audit line. On error nothing of it remains in tx.
+func (l *Ledger) CreditTx(ctx context.Context, tx *sql.Tx, e Entry) (EntryRow, error) {
+	if err := check(e, creditKinds); err != nil {
+		return EntryRow{}, err
+	}
+	return l.apply(ctx, tx, e, e.Amount.Minor, func(now time.Time) *sql.Row {
+		// One statement creates or bumps the account, so two first credits
+		// at once cannot both insert.
+		return tx.QueryRowContext(ctx, `INSERT INTO balance_accounts (customer_id, currency, balance, updated_at)
+			VALUES ($1, $2, $3, $4)
+			ON CONFLICT (customer_id, currency) DO UPDATE SET balance = balance_accounts.balance + excluded.balance, updated_at = excluded.updated_at
+			RETURNING balance`, e.CustomerID, e.Amount.Currency, e.Amount.Minor, now)
+	})
+}
+
+// DebitTx takes e.Amount from the customer's balance in the caller's
+// transaction and records the entry and its audit line. A balance smaller
+// than the amount (or no account) is ErrInsufficientBalance, with nothing
+// changed. On any error nothing of it remains in tx.
+func (l *Ledger) DebitTx(ctx context.Context, tx *sql.Tx, e Entry) (EntryRow, error) {
+	if err := check(e, debitKinds); err != nil {
+		return EntryRow{}, err
+	}
+	return l.apply(ctx, tx, e, -e.Amount.Minor, func(now time.Time) *sql.Row {
+		// The check and the change are one statement: concurrent debits
+		// queue on the row (PostgreSQL re-reads it after the wait, SQLite has
+		// one writer), so together they never take more than there is.
+		return tx.QueryRowContext(ctx, `UPDATE balance_accounts SET balance = balance - $1, updated_at = $4
+			WHERE customer_id = $2 AND currency = $3 AND balance >= $1
+			RETURNING balance`, e.Amount.Minor, e.CustomerID, e.Amount.Currency, now)
+	})
+}
+
+// apply moves the running total with move (which returns the new balance),
+// then appends the entry and the audit line, all inside a savepoint.
+//
+// Why a savepoint: the caller's transaction carries other work (checkout's
+// order). If a step after the balance update failed, SQLite would keep the
+// update in the transaction and a caller that carries on after
+// ErrDuplicateReference would commit money moved without its entry;
+// PostgreSQL would instead refuse every further statement. Rolling back to
+// the savepoint leaves tx exactly as it was before the call, on both.
+func (l *Ledger) apply(ctx context.Context, tx *sql.Tx, e Entry, signed int64, move func(now time.Time) *sql.Row) (row EntryRow, err error) {
+	if _, err := tx.ExecContext(ctx, `SAVEPOINT billing_entry`); err != nil {
+		return EntryRow{}, fmt.Errorf("billing: %w", err)
+	}
+	defer func() {
+		if err != nil {
+			// Best effort: if the transaction itself is gone (cancelled
+			// context, lost connection) the caller's rollback covers it.
+			tx.ExecContext(context.WithoutCancel(ctx), `ROLLBACK TO SAVEPOINT billing_entry`)
+		}
+		tx.ExecContext(context.WithoutCancel(ctx), `RELEASE SAVEPOINT billing_entry`)
+	}()
+
+	now := l.clock.Now()
+	var after int64
+	if err := move(now).Scan(&after); err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			return EntryRow{}, ErrInsufficientBalance
+		}
+		return EntryRow{}, fmt.Errorf("billing: update balance: %w", err)
+	}
+	row = EntryRow{
+		ID:            id.New("ble"),
+		CustomerID:    e.CustomerID,
+		Amount:        money.Amount{Minor: signed, Currency: e.Amount.Currency},
+		BalanceAfter:  money.Amount{Minor: after, Currency: e.Amount.Currency},
+		Kind:          e.Kind,
+		ReferenceType: e.ReferenceType,
+		ReferenceID:   e.ReferenceID,
+		Reason:        e.Reason,
+		ActorID:       e.Actor.ID,
+		CreatedAt:     now,
+	}
+	var actorID sql.NullString
+	if e.Actor.ID != "" {
+		actorID = sql.NullString{String: e.Actor.ID, Valid: true}
+	}
+	_, err = tx.ExecContext(ctx, `INSERT INTO balance_entries
+		(id, customer_id, currency, amount, balance_after, kind, reference_type, reference_id, reason, actor_id, created_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+		row.ID, row.CustomerID, row.Amount.Currency, row.Amount.Minor, after, row.Kind,
+		row.ReferenceType, row.ReferenceID, row.Reason, actorID, now)
+	if err != nil {
+		if db.IsUniqueViolation(err) {
+			return EntryRow{}, ErrDuplicateReference
+		}
+		return EntryRow{}, fmt.Errorf("billing: insert entry: %w", err)
+	}
+	action := "balance_credit"
+	if signed < 0 {
+		action = "balance_debit"
+	}
+	// Ids and amounts only: the reason is free text that may name someone.
+	state := map[string]any{"entry_id": row.ID, "kind": row.Kind, "amount": row.Amount.Minor,
+		"currency": row.Amount.Currency, "balance": after}
+	if row.ReferenceID != "" {
+		state["reference_type"], state["reference_id"] = row.ReferenceType, row.ReferenceID
+	}
+	err = audit.Record(ctx, tx, audit.Entry{At: now, Actor: e.Actor, SubjectType: "balance", SubjectID: e.CustomerID,
+		Action: action, Before: map[string]any{"currency": row.Amount.Currency, "balance": after - signed}, After: state})
+	if err != nil {
+		return EntryRow{}, err
+	}
+	return row, nil
+}
+
+// AdminCredit adds amount to a customer's balance by hand, in its own
+// transaction. reason is required.
+func (l *Ledger) AdminCredit(ctx context.Context, actor audit.Actor, customerID string, amount money.Amount, reason string) (EntryRow, error) {
+	e := Entry{CustomerID: customerID, Amount: amount, Kind: KindAdminCredit, Reason: strings.TrimSpace(reason), Actor: actor}
+	var row EntryRow
+	err := l.db.Tx(ctx, func(tx *sql.Tx) (err error) {
+		row, err = l.CreditTx(ctx, tx, e)
+		return err
+	})
+	return row, err
+}
+
+// AdminDebit takes amount from a customer's balance by hand, in its own
+// transaction: ErrInsufficientBalance when there is not that much. reason is
+// required.
+func (l *Ledger) AdminDebit(ctx context.Context, actor audit.Actor, customerID string, amount money.Amount, reason string) (EntryRow, error) {
+	e := Entry{CustomerID: customerID, Amount: amount, Kind: KindAdminDebit, Reason: strings.TrimSpace(reason), Actor: actor}
+	var row EntryRow
+	err := l.db.Tx(ctx, func(tx *sql.Tx) (err error) {
+		row, err = l.DebitTx(ctx, tx, e)
+		return err
+	})
+	return row, err
+}
+
+// check validates an entry for a movement whose allowed kinds are kinds.
+func check(e Entry, kinds map[string]bool) error {
+	fields := map[string]string{}
+	checkID(fields, "customer_id", e.CustomerID, true)
+	if err := money.CheckCurrency(e.Amount.Currency); err != nil {
+		fields["currency"] = CodeCurrencyInvalid
+	}
+	switch {
+	case e.Amount.Minor <= 0:
+		fields["amount"] = CodeNotPositive
+	case e.Amount.Minor > MaxAmount:
+		fields["amount"] = CodeTooLarge
+	}
+	if !kinds[e.Kind] {
+		fields["kind"] = CodeKindInvalid
+	}
+	// A reversal must say which entry it undoes, or it could be repeated.
+	checkID(fields, "reference_type", e.ReferenceType, e.ReferenceID != "" || e.Kind == KindReversal)
+	checkID(fields, "reference_id", e.ReferenceID, e.ReferenceType != "" || e.Kind == KindReversal)
+	switch {
+	case strings.TrimSpace(e.Reason) == "" && (e.Kind == KindAdminCredit || e.Kind == KindAdminDebit):
+		fields["reason"] = CodeRequired
+	case utf8.RuneCountInString(e.Reason) > maxReasonLen:
+		fields["reason"] = CodeTooLong
+	case !validText(e.Reason):
+		fields["reason"] = CodeInvalid
+	}
+	if len(fields) > 0 {
+		return &ValidationError{Fields: fields}
+	}
+	return nil
+}
+
+// checkID records a problem with an identifier-like field.
+func checkID(fields map[string]string, name, v string, required bool) {
+	switch {
+	case v == "" && required:
+		fields[name] = CodeRequired
+	case len(v) > maxIDLen:
+		fields[name] = CodeTooLong
+	case !validText(v) || strings.TrimSpace(v) != v:
+		fields[name] = CodeInvalid
+	}
+}
+
+// validText refuses what PostgreSQL cannot store in TEXT (invalid UTF-8, NUL),
+// so that bad input is a validation error on both engines, not a server error
+// on one.
+func validText(s string) bool {
+	return utf8.ValidString(s) && !strings.ContainsRune(s, 0)
+}

@@ -1,0 +1,161 @@
+package catalog
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"unicode/utf8"
+
+	"comptoir/internal/audit"
+	"comptoir/internal/id"
+)
+
+// maxKeysPerCall bounds one AddLicenceKeys call (one pasted list or file),
+// so that a single request cannot hold the writer for long.
+const maxKeysPerCall = 10_000
+
+// AddLicenceKeys adds keys to the pool of a digital product delivered by
+// licence key and returns how many were new. Keys are trimmed; blank lines
+// are skipped; a key already in the pool (sold or not) or repeated in the
+// list is added once, so pasting the same list twice is harmless. The key
+// values never reach the audit log, only their count.
+func (s *Service) AddLicenceKeys(ctx context.Context, actor audit.Actor, productID string, keys []string) (int, error) {
+	seen := make(map[string]bool, len(keys))
+	var clean []string
+	for _, k := range keys {
+		k = strings.TrimSpace(k)
+		if k == "" || seen[k] {
+			continue
+		}
+		switch {
+		case !plainText(k, false):
+			return 0, &ValidationError{Fields: map[string]string{"keys": CodeInvalidCharacters}}
+		case utf8.RuneCountInString(k) > maxLicenceKeyLen:
+			return 0, &ValidationError{Fields: map[string]string{"keys": CodeTooLong}}
+		}
+		seen[k] = true
+		clean = append(clean, k)
+	}
+	switch {
+	case len(clean) == 0:
+		return 0, &ValidationError{Fields: map[string]string{"keys": CodeRequired}}
+	case len(clean) > maxKeysPerCall:
+		return 0, &ValidationError{Fields: map[string]string{"keys": CodeTooLarge}}
+	}
+	now := s.clock.Now()
+	added := 0
+	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
+		p, err := getProduct(ctx, tx, productID)
+		if err != nil {
+			return err
+		}
+		if p.Kind != KindDigital || p.DigitalDelivery != DeliveryLicenceKey {
+			return ErrNotLicenceProduct
+		}
+		for _, k := range clean {
+			// The unique (product_id, key_value) decides what is new, so two
+			// admins pasting overlapping lists at once add each key once.
+			res, err := tx.ExecContext(ctx, `INSERT INTO licence_keys (id, product_id, key_value, added_at)
+				VALUES ($1, $2, $3, $4) ON CONFLICT (product_id, key_value) DO NOTHING`,
+				id.New("lic"), productID, k, now)
+			if err != nil {
+				return fmt.Errorf("catalog: add licence key: %w", err)
+			}
+			n, err := res.RowsAffected()
+			if err != nil {
+				return fmt.Errorf("catalog: add licence key: %w", err)
+			}
+			added += int(n)
+		}
+		return audit.Record(ctx, tx, audit.Entry{At: now, Actor: actor, SubjectType: "product", SubjectID: productID,
+			Action: "licence_keys_add", After: map[string]int{"submitted": len(clean), "added": added}})
+	})
+	if err != nil {
+		return 0, err
+	}
+	return added, nil
+}
+
+// AvailableKeys counts the product's keys not yet sold. Zero means its sale
+// must stop.
+func (s *Service) AvailableKeys(ctx context.Context, productID string) (int, error) {
+	var n int
+	err := s.db.Read.QueryRowContext(ctx, `SELECT (SELECT COUNT(*) FROM licence_keys k WHERE k.product_id = p.id AND k.assigned_at IS NULL)
+		FROM products p WHERE p.id = $1`, productID).Scan(&n)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, ErrNotFound
+	}
+	if err != nil {
+		return 0, fmt.Errorf("catalog: count licence keys: %w", err)
+	}
+	return n, nil
+}
+
+// AssignLicenceKeyTx takes one of the product's oldest free keys (keys added
+// in one batch leave in no particular order) for an order line,
+// inside the caller's transaction (the checkout or delivery that sells it),
+// so the key is taken exactly when the sale is recorded, and freed again if
+// that transaction rolls back. It returns ErrOutOfStock when the pool is
+// empty.
+//
+// Called again for the same order line (a redelivery), it returns the key
+// that line already has: a customer gets one key per line, never a second.
+//
+// Two checkouts at once never get the same key: the key is taken by an
+// update conditional on its still being free. On SQLite writers are
+// serialized anyway; on PostgreSQL (at READ COMMITTED, db.Tx's level) the
+// loser of a race waits for the winner's commit, finds the key taken (zero
+// rows) and tries the next one. Each retry means another checkout got a key,
+// so the loop ends within the size of the pool.
+func (s *Service) AssignLicenceKeyTx(ctx context.Context, tx *sql.Tx, productID, orderLineID string) (string, error) {
+	if orderLineID == "" {
+		return "", errors.New("catalog: assign licence key: empty order line id")
+	}
+	var owner, key string
+	err := tx.QueryRowContext(ctx, `SELECT product_id, key_value FROM licence_keys WHERE assigned_order_line_id = $1`,
+		orderLineID).Scan(&owner, &key)
+	switch {
+	case err == nil && owner == productID:
+		return key, nil
+	case err == nil:
+		return "", fmt.Errorf("catalog: order line %s already holds a key of product %s", orderLineID, owner)
+	case !errors.Is(err, sql.ErrNoRows):
+		return "", fmt.Errorf("catalog: find assigned licence key: %w", err)
+	}
+	now := s.clock.Now()
+	for {
+		if err := ctx.Err(); err != nil {
+			return "", err
+		}
+		var keyID string
+		err := tx.QueryRowContext(ctx, `SELECT id, key_value FROM licence_keys
+			WHERE product_id = $1 AND assigned_at IS NULL ORDER BY added_at, id LIMIT 1`, productID).Scan(&keyID, &key)
+		if errors.Is(err, sql.ErrNoRows) {
+			return "", ErrOutOfStock
+		}
+		if err != nil {
+			return "", fmt.Errorf("catalog: find free licence key: %w", err)
+		}
+		res, err := tx.ExecContext(ctx, `UPDATE licence_keys SET assigned_at = $1, assigned_order_line_id = $2
+			WHERE id = $3 AND assigned_at IS NULL`, now, orderLineID, keyID)
+		if err != nil {
+			return "", fmt.Errorf("catalog: assign licence key: %w", err)
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return "", fmt.Errorf("catalog: assign licence key: %w", err)
+		}
+		if n == 0 {
+			continue // taken by a concurrent checkout since we read it
+		}
+		// The system acts here: the person who bought is recorded with the
+		// order; this entry ties the key to the line without its value.
+		if err := audit.Record(ctx, tx, audit.Entry{At: now, Actor: audit.System, SubjectType: "licence_key", SubjectID: keyID,
+			Action: "licence_key_assign", After: map[string]string{"product_id": productID, "order_line_id": orderLineID}}); err != nil {
+			return "", err
+		}
+		return key, nil
+	}
+}

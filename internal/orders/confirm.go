@@ -1,0 +1,64 @@
+package orders
+
+import (
+	"context"
+	"database/sql"
+	"net/url"
+
+	"comptoir/internal/account"
+	"comptoir/internal/mail"
+	"comptoir/internal/money"
+)
+
+type confirmationLine struct {
+	Name     string
+	Quantity int
+	Amount   string
+	Key      string
+}
+
+// confirmationData fills the order_confirmation template: the durable record
+// the law asks for (what was bought, the consent given, the refund policy
+// version) and the model withdrawal form.
+type confirmationData struct {
+	Name          string
+	StoreName     string
+	OrderID       string
+	OrderLink     string
+	PlacedAt      string
+	Lines         []confirmationLine
+	Total         string
+	PaidWith      string
+	ConsentShown  bool
+	Immediate     string
+	Waiver        string
+	Ticked        bool
+	PolicyVersion string
+	PolicyLink    string
+}
+
+func (s *Service) sendConfirmation(ctx context.Context, tx *sql.Tx, buyer account.User, o Order, required bool, in PlaceInput, wording ConsentText) error {
+	d := confirmationData{
+		Name: buyer.Name, StoreName: s.opts.StoreName, OrderID: o.ID,
+		OrderLink: s.opts.BaseURL + "/orders/" + o.ID,
+		PlacedAt:  o.PlacedAt.Format("2006-01-02 15:04 UTC"),
+		Total:     money.Format(o.Total, o.Lang), PaidWith: o.PaymentMethod,
+		ConsentShown: required || in.ImmediatePerformance || in.WithdrawalWaiver,
+		Immediate:    wording.Immediate, Waiver: wording.Waiver,
+		Ticked:        in.ImmediatePerformance && in.WithdrawalWaiver,
+		PolicyVersion: o.PolicyVersion,
+		PolicyLink:    s.opts.BaseURL + "/policy?version=" + url.QueryEscape(o.PolicyVersion) + "&lang=" + o.Lang,
+	}
+	for _, l := range o.Lines {
+		d.Lines = append(d.Lines, confirmationLine{Name: l.Name, Quantity: l.Quantity, Amount: money.Format(l.Amount, o.Lang), Key: l.LicenceKey})
+	}
+	subject, text, err := mail.Render(o.Lang, "order_confirmation", d)
+	if err != nil {
+		return err
+	}
+	_, err = s.mailer.EnqueueTx(ctx, tx, mail.Message{
+		Kind: "order_confirmation", To: buyer.Email, ToName: buyer.Name, Lang: o.Lang,
+		Subject: subject, Text: text, UserID: buyer.ID,
+	})
+	return err
+}

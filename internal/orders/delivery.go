@@ -1,0 +1,131 @@
+package orders
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"time"
+
+	"comptoir/internal/audit"
+	"comptoir/internal/id"
+)
+
+// DeliveryInput is progress on one line: the total delivered so far.
+type DeliveryInput struct {
+	OrderID   string
+	LineID    string
+	Delivered int
+	Source    string // SourceAgent, SourceAPI or SourceWebhook
+	Actor     audit.Actor
+}
+
+// RecordDelivery moves a line's delivery forward to in.Delivered and keeps
+// the step, with its time and source, as evidence. Delivery never goes back
+// (a correction would rewrite the store's evidence) and never passes the
+// quantity ordered; both rules are also enforced by the database.
+func (s *Service) RecordDelivery(ctx context.Context, in DeliveryInput) (Order, error) {
+	if in.Delivered < 0 {
+		return Order{}, &ValidationError{Fields: map[string]string{"delivered": "out_of_range"}}
+	}
+	now := s.clock.Now()
+	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
+		o, err := getOrder(ctx, tx, in.OrderID)
+		if err != nil {
+			return err
+		}
+		switch o.Status {
+		case StatusProcessing, StatusPartial, StatusCompleted:
+		default:
+			return ErrNotDeliverable
+		}
+		l, ok := o.Line(in.LineID)
+		if !ok {
+			return ErrNotFound
+		}
+		switch {
+		case in.Delivered > l.Quantity:
+			return ErrOverDelivery
+		case in.Delivered < l.Delivered:
+			return ErrDeliveryRegression
+		case in.Delivered == l.Delivered:
+			return nil // a repeated report changes nothing
+		}
+		before := l.Delivered
+		if err := deliverTx(ctx, tx, o.ID, &l, in.Delivered, in.Source, in.Actor.ID, now); err != nil {
+			return err
+		}
+		for i := range o.Lines {
+			if o.Lines[i].ID == l.ID {
+				o.Lines[i] = l
+			}
+		}
+		status := statusFor(o.Lines)
+		if status != o.Status {
+			if _, err := tx.ExecContext(ctx, `UPDATE orders SET status = $1, updated_at = $2 WHERE id = $3`, status, now, o.ID); err != nil {
+				return wrapDB("set status", err)
+			}
+		}
+		return audit.Record(ctx, tx, audit.Entry{
+			At: now, Actor: in.Actor, SubjectType: "order_line", SubjectID: l.ID, Action: "deliver",
+			Before: map[string]any{"delivered": before}, After: map[string]any{"delivered": in.Delivered, "order_status": status},
+		})
+	})
+	if err != nil {
+		return Order{}, err
+	}
+	return s.Get(ctx, in.OrderID)
+}
+
+// deliverTx sets a line's delivered total and appends the delivery event.
+// The update is conditional on the value read, so two reports racing on one
+// line cannot both apply from the same starting point.
+func deliverTx(ctx context.Context, tx *sql.Tx, orderID string, l *Line, to int, source, actorID string, now time.Time) error {
+	res, err := tx.ExecContext(ctx, `UPDATE order_lines SET delivered = $1 WHERE id = $2 AND delivered = $3 AND $1 <= quantity`, to, l.ID, l.Delivered)
+	if err != nil {
+		return wrapDB("deliver", err)
+	}
+	if n, _ := res.RowsAffected(); n != 1 {
+		return errors.New("orders: line changed while recording delivery; try again")
+	}
+	var actor any
+	if actorID != "" {
+		actor = actorID
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO delivery_events (id, order_id, order_line_id, delivered_before, delivered_after, source, actor_id, at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, id.New("dlv"), orderID, l.ID, l.Delivered, to, source, actor, now); err != nil {
+		return wrapDB("delivery event", err)
+	}
+	l.Delivered = to
+	return nil
+}
+
+// DeliveryEvent is one recorded step of delivery.
+type DeliveryEvent struct {
+	LineID          string
+	DeliveredBefore int
+	DeliveredAfter  int
+	Source          string
+	ActorID         string
+	At              time.Time
+}
+
+// DeliveryEvents lists an order's delivery record, oldest first.
+func (s *Service) DeliveryEvents(ctx context.Context, orderID string) ([]DeliveryEvent, error) {
+	rows, err := s.db.Read.QueryContext(ctx, `SELECT order_line_id, delivered_before, delivered_after, source, actor_id, at
+		FROM delivery_events WHERE order_id = $1 ORDER BY at, id`, orderID)
+	if err != nil {
+		return nil, wrapDB("delivery events", err)
+	}
+	defer rows.Close()
+	var out []DeliveryEvent
+	for rows.Next() {
+		var e DeliveryEvent
+		var actor sql.NullString
+		if err := rows.Scan(&e.LineID, &e.DeliveredBefore, &e.DeliveredAfter, &e.Source, &actor, &e.At); err != nil {
+			return nil, err
+		}
+		e.ActorID = actor.String
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}

@@ -1,0 +1,241 @@
+// Package orders places and follows orders: checkout with the consent the law
+// asks for, payment from the balance (or by card through a payment service),
+// and delivery over time, each step recorded so that the store can later show
+// what was bought, agreed to and delivered, and when.
+package orders
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"comptoir/internal/account"
+	"comptoir/internal/billing"
+	"comptoir/internal/catalog"
+	"comptoir/internal/clock"
+	"comptoir/internal/db"
+	"comptoir/internal/mail"
+	"comptoir/internal/money"
+)
+
+// Order statuses.
+const (
+	StatusPendingPayment = "pending_payment"
+	StatusPaid           = "paid"
+	StatusProcessing     = "processing"
+	StatusPartial        = "partial"
+	StatusCompleted      = "completed"
+	StatusCanceled       = "canceled"
+	StatusRefunded       = "refunded"
+)
+
+// Payment methods.
+const (
+	PayBalance = "balance"
+	PayCard    = "card"
+)
+
+// Delivery sources.
+const (
+	SourceAgent   = "agent"
+	SourceAPI     = "api"
+	SourceWebhook = "webhook"
+	SourceSystem  = "system"
+)
+
+// Errors callers tell apart. Each has a stable API code (see Code).
+var (
+	ErrNotFound            = errors.New("orders: not found")
+	ErrProductUnavailable  = errors.New("orders: product not for sale")
+	ErrConsentRequired     = errors.New("orders: consent to immediate performance required")
+	ErrPolicyNotAccepted   = errors.New("orders: refund policy version not accepted")
+	ErrInsufficientBalance = errors.New("orders: insufficient balance")
+	ErrOutOfStock          = errors.New("orders: out of stock")
+	ErrCardUnavailable     = errors.New("orders: card payments are not configured")
+	ErrDeliveryRegression  = errors.New("orders: delivery can only move forward")
+	ErrOverDelivery        = errors.New("orders: delivered above the quantity ordered")
+	ErrNotDeliverable      = errors.New("orders: order is not awaiting delivery")
+)
+
+// Code is the stable code of an orders error, for the API and the pages.
+func Code(err error) string {
+	for e, code := range map[error]string{
+		ErrNotFound: "not_found", ErrProductUnavailable: "product_unavailable", ErrConsentRequired: "consent_required",
+		ErrPolicyNotAccepted: "policy_not_accepted", ErrInsufficientBalance: "insufficient_balance",
+		ErrOutOfStock: "out_of_stock", ErrCardUnavailable: "card_unavailable", ErrDeliveryRegression: "delivery_regression",
+		ErrOverDelivery: "over_delivery", ErrNotDeliverable: "not_deliverable",
+	} {
+		if errors.Is(err, e) {
+			return code
+		}
+	}
+	var verr *ValidationError
+	if errors.As(err, &verr) {
+		return "invalid"
+	}
+	return "internal"
+}
+
+// ValidationError maps invalid input fields (as named in the API:
+// "lines", "lines[0].quantity", "payment"…) to codes.
+type ValidationError struct{ Fields map[string]string }
+
+func (e *ValidationError) Error() string {
+	var parts []string
+	for f, c := range e.Fields {
+		parts = append(parts, f+": "+c)
+	}
+	return "orders: invalid input: " + strings.Join(parts, ", ")
+}
+
+// Order is an order with its lines.
+type Order struct {
+	ID            string
+	CustomerID    string
+	Status        string
+	Total         money.Amount
+	Paid          money.Amount
+	Refunded      money.Amount
+	PaymentMethod string
+	PolicyVersion string
+	Lang          string
+	PlacedAt      time.Time
+	PaidAt        time.Time // zero until paid
+	Lines         []Line
+}
+
+// Line is one product bought in an order.
+type Line struct {
+	ID              string
+	Position        int
+	ProductID       string
+	ProductRevision int
+	Kind            string
+	Name            string
+	UnitPrice       money.Amount
+	Quantity        int
+	Delivered       int
+	Amount          money.Amount
+	Refunded        money.Amount
+	ProcessingUntil time.Time // zero for lines delivered at once
+	LicenceKey      string
+}
+
+// Overdue reports whether the line is past its stated processing time and
+// not fully delivered.
+func (l Line) Overdue(now time.Time) bool {
+	return l.Delivered < l.Quantity && !l.ProcessingUntil.IsZero() && now.After(l.ProcessingUntil)
+}
+
+// Progress is the delivered share of the line in percent (0–100), for
+// progress bars.
+func (l Line) Progress() int { return l.Delivered * 100 / l.Quantity }
+
+// Overdue reports whether any line of the order is overdue.
+func (o Order) Overdue(now time.Time) bool {
+	for _, l := range o.Lines {
+		if l.Overdue(now) {
+			return true
+		}
+	}
+	return false
+}
+
+// Line returns the line with the given id.
+func (o Order) Line(lineID string) (Line, bool) {
+	for _, l := range o.Lines {
+		if l.ID == lineID {
+			return l, true
+		}
+	}
+	return Line{}, false
+}
+
+// Catalog is what orders need from the catalog.
+type Catalog interface {
+	Get(ctx context.Context, productID string) (catalog.Product, error)
+	AssignLicenceKeyTx(ctx context.Context, tx *sql.Tx, productID, orderLineID string) (string, error)
+}
+
+// Ledger is what orders need from the balance.
+type Ledger interface {
+	DebitTx(ctx context.Context, tx *sql.Tx, e billing.Entry) (billing.EntryRow, error)
+}
+
+// Customers looks up the buyer.
+type Customers interface {
+	UserByID(ctx context.Context, userID string) (account.User, error)
+}
+
+// Mailer queues email in the caller's transaction.
+type Mailer interface {
+	EnqueueTx(ctx context.Context, tx *sql.Tx, m mail.Message) (string, error)
+}
+
+// Options are the store settings orders depend on.
+type Options struct {
+	// PolicyVersion returns the refund policy version in force, which a
+	// buyer accepts at checkout.
+	PolicyVersion func() string
+	// BaseURL is the store's address, for links in emails.
+	BaseURL   string
+	StoreName string
+	Logger    *slog.Logger
+}
+
+// Service is the order use cases.
+type Service struct {
+	db        *db.DB
+	clock     clock.Clock
+	catalog   Catalog
+	ledger    Ledger
+	customers Customers
+	mailer    Mailer
+	opts      Options
+}
+
+// New returns the service.
+func New(d *db.DB, c clock.Clock, cat Catalog, l Ledger, cust Customers, m Mailer, opts Options) *Service {
+	if opts.PolicyVersion == nil {
+		opts.PolicyVersion = func() string { return "default@1" }
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	return &Service{db: d, clock: c, catalog: cat, ledger: l, customers: cust, mailer: m, opts: opts}
+}
+
+// PolicyVersion is the refund policy version a buyer accepts today.
+func (s *Service) PolicyVersion() string { return s.opts.PolicyVersion() }
+
+// statusFor derives the status of a paid order from its lines: nothing
+// delivered yet is processing, some is partial, all is completed.
+func statusFor(lines []Line) string {
+	ordered, delivered, some := 0, 0, false
+	for _, l := range lines {
+		ordered += l.Quantity
+		delivered += l.Delivered
+		if l.Delivered > 0 {
+			some = true
+		}
+	}
+	switch {
+	case delivered == ordered:
+		return StatusCompleted
+	case some:
+		return StatusPartial
+	default:
+		return StatusProcessing
+	}
+}
+
+func wrapDB(op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	return fmt.Errorf("orders: %s: %w", op, err)
+}

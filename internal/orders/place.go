@@ -1,0 +1,243 @@
+package orders
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"comptoir/internal/account"
+	"comptoir/internal/audit"
+	"comptoir/internal/billing"
+	"comptoir/internal/catalog"
+	"comptoir/internal/id"
+	"comptoir/internal/money"
+)
+
+// maxLines bounds a cart: enough for any real purchase, small enough that
+// one checkout cannot hold the write lock for long.
+const maxLines = 20
+
+// PlaceInput is a checkout.
+type PlaceInput struct {
+	CustomerID string
+	Lines      []LineInput
+	Payment    string // PayBalance or PayCard
+	// ImmediatePerformance and WithdrawalWaiver are the two boxes.
+	ImmediatePerformance bool
+	WithdrawalWaiver     bool
+	// AcceptPolicy is the refund policy version the buyer accepted; it must
+	// be the one in force.
+	AcceptPolicy string
+	// Lang is the language the buyer reads the store in; IP and UserAgent
+	// go into the consent record.
+	Lang      string
+	IP        string
+	UserAgent string
+}
+
+// LineInput is one product and quantity in a cart.
+type LineInput struct {
+	ProductID string
+	Quantity  int
+}
+
+// AfterPlace runs inside the checkout's transaction once the order is
+// written, for work that must commit with it (an idempotent API response).
+type AfterPlace func(ctx context.Context, tx *sql.Tx, o Order) error
+
+// Place checks out a cart: it validates the lines against the catalog,
+// requires the consent boxes where the law does, records what the buyer
+// agreed to, takes payment from the balance and delivers digital products at
+// once — all in one transaction, so a failure at any step (too little
+// balance, a licence key pool just emptied) leaves nothing behind.
+func (s *Service) Place(ctx context.Context, in PlaceInput, after AfterPlace) (Order, error) {
+	if err := validatePlace(in); err != nil {
+		return Order{}, err
+	}
+	if in.Payment == PayCard {
+		return Order{}, ErrCardUnavailable
+	}
+	if in.AcceptPolicy != "" && in.AcceptPolicy != s.PolicyVersion() {
+		return Order{}, ErrPolicyNotAccepted
+	}
+	buyer, err := s.customers.UserByID(ctx, in.CustomerID)
+	if err != nil {
+		return Order{}, fmt.Errorf("orders: buyer: %w", err)
+	}
+	lang := in.Lang
+	if lang != "fr" && lang != "en" {
+		lang = buyer.Language
+	}
+	now := s.clock.Now()
+	o := Order{
+		ID: id.New("ord"), CustomerID: buyer.ID, Status: StatusPaid, PaymentMethod: in.Payment,
+		PolicyVersion: s.PolicyVersion(), Lang: lang, PlacedAt: now, PaidAt: now,
+	}
+	products := make([]catalog.Product, len(in.Lines))
+	var kinds []string
+	for i, li := range in.Lines {
+		p, err := s.catalog.Get(ctx, li.ProductID)
+		if errors.Is(err, catalog.ErrNotFound) {
+			return Order{}, ErrProductUnavailable
+		}
+		if err != nil {
+			return Order{}, err
+		}
+		if p.Archived || p.Kind == catalog.KindSubscription {
+			return Order{}, ErrProductUnavailable
+		}
+		if li.Quantity < p.MinQuantity || li.Quantity > p.MaxQuantity {
+			return Order{}, &ValidationError{Fields: map[string]string{fmt.Sprintf("lines[%d].quantity", i): "out_of_range"}}
+		}
+		amount, err := p.UnitPrice.Mul(int64(li.Quantity))
+		if err != nil {
+			return Order{}, &ValidationError{Fields: map[string]string{fmt.Sprintf("lines[%d].quantity", i): "too_large"}}
+		}
+		if o.Total.Currency == "" {
+			o.Total = money.Zero(amount.Currency)
+		}
+		if o.Total, err = o.Total.Add(amount); err != nil {
+			return Order{}, &ValidationError{Fields: map[string]string{"lines": "mixed_currencies"}}
+		}
+		line := Line{
+			ID: id.New("oln"), Position: i + 1, ProductID: p.ID, ProductRevision: p.Revision, Kind: p.Kind,
+			Name: p.Name(lang), UnitPrice: p.UnitPrice, Quantity: li.Quantity, Amount: amount,
+			Refunded: money.Zero(amount.Currency),
+		}
+		if p.Kind == catalog.KindService {
+			line.ProcessingUntil = now.Add(p.ProcessingTime)
+		}
+		products[i] = p
+		o.Lines = append(o.Lines, line)
+		kinds = append(kinds, p.Kind)
+	}
+	required := ConsentRequired(buyer, kinds)
+	if required && (!in.ImmediatePerformance || !in.WithdrawalWaiver) {
+		return Order{}, ErrConsentRequired
+	}
+	o.Paid, o.Refunded = o.Total, money.Zero(o.Total.Currency)
+	wording := ConsentWording(kinds, lang)
+
+	err = s.db.Tx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO orders (id, customer_id, status, currency, total, paid, refunded, payment_method, policy_version, lang, placed_at, paid_at, updated_at)
+			VALUES ($1, $2, $3, $4, $5, $6, 0, $7, $8, $9, $10, $11, $10)`,
+			o.ID, o.CustomerID, o.Status, o.Total.Currency, o.Total.Minor, o.Paid.Minor, o.PaymentMethod, o.PolicyVersion, o.Lang, now, now); err != nil {
+			return wrapDB("insert order", err)
+		}
+		for i := range o.Lines {
+			if err := s.insertLine(ctx, tx, o.ID, &o.Lines[i], products[i], now); err != nil {
+				return err
+			}
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO order_consents (order_id, required, immediate_performance, withdrawal_waiver, wording_version, lang, immediate_text, waiver_text, policy_version, at, ip, user_agent)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
+			o.ID, required, in.ImmediatePerformance, in.WithdrawalWaiver, ConsentWordingVersion, lang, wording.Immediate, wording.Waiver,
+			o.PolicyVersion, now, clip(in.IP, 64), clip(in.UserAgent, 512)); err != nil {
+			return wrapDB("insert consent", err)
+		}
+		if _, err := s.ledger.DebitTx(ctx, tx, billing.Entry{
+			CustomerID: o.CustomerID, Amount: o.Total, Kind: "purchase", ReferenceType: "order", ReferenceID: o.ID,
+			Actor: audit.Actor{ID: o.CustomerID, Role: account.RoleCustomer},
+		}); err != nil {
+			if errors.Is(err, billing.ErrInsufficientBalance) {
+				return ErrInsufficientBalance
+			}
+			return err
+		}
+		o.Status = statusFor(o.Lines)
+		if _, err := tx.ExecContext(ctx, `UPDATE orders SET status = $1 WHERE id = $2`, o.Status, o.ID); err != nil {
+			return wrapDB("set status", err)
+		}
+		if err := audit.Record(ctx, tx, audit.Entry{
+			At: now, Actor: audit.Actor{ID: o.CustomerID, Role: account.RoleCustomer}, SubjectType: "order", SubjectID: o.ID,
+			Action: "place", After: map[string]any{"status": o.Status, "total": o.Total, "payment": o.PaymentMethod, "policy_version": o.PolicyVersion, "lines": len(o.Lines)},
+		}); err != nil {
+			return err
+		}
+		if err := s.sendConfirmation(ctx, tx, buyer, o, required, in, wording); err != nil {
+			return err
+		}
+		if after != nil {
+			return after(ctx, tx, o)
+		}
+		return nil
+	})
+	if err != nil {
+		return Order{}, err
+	}
+	return o, nil
+}
+
+// insertLine writes one line and, for digital products, delivers it at once:
+// a licence key taken from the pool in this same transaction, or the file
+// made available (delivered in full).
+func (s *Service) insertLine(ctx context.Context, tx *sql.Tx, orderID string, l *Line, p catalog.Product, now time.Time) error {
+	var until any
+	if !l.ProcessingUntil.IsZero() {
+		until = l.ProcessingUntil
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO order_lines (id, order_id, position, product_id, product_revision, kind, name, unit_price, quantity, delivered, amount, refunded, processing_until)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 0, $10, 0, $11)`,
+		l.ID, orderID, l.Position, l.ProductID, l.ProductRevision, l.Kind, l.Name, l.UnitPrice.Minor, l.Quantity, l.Amount.Minor, until); err != nil {
+		return wrapDB("insert line", err)
+	}
+	if p.Kind != catalog.KindDigital {
+		return nil
+	}
+	if p.DigitalDelivery == catalog.DeliveryLicenceKey {
+		key, err := s.catalog.AssignLicenceKeyTx(ctx, tx, p.ID, l.ID)
+		if errors.Is(err, catalog.ErrOutOfStock) {
+			return ErrOutOfStock
+		}
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE order_lines SET licence_key = $1 WHERE id = $2`, key, l.ID); err != nil {
+			return wrapDB("store licence key", err)
+		}
+		l.LicenceKey = key
+	}
+	return deliverTx(ctx, tx, orderID, l, l.Quantity, SourceSystem, "", now)
+}
+
+func validatePlace(in PlaceInput) error {
+	fields := map[string]string{}
+	switch {
+	case len(in.Lines) == 0:
+		fields["lines"] = "required"
+	case len(in.Lines) > maxLines:
+		fields["lines"] = "too_many"
+	}
+	seen := map[string]bool{}
+	for i, l := range in.Lines {
+		if l.ProductID == "" {
+			fields[fmt.Sprintf("lines[%d].product_id", i)] = "required"
+		}
+		if l.Quantity <= 0 {
+			fields[fmt.Sprintf("lines[%d].quantity", i)] = "out_of_range"
+		}
+		if seen[l.ProductID] {
+			fields[fmt.Sprintf("lines[%d].product_id", i)] = "duplicate"
+		}
+		seen[l.ProductID] = true
+	}
+	if in.Payment != PayBalance && in.Payment != PayCard {
+		fields["payment"] = "invalid"
+	}
+	if in.CustomerID == "" {
+		fields["customer_id"] = "required"
+	}
+	if len(fields) > 0 {
+		return &ValidationError{Fields: fields}
+	}
+	return nil
+}
+
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n]
+}

@@ -1,0 +1,308 @@
+package web
+
+import (
+	"errors"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"comptoir/internal/account"
+	"comptoir/internal/billing"
+	"comptoir/internal/catalog"
+	"comptoir/internal/money"
+)
+
+// nonDeliveryWindow is the default policy's window for non-delivery claims;
+// the product form warns when a processing time does not fit in it.
+const nonDeliveryWindow = 7 * 24 * time.Hour
+
+type adminProductsData struct {
+	Products []catalog.Product
+	Keys     map[string]int // available licence keys per product
+}
+
+func (s *Server) adminProducts(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	page, _, err := s.Catalog.List(ctx, catalog.ListFilter{IncludeArchived: true, Limit: catalog.MaxListLimit})
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	d := adminProductsData{Products: page, Keys: map[string]int{}}
+	for _, p := range page {
+		if p.DigitalDelivery == catalog.DeliveryLicenceKey {
+			if d.Keys[p.ID], err = s.Catalog.AvailableKeys(ctx, p.ID); err != nil {
+				s.serverError(w, r, err)
+				return
+			}
+		}
+	}
+	s.render(w, r, http.StatusOK, "admin_products", s.newView(r, "admin.products.title", d))
+}
+
+type productFormData struct {
+	Product  *catalog.Product // nil when creating
+	Warnings []string
+	Keys     int
+}
+
+// productForm fills the form values from a product (or defaults for a new one).
+func productForm(p *catalog.Product) url.Values {
+	f := url.Values{"kind": {catalog.KindService}, "currency": {"EUR"}, "min_quantity": {"1"}, "max_quantity": {"1"}}
+	if p == nil {
+		return f
+	}
+	f.Set("slug", p.Slug)
+	f.Set("kind", p.Kind)
+	f.Set("name_fr", p.NameFR)
+	f.Set("name_en", p.NameEN)
+	f.Set("description_fr", p.DescriptionFR)
+	f.Set("description_en", p.DescriptionEN)
+	f.Set("unit_price", money.FormatPlain(p.UnitPrice))
+	f.Set("currency", p.UnitPrice.Currency)
+	f.Set("min_quantity", strconv.Itoa(p.MinQuantity))
+	f.Set("max_quantity", strconv.Itoa(p.MaxQuantity))
+	if p.ProcessingTime > 0 {
+		f.Set("processing_hours", strconv.Itoa(int(p.ProcessingTime.Hours())))
+	}
+	f.Set("digital_delivery", p.DigitalDelivery)
+	f.Set("file_key", p.FileKey)
+	if p.DownloadTTL > 0 {
+		f.Set("download_hours", strconv.Itoa(int(p.DownloadTTL.Hours())))
+	}
+	f.Set("plan_interval", p.PlanInterval)
+	f.Set("trial_days", strconv.Itoa(p.TrialDays))
+	return f
+}
+
+// productInput reads the form. Values that do not parse are reported by
+// field; the catalog validates the rest.
+func productInput(f url.Values) (catalog.ProductInput, map[string]string) {
+	bad := map[string]string{}
+	atoi := func(field string) int {
+		v := strings.TrimSpace(f.Get(field))
+		if v == "" {
+			return 0
+		}
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			bad[field] = "number_invalid"
+		}
+		return n
+	}
+	in := catalog.ProductInput{
+		Slug: strings.TrimSpace(f.Get("slug")), Kind: f.Get("kind"),
+		NameFR: f.Get("name_fr"), NameEN: f.Get("name_en"), DescriptionFR: f.Get("description_fr"), DescriptionEN: f.Get("description_en"),
+		MinQuantity: atoi("min_quantity"), MaxQuantity: atoi("max_quantity"),
+		ProcessingTime:  time.Duration(atoi("processing_hours")) * time.Hour,
+		DigitalDelivery: f.Get("digital_delivery"), FileKey: strings.TrimSpace(f.Get("file_key")),
+		DownloadTTL:  time.Duration(atoi("download_hours")) * time.Hour,
+		PlanInterval: f.Get("plan_interval"), TrialDays: atoi("trial_days"),
+	}
+	price, err := money.Parse(f.Get("unit_price"), strings.ToUpper(strings.TrimSpace(f.Get("currency"))))
+	if err != nil {
+		bad["unit_price"] = "price_not_positive"
+	}
+	in.UnitPrice = price
+	return in, bad
+}
+
+func (s *Server) productFormView(r *http.Request, p *catalog.Product) (*view, error) {
+	d := &productFormData{Product: p}
+	v := s.newView(r, "admin.products.new", d)
+	v.Form = productForm(p)
+	if p != nil {
+		v.Title = p.Name(v.Lang)
+		for _, w := range catalog.Warnings(*p, nonDeliveryWindow) {
+			d.Warnings = append(d.Warnings, s.Messages.T(v.Lang, "admin.products.warning."+w.Code, map[string]any{"Days": int(w.Limit.Hours() / 24)}))
+		}
+		if p.DigitalDelivery == catalog.DeliveryLicenceKey {
+			n, err := s.Catalog.AvailableKeys(r.Context(), p.ID)
+			if err != nil {
+				return nil, err
+			}
+			d.Keys = n
+		}
+	}
+	return v, nil
+}
+
+func (s *Server) adminProductNew(w http.ResponseWriter, r *http.Request) {
+	v, _ := s.productFormView(r, nil)
+	s.render(w, r, http.StatusOK, "admin_product", v)
+}
+
+func (s *Server) adminProductEdit(w http.ResponseWriter, r *http.Request) {
+	p, err := s.Catalog.Get(r.Context(), r.PathValue("id"))
+	if errors.Is(err, catalog.ErrNotFound) {
+		s.notFound(w, r)
+		return
+	}
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	v, err := s.productFormView(r, &p)
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	s.render(w, r, http.StatusOK, "admin_product", v)
+}
+
+// adminProductSave creates a product (no id in the path) or saves a new
+// revision of one.
+func (s *Server) adminProductSave(w http.ResponseWriter, r *http.Request) {
+	if err := r.ParseForm(); err != nil {
+		s.badForm(w, r, err)
+		return
+	}
+	ctx := r.Context()
+	actor := state(r).user.Actor()
+	in, bad := productInput(r.PostForm)
+	var current *catalog.Product
+	if pid := r.PathValue("id"); pid != "" {
+		p, err := s.Catalog.Get(ctx, pid)
+		if errors.Is(err, catalog.ErrNotFound) {
+			s.notFound(w, r)
+			return
+		}
+		if err != nil {
+			s.serverError(w, r, err)
+			return
+		}
+		current = &p
+	}
+	var p catalog.Product
+	var err error
+	if len(bad) == 0 {
+		if current == nil {
+			p, err = s.Catalog.Create(ctx, actor, in)
+		} else {
+			p, err = s.Catalog.Update(ctx, actor, current.ID, in)
+		}
+	}
+	var verr *catalog.ValidationError
+	if len(bad) > 0 || errors.As(err, &verr) {
+		if verr != nil {
+			for f, c := range verr.Fields {
+				bad[f] = c
+			}
+		}
+		v, ferr := s.productFormView(r, current)
+		if ferr != nil {
+			s.serverError(w, r, ferr)
+			return
+		}
+		v.Form = r.PostForm
+		v.Errors = map[string]string{}
+		for f, c := range bad {
+			v.Errors[f] = s.Messages.T(v.Lang, "admin.products.error."+c)
+		}
+		s.render(w, r, http.StatusUnprocessableEntity, "admin_product", v)
+		return
+	}
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	s.flash(w, "admin.products.saved")
+	http.Redirect(w, r, "/admin/products/"+p.ID, http.StatusSeeOther)
+}
+
+func (s *Server) adminProductArchive(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	actor := state(r).user.Actor()
+	var err error
+	if r.PathValue("action") == "archive" {
+		err = s.Catalog.Archive(ctx, actor, r.PathValue("id"))
+	} else {
+		err = s.Catalog.Unarchive(ctx, actor, r.PathValue("id"))
+	}
+	if errors.Is(err, catalog.ErrNotFound) {
+		s.notFound(w, r)
+		return
+	}
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	http.Redirect(w, r, "/admin/products", http.StatusSeeOther)
+}
+
+func (s *Server) adminProductKeys(w http.ResponseWriter, r *http.Request) {
+	if err := r.ParseForm(); err != nil {
+		s.badForm(w, r, err)
+		return
+	}
+	keys := strings.Fields(r.PostForm.Get("keys"))
+	_, err := s.Catalog.AddLicenceKeys(r.Context(), state(r).user.Actor(), r.PathValue("id"), keys)
+	var verr *catalog.ValidationError
+	switch {
+	case errors.Is(err, catalog.ErrNotFound), errors.Is(err, catalog.ErrNotLicenceProduct):
+		s.notFound(w, r)
+		return
+	case errors.As(err, &verr):
+		s.renderError(w, r, http.StatusUnprocessableEntity, "admin.products.error.keys_invalid")
+		return
+	case err != nil:
+		s.serverError(w, r, err)
+		return
+	}
+	s.flash(w, "admin.products.keys_added")
+	http.Redirect(w, r, "/admin/products/"+r.PathValue("id"), http.StatusSeeOther)
+}
+
+// adminCredit credits or debits a customer's balance, with a reason the
+// customer sees on their statement.
+func (s *Server) adminCredit(w http.ResponseWriter, r *http.Request) {
+	if err := r.ParseForm(); err != nil {
+		s.badForm(w, r, err)
+		return
+	}
+	ctx := r.Context()
+	f := r.PostForm
+	lang := state(r).lang
+	fail := func(key string) {
+		v := s.newView(r, "nav.admin", nil)
+		v.Form = f
+		v.Errors = map[string]string{"credit": s.Messages.T(lang, key)}
+		s.render(w, r, http.StatusUnprocessableEntity, "admin", v)
+	}
+	u, err := s.Accounts.UserByEmail(ctx, f.Get("email"))
+	if errors.Is(err, account.ErrNotFound) {
+		fail("admin.credit.unknown_customer")
+		return
+	}
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	amount, err := money.Parse(f.Get("amount"), "EUR")
+	if err != nil || amount.Minor == 0 {
+		fail("admin.credit.amount_invalid")
+		return
+	}
+	actor := state(r).user.Actor()
+	if f.Get("direction") == "debit" {
+		_, err = s.Ledger.AdminDebit(ctx, actor, u.ID, amount, f.Get("reason"))
+	} else {
+		_, err = s.Ledger.AdminCredit(ctx, actor, u.ID, amount, f.Get("reason"))
+	}
+	var verr *billing.ValidationError
+	switch {
+	case errors.As(err, &verr):
+		fail("admin.credit.reason_required")
+		return
+	case errors.Is(err, billing.ErrInsufficientBalance):
+		fail("order.error.insufficient_balance")
+		return
+	case err != nil:
+		s.serverError(w, r, err)
+		return
+	}
+	s.flash(w, "admin.credit.done")
+	http.Redirect(w, r, "/admin", http.StatusSeeOther)
+}

@@ -1,0 +1,155 @@
+package web
+
+import (
+	"errors"
+	"net/http"
+	"strconv"
+
+	"comptoir/internal/billing"
+	"comptoir/internal/money"
+	"comptoir/internal/orders"
+)
+
+type ordersData struct {
+	Orders []orders.Order
+	Next   string
+	Status string
+}
+
+func (s *Server) myOrders(w http.ResponseWriter, r *http.Request) {
+	page, next, err := s.Orders.List(r.Context(), orders.ListFilter{CustomerID: state(r).user.ID, After: r.URL.Query().Get("after")})
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	s.render(w, r, http.StatusOK, "orders", s.newView(r, "orders.title", ordersData{Orders: page, Next: next}))
+}
+
+type orderData struct {
+	Order   orders.Order
+	Consent orders.Consent
+	Events  []orders.DeliveryEvent
+	Console bool // shown to an agent, with the delivery form
+}
+
+// orderView loads an order for its owner, or for staff when console is set.
+// Anyone else gets ErrNotFound: an order id reveals nothing.
+func (s *Server) orderView(r *http.Request, console bool) (*view, error) {
+	ctx := r.Context()
+	var o orders.Order
+	var err error
+	if console {
+		o, err = s.Orders.Get(ctx, r.PathValue("id"))
+	} else {
+		o, err = s.Orders.GetForCustomer(ctx, state(r).user.ID, r.PathValue("id"))
+	}
+	if err != nil {
+		return nil, err
+	}
+	c, err := s.Orders.ConsentOf(ctx, o.ID)
+	if err != nil && !errors.Is(err, orders.ErrNotFound) {
+		return nil, err
+	}
+	events, err := s.Orders.DeliveryEvents(ctx, o.ID)
+	if err != nil {
+		return nil, err
+	}
+	v := s.newView(r, "", orderData{Order: o, Consent: c, Events: events, Console: console})
+	v.Title = s.Messages.T(v.Lang, "order.title", map[string]any{"ID": o.ID})
+	return v, nil
+}
+
+func (s *Server) showOrder(w http.ResponseWriter, r *http.Request, page string, console bool) {
+	v, err := s.orderView(r, console)
+	if errors.Is(err, orders.ErrNotFound) {
+		s.notFound(w, r)
+		return
+	}
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	s.render(w, r, http.StatusOK, page, v)
+}
+
+func (s *Server) orderPage(w http.ResponseWriter, r *http.Request) { s.showOrder(w, r, "order", false) }
+func (s *Server) receipt(w http.ResponseWriter, r *http.Request)   { s.showOrder(w, r, "receipt", false) }
+func (s *Server) consoleOrder(w http.ResponseWriter, r *http.Request) {
+	s.showOrder(w, r, "order", true)
+}
+
+func (s *Server) consoleOrders(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	page, next, err := s.Orders.List(r.Context(), orders.ListFilter{Status: q.Get("status"), After: q.Get("after")})
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	s.render(w, r, http.StatusOK, "console_orders", s.newView(r, "console.orders.title", ordersData{Orders: page, Next: next, Status: q.Get("status")}))
+}
+
+// consoleDelivery records delivery progress typed by an agent.
+func (s *Server) consoleDelivery(w http.ResponseWriter, r *http.Request) {
+	if err := r.ParseForm(); err != nil {
+		s.badForm(w, r, err)
+		return
+	}
+	st := state(r)
+	n, err := strconv.Atoi(r.PostForm.Get("delivered"))
+	if err != nil {
+		n = -1
+	}
+	_, err = s.Orders.RecordDelivery(r.Context(), orders.DeliveryInput{
+		OrderID: r.PathValue("id"), LineID: r.PostForm.Get("line_id"), Delivered: n,
+		Source: orders.SourceAgent, Actor: st.user.Actor(),
+	})
+	if errors.Is(err, orders.ErrNotFound) {
+		s.notFound(w, r)
+		return
+	}
+	if err != nil && orders.Code(err) == "internal" {
+		s.serverError(w, r, err)
+		return
+	}
+	if err != nil {
+		v, verr := s.orderView(r, true)
+		if verr != nil {
+			s.serverError(w, r, verr)
+			return
+		}
+		v.Errors = map[string]string{"delivery": s.Messages.T(v.Lang, "order.error."+orders.Code(err))}
+		s.render(w, r, http.StatusUnprocessableEntity, "order", v)
+		return
+	}
+	s.flash(w, "order.delivery_saved")
+	http.Redirect(w, r, "/console/orders/"+r.PathValue("id"), http.StatusSeeOther)
+}
+
+type balanceData struct {
+	Balance money.Amount
+	Entries []billing.EntryRow
+	Next    string
+}
+
+func (s *Server) balancePage(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	u := state(r).user
+	b, err := s.Ledger.Balance(ctx, u.ID, "EUR")
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	entries, next, err := s.Ledger.Entries(ctx, u.ID, r.URL.Query().Get("after"), 50)
+	var verr *billing.ValidationError
+	if errors.As(err, &verr) {
+		s.renderError(w, r, http.StatusBadRequest, "error.bad_request")
+		return
+	}
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	s.render(w, r, http.StatusOK, "balance", s.newView(r, "balance.title", balanceData{
+		Balance: b, Entries: entries, Next: next,
+	}))
+}

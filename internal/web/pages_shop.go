@@ -1,0 +1,271 @@
+package web
+
+import (
+	"errors"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"comptoir/internal/catalog"
+	"comptoir/internal/id"
+	"comptoir/internal/money"
+	"comptoir/internal/orders"
+)
+
+const cartCookie = "comptoir_cart"
+
+// maxCartLines bounds what the cart cookie holds.
+const maxCartLines = 20
+
+// cartLine is one line of the visitor's cart. The cart lives in a cookie
+// holding only product ids and quantities: prices, names and availability
+// are read again from the catalog every time, so a tampered cookie can at
+// worst ask for something that checkout refuses.
+type cartLine struct {
+	ProductID string
+	Quantity  int
+}
+
+func readCart(r *http.Request) []cartLine {
+	c, err := r.Cookie(cartCookie)
+	if err != nil {
+		return nil
+	}
+	var out []cartLine
+	for _, part := range strings.Split(c.Value, ".") {
+		pid, qty, ok := strings.Cut(part, "~")
+		n, err := strconv.Atoi(qty)
+		if !ok || err != nil || n <= 0 || !id.Valid("prd", pid) || len(out) == maxCartLines {
+			continue
+		}
+		out = append(out, cartLine{pid, n})
+	}
+	return out
+}
+
+func (s *Server) writeCart(w http.ResponseWriter, lines []cartLine) {
+	if len(lines) == 0 {
+		s.clearCookie(w, cartCookie)
+		return
+	}
+	parts := make([]string, len(lines))
+	for i, l := range lines {
+		parts[i] = l.ProductID + "~" + strconv.Itoa(l.Quantity)
+	}
+	s.setCookie(w, cartCookie, strings.Join(parts, "."), 30*24*3600)
+}
+
+type shopData struct {
+	Products []catalog.Product
+}
+
+func (s *Server) shop(w http.ResponseWriter, r *http.Request) {
+	page, _, err := s.Catalog.List(r.Context(), catalog.ListFilter{Limit: catalog.MaxListLimit})
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	s.render(w, r, http.StatusOK, "shop", s.newView(r, "shop.title", shopData{Products: page}))
+}
+
+type productData struct {
+	Product catalog.Product
+}
+
+func (s *Server) product(w http.ResponseWriter, r *http.Request) {
+	p, err := s.Catalog.GetBySlug(r.Context(), r.PathValue("slug"))
+	if errors.Is(err, catalog.ErrNotFound) || (err == nil && p.Archived) {
+		s.notFound(w, r)
+		return
+	}
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	v := s.newView(r, "", productData{Product: p})
+	v.Title = p.Name(v.Lang)
+	v.Form.Set("quantity", strconv.Itoa(p.MinQuantity))
+	s.render(w, r, http.StatusOK, "product", v)
+}
+
+// cartAdd puts a product in the cart (or changes its quantity).
+func (s *Server) cartAdd(w http.ResponseWriter, r *http.Request) {
+	if err := r.ParseForm(); err != nil {
+		s.badForm(w, r, err)
+		return
+	}
+	p, err := s.Catalog.Get(r.Context(), r.PostForm.Get("product_id"))
+	if errors.Is(err, catalog.ErrNotFound) || (err == nil && (p.Archived || p.Kind == catalog.KindSubscription)) {
+		s.renderError(w, r, http.StatusNotFound, "shop.unavailable")
+		return
+	}
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	qty, err := strconv.Atoi(strings.TrimSpace(r.PostForm.Get("quantity")))
+	if err != nil || qty < p.MinQuantity || qty > p.MaxQuantity {
+		v := s.newView(r, "", productData{Product: p})
+		v.Title = p.Name(v.Lang)
+		v.Form = r.PostForm
+		v.Errors = map[string]string{"quantity": s.Messages.T(v.Lang, "shop.quantity_range", map[string]any{"Min": p.MinQuantity, "Max": p.MaxQuantity})}
+		s.render(w, r, http.StatusUnprocessableEntity, "product", v)
+		return
+	}
+	lines := readCart(r)
+	replaced := false
+	for i := range lines {
+		if lines[i].ProductID == p.ID {
+			lines[i].Quantity, replaced = qty, true
+		}
+	}
+	if !replaced && len(lines) < maxCartLines {
+		lines = append(lines, cartLine{p.ID, qty})
+	}
+	s.writeCart(w, lines)
+	http.Redirect(w, r, "/cart", http.StatusSeeOther)
+}
+
+func (s *Server) cartRemove(w http.ResponseWriter, r *http.Request) {
+	if err := r.ParseForm(); err != nil {
+		s.badForm(w, r, err)
+		return
+	}
+	var kept []cartLine
+	for _, l := range readCart(r) {
+		if l.ProductID != r.PostForm.Get("product_id") {
+			kept = append(kept, l)
+		}
+	}
+	s.writeCart(w, kept)
+	http.Redirect(w, r, "/cart", http.StatusSeeOther)
+}
+
+type cartItem struct {
+	Product  catalog.Product
+	Quantity int
+	Amount   money.Amount
+}
+
+type cartData struct {
+	Items           []cartItem
+	Total           money.Amount
+	Consent         orders.ConsentText
+	ConsentRequired bool
+	PolicyVersion   string
+	Balance         money.Amount
+	CheckoutKey     string
+}
+
+// cartView reads the cart against the catalog, dropping what is no longer
+// for sale.
+func (s *Server) cartView(r *http.Request) (*view, error) {
+	v := s.newView(r, "cart.title", nil)
+	d := &cartData{PolicyVersion: s.Orders.PolicyVersion(), CheckoutKey: id.New("chk")}
+	var kinds []string
+	for _, l := range readCart(r) {
+		p, err := s.Catalog.Get(r.Context(), l.ProductID)
+		if errors.Is(err, catalog.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		if p.Archived || p.Kind == catalog.KindSubscription {
+			continue
+		}
+		amount, err := p.UnitPrice.Mul(int64(l.Quantity))
+		if err != nil {
+			continue
+		}
+		if d.Total.Currency == "" {
+			d.Total = money.Zero(amount.Currency)
+		}
+		if total, err := d.Total.Add(amount); err == nil {
+			d.Total = total
+		}
+		d.Items = append(d.Items, cartItem{Product: p, Quantity: l.Quantity, Amount: amount})
+		kinds = append(kinds, p.Kind)
+	}
+	d.Consent = orders.ConsentWording(kinds, v.Lang)
+	if u := state(r).user; u != nil {
+		d.ConsentRequired = orders.ConsentRequired(*u, kinds)
+		if d.Total.Currency != "" {
+			b, err := s.Ledger.Balance(r.Context(), u.ID, d.Total.Currency)
+			if err != nil {
+				return nil, err
+			}
+			d.Balance = b
+		}
+	}
+	v.Data = d
+	return v, nil
+}
+
+func (s *Server) cart(w http.ResponseWriter, r *http.Request) {
+	v, err := s.cartView(r)
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	s.render(w, r, http.StatusOK, "cart", v)
+}
+
+// checkout places the order. The form carries a key made when the cart was
+// shown, used as an idempotency key: a double click or a resubmitted form
+// finds the first order instead of paying twice.
+func (s *Server) checkout(w http.ResponseWriter, r *http.Request) {
+	if err := r.ParseForm(); err != nil {
+		s.badForm(w, r, err)
+		return
+	}
+	st := state(r)
+	f := r.PostForm
+	in := orders.PlaceInput{
+		CustomerID: st.user.ID, Payment: f.Get("payment"),
+		ImmediatePerformance: f.Get("immediate_performance") == "yes", WithdrawalWaiver: f.Get("withdrawal_waiver") == "yes",
+		AcceptPolicy: f.Get("accept_policy"), Lang: st.lang, IP: clientIP(r), UserAgent: r.UserAgent(),
+	}
+	for _, l := range readCart(r) {
+		in.Lines = append(in.Lines, orders.LineInput{ProductID: l.ProductID, Quantity: l.Quantity})
+	}
+	fail := func(status int, errs map[string]string) {
+		v, err := s.cartView(r)
+		if err != nil {
+			s.serverError(w, r, err)
+			return
+		}
+		v.Form = f
+		v.Errors = errs
+		s.render(w, r, status, "cart", v)
+	}
+	if in.AcceptPolicy == "" {
+		fail(http.StatusUnprocessableEntity, map[string]string{"accept_policy": s.Messages.T(st.lang, "cart.policy_required")})
+		return
+	}
+	res := s.idempotent(r, st.user.ID, "page:checkout", f.Get("checkout_key"), []byte(f.Encode()), func(after orders.AfterPlace) (orders.Order, error) {
+		return s.Orders.Place(r.Context(), in, after)
+	})
+	switch {
+	case res.err == nil:
+		s.writeCart(w, nil)
+		s.flash(w, "order.placed")
+		http.Redirect(w, r, "/orders/"+res.orderID, http.StatusSeeOther)
+	case errors.Is(res.err, errDuplicateInFlight):
+		fail(http.StatusConflict, map[string]string{"form": s.Messages.T(st.lang, "cart.in_progress")})
+	default:
+		code := orders.Code(res.err)
+		if code == "internal" {
+			s.serverError(w, r, res.err)
+			return
+		}
+		field := "form"
+		switch code {
+		case "consent_required":
+			field = "consent"
+		case "policy_not_accepted":
+			field = "accept_policy"
+		}
+		fail(http.StatusUnprocessableEntity, map[string]string{field: s.Messages.T(st.lang, "order.error."+code)})
+	}
+}

@@ -1,0 +1,302 @@
+package web_test
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"comptoir/internal/account"
+	"comptoir/internal/apptest"
+	"comptoir/internal/audit"
+	"comptoir/internal/catalog"
+	"comptoir/internal/money"
+)
+
+var adminActor = audit.Actor{ID: "usr_admin", Role: account.RoleAdmin}
+
+func newService(t *testing.T, h *apptest.Harness, slug string, price int64) catalog.Product {
+	t.Helper()
+	p, err := h.App.Catalog.Create(context.Background(), adminActor, catalog.ProductInput{
+		Slug: slug, Kind: catalog.KindService, NameFR: "Publications " + slug, NameEN: "Posts " + slug,
+		DescriptionFR: "Des publications.", DescriptionEN: "Some posts.", UnitPrice: money.MustNew(price, "EUR"),
+		MinQuantity: 10, MaxQuantity: 1000, ProcessingTime: 72 * time.Hour,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func credit(t *testing.T, h *apptest.Harness, u account.User, minor int64) {
+	t.Helper()
+	if _, err := h.App.Ledger.AdminCredit(context.Background(), adminActor, u.ID, money.MustNew(minor, "EUR"), "test"); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func balanceOf(t *testing.T, h *apptest.Harness, u account.User) int64 {
+	t.Helper()
+	b, err := h.App.Ledger.Balance(context.Background(), u.ID, "EUR")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b.Minor
+}
+
+var checkoutKey = regexp.MustCompile(`name="checkout_key" value="([^"]+)"`)
+
+func TestCheckoutPageWithBalance(t *testing.T) {
+	h := apptest.Start(t)
+	p := newService(t, h, "posts", 25)
+	u, c := h.User(t, account.RoleCustomer, "ana@example.fr")
+	credit(t, h, u, 10000)
+	c.PostForm("/lang", url.Values{"lang": {"en"}})
+
+	mustContain(t, c.Get("/shop"), "Posts posts", "/shop/posts")
+	mustContain(t, c.Get("/shop/posts"), `id="add-to-cart"`, "72 hours")
+	r := c.PostForm("/cart", url.Values{"product_id": {p.ID}, "quantity": {"5"}})
+	if r.Status != http.StatusUnprocessableEntity || !strings.Contains(r.Body, `id="quantity-error"`) {
+		t.Fatalf("quantity below the minimum: %d", r.Status)
+	}
+	if r := c.PostForm("/cart", url.Values{"product_id": {p.ID}, "quantity": {"100"}}); r.Status != http.StatusSeeOther {
+		t.Fatalf("add to cart: %d", r.Status)
+	}
+	cart := c.Get("/cart")
+	mustContain(t, cart, "€25.00", `id="immediate_performance"`, "14-day withdrawal period")
+	key := checkoutKey.FindStringSubmatch(cart.Body)[1]
+
+	// Without the two boxes: the error, in the page's language, and no charge.
+	r = c.PostForm("/checkout", url.Values{"checkout_key": {key}, "payment": {"balance"}, "accept_policy": {"default@1"}})
+	if r.Status != http.StatusUnprocessableEntity || !strings.Contains(r.Body, `id="consent-error"`) || !strings.Contains(r.Body, "tick both boxes") {
+		t.Fatalf("checkout without consent: %d", r.Status)
+	}
+	if balanceOf(t, h, u) != 10000 {
+		t.Fatal("a refused checkout charged the balance")
+	}
+	form := url.Values{"checkout_key": {key}, "payment": {"balance"}, "accept_policy": {"default@1"},
+		"immediate_performance": {"yes"}, "withdrawal_waiver": {"yes"}}
+	r = c.PostForm("/checkout", form)
+	if r.Status != http.StatusSeeOther || !strings.HasPrefix(r.Location, "/orders/ord_") {
+		t.Fatalf("checkout: %d %q %s", r.Status, r.Location, r.Body)
+	}
+	orderPath := r.Location
+	// The same form sent again (a double click) finds the same order.
+	again := c.PostForm("/checkout", form)
+	if again.Location != orderPath || balanceOf(t, h, u) != 7500 {
+		t.Fatalf("resubmitted checkout: %q, balance %d", again.Location, balanceOf(t, h, u))
+	}
+	page := c.Get(orderPath)
+	mustContain(t, page, "In progress", `<progress max="100" value="0"`, "14-day withdrawal period", "default@1")
+	mustContain(t, c.Get("/orders"), orderPath)
+	mustContain(t, c.Get(orderPath+"/receipt"), "€0.25", "€25.00")
+	mustContain(t, c.Get("/balance"), "€75.00", "Purchase")
+	if c.Get("/cart").Body == cart.Body || !strings.Contains(c.Get("/cart").Body, `id="cart-empty"`) {
+		t.Fatal("the cart was not emptied")
+	}
+
+	// Another customer: the order does not exist for them.
+	_, other := h.User(t, account.RoleCustomer, "ben@example.fr")
+	if r := other.Get(orderPath); r.Status != http.StatusNotFound {
+		t.Fatalf("another customer's order page: %d", r.Status)
+	}
+	if r := other.Get(orderPath + "/receipt"); r.Status != http.StatusNotFound {
+		t.Fatalf("another customer's receipt: %d", r.Status)
+	}
+
+	// An agent records progress; the customer sees it.
+	_, agent := h.User(t, account.RoleAgent, "agent@shop.test")
+	o, _ := h.App.Orders.Get(context.Background(), strings.TrimPrefix(orderPath, "/orders/"))
+	r = agent.PostForm("/console/orders/"+o.ID+"/delivery", url.Values{"line_id": {o.Lines[0].ID}, "delivered": {"40"}})
+	if r.Status != http.StatusSeeOther {
+		t.Fatalf("agent delivery: %d %s", r.Status, r.Body)
+	}
+	mustContain(t, c.Get(orderPath), `<progress max="100" value="40"`, "Partly delivered", "delivered 0 → 40")
+	r = agent.PostForm("/console/orders/"+o.ID+"/delivery", url.Values{"line_id": {o.Lines[0].ID}, "delivered": {"101"}})
+	if r.Status != http.StatusUnprocessableEntity || !strings.Contains(r.Body, `id="delivery-error"`) {
+		t.Fatalf("over-delivery: %d", r.Status)
+	}
+	if r := c.PostForm("/console/orders/"+o.ID+"/delivery", url.Values{"line_id": {o.Lines[0].ID}, "delivered": {"100"}}); r.Status != http.StatusNotFound {
+		t.Fatalf("a customer recording delivery: %d", r.Status)
+	}
+	h.Clock.Advance(73 * time.Hour)
+	mustContain(t, c.Get(orderPath), `id="overdue"`)
+	mustContain(t, agent.Get("/console/orders"), o.ID, `class="badge bad"`)
+}
+
+func TestOrdersAPI(t *testing.T) {
+	h := apptest.Start(t)
+	p := newService(t, h, "posts", 25)
+	u, _ := h.User(t, account.RoleCustomer, "ana@example.fr")
+	credit(t, h, u, 4000)
+	auth := h.Bearer(t, u.ID)
+	c := h.NewClient(t)
+
+	r := c.Get("/api/v1/products")
+	var products struct {
+		Items []struct {
+			ID          string
+			Kind        string
+			Price       money.Amount
+			MinQuantity int `json:"min_quantity"`
+		}
+		Next *string
+	}
+	if err := json.Unmarshal([]byte(r.Body), &products); err != nil || len(products.Items) != 1 || products.Items[0].Price.Minor != 25 ||
+		products.Items[0].MinQuantity != 10 || products.Next != nil {
+		t.Fatalf("products: %s (%v)", r.Body, err)
+	}
+
+	body := `{"lines":[{"product_id":"` + p.ID + `","quantity":100}],"payment":"balance","consent":{"immediate_performance":true,"withdrawal_waiver":true},"accept_policy":"default@1"}`
+	withKey := func(key string) http.Header {
+		hd := auth.Clone()
+		hd.Set("Idempotency-Key", key)
+		return hd
+	}
+	first := postJSON(c, "/api/v1/orders", body, withKey("k1"))
+	if first.Status != http.StatusCreated {
+		t.Fatalf("create: %d %s", first.Status, first.Body)
+	}
+	var o struct {
+		ID, Status string
+		Lines      []struct {
+			ID        string
+			Quantity  int
+			Delivered int
+		}
+		Paid money.Amount
+	}
+	json.Unmarshal([]byte(first.Body), &o)
+	if o.Status != "processing" || o.Paid.Minor != 2500 || len(o.Lines) != 1 || o.Lines[0].Quantity != 100 {
+		t.Fatalf("order %s", first.Body)
+	}
+	replay := postJSON(c, "/api/v1/orders", body, withKey("k1"))
+	if replay.Status != http.StatusCreated || replay.Body != first.Body || balanceOf(t, h, u) != 1500 {
+		t.Fatalf("replay: %d %s, balance %d", replay.Status, replay.Body, balanceOf(t, h, u))
+	}
+	reused := postJSON(c, "/api/v1/orders", strings.Replace(body, `"quantity":100`, `"quantity":50`, 1), withKey("k1"))
+	if reused.Status != http.StatusUnprocessableEntity || !strings.Contains(reused.Body, `"code":"idempotency_key_reused"`) {
+		t.Fatalf("reused key: %d %s", reused.Status, reused.Body)
+	}
+	poor := postJSON(c, "/api/v1/orders", body, withKey("k2"))
+	if poor.Status != http.StatusPaymentRequired || !strings.Contains(poor.Body, `"code":"insufficient_balance"`) || balanceOf(t, h, u) != 1500 {
+		t.Fatalf("insufficient balance: %d %s", poor.Status, poor.Body)
+	}
+	for _, bad := range []string{
+		strings.Replace(body, `"quantity":100`, `"quantity":0`, 1),
+		strings.Replace(body, `"quantity":100`, `"quantity":-5`, 1),
+		strings.Replace(body, `"payment":"balance"`, `"payment":"cheque"`, 1),
+		strings.Replace(body, `"accept_policy"`, `"unknown"`, 1),
+	} {
+		if r := postJSON(c, "/api/v1/orders", bad, auth); r.Status/100 != 4 {
+			t.Errorf("%s: %d %s", bad, r.Status, r.Body)
+		}
+	}
+	if r := c.Send(http.MethodGet, "/api/v1/orders/"+o.ID, "", nil, auth); r.Status != http.StatusOK || !strings.Contains(r.Body, o.ID) {
+		t.Fatalf("get order: %d", r.Status)
+	}
+	if r := c.Send(http.MethodGet, "/api/v1/orders", "", nil, auth); !strings.Contains(r.Body, `"items":[{`) {
+		t.Fatalf("list orders: %s", r.Body)
+	}
+	other, _ := h.User(t, account.RoleCustomer, "ben@example.fr")
+	if r := c.Send(http.MethodGet, "/api/v1/orders/"+o.ID, "", nil, h.Bearer(t, other.ID)); r.Status != http.StatusNotFound {
+		t.Fatalf("another customer's order: %d %s", r.Status, r.Body)
+	}
+
+	delivery := `{"line_id":"` + o.Lines[0].ID + `","delivered":60}`
+	if r := postJSON(c, "/api/v1/orders/"+o.ID+"/delivery", delivery, auth); r.Status != http.StatusNotFound {
+		t.Fatalf("a customer recording delivery: %d", r.Status)
+	}
+	agent, _ := h.User(t, account.RoleAgent, "agent@shop.test")
+	agentAuth := h.Bearer(t, agent.ID)
+	r = postJSON(c, "/api/v1/orders/"+o.ID+"/delivery", delivery, agentAuth)
+	if r.Status != http.StatusOK || !strings.Contains(r.Body, `"delivered":60`) || !strings.Contains(r.Body, `"status":"partial"`) {
+		t.Fatalf("delivery: %d %s", r.Status, r.Body)
+	}
+	if r := postJSON(c, "/api/v1/orders/"+o.ID+"/delivery", `{"line_id":"`+o.Lines[0].ID+`","delivered":101}`, agentAuth); r.Status != http.StatusUnprocessableEntity || !strings.Contains(r.Body, "over_delivery") {
+		t.Fatalf("over-delivery: %d %s", r.Status, r.Body)
+	}
+
+	r = c.Send(http.MethodGet, "/api/v1/balance", "", nil, auth)
+	if !strings.Contains(r.Body, `"balance":{"amount":1500,"currency":"EUR"}`) || !strings.Contains(r.Body, `"kind":"purchase"`) {
+		t.Fatalf("balance: %s", r.Body)
+	}
+}
+
+func TestBalanceCreditsByAdmin(t *testing.T) {
+	h := apptest.Start(t)
+	u, _ := h.User(t, account.RoleCustomer, "ana@example.fr")
+	admin, adminClient := h.User(t, account.RoleAdmin, "admin@shop.test")
+	c := h.NewClient(t)
+	auth := h.Bearer(t, admin.ID)
+	r := postJSON(c, "/api/v1/balance/credits", `{"customer_id":"`+u.ID+`","amount":{"amount":1500,"currency":"EUR"},"reason":"Geste commercial"}`, auth)
+	if r.Status != http.StatusCreated || balanceOf(t, h, u) != 1500 {
+		t.Fatalf("credit: %d %s", r.Status, r.Body)
+	}
+	for _, bad := range []string{
+		`{"customer_id":"` + u.ID + `","amount":{"amount":0,"currency":"EUR"},"reason":"x"}`,
+		`{"customer_id":"` + u.ID + `","amount":{"amount":100,"currency":"EUR"},"reason":""}`,
+		`{"customer_id":"` + u.ID + `","amount":{"amount":-5000,"currency":"EUR"},"reason":"too much"}`,
+		`{"customer_id":"usr_nobody","amount":{"amount":100,"currency":"EUR"},"reason":"x"}`,
+	} {
+		if r := postJSON(c, "/api/v1/balance/credits", bad, auth); r.Status/100 != 4 {
+			t.Errorf("%s: %d %s", bad, r.Status, r.Body)
+		}
+	}
+	if balanceOf(t, h, u) != 1500 {
+		t.Fatalf("refused credits changed the balance: %d", balanceOf(t, h, u))
+	}
+	if r := postJSON(c, "/api/v1/balance/credits", `{"customer_id":"`+u.ID+`","amount":{"amount":100,"currency":"EUR"},"reason":"x"}`, h.Bearer(t, u.ID)); r.Status != http.StatusNotFound {
+		t.Fatalf("a customer crediting themselves: %d", r.Status)
+	}
+	r = adminClient.PostForm("/admin/credits", url.Values{"email": {"ana@example.fr"}, "amount": {"5,00"}, "direction": {"debit"}, "reason": {"Correction"}})
+	if r.Status != http.StatusSeeOther || balanceOf(t, h, u) != 1000 {
+		t.Fatalf("admin debit form: %d, balance %d", r.Status, balanceOf(t, h, u))
+	}
+}
+
+func TestAdminProductPages(t *testing.T) {
+	h := apptest.Start(t)
+	_, admin := h.User(t, account.RoleAdmin, "admin@shop.test")
+	_, customer := h.User(t, account.RoleCustomer, "ana@example.fr")
+	admin.PostForm("/lang", url.Values{"lang": {"en"}})
+	form := url.Values{"kind": {"service"}, "slug": {"logo"}, "name_fr": {"Logo"}, "name_en": {"Logo design"},
+		"description_fr": {"Un logo."}, "description_en": {"A logo."}, "unit_price": {"120,00"}, "currency": {"EUR"},
+		"min_quantity": {"1"}, "max_quantity": {"3"}, "processing_hours": {"240"}}
+	if r := customer.PostForm("/admin/products", form); r.Status != http.StatusNotFound {
+		t.Fatalf("a customer creating a product: %d", r.Status)
+	}
+	r := admin.PostForm("/admin/products", form)
+	if r.Status != http.StatusSeeOther {
+		t.Fatalf("create: %d %s", r.Status, r.Body)
+	}
+	edit := admin.Get(r.Location)
+	// 10 days of processing cannot fit in the 7-day non-delivery window.
+	mustContain(t, edit, "non-delivery claim window", `value="120.00"`)
+	p, err := h.App.Catalog.GetBySlug(context.Background(), "logo")
+	if err != nil || p.UnitPrice.Minor != 12000 {
+		t.Fatalf("product %+v %v", p, err)
+	}
+	form.Set("unit_price", "abc")
+	if r := admin.PostForm("/admin/products/"+p.ID, form); r.Status != http.StatusUnprocessableEntity || !strings.Contains(r.Body, `id="unit_price-error"`) {
+		t.Fatalf("bad price: %d", r.Status)
+	}
+	form.Set("unit_price", "150")
+	if r := admin.PostForm("/admin/products/"+p.ID, form); r.Status != http.StatusSeeOther {
+		t.Fatalf("edit: %d", r.Status)
+	}
+	if p, _ := h.App.Catalog.Get(context.Background(), p.ID); p.Revision != 2 || p.UnitPrice.Minor != 15000 {
+		t.Fatalf("after edit: %+v", p)
+	}
+	admin.PostForm("/admin/products/"+p.ID+"/archive", nil)
+	if r := customer.Get("/shop/logo"); r.Status != http.StatusNotFound {
+		t.Fatalf("an archived product page: %d", r.Status)
+	}
+	if r := customer.PostForm("/cart", url.Values{"product_id": {p.ID}, "quantity": {"1"}}); r.Status != http.StatusNotFound {
+		t.Fatalf("an archived product into the cart: %d", r.Status)
+	}
+}
