@@ -19,6 +19,15 @@ type welcomeData struct {
 var samples = map[string]any{
 	"password_reset": resetData{Name: "Zoé", Link: "https://shop.example/reset/abc", Minutes: 60},
 	"welcome":        welcomeData{Name: "Zoé", StoreName: "Comptoir"},
+	// Filled by internal/orders (confirmationData); a map with the same
+	// fields keeps this package free of the orders package.
+	"order_confirmation": map[string]any{
+		"Name": "Zoé", "StoreName": "Comptoir", "OrderID": "ord_1", "OrderLink": "https://shop.example/orders/ord_1",
+		"PlacedAt": "2026-03-08 10:00 UTC", "Total": "25,00 €", "PaidWith": "balance",
+		"Lines":        []map[string]any{{"Name": "Publications", "Quantity": 100, "Amount": "25,00 €", "Key": ""}},
+		"ConsentShown": true, "Ticked": true, "Immediate": "Je demande…", "Waiver": "Je reconnais…",
+		"PolicyVersion": "default@1", "PolicyLink": "https://shop.example/policy?version=default%401",
+	},
 }
 
 func TestEveryTemplateExistsInEveryLanguage(t *testing.T) {

@@ -1,6 +1,7 @@
 package web_test
 
 import (
+	"context"
 	"os"
 	"strings"
 	"testing"
@@ -106,5 +107,70 @@ func TestBrowserSignUpSwitchLanguageSignOutSignIn(t *testing.T) {
 	)
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+func TestBrowserBuyServiceWithBalanceAndWatchProgress(t *testing.T) {
+	h := apptest.Start(t)
+	newService(t, h, "posts", 25)
+	u, _ := h.User(t, "customer", "lea@example.fr")
+	credit(t, h, u, 10000)
+	ctx := browsertest.New(t, 60*time.Second)
+
+	err := chromedp.Do(ctx,
+		chromedp.Navigate(h.URL+"/signin"),
+		chromedp.WaitVisible(css("#signin-submit")),
+		chromedp.SendKeys(css("#email"), "lea@example.fr"),
+		chromedp.SendKeys(css("#password"), apptest.Password),
+		chromedp.Click(css("#signin-submit")),
+		chromedp.WaitVisible(css("#signout")),
+		chromedp.Navigate(h.URL+"/shop/posts"),
+		chromedp.WaitVisible(css("#quantity")),
+		chromedp.SetValue(css("#quantity"), "100"),
+		chromedp.Click(css("#add-to-cart")),
+		chromedp.WaitVisible(css("#checkout-submit")),
+		chromedp.Click(css("#accept_policy")),
+		chromedp.Click(css("#checkout-submit")),
+		chromedp.WaitVisible(css("#consent-error")),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The customer's language is French: so is the error.
+	msg, err := chromedp.Run(ctx, chromedp.Text(css("#consent-error")))
+	if err != nil || !strings.Contains(msg, "cocher les deux cases") {
+		t.Fatalf("consent error %q (%v)", msg, err)
+	}
+	if balanceOf(t, h, u) != 10000 {
+		t.Fatal("the refused checkout charged the balance")
+	}
+	err = chromedp.Do(ctx,
+		chromedp.Click(css("#immediate_performance")),
+		chromedp.Click(css("#withdrawal_waiver")),
+		chromedp.Click(css("#accept_policy")),
+		chromedp.Click(css("#checkout-submit")),
+		chromedp.WaitVisible(css("#order-status")),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	status, _ := chromedp.Run(ctx, chromedp.Text(css("#order-status")))
+	if status != "En cours" || balanceOf(t, h, u) != 7500 {
+		t.Fatalf("after paying: status %q, balance %d", status, balanceOf(t, h, u))
+	}
+	orders, _, err := h.App.Orders.List(context.Background(), orderFilter(u.ID))
+	if err != nil || len(orders) != 1 {
+		t.Fatalf("orders: %v %v", orders, err)
+	}
+	o := orders[0]
+	if _, err := h.App.Orders.RecordDelivery(context.Background(), deliveryOf(o.ID, o.Lines[0].ID, 40)); err != nil {
+		t.Fatal(err)
+	}
+	if err := chromedp.Do(ctx, chromedp.Reload(), chromedp.WaitVisible(css(`progress[value="40"]`))); err != nil {
+		t.Fatal(err)
+	}
+	progress, _ := chromedp.Run(ctx, chromedp.Text(css(".progress-text")))
+	if !strings.Contains(progress, "40 sur 100") {
+		t.Fatalf("progress text %q", progress)
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"comptoir/internal/audit"
 	"comptoir/internal/catalog"
 	"comptoir/internal/money"
+	"comptoir/internal/orders"
 )
 
 var adminActor = audit.Actor{ID: "usr_admin", Role: account.RoleAdmin}
@@ -299,4 +300,12 @@ func TestAdminProductPages(t *testing.T) {
 	if r := customer.PostForm("/cart", url.Values{"product_id": {p.ID}, "quantity": {"1"}}); r.Status != http.StatusNotFound {
 		t.Fatalf("an archived product into the cart: %d", r.Status)
 	}
+}
+
+func orderFilter(customerID string) orders.ListFilter {
+	return orders.ListFilter{CustomerID: customerID}
+}
+
+func deliveryOf(orderID, lineID string, n int) orders.DeliveryInput {
+	return orders.DeliveryInput{OrderID: orderID, LineID: lineID, Delivered: n, Source: orders.SourceAgent, Actor: adminActor}
 }
