@@ -26,6 +26,7 @@ commands:
   migrate                        apply database migrations and exit
   user add --email E --role R    create a customer, agent or admin
   token create --email E         print a new API token for that user
+  policy check FILE | eval ...   validate a refund policy; print a claim's decision
   backup --to FILE               consistent copy of the data while serving
   version                        print the version
 
@@ -67,6 +68,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 			break
 		}
 		err = env.tokenCreate(rest[1:])
+	case "policy":
+		err = env.policy(rest)
 	case "backup":
 		err = env.backup(rest)
 	case "version", "--version", "-version":

@@ -1,0 +1,86 @@
+// Package policy is comptoir's refund policy as data and the engine that
+// enforces it (POLICY.md). It is pure: no I/O, no clock; time is passed in.
+//
+//	p, err := policy.Parse(document)       // or policy.Default(): default@1
+//	warnings := policy.Check(p)             // where the policy promises less than the law
+//	facts, err := policy.DecodeFacts(json)  // API.md's facts, strictly
+//	d := policy.Evaluate(p, facts, now)     // THE decision: CLI and server alike
+//
+// # The document
+//
+// A policy is a TOML document; default.toml (embedded, POLICY.md's rules) is
+// the reference, and its opening comment describes the format for store
+// owners. In short:
+//
+//	name = "default"          # [a-z][a-z0-9_-]*, required
+//	version = 1               # integer >= 1, required; name@version is the ID
+//	law = "eu"                # "eu" (default) or "none"
+//	timezone = "Europe/Paris" # IANA zone, required
+//
+//	[kinds.non_delivery]      # one table per kind, all five required
+//	enabled = true            # required
+//	window = "7d"             # "7d", "168h", "1d12h", "90m"; required when enabled
+//	counting = "exact"        # "exact" (default) or "calendar"
+//	remedy = "refund"         # non_delivery only: "refund" (default) or "redeliver"
+//
+//	[wording.non_delivery.partial]   # customer text per rule, en and fr
+//	en = "{delivered} of {ordered} were delivered. We refund {refund}…"
+//	fr = "{delivered} sur {ordered} ont été livrés. Nous vous remboursons {refund}…"
+//
+// Kinds: non_delivery, not_as_described, subscription_cancel, dissatisfied,
+// withdrawal. Anchors: the order (non_delivery, dissatisfied, withdrawal),
+// its payment (not_as_described), the last payment (subscription_cancel).
+//
+// Exact counting: in time when filed_at <= anchor + window. Calendar
+// counting: the anchor's day is not counted, and the window ends at
+// 23:59:59.999 in the policy's time zone on the anchor's local date + N
+// days, so a DST change never moves it.
+//
+// Wording is keyed by rule name (RuleNames lists them; each Decision.Rule is
+// one, and the agent.* ones are the reasons an agent gives by hand, see
+// AgentReason). Templates name fields in braces: {elapsed}, {window},
+// {deadline}, {refund}, {paid}, {refunded}, {ordered}, {delivered},
+// {undelivered}, {expected}, {cancel}, {legal_deadline}, {policy}; each rule
+// accepts only the fields it fills, so a reason never renders with a hole.
+// "{{" and "}}" are literal braces. French text gets its no-break spaces
+// before : ; ! ? automatically. Wording a document leaves out is taken from
+// the default policy, and Check says so.
+//
+// Unknown keys, wrong types and malformed values are errors (*ParseError,
+// "line 12: kinds.non_delivery.window: …"). A published version never
+// changes: Policy.Digest (SHA-256 of the document) lets storage refuse a
+// different document under an existing name@version.
+//
+// # Reading POLICY.md
+//
+// Where the prose leaves room, the engine reads it this way:
+//
+//   - The law first: under law "eu", consumers get the 14-day withdrawal
+//     right and the 2-year liability for not_as_described whatever the
+//     kinds say; a policy may lengthen the withdrawal window, never shorten
+//     or disable it. Business customers and law "none" get the store's rules
+//     alone, and no withdrawal.
+//   - Every withdrawal decision for an EU consumer is statutory (the right is
+//     the law's, including its end); refusals for business customers or law
+//     "none" are not.
+//   - non_delivery: the time limit is checked first (out of time is refused
+//     whatever the delivery record says); then fully delivered → review;
+//     then now < processing_until → waiting_delivery (no processing_until:
+//     the product states none); then redeliver or a refund of
+//     ProRata(refundable, ordered − delivered, ordered).
+//   - not_as_described: evidence counts when it was sent by now, before or
+//     after filing; being in time is judged on filed_at only. The 2-year
+//     floor runs to the end of the local day two years after payment.
+//   - subscription_cancel: within the window without a refund asked →
+//     outcome none, cancel as chosen; after the window → refused, cancel as
+//     chosen, whether or not a refund was asked ("After 7 days the outcome
+//     is refused"); a refund always cancels now; no payment yet (or a
+//     payment of 0) → none. subscription.refunded (an extension of API.md)
+//     is what was already refunded of the last payment.
+//   - refund_requested only matters to subscription_cancel: the other kinds
+//     are claims about money or delivery whatever the customer ticked.
+//   - A refund that comes to nothing (everything already refunded, or a
+//     share below one minor unit) is outcome none, rule <kind>.nothing_refundable.
+//   - Facts that fail Validate give outcome review (facts.incomplete):
+//     money is never decided on incomplete facts.
+package policy

@@ -1,0 +1,367 @@
+package policy
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Languages of the customer wording, as indexes into a Policy's templates.
+const (
+	langEN = 0
+	langFR = 1
+)
+
+var langNames = [2]string{langEN: "en", langFR: "fr"}
+
+// template is a customer text with {field} placeholders, split once at
+// Parse time so that rendering a decision is a few string copies.
+type template struct {
+	parts []part
+	size  int // total length of the literal parts, to size the output
+}
+
+type part struct {
+	lit     string
+	f       field
+	isField bool
+}
+
+// parseTemplate splits s into literal text and {field} placeholders, and
+// refuses a placeholder that is not in allowed: a reason must never render
+// with a hole in it, so a field the engine does not fill for that reason is
+// a document error, not a blank at run time. "{{" and "}}" stand for
+// literal braces.
+func parseTemplate(s string, allowed fieldSet) (template, error) {
+	var t template
+	var lit strings.Builder
+	flush := func() {
+		if lit.Len() > 0 {
+			t.parts = append(t.parts, part{lit: lit.String()})
+			t.size += lit.Len()
+			lit.Reset()
+		}
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c == '{' && i+1 < len(s) && s[i+1] == '{':
+			lit.WriteByte('{')
+			i++
+		case c == '}' && i+1 < len(s) && s[i+1] == '}':
+			lit.WriteByte('}')
+			i++
+		case c == '{':
+			end := strings.IndexByte(s[i+1:], '}')
+			if end < 0 {
+				return template{}, fmt.Errorf("a { is never closed (write {{ for a literal brace)")
+			}
+			name := s[i+1 : i+1+end]
+			f, ok := fieldByName(name)
+			if !ok {
+				return template{}, fmt.Errorf("{%s} is not a field (this reason has %s)", name, describeFields(allowed))
+			}
+			if !allowed.has(f) {
+				return template{}, fmt.Errorf("{%s} is not available in this reason (it has %s)", name, describeFields(allowed))
+			}
+			flush()
+			t.parts = append(t.parts, part{f: f, isField: true})
+			i += end + 1
+		default:
+			lit.WriteByte(c)
+		}
+	}
+	flush()
+	return t, nil
+}
+
+func fieldByName(name string) (field, bool) {
+	for f := range numFields {
+		if fieldNames[f] == name {
+			return f, true
+		}
+	}
+	return 0, false
+}
+
+func describeFields(s fieldSet) string {
+	var names []string
+	for f := range numFields {
+		if s.has(f) {
+			names = append(names, "{"+fieldNames[f]+"}")
+		}
+	}
+	return strings.Join(names, ", ")
+}
+
+func (t template) empty() bool { return len(t.parts) == 0 }
+
+// render writes the template with e's fields. It takes the concrete
+// *evaluation rather than an interface so that Evaluate's state stays on
+// the stack: a decision costs a handful of allocations, not dozens.
+func (t template) render(e *evaluation, lang int) string {
+	if len(t.parts) == 1 && !t.parts[0].isField {
+		return t.parts[0].lit
+	}
+	var b strings.Builder
+	b.Grow(t.size + 24*len(t.parts))
+	for _, p := range t.parts {
+		if p.isField {
+			e.writeField(&b, p.f, lang)
+		} else {
+			b.WriteString(p.lit)
+		}
+	}
+	return b.String()
+}
+
+// frenchSpaces gives French text the no-break spaces its typography wants
+// (U+00A0 before a colon and inside « », U+202F before ; ! ?), so a line
+// never starts with a lone colon or question mark. Authors write ordinary
+// spaces in the document, which keeps it readable in any editor; only a
+// space directly before the sign (or after «) is changed.
+func frenchSpaces(s string) string {
+	if !strings.ContainsAny(s, ":;!?«»") {
+		return s
+	}
+	var b strings.Builder
+	b.Grow(len(s) + 8)
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c == ' ' && i+1 < len(s) {
+			switch s[i+1] {
+			case ':':
+				b.WriteString("\u00a0")
+				continue
+			case ';', '!', '?':
+				b.WriteString("\u202f")
+				continue
+			}
+			if strings.HasPrefix(s[i+1:], "»") {
+				b.WriteString("\u00a0")
+				continue
+			}
+		}
+		if strings.HasPrefix(s[i:], "« ") {
+			b.WriteString("«\u00a0")
+			i += len("« ") - 1
+			continue
+		}
+		b.WriteByte(c)
+	}
+	return b.String()
+}
+
+// Units of a span of time, largest first.
+var spanUnits = [...]struct {
+	d                time.Duration
+	en1, en, fr1, fr string
+}{
+	{24 * time.Hour, "day", "days", "jour", "jours"},
+	{time.Hour, "hour", "hours", "heure", "heures"},
+	{time.Minute, "minute", "minutes", "minute", "minutes"},
+	{time.Second, "second", "seconds", "seconde", "secondes"},
+	{time.Millisecond, "millisecond", "milliseconds", "milliseconde", "millisecondes"},
+}
+
+// writeSpan writes a duration the way a customer reads it: "9 days 4 hours"
+// / "9 jours et 4 heures". It shows the two largest non-zero units, which
+// is precise enough to see how late a claim was; full shows every non-zero
+// unit down to the millisecond (rounding the last one up), for the case
+// where two units would make a late claim look in time ("7 days" for 7 days
+// and 1 ms, against a 7-day window).
+func writeSpan(b *strings.Builder, d time.Duration, lang int, full bool) {
+	if d < 0 {
+		d = 0
+	}
+	var vals [len(spanUnits)]int64
+	rest := d
+	for i, u := range spanUnits {
+		vals[i] = int64(rest / u.d)
+		rest %= u.d
+	}
+	if full && rest > 0 {
+		vals[len(vals)-1]++ // never understate lateness by a fraction of a millisecond
+	}
+	var idx [len(spanUnits)]int
+	n := 0
+	for i, v := range vals {
+		if v != 0 {
+			idx[n] = i
+			n++
+			if !full && n == 2 {
+				break
+			}
+		}
+	}
+	if n == 0 {
+		// Less than a minute (or nothing at all): say so in minutes, the
+		// smallest unit a person cares about here.
+		idx[0], n = 2, 1
+		vals[2] = 0
+	}
+	for k := 0; k < n; k++ {
+		i := idx[k]
+		if k > 0 {
+			switch {
+			case lang == langEN:
+				b.WriteByte(' ')
+			case k == n-1:
+				b.WriteString(" et ")
+			default:
+				b.WriteString(", ")
+			}
+		}
+		u := spanUnits[i]
+		writeInt(b, vals[i])
+		b.WriteByte(' ')
+		switch {
+		case lang == langEN && vals[i] == 1:
+			b.WriteString(u.en1)
+		case lang == langEN:
+			b.WriteString(u.en)
+		case vals[i] <= 1: // French: 0 and 1 take the singular
+			b.WriteString(u.fr1)
+		default:
+			b.WriteString(u.fr)
+		}
+	}
+}
+
+// writeWindow writes a window: "7 days", "1 day 12 hours",
+// "14 calendar days" / "14 jours calendaires".
+func writeWindow(b *strings.Builder, w Window, lang int) {
+	if w.Counting != Calendar {
+		writeSpan(b, w.Length, lang, true)
+		return
+	}
+	writeInt(b, int64(w.Days))
+	switch {
+	case lang == langEN && w.Days == 1:
+		b.WriteString(" calendar day")
+	case lang == langEN:
+		b.WriteString(" calendar days")
+	case w.Days <= 1:
+		b.WriteString(" jour calendaire")
+	default:
+		b.WriteString(" jours calendaires")
+	}
+}
+
+var monthsFR = [12]string{"janvier", "février", "mars", "avril", "mai", "juin",
+	"juillet", "août", "septembre", "octobre", "novembre", "décembre"}
+
+// writeDate writes t's local date: "8 March 2026" / "1er mars 2026".
+func writeDate(b *strings.Builder, t time.Time, loc *time.Location, lang int) {
+	y, m, d := t.In(loc).Date()
+	b.WriteString(strconv.Itoa(d))
+	if lang == langFR {
+		if d == 1 {
+			b.WriteString("er") // le 1er mars: French writes the first day as an ordinal
+		}
+		b.WriteByte(' ')
+		b.WriteString(monthsFR[m-1])
+	} else {
+		b.WriteByte(' ')
+		b.WriteString(m.String())
+	}
+	b.WriteByte(' ')
+	writeInt(b, int64(y))
+}
+
+// writeInt writes n without allocating.
+func writeInt(b *strings.Builder, n int64) {
+	var buf [20]byte
+	b.Write(strconv.AppendInt(buf[:0], n, 10))
+}
+
+// writeDateTime writes t to the minute in the store's time zone, naming the
+// zone so a customer elsewhere is not misled: "15 March 2026 at 10:00 Paris
+// time" / "15 mars 2026 à 10 h 00, heure de Paris"; "… at 10:00 UTC".
+func writeDateTime(b *strings.Builder, t time.Time, loc *time.Location, tz string, lang int) {
+	writeDate(b, t, loc, lang)
+	lt := t.In(loc)
+	hh, mm := lt.Hour(), lt.Minute()
+	city, isCity := zoneCity(tz)
+	if lang == langFR {
+		b.WriteString(" à ")
+		b.WriteString(strconv.Itoa(hh))
+		b.WriteString("\u00a0h\u00a0")
+		write2(b, mm)
+		switch {
+		case !isCity:
+			b.WriteByte(' ')
+			b.WriteString(city)
+		case startsWithVowel(city):
+			b.WriteString(", heure d’")
+			b.WriteString(city)
+		default:
+			b.WriteString(", heure de ")
+			b.WriteString(city)
+		}
+		return
+	}
+	b.WriteString(" at ")
+	write2(b, hh)
+	b.WriteByte(':')
+	write2(b, mm)
+	b.WriteByte(' ')
+	b.WriteString(city)
+	if isCity {
+		b.WriteString(" time")
+	}
+}
+
+// zoneCity returns how people name an IANA zone: its city ("Paris" for
+// Europe/Paris, "New York" for America/New_York), or the zone itself for
+// UTC and the Etc/ zones, which are not places.
+func zoneCity(tz string) (string, bool) {
+	i := strings.LastIndexByte(tz, '/')
+	if i < 0 || strings.HasPrefix(tz, "Etc/") {
+		return tz[i+1:], false
+	}
+	return strings.ReplaceAll(tz[i+1:], "_", " "), true
+}
+
+// startsWithVowel tells whether French elides "de" before s ("heure
+// d’Amsterdam").
+func startsWithVowel(s string) bool {
+	for _, v := range []string{"A", "E", "I", "O", "U", "Y", "É"} {
+		if strings.HasPrefix(s, v) {
+			return true
+		}
+	}
+	return false
+}
+
+func write2(b *strings.Builder, n int) {
+	if n < 10 {
+		b.WriteByte('0')
+	}
+	b.WriteString(strconv.Itoa(n))
+}
+
+// writeQuantity writes a count with the language's digit grouping:
+// "1,000" / "1 000" (U+202F, as money.Format groups French amounts).
+func writeQuantity(b *strings.Builder, n int64, lang int) {
+	var buf [20]byte
+	s := strconv.AppendInt(buf[:0], n, 10)
+	if s[0] == '-' {
+		b.WriteByte('-')
+		s = s[1:]
+	}
+	sep := ","
+	if lang == langFR {
+		sep = "\u202f"
+	}
+	first := len(s) % 3
+	if first == 0 {
+		first = 3
+	}
+	b.Write(s[:first])
+	for i := first; i < len(s); i += 3 {
+		b.WriteString(sep)
+		b.Write(s[i : i+3])
+	}
+}
