@@ -67,7 +67,7 @@ func Code(err error) string {
 		ErrNotFound: "not_found", ErrProductUnavailable: "product_unavailable", ErrConsentRequired: "consent_required",
 		ErrPolicyNotAccepted: "policy_not_accepted", ErrInsufficientBalance: "insufficient_balance",
 		ErrOutOfStock: "out_of_stock", ErrCardUnavailable: "card_unavailable", ErrDeliveryRegression: "delivery_regression",
-		ErrOverDelivery: "over_delivery", ErrNotDeliverable: "not_deliverable",
+		ErrOverDelivery: "over_delivery", ErrNotDeliverable: "not_deliverable", ErrOverRefund: "over_refund",
 	} {
 		if errors.Is(err, e) {
 			return code

@@ -45,7 +45,7 @@ func TestEveryUsedMessageExistsInBothLanguages(t *testing.T) {
 	families := map[string][]string{
 		"order.status.": {"pending_payment", "paid", "processing", "partial", "completed", "canceled", "refunded"},
 		"order.error.": {"invalid", "not_found", "product_unavailable", "consent_required", "policy_not_accepted",
-			"insufficient_balance", "out_of_stock", "card_unavailable", "delivery_regression", "over_delivery", "not_deliverable"},
+			"insufficient_balance", "out_of_stock", "card_unavailable", "delivery_regression", "over_delivery", "not_deliverable", "over_refund"},
 		"shop.kind.":               {"service", "digital", "subscription"},
 		"shop.per_":                {"week", "month", "year"},
 		"balance.kind.":            {"topup", "purchase", "refund", "admin_credit", "admin_debit", "reversal"},

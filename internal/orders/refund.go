@@ -1,0 +1,81 @@
+package orders
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"time"
+
+	"comptoir/internal/audit"
+	"comptoir/internal/money"
+)
+
+// ErrOverRefund means a refund would take back more than was paid for the
+// line. The database refuses it too; this error is how callers learn it.
+var ErrOverRefund = errors.New("orders: refund above what was paid")
+
+// RefundLineTx records that amount goes back for one line, in the caller's
+// transaction (where the money movement itself is also recorded). It is one
+// conditional update per row, so concurrent refunds — two agents clicking at
+// once, a claim and a withdrawal — can never add up to more than was paid:
+// the second one finds the condition false and gets ErrOverRefund.
+func (s *Service) RefundLineTx(ctx context.Context, tx *sql.Tx, orderID, lineID string, amount money.Amount, actor audit.Actor) error {
+	if amount.Minor <= 0 {
+		return &ValidationError{Fields: map[string]string{"amount": "not_positive"}}
+	}
+	res, err := tx.ExecContext(ctx, `UPDATE order_lines SET refunded = refunded + $1
+		WHERE id = $2 AND order_id = $3 AND refunded + $1 <= amount`, amount.Minor, lineID, orderID)
+	if err != nil {
+		return wrapDB("refund line", err)
+	}
+	if n, _ := res.RowsAffected(); n != 1 {
+		return s.refundRefusal(ctx, tx, orderID, lineID)
+	}
+	now := s.clock.Now()
+	res, err = tx.ExecContext(ctx, `UPDATE orders SET refunded = refunded + $1, updated_at = $2,
+		status = CASE WHEN refunded + $1 = paid THEN 'refunded' ELSE status END
+		WHERE id = $3 AND currency = $4 AND refunded + $1 <= paid`, amount.Minor, now, orderID, amount.Currency)
+	if err != nil {
+		return wrapDB("refund order", err)
+	}
+	if n, _ := res.RowsAffected(); n != 1 {
+		return ErrOverRefund
+	}
+	return audit.Record(ctx, tx, audit.Entry{
+		At: now, Actor: actor, SubjectType: "order_line", SubjectID: lineID, Action: "refund",
+		After: map[string]any{"amount": amount, "order_id": orderID},
+	})
+}
+
+// refundRefusal tells a missing line from a refund that is too large.
+func (s *Service) refundRefusal(ctx context.Context, tx *sql.Tx, orderID, lineID string) error {
+	var n int
+	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM order_lines WHERE id = $1 AND order_id = $2`, lineID, orderID).Scan(&n); err != nil {
+		return wrapDB("refund line", err)
+	}
+	if n == 0 {
+		return ErrNotFound
+	}
+	return ErrOverRefund
+}
+
+// RedeliverTx sends a line back to processing: its processing time starts
+// again from now, and the delivered count stays as it is (what was
+// delivered stays delivered in the record). The order is processing again.
+func (s *Service) RedeliverTx(ctx context.Context, tx *sql.Tx, orderID, lineID string, processing time.Duration, actor audit.Actor) error {
+	now := s.clock.Now()
+	res, err := tx.ExecContext(ctx, `UPDATE order_lines SET processing_until = $1 WHERE id = $2 AND order_id = $3 AND kind = 'service'`,
+		now.Add(processing), lineID, orderID)
+	if err != nil {
+		return wrapDB("redeliver", err)
+	}
+	if n, _ := res.RowsAffected(); n != 1 {
+		return ErrNotFound
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE orders SET status = CASE WHEN status IN ('completed', 'partial') THEN 'processing' ELSE status END,
+		updated_at = $1 WHERE id = $2`, now, orderID); err != nil {
+		return wrapDB("redeliver", err)
+	}
+	return audit.Record(ctx, tx, audit.Entry{At: now, Actor: actor, SubjectType: "order_line", SubjectID: lineID, Action: "redeliver",
+		After: map[string]any{"processing_until": now.Add(processing)}})
+}

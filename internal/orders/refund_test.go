@@ -1,0 +1,67 @@
+package orders_test
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"sync"
+	"testing"
+
+	"comptoir/internal/account"
+	"comptoir/internal/money"
+	"comptoir/internal/orders"
+)
+
+func TestRefundsNeverExceedWhatWasPaid(t *testing.T) {
+	e := setup(t)
+	ctx := context.Background()
+	u := e.customer(t, "ana@example.fr", "FR", account.CustomerConsumer, 10000)
+	p := e.service(t, 10)
+	o, err := e.orders.Place(ctx, place(u, p.ID, 100, true), nil) // 1000 paid
+	if err != nil {
+		t.Fatal(err)
+	}
+	line := o.Lines[0].ID
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	ok, refused := 0, 0
+	for i := 0; i < 50; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			err := e.db.Tx(ctx, func(tx *sql.Tx) error {
+				return e.orders.RefundLineTx(ctx, tx, o.ID, line, money.MustNew(30, "EUR"), admin)
+			})
+			mu.Lock()
+			defer mu.Unlock()
+			switch {
+			case err == nil:
+				ok++
+			case errors.Is(err, orders.ErrOverRefund):
+				refused++
+			default:
+				t.Errorf("unexpected error: %v", err)
+			}
+		}()
+	}
+	wg.Wait()
+	got, _ := e.orders.Get(ctx, o.ID)
+	if ok != 33 || refused != 17 || got.Refunded.Minor != 990 || got.Lines[0].Refunded.Minor != 990 {
+		t.Fatalf("%d refunds, %d refused, order refunded %d, line refunded %d", ok, refused, got.Refunded.Minor, got.Lines[0].Refunded.Minor)
+	}
+	err = e.db.Tx(ctx, func(tx *sql.Tx) error {
+		return e.orders.RefundLineTx(ctx, tx, o.ID, line, money.MustNew(10, "EUR"), admin)
+	})
+	if got, _ := e.orders.Get(ctx, o.ID); err != nil || got.Status != orders.StatusRefunded {
+		t.Fatalf("fully refunded order: %v %s", err, got.Status)
+	}
+	if _, err := e.db.Write.Exec(`UPDATE order_lines SET refunded = amount + 1 WHERE id = $1`, line); err == nil {
+		t.Fatal("the database accepted a line refunded above its amount")
+	}
+	err = e.db.Tx(ctx, func(tx *sql.Tx) error {
+		return e.orders.RefundLineTx(ctx, tx, o.ID, "oln_nothing", money.MustNew(1, "EUR"), admin)
+	})
+	if !errors.Is(err, orders.ErrNotFound) {
+		t.Fatalf("unknown line: %v", err)
+	}
+}
