@@ -45,6 +45,9 @@ type DB struct {
 	Read *sql.DB
 	// Path is the SQLite file, empty on PostgreSQL.
 	Path string
+
+	// group shares commits between concurrent transactions on SQLite.
+	group *groupCommitter
 }
 
 // Target is a parsed database URL.
@@ -135,7 +138,7 @@ func openSQLite(path string) (*DB, error) {
 	}
 	read.SetMaxOpenConns(8)
 	read.SetMaxIdleConns(8)
-	return &DB{Engine: SQLite, Write: write, Read: read, Path: path}, nil
+	return &DB{Engine: SQLite, Write: write, Read: read, Path: path, group: newGroupCommitter(write)}, nil
 }
 
 func openPostgres(dsn string) (*DB, error) {
@@ -151,6 +154,9 @@ func openPostgres(dsn string) (*DB, error) {
 
 // Close closes both pools.
 func (d *DB) Close() error {
+	if d.group != nil {
+		d.group.close()
+	}
 	err := d.Write.Close()
 	if d.Read != d.Write {
 		err = errors.Join(err, d.Read.Close())
@@ -159,8 +165,14 @@ func (d *DB) Close() error {
 }
 
 // Tx runs fn in a write transaction, committing when fn returns nil and
-// rolling back otherwise (also when fn panics).
+// rolling back otherwise (also when fn panics, and the panic goes on). It
+// returns once the change is durable. On SQLite, concurrent calls share
+// commits (see groupCommitter); fn must therefore not call Tx itself, and
+// must do its work through tx only.
 func (d *DB) Tx(ctx context.Context, fn func(tx *sql.Tx) error) (err error) {
+	if d.group != nil {
+		return d.group.run(ctx, fn)
+	}
 	tx, err := d.Write.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)

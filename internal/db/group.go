@@ -1,0 +1,186 @@
+package db
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"sync"
+)
+
+// ErrClosed is returned by Tx after Close.
+var ErrClosed = errors.New("database is closed")
+
+// maxGroup bounds how many transactions share one commit, so that one
+// commit's latency stays bounded under any load.
+const maxGroup = 64
+
+// groupCommitter shares SQLite commits between concurrent transactions.
+//
+// SQLite has one writer, and with synchronous=FULL every commit waits for
+// the disk to flush: done one transaction at a time, the store could never
+// write faster than the disk flushes. Instead, a single goroutine takes the
+// transactions that are waiting, runs each in its own savepoint inside one
+// database transaction, and commits them together: one flush for the whole
+// group. A transaction whose function fails is rolled back to its savepoint
+// alone; the others commit. Nobody is told "done" before the commit that
+// holds their change has returned, so an acknowledged change is durable, as
+// it would be one by one.
+type groupCommitter struct {
+	db      *sql.DB
+	reqs    chan *txRequest
+	stop    chan struct{}
+	stopped sync.WaitGroup
+	once    sync.Once
+}
+
+type txRequest struct {
+	ctx  context.Context
+	fn   func(*sql.Tx) error
+	done chan txResult
+}
+
+type txResult struct {
+	err      error
+	panicked bool
+	panicVal any
+}
+
+func newGroupCommitter(db *sql.DB) *groupCommitter {
+	g := &groupCommitter{db: db, reqs: make(chan *txRequest), stop: make(chan struct{})}
+	g.stopped.Add(1)
+	go g.loop()
+	return g
+}
+
+func (g *groupCommitter) close() {
+	g.once.Do(func() { close(g.stop) })
+	g.stopped.Wait()
+}
+
+// run hands fn to the committer and waits for the commit that holds it.
+// It waits even when ctx ends meanwhile: fn may already be running, and
+// its caller must learn whether it committed.
+func (g *groupCommitter) run(ctx context.Context, fn func(*sql.Tx) error) error {
+	req := &txRequest{ctx: ctx, fn: fn, done: make(chan txResult, 1)}
+	select {
+	case g.reqs <- req:
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-g.stop:
+		return ErrClosed
+	}
+	res := <-req.done
+	if res.panicked {
+		panic(res.panicVal)
+	}
+	return res.err
+}
+
+func (g *groupCommitter) loop() {
+	defer g.stopped.Done()
+	for {
+		var first *txRequest
+		select {
+		case first = <-g.reqs:
+		case <-g.stop:
+			return
+		}
+		batch := []*txRequest{first}
+		// Take whatever else is already waiting: under load, requests pile
+		// up while the previous group flushes, so groups grow by themselves
+		// without ever delaying a lone request.
+	drain:
+		for len(batch) < maxGroup {
+			select {
+			case r := <-g.reqs:
+				batch = append(batch, r)
+			default:
+				break drain
+			}
+		}
+		g.commit(batch)
+	}
+}
+
+func (g *groupCommitter) commit(batch []*txRequest) {
+	results := make([]txResult, len(batch))
+	defer func() {
+		for i, r := range batch {
+			r.done <- results[i]
+		}
+	}()
+	// The transaction belongs to the whole group, not to one request's
+	// context: one caller going away must not roll back the others.
+	tx, err := g.db.BeginTx(context.Background(), nil)
+	if err != nil {
+		for i := range results {
+			results[i].err = fmt.Errorf("begin: %w", err)
+		}
+		return
+	}
+	single := len(batch) == 1
+	broken := error(nil)
+	for i, r := range batch {
+		if broken != nil {
+			results[i].err = broken
+			continue
+		}
+		if err := r.ctx.Err(); err != nil {
+			results[i].err = err // gone before it started: nothing done
+			continue
+		}
+		sp := fmt.Sprintf("group_%d", i)
+		if !single {
+			if _, err := tx.Exec("SAVEPOINT " + sp); err != nil {
+				broken = fmt.Errorf("savepoint: %w", err)
+				results[i].err = broken
+				continue
+			}
+		}
+		results[i] = call(r.fn, tx)
+		if single {
+			break
+		}
+		if results[i].err != nil || results[i].panicked {
+			if _, err := tx.Exec("ROLLBACK TO " + sp); err != nil {
+				// The whole transaction is gone (SQLite rolls everything
+				// back on some errors, and on an interrupt): nothing of
+				// this group can commit.
+				broken = fmt.Errorf("transaction aborted: %w", err)
+			}
+		}
+		if broken == nil {
+			if _, err := tx.Exec("RELEASE " + sp); err != nil {
+				broken = fmt.Errorf("release savepoint: %w", err)
+			}
+		}
+	}
+	if broken != nil || (single && (results[0].err != nil || results[0].panicked)) {
+		tx.Rollback()
+		for i := range results {
+			if results[i].err == nil && !results[i].panicked {
+				results[i].err = broken
+			}
+		}
+		return
+	}
+	if err := tx.Commit(); err != nil {
+		for i := range results {
+			if results[i].err == nil && !results[i].panicked {
+				results[i].err = fmt.Errorf("commit: %w", err)
+			}
+		}
+	}
+}
+
+// call runs fn, turning a panic into a result the caller re-raises in its
+// own goroutine.
+func call(fn func(*sql.Tx) error, tx *sql.Tx) (res txResult) {
+	defer func() {
+		if p := recover(); p != nil {
+			res = txResult{panicked: true, panicVal: p}
+		}
+	}()
+	return txResult{err: fn(tx)}
+}

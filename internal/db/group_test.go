@@ -1,0 +1,146 @@
+package db_test
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+
+	"comptoir/internal/db"
+	"comptoir/internal/db/dbtest"
+)
+
+// Concurrent transactions that share commits still succeed or fail one by
+// one: a failing one leaves nothing, the others all commit.
+func TestConcurrentTransactionsCommitOrFailAlone(t *testing.T) {
+	ctx := context.Background()
+	d := dbtest.Open(t)
+	if _, err := d.Write.ExecContext(ctx, `CREATE TABLE t_g (n INTEGER PRIMARY KEY)`); err != nil {
+		t.Fatal(err)
+	}
+	const n = 300
+	boom := errors.New("boom")
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = d.Tx(ctx, func(tx *sql.Tx) error {
+				if _, err := tx.ExecContext(ctx, `INSERT INTO t_g (n) VALUES ($1)`, i); err != nil {
+					return err
+				}
+				if i%3 == 0 {
+					return boom
+				}
+				return nil
+			})
+		}()
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if (i%3 == 0) != errors.Is(err, boom) || (i%3 != 0 && err != nil) {
+			t.Fatalf("transaction %d: %v", i, err)
+		}
+	}
+	rows, err := d.Read.QueryContext(ctx, `SELECT n FROM t_g`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	got := map[int]bool{}
+	for rows.Next() {
+		var v int
+		rows.Scan(&v)
+		got[v] = true
+	}
+	for i := 0; i < n; i++ {
+		if got[i] == (i%3 == 0) {
+			t.Fatalf("row %d present=%v", i, got[i])
+		}
+	}
+}
+
+// A constraint failure in one transaction of a group does not spoil the
+// group: its savepoint alone is rolled back.
+func TestFailingStatementRollsBackOnlyItsTransaction(t *testing.T) {
+	ctx := context.Background()
+	d := dbtest.Open(t)
+	if _, err := d.Write.ExecContext(ctx, `CREATE TABLE t_u2 (k TEXT PRIMARY KEY)`); err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	errs := make([]error, 40)
+	for i := range errs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = d.Tx(ctx, func(tx *sql.Tx) error {
+				if _, err := tx.ExecContext(ctx, `INSERT INTO t_u2 (k) VALUES ($1)`, fmt.Sprintf("own-%d", i)); err != nil {
+					return err
+				}
+				_, err := tx.ExecContext(ctx, `INSERT INTO t_u2 (k) VALUES ('shared')`)
+				return err
+			})
+		}()
+	}
+	wg.Wait()
+	ok := 0
+	for _, err := range errs {
+		switch {
+		case err == nil:
+			ok++
+		case !db.IsUniqueViolation(err):
+			t.Fatalf("unexpected error %v", err)
+		}
+	}
+	var rowsN int
+	d.Read.QueryRowContext(ctx, `SELECT COUNT(*) FROM t_u2`).Scan(&rowsN)
+	if ok != 1 || rowsN != 2 {
+		t.Fatalf("%d transactions committed, %d rows; want 1 and 2", ok, rowsN)
+	}
+}
+
+func TestPanicReachesItsCallerOnly(t *testing.T) {
+	ctx := context.Background()
+	d := dbtest.Open(t)
+	if _, err := d.Write.ExecContext(ctx, `CREATE TABLE t_p (k TEXT)`); err != nil {
+		t.Fatal(err)
+	}
+	func() {
+		defer func() {
+			if p := recover(); p != "kaboom" {
+				t.Fatalf("recovered %v", p)
+			}
+		}()
+		d.Tx(ctx, func(tx *sql.Tx) error {
+			tx.ExecContext(ctx, `INSERT INTO t_p (k) VALUES ('lost')`)
+			panic("kaboom")
+		})
+	}()
+	if err := d.Tx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO t_p (k) VALUES ('kept')`)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	var k string
+	var n int
+	if err := d.Read.QueryRowContext(ctx, `SELECT MIN(k), COUNT(*) FROM t_p`).Scan(&k, &n); err != nil || k != "kept" || n != 1 {
+		t.Fatalf("rows after a panic: %q ×%d %v", k, n, err)
+	}
+}
+
+func TestTxAfterCloseFails(t *testing.T) {
+	d, err := db.Open(context.Background(), "sqlite:"+t.TempDir()+"/c.db")
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.Close()
+	err = d.Tx(context.Background(), func(tx *sql.Tx) error { return nil })
+	if err == nil {
+		t.Fatal("Tx after Close succeeded")
+	}
+}
