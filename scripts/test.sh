@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # test.sh — everything `make test` does:
-#   tools (apt-get when missing) → throw-away PostgreSQL cluster → gofmt → go vet →
-#   go test on SQLite → go test on PostgreSQL → summary. Stops at the first failure; the
-#   cluster is always stopped and removed.
+#   tools (apt-get / go install when missing) → throw-away PostgreSQL cluster → stripe-mock →
+#   gofmt → go vet → go test on SQLite → go test on PostgreSQL → summary. Stops at the first
+#   failure; the cluster and stripe-mock are always stopped and removed.
 #
 # Environment:
 #   GOTESTFLAGS  extra go test flags, e.g. GOTESTFLAGS='-run TestCheckout -v'
@@ -46,6 +46,13 @@ if ! command -v pdftotext >/dev/null 2>&1; then
 	warn "pdftotext missing"
 	skipped+=(pdftotext)
 fi
+have_stripe_mock=yes
+if ! bash "$testenv" stripe-mock-path >/dev/null 2>&1; then
+	is_ci && fail "stripe-mock missing (CI=true)"
+	warn "stripe-mock missing: the card payment tests will skip"
+	have_stripe_mock=""
+	skipped+=(stripe-mock)
+fi
 have_pg=yes
 if ! bash "$testenv" pg-bindir >/dev/null 2>&1; then
 	is_ci && fail "PostgreSQL server binaries missing (CI=true)"
@@ -78,9 +85,13 @@ on_signal() { # SIGNAL EXIT_CODE: pass the signal on to the running job, then ex
 }
 
 pgdir=""
+smdir=""
 cleanup() {
 	local rc=$?
 	trap - EXIT INT TERM
+	if [[ -n $smdir ]]; then
+		bash "$testenv" stripe-mock-stop "$smdir" || rc=1
+	fi
 	if [[ -n $pgdir ]]; then
 		bash "$testenv" pg-stop "$pgdir" || rc=1
 	fi
@@ -98,6 +109,15 @@ if [[ -n $have_pg ]]; then
 	pgdir=$(mktemp -d "${TMPDIR:-/tmp}/comptoir-pg.XXXXXX")
 	pgurl=$(bash "$testenv" pg-start "$pgdir")
 	printf '%s\n' "$pgurl" >&2
+fi
+
+if [[ -n $have_stripe_mock ]]; then
+	say "stripe-mock"
+	smdir=$(mktemp -d "${TMPDIR:-/tmp}/comptoir-stripe-mock.XXXXXX")
+	# Both go test runs talk to it; cardpaytest.StripeURL reads this variable.
+	COMPTOIR_TEST_STRIPE_URL=$(bash "$testenv" stripe-mock-start "$smdir")
+	export COMPTOIR_TEST_STRIPE_URL
+	printf '%s\n' "$COMPTOIR_TEST_STRIPE_URL" >&2
 fi
 
 say "gofmt"
@@ -133,7 +153,12 @@ if [[ -n $have_pg ]]; then
 		run_job go test -count=1 -timeout 20m "${extra[@]}" "${pkgs[@]}"
 fi
 
-# Stop the cluster now so that the summary is the last line printed.
+# Stop stripe-mock and the cluster now so that the summary is the last line printed.
+if [[ -n $smdir ]]; then
+	say "stopping stripe-mock"
+	bash "$testenv" stripe-mock-stop "$smdir"
+	smdir=""
+fi
 if [[ -n $pgdir ]]; then
 	say "stopping postgres cluster"
 	bash "$testenv" pg-stop "$pgdir"

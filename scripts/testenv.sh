@@ -1,12 +1,18 @@
 #!/usr/bin/env bash
 # testenv.sh — the self-setting-up test environment of comptoir.
 #
-#   testenv.sh ensure-tools   install what the tests need (PostgreSQL, chromium, poppler-utils)
+#   testenv.sh ensure-tools   install what the tests need (PostgreSQL, chromium, poppler-utils with
+#                             apt-get; stripe-mock with go install, at a pinned version)
 #   testenv.sh pg-start DIR   start a throw-away PostgreSQL cluster in DIR; prints its URL on stdout
 #   testenv.sh pg-stop DIR    stop that cluster and remove DIR
 #   testenv.sh pg-bindir      print the directory holding the PostgreSQL server binaries
+#   testenv.sh stripe-mock-start DIR   start stripe-mock on a free loopback port, its files in DIR;
+#                             prints its URL on stdout
+#   testenv.sh stripe-mock-stop DIR    stop that stripe-mock and remove DIR
+#   testenv.sh stripe-mock-path        print the path of the pinned stripe-mock binary
 #
-# Only pg-start writes to stdout (exactly one line, the URL); everything else goes to stderr.
+# Only pg-start and stripe-mock-start write to stdout (exactly one line, the URL); everything else
+# goes to stderr.
 # Under CI=true a tool that is missing and cannot be installed is an error, never a warning.
 set -euo pipefail
 
@@ -15,6 +21,12 @@ readonly PG_LAST_PORT=55631
 readonly PG_SUPERUSER=comptoir
 readonly PG_READY_SECONDS=30
 readonly MARKER=.comptoir-testenv
+# stripe-mock: Stripe's API answered from its OpenAPI spec and fixtures, for the card payment tests.
+readonly STRIPE_MOCK_MODULE=github.com/stripe/stripe-mock
+readonly STRIPE_MOCK_VERSION=v0.203.0
+readonly STRIPE_MOCK_FIRST_PORT=12111
+readonly STRIPE_MOCK_LAST_PORT=12310
+readonly STRIPE_MOCK_READY_SECONDS=30
 
 log() { printf 'testenv: %s\n' "$*" >&2; }
 die() { printf 'testenv: error: %s\n' "$*" >&2; exit 1; }
@@ -27,6 +39,9 @@ usage: testenv.sh ensure-tools
        testenv.sh pg-start DIR    (prints postgres://comptoir@127.0.0.1:PORT/postgres?sslmode=disable)
        testenv.sh pg-stop DIR
        testenv.sh pg-bindir
+       testenv.sh stripe-mock-start DIR    (prints http://127.0.0.1:PORT)
+       testenv.sh stripe-mock-stop DIR
+       testenv.sh stripe-mock-path
 EOF
 }
 
@@ -67,6 +82,12 @@ missing_packages() {
 }
 
 cmd_ensure_tools() {
+	ensure_packages
+	ensure_stripe_mock
+}
+
+# ensure_packages installs the apt packages whose tools are missing.
+ensure_packages() {
 	local -a missing
 	mapfile -t missing < <(missing_packages)
 	if ((${#missing[@]} == 0)); then
@@ -271,6 +292,164 @@ cmd_pg_stop() {
 	rm -rf -- "$PGDIR"
 }
 
+# gobin prints the directory where go install puts binaries.
+gobin() {
+	local d
+	d=$(go env GOBIN)
+	[[ -n $d ]] || d="$(go env GOPATH | cut -d: -f1)/bin"
+	printf '%s\n' "$d"
+}
+
+# stripe_mock_path prints the stripe-mock binary built from the pinned version, or fails. The
+# version is read from the binary's build information, so an older stripe-mock is not taken for it.
+stripe_mock_path() {
+	command -v go >/dev/null 2>&1 || return 1
+	local bin have
+	bin="$(gobin)/stripe-mock"
+	[[ -x $bin ]] || return 1
+	have=$(go version -m "$bin" 2>/dev/null | awk -v m="$STRIPE_MOCK_MODULE" '$1 == "mod" && $2 == m { print $3 }')
+	[[ $have == "$STRIPE_MOCK_VERSION" ]] || return 1
+	printf '%s\n' "$bin"
+}
+
+# ensure_stripe_mock installs stripe-mock at the pinned version when missing (a Go program, so
+# go install, not apt-get; root is not needed).
+ensure_stripe_mock() {
+	local bin
+	if bin=$(stripe_mock_path); then
+		log "stripe-mock $STRIPE_MOCK_VERSION present ($bin)"
+		return 0
+	fi
+	if ! command -v go >/dev/null 2>&1; then
+		is_ci && die "go not found, cannot install stripe-mock"
+		log "warning: go not found, cannot install stripe-mock; the card payment tests will skip"
+		return 0
+	fi
+	log "installing stripe-mock $STRIPE_MOCK_VERSION (go install $STRIPE_MOCK_MODULE@$STRIPE_MOCK_VERSION)"
+	local t0=$SECONDS
+	if ! go install "$STRIPE_MOCK_MODULE@$STRIPE_MOCK_VERSION" >&2; then
+		is_ci && die "go install $STRIPE_MOCK_MODULE@$STRIPE_MOCK_VERSION failed"
+		log "warning: go install stripe-mock failed; the card payment tests will skip"
+		return 0
+	fi
+	if ! bin=$(stripe_mock_path); then
+		is_ci && die "stripe-mock $STRIPE_MOCK_VERSION still missing from $(gobin) after go install"
+		log "warning: stripe-mock $STRIPE_MOCK_VERSION still missing from $(gobin) after go install"
+		return 0
+	fi
+	log "installed stripe-mock $STRIPE_MOCK_VERSION in $((SECONDS - t0))s ($bin)"
+}
+
+cmd_stripe_mock_start() {
+	(($# == 1)) || { usage; exit 2; }
+	[[ -n $1 ]] || die "stripe-mock-start: empty DIR"
+	local bin
+	bin=$(stripe_mock_path) || die "stripe-mock $STRIPE_MOCK_VERSION not found; run: testenv.sh ensure-tools"
+	mkdir -p "$1"
+	local dir
+	dir=$(cd "$1" && pwd -P)
+	[[ ! -e $dir/pid ]] || die "stripe-mock-start: $dir/pid already exists; use a fresh directory"
+	: >"$dir/$MARKER" # lets stripe-mock-stop know it may delete this directory
+	local sock=$dir/https.sock
+	((${#sock} <= 107)) || die "stripe-mock-start: DIR path too long for a unix socket: $dir"
+
+	# The same port lock as pg-start: two starts at once do not pick the same free port.
+	local lock=${TMPDIR:-/tmp}/comptoir-testenv-port.lock
+	[[ -e $lock ]] || (umask 000 && : >>"$lock") 2>/dev/null || true
+	if [[ -r $lock ]] && exec 9<"$lock"; then
+		flock -w 120 9 || die "stripe-mock-start: could not take the port lock $lock"
+	else
+		log "warning: cannot open $lock; starting without the port lock"
+	fi
+
+	local port=$STRIPE_MOCK_FIRST_PORT started="" pid state deadline
+	while ((port <= STRIPE_MOCK_LAST_PORT)); do
+		if port_in_use "$port"; then
+			port=$((port + 1))
+			continue
+		fi
+		log "starting stripe-mock on 127.0.0.1:$port"
+		# -http-addr listens on loopback only. stripe-mock also opens HTTPS on :12112, every
+		# interface, unless told where: a unix socket in DIR keeps it off the network and lets
+		# several runs coexist. Its output goes to a file so that it never holds our stdout (the
+		# caller reads the URL from it) or the port lock (fd 9).
+		"$bin" -http-addr "127.0.0.1:$port" -https-unix "$sock" </dev/null >"$dir/stripe-mock.log" 2>&1 9>&- &
+		pid=$!
+		printf '%s\n' "$pid" >"$dir/pid"
+		state=starting
+		deadline=$((SECONDS + STRIPE_MOCK_READY_SECONDS))
+		while ((SECONDS < deadline)); do
+			if ! kill -0 "$pid" 2>/dev/null; then
+				if grep -q 'address already in use' "$dir/stripe-mock.log" 2>/dev/null; then
+					state=port_taken
+				else
+					state=died
+				fi
+				break
+			fi
+			if grep -q "Listening for HTTP at address: 127.0.0.1:$port" "$dir/stripe-mock.log" 2>/dev/null; then
+				state=ready
+				break
+			fi
+			sleep 0.1
+		done
+		case $state in
+		ready)
+			started=yes
+			break
+			;;
+		port_taken)
+			log "port $port was taken meanwhile, trying the next one"
+			rm -f "$dir/pid" "$sock"
+			port=$((port + 1))
+			;;
+		died)
+			cat "$dir/stripe-mock.log" >&2 2>/dev/null || true
+			die "stripe-mock failed to start (log above)"
+			;;
+		*)
+			kill -KILL "$pid" 2>/dev/null || true
+			cat "$dir/stripe-mock.log" >&2 2>/dev/null || true
+			die "stripe-mock not ready on port $port after ${STRIPE_MOCK_READY_SECONDS}s (log above)"
+			;;
+		esac
+	done
+	flock -u 9 2>/dev/null || true
+	exec 9>&-
+	[[ -n $started ]] || die "stripe-mock-start: no free port in $STRIPE_MOCK_FIRST_PORT-$STRIPE_MOCK_LAST_PORT"
+
+	local url="http://127.0.0.1:$port"
+	printf '%s\n' "$url" >"$dir/url"
+	log "stripe-mock $STRIPE_MOCK_VERSION ready at $url (pid $pid, log in $dir)"
+	printf '%s\n' "$url"
+}
+
+cmd_stripe_mock_stop() {
+	(($# == 1)) || { usage; exit 2; }
+	[[ -n $1 ]] || die "stripe-mock-stop: empty DIR"
+	if [[ ! -e $1 ]]; then
+		log "stripe-mock-stop: $1 does not exist, nothing to do"
+		return 0
+	fi
+	local dir pid i
+	dir=$(cd "$1" && pwd -P)
+	[[ -e $dir/$MARKER ]] || die "stripe-mock-stop: $dir was not made by testenv.sh stripe-mock-start; not removing it"
+	pid=$(head -n 1 "$dir/pid" 2>/dev/null || true)
+	# Only the process we started, by its pid, and only if it still is stripe-mock.
+	if [[ $pid =~ ^[0-9]+$ ]] && [[ $(cat "/proc/$pid/comm" 2>/dev/null || true) == stripe-mock ]]; then
+		kill -TERM "$pid" 2>/dev/null || true
+		for ((i = 0; i < 50; i++)); do
+			kill -0 "$pid" 2>/dev/null || break
+			# Exited but not yet reaped (its parent, testenv.sh, is gone): done too.
+			[[ $(awk '{ print $3 }' "/proc/$pid/stat" 2>/dev/null) != Z ]] || break
+			sleep 0.1
+		done
+		kill -KILL "$pid" 2>/dev/null || true
+		log "stripe-mock $pid stopped"
+	fi
+	rm -rf -- "$dir"
+}
+
 main() {
 	local cmd=${1:-}
 	(($# == 0)) || shift
@@ -279,6 +458,9 @@ main() {
 	pg-start) cmd_pg_start "$@" ;;
 	pg-stop) cmd_pg_stop "$@" ;;
 	pg-bindir) pg_bindir || die "PostgreSQL server binaries not found" ;;
+	stripe-mock-start) cmd_stripe_mock_start "$@" ;;
+	stripe-mock-stop) cmd_stripe_mock_stop "$@" ;;
+	stripe-mock-path) stripe_mock_path || die "stripe-mock $STRIPE_MOCK_VERSION not found; run: testenv.sh ensure-tools" ;;
 	-h | --help | help)
 		usage
 		;;

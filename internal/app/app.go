@@ -17,6 +17,7 @@ import (
 
 	"comptoir/internal/account"
 	"comptoir/internal/billing"
+	"comptoir/internal/cardpay"
 	"comptoir/internal/catalog"
 	"comptoir/internal/clock"
 	"comptoir/internal/config"
@@ -60,6 +61,7 @@ type App struct {
 	Catalog  *catalog.Service
 	Ledger   *billing.Ledger
 	Orders   *orders.Service
+	Card     *cardpay.Service
 	Web      *web.Server
 	Metrics  *web.Metrics
 
@@ -141,14 +143,26 @@ func (a *App) build(ctx context.Context, opts Options) (err error) {
 	a.Catalog = catalog.New(a.DB, a.Clock)
 	a.Ledger = billing.New(a.DB, a.Clock)
 	a.Idempotency = idempotency.New(a.DB, a.Clock)
+	// Card payments report to the domain that started them; the map is
+	// filled below, once those domains exist.
+	cardHandlers := cardpay.Handlers{}
+	a.Card, err = cardpay.New(a.DB, a.Jobs, a.Clock, cardpay.Config{
+		SecretKey: cfg.StripeSecretKey, WebhookSecret: cfg.StripeWebhookSecret, APIURL: cfg.StripeAPIURL,
+	}, cardHandlers, a.Logger)
+	if err != nil {
+		return config.Usagef("stripe: %v", err)
+	}
+	a.Card.AddWorkers(workers)
 	a.Orders = orders.New(a.DB, a.Clock, a.Catalog, a.Ledger, a.Accounts, a.Outbox, orders.Options{
-		BaseURL: cfg.BaseURL, StoreName: cfg.StoreName, Logger: a.Logger,
+		BaseURL: cfg.BaseURL, StoreName: cfg.StoreName, Logger: a.Logger, Card: a.Card,
 	})
+	cardHandlers[cardpay.PurposeOrder] = a.Orders.CardHandler()
+	cardHandlers[cardpay.PurposeTopUp] = billing.TopUpHandler{L: a.Ledger}
 
 	a.Metrics = web.NewMetrics()
 	a.Web, err = web.New(web.Deps{
 		Accounts: a.Accounts, Limiter: a.Limiter, Messages: a.Messages, Clock: a.Clock, Logger: a.Logger,
-		Catalog: a.Catalog, Ledger: a.Ledger, Orders: a.Orders, Idempotency: a.Idempotency,
+		Catalog: a.Catalog, Ledger: a.Ledger, Orders: a.Orders, Idempotency: a.Idempotency, Card: a.Card,
 		Ready: a.ready, StoreName: cfg.StoreName, BaseURL: cfg.BaseURL, SecureCookies: cfg.SecureCookies(),
 		Metrics: a.Metrics,
 	})

@@ -32,7 +32,11 @@ type Harness struct {
 
 // Start runs a store for the test and stops it when the test ends. The clock
 // starts at a fixed moment and moves only when the test says so.
-func Start(t testing.TB) *Harness {
+func Start(t testing.TB) *Harness { return StartWith(t, nil) }
+
+// StartWith is Start with a chance to change the configuration first (to
+// turn card payments on against stripe-mock, for example).
+func StartWith(t testing.TB, configure func(*config.Config)) *Harness {
 	t.Helper()
 	_, dbURL := dbtest.OpenURL(t)
 	cfg := &config.Config{
@@ -41,6 +45,9 @@ func Start(t testing.TB) *Harness {
 	}
 	srv := httptest.NewUnstartedServer(nil)
 	cfg.BaseURL = "http://" + srv.Listener.Addr().String()
+	if configure != nil {
+		configure(cfg)
+	}
 	if err := cfg.Resolve(); err != nil {
 		t.Fatal(err)
 	}

@@ -50,6 +50,12 @@ type Config struct {
 	SMTPRelay string
 	MailFrom  string
 	LogLevel  string
+	// Stripe keys: without them the store takes the balance only.
+	StripeSecretKey     string
+	StripeWebhookSecret string
+	// StripeAPIURL points the Stripe client elsewhere than Stripe's API
+	// (stripe-mock in tests).
+	StripeAPIURL string
 }
 
 // Register adds the shared flags to fs and returns the Config they fill.
@@ -66,12 +72,15 @@ func Register(fs *flag.FlagSet) *Config {
 	fs.StringVar(&c.SMTPRelay, "smtp-relay", "", "outgoing mail relay, smtp://user:pass@host:port (mail is written to the data directory when empty)")
 	fs.StringVar(&c.MailFrom, "mail-from", "", "From address of outgoing mail (default the support address)")
 	fs.StringVar(&c.LogLevel, "log-level", "info", "debug, info, warn or error")
+	fs.StringVar(&c.StripeSecretKey, "stripe-secret-key", "", "Stripe secret key (card payments are off without it)")
+	fs.StringVar(&c.StripeWebhookSecret, "stripe-webhook-secret", "", "signing secret of the Stripe webhook endpoint /api/v1/webhooks/stripe")
+	fs.StringVar(&c.StripeAPIURL, "stripe-api-url", "", "Stripe API base URL (default Stripe's; tests use stripe-mock)")
 	return c
 }
 
 // secretFlags may also come from a file (COMPTOIR_<NAME>_FILE), so that a
 // password never has to sit in the environment or a process listing.
-var secretFlags = map[string]bool{"database-url": true, "smtp-relay": true}
+var secretFlags = map[string]bool{"database-url": true, "smtp-relay": true, "stripe-secret-key": true, "stripe-webhook-secret": true}
 
 // EnvName is the environment variable that sets a flag.
 func EnvName(flagName string) string {

@@ -37,15 +37,15 @@ type confirmationData struct {
 	PolicyLink    string
 }
 
-func (s *Service) sendConfirmation(ctx context.Context, tx *sql.Tx, buyer account.User, o Order, required bool, in PlaceInput, wording ConsentText) error {
+func (s *Service) sendConfirmation(ctx context.Context, tx *sql.Tx, buyer account.User, o Order, c Consent) error {
 	d := confirmationData{
 		Name: buyer.Name, StoreName: s.opts.StoreName, OrderID: o.ID,
 		OrderLink: s.opts.BaseURL + "/orders/" + o.ID,
 		PlacedAt:  o.PlacedAt.Format("2006-01-02 15:04 UTC"),
 		Total:     money.Format(o.Total, o.Lang), PaidWith: o.PaymentMethod,
-		ConsentShown: required || in.ImmediatePerformance || in.WithdrawalWaiver,
-		Immediate:    wording.Immediate, Waiver: wording.Waiver,
-		Ticked:        in.ImmediatePerformance && in.WithdrawalWaiver,
+		ConsentShown: c.Required || c.ImmediatePerformance || c.WithdrawalWaiver,
+		Immediate:    c.ImmediateText, Waiver: c.WaiverText,
+		Ticked:        c.ImmediatePerformance && c.WithdrawalWaiver,
 		PolicyVersion: o.PolicyVersion,
 		PolicyLink:    s.opts.BaseURL + "/policy?version=" + url.QueryEscape(o.PolicyVersion) + "&lang=" + o.Lang,
 	}

@@ -15,6 +15,7 @@ import (
 
 	"comptoir/internal/account"
 	"comptoir/internal/billing"
+	"comptoir/internal/cardpay"
 	"comptoir/internal/catalog"
 	"comptoir/internal/clock"
 	"comptoir/internal/db"
@@ -106,6 +107,9 @@ type Order struct {
 	PlacedAt      time.Time
 	PaidAt        time.Time // zero until paid
 	Lines         []Line
+	// PaymentID is the card payment started by Place, for the caller to
+	// send the customer to its Checkout page; it is not stored here.
+	PaymentID string
 }
 
 // Line is one product bought in an order.
@@ -176,6 +180,13 @@ type Mailer interface {
 	EnqueueTx(ctx context.Context, tx *sql.Tx, m mail.Message) (string, error)
 }
 
+// CardPayments is what orders need from card payments: a Checkout page
+// started in the order's transaction.
+type CardPayments interface {
+	Enabled() bool
+	StartCheckoutTx(ctx context.Context, tx *sql.Tx, in cardpay.StartInput) (cardpay.Payment, error)
+}
+
 // Options are the store settings orders depend on.
 type Options struct {
 	// PolicyVersion returns the refund policy version in force, which a
@@ -185,6 +196,8 @@ type Options struct {
 	BaseURL   string
 	StoreName string
 	Logger    *slog.Logger
+	// Card takes card payments; nil or disabled means balance only.
+	Card CardPayments
 }
 
 // Service is the order use cases.
@@ -208,6 +221,9 @@ func New(d *db.DB, c clock.Clock, cat Catalog, l Ledger, cust Customers, m Maile
 	}
 	return &Service{db: d, clock: c, catalog: cat, ledger: l, customers: cust, mailer: m, opts: opts}
 }
+
+// CardEnabled reports whether customers can pay by card.
+func (s *Service) CardEnabled() bool { return s.opts.Card != nil && s.opts.Card.Enabled() }
 
 // PolicyVersion is the refund policy version a buyer accepts today.
 func (s *Service) PolicyVersion() string { return s.opts.PolicyVersion() }

@@ -10,6 +10,7 @@ import (
 	"comptoir/internal/account"
 	"comptoir/internal/audit"
 	"comptoir/internal/billing"
+	"comptoir/internal/cardpay"
 	"comptoir/internal/catalog"
 	"comptoir/internal/id"
 	"comptoir/internal/money"
@@ -56,7 +57,7 @@ func (s *Service) Place(ctx context.Context, in PlaceInput, after AfterPlace) (O
 	if err := validatePlace(in); err != nil {
 		return Order{}, err
 	}
-	if in.Payment == PayCard {
+	if in.Payment == PayCard && !s.CardEnabled() {
 		return Order{}, ErrCardUnavailable
 	}
 	if in.AcceptPolicy != "" && in.AcceptPolicy != s.PolicyVersion() {
@@ -74,6 +75,11 @@ func (s *Service) Place(ctx context.Context, in PlaceInput, after AfterPlace) (O
 	o := Order{
 		ID: id.New("ord"), CustomerID: buyer.ID, Status: StatusPaid, PaymentMethod: in.Payment,
 		PolicyVersion: s.PolicyVersion(), Lang: lang, PlacedAt: now, PaidAt: now,
+	}
+	byCard := in.Payment == PayCard
+	if byCard {
+		// Nothing is paid until Stripe says so (PaymentSucceeded).
+		o.Status, o.PaidAt = StatusPendingPayment, time.Time{}
 	}
 	products := make([]catalog.Product, len(in.Lines))
 	var kinds []string
@@ -118,24 +124,62 @@ func (s *Service) Place(ctx context.Context, in PlaceInput, after AfterPlace) (O
 		return Order{}, ErrConsentRequired
 	}
 	o.Paid, o.Refunded = o.Total, money.Zero(o.Total.Currency)
+	if byCard {
+		o.Paid = money.Zero(o.Total.Currency)
+	}
 	wording := ConsentWording(kinds, lang)
+	consent := Consent{
+		Required: required, ImmediatePerformance: in.ImmediatePerformance, WithdrawalWaiver: in.WithdrawalWaiver,
+		WordingVersion: ConsentWordingVersion, Lang: lang, ImmediateText: wording.Immediate, WaiverText: wording.Waiver,
+		PolicyVersion: o.PolicyVersion, At: now, IP: clip(in.IP, 64), UserAgent: clip(in.UserAgent, 512),
+	}
 
 	err = s.db.Tx(ctx, func(tx *sql.Tx) error {
+		var paidAt any
+		if !byCard {
+			paidAt = now
+		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO orders (id, customer_id, status, currency, total, paid, refunded, payment_method, policy_version, lang, placed_at, paid_at, updated_at)
 			VALUES ($1, $2, $3, $4, $5, $6, 0, $7, $8, $9, $10, $11, $10)`,
-			o.ID, o.CustomerID, o.Status, o.Total.Currency, o.Total.Minor, o.Paid.Minor, o.PaymentMethod, o.PolicyVersion, o.Lang, now, now); err != nil {
+			o.ID, o.CustomerID, o.Status, o.Total.Currency, o.Total.Minor, o.Paid.Minor, o.PaymentMethod, o.PolicyVersion, o.Lang, now, paidAt); err != nil {
 			return wrapDB("insert order", err)
 		}
 		for i := range o.Lines {
-			if err := s.insertLine(ctx, tx, o.ID, &o.Lines[i], products[i], now); err != nil {
+			if err := insertLine(ctx, tx, o.ID, o.Lines[i]); err != nil {
 				return err
 			}
 		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO order_consents (order_id, required, immediate_performance, withdrawal_waiver, wording_version, lang, immediate_text, waiver_text, policy_version, at, ip, user_agent)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
-			o.ID, required, in.ImmediatePerformance, in.WithdrawalWaiver, ConsentWordingVersion, lang, wording.Immediate, wording.Waiver,
-			o.PolicyVersion, now, clip(in.IP, 64), clip(in.UserAgent, 512)); err != nil {
+			o.ID, consent.Required, consent.ImmediatePerformance, consent.WithdrawalWaiver, consent.WordingVersion, consent.Lang,
+			consent.ImmediateText, consent.WaiverText, consent.PolicyVersion, consent.At, consent.IP, consent.UserAgent); err != nil {
 			return wrapDB("insert consent", err)
+		}
+		if byCard {
+			p, err := s.opts.Card.StartCheckoutTx(ctx, tx, cardpay.StartInput{
+				Purpose: cardpay.PurposeOrder, ReferenceID: o.ID, CustomerID: o.CustomerID, CustomerEmail: buyer.Email,
+				Amount: o.Total, Description: s.opts.StoreName + " — " + o.ID, Language: lang,
+				SuccessURL: s.opts.BaseURL + "/orders/" + o.ID + "?paid=1", CancelURL: s.opts.BaseURL + "/orders/" + o.ID,
+			})
+			if err != nil {
+				return err
+			}
+			o.PaymentID = p.ID
+			if err := audit.Record(ctx, tx, audit.Entry{
+				At: now, Actor: audit.Actor{ID: o.CustomerID, Role: account.RoleCustomer}, SubjectType: "order", SubjectID: o.ID,
+				Action: "place", After: map[string]any{"status": o.Status, "total": o.Total, "payment": o.PaymentMethod, "policy_version": o.PolicyVersion, "lines": len(o.Lines)},
+			}); err != nil {
+				return err
+			}
+			if after != nil {
+				return after(ctx, tx, o)
+			}
+			return nil
+		}
+		for i := range o.Lines {
+			if err := s.deliverAtOnce(ctx, tx, o.ID, &o.Lines[i], products[i], now); err != nil {
+				return err
+			}
 		}
 		if _, err := s.ledger.DebitTx(ctx, tx, billing.Entry{
 			CustomerID: o.CustomerID, Amount: o.Total, Kind: "purchase", ReferenceType: "order", ReferenceID: o.ID,
@@ -156,7 +200,7 @@ func (s *Service) Place(ctx context.Context, in PlaceInput, after AfterPlace) (O
 		}); err != nil {
 			return err
 		}
-		if err := s.sendConfirmation(ctx, tx, buyer, o, required, in, wording); err != nil {
+		if err := s.sendConfirmation(ctx, tx, buyer, o, consent); err != nil {
 			return err
 		}
 		if after != nil {
@@ -170,10 +214,8 @@ func (s *Service) Place(ctx context.Context, in PlaceInput, after AfterPlace) (O
 	return o, nil
 }
 
-// insertLine writes one line and, for digital products, delivers it at once:
-// a licence key taken from the pool in this same transaction, or the file
-// made available (delivered in full).
-func (s *Service) insertLine(ctx context.Context, tx *sql.Tx, orderID string, l *Line, p catalog.Product, now time.Time) error {
+// insertLine writes one line of a new order.
+func insertLine(ctx context.Context, tx *sql.Tx, orderID string, l Line) error {
 	var until any
 	if !l.ProcessingUntil.IsZero() {
 		until = l.ProcessingUntil
@@ -183,6 +225,13 @@ func (s *Service) insertLine(ctx context.Context, tx *sql.Tx, orderID string, l 
 		l.ID, orderID, l.Position, l.ProductID, l.ProductRevision, l.Kind, l.Name, l.UnitPrice.Minor, l.Quantity, l.Amount.Minor, until); err != nil {
 		return wrapDB("insert line", err)
 	}
+	return nil
+}
+
+// deliverAtOnce delivers a digital line as soon as it is paid: a licence
+// key taken from the pool in the same transaction, or the file made
+// available (delivered in full). Services are delivered over time.
+func (s *Service) deliverAtOnce(ctx context.Context, tx *sql.Tx, orderID string, l *Line, p catalog.Product, now time.Time) error {
 	if p.Kind != catalog.KindDigital {
 		return nil
 	}

@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
@@ -164,7 +165,7 @@ func (s *Server) apiCreateOrder(w http.ResponseWriter, r *http.Request) {
 		}
 		w.Header().Set("Content-Type", "application/json; charset=utf-8")
 		w.WriteHeader(status)
-		w.Write(res.body)
+		w.Write(s.withCheckoutURL(r, res.body, checkoutWait))
 	case errors.Is(res.err, errKeyReused):
 		writeError(w, http.StatusUnprocessableEntity, "idempotency_key_reused", s.Messages.T(st.lang, "error.idempotency_key_reused"))
 	case errors.Is(res.err, errDuplicateInFlight):
@@ -230,7 +231,9 @@ func (s *Server) apiOrder(w http.ResponseWriter, r *http.Request) {
 		s.apiOrderError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, s.orderJSON(r.Context(), o))
+	body, _ := json.Marshal(s.orderJSON(r.Context(), o))
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Write(s.withCheckoutURL(r, body, 0))
 }
 
 type deliveryJSON struct {

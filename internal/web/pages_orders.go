@@ -126,20 +126,28 @@ func (s *Server) consoleDelivery(w http.ResponseWriter, r *http.Request) {
 }
 
 type balanceData struct {
-	Balance money.Amount
-	Entries []billing.EntryRow
-	Next    string
+	Balance     money.Amount
+	Entries     []billing.EntryRow
+	Next        string
+	CardEnabled bool
 }
 
-func (s *Server) balancePage(w http.ResponseWriter, r *http.Request) {
+func (s *Server) balanceView(r *http.Request) (*view, error) {
 	ctx := r.Context()
 	u := state(r).user
 	b, err := s.Ledger.Balance(ctx, u.ID, "EUR")
 	if err != nil {
-		s.serverError(w, r, err)
-		return
+		return nil, err
 	}
 	entries, next, err := s.Ledger.Entries(ctx, u.ID, r.URL.Query().Get("after"), 50)
+	if err != nil {
+		return nil, err
+	}
+	return s.newView(r, "balance.title", balanceData{Balance: b, Entries: entries, Next: next, CardEnabled: cardEnabled(s.Card)}), nil
+}
+
+func (s *Server) balancePage(w http.ResponseWriter, r *http.Request) {
+	v, err := s.balanceView(r)
 	var verr *billing.ValidationError
 	if errors.As(err, &verr) {
 		s.renderError(w, r, http.StatusBadRequest, "error.bad_request")
@@ -149,7 +157,8 @@ func (s *Server) balancePage(w http.ResponseWriter, r *http.Request) {
 		s.serverError(w, r, err)
 		return
 	}
-	s.render(w, r, http.StatusOK, "balance", s.newView(r, "balance.title", balanceData{
-		Balance: b, Entries: entries, Next: next,
-	}))
+	if r.URL.Query().Get("topup") == "1" {
+		v.Flash = s.Messages.T(v.Lang, "balance.topup_thanks")
+	}
+	s.render(w, r, http.StatusOK, "balance", v)
 }

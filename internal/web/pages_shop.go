@@ -155,13 +155,14 @@ type cartData struct {
 	PolicyVersion   string
 	Balance         money.Amount
 	CheckoutKey     string
+	CardEnabled     bool
 }
 
 // cartView reads the cart against the catalog, dropping what is no longer
 // for sale.
 func (s *Server) cartView(r *http.Request) (*view, error) {
 	v := s.newView(r, "cart.title", nil)
-	d := &cartData{PolicyVersion: s.Orders.PolicyVersion(), CheckoutKey: id.New("chk")}
+	d := &cartData{PolicyVersion: s.Orders.PolicyVersion(), CheckoutKey: id.New("chk"), CardEnabled: s.Orders.CardEnabled()}
 	var kinds []string
 	for _, l := range readCart(r) {
 		p, err := s.Catalog.Get(r.Context(), l.ProductID)
@@ -249,6 +250,10 @@ func (s *Server) checkout(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case res.err == nil:
 		s.writeCart(w, nil)
+		if in.Payment == orders.PayCard {
+			http.Redirect(w, r, "/orders/"+res.orderID+"/pay", http.StatusSeeOther)
+			return
+		}
 		s.flash(w, "order.placed")
 		http.Redirect(w, r, "/orders/"+res.orderID, http.StatusSeeOther)
 	case errors.Is(res.err, errDuplicateInFlight):

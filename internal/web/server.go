@@ -11,6 +11,7 @@ import (
 
 	"comptoir/internal/account"
 	"comptoir/internal/billing"
+	"comptoir/internal/cardpay"
 	"comptoir/internal/catalog"
 	"comptoir/internal/clock"
 	"comptoir/internal/idempotency"
@@ -27,6 +28,7 @@ type Deps struct {
 	Ledger      *billing.Ledger
 	Orders      *orders.Service
 	Idempotency *idempotency.Store
+	Card        *cardpay.Service
 	Messages    *locale.Catalog
 	Clock       clock.Clock
 	Logger      *slog.Logger
@@ -95,6 +97,11 @@ func New(d Deps) (*Server, error) {
 		s.mux.Handle(r.pattern, s.apiAuth(r.perm, r.handler))
 	}
 	s.mux.Handle("GET /static/", st)
+	if d.Card != nil {
+		// Stripe signs its requests; they carry no session and no
+		// browser headers, so they pass the cross-origin check untouched.
+		s.mux.Handle("POST /api/v1/webhooks/stripe", d.Card.WebhookHandler())
+	}
 	s.mux.HandleFunc("GET /healthz", s.healthz)
 	s.mux.HandleFunc("GET /readyz", s.readyz)
 	if d.Metrics != nil {
@@ -163,7 +170,9 @@ func (s *Server) pageRoutes() []route {
 		{"GET /orders", permSignedIn, s.myOrders},
 		{"GET /orders/{id}", permSignedIn, s.orderPage},
 		{"GET /orders/{id}/receipt", permSignedIn, s.receipt},
+		{"GET /orders/{id}/pay", permSignedIn, s.orderPay},
 		{"GET /balance", permSignedIn, s.balancePage},
+		{"POST /balance/topup", permSignedIn, s.topUp},
 		{"GET /console", permStaff, s.console},
 		{"GET /console/orders", permStaff, s.consoleOrders},
 		{"GET /console/orders/{id}", permStaff, s.consoleOrder},
@@ -192,6 +201,7 @@ func (s *Server) apiRoutes() []route {
 		{"POST /api/v1/orders/{id}/delivery", permStaff, s.apiDelivery},
 		{"GET /api/v1/balance", permSignedIn, s.apiBalance},
 		{"POST /api/v1/balance/credits", permAdmin, s.apiBalanceCredit},
+		{"POST /api/v1/balance/topups", permSignedIn, s.apiTopUp},
 	}
 }
 

@@ -60,6 +60,34 @@ CREATE TABLE card_refunds (
 );
 CREATE INDEX card_refunds_payment ON card_refunds (payment_id, id);
 
+-- Refunds never add up to more than the payment, whatever writes them: after
+-- every change of a refund, the payment's reservation (refunded, bounded by
+-- the amount paid) must equal its pending and succeeded refunds. So a refund
+-- cannot be stored without reserving its amount by the conditional update,
+-- and a refund is a record of money: its amount and payment never change and
+-- it is never deleted.
+CREATE FUNCTION card_refunds_match_reservation() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+	reserved BIGINT;
+	total NUMERIC;
+BEGIN
+	IF TG_OP = 'DELETE' THEN
+		RAISE EXCEPTION 'card_refunds: a refund is never deleted';
+	END IF;
+	IF TG_OP = 'UPDATE' AND (NEW.payment_id <> OLD.payment_id OR NEW.amount <> OLD.amount) THEN
+		RAISE EXCEPTION 'card_refunds: amount and payment_id never change';
+	END IF;
+	SELECT refunded INTO reserved FROM card_payments WHERE id = NEW.payment_id;
+	SELECT COALESCE(SUM(amount), 0) INTO total FROM card_refunds WHERE payment_id = NEW.payment_id AND status <> 'failed';
+	IF reserved IS DISTINCT FROM total THEN
+		RAISE EXCEPTION 'card_refunds: refunds of % (%) differ from its reservation (%)', NEW.payment_id, total, reserved;
+	END IF;
+	RETURN NULL;
+END
+$$;
+CREATE TRIGGER card_refunds_match_reservation AFTER INSERT OR UPDATE OR DELETE ON card_refunds
+	FOR EACH ROW EXECUTE FUNCTION card_refunds_match_reservation();
+
 -- Stripe webhook events already applied, recorded in the same transaction
 -- as their effect: a redelivered event finds its id here and changes nothing.
 CREATE TABLE stripe_events (

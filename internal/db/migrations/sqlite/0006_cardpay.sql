@@ -60,6 +60,34 @@ CREATE TABLE card_refunds (
 );
 CREATE INDEX card_refunds_payment ON card_refunds (payment_id, id);
 
+-- Refunds never add up to more than the payment, whatever writes them: after
+-- every change of a refund, the payment's reservation (refunded, bounded by
+-- the amount paid) must equal its pending and succeeded refunds. So a refund
+-- cannot be stored without reserving its amount by the conditional update,
+-- and a refund is a record of money: its amount and payment never change and
+-- it is never deleted.
+CREATE TRIGGER card_refunds_match_reservation_insert AFTER INSERT ON card_refunds
+WHEN (SELECT refunded FROM card_payments WHERE id = NEW.payment_id)
+	IS NOT (SELECT COALESCE(SUM(amount), 0) FROM card_refunds WHERE payment_id = NEW.payment_id AND status <> 'failed')
+BEGIN
+	SELECT RAISE(ABORT, 'card_refunds: refunds of a payment differ from its reservation');
+END;
+CREATE TRIGGER card_refunds_match_reservation_update AFTER UPDATE ON card_refunds
+WHEN (SELECT refunded FROM card_payments WHERE id = NEW.payment_id)
+	IS NOT (SELECT COALESCE(SUM(amount), 0) FROM card_refunds WHERE payment_id = NEW.payment_id AND status <> 'failed')
+BEGIN
+	SELECT RAISE(ABORT, 'card_refunds: refunds of a payment differ from its reservation');
+END;
+CREATE TRIGGER card_refunds_fixed BEFORE UPDATE OF payment_id, amount ON card_refunds
+WHEN NEW.payment_id <> OLD.payment_id OR NEW.amount <> OLD.amount
+BEGIN
+	SELECT RAISE(ABORT, 'card_refunds: amount and payment_id never change');
+END;
+CREATE TRIGGER card_refunds_no_delete BEFORE DELETE ON card_refunds
+BEGIN
+	SELECT RAISE(ABORT, 'card_refunds: a refund is never deleted');
+END;
+
 -- Stripe webhook events already applied, recorded in the same transaction
 -- as their effect: a redelivered event finds its id here and changes nothing.
 CREATE TABLE stripe_events (

@@ -1,0 +1,84 @@
+package billing
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+
+	"comptoir/internal/audit"
+	"comptoir/internal/cardpay"
+	"comptoir/internal/money"
+)
+
+// TopUpHandler credits the balance when a card top-up is paid. It
+// implements cardpay.Handler for the "topup" purpose.
+type TopUpHandler struct{ L *Ledger }
+
+// PaymentSucceeded credits the amount paid. The payment is the entry's
+// reference, and a reference credits once: a replayed event finds
+// ErrDuplicateReference and changes nothing.
+func (h TopUpHandler) PaymentSucceeded(ctx context.Context, tx *sql.Tx, p cardpay.Payment) error {
+	_, err := h.L.CreditTx(ctx, tx, Entry{
+		CustomerID: p.CustomerID, Amount: p.Amount, Kind: KindTopup,
+		ReferenceType: "card_payment", ReferenceID: p.ID, Actor: audit.System,
+	})
+	if errors.Is(err, ErrDuplicateReference) {
+		return nil
+	}
+	return err
+}
+
+// PaymentFailed needs nothing: an unpaid top-up credited nothing.
+func (TopUpHandler) PaymentFailed(context.Context, *sql.Tx, cardpay.Payment) error { return nil }
+
+// RefundSettled needs nothing: top-ups are not refunded by card.
+func (TopUpHandler) RefundSettled(context.Context, *sql.Tx, cardpay.Refund, cardpay.Payment) error {
+	return nil
+}
+
+// Top-up bounds: enough for any real purchase, small enough that a typo
+// cannot charge a card a fortune.
+const (
+	MinTopUp = 100       // 1.00
+	MaxTopUp = 1_000_000 // 10,000.00
+)
+
+// CardCheckout starts a card Checkout page in the caller's transaction.
+type CardCheckout interface {
+	StartCheckoutTx(ctx context.Context, tx *sql.Tx, in cardpay.StartInput) (cardpay.Payment, error)
+}
+
+// TopUpInput is a request to add funds by card.
+type TopUpInput struct {
+	CustomerID    string
+	CustomerEmail string
+	Amount        money.Amount
+	// Reference names the top-up; the same reference (made from an
+	// idempotency key) finds the same payment again.
+	Reference  string
+	SuccessURL string
+	CancelURL  string
+	Language   string
+}
+
+// StartTopUp opens a card payment whose success credits the balance
+// (TopUpHandler). It returns the payment, whose Checkout URL arrives
+// shortly after (cardpay.WaitCheckoutURL).
+func (l *Ledger) StartTopUp(ctx context.Context, card CardCheckout, in TopUpInput) (cardpay.Payment, error) {
+	switch {
+	case in.Amount.Minor < MinTopUp:
+		return cardpay.Payment{}, &ValidationError{Fields: map[string]string{"amount": CodeNotPositive}}
+	case in.Amount.Minor > MaxTopUp:
+		return cardpay.Payment{}, &ValidationError{Fields: map[string]string{"amount": CodeTooLarge}}
+	}
+	var p cardpay.Payment
+	err := l.db.Tx(ctx, func(tx *sql.Tx) error {
+		var err error
+		p, err = card.StartCheckoutTx(ctx, tx, cardpay.StartInput{
+			Purpose: cardpay.PurposeTopUp, ReferenceID: in.Reference, CustomerID: in.CustomerID, CustomerEmail: in.CustomerEmail,
+			Amount: in.Amount, Description: "Top-up " + in.Reference, SuccessURL: in.SuccessURL, CancelURL: in.CancelURL, Language: in.Language,
+		})
+		return err
+	})
+	return p, err
+}

@@ -1,0 +1,197 @@
+package cardpay
+
+import (
+	"database/sql"
+	"errors"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/stripe/stripe-go/v82"
+
+	"comptoir/internal/cardpay/cardpaytest"
+)
+
+// firstPayment is a subscription's first Checkout payment, which saved the
+// card pm_sub of Stripe customer cus_sub.
+func (e *env) firstPayment() Payment {
+	e.t.Helper()
+	in := e.startInput("sub_1_p1", 990)
+	in.Purpose, in.SaveCard = PurposeRenewal, true
+	p := e.start(in)
+	s := completedSession(p, "cs_sub", "", "cus_sub")
+	s["payment_intent"] = map[string]any{"id": "pi_sub1", "object": "payment_intent", "status": "succeeded",
+		"amount": 990, "currency": "eur", "payment_method": "pm_sub"}
+	e.mustDeliver(stripe.EventTypeCheckoutSessionCompleted, s)
+	return e.get(p.ID)
+}
+
+func (e *env) charge(ref string, amount int64) (Payment, error) {
+	var p Payment
+	err := e.d.Tx(e.ctx, func(tx *sql.Tx) error {
+		var err error
+		p, err = e.svc.ChargeSavedCardTx(e.ctx, tx, ChargeInput{
+			Purpose: PurposeRenewal, ReferenceID: ref, CustomerID: "usr_1", Amount: eur(amount), Description: "Renewal " + ref,
+		})
+		return err
+	})
+	return p, err
+}
+
+func isPaymentIntentCreate(q cardpaytest.Request) bool {
+	return q.Method == http.MethodPost && q.Path == "/v1/payment_intents"
+}
+
+func TestRenewalChargesTheSavedCardOffSession(t *testing.T) {
+	e := newEnv(t, envOpts{stripe: true})
+	first := e.firstPayment()
+	if first.PaymentMethodID != "pm_sub" || first.StripeCustomerID != "cus_sub" {
+		t.Fatalf("first payment did not save the card: %+v", first)
+	}
+	p, err := e.charge("sub_1_p2", 990)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Status != StatusCreating || p.PaymentMethodID != "pm_sub" {
+		t.Fatalf("renewal = %+v", p)
+	}
+	// stripe-mock validates the request; the test decides that the bank
+	// accepts (stripe-mock's fixture intent always "requires_payment_method").
+	e.rec.Rewrite(isPaymentIntentCreate, func(o map[string]any) { o["status"] = "succeeded" })
+	w := &chargeWorker{s: e.svc}
+	if err := w.Work(e.ctx, job(ChargeSavedCardArgs{PaymentID: p.ID, Description: "Renewal sub_1_p2"}, 1)); err != nil {
+		t.Fatalf("Work: %v", err)
+	}
+	reqs := e.rec.Requests(http.MethodPost, "/v1/payment_intents")
+	if len(reqs) != 1 {
+		t.Fatalf("%d payment intent requests, want 1", len(reqs))
+	}
+	q := reqs[0]
+	if q.IdempotencyKey() != "renewal-"+p.ID {
+		t.Errorf("Idempotency-Key = %q, want renewal-%s", q.IdempotencyKey(), p.ID)
+	}
+	for field, want := range map[string]string{
+		"amount": "990", "currency": "eur", "customer": "cus_sub", "payment_method": "pm_sub",
+		"off_session": "true", "confirm": "true", "metadata[payment_id]": p.ID, "metadata[reference_id]": "sub_1_p2",
+	} {
+		if got := q.Form.Get(field); got != want {
+			t.Errorf("%s = %q, want %q", field, got, want)
+		}
+	}
+	got := e.get(p.ID)
+	if got.Status != StatusSucceeded || !strings.HasPrefix(got.PaymentIntentID, "pi_") {
+		t.Errorf("renewal after the job: %+v", got)
+	}
+	calls := wantCalls(t, e.h, "PaymentSucceeded", "PaymentSucceeded")
+	if calls[1].Payment.ID != p.ID {
+		t.Errorf("second success is %s, want the renewal %s", calls[1].Payment.ID, p.ID)
+	}
+	if _, err := e.charge("sub_1_p2", 990); !errors.Is(err, ErrAlreadyPaid) {
+		t.Errorf("charging the paid period again: %v", err)
+	}
+}
+
+// The bank wants the customer to authenticate: the renewal waits in
+// requires_action, the domain is told so, and the customer authenticating
+// later settles it through the webhook.
+func TestRenewalNeedingAuthentication(t *testing.T) {
+	e := newEnv(t, envOpts{stripe: true})
+	e.firstPayment()
+	p, err := e.charge("sub_1_p3", 990)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.rec.Respond(isPaymentIntentCreate, http.StatusPaymentRequired, cardpaytest.StripeError("card_error", "authentication_required",
+		"This payment requires authentication.", map[string]any{"decline_code": "authentication_required",
+			"payment_intent": map[string]any{"id": "pi_auth", "object": "payment_intent", "status": "requires_payment_method"}}))
+	w := &chargeWorker{s: e.svc}
+	if err := w.Work(e.ctx, job(ChargeSavedCardArgs{PaymentID: p.ID, Description: "Renewal"}, 1)); err != nil {
+		t.Fatalf("a decline is an outcome, not a job failure: %v", err)
+	}
+	got := e.get(p.ID)
+	if got.Status != StatusRequiresAction || got.PaymentIntentID != "pi_auth" || !got.NeedsAuthentication() {
+		t.Fatalf("after authentication_required: %+v", got)
+	}
+	calls := wantCalls(t, e.h, "PaymentSucceeded", "PaymentFailed")
+	if !calls[1].Payment.NeedsAuthentication() {
+		t.Errorf("PaymentFailed does not say authentication is needed: %+v", calls[1].Payment)
+	}
+	// Stripe's own event for the same decline changes nothing more.
+	e.mustDeliver(stripe.EventTypePaymentIntentPaymentFailed, map[string]any{
+		"id": "pi_auth", "object": "payment_intent", "status": "requires_payment_method", "amount": 990, "currency": "eur",
+		"metadata":           map[string]any{"payment_id": p.ID},
+		"last_payment_error": map[string]any{"type": "card_error", "code": "authentication_required"},
+	})
+	wantCalls(t, e.h, "PaymentSucceeded", "PaymentFailed")
+	// The period is held while the customer may still authenticate.
+	if _, err := e.charge("sub_1_p3", 990); !errors.Is(err, ErrPaymentInProgress) {
+		t.Errorf("second charge while requires_action: %v", err)
+	}
+	e.mustDeliver(stripe.EventTypePaymentIntentSucceeded, map[string]any{
+		"id": "pi_auth", "object": "payment_intent", "status": "succeeded", "amount": 990, "currency": "eur",
+		"metadata": map[string]any{"payment_id": p.ID}, "payment_method": "pm_sub",
+	})
+	if got := e.get(p.ID); got.Status != StatusSucceeded {
+		t.Errorf("after the customer authenticated: %s", got.Status)
+	}
+	wantCalls(t, e.h, "PaymentSucceeded", "PaymentFailed", "PaymentSucceeded")
+}
+
+// stripe-mock's own answer, an intent that still requires a payment method,
+// is a decline.
+func TestRenewalDeclined(t *testing.T) {
+	e := newEnv(t, envOpts{stripe: true})
+	e.firstPayment()
+	p, err := e.charge("sub_1_p4", 990)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := &chargeWorker{s: e.svc}
+	if err := w.Work(e.ctx, job(ChargeSavedCardArgs{PaymentID: p.ID, Description: "Renewal"}, 1)); err != nil {
+		t.Fatalf("Work: %v", err)
+	}
+	got := e.get(p.ID)
+	if got.Status != StatusFailed || got.NeedsAuthentication() {
+		t.Errorf("renewal = %s (%q)", got.Status, got.LastError)
+	}
+	wantCalls(t, e.h, "PaymentSucceeded", "PaymentFailed")
+	// A declined period can be charged again (another card, later).
+	if _, err := e.charge("sub_1_p4", 990); err != nil {
+		t.Errorf("retry after a decline: %v", err)
+	}
+}
+
+func TestChargeWithoutSavedCard(t *testing.T) {
+	e := newEnv(t, envOpts{})
+	if _, err := e.charge("sub_2_p1", 500); !errors.Is(err, ErrNoSavedCard) {
+		t.Errorf("no saved card: %v", err)
+	}
+}
+
+// After a Checkout payment the job fetches the card (for renewals) and its
+// country from Stripe.
+func TestFetchDetailsFillsTheCard(t *testing.T) {
+	e := newEnv(t, envOpts{stripe: true})
+	p := e.paid("ord_30", 1500, "pi_30")
+	if p.PaymentMethodID != "" {
+		t.Fatalf("card known before the job: %+v", p)
+	}
+	w := &fetchWorker{s: e.svc}
+	if err := w.Work(e.ctx, job(FetchDetailsArgs{PaymentID: p.ID}, 1)); err != nil {
+		t.Fatalf("Work: %v", err)
+	}
+	reqs := e.rec.Requests(http.MethodGet, "/v1/payment_intents/pi_30")
+	if len(reqs) != 1 {
+		t.Fatalf("%d retrieve requests, want 1", len(reqs))
+	}
+	if f := reqs[0].Form; f.Get("expand[0]") != "payment_method" || f.Get("expand[1]") != "latest_charge" {
+		t.Errorf("query = %v, want payment_method and latest_charge expanded", f)
+	}
+	got := e.get(p.ID)
+	if !strings.HasPrefix(got.PaymentMethodID, "pm_") || got.PaymentIntentID != "pi_30" || got.StripeCustomerID != "cus_ord_30" {
+		t.Errorf("after the job: %+v", got)
+	}
+	if got.CardCountry == "" {
+		t.Errorf("card country not filled: %+v", got)
+	}
+}

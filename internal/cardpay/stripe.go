@@ -1,0 +1,100 @@
+package cardpay
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/stripe/stripe-go/v82"
+)
+
+// stripeTimeout bounds one HTTP exchange with Stripe. With the SDK's two
+// network retries it stays inside River's two-minute job timeout, so a hung
+// connection fails the attempt (and River retries it) instead of the job
+// being abandoned mid-call.
+const stripeTimeout = 30 * time.Second
+
+// stripeRetries is how often the SDK itself retries a request that failed on
+// the network (or met a lock timeout), sending the same Idempotency-Key each
+// time. Stripe's answered errors (5xx included) come back to the job, whose
+// retry by River sends the same key again.
+const stripeRetries = 2
+
+// newStripeClient builds a client of its own rather than using stripe-go's
+// package-level key and backends: two services (or tests) with different
+// keys or API URLs never share state.
+func newStripeClient(cfg Config, logger *slog.Logger) *stripe.Client {
+	bc := &stripe.BackendConfig{
+		HTTPClient:        &http.Client{Timeout: stripeTimeout},
+		LeveledLogger:     stripeLogger{logger},
+		MaxNetworkRetries: stripe.Int64(stripeRetries),
+	}
+	if cfg.APIURL != "" {
+		bc.URL = stripe.String(cfg.APIURL)
+	}
+	return stripe.NewClient(cfg.SecretKey, stripe.WithBackends(stripe.NewBackendsWithConfig(bc)))
+}
+
+// stripeLogger sends the SDK's messages to our structured log. Its errors
+// are logged at warning level: every failed call is also returned to us,
+// and we log it with the payment it concerns.
+type stripeLogger struct{ l *slog.Logger }
+
+func (s stripeLogger) Debugf(format string, v ...any) {
+	s.l.Debug("stripe: " + fmt.Sprintf(format, v...))
+}
+func (s stripeLogger) Infof(format string, v ...any) {
+	s.l.Debug("stripe: " + fmt.Sprintf(format, v...))
+}
+func (s stripeLogger) Warnf(format string, v ...any) {
+	s.l.Warn("stripe: " + fmt.Sprintf(format, v...))
+}
+func (s stripeLogger) Errorf(format string, v ...any) {
+	s.l.Warn("stripe: " + fmt.Sprintf(format, v...))
+}
+
+// permanent reports whether a Stripe error will be the same however often
+// the request is repeated: the request itself is refused (400 invalid, 402
+// card declined, 404 unknown object). Network errors, 409 (lock timeout),
+// 429 (rate limit), 5xx and 401/403 (a key that an operator can fix) are
+// worth retrying.
+func permanent(err error) bool {
+	var se *stripe.Error
+	if !errors.As(err, &se) {
+		return false
+	}
+	switch se.HTTPStatusCode {
+	case http.StatusBadRequest, http.StatusPaymentRequired, http.StatusNotFound:
+		return true
+	}
+	return false
+}
+
+// describe renders a Stripe error for last_error: Stripe's message and
+// codes, which an agent can look up; never a card number (Stripe sends none).
+func describe(err error) string {
+	var se *stripe.Error
+	if !errors.As(err, &se) {
+		return truncate(err.Error())
+	}
+	msg := fmt.Sprintf("stripe %d %s", se.HTTPStatusCode, se.Type)
+	if se.Code != "" {
+		msg += " " + string(se.Code)
+	}
+	if se.DeclineCode != "" {
+		msg += " (" + string(se.DeclineCode) + ")"
+	}
+	if se.Msg != "" {
+		msg += ": " + se.Msg
+	}
+	return truncate(msg)
+}
+
+// needsAuthentication reports a card error by which the bank asks for the
+// customer to authenticate an off-session charge.
+func needsAuthentication(se *stripe.Error) bool {
+	return se != nil && (se.Code == stripe.ErrorCodeAuthenticationRequired ||
+		se.DeclineCode == stripe.DeclineCodeAuthenticationRequired)
+}

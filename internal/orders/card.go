@@ -1,0 +1,112 @@
+package orders
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+
+	"comptoir/internal/audit"
+	"comptoir/internal/cardpay"
+	"comptoir/internal/catalog"
+)
+
+// CardHandler moves orders forward when Stripe reports on their card
+// payments. It implements cardpay.Handler for the "order" purpose; every
+// method runs in the transaction that records the payment's new state.
+type CardHandler struct{ s *Service }
+
+// CardHandler returns the handler to register with card payments.
+func (s *Service) CardHandler() CardHandler { return CardHandler{s} }
+
+// PaymentSucceeded marks the order paid, delivers its digital lines and
+// sends the confirmation. It is conditional on the order still awaiting
+// payment, so a replayed event changes nothing.
+func (h CardHandler) PaymentSucceeded(ctx context.Context, tx *sql.Tx, p cardpay.Payment) error {
+	s := h.s
+	now := s.clock.Now()
+	res, err := tx.ExecContext(ctx, `UPDATE orders SET status = 'paid', paid = total, paid_at = $1, updated_at = $1
+		WHERE id = $2 AND status = 'pending_payment' AND total = $3 AND currency = $4`, now, p.ReferenceID, p.Amount.Minor, p.Amount.Currency)
+	if err != nil {
+		return wrapDB("mark paid", err)
+	}
+	if n, _ := res.RowsAffected(); n != 1 {
+		o, err := getOrder(ctx, tx, p.ReferenceID)
+		if err != nil {
+			return err
+		}
+		if o.Status == StatusPendingPayment {
+			return fmt.Errorf("orders: card payment %s of %v does not match order %s", p.ID, p.Amount, o.ID)
+		}
+		return nil // already applied
+	}
+	o, err := getOrder(ctx, tx, p.ReferenceID)
+	if err != nil {
+		return err
+	}
+	for i := range o.Lines {
+		l := &o.Lines[i]
+		if l.Kind != catalog.KindDigital {
+			continue
+		}
+		prod, err := s.catalog.Get(ctx, l.ProductID)
+		if err != nil {
+			return err
+		}
+		// Deliver what the customer bought, as it was when bought: the
+		// revision only matters for the words; the delivery method of a
+		// product never changes kind.
+		err = s.deliverAtOnce(ctx, tx, o.ID, l, prod, now)
+		if errors.Is(err, ErrOutOfStock) {
+			// Paid, but the pool ran dry meanwhile: the line stays
+			// undelivered for an agent to settle (redelivery or refund).
+			s.opts.Logger.Warn("paid order line could not get a licence key", "order", o.ID, "line", l.ID)
+			continue
+		}
+		if err != nil {
+			return err
+		}
+	}
+	o.Status = statusFor(o.Lines)
+	if _, err := tx.ExecContext(ctx, `UPDATE orders SET status = $1 WHERE id = $2`, o.Status, o.ID); err != nil {
+		return wrapDB("set status", err)
+	}
+	if err := audit.Record(ctx, tx, audit.Entry{At: now, Actor: audit.System, SubjectType: "order", SubjectID: o.ID, Action: "paid",
+		After: map[string]any{"status": o.Status, "payment": p.ID, "amount": p.Amount}}); err != nil {
+		return err
+	}
+	buyer, err := s.customers.UserByID(ctx, o.CustomerID)
+	if err != nil {
+		return err
+	}
+	var c Consent
+	if err := tx.QueryRowContext(ctx, `SELECT required, immediate_performance, withdrawal_waiver, immediate_text, waiver_text
+		FROM order_consents WHERE order_id = $1`, o.ID).Scan(&c.Required, &c.ImmediatePerformance, &c.WithdrawalWaiver, &c.ImmediateText, &c.WaiverText); err != nil {
+		return wrapDB("consent", err)
+	}
+	o.PaidAt = now
+	o.Paid = o.Total
+	return s.sendConfirmation(ctx, tx, buyer, o, c)
+}
+
+// PaymentFailed cancels an order whose Checkout page expired unpaid.
+func (h CardHandler) PaymentFailed(ctx context.Context, tx *sql.Tx, p cardpay.Payment) error {
+	now := h.s.clock.Now()
+	res, err := tx.ExecContext(ctx, `UPDATE orders SET status = 'canceled', updated_at = $1 WHERE id = $2 AND status = 'pending_payment'`, now, p.ReferenceID)
+	if err != nil {
+		return wrapDB("cancel unpaid", err)
+	}
+	if n, _ := res.RowsAffected(); n == 1 {
+		return audit.Record(ctx, tx, audit.Entry{At: now, Actor: audit.System, SubjectType: "order", SubjectID: p.ReferenceID, Action: "payment_failed",
+			After: map[string]any{"status": StatusCanceled, "payment": p.ID}})
+	}
+	return nil
+}
+
+// RefundSettled is told when a card refund of an order succeeds or fails.
+// The refund was already counted on the order line when it was decided
+// (claims); a failure is for the agents to see, through the claim.
+func (h CardHandler) RefundSettled(ctx context.Context, tx *sql.Tx, r cardpay.Refund, p cardpay.Payment) error {
+	return audit.Record(ctx, tx, audit.Entry{At: h.s.clock.Now(), Actor: audit.System, SubjectType: "order", SubjectID: p.ReferenceID,
+		Action: "card_refund_" + string(r.Status), After: map[string]any{"refund": r.ID, "amount": r.Amount}})
+}

@@ -1,0 +1,153 @@
+package web_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stripe/stripe-go/v82"
+
+	"comptoir/internal/account"
+	"comptoir/internal/apptest"
+	"comptoir/internal/cardpay"
+	"comptoir/internal/cardpay/cardpaytest"
+	"comptoir/internal/config"
+	"comptoir/internal/id"
+	"comptoir/internal/mail"
+)
+
+const webhookSecret = "whsec_test_comptoir"
+
+func startWithStripe(t *testing.T) *apptest.Harness {
+	// stripe-mock keeps no state and answers every Checkout Session with
+	// the same fixture ids; real Stripe makes a new session each time, so
+	// the proxy gives each answer ids of its own.
+	rec := cardpaytest.NewRecorder(t, cardpaytest.StripeURL(t))
+	rec.Rewrite(cardpaytest.To(http.MethodPost, "/v1/checkout/sessions"), func(m map[string]any) {
+		m["id"] = "cs_test_" + id.New("s")
+		m["url"] = "https://checkout.stripe.com/c/pay/" + m["id"].(string)
+		m["payment_intent"] = nil
+	})
+	return apptest.StartWith(t, func(c *config.Config) {
+		c.StripeSecretKey, c.StripeWebhookSecret, c.StripeAPIURL = "sk_test_comptoir", webhookSecret, rec.URL()
+	})
+}
+
+// deliverEvent posts a signed Stripe event to the store's webhook.
+func deliverEvent(t *testing.T, h *apptest.Harness, payload []byte, sig string) int {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, h.URL+"/api/v1/webhooks/stripe", bytes.NewReader(payload))
+	req.Header.Set("Stripe-Signature", sig)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+func completed(p cardpay.Payment) map[string]any {
+	return map[string]any{
+		"id": p.CheckoutSessionID, "object": "checkout.session", "mode": "payment", "status": "complete", "payment_status": "paid",
+		"amount_total": p.Amount.Minor, "currency": strings.ToLower(p.Amount.Currency), "customer": "cus_test", "payment_intent": "pi_" + p.ID,
+		"metadata": map[string]any{"payment_id": p.ID, "purpose": string(p.Purpose), "reference_id": p.ReferenceID},
+	}
+}
+
+func TestCardOrderPaidByWebhook(t *testing.T) {
+	h := startWithStripe(t)
+	p := newService(t, h, "posts", 25)
+	u, c := h.User(t, account.RoleCustomer, "ana@example.fr")
+	auth := h.Bearer(t, u.ID)
+	body := `{"lines":[{"product_id":"` + p.ID + `","quantity":100}],"payment":"card","consent":{"immediate_performance":true,"withdrawal_waiver":true},"accept_policy":"default@1"}`
+	r := postJSON(c, "/api/v1/orders", body, auth)
+	if r.Status != http.StatusCreated {
+		t.Fatalf("card order: %d %s", r.Status, r.Body)
+	}
+	var o struct {
+		CheckoutURL string `json:"checkout_url"`
+	}
+	json.Unmarshal([]byte(r.Body), &o)
+	var created struct{ ID, Status string }
+	json.Unmarshal([]byte(r.Body), &created)
+	if created.Status != "pending_payment" || o.CheckoutURL == "" {
+		t.Fatalf("card order answer: %s", r.Body)
+	}
+	pay, ok, err := h.App.Card.Pending(context.Background(), cardpay.PurposeOrder, created.ID)
+	if err != nil || !ok || pay.Amount.Minor != 2500 {
+		t.Fatalf("pending payment %+v %v %v", pay, ok, err)
+	}
+	// A forged event changes nothing.
+	payload, _ := cardpaytest.Event(t, webhookSecret, cardpaytest.EventID(), stripe.EventTypeCheckoutSessionCompleted, completed(pay))
+	if got := deliverEvent(t, h, payload, cardpaytest.Sign("whsec_wrong", payload, time.Now())); got != http.StatusBadRequest {
+		t.Fatalf("forged webhook: %d", got)
+	}
+	if got, _ := h.App.Orders.Get(context.Background(), created.ID); got.Status != "pending_payment" {
+		t.Fatalf("a forged event moved the order to %s", got.Status)
+	}
+	payload, sig := cardpaytest.Event(t, webhookSecret, cardpaytest.EventID(), stripe.EventTypeCheckoutSessionCompleted, completed(pay))
+	if got := deliverEvent(t, h, payload, sig); got != http.StatusOK {
+		t.Fatalf("webhook: %d", got)
+	}
+	if got := deliverEvent(t, h, payload, sig); got != http.StatusOK {
+		t.Fatalf("replayed webhook: %d", got)
+	}
+	got, _ := h.App.Orders.Get(context.Background(), created.ID)
+	if got.Status != "processing" || got.Paid.Minor != 2500 || got.PaidAt.IsZero() {
+		t.Fatalf("after payment: %+v", got)
+	}
+	mails, _ := h.App.Outbox.List(context.Background(), mail.Filter{Kind: "order_confirmation"})
+	if len(mails) != 1 {
+		t.Fatalf("%d confirmations after a replayed event", len(mails))
+	}
+	// The page flow sends the customer to Stripe's hosted page.
+	c.PostForm("/cart", url.Values{"product_id": {p.ID}, "quantity": {"10"}})
+	key := checkoutKey.FindStringSubmatch(c.Get("/cart").Body)[1]
+	r = c.PostForm("/checkout", url.Values{"checkout_key": {key}, "payment": {"card"}, "accept_policy": {"default@1"},
+		"immediate_performance": {"yes"}, "withdrawal_waiver": {"yes"}})
+	if r.Status != http.StatusSeeOther || !strings.HasSuffix(r.Location, "/pay") {
+		t.Fatalf("card checkout page: %d %q", r.Status, r.Location)
+	}
+	r = c.Get(r.Location)
+	if r.Status != http.StatusSeeOther || !strings.HasPrefix(r.Location, "http") {
+		t.Fatalf("pay page: %d %q", r.Status, r.Location)
+	}
+}
+
+func TestTopUpByCard(t *testing.T) {
+	h := startWithStripe(t)
+	u, c := h.User(t, account.RoleCustomer, "ana@example.fr")
+	r := c.PostForm("/balance/topup", url.Values{"amount": {"0,50"}})
+	if r.Status != http.StatusUnprocessableEntity || !strings.Contains(r.Body, `id="amount-error"`) {
+		t.Fatalf("too small a top-up: %d", r.Status)
+	}
+	auth := h.Bearer(t, u.ID)
+	hd := auth.Clone()
+	hd.Set("Idempotency-Key", "topup-1")
+	r = postJSON(c, "/api/v1/balance/topups", `{"amount":{"amount":2000,"currency":"EUR"}}`, hd)
+	if r.Status != http.StatusCreated || !strings.Contains(r.Body, `"checkout_url"`) {
+		t.Fatalf("top-up: %d %s", r.Status, r.Body)
+	}
+	var out struct{ ID string }
+	json.Unmarshal([]byte(r.Body), &out)
+	if again := postJSON(c, "/api/v1/balance/topups", `{"amount":{"amount":2000,"currency":"EUR"}}`, hd); !strings.Contains(again.Body, out.ID) {
+		t.Fatalf("retried top-up made another payment: %s", again.Body)
+	}
+	pay, err := h.App.Card.Get(context.Background(), out.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	payload, sig := cardpaytest.Event(t, webhookSecret, cardpaytest.EventID(), stripe.EventTypeCheckoutSessionCompleted, completed(pay))
+	if got := deliverEvent(t, h, payload, sig); got != http.StatusOK {
+		t.Fatalf("webhook: %d", got)
+	}
+	if balanceOf(t, h, u) != 2000 {
+		t.Fatalf("balance after a paid top-up: %d", balanceOf(t, h, u))
+	}
+}
