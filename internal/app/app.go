@@ -27,7 +27,9 @@ import (
 	"comptoir/internal/locale"
 	"comptoir/internal/mail"
 	"comptoir/internal/orders"
+	"comptoir/internal/policystore"
 	"comptoir/internal/ratelimit"
+	"comptoir/internal/subscriptions"
 	"comptoir/internal/web"
 )
 
@@ -62,8 +64,11 @@ type App struct {
 	Ledger   *billing.Ledger
 	Orders   *orders.Service
 	Card     *cardpay.Service
+	Policies *policystore.Service
 	Web      *web.Server
-	Metrics  *web.Metrics
+
+	Subscriptions *subscriptions.Service
+	Metrics       *web.Metrics
 
 	Idempotency *idempotency.Store
 }
@@ -116,6 +121,7 @@ func (a *App) build(ctx context.Context, opts Options) (err error) {
 	jobsCfg := jobs.Config{Logger: a.Logger, RescueStuckJobsAfter: opts.RescueStuckJobsAfter}
 	if opts.Workers {
 		jobsCfg.Workers = workers
+		jobsCfg.PeriodicJobs = append(jobsCfg.PeriodicJobs, subscriptions.RenewDueJob())
 	}
 	if a.Jobs, err = jobs.New(a.DB, jobsCfg); err != nil {
 		return err
@@ -153,16 +159,23 @@ func (a *App) build(ctx context.Context, opts Options) (err error) {
 		return config.Usagef("stripe: %v", err)
 	}
 	a.Card.AddWorkers(workers)
+	a.Policies = policystore.New(a.DB, a.Clock)
 	a.Orders = orders.New(a.DB, a.Clock, a.Catalog, a.Ledger, a.Accounts, a.Outbox, orders.Options{
 		BaseURL: cfg.BaseURL, StoreName: cfg.StoreName, Logger: a.Logger, Card: a.Card,
+		PolicyVersion: a.policyInForce,
 	})
 	cardHandlers[cardpay.PurposeOrder] = a.Orders.CardHandler()
+	a.Subscriptions = subscriptions.New(a.DB, a.Clock, a.Catalog, a.Ledger, a.Accounts, a.Outbox, subscriptions.SavedCards{Card: a.Card},
+		subscriptions.Options{Jobs: a.Jobs, BaseURL: cfg.BaseURL, StoreName: cfg.StoreName, Logger: a.Logger, PolicyVersion: a.policyInForce})
+	a.Subscriptions.AddWorkers(workers)
+	cardHandlers[cardpay.PurposeRenewal] = subscriptions.CardHandler{S: a.Subscriptions}
 	cardHandlers[cardpay.PurposeTopUp] = billing.TopUpHandler{L: a.Ledger}
 
 	a.Metrics = web.NewMetrics()
 	a.Web, err = web.New(web.Deps{
 		Accounts: a.Accounts, Limiter: a.Limiter, Messages: a.Messages, Clock: a.Clock, Logger: a.Logger,
 		Catalog: a.Catalog, Ledger: a.Ledger, Orders: a.Orders, Idempotency: a.Idempotency, Card: a.Card,
+		Policies: a.Policies, Subscriptions: a.Subscriptions,
 		Ready: a.ready, StoreName: cfg.StoreName, BaseURL: cfg.BaseURL, SecureCookies: cfg.SecureCookies(),
 		Metrics: a.Metrics,
 	})
@@ -180,6 +193,15 @@ func (a *App) mailSender() (mail.Sender, error) {
 		return nil, config.Usagef("--smtp-relay: %v", err)
 	}
 	return mail.NewSMTPSender(relay)
+}
+
+// policyInForce names the refund policy version customers accept today.
+func (a *App) policyInForce(ctx context.Context) (string, error) {
+	p, err := a.Policies.Current(ctx)
+	if err != nil {
+		return "", err
+	}
+	return p.ID(), nil
 }
 
 // ready is the readiness probe: the database must answer.

@@ -19,6 +19,14 @@ type welcomeData struct {
 var samples = map[string]any{
 	"password_reset": resetData{Name: "Zoé", Link: "https://shop.example/reset/abc", Minutes: 60},
 	"welcome":        welcomeData{Name: "Zoé", StoreName: "Comptoir"},
+	// Filled by internal/subscriptions (mailData); one map serves every kind.
+	"subscription_started":          subscriptionSample,
+	"subscription_renewed":          subscriptionSample,
+	"subscription_payment_failed":   subscriptionSample,
+	"subscription_canceled_unpaid":  subscriptionSample,
+	"subscription_cancel_confirmed": subscriptionSample,
+	"subscription_cancel_undone":    subscriptionSample,
+	"subscription_ended":            subscriptionSample,
 	// Filled by internal/orders (confirmationData); a map with the same
 	// fields keeps this package free of the orders package.
 	"order_confirmation": map[string]any{
@@ -28,6 +36,33 @@ var samples = map[string]any{
 		"ConsentShown": true, "Ticked": true, "Immediate": "Je demande…", "Waiver": "Je reconnais…",
 		"PolicyVersion": "default@1", "PolicyLink": "https://shop.example/policy?version=default%401",
 	},
+	// Filled by internal/claims (mailData): the claim emails share one shape.
+	"claim_filed":      claimSample(true),
+	"claim_decided":    claimSample(false),
+	"claim_withdrawal": claimSample(false),
+}
+
+// claimSample is internal/claims' mailData as a map (open: the claim stays
+// open after the decision the email reports).
+func claimSample(open bool) map[string]any {
+	return map[string]any{
+		"Name": "Zoé", "StoreName": "Comptoir", "ClaimID": "clm_1", "Kind": "non-livraison",
+		"About": "la commande ord_1 (Publications)", "ReceivedAt": "8 mars 2026 à 11:00:00 (fuseau horaire Europe/Paris)",
+		"Reason": "400 sur 1 000 ont été livrés. Nous vous remboursons la part non livrée, soit 6,00 €.",
+		"Open":   open, "Link": "https://shop.example/claims/clm_1",
+	}
+}
+
+// subscriptionSample has every field of internal/subscriptions' mailData.
+var subscriptionSample = map[string]any{
+	"Name": "Zoé", "StoreName": "Comptoir", "SubscriptionID": "sub_1", "Link": "https://shop.example/subscriptions/sub_1",
+	"Plan": "Veille", "Amount": "9,90 €", "Interval": "mois", "Every": "chaque mois", "PaidWith": "balance",
+	"Trial": true, "TrialEnd": "7 février 2026 à 10:00 UTC", "PeriodStart": "31 janvier 2026 à 10:00 UTC",
+	"PeriodEnd": "28 février 2026 à 10:00 UTC", "NextCharge": "28 février 2026 à 10:00 UTC",
+	"NextAttempt": "1er mars 2026 à 10:00 UTC", "AttemptsLeft": 2, "Effective": "28 février 2026 à 10:00 UTC",
+	"Now": false, "Reason": "votre solde ne suffisait pas",
+	"ConsentShown": true, "Ticked": true, "Immediate": "Je demande…", "Waiver": "Je reconnais…",
+	"PolicyVersion": "default@1", "PolicyLink": "https://shop.example/policy?version=default%401",
 }
 
 func TestEveryTemplateExistsInEveryLanguage(t *testing.T) {

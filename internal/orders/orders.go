@@ -191,7 +191,7 @@ type CardPayments interface {
 type Options struct {
 	// PolicyVersion returns the refund policy version in force, which a
 	// buyer accepts at checkout.
-	PolicyVersion func() string
+	PolicyVersion func(ctx context.Context) (string, error)
 	// BaseURL is the store's address, for links in emails.
 	BaseURL   string
 	StoreName string
@@ -214,7 +214,7 @@ type Service struct {
 // New returns the service.
 func New(d *db.DB, c clock.Clock, cat Catalog, l Ledger, cust Customers, m Mailer, opts Options) *Service {
 	if opts.PolicyVersion == nil {
-		opts.PolicyVersion = func() string { return "default@1" }
+		opts.PolicyVersion = func(context.Context) (string, error) { return "default@1", nil }
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
@@ -226,7 +226,7 @@ func New(d *db.DB, c clock.Clock, cat Catalog, l Ledger, cust Customers, m Maile
 func (s *Service) CardEnabled() bool { return s.opts.Card != nil && s.opts.Card.Enabled() }
 
 // PolicyVersion is the refund policy version a buyer accepts today.
-func (s *Service) PolicyVersion() string { return s.opts.PolicyVersion() }
+func (s *Service) PolicyVersion(ctx context.Context) (string, error) { return s.opts.PolicyVersion(ctx) }
 
 // statusFor derives the status of a paid order from its lines: nothing
 // delivered yet is processing, some is partial, all is completed.

@@ -60,7 +60,11 @@ func (s *Service) Place(ctx context.Context, in PlaceInput, after AfterPlace) (O
 	if in.Payment == PayCard && !s.CardEnabled() {
 		return Order{}, ErrCardUnavailable
 	}
-	if in.AcceptPolicy != "" && in.AcceptPolicy != s.PolicyVersion() {
+	inForce, err := s.PolicyVersion(ctx)
+	if err != nil {
+		return Order{}, fmt.Errorf("orders: policy in force: %w", err)
+	}
+	if in.AcceptPolicy != "" && in.AcceptPolicy != inForce {
 		return Order{}, ErrPolicyNotAccepted
 	}
 	buyer, err := s.customers.UserByID(ctx, in.CustomerID)
@@ -74,7 +78,7 @@ func (s *Service) Place(ctx context.Context, in PlaceInput, after AfterPlace) (O
 	now := s.clock.Now()
 	o := Order{
 		ID: id.New("ord"), CustomerID: buyer.ID, Status: StatusPaid, PaymentMethod: in.Payment,
-		PolicyVersion: s.PolicyVersion(), Lang: lang, PlacedAt: now, PaidAt: now,
+		PolicyVersion: inForce, Lang: lang, PlacedAt: now, PaidAt: now,
 	}
 	byCard := in.Payment == PayCard
 	if byCard {

@@ -27,6 +27,16 @@
 //	en = "{delivered} of {ordered} were delivered. We refund {refund}…"
 //	fr = "{delivered} sur {ordered} ont été livrés. Nous vous remboursons {refund}…"
 //
+//	[page]                    # the policy page customers read; all four required
+//	title_en = "Refunds, claims and your rights"
+//	title_fr = "Remboursements, réclamations et vos droits"
+//	en = """
+//	Not as described. Tell us within {window.not_as_described} of payment…
+//
+//	Right of withdrawal. …within {window.withdrawal} of placing it…
+//	"""
+//	fr = """…"""
+//
 // Kinds: non_delivery, not_as_described, subscription_cancel, dissatisfied,
 // withdrawal. Anchors: the order (non_delivery, dissatisfied, withdrawal),
 // its payment (not_as_described), the last payment (subscription_cancel).
@@ -45,6 +55,16 @@
 // "{{" and "}}" are literal braces. French text gets its no-break spaces
 // before : ; ! ? automatically. Wording a document leaves out is taken from
 // the default policy, and Check says so.
+//
+// The page (Policy.Page) is plain text: paragraphs separated by blank lines,
+// the lines of a paragraph joined with spaces. {window.<kind>} is that kind's
+// window in words ("7 days", "14 jours calendaires"), taken from the rules so
+// that the page never announces a deadline the engine does not apply; it is
+// an error for a disabled kind, and {window.withdrawal} is what a consumer
+// gets (at least the statutory 14 calendar days under law "eu"; an error
+// under law "none", which gives no withdrawal). A page is required in both
+// languages: there is no default page to fall back on, since the default's
+// text describes the default's rules.
 //
 // Unknown keys, wrong types and malformed values are errors (*ParseError,
 // "line 12: kinds.non_delivery.window: …"). A published version never

@@ -16,6 +16,7 @@ func FuzzParse(f *testing.F) {
 	f.Add([]byte(testDoc("eu", nil) + "\n[wording.non_delivery.partial]\nen = \"{refund} {{x}}\"\nfr = \"« {refund} » : ok\"\n"))
 	f.Add([]byte("name = \"x\"\nversion = 1\n[kinds]\nnon_delivery = { enabled = true, window = \"7d\" }\n"))
 	f.Add([]byte("a.b.c = [[1], {x = 2}]\n[[kinds.withdrawal]]\n"))
+	f.Add([]byte(pageDoc("eu", nil, "A {window.withdrawal} {{b}}\n\nc {window.non_delivery", "« d » ?\r\n\r\n{x}")))
 	facts := []Facts{
 		claim(NonDelivery, "2026-03-10T10:00:00Z", line(1000, 1000, 400)),
 		claim(Withdrawal, "2026-03-22T23:00:00Z", line(1000, 10, 0), digital),
@@ -34,6 +35,12 @@ func FuzzParse(f *testing.F) {
 		}
 		for _, w := range Check(p) {
 			_ = w.String()
+		}
+		// An accepted document has a page in both languages.
+		for _, lang := range []string{"en", "fr"} {
+			if title, paras := p.Page(lang); title == "" || len(paras) == 0 {
+				t.Fatalf("page %s: %q %q", lang, title, paras)
+			}
 		}
 		for _, fc := range facts {
 			d := Evaluate(p, fc, time.Time{})

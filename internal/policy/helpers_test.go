@@ -47,8 +47,14 @@ func testDoc(law string, override map[Kind]string) string {
 		}
 		fmt.Fprintf(&b, "\n[kinds.%s]\n%s\n", k, body)
 	}
+	b.WriteString(testPage)
 	return b.String()
 }
+
+// testPage is the page of testDoc's documents, on lines 26–31 (what a test
+// appends after a document starts on line 32). It is plain text, without
+// {window.*}, so that it stays valid whichever kinds a test disables.
+const testPage = "\n[page]\ntitle_en = \"Refunds\"\ntitle_fr = \"Remboursements\"\nen = \"Write to us.\"\nfr = \"Écrivez-nous.\"\n"
 
 func mustParse(t testing.TB, doc string) *Policy {
 	t.Helper()

@@ -110,6 +110,9 @@ func parse(data []byte) (*Policy, error) {
 	if err := d.wording(p); err != nil {
 		return nil, err
 	}
+	if err := d.page(p); err != nil {
+		return nil, err
+	}
 	p.id = p.Name + "@" + strconv.FormatInt(p.Version, 10)
 	return p, nil
 }
@@ -127,7 +130,7 @@ func (d *doc) errf(path []string, format string, args ...any) error {
 	return &ParseError{Line: d.loc.line(path), Path: strings.Join(path, "."), Msg: fmt.Sprintf(format, args...)}
 }
 
-var topKeys = []string{"name", "version", "law", "timezone", "kinds", "wording"}
+var topKeys = []string{"name", "version", "law", "timezone", "kinds", "wording", "page"}
 
 var kindKeys = []string{"enabled", "window", "counting", "remedy"}
 
@@ -160,6 +163,10 @@ func (d *doc) checkKeys() error {
 			}
 			if len(path) >= 4 && path[3] != "en" && path[3] != "fr" {
 				return d.errf(path[:4], "unknown language (want en and fr)")
+			}
+		case path[0] == "page" && len(path) >= 2:
+			if !contains(pageKeys, path[1]) {
+				return d.pageErrf(path[:2], "unknown key (the page has %s)", strings.Join(pageKeys, ", "))
 			}
 		case path[0] == "wording" && len(path) == 2:
 			if !isRuleGroup(path[1]) {

@@ -126,6 +126,7 @@ type Policy struct {
 	id      string // name@version, computed once
 	kinds   [5]KindRule
 	wording [numRules][2]template // [rule][langEN|langFR]
+	page    [2]page               // [langEN|langFR]
 	// missing lists the wording the document did not give (filled from the
 	// default policy), for Check.
 	missing []string

@@ -10,6 +10,7 @@ import (
 	"comptoir/internal/id"
 	"comptoir/internal/money"
 	"comptoir/internal/orders"
+	"comptoir/internal/subscriptions"
 )
 
 const cartCookie = "comptoir_cart"
@@ -70,6 +71,32 @@ func (s *Server) shop(w http.ResponseWriter, r *http.Request) {
 
 type productData struct {
 	Product catalog.Product
+	// For plans: the subscription form.
+	Consent       subscriptions.ConsentText
+	ConsentNeeded bool
+	PolicyVersion string
+	CardEnabled   bool
+}
+
+// productView is the product page, with the subscription form for plans.
+func (s *Server) productView(r *http.Request, p catalog.Product) (*view, error) {
+	d := productData{Product: p}
+	v := s.newView(r, "", nil)
+	v.Title = p.Name(v.Lang)
+	v.Form.Set("quantity", strconv.Itoa(p.MinQuantity))
+	if p.Kind == catalog.KindSubscription {
+		inForce, err := s.Orders.PolicyVersion(r.Context())
+		if err != nil {
+			return nil, err
+		}
+		d.PolicyVersion, d.CardEnabled = inForce, cardEnabled(s.Card)
+		d.Consent = subscriptions.ConsentWording(v.Lang)
+		if u := state(r).user; u != nil {
+			d.ConsentNeeded = subscriptions.ConsentRequired(*u)
+		}
+	}
+	v.Data = d
+	return v, nil
 }
 
 func (s *Server) product(w http.ResponseWriter, r *http.Request) {
@@ -82,9 +109,11 @@ func (s *Server) product(w http.ResponseWriter, r *http.Request) {
 		s.serverError(w, r, err)
 		return
 	}
-	v := s.newView(r, "", productData{Product: p})
-	v.Title = p.Name(v.Lang)
-	v.Form.Set("quantity", strconv.Itoa(p.MinQuantity))
+	v, err := s.productView(r, p)
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
 	s.render(w, r, http.StatusOK, "product", v)
 }
 
@@ -105,8 +134,11 @@ func (s *Server) cartAdd(w http.ResponseWriter, r *http.Request) {
 	}
 	qty, err := strconv.Atoi(strings.TrimSpace(r.PostForm.Get("quantity")))
 	if err != nil || qty < p.MinQuantity || qty > p.MaxQuantity {
-		v := s.newView(r, "", productData{Product: p})
-		v.Title = p.Name(v.Lang)
+		v, err := s.productView(r, p)
+		if err != nil {
+			s.serverError(w, r, err)
+			return
+		}
 		v.Form = r.PostForm
 		v.Errors = map[string]string{"quantity": s.Messages.T(v.Lang, "shop.quantity_range", map[string]any{"Min": p.MinQuantity, "Max": p.MaxQuantity})}
 		s.render(w, r, http.StatusUnprocessableEntity, "product", v)
@@ -162,7 +194,11 @@ type cartData struct {
 // for sale.
 func (s *Server) cartView(r *http.Request) (*view, error) {
 	v := s.newView(r, "cart.title", nil)
-	d := &cartData{PolicyVersion: s.Orders.PolicyVersion(), CheckoutKey: id.New("chk"), CardEnabled: s.Orders.CardEnabled()}
+	inForce, err := s.Orders.PolicyVersion(r.Context())
+	if err != nil {
+		return nil, err
+	}
+	d := &cartData{PolicyVersion: inForce, CheckoutKey: id.New("chk"), CardEnabled: s.Orders.CardEnabled()}
 	var kinds []string
 	for _, l := range readCart(r) {
 		p, err := s.Catalog.Get(r.Context(), l.ProductID)

@@ -17,7 +17,9 @@ import (
 	"comptoir/internal/idempotency"
 	"comptoir/internal/locale"
 	"comptoir/internal/orders"
+	"comptoir/internal/policystore"
 	"comptoir/internal/ratelimit"
+	"comptoir/internal/subscriptions"
 )
 
 // Deps are what the web layer needs from the rest of the application.
@@ -29,9 +31,12 @@ type Deps struct {
 	Orders      *orders.Service
 	Idempotency *idempotency.Store
 	Card        *cardpay.Service
-	Messages    *locale.Catalog
-	Clock       clock.Clock
-	Logger      *slog.Logger
+	Policies    *policystore.Service
+	// Subscriptions are plans customers pay for each period.
+	Subscriptions *subscriptions.Service
+	Messages      *locale.Catalog
+	Clock         clock.Clock
+	Logger        *slog.Logger
 	// Ready reports whether the server can take traffic (the database
 	// answers); /readyz fails otherwise.
 	Ready func(ctx context.Context) error
@@ -161,6 +166,7 @@ func (s *Server) pageRoutes() []route {
 		{"POST /account/sessions/{id}/revoke", permSignedIn, s.accountRevokeSession},
 		{"POST /account/tokens", permSignedIn, s.accountCreateToken},
 		{"POST /account/tokens/{id}/revoke", permSignedIn, s.accountRevokeToken},
+		{"GET /policy", permAnyone, s.policyPage},
 		{"GET /shop", permAnyone, s.shop},
 		{"GET /shop/{slug}", permAnyone, s.product},
 		{"GET /cart", permAnyone, s.cart},
@@ -171,6 +177,11 @@ func (s *Server) pageRoutes() []route {
 		{"GET /orders/{id}", permSignedIn, s.orderPage},
 		{"GET /orders/{id}/receipt", permSignedIn, s.receipt},
 		{"GET /orders/{id}/pay", permSignedIn, s.orderPay},
+		{"POST /subscriptions", permSignedIn, s.subscribe},
+		{"GET /subscriptions", permSignedIn, s.mySubscriptions},
+		{"GET /subscriptions/{id}", permSignedIn, s.subscriptionPage},
+		{"POST /subscriptions/{id}/cancel", permSignedIn, s.subscriptionCancel},
+		{"POST /subscriptions/{id}/undo", permSignedIn, s.subscriptionUndo},
 		{"GET /balance", permSignedIn, s.balancePage},
 		{"POST /balance/topup", permSignedIn, s.topUp},
 		{"GET /console", permStaff, s.console},
@@ -179,6 +190,11 @@ func (s *Server) pageRoutes() []route {
 		{"POST /console/orders/{id}/delivery", permStaff, s.consoleDelivery},
 		{"GET /admin", permAdmin, s.admin},
 		{"POST /admin/credits", permAdmin, s.adminCredit},
+		{"GET /admin/policies", permAdmin, s.adminPolicies},
+		{"GET /admin/policies/edit", permAdmin, s.adminPolicyEdit},
+		{"POST /admin/policies", permAdmin, s.adminPolicySave},
+		{"POST /admin/policies/preview", permAdmin, s.adminPolicyPreview},
+		{"POST /admin/policies/publish", permAdmin, s.adminPolicyPublish},
 		{"GET /admin/products", permAdmin, s.adminProducts},
 		{"GET /admin/products/new", permAdmin, s.adminProductNew},
 		{"POST /admin/products", permAdmin, s.adminProductSave},
@@ -202,6 +218,10 @@ func (s *Server) apiRoutes() []route {
 		{"GET /api/v1/balance", permSignedIn, s.apiBalance},
 		{"POST /api/v1/balance/credits", permAdmin, s.apiBalanceCredit},
 		{"POST /api/v1/balance/topups", permSignedIn, s.apiTopUp},
+		{"POST /api/v1/subscriptions", permSignedIn, s.apiStartSubscription},
+		{"GET /api/v1/subscriptions", permSignedIn, s.apiSubscriptions},
+		{"GET /api/v1/subscriptions/{id}", permSignedIn, s.apiSubscription},
+		{"POST /api/v1/subscriptions/{id}/cancel", permSignedIn, s.apiCancelSubscription},
 	}
 }
 

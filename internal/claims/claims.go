@@ -1,0 +1,447 @@
+// Package claims takes customers' claims about an order line or a
+// subscription and decides them under the refund policy the customer
+// accepted (POLICY.md): the decision is policy.Evaluate on facts read from
+// the database exactly as API.md describes them, so the server decides
+// exactly as `comptoir policy eval` would on the same facts. Automatic
+// outcomes are carried out in the same transaction that records the claim
+// and its decision (a refund to the balance, a job that decides again when
+// the processing time has passed); the rest waits for an agent, whose
+// decisions are kept beside the automatic ones.
+//
+// The use cases are the methods of Service: File (and Withdraw), AddEvidence,
+// Decide, the re-decision job, and the reads. Errors carry stable codes
+// (Code) for the API and the pages.
+package claims
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sort"
+	"strings"
+	"time"
+
+	"comptoir/internal/account"
+	"comptoir/internal/audit"
+	"comptoir/internal/billing"
+	"comptoir/internal/blob"
+	"comptoir/internal/clock"
+	"comptoir/internal/db"
+	"comptoir/internal/jobs"
+	"comptoir/internal/mail"
+	"comptoir/internal/money"
+	"comptoir/internal/orders"
+	"comptoir/internal/policy"
+)
+
+// Claim statuses: open while someone still has to act (an agent, the
+// customer with evidence, the clock), decided once the outcome is final.
+const (
+	StatusOpen    = "open"
+	StatusDecided = "decided"
+)
+
+// Who filed a claim.
+const (
+	ViaCustomer = "customer"
+	ViaAgent    = "agent"
+)
+
+// Refund destinations and statuses (claim_refunds).
+const (
+	DestBalance = "balance"
+	DestCard    = "card"
+	DestCredit  = "credit"
+
+	RefundPending   = "pending"
+	RefundSucceeded = "succeeded"
+	RefundFailed    = "failed"
+)
+
+// Errors callers tell apart; Code gives each its stable API code.
+var (
+	ErrNotFound                 = errors.New("claims: not found")
+	ErrDuplicateOpenClaim       = errors.New("claims: a claim of this kind is already open for this line")
+	ErrAlreadyDecided           = errors.New("claims: a claim of this kind was already decided with a refund for this line")
+	ErrClaimNotOpen             = errors.New("claims: the claim is no longer open")
+	ErrOverRefund               = errors.New("claims: refund above what is left to refund")
+	ErrCreditNotAccepted        = errors.New("claims: store credit needs the customer's acceptance")
+	ErrCardRefundUnavailable    = errors.New("claims: card refunds are not available")
+	ErrSubscriptionsUnavailable = errors.New("claims: subscriptions are not available")
+	ErrOrderNotPaid             = errors.New("claims: the order is not paid")
+	ErrUnknownPolicy            = errors.New("claims: unknown refund policy version")
+	ErrForbidden                = errors.New("claims: only an agent can do this")
+	ErrNotDecidable             = errors.New("claims: this claim is decided automatically")
+	ErrEvidenceTooLarge         = errors.New("claims: evidence file too large")
+	ErrEvidenceTypeForbidden    = errors.New("claims: evidence file type not accepted")
+	ErrEvidenceEmpty            = errors.New("claims: empty evidence")
+	ErrTooManyEvidence          = errors.New("claims: too many evidence files")
+	// ErrBusy: the claim's subject kept changing under us (other decisions
+	// on the same line) and the decision was not taken; try again.
+	ErrBusy = errors.New("claims: the order line is busy; try again")
+)
+
+// Code is the stable code of a claims error, for the API and the pages.
+func Code(err error) string {
+	if err == nil {
+		return ""
+	}
+	for _, c := range []struct {
+		err  error
+		code string
+	}{
+		{ErrNotFound, "not_found"}, {ErrDuplicateOpenClaim, "claim_already_open"},
+		{ErrAlreadyDecided, "claim_already_decided"}, {ErrClaimNotOpen, "claim_not_open"},
+		{ErrOverRefund, "over_refund"}, {orders.ErrOverRefund, "over_refund"},
+		{ErrCreditNotAccepted, "credit_not_accepted"}, {ErrCardRefundUnavailable, "card_refund_unavailable"},
+		{ErrSubscriptionsUnavailable, "subscriptions_unavailable"}, {ErrOrderNotPaid, "order_not_paid"},
+		{ErrUnknownPolicy, "policy_unknown"}, {ErrForbidden, "forbidden"}, {ErrNotDecidable, "not_decidable"},
+		{ErrEvidenceTooLarge, "evidence_too_large"}, {ErrEvidenceTypeForbidden, "evidence_type_forbidden"},
+		{ErrEvidenceEmpty, "evidence_empty"}, {ErrTooManyEvidence, "evidence_too_many"}, {ErrBusy, "busy"},
+		{orders.ErrNotFound, "not_found"},
+	} {
+		if errors.Is(err, c.err) {
+			return c.code
+		}
+	}
+	var verr *ValidationError
+	if errors.As(err, &verr) {
+		return "invalid"
+	}
+	return "internal"
+}
+
+// ValidationError maps invalid input fields, named as in the API ("kind",
+// "line_id", "refund.amount"…), to codes ("required", "invalid"…).
+type ValidationError struct{ Fields map[string]string }
+
+func (e *ValidationError) Error() string {
+	names := make([]string, 0, len(e.Fields))
+	for f := range e.Fields {
+		names = append(names, f)
+	}
+	sort.Strings(names)
+	parts := make([]string, len(names))
+	for i, f := range names {
+		parts[i] = f + ": " + e.Fields[f]
+	}
+	return "claims: invalid input: " + strings.Join(parts, ", ")
+}
+
+func invalid(field, code string) error {
+	return &ValidationError{Fields: map[string]string{field: code}}
+}
+
+// EvidenceError is a piece of evidence that was refused (ErrEvidenceTooLarge,
+// ErrEvidenceTypeForbidden, ErrEvidenceEmpty…): which one, and why. Nothing
+// of the batch it came in was stored.
+type EvidenceError struct {
+	Index int    // position in the batch
+	Name  string // the sanitized file name, empty for text
+	Err   error
+}
+
+func (e *EvidenceError) Error() string {
+	if e.Name != "" {
+		return fmt.Sprintf("evidence %d (%s): %v", e.Index, e.Name, e.Err)
+	}
+	return fmt.Sprintf("evidence %d: %v", e.Index, e.Err)
+}
+
+func (e *EvidenceError) Unwrap() error { return e.Err }
+
+// Claim is a claim with its current decision.
+type Claim struct {
+	ID             string
+	Kind           policy.Kind
+	CustomerID     string
+	OrderID        string // empty for a subscription claim
+	LineID         string
+	SubscriptionID string // empty for an order claim
+	Status         string // StatusOpen or StatusDecided
+	// FiledAt is the customer's first written contact about the matter:
+	// windows count to it (POLICY.md "filed_at").
+	FiledAt         time.Time
+	FiledBy         string // who filed it: the customer, or the agent
+	FiledVia        string // ViaCustomer or ViaAgent
+	SourceMessageID string // the message an agent filed it from
+	Message         string
+	Choice          policy.Cancel // subscription_cancel: period_end or now
+	RefundRequested bool
+	// PolicyVersion is the version the customer accepted with the order or
+	// subscription; every decision on the claim is taken under it.
+	PolicyVersion string
+	// Decision is the current decision, shaped as policy eval's.
+	Decision  policy.Decision
+	DecidedAt time.Time
+	DecidedBy string // empty: decided automatically
+	Revision  int64
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}
+
+// Open reports whether someone still has to act on the claim.
+func (c Claim) Open() bool { return c.Status == StatusOpen }
+
+// Decision is one decision of a claim's history.
+type Decision struct {
+	ID       string
+	ClaimID  string
+	Seq      int64 // 1 for the decision taken at filing, then in order
+	Decision policy.Decision
+	// ReasonCode and Note are an agent's: the code the customer's reason
+	// comes from, and an internal note never shown to the customer.
+	ReasonCode string
+	Note       string
+	DecidedAt  time.Time
+	DecidedBy  string // empty: automatic
+}
+
+// Evidence is one piece of evidence of a claim.
+type Evidence struct {
+	ID          string
+	ClaimID     string
+	Kind        string // "text" or "file"
+	Text        string // for text
+	FileName    string // sanitized display name, for files
+	ContentType string // detected from the content, for files
+	Size        int64
+	SHA256      string // hex, of the text or the file
+	AddedAt     time.Time
+	AddedBy     string
+	blobKey     string
+}
+
+// Refund is money that went back because of a claim.
+type Refund struct {
+	ID             string
+	ClaimID        string
+	DecisionID     string
+	OrderID        string
+	LineID         string
+	SubscriptionID string
+	Amount         money.Amount
+	Destination    string // DestBalance, DestCard or DestCredit
+	Status         string // RefundPending, RefundSucceeded or RefundFailed
+	CardRefundID   string
+	LedgerEntryID  string
+	// CustomerAcceptedCreditAt is when the customer accepted store credit
+	// instead of the original means of payment (DestCredit only).
+	CustomerAcceptedCreditAt time.Time
+	CreatedAt                time.Time
+	UpdatedAt                time.Time
+}
+
+// Orders is what claims needs from orders.
+type Orders interface {
+	Get(ctx context.Context, orderID string) (orders.Order, error)
+	ConsentOf(ctx context.Context, orderID string) (orders.Consent, error)
+	// RefundLineTx is the conditional update that keeps a line's refunds
+	// within what was paid (orders.ErrOverRefund otherwise).
+	RefundLineTx(ctx context.Context, tx *sql.Tx, orderID, lineID string, amount money.Amount, actor audit.Actor) error
+	RedeliverTx(ctx context.Context, tx *sql.Tx, orderID, lineID string, processing time.Duration, actor audit.Actor) error
+}
+
+// Ledger credits refunds and store credit to the balance.
+type Ledger interface {
+	CreditTx(ctx context.Context, tx *sql.Tx, e billing.Entry) (billing.EntryRow, error)
+}
+
+// Customers looks up the customer of a claim (type, country, language).
+type Customers interface {
+	UserByID(ctx context.Context, userID string) (account.User, error)
+}
+
+// Mailer queues email in the caller's transaction.
+type Mailer interface {
+	EnqueueTx(ctx context.Context, tx *sql.Tx, m mail.Message) (string, error)
+}
+
+// CardRefunder refunds part of an order paid by card, in the caller's
+// transaction: it reserves the amount on the order's card payment and
+// schedules the call to the card processor, returning the refund's id
+// ("rfd_…"). Its outcome comes back through Service.CardRefundSettledTx.
+// The composition root wires it to cardpay (the order's payment, then
+// cardpay.Service.RefundTx).
+type CardRefunder interface {
+	RefundOrderTx(ctx context.Context, tx *sql.Tx, orderID string, amount money.Amount, reason string) (refundID string, err error)
+}
+
+// SubscriptionSubject is what a subscription_cancel claim needs to know
+// about the subscription.
+type SubscriptionSubject struct {
+	ID         string
+	CustomerID string
+	// PolicyVersion is the policy version the customer accepted for it.
+	PolicyVersion string
+	// LastPaymentAt and LastPayment are the last successful payment, zero
+	// and nil when nothing was paid yet (a trial); Refunded is what was
+	// already refunded of it (nil: nothing).
+	LastPaymentAt time.Time
+	LastPayment   *money.Amount
+	Refunded      *money.Amount
+	PeriodEnd     time.Time
+}
+
+// SubscriptionCancel is a decided subscription_cancel claim to carry out.
+type SubscriptionCancel struct {
+	SubscriptionID string
+	ClaimID        string
+	// Cancel is when the subscription ends: policy.CancelNow or
+	// policy.CancelPeriodEnd. Future billing stops either way.
+	Cancel policy.Cancel
+	// Refund is the last payment to give back, nil when none.
+	Refund *money.Amount
+	Actor  audit.Actor
+}
+
+// SubscriptionRefund says where a subscription refund went.
+type SubscriptionRefund struct {
+	Destination   string // DestBalance or DestCard
+	Pending       bool   // a card refund waiting for the processor
+	CardRefundID  string
+	LedgerEntryID string
+}
+
+// Subscriptions is what subscription_cancel claims need; the composition
+// root wires it to internal/subscriptions. Unknown subscriptions are an
+// error wrapping ErrNotFound.
+type Subscriptions interface {
+	ClaimSubject(ctx context.Context, subscriptionID string) (SubscriptionSubject, error)
+	// CancelForClaimTx stops future billing, ends the subscription as
+	// c.Cancel says and refunds c.Refund to where it was paid from, all in
+	// tx; the confirmation email with its effective date (L215-1-1) is the
+	// subscription service's.
+	CancelForClaimTx(ctx context.Context, tx *sql.Tx, c SubscriptionCancel) (SubscriptionRefund, error)
+}
+
+// Deps are the services claims builds on.
+type Deps struct {
+	Orders    Orders
+	Ledger    Ledger
+	Customers Customers
+	Mailer    Mailer
+	Jobs      jobs.Inserter
+	Blobs     blob.Store
+	// Card refunds card-paid orders; nil: their refunds fail with
+	// ErrCardRefundUnavailable.
+	Card CardRefunder
+	// Subscriptions carries out subscription claims; nil: they fail with
+	// ErrSubscriptionsUnavailable.
+	Subscriptions Subscriptions
+	// Policies returns a published policy version ("default@1"). nil:
+	// the built-in default policy only.
+	Policies func(version string) (*policy.Policy, error)
+}
+
+// Options are the store settings claims depends on.
+type Options struct {
+	// BaseURL is the store's address, for links in emails.
+	BaseURL   string
+	StoreName string
+	// MaxEvidenceBytes bounds one evidence file (default 10 MiB);
+	// MaxEvidenceFiles the files of one claim (default 10).
+	MaxEvidenceBytes int64
+	MaxEvidenceFiles int
+	Logger           *slog.Logger
+}
+
+// Defaults of Options.
+const (
+	DefaultMaxEvidenceBytes = 10 << 20
+	DefaultMaxEvidenceFiles = 10
+)
+
+// Service is the claim use cases.
+type Service struct {
+	db        *db.DB
+	clock     clock.Clock
+	orders    Orders
+	ledger    Ledger
+	customers Customers
+	mailer    Mailer
+	jobs      jobs.Inserter
+	blobs     blob.Store
+	card      CardRefunder
+	subs      Subscriptions
+	policies  func(string) (*policy.Policy, error)
+	opts      Options
+	// afterGather, in tests only, runs between reading a claim's facts and
+	// deciding on them, to make another transaction land in between.
+	afterGather func()
+}
+
+// New returns the service. Every dependency but Card, Subscriptions and
+// Policies is required: a missing one is a wiring mistake reported at
+// start-up rather than on the first claim.
+func New(d *db.DB, c clock.Clock, deps Deps, opts Options) (*Service, error) {
+	var missing []string
+	for name, ok := range map[string]bool{
+		"Orders": deps.Orders != nil, "Ledger": deps.Ledger != nil, "Customers": deps.Customers != nil,
+		"Mailer": deps.Mailer != nil, "Jobs": deps.Jobs != nil, "Blobs": deps.Blobs != nil,
+	} {
+		if !ok {
+			missing = append(missing, name)
+		}
+	}
+	if d == nil || c == nil || len(missing) > 0 {
+		sort.Strings(missing)
+		return nil, fmt.Errorf("claims: missing dependencies: database/clock set: %v, %s", d != nil && c != nil, strings.Join(missing, ", "))
+	}
+	if deps.Policies == nil {
+		deps.Policies = DefaultPolicies
+	}
+	if opts.MaxEvidenceBytes <= 0 {
+		opts.MaxEvidenceBytes = DefaultMaxEvidenceBytes
+	}
+	if opts.MaxEvidenceFiles <= 0 {
+		opts.MaxEvidenceFiles = DefaultMaxEvidenceFiles
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	return &Service{
+		db: d, clock: c, orders: deps.Orders, ledger: deps.Ledger, customers: deps.Customers, mailer: deps.Mailer,
+		jobs: deps.Jobs, blobs: deps.Blobs, card: deps.Card, subs: deps.Subscriptions, policies: deps.Policies, opts: opts,
+	}, nil
+}
+
+// DefaultPolicies knows the built-in default policy only (default@1).
+func DefaultPolicies(version string) (*policy.Policy, error) {
+	if p := policy.Default(); version == p.ID() {
+		return p, nil
+	}
+	return nil, fmt.Errorf("%w: %q", ErrUnknownPolicy, version)
+}
+
+// policy returns the policy version a claim is decided under.
+func (s *Service) policy(version string) (*policy.Policy, error) {
+	p, err := s.policies(version)
+	if err != nil {
+		if errors.Is(err, ErrUnknownPolicy) {
+			return nil, err
+		}
+		return nil, fmt.Errorf("%w: %q: %v", ErrUnknownPolicy, version, err)
+	}
+	if p == nil || p.ID() != version {
+		return nil, fmt.Errorf("%w: %q", ErrUnknownPolicy, version)
+	}
+	return p, nil
+}
+
+func wrapDB(op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	return fmt.Errorf("claims: %s: %w", op, err)
+}
+
+// nullString stores "" as NULL.
+func nullString(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}

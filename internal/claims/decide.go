@@ -1,0 +1,505 @@
+package claims
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"reflect"
+	"regexp"
+	"slices"
+	"time"
+	"unicode/utf8"
+
+	"github.com/riverqueue/river"
+
+	"comptoir/internal/account"
+	"comptoir/internal/audit"
+	"comptoir/internal/billing"
+	"comptoir/internal/id"
+	"comptoir/internal/money"
+	"comptoir/internal/orders"
+	"comptoir/internal/policy"
+)
+
+// carryOutTx does what decision d entails, in tx: money back, a redelivery,
+// the job that decides again later, a subscription's end. decisionID is
+// the decision that caused it; acceptedCredit is when the customer accepted
+// store credit (an agent's credit decision only).
+func (s *Service) carryOutTx(ctx context.Context, tx *sql.Tx, subj *subject, c *Claim, d policy.Decision, decisionID string, actor audit.Actor, acceptedCredit time.Time) error {
+	if c.SubscriptionID != "" {
+		return s.cancelSubscriptionTx(ctx, tx, c, d, decisionID, actor)
+	}
+	switch d.Outcome {
+	case policy.OutcomeRefund:
+		_, err := s.refundTx(ctx, tx, c, subj.order, *d.Refund, destinationOf(subj.order), decisionID, actor, time.Time{})
+		return err
+	case policy.OutcomeCredit:
+		_, err := s.refundTx(ctx, tx, c, subj.order, *d.Refund, DestCredit, decisionID, actor, acceptedCredit)
+		return err
+	case policy.OutcomeWaitingDelivery:
+		return s.scheduleRedecideTx(ctx, tx, c.ID, subj.line.ProcessingUntil)
+	case policy.OutcomeRedeliver:
+		if subj.line.Kind != "service" {
+			// Digital lines are supplied at once; there is no processing
+			// time to start again, and an agent follows the claim up.
+			s.opts.Logger.Warn("claims: redeliver on a digital line", "claim", c.ID, "line", c.LineID)
+			return nil
+		}
+		return s.orders.RedeliverTx(ctx, tx, c.OrderID, c.LineID, processingTime(subj.order, subj.line), actor)
+	}
+	return nil
+}
+
+// destinationOf is where a refund of the order goes by default: back to the
+// means of payment (POLICY.md "Money").
+func destinationOf(o orders.Order) string {
+	if o.PaymentMethod == orders.PayCard {
+		return DestCard
+	}
+	return DestBalance
+}
+
+// processingTime is the line's stated processing time, as it was when
+// ordered: a redelivery starts it again.
+func processingTime(o orders.Order, l orders.Line) time.Duration {
+	if l.ProcessingUntil.IsZero() || !l.ProcessingUntil.After(o.PlacedAt) {
+		return 0
+	}
+	return l.ProcessingUntil.Sub(o.PlacedAt)
+}
+
+// refundTx gives amount of the claim's line back to dest, in tx. The line's
+// refunded total moves first, by the conditional update in orders that
+// keeps refunds within what was paid however many run at once
+// (ErrOverRefund); then the money: a ledger entry referencing this refund
+// (balance, store credit) or a card refund the processor settles later.
+func (s *Service) refundTx(ctx context.Context, tx *sql.Tx, c *Claim, o orders.Order, amount money.Amount, dest, decisionID string,
+	actor audit.Actor, acceptedCredit time.Time) (Refund, error) {
+	if dest == DestCard && s.card == nil {
+		return Refund{}, ErrCardRefundUnavailable
+	}
+	if dest == DestCredit && acceptedCredit.IsZero() {
+		return Refund{}, ErrCreditNotAccepted
+	}
+	now := s.clock.Now()
+	r := Refund{
+		ID: id.New("crf"), ClaimID: c.ID, DecisionID: decisionID, OrderID: o.ID, LineID: c.LineID, Amount: amount,
+		Destination: dest, CustomerAcceptedCreditAt: acceptedCredit, CreatedAt: now, UpdatedAt: now,
+	}
+	if err := s.orders.RefundLineTx(ctx, tx, o.ID, c.LineID, amount, actor); err != nil {
+		if errors.Is(err, orders.ErrOverRefund) {
+			return Refund{}, fmt.Errorf("%w: %v on line %s", ErrOverRefund, amount, c.LineID)
+		}
+		return Refund{}, err
+	}
+	switch dest {
+	case DestBalance, DestCredit:
+		entry, err := s.ledger.CreditTx(ctx, tx, billing.Entry{
+			CustomerID: c.CustomerID, Amount: amount, Kind: billing.KindRefund,
+			ReferenceType: "claim_refund", ReferenceID: r.ID, Reason: "claim " + c.ID, Actor: actor,
+		})
+		if err != nil {
+			return Refund{}, err
+		}
+		r.Status, r.LedgerEntryID = RefundSucceeded, entry.ID
+	case DestCard:
+		refundID, err := s.card.RefundOrderTx(ctx, tx, o.ID, amount, "claim "+c.ID)
+		if err != nil {
+			return Refund{}, err
+		}
+		r.Status, r.CardRefundID = RefundPending, refundID
+	}
+	if err := insertRefundTx(ctx, tx, r); err != nil {
+		return Refund{}, err
+	}
+	return r, audit.Record(ctx, tx, audit.Entry{At: now, Actor: actor, SubjectType: "claim_refund", SubjectID: r.ID, Action: "create",
+		After: refundState(r)})
+}
+
+func insertRefundTx(ctx context.Context, tx *sql.Tx, r Refund) error {
+	var accepted any
+	if !r.CustomerAcceptedCreditAt.IsZero() {
+		accepted = r.CustomerAcceptedCreditAt
+	}
+	_, err := tx.ExecContext(ctx, `INSERT INTO claim_refunds (id, claim_id, decision_id, order_id, order_line_id, subscription_id, amount,
+		currency, destination, status, card_refund_id, ledger_entry_id, customer_accepted_credit_at, created_at, updated_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14)`,
+		r.ID, r.ClaimID, r.DecisionID, nullString(r.OrderID), nullString(r.LineID), nullString(r.SubscriptionID), r.Amount.Minor,
+		r.Amount.Currency, r.Destination, r.Status, nullString(r.CardRefundID), nullString(r.LedgerEntryID), accepted, r.CreatedAt)
+	return wrapDB("insert refund", err)
+}
+
+func refundState(r Refund) map[string]any {
+	m := map[string]any{"claim_id": r.ClaimID, "amount": r.Amount, "destination": r.Destination, "status": r.Status}
+	if r.CardRefundID != "" {
+		m["card_refund_id"] = r.CardRefundID
+	}
+	if r.LedgerEntryID != "" {
+		m["ledger_entry_id"] = r.LedgerEntryID
+	}
+	return m
+}
+
+// cancelSubscriptionTx carries out a subscription_cancel decision: future
+// billing stops and the subscription ends as decided, with the refund of
+// the last payment when the decision gives one.
+func (s *Service) cancelSubscriptionTx(ctx context.Context, tx *sql.Tx, c *Claim, d policy.Decision, decisionID string, actor audit.Actor) error {
+	if d.Cancel == policy.CancelNone {
+		return nil // facts.incomplete: an agent looks first
+	}
+	if s.subs == nil {
+		return ErrSubscriptionsUnavailable
+	}
+	var refund *money.Amount
+	if d.Outcome == policy.OutcomeRefund {
+		refund = d.Refund
+	}
+	res, err := s.subs.CancelForClaimTx(ctx, tx, SubscriptionCancel{
+		SubscriptionID: c.SubscriptionID, ClaimID: c.ID, Cancel: d.Cancel, Refund: refund, Actor: actor,
+	})
+	if err != nil || refund == nil {
+		return err
+	}
+	now := s.clock.Now()
+	r := Refund{
+		ID: id.New("crf"), ClaimID: c.ID, DecisionID: decisionID, SubscriptionID: c.SubscriptionID, Amount: *refund,
+		Destination: res.Destination, Status: RefundSucceeded, CardRefundID: res.CardRefundID, LedgerEntryID: res.LedgerEntryID,
+		CreatedAt: now, UpdatedAt: now,
+	}
+	if res.Pending {
+		r.Status = RefundPending
+	}
+	if err := insertRefundTx(ctx, tx, r); err != nil {
+		return err
+	}
+	return audit.Record(ctx, tx, audit.Entry{At: now, Actor: actor, SubjectType: "claim_refund", SubjectID: r.ID, Action: "create",
+		After: refundState(r)})
+}
+
+// CardRefundSettledTx records the outcome of a claim's card refund, in the
+// card payment service's transaction (the composition root calls it from
+// cardpay's Handler.RefundSettled). A refund that is not a claim's, or was
+// already settled, changes nothing: the report may come more than once.
+//
+// A failed card refund is marked failed and logged for an agent; the line's
+// refunded total still counts it, because giving it back needs an orders
+// operation that does not exist yet (see the report to the lead).
+func (s *Service) CardRefundSettledTx(ctx context.Context, tx *sql.Tx, cardRefundID string, succeeded bool) error {
+	status := RefundFailed
+	if succeeded {
+		status = RefundSucceeded
+	}
+	now := s.clock.Now()
+	var refundID, claimID string
+	err := tx.QueryRowContext(ctx, `UPDATE claim_refunds SET status = $2, updated_at = $3
+		WHERE card_refund_id = $1 AND status = 'pending' RETURNING id, claim_id`, cardRefundID, status, now).Scan(&refundID, &claimID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil
+	}
+	if err != nil {
+		return wrapDB("settle card refund", err)
+	}
+	if !succeeded {
+		s.opts.Logger.Error("claims: card refund failed; an agent must give the money back another way",
+			"claim", claimID, "claim_refund", refundID, "card_refund", cardRefundID)
+	}
+	return audit.Record(ctx, tx, audit.Entry{At: now, Actor: audit.System, SubjectType: "claim_refund", SubjectID: refundID,
+		Action: "settle", Before: map[string]any{"status": RefundPending}, After: map[string]any{"status": status}})
+}
+
+// AgentDecision is an agent's decision on a claim (POST
+// /claims/{id}/decision).
+type AgentDecision struct {
+	ClaimID string
+	// Outcome is refund, refused, redeliver or credit.
+	Outcome policy.Outcome
+	// Refund is the amount for refund and credit: at most what is left to
+	// refund on the line.
+	Refund *money.Amount
+	// ReasonCode: for refused, one of policy.AgentReasons (the customer
+	// reads its wording from the policy); optional otherwise.
+	ReasonCode string
+	// Note is internal, never shown to the customer.
+	Note  string
+	Actor audit.Actor
+	// CustomerAcceptedCredit records that the customer accepted store
+	// credit instead of the original means of payment, now (credit only).
+	CustomerAcceptedCredit bool
+}
+
+const maxNote = 5000
+
+var codePattern = regexp.MustCompile(`^[a-z][a-z0-9_]{0,63}$`)
+
+// Decide records an agent's decision and carries it out in one transaction,
+// keeping the claim's history: a refund (never above what is left on the
+// line: ErrOverRefund, even with many agents at once), store credit (only
+// with the customer's acceptance), a redelivery, or a refusal with a reason
+// from the policy. An agent may decide a claim again (a further partial
+// refund, a refusal overturned); automatic re-decisions stop once an agent
+// has decided. The customer is emailed the decision in their language.
+func (s *Service) Decide(ctx context.Context, in AgentDecision) (Claim, error) {
+	if in.Actor.ID == "" || (in.Actor.Role != account.RoleAgent && in.Actor.Role != account.RoleAdmin) {
+		return Claim{}, ErrForbidden
+	}
+	c, err := s.Get(ctx, in.ClaimID)
+	if err != nil {
+		return Claim{}, err
+	}
+	if c.SubscriptionID != "" {
+		return Claim{}, ErrNotDecidable
+	}
+	subj, err := s.gather(ctx, c)
+	if err != nil {
+		return Claim{}, err
+	}
+	p, line := subj.policy, subj.line
+	fields := map[string]string{}
+	if len(in.Note) > maxNote || !utf8.ValidString(in.Note) {
+		fields["note"] = "too_long"
+	}
+	if in.ReasonCode != "" && !codePattern.MatchString(in.ReasonCode) {
+		fields["reason_code"] = "invalid"
+	}
+	d := policy.Decision{Outcome: in.Outcome, Cancel: policy.CancelNone, Statutory: c.Decision.Statutory, PolicyVersion: p.ID()}
+	switch in.Outcome {
+	case policy.OutcomeRefund, policy.OutcomeCredit:
+		switch {
+		case in.Refund == nil:
+			fields["refund"] = "required"
+		case in.Refund.Currency != line.Amount.Currency:
+			fields["refund.currency"] = "invalid"
+		case !in.Refund.IsPositive():
+			fields["refund.amount"] = "not_positive"
+		}
+		if in.Outcome == policy.OutcomeCredit && !in.CustomerAcceptedCredit {
+			return Claim{}, ErrCreditNotAccepted
+		}
+	case policy.OutcomeRefused:
+		if !slices.Contains(policy.AgentReasons, in.ReasonCode) {
+			fields["reason_code"] = "invalid"
+			if in.ReasonCode == "" {
+				fields["reason_code"] = "required"
+			}
+		}
+		if in.Refund != nil {
+			fields["refund"] = "not_applicable"
+		}
+	case policy.OutcomeRedeliver:
+		if line.Kind != "service" {
+			fields["outcome"] = "not_redeliverable"
+		}
+		if in.Refund != nil {
+			fields["refund"] = "not_applicable"
+		}
+	default:
+		fields["outcome"] = "invalid"
+	}
+	if len(fields) > 0 {
+		return Claim{}, &ValidationError{Fields: fields}
+	}
+	if in.Refund != nil {
+		// What is left on the line now; the conditional update in orders
+		// decides for good if another refund lands meanwhile.
+		left, err := line.Amount.Sub(line.Refunded)
+		if err != nil {
+			return Claim{}, err
+		}
+		if cmp, _ := in.Refund.Cmp(left); cmp > 0 {
+			return Claim{}, fmt.Errorf("%w: %v asked, %v left on line %s", ErrOverRefund, *in.Refund, left, line.ID)
+		}
+		refund := *in.Refund
+		d.Refund = &refund
+	}
+	if in.Outcome == policy.OutcomeRefused {
+		d.Rule = "agent." + in.ReasonCode
+		d.Reason, _ = p.AgentReason(in.ReasonCode)
+	} else {
+		d.Rule, d.Reason = upheldReason(in.Outcome, d.Refund)
+	}
+
+	now := s.clock.Now()
+	var accepted time.Time
+	if in.Outcome == policy.OutcomeCredit {
+		accepted = now
+	}
+	before := c
+	err = s.db.Tx(ctx, func(tx *sql.Tx) error {
+		if err := setDecisionTx(ctx, tx, &c, d, now, in.Actor.ID, 0); err != nil {
+			return err
+		}
+		// An agent's amount is explicit, not computed from the facts, so
+		// the subject is taken whatever its version; bumping it makes
+		// automatic decisions computed before this one retry.
+		if err := takeSubjectTx(ctx, tx, c.subjectID(), 0, false); err != nil {
+			return err
+		}
+		decisionID, err := insertDecisionTx(ctx, tx, c.ID, c.Revision, d, in.ReasonCode, in.Note, now, in.Actor.ID)
+		if err != nil {
+			return err
+		}
+		subj.claim = c
+		if err := s.carryOutTx(ctx, tx, subj, &c, d, decisionID, in.Actor, accepted); err != nil {
+			return err
+		}
+		if err := audit.Record(ctx, tx, audit.Entry{At: now, Actor: in.Actor, SubjectType: "claim", SubjectID: c.ID, Action: "decide",
+			Before: decisionState(before), After: decisionState(c)}); err != nil {
+			return err
+		}
+		return s.notifyTx(ctx, tx, "claim_decided", subj, c)
+	})
+	if err != nil {
+		return Claim{}, err
+	}
+	return c, nil
+}
+
+func decisionState(c Claim) map[string]any {
+	m := map[string]any{"status": c.Status, "outcome": c.Decision.Outcome, "rule": c.Decision.Rule}
+	if c.Decision.Refund != nil {
+		m["refund"] = *c.Decision.Refund
+	}
+	return m
+}
+
+// upheldReason is what the customer reads when an agent upholds a claim.
+// The policy words refusals (agent.*), which are the store's to phrase;
+// upholding only says what happens, so its wording lives here.
+func upheldReason(o policy.Outcome, amount *money.Amount) (string, policy.Reason) {
+	switch o {
+	case policy.OutcomeRefund:
+		return "agent.refund", policy.Reason{
+			EN: "An agent reviewed your claim and upheld it: we refund " + money.Format(*amount, "en") + " to your original means of payment.",
+			FR: "Un conseiller a examiné votre réclamation et l’a acceptée\u00a0: nous vous remboursons " + money.Format(*amount, "fr") +
+				" sur votre moyen de paiement d’origine.",
+		}
+	case policy.OutcomeCredit:
+		return "agent.credit", policy.Reason{
+			EN: "An agent reviewed your claim and upheld it: as you accepted, " + money.Format(*amount, "en") +
+				" of store credit has been added to your balance instead of a refund to your means of payment.",
+			FR: "Un conseiller a examiné votre réclamation et l’a acceptée\u00a0: comme vous l’avez accepté, un avoir de " +
+				money.Format(*amount, "fr") + " a été ajouté à votre solde à la place d’un remboursement sur votre moyen de paiement.",
+		}
+	}
+	return "agent.redeliver", policy.Reason{
+		EN: "An agent reviewed your claim and upheld it: the missing part goes back to processing and will be delivered again; we will tell you when it is done.",
+		FR: "Un conseiller a examiné votre réclamation et l’a acceptée\u00a0: la part manquante repart en traitement et sera de nouveau livrée\u202f; nous vous préviendrons dès que ce sera fait.",
+	}
+}
+
+// RedecideArgs is the job that decides an open claim again, scheduled at
+// the end of the processing time of a waiting_delivery claim.
+type RedecideArgs struct {
+	ClaimID string `json:"claim_id"`
+}
+
+// Kind names the job for River; renaming it would orphan queued jobs.
+func (RedecideArgs) Kind() string { return "claims.redecide" }
+
+// RedecideWorker runs RedecideArgs jobs.
+type RedecideWorker struct {
+	river.WorkerDefaults[RedecideArgs]
+	s *Service
+}
+
+// RedecideWorker returns the worker of the re-decision job.
+func (s *Service) RedecideWorker() *RedecideWorker { return &RedecideWorker{s: s} }
+
+// AddWorkers registers claims' jobs with the application's River workers.
+func (s *Service) AddWorkers(workers *river.Workers) {
+	river.AddWorker(workers, s.RedecideWorker())
+}
+
+// Work decides the claim again. It is idempotent, as a job run at least
+// once must be: a claim no longer open, or whose decision has not changed,
+// is left as it is. A claim still waiting (its line was sent back to
+// processing, or this node's clock is behind the one that scheduled the
+// job) gets a new job at the new expected time.
+func (w *RedecideWorker) Work(ctx context.Context, job *river.Job[RedecideArgs]) error {
+	_, err := w.s.redecide(ctx, job.Args.ClaimID, true)
+	if errors.Is(err, ErrNotFound) {
+		return river.JobCancel(err)
+	}
+	return err
+}
+
+// Redecide decides an open claim again on today's facts, and carries out
+// the new decision if it differs from the current one. Claims that are not
+// open are returned unchanged.
+func (s *Service) Redecide(ctx context.Context, claimID string) (Claim, error) {
+	return s.redecide(ctx, claimID, false)
+}
+
+// minReschedule keeps a job whose claim is still waiting from running again
+// in a tight loop when clocks disagree.
+const minReschedule = time.Minute
+
+func (s *Service) redecide(ctx context.Context, claimID string, fromJob bool) (Claim, error) {
+	var out Claim
+	err := s.retry(ctx, func() error {
+		c, err := s.Get(ctx, claimID)
+		if err != nil {
+			return err
+		}
+		out = c
+		if !c.Open() {
+			return nil
+		}
+		subj, err := s.gather(ctx, c)
+		if err != nil {
+			return err
+		}
+		now := s.clock.Now()
+		d := policy.Evaluate(subj.policy, subj.facts, now)
+		if reflect.DeepEqual(d, c.Decision) {
+			if fromJob && d.Outcome == policy.OutcomeWaitingDelivery {
+				at := subj.line.ProcessingUntil
+				if min := now.Add(minReschedule); at.Before(min) {
+					at = min
+				}
+				return s.db.Tx(ctx, func(tx *sql.Tx) error { return s.scheduleRedecideTx(ctx, tx, c.ID, at) })
+			}
+			return nil
+		}
+		before := c
+		err = s.db.Tx(ctx, func(tx *sql.Tx) error {
+			if err := s.applyAutomaticTx(ctx, tx, subj, &c, d, now, c.Revision); err != nil {
+				return err
+			}
+			if err := audit.Record(ctx, tx, audit.Entry{At: now, Actor: audit.System, SubjectType: "claim", SubjectID: c.ID,
+				Action: "redecide", Before: decisionState(before), After: decisionState(c)}); err != nil {
+				return err
+			}
+			return s.notifyTx(ctx, tx, "claim_decided", subj, c)
+		})
+		out = c
+		return err
+	})
+	return out, err
+}
+
+// applyAutomaticTx makes the engine's decision d the claim's current one
+// and carries it out, provided neither the claim (revision expect) nor its
+// subject (the version gathered) changed since the facts were read.
+func (s *Service) applyAutomaticTx(ctx context.Context, tx *sql.Tx, subj *subject, c *Claim, d policy.Decision, now time.Time, expect int64) error {
+	if err := setDecisionTx(ctx, tx, c, d, now, "", expect); err != nil {
+		return err
+	}
+	if err := takeSubjectTx(ctx, tx, c.subjectID(), subj.version, true); err != nil {
+		return err
+	}
+	decisionID, err := insertDecisionTx(ctx, tx, c.ID, c.Revision, d, "", "", now, "")
+	if err != nil {
+		return err
+	}
+	subj.claim = *c
+	return s.carryOutTx(ctx, tx, subj, c, d, decisionID, audit.System, time.Time{})
+}
+
+func (s *Service) scheduleRedecideTx(ctx context.Context, tx *sql.Tx, claimID string, at time.Time) error {
+	if _, err := s.jobs.InsertTx(ctx, tx, RedecideArgs{ClaimID: claimID}, &river.InsertOpts{ScheduledAt: at}); err != nil {
+		return fmt.Errorf("claims: schedule re-decision: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,5 @@
+package claims
+
+// SetAfterGather makes f run between reading a claim's facts and deciding
+// on them (tests of decisions taken on facts that changed meanwhile).
+func SetAfterGather(s *Service, f func()) { s.afterGather = f }

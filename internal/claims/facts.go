@@ -1,0 +1,145 @@
+package claims
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+
+	"comptoir/internal/account"
+	"comptoir/internal/orders"
+	"comptoir/internal/policy"
+)
+
+// subject is everything a decision on a claim needs, read at one moment:
+// the policy, the customer, the order line or subscription, and the facts
+// the engine decides on.
+type subject struct {
+	claim    Claim
+	policy   *policy.Policy
+	customer account.User
+	order    orders.Order // order claims
+	line     orders.Line
+	sub      SubscriptionSubject // subscription claims
+	// version is claim_subjects.version when the facts were read: an
+	// automatic decision commits only if it has not moved since.
+	version  int64
+	evidence []Evidence
+	facts    policy.Facts
+}
+
+// subjectID is what claim_subjects counts decisions on: the order line or
+// the subscription.
+func (c Claim) subjectID() string {
+	if c.SubscriptionID != "" {
+		return c.SubscriptionID
+	}
+	return c.LineID
+}
+
+// Facts returns the policy facts of a claim as they stand in the database,
+// shaped exactly as API.md's policy eval facts: the decision the service
+// takes is policy.Evaluate on these facts.
+func (s *Service) Facts(ctx context.Context, c Claim) (policy.Facts, error) {
+	subj, err := s.gather(ctx, c)
+	if err != nil {
+		return policy.Facts{}, err
+	}
+	return subj.facts, nil
+}
+
+// gather reads the subject of c. The subject's version is read first, so
+// that anything a claims transaction changes after it (a refund on the
+// line) moves the version and the decision taken on these facts is retried.
+func (s *Service) gather(ctx context.Context, c Claim) (*subject, error) {
+	subj := &subject{claim: c}
+	err := s.db.Read.QueryRowContext(ctx, `SELECT version FROM claim_subjects WHERE subject_id = $1`, c.subjectID()).Scan(&subj.version)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return nil, wrapDB("subject version", err)
+	}
+	if subj.customer, err = s.customers.UserByID(ctx, c.CustomerID); err != nil {
+		if errors.Is(err, account.ErrNotFound) {
+			return nil, ErrNotFound
+		}
+		return nil, fmt.Errorf("claims: customer: %w", err)
+	}
+	f := policy.Facts{
+		Kind:     c.Kind,
+		FiledAt:  c.FiledAt,
+		Customer: policy.Customer{Type: policy.CustomerType(subj.customer.CustomerType), Country: subj.customer.Country},
+		Choice:   c.Choice,
+	}
+	refundRequested := c.RefundRequested
+	f.RefundRequested = &refundRequested
+
+	if c.SubscriptionID != "" {
+		if s.subs == nil {
+			return nil, ErrSubscriptionsUnavailable
+		}
+		sub, err := s.subs.ClaimSubject(ctx, c.SubscriptionID)
+		if err != nil {
+			return nil, err
+		}
+		if sub.CustomerID != c.CustomerID {
+			return nil, ErrNotFound
+		}
+		subj.sub = sub
+		if c.PolicyVersion == "" {
+			subj.claim.PolicyVersion = sub.PolicyVersion
+		}
+		f.Subscription = &policy.Subscription{
+			LastPaymentAt: sub.LastPaymentAt, LastPayment: sub.LastPayment, PeriodEnd: sub.PeriodEnd, Refunded: sub.Refunded,
+		}
+	} else {
+		o, err := s.orders.Get(ctx, c.OrderID)
+		if err != nil {
+			if errors.Is(err, orders.ErrNotFound) {
+				return nil, ErrNotFound
+			}
+			return nil, err
+		}
+		line, ok := o.Line(c.LineID)
+		if !ok || o.CustomerID != c.CustomerID {
+			return nil, ErrNotFound
+		}
+		subj.order, subj.line = o, line
+		if c.PolicyVersion == "" {
+			subj.claim.PolicyVersion = o.PolicyVersion
+		}
+		// The order facts describe the one line the claim is about: paid is
+		// the line's amount, refunded what was refunded of that line.
+		paid, refunded := line.Amount, line.Refunded
+		of := &policy.Order{
+			PlacedAt: o.PlacedAt, PaidAt: o.PaidAt, Paid: &paid, ProductKind: policy.ProductKind(line.Kind),
+			Quantity: int64(line.Quantity), Delivered: int64(line.Delivered), Refunded: &refunded,
+			ProcessingUntil: line.ProcessingUntil,
+		}
+		consent, err := s.orders.ConsentOf(ctx, o.ID)
+		switch {
+		case err == nil:
+			of.Consent = &policy.Consent{
+				ImmediatePerformance: consent.ImmediatePerformance, WithdrawalWaiver: consent.WithdrawalWaiver, At: consent.At,
+			}
+		case errors.Is(err, orders.ErrNotFound):
+			// No consent record: nothing was recorded, which is what a
+			// missing consent means to the policy.
+		default:
+			return nil, err
+		}
+		f.Order = of
+	}
+
+	if subj.policy, err = s.policy(subj.claim.PolicyVersion); err != nil {
+		return nil, err
+	}
+	if c.ID != "" {
+		if subj.evidence, err = evidenceOf(ctx, s.db.Read, c.ID); err != nil {
+			return nil, err
+		}
+		for _, e := range subj.evidence {
+			f.Evidence = append(f.Evidence, policy.Evidence{Kind: e.Kind, At: e.AddedAt})
+		}
+	}
+	subj.facts = f
+	return subj, nil
+}

@@ -1,0 +1,442 @@
+package claims
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+	"unicode/utf8"
+
+	"comptoir/internal/account"
+	"comptoir/internal/audit"
+	"comptoir/internal/db"
+	"comptoir/internal/id"
+	"comptoir/internal/orders"
+	"comptoir/internal/policy"
+)
+
+// Input bounds: far above any real claim, low enough that one request
+// cannot fill a table.
+const (
+	maxMessage   = 20_000 // bytes
+	maxSourceRef = 200
+)
+
+// FileInput is a claim being filed, by its customer or by an agent from a
+// message the customer wrote.
+type FileInput struct {
+	Kind       policy.Kind
+	CustomerID string
+	// OrderID and LineID name the order line (LineID may be left out when
+	// the order has one line); SubscriptionID the subscription of a
+	// subscription_cancel claim.
+	OrderID        string
+	LineID         string
+	SubscriptionID string
+	Message        string
+	// Choice is how a subscription should end (period_end or now); required
+	// for subscription_cancel, refused for the other kinds.
+	Choice policy.Cancel
+	// RefundRequested is nil when not given, which means true (API.md).
+	RefundRequested *bool
+	// FiledAt is, for an agent, when the customer first wrote about the
+	// matter (the message's time; default now). A customer's claim is filed
+	// now, whatever FiledAt says.
+	FiledAt time.Time
+	// SourceMessageID is the message an agent files the claim from.
+	SourceMessageID string
+	// Actor is who files: the customer themself, or an agent or admin.
+	Actor audit.Actor
+}
+
+// File records a claim and decides it under the policy version the
+// customer accepted, in one transaction with everything the decision
+// entails: a refund (line refunded, money back where it came from), the job
+// that decides again when the processing time has passed, a redelivery, a
+// subscription's cancellation; the email that tells the customer the
+// decision in their language; the audit lines.
+//
+// A second open claim of the same kind on the same line is
+// ErrDuplicateOpenClaim; a claim on an order that is not the customer's is
+// ErrNotFound. A non_delivery or withdrawal claim on a line that already got
+// money back from a claim of that kind is ErrAlreadyDecided: the policy's
+// formula would otherwise pay the undelivered share a second time.
+func (s *Service) File(ctx context.Context, in FileInput) (Claim, error) {
+	c, err := s.prepareFiling(ctx, in)
+	if err != nil {
+		return Claim{}, err
+	}
+	var out Claim
+	err = s.retry(ctx, func() error {
+		subj, err := s.gather(ctx, c)
+		if err != nil {
+			return err
+		}
+		if s.afterGather != nil {
+			s.afterGather()
+		}
+		if c.Kind == policy.NonDelivery || c.Kind == policy.Withdrawal {
+			if err := s.checkNoPriorRefund(ctx, c); err != nil {
+				return err
+			}
+		}
+		now := s.clock.Now()
+		d := policy.Evaluate(subj.policy, subj.facts, now)
+		cl := subj.claim
+		cl.ID = id.New("clm")
+		cl.Status = statusFor(d.Outcome)
+		cl.Decision, cl.DecidedAt, cl.DecidedBy = d, now, ""
+		cl.Revision, cl.CreatedAt, cl.UpdatedAt = 1, now, now
+		subj.claim = cl
+		err = s.db.Tx(ctx, func(tx *sql.Tx) error {
+			if err := insertClaimTx(ctx, tx, &cl); err != nil {
+				return err
+			}
+			if err := takeSubjectTx(ctx, tx, cl.subjectID(), subj.version, true); err != nil {
+				return err
+			}
+			decisionID, err := insertDecisionTx(ctx, tx, cl.ID, 1, d, "", "", now, "")
+			if err != nil {
+				return err
+			}
+			if err := s.carryOutTx(ctx, tx, subj, &cl, d, decisionID, audit.System, time.Time{}); err != nil {
+				return err
+			}
+			if err := audit.Record(ctx, tx, audit.Entry{
+				At: now, Actor: in.Actor, SubjectType: "claim", SubjectID: cl.ID, Action: "file",
+				After: claimState(cl),
+			}); err != nil {
+				return err
+			}
+			template := "claim_filed"
+			if cl.Kind == policy.Withdrawal {
+				// The acknowledgement of receipt on a durable medium that
+				// art. 11a of Directive 2011/83/EU asks for, sent at once.
+				template = "claim_withdrawal"
+			}
+			return s.notifyTx(ctx, tx, template, subj, cl)
+		})
+		out = cl
+		return err
+	})
+	if err != nil {
+		return Claim{}, err
+	}
+	return out, nil
+}
+
+// Withdraw is the withdrawal button: a withdrawal claim filed by the
+// customer now, acknowledged at once by email with the date and time it was
+// received (Directive 2011/83/EU art. 11a).
+func (s *Service) Withdraw(ctx context.Context, customerID, orderID, lineID string) (Claim, error) {
+	return s.File(ctx, FileInput{
+		Kind: policy.Withdrawal, CustomerID: customerID, OrderID: orderID, LineID: lineID,
+		Actor: audit.Actor{ID: customerID, Role: account.RoleCustomer},
+	})
+}
+
+// prepareFiling validates a filing and resolves it into the claim to
+// decide: who filed and when, the order line, the policy version.
+func (s *Service) prepareFiling(ctx context.Context, in FileInput) (Claim, error) {
+	now := s.clock.Now()
+	fields := map[string]string{}
+	c := Claim{
+		Kind: in.Kind, CustomerID: in.CustomerID, OrderID: in.OrderID, LineID: in.LineID, SubscriptionID: in.SubscriptionID,
+		Message: in.Message, Choice: in.Choice, RefundRequested: in.RefundRequested == nil || *in.RefundRequested,
+		FiledBy: in.Actor.ID,
+	}
+	known := false
+	for _, k := range policy.Kinds {
+		known = known || k == in.Kind
+	}
+	if !known {
+		fields["kind"] = "invalid"
+	}
+	switch in.Actor.Role {
+	case account.RoleCustomer:
+		// A customer files for themself, now; anything else would let a
+		// customer move their own window.
+		if in.Actor.ID == "" || in.Actor.ID != in.CustomerID {
+			return Claim{}, ErrNotFound
+		}
+		if in.SourceMessageID != "" {
+			fields["source_message_id"] = "agents_only"
+		}
+		c.FiledVia, c.FiledAt = ViaCustomer, now
+	case account.RoleAgent, account.RoleAdmin:
+		if in.Actor.ID == "" {
+			return Claim{}, ErrForbidden
+		}
+		c.FiledVia, c.FiledAt, c.SourceMessageID = ViaAgent, now, in.SourceMessageID
+		if !in.FiledAt.IsZero() {
+			c.FiledAt = normalize(in.FiledAt)
+		}
+		if c.FiledAt.After(now) {
+			fields["filed_at"] = "in_future"
+		}
+	default:
+		return Claim{}, ErrForbidden
+	}
+	if in.CustomerID == "" {
+		fields["customer_id"] = "required"
+	}
+	if len(in.Message) > maxMessage {
+		fields["message"] = "too_long"
+	} else if !utf8.ValidString(in.Message) {
+		fields["message"] = "invalid"
+	}
+	if len(in.SourceMessageID) > maxSourceRef {
+		fields["source_message_id"] = "too_long"
+	}
+	if in.Kind == policy.SubscriptionCancel {
+		switch {
+		case in.SubscriptionID == "":
+			fields["subscription_id"] = "required"
+		case in.OrderID != "" || in.LineID != "":
+			fields["order_id"] = "not_applicable"
+		}
+		if in.Choice != policy.CancelPeriodEnd && in.Choice != policy.CancelNow {
+			fields["choice"] = "invalid"
+			if in.Choice == "" {
+				fields["choice"] = "required"
+			}
+		}
+	} else {
+		switch {
+		case in.OrderID == "":
+			fields["order_id"] = "required"
+		case in.SubscriptionID != "":
+			fields["subscription_id"] = "not_applicable"
+		}
+		if in.Choice != "" {
+			fields["choice"] = "not_applicable"
+		}
+	}
+	if len(fields) > 0 {
+		return Claim{}, &ValidationError{Fields: fields}
+	}
+
+	if in.Kind == policy.SubscriptionCancel {
+		if s.subs == nil {
+			return Claim{}, ErrSubscriptionsUnavailable
+		}
+		return c, nil
+	}
+	o, err := s.orders.Get(ctx, in.OrderID)
+	if errors.Is(err, orders.ErrNotFound) || err == nil && o.CustomerID != in.CustomerID {
+		return Claim{}, ErrNotFound
+	}
+	if err != nil {
+		return Claim{}, err
+	}
+	if c.LineID == "" {
+		if len(o.Lines) != 1 {
+			return Claim{}, invalid("line_id", "required")
+		}
+		c.LineID = o.Lines[0].ID
+	} else if _, ok := o.Line(c.LineID); !ok {
+		return Claim{}, ErrNotFound
+	}
+	if o.PaidAt.IsZero() {
+		return Claim{}, ErrOrderNotPaid
+	}
+	if c.FiledAt.Before(o.PlacedAt) {
+		return Claim{}, invalid("filed_at", "before_order")
+	}
+	c.PolicyVersion = o.PolicyVersion
+	return c, nil
+}
+
+// checkNoPriorRefund refuses a kind whose automatic refund a line already
+// had (see File). It runs after gather read the subject's version, so a
+// refund committed since then moves the version and the filing is retried.
+func (s *Service) checkNoPriorRefund(ctx context.Context, c Claim) error {
+	var prior sql.NullString
+	err := s.db.Read.QueryRowContext(ctx, `SELECT MIN(c.id) FROM claim_refunds r JOIN claims c ON c.id = r.claim_id
+		WHERE c.kind = $1 AND c.order_line_id = $2 AND r.status <> 'failed'`, string(c.Kind), c.LineID).Scan(&prior)
+	if err != nil {
+		return wrapDB("prior refunds", err)
+	}
+	if prior.Valid {
+		return fmt.Errorf("%w (%s)", ErrAlreadyDecided, prior.String)
+	}
+	return nil
+}
+
+// openOutcomes are the outcomes that leave a claim open.
+func statusFor(o policy.Outcome) string {
+	switch o {
+	case policy.OutcomeReview, policy.OutcomeAwaitingEvidence, policy.OutcomeWaitingDelivery, policy.OutcomeSolution:
+		return StatusOpen
+	}
+	return StatusDecided
+}
+
+func insertClaimTx(ctx context.Context, tx *sql.Tx, c *Claim) error {
+	amount, currency := refundColumns(c.Decision.Refund)
+	var choice any
+	if c.Choice != "" {
+		choice = string(c.Choice)
+	}
+	_, err := tx.ExecContext(ctx, `INSERT INTO claims (id, kind, customer_id, order_id, order_line_id, subscription_id, status, filed_at,
+		filed_by, filed_via, source_message_id, message, choice, refund_requested, policy_version, outcome, rule, statutory,
+		refund_amount, refund_currency, cancel, reason_en, reason_fr, decided_at, decided_by, revision, created_at, updated_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, NULL, 1, $25, $25)`,
+		c.ID, string(c.Kind), c.CustomerID, nullString(c.OrderID), nullString(c.LineID), nullString(c.SubscriptionID), c.Status, c.FiledAt,
+		c.FiledBy, c.FiledVia, nullString(c.SourceMessageID), c.Message, choice, c.RefundRequested, c.PolicyVersion,
+		string(c.Decision.Outcome), c.Decision.Rule, c.Decision.Statutory, amount, currency, string(c.Decision.Cancel),
+		c.Decision.Reason.EN, c.Decision.Reason.FR, c.DecidedAt, c.CreatedAt)
+	if db.IsUniqueViolation(err) {
+		// The only unique key a new claim can hit is the one open claim
+		// per kind per line (or subscription).
+		return ErrDuplicateOpenClaim
+	}
+	return wrapDB("insert claim", err)
+}
+
+func insertDecisionTx(ctx context.Context, tx *sql.Tx, claimID string, seq int64, d policy.Decision, code, note string, at time.Time, by string) (string, error) {
+	decisionID := id.New("cld")
+	amount, currency := refundColumns(d.Refund)
+	_, err := tx.ExecContext(ctx, `INSERT INTO claim_decisions (id, claim_id, seq, outcome, rule, statutory, refund_amount, refund_currency,
+		cancel, reason_en, reason_fr, reason_code, note, policy_version, decided_at, decided_by)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)`,
+		decisionID, claimID, seq, string(d.Outcome), d.Rule, d.Statutory, amount, currency, string(d.Cancel),
+		d.Reason.EN, d.Reason.FR, nullString(code), note, d.PolicyVersion, at, nullString(by))
+	return decisionID, wrapDB("insert decision", err)
+}
+
+// setDecisionTx makes d the claim's current decision and bumps its
+// revision, returning the new one (the decision's seq). With expect > 0 it
+// applies only to an open claim still at revision expect (an automatic
+// re-decision taken on what it read): errStale otherwise, or
+// ErrClaimNotOpen when the claim was decided meanwhile.
+func setDecisionTx(ctx context.Context, tx *sql.Tx, c *Claim, d policy.Decision, at time.Time, by string, expect int64) error {
+	amount, currency := refundColumns(d.Refund)
+	query := `UPDATE claims SET status = $2, outcome = $3, rule = $4, statutory = $5, refund_amount = $6, refund_currency = $7,
+		cancel = $8, reason_en = $9, reason_fr = $10, decided_at = $11, decided_by = $12, revision = revision + 1, updated_at = $11
+		WHERE id = $1`
+	args := []any{c.ID, statusFor(d.Outcome), string(d.Outcome), d.Rule, d.Statutory, amount, currency, string(d.Cancel),
+		d.Reason.EN, d.Reason.FR, at, nullString(by)}
+	if expect > 0 {
+		query += ` AND revision = $13 AND status = 'open'`
+		args = append(args, expect)
+	}
+	var rev int64
+	err := tx.QueryRowContext(ctx, query+` RETURNING revision`, args...).Scan(&rev)
+	if errors.Is(err, sql.ErrNoRows) {
+		return claimMoved(ctx, tx, c.ID)
+	}
+	if err != nil {
+		return wrapDB("set decision", err)
+	}
+	c.Status, c.Decision, c.DecidedAt, c.DecidedBy, c.Revision, c.UpdatedAt = statusFor(d.Outcome), d, at, by, rev, at
+	return nil
+}
+
+// touchClaimTx bumps an open claim's revision (evidence added) if it is
+// still at revision expect.
+func touchClaimTx(ctx context.Context, tx *sql.Tx, c *Claim, at time.Time, expect int64) error {
+	var rev int64
+	err := tx.QueryRowContext(ctx, `UPDATE claims SET revision = revision + 1, updated_at = $2
+		WHERE id = $1 AND revision = $3 AND status = 'open' RETURNING revision`, c.ID, at, expect).Scan(&rev)
+	if errors.Is(err, sql.ErrNoRows) {
+		return claimMoved(ctx, tx, c.ID)
+	}
+	if err != nil {
+		return wrapDB("touch claim", err)
+	}
+	c.Revision, c.UpdatedAt = rev, at
+	return nil
+}
+
+// claimMoved explains why a conditional update of a claim matched nothing.
+func claimMoved(ctx context.Context, tx *sql.Tx, claimID string) error {
+	var status string
+	err := tx.QueryRowContext(ctx, `SELECT status FROM claims WHERE id = $1`, claimID).Scan(&status)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return ErrNotFound
+	case err != nil:
+		return wrapDB("claim", err)
+	case status != StatusOpen:
+		return ErrClaimNotOpen
+	}
+	return errStale
+}
+
+// errStale: what a decision was computed on changed before it could
+// commit; retry recomputes it.
+var errStale = errors.New("claims: the claim or its subject changed meanwhile")
+
+// maxAttempts bounds retries of a decision whose facts keep changing.
+const maxAttempts = 8
+
+// retry runs fn until it does not fail with errStale (ErrBusy after
+// maxAttempts).
+func (s *Service) retry(ctx context.Context, fn func() error) error {
+	for range maxAttempts {
+		err := fn()
+		if !errors.Is(err, errStale) {
+			return err
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+	}
+	return ErrBusy
+}
+
+// takeSubjectTx bumps the version of a claim subject (order line or
+// subscription) in tx, which also holds its row lock until commit. Strict:
+// only if the version is still expect, the one the facts were read at
+// (errStale otherwise) — an automatic decision must not commit on facts a
+// concurrent claims transaction changed. Not strict (an agent's explicit
+// amount): bump whatever the version.
+func takeSubjectTx(ctx context.Context, tx *sql.Tx, subjectID string, expect int64, strict bool) error {
+	var res sql.Result
+	var err error
+	switch {
+	case !strict:
+		_, err = tx.ExecContext(ctx, `INSERT INTO claim_subjects (subject_id, version) VALUES ($1, 1)
+			ON CONFLICT (subject_id) DO UPDATE SET version = claim_subjects.version + 1`, subjectID)
+		return wrapDB("subject", err)
+	case expect == 0:
+		res, err = tx.ExecContext(ctx, `INSERT INTO claim_subjects (subject_id, version) VALUES ($1, 1)
+			ON CONFLICT (subject_id) DO NOTHING`, subjectID)
+	default:
+		res, err = tx.ExecContext(ctx, `UPDATE claim_subjects SET version = version + 1 WHERE subject_id = $1 AND version = $2`,
+			subjectID, expect)
+	}
+	if err != nil {
+		return wrapDB("subject", err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return wrapDB("subject", err)
+	} else if n != 1 {
+		return errStale
+	}
+	return nil
+}
+
+// claimState is a claim as the audit log records it: ids and the
+// decision, never the customer's words.
+func claimState(c Claim) map[string]any {
+	m := map[string]any{
+		"kind": c.Kind, "status": c.Status, "outcome": c.Decision.Outcome, "rule": c.Decision.Rule,
+		"statutory": c.Decision.Statutory, "policy_version": c.PolicyVersion, "filed_at": c.FiledAt, "filed_via": c.FiledVia,
+	}
+	if c.OrderID != "" {
+		m["order_id"], m["line_id"] = c.OrderID, c.LineID
+	}
+	if c.SubscriptionID != "" {
+		m["subscription_id"] = c.SubscriptionID
+	}
+	if c.Decision.Refund != nil {
+		m["refund"] = *c.Decision.Refund
+	}
+	if c.Decision.Cancel != policy.CancelNone {
+		m["cancel"] = c.Decision.Cancel
+	}
+	return m
+}

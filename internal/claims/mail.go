@@ -1,0 +1,96 @@
+package claims
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"time"
+
+	"comptoir/internal/mail"
+	"comptoir/internal/policy"
+)
+
+// mailData fills the claim_filed, claim_decided and claim_withdrawal
+// templates. Reason is the policy's sentence in the customer's language.
+type mailData struct {
+	Name       string
+	StoreName  string
+	ClaimID    string
+	Kind       string // the kind, worded
+	About      string // what the claim is about: "order ord_… (Product)"
+	ReceivedAt string // filed_at, in the store's time zone
+	Reason     string
+	Open       bool // the claim stays open
+	Link       string
+}
+
+var kindWords = map[string]map[policy.Kind]string{
+	"en": {
+		policy.NonDelivery: "non-delivery", policy.NotAsDescribed: "product not as described",
+		policy.SubscriptionCancel: "subscription cancellation", policy.Dissatisfied: "dissatisfaction",
+		policy.Withdrawal: "withdrawal",
+	},
+	"fr": {
+		policy.NonDelivery: "non-livraison", policy.NotAsDescribed: "produit non conforme à sa description",
+		policy.SubscriptionCancel: "résiliation d’abonnement", policy.Dissatisfied: "insatisfaction",
+		policy.Withdrawal: "rétractation",
+	},
+}
+
+// notifyTx queues the email telling the customer about claim c, in their
+// language, in tx: it goes out exactly when the change it reports commits.
+func (s *Service) notifyTx(ctx context.Context, tx *sql.Tx, template string, subj *subject, c Claim) error {
+	u := subj.customer
+	lang := u.Language
+	if lang != "fr" && lang != "en" {
+		lang = subj.order.Lang
+		if lang != "fr" {
+			lang = "en"
+		}
+	}
+	d := mailData{
+		Name: u.Name, StoreName: s.opts.StoreName, ClaimID: c.ID, Kind: kindWords[lang][c.Kind],
+		ReceivedAt: formatReceived(c.FiledAt, subj.policy, lang), Open: c.Open(),
+		Link: s.opts.BaseURL + "/claims/" + c.ID,
+	}
+	if lang == "fr" {
+		d.Reason = c.Decision.Reason.FR
+	} else {
+		d.Reason = c.Decision.Reason.EN
+	}
+	switch {
+	case c.SubscriptionID != "" && lang == "fr":
+		d.About = "l’abonnement " + c.SubscriptionID
+	case c.SubscriptionID != "":
+		d.About = "subscription " + c.SubscriptionID
+	case lang == "fr":
+		d.About = fmt.Sprintf("la commande %s (%s)", c.OrderID, subj.line.Name)
+	default:
+		d.About = fmt.Sprintf("order %s (%s)", c.OrderID, subj.line.Name)
+	}
+	subject, text, err := mail.Render(lang, template, d)
+	if err != nil {
+		return err
+	}
+	_, err = s.mailer.EnqueueTx(ctx, tx, mail.Message{
+		Kind: template, To: u.Email, ToName: u.Name, Lang: lang, Subject: subject, Text: text, UserID: u.ID,
+	})
+	return err
+}
+
+var frenchMonths = [...]string{"janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre", "octobre", "novembre", "décembre"}
+
+// formatReceived writes the date and time a claim was received, to the
+// second, in the store's time zone and named: the withdrawal acknowledgement
+// must state both (Directive 2011/83/EU art. 11a).
+func formatReceived(t time.Time, p *policy.Policy, lang string) string {
+	loc, zone := time.UTC, "UTC"
+	if p != nil && p.Location != nil {
+		loc, zone = p.Location, p.TimeZone
+	}
+	l := t.In(loc)
+	if lang == "fr" {
+		return fmt.Sprintf("%d %s %d à %s (fuseau horaire %s)", l.Day(), frenchMonths[l.Month()-1], l.Year(), l.Format("15:04:05"), zone)
+	}
+	return fmt.Sprintf("%d %s %d at %s (%s time)", l.Day(), l.Month(), l.Year(), l.Format("15:04:05"), zone)
+}

@@ -1,0 +1,272 @@
+package claims
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"io"
+	"strconv"
+	"strings"
+	"time"
+
+	"comptoir/internal/db"
+	"comptoir/internal/money"
+	"comptoir/internal/policy"
+)
+
+const claimColumns = `id, kind, customer_id, order_id, order_line_id, subscription_id, status, filed_at, filed_by, filed_via,
+	source_message_id, message, choice, refund_requested, policy_version, outcome, rule, statutory, refund_amount, refund_currency,
+	cancel, reason_en, reason_fr, decided_at, decided_by, revision, created_at, updated_at`
+
+func scanClaim(row interface{ Scan(...any) error }) (Claim, error) {
+	var c Claim
+	var orderID, lineID, subID, source, choice, decidedBy, refundCurrency sql.NullString
+	var refundAmount sql.NullInt64
+	var kind, outcome, cancel string
+	if err := row.Scan(&c.ID, &kind, &c.CustomerID, &orderID, &lineID, &subID, &c.Status, &c.FiledAt, &c.FiledBy, &c.FiledVia,
+		&source, &c.Message, &choice, &c.RefundRequested, &c.PolicyVersion, &outcome, &c.Decision.Rule, &c.Decision.Statutory,
+		&refundAmount, &refundCurrency, &cancel, &c.Decision.Reason.EN, &c.Decision.Reason.FR, &c.DecidedAt, &decidedBy,
+		&c.Revision, &c.CreatedAt, &c.UpdatedAt); err != nil {
+		return Claim{}, err
+	}
+	c.Kind = policy.Kind(kind)
+	c.OrderID, c.LineID, c.SubscriptionID = orderID.String, lineID.String, subID.String
+	c.SourceMessageID, c.Choice, c.DecidedBy = source.String, policy.Cancel(choice.String), decidedBy.String
+	c.Decision.Outcome, c.Decision.Cancel, c.Decision.PolicyVersion = policy.Outcome(outcome), policy.Cancel(cancel), c.PolicyVersion
+	c.Decision.Refund = amountOf(refundAmount, refundCurrency)
+	c.FiledAt, c.DecidedAt, c.CreatedAt, c.UpdatedAt = c.FiledAt.UTC(), c.DecidedAt.UTC(), c.CreatedAt.UTC(), c.UpdatedAt.UTC()
+	return c, nil
+}
+
+func amountOf(minor sql.NullInt64, currency sql.NullString) *money.Amount {
+	if !minor.Valid {
+		return nil
+	}
+	return &money.Amount{Minor: minor.Int64, Currency: currency.String}
+}
+
+// refundColumns splits an optional amount into its two nullable columns.
+func refundColumns(a *money.Amount) (any, any) {
+	if a == nil {
+		return nil, nil
+	}
+	return a.Minor, a.Currency
+}
+
+func getClaim(ctx context.Context, q db.Querier, claimID string) (Claim, error) {
+	c, err := scanClaim(q.QueryRowContext(ctx, `SELECT `+claimColumns+` FROM claims WHERE id = $1`, claimID))
+	if errors.Is(err, sql.ErrNoRows) {
+		return Claim{}, ErrNotFound
+	}
+	return c, wrapDB("get claim", err)
+}
+
+// Get returns a claim with its current decision.
+func (s *Service) Get(ctx context.Context, claimID string) (Claim, error) {
+	return getClaim(ctx, s.db.Read, claimID)
+}
+
+// GetForCustomer returns the claim only when it is customerID's: for anyone
+// else it does not exist (ErrNotFound), which reveals nothing.
+func (s *Service) GetForCustomer(ctx context.Context, customerID, claimID string) (Claim, error) {
+	c, err := s.Get(ctx, claimID)
+	if err != nil {
+		return Claim{}, err
+	}
+	if c.CustomerID != customerID {
+		return Claim{}, ErrNotFound
+	}
+	return c, nil
+}
+
+// ListFilter selects claims for a page. Empty fields match everything.
+type ListFilter struct {
+	CustomerID string // only this customer's claims (customers); empty for agents
+	OrderID    string
+	Status     string // StatusOpen or StatusDecided
+	Kind       policy.Kind
+	After      string // cursor: the last id of the previous page
+	Limit      int    // default 20, at most 100
+}
+
+// List returns a page of claims, newest first, and the cursor of the next
+// page ("" on the last).
+func (s *Service) List(ctx context.Context, f ListFilter) ([]Claim, string, error) {
+	limit := f.Limit
+	switch {
+	case limit <= 0:
+		limit = 20
+	case limit > 100:
+		limit = 100
+	}
+	query := `SELECT ` + claimColumns + ` FROM claims WHERE 1 = 1`
+	var args []any
+	add := func(cond string, v any) {
+		args = append(args, v)
+		query += " AND " + cond + " $" + strconv.Itoa(len(args))
+	}
+	if f.CustomerID != "" {
+		add("customer_id =", f.CustomerID)
+	}
+	if f.OrderID != "" {
+		add("order_id =", f.OrderID)
+	}
+	if f.Status != "" {
+		add("status =", f.Status)
+	}
+	if f.Kind != "" {
+		add("kind =", string(f.Kind))
+	}
+	if f.After != "" {
+		add("id <", f.After)
+	}
+	args = append(args, limit+1)
+	query += " ORDER BY id DESC LIMIT $" + strconv.Itoa(len(args))
+	rows, err := s.db.Read.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, "", wrapDB("list", err)
+	}
+	defer rows.Close()
+	var page []Claim
+	for rows.Next() {
+		c, err := scanClaim(rows)
+		if err != nil {
+			return nil, "", wrapDB("list", err)
+		}
+		page = append(page, c)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, "", wrapDB("list", err)
+	}
+	next := ""
+	if len(page) > limit {
+		page = page[:limit]
+		next = page[limit-1].ID
+	}
+	return page, next, nil
+}
+
+// Decisions returns the claim's decisions, oldest first: the automatic
+// ones and the agents', each with the reason the customer read.
+func (s *Service) Decisions(ctx context.Context, claimID string) ([]Decision, error) {
+	rows, err := s.db.Read.QueryContext(ctx, `SELECT id, claim_id, seq, outcome, rule, statutory, refund_amount, refund_currency, cancel,
+		reason_en, reason_fr, reason_code, note, policy_version, decided_at, decided_by
+		FROM claim_decisions WHERE claim_id = $1 ORDER BY seq`, claimID)
+	if err != nil {
+		return nil, wrapDB("decisions", err)
+	}
+	defer rows.Close()
+	var out []Decision
+	for rows.Next() {
+		var d Decision
+		var outcome, cancel string
+		var amount sql.NullInt64
+		var currency, code, by sql.NullString
+		if err := rows.Scan(&d.ID, &d.ClaimID, &d.Seq, &outcome, &d.Decision.Rule, &d.Decision.Statutory, &amount, &currency, &cancel,
+			&d.Decision.Reason.EN, &d.Decision.Reason.FR, &code, &d.Note, &d.Decision.PolicyVersion, &d.DecidedAt, &by); err != nil {
+			return nil, wrapDB("decisions", err)
+		}
+		d.Decision.Outcome, d.Decision.Cancel = policy.Outcome(outcome), policy.Cancel(cancel)
+		d.Decision.Refund = amountOf(amount, currency)
+		d.ReasonCode, d.DecidedBy, d.DecidedAt = code.String, by.String, d.DecidedAt.UTC()
+		out = append(out, d)
+	}
+	return out, wrapDB("decisions", rows.Err())
+}
+
+const evidenceColumns = `id, claim_id, kind, text, blob_key, file_name, content_type, size, sha256, added_at, added_by`
+
+func scanEvidence(row interface{ Scan(...any) error }) (Evidence, error) {
+	var e Evidence
+	var text, key, name, ctype sql.NullString
+	if err := row.Scan(&e.ID, &e.ClaimID, &e.Kind, &text, &key, &name, &ctype, &e.Size, &e.SHA256, &e.AddedAt, &e.AddedBy); err != nil {
+		return Evidence{}, err
+	}
+	e.Text, e.blobKey, e.FileName, e.ContentType = text.String, key.String, name.String, ctype.String
+	e.AddedAt = e.AddedAt.UTC()
+	return e, nil
+}
+
+func evidenceOf(ctx context.Context, q db.Querier, claimID string) ([]Evidence, error) {
+	rows, err := q.QueryContext(ctx, `SELECT `+evidenceColumns+` FROM claim_evidence WHERE claim_id = $1 ORDER BY position`, claimID)
+	if err != nil {
+		return nil, wrapDB("evidence", err)
+	}
+	defer rows.Close()
+	var out []Evidence
+	for rows.Next() {
+		e, err := scanEvidence(rows)
+		if err != nil {
+			return nil, wrapDB("evidence", err)
+		}
+		out = append(out, e)
+	}
+	return out, wrapDB("evidence", rows.Err())
+}
+
+// Evidence lists what was sent for a claim, oldest first.
+func (s *Service) Evidence(ctx context.Context, claimID string) ([]Evidence, error) {
+	return evidenceOf(ctx, s.db.Read, claimID)
+}
+
+// OpenEvidence opens one piece of a claim's evidence: the file from the blob
+// store, or the text. The caller closes the reader, and checks first that
+// the reader may see the claim (GetForCustomer for a customer). Serve a
+// file with its ContentType, "X-Content-Type-Options: nosniff" and as an
+// attachment: the type was detected from the content and is on an
+// allow-list, and nosniff keeps a browser from guessing another one.
+func (s *Service) OpenEvidence(ctx context.Context, claimID, evidenceID string) (io.ReadCloser, Evidence, error) {
+	e, err := scanEvidence(s.db.Read.QueryRowContext(ctx, `SELECT `+evidenceColumns+` FROM claim_evidence WHERE id = $1 AND claim_id = $2`,
+		evidenceID, claimID))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, Evidence{}, ErrNotFound
+	}
+	if err != nil {
+		return nil, Evidence{}, wrapDB("open evidence", err)
+	}
+	if e.Kind == "text" {
+		e.ContentType = "text/plain; charset=utf-8"
+		return io.NopCloser(strings.NewReader(e.Text)), e, nil
+	}
+	rc, err := s.blobs.Get(ctx, e.blobKey)
+	if err != nil {
+		return nil, Evidence{}, wrapDB("open evidence", err)
+	}
+	return rc, e, nil
+}
+
+// Refunds lists the money that went back because of a claim.
+func (s *Service) Refunds(ctx context.Context, claimID string) ([]Refund, error) {
+	rows, err := s.db.Read.QueryContext(ctx, `SELECT id, claim_id, decision_id, order_id, order_line_id, subscription_id, amount, currency,
+		destination, status, card_refund_id, ledger_entry_id, customer_accepted_credit_at, created_at, updated_at
+		FROM claim_refunds WHERE claim_id = $1 ORDER BY created_at, id`, claimID)
+	if err != nil {
+		return nil, wrapDB("refunds", err)
+	}
+	defer rows.Close()
+	var out []Refund
+	for rows.Next() {
+		var r Refund
+		var orderID, lineID, subID, card, entry sql.NullString
+		var accepted sql.NullTime
+		var amount int64
+		var currency string
+		if err := rows.Scan(&r.ID, &r.ClaimID, &r.DecisionID, &orderID, &lineID, &subID, &amount, &currency, &r.Destination, &r.Status,
+			&card, &entry, &accepted, &r.CreatedAt, &r.UpdatedAt); err != nil {
+			return nil, wrapDB("refunds", err)
+		}
+		r.OrderID, r.LineID, r.SubscriptionID, r.CardRefundID, r.LedgerEntryID = orderID.String, lineID.String, subID.String, card.String, entry.String
+		r.Amount = money.Amount{Minor: amount, Currency: currency}
+		if accepted.Valid {
+			r.CustomerAcceptedCreditAt = accepted.Time.UTC()
+		}
+		r.CreatedAt, r.UpdatedAt = r.CreatedAt.UTC(), r.UpdatedAt.UTC()
+		out = append(out, r)
+	}
+	return out, wrapDB("refunds", rows.Err())
+}
+
+// normalize gives an outside time the shape the clock and the database use
+// (UTC, whole microseconds), so that a time written and read back is equal
+// to the one a decision was taken on.
+func normalize(t time.Time) time.Time { return t.UTC().Truncate(time.Microsecond) }

@@ -1,0 +1,89 @@
+package claims_test
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"reflect"
+	"testing"
+
+	"comptoir/internal/account"
+	"comptoir/internal/claims"
+	"comptoir/internal/money"
+	"comptoir/internal/policy"
+)
+
+// fakeSubscriptions stands in for internal/subscriptions.
+type fakeSubscriptions struct {
+	subject claims.SubscriptionSubject
+	cancels []claims.SubscriptionCancel
+}
+
+func (f *fakeSubscriptions) ClaimSubject(ctx context.Context, id string) (claims.SubscriptionSubject, error) {
+	if id != f.subject.ID {
+		return claims.SubscriptionSubject{}, fmt.Errorf("subscription %s: %w", id, claims.ErrNotFound)
+	}
+	return f.subject, nil
+}
+
+func (f *fakeSubscriptions) CancelForClaimTx(ctx context.Context, tx *sql.Tx, c claims.SubscriptionCancel) (claims.SubscriptionRefund, error) {
+	f.cancels = append(f.cancels, c)
+	return claims.SubscriptionRefund{Destination: claims.DestBalance, LedgerEntryID: "ble_sub"}, nil
+}
+
+func TestSubscriptionCancelClaims(t *testing.T) {
+	subs := &fakeSubscriptions{}
+	e := setupWith(t, func(d *claims.Deps) { d.Subscriptions = subs })
+	ctx := context.Background()
+	u := e.customer(t, "FR", account.CustomerConsumer, "fr")
+	paid := money.MustNew(990, "EUR")
+	subs.subject = claims.SubscriptionSubject{ID: "sub_1", CustomerID: u.ID, PolicyVersion: "default@1",
+		LastPaymentAt: t0, LastPayment: &paid, PeriodEnd: t0.Add(31 * day)}
+	now := t0.Add(3 * day)
+	e.clock.Set(now)
+	c, err := e.claims.File(ctx, claims.FileInput{Kind: policy.SubscriptionCancel, CustomerID: u.ID, SubscriptionID: "sub_1",
+		Choice: policy.CancelPeriodEnd, Actor: customerActor(u)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	facts, err := policy.DecodeFacts([]byte(`{"kind": "subscription_cancel", "filed_at": "2026-03-11T10:00:00Z",
+		"customer": {"type": "consumer", "country": "FR"},
+		"subscription": {"last_payment_at": "2026-03-08T10:00:00Z", "last_payment": {"amount": 990, "currency": "EUR"}, "period_end": "2026-04-08T10:00:00Z"},
+		"choice": "period_end"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := policy.Evaluate(policy.Default(), facts, now)
+	if !reflect.DeepEqual(c.Decision, want) || want.Outcome != policy.OutcomeRefund || want.Cancel != policy.CancelNow {
+		t.Fatalf("decision %+v, policy eval %+v", c.Decision, want)
+	}
+	if len(subs.cancels) != 1 || subs.cancels[0].Cancel != policy.CancelNow || *subs.cancels[0].Refund != paid || subs.cancels[0].ClaimID != c.ID {
+		t.Fatalf("cancellations %+v", subs.cancels)
+	}
+	refunds, _ := e.claims.Refunds(ctx, c.ID)
+	if len(refunds) != 1 || refunds[0].SubscriptionID != "sub_1" || refunds[0].Status != claims.RefundSucceeded || refunds[0].Amount != paid {
+		t.Fatalf("refunds %+v", refunds)
+	}
+	if _, err := e.claims.Decide(ctx, claims.AgentDecision{ClaimID: c.ID, Outcome: policy.OutcomeRefused, ReasonCode: "expectation_only", Actor: e.agentActor()}); !errors.Is(err, claims.ErrNotDecidable) {
+		t.Fatalf("an agent deciding a subscription claim: %v", err)
+	}
+	other := e.customer(t, "FR", account.CustomerConsumer, "fr")
+	if _, err := e.claims.File(ctx, claims.FileInput{Kind: policy.SubscriptionCancel, CustomerID: other.ID, SubscriptionID: "sub_1",
+		Choice: policy.CancelNow, Actor: customerActor(other)}); !errors.Is(err, claims.ErrNotFound) {
+		t.Fatalf("someone else's subscription: %v", err)
+	}
+	if _, err := e.claims.File(ctx, claims.FileInput{Kind: policy.SubscriptionCancel, CustomerID: u.ID, SubscriptionID: "sub_1",
+		Actor: customerActor(u)}); claims.Code(err) != "invalid" {
+		t.Fatalf("no choice: %v", err)
+	}
+
+	// Without the subscriptions service, such claims cannot be filed.
+	e2 := setup(t)
+	u2 := e2.customer(t, "FR", account.CustomerConsumer, "fr")
+	_, err = e2.claims.File(ctx, claims.FileInput{Kind: policy.SubscriptionCancel, CustomerID: u2.ID, SubscriptionID: "sub_1",
+		Choice: policy.CancelNow, Actor: customerActor(u2)})
+	if claims.Code(err) != "subscriptions_unavailable" {
+		t.Fatalf("without subscriptions: %v", err)
+	}
+}

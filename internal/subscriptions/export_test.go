@@ -1,0 +1,7 @@
+package subscriptions
+
+// The scan queries, for the test that checks their plans use the indexes.
+var (
+	RenewDueQuery = renewDueQuery
+	RetryDueQuery = retryDueQuery
+)

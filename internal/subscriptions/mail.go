@@ -1,0 +1,167 @@
+package subscriptions
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"net/url"
+	"time"
+
+	"comptoir/internal/account"
+	"comptoir/internal/catalog"
+	"comptoir/internal/mail"
+	"comptoir/internal/money"
+)
+
+// Mail kinds, one template each in internal/mail/templates/{en,fr}.
+const (
+	MailStarted         = "subscription_started"
+	MailRenewed         = "subscription_renewed"
+	MailPaymentFailed   = "subscription_payment_failed"
+	MailCanceledUnpaid  = "subscription_canceled_unpaid"
+	MailCancelConfirmed = "subscription_cancel_confirmed"
+	MailCancelUndone    = "subscription_cancel_undone"
+	MailEnded           = "subscription_ended"
+)
+
+// mailData fills every subscription template; each uses what it needs.
+// Dates are already written out in the reader's language.
+type mailData struct {
+	Name, StoreName string
+	SubscriptionID  string
+	Link            string // the subscription's page, where it is canceled online
+	Plan            string
+	Amount          string // one period's price
+	Interval        string // "month", "mois"… (as in "per month", "par mois")
+	Every           string // "every month", "chaque mois", "chaque année"…
+	PaidWith        string // PayBalance or PayCard
+	Trial           bool
+	TrialEnd        string
+	PeriodStart     string
+	PeriodEnd       string
+	NextCharge      string // when the next renewal is charged
+	NextAttempt     string // when a failed payment is tried again
+	AttemptsLeft    int
+	Effective       string // when a cancellation takes effect
+	Now             bool   // canceled at once (else at the period end)
+	Reason          string // why a payment failed, in words
+	// The consent record and policy, repeated on the durable medium.
+	ConsentShown  bool
+	Ticked        bool
+	Immediate     string
+	Waiver        string
+	PolicyVersion string
+	PolicyLink    string
+}
+
+// party is who and what a notice is about, read before the transaction that
+// sends it (nothing in it changes within).
+type party struct {
+	user account.User
+	plan catalog.Product
+}
+
+func (s *Service) partyOf(ctx context.Context, sub Subscription) (party, error) {
+	u, err := s.customers.UserByID(ctx, sub.CustomerID)
+	if err != nil {
+		return party{}, fmt.Errorf("subscriptions: customer: %w", err)
+	}
+	p, err := s.catalog.Revision(ctx, sub.ProductID, sub.ProductRevision)
+	if err != nil {
+		return party{}, fmt.Errorf("subscriptions: plan: %w", err)
+	}
+	return party{user: u, plan: p}, nil
+}
+
+// lang is the language a notice goes out in: the customer's saved choice
+// (emails go out in the recipient's language), else the subscription's.
+func (p party) lang(sub Subscription) string {
+	if p.user.Language == "fr" || p.user.Language == "en" {
+		return p.user.Language
+	}
+	return sub.Lang
+}
+
+// data is the part of mailData every notice shares.
+func (s *Service) data(sub Subscription, p party, lang string) mailData {
+	return mailData{
+		Name: p.user.Name, StoreName: s.opts.StoreName, SubscriptionID: sub.ID,
+		Link: s.opts.BaseURL + "/subscriptions/" + sub.ID,
+		Plan: p.plan.Name(lang), Amount: money.Format(sub.Amount, lang), Interval: intervalWord(sub.Interval, lang),
+		Every:    everyWord(sub.Interval, lang),
+		PaidWith: sub.PaymentMethod, PolicyVersion: sub.PolicyVersion,
+		PolicyLink: s.opts.BaseURL + "/policy?version=" + url.QueryEscape(sub.PolicyVersion) + "&lang=" + lang,
+	}
+}
+
+func (s *Service) send(ctx context.Context, tx *sql.Tx, kind, lang string, p party, d mailData) error {
+	subject, text, err := mail.Render(lang, kind, d)
+	if err != nil {
+		return err
+	}
+	_, err = s.mailer.EnqueueTx(ctx, tx, mail.Message{
+		Kind: kind, To: p.user.Email, ToName: p.user.Name, Lang: lang, Subject: subject, Text: text, UserID: p.user.ID,
+	})
+	return err
+}
+
+var monthsFR = [...]string{"janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre", "octobre", "novembre", "décembre"}
+
+// formatDate writes a moment for a reader of lang. Times are shown in UTC,
+// named as such, so that a date that decides money (a cancellation's
+// effect, a retry) is never ambiguous.
+func formatDate(t time.Time, lang string) string {
+	if t.IsZero() {
+		return ""
+	}
+	t = t.UTC()
+	if lang == "fr" {
+		day := fmt.Sprint(t.Day())
+		if t.Day() == 1 {
+			day = "1er" // le 1er mars
+		}
+		return fmt.Sprintf("%s %s %d à %s UTC", day, monthsFR[t.Month()-1], t.Year(), t.Format("15:04"))
+	}
+	return t.Format("2 January 2006 at 15:04") + " UTC"
+}
+
+func intervalWord(interval, lang string) string {
+	words := map[string][2]string{IntervalWeek: {"week", "semaine"}, IntervalMonth: {"month", "mois"}, IntervalYear: {"year", "an"}}
+	w := words[interval]
+	if lang == "fr" {
+		return w[1]
+	}
+	return w[0]
+}
+
+// everyWord says how often a plan renews; French needs its own words
+// ("chaque année", not "chaque an").
+func everyWord(interval, lang string) string {
+	words := map[string][2]string{IntervalWeek: {"every week", "chaque semaine"}, IntervalMonth: {"every month", "chaque mois"}, IntervalYear: {"every year", "chaque année"}}
+	w := words[interval]
+	if lang == "fr" {
+		return w[1]
+	}
+	return w[0]
+}
+
+// failureReason words a failed payment's cause for the customer.
+func failureReason(code, lang string) string {
+	fr := lang == "fr"
+	switch code {
+	case "insufficient_balance":
+		if fr {
+			return "votre solde ne suffisait pas"
+		}
+		return "your balance was too low"
+	case "card_unavailable":
+		if fr {
+			return "le paiement par carte n’est pas disponible"
+		}
+		return "card payment is not available"
+	}
+	if fr {
+		return "votre carte a été refusée"
+	}
+	return "your card was declined"
+}

@@ -1,0 +1,318 @@
+// Package subscriptions sells plans billed every week, month or year: start
+// (paid now, or after a free trial), renewal at the end of each period by a
+// River job, retries of a failed renewal, and cancellation online, as French
+// law (Code de la consommation L215-1-1) asks: without contacting anyone,
+// confirmed by email with its effective date.
+//
+// Money moves exactly once per period. Each billed period is a row of
+// subscription_periods, unique on (subscription, period start), inserted in
+// the same transaction that charges it: a second job, a retried job or
+// another node renewing the same period finds the row and does nothing.
+//
+// A subscription keeps the terms its customer agreed to (the plan revision,
+// the price, the refund policy version, the consent given); renewals charge
+// those terms, never today's catalog price.
+//
+// Refunds are not decided here: the refund policy reads LastPayment, then
+// calls CancelTx and, when it grants a refund, pays it back and records it
+// with MarkRefundedTx, all in its own transaction.
+package subscriptions
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sort"
+	"strings"
+	"time"
+
+	"comptoir/internal/account"
+	"comptoir/internal/billing"
+	"comptoir/internal/catalog"
+	"comptoir/internal/clock"
+	"comptoir/internal/db"
+	"comptoir/internal/jobs"
+	"comptoir/internal/mail"
+	"comptoir/internal/money"
+)
+
+// Subscription statuses.
+const (
+	// StatusIncomplete: a card subscription whose first payment (the hosted
+	// Checkout page) is not made yet. It serves nothing and never renews.
+	StatusIncomplete = "incomplete"
+	StatusTrialing   = "trialing"
+	StatusActive     = "active"
+	// StatusPastDue: a renewal failed and is being retried.
+	StatusPastDue  = "past_due"
+	StatusCanceled = "canceled"
+)
+
+// Period statuses.
+const (
+	PeriodPending  = "pending"
+	PeriodPaid     = "paid"
+	PeriodFailed   = "failed"
+	PeriodRefunded = "refunded"
+)
+
+// Payment methods.
+const (
+	PayBalance = "balance"
+	PayCard    = "card"
+)
+
+// Cancellation modes.
+const (
+	CancelAtPeriodEnd = "period_end" // keep until the end of the paid period
+	CancelNow         = "now"        // stop at once
+)
+
+// RetrySchedule is when a failed renewal is tried again, counted from the
+// first failed attempt: three retries over seven days. After the last one
+// fails the subscription is canceled.
+var RetrySchedule = []time.Duration{24 * time.Hour, 3 * 24 * time.Hour, 7 * 24 * time.Hour}
+
+// Errors callers tell apart. Each has a stable API code (see Code).
+var (
+	ErrNotFound            = errors.New("subscriptions: not found")
+	ErrProductUnavailable  = errors.New("subscriptions: plan not for sale")
+	ErrConsentRequired     = errors.New("subscriptions: consent to immediate performance required")
+	ErrPolicyNotAccepted   = errors.New("subscriptions: refund policy version not accepted")
+	ErrInsufficientBalance = errors.New("subscriptions: insufficient balance")
+	ErrCardUnavailable     = errors.New("subscriptions: card payments are not configured")
+	ErrAlreadySubscribed   = errors.New("subscriptions: already subscribed to this plan")
+	// ErrNotUndoable: there is no scheduled cancellation to undo any more
+	// (none was asked, the date has passed, or it was canceled at once).
+	ErrNotUndoable = errors.New("subscriptions: cancellation can no longer be undone")
+	// ErrCardDeclined is what a CardCharger wraps when the card cannot be
+	// charged at all (no saved card, card payments switched off): the
+	// attempt counts as failed and is retried on schedule. Any other error
+	// from the charger rolls the renewal back and the job tries again.
+	ErrCardDeclined = errors.New("subscriptions: card cannot be charged")
+)
+
+// Code is the stable code of a subscriptions error, for the API and pages.
+func Code(err error) string {
+	for _, c := range []struct {
+		err  error
+		code string
+	}{
+		{ErrNotFound, "not_found"}, {ErrProductUnavailable, "product_unavailable"}, {ErrConsentRequired, "consent_required"},
+		{ErrPolicyNotAccepted, "policy_not_accepted"}, {ErrInsufficientBalance, "insufficient_balance"},
+		{ErrCardUnavailable, "card_unavailable"}, {ErrAlreadySubscribed, "already_subscribed"},
+		{ErrNotUndoable, "not_undoable"}, {ErrCardDeclined, "card_declined"},
+	} {
+		if errors.Is(err, c.err) {
+			return c.code
+		}
+	}
+	var verr *ValidationError
+	if errors.As(err, &verr) {
+		return "invalid"
+	}
+	return "internal"
+}
+
+// ValidationError maps invalid input fields (named as in the API: "plan_id",
+// "payment", "mode"…) to codes.
+type ValidationError struct{ Fields map[string]string }
+
+func (e *ValidationError) Error() string {
+	names := make([]string, 0, len(e.Fields))
+	for f := range e.Fields {
+		names = append(names, f)
+	}
+	sort.Strings(names)
+	parts := make([]string, len(names))
+	for i, f := range names {
+		parts[i] = f + ": " + e.Fields[f]
+	}
+	return "subscriptions: invalid input: " + strings.Join(parts, ", ")
+}
+
+// Subscription is a customer's plan and where it stands.
+type Subscription struct {
+	ID              string
+	CustomerID      string
+	ProductID       string
+	ProductRevision int
+	Interval        string // IntervalWeek, IntervalMonth or IntervalYear
+	Status          string
+	PaymentMethod   string
+	Amount          money.Amount // per period, as agreed
+	PolicyVersion   string
+	Lang            string
+	AnchorDay       int
+	// CurrentPeriodStart and CurrentPeriodEnd are the trial while trialing,
+	// else the last period paid. The next renewal is due at
+	// CurrentPeriodEnd.
+	CurrentPeriodStart time.Time
+	CurrentPeriodEnd   time.Time
+	TrialEnd           time.Time // zero without a trial
+	CancelAtPeriodEnd  bool
+	CancelRequestedAt  time.Time // zero unless a cancellation was asked
+	CanceledAt         time.Time // zero unless canceled
+	EndedAt            time.Time // zero unless canceled: when the service ended
+	Consent            Consent
+	CreatedAt          time.Time
+	UpdatedAt          time.Time
+}
+
+// EndsAt is when the subscription ends or ended: EndedAt once canceled, the
+// period end when a cancellation is scheduled, zero while it renews.
+func (s Subscription) EndsAt() time.Time {
+	switch {
+	case s.Status == StatusCanceled:
+		return s.EndedAt
+	case s.CancelAtPeriodEnd:
+		return s.CurrentPeriodEnd
+	}
+	return time.Time{}
+}
+
+// Renews reports whether a renewal will be charged at CurrentPeriodEnd.
+func (s Subscription) Renews() bool {
+	return (s.Status == StatusActive || s.Status == StatusTrialing) && !s.CancelAtPeriodEnd
+}
+
+// Consent is what the customer was shown and ticked when subscribing.
+type Consent struct {
+	Required             bool
+	ImmediatePerformance bool
+	WithdrawalWaiver     bool
+	WordingVersion       string
+	Lang                 string
+	ImmediateText        string
+	WaiverText           string
+	At                   time.Time
+	IP                   string
+	UserAgent            string
+}
+
+// Period is one billed period.
+type Period struct {
+	ID             string
+	SubscriptionID string
+	Start, End     time.Time
+	Amount         money.Amount
+	PaymentMethod  string
+	PolicyVersion  string // the policy version the payment was taken under
+	Status         string
+	// Attempts counts the attempts to charge the period so far.
+	Attempts      int
+	NextAttemptAt time.Time // zero unless a retry is scheduled
+	LastError     string
+	PaidAt        time.Time // zero unless paid
+	// PaymentReference is the balance entry ("ble_…") or card payment
+	// ("pay_…") that paid the period; for a pending card charge, the
+	// payment being made.
+	PaymentReference string
+	RefundedAt       time.Time
+	CreatedAt        time.Time
+}
+
+// Catalog is what subscriptions need from the catalog.
+type Catalog interface {
+	Get(ctx context.Context, productID string) (catalog.Product, error)
+	Revision(ctx context.Context, productID string, rev int) (catalog.Product, error)
+}
+
+// Ledger is what subscriptions need from the balance.
+type Ledger interface {
+	DebitTx(ctx context.Context, tx *sql.Tx, e billing.Entry) (billing.EntryRow, error)
+}
+
+// Customers looks up the subscriber.
+type Customers interface {
+	UserByID(ctx context.Context, userID string) (account.User, error)
+}
+
+// Mailer queues email in the caller's transaction.
+type Mailer interface {
+	EnqueueTx(ctx context.Context, tx *sql.Tx, m mail.Message) (string, error)
+}
+
+// CardCharge is an off-session charge of the customer's saved card for one
+// period. PeriodID is the payment's reference (cardpay's ReferenceID with
+// purpose "renewal").
+type CardCharge struct {
+	PeriodID    string
+	CustomerID  string
+	Amount      money.Amount
+	Description string
+}
+
+// CardCharger starts a renewal charge of a saved card in the caller's
+// transaction and returns the payment's id. The outcome arrives later: the
+// composition root routes cardpay's renewal outcomes to PeriodPaidTx and
+// PeriodPaymentFailedTx. An error wrapping ErrCardDeclined is a failed
+// attempt (retried on schedule); any other error rolls the renewal back.
+type CardCharger interface {
+	ChargeSavedCardTx(ctx context.Context, tx *sql.Tx, c CardCharge) (paymentID string, err error)
+}
+
+// Options are the store settings subscriptions depend on.
+type Options struct {
+	// Jobs inserts the renewal jobs (RenewDue, RetryDue). Required for them.
+	Jobs jobs.Inserter
+	// BaseURL is the store's address, for links in emails.
+	BaseURL   string
+	StoreName string
+	// PolicyVersion returns the refund policy version in force, which a
+	// customer accepts when subscribing.
+	PolicyVersion func(ctx context.Context) (string, error)
+	Logger        *slog.Logger
+}
+
+// Service is the subscription use cases.
+type Service struct {
+	db        *db.DB
+	clock     clock.Clock
+	catalog   Catalog
+	ledger    Ledger
+	customers Customers
+	mailer    Mailer
+	card      CardCharger // nil: card payments are off
+	opts      Options
+}
+
+// New returns the service. card may be nil when card payments are off.
+func New(d *db.DB, c clock.Clock, cat Catalog, ledger Ledger, cust Customers, mailer Mailer, card CardCharger, opts Options) *Service {
+	if opts.PolicyVersion == nil {
+		opts.PolicyVersion = func(context.Context) (string, error) { return "default@1", nil }
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	return &Service{db: d, clock: c, catalog: cat, ledger: ledger, customers: cust, mailer: mailer, card: card, opts: opts}
+}
+
+// PolicyVersion is the refund policy version a customer accepts today.
+func (s *Service) PolicyVersion(ctx context.Context) (string, error) {
+	return s.opts.PolicyVersion(ctx)
+}
+
+func wrapDB(op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	return fmt.Errorf("subscriptions: %s: %w", op, err)
+}
+
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n]
+}
+
+// nullTime is t for the database, NULL when zero.
+func nullTime(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return t.UTC()
+}

@@ -1,0 +1,177 @@
+package web
+
+import (
+	"errors"
+	"net/http"
+	"time"
+
+	"comptoir/internal/locale"
+	"comptoir/internal/policy"
+	"comptoir/internal/policystore"
+)
+
+type policyPageData struct {
+	Version    string
+	Paragraphs []string
+}
+
+// policyPage shows the refund policy to customers: the version in force, or
+// the one named (the version an order was bought under), in the visitor's
+// language or the one the link asks for.
+func (s *Server) policyPage(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	var p *policy.Policy
+	var err error
+	if v := r.URL.Query().Get("version"); v != "" {
+		p, err = s.Policies.Get(ctx, v)
+	} else {
+		p, err = s.Policies.Current(ctx)
+	}
+	if errors.Is(err, policystore.ErrNotFound) {
+		s.notFound(w, r)
+		return
+	}
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	lang := state(r).lang
+	if l, ok := locale.Normalize(r.URL.Query().Get("lang")); ok {
+		lang = l
+	}
+	title, paragraphs := p.Page(lang)
+	v := s.newView(r, "", policyPageData{Version: p.ID(), Paragraphs: paragraphs})
+	v.Title = title
+	s.render(w, r, http.StatusOK, "policy", v)
+}
+
+type adminPoliciesData struct {
+	Versions []policystore.Version
+}
+
+func (s *Server) adminPolicies(w http.ResponseWriter, r *http.Request) {
+	vs, err := s.Policies.List(r.Context())
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	s.render(w, r, http.StatusOK, "admin_policies", s.newView(r, "admin.policies.title", adminPoliciesData{Versions: vs}))
+}
+
+type policyEditData struct {
+	Document string
+	Errors   []policy.ParseError
+	Warnings []policy.Warning
+	Samples  []policystore.Sample
+	Facts    string
+	Decision *policy.Decision
+	Saved    string // the version just saved as a draft, ready to publish
+}
+
+func (s *Server) policyEditView(r *http.Request, doc string) *view {
+	return s.newView(r, "admin.policies.edit", &policyEditData{Document: doc, Samples: policystore.Samples()})
+}
+
+// adminPolicyEdit opens the editor on a version (the one in force by
+// default): editing never changes it, saving makes a new version.
+func (s *Server) adminPolicyEdit(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	from := r.URL.Query().Get("from")
+	if from == "" {
+		cur, err := s.Policies.Current(ctx)
+		if err != nil {
+			s.serverError(w, r, err)
+			return
+		}
+		from = cur.ID()
+	}
+	v, err := s.Policies.Version(ctx, from)
+	if errors.Is(err, policystore.ErrNotFound) {
+		s.notFound(w, r)
+		return
+	}
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	s.render(w, r, http.StatusOK, "admin_policy", s.policyEditView(r, string(v.Document)))
+}
+
+// adminPolicySave checks the document and keeps it as a draft; errors and
+// legal warnings are shown next to the text.
+func (s *Server) adminPolicySave(w http.ResponseWriter, r *http.Request) {
+	if err := r.ParseForm(); err != nil {
+		s.badForm(w, r, err)
+		return
+	}
+	doc := r.PostForm.Get("document")
+	draft, err := s.Policies.SaveDraft(r.Context(), state(r).user.Actor(), []byte(doc))
+	v := s.policyEditView(r, doc)
+	d := v.Data.(*policyEditData)
+	d.Errors, d.Warnings = draft.Errors, draft.Warnings
+	var serr *policystore.Error
+	switch {
+	case errors.As(err, &serr):
+		v.Errors = map[string]string{"document": s.Messages.T(v.Lang, "admin.policies.error."+serr.Code)}
+		s.render(w, r, http.StatusUnprocessableEntity, "admin_policy", v)
+		return
+	case err != nil:
+		s.serverError(w, r, err)
+		return
+	}
+	status := http.StatusOK
+	if len(d.Errors) > 0 {
+		status = http.StatusUnprocessableEntity
+	} else if draft.Policy != nil {
+		d.Saved = draft.Policy.ID()
+	}
+	s.render(w, r, status, "admin_policy", v)
+}
+
+// adminPolicyPreview decides sample facts under the document being edited,
+// without saving anything.
+func (s *Server) adminPolicyPreview(w http.ResponseWriter, r *http.Request) {
+	if err := r.ParseForm(); err != nil {
+		s.badForm(w, r, err)
+		return
+	}
+	doc, facts := r.PostForm.Get("document"), r.PostForm.Get("facts")
+	for _, sm := range policystore.Samples() {
+		if sm.Key == r.PostForm.Get("sample") && facts == "" {
+			facts = string(sm.Facts)
+		}
+	}
+	v := s.policyEditView(r, doc)
+	d := v.Data.(*policyEditData)
+	d.Facts = facts
+	dec, err := policystore.Preview([]byte(doc), []byte(facts), time.Time{})
+	if err != nil {
+		v.Errors = map[string]string{"preview": err.Error()}
+		s.render(w, r, http.StatusUnprocessableEntity, "admin_policy", v)
+		return
+	}
+	d.Decision = &dec
+	s.render(w, r, http.StatusOK, "admin_policy", v)
+}
+
+func (s *Server) adminPolicyPublish(w http.ResponseWriter, r *http.Request) {
+	if err := r.ParseForm(); err != nil {
+		s.badForm(w, r, err)
+		return
+	}
+	err := s.Policies.Publish(r.Context(), state(r).user.Actor(), r.PostForm.Get("version"))
+	var serr *policystore.Error
+	switch {
+	case errors.Is(err, policystore.ErrNotFound):
+		s.notFound(w, r)
+		return
+	case errors.As(err, &serr):
+		s.renderError(w, r, http.StatusUnprocessableEntity, "admin.policies.error."+serr.Code)
+		return
+	case err != nil:
+		s.serverError(w, r, err)
+		return
+	}
+	s.flash(w, "admin.policies.published_flash")
+	http.Redirect(w, r, "/admin/policies", http.StatusSeeOther)
+}

@@ -1,0 +1,314 @@
+package web
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"net/http"
+	"time"
+
+	"comptoir/internal/cardpay"
+	"comptoir/internal/catalog"
+	"comptoir/internal/subscriptions"
+)
+
+// startSubscription subscribes the signed-in customer to a plan; by card,
+// the first period is paid on Stripe's Checkout page (the card is saved for
+// renewals), and the returned payment id says where to send them.
+func (s *Server) startSubscription(ctx context.Context, r *http.Request, in subscriptions.StartInput) (subscriptions.Subscription, string, error) {
+	var paymentID string
+	var after subscriptions.AfterStart
+	if in.Payment == subscriptions.PayCard && cardEnabled(s.Card) {
+		u := state(r).user
+		after = func(ctx context.Context, tx *sql.Tx, sub subscriptions.Subscription) error {
+			period, open, err := s.Subscriptions.OpenPeriodTx(ctx, tx, sub.ID)
+			if err != nil || !open {
+				return err // a trial: nothing to pay now
+			}
+			p, err := s.Card.StartCheckoutTx(ctx, tx, cardpay.StartInput{
+				Purpose: cardpay.PurposeRenewal, ReferenceID: period.ID, CustomerID: sub.CustomerID, CustomerEmail: u.Email,
+				Amount: period.Amount, Description: s.StoreName + " — " + sub.ID, SaveCard: true, Language: state(r).lang,
+				SuccessURL: s.BaseURL + "/subscriptions/" + sub.ID, CancelURL: s.BaseURL + "/subscriptions/" + sub.ID,
+			})
+			paymentID = p.ID
+			return err
+		}
+	}
+	sub, err := s.Subscriptions.Start(ctx, in, after)
+	return sub, paymentID, err
+}
+
+func (s *Server) subscribe(w http.ResponseWriter, r *http.Request) {
+	if err := r.ParseForm(); err != nil {
+		s.badForm(w, r, err)
+		return
+	}
+	st := state(r)
+	f := r.PostForm
+	in := subscriptions.StartInput{
+		CustomerID: st.user.ID, PlanID: f.Get("plan_id"), Payment: f.Get("payment"),
+		ImmediatePerformance: f.Get("immediate_performance") == "yes", WithdrawalWaiver: f.Get("withdrawal_waiver") == "yes",
+		AcceptPolicy: f.Get("accept_policy"), Lang: st.lang, IP: clientIP(r), UserAgent: r.UserAgent(),
+	}
+	fail := func(status int, field, key string) {
+		p, err := s.Catalog.Get(r.Context(), in.PlanID)
+		if err != nil {
+			s.renderError(w, r, status, key)
+			return
+		}
+		v, err := s.productView(r, p)
+		if err != nil {
+			s.serverError(w, r, err)
+			return
+		}
+		v.Form = f
+		v.Errors = map[string]string{field: s.Messages.T(v.Lang, key)}
+		s.render(w, r, status, "product", v)
+	}
+	if in.AcceptPolicy == "" {
+		fail(http.StatusUnprocessableEntity, "accept_policy", "cart.policy_required")
+		return
+	}
+	sub, paymentID, err := s.startSubscription(r.Context(), r, in)
+	if err != nil {
+		code := subscriptions.Code(err)
+		if code == "internal" {
+			s.serverError(w, r, err)
+			return
+		}
+		field := "subscribe"
+		if code == "consent_required" {
+			field = "consent"
+		}
+		fail(http.StatusUnprocessableEntity, field, "subscription.error."+code)
+		return
+	}
+	if paymentID != "" {
+		s.sendToCheckout(w, r, paymentID, "/subscriptions/"+sub.ID)
+		return
+	}
+	s.flash(w, "subscription.started")
+	http.Redirect(w, r, "/subscriptions/"+sub.ID, http.StatusSeeOther)
+}
+
+type subscriptionsData struct {
+	Subscriptions []subscriptions.Subscription
+	Names         map[string]string // plan names by subscription id
+	Next          string
+}
+
+func (s *Server) mySubscriptions(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	page, next, err := s.Subscriptions.List(ctx, subscriptions.ListFilter{CustomerID: state(r).user.ID, After: r.URL.Query().Get("after")})
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	d := subscriptionsData{Subscriptions: page, Next: next, Names: map[string]string{}}
+	lang := state(r).lang
+	for _, sub := range page {
+		if p, err := s.Catalog.Revision(ctx, sub.ProductID, sub.ProductRevision); err == nil {
+			d.Names[sub.ID] = p.Name(lang)
+		}
+	}
+	s.render(w, r, http.StatusOK, "subscriptions", s.newView(r, "subscriptions.title", d))
+}
+
+type subscriptionData struct {
+	Sub      subscriptions.Subscription
+	Plan     catalog.Product
+	Periods  []subscriptions.Period
+	Undoable bool
+}
+
+func (s *Server) subscriptionPage(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	sub, err := s.Subscriptions.GetForCustomer(ctx, state(r).user.ID, r.PathValue("id"))
+	if errors.Is(err, subscriptions.ErrNotFound) {
+		s.notFound(w, r)
+		return
+	}
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	plan, err := s.Catalog.Revision(ctx, sub.ProductID, sub.ProductRevision)
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	periods, err := s.Subscriptions.Periods(ctx, sub.ID)
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	v := s.newView(r, "", subscriptionData{Sub: sub, Plan: plan, Periods: periods,
+		Undoable: sub.CancelAtPeriodEnd && sub.Status != subscriptions.StatusCanceled && s.Clock.Now().Before(sub.CurrentPeriodEnd)})
+	v.Title = plan.Name(v.Lang)
+	s.render(w, r, http.StatusOK, "subscription", v)
+}
+
+func (s *Server) subscriptionCancel(w http.ResponseWriter, r *http.Request) {
+	if err := r.ParseForm(); err != nil {
+		s.badForm(w, r, err)
+		return
+	}
+	st := state(r)
+	_, err := s.Subscriptions.Cancel(r.Context(), subscriptions.CancelInput{
+		CustomerID: st.user.ID, SubscriptionID: r.PathValue("id"), Mode: r.PostForm.Get("mode"), Actor: st.user.Actor(),
+	})
+	s.afterSubscriptionChange(w, r, err, "subscription.cancel_confirmed")
+}
+
+func (s *Server) subscriptionUndo(w http.ResponseWriter, r *http.Request) {
+	_, err := s.Subscriptions.Undo(r.Context(), state(r).user.ID, r.PathValue("id"))
+	s.afterSubscriptionChange(w, r, err, "subscription.undone")
+}
+
+func (s *Server) afterSubscriptionChange(w http.ResponseWriter, r *http.Request, err error, flashKey string) {
+	switch code := subscriptions.Code(err); {
+	case err == nil:
+		s.flash(w, flashKey)
+	case code == "not_found":
+		s.notFound(w, r)
+		return
+	case code == "internal":
+		s.serverError(w, r, err)
+		return
+	default:
+		s.flash(w, "subscription.error."+code)
+	}
+	http.Redirect(w, r, "/subscriptions/"+r.PathValue("id"), http.StatusSeeOther)
+}
+
+// --- API ---
+
+type subscriptionJSON struct {
+	ID                 string     `json:"id"`
+	PlanID             string     `json:"plan_id"`
+	Status             string     `json:"status"`
+	Payment            string     `json:"payment"`
+	Amount             any        `json:"amount"`
+	Interval           string     `json:"interval"`
+	PolicyVersion      string     `json:"policy_version"`
+	CurrentPeriodStart time.Time  `json:"current_period_start"`
+	CurrentPeriodEnd   time.Time  `json:"current_period_end"`
+	TrialEnd           *time.Time `json:"trial_end,omitempty"`
+	CancelAtPeriodEnd  bool       `json:"cancel_at_period_end"`
+	EndsAt             *time.Time `json:"ends_at,omitempty"`
+	CheckoutURL        string     `json:"checkout_url,omitempty"`
+}
+
+func optTime(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	return &t
+}
+
+func toSubscriptionJSON(sub subscriptions.Subscription) subscriptionJSON {
+	return subscriptionJSON{
+		ID: sub.ID, PlanID: sub.ProductID, Status: sub.Status, Payment: sub.PaymentMethod, Amount: sub.Amount, Interval: sub.Interval,
+		PolicyVersion: sub.PolicyVersion, CurrentPeriodStart: sub.CurrentPeriodStart, CurrentPeriodEnd: sub.CurrentPeriodEnd,
+		TrialEnd: optTime(sub.TrialEnd), CancelAtPeriodEnd: sub.CancelAtPeriodEnd, EndsAt: optTime(sub.EndsAt()),
+	}
+}
+
+type startSubscriptionJSON struct {
+	PlanID  string `json:"plan_id"`
+	Payment string `json:"payment"`
+	Consent struct {
+		ImmediatePerformance bool `json:"immediate_performance"`
+		WithdrawalWaiver     bool `json:"withdrawal_waiver"`
+	} `json:"consent"`
+	AcceptPolicy string `json:"accept_policy"`
+}
+
+func (s *Server) apiStartSubscription(w http.ResponseWriter, r *http.Request) {
+	st := state(r)
+	var in startSubscriptionJSON
+	if !s.decodeJSON(w, r, &in) {
+		return
+	}
+	sub, paymentID, err := s.startSubscription(r.Context(), r, subscriptions.StartInput{
+		CustomerID: st.user.ID, PlanID: in.PlanID, Payment: in.Payment, ImmediatePerformance: in.Consent.ImmediatePerformance,
+		WithdrawalWaiver: in.Consent.WithdrawalWaiver, AcceptPolicy: in.AcceptPolicy, Lang: st.lang, IP: clientIP(r), UserAgent: r.UserAgent(),
+	})
+	if err != nil {
+		s.apiSubscriptionError(w, r, err)
+		return
+	}
+	out := toSubscriptionJSON(sub)
+	if paymentID != "" {
+		out.CheckoutURL, _ = s.Card.WaitCheckoutURL(r.Context(), paymentID, checkoutWait)
+	}
+	writeJSON(w, http.StatusCreated, out)
+}
+
+func (s *Server) apiSubscriptionError(w http.ResponseWriter, r *http.Request, err error) {
+	code := subscriptions.Code(err)
+	status := map[string]int{"not_found": http.StatusNotFound, "insufficient_balance": http.StatusPaymentRequired,
+		"already_subscribed": http.StatusConflict}[code]
+	if status == 0 {
+		status = http.StatusUnprocessableEntity
+	}
+	if code == "internal" {
+		s.serverError(w, r, err)
+		return
+	}
+	writeError(w, status, code, s.Messages.T(state(r).lang, "subscription.error."+code))
+}
+
+func (s *Server) apiSubscriptions(w http.ResponseWriter, r *http.Request) {
+	page, next, err := s.Subscriptions.List(r.Context(), subscriptions.ListFilter{CustomerID: state(r).user.ID, After: r.URL.Query().Get("after")})
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	items := make([]subscriptionJSON, len(page))
+	for i, sub := range page {
+		items[i] = toSubscriptionJSON(sub)
+	}
+	writeJSON(w, http.StatusOK, listJSON(items, next))
+}
+
+func (s *Server) apiSubscription(w http.ResponseWriter, r *http.Request) {
+	sub, err := s.Subscriptions.GetForCustomer(r.Context(), state(r).user.ID, r.PathValue("id"))
+	if err != nil {
+		s.apiSubscriptionError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, toSubscriptionJSON(sub))
+}
+
+type cancelJSON struct {
+	Mode   string `json:"mode"`
+	Refund *bool  `json:"refund"`
+}
+
+// apiCancelSubscription stops future billing at once and ends the service
+// as chosen. Whether money goes back is the refund policy's decision, made
+// by a subscription_cancel claim (the claims step); this answer says what
+// happened to the subscription.
+func (s *Server) apiCancelSubscription(w http.ResponseWriter, r *http.Request) {
+	st := state(r)
+	var in cancelJSON
+	if !s.decodeJSON(w, r, &in) {
+		return
+	}
+	sub, err := s.Subscriptions.Cancel(r.Context(), subscriptions.CancelInput{
+		CustomerID: st.user.ID, SubscriptionID: r.PathValue("id"), Mode: in.Mode, Actor: st.user.Actor(),
+	})
+	if err != nil {
+		s.apiSubscriptionError(w, r, err)
+		return
+	}
+	effective := sub.EndsAt()
+	writeJSON(w, http.StatusOK, map[string]any{
+		"subscription": toSubscriptionJSON(sub), "cancel": in.Mode, "effective_at": effective,
+		"reason": map[string]string{
+			"en": s.Messages.T("en", "subscription.cancel_reason", map[string]any{"Date": effective.Format("2006-01-02 15:04 UTC")}),
+			"fr": s.Messages.T("fr", "subscription.cancel_reason", map[string]any{"Date": effective.Format("02/01/2006 15:04 UTC")}),
+		},
+	})
+}
