@@ -174,3 +174,59 @@ func TestBrowserBuyServiceWithBalanceAndWatchProgress(t *testing.T) {
 		t.Fatalf("progress text %q", progress)
 	}
 }
+
+func TestBrowserStartAndCancelSubscription(t *testing.T) {
+	h := apptest.Start(t)
+	newPlan(t, h, "pro", 990, 0)
+	u, _ := h.User(t, "customer", "lea@example.fr")
+	credit(t, h, u, 5000)
+	ctx := browsertest.New(t, 60*time.Second)
+	subscribe := chromedp.Steps(
+		chromedp.Navigate(h.URL+"/shop/pro"),
+		chromedp.WaitVisible(css("#subscribe-submit")),
+		chromedp.Click(css("#immediate_performance")),
+		chromedp.Click(css("#withdrawal_waiver")),
+		chromedp.Click(css("#accept_policy")),
+		chromedp.Click(css("#subscribe-submit")),
+		chromedp.WaitVisible(css("#cancel-submit")),
+	)
+	err := chromedp.Do(ctx,
+		chromedp.Navigate(h.URL+"/signin"),
+		chromedp.WaitVisible(css("#signin-submit")),
+		chromedp.SendKeys(css("#email"), "lea@example.fr"),
+		chromedp.SendKeys(css("#password"), apptest.Password),
+		chromedp.Click(css("#signin-submit")),
+		chromedp.WaitVisible(css("#signout")),
+		subscribe,
+		// "Keep until <date>": the page says when it stops and offers to undo.
+		chromedp.Click(css("#mode-period-end")),
+		chromedp.Click(css("#cancel-submit")),
+		chromedp.WaitVisible(css("#undo")),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	end, _ := chromedp.Run(ctx, chromedp.Text(css("#subscription-end")))
+	if !strings.Contains(end, "/2026") {
+		t.Fatalf("scheduled end %q", end)
+	}
+	// Change of mind, then "stop now".
+	err = chromedp.Do(ctx,
+		chromedp.Click(css("#undo")),
+		chromedp.WaitVisible(css("#cancel-submit")),
+		chromedp.Click(css("#mode-now")),
+		chromedp.Click(css("#cancel-submit")),
+		chromedp.WaitNotPresent(css("#cancel-submit")),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	status, _ := chromedp.Run(ctx, chromedp.Text(css("#subscription-status")))
+	if status != "Terminé" {
+		t.Fatalf("status after stopping now: %q", status)
+	}
+	subs, _, err := h.App.Subscriptions.List(context.Background(), subscriptionFilter(u.ID))
+	if err != nil || len(subs) != 1 || subs[0].Status != "canceled" {
+		t.Fatalf("subscriptions %+v %v", subs, err)
+	}
+}

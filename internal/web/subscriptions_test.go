@@ -1,0 +1,120 @@
+package web_test
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"comptoir/internal/account"
+	"comptoir/internal/apptest"
+	"comptoir/internal/catalog"
+	"comptoir/internal/money"
+	"comptoir/internal/subscriptions"
+)
+
+func newPlan(t *testing.T, h *apptest.Harness, slug string, price int64, trialDays int) catalog.Product {
+	t.Helper()
+	p, err := h.App.Catalog.Create(context.Background(), adminActor, catalog.ProductInput{
+		Slug: slug, Kind: catalog.KindSubscription, NameFR: "Formule " + slug, NameEN: "Plan " + slug,
+		DescriptionFR: "Chaque mois.", DescriptionEN: "Every month.", UnitPrice: money.MustNew(price, "EUR"),
+		PlanInterval: catalog.IntervalMonth, TrialDays: trialDays,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestSubscriptionPagesStartAndCancel(t *testing.T) {
+	h := apptest.Start(t)
+	plan := newPlan(t, h, "pro", 990, 0)
+	u, c := h.User(t, account.RoleCustomer, "ana@example.fr")
+	credit(t, h, u, 5000)
+	c.PostForm("/lang", url.Values{"lang": {"en"}})
+	mustContain(t, c.Get("/shop/pro"), `id="subscribe-submit"`, "€9.90")
+	form := url.Values{"plan_id": {plan.ID}, "payment": {"balance"}, "accept_policy": {"default@1"}}
+	r := c.PostForm("/subscriptions", form)
+	if r.Status != http.StatusUnprocessableEntity || !strings.Contains(r.Body, `id="consent-error"`) {
+		t.Fatalf("subscribe without consent: %d", r.Status)
+	}
+	form.Set("immediate_performance", "yes")
+	form.Set("withdrawal_waiver", "yes")
+	r = c.PostForm("/subscriptions", form)
+	if r.Status != http.StatusSeeOther || !strings.HasPrefix(r.Location, "/subscriptions/sub_") {
+		t.Fatalf("subscribe: %d %q %s", r.Status, r.Location, r.Body)
+	}
+	subPath := r.Location
+	if balanceOf(t, h, u) != 4010 {
+		t.Fatalf("balance after the first period: %d", balanceOf(t, h, u))
+	}
+	page := c.Get(subPath)
+	mustContain(t, page, "Active", `id="mode-period-end"`, `id="mode-now"`)
+	mustContain(t, c.Get("/subscriptions"), subPath)
+
+	// Keep until the end of the period: scheduled, undoable, then undone.
+	if r := c.PostForm(subPath+"/cancel", url.Values{"mode": {"period_end"}}); r.Status != http.StatusSeeOther {
+		t.Fatalf("cancel at period end: %d", r.Status)
+	}
+	mustContain(t, c.Get(subPath), `id="scheduled"`, `id="undo"`, `id="subscription-end"`)
+	c.PostForm(subPath+"/undo", nil)
+	if strings.Contains(c.Get(subPath).Body, `id="scheduled"`) {
+		t.Fatal("the cancellation was not undone")
+	}
+	// Stop now.
+	c.PostForm(subPath+"/cancel", url.Values{"mode": {"now"}})
+	mustContain(t, c.Get(subPath), "Ended")
+	if strings.Contains(c.Get(subPath).Body, `id="cancel-submit"`) {
+		t.Fatal("an ended subscription still offers to cancel")
+	}
+	// Another customer sees nothing.
+	_, other := h.User(t, account.RoleCustomer, "ben@example.fr")
+	if r := other.Get(subPath); r.Status != http.StatusNotFound {
+		t.Fatalf("another customer's subscription: %d", r.Status)
+	}
+	if r := other.PostForm(subPath+"/cancel", url.Values{"mode": {"now"}}); r.Status != http.StatusNotFound {
+		t.Fatalf("cancelling another customer's subscription: %d", r.Status)
+	}
+}
+
+func TestSubscriptionsAPI(t *testing.T) {
+	h := apptest.Start(t)
+	plan := newPlan(t, h, "pro", 990, 7)
+	u, _ := h.User(t, account.RoleCustomer, "ana@example.fr")
+	auth := h.Bearer(t, u.ID)
+	c := h.NewClient(t)
+	body := `{"plan_id":"` + plan.ID + `","payment":"balance","consent":{"immediate_performance":true,"withdrawal_waiver":true}}`
+	r := postJSON(c, "/api/v1/subscriptions", body, auth)
+	if r.Status != http.StatusCreated || !strings.Contains(r.Body, `"status":"trialing"`) {
+		t.Fatalf("start with a trial: %d %s", r.Status, r.Body)
+	}
+	var sub struct {
+		ID               string
+		CurrentPeriodEnd time.Time `json:"current_period_end"`
+	}
+	json.Unmarshal([]byte(r.Body), &sub)
+	if !sub.CurrentPeriodEnd.Equal(h.Clock.Now().Add(7 * 24 * time.Hour)) {
+		t.Fatalf("trial ends %v", sub.CurrentPeriodEnd)
+	}
+	if r := postJSON(c, "/api/v1/subscriptions", body, auth); r.Status != http.StatusConflict {
+		t.Fatalf("a second subscription to the same plan: %d %s", r.Status, r.Body)
+	}
+	r = postJSON(c, "/api/v1/subscriptions/"+sub.ID+"/cancel", `{"mode":"period_end","refund":false}`, auth)
+	if r.Status != http.StatusOK || !strings.Contains(r.Body, `"cancel_at_period_end":true`) || !strings.Contains(r.Body, `"effective_at"`) {
+		t.Fatalf("cancel: %d %s", r.Status, r.Body)
+	}
+	if r := postJSON(c, "/api/v1/subscriptions/"+sub.ID+"/cancel", `{"mode":"sometime"}`, auth); r.Status != http.StatusUnprocessableEntity {
+		t.Fatalf("a bad mode: %d %s", r.Status, r.Body)
+	}
+	other, _ := h.User(t, account.RoleCustomer, "ben@example.fr")
+	if r := c.Send(http.MethodGet, "/api/v1/subscriptions/"+sub.ID, "", nil, h.Bearer(t, other.ID)); r.Status != http.StatusNotFound {
+		t.Fatalf("another customer's subscription: %d", r.Status)
+	}
+}
+
+func subscriptionFilter(customerID string) subscriptions.ListFilter {
+	return subscriptions.ListFilter{CustomerID: customerID}
+}
