@@ -217,4 +217,3 @@ func (f *fakeCard) RefundOrderTx(ctx context.Context, tx *sql.Tx, orderID string
 	f.calls = append(f.calls, amount)
 	return fmt.Sprintf("rfd_%d", len(f.calls)), nil
 }
-

@@ -226,7 +226,9 @@ func New(d *db.DB, c clock.Clock, cat Catalog, l Ledger, cust Customers, m Maile
 func (s *Service) CardEnabled() bool { return s.opts.Card != nil && s.opts.Card.Enabled() }
 
 // PolicyVersion is the refund policy version a buyer accepts today.
-func (s *Service) PolicyVersion(ctx context.Context) (string, error) { return s.opts.PolicyVersion(ctx) }
+func (s *Service) PolicyVersion(ctx context.Context) (string, error) {
+	return s.opts.PolicyVersion(ctx)
+}
 
 // statusFor derives the status of a paid order from its lines: nothing
 // delivered yet is processing, some is partial, all is completed.
