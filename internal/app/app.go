@@ -5,20 +5,24 @@ package app
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/riverqueue/river"
 
 	"comptoir/internal/account"
 	"comptoir/internal/billing"
+	"comptoir/internal/blob"
 	"comptoir/internal/cardpay"
 	"comptoir/internal/catalog"
+	"comptoir/internal/claims"
 	"comptoir/internal/clock"
 	"comptoir/internal/config"
 	"comptoir/internal/db"
@@ -27,6 +31,7 @@ import (
 	"comptoir/internal/locale"
 	"comptoir/internal/mail"
 	"comptoir/internal/orders"
+	"comptoir/internal/policy"
 	"comptoir/internal/policystore"
 	"comptoir/internal/ratelimit"
 	"comptoir/internal/subscriptions"
@@ -68,6 +73,8 @@ type App struct {
 	Web      *web.Server
 
 	Subscriptions *subscriptions.Service
+	Claims        *claims.Service
+	Blobs         blob.Store
 	Metrics       *web.Metrics
 
 	Idempotency *idempotency.Store
@@ -169,13 +176,30 @@ func (a *App) build(ctx context.Context, opts Options) (err error) {
 		subscriptions.Options{Jobs: a.Jobs, BaseURL: cfg.BaseURL, StoreName: cfg.StoreName, Logger: a.Logger, PolicyVersion: a.policyInForce})
 	a.Subscriptions.AddWorkers(workers)
 	cardHandlers[cardpay.PurposeRenewal] = subscriptions.CardHandler{S: a.Subscriptions}
+
+	if a.Blobs, err = blob.NewDir(filepath.Join(cfg.DataDir, "uploads")); err != nil {
+		return config.Usagef("uploads directory: %v", err)
+	}
+	a.Claims, err = claims.New(a.DB, a.Clock, claims.Deps{
+		Orders: a.Orders, Ledger: a.Ledger, Customers: a.Accounts, Mailer: a.Outbox, Jobs: a.Jobs, Blobs: a.Blobs,
+		Card: cardpay.OrderRefunds{S: a.Card},
+		Policies: func(version string) (*policy.Policy, error) {
+			return a.Policies.Get(context.Background(), version)
+		},
+	}, claims.Options{BaseURL: cfg.BaseURL, StoreName: cfg.StoreName, Logger: a.Logger})
+	if err != nil {
+		return err
+	}
+	a.Claims.AddWorkers(workers)
+	// A card refund's outcome reaches the claim that decided it.
+	cardHandlers[cardpay.PurposeOrder] = orderCards{a.Orders.CardHandler(), a.Claims}
 	cardHandlers[cardpay.PurposeTopUp] = billing.TopUpHandler{L: a.Ledger}
 
 	a.Metrics = web.NewMetrics()
 	a.Web, err = web.New(web.Deps{
 		Accounts: a.Accounts, Limiter: a.Limiter, Messages: a.Messages, Clock: a.Clock, Logger: a.Logger,
 		Catalog: a.Catalog, Ledger: a.Ledger, Orders: a.Orders, Idempotency: a.Idempotency, Card: a.Card,
-		Policies: a.Policies, Subscriptions: a.Subscriptions,
+		Policies: a.Policies, Subscriptions: a.Subscriptions, Claims: a.Claims,
 		Ready: a.ready, StoreName: cfg.StoreName, BaseURL: cfg.BaseURL, SecureCookies: cfg.SecureCookies(),
 		Metrics: a.Metrics,
 	})
@@ -193,6 +217,20 @@ func (a *App) mailSender() (mail.Sender, error) {
 		return nil, config.Usagef("--smtp-relay: %v", err)
 	}
 	return mail.NewSMTPSender(relay)
+}
+
+// orderCards is the card handler of orders, with refund outcomes also
+// reported to claims.
+type orderCards struct {
+	orders.CardHandler
+	claims *claims.Service
+}
+
+func (h orderCards) RefundSettled(ctx context.Context, tx *sql.Tx, r cardpay.Refund, p cardpay.Payment) error {
+	if err := h.CardHandler.RefundSettled(ctx, tx, r, p); err != nil {
+		return err
+	}
+	return h.claims.CardRefundSettledTx(ctx, tx, r.ID, r.Status == cardpay.RefundSucceeded)
 }
 
 // policyInForce names the refund policy version customers accept today.

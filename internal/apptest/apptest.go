@@ -6,6 +6,7 @@ package apptest
 
 import (
 	"context"
+	"log/slog"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
@@ -53,8 +54,11 @@ func StartWith(t testing.TB, configure func(*config.Config)) *Harness {
 	}
 	clk := clock.NewManual(time.Date(2026, 3, 8, 10, 0, 0, 0, time.UTC))
 	ctx, cancel := context.WithCancel(context.Background())
+	// Warnings and errors of the server go to the test's log, so a 500 in
+	// a test says why.
+	logger := slog.New(slog.NewTextHandler(testLog{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	a, err := app.Open(ctx, cfg, app.Options{
-		Clock: clk, Workers: true, PasswordParams: &account.FastHashParams,
+		Clock: clk, Workers: true, PasswordParams: &account.FastHashParams, Logger: logger,
 		RescueStuckJobsAfter: 3 * time.Minute,
 	})
 	if err != nil {
@@ -75,6 +79,13 @@ func StartWith(t testing.TB, configure func(*config.Config)) *Harness {
 		a.Close()
 	})
 	return &Harness{App: a, Server: srv, Clock: clk, URL: srv.URL}
+}
+
+type testLog struct{ t testing.TB }
+
+func (l testLog) Write(p []byte) (int, error) {
+	l.t.Log(strings.TrimRight(string(p), "\n"))
+	return len(p), nil
 }
 
 // Client is a browser-like HTTP client: it keeps cookies and does not follow

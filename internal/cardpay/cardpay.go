@@ -363,3 +363,22 @@ func (s *Service) Pending(ctx context.Context, purpose Purpose, referenceID stri
 	}
 	return Payment{}, false, nil
 }
+
+// OrderRefunds refunds card-paid orders for claims: it finds the order's
+// successful payment and reserves the refund on it (RefundTx).
+type OrderRefunds struct{ S *Service }
+
+// RefundOrderTx implements claims.CardRefunder.
+func (o OrderRefunds) RefundOrderTx(ctx context.Context, tx *sql.Tx, orderID string, amount money.Amount, reason string) (string, error) {
+	ps, err := o.S.ForReference(ctx, tx, PurposeOrder, orderID)
+	if err != nil {
+		return "", err
+	}
+	for _, p := range ps {
+		if p.Status == StatusSucceeded {
+			r, err := o.S.RefundTx(ctx, tx, p.ID, amount, reason)
+			return r.ID, err
+		}
+	}
+	return "", fmt.Errorf("%w: order %s has no successful card payment", ErrNotRefundable, orderID)
+}

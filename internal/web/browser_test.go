@@ -230,3 +230,36 @@ func TestBrowserStartAndCancelSubscription(t *testing.T) {
 		t.Fatalf("subscriptions %+v %v", subs, err)
 	}
 }
+
+func TestBrowserNonDeliveryClaimShowsRefundAndReason(t *testing.T) {
+	h := apptest.Start(t)
+	u, _ := h.User(t, "customer", "lea@example.fr")
+	o := buyAndDeliver(t, h, u, 40)
+	h.Clock.Advance(73 * time.Hour) // past the 3-day processing time, inside the 7-day window
+	ctx := browsertest.New(t, 60*time.Second)
+	err := chromedp.Do(ctx,
+		chromedp.Navigate(h.URL+"/signin"),
+		chromedp.WaitVisible(css("#signin-submit")),
+		chromedp.SendKeys(css("#email"), "lea@example.fr"),
+		chromedp.SendKeys(css("#password"), apptest.Password),
+		chromedp.Click(css("#signin-submit")),
+		chromedp.WaitVisible(css("#signout")),
+		chromedp.Navigate(h.URL+"/orders/"+o.ID),
+		chromedp.WaitVisible(css("#claim-submit")),
+		chromedp.SetValue(css("#claim-kind"), "non_delivery"),
+		chromedp.SendKeys(css("#claim-message"), "Seulement 40 publications."),
+		chromedp.Click(css("#claim-submit")),
+		chromedp.WaitVisible(css("#claim-refund")),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	refund, _ := chromedp.Run(ctx, chromedp.Text(css("#claim-refund")))
+	why, _ := chromedp.Run(ctx, chromedp.Text(css("#claim-reason")))
+	if !strings.Contains(refund, "15,00") || !strings.Contains(why, "40 sur 100") {
+		t.Fatalf("refund %q, reason %q", refund, why)
+	}
+	if balanceOf(t, h, u) != 7500+1500 {
+		t.Fatalf("balance %d", balanceOf(t, h, u))
+	}
+}

@@ -145,12 +145,16 @@ func (s *Server) crossOrigin(next http.Handler) http.Handler {
 // body is larger and answer 413.
 func (s *Server) limitBodies(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.ContentLength > maxBodyBytes {
+		limit := int64(maxBodyBytes)
+		if r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/evidence") {
+			limit = maxUploadBytes // evidence files; the claims service bounds each one
+		}
+		if r.ContentLength > limit {
 			w.Header().Set("Connection", "close")
 			s.renderError(w, r, http.StatusRequestEntityTooLarge, "error.too_large")
 			return
 		}
-		r.Body = http.MaxBytesReader(w, r.Body, maxBodyBytes)
+		r.Body = http.MaxBytesReader(w, r.Body, limit)
 		next.ServeHTTP(w, r)
 	})
 }

@@ -6,8 +6,10 @@ import (
 	"strconv"
 
 	"comptoir/internal/billing"
+	"comptoir/internal/claims"
 	"comptoir/internal/money"
 	"comptoir/internal/orders"
+	"comptoir/internal/policy"
 )
 
 type ordersData struct {
@@ -30,6 +32,11 @@ type orderData struct {
 	Consent orders.Consent
 	Events  []orders.DeliveryEvent
 	Console bool // shown to an agent, with the delivery form
+	// For the customer: the claims they can file, and whether the
+	// withdrawal button shows (14 days, paid orders).
+	ClaimKinds     []policy.Kind
+	WithdrawalOpen bool
+	Claims         []claims.Claim
 }
 
 // orderView loads an order for its owner, or for staff when console is set.
@@ -54,7 +61,15 @@ func (s *Server) orderView(r *http.Request, console bool) (*view, error) {
 	if err != nil {
 		return nil, err
 	}
-	v := s.newView(r, "", orderData{Order: o, Consent: c, Events: events, Console: console})
+	d := orderData{Order: o, Consent: c, Events: events, Console: console}
+	if o.Status != orders.StatusPendingPayment && o.Status != orders.StatusCanceled {
+		d.ClaimKinds = claimKindsFromOrder
+		d.WithdrawalOpen = !console && s.Claims.WithdrawalOpen(o, s.Clock.Now())
+	}
+	if d.Claims, _, err = s.Claims.List(ctx, claims.ListFilter{OrderID: o.ID}); err != nil {
+		return nil, err
+	}
+	v := s.newView(r, "", d)
 	v.Title = s.Messages.T(v.Lang, "order.title", map[string]any{"ID": o.ID})
 	return v, nil
 }

@@ -30,6 +30,7 @@ func loadPages(st *staticFiles) (*pages, error) {
 	funcs := template.FuncMap{
 		"static": st.URL,
 		"list":   func(v ...string) []string { return v },
+		"deref":  func(a *money.Amount) money.Amount { return *a },
 	}
 	base, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html")
 	if err != nil {

@@ -13,6 +13,7 @@ import (
 	"comptoir/internal/billing"
 	"comptoir/internal/cardpay"
 	"comptoir/internal/catalog"
+	"comptoir/internal/claims"
 	"comptoir/internal/clock"
 	"comptoir/internal/idempotency"
 	"comptoir/internal/locale"
@@ -34,6 +35,7 @@ type Deps struct {
 	Policies    *policystore.Service
 	// Subscriptions are plans customers pay for each period.
 	Subscriptions *subscriptions.Service
+	Claims        *claims.Service
 	Messages      *locale.Catalog
 	Clock         clock.Clock
 	Logger        *slog.Logger
@@ -182,12 +184,22 @@ func (s *Server) pageRoutes() []route {
 		{"GET /subscriptions/{id}", permSignedIn, s.subscriptionPage},
 		{"POST /subscriptions/{id}/cancel", permSignedIn, s.subscriptionCancel},
 		{"POST /subscriptions/{id}/undo", permSignedIn, s.subscriptionUndo},
+		{"POST /orders/{id}/claims", permSignedIn, s.fileClaim},
+		{"GET /orders/{id}/withdraw", permSignedIn, s.withdrawConfirm},
+		{"POST /orders/{id}/withdraw", permSignedIn, s.withdraw},
+		{"GET /claims", permSignedIn, s.myClaims},
+		{"GET /claims/{id}", permSignedIn, s.claimPage},
+		{"POST /claims/{id}/evidence", permSignedIn, s.addEvidence},
+		{"GET /claims/{id}/evidence/{eid}", permSignedIn, s.evidenceFile},
 		{"GET /balance", permSignedIn, s.balancePage},
 		{"POST /balance/topup", permSignedIn, s.topUp},
 		{"GET /console", permStaff, s.console},
 		{"GET /console/orders", permStaff, s.consoleOrders},
 		{"GET /console/orders/{id}", permStaff, s.consoleOrder},
 		{"POST /console/orders/{id}/delivery", permStaff, s.consoleDelivery},
+		{"GET /console/claims", permStaff, s.consoleClaims},
+		{"GET /console/claims/{id}", permStaff, s.consoleClaim},
+		{"POST /console/claims/{id}/decision", permStaff, s.consoleDecide},
 		{"GET /admin", permAdmin, s.admin},
 		{"POST /admin/credits", permAdmin, s.adminCredit},
 		{"GET /admin/policies", permAdmin, s.adminPolicies},
@@ -218,6 +230,11 @@ func (s *Server) apiRoutes() []route {
 		{"GET /api/v1/balance", permSignedIn, s.apiBalance},
 		{"POST /api/v1/balance/credits", permAdmin, s.apiBalanceCredit},
 		{"POST /api/v1/balance/topups", permSignedIn, s.apiTopUp},
+		{"POST /api/v1/claims", permSignedIn, s.apiFileClaim},
+		{"GET /api/v1/claims", permSignedIn, s.apiClaims},
+		{"GET /api/v1/claims/{id}", permSignedIn, s.apiClaim},
+		{"POST /api/v1/claims/{id}/evidence", permSignedIn, s.apiAddEvidence},
+		{"POST /api/v1/claims/{id}/decision", permStaff, s.apiDecideClaim},
 		{"POST /api/v1/subscriptions", permSignedIn, s.apiStartSubscription},
 		{"GET /api/v1/subscriptions", permSignedIn, s.apiSubscriptions},
 		{"GET /api/v1/subscriptions/{id}", permSignedIn, s.apiSubscription},

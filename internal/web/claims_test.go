@@ -1,0 +1,178 @@
+package web_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"mime/multipart"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"comptoir/internal/account"
+	"comptoir/internal/apptest"
+	"comptoir/internal/mail"
+	"comptoir/internal/orders"
+)
+
+// buyAndDeliver places a paid order of 100 units at 0.25 € and delivers 40.
+func buyAndDeliver(t *testing.T, h *apptest.Harness, u account.User, delivered int) orders.Order {
+	t.Helper()
+	p := newService(t, h, "posts-"+u.ID[len(u.ID)-6:], 25)
+	credit(t, h, u, 10000)
+	o, err := h.App.Orders.Place(context.Background(), orders.PlaceInput{
+		CustomerID: u.ID, Lines: []orders.LineInput{{ProductID: p.ID, Quantity: 100}}, Payment: orders.PayBalance,
+		ImmediatePerformance: true, WithdrawalWaiver: true, Lang: "en", IP: "192.0.2.1", UserAgent: "test",
+	}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if delivered > 0 {
+		if o, err = h.App.Orders.RecordDelivery(context.Background(), deliveryOf(o.ID, o.Lines[0].ID, delivered)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return o
+}
+
+func TestNonDeliveryClaimRefundsTheUndeliveredPart(t *testing.T) {
+	h := apptest.Start(t)
+	u, c := h.User(t, account.RoleCustomer, "ana@example.fr")
+	c.PostForm("/lang", url.Values{"lang": {"en"}})
+	o := buyAndDeliver(t, h, u, 40)
+	mustContain(t, c.Get("/orders/"+o.ID), `id="claim-submit"`, `id="withdraw-start"`)
+	// Still inside the processing time: the claim waits for delivery.
+	r := c.PostForm("/orders/"+o.ID+"/claims", url.Values{"kind": {"non_delivery"}, "message": {"Only 40 posts so far."}})
+	if r.Status != http.StatusSeeOther {
+		t.Fatalf("file: %d %s", r.Status, r.Body)
+	}
+	mustContain(t, c.Get(r.Location), "Delivery still in progress")
+	// Late: a new claim is refunded at once, pro rata.
+	h.Clock.Advance(73 * time.Hour)
+	if _, err := h.App.Claims.Redecide(context.Background(), strings.TrimPrefix(r.Location, "/claims/")); err != nil {
+		t.Fatal(err)
+	}
+	page := c.Get(r.Location)
+	mustContain(t, page, `id="claim-refund"`, "€15.00", "40 of 100 were delivered", "to your balance")
+	if got := balanceOf(t, h, u); got != 7500+1500 {
+		t.Fatalf("balance after the refund: %d", got)
+	}
+	read, _ := h.App.Orders.Get(context.Background(), o.ID)
+	if read.Refunded.Minor != 1500 || read.Lines[0].Refunded.Minor != 1500 {
+		t.Fatalf("order after the refund: %+v", read)
+	}
+	// Another customer cannot see the claim, nor file one on this order.
+	_, other := h.User(t, account.RoleCustomer, "ben@example.fr")
+	if r := other.Get(r.Location); r.Status != http.StatusNotFound {
+		t.Fatalf("another customer's claim: %d", r.Status)
+	}
+	if r := other.PostForm("/orders/"+o.ID+"/claims", url.Values{"kind": {"dissatisfied"}}); r.Status != http.StatusNotFound {
+		t.Fatalf("a claim on another customer's order: %d", r.Status)
+	}
+}
+
+func multipartBody(t *testing.T, text string, files map[string][]byte) (string, *bytes.Buffer) {
+	t.Helper()
+	var buf bytes.Buffer
+	mw := multipart.NewWriter(&buf)
+	if text != "" {
+		mw.WriteField("text", text)
+	}
+	for name, content := range files {
+		fw, _ := mw.CreateFormFile("files", name)
+		fw.Write(content)
+	}
+	mw.Close()
+	return mw.FormDataContentType(), &buf
+}
+
+func TestNotAsDescribedWithEvidenceThenAgentDecision(t *testing.T) {
+	h := apptest.Start(t)
+	u, _ := h.User(t, account.RoleCustomer, "ana@example.fr")
+	o := buyAndDeliver(t, h, u, 100)
+	auth := h.Bearer(t, u.ID)
+	c := h.NewClient(t)
+	r := postJSON(c, "/api/v1/claims", `{"kind":"not_as_described","order_id":"`+o.ID+`","message":"Not what the page said."}`, auth)
+	var cl struct {
+		ID       string
+		Status   string
+		Decision struct{ Outcome, Rule string }
+	}
+	if r.Status != http.StatusCreated || json.Unmarshal([]byte(r.Body), &cl) != nil || cl.Decision.Outcome != "awaiting_evidence" {
+		t.Fatalf("file: %d %s", r.Status, r.Body)
+	}
+	if r := postJSON(c, "/api/v1/claims", `{"kind":"not_as_described","order_id":"`+o.ID+`"}`, auth); r.Status != http.StatusConflict {
+		t.Fatalf("a second open claim of the same kind: %d %s", r.Status, r.Body)
+	}
+	// A forbidden file type is refused; the claim stays as it was.
+	ct, body := multipartBody(t, "", map[string][]byte{"page.html": []byte("<html><script>alert(1)</script></html>")})
+	hd := auth.Clone()
+	r = c.Send(http.MethodPost, "/api/v1/claims/"+cl.ID+"/evidence", ct, body, hd)
+	if r.Status != http.StatusUnsupportedMediaType || !strings.Contains(r.Body, "evidence_type_forbidden") {
+		t.Fatalf("html evidence: %d %s", r.Status, r.Body)
+	}
+	png := append([]byte("\x89PNG\r\n\x1a\n"), bytes.Repeat([]byte{0}, 64)...)
+	ct, body = multipartBody(t, "The posts are about another brand.", map[string][]byte{"screenshot.png": png})
+	r = c.Send(http.MethodPost, "/api/v1/claims/"+cl.ID+"/evidence", ct, body, hd)
+	if r.Status != http.StatusOK || !strings.Contains(r.Body, `"outcome":"review"`) {
+		t.Fatalf("evidence: %d %s", r.Status, r.Body)
+	}
+	// The customer cannot decide; an agent refuses with a reason from the policy.
+	decision := `{"outcome":"refused","reason_code":"expectation_only","note":"checked the description"}`
+	if r := postJSON(c, "/api/v1/claims/"+cl.ID+"/decision", decision, auth); r.Status != http.StatusNotFound {
+		t.Fatalf("a customer deciding: %d", r.Status)
+	}
+	agent, agentClient := h.User(t, account.RoleAgent, "agent@shop.test")
+	mustContain(t, agentClient.Get("/console/claims"), cl.ID)
+	r = postJSON(c, "/api/v1/claims/"+cl.ID+"/decision", decision, h.Bearer(t, agent.ID))
+	if r.Status != http.StatusOK || !strings.Contains(r.Body, `"outcome":"refused"`) || !strings.Contains(r.Body, `"status":"decided"`) {
+		t.Fatalf("agent decision: %d %s", r.Status, r.Body)
+	}
+	ev, _ := h.App.Claims.Evidence(context.Background(), cl.ID)
+	if len(ev) != 2 {
+		t.Fatalf("evidence kept: %d", len(ev))
+	}
+	var fileID string
+	for _, e := range ev {
+		if e.Kind == "file" {
+			fileID = e.ID
+		}
+	}
+	dl := c.Send(http.MethodGet, "/claims/"+cl.ID+"/evidence/"+fileID, "", nil, auth)
+	if dl.Status != http.StatusOK || dl.Header.Get("Content-Type") != "image/png" || !strings.HasPrefix(dl.Header.Get("Content-Disposition"), "attachment") {
+		t.Fatalf("evidence download: %d %v", dl.Status, dl.Header)
+	}
+	other, _ := h.User(t, account.RoleCustomer, "ben@example.fr")
+	if r := c.Send(http.MethodGet, "/claims/"+cl.ID+"/evidence/"+fileID, "", nil, h.Bearer(t, other.ID)); r.Status != http.StatusNotFound {
+		t.Fatalf("another customer's evidence: %d", r.Status)
+	}
+}
+
+func TestWithdrawalButtonConfirmAndAcknowledgement(t *testing.T) {
+	h := apptest.Start(t)
+	u, c := h.User(t, account.RoleCustomer, "ana@example.fr")
+	c.PostForm("/lang", url.Values{"lang": {"en"}})
+	o := buyAndDeliver(t, h, u, 40)
+	mustContain(t, c.Get("/orders/"+o.ID+"/withdraw"), `id="withdraw-confirm"`)
+	r := c.PostForm("/orders/"+o.ID+"/withdraw", nil)
+	if r.Status != http.StatusSeeOther {
+		t.Fatalf("withdraw: %d %s", r.Status, r.Body)
+	}
+	mustContain(t, c.Get(r.Location), "€15.00", "a right the law gives you")
+	acks, _ := h.App.Outbox.List(context.Background(), mailFilter("claim_withdrawal"))
+	if len(acks) != 1 {
+		t.Fatalf("withdrawal acknowledgements: %d", len(acks))
+	}
+	// Past 14 days the button is gone.
+	h.Clock.Advance(16 * 24 * time.Hour)
+	if strings.Contains(c.Get("/orders/"+o.ID).Body, `id="withdraw-start"`) {
+		t.Fatal("the withdrawal button shows after 14 days")
+	}
+	if r := c.Get("/orders/" + o.ID + "/withdraw"); r.Status != http.StatusNotFound {
+		t.Fatalf("the confirm step after 14 days: %d", r.Status)
+	}
+}
+
+func mailFilter(kind string) mail.Filter { return mail.Filter{Kind: kind} }

@@ -1,0 +1,323 @@
+package web
+
+import (
+	"errors"
+	"io"
+	"mime/multipart"
+	"net/http"
+	"strings"
+
+	"comptoir/internal/claims"
+	"comptoir/internal/money"
+	"comptoir/internal/orders"
+	"comptoir/internal/policy"
+)
+
+// maxUploadBytes bounds a request carrying evidence files (the claims
+// service bounds each file and their number).
+const maxUploadBytes = 64 << 20
+
+// claimKindsFromOrder are the claims a customer files from an order page;
+// withdrawal has its own button, subscription_cancel its own page.
+var claimKindsFromOrder = []policy.Kind{policy.NonDelivery, policy.NotAsDescribed, policy.Dissatisfied}
+
+// reason is the decision's sentence in the reader's language.
+func reason(d policy.Decision, lang string) string {
+	if lang == "fr" {
+		return d.Reason.FR
+	}
+	return d.Reason.EN
+}
+
+// claimError turns a claims error into a page message key and status.
+func claimErrorStatus(code string) int {
+	switch code {
+	case "not_found":
+		return http.StatusNotFound
+	case "forbidden":
+		return http.StatusForbidden
+	case "claim_already_open", "claim_already_decided", "claim_not_open", "not_decidable", "order_not_paid", "over_refund":
+		return http.StatusConflict
+	case "evidence_too_large":
+		return http.StatusRequestEntityTooLarge
+	case "evidence_type_forbidden":
+		return http.StatusUnsupportedMediaType
+	case "card_refund_unavailable", "subscriptions_unavailable", "busy":
+		return http.StatusServiceUnavailable
+	case "internal", "policy_unknown":
+		return http.StatusInternalServerError
+	}
+	return http.StatusUnprocessableEntity
+}
+
+// fileClaim files a claim from an order page.
+func (s *Server) fileClaim(w http.ResponseWriter, r *http.Request) {
+	if err := r.ParseForm(); err != nil {
+		s.badForm(w, r, err)
+		return
+	}
+	st := state(r)
+	c, err := s.Claims.File(r.Context(), claims.FileInput{
+		Kind: policy.Kind(r.PostForm.Get("kind")), CustomerID: st.user.ID, OrderID: r.PathValue("id"),
+		LineID: r.PostForm.Get("line_id"), Message: r.PostForm.Get("message"), Actor: st.user.Actor(),
+	})
+	if err != nil {
+		s.claimFailed(w, r, err)
+		return
+	}
+	http.Redirect(w, r, "/claims/"+c.ID, http.StatusSeeOther)
+}
+
+func (s *Server) claimFailed(w http.ResponseWriter, r *http.Request, err error) {
+	code := claims.Code(err)
+	status := claimErrorStatus(code)
+	if status >= 500 {
+		s.serverError(w, r, err)
+		return
+	}
+	s.renderError(w, r, status, "claim.error."+code)
+}
+
+type withdrawData struct {
+	Order orders.Order
+}
+
+// withdrawConfirm is the confirm step of the withdrawal button.
+func (s *Server) withdrawConfirm(w http.ResponseWriter, r *http.Request) {
+	o, err := s.Orders.GetForCustomer(r.Context(), state(r).user.ID, r.PathValue("id"))
+	if errors.Is(err, orders.ErrNotFound) || (err == nil && !s.Claims.WithdrawalOpen(o, s.Clock.Now())) {
+		s.notFound(w, r)
+		return
+	}
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	s.render(w, r, http.StatusOK, "withdraw", s.newView(r, "claim.withdraw.title", withdrawData{Order: o}))
+}
+
+func (s *Server) withdraw(w http.ResponseWriter, r *http.Request) {
+	if err := r.ParseForm(); err != nil {
+		s.badForm(w, r, err)
+		return
+	}
+	c, err := s.Claims.Withdraw(r.Context(), state(r).user.ID, r.PathValue("id"), r.PostForm.Get("line_id"))
+	if err != nil {
+		s.claimFailed(w, r, err)
+		return
+	}
+	s.flash(w, "claim.withdraw.received")
+	http.Redirect(w, r, "/claims/"+c.ID, http.StatusSeeOther)
+}
+
+type claimData struct {
+	Claim     claims.Claim
+	Reason    string
+	Evidence  []claims.Evidence
+	Decisions []claims.Decision
+	Refunds   []claims.Refund
+	Console   bool
+	Reasons   []string
+}
+
+func (s *Server) claimView(r *http.Request, console bool) (*view, error) {
+	ctx := r.Context()
+	var c claims.Claim
+	var err error
+	if console {
+		c, err = s.Claims.Get(ctx, r.PathValue("id"))
+	} else {
+		c, err = s.Claims.GetForCustomer(ctx, state(r).user.ID, r.PathValue("id"))
+	}
+	if err != nil {
+		return nil, err
+	}
+	d := &claimData{Claim: c, Console: console, Reasons: policy.AgentReasons}
+	if d.Evidence, err = s.Claims.Evidence(ctx, c.ID); err != nil {
+		return nil, err
+	}
+	if d.Refunds, err = s.Claims.Refunds(ctx, c.ID); err != nil {
+		return nil, err
+	}
+	if console {
+		if d.Decisions, err = s.Claims.Decisions(ctx, c.ID); err != nil {
+			return nil, err
+		}
+	}
+	v := s.newView(r, "", d)
+	d.Reason = reason(c.Decision, v.Lang)
+	v.Title = s.Messages.T(v.Lang, "claim.title", map[string]any{"Kind": s.Messages.T(v.Lang, "claim.kind."+string(c.Kind))})
+	return v, nil
+}
+
+func (s *Server) showClaim(w http.ResponseWriter, r *http.Request, console bool) {
+	v, err := s.claimView(r, console)
+	if errors.Is(err, claims.ErrNotFound) {
+		s.notFound(w, r)
+		return
+	}
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	s.render(w, r, http.StatusOK, "claim", v)
+}
+
+func (s *Server) claimPage(w http.ResponseWriter, r *http.Request)    { s.showClaim(w, r, false) }
+func (s *Server) consoleClaim(w http.ResponseWriter, r *http.Request) { s.showClaim(w, r, true) }
+
+type claimsData struct {
+	Claims []claims.Claim
+	Next   string
+}
+
+func (s *Server) myClaims(w http.ResponseWriter, r *http.Request) {
+	page, next, err := s.Claims.List(r.Context(), claims.ListFilter{CustomerID: state(r).user.ID, After: r.URL.Query().Get("after")})
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	s.render(w, r, http.StatusOK, "claims", s.newView(r, "claims.title", claimsData{Claims: page, Next: next}))
+}
+
+func (s *Server) consoleClaims(w http.ResponseWriter, r *http.Request) {
+	f := claims.ListFilter{Status: r.URL.Query().Get("status"), After: r.URL.Query().Get("after")}
+	if f.Status == "" {
+		f.Status = claims.StatusOpen
+	}
+	page, next, err := s.Claims.List(r.Context(), f)
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	v := s.newView(r, "console.claims.title", claimsData{Claims: page, Next: next})
+	s.render(w, r, http.StatusOK, "console_claims", v)
+}
+
+// evidenceInputs reads the text and files of a multipart evidence form.
+func evidenceInputs(form *multipart.Form) ([]claims.EvidenceInput, func()) {
+	var in []claims.EvidenceInput
+	var opened []io.Closer
+	if t := strings.TrimSpace(strings.Join(form.Value["text"], "\n")); t != "" {
+		in = append(in, claims.EvidenceInput{Text: t})
+	}
+	for _, fh := range form.File["files"] {
+		f, err := fh.Open()
+		if err != nil {
+			continue
+		}
+		opened = append(opened, f)
+		in = append(in, claims.EvidenceInput{Name: fh.Filename, File: f})
+	}
+	return in, func() {
+		for _, c := range opened {
+			c.Close()
+		}
+	}
+}
+
+func (s *Server) addEvidence(w http.ResponseWriter, r *http.Request) {
+	if err := r.ParseMultipartForm(8 << 20); err != nil {
+		s.badForm(w, r, err)
+		return
+	}
+	defer r.MultipartForm.RemoveAll()
+	in, done := evidenceInputs(r.MultipartForm)
+	defer done()
+	_, _, err := s.Claims.AddEvidence(r.Context(), state(r).user.ID, r.PathValue("id"), in)
+	if err != nil {
+		code := claims.Code(err)
+		if code == "not_found" {
+			s.notFound(w, r)
+			return
+		}
+		if claimErrorStatus(code) >= 500 {
+			s.serverError(w, r, err)
+			return
+		}
+		v, verr := s.claimView(r, false)
+		if verr != nil {
+			s.serverError(w, r, verr)
+			return
+		}
+		v.Errors = map[string]string{"evidence": s.Messages.T(v.Lang, "claim.error."+code)}
+		s.render(w, r, claimErrorStatus(code), "claim", v)
+		return
+	}
+	s.flash(w, "claim.evidence_added")
+	http.Redirect(w, r, "/claims/"+r.PathValue("id"), http.StatusSeeOther)
+}
+
+// evidenceFile serves a file of a claim to its owner or to staff, always as
+// a download with the type detected at upload, never rendered as a page.
+func (s *Server) evidenceFile(w http.ResponseWriter, r *http.Request) {
+	st := state(r)
+	ctx := r.Context()
+	var err error
+	if st.user.IsStaff() {
+		_, err = s.Claims.Get(ctx, r.PathValue("id"))
+	} else {
+		_, err = s.Claims.GetForCustomer(ctx, st.user.ID, r.PathValue("id"))
+	}
+	if err == nil {
+		var rc io.ReadCloser
+		var meta claims.Evidence
+		rc, meta, err = s.Claims.OpenEvidence(ctx, r.PathValue("id"), r.PathValue("eid"))
+		if err == nil {
+			defer rc.Close()
+			w.Header().Set("Content-Type", meta.ContentType)
+			w.Header().Set("Content-Disposition", `attachment; filename="`+strings.ReplaceAll(meta.FileName, `"`, "")+`"`)
+			w.Header().Set("Cache-Control", "private, no-store")
+			io.Copy(w, rc)
+			return
+		}
+	}
+	if errors.Is(err, claims.ErrNotFound) {
+		s.notFound(w, r)
+		return
+	}
+	s.serverError(w, r, err)
+}
+
+// consoleDecide records an agent's decision on a claim.
+func (s *Server) consoleDecide(w http.ResponseWriter, r *http.Request) {
+	if err := r.ParseForm(); err != nil {
+		s.badForm(w, r, err)
+		return
+	}
+	f := r.PostForm
+	in := claims.AgentDecision{
+		ClaimID: r.PathValue("id"), Outcome: policy.Outcome(f.Get("outcome")), ReasonCode: f.Get("reason_code"),
+		Note: f.Get("note"), Actor: state(r).user.Actor(), CustomerAcceptedCredit: f.Get("credit_accepted") == "yes",
+	}
+	if amount := strings.TrimSpace(f.Get("amount")); amount != "" {
+		a, err := money.Parse(amount, f.Get("currency"))
+		if err != nil {
+			s.renderError(w, r, http.StatusUnprocessableEntity, "claim.error.invalid")
+			return
+		}
+		in.Refund = &a
+	}
+	_, err := s.Claims.Decide(r.Context(), in)
+	if err != nil {
+		code := claims.Code(err)
+		if code == "not_found" {
+			s.notFound(w, r)
+			return
+		}
+		if claimErrorStatus(code) >= 500 {
+			s.serverError(w, r, err)
+			return
+		}
+		v, verr := s.claimView(r, true)
+		if verr != nil {
+			s.serverError(w, r, verr)
+			return
+		}
+		v.Errors = map[string]string{"decide": s.Messages.T(v.Lang, "claim.error."+code)}
+		s.render(w, r, claimErrorStatus(code), "claim", v)
+		return
+	}
+	s.flash(w, "claim.decided")
+	http.Redirect(w, r, "/console/claims/"+r.PathValue("id"), http.StatusSeeOther)
+}
