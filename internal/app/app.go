@@ -182,7 +182,8 @@ func (a *App) build(ctx context.Context, opts Options) (err error) {
 	}
 	a.Claims, err = claims.New(a.DB, a.Clock, claims.Deps{
 		Orders: a.Orders, Ledger: a.Ledger, Customers: a.Accounts, Mailer: a.Outbox, Jobs: a.Jobs, Blobs: a.Blobs,
-		Card: cardpay.OrderRefunds{S: a.Card},
+		Card:          cardpay.OrderRefunds{S: a.Card},
+		Subscriptions: subscriptions.ClaimsAdapter{S: a.Subscriptions, Ledger: a.Ledger, Card: a.Card},
 		Policies: func(version string) (*policy.Policy, error) {
 			return a.Policies.Get(context.Background(), version)
 		},

@@ -440,3 +440,18 @@ func claimState(c Claim) map[string]any {
 	}
 	return m
 }
+
+// Preview is the decision a claim would get if filed now, without filing
+// it: what a page shows before the customer confirms (a subscription
+// cancellation says whether money goes back).
+func (s *Service) Preview(ctx context.Context, in FileInput) (policy.Decision, error) {
+	c, err := s.prepareFiling(ctx, in)
+	if err != nil {
+		return policy.Decision{}, err
+	}
+	subj, err := s.gather(ctx, c)
+	if err != nil {
+		return policy.Decision{}, err
+	}
+	return policy.Evaluate(subj.policy, subj.facts, s.clock.Now()), nil
+}

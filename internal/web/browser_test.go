@@ -181,7 +181,13 @@ func TestBrowserStartAndCancelSubscription(t *testing.T) {
 	u, _ := h.User(t, "customer", "lea@example.fr")
 	credit(t, h, u, 5000)
 	ctx := browsertest.New(t, 60*time.Second)
-	subscribe := chromedp.Steps(
+	err := chromedp.Do(ctx,
+		chromedp.Navigate(h.URL+"/signin"),
+		chromedp.WaitVisible(css("#signin-submit")),
+		chromedp.SendKeys(css("#email"), "lea@example.fr"),
+		chromedp.SendKeys(css("#password"), apptest.Password),
+		chromedp.Click(css("#signin-submit")),
+		chromedp.WaitVisible(css("#signout")),
 		chromedp.Navigate(h.URL+"/shop/pro"),
 		chromedp.WaitVisible(css("#subscribe-submit")),
 		chromedp.Click(css("#immediate_performance")),
@@ -190,44 +196,54 @@ func TestBrowserStartAndCancelSubscription(t *testing.T) {
 		chromedp.Click(css("#subscribe-submit")),
 		chromedp.WaitVisible(css("#cancel-submit")),
 	)
-	err := chromedp.Do(ctx,
-		chromedp.Navigate(h.URL+"/signin"),
-		chromedp.WaitVisible(css("#signin-submit")),
-		chromedp.SendKeys(css("#email"), "lea@example.fr"),
-		chromedp.SendKeys(css("#password"), apptest.Password),
-		chromedp.Click(css("#signin-submit")),
-		chromedp.WaitVisible(css("#signout")),
-		subscribe,
-		// "Keep until <date>": the page says when it stops and offers to undo.
+	if err != nil {
+		t.Fatal(err)
+	}
+	subURL, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`location.href`))
+	// Inside 7 days of the payment: the page says, before confirming, that
+	// the payment comes back.
+	inside, _ := chromedp.Run(ctx, chromedp.Text(css("#if-period-end")))
+	if !strings.Contains(inside, "9,90") {
+		t.Fatalf("inside 7 days the page offers: %q", inside)
+	}
+	// Without asking for the refund, "keep until <date>" is scheduled and
+	// can be undone.
+	err = chromedp.Do(ctx,
+		chromedp.Click(css("#refund-requested")),
 		chromedp.Click(css("#mode-period-end")),
 		chromedp.Click(css("#cancel-submit")),
+		chromedp.WaitVisible(css("#claim-outcome")),
+		chromedp.Navigate(subURL),
 		chromedp.WaitVisible(css("#undo")),
+		chromedp.Click(css("#undo")),
+		chromedp.WaitVisible(css("#cancel-submit")),
 	)
 	if err != nil {
 		t.Fatal(err)
 	}
-	end, _ := chromedp.Run(ctx, chromedp.Text(css("#subscription-end")))
-	if !strings.Contains(end, "/2026") {
-		t.Fatalf("scheduled end %q", end)
+	// Outside 7 days: no refund is offered; stop now.
+	h.Clock.Advance(8 * 24 * time.Hour)
+	err = chromedp.Do(ctx, chromedp.Navigate(subURL), chromedp.WaitVisible(css("#if-now")))
+	if err != nil {
+		t.Fatal(err)
 	}
-	// Change of mind, then "stop now".
+	outside, _ := chromedp.Run(ctx, chromedp.Text(css("#if-now")))
+	if strings.Contains(outside, "9,90") || outside == "" {
+		t.Fatalf("outside 7 days the page offers: %q", outside)
+	}
 	err = chromedp.Do(ctx,
-		chromedp.Click(css("#undo")),
-		chromedp.WaitVisible(css("#cancel-submit")),
 		chromedp.Click(css("#mode-now")),
 		chromedp.Click(css("#cancel-submit")),
-		chromedp.WaitNotPresent(css("#cancel-submit")),
+		chromedp.WaitVisible(css("#claim-outcome")),
+		chromedp.Navigate(subURL),
+		chromedp.WaitVisible(css("#subscription-status")),
 	)
 	if err != nil {
 		t.Fatal(err)
 	}
 	status, _ := chromedp.Run(ctx, chromedp.Text(css("#subscription-status")))
-	if status != "Terminé" {
-		t.Fatalf("status after stopping now: %q", status)
-	}
-	subs, _, err := h.App.Subscriptions.List(context.Background(), subscriptionFilter(u.ID))
-	if err != nil || len(subs) != 1 || subs[0].Status != "canceled" {
-		t.Fatalf("subscriptions %+v %v", subs, err)
+	if status != "Terminé" || balanceOf(t, h, u) != 5000-990 {
+		t.Fatalf("after stopping now: status %q, balance %d", status, balanceOf(t, h, u))
 	}
 }
 

@@ -9,6 +9,8 @@ import (
 
 	"comptoir/internal/cardpay"
 	"comptoir/internal/catalog"
+	"comptoir/internal/claims"
+	"comptoir/internal/policy"
 	"comptoir/internal/subscriptions"
 )
 
@@ -119,6 +121,11 @@ type subscriptionData struct {
 	Plan     catalog.Product
 	Periods  []subscriptions.Period
 	Undoable bool
+	// What cancelling would bring, by mode, before the customer confirms:
+	// the refund policy's decision and its sentence.
+	IfPeriodEnd, IfNow policy.Decision
+	IfPeriodEndReason  string
+	IfNowReason        string
 }
 
 func (s *Server) subscriptionPage(w http.ResponseWriter, r *http.Request) {
@@ -142,8 +149,26 @@ func (s *Server) subscriptionPage(w http.ResponseWriter, r *http.Request) {
 		s.serverError(w, r, err)
 		return
 	}
-	v := s.newView(r, "", subscriptionData{Sub: sub, Plan: plan, Periods: periods,
-		Undoable: sub.CancelAtPeriodEnd && sub.Status != subscriptions.StatusCanceled && s.Clock.Now().Before(sub.CurrentPeriodEnd)})
+	d := subscriptionData{Sub: sub, Plan: plan, Periods: periods,
+		Undoable: sub.CancelAtPeriodEnd && sub.Status != subscriptions.StatusCanceled && s.Clock.Now().Before(sub.CurrentPeriodEnd)}
+	v := s.newView(r, "", nil)
+	if sub.Status != subscriptions.StatusCanceled && !d.Undoable {
+		st := state(r)
+		for _, mode := range []policy.Cancel{policy.CancelPeriodEnd, policy.CancelNow} {
+			dec, err := s.Claims.Preview(ctx, claims.FileInput{Kind: policy.SubscriptionCancel, CustomerID: st.user.ID,
+				SubscriptionID: sub.ID, Choice: mode, Actor: st.user.Actor()})
+			if err != nil {
+				s.serverError(w, r, err)
+				return
+			}
+			if mode == policy.CancelNow {
+				d.IfNow, d.IfNowReason = dec, reason(dec, v.Lang)
+			} else {
+				d.IfPeriodEnd, d.IfPeriodEndReason = dec, reason(dec, v.Lang)
+			}
+		}
+	}
+	v.Data = d
 	v.Title = plan.Name(v.Lang)
 	s.render(w, r, http.StatusOK, "subscription", v)
 }
@@ -154,10 +179,27 @@ func (s *Server) subscriptionCancel(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	st := state(r)
-	_, err := s.Subscriptions.Cancel(r.Context(), subscriptions.CancelInput{
-		CustomerID: st.user.ID, SubscriptionID: r.PathValue("id"), Mode: r.PostForm.Get("mode"), Actor: st.user.Actor(),
+	refund := r.PostForm.Get("refund") == "yes"
+	c, err := s.Claims.File(r.Context(), claims.FileInput{
+		Kind: policy.SubscriptionCancel, CustomerID: st.user.ID, SubscriptionID: r.PathValue("id"),
+		Choice: policy.Cancel(r.PostForm.Get("mode")), RefundRequested: &refund, Actor: st.user.Actor(),
 	})
-	s.afterSubscriptionChange(w, r, err, "subscription.cancel_confirmed")
+	if err != nil {
+		code := claims.Code(err)
+		if code == "not_found" {
+			s.notFound(w, r)
+			return
+		}
+		if claimErrorStatus(code) >= 500 {
+			s.serverError(w, r, err)
+			return
+		}
+		s.flash(w, "claim.error."+code)
+		http.Redirect(w, r, "/subscriptions/"+r.PathValue("id"), http.StatusSeeOther)
+		return
+	}
+	s.flash(w, "subscription.cancel_confirmed")
+	http.Redirect(w, r, "/claims/"+c.ID, http.StatusSeeOther)
 }
 
 func (s *Server) subscriptionUndo(w http.ResponseWriter, r *http.Request) {
@@ -286,29 +328,31 @@ type cancelJSON struct {
 	Refund *bool  `json:"refund"`
 }
 
-// apiCancelSubscription stops future billing at once and ends the service
-// as chosen. Whether money goes back is the refund policy's decision, made
-// by a subscription_cancel claim (the claims step); this answer says what
-// happened to the subscription.
+// apiCancelSubscription stops future billing at once, ends the service as
+// chosen, and gives the last payment back when the refund policy says so:
+// it files a subscription_cancel claim, decided exactly as policy eval
+// would, and answers what happened and why.
 func (s *Server) apiCancelSubscription(w http.ResponseWriter, r *http.Request) {
 	st := state(r)
 	var in cancelJSON
 	if !s.decodeJSON(w, r, &in) {
 		return
 	}
-	sub, err := s.Subscriptions.Cancel(r.Context(), subscriptions.CancelInput{
-		CustomerID: st.user.ID, SubscriptionID: r.PathValue("id"), Mode: in.Mode, Actor: st.user.Actor(),
+	c, err := s.Claims.File(r.Context(), claims.FileInput{
+		Kind: policy.SubscriptionCancel, CustomerID: st.user.ID, SubscriptionID: r.PathValue("id"),
+		Choice: policy.Cancel(in.Mode), RefundRequested: in.Refund, Actor: st.user.Actor(),
 	})
+	if err != nil {
+		s.apiClaimError(w, r, err)
+		return
+	}
+	sub, err := s.Subscriptions.GetForCustomer(r.Context(), st.user.ID, r.PathValue("id"))
 	if err != nil {
 		s.apiSubscriptionError(w, r, err)
 		return
 	}
-	effective := sub.EndsAt()
 	writeJSON(w, http.StatusOK, map[string]any{
-		"subscription": toSubscriptionJSON(sub), "cancel": in.Mode, "effective_at": effective,
-		"reason": map[string]string{
-			"en": s.Messages.T("en", "subscription.cancel_reason", map[string]any{"Date": effective.Format("2006-01-02 15:04 UTC")}),
-			"fr": s.Messages.T("fr", "subscription.cancel_reason", map[string]any{"Date": effective.Format("02/01/2006 15:04 UTC")}),
-		},
+		"subscription": toSubscriptionJSON(sub), "claim_id": c.ID, "decision": c.Decision,
+		"cancel": c.Decision.Cancel, "effective_at": sub.EndsAt(),
 	})
 }

@@ -118,3 +118,24 @@ func TestSubscriptionsAPI(t *testing.T) {
 func subscriptionFilter(customerID string) subscriptions.ListFilter {
 	return subscriptions.ListFilter{CustomerID: customerID}
 }
+
+func TestCancellingInsideSevenDaysRefundsTheLastPayment(t *testing.T) {
+	h := apptest.Start(t)
+	plan := newPlan(t, h, "pro", 990, 0)
+	u, _ := h.User(t, account.RoleCustomer, "ana@example.fr")
+	credit(t, h, u, 5000)
+	auth := h.Bearer(t, u.ID)
+	c := h.NewClient(t)
+	r := postJSON(c, "/api/v1/subscriptions", `{"plan_id":"`+plan.ID+`","payment":"balance","consent":{"immediate_performance":true,"withdrawal_waiver":true}}`, auth)
+	var sub struct{ ID string }
+	json.Unmarshal([]byte(r.Body), &sub)
+	h.Clock.Advance(3 * 24 * time.Hour)
+	r = postJSON(c, "/api/v1/subscriptions/"+sub.ID+"/cancel", `{"mode":"period_end"}`, auth)
+	if r.Status != http.StatusOK || !strings.Contains(r.Body, `"outcome":"refund"`) || !strings.Contains(r.Body, `"cancel":"now"`) ||
+		!strings.Contains(r.Body, `"status":"canceled"`) {
+		t.Fatalf("cancel inside 7 days: %d %s", r.Status, r.Body)
+	}
+	if balanceOf(t, h, u) != 5000 {
+		t.Fatalf("balance after the refund: %d", balanceOf(t, h, u))
+	}
+}

@@ -1,0 +1,88 @@
+package subscriptions
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+
+	"comptoir/internal/billing"
+	"comptoir/internal/cardpay"
+	"comptoir/internal/claims"
+)
+
+// ClaimsAdapter gives subscription_cancel claims what they need: the facts
+// of a subscription, and carrying out the decision (stop billing, end as
+// decided, give the last payment back where it came from).
+type ClaimsAdapter struct {
+	S      *Service
+	Ledger interface {
+		CreditTx(ctx context.Context, tx *sql.Tx, e billing.Entry) (billing.EntryRow, error)
+	}
+	Card *cardpay.Service
+}
+
+// ClaimSubject implements claims.Subscriptions.
+func (a ClaimsAdapter) ClaimSubject(ctx context.Context, subID string) (claims.SubscriptionSubject, error) {
+	sub, err := a.S.Get(ctx, subID)
+	if errors.Is(err, ErrNotFound) {
+		return claims.SubscriptionSubject{}, fmt.Errorf("%w: subscription %s", claims.ErrNotFound, subID)
+	}
+	if err != nil {
+		return claims.SubscriptionSubject{}, err
+	}
+	out := claims.SubscriptionSubject{ID: sub.ID, CustomerID: sub.CustomerID, PolicyVersion: sub.PolicyVersion, PeriodEnd: sub.CurrentPeriodEnd}
+	last, ok, err := a.S.LastPayment(ctx, subID)
+	if err != nil {
+		return claims.SubscriptionSubject{}, err
+	}
+	if ok {
+		amount := last.Amount
+		out.LastPaymentAt, out.LastPayment = last.PaidAt, &amount
+		if last.Status == PeriodRefunded {
+			out.Refunded = &amount
+		}
+	}
+	return out, nil
+}
+
+// CancelForClaimTx implements claims.Subscriptions: in the claim's
+// transaction, billing stops and the subscription ends as decided; a refund
+// goes back to the balance or the card the last period was paid with.
+func (a ClaimsAdapter) CancelForClaimTx(ctx context.Context, tx *sql.Tx, c claims.SubscriptionCancel) (claims.SubscriptionRefund, error) {
+	sub, err := a.S.CancelTx(ctx, tx, CancelInput{SubscriptionID: c.SubscriptionID, Mode: string(c.Cancel), Actor: c.Actor})
+	if err != nil {
+		return claims.SubscriptionRefund{}, err
+	}
+	if c.Refund == nil {
+		return claims.SubscriptionRefund{}, nil
+	}
+	last, ok, err := a.S.LastPayment(ctx, c.SubscriptionID)
+	if err != nil {
+		return claims.SubscriptionRefund{}, err
+	}
+	if !ok || last.Status != PeriodPaid {
+		return claims.SubscriptionRefund{}, fmt.Errorf("subscriptions: %s has no payment left to refund", c.SubscriptionID)
+	}
+	if err := a.S.MarkRefundedTx(ctx, tx, last.ID, c.Actor); err != nil {
+		return claims.SubscriptionRefund{}, err
+	}
+	if last.PaymentMethod == PayCard {
+		if a.Card == nil {
+			return claims.SubscriptionRefund{}, claims.ErrCardRefundUnavailable
+		}
+		r, err := a.Card.RefundTx(ctx, tx, last.PaymentReference, *c.Refund, "subscription cancellation "+c.ClaimID)
+		if err != nil {
+			return claims.SubscriptionRefund{}, err
+		}
+		return claims.SubscriptionRefund{Destination: claims.DestCard, Pending: true, CardRefundID: r.ID}, nil
+	}
+	e, err := a.Ledger.CreditTx(ctx, tx, billing.Entry{
+		CustomerID: sub.CustomerID, Amount: *c.Refund, Kind: billing.KindRefund,
+		ReferenceType: "claim", ReferenceID: c.ClaimID, Actor: c.Actor,
+	})
+	if err != nil {
+		return claims.SubscriptionRefund{}, err
+	}
+	return claims.SubscriptionRefund{Destination: claims.DestBalance, LedgerEntryID: e.ID}, nil
+}
