@@ -292,3 +292,21 @@ func (s *Service) SetLanguage(ctx context.Context, userID, lang string) error {
 			Action: "language_change", After: changed("language")})
 	})
 }
+
+// Staff lists the users with a role (agents or admins), for alerts.
+func (s *Service) Staff(ctx context.Context, role string) ([]User, error) {
+	rows, err := s.db.Read.QueryContext(ctx, `SELECT `+userColumns+` FROM users WHERE role = $1 ORDER BY id`, role)
+	if err != nil {
+		return nil, fmt.Errorf("account: staff: %w", err)
+	}
+	defer rows.Close()
+	var out []User
+	for rows.Next() {
+		u, err := scanUser(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, u)
+	}
+	return out, rows.Err()
+}

@@ -18,6 +18,7 @@ import (
 	"github.com/riverqueue/river"
 
 	"comptoir/internal/account"
+	"comptoir/internal/alerts"
 	"comptoir/internal/billing"
 	"comptoir/internal/blob"
 	"comptoir/internal/cardpay"
@@ -167,9 +168,10 @@ func (a *App) build(ctx context.Context, opts Options) (err error) {
 	}
 	a.Card.AddWorkers(workers)
 	a.Policies = policystore.New(a.DB, a.Clock)
+	staffAlerts := alerts.New(a.Accounts, a.Outbox, cfg.BaseURL, cfg.StoreName)
 	a.Orders = orders.New(a.DB, a.Clock, a.Catalog, a.Ledger, a.Accounts, a.Outbox, orders.Options{
 		BaseURL: cfg.BaseURL, StoreName: cfg.StoreName, Logger: a.Logger, Card: a.Card,
-		PolicyVersion: a.policyInForce,
+		PolicyVersion: a.policyInForce, Alerts: staffAlerts,
 	})
 	cardHandlers[cardpay.PurposeOrder] = a.Orders.CardHandler()
 	a.Subscriptions = subscriptions.New(a.DB, a.Clock, a.Catalog, a.Ledger, a.Accounts, a.Outbox, subscriptions.SavedCards{Card: a.Card},
@@ -184,6 +186,7 @@ func (a *App) build(ctx context.Context, opts Options) (err error) {
 		Orders: a.Orders, Ledger: a.Ledger, Customers: a.Accounts, Mailer: a.Outbox, Jobs: a.Jobs, Blobs: a.Blobs,
 		Card:          cardpay.OrderRefunds{S: a.Card},
 		Subscriptions: subscriptions.ClaimsAdapter{S: a.Subscriptions, Ledger: a.Ledger, Card: a.Card},
+		Alerts:        staffAlerts,
 		Policies: func(version string) (*policy.Policy, error) {
 			return a.Policies.Get(context.Background(), version)
 		},

@@ -159,3 +159,11 @@ func (s *Service) AssignLicenceKeyTx(ctx context.Context, tx *sql.Tx, productID,
 		return key, nil
 	}
 }
+
+// AvailableKeysTx counts the free keys of a product inside the caller's
+// transaction, so a checkout that took the last one can tell.
+func (s *Service) AvailableKeysTx(ctx context.Context, tx *sql.Tx, productID string) (int, error) {
+	var n int
+	err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM licence_keys WHERE product_id = $1 AND assigned_at IS NULL`, productID).Scan(&n)
+	return n, err
+}

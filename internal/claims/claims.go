@@ -14,6 +14,7 @@
 package claims
 
 import (
+	"comptoir/internal/alerts"
 	"context"
 	"database/sql"
 	"errors"
@@ -334,6 +335,13 @@ type Deps struct {
 	// Policies returns a published policy version ("default@1"). nil:
 	// the built-in default policy only.
 	Policies func(version string) (*policy.Policy, error)
+	// Alerts tells the agents about failed card refunds; nil: logged only.
+	Alerts StaffAlerts
+}
+
+// StaffAlerts emails the staff in the caller's transaction.
+type StaffAlerts interface {
+	NotifyTx(ctx context.Context, tx *sql.Tx, role, kind string, d alerts.Data) error
 }
 
 // Options are the store settings claims depends on.
@@ -367,6 +375,7 @@ type Service struct {
 	card      CardRefunder
 	subs      Subscriptions
 	policies  func(string) (*policy.Policy, error)
+	alerts    StaffAlerts
 	opts      Options
 	// afterGather, in tests only, runs between reading a claim's facts and
 	// deciding on them, to make another transaction land in between.
@@ -404,7 +413,7 @@ func New(d *db.DB, c clock.Clock, deps Deps, opts Options) (*Service, error) {
 	}
 	return &Service{
 		db: d, clock: c, orders: deps.Orders, ledger: deps.Ledger, customers: deps.Customers, mailer: deps.Mailer,
-		jobs: deps.Jobs, blobs: deps.Blobs, card: deps.Card, subs: deps.Subscriptions, policies: deps.Policies, opts: opts,
+		jobs: deps.Jobs, blobs: deps.Blobs, card: deps.Card, subs: deps.Subscriptions, policies: deps.Policies, alerts: deps.Alerts, opts: opts,
 	}, nil
 }
 

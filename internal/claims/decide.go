@@ -14,6 +14,7 @@ import (
 	"github.com/riverqueue/river"
 
 	"comptoir/internal/account"
+	"comptoir/internal/alerts"
 	"comptoir/internal/audit"
 	"comptoir/internal/billing"
 	"comptoir/internal/id"
@@ -203,6 +204,13 @@ func (s *Service) CardRefundSettledTx(ctx context.Context, tx *sql.Tx, cardRefun
 	if !succeeded {
 		s.opts.Logger.Error("claims: card refund failed; an agent must give the money back another way",
 			"claim", claimID, "claim_refund", refundID, "card_refund", cardRefundID)
+		if s.alerts != nil {
+			if err := s.alerts.NotifyTx(ctx, tx, account.RoleAgent, "card_refund_failed", alerts.Data{
+				Subject: claimID, Detail: "card refund " + cardRefundID, Link: "/console/claims/" + claimID,
+			}); err != nil {
+				return err
+			}
+		}
 	}
 	return audit.Record(ctx, tx, audit.Entry{At: now, Actor: audit.System, SubjectType: "claim_refund", SubjectID: refundID,
 		Action: "settle", Before: map[string]any{"status": RefundPending}, After: map[string]any{"status": status}})

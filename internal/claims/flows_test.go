@@ -17,6 +17,7 @@ import (
 	"github.com/riverqueue/river/rivertype"
 
 	"comptoir/internal/account"
+	"comptoir/internal/alerts"
 	"comptoir/internal/claims"
 	"comptoir/internal/money"
 	"comptoir/internal/orders"
@@ -562,5 +563,37 @@ func TestCardPaidOrdersAreRefundedToTheCard(t *testing.T) {
 	_, err = e2.claims.File(ctx, claims.FileInput{Kind: policy.NonDelivery, CustomerID: u2.ID, OrderID: o2.ID, Actor: customerActor(u2)})
 	if claims.Code(err) != "card_refund_unavailable" || e2.count(t, `SELECT COUNT(*) FROM claims`) != 0 {
 		t.Fatalf("card refund without a refunder: %v", err)
+	}
+}
+
+type recordedAlert struct{ role, kind, subject string }
+
+type alertsSpy struct{ got []recordedAlert }
+
+func (a *alertsSpy) NotifyTx(_ context.Context, _ *sql.Tx, role, kind string, d alerts.Data) error {
+	a.got = append(a.got, recordedAlert{role, kind, d.Subject})
+	return nil
+}
+
+func TestFailedCardRefundAlertsTheAgents(t *testing.T) {
+	spy := &alertsSpy{}
+	e := setupWith(t, func(d *claims.Deps) { d.Alerts = spy })
+	ctx := context.Background()
+	u := e.customer(t, "FR", account.CustomerConsumer, "fr")
+	o := e.order(t, u, e.service(t), 1000, true, 400)
+	if _, err := e.db.Write.Exec(`UPDATE orders SET payment_method = 'card' WHERE id = $1`, o.ID); err != nil {
+		t.Fatal(err)
+	}
+	e.clock.Set(t0.Add(4 * day))
+	c, err := e.claims.File(ctx, claims.FileInput{Kind: policy.NonDelivery, CustomerID: u.ID, OrderID: o.ID, Actor: customerActor(u)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.db.Tx(ctx, func(tx *sql.Tx) error { return e.claims.CardRefundSettledTx(ctx, tx, "rfd_1", false) }); err != nil {
+		t.Fatal(err)
+	}
+	refunds, _ := e.claims.Refunds(ctx, c.ID)
+	if refunds[0].Status != claims.RefundFailed || len(spy.got) != 1 || spy.got[0] != (recordedAlert{account.RoleAgent, "card_refund_failed", c.ID}) {
+		t.Fatalf("refund %+v, alerts %+v", refunds[0], spy.got)
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"comptoir/internal/account"
+	"comptoir/internal/alerts"
 	"comptoir/internal/billing"
 	"comptoir/internal/cardpay"
 	"comptoir/internal/catalog"
@@ -163,6 +164,7 @@ func (o Order) Line(lineID string) (Line, bool) {
 type Catalog interface {
 	Get(ctx context.Context, productID string) (catalog.Product, error)
 	AssignLicenceKeyTx(ctx context.Context, tx *sql.Tx, productID, orderLineID string) (string, error)
+	AvailableKeysTx(ctx context.Context, tx *sql.Tx, productID string) (int, error)
 }
 
 // Ledger is what orders need from the balance.
@@ -198,6 +200,14 @@ type Options struct {
 	Logger    *slog.Logger
 	// Card takes card payments; nil or disabled means balance only.
 	Card CardPayments
+	// Alerts tells the admins when a licence-key pool runs dry; nil: no
+	// alert.
+	Alerts StaffAlerts
+}
+
+// StaffAlerts emails the staff in the caller's transaction.
+type StaffAlerts interface {
+	NotifyTx(ctx context.Context, tx *sql.Tx, role, kind string, d alerts.Data) error
 }
 
 // Service is the order use cases.

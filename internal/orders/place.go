@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"comptoir/internal/account"
+	"comptoir/internal/alerts"
 	"comptoir/internal/audit"
 	"comptoir/internal/billing"
 	"comptoir/internal/cardpay"
@@ -251,6 +252,17 @@ func (s *Service) deliverAtOnce(ctx context.Context, tx *sql.Tx, orderID string,
 			return wrapDB("store licence key", err)
 		}
 		l.LicenceKey = key
+		// The last key just went: the product cannot be sold until an
+		// admin adds keys, so they hear of it with this sale.
+		if left, err := s.catalog.AvailableKeysTx(ctx, tx, p.ID); err != nil {
+			return wrapDB("keys left", err)
+		} else if left == 0 && s.opts.Alerts != nil {
+			if err := s.opts.Alerts.NotifyTx(ctx, tx, account.RoleAdmin, "licence_pool_empty", alerts.Data{
+				Subject: p.Slug, Link: "/admin/products/" + p.ID,
+			}); err != nil {
+				return err
+			}
+		}
 	}
 	return deliverTx(ctx, tx, orderID, l, l.Quantity, SourceSystem, "", now)
 }

@@ -2,6 +2,7 @@ package web_test
 
 import (
 	"context"
+	"errors"
 	"encoding/json"
 	"net/http"
 	"net/url"
@@ -14,6 +15,7 @@ import (
 	"comptoir/internal/apptest"
 	"comptoir/internal/audit"
 	"comptoir/internal/catalog"
+	"comptoir/internal/mail"
 	"comptoir/internal/money"
 	"comptoir/internal/orders"
 )
@@ -308,4 +310,40 @@ func orderFilter(customerID string) orders.ListFilter {
 
 func deliveryOf(orderID, lineID string, n int) orders.DeliveryInput {
 	return orders.DeliveryInput{OrderID: orderID, LineID: lineID, Delivered: n, Source: orders.SourceAgent, Actor: adminActor}
+}
+
+func TestLastLicenceKeySoldAlertsTheAdmins(t *testing.T) {
+	h := apptest.Start(t)
+	admin, _ := h.User(t, account.RoleAdmin, "admin@shop.test")
+	u, _ := h.User(t, account.RoleCustomer, "ana@example.fr")
+	credit(t, h, u, 5000)
+	p, err := h.App.Catalog.Create(context.Background(), adminActor, catalog.ProductInput{
+		Slug: "licence", Kind: catalog.KindDigital, NameFR: "Logiciel", NameEN: "Software", DescriptionFR: "Une licence.", DescriptionEN: "One licence.",
+		UnitPrice: money.MustNew(500, "EUR"), MinQuantity: 1, MaxQuantity: 1, DigitalDelivery: catalog.DeliveryLicenceKey,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.App.Catalog.AddLicenceKeys(context.Background(), adminActor, p.ID, []string{"K-1", "K-2"})
+	buy := func() error {
+		_, err := h.App.Orders.Place(context.Background(), orders.PlaceInput{CustomerID: u.ID, Lines: []orders.LineInput{{ProductID: p.ID, Quantity: 1}},
+			Payment: orders.PayBalance, ImmediatePerformance: true, WithdrawalWaiver: true}, nil)
+		return err
+	}
+	if err := buy(); err != nil {
+		t.Fatal(err)
+	}
+	if alerts, _ := h.App.Outbox.List(context.Background(), mail.Filter{Kind: "alert_licence_pool_empty"}); len(alerts) != 0 {
+		t.Fatal("alerted while keys are left")
+	}
+	if err := buy(); err != nil {
+		t.Fatal(err)
+	}
+	alerts, _ := h.App.Outbox.List(context.Background(), mail.Filter{Kind: "alert_licence_pool_empty"})
+	if len(alerts) != 1 || alerts[0].To != admin.Email || !strings.Contains(alerts[0].Text, "/admin/products/"+p.ID) {
+		t.Fatalf("alerts %+v", alerts)
+	}
+	if err := buy(); !errors.Is(err, orders.ErrOutOfStock) {
+		t.Fatalf("third sale: %v", err)
+	}
 }

@@ -1,0 +1,72 @@
+// Package alerts tells the store's staff, by email in each one's language,
+// about what needs a person: a licence-key pool that ran dry, a card refund
+// the bank refused. Alerts are queued in the transaction of the event that
+// causes them, so they exist exactly when the event does.
+package alerts
+
+import (
+	"context"
+	"database/sql"
+
+	"comptoir/internal/account"
+	"comptoir/internal/mail"
+)
+
+// Staff lists the people to alert.
+type Staff interface {
+	Staff(ctx context.Context, role string) ([]account.User, error)
+}
+
+// Mailer queues email in the caller's transaction.
+type Mailer interface {
+	EnqueueTx(ctx context.Context, tx *sql.Tx, m mail.Message) (string, error)
+}
+
+// Alerts sends staff alerts.
+type Alerts struct {
+	staff     Staff
+	mailer    Mailer
+	baseURL   string
+	storeName string
+}
+
+// New returns the alerts service.
+func New(staff Staff, mailer Mailer, baseURL, storeName string) *Alerts {
+	return &Alerts{staff: staff, mailer: mailer, baseURL: baseURL, storeName: storeName}
+}
+
+// Data is what an alert template receives; Subject is the thing concerned
+// (a product name, a claim id), Link where to act.
+type Data struct {
+	StoreName string
+	Name      string
+	Subject   string
+	Detail    string
+	Link      string
+}
+
+// NotifyTx emails every user with role the alert of kind (a mail template
+// "alert_<kind>"), in tx.
+func (a *Alerts) NotifyTx(ctx context.Context, tx *sql.Tx, role, kind string, d Data) error {
+	users, err := a.staff.Staff(ctx, role)
+	if err != nil {
+		return err
+	}
+	d.StoreName = a.storeName
+	if d.Link != "" {
+		d.Link = a.baseURL + d.Link
+	}
+	for _, u := range users {
+		d.Name = u.Name
+		subject, text, err := mail.Render(u.Language, "alert_"+kind, d)
+		if err != nil {
+			return err
+		}
+		if _, err := a.mailer.EnqueueTx(ctx, tx, mail.Message{
+			Kind: "alert_" + kind, To: u.Email, ToName: u.Name, Lang: u.Language, Subject: subject, Text: text, UserID: u.ID,
+		}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
