@@ -3,7 +3,7 @@ SHELL := /bin/bash
 
 STATICCHECK_VERSION := v0.8.2
 
-.PHONY: test lint run build
+.PHONY: test lint run build bench
 
 # The whole suite on SQLite then on a throw-away PostgreSQL cluster (see scripts/test.sh).
 # Extra go test flags: make test GOTESTFLAGS='-run X' PKGS=./internal/...
@@ -27,3 +27,20 @@ run:
 
 build:
 	go build -o bin/comptoir ./cmd/comptoir
+
+# Performance against what the machine can do (cmd/comptoir-bench): SQLite, then a throw-away
+# PostgreSQL, each loaded with a generated store, comptoir serve driven over loopback HTTP; prints a
+# table, writes bench-results.json and bench-results.svg. SCALE=tiny|small|medium|full (default full:
+# 100k customers, 1M orders); SCALE=small is a quick look. More flags: make bench BENCHFLAGS='-h'.
+# The work directory (databases, logs, the cluster) is removed afterwards, whatever happens.
+SCALE ?= full
+BENCHFLAGS ?=
+bench:
+	@work="$$(mktemp -d "$${TMPDIR:-/tmp}/comptoir-bench.XXXXXX")"; \
+	chmod 755 "$$work"; \
+	trap 'bash scripts/testenv.sh pg-stop "$$work/run/pg" >/dev/null 2>&1 || true; rm -rf "$$work"' EXIT; \
+	trap 'exit 130' INT TERM; \
+	echo "bench: building comptoir and comptoir-bench" >&2; \
+	go build -o "$$work/comptoir" ./cmd/comptoir; \
+	go build -o "$$work/comptoir-bench" ./cmd/comptoir-bench; \
+	"$$work/comptoir-bench" --scale "$(SCALE)" --comptoir "$$work/comptoir" --work-dir "$$work/run" $(BENCHFLAGS)
