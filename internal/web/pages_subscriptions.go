@@ -3,13 +3,16 @@ package web
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
+	"io"
 	"net/http"
 	"time"
 
 	"comptoir/internal/cardpay"
 	"comptoir/internal/catalog"
 	"comptoir/internal/claims"
+	"comptoir/internal/idempotency"
 	"comptoir/internal/policy"
 	"comptoir/internal/subscriptions"
 )
@@ -17,12 +20,22 @@ import (
 // startSubscription subscribes the signed-in customer to a plan; by card,
 // the first period is paid on Stripe's Checkout page (the card is saved for
 // renewals), and the returned payment id says where to send them.
-func (s *Server) startSubscription(ctx context.Context, r *http.Request, in subscriptions.StartInput) (subscriptions.Subscription, string, error) {
+func (s *Server) startSubscription(ctx context.Context, r *http.Request, in subscriptions.StartInput, also subscriptions.AfterStart) (subscriptions.Subscription, string, error) {
 	var paymentID string
-	var after subscriptions.AfterStart
+	after := func(ctx context.Context, tx *sql.Tx, sub subscriptions.Subscription) error {
+		if also != nil {
+			return also(ctx, tx, sub)
+		}
+		return nil
+	}
 	if in.Payment == subscriptions.PayCard && cardEnabled(s.Card) {
 		u := state(r).user
 		after = func(ctx context.Context, tx *sql.Tx, sub subscriptions.Subscription) error {
+			if also != nil {
+				if err := also(ctx, tx, sub); err != nil {
+					return err
+				}
+			}
 			period, open, err := s.Subscriptions.OpenPeriodTx(ctx, tx, sub.ID)
 			if err != nil || !open {
 				return err // a trial: nothing to pay now
@@ -71,7 +84,7 @@ func (s *Server) subscribe(w http.ResponseWriter, r *http.Request) {
 		fail(http.StatusUnprocessableEntity, "accept_policy", "cart.policy_required")
 		return
 	}
-	sub, paymentID, err := s.startSubscription(r.Context(), r, in)
+	sub, paymentID, err := s.startSubscription(r.Context(), r, in, nil)
 	if err != nil {
 		code := subscriptions.Code(err)
 		if code == "internal" {
@@ -266,23 +279,69 @@ type startSubscriptionJSON struct {
 	AcceptPolicy string `json:"accept_policy"`
 }
 
+// apiStartSubscription is POST /api/v1/subscriptions, idempotent under the
+// Idempotency-Key header like order creation: the answer is stored in the
+// subscription's own transaction and returned again to a retry.
 func (s *Server) apiStartSubscription(w http.ResponseWriter, r *http.Request) {
 	st := state(r)
-	var in startSubscriptionJSON
-	if !s.decodeJSON(w, r, &in) {
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		writeError(w, http.StatusRequestEntityTooLarge, "too_large", s.Messages.T(st.lang, "error.too_large"))
 		return
 	}
-	sub, paymentID, err := s.startSubscription(r.Context(), r, subscriptions.StartInput{
+	var in startSubscriptionJSON
+	if !s.decodeJSONBytes(w, r, body, &in) {
+		return
+	}
+	ctx := r.Context()
+	key := r.Header.Get("Idempotency-Key")
+	scope := idempotency.Scope(st.user.ID, "POST /api/v1/subscriptions")
+	if key != "" {
+		out, err := s.Idempotency.Begin(ctx, scope, key, idempotency.RequestHash(r.Method, "POST /api/v1/subscriptions", body))
+		var verr *idempotency.ValidationError
+		switch {
+		case errors.Is(err, idempotency.ErrKeyReused):
+			writeError(w, http.StatusUnprocessableEntity, "idempotency_key_reused", s.Messages.T(st.lang, "error.idempotency_key_reused"))
+			return
+		case errors.Is(err, idempotency.ErrInProgress):
+			writeError(w, http.StatusConflict, "request_in_progress", s.Messages.T(st.lang, "cart.in_progress"))
+			return
+		case errors.As(err, &verr):
+			writeError(w, http.StatusBadRequest, "bad_request", s.Messages.T(st.lang, "error.bad_request"))
+			return
+		case err != nil:
+			s.serverError(w, r, err)
+			return
+		case out.Replay:
+			w.Header().Set("Content-Type", "application/json; charset=utf-8")
+			w.Header().Set("Idempotent-Replayed", "true")
+			w.WriteHeader(out.Status)
+			w.Write(append(out.Body, '\n')) // as writeJSON ends the first answer
+			return
+		}
+	}
+	var stored []byte
+	start := subscriptions.StartInput{
 		CustomerID: st.user.ID, PlanID: in.PlanID, Payment: in.Payment, ImmediatePerformance: in.Consent.ImmediatePerformance,
 		WithdrawalWaiver: in.Consent.WithdrawalWaiver, AcceptPolicy: in.AcceptPolicy, Lang: st.lang, IP: clientIP(r), UserAgent: r.UserAgent(),
+	}
+	sub, paymentID, err := s.startSubscription(ctx, r, start, func(ctx context.Context, tx *sql.Tx, sub subscriptions.Subscription) error {
+		if key == "" {
+			return nil
+		}
+		stored, _ = json.Marshal(toSubscriptionJSON(sub))
+		return s.Idempotency.CompleteTx(ctx, tx, scope, key, http.StatusCreated, stored)
 	})
 	if err != nil {
+		if key != "" {
+			s.Idempotency.Release(context.WithoutCancel(ctx), scope, key)
+		}
 		s.apiSubscriptionError(w, r, err)
 		return
 	}
 	out := toSubscriptionJSON(sub)
 	if paymentID != "" {
-		out.CheckoutURL, _ = s.Card.WaitCheckoutURL(r.Context(), paymentID, checkoutWait)
+		out.CheckoutURL, _ = s.Card.WaitCheckoutURL(ctx, paymentID, checkoutWait)
 	}
 	writeJSON(w, http.StatusCreated, out)
 }

@@ -102,6 +102,17 @@ func TestSubscriptionsAPI(t *testing.T) {
 	if r := postJSON(c, "/api/v1/subscriptions", body, auth); r.Status != http.StatusConflict {
 		t.Fatalf("a second subscription to the same plan: %d %s", r.Status, r.Body)
 	}
+	// With an Idempotency-Key a retry gets the first answer, not a 409.
+	plan2 := newPlan(t, h, "team", 1990, 0)
+	credit(t, h, u, 5000)
+	keyed := auth.Clone()
+	keyed.Set("Idempotency-Key", "sub-1")
+	body2 := strings.Replace(body, plan.ID, plan2.ID, 1)
+	first := postJSON(c, "/api/v1/subscriptions", body2, keyed)
+	again := postJSON(c, "/api/v1/subscriptions", body2, keyed)
+	if first.Status != http.StatusCreated || again.Status != http.StatusCreated || first.Body != again.Body || balanceOf(t, h, u) != 5000-1990 {
+		t.Fatalf("idempotent start: %d %s / %d %s, balance %d", first.Status, first.Body, again.Status, again.Body, balanceOf(t, h, u))
+	}
 	r = postJSON(c, "/api/v1/subscriptions/"+sub.ID+"/cancel", `{"mode":"period_end","refund":false}`, auth)
 	if r.Status != http.StatusOK || !strings.Contains(r.Body, `"cancel_at_period_end":true`) || !strings.Contains(r.Body, `"effective_at"`) {
 		t.Fatalf("cancel: %d %s", r.Status, r.Body)
