@@ -1,13 +1,16 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 
 	"comptoir/internal/account"
 	"comptoir/internal/app"
+	"comptoir/internal/blob"
 	"comptoir/internal/catalog"
 	"comptoir/internal/money"
 )
@@ -50,8 +53,12 @@ func seedDemo(ctx context.Context, a *app.App, out io.Writer) error {
 		}
 	}
 	for _, in := range catalog.DemoProducts() {
-		if in.Kind == catalog.KindDigital && in.DigitalDelivery == catalog.DeliveryFile {
-			continue // file downloads need the upload store, which comes later
+		if in.DigitalDelivery == catalog.DeliveryFile {
+			pdf := demoPDF(in.NameFR)
+			in.FileKey = "demo-guide"
+			if err := a.Blobs.Put(ctx, in.FileKey, bytes.NewReader(pdf), int64(len(pdf))); err != nil && !errors.Is(err, blob.ErrExists) {
+				return err
+			}
 		}
 		p, err := a.Catalog.Create(ctx, admin.Actor(), in)
 		if err != nil {
@@ -65,4 +72,44 @@ func seedDemo(ctx context.Context, a *app.App, out io.Writer) error {
 	}
 	fmt.Fprintln(out, "demo: the customer has 100,00 € on their balance; the shop has a demo catalog")
 	return nil
+}
+
+// demoPDF makes a one-page PDF showing title, for the demo's file product.
+func demoPDF(title string) []byte {
+	text := strings.NewReplacer(`\`, `\\`, "(", `\(`, ")", `\)`).Replace(asciiOnly(title))
+	stream := "BT /F1 18 Tf 72 720 Td (" + text + ") Tj ET"
+	objects := []string{
+		"<< /Type /Catalog /Pages 2 0 R >>",
+		"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+		"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R /Resources << /Font << /F1 5 0 R >> >> >>",
+		fmt.Sprintf("<< /Length %d >>\nstream\n%s\nendstream", len(stream), stream),
+		"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+	}
+	var b bytes.Buffer
+	b.WriteString("%PDF-1.4\n")
+	offsets := make([]int, len(objects))
+	for i, o := range objects {
+		offsets[i] = b.Len()
+		fmt.Fprintf(&b, "%d 0 obj\n%s\nendobj\n", i+1, o)
+	}
+	xref := b.Len()
+	fmt.Fprintf(&b, "xref\n0 %d\n0000000000 65535 f \n", len(objects)+1)
+	for _, off := range offsets {
+		fmt.Fprintf(&b, "%010d 00000 n \n", off)
+	}
+	fmt.Fprintf(&b, "trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n", len(objects)+1, xref)
+	return b.Bytes()
+}
+
+// asciiOnly keeps what the standard Helvetica font can show without an
+// encoding: accents become their base letter.
+func asciiOnly(s string) string {
+	r := strings.NewReplacer("é", "e", "è", "e", "ê", "e", "à", "a", "ç", "c", "ô", "o", "î", "i", "—", "-", "’", "'")
+	out := []rune{}
+	for _, c := range r.Replace(s) {
+		if c < 128 {
+			out = append(out, c)
+		}
+	}
+	return string(out)
 }

@@ -61,6 +61,7 @@ var (
 	ErrDeliveryRegression  = errors.New("orders: delivery can only move forward")
 	ErrOverDelivery        = errors.New("orders: delivered above the quantity ordered")
 	ErrNotDeliverable      = errors.New("orders: order is not awaiting delivery")
+	ErrDownloadExpired     = errors.New("orders: download link expired")
 )
 
 // Code is the stable code of an orders error, for the API and the pages.
@@ -69,7 +70,7 @@ func Code(err error) string {
 		ErrNotFound: "not_found", ErrProductUnavailable: "product_unavailable", ErrConsentRequired: "consent_required",
 		ErrPolicyNotAccepted: "policy_not_accepted", ErrInsufficientBalance: "insufficient_balance",
 		ErrOutOfStock: "out_of_stock", ErrCardUnavailable: "card_unavailable", ErrDeliveryRegression: "delivery_regression",
-		ErrOverDelivery: "over_delivery", ErrNotDeliverable: "not_deliverable", ErrOverRefund: "over_refund",
+		ErrOverDelivery: "over_delivery", ErrNotDeliverable: "not_deliverable", ErrOverRefund: "over_refund", ErrDownloadExpired: "download_expired",
 	} {
 		if errors.Is(err, e) {
 			return code
@@ -128,6 +129,9 @@ type Line struct {
 	Refunded        money.Amount
 	ProcessingUntil time.Time // zero for lines delivered at once
 	LicenceKey      string
+	// DownloadUntil is when the download link of a file line expires; zero
+	// for other lines and before payment.
+	DownloadUntil time.Time
 }
 
 // Overdue reports whether the line is past its stated processing time and
@@ -163,6 +167,7 @@ func (o Order) Line(lineID string) (Line, bool) {
 // Catalog is what orders need from the catalog.
 type Catalog interface {
 	Get(ctx context.Context, productID string) (catalog.Product, error)
+	Revision(ctx context.Context, productID string, rev int) (catalog.Product, error)
 	AssignLicenceKeyTx(ctx context.Context, tx *sql.Tx, productID, orderLineID string) (string, error)
 	AvailableKeysTx(ctx context.Context, tx *sql.Tx, productID string) (int, error)
 }

@@ -264,6 +264,12 @@ func (s *Service) deliverAtOnce(ctx context.Context, tx *sql.Tx, orderID string,
 			}
 		}
 	}
+	if p.DigitalDelivery == catalog.DeliveryFile {
+		l.DownloadUntil = now.Add(p.DownloadTTL)
+		if _, err := tx.ExecContext(ctx, `UPDATE order_lines SET download_until = $1 WHERE id = $2`, l.DownloadUntil, l.ID); err != nil {
+			return wrapDB("download link", err)
+		}
+	}
 	return deliverTx(ctx, tx, orderID, l, l.Quantity, SourceSystem, "", now)
 }
 

@@ -82,7 +82,7 @@ func linesOf(ctx context.Context, q db.Querier, orderIDs []string) (map[string][
 		in += "$" + itoa(i+1)
 	}
 	rows, err := q.QueryContext(ctx, `SELECT l.order_id, l.id, l.position, l.product_id, l.product_revision, l.kind, l.name, l.unit_price, l.quantity,
-		l.delivered, l.amount, l.refunded, l.processing_until, l.licence_key, o.currency
+		l.delivered, l.amount, l.refunded, l.processing_until, l.licence_key, l.download_until, o.currency
 		FROM order_lines l JOIN orders o ON o.id = l.order_id WHERE l.order_id IN (`+in+`) ORDER BY l.order_id, l.position`, args...)
 	if err != nil {
 		return nil, wrapDB("lines", err)
@@ -92,10 +92,10 @@ func linesOf(ctx context.Context, q db.Querier, orderIDs []string) (map[string][
 		var l Line
 		var orderID, cur string
 		var unit, amount, refunded int64
-		var until sql.NullTime
+		var until, downloadUntil sql.NullTime
 		var key sql.NullString
 		if err := rows.Scan(&orderID, &l.ID, &l.Position, &l.ProductID, &l.ProductRevision, &l.Kind, &l.Name, &unit, &l.Quantity,
-			&l.Delivered, &amount, &refunded, &until, &key, &cur); err != nil {
+			&l.Delivered, &amount, &refunded, &until, &key, &downloadUntil, &cur); err != nil {
 			return nil, err
 		}
 		l.UnitPrice = money.Amount{Minor: unit, Currency: cur}
@@ -105,6 +105,9 @@ func linesOf(ctx context.Context, q db.Querier, orderIDs []string) (map[string][
 			l.ProcessingUntil = until.Time.UTC()
 		}
 		l.LicenceKey = key.String
+		if downloadUntil.Valid {
+			l.DownloadUntil = downloadUntil.Time.UTC()
+		}
 		out[orderID] = append(out[orderID], l)
 	}
 	return out, rows.Err()

@@ -45,7 +45,7 @@ func TestEveryUsedMessageExistsInBothLanguages(t *testing.T) {
 	families := map[string][]string{
 		"order.status.": {"pending_payment", "paid", "processing", "partial", "completed", "canceled", "refunded"},
 		"order.error.": {"invalid", "not_found", "product_unavailable", "consent_required", "policy_not_accepted",
-			"insufficient_balance", "out_of_stock", "card_unavailable", "delivery_regression", "over_delivery", "not_deliverable", "over_refund"},
+			"insufficient_balance", "out_of_stock", "card_unavailable", "delivery_regression", "over_delivery", "not_deliverable", "over_refund", "download_expired"},
 		"shop.kind.":               {"service", "digital", "subscription"},
 		"shop.per_":                {"week", "month", "year"},
 		"balance.kind.":            {"topup", "purchase", "refund", "admin_credit", "admin_debit", "reversal"},
@@ -58,7 +58,7 @@ func TestEveryUsedMessageExistsInBothLanguages(t *testing.T) {
 		"admin.products.error.": {"required", "too_long", "invalid_characters", "kind_invalid", "kind_immutable", "slug_invalid",
 			"slug_taken", "currency_invalid", "price_not_positive", "too_large", "quantity_invalid", "max_below_min", "must_be_one",
 			"duration_invalid", "not_applicable", "delivery_invalid", "file_key_invalid", "interval_invalid", "out_of_range",
-			"cursor_invalid", "number_invalid"},
+			"cursor_invalid", "number_invalid", "file_invalid"},
 	}
 	for prefix, values := range families {
 		for _, v := range values {

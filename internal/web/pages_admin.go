@@ -11,6 +11,7 @@ import (
 	"comptoir/internal/account"
 	"comptoir/internal/billing"
 	"comptoir/internal/catalog"
+	"comptoir/internal/id"
 	"comptoir/internal/money"
 )
 
@@ -155,13 +156,39 @@ func (s *Server) adminProductEdit(w http.ResponseWriter, r *http.Request) {
 // adminProductSave creates a product (no id in the path) or saves a new
 // revision of one.
 func (s *Server) adminProductSave(w http.ResponseWriter, r *http.Request) {
-	if err := r.ParseForm(); err != nil {
+	var err error
+	if strings.HasPrefix(r.Header.Get("Content-Type"), "multipart/form-data") {
+		err = r.ParseMultipartForm(8 << 20)
+	} else {
+		err = r.ParseForm()
+	}
+	if err != nil {
 		s.badForm(w, r, err)
 		return
 	}
 	ctx := r.Context()
 	actor := state(r).user.Actor()
 	in, bad := productInput(r.PostForm)
+	// A file chosen in the form is what a digital product delivers.
+	if r.MultipartForm != nil {
+		defer r.MultipartForm.RemoveAll()
+		if f, fh, ferr := r.FormFile("file"); ferr == nil {
+			defer f.Close()
+			if fh.Size == 0 || fh.Size > maxProductFile {
+				bad["file"] = "file_invalid"
+			} else {
+				key := id.New("file")
+				if err := s.Blobs.Put(ctx, key, f, fh.Size); err != nil {
+					s.serverError(w, r, err)
+					return
+				}
+				in.FileKey, in.DigitalDelivery = key, catalog.DeliveryFile
+				if in.DownloadTTL == 0 {
+					in.DownloadTTL = 7 * 24 * time.Hour
+				}
+			}
+		}
+	}
 	var current *catalog.Product
 	if pid := r.PathValue("id"); pid != "" {
 		p, err := s.Catalog.Get(ctx, pid)
@@ -176,7 +203,6 @@ func (s *Server) adminProductSave(w http.ResponseWriter, r *http.Request) {
 		current = &p
 	}
 	var p catalog.Product
-	var err error
 	if len(bad) == 0 {
 		if current == nil {
 			p, err = s.Catalog.Create(ctx, actor, in)
@@ -305,4 +331,55 @@ func (s *Server) adminCredit(w http.ResponseWriter, r *http.Request) {
 	}
 	s.flash(w, "admin.credit.done")
 	http.Redirect(w, r, "/admin", http.StatusSeeOther)
+}
+
+// maxProductFile bounds a digital product's file.
+const maxProductFile = 50 << 20
+
+// adminProductFile uploads the file a digital product delivers: it is
+// stored under a new key, and the product gets a new revision pointing at
+// it, so past orders keep downloading the file they bought.
+func (s *Server) adminProductFile(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	p, err := s.Catalog.Get(ctx, r.PathValue("id"))
+	if errors.Is(err, catalog.ErrNotFound) || (err == nil && p.Kind != catalog.KindDigital) {
+		s.notFound(w, r)
+		return
+	}
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	if err := r.ParseMultipartForm(8 << 20); err != nil {
+		s.badForm(w, r, err)
+		return
+	}
+	defer r.MultipartForm.RemoveAll()
+	f, fh, err := r.FormFile("file")
+	if err != nil || fh.Size == 0 || fh.Size > maxProductFile {
+		s.renderError(w, r, http.StatusUnprocessableEntity, "admin.products.error.file_invalid")
+		return
+	}
+	defer f.Close()
+	key := id.New("file")
+	if err := s.Blobs.Put(ctx, key, f, fh.Size); err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	in := p.Input()
+	in.DigitalDelivery, in.FileKey = catalog.DeliveryFile, key
+	if in.DownloadTTL == 0 {
+		in.DownloadTTL = 7 * 24 * time.Hour
+	}
+	if _, err := s.Catalog.Update(ctx, state(r).user.Actor(), p.ID, in); err != nil {
+		var verr *catalog.ValidationError
+		if errors.As(err, &verr) {
+			s.renderError(w, r, http.StatusUnprocessableEntity, "admin.products.error.file_invalid")
+			return
+		}
+		s.serverError(w, r, err)
+		return
+	}
+	s.flash(w, "admin.products.file_saved")
+	http.Redirect(w, r, "/admin/products/"+p.ID, http.StatusSeeOther)
 }

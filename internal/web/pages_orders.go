@@ -2,6 +2,7 @@ package web
 
 import (
 	"errors"
+	"io"
 	"net/http"
 	"strconv"
 
@@ -176,4 +177,35 @@ func (s *Server) balancePage(w http.ResponseWriter, r *http.Request) {
 		v.Flash = s.Messages.T(v.Lang, "balance.topup_thanks")
 	}
 	s.render(w, r, http.StatusOK, "balance", v)
+}
+
+// download serves the file of a paid line to its owner while the link is
+// valid, and records the download.
+func (s *Server) download(w http.ResponseWriter, r *http.Request) {
+	st := state(r)
+	key, name, err := s.Orders.Download(r.Context(), st.user.ID, r.PathValue("id"), r.PathValue("line"), clientIP(r), r.UserAgent())
+	switch {
+	case errors.Is(err, orders.ErrNotFound):
+		s.notFound(w, r)
+		return
+	case errors.Is(err, orders.ErrDownloadExpired):
+		s.renderError(w, r, http.StatusGone, "order.error.download_expired")
+		return
+	case err != nil:
+		s.serverError(w, r, err)
+		return
+	}
+	rc, err := s.Blobs.Get(r.Context(), key)
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	defer rc.Close()
+	head := make([]byte, 512)
+	n, _ := io.ReadFull(rc, head)
+	w.Header().Set("Content-Type", http.DetectContentType(head[:n]))
+	w.Header().Set("Content-Disposition", `attachment; filename="`+name+`"`)
+	w.Header().Set("Cache-Control", "private, no-store")
+	w.Write(head[:n])
+	io.Copy(w, rc)
 }

@@ -11,6 +11,7 @@ import (
 
 	"comptoir/internal/account"
 	"comptoir/internal/billing"
+	"comptoir/internal/blob"
 	"comptoir/internal/cardpay"
 	"comptoir/internal/catalog"
 	"comptoir/internal/claims"
@@ -36,9 +37,11 @@ type Deps struct {
 	// Subscriptions are plans customers pay for each period.
 	Subscriptions *subscriptions.Service
 	Claims        *claims.Service
-	Messages      *locale.Catalog
-	Clock         clock.Clock
-	Logger        *slog.Logger
+	// Blobs holds uploaded files (product files, evidence).
+	Blobs    blob.Store
+	Messages *locale.Catalog
+	Clock    clock.Clock
+	Logger   *slog.Logger
 	// Ready reports whether the server can take traffic (the database
 	// answers); /readyz fails otherwise.
 	Ready func(ctx context.Context) error
@@ -179,6 +182,7 @@ func (s *Server) pageRoutes() []route {
 		{"GET /orders/{id}", permSignedIn, s.orderPage},
 		{"GET /orders/{id}/receipt", permSignedIn, s.receipt},
 		{"GET /orders/{id}/pay", permSignedIn, s.orderPay},
+		{"GET /orders/{id}/lines/{line}/download", permSignedIn, s.download},
 		{"POST /subscriptions", permSignedIn, s.subscribe},
 		{"GET /subscriptions", permSignedIn, s.mySubscriptions},
 		{"GET /subscriptions/{id}", permSignedIn, s.subscriptionPage},
@@ -214,6 +218,7 @@ func (s *Server) pageRoutes() []route {
 		{"POST /admin/products/{id}", permAdmin, s.adminProductSave},
 		{"POST /admin/products/{id}/{action}", permAdmin, s.adminProductArchive},
 		{"POST /admin/products/{id}/keys", permAdmin, s.adminProductKeys},
+		{"POST /admin/products/{id}/file", permAdmin, s.adminProductFile},
 	}
 }
 

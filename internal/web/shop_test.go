@@ -1,9 +1,11 @@
 package web_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
+	"mime/multipart"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -345,5 +347,55 @@ func TestLastLicenceKeySoldAlertsTheAdmins(t *testing.T) {
 	}
 	if err := buy(); !errors.Is(err, orders.ErrOutOfStock) {
 		t.Fatalf("third sale: %v", err)
+	}
+}
+
+func TestDigitalFileDownloadExpiresAndIsLogged(t *testing.T) {
+	h := apptest.Start(t)
+	_, admin := h.User(t, account.RoleAdmin, "admin@shop.test")
+	u, c := h.User(t, account.RoleCustomer, "ana@example.fr")
+	credit(t, h, u, 5000)
+	var buf bytes.Buffer
+	mw := multipart.NewWriter(&buf)
+	for k, v := range map[string]string{"kind": "digital", "slug": "guide", "name_fr": "Guide", "name_en": "Guide",
+		"description_fr": "Un guide.", "description_en": "A guide.", "unit_price": "9,00", "currency": "EUR",
+		"min_quantity": "1", "max_quantity": "1", "download_hours": "48"} {
+		mw.WriteField(k, v)
+	}
+	fw, _ := mw.CreateFormFile("file", "guide.pdf")
+	fw.Write([]byte("%PDF-1.4\n% the guide\n"))
+	mw.Close()
+	r := admin.Send(http.MethodPost, "/admin/products", mw.FormDataContentType(), &buf, http.Header{"Sec-Fetch-Site": {"same-origin"}})
+	if r.Status != http.StatusSeeOther {
+		t.Fatalf("create a file product: %d %s", r.Status, r.Body)
+	}
+	p, err := h.App.Catalog.GetBySlug(context.Background(), "guide")
+	if err != nil || p.DigitalDelivery != catalog.DeliveryFile || p.DownloadTTL != 48*time.Hour {
+		t.Fatalf("product %+v %v", p, err)
+	}
+	o, err := h.App.Orders.Place(context.Background(), orders.PlaceInput{CustomerID: u.ID, Lines: []orders.LineInput{{ProductID: p.ID, Quantity: 1}},
+		Payment: orders.PayBalance, ImmediatePerformance: true, WithdrawalWaiver: true}, nil)
+	if err != nil || o.Status != orders.StatusCompleted {
+		t.Fatalf("order %+v %v", o, err)
+	}
+	link := "/orders/" + o.ID + "/lines/" + o.Lines[0].ID + "/download"
+	mustContain(t, c.Get("/orders/"+o.ID), link)
+	dl := c.Get(link)
+	if dl.Status != http.StatusOK || dl.Header.Get("Content-Type") != "application/pdf" || !strings.HasPrefix(dl.Body, "%PDF-1.4") {
+		t.Fatalf("download: %d %v", dl.Status, dl.Header)
+	}
+	if n, _ := h.App.Orders.Downloads(context.Background(), o.Lines[0].ID); n != 1 {
+		t.Fatalf("downloads recorded: %d", n)
+	}
+	_, other := h.User(t, account.RoleCustomer, "ben@example.fr")
+	if r := other.Get(link); r.Status != http.StatusNotFound {
+		t.Fatalf("another customer's download: %d", r.Status)
+	}
+	h.Clock.Advance(49 * time.Hour)
+	if r := c.Get(link); r.Status != http.StatusGone {
+		t.Fatalf("an expired link: %d", r.Status)
+	}
+	if n, _ := h.App.Orders.Downloads(context.Background(), o.Lines[0].ID); n != 1 {
+		t.Fatalf("an expired attempt was recorded as a download: %d", n)
 	}
 }

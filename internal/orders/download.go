@@ -1,0 +1,55 @@
+package orders
+
+import (
+	"context"
+	"database/sql"
+
+	"comptoir/internal/audit"
+	"comptoir/internal/catalog"
+	"comptoir/internal/id"
+)
+
+// Download is a customer downloading the file of a paid line: it checks the
+// line is theirs and its link still valid, records the download (time,
+// address, browser: evidence of supply), and returns the blob key of the
+// file as it was when bought.
+func (s *Service) Download(ctx context.Context, customerID, orderID, lineID, ip, userAgent string) (fileKey, fileName string, err error) {
+	o, err := s.GetForCustomer(ctx, customerID, orderID)
+	if err != nil {
+		return "", "", err
+	}
+	l, ok := o.Line(lineID)
+	if !ok || l.DownloadUntil.IsZero() {
+		return "", "", ErrNotFound
+	}
+	now := s.clock.Now()
+	if now.After(l.DownloadUntil) {
+		return "", "", ErrDownloadExpired
+	}
+	p, err := s.catalog.Revision(ctx, l.ProductID, l.ProductRevision)
+	if err != nil {
+		return "", "", err
+	}
+	if p.DigitalDelivery != catalog.DeliveryFile || p.FileKey == "" {
+		return "", "", ErrNotFound
+	}
+	err = s.db.Tx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO download_events (id, order_id, order_line_id, customer_id, at, ip, user_agent)
+			VALUES ($1, $2, $3, $4, $5, $6, $7)`, id.New("dwn"), orderID, lineID, customerID, now, clip(ip, 64), clip(userAgent, 512)); err != nil {
+			return wrapDB("record download", err)
+		}
+		return audit.Record(ctx, tx, audit.Entry{At: now, Actor: audit.Actor{ID: customerID, Role: "customer"},
+			SubjectType: "order_line", SubjectID: lineID, Action: "download"})
+	})
+	if err != nil {
+		return "", "", err
+	}
+	return p.FileKey, p.Slug, nil
+}
+
+// Downloads counts the downloads of a line, for the order page.
+func (s *Service) Downloads(ctx context.Context, lineID string) (int, error) {
+	var n int
+	err := s.db.Read.QueryRowContext(ctx, `SELECT COUNT(*) FROM download_events WHERE order_line_id = $1`, lineID).Scan(&n)
+	return n, wrapDB("downloads", err)
+}
