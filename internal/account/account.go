@@ -17,6 +17,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/alexedwards/argon2id"
@@ -186,8 +187,11 @@ type Service struct {
 	// reveal which emails are registered. Made lazily: hashing costs time
 	// and memory that a process not serving sign-ins should not pay.
 	dummyOnce sync.Once
-	dummyHash string
-	dummyErr  error
+	// passwordChecks counts argon2id verifications, so a test can prove
+	// that an unknown email costs one like a wrong password does.
+	passwordChecks atomic.Int64
+	dummyHash      string
+	dummyErr       error
 }
 
 // New returns the service. m may be nil only if RequestPasswordReset is never

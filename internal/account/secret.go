@@ -38,6 +38,7 @@ func (s *Service) burnPasswordCheck(password string) {
 		s.dummyHash, s.dummyErr = s.hashPassword(newSecret())
 	})
 	if s.dummyErr == nil {
+		s.passwordChecks.Add(1)
 		checkPasswordHash(password, s.dummyHash)
 	}
 }

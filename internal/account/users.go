@@ -200,6 +200,7 @@ func (s *Service) Authenticate(ctx context.Context, email, password string) (Use
 	if err != nil {
 		return User{}, err
 	}
+	s.passwordChecks.Add(1)
 	ok, params, err := argon2id.CheckHash(password, hash)
 	if err != nil {
 		return User{}, fmt.Errorf("account: verify password: %w", err)

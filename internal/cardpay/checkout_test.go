@@ -172,7 +172,7 @@ func TestWaitCheckoutURLTimesOut(t *testing.T) {
 	if !errors.Is(err, ErrCheckoutPending) {
 		t.Fatalf("WaitCheckoutURL = %v, want ErrCheckoutPending", err)
 	}
-	if d := time.Since(start); d < 200*time.Millisecond || d > 5*time.Second {
+	if d := time.Since(start); d < 200*time.Millisecond { // it gave the page the whole timeout
 		t.Errorf("waited %v", d)
 	}
 	if _, err := e.svc.WaitCheckoutURL(e.ctx, "pay_unknown", time.Second); !errors.Is(err, ErrNotFound) {
