@@ -1,0 +1,299 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	vegeta "github.com/tsenart/vegeta/v12/lib"
+
+	"comptoir/internal/benchdata"
+	"comptoir/internal/policy"
+)
+
+// env is what a scenario runs against: one engine's loaded store and its
+// running server.
+type env struct {
+	ctx    context.Context
+	engine string
+	// base is the server's URL (http://127.0.0.1:PORT).
+	base string
+	set  *benchdata.Dataset
+	// acked collects what the server acknowledged (order ids), for the
+	// checks made once it has stopped.
+	mu    sync.Mutex
+	acked map[string][]string
+}
+
+func (e *env) ack(scenario, id string) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.acked == nil {
+		e.acked = map[string][]string{}
+	}
+	e.acked[scenario] = append(e.acked[scenario], id)
+}
+
+// Baselines a scenario's throughput is compared with.
+const (
+	baseDBInsert     = "db single-row insert"
+	baseBareTemplate = "bare html/template handler"
+)
+
+// scenario is one thing the harness measures. A scenario whose feature is
+// not built yet has NotYet set and no Run: it is listed, reported as not
+// available, and never met. Making it available is writing its Run.
+type scenario struct {
+	Name string
+	// Once: measured once per run, not per engine (a library call).
+	Once bool
+	// Baseline is the baseline the ratio is taken against ("" for none).
+	Baseline string
+	Target   Target
+	// Latency: measured at the latency concurrency (a few people at once)
+	// rather than at the throughput concurrency.
+	Latency bool
+	// RSSTarget, when set, adds a row judging the server's peak resident
+	// memory during this scenario.
+	RSSTarget float64
+	NotYet    string
+	// Diagnostic: run only when named in --only; it explains another
+	// scenario's number rather than tracking a target.
+	Diagnostic bool
+	// Run measures the scenario.
+	Run func(e *env, lim limits) (Sample, error)
+	// Verify runs once the server has stopped, on the database itself.
+	Verify func(ctx context.Context, e *env, dbURL string) (string, error)
+}
+
+// scenarios lists everything the harness measures, in the order it runs.
+func scenarios() []scenario {
+	return []scenario{
+		storefrontProduct(),
+		customerOrderList(),
+		agentOrderList(),
+		agentQueue(),
+		checkoutBalance(true),
+		checkoutBalance(false),
+		claimFiling(),
+		contactForm(),
+		inboundEmail(),
+		slaScan(),
+		renewalScan(),
+		policyEval(),
+	}
+}
+
+// storefrontProduct: GET /shop/{slug}, anonymous, every product in turn.
+func storefrontProduct() scenario {
+	return scenario{
+		Name: "storefront product page", Baseline: baseBareTemplate, Target: Target{RatioAtLeast, 0.5},
+		Run: func(e *env, lim limits) (Sample, error) {
+			prods := e.set.Products
+			return runHTTP(e.ctx, "storefront", func(seq uint64, t *vegeta.Target) {
+				t.Method, t.URL = http.MethodGet, e.base+"/shop/"+prods[seq%uint64(len(prods))].Slug
+			}, status(http.StatusOK), false, lim), nil
+		},
+	}
+}
+
+// customerOrderList: GET /orders, a signed-in customer's order list (the
+// newest page), customers of the pool in turn.
+func customerOrderList() scenario {
+	return scenario{
+		Name: "customer order list", Target: Target{P99Under, 50}, Latency: true,
+		Run: func(e *env, lim limits) (Sample, error) {
+			pool := e.set.Pool
+			return runHTTP(e.ctx, "orders", func(seq uint64, t *vegeta.Target) {
+				p := pool[seq%uint64(len(pool))]
+				t.Method, t.URL = http.MethodGet, e.base+"/orders"
+				t.Header = http.Header{"Cookie": {"comptoir_session=" + p.Session}}
+			}, status(http.StatusOK), false, lim), nil
+		},
+	}
+}
+
+// agentOrderList: GET /console/orders, the agents' list of every order,
+// every other request filtered to the orders being processed.
+func agentOrderList() scenario {
+	return scenario{
+		Name: "agent order list", Target: Target{P99Under, 50}, Latency: true,
+		Run: func(e *env, lim limits) (Sample, error) {
+			agents := e.set.Agents
+			return runHTTP(e.ctx, "console-orders", func(seq uint64, t *vegeta.Target) {
+				a := agents[seq%uint64(len(agents))]
+				t.Method, t.URL = http.MethodGet, e.base+"/console/orders"
+				if seq%2 == 1 {
+					t.URL += "?status=processing"
+				}
+				t.Header = http.Header{"Cookie": {"comptoir_session=" + a.Session}}
+			}, status(http.StatusOK), false, lim), nil
+		},
+	}
+}
+
+// agentQueue: the support desk's queue page.
+func agentQueue() scenario {
+	return scenario{Name: "agent queue page", Target: Target{P99Under, 50}, Latency: true,
+		NotYet: "the support desk (tickets, agent queue) is not built yet"}
+}
+
+// checkoutBalance: POST /api/v1/orders paid from the balance, one service
+// line, a fresh idempotency key each time, customers of the pool in turn.
+// Every order acknowledged (201) is checked afterwards in the database.
+// Without keys, it is a diagnostic: what the idempotency key's own write
+// costs.
+func checkoutBalance(keys bool) scenario {
+	name := "checkout with balance"
+	sc := scenario{Name: name, Baseline: baseDBInsert, Target: Target{RatioAtLeast, 1.0}, RSSTarget: 150}
+	if !keys {
+		name = "checkout without idempotency key (diagnostic)"
+		sc = scenario{Name: name, Baseline: baseDBInsert, Diagnostic: true}
+	}
+	sc.Verify = verifyOrders(name)
+	sc.Run = func(e *env, lim limits) (Sample, error) {
+		pool, prods := e.set.Pool, e.set.ServiceProducts()
+		if len(prods) == 0 {
+			return Sample{}, fmt.Errorf("no service product in the dataset")
+		}
+		ok := func(res *vegeta.Result) bool {
+			if res.Code != http.StatusCreated {
+				return false
+			}
+			if id := jsonString(res.Body, "id"); id != "" {
+				e.ack(name, id)
+			}
+			return true
+		}
+		return runHTTP(e.ctx, "checkout", func(seq uint64, t *vegeta.Target) {
+			p := pool[seq%uint64(len(pool))]
+			prod := prods[(seq/uint64(len(pool)))%uint64(len(prods))]
+			t.Method, t.URL = http.MethodPost, e.base+"/api/v1/orders"
+			t.Body = []byte(`{"lines":[{"product_id":"` + prod.ID + `","quantity":` + strconv.FormatUint(1+seq%5, 10) +
+				`}],"payment":"balance","consent":{"immediate_performance":true,"withdrawal_waiver":true},"accept_policy":"` +
+				benchdata.PolicyVersion + `"}`)
+			t.Header = http.Header{
+				"Authorization": {"Bearer " + p.Token},
+				"Content-Type":  {"application/json"},
+			}
+			if keys {
+				t.Header.Set("Idempotency-Key", e.engine+"-checkout-"+strconv.FormatUint(seq, 10))
+			}
+		}, ok, true, lim), nil
+	}
+	return sc
+}
+
+// claimFiling: POST /api/v1/claims, a pool customer's non-delivery claim
+// about one of their delivered order lines, in turn: the policy engine
+// decides it at once (refused: everything was delivered), the claim, its
+// decision, the audit line and the email are written in one transaction.
+func claimFiling() scenario {
+	const name = "file a claim"
+	return scenario{
+		Name: name, Baseline: baseDBInsert,
+		Run: func(e *env, lim limits) (Sample, error) {
+			var lines []benchdata.PoolLine
+			for _, l := range e.set.PoolLines {
+				if l.Delivered {
+					lines = append(lines, l)
+				}
+			}
+			if len(lines) == 0 {
+				return Sample{}, fmt.Errorf("no delivered order line among the pool's orders")
+			}
+			pool := e.set.Pool
+			return runHTTP(e.ctx, "claim", func(seq uint64, t *vegeta.Target) {
+				l := lines[seq%uint64(len(lines))]
+				t.Method, t.URL = http.MethodPost, e.base+"/api/v1/claims"
+				t.Body = []byte(`{"kind":"non_delivery","order_id":"` + l.OrderID + `","line_id":"` + l.LineID +
+					`","message":"Nothing arrived (comptoir-bench request ` + strconv.FormatUint(seq, 10) + `)."}`)
+				t.Header = http.Header{
+					"Authorization": {"Bearer " + pool[l.Pool].Token},
+					"Content-Type":  {"application/json"},
+				}
+			}, status(http.StatusCreated), true, lim), nil
+		},
+	}
+}
+
+// contactForm: the public contact form, which opens a ticket.
+func contactForm() scenario {
+	return scenario{Name: "contact form", Target: Target{}, NotYet: "the support desk (contact form) is not built yet"}
+}
+
+// inboundEmail: messages delivered to the built-in SMTP listener, stored
+// and threaded.
+func inboundEmail() scenario {
+	return scenario{Name: "inbound email (SMTP)", Target: Target{RateAtLeast, 200},
+		NotYet: "the inbound SMTP listener is not built yet (--smtp-listen is accepted but nothing listens)"}
+}
+
+// slaScan: the periodic scan for tickets near or past their SLA deadline.
+func slaScan() scenario {
+	return scenario{Name: "SLA scan", Target: Target{CostIndependent, 2},
+		NotYet: "the support desk's SLA scan is not built yet"}
+}
+
+// renewalScan: the periodic scan for subscriptions due for renewal.
+func renewalScan() scenario {
+	return scenario{Name: "renewal scan", Target: Target{CostIndependent, 2},
+		NotYet: "benchdata generates no subscription history yet: subscriptions.RenewDue must be timed on a store with little and with much ended history"}
+}
+
+// policyFacts is a claim's facts as API.md shows them: a service partly
+// delivered, a non-delivery claim with evidence.
+const policyFacts = `{
+  "kind": "non_delivery",
+  "filed_at": "2026-03-08T10:00:00Z",
+  "customer": {"type": "consumer", "country": "FR"},
+  "order": {
+    "placed_at": "2026-03-05T10:00:00Z", "paid_at": "2026-03-05T10:01:00Z", "paid": {"amount": 1000, "currency": "EUR"},
+    "product_kind": "service", "quantity": 1000, "delivered": 400, "refunded": {"amount": 0, "currency": "EUR"},
+    "processing_until": "2026-03-07T10:00:00Z",
+    "consent": {"immediate_performance": true, "withdrawal_waiver": true, "at": "2026-03-05T10:00:00Z"}
+  },
+  "evidence": [{"kind": "text", "at": "2026-03-08T10:00:00Z"}]
+}`
+
+// policyEval: policy.Evaluate on the default policy, as a library call in
+// the harness's own process.
+func policyEval() scenario {
+	return scenario{
+		Name: "policy eval (library)", Once: true,
+		Run: func(e *env, lim limits) (Sample, error) {
+			p := policy.Default()
+			facts, err := policy.DecodeFacts([]byte(policyFacts))
+			if err != nil {
+				return Sample{}, err
+			}
+			at := facts.FiledAt.Add(time.Hour)
+			return runLib(e.ctx, func(int) error {
+				if d := policy.Evaluate(p, facts, at); d.Rule == "" {
+					return fmt.Errorf("no rule decided")
+				}
+				return nil
+			}, lim), nil
+		},
+	}
+}
+
+// jsonString finds the first "key":"value" in a JSON body without decoding
+// it all (the order's own id comes first in its JSON).
+func jsonString(body []byte, key string) string {
+	pat := []byte(`"` + key + `":"`)
+	i := bytes.Index(body, pat)
+	if i < 0 {
+		return ""
+	}
+	rest := body[i+len(pat):]
+	j := bytes.IndexByte(rest, '"')
+	if j < 0 {
+		return ""
+	}
+	return string(rest[:j])
+}

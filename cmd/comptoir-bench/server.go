@@ -1,0 +1,181 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"regexp"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// server is a process the harness started and must stop: `comptoir serve`
+// or the bare template baseline.
+type server struct {
+	name string
+	cmd  *exec.Cmd
+	// Addr is the loopback address it listens on (host:port).
+	Addr string
+	// Startup is the wall time from exec to the ready line; StartedIn is
+	// what comptoir itself reports (started_in).
+	Startup   time.Duration
+	StartedIn string
+	done      chan struct{}
+	waitErr   error
+	logFile   *os.File
+}
+
+var (
+	listenRE    = regexp.MustCompile(`\blisten=(\S+)`)
+	startedInRE = regexp.MustCompile(`\bstarted_in=(\S+)`)
+)
+
+// startProcess runs bin with args, its output going to logPath, and waits
+// (at most timeout) for a line containing ready, from which parse takes the
+// address. The process is killed if the harness dies (Pdeathsig).
+func startProcess(ctx context.Context, name, bin string, args []string, logPath, ready string, timeout time.Duration) (*server, error) {
+	logFile, err := os.Create(logPath)
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.Command(bin, args...)
+	cmd.Env = cleanEnv()
+	cmd.SysProcAttr = childAttr()
+	pr, pw := io.Pipe()
+	cmd.Stdout = pw
+	cmd.Stderr = pw
+	s := &server{name: name, cmd: cmd, done: make(chan struct{}), logFile: logFile}
+	start := time.Now()
+	if err := cmd.Start(); err != nil {
+		logFile.Close()
+		return nil, fmt.Errorf("start %s: %w", name, err)
+	}
+	go func() {
+		s.waitErr = cmd.Wait()
+		pw.Close()
+		close(s.done)
+	}()
+	readyc := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(pr)
+		sc.Buffer(make([]byte, 64<<10), 1<<20)
+		sent := false
+		for sc.Scan() {
+			line := sc.Text()
+			fmt.Fprintln(logFile, line)
+			if !sent && strings.Contains(line, ready) {
+				readyc <- line
+				sent = true
+			}
+		}
+		io.Copy(io.Discard, pr)
+	}()
+	timer := time.NewTimer(timeout)
+	defer timer.Stop()
+	select {
+	case line := <-readyc:
+		s.Startup = time.Since(start)
+		if m := listenRE.FindStringSubmatch(line); m != nil {
+			s.Addr = m[1]
+		}
+		if m := startedInRE.FindStringSubmatch(line); m != nil {
+			s.StartedIn = m[1]
+		}
+		if s.Addr == "" {
+			s.stop()
+			return nil, fmt.Errorf("%s: no listen address in %q", name, line)
+		}
+		return s, nil
+	case <-s.done:
+		logFile.Close()
+		return nil, fmt.Errorf("%s exited before it was ready (%v); see %s", name, s.waitErr, logPath)
+	case <-timer.C:
+		s.stop()
+		return nil, fmt.Errorf("%s not ready after %s; see %s", name, timeout, logPath)
+	case <-ctx.Done():
+		s.stop()
+		return nil, ctx.Err()
+	}
+}
+
+// stop asks the process to end (SIGTERM: comptoir shuts down gracefully)
+// and kills it if it has not within 25 s. Safe to call twice.
+func (s *server) stop() error {
+	if s == nil {
+		return nil
+	}
+	select {
+	case <-s.done:
+	default:
+		s.cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-s.done:
+		case <-time.After(25 * time.Second):
+			s.cmd.Process.Kill()
+			<-s.done
+		}
+	}
+	s.logFile.Close()
+	if s.waitErr == nil {
+		return nil
+	}
+	var exit *exec.ExitError
+	if errors.As(s.waitErr, &exit) && !exit.Exited() {
+		return nil // ended by a signal, ours or Pdeathsig's
+	}
+	return fmt.Errorf("%s: %w", s.name, s.waitErr)
+}
+
+// resetPeakRSS resets the kernel's high-water mark of the process's
+// resident memory (VmHWM), so that the next reading is the peak of what
+// happens from now on.
+func (s *server) resetPeakRSS() error {
+	return os.WriteFile(fmt.Sprintf("/proc/%d/clear_refs", s.cmd.Process.Pid), []byte("5"), 0)
+}
+
+// peakRSSMB reads VmHWM from /proc/PID/status, in MB (2^20 bytes).
+func (s *server) peakRSSMB() (float64, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", s.cmd.Process.Pid))
+	if err != nil {
+		return 0, err
+	}
+	return parseVmHWM(string(b))
+}
+
+// parseVmHWM finds "VmHWM:   123456 kB" in a /proc status file.
+func parseVmHWM(status string) (float64, error) {
+	for line := range strings.SplitSeq(status, "\n") {
+		rest, ok := strings.CutPrefix(line, "VmHWM:")
+		if !ok {
+			continue
+		}
+		f := strings.Fields(rest)
+		if len(f) != 2 || f[1] != "kB" {
+			break
+		}
+		kb, err := strconv.ParseFloat(f[0], 64)
+		if err != nil {
+			return 0, err
+		}
+		return kb / 1024, nil
+	}
+	return 0, errors.New("no VmHWM line")
+}
+
+// cleanEnv is the harness's environment without COMPTOIR_ settings, so
+// that nothing in the caller's shell changes what the server runs on.
+func cleanEnv() []string {
+	var out []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "COMPTOIR_") {
+			out = append(out, kv)
+		}
+	}
+	return out
+}
