@@ -37,6 +37,7 @@ import (
 	"comptoir/internal/ratelimit"
 	"comptoir/internal/subscriptions"
 	"comptoir/internal/web"
+	"comptoir/internal/webhooksig"
 )
 
 // Options are the choices a caller makes beyond the configuration.
@@ -199,12 +200,20 @@ func (a *App) build(ctx context.Context, opts Options) (err error) {
 	cardHandlers[cardpay.PurposeOrder] = orderCards{a.Orders.CardHandler(), a.Claims}
 	cardHandlers[cardpay.PurposeTopUp] = billing.TopUpHandler{L: a.Ledger}
 
+	var fulfilment webhooksig.Secret
+	if cfg.FulfilmentWebhookSecret != "" {
+		if fulfilment, err = webhooksig.ParseSecret(cfg.FulfilmentWebhookSecret); err != nil {
+			return config.Usagef("--fulfilment-webhook-secret: %v", err)
+		}
+	}
+
 	a.Metrics = web.NewMetrics()
 	a.Web, err = web.New(web.Deps{
 		Accounts: a.Accounts, Limiter: a.Limiter, Messages: a.Messages, Clock: a.Clock, Logger: a.Logger,
 		Catalog: a.Catalog, Ledger: a.Ledger, Orders: a.Orders, Idempotency: a.Idempotency, Card: a.Card,
 		Policies: a.Policies, Subscriptions: a.Subscriptions, Claims: a.Claims, Blobs: a.Blobs,
-		Ready: a.ready, StoreName: cfg.StoreName, BaseURL: cfg.BaseURL, SecureCookies: cfg.SecureCookies(),
+		FulfilmentSecret: fulfilment,
+		Ready:            a.ready, StoreName: cfg.StoreName, BaseURL: cfg.BaseURL, SecureCookies: cfg.SecureCookies(),
 		Metrics: a.Metrics,
 	})
 	return err

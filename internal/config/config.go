@@ -56,6 +56,9 @@ type Config struct {
 	// StripeAPIURL points the Stripe client elsewhere than Stripe's API
 	// (stripe-mock in tests).
 	StripeAPIURL string
+	// FulfilmentWebhookSecret ("whsec_…") lets a fulfilment service report
+	// delivery progress with Standard Webhooks signatures.
+	FulfilmentWebhookSecret string
 }
 
 // Register adds the shared flags to fs and returns the Config they fill.
@@ -75,12 +78,13 @@ func Register(fs *flag.FlagSet) *Config {
 	fs.StringVar(&c.StripeSecretKey, "stripe-secret-key", "", "Stripe secret key (card payments are off without it)")
 	fs.StringVar(&c.StripeWebhookSecret, "stripe-webhook-secret", "", "signing secret of the Stripe webhook endpoint /api/v1/webhooks/stripe")
 	fs.StringVar(&c.StripeAPIURL, "stripe-api-url", "", "Stripe API base URL (default Stripe's; tests use stripe-mock)")
+	fs.StringVar(&c.FulfilmentWebhookSecret, "fulfilment-webhook-secret", "", "whsec_… secret of the fulfilment service's signed delivery webhooks")
 	return c
 }
 
 // secretFlags may also come from a file (COMPTOIR_<NAME>_FILE), so that a
 // password never has to sit in the environment or a process listing.
-var secretFlags = map[string]bool{"database-url": true, "smtp-relay": true, "stripe-secret-key": true, "stripe-webhook-secret": true}
+var secretFlags = map[string]bool{"database-url": true, "smtp-relay": true, "stripe-secret-key": true, "stripe-webhook-secret": true, "fulfilment-webhook-secret": true}
 
 // EnvName is the environment variable that sets a flag.
 func EnvName(flagName string) string {

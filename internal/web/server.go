@@ -22,6 +22,7 @@ import (
 	"comptoir/internal/policystore"
 	"comptoir/internal/ratelimit"
 	"comptoir/internal/subscriptions"
+	"comptoir/internal/webhooksig"
 )
 
 // Deps are what the web layer needs from the rest of the application.
@@ -38,10 +39,12 @@ type Deps struct {
 	Subscriptions *subscriptions.Service
 	Claims        *claims.Service
 	// Blobs holds uploaded files (product files, evidence).
-	Blobs    blob.Store
-	Messages *locale.Catalog
-	Clock    clock.Clock
-	Logger   *slog.Logger
+	Blobs blob.Store
+	// FulfilmentSecret verifies delivery webhooks; nil refuses them.
+	FulfilmentSecret webhooksig.Secret
+	Messages         *locale.Catalog
+	Clock            clock.Clock
+	Logger           *slog.Logger
 	// Ready reports whether the server can take traffic (the database
 	// answers); /readyz fails otherwise.
 	Ready func(ctx context.Context) error
@@ -231,7 +234,9 @@ func (s *Server) apiRoutes() []route {
 		{"POST /api/v1/orders", permSignedIn, s.apiCreateOrder},
 		{"GET /api/v1/orders", permSignedIn, s.apiOrders},
 		{"GET /api/v1/orders/{id}", permSignedIn, s.apiOrder},
-		{"POST /api/v1/orders/{id}/delivery", permStaff, s.apiDelivery},
+		// Agents with a token, or a fulfilment service with a Standard
+		// Webhooks signature (checked in the handler).
+		{"POST /api/v1/orders/{id}/delivery", permAnyone, s.apiDelivery},
 		{"GET /api/v1/balance", permSignedIn, s.apiBalance},
 		{"POST /api/v1/balance/credits", permAdmin, s.apiBalanceCredit},
 		{"POST /api/v1/balance/topups", permSignedIn, s.apiTopUp},

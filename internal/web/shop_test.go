@@ -3,12 +3,14 @@ package web_test
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"mime/multipart"
 	"net/http"
 	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -17,9 +19,11 @@ import (
 	"comptoir/internal/apptest"
 	"comptoir/internal/audit"
 	"comptoir/internal/catalog"
+	"comptoir/internal/config"
 	"comptoir/internal/mail"
 	"comptoir/internal/money"
 	"comptoir/internal/orders"
+	"comptoir/internal/webhooksig"
 )
 
 var adminActor = audit.Actor{ID: "usr_admin", Role: account.RoleAdmin}
@@ -397,5 +401,45 @@ func TestDigitalFileDownloadExpiresAndIsLogged(t *testing.T) {
 	}
 	if n, _ := h.App.Orders.Downloads(context.Background(), o.Lines[0].ID); n != 1 {
 		t.Fatalf("an expired attempt was recorded as a download: %d", n)
+	}
+}
+
+func TestSignedFulfilmentWebhookRecordsDelivery(t *testing.T) {
+	secretText := "whsec_" + base64.StdEncoding.EncodeToString([]byte("fulfilment secret of 32 bytes!!!"))
+	h := apptest.StartWith(t, func(c *config.Config) { c.FulfilmentWebhookSecret = secretText })
+	u, _ := h.User(t, account.RoleCustomer, "ana@example.fr")
+	p := newService(t, h, "posts", 25)
+	credit(t, h, u, 10000)
+	o, err := h.App.Orders.Place(context.Background(), orders.PlaceInput{CustomerID: u.ID, Lines: []orders.LineInput{{ProductID: p.ID, Quantity: 100}},
+		Payment: orders.PayBalance, ImmediatePerformance: true, WithdrawalWaiver: true}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	secret, _ := webhooksig.ParseSecret(secretText)
+	body := []byte(`{"line_id":"` + o.Lines[0].ID + `","delivered":70}`)
+	send := func(sig string, at time.Time) apptest.Response {
+		hd := http.Header{"webhook-id": {"msg_1"}, "webhook-timestamp": {strconv.FormatInt(at.Unix(), 10)}, "webhook-signature": {sig}}
+		return h.NewClient(t).Send(http.MethodPost, "/api/v1/orders/"+o.ID+"/delivery", "application/json", bytes.NewReader(body), hd)
+	}
+	now := h.Clock.Now()
+	if r := send("v1,"+base64.StdEncoding.EncodeToString([]byte("forged")), now); r.Status != http.StatusBadRequest {
+		t.Fatalf("forged webhook: %d %s", r.Status, r.Body)
+	}
+	if r := send(secret.Sign("msg_1", now.Add(-time.Hour), body), now.Add(-time.Hour)); r.Status != http.StatusBadRequest {
+		t.Fatalf("an old webhook replayed: %d", r.Status)
+	}
+	if got, _ := h.App.Orders.Get(context.Background(), o.ID); got.Lines[0].Delivered != 0 {
+		t.Fatal("a refused webhook changed the delivery")
+	}
+	r := send(secret.Sign("msg_1", now, body), now)
+	if r.Status != http.StatusOK || !strings.Contains(r.Body, `"delivered":70`) {
+		t.Fatalf("signed webhook: %d %s", r.Status, r.Body)
+	}
+	events, _ := h.App.Orders.DeliveryEvents(context.Background(), o.ID)
+	if len(events) != 1 || events[0].Source != orders.SourceWebhook {
+		t.Fatalf("delivery record %+v", events)
+	}
+	if r := h.NewClient(t).Send(http.MethodPost, "/api/v1/orders/"+o.ID+"/delivery", "application/json", bytes.NewReader(body), nil); r.Status != http.StatusUnauthorized {
+		t.Fatalf("unsigned, unauthenticated: %d", r.Status)
 	}
 }
