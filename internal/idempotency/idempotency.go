@@ -296,3 +296,85 @@ func checkKey(key string) error {
 	}
 	return nil
 }
+
+// Lookup reads, without writing, what a key already holds: the stored answer
+// of a repeat (Replay true), ErrKeyReused for the key with another request,
+// ErrInProgress while an attempt that used Begin still runs, or a zero
+// Outcome when the key is free. It is the cheap first look of the
+// one-transaction form (SaveTx).
+func (s *Store) Lookup(ctx context.Context, scope, key, requestHash string) (Outcome, error) {
+	if err := checkKey(key); err != nil {
+		return Outcome{}, err
+	}
+	return s.look(ctx, s.db.Read, scope, key, requestHash)
+}
+
+func (s *Store) look(ctx context.Context, q db.Querier, scope, key, requestHash string) (Outcome, error) {
+	now := s.clock.Now()
+	var hash, status string
+	var respStatus sql.NullInt64
+	var respBody sql.NullString
+	var leaseUntil, expiresAt time.Time
+	err := q.QueryRowContext(ctx, `SELECT request_hash, status, response_status, response_body, lease_until, expires_at
+		FROM idempotency_keys WHERE scope = $1 AND key = $2`, scope, key).
+		Scan(&hash, &status, &respStatus, &respBody, &leaseUntil, &expiresAt)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return Outcome{}, nil
+	case err != nil:
+		return Outcome{}, fmt.Errorf("idempotency: look up: %w", err)
+	case !expiresAt.After(now):
+		return Outcome{}, nil // expired: a new key
+	case hash != requestHash:
+		return Outcome{}, ErrKeyReused
+	case status == "done":
+		return Outcome{Replay: true, Status: int(respStatus.Int64), Body: []byte(respBody.String)}, nil
+	case leaseUntil.After(now):
+		return Outcome{}, ErrInProgress
+	}
+	return Outcome{}, nil
+}
+
+// SaveTx claims key and stores the answer in one statement, in the
+// transaction of the request's effect: Begin and CompleteTx folded together,
+// so a keyed request costs no commit of its own (on SQLite, no flush outside
+// the shared group commit). If another request under the key committed
+// first, it returns that answer (Replay true) or ErrKeyReused, and the
+// caller must roll back its effect. On PostgreSQL a concurrent duplicate's
+// INSERT waits for the first transaction, then sees its row.
+func (s *Store) SaveTx(ctx context.Context, tx *sql.Tx, scope, key, requestHash string, status int, body []byte) (Outcome, error) {
+	if err := checkKey(key); err != nil {
+		return Outcome{}, err
+	}
+	if !utf8.Valid(body) || strings.ContainsRune(string(body), 0) {
+		return Outcome{}, errors.New("idempotency: response body must be UTF-8 text")
+	}
+	now := s.clock.Now()
+	res, err := tx.ExecContext(ctx, `INSERT INTO idempotency_keys
+		(scope, key, request_hash, status, response_status, response_body, created_at, lease_until, expires_at)
+		VALUES ($1, $2, $3, 'done', $4, $5, $6, $6, $7)
+		ON CONFLICT (scope, key) DO NOTHING`,
+		scope, key, requestHash, status, string(body), now, now.Add(TTL))
+	if err != nil {
+		return Outcome{}, fmt.Errorf("idempotency: save: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 1 {
+		return Outcome{}, nil
+	}
+	out, err := s.look(ctx, tx, scope, key, requestHash)
+	if err != nil || out.Replay {
+		return out, err
+	}
+	// Expired (or abandoned by a Begin past its lease): take it over.
+	res, err = tx.ExecContext(ctx, `UPDATE idempotency_keys
+		SET request_hash = $3, status = 'done', response_status = $4, response_body = $5, created_at = $6, lease_until = $6, expires_at = $7
+		WHERE scope = $1 AND key = $2 AND (expires_at <= $6 OR (status = 'in_progress' AND lease_until <= $6))`,
+		scope, key, requestHash, status, string(body), now, now.Add(TTL))
+	if err != nil {
+		return Outcome{}, fmt.Errorf("idempotency: save: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n != 1 {
+		return Outcome{}, ErrInProgress
+	}
+	return Outcome{}, nil
+}

@@ -334,3 +334,50 @@ func TestRequestHash(t *testing.T) {
 		t.Fatalf("hash not stable or not hex SHA-256: %q", base)
 	}
 }
+
+func TestSaveTxClaimsAndAnswersInOneTransaction(t *testing.T) {
+	d := dbtest.Open(t)
+	clk := clock.NewManual(time.Date(2026, 3, 8, 10, 0, 0, 0, time.UTC))
+	s := idempotency.New(d, clk)
+	ctx := context.Background()
+	save := func(hash, body string) (idempotency.Outcome, error) {
+		var out idempotency.Outcome
+		err := d.Tx(ctx, func(tx *sql.Tx) error {
+			var err error
+			out, err = s.SaveTx(ctx, tx, "usr_1 POST /x", "k", hash, 201, []byte(body))
+			return err
+		})
+		return out, err
+	}
+	if out, err := s.Lookup(ctx, "usr_1 POST /x", "k", "h1"); err != nil || out.Replay {
+		t.Fatalf("free key: %+v %v", out, err)
+	}
+	if out, err := save("h1", `{"id":1}`); err != nil || out.Replay {
+		t.Fatalf("first save: %+v %v", out, err)
+	}
+	if out, err := save("h1", `{"id":2}`); err != nil || !out.Replay || string(out.Body) != `{"id":1}` || out.Status != 201 {
+		t.Fatalf("a repeat must get the first answer: %+v %v", out, err)
+	}
+	if out, err := s.Lookup(ctx, "usr_1 POST /x", "k", "h1"); err != nil || !out.Replay {
+		t.Fatalf("lookup after save: %+v %v", out, err)
+	}
+	if _, err := save("h2", `{}`); !errors.Is(err, idempotency.ErrKeyReused) {
+		t.Fatalf("another request under the key: %v", err)
+	}
+	if _, err := s.Lookup(ctx, "usr_1 POST /x", "k", "h2"); !errors.Is(err, idempotency.ErrKeyReused) {
+		t.Fatalf("lookup with another request: %v", err)
+	}
+	// A save whose transaction rolls back leaves the key free.
+	d.Tx(ctx, func(tx *sql.Tx) error {
+		s.SaveTx(ctx, tx, "usr_1 POST /x", "other", "h1", 201, []byte(`{}`))
+		return errors.New("the effect failed")
+	})
+	if out, err := s.Lookup(ctx, "usr_1 POST /x", "other", "h1"); err != nil || out.Replay {
+		t.Fatalf("a rolled-back save kept the key: %+v %v", out, err)
+	}
+	// An expired key is a new one.
+	clk.Advance(idempotency.TTL + time.Second)
+	if out, err := save("h2", `{"id":3}`); err != nil || out.Replay {
+		t.Fatalf("save over an expired key: %+v %v", out, err)
+	}
+}

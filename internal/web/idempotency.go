@@ -24,11 +24,18 @@ type placed struct {
 	err     error
 }
 
+// replayed ends a transaction whose request turned out to be a repeat:
+// the effect is rolled back and the first answer returned.
+type replayed struct{ out idempotency.Outcome }
+
+func (replayed) Error() string { return "idempotent repeat" }
+
 // idempotent runs a checkout under an idempotency key: the first request
-// with a key places the order and stores its answer in the same transaction;
-// a repeat with the same body gets that answer back without placing anything;
-// the same key with another body is refused. A request that fails changes
-// nothing and releases its key, so it may simply be tried again.
+// with a key places the order and stores its answer in the same transaction
+// (one commit, shared with others by the group commit); a repeat with the
+// same body gets that answer back without placing anything; the same key
+// with another body is refused. A request that fails leaves nothing, key
+// included, so it may simply be tried again.
 func (s *Server) idempotent(r *http.Request, callerID, route, key string, body []byte,
 	place func(after orders.AfterPlace) (orders.Order, error)) placed {
 	ctx := r.Context()
@@ -41,33 +48,58 @@ func (s *Server) idempotent(r *http.Request, callerID, route, key string, body [
 		return placed{orderID: o.ID, body: b}
 	}
 	scope := idempotency.Scope(callerID, route)
-	out, err := s.Idempotency.Begin(ctx, scope, key, idempotency.RequestHash(r.Method, route, body))
-	switch {
-	case errors.Is(err, idempotency.ErrKeyReused):
-		return placed{err: errKeyReused}
-	case errors.Is(err, idempotency.ErrInProgress):
-		return placed{err: errDuplicateInFlight}
-	case err != nil:
+	hash := idempotency.RequestHash(r.Method, route, body)
+	fail := func(err error) placed {
 		var verr *idempotency.ValidationError
-		if errors.As(err, &verr) {
+		switch {
+		case errors.Is(err, idempotency.ErrKeyReused):
+			return placed{err: errKeyReused}
+		case errors.Is(err, idempotency.ErrInProgress):
+			return placed{err: errDuplicateInFlight}
+		case errors.As(err, &verr):
 			return placed{err: &orders.ValidationError{Fields: map[string]string{"idempotency_key": "invalid"}}}
 		}
 		return placed{err: err}
-	case out.Replay:
+	}
+	replay := func(out idempotency.Outcome) placed {
 		var o struct{ ID string }
 		json.Unmarshal(out.Body, &o)
 		return placed{orderID: o.ID, body: out.Body, replay: true}
 	}
+	// A cheap read first: a repeat is answered without running anything
+	// (the order might not even be possible any more, its balance spent).
+	out, err := s.Idempotency.Lookup(ctx, scope, key, hash)
+	if err != nil {
+		return fail(err)
+	}
+	if out.Replay {
+		return replay(out)
+	}
 	var stored []byte
 	o, err := place(func(ctx context.Context, tx *sql.Tx, o orders.Order) error {
 		stored, _ = json.Marshal(s.orderJSON(ctx, o))
-		return s.Idempotency.CompleteTx(ctx, tx, scope, key, http.StatusCreated, stored)
-	})
-	if err != nil {
-		if rerr := s.Idempotency.Release(context.WithoutCancel(ctx), scope, key); rerr != nil {
-			s.Logger.Warn("release idempotency key", "err", rerr)
+		out, err := s.Idempotency.SaveTx(ctx, tx, scope, key, hash, http.StatusCreated, stored)
+		if err != nil {
+			return err
 		}
-		return placed{err: err}
+		if out.Replay {
+			// A duplicate committed first: undo this one, answer with that.
+			return replayed{out}
+		}
+		return nil
+	})
+	var rep replayed
+	if errors.As(err, &rep) {
+		return replay(rep.out)
+	}
+	if err != nil {
+		// A duplicate that ran beside the first can fail on what the first
+		// consumed (its balance, its licence key) before reaching SaveTx:
+		// once the first has committed, its answer is the answer.
+		if out, lerr := s.Idempotency.Lookup(ctx, scope, key, hash); lerr == nil && out.Replay {
+			return replay(out)
+		}
+		return fail(err)
 	}
 	return placed{orderID: o.ID, body: stored}
 }

@@ -296,31 +296,40 @@ func (s *Server) apiStartSubscription(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	key := r.Header.Get("Idempotency-Key")
 	scope := idempotency.Scope(st.user.ID, "POST /api/v1/subscriptions")
-	if key != "" {
-		out, err := s.Idempotency.Begin(ctx, scope, key, idempotency.RequestHash(r.Method, "POST /api/v1/subscriptions", body))
+	hash := idempotency.RequestHash(r.Method, "POST /api/v1/subscriptions", body)
+	writeReplay := func(out idempotency.Outcome) {
+		w.Header().Set("Content-Type", "application/json; charset=utf-8")
+		w.Header().Set("Idempotent-Replayed", "true")
+		w.WriteHeader(out.Status)
+		w.Write(append(out.Body, '\n')) // as writeJSON ends the first answer
+	}
+	keyError := func(err error) bool {
 		var verr *idempotency.ValidationError
 		switch {
 		case errors.Is(err, idempotency.ErrKeyReused):
 			writeError(w, http.StatusUnprocessableEntity, "idempotency_key_reused", s.Messages.T(st.lang, "error.idempotency_key_reused"))
-			return
 		case errors.Is(err, idempotency.ErrInProgress):
 			writeError(w, http.StatusConflict, "request_in_progress", s.Messages.T(st.lang, "cart.in_progress"))
-			return
 		case errors.As(err, &verr):
 			writeError(w, http.StatusBadRequest, "bad_request", s.Messages.T(st.lang, "error.bad_request"))
+		default:
+			return false
+		}
+		return true
+	}
+	if key != "" {
+		out, err := s.Idempotency.Lookup(ctx, scope, key, hash)
+		switch {
+		case keyError(err):
 			return
 		case err != nil:
 			s.serverError(w, r, err)
 			return
 		case out.Replay:
-			w.Header().Set("Content-Type", "application/json; charset=utf-8")
-			w.Header().Set("Idempotent-Replayed", "true")
-			w.WriteHeader(out.Status)
-			w.Write(append(out.Body, '\n')) // as writeJSON ends the first answer
+			writeReplay(out)
 			return
 		}
 	}
-	var stored []byte
 	start := subscriptions.StartInput{
 		CustomerID: st.user.ID, PlanID: in.PlanID, Payment: in.Payment, ImmediatePerformance: in.Consent.ImmediatePerformance,
 		WithdrawalWaiver: in.Consent.WithdrawalWaiver, AcceptPolicy: in.AcceptPolicy, Lang: st.lang, IP: clientIP(r), UserAgent: r.UserAgent(),
@@ -329,13 +338,21 @@ func (s *Server) apiStartSubscription(w http.ResponseWriter, r *http.Request) {
 		if key == "" {
 			return nil
 		}
-		stored, _ = json.Marshal(toSubscriptionJSON(sub))
-		return s.Idempotency.CompleteTx(ctx, tx, scope, key, http.StatusCreated, stored)
-	})
-	if err != nil {
-		if key != "" {
-			s.Idempotency.Release(context.WithoutCancel(ctx), scope, key)
+		stored, _ := json.Marshal(toSubscriptionJSON(sub))
+		out, err := s.Idempotency.SaveTx(ctx, tx, scope, key, hash, http.StatusCreated, stored)
+		if err == nil && out.Replay {
+			return replayed{out}
 		}
+		return err
+	})
+	var rep replayed
+	switch {
+	case errors.As(err, &rep):
+		writeReplay(rep.out)
+		return
+	case err != nil && keyError(err):
+		return
+	case err != nil:
 		s.apiSubscriptionError(w, r, err)
 		return
 	}

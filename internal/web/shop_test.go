@@ -12,6 +12,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -441,5 +442,36 @@ func TestSignedFulfilmentWebhookRecordsDelivery(t *testing.T) {
 	}
 	if r := h.NewClient(t).Send(http.MethodPost, "/api/v1/orders/"+o.ID+"/delivery", "application/json", bytes.NewReader(body), nil); r.Status != http.StatusUnauthorized {
 		t.Fatalf("unsigned, unauthenticated: %d", r.Status)
+	}
+}
+
+// Ten copies of one keyed request sent at once place one order, and every
+// copy gets its answer.
+func TestConcurrentRetriesWithOneKeyPlaceOneOrder(t *testing.T) {
+	h := apptest.Start(t)
+	p := newService(t, h, "posts", 25)
+	u, _ := h.User(t, account.RoleCustomer, "ana@example.fr")
+	credit(t, h, u, 2500) // enough for exactly one order
+	hd := h.Bearer(t, u.ID)
+	hd.Set("Idempotency-Key", "same-key")
+	body := `{"lines":[{"product_id":"` + p.ID + `","quantity":100}],"payment":"balance","consent":{"immediate_performance":true,"withdrawal_waiver":true}}`
+	var wg sync.WaitGroup
+	answers := make([]apptest.Response, 10)
+	for i := range answers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			answers[i] = postJSON(h.NewClient(t), "/api/v1/orders", body, hd)
+		}()
+	}
+	wg.Wait()
+	for i, a := range answers {
+		if a.Status != http.StatusCreated || a.Body != answers[0].Body {
+			t.Fatalf("copy %d: %d %s (first: %s)", i, a.Status, a.Body, answers[0].Body)
+		}
+	}
+	list, _, _ := h.App.Orders.List(context.Background(), orders.ListFilter{CustomerID: u.ID})
+	if len(list) != 1 || balanceOf(t, h, u) != 0 {
+		t.Fatalf("%d orders, balance %d", len(list), balanceOf(t, h, u))
 	}
 }
