@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
-	"errors"
 	"flag"
 	"fmt"
 	"html/template"
@@ -191,8 +190,6 @@ func (c *baselineCache) put(key string, r Row) {
 	}
 	c.rows[key] = r
 }
-
-var errNoBaseline = errors.New("baseline not measured")
 
 // pageSize fetches url and returns its body size.
 func pageSize(ctx context.Context, url string, header http.Header) (int, error) {

@@ -13,7 +13,6 @@ import (
 	"comptoir/internal/apptest"
 	"comptoir/internal/catalog"
 	"comptoir/internal/money"
-	"comptoir/internal/subscriptions"
 )
 
 func newPlan(t *testing.T, h *apptest.Harness, slug string, price int64, trialDays int) catalog.Product {
@@ -124,10 +123,6 @@ func TestSubscriptionsAPI(t *testing.T) {
 	if r := c.Send(http.MethodGet, "/api/v1/subscriptions/"+sub.ID, "", nil, h.Bearer(t, other.ID)); r.Status != http.StatusNotFound {
 		t.Fatalf("another customer's subscription: %d", r.Status)
 	}
-}
-
-func subscriptionFilter(customerID string) subscriptions.ListFilter {
-	return subscriptions.ListFilter{CustomerID: customerID}
 }
 
 func TestCancellingInsideSevenDaysRefundsTheLastPayment(t *testing.T) {
