@@ -1,0 +1,444 @@
+// Package inbound turns mail that arrives at the store's support addresses
+// into Messages the support desk can store and thread: an SMTP listener any
+// MTA can forward to (Server), a tolerant MIME parser (Parse) and the pure
+// threading keys (ThreadIDs, ReplyToken, SubjectReference).
+//
+// Nothing here touches the database and nothing ever drops a message: input
+// that cannot be parsed comes back with Unparsed set and the raw bytes kept.
+package inbound
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"html"
+	"net/mail"
+	"path"
+	"regexp"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/inbucket/html2text"
+	"github.com/jhillyerd/enmime/v2"
+	"github.com/microcosm-cc/bluemonday"
+	"golang.org/x/text/encoding/charmap"
+)
+
+// ErrEmpty is returned by Parse for nil or empty input, the only input it
+// refuses.
+var ErrEmpty = errors.New("inbound: empty message")
+
+// SyntheticIDDomain is the right-hand side of Message-IDs made up by Parse for
+// messages that arrive without one.
+const SyntheticIDDomain = "synthetic.comptoir.invalid"
+
+// Message is one inbound mail, parsed. Header-derived strings are decoded to
+// UTF-8 and free of control characters (no CR/LF can leak into a later
+// header or log line).
+type Message struct {
+	// MessageID is the normalized "<…>" Message-ID. When the mail has none,
+	// it is "<sha256-prefix@synthetic.comptoir.invalid>", derived from the raw
+	// bytes (the same bytes always give the same id) and SyntheticID is set.
+	MessageID   string
+	SyntheticID bool
+	InReplyTo   string   // first id of In-Reply-To, normalized, or ""
+	References  []string // normalized ids, in header order (oldest first), deduplicated
+
+	From    mail.Address
+	To, Cc  []mail.Address
+	ReplyTo []mail.Address
+	Subject string
+	Date    time.Time // UTC; zero when absent or unparseable
+
+	// Text is the plain body, or text derived from the sanitized HTML when
+	// the mail is HTML only.
+	Text string
+	// HTML is the HTML body sanitized with a bluemonday UGC policy: safe to
+	// render in the console (no script, style, iframe, event handlers or
+	// javascript: URLs).
+	HTML        string
+	Attachments []Attachment
+
+	// AutoReply is set for auto-replies, bulk mail and bounces: the desk must
+	// never send mail back in response to them.
+	AutoReply bool
+
+	Raw         []byte   // the bytes as received, always set
+	Unparsed    bool     // MIME parsing failed; only best-effort headers are set
+	ParseErrors []string // problems met while parsing (also non-fatal ones)
+}
+
+// Attachment is one attachment or inline part.
+type Attachment struct {
+	FileName    string // base name only: no path, no control characters; never empty
+	ContentType string
+	ContentID   string // without angle brackets, for inline parts referenced by cid:
+	Inline      bool
+	Data        []byte
+}
+
+var (
+	htmlPolicy = func() *bluemonday.Policy {
+		p := bluemonday.UGCPolicy()
+		// Inline images point at their part: the console rewrites cid: URLs
+		// to the stored attachment.
+		p.AllowURLSchemes("mailto", "http", "https", "cid")
+		return p
+	}()
+	// Text is derived from the sanitized HTML by Parse itself.
+	mimeParser = enmime.NewParser(enmime.DisableTextConversion(true))
+)
+
+// Parse parses a raw RFC 5322 message. Only nil or empty input is an error;
+// anything else returns a Message with Raw set, with Unparsed and
+// ParseErrors set when the MIME structure could not be read.
+func Parse(raw []byte) (m Message, err error) {
+	if len(raw) == 0 {
+		return Message{}, ErrEmpty
+	}
+	m.Raw = raw
+	defer func() {
+		// enmime is a large parser fed with hostile input: a panic in it
+		// must not lose the message.
+		if r := recover(); r != nil {
+			m = unparsed(raw, fmt.Sprintf("parser panic: %v", r))
+			err = nil
+		}
+	}()
+
+	env, perr := mimeParser.ReadEnvelope(bytes.NewReader(raw))
+	if perr != nil {
+		return unparsed(raw, perr.Error()), nil
+	}
+	for _, e := range env.Errors {
+		m.ParseErrors = append(m.ParseErrors, cleanLine(e.Error()))
+	}
+
+	hdr := env.GetHeader
+	m.setIDs(hdr("Message-ID"), hdr("In-Reply-To"), hdr("References"))
+	m.Subject = cleanLine(hdr("Subject"))
+	if d, derr := env.Date(); derr == nil {
+		m.Date = d.UTC()
+	} else if !errors.Is(derr, mail.ErrHeaderNotPresent) {
+		m.ParseErrors = append(m.ParseErrors, "date: "+cleanLine(derr.Error()))
+	}
+	addrs := func(key string) []mail.Address {
+		list, aerr := env.AddressList(key)
+		if aerr != nil && !errors.Is(aerr, mail.ErrHeaderNotPresent) {
+			m.ParseErrors = append(m.ParseErrors, strings.ToLower(key)+": "+cleanLine(aerr.Error()))
+			return salvageAddrs(env.Root.Header.Get(key))
+		}
+		return cleanAddrs(list)
+	}
+	if from := addrs("From"); len(from) > 0 {
+		m.From = from[0]
+	}
+	m.To, m.Cc, m.ReplyTo = addrs("To"), addrs("Cc"), addrs("Reply-To")
+	m.AutoReply = isAutoReply(hdr)
+
+	if env.HTML != "" {
+		m.HTML = htmlPolicy.Sanitize(fixC1(env.HTML))
+	}
+	m.Text = fixC1(env.Text)
+	if strings.TrimSpace(m.Text) == "" && m.HTML != "" {
+		// enmime derives text from the unsanitized HTML, which keeps the
+		// bodies of <script> and <style>: derive it from what we show.
+		m.Text = htmlText(m.HTML)
+	}
+
+	for _, group := range [][]*enmime.Part{env.Attachments, env.Inlines, env.OtherParts} {
+		for _, p := range group {
+			m.Attachments = append(m.Attachments, Attachment{
+				FileName:    SafeFileName(p.FileName),
+				ContentType: cleanLine(p.ContentType),
+				ContentID:   cleanLine(strings.Trim(p.ContentID, "<> ")),
+				Inline:      p.Disposition == "inline",
+				Data:        p.Content,
+			})
+		}
+	}
+	return m, nil
+}
+
+// unparsed builds the Message for input enmime could not read: raw bytes
+// kept, headers recovered as far as net/mail can, the body kept as text.
+func unparsed(raw []byte, reason string) Message {
+	m := Message{Raw: raw, Unparsed: true, ParseErrors: []string{cleanLine(reason)}}
+	msg, err := mail.ReadMessage(bytes.NewReader(raw))
+	if err != nil {
+		m.setIDs("", "", "")
+		m.Text = strings.ToValidUTF8(string(raw), "\uFFFD")
+		return m
+	}
+	h := msg.Header
+	m.setIDs(h.Get("Message-ID"), h.Get("In-Reply-To"), h.Get("References"))
+	m.Subject = cleanLine(enmime.DecodeRFC2047(h.Get("Subject")))
+	if d, err := h.Date(); err == nil {
+		m.Date = d.UTC()
+	}
+	addrs := func(key string) []mail.Address {
+		list, err := enmime.ParseAddressList(h.Get(key))
+		if err != nil {
+			return salvageAddrs(h.Get(key))
+		}
+		return cleanAddrs(list)
+	}
+	if from := addrs("From"); len(from) > 0 {
+		m.From = from[0]
+	}
+	m.To, m.Cc, m.ReplyTo = addrs("To"), addrs("Cc"), addrs("Reply-To")
+	m.AutoReply = isAutoReply(h.Get)
+	var body bytes.Buffer
+	_, _ = body.ReadFrom(msg.Body)
+	m.Text = strings.ToValidUTF8(body.String(), "\uFFFD")
+	return m
+}
+
+func (m *Message) setIDs(messageID, inReplyTo, references string) {
+	if ids := ParseMessageIDs(messageID); len(ids) > 0 {
+		m.MessageID = ids[0]
+	} else {
+		sum := sha256.Sum256(m.Raw)
+		m.MessageID = "<" + hex.EncodeToString(sum[:16]) + "@" + SyntheticIDDomain + ">"
+		m.SyntheticID = true
+	}
+	if ids := ParseMessageIDs(inReplyTo); len(ids) > 0 {
+		m.InReplyTo = ids[0]
+	}
+	m.References = ParseMessageIDs(references)
+}
+
+// ParseMessageIDs extracts message ids from a Message-ID, In-Reply-To or
+// References value, tolerating what real clients send: folding, ids
+// without angle brackets, comments and phrases ("your message of …"),
+// commas and duplicates. Ids come back as "<left@right>", in order, once.
+func ParseMessageIDs(s string) []string {
+	var out []string
+	seen := map[string]bool{}
+	add := func(id string) {
+		id = strings.Map(func(r rune) rune {
+			if unicode.IsSpace(r) || unicode.IsControl(r) || r == '<' || r == '>' {
+				return -1
+			}
+			return r
+		}, id)
+		at := strings.LastIndexByte(id, '@')
+		if at <= 0 || at == len(id)-1 || len(id) > 998 {
+			return
+		}
+		id = "<" + id + ">"
+		if !seen[id] {
+			seen[id] = true
+			out = append(out, id)
+		}
+	}
+	for i := 0; i < len(s); {
+		switch c := s[i]; {
+		case c == '<':
+			end := strings.IndexByte(s[i+1:], '>')
+			if end < 0 {
+				add(s[i+1:])
+				return out
+			}
+			add(s[i+1 : i+1+end])
+			i += end + 2
+		case c == '(':
+			// Skip a comment (not nested: good enough for real mail).
+			end := strings.IndexByte(s[i:], ')')
+			if end < 0 {
+				return out
+			}
+			i += end + 1
+		case c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == ',':
+			i++
+		default:
+			j := i
+			for j < len(s) && !strings.ContainsRune(" \t\r\n,<(", rune(s[j])) {
+				j++
+			}
+			add(s[i:j])
+			i = j
+		}
+	}
+	return out
+}
+
+// isAutoReply reports whether headers mark an automatic message: any mail
+// the desk must not answer automatically.
+func isAutoReply(get func(string) string) bool {
+	if v := headerToken(get("Auto-Submitted")); v != "" && v != "no" {
+		return true
+	}
+	switch headerToken(get("Precedence")) {
+	case "bulk", "junk", "list", "auto_reply":
+		return true
+	}
+	if v := headerToken(get("X-Autoreply")); v != "" && v != "no" && v != "false" {
+		return true
+	}
+	if v := headerToken(get("X-Autorespond")); v != "" && v != "no" && v != "false" {
+		return true
+	}
+	if strings.TrimSpace(get("Return-Path")) == "<>" {
+		return true // a bounce: null reverse-path
+	}
+	ct := strings.ToLower(get("Content-Type"))
+	return strings.HasPrefix(strings.TrimSpace(ct), "multipart/report") &&
+		strings.Contains(ct, "delivery-status")
+}
+
+// headerToken returns a header value lowercased, trimmed, without parameters.
+func headerToken(v string) string {
+	if i := strings.IndexByte(v, ';'); i >= 0 {
+		v = v[:i]
+	}
+	return strings.ToLower(strings.TrimSpace(v))
+}
+
+// SafeFileName reduces an attachment name to a base name fit to store and
+// to offer for download: no directories (either separator, drive letters),
+// no control or bidi-formatting characters, at most 200 bytes. It never
+// returns "", "." or "..": those become "attachment".
+func SafeFileName(name string) string {
+	name = strings.ToValidUTF8(name, "")
+	name = strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) || unicode.Is(unicode.Cf, r) {
+			return -1
+		}
+		return r
+	}, name)
+	name = strings.ReplaceAll(name, `\`, "/")
+	if i := strings.LastIndexByte(name, '/'); i >= 0 {
+		name = name[i+1:]
+	}
+	if len(name) >= 2 && name[1] == ':' && isASCIILetter(name[0]) {
+		name = name[2:] // "C:facture.pdf"
+	}
+	name = strings.TrimSpace(name)
+	name = strings.TrimLeft(name, ".") // no hidden files, no "..": ".htaccess" → "htaccess"
+	if len(name) > 200 {
+		ext := path.Ext(name)
+		if len(ext) > 20 {
+			ext = ""
+		}
+		cut := 200 - len(ext)
+		for cut > 0 && !utf8.RuneStart(name[cut]) {
+			cut--
+		}
+		name = name[:cut] + ext
+	}
+	if name == "" {
+		return "attachment"
+	}
+	return name
+}
+
+func isASCIILetter(c byte) bool { return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' }
+
+// cleanLine makes a decoded header value safe for one line: control
+// characters (CR, LF, TAB, NUL, …) become spaces, runs of ASCII space
+// collapse, other spaces (the French no-break space before ":") stay, and
+// invalid UTF-8 is dropped.
+func cleanLine(s string) string {
+	s = fixC1(strings.ToValidUTF8(s, ""))
+	var b strings.Builder
+	space := false
+	for _, r := range s {
+		if unicode.IsControl(r) || r == ' ' {
+			space = true
+			continue
+		}
+		if space && b.Len() > 0 {
+			b.WriteByte(' ')
+		}
+		space = false
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+func cleanAddrs(list []*mail.Address) []mail.Address {
+	var out []mail.Address
+	for _, a := range list {
+		if a == nil {
+			continue
+		}
+		addr := strings.Map(func(r rune) rune {
+			if unicode.IsControl(r) || unicode.IsSpace(r) {
+				return -1
+			}
+			return r
+		}, strings.ToValidUTF8(a.Address, ""))
+		if addr == "" && a.Name == "" {
+			continue
+		}
+		out = append(out, mail.Address{Name: cleanLine(a.Name), Address: addr})
+	}
+	return out
+}
+
+// htmlText derives plain text from already sanitized HTML, so that the
+// contents of scripts and styles never reach the text either.
+func htmlText(safe string) string {
+	if t, err := html2text.FromString(safe); err == nil {
+		return t
+	}
+	return strings.TrimSpace(html.UnescapeString(bluemonday.StrictPolicy().Sanitize(safe)))
+}
+
+// fixC1 maps C1 control characters (U+0080–U+009F) to what windows-1252
+// puts at those bytes. French mail labelled ISO-8859-1 is very often really
+// windows-1252 (’ œ — € …), as browsers assume; decoded as true Latin-1 those
+// characters would come out as invisible controls.
+func fixC1(s string) string {
+	if !strings.ContainsFunc(s, isC1) {
+		return s
+	}
+	return strings.Map(func(r rune) rune {
+		if isC1(r) {
+			if d := charmap.Windows1252.DecodeByte(byte(r)); d != utf8.RuneError {
+				return d
+			}
+		}
+		return r
+	}, s)
+}
+
+func isC1(r rune) bool { return r >= 0x80 && r <= 0x9f }
+
+// salvageAddrs recovers addresses from a header value net/mail rejects
+// (for instance a display name hiding an encoded CR LF): every <addr-spec>,
+// or failing that every bare word containing "@". The display name kept is
+// the decoded text before the first address, cleaned to one line.
+func salvageAddrs(v string) []mail.Address {
+	var out []mail.Address
+	for _, loc := range angleAddrRE.FindAllStringSubmatchIndex(v, -1) {
+		a := mail.Address{Address: v[loc[2]:loc[3]]}
+		if len(out) == 0 {
+			a.Name = strings.Trim(cleanLine(enmime.DecodeRFC2047(v[:loc[0]])), `" `)
+		}
+		out = append(out, a)
+	}
+	if len(out) == 0 {
+		for _, w := range strings.FieldsFunc(v, func(r rune) bool { return r == ',' || unicode.IsSpace(r) }) {
+			if strings.Count(w, "@") == 1 {
+				out = append(out, mail.Address{Address: strings.Trim(w, `"'<>;`)})
+			}
+		}
+	}
+	return cleanAddrs(toPtrs(out))
+}
+
+var angleAddrRE = regexp.MustCompile(`<([^<>\s@]+@[^<>\s@]+)>`)
+
+func toPtrs(list []mail.Address) []*mail.Address {
+	out := make([]*mail.Address, len(list))
+	for i := range list {
+		out[i] = &list[i]
+	}
+	return out
+}

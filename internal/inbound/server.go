@@ -1,0 +1,248 @@
+package inbound
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/emersion/go-smtp"
+)
+
+// Defaults for Config.
+const (
+	DefaultMaxMessageBytes = 25 << 20 // 25 MiB
+	DefaultMaxRecipients   = 50
+	DefaultTimeout         = 5 * time.Minute
+)
+
+// Handler receives each accepted message, once, after DATA completes. An
+// error makes the server answer 451 (temporary failure) so the sending MTA
+// keeps the message and retries: nothing is lost. raw is exactly the bytes
+// received (dot-stuffing removed, line endings untouched); Parse it, store
+// it, and only then return nil. envelopeFrom is "" for bounces.
+type Handler interface {
+	Deliver(ctx context.Context, raw []byte, envelopeFrom string, rcpts []string) error
+}
+
+// HandlerFunc adapts a function to Handler.
+type HandlerFunc func(ctx context.Context, raw []byte, envelopeFrom string, rcpts []string) error
+
+// Deliver calls f.
+func (f HandlerFunc) Deliver(ctx context.Context, raw []byte, envelopeFrom string, rcpts []string) error {
+	return f(ctx, raw, envelopeFrom, rcpts)
+}
+
+// Config configures the SMTP listener (--smtp-listen).
+type Config struct {
+	Addr   string // listen address for ListenAndServe, e.g. ":2525"
+	Domain string // announced in the greeting and EHLO
+	// SupportAddresses are the only accepted recipients, with their
+	// +TOKEN forms (support+7k3p9qab@shop.example); any other RCPT gets 550.
+	SupportAddresses []string
+	MaxMessageBytes  int64 // default 25 MiB; larger messages get 552 and are not delivered
+	MaxRecipients    int   // default 50; the next RCPT gets 452 "too many recipients"
+	ReadTimeout      time.Duration
+	WriteTimeout     time.Duration
+	// DeliverTimeout bounds one Handler call (default 1 minute).
+	DeliverTimeout time.Duration
+	Logger         *slog.Logger // nil: slog.Default(); bodies are never logged
+}
+
+// Server is the inbound SMTP listener. It does no relaying and no auth: it
+// only accepts mail for the support addresses.
+type Server struct {
+	cfg     Config
+	handler Handler
+	smtp    *smtp.Server
+	log     *slog.Logger
+	ctx     context.Context
+	cancel  context.CancelFunc
+}
+
+// NewServer returns a Server; it does not listen until Serve or
+// ListenAndServe.
+func NewServer(cfg Config, handler Handler) (*Server, error) {
+	if handler == nil {
+		return nil, errors.New("inbound: nil handler")
+	}
+	if len(cfg.SupportAddresses) == 0 {
+		return nil, errors.New("inbound: no support addresses")
+	}
+	for _, a := range cfg.SupportAddresses {
+		if _, _, ok := splitAddr(a); !ok {
+			return nil, fmt.Errorf("inbound: bad support address %q", a)
+		}
+	}
+	if cfg.MaxMessageBytes <= 0 {
+		cfg.MaxMessageBytes = DefaultMaxMessageBytes
+	}
+	if cfg.MaxRecipients <= 0 {
+		cfg.MaxRecipients = DefaultMaxRecipients
+	}
+	if cfg.ReadTimeout <= 0 {
+		cfg.ReadTimeout = DefaultTimeout
+	}
+	if cfg.WriteTimeout <= 0 {
+		cfg.WriteTimeout = DefaultTimeout
+	}
+	if cfg.DeliverTimeout <= 0 {
+		cfg.DeliverTimeout = time.Minute
+	}
+	if cfg.Domain == "" {
+		cfg.Domain = "localhost"
+	}
+	s := &Server{cfg: cfg, handler: handler, log: cfg.Logger}
+	if s.log == nil {
+		s.log = slog.Default()
+	}
+	s.ctx, s.cancel = context.WithCancel(context.Background())
+
+	srv := smtp.NewServer(smtp.BackendFunc(s.newSession))
+	srv.Addr = cfg.Addr
+	srv.Domain = cfg.Domain
+	srv.MaxMessageBytes = cfg.MaxMessageBytes
+	// The recipient limit is enforced in the session (452 "too many
+	// recipients"); go-smtp's own check would answer first with its wording.
+	srv.MaxRecipients = 0
+	srv.ReadTimeout = cfg.ReadTimeout
+	srv.WriteTimeout = cfg.WriteTimeout
+	srv.ErrorLog = slogPrinter{s.log}
+	s.smtp = srv
+	return s, nil
+}
+
+// ListenAndServe listens on Config.Addr and serves until Close or Shutdown.
+func (s *Server) ListenAndServe() error { return s.smtp.ListenAndServe() }
+
+// Serve serves connections accepted from ln until Close or Shutdown.
+func (s *Server) Serve(ln net.Listener) error { return s.smtp.Serve(ln) }
+
+// Close stops listening and closes every connection at once; deliveries in
+// progress see their context cancelled (their senders get no 250 and retry).
+func (s *Server) Close() error {
+	s.cancel()
+	return s.smtp.Close()
+}
+
+// Shutdown stops listening and waits for open connections to end, or for
+// ctx to be done (then it behaves like Close).
+func (s *Server) Shutdown(ctx context.Context) error {
+	err := s.smtp.Shutdown(ctx)
+	if err != nil {
+		s.cancel()
+		_ = s.smtp.Close()
+		return err
+	}
+	s.cancel()
+	return nil
+}
+
+func (s *Server) newSession(c *smtp.Conn) (smtp.Session, error) {
+	remote := ""
+	if c.Conn() != nil {
+		remote = c.Conn().RemoteAddr().String()
+	}
+	return &session{srv: s, remote: remote}, nil
+}
+
+type session struct {
+	srv    *Server
+	remote string
+	mu     sync.Mutex
+	from   string
+	rcpts  []string
+}
+
+var (
+	errTooManyRcpts = &smtp.SMTPError{Code: 452, EnhancedCode: smtp.EnhancedCode{4, 5, 3}, Message: "too many recipients"}
+	errUnknownRcpt  = &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 1, 1}, Message: "no such mailbox here"}
+	errTempFailure  = &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 3, 0}, Message: "temporary failure, try again later"}
+)
+
+func (se *session) Mail(from string, _ *smtp.MailOptions) error {
+	se.mu.Lock()
+	defer se.mu.Unlock()
+	se.from = from
+	se.rcpts = se.rcpts[:0]
+	return nil
+}
+
+func (se *session) Rcpt(to string, _ *smtp.RcptOptions) error {
+	se.mu.Lock()
+	defer se.mu.Unlock()
+	if len(se.rcpts) >= se.srv.cfg.MaxRecipients {
+		return errTooManyRcpts
+	}
+	if !IsSupportRecipient(to, se.srv.cfg.SupportAddresses) {
+		return errUnknownRcpt
+	}
+	se.rcpts = append(se.rcpts, to)
+	return nil
+}
+
+func (se *session) Data(r io.Reader) error {
+	var buf bytes.Buffer
+	if _, err := buf.ReadFrom(r); err != nil {
+		if errors.Is(err, smtp.ErrDataTooLarge) {
+			se.srv.log.Warn("inbound smtp: message too large, rejected",
+				"remote", se.remote, "limit", se.srv.cfg.MaxMessageBytes)
+			return smtp.ErrDataTooLarge
+		}
+		se.srv.log.Warn("inbound smtp: reading DATA failed", "remote", se.remote, "err", err)
+		return errTempFailure
+	}
+	se.mu.Lock()
+	from, rcpts := se.from, append([]string(nil), se.rcpts...)
+	se.mu.Unlock()
+
+	if err := se.deliver(buf.Bytes(), from, rcpts); err != nil {
+		se.srv.log.Error("inbound smtp: delivery failed, answered 451",
+			"remote", se.remote, "bytes", buf.Len(), "rcpts", len(rcpts), "err", err)
+		return errTempFailure
+	}
+	se.srv.log.Info("inbound smtp: message accepted",
+		"remote", se.remote, "bytes", buf.Len(), "rcpts", len(rcpts))
+	return nil
+}
+
+// deliver calls the handler, turning a panic into an error, so that the
+// client gets the same 451 as for any failed delivery (go-smtp alone would
+// answer 421 and drop the connection).
+func (se *session) deliver(raw []byte, from string, rcpts []string) (err error) {
+	ctx, cancel := context.WithTimeout(se.srv.ctx, se.srv.cfg.DeliverTimeout)
+	defer cancel()
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("handler panic: %v", r)
+		}
+	}()
+	return se.srv.handler.Deliver(ctx, raw, from, rcpts)
+}
+
+func (se *session) Reset() {
+	se.mu.Lock()
+	defer se.mu.Unlock()
+	se.from = ""
+	se.rcpts = nil
+}
+
+func (se *session) Logout() error { return nil }
+
+// slogPrinter adapts slog to go-smtp's Logger (protocol errors only: go-smtp
+// never logs message contents).
+type slogPrinter struct{ l *slog.Logger }
+
+func (p slogPrinter) Printf(format string, v ...any) {
+	p.l.Warn("inbound smtp: " + strings.TrimSpace(fmt.Sprintf(format, v...)))
+}
+
+func (p slogPrinter) Println(v ...any) {
+	p.l.Warn("inbound smtp: " + strings.TrimSpace(fmt.Sprintln(v...)))
+}
