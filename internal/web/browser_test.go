@@ -21,6 +21,18 @@ func TestMain(m *testing.M) {
 
 type css = chromedp.CSS
 
+// signIn signs a user made by apptest in through the sign-in page.
+func signIn(h *apptest.Harness, email string) chromedp.Action[chromedp.Void] {
+	return chromedp.Steps(
+		chromedp.Navigate(h.URL+"/signin"),
+		chromedp.WaitVisible(css("#signin-submit")),
+		chromedp.SendKeys(css("#email"), email),
+		chromedp.SendKeys(css("#password"), apptest.Password),
+		chromedp.Click(css("#signin-submit")),
+		chromedp.WaitVisible(css("#signout")),
+	)
+}
+
 // visibleLabels reads the texts a visitor sees on the page's chrome: the
 // navigation, headings, labels and buttons.
 const visibleLabels = `Array.from(document.querySelectorAll('nav a:not(.brand), h1, label, legend, button, footer a')).map(e => e.innerText.trim())`
@@ -118,12 +130,7 @@ func TestBrowserBuyServiceWithBalanceAndWatchProgress(t *testing.T) {
 	ctx := browsertest.New(t, 60*time.Second)
 
 	err := chromedp.Do(ctx,
-		chromedp.Navigate(h.URL+"/signin"),
-		chromedp.WaitVisible(css("#signin-submit")),
-		chromedp.SendKeys(css("#email"), "lea@example.fr"),
-		chromedp.SendKeys(css("#password"), apptest.Password),
-		chromedp.Click(css("#signin-submit")),
-		chromedp.WaitVisible(css("#signout")),
+		signIn(h, "lea@example.fr"),
 		chromedp.Navigate(h.URL+"/shop/posts"),
 		chromedp.WaitVisible(css("#quantity")),
 		chromedp.SetValue(css("#quantity"), "100"),
@@ -182,12 +189,7 @@ func TestBrowserStartAndCancelSubscription(t *testing.T) {
 	credit(t, h, u, 5000)
 	ctx := browsertest.New(t, 60*time.Second)
 	err := chromedp.Do(ctx,
-		chromedp.Navigate(h.URL+"/signin"),
-		chromedp.WaitVisible(css("#signin-submit")),
-		chromedp.SendKeys(css("#email"), "lea@example.fr"),
-		chromedp.SendKeys(css("#password"), apptest.Password),
-		chromedp.Click(css("#signin-submit")),
-		chromedp.WaitVisible(css("#signout")),
+		signIn(h, "lea@example.fr"),
 		chromedp.Navigate(h.URL+"/shop/pro"),
 		chromedp.WaitVisible(css("#subscribe-submit")),
 		chromedp.Click(css("#immediate_performance")),
@@ -254,12 +256,7 @@ func TestBrowserNonDeliveryClaimShowsRefundAndReason(t *testing.T) {
 	h.Clock.Advance(73 * time.Hour) // past the 3-day processing time, inside the 7-day window
 	ctx := browsertest.New(t, 60*time.Second)
 	err := chromedp.Do(ctx,
-		chromedp.Navigate(h.URL+"/signin"),
-		chromedp.WaitVisible(css("#signin-submit")),
-		chromedp.SendKeys(css("#email"), "lea@example.fr"),
-		chromedp.SendKeys(css("#password"), apptest.Password),
-		chromedp.Click(css("#signin-submit")),
-		chromedp.WaitVisible(css("#signout")),
+		signIn(h, "lea@example.fr"),
 		chromedp.Navigate(h.URL+"/orders/"+o.ID),
 		chromedp.WaitVisible(css("#claim-submit")),
 		chromedp.SetValue(css("#claim-kind"), "non_delivery"),
