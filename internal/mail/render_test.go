@@ -39,6 +39,18 @@ var samples = map[string]any{
 		"ConsentShown": true, "Ticked": true, "Immediate": "Je demande…", "Waiver": "Je reconnais…",
 		"PolicyVersion": "default@1", "PolicyLink": "https://shop.example/policy?version=default%401",
 	},
+	// Filled by internal/desk (ackData, replyData, surveyData).
+	"ticket_ack": map[string]any{
+		"Name": "Zoé", "StoreName": "Comptoir", "Reference": "T-7K3M9QXA",
+		"PromiseAt": "10 mars 2026 à 11:00 (Europe/Paris)", "Link": "https://shop.example/support/tickets/tkt_1",
+	},
+	"ticket_reply": map[string]any{
+		"Name": "Zoé", "StoreName": "Comptoir", "Reference": "T-7K3M9QXA",
+		"Text": "Votre licence a été renvoyée.", "Link": "https://shop.example/support/tickets/tkt_1",
+	},
+	"ticket_survey": map[string]any{
+		"Name": "Zoé", "StoreName": "Comptoir", "Reference": "T-7K3M9QXA", "Link": "https://shop.example/survey/ABC",
+	},
 	// Filled by internal/claims (mailData): the claim emails share one shape.
 	"claim_filed":      claimSample(true),
 	"claim_decided":    claimSample(false),

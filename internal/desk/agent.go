@@ -1,0 +1,295 @@
+package desk
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	netmail "net/mail"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"comptoir/internal/account"
+	"comptoir/internal/audit"
+)
+
+// MaxCommentLen caps a survey comment.
+const MaxCommentLen = 2000
+
+func isStaff(a audit.Actor) bool {
+	return a.ID != "" && (a.Role == account.RoleAgent || a.Role == account.RoleAdmin)
+}
+
+// replyData fills the ticket_reply template.
+type replyData struct {
+	Name      string
+	StoreName string
+	Reference string
+	Text      string
+	Link      string // the ticket in the customer portal; empty for guests
+}
+
+// surveyData fills the ticket_survey template.
+type surveyData struct {
+	Name      string
+	StoreName string
+	Reference string
+	Link      string // the tokenized survey link
+}
+
+// staffTx loads the ticket for a change by an agent.
+func (s *Service) staffTx(ctx context.Context, tx *sql.Tx, agent audit.Actor, ticketID string) (Ticket, error) {
+	if !isStaff(agent) {
+		return Ticket{}, ErrForbidden
+	}
+	return lockTicketTx(ctx, tx, ticketID)
+}
+
+// Reply sends an agent's answer by email, threaded onto the customer's last
+// message (In-Reply-To and References), with the ticket's Reply-To and its
+// reference in the subject, and records it on the ticket. The ticket is
+// answered and its SLA stops.
+func (s *Service) Reply(ctx context.Context, agent audit.Actor, ticketID, text string) (Message, error) {
+	fields := map[string]string{}
+	checkText(fields, "text", text)
+	if len(fields) > 0 {
+		return Message{}, &ValidationError{Fields: fields}
+	}
+	var out Message
+	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
+		t, err := s.staffTx(ctx, tx, agent, ticketID)
+		if err != nil {
+			return err
+		}
+		if t.Status == StatusClosed {
+			return ErrClosed
+		}
+		if !validRecipient(t.CustomerEmail) {
+			return &ValidationError{Fields: map[string]string{"customer_email": "invalid"}}
+		}
+		inReplyTo, refs, err := lastThreadIDs(ctx, tx, t.ID)
+		if err != nil {
+			return err
+		}
+		d := replyData{Name: t.CustomerName, StoreName: s.opts.StoreName, Reference: t.Reference, Text: text}
+		if t.CustomerID != "" {
+			d.Link = s.opts.BaseURL + "/support/tickets/" + t.ID
+		}
+		if out, err = s.sendTx(ctx, tx, t, outgoing{kind: "ticket_reply", data: d, inReplyTo: inReplyTo,
+			references: refs, authorID: agent.ID, body: text}); err != nil {
+			return err
+		}
+		now := s.clock.Now()
+		if err := setStatusTx(ctx, tx, t.ID, StatusAnswered, now); err != nil {
+			return err
+		}
+		if err := s.addEventTx(ctx, tx, t.ID, EventReply, now); err != nil {
+			return err
+		}
+		return audit.Record(ctx, tx, audit.Entry{At: now, Actor: agent, SubjectType: "ticket", SubjectID: t.ID,
+			Action: "ticket.replied", Before: map[string]any{"status": t.Status},
+			After: map[string]any{"status": StatusAnswered, "message": out.ID, "mail": out.OutgoingMailID}})
+	})
+	return out, err
+}
+
+func validRecipient(email string) bool {
+	a, err := netmail.ParseAddress(email)
+	return err == nil && a.Address == email && !strings.ContainsAny(email, "\r\n")
+}
+
+// lastThreadIDs returns the In-Reply-To and References of a reply: the
+// customer's last message with a Message-ID (else our last mail), and its
+// references followed by it.
+func lastThreadIDs(ctx context.Context, tx *sql.Tx, ticketID string) (string, []string, error) {
+	var mid, refs string
+	err := tx.QueryRowContext(ctx, `SELECT message_id, refs FROM ticket_messages
+		WHERE ticket_id = $1 AND message_id IS NOT NULL AND flagged = FALSE AND (direction = 'in' OR direction = 'out')
+		ORDER BY CASE WHEN direction = 'in' THEN 0 ELSE 1 END, created_at DESC, id DESC LIMIT 1`, ticketID).Scan(&mid, &refs)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil, nil
+	}
+	if err != nil {
+		return "", nil, wrapDB("read thread", err)
+	}
+	r := strings.Fields(refs)
+	if len(r) > 20 {
+		r = append(r[:1], r[len(r)-19:]...) // keep the root and the latest
+	}
+	return mid, append(r, mid), nil
+}
+
+// Note adds an internal note, never shown to the customer.
+func (s *Service) Note(ctx context.Context, agent audit.Actor, ticketID, text string) (Message, error) {
+	fields := map[string]string{}
+	checkText(fields, "text", text)
+	if len(fields) > 0 {
+		return Message{}, &ValidationError{Fields: fields}
+	}
+	var m Message
+	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
+		t, err := s.staffTx(ctx, tx, agent, ticketID)
+		if err != nil {
+			return err
+		}
+		now := s.clock.Now()
+		m = Message{TicketID: t.ID, Direction: DirectionNote, AuthorID: agent.ID, Text: text, CreatedAt: now}
+		if err := insertMessageTx(ctx, tx, &m, nil); err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, `UPDATE tickets SET updated_at = $1 WHERE id = $2`, now, t.ID)
+		return wrapDB("touch ticket", err)
+	})
+	return m, err
+}
+
+// Assign gives the ticket to a member of staff, or to nobody when
+// assigneeID is empty.
+func (s *Service) Assign(ctx context.Context, agent audit.Actor, ticketID, assigneeID string) (Ticket, error) {
+	var t Ticket
+	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
+		var err error
+		if t, err = s.staffTx(ctx, tx, agent, ticketID); err != nil {
+			return err
+		}
+		if assigneeID != "" {
+			var role string
+			err := tx.QueryRowContext(ctx, `SELECT role FROM users WHERE id = $1`, assigneeID).Scan(&role)
+			if errors.Is(err, sql.ErrNoRows) || err == nil && role != account.RoleAgent && role != account.RoleAdmin {
+				return &ValidationError{Fields: map[string]string{"assignee": "not_staff"}}
+			}
+			if err != nil {
+				return wrapDB("read assignee", err)
+			}
+		}
+		now := s.clock.Now()
+		if _, err := tx.ExecContext(ctx, `UPDATE tickets SET assignee_id = $1, updated_at = $2 WHERE id = $3`,
+			nullString(assigneeID), now, t.ID); err != nil {
+			return wrapDB("assign", err)
+		}
+		if err := audit.Record(ctx, tx, audit.Entry{At: now, Actor: agent, SubjectType: "ticket", SubjectID: t.ID,
+			Action: "ticket.assigned", Before: map[string]any{"assignee": t.AssigneeID}, After: map[string]any{"assignee": assigneeID}}); err != nil {
+			return err
+		}
+		t, err = getTicket(ctx, tx, t.ID)
+		return err
+	})
+	return t, err
+}
+
+// WaitOnCustomer marks the ticket as waiting on the customer: nothing is
+// due (the SLA clock pauses) until the customer writes again.
+func (s *Service) WaitOnCustomer(ctx context.Context, agent audit.Actor, ticketID string) (Ticket, error) {
+	return s.move(ctx, agent, ticketID, StatusWaitingCustomer, EventWait, "ticket.waiting")
+}
+
+// Close closes the ticket and sends the satisfaction survey (once per
+// ticket) with its tokenized link.
+func (s *Service) Close(ctx context.Context, agent audit.Actor, ticketID string) (Ticket, error) {
+	return s.move(ctx, agent, ticketID, StatusClosed, EventClose, "ticket.closed")
+}
+
+func (s *Service) move(ctx context.Context, agent audit.Actor, ticketID, status, event, action string) (Ticket, error) {
+	var t Ticket
+	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
+		var err error
+		if t, err = s.staffTx(ctx, tx, agent, ticketID); err != nil {
+			return err
+		}
+		if t.Status == StatusClosed {
+			return ErrClosed
+		}
+		now := s.clock.Now()
+		before := t.Status
+		if err := setStatusTx(ctx, tx, t.ID, status, now); err != nil {
+			return err
+		}
+		if err := s.addEventTx(ctx, tx, t.ID, event, now); err != nil {
+			return err
+		}
+		if t, err = getTicket(ctx, tx, t.ID); err != nil {
+			return err
+		}
+		if status == StatusClosed {
+			if err := s.sendSurveyTx(ctx, tx, t); err != nil {
+				return err
+			}
+		}
+		return audit.Record(ctx, tx, audit.Entry{At: now, Actor: agent, SubjectType: "ticket", SubjectID: t.ID,
+			Action: action, Before: map[string]any{"status": before}, After: map[string]any{"status": status}})
+	})
+	return t, err
+}
+
+func (s *Service) sendSurveyTx(ctx context.Context, tx *sql.Tx, t Ticket) error {
+	if !validRecipient(t.CustomerEmail) {
+		return nil // nobody to ask
+	}
+	token := randomBase32(32)
+	res, err := tx.ExecContext(ctx, `INSERT INTO ticket_surveys (ticket_id, token_hash, comment, sent_at) VALUES ($1, $2, '', $3)
+		ON CONFLICT (ticket_id) DO NOTHING`, t.ID, hashToken(token), s.clock.Now())
+	if err != nil {
+		return wrapDB("store survey", err)
+	}
+	if n, err := res.RowsAffected(); err != nil || n == 0 {
+		return wrapDB("store survey", err) // already sent after an earlier close
+	}
+	_, err = s.sendTx(ctx, tx, t, outgoing{kind: "ticket_survey", data: surveyData{Name: t.CustomerName,
+		StoreName: s.opts.StoreName, Reference: t.Reference, Link: s.opts.BaseURL + "/survey/" + token}})
+	return err
+}
+
+// AnswerSurvey records the customer's rating (1 to 5) and comment, once.
+func (s *Service) AnswerSurvey(ctx context.Context, token string, rating int, comment string) error {
+	fields := map[string]string{}
+	if rating < 1 || rating > 5 {
+		fields["rating"] = "out_of_range"
+	}
+	if !utf8.ValidString(comment) || utf8.RuneCountInString(comment) > MaxCommentLen {
+		fields["comment"] = "too_long"
+	}
+	if len(fields) > 0 {
+		return &ValidationError{Fields: fields}
+	}
+	if token == "" || len(token) > 64 {
+		return ErrNotFound
+	}
+	h := hashToken(token)
+	return s.db.Tx(ctx, func(tx *sql.Tx) error {
+		var ticketID string
+		var answered sql.NullTime
+		err := tx.QueryRowContext(ctx, `SELECT ticket_id, answered_at FROM ticket_surveys WHERE token_hash = $1`, h).Scan(&ticketID, &answered)
+		if errors.Is(err, sql.ErrNoRows) {
+			return ErrNotFound
+		}
+		if err != nil {
+			return wrapDB("read survey", err)
+		}
+		if answered.Valid {
+			return ErrSurveyAnswered
+		}
+		now := s.clock.Now()
+		res, err := tx.ExecContext(ctx, `UPDATE ticket_surveys SET rating = $1, comment = $2, answered_at = $3
+			WHERE token_hash = $4 AND answered_at IS NULL`, rating, comment, now, h)
+		if err != nil {
+			return wrapDB("answer survey", err)
+		}
+		if n, err := res.RowsAffected(); err != nil || n != 1 {
+			if err != nil {
+				return wrapDB("answer survey", err)
+			}
+			return ErrSurveyAnswered
+		}
+		return audit.Record(ctx, tx, audit.Entry{At: now, Actor: audit.Actor{Role: "customer"}, SubjectType: "ticket",
+			SubjectID: ticketID, Action: "ticket.survey_answered", After: map[string]any{"rating": rating}})
+	})
+}
+
+// Survey is a ticket's satisfaction survey.
+type Survey struct {
+	TicketID   string
+	Rating     int // 0 until answered
+	Comment    string
+	SentAt     time.Time
+	AnsweredAt time.Time
+}

@@ -1,0 +1,184 @@
+package desk
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	netmail "net/mail"
+	"slices"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"comptoir/internal/audit"
+	"comptoir/internal/id"
+)
+
+// Input limits.
+const (
+	MaxNameLen        = 200
+	MaxEmailLen       = 254
+	MaxMessageLen     = 20000
+	MaxAttachments    = 10
+	MaxFileNameLen    = 255
+	maxOrderRefLength = 64
+)
+
+// ContactInput is what the Contact page sends.
+type ContactInput struct {
+	CustomerID  string // the signed-in customer; empty for guests
+	Name        string
+	Email       string
+	OrderRef    string // optional order id ("ord_…")
+	Topic       string // one of Topics
+	Message     string
+	Lang        string // "fr" or "en"; empty is the desk's default
+	Attachments []Attachment
+}
+
+// ackData fills the ticket_ack template.
+type ackData struct {
+	Name      string
+	StoreName string
+	Reference string
+	PromiseAt string // when the customer will have an answer at the latest
+	Link      string // the ticket in the customer portal; empty for guests
+}
+
+// hasControl reports a line break or another control character: what could
+// smuggle a header into an email.
+func hasControl(s string) bool {
+	return strings.IndexFunc(s, unicode.IsControl) >= 0
+}
+
+func checkLine(fields map[string]string, name, v string, required bool, max int) {
+	switch {
+	case strings.TrimSpace(v) == "":
+		if required {
+			fields[name] = "required"
+		}
+	case strings.ContainsAny(v, "\r\n"):
+		fields[name] = "line_break"
+	case hasControl(v) || !utf8.ValidString(v):
+		fields[name] = "invalid"
+	case utf8.RuneCountInString(v) > max:
+		fields[name] = "too_long"
+	}
+}
+
+// checkText validates a message body: line breaks and tabs are fine, other
+// control characters are not.
+func checkText(fields map[string]string, name, v string) {
+	switch {
+	case strings.TrimSpace(v) == "":
+		fields[name] = "required"
+	case !utf8.ValidString(v) || strings.IndexFunc(v, func(r rune) bool { return unicode.IsControl(r) && r != '\n' && r != '\r' && r != '\t' }) >= 0:
+		fields[name] = "invalid"
+	case utf8.RuneCountInString(v) > MaxMessageLen:
+		fields[name] = "too_long"
+	}
+}
+
+func checkAttachments(fields map[string]string, as []Attachment) {
+	if len(as) > MaxAttachments {
+		fields["attachments"] = "too_many"
+		return
+	}
+	for _, a := range as {
+		if a.FileName == "" || strings.ContainsAny(a.FileName+a.ContentType+a.BlobKey, "\r\n") || hasControl(a.FileName) ||
+			len(a.FileName) > MaxFileNameLen || a.BlobKey == "" || a.Size < 0 {
+			fields["attachments"] = "invalid"
+			return
+		}
+	}
+}
+
+// OpenFromContact opens a ticket from the Contact page and sends the
+// acknowledgement, with the reference and the time by which the customer
+// will have an answer, in their language. Invalid input stores nothing.
+func (s *Service) OpenFromContact(ctx context.Context, in ContactInput) (Ticket, error) {
+	fields := map[string]string{}
+	checkLine(fields, "name", in.Name, true, MaxNameLen)
+	checkLine(fields, "email", in.Email, true, MaxEmailLen)
+	if fields["email"] == "" {
+		if a, err := netmail.ParseAddress(in.Email); err != nil || a.Name != "" || a.Address != strings.TrimSpace(in.Email) {
+			fields["email"] = "invalid"
+		}
+	}
+	checkLine(fields, "order_ref", in.OrderRef, false, maxOrderRefLength)
+	if fields["order_ref"] == "" && in.OrderRef != "" && !id.Valid("ord", strings.TrimSpace(in.OrderRef)) {
+		fields["order_ref"] = "invalid"
+	}
+	checkLine(fields, "topic", in.Topic, true, 64)
+	if fields["topic"] == "" && !slices.Contains(Topics, in.Topic) {
+		fields["topic"] = "invalid"
+	}
+	checkText(fields, "message", in.Message)
+	lang := in.Lang
+	if lang == "" {
+		lang = s.opts.DefaultLang
+	}
+	if lang != "fr" && lang != "en" {
+		fields["lang"] = "invalid"
+	}
+	checkAttachments(fields, in.Attachments)
+	if len(fields) > 0 {
+		return Ticket{}, &ValidationError{Fields: fields}
+	}
+	now := s.clock.Now()
+	t := Ticket{CustomerID: in.CustomerID, CustomerEmail: strings.TrimSpace(in.Email), CustomerName: strings.TrimSpace(in.Name),
+		Lang: lang, Topic: in.Topic, OrderID: strings.TrimSpace(in.OrderRef), FirstMessage: now, CreatedAt: now}
+	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
+		if t.OrderID != "" {
+			var owner string
+			err := tx.QueryRowContext(ctx, `SELECT customer_id FROM orders WHERE id = $1`, t.OrderID).Scan(&owner)
+			if errors.Is(err, sql.ErrNoRows) || err == nil && t.CustomerID != "" && owner != t.CustomerID {
+				return &ValidationError{Fields: map[string]string{"order_ref": "unknown"}}
+			}
+			if err != nil {
+				return wrapDB("read order", err)
+			}
+		}
+		if err := insertTicketTx(ctx, tx, &t); err != nil {
+			return err
+		}
+		m := Message{TicketID: t.ID, Direction: DirectionIn, FromEmail: t.CustomerEmail, Subject: t.Topic,
+			Text: in.Message, CreatedAt: now, Attachments: in.Attachments}
+		if err := insertMessageTx(ctx, tx, &m, nil); err != nil {
+			return err
+		}
+		if err := s.addEventTx(ctx, tx, t.ID, EventCustomer, now); err != nil {
+			return err
+		}
+		var err error
+		if t, err = getTicket(ctx, tx, t.ID); err != nil {
+			return err
+		}
+		if err := s.sendAckTx(ctx, tx, t, ""); err != nil {
+			return err
+		}
+		actor := audit.Actor{ID: t.CustomerID, Role: "customer"} // no ID: a guest
+		return audit.Record(ctx, tx, audit.Entry{At: now, Actor: actor, SubjectType: "ticket", SubjectID: t.ID,
+			Action: "ticket.opened", After: map[string]any{"status": t.Status, "topic": t.Topic, "via": "contact", "order_id": t.OrderID}})
+	})
+	if err != nil {
+		return Ticket{}, err
+	}
+	return t, nil
+}
+
+func (s *Service) sendAckTx(ctx context.Context, tx *sql.Tx, t Ticket, inReplyTo string) error {
+	d := ackData{Name: t.CustomerName, StoreName: s.opts.StoreName, Reference: t.Reference}
+	if !t.PromiseAt.IsZero() {
+		d.PromiseAt = s.formatTime(t.PromiseAt, t.Lang)
+	}
+	if t.CustomerID != "" {
+		d.Link = s.opts.BaseURL + "/support/tickets/" + t.ID
+	}
+	o := outgoing{kind: "ticket_ack", data: d}
+	if inReplyTo != "" {
+		o.inReplyTo, o.references = inReplyTo, []string{inReplyTo}
+	}
+	_, err := s.sendTx(ctx, tx, t, o)
+	return err
+}

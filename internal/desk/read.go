@@ -1,0 +1,249 @@
+package desk
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"strconv"
+	"strings"
+	"time"
+
+	"comptoir/internal/audit"
+)
+
+// Get returns a ticket, for the staff.
+func (s *Service) Get(ctx context.Context, ticketID string) (Ticket, error) {
+	return getTicket(ctx, s.db.Read, ticketID)
+}
+
+// GetForCustomer returns one of the customer's tickets; another's is
+// ErrNotFound.
+func (s *Service) GetForCustomer(ctx context.Context, customerID, ticketID string) (Ticket, error) {
+	t, err := getTicket(ctx, s.db.Read, ticketID)
+	if err != nil {
+		return Ticket{}, err
+	}
+	if customerID == "" || t.CustomerID != customerID {
+		return Ticket{}, ErrNotFound
+	}
+	return t, nil
+}
+
+// ListForCustomer returns the customer's tickets, most recently active
+// first.
+func (s *Service) ListForCustomer(ctx context.Context, customerID string) ([]Ticket, error) {
+	return s.tickets(ctx, `SELECT `+ticketColumns+` FROM tickets WHERE customer_id = $1 ORDER BY updated_at DESC, id DESC LIMIT 200`, customerID)
+}
+
+func (s *Service) tickets(ctx context.Context, q string, args ...any) ([]Ticket, error) {
+	rows, err := s.db.Read.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, wrapDB("list tickets", err)
+	}
+	defer rows.Close()
+	var out []Ticket
+	for rows.Next() {
+		t, err := scanTicket(rows)
+		if err != nil {
+			return nil, wrapDB("list tickets", err)
+		}
+		out = append(out, t)
+	}
+	return out, wrapDB("list tickets", rows.Err())
+}
+
+// Thread returns a ticket's messages in order. Without notes (what the
+// customer sees), internal notes and flagged messages (from someone else
+// than the customer) are left out.
+func (s *Service) Thread(ctx context.Context, ticketID string, includeNotes bool) ([]Message, error) {
+	q := `SELECT id, ticket_id, direction, author_id, from_email, message_id, in_reply_to, refs, subject, body_text, body_html,
+		flagged, auto_reply, unparsed, outgoing_mail_id, created_at FROM ticket_messages WHERE ticket_id = $1`
+	if !includeNotes {
+		q += ` AND direction <> 'note' AND flagged = FALSE`
+	}
+	rows, err := s.db.Read.QueryContext(ctx, q+` ORDER BY created_at, id`, ticketID)
+	if err != nil {
+		return nil, wrapDB("read thread", err)
+	}
+	var out []Message
+	index := map[string]int{}
+	for rows.Next() {
+		var m Message
+		var author, mid, mail sql.NullString
+		var refs string
+		if err := rows.Scan(&m.ID, &m.TicketID, &m.Direction, &author, &m.FromEmail, &mid, &m.InReplyTo, &refs, &m.Subject,
+			&m.Text, &m.HTML, &m.Flagged, &m.AutoReply, &m.Unparsed, &mail, &m.CreatedAt); err != nil {
+			rows.Close()
+			return nil, wrapDB("read thread", err)
+		}
+		m.AuthorID, m.MessageID, m.OutgoingMailID = author.String, mid.String, mail.String
+		m.References = strings.Fields(refs)
+		m.CreatedAt = m.CreatedAt.UTC()
+		index[m.ID] = len(out)
+		out = append(out, m)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, wrapDB("read thread", err)
+	}
+	arows, err := s.db.Read.QueryContext(ctx, `SELECT a.id, a.message_id, a.file_name, a.content_type, a.size, a.blob_key
+		FROM ticket_attachments a JOIN ticket_messages m ON m.id = a.message_id WHERE m.ticket_id = $1 ORDER BY a.id`, ticketID)
+	if err != nil {
+		return nil, wrapDB("read attachments", err)
+	}
+	defer arows.Close()
+	for arows.Next() {
+		var a Attachment
+		var msgID string
+		if err := arows.Scan(&a.ID, &msgID, &a.FileName, &a.ContentType, &a.Size, &a.BlobKey); err != nil {
+			return nil, wrapDB("read attachments", err)
+		}
+		if i, ok := index[msgID]; ok {
+			out[i].Attachments = append(out[i].Attachments, a)
+		}
+	}
+	return out, wrapDB("read attachments", arows.Err())
+}
+
+// RawMessage returns the raw email of a stored inbound message, for an
+// agent looking at what the parser could not read.
+func (s *Service) RawMessage(ctx context.Context, messageID string) ([]byte, error) {
+	var raw []byte
+	err := s.db.Read.QueryRowContext(ctx, `SELECT raw FROM ticket_messages WHERE id = $1`, messageID).Scan(&raw)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, ErrNotFound
+	}
+	return raw, wrapDB("read raw message", err)
+}
+
+// QueueFilter selects tickets for the agents' queue. Empty fields match
+// everything; closed tickets are left out unless IncludeClosed.
+type QueueFilter struct {
+	AssigneeID    string // "mine"
+	Unassigned    bool
+	ClaimsOnly    bool // topics that are claim kinds
+	BreachedOnly  bool
+	IncludeClosed bool
+	// After is the id of the last ticket of the previous page.
+	After string
+	// Limit caps the page; 0 means 50, more than 500 is 500.
+	Limit int
+}
+
+// Queue returns tickets ordered by the nearest promised deadline, tickets
+// with nothing due last.
+func (s *Service) Queue(ctx context.Context, f QueueFilter) ([]Ticket, error) {
+	var where []string
+	var args []any
+	arg := func(v any) string {
+		args = append(args, v)
+		return "$" + strconv.Itoa(len(args))
+	}
+	if f.AssigneeID != "" {
+		where = append(where, "assignee_id = "+arg(f.AssigneeID))
+	}
+	if f.Unassigned {
+		where = append(where, "assignee_id IS NULL")
+	}
+	if f.ClaimsOnly {
+		var in []string
+		for _, c := range ClaimTopics {
+			in = append(in, arg(c))
+		}
+		where = append(where, "topic IN ("+strings.Join(in, ", ")+")")
+	}
+	if f.BreachedOnly {
+		where = append(where, "breached = TRUE")
+	}
+	if !f.IncludeClosed {
+		where = append(where, "status <> 'closed'")
+	}
+	if f.After != "" {
+		after, err := getTicket(ctx, s.db.Read, f.After)
+		if err != nil {
+			return nil, err
+		}
+		if after.PromiseAt.IsZero() {
+			where = append(where, "(promise_at IS NULL AND id > "+arg(after.ID)+")")
+		} else {
+			p := arg(after.PromiseAt)
+			where = append(where, "(promise_at IS NULL OR promise_at > "+p+" OR (promise_at = "+p+" AND id > "+arg(after.ID)+"))")
+		}
+	}
+	limit := f.Limit
+	switch {
+	case limit <= 0:
+		limit = 50
+	case limit > 500:
+		limit = 500
+	}
+	q := `SELECT ` + ticketColumns + ` FROM tickets`
+	if len(where) > 0 {
+		q += ` WHERE ` + strings.Join(where, " AND ")
+	}
+	q += ` ORDER BY CASE WHEN promise_at IS NULL THEN 1 ELSE 0 END, promise_at, id LIMIT ` + arg(limit)
+	return s.tickets(ctx, q, args...)
+}
+
+// MarkBreaches flags the tickets whose promised deadline passed before now
+// and returns how many it newly flagged. Running it again changes nothing.
+func (s *Service) MarkBreaches(ctx context.Context, now time.Time) (int, error) {
+	n := 0
+	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
+		n = 0
+		rows, err := tx.QueryContext(ctx, `UPDATE tickets SET breached = TRUE
+			WHERE promise_at IS NOT NULL AND promise_at < $1 AND breached = FALSE RETURNING id`, now.UTC())
+		if err != nil {
+			return wrapDB("mark breaches", err)
+		}
+		var ids []string
+		for rows.Next() {
+			var id string
+			if err := rows.Scan(&id); err != nil {
+				rows.Close()
+				return wrapDB("mark breaches", err)
+			}
+			ids = append(ids, id)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return wrapDB("mark breaches", err)
+		}
+		for _, id := range ids {
+			if err := audit.Record(ctx, tx, audit.Entry{At: now.UTC(), Actor: audit.System, SubjectType: "ticket", SubjectID: id,
+				Action: "ticket.breached", After: map[string]any{"breached": true}}); err != nil {
+				return err
+			}
+		}
+		n = len(ids)
+		return nil
+	})
+	return n, err
+}
+
+// CountBreaches returns how many open tickets have missed their promise.
+func (s *Service) CountBreaches(ctx context.Context) (int, error) {
+	var n int
+	err := s.db.Read.QueryRowContext(ctx, `SELECT COUNT(*) FROM tickets WHERE breached = TRUE AND status <> 'closed'`).Scan(&n)
+	return n, wrapDB("count breaches", err)
+}
+
+// SurveyFor returns the ticket's survey, or ErrNotFound before it is sent.
+func (s *Service) SurveyFor(ctx context.Context, ticketID string) (Survey, error) {
+	var sv Survey
+	var rating sql.NullInt64
+	var answered sql.NullTime
+	err := s.db.Read.QueryRowContext(ctx, `SELECT ticket_id, rating, comment, sent_at, answered_at FROM ticket_surveys WHERE ticket_id = $1`,
+		ticketID).Scan(&sv.TicketID, &rating, &sv.Comment, &sv.SentAt, &answered)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Survey{}, ErrNotFound
+	}
+	if err != nil {
+		return Survey{}, wrapDB("read survey", err)
+	}
+	sv.Rating, sv.SentAt = int(rating.Int64), sv.SentAt.UTC()
+	if answered.Valid {
+		sv.AnsweredAt = answered.Time.UTC()
+	}
+	return sv, nil
+}

@@ -1,0 +1,380 @@
+package desk
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	netmail "net/mail"
+	"regexp"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"comptoir/internal/account"
+	"comptoir/internal/audit"
+	"comptoir/internal/db"
+	"comptoir/internal/mail"
+)
+
+// InboundMessage is an email received for the desk, as the inbound parser
+// read it.
+type InboundMessage struct {
+	MessageID  string // "<…>"; empty when the message had none
+	InReplyTo  string // one or more "<…>"
+	References []string
+	From       mail.Address
+	// Recipients are the To and Cc addresses, where the ticket's reply
+	// address (support+<token>@…) is looked for.
+	Recipients []string
+	// ReplyToken, when the parser already found it, is used as is.
+	ReplyToken string
+	// SubjectReference, when the parser already found it ("T-…"), is used
+	// as is; otherwise the desk looks for "#T-…" in Subject.
+	SubjectReference string
+	Subject          string
+	Text             string
+	HTML             string // sanitized
+	// Attachments are already in the blob store.
+	Attachments []Attachment
+	// AutoReply marks auto-replies and bounces: stored, never answered, and
+	// they do not restart the SLA.
+	AutoReply bool
+	// Unparsed marks a message the parser could not read: kept with Raw for
+	// an agent.
+	Unparsed bool
+	Raw      []byte
+}
+
+// Outcomes of Receive.
+const (
+	OutcomeCreated   = "created"   // a new ticket was opened
+	OutcomeThreaded  = "threaded"  // added to an existing ticket
+	OutcomeDuplicate = "duplicate" // this Message-ID was already stored: nothing done
+)
+
+// How a message was threaded.
+const (
+	ByMessageID  = "message_id"
+	ByReplyToken = "reply_token"
+	BySubject    = "subject"
+)
+
+// Result tells what Receive did.
+type Result struct {
+	Outcome string
+	By      string // how it was threaded; empty for a new ticket or a duplicate
+	// Flagged: the sender is not the ticket's customer; the message waits
+	// for an agent and is never shown to the customer.
+	Flagged   bool
+	MessageID string // the stored message ("tms_…"); empty for a duplicate
+}
+
+// Customers finds the account of an email's sender, to link tickets opened
+// by email.
+type Customers interface {
+	UserByEmail(ctx context.Context, email string) (account.User, error)
+}
+
+var subjectRef = regexp.MustCompile(`(?i)#(T-[0-9A-HJKMNP-TV-Z]{8})(?:[^0-9A-Za-z]|$)`)
+
+// SubjectReference is the ticket reference in a subject ("Re: [#T-…]",
+// "#t-…"), upper case, or "".
+func SubjectReference(subject string) string {
+	m := subjectRef.FindStringSubmatch(subject)
+	if m == nil {
+		return ""
+	}
+	return strings.ToUpper(m[1])
+}
+
+// cleanName makes a display name from an email safe to put back in a
+// header: control characters become spaces, and it is cut to MaxNameLen.
+func cleanName(s string) string {
+	s = strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) || r == utf8.RuneError {
+			return ' '
+		}
+		return r
+	}, s)
+	s = strings.Join(strings.Fields(s), " ")
+	if r := []rune(s); len(r) > MaxNameLen {
+		s = string(r[:MaxNameLen])
+	}
+	return s
+}
+
+// normalizeMsgID returns "<id>" for an id with or without its brackets.
+func normalizeMsgID(s string) string {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return ""
+	}
+	if !strings.HasPrefix(s, "<") {
+		s = "<" + s
+	}
+	if !strings.HasSuffix(s, ">") {
+		s += ">"
+	}
+	return s
+}
+
+func msgIDs(ss ...string) []string {
+	var out []string
+	for _, s := range ss {
+		for _, f := range strings.Fields(s) {
+			if n := normalizeMsgID(f); n != "<>" {
+				out = append(out, n)
+			}
+		}
+	}
+	return out
+}
+
+// replyToken finds the token of a plus address of the support address
+// among the recipients.
+func (s *Service) replyToken(in InboundMessage) string {
+	if in.ReplyToken != "" {
+		return strings.ToLower(in.ReplyToken)
+	}
+	prefix := strings.ToLower(s.supportLocal) + "+"
+	for _, r := range in.Recipients {
+		addr := r
+		if a, err := netmail.ParseAddress(r); err == nil {
+			addr = a.Address
+		}
+		local, domain, ok := strings.Cut(strings.ToLower(strings.TrimSpace(addr)), "@")
+		if !ok || domain != s.supportDomain {
+			continue
+		}
+		if tok, ok := strings.CutPrefix(local, prefix); ok && len(tok) == 32 {
+			return tok
+		}
+	}
+	return ""
+}
+
+var errDuplicate = errors.New("desk: duplicate Message-ID")
+
+// Receive stores an inbound email once per Message-ID and threads it: by
+// In-Reply-To and References against every stored message id, then by the
+// reply token of the address it was sent to, then by the reference in the
+// subject. A message that threads nowhere opens a new ticket (nothing is
+// dropped), acknowledged unless it is an auto-reply or a bounce. A message
+// from someone else than the ticket's customer is flagged for an agent. A
+// customer's message reopens an answered, waiting or closed ticket and
+// restarts the SLA.
+func (s *Service) Receive(ctx context.Context, in InboundMessage) (Ticket, Result, error) {
+	in.MessageID = normalizeMsgID(in.MessageID)
+	if strings.ContainsAny(in.MessageID, " \t\r\n") {
+		in.MessageID = "" // not an id we could ever match; keep the message
+	}
+	from := strings.TrimSpace(in.From.Email)
+	var customer account.User
+	var known bool
+	if s.opts.Customers != nil && from != "" {
+		u, err := s.opts.Customers.UserByEmail(ctx, from)
+		if err == nil && u.Role == account.RoleCustomer {
+			customer, known = u, true
+		} else if err != nil && !errors.Is(err, account.ErrNotFound) {
+			return Ticket{}, Result{}, wrapDB("find sender", err)
+		}
+	}
+	var t Ticket
+	var res Result
+	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
+		t, res = Ticket{}, Result{}
+		if in.MessageID != "" {
+			var ticketID string
+			err := tx.QueryRowContext(ctx, `SELECT ticket_id FROM ticket_messages WHERE message_id = $1`, in.MessageID).Scan(&ticketID)
+			if err == nil {
+				return errDuplicate
+			}
+			if !errors.Is(err, sql.ErrNoRows) {
+				return wrapDB("find duplicate", err)
+			}
+		}
+		ticketID, by, err := s.thread(ctx, tx, in)
+		if err != nil {
+			return err
+		}
+		now := s.clock.Now()
+		m := Message{Direction: DirectionIn, FromEmail: from, MessageID: in.MessageID,
+			InReplyTo: strings.Join(msgIDs(in.InReplyTo), " "), References: msgIDs(in.References...),
+			Subject: in.Subject, Text: in.Text, HTML: in.HTML, AutoReply: in.AutoReply, Unparsed: in.Unparsed,
+			CreatedAt: now, Attachments: in.Attachments}
+		if ticketID == "" {
+			t = Ticket{CustomerEmail: from, CustomerName: cleanName(in.From.Name), Lang: s.opts.DefaultLang, Topic: TopicEmail,
+				FirstMessage: now, CreatedAt: now}
+			if known {
+				t.CustomerID, t.Lang = customer.ID, customer.Language
+				if t.CustomerName == "" {
+					t.CustomerName = customer.Name
+				}
+			}
+			if t.Lang != "fr" && t.Lang != "en" {
+				t.Lang = s.opts.DefaultLang
+			}
+			if err := insertTicketTx(ctx, tx, &t); err != nil {
+				return err
+			}
+			m.TicketID = t.ID
+			if err := insertMessageTx(ctx, tx, &m, in.Raw); err != nil {
+				return err
+			}
+			if !in.AutoReply {
+				if err := s.addEventTx(ctx, tx, t.ID, EventCustomer, now); err != nil {
+					return err
+				}
+			}
+			if t, err = getTicket(ctx, tx, t.ID); err != nil {
+				return err
+			}
+			if s.mayAnswer(in, from) {
+				// An address the outbox refuses (it validates before writing
+				// anything) costs the acknowledgement, never the message.
+				if err := s.sendAckTx(ctx, tx, t, in.MessageID); err != nil && !errors.Is(err, mail.ErrInvalid) {
+					return err
+				}
+			}
+			res = Result{Outcome: OutcomeCreated, MessageID: m.ID}
+			return audit.Record(ctx, tx, audit.Entry{At: now, Actor: audit.Actor{ID: t.CustomerID, Role: "customer"},
+				SubjectType: "ticket", SubjectID: t.ID, Action: "ticket.opened",
+				After: map[string]any{"status": t.Status, "topic": t.Topic, "via": "email", "auto_reply": in.AutoReply}})
+		}
+		if t, err = lockTicketTx(ctx, tx, ticketID); err != nil {
+			return err
+		}
+		m.TicketID = t.ID
+		m.Flagged = !strings.EqualFold(from, t.CustomerEmail) || from == ""
+		if err := insertMessageTx(ctx, tx, &m, in.Raw); err != nil {
+			return err
+		}
+		res = Result{Outcome: OutcomeThreaded, By: by, Flagged: m.Flagged, MessageID: m.ID}
+		if m.Flagged || in.AutoReply {
+			return audit.Record(ctx, tx, audit.Entry{At: now, Actor: audit.System, SubjectType: "ticket", SubjectID: t.ID,
+				Action: "ticket.message_received", After: map[string]any{"message": m.ID, "flagged": m.Flagged, "auto_reply": in.AutoReply}})
+		}
+		before := t.Status
+		if t, err = s.customerMessageTx(ctx, tx, t, now); err != nil {
+			return err
+		}
+		return audit.Record(ctx, tx, audit.Entry{At: now, Actor: audit.Actor{ID: t.CustomerID, Role: "customer"},
+			SubjectType: "ticket", SubjectID: t.ID, Action: "ticket.message_received",
+			Before: map[string]any{"status": before}, After: map[string]any{"status": t.Status, "message": m.ID}})
+	})
+	if errors.Is(err, errDuplicate) || err != nil && db.IsUniqueViolation(err) && in.MessageID != "" {
+		var ticketID string
+		if qerr := s.db.Read.QueryRowContext(ctx, `SELECT ticket_id FROM ticket_messages WHERE message_id = $1`, in.MessageID).Scan(&ticketID); qerr != nil {
+			return Ticket{}, Result{}, err
+		}
+		t, err := s.Get(ctx, ticketID)
+		return t, Result{Outcome: OutcomeDuplicate}, err
+	}
+	if err != nil {
+		return Ticket{}, Result{}, err
+	}
+	return t, res, nil
+}
+
+// mayAnswer reports whether an acknowledgement may go back to the sender:
+// never to an auto-reply or a bounce, nor to an address we could not parse,
+// nor to ourselves (a mail loop).
+func (s *Service) mayAnswer(in InboundMessage, from string) bool {
+	if in.AutoReply || from == "" {
+		return false
+	}
+	a, err := netmail.ParseAddress(from)
+	if err != nil || a.Address != from || strings.ContainsAny(from, "\r\n") {
+		return false
+	}
+	_, domain, _ := strings.Cut(strings.ToLower(from), "@")
+	return domain != s.supportDomain
+}
+
+// thread finds the ticket an inbound message belongs to.
+func (s *Service) thread(ctx context.Context, tx *sql.Tx, in InboundMessage) (ticketID, by string, err error) {
+	ids := msgIDs(in.InReplyTo)
+	refs := msgIDs(in.References...)
+	for i := len(refs) - 1; i >= 0 && len(ids) < 100; i-- {
+		ids = append(ids, refs[i])
+	}
+	for _, mid := range ids {
+		err := tx.QueryRowContext(ctx, `SELECT ticket_id FROM ticket_messages WHERE message_id = $1 AND direction IN ('in', 'out')`, mid).Scan(&ticketID)
+		if err == nil {
+			return ticketID, ByMessageID, nil
+		}
+		if !errors.Is(err, sql.ErrNoRows) {
+			return "", "", wrapDB("thread by Message-ID", err)
+		}
+	}
+	if tok := s.replyToken(in); tok != "" {
+		err := tx.QueryRowContext(ctx, `SELECT id FROM tickets WHERE reply_token = $1`, tok).Scan(&ticketID)
+		if err == nil {
+			return ticketID, ByReplyToken, nil
+		}
+		if !errors.Is(err, sql.ErrNoRows) {
+			return "", "", wrapDB("thread by reply token", err)
+		}
+	}
+	ref := strings.ToUpper(strings.TrimSpace(in.SubjectReference))
+	if ref == "" {
+		ref = SubjectReference(in.Subject)
+	}
+	if ref != "" {
+		err := tx.QueryRowContext(ctx, `SELECT id FROM tickets WHERE reference = $1`, ref).Scan(&ticketID)
+		if err == nil {
+			return ticketID, BySubject, nil
+		}
+		if !errors.Is(err, sql.ErrNoRows) {
+			return "", "", wrapDB("thread by subject", err)
+		}
+	}
+	return "", "", nil
+}
+
+// customerMessageTx reopens the ticket on a message from its customer and
+// restarts the SLA.
+func (s *Service) customerMessageTx(ctx context.Context, tx *sql.Tx, t Ticket, now time.Time) (Ticket, error) {
+	if err := setStatusTx(ctx, tx, t.ID, StatusOpen, now); err != nil {
+		return Ticket{}, err
+	}
+	if err := s.addEventTx(ctx, tx, t.ID, EventCustomer, now); err != nil {
+		return Ticket{}, err
+	}
+	return getTicket(ctx, tx, t.ID)
+}
+
+// ReplyAsCustomer adds a message written on the customer portal to one of
+// the customer's tickets: the same thread as a reply by email.
+func (s *Service) ReplyAsCustomer(ctx context.Context, customerID, ticketID, text string, attachments []Attachment) (Ticket, error) {
+	fields := map[string]string{}
+	checkText(fields, "message", text)
+	checkAttachments(fields, attachments)
+	if len(fields) > 0 {
+		return Ticket{}, &ValidationError{Fields: fields}
+	}
+	var t Ticket
+	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
+		var err error
+		if t, err = lockTicketTx(ctx, tx, ticketID); err != nil {
+			return err
+		}
+		if customerID == "" || t.CustomerID != customerID {
+			return ErrNotFound
+		}
+		now := s.clock.Now()
+		m := Message{TicketID: t.ID, Direction: DirectionIn, FromEmail: t.CustomerEmail, Text: text, CreatedAt: now, Attachments: attachments}
+		if err := insertMessageTx(ctx, tx, &m, nil); err != nil {
+			return err
+		}
+		before := t.Status
+		if t, err = s.customerMessageTx(ctx, tx, t, now); err != nil {
+			return err
+		}
+		return audit.Record(ctx, tx, audit.Entry{At: now, Actor: audit.Actor{ID: customerID, Role: "customer"},
+			SubjectType: "ticket", SubjectID: t.ID, Action: "ticket.message_received",
+			Before: map[string]any{"status": before}, After: map[string]any{"status": t.Status, "message": m.ID}})
+	})
+	return t, err
+}

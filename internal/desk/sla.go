@@ -1,0 +1,81 @@
+package desk
+
+import (
+	"context"
+	"database/sql"
+	"time"
+
+	"comptoir/internal/id"
+)
+
+// Default SLA: first (and next) response due 24 h after the earliest
+// unanswered customer message (the target), 48 h at the latest (the promise).
+const (
+	DefaultTarget  = 24 * time.Hour
+	DefaultPromise = 48 * time.Hour
+)
+
+// DefaultDeadlines is the simple wall-clock SLA: the earliest customer
+// message not followed by a reply, a wait or a close starts the clock; a
+// reply, a wait (the clock pauses until the customer writes again) or a
+// close stops it.
+func DefaultDeadlines(events []SLAEvent, _ time.Time) (targetAt, promiseAt time.Time) {
+	var start time.Time
+	for _, e := range events {
+		switch e.Kind {
+		case EventCustomer:
+			if start.IsZero() {
+				start = e.At
+			}
+		case EventReply, EventWait, EventClose:
+			start = time.Time{}
+		}
+	}
+	if start.IsZero() {
+		return time.Time{}, time.Time{}
+	}
+	return start.Add(DefaultTarget), start.Add(DefaultPromise)
+}
+
+// addEventTx appends an SLA event and recomputes the ticket's deadlines
+// and breach flag.
+func (s *Service) addEventTx(ctx context.Context, tx *sql.Tx, ticketID, kind string, at time.Time) error {
+	if _, err := tx.ExecContext(ctx, `INSERT INTO ticket_sla_events (id, ticket_id, kind, at) VALUES ($1, $2, $3, $4)`,
+		id.New("tse"), ticketID, kind, at); err != nil {
+		return wrapDB("record SLA event", err)
+	}
+	return s.recomputeTx(ctx, tx, ticketID)
+}
+
+func (s *Service) recomputeTx(ctx context.Context, tx *sql.Tx, ticketID string) error {
+	rows, err := tx.QueryContext(ctx, `SELECT kind, at FROM ticket_sla_events WHERE ticket_id = $1 ORDER BY at, id`, ticketID)
+	if err != nil {
+		return wrapDB("read SLA events", err)
+	}
+	var events []SLAEvent
+	for rows.Next() {
+		var e SLAEvent
+		if err := rows.Scan(&e.Kind, &e.At); err != nil {
+			rows.Close()
+			return wrapDB("read SLA events", err)
+		}
+		e.At = e.At.UTC()
+		events = append(events, e)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return wrapDB("read SLA events", err)
+	}
+	now := s.clock.Now()
+	target, promise := s.opts.Deadlines(events, now)
+	switch {
+	case promise.IsZero():
+		target = time.Time{}
+	case target.IsZero() || target.After(promise):
+		target = promise
+	}
+	breached := !promise.IsZero() && promise.Before(now)
+	_, err = tx.ExecContext(ctx, `UPDATE tickets SET target_at = $1, promise_at = $2, breached = $3, updated_at = $4 WHERE id = $5`,
+		nullTime(target), nullTime(promise), breached, now, ticketID)
+	return wrapDB("update deadlines", err)
+}

@@ -1,0 +1,145 @@
+package desk
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"strings"
+	"time"
+
+	"comptoir/internal/db"
+	"comptoir/internal/id"
+	"comptoir/internal/mail"
+)
+
+const ticketColumns = `id, reference, reply_token, customer_id, customer_email, customer_name, lang, topic, order_id,
+	status, assignee_id, first_message_at, target_at, promise_at, breached, created_at, updated_at`
+
+func scanTicket(row interface{ Scan(...any) error }) (Ticket, error) {
+	var t Ticket
+	var customerID, orderID, assigneeID sql.NullString
+	var target, promise sql.NullTime
+	err := row.Scan(&t.ID, &t.Reference, &t.ReplyToken, &customerID, &t.CustomerEmail, &t.CustomerName, &t.Lang, &t.Topic,
+		&orderID, &t.Status, &assigneeID, &t.FirstMessage, &target, &promise, &t.Breached, &t.CreatedAt, &t.UpdatedAt)
+	if err != nil {
+		return Ticket{}, err
+	}
+	t.CustomerID, t.OrderID, t.AssigneeID = customerID.String, orderID.String, assigneeID.String
+	t.FirstMessage, t.CreatedAt, t.UpdatedAt = t.FirstMessage.UTC(), t.CreatedAt.UTC(), t.UpdatedAt.UTC()
+	if target.Valid {
+		t.TargetAt = target.Time.UTC()
+	}
+	if promise.Valid {
+		t.PromiseAt = promise.Time.UTC()
+	}
+	return t, nil
+}
+
+func getTicket(ctx context.Context, q db.Querier, ticketID string) (Ticket, error) {
+	t, err := scanTicket(q.QueryRowContext(ctx, `SELECT `+ticketColumns+` FROM tickets WHERE id = $1`, ticketID))
+	if errors.Is(err, sql.ErrNoRows) {
+		return Ticket{}, ErrNotFound
+	}
+	return t, wrapDB("read ticket", err)
+}
+
+// lockTicketTx reads a ticket for a change, holding its row until the
+// transaction ends, so that two changes to one ticket (an agent's reply and
+// the customer's message) take turns instead of computing the SLA from each
+// other's stale view. A no-op UPDATE takes the row lock on PostgreSQL;
+// SQLite has one writer at a time anyway.
+func lockTicketTx(ctx context.Context, tx *sql.Tx, ticketID string) (Ticket, error) {
+	if _, err := tx.ExecContext(ctx, `UPDATE tickets SET updated_at = updated_at WHERE id = $1`, ticketID); err != nil {
+		return Ticket{}, wrapDB("lock ticket", err)
+	}
+	return getTicket(ctx, tx, ticketID)
+}
+
+// insertTicketTx stores a new ticket (status open, nothing due yet).
+func insertTicketTx(ctx context.Context, tx *sql.Tx, t *Ticket) error {
+	t.ID, t.Reference, t.ReplyToken = id.New("tkt"), newReference(), newReplyToken()
+	t.Status = StatusOpen
+	_, err := tx.ExecContext(ctx, `INSERT INTO tickets (id, reference, reply_token, customer_id, customer_email, customer_name,
+		lang, topic, order_id, status, assignee_id, first_message_at, breached, created_at, updated_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, NULL, $11, FALSE, $12, $12)`,
+		t.ID, t.Reference, t.ReplyToken, nullString(t.CustomerID), t.CustomerEmail, t.CustomerName,
+		t.Lang, t.Topic, nullString(t.OrderID), t.Status, t.FirstMessage, t.CreatedAt)
+	return wrapDB("store ticket", err)
+}
+
+// insertMessageTx stores m and its attachments; m.ID is set.
+func insertMessageTx(ctx context.Context, tx *sql.Tx, m *Message, raw []byte) error {
+	m.ID = id.New("tms")
+	var rawArg any
+	if raw != nil {
+		rawArg = raw
+	}
+	_, err := tx.ExecContext(ctx, `INSERT INTO ticket_messages (id, ticket_id, direction, author_id, from_email, message_id,
+		in_reply_to, refs, subject, body_text, body_html, flagged, auto_reply, unparsed, raw, outgoing_mail_id, created_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)`,
+		m.ID, m.TicketID, m.Direction, nullString(m.AuthorID), m.FromEmail, nullString(m.MessageID),
+		m.InReplyTo, strings.Join(m.References, " "), m.Subject, m.Text, m.HTML, m.Flagged, m.AutoReply, m.Unparsed,
+		rawArg, nullString(m.OutgoingMailID), m.CreatedAt)
+	if err != nil {
+		return wrapDB("store message", err)
+	}
+	for i := range m.Attachments {
+		a := &m.Attachments[i]
+		a.ID = id.New("tat")
+		if _, err := tx.ExecContext(ctx, `INSERT INTO ticket_attachments (id, message_id, file_name, content_type, size, blob_key)
+			VALUES ($1, $2, $3, $4, $5, $6)`, a.ID, m.ID, a.FileName, a.ContentType, a.Size, a.BlobKey); err != nil {
+			return wrapDB("store attachment", err)
+		}
+	}
+	return nil
+}
+
+func setStatusTx(ctx context.Context, tx *sql.Tx, ticketID, status string, now time.Time) error {
+	_, err := tx.ExecContext(ctx, `UPDATE tickets SET status = $1, updated_at = $2 WHERE id = $3`, status, now, ticketID)
+	return wrapDB("update status", err)
+}
+
+// outgoing is an email about a ticket.
+type outgoing struct {
+	kind       string
+	data       any
+	inReplyTo  string
+	references []string
+	authorID   string
+	// body, when set, is the text recorded on the ticket instead of the
+	// whole rendered email (an agent's reply).
+	body string
+}
+
+// sendTx renders and queues an email to the ticket's customer, with the
+// ticket's Reply-To and its reference in the subject, and records it as an
+// out message carrying the mail's Message-ID (so that a reply to it threads).
+func (s *Service) sendTx(ctx context.Context, tx *sql.Tx, t Ticket, o outgoing) (Message, error) {
+	subject, text, err := mail.Render(t.Lang, o.kind, o.data)
+	if err != nil {
+		return Message{}, err
+	}
+	tag := "[#" + t.Reference + "]"
+	if !strings.Contains(subject, tag) {
+		subject += " " + tag
+	}
+	mailID, err := s.mailer.EnqueueTx(ctx, tx, mail.Message{
+		Kind: o.kind, To: t.CustomerEmail, ToName: t.CustomerName, Lang: t.Lang, Subject: subject, Text: text,
+		ReplyTo: s.ReplyAddress(t), InReplyTo: o.inReplyTo, References: o.references, UserID: t.CustomerID,
+	})
+	if err != nil {
+		return Message{}, wrapDB("queue "+o.kind, err)
+	}
+	var messageID string
+	if err := tx.QueryRowContext(ctx, `SELECT message_id FROM outgoing_mail WHERE id = $1`, mailID).Scan(&messageID); err != nil {
+		return Message{}, wrapDB("read Message-ID", err)
+	}
+	body := text
+	if o.body != "" {
+		body = o.body
+	}
+	m := Message{TicketID: t.ID, Direction: DirectionOut, AuthorID: o.authorID, FromEmail: s.opts.SupportAddress,
+		MessageID: messageID, InReplyTo: o.inReplyTo, References: o.references, Subject: subject, Text: body,
+		OutgoingMailID: mailID, CreatedAt: s.clock.Now()}
+	return m, insertMessageTx(ctx, tx, &m, nil)
+}
