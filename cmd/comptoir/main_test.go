@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/smtp"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -291,4 +292,32 @@ func restoreBackup(t *testing.T, originalURL, file string) string {
 		t.Fatalf("pg_restore: %v\n%s", err, out)
 	}
 	return target
+}
+
+func TestServeTakesMailOnItsSMTPListener(t *testing.T) {
+	env := storeEnv(t)
+	env["COMPTOIR_SUPPORT_ADDRESS"] = "support@shop.test"
+	smtpAddr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	startServer(t, env, "--smtp-listen", smtpAddr)
+	msg := "From: Ana <ana@example.fr>\r\nTo: support@shop.test\r\nSubject: Ma commande\r\nMessage-ID: <m1@example.fr>\r\n\r\nBonjour, où en est ma commande ?\r\n"
+	if err := smtp.SendMail(smtpAddr, nil, "ana@example.fr", []string{"support@shop.test"}, []byte(msg)); err != nil {
+		t.Fatal(err)
+	}
+	if err := smtp.SendMail(smtpAddr, nil, "ana@example.fr", []string{"someone@else.test"}, []byte(msg)); err == nil {
+		t.Fatal("mail to an address that is not the store's was accepted")
+	}
+	d, err := db.Open(context.Background(), env["COMPTOIR_DATABASE_URL"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	var n int
+	if err := d.Read.QueryRow(`SELECT COUNT(*) FROM ticket_messages WHERE message_id = '<m1@example.fr>'`).Scan(&n); err != nil || n != 1 {
+		t.Fatalf("stored messages: %d, %v", n, err)
+	}
+	var acks int
+	d.Read.QueryRow(`SELECT COUNT(*) FROM outgoing_mail WHERE kind = 'ticket_ack' AND to_addr = 'ana@example.fr'`).Scan(&acks)
+	if acks != 1 {
+		t.Fatalf("acknowledgements queued: %d", acks)
+	}
 }

@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"time"
@@ -27,7 +28,10 @@ import (
 	"comptoir/internal/clock"
 	"comptoir/internal/config"
 	"comptoir/internal/db"
+	"comptoir/internal/desk"
+	"comptoir/internal/desk/sla"
 	"comptoir/internal/idempotency"
+	"comptoir/internal/inbound"
 	"comptoir/internal/jobs"
 	"comptoir/internal/locale"
 	"comptoir/internal/mail"
@@ -77,7 +81,10 @@ type App struct {
 	Subscriptions *subscriptions.Service
 	Claims        *claims.Service
 	Blobs         blob.Store
-	Metrics       *web.Metrics
+	Desk          *desk.Service
+	// SMTP is the inbound mail listener (--smtp-listen), nil when off.
+	SMTP    *inbound.Server
+	Metrics *web.Metrics
 
 	Idempotency *idempotency.Store
 }
@@ -200,6 +207,21 @@ func (a *App) build(ctx context.Context, opts Options) (err error) {
 	cardHandlers[cardpay.PurposeOrder] = orderCards{a.Orders.CardHandler(), a.Claims}
 	cardHandlers[cardpay.PurposeTopUp] = billing.TopUpHandler{L: a.Ledger}
 
+	if a.Desk, err = desk.New(a.DB, a.Clock, a.Outbox, desk.Options{
+		SupportAddress: cfg.SupportAddress, BaseURL: cfg.BaseURL, StoreName: cfg.StoreName,
+		Deadlines: desk.SLADeadlines(sla.DefaultPolicy), Customers: a.Accounts,
+	}); err != nil {
+		return config.Usagef("support desk: %v", err)
+	}
+	if cfg.SMTPListen != "" {
+		a.SMTP, err = inbound.NewServer(inbound.Config{
+			Addr: cfg.SMTPListen, Domain: hostOf(cfg.BaseURL), SupportAddresses: []string{cfg.SupportAddress}, Logger: a.Logger,
+		}, desk.MailIntake{Desk: a.Desk, Blobs: a.Blobs, Support: cfg.SupportAddress})
+		if err != nil {
+			return config.Usagef("--smtp-listen: %v", err)
+		}
+	}
+
 	var fulfilment webhooksig.Secret
 	if cfg.FulfilmentWebhookSecret != "" {
 		if fulfilment, err = webhooksig.ParseSecret(cfg.FulfilmentWebhookSecret); err != nil {
@@ -304,7 +326,17 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(a.Logger.Handler(), slog.LevelWarn),
 	}
-	errc := make(chan error, 1)
+	errc := make(chan error, 2)
+	if a.SMTP != nil {
+		smtpLn, err := net.Listen("tcp", a.Config.SMTPListen)
+		if err != nil {
+			a.Jobs.Stop(context.WithoutCancel(ctx))
+			return config.Usagef("cannot listen on %s for SMTP: %v", a.Config.SMTPListen, err)
+		}
+		a.Logger.Info("inbound SMTP listening", "addr", smtpLn.Addr().String())
+		go func() { errc <- a.SMTP.Serve(smtpLn) }()
+		defer a.SMTP.Close()
+	}
 	go func() { errc <- srv.Serve(ln) }()
 	var serveErr error
 	select {
@@ -318,6 +350,14 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 		return serveErr
 	}
 	return err
+}
+
+func hostOf(baseURL string) string {
+	u, err := url.Parse(baseURL)
+	if err != nil || u.Hostname() == "" {
+		return "localhost"
+	}
+	return u.Hostname()
 }
 
 // Close releases the database.

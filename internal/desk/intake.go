@@ -1,0 +1,80 @@
+package desk
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net/mail"
+	"time"
+
+	"comptoir/internal/blob"
+	"comptoir/internal/desk/sla"
+	"comptoir/internal/id"
+	"comptoir/internal/inbound"
+	cmail "comptoir/internal/mail"
+)
+
+// MailIntake hands inbound mail to the desk: it is the SMTP listener's
+// Handler (and the IMAP poller's). It parses the message, stores its
+// attachments, and files it on a ticket. An error makes the sending server
+// retry (451), so a message is never lost.
+type MailIntake struct {
+	Desk  *Service
+	Blobs blob.Store
+	// Support is the support address, whose +token forms carry a ticket's
+	// reply token.
+	Support string
+}
+
+// Deliver implements inbound.Handler.
+func (m MailIntake) Deliver(ctx context.Context, raw []byte, envelopeFrom string, rcpts []string) error {
+	msg, err := inbound.Parse(raw)
+	if err != nil {
+		return err
+	}
+	in := InboundMessage{
+		MessageID: msg.MessageID, InReplyTo: msg.InReplyTo, References: msg.References,
+		From:    cmail.Address{Name: msg.From.Name, Email: msg.From.Address},
+		Subject: msg.Subject, Text: msg.Text, HTML: msg.HTML,
+		// An empty envelope sender is a bounce: stored, never answered.
+		AutoReply: msg.AutoReply || envelopeFrom == "", Unparsed: msg.Unparsed, Raw: msg.Raw,
+	}
+	addrs := append(append([]mail.Address{}, msg.To...), msg.Cc...)
+	for _, a := range addrs {
+		in.Recipients = append(in.Recipients, a.Address)
+	}
+	if tok, ok := inbound.ReplyToken(addrs, m.Support); ok {
+		in.ReplyToken = tok
+	}
+	if ref, ok := inbound.SubjectReference(msg.Subject); ok {
+		in.SubjectReference = ref
+	}
+	for _, a := range msg.Attachments {
+		key := id.New("att")
+		if err := m.Blobs.Put(ctx, key, bytes.NewReader(a.Data), int64(len(a.Data))); err != nil {
+			return fmt.Errorf("desk: store attachment: %w", err)
+		}
+		in.Attachments = append(in.Attachments, Attachment{FileName: a.FileName, ContentType: a.ContentType, Size: int64(len(a.Data)), BlobKey: key})
+	}
+	_, _, err = m.Desk.Receive(ctx, in)
+	return err
+}
+
+// SLADeadlines computes a ticket's deadlines with the sla package: wall
+// clock or business hours as the policy's calendar says, the clock paused
+// while the store waits on the customer.
+func SLADeadlines(p sla.Policy) Deadlines {
+	kinds := map[string]sla.EventKind{
+		EventCustomer: sla.CustomerMessage, EventReply: sla.AgentReply, EventWait: sla.WaitingOnCustomer, EventClose: sla.Closed,
+	}
+	return func(events []SLAEvent, now time.Time) (time.Time, time.Time) {
+		evs := make([]sla.Event, 0, len(events))
+		for _, e := range events {
+			if k, ok := kinds[e.Kind]; ok {
+				evs = append(evs, sla.Event{At: e.At, Kind: k})
+			}
+		}
+		st := sla.Deadlines(p, evs, now)
+		return st.TargetAt, st.PromiseAt
+	}
+}
