@@ -233,7 +233,7 @@ func (a *App) build(ctx context.Context, opts Options) (err error) {
 	a.Web, err = web.New(web.Deps{
 		Accounts: a.Accounts, Limiter: a.Limiter, Messages: a.Messages, Clock: a.Clock, Logger: a.Logger,
 		Catalog: a.Catalog, Ledger: a.Ledger, Orders: a.Orders, Idempotency: a.Idempotency, Card: a.Card,
-		Policies: a.Policies, Subscriptions: a.Subscriptions, Claims: a.Claims, Blobs: a.Blobs,
+		Policies: a.Policies, Subscriptions: a.Subscriptions, Claims: a.Claims, Blobs: a.Blobs, Desk: a.Desk,
 		FulfilmentSecret: fulfilment,
 		Ready:            a.ready, StoreName: cfg.StoreName, BaseURL: cfg.BaseURL, SecureCookies: cfg.SecureCookies(),
 		Metrics: a.Metrics,

@@ -16,6 +16,7 @@ import (
 	"comptoir/internal/catalog"
 	"comptoir/internal/claims"
 	"comptoir/internal/clock"
+	"comptoir/internal/desk"
 	"comptoir/internal/idempotency"
 	"comptoir/internal/locale"
 	"comptoir/internal/orders"
@@ -38,6 +39,7 @@ type Deps struct {
 	// Subscriptions are plans customers pay for each period.
 	Subscriptions *subscriptions.Service
 	Claims        *claims.Service
+	Desk          *desk.Service
 	// Blobs holds uploaded files (product files, evidence).
 	Blobs blob.Store
 	// FulfilmentSecret verifies delivery webhooks; nil refuses them.
@@ -175,6 +177,8 @@ func (s *Server) pageRoutes() []route {
 		{"POST /account/tokens", permSignedIn, s.accountCreateToken},
 		{"POST /account/tokens/{id}/revoke", permSignedIn, s.accountRevokeToken},
 		{"GET /policy", permAnyone, s.policyPage},
+		{"GET /contact", permAnyone, s.contactForm},
+		{"POST /contact", permAnyone, s.contact},
 		{"GET /shop", permAnyone, s.shop},
 		{"GET /shop/{slug}", permAnyone, s.product},
 		{"GET /cart", permAnyone, s.cart},
