@@ -1,0 +1,148 @@
+package web
+
+import (
+	"errors"
+	"net/http"
+
+	"comptoir/internal/desk"
+)
+
+type queueData struct {
+	Tickets []desk.Ticket
+	Filter  string
+}
+
+// consoleQueue is the agents' queue, nearest deadline first. It works
+// without script; it carries no cache so a reload always shows the queue
+// as it is.
+func (s *Server) consoleQueue(w http.ResponseWriter, r *http.Request) {
+	st := state(r)
+	f := desk.QueueFilter{}
+	filter := r.URL.Query().Get("filter")
+	switch filter {
+	case "mine":
+		f.AssigneeID = st.user.ID
+	case "unassigned":
+		f.Unassigned = true
+	case "claims":
+		f.ClaimsOnly = true
+	case "breached":
+		f.BreachedOnly = true
+	default:
+		filter = ""
+	}
+	tickets, err := s.Desk.Queue(r.Context(), f)
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	s.render(w, r, http.StatusOK, "console_queue", s.newView(r, "console.queue.title", queueData{Tickets: tickets, Filter: filter}))
+}
+
+type ticketData struct {
+	Ticket   desk.Ticket
+	Messages []desk.Message
+	Console  bool
+}
+
+func (s *Server) ticketView(r *http.Request, console bool) (*view, error) {
+	ctx := r.Context()
+	var t desk.Ticket
+	var err error
+	if console {
+		t, err = s.Desk.Get(ctx, r.PathValue("id"))
+	} else {
+		t, err = s.Desk.GetForCustomer(ctx, state(r).user.ID, r.PathValue("id"))
+	}
+	if err != nil {
+		return nil, err
+	}
+	msgs, err := s.Desk.Thread(ctx, t.ID, console)
+	if err != nil {
+		return nil, err
+	}
+	v := s.newView(r, "", ticketData{Ticket: t, Messages: msgs, Console: console})
+	v.Title = s.Messages.T(v.Lang, "ticket.title", map[string]any{"Reference": t.Reference})
+	return v, nil
+}
+
+func (s *Server) showTicket(w http.ResponseWriter, r *http.Request, console bool) {
+	v, err := s.ticketView(r, console)
+	if errors.Is(err, desk.ErrNotFound) {
+		s.notFound(w, r)
+		return
+	}
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	s.render(w, r, http.StatusOK, "ticket", v)
+}
+
+func (s *Server) consoleTicket(w http.ResponseWriter, r *http.Request) { s.showTicket(w, r, true) }
+func (s *Server) myTicket(w http.ResponseWriter, r *http.Request)      { s.showTicket(w, r, false) }
+
+func (s *Server) myTickets(w http.ResponseWriter, r *http.Request) {
+	tickets, err := s.Desk.ListForCustomer(r.Context(), state(r).user.ID)
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	s.render(w, r, http.StatusOK, "tickets", s.newView(r, "tickets.title", queueData{Tickets: tickets}))
+}
+
+// consoleTicketAction is an agent's reply, internal note, assignment to
+// themselves, wait on the customer, or closing.
+func (s *Server) consoleTicketAction(w http.ResponseWriter, r *http.Request) {
+	if err := r.ParseForm(); err != nil {
+		s.badForm(w, r, err)
+		return
+	}
+	ctx := r.Context()
+	actor := state(r).user.Actor()
+	id := r.PathValue("id")
+	var err error
+	switch r.PostForm.Get("action") {
+	case "reply":
+		_, err = s.Desk.Reply(ctx, actor, id, r.PostForm.Get("text"))
+	case "note":
+		_, err = s.Desk.Note(ctx, actor, id, r.PostForm.Get("text"))
+	case "assign":
+		_, err = s.Desk.Assign(ctx, actor, id, actor.ID)
+	case "wait":
+		_, err = s.Desk.WaitOnCustomer(ctx, actor, id)
+	case "close":
+		_, err = s.Desk.Close(ctx, actor, id)
+	default:
+		s.renderError(w, r, http.StatusBadRequest, "error.bad_request")
+		return
+	}
+	s.afterTicketChange(w, r, err, "/console/tickets/"+id)
+}
+
+// ticketReply is the customer's reply from the portal (the same thread as
+// a reply by email).
+func (s *Server) ticketReply(w http.ResponseWriter, r *http.Request) {
+	if err := r.ParseForm(); err != nil {
+		s.badForm(w, r, err)
+		return
+	}
+	_, err := s.Desk.ReplyAsCustomer(r.Context(), state(r).user.ID, r.PathValue("id"), r.PostForm.Get("text"), nil)
+	s.afterTicketChange(w, r, err, "/support/tickets/"+r.PathValue("id"))
+}
+
+func (s *Server) afterTicketChange(w http.ResponseWriter, r *http.Request, err error, back string) {
+	switch code := desk.Code(err); {
+	case err == nil:
+		s.flash(w, "ticket.saved")
+	case code == "not_found":
+		s.notFound(w, r)
+		return
+	case code == "internal":
+		s.serverError(w, r, err)
+		return
+	default:
+		s.flash(w, "ticket.error."+code)
+	}
+	http.Redirect(w, r, back, http.StatusSeeOther)
+}
