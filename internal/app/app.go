@@ -137,7 +137,7 @@ func (a *App) build(ctx context.Context, opts Options) (err error) {
 	jobsCfg := jobs.Config{Logger: a.Logger, RescueStuckJobsAfter: opts.RescueStuckJobsAfter}
 	if opts.Workers {
 		jobsCfg.Workers = workers
-		jobsCfg.PeriodicJobs = append(jobsCfg.PeriodicJobs, subscriptions.RenewDueJob())
+		jobsCfg.PeriodicJobs = append(jobsCfg.PeriodicJobs, subscriptions.RenewDueJob(), desk.BreachScanJob())
 	}
 	if a.Jobs, err = jobs.New(a.DB, jobsCfg); err != nil {
 		return err
@@ -213,6 +213,7 @@ func (a *App) build(ctx context.Context, opts Options) (err error) {
 	}); err != nil {
 		return config.Usagef("support desk: %v", err)
 	}
+	a.Desk.AddWorkers(workers)
 	if cfg.SMTPListen != "" {
 		a.SMTP, err = inbound.NewServer(inbound.Config{
 			Addr: cfg.SMTPListen, Domain: hostOf(cfg.BaseURL), SupportAddresses: []string{cfg.SupportAddress}, Logger: a.Logger,

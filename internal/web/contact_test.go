@@ -67,3 +67,32 @@ func TestAgentAnswersFromTheConsoleAndTheCustomerSeesIt(t *testing.T) {
 		t.Fatalf("another customer's ticket: %d", r.Status)
 	}
 }
+
+func TestClosingSendsASurveyAnsweredOnce(t *testing.T) {
+	h := apptest.Start(t)
+	c := h.NewClient(t)
+	c.Lang = "en"
+	c.PostForm("/contact", url.Values{"name": {"Ana"}, "email": {"ana@example.fr"}, "topic": {"question"}, "message": {"Hello"}})
+	_, agent := h.User(t, "agent", "agent@shop.test")
+	id := regexp.MustCompile(`/console/tickets/(tkt_[0-9A-Z]+)`).FindStringSubmatch(agent.Get("/console/tickets").Body)[1]
+	agent.PostForm("/console/tickets/"+id, url.Values{"action": {"reply"}, "text": {"Hello Ana"}})
+	agent.PostForm("/console/tickets/"+id, url.Values{"action": {"close"}})
+	surveys, _ := h.App.Outbox.List(context.Background(), mail.Filter{Kind: "ticket_survey"})
+	if len(surveys) != 1 {
+		t.Fatalf("survey emails: %d", len(surveys))
+	}
+	path := strings.TrimPrefix(regexp.MustCompile(`https?://[^\s]+/survey/[A-Za-z0-9_-]+`).FindString(surveys[0].Text), h.URL)
+	mustContain(t, c.Get(path), `id="survey-submit"`)
+	if r := c.PostForm(path, url.Values{"rating": {"9"}}); r.Status != http.StatusUnprocessableEntity {
+		t.Fatalf("a rating of 9: %d", r.Status)
+	}
+	if r := c.PostForm(path, url.Values{"rating": {"5"}, "comment": {"Quick and kind."}}); r.Status != http.StatusOK || !strings.Contains(r.Body, "Thank you") {
+		t.Fatalf("survey: %d", r.Status)
+	}
+	if r := c.PostForm(path, url.Values{"rating": {"1"}}); r.Status != http.StatusUnprocessableEntity {
+		t.Fatalf("a second answer: %d", r.Status)
+	}
+	if r := c.Get("/survey/nothing-here"); r.Status != http.StatusOK {
+		t.Fatalf("the survey form renders for any token; the answer checks it: %d", r.Status)
+	}
+}

@@ -27,7 +27,7 @@ func TestEveryUsedMessageExistsInBothLanguages(t *testing.T) {
 		}
 		return nil
 	})
-	goKey := regexp.MustCompile(`"((?:auth|account|error|nav|home|lang|footer|console|admin|mail|time|shop|cart|order|orders|balance|receipt|list|pay|policy|subscription|subscriptions|claim|claims|contact|ticket|tickets)\.[a-z0-9_.]*[a-z0-9_])"`)
+	goKey := regexp.MustCompile(`"((?:auth|account|error|nav|home|lang|footer|console|admin|mail|time|shop|cart|order|orders|balance|receipt|list|pay|policy|subscription|subscriptions|claim|claims|contact|ticket|tickets|survey)\.[a-z0-9_.]*[a-z0-9_])"`)
 	files, _ := filepath.Glob("*.go")
 	for _, f := range files {
 		if strings.HasSuffix(f, "_test.go") {

@@ -178,6 +178,8 @@ func (s *Server) pageRoutes() []route {
 		{"POST /account/tokens/{id}/revoke", permSignedIn, s.accountRevokeToken},
 		{"GET /policy", permAnyone, s.policyPage},
 		{"GET /contact", permAnyone, s.contactForm},
+		{"GET /survey/{token}", permAnyone, s.surveyForm},
+		{"POST /survey/{token}", permAnyone, s.survey},
 		{"GET /support/tickets", permSignedIn, s.myTickets},
 		{"GET /support/tickets/{id}", permSignedIn, s.myTicket},
 		{"POST /support/tickets/{id}", permSignedIn, s.ticketReply},

@@ -1,0 +1,41 @@
+package web
+
+import (
+	"net/http"
+	"strconv"
+
+	"comptoir/internal/desk"
+)
+
+// surveyForm is the satisfaction survey reached by the tokenized link sent
+// when a ticket closes; the token is the only credential.
+func (s *Server) surveyForm(w http.ResponseWriter, r *http.Request) {
+	v := s.newView(r, "survey.title", nil)
+	v.Form.Set("token", r.PathValue("token"))
+	s.render(w, r, http.StatusOK, "survey", v)
+}
+
+func (s *Server) survey(w http.ResponseWriter, r *http.Request) {
+	if err := r.ParseForm(); err != nil {
+		s.badForm(w, r, err)
+		return
+	}
+	rating, _ := strconv.Atoi(r.PostForm.Get("rating"))
+	err := s.Desk.AnswerSurvey(r.Context(), r.PathValue("token"), rating, r.PostForm.Get("comment"))
+	v := s.newView(r, "survey.title", nil)
+	v.Form = r.PostForm
+	v.Form.Set("token", r.PathValue("token"))
+	switch code := desk.Code(err); code {
+	case "":
+		v.Flash = s.Messages.T(v.Lang, "survey.thanks")
+		v.Data = true
+		s.render(w, r, http.StatusOK, "survey", v)
+	case "not_found":
+		s.notFound(w, r)
+	case "internal":
+		s.serverError(w, r, err)
+	default:
+		v.Errors = map[string]string{"rating": s.Messages.T(v.Lang, "survey.error."+code)}
+		s.render(w, r, http.StatusUnprocessableEntity, "survey", v)
+	}
+}
