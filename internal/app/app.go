@@ -16,6 +16,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/riverqueue/river"
 
 	"comptoir/internal/account"
@@ -231,6 +232,18 @@ func (a *App) build(ctx context.Context, opts Options) (err error) {
 	}
 
 	a.Metrics = web.NewMetrics()
+	// Tickets whose promised answer time has passed, read at each scrape.
+	a.Metrics.Registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "comptoir_desk_breached_tickets", Help: "Open tickets whose promised answer time (48 h by default) has passed.",
+	}, func() float64 {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		n, err := a.Desk.CountBreaches(ctx)
+		if err != nil {
+			return -1
+		}
+		return float64(n)
+	}))
 	a.Web, err = web.New(web.Deps{
 		Accounts: a.Accounts, Limiter: a.Limiter, Messages: a.Messages, Clock: a.Clock, Logger: a.Logger,
 		Catalog: a.Catalog, Ledger: a.Ledger, Orders: a.Orders, Idempotency: a.Idempotency, Card: a.Card,

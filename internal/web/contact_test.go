@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"comptoir/internal/apptest"
 	"comptoir/internal/mail"
@@ -95,4 +96,21 @@ func TestClosingSendsASurveyAnsweredOnce(t *testing.T) {
 	if r := c.Get("/survey/nothing-here"); r.Status != http.StatusOK {
 		t.Fatalf("the survey form renders for any token; the answer checks it: %d", r.Status)
 	}
+}
+
+func TestLateTicketsAreMarkedInTheQueueAndCounted(t *testing.T) {
+	h := apptest.Start(t)
+	c := h.NewClient(t)
+	c.PostForm("/contact", url.Values{"name": {"Ana"}, "email": {"ana@example.fr"}, "topic": {"question"}, "message": {"Hello"}})
+	_, agent := h.User(t, "agent", "agent@shop.test")
+	agent.PostForm("/lang", url.Values{"lang": {"en"}})
+	if strings.Contains(agent.Get("/console/tickets").Body, `class="badge bad"`) {
+		t.Fatal("late before the promise")
+	}
+	h.Clock.Advance(49 * time.Hour)
+	if _, err := h.App.Desk.MarkBreaches(context.Background(), h.Clock.Now()); err != nil {
+		t.Fatal(err)
+	}
+	mustContain(t, agent.Get("/console/tickets?filter=breached"), `class="badge bad"`, "late")
+	mustContain(t, c.Get("/metrics"), "comptoir_desk_breached_tickets 1")
 }

@@ -254,7 +254,7 @@ func TestHealthReadinessAndMetrics(t *testing.T) {
 	}
 	c.Get("/signin")
 	r := c.Get("/metrics")
-	mustContain(t, r, `comptoir_http_requests_total{code="200",route="GET /signin"}`, "go_goroutines")
+	mustContain(t, r, `comptoir_http_requests_total{code="200",route="GET /signin"}`, "go_goroutines", "comptoir_desk_breached_tickets 0")
 }
 
 func TestSignInIsRateLimited(t *testing.T) {
