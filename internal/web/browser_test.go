@@ -276,3 +276,49 @@ func TestBrowserNonDeliveryClaimShowsRefundAndReason(t *testing.T) {
 		t.Fatalf("balance %d", balanceOf(t, h, u))
 	}
 }
+
+func TestBrowserContactAgentAnswersCustomerSeesIt(t *testing.T) {
+	h := apptest.Start(t)
+	h.User(t, "customer", "lea@example.fr")
+	h.User(t, "agent", "agent@shop.test")
+	customer := browsertest.New(t, 60*time.Second)
+	err := chromedp.Do(customer,
+		signIn(h, "lea@example.fr"),
+		chromedp.Navigate(h.URL+"/contact"),
+		chromedp.WaitVisible(css("#contact-submit")),
+		chromedp.SetValue(css("#topic"), "non_delivery"),
+		chromedp.SendKeys(css("#message"), "Ma commande n’est pas arrivée."),
+		chromedp.Click(css("#contact-submit")),
+		chromedp.WaitVisible(css("#contact-promise")),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	agent := browsertest.New(t, 60*time.Second)
+	err = chromedp.Do(agent,
+		signIn(h, "agent@shop.test"),
+		chromedp.Navigate(h.URL+"/console/tickets"),
+		chromedp.WaitVisible(css("#queue a")),
+		chromedp.Click(css("#queue a")),
+		chromedp.WaitVisible(css("#reply-submit")),
+		chromedp.SendKeys(css("#text"), "Elle part demain matin."),
+		chromedp.Click(css("#reply-submit")),
+		chromedp.WaitVisible(css(".flash")),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = chromedp.Do(customer,
+		chromedp.Navigate(h.URL+"/support/tickets"),
+		chromedp.WaitVisible(css("main table a")),
+		chromedp.Click(css("main table a")),
+		chromedp.WaitVisible(css("#customer-reply")),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	thread, _ := chromedp.Run(customer, chromedp.Text(css("main")))
+	if !strings.Contains(thread, "Elle part demain matin.") || !strings.Contains(thread, "Ma commande n’est pas arrivée.") {
+		t.Fatalf("the customer's thread:\n%s", thread)
+	}
+}
