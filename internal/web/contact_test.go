@@ -114,3 +114,33 @@ func TestLateTicketsAreMarkedInTheQueueAndCounted(t *testing.T) {
 	mustContain(t, agent.Get("/console/tickets?filter=breached"), `class="badge bad"`, "late")
 	mustContain(t, c.Get("/metrics"), "comptoir_desk_breached_tickets 1")
 }
+
+// A message turned into a claim days later is filed at the message's time:
+// the agent's delay does not cost the customer their 7-day window.
+func TestMessageTurnedIntoAClaimKeepsItsTime(t *testing.T) {
+	h := apptest.Start(t)
+	u, customer := h.User(t, "customer", "ana@example.fr")
+	o := buyAndDeliver(t, h, u, 40)
+	h.Clock.Advance(4 * 24 * time.Hour) // late, and inside the window
+	customer.PostForm("/contact", url.Values{"name": {"Ana"}, "email": {"ana@example.fr"}, "topic": {"non_delivery"},
+		"order_ref": {o.ID}, "message": {"Only 40 posts so far."}})
+	h.Clock.Advance(4 * 24 * time.Hour) // 8 days after the order when the agent acts
+	_, agent := h.User(t, "agent", "agent@shop.test")
+	id := regexp.MustCompile(`/console/tickets/(tkt_[0-9A-Z]+)`).FindStringSubmatch(agent.Get("/console/tickets").Body)[1]
+	page := agent.Get("/console/tickets/" + id)
+	msgID := regexp.MustCompile(`name="message_id" value="([^"]+)"`).FindStringSubmatch(page.Body)
+	if msgID == nil {
+		t.Fatalf("no claim form on the message:\n%s", page.Body)
+	}
+	r := agent.PostForm("/console/tickets/"+id+"/claim", url.Values{"message_id": {msgID[1]}, "kind": {"non_delivery"}, "order_id": {o.ID}})
+	if r.Status != http.StatusSeeOther || !strings.HasPrefix(r.Location, "/console/claims/clm_") {
+		t.Fatalf("turn into a claim: %d %q", r.Status, r.Location)
+	}
+	c, err := h.App.Claims.Get(context.Background(), strings.TrimPrefix(r.Location, "/console/claims/"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Decision.Outcome != "refund" || !c.FiledAt.Equal(o.PlacedAt.Add(4*24*time.Hour)) || c.SourceMessageID != msgID[1] {
+		t.Fatalf("claim %+v", c)
+	}
+}

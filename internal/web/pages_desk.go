@@ -3,8 +3,11 @@ package web
 import (
 	"errors"
 	"net/http"
+	"strings"
 
+	"comptoir/internal/claims"
 	"comptoir/internal/desk"
+	"comptoir/internal/policy"
 )
 
 type queueData struct {
@@ -40,9 +43,10 @@ func (s *Server) consoleQueue(w http.ResponseWriter, r *http.Request) {
 }
 
 type ticketData struct {
-	Ticket   desk.Ticket
-	Messages []desk.Message
-	Console  bool
+	Ticket     desk.Ticket
+	Messages   []desk.Message
+	Console    bool
+	ClaimKinds []policy.Kind
 }
 
 func (s *Server) ticketView(r *http.Request, console bool) (*view, error) {
@@ -61,7 +65,7 @@ func (s *Server) ticketView(r *http.Request, console bool) (*view, error) {
 	if err != nil {
 		return nil, err
 	}
-	v := s.newView(r, "", ticketData{Ticket: t, Messages: msgs, Console: console})
+	v := s.newView(r, "", ticketData{Ticket: t, Messages: msgs, Console: console, ClaimKinds: claimKindsFromOrder})
 	v.Title = s.Messages.T(v.Lang, "ticket.title", map[string]any{"Reference": t.Reference})
 	return v, nil
 }
@@ -145,4 +149,57 @@ func (s *Server) afterTicketChange(w http.ResponseWriter, r *http.Request, err e
 		s.flash(w, "ticket.error."+code)
 	}
 	http.Redirect(w, r, back, http.StatusSeeOther)
+}
+
+// consoleClaimFromMessage turns a customer's message into a claim: it is
+// filed as of the message's time, so the agent's delay never costs the
+// customer their window, and it names the message it came from.
+func (s *Server) consoleClaimFromMessage(w http.ResponseWriter, r *http.Request) {
+	if err := r.ParseForm(); err != nil {
+		s.badForm(w, r, err)
+		return
+	}
+	ctx := r.Context()
+	t, err := s.Desk.Get(ctx, r.PathValue("id"))
+	if errors.Is(err, desk.ErrNotFound) {
+		s.notFound(w, r)
+		return
+	}
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	msgs, err := s.Desk.Thread(ctx, t.ID, false)
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	var from *desk.Message
+	for i := range msgs {
+		if msgs[i].ID == r.PostForm.Get("message_id") && msgs[i].Direction == desk.DirectionIn {
+			from = &msgs[i]
+		}
+	}
+	if from == nil || t.CustomerID == "" {
+		// Only a customer's own message on a ticket linked to their account
+		// can become their claim.
+		s.flash(w, "ticket.error.claim_needs_customer")
+		http.Redirect(w, r, "/console/tickets/"+t.ID, http.StatusSeeOther)
+		return
+	}
+	c, err := s.Claims.File(ctx, claims.FileInput{
+		Kind: policy.Kind(r.PostForm.Get("kind")), CustomerID: t.CustomerID, OrderID: strings.TrimSpace(r.PostForm.Get("order_id")),
+		Message: from.Text, FiledAt: from.CreatedAt, SourceMessageID: from.ID, Actor: state(r).user.Actor(),
+	})
+	if err != nil {
+		code := claims.Code(err)
+		if claimErrorStatus(code) >= 500 {
+			s.serverError(w, r, err)
+			return
+		}
+		s.flash(w, "claim.error."+code)
+		http.Redirect(w, r, "/console/tickets/"+t.ID, http.StatusSeeOther)
+		return
+	}
+	http.Redirect(w, r, "/console/claims/"+c.ID, http.StatusSeeOther)
 }

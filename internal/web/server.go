@@ -186,6 +186,7 @@ func (s *Server) pageRoutes() []route {
 		{"GET /console/tickets", permStaff, s.consoleQueue},
 		{"GET /console/tickets/{id}", permStaff, s.consoleTicket},
 		{"POST /console/tickets/{id}", permStaff, s.consoleTicketAction},
+		{"POST /console/tickets/{id}/claim", permStaff, s.consoleClaimFromMessage},
 		{"POST /contact", permAnyone, s.contact},
 		{"GET /shop", permAnyone, s.shop},
 		{"GET /shop/{slug}", permAnyone, s.product},
