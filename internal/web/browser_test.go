@@ -2,6 +2,7 @@ package web_test
 
 import (
 	"context"
+	"net/url"
 	"os"
 	"strings"
 	"testing"
@@ -320,5 +321,26 @@ func TestBrowserContactAgentAnswersCustomerSeesIt(t *testing.T) {
 	thread, _ := chromedp.Run(customer, chromedp.Text(css("main")))
 	if !strings.Contains(thread, "Elle part demain matin.") || !strings.Contains(thread, "Ma commande n’est pas arrivée.") {
 		t.Fatalf("the customer's thread:\n%s", thread)
+	}
+}
+
+func TestBrowserSLABadgeTurnsLateWithTheClock(t *testing.T) {
+	h := apptest.Start(t)
+	h.User(t, "agent", "agent@shop.test")
+	c := h.NewClient(t)
+	c.PostForm("/contact", url.Values{"name": {"Ana"}, "email": {"ana@example.fr"}, "topic": {"question"}, "message": {"Bonjour"}})
+	ctx := browsertest.New(t, 60*time.Second)
+	if err := chromedp.Do(ctx, signIn(h, "agent@shop.test"), chromedp.Navigate(h.URL+"/console/tickets"), chromedp.WaitVisible(css("#queue .badge"))); err != nil {
+		t.Fatal(err)
+	}
+	if late, _ := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll('#queue .badge.bad').length`)); late != 0 {
+		t.Fatal("late before the promised time")
+	}
+	h.Clock.Advance(49 * time.Hour)
+	if _, err := h.App.Desk.MarkBreaches(context.Background(), h.Clock.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if err := chromedp.Do(ctx, chromedp.Reload(), chromedp.WaitVisible(css("#queue .badge.bad"))); err != nil {
+		t.Fatal(err)
 	}
 }
