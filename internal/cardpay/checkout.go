@@ -307,27 +307,7 @@ func (w *checkoutWorker) Work(ctx context.Context, job *river.Job[CreateCheckout
 		})
 	}
 
-	perm := permanent(callErr)
-	final := perm || job.Attempt >= job.MaxAttempts
-	msg := describe(callErr)
-	s.log.Warn("cardpay: checkout not created", "payment", p.ID, "attempt", job.Attempt,
-		"max_attempts", job.MaxAttempts, "final", final, "error", msg)
-	err = s.db.Tx(rctx, func(tx *sql.Tx) error {
-		if final {
-			_, err := s.fail(rctx, tx, p.ID, StatusFailed, msg, details{}, StatusCreating)
-			return err
-		}
-		_, err := tx.ExecContext(rctx, `UPDATE card_payments SET last_error = $2, updated_at = $3 WHERE id = $1 AND status = 'creating'`,
-			p.ID, msg, s.clock.Now())
-		return err
-	})
-	if err != nil {
-		callErr = errors.Join(callErr, fmt.Errorf("record failure: %w", err))
-	}
-	if perm {
-		return river.JobCancel(callErr)
-	}
-	return fmt.Errorf("create checkout for %s: %w", p.ID, callErr)
+	return s.failedCall(rctx, p.ID, job.Attempt, job.MaxAttempts, callErr, "create checkout")
 }
 
 // waitInterval is how often WaitCheckoutURL looks: short, since a customer
@@ -365,4 +345,32 @@ func (s *Service) WaitCheckoutURL(ctx context.Context, paymentID string, timeout
 		case <-tick.C:
 		}
 	}
+}
+
+// failedCall records a Stripe call that failed while the payment was still
+// being created: the last attempt, or a refusal Stripe would repeat, fails
+// the payment; an earlier attempt keeps the error for agents and returns it
+// so that River retries (same idempotency key, so nothing is doubled).
+func (s *Service) failedCall(ctx context.Context, paymentID string, attempt, maxAttempts int, callErr error, what string) error {
+	perm := permanent(callErr)
+	final := perm || attempt >= maxAttempts
+	msg := describe(callErr)
+	s.log.Warn("cardpay: "+what+" failed", "payment", paymentID, "attempt", attempt,
+		"max_attempts", maxAttempts, "final", final, "error", msg)
+	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
+		if final {
+			_, err := s.fail(ctx, tx, paymentID, StatusFailed, msg, details{}, StatusCreating)
+			return err
+		}
+		_, err := tx.ExecContext(ctx, `UPDATE card_payments SET last_error = $2, updated_at = $3 WHERE id = $1 AND status = 'creating'`,
+			paymentID, msg, s.clock.Now())
+		return err
+	})
+	if err != nil {
+		callErr = errors.Join(callErr, fmt.Errorf("record failure: %w", err))
+	}
+	if perm {
+		return river.JobCancel(callErr)
+	}
+	return fmt.Errorf("%s for %s: %w", what, paymentID, callErr)
 }

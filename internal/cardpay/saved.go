@@ -195,27 +195,7 @@ func (w *chargeWorker) Work(ctx context.Context, job *river.Job[ChargeSavedCardA
 		})
 	}
 
-	perm := permanent(callErr)
-	final := perm || job.Attempt >= job.MaxAttempts
-	msg := describe(callErr)
-	s.log.Warn("cardpay: saved card charge failed", "payment", p.ID, "attempt", job.Attempt,
-		"max_attempts", job.MaxAttempts, "final", final, "error", msg)
-	err = s.db.Tx(rctx, func(tx *sql.Tx) error {
-		if final {
-			_, err := s.fail(rctx, tx, p.ID, StatusFailed, msg, details{}, StatusCreating)
-			return err
-		}
-		_, err := tx.ExecContext(rctx, `UPDATE card_payments SET last_error = $2, updated_at = $3 WHERE id = $1 AND status = 'creating'`,
-			p.ID, msg, s.clock.Now())
-		return err
-	})
-	if err != nil {
-		callErr = errors.Join(callErr, fmt.Errorf("record failure: %w", err))
-	}
-	if perm {
-		return river.JobCancel(callErr)
-	}
-	return fmt.Errorf("charge saved card for %s: %w", p.ID, callErr)
+	return s.failedCall(rctx, p.ID, job.Attempt, job.MaxAttempts, callErr, "charge saved card")
 }
 
 // intentDetails gathers what a PaymentIntent says about the card.

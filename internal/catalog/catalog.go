@@ -588,3 +588,16 @@ func nullString(s string) sql.NullString {
 func nullSeconds(d time.Duration) sql.NullInt64 {
 	return sql.NullInt64{Int64: int64(d / time.Second), Valid: d > 0}
 }
+
+// DefaultDownloadTTL is how long a download link lasts when the seller sets
+// no lifetime for a file product.
+const DefaultDownloadTTL = 7 * 24 * time.Hour
+
+// DeliverFile makes the input a file product delivering the stored blob
+// key, with the default link lifetime when none is set.
+func (in *ProductInput) DeliverFile(key string) {
+	in.DigitalDelivery, in.FileKey = DeliveryFile, key
+	if in.DownloadTTL == 0 {
+		in.DownloadTTL = DefaultDownloadTTL
+	}
+}

@@ -79,7 +79,7 @@ func linesOf(ctx context.Context, q db.Querier, orderIDs []string) (map[string][
 		if i > 0 {
 			in += ", "
 		}
-		in += "$" + itoa(i+1)
+		in += "$" + strconv.Itoa(i+1)
 	}
 	rows, err := q.QueryContext(ctx, `SELECT l.order_id, l.id, l.position, l.product_id, l.product_revision, l.kind, l.name, l.unit_price, l.quantity,
 		l.delivered, l.amount, l.refunded, l.processing_until, l.licence_key, l.download_until, o.currency
@@ -113,7 +113,6 @@ func linesOf(ctx context.Context, q db.Querier, orderIDs []string) (map[string][
 	return out, rows.Err()
 }
 
-func itoa(n int) string { return strconv.Itoa(n) }
 
 // ListFilter selects orders for a page.
 type ListFilter struct {
@@ -137,7 +136,7 @@ func (s *Service) List(ctx context.Context, f ListFilter) ([]Order, string, erro
 	var args []any
 	add := func(cond string, v any) {
 		args = append(args, v)
-		query += " AND " + cond + " $" + itoa(len(args))
+		query += " AND " + cond + " $" + strconv.Itoa(len(args))
 	}
 	if f.CustomerID != "" {
 		add("customer_id =", f.CustomerID)
@@ -149,7 +148,7 @@ func (s *Service) List(ctx context.Context, f ListFilter) ([]Order, string, erro
 		add("id <", f.After)
 	}
 	args = append(args, limit+1)
-	query += " ORDER BY id DESC LIMIT $" + itoa(len(args))
+	query += " ORDER BY id DESC LIMIT $" + strconv.Itoa(len(args))
 	rows, err := s.db.Read.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, "", wrapDB("list", err)

@@ -161,6 +161,12 @@ type Subscription struct {
 	UpdatedAt          time.Time
 }
 
+// Undoable reports whether a scheduled end-of-period cancellation can still
+// be taken back at now: the same condition Undo applies in the database.
+func (s Subscription) Undoable(now time.Time) bool {
+	return s.CancelAtPeriodEnd && (s.Status == StatusActive || s.Status == StatusTrialing) && now.Before(s.CurrentPeriodEnd)
+}
+
 // EndsAt is when the subscription ends or ended: EndedAt once canceled, the
 // period end when a cancellation is scheduled, zero while it renews.
 func (s Subscription) EndsAt() time.Time {

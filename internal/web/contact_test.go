@@ -93,8 +93,8 @@ func TestClosingSendsASurveyAnsweredOnce(t *testing.T) {
 	if r := c.PostForm(path, url.Values{"rating": {"1"}}); r.Status != http.StatusUnprocessableEntity {
 		t.Fatalf("a second answer: %d", r.Status)
 	}
-	if r := c.Get("/survey/nothing-here"); r.Status != http.StatusOK {
-		t.Fatalf("the survey form renders for any token; the answer checks it: %d", r.Status)
+	if r := c.PostForm("/survey/nothing-here", url.Values{"rating": {"5"}}); r.Status != http.StatusNotFound {
+		t.Fatalf("an answer with an unknown token: %d", r.Status)
 	}
 }
 

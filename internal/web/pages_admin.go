@@ -1,7 +1,9 @@
 package web
 
 import (
+	"context"
 	"errors"
+	"io"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -177,15 +179,12 @@ func (s *Server) adminProductSave(w http.ResponseWriter, r *http.Request) {
 			if fh.Size == 0 || fh.Size > maxProductFile {
 				bad["file"] = "file_invalid"
 			} else {
-				key := id.New("file")
-				if err := s.Blobs.Put(ctx, key, f, fh.Size); err != nil {
+				key, err := s.storeProductFile(ctx, f, fh.Size)
+				if err != nil {
 					s.serverError(w, r, err)
 					return
 				}
-				in.FileKey, in.DigitalDelivery = key, catalog.DeliveryFile
-				if in.DownloadTTL == 0 {
-					in.DownloadTTL = 7 * 24 * time.Hour
-				}
+				in.DeliverFile(key)
 			}
 		}
 	}
@@ -336,6 +335,13 @@ func (s *Server) adminCredit(w http.ResponseWriter, r *http.Request) {
 // maxProductFile bounds a digital product's file.
 const maxProductFile = 50 << 20
 
+// storeProductFile keeps an uploaded product file under a new key: a file
+// is never overwritten, so past orders keep downloading what they bought.
+func (s *Server) storeProductFile(ctx context.Context, r io.Reader, size int64) (string, error) {
+	key := id.New("file")
+	return key, s.Blobs.Put(ctx, key, r, size)
+}
+
 // adminProductFile uploads the file a digital product delivers: it is
 // stored under a new key, and the product gets a new revision pointing at
 // it, so past orders keep downloading the file they bought.
@@ -361,16 +367,13 @@ func (s *Server) adminProductFile(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer f.Close()
-	key := id.New("file")
-	if err := s.Blobs.Put(ctx, key, f, fh.Size); err != nil {
+	key, err := s.storeProductFile(ctx, f, fh.Size)
+	if err != nil {
 		s.serverError(w, r, err)
 		return
 	}
 	in := p.Input()
-	in.DigitalDelivery, in.FileKey = catalog.DeliveryFile, key
-	if in.DownloadTTL == 0 {
-		in.DownloadTTL = 7 * 24 * time.Hour
-	}
+	in.DeliverFile(key)
 	if _, err := s.Catalog.Update(ctx, state(r).user.Actor(), p.ID, in); err != nil {
 		var verr *catalog.ValidationError
 		if errors.As(err, &verr) {

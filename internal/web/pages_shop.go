@@ -198,7 +198,7 @@ func (s *Server) cartView(r *http.Request) (*view, error) {
 	if err != nil {
 		return nil, err
 	}
-	d := &cartData{PolicyVersion: inForce, CheckoutKey: id.New("chk"), CardEnabled: s.Orders.CardEnabled()}
+	d := &cartData{PolicyVersion: inForce, CheckoutKey: id.New("chk"), CardEnabled: cardEnabled(s.Card)}
 	var kinds []string
 	for _, l := range readCart(r) {
 		p, err := s.Catalog.Get(r.Context(), l.ProductID)

@@ -163,7 +163,7 @@ func (s *Server) subscriptionPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	d := subscriptionData{Sub: sub, Plan: plan, Periods: periods,
-		Undoable: sub.CancelAtPeriodEnd && sub.Status != subscriptions.StatusCanceled && s.Clock.Now().Before(sub.CurrentPeriodEnd)}
+		Undoable: sub.Undoable(s.Clock.Now())}
 	v := s.newView(r, "", nil)
 	if sub.Status != subscriptions.StatusCanceled && !d.Undoable {
 		st := state(r)
