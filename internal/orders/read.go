@@ -113,7 +113,6 @@ func linesOf(ctx context.Context, q db.Querier, orderIDs []string) (map[string][
 	return out, rows.Err()
 }
 
-
 // ListFilter selects orders for a page.
 type ListFilter struct {
 	CustomerID string // only this customer's orders; empty for all (agents)
