@@ -188,8 +188,8 @@ func (a *App) build(ctx context.Context, opts Options) (err error) {
 	a.Subscriptions.AddWorkers(workers)
 	cardHandlers[cardpay.PurposeRenewal] = subscriptions.CardHandler{S: a.Subscriptions}
 
-	if a.Blobs, err = blob.NewDir(filepath.Join(cfg.DataDir, "uploads")); err != nil {
-		return config.Usagef("uploads directory: %v", err)
+	if a.Blobs, err = openBlobs(ctx, cfg); err != nil {
+		return err
 	}
 	a.Claims, err = claims.New(a.DB, a.Clock, claims.Deps{
 		Orders: a.Orders, Ledger: a.Ledger, Customers: a.Accounts, Mailer: a.Outbox, Jobs: a.Jobs, Blobs: a.Blobs,
@@ -253,6 +253,31 @@ func (a *App) build(ctx context.Context, opts Options) (err error) {
 		Metrics: a.Metrics,
 	})
 	return err
+}
+
+// openBlobs opens the store of uploaded files: the S3 bucket of --blob-url,
+// or a directory under the data directory. A bucket that cannot be reached
+// is a configuration error, found at start rather than at the first upload.
+func openBlobs(ctx context.Context, cfg *config.Config) (blob.Store, error) {
+	if cfg.BlobURL == "" {
+		d, err := blob.NewDir(filepath.Join(cfg.DataDir, "uploads"))
+		if err != nil {
+			return nil, config.Usagef("uploads directory: %v", err)
+		}
+		return d, nil
+	}
+	c, err := blob.ParseS3URL(cfg.BlobURL)
+	if err != nil {
+		return nil, config.Usagef("--blob-url: %v", err)
+	}
+	c.AccessKey, c.SecretKey = cfg.BlobAccessKey, cfg.BlobSecretKey
+	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
+	s, err := blob.NewS3(ctx, c, nil)
+	if err != nil {
+		return nil, config.Usagef("--blob-url: %v", err)
+	}
+	return s, nil
 }
 
 // mailSender sends through the configured relay, or writes messages to the

@@ -59,6 +59,12 @@ type Config struct {
 	// FulfilmentWebhookSecret ("whsec_…") lets a fulfilment service report
 	// delivery progress with Standard Webhooks signatures.
 	FulfilmentWebhookSecret string
+	// BlobURL puts uploaded files in an S3-compatible bucket,
+	// s3://bucket/prefix?endpoint=host:port&region=…; empty keeps them in
+	// the data directory. BlobAccessKey and BlobSecretKey sign requests.
+	BlobURL       string
+	BlobAccessKey string
+	BlobSecretKey string
 }
 
 // Register adds the shared flags to fs and returns the Config they fill.
@@ -79,12 +85,16 @@ func Register(fs *flag.FlagSet) *Config {
 	fs.StringVar(&c.StripeWebhookSecret, "stripe-webhook-secret", "", "signing secret of the Stripe webhook endpoint /api/v1/webhooks/stripe")
 	fs.StringVar(&c.StripeAPIURL, "stripe-api-url", "", "Stripe API base URL (default Stripe's; tests use stripe-mock)")
 	fs.StringVar(&c.FulfilmentWebhookSecret, "fulfilment-webhook-secret", "", "whsec_… secret of the fulfilment service's signed delivery webhooks")
+	fs.StringVar(&c.BlobURL, "blob-url", "", "S3-compatible bucket for uploaded files, s3://bucket[/prefix][?endpoint=host:port&region=…&insecure=true] (default: <data-dir>/uploads)")
+	fs.StringVar(&c.BlobAccessKey, "blob-access-key", "", "access key id for --blob-url")
+	fs.StringVar(&c.BlobSecretKey, "blob-secret-key", "", "secret access key for --blob-url")
 	return c
 }
 
 // secretFlags may also come from a file (COMPTOIR_<NAME>_FILE), so that a
 // password never has to sit in the environment or a process listing.
-var secretFlags = map[string]bool{"database-url": true, "smtp-relay": true, "stripe-secret-key": true, "stripe-webhook-secret": true, "fulfilment-webhook-secret": true}
+var secretFlags = map[string]bool{"database-url": true, "smtp-relay": true, "stripe-secret-key": true, "stripe-webhook-secret": true, "fulfilment-webhook-secret": true,
+	"blob-access-key": true, "blob-secret-key": true}
 
 // EnvName is the environment variable that sets a flag.
 func EnvName(flagName string) string {
@@ -156,6 +166,19 @@ func (c *Config) Resolve() error {
 		if err != nil || u.Host == "" || (u.Scheme != "smtp" && u.Scheme != "smtps" && u.Scheme != "smtp+plain") {
 			return Usagef("--smtp-relay: want smtp://, smtps:// or smtp+plain://user:pass@host:port")
 		}
+	}
+	if c.BlobURL != "" {
+		// The rest of the URL (endpoint, region…) is read by the S3 store.
+		u, err := url.Parse(c.BlobURL)
+		if err != nil || u.Scheme != "s3" || u.Host == "" {
+			return Usagef("--blob-url: want s3://bucket[/prefix][?endpoint=host:port&region=…&insecure=true]")
+		}
+	}
+	if c.BlobURL == "" && (c.BlobAccessKey != "" || c.BlobSecretKey != "") {
+		return Usagef("--blob-access-key and --blob-secret-key need --blob-url")
+	}
+	if (c.BlobAccessKey == "") != (c.BlobSecretKey == "") {
+		return Usagef("--blob-access-key and --blob-secret-key go together")
 	}
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":

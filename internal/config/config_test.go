@@ -69,9 +69,28 @@ func TestBadValuesAreUsageErrors(t *testing.T) {
 		{"--smtp-relay", "http://relay"},
 		{"--log-level", "loud"},
 		{"--data-dir", ""},
+		{"--blob-url", "https://bucket.example/x"},
+		{"--blob-url", "s3:///prefix"},
+		{"--blob-access-key", "AK"},
+		{"--blob-url", "s3://b", "--blob-secret-key", "SK"},
 	} {
 		if _, err := parse(t, args, nil); !IsUsage(err) {
 			t.Errorf("%v: got %v, want a usage error", args, err)
 		}
+	}
+}
+
+func TestBlobCredentialsFromFiles(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "ak"), []byte("AKIAEXAMPLE\n"), 0o600)
+	os.WriteFile(filepath.Join(dir, "sk"), []byte("s3cr3t\n"), 0o600)
+	c, err := parse(t, []string{"--blob-url", "s3://shop/uploads?endpoint=127.0.0.1:9000"}, map[string]string{
+		"COMPTOIR_BLOB_ACCESS_KEY_FILE": filepath.Join(dir, "ak"), "COMPTOIR_BLOB_SECRET_KEY_FILE": filepath.Join(dir, "sk"),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.BlobAccessKey != "AKIAEXAMPLE" || c.BlobSecretKey != "s3cr3t" {
+		t.Fatalf("blob credentials %q %q", c.BlobAccessKey, c.BlobSecretKey)
 	}
 }
