@@ -1,0 +1,500 @@
+package web_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"mime/multipart"
+	"net/http"
+	"net/url"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+
+	"comptoir/internal/account"
+	"comptoir/internal/apptest"
+	"comptoir/internal/mail"
+	"comptoir/internal/orders"
+)
+
+// The authorization matrix: every route of both route tables, requested by
+// every kind of visitor, must give the outcome its permission and its
+// owner imply. The routes come from Server.Routes(), so a route added
+// without a line in authzFixtures fails this test by name.
+
+// outcome is the class of an answer, not its exact status: a handler may
+// refuse an empty form (400, 422) and still have let the visitor in.
+type outcome string
+
+const (
+	allowed   outcome = "allowed"   // the handler ran
+	toSignIn  outcome = "sign-in"   // page: 303 to /signin?next=…; API: 401 unauthorized
+	notFound  outcome = "not-found" // 404, nothing revealed
+	forbidden outcome = "forbidden" // 403
+)
+
+// The visitors.
+const (
+	anon  = "anonymous"
+	custA = "customer A"
+	custB = "customer B"
+	agent = "agent"
+	admin = "admin"
+)
+
+var visitors = []string{anon, custB, agent, admin, custA}
+
+// authzFixture says how to request one route and what to expect beyond
+// what its permission implies.
+type authzFixture struct {
+	path string // the pattern's path with its parameters filled
+	// owned: the path names customer A's objects; another customer gets
+	// 404, as do staff unless staff says otherwise.
+	owned bool
+	staff outcome
+	// body of the request: JSON for the API ("{}" by default), form for
+	// pages (empty by default).
+	body string
+	// fresh: each visitor gets a new session for this request (the route
+	// ends the session it is called with).
+	fresh bool
+	// multipart sends the body's fields (URL-encoded in body) as
+	// multipart/form-data, with a small text file.
+	multipart bool
+	// except overrides the expectation for some visitors, with the reason.
+	except map[string]outcome
+	why    string
+}
+
+// authzObjects are the real objects the paths name, owned by customer A.
+type authzObjects struct {
+	order, fileOrder, fileLine      string
+	claim, evidence                 string
+	ticket, surveyToken, resetToken string
+	sub                             string
+	session, token                  string
+	product, archiveProduct, slug   string
+	customer                        string
+}
+
+func authzFixtures(o authzObjects) map[string]authzFixture {
+	return map[string]authzFixture{
+		// Pages.
+		"GET /{$}":                               {path: "/"},
+		"POST /lang":                             {path: "/lang"},
+		"GET /signup":                            {path: "/signup"},
+		"POST /signup":                           {path: "/signup"},
+		"GET /signin":                            {path: "/signin"},
+		"POST /signin":                           {path: "/signin"},
+		"POST /signout":                          {path: "/signout", fresh: true},
+		"GET /reset":                             {path: "/reset"},
+		"POST /reset":                            {path: "/reset"},
+		"GET /reset/{token}":                     {path: "/reset/" + o.resetToken},
+		"POST /reset/{token}":                    {path: "/reset/" + o.resetToken},
+		"GET /account":                           {path: "/account"},
+		"POST /account/profile":                  {path: "/account/profile"},
+		"POST /account/password":                 {path: "/account/password"},
+		"POST /account/sessions/{id}/revoke":     {path: "/account/sessions/" + o.session + "/revoke", owned: true},
+		"POST /account/tokens":                   {path: "/account/tokens"},
+		"POST /account/tokens/{id}/revoke":       {path: "/account/tokens/" + o.token + "/revoke", owned: true},
+		"GET /policy":                            {path: "/policy"},
+		"GET /contact":                           {path: "/contact"},
+		"GET /survey/{token}":                    {path: "/survey/" + o.surveyToken},
+		"POST /survey/{token}":                   {path: "/survey/" + o.surveyToken},
+		"GET /support/tickets":                   {path: "/support/tickets"},
+		"GET /support/tickets/{id}":              {path: "/support/tickets/" + o.ticket, owned: true},
+		"POST /support/tickets/{id}":             {path: "/support/tickets/" + o.ticket, owned: true, body: "text=Any+news%3F"},
+		"GET /console/tickets":                   {path: "/console/tickets"},
+		"GET /console/tickets/{id}":              {path: "/console/tickets/" + o.ticket},
+		"POST /console/tickets/{id}":             {path: "/console/tickets/" + o.ticket},
+		"POST /console/tickets/{id}/claim":       {path: "/console/tickets/" + o.ticket + "/claim"},
+		"POST /contact":                          {path: "/contact"},
+		"GET /shop":                              {path: "/shop"},
+		"GET /shop/{slug}":                       {path: "/shop/" + o.slug},
+		"GET /cart":                              {path: "/cart"},
+		"POST /cart":                             {path: "/cart", body: "quantity=1&product_id=" + o.product},
+		"POST /cart/remove":                      {path: "/cart/remove"},
+		"POST /checkout":                         {path: "/checkout"},
+		"GET /orders":                            {path: "/orders"},
+		"GET /orders/{id}":                       {path: "/orders/" + o.order, owned: true},
+		"GET /orders/{id}/receipt":               {path: "/orders/" + o.order + "/receipt", owned: true},
+		"GET /orders/{id}/pay":                   {path: "/orders/" + o.order + "/pay", owned: true},
+		"GET /orders/{id}/lines/{line}/download": {path: "/orders/" + o.fileOrder + "/lines/" + o.fileLine + "/download", owned: true},
+		"POST /subscriptions":                    {path: "/subscriptions"},
+		"GET /subscriptions":                     {path: "/subscriptions"},
+		"GET /subscriptions/{id}":                {path: "/subscriptions/" + o.sub, owned: true},
+		"POST /subscriptions/{id}/cancel":        {path: "/subscriptions/" + o.sub + "/cancel", owned: true, body: "mode=period_end"},
+		"POST /subscriptions/{id}/undo":          {path: "/subscriptions/" + o.sub + "/undo", owned: true},
+		"POST /orders/{id}/claims":               {path: "/orders/" + o.order + "/claims", owned: true, body: "kind=dissatisfied&message=Not+for+me"},
+		"GET /orders/{id}/withdraw":              {path: "/orders/" + o.order + "/withdraw", owned: true},
+		"POST /orders/{id}/withdraw":             {path: "/orders/" + o.order + "/withdraw", owned: true},
+		"GET /claims":                            {path: "/claims"},
+		"GET /claims/{id}":                       {path: "/claims/" + o.claim, owned: true},
+		"POST /claims/{id}/evidence":             {path: "/claims/" + o.claim + "/evidence", owned: true, multipart: true},
+		"GET /claims/{id}/evidence/{eid}": {path: "/claims/" + o.claim + "/evidence/" + o.evidence, owned: true, staff: allowed,
+			why: "agents read the evidence of the claims they decide"},
+		"GET /balance": {path: "/balance"},
+		"POST /balance/topup": {path: "/balance/topup", body: "amount=20", except: map[string]outcome{custA: notFound, custB: notFound, agent: notFound, admin: notFound},
+			why: "card payments are off in this store: the top-up is absent for everyone"},
+		"GET /console":                           {path: "/console"},
+		"GET /console/orders":                    {path: "/console/orders"},
+		"GET /console/orders/{id}":               {path: "/console/orders/" + o.order},
+		"POST /console/orders/{id}/delivery":     {path: "/console/orders/" + o.order + "/delivery"},
+		"GET /console/claims":                    {path: "/console/claims"},
+		"GET /console/claims/{id}":               {path: "/console/claims/" + o.claim},
+		"POST /console/claims/{id}/decision":     {path: "/console/claims/" + o.claim + "/decision"},
+		"GET /admin":                             {path: "/admin"},
+		"POST /admin/credits":                    {path: "/admin/credits"},
+		"GET /admin/policies":                    {path: "/admin/policies"},
+		"GET /admin/policies/edit":               {path: "/admin/policies/edit"},
+		"POST /admin/policies":                   {path: "/admin/policies"},
+		"POST /admin/policies/preview":           {path: "/admin/policies/preview"},
+		"POST /admin/policies/publish":           {path: "/admin/policies/publish", body: "version=default@1"},
+		"GET /admin/products":                    {path: "/admin/products"},
+		"GET /admin/products/new":                {path: "/admin/products/new"},
+		"POST /admin/products":                   {path: "/admin/products"},
+		"GET /admin/products/{id}":               {path: "/admin/products/" + o.product},
+		"POST /admin/products/{id}":              {path: "/admin/products/" + o.product},
+		"POST /admin/products/{id}/{action}":     {path: "/admin/products/" + o.archiveProduct + "/archive"},
+		"POST /admin/products/{id}/keys":         {path: "/admin/products/" + o.product + "/keys"},
+		"POST /admin/products/{id}/file":         {path: "/admin/products/" + o.product + "/file"},
+		"POST /api/v1/signup":                    {path: "/api/v1/signup"},
+		"POST /api/v1/login":                     {path: "/api/v1/login", body: `{"email":"nobody@example.fr","password":"wrong password"}`},
+		"GET /api/v1/me":                         {path: "/api/v1/me"},
+		"GET /api/v1/products":                   {path: "/api/v1/products"},
+		"POST /api/v1/orders":                    {path: "/api/v1/orders"},
+		"GET /api/v1/orders":                     {path: "/api/v1/orders"},
+		"GET /api/v1/orders/{id}":                {path: "/api/v1/orders/" + o.order, owned: true, staff: allowed, why: "API.md: owner, agent"},
+		"POST /api/v1/orders/{id}/delivery":      {path: "/api/v1/orders/" + o.order + "/delivery", except: staffOnly, why: "open to signed webhooks, otherwise staff only (checked in the handler)"},
+		"GET /api/v1/balance":                    {path: "/api/v1/balance"},
+		"POST /api/v1/balance/credits":           {path: "/api/v1/balance/credits", body: `{"customer_id":"` + o.customer + `","amount":{"amount":100,"currency":"EUR"},"reason":"matrix"}`},
+		"POST /api/v1/balance/topups":            {path: "/api/v1/balance/topups"},
+		"POST /api/v1/claims":                    {path: "/api/v1/claims"},
+		"GET /api/v1/claims":                     {path: "/api/v1/claims"},
+		"GET /api/v1/claims/{id}":                {path: "/api/v1/claims/" + o.claim, owned: true, staff: allowed, why: "agents read the claims they decide"},
+		"POST /api/v1/claims/{id}/evidence":      {path: "/api/v1/claims/" + o.claim + "/evidence", owned: true, multipart: true},
+		"POST /api/v1/claims/{id}/decision":      {path: "/api/v1/claims/" + o.claim + "/decision"},
+		"POST /api/v1/subscriptions":             {path: "/api/v1/subscriptions"},
+		"GET /api/v1/subscriptions":              {path: "/api/v1/subscriptions"},
+		"GET /api/v1/subscriptions/{id}":         {path: "/api/v1/subscriptions/" + o.sub, owned: true},
+		"POST /api/v1/subscriptions/{id}/cancel": {path: "/api/v1/subscriptions/" + o.sub + "/cancel", owned: true, body: `{"mode":"period_end","refund":false}`},
+	}
+}
+
+var staffOnly = map[string]outcome{anon: toSignIn, custA: notFound, custB: notFound, agent: allowed, admin: allowed}
+
+// expected is the outcome the route's permission and fixture imply.
+func expected(perm string, f authzFixture, visitor string) outcome {
+	if o, ok := f.except[visitor]; ok {
+		return o
+	}
+	if perm == "anyone" {
+		return allowed
+	}
+	if visitor == anon {
+		return toSignIn
+	}
+	staff := visitor == agent || visitor == admin
+	switch perm {
+	case "signed-in":
+		switch {
+		case !f.owned || visitor == custA:
+			return allowed
+		case staff && f.staff != "":
+			return f.staff
+		}
+		return notFound
+	case "staff":
+		if staff {
+			return allowed
+		}
+		return notFound
+	case "admin":
+		if visitor == admin {
+			return allowed
+		}
+		return notFound
+	}
+	panic("unknown permission " + perm)
+}
+
+func classify(api bool, r apptest.Response) (outcome, bool) {
+	switch {
+	case r.Status >= 500:
+		return "", false
+	case r.Status == http.StatusNotFound:
+		return notFound, true
+	case r.Status == http.StatusForbidden:
+		return forbidden, true
+	case !api && r.Status == http.StatusSeeOther && strings.HasPrefix(r.Location, "/signin?next="):
+		return toSignIn, true
+	case api && r.Status == http.StatusUnauthorized && strings.Contains(r.Body, `"code":"unauthorized"`):
+		return toSignIn, true
+	}
+	return allowed, true
+}
+
+func TestAuthorizationMatrix(t *testing.T) {
+	h := apptest.Start(t)
+	users := map[string]account.User{}
+	for _, v := range []struct{ who, role, email string }{
+		{custA, account.RoleCustomer, "ana@example.fr"}, {custB, account.RoleCustomer, "ben@example.fr"},
+		{agent, account.RoleAgent, "agent@shop.test"}, {admin, account.RoleAdmin, "admin@shop.test"},
+	} {
+		u, _ := h.User(t, v.role, v.email)
+		users[v.who] = u
+	}
+	o := authzSetup(t, h, users)
+
+	sessions := map[string]string{}
+	bearers := map[string]http.Header{}
+	for who, u := range users {
+		sessions[who] = newSession(t, h, u.ID)
+		bearers[who] = h.Bearer(t, u.ID)
+	}
+	fixtures := authzFixtures(o)
+	pages, api := h.App.Web.Routes()
+	seen := map[string]bool{}
+	c := h.NewClient(t)
+	check := func(isAPI bool, pattern, perm string) {
+		seen[pattern] = true
+		f, ok := fixtures[pattern]
+		if !ok {
+			t.Errorf("route %q (%s) has no line in authzFixtures: say how to request it and who may", pattern, perm)
+			return
+		}
+		method, _, _ := strings.Cut(pattern, " ")
+		for _, who := range visitors {
+			header := http.Header{}
+			if isAPI {
+				if who != anon {
+					header = bearers[who].Clone()
+				}
+			} else {
+				if who != anon {
+					s := sessions[who]
+					if f.fresh {
+						s = newSession(t, h, users[who].ID)
+					}
+					header.Set("Cookie", "comptoir_session="+s)
+				}
+				if method == http.MethodPost {
+					header.Set("Origin", h.URL)
+					header.Set("Sec-Fetch-Site", "same-origin")
+				}
+			}
+			var body io.Reader
+			ctype := ""
+			switch {
+			case method != http.MethodPost:
+			case f.multipart:
+				fields, _ := url.ParseQuery(f.body)
+				var buf bytes.Buffer
+				mw := multipart.NewWriter(&buf)
+				for k, vs := range fields {
+					for _, v := range vs {
+						mw.WriteField(k, v)
+					}
+				}
+				fw, _ := mw.CreateFormFile("files", "note.txt")
+				fw.Write([]byte("more details"))
+				mw.Close()
+				body, ctype = &buf, mw.FormDataContentType()
+			case isAPI:
+				b := f.body
+				if b == "" {
+					b = "{}"
+				}
+				body, ctype = strings.NewReader(b), "application/json"
+			default:
+				body, ctype = strings.NewReader(f.body), "application/x-www-form-urlencoded"
+			}
+			r := c.Send(method, f.path, ctype, body, header)
+			got, ok := classify(isAPI, r)
+			want := expected(perm, f, who)
+			if !ok {
+				t.Errorf("%s as %s (%s): server error %d: %.300s", pattern, who, f.path, r.Status, r.Body)
+				continue
+			}
+			// Reading what one may read works outright.
+			if got == allowed && want == allowed && method == http.MethodGet && r.Status >= 400 {
+				t.Errorf("%s as %s (%s): %d, want a page or a redirect", pattern, who, f.path, r.Status)
+			}
+			if got != want {
+				t.Errorf("%s (%s) as %s: %s (%d %s), want %s", pattern, perm, who, got, r.Status, r.Location, want)
+			}
+			// A refusal reveals nothing of customer A.
+			if got != allowed && who != custA && strings.Contains(r.Body, users[custA].Email) {
+				t.Errorf("%s as %s: the refusal shows customer A's details", pattern, who)
+			}
+		}
+	}
+	for _, r := range pages {
+		check(false, r.Pattern, r.Perm)
+	}
+	for _, r := range api {
+		check(true, r.Pattern, r.Perm)
+	}
+	for pattern := range fixtures {
+		if !seen[pattern] {
+			t.Errorf("authzFixtures has %q, which is no longer a route", pattern)
+		}
+	}
+	if len(pages) < 50 || len(api) < 15 {
+		t.Fatalf("route tables look empty: %d pages, %d api", len(pages), len(api))
+	}
+}
+
+// newSession signs the user in without the sign-in form (whose rate limit
+// the matrix would exhaust) and returns the session cookie's value.
+func newSession(t *testing.T, h *apptest.Harness, userID string) string {
+	t.Helper()
+	token, _, err := h.App.Accounts.CreateSession(context.Background(), userID, "127.0.0.1", "authz test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return token
+}
+
+// authzSetup makes customer A's objects the matrix requests: an order of a
+// service (partly delivered), an order of a file with its download, a
+// claim with an evidence file, a support ticket, a subscription, a spare
+// session and token, a survey and a password reset link; and the products
+// the admin pages edit.
+func authzSetup(t *testing.T, h *apptest.Harness, users map[string]account.User) authzObjects {
+	t.Helper()
+	ctx := context.Background()
+	a := users[custA]
+	o := authzObjects{customer: a.ID}
+	_, ac := signedInClient(t, h, a)
+	_, adminc := signedInClient(t, h, users[admin])
+	_, agentc := signedInClient(t, h, users[agent])
+
+	order := buyAndDeliver(t, h, a, 40)
+	o.order = order.ID
+
+	// A file product, uploaded by the admin, bought by A.
+	var buf bytes.Buffer
+	mw := multipart.NewWriter(&buf)
+	for k, v := range map[string]string{"kind": "digital", "slug": "guide", "name_fr": "Guide", "name_en": "Guide",
+		"description_fr": "Un guide.", "description_en": "A guide.", "unit_price": "9,00", "currency": "EUR",
+		"min_quantity": "1", "max_quantity": "1", "download_hours": "48"} {
+		mw.WriteField(k, v)
+	}
+	fw, _ := mw.CreateFormFile("file", "guide.pdf")
+	fw.Write([]byte("%PDF-1.4\n% the guide\n"))
+	mw.Close()
+	if r := adminc.Send(http.MethodPost, "/admin/products", mw.FormDataContentType(), &buf, http.Header{"Sec-Fetch-Site": {"same-origin"}}); r.Status != http.StatusSeeOther {
+		t.Fatalf("create a file product: %d %s", r.Status, r.Body)
+	}
+	guide, err := h.App.Catalog.GetBySlug(ctx, "guide")
+	if err != nil {
+		t.Fatal(err)
+	}
+	o.product, o.slug = guide.ID, guide.Slug
+	fo, err := h.App.Orders.Place(ctx, orders.PlaceInput{CustomerID: a.ID, Lines: []orders.LineInput{{ProductID: guide.ID, Quantity: 1}},
+		Payment: orders.PayBalance, ImmediatePerformance: true, WithdrawalWaiver: true}, nil)
+	if err != nil || fo.Status != orders.StatusCompleted {
+		t.Fatalf("file order %+v %v", fo, err)
+	}
+	o.fileOrder, o.fileLine = fo.ID, fo.Lines[0].ID
+	spare := newService(t, h, "spare", 100)
+	o.archiveProduct = spare.ID
+
+	// A claim with a file.
+	auth := h.Bearer(t, a.ID)
+	r := postJSON(ac, "/api/v1/claims", `{"kind":"not_as_described","order_id":"`+o.order+`","message":"Not what the page said."}`, auth)
+	var cl struct{ ID string }
+	if r.Status != http.StatusCreated || json.Unmarshal([]byte(r.Body), &cl) != nil {
+		t.Fatalf("file a claim: %d %s", r.Status, r.Body)
+	}
+	o.claim = cl.ID
+	png := append([]byte("\x89PNG\r\n\x1a\n"), bytes.Repeat([]byte{0}, 64)...)
+	ct, body := multipartBody(t, "", map[string][]byte{"screenshot.png": png})
+	if r := ac.Send(http.MethodPost, "/api/v1/claims/"+cl.ID+"/evidence", ct, body, auth); r.Status != http.StatusOK {
+		t.Fatalf("evidence: %d %s", r.Status, r.Body)
+	}
+	ev, err := h.App.Claims.Evidence(ctx, cl.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range ev {
+		if e.Kind == "file" {
+			o.evidence = e.ID
+		}
+	}
+
+	// Two tickets: one stays open, the other is closed for its survey.
+	ticketRE := regexp.MustCompile(`/support/tickets/(tkt_[0-9A-Z]+)`)
+	for _, msg := range []string{"Where is my order?", "Thanks, all good."} {
+		if r := ac.PostForm("/contact", url.Values{"name": {"Ana"}, "email": {a.Email}, "topic": {"order"}, "message": {msg}}); r.Status != http.StatusOK {
+			t.Fatalf("contact: %d", r.Status)
+		}
+	}
+	ids := ticketRE.FindAllStringSubmatch(ac.Get("/support/tickets").Body, -1)
+	var tickets []string
+	for _, m := range ids {
+		if !slices.Contains(tickets, m[1]) {
+			tickets = append(tickets, m[1])
+		}
+	}
+	if len(tickets) != 2 {
+		t.Fatalf("tickets of A: %v", tickets)
+	}
+	o.ticket = tickets[0]
+	agentc.PostForm("/console/tickets/"+tickets[1], url.Values{"action": {"reply"}, "text": {"Glad to hear it."}})
+	if r := agentc.PostForm("/console/tickets/"+tickets[1], url.Values{"action": {"close"}}); r.Status != http.StatusSeeOther {
+		t.Fatalf("close: %d", r.Status)
+	}
+	o.surveyToken = linkToken(t, h, "ticket_survey", "/survey/")
+
+	// A subscription.
+	plan := newPlan(t, h, "pro", 990, 0)
+	r = ac.PostForm("/subscriptions", url.Values{"plan_id": {plan.ID}, "payment": {"balance"}, "accept_policy": {"default@1"},
+		"immediate_performance": {"yes"}, "withdrawal_waiver": {"yes"}})
+	if r.Status != http.StatusSeeOther || !strings.HasPrefix(r.Location, "/subscriptions/sub_") {
+		t.Fatalf("subscribe: %d %q", r.Status, r.Location)
+	}
+	o.sub = strings.TrimPrefix(r.Location, "/subscriptions/")
+
+	// A spare session and token, and a password reset link.
+	_, sess, err := h.App.Accounts.CreateSession(ctx, a.ID, "192.0.2.9", "other browser")
+	if err != nil {
+		t.Fatal(err)
+	}
+	o.session = sess.ID
+	_, tok, err := h.App.Accounts.CreateToken(ctx, a.ID, "spare")
+	if err != nil {
+		t.Fatal(err)
+	}
+	o.token = tok.ID
+	if err := h.App.Accounts.RequestPasswordReset(ctx, a.Email, "en"); err != nil {
+		t.Fatal(err)
+	}
+	o.resetToken = linkToken(t, h, "password_reset", "/reset/")
+	return o
+}
+
+func signedInClient(t *testing.T, h *apptest.Harness, u account.User) (account.User, *apptest.Client) {
+	t.Helper()
+	c := h.NewClient(t)
+	jarURL, _ := url.Parse(h.URL)
+	c.Jar.SetCookies(jarURL, []*http.Cookie{{Name: "comptoir_session", Value: newSession(t, h, u.ID), Path: "/"}})
+	return u, c
+}
+
+// linkToken is the token of the last link to prefix in a mail of the kind.
+func linkToken(t *testing.T, h *apptest.Harness, kind, prefix string) string {
+	t.Helper()
+	msgs, err := h.App.Outbox.List(context.Background(), mail.Filter{Kind: kind})
+	if err != nil || len(msgs) == 0 {
+		t.Fatalf("%s mails: %d %v", kind, len(msgs), err)
+	}
+	m := regexp.MustCompile(regexp.QuoteMeta(prefix) + `([A-Za-z0-9_-]+)`).FindStringSubmatch(msgs[len(msgs)-1].Text)
+	if m == nil {
+		t.Fatalf("no %s link in %q", prefix, msgs[len(msgs)-1].Text)
+	}
+	return m[1]
+}
