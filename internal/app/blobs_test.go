@@ -18,6 +18,7 @@ import (
 	"comptoir/internal/blob"
 	"comptoir/internal/blob/s3test"
 	"comptoir/internal/catalog"
+	"comptoir/internal/claims"
 	"comptoir/internal/config"
 	"comptoir/internal/money"
 	"comptoir/internal/orders"
@@ -134,6 +135,25 @@ func TestUploadsGoToTheS3Bucket(t *testing.T) {
 	}
 	if objs := s3.Objects(t, "shop1/"); len(objs) != 2 {
 		t.Fatalf("objects after the evidence: %v", objs)
+	}
+	// The limits hold with a bucket too: a file over the evidence limit,
+	// or of a forbidden type, is refused and leaves no object behind.
+	for name, content := range map[string][]byte{
+		"huge.png":  append([]byte("\x89PNG\r\n\x1a\n"), make([]byte, claims.DefaultMaxEvidenceBytes)...),
+		"page.html": []byte("<html><script>alert(1)</script></html>"),
+	} {
+		buf.Reset()
+		mw = multipart.NewWriter(&buf)
+		fw, _ = mw.CreateFormFile("files", name)
+		fw.Write(content)
+		mw.Close()
+		r := c.Send(http.MethodPost, "/api/v1/claims/"+cl.ID+"/evidence", mw.FormDataContentType(), &buf, auth)
+		if r.Status != http.StatusRequestEntityTooLarge && r.Status != http.StatusUnsupportedMediaType {
+			t.Fatalf("evidence %s: %d %s", name, r.Status, r.Body)
+		}
+		if objs := s3.Objects(t, "shop1/"); len(objs) != 2 {
+			t.Fatalf("objects after the refused %s: %v", name, objs)
+		}
 	}
 	// Nothing was written to the local uploads directory.
 	filepath.WalkDir(filepath.Join(dataDir, "uploads"), func(path string, d os.DirEntry, err error) error {

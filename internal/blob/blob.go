@@ -4,10 +4,10 @@
 // neither collide with another upload nor point outside the store.
 //
 // Dir keeps blobs in a directory under the data directory, for one machine.
-// Several nodes (DESIGN.md) need a shared bucket instead: an S3-compatible
-// Store implements the same four methods (Put maps to PutObject, which is
-// why Put takes the size: S3 wants Content-Length up front), and nothing
-// that uses a Store changes.
+// Several nodes (DESIGN.md) need a shared bucket instead: S3 implements the
+// same four methods on an S3-compatible bucket (Put maps to PutObject, which
+// is why Put takes the size: S3 wants Content-Length up front), and nothing
+// that uses a Store changes. The same behaviour tests run on both.
 package blob
 
 import (
