@@ -52,7 +52,9 @@ type UploadError struct {
 	Code string
 }
 
-func (e *UploadError) Error() string { return fmt.Sprintf("desk: attachment %q refused: %s", e.Name, e.Code) }
+func (e *UploadError) Error() string {
+	return fmt.Sprintf("desk: attachment %q refused: %s", e.Name, e.Code)
+}
 
 // StoreUploads checks every file first (how many, size, type read from the
 // content) and only then writes them to the blob store under generated
