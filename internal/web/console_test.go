@@ -104,7 +104,11 @@ func TestCannedReplyIsInsertedInTheCustomersLanguage(t *testing.T) {
 	}
 	// Without script: the picker is a GET form that fills the reply box,
 	// in the ticket's language, with the name and reference filled in.
-	draft := textarea(t, agent.Get("/console/tickets/"+tk.ID+"?canned="+cannedDelayed).Body)
+	picked := agent.Get("/console/tickets/" + tk.ID + "?canned=" + cannedDelayed).Body
+	draft := textarea(t, picked)
+	if !regexp.MustCompile(`value="` + cannedDelayed + `"[^>]* selected>`).MatchString(picked) {
+		t.Error("the picker does not show the canned reply picked")
+	}
 	if !strings.HasPrefix(draft, "Hello Ana,") || !strings.Contains(draft, "("+tk.Reference+")") ||
 		!strings.Contains(draft, "Your delivery is taking longer") || strings.Contains(draft, "{") {
 		t.Fatalf("canned reply for an English ticket:\n%s", draft)

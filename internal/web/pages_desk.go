@@ -77,6 +77,7 @@ type ticketData struct {
 // cannedChoice is a canned reply as the ticket page offers it.
 type cannedChoice struct {
 	ID, Title, Body string
+	Picked          bool
 }
 
 func (s *Server) ticketView(r *http.Request, console bool) (*view, error) {
@@ -105,10 +106,10 @@ func (s *Server) ticketView(r *http.Request, console bool) (*view, error) {
 		for _, c := range canned {
 			// The title in the agent's language, the body in the customer's.
 			choice := cannedChoice{ID: c.ID, Title: c.Title(state(r).lang), Body: s.Desk.Fill(c, t)}
-			d.Canned = append(d.Canned, choice)
 			if c.ID == picked {
-				d.Draft = choice.Body
+				d.Draft, choice.Picked = choice.Body, true
 			}
+			d.Canned = append(d.Canned, choice)
 		}
 		if d.Context, err = s.customerContext(r, t); err != nil {
 			return nil, err
