@@ -3,6 +3,7 @@ package web
 import (
 	"errors"
 	"net/http"
+	"strings"
 	"time"
 
 	"comptoir/internal/desk"
@@ -15,10 +16,12 @@ type contactData struct {
 	// Sent is the ticket just opened, to show its reference and the time
 	// by which the customer will have an answer.
 	Sent *desk.Ticket
+	// The attachment limits, for the form's help text.
+	MaxFiles, MaxMB int
 }
 
 func (s *Server) contactView(r *http.Request) *view {
-	v := s.newView(r, "contact.title", &contactData{Topics: desk.Topics})
+	v := s.newView(r, "contact.title", &contactData{Topics: desk.Topics, MaxFiles: desk.MaxContactFiles, MaxMB: desk.MaxContactFileBytes >> 20})
 	if u := state(r).user; u != nil {
 		v.Form.Set("name", u.Name)
 		v.Form.Set("email", u.Email)
@@ -32,11 +35,23 @@ func (s *Server) contactForm(w http.ResponseWriter, r *http.Request) {
 }
 
 // contact opens a ticket from the Contact page, for guests and customers,
-// and shows its reference and the promised answer time (also emailed).
+// and shows its reference and the promised answer time (also emailed). The
+// form may carry a few files (multipart): they are checked (count, size,
+// type read from the content) before anything is stored, and a refused
+// file is named in the visitor's language with nothing kept.
 func (s *Server) contact(w http.ResponseWriter, r *http.Request) {
-	if err := r.ParseForm(); err != nil {
+	var err error
+	if strings.HasPrefix(r.Header.Get("Content-Type"), "multipart/form-data") {
+		err = r.ParseMultipartForm(8 << 20)
+	} else {
+		err = r.ParseForm()
+	}
+	if err != nil {
 		s.badForm(w, r, err)
 		return
+	}
+	if r.MultipartForm != nil {
+		defer r.MultipartForm.RemoveAll()
 	}
 	if !s.allow(w, r, "contact:"+clientIP(r), contactLimit) {
 		return
@@ -48,7 +63,31 @@ func (s *Server) contact(w http.ResponseWriter, r *http.Request) {
 	if st.user != nil {
 		in.CustomerID = st.user.ID
 	}
+	ups, closeFiles, err := contactUploads(r.MultipartForm)
+	if err != nil {
+		s.badForm(w, r, err)
+		return
+	}
+	defer closeFiles()
+	atts, discard, err := desk.StoreUploads(r.Context(), s.Blobs, ups)
+	var uerr *desk.UploadError
+	if errors.As(err, &uerr) {
+		v := s.contactView(r)
+		v.Form = f
+		v.Errors = map[string]string{"attachments": s.Messages.T(v.Lang, "contact.error.attachments."+uerr.Code,
+			map[string]any{"Name": uerr.Name, "Max": desk.MaxContactFiles, "MaxMB": desk.MaxContactFileBytes >> 20})}
+		s.render(w, r, http.StatusUnprocessableEntity, "contact", v)
+		return
+	}
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	in.Attachments = atts
 	t, err := s.Desk.OpenFromContact(r.Context(), in)
+	if err != nil {
+		discard() // the ticket was not opened: its files go too
+	}
 	var verr *desk.ValidationError
 	switch {
 	case errors.As(err, &verr):

@@ -3,6 +3,7 @@ package web
 import (
 	"errors"
 	"net/http"
+	"net/url"
 	"strings"
 
 	"comptoir/internal/claims"
@@ -13,11 +14,19 @@ import (
 type queueData struct {
 	Tickets []desk.Ticket
 	Filter  string
+	// Fragment is the URL of the table's rows alone, for the script that
+	// refreshes the queue in place with the same filter.
+	Fragment string
+	Refresh  int // seconds between refreshes
 }
+
+// queueRefreshSeconds is how often queue.js fetches the rows again.
+const queueRefreshSeconds = 15
 
 // consoleQueue is the agents' queue, nearest deadline first. It works
 // without script; it carries no cache so a reload always shows the queue
-// as it is.
+// as it is. With fragment=1 it answers the table's rows alone: queue.js
+// polls that to refresh the queue in place, keeping the filter.
 func (s *Server) consoleQueue(w http.ResponseWriter, r *http.Request) {
 	st := state(r)
 	f := desk.QueueFilter{}
@@ -39,7 +48,16 @@ func (s *Server) consoleQueue(w http.ResponseWriter, r *http.Request) {
 		s.serverError(w, r, err)
 		return
 	}
-	s.render(w, r, http.StatusOK, "console_queue", s.newView(r, "console.queue.title", queueData{Tickets: tickets, Filter: filter}))
+	q := url.Values{"fragment": {"1"}}
+	if filter != "" {
+		q.Set("filter", filter)
+	}
+	v := s.newView(r, "console.queue.title", queueData{Tickets: tickets, Filter: filter, Fragment: "/console/tickets?" + q.Encode(), Refresh: queueRefreshSeconds})
+	if r.URL.Query().Get("fragment") == "1" {
+		s.renderFragment(w, r, "console_queue", "queue_rows", v)
+		return
+	}
+	s.render(w, r, http.StatusOK, "console_queue", v)
 }
 
 type ticketData struct {
@@ -47,6 +65,19 @@ type ticketData struct {
 	Messages   []desk.Message
 	Console    bool
 	ClaimKinds []policy.Kind
+	// Console only: the canned replies, each filled in for this ticket in
+	// its language; Draft is the reply box's text (a canned reply picked
+	// with ?canned=ID, for browsers without script); Context is what the
+	// store knows of the customer.
+	Canned  []cannedChoice
+	Draft   string
+	Context *customerContext
+}
+
+// cannedChoice is a canned reply as the ticket page offers it.
+type cannedChoice struct {
+	ID, Title, Body string
+	Picked          bool
 }
 
 func (s *Server) ticketView(r *http.Request, console bool) (*view, error) {
@@ -65,7 +96,26 @@ func (s *Server) ticketView(r *http.Request, console bool) (*view, error) {
 	if err != nil {
 		return nil, err
 	}
-	v := s.newView(r, "", ticketData{Ticket: t, Messages: msgs, Console: console, ClaimKinds: claimKindsFromOrder})
+	d := ticketData{Ticket: t, Messages: msgs, Console: console, ClaimKinds: claimKindsFromOrder}
+	if console {
+		canned, err := s.Desk.CannedReplies(ctx)
+		if err != nil {
+			return nil, err
+		}
+		picked := r.URL.Query().Get("canned")
+		for _, c := range canned {
+			// The title in the agent's language, the body in the customer's.
+			choice := cannedChoice{ID: c.ID, Title: c.Title(state(r).lang), Body: s.Desk.Fill(c, t)}
+			if c.ID == picked {
+				d.Draft, choice.Picked = choice.Body, true
+			}
+			d.Canned = append(d.Canned, choice)
+		}
+		if d.Context, err = s.customerContext(r, t); err != nil {
+			return nil, err
+		}
+	}
+	v := s.newView(r, "", d)
 	v.Title = s.Messages.T(v.Lang, "ticket.title", map[string]any{"Reference": t.Reference})
 	return v, nil
 }

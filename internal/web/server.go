@@ -183,10 +183,12 @@ func (s *Server) pageRoutes() []route {
 		{"GET /support/tickets", permSignedIn, s.myTickets},
 		{"GET /support/tickets/{id}", permSignedIn, s.myTicket},
 		{"POST /support/tickets/{id}", permSignedIn, s.ticketReply},
+		{"GET /support/tickets/{id}/attachments/{aid}", permSignedIn, s.myTicketAttachment},
 		{"GET /console/tickets", permStaff, s.consoleQueue},
 		{"GET /console/tickets/{id}", permStaff, s.consoleTicket},
 		{"POST /console/tickets/{id}", permStaff, s.consoleTicketAction},
 		{"POST /console/tickets/{id}/claim", permStaff, s.consoleClaimFromMessage},
+		{"GET /console/tickets/{id}/attachments/{aid}", permStaff, s.consoleTicketAttachment},
 		{"POST /contact", permAnyone, s.contact},
 		{"GET /shop", permAnyone, s.shop},
 		{"GET /shop/{slug}", permAnyone, s.product},
@@ -235,6 +237,11 @@ func (s *Server) pageRoutes() []route {
 		{"POST /admin/products/{id}/{action}", permAdmin, s.adminProductArchive},
 		{"POST /admin/products/{id}/keys", permAdmin, s.adminProductKeys},
 		{"POST /admin/products/{id}/file", permAdmin, s.adminProductFile},
+		{"GET /admin/canned", permAdmin, s.adminCanned},
+		{"POST /admin/canned", permAdmin, s.adminCannedSave},
+		{"GET /admin/canned/{id}", permAdmin, s.adminCannedEdit},
+		{"POST /admin/canned/{id}", permAdmin, s.adminCannedSave},
+		{"POST /admin/canned/{id}/delete", permAdmin, s.adminCannedDelete},
 	}
 }
 

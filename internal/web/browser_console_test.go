@@ -1,0 +1,127 @@
+package web_test
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"comptoir/internal/apptest"
+	"comptoir/internal/browsertest"
+	"comptoir/internal/mail"
+)
+
+// A guest writes with a file; the agent sees the queue refresh by itself,
+// opens the ticket, sees the file, answers with a canned reply inserted in
+// place; the guest, who has no portal, gets the answer by email (the
+// acknowledgement and the answer are how a guest follows a ticket today).
+func TestBrowserGuestContactWithFileAgentAnswersWithCannedReply(t *testing.T) {
+	h := apptest.Start(t)
+	h.User(t, "agent", "agent@shop.test")
+	dir := t.TempDir()
+	shot := filepath.Join(dir, "screenshot.png")
+	png := append([]byte("\x89PNG\r\n\x1a\n"), bytes.Repeat([]byte{0}, 64)...)
+	if err := os.WriteFile(shot, png, 0o600); err != nil {
+		t.Fatal(err)
+	}
+
+	// The agent watches the queue before anything arrives.
+	agent := browsertest.New(t, 120*time.Second)
+	err := chromedp.Do(agent,
+		signIn(h, "agent@shop.test"),
+		chromedp.Navigate(h.URL+"/console/tickets"),
+		chromedp.WaitVisible(css("#queue")),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := chromedp.Run(agent, chromedp.Evaluate[bool](`window.notReloaded = true`)); err != nil {
+		t.Fatal(err)
+	}
+
+	guest := browsertest.New(t, 60*time.Second) // headless Chromium asks for English
+	err = chromedp.Do(guest,
+		chromedp.Navigate(h.URL+"/contact"),
+		chromedp.WaitVisible(css("#contact-submit")),
+		chromedp.SendKeys(css("#name"), "Sam"),
+		chromedp.SendKeys(css("#email"), "sam@example.org"),
+		chromedp.SetValue(css("#topic"), "non_delivery"),
+		chromedp.SendKeys(css("#message"), "My order has not arrived, screenshot attached."),
+		chromedp.SetUploadFiles(css("#files"), []string{shot}),
+		chromedp.Click(css("#contact-submit")),
+		chromedp.WaitVisible(css("#contact-promise")),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// The ticket appears in the agent's queue without a reload (queue.js
+	// polls every 15 s).
+	if _, err := chromedp.Run(agent, chromedp.Poll[bool](`document.querySelector('#queue tbody').innerText.includes('sam@example.org') && window.notReloaded === true`,
+		chromedp.WithPollingTimeout(40*time.Second))); err != nil {
+		t.Fatalf("the queue did not refresh in place: %v", err)
+	}
+	err = chromedp.Do(agent,
+		chromedp.Click(css("#queue a")),
+		chromedp.WaitVisible(css("#canned-insert")),
+		chromedp.WaitVisible(css(`.attachments a[download]`)),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if name, _ := chromedp.Run(agent, chromedp.Text(css(".attachments a"))); name != "screenshot.png" {
+		t.Fatalf("attachment link %q", name)
+	}
+	if ctx, _ := chromedp.Run(agent, chromedp.Text(css("#customer-context"))); !strings.Contains(ctx, "guest") && !strings.Contains(ctx, "invité") {
+		t.Fatalf("customer context for a guest: %q", ctx)
+	}
+	// The canned reply goes into the reply box in place, in the guest's
+	// language (English), with the name filled in.
+	before, _ := chromedp.Run(agent, chromedp.Evaluate[string](`location.href`))
+	err = chromedp.Do(agent,
+		chromedp.SetValue(css("#canned"), cannedDelayed),
+		chromedp.Click(css("#canned-insert")),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	draft, err := chromedp.Run(agent, chromedp.Poll[string](`document.getElementById('text').value`, chromedp.WithPollingTimeout(5*time.Second)))
+	if err != nil || !strings.HasPrefix(draft, "Hello Sam,") || !strings.Contains(draft, "Your delivery is taking longer") {
+		t.Fatalf("reply box after picking a canned reply: %q (%v)", draft, err)
+	}
+	if after, _ := chromedp.Run(agent, chromedp.Evaluate[string](`location.href`)); after != before {
+		t.Fatalf("picking a canned reply navigated: %s → %s", before, after)
+	}
+	err = chromedp.Do(agent,
+		chromedp.SendKeys(css("#text"), "\nIt leaves tomorrow."),
+		chromedp.Click(css("#reply-submit")),
+		chromedp.WaitVisible(css(".flash")),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	thread, _ := chromedp.Run(agent, chromedp.Text(css(".thread")))
+	if !strings.Contains(thread, "Your delivery is taking longer") || !strings.Contains(thread, "It leaves tomorrow.") {
+		t.Fatalf("the agent's thread:\n%s", thread)
+	}
+
+	// The guest gets the answer by email, threaded on the ticket.
+	replies, _ := h.App.Outbox.List(context.Background(), mail.Filter{Kind: "ticket_reply"})
+	if len(replies) != 1 || replies[0].To != "sam@example.org" || !strings.Contains(replies[0].Text, "Hello Sam,") ||
+		!strings.Contains(replies[0].Text, "Your delivery is taking longer") || !strings.Contains(replies[0].Text, "It leaves tomorrow.") {
+		t.Fatalf("answer emailed to the guest: %+v", replies)
+	}
+	// And the file the guest sent is the one the agent downloads.
+	_, agentHTTP := h.User(t, "agent", "agent2@shop.test")
+	tk := onlyTicket(t, h)
+	thr, _ := h.App.Desk.Thread(context.Background(), tk.ID, true)
+	r := agentHTTP.Get("/console/tickets/" + tk.ID + "/attachments/" + thr[0].Attachments[0].ID)
+	if r.Body != string(png) || r.Header.Get("Content-Type") != "image/png" {
+		t.Fatalf("downloaded attachment: %q %v", r.Body, r.Header)
+	}
+}

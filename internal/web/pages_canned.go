@@ -1,0 +1,114 @@
+package web
+
+import (
+	"errors"
+	"net/http"
+
+	"comptoir/internal/desk"
+)
+
+type cannedData struct {
+	Replies []desk.CannedReply
+	// Edit is the reply being edited; nil on the list with its "new" form.
+	Edit *desk.CannedReply
+}
+
+// cannedView is the admin page of canned replies: the list and a form,
+// empty to add one or filled to edit the one in the path.
+func (s *Server) cannedView(r *http.Request) (*view, error) {
+	ctx := r.Context()
+	replies, err := s.Desk.CannedReplies(ctx)
+	if err != nil {
+		return nil, err
+	}
+	d := &cannedData{Replies: replies}
+	v := s.newView(r, "admin.canned.title", d)
+	if cid := r.PathValue("id"); cid != "" {
+		c, err := s.Desk.CannedReply(ctx, cid)
+		if err != nil {
+			return nil, err
+		}
+		d.Edit = &c
+		v.Form.Set("title_fr", c.TitleFR)
+		v.Form.Set("title_en", c.TitleEN)
+		v.Form.Set("body_fr", c.BodyFR)
+		v.Form.Set("body_en", c.BodyEN)
+	}
+	return v, nil
+}
+
+func (s *Server) showCanned(w http.ResponseWriter, r *http.Request, status int, prepare func(*view)) {
+	v, err := s.cannedView(r)
+	if errors.Is(err, desk.ErrNotFound) {
+		s.notFound(w, r)
+		return
+	}
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	if prepare != nil {
+		prepare(v)
+	}
+	s.render(w, r, status, "admin_canned", v)
+}
+
+func (s *Server) adminCanned(w http.ResponseWriter, r *http.Request) {
+	s.showCanned(w, r, http.StatusOK, nil)
+}
+
+func (s *Server) adminCannedEdit(w http.ResponseWriter, r *http.Request) {
+	s.showCanned(w, r, http.StatusOK, nil)
+}
+
+// adminCannedSave creates a canned reply (POST /admin/canned) or rewrites
+// the one in the path.
+func (s *Server) adminCannedSave(w http.ResponseWriter, r *http.Request) {
+	if err := r.ParseForm(); err != nil {
+		s.badForm(w, r, err)
+		return
+	}
+	f := r.PostForm
+	in := desk.CannedInput{TitleFR: f.Get("title_fr"), TitleEN: f.Get("title_en"), BodyFR: f.Get("body_fr"), BodyEN: f.Get("body_en")}
+	actor := state(r).user.Actor()
+	var err error
+	if cid := r.PathValue("id"); cid != "" {
+		_, err = s.Desk.UpdateCanned(r.Context(), actor, cid, in)
+	} else {
+		_, err = s.Desk.CreateCanned(r.Context(), actor, in)
+	}
+	var verr *desk.ValidationError
+	switch {
+	case errors.As(err, &verr):
+		s.showCanned(w, r, http.StatusUnprocessableEntity, func(v *view) {
+			v.Form = f
+			v.Errors = map[string]string{}
+			for field, code := range verr.Fields {
+				v.Errors[field] = s.Messages.T(v.Lang, "admin.canned.error."+code)
+			}
+		})
+		return
+	case errors.Is(err, desk.ErrNotFound):
+		s.notFound(w, r)
+		return
+	case err != nil:
+		s.serverError(w, r, err)
+		return
+	}
+	s.flash(w, "admin.canned.saved")
+	http.Redirect(w, r, "/admin/canned", http.StatusSeeOther)
+}
+
+func (s *Server) adminCannedDelete(w http.ResponseWriter, r *http.Request) {
+	err := s.Desk.DeleteCanned(r.Context(), state(r).user.Actor(), r.PathValue("id"))
+	switch {
+	case errors.Is(err, desk.ErrNotFound):
+		s.notFound(w, r)
+		return
+	case err != nil:
+		s.serverError(w, r, err)
+		return
+	}
+	s.flash(w, "admin.canned.deleted")
+	http.Redirect(w, r, "/admin/canned", http.StatusSeeOther)
+}

@@ -1,0 +1,24 @@
+// Inserts the picked canned reply into the reply box in place. Without
+// script the picker is a GET form: the page comes back with the reply box
+// filled in (?canned=ID). The bodies, already filled in for the ticket in
+// the customer's language, are in the options' data-body.
+(function () {
+  "use strict";
+  var form = document.getElementById("canned-pick");
+  var select = document.getElementById("canned");
+  var text = document.getElementById("text");
+  if (!form || !select || !text) {
+    return;
+  }
+  form.addEventListener("submit", function (e) {
+    var option = select.options[select.selectedIndex];
+    if (!option || option.dataset.body === undefined) {
+      return; // let the form go to the server
+    }
+    e.preventDefault();
+    var body = option.dataset.body;
+    // Added after what the agent already wrote, never over it.
+    text.value = text.value.trim() === "" ? body : text.value.replace(/\s+$/, "") + "\n\n" + body;
+    text.focus();
+  });
+})();
