@@ -73,6 +73,7 @@ type authzObjects struct {
 	order, fileOrder, fileLine      string
 	claim, evidence                 string
 	ticket, surveyToken, resetToken string
+	attachment, canned              string
 	sub                             string
 	session, token                  string
 	product, archiveProduct, slug   string
@@ -82,57 +83,64 @@ type authzObjects struct {
 func authzFixtures(o authzObjects) map[string]authzFixture {
 	return map[string]authzFixture{
 		// Pages.
-		"GET /{$}":                               {path: "/"},
-		"POST /lang":                             {path: "/lang"},
-		"GET /signup":                            {path: "/signup"},
-		"POST /signup":                           {path: "/signup"},
-		"GET /signin":                            {path: "/signin"},
-		"POST /signin":                           {path: "/signin"},
-		"POST /signout":                          {path: "/signout", fresh: true},
-		"GET /reset":                             {path: "/reset"},
-		"POST /reset":                            {path: "/reset"},
-		"GET /reset/{token}":                     {path: "/reset/" + o.resetToken},
-		"POST /reset/{token}":                    {path: "/reset/" + o.resetToken},
-		"GET /account":                           {path: "/account"},
-		"POST /account/profile":                  {path: "/account/profile"},
-		"POST /account/password":                 {path: "/account/password"},
-		"POST /account/sessions/{id}/revoke":     {path: "/account/sessions/" + o.session + "/revoke", owned: true},
-		"POST /account/tokens":                   {path: "/account/tokens"},
-		"POST /account/tokens/{id}/revoke":       {path: "/account/tokens/" + o.token + "/revoke", owned: true},
-		"GET /policy":                            {path: "/policy"},
-		"GET /contact":                           {path: "/contact"},
-		"GET /survey/{token}":                    {path: "/survey/" + o.surveyToken},
-		"POST /survey/{token}":                   {path: "/survey/" + o.surveyToken},
-		"GET /support/tickets":                   {path: "/support/tickets"},
-		"GET /support/tickets/{id}":              {path: "/support/tickets/" + o.ticket, owned: true},
-		"POST /support/tickets/{id}":             {path: "/support/tickets/" + o.ticket, owned: true, body: "text=Any+news%3F"},
-		"GET /console/tickets":                   {path: "/console/tickets"},
-		"GET /console/tickets/{id}":              {path: "/console/tickets/" + o.ticket},
-		"POST /console/tickets/{id}":             {path: "/console/tickets/" + o.ticket},
-		"POST /console/tickets/{id}/claim":       {path: "/console/tickets/" + o.ticket + "/claim"},
-		"POST /contact":                          {path: "/contact"},
-		"GET /shop":                              {path: "/shop"},
-		"GET /shop/{slug}":                       {path: "/shop/" + o.slug},
-		"GET /cart":                              {path: "/cart"},
-		"POST /cart":                             {path: "/cart", body: "quantity=1&product_id=" + o.product},
-		"POST /cart/remove":                      {path: "/cart/remove"},
-		"POST /checkout":                         {path: "/checkout"},
-		"GET /orders":                            {path: "/orders"},
-		"GET /orders/{id}":                       {path: "/orders/" + o.order, owned: true},
-		"GET /orders/{id}/receipt":               {path: "/orders/" + o.order + "/receipt", owned: true},
-		"GET /orders/{id}/pay":                   {path: "/orders/" + o.order + "/pay", owned: true},
-		"GET /orders/{id}/lines/{line}/download": {path: "/orders/" + o.fileOrder + "/lines/" + o.fileLine + "/download", owned: true},
-		"POST /subscriptions":                    {path: "/subscriptions"},
-		"GET /subscriptions":                     {path: "/subscriptions"},
-		"GET /subscriptions/{id}":                {path: "/subscriptions/" + o.sub, owned: true},
-		"POST /subscriptions/{id}/cancel":        {path: "/subscriptions/" + o.sub + "/cancel", owned: true, body: "mode=period_end"},
-		"POST /subscriptions/{id}/undo":          {path: "/subscriptions/" + o.sub + "/undo", owned: true},
-		"POST /orders/{id}/claims":               {path: "/orders/" + o.order + "/claims", owned: true, body: "kind=dissatisfied&message=Not+for+me"},
-		"GET /orders/{id}/withdraw":              {path: "/orders/" + o.order + "/withdraw", owned: true},
-		"POST /orders/{id}/withdraw":             {path: "/orders/" + o.order + "/withdraw", owned: true},
-		"GET /claims":                            {path: "/claims"},
-		"GET /claims/{id}":                       {path: "/claims/" + o.claim, owned: true},
-		"POST /claims/{id}/evidence":             {path: "/claims/" + o.claim + "/evidence", owned: true, multipart: true},
+		"GET /{$}":                                    {path: "/"},
+		"POST /lang":                                  {path: "/lang"},
+		"GET /signup":                                 {path: "/signup"},
+		"POST /signup":                                {path: "/signup"},
+		"GET /signin":                                 {path: "/signin"},
+		"POST /signin":                                {path: "/signin"},
+		"POST /signout":                               {path: "/signout", fresh: true},
+		"GET /reset":                                  {path: "/reset"},
+		"POST /reset":                                 {path: "/reset"},
+		"GET /reset/{token}":                          {path: "/reset/" + o.resetToken},
+		"POST /reset/{token}":                         {path: "/reset/" + o.resetToken},
+		"GET /account":                                {path: "/account"},
+		"POST /account/profile":                       {path: "/account/profile"},
+		"POST /account/password":                      {path: "/account/password"},
+		"POST /account/sessions/{id}/revoke":          {path: "/account/sessions/" + o.session + "/revoke", owned: true},
+		"POST /account/tokens":                        {path: "/account/tokens"},
+		"POST /account/tokens/{id}/revoke":            {path: "/account/tokens/" + o.token + "/revoke", owned: true},
+		"GET /policy":                                 {path: "/policy"},
+		"GET /contact":                                {path: "/contact"},
+		"GET /survey/{token}":                         {path: "/survey/" + o.surveyToken},
+		"POST /survey/{token}":                        {path: "/survey/" + o.surveyToken},
+		"GET /support/tickets":                        {path: "/support/tickets"},
+		"GET /support/tickets/{id}":                   {path: "/support/tickets/" + o.ticket, owned: true},
+		"POST /support/tickets/{id}":                  {path: "/support/tickets/" + o.ticket, owned: true, body: "text=Any+news%3F"},
+		"GET /console/tickets":                        {path: "/console/tickets"},
+		"GET /console/tickets/{id}":                   {path: "/console/tickets/" + o.ticket},
+		"POST /console/tickets/{id}":                  {path: "/console/tickets/" + o.ticket},
+		"POST /console/tickets/{id}/claim":            {path: "/console/tickets/" + o.ticket + "/claim"},
+		"GET /support/tickets/{id}/attachments/{aid}": {path: "/support/tickets/" + o.ticket + "/attachments/" + o.attachment, owned: true},
+		"GET /console/tickets/{id}/attachments/{aid}": {path: "/console/tickets/" + o.ticket + "/attachments/" + o.attachment},
+		"GET /admin/canned":                           {path: "/admin/canned"},
+		"POST /admin/canned":                          {path: "/admin/canned"},
+		"GET /admin/canned/{id}":                      {path: "/admin/canned/" + o.canned},
+		"POST /admin/canned/{id}":                     {path: "/admin/canned/" + o.canned},
+		"POST /admin/canned/{id}/delete":              {path: "/admin/canned/" + o.canned + "/delete"},
+		"POST /contact":                               {path: "/contact"},
+		"GET /shop":                                   {path: "/shop"},
+		"GET /shop/{slug}":                            {path: "/shop/" + o.slug},
+		"GET /cart":                                   {path: "/cart"},
+		"POST /cart":                                  {path: "/cart", body: "quantity=1&product_id=" + o.product},
+		"POST /cart/remove":                           {path: "/cart/remove"},
+		"POST /checkout":                              {path: "/checkout"},
+		"GET /orders":                                 {path: "/orders"},
+		"GET /orders/{id}":                            {path: "/orders/" + o.order, owned: true},
+		"GET /orders/{id}/receipt":                    {path: "/orders/" + o.order + "/receipt", owned: true},
+		"GET /orders/{id}/pay":                        {path: "/orders/" + o.order + "/pay", owned: true},
+		"GET /orders/{id}/lines/{line}/download":      {path: "/orders/" + o.fileOrder + "/lines/" + o.fileLine + "/download", owned: true},
+		"POST /subscriptions":                         {path: "/subscriptions"},
+		"GET /subscriptions":                          {path: "/subscriptions"},
+		"GET /subscriptions/{id}":                     {path: "/subscriptions/" + o.sub, owned: true},
+		"POST /subscriptions/{id}/cancel":             {path: "/subscriptions/" + o.sub + "/cancel", owned: true, body: "mode=period_end"},
+		"POST /subscriptions/{id}/undo":               {path: "/subscriptions/" + o.sub + "/undo", owned: true},
+		"POST /orders/{id}/claims":                    {path: "/orders/" + o.order + "/claims", owned: true, body: "kind=dissatisfied&message=Not+for+me"},
+		"GET /orders/{id}/withdraw":                   {path: "/orders/" + o.order + "/withdraw", owned: true},
+		"POST /orders/{id}/withdraw":                  {path: "/orders/" + o.order + "/withdraw", owned: true},
+		"GET /claims":                                 {path: "/claims"},
+		"GET /claims/{id}":                            {path: "/claims/" + o.claim, owned: true},
+		"POST /claims/{id}/evidence":                  {path: "/claims/" + o.claim + "/evidence", owned: true, multipart: true},
 		"GET /claims/{id}/evidence/{eid}": {path: "/claims/" + o.claim + "/evidence/" + o.evidence, owned: true, staff: allowed,
 			why: "agents read the evidence of the claims they decide"},
 		"GET /balance": {path: "/balance"},
@@ -429,8 +437,16 @@ func authzSetup(t *testing.T, h *apptest.Harness, users map[string]account.User)
 	// Two tickets: one stays open, the other is closed for its survey.
 	ticketRE := regexp.MustCompile(`/support/tickets/(tkt_[0-9A-Z]+)`)
 	for _, msg := range []string{"Where is my order?", "Thanks, all good."} {
-		if r := ac.PostForm("/contact", url.Values{"name": {"Ana"}, "email": {a.Email}, "topic": {"order"}, "message": {msg}}); r.Status != http.StatusOK {
-			t.Fatalf("contact: %d", r.Status)
+		var buf bytes.Buffer
+		mw := multipart.NewWriter(&buf)
+		for k, v := range map[string]string{"name": "Ana", "email": a.Email, "topic": "order", "message": msg} {
+			mw.WriteField(k, v)
+		}
+		fw, _ := mw.CreateFormFile("files", "receipt.png")
+		fw.Write(png)
+		mw.Close()
+		if r := ac.Send(http.MethodPost, "/contact", mw.FormDataContentType(), &buf, http.Header{"Sec-Fetch-Site": {"same-origin"}}); r.Status != http.StatusOK {
+			t.Fatalf("contact: %d %s", r.Status, r.Body)
 		}
 	}
 	ids := ticketRE.FindAllStringSubmatch(ac.Get("/support/tickets").Body, -1)
@@ -444,6 +460,17 @@ func authzSetup(t *testing.T, h *apptest.Harness, users map[string]account.User)
 		t.Fatalf("tickets of A: %v", tickets)
 	}
 	o.ticket = tickets[0]
+	attRE := regexp.MustCompile(`/attachments/([^"/]+)"`)
+	m := attRE.FindStringSubmatch(ac.Get("/support/tickets/" + o.ticket).Body)
+	if m == nil {
+		t.Fatal("no attachment link on A's ticket")
+	}
+	o.attachment = m[1]
+	canned, err := h.App.Desk.CannedReplies(ctx)
+	if err != nil || len(canned) == 0 {
+		t.Fatalf("canned replies: %v %v", canned, err)
+	}
+	o.canned = canned[0].ID
 	agentc.PostForm("/console/tickets/"+tickets[1], url.Values{"action": {"reply"}, "text": {"Glad to hear it."}})
 	if r := agentc.PostForm("/console/tickets/"+tickets[1], url.Values{"action": {"close"}}); r.Status != http.StatusSeeOther {
 		t.Fatalf("close: %d", r.Status)
