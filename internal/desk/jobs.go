@@ -8,7 +8,7 @@ import (
 )
 
 // BreachScanArgs is the periodic job that marks tickets whose promised
-// answer time has passed.
+// answer time has passed and warns the staff about those due soon.
 type BreachScanArgs struct{}
 
 // Kind names the job.
@@ -29,7 +29,11 @@ type breachScanWorker struct {
 }
 
 func (w *breachScanWorker) Work(ctx context.Context, _ *river.Job[BreachScanArgs]) error {
-	_, err := w.s.MarkBreaches(ctx, w.s.clock.Now())
+	now := w.s.clock.Now()
+	if _, err := w.s.MarkBreaches(ctx, now); err != nil {
+		return err
+	}
+	_, err := w.s.WarnDeadlines(ctx, now)
 	return err
 }
 
