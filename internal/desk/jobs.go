@@ -81,6 +81,10 @@ type imapPollWorker struct {
 	p MailPoller
 }
 
+// Timeout leaves a batch of large messages time to download (River's
+// default is 2 minutes).
+func (w *imapPollWorker) Timeout(*river.Job[IMAPPollArgs]) time.Duration { return 10 * time.Minute }
+
 func (w *imapPollWorker) Work(ctx context.Context, _ *river.Job[IMAPPollArgs]) error {
 	_, err := w.p.Poll(ctx)
 	return err

@@ -224,10 +224,15 @@ func (p *Poller) Poll(ctx context.Context) (res PollResult, err error) {
 			continue // expunged meanwhile
 		}
 		if size > p.cfg.MaxMessageBytes {
-			if err := p.tooLarge(ctx, c, uid, size); err != nil {
+			recorded, err := p.tooLarge(ctx, c, uid, size)
+			if err != nil {
 				return res, err
 			}
-			res.TooLarge++
+			if recorded {
+				res.TooLarge++
+			} else {
+				res.Failed++
+			}
 			continue
 		}
 		raw, err := p.fetch(c, uid, nil, p.cfg.MaxMessageBytes)
@@ -307,23 +312,31 @@ func (p *Poller) fetch(c *imapclient.Client, uid imap.UID, section *imap.FetchIt
 // tooLarge hands the header of an oversized message to the handler, then
 // marks it \Seen and \Flagged; without a TooLargeHandler it is only flagged
 // and logged, so that a person sees it in the mailbox.
-func (p *Poller) tooLarge(ctx context.Context, c *imapclient.Client, uid imap.UID, size int64) error {
+// It reports whether the handler recorded it; a message left unseen is
+// tried again at the next poll.
+func (p *Poller) tooLarge(ctx context.Context, c *imapclient.Client, uid imap.UID, size int64) (bool, error) {
 	where := fmt.Sprintf("%s UID %d", p.cfg.Mailbox, uid)
 	p.log.Warn("inbound imap: message too large, not downloaded", "mailbox", p.cfg.Mailbox, "uid", uid,
 		"bytes", size, "limit", p.cfg.MaxMessageBytes)
 	h, ok := p.handler.(TooLargeHandler)
 	if !ok {
-		return p.mark(c, uid, imap.FlagFlagged)
+		return true, p.mark(c, uid, imap.FlagFlagged)
 	}
 	header, err := p.fetch(c, uid, &imap.FetchItemBodySection{Specifier: imap.PartSpecifierHeader}, 1<<20)
-	if err != nil || header == nil {
-		return err
+	if err != nil {
+		return false, err
+	}
+	if header == nil {
+		return true, nil // expunged meanwhile: nothing left to record
 	}
 	if err := h.DeliverTooLarge(ctx, header, size, p.cfg.MaxMessageBytes, where); err != nil {
-		p.log.Error("inbound imap: recording a message too large failed", "mailbox", p.cfg.Mailbox, "uid", uid, "err", err)
-		return p.mark(c, uid, imap.FlagFlagged)
+		if ctx.Err() != nil {
+			return false, ctx.Err()
+		}
+		p.log.Error("inbound imap: recording a message too large failed, left unseen", "mailbox", p.cfg.Mailbox, "uid", uid, "err", err)
+		return false, p.mark(c, uid, imap.FlagFlagged)
 	}
-	return p.mark(c, uid, imap.FlagSeen, imap.FlagFlagged)
+	return true, p.mark(c, uid, imap.FlagSeen, imap.FlagFlagged)
 }
 
 func (p *Poller) mark(c *imapclient.Client, uid imap.UID, flags ...imap.Flag) error {

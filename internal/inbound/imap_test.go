@@ -1,0 +1,121 @@
+package inbound_test
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log"
+	"log/slog"
+	"net"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/emersion/go-imap/v2"
+	"github.com/emersion/go-imap/v2/imapclient"
+	"github.com/emersion/go-imap/v2/imapserver"
+	"github.com/emersion/go-imap/v2/imapserver/imapmemserver"
+
+	"comptoir/internal/inbound"
+)
+
+// imapServer runs go-imap's in-memory server on loopback with the given
+// messages in INBOX.
+func imapServer(t *testing.T, msgs ...string) string {
+	t.Helper()
+	user := imapmemserver.NewUser("u", "p")
+	if err := user.Create("INBOX", nil); err != nil {
+		t.Fatal(err)
+	}
+	mem := imapmemserver.New()
+	mem.AddUser(user)
+	srv := imapserver.New(&imapserver.Options{
+		NewSession: func(*imapserver.Conn) (imapserver.Session, *imapserver.GreetingData, error) {
+			return mem.NewSession(), nil, nil
+		},
+		Caps: imap.CapSet{imap.CapIMAP4rev1: {}}, InsecureAuth: true, Logger: log.New(io.Discard, "", 0),
+	})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go srv.Serve(ln)
+	t.Cleanup(func() { srv.Close() })
+	c, err := imapclient.DialInsecure(ln.Addr().String(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if err := c.Login("u", "p").Wait(); err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range msgs {
+		cmd := c.Append("INBOX", int64(len(m)), nil)
+		io.WriteString(cmd, m)
+		cmd.Close()
+		if _, err := cmd.Wait(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return ln.Addr().String()
+}
+
+// A message the handler fails on stays unseen and comes back at the next
+// poll; the others are not held up by it.
+func TestPollLeavesFailedMessagesUnseen(t *testing.T) {
+	addr := imapServer(t,
+		"From: a@example.com\r\nMessage-ID: <a@x>\r\nSubject: a\r\n\r\nfirst\r\n",
+		"Return-Path: <>\r\nFrom: MAILER-DAEMON@example.com\r\nMessage-ID: <b@x>\r\nSubject: b\r\n\r\nbounce\r\n",
+		"Return-Path: <c-sender@example.com>\r\nFrom: c@example.com\r\nMessage-ID: <c@x>\r\nSubject: c\r\n\r\nthird\r\n")
+	var mu sync.Mutex
+	var got []string
+	failA := true
+	h := inbound.HandlerFunc(func(_ context.Context, raw []byte, from string, _ []string) error {
+		mu.Lock()
+		defer mu.Unlock()
+		m, err := inbound.Parse(raw)
+		if err != nil {
+			return err
+		}
+		if m.MessageID == "<a@x>" && failA {
+			failA = false
+			return errors.New("database down")
+		}
+		got = append(got, m.MessageID+" "+from)
+		return nil
+	})
+	cfg, err := inbound.ParseIMAPURL("imap+insecure://u@"+addr, "p")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Logger = slog.New(slog.DiscardHandler)
+	p, err := inbound.NewPoller(cfg, h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := p.Poll(context.Background())
+	if err == nil || res.Failed != 1 || res.Delivered != 2 {
+		t.Fatalf("first poll = %+v, %v; want one failure reported", res, err)
+	}
+	res, err = p.Poll(context.Background())
+	if err != nil || res.Delivered != 1 || res.Failed != 0 {
+		t.Fatalf("second poll = %+v, %v", res, err)
+	}
+	want := "<b@x> |<c@x> c-sender@example.com|<a@x> a@example.com"
+	if s := strings.Join(got, "|"); s != want {
+		t.Fatalf("delivered %q, want %q (bounce with an empty envelope sender)", s, want)
+	}
+}
+
+func TestPollRefusesABadLogin(t *testing.T) {
+	addr := imapServer(t, "From: a@example.com\r\nSubject: a\r\n\r\nx\r\n")
+	cfg, _ := inbound.ParseIMAPURL("imap+insecure://u@"+addr, "wrong")
+	cfg.Logger = slog.New(slog.DiscardHandler)
+	p, _ := inbound.NewPoller(cfg, inbound.HandlerFunc(func(context.Context, []byte, string, []string) error {
+		t.Error("delivered without logging in")
+		return nil
+	}))
+	if _, err := p.Poll(context.Background()); err == nil || !strings.Contains(err.Error(), "login") || strings.Contains(err.Error(), "wrong") {
+		t.Fatalf("poll with a wrong password: %v", err)
+	}
+}
