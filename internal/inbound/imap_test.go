@@ -2,7 +2,14 @@ package inbound_test
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"errors"
+	"math/big"
 	"io"
 	"log"
 	"log/slog"
@@ -10,6 +17,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapclient"
@@ -117,5 +125,82 @@ func TestPollRefusesABadLogin(t *testing.T) {
 	}))
 	if _, err := p.Poll(context.Background()); err == nil || !strings.Contains(err.Error(), "login") || strings.Contains(err.Error(), "wrong") {
 		t.Fatalf("poll with a wrong password: %v", err)
+	}
+}
+
+// selfSigned makes a certificate for 127.0.0.1 and the pool that trusts it.
+func selfSigned(t *testing.T) (tls.Certificate, *x509.CertPool) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "imap test"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")}, KeyUsage: x509.KeyUsageDigitalSignature,
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, err := x509.ParseCertificate(der)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	pool.AddCert(cert)
+	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}, pool
+}
+
+// imaps:// speaks TLS from the start and imap:// insists on STARTTLS: a
+// server that does not offer it gets no password.
+func TestPollOverTLS(t *testing.T) {
+	cert, pool := selfSigned(t)
+	serve := func(tlsListener, startTLS bool) string {
+		user := imapmemserver.NewUser("u", "p")
+		user.Create("INBOX", nil)
+		mem := imapmemserver.New()
+		mem.AddUser(user)
+		opts := &imapserver.Options{
+			NewSession: func(*imapserver.Conn) (imapserver.Session, *imapserver.GreetingData, error) {
+				return mem.NewSession(), nil, nil
+			},
+			Caps: imap.CapSet{imap.CapIMAP4rev1: {}}, Logger: log.New(io.Discard, "", 0), InsecureAuth: tlsListener,
+		}
+		if startTLS {
+			opts.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}}
+			opts.Caps[imap.CapStartTLS] = struct{}{}
+		}
+		srv := imapserver.New(opts)
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if tlsListener {
+			ln = tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{cert}})
+		}
+		go srv.Serve(ln)
+		t.Cleanup(func() { srv.Close() })
+		return ln.Addr().String()
+	}
+	poll := func(url string) error {
+		cfg, err := inbound.ParseIMAPURL(url, "p")
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg.TLSConfig = &tls.Config{RootCAs: pool}
+		cfg.Logger = slog.New(slog.DiscardHandler)
+		p, _ := inbound.NewPoller(cfg, inbound.HandlerFunc(func(context.Context, []byte, string, []string) error { return nil }))
+		_, err = p.Poll(context.Background())
+		return err
+	}
+	if err := poll("imaps://u@" + serve(true, false) + "/INBOX"); err != nil {
+		t.Errorf("imaps: %v", err)
+	}
+	if err := poll("imap://u@" + serve(false, true) + "/INBOX"); err != nil {
+		t.Errorf("imap with STARTTLS: %v", err)
+	}
+	if err := poll("imap://u@" + serve(false, false) + "/INBOX"); err == nil {
+		t.Error("imap:// logged in to a server without STARTTLS")
 	}
 }
