@@ -2,7 +2,6 @@ package desk_test
 
 import (
 	"context"
-	"fmt"
 	"io"
 	"log"
 	"log/slog"
@@ -337,34 +336,5 @@ func TestIMAPPollJob(t *testing.T) {
 	}
 	if fl := mb.flags(); len(fl) != 1 || !hasFlag(fl[0], imap.FlagSeen) {
 		t.Errorf("flags %v", fl)
-	}
-}
-
-func TestParseIMAPURL(t *testing.T) {
-	for _, tc := range []struct {
-		url, password, want, err string
-	}{
-		{"imaps://desk@mail.example.com/Support", "pw", "imaps://desk@mail.example.com:993/Support", ""},
-		{"imap://desk@mail.example.com", "pw", "imap://desk@mail.example.com:143/INBOX", ""},
-		{"imap+insecure://desk:inurl@127.0.0.1:1143/INBOX", "", "imap+insecure://desk@127.0.0.1:1143/INBOX", ""},
-		{"pop3://desk@mail.example.com", "pw", "", "scheme"},
-		{"imaps://mail.example.com", "pw", "", "user name"},
-		{"imaps://desk@mail.example.com", "", "", "password"},
-		{"imaps://desk@/INBOX", "pw", "", "host"},
-	} {
-		c, err := inbound.ParseIMAPURL(tc.url, tc.password)
-		if tc.err != "" {
-			if err == nil || !strings.Contains(err.Error(), tc.err) {
-				t.Errorf("%s: error %v, want %q", tc.url, err, tc.err)
-			}
-			continue
-		}
-		if err != nil || c.Redacted() != tc.want {
-			t.Errorf("%s: %q, %v; want %q", tc.url, c.Redacted(), err, tc.want)
-		}
-	}
-	c, _ := inbound.ParseIMAPURL("imaps://desk:inurl@mail.example.com", "fromfile")
-	if c.Password != "fromfile" || strings.Contains(fmt.Sprint(c.Redacted()), "fromfile") {
-		t.Errorf("password %q, redacted %q", c.Password, c.Redacted())
 	}
 }
