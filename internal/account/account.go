@@ -142,6 +142,12 @@ type Options struct {
 	// carry their own parameters, keep verifying when these change, and are
 	// upgraded at the next sign-in.
 	HashParams *HashParams
+	// EmailProven, when set, runs in the transaction of an act that proves
+	// the user reads their email (today: setting a password through a reset
+	// link sent there), so that other domains may trust the address, e.g.
+	// the desk links a guest's earlier tickets to the account. An error
+	// undoes the act.
+	EmailProven func(ctx context.Context, tx *sql.Tx, u User, at time.Time) error
 }
 
 // HashParams are argon2id's cost parameters (memory in KiB, passes, lanes,

@@ -136,6 +136,12 @@ func (s *Service) ResetPassword(ctx context.Context, token, newPassword string) 
 		if _, err := tx.ExecContext(ctx, `UPDATE password_resets SET used_at = $1 WHERE user_id = $2 AND used_at IS NULL`, now, userID); err != nil {
 			return fmt.Errorf("account: void reset links: %w", err)
 		}
+		// The link reached the address: the account owner reads it.
+		if s.opts.EmailProven != nil {
+			if err := s.opts.EmailProven(ctx, tx, u, now); err != nil {
+				return err
+			}
+		}
 		return audit.Record(ctx, tx, audit.Entry{At: now, Actor: u.Actor(), SubjectType: "user", SubjectID: userID,
 			Action: "password_reset", After: map[string]any{"fields": []string{"password_hash"}, "sessions_revoked": revoked}})
 	})

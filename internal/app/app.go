@@ -84,7 +84,9 @@ type App struct {
 	Blobs         blob.Store
 	Desk          *desk.Service
 	// SMTP is the inbound mail listener (--smtp-listen), nil when off.
-	SMTP    *inbound.Server
+	SMTP *inbound.Server
+	// IMAP polls the support mailbox (--imap-url), nil when off.
+	IMAP    *inbound.Poller
 	Metrics *web.Metrics
 
 	Idempotency *idempotency.Store
@@ -139,6 +141,9 @@ func (a *App) build(ctx context.Context, opts Options) (err error) {
 	if opts.Workers {
 		jobsCfg.Workers = workers
 		jobsCfg.PeriodicJobs = append(jobsCfg.PeriodicJobs, subscriptions.RenewDueJob(), desk.BreachScanJob())
+		if cfg.IMAPURL != "" {
+			jobsCfg.PeriodicJobs = append(jobsCfg.PeriodicJobs, desk.IMAPPollJob(cfg.IMAPPollInterval))
+		}
 	}
 	if a.Jobs, err = jobs.New(a.DB, jobsCfg); err != nil {
 		return err
@@ -157,7 +162,13 @@ func (a *App) build(ctx context.Context, opts Options) (err error) {
 	}
 	river.AddWorker(workers, mail.NewWorker(a.DB, sender, a.Clock, a.Logger))
 
-	accOpts := account.Options{BaseURL: cfg.BaseURL}
+	accOpts := account.Options{BaseURL: cfg.BaseURL,
+		// A customer who proves their address (a reset link) gets the
+		// tickets they opened as a guest with it.
+		EmailProven: func(ctx context.Context, tx *sql.Tx, u account.User, at time.Time) error {
+			_, err := desk.LinkGuestTicketsTx(ctx, tx, u, at)
+			return err
+		}}
 	if opts.PasswordParams != nil {
 		accOpts.HashParams = opts.PasswordParams
 	}
@@ -210,7 +221,7 @@ func (a *App) build(ctx context.Context, opts Options) (err error) {
 
 	if a.Desk, err = desk.New(a.DB, a.Clock, a.Outbox, desk.Options{
 		SupportAddress: cfg.SupportAddress, BaseURL: cfg.BaseURL, StoreName: cfg.StoreName,
-		Deadlines: desk.SLADeadlines(sla.DefaultPolicy), Customers: a.Accounts,
+		Deadlines: desk.SLADeadlines(sla.DefaultPolicy), Customers: a.Accounts, WarnBefore: cfg.SLAWarnBefore,
 	}); err != nil {
 		return config.Usagef("support desk: %v", err)
 	}
@@ -222,6 +233,17 @@ func (a *App) build(ctx context.Context, opts Options) (err error) {
 		if err != nil {
 			return config.Usagef("--smtp-listen: %v", err)
 		}
+	}
+	if cfg.IMAPURL != "" {
+		imapCfg, err := inbound.ParseIMAPURL(cfg.IMAPURL, cfg.IMAPPassword)
+		if err != nil {
+			return config.Usagef("--imap-url: %v", err)
+		}
+		imapCfg.Logger = a.Logger
+		if a.IMAP, err = inbound.NewPoller(imapCfg, desk.MailIntake{Desk: a.Desk, Blobs: a.Blobs, Support: cfg.SupportAddress}); err != nil {
+			return config.Usagef("--imap-url: %v", err)
+		}
+		desk.AddIMAPWorker(workers, a.IMAP)
 	}
 
 	var fulfilment webhooksig.Secret

@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 )
 
 // UsageError is bad usage or configuration: the program exits with code 2
@@ -65,6 +66,17 @@ type Config struct {
 	BlobURL       string
 	BlobAccessKey string
 	BlobSecretKey string
+	// IMAPURL is the support mailbox the desk polls for mail:
+	// imaps://user@host[:993][/MAILBOX], imap://… (STARTTLS required) or
+	// imap+insecure://… (no TLS, a server on the same machine). Empty: off.
+	IMAPURL string
+	// IMAPPassword is the mailbox's password (best from
+	// COMPTOIR_IMAP_PASSWORD_FILE); it wins over one in IMAPURL.
+	IMAPPassword     string
+	IMAPPollInterval time.Duration
+	// SLAWarnBefore is how long before a ticket's promised answer time the
+	// staff is warned by email.
+	SLAWarnBefore time.Duration
 }
 
 // Register adds the shared flags to fs and returns the Config they fill.
@@ -88,13 +100,17 @@ func Register(fs *flag.FlagSet) *Config {
 	fs.StringVar(&c.BlobURL, "blob-url", "", "S3-compatible bucket for uploaded files, s3://bucket[/prefix][?endpoint=host:port&region=…&insecure=true] (default: <data-dir>/uploads)")
 	fs.StringVar(&c.BlobAccessKey, "blob-access-key", "", "access key id for --blob-url")
 	fs.StringVar(&c.BlobSecretKey, "blob-secret-key", "", "secret access key for --blob-url")
+	fs.StringVar(&c.IMAPURL, "imap-url", "", "support mailbox to poll: imaps://user@host:993/INBOX, imap://… (STARTTLS) or imap+insecure://… (off when empty)")
+	fs.StringVar(&c.IMAPPassword, "imap-password", "", "password of the --imap-url mailbox (best from COMPTOIR_IMAP_PASSWORD_FILE)")
+	fs.DurationVar(&c.IMAPPollInterval, "imap-poll-interval", time.Minute, "how often the --imap-url mailbox is polled")
+	fs.DurationVar(&c.SLAWarnBefore, "sla-warn-before", 6*time.Hour, "how long before a ticket's promised answer time the staff is warned by email")
 	return c
 }
 
 // secretFlags may also come from a file (COMPTOIR_<NAME>_FILE), so that a
 // password never has to sit in the environment or a process listing.
 var secretFlags = map[string]bool{"database-url": true, "smtp-relay": true, "stripe-secret-key": true, "stripe-webhook-secret": true, "fulfilment-webhook-secret": true,
-	"blob-access-key": true, "blob-secret-key": true}
+	"blob-access-key": true, "blob-secret-key": true, "imap-url": true, "imap-password": true}
 
 // EnvName is the environment variable that sets a flag.
 func EnvName(flagName string) string {
@@ -179,6 +195,24 @@ func (c *Config) Resolve() error {
 	}
 	if (c.BlobAccessKey == "") != (c.BlobSecretKey == "") {
 		return Usagef("--blob-access-key and --blob-secret-key go together")
+	}
+	if c.IMAPPollInterval == 0 {
+		c.IMAPPollInterval = time.Minute
+	}
+	if c.SLAWarnBefore == 0 {
+		c.SLAWarnBefore = 6 * time.Hour
+	}
+	if c.IMAPURL != "" {
+		u, err := url.Parse(c.IMAPURL)
+		if err != nil || u.Host == "" || (u.Scheme != "imaps" && u.Scheme != "imap" && u.Scheme != "imap+insecure") {
+			return Usagef("--imap-url: want imaps://, imap:// (STARTTLS) or imap+insecure://user@host[:port][/MAILBOX]")
+		}
+		if c.IMAPPollInterval < time.Second {
+			return Usagef("--imap-poll-interval %s: want at least 1s", c.IMAPPollInterval)
+		}
+	}
+	if c.SLAWarnBefore < 0 {
+		return Usagef("--sla-warn-before %s: want a positive duration such as 6h", c.SLAWarnBefore)
 	}
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":

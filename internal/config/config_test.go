@@ -73,6 +73,9 @@ func TestBadValuesAreUsageErrors(t *testing.T) {
 		{"--blob-url", "s3:///prefix"},
 		{"--blob-access-key", "AK"},
 		{"--blob-url", "s3://b", "--blob-secret-key", "SK"},
+		{"--imap-url", "pop3://desk@mail.example.com"},
+		{"--imap-url", "imaps://desk@mail.example.com", "--imap-poll-interval", "10ms"},
+		{"--sla-warn-before", "-1h"},
 	} {
 		if _, err := parse(t, args, nil); !IsUsage(err) {
 			t.Errorf("%v: got %v, want a usage error", args, err)
@@ -92,5 +95,18 @@ func TestBlobCredentialsFromFiles(t *testing.T) {
 	}
 	if c.BlobAccessKey != "AKIAEXAMPLE" || c.BlobSecretKey != "s3cr3t" {
 		t.Fatalf("blob credentials %q %q", c.BlobAccessKey, c.BlobSecretKey)
+	}
+}
+
+func TestIMAPSettings(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "imap")
+	os.WriteFile(path, []byte("mailbox-secret\n"), 0o600)
+	c, err := parse(t, []string{"--imap-url", "imaps://desk@mail.example.com/Support"},
+		map[string]string{"COMPTOIR_IMAP_PASSWORD_FILE": path, "COMPTOIR_IMAP_POLL_INTERVAL": "30s"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.IMAPPassword != "mailbox-secret" || c.IMAPPollInterval.Seconds() != 30 || c.SLAWarnBefore.Hours() != 6 {
+		t.Fatalf("got %+v", c)
 	}
 }

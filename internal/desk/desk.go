@@ -213,6 +213,9 @@ type Options struct {
 	// Customers links tickets opened by email to the sender's account;
 	// nil: such tickets are guests'.
 	Customers Customers
+	// WarnBefore is how long before a ticket's promised answer time the
+	// staff is warned (WarnDeadlines); zero is DefaultWarnBefore.
+	WarnBefore time.Duration
 }
 
 // Service is the desk use cases.
@@ -237,6 +240,9 @@ func New(d *db.DB, c clock.Clock, m Mailer, opts Options) (*Service, error) {
 	}
 	if opts.Location == nil {
 		opts.Location = time.UTC
+	}
+	if opts.WarnBefore <= 0 {
+		opts.WarnBefore = DefaultWarnBefore
 	}
 	if opts.DefaultLang == "" {
 		opts.DefaultLang = "fr"

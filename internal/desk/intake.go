@@ -60,6 +60,39 @@ func (m MailIntake) Deliver(ctx context.Context, raw []byte, envelopeFrom string
 	return err
 }
 
+// DeliverTooLarge implements inbound.TooLargeHandler for the IMAP poller:
+// a message above the size limit is not downloaded, but its header is
+// filed like any message (threaded, deduplicated by Message-ID, a ticket
+// opened when it threads nowhere), kept raw and marked unparsed with a note
+// saying where the full message stays, so that an agent fetches it or asks
+// the customer to send it again. Nothing is dropped silently.
+func (m MailIntake) DeliverTooLarge(ctx context.Context, header []byte, size, limit int64, where string) error {
+	raw := append(bytes.TrimRight(header, "\r\n"), "\r\n\r\n"...)
+	msg, err := inbound.Parse(raw)
+	if err != nil {
+		return err
+	}
+	in := InboundMessage{
+		MessageID: msg.MessageID, InReplyTo: msg.InReplyTo, References: msg.References,
+		From:    cmail.Address{Name: msg.From.Name, Email: msg.From.Address},
+		Subject: msg.Subject, AutoReply: msg.AutoReply || inbound.EnvelopeSender(raw) == "", Unparsed: true, Raw: raw,
+		Text: fmt.Sprintf("[This message is %d bytes, over the %d-byte limit: only its header was stored. "+
+			"The full message stays in the mailbox (%s), flagged.]", size, limit, where),
+	}
+	addrs := append(append([]mail.Address{}, msg.To...), msg.Cc...)
+	for _, a := range addrs {
+		in.Recipients = append(in.Recipients, a.Address)
+	}
+	if tok, ok := inbound.ReplyToken(addrs, m.Support); ok {
+		in.ReplyToken = tok
+	}
+	if ref, ok := inbound.SubjectReference(msg.Subject); ok {
+		in.SubjectReference = ref
+	}
+	_, _, err = m.Desk.Receive(ctx, in)
+	return err
+}
+
 // SLADeadlines computes a ticket's deadlines with the sla package: wall
 // clock or business hours as the policy's calendar says, the clock paused
 // while the store waits on the customer.

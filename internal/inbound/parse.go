@@ -1,7 +1,8 @@
 // Package inbound turns mail that arrives at the store's support addresses
 // into Messages the support desk can store and thread: an SMTP listener any
-// MTA can forward to (Server), a tolerant MIME parser (Parse) and the pure
-// threading keys (ThreadIDs, ReplyToken, SubjectReference).
+// MTA can forward to (Server), an IMAP poller for a mailbox (Poller), a
+// tolerant MIME parser (Parse) and the pure threading keys (ThreadIDs,
+// ReplyToken, SubjectReference).
 //
 // Nothing here touches the database and nothing ever drops a message: input
 // that cannot be parsed comes back with Unparsed set and the raw bytes kept.

@@ -51,6 +51,10 @@ var samples = map[string]any{
 	"ticket_survey": map[string]any{
 		"Name": "Zoé", "StoreName": "Comptoir", "Reference": "T-7K3M9QXA", "Link": "https://shop.example/survey/ABC",
 	},
+	"ticket_sla_warning": map[string]any{
+		"Name": "Agent", "StoreName": "Comptoir", "Reference": "T-7K3M9QXA", "Customer": "Zoé (zoe@example.net)",
+		"Assigned": true, "PromiseAt": "10 mars 2026 à 11:00 (Europe/Paris)", "Link": "https://shop.example/console/tickets/tkt_1",
+	},
 	// Filled by internal/claims (mailData): the claim emails share one shape.
 	"claim_filed":      claimSample(true),
 	"claim_decided":    claimSample(false),
