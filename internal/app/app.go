@@ -39,6 +39,7 @@ import (
 	"comptoir/internal/orders"
 	"comptoir/internal/policy"
 	"comptoir/internal/policystore"
+	"comptoir/internal/proof"
 	"comptoir/internal/ratelimit"
 	"comptoir/internal/subscriptions"
 	"comptoir/internal/web"
@@ -88,6 +89,7 @@ type App struct {
 	Metrics *web.Metrics
 
 	Idempotency *idempotency.Store
+	Proof       *proof.Service
 }
 
 // Open connects to the database and builds every service. A bad database URL
@@ -231,6 +233,7 @@ func (a *App) build(ctx context.Context, opts Options) (err error) {
 		}
 	}
 
+	a.Proof = proof.New(a.DB, a.Clock, a.Messages)
 	a.Metrics = web.NewMetrics()
 	// Tickets whose promised answer time has passed, read at each scrape.
 	a.Metrics.Registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
@@ -251,6 +254,7 @@ func (a *App) build(ctx context.Context, opts Options) (err error) {
 		FulfilmentSecret: fulfilment,
 		Ready:            a.ready, StoreName: cfg.StoreName, BaseURL: cfg.BaseURL, SecureCookies: cfg.SecureCookies(),
 		Metrics: a.Metrics,
+		Proof:   a.Proof,
 	})
 	return err
 }

@@ -47,3 +47,6 @@ CREATE TABLE proof_settings (
 CREATE TABLE proof_products (
 	product_id TEXT PRIMARY KEY REFERENCES products (id)
 );
+
+-- The feed and its anonymity crowd read paid orders by payment time.
+CREATE INDEX orders_by_paid_at ON orders (paid_at);
