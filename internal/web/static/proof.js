@@ -82,7 +82,6 @@
     close.addEventListener('click', dismiss);
     document.addEventListener('keydown', onKey);
 
-    box.appendChild(text);
     box.appendChild(close);
     if (!still) {
       s.opacity = '0';
@@ -90,10 +89,11 @@
       s.transition = 'opacity .3s ease-out, transform .3s ease-out';
     }
     document.body.appendChild(box);
-    // The live region exists first and its text arrives after, so that
+    // The live region exists first and its text is added after, so that
     // screen readers announce it.
     window.setTimeout(function () {
       text.textContent = item.text;
+      box.insertBefore(text, close);
       if (!still) {
         s.opacity = '1';
         s.transform = 'none';
