@@ -21,6 +21,7 @@ import (
 
 	"comptoir/internal/account"
 	"comptoir/internal/alerts"
+	"comptoir/internal/audit"
 	"comptoir/internal/billing"
 	"comptoir/internal/blob"
 	"comptoir/internal/cardpay"
@@ -209,6 +210,9 @@ func (a *App) build(ctx context.Context, opts Options) (err error) {
 	// A card refund's outcome reaches the claim that decided it.
 	cardHandlers[cardpay.PurposeOrder] = orderCards{a.Orders.CardHandler(), a.Claims}
 	cardHandlers[cardpay.PurposeTopUp] = billing.TopUpHandler{L: a.Ledger}
+	// Purchase notices; a disputed card payment takes its order out of them.
+	a.Proof = proof.New(a.DB, a.Clock, a.Messages)
+	cardHandlers[cardpay.PurposeOrder] = proofDisputes{cardHandlers[cardpay.PurposeOrder], a.Proof}
 
 	if a.Desk, err = desk.New(a.DB, a.Clock, a.Outbox, desk.Options{
 		SupportAddress: cfg.SupportAddress, BaseURL: cfg.BaseURL, StoreName: cfg.StoreName,
@@ -233,7 +237,6 @@ func (a *App) build(ctx context.Context, opts Options) (err error) {
 		}
 	}
 
-	a.Proof = proof.New(a.DB, a.Clock, a.Messages)
 	a.Metrics = web.NewMetrics()
 	// Tickets whose promised answer time has passed, read at each scrape.
 	a.Metrics.Registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
@@ -284,6 +287,26 @@ func (h orderCards) RefundSettled(ctx context.Context, tx *sql.Tx, r cardpay.Ref
 		return err
 	}
 	return h.claims.CardRefundSettledTx(ctx, tx, r.ID, r.Status == cardpay.RefundSucceeded)
+}
+
+// proofDisputes is the card handler of orders, with disputes also taking
+// the order out of the purchase notices.
+type proofDisputes struct {
+	cardpay.Handler
+	proof *proof.Service
+}
+
+func (h proofDisputes) PaymentDisputed(ctx context.Context, tx *sql.Tx, p cardpay.Payment) error {
+	if d, ok := h.Handler.(cardpay.DisputeHandler); ok {
+		if err := d.PaymentDisputed(ctx, tx, p); err != nil {
+			return err
+		}
+	}
+	err := h.proof.WithdrawTx(ctx, tx, p.ReferenceID, proof.ReasonDisputed, audit.System)
+	if errors.Is(err, proof.ErrNotFound) {
+		return nil // nothing to take down; Stripe must not retry for ever
+	}
+	return err
 }
 
 // policyInForce names the refund policy version customers accept today.

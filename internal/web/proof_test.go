@@ -1,6 +1,7 @@
 package web_test
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"net/url"
@@ -8,8 +9,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stripe/stripe-go/v82"
+
 	"comptoir/internal/account"
 	"comptoir/internal/apptest"
+	"comptoir/internal/cardpay"
+	"comptoir/internal/cardpay/cardpaytest"
 )
 
 type proofFeed struct {
@@ -159,5 +164,50 @@ func TestProofOffByDefault(t *testing.T) {
 	}
 	if f := readFeed(t, c.Get("/api/v1/proof/recent")); len(f.Items) != 0 {
 		t.Fatalf("feed while off: %+v", f)
+	}
+}
+
+// A card payment disputed with the bank takes its order out of the feed
+// as soon as Stripe's event is applied.
+func TestProofDisputedCardOrderLeavesTheFeed(t *testing.T) {
+	h := startWithStripe(t)
+	_, adm := h.User(t, account.RoleAdmin, "admin@shop.test")
+	if r := adm.PostForm("/admin/proof", proofSettings("2")); r.Status != http.StatusSeeOther {
+		t.Fatalf("save settings: %d %s", r.Status, r.Body)
+	}
+	p := newService(t, h, "posts", 25)
+	u, c := h.User(t, account.RoleCustomer, "ana@example.fr")
+	body := `{"lines":[{"product_id":"` + p.ID + `","quantity":100}],"payment":"card","consent":{"immediate_performance":true,"withdrawal_waiver":true},"accept_policy":"default@1","proof_opt_out":false}`
+	r := postJSON(c, "/api/v1/orders", body, h.Bearer(t, u.ID))
+	var created struct{ ID string }
+	if r.Status != http.StatusCreated || json.Unmarshal([]byte(r.Body), &created) != nil {
+		t.Fatalf("card order: %d %s", r.Status, r.Body)
+	}
+	pay, ok, err := h.App.Card.Pending(context.Background(), cardpay.PurposeOrder, created.ID)
+	if err != nil || !ok {
+		t.Fatalf("pending payment: %v %v", ok, err)
+	}
+	visitor := h.NewClient(t)
+	h.Clock.Advance(time.Hour)
+	if f := readFeed(t, visitor.Get("/api/v1/proof/recent")); len(f.Items) != 0 {
+		t.Fatalf("an unpaid card order is shown: %+v", f)
+	}
+	payload, sig := cardpaytest.Event(t, webhookSecret, cardpaytest.EventID(), stripe.EventTypeCheckoutSessionCompleted, completed(pay))
+	if got := deliverEvent(t, h, payload, sig); got != http.StatusOK {
+		t.Fatalf("payment webhook: %d", got)
+	}
+	h.Clock.Advance(11 * time.Minute)
+	if f := readFeed(t, visitor.Get("/api/v1/proof/recent")); len(f.Items) != 1 {
+		t.Fatalf("paid card order not shown: %+v", f)
+	}
+	payload, sig = cardpaytest.Event(t, webhookSecret, cardpaytest.EventID(), stripe.EventTypeChargeDisputeCreated, map[string]any{
+		"id": "dp_test_1", "object": "dispute", "amount": 2500, "currency": "eur", "charge": "ch_test_1",
+		"payment_intent": "pi_" + pay.ID, "reason": "fraudulent", "status": "needs_response",
+	})
+	if got := deliverEvent(t, h, payload, sig); got != http.StatusOK {
+		t.Fatalf("dispute webhook: %d", got)
+	}
+	if f := readFeed(t, visitor.Get("/api/v1/proof/recent")); len(f.Items) != 0 {
+		t.Fatalf("a disputed order is still shown: %+v", f)
 	}
 }
