@@ -153,6 +153,23 @@ func TestProofCheckoutOptOutFeedCORSAndAdmin(t *testing.T) {
 	if r := adm.PostForm("/admin/proof/ord_nope/withdraw", nil); r.Status != http.StatusNotFound {
 		t.Fatalf("withdraw unknown order: %d", r.Status)
 	}
+
+	// The store may make "do not show" the default: the box starts ticked,
+	// and stays as the buyer left it when the form comes back with an error.
+	form := proofSettings("2")
+	form.Set("default_opt_out", "yes")
+	if r := adm.PostForm("/admin/proof", form); r.Status != http.StatusSeeOther {
+		t.Fatalf("save settings: %d", r.Status)
+	}
+	_, e := h.User(t, account.RoleCustomer, "e@example.fr")
+	e.PostForm("/cart", url.Values{"product_id": {p.ID}, "quantity": {"10"}})
+	cart := e.Get("/cart")
+	mustContain(t, cart, `id="proof_opt_out" checked`)
+	r = e.PostForm("/checkout", url.Values{"checkout_key": {checkoutKey.FindStringSubmatch(cart.Body)[1]}, "payment": {"balance"},
+		"proof_asked": {"1"}, "immediate_performance": {"yes"}, "withdrawal_waiver": {"yes"}})
+	if r.Status != http.StatusUnprocessableEntity || strings.Contains(r.Body, `id="proof_opt_out" checked`) || !strings.Contains(r.Body, `id="proof_opt_out"`) {
+		t.Fatalf("refused checkout did not keep the buyer's choice: %d", r.Status)
+	}
 }
 
 // Off by default: no script on the pages, an empty feed, no box at checkout.
