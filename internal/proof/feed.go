@@ -11,7 +11,7 @@ import (
 	"comptoir/internal/db"
 )
 
-// liveStatuses are the statuses of a paid order that still stands. A
+// liveCondition selects the paid orders that still stand. A
 // refunded order (even in part: refunded > 0), a canceled one, and an
 // order awaiting payment never make a notice.
 const liveCondition = `o.status IN ('paid', 'processing', 'partial', 'completed') AND o.refunded = 0 AND o.paid_at IS NOT NULL
