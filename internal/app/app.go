@@ -21,6 +21,7 @@ import (
 
 	"comptoir/internal/account"
 	"comptoir/internal/alerts"
+	"comptoir/internal/audit"
 	"comptoir/internal/billing"
 	"comptoir/internal/blob"
 	"comptoir/internal/cardpay"
@@ -39,6 +40,7 @@ import (
 	"comptoir/internal/orders"
 	"comptoir/internal/policy"
 	"comptoir/internal/policystore"
+	"comptoir/internal/proof"
 	"comptoir/internal/ratelimit"
 	"comptoir/internal/subscriptions"
 	"comptoir/internal/web"
@@ -90,6 +92,7 @@ type App struct {
 	Metrics *web.Metrics
 
 	Idempotency *idempotency.Store
+	Proof       *proof.Service
 }
 
 // Open connects to the database and builds every service. A bad database URL
@@ -218,6 +221,9 @@ func (a *App) build(ctx context.Context, opts Options) (err error) {
 	// A card refund's outcome reaches the claim that decided it.
 	cardHandlers[cardpay.PurposeOrder] = orderCards{a.Orders.CardHandler(), a.Claims}
 	cardHandlers[cardpay.PurposeTopUp] = billing.TopUpHandler{L: a.Ledger}
+	// Purchase notices; a disputed card payment takes its order out of them.
+	a.Proof = proof.New(a.DB, a.Clock, a.Messages)
+	cardHandlers[cardpay.PurposeOrder] = proofDisputes{cardHandlers[cardpay.PurposeOrder], a.Proof}
 
 	if a.Desk, err = desk.New(a.DB, a.Clock, a.Outbox, desk.Options{
 		SupportAddress: cfg.SupportAddress, BaseURL: cfg.BaseURL, StoreName: cfg.StoreName,
@@ -273,6 +279,7 @@ func (a *App) build(ctx context.Context, opts Options) (err error) {
 		FulfilmentSecret: fulfilment,
 		Ready:            a.ready, StoreName: cfg.StoreName, BaseURL: cfg.BaseURL, SecureCookies: cfg.SecureCookies(),
 		Metrics: a.Metrics,
+		Proof:   a.Proof,
 	})
 	return err
 }
@@ -327,6 +334,26 @@ func (h orderCards) RefundSettled(ctx context.Context, tx *sql.Tx, r cardpay.Ref
 		return err
 	}
 	return h.claims.CardRefundSettledTx(ctx, tx, r.ID, r.Status == cardpay.RefundSucceeded)
+}
+
+// proofDisputes is the card handler of orders, with disputes also taking
+// the order out of the purchase notices.
+type proofDisputes struct {
+	cardpay.Handler
+	proof *proof.Service
+}
+
+func (h proofDisputes) PaymentDisputed(ctx context.Context, tx *sql.Tx, p cardpay.Payment) error {
+	if d, ok := h.Handler.(cardpay.DisputeHandler); ok {
+		if err := d.PaymentDisputed(ctx, tx, p); err != nil {
+			return err
+		}
+	}
+	err := h.proof.WithdrawTx(ctx, tx, p.ReferenceID, proof.ReasonDisputed, audit.System)
+	if errors.Is(err, proof.ErrNotFound) {
+		return nil // nothing to take down; Stripe must not retry for ever
+	}
+	return err
 }
 
 // policyInForce names the refund policy version customers accept today.

@@ -183,6 +183,14 @@ type Handler interface {
 	RefundSettled(ctx context.Context, tx *sql.Tx, r Refund, p Payment) error
 }
 
+// DisputeHandler is what a Handler may also implement to learn that the
+// customer disputed a card payment with their bank (a chargeback opened).
+// It runs in the transaction that records the event; handlers without it
+// ignore disputes.
+type DisputeHandler interface {
+	PaymentDisputed(ctx context.Context, tx *sql.Tx, p Payment) error
+}
+
 // Handlers sends each payment to the Handler of its purpose. The composition
 // root builds it before the domains exist (they need the Service, which
 // needs the Handler) and fills it before serving: it is read-only once jobs
@@ -213,6 +221,19 @@ func (hs Handlers) PaymentFailed(ctx context.Context, tx *sql.Tx, p Payment) err
 		return err
 	}
 	return h.PaymentFailed(ctx, tx, p)
+}
+
+// PaymentDisputed implements DisputeHandler: the purpose's handler hears
+// of it if it listens.
+func (hs Handlers) PaymentDisputed(ctx context.Context, tx *sql.Tx, p Payment) error {
+	h, err := hs.get(p.Purpose)
+	if err != nil {
+		return err
+	}
+	if d, ok := h.(DisputeHandler); ok {
+		return d.PaymentDisputed(ctx, tx, p)
+	}
+	return nil
 }
 
 // RefundSettled implements Handler.

@@ -133,6 +133,9 @@ type createOrderJSON struct {
 		WithdrawalWaiver     bool `json:"withdrawal_waiver"`
 	} `json:"consent"`
 	AcceptPolicy string `json:"accept_policy"`
+	// ProofOptOut keeps the purchase out of the store's purchase notices;
+	// absent, the store's default applies.
+	ProofOptOut *bool `json:"proof_opt_out"`
 }
 
 // apiCreateOrder is POST /api/v1/orders: a checkout, idempotent under the
@@ -157,7 +160,7 @@ func (s *Server) apiCreateOrder(w http.ResponseWriter, r *http.Request) {
 		place.Lines = append(place.Lines, orders.LineInput{ProductID: l.ProductID, Quantity: l.Quantity})
 	}
 	res := s.idempotent(r, st.user.ID, "POST /api/v1/orders", r.Header.Get("Idempotency-Key"), body, func(after orders.AfterPlace) (orders.Order, error) {
-		return s.Orders.Place(r.Context(), place, after)
+		return s.Orders.Place(r.Context(), place, s.withProofChoice(in.ProofOptOut, after))
 	})
 	switch {
 	case res.err == nil:

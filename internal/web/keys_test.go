@@ -47,6 +47,7 @@ func TestEveryUsedMessageExistsInBothLanguages(t *testing.T) {
 		"order.error.": {"invalid", "not_found", "product_unavailable", "consent_required", "policy_not_accepted",
 			"insufficient_balance", "out_of_stock", "card_unavailable", "delivery_regression", "over_delivery", "not_deliverable", "over_refund", "download_expired"},
 		"shop.kind.":               {"service", "digital", "subscription"},
+		"admin.proof.error.":       {"k", "delay", "origins", "products"},
 		"shop.per_":                {"week", "month", "year"},
 		"balance.kind.":            {"topup", "purchase", "refund", "admin_credit", "admin_debit", "reversal"},
 		"receipt.method.":          {"balance", "card"},

@@ -188,6 +188,7 @@ type cartData struct {
 	Balance         money.Amount
 	CheckoutKey     string
 	CardEnabled     bool
+	Proof           proofAsk
 }
 
 // cartView reads the cart against the catalog, dropping what is no longer
@@ -225,6 +226,7 @@ func (s *Server) cartView(r *http.Request) (*view, error) {
 		kinds = append(kinds, p.Kind)
 	}
 	d.Consent = orders.ConsentWording(kinds, v.Lang)
+	d.Proof = s.proofAsk(r)
 	if u := state(r).user; u != nil {
 		d.ConsentRequired = orders.ConsentRequired(*u, kinds)
 		if d.Total.Currency != "" {
@@ -281,7 +283,7 @@ func (s *Server) checkout(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	res := s.idempotent(r, st.user.ID, "page:checkout", f.Get("checkout_key"), []byte(f.Encode()), func(after orders.AfterPlace) (orders.Order, error) {
-		return s.Orders.Place(r.Context(), in, after)
+		return s.Orders.Place(r.Context(), in, s.withProofChoice(proofChoiceOf(f), after))
 	})
 	switch {
 	case res.err == nil:

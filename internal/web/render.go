@@ -69,6 +69,9 @@ type view struct {
 	Data      any
 	now       time.Time
 	messages  *locale.Catalog
+
+	// ProofToast loads the purchase-notice script (storefront pages).
+	ProofToast bool
 }
 
 // T translates a message in the page's language. Extra arguments are
@@ -123,6 +126,7 @@ func (s *Server) newView(r *http.Request, titleKey string, data any) *view {
 	v := &view{
 		Lang: st.lang, User: st.user, Path: r.URL.RequestURI(), StoreName: s.StoreName,
 		Data: data, messages: s.Messages, Form: url.Values{}, now: s.Clock.Now(),
+		ProofToast: s.proofToast(r),
 	}
 	if titleKey != "" {
 		v.Title = s.Messages.T(st.lang, titleKey)

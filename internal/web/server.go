@@ -21,6 +21,7 @@ import (
 	"comptoir/internal/locale"
 	"comptoir/internal/orders"
 	"comptoir/internal/policystore"
+	"comptoir/internal/proof"
 	"comptoir/internal/ratelimit"
 	"comptoir/internal/subscriptions"
 	"comptoir/internal/webhooksig"
@@ -40,6 +41,8 @@ type Deps struct {
 	Subscriptions *subscriptions.Service
 	Claims        *claims.Service
 	Desk          *desk.Service
+	// Proof is the purchase notices (social proof).
+	Proof *proof.Service
 	// Blobs holds uploaded files (product files, evidence).
 	Blobs blob.Store
 	// FulfilmentSecret verifies delivery webhooks; nil refuses them.
@@ -242,6 +245,10 @@ func (s *Server) pageRoutes() []route {
 		{"GET /admin/canned/{id}", permAdmin, s.adminCannedEdit},
 		{"POST /admin/canned/{id}", permAdmin, s.adminCannedSave},
 		{"POST /admin/canned/{id}/delete", permAdmin, s.adminCannedDelete},
+		{"GET /admin/proof", permAdmin, s.adminProof},
+		{"POST /admin/proof", permAdmin, s.adminProofSave},
+		{"POST /admin/proof/{order}/withdraw", permAdmin, s.adminProofWithdraw},
+		{"GET /embed/proof.js", permAnyone, s.embedScript},
 	}
 }
 
@@ -269,6 +276,8 @@ func (s *Server) apiRoutes() []route {
 		{"GET /api/v1/subscriptions", permSignedIn, s.apiSubscriptions},
 		{"GET /api/v1/subscriptions/{id}", permSignedIn, s.apiSubscription},
 		{"POST /api/v1/subscriptions/{id}/cancel", permSignedIn, s.apiCancelSubscription},
+		{"GET /api/v1/proof/recent", permAnyone, s.apiProofRecent},
+		{"OPTIONS /api/v1/proof/recent", permAnyone, s.apiProofPreflight},
 	}
 }
 

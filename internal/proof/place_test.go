@@ -1,0 +1,74 @@
+package proof
+
+import "testing"
+
+// The place named is the most precise one that at least k distinct
+// customers share; the table walks each level at k-1 and k.
+func TestPlaceOfAtTheEdgesOfK(t *testing.T) {
+	const k = 5
+	lyon := Billing{Country: "FR", Region: "Auvergne-Rhône-Alpes", City: "Lyon"}
+	type counts struct{ city, restOfRegion, restOfCountry int }
+	crowd := func(c counts) *Crowd {
+		cr := NewCrowd()
+		if c.city > 0 {
+			cr.Add(lyon, c.city)
+		}
+		if c.restOfRegion > 0 {
+			cr.Add(Billing{Country: "FR", Region: "Auvergne-Rhône-Alpes", City: "Grenoble"}, c.restOfRegion)
+		}
+		if c.restOfCountry > 0 {
+			cr.Add(Billing{Country: "FR", Region: "Bretagne", City: "Rennes"}, c.restOfCountry)
+		}
+		return cr
+	}
+	tests := []struct {
+		name      string
+		b         Billing
+		c         counts
+		level     Level
+		placeName string
+	}{
+		{"city at k", lyon, counts{k, 0, 0}, LevelCity, "Lyon"},
+		{"city at k-1, region at k", lyon, counts{k - 1, 1, 0}, LevelRegion, "Auvergne-Rhône-Alpes"},
+		{"city at k-1, region at k-1, country at k", lyon, counts{k - 1, 0, 1}, LevelCountry, "FR"},
+		{"city and region at k-1, country at k-1", lyon, counts{k - 2, 1, 0}, LevelNone, ""},
+		{"region at k from other cities", lyon, counts{1, k - 1, 0}, LevelRegion, "Auvergne-Rhône-Alpes"},
+		{"region at k-1 from other cities", lyon, counts{1, k - 2, 0}, LevelNone, ""},
+		{"country at k from other regions", lyon, counts{1, 1, k - 2}, LevelCountry, "FR"},
+		{"no region: city at k-1 falls to the country", Billing{Country: "FR", City: "Lyon"}, counts{k - 1, 0, 1}, LevelCountry, "FR"},
+		{"no city: region", Billing{Country: "FR", Region: "Auvergne-Rhône-Alpes"}, counts{k, 0, 0}, LevelRegion, "Auvergne-Rhône-Alpes"},
+		{"no place at all", Billing{}, counts{k, k, k}, LevelNone, ""},
+		{"city as typed, with spaces", Billing{Country: "fr", Region: "auvergne-rhône-alpes", City: "  LYON "}, counts{k, 0, 0}, LevelCity, "LYON"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			level, name := PlaceOf(tt.b, crowd(tt.c), k)
+			if level != tt.level || name != tt.placeName {
+				t.Fatalf("PlaceOf = %s %q, want %s %q", level, name, tt.level, tt.placeName)
+			}
+		})
+	}
+}
+
+// A city of the same name in another country is another crowd.
+func TestPlaceOfKeepsCountriesApart(t *testing.T) {
+	c := NewCrowd()
+	c.Add(Billing{Country: "FR", City: "Paris"}, 3)
+	c.Add(Billing{Country: "US", Region: "Texas", City: "Paris"}, 3)
+	if level, _ := PlaceOf(Billing{Country: "FR", City: "Paris"}, c, 4); level != LevelNone {
+		t.Fatalf("Paris FR with 3 customers named at level %s, want none", level)
+	}
+	if level, _ := PlaceOf(Billing{Country: "FR", City: "paris"}, c, 3); level != LevelCity {
+		t.Fatalf("Paris FR with 3 customers and k=3: level %s, want city", level)
+	}
+}
+
+func TestCountryName(t *testing.T) {
+	for _, tt := range []struct{ code, lang, want string }{
+		{"FR", "fr", "France"}, {"DE", "fr", "Allemagne"}, {"DE", "en", "Germany"}, {"ZZZ", "en", "ZZZ"},
+	} {
+		if got := CountryName(tt.code, tt.lang); got != tt.want {
+			t.Errorf("CountryName(%s, %s) = %q, want %q", tt.code, tt.lang, got, tt.want)
+		}
+	}
+}

@@ -1,0 +1,134 @@
+package web
+
+import (
+	"errors"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"comptoir/internal/account"
+	"comptoir/internal/audit"
+	"comptoir/internal/catalog"
+	"comptoir/internal/proof"
+)
+
+type adminProofData struct {
+	Settings proof.Settings
+	Products []catalog.Product
+	Shown    []proof.Shown
+	EmbedTag string
+}
+
+// Chosen reports whether a product is ticked in the form.
+func (d adminProofData) Chosen(productID string) bool {
+	for _, p := range d.Settings.Products {
+		if p == productID {
+			return true
+		}
+	}
+	return false
+}
+
+// DelayMinutes is the delay as the form shows it.
+func (d adminProofData) DelayMinutes() int { return int(d.Settings.Delay / time.Minute) }
+
+// OriginsText is the allow-list as the form shows it.
+func (d adminProofData) OriginsText() string { return strings.Join(d.Settings.Origins, "\n") }
+
+func (s *Server) adminProofView(r *http.Request, st proof.Settings) (*view, error) {
+	ctx := r.Context()
+	v := s.newView(r, "admin.proof.title", nil)
+	page, _, err := s.Catalog.List(ctx, catalog.ListFilter{Limit: catalog.MaxListLimit})
+	if err != nil {
+		return nil, err
+	}
+	d := adminProofData{Settings: st, EmbedTag: `<script src="` + s.BaseURL + `/embed/proof.js" defer></script>`}
+	for _, p := range page {
+		if p.Kind != catalog.KindSubscription {
+			d.Products = append(d.Products, p)
+		}
+	}
+	if d.Shown, err = s.Proof.Current(ctx, v.Lang); err != nil {
+		return nil, err
+	}
+	v.Data = d
+	return v, nil
+}
+
+func (s *Server) adminProof(w http.ResponseWriter, r *http.Request) {
+	st, err := s.Proof.Settings(r.Context())
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	v, err := s.adminProofView(r, st)
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	s.render(w, r, http.StatusOK, "admin_proof", v)
+}
+
+func (s *Server) adminProofSave(w http.ResponseWriter, r *http.Request) {
+	if err := r.ParseForm(); err != nil {
+		s.badForm(w, r, err)
+		return
+	}
+	st := state(r)
+	f := r.PostForm
+	in := proof.Settings{
+		Enabled: f.Get("enabled") == "yes", DefaultOptOut: f.Get("default_opt_out") == "yes",
+		AllProducts: f.Get("products") != "some", Products: f["product"], Origins: strings.Fields(f.Get("origins")),
+	}
+	errs := map[string]string{}
+	var err error
+	if in.K, err = strconv.Atoi(strings.TrimSpace(f.Get("k"))); err != nil {
+		errs["k"] = s.Messages.T(st.lang, "admin.proof.error.k")
+	}
+	minutes, err := strconv.Atoi(strings.TrimSpace(f.Get("delay_minutes")))
+	if err != nil {
+		errs["delay"] = s.Messages.T(st.lang, "admin.proof.error.delay")
+	}
+	in.Delay = time.Duration(minutes) * time.Minute
+	if len(errs) == 0 {
+		err = s.Proof.SaveSettings(r.Context(), in, audit.Actor{ID: st.user.ID, Role: account.RoleAdmin})
+		var verr *proof.ValidationError
+		switch {
+		case errors.As(err, &verr):
+			for field := range verr.Fields {
+				errs[field] = s.Messages.T(st.lang, "admin.proof.error."+field)
+			}
+		case err != nil:
+			s.serverError(w, r, err)
+			return
+		default:
+			s.flash(w, "admin.proof.saved")
+			http.Redirect(w, r, "/admin/proof", http.StatusSeeOther)
+			return
+		}
+	}
+	v, err := s.adminProofView(r, in)
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	v.Form, v.Errors = f, errs
+	s.render(w, r, http.StatusUnprocessableEntity, "admin_proof", v)
+}
+
+// adminProofWithdraw takes one order's notice down for good.
+func (s *Server) adminProofWithdraw(w http.ResponseWriter, r *http.Request) {
+	st := state(r)
+	err := s.Proof.Withdraw(r.Context(), r.PathValue("order"), proof.ReasonAdmin, audit.Actor{ID: st.user.ID, Role: account.RoleAdmin})
+	if errors.Is(err, proof.ErrNotFound) {
+		s.notFound(w, r)
+		return
+	}
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	s.flash(w, "admin.proof.withdrawn")
+	http.Redirect(w, r, "/admin/proof", http.StatusSeeOther)
+}

@@ -1,0 +1,230 @@
+package web_test
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stripe/stripe-go/v82"
+
+	"comptoir/internal/account"
+	"comptoir/internal/apptest"
+	"comptoir/internal/cardpay"
+	"comptoir/internal/cardpay/cardpaytest"
+)
+
+type proofFeed struct {
+	Items []struct {
+		ID      string
+		Text    string
+		Product struct{ ID, Name string }
+		Place   struct{ Level, Name string }
+		Ago     string
+	}
+}
+
+func readFeed(t *testing.T, r apptest.Response) proofFeed {
+	t.Helper()
+	var f proofFeed
+	if r.Status != http.StatusOK || json.Unmarshal([]byte(r.Body), &f) != nil || f.Items == nil {
+		t.Fatalf("feed: %d %s", r.Status, r.Body)
+	}
+	return f
+}
+
+// proofSettings is the admin form turning the notices on.
+func proofSettings(k string) url.Values {
+	return url.Values{"enabled": {"yes"}, "k": {k}, "delay_minutes": {"10"}, "products": {"all"},
+		"origins": {"https://blog.example.com"}}
+}
+
+// A buyer who ticks the box at checkout, or says so through the API, is
+// never shown; the others are, anonymised, in the visitor's language, on
+// the feed other sites of the store may read and on the admin's list with
+// the order each notice comes from.
+func TestProofCheckoutOptOutFeedCORSAndAdmin(t *testing.T) {
+	h := apptest.Start(t)
+	_, adm := h.User(t, account.RoleAdmin, "admin@shop.test")
+	p := newService(t, h, "posts", 25)
+
+	if r := adm.PostForm("/admin/proof", url.Values{"enabled": {"yes"}, "k": {"1"}, "delay_minutes": {"0"}, "products": {"some"}, "origins": {"blog.example.com/x"}}); r.Status != http.StatusUnprocessableEntity ||
+		!strings.Contains(r.Body, `id="k-error"`) || !strings.Contains(r.Body, `id="delay-error"`) || !strings.Contains(r.Body, `id="origins-error"`) || !strings.Contains(r.Body, `id="products-error"`) {
+		t.Fatalf("bad settings: %d", r.Status)
+	}
+	if r := adm.PostForm("/admin/proof", proofSettings("2")); r.Status != http.StatusSeeOther {
+		t.Fatalf("save settings: %d %s", r.Status, r.Body)
+	}
+
+	checkout := func(email string, optOut bool) string {
+		t.Helper()
+		u, c := h.User(t, account.RoleCustomer, email)
+		credit(t, h, u, 10000)
+		if r := c.PostForm("/cart", url.Values{"product_id": {p.ID}, "quantity": {"10"}}); r.Status != http.StatusSeeOther {
+			t.Fatalf("add to cart: %d", r.Status)
+		}
+		cart := c.Get("/cart")
+		mustContain(t, cart, `id="proof_opt_out"`, `name="proof_asked"`)
+		if strings.Contains(cart.Body, "proof.js") {
+			t.Fatal("the toast runs on the checkout page")
+		}
+		form := url.Values{"checkout_key": {checkoutKey.FindStringSubmatch(cart.Body)[1]}, "payment": {"balance"}, "accept_policy": {"default@1"},
+			"immediate_performance": {"yes"}, "withdrawal_waiver": {"yes"}, "proof_asked": {"1"}}
+		if optOut {
+			form.Set("proof_opt_out", "yes")
+		}
+		r := c.PostForm("/checkout", form)
+		if r.Status != http.StatusSeeOther || !strings.HasPrefix(r.Location, "/orders/ord_") {
+			t.Fatalf("checkout: %d %s", r.Status, r.Body)
+		}
+		return strings.TrimPrefix(r.Location, "/orders/")
+	}
+	viaAPI := func(email, extra string) string {
+		t.Helper()
+		u, c := h.User(t, account.RoleCustomer, email)
+		credit(t, h, u, 10000)
+		body := `{"lines":[{"product_id":"` + p.ID + `","quantity":10}],"payment":"balance","consent":{"immediate_performance":true,"withdrawal_waiver":true},"accept_policy":"default@1"` + extra + `}`
+		r := postJSON(c, "/api/v1/orders", body, h.Bearer(t, u.ID))
+		var o struct{ ID string }
+		if r.Status != http.StatusCreated || json.Unmarshal([]byte(r.Body), &o) != nil {
+			t.Fatalf("API order: %d %s", r.Status, r.Body)
+		}
+		return o.ID
+	}
+	pageOptOut := checkout("a@example.fr", true)
+	pageShown := checkout("b@example.fr", false)
+	apiOptOut := viaAPI("c@example.fr", `,"proof_opt_out":true`)
+	apiDefault := viaAPI("d@example.fr", ``)
+
+	visitor := h.NewClient(t)
+	visitor.Lang = "en"
+	if f := readFeed(t, visitor.Get("/api/v1/proof/recent")); len(f.Items) != 0 {
+		t.Fatalf("shown before the delay: %+v", f)
+	}
+	h.Clock.Advance(11 * time.Minute)
+	f := readFeed(t, visitor.Get("/api/v1/proof/recent"))
+	if len(f.Items) != 2 || f.Items[0].Text != "Someone in Lyon bought “Posts posts” about 10 minutes ago" || f.Items[0].Place.Level != "city" {
+		t.Fatalf("feed: %+v", f)
+	}
+	fr := readFeed(t, visitor.Get("/api/v1/proof/recent?lang=fr"))
+	if !strings.HasPrefix(fr.Items[0].Text, "Quelqu’un à Lyon a acheté «\u00A0Publications posts\u00A0» il y a environ 10\u00A0minutes") {
+		t.Fatalf("French feed: %q", fr.Items[0].Text)
+	}
+
+	admin := adm.Get("/admin/proof")
+	mustContain(t, admin, `href="/console/orders/`+pageShown+`"`, `href="/console/orders/`+apiDefault+`"`, "/embed/proof.js")
+	for _, hidden := range []string{pageOptOut, apiOptOut} {
+		if strings.Contains(admin.Body, hidden) {
+			t.Fatalf("opted-out order %s listed as shown", hidden)
+		}
+	}
+
+	// CORS: the allowed origin only, never with credentials.
+	get := func(method, path, origin string) apptest.Response {
+		return visitor.Send(method, path, "", nil, http.Header{"Origin": {origin}})
+	}
+	r := get(http.MethodGet, "/api/v1/proof/recent", "https://blog.example.com")
+	if r.Header.Get("Access-Control-Allow-Origin") != "https://blog.example.com" || r.Header.Get("Access-Control-Allow-Credentials") != "" {
+		t.Fatalf("allowed origin: %v", r.Header)
+	}
+	if r := get(http.MethodGet, "/api/v1/proof/recent", "https://evil.example"); r.Header.Get("Access-Control-Allow-Origin") != "" || r.Status != http.StatusOK {
+		t.Fatalf("other origin got %q", r.Header.Get("Access-Control-Allow-Origin"))
+	}
+	if r := get(http.MethodOptions, "/api/v1/proof/recent", "https://blog.example.com"); r.Status != http.StatusNoContent || r.Header.Get("Access-Control-Allow-Origin") == "" {
+		t.Fatalf("preflight: %d %v", r.Status, r.Header)
+	}
+	js := get(http.MethodGet, "/embed/proof.js", "https://blog.example.com")
+	if js.Status != http.StatusOK || !strings.HasPrefix(js.Header.Get("Content-Type"), "text/javascript") ||
+		js.Header.Get("Access-Control-Allow-Origin") != "https://blog.example.com" || !strings.Contains(js.Body, "/api/v1/proof/recent") {
+		t.Fatalf("embed script: %d %v", js.Status, js.Header)
+	}
+	mustContain(t, visitor.Get("/"), "proof.js", `data-close-label="Close this notice"`)
+
+	// A notice withdrawn by the admin leaves the feed at once.
+	if r := adm.PostForm("/admin/proof/"+pageShown+"/withdraw", nil); r.Status != http.StatusSeeOther {
+		t.Fatalf("withdraw: %d", r.Status)
+	}
+	if f := readFeed(t, visitor.Get("/api/v1/proof/recent")); len(f.Items) != 1 {
+		t.Fatalf("after withdrawal: %+v", f)
+	}
+	if r := adm.PostForm("/admin/proof/ord_nope/withdraw", nil); r.Status != http.StatusNotFound {
+		t.Fatalf("withdraw unknown order: %d", r.Status)
+	}
+
+	// The store may make "do not show" the default: the box starts ticked,
+	// and stays as the buyer left it when the form comes back with an error.
+	form := proofSettings("2")
+	form.Set("default_opt_out", "yes")
+	if r := adm.PostForm("/admin/proof", form); r.Status != http.StatusSeeOther {
+		t.Fatalf("save settings: %d", r.Status)
+	}
+	_, e := h.User(t, account.RoleCustomer, "e@example.fr")
+	e.PostForm("/cart", url.Values{"product_id": {p.ID}, "quantity": {"10"}})
+	cart := e.Get("/cart")
+	mustContain(t, cart, `id="proof_opt_out" checked`)
+	r = e.PostForm("/checkout", url.Values{"checkout_key": {checkoutKey.FindStringSubmatch(cart.Body)[1]}, "payment": {"balance"},
+		"proof_asked": {"1"}, "immediate_performance": {"yes"}, "withdrawal_waiver": {"yes"}})
+	if r.Status != http.StatusUnprocessableEntity || strings.Contains(r.Body, `id="proof_opt_out" checked`) || !strings.Contains(r.Body, `id="proof_opt_out"`) {
+		t.Fatalf("refused checkout did not keep the buyer's choice: %d", r.Status)
+	}
+}
+
+// Off by default: no script on the pages, an empty feed, no box at checkout.
+func TestProofOffByDefault(t *testing.T) {
+	h := apptest.Start(t)
+	c := h.NewClient(t)
+	if strings.Contains(c.Get("/").Body, "proof.js") {
+		t.Fatal("the toast script is on the page while the feature is off")
+	}
+	if f := readFeed(t, c.Get("/api/v1/proof/recent")); len(f.Items) != 0 {
+		t.Fatalf("feed while off: %+v", f)
+	}
+}
+
+// A card payment disputed with the bank takes its order out of the feed
+// as soon as Stripe's event is applied.
+func TestProofDisputedCardOrderLeavesTheFeed(t *testing.T) {
+	h := startWithStripe(t)
+	_, adm := h.User(t, account.RoleAdmin, "admin@shop.test")
+	if r := adm.PostForm("/admin/proof", proofSettings("2")); r.Status != http.StatusSeeOther {
+		t.Fatalf("save settings: %d %s", r.Status, r.Body)
+	}
+	p := newService(t, h, "posts", 25)
+	u, c := h.User(t, account.RoleCustomer, "ana@example.fr")
+	body := `{"lines":[{"product_id":"` + p.ID + `","quantity":100}],"payment":"card","consent":{"immediate_performance":true,"withdrawal_waiver":true},"accept_policy":"default@1","proof_opt_out":false}`
+	r := postJSON(c, "/api/v1/orders", body, h.Bearer(t, u.ID))
+	var created struct{ ID string }
+	if r.Status != http.StatusCreated || json.Unmarshal([]byte(r.Body), &created) != nil {
+		t.Fatalf("card order: %d %s", r.Status, r.Body)
+	}
+	pay, ok, err := h.App.Card.Pending(context.Background(), cardpay.PurposeOrder, created.ID)
+	if err != nil || !ok {
+		t.Fatalf("pending payment: %v %v", ok, err)
+	}
+	visitor := h.NewClient(t)
+	h.Clock.Advance(time.Hour)
+	if f := readFeed(t, visitor.Get("/api/v1/proof/recent")); len(f.Items) != 0 {
+		t.Fatalf("an unpaid card order is shown: %+v", f)
+	}
+	payload, sig := cardpaytest.Event(t, webhookSecret, cardpaytest.EventID(), stripe.EventTypeCheckoutSessionCompleted, completed(pay))
+	if got := deliverEvent(t, h, payload, sig); got != http.StatusOK {
+		t.Fatalf("payment webhook: %d", got)
+	}
+	h.Clock.Advance(11 * time.Minute)
+	if f := readFeed(t, visitor.Get("/api/v1/proof/recent")); len(f.Items) != 1 {
+		t.Fatalf("paid card order not shown: %+v", f)
+	}
+	payload, sig = cardpaytest.Event(t, webhookSecret, cardpaytest.EventID(), stripe.EventTypeChargeDisputeCreated, map[string]any{
+		"id": "dp_test_1", "object": "dispute", "amount": 2500, "currency": "eur", "charge": "ch_test_1",
+		"payment_intent": "pi_" + pay.ID, "reason": "fraudulent", "status": "needs_response",
+	})
+	if got := deliverEvent(t, h, payload, sig); got != http.StatusOK {
+		t.Fatalf("dispute webhook: %d", got)
+	}
+	if f := readFeed(t, visitor.Get("/api/v1/proof/recent")); len(f.Items) != 0 {
+		t.Fatalf("a disputed order is still shown: %+v", f)
+	}
+}
