@@ -182,6 +182,7 @@ func TestCheckoutRecordsTheTermsInForce(t *testing.T) {
 		!strings.Contains(mails[0].Text, h.URL+"/legal/terms?version=terms%402&lang=en") || !strings.Contains(mails[0].Text, "Model withdrawal form") {
 		t.Fatalf("confirmation: %d mails", len(mails))
 	}
+	mustContain(t, c.Get(r.Location), `id="consent-terms"`, `href="/legal/terms?version=terms%402">terms@2</a>`)
 	// The link in the email shows the version accepted.
 	mustContain(t, c.Get("/legal/terms?version=terms%402&lang=en"), "terms@2", "<h2>Terms</h2>")
 }
