@@ -35,6 +35,7 @@ import (
 	"comptoir/internal/idempotency"
 	"comptoir/internal/inbound"
 	"comptoir/internal/jobs"
+	"comptoir/internal/legal"
 	"comptoir/internal/locale"
 	"comptoir/internal/mail"
 	"comptoir/internal/orders"
@@ -80,6 +81,9 @@ type App struct {
 	Card     *cardpay.Service
 	Policies *policystore.Service
 	Web      *web.Server
+
+	// Legal keeps the legal pages' versions (terms of sale, privacy…).
+	Legal *legal.Service
 
 	Subscriptions *subscriptions.Service
 	Claims        *claims.Service
@@ -191,10 +195,12 @@ func (a *App) build(ctx context.Context, opts Options) (err error) {
 	}
 	a.Card.AddWorkers(workers)
 	a.Policies = policystore.New(a.DB, a.Clock)
+	a.Legal = legal.New(a.DB, a.Clock)
 	staffAlerts := alerts.New(a.Accounts, a.Outbox, cfg.BaseURL, cfg.StoreName)
 	a.Orders = orders.New(a.DB, a.Clock, a.Catalog, a.Ledger, a.Accounts, a.Outbox, orders.Options{
 		BaseURL: cfg.BaseURL, StoreName: cfg.StoreName, Logger: a.Logger, Card: a.Card,
 		PolicyVersion: a.policyInForce, Alerts: staffAlerts,
+		TermsVersion: func(ctx context.Context) (string, error) { return a.Legal.CurrentID(ctx, legal.Terms) },
 	})
 	cardHandlers[cardpay.PurposeOrder] = a.Orders.CardHandler()
 	a.Subscriptions = subscriptions.New(a.DB, a.Clock, a.Catalog, a.Ledger, a.Accounts, a.Outbox, subscriptions.SavedCards{Card: a.Card},
@@ -275,7 +281,7 @@ func (a *App) build(ctx context.Context, opts Options) (err error) {
 	a.Web, err = web.New(web.Deps{
 		Accounts: a.Accounts, Limiter: a.Limiter, Messages: a.Messages, Clock: a.Clock, Logger: a.Logger,
 		Catalog: a.Catalog, Ledger: a.Ledger, Orders: a.Orders, Idempotency: a.Idempotency, Card: a.Card,
-		Policies: a.Policies, Subscriptions: a.Subscriptions, Claims: a.Claims, Blobs: a.Blobs, Desk: a.Desk,
+		Policies: a.Policies, Legal: a.Legal, Subscriptions: a.Subscriptions, Claims: a.Claims, Blobs: a.Blobs, Desk: a.Desk,
 		FulfilmentSecret: fulfilment,
 		Ready:            a.ready, StoreName: cfg.StoreName, BaseURL: cfg.BaseURL, SecureCookies: cfg.SecureCookies(),
 		Metrics: a.Metrics,

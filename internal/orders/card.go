@@ -80,10 +80,12 @@ func (h CardHandler) PaymentSucceeded(ctx context.Context, tx *sql.Tx, p cardpay
 		return err
 	}
 	var c Consent
-	if err := tx.QueryRowContext(ctx, `SELECT required, immediate_performance, withdrawal_waiver, immediate_text, waiver_text
-		FROM order_consents WHERE order_id = $1`, o.ID).Scan(&c.Required, &c.ImmediatePerformance, &c.WithdrawalWaiver, &c.ImmediateText, &c.WaiverText); err != nil {
+	var terms sql.NullString
+	if err := tx.QueryRowContext(ctx, `SELECT required, immediate_performance, withdrawal_waiver, immediate_text, waiver_text, terms_version
+		FROM order_consents WHERE order_id = $1`, o.ID).Scan(&c.Required, &c.ImmediatePerformance, &c.WithdrawalWaiver, &c.ImmediateText, &c.WaiverText, &terms); err != nil {
 		return wrapDB("consent", err)
 	}
+	c.TermsVersion = terms.String
 	o.PaidAt = now
 	o.Paid = o.Total
 	return s.sendConfirmation(ctx, tx, buyer, o, c)

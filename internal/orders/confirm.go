@@ -35,6 +35,10 @@ type confirmationData struct {
 	Ticked        bool
 	PolicyVersion string
 	PolicyLink    string
+	// TermsVersion and TermsLink name the terms of sale accepted; empty
+	// when the store records none.
+	TermsVersion string
+	TermsLink    string
 }
 
 func (s *Service) sendConfirmation(ctx context.Context, tx *sql.Tx, buyer account.User, o Order, c Consent) error {
@@ -48,6 +52,10 @@ func (s *Service) sendConfirmation(ctx context.Context, tx *sql.Tx, buyer accoun
 		Ticked:        c.ImmediatePerformance && c.WithdrawalWaiver,
 		PolicyVersion: o.PolicyVersion,
 		PolicyLink:    s.opts.BaseURL + "/policy?version=" + url.QueryEscape(o.PolicyVersion) + "&lang=" + o.Lang,
+	}
+	if c.TermsVersion != "" {
+		d.TermsVersion = c.TermsVersion
+		d.TermsLink = s.opts.BaseURL + "/legal/terms?version=" + url.QueryEscape(c.TermsVersion) + "&lang=" + o.Lang
 	}
 	for _, l := range o.Lines {
 		d.Lines = append(d.Lines, confirmationLine{Name: l.Name, Quantity: l.Quantity, Amount: money.Format(l.Amount, o.Lang), Key: l.LicenceKey})

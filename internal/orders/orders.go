@@ -51,10 +51,13 @@ const (
 
 // Errors callers tell apart. Each has a stable API code (see Code).
 var (
-	ErrNotFound            = errors.New("orders: not found")
-	ErrProductUnavailable  = errors.New("orders: product not for sale")
-	ErrConsentRequired     = errors.New("orders: consent to immediate performance required")
-	ErrPolicyNotAccepted   = errors.New("orders: refund policy version not accepted")
+	ErrNotFound           = errors.New("orders: not found")
+	ErrProductUnavailable = errors.New("orders: product not for sale")
+	ErrConsentRequired    = errors.New("orders: consent to immediate performance required")
+	ErrPolicyNotAccepted  = errors.New("orders: refund policy version not accepted")
+	// ErrTermsNotAccepted: the terms of sale changed between the page the
+	// buyer read and the checkout.
+	ErrTermsNotAccepted    = errors.New("orders: terms of sale version not accepted")
 	ErrInsufficientBalance = errors.New("orders: insufficient balance")
 	ErrOutOfStock          = errors.New("orders: out of stock")
 	ErrCardUnavailable     = errors.New("orders: card payments are not configured")
@@ -68,7 +71,7 @@ var (
 func Code(err error) string {
 	for e, code := range map[error]string{
 		ErrNotFound: "not_found", ErrProductUnavailable: "product_unavailable", ErrConsentRequired: "consent_required",
-		ErrPolicyNotAccepted: "policy_not_accepted", ErrInsufficientBalance: "insufficient_balance",
+		ErrPolicyNotAccepted: "policy_not_accepted", ErrTermsNotAccepted: "terms_not_accepted", ErrInsufficientBalance: "insufficient_balance",
 		ErrOutOfStock: "out_of_stock", ErrCardUnavailable: "card_unavailable", ErrDeliveryRegression: "delivery_regression",
 		ErrOverDelivery: "over_delivery", ErrNotDeliverable: "not_deliverable", ErrOverRefund: "over_refund", ErrDownloadExpired: "download_expired",
 	} {
@@ -199,6 +202,9 @@ type Options struct {
 	// PolicyVersion returns the refund policy version in force, which a
 	// buyer accepts at checkout.
 	PolicyVersion func(ctx context.Context) (string, error)
+	// TermsVersion returns the terms of sale version in force ("terms@1"),
+	// which the consent record keeps; nil records none.
+	TermsVersion func(ctx context.Context) (string, error)
 	// BaseURL is the store's address, for links in emails.
 	BaseURL   string
 	StoreName string
@@ -243,6 +249,15 @@ func (s *Service) CardEnabled() bool { return s.opts.Card != nil && s.opts.Card.
 // PolicyVersion is the refund policy version a buyer accepts today.
 func (s *Service) PolicyVersion(ctx context.Context) (string, error) {
 	return s.opts.PolicyVersion(ctx)
+}
+
+// TermsVersion is the terms of sale version a buyer accepts today; "" when
+// the store has none.
+func (s *Service) TermsVersion(ctx context.Context) (string, error) {
+	if s.opts.TermsVersion == nil {
+		return "", nil
+	}
+	return s.opts.TermsVersion(ctx)
 }
 
 // statusFor derives the status of a paid order from its lines: nothing

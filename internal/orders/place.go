@@ -32,6 +32,10 @@ type PlaceInput struct {
 	// AcceptPolicy is the refund policy version the buyer accepted; it must
 	// be the one in force.
 	AcceptPolicy string
+	// AcceptTerms is the terms of sale version the buyer was shown; when
+	// set it must be the one in force. Empty: the version in force (the
+	// API, whose buyers read the terms through the store's pages).
+	AcceptTerms string
 	// Lang is the language the buyer reads the store in; IP and UserAgent
 	// go into the consent record.
 	Lang      string
@@ -67,6 +71,13 @@ func (s *Service) Place(ctx context.Context, in PlaceInput, after AfterPlace) (O
 	}
 	if in.AcceptPolicy != "" && in.AcceptPolicy != inForce {
 		return Order{}, ErrPolicyNotAccepted
+	}
+	terms, err := s.TermsVersion(ctx)
+	if err != nil {
+		return Order{}, fmt.Errorf("orders: terms in force: %w", err)
+	}
+	if in.AcceptTerms != "" && in.AcceptTerms != terms {
+		return Order{}, ErrTermsNotAccepted
 	}
 	buyer, err := s.customers.UserByID(ctx, in.CustomerID)
 	if err != nil {
@@ -136,7 +147,7 @@ func (s *Service) Place(ctx context.Context, in PlaceInput, after AfterPlace) (O
 	consent := Consent{
 		Required: required, ImmediatePerformance: in.ImmediatePerformance, WithdrawalWaiver: in.WithdrawalWaiver,
 		WordingVersion: ConsentWordingVersion, Lang: lang, ImmediateText: wording.Immediate, WaiverText: wording.Waiver,
-		PolicyVersion: o.PolicyVersion, At: now, IP: clip(in.IP, 64), UserAgent: clip(in.UserAgent, 512),
+		PolicyVersion: o.PolicyVersion, TermsVersion: terms, At: now, IP: clip(in.IP, 64), UserAgent: clip(in.UserAgent, 512),
 	}
 
 	err = s.db.Tx(ctx, func(tx *sql.Tx) error {
@@ -154,10 +165,10 @@ func (s *Service) Place(ctx context.Context, in PlaceInput, after AfterPlace) (O
 				return err
 			}
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO order_consents (order_id, required, immediate_performance, withdrawal_waiver, wording_version, lang, immediate_text, waiver_text, policy_version, at, ip, user_agent)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
+		if _, err := tx.ExecContext(ctx, `INSERT INTO order_consents (order_id, required, immediate_performance, withdrawal_waiver, wording_version, lang, immediate_text, waiver_text, policy_version, at, ip, user_agent, terms_version)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
 			o.ID, consent.Required, consent.ImmediatePerformance, consent.WithdrawalWaiver, consent.WordingVersion, consent.Lang,
-			consent.ImmediateText, consent.WaiverText, consent.PolicyVersion, consent.At, consent.IP, consent.UserAgent); err != nil {
+			consent.ImmediateText, consent.WaiverText, consent.PolicyVersion, consent.At, consent.IP, consent.UserAgent, nullString(consent.TermsVersion)); err != nil {
 			return wrapDB("insert consent", err)
 		}
 		if byCard {
@@ -311,4 +322,12 @@ func clip(s string, n int) string {
 		return s
 	}
 	return s[:n]
+}
+
+// nullString stores "" as NULL: a consent record without terms version.
+func nullString(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
 }

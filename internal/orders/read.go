@@ -194,17 +194,22 @@ type Consent struct {
 	ImmediateText        string
 	WaiverText           string
 	PolicyVersion        string
-	At                   time.Time
-	IP                   string
-	UserAgent            string
+	// TermsVersion is the terms of sale version accepted ("terms@1"); ""
+	// for an order placed before the store had versioned terms.
+	TermsVersion string
+	At           time.Time
+	IP           string
+	UserAgent    string
 }
 
 // ConsentOf returns an order's consent record.
 func (s *Service) ConsentOf(ctx context.Context, orderID string) (Consent, error) {
 	var c Consent
-	err := s.db.Read.QueryRowContext(ctx, `SELECT required, immediate_performance, withdrawal_waiver, wording_version, lang, immediate_text, waiver_text, policy_version, at, ip, user_agent
+	var terms sql.NullString
+	err := s.db.Read.QueryRowContext(ctx, `SELECT required, immediate_performance, withdrawal_waiver, wording_version, lang, immediate_text, waiver_text, policy_version, at, ip, user_agent, terms_version
 		FROM order_consents WHERE order_id = $1`, orderID).Scan(&c.Required, &c.ImmediatePerformance, &c.WithdrawalWaiver, &c.WordingVersion, &c.Lang,
-		&c.ImmediateText, &c.WaiverText, &c.PolicyVersion, &c.At, &c.IP, &c.UserAgent)
+		&c.ImmediateText, &c.WaiverText, &c.PolicyVersion, &c.At, &c.IP, &c.UserAgent, &terms)
+	c.TermsVersion = terms.String
 	if errors.Is(err, sql.ErrNoRows) {
 		return Consent{}, ErrNotFound
 	}

@@ -27,7 +27,7 @@ func TestEveryUsedMessageExistsInBothLanguages(t *testing.T) {
 		}
 		return nil
 	})
-	goKey := regexp.MustCompile(`"((?:auth|account|error|nav|home|lang|footer|console|admin|mail|time|shop|cart|order|orders|balance|receipt|list|pay|policy|subscription|subscriptions|claim|claims|contact|ticket|tickets|survey)\.[a-z0-9_.]*[a-z0-9_])"`)
+	goKey := regexp.MustCompile(`"((?:auth|account|error|nav|home|lang|footer|console|admin|mail|time|shop|cart|order|orders|balance|receipt|list|pay|policy|subscription|subscriptions|claim|claims|contact|ticket|tickets|survey|legal)\.[a-z0-9_.]*[a-z0-9_])"`)
 	files, _ := filepath.Glob("*.go")
 	for _, f := range files {
 		if strings.HasSuffix(f, "_test.go") {
@@ -44,10 +44,12 @@ func TestEveryUsedMessageExistsInBothLanguages(t *testing.T) {
 	// Keys built at run time from a value: every value they can take.
 	families := map[string][]string{
 		"order.status.": {"pending_payment", "paid", "processing", "partial", "completed", "canceled", "refunded"},
-		"order.error.": {"invalid", "not_found", "product_unavailable", "consent_required", "policy_not_accepted",
+		"order.error.": {"invalid", "not_found", "product_unavailable", "consent_required", "policy_not_accepted", "terms_not_accepted",
 			"insufficient_balance", "out_of_stock", "card_unavailable", "delivery_regression", "over_delivery", "not_deliverable", "over_refund", "download_expired"},
 		"shop.kind.":               {"service", "digital", "subscription"},
 		"admin.proof.error.":       {"k", "delay", "origins", "products"},
+		"legal.title.":             {"legal_notice", "terms", "privacy", "mediator"},
+		"admin.legal.error.":       {"required", "too_long", "invalid_text"},
 		"shop.per_":                {"week", "month", "year"},
 		"balance.kind.":            {"topup", "purchase", "refund", "admin_credit", "admin_debit", "reversal"},
 		"receipt.method.":          {"balance", "card"},

@@ -35,14 +35,20 @@ func (s *Server) policyPage(w http.ResponseWriter, r *http.Request) {
 		s.serverError(w, r, err)
 		return
 	}
-	lang := state(r).lang
-	if l, ok := locale.Normalize(r.URL.Query().Get("lang")); ok {
-		lang = l
-	}
-	title, paragraphs := p.Page(lang)
+	title, paragraphs := p.Page(documentLang(r))
 	v := s.newView(r, "", policyPageData{Version: p.ID(), Paragraphs: paragraphs})
 	v.Title = title
 	s.render(w, r, http.StatusOK, "policy", v)
+}
+
+// documentLang is the language a customer document (the refund policy, a
+// legal page) is shown in: the visitor's, unless the link names one — an
+// order's email links to the text in the order's language.
+func documentLang(r *http.Request) string {
+	if l, ok := locale.Normalize(r.URL.Query().Get("lang")); ok {
+		return l
+	}
+	return state(r).lang
 }
 
 type adminPoliciesData struct {

@@ -189,6 +189,10 @@ type cartData struct {
 	CheckoutKey     string
 	CardEnabled     bool
 	Proof           proofAsk
+
+	// TermsVersion is the terms of sale version in force, which the form
+	// sends back so that a change while the buyer read is caught.
+	TermsVersion string
 }
 
 // cartView reads the cart against the catalog, dropping what is no longer
@@ -200,6 +204,9 @@ func (s *Server) cartView(r *http.Request) (*view, error) {
 		return nil, err
 	}
 	d := &cartData{PolicyVersion: inForce, CheckoutKey: id.New("chk"), CardEnabled: cardEnabled(s.Card)}
+	if d.TermsVersion, err = s.Orders.TermsVersion(r.Context()); err != nil {
+		return nil, err
+	}
 	var kinds []string
 	for _, l := range readCart(r) {
 		p, err := s.Catalog.Get(r.Context(), l.ProductID)
@@ -263,7 +270,7 @@ func (s *Server) checkout(w http.ResponseWriter, r *http.Request) {
 	in := orders.PlaceInput{
 		CustomerID: st.user.ID, Payment: f.Get("payment"),
 		ImmediatePerformance: f.Get("immediate_performance") == "yes", WithdrawalWaiver: f.Get("withdrawal_waiver") == "yes",
-		AcceptPolicy: f.Get("accept_policy"), Lang: st.lang, IP: clientIP(r), UserAgent: r.UserAgent(),
+		AcceptPolicy: f.Get("accept_policy"), AcceptTerms: f.Get("accept_terms"), Lang: st.lang, IP: clientIP(r), UserAgent: r.UserAgent(),
 	}
 	for _, l := range readCart(r) {
 		in.Lines = append(in.Lines, orders.LineInput{ProductID: l.ProductID, Quantity: l.Quantity})
@@ -306,7 +313,7 @@ func (s *Server) checkout(w http.ResponseWriter, r *http.Request) {
 		switch code {
 		case "consent_required":
 			field = "consent"
-		case "policy_not_accepted":
+		case "policy_not_accepted", "terms_not_accepted":
 			field = "accept_policy"
 		}
 		fail(http.StatusUnprocessableEntity, map[string]string{field: s.Messages.T(st.lang, "order.error."+code)})

@@ -18,6 +18,7 @@ import (
 	"comptoir/internal/clock"
 	"comptoir/internal/desk"
 	"comptoir/internal/idempotency"
+	"comptoir/internal/legal"
 	"comptoir/internal/locale"
 	"comptoir/internal/orders"
 	"comptoir/internal/policystore"
@@ -37,6 +38,8 @@ type Deps struct {
 	Idempotency *idempotency.Store
 	Card        *cardpay.Service
 	Policies    *policystore.Service
+	// Legal is the legal pages (notice, terms, privacy, mediator).
+	Legal *legal.Service
 	// Subscriptions are plans customers pay for each period.
 	Subscriptions *subscriptions.Service
 	Claims        *claims.Service
@@ -180,6 +183,7 @@ func (s *Server) pageRoutes() []route {
 		{"POST /account/tokens", permSignedIn, s.accountCreateToken},
 		{"POST /account/tokens/{id}/revoke", permSignedIn, s.accountRevokeToken},
 		{"GET /policy", permAnyone, s.policyPage},
+		{"GET /legal/{page}", permAnyone, s.legalPage},
 		{"GET /contact", permAnyone, s.contactForm},
 		{"GET /survey/{token}", permAnyone, s.surveyForm},
 		{"POST /survey/{token}", permAnyone, s.survey},
@@ -232,6 +236,10 @@ func (s *Server) pageRoutes() []route {
 		{"POST /admin/policies", permAdmin, s.adminPolicySave},
 		{"POST /admin/policies/preview", permAdmin, s.adminPolicyPreview},
 		{"POST /admin/policies/publish", permAdmin, s.adminPolicyPublish},
+		{"GET /admin/legal", permAdmin, s.adminLegalList},
+		{"GET /admin/legal/{page}", permAdmin, s.adminLegalEdit},
+		{"POST /admin/legal/{page}", permAdmin, s.adminLegalSave},
+		{"POST /admin/legal/{page}/publish", permAdmin, s.adminLegalPublish},
 		{"GET /admin/products", permAdmin, s.adminProducts},
 		{"GET /admin/products/new", permAdmin, s.adminProductNew},
 		{"POST /admin/products", permAdmin, s.adminProductSave},

@@ -34,7 +34,7 @@ func TestSubscriptionPagesStartAndCancel(t *testing.T) {
 	u, c := h.User(t, account.RoleCustomer, "ana@example.fr")
 	credit(t, h, u, 5000)
 	c.PostForm("/lang", url.Values{"lang": {"en"}})
-	mustContain(t, c.Get("/shop/pro"), `id="subscribe-submit"`, "€9.90")
+	mustContain(t, c.Get("/shop/pro"), `id="subscribe-submit"`, "€9.90", `id="subscribe-legal"`, `href="/legal/terms"`)
 	form := url.Values{"plan_id": {plan.ID}, "payment": {"balance"}, "accept_policy": {"default@1"}}
 	r := c.PostForm("/subscriptions", form)
 	if r.Status != http.StatusUnprocessableEntity || !strings.Contains(r.Body, `id="consent-error"`) {

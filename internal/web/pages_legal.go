@@ -1,0 +1,251 @@
+package web
+
+import (
+	"errors"
+	"net/http"
+
+	"comptoir/internal/legal"
+)
+
+// legalSlugs names each legal page in its address (/legal/terms).
+var legalSlugs = map[string]legal.Kind{
+	"notice": legal.Notice, "terms": legal.Terms, "privacy": legal.Privacy, "mediator": legal.Mediator,
+}
+
+// legalSlug is the address name of a kind.
+func legalSlug(k legal.Kind) string {
+	for slug, kind := range legalSlugs {
+		if kind == k {
+			return slug
+		}
+	}
+	return ""
+}
+
+type legalPageData struct {
+	Doc    *legal.Document
+	Blocks []legal.Block
+	// Current is the version in force, when the page shows another one.
+	Current *legal.Document
+	Slug    string
+	// Lang is the text's language, which the link may choose.
+	Lang string
+}
+
+// legalPage shows a legal page to anyone: the version in force, or the one
+// named by ?version= (the terms an order was bought under), in the
+// visitor's language or the one the link asks for.
+func (s *Server) legalPage(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	slug := r.PathValue("page")
+	k, ok := legalSlugs[slug]
+	if !ok {
+		s.notFound(w, r)
+		return
+	}
+	cur, err := s.Legal.Current(ctx, k)
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	doc := cur
+	if v := r.URL.Query().Get("version"); v != "" {
+		n, ok := legal.ParseVersion(k, v)
+		if !ok {
+			s.notFound(w, r)
+			return
+		}
+		if n != cur.Version {
+			doc, err = s.Legal.Get(ctx, k, n)
+		}
+	}
+	if errors.Is(err, legal.ErrNotFound) {
+		s.notFound(w, r)
+		return
+	}
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	lang := documentLang(r)
+	d := legalPageData{Doc: doc, Blocks: legal.Render(doc.Text(lang)), Slug: slug, Lang: lang}
+	if doc.Version != cur.Version {
+		d.Current = cur
+	}
+	v := s.newView(r, "", d)
+	v.Title = s.Messages.T(lang, "legal.title."+string(k))
+	s.render(w, r, http.StatusOK, "legal", v)
+}
+
+// adminLegalRow is one kind on the legal pages' admin overview.
+type adminLegalRow struct {
+	Kind         legal.Kind
+	Slug         string
+	InForce      *legal.Document
+	Placeholders []string
+	Draft        *legal.Document
+}
+
+func (s *Server) adminLegalList(w http.ResponseWriter, r *http.Request) {
+	var rows []adminLegalRow
+	for _, k := range legal.Kinds {
+		row, _, err := s.adminLegalRow(r, k)
+		if err != nil {
+			s.serverError(w, r, err)
+			return
+		}
+		rows = append(rows, row)
+	}
+	s.render(w, r, http.StatusOK, "admin_legal_list", s.newView(r, "admin.legal.title", rows))
+}
+
+// adminLegalRow reads what the admin pages say about a kind: its version in
+// force with the placeholders left in it, its draft, and every version.
+func (s *Server) adminLegalRow(r *http.Request, k legal.Kind) (adminLegalRow, []*legal.Document, error) {
+	row := adminLegalRow{Kind: k, Slug: legalSlug(k)}
+	cur, err := s.Legal.Current(r.Context(), k)
+	if err != nil {
+		return row, nil, err
+	}
+	row.InForce, row.Placeholders = cur, cur.Placeholders()
+	versions, err := s.Legal.List(r.Context(), k)
+	if err != nil {
+		return row, nil, err
+	}
+	if len(versions) > 0 && versions[0].IsDraft() {
+		row.Draft = versions[0]
+	}
+	return row, versions, nil
+}
+
+type adminLegalData struct {
+	adminLegalRow
+	Versions []*legal.Document
+	// FR and EN fill the editor: the text the admin typed, or the version
+	// it starts from.
+	FR, EN string
+	// DraftBlocks preview the draft as customers will see it, in the
+	// admin's language.
+	DraftBlocks       []legal.Block
+	DraftPlaceholders []string
+}
+
+// adminLegalView builds the page of one kind, with the editor filled with fr
+// and en, or (when both are empty) with the version ?from= names, else the
+// draft, else the version in force.
+func (s *Server) adminLegalView(r *http.Request, k legal.Kind, fr, en string) (*view, error) {
+	row, versions, err := s.adminLegalRow(r, k)
+	if err != nil {
+		return nil, err
+	}
+	d := &adminLegalData{adminLegalRow: row, Versions: versions, FR: fr, EN: en}
+	v := s.newView(r, "legal.title."+string(k), d)
+	if row.Draft != nil {
+		d.DraftBlocks = legal.Render(row.Draft.Text(v.Lang))
+		d.DraftPlaceholders = row.Draft.Placeholders()
+	}
+	if fr == "" && en == "" {
+		from := row.InForce
+		if row.Draft != nil {
+			from = row.Draft
+		}
+		if n, ok := legal.ParseVersion(k, r.URL.Query().Get("from")); ok {
+			if from, err = s.Legal.Version(r.Context(), k, n); err != nil {
+				return nil, err
+			}
+		}
+		d.FR, d.EN = from.FR, from.EN
+	}
+	return v, nil
+}
+
+// adminLegalKind reads the kind an admin address names; false (after a
+// 404) for an unknown one.
+func (s *Server) adminLegalKind(w http.ResponseWriter, r *http.Request) (legal.Kind, bool) {
+	k, ok := legalSlugs[r.PathValue("page")]
+	if !ok {
+		s.notFound(w, r)
+	}
+	return k, ok
+}
+
+func (s *Server) adminLegalEdit(w http.ResponseWriter, r *http.Request) {
+	k, ok := s.adminLegalKind(w, r)
+	if !ok {
+		return
+	}
+	v, err := s.adminLegalView(r, k, "", "")
+	if errors.Is(err, legal.ErrNotFound) {
+		s.notFound(w, r)
+		return
+	}
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	s.render(w, r, http.StatusOK, "admin_legal", v)
+}
+
+// adminLegalSave keeps the texts as the kind's draft (the next version);
+// publishing is a separate step, after the admin has read the preview.
+func (s *Server) adminLegalSave(w http.ResponseWriter, r *http.Request) {
+	k, ok := s.adminLegalKind(w, r)
+	if !ok {
+		return
+	}
+	if err := r.ParseForm(); err != nil {
+		s.badForm(w, r, err)
+		return
+	}
+	fr, en := r.PostForm.Get("body_fr"), r.PostForm.Get("body_en")
+	_, err := s.Legal.SaveDraft(r.Context(), state(r).user.Actor(), k, fr, en)
+	var ierr *legal.InvalidError
+	switch {
+	case err == nil:
+		s.flash(w, "admin.legal.saved_flash")
+		http.Redirect(w, r, "/admin/legal/"+legalSlug(k), http.StatusSeeOther)
+		return
+	case errors.As(err, &ierr), errors.Is(err, legal.ErrConcurrentEdit):
+		v, verr := s.adminLegalView(r, k, fr, en)
+		if verr != nil {
+			s.serverError(w, r, verr)
+			return
+		}
+		if ierr != nil {
+			v.Errors = map[string]string{ierr.Field: s.Messages.T(v.Lang, "admin.legal.error."+ierr.Code)}
+		} else {
+			v.Errors = map[string]string{"form": s.Messages.T(v.Lang, "admin.legal.error.concurrent")}
+		}
+		s.render(w, r, http.StatusUnprocessableEntity, "admin_legal", v)
+	default:
+		s.serverError(w, r, err)
+	}
+}
+
+func (s *Server) adminLegalPublish(w http.ResponseWriter, r *http.Request) {
+	k, ok := s.adminLegalKind(w, r)
+	if !ok {
+		return
+	}
+	if err := r.ParseForm(); err != nil {
+		s.badForm(w, r, err)
+		return
+	}
+	n, ok := legal.ParseVersion(k, r.PostForm.Get("version"))
+	if !ok {
+		s.notFound(w, r)
+		return
+	}
+	err := s.Legal.Publish(r.Context(), state(r).user.Actor(), k, n)
+	switch {
+	case errors.Is(err, legal.ErrNotFound):
+		s.notFound(w, r)
+	case errors.Is(err, legal.ErrVersionPublished):
+		s.renderError(w, r, http.StatusUnprocessableEntity, "admin.legal.error.published")
+	case err != nil:
+		s.serverError(w, r, err)
+	default:
+		s.flash(w, "admin.legal.published_flash")
+		http.Redirect(w, r, "/admin/legal/"+legalSlug(k), http.StatusSeeOther)
+	}
+}
