@@ -204,6 +204,8 @@ func (s *Server) pageRoutes() []route {
 		{"GET /subscriptions/{id}", permSignedIn, s.subscriptionPage},
 		{"POST /subscriptions/{id}/cancel", permSignedIn, s.subscriptionCancel},
 		{"POST /subscriptions/{id}/undo", permSignedIn, s.subscriptionUndo},
+		{"GET /subscriptions/{id}/authenticate", permSignedIn, s.subscriptionAuthenticatePage},
+		{"POST /subscriptions/{id}/authenticate", permSignedIn, s.subscriptionAuthenticate},
 		{"POST /orders/{id}/claims", permSignedIn, s.fileClaim},
 		{"GET /orders/{id}/withdraw", permSignedIn, s.withdrawConfirm},
 		{"POST /orders/{id}/withdraw", permSignedIn, s.withdraw},
