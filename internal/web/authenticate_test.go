@@ -316,3 +316,40 @@ func signInAgain(t *testing.T, h *apptest.Harness, email string) *apptest.Client
 	}
 	return c
 }
+
+// A customer who cancels while the payment page is open cannot be charged
+// by it any more.
+func TestCancelingDuringAuthenticationClosesThePaymentPage(t *testing.T) {
+	h, rec := scaStore(t)
+	ctx := context.Background()
+	u, c := h.User(t, account.RoleCustomer, "ana@example.fr")
+	sub := scaSubscription(t, h, u, c)
+	authenticationRequired(rec)
+	h.Clock.Set(sub.CurrentPeriodEnd.Add(time.Minute))
+	if err := h.App.Subscriptions.Renew(ctx, sub.ID, sub.CurrentPeriodEnd); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the payment-failed email", func() bool { return len(mailsOf(t, h, u, subscriptions.MailPaymentFailed)) == 1 })
+	path := "/subscriptions/" + sub.ID + "/authenticate"
+	c = signInAgain(t, h, "ana@example.fr")
+	if r := c.PostForm(path, nil); r.Status != http.StatusSeeOther {
+		t.Fatalf("authenticate: %d", r.Status)
+	}
+	if r := c.PostForm("/subscriptions/"+sub.ID+"/cancel", url.Values{"mode": {"now"}}); r.Status != http.StatusSeeOther {
+		t.Fatalf("cancel now: %d %s", r.Status, r.Body)
+	}
+	if got, _ := h.App.Subscriptions.Get(ctx, sub.ID); got.Status != subscriptions.StatusCanceled {
+		t.Fatalf("after cancel: %s", got.Status)
+	}
+	periods, _ := h.App.Subscriptions.Periods(ctx, sub.ID)
+	pays, _ := h.App.Card.ForReference(ctx, h.App.DB.Read, cardpay.PurposeRenewal, periods[len(periods)-1].ID)
+	if len(pays) != 2 || pays[1].Status != cardpay.StatusCanceled {
+		t.Fatalf("payments after the customer canceled: %+v", pays)
+	}
+	waitFor(t, "the Checkout page's expiry", func() bool {
+		return len(rec.Requests(http.MethodPost, "/v1/checkout/sessions/"+pays[1].CheckoutSessionID+"/expire")) == 1
+	})
+	if r := c.Get(path); r.Status != http.StatusNotFound {
+		t.Fatalf("link after cancel: %d", r.Status)
+	}
+}
