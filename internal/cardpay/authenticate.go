@@ -46,7 +46,10 @@ func (s *Service) StartAuthenticationTx(ctx context.Context, tx *sql.Tx, in Star
 	case held.CustomerID != in.CustomerID || held.Amount != in.Amount:
 		return Payment{}, fmt.Errorf("%w: %s %s is held by %s for another customer or amount", ErrPaymentInProgress, in.Purpose, in.ReferenceID, held.ID)
 	default:
-		if err := s.releaseTx(ctx, tx, held, "replaced by a Checkout payment the customer authenticates"); err != nil {
+		// Not released by this call (false) means a concurrent one did,
+		// and committed its Checkout payment first: StartCheckoutTx then
+		// finds and returns that payment, the same page for both.
+		if _, err := s.releaseTx(ctx, tx, held, "replaced by a Checkout payment the customer authenticates"); err != nil {
 			return Payment{}, err
 		}
 	}
@@ -78,29 +81,33 @@ func (s *Service) ReleaseTx(ctx context.Context, tx *sql.Tx, purpose Purpose, re
 		// cannot be taken back from here.
 		return false, nil
 	}
-	return true, s.releaseTx(ctx, tx, p, why)
+	return s.releaseTx(ctx, tx, p, why)
 }
 
 // releaseTx cancels a payment that waits for the customer, without telling
-// the Handler (the domain decided it), and schedules the Stripe side.
-func (s *Service) releaseTx(ctx context.Context, tx *sql.Tx, p Payment, why string) error {
+// the Handler (the domain decided it), and schedules the Stripe side. The
+// update is conditional on the status read: false when a concurrent change
+// (a webhook, another release) moved the payment first.
+func (s *Service) releaseTx(ctx context.Context, tx *sql.Tx, p Payment, why string) (bool, error) {
 	ok, err := s.transition(ctx, tx, p.ID, StatusCanceled, why, p.Status)
-	if err != nil {
-		return err
-	}
-	if !ok {
-		return fmt.Errorf("%w: payment %s changed concurrently, try again", ErrPaymentInProgress, p.ID)
+	if err != nil || !ok {
+		return false, err
 	}
 	if _, err := s.afterTransition(ctx, tx, p, "payment.released"); err != nil {
-		return err
+		return false, err
 	}
-	if p.PaymentIntentID == "" && p.CheckoutSessionID == "" {
-		return nil // nothing exists at Stripe (a Checkout job will see it canceled)
+	// Read again: the Checkout job may have recorded the session meanwhile.
+	after, err := getPayment(ctx, tx, p.ID)
+	if err != nil {
+		return false, err
+	}
+	if after.PaymentIntentID == "" && after.CheckoutSessionID == "" {
+		return true, nil // nothing exists at Stripe (a Checkout job will see it canceled)
 	}
 	if _, err := s.ins.InsertTx(ctx, tx, CancelPaymentArgs{PaymentID: p.ID}, nil); err != nil {
-		return fmt.Errorf("schedule release of %s: %w", p.ID, err)
+		return false, fmt.Errorf("schedule release of %s: %w", p.ID, err)
 	}
-	return nil
+	return true, nil
 }
 
 // CancelPaymentArgs is the job that cancels at Stripe a payment we
