@@ -159,7 +159,7 @@ func failureReason(code, lang string) string {
 		return "your balance was too low"
 	case codeAuthentication:
 		if fr {
-			return "votre banque demande que vous confirmiez ce paiement vous-même"
+			return "votre banque demande que vous confirmiez vous-même ce paiement"
 		}
 		return "your bank asks you to confirm this payment yourself"
 	case "card_unavailable":

@@ -222,6 +222,13 @@ func TestRenewalNeedingAuthenticationIsPaidThroughTheEmailLink(t *testing.T) {
 	if got := deliverEvent(t, h, payload2, sig2); got != http.StatusOK {
 		t.Fatalf("second event: %d", got)
 	}
+	// Stripe confirms the held intent's cancellation: nothing changes.
+	canceled := map[string]any{"id": "pi_held", "object": "payment_intent", "status": "canceled", "amount": 990, "currency": "eur",
+		"metadata": map[string]any{"payment_id": pays[0].ID}}
+	payload3, sig3 := cardpaytest.Event(t, webhookSecret, cardpaytest.EventID(), stripe.EventTypePaymentIntentCanceled, canceled)
+	if got := deliverEvent(t, h, payload3, sig3); got != http.StatusOK {
+		t.Fatalf("payment_intent.canceled: %d", got)
+	}
 	paid, _ := periodByID(t, h, sub.ID, period.ID)
 	got, _ := h.App.Subscriptions.Get(ctx, sub.ID)
 	if paid.Status != subscriptions.PeriodPaid || paid.PaymentReference != pay.ID || got.Status != subscriptions.StatusActive ||
