@@ -97,7 +97,9 @@ func TestRenewalWaitingForAuthentication(t *testing.T) {
 	e.clock.Set(after.CurrentPeriodEnd)
 	e.renew(t, sub.ID)
 	next := e.periods(t, sub.ID)[1]
-	settle(func(tx *sql.Tx) error { return e.subs.PeriodAuthenticationRequiredTx(ctx, tx, next.ID, "authentication_required") })
+	settle(func(tx *sql.Tx) error {
+		return e.subs.PeriodAuthenticationRequiredTx(ctx, tx, next.ID, "authentication_required")
+	})
 	e.card.pending = true
 	for range subscriptions.RetrySchedule {
 		next = e.periods(t, sub.ID)[1]
