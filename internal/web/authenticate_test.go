@@ -152,6 +152,8 @@ func TestRenewalNeedingAuthenticationIsPaidThroughTheEmailLink(t *testing.T) {
 		t.Fatalf("another customer opened a payment page: %d sessions", n)
 	}
 
+	// The subscription's page points there too.
+	mustContain(t, c.Get("/subscriptions/"+sub.ID), `id="authenticate-link"`, path)
 	// Following the link shows the amount; the form opens Stripe's page.
 	mustContain(t, c.Get(path), `id="authenticate-submit"`, "€9.90")
 	r := c.PostForm(path, nil)
