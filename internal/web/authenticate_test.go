@@ -2,8 +2,10 @@ package web_test
 
 import (
 	"context"
+	"html"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -24,10 +26,16 @@ import (
 // recorder the test reads and steers.
 func scaStore(t *testing.T) (*apptest.Harness, *cardpaytest.Recorder) {
 	t.Helper()
+	return scaStoreAt(t, "https://checkout.stripe.com/c/pay/")
+}
+
+// scaStoreAt is scaStore whose Checkout pages are at checkoutBase + id.
+func scaStoreAt(t *testing.T, checkoutBase string) (*apptest.Harness, *cardpaytest.Recorder) {
+	t.Helper()
 	rec := cardpaytest.NewRecorder(t, cardpaytest.StripeURL(t))
 	rec.Rewrite(cardpaytest.To(http.MethodPost, "/v1/checkout/sessions"), func(m map[string]any) {
 		m["id"] = "cs_test_" + id.New("s")
-		m["url"] = "https://checkout.stripe.com/c/pay/" + m["id"].(string)
+		m["url"] = checkoutBase + m["id"].(string)
 		m["payment_intent"] = nil
 	})
 	h := apptest.StartWith(t, func(c *config.Config) {
@@ -74,7 +82,7 @@ func scaSubscription(t *testing.T, h *apptest.Harness, u account.User, c *apptes
 	plan := newPlan(t, h, "sca", 990, 0)
 	r := c.PostForm("/subscriptions", url.Values{"plan_id": {plan.ID}, "payment": {"card"}, "accept_policy": {"default@1"},
 		"immediate_performance": {"yes"}, "withdrawal_waiver": {"yes"}})
-	if r.Status != http.StatusSeeOther || !strings.HasPrefix(r.Location, "https://checkout.stripe.com/") {
+	if r.Status != http.StatusSeeOther || !strings.HasPrefix(r.Location, "http") {
 		t.Fatalf("card subscription: %d %q", r.Status, r.Location)
 	}
 	ctx := context.Background()
@@ -156,19 +164,23 @@ func TestRenewalNeedingAuthenticationIsPaidThroughTheEmailLink(t *testing.T) {
 	mustContain(t, c.Get("/subscriptions/"+sub.ID), `id="authenticate-link"`, path)
 	// Following the link shows the amount; the form opens Stripe's page.
 	mustContain(t, c.Get(path), `id="authenticate-submit"`, "€9.90")
-	r := c.PostForm(path, nil)
-	if r.Status != http.StatusSeeOther || !strings.HasPrefix(r.Location, "https://checkout.stripe.com/") {
-		t.Fatalf("authenticate: %d %q %s", r.Status, r.Location, r.Body)
-	}
+	checkoutURL := followToCheckout(t, c, path)
 	// Twice: the same page, no second payable session.
-	if again := c.PostForm(path, nil); again.Status != http.StatusSeeOther || again.Location != r.Location {
-		t.Fatalf("second visit: %d %q, want %q", again.Status, again.Location, r.Location)
+	if again := followToCheckout(t, c, path); again != checkoutURL {
+		t.Fatalf("second visit reached %q, want %q", again, checkoutURL)
 	}
 	pays, _ := h.App.Card.ForReference(ctx, h.App.DB.Read, cardpay.PurposeRenewal, period.ID)
 	if len(pays) != 2 || pays[0].Status != cardpay.StatusCanceled || pays[1].Status != cardpay.StatusAwaitingCustomer {
 		t.Fatalf("payments of the period: %+v", pays)
 	}
 	pay := pays[1]
+	if checkoutURL != pay.CheckoutURL {
+		t.Fatalf("sent to %q, the payment's page is %q", checkoutURL, pay.CheckoutURL)
+	}
+	// Another customer cannot reach that page through the link either.
+	if r := other.Get(path + "/checkout?payment=" + pay.ID); r.Status != http.StatusNotFound {
+		t.Fatalf("another customer's checkout step: %d", r.Status)
+	}
 	sessions := rec.Requests(http.MethodPost, "/v1/checkout/sessions")
 	if len(sessions) != 2 {
 		t.Fatalf("%d checkout sessions, want 2 (first period, authentication)", len(sessions))
@@ -265,9 +277,7 @@ func TestAuthenticationLinkExpiresWithTheSubscription(t *testing.T) {
 	waitFor(t, "the payment-failed email", func() bool { return len(mailsOf(t, h, u, subscriptions.MailPaymentFailed)) == 1 })
 	path := "/subscriptions/" + sub.ID + "/authenticate"
 	c = signInAgain(t, h, "ana@example.fr")
-	if r := c.PostForm(path, nil); r.Status != http.StatusSeeOther {
-		t.Fatalf("authenticate: %d", r.Status)
-	}
+	followToCheckout(t, c, path) // the page exists at Stripe
 	periods, _ := h.App.Subscriptions.Periods(ctx, sub.ID)
 	periodID := periods[len(periods)-1].ID
 	for range subscriptions.RetrySchedule {
@@ -341,9 +351,7 @@ func TestCancelingDuringAuthenticationClosesThePaymentPage(t *testing.T) {
 	waitFor(t, "the payment-failed email", func() bool { return len(mailsOf(t, h, u, subscriptions.MailPaymentFailed)) == 1 })
 	path := "/subscriptions/" + sub.ID + "/authenticate"
 	c = signInAgain(t, h, "ana@example.fr")
-	if r := c.PostForm(path, nil); r.Status != http.StatusSeeOther {
-		t.Fatalf("authenticate: %d", r.Status)
-	}
+	followToCheckout(t, c, path) // the page exists at Stripe
 	if r := c.PostForm("/subscriptions/"+sub.ID+"/cancel", url.Values{"mode": {"now"}}); r.Status != http.StatusSeeOther {
 		t.Fatalf("cancel now: %d %s", r.Status, r.Body)
 	}
@@ -361,4 +369,22 @@ func TestCancelingDuringAuthenticationClosesThePaymentPage(t *testing.T) {
 	if r := c.Get(path); r.Status != http.StatusNotFound {
 		t.Fatalf("link after cancel: %d", r.Status)
 	}
+}
+
+var continueLink = regexp.MustCompile(`href="([^"]+)" id="pay-continue"`)
+
+// followToCheckout presses the page's button and follows our own steps to
+// the Checkout page's address, which it returns.
+func followToCheckout(t *testing.T, c *apptest.Client, path string) string {
+	t.Helper()
+	r := c.PostForm(path, nil)
+	if r.Status != http.StatusSeeOther || !strings.HasPrefix(r.Location, path+"/checkout?payment=pay_") {
+		t.Fatalf("authenticate: %d %q %s", r.Status, r.Location, r.Body)
+	}
+	page := c.Get(r.Location)
+	m := continueLink.FindStringSubmatch(page.Body)
+	if page.Status != http.StatusOK || m == nil || m[1] == "" || !strings.Contains(page.Body, `http-equiv="refresh" content="0;url=`+m[1]) {
+		t.Fatalf("checkout step: %d %s", page.Status, page.Body)
+	}
+	return html.UnescapeString(m[1])
 }

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"net/http"
+	"net/url"
 
 	"comptoir/internal/cardpay"
 	"comptoir/internal/catalog"
@@ -87,5 +88,42 @@ func (s *Server) subscriptionAuthenticate(w http.ResponseWriter, r *http.Request
 		s.serverError(w, r, err)
 		return
 	}
-	s.sendToCheckout(w, r, p.ID, back)
+	// Through a page of ours: the browser's CSP (form-action 'self') would
+	// refuse a form whose answer redirects to another site.
+	http.Redirect(w, r, "/subscriptions/"+d.Sub.ID+"/authenticate/checkout?payment="+url.QueryEscape(p.ID), http.StatusSeeOther)
+}
+
+// subscriptionAuthenticateCheckout sends the customer on to the Checkout
+// page of their authentication payment, once the job has made it.
+func (s *Server) subscriptionAuthenticateCheckout(w http.ResponseWriter, r *http.Request) {
+	d, ok := s.authenticationPeriod(w, r)
+	if !ok {
+		return
+	}
+	p, err := s.Card.Get(r.Context(), r.URL.Query().Get("payment"))
+	if errors.Is(err, cardpay.ErrNotFound) || (err == nil && (p.Purpose != cardpay.PurposeRenewal || p.ReferenceID != d.Period.ID)) {
+		s.notFound(w, r)
+		return
+	}
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	back := "/subscriptions/" + d.Sub.ID + "/authenticate"
+	u, err := s.Card.WaitCheckoutURL(r.Context(), p.ID, checkoutWait)
+	switch {
+	case err == nil:
+		// A page that moves on by itself (and a link), not a redirect:
+		// this request is still the form's navigation, and the CSP's
+		// form-action 'self' makes browsers refuse a redirect off-site.
+		s.render(w, r, http.StatusOK, "pay", s.newView(r, "pay.title", payData{Go: u}))
+	case errors.Is(err, cardpay.ErrCheckoutPending):
+		s.render(w, r, http.StatusAccepted, "pay", s.newView(r, "pay.title", payData{Waiting: true}))
+	case errors.Is(err, cardpay.ErrAlreadyPaid):
+		http.Redirect(w, r, "/subscriptions/"+d.Sub.ID, http.StatusSeeOther)
+	case errors.Is(err, cardpay.ErrCheckoutFailed):
+		s.render(w, r, http.StatusBadGateway, "pay", s.newView(r, "pay.title", payData{Back: back}))
+	default:
+		s.serverError(w, r, err)
+	}
 }

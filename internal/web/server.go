@@ -206,6 +206,7 @@ func (s *Server) pageRoutes() []route {
 		{"POST /subscriptions/{id}/undo", permSignedIn, s.subscriptionUndo},
 		{"GET /subscriptions/{id}/authenticate", permSignedIn, s.subscriptionAuthenticatePage},
 		{"POST /subscriptions/{id}/authenticate", permSignedIn, s.subscriptionAuthenticate},
+		{"GET /subscriptions/{id}/authenticate/checkout", permSignedIn, s.subscriptionAuthenticateCheckout},
 		{"POST /orders/{id}/claims", permSignedIn, s.fileClaim},
 		{"GET /orders/{id}/withdraw", permSignedIn, s.withdrawConfirm},
 		{"POST /orders/{id}/withdraw", permSignedIn, s.withdraw},
