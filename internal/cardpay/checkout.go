@@ -299,7 +299,17 @@ func (w *checkoutWorker) Work(ctx context.Context, job *river.Job[CreateCheckout
 				return err
 			}
 			ok, err := s.transition(rctx, tx, p.ID, StatusAwaitingCustomer, "", StatusCreating)
-			if err != nil || !ok {
+			if err != nil {
+				return err
+			}
+			if !ok {
+				// Released while Stripe made the page (ReleaseTx): close
+				// the page, which nobody was shown, at Stripe too.
+				now, err := getPayment(rctx, tx, p.ID)
+				if err != nil || now.Status != StatusCanceled {
+					return err
+				}
+				_, err = s.ins.InsertTx(rctx, tx, CancelPaymentArgs{PaymentID: p.ID}, nil)
 				return err
 			}
 			_, err = s.afterTransition(rctx, tx, p, "payment.awaiting_customer")

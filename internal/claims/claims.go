@@ -242,6 +242,9 @@ type Orders interface {
 	// RefundLineTx is the conditional update that keeps a line's refunds
 	// within what was paid (orders.ErrOverRefund otherwise).
 	RefundLineTx(ctx context.Context, tx *sql.Tx, orderID, lineID string, amount money.Amount, actor audit.Actor) error
+	// ReleaseLineRefundTx gives back to the line a refund that failed
+	// (never below zero).
+	ReleaseLineRefundTx(ctx context.Context, tx *sql.Tx, orderID, lineID string, amount money.Amount, actor audit.Actor) error
 	RedeliverTx(ctx context.Context, tx *sql.Tx, orderID, lineID string, processing time.Duration, actor audit.Actor) error
 }
 

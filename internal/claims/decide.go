@@ -183,18 +183,23 @@ func (s *Service) cancelSubscriptionTx(ctx context.Context, tx *sql.Tx, c *Claim
 // cardpay's Handler.RefundSettled). A refund that is not a claim's, or was
 // already settled, changes nothing: the report may come more than once.
 //
-// A failed card refund is marked failed and logged for an agent; the line's
-// refunded total still counts it, because giving it back needs an orders
-// operation that does not exist yet (see the report to the lead).
+// A failed card refund is marked failed (the claim refund keeps the
+// failure) and the agents are alerted; its amount is released on the order
+// line in the same transaction (orders.ReleaseLineRefundTx), so it can be
+// refunded again. The conditional pending → failed update is what makes the
+// release happen once per failed refund.
 func (s *Service) CardRefundSettledTx(ctx context.Context, tx *sql.Tx, cardRefundID string, succeeded bool) error {
 	status := RefundFailed
 	if succeeded {
 		status = RefundSucceeded
 	}
 	now := s.clock.Now()
-	var refundID, claimID string
+	var refundID, claimID, currency string
+	var orderID, lineID sql.NullString
+	var amount int64
 	err := tx.QueryRowContext(ctx, `UPDATE claim_refunds SET status = $2, updated_at = $3
-		WHERE card_refund_id = $1 AND status = 'pending' RETURNING id, claim_id`, cardRefundID, status, now).Scan(&refundID, &claimID)
+		WHERE card_refund_id = $1 AND status = 'pending' RETURNING id, claim_id, order_id, order_line_id, amount, currency`,
+		cardRefundID, status, now).Scan(&refundID, &claimID, &orderID, &lineID, &amount, &currency)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil
 	}
@@ -202,6 +207,17 @@ func (s *Service) CardRefundSettledTx(ctx context.Context, tx *sql.Tx, cardRefun
 		return wrapDB("settle card refund", err)
 	}
 	if !succeeded {
+		if orderID.Valid && lineID.Valid {
+			if err := s.orders.ReleaseLineRefundTx(ctx, tx, orderID.String, lineID.String,
+				money.Amount{Minor: amount, Currency: currency}, audit.System); err != nil {
+				return fmt.Errorf("claims: release failed card refund %s on line %s: %w", cardRefundID, lineID.String, err)
+			}
+			// The line's facts changed: a decision read before must not
+			// commit on them.
+			if err := takeSubjectTx(ctx, tx, lineID.String, 0, false); err != nil {
+				return err
+			}
+		}
 		s.opts.Logger.Error("claims: card refund failed; an agent must give the money back another way",
 			"claim", claimID, "claim_refund", refundID, "card_refund", cardRefundID)
 		if s.alerts != nil {

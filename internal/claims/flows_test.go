@@ -589,11 +589,28 @@ func TestFailedCardRefundAlertsTheAgents(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := e.db.Tx(ctx, func(tx *sql.Tx) error { return e.claims.CardRefundSettledTx(ctx, tx, "rfd_1", false) }); err != nil {
-		t.Fatal(err)
+	if got, _ := e.orders.Get(ctx, o.ID); got.Lines[0].Refunded.Minor != 600 {
+		t.Fatalf("line refunded %v while the card refund is pending, want 600", got.Lines[0].Refunded)
+	}
+	for range 2 { // the report may come twice: the release happens once
+		if err := e.db.Tx(ctx, func(tx *sql.Tx) error { return e.claims.CardRefundSettledTx(ctx, tx, "rfd_1", false) }); err != nil {
+			t.Fatal(err)
+		}
 	}
 	refunds, _ := e.claims.Refunds(ctx, c.ID)
 	if refunds[0].Status != claims.RefundFailed || len(spy.got) != 1 || spy.got[0] != (recordedAlert{account.RoleAgent, "card_refund_failed", c.ID}) {
 		t.Fatalf("refund %+v, alerts %+v", refunds[0], spy.got)
+	}
+	// The failed amount is refundable again: the line is as before the
+	// refund, and the whole line can now be refunded.
+	got, _ := e.orders.Get(ctx, o.ID)
+	if got.Lines[0].Refunded.Minor != 0 || got.Refunded.Minor != 0 || got.Status != o.Status {
+		t.Fatalf("after the failed card refund: line refunded %v, order refunded %v, status %s (was %s)",
+			got.Lines[0].Refunded, got.Refunded, got.Status, o.Status)
+	}
+	if err := e.db.Tx(ctx, func(tx *sql.Tx) error {
+		return e.orders.RefundLineTx(ctx, tx, o.ID, o.Lines[0].ID, money.MustNew(1000, "EUR"), e.agentActor())
+	}); err != nil {
+		t.Fatalf("refund of the whole line after the failure: %v", err)
 	}
 }

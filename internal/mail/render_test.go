@@ -22,7 +22,7 @@ var samples = map[string]any{
 	// Filled by internal/subscriptions (mailData); one map serves every kind.
 	"subscription_started":          subscriptionSample,
 	"subscription_renewed":          subscriptionSample,
-	"subscription_payment_failed":   subscriptionSample,
+	"subscription_payment_failed":   withAuthLink(subscriptionSample),
 	"subscription_canceled_unpaid":  subscriptionSample,
 	"subscription_cancel_confirmed": subscriptionSample,
 	"subscription_cancel_undone":    subscriptionSample,
@@ -83,6 +83,18 @@ var subscriptionSample = map[string]any{
 	"Now": false, "Reason": "votre solde ne suffisait pas",
 	"ConsentShown": true, "Ticked": true, "Immediate": "Je demande…", "Waiver": "Je reconnais…",
 	"PolicyVersion": "default@1", "PolicyLink": "https://shop.example/policy?version=default%401",
+}
+
+// withAuthLink is a subscription sample whose renewal waits for the
+// customer's authentication (the link to pay it on-session).
+func withAuthLink(m map[string]any) map[string]any {
+	out := map[string]any{"AuthLink": "https://shop.example/subscriptions/sub_1/authenticate", "PaidWith": "card"}
+	for k, v := range m {
+		if _, ok := out[k]; !ok {
+			out[k] = v
+		}
+	}
+	return out
 }
 
 func TestEveryTemplateExistsInEveryLanguage(t *testing.T) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"time"
 
 	"comptoir/internal/audit"
@@ -78,4 +79,58 @@ func (s *Service) RedeliverTx(ctx context.Context, tx *sql.Tx, orderID, lineID s
 	}
 	return audit.Record(ctx, tx, audit.Entry{At: now, Actor: actor, SubjectType: "order_line", SubjectID: lineID, Action: "redeliver",
 		After: map[string]any{"processing_until": now.Add(processing)}})
+}
+
+// ReleaseLineRefundTx gives back to a line the amount of a refund that was
+// counted on it (RefundLineTx) but never reached the customer: a card
+// refund that failed for good. It runs in the transaction that records the
+// failure, so the amount is refundable again exactly when the failure
+// commits.
+//
+// It is the mirror of RefundLineTx: one conditional update per row, never
+// below zero (the condition, and the CHECKs of order_lines and orders), so
+// a release that does not fit changes nothing and returns ErrOverRefund.
+// The caller makes it happen once per failed refund: claims calls it only
+// when its own conditional update moves the claim refund from pending to
+// failed, so a repeated report of the same failure releases nothing more.
+//
+// An order that the refund had made "refunded" goes back to the state its
+// delivery gives it (processing, partial or completed).
+func (s *Service) ReleaseLineRefundTx(ctx context.Context, tx *sql.Tx, orderID, lineID string, amount money.Amount, actor audit.Actor) error {
+	if amount.Minor <= 0 {
+		return &ValidationError{Fields: map[string]string{"amount": "not_positive"}}
+	}
+	res, err := tx.ExecContext(ctx, `UPDATE order_lines SET refunded = refunded - $1
+		WHERE id = $2 AND order_id = $3 AND refunded - $1 >= 0`, amount.Minor, lineID, orderID)
+	if err != nil {
+		return wrapDB("release line refund", err)
+	}
+	if n, _ := res.RowsAffected(); n != 1 {
+		if err := s.refundRefusal(ctx, tx, orderID, lineID); errors.Is(err, ErrNotFound) {
+			return err
+		}
+		return fmt.Errorf("%w: releasing %v on line %s would go below zero", ErrOverRefund, amount, lineID)
+	}
+	now := s.clock.Now()
+	before, err := getOrder(ctx, tx, orderID)
+	if err != nil {
+		return err
+	}
+	status := before.Status
+	if status == StatusRefunded {
+		status = statusFor(before.Lines)
+	}
+	res, err = tx.ExecContext(ctx, `UPDATE orders SET refunded = refunded - $1, status = $2, updated_at = $3
+		WHERE id = $4 AND currency = $5 AND refunded - $1 >= 0`, amount.Minor, status, now, orderID, amount.Currency)
+	if err != nil {
+		return wrapDB("release order refund", err)
+	}
+	if n, _ := res.RowsAffected(); n != 1 {
+		return fmt.Errorf("%w: releasing %v on order %s would go below zero", ErrOverRefund, amount, orderID)
+	}
+	return audit.Record(ctx, tx, audit.Entry{
+		At: now, Actor: actor, SubjectType: "order_line", SubjectID: lineID, Action: "refund_released",
+		Before: map[string]any{"status": before.Status},
+		After:  map[string]any{"amount": amount, "order_id": orderID, "status": status},
+	})
 }

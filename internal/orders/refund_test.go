@@ -65,3 +65,85 @@ func TestRefundsNeverExceedWhatWasPaid(t *testing.T) {
 		t.Fatalf("unknown line: %v", err)
 	}
 }
+
+// A refund counted on a line that never reached the customer (a card
+// refund that failed) is released: the amount is refundable again, never
+// below zero, once per release however many run at once, and an order the
+// refund had made "refunded" goes back to its delivery state.
+func TestReleasedRefundIsRefundableAgain(t *testing.T) {
+	e := setup(t)
+	ctx := context.Background()
+	u := e.customer(t, "ana@example.fr", "FR", account.CustomerConsumer, 10000)
+	p := e.service(t, 10)
+	o, err := e.orders.Place(ctx, place(u, p.ID, 100, true), nil) // 1000 paid
+	if err != nil {
+		t.Fatal(err)
+	}
+	line := o.Lines[0].ID
+	statusBefore := o.Status
+	tx := func(f func(*sql.Tx) error) error { return e.db.Tx(ctx, f) }
+	if err := tx(func(tx *sql.Tx) error {
+		return e.orders.RefundLineTx(ctx, tx, o.ID, line, money.MustNew(1000, "EUR"), admin)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := e.orders.Get(ctx, o.ID); got.Status != orders.StatusRefunded {
+		t.Fatalf("fully refunded order is %s", got.Status)
+	}
+	// Releasing more than is counted changes nothing.
+	err = tx(func(tx *sql.Tx) error {
+		return e.orders.ReleaseLineRefundTx(ctx, tx, o.ID, line, money.MustNew(1001, "EUR"), admin)
+	})
+	if !errors.Is(err, orders.ErrOverRefund) {
+		t.Fatalf("release above the refunded amount: %v", err)
+	}
+	if got, _ := e.orders.Get(ctx, o.ID); got.Refunded.Minor != 1000 || got.Lines[0].Refunded.Minor != 1000 || got.Status != orders.StatusRefunded {
+		t.Fatalf("a refused release changed the order: %+v", got)
+	}
+	// 50 concurrent releases of 30 from 1000: 33 fit, the rest find the
+	// condition false; nothing goes below zero.
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	ok, refused := 0, 0
+	for range 50 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			err := tx(func(tx *sql.Tx) error {
+				return e.orders.ReleaseLineRefundTx(ctx, tx, o.ID, line, money.MustNew(30, "EUR"), admin)
+			})
+			mu.Lock()
+			defer mu.Unlock()
+			switch {
+			case err == nil:
+				ok++
+			case errors.Is(err, orders.ErrOverRefund):
+				refused++
+			default:
+				t.Errorf("unexpected error: %v", err)
+			}
+		}()
+	}
+	wg.Wait()
+	got, _ := e.orders.Get(ctx, o.ID)
+	if ok != 33 || refused != 17 || got.Refunded.Minor != 10 || got.Lines[0].Refunded.Minor != 10 {
+		t.Fatalf("%d releases, %d refused, order refunded %d, line refunded %d", ok, refused, got.Refunded.Minor, got.Lines[0].Refunded.Minor)
+	}
+	if got.Status != statusBefore {
+		t.Fatalf("after the release the order is %s, want %s as before the refund", got.Status, statusBefore)
+	}
+	if err := tx(func(tx *sql.Tx) error {
+		return e.orders.ReleaseLineRefundTx(ctx, tx, o.ID, line, money.MustNew(10, "EUR"), admin)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	// The whole line can be refunded again.
+	if err := tx(func(tx *sql.Tx) error {
+		return e.orders.RefundLineTx(ctx, tx, o.ID, line, money.MustNew(1000, "EUR"), admin)
+	}); err != nil {
+		t.Fatalf("refund of the whole line after the release: %v", err)
+	}
+	if _, err := e.db.Write.Exec(`UPDATE order_lines SET refunded = -1 WHERE id = $1`, line); err == nil {
+		t.Fatal("the database accepted a negative refunded amount")
+	}
+}

@@ -119,6 +119,14 @@ func (s *Service) CancelTx(ctx context.Context, tx *sql.Tx, in CancelInput) (Sub
 		if n, _ := res.RowsAffected(); n != 1 {
 			return getSubscription(ctx, tx, cur.ID) // canceled already
 		}
+		// The authentication link of a period being retried must no
+		// longer charge the customer who left: release what waits for
+		// them (a held charge, an open Checkout page).
+		if r, ok := s.card.(CardReleaser); ok {
+			if err := s.releaseRetriedTx(ctx, tx, r, cur.ID); err != nil {
+				return Subscription{}, err
+			}
+		}
 		// No retry of an unpaid period after the customer left.
 		if _, err := tx.ExecContext(ctx, `UPDATE subscription_periods SET next_attempt_at = NULL, updated_at = $2
 			WHERE subscription_id = $1 AND next_attempt_at IS NOT NULL`, cur.ID, now); err != nil {
@@ -259,4 +267,32 @@ func (s *Service) MarkRefundedTx(ctx context.Context, tx *sql.Tx, periodID strin
 		At: now, Actor: actor, SubjectType: "subscription", SubjectID: p.SubscriptionID, Action: "subscription.period_refunded",
 		After: map[string]any{"period_id": p.ID, "amount": p.Amount, "payment_reference": p.PaymentReference},
 	})
+}
+
+// releaseRetriedTx releases the card payments waiting for the customer on
+// the periods of subID still being retried.
+func (s *Service) releaseRetriedTx(ctx context.Context, tx *sql.Tx, r CardReleaser, subID string) error {
+	rows, err := tx.QueryContext(ctx, `SELECT id FROM subscription_periods WHERE subscription_id = $1 AND next_attempt_at IS NOT NULL`, subID)
+	if err != nil {
+		return wrapDB("periods being retried", err)
+	}
+	var ids []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return wrapDB("periods being retried", err)
+		}
+		ids = append(ids, id)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return wrapDB("periods being retried", err)
+	}
+	for _, id := range ids {
+		if err := r.ReleasePeriodTx(ctx, tx, id); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -25,10 +25,20 @@ func (c SavedCards) ChargeSavedCardTx(ctx context.Context, tx *sql.Tx, in CardCh
 	switch {
 	case errors.Is(err, cardpay.ErrNoSavedCard), errors.Is(err, cardpay.ErrDisabled):
 		return "", fmt.Errorf("%w: %v", ErrCardDeclined, err)
+	case errors.Is(err, cardpay.ErrPaymentInProgress):
+		// The period is held by a charge waiting for the customer's
+		// authentication, or by the Checkout page they opened to give it.
+		return "", fmt.Errorf("%w: %v", ErrAuthenticationPending, err)
 	case err != nil:
 		return "", err
 	}
 	return p.ID, nil
+}
+
+// ReleasePeriodTx implements CardReleaser.
+func (c SavedCards) ReleasePeriodTx(ctx context.Context, tx *sql.Tx, periodID string) error {
+	_, err := c.Card.ReleaseTx(ctx, tx, cardpay.PurposeRenewal, periodID, "subscription ended for non-payment")
+	return err
 }
 
 // CardHandler settles renewal periods when Stripe reports on their
@@ -44,11 +54,10 @@ func (h CardHandler) PaymentSucceeded(ctx context.Context, tx *sql.Tx, p cardpay
 
 // PaymentFailed records the failed attempt; the retry schedule goes on.
 func (h CardHandler) PaymentFailed(ctx context.Context, tx *sql.Tx, p cardpay.Payment) error {
-	reason := p.LastError
 	if p.NeedsAuthentication() {
-		reason = "authentication required"
+		return h.S.PeriodAuthenticationRequiredTx(ctx, tx, p.ReferenceID, p.LastError)
 	}
-	return h.S.PeriodPaymentFailedTx(ctx, tx, p.ReferenceID, reason)
+	return h.S.PeriodPaymentFailedTx(ctx, tx, p.ReferenceID, p.LastError)
 }
 
 // RefundSettled needs nothing here: refunds of periods are the claims'.

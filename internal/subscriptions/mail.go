@@ -45,6 +45,9 @@ type mailData struct {
 	Effective       string // when a cancellation takes effect
 	Now             bool   // canceled at once (else at the period end)
 	Reason          string // why a payment failed, in words
+	// AuthLink is the page where the customer pays a renewal their bank
+	// wants them to authenticate (empty otherwise).
+	AuthLink string
 	// The consent record and policy, repeated on the durable medium.
 	ConsentShown  bool
 	Ticked        bool
@@ -154,6 +157,11 @@ func failureReason(code, lang string) string {
 			return "votre solde ne suffisait pas"
 		}
 		return "your balance was too low"
+	case codeAuthentication:
+		if fr {
+			return "votre banque demande que vous confirmiez vous-même ce paiement"
+		}
+		return "your bank asks you to confirm this payment yourself"
 	case "card_unavailable":
 		if fr {
 			return "le paiement par carte n’est pas disponible"

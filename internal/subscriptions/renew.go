@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -474,6 +475,9 @@ func (s *Service) charge(ctx context.Context, tx *sql.Tx, sub Subscription, peri
 	if errors.Is(err, ErrCardDeclined) {
 		return s.failed(ctx, tx, sub, period, p, "card_declined", err.Error(), now)
 	}
+	if errors.Is(err, ErrAuthenticationPending) {
+		return s.failed(ctx, tx, sub, period, p, codeAuthentication, err.Error(), now)
+	}
 	if err != nil {
 		return fmt.Errorf("subscriptions: charge card: %w", err)
 	}
@@ -496,8 +500,14 @@ func (s *Service) charge(ctx context.Context, tx *sql.Tx, sub Subscription, peri
 // A payment that arrives after the subscription was canceled (the charge
 // was already under way) is recorded, not lost; the subscription stays
 // canceled and the refund policy decides about the money.
+//
+// A failed period is paid too: the customer paid on the Checkout page that
+// the authentication link opened (AuthenticationPeriod) while the retries
+// went on, or the bank let a held charge through after all. The period's
+// unique payment (cardpay's one live payment per reference) is what makes
+// this happen once.
 func (s *Service) PeriodPaidTx(ctx context.Context, tx *sql.Tx, periodID, paymentReference string) error {
-	return s.settleTx(ctx, tx, periodID, func(sub Subscription, period Period, p party, now time.Time) error {
+	return s.settleTx(ctx, tx, periodID, []string{PeriodPending, PeriodFailed}, func(sub Subscription, period Period, p party, now time.Time) error {
 		return s.paid(ctx, tx, sub, period, p, paymentReference, now)
 	})
 }
@@ -508,12 +518,27 @@ func (s *Service) PeriodPaidTx(ctx context.Context, tx *sql.Tx, periodID, paymen
 // is retried on schedule; a first payment that fails ends the incomplete
 // subscription. A period no longer pending is left alone.
 func (s *Service) PeriodPaymentFailedTx(ctx context.Context, tx *sql.Tx, periodID, reason string) error {
-	return s.settleTx(ctx, tx, periodID, func(sub Subscription, period Period, p party, now time.Time) error {
+	return s.settleTx(ctx, tx, periodID, []string{PeriodPending}, func(sub Subscription, period Period, p party, now time.Time) error {
 		return s.failed(ctx, tx, sub, period, p, "card_declined", reason, now)
 	})
 }
 
-func (s *Service) settleTx(ctx context.Context, tx *sql.Tx, periodID string, apply func(Subscription, Period, party, time.Time) error) error {
+// PeriodAuthenticationRequiredTx records that the off-session charge of a
+// pending period needs the customer to authenticate (3-D Secure): a failed
+// attempt like a decline, retried on schedule, but the customer's email
+// carries the link (AuthenticationPeriod) where they pay the period on
+// Stripe's Checkout page.
+func (s *Service) PeriodAuthenticationRequiredTx(ctx context.Context, tx *sql.Tx, periodID, reason string) error {
+	return s.settleTx(ctx, tx, periodID, []string{PeriodPending}, func(sub Subscription, period Period, p party, now time.Time) error {
+		return s.failed(ctx, tx, sub, period, p, codeAuthentication, reason, now)
+	})
+}
+
+// codeAuthentication is the failure code of an attempt that waits for the
+// customer's authentication.
+const codeAuthentication = "authentication_required"
+
+func (s *Service) settleTx(ctx context.Context, tx *sql.Tx, periodID string, accept []string, apply func(Subscription, Period, party, time.Time) error) error {
 	now := s.clock.Now()
 	period, err := getPeriod(ctx, tx, periodID)
 	if err != nil {
@@ -526,7 +551,7 @@ func (s *Service) settleTx(ctx context.Context, tx *sql.Tx, periodID string, app
 	if period, err = getPeriod(ctx, tx, periodID); err != nil {
 		return err
 	}
-	if period.Status != PeriodPending {
+	if !slices.Contains(accept, period.Status) {
 		return nil
 	}
 	sub, err := getSubscription(ctx, tx, period.SubscriptionID)
@@ -545,7 +570,7 @@ func (s *Service) settleTx(ctx context.Context, tx *sql.Tx, periodID string, app
 // period current and the subscription active.
 func (s *Service) paid(ctx context.Context, tx *sql.Tx, sub Subscription, period Period, p party, ref string, now time.Time) error {
 	res, err := tx.ExecContext(ctx, `UPDATE subscription_periods SET status = 'paid', paid_at = $2, payment_reference = $3, next_attempt_at = NULL, last_error = '', updated_at = $2
-		WHERE id = $1 AND status = 'pending'`, period.ID, now, ref)
+		WHERE id = $1 AND status IN ('pending', 'failed')`, period.ID, now, ref)
 	if err != nil {
 		return wrapDB("mark paid", err)
 	}
@@ -647,6 +672,9 @@ func (s *Service) failed(ctx context.Context, tx *sql.Tx, sub Subscription, peri
 			WHERE id = $1 AND status IN ('active', 'trialing', 'past_due')`, sub.ID, now)
 		action, kind = "subscription.payment_failed", MailPaymentFailed
 		after["next_attempt_at"] = next
+		if code == codeAuthentication {
+			d.AuthLink = s.authLink(sub.ID)
+		}
 		d.NextAttempt = formatDate(next, lang)
 		d.AttemptsLeft = len(RetrySchedule) - period.Attempts + 1
 		d.PeriodStart, d.PeriodEnd = formatDate(period.Start, lang), formatDate(period.End, lang)
@@ -655,6 +683,13 @@ func (s *Service) failed(ctx context.Context, tx *sql.Tx, sub Subscription, peri
 			WHERE id = $1 AND status IN ('active', 'trialing', 'past_due')`, sub.ID, now)
 		action, kind = "subscription.canceled_unpaid", MailCanceledUnpaid
 		d.Effective = formatDate(now, lang)
+		if err == nil {
+			// The authentication link of the emails sent so far must no
+			// longer charge: release what waits for the customer.
+			if r, ok := s.card.(CardReleaser); ok {
+				err = r.ReleasePeriodTx(ctx, tx, period.ID)
+			}
+		}
 	}
 	if err != nil {
 		return wrapDB("record failed payment", err)

@@ -92,6 +92,12 @@ var (
 	// attempt counts as failed and is retried on schedule. Any other error
 	// from the charger rolls the renewal back and the job tries again.
 	ErrCardDeclined = errors.New("subscriptions: card cannot be charged")
+	// ErrAuthenticationPending is what a CardCharger wraps when the period
+	// is held by a payment waiting for the customer to authenticate (or to
+	// pay on the Checkout page that replaced it): a retry must not charge
+	// the card off-session again, so the attempt counts as failed, without
+	// calling the bank, and the customer is sent the link again.
+	ErrAuthenticationPending = errors.New("subscriptions: the customer's authentication is pending")
 )
 
 // Code is the stable code of a subscriptions error, for the API and pages.
@@ -258,6 +264,14 @@ type CardCharge struct {
 // attempt (retried on schedule); any other error rolls the renewal back.
 type CardCharger interface {
 	ChargeSavedCardTx(ctx context.Context, tx *sql.Tx, c CardCharge) (paymentID string, err error)
+}
+
+// CardReleaser is what a CardCharger may also do: give up, in tx, the
+// payment of a period that waits for the customer (authentication, or a
+// Checkout page), once the subscription has ended for non-payment, so that
+// the link in the customer's email can no longer charge them.
+type CardReleaser interface {
+	ReleasePeriodTx(ctx context.Context, tx *sql.Tx, periodID string) error
 }
 
 // Options are the store settings subscriptions depend on.

@@ -109,6 +109,10 @@ type fakeCard struct {
 	mu      sync.Mutex
 	charges []subscriptions.CardCharge
 	decline bool
+	// pending: the period is held by a payment waiting for the customer's
+	// authentication.
+	pending  bool
+	released []string // periods whose waiting payment was released
 }
 
 func (f *fakeCard) ChargeSavedCardTx(ctx context.Context, tx *sql.Tx, c subscriptions.CardCharge) (string, error) {
@@ -117,8 +121,18 @@ func (f *fakeCard) ChargeSavedCardTx(ctx context.Context, tx *sql.Tx, c subscrip
 	if f.decline {
 		return "", fmt.Errorf("no saved card: %w", subscriptions.ErrCardDeclined)
 	}
+	if f.pending {
+		return "", fmt.Errorf("held: %w", subscriptions.ErrAuthenticationPending)
+	}
 	f.charges = append(f.charges, c)
 	return fmt.Sprintf("pay_%d", len(f.charges)), nil
+}
+
+func (f *fakeCard) ReleasePeriodTx(ctx context.Context, tx *sql.Tx, periodID string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.released = append(f.released, periodID)
+	return nil
 }
 
 func (f *fakeCard) calls() []subscriptions.CardCharge {

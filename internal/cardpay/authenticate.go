@@ -1,0 +1,179 @@
+package cardpay
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/riverqueue/river"
+	"github.com/stripe/stripe-go/v82"
+)
+
+// StartAuthenticationTx lets the customer pay, on Stripe's hosted Checkout
+// page, a reference whose off-session charge the bank refused without their
+// authentication (3-D Secure): the renewal of a subscription, typically.
+// Our pages load no Stripe.js, so the held PaymentIntent cannot be confirmed
+// on them; instead, in tx:
+//
+//   - a requires_action payment holding the reference (same customer and
+//     amount) is released: canceled here, and its PaymentIntent canceled at
+//     Stripe by a job (CancelPaymentArgs), so it can never be confirmed
+//     later and charge the reference a second time;
+//   - a Checkout payment is started for exactly that amount
+//     (StartCheckoutTx), which the partial unique index lets in only once
+//     the held payment no longer holds the reference.
+//
+// Calling it again while that Checkout payment waits for the customer
+// returns the same payment, hence the same page: a second visit never
+// opens a second payable session. ErrAlreadyPaid when the reference is
+// paid; ErrPaymentInProgress when another payment holds it (an off-session
+// charge under way, another customer or amount).
+func (s *Service) StartAuthenticationTx(ctx context.Context, tx *sql.Tx, in StartInput) (Payment, error) {
+	if !s.Enabled() {
+		return Payment{}, ErrDisabled
+	}
+	if err := in.validate(); err != nil {
+		return Payment{}, err
+	}
+	held, err := scanPayment(tx.QueryRowContext(ctx, `SELECT `+paymentColumns+` FROM card_payments
+		WHERE purpose = $1 AND reference_id = $2 AND status = 'requires_action'`, string(in.Purpose), in.ReferenceID))
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+	case err != nil:
+		return Payment{}, fmt.Errorf("read held payment: %w", err)
+	case held.CustomerID != in.CustomerID || held.Amount != in.Amount:
+		return Payment{}, fmt.Errorf("%w: %s %s is held by %s for another customer or amount", ErrPaymentInProgress, in.Purpose, in.ReferenceID, held.ID)
+	default:
+		// Not released by this call (false) means a concurrent one did,
+		// and committed its Checkout payment first: StartCheckoutTx then
+		// finds and returns that payment, the same page for both.
+		if _, err := s.releaseTx(ctx, tx, held, "replaced by a Checkout payment the customer authenticates"); err != nil {
+			return Payment{}, err
+		}
+	}
+	return s.StartCheckoutTx(ctx, tx, in)
+}
+
+// ReleaseTx gives up, in tx, the payment of a reference that waits for the
+// customer and no longer should: the subscription it would renew has
+// ended. A requires_action charge or a Checkout page not paid yet is
+// canceled here and at Stripe (by a job: the PaymentIntent canceled, the
+// Checkout Session expired), so the customer can no longer pay it. A
+// reference without such a payment is left alone; it reports whether one
+// was released.
+func (s *Service) ReleaseTx(ctx context.Context, tx *sql.Tx, purpose Purpose, referenceID, why string) (bool, error) {
+	if !s.Enabled() {
+		return false, nil
+	}
+	p, err := scanPayment(tx.QueryRowContext(ctx, `SELECT `+paymentColumns+` FROM card_payments
+		WHERE purpose = $1 AND reference_id = $2 AND status IN `+inList(StatusRequiresAction, StatusAwaitingCustomer, StatusCreating),
+		string(purpose), referenceID))
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("read payment to release: %w", err)
+	}
+	if p.Status == StatusCreating && isSavedCardCharge(p) {
+		// An off-session charge being made: its outcome will come; it
+		// cannot be taken back from here.
+		return false, nil
+	}
+	return s.releaseTx(ctx, tx, p, why)
+}
+
+// releaseTx cancels a payment that waits for the customer, without telling
+// the Handler (the domain decided it), and schedules the Stripe side. The
+// update is conditional on the status read: false when a concurrent change
+// (a webhook, another release) moved the payment first.
+func (s *Service) releaseTx(ctx context.Context, tx *sql.Tx, p Payment, why string) (bool, error) {
+	ok, err := s.transition(ctx, tx, p.ID, StatusCanceled, why, p.Status)
+	if err != nil || !ok {
+		return false, err
+	}
+	if _, err := s.afterTransition(ctx, tx, p, "payment.released"); err != nil {
+		return false, err
+	}
+	// Read again: the Checkout job may have recorded the session meanwhile.
+	after, err := getPayment(ctx, tx, p.ID)
+	if err != nil {
+		return false, err
+	}
+	if after.PaymentIntentID == "" && after.CheckoutSessionID == "" {
+		return true, nil // nothing exists at Stripe (a Checkout job will see it canceled)
+	}
+	if _, err := s.ins.InsertTx(ctx, tx, CancelPaymentArgs{PaymentID: p.ID}, nil); err != nil {
+		return false, fmt.Errorf("schedule release of %s: %w", p.ID, err)
+	}
+	return true, nil
+}
+
+// CancelPaymentArgs is the job that cancels at Stripe a payment we
+// released: its Checkout Session is expired, or its PaymentIntent canceled.
+type CancelPaymentArgs struct {
+	PaymentID string `json:"payment_id"`
+}
+
+// Kind names the job for River; renaming it would orphan queued jobs.
+func (CancelPaymentArgs) Kind() string { return "cardpay.cancel_payment" }
+
+// InsertOpts limits retries to the life of an idempotency key.
+func (CancelPaymentArgs) InsertOpts() river.InsertOpts { return stripeJobOpts() }
+
+type cancelWorker struct {
+	river.WorkerDefaults[CancelPaymentArgs]
+	s *Service
+}
+
+// Work calls Stripe outside any transaction under the key
+// "cancel-<payment id>". Stripe refusing (the intent already canceled, the
+// session already expired or complete) is final and logged: a payment that
+// went through anyway reaches succeed, which logs it for review.
+func (w *cancelWorker) Work(ctx context.Context, job *river.Job[CancelPaymentArgs]) error {
+	s := w.s
+	if !s.Enabled() {
+		return ErrDisabled
+	}
+	p, err := getPayment(ctx, s.db.Read, job.Args.PaymentID)
+	if errors.Is(err, ErrNotFound) {
+		return river.JobCancel(err)
+	}
+	if err != nil {
+		return err
+	}
+	if p.Status != StatusCanceled {
+		return nil
+	}
+	var callErr error
+	switch {
+	case p.CheckoutSessionID != "":
+		params := &stripe.CheckoutSessionExpireParams{}
+		params.SetIdempotencyKey("cancel-" + p.ID)
+		_, callErr = s.stripe.V1CheckoutSessions.Expire(ctx, p.CheckoutSessionID, params)
+	case p.PaymentIntentID != "":
+		params := &stripe.PaymentIntentCancelParams{CancellationReason: stripe.String(string(stripe.PaymentIntentCancellationReasonAbandoned))}
+		params.SetIdempotencyKey("cancel-" + p.ID)
+		_, callErr = s.stripe.V1PaymentIntents.Cancel(ctx, p.PaymentIntentID, params)
+	default:
+		return nil
+	}
+	if callErr == nil {
+		return nil
+	}
+	if permanent(callErr) {
+		s.log.Warn("cardpay: released payment not canceled at Stripe", "payment", p.ID, "error", describe(callErr))
+		return river.JobCancel(callErr)
+	}
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	if err := s.db.Tx(rctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(rctx, `UPDATE card_payments SET last_error = $2 WHERE id = $1 AND status = 'canceled'`,
+			p.ID, truncate("cancel at stripe: "+describe(callErr)))
+		return err
+	}); err != nil {
+		s.log.Warn("cardpay: record cancel failure", "payment", p.ID, "error", err)
+	}
+	return fmt.Errorf("cancel %s at stripe: %w", p.ID, callErr)
+}
