@@ -33,6 +33,7 @@ import (
 	"comptoir/internal/desk/sla"
 	"comptoir/internal/idempotency"
 	"comptoir/internal/inbound"
+	"comptoir/internal/invoices"
 	"comptoir/internal/jobs"
 	"comptoir/internal/locale"
 	"comptoir/internal/mail"
@@ -88,6 +89,7 @@ type App struct {
 	Metrics *web.Metrics
 
 	Idempotency *idempotency.Store
+	Invoices    *invoices.Service
 }
 
 // Open connects to the database and builds every service. A bad database URL
@@ -178,9 +180,14 @@ func (a *App) build(ctx context.Context, opts Options) (err error) {
 	a.Card.AddWorkers(workers)
 	a.Policies = policystore.New(a.DB, a.Clock)
 	staffAlerts := alerts.New(a.Accounts, a.Outbox, cfg.BaseURL, cfg.StoreName)
+	a.Invoices = invoices.New(a.DB, a.Clock, a.Outbox, invoices.Options{
+		Seller: invoices.Seller{Name: cfg.SellerName, Address: cfg.SellerAddress, Country: cfg.SellerCountry,
+			VATNumber: cfg.SellerVATNumber, Registration: cfg.SellerRegistration},
+		PricesIncludeVAT: cfg.PricesIncludeVAT, BaseURL: cfg.BaseURL, StoreName: cfg.StoreName,
+	})
 	a.Orders = orders.New(a.DB, a.Clock, a.Catalog, a.Ledger, a.Accounts, a.Outbox, orders.Options{
 		BaseURL: cfg.BaseURL, StoreName: cfg.StoreName, Logger: a.Logger, Card: a.Card,
-		PolicyVersion: a.policyInForce, Alerts: staffAlerts,
+		PolicyVersion: a.policyInForce, Alerts: staffAlerts, Invoices: a.Invoices,
 	})
 	cardHandlers[cardpay.PurposeOrder] = a.Orders.CardHandler()
 	a.Subscriptions = subscriptions.New(a.DB, a.Clock, a.Catalog, a.Ledger, a.Accounts, a.Outbox, subscriptions.SavedCards{Card: a.Card},
@@ -250,7 +257,7 @@ func (a *App) build(ctx context.Context, opts Options) (err error) {
 		Policies: a.Policies, Subscriptions: a.Subscriptions, Claims: a.Claims, Blobs: a.Blobs, Desk: a.Desk,
 		FulfilmentSecret: fulfilment,
 		Ready:            a.ready, StoreName: cfg.StoreName, BaseURL: cfg.BaseURL, SecureCookies: cfg.SecureCookies(),
-		Metrics: a.Metrics,
+		Metrics: a.Metrics, Invoices: a.Invoices,
 	})
 	return err
 }

@@ -59,6 +59,14 @@ type Config struct {
 	// FulfilmentWebhookSecret ("whsec_…") lets a fulfilment service report
 	// delivery progress with Standard Webhooks signatures.
 	FulfilmentWebhookSecret string
+	// The seller's legal identity, printed on invoices, and whether catalog
+	// prices include VAT.
+	SellerName         string
+	SellerAddress      string
+	SellerCountry      string
+	SellerVATNumber    string
+	SellerRegistration string
+	PricesIncludeVAT   bool
 }
 
 // Register adds the shared flags to fs and returns the Config they fill.
@@ -79,6 +87,12 @@ func Register(fs *flag.FlagSet) *Config {
 	fs.StringVar(&c.StripeWebhookSecret, "stripe-webhook-secret", "", "signing secret of the Stripe webhook endpoint /api/v1/webhooks/stripe")
 	fs.StringVar(&c.StripeAPIURL, "stripe-api-url", "", "Stripe API base URL (default Stripe's; tests use stripe-mock)")
 	fs.StringVar(&c.FulfilmentWebhookSecret, "fulfilment-webhook-secret", "", "whsec_… secret of the fulfilment service's signed delivery webhooks")
+	fs.StringVar(&c.SellerName, "seller-name", "", "the seller's legal name on invoices (default the store name)")
+	fs.StringVar(&c.SellerAddress, "seller-address", "", "the seller's postal address on invoices")
+	fs.StringVar(&c.SellerCountry, "seller-country", "FR", "the seller's country (ISO 3166-1 alpha-2), where its VAT is due")
+	fs.StringVar(&c.SellerVATNumber, "seller-vat-number", "", "the seller's VAT number on invoices")
+	fs.StringVar(&c.SellerRegistration, "seller-registration", "", "the seller's registration on invoices (SIREN, RCS…)")
+	fs.BoolVar(&c.PricesIncludeVAT, "prices-include-vat", true, "catalog prices include VAT (false: VAT is added to them)")
 	return c
 }
 
@@ -156,6 +170,13 @@ func (c *Config) Resolve() error {
 		if err != nil || u.Host == "" || (u.Scheme != "smtp" && u.Scheme != "smtps" && u.Scheme != "smtp+plain") {
 			return Usagef("--smtp-relay: want smtp://, smtps:// or smtp+plain://user:pass@host:port")
 		}
+	}
+	c.SellerCountry = strings.ToUpper(strings.TrimSpace(c.SellerCountry))
+	if len(c.SellerCountry) != 2 {
+		return Usagef("--seller-country %q: want an ISO 3166-1 alpha-2 code such as FR", c.SellerCountry)
+	}
+	if c.SellerName == "" {
+		c.SellerName = c.StoreName
 	}
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":

@@ -208,6 +208,9 @@ func (s *Service) Place(ctx context.Context, in PlaceInput, after AfterPlace) (O
 		if err := s.sendConfirmation(ctx, tx, buyer, o, consent); err != nil {
 			return err
 		}
+		if err := s.issueInvoice(ctx, tx, buyer, o, ""); err != nil {
+			return err
+		}
 		if after != nil {
 			return after(ctx, tx, o)
 		}

@@ -18,6 +18,7 @@ import (
 	"comptoir/internal/clock"
 	"comptoir/internal/desk"
 	"comptoir/internal/idempotency"
+	"comptoir/internal/invoices"
 	"comptoir/internal/locale"
 	"comptoir/internal/orders"
 	"comptoir/internal/policystore"
@@ -40,6 +41,8 @@ type Deps struct {
 	Subscriptions *subscriptions.Service
 	Claims        *claims.Service
 	Desk          *desk.Service
+	// Invoices lists and renders invoices and credit notes.
+	Invoices *invoices.Service
 	// Blobs holds uploaded files (product files, evidence).
 	Blobs blob.Store
 	// FulfilmentSecret verifies delivery webhooks; nil refuses them.
@@ -235,6 +238,11 @@ func (s *Server) pageRoutes() []route {
 		{"POST /admin/products/{id}/{action}", permAdmin, s.adminProductArchive},
 		{"POST /admin/products/{id}/keys", permAdmin, s.adminProductKeys},
 		{"POST /admin/products/{id}/file", permAdmin, s.adminProductFile},
+		{"GET /invoices", permSignedIn, s.myInvoices},
+		{"GET /invoices/{file}", permSignedIn, s.invoicePage},
+		{"GET /admin/vat", permAdmin, s.adminVAT},
+		{"POST /admin/vat", permAdmin, s.adminVATAdd},
+		{"GET /admin/invoices.csv", permAdmin, s.adminInvoicesCSV},
 	}
 }
 
@@ -262,6 +270,8 @@ func (s *Server) apiRoutes() []route {
 		{"GET /api/v1/subscriptions", permSignedIn, s.apiSubscriptions},
 		{"GET /api/v1/subscriptions/{id}", permSignedIn, s.apiSubscription},
 		{"POST /api/v1/subscriptions/{id}/cancel", permSignedIn, s.apiCancelSubscription},
+		{"GET /api/v1/invoices", permSignedIn, s.apiInvoices},
+		{"GET /api/v1/invoices/{file}", permSignedIn, s.apiInvoice},
 	}
 }
 
