@@ -183,7 +183,7 @@ func (a *App) build(ctx context.Context, opts Options) (err error) {
 	a.Invoices = invoices.New(a.DB, a.Clock, a.Outbox, invoices.Options{
 		Seller: invoices.Seller{Name: cfg.SellerName, Address: cfg.SellerAddress, Country: cfg.SellerCountry,
 			VATNumber: cfg.SellerVATNumber, Registration: cfg.SellerRegistration},
-		PricesIncludeVAT: cfg.PricesIncludeVAT, BaseURL: cfg.BaseURL, StoreName: cfg.StoreName,
+		PricesIncludeVAT: !cfg.PricesExcludeVAT, BaseURL: cfg.BaseURL, StoreName: cfg.StoreName,
 	})
 	a.Orders = orders.New(a.DB, a.Clock, a.Catalog, a.Ledger, a.Accounts, a.Outbox, orders.Options{
 		BaseURL: cfg.BaseURL, StoreName: cfg.StoreName, Logger: a.Logger, Card: a.Card,

@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 )
 
@@ -66,7 +67,10 @@ type Config struct {
 	SellerCountry      string
 	SellerVATNumber    string
 	SellerRegistration string
-	PricesIncludeVAT   bool
+	// PricesExcludeVAT is --prices-include-vat=false. It is stored
+	// negated so that the zero Config (tests, tools) has the default:
+	// prices include VAT.
+	PricesExcludeVAT bool
 }
 
 // Register adds the shared flags to fs and returns the Config they fill.
@@ -92,7 +96,7 @@ func Register(fs *flag.FlagSet) *Config {
 	fs.StringVar(&c.SellerCountry, "seller-country", "FR", "the seller's country (ISO 3166-1 alpha-2), where its VAT is due")
 	fs.StringVar(&c.SellerVATNumber, "seller-vat-number", "", "the seller's VAT number on invoices")
 	fs.StringVar(&c.SellerRegistration, "seller-registration", "", "the seller's registration on invoices (SIREN, RCS…)")
-	fs.BoolVar(&c.PricesIncludeVAT, "prices-include-vat", true, "catalog prices include VAT (false: VAT is added to them)")
+	fs.Var(negatedBool{&c.PricesExcludeVAT}, "prices-include-vat", "catalog prices include VAT (false: VAT is added to them) (default true)")
 	return c
 }
 
@@ -172,6 +176,9 @@ func (c *Config) Resolve() error {
 		}
 	}
 	c.SellerCountry = strings.ToUpper(strings.TrimSpace(c.SellerCountry))
+	if c.SellerCountry == "" {
+		c.SellerCountry = "FR"
+	}
 	if len(c.SellerCountry) != 2 {
 		return Usagef("--seller-country %q: want an ISO 3166-1 alpha-2 code such as FR", c.SellerCountry)
 	}
@@ -189,3 +196,24 @@ func (c *Config) Resolve() error {
 // SecureCookies reports whether the store is served over https, so that
 // cookies must be marked Secure.
 func (c *Config) SecureCookies() bool { return strings.HasPrefix(c.BaseURL, "https://") }
+
+// negatedBool is a boolean flag that sets the opposite value in its field.
+type negatedBool struct{ p *bool }
+
+func (b negatedBool) String() string {
+	if b.p == nil {
+		return "true"
+	}
+	return strconv.FormatBool(!*b.p)
+}
+
+func (b negatedBool) Set(s string) error {
+	v, err := strconv.ParseBool(s)
+	if err != nil {
+		return err
+	}
+	*b.p = !v
+	return nil
+}
+
+func (negatedBool) IsBoolFlag() bool { return true }

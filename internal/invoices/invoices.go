@@ -221,6 +221,24 @@ func (s *Service) Quote(ctx context.Context, q db.Querier, b Buyer, cardCountry 
 	return d, bp, splits, nil
 }
 
+// Gross is what a buyer pays for lines priced VAT excluded: each amount
+// plus its VAT at the buyer's rate today (rounded per line). With prices
+// VAT included it returns the amounts as they are.
+func (s *Service) Gross(ctx context.Context, b Buyer, amounts []money.Amount) ([]money.Amount, error) {
+	if s.opts.PricesIncludeVAT {
+		return amounts, nil
+	}
+	_, _, splits, err := s.Quote(ctx, s.db.Read, b, "", s.clock.Now(), amounts)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]money.Amount, len(splits))
+	for i, sp := range splits {
+		out[i] = sp.Total
+	}
+	return out, nil
+}
+
 // nextNumber takes the next number of a series for a year, in tx. The
 // upsert holds the counter row's lock until tx ends, so concurrent issuers
 // wait for each other; a rollback gives the number back.

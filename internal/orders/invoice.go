@@ -16,6 +16,35 @@ import (
 type Invoicer interface {
 	IssueTx(ctx context.Context, tx *sql.Tx, in invoices.IssueInput) (invoices.Invoice, error)
 	CreditTx(ctx context.Context, tx *sql.Tx, in invoices.CreditInput) (invoices.Invoice, error)
+	// PricesIncludeVAT is the store setting; when false, Gross adds the
+	// buyer's VAT to the catalog prices, and that is what the order costs.
+	PricesIncludeVAT() bool
+	Gross(ctx context.Context, b invoices.Buyer, amounts []money.Amount) ([]money.Amount, error)
+}
+
+// addVAT turns the lines' catalog (VAT excluded) amounts into what the
+// buyer pays when the store prices without VAT, and the order total with
+// them. With prices VAT included nothing changes.
+func (s *Service) addVAT(ctx context.Context, buyer account.User, o *Order) error {
+	if s.opts.Invoices == nil || s.opts.Invoices.PricesIncludeVAT() {
+		return nil
+	}
+	amounts := make([]money.Amount, len(o.Lines))
+	for i, l := range o.Lines {
+		amounts[i] = l.Amount
+	}
+	gross, err := s.opts.Invoices.Gross(ctx, InvoiceBuyer(buyer), amounts)
+	if err != nil {
+		return err
+	}
+	o.Total = money.Zero(o.Total.Currency)
+	for i := range o.Lines {
+		o.Lines[i].Amount = gross[i]
+		if o.Total, err = o.Total.Add(gross[i]); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // InvoiceBuyer is the buyer as invoicing needs them.
@@ -32,7 +61,16 @@ func (s *Service) issueInvoice(ctx context.Context, tx *sql.Tx, buyer account.Us
 	in := invoices.IssueInput{Source: invoices.SourceOrder, SourceID: o.ID, OrderID: o.ID, Buyer: InvoiceBuyer(buyer),
 		Lang: o.Lang, CardCountry: cardCountry}
 	for _, l := range o.Lines {
-		in.Lines = append(in.Lines, invoices.LineInput{Ref: l.ID, Description: l.Name, Quantity: l.Quantity, Amount: l.Amount})
+		amount := l.Amount
+		if !s.opts.Invoices.PricesIncludeVAT() {
+			// The invoice adds the VAT to the catalog price, as
+			// addVAT did at checkout.
+			var err error
+			if amount, err = l.UnitPrice.Mul(int64(l.Quantity)); err != nil {
+				return err
+			}
+		}
+		in.Lines = append(in.Lines, invoices.LineInput{Ref: l.ID, Description: l.Name, Quantity: l.Quantity, Amount: amount})
 	}
 	_, err := s.opts.Invoices.IssueTx(ctx, tx, in)
 	return err

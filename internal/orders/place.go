@@ -124,6 +124,9 @@ func (s *Service) Place(ctx context.Context, in PlaceInput, after AfterPlace) (O
 		o.Lines = append(o.Lines, line)
 		kinds = append(kinds, p.Kind)
 	}
+	if err := s.addVAT(ctx, buyer, &o); err != nil {
+		return Order{}, err
+	}
 	required := ConsentRequired(buyer, kinds)
 	if required && (!in.ImmediatePerformance || !in.WithdrawalWaiver) {
 		return Order{}, ErrConsentRequired
