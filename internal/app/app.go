@@ -191,7 +191,8 @@ func (a *App) build(ctx context.Context, opts Options) (err error) {
 	})
 	cardHandlers[cardpay.PurposeOrder] = a.Orders.CardHandler()
 	a.Subscriptions = subscriptions.New(a.DB, a.Clock, a.Catalog, a.Ledger, a.Accounts, a.Outbox, subscriptions.SavedCards{Card: a.Card},
-		subscriptions.Options{Jobs: a.Jobs, BaseURL: cfg.BaseURL, StoreName: cfg.StoreName, Logger: a.Logger, PolicyVersion: a.policyInForce})
+		subscriptions.Options{Jobs: a.Jobs, BaseURL: cfg.BaseURL, StoreName: cfg.StoreName, Logger: a.Logger, PolicyVersion: a.policyInForce,
+			Invoices: a.Invoices})
 	a.Subscriptions.AddWorkers(workers)
 	cardHandlers[cardpay.PurposeRenewal] = subscriptions.CardHandler{S: a.Subscriptions}
 
@@ -213,7 +214,7 @@ func (a *App) build(ctx context.Context, opts Options) (err error) {
 	a.Claims.AddWorkers(workers)
 	// A card refund's outcome reaches the claim that decided it.
 	cardHandlers[cardpay.PurposeOrder] = orderCards{a.Orders.CardHandler(), a.Claims}
-	cardHandlers[cardpay.PurposeTopUp] = billing.TopUpHandler{L: a.Ledger}
+	cardHandlers[cardpay.PurposeTopUp] = invoices.TopUpHandler{Next: billing.TopUpHandler{L: a.Ledger}, Invoices: a.Invoices, Customers: a.Accounts}
 
 	if a.Desk, err = desk.New(a.DB, a.Clock, a.Outbox, desk.Options{
 		SupportAddress: cfg.SupportAddress, BaseURL: cfg.BaseURL, StoreName: cfg.StoreName,

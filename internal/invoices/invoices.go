@@ -141,6 +141,10 @@ type IssueInput struct {
 	Lang        string
 	Lines       []LineInput
 	CardCountry string
+	// Charged: the line amounts are what the customer paid, VAT included,
+	// whatever the price setting (renewals and top-ups are charged at the
+	// price as entered).
+	Charged bool
 }
 
 // Invoice is an issued invoice or credit note.
@@ -203,6 +207,10 @@ func (s *Service) Rate(ctx context.Context, q db.Querier, country string, at tim
 // Quote works out the VAT of lines for a buyer at a time, without issuing
 // anything: the rate, and each line's net, VAT and total.
 func (s *Service) Quote(ctx context.Context, q db.Querier, b Buyer, cardCountry string, at time.Time, amounts []money.Amount) (Decision, int, []Split, error) {
+	return s.quote(ctx, q, b, cardCountry, at, amounts, s.opts.PricesIncludeVAT)
+}
+
+func (s *Service) quote(ctx context.Context, q db.Querier, b Buyer, cardCountry string, at time.Time, amounts []money.Amount, inclusive bool) (Decision, int, []Split, error) {
 	d := Decide(TaxCase{SellerCountry: s.opts.Seller.Country, BillingCountry: b.Country, CardCountry: cardCountry, BuyerType: b.Type, BuyerVAT: b.VATNumber})
 	bp := 0
 	if d.Country != "" {
@@ -214,7 +222,7 @@ func (s *Service) Quote(ctx context.Context, q db.Querier, b Buyer, cardCountry 
 	splits := make([]Split, len(amounts))
 	for i, a := range amounts {
 		var err error
-		if splits[i], err = SplitLine(a, bp, s.opts.PricesIncludeVAT); err != nil {
+		if splits[i], err = SplitLine(a, bp, inclusive); err != nil {
 			return d, 0, nil, err
 		}
 	}
@@ -275,8 +283,25 @@ func (s *Service) IssueTx(ctx context.Context, tx *sql.Tx, in IssueInput) (Invoi
 	for i, l := range in.Lines {
 		amounts[i] = l.Amount
 	}
-	d, bp, splits, err := s.Quote(ctx, tx, in.Buyer, in.CardCountry, now, amounts)
-	if err != nil {
+	var (
+		d      Decision
+		bp     int
+		splits []Split
+		err    error
+	)
+	if in.Source == SourceTopUp {
+		// A balance top-up is a multi-purpose voucher (Directive
+		// 2016/1065): no VAT when it is bought; the orders it pays carry
+		// the VAT, on their own invoices.
+		d = Decision{Reason: ReasonVoucher}
+		for _, a := range amounts {
+			sp, err := SplitLine(a, 0, true)
+			if err != nil {
+				return Invoice{}, err
+			}
+			splits = append(splits, sp)
+		}
+	} else if d, bp, splits, err = s.quote(ctx, tx, in.Buyer, in.CardCountry, now, amounts, s.opts.PricesIncludeVAT || in.Charged); err != nil {
 		return Invoice{}, err
 	}
 	inv := s.header(KindInvoice, SeriesInvoice, in.Source, in.SourceID, in.OrderID, in.Buyer, in.Lang, now)

@@ -436,3 +436,58 @@ func TestInvoicePagesAndAPI(t *testing.T) {
 		t.Fatalf("rates page: %d", r.Status)
 	}
 }
+
+func TestRenewalsAndTopUpsAreInvoiced(t *testing.T) {
+	h := apptest.Start(t)
+	ctx := context.Background()
+	plan, err := h.App.Catalog.Create(ctx, adminActor, catalog.ProductInput{
+		Slug: "plan", Kind: catalog.KindSubscription, NameFR: "Formule", NameEN: "Plan",
+		DescriptionFR: "Chaque mois.", DescriptionEN: "Every month.", UnitPrice: money.MustNew(1200, "EUR"),
+		PlanInterval: catalog.IntervalMonth,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	u := customer(t, h, "be@example.test", "fr", "BE", "consumer", "", 10_000)
+	sub, err := h.App.Subscriptions.Start(ctx, subscriptionsStart(u.ID, plan.ID), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.Clock.Advance(32 * 24 * time.Hour)
+	if err := h.App.Subscriptions.Renew(ctx, sub.ID, sub.CurrentPeriodEnd); err != nil {
+		t.Fatal(err)
+	}
+	docs, err := h.App.Invoices.ForOrder(ctx, sub.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(docs) != 2 {
+		t.Fatalf("%d invoices for the subscription, want the first period and the renewal", len(docs))
+	}
+	for _, d := range docs {
+		// Belgian consumer: 21 % inside the 12.00 € charged.
+		if d.Source != invoices.SourceRenewal || d.Total.Minor != 1200 || d.VAT.Minor != 208 || d.VATCountry != "BE" {
+			t.Fatalf("renewal invoice %+v", d)
+		}
+	}
+
+	// A card top-up: credited and documented as a voucher, without VAT.
+	pay := cardpayPayment(u.ID, 5000)
+	err = h.App.DB.Tx(ctx, func(tx *sql.Tx) error {
+		return invoices.TopUpHandler{Next: topUpNext(h), Invoices: h.App.Invoices, Customers: h.App.Accounts}.PaymentSucceeded(ctx, tx, pay)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	top, err := h.App.Invoices.ForOrder(ctx, pay.ID)
+	if err != nil || len(top) != 1 {
+		t.Fatalf("top-up documents: %d %v", len(top), err)
+	}
+	if top[0].VAT.Minor != 0 || top[0].Total.Minor != 5000 || top[0].VATReason != invoices.ReasonVoucher {
+		t.Fatalf("top-up invoice %+v", top[0])
+	}
+	if text := pdfText(t, top[0], h); !strings.Contains(text, "bon à usages multiples") {
+		t.Fatalf("top-up PDF lacks the voucher mention:\n%s", text)
+	}
+	checkSequence(t, h.App.DB.Read, invoices.SeriesInvoice, 3)
+}

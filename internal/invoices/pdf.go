@@ -28,6 +28,8 @@ func Mentions(inv Invoice, t Translate) []string {
 		out = append(out, t("invoice.mention.reverse_charge"))
 	case strings.HasPrefix(inv.VATReason, ReasonOutsideEU):
 		out = append(out, t("invoice.mention.outside_eu"))
+	case inv.VATReason == ReasonVoucher:
+		out = append(out, t("invoice.mention.voucher"))
 	case inv.VATCountry != "":
 		out = append(out, t("invoice.mention.vat_country", "Country", inv.VATCountry))
 	}

@@ -27,6 +27,9 @@ const (
 	// ReasonNoCountry: the buyer gave no billing country (an account made
 	// by hand): the seller's country is the only one known.
 	ReasonNoCountry = "no_billing_country"
+	// ReasonVoucher: a balance top-up, a multi-purpose voucher taxed
+	// when spent, not when bought.
+	ReasonVoucher = "voucher"
 )
 
 // Buyer types, as in internal/account.
