@@ -1,11 +1,16 @@
 package invoices_test
 
 import (
+	"context"
+
 	"comptoir/internal/apptest"
+	"comptoir/internal/audit"
 	"comptoir/internal/billing"
 	"comptoir/internal/cardpay"
+	"comptoir/internal/claims"
 	"comptoir/internal/id"
 	"comptoir/internal/money"
+	"comptoir/internal/policy"
 	"comptoir/internal/subscriptions"
 )
 
@@ -20,3 +25,10 @@ func cardpayPayment(customerID string, minor int64) cardpay.Payment {
 }
 
 func topUpNext(h *apptest.Harness) cardpay.Handler { return billing.TopUpHandler{L: h.App.Ledger} }
+
+func fileCancel(h *apptest.Harness, customerID, subID string) (string, error) {
+	c, err := h.App.Claims.File(context.Background(), claims.FileInput{Kind: policy.SubscriptionCancel, CustomerID: customerID,
+		SubscriptionID: subID, Choice: policy.CancelNow, Message: "Je résilie.",
+		Actor: audit.Actor{ID: customerID, Role: "customer"}})
+	return c.ID + " " + c.Status, err
+}

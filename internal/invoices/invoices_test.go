@@ -491,3 +491,33 @@ func TestRenewalsAndTopUpsAreInvoiced(t *testing.T) {
 	}
 	checkSequence(t, h.App.DB.Read, invoices.SeriesInvoice, 3)
 }
+
+func TestSubscriptionRefundIssuesCreditNote(t *testing.T) {
+	h := apptest.Start(t)
+	ctx := context.Background()
+	plan, err := h.App.Catalog.Create(ctx, adminActor, catalog.ProductInput{
+		Slug: "plan", Kind: catalog.KindSubscription, NameFR: "Formule", NameEN: "Plan",
+		DescriptionFR: "Chaque mois.", DescriptionEN: "Every month.", UnitPrice: money.MustNew(990, "EUR"),
+		PlanInterval: catalog.IntervalMonth,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	u := customer(t, h, "ana@example.fr", "fr", "FR", "consumer", "", 10_000)
+	sub, err := h.App.Subscriptions.Start(ctx, subscriptionsStart(u.ID, plan.ID), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.Clock.Advance(24 * time.Hour)
+	c, err := fileCancel(h, u.ID, sub.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	docs, err := h.App.Invoices.ForOrder(ctx, sub.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(docs) != 2 || docs[1].Kind != invoices.KindCreditNote || docs[1].RefersTo != docs[0].ID || docs[1].Total.Minor != 990 {
+		t.Fatalf("claim %s: documents %+v", c, docs)
+	}
+}
