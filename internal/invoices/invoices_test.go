@@ -233,6 +233,9 @@ func TestVATByCountryReverseChargeAndPDF(t *testing.T) {
 			if tc.vat != "" && !strings.Contains(text, tc.vat) {
 				t.Errorf("PDF lacks the buyer's VAT number %s", tc.vat)
 			}
+			if late := strings.Contains(text, "40 €") || strings.Contains(text, "€40"); late != (tc.ctype == "business") {
+				t.Errorf("late-payment terms shown: %v, for a %s", late, tc.ctype)
+			}
 			if tc.lang == "fr" && !strings.Contains(text, "24,00 €") {
 				t.Errorf("PDF lacks the total in French with the euro sign:\n%s", text)
 			}

@@ -35,6 +35,12 @@ func Mentions(inv Invoice, t Translate) []string {
 	}
 	if inv.Kind == KindInvoice {
 		out = append(out, t("invoice.mention.paid"))
+		if inv.BuyerType == Business {
+			// Between businesses, French law (art. L441-9 and L441-10 of
+			// the Code de commerce) wants the late-payment terms on every
+			// invoice, paid or not.
+			out = append(out, t("invoice.mention.late_payment"))
+		}
 	}
 	return out
 }
