@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/go-pdf/fpdf"
 
@@ -70,7 +71,7 @@ func PDF(inv Invoice, t Translate) ([]byte, error) {
 	pdf.SetFont("Helvetica", "B", 18)
 	pdf.CellFormat(0, 10, enc(Title(inv, t)+" "+inv.Number), "", 1, "L", false, 0, "")
 	pdf.SetFont("Helvetica", "", 10)
-	pdf.CellFormat(0, 6, enc(t("invoice.issued_on", "Date", inv.IssuedAt.Format("2006-01-02"))), "", 1, "L", false, 0, "")
+	pdf.CellFormat(0, 6, enc(t("invoice.issued_on", "Date", FormatDate(inv.IssuedAt, inv.Lang))), "", 1, "L", false, 0, "")
 	if inv.OrderID != "" {
 		pdf.CellFormat(0, 6, enc(t("invoice.order_ref", "ID", inv.OrderID)), "", 1, "L", false, 0, "")
 	}
@@ -156,3 +157,12 @@ func ratePercent(bp int, lang string) string {
 
 // RatePercent is ratePercent for templates.
 func RatePercent(bp int, lang string) string { return ratePercent(bp, lang) }
+
+// FormatDate writes a date as the document's language does: 08/03/2026
+// in French, 2026-03-08 in English.
+func FormatDate(t time.Time, lang string) string {
+	if lang == "fr" {
+		return t.UTC().Format("02/01/2006")
+	}
+	return t.UTC().Format(time.DateOnly)
+}

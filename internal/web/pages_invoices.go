@@ -76,7 +76,7 @@ func (s *Server) invoiceViewData(inv invoices.Invoice) invoiceView {
 	m := func(a money.Amount) string { return money.Format(a, inv.Lang) }
 	v := invoiceView{
 		Inv: inv, Lang: inv.Lang, Title: invoices.Title(inv, t) + " " + inv.Number,
-		IssuedOn: t("invoice.issued_on", "Date", inv.IssuedAt.Format(time.DateOnly)),
+		IssuedOn: t("invoice.issued_on", "Date", invoices.FormatDate(inv.IssuedAt, inv.Lang)),
 		L:        func(id string) string { return t(id) },
 		Net:      m(inv.Net), VAT: m(inv.VAT), Total: m(inv.Total), Mentions: invoices.Mentions(inv, t),
 	}
