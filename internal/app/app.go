@@ -184,6 +184,7 @@ func (a *App) build(ctx context.Context, opts Options) (err error) {
 		Seller: invoices.Seller{Name: cfg.SellerName, Address: cfg.SellerAddress, Country: cfg.SellerCountry,
 			VATNumber: cfg.SellerVATNumber, Registration: cfg.SellerRegistration},
 		PricesIncludeVAT: !cfg.PricesExcludeVAT, BaseURL: cfg.BaseURL, StoreName: cfg.StoreName,
+		Labels: a.invoiceLabels,
 	})
 	a.Orders = orders.New(a.DB, a.Clock, a.Catalog, a.Ledger, a.Accounts, a.Outbox, orders.Options{
 		BaseURL: cfg.BaseURL, StoreName: cfg.StoreName, Logger: a.Logger, Card: a.Card,
@@ -384,3 +385,17 @@ func hostOf(baseURL string) string {
 
 // Close releases the database.
 func (a *App) Close() error { return a.DB.Close() }
+
+// invoiceLabels gives invoices the words of their documents in a language,
+// from the store's message catalog.
+func (a *App) invoiceLabels(lang string) invoices.Translate {
+	return func(id string, kv ...any) string {
+		data := map[string]any{}
+		for i := 0; i+1 < len(kv); i += 2 {
+			if k, ok := kv[i].(string); ok {
+				data[k] = kv[i+1]
+			}
+		}
+		return a.Messages.T(lang, id, data)
+	}
+}

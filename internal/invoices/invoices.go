@@ -67,6 +67,9 @@ type Options struct {
 	PricesIncludeVAT bool
 	BaseURL          string
 	StoreName        string
+	// Labels gives the words of a document in a language; with it, the
+	// email carries the PDF, without it only the links.
+	Labels func(lang string) Translate
 }
 
 // Mailer queues email in the caller's transaction.
@@ -464,8 +467,15 @@ func (s *Service) notify(ctx context.Context, tx *sql.Tx, b Buyer, inv Invoice) 
 	if err != nil {
 		return err
 	}
-	_, err = s.mailer.EnqueueTx(ctx, tx, mail.Message{Kind: "invoice_issued", To: b.Email, ToName: b.Name, Lang: inv.Lang,
-		Subject: subject, Text: text, UserID: b.ID})
+	m := mail.Message{Kind: "invoice_issued", To: b.Email, ToName: b.Name, Lang: inv.Lang, Subject: subject, Text: text, UserID: b.ID}
+	if s.opts.Labels != nil {
+		pdf, err := PDF(inv, s.opts.Labels(inv.Lang))
+		if err != nil {
+			return err
+		}
+		m.Attachments = []mail.Attachment{{Filename: inv.Number + ".pdf", ContentType: "application/pdf", Data: pdf}}
+	}
+	_, err = s.mailer.EnqueueTx(ctx, tx, m)
 	return err
 }
 

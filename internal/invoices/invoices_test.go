@@ -21,6 +21,7 @@ import (
 	"comptoir/internal/catalog"
 	"comptoir/internal/config"
 	"comptoir/internal/invoices"
+	"comptoir/internal/mail"
 	"comptoir/internal/money"
 	"comptoir/internal/orders"
 )
@@ -415,11 +416,25 @@ func TestInvoicePagesAndAPI(t *testing.T) {
 			t.Fatalf("%s for another customer: %d", path, r.Status)
 		}
 	}
-	// The email links the document.
-	var n int
-	h.App.DB.Read.QueryRow(`SELECT COUNT(*) FROM outgoing_mail WHERE kind = 'invoice_issued' AND to_addr = $1`, u.Email).Scan(&n)
-	if n != 1 {
-		t.Fatalf("%d invoice emails", n)
+	// The email links the document and carries its PDF.
+	sent, err := h.App.Outbox.List(context.Background(), mail.Filter{UserID: u.ID, Kind: "invoice_issued"})
+	if err != nil || len(sent) != 1 {
+		t.Fatalf("%d invoice emails, %v", len(sent), err)
+	}
+	full, err := h.App.Outbox.Get(context.Background(), sent[0].ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(full.Text, "/invoices/"+inv.ID+".pdf") || len(full.Attachments) != 1 ||
+		full.Attachments[0].Filename != inv.Number+".pdf" || !bytes.HasPrefix(full.Attachments[0].Data, []byte("%PDF-")) {
+		t.Fatalf("invoice email: %q, %d attachments", full.Text, len(full.Attachments))
+	}
+	var raw bytes.Buffer
+	if err := mail.WriteMessage(&raw, full); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(raw.String(), "Content-Type: application/pdf") || !strings.Contains(raw.String(), inv.Number+".pdf") {
+		t.Fatalf("the PDF is not attached in the MIME message:\n%.2000s", raw.String())
 	}
 	// Admin: the rate table takes a new rate from a date, refuses nonsense.
 	_, admin := h.User(t, account.RoleAdmin, "admin@shop.test")

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/go-pdf/fpdf"
@@ -62,7 +63,10 @@ func PDF(inv Invoice, t Translate) ([]byte, error) {
 	pdf := fpdf.New("P", "mm", "A4", "")
 	pdf.SetTitle(inv.Number, true)
 	pdf.SetCreator("comptoir", true)
-	tr := pdf.UnicodeTranslatorFromDescriptor("")
+	// Uncompressed: a one-page invoice stays a few kilobytes, and a zlib
+	// writer costs more to set up than the rest of the document.
+	pdf.SetCompression(false)
+	tr := cp1252()
 	enc := func(s string) string { return tr(strings.ReplaceAll(s, "\u202F", "\u00A0")) }
 	m := func(a money.Amount) string { return enc(money.Format(a, inv.Lang)) }
 	pdf.SetMargins(15, 15, 15)
@@ -144,6 +148,14 @@ func PDF(inv Invoice, t Translate) ([]byte, error) {
 	}
 	return buf.Bytes(), nil
 }
+
+// cp1252 is the UTF-8 to cp1252 translator of the core fonts, built once:
+// building it parses a code page table, which costs more than the rest of
+// a one-page invoice, and documents are made inside the payment's
+// transaction.
+var cp1252 = sync.OnceValue(func() func(string) string {
+	return fpdf.New("P", "mm", "A4", "").UnicodeTranslatorFromDescriptor("")
+})
 
 // ratePercent writes a rate for people: "20 %" / "5,5 %" in French,
 // "20%" / "5.5%" in English.

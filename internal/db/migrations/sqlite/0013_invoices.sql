@@ -139,3 +139,15 @@ INSERT INTO vat_rates (country, effective_from, rate_bp, created_at) VALUES
 	('SI', '2000-01-01', 2200, CURRENT_TIMESTAMP),
 	('SK', '2011-01-01', 2000, CURRENT_TIMESTAMP),
 	('SK', '2025-01-01', 2300, CURRENT_TIMESTAMP);
+
+-- Files sent with a queued message (an invoice's PDF), owned by
+-- internal/mail: stored with the message so that every attempt sends the
+-- same bytes.
+CREATE TABLE outgoing_mail_attachments (
+	mail_id TEXT NOT NULL REFERENCES outgoing_mail (id),
+	position INTEGER NOT NULL CHECK (position >= 1),
+	filename TEXT NOT NULL,
+	content_type TEXT NOT NULL,
+	content BLOB NOT NULL,
+	PRIMARY KEY (mail_id, position)
+);
