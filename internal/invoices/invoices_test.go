@@ -540,3 +540,33 @@ func TestSubscriptionRefundIssuesCreditNote(t *testing.T) {
 		t.Fatalf("claim %s: documents %+v", c, docs)
 	}
 }
+
+func TestNumbersStartAgainEachYear(t *testing.T) {
+	h := apptest.Start(t)
+	p := product(t, h, "posts", 500)
+	u := customer(t, h, "ana@example.fr", "fr", "FR", "consumer", "", 10_000)
+	var numbers []string
+	for _, advance := range []time.Duration{0, 0, 300 * 24 * time.Hour, 0} { // 2026-03-08, 2026-03-08, 2027-01-02, 2027-01-02
+		h.Clock.Advance(advance)
+		o, err := buy(h, u, p, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		numbers = append(numbers, invoiceOf(t, h, o.ID).Number)
+	}
+	want := []string{"F-2026-000001", "F-2026-000002", "F-2027-000001", "F-2027-000002"}
+	if strings.Join(numbers, " ") != strings.Join(want, " ") {
+		t.Fatalf("numbers %v, want %v", numbers, want)
+	}
+	// The PDF from the API, for the owner.
+	c := h.NewClient(t)
+	inv, _ := h.App.Invoices.ListForCustomer(context.Background(), u.ID, 1)
+	r := c.Send("GET", "/api/v1/invoices/"+inv[0].ID+".pdf", "", nil, h.Bearer(t, u.ID))
+	if r.Status != http.StatusOK || !strings.HasPrefix(r.Body, "%PDF-") {
+		t.Fatalf("API PDF: %d", r.Status)
+	}
+	r = c.Send("GET", "/api/v1/invoices/"+inv[0].ID, "", nil, h.Bearer(t, u.ID))
+	if r.Status != http.StatusOK || !strings.Contains(r.Body, `"number":"F-2027-000002"`) {
+		t.Fatalf("API invoice: %d %s", r.Status, r.Body)
+	}
+}
