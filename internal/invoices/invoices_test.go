@@ -409,6 +409,14 @@ func TestInvoicePagesAndAPI(t *testing.T) {
 		!strings.Contains(r.Body, `"order_id":"`+o.ID+`"`) || !strings.Contains(r.Body, `"vat":{"amount":200,"currency":"EUR"}`) {
 		t.Fatalf("API list: %d %s", r.Status, r.Body)
 	}
+	// The order page lists it; the console shows the VAT evidence.
+	if r := c.Get("/orders/" + o.ID); r.Status != http.StatusOK || !strings.Contains(r.Body, "/invoices/"+inv.ID+".pdf") || strings.Contains(r.Body, "Pays de TVA") {
+		t.Fatalf("order page: %d", r.Status)
+	}
+	_, agent := h.User(t, account.RoleAgent, "agent@shop.test")
+	if r := agent.Get("/console/orders/" + o.ID); r.Status != http.StatusOK || !strings.Contains(r.Body, "Pays de TVA\u00a0: FR (seller_country)") {
+		t.Fatalf("console order page: %d", r.Status)
+	}
 	// Someone else's invoice does not exist for another customer.
 	_, other := h.User(t, account.RoleCustomer, "bob@example.fr")
 	for _, path := range []string{"/invoices/" + inv.ID, "/invoices/" + inv.ID + ".pdf", "/api/v1/invoices/" + inv.ID} {
