@@ -56,19 +56,19 @@ type invoiceLineView struct {
 // invoiceView is a document as printed: every word and amount already in
 // the document's language.
 type invoiceView struct {
-	Inv      invoices.Invoice
-	Lang     string
-	Title    string
-	IssuedOn string
-	OrderRef string
-	L        func(id string) string
-	SellerVAT,
-	BuyerVAT string
-	Lines    []invoiceLineView
-	Net      string
-	VAT      string
-	Total    string
-	Mentions []string
+	Inv       invoices.Invoice
+	Lang      string
+	Title     string
+	IssuedOn  string
+	OrderRef  string
+	L         func(id string) string
+	SellerVAT string
+	BuyerVAT  string
+	Lines     []invoiceLineView
+	Net       string
+	VAT       string
+	Total     string
+	Mentions  []string
 }
 
 func (s *Server) invoiceViewData(inv invoices.Invoice) invoiceView {
