@@ -34,6 +34,7 @@ import (
 	"comptoir/internal/desk/sla"
 	"comptoir/internal/idempotency"
 	"comptoir/internal/inbound"
+	"comptoir/internal/invoices"
 	"comptoir/internal/jobs"
 	"comptoir/internal/legal"
 	"comptoir/internal/locale"
@@ -97,6 +98,7 @@ type App struct {
 
 	Idempotency *idempotency.Store
 	Proof       *proof.Service
+	Invoices    *invoices.Service
 }
 
 // Open connects to the database and builds every service. A bad database URL
@@ -197,14 +199,21 @@ func (a *App) build(ctx context.Context, opts Options) (err error) {
 	a.Policies = policystore.New(a.DB, a.Clock)
 	a.Legal = legal.New(a.DB, a.Clock)
 	staffAlerts := alerts.New(a.Accounts, a.Outbox, cfg.BaseURL, cfg.StoreName)
+	a.Invoices = invoices.New(a.DB, a.Clock, a.Outbox, invoices.Options{
+		Seller: invoices.Seller{Name: cfg.SellerName, Address: cfg.SellerAddress, Country: cfg.SellerCountry,
+			VATNumber: cfg.SellerVATNumber, Registration: cfg.SellerRegistration},
+		PricesIncludeVAT: !cfg.PricesExcludeVAT, BaseURL: cfg.BaseURL, StoreName: cfg.StoreName,
+		Labels: a.invoiceLabels,
+	})
 	a.Orders = orders.New(a.DB, a.Clock, a.Catalog, a.Ledger, a.Accounts, a.Outbox, orders.Options{
 		BaseURL: cfg.BaseURL, StoreName: cfg.StoreName, Logger: a.Logger, Card: a.Card,
-		PolicyVersion: a.policyInForce, Alerts: staffAlerts,
+		PolicyVersion: a.policyInForce, Alerts: staffAlerts, Invoices: a.Invoices,
 		TermsVersion: func(ctx context.Context) (string, error) { return a.Legal.CurrentID(ctx, legal.Terms) },
 	})
 	cardHandlers[cardpay.PurposeOrder] = a.Orders.CardHandler()
 	a.Subscriptions = subscriptions.New(a.DB, a.Clock, a.Catalog, a.Ledger, a.Accounts, a.Outbox, subscriptions.SavedCards{Card: a.Card},
-		subscriptions.Options{Jobs: a.Jobs, BaseURL: cfg.BaseURL, StoreName: cfg.StoreName, Logger: a.Logger, PolicyVersion: a.policyInForce})
+		subscriptions.Options{Jobs: a.Jobs, BaseURL: cfg.BaseURL, StoreName: cfg.StoreName, Logger: a.Logger, PolicyVersion: a.policyInForce,
+			Invoices: a.Invoices})
 	a.Subscriptions.AddWorkers(workers)
 	cardHandlers[cardpay.PurposeRenewal] = subscriptions.CardHandler{S: a.Subscriptions}
 
@@ -230,6 +239,7 @@ func (a *App) build(ctx context.Context, opts Options) (err error) {
 	// Purchase notices; a disputed card payment takes its order out of them.
 	a.Proof = proof.New(a.DB, a.Clock, a.Messages)
 	cardHandlers[cardpay.PurposeOrder] = proofDisputes{cardHandlers[cardpay.PurposeOrder], a.Proof}
+	cardHandlers[cardpay.PurposeTopUp] = invoices.TopUpHandler{Next: billing.TopUpHandler{L: a.Ledger}, Invoices: a.Invoices, Customers: a.Accounts}
 
 	if a.Desk, err = desk.New(a.DB, a.Clock, a.Outbox, desk.Options{
 		SupportAddress: cfg.SupportAddress, BaseURL: cfg.BaseURL, StoreName: cfg.StoreName,
@@ -284,8 +294,7 @@ func (a *App) build(ctx context.Context, opts Options) (err error) {
 		Policies: a.Policies, Legal: a.Legal, Subscriptions: a.Subscriptions, Claims: a.Claims, Blobs: a.Blobs, Desk: a.Desk,
 		FulfilmentSecret: fulfilment,
 		Ready:            a.ready, StoreName: cfg.StoreName, BaseURL: cfg.BaseURL, SecureCookies: cfg.SecureCookies(),
-		Metrics: a.Metrics,
-		Proof:   a.Proof,
+		Metrics: a.Metrics, Proof: a.Proof, Invoices: a.Invoices,
 	})
 	return err
 }
@@ -456,3 +465,17 @@ func hostOf(baseURL string) string {
 
 // Close releases the database.
 func (a *App) Close() error { return a.DB.Close() }
+
+// invoiceLabels gives invoices the words of their documents in a language,
+// from the store's message catalog.
+func (a *App) invoiceLabels(lang string) invoices.Translate {
+	return func(id string, kv ...any) string {
+		data := map[string]any{}
+		for i := 0; i+1 < len(kv); i += 2 {
+			if k, ok := kv[i].(string); ok {
+				data[k] = kv[i+1]
+			}
+		}
+		return a.Messages.T(lang, id, data)
+	}
+}

@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -77,6 +78,17 @@ type Config struct {
 	// SLAWarnBefore is how long before a ticket's promised answer time the
 	// staff is warned by email.
 	SLAWarnBefore time.Duration
+	// The seller's legal identity, printed on invoices, and whether catalog
+	// prices include VAT.
+	SellerName         string
+	SellerAddress      string
+	SellerCountry      string
+	SellerVATNumber    string
+	SellerRegistration string
+	// PricesExcludeVAT is --prices-include-vat=false. It is stored
+	// negated so that the zero Config (tests, tools) has the default:
+	// prices include VAT.
+	PricesExcludeVAT bool
 }
 
 // Register adds the shared flags to fs and returns the Config they fill.
@@ -104,6 +116,12 @@ func Register(fs *flag.FlagSet) *Config {
 	fs.StringVar(&c.IMAPPassword, "imap-password", "", "password of the --imap-url mailbox (best from COMPTOIR_IMAP_PASSWORD_FILE)")
 	fs.DurationVar(&c.IMAPPollInterval, "imap-poll-interval", time.Minute, "how often the --imap-url mailbox is polled")
 	fs.DurationVar(&c.SLAWarnBefore, "sla-warn-before", 6*time.Hour, "how long before a ticket's promised answer time the staff is warned by email")
+	fs.StringVar(&c.SellerName, "seller-name", "", "the seller's legal name on invoices (default the store name)")
+	fs.StringVar(&c.SellerAddress, "seller-address", "", "the seller's postal address on invoices")
+	fs.StringVar(&c.SellerCountry, "seller-country", "FR", "the seller's country (ISO 3166-1 alpha-2), where its VAT is due")
+	fs.StringVar(&c.SellerVATNumber, "seller-vat-number", "", "the seller's VAT number on invoices")
+	fs.StringVar(&c.SellerRegistration, "seller-registration", "", "the seller's registration on invoices (SIREN, RCS…)")
+	fs.Var(negatedBool{&c.PricesExcludeVAT}, "prices-include-vat", "catalog prices include VAT (false: VAT is added to them) (default true)")
 	return c
 }
 
@@ -214,6 +232,16 @@ func (c *Config) Resolve() error {
 	if c.SLAWarnBefore < 0 {
 		return Usagef("--sla-warn-before %s: want a positive duration such as 6h", c.SLAWarnBefore)
 	}
+	c.SellerCountry = strings.ToUpper(strings.TrimSpace(c.SellerCountry))
+	if c.SellerCountry == "" {
+		c.SellerCountry = "FR"
+	}
+	if len(c.SellerCountry) != 2 {
+		return Usagef("--seller-country %q: want an ISO 3166-1 alpha-2 code such as FR", c.SellerCountry)
+	}
+	if c.SellerName == "" {
+		c.SellerName = c.StoreName
+	}
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":
 	default:
@@ -225,3 +253,24 @@ func (c *Config) Resolve() error {
 // SecureCookies reports whether the store is served over https, so that
 // cookies must be marked Secure.
 func (c *Config) SecureCookies() bool { return strings.HasPrefix(c.BaseURL, "https://") }
+
+// negatedBool is a boolean flag that sets the opposite value in its field.
+type negatedBool struct{ p *bool }
+
+func (b negatedBool) String() string {
+	if b.p == nil {
+		return "true"
+	}
+	return strconv.FormatBool(!*b.p)
+}
+
+func (b negatedBool) Set(s string) error {
+	v, err := strconv.ParseBool(s)
+	if err != nil {
+		return err
+	}
+	*b.p = !v
+	return nil
+}
+
+func (negatedBool) IsBoolFlag() bool { return true }

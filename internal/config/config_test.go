@@ -110,3 +110,26 @@ func TestIMAPSettings(t *testing.T) {
 		t.Fatalf("got %+v", c)
 	}
 }
+
+func TestSellerAndVATSettings(t *testing.T) {
+	c, err := parse(t, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.SellerCountry != "FR" || c.PricesExcludeVAT || c.SellerName != "comptoir" {
+		t.Fatalf("defaults: country %q, exclude VAT %v, name %q", c.SellerCountry, c.PricesExcludeVAT, c.SellerName)
+	}
+	c, err = parse(t, []string{"--prices-include-vat=false", "--seller-country", "be"}, map[string]string{"COMPTOIR_SELLER_NAME": "Zoé SRL"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !c.PricesExcludeVAT || c.SellerCountry != "BE" || c.SellerName != "Zoé SRL" {
+		t.Fatalf("set: %+v", c)
+	}
+	if c, err = parse(t, nil, map[string]string{"COMPTOIR_PRICES_INCLUDE_VAT": "false"}); err != nil || !c.PricesExcludeVAT {
+		t.Fatalf("from the environment: %v %v", c, err)
+	}
+	if _, err := parse(t, []string{"--seller-country", "France"}, nil); !IsUsage(err) {
+		t.Fatalf("a country name was accepted: %v", err)
+	}
+}

@@ -1,6 +1,7 @@
 package mail
 
 import (
+	"bytes"
 	"fmt"
 	"io"
 	netmail "net/mail"
@@ -59,6 +60,11 @@ func compose(s Stored) (*gomail.Msg, error) {
 	m.SetBodyString(gomail.TypeTextPlain, s.Text)
 	if s.HTML != "" {
 		m.AddAlternativeString(gomail.TypeTextHTML, s.HTML)
+	}
+	for _, a := range s.Attachments {
+		if err := m.AttachReader(a.Filename, bytes.NewReader(a.Data), gomail.WithFileContentType(gomail.ContentType(a.ContentType))); err != nil {
+			return nil, fmt.Errorf("%w: attachment %s: %v", ErrInvalid, a.Filename, err)
+		}
 	}
 	return m, nil
 }

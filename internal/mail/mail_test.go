@@ -584,6 +584,16 @@ func TestHeaderInjectionIsRefusedAndNothingStored(t *testing.T) {
 		"empty Subject":        func(m *mail.Message) { m.Subject = " " },
 		"empty Text":           func(m *mail.Message) { m.Text = "" },
 		"invalid UTF-8":        func(m *mail.Message) { m.Text = "caf\xe9" },
+		"attachment name with CRLF": func(m *mail.Message) {
+			m.Attachments = []mail.Attachment{{Filename: "a.pdf\r\nBcc: x@y.z", ContentType: "application/pdf", Data: []byte("x")}}
+		},
+		"attachment type with a parameter": func(m *mail.Message) {
+			m.Attachments = []mail.Attachment{{Filename: "a.pdf", ContentType: "application/pdf; name=x", Data: []byte("x")}}
+		},
+		"attachment beside HTML": func(m *mail.Message) {
+			m.HTML = "<p>Hi</p>"
+			m.Attachments = []mail.Attachment{{Filename: "a.pdf", ContentType: "application/pdf", Data: []byte("x")}}
+		},
 	} {
 		m := ok
 		mutate(&m)
@@ -708,5 +718,29 @@ func TestNewOutboxRefusesAFromWithoutDomain(t *testing.T) {
 		if _, err := mail.NewOutbox(nil, nil, clock.NewManual(start), a); !errors.Is(err, mail.ErrInvalid) {
 			t.Errorf("NewOutbox(%+v) = %v, want ErrInvalid", a, err)
 		}
+	}
+}
+
+func TestAttachmentIsStoredAndSentAsIs(t *testing.T) {
+	d := dbtest.Open(t)
+	o := newOutbox(t, d, insertOnly(t, d), clock.NewManual(start))
+	m := plainMessage("a@b.example")
+	pdf := []byte("%PDF-1.3 café\x00\xff binary")
+	m.Attachments = []mail.Attachment{{Filename: "F-2026-000001.pdf", ContentType: "application/pdf", Data: pdf}}
+	s := get(t, o, enqueue(t, d, o, m))
+	if len(s.Attachments) != 1 || !bytes.Equal(s.Attachments[0].Data, pdf) {
+		t.Fatalf("stored attachments %+v", s.Attachments)
+	}
+	var a, b bytes.Buffer
+	if err := mail.WriteMessage(&a, s); err != nil {
+		t.Fatal(err)
+	}
+	mail.WriteMessage(&b, s)
+	if !bytes.Equal(a.Bytes(), b.Bytes()) {
+		t.Fatal("two renderings of the same message differ")
+	}
+	raw := a.String()
+	if !strings.Contains(raw, "multipart/mixed") || !strings.Contains(raw, "application/pdf") || !strings.Contains(raw, `filename="F-2026-000001.pdf"`) {
+		t.Fatalf("attachment missing from the message:\n%s", raw)
 	}
 }

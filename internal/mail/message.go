@@ -22,4 +22,14 @@ type Message struct {
 	References []string
 	// UserID is the recipient's account, when there is one.
 	UserID string
+	// Attachments are files sent with a plain-text message (an invoice's
+	// PDF); stored with it, so every attempt sends the same bytes.
+	Attachments []Attachment
+}
+
+// Attachment is a file attached to a message.
+type Attachment struct {
+	Filename    string // letters, digits, ".", "-" and "_"
+	ContentType string // "application/pdf"
+	Data        []byte
 }

@@ -64,6 +64,8 @@ type Stored struct {
 	LastError string
 	CreatedAt time.Time
 	SentAt    time.Time // zero until sent
+	// Attachments are loaded for sending (Get), not by List.
+	Attachments []Attachment
 }
 
 // Outbox stores messages and schedules their sending.
@@ -108,6 +110,12 @@ func (o *Outbox) EnqueueTx(ctx context.Context, tx *sql.Tx, m Message) (string, 
 		s.Subject, s.Text, s.HTML, s.ReplyTo, s.InReplyTo, strings.Join(s.References, " "), s.MessageID, string(Queued), s.CreatedAt)
 	if err != nil {
 		return "", fmt.Errorf("store mail: %w", err)
+	}
+	for i, a := range m.Attachments {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO outgoing_mail_attachments (mail_id, position, filename, content_type, content)
+			VALUES ($1, $2, $3, $4, $5)`, s.ID, i+1, a.Filename, a.ContentType, a.Data); err != nil {
+			return "", fmt.Errorf("store attachment: %w", err)
+		}
 	}
 	if _, err := o.ins.InsertTx(ctx, tx, SendArgs{MessageID: s.ID}, nil); err != nil {
 		return "", fmt.Errorf("schedule mail: %w", err)
@@ -157,6 +165,9 @@ func (o *Outbox) prepare(m Message) (Stored, error) {
 		return Stored{}, err
 	}
 	if err := checkBody("HTML", m.HTML); err != nil {
+		return Stored{}, err
+	}
+	if err := checkAttachments(m); err != nil {
 		return Stored{}, err
 	}
 	if m.Lang != "" && !langPattern.MatchString(m.Lang) {
@@ -254,7 +265,19 @@ func get(ctx context.Context, q db.Querier, msgID string) (Stored, error) {
 	if err != nil {
 		return Stored{}, fmt.Errorf("read mail %s: %w", msgID, err)
 	}
-	return s, nil
+	rows, err := q.QueryContext(ctx, `SELECT filename, content_type, content FROM outgoing_mail_attachments WHERE mail_id = $1 ORDER BY position`, msgID)
+	if err != nil {
+		return Stored{}, fmt.Errorf("read attachments of %s: %w", msgID, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var a Attachment
+		if err := rows.Scan(&a.Filename, &a.ContentType, &a.Data); err != nil {
+			return Stored{}, fmt.Errorf("read attachments of %s: %w", msgID, err)
+		}
+		s.Attachments = append(s.Attachments, a)
+	}
+	return s, rows.Err()
 }
 
 // Filter selects stored messages for List. Empty fields match everything.
@@ -310,4 +333,34 @@ func (o *Outbox) List(ctx context.Context, f Filter) ([]Stored, error) {
 		out = append(out, s)
 	}
 	return out, rows.Err()
+}
+
+var attachmentName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$`)
+
+// maxAttachments bounds what one message carries: an invoice is a few
+// kilobytes; a mail server refuses much more than a few megabytes.
+const maxAttachments = 5 << 20
+
+// checkAttachments refuses names that would need quoting in a header,
+// content types that are not type/subtype, and attachments beside an HTML
+// body (the message has one fixed boundary, which nested multiparts cannot
+// share).
+func checkAttachments(m Message) error {
+	total := 0
+	for _, a := range m.Attachments {
+		if !attachmentName.MatchString(a.Filename) {
+			return fmt.Errorf("%w: attachment name %q", ErrInvalid, a.Filename)
+		}
+		if t, sub, ok := strings.Cut(a.ContentType, "/"); !ok || !kindPattern.MatchString(t) || sub == "" || strings.ContainsAny(sub, " \r\n;") {
+			return fmt.Errorf("%w: attachment type %q", ErrInvalid, a.ContentType)
+		}
+		total += len(a.Data)
+	}
+	if total > maxAttachments {
+		return fmt.Errorf("%w: attachments larger than %d bytes", ErrInvalid, maxAttachments)
+	}
+	if len(m.Attachments) > 0 && m.HTML != "" {
+		return fmt.Errorf("%w: attachments go with a plain-text message only", ErrInvalid)
+	}
+	return nil
 }

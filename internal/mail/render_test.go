@@ -40,6 +40,11 @@ var samples = map[string]any{
 		"PolicyVersion": "default@1", "PolicyLink": "https://shop.example/policy?version=default%401",
 		"TermsVersion": "terms@1", "TermsLink": "https://shop.example/legal/terms?version=terms%401&lang=fr",
 	},
+	// Filled by internal/invoices (notify).
+	"invoice_issued": map[string]any{
+		"Name": "Zoé", "StoreName": "Comptoir", "Number": "A-2026-000001", "CreditNote": true, "RefersTo": "F-2026-000001",
+		"Total": "25,00 €", "Link": "https://shop.example/invoices/inv_1", "PDFLink": "https://shop.example/invoices/inv_1.pdf",
+	},
 	// Filled by internal/desk (ackData, replyData, surveyData).
 	"ticket_ack": map[string]any{
 		"Name": "Zoé", "StoreName": "Comptoir", "Reference": "T-7K3M9QXA",

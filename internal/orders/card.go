@@ -88,7 +88,10 @@ func (h CardHandler) PaymentSucceeded(ctx context.Context, tx *sql.Tx, p cardpay
 	c.TermsVersion = terms.String
 	o.PaidAt = now
 	o.Paid = o.Total
-	return s.sendConfirmation(ctx, tx, buyer, o, c)
+	if err := s.sendConfirmation(ctx, tx, buyer, o, c); err != nil {
+		return err
+	}
+	return s.issueInvoice(ctx, tx, buyer, o, p.CardCountry)
 }
 
 // PaymentFailed cancels an order whose Checkout page expired unpaid.

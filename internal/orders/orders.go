@@ -214,6 +214,9 @@ type Options struct {
 	// Alerts tells the admins when a licence-key pool runs dry; nil: no
 	// alert.
 	Alerts StaffAlerts
+	// Invoices issues an invoice per paid order and a credit note per
+	// refund; nil issues none.
+	Invoices Invoicer
 }
 
 // StaffAlerts emails the staff in the caller's transaction.

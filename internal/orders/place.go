@@ -135,6 +135,9 @@ func (s *Service) Place(ctx context.Context, in PlaceInput, after AfterPlace) (O
 		o.Lines = append(o.Lines, line)
 		kinds = append(kinds, p.Kind)
 	}
+	if err := s.addVAT(ctx, buyer, &o); err != nil {
+		return Order{}, err
+	}
 	required := ConsentRequired(buyer, kinds)
 	if required && (!in.ImmediatePerformance || !in.WithdrawalWaiver) {
 		return Order{}, ErrConsentRequired
@@ -217,6 +220,9 @@ func (s *Service) Place(ctx context.Context, in PlaceInput, after AfterPlace) (O
 			return err
 		}
 		if err := s.sendConfirmation(ctx, tx, buyer, o, consent); err != nil {
+			return err
+		}
+		if err := s.issueInvoice(ctx, tx, buyer, o, ""); err != nil {
 			return err
 		}
 		if after != nil {

@@ -42,6 +42,9 @@ func (s *Service) RefundLineTx(ctx context.Context, tx *sql.Tx, orderID, lineID 
 	if n, _ := res.RowsAffected(); n != 1 {
 		return ErrOverRefund
 	}
+	if err := s.creditNote(ctx, tx, orderID, lineID, amount); err != nil {
+		return err
+	}
 	return audit.Record(ctx, tx, audit.Entry{
 		At: now, Actor: actor, SubjectType: "order_line", SubjectID: lineID, Action: "refund",
 		After: map[string]any{"amount": amount, "order_id": orderID},

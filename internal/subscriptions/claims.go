@@ -67,6 +67,9 @@ func (a ClaimsAdapter) CancelForClaimTx(ctx context.Context, tx *sql.Tx, c claim
 	if err := a.S.MarkRefundedTx(ctx, tx, last.ID, c.Actor); err != nil {
 		return claims.SubscriptionRefund{}, err
 	}
+	if err := a.S.creditPeriod(ctx, tx, sub, last, "claim_"+c.ClaimID, *c.Refund); err != nil {
+		return claims.SubscriptionRefund{}, err
+	}
 	if last.PaymentMethod == PayCard {
 		if a.Card == nil {
 			return claims.SubscriptionRefund{}, claims.ErrCardRefundUnavailable

@@ -577,6 +577,9 @@ func (s *Service) paid(ctx context.Context, tx *sql.Tx, sub Subscription, period
 	if n, _ := res.RowsAffected(); n != 1 {
 		return nil
 	}
+	if err := s.invoicePeriod(ctx, tx, sub, period, p); err != nil {
+		return err
+	}
 	before := map[string]any{"status": sub.Status, "current_period_end": sub.CurrentPeriodEnd}
 	action, kind := "", ""
 	switch {

@@ -166,6 +166,11 @@ func (s *Service) Start(ctx context.Context, in StartInput, after AfterStart) (S
 			if _, err := insertPeriod(ctx, tx, period); err != nil {
 				return err
 			}
+			if period.Status == PeriodPaid {
+				if err := s.invoicePeriod(ctx, tx, sub, period, p); err != nil {
+					return err
+				}
+			}
 		}
 		if err := audit.Record(ctx, tx, audit.Entry{
 			At: now, Actor: audit.Actor{ID: sub.CustomerID, Role: account.RoleCustomer}, SubjectType: "subscription", SubjectID: sub.ID,

@@ -285,6 +285,9 @@ type Options struct {
 	// customer accepts when subscribing.
 	PolicyVersion func(ctx context.Context) (string, error)
 	Logger        *slog.Logger
+	// Invoices issues an invoice per paid period and a credit note per
+	// refund; nil issues none.
+	Invoices Invoicer
 }
 
 // Service is the subscription use cases.

@@ -106,6 +106,10 @@ func TestCardOrderPaidByWebhook(t *testing.T) {
 	if len(mails) != 1 {
 		t.Fatalf("%d confirmations after a replayed event", len(mails))
 	}
+	// The payment's transaction invoiced the order, once.
+	if docs, err := h.App.Invoices.ForOrder(context.Background(), created.ID); err != nil || len(docs) != 1 || docs[0].Total.Minor != 2500 {
+		t.Fatalf("invoices of the card order: %d %v", len(docs), err)
+	}
 	// The page flow sends the customer to Stripe's hosted page.
 	c.PostForm("/cart", url.Values{"product_id": {p.ID}, "quantity": {"10"}})
 	key := checkoutKey.FindStringSubmatch(c.Get("/cart").Body)[1]
@@ -149,5 +153,8 @@ func TestTopUpByCard(t *testing.T) {
 	}
 	if balanceOf(t, h, u) != 2000 {
 		t.Fatalf("balance after a paid top-up: %d", balanceOf(t, h, u))
+	}
+	if docs, err := h.App.Invoices.ForOrder(context.Background(), pay.ID); err != nil || len(docs) != 1 || docs[0].VAT.Minor != 0 || docs[0].Total.Minor != 2000 {
+		t.Fatalf("top-up document: %d %v", len(docs), err)
 	}
 }

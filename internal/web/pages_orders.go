@@ -8,6 +8,7 @@ import (
 
 	"comptoir/internal/billing"
 	"comptoir/internal/claims"
+	"comptoir/internal/invoices"
 	"comptoir/internal/money"
 	"comptoir/internal/orders"
 	"comptoir/internal/policy"
@@ -38,6 +39,8 @@ type orderData struct {
 	ClaimKinds     []policy.Kind
 	WithdrawalOpen bool
 	Claims         []claims.Claim
+	// Invoices are the order's invoice and credit notes.
+	Invoices []invoices.Invoice
 }
 
 // orderView loads an order for its owner, or for staff when console is set.
@@ -69,6 +72,11 @@ func (s *Server) orderView(r *http.Request, console bool) (*view, error) {
 	}
 	if d.Claims, _, err = s.Claims.List(ctx, claims.ListFilter{OrderID: o.ID}); err != nil {
 		return nil, err
+	}
+	if s.Invoices != nil {
+		if d.Invoices, err = s.Invoices.ForOrder(ctx, o.ID); err != nil {
+			return nil, err
+		}
 	}
 	v := s.newView(r, "", d)
 	v.Title = s.Messages.T(v.Lang, "order.title", map[string]any{"ID": o.ID})

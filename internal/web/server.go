@@ -18,6 +18,7 @@ import (
 	"comptoir/internal/clock"
 	"comptoir/internal/desk"
 	"comptoir/internal/idempotency"
+	"comptoir/internal/invoices"
 	"comptoir/internal/legal"
 	"comptoir/internal/locale"
 	"comptoir/internal/orders"
@@ -46,6 +47,8 @@ type Deps struct {
 	Desk          *desk.Service
 	// Proof is the purchase notices (social proof).
 	Proof *proof.Service
+	// Invoices lists and renders invoices and credit notes.
+	Invoices *invoices.Service
 	// Blobs holds uploaded files (product files, evidence).
 	Blobs blob.Store
 	// FulfilmentSecret verifies delivery webhooks; nil refuses them.
@@ -260,6 +263,11 @@ func (s *Server) pageRoutes() []route {
 		{"POST /admin/proof", permAdmin, s.adminProofSave},
 		{"POST /admin/proof/{order}/withdraw", permAdmin, s.adminProofWithdraw},
 		{"GET /embed/proof.js", permAnyone, s.embedScript},
+		{"GET /invoices", permSignedIn, s.myInvoices},
+		{"GET /invoices/{file}", permSignedIn, s.invoicePage},
+		{"GET /admin/vat", permAdmin, s.adminVAT},
+		{"POST /admin/vat", permAdmin, s.adminVATAdd},
+		{"GET /admin/invoices.csv", permAdmin, s.adminInvoicesCSV},
 	}
 }
 
@@ -289,6 +297,8 @@ func (s *Server) apiRoutes() []route {
 		{"POST /api/v1/subscriptions/{id}/cancel", permSignedIn, s.apiCancelSubscription},
 		{"GET /api/v1/proof/recent", permAnyone, s.apiProofRecent},
 		{"OPTIONS /api/v1/proof/recent", permAnyone, s.apiProofPreflight},
+		{"GET /api/v1/invoices", permSignedIn, s.apiInvoices},
+		{"GET /api/v1/invoices/{file}", permSignedIn, s.apiInvoice},
 	}
 }
 

@@ -1,0 +1,485 @@
+// Package invoices issues the store's invoices and credit notes: one per
+// paid order, renewal and top-up, one credit note per refund, numbered in
+// an unbroken sequence per series and year, with the VAT worked out by the
+// EU rules for digital services (see Decide). It owns its tables
+// (invoices, invoice_lines, invoice_counters, vat_rates).
+//
+// Issuing happens inside the transaction that records the payment (IssueTx,
+// CreditTx): the number, the invoice and the payment commit together or
+// not at all, so a crash never leaves a gap, and on PostgreSQL the counter
+// row's lock makes concurrent checkouts take numbers one after the other.
+package invoices
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"comptoir/internal/audit"
+	"comptoir/internal/clock"
+	"comptoir/internal/db"
+	"comptoir/internal/id"
+	"comptoir/internal/mail"
+	"comptoir/internal/money"
+)
+
+// Kinds of documents.
+const (
+	KindInvoice    = "invoice"
+	KindCreditNote = "credit_note"
+)
+
+// Series: invoices and credit notes are numbered apart, each from 1 every
+// year.
+const (
+	SeriesInvoice    = "F"
+	SeriesCreditNote = "A"
+)
+
+// Sources: what a document is for.
+const (
+	SourceOrder   = "order"
+	SourceRenewal = "renewal"
+	SourceTopUp   = "topup"
+	SourceRefund  = "refund"
+)
+
+// ErrNotFound: no such invoice (or not the caller's).
+var ErrNotFound = errors.New("invoices: not found")
+
+// Seller is the store's legal identity, printed on every document.
+type Seller struct {
+	Name         string
+	Address      string // free text, lines separated by newlines or commas
+	Country      string // ISO alpha-2
+	VATNumber    string
+	Registration string // SIREN / RCS or equivalent
+}
+
+// Options are the store settings invoicing depends on.
+type Options struct {
+	Seller Seller
+	// PricesIncludeVAT: catalog prices are entered VAT included (the
+	// customer pays the price whatever the rate) or excluded (VAT is added).
+	PricesIncludeVAT bool
+	BaseURL          string
+	StoreName        string
+	// Labels gives the words of a document in a language; with it, the
+	// email carries the PDF, without it only the links.
+	Labels func(lang string) Translate
+}
+
+// Mailer queues email in the caller's transaction.
+type Mailer interface {
+	EnqueueTx(ctx context.Context, tx *sql.Tx, m mail.Message) (string, error)
+}
+
+// Service issues and reads invoices.
+type Service struct {
+	db     *db.DB
+	clock  clock.Clock
+	mailer Mailer
+	opts   Options
+}
+
+// New returns the service. mailer may be nil (no email).
+func New(d *db.DB, c clock.Clock, m Mailer, opts Options) *Service {
+	if opts.Seller.Country == "" {
+		opts.Seller.Country = "FR"
+	}
+	opts.Seller.Country = strings.ToUpper(opts.Seller.Country)
+	return &Service{db: d, clock: c, mailer: m, opts: opts}
+}
+
+// PricesIncludeVAT reports the store setting.
+func (s *Service) PricesIncludeVAT() bool { return s.opts.PricesIncludeVAT }
+
+// Seller is the store's identity.
+func (s *Service) Seller() Seller { return s.opts.Seller }
+
+// Buyer is who is invoiced, as their account says at the time.
+type Buyer struct {
+	ID        string
+	Name      string
+	Email     string
+	Type      string // Consumer or Business
+	VATNumber string
+	Country   string
+	Region    string
+	City      string
+}
+
+// Address is the buyer's billing address on one line.
+func (b Buyer) Address() string {
+	var parts []string
+	for _, p := range []string{b.City, b.Region, b.Country} {
+		if p != "" {
+			parts = append(parts, p)
+		}
+	}
+	return strings.Join(parts, ", ")
+}
+
+// LineInput is one billed item: Amount is the price of the whole line as
+// entered (VAT included or not per the store setting) and as charged when
+// prices include VAT.
+type LineInput struct {
+	Ref         string // the order line or item id, for credit notes
+	Description string
+	Quantity    int
+	Amount      money.Amount
+}
+
+// IssueInput is an invoice to issue.
+type IssueInput struct {
+	Source   string // SourceOrder, SourceRenewal, SourceTopUp
+	SourceID string
+	// OrderID is the order (or subscription) the customer sees the invoice
+	// under; defaults to SourceID.
+	OrderID     string
+	Buyer       Buyer
+	Lang        string
+	Lines       []LineInput
+	CardCountry string
+	// Charged: the line amounts are what the customer paid, VAT included,
+	// whatever the price setting (renewals and top-ups are charged at the
+	// price as entered).
+	Charged bool
+}
+
+// Invoice is an issued invoice or credit note.
+type Invoice struct {
+	ID         string
+	Kind       string
+	Number     string
+	Series     string
+	Year       int
+	Seq        int
+	Source     string
+	SourceID   string
+	OrderID    string
+	CustomerID string
+	RefersTo   string // the invoice a credit note corrects
+	// RefersToNumber is filled by reads, for display.
+	RefersToNumber string
+	IssuedAt       time.Time
+	Lang           string
+	Net, VAT       money.Amount
+	Total          money.Amount
+	Seller         Seller
+	BuyerName      string
+	BuyerAddress   string
+	BuyerCountry   string
+	BuyerType      string
+	BuyerVATNumber string
+	PricesInclVAT  bool
+	BillingCountry string
+	CardCountry    string
+	VATCountry     string
+	VATReason      string
+	ReverseCharge  bool
+	Lines          []Line
+}
+
+// Line is one line of an invoice.
+type Line struct {
+	Position    int
+	Ref         string
+	Description string
+	Quantity    int
+	Net         money.Amount
+	RateBP      int
+	VAT         money.Amount
+	Total       money.Amount
+}
+
+// Rate is the VAT rate (basis points) in force for country on date.
+func (s *Service) Rate(ctx context.Context, q db.Querier, country string, at time.Time) (int, error) {
+	var bp int
+	err := q.QueryRowContext(ctx, `SELECT rate_bp FROM vat_rates WHERE country = $1 AND effective_from <= $2
+		ORDER BY effective_from DESC LIMIT 1`, strings.ToUpper(country), at.UTC().Format(time.DateOnly)).Scan(&bp)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, fmt.Errorf("%w: %s on %s", ErrNoRate, country, at.Format(time.DateOnly))
+	}
+	return bp, err
+}
+
+// Quote works out the VAT of lines for a buyer at a time, without issuing
+// anything: the rate, and each line's net, VAT and total.
+func (s *Service) Quote(ctx context.Context, q db.Querier, b Buyer, cardCountry string, at time.Time, amounts []money.Amount) (Decision, int, []Split, error) {
+	return s.quote(ctx, q, b, cardCountry, at, amounts, s.opts.PricesIncludeVAT)
+}
+
+func (s *Service) quote(ctx context.Context, q db.Querier, b Buyer, cardCountry string, at time.Time, amounts []money.Amount, inclusive bool) (Decision, int, []Split, error) {
+	d := Decide(TaxCase{SellerCountry: s.opts.Seller.Country, BillingCountry: b.Country, CardCountry: cardCountry, BuyerType: b.Type, BuyerVAT: b.VATNumber})
+	bp := 0
+	if d.Country != "" {
+		var err error
+		if bp, err = s.Rate(ctx, q, d.Country, at); err != nil {
+			return d, 0, nil, err
+		}
+	}
+	splits := make([]Split, len(amounts))
+	for i, a := range amounts {
+		var err error
+		if splits[i], err = SplitLine(a, bp, inclusive); err != nil {
+			return d, 0, nil, err
+		}
+	}
+	return d, bp, splits, nil
+}
+
+// Gross is what a buyer pays for lines priced VAT excluded: each amount
+// plus its VAT at the buyer's rate today (rounded per line). With prices
+// VAT included it returns the amounts as they are.
+func (s *Service) Gross(ctx context.Context, b Buyer, amounts []money.Amount) ([]money.Amount, error) {
+	if s.opts.PricesIncludeVAT {
+		return amounts, nil
+	}
+	_, _, splits, err := s.Quote(ctx, s.db.Read, b, "", s.clock.Now(), amounts)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]money.Amount, len(splits))
+	for i, sp := range splits {
+		out[i] = sp.Total
+	}
+	return out, nil
+}
+
+// nextNumber takes the next number of a series for a year, in tx. The
+// upsert holds the counter row's lock until tx ends, so concurrent issuers
+// wait for each other; a rollback gives the number back.
+func nextNumber(ctx context.Context, tx *sql.Tx, series string, year int) (int, error) {
+	var n int
+	err := tx.QueryRowContext(ctx, `INSERT INTO invoice_counters (series, year, last) VALUES ($1, $2, 1)
+		ON CONFLICT (series, year) DO UPDATE SET last = invoice_counters.last + 1
+		RETURNING last`, series, year).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("invoices: number: %w", err)
+	}
+	return n, nil
+}
+
+// FormatNumber is how a number is printed: F-2026-000042.
+func FormatNumber(series string, year, seq int) string {
+	return fmt.Sprintf("%s-%d-%06d", series, year, seq)
+}
+
+// IssueTx issues the invoice of a payment in the caller's transaction (the
+// one recording the payment). A source already invoiced is not invoiced
+// again: the existing invoice is returned.
+func (s *Service) IssueTx(ctx context.Context, tx *sql.Tx, in IssueInput) (Invoice, error) {
+	if len(in.Lines) == 0 || in.SourceID == "" || in.Buyer.ID == "" {
+		return Invoice{}, fmt.Errorf("invoices: incomplete issue input for %s %s", in.Source, in.SourceID)
+	}
+	if existing, err := s.bySource(ctx, tx, in.Source, in.SourceID); err == nil {
+		return existing, nil
+	} else if !errors.Is(err, ErrNotFound) {
+		return Invoice{}, err
+	}
+	now := s.clock.Now().UTC()
+	amounts := make([]money.Amount, len(in.Lines))
+	for i, l := range in.Lines {
+		amounts[i] = l.Amount
+	}
+	var (
+		d      Decision
+		bp     int
+		splits []Split
+		err    error
+	)
+	if in.Source == SourceTopUp {
+		// A balance top-up is a multi-purpose voucher (Directive
+		// 2016/1065): no VAT when it is bought; the orders it pays carry
+		// the VAT, on their own invoices.
+		d = Decision{Reason: ReasonVoucher}
+		for _, a := range amounts {
+			sp, err := SplitLine(a, 0, true)
+			if err != nil {
+				return Invoice{}, err
+			}
+			splits = append(splits, sp)
+		}
+	} else if d, bp, splits, err = s.quote(ctx, tx, in.Buyer, in.CardCountry, now, amounts, s.opts.PricesIncludeVAT || in.Charged); err != nil {
+		return Invoice{}, err
+	}
+	inv := s.header(KindInvoice, SeriesInvoice, in.Source, in.SourceID, in.OrderID, in.Buyer, in.Lang, now)
+	inv.CardCountry = strings.ToUpper(in.CardCountry)
+	inv.VATCountry, inv.VATReason, inv.ReverseCharge = d.Country, d.Reason, d.ReverseCharge
+	if d.CardDisagrees {
+		inv.VATReason += ";card_country_differs"
+	}
+	for i, l := range in.Lines {
+		inv.Lines = append(inv.Lines, Line{Position: i + 1, Ref: l.Ref, Description: l.Description, Quantity: max(l.Quantity, 1),
+			Net: splits[i].Net, RateBP: bp, VAT: splits[i].VAT, Total: splits[i].Total})
+	}
+	if err := s.insert(ctx, tx, &inv); err != nil {
+		return Invoice{}, err
+	}
+	return inv, s.notify(ctx, tx, in.Buyer, inv)
+}
+
+// header fills what every document carries: identities and the time.
+func (s *Service) header(kind, series, source, sourceID, orderID string, b Buyer, lang string, now time.Time) Invoice {
+	if orderID == "" {
+		orderID = sourceID
+	}
+	if lang != "fr" && lang != "en" {
+		lang = "fr"
+	}
+	return Invoice{
+		ID: id.New("inv"), Kind: kind, Series: series, Year: now.Year(), Source: source, SourceID: sourceID, OrderID: orderID,
+		CustomerID: b.ID, IssuedAt: now, Lang: lang, Seller: s.opts.Seller,
+		BuyerName: b.Name, BuyerAddress: b.Address(), BuyerCountry: strings.ToUpper(b.Country), BuyerType: b.Type,
+		BuyerVATNumber: b.VATNumber, PricesInclVAT: s.opts.PricesIncludeVAT, BillingCountry: strings.ToUpper(b.Country),
+	}
+}
+
+// insert numbers the document and writes it with its lines.
+func (s *Service) insert(ctx context.Context, tx *sql.Tx, inv *Invoice) error {
+	cur := inv.Lines[0].Total.Currency
+	inv.Net, inv.VAT, inv.Total = money.Zero(cur), money.Zero(cur), money.Zero(cur)
+	for _, l := range inv.Lines {
+		var err error
+		if inv.Net, err = inv.Net.Add(l.Net); err != nil {
+			return err
+		}
+		if inv.VAT, err = inv.VAT.Add(l.VAT); err != nil {
+			return err
+		}
+		if inv.Total, err = inv.Total.Add(l.Total); err != nil {
+			return err
+		}
+	}
+	seq, err := nextNumber(ctx, tx, inv.Series, inv.Year)
+	if err != nil {
+		return err
+	}
+	inv.Seq, inv.Number = seq, FormatNumber(inv.Series, inv.Year, seq)
+	var refersTo any
+	if inv.RefersTo != "" {
+		refersTo = inv.RefersTo
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO invoices (id, kind, series, year, seq, number, source_type, source_id, order_id, customer_id, refers_to,
+		issued_at, lang, currency, net, vat, total, seller_name, seller_address, seller_country, seller_vat_number, seller_registration,
+		buyer_name, buyer_address, buyer_country, buyer_type, buyer_vat_number, prices_include_vat, billing_country, card_country,
+		vat_country, vat_reason, reverse_charge)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31, $32, $33)`,
+		inv.ID, inv.Kind, inv.Series, inv.Year, inv.Seq, inv.Number, inv.Source, inv.SourceID, inv.OrderID, inv.CustomerID, refersTo,
+		inv.IssuedAt, inv.Lang, cur, inv.Net.Minor, inv.VAT.Minor, inv.Total.Minor,
+		inv.Seller.Name, inv.Seller.Address, inv.Seller.Country, inv.Seller.VATNumber, inv.Seller.Registration,
+		inv.BuyerName, inv.BuyerAddress, inv.BuyerCountry, inv.BuyerType, inv.BuyerVATNumber, inv.PricesInclVAT, inv.BillingCountry, inv.CardCountry,
+		inv.VATCountry, inv.VATReason, inv.ReverseCharge); err != nil {
+		return fmt.Errorf("invoices: insert: %w", err)
+	}
+	for _, l := range inv.Lines {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO invoice_lines (invoice_id, position, ref, description, quantity, net, rate_bp, vat, total)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+			inv.ID, l.Position, l.Ref, l.Description, l.Quantity, l.Net.Minor, l.RateBP, l.VAT.Minor, l.Total.Minor); err != nil {
+			return fmt.Errorf("invoices: insert line: %w", err)
+		}
+	}
+	return audit.Record(ctx, tx, audit.Entry{At: inv.IssuedAt, Actor: audit.System, SubjectType: "invoice", SubjectID: inv.ID, Action: "issue",
+		After: map[string]any{"kind": inv.Kind, "number": inv.Number, "source": inv.Source, "source_id": inv.SourceID, "total": inv.Total,
+			"vat": inv.VAT, "vat_country": inv.VATCountry, "vat_reason": inv.VATReason, "refers_to": inv.RefersTo}})
+}
+
+// CreditInput is a refund to document.
+type CreditInput struct {
+	// RefundID names the refund; a refund gets one credit note.
+	RefundID string
+	// Source and SourceID find the invoice the refund corrects (the
+	// order's, the renewal's).
+	Source   string
+	SourceID string
+	// LineRef is the invoiced line refunded (empty: the first line).
+	LineRef string
+	// Amount is what goes back, VAT included.
+	Amount money.Amount
+	Buyer  Buyer
+}
+
+// CreditTx issues the credit note of a refund in the caller's transaction,
+// referring to the invoice it corrects, at that invoice's rate and VAT
+// treatment. A refund of something never invoiced (bought before invoicing
+// existed) issues nothing and returns a zero Invoice.
+func (s *Service) CreditTx(ctx context.Context, tx *sql.Tx, in CreditInput) (Invoice, error) {
+	if in.RefundID == "" || in.Amount.Minor <= 0 {
+		return Invoice{}, fmt.Errorf("invoices: incomplete credit input for %s %s", in.Source, in.SourceID)
+	}
+	orig, err := s.bySource(ctx, tx, in.Source, in.SourceID)
+	if errors.Is(err, ErrNotFound) {
+		return Invoice{}, nil
+	}
+	if err != nil {
+		return Invoice{}, err
+	}
+	if existing, err := s.bySource(ctx, tx, SourceRefund, in.RefundID); err == nil {
+		return existing, nil
+	} else if !errors.Is(err, ErrNotFound) {
+		return Invoice{}, err
+	}
+	line := orig.Lines[0]
+	for _, l := range orig.Lines {
+		if in.LineRef != "" && l.Ref == in.LineRef {
+			line = l
+		}
+	}
+	// What goes back is VAT included whatever the price setting: split it
+	// at the invoiced rate.
+	sp, err := SplitLine(in.Amount, line.RateBP, true)
+	if err != nil {
+		return Invoice{}, err
+	}
+	now := s.clock.Now().UTC()
+	cn := s.header(KindCreditNote, SeriesCreditNote, SourceRefund, in.RefundID, orig.OrderID, in.Buyer, orig.Lang, now)
+	// The buyer and VAT treatment are the invoice's: a credit note undoes
+	// part of it, it does not re-decide.
+	cn.CustomerID, cn.BuyerName, cn.BuyerAddress, cn.BuyerCountry = orig.CustomerID, orig.BuyerName, orig.BuyerAddress, orig.BuyerCountry
+	cn.BuyerType, cn.BuyerVATNumber, cn.BillingCountry, cn.CardCountry = orig.BuyerType, orig.BuyerVATNumber, orig.BillingCountry, orig.CardCountry
+	cn.VATCountry, cn.VATReason, cn.ReverseCharge = orig.VATCountry, orig.VATReason, orig.ReverseCharge
+	cn.RefersTo, cn.RefersToNumber = orig.ID, orig.Number
+	cn.Lines = []Line{{Position: 1, Ref: line.Ref, Description: line.Description, Quantity: 1, Net: sp.Net, RateBP: line.RateBP, VAT: sp.VAT, Total: sp.Total}}
+	if err := s.insert(ctx, tx, &cn); err != nil {
+		return Invoice{}, err
+	}
+	if in.Buyer.Email == "" {
+		return cn, nil
+	}
+	return cn, s.notify(ctx, tx, in.Buyer, cn)
+}
+
+// notify emails the customer a link to the document (page and PDF).
+func (s *Service) notify(ctx context.Context, tx *sql.Tx, b Buyer, inv Invoice) error {
+	if s.mailer == nil || b.Email == "" {
+		return nil
+	}
+	data := map[string]any{
+		"Name": b.Name, "StoreName": s.opts.StoreName, "Number": inv.Number, "CreditNote": inv.Kind == KindCreditNote,
+		"RefersTo": inv.RefersToNumber, "Total": money.Format(inv.Total, inv.Lang),
+		"Link": s.opts.BaseURL + "/invoices/" + inv.ID, "PDFLink": s.opts.BaseURL + "/invoices/" + inv.ID + ".pdf",
+	}
+	subject, text, err := mail.Render(inv.Lang, "invoice_issued", data)
+	if err != nil {
+		return err
+	}
+	m := mail.Message{Kind: "invoice_issued", To: b.Email, ToName: b.Name, Lang: inv.Lang, Subject: subject, Text: text, UserID: b.ID}
+	if s.opts.Labels != nil {
+		pdf, err := PDF(inv, s.opts.Labels(inv.Lang))
+		if err != nil {
+			return err
+		}
+		m.Attachments = []mail.Attachment{{Filename: inv.Number + ".pdf", ContentType: "application/pdf", Data: pdf}}
+	}
+	_, err = s.mailer.EnqueueTx(ctx, tx, m)
+	return err
+}
+
+func auditRate(ctx context.Context, tx *sql.Tx, now time.Time, actorID, country, from string, bp int) error {
+	return audit.Record(ctx, tx, audit.Entry{At: now, Actor: audit.Actor{ID: actorID, Role: "admin"}, SubjectType: "vat_rate",
+		SubjectID: country + "@" + from, Action: "add", After: map[string]any{"country": country, "effective_from": from, "rate_bp": bp}})
+}

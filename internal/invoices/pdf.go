@@ -1,0 +1,180 @@
+package invoices
+
+import (
+	"bytes"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/go-pdf/fpdf"
+
+	"comptoir/internal/money"
+)
+
+// Translate gives the label of a message id in the document's language
+// (the web layer passes its message catalog), so the PDF and the HTML page
+// say the same words.
+type Translate func(id string, kv ...any) string
+
+// Mentions are the legal sentences a document carries besides its lines:
+// the VAT treatment, and the invoice a credit note corrects. The HTML page
+// and the PDF both print exactly these.
+func Mentions(inv Invoice, t Translate) []string {
+	var out []string
+	if inv.Kind == KindCreditNote {
+		out = append(out, t("invoice.refers_to", "Number", inv.RefersToNumber))
+	}
+	switch {
+	case inv.ReverseCharge:
+		out = append(out, t("invoice.mention.reverse_charge"))
+	case strings.HasPrefix(inv.VATReason, ReasonOutsideEU):
+		out = append(out, t("invoice.mention.outside_eu"))
+	case inv.VATReason == ReasonVoucher:
+		out = append(out, t("invoice.mention.voucher"))
+	case inv.VATCountry != "":
+		out = append(out, t("invoice.mention.vat_country", "Country", inv.VATCountry))
+	}
+	if inv.Kind == KindInvoice {
+		out = append(out, t("invoice.mention.paid"))
+		if inv.BuyerType == Business {
+			// Between businesses, French law (art. L441-9 and L441-10 of
+			// the Code de commerce) wants the late-payment terms on every
+			// invoice, paid or not.
+			out = append(out, t("invoice.mention.late_payment"))
+		}
+	}
+	return out
+}
+
+// Title is the document's heading: invoice or credit note.
+func Title(inv Invoice, t Translate) string {
+	if inv.Kind == KindCreditNote {
+		return t("invoice.credit_title")
+	}
+	return t("invoice.title")
+}
+
+// PDF renders the document as a one-page (or more) A4 PDF in its
+// language. Core fonts speak cp1252, which holds French accents and the
+// euro sign; the narrow no-break space French uses in numbers is not in
+// it, so it becomes a plain no-break space.
+func PDF(inv Invoice, t Translate) ([]byte, error) {
+	pdf := fpdf.New("P", "mm", "A4", "")
+	pdf.SetTitle(inv.Number, true)
+	pdf.SetCreator("comptoir", true)
+	// Uncompressed: a one-page invoice stays a few kilobytes, and a zlib
+	// writer costs more to set up than the rest of the document.
+	pdf.SetCompression(false)
+	tr := cp1252()
+	enc := func(s string) string { return tr(strings.ReplaceAll(s, "\u202F", "\u00A0")) }
+	m := func(a money.Amount) string { return enc(money.Format(a, inv.Lang)) }
+	pdf.SetMargins(15, 15, 15)
+	pdf.AddPage()
+
+	pdf.SetFont("Helvetica", "B", 18)
+	pdf.CellFormat(0, 10, enc(Title(inv, t)+" "+inv.Number), "", 1, "L", false, 0, "")
+	pdf.SetFont("Helvetica", "", 10)
+	pdf.CellFormat(0, 6, enc(t("invoice.issued_on", "Date", FormatDate(inv.IssuedAt, inv.Lang))), "", 1, "L", false, 0, "")
+	if inv.OrderID != "" {
+		pdf.CellFormat(0, 6, enc(t("invoice.order_ref", "ID", inv.OrderID)), "", 1, "L", false, 0, "")
+	}
+	pdf.Ln(4)
+
+	// Seller and buyer side by side.
+	y := pdf.GetY()
+	seller := []string{inv.Seller.Name, inv.Seller.Address, inv.Seller.Country}
+	if inv.Seller.VATNumber != "" {
+		seller = append(seller, t("invoice.vat_number", "Number", inv.Seller.VATNumber))
+	}
+	if inv.Seller.Registration != "" {
+		seller = append(seller, inv.Seller.Registration)
+	}
+	buyer := []string{inv.BuyerName, inv.BuyerAddress}
+	if inv.BuyerVATNumber != "" {
+		buyer = append(buyer, t("invoice.vat_number", "Number", inv.BuyerVATNumber))
+	}
+	block := func(x float64, head string, lines []string) {
+		pdf.SetXY(x, y)
+		pdf.SetFont("Helvetica", "B", 10)
+		pdf.CellFormat(85, 6, enc(head), "", 2, "L", false, 0, "")
+		pdf.SetFont("Helvetica", "", 10)
+		for _, l := range lines {
+			if strings.TrimSpace(l) != "" {
+				pdf.MultiCell(85, 5, enc(l), "", "L", false)
+				pdf.SetX(x)
+			}
+		}
+	}
+	block(15, t("invoice.seller"), seller)
+	yEnd := pdf.GetY()
+	block(110, t("invoice.buyer"), buyer)
+	pdf.SetY(max(yEnd, pdf.GetY()) + 6)
+
+	// Lines.
+	widths := []float64{70, 14, 28, 20, 24, 24}
+	heads := []string{t("invoice.description"), t("invoice.quantity"), t("invoice.net"), t("invoice.rate"), t("invoice.vat"), t("invoice.total")}
+	pdf.SetFont("Helvetica", "B", 9)
+	for i, h := range heads {
+		pdf.CellFormat(widths[i], 7, enc(h), "1", 0, "C", false, 0, "")
+	}
+	pdf.Ln(-1)
+	pdf.SetFont("Helvetica", "", 9)
+	for _, l := range inv.Lines {
+		cells := []string{enc(l.Description), fmt.Sprint(l.Quantity), m(l.Net), enc(ratePercent(l.RateBP, inv.Lang)), m(l.VAT), m(l.Total)}
+		for i, c := range cells {
+			align := "R"
+			if i == 0 {
+				align = "L"
+			}
+			pdf.CellFormat(widths[i], 7, c, "1", 0, align, false, 0, "")
+		}
+		pdf.Ln(-1)
+	}
+	pdf.Ln(3)
+	for _, row := range [][2]string{{t("invoice.total_net"), m(inv.Net)}, {t("invoice.total_vat"), m(inv.VAT)}, {t("invoice.total_gross"), m(inv.Total)}} {
+		pdf.SetFont("Helvetica", "B", 10)
+		pdf.CellFormat(130, 7, enc(row[0]), "", 0, "R", false, 0, "")
+		pdf.CellFormat(50, 7, row[1], "", 1, "R", false, 0, "")
+	}
+	pdf.Ln(4)
+	pdf.SetFont("Helvetica", "", 9)
+	for _, s := range Mentions(inv, t) {
+		pdf.MultiCell(0, 5, enc(s), "", "L", false)
+	}
+	var buf bytes.Buffer
+	if err := pdf.Output(&buf); err != nil {
+		return nil, fmt.Errorf("invoices: pdf: %w", err)
+	}
+	return buf.Bytes(), nil
+}
+
+// cp1252 is the UTF-8 to cp1252 translator of the core fonts, built once:
+// building it parses a code page table, which costs more than the rest of
+// a one-page invoice, and documents are made inside the payment's
+// transaction.
+var cp1252 = sync.OnceValue(func() func(string) string {
+	return fpdf.New("P", "mm", "A4", "").UnicodeTranslatorFromDescriptor("")
+})
+
+// ratePercent writes a rate for people: "20 %" / "5,5 %" in French,
+// "20%" / "5.5%" in English.
+func ratePercent(bp int, lang string) string {
+	s := RateBP(bp)
+	if lang == "fr" {
+		return strings.ReplaceAll(s, ".", ",") + "\u00A0%"
+	}
+	return s + "%"
+}
+
+// RatePercent is ratePercent for templates.
+func RatePercent(bp int, lang string) string { return ratePercent(bp, lang) }
+
+// FormatDate writes a date as the document's language does: 08/03/2026
+// in French, 2026-03-08 in English.
+func FormatDate(t time.Time, lang string) string {
+	if lang == "fr" {
+		return t.UTC().Format("02/01/2006")
+	}
+	return t.UTC().Format(time.DateOnly)
+}

@@ -1,0 +1,187 @@
+package invoices
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"comptoir/internal/db"
+	"comptoir/internal/money"
+)
+
+const invoiceCols = `i.id, i.kind, i.series, i.year, i.seq, i.number, i.source_type, i.source_id, i.order_id, i.customer_id,
+	COALESCE(i.refers_to, ''), COALESCE(r.number, ''), i.issued_at, i.lang, i.currency, i.net, i.vat, i.total,
+	i.seller_name, i.seller_address, i.seller_country, i.seller_vat_number, i.seller_registration,
+	i.buyer_name, i.buyer_address, i.buyer_country, i.buyer_type, i.buyer_vat_number, i.prices_include_vat,
+	i.billing_country, i.card_country, i.vat_country, i.vat_reason, i.reverse_charge`
+
+const invoiceFrom = ` FROM invoices i LEFT JOIN invoices r ON r.id = i.refers_to `
+
+func scanInvoice(row interface{ Scan(...any) error }) (Invoice, error) {
+	var inv Invoice
+	var cur string
+	var net, vat, total int64
+	err := row.Scan(&inv.ID, &inv.Kind, &inv.Series, &inv.Year, &inv.Seq, &inv.Number, &inv.Source, &inv.SourceID, &inv.OrderID, &inv.CustomerID,
+		&inv.RefersTo, &inv.RefersToNumber, &inv.IssuedAt, &inv.Lang, &cur, &net, &vat, &total,
+		&inv.Seller.Name, &inv.Seller.Address, &inv.Seller.Country, &inv.Seller.VATNumber, &inv.Seller.Registration,
+		&inv.BuyerName, &inv.BuyerAddress, &inv.BuyerCountry, &inv.BuyerType, &inv.BuyerVATNumber, &inv.PricesInclVAT,
+		&inv.BillingCountry, &inv.CardCountry, &inv.VATCountry, &inv.VATReason, &inv.ReverseCharge)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Invoice{}, ErrNotFound
+	}
+	if err != nil {
+		return Invoice{}, fmt.Errorf("invoices: read: %w", err)
+	}
+	inv.IssuedAt = inv.IssuedAt.UTC()
+	inv.Net, inv.VAT, inv.Total = money.Amount{Minor: net, Currency: cur}, money.Amount{Minor: vat, Currency: cur}, money.Amount{Minor: total, Currency: cur}
+	return inv, nil
+}
+
+func loadLines(ctx context.Context, q db.Querier, inv *Invoice) error {
+	rows, err := q.QueryContext(ctx, `SELECT position, ref, description, quantity, net, rate_bp, vat, total
+		FROM invoice_lines WHERE invoice_id = $1 ORDER BY position`, inv.ID)
+	if err != nil {
+		return fmt.Errorf("invoices: lines: %w", err)
+	}
+	defer rows.Close()
+	cur := inv.Total.Currency
+	for rows.Next() {
+		var l Line
+		var net, vat, total int64
+		if err := rows.Scan(&l.Position, &l.Ref, &l.Description, &l.Quantity, &net, &l.RateBP, &vat, &total); err != nil {
+			return fmt.Errorf("invoices: lines: %w", err)
+		}
+		l.Net, l.VAT, l.Total = money.Amount{Minor: net, Currency: cur}, money.Amount{Minor: vat, Currency: cur}, money.Amount{Minor: total, Currency: cur}
+		inv.Lines = append(inv.Lines, l)
+	}
+	return rows.Err()
+}
+
+func getWhere(ctx context.Context, q db.Querier, where string, args ...any) (Invoice, error) {
+	inv, err := scanInvoice(q.QueryRowContext(ctx, `SELECT `+invoiceCols+invoiceFrom+` WHERE `+where, args...))
+	if err != nil {
+		return Invoice{}, err
+	}
+	return inv, loadLines(ctx, q, &inv)
+}
+
+func (s *Service) bySource(ctx context.Context, q db.Querier, source, sourceID string) (Invoice, error) {
+	return getWhere(ctx, q, `i.source_type = $1 AND i.source_id = $2`, source, sourceID)
+}
+
+// Get returns a document with its lines.
+func (s *Service) Get(ctx context.Context, invoiceID string) (Invoice, error) {
+	return getWhere(ctx, s.db.Read, `i.id = $1`, invoiceID)
+}
+
+// ForOrder returns the documents of an order (its invoice and credit
+// notes), oldest first.
+func (s *Service) ForOrder(ctx context.Context, orderID string) ([]Invoice, error) {
+	return s.list(ctx, `i.order_id = $1`, []any{orderID}, "")
+}
+
+// ListForCustomer returns a customer's documents, newest first; an empty
+// customerID lists everyone's (admins).
+func (s *Service) ListForCustomer(ctx context.Context, customerID string, limit int) ([]Invoice, error) {
+	if limit <= 0 || limit > 500 {
+		limit = 100
+	}
+	if customerID == "" {
+		return s.list(ctx, `1 = 1`, nil, fmt.Sprintf(" ORDER BY i.issued_at DESC, i.id DESC LIMIT %d", limit))
+	}
+	return s.list(ctx, `i.customer_id = $1`, []any{customerID}, fmt.Sprintf(" ORDER BY i.issued_at DESC, i.id DESC LIMIT %d", limit))
+}
+
+// Period returns the documents issued in [from, to), by series and number:
+// the accounting export.
+func (s *Service) Period(ctx context.Context, from, to time.Time) ([]Invoice, error) {
+	return s.list(ctx, `i.issued_at >= $1 AND i.issued_at < $2`, []any{from.UTC(), to.UTC()}, " ORDER BY i.series, i.year, i.seq")
+}
+
+func (s *Service) list(ctx context.Context, where string, args []any, tail string) ([]Invoice, error) {
+	if tail == "" {
+		tail = " ORDER BY i.issued_at, i.id"
+	}
+	rows, err := s.db.Read.QueryContext(ctx, `SELECT `+invoiceCols+invoiceFrom+` WHERE `+where+tail, args...)
+	if err != nil {
+		return nil, fmt.Errorf("invoices: list: %w", err)
+	}
+	var out []Invoice
+	for rows.Next() {
+		inv, err := scanInvoice(rows)
+		if err != nil {
+			rows.Close()
+			return nil, err
+		}
+		out = append(out, inv)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	for i := range out {
+		if err := loadLines(ctx, s.db.Read, &out[i]); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// RateRow is one VAT rate and the date it took effect.
+type RateRow struct {
+	Country       string
+	EffectiveFrom string // YYYY-MM-DD
+	RateBP        int
+}
+
+// Rates lists the VAT rate table, by country then date.
+func (s *Service) Rates(ctx context.Context) ([]RateRow, error) {
+	rows, err := s.db.Read.QueryContext(ctx, `SELECT country, effective_from, rate_bp FROM vat_rates ORDER BY country, effective_from`)
+	if err != nil {
+		return nil, fmt.Errorf("invoices: rates: %w", err)
+	}
+	defer rows.Close()
+	var out []RateRow
+	for rows.Next() {
+		var r RateRow
+		if err := rows.Scan(&r.Country, &r.EffectiveFrom, &r.RateBP); err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+// ErrRateInvalid: a rate that is not a percentage, a date that is not a
+// date, a country that is not an EU member state.
+var ErrRateInvalid = errors.New("invoices: invalid VAT rate")
+
+// ErrRateExists: that country already has a rate from that date.
+var ErrRateExists = errors.New("invoices: a rate from that date exists")
+
+// AddRate records a new rate for a country from a date (YYYY-MM-DD).
+// Rates are never edited: a change is a new row with its date, so the
+// invoices already issued keep matching the table.
+func (s *Service) AddRate(ctx context.Context, country, from string, rateBP int, actorID string) error {
+	country = strings.ToUpper(strings.TrimSpace(country))
+	if _, err := time.Parse(time.DateOnly, from); err != nil || len(country) != 2 || rateBP < 0 || rateBP >= 10000 {
+		return ErrRateInvalid
+	}
+	if _, ok := vatFormats[VATPrefix(country)]; !ok {
+		return ErrRateInvalid
+	}
+	now := s.clock.Now()
+	return s.db.Tx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO vat_rates (country, effective_from, rate_bp, created_at) VALUES ($1, $2, $3, $4)`,
+			country, from, rateBP, now); err != nil {
+			if db.IsUniqueViolation(err) {
+				return ErrRateExists
+			}
+			return fmt.Errorf("invoices: add rate: %w", err)
+		}
+		return auditRate(ctx, tx, now, actorID, country, from, rateBP)
+	})
+}

@@ -1,0 +1,96 @@
+package orders
+
+import (
+	"context"
+	"database/sql"
+
+	"comptoir/internal/account"
+	"comptoir/internal/id"
+	"comptoir/internal/invoices"
+	"comptoir/internal/money"
+)
+
+// Invoicer issues invoices and credit notes in the caller's transaction
+// (internal/invoices): the one that records the payment or the refund, so
+// that a number is never taken for a payment that did not commit.
+type Invoicer interface {
+	IssueTx(ctx context.Context, tx *sql.Tx, in invoices.IssueInput) (invoices.Invoice, error)
+	CreditTx(ctx context.Context, tx *sql.Tx, in invoices.CreditInput) (invoices.Invoice, error)
+	// PricesIncludeVAT is the store setting; when false, Gross adds the
+	// buyer's VAT to the catalog prices, and that is what the order costs.
+	PricesIncludeVAT() bool
+	Gross(ctx context.Context, b invoices.Buyer, amounts []money.Amount) ([]money.Amount, error)
+}
+
+// addVAT turns the lines' catalog (VAT excluded) amounts into what the
+// buyer pays when the store prices without VAT, and the order total with
+// them. With prices VAT included nothing changes.
+func (s *Service) addVAT(ctx context.Context, buyer account.User, o *Order) error {
+	if s.opts.Invoices == nil || s.opts.Invoices.PricesIncludeVAT() {
+		return nil
+	}
+	amounts := make([]money.Amount, len(o.Lines))
+	for i, l := range o.Lines {
+		amounts[i] = l.Amount
+	}
+	gross, err := s.opts.Invoices.Gross(ctx, InvoiceBuyer(buyer), amounts)
+	if err != nil {
+		return err
+	}
+	o.Total = money.Zero(o.Total.Currency)
+	for i := range o.Lines {
+		o.Lines[i].Amount = gross[i]
+		if o.Total, err = o.Total.Add(gross[i]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// InvoiceBuyer is the buyer as invoicing needs them.
+func InvoiceBuyer(u account.User) invoices.Buyer {
+	return invoices.Buyer{ID: u.ID, Name: u.Name, Email: u.Email, Type: u.CustomerType, VATNumber: u.VATNumber,
+		Country: u.Country, Region: u.Region, City: u.City}
+}
+
+// issueInvoice invoices a paid order; without an invoicer it does nothing.
+func (s *Service) issueInvoice(ctx context.Context, tx *sql.Tx, buyer account.User, o Order, cardCountry string) error {
+	if s.opts.Invoices == nil {
+		return nil
+	}
+	in := invoices.IssueInput{Source: invoices.SourceOrder, SourceID: o.ID, OrderID: o.ID, Buyer: InvoiceBuyer(buyer),
+		Lang: o.Lang, CardCountry: cardCountry}
+	for _, l := range o.Lines {
+		amount := l.Amount
+		if !s.opts.Invoices.PricesIncludeVAT() {
+			// The invoice adds the VAT to the catalog price, as
+			// addVAT did at checkout.
+			var err error
+			if amount, err = l.UnitPrice.Mul(int64(l.Quantity)); err != nil {
+				return err
+			}
+		}
+		in.Lines = append(in.Lines, invoices.LineInput{Ref: l.ID, Description: l.Name, Quantity: l.Quantity, Amount: amount})
+	}
+	_, err := s.opts.Invoices.IssueTx(ctx, tx, in)
+	return err
+}
+
+// creditNote documents a refund of an order line against the order's
+// invoice.
+func (s *Service) creditNote(ctx context.Context, tx *sql.Tx, orderID, lineID string, amount money.Amount) error {
+	if s.opts.Invoices == nil {
+		return nil
+	}
+	var customerID string
+	if err := tx.QueryRowContext(ctx, `SELECT customer_id FROM orders WHERE id = $1`, orderID).Scan(&customerID); err != nil {
+		return wrapDB("credit note", err)
+	}
+	var b invoices.Buyer
+	if u, err := s.customers.UserByID(ctx, customerID); err == nil {
+		b = InvoiceBuyer(u)
+	}
+	_, err := s.opts.Invoices.CreditTx(ctx, tx, invoices.CreditInput{RefundID: id.New("rfd"), Source: invoices.SourceOrder, SourceID: orderID,
+		LineRef: lineID, Amount: amount, Buyer: b})
+	return err
+}

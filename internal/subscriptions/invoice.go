@@ -1,0 +1,52 @@
+package subscriptions
+
+import (
+	"context"
+	"database/sql"
+
+	"comptoir/internal/invoices"
+	"comptoir/internal/money"
+)
+
+// Invoicer issues invoices and credit notes in the caller's transaction
+// (internal/invoices): a paid period is invoiced where it is recorded paid,
+// a refunded one credited where the refund is decided.
+type Invoicer interface {
+	IssueTx(ctx context.Context, tx *sql.Tx, in invoices.IssueInput) (invoices.Invoice, error)
+	CreditTx(ctx context.Context, tx *sql.Tx, in invoices.CreditInput) (invoices.Invoice, error)
+}
+
+func invoiceBuyer(p party) invoices.Buyer {
+	u := p.user
+	return invoices.Buyer{ID: u.ID, Name: u.Name, Email: u.Email, Type: u.CustomerType, VATNumber: u.VATNumber,
+		Country: u.Country, Region: u.Region, City: u.City}
+}
+
+// invoicePeriod invoices a period just paid. The amount charged is the
+// plan's price as agreed, VAT included.
+func (s *Service) invoicePeriod(ctx context.Context, tx *sql.Tx, sub Subscription, period Period, p party) error {
+	if s.opts.Invoices == nil {
+		return nil
+	}
+	lang := p.lang(sub)
+	desc := p.plan.Name(lang) + " — " + formatDate(period.Start, lang) + " → " + formatDate(period.End, lang)
+	_, err := s.opts.Invoices.IssueTx(ctx, tx, invoices.IssueInput{
+		Source: invoices.SourceRenewal, SourceID: period.ID, OrderID: sub.ID, Buyer: invoiceBuyer(p), Lang: lang, Charged: true,
+		Lines: []invoices.LineInput{{Ref: period.ID, Description: desc, Quantity: 1, Amount: period.Amount}},
+	})
+	return err
+}
+
+// creditPeriod issues the credit note of a period's refund.
+func (s *Service) creditPeriod(ctx context.Context, tx *sql.Tx, sub Subscription, period Period, refundID string, amount money.Amount) error {
+	if s.opts.Invoices == nil {
+		return nil
+	}
+	var b invoices.Buyer
+	if p, err := s.partyOf(ctx, sub); err == nil {
+		b = invoiceBuyer(p)
+	}
+	_, err := s.opts.Invoices.CreditTx(ctx, tx, invoices.CreditInput{RefundID: refundID, Source: invoices.SourceRenewal, SourceID: period.ID,
+		LineRef: period.ID, Amount: amount, Buyer: b})
+	return err
+}

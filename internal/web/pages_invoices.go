@@ -1,0 +1,302 @@
+package web
+
+import (
+	"bytes"
+	"errors"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"comptoir/internal/account"
+	"comptoir/internal/invoices"
+	"comptoir/internal/money"
+)
+
+// loadInvoice reads the document the route names ("inv_…" or
+// "inv_….pdf"), for its owner or an admin. pdf tells which was asked.
+func (s *Server) loadInvoice(r *http.Request) (inv invoices.Invoice, pdf bool, err error) {
+	if s.Invoices == nil {
+		return invoices.Invoice{}, false, invoices.ErrNotFound
+	}
+	name := r.PathValue("file")
+	id, pdf := strings.CutSuffix(name, ".pdf")
+	inv, err = s.Invoices.Get(r.Context(), id)
+	if err != nil {
+		return invoices.Invoice{}, false, err
+	}
+	u := state(r).user
+	if u.Role != account.RoleAdmin && inv.CustomerID != u.ID {
+		return invoices.Invoice{}, false, invoices.ErrNotFound
+	}
+	return inv, pdf, nil
+}
+
+// invoiceT translates in the document's language, which is the
+// customer's, whoever looks at it.
+func (s *Server) invoiceT(lang string) invoices.Translate {
+	return func(id string, kv ...any) string {
+		if len(kv) == 0 {
+			return s.Messages.T(lang, id)
+		}
+		data := map[string]any{}
+		for i := 0; i+1 < len(kv); i += 2 {
+			if k, ok := kv[i].(string); ok {
+				data[k] = kv[i+1]
+			}
+		}
+		return s.Messages.T(lang, id, data)
+	}
+}
+
+type invoiceLineView struct {
+	Description, Quantity, Net, Rate, VAT, Total string
+}
+
+// invoiceView is a document as printed: every word and amount already in
+// the document's language.
+type invoiceView struct {
+	Inv       invoices.Invoice
+	Lang      string
+	Title     string
+	IssuedOn  string
+	OrderRef  string
+	L         func(id string) string
+	SellerVAT string
+	BuyerVAT  string
+	Lines     []invoiceLineView
+	Net       string
+	VAT       string
+	Total     string
+	Mentions  []string
+}
+
+func (s *Server) invoiceViewData(inv invoices.Invoice) invoiceView {
+	t := s.invoiceT(inv.Lang)
+	m := func(a money.Amount) string { return money.Format(a, inv.Lang) }
+	v := invoiceView{
+		Inv: inv, Lang: inv.Lang, Title: invoices.Title(inv, t) + " " + inv.Number,
+		IssuedOn: t("invoice.issued_on", "Date", invoices.FormatDate(inv.IssuedAt, inv.Lang)),
+		L:        func(id string) string { return t(id) },
+		Net:      m(inv.Net), VAT: m(inv.VAT), Total: m(inv.Total), Mentions: invoices.Mentions(inv, t),
+	}
+	if inv.OrderID != "" {
+		v.OrderRef = t("invoice.order_ref", "ID", inv.OrderID)
+	}
+	if inv.Seller.VATNumber != "" {
+		v.SellerVAT = t("invoice.vat_number", "Number", inv.Seller.VATNumber)
+	}
+	if inv.BuyerVATNumber != "" {
+		v.BuyerVAT = t("invoice.vat_number", "Number", inv.BuyerVATNumber)
+	}
+	for _, l := range inv.Lines {
+		v.Lines = append(v.Lines, invoiceLineView{Description: l.Description, Quantity: strconv.Itoa(l.Quantity), Net: m(l.Net),
+			Rate: invoices.RatePercent(l.RateBP, inv.Lang), VAT: m(l.VAT), Total: m(l.Total)})
+	}
+	return v
+}
+
+// myInvoices lists the signed-in customer's invoices and credit notes
+// ("My invoices"); an admin sees everyone's.
+func (s *Server) myInvoices(w http.ResponseWriter, r *http.Request) {
+	u := state(r).user
+	owner := u.ID
+	if u.Role == account.RoleAdmin {
+		owner = ""
+	}
+	var list []invoices.Invoice
+	if s.Invoices != nil {
+		var err error
+		if list, err = s.Invoices.ListForCustomer(r.Context(), owner, 200); err != nil {
+			s.serverError(w, r, err)
+			return
+		}
+	}
+	s.render(w, r, http.StatusOK, "invoices", s.newView(r, "invoices.title", map[string]any{"Invoices": list}))
+}
+
+// invoicePage shows a document, printable, or sends its PDF.
+func (s *Server) invoicePage(w http.ResponseWriter, r *http.Request) {
+	inv, pdf, err := s.loadInvoice(r)
+	if errors.Is(err, invoices.ErrNotFound) {
+		s.notFound(w, r)
+		return
+	}
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	if pdf {
+		s.sendInvoicePDF(w, r, inv)
+		return
+	}
+	v := s.newView(r, "", s.invoiceViewData(inv))
+	v.Title = invoices.Title(inv, s.invoiceT(inv.Lang)) + " " + inv.Number
+	s.render(w, r, http.StatusOK, "invoice", v)
+}
+
+func (s *Server) sendInvoicePDF(w http.ResponseWriter, r *http.Request, inv invoices.Invoice) {
+	b, err := invoices.PDF(inv, s.invoiceT(inv.Lang))
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", "application/pdf")
+	h.Set("Content-Disposition", `attachment; filename="`+inv.Number+`.pdf"`)
+	h.Set("Cache-Control", "private, no-store")
+	http.ServeContent(w, r, "", inv.IssuedAt, bytes.NewReader(b))
+}
+
+type invoiceJSON struct {
+	ID       string       `json:"id"`
+	Number   string       `json:"number"`
+	OrderID  string       `json:"order_id"`
+	Kind     string       `json:"kind"`
+	VAT      money.Amount `json:"vat"`
+	Total    money.Amount `json:"total"`
+	IssuedAt time.Time    `json:"issued_at"`
+}
+
+func toInvoiceJSON(inv invoices.Invoice) invoiceJSON {
+	return invoiceJSON{ID: inv.ID, Number: inv.Number, OrderID: inv.OrderID, Kind: inv.Kind, VAT: inv.VAT, Total: inv.Total, IssuedAt: inv.IssuedAt}
+}
+
+func (s *Server) apiInvoices(w http.ResponseWriter, r *http.Request) {
+	u := state(r).user
+	owner := u.ID
+	if u.Role == account.RoleAdmin {
+		owner = ""
+	}
+	var items []invoiceJSON
+	if s.Invoices != nil {
+		list, err := s.Invoices.ListForCustomer(r.Context(), owner, 500)
+		if err != nil {
+			s.serverError(w, r, err)
+			return
+		}
+		for _, inv := range list {
+			items = append(items, toInvoiceJSON(inv))
+		}
+	}
+	writeJSON(w, http.StatusOK, listJSON(items, ""))
+}
+
+func (s *Server) apiInvoice(w http.ResponseWriter, r *http.Request) {
+	inv, pdf, err := s.loadInvoice(r)
+	if errors.Is(err, invoices.ErrNotFound) {
+		writeError(w, http.StatusNotFound, "not_found", s.Messages.T(state(r).lang, "error.not_found.body"))
+		return
+	}
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	if pdf {
+		s.sendInvoicePDF(w, r, inv)
+		return
+	}
+	writeJSON(w, http.StatusOK, toInvoiceJSON(inv))
+}
+
+// adminVAT shows the VAT rate table and the form to add a rate.
+func (s *Server) adminVAT(w http.ResponseWriter, r *http.Request) {
+	s.renderAdminVAT(w, r, http.StatusOK, nil)
+}
+
+func (s *Server) renderAdminVAT(w http.ResponseWriter, r *http.Request, status int, errs map[string]string) {
+	rates, err := s.Invoices.Rates(r.Context())
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	type row struct {
+		Country, From, Rate string
+	}
+	var rows []row
+	for _, rt := range rates {
+		rows = append(rows, row{Country: rt.Country, From: rt.EffectiveFrom, Rate: invoices.RatePercent(rt.RateBP, state(r).lang)})
+	}
+	v := s.newView(r, "admin.vat.title", map[string]any{"Rates": rows, "PricesIncludeVAT": s.Invoices.PricesIncludeVAT(), "Seller": s.Invoices.Seller()})
+	v.Errors = errs
+	if r.Method == http.MethodPost {
+		v.Form = r.PostForm
+	}
+	s.render(w, r, status, "admin_vat", v)
+}
+
+// adminVATAdd records a new rate for a country from a date.
+func (s *Server) adminVATAdd(w http.ResponseWriter, r *http.Request) {
+	if err := r.ParseForm(); err != nil {
+		s.badForm(w, r, err)
+		return
+	}
+	st := state(r)
+	rate := strings.ReplaceAll(strings.TrimSpace(r.PostForm.Get("rate")), ",", ".")
+	bp, ok := parseRateBP(rate)
+	if !ok {
+		s.renderAdminVAT(w, r, http.StatusUnprocessableEntity, map[string]string{"rate": s.Messages.T(st.lang, "admin.vat.invalid")})
+		return
+	}
+	err := s.Invoices.AddRate(r.Context(), r.PostForm.Get("country"), strings.TrimSpace(r.PostForm.Get("from")), bp, st.user.ID)
+	switch {
+	case errors.Is(err, invoices.ErrRateInvalid):
+		s.renderAdminVAT(w, r, http.StatusUnprocessableEntity, map[string]string{"rate": s.Messages.T(st.lang, "admin.vat.invalid")})
+		return
+	case errors.Is(err, invoices.ErrRateExists):
+		s.renderAdminVAT(w, r, http.StatusConflict, map[string]string{"rate": s.Messages.T(st.lang, "admin.vat.exists")})
+		return
+	case err != nil:
+		s.serverError(w, r, err)
+		return
+	}
+	s.flash(w, "admin.vat.saved")
+	http.Redirect(w, r, "/admin/vat", http.StatusSeeOther)
+}
+
+// parseRateBP reads "20", "5.5" or "25.50" as basis points.
+func parseRateBP(s string) (int, bool) {
+	whole, frac, _ := strings.Cut(s, ".")
+	if len(frac) > 2 || whole == "" {
+		return 0, false
+	}
+	w, err := strconv.Atoi(whole)
+	if err != nil || w < 0 || w >= 100 {
+		return 0, false
+	}
+	f := 0
+	if frac != "" {
+		frac += strings.Repeat("0", 2-len(frac))
+		if f, err = strconv.Atoi(frac); err != nil || f < 0 {
+			return 0, false
+		}
+	}
+	return w*100 + f, true
+}
+
+// adminInvoicesCSV is the accounting export of a period: from and to are
+// dates (YYYY-MM-DD), to included.
+func (s *Server) adminInvoicesCSV(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	from, err1 := time.Parse(time.DateOnly, q.Get("from"))
+	to, err2 := time.Parse(time.DateOnly, q.Get("to"))
+	if err1 != nil || err2 != nil || to.Before(from) {
+		s.renderError(w, r, http.StatusBadRequest, "admin.vat.bad_period")
+		return
+	}
+	docs, err := s.Invoices.Period(r.Context(), from, to.AddDate(0, 0, 1))
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	var buf bytes.Buffer
+	if err := invoices.WriteCSV(&buf, docs); err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", "text/csv; charset=utf-8")
+	h.Set("Content-Disposition", `attachment; filename="invoices-`+from.Format(time.DateOnly)+`-`+to.Format(time.DateOnly)+`.csv"`)
+	h.Set("Cache-Control", "no-store")
+	w.Write(buf.Bytes())
+}
