@@ -73,7 +73,7 @@ type authzObjects struct {
 	order, fileOrder, fileLine      string
 	claim, evidence                 string
 	ticket, surveyToken, resetToken string
-	attachment, canned              string
+	attachment, canned, invoice     string
 	sub                             string
 	session, token                  string
 	product, archiveProduct, slug   string
@@ -115,6 +115,11 @@ func authzFixtures(o authzObjects) map[string]authzFixture {
 		"GET /console/tickets/{id}/attachments/{aid}": {path: "/console/tickets/" + o.ticket + "/attachments/" + o.attachment},
 		"GET /admin/canned":                           {path: "/admin/canned"},
 		"GET /admin/proof":                            {path: "/admin/proof"},
+		"GET /invoices":                               {path: "/invoices"},
+		"GET /invoices/{file}":                        {path: "/invoices/" + o.invoice, owned: true, except: map[string]outcome{admin: allowed}, why: "admins see every invoice"},
+		"GET /admin/vat":                              {path: "/admin/vat"},
+		"POST /admin/vat":                             {path: "/admin/vat"},
+		"GET /admin/invoices.csv":                     {path: "/admin/invoices.csv?from=2026-01-01&to=2026-12-31"},
 		"GET /legal/{page}":                           {path: "/legal/terms"},
 		"GET /admin/legal":                            {path: "/admin/legal"},
 		"GET /admin/legal/{page}":                     {path: "/admin/legal/terms"},
@@ -187,6 +192,8 @@ func authzFixtures(o authzObjects) map[string]authzFixture {
 		"GET /api/v1/me":                         {path: "/api/v1/me"},
 		"GET /api/v1/products":                   {path: "/api/v1/products"},
 		"GET /api/v1/proof/recent":               {path: "/api/v1/proof/recent"},
+		"GET /api/v1/invoices":                   {path: "/api/v1/invoices"},
+		"GET /api/v1/invoices/{file}":            {path: "/api/v1/invoices/" + o.invoice + ".pdf", owned: true, except: map[string]outcome{admin: allowed}, why: "admins see every invoice"},
 		"OPTIONS /api/v1/proof/recent":           {path: "/api/v1/proof/recent"},
 		"POST /api/v1/orders":                    {path: "/api/v1/orders"},
 		"GET /api/v1/orders":                     {path: "/api/v1/orders"},
@@ -398,6 +405,11 @@ func authzSetup(t *testing.T, h *apptest.Harness, users map[string]account.User)
 
 	order := buyAndDeliver(t, h, a, 40)
 	o.order = order.ID
+	invs, err := h.App.Invoices.ListForCustomer(ctx, a.ID, 1)
+	if err != nil || len(invs) != 1 {
+		t.Fatalf("A's invoice: %v %v", invs, err)
+	}
+	o.invoice = invs[0].ID
 
 	// A file product, uploaded by the admin, bought by A.
 	var buf bytes.Buffer
