@@ -125,17 +125,20 @@ func openSQLite(path string) (*DB, error) {
 	}
 	// The write connection starts its transactions IMMEDIATE so that a
 	// transaction that reads then writes never fails half-way on a lock.
-	write, err := sql.Open("sqlite", "file:"+path+"?"+sqlitePragmas+"&_txlock=immediate")
+	// Both pools keep their prepared statements (see stmtcache.go).
+	wc, err := newCachingSQLiteConnector("file:" + path + "?" + sqlitePragmas + "&_txlock=immediate")
 	if err != nil {
 		return nil, err
 	}
+	write := sql.OpenDB(wc)
 	write.SetMaxOpenConns(1)
 	write.SetConnMaxIdleTime(0)
-	read, err := sql.Open("sqlite", "file:"+path+"?"+sqlitePragmas+"&_pragma=query_only(1)")
+	rc, err := newCachingSQLiteConnector("file:" + path + "?" + sqlitePragmas + "&_pragma=query_only(1)")
 	if err != nil {
 		write.Close()
 		return nil, err
 	}
+	read := sql.OpenDB(rc)
 	read.SetMaxOpenConns(8)
 	read.SetMaxIdleConns(8)
 	return &DB{Engine: SQLite, Write: write, Read: read, Path: path, group: newGroupCommitter(write)}, nil
