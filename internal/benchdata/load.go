@@ -685,11 +685,29 @@ func tableExists(ctx context.Context, d *db.DB, name string) (bool, error) {
 // analyze gathers the planner's statistics, as after a restore, and on
 // SQLite empties the write-ahead log into the database file so that the
 // server starts on a clean file.
+//
+// On SQLite it keeps the per-index row counts (sqlite_stat1) but not the
+// sampled key values (sqlite_stat4): the driver's SQLite is built with
+// STAT4, and with samples present SQLite prepares again, on every run, each
+// statement whose parameter is compared with a sampled index column (it
+// re-plans for the bound value): such a statement is parsed and planned on
+// every run, kept prepared or not, and more than a tenth of a product
+// page's CPU went to that. comptoir's
+// queries are lookups by key and pages of an index, planned as well from the
+// row counts; comptoir never runs ANALYZE itself, and an sqlite3 shell
+// without STAT4 writes no samples either.
 func (l *loader) analyze() error {
 	if _, err := l.d.Write.ExecContext(l.ctx, `ANALYZE`); err != nil {
 		return err
 	}
 	if l.d.Engine == db.SQLite {
+		if ok, err := tableExists(l.ctx, l.d, "sqlite_stat4"); err != nil {
+			return err
+		} else if ok {
+			if _, err := l.d.Write.ExecContext(l.ctx, `DELETE FROM sqlite_stat4`); err != nil {
+				return err
+			}
+		}
 		if _, err := l.d.Write.ExecContext(l.ctx, `PRAGMA wal_checkpoint(TRUNCATE)`); err != nil {
 			return err
 		}
