@@ -198,6 +198,26 @@ func (d *DB) Tx(ctx context.Context, fn func(tx *sql.Tx) error) (err error) {
 	return nil
 }
 
+// Exec runs one statement that changes data, outside any transaction of
+// the caller's, and returns once it is durable. On SQLite it joins the group
+// commit (see Tx) rather than committing alone on the write connection: a
+// lone autocommit there waits for the running group, then takes a disk
+// flush of its own that every transaction queued behind it waits for too.
+// On PostgreSQL it is Write.ExecContext, one round trip. Like Tx, it must
+// not be called from inside a Tx function.
+func (d *DB) Exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	if d.group == nil {
+		return d.Write.ExecContext(ctx, query, args...)
+	}
+	var res sql.Result
+	err := d.group.run(ctx, func(tx *sql.Tx) error {
+		var err error
+		res, err = tx.ExecContext(ctx, query, args...)
+		return err
+	})
+	return res, err
+}
+
 // Querier is what both *sql.DB and *sql.Tx offer, so that a read helper can
 // run inside or outside a transaction.
 type Querier interface {
