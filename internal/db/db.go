@@ -126,7 +126,15 @@ func openSQLite(path string) (*DB, error) {
 	// The write connection starts its transactions IMMEDIATE so that a
 	// transaction that reads then writes never fails half-way on a lock.
 	// Both pools keep their prepared statements (see stmtcache.go).
-	wc, err := newCachingSQLiteConnector("file:" + path + "?" + sqlitePragmas + "&_txlock=immediate")
+	//
+	// temp_store(MEMORY) on the write connection keeps the savepoint
+	// journal in memory: the group commit runs each transaction in a
+	// savepoint, and SQLite copies every page a savepoint first changes
+	// there; past 64 KiB it spilled to a temporary file, a write system
+	// call per page on the committer's path. It holds page images of one
+	// group's transactions at most (it is emptied at each commit); nothing
+	// of it is needed to recover a crash, the WAL is.
+	wc, err := newCachingSQLiteConnector("file:" + path + "?" + sqlitePragmas + "&_pragma=temp_store(2)&_txlock=immediate")
 	if err != nil {
 		return nil, err
 	}
