@@ -136,10 +136,27 @@ func agentOrderList() scenario {
 	}
 }
 
-// agentQueue: the support desk's queue page.
+// agentQueue: GET /console/tickets, the support desk's queue (tickets not
+// closed, nearest promised reply first), agents in turn, every other
+// request filtered to the agent's own tickets.
 func agentQueue() scenario {
-	return scenario{Name: "agent queue page", Target: Target{P99Under, 50}, Latency: true,
-		NotYet: "the support desk (tickets, agent queue) is not built yet"}
+	return scenario{
+		Name: "agent queue page", Target: Target{P99Under, 50}, Latency: true,
+		Run: func(e *env, lim limits) (Sample, error) {
+			agents := e.set.Agents
+			if e.set.Rows["tickets"] == 0 {
+				return Sample{}, fmt.Errorf("the dataset has no tickets (%v)", e.set.Skipped)
+			}
+			return runHTTP(e.ctx, "console-queue", func(seq uint64, t *vegeta.Target) {
+				a := agents[seq%uint64(len(agents))]
+				t.Method, t.URL = http.MethodGet, e.base+"/console/tickets"
+				if seq%2 == 1 {
+					t.URL += "?filter=mine"
+				}
+				t.Header = http.Header{"Cookie": {"comptoir_session=" + a.Session}}
+			}, status(http.StatusOK), false, lim), nil
+		},
+	}
 }
 
 // checkoutBalance: POST /api/v1/orders paid from the balance, one service
