@@ -23,6 +23,9 @@ type env struct {
 	// base is the server's URL (http://127.0.0.1:PORT).
 	base string
 	set  *benchdata.Dataset
+	// smtp is the inbound SMTP listener (host:port), supportAddr the
+	// address it takes mail for.
+	smtp, supportAddr string
 	// acked collects what the server acknowledged (order ids), for the
 	// checks made once it has stopped.
 	mu    sync.Mutex
@@ -241,13 +244,6 @@ func claimFiling() scenario {
 // contactForm: the public contact form, which opens a ticket.
 func contactForm() scenario {
 	return scenario{Name: "contact form", Target: Target{}, NotYet: "the support desk (contact form) is not built yet"}
-}
-
-// inboundEmail: messages delivered to the built-in SMTP listener, stored
-// and threaded.
-func inboundEmail() scenario {
-	return scenario{Name: "inbound email (SMTP)", Target: Target{RateAtLeast, 200},
-		NotYet: "the inbound SMTP listener is not built yet (--smtp-listen is accepted but nothing listens)"}
 }
 
 // slaScan: the periodic scan for tickets near or past their SLA deadline.
