@@ -215,7 +215,7 @@ func (h *harness) wants(baseline string) bool {
 func (h *harness) runScenario(e *env, srv *server, sc scenario) int {
 	row := Row{Scenario: sc.Name, Engine: e.engine, BaselineName: sc.Baseline}
 	if sc.NotYet != "" {
-		row.Note = "not available yet: " + sc.NotYet
+		row.Note = "not measured: " + sc.NotYet
 		sc.Target.Judge(&row)
 		h.add(row)
 		if sc.RSSTarget > 0 {
