@@ -65,8 +65,9 @@ func TestLoad(t *testing.T) {
 	if len(set.Skipped) != 0 {
 		t.Fatalf("skipped %v", set.Skipped)
 	}
-	// 38 messages: ten tickets, the last with two; the ninth open with a
-	// promised reply, the tenth waiting for the customer.
+	// 38 messages: ten tickets, the last with two; the two most recent not
+	// closed: the ninth open with a promised reply, the tenth waiting for
+	// the customer.
 	if set.Rows["tickets"] != 10 || set.Rows["ticket_messages"] != 38 {
 		t.Fatalf("desk rows %v", set.Rows)
 	}

@@ -622,11 +622,12 @@ const ticketsPerTx = 2_500
 const messagesPerTicket = 4
 
 // messages writes the support desk: Scale.Messages messages in tickets of
-// four (in, out, in, out), spread over the history. Most tickets are closed;
-// one in ten is open with a promised reply time around now (some already
-// late), one in ten waits for the customer; half of those are assigned to an
-// agent. The agents' queue reads the tickets not closed, nearest promise
-// first.
+// four (in, out, in, out), spread over the history. Tickets of the past are
+// closed; of the most recent 2 % (those of the last fortnight), one in two
+// is open with a promised reply time around now (some already late) and the
+// others wait for the customer. Half the tickets, closed or not, are
+// assigned to an agent. The agents' queue reads the tickets not closed,
+// nearest promise first.
 func (l *loader) messages() error {
 	if l.sc.Messages == 0 {
 		return nil
@@ -665,8 +666,9 @@ func (l *loader) messages() error {
 				last := at.Add(time.Duration(n-1) * time.Hour)
 				status, target, promise, breached := "closed", any(nil), any(nil), false
 				var assignee any
-				switch i % 10 {
-				case 8:
+				recent := i >= nTickets-max(nTickets/50, 2)
+				switch {
+				case recent && i%2 == 0:
 					// Waiting for an answer, due within a day either side
 					// of now: the queue's head.
 					status = "open"
@@ -676,10 +678,10 @@ func (l *loader) messages() error {
 					if !last.After(at) {
 						at = last.Add(-time.Duration(n) * time.Hour)
 					}
-				case 9:
+				case recent:
 					status = "waiting_customer"
 				}
-				if status != "closed" && i%2 == 0 && len(l.set.Agents) > 0 {
+				if i%2 == 0 && len(l.set.Agents) > 0 {
 					assignee = l.set.Agents[i%len(l.set.Agents)].ID
 				}
 				id := l.ids.at("tkt", at)
