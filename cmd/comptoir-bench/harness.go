@@ -83,6 +83,10 @@ func (h *harness) comptoir(ctx context.Context, args ...string) error {
 	return nil
 }
 
+// benchSupportAddr is the support address the server is given: where the
+// inbound email scenario writes.
+const benchSupportAddr = "support@bench.invalid"
+
 // runEngine measures everything that depends on the engine: a fresh store,
 // its dataset, the insert baseline, the server and the scenarios.
 func (h *harness) runEngine(ctx context.Context, engine string) error {
@@ -137,7 +141,8 @@ func (h *harness) runEngine(ctx context.Context, engine string) error {
 
 	h.logf("%s: starting comptoir serve", engine)
 	srv, err := startProcess(ctx, "comptoir serve ("+engine+")", cfg.comptoirBin,
-		[]string{"serve", "--database-url", dbURL, "--data-dir", dataDir, "--listen", "127.0.0.1:0", "--log-level", "info"},
+		[]string{"serve", "--database-url", dbURL, "--data-dir", dataDir, "--listen", "127.0.0.1:0", "--log-level", "info",
+			"--smtp-listen", "127.0.0.1:0", "--support-address", benchSupportAddr},
 		filepath.Join(dir, "serve.log"), "comptoir is serving", cfg.serverDeadline)
 	if err != nil {
 		return err
@@ -151,7 +156,10 @@ func (h *harness) runEngine(ctx context.Context, engine string) error {
 	Target{MillisUnder, 1000}.Judge(&startup)
 	h.add(startup)
 
-	e := &env{ctx: ctx, engine: engine, base: "http://" + srv.Addr, set: set}
+	e := &env{ctx: ctx, engine: engine, base: "http://" + srv.Addr, set: set, supportAddr: benchSupportAddr}
+	if e.smtp, err = waitSMTPAddr(ctx, filepath.Join(dir, "serve.log"), 10*time.Second); err != nil {
+		h.logf("%s: %v", engine, err)
+	}
 	if h.wants(baseBareTemplate) {
 		if err := h.bareBaseline(ctx, e); err != nil {
 			h.logf("bare template baseline: %v", err)
@@ -207,7 +215,7 @@ func (h *harness) wants(baseline string) bool {
 func (h *harness) runScenario(e *env, srv *server, sc scenario) int {
 	row := Row{Scenario: sc.Name, Engine: e.engine, BaselineName: sc.Baseline}
 	if sc.NotYet != "" {
-		row.Note = "not available yet: " + sc.NotYet
+		row.Note = "not measured: " + sc.NotYet
 		sc.Target.Judge(&row)
 		h.add(row)
 		if sc.RSSTarget > 0 {

@@ -108,7 +108,7 @@ func (s *Service) SessionUser(ctx context.Context, token string) (User, Session,
 		// Conditional, so that of the requests of one page (or of several
 		// nodes) arriving together, one writes and the others do nothing.
 		expires := now.Add(s.opts.SessionTTL)
-		if _, err := s.db.Write.ExecContext(ctx, `UPDATE sessions SET last_seen_at = $1, expires_at = $2
+		if _, err := s.db.Exec(ctx, `UPDATE sessions SET last_seen_at = $1, expires_at = $2
 			WHERE id = $3 AND last_seen_at <= $4`, now, expires, sess.ID, now.Add(-touchEvery)); err != nil {
 			return User{}, Session{}, fmt.Errorf("account: refresh session: %w", err)
 		}

@@ -98,7 +98,7 @@ func (s *Service) TokenUser(ctx context.Context, plain string) (User, Token, err
 	}
 	now := s.clock.Now()
 	if t.LastUsedAt.IsZero() || now.Sub(t.LastUsedAt) >= touchEvery {
-		if _, err := s.db.Write.ExecContext(ctx, `UPDATE api_tokens SET last_used_at = $1
+		if _, err := s.db.Exec(ctx, `UPDATE api_tokens SET last_used_at = $1
 			WHERE id = $2 AND (last_used_at IS NULL OR last_used_at <= $3)`, now, t.ID, now.Add(-touchEvery)); err != nil {
 			return User{}, Token{}, fmt.Errorf("account: touch token: %w", err)
 		}

@@ -615,8 +615,19 @@ func (l *loader) entriesBulk(tx *sql.Tx) *bulk {
 		"reference_type", "reference_id", "reason", "actor_id", "created_at")
 }
 
-// messages would write the support desk's ticket messages; the desk has no
-// tables yet. Once it has, this is where its rows go.
+// ticketsPerTx bounds one transaction of the desk's load.
+const ticketsPerTx = 2_500
+
+// messagesPerTicket: a question, an answer, a follow-up, an answer.
+const messagesPerTicket = 4
+
+// messages writes the support desk: Scale.Messages messages in tickets of
+// four (in, out, in, out), spread over the history. Tickets of the past are
+// closed; of the most recent 2 % (those of the last fortnight), one in two
+// is open with a promised reply time around now (some already late) and the
+// others wait for the customer. Half the tickets, closed or not, are
+// assigned to an agent. The agents' queue reads the tickets not closed,
+// nearest promise first.
 func (l *loader) messages() error {
 	if l.sc.Messages == 0 {
 		return nil
@@ -629,7 +640,85 @@ func (l *loader) messages() error {
 		l.set.Skipped = append(l.set.Skipped, fmt.Sprintf("%d ticket messages: the support desk has no tables yet", l.sc.Messages))
 		return nil
 	}
-	l.set.Skipped = append(l.set.Skipped, fmt.Sprintf("%d ticket messages: a ticket_messages table exists but benchdata does not fill it yet", l.sc.Messages))
+	if len(l.custs) == 0 {
+		return errors.New("tickets need customers")
+	}
+	topics := []string{"question", "order", "billing", "technical", "other", "email"}
+	nTickets := (l.sc.Messages + messagesPerTicket - 1) / messagesPerTicket
+	written := 0
+	for lo := 0; lo < nTickets; lo += ticketsPerTx {
+		hi := min(lo+ticketsPerTx, nTickets)
+		err := l.tx(func(tx *sql.Tx) error {
+			ts := l.bulk(tx, "tickets", "id", "reference", "reply_token", "customer_id", "customer_email", "customer_name",
+				"lang", "topic", "status", "assignee_id", "first_message_at", "target_at", "promise_at", "breached",
+				"created_at", "updated_at")
+			ms := l.bulk(tx, "ticket_messages", "id", "ticket_id", "direction", "author_id", "from_email", "message_id",
+				"subject", "body_text", "created_at").dependsOn(ts)
+			for i := lo; i < hi; i++ {
+				ci := (i * 7919) % len(l.custs)
+				c := l.custs[ci]
+				email := fmt.Sprintf("customer%07d@bench.invalid", ci)
+				at := l.now.Add(-history + time.Duration(i)*(history/time.Duration(nTickets)))
+				if !at.After(c.created) {
+					at = c.created.Add(time.Hour)
+				}
+				n := min(messagesPerTicket, l.sc.Messages-written)
+				last := at.Add(time.Duration(n-1) * time.Hour)
+				status, target, promise, breached := "closed", any(nil), any(nil), false
+				var assignee any
+				recent := i >= nTickets-max(nTickets/50, 2)
+				switch {
+				case recent && i%2 == 0:
+					// Waiting for an answer, due within a day either side
+					// of now: the queue's head.
+					status = "open"
+					p := l.now.Add(time.Duration(i%48-24) * time.Hour)
+					target, promise, breached = p.Add(-4*time.Hour), p, p.Before(l.now)
+					last = l.now.Add(-time.Duration(i%47) * time.Hour)
+					if !last.After(at) {
+						at = last.Add(-time.Duration(n) * time.Hour)
+					}
+				case recent:
+					status = "waiting_customer"
+				}
+				if i%2 == 0 && len(l.set.Agents) > 0 {
+					assignee = l.set.Agents[i%len(l.set.Agents)].ID
+				}
+				id := l.ids.at("tkt", at)
+				subject := fmt.Sprintf("Question %d about my order", i)
+				if err := ts.add(id, fmt.Sprintf("T-%08X", i), secret(l.seed, "reply", i)[:32], c.id, email,
+					fmt.Sprintf("Customer %d", ci), c.lang, topics[i%len(topics)], status, assignee, at, target, promise,
+					breached, at, last); err != nil {
+					return err
+				}
+				step := time.Duration(0)
+				if n > 1 {
+					step = last.Sub(at) / time.Duration(n-1)
+				}
+				for k := range n {
+					mat := at.Add(time.Duration(k) * step)
+					dir, author, from := "in", any(nil), email
+					if k%2 == 1 {
+						dir, from = "out", ""
+						if len(l.set.Agents) > 0 {
+							author = l.set.Agents[(i+k)%len(l.set.Agents)].ID
+						}
+					}
+					if err := ms.add(l.ids.at("tms", mat), id, dir, author, from,
+						fmt.Sprintf("<bench-%d-%d@bench.invalid>", i, k), subject,
+						"Hello, I have a question about my order. Could you tell me when the work will be delivered? Thank you.",
+						mat); err != nil {
+						return err
+					}
+				}
+				written += n
+			}
+			return l.closeAll(ts, ms)
+		})
+		if err != nil {
+			return err
+		}
+	}
 	return nil
 }
 
@@ -645,6 +734,8 @@ var references = [][4]string{
 	{"order_lines", "product_id, product_revision", "product_revisions", "product_id, revision"},
 	{"order_consents", "order_id", "orders", "id"},
 	{"balance_entries", "customer_id, currency", "balance_accounts", "customer_id, currency"},
+	{"tickets", "customer_id", "users", "id"},
+	{"ticket_messages", "ticket_id", "tickets", "id"},
 }
 
 // checkReferences proves, when the load skipped the row-by-row foreign key
@@ -685,11 +776,29 @@ func tableExists(ctx context.Context, d *db.DB, name string) (bool, error) {
 // analyze gathers the planner's statistics, as after a restore, and on
 // SQLite empties the write-ahead log into the database file so that the
 // server starts on a clean file.
+//
+// On SQLite it keeps the per-index row counts (sqlite_stat1) but not the
+// sampled key values (sqlite_stat4): the driver's SQLite is built with
+// STAT4, and with samples present SQLite prepares again, on every run, each
+// statement whose parameter is compared with a sampled index column (it
+// re-plans for the bound value): such a statement is parsed and planned on
+// every run, kept prepared or not, and more than a tenth of a product
+// page's CPU went to that. comptoir's
+// queries are lookups by key and pages of an index, planned as well from the
+// row counts; comptoir never runs ANALYZE itself, and an sqlite3 shell
+// without STAT4 writes no samples either.
 func (l *loader) analyze() error {
 	if _, err := l.d.Write.ExecContext(l.ctx, `ANALYZE`); err != nil {
 		return err
 	}
 	if l.d.Engine == db.SQLite {
+		if ok, err := tableExists(l.ctx, l.d, "sqlite_stat4"); err != nil {
+			return err
+		} else if ok {
+			if _, err := l.d.Write.ExecContext(l.ctx, `DELETE FROM sqlite_stat4`); err != nil {
+				return err
+			}
+		}
 		if _, err := l.d.Write.ExecContext(l.ctx, `PRAGMA wal_checkpoint(TRUNCATE)`); err != nil {
 			return err
 		}

@@ -125,17 +125,28 @@ func openSQLite(path string) (*DB, error) {
 	}
 	// The write connection starts its transactions IMMEDIATE so that a
 	// transaction that reads then writes never fails half-way on a lock.
-	write, err := sql.Open("sqlite", "file:"+path+"?"+sqlitePragmas+"&_txlock=immediate")
+	// Both pools keep their prepared statements (see stmtcache.go).
+	//
+	// temp_store(MEMORY) on the write connection keeps the savepoint
+	// journal in memory: the group commit runs each transaction in a
+	// savepoint, and SQLite copies every page a savepoint first changes
+	// there; past 64 KiB it spilled to a temporary file, a write system
+	// call per page on the committer's path. It holds page images of one
+	// group's transactions at most (it is emptied at each commit); nothing
+	// of it is needed to recover a crash, the WAL is.
+	wc, err := newCachingSQLiteConnector("file:" + path + "?" + sqlitePragmas + "&_pragma=temp_store(2)&_txlock=immediate")
 	if err != nil {
 		return nil, err
 	}
+	write := sql.OpenDB(wc)
 	write.SetMaxOpenConns(1)
 	write.SetConnMaxIdleTime(0)
-	read, err := sql.Open("sqlite", "file:"+path+"?"+sqlitePragmas+"&_pragma=query_only(1)")
+	rc, err := newCachingSQLiteConnector("file:" + path + "?" + sqlitePragmas + "&_pragma=query_only(1)")
 	if err != nil {
 		write.Close()
 		return nil, err
 	}
+	read := sql.OpenDB(rc)
 	read.SetMaxOpenConns(8)
 	read.SetMaxIdleConns(8)
 	return &DB{Engine: SQLite, Write: write, Read: read, Path: path, group: newGroupCommitter(write)}, nil
@@ -193,6 +204,26 @@ func (d *DB) Tx(ctx context.Context, fn func(tx *sql.Tx) error) (err error) {
 		return fmt.Errorf("commit: %w", err)
 	}
 	return nil
+}
+
+// Exec runs one statement that changes data, outside any transaction of
+// the caller's, and returns once it is durable. On SQLite it joins the group
+// commit (see Tx) rather than committing alone on the write connection: a
+// lone autocommit there waits for the running group, then takes a disk
+// flush of its own that every transaction queued behind it waits for too.
+// On PostgreSQL it is Write.ExecContext, one round trip. Like Tx, it must
+// not be called from inside a Tx function.
+func (d *DB) Exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	if d.group == nil {
+		return d.Write.ExecContext(ctx, query, args...)
+	}
+	var res sql.Result
+	err := d.group.run(ctx, func(tx *sql.Tx) error {
+		var err error
+		res, err = tx.ExecContext(ctx, query, args...)
+		return err
+	})
+	return res, err
 }
 
 // Querier is what both *sql.DB and *sql.Tx offer, so that a read helper can

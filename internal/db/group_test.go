@@ -144,3 +144,51 @@ func TestTxAfterCloseFails(t *testing.T) {
 		t.Fatal("Tx after Close succeeded")
 	}
 }
+
+// Exec, from many goroutines at once beside transactions: each statement
+// is applied once and reports its own outcome (rows affected, a unique
+// violation), a failing one changing nothing.
+func TestExecAlongsideTransactions(t *testing.T) {
+	ctx := context.Background()
+	d := dbtest.Open(t)
+	if _, err := d.Write.ExecContext(ctx, `CREATE TABLE t_e (n INTEGER PRIMARY KEY, v INTEGER NOT NULL)`); err != nil {
+		t.Fatal(err)
+	}
+	const n = 100
+	errs := make([]error, 2*n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(2)
+		go func() {
+			defer wg.Done()
+			_, errs[i] = d.Exec(ctx, `INSERT INTO t_e (n, v) VALUES ($1, 0)`, i)
+		}()
+		go func() {
+			defer wg.Done()
+			errs[n+i] = d.Tx(ctx, func(tx *sql.Tx) error {
+				_, err := tx.ExecContext(ctx, `INSERT INTO t_e (n, v) VALUES ($1, 0)`, n+i)
+				return err
+			})
+		}()
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("statement %d: %v", i, err)
+		}
+	}
+	res, err := d.Exec(ctx, `UPDATE t_e SET v = v + 1 WHERE n < $1`, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if k, err := res.RowsAffected(); err != nil || k != 10 {
+		t.Fatalf("rows affected %d, %v; want 10", k, err)
+	}
+	if _, err := d.Exec(ctx, `INSERT INTO t_e (n, v) VALUES (1, 5)`); !db.IsUniqueViolation(err) {
+		t.Fatalf("duplicate: %v, want a unique violation", err)
+	}
+	var count, sum int
+	if err := d.Read.QueryRowContext(ctx, `SELECT count(*), sum(v) FROM t_e`).Scan(&count, &sum); err != nil || count != 2*n || sum != 10 {
+		t.Fatalf("%d rows summing to %d (%v), want %d and 10", count, sum, err, 2*n)
+	}
+}

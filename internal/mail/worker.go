@@ -71,7 +71,7 @@ func (w *Worker) Work(ctx context.Context, job *river.Job[SendArgs]) error {
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancel()
 	if sendErr == nil {
-		_, err := w.db.Write.ExecContext(rctx, `UPDATE outgoing_mail SET status = 'sent', sent_at = $1, attempts = attempts + 1
+		_, err := w.db.Exec(rctx, `UPDATE outgoing_mail SET status = 'sent', sent_at = $1, attempts = attempts + 1
 			WHERE id = $2 AND status = 'queued'`, w.clock.Now(), m.ID)
 		if err != nil {
 			return fmt.Errorf("mark mail %s sent: %w", m.ID, err)
@@ -90,7 +90,7 @@ func (w *Worker) Work(ctx context.Context, job *river.Job[SendArgs]) error {
 		// Cut on a character boundary: PostgreSQL refuses invalid UTF-8.
 		msg = strings.ToValidUTF8(msg[:maxErrorLen], "")
 	}
-	if _, err := w.db.Write.ExecContext(rctx, `UPDATE outgoing_mail SET attempts = attempts + 1, last_error = $1, status = $2
+	if _, err := w.db.Exec(rctx, `UPDATE outgoing_mail SET attempts = attempts + 1, last_error = $1, status = $2
 		WHERE id = $3 AND status = 'queued'`, msg, string(status), m.ID); err != nil {
 		sendErr = errors.Join(sendErr, fmt.Errorf("record failure: %w", err))
 	}

@@ -1,0 +1,115 @@
+package web_test
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"comptoir/internal/account"
+	"comptoir/internal/apptest"
+	"comptoir/internal/catalog"
+	"comptoir/internal/money"
+)
+
+// Benchmarks of the hot pages through the whole handler chain (middleware,
+// session, database, templates), in-process so that the load generator and
+// the network are not in the profile:
+//
+//	go test ./internal/web -run '^$' -bench 'ProductPage|Checkout' -cpuprofile cpu.out
+
+// cpuPerOp reports the process's CPU time per operation (user + system,
+// the server's work and the benchmark's own), which a machine shared with
+// other work skews far less than the wall time per operation.
+func cpuPerOp(b *testing.B) func() {
+	var start syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &start)
+	return func() {
+		b.StopTimer()
+		var end syscall.Rusage
+		syscall.Getrusage(syscall.RUSAGE_SELF, &end)
+		used := time.Duration(end.Utime.Nano() + end.Stime.Nano() - start.Utime.Nano() - start.Stime.Nano())
+		b.ReportMetric(float64(used.Microseconds())/float64(b.N), "cpu-µs/op")
+	}
+}
+
+func benchProduct(b *testing.B, h *apptest.Harness) catalog.Product {
+	b.Helper()
+	p, err := h.App.Catalog.Create(context.Background(), adminActor, catalog.ProductInput{
+		Slug: "bench-service", Kind: catalog.KindService, NameFR: "Publications", NameEN: "Posts",
+		DescriptionFR: strings.Repeat("Des publications soignées. ", 40), DescriptionEN: strings.Repeat("Careful posts. ", 40),
+		UnitPrice: money.MustNew(25, "EUR"), MinQuantity: 1, MaxQuantity: 1000, ProcessingTime: 72 * time.Hour,
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return p
+}
+
+// BenchmarkProductPage: GET /shop/{slug}, anonymous.
+func BenchmarkProductPage(b *testing.B) {
+	h := apptest.Start(b)
+	p := benchProduct(b, h)
+	handler := h.App.Web.Handler()
+	b.ResetTimer()
+	defer cpuPerOp(b)()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			req := httptest.NewRequest(http.MethodGet, "/shop/"+p.Slug, nil)
+			rec := httptest.NewRecorder()
+			handler.ServeHTTP(rec, req)
+			if rec.Code != http.StatusOK {
+				b.Errorf("GET /shop/%s: %d", p.Slug, rec.Code)
+				return
+			}
+		}
+	})
+}
+
+// BenchmarkCheckoutBalance: POST /api/v1/orders paid from the balance with
+// an idempotency key, from many goroutines (on SQLite they share commits).
+func BenchmarkCheckoutBalance(b *testing.B) {
+	h := apptest.Start(b)
+	p := benchProduct(b, h)
+	const buyers = 16
+	var auth [buyers]string
+	for i := range auth {
+		u, err := h.App.Accounts.CreateUser(context.Background(), account.CreateUserInput{
+			Email: "buyer" + strconv.Itoa(i) + "@shop.test", Role: account.RoleCustomer, Password: apptest.Password,
+			Language: "fr", Name: "Buyer", Country: "FR", City: "Lyon",
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := h.App.Ledger.AdminCredit(context.Background(), adminActor, u.ID, money.MustNew(1_000_000_000, "EUR"), "bench"); err != nil {
+			b.Fatal(err)
+		}
+		auth[i] = h.Bearer(b, u.ID).Get("Authorization")
+	}
+	body := `{"lines":[{"product_id":"` + p.ID + `","quantity":2}],"payment":"balance","consent":{"immediate_performance":true,"withdrawal_waiver":true},"accept_policy":"default@1"}`
+	handler := h.App.Web.Handler()
+	var seq atomic.Int64
+	b.SetParallelism(8)
+	b.ResetTimer()
+	defer cpuPerOp(b)()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			n := seq.Add(1)
+			req := httptest.NewRequest(http.MethodPost, "/api/v1/orders", strings.NewReader(body))
+			req.Header.Set("Authorization", auth[n%buyers])
+			req.Header.Set("Content-Type", "application/json")
+			req.Header.Set("Idempotency-Key", "bench-"+strconv.FormatInt(n, 10))
+			rec := httptest.NewRecorder()
+			handler.ServeHTTP(rec, req)
+			if rec.Code != http.StatusCreated {
+				b.Errorf("POST /api/v1/orders: %d %s", rec.Code, rec.Body)
+				return
+			}
+		}
+	})
+}
