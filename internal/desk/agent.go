@@ -26,7 +26,7 @@ type replyData struct {
 	StoreName string
 	Reference string
 	Text      string
-	Link      string // the ticket in the customer portal; empty for guests
+	Link      string // the ticket in the customer portal, or a guest's tokenized link
 }
 
 // surveyData fills the ticket_survey template.
@@ -72,8 +72,8 @@ func (s *Service) Reply(ctx context.Context, agent audit.Actor, ticketID, text s
 			return err
 		}
 		d := replyData{Name: t.CustomerName, StoreName: s.opts.StoreName, Reference: t.Reference, Text: text}
-		if t.CustomerID != "" {
-			d.Link = s.opts.BaseURL + "/support/tickets/" + t.ID
+		if d.Link, err = s.ticketLinkTx(ctx, tx, t); err != nil {
+			return err
 		}
 		if out, err = s.sendTx(ctx, tx, t, outgoing{kind: "ticket_reply", data: d, inReplyTo: inReplyTo,
 			references: refs, authorID: agent.ID, body: text}); err != nil {

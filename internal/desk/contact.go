@@ -42,7 +42,7 @@ type ackData struct {
 	StoreName string
 	Reference string
 	PromiseAt string // when the customer will have an answer at the latest
-	Link      string // the ticket in the customer portal; empty for guests
+	Link      string // the ticket in the customer portal, or a guest's tokenized link
 }
 
 // hasControl reports a line break or another control character: what could
@@ -172,13 +172,14 @@ func (s *Service) sendAckTx(ctx context.Context, tx *sql.Tx, t Ticket, inReplyTo
 	if !t.PromiseAt.IsZero() {
 		d.PromiseAt = s.formatTime(t.PromiseAt, t.Lang)
 	}
-	if t.CustomerID != "" {
-		d.Link = s.opts.BaseURL + "/support/tickets/" + t.ID
+	var err error
+	if d.Link, err = s.ticketLinkTx(ctx, tx, t); err != nil {
+		return err
 	}
 	o := outgoing{kind: "ticket_ack", data: d}
 	if inReplyTo != "" {
 		o.inReplyTo, o.references = inReplyTo, []string{inReplyTo}
 	}
-	_, err := s.sendTx(ctx, tx, t, o)
+	_, err = s.sendTx(ctx, tx, t, o)
 	return err
 }

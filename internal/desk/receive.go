@@ -348,33 +348,52 @@ func (s *Service) customerMessageTx(ctx context.Context, tx *sql.Tx, t Ticket, n
 // ReplyAsCustomer adds a message written on the customer portal to one of
 // the customer's tickets: the same thread as a reply by email.
 func (s *Service) ReplyAsCustomer(ctx context.Context, customerID, ticketID, text string, attachments []Attachment) (Ticket, error) {
-	fields := map[string]string{}
-	checkText(fields, "message", text)
-	checkAttachments(fields, attachments)
-	if len(fields) > 0 {
-		return Ticket{}, &ValidationError{Fields: fields}
+	if err := checkReply(text, attachments); err != nil {
+		return Ticket{}, err
 	}
 	var t Ticket
 	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
 		var err error
-		if t, err = lockTicketTx(ctx, tx, ticketID); err != nil {
-			return err
-		}
-		if customerID == "" || t.CustomerID != customerID {
-			return ErrNotFound
-		}
-		now := s.clock.Now()
-		m := Message{TicketID: t.ID, Direction: DirectionIn, FromEmail: t.CustomerEmail, Text: text, CreatedAt: now, Attachments: attachments}
-		if err := insertMessageTx(ctx, tx, &m, nil); err != nil {
-			return err
-		}
-		before := t.Status
-		if t, err = s.customerMessageTx(ctx, tx, t, now); err != nil {
-			return err
-		}
-		return audit.Record(ctx, tx, audit.Entry{At: now, Actor: audit.Actor{ID: customerID, Role: "customer"},
-			SubjectType: "ticket", SubjectID: t.ID, Action: "ticket.message_received",
-			Before: map[string]any{"status": before}, After: map[string]any{"status": t.Status, "message": m.ID}})
+		t, err = s.pageReplyTx(ctx, tx, ticketID, audit.Actor{ID: customerID, Role: "customer"}, text, attachments, "portal")
+		return err
 	})
 	return t, err
+}
+
+func checkReply(text string, attachments []Attachment) error {
+	fields := map[string]string{}
+	checkText(fields, "message", text)
+	checkAttachments(fields, attachments)
+	if len(fields) > 0 {
+		return &ValidationError{Fields: fields}
+	}
+	return nil
+}
+
+// pageReplyTx records a customer's message written on a page (the portal,
+// or a guest link when actor has no ID): from the ticket's address, then
+// the ticket reopens and its SLA restarts, as for a reply by email. A
+// customer reaches only their own tickets; a guest link was checked by the
+// caller.
+func (s *Service) pageReplyTx(ctx context.Context, tx *sql.Tx, ticketID string, actor audit.Actor, text string, attachments []Attachment, via string) (Ticket, error) {
+	t, err := lockTicketTx(ctx, tx, ticketID)
+	if err != nil {
+		return Ticket{}, err
+	}
+	if actor.ID != "" && t.CustomerID != actor.ID || actor.ID == "" && via != "guest_link" {
+		return Ticket{}, ErrNotFound
+	}
+	actor.ID = t.CustomerID // a guest link of a ticket since linked to its account
+	now := s.clock.Now()
+	m := Message{TicketID: t.ID, Direction: DirectionIn, FromEmail: t.CustomerEmail, Text: text, CreatedAt: now, Attachments: attachments}
+	if err := insertMessageTx(ctx, tx, &m, nil); err != nil {
+		return Ticket{}, err
+	}
+	before := t.Status
+	if t, err = s.customerMessageTx(ctx, tx, t, now); err != nil {
+		return Ticket{}, err
+	}
+	return t, audit.Record(ctx, tx, audit.Entry{At: now, Actor: actor,
+		SubjectType: "ticket", SubjectID: t.ID, Action: "ticket.message_received",
+		Before: map[string]any{"status": before}, After: map[string]any{"status": t.Status, "message": m.ID, "via": via}})
 }

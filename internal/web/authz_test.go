@@ -75,6 +75,7 @@ type authzObjects struct {
 	ticket, surveyToken, resetToken string
 	attachment, canned, invoice     string
 	sub                             string
+	guestToken, guestAttachment     string
 	session, token                  string
 	product, archiveProduct, slug   string
 	customer                        string
@@ -112,6 +113,11 @@ func authzFixtures(o authzObjects) map[string]authzFixture {
 		"POST /console/tickets/{id}":                  {path: "/console/tickets/" + o.ticket},
 		"POST /console/tickets/{id}/claim":            {path: "/console/tickets/" + o.ticket + "/claim"},
 		"GET /support/tickets/{id}/attachments/{aid}": {path: "/support/tickets/" + o.ticket + "/attachments/" + o.attachment, owned: true},
+		// A guest link is its own credential: whoever holds it gets the
+		// ticket, signed in or not.
+		"GET /support/t/{token}":                      {path: "/support/t/" + o.guestToken},
+		"POST /support/t/{token}":                     {path: "/support/t/" + o.guestToken, body: "text=Any+news%3F"},
+		"GET /support/t/{token}/attachments/{aid}":    {path: "/support/t/" + o.guestToken + "/attachments/" + o.guestAttachment},
 		"GET /console/tickets/{id}/attachments/{aid}": {path: "/console/tickets/" + o.ticket + "/attachments/" + o.attachment},
 		"GET /admin/canned":                           {path: "/admin/canned"},
 		"GET /admin/proof":                            {path: "/admin/proof"},
@@ -494,6 +500,24 @@ func authzSetup(t *testing.T, h *apptest.Harness, users map[string]account.User)
 		t.Fatal("no attachment link on A's ticket")
 	}
 	o.attachment = m[1]
+	// A guest's ticket with a file, reached by the link of its
+	// acknowledgement.
+	var gbuf bytes.Buffer
+	gmw := multipart.NewWriter(&gbuf)
+	for k, v := range map[string]string{"name": "Gus", "email": "gus@example.org", "topic": "question", "message": "Do you ship abroad?"} {
+		gmw.WriteField(k, v)
+	}
+	gfw, _ := gmw.CreateFormFile("files", "question.png")
+	gfw.Write(png)
+	gmw.Close()
+	if r := h.NewClient(t).Send(http.MethodPost, "/contact", gmw.FormDataContentType(), &gbuf, http.Header{"Sec-Fetch-Site": {"same-origin"}}); r.Status != http.StatusOK {
+		t.Fatalf("guest contact: %d %s", r.Status, r.Body)
+	}
+	o.guestToken = guestToken(t, h, "ticket_ack", "gus@example.org")
+	if m = attRE.FindStringSubmatch(h.NewClient(t).Get("/support/t/" + o.guestToken).Body); m == nil {
+		t.Fatal("no attachment link on the guest's ticket")
+	}
+	o.guestAttachment = m[1]
 	canned, err := h.App.Desk.CannedReplies(ctx)
 	if err != nil || len(canned) == 0 {
 		t.Fatalf("canned replies: %v %v", canned, err)

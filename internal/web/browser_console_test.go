@@ -5,6 +5,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -18,8 +19,9 @@ import (
 
 // A guest writes with a file; the agent sees the queue refresh by itself,
 // opens the ticket, sees the file, answers with a canned reply inserted in
-// place; the guest, who has no portal, gets the answer by email (the
-// acknowledgement and the answer are how a guest follows a ticket today).
+// place; the guest, who has no account, gets the answer by email (the
+// acknowledgement and the answer also carry a link to the ticket's page:
+// see TestBrowserGuestFollowsTheTicketThroughTheEmailLink).
 func TestBrowserGuestContactWithFileAgentAnswersWithCannedReply(t *testing.T) {
 	h := apptest.Start(t)
 	h.User(t, "agent", "agent@shop.test")
@@ -123,5 +125,92 @@ func TestBrowserGuestContactWithFileAgentAnswersWithCannedReply(t *testing.T) {
 	r := agentHTTP.Get("/console/tickets/" + tk.ID + "/attachments/" + thr[0].Attachments[0].ID)
 	if r.Body != string(png) || r.Header.Get("Content-Type") != "image/png" {
 		t.Fatalf("downloaded attachment: %q %v", r.Body, r.Header)
+	}
+}
+
+// Issue #5: a guest writes from the Contact page; the agent answers from
+// the console; the guest opens the link of the answer's email, sees the
+// answer on the page without an account, and replies from there; the agent
+// sees that reply in the ticket's thread.
+func TestBrowserGuestFollowsTheTicketThroughTheEmailLink(t *testing.T) {
+	h := apptest.Start(t)
+	h.User(t, "agent", "agent@shop.test")
+
+	guest := browsertest.New(t, 90*time.Second)
+	err := chromedp.Do(guest,
+		chromedp.Navigate(h.URL+"/contact"),
+		chromedp.WaitVisible(css("#contact-submit")),
+		chromedp.SendKeys(css("#name"), "Sam"),
+		chromedp.SendKeys(css("#email"), "sam@example.org"),
+		chromedp.SendKeys(css("#message"), "Can I move my licence to a new laptop?"),
+		chromedp.Click(css("#contact-submit")),
+		chromedp.WaitVisible(css("#contact-promise")),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tk := onlyTicket(t, h)
+
+	agent := browsertest.New(t, 90*time.Second)
+	err = chromedp.Do(agent,
+		signIn(h, "agent@shop.test"),
+		chromedp.Navigate(h.URL+"/console/tickets/"+tk.ID),
+		chromedp.WaitVisible(css("#reply-submit")),
+		chromedp.SendKeys(css("#text"), "Yes: sign out on the old one first."),
+		chromedp.Click(css("#reply-submit")),
+		chromedp.WaitVisible(css(".flash")),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// The link of the answer's email, as the guest reads it.
+	replies, _ := h.App.Outbox.List(context.Background(), mail.Filter{Kind: "ticket_reply"})
+	if len(replies) != 1 {
+		t.Fatalf("answers emailed: %d", len(replies))
+	}
+	link := regexp.MustCompile(`https?://\S+/support/t/[A-Za-z0-9_-]{43}`).FindString(replies[0].Text)
+	if !strings.HasPrefix(link, h.URL+"/support/t/") {
+		t.Fatalf("no guest link in the answer:\n%s", replies[0].Text)
+	}
+	err = chromedp.Do(guest,
+		chromedp.Navigate(link),
+		chromedp.WaitVisible(css("#customer-reply")),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if thread, _ := chromedp.Run(guest, chromedp.Text(css(".thread"))); !strings.Contains(thread, "Yes: sign out on the old one first.") ||
+		!strings.Contains(thread, "Can I move my licence") {
+		t.Fatalf("the guest's page:\n%s", thread)
+	}
+	err = chromedp.Do(guest,
+		chromedp.SendKeys(css("#text"), "Done, thank you!"),
+		chromedp.Click(css("#customer-reply")),
+		chromedp.WaitVisible(css(".flash")),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if url, _ := chromedp.Run(guest, chromedp.Evaluate[string](`location.href`)); url != link {
+		t.Fatalf("after replying the guest is at %s, not back on the ticket", url)
+	}
+	if thread, _ := chromedp.Run(guest, chromedp.Text(css(".thread"))); !strings.Contains(thread, "Done, thank you!") {
+		t.Fatalf("the guest's reply is not on the page:\n%s", thread)
+	}
+
+	// The agent sees the reply in the thread, and the ticket is open again.
+	err = chromedp.Do(agent,
+		chromedp.Navigate(h.URL+"/console/tickets/"+tk.ID),
+		chromedp.WaitVisible(css("#reply-submit")),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if thread, _ := chromedp.Run(agent, chromedp.Text(css(".thread"))); !strings.Contains(thread, "Done, thank you!") {
+		t.Fatalf("the agent's thread:\n%s", thread)
+	}
+	if st, _ := chromedp.Run(agent, chromedp.Text(css("#ticket-status"))); st != "Waiting for our answer" && st != "En attente de notre réponse" {
+		t.Fatalf("status after the guest's reply: %q", st)
 	}
 }

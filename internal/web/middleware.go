@@ -147,8 +147,8 @@ func (s *Server) limitBodies(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		limit := int64(maxBodyBytes)
 		if r.Method == http.MethodPost && (strings.HasSuffix(r.URL.Path, "/evidence") || strings.HasSuffix(r.URL.Path, "/file") ||
-			strings.HasPrefix(r.URL.Path, "/admin/products") || r.URL.Path == "/contact") {
-			limit = maxUploadBytes // evidence, product files and Contact attachments; their services bound each one
+			strings.HasPrefix(r.URL.Path, "/admin/products") || r.URL.Path == "/contact" || strings.HasPrefix(r.URL.Path, "/support/")) {
+			limit = maxUploadBytes // evidence, product files, Contact and ticket reply attachments; their services bound each one
 		}
 		if r.ContentLength > limit {
 			w.Header().Set("Connection", "close")

@@ -120,10 +120,23 @@ func (s *Server) ticketAttachment(w http.ResponseWriter, r *http.Request, consol
 	} else {
 		_, err = s.Desk.GetForCustomer(ctx, state(r).user.ID, ticketID)
 	}
-	var a desk.Attachment
-	if err == nil {
-		a, err = s.Desk.Attachment(ctx, ticketID, r.PathValue("aid"), !console)
+	if err != nil && !errors.Is(err, desk.ErrNotFound) {
+		s.serverError(w, r, err)
+		return
 	}
+	if err != nil {
+		s.notFound(w, r)
+		return
+	}
+	s.serveTicketAttachment(w, r, ticketID, console)
+}
+
+// serveTicketAttachment serves the file named by the path's aid if it
+// belongs to the ticket (the caller checked the visitor may see it), and
+// without console only if the customer sees its message.
+func (s *Server) serveTicketAttachment(w http.ResponseWriter, r *http.Request, ticketID string, console bool) {
+	ctx := r.Context()
+	a, err := s.Desk.Attachment(ctx, ticketID, r.PathValue("aid"), !console)
 	var rc io.ReadCloser
 	if err == nil {
 		rc, err = s.Blobs.Get(ctx, a.BlobKey)

@@ -72,6 +72,14 @@ type ticketData struct {
 	Canned  []cannedChoice
 	Draft   string
 	Context *customerContext
+	// Base is the ticket's address on this page: the console's, the
+	// portal's, or a guest link's (/support/t/<token>); its attachments
+	// and the reply form are under it.
+	Base string
+	// Guest: the page is reached by a guest link, without an account.
+	Guest bool
+	// The attachment limits of a customer's reply, for its help text.
+	MaxFiles, MaxMB int
 }
 
 // cannedChoice is a canned reply as the ticket page offers it.
@@ -92,11 +100,23 @@ func (s *Server) ticketView(r *http.Request, console bool) (*view, error) {
 	if err != nil {
 		return nil, err
 	}
+	base := "/support/tickets/" + t.ID
+	if console {
+		base = "/console/tickets/" + t.ID
+	}
+	return s.ticketViewOf(r, t, console, base)
+}
+
+// ticketViewOf is the ticket page of t, whoever reached it (base: see
+// ticketData).
+func (s *Server) ticketViewOf(r *http.Request, t desk.Ticket, console bool, base string) (*view, error) {
+	ctx := r.Context()
 	msgs, err := s.Desk.Thread(ctx, t.ID, console)
 	if err != nil {
 		return nil, err
 	}
-	d := ticketData{Ticket: t, Messages: msgs, Console: console, ClaimKinds: claimKindsFromOrder}
+	d := ticketData{Ticket: t, Messages: msgs, Console: console, ClaimKinds: claimKindsFromOrder, Base: base,
+		MaxFiles: desk.MaxContactFiles, MaxMB: desk.MaxContactFileBytes >> 20}
 	if console {
 		canned, err := s.Desk.CannedReplies(ctx)
 		if err != nil {
@@ -174,15 +194,16 @@ func (s *Server) consoleTicketAction(w http.ResponseWriter, r *http.Request) {
 	s.afterTicketChange(w, r, err, "/console/tickets/"+id)
 }
 
-// ticketReply is the customer's reply from the portal (the same thread as
-// a reply by email).
+// ticketReply is the customer's reply from the portal, with files like the
+// Contact form (the same thread as a reply by email).
 func (s *Server) ticketReply(w http.ResponseWriter, r *http.Request) {
-	if err := r.ParseForm(); err != nil {
-		s.badForm(w, r, err)
-		return
-	}
-	_, err := s.Desk.ReplyAsCustomer(r.Context(), state(r).user.ID, r.PathValue("id"), r.PostForm.Get("text"), nil)
-	s.afterTicketChange(w, r, err, "/support/tickets/"+r.PathValue("id"))
+	id := r.PathValue("id")
+	s.pageReply(w, r, "/support/tickets/"+id,
+		func() (*view, error) { return s.ticketView(r, false) },
+		func(text string, atts []desk.Attachment) error {
+			_, err := s.Desk.ReplyAsCustomer(r.Context(), state(r).user.ID, id, text, atts)
+			return err
+		})
 }
 
 func (s *Server) afterTicketChange(w http.ResponseWriter, r *http.Request, err error, back string) {

@@ -1,0 +1,113 @@
+package desk
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/base64"
+	"errors"
+
+	"comptoir/internal/audit"
+)
+
+// Guest ticket links. A guest (no account) follows a ticket through
+// /support/t/<token>: every email to a guest about a ticket (the
+// acknowledgement, each answer) carries a link with a fresh token. The
+// token is 256 random bits, so guessing one is pointless; only its SHA-256
+// is stored; it opens its own ticket and nothing else, and keeps working
+// while the ticket exists (erasing the ticket removes its tokens, ON DELETE
+// CASCADE). Once the guest's tickets are linked to their account (the
+// address proved, LinkGuestTicketsTx), the links keep working as before:
+// the visitor may not be signed in on the device where they read the mail,
+// and the ticket is theirs either way; the emails sent from then on point
+// to the portal instead.
+
+// GuestLinkPath is where a guest ticket link points, before the token.
+const GuestLinkPath = "/support/t/"
+
+// guestTokenLen is the length of a token: 32 random bytes in unpadded
+// base64url.
+const guestTokenLen = 43
+
+func newGuestToken() string {
+	b := make([]byte, 32)
+	rand.Read(b)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// validGuestToken tells a token's shape, so that garbage never reaches the
+// database.
+func validGuestToken(token string) bool {
+	if len(token) != guestTokenLen {
+		return false
+	}
+	_, err := base64.RawURLEncoding.DecodeString(token)
+	return err == nil
+}
+
+// guestLinkTx mints a token for the ticket and returns the link to put in
+// an email.
+func (s *Service) guestLinkTx(ctx context.Context, tx *sql.Tx, ticketID string) (string, error) {
+	token := newGuestToken()
+	if _, err := tx.ExecContext(ctx, `INSERT INTO ticket_guest_links (token_hash, ticket_id, created_at) VALUES ($1, $2, $3)`,
+		hashToken(token), ticketID, s.clock.Now()); err != nil {
+		return "", wrapDB("store guest link", err)
+	}
+	return s.opts.BaseURL + GuestLinkPath + token, nil
+}
+
+// ticketLinkTx is the link an email about the ticket carries: the portal
+// for a customer's ticket, a fresh guest link for a guest's.
+func (s *Service) ticketLinkTx(ctx context.Context, tx *sql.Tx, t Ticket) (string, error) {
+	if t.CustomerID != "" {
+		return s.opts.BaseURL + "/support/tickets/" + t.ID, nil
+	}
+	if !validRecipient(t.CustomerEmail) {
+		return "", nil // no email will carry it
+	}
+	return s.guestLinkTx(ctx, tx, t.ID)
+}
+
+func guestTicketID(ctx context.Context, q interface {
+	QueryRowContext(context.Context, string, ...any) *sql.Row
+}, token string) (string, error) {
+	if !validGuestToken(token) {
+		return "", ErrNotFound
+	}
+	var ticketID string
+	err := q.QueryRowContext(ctx, `SELECT ticket_id FROM ticket_guest_links WHERE token_hash = $1`, hashToken(token)).Scan(&ticketID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", ErrNotFound
+	}
+	return ticketID, wrapDB("read guest link", err)
+}
+
+// GuestTicket returns the ticket a guest link opens; an unknown token is
+// ErrNotFound.
+func (s *Service) GuestTicket(ctx context.Context, token string) (Ticket, error) {
+	ticketID, err := guestTicketID(ctx, s.db.Read, token)
+	if err != nil {
+		return Ticket{}, err
+	}
+	return getTicket(ctx, s.db.Read, ticketID)
+}
+
+// ReplyAsGuest adds a message written on a guest ticket page: the same
+// thread and the same effects as a reply by email from the ticket's
+// address (the ticket reopens and its SLA restarts, so it is back in the
+// agents' queue with a reply due).
+func (s *Service) ReplyAsGuest(ctx context.Context, token, text string, attachments []Attachment) (Ticket, error) {
+	if err := checkReply(text, attachments); err != nil {
+		return Ticket{}, err
+	}
+	var t Ticket
+	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
+		ticketID, err := guestTicketID(ctx, tx, token)
+		if err != nil {
+			return err
+		}
+		t, err = s.pageReplyTx(ctx, tx, ticketID, audit.Actor{Role: "customer"}, text, attachments, "guest_link")
+		return err
+	})
+	return t, err
+}
