@@ -88,7 +88,13 @@ func (s *Service) refundTx(ctx context.Context, tx *sql.Tx, c *Claim, o orders.O
 		ID: id.New("crf"), ClaimID: c.ID, DecisionID: decisionID, OrderID: o.ID, LineID: c.LineID, Amount: amount,
 		Destination: dest, CustomerAcceptedCreditAt: acceptedCredit, CreatedAt: now, UpdatedAt: now,
 	}
-	if err := s.orders.RefundLineTx(ctx, tx, o.ID, c.LineID, amount, actor); err != nil {
+	count := s.orders.RefundLineTx
+	if dest == DestCard {
+		// The credit note waits for the processor's confirmation
+		// (CardRefundSettledTx): a card refund can still fail.
+		count = s.orders.RefundLinePendingTx
+	}
+	if err := count(ctx, tx, o.ID, c.LineID, amount, actor); err != nil {
 		if errors.Is(err, orders.ErrOverRefund) {
 			return Refund{}, fmt.Errorf("%w: %v on line %s", ErrOverRefund, amount, c.LineID)
 		}
@@ -188,6 +194,14 @@ func (s *Service) cancelSubscriptionTx(ctx context.Context, tx *sql.Tx, c *Claim
 // line in the same transaction (orders.ReleaseLineRefundTx), so it can be
 // refunded again. The conditional pending → failed update is what makes the
 // release happen once per failed refund.
+//
+// A card refund that succeeded gets its credit note here, in the
+// transaction that records the success (orders.CreditLineRefundTx): the
+// credit note's number is taken only for money that really went back, and
+// the conditional pending → succeeded update issues it once however often
+// the outcome is reported. A subscription claim's refund is credited and
+// released by the subscription's card handler, which then calls this.
+
 func (s *Service) CardRefundSettledTx(ctx context.Context, tx *sql.Tx, cardRefundID string, succeeded bool) error {
 	status := RefundFailed
 	if succeeded {
@@ -195,18 +209,31 @@ func (s *Service) CardRefundSettledTx(ctx context.Context, tx *sql.Tx, cardRefun
 	}
 	now := s.clock.Now()
 	var refundID, claimID, currency string
-	var orderID, lineID sql.NullString
+	var orderID, lineID, subID sql.NullString
 	var amount int64
 	err := tx.QueryRowContext(ctx, `UPDATE claim_refunds SET status = $2, updated_at = $3
-		WHERE card_refund_id = $1 AND status = 'pending' RETURNING id, claim_id, order_id, order_line_id, amount, currency`,
-		cardRefundID, status, now).Scan(&refundID, &claimID, &orderID, &lineID, &amount, &currency)
+		WHERE card_refund_id = $1 AND status = 'pending' RETURNING id, claim_id, order_id, order_line_id, subscription_id, amount, currency`,
+		cardRefundID, status, now).Scan(&refundID, &claimID, &orderID, &lineID, &subID, &amount, &currency)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil
 	}
 	if err != nil {
 		return wrapDB("settle card refund", err)
 	}
+	if succeeded && orderID.Valid && lineID.Valid {
+		if err := s.orders.CreditLineRefundTx(ctx, tx, orderID.String, lineID.String, cardRefundID,
+			money.Amount{Minor: amount, Currency: currency}); err != nil {
+			return fmt.Errorf("claims: credit note of card refund %s: %w", cardRefundID, err)
+		}
+	}
 	if !succeeded {
+		if subID.Valid {
+			// The subscription's last payment is refundable again: a
+			// decision read before must not commit on the old facts.
+			if err := takeSubjectTx(ctx, tx, subID.String, 0, false); err != nil {
+				return err
+			}
+		}
 		if orderID.Valid && lineID.Valid {
 			if err := s.orders.ReleaseLineRefundTx(ctx, tx, orderID.String, lineID.String,
 				money.Amount{Minor: amount, Currency: currency}, audit.System); err != nil {
