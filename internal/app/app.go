@@ -295,7 +295,7 @@ func (a *App) build(ctx context.Context, opts Options) (err error) {
 		Policies: a.Policies, Legal: a.Legal, Subscriptions: a.Subscriptions, Claims: a.Claims, Blobs: a.Blobs, Desk: a.Desk,
 		FulfilmentSecret: fulfilment,
 		Ready:            a.ready, StoreName: cfg.StoreName, BaseURL: cfg.BaseURL, SecureCookies: cfg.SecureCookies(),
-		Metrics: a.Metrics, Proof: a.Proof, Invoices: a.Invoices,
+		Metrics: a.Metrics, Proof: a.Proof, Invoices: a.Invoices, SupportAddress: cfg.SupportAddress,
 	})
 	return err
 }
