@@ -215,6 +215,9 @@ func (s *Service) CardRefundSettledTx(ctx context.Context, tx *sql.Tx, cardRefun
 		WHERE card_refund_id = $1 AND status = 'pending' RETURNING id, claim_id, order_id, order_line_id, subscription_id, amount, currency`,
 		cardRefundID, status, now).Scan(&refundID, &claimID, &orderID, &lineID, &subID, &amount, &currency)
 	if errors.Is(err, sql.ErrNoRows) {
+		if succeeded {
+			return s.lateSuccessTx(ctx, tx, cardRefundID, now)
+		}
 		return nil
 	}
 	if err != nil {
@@ -257,6 +260,56 @@ func (s *Service) CardRefundSettledTx(ctx context.Context, tx *sql.Tx, cardRefun
 	}
 	return audit.Record(ctx, tx, audit.Entry{At: now, Actor: audit.System, SubjectType: "claim_refund", SubjectID: refundID,
 		Action: "settle", Before: map[string]any{"status": RefundPending}, After: map[string]any{"status": status}})
+}
+
+// lateSuccessTx handles Stripe reporting succeeded a card refund recorded
+// failed (cardpay reserves it on the payment again when it still fits): the
+// money did leave after all. The claim refund becomes succeeded, its amount
+// is counted on the line again and its credit note issued, once (the
+// conditional failed → succeeded update). If the line was refunded again
+// meanwhile and the amount no longer fits, nothing is counted and the
+// agents are alerted: the customer got the money twice.
+func (s *Service) lateSuccessTx(ctx context.Context, tx *sql.Tx, cardRefundID string, now time.Time) error {
+	var refundID, claimID, currency string
+	var orderID, lineID sql.NullString
+	var amount int64
+	err := tx.QueryRowContext(ctx, `UPDATE claim_refunds SET status = 'succeeded', updated_at = $2
+		WHERE card_refund_id = $1 AND status = 'failed' RETURNING id, claim_id, order_id, order_line_id, amount, currency`,
+		cardRefundID, now).Scan(&refundID, &claimID, &orderID, &lineID, &amount, &currency)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil
+	}
+	if err != nil {
+		return wrapDB("settle card refund late", err)
+	}
+	if orderID.Valid && lineID.Valid {
+		a := money.Amount{Minor: amount, Currency: currency}
+		err := s.orders.RefundLinePendingTx(ctx, tx, orderID.String, lineID.String, a, audit.System)
+		switch {
+		case errors.Is(err, orders.ErrOverRefund):
+			s.opts.Logger.Error("claims: a card refund reported failed then succeeded no longer fits its line; the customer was paid twice",
+				"claim", claimID, "claim_refund", refundID, "card_refund", cardRefundID)
+			if s.alerts != nil {
+				if err := s.alerts.NotifyTx(ctx, tx, account.RoleAgent, "card_refund_failed", alerts.Data{
+					Subject: claimID, Detail: "card refund " + cardRefundID + " succeeded after it was reported failed, and the line was refunded again",
+					Link: "/console/claims/" + claimID,
+				}); err != nil {
+					return err
+				}
+			}
+		case err != nil:
+			return err
+		default:
+			if err := s.orders.CreditLineRefundTx(ctx, tx, orderID.String, lineID.String, cardRefundID, a); err != nil {
+				return err
+			}
+		}
+		if err := takeSubjectTx(ctx, tx, lineID.String, 0, false); err != nil {
+			return err
+		}
+	}
+	return audit.Record(ctx, tx, audit.Entry{At: now, Actor: audit.System, SubjectType: "claim_refund", SubjectID: refundID,
+		Action: "settle", Before: map[string]any{"status": RefundFailed}, After: map[string]any{"status": RefundSucceeded}})
 }
 
 // AgentDecision is an agent's decision on a claim (POST

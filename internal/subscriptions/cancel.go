@@ -271,8 +271,15 @@ func (s *Service) MarkRefundedTx(ctx context.Context, tx *sql.Tx, periodID strin
 }
 
 // periodRefundSucceededTx issues the credit note of a card refund of the
-// period that succeeded.
+// period that succeeded. A refund Stripe reports succeeded after it was
+// reported failed (periodRefundFailedTx made the period paid again) marks
+// the period refunded again: the money did leave.
 func (s *Service) periodRefundSucceededTx(ctx context.Context, tx *sql.Tx, periodID, refundID string, amount money.Amount) error {
+	now := s.clock.Now()
+	if _, err := tx.ExecContext(ctx, `UPDATE subscription_periods SET status = 'refunded', refunded_at = $2, updated_at = $2
+		WHERE id = $1 AND status = 'paid'`, periodID, now); err != nil {
+		return wrapDB("period refunded", err)
+	}
 	period, err := getPeriod(ctx, tx, periodID)
 	if err != nil {
 		return err

@@ -197,6 +197,71 @@ func TestSubscriptionCardRefundFails(t *testing.T) {
 		t.Fatalf("last payment is not refundable again: %+v %v %v", last, ok, err)
 	}
 	waitFor(t, "the agents to be alerted", func() bool { return len(mailsOf(t, h, agent, "alert_card_refund_failed")) == 1 })
+
+	// Stripe then reports the refund succeeded after all: the money left,
+	// so the period is refunded again, the claim refund succeeded, and one
+	// credit note is issued.
+	cardRefund, err := h.App.Card.GetRefund(ctx, refund.CardRefundID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	replayRefundSucceeded(t, h, cardRefund, "pi_first")
+	if cn := creditNotes(t, h, sub.ID); len(cn) != 1 || cn[0].Total.Minor != 990 {
+		t.Fatalf("credit notes after a late success: %+v", cn)
+	}
+	if periods, _ := h.App.Subscriptions.Periods(ctx, sub.ID); periods[0].Status != subscriptions.PeriodRefunded {
+		t.Fatalf("the period after a late success: %+v", periods[0])
+	}
+	if rs, _ := h.App.Claims.Refunds(ctx, refund.ClaimID); len(rs) != 1 || rs[0].Status != claims.RefundSucceeded {
+		t.Fatalf("claim refund after a late success: %+v", rs)
+	}
+}
+
+// A claim's card refund reported failed, then succeeded (Stripe may do
+// so): the amount is counted on the line again and one credit note issued.
+func TestCardRefundSucceedingAfterFailure(t *testing.T) {
+	h, rec := scaStore(t)
+	ctx := context.Background()
+	p := newService(t, h, "posts", 25)
+	u, c := h.User(t, account.RoleCustomer, "ana@example.fr")
+	body := `{"lines":[{"product_id":"` + p.ID + `","quantity":100}],"payment":"card","consent":{"immediate_performance":true,"withdrawal_waiver":true},"accept_policy":"default@1"}`
+	r := postJSON(c, "/api/v1/orders", body, h.Bearer(t, u.ID))
+	var created struct{ ID string }
+	if json.Unmarshal([]byte(r.Body), &created); r.Status != http.StatusCreated {
+		t.Fatalf("card order: %d %s", r.Status, r.Body)
+	}
+	pay, _, _ := h.App.Card.Pending(ctx, cardpay.PurposeOrder, created.ID)
+	payload, sig := cardpaytest.Event(t, webhookSecret, cardpaytest.EventID(), stripe.EventTypeCheckoutSessionCompleted, completed(pay))
+	if got := deliverEvent(t, h, payload, sig); got != http.StatusOK {
+		t.Fatalf("webhook: %d", got)
+	}
+	o, _ := h.App.Orders.Get(ctx, created.ID)
+	if _, err := h.App.Orders.RecordDelivery(ctx, deliveryOf(o.ID, o.Lines[0].ID, 40)); err != nil {
+		t.Fatal(err)
+	}
+	rec.Respond(cardpaytest.To(http.MethodPost, "/v1/refunds"), http.StatusBadRequest,
+		cardpaytest.StripeError("invalid_request_error", "charge_already_refunded", "Charge has already been refunded.", nil))
+	h.Clock.Advance(73 * time.Hour)
+	cl, err := h.App.Claims.File(ctx, claims.FileInput{Kind: policy.NonDelivery, CustomerID: u.ID, OrderID: o.ID, Actor: u.Actor()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the card refund to fail", func() bool {
+		rs, _ := h.App.Claims.Refunds(ctx, cl.ID)
+		return len(rs) == 1 && rs[0].Status == claims.RefundFailed
+	})
+	rs, _ := h.App.Claims.Refunds(ctx, cl.ID)
+	cardRefund, _ := h.App.Card.GetRefund(ctx, rs[0].CardRefundID)
+	replayRefundSucceeded(t, h, cardRefund, "pi_"+pay.ID)
+	if rs, _ := h.App.Claims.Refunds(ctx, cl.ID); rs[0].Status != claims.RefundSucceeded {
+		t.Fatalf("claim refund after a late success: %+v", rs[0])
+	}
+	if got, _ := h.App.Orders.Get(ctx, o.ID); got.Lines[0].Refunded.Minor != 1500 || got.Refunded.Minor != 1500 {
+		t.Fatalf("line refunded %v, order refunded %v after a late success", got.Lines[0].Refunded, got.Refunded)
+	}
+	if cn := creditNotes(t, h, o.ID); len(cn) != 1 || cn[0].Total.Minor != 1500 || cn[0].SourceID != cardRefund.ID {
+		t.Fatalf("credit notes after a late success: %+v", cn)
+	}
 }
 
 // A subscription claim's card refund that succeeds gets exactly one credit
