@@ -131,7 +131,11 @@ func TestCardRefundCreditNoteOnlyOnSuccess(t *testing.T) {
 	if len(cn) != 1 || cn[0].Total != amount || cn[0].RefersTo != docs[0].ID || cn[0].SourceID != second.CardRefundID {
 		t.Fatalf("credit notes after the refund succeeded: %+v", cn)
 	}
+	// The failed refund took no number: the series has no gap.
 	first := cn[0].Number
+	if first != invoices.FormatNumber(invoices.SeriesCreditNote, 2026, 1) {
+		t.Fatalf("first credit note numbered %s", first)
+	}
 
 	cardRefund, err := h.App.Card.GetRefund(ctx, second.CardRefundID)
 	if err != nil {
@@ -206,7 +210,7 @@ func TestSubscriptionCardRefundFails(t *testing.T) {
 		t.Fatal(err)
 	}
 	replayRefundSucceeded(t, h, cardRefund, "pi_first")
-	if cn := creditNotes(t, h, sub.ID); len(cn) != 1 || cn[0].Total.Minor != 990 {
+	if cn := creditNotes(t, h, sub.ID); len(cn) != 1 || cn[0].Total.Minor != 990 || cn[0].Number != invoices.FormatNumber(invoices.SeriesCreditNote, 2026, 1) {
 		t.Fatalf("credit notes after a late success: %+v", cn)
 	}
 	if periods, _ := h.App.Subscriptions.Periods(ctx, sub.ID); periods[0].Status != subscriptions.PeriodRefunded {
