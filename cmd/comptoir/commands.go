@@ -68,6 +68,9 @@ func (e *cmdEnv) serve(args []string) error {
 	if err := e.parse(fs, cfg, args); err != nil {
 		return err
 	}
+	if *demo {
+		demoSeller(cfg)
+	}
 	start := time.Now()
 	log := e.logger(cfg)
 	// Listen first: a port in use is reported before any other work.

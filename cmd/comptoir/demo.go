@@ -12,6 +12,7 @@ import (
 	"comptoir/internal/app"
 	"comptoir/internal/blob"
 	"comptoir/internal/catalog"
+	"comptoir/internal/config"
 	"comptoir/internal/money"
 )
 
@@ -20,6 +21,25 @@ var demoUsers = []account.CreateUserInput{
 	{Email: "admin@demo.comptoir.test", Role: account.RoleAdmin, Name: "Admin Démo", Language: "fr"},
 	{Email: "agent@demo.comptoir.test", Role: account.RoleAgent, Name: "Agent Démo", Language: "fr"},
 	{Email: "client@demo.comptoir.test", Role: account.RoleCustomer, Name: "Camille Client", Language: "fr"},
+}
+
+// demoSeller fills the seller settings the operator left empty with a
+// fictitious trader, so that the demo store's invoices and legal notice
+// show a complete identity (flags and environment still win).
+func demoSeller(cfg *config.Config) {
+	for _, f := range []struct {
+		field *string
+		value string
+	}{
+		{&cfg.SellerName, "Comptoir Démo SAS"},
+		{&cfg.SellerAddress, "12 rue de l’Exemple, 69002 Lyon, France"},
+		{&cfg.SellerRegistration, "RCS Lyon 000 000 000 (démonstration)"},
+		{&cfg.SellerVATNumber, "FR00000000000"},
+	} {
+		if *f.field == "" {
+			*f.field = f.value
+		}
+	}
 }
 
 // seedDemo creates the demo accounts with fresh random passwords and prints

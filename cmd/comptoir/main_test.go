@@ -5,6 +5,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/smtp"
@@ -224,6 +225,19 @@ func TestServeDemoPrintsCredentialsOnce(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("sign-in page: %d", resp.StatusCode)
+	}
+	// The demo trader fills the seller settings left empty: the legal
+	// notice (and the invoices) show a complete identity.
+	resp, err = http.Get(base + "/legal/notice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	notice, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, want := range []string{`id="trader-identity"`, "69002 Lyon", "RCS Lyon 000 000 000", "FR00000000000"} {
+		if !strings.Contains(string(notice), want) {
+			t.Fatalf("demo legal notice lacks %q", want)
+		}
 	}
 	// A second start keeps the accounts and does not print new passwords.
 	again := startServer(t, env, "--demo")

@@ -213,7 +213,7 @@ func (a *App) build(ctx context.Context, opts Options) (err error) {
 	cardHandlers[cardpay.PurposeOrder] = a.Orders.CardHandler()
 	a.Subscriptions = subscriptions.New(a.DB, a.Clock, a.Catalog, a.Ledger, a.Accounts, a.Outbox, subscriptions.SavedCards{Card: a.Card},
 		subscriptions.Options{Jobs: a.Jobs, BaseURL: cfg.BaseURL, StoreName: cfg.StoreName, Logger: a.Logger, PolicyVersion: a.policyInForce,
-			Invoices: a.Invoices})
+			Invoices: a.Invoices, TermsVersion: func(ctx context.Context) (string, error) { return a.Legal.CurrentID(ctx, legal.Terms) }})
 	a.Subscriptions.AddWorkers(workers)
 	cardHandlers[cardpay.PurposeRenewal] = subscriptions.CardHandler{S: a.Subscriptions}
 
@@ -235,6 +235,7 @@ func (a *App) build(ctx context.Context, opts Options) (err error) {
 	a.Claims.AddWorkers(workers)
 	// A card refund's outcome reaches the claim that decided it.
 	cardHandlers[cardpay.PurposeOrder] = orderCards{a.Orders.CardHandler(), a.Claims}
+	cardHandlers[cardpay.PurposeRenewal] = subscriptions.CardHandler{S: a.Subscriptions, Claims: a.Claims}
 	cardHandlers[cardpay.PurposeTopUp] = billing.TopUpHandler{L: a.Ledger}
 	// Purchase notices; a disputed card payment takes its order out of them.
 	a.Proof = proof.New(a.DB, a.Clock, a.Messages)
@@ -294,7 +295,7 @@ func (a *App) build(ctx context.Context, opts Options) (err error) {
 		Policies: a.Policies, Legal: a.Legal, Subscriptions: a.Subscriptions, Claims: a.Claims, Blobs: a.Blobs, Desk: a.Desk,
 		FulfilmentSecret: fulfilment,
 		Ready:            a.ready, StoreName: cfg.StoreName, BaseURL: cfg.BaseURL, SecureCookies: cfg.SecureCookies(),
-		Metrics: a.Metrics, Proof: a.Proof, Invoices: a.Invoices,
+		Metrics: a.Metrics, Proof: a.Proof, Invoices: a.Invoices, SupportAddress: cfg.SupportAddress,
 	})
 	return err
 }

@@ -241,7 +241,15 @@ type Orders interface {
 	ConsentOf(ctx context.Context, orderID string) (orders.Consent, error)
 	// RefundLineTx is the conditional update that keeps a line's refunds
 	// within what was paid (orders.ErrOverRefund otherwise).
+	// It also issues the refund's credit note: for money that has left
+	// (balance, store credit).
 	RefundLineTx(ctx context.Context, tx *sql.Tx, orderID, lineID string, amount money.Amount, actor audit.Actor) error
+	// RefundLinePendingTx counts a card refund on the line the same way,
+	// without a credit note: the processor may still fail it.
+	RefundLinePendingTx(ctx context.Context, tx *sql.Tx, orderID, lineID string, amount money.Amount, actor audit.Actor) error
+	// CreditLineRefundTx issues the credit note of a card refund that
+	// succeeded (once per refundID).
+	CreditLineRefundTx(ctx context.Context, tx *sql.Tx, orderID, lineID, refundID string, amount money.Amount) error
 	// ReleaseLineRefundTx gives back to the line a refund that failed
 	// (never below zero).
 	ReleaseLineRefundTx(ctx context.Context, tx *sql.Tx, orderID, lineID string, amount money.Amount, actor audit.Actor) error

@@ -88,7 +88,13 @@ func (s *Service) refundTx(ctx context.Context, tx *sql.Tx, c *Claim, o orders.O
 		ID: id.New("crf"), ClaimID: c.ID, DecisionID: decisionID, OrderID: o.ID, LineID: c.LineID, Amount: amount,
 		Destination: dest, CustomerAcceptedCreditAt: acceptedCredit, CreatedAt: now, UpdatedAt: now,
 	}
-	if err := s.orders.RefundLineTx(ctx, tx, o.ID, c.LineID, amount, actor); err != nil {
+	count := s.orders.RefundLineTx
+	if dest == DestCard {
+		// The credit note waits for the processor's confirmation
+		// (CardRefundSettledTx): a card refund can still fail.
+		count = s.orders.RefundLinePendingTx
+	}
+	if err := count(ctx, tx, o.ID, c.LineID, amount, actor); err != nil {
 		if errors.Is(err, orders.ErrOverRefund) {
 			return Refund{}, fmt.Errorf("%w: %v on line %s", ErrOverRefund, amount, c.LineID)
 		}
@@ -188,6 +194,14 @@ func (s *Service) cancelSubscriptionTx(ctx context.Context, tx *sql.Tx, c *Claim
 // line in the same transaction (orders.ReleaseLineRefundTx), so it can be
 // refunded again. The conditional pending → failed update is what makes the
 // release happen once per failed refund.
+//
+// A card refund that succeeded gets its credit note here, in the
+// transaction that records the success (orders.CreditLineRefundTx): the
+// credit note's number is taken only for money that really went back, and
+// the conditional pending → succeeded update issues it once however often
+// the outcome is reported. A subscription claim's refund is credited and
+// released by the subscription's card handler, which then calls this.
+
 func (s *Service) CardRefundSettledTx(ctx context.Context, tx *sql.Tx, cardRefundID string, succeeded bool) error {
 	status := RefundFailed
 	if succeeded {
@@ -195,18 +209,34 @@ func (s *Service) CardRefundSettledTx(ctx context.Context, tx *sql.Tx, cardRefun
 	}
 	now := s.clock.Now()
 	var refundID, claimID, currency string
-	var orderID, lineID sql.NullString
+	var orderID, lineID, subID sql.NullString
 	var amount int64
 	err := tx.QueryRowContext(ctx, `UPDATE claim_refunds SET status = $2, updated_at = $3
-		WHERE card_refund_id = $1 AND status = 'pending' RETURNING id, claim_id, order_id, order_line_id, amount, currency`,
-		cardRefundID, status, now).Scan(&refundID, &claimID, &orderID, &lineID, &amount, &currency)
+		WHERE card_refund_id = $1 AND status = 'pending' RETURNING id, claim_id, order_id, order_line_id, subscription_id, amount, currency`,
+		cardRefundID, status, now).Scan(&refundID, &claimID, &orderID, &lineID, &subID, &amount, &currency)
 	if errors.Is(err, sql.ErrNoRows) {
+		if succeeded {
+			return s.lateSuccessTx(ctx, tx, cardRefundID, now)
+		}
 		return nil
 	}
 	if err != nil {
 		return wrapDB("settle card refund", err)
 	}
+	if succeeded && orderID.Valid && lineID.Valid {
+		if err := s.orders.CreditLineRefundTx(ctx, tx, orderID.String, lineID.String, cardRefundID,
+			money.Amount{Minor: amount, Currency: currency}); err != nil {
+			return fmt.Errorf("claims: credit note of card refund %s: %w", cardRefundID, err)
+		}
+	}
 	if !succeeded {
+		if subID.Valid {
+			// The subscription's last payment is refundable again: a
+			// decision read before must not commit on the old facts.
+			if err := takeSubjectTx(ctx, tx, subID.String, 0, false); err != nil {
+				return err
+			}
+		}
 		if orderID.Valid && lineID.Valid {
 			if err := s.orders.ReleaseLineRefundTx(ctx, tx, orderID.String, lineID.String,
 				money.Amount{Minor: amount, Currency: currency}, audit.System); err != nil {
@@ -230,6 +260,56 @@ func (s *Service) CardRefundSettledTx(ctx context.Context, tx *sql.Tx, cardRefun
 	}
 	return audit.Record(ctx, tx, audit.Entry{At: now, Actor: audit.System, SubjectType: "claim_refund", SubjectID: refundID,
 		Action: "settle", Before: map[string]any{"status": RefundPending}, After: map[string]any{"status": status}})
+}
+
+// lateSuccessTx handles Stripe reporting succeeded a card refund recorded
+// failed (cardpay reserves it on the payment again when it still fits): the
+// money did leave after all. The claim refund becomes succeeded, its amount
+// is counted on the line again and its credit note issued, once (the
+// conditional failed → succeeded update). If the line was refunded again
+// meanwhile and the amount no longer fits, nothing is counted and the
+// agents are alerted: the customer got the money twice.
+func (s *Service) lateSuccessTx(ctx context.Context, tx *sql.Tx, cardRefundID string, now time.Time) error {
+	var refundID, claimID, currency string
+	var orderID, lineID sql.NullString
+	var amount int64
+	err := tx.QueryRowContext(ctx, `UPDATE claim_refunds SET status = 'succeeded', updated_at = $2
+		WHERE card_refund_id = $1 AND status = 'failed' RETURNING id, claim_id, order_id, order_line_id, amount, currency`,
+		cardRefundID, now).Scan(&refundID, &claimID, &orderID, &lineID, &amount, &currency)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil
+	}
+	if err != nil {
+		return wrapDB("settle card refund late", err)
+	}
+	if orderID.Valid && lineID.Valid {
+		a := money.Amount{Minor: amount, Currency: currency}
+		err := s.orders.RefundLinePendingTx(ctx, tx, orderID.String, lineID.String, a, audit.System)
+		switch {
+		case errors.Is(err, orders.ErrOverRefund):
+			s.opts.Logger.Error("claims: a card refund reported failed then succeeded no longer fits its line; the customer was paid twice",
+				"claim", claimID, "claim_refund", refundID, "card_refund", cardRefundID)
+			if s.alerts != nil {
+				if err := s.alerts.NotifyTx(ctx, tx, account.RoleAgent, "card_refund_failed", alerts.Data{
+					Subject: claimID, Detail: "card refund " + cardRefundID + " succeeded after it was reported failed, and the line was refunded again",
+					Link: "/console/claims/" + claimID,
+				}); err != nil {
+					return err
+				}
+			}
+		case err != nil:
+			return err
+		default:
+			if err := s.orders.CreditLineRefundTx(ctx, tx, orderID.String, lineID.String, cardRefundID, a); err != nil {
+				return err
+			}
+		}
+		if err := takeSubjectTx(ctx, tx, lineID.String, 0, false); err != nil {
+			return err
+		}
+	}
+	return audit.Record(ctx, tx, audit.Entry{At: now, Actor: audit.System, SubjectType: "claim_refund", SubjectID: refundID,
+		Action: "settle", Before: map[string]any{"status": RefundFailed}, After: map[string]any{"status": RefundSucceeded}})
 }
 
 // AgentDecision is an agent's decision on a claim (POST

@@ -5,7 +5,6 @@ import (
 	"database/sql"
 
 	"comptoir/internal/account"
-	"comptoir/internal/id"
 	"comptoir/internal/invoices"
 	"comptoir/internal/money"
 )
@@ -78,7 +77,7 @@ func (s *Service) issueInvoice(ctx context.Context, tx *sql.Tx, buyer account.Us
 
 // creditNote documents a refund of an order line against the order's
 // invoice.
-func (s *Service) creditNote(ctx context.Context, tx *sql.Tx, orderID, lineID string, amount money.Amount) error {
+func (s *Service) creditNote(ctx context.Context, tx *sql.Tx, orderID, lineID, refundID string, amount money.Amount) error {
 	if s.opts.Invoices == nil {
 		return nil
 	}
@@ -90,7 +89,7 @@ func (s *Service) creditNote(ctx context.Context, tx *sql.Tx, orderID, lineID st
 	if u, err := s.customers.UserByID(ctx, customerID); err == nil {
 		b = InvoiceBuyer(u)
 	}
-	_, err := s.opts.Invoices.CreditTx(ctx, tx, invoices.CreditInput{RefundID: id.New("rfd"), Source: invoices.SourceOrder, SourceID: orderID,
+	_, err := s.opts.Invoices.CreditTx(ctx, tx, invoices.CreditInput{RefundID: refundID, Source: invoices.SourceOrder, SourceID: orderID,
 		LineRef: lineID, Amount: amount, Buyer: b})
 	return err
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"comptoir/internal/audit"
+	"comptoir/internal/id"
 	"comptoir/internal/money"
 )
 
@@ -20,7 +21,33 @@ var ErrOverRefund = errors.New("orders: refund above what was paid")
 // conditional update per row, so concurrent refunds — two agents clicking at
 // once, a claim and a withdrawal — can never add up to more than was paid:
 // the second one finds the condition false and gets ErrOverRefund.
+//
+// The money has left when it returns (a balance refund, store credit), so
+// the refund's credit note is issued here too. A refund whose money moves
+// later (a card refund the processor settles) uses RefundLinePendingTx.
 func (s *Service) RefundLineTx(ctx context.Context, tx *sql.Tx, orderID, lineID string, amount money.Amount, actor audit.Actor) error {
+	return s.refundLine(ctx, tx, orderID, lineID, amount, actor, true)
+}
+
+// RefundLinePendingTx is RefundLineTx for a refund the card processor has
+// yet to carry out: the amount is counted on the line at once (so nothing
+// else can refund it), but no credit note is issued, since the money may
+// never leave. CreditLineRefundTx issues it when the refund succeeds;
+// ReleaseLineRefundTx gives the amount back when it fails.
+func (s *Service) RefundLinePendingTx(ctx context.Context, tx *sql.Tx, orderID, lineID string, amount money.Amount, actor audit.Actor) error {
+	return s.refundLine(ctx, tx, orderID, lineID, amount, actor, false)
+}
+
+// CreditLineRefundTx issues the credit note of a refund counted by
+// RefundLinePendingTx, in the transaction that records its success, so the
+// credit note's number is taken only for money that really went back.
+// refundID names the refund: a second call for the same refund issues
+// nothing more.
+func (s *Service) CreditLineRefundTx(ctx context.Context, tx *sql.Tx, orderID, lineID, refundID string, amount money.Amount) error {
+	return s.creditNote(ctx, tx, orderID, lineID, refundID, amount)
+}
+
+func (s *Service) refundLine(ctx context.Context, tx *sql.Tx, orderID, lineID string, amount money.Amount, actor audit.Actor, credit bool) error {
 	if amount.Minor <= 0 {
 		return &ValidationError{Fields: map[string]string{"amount": "not_positive"}}
 	}
@@ -42,8 +69,10 @@ func (s *Service) RefundLineTx(ctx context.Context, tx *sql.Tx, orderID, lineID 
 	if n, _ := res.RowsAffected(); n != 1 {
 		return ErrOverRefund
 	}
-	if err := s.creditNote(ctx, tx, orderID, lineID, amount); err != nil {
-		return err
+	if credit {
+		if err := s.creditNote(ctx, tx, orderID, lineID, id.New("rfd"), amount); err != nil {
+			return err
+		}
 	}
 	return audit.Record(ctx, tx, audit.Entry{
 		At: now, Actor: actor, SubjectType: "order_line", SubjectID: lineID, Action: "refund",

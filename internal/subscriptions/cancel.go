@@ -7,6 +7,7 @@ import (
 
 	"comptoir/internal/account"
 	"comptoir/internal/audit"
+	"comptoir/internal/money"
 )
 
 // CancelInput is a request to cancel a subscription.
@@ -266,6 +267,52 @@ func (s *Service) MarkRefundedTx(ctx context.Context, tx *sql.Tx, periodID strin
 	return audit.Record(ctx, tx, audit.Entry{
 		At: now, Actor: actor, SubjectType: "subscription", SubjectID: p.SubscriptionID, Action: "subscription.period_refunded",
 		After: map[string]any{"period_id": p.ID, "amount": p.Amount, "payment_reference": p.PaymentReference},
+	})
+}
+
+// periodRefundSucceededTx issues the credit note of a card refund of the
+// period that succeeded. A refund Stripe reports succeeded after it was
+// reported failed (periodRefundFailedTx made the period paid again) marks
+// the period refunded again: the money did leave.
+func (s *Service) periodRefundSucceededTx(ctx context.Context, tx *sql.Tx, periodID, refundID string, amount money.Amount) error {
+	now := s.clock.Now()
+	if _, err := tx.ExecContext(ctx, `UPDATE subscription_periods SET status = 'refunded', refunded_at = $2, updated_at = $2
+		WHERE id = $1 AND status = 'paid'`, periodID, now); err != nil {
+		return wrapDB("period refunded", err)
+	}
+	period, err := getPeriod(ctx, tx, periodID)
+	if err != nil {
+		return err
+	}
+	sub, err := getSubscription(ctx, tx, period.SubscriptionID)
+	if err != nil {
+		return err
+	}
+	return s.creditPeriod(ctx, tx, sub, period, refundID, amount)
+}
+
+// periodRefundFailedTx undoes MarkRefundedTx for a card refund that failed:
+// the money never left, so the period is paid again and its payment is
+// what a claim or an agent may refund. A period that is not refunded (the
+// refund was not a period's) changes nothing.
+func (s *Service) periodRefundFailedTx(ctx context.Context, tx *sql.Tx, periodID, refundID string, amount money.Amount) error {
+	now := s.clock.Now()
+	res, err := tx.ExecContext(ctx, `UPDATE subscription_periods SET status = 'paid', refunded_at = NULL, updated_at = $2
+		WHERE id = $1 AND status = 'refunded'`, periodID, now)
+	if err != nil {
+		return wrapDB("release period refund", err)
+	}
+	if n, _ := res.RowsAffected(); n != 1 {
+		return nil
+	}
+	p, err := getPeriod(ctx, tx, periodID)
+	if err != nil {
+		return err
+	}
+	return audit.Record(ctx, tx, audit.Entry{
+		At: now, Actor: audit.System, SubjectType: "subscription", SubjectID: p.SubscriptionID, Action: "subscription.period_refund_released",
+		Before: map[string]any{"status": PeriodRefunded},
+		After:  map[string]any{"period_id": p.ID, "status": PeriodPaid, "card_refund": refundID, "amount": amount},
 	})
 }
 

@@ -45,7 +45,18 @@ func (c SavedCards) ReleasePeriodTx(ctx context.Context, tx *sql.Tx, periodID st
 // payments. It implements cardpay.Handler for the "renewal" purpose (and
 // the first period of a card subscription, whose reference is also the
 // period).
-type CardHandler struct{ S *Service }
+type CardHandler struct {
+	S *Service
+	// Claims hears the outcome of card refunds (the claim that decided
+	// them records it and alerts agents of a failure); nil: nobody.
+	Claims RefundReporter
+}
+
+// RefundReporter is told the outcome of a card refund: claims'
+// CardRefundSettledTx.
+type RefundReporter interface {
+	CardRefundSettledTx(ctx context.Context, tx *sql.Tx, cardRefundID string, succeeded bool) error
+}
 
 // PaymentSucceeded marks the period paid.
 func (h CardHandler) PaymentSucceeded(ctx context.Context, tx *sql.Tx, p cardpay.Payment) error {
@@ -60,7 +71,25 @@ func (h CardHandler) PaymentFailed(ctx context.Context, tx *sql.Tx, p cardpay.Pa
 	return h.S.PeriodPaymentFailedTx(ctx, tx, p.ReferenceID, p.LastError)
 }
 
-// RefundSettled needs nothing here: refunds of periods are the claims'.
-func (CardHandler) RefundSettled(context.Context, *sql.Tx, cardpay.Refund, cardpay.Payment) error {
-	return nil
+// RefundSettled settles the refund of a period's card payment (a
+// subscription claim's): a refund that succeeded gets its credit note now,
+// in the transaction that records the success; one that failed gives the
+// period back its paid status, so its payment is refundable again (the
+// money never left). Then the claim hears of it. cardpay reports each
+// outcome once; the credit note is also keyed on the refund.
+func (h CardHandler) RefundSettled(ctx context.Context, tx *sql.Tx, r cardpay.Refund, p cardpay.Payment) error {
+	succeeded := r.Status == cardpay.RefundSucceeded
+	var err error
+	if succeeded {
+		err = h.S.periodRefundSucceededTx(ctx, tx, p.ReferenceID, r.ID, r.Amount)
+	} else {
+		err = h.S.periodRefundFailedTx(ctx, tx, p.ReferenceID, r.ID, r.Amount)
+	}
+	if err != nil {
+		return err
+	}
+	if h.Claims == nil {
+		return nil
+	}
+	return h.Claims.CardRefundSettledTx(ctx, tx, r.ID, succeeded)
 }

@@ -67,10 +67,9 @@ func (a ClaimsAdapter) CancelForClaimTx(ctx context.Context, tx *sql.Tx, c claim
 	if err := a.S.MarkRefundedTx(ctx, tx, last.ID, c.Actor); err != nil {
 		return claims.SubscriptionRefund{}, err
 	}
-	if err := a.S.creditPeriod(ctx, tx, sub, last, "claim_"+c.ClaimID, *c.Refund); err != nil {
-		return claims.SubscriptionRefund{}, err
-	}
 	if last.PaymentMethod == PayCard {
+		// Its credit note waits for the processor to confirm the refund
+		// (CardHandler.RefundSettled): a card refund can still fail.
 		if a.Card == nil {
 			return claims.SubscriptionRefund{}, claims.ErrCardRefundUnavailable
 		}
@@ -79,6 +78,10 @@ func (a ClaimsAdapter) CancelForClaimTx(ctx context.Context, tx *sql.Tx, c claim
 			return claims.SubscriptionRefund{}, err
 		}
 		return claims.SubscriptionRefund{Destination: claims.DestCard, Pending: true, CardRefundID: r.ID}, nil
+	}
+	// Back to the balance: the money has moved, the credit note goes now.
+	if err := a.S.creditPeriod(ctx, tx, sub, last, "claim_"+c.ClaimID, *c.Refund); err != nil {
+		return claims.SubscriptionRefund{}, err
 	}
 	e, err := a.Ledger.CreditTx(ctx, tx, billing.Entry{
 		CustomerID: sub.CustomerID, Amount: *c.Refund, Kind: billing.KindRefund,

@@ -14,23 +14,25 @@ const subscriptionColumns = `id, customer_id, product_id, product_revision, plan
 	policy_version, lang, anchor_day, current_period_start, current_period_end, trial_end, cancel_at_period_end,
 	cancel_requested_at, canceled_at, ended_at, consent_required, immediate_performance, withdrawal_waiver,
 	consent_wording_version, consent_lang, consent_immediate_text, consent_waiver_text, consent_at, consent_ip,
-	consent_user_agent, created_at, updated_at`
+	consent_user_agent, created_at, updated_at, terms_version`
 
 func scanSubscription(row interface{ Scan(...any) error }) (Subscription, error) {
 	var s Subscription
 	var trialEnd, requested, canceled, ended sql.NullTime
+	var terms sql.NullString
 	c := &s.Consent
 	err := row.Scan(&s.ID, &s.CustomerID, &s.ProductID, &s.ProductRevision, &s.Interval, &s.Status, &s.PaymentMethod,
 		&s.Amount.Currency, &s.Amount.Minor, &s.PolicyVersion, &s.Lang, &s.AnchorDay, &s.CurrentPeriodStart,
 		&s.CurrentPeriodEnd, &trialEnd, &s.CancelAtPeriodEnd, &requested, &canceled, &ended,
 		&c.Required, &c.ImmediatePerformance, &c.WithdrawalWaiver, &c.WordingVersion, &c.Lang, &c.ImmediateText,
-		&c.WaiverText, &c.At, &c.IP, &c.UserAgent, &s.CreatedAt, &s.UpdatedAt)
+		&c.WaiverText, &c.At, &c.IP, &c.UserAgent, &s.CreatedAt, &s.UpdatedAt, &terms)
 	if err != nil {
 		return Subscription{}, err
 	}
 	s.CurrentPeriodStart, s.CurrentPeriodEnd = s.CurrentPeriodStart.UTC(), s.CurrentPeriodEnd.UTC()
 	s.TrialEnd, s.CancelRequestedAt = fromNull(trialEnd), fromNull(requested)
 	s.CanceledAt, s.EndedAt = fromNull(canceled), fromNull(ended)
+	c.TermsVersion = terms.String
 	c.At, s.CreatedAt, s.UpdatedAt = c.At.UTC(), s.CreatedAt.UTC(), s.UpdatedAt.UTC()
 	return s, nil
 }

@@ -28,6 +28,10 @@ type StartInput struct {
 	// set it must be the one in force (a page left open across a policy
 	// change must not bind the customer to a text they did not see).
 	AcceptPolicy string
+	// AcceptTerms is the terms of sale version the customer was shown; when
+	// set it must be the one in force (ErrTermsNotAccepted). Empty: the
+	// API, whose customers read the terms on the store's pages.
+	AcceptTerms string
 	// Lang is the language the customer reads the store in; IP and
 	// UserAgent go into the consent record.
 	Lang      string
@@ -70,6 +74,13 @@ func (s *Service) Start(ctx context.Context, in StartInput, after AfterStart) (S
 	}
 	if in.AcceptPolicy != "" && in.AcceptPolicy != inForce {
 		return Subscription{}, ErrPolicyNotAccepted
+	}
+	terms, err := s.TermsVersion(ctx)
+	if err != nil {
+		return Subscription{}, fmt.Errorf("subscriptions: terms in force: %w", err)
+	}
+	if in.AcceptTerms != "" && in.AcceptTerms != terms {
+		return Subscription{}, ErrTermsNotAccepted
 	}
 	user, err := s.customers.UserByID(ctx, in.CustomerID)
 	if errors.Is(err, account.ErrNotFound) {
@@ -119,7 +130,7 @@ func (s *Service) Start(ctx context.Context, in StartInput, after AfterStart) (S
 			Consent: Consent{
 				Required: required, ImmediatePerformance: in.ImmediatePerformance, WithdrawalWaiver: in.WithdrawalWaiver,
 				WordingVersion: ConsentWordingVersion, Lang: lang, ImmediateText: wording.Immediate, WaiverText: wording.Waiver,
-				At: now, IP: clip(in.IP, 64), UserAgent: clip(in.UserAgent, 512),
+				At: now, IP: clip(in.IP, 64), UserAgent: clip(in.UserAgent, 512), TermsVersion: terms,
 			},
 		}
 		trial := plan.TrialDays > 0 && before == 0
@@ -176,7 +187,7 @@ func (s *Service) Start(ctx context.Context, in StartInput, after AfterStart) (S
 			At: now, Actor: audit.Actor{ID: sub.CustomerID, Role: account.RoleCustomer}, SubjectType: "subscription", SubjectID: sub.ID,
 			Action: "subscription.start", After: map[string]any{
 				"status": sub.Status, "product_id": sub.ProductID, "product_revision": sub.ProductRevision, "amount": sub.Amount,
-				"interval": sub.Interval, "payment": sub.PaymentMethod, "policy_version": sub.PolicyVersion,
+				"interval": sub.Interval, "payment": sub.PaymentMethod, "policy_version": sub.PolicyVersion, "terms_version": sub.Consent.TermsVersion,
 				"trial_end": nullTime(sub.TrialEnd), "current_period_end": sub.CurrentPeriodEnd,
 			},
 		}); err != nil {
@@ -223,12 +234,12 @@ func insertSubscription(ctx context.Context, tx *sql.Tx, sub Subscription) error
 	_, err := tx.ExecContext(ctx, `INSERT INTO subscriptions (id, customer_id, product_id, product_revision, plan_interval, status,
 		payment_method, currency, amount, policy_version, lang, anchor_day, current_period_start, current_period_end, trial_end,
 		cancel_at_period_end, consent_required, immediate_performance, withdrawal_waiver, consent_wording_version, consent_lang,
-		consent_immediate_text, consent_waiver_text, consent_at, consent_ip, consent_user_agent, created_at, updated_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, FALSE, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $26)`,
+		consent_immediate_text, consent_waiver_text, consent_at, consent_ip, consent_user_agent, created_at, updated_at, terms_version)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, FALSE, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $26, $27)`,
 		sub.ID, sub.CustomerID, sub.ProductID, sub.ProductRevision, sub.Interval, sub.Status, sub.PaymentMethod,
 		sub.Amount.Currency, sub.Amount.Minor, sub.PolicyVersion, sub.Lang, sub.AnchorDay, sub.CurrentPeriodStart,
 		sub.CurrentPeriodEnd, nullTime(sub.TrialEnd), c.Required, c.ImmediatePerformance, c.WithdrawalWaiver,
-		c.WordingVersion, c.Lang, c.ImmediateText, c.WaiverText, c.At, c.IP, c.UserAgent, sub.CreatedAt)
+		c.WordingVersion, c.Lang, c.ImmediateText, c.WaiverText, c.At, c.IP, c.UserAgent, sub.CreatedAt, nullString(c.TermsVersion))
 	if db.IsUniqueViolation(err) {
 		return ErrAlreadySubscribed
 	}
@@ -268,4 +279,12 @@ func (s *Service) sendStarted(ctx context.Context, tx *sql.Tx, sub Subscription,
 	d.Ticked = c.ImmediatePerformance && c.WithdrawalWaiver
 	d.Immediate, d.Waiver = c.ImmediateText, c.WaiverText
 	return s.send(ctx, tx, MailStarted, lang, p, d)
+}
+
+// nullString stores "" as NULL: a consent record without terms version.
+func nullString(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
 }

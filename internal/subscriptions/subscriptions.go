@@ -77,10 +77,13 @@ var RetrySchedule = []time.Duration{24 * time.Hour, 3 * 24 * time.Hour, 7 * 24 *
 
 // Errors callers tell apart. Each has a stable API code (see Code).
 var (
-	ErrNotFound            = errors.New("subscriptions: not found")
-	ErrProductUnavailable  = errors.New("subscriptions: plan not for sale")
-	ErrConsentRequired     = errors.New("subscriptions: consent to immediate performance required")
-	ErrPolicyNotAccepted   = errors.New("subscriptions: refund policy version not accepted")
+	ErrNotFound           = errors.New("subscriptions: not found")
+	ErrProductUnavailable = errors.New("subscriptions: plan not for sale")
+	ErrConsentRequired    = errors.New("subscriptions: consent to immediate performance required")
+	ErrPolicyNotAccepted  = errors.New("subscriptions: refund policy version not accepted")
+	// ErrTermsNotAccepted: the terms of sale changed between the page the
+	// customer read and their subscribing.
+	ErrTermsNotAccepted    = errors.New("subscriptions: terms of sale version not accepted")
 	ErrInsufficientBalance = errors.New("subscriptions: insufficient balance")
 	ErrCardUnavailable     = errors.New("subscriptions: card payments are not configured")
 	ErrAlreadySubscribed   = errors.New("subscriptions: already subscribed to this plan")
@@ -107,7 +110,7 @@ func Code(err error) string {
 		code string
 	}{
 		{ErrNotFound, "not_found"}, {ErrProductUnavailable, "product_unavailable"}, {ErrConsentRequired, "consent_required"},
-		{ErrPolicyNotAccepted, "policy_not_accepted"}, {ErrInsufficientBalance, "insufficient_balance"},
+		{ErrPolicyNotAccepted, "policy_not_accepted"}, {ErrTermsNotAccepted, "terms_not_accepted"}, {ErrInsufficientBalance, "insufficient_balance"},
 		{ErrCardUnavailable, "card_unavailable"}, {ErrAlreadySubscribed, "already_subscribed"},
 		{ErrNotUndoable, "not_undoable"}, {ErrCardDeclined, "card_declined"},
 	} {
@@ -202,6 +205,10 @@ type Consent struct {
 	At                   time.Time
 	IP                   string
 	UserAgent            string
+	// TermsVersion is the terms of sale version accepted (legal's
+	// "terms@N"); "" for subscriptions started before it was recorded, or
+	// without terms published.
+	TermsVersion string
 }
 
 // Period is one billed period.
@@ -284,7 +291,10 @@ type Options struct {
 	// PolicyVersion returns the refund policy version in force, which a
 	// customer accepts when subscribing.
 	PolicyVersion func(ctx context.Context) (string, error)
-	Logger        *slog.Logger
+	// TermsVersion returns the terms of sale version in force ("terms@1"),
+	// recorded with the consent; nil or "" when no terms are published.
+	TermsVersion func(ctx context.Context) (string, error)
+	Logger       *slog.Logger
 	// Invoices issues an invoice per paid period and a credit note per
 	// refund; nil issues none.
 	Invoices Invoicer
@@ -311,6 +321,15 @@ func New(d *db.DB, c clock.Clock, cat Catalog, ledger Ledger, cust Customers, ma
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
 	return &Service{db: d, clock: c, catalog: cat, ledger: ledger, customers: cust, mailer: mailer, card: card, opts: opts}
+}
+
+// TermsVersion is the terms of sale version a customer accepts today; ""
+// when none is published.
+func (s *Service) TermsVersion(ctx context.Context) (string, error) {
+	if s.opts.TermsVersion == nil {
+		return "", nil
+	}
+	return s.opts.TermsVersion(ctx)
 }
 
 // PolicyVersion is the refund policy version a customer accepts today.

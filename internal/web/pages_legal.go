@@ -3,7 +3,9 @@ package web
 import (
 	"errors"
 	"net/http"
+	"strings"
 
+	"comptoir/internal/invoices"
 	"comptoir/internal/legal"
 )
 
@@ -30,6 +32,53 @@ type legalPageData struct {
 	Slug    string
 	// Lang is the text's language, which the link may choose.
 	Lang string
+	// Trader is the seller's identity from the configuration (the one the
+	// invoices print), shown above the legal notice's text; nil on the
+	// other pages.
+	Trader *traderIdentity
+}
+
+// traderIdentity is the legal notice's identity block: the seller flags
+// (--seller-name, --seller-address, --seller-registration,
+// --seller-vat-number) and the support address as contact, so the notice
+// and the invoices name the same trader whatever the admin's text says.
+type traderIdentity struct {
+	invoices.Seller
+	AddressLines []string
+	Contact      string
+}
+
+// trader is the identity block, or nil without invoicing configured.
+func (s *Server) trader() *traderIdentity {
+	if s.Invoices == nil {
+		return nil
+	}
+	t := &traderIdentity{Seller: s.Invoices.Seller(), Contact: s.SupportAddress}
+	for _, l := range strings.FieldsFunc(t.Address, func(r rune) bool { return r == '\n' || r == ',' }) {
+		if l = strings.TrimSpace(l); l != "" {
+			t.AddressLines = append(t.AddressLines, l)
+		}
+	}
+	return t
+}
+
+// missingSellerFlags lists the seller flags left empty, which the invoices
+// and the legal notice would print blank.
+func (s *Server) missingSellerFlags() []string {
+	if s.Invoices == nil {
+		return nil
+	}
+	seller := s.Invoices.Seller()
+	var out []string
+	for _, f := range []struct{ flag, value string }{
+		{"--seller-name", seller.Name}, {"--seller-address", seller.Address},
+		{"--seller-registration", seller.Registration}, {"--seller-vat-number", seller.VATNumber},
+	} {
+		if strings.TrimSpace(f.value) == "" {
+			out = append(out, f.flag)
+		}
+	}
+	return out
 }
 
 // legalPage shows a legal page to anyone: the version in force, or the one
@@ -72,9 +121,18 @@ func (s *Server) legalPage(w http.ResponseWriter, r *http.Request) {
 	if doc.Version != cur.Version {
 		d.Current = cur
 	}
+	if k == legal.Notice {
+		d.Trader = s.trader()
+	}
 	v := s.newView(r, "", d)
 	v.Title = s.Messages.T(lang, "legal.title."+string(k))
 	s.render(w, r, http.StatusOK, "legal", v)
+}
+
+type adminLegalListData struct {
+	Rows []adminLegalRow
+	// MissingSeller names the seller flags left empty ("" when none).
+	MissingSeller string
 }
 
 // adminLegalRow is one kind on the legal pages' admin overview.
@@ -96,7 +154,8 @@ func (s *Server) adminLegalList(w http.ResponseWriter, r *http.Request) {
 		}
 		rows = append(rows, row)
 	}
-	s.render(w, r, http.StatusOK, "admin_legal_list", s.newView(r, "admin.legal.title", rows))
+	d := adminLegalListData{Rows: rows, MissingSeller: strings.Join(s.missingSellerFlags(), ", ")}
+	s.render(w, r, http.StatusOK, "admin_legal_list", s.newView(r, "admin.legal.title", d))
 }
 
 // adminLegalRow reads what the admin pages say about a kind: its version in
@@ -128,6 +187,10 @@ type adminLegalData struct {
 	// admin's language.
 	DraftBlocks       []legal.Block
 	DraftPlaceholders []string
+	// Trader and MissingSeller (the legal notice only): the identity block
+	// the page shows above the text, and the seller flags left empty.
+	Trader        *traderIdentity
+	MissingSeller string
 }
 
 // adminLegalView builds the page of one kind, with the editor filled with fr
@@ -139,6 +202,9 @@ func (s *Server) adminLegalView(r *http.Request, k legal.Kind, fr, en string) (*
 		return nil, err
 	}
 	d := &adminLegalData{adminLegalRow: row, Versions: versions, FR: fr, EN: en}
+	if k == legal.Notice {
+		d.Trader, d.MissingSeller = s.trader(), strings.Join(s.missingSellerFlags(), ", ")
+	}
 	v := s.newView(r, "legal.title."+string(k), d)
 	if row.Draft != nil {
 		d.DraftBlocks = legal.Render(row.Draft.Text(v.Lang))

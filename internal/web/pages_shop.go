@@ -75,7 +75,10 @@ type productData struct {
 	Consent       subscriptions.ConsentText
 	ConsentNeeded bool
 	PolicyVersion string
-	CardEnabled   bool
+	// TermsVersion is the terms of sale version in force, which the
+	// subscribe form sends back ("" when none is published).
+	TermsVersion string
+	CardEnabled  bool
 }
 
 // productView is the product page, with the subscription form for plans.
@@ -90,6 +93,9 @@ func (s *Server) productView(r *http.Request, p catalog.Product) (*view, error) 
 			return nil, err
 		}
 		d.PolicyVersion, d.CardEnabled = inForce, cardEnabled(s.Card)
+		if d.TermsVersion, err = s.Subscriptions.TermsVersion(r.Context()); err != nil {
+			return nil, err
+		}
 		d.Consent = subscriptions.ConsentWording(v.Lang)
 		if u := state(r).user; u != nil {
 			d.ConsentNeeded = subscriptions.ConsentRequired(*u)

@@ -63,7 +63,7 @@ func (s *Server) subscribe(w http.ResponseWriter, r *http.Request) {
 	in := subscriptions.StartInput{
 		CustomerID: st.user.ID, PlanID: f.Get("plan_id"), Payment: f.Get("payment"),
 		ImmediatePerformance: f.Get("immediate_performance") == "yes", WithdrawalWaiver: f.Get("withdrawal_waiver") == "yes",
-		AcceptPolicy: f.Get("accept_policy"), Lang: st.lang, IP: clientIP(r), UserAgent: r.UserAgent(),
+		AcceptPolicy: f.Get("accept_policy"), AcceptTerms: f.Get("accept_terms"), Lang: st.lang, IP: clientIP(r), UserAgent: r.UserAgent(),
 	}
 	fail := func(status int, field, key string) {
 		p, err := s.Catalog.Get(r.Context(), in.PlanID)

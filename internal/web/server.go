@@ -63,6 +63,9 @@ type Deps struct {
 	StoreName     string
 	BaseURL       string
 	SecureCookies bool
+	// SupportAddress is the store's contact address, shown in the legal
+	// notice's trader identity.
+	SupportAddress string
 	// DefaultLang is used when nothing in the request names a language.
 	DefaultLang string
 	// Metrics is where request metrics are registered; nil disables them.

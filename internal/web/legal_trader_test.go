@@ -1,0 +1,63 @@
+package web_test
+
+import (
+	"strings"
+	"testing"
+
+	"comptoir/internal/account"
+	"comptoir/internal/apptest"
+	"comptoir/internal/config"
+)
+
+// The legal notice shows the trader identity the invoices print (the
+// seller settings, the support address as contact) above the admin's text;
+// with every seller setting given the admin pages warn of nothing.
+func TestLegalNoticeShowsTheSellerIdentity(t *testing.T) {
+	h := apptest.StartWith(t, func(c *config.Config) {
+		c.SellerName, c.SellerAddress = "Atelier Lune SARL", "3 quai des Arts, 75006 Paris"
+		c.SellerRegistration, c.SellerVATNumber = "RCS Paris 123 456 789", "FR12123456789"
+	})
+	for _, lang := range []string{"en", "fr"} {
+		page := h.NewClient(t).Get("/legal/notice?lang=" + lang)
+		mustContain(t, page, `id="trader-identity"`, `<dd id="trader-name">Atelier Lune SARL</dd>`,
+			`<dd id="trader-address">3 quai des Arts<br>75006 Paris</dd>`, `<dd id="trader-registration">RCS Paris 123 456 789</dd>`,
+			`<dd id="trader-vat">FR12123456789</dd>`, `href="mailto:support@shop.test"`)
+		// Above the admin's text.
+		if i, j := strings.Index(page.Body, `id="trader-identity"`), strings.Index(page.Body, "<h2>"); j >= 0 && j < i {
+			t.Fatalf("the identity block comes after the text (%s)", lang)
+		}
+	}
+	mustContain(t, h.NewClient(t).Get("/legal/notice?lang=fr"), "Identité du commerçant", "Dénomination")
+	if strings.Contains(h.NewClient(t).Get("/legal/terms").Body, `id="trader-identity"`) {
+		t.Fatal("the terms show the trader identity block")
+	}
+	_, adm := h.User(t, account.RoleAdmin, "admin@shop.test")
+	for _, p := range []string{"/admin/legal", "/admin/legal/notice"} {
+		if r := adm.Get(p); strings.Contains(r.Body, `id="seller-warning"`) {
+			t.Fatalf("%s warns with every seller setting given", p)
+		}
+	}
+	mustContain(t, adm.Get("/admin/legal/notice"), `id="trader-note"`, `<dd id="trader-vat">FR12123456789</dd>`)
+}
+
+// Without seller settings the admin legal pages name the flags to set: the
+// invoices and the notice would print them blank.
+func TestAdminLegalWarnsOfMissingSellerSettings(t *testing.T) {
+	h := apptest.Start(t)
+	_, adm := h.User(t, account.RoleAdmin, "admin@shop.test")
+	for _, p := range []string{"/admin/legal", "/admin/legal/notice"} {
+		r := adm.Get(p + "?lang=en")
+		mustContain(t, r, `id="seller-warning"`, "--seller-address", "--seller-registration", "--seller-vat-number")
+		if strings.Contains(r.Body, "--seller-name") {
+			t.Fatalf("%s: the seller name defaults to the store name, yet it is reported missing", p)
+		}
+	}
+	if strings.Contains(adm.Get("/admin/legal/terms").Body, `id="seller-warning"`) {
+		t.Fatal("the terms editor warns about the seller settings")
+	}
+	page := h.NewClient(t).Get("/legal/notice")
+	mustContain(t, page, `id="trader-identity"`, `id="trader-name"`)
+	if strings.Contains(page.Body, `id="trader-vat"`) {
+		t.Fatal("an empty VAT number is shown")
+	}
+}
