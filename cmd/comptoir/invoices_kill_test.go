@@ -29,6 +29,9 @@ func TestKillHelperProcess(t *testing.T) {
 	if os.Getenv("COMPTOIR_KILL_HELPER") != "1" {
 		t.Skip("run by TestInvoiceNumbersSurviveSIGKILL")
 	}
+	if d, err := time.ParseDuration(os.Getenv("COMPTOIR_TEST_RESCUE_AFTER")); err == nil {
+		serveOptionsHook = func(o *app.Options) { o.RescueStuckJobsAfter = d }
+	}
 	args := os.Args
 	for i, a := range args {
 		if a == "--" {
@@ -46,10 +49,11 @@ type storeProcess struct {
 	out  *syncBuffer
 }
 
-func startStoreProcess(t *testing.T, env map[string]string) *storeProcess {
+func startStoreProcess(t *testing.T, env map[string]string, extra ...string) *storeProcess {
 	t.Helper()
 	port := freePort(t)
-	cmd := exec.Command(os.Args[0], "-test.run=^TestKillHelperProcess$", "--", "serve", "--listen", fmt.Sprintf("127.0.0.1:%d", port))
+	args := append([]string{"-test.run=^TestKillHelperProcess$", "--", "serve", "--listen", fmt.Sprintf("127.0.0.1:%d", port)}, extra...)
+	cmd := exec.Command(os.Args[0], args...)
 	cmd.Env = append(os.Environ(), "COMPTOIR_KILL_HELPER=1")
 	for k, v := range env {
 		cmd.Env = append(cmd.Env, k+"="+v)

@@ -1,0 +1,347 @@
+package main
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"math/rand/v2"
+	"net/http"
+	"net/smtp"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"comptoir/internal/account"
+	"comptoir/internal/app"
+	"comptoir/internal/audit"
+	"comptoir/internal/catalog"
+	"comptoir/internal/claims"
+	"comptoir/internal/config"
+	"comptoir/internal/db"
+	"comptoir/internal/money"
+	"comptoir/internal/orders"
+	"comptoir/internal/policy"
+)
+
+// crashStore is the data a crash test loads a store with: buyers with
+// money, an agent, and claims waiting for the agent's refund decision.
+type crashStore struct {
+	productID string
+	buyers    []string // API tokens
+	agent     string   // API token
+	claims    []crashClaim
+}
+
+type crashClaim struct {
+	id, orderID string
+	amount      int64
+}
+
+// seedCrashStore fills a fresh database, in this process, before any
+// store process starts.
+func seedCrashStore(t *testing.T, env map[string]string, buyers, refunds int) crashStore {
+	t.Helper()
+	ctx := context.Background()
+	cfg := &config.Config{Listen: "127.0.0.1:0", DataDir: env["COMPTOIR_DATA_DIR"], DatabaseURL: env["COMPTOIR_DATABASE_URL"],
+		SupportAddress: "support@shop.test", StoreName: "Crash Test", LogLevel: "error"}
+	if err := cfg.Resolve(); err != nil {
+		t.Fatal(err)
+	}
+	a, err := app.Open(ctx, cfg, app.Options{Migrate: true, PasswordParams: &account.FastHashParams})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	admin := audit.Actor{ID: "usr_admin", Role: account.RoleAdmin}
+	p, err := a.Catalog.Create(ctx, admin, catalog.ProductInput{
+		Slug: "posts", Kind: catalog.KindService, NameFR: "Publications", NameEN: "Posts", DescriptionFR: "Des publications.",
+		DescriptionEN: "Some posts.", UnitPrice: money.MustNew(100, "EUR"), MinQuantity: 1, MaxQuantity: 10, ProcessingTime: time.Hour,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := crashStore{productID: p.ID}
+	var users []account.User
+	for i := range buyers {
+		u, err := a.Accounts.CreateUser(ctx, account.CreateUserInput{Email: fmt.Sprintf("b%d@example.fr", i), Role: account.RoleCustomer,
+			Password: "correct horse battery", Language: "fr", Name: "B", Country: "FR", City: "Lyon"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := a.Ledger.AdminCredit(ctx, admin, u.ID, money.MustNew(1_000_000, "EUR"), "test"); err != nil {
+			t.Fatal(err)
+		}
+		tok, _, err := a.Accounts.CreateToken(ctx, u.ID, "crash")
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.buyers, users = append(s.buyers, tok), append(users, u)
+	}
+	agent, err := a.Accounts.CreateUser(ctx, account.CreateUserInput{Email: "agent@shop.test", Role: account.RoleAgent,
+		Password: "correct horse battery", Language: "en", Name: "Agent"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.agent, _, err = a.Accounts.CreateToken(ctx, agent.ID, "crash"); err != nil {
+		t.Fatal(err)
+	}
+	// Delivered orders claimed as not delivered: the policy sends those to
+	// an agent, whose refund decision the load then posts.
+	for i := range refunds {
+		u := users[i%len(users)]
+		o, err := a.Orders.Place(ctx, orders.PlaceInput{
+			CustomerID: u.ID, Lines: []orders.LineInput{{ProductID: p.ID, Quantity: 3}}, Payment: orders.PayBalance,
+			ImmediatePerformance: true, WithdrawalWaiver: true, Lang: "fr", IP: "192.0.2.1", UserAgent: "test",
+		}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := a.Orders.RecordDelivery(ctx, orders.DeliveryInput{OrderID: o.ID, LineID: o.Lines[0].ID, Delivered: 3,
+			Source: orders.SourceAgent, Actor: admin}); err != nil {
+			t.Fatal(err)
+		}
+		c, err := a.Claims.File(ctx, claims.FileInput{Kind: policy.NonDelivery, CustomerID: u.ID, OrderID: o.ID, Message: "Rien reçu.",
+			Actor: audit.Actor{ID: u.ID, Role: account.RoleCustomer}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.Decision.Outcome != policy.OutcomeReview {
+			t.Fatalf("claim on a delivered order: %s, want review", c.Decision.Outcome)
+		}
+		s.claims = append(s.claims, crashClaim{id: c.ID, orderID: o.ID, amount: 300})
+	}
+	return s
+}
+
+// crashLoad is what the store acknowledged across every run.
+type crashLoad struct {
+	mu       sync.Mutex
+	orders   []string
+	messages []string
+	decided  map[string]bool // claims whose refund decision got an answer
+	mailSeq  atomic.Int64
+}
+
+// run sends checkouts, inbound mail and refund decisions at the store
+// until stop closes.
+func (l *crashLoad) run(s crashStore, base, smtpAddr string, stop <-chan struct{}) {
+	client := &http.Client{Timeout: 5 * time.Second}
+	stopped := func() bool {
+		select {
+		case <-stop:
+			return true
+		default:
+			return false
+		}
+	}
+	var wg sync.WaitGroup
+	for _, tok := range s.buyers {
+		wg.Go(func() {
+			for !stopped() {
+				if id, ok := order(client, base, tok, s.productID); ok {
+					l.mu.Lock()
+					l.orders = append(l.orders, id)
+					l.mu.Unlock()
+				}
+			}
+		})
+	}
+	wg.Go(func() {
+		for !stopped() {
+			n := l.mailSeq.Add(1)
+			msgID := fmt.Sprintf("<crash-%d@example.fr>", n)
+			from := fmt.Sprintf("c%d@example.fr", n%7)
+			msg := "From: " + from + "\r\nTo: support@shop.test\r\nSubject: Question " + strconv.FormatInt(n, 10) +
+				"\r\nMessage-ID: " + msgID + "\r\n\r\nBonjour, une question.\r\n"
+			if smtp.SendMail(smtpAddr, nil, from, []string{"support@shop.test"}, []byte(msg)) == nil {
+				l.mu.Lock()
+				l.messages = append(l.messages, msgID)
+				l.mu.Unlock()
+			} else {
+				time.Sleep(20 * time.Millisecond)
+			}
+		}
+	})
+	wg.Go(func() {
+		for _, c := range s.claims {
+			l.mu.Lock()
+			done := l.decided[c.id]
+			l.mu.Unlock()
+			if done {
+				continue
+			}
+			if stopped() {
+				return
+			}
+			body := fmt.Sprintf(`{"outcome":"refund","refund":{"amount":%d,"currency":"EUR"},"note":"crash test"}`, c.amount)
+			req, _ := http.NewRequest(http.MethodPost, base+"/api/v1/claims/"+c.id+"/decision", strings.NewReader(body))
+			req.Header.Set("Authorization", "Bearer "+s.agent)
+			req.Header.Set("Content-Type", "application/json")
+			resp, err := client.Do(req)
+			if err != nil {
+				return // the store is gone; the next run tries again
+			}
+			resp.Body.Close()
+			// Spread the decisions over several runs, so kills land
+			// among them.
+			time.Sleep(60 * time.Millisecond)
+			if resp.StatusCode < 500 {
+				// 200, or a refusal because an earlier attempt whose
+				// answer was lost already decided it.
+				l.mu.Lock()
+				l.decided[c.id] = true
+				l.mu.Unlock()
+			}
+		}
+	})
+	wg.Wait()
+}
+
+// TestCrashRecovery loads `comptoir serve` with checkouts, refunds and
+// inbound mail, kills it with SIGKILL at random moments 20 times, and
+// checks after every restart that nothing acknowledged was lost, nothing
+// was done twice, and every queued email still goes out.
+func TestCrashRecovery(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts and kills store processes")
+	}
+	seed := uint64(time.Now().UnixNano())
+	if v := os.Getenv("COMPTOIR_CRASH_SEED"); v != "" {
+		seed, _ = strconv.ParseUint(v, 10, 64)
+	}
+	t.Logf("random seed %d (COMPTOIR_CRASH_SEED=%d repeats this run's kill moments)", seed, seed)
+	rng := rand.New(rand.NewPCG(seed, seed>>1))
+	start := time.Now()
+
+	env := storeEnv(t)
+	env["COMPTOIR_SUPPORT_ADDRESS"] = "support@shop.test"
+	// Jobs a killed process left running are taken over 2 s later.
+	env["COMPTOIR_TEST_RESCUE_AFTER"] = "2s"
+	s := seedCrashStore(t, env, 4, 20)
+	smtpAddr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	load := &crashLoad{decided: map[string]bool{}}
+
+	d, err := db.Open(context.Background(), env["COMPTOIR_DATABASE_URL"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+
+	const kills = 20
+	for round := range kills {
+		srv := startStoreProcess(t, env, "--smtp-listen", smtpAddr)
+		// Everything acknowledged before this start must have survived.
+		checkCrashInvariants(t, d, load, s, false)
+		stop := make(chan struct{})
+		done := make(chan struct{})
+		go func() { load.run(s, srv.base, smtpAddr, stop); close(done) }()
+		wait := time.Duration(100+rng.IntN(900)) * time.Millisecond
+		time.Sleep(wait) // the random moment of the kill, not a wait for a condition
+		srv.kill()
+		close(stop)
+		<-done
+		t.Logf("kill %d after %v: %d orders, %d messages, %d refunds acknowledged so far", round+1, wait, len(load.orders), len(load.messages), len(load.decided))
+	}
+
+	// A last start: the jobs the kills interrupted are rescued and every
+	// email goes out.
+	srv := startStoreProcess(t, env, "--smtp-listen", smtpAddr)
+	checkCrashInvariants(t, d, load, s, false)
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go func() { load.run(s, srv.base, smtpAddr, stop); close(done) }()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		load.mu.Lock()
+		n := len(load.decided)
+		load.mu.Unlock()
+		if n == len(s.claims) || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	close(stop)
+	<-done
+	deadline = time.Now().Add(60 * time.Second)
+	for {
+		var queued, failed int
+		d.Read.QueryRow(`SELECT COUNT(*) FROM outgoing_mail WHERE status = 'queued'`).Scan(&queued)
+		d.Read.QueryRow(`SELECT COUNT(*) FROM outgoing_mail WHERE status = 'failed'`).Scan(&failed)
+		if failed > 0 {
+			t.Fatalf("%d emails failed for good", failed)
+		}
+		if queued == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d emails still queued a minute after the last restart: a job was lost\n%s", queued, srv.out.String())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	srv.kill()
+	checkCrashInvariants(t, d, load, s, true)
+	var sent int
+	d.Read.QueryRow(`SELECT COUNT(*) FROM outgoing_mail WHERE status = 'sent'`).Scan(&sent)
+	t.Logf("%d kills in %v: %d orders, %d inbound messages, %d refunds, %d emails sent", kills, time.Since(start).Round(time.Second),
+		len(load.orders), len(load.messages), len(load.decided), sent)
+	if len(load.orders) == 0 || len(load.messages) == 0 {
+		t.Fatal("the load acknowledged nothing: the test proved nothing")
+	}
+}
+
+// checkCrashInvariants reads the database the store processes share.
+// final also wants every refund decided.
+func checkCrashInvariants(t *testing.T, d *db.DB, l *crashLoad, s crashStore, final bool) {
+	t.Helper()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, id := range l.orders {
+		var paid bool
+		if err := d.Read.QueryRow(`SELECT paid_at IS NOT NULL FROM orders WHERE id = $1`, id).Scan(&paid); err != nil || !paid {
+			t.Fatalf("acknowledged order %s: paid %v, %v", id, paid, err)
+		}
+	}
+	for _, m := range l.messages {
+		var n int
+		d.Read.QueryRow(`SELECT COUNT(*) FROM ticket_messages WHERE message_id = $1`, m).Scan(&n)
+		if n != 1 {
+			t.Fatalf("acknowledged message %s stored %d times", m, n)
+		}
+	}
+	for _, c := range s.claims {
+		var n int
+		var sum, refunded int64
+		d.Read.QueryRow(`SELECT COUNT(*), COALESCE(SUM(amount), 0) FROM balance_entries WHERE kind = 'refund' AND reason = $1`, "claim "+c.id).Scan(&n, &sum)
+		d.Read.QueryRow(`SELECT refunded FROM orders WHERE id = $1`, c.orderID).Scan(&refunded)
+		if n > 1 || sum != refunded || sum > c.amount {
+			t.Fatalf("claim %s: %d refund entries summing %d, order refunded %d: a refund was doubled or lost", c.id, n, sum, refunded)
+		}
+		if final && l.decided[c.id] && n != 1 {
+			t.Fatalf("claim %s decided but refunded %d times", c.id, n)
+		}
+	}
+	rows, err := d.Read.Query(`SELECT a.customer_id, a.balance, COALESCE(SUM(e.amount), 0) FROM balance_accounts a
+		LEFT JOIN balance_entries e ON e.customer_id = a.customer_id AND e.currency = a.currency
+		GROUP BY a.customer_id, a.currency, a.balance`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var who string
+		var balance, sum int64
+		if err := rows.Scan(&who, &balance, &sum); err != nil {
+			t.Fatal(err)
+		}
+		if balance != sum {
+			t.Fatalf("customer %s: balance %d, ledger sums to %d", who, balance, sum)
+		}
+	}
+	if err := rows.Err(); err != nil && err != sql.ErrNoRows {
+		t.Fatal(err)
+	}
+}
