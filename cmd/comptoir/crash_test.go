@@ -1,11 +1,14 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
+	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"net/http"
+	netmail "net/mail"
 	"net/smtp"
 	"os"
 	"strconv"
@@ -22,9 +25,11 @@ import (
 	"comptoir/internal/claims"
 	"comptoir/internal/config"
 	"comptoir/internal/db"
+	"comptoir/internal/mail"
 	"comptoir/internal/money"
 	"comptoir/internal/orders"
 	"comptoir/internal/policy"
+	"comptoir/internal/subscriptions"
 )
 
 // crashStore is the data a crash test loads a store with: buyers with
@@ -427,4 +432,205 @@ func TestBackupUnderLoadAndRestore(t *testing.T) {
 	}
 	checkCrashInvariants(t, d, &crashLoad{orders: before, decided: map[string]bool{}}, s, false)
 	t.Logf("%d orders acknowledged before the backup all restored; %d more were acknowledged while it ran", len(before), during)
+}
+
+// TestTwoNodes runs two `comptoir serve` on one PostgreSQL: a token signed
+// in on one works on the other, due renewals are charged once whichever
+// node runs them, and when one node is killed mid-load the other finishes
+// its jobs, every email going out with the Message-ID it was queued with.
+func TestTwoNodes(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts and kills store processes")
+	}
+	if os.Getenv("COMPTOIR_TEST_ENGINE") != "postgres" {
+		t.Skip("several nodes share one PostgreSQL database; a SQLite store is one process by design")
+	}
+	ctx := context.Background()
+	env := storeEnv(t)
+	env["COMPTOIR_SUPPORT_ADDRESS"] = "support@shop.test"
+	env["COMPTOIR_TEST_RESCUE_AFTER"] = "2s"
+	s := seedCrashStore(t, env, 4, 0)
+	subs := seedDueRenewals(t, env, 4)
+
+	envB := map[string]string{}
+	for k, v := range env {
+		envB[k] = v
+	}
+	envB["COMPTOIR_DATA_DIR"] = t.TempDir()
+	smtpA, smtpB := fmt.Sprintf("127.0.0.1:%d", freePort(t)), fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	a := startStoreProcess(t, env, "--smtp-listen", smtpA)
+	b := startStoreProcess(t, envB, "--smtp-listen", smtpB)
+
+	// Signed in on A, recognised on B.
+	resp, err := http.Post(a.base+"/api/v1/login", "application/json",
+		strings.NewReader(`{"email":"b0@example.fr","password":"correct horse battery"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var login struct{ Token string }
+	json.NewDecoder(resp.Body).Decode(&login)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || login.Token == "" {
+		t.Fatalf("login on A: %d", resp.StatusCode)
+	}
+	req, _ := http.NewRequest(http.MethodGet, b.base+"/api/v1/me", nil)
+	req.Header.Set("Authorization", "Bearer "+login.Token)
+	if resp, err = http.DefaultClient.Do(req); err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("A's sign-in on B: %v %v", resp, err)
+	}
+	resp.Body.Close()
+
+	// Load on both; A dies in the middle of it.
+	load := &crashLoad{decided: map[string]bool{}}
+	half := func(from, to int) crashStore { c := s; c.buyers = s.buyers[from:to]; return c }
+	stopA, stopB := make(chan struct{}), make(chan struct{})
+	doneA, doneB := make(chan struct{}), make(chan struct{})
+	go func() { load.run(half(0, 2), a.base, smtpA, stopA); close(doneA) }()
+	go func() { load.run(half(2, 4), b.base, smtpB, stopB); close(doneB) }()
+	waitFor(t, 30*time.Second, "orders on both nodes", func() bool {
+		load.mu.Lock()
+		defer load.mu.Unlock()
+		return len(load.orders) >= 40
+	})
+	a.kill()
+	close(stopA)
+	<-doneA
+	load.mu.Lock()
+	atKill := len(load.orders)
+	load.mu.Unlock()
+	waitFor(t, 30*time.Second, "orders on B after A died", func() bool {
+		load.mu.Lock()
+		defer load.mu.Unlock()
+		return len(load.orders) >= atKill+20
+	})
+	close(stopB)
+	<-doneB
+
+	d, err := db.Open(ctx, env["COMPTOIR_DATABASE_URL"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	// B takes over what A left running and sends every email.
+	waitFor(t, 60*time.Second, "every email sent by B", func() bool {
+		var queued int
+		d.Read.QueryRow(`SELECT COUNT(*) FROM outgoing_mail WHERE status <> 'sent'`).Scan(&queued)
+		return queued == 0
+	})
+	waitFor(t, 30*time.Second, "every due renewal charged", func() bool {
+		var paid int
+		d.Read.QueryRow(`SELECT COUNT(*) FROM subscription_periods WHERE status = 'paid'`).Scan(&paid)
+		return paid >= 2*len(subs)
+	})
+	for _, id := range subs {
+		var periods, starts int
+		d.Read.QueryRow(`SELECT COUNT(*), COUNT(DISTINCT period_start) FROM subscription_periods WHERE subscription_id = $1 AND status = 'paid'`, id).Scan(&periods, &starts)
+		if periods != 2 || starts != 2 {
+			t.Fatalf("subscription %s: %d paid periods for %d period starts, want the first and one renewal", id, periods, starts)
+		}
+	}
+	b.kill()
+	checkCrashInvariants(t, d, load, s, true)
+
+	// Every email written out by either node carries the Message-ID of a
+	// queued message; one sent again after A's death is the same message.
+	ids := map[string]bool{}
+	rows, err := d.Read.Query(`SELECT message_id FROM outgoing_mail`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var m string
+		rows.Scan(&m)
+		ids[m] = true
+	}
+	rows.Close()
+	files, copies := map[string]int{}, 0
+	for _, dir := range []string{env["COMPTOIR_DATA_DIR"], envB["COMPTOIR_DATA_DIR"]} {
+		entries, _ := os.ReadDir(mail.SpoolDir(dir))
+		for _, e := range entries {
+			if !strings.HasSuffix(e.Name(), ".eml") {
+				continue
+			}
+			b, err := os.ReadFile(mail.SpoolDir(dir) + "/" + e.Name())
+			if err != nil {
+				t.Fatal(err)
+			}
+			m, err := netmail.ReadMessage(bytes.NewReader(b))
+			if err != nil {
+				t.Fatal(err)
+			}
+			id := m.Header.Get("Message-ID")
+			if !ids[id] {
+				t.Fatalf("%s was sent with Message-ID %q, not one the outbox queued", e.Name(), id)
+			}
+			files[id]++
+			copies++
+		}
+	}
+	if len(files) != len(ids) {
+		t.Fatalf("%d messages queued, %d went out", len(ids), len(files))
+	}
+	t.Logf("%d orders (%d before A was killed), %d messages, %d renewals; %d emails, %d copies written", len(load.orders), atKill,
+		len(load.messages), len(subs), len(ids), copies)
+}
+
+// seedDueRenewals starts balance subscriptions for the first buyers and
+// moves their current period 40 days back (the paid period's own record is
+// immutable, and the renewal scan reads the subscription), so a renewal is due as soon as a
+// node starts.
+func seedDueRenewals(t *testing.T, env map[string]string, n int) []string {
+	t.Helper()
+	ctx := context.Background()
+	cfg := &config.Config{Listen: "127.0.0.1:0", DataDir: env["COMPTOIR_DATA_DIR"], DatabaseURL: env["COMPTOIR_DATABASE_URL"],
+		SupportAddress: "support@shop.test", StoreName: "Crash Test", LogLevel: "error"}
+	if err := cfg.Resolve(); err != nil {
+		t.Fatal(err)
+	}
+	a, err := app.Open(ctx, cfg, app.Options{PasswordParams: &account.FastHashParams})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	plan, err := a.Catalog.Create(ctx, audit.Actor{ID: "usr_admin", Role: account.RoleAdmin}, catalog.ProductInput{
+		Slug: "plan", Kind: catalog.KindSubscription, NameFR: "Formule", NameEN: "Plan",
+		DescriptionFR: "Chaque mois.", DescriptionEN: "Every month.", UnitPrice: money.MustNew(990, "EUR"),
+		PlanInterval: catalog.IntervalMonth,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for i := range n {
+		u, err := a.Accounts.UserByEmail(ctx, fmt.Sprintf("b%d@example.fr", i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		sub, err := a.Subscriptions.Start(ctx, subscriptions.StartInput{CustomerID: u.ID, PlanID: plan.ID, Payment: subscriptions.PayBalance,
+			ImmediatePerformance: true, WithdrawalWaiver: true, Lang: "fr"}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, sub.ID)
+	}
+	for _, q := range []string{
+		`UPDATE subscriptions SET current_period_start = current_period_start - interval '40 days', current_period_end = current_period_end - interval '40 days'`,
+	} {
+		if _, err := a.DB.Write.Exec(q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return ids
+}
+
+// waitFor polls cond until it holds or the time is up.
+func waitFor(t *testing.T, limit time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(limit)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %v waiting for %s", limit, what)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }
