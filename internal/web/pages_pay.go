@@ -24,7 +24,7 @@ type payData struct {
 	// Unreachable: the card service did not answer; the payment is kept
 	// and retried, nothing was charged.
 	Unreachable bool
-	Back    string
+	Back        string
 	// Go is the Checkout page to move on to from a page of ours (see
 	// subscriptionAuthenticateCheckout).
 	Go string
