@@ -4,11 +4,17 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
+	"net/url"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
+
+	"github.com/emersion/go-smtp"
 
 	"comptoir/internal/account"
 	"comptoir/internal/apptest"
@@ -65,5 +71,87 @@ func TestStripeUnreachable(t *testing.T) {
 	d.Read.QueryRow(`SELECT COUNT(*) FROM card_payments WHERE reference_id = $1 AND status = 'creating' AND last_error <> ''`, o.ID).Scan(&live)
 	if paid != 0 || entries != 0 || invoices != 0 || live != 1 {
 		t.Fatalf("after the failed attempt: paid %d, %d ledger entries, %d invoices, %d payments waiting for a retry", paid, entries, invoices, live)
+	}
+}
+
+// testRelay is an SMTP relay on loopback that keeps what it receives.
+type testRelay struct {
+	mu  sync.Mutex
+	got [][]byte
+}
+
+func (r *testRelay) NewSession(*smtp.Conn) (smtp.Session, error) { return &relaySession{r: r}, nil }
+
+type relaySession struct{ r *testRelay }
+
+func (s *relaySession) Reset()                               {}
+func (s *relaySession) Logout() error                        { return nil }
+func (s *relaySession) Mail(string, *smtp.MailOptions) error { return nil }
+func (s *relaySession) Rcpt(string, *smtp.RcptOptions) error { return nil }
+func (s *relaySession) Data(r io.Reader) error {
+	b, err := io.ReadAll(r)
+	if err != nil {
+		return err
+	}
+	s.r.mu.Lock()
+	s.r.got = append(s.r.got, b)
+	s.r.mu.Unlock()
+	return nil
+}
+
+// TestRelayDownMailWaitsAndGoesOut queues an email while the SMTP relay is
+// down: it stays queued with the reason, and goes out once, with the
+// Message-ID it was queued with, when the relay comes back.
+func TestRelayDownMailWaitsAndGoesOut(t *testing.T) {
+	port := closedPort(t)
+	addr := fmt.Sprintf("127.0.0.1:%d", port)
+	h := apptest.StartWith(t, func(c *config.Config) { c.SMTPRelay = "smtp+plain://" + addr })
+	d := h.App.DB
+	c := h.NewClient(t)
+	r := c.PostForm("/contact", url.Values{"name": {"Ana"}, "email": {"ana@example.fr"}, "topic": {"order"}, "message": {"Where is my order?"}})
+	if r.Status >= 400 {
+		t.Fatalf("contact: %d %s", r.Status, r.Body)
+	}
+	var msgID string
+	waitUntil(t, 20*time.Second, "a failed attempt recorded", func() bool {
+		var attempts int
+		var status, lastError string
+		d.Read.QueryRow(`SELECT message_id, status, attempts, last_error FROM outgoing_mail WHERE to_addr = 'ana@example.fr'`).
+			Scan(&msgID, &status, &attempts, &lastError)
+		if status != "" && status != "queued" {
+			t.Fatalf("with the relay down the message is %s", status)
+		}
+		return attempts >= 1 && strings.Contains(lastError, strconv.Itoa(port))
+	})
+
+	relay := &testRelay{}
+	srv := smtp.NewServer(relay)
+	srv.Domain, srv.AllowInsecureAuth = "relay.test", true
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	go srv.Serve(l)
+	t.Cleanup(func() { srv.Close() })
+	waitUntil(t, 60*time.Second, "the message sent once the relay is back", func() bool {
+		var status string
+		d.Read.QueryRow(`SELECT status FROM outgoing_mail WHERE message_id = $1`, msgID).Scan(&status)
+		return status == "sent"
+	})
+	relay.mu.Lock()
+	defer relay.mu.Unlock()
+	if len(relay.got) != 1 || !strings.Contains(string(relay.got[0]), "Message-ID: "+msgID) {
+		t.Fatalf("relay received %d messages; want one with Message-ID %s", len(relay.got), msgID)
+	}
+}
+
+func waitUntil(t *testing.T, limit time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(limit)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %v waiting for %s", limit, what)
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }
