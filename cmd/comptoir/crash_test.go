@@ -15,6 +15,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -632,5 +633,78 @@ func waitFor(t *testing.T, limit time.Duration, what string, cond func() bool) {
 			t.Fatalf("timed out after %v waiting for %s", limit, what)
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// TestGracefulShutdown sends SIGTERM while a checkout is in flight (a card
+// checkout waits a few seconds for Stripe, here unreachable): the request
+// is answered, new connections are refused, the process exits 0 and no job
+// is left marked running.
+func TestGracefulShutdown(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts store processes")
+	}
+	env := storeEnv(t)
+	s := seedCrashStore(t, env, 1, 0)
+	srv := startStoreProcess(t, env, "--stripe-secret-key", "sk_test_comptoir", "--stripe-webhook-secret", "whsec_test",
+		"--stripe-api-url", fmt.Sprintf("http://127.0.0.1:%d", freePort(t)))
+	type answer struct {
+		status int
+		err    error
+	}
+	inFlight := make(chan answer, 1)
+	go func() {
+		body := `{"lines":[{"product_id":"` + s.productID + `","quantity":1}],"payment":"card","consent":{"immediate_performance":true,"withdrawal_waiver":true}}`
+		req, _ := http.NewRequest(http.MethodPost, srv.base+"/api/v1/orders", strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+s.buyers[0])
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			inFlight <- answer{err: err}
+			return
+		}
+		resp.Body.Close()
+		inFlight <- answer{status: resp.StatusCode}
+	}()
+	d, err := db.Open(context.Background(), env["COMPTOIR_DATABASE_URL"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	// The order is written: the request is now waiting for Stripe.
+	waitFor(t, 10*time.Second, "the card order", func() bool {
+		var n int
+		d.Read.QueryRow(`SELECT COUNT(*) FROM orders`).Scan(&n)
+		return n == 1
+	})
+	if err := srv.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	// New connections are refused while the one in flight is served.
+	waitFor(t, 5*time.Second, "the listener closed", func() bool {
+		resp, err := http.Get(srv.base + "/healthz")
+		if err == nil {
+			resp.Body.Close()
+		}
+		return err != nil
+	})
+	a := <-inFlight
+	if a.err != nil || a.status != http.StatusCreated {
+		t.Fatalf("the checkout in flight at SIGTERM: %d %v", a.status, a.err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- srv.cmd.Wait() }()
+	select {
+	case err := <-exited:
+		if err != nil {
+			t.Fatalf("exit after SIGTERM: %v\n%s", err, srv.out.String())
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("no exit 30 s after SIGTERM")
+	}
+	var running int
+	d.Read.QueryRow(`SELECT COUNT(*) FROM river_job WHERE state = 'running'`).Scan(&running)
+	if running != 0 {
+		t.Fatalf("%d jobs left running after a graceful stop", running)
 	}
 }
