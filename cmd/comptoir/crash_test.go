@@ -26,6 +26,7 @@ import (
 	"comptoir/internal/claims"
 	"comptoir/internal/config"
 	"comptoir/internal/db"
+	"comptoir/internal/desk"
 	"comptoir/internal/mail"
 	"comptoir/internal/money"
 	"comptoir/internal/orders"
@@ -459,8 +460,8 @@ func TestTwoNodes(t *testing.T) {
 	}
 	envB["COMPTOIR_DATA_DIR"] = t.TempDir()
 	smtpA, smtpB := fmt.Sprintf("127.0.0.1:%d", freePort(t)), fmt.Sprintf("127.0.0.1:%d", freePort(t))
-	a := startStoreProcess(t, env, "--smtp-listen", smtpA)
-	b := startStoreProcess(t, envB, "--smtp-listen", smtpB)
+	a := startStoreProcess(t, env, "--smtp-listen", smtpA, "--sla-warn-before", "1000h")
+	b := startStoreProcess(t, envB, "--smtp-listen", smtpB, "--sla-warn-before", "1000h")
 
 	// Signed in on A, recognised on B.
 	resp, err := http.Post(a.base+"/api/v1/login", "application/json",
@@ -530,6 +531,14 @@ func TestTwoNodes(t *testing.T) {
 			t.Fatalf("subscription %s: %d paid periods for %d period starts, want the first and one renewal", id, periods, starts)
 		}
 	}
+	// Each seeded ticket warned once (the warning row is unique per
+	// deadline), its email queued once, whichever node scanned.
+	var warned, warnings, warningMails int
+	d.Read.QueryRow(`SELECT COUNT(DISTINCT ticket_id), COUNT(*) FROM ticket_sla_warnings`).Scan(&warned, &warnings)
+	d.Read.QueryRow(`SELECT COUNT(*) FROM outgoing_mail WHERE kind = 'ticket_sla_warning'`).Scan(&warningMails)
+	if warned < len(subs) || warnings != warned || warningMails < warned {
+		t.Fatalf("SLA warnings: %d tickets warned, %d warning rows, %d emails", warned, warnings, warningMails)
+	}
 	b.kill()
 	checkCrashInvariants(t, d, load, s, true)
 
@@ -572,11 +581,11 @@ func TestTwoNodes(t *testing.T) {
 	if len(files) != len(ids) {
 		t.Fatalf("%d messages queued, %d went out", len(ids), len(files))
 	}
-	t.Logf("%d orders (%d before A was killed), %d messages, %d renewals; %d emails, %d copies written", len(load.orders), atKill,
-		len(load.messages), len(subs), len(ids), copies)
+	t.Logf("%d orders (%d before A was killed), %d inbound messages, %d renewals, %d tickets warned; %d emails, %d sent again by B with the same Message-ID",
+		len(load.orders), atKill, len(load.messages), len(subs), warned, len(ids), copies-len(ids))
 }
 
-// seedDueRenewals starts balance subscriptions for the first buyers and
+// seedDueRenewals opens n tickets, starts balance subscriptions for the first buyers and
 // moves their current period 40 days back (the paid period's own record is
 // immutable, and the renewal scan reads the subscription), so a renewal is due as soon as a
 // node starts.
@@ -613,6 +622,14 @@ func seedDueRenewals(t *testing.T, env map[string]string, n int) []string {
 			t.Fatal(err)
 		}
 		ids = append(ids, sub.ID)
+	}
+	// Tickets whose promised answer time falls inside the nodes' warning
+	// window (--sla-warn-before 1000h): the first scan warns them.
+	for i := range n {
+		if _, err := a.Desk.OpenFromContact(ctx, desk.ContactInput{Name: "Guest", Email: fmt.Sprintf("g%d@example.fr", i),
+			Topic: "order", Message: "Où en est ma commande ?", Lang: "fr"}); err != nil {
+			t.Fatal(err)
+		}
 	}
 	for _, q := range []string{
 		`UPDATE subscriptions SET current_period_start = current_period_start - interval '40 days', current_period_end = current_period_end - interval '40 days'`,
