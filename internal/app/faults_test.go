@@ -3,6 +3,7 @@ package app_test
 import (
 	"context"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -81,6 +82,17 @@ func TestDatabaseFullOrReadOnly(t *testing.T) {
 	if r.Status != http.StatusServiceUnavailable || !strings.Contains(r.Body, `"storage_unavailable"`) ||
 		!strings.Contains(r.Body, "lecture seule") || r.Header.Get("Retry-After") == "" {
 		t.Fatalf("checkout with the database refusing writes: %d %s", r.Status, r.Body)
+	}
+	// A page that writes (the contact form) says the same in HTML.
+	var page apptest.Response
+	for range 200 {
+		page = c.PostForm("/contact", url.Values{"name": {"Ana"}, "email": {"ana@example.fr"}, "topic": {"order"}, "message": {"Où en est ma commande ?"}})
+		if page.Status >= 400 {
+			break
+		}
+	}
+	if page.Status != http.StatusServiceUnavailable || !strings.Contains(page.Body, "lecture seule") {
+		t.Fatalf("contact form with the database refusing writes: %d %s", page.Status, page.Body)
 	}
 	placed := countRows(t, d, `SELECT COUNT(*) FROM orders`) - ordersBefore
 	if got := countRows(t, d, `SELECT COUNT(*) FROM balance_entries`) - entriesBefore; got != placed {
