@@ -79,7 +79,11 @@ func (e *cmdEnv) serve(args []string) error {
 		return err
 	}
 	defer ln.Close()
-	a, err := app.Open(e.ctx, cfg, app.Options{Logger: log, Migrate: true, Workers: true})
+	opts := app.Options{Logger: log, Migrate: true, Workers: true}
+	if serveOptionsHook != nil {
+		serveOptionsHook(&opts)
+	}
+	a, err := app.Open(e.ctx, cfg, opts)
 	if err != nil {
 		return err
 	}
@@ -93,6 +97,11 @@ func (e *cmdEnv) serve(args []string) error {
 		"started_in", time.Since(start).Round(time.Millisecond).String())
 	return a.Serve(e.ctx, ln)
 }
+
+// serveOptionsHook lets the crash tests, which run serve in a process of
+// its own, shorten River's rescue of jobs left running by a killed node. Nil
+// outside tests.
+var serveOptionsHook func(*app.Options)
 
 func (e *cmdEnv) migrate(args []string) error {
 	fs, cfg := e.flags("migrate")

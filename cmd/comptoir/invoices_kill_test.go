@@ -8,8 +8,10 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"os/signal"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -29,6 +31,9 @@ func TestKillHelperProcess(t *testing.T) {
 	if os.Getenv("COMPTOIR_KILL_HELPER") != "1" {
 		t.Skip("run by TestInvoiceNumbersSurviveSIGKILL")
 	}
+	if d, err := time.ParseDuration(os.Getenv("COMPTOIR_TEST_RESCUE_AFTER")); err == nil {
+		serveOptionsHook = func(o *app.Options) { o.RescueStuckJobsAfter = d }
+	}
 	args := os.Args
 	for i, a := range args {
 		if a == "--" {
@@ -36,7 +41,10 @@ func TestKillHelperProcess(t *testing.T) {
 			break
 		}
 	}
-	os.Exit(run(context.Background(), args, os.Stdout, os.Stderr, os.Getenv))
+	// SIGTERM stops it gracefully, as it does the real binary.
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM)
+	defer stop()
+	os.Exit(run(ctx, args, os.Stdout, os.Stderr, os.Getenv))
 }
 
 // storeProcess is `comptoir serve` in a process of its own.
@@ -46,10 +54,11 @@ type storeProcess struct {
 	out  *syncBuffer
 }
 
-func startStoreProcess(t *testing.T, env map[string]string) *storeProcess {
+func startStoreProcess(t *testing.T, env map[string]string, extra ...string) *storeProcess {
 	t.Helper()
 	port := freePort(t)
-	cmd := exec.Command(os.Args[0], "-test.run=^TestKillHelperProcess$", "--", "serve", "--listen", fmt.Sprintf("127.0.0.1:%d", port))
+	args := append([]string{"-test.run=^TestKillHelperProcess$", "--", "serve", "--listen", fmt.Sprintf("127.0.0.1:%d", port)}, extra...)
+	cmd := exec.Command(os.Args[0], args...)
 	cmd.Env = append(os.Environ(), "COMPTOIR_KILL_HELPER=1")
 	for k, v := range env {
 		cmd.Env = append(cmd.Env, k+"="+v)

@@ -381,11 +381,15 @@ func (a *App) policyInForce(ctx context.Context) (string, error) {
 	return p.ID(), nil
 }
 
-// ready is the readiness probe: the database must answer.
+// ready is the readiness probe: the database must answer and take writes
+// (a full disk or a read-only database takes the node out of rotation).
 func (a *App) ready(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
-	return a.DB.Write.PingContext(ctx)
+	if err := a.DB.Write.PingContext(ctx); err != nil {
+		return err
+	}
+	return a.DB.Writable(ctx)
 }
 
 // checkDataDir creates the data directory and proves it is writable, so a

@@ -251,6 +251,57 @@ func IsUniqueViolation(err error) bool {
 	return false
 }
 
+// IsUnavailable reports whether err says the database takes no writes for
+// now rather than that the request was wrong: the disk (or SQLite's
+// max_page_count) is full, or the database is read-only (a PostgreSQL
+// standby, default_transaction_read_only, a read-only file system). The
+// store answers 503 and /readyz fails until it passes.
+func IsUnavailable(err error) bool {
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		// 25006 read_only_sql_transaction; class 53: insufficient resources
+		// (disk full, out of memory, too many connections).
+		return pgErr.Code == "25006" || strings.HasPrefix(pgErr.Code, "53")
+	}
+	var liteErr *sqlite.Error
+	if errors.As(err, &liteErr) {
+		switch liteErr.Code() & 0xff {
+		case sqlite3.SQLITE_FULL, sqlite3.SQLITE_READONLY:
+			return true
+		}
+	}
+	return false
+}
+
+// Writable reports, without writing, whether the database would take a
+// write now: an error when SQLite has reached its max_page_count with no
+// free page left, or when PostgreSQL would start a read-only transaction.
+func (d *DB) Writable(ctx context.Context) error {
+	if d.Engine == SQLite {
+		var pages, maxPages, free int64
+		for _, q := range []struct {
+			pragma string
+			v      *int64
+		}{{"page_count", &pages}, {"max_page_count", &maxPages}, {"freelist_count", &free}} {
+			if err := d.Write.QueryRowContext(ctx, "PRAGMA "+q.pragma).Scan(q.v); err != nil {
+				return err
+			}
+		}
+		if pages >= maxPages && free == 0 {
+			return fmt.Errorf("database full: %d pages of at most %d", pages, maxPages)
+		}
+		return nil
+	}
+	var ro string
+	if err := d.Write.QueryRowContext(ctx, "SELECT current_setting('transaction_read_only')").Scan(&ro); err != nil {
+		return err
+	}
+	if ro == "on" {
+		return errors.New("database is read-only")
+	}
+	return nil
+}
+
 // BackupSQLite writes a consistent copy of the database to path while other
 // connections keep reading and writing: VACUUM INTO reads one snapshot, and
 // in WAL mode a reader never blocks the writer. It runs on a connection of

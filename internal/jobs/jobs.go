@@ -79,6 +79,11 @@ func New(d *db.DB, cfg Config) (*Client, error) {
 	if rc.Logger == nil {
 		rc.Logger = slog.New(slog.DiscardHandler)
 	}
+	// River wants a job's timeout no longer than the rescue delay: a job
+	// still running after it is taken for one whose node died.
+	if rc.RescueStuckJobsAfter > 0 && rc.RescueStuckJobsAfter < rc.JobTimeout {
+		rc.JobTimeout = rc.RescueStuckJobsAfter
+	}
 	if rc.FetchPollInterval == 0 {
 		rc.FetchPollInterval = 500 * time.Millisecond
 	}

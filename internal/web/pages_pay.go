@@ -21,7 +21,10 @@ const checkoutWait = 5 * time.Second
 
 type payData struct {
 	Waiting bool
-	Back    string
+	// Unreachable: the card service did not answer; the payment is kept
+	// and retried, nothing was charged.
+	Unreachable bool
+	Back        string
 	// Go is the Checkout page to move on to from a page of ours (see
 	// subscriptionAuthenticateCheckout).
 	Go string
@@ -36,6 +39,12 @@ func (s *Server) sendToCheckout(w http.ResponseWriter, r *http.Request, paymentI
 	case err == nil:
 		http.Redirect(w, r, u, http.StatusSeeOther)
 	case errors.Is(err, cardpay.ErrCheckoutPending):
+		// An attempt already failed (Stripe unreachable): say so rather
+		// than a page that reloads for as long as the job retries.
+		if p, err := s.Card.Get(r.Context(), paymentID); err == nil && p.LastError != "" {
+			s.render(w, r, http.StatusServiceUnavailable, "pay", s.newView(r, "pay.title", payData{Unreachable: true, Back: back}))
+			return
+		}
 		s.render(w, r, http.StatusAccepted, "pay", s.newView(r, "pay.title", payData{Waiting: true}))
 	case errors.Is(err, cardpay.ErrCheckoutFailed):
 		s.render(w, r, http.StatusBadGateway, "pay", s.newView(r, "pay.title", payData{Back: back}))

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"comptoir/internal/account"
+	"comptoir/internal/db"
 	"comptoir/internal/locale"
 	"comptoir/internal/money"
 )
@@ -197,6 +198,10 @@ func (s *Server) serverError(w http.ResponseWriter, r *http.Request, err error) 
 	if err != nil {
 		s.Logger.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 	}
+	if db.IsUnavailable(err) {
+		s.storageUnavailable(w, r)
+		return
+	}
 	if strings.HasPrefix(r.URL.Path, "/api/") {
 		writeError(w, http.StatusInternalServerError, "internal", s.Messages.T(state(r).lang, "error.internal"))
 		return
@@ -205,6 +210,20 @@ func (s *Server) serverError(w http.ResponseWriter, r *http.Request, err error) 
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.WriteHeader(http.StatusInternalServerError)
 	fmt.Fprintf(w, "<!doctype html><title>500</title><p>%s</p>", template.HTMLEscapeString(s.Messages.T(state(r).lang, "error.internal")))
+}
+
+// storageUnavailable answers a request the database could not take (full,
+// read-only): 503, nothing was written, the client may try again later.
+func (s *Server) storageUnavailable(w http.ResponseWriter, r *http.Request) {
+	msg := s.Messages.T(state(r).lang, "error.storage_unavailable")
+	w.Header().Set("Retry-After", "60")
+	if strings.HasPrefix(r.URL.Path, "/api/") {
+		writeError(w, http.StatusServiceUnavailable, "storage_unavailable", msg)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(http.StatusServiceUnavailable)
+	fmt.Fprintf(w, "<!doctype html><title>503</title><p>%s</p>", template.HTMLEscapeString(msg))
 }
 
 // badForm answers a request whose form could not be read: 413 when too

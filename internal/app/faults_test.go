@@ -1,0 +1,172 @@
+package app_test
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"comptoir/internal/account"
+	"comptoir/internal/apptest"
+	"comptoir/internal/audit"
+	"comptoir/internal/catalog"
+	"comptoir/internal/db"
+	"comptoir/internal/money"
+)
+
+var faultAdmin = audit.Actor{ID: "usr_admin", Role: account.RoleAdmin}
+
+// placeOrder posts one balance checkout over the API.
+func placeOrder(c *apptest.Client, auth http.Header, productID string) apptest.Response {
+	body := `{"lines":[{"product_id":"` + productID + `","quantity":1}],"payment":"balance","consent":{"immediate_performance":true,"withdrawal_waiver":true}}`
+	hd := auth.Clone()
+	return c.Send(http.MethodPost, "/api/v1/orders", "application/json", strings.NewReader(body), hd)
+}
+
+func countRows(t *testing.T, d *db.DB, q string, args ...any) int {
+	t.Helper()
+	var n int
+	if err := d.Read.QueryRow(q, args...).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// TestDatabaseFullOrReadOnly makes the database refuse writes, SQLite by
+// its max_page_count and PostgreSQL by default_transaction_read_only:
+// /readyz fails, a checkout (by a customer who reads French) answers a clear 503 and leaves nothing behind,
+// and all is well again once the database takes writes.
+func TestDatabaseFullOrReadOnly(t *testing.T) {
+	h := apptest.Start(t)
+	ctx := context.Background()
+	d := h.App.DB
+	p, err := h.App.Catalog.Create(ctx, faultAdmin, catalog.ProductInput{
+		Slug: "posts", Kind: catalog.KindService, NameFR: "Publications", NameEN: "Posts", DescriptionFR: "Des publications.",
+		DescriptionEN: "Some posts.", UnitPrice: money.MustNew(100, "EUR"), MinQuantity: 1, MaxQuantity: 10, ProcessingTime: time.Hour,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, _ := h.User(t, account.RoleCustomer, "ana@example.fr")
+	if _, err := h.App.Ledger.AdminCredit(ctx, faultAdmin, u.ID, money.MustNew(100_000, "EUR"), "test"); err != nil {
+		t.Fatal(err)
+	}
+	auth := h.Bearer(t, u.ID)
+	c := h.NewClient(t)
+	if r := c.Get("/readyz"); r.Status != http.StatusOK {
+		t.Fatalf("readyz before: %d", r.Status)
+	}
+	if r := placeOrder(c, auth, p.ID); r.Status != http.StatusCreated {
+		t.Fatalf("checkout before: %d %s", r.Status, r.Body)
+	}
+
+	restore := refuseWrites(t, d)
+	t.Cleanup(restore)
+	if r := c.Get("/readyz"); r.Status != http.StatusServiceUnavailable {
+		t.Fatalf("readyz with the database refusing writes: %d", r.Status)
+	}
+	ordersBefore := countRows(t, d, `SELECT COUNT(*) FROM orders`)
+	entriesBefore := countRows(t, d, `SELECT COUNT(*) FROM balance_entries`)
+	// SQLite may still fit a few rows in pages it has; the limit is met
+	// within a few checkouts.
+	var r apptest.Response
+	for range 200 {
+		if r = placeOrder(c, auth, p.ID); r.Status != http.StatusCreated {
+			break
+		}
+	}
+	if r.Status != http.StatusServiceUnavailable || !strings.Contains(r.Body, `"storage_unavailable"`) ||
+		!strings.Contains(r.Body, "lecture seule") || r.Header.Get("Retry-After") == "" {
+		t.Fatalf("checkout with the database refusing writes: %d %s", r.Status, r.Body)
+	}
+	// A page that writes (the contact form) says the same in HTML.
+	var page apptest.Response
+	for range 200 {
+		page = c.PostForm("/contact", url.Values{"name": {"Ana"}, "email": {"ana@example.fr"}, "topic": {"order"}, "message": {"Où en est ma commande ?"}})
+		if page.Status >= 400 {
+			break
+		}
+	}
+	if page.Status != http.StatusServiceUnavailable || !strings.Contains(page.Body, "lecture seule") {
+		t.Fatalf("contact form with the database refusing writes: %d %s", page.Status, page.Body)
+	}
+	placed := countRows(t, d, `SELECT COUNT(*) FROM orders`) - ordersBefore
+	if got := countRows(t, d, `SELECT COUNT(*) FROM balance_entries`) - entriesBefore; got != placed {
+		t.Fatalf("%d orders but %d ledger entries written: something was half-written", placed, got)
+	}
+	if n := countRows(t, d, `SELECT COUNT(*) FROM orders WHERE paid_at IS NULL`); n != 0 {
+		t.Fatalf("%d unpaid balance orders left behind", n)
+	}
+
+	restore()
+	if r := c.Get("/readyz"); r.Status != http.StatusOK {
+		t.Fatalf("readyz once writes are taken again: %d", r.Status)
+	}
+	if r := placeOrder(c, auth, p.ID); r.Status != http.StatusCreated {
+		t.Fatalf("checkout once writes are taken again: %d %s", r.Status, r.Body)
+	}
+	var balance, sum int64
+	d.Read.QueryRow(`SELECT balance FROM balance_accounts WHERE customer_id = $1`, u.ID).Scan(&balance)
+	d.Read.QueryRow(`SELECT SUM(amount) FROM balance_entries WHERE customer_id = $1`, u.ID).Scan(&sum)
+	if balance != sum {
+		t.Fatalf("balance %d, ledger sums to %d", balance, sum)
+	}
+}
+
+// refuseWrites makes the store's database refuse writes and returns what
+// undoes it.
+func refuseWrites(t *testing.T, d *db.DB) func() {
+	t.Helper()
+	var once sync.Once
+	ctx := context.Background()
+	if d.Engine == db.SQLite {
+		// max_page_count is a setting of the connection: the one write
+		// connection is where every write goes.
+		var pages int64
+		if err := d.Write.QueryRow(`PRAGMA page_count`).Scan(&pages); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := d.Write.Exec(`PRAGMA max_page_count = ` + strconv.FormatInt(pages, 10)); err != nil {
+			t.Fatal(err)
+		}
+		return func() {
+			once.Do(func() {
+				if _, err := d.Write.Exec(`PRAGMA max_page_count = 1073741823`); err != nil {
+					t.Error(err)
+				}
+			})
+		}
+	}
+	var name string
+	if err := d.Write.QueryRow(`SELECT current_database()`).Scan(&name); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.Write.Exec(`ALTER DATABASE "` + name + `" SET default_transaction_read_only = on`); err != nil {
+		t.Fatal(err)
+	}
+	// The setting reaches new connections: let the pool's go.
+	d.Write.SetMaxIdleConns(0)
+	d.Write.SetMaxIdleConns(16)
+	return func() {
+		once.Do(func() {
+			conn, err := d.Write.Conn(ctx)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			defer conn.Close()
+			if _, err := conn.ExecContext(ctx, `SET default_transaction_read_only = off`); err != nil {
+				t.Error(err)
+			}
+			if _, err := conn.ExecContext(ctx, `ALTER DATABASE "`+name+`" RESET default_transaction_read_only`); err != nil {
+				t.Error(err)
+			}
+			d.Write.SetMaxIdleConns(0)
+			d.Write.SetMaxIdleConns(16)
+		})
+	}
+}
