@@ -6,8 +6,10 @@ import (
 	"net/http"
 	"strconv"
 
+	"comptoir/internal/account"
 	"comptoir/internal/billing"
 	"comptoir/internal/claims"
+	"comptoir/internal/disputes"
 	"comptoir/internal/invoices"
 	"comptoir/internal/money"
 	"comptoir/internal/orders"
@@ -92,6 +94,11 @@ func (s *Server) showOrder(w http.ResponseWriter, r *http.Request, page string, 
 	if err != nil {
 		s.serverError(w, r, err)
 		return
+	}
+	if !console {
+		if st := state(r); st.user != nil && st.user.Role == account.RoleCustomer {
+			s.recordActivity(r, st.user.ID, disputes.ActivityOrderView, r.PathValue("id"))
+		}
 	}
 	s.render(w, r, http.StatusOK, page, v)
 }
