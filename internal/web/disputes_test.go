@@ -31,6 +31,7 @@ import (
 	"comptoir/internal/mail"
 	"comptoir/internal/money"
 	"comptoir/internal/orders"
+	"comptoir/internal/policy"
 )
 
 // A card dispute from Stripe's first event to the evidence submitted: the
@@ -297,14 +298,34 @@ func TestDisputeWonReleasesTheRefundHold(t *testing.T) {
 	if err := refund(); !errors.Is(err, cardpay.ErrPaymentDisputed) {
 		t.Fatalf("refund while open: %v", err)
 	}
+	// A claim whose policy decides a card refund is refused with the
+	// dispute's code, and nothing is filed.
+	o, _ := h.App.Orders.Get(ctx, created.ID)
+	if _, err := h.App.Orders.RecordDelivery(ctx, deliveryOf(o.ID, o.Lines[0].ID, 40)); err != nil {
+		t.Fatal(err)
+	}
+	h.Clock.Advance(73 * time.Hour)
+	file := func() (claims.Claim, error) {
+		return h.App.Claims.File(ctx, claims.FileInput{Kind: policy.NonDelivery, CustomerID: u.ID, OrderID: o.ID, Actor: u.Actor()})
+	}
+	if _, err := file(); claims.Code(err) != "payment_disputed" {
+		t.Fatalf("claim on a disputed payment: %v (code %q)", err, claims.Code(err))
+	}
+	if mine, _, err := h.App.Claims.List(ctx, claims.ListFilter{OrderID: o.ID}); err != nil || len(mine) != 0 {
+		t.Fatalf("claims filed while the refund was refused: %+v %v", mine, err)
+	}
 	dispute["status"] = "won"
 	deliver(stripe.EventTypeChargeDisputeClosed, dispute)
 	cases, _ := h.App.Disputes.ForReference(ctx, created.ID)
 	if len(cases) != 1 || cases[0].Status != disputes.StatusWon {
 		t.Fatalf("after won: %+v", cases)
 	}
-	if err := refund(); err != nil {
-		t.Fatalf("refund after a won dispute: %v", err)
+	cl, err := file()
+	if err != nil {
+		t.Fatalf("claim after a won dispute: %v", err)
+	}
+	if rs, _ := h.App.Claims.Refunds(ctx, cl.ID); len(rs) != 1 || rs[0].Destination != claims.DestCard {
+		t.Fatalf("claim refunds after a won dispute: %+v", rs)
 	}
 }
 
