@@ -360,9 +360,11 @@ func (s *Service) Submit(ctx context.Context, caseID, statement string, actor au
 			Action: "dispute.submit_requested", After: caseState(c)}); err != nil {
 			return err
 		}
-		// One job per attempt: a failed submission can be tried again
-		// once the agent has fixed what Stripe refused.
-		attempt := fmt.Sprintf("%s-%d", c.ID, now.UnixNano())
+		// One key per submission: a failed one can be sent again once the
+		// agent has fixed what Stripe refused (Stripe answers a reused key
+		// with its first answer). Not from the clock: two submissions may
+		// share a moment.
+		attempt := c.ID + "-" + id.New("sub")
 		if _, err := s.ins.InsertTx(ctx, tx, SubmitArgs{DisputeID: c.ID, Attempt: attempt}, nil); err != nil {
 			return fmt.Errorf("disputes: schedule submission: %w", err)
 		}

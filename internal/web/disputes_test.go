@@ -348,3 +348,71 @@ func pdfText(t *testing.T, pdf []byte) string {
 	// Lines wrap inside the page: join them so a record reads whole.
 	return regexp.MustCompile(`\s+`).ReplaceAllString(string(out), " ")
 }
+
+// Evidence Stripe refuses (a 400: final) leaves the case "failed" with
+// Stripe's reason, alerts the agents, and can be sent again, under a new
+// idempotency key (Stripe would answer the old one with the old refusal).
+func TestDisputeEvidenceRefusedByStripeCanBeSentAgain(t *testing.T) {
+	h, rec := scaStore(t)
+	ctx := context.Background()
+	_, ag := h.User(t, account.RoleAgent, "agent@shop.test")
+	p := newService(t, h, "posts", 25)
+	u, c := h.User(t, account.RoleCustomer, "cleo@example.fr")
+	body := `{"lines":[{"product_id":"` + p.ID + `","quantity":100}],"payment":"card","consent":{"immediate_performance":true,"withdrawal_waiver":true},"accept_policy":"default@1"}`
+	r := postJSON(c, "/api/v1/orders", body, h.Bearer(t, u.ID))
+	var created struct{ ID string }
+	if r.Status != http.StatusCreated || json.Unmarshal([]byte(r.Body), &created) != nil {
+		t.Fatalf("card order: %d %s", r.Status, r.Body)
+	}
+	pay, _, _ := h.App.Card.Pending(ctx, cardpay.PurposeOrder, created.ID)
+	for _, ev := range []struct {
+		typ stripe.EventType
+		obj map[string]any
+	}{
+		{stripe.EventTypeCheckoutSessionCompleted, completed(pay)},
+		{stripe.EventTypeChargeDisputeCreated, map[string]any{"id": "dp_test_refused", "object": "dispute", "amount": 2500, "currency": "eur",
+			"payment_intent": "pi_" + pay.ID, "reason": "fraudulent", "status": "needs_response"}},
+	} {
+		payload, sig := cardpaytest.Event(t, webhookSecret, cardpaytest.EventID(), ev.typ, ev.obj)
+		if got := deliverEvent(t, h, payload, sig); got != http.StatusOK {
+			t.Fatalf("%s: %d", ev.typ, got)
+		}
+	}
+	cases, _ := h.App.Disputes.ForReference(ctx, created.ID)
+	if len(cases) != 1 {
+		t.Fatalf("cases: %+v", cases)
+	}
+	dc := cases[0]
+	path := "/v1/disputes/dp_test_refused"
+	rec.Respond(cardpaytest.To(http.MethodPost, path), http.StatusBadRequest,
+		cardpaytest.StripeError("invalid_request_error", "parameter_invalid_string_empty", "This dispute is already closed.", nil))
+	if r := ag.PostForm("/console/disputes/"+dc.ID, url.Values{"statement": {"first try"}, "action": {"submit"}}); r.Status != http.StatusSeeOther {
+		t.Fatalf("submit: %d", r.Status)
+	}
+	waitFor(t, "the submission to fail", func() bool {
+		got, _ := h.App.Disputes.Get(ctx, dc.ID)
+		return got.Submission == disputes.SubmitFailed
+	})
+	got, _ := h.App.Disputes.Get(ctx, dc.ID)
+	if !strings.Contains(got.SubmitError, "already closed") || !got.SubmittedAt.IsZero() {
+		t.Fatalf("after the refusal: %+v", got)
+	}
+	if alerts, _ := h.App.Outbox.List(ctx, mail.Filter{Kind: "alert_dispute_submit_failed"}); len(alerts) != 1 {
+		t.Fatalf("%d refusal alerts", len(alerts))
+	}
+	mustContain(t, ag.Get("/console/disputes/"+dc.ID), "already closed", `id="dispute-form"`)
+
+	rec.ClearRules()
+	if r := ag.PostForm("/console/disputes/"+dc.ID, url.Values{"statement": {"second try"}, "action": {"submit"}}); r.Status != http.StatusSeeOther {
+		t.Fatalf("submit again: %d", r.Status)
+	}
+	waitFor(t, "the second submission", func() bool {
+		got, _ := h.App.Disputes.Get(ctx, dc.ID)
+		return got.Submission == disputes.SubmitSubmitted
+	})
+	sent := rec.Requests(http.MethodPost, path)
+	if len(sent) != 2 || sent[0].IdempotencyKey() == sent[1].IdempotencyKey() ||
+		sent[1].Form.Get("evidence[uncategorized_text]") == "" || !strings.HasPrefix(sent[1].Form.Get("evidence[uncategorized_text]"), "second try") {
+		t.Fatalf("requests to Stripe: %d", len(sent))
+	}
+}
