@@ -248,6 +248,10 @@ func TestDisputeFromWebhookToSubmittedEvidence(t *testing.T) {
 	if alerts, _ := h.App.Outbox.List(ctx, mail.Filter{Kind: "alert_dispute_closed"}); len(alerts) != 1 {
 		t.Fatalf("%d closing alerts", len(alerts))
 	}
+	mustContain(t, ag.Get("/console/orders/"+orderID), `id="order-disputes"`, `href="/console/disputes/`+dc.ID+`"`, "<strong>Perdue</strong>")
+	if strings.Contains(c.Get("/orders/"+orderID).Body, "order-disputes") {
+		t.Fatal("the customer's order page shows the dispute case")
+	}
 	var marks int
 	h.App.DB.Read.QueryRowContext(ctx, `SELECT COUNT(*) FROM audit_log WHERE subject_type = 'order' AND subject_id = $1 AND action = 'order.dispute_lost'`, orderID).Scan(&marks)
 	if marks != 1 {

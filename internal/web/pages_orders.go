@@ -43,6 +43,8 @@ type orderData struct {
 	Claims         []claims.Claim
 	// Invoices are the order's invoice and credit notes.
 	Invoices []invoices.Invoice
+	// Disputes are the card disputes of the order (staff only).
+	Disputes []disputes.Case
 }
 
 // orderView loads an order for its owner, or for staff when console is set.
@@ -77,6 +79,11 @@ func (s *Server) orderView(r *http.Request, console bool) (*view, error) {
 	}
 	if s.Invoices != nil {
 		if d.Invoices, err = s.Invoices.ForOrder(ctx, o.ID); err != nil {
+			return nil, err
+		}
+	}
+	if console && s.Disputes != nil {
+		if d.Disputes, err = s.Disputes.ForReference(ctx, o.ID); err != nil {
 			return nil, err
 		}
 	}
