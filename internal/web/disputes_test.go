@@ -26,6 +26,7 @@ import (
 	"comptoir/internal/cardpay/cardpaytest"
 	"comptoir/internal/claims"
 	"comptoir/internal/config"
+	"comptoir/internal/desk"
 	"comptoir/internal/disputes"
 	"comptoir/internal/id"
 	"comptoir/internal/mail"
@@ -91,6 +92,21 @@ func TestDisputeFromWebhookToSubmittedEvidence(t *testing.T) {
 			Source: orders.SourceAgent, Actor: audit.Actor{ID: agentUser.ID, Role: account.RoleAgent}}); err != nil {
 			t.Fatalf("deliver %d: %v", n, err)
 		}
+	}
+
+	// The customer writes about the order; the agent answers, and leaves
+	// an internal note that is not part of what was said.
+	tk, err := h.App.Desk.OpenFromContact(ctx, desk.ContactInput{CustomerID: u.ID, Name: "Ana", Email: "ana@example.fr", OrderRef: orderID,
+		Topic: desk.TopicOrder, Message: "Merci, tout est bien arrivé.", Lang: "fr"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	agentActor := audit.Actor{ID: agentUser.ID, Role: account.RoleAgent}
+	if _, err := h.App.Desk.Reply(ctx, agentActor, tk.ID, "Avec plaisir !"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.App.Desk.Note(ctx, agentActor, tk.ID, "internal: loyal customer"); err != nil {
+		t.Fatal(err)
 	}
 
 	// The bank opens a dispute.
@@ -199,6 +215,10 @@ func TestDisputeFromWebhookToSubmittedEvidence(t *testing.T) {
 	if log := f.Get("evidence[access_activity_log]"); !strings.Contains(log, "sign_in") || !strings.Contains(log, "Ana's laptop") {
 		t.Errorf("the activity log lacks the sign-in or the order view's browser: %q", log)
 	}
+	if comm := f.Get("evidence[uncategorized_text]"); !strings.Contains(comm, "Merci, tout est bien arrivé.") || !strings.Contains(comm, "Avec plaisir") ||
+		!strings.Contains(comm, "order_confirmation") || strings.Contains(comm, "loyal customer") {
+		t.Errorf("the communication in the evidence is wrong: %q", comm)
+	}
 	if !strings.Contains(f.Get("evidence[uncategorized_text]"), "delivered 40 -> 100") {
 		t.Errorf("the delivery record is not in the evidence: %q", f.Get("evidence[uncategorized_text]"))
 	}
@@ -214,7 +234,7 @@ func TestDisputeFromWebhookToSubmittedEvidence(t *testing.T) {
 	}
 	text := pdfText(t, []byte(pdf.Body))
 	for _, want := range []string{"Consent record", "from IP 127.0.0.1", "Ana's laptop", "wording version", "Refund policy accepted: default@1",
-		"Delivery record", "delivered 0 -> 40 (agent)", "delivered 40 -> 100 (agent)", statement} {
+		"Delivery record", "delivered 0 -> 40 (agent)", "delivered 40 -> 100 (agent)", statement, "Merci, tout est bien arrivé."} {
 		if !strings.Contains(text, want) {
 			t.Errorf("the PDF's text lacks %q:\n%s", want, text)
 		}
