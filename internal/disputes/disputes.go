@@ -173,7 +173,8 @@ func (s *Service) List(ctx context.Context, limit int) ([]Case, error) {
 	if limit <= 0 || limit > 500 {
 		limit = 500
 	}
-	return s.list(ctx, fmt.Sprintf(`ORDER BY CASE WHEN status = 'open' THEN 0 ELSE 1 END, due_by, created_at DESC LIMIT %d`, limit))
+	return s.list(ctx, fmt.Sprintf(`ORDER BY CASE WHEN status = 'open' THEN 0 ELSE 1 END,
+		CASE WHEN due_by IS NULL THEN 1 ELSE 0 END, due_by, created_at DESC LIMIT %d`, limit))
 }
 
 func (s *Service) list(ctx context.Context, tail string, args ...any) ([]Case, error) {

@@ -41,7 +41,9 @@ ALTER TABLE card_payments ADD COLUMN dispute_hold BOOLEAN NOT NULL DEFAULT FALSE
 
 -- What the customer did on the store, with time and address: sign-ins and
 -- order page views (downloads have download_events). Evidence in a card
--- dispute that the buyer used what they say they never got. Append-only.
+-- dispute that the buyer used what they say they never got. Rows are never
+-- rewritten; they may be deleted (erasure of an account, retention), as
+-- download_events.
 CREATE TABLE customer_activity (
 	id TEXT PRIMARY KEY,
 	customer_id TEXT NOT NULL,
@@ -57,5 +59,5 @@ BEGIN
 	RAISE EXCEPTION 'customer_activity is append-only';
 END
 $$;
-CREATE TRIGGER customer_activity_append_only BEFORE UPDATE OR DELETE ON customer_activity
+CREATE TRIGGER customer_activity_append_only BEFORE UPDATE ON customer_activity
 	FOR EACH ROW EXECUTE FUNCTION customer_activity_refuse_change();
