@@ -1,6 +1,7 @@
 package cardpay
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -122,6 +123,23 @@ func (s *Service) SubmitDisputeEvidence(ctx context.Context, stripeDisputeID str
 		return "", err
 	}
 	return string(d.Status), nil
+}
+
+// UploadDisputeFile uploads a document (the evidence PDF) for a dispute's
+// file fields and returns Stripe's file id; under idempotencyKey, a retry
+// gets the same file back. Call it outside any transaction.
+func (s *Service) UploadDisputeFile(ctx context.Context, name string, data []byte, idempotencyKey string) (string, error) {
+	if !s.Enabled() {
+		return "", ErrDisabled
+	}
+	params := &stripe.FileCreateParams{Purpose: stripe.String(string(stripe.FilePurposeDisputeEvidence)),
+		Filename: stripe.String(name), FileReader: bytes.NewReader(data)}
+	params.SetIdempotencyKey(idempotencyKey)
+	f, err := s.stripe.V1Files.Create(ctx, params)
+	if err != nil {
+		return "", err
+	}
+	return f.ID, nil
 }
 
 // Permanent reports a Stripe error that retrying will not change.

@@ -108,6 +108,7 @@ func (c Case) OrderID() string {
 // Stripe is what the service needs of cardpay to submit evidence.
 type Stripe interface {
 	SubmitDisputeEvidence(ctx context.Context, stripeDisputeID string, ev *stripe.DisputeUpdateEvidenceParams, idempotencyKey string) (string, error)
+	UploadDisputeFile(ctx context.Context, name string, data []byte, idempotencyKey string) (string, error)
 }
 
 // Alerter tells staff.
@@ -416,7 +417,20 @@ func (w *submitWorker) Work(ctx context.Context, job *river.Job[SubmitArgs]) err
 	if err != nil {
 		return err
 	}
-	status, callErr := s.stripe.SubmitDisputeEvidence(ctx, c.StripeDisputeID, pack.StripeEvidence(), "dispute-evidence-"+job.Args.Attempt)
+	ev := pack.StripeEvidence()
+	// The whole pack as a PDF goes in service_documentation, a file
+	// field: the reviewer gets the records laid out, not only the text
+	// fields.
+	doc, err := pack.PDF()
+	if err != nil {
+		return err
+	}
+	fileID, callErr := s.stripe.UploadDisputeFile(ctx, "evidence-"+c.ID+".pdf", doc, "dispute-file-"+job.Args.Attempt)
+	status := ""
+	if callErr == nil {
+		ev.ServiceDocumentation = stripe.String(fileID)
+		status, callErr = s.stripe.SubmitDisputeEvidence(ctx, c.StripeDisputeID, ev, "dispute-evidence-"+job.Args.Attempt)
+	}
 	if callErr != nil && !cardpay.Permanent(callErr) && job.Attempt < job.MaxAttempts {
 		return callErr // River retries with the same key
 	}

@@ -466,11 +466,10 @@ func field(s string) *string {
 	return stripe.String(s)
 }
 
-// StripeEvidence maps the pack onto Stripe's evidence fields. Fields that
-// Stripe wants as uploaded files (customer_communication,
-// service_documentation, receipt) are given here as text inside
-// uncategorized_text and the explanation fields; the PDF carries the same
-// text for a manual upload.
+// StripeEvidence maps the pack onto Stripe's text evidence fields. Of the
+// fields Stripe wants as uploaded files, the submission job fills
+// service_documentation with the pack's PDF; the correspondence
+// (customer_communication) goes as text inside uncategorized_text.
 func (p *Pack) StripeEvidence() *stripe.DisputeUpdateEvidenceParams {
 	ev := &stripe.DisputeUpdateEvidenceParams{
 		CustomerName:                 field(p.Customer.Name),

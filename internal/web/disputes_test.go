@@ -194,7 +194,15 @@ func TestDisputeFromWebhookToSubmittedEvidence(t *testing.T) {
 	if len(sent) != 1 {
 		t.Fatalf("%d dispute updates sent to Stripe", len(sent))
 	}
+	uploads := rec.Requests(http.MethodPost, "/v1/files")
+	if len(uploads) != 1 || uploads[0].Form.Get("purpose") != "dispute_evidence" ||
+		!strings.HasPrefix(uploads[0].Form.Get("file"), "evidence-"+dc.ID+".pdf ") || !strings.HasPrefix(uploads[0].IdempotencyKey(), "dispute-file-"+dc.ID) {
+		t.Fatalf("evidence PDF upload: %+v", uploads)
+	}
 	f := sent[0].Form
+	if !strings.HasPrefix(f.Get("evidence[service_documentation]"), "file_") {
+		t.Errorf("service_documentation = %q, want the uploaded file", f.Get("evidence[service_documentation]"))
+	}
 	if f.Get("submit") != "true" || !strings.HasPrefix(sent[0].IdempotencyKey(), "dispute-evidence-"+dc.ID) {
 		t.Fatalf("submission: submit=%q key=%q", f.Get("submit"), sent[0].IdempotencyKey())
 	}
