@@ -32,6 +32,7 @@ import (
 	"comptoir/internal/db"
 	"comptoir/internal/desk"
 	"comptoir/internal/desk/sla"
+	"comptoir/internal/disputes"
 	"comptoir/internal/idempotency"
 	"comptoir/internal/inbound"
 	"comptoir/internal/invoices"
@@ -99,6 +100,8 @@ type App struct {
 	Idempotency *idempotency.Store
 	Proof       *proof.Service
 	Invoices    *invoices.Service
+	// Disputes keeps card disputes and their evidence.
+	Disputes *disputes.Service
 }
 
 // Open connects to the database and builds every service. A bad database URL
@@ -240,6 +243,10 @@ func (a *App) build(ctx context.Context, opts Options) (err error) {
 	// Purchase notices; a disputed card payment takes its order out of them.
 	a.Proof = proof.New(a.DB, a.Clock, a.Messages)
 	cardHandlers[cardpay.PurposeOrder] = proofDisputes{cardHandlers[cardpay.PurposeOrder], a.Proof}
+	// Card disputes: the case, the hold on refunds, the evidence.
+	a.Disputes = disputes.New(a.DB, a.Clock, a.Jobs, a.Card, staffAlerts, a.Logger)
+	a.Disputes.AddWorkers(workers)
+	a.Card.SetDisputeRecorder(a.Disputes)
 	cardHandlers[cardpay.PurposeTopUp] = invoices.TopUpHandler{Next: billing.TopUpHandler{L: a.Ledger}, Invoices: a.Invoices, Customers: a.Accounts}
 
 	if a.Desk, err = desk.New(a.DB, a.Clock, a.Outbox, desk.Options{
@@ -296,6 +303,7 @@ func (a *App) build(ctx context.Context, opts Options) (err error) {
 		FulfilmentSecret: fulfilment,
 		Ready:            a.ready, StoreName: cfg.StoreName, BaseURL: cfg.BaseURL, SecureCookies: cfg.SecureCookies(),
 		Metrics: a.Metrics, Proof: a.Proof, Invoices: a.Invoices, SupportAddress: cfg.SupportAddress,
+		Disputes: a.Disputes,
 	})
 	return err
 }

@@ -282,7 +282,9 @@ type Service struct {
 	cfg     Config
 	handler Handler
 	log     *slog.Logger
-	stripe  *stripe.Client // nil when disabled
+	// disputes keeps the dispute cases; nil: only the hold is recorded.
+	disputes DisputeRecorder
+	stripe   *stripe.Client // nil when disabled
 }
 
 // New returns the service. A Config without keys gives a disabled service

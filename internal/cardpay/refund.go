@@ -51,7 +51,7 @@ func (s *Service) RefundTx(ctx context.Context, tx *sql.Tx, paymentID string, am
 	// latest committed row, make concurrent refunds queue and the ones that
 	// no longer fit change nothing.
 	res, err := tx.ExecContext(ctx, `UPDATE card_payments SET refunded = refunded + $2, updated_at = $3
-		WHERE id = $1 AND status = 'succeeded' AND refunded + $2 <= amount`, p.ID, amount.Minor, now)
+		WHERE id = $1 AND status = 'succeeded' AND refunded + $2 <= amount AND NOT dispute_hold`, p.ID, amount.Minor, now)
 	if err != nil {
 		return Refund{}, fmt.Errorf("reserve refund on %s: %w", p.ID, err)
 	}
@@ -59,8 +59,12 @@ func (s *Service) RefundTx(ctx context.Context, tx *sql.Tx, paymentID string, am
 		return Refund{}, err
 	} else if n == 0 {
 		var refunded int64
-		if err := tx.QueryRowContext(ctx, `SELECT refunded FROM card_payments WHERE id = $1`, p.ID).Scan(&refunded); err != nil {
+		var held bool
+		if err := tx.QueryRowContext(ctx, `SELECT refunded, dispute_hold FROM card_payments WHERE id = $1`, p.ID).Scan(&refunded, &held); err != nil {
 			return Refund{}, err
+		}
+		if held {
+			return Refund{}, fmt.Errorf("%w: %s", ErrPaymentDisputed, p.ID)
 		}
 		left := money.Amount{Minor: p.Amount.Minor - refunded, Currency: p.Amount.Currency}
 		return Refund{}, fmt.Errorf("%w: %v asked, %v left to refund on %s", ErrRefundExceedsPayment, amount, left, p.ID)

@@ -98,25 +98,11 @@ func (s *Service) apply(ctx context.Context, tx *sql.Tx, ev stripe.Event) error 
 		}
 		return s.applyRefundEvent(ctx, tx, &sr)
 
-	case stripe.EventTypeChargeDisputeCreated:
-		// Money is not moved here (Stripe holds it until the dispute is
-		// decided); the domain that sold something hears of it.
-		var d stripe.Dispute
-		if err := json.Unmarshal(ev.Data.Raw, &d); err != nil {
-			return fmt.Errorf("%w: %s: %v", ErrBadPayload, ev.Type, err)
-		}
-		if d.PaymentIntent == nil || d.PaymentIntent.ID == "" {
-			s.log.Info("cardpay: dispute without a payment intent ignored", "event", ev.ID)
-			return nil
-		}
-		p, found, err := s.findPayment(ctx, tx, "", "payment_intent_id", d.PaymentIntent.ID)
-		if err != nil || !found {
-			return err
-		}
-		if dh, ok := s.handler.(DisputeHandler); ok {
-			return dh.PaymentDisputed(ctx, tx, p)
-		}
-		return nil
+	case stripe.EventTypeChargeDisputeCreated, stripe.EventTypeChargeDisputeUpdated, stripe.EventTypeChargeDisputeClosed:
+		// Money is not moved here (Stripe takes it and gives it back);
+		// the case is recorded, refunds are held, and the domain that sold
+		// something hears of it.
+		return s.applyDispute(ctx, tx, ev)
 
 	case stripe.EventTypeChargeRefunded:
 		// Since API version 2022-11-15 a charge no longer lists its refunds

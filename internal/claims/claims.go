@@ -111,6 +111,12 @@ func Code(err error) string {
 	if errors.As(err, &verr) {
 		return "invalid"
 	}
+	// Errors of other domains that carry their own stable code (a card
+	// refund held by a dispute: "payment_disputed").
+	var coded interface{ ErrorCode() string }
+	if errors.As(err, &coded) {
+		return coded.ErrorCode()
+	}
 	return "internal"
 }
 

@@ -157,6 +157,10 @@ var cp1252 = sync.OnceValue(func() func(string) string {
 	return fpdf.New("P", "mm", "A4", "").UnicodeTranslatorFromDescriptor("")
 })
 
+// CP1252 returns the shared translator, for other documents drawn with
+// the core fonts (a dispute's evidence pack).
+func CP1252() func(string) string { return cp1252() }
+
 // ratePercent writes a rate for people: "20 %" / "5,5 %" in French,
 // "20%" / "5.5%" in English.
 func ratePercent(bp int, lang string) string {

@@ -3,6 +3,7 @@ package web_test
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"encoding/json"
 	"io"
 	"mime/multipart"
@@ -15,7 +16,10 @@ import (
 
 	"comptoir/internal/account"
 	"comptoir/internal/apptest"
+	"comptoir/internal/cardpay"
+	"comptoir/internal/id"
 	"comptoir/internal/mail"
+	"comptoir/internal/money"
 	"comptoir/internal/orders"
 )
 
@@ -79,6 +83,7 @@ type authzObjects struct {
 	session, token                  string
 	product, archiveProduct, slug   string
 	customer                        string
+	dispute                         string
 }
 
 func authzFixtures(o authzObjects) map[string]authzFixture {
@@ -171,52 +176,57 @@ func authzFixtures(o authzObjects) map[string]authzFixture {
 		"GET /balance": {path: "/balance"},
 		"POST /balance/topup": {path: "/balance/topup", body: "amount=20", except: map[string]outcome{custA: notFound, custB: notFound, agent: notFound, admin: notFound},
 			why: "card payments are off in this store: the top-up is absent for everyone"},
-		"GET /console":                           {path: "/console"},
-		"GET /console/orders":                    {path: "/console/orders"},
-		"GET /console/orders/{id}":               {path: "/console/orders/" + o.order},
-		"POST /console/orders/{id}/delivery":     {path: "/console/orders/" + o.order + "/delivery"},
-		"GET /console/claims":                    {path: "/console/claims"},
-		"GET /console/claims/{id}":               {path: "/console/claims/" + o.claim},
-		"POST /console/claims/{id}/decision":     {path: "/console/claims/" + o.claim + "/decision"},
-		"GET /admin":                             {path: "/admin"},
-		"POST /admin/credits":                    {path: "/admin/credits"},
-		"GET /admin/policies":                    {path: "/admin/policies"},
-		"GET /admin/policies/edit":               {path: "/admin/policies/edit"},
-		"POST /admin/policies":                   {path: "/admin/policies"},
-		"POST /admin/policies/preview":           {path: "/admin/policies/preview"},
-		"POST /admin/policies/publish":           {path: "/admin/policies/publish", body: "version=default@1"},
-		"GET /admin/products":                    {path: "/admin/products"},
-		"GET /admin/products/new":                {path: "/admin/products/new"},
-		"POST /admin/products":                   {path: "/admin/products"},
-		"GET /admin/products/{id}":               {path: "/admin/products/" + o.product},
-		"POST /admin/products/{id}":              {path: "/admin/products/" + o.product},
-		"POST /admin/products/{id}/{action}":     {path: "/admin/products/" + o.archiveProduct + "/archive"},
-		"POST /admin/products/{id}/keys":         {path: "/admin/products/" + o.product + "/keys"},
-		"POST /admin/products/{id}/file":         {path: "/admin/products/" + o.product + "/file"},
-		"POST /api/v1/signup":                    {path: "/api/v1/signup"},
-		"POST /api/v1/login":                     {path: "/api/v1/login", body: `{"email":"nobody@example.fr","password":"wrong password"}`},
-		"GET /api/v1/me":                         {path: "/api/v1/me"},
-		"GET /api/v1/products":                   {path: "/api/v1/products"},
-		"GET /api/v1/proof/recent":               {path: "/api/v1/proof/recent"},
-		"GET /api/v1/invoices":                   {path: "/api/v1/invoices"},
-		"GET /api/v1/invoices/{file}":            {path: "/api/v1/invoices/" + o.invoice + ".pdf", owned: true, except: map[string]outcome{admin: allowed}, why: "admins see every invoice"},
-		"OPTIONS /api/v1/proof/recent":           {path: "/api/v1/proof/recent"},
-		"POST /api/v1/orders":                    {path: "/api/v1/orders"},
-		"GET /api/v1/orders":                     {path: "/api/v1/orders"},
-		"GET /api/v1/orders/{id}":                {path: "/api/v1/orders/" + o.order, owned: true, staff: allowed, why: "API.md: owner, agent"},
-		"POST /api/v1/orders/{id}/delivery":      {path: "/api/v1/orders/" + o.order + "/delivery", except: staffOnly, why: "open to signed webhooks, otherwise staff only (checked in the handler)"},
-		"GET /api/v1/balance":                    {path: "/api/v1/balance"},
-		"POST /api/v1/balance/credits":           {path: "/api/v1/balance/credits", body: `{"customer_id":"` + o.customer + `","amount":{"amount":100,"currency":"EUR"},"reason":"matrix"}`},
-		"POST /api/v1/balance/topups":            {path: "/api/v1/balance/topups"},
-		"POST /api/v1/claims":                    {path: "/api/v1/claims"},
-		"GET /api/v1/claims":                     {path: "/api/v1/claims"},
-		"GET /api/v1/claims/{id}":                {path: "/api/v1/claims/" + o.claim, owned: true, staff: allowed, why: "agents read the claims they decide"},
-		"POST /api/v1/claims/{id}/evidence":      {path: "/api/v1/claims/" + o.claim + "/evidence", owned: true, multipart: true},
-		"POST /api/v1/claims/{id}/decision":      {path: "/api/v1/claims/" + o.claim + "/decision"},
-		"POST /api/v1/subscriptions":             {path: "/api/v1/subscriptions"},
-		"GET /api/v1/subscriptions":              {path: "/api/v1/subscriptions"},
-		"GET /api/v1/subscriptions/{id}":         {path: "/api/v1/subscriptions/" + o.sub, owned: true},
-		"POST /api/v1/subscriptions/{id}/cancel": {path: "/api/v1/subscriptions/" + o.sub + "/cancel", owned: true, body: `{"mode":"period_end","refund":false}`},
+		"GET /console":                            {path: "/console"},
+		"GET /console/orders":                     {path: "/console/orders"},
+		"GET /console/orders/{id}":                {path: "/console/orders/" + o.order},
+		"POST /console/orders/{id}/delivery":      {path: "/console/orders/" + o.order + "/delivery"},
+		"GET /console/claims":                     {path: "/console/claims"},
+		"GET /console/claims/{id}":                {path: "/console/claims/" + o.claim},
+		"POST /console/claims/{id}/decision":      {path: "/console/claims/" + o.claim + "/decision"},
+		"GET /console/disputes":                   {path: "/console/disputes"},
+		"GET /console/disputes/{id}":              {path: "/console/disputes/" + o.dispute},
+		"POST /console/disputes/{id}":             {path: "/console/disputes/" + o.dispute, body: "statement=noted&action=save"},
+		"GET /console/disputes/{id}/evidence.pdf": {path: "/console/disputes/" + o.dispute + "/evidence.pdf"},
+		"GET /console/disputes/{id}/evidence.zip": {path: "/console/disputes/" + o.dispute + "/evidence.zip"},
+		"GET /admin":                              {path: "/admin"},
+		"POST /admin/credits":                     {path: "/admin/credits"},
+		"GET /admin/policies":                     {path: "/admin/policies"},
+		"GET /admin/policies/edit":                {path: "/admin/policies/edit"},
+		"POST /admin/policies":                    {path: "/admin/policies"},
+		"POST /admin/policies/preview":            {path: "/admin/policies/preview"},
+		"POST /admin/policies/publish":            {path: "/admin/policies/publish", body: "version=default@1"},
+		"GET /admin/products":                     {path: "/admin/products"},
+		"GET /admin/products/new":                 {path: "/admin/products/new"},
+		"POST /admin/products":                    {path: "/admin/products"},
+		"GET /admin/products/{id}":                {path: "/admin/products/" + o.product},
+		"POST /admin/products/{id}":               {path: "/admin/products/" + o.product},
+		"POST /admin/products/{id}/{action}":      {path: "/admin/products/" + o.archiveProduct + "/archive"},
+		"POST /admin/products/{id}/keys":          {path: "/admin/products/" + o.product + "/keys"},
+		"POST /admin/products/{id}/file":          {path: "/admin/products/" + o.product + "/file"},
+		"POST /api/v1/signup":                     {path: "/api/v1/signup"},
+		"POST /api/v1/login":                      {path: "/api/v1/login", body: `{"email":"nobody@example.fr","password":"wrong password"}`},
+		"GET /api/v1/me":                          {path: "/api/v1/me"},
+		"GET /api/v1/products":                    {path: "/api/v1/products"},
+		"GET /api/v1/proof/recent":                {path: "/api/v1/proof/recent"},
+		"GET /api/v1/invoices":                    {path: "/api/v1/invoices"},
+		"GET /api/v1/invoices/{file}":             {path: "/api/v1/invoices/" + o.invoice + ".pdf", owned: true, except: map[string]outcome{admin: allowed}, why: "admins see every invoice"},
+		"OPTIONS /api/v1/proof/recent":            {path: "/api/v1/proof/recent"},
+		"POST /api/v1/orders":                     {path: "/api/v1/orders"},
+		"GET /api/v1/orders":                      {path: "/api/v1/orders"},
+		"GET /api/v1/orders/{id}":                 {path: "/api/v1/orders/" + o.order, owned: true, staff: allowed, why: "API.md: owner, agent"},
+		"POST /api/v1/orders/{id}/delivery":       {path: "/api/v1/orders/" + o.order + "/delivery", except: staffOnly, why: "open to signed webhooks, otherwise staff only (checked in the handler)"},
+		"GET /api/v1/balance":                     {path: "/api/v1/balance"},
+		"POST /api/v1/balance/credits":            {path: "/api/v1/balance/credits", body: `{"customer_id":"` + o.customer + `","amount":{"amount":100,"currency":"EUR"},"reason":"matrix"}`},
+		"POST /api/v1/balance/topups":             {path: "/api/v1/balance/topups"},
+		"POST /api/v1/claims":                     {path: "/api/v1/claims"},
+		"GET /api/v1/claims":                      {path: "/api/v1/claims"},
+		"GET /api/v1/claims/{id}":                 {path: "/api/v1/claims/" + o.claim, owned: true, staff: allowed, why: "agents read the claims they decide"},
+		"POST /api/v1/claims/{id}/evidence":       {path: "/api/v1/claims/" + o.claim + "/evidence", owned: true, multipart: true},
+		"POST /api/v1/claims/{id}/decision":       {path: "/api/v1/claims/" + o.claim + "/decision"},
+		"POST /api/v1/subscriptions":              {path: "/api/v1/subscriptions"},
+		"GET /api/v1/subscriptions":               {path: "/api/v1/subscriptions"},
+		"GET /api/v1/subscriptions/{id}":          {path: "/api/v1/subscriptions/" + o.sub, owned: true},
+		"POST /api/v1/subscriptions/{id}/cancel":  {path: "/api/v1/subscriptions/" + o.sub + "/cancel", owned: true, body: `{"mode":"period_end","refund":false}`},
 	}
 }
 
@@ -416,6 +426,7 @@ func authzSetup(t *testing.T, h *apptest.Harness, users map[string]account.User)
 		t.Fatalf("A's invoice: %v %v", invs, err)
 	}
 	o.invoice = invs[0].ID
+	o.dispute = authzDispute(t, h, a.ID, order.ID)
 
 	// A file product, uploaded by the admin, bought by A.
 	var buf bytes.Buffer
@@ -576,4 +587,33 @@ func linkToken(t *testing.T, h *apptest.Harness, kind, prefix string) string {
 		t.Fatalf("no %s link in %q", prefix, msgs[len(msgs)-1].Text)
 	}
 	return m[1]
+}
+
+// authzDispute opens a card dispute case on A's order. Card payments are
+// off in the matrix's store, so the payment row is written as the card
+// service would have, and the case as Stripe's webhook would open it.
+func authzDispute(t *testing.T, h *apptest.Harness, customerID, orderID string) string {
+	t.Helper()
+	ctx := context.Background()
+	now := h.Clock.Now()
+	p := cardpay.Payment{ID: id.New("pay"), Purpose: cardpay.PurposeOrder, ReferenceID: orderID, CustomerID: customerID,
+		Amount: money.MustNew(1000, "EUR"), Status: cardpay.StatusSucceeded}
+	err := h.App.DB.Tx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO card_payments (id, purpose, reference_id, customer_id, amount, currency, status,
+			payment_intent_id, created_at, updated_at) VALUES ($1, 'order', $2, $3, 1000, 'EUR', 'succeeded', $4, $5, $5)`,
+			p.ID, orderID, customerID, "pi_authz_"+p.ID, now); err != nil {
+			return err
+		}
+		_, err := h.App.Disputes.DisputeEventTx(ctx, tx, p, cardpay.Dispute{StripeID: "dp_authz", Event: "created",
+			Amount: p.Amount, Reason: "fraudulent", StripeStatus: "needs_response"})
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases, err := h.App.Disputes.ForReference(ctx, orderID)
+	if err != nil || len(cases) != 1 {
+		t.Fatalf("A's dispute: %v %v", cases, err)
+	}
+	return cases[0].ID
 }

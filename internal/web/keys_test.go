@@ -54,6 +54,8 @@ func TestEveryUsedMessageExistsInBothLanguages(t *testing.T) {
 		"shop.per_":           {"week", "month", "year"},
 		"balance.kind.":       {"topup", "purchase", "refund", "admin_credit", "admin_debit", "reversal"},
 		"receipt.method.":     {"balance", "card"},
+		"dispute.status.":     {"open", "won", "lost"},
+		"dispute.submission.": {"none", "queued", "submitted", "failed"},
 		"invoices.kind.":      {"invoice", "credit_note"},
 		// Used by internal/invoices (Mentions, Title, PDF) through the
 		// translate function the web layer passes.

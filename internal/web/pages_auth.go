@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"comptoir/internal/account"
+	"comptoir/internal/disputes"
 	"comptoir/internal/locale"
 )
 
@@ -125,6 +126,9 @@ func (s *Server) startSession(w http.ResponseWriter, r *http.Request, u account.
 		return false
 	}
 	s.setCookie(w, sessionCookie, token, int(sess.ExpiresAt.Sub(s.Clock.Now()).Seconds()))
+	if u.Role == account.RoleCustomer {
+		s.recordActivity(r, u.ID, disputes.ActivitySignIn, "")
+	}
 	// The language the account chose wins from now on.
 	s.setCookie(w, langCookie, u.Language, 365*24*3600)
 	return true

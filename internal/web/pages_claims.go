@@ -36,7 +36,7 @@ func claimErrorStatus(code string) int {
 		return http.StatusNotFound
 	case "forbidden":
 		return http.StatusForbidden
-	case "claim_already_open", "claim_already_decided", "claim_not_open", "not_decidable", "order_not_paid", "over_refund":
+	case "claim_already_open", "claim_already_decided", "claim_not_open", "not_decidable", "order_not_paid", "over_refund", "payment_disputed":
 		return http.StatusConflict
 	case "evidence_too_large":
 		return http.StatusRequestEntityTooLarge

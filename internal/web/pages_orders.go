@@ -6,8 +6,10 @@ import (
 	"net/http"
 	"strconv"
 
+	"comptoir/internal/account"
 	"comptoir/internal/billing"
 	"comptoir/internal/claims"
+	"comptoir/internal/disputes"
 	"comptoir/internal/invoices"
 	"comptoir/internal/money"
 	"comptoir/internal/orders"
@@ -41,6 +43,8 @@ type orderData struct {
 	Claims         []claims.Claim
 	// Invoices are the order's invoice and credit notes.
 	Invoices []invoices.Invoice
+	// Disputes are the card disputes of the order (staff only).
+	Disputes []disputes.Case
 }
 
 // orderView loads an order for its owner, or for staff when console is set.
@@ -78,6 +82,11 @@ func (s *Server) orderView(r *http.Request, console bool) (*view, error) {
 			return nil, err
 		}
 	}
+	if console && s.Disputes != nil {
+		if d.Disputes, err = s.Disputes.ForReference(ctx, o.ID); err != nil {
+			return nil, err
+		}
+	}
 	v := s.newView(r, "", d)
 	v.Title = s.Messages.T(v.Lang, "order.title", map[string]any{"ID": o.ID})
 	return v, nil
@@ -92,6 +101,11 @@ func (s *Server) showOrder(w http.ResponseWriter, r *http.Request, page string, 
 	if err != nil {
 		s.serverError(w, r, err)
 		return
+	}
+	if !console {
+		if st := state(r); st.user != nil && st.user.Role == account.RoleCustomer {
+			s.recordActivity(r, st.user.ID, disputes.ActivityOrderView, r.PathValue("id"))
+		}
 	}
 	s.render(w, r, http.StatusOK, page, v)
 }

@@ -17,6 +17,7 @@ import (
 	"comptoir/internal/claims"
 	"comptoir/internal/clock"
 	"comptoir/internal/desk"
+	"comptoir/internal/disputes"
 	"comptoir/internal/idempotency"
 	"comptoir/internal/invoices"
 	"comptoir/internal/legal"
@@ -49,6 +50,8 @@ type Deps struct {
 	Proof *proof.Service
 	// Invoices lists and renders invoices and credit notes.
 	Invoices *invoices.Service
+	// Disputes keeps card disputes and their evidence packs.
+	Disputes *disputes.Service
 	// Blobs holds uploaded files (product files, evidence).
 	Blobs blob.Store
 	// FulfilmentSecret verifies delivery webhooks; nil refuses them.
@@ -241,6 +244,11 @@ func (s *Server) pageRoutes() []route {
 		{"GET /console/claims", permStaff, s.consoleClaims},
 		{"GET /console/claims/{id}", permStaff, s.consoleClaim},
 		{"POST /console/claims/{id}/decision", permStaff, s.consoleDecide},
+		{"GET /console/disputes", permStaff, s.consoleDisputes},
+		{"GET /console/disputes/{id}", permStaff, s.consoleDispute},
+		{"POST /console/disputes/{id}", permStaff, s.consoleDisputeAction},
+		{"GET /console/disputes/{id}/evidence.pdf", permStaff, s.consoleDisputePDF},
+		{"GET /console/disputes/{id}/evidence.zip", permStaff, s.consoleDisputeZIP},
 		{"GET /admin", permAdmin, s.admin},
 		{"POST /admin/credits", permAdmin, s.adminCredit},
 		{"GET /admin/policies", permAdmin, s.adminPolicies},

@@ -15,6 +15,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"mime"
+	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -160,7 +162,14 @@ func (r *Recorder) serve(w http.ResponseWriter, req *http.Request) {
 	}
 	rec := Request{Method: req.Method, Path: req.URL.Path, Header: req.Header.Clone(), Form: req.URL.Query()}
 	if req.Method == http.MethodPost {
-		if rec.Form, err = url.ParseQuery(string(body)); err != nil {
+		if mt, params, _ := mime.ParseMediaType(req.Header.Get("Content-Type")); mt == "multipart/form-data" {
+			// A file upload (/v1/files): the fields, and each file as
+			// its name and size in bytes.
+			rec.Form, err = multipartFields(body, params["boundary"])
+		} else {
+			rec.Form, err = url.ParseQuery(string(body))
+		}
+		if err != nil {
 			http.Error(w, err.Error(), http.StatusBadRequest)
 			return
 		}
@@ -223,6 +232,31 @@ func (r *Recorder) serve(w http.ResponseWriter, req *http.Request) {
 	}
 	w.WriteHeader(resp.StatusCode)
 	w.Write(out)
+}
+
+// multipartFields reads a multipart body: text fields as sent, files as
+// "<name> <size>" (a test checks what was uploaded, not its bytes).
+func multipartFields(body []byte, boundary string) (url.Values, error) {
+	out := url.Values{}
+	mr := multipart.NewReader(bytes.NewReader(body), boundary)
+	for {
+		part, err := mr.NextPart()
+		if err == io.EOF {
+			return out, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		data, err := io.ReadAll(part)
+		if err != nil {
+			return nil, err
+		}
+		if part.FileName() != "" {
+			out.Add(part.FormName(), fmt.Sprintf("%s %d", part.FileName(), len(data)))
+			continue
+		}
+		out.Add(part.FormName(), string(data))
+	}
 }
 
 // StripeError is the body of a Stripe API error.

@@ -1,0 +1,149 @@
+package cardpay
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/stripe/stripe-go/v82"
+
+	"comptoir/internal/money"
+)
+
+// codedError is an error with a stable code that other domains can pass on
+// (claims.Code reads ErrorCode) without importing this package.
+type codedError struct{ msg, code string }
+
+func (e codedError) Error() string     { return e.msg }
+func (e codedError) ErrorCode() string { return e.code }
+
+// ErrPaymentDisputed: the customer disputed the payment with their bank and
+// the bank has not decided for the store; refunds are held (a refund on top
+// of a chargeback would give the money back twice).
+var ErrPaymentDisputed error = codedError{"cardpay: the payment is disputed; refunds are held", "payment_disputed"}
+
+// Dispute is what a Stripe dispute event says, in our terms.
+type Dispute struct {
+	StripeID     string
+	Event        string // "created", "updated" or "closed"
+	Amount       money.Amount
+	Reason       string // Stripe's reason: fraudulent, product_not_received…
+	StripeStatus string // needs_response, under_review, won, lost, warning_closed…
+	DueBy        time.Time
+	EventAt      time.Time
+}
+
+// Closed reports a dispute the bank has decided (or the customer dropped).
+func (d Dispute) Closed() bool {
+	switch d.StripeStatus {
+	case "won", "lost", "warning_closed", "prevented":
+		return true
+	}
+	return false
+}
+
+// Lost reports that the bank took the money back for good.
+func (d Dispute) Lost() bool { return d.StripeStatus == "lost" }
+
+// DisputeRecorder keeps the dispute cases (internal/disputes). It runs in
+// the webhook's transaction and answers whether the payment's refunds must
+// stay held: while the case is open, and for good once it is lost.
+type DisputeRecorder interface {
+	DisputeEventTx(ctx context.Context, tx *sql.Tx, p Payment, d Dispute) (hold bool, err error)
+}
+
+// SetDisputeRecorder installs the recorder; the composition root calls it
+// before serving (the recorder needs this service to submit evidence).
+func (s *Service) SetDisputeRecorder(r DisputeRecorder) { s.disputes = r }
+
+// applyDispute records a charge.dispute.* event: the case, the hold on
+// refunds, and (on creation) the purpose's DisputeHandler.
+func (s *Service) applyDispute(ctx context.Context, tx *sql.Tx, ev stripe.Event) error {
+	var sd stripe.Dispute
+	if err := json.Unmarshal(ev.Data.Raw, &sd); err != nil {
+		return fmt.Errorf("%w: %s: %v", ErrBadPayload, ev.Type, err)
+	}
+	if sd.PaymentIntent == nil || sd.PaymentIntent.ID == "" {
+		s.log.Info("cardpay: dispute without a payment intent ignored", "event", ev.ID)
+		return nil
+	}
+	p, found, err := s.findPayment(ctx, tx, "", "payment_intent_id", sd.PaymentIntent.ID)
+	if err != nil || !found {
+		return err
+	}
+	d := Dispute{StripeID: sd.ID, Reason: string(sd.Reason), StripeStatus: string(sd.Status),
+		Amount: money.Amount{Minor: sd.Amount, Currency: p.Amount.Currency}, EventAt: time.Unix(ev.Created, 0).UTC()}
+	switch ev.Type {
+	case stripe.EventTypeChargeDisputeCreated:
+		d.Event = "created"
+	case stripe.EventTypeChargeDisputeClosed:
+		d.Event = "closed"
+	default:
+		d.Event = "updated"
+	}
+	if sd.EvidenceDetails != nil && sd.EvidenceDetails.DueBy > 0 {
+		d.DueBy = time.Unix(sd.EvidenceDetails.DueBy, 0).UTC()
+	}
+	if d.Amount.Minor <= 0 || d.Amount.Minor > p.Amount.Minor {
+		d.Amount = p.Amount
+	}
+	hold := !d.Closed() || d.Lost()
+	if s.disputes != nil {
+		if hold, err = s.disputes.DisputeEventTx(ctx, tx, p, d); err != nil {
+			return err
+		}
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE card_payments SET dispute_hold = $2, updated_at = $3 WHERE id = $1`,
+		p.ID, hold, s.clock.Now()); err != nil {
+		return fmt.Errorf("hold refunds of %s: %w", p.ID, err)
+	}
+	if ev.Type == stripe.EventTypeChargeDisputeCreated {
+		if dh, ok := s.handler.(DisputeHandler); ok {
+			return dh.PaymentDisputed(ctx, tx, p)
+		}
+	}
+	return nil
+}
+
+// SubmitDisputeEvidence sends evidence to Stripe and submits it to the bank
+// (submit=true), under idempotencyKey so that a retried job sends it once.
+// Call it outside any transaction. Errors that repeating cannot fix are
+// reported by Permanent.
+func (s *Service) SubmitDisputeEvidence(ctx context.Context, stripeDisputeID string, ev *stripe.DisputeUpdateEvidenceParams, idempotencyKey string) (status string, err error) {
+	if !s.Enabled() {
+		return "", ErrDisabled
+	}
+	params := &stripe.DisputeUpdateParams{Evidence: ev, Submit: stripe.Bool(true)}
+	params.SetIdempotencyKey(idempotencyKey)
+	d, err := s.stripe.V1Disputes.Update(ctx, stripeDisputeID, params)
+	if err != nil {
+		return "", err
+	}
+	return string(d.Status), nil
+}
+
+// UploadDisputeFile uploads a document (the evidence PDF) for a dispute's
+// file fields and returns Stripe's file id; under idempotencyKey, a retry
+// gets the same file back. Call it outside any transaction.
+func (s *Service) UploadDisputeFile(ctx context.Context, name string, data []byte, idempotencyKey string) (string, error) {
+	if !s.Enabled() {
+		return "", ErrDisabled
+	}
+	params := &stripe.FileCreateParams{Purpose: stripe.String(string(stripe.FilePurposeDisputeEvidence)),
+		Filename: stripe.String(name), FileReader: bytes.NewReader(data)}
+	params.SetIdempotencyKey(idempotencyKey)
+	f, err := s.stripe.V1Files.Create(ctx, params)
+	if err != nil {
+		return "", err
+	}
+	return f.ID, nil
+}
+
+// Permanent reports a Stripe error that retrying will not change.
+func Permanent(err error) bool { return permanent(err) }
+
+// Describe renders a Stripe error for an agent.
+func Describe(err error) string { return describe(err) }

@@ -1,0 +1,494 @@
+// Package disputes keeps the store's card disputes (chargebacks): one case
+// per Stripe dispute, opened and closed by Stripe's webhook, the evidence
+// pack the store answers with, and its submission to Stripe.
+//
+// Goods sold here are intangible and cannot be taken back, so a dispute is
+// won or lost on the record alone: what the customer was shown and accepted,
+// what was delivered and when, what was said. The pack (evidence.go) reads
+// those records as they stand; the agent adds a statement and submits it
+// (a job calls Stripe, outside any transaction, under an idempotency key),
+// or downloads it as a PDF and a ZIP for the bank or the dashboard.
+//
+// While a case is open its payment's refunds are held (cardpay refuses them
+// with ErrPaymentDisputed): a refund on top of a chargeback would pay the
+// customer twice. A lost case keeps the hold for good, since the bank has
+// already given the money back; a won case releases it.
+package disputes
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/riverqueue/river"
+	"github.com/stripe/stripe-go/v82"
+
+	"comptoir/internal/account"
+	"comptoir/internal/alerts"
+	"comptoir/internal/audit"
+	"comptoir/internal/cardpay"
+	"comptoir/internal/clock"
+	"comptoir/internal/db"
+	"comptoir/internal/id"
+	"comptoir/internal/jobs"
+	"comptoir/internal/money"
+)
+
+// Errors of the package; test with errors.Is.
+var (
+	ErrNotFound = errors.New("disputes: not found")
+	// ErrClosed: the bank has decided; nothing more can be submitted.
+	ErrClosed = errors.New("disputes: the dispute is closed")
+	// ErrAlreadySubmitted: evidence was submitted (or is being); Stripe
+	// accepts one submission.
+	ErrAlreadySubmitted = errors.New("disputes: evidence already submitted")
+	// ErrStatementTooLong: the statement is over MaxStatement characters.
+	ErrStatementTooLong = errors.New("disputes: statement too long")
+)
+
+// MaxStatement bounds the agent's statement, in characters; Stripe allows
+// 150,000 for all evidence fields together.
+const MaxStatement = 20_000
+
+// Case statuses.
+const (
+	StatusOpen = "open"
+	StatusWon  = "won"
+	StatusLost = "lost"
+)
+
+// Submission states.
+const (
+	SubmitNone      = "none"
+	SubmitQueued    = "queued"
+	SubmitSubmitted = "submitted"
+	SubmitFailed    = "failed"
+)
+
+// Case is a row of disputes.
+type Case struct {
+	ID              string // "dsp_…"
+	StripeDisputeID string
+	PaymentID       string
+	Purpose         string // cardpay.Purpose: order, topup, renewal
+	ReferenceID     string // the order id for an order
+	CustomerID      string
+	Amount          money.Amount
+	Reason          string
+	StripeStatus    string
+	Status          string
+	DueBy           time.Time // zero when Stripe gave none
+	Statement       string
+	Submission      string
+	SubmittedAt     time.Time
+	SubmittedBy     string
+	SubmitError     string
+	CreatedAt       time.Time
+	UpdatedAt       time.Time
+	ClosedAt        time.Time
+}
+
+// Open reports a case the bank has not decided yet.
+func (c Case) Open() bool { return c.Status == StatusOpen }
+
+// OrderID is the disputed order, or "" when the payment was for something
+// else (a top-up, a renewal).
+func (c Case) OrderID() string {
+	if c.Purpose == string(cardpay.PurposeOrder) {
+		return c.ReferenceID
+	}
+	return ""
+}
+
+// Stripe is what the service needs of cardpay to submit evidence.
+type Stripe interface {
+	SubmitDisputeEvidence(ctx context.Context, stripeDisputeID string, ev *stripe.DisputeUpdateEvidenceParams, idempotencyKey string) (string, error)
+	UploadDisputeFile(ctx context.Context, name string, data []byte, idempotencyKey string) (string, error)
+}
+
+// Alerter tells staff.
+type Alerter interface {
+	NotifyTx(ctx context.Context, tx *sql.Tx, role, kind string, d alerts.Data) error
+}
+
+// Service is the dispute use cases.
+type Service struct {
+	db     *db.DB
+	clock  clock.Clock
+	ins    jobs.Inserter
+	stripe Stripe
+	alerts Alerter
+	log    *slog.Logger
+}
+
+// New returns the service. alerts may be nil (no staff alerts).
+func New(d *db.DB, c clock.Clock, ins jobs.Inserter, st Stripe, al Alerter, logger *slog.Logger) *Service {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	return &Service{db: d, clock: c, ins: ins, stripe: st, alerts: al, log: logger}
+}
+
+const caseColumns = `id, stripe_dispute_id, payment_id, purpose, reference_id, customer_id, amount, currency, reason,
+	stripe_status, status, due_by, statement, submission, submitted_at, COALESCE(submitted_by, ''), submit_error,
+	created_at, updated_at, closed_at`
+
+func scanCase(row interface{ Scan(...any) error }) (Case, error) {
+	var c Case
+	var due, submitted, closed sql.NullTime
+	err := row.Scan(&c.ID, &c.StripeDisputeID, &c.PaymentID, &c.Purpose, &c.ReferenceID, &c.CustomerID, &c.Amount.Minor,
+		&c.Amount.Currency, &c.Reason, &c.StripeStatus, &c.Status, &due, &c.Statement, &c.Submission, &submitted,
+		&c.SubmittedBy, &c.SubmitError, &c.CreatedAt, &c.UpdatedAt, &closed)
+	c.DueBy, c.SubmittedAt, c.ClosedAt = due.Time, submitted.Time, closed.Time
+	c.CreatedAt, c.UpdatedAt = c.CreatedAt.UTC(), c.UpdatedAt.UTC()
+	return c, err
+}
+
+func getCase(ctx context.Context, q db.Querier, where string, arg any) (Case, error) {
+	c, err := scanCase(q.QueryRowContext(ctx, `SELECT `+caseColumns+` FROM disputes WHERE `+where+` = $1`, arg))
+	if errors.Is(err, sql.ErrNoRows) {
+		return Case{}, fmt.Errorf("%w: %v", ErrNotFound, arg)
+	}
+	return c, err
+}
+
+// Get returns a case by id.
+func (s *Service) Get(ctx context.Context, caseID string) (Case, error) {
+	return getCase(ctx, s.db.Read, "id", caseID)
+}
+
+// ForReference lists the cases of an order (or top-up, renewal), newest
+// first.
+func (s *Service) ForReference(ctx context.Context, referenceID string) ([]Case, error) {
+	return s.list(ctx, `WHERE reference_id = $1`, referenceID)
+}
+
+// List returns the cases, open ones first (soonest due first), then the
+// closed ones, newest first; at most limit.
+func (s *Service) List(ctx context.Context, limit int) ([]Case, error) {
+	if limit <= 0 || limit > 500 {
+		limit = 500
+	}
+	return s.list(ctx, fmt.Sprintf(`ORDER BY CASE WHEN status = 'open' THEN 0 ELSE 1 END,
+		CASE WHEN due_by IS NULL THEN 1 ELSE 0 END, due_by, created_at DESC LIMIT %d`, limit))
+}
+
+func (s *Service) list(ctx context.Context, tail string, args ...any) ([]Case, error) {
+	rows, err := s.db.Read.QueryContext(ctx, `SELECT `+caseColumns+` FROM disputes `+tail, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Case
+	for rows.Next() {
+		c, err := scanCase(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
+// DisputeEventTx implements cardpay.DisputeRecorder: it opens the case on
+// the first event about a dispute (whatever its type: Stripe does not
+// promise order), keeps Stripe's status and deadline, and closes it as won
+// or lost. A closed case never reopens, so a late "updated" changes
+// nothing. It answers whether the payment's refunds stay held.
+func (s *Service) DisputeEventTx(ctx context.Context, tx *sql.Tx, p cardpay.Payment, d cardpay.Dispute) (bool, error) {
+	now := s.clock.Now()
+	var due any
+	if !d.DueBy.IsZero() {
+		due = d.DueBy
+	}
+	newID := id.New("dsp")
+	res, err := tx.ExecContext(ctx, `INSERT INTO disputes (id, stripe_dispute_id, payment_id, purpose, reference_id, customer_id,
+		amount, currency, reason, stripe_status, status, due_by, created_at, updated_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'open', $11, $12, $12)
+		ON CONFLICT (stripe_dispute_id) DO NOTHING`,
+		newID, d.StripeID, p.ID, string(p.Purpose), p.ReferenceID, p.CustomerID, d.Amount.Minor, d.Amount.Currency,
+		d.Reason, d.StripeStatus, due, now)
+	if err != nil {
+		return false, fmt.Errorf("disputes: open %s: %w", d.StripeID, err)
+	}
+	opened, err := res.RowsAffected()
+	if err != nil {
+		return false, err
+	}
+	c, err := getCase(ctx, tx, "stripe_dispute_id", d.StripeID)
+	if err != nil {
+		return false, err
+	}
+	if opened == 1 {
+		if err := audit.Record(ctx, tx, audit.Entry{At: now, Actor: audit.System, SubjectType: "dispute", SubjectID: c.ID,
+			Action: "dispute.opened", After: caseState(c)}); err != nil {
+			return false, err
+		}
+		if err := s.alert(ctx, tx, "dispute_opened", c); err != nil {
+			return false, err
+		}
+	}
+	if !c.Open() {
+		return c.Status == StatusLost, nil
+	}
+	status := StatusOpen
+	if d.Closed() {
+		status = StatusWon
+		if d.Lost() {
+			status = StatusLost
+		}
+	}
+	var closedAt any
+	if status != StatusOpen {
+		closedAt = now
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE disputes SET stripe_status = $2, reason = $3, due_by = COALESCE($4, due_by),
+		status = $5, closed_at = $6, updated_at = $7 WHERE id = $1 AND status = 'open'`,
+		c.ID, d.StripeStatus, d.Reason, due, status, closedAt, now); err != nil {
+		return false, fmt.Errorf("disputes: update %s: %w", c.ID, err)
+	}
+	if status == StatusOpen {
+		return true, nil
+	}
+	before := caseState(c)
+	c.Status, c.StripeStatus, c.ClosedAt = status, d.StripeStatus, now
+	if err := audit.Record(ctx, tx, audit.Entry{At: now, Actor: audit.System, SubjectType: "dispute", SubjectID: c.ID,
+		Action: "dispute." + status, Before: before, After: caseState(c)}); err != nil {
+		return false, err
+	}
+	if c.OrderID() != "" {
+		// The order's own history says what the bank decided: a lost
+		// dispute is money the bank took back from the store.
+		if err := audit.Record(ctx, tx, audit.Entry{At: now, Actor: audit.System, SubjectType: "order", SubjectID: c.OrderID(),
+			Action: "order.dispute_" + status, After: map[string]any{"dispute_id": c.ID, "amount": c.Amount}}); err != nil {
+			return false, err
+		}
+	}
+	if err := s.alert(ctx, tx, "dispute_closed", c); err != nil {
+		return false, err
+	}
+	return status == StatusLost, nil
+}
+
+func caseState(c Case) map[string]any {
+	return map[string]any{"status": c.Status, "stripe_status": c.StripeStatus, "payment_id": c.PaymentID,
+		"reference_id": c.ReferenceID, "amount": c.Amount, "reason": c.Reason, "submission": c.Submission}
+}
+
+func (s *Service) alert(ctx context.Context, tx *sql.Tx, kind string, c Case) error {
+	if s.alerts == nil {
+		return nil
+	}
+	subject := c.ReferenceID
+	detail := money.Format(c.Amount, "en") + ", " + c.Reason
+	if kind == "dispute_closed" {
+		detail = c.Status + " (" + money.Format(c.Amount, "en") + ")"
+	} else if !c.DueBy.IsZero() {
+		detail += ", evidence due " + c.DueBy.UTC().Format("2006-01-02 15:04 MST")
+	}
+	return s.alerts.NotifyTx(ctx, tx, account.RoleAgent, kind, alerts.Data{Subject: subject, Detail: detail, Link: "/console/disputes/" + c.ID})
+}
+
+// SaveStatement keeps the agent's statement (sent as the evidence's
+// uncategorized_text) while the case is open and not yet submitted.
+func (s *Service) SaveStatement(ctx context.Context, caseID, statement string, actor audit.Actor) (Case, error) {
+	statement = strings.TrimSpace(strings.ReplaceAll(statement, "\r\n", "\n"))
+	if !utf8.ValidString(statement) || utf8.RuneCountInString(statement) > MaxStatement {
+		return Case{}, ErrStatementTooLong
+	}
+	var out Case
+	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
+		c, err := s.editable(ctx, tx, caseID)
+		if err != nil {
+			return err
+		}
+		now := s.clock.Now()
+		if _, err := tx.ExecContext(ctx, `UPDATE disputes SET statement = $2, updated_at = $3 WHERE id = $1`, c.ID, statement, now); err != nil {
+			return err
+		}
+		c.Statement, c.UpdatedAt = statement, now
+		out = c
+		return audit.Record(ctx, tx, audit.Entry{At: now, Actor: actor, SubjectType: "dispute", SubjectID: c.ID, Action: "dispute.statement"})
+	})
+	return out, err
+}
+
+// editable reads a case that can still take evidence.
+func (s *Service) editable(ctx context.Context, tx *sql.Tx, caseID string) (Case, error) {
+	c, err := getCase(ctx, tx, "id", caseID)
+	if err != nil {
+		return Case{}, err
+	}
+	if !c.Open() {
+		return Case{}, ErrClosed
+	}
+	if c.Submission == SubmitQueued || c.Submission == SubmitSubmitted {
+		return Case{}, ErrAlreadySubmitted
+	}
+	return c, nil
+}
+
+// Submit saves the statement and queues the job that sends the evidence
+// pack to Stripe and submits it to the bank. The pack is assembled by the
+// job, from the records as they stand when it runs.
+func (s *Service) Submit(ctx context.Context, caseID, statement string, actor audit.Actor) (Case, error) {
+	statement = strings.TrimSpace(strings.ReplaceAll(statement, "\r\n", "\n"))
+	if !utf8.ValidString(statement) || utf8.RuneCountInString(statement) > MaxStatement {
+		return Case{}, ErrStatementTooLong
+	}
+	var out Case
+	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
+		c, err := s.editable(ctx, tx, caseID)
+		if err != nil {
+			return err
+		}
+		now := s.clock.Now()
+		res, err := tx.ExecContext(ctx, `UPDATE disputes SET statement = $2, submission = 'queued', submitted_by = $3,
+			submit_error = '', updated_at = $4 WHERE id = $1 AND status = 'open' AND submission IN ('none', 'failed')`,
+			c.ID, statement, actor.ID, now)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n != 1 {
+			return ErrAlreadySubmitted
+		}
+		c.Statement, c.Submission, c.SubmittedBy, c.SubmitError, c.UpdatedAt = statement, SubmitQueued, actor.ID, "", now
+		if err := audit.Record(ctx, tx, audit.Entry{At: now, Actor: actor, SubjectType: "dispute", SubjectID: c.ID,
+			Action: "dispute.submit_requested", After: caseState(c)}); err != nil {
+			return err
+		}
+		// One key per submission: a failed one can be sent again once the
+		// agent has fixed what Stripe refused (Stripe answers a reused key
+		// with its first answer). Not from the clock: two submissions may
+		// share a moment.
+		attempt := c.ID + "-" + id.New("sub")
+		if _, err := s.ins.InsertTx(ctx, tx, SubmitArgs{DisputeID: c.ID, Attempt: attempt}, nil); err != nil {
+			return fmt.Errorf("disputes: schedule submission: %w", err)
+		}
+		out = c
+		return nil
+	})
+	return out, err
+}
+
+// SubmitArgs is the job that sends a case's evidence to Stripe.
+type SubmitArgs struct {
+	DisputeID string `json:"dispute_id"`
+	// Attempt names this submission; the idempotency key is built from it,
+	// so the job's retries send the evidence once.
+	Attempt string `json:"attempt"`
+}
+
+// Kind names the job for River; renaming it would orphan queued jobs.
+func (SubmitArgs) Kind() string { return "disputes.submit" }
+
+// InsertOpts bounds retries within the life of Stripe's idempotency keys
+// (24 hours).
+func (SubmitArgs) InsertOpts() river.InsertOpts { return river.InsertOpts{MaxAttempts: 12} }
+
+// AddWorkers registers the submission job.
+func (s *Service) AddWorkers(w *river.Workers) { river.AddWorker(w, &submitWorker{s: s}) }
+
+type submitWorker struct {
+	river.WorkerDefaults[SubmitArgs]
+	s *Service
+}
+
+// Work assembles the pack from a read, calls Stripe outside any
+// transaction, then records the outcome in one short transaction.
+func (w *submitWorker) Work(ctx context.Context, job *river.Job[SubmitArgs]) error {
+	s := w.s
+	c, err := s.Get(ctx, job.Args.DisputeID)
+	if errors.Is(err, ErrNotFound) {
+		return river.JobCancel(err)
+	}
+	if err != nil {
+		return err
+	}
+	if c.Submission != SubmitQueued {
+		return nil // done, or given up
+	}
+	pack, err := s.Pack(ctx, c.ID)
+	if err != nil {
+		return err
+	}
+	ev := pack.StripeEvidence()
+	// The whole pack as a PDF goes in service_documentation, a file
+	// field: the reviewer gets the records laid out, not only the text
+	// fields.
+	doc, err := pack.PDF()
+	if err != nil {
+		return err
+	}
+	fileID, callErr := s.stripe.UploadDisputeFile(ctx, "evidence-"+c.ID+".pdf", doc, "dispute-file-"+job.Args.Attempt)
+	status := ""
+	if callErr == nil {
+		ev.ServiceDocumentation = stripe.String(fileID)
+		status, callErr = s.stripe.SubmitDisputeEvidence(ctx, c.StripeDisputeID, ev, "dispute-evidence-"+job.Args.Attempt)
+	}
+	if callErr != nil && !cardpay.Permanent(callErr) && job.Attempt < job.MaxAttempts {
+		return callErr // River retries with the same key
+	}
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	return s.db.Tx(rctx, func(tx *sql.Tx) error {
+		now := s.clock.Now()
+		after := c
+		var q string
+		var args []any
+		if callErr != nil {
+			after.Submission, after.SubmitError = SubmitFailed, cardpay.Describe(callErr)
+			q, args = `UPDATE disputes SET submission = 'failed', submit_error = $2, updated_at = $3 WHERE id = $1 AND submission = 'queued'`,
+				[]any{c.ID, after.SubmitError, now}
+		} else {
+			after.Submission, after.SubmittedAt, after.StripeStatus = SubmitSubmitted, now, status
+			q, args = `UPDATE disputes SET submission = 'submitted', submitted_at = $2, stripe_status = CASE WHEN status = 'open' THEN $3 ELSE stripe_status END,
+				updated_at = $2 WHERE id = $1 AND submission = 'queued'`, []any{c.ID, now, status}
+		}
+		res, err := tx.ExecContext(rctx, q, args...)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n != 1 {
+			return nil
+		}
+		if err := audit.Record(rctx, tx, audit.Entry{At: now, Actor: audit.System, SubjectType: "dispute", SubjectID: c.ID,
+			Action: "dispute." + after.Submission, Before: caseState(c), After: caseState(after)}); err != nil {
+			return err
+		}
+		if callErr != nil {
+			s.log.Error("disputes: Stripe refused the evidence", "dispute", c.ID, "error", callErr)
+			if s.alerts != nil {
+				return s.alerts.NotifyTx(rctx, tx, account.RoleAgent, "dispute_submit_failed", alerts.Data{
+					Subject: c.ReferenceID, Detail: after.SubmitError, Link: "/console/disputes/" + c.ID})
+			}
+		}
+		return nil
+	})
+}
+
+// Activity kinds of the customer activity log (downloads have their own
+// table, download_events).
+const (
+	ActivitySignIn    = "sign_in"
+	ActivityOrderView = "order_view"
+)
+
+// RecordActivity appends one line to the customer activity log: what the
+// customer did, when, from which address and browser. It is evidence in a
+// dispute that the buyer used what they say they never got.
+func (s *Service) RecordActivity(ctx context.Context, customerID, kind, subjectID, ip, userAgent string) error {
+	if len(userAgent) > 500 {
+		userAgent = strings.ToValidUTF8(userAgent[:500], "")
+	}
+	return s.db.Tx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO customer_activity (id, customer_id, kind, subject_id, at, ip, user_agent)
+			VALUES ($1, $2, $3, $4, $5, $6, $7)`, id.New("act"), customerID, kind, subjectID, s.clock.Now(), ip, userAgent)
+		return err
+	})
+}
