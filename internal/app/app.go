@@ -42,6 +42,7 @@ import (
 	"comptoir/internal/orders"
 	"comptoir/internal/policy"
 	"comptoir/internal/policystore"
+	"comptoir/internal/privacy"
 	"comptoir/internal/proof"
 	"comptoir/internal/ratelimit"
 	"comptoir/internal/subscriptions"
@@ -99,6 +100,8 @@ type App struct {
 	Idempotency *idempotency.Store
 	Proof       *proof.Service
 	Invoices    *invoices.Service
+	// Privacy exports and erases customers' data, and applies retention.
+	Privacy *privacy.Service
 }
 
 // Open connects to the database and builds every service. A bad database URL
@@ -149,7 +152,7 @@ func (a *App) build(ctx context.Context, opts Options) (err error) {
 	jobsCfg := jobs.Config{Logger: a.Logger, RescueStuckJobsAfter: opts.RescueStuckJobsAfter}
 	if opts.Workers {
 		jobsCfg.Workers = workers
-		jobsCfg.PeriodicJobs = append(jobsCfg.PeriodicJobs, subscriptions.RenewDueJob(), desk.BreachScanJob())
+		jobsCfg.PeriodicJobs = append(jobsCfg.PeriodicJobs, subscriptions.RenewDueJob(), desk.BreachScanJob(), privacy.RetentionJob())
 		if cfg.IMAPURL != "" {
 			jobsCfg.PeriodicJobs = append(jobsCfg.PeriodicJobs, desk.IMAPPollJob(cfg.IMAPPollInterval))
 		}
@@ -268,6 +271,10 @@ func (a *App) build(ctx context.Context, opts Options) (err error) {
 		desk.AddIMAPWorker(workers, a.IMAP)
 	}
 
+	a.Privacy = privacy.New(a.DB, a.Clock, a.Blobs, a.Jobs, privacy.Options{DataDir: cfg.DataDir,
+		RetainActivity: cfg.RetainActivity, RetainClosedTickets: cfg.RetainClosedTickets, Logger: a.Logger})
+	a.Privacy.AddWorkers(workers)
+
 	var fulfilment webhooksig.Secret
 	if cfg.FulfilmentWebhookSecret != "" {
 		if fulfilment, err = webhooksig.ParseSecret(cfg.FulfilmentWebhookSecret); err != nil {
@@ -294,7 +301,7 @@ func (a *App) build(ctx context.Context, opts Options) (err error) {
 		Policies: a.Policies, Legal: a.Legal, Subscriptions: a.Subscriptions, Claims: a.Claims, Blobs: a.Blobs, Desk: a.Desk,
 		FulfilmentSecret: fulfilment,
 		Ready:            a.ready, StoreName: cfg.StoreName, BaseURL: cfg.BaseURL, SecureCookies: cfg.SecureCookies(),
-		Metrics: a.Metrics, Proof: a.Proof, Invoices: a.Invoices,
+		Metrics: a.Metrics, Proof: a.Proof, Invoices: a.Invoices, Privacy: a.Privacy,
 	})
 	return err
 }
