@@ -32,7 +32,7 @@ type Export struct {
 	Version     int       `json:"version"`
 	GeneratedAt time.Time `json:"generated_at"`
 	// Account is the customer's profile and billing address.
-	Account  Record `json:"account"`
+	Account  Record   `json:"account"`
 	Sessions []Record `json:"sessions"`
 	// APITokens are named only: the secret is never stored.
 	APITokens []Record `json:"api_tokens"`
