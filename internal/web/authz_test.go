@@ -60,6 +60,9 @@ type authzFixture struct {
 	// fresh: each visitor gets a new session for this request (the route
 	// ends the session it is called with).
 	fresh bool
+	// throwaway: a customer visitor calls the route as a customer made for
+	// this request alone (the route erases its caller).
+	throwaway bool
 	// multipart sends the body's fields (URL-encoded in body) as
 	// multipart/form-data, with a small text file.
 	multipart bool
@@ -210,6 +213,14 @@ func authzFixtures(o authzObjects) map[string]authzFixture {
 		"POST /api/v1/subscriptions":             {path: "/api/v1/subscriptions"},
 		"GET /api/v1/subscriptions":              {path: "/api/v1/subscriptions"},
 		"GET /api/v1/subscriptions/{id}":         {path: "/api/v1/subscriptions/" + o.sub, owned: true},
+		"GET /account/export":                    {path: "/account/export"},
+		"GET /account/delete":                    {path: "/account/delete"},
+		"POST /account/delete":                   {path: "/account/delete", body: "password=wrong"},
+		"GET /admin/privacy":                     {path: "/admin/privacy"},
+		"GET /admin/customers/{id}/export":       {path: "/admin/customers/" + o.customer + "/export"},
+		"POST /admin/customers/{id}/erase":       {path: "/admin/customers/" + o.customer + "/erase", body: "confirm_email=someone@example.fr"},
+		"GET /api/v1/me/export":                  {path: "/api/v1/me/export"},
+		"DELETE /api/v1/me":                      {path: "/api/v1/me", throwaway: true, why: "erases its caller: customers call it as a throwaway customer"},
 		"POST /api/v1/subscriptions/{id}/cancel": {path: "/api/v1/subscriptions/" + o.sub + "/cancel", owned: true, body: `{"mode":"period_end","refund":false}`},
 	}
 }
@@ -302,6 +313,14 @@ func TestAuthorizationMatrix(t *testing.T) {
 			if isAPI {
 				if who != anon {
 					header = bearers[who].Clone()
+				}
+				if f.throwaway && (who == custA || who == custB) {
+					u, err := h.App.Accounts.CreateUser(context.Background(), account.CreateUserInput{Email: "throwaway-" + strings.ReplaceAll(who, " ", "") + "@example.fr",
+						Role: account.RoleCustomer, Password: apptest.Password, Language: "fr", Country: "FR", City: "Lyon"})
+					if err != nil {
+						t.Fatal(err)
+					}
+					header = h.Bearer(t, u.ID)
 				}
 			} else {
 				if who != anon {

@@ -18,7 +18,7 @@ import (
 func (s *Server) sendExport(w http.ResponseWriter, r *http.Request, userID string, by audit.Actor) {
 	e, err := s.Privacy.Export(r.Context(), userID, by)
 	if errors.Is(err, account.ErrNotFound) {
-		s.renderError(w, r, http.StatusNotFound, "error.not_found")
+		s.notFound(w, r)
 		return
 	}
 	if err != nil {
@@ -60,11 +60,9 @@ func (s *Server) accountExport(w http.ResponseWriter, r *http.Request) {
 	s.sendExport(w, r, u.ID, u.Actor())
 }
 
+// accountDeleteForm asks for the password again. Staff see why they cannot
+// erase their account this way.
 func (s *Server) accountDeleteForm(w http.ResponseWriter, r *http.Request) {
-	if state(r).user.Role != account.RoleCustomer {
-		s.renderError(w, r, http.StatusConflict, "privacy.not_customer")
-		return
-	}
 	s.render(w, r, http.StatusOK, "account_delete", s.newView(r, "privacy.delete.title", nil))
 }
 
@@ -132,7 +130,7 @@ func (s *Server) adminPrivacy(w http.ResponseWriter, r *http.Request) {
 func (s *Server) adminCustomerExport(w http.ResponseWriter, r *http.Request) {
 	u, err := s.Accounts.UserByID(r.Context(), r.PathValue("id"))
 	if errors.Is(err, account.ErrNotFound) || (err == nil && u.Role != account.RoleCustomer) {
-		s.renderError(w, r, http.StatusNotFound, "error.not_found")
+		s.notFound(w, r)
 		return
 	}
 	if err != nil {
@@ -151,7 +149,7 @@ func (s *Server) adminCustomerErase(w http.ResponseWriter, r *http.Request) {
 	}
 	u, err := s.Accounts.UserByID(r.Context(), r.PathValue("id"))
 	if errors.Is(err, account.ErrNotFound) || (err == nil && u.Role != account.RoleCustomer) {
-		s.renderError(w, r, http.StatusNotFound, "error.not_found")
+		s.notFound(w, r)
 		return
 	}
 	if err != nil {
