@@ -72,6 +72,9 @@ func TestExportThenEraseLeavesNothingButWhatTheLawKeeps(t *testing.T) {
 	ctx := context.Background()
 	d := h.App.DB
 
+	// Staff, so that staff alerts (which may quote the customer) are sent.
+	h.User(t, account.RoleAdmin, "admin@shop.test")
+	h.User(t, account.RoleAgent, "agent@shop.test")
 	u, err := h.App.Accounts.SignUp(ctx, account.SignUpInput{Email: email, Password: apptest.Password, Name: name,
 		Language: "en", Country: "FR", Region: region, City: city})
 	if err != nil {
@@ -211,6 +214,14 @@ func TestExportThenEraseLeavesNothingButWhatTheLawKeeps(t *testing.T) {
 	}
 	if _, err := h.App.Accounts.Authenticate(ctx, email, apptest.Password); err == nil {
 		t.Error("the erased account still signs in")
+	}
+	// The records the law keeps stay append-only: the erasure's narrow
+	// exception lets nothing else through.
+	for _, q := range []string{`UPDATE order_consents SET ip = '192.0.2.1'`, `UPDATE order_consents SET wording_version = 'x'`,
+		`DELETE FROM order_consents`, `UPDATE invoices SET buyer_name = 'x'`, `UPDATE audit_log SET action = 'x'`} {
+		if _, err := d.Write.ExecContext(ctx, q); err == nil {
+			t.Errorf("%s: allowed", q)
+		}
 	}
 	if got := totals(); got != before {
 		t.Errorf("accounting totals changed by the erasure: %s → %s", before, got)
