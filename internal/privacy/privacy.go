@@ -47,6 +47,10 @@ const (
 // ValidReason reports whether r is a reason an erasure may be recorded with.
 func ValidReason(r string) bool { return r == ReasonCustomerRequest || r == ReasonOnBehalf }
 
+// ErrLiveSubscriptions refuses to erase a customer whose subscriptions
+// would renew: they cancel them first (at the period's end is enough).
+var ErrLiveSubscriptions = errors.New("privacy: the customer has subscriptions that renew")
+
 // ErrBadReason refuses an erasure without a known reason.
 var ErrBadReason = errors.New("privacy: unknown erasure reason")
 
@@ -117,6 +121,11 @@ func (s *Service) Erase(ctx context.Context, userID string, by audit.Actor, reas
 		if erasedAt.Valid {
 			res.Already = true
 			return nil
+		}
+		if n, err := subscriptions.LiveCountTx(ctx, tx, userID); err != nil {
+			return err
+		} else if n > 0 {
+			return ErrLiveSubscriptions
 		}
 		ips, err := account.SessionIPsTx(ctx, tx, userID)
 		if err != nil {

@@ -47,6 +47,10 @@ func (s *Server) apiEraseMe(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	res, err := s.Privacy.Erase(r.Context(), st.user.ID, st.user.Actor(), privacy.ReasonCustomerRequest)
+	if errors.Is(err, privacy.ErrLiveSubscriptions) {
+		writeError(w, http.StatusConflict, "subscriptions_active", s.Messages.T(st.lang, "privacy.live_subscriptions"))
+		return
+	}
 	if err != nil {
 		s.serverError(w, r, err)
 		return
@@ -92,7 +96,12 @@ func (s *Server) accountDelete(w http.ResponseWriter, r *http.Request) {
 		s.render(w, r, http.StatusUnprocessableEntity, "account_delete", v)
 		return
 	}
-	if _, err := s.Privacy.Erase(r.Context(), st.user.ID, st.user.Actor(), privacy.ReasonCustomerRequest); err != nil {
+	if _, err := s.Privacy.Erase(r.Context(), st.user.ID, st.user.Actor(), privacy.ReasonCustomerRequest); errors.Is(err, privacy.ErrLiveSubscriptions) {
+		v := s.newView(r, "privacy.delete.title", nil)
+		v.Errors = map[string]string{"password": s.Messages.T(st.lang, "privacy.live_subscriptions")}
+		s.render(w, r, http.StatusConflict, "account_delete", v)
+		return
+	} else if err != nil {
 		s.serverError(w, r, err)
 		return
 	}
@@ -163,7 +172,13 @@ func (s *Server) adminCustomerErase(w http.ResponseWriter, r *http.Request) {
 		s.render(w, r, http.StatusUnprocessableEntity, "admin_privacy", v)
 		return
 	}
-	if _, err := s.Privacy.Erase(r.Context(), u.ID, state(r).user.Actor(), privacy.ReasonOnBehalf); err != nil {
+	if _, err := s.Privacy.Erase(r.Context(), u.ID, state(r).user.Actor(), privacy.ReasonOnBehalf); errors.Is(err, privacy.ErrLiveSubscriptions) {
+		v := s.newView(r, "privacy.admin.title", &adminPrivacyData{Customer: &u})
+		v.Form.Set("email", u.Email)
+		v.Errors = map[string]string{"confirm_email": s.Messages.T(v.Lang, "privacy.live_subscriptions")}
+		s.render(w, r, http.StatusConflict, "admin_privacy", v)
+		return
+	} else if err != nil {
 		s.serverError(w, r, err)
 		return
 	}

@@ -100,3 +100,39 @@ func TestAdminExportsAndErasesOnACustomersBehalf(t *testing.T) {
 		t.Fatalf("staff DELETE /me: %d %s", r.Status, r.Body)
 	}
 }
+
+// A subscription that would renew blocks the erasure until it is set to
+// end; then the erasure goes through, and the subscription's consent keeps
+// its wording but loses its address.
+func TestErasureWaitsForSubscriptionsToEnd(t *testing.T) {
+	h := apptest.Start(t)
+	plan := newPlan(t, h, "pro", 990, 0)
+	u, c := h.User(t, account.RoleCustomer, "ana@example.fr")
+	credit(t, h, u, 5000)
+	r := c.PostForm("/subscriptions", url.Values{"plan_id": {plan.ID}, "payment": {"balance"}, "accept_policy": {"default@1"},
+		"immediate_performance": {"yes"}, "withdrawal_waiver": {"yes"}})
+	if r.Status != http.StatusSeeOther {
+		t.Fatalf("subscribe: %d %s", r.Status, r.Body)
+	}
+	subPath := r.Location
+	auth := h.Bearer(t, u.ID)
+	if r := h.NewClient(t).Send(http.MethodDelete, "/api/v1/me", "", nil, auth); r.Status != http.StatusConflict || !strings.Contains(r.Body, "subscriptions_active") {
+		t.Fatalf("erase with a live subscription: %d %s", r.Status, r.Body)
+	}
+	if r := c.PostForm("/account/delete", url.Values{"password": {apptest.Password}}); r.Status != http.StatusConflict || !strings.Contains(r.Body, `id="delete-error"`) {
+		t.Fatalf("page erase with a live subscription: %d", r.Status)
+	}
+	if r := c.PostForm(subPath+"/cancel", url.Values{"mode": {"period_end"}}); r.Status != http.StatusSeeOther {
+		t.Fatalf("cancel at period end: %d", r.Status)
+	}
+	if r := h.NewClient(t).Send(http.MethodDelete, "/api/v1/me", "", nil, auth); r.Status != http.StatusOK {
+		t.Fatalf("erase: %d %s", r.Status, r.Body)
+	}
+	var ip, ua, wording string
+	if err := h.App.DB.Read.QueryRowContext(context.Background(), `SELECT consent_ip, consent_user_agent, consent_wording_version FROM subscriptions WHERE customer_id = $1`, u.ID).Scan(&ip, &ua, &wording); err != nil {
+		t.Fatal(err)
+	}
+	if ip != "erased" || ua != "erased" || wording == "" {
+		t.Fatalf("subscription consent after erasure: %q %q %q", ip, ua, wording)
+	}
+}
