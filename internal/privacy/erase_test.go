@@ -153,7 +153,8 @@ func TestExportThenEraseLeavesNothingButWhatTheLawKeeps(t *testing.T) {
 
 	// Every mail sent (spooled) before going on.
 	waitFor(t, "mail sent", func() bool {
-		return count(t, d, `SELECT COUNT(*) FROM outgoing_mail WHERE status <> 'sent'`) == 0
+		return count(t, d, `SELECT COUNT(*) FROM outgoing_mail WHERE status <> 'sent'`) == 0 &&
+			count(t, d, `SELECT COUNT(*) FROM river_job WHERE kind = 'mail.send' AND state <> 'completed'`) == 0
 	})
 	spooled := false
 	filepath.WalkDir(h.App.Config.DataDir, func(p string, de fs.DirEntry, err error) error {
@@ -199,6 +200,10 @@ func TestExportThenEraseLeavesNothingButWhatTheLawKeeps(t *testing.T) {
 			count(t, d, `SELECT SUM(refunded) FROM orders`), count(t, d, `SELECT COUNT(*) FROM order_consents`))
 	}
 	before := totals()
+	mailJobs := count(t, d, `SELECT COUNT(*) FROM river_job WHERE kind = 'mail.send'`)
+	if mailJobs == 0 {
+		t.Fatal("no mail job: the job check would prove nothing")
+	}
 	invoices := count(t, d, `SELECT COUNT(*) FROM invoices WHERE customer_id = $1`, u.ID)
 	if invoices == 0 {
 		t.Fatal("no invoice: the law's exception would not be tested")
@@ -214,6 +219,11 @@ func TestExportThenEraseLeavesNothingButWhatTheLawKeeps(t *testing.T) {
 	}
 	if _, err := h.App.Accounts.Authenticate(ctx, email, apptest.Password); err == nil {
 		t.Error("the erased account still signs in")
+	}
+	if n := count(t, d, `SELECT COUNT(*) FROM river_job WHERE kind = 'mail.send' AND CAST(args AS TEXT) LIKE '%' || (SELECT id FROM outgoing_mail WHERE user_id = $1 LIMIT 1) || '%'`, u.ID); n != 0 {
+		var st, a string
+		d.Read.QueryRowContext(ctx, `SELECT state, CAST(args AS TEXT) FROM river_job WHERE kind = 'mail.send' AND CAST(args AS TEXT) LIKE '%' || (SELECT id FROM outgoing_mail WHERE user_id = $1 LIMIT 1) || '%'`, u.ID).Scan(&st, &a)
+		t.Errorf("%d mail jobs of the erased customer kept: %s %s", n, st, a)
 	}
 	// The records the law keeps stay append-only: the erasure's narrow
 	// exception lets nothing else through.

@@ -152,6 +152,11 @@ func (s *Service) Erase(ctx context.Context, userID string, by audit.Actor, reas
 		if scrub.MailIDs, err = mail.EraseRecipientTx(ctx, tx, userID, email); err != nil {
 			return err
 		}
+		for _, id := range scrub.MailIDs {
+			if err := jobs.ForgetTx(ctx, tx, "mail.send", id); err != nil {
+				return err
+			}
+		}
 		if err := idempotency.ForgetCallerTx(ctx, tx, userID); err != nil {
 			return err
 		}
