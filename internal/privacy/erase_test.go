@@ -73,7 +73,7 @@ func TestExportThenEraseLeavesNothingButWhatTheLawKeeps(t *testing.T) {
 	d := h.App.DB
 
 	// Staff, so that staff alerts (which may quote the customer) are sent.
-	h.User(t, account.RoleAdmin, "admin@shop.test")
+	_, adminClient := h.User(t, account.RoleAdmin, "admin@shop.test")
 	h.User(t, account.RoleAgent, "agent@shop.test")
 	u, err := h.App.Accounts.SignUp(ctx, account.SignUpInput{Email: email, Password: apptest.Password, Name: name,
 		Language: "en", Country: "FR", Region: region, City: city})
@@ -113,6 +113,39 @@ func TestExportThenEraseLeavesNothingButWhatTheLawKeeps(t *testing.T) {
 			t.Fatal(err)
 		}
 		order = o
+	}
+
+	// A file bought and downloaded from a signed-in browser.
+	var pb bytes.Buffer
+	pw := multipart.NewWriter(&pb)
+	for k, v := range map[string]string{"kind": "digital", "slug": "guide", "name_fr": "Guide", "name_en": "Guide",
+		"description_fr": "Un guide.", "description_en": "A guide.", "unit_price": "9,00", "currency": "EUR",
+		"min_quantity": "1", "max_quantity": "1", "download_hours": "48"} {
+		pw.WriteField(k, v)
+	}
+	ff, _ := pw.CreateFormFile("file", "guide.pdf")
+	ff.Write([]byte("%PDF-1.4\n% the guide\n"))
+	pw.Close()
+	if r := adminClient.Send(http.MethodPost, "/admin/products", pw.FormDataContentType(), &pb, http.Header{"Sec-Fetch-Site": {"same-origin"}}); r.Status != http.StatusSeeOther {
+		t.Fatalf("file product: %d %s", r.Status, r.Body)
+	}
+	guide, err := h.App.Catalog.GetBySlug(ctx, "guide")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fileOrder, err := h.App.Orders.Place(ctx, orders.PlaceInput{CustomerID: u.ID, Lines: []orders.LineInput{{ProductID: guide.ID, Quantity: 1}},
+		Payment: orders.PayBalance, ImmediatePerformance: true, WithdrawalWaiver: true, Lang: "en", IP: ip, UserAgent: ua}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := c.PostForm("/signin", url.Values{"email": {email}, "password": {apptest.Password}}); r.Status != http.StatusSeeOther {
+		t.Fatalf("sign in: %d", r.Status)
+	}
+	if r := c.Get("/orders/" + fileOrder.ID + "/lines/" + fileOrder.Lines[0].ID + "/download"); r.Status != http.StatusOK {
+		t.Fatalf("download: %d", r.Status)
+	}
+	if n := count(t, d, `SELECT COUNT(*) FROM download_events WHERE user_agent = $1`, ua); n != 1 {
+		t.Fatalf("download not logged with the browser: %d", n)
 	}
 
 	// A claim with a written message, a text evidence and a file.
@@ -182,7 +215,7 @@ func TestExportThenEraseLeavesNothingButWhatTheLawKeeps(t *testing.T) {
 			t.Errorf("export lacks %q", want)
 		}
 	}
-	for _, sec := range []string{"orders", "consents", "claims", "claim_evidence", "tickets", "ticket_messages", "ticket_attachments", "mail", "sessions", "invoices", "balance_entries", "activity"} {
+	for _, sec := range []string{"orders", "downloads", "consents", "claims", "claim_evidence", "tickets", "ticket_messages", "ticket_attachments", "mail", "sessions", "invoices", "balance_entries", "activity"} {
 		if l, _ := exp[sec].([]any); len(l) == 0 {
 			t.Errorf("export section %s is empty", sec)
 		}
