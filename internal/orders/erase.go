@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"time"
 )
 
 // EraseCustomerTx replaces the IP address and user agent of a customer's
@@ -49,9 +50,9 @@ func EraseCustomerTx(ctx context.Context, tx *sql.Tx, customerID string) ([]stri
 // ForgetDownloadAddressesTx erases the address and user agent of downloads
 // older than before (the activity retention); the download itself, evidence
 // of supply, stays.
-func ForgetDownloadAddressesTx(ctx context.Context, tx *sql.Tx, before any) (int64, error) {
+func ForgetDownloadAddressesTx(ctx context.Context, tx *sql.Tx, before time.Time) (int64, error) {
 	res, err := tx.ExecContext(ctx, `UPDATE download_events SET ip = 'erased', user_agent = 'erased'
-		WHERE at < $1 AND NOT (ip = 'erased' AND user_agent = 'erased')`, before)
+		WHERE at < $1 AND NOT (ip = 'erased' AND user_agent = 'erased')`, before.UTC())
 	if err != nil {
 		return 0, fmt.Errorf("orders: forget download addresses: %w", err)
 	}
