@@ -43,6 +43,7 @@ import (
 	"comptoir/internal/orders"
 	"comptoir/internal/policy"
 	"comptoir/internal/policystore"
+	"comptoir/internal/privacy"
 	"comptoir/internal/proof"
 	"comptoir/internal/ratelimit"
 	"comptoir/internal/subscriptions"
@@ -102,6 +103,8 @@ type App struct {
 	Invoices    *invoices.Service
 	// Disputes keeps card disputes and their evidence.
 	Disputes *disputes.Service
+	// Privacy exports and erases customers' data, and applies retention.
+	Privacy *privacy.Service
 }
 
 // Open connects to the database and builds every service. A bad database URL
@@ -152,7 +155,7 @@ func (a *App) build(ctx context.Context, opts Options) (err error) {
 	jobsCfg := jobs.Config{Logger: a.Logger, RescueStuckJobsAfter: opts.RescueStuckJobsAfter}
 	if opts.Workers {
 		jobsCfg.Workers = workers
-		jobsCfg.PeriodicJobs = append(jobsCfg.PeriodicJobs, subscriptions.RenewDueJob(), desk.BreachScanJob())
+		jobsCfg.PeriodicJobs = append(jobsCfg.PeriodicJobs, subscriptions.RenewDueJob(), desk.BreachScanJob(), privacy.RetentionJob())
 		if cfg.IMAPURL != "" {
 			jobsCfg.PeriodicJobs = append(jobsCfg.PeriodicJobs, desk.IMAPPollJob(cfg.IMAPPollInterval))
 		}
@@ -276,6 +279,10 @@ func (a *App) build(ctx context.Context, opts Options) (err error) {
 		desk.AddIMAPWorker(workers, a.IMAP)
 	}
 
+	a.Privacy = privacy.New(a.DB, a.Clock, a.Blobs, a.Jobs, privacy.Options{DataDir: cfg.DataDir,
+		RetainActivity: cfg.RetainActivity, RetainClosedTickets: cfg.RetainClosedTickets, Logger: a.Logger})
+	a.Privacy.AddWorkers(workers)
+
 	var fulfilment webhooksig.Secret
 	if cfg.FulfilmentWebhookSecret != "" {
 		if fulfilment, err = webhooksig.ParseSecret(cfg.FulfilmentWebhookSecret); err != nil {
@@ -303,7 +310,7 @@ func (a *App) build(ctx context.Context, opts Options) (err error) {
 		FulfilmentSecret: fulfilment,
 		Ready:            a.ready, StoreName: cfg.StoreName, BaseURL: cfg.BaseURL, SecureCookies: cfg.SecureCookies(),
 		Metrics: a.Metrics, Proof: a.Proof, Invoices: a.Invoices, SupportAddress: cfg.SupportAddress,
-		Disputes: a.Disputes,
+		Disputes: a.Disputes, Privacy: a.Privacy,
 	})
 	return err
 }

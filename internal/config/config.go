@@ -85,6 +85,12 @@ type Config struct {
 	SellerCountry      string
 	SellerVATNumber    string
 	SellerRegistration string
+	// RetainActivity is how long activity traces (sessions and the
+	// addresses downloads came from) are kept; RetainClosedTickets how
+	// long a closed ticket keeps its personal content. A daily job applies
+	// both.
+	RetainActivity      time.Duration
+	RetainClosedTickets time.Duration
 	// PricesExcludeVAT is --prices-include-vat=false. It is stored
 	// negated so that the zero Config (tests, tools) has the default:
 	// prices include VAT.
@@ -121,6 +127,9 @@ func Register(fs *flag.FlagSet) *Config {
 	fs.StringVar(&c.SellerCountry, "seller-country", "FR", "the seller's country (ISO 3166-1 alpha-2), where its VAT is due")
 	fs.StringVar(&c.SellerVATNumber, "seller-vat-number", "", "the seller's VAT number on invoices")
 	fs.StringVar(&c.SellerRegistration, "seller-registration", "", "the seller's registration on invoices (SIREN, RCS…)")
+	c.RetainActivity, c.RetainClosedTickets = DefaultRetainActivity, DefaultRetainClosedTickets
+	fs.Var(spanFlag{&c.RetainActivity}, "retain-activity", "how long sessions and download addresses are kept, as 365d, 2y or 720h")
+	fs.Var(spanFlag{&c.RetainClosedTickets}, "retain-closed-tickets", "how long a closed ticket keeps its messages and the customer's details, as 3y or 400d")
 	fs.Var(negatedBool{&c.PricesExcludeVAT}, "prices-include-vat", "catalog prices include VAT (false: VAT is added to them) (default true)")
 	return c
 }
@@ -229,6 +238,15 @@ func (c *Config) Resolve() error {
 			return Usagef("--imap-poll-interval %s: want at least 1s", c.IMAPPollInterval)
 		}
 	}
+	if c.RetainActivity == 0 {
+		c.RetainActivity = DefaultRetainActivity
+	}
+	if c.RetainClosedTickets == 0 {
+		c.RetainClosedTickets = DefaultRetainClosedTickets
+	}
+	if c.RetainActivity < 24*time.Hour || c.RetainClosedTickets < 24*time.Hour {
+		return Usagef("--retain-activity and --retain-closed-tickets: want at least 1d")
+	}
 	if c.SLAWarnBefore < 0 {
 		return Usagef("--sla-warn-before %s: want a positive duration such as 6h", c.SLAWarnBefore)
 	}
@@ -274,3 +292,53 @@ func (b negatedBool) Set(s string) error {
 }
 
 func (negatedBool) IsBoolFlag() bool { return true }
+
+// Default retention periods (see --retain-activity, --retain-closed-tickets).
+const (
+	DefaultRetainActivity      = 365 * 24 * time.Hour
+	DefaultRetainClosedTickets = 3 * 365 * 24 * time.Hour
+)
+
+// spanFlag is a duration that also takes days ("365d") and years of 365
+// days ("3y"): retention periods are counted in those.
+type spanFlag struct{ d *time.Duration }
+
+func (f spanFlag) String() string {
+	if f.d == nil {
+		return ""
+	}
+	if *f.d%(24*time.Hour) == 0 {
+		return strconv.FormatInt(int64(*f.d/(24*time.Hour)), 10) + "d"
+	}
+	return f.d.String()
+}
+
+func (f spanFlag) Set(v string) error {
+	d, err := ParseSpan(v)
+	if err != nil {
+		return err
+	}
+	*f.d = d
+	return nil
+}
+
+// ParseSpan reads "365d", "3y" (365-day years) or a Go duration ("720h").
+func ParseSpan(v string) (time.Duration, error) {
+	v = strings.TrimSpace(v)
+	if n := len(v); n > 1 && (v[n-1] == 'd' || v[n-1] == 'y') {
+		k, err := strconv.Atoi(v[:n-1])
+		if err != nil || k <= 0 || k > 100*366 {
+			return 0, fmt.Errorf("want a number of days or years, as 365d or 3y")
+		}
+		days := k
+		if v[n-1] == 'y' {
+			days = k * 365
+		}
+		return time.Duration(days) * 24 * time.Hour, nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d <= 0 {
+		return 0, fmt.Errorf("want a duration such as 365d, 3y or 720h")
+	}
+	return d, nil
+}

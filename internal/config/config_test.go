@@ -2,9 +2,11 @@ package config
 
 import (
 	"flag"
+	"io"
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 )
 
 func parse(t *testing.T, args []string, env map[string]string) (*Config, error) {
@@ -131,5 +133,35 @@ func TestSellerAndVATSettings(t *testing.T) {
 	}
 	if _, err := parse(t, []string{"--seller-country", "France"}, nil); !IsUsage(err) {
 		t.Fatalf("a country name was accepted: %v", err)
+	}
+}
+
+func TestRetentionSpans(t *testing.T) {
+	for in, want := range map[string]time.Duration{"365d": 365 * 24 * time.Hour, "3y": 3 * 365 * 24 * time.Hour, "720h": 720 * time.Hour} {
+		if got, err := ParseSpan(in); err != nil || got != want {
+			t.Errorf("ParseSpan(%q) = %v, %v", in, got, err)
+		}
+	}
+	for _, in := range []string{"", "0d", "-3y", "3 years", "y", "1.5y"} {
+		if _, err := ParseSpan(in); err == nil {
+			t.Errorf("ParseSpan(%q) accepted", in)
+		}
+	}
+	fs := flag.NewFlagSet("t", flag.ContinueOnError)
+	c := Register(fs)
+	if err := fs.Parse([]string{"--retain-activity", "90d"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Resolve(); err != nil {
+		t.Fatal(err)
+	}
+	if c.RetainActivity != 90*24*time.Hour || c.RetainClosedTickets != DefaultRetainClosedTickets {
+		t.Fatalf("retention: %v %v", c.RetainActivity, c.RetainClosedTickets)
+	}
+	fs = flag.NewFlagSet("t", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	Register(fs)
+	if err := fs.Parse([]string{"--retain-closed-tickets", "soon"}); err == nil {
+		t.Fatal("a bad retention was accepted")
 	}
 }

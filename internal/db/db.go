@@ -226,6 +226,30 @@ func (d *DB) Exec(ctx context.Context, query string, args ...any) (sql.Result, e
 	return res, err
 }
 
+// Checkpoint copies SQLite's write-ahead log into the database file and
+// truncates the log to zero bytes, so that page images it held (an erased
+// customer's old rows, say) leave the disk: with secure_delete the database
+// file itself keeps no deleted content. It runs on the write connection
+// between two group commits, never inside a transaction. Readers still on an
+// older snapshot make it wait (busy_timeout); if they outlast that, it
+// reports the log as not fully checkpointed. On PostgreSQL it does nothing:
+// the server's own files are its business (VACUUM, see the README).
+func (d *DB) Checkpoint(ctx context.Context) error {
+	if d.group == nil {
+		return nil
+	}
+	return d.group.runOutside(ctx, func(ctx context.Context, w *sql.DB) error {
+		var busy, logFrames, checkpointed int
+		if err := w.QueryRowContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`).Scan(&busy, &logFrames, &checkpointed); err != nil {
+			return fmt.Errorf("checkpoint: %w", err)
+		}
+		if busy != 0 {
+			return fmt.Errorf("checkpoint: the write-ahead log is still in use by a reader (%d of %d frames copied)", checkpointed, logFrames)
+		}
+		return nil
+	})
+}
+
 // Querier is what both *sql.DB and *sql.Tx offer, so that a read helper can
 // run inside or outside a transaction.
 type Querier interface {

@@ -38,6 +38,9 @@ type txRequest struct {
 	ctx  context.Context
 	fn   func(*sql.Tx) error
 	done chan txResult
+	// outside, when set, runs on the write connection outside any
+	// transaction (a WAL checkpoint), between two groups.
+	outside func(context.Context, *sql.DB) error
 }
 
 type txResult struct {
@@ -77,6 +80,19 @@ func (g *groupCommitter) run(ctx context.Context, fn func(*sql.Tx) error) error 
 	return res.err
 }
 
+// runOutside runs fn on the write connection when no group is in flight.
+func (g *groupCommitter) runOutside(ctx context.Context, fn func(context.Context, *sql.DB) error) error {
+	req := &txRequest{ctx: ctx, outside: fn, done: make(chan txResult, 1)}
+	select {
+	case g.reqs <- req:
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-g.stop:
+		return ErrClosed
+	}
+	return (<-req.done).err
+}
+
 func (g *groupCommitter) loop() {
 	defer g.stopped.Done()
 	for {
@@ -86,20 +102,32 @@ func (g *groupCommitter) loop() {
 		case <-g.stop:
 			return
 		}
+		if first.outside != nil {
+			first.done <- txResult{err: first.outside(first.ctx, g.db)}
+			continue
+		}
 		batch := []*txRequest{first}
 		// Take whatever else is already waiting: under load, requests pile
 		// up while the previous group flushes, so groups grow by themselves
 		// without ever delaying a lone request.
+		var later *txRequest
 	drain:
 		for len(batch) < maxGroup {
 			select {
 			case r := <-g.reqs:
+				if r.outside != nil {
+					later = r
+					break drain
+				}
 				batch = append(batch, r)
 			default:
 				break drain
 			}
 		}
 		g.commit(batch)
+		if later != nil {
+			later.done <- txResult{err: later.outside(later.ctx, g.db)}
+		}
 	}
 }
 

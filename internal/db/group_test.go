@@ -1,10 +1,13 @@
 package db_test
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"errors"
 	"fmt"
+	"os"
+	"strings"
 	"sync"
 	"testing"
 
@@ -190,5 +193,66 @@ func TestExecAlongsideTransactions(t *testing.T) {
 	var count, sum int
 	if err := d.Read.QueryRowContext(ctx, `SELECT count(*), sum(v) FROM t_e`).Scan(&count, &sum); err != nil || count != 2*n || sum != 10 {
 		t.Fatalf("%d rows summing to %d (%v), want %d and 10", count, sum, err, 2*n)
+	}
+}
+
+// A checkpoint runs between group commits, never inside one: transactions
+// committing around it all succeed, and the last one leaves an empty
+// write-ahead log whose old page images (a deleted secret) are gone from
+// the disk.
+func TestCheckpointBetweenGroupsTruncatesTheLog(t *testing.T) {
+	ctx := context.Background()
+	d := dbtest.Open(t)
+	if _, err := d.Write.ExecContext(ctx, `CREATE TABLE t_c (n INTEGER PRIMARY KEY, s TEXT)`); err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, 220)
+	for i := 0; i < 200; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs <- d.Tx(ctx, func(tx *sql.Tx) error {
+				_, err := tx.ExecContext(ctx, `INSERT INTO t_c (n, s) VALUES ($1, $2)`, i, fmt.Sprintf("secret-%03d-zq", i))
+				return err
+			})
+			if i%20 == 0 {
+				errs <- d.Checkpoint(ctx)
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := d.Tx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `DELETE FROM t_c`)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Checkpoint(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if d.Engine != db.SQLite {
+		return // nothing to look at: the server's files are its own
+	}
+	if d.Path == "" {
+		t.Fatal("no database file")
+	}
+	for _, f := range []string{d.Path, d.Path + "-wal"} {
+		b, err := os.ReadFile(f)
+		if err != nil && !os.IsNotExist(err) {
+			t.Fatal(err)
+		}
+		if bytes.Contains(b, []byte("-zq")) {
+			t.Errorf("deleted rows still readable in %s", f)
+		}
+		if strings.HasSuffix(f, "-wal") && len(b) != 0 {
+			t.Errorf("write-ahead log not truncated: %d bytes", len(b))
+		}
 	}
 }

@@ -378,3 +378,14 @@ func (s *Store) SaveTx(ctx context.Context, tx *sql.Tx, scope, key, requestHash 
 	}
 	return Outcome{}, nil
 }
+
+// ForgetCallerTx deletes every stored response of a caller: a replayed
+// response may hold their personal data, and an erased caller replays
+// nothing.
+func ForgetCallerTx(ctx context.Context, tx *sql.Tx, callerID string) error {
+	if _, err := tx.ExecContext(ctx, `DELETE FROM idempotency_keys WHERE substr(scope, 1, $1) = $2`,
+		len(callerID)+1, callerID+" "); err != nil {
+		return fmt.Errorf("idempotency: forget caller: %w", err)
+	}
+	return nil
+}

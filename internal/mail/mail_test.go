@@ -744,3 +744,24 @@ func TestAttachmentIsStoredAndSentAsIs(t *testing.T) {
 		t.Fatalf("attachment missing from the message:\n%s", raw)
 	}
 }
+
+// Mail to an erased customer's placeholder address is stored as failed and
+// never scheduled: there is nobody to send it to.
+func TestMailToAnErasedAddressIsNeverSent(t *testing.T) {
+	ctx := context.Background()
+	d := dbtest.Open(t)
+	clk := clock.NewManual(start)
+	o := newOutbox(t, d, insertOnly(t, d), clk)
+	id := enqueue(t, d, o, plainMessage(mail.ErasedAddress))
+	m, err := o.Get(ctx, id)
+	if err != nil || m.Status != mail.Failed {
+		t.Fatalf("mail to the erased address: %+v %v", m, err)
+	}
+	if n := countJobs(t, d); n != 0 {
+		t.Fatalf("%d send jobs for the erased address", n)
+	}
+	enqueue(t, d, o, plainMessage("someone@example.net"))
+	if n := countJobs(t, d); n != 1 {
+		t.Fatalf("%d send jobs for a real address", n)
+	}
+}

@@ -103,11 +103,17 @@ func (o *Outbox) EnqueueTx(ctx context.Context, tx *sql.Tx, m Message) (string, 
 	if s.UserID != "" {
 		userID = sql.NullString{String: s.UserID, Valid: true}
 	}
+	// Mail to an erased customer is kept as failed, never sent: the
+	// placeholder address leads nowhere, and the row keeps callers' links.
+	status, lastErr, erased := string(Queued), "", strings.EqualFold(s.To, ErasedAddress)
+	if erased {
+		status, lastErr = string(Failed), "recipient erased"
+	}
 	_, err = tx.ExecContext(ctx, `INSERT INTO outgoing_mail (id, kind, user_id, from_addr, from_name, to_addr, to_name, lang,
 		subject, text_body, html_body, reply_to, in_reply_to, refs, message_id, status, attempts, last_error, created_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, 0, '', $17)`,
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, 0, $17, $18)`,
 		s.ID, s.Kind, userID, s.From.Email, s.From.Name, s.To, s.ToName, s.Lang,
-		s.Subject, s.Text, s.HTML, s.ReplyTo, s.InReplyTo, strings.Join(s.References, " "), s.MessageID, string(Queued), s.CreatedAt)
+		s.Subject, s.Text, s.HTML, s.ReplyTo, s.InReplyTo, strings.Join(s.References, " "), s.MessageID, status, lastErr, s.CreatedAt)
 	if err != nil {
 		return "", fmt.Errorf("store mail: %w", err)
 	}
@@ -116,6 +122,9 @@ func (o *Outbox) EnqueueTx(ctx context.Context, tx *sql.Tx, m Message) (string, 
 			VALUES ($1, $2, $3, $4, $5)`, s.ID, i+1, a.Filename, a.ContentType, a.Data); err != nil {
 			return "", fmt.Errorf("store attachment: %w", err)
 		}
+	}
+	if erased {
+		return s.ID, nil
 	}
 	if _, err := o.ins.InsertTx(ctx, tx, SendArgs{MessageID: s.ID}, nil); err != nil {
 		return "", fmt.Errorf("schedule mail: %w", err)

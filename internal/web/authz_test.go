@@ -69,7 +69,10 @@ type authzFixture struct {
 	multipart bool
 	// except overrides the expectation for some visitors, with the reason.
 	except map[string]outcome
-	why    string
+	// throwaway: a customer visitor calls the route as a customer made for
+	// this request alone (the route erases its caller).
+	throwaway bool
+	why       string
 }
 
 // authzObjects are the real objects the paths name, owned by customer A.
@@ -189,6 +192,14 @@ func authzFixtures(o authzObjects) map[string]authzFixture {
 		"GET /console/disputes/{id}/evidence.pdf": {path: "/console/disputes/" + o.dispute + "/evidence.pdf"},
 		"GET /console/disputes/{id}/evidence.zip": {path: "/console/disputes/" + o.dispute + "/evidence.zip"},
 		"GET /admin":                              {path: "/admin"},
+		"GET /account/export":                     {path: "/account/export"},
+		"GET /account/delete":                     {path: "/account/delete"},
+		"POST /account/delete":                    {path: "/account/delete", body: "password=wrong"},
+		"GET /admin/privacy":                      {path: "/admin/privacy"},
+		"GET /admin/customers/{id}/export":        {path: "/admin/customers/" + o.customer + "/export"},
+		"POST /admin/customers/{id}/erase":        {path: "/admin/customers/" + o.customer + "/erase", body: "confirm_email=someone@example.fr"},
+		"GET /api/v1/me/export":                   {path: "/api/v1/me/export"},
+		"DELETE /api/v1/me":                       {path: "/api/v1/me", throwaway: true, why: "erases its caller: customers call it as a throwaway customer"},
 		"POST /admin/credits":                     {path: "/admin/credits"},
 		"GET /admin/policies":                     {path: "/admin/policies"},
 		"GET /admin/policies/edit":                {path: "/admin/policies/edit"},
@@ -318,6 +329,14 @@ func TestAuthorizationMatrix(t *testing.T) {
 			if isAPI {
 				if who != anon {
 					header = bearers[who].Clone()
+				}
+				if f.throwaway && (who == custA || who == custB) {
+					u, err := h.App.Accounts.CreateUser(context.Background(), account.CreateUserInput{Email: "throwaway-" + strings.ReplaceAll(who, " ", "") + "@example.fr",
+						Role: account.RoleCustomer, Password: apptest.Password, Language: "fr", Country: "FR", City: "Lyon"})
+					if err != nil {
+						t.Fatal(err)
+					}
+					header = h.Bearer(t, u.ID)
 				}
 			} else {
 				if who != anon {

@@ -24,6 +24,7 @@ import (
 	"comptoir/internal/locale"
 	"comptoir/internal/orders"
 	"comptoir/internal/policystore"
+	"comptoir/internal/privacy"
 	"comptoir/internal/proof"
 	"comptoir/internal/ratelimit"
 	"comptoir/internal/subscriptions"
@@ -52,6 +53,8 @@ type Deps struct {
 	Invoices *invoices.Service
 	// Disputes keeps card disputes and their evidence packs.
 	Disputes *disputes.Service
+	// Privacy exports and erases a customer's data.
+	Privacy *privacy.Service
 	// Blobs holds uploaded files (product files, evidence).
 	Blobs blob.Store
 	// FulfilmentSecret verifies delivery webhooks; nil refuses them.
@@ -282,6 +285,12 @@ func (s *Server) pageRoutes() []route {
 		{"GET /admin/vat", permAdmin, s.adminVAT},
 		{"POST /admin/vat", permAdmin, s.adminVATAdd},
 		{"GET /admin/invoices.csv", permAdmin, s.adminInvoicesCSV},
+		{"GET /account/export", permSignedIn, s.accountExport},
+		{"GET /account/delete", permSignedIn, s.accountDeleteForm},
+		{"POST /account/delete", permSignedIn, s.accountDelete},
+		{"GET /admin/privacy", permAdmin, s.adminPrivacy},
+		{"GET /admin/customers/{id}/export", permAdmin, s.adminCustomerExport},
+		{"POST /admin/customers/{id}/erase", permAdmin, s.adminCustomerErase},
 	}
 }
 
@@ -313,6 +322,8 @@ func (s *Server) apiRoutes() []route {
 		{"OPTIONS /api/v1/proof/recent", permAnyone, s.apiProofPreflight},
 		{"GET /api/v1/invoices", permSignedIn, s.apiInvoices},
 		{"GET /api/v1/invoices/{file}", permSignedIn, s.apiInvoice},
+		{"GET /api/v1/me/export", permSignedIn, s.apiExportMe},
+		{"DELETE /api/v1/me", permSignedIn, s.apiEraseMe},
 	}
 }
 

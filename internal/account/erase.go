@@ -1,0 +1,117 @@
+package account
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"time"
+
+	"comptoir/internal/db"
+)
+
+// Placeholders put where a customer's personal data were. The email keeps
+// the column's shape; email_key stays unique ("erased-" + the user id) and
+// can never match an address typed at sign-in.
+const (
+	ErasedEmail = "erased@invalid"
+	erasedHash  = "!erased" // no password hashes to this: argon2id refuses it
+)
+
+// ErasedName is the placeholder name of an erased account: "erased-" and
+// the end of its id, so that staff can still tell two erased accounts apart.
+func ErasedName(userID string) string {
+	short := userID
+	if len(short) > 8 {
+		short = short[len(short)-8:]
+	}
+	return "erased-" + short
+}
+
+// ErrNotCustomer refuses to erase a staff account (staff are removed by an
+// operator, not erased by the privacy flow).
+var ErrNotCustomer = fmt.Errorf("account: only a customer account can be erased")
+
+// EraseTx replaces the personal data of customer userID by placeholders and
+// ends every way into the account: sessions, API tokens and reset links are
+// deleted. The id stays, so orders, invoices and the ledger keep pointing to
+// it. ips are addresses the customer was seen from (sessions, consents): the
+// rate-limit windows keyed by them go too. It returns the user as it was.
+// Erasing an account already erased does nothing and returns it.
+func EraseTx(ctx context.Context, tx *sql.Tx, userID string, at time.Time, ips []string) (User, error) {
+	u, _, err := userWithHash(ctx, tx, "id", userID)
+	if err != nil {
+		return User{}, err
+	}
+	if u.Role != RoleCustomer {
+		return User{}, ErrNotCustomer
+	}
+	var erased sql.NullTime
+	if err := tx.QueryRowContext(ctx, `SELECT erased_at FROM users WHERE id = $1`, userID).Scan(&erased); err != nil {
+		return User{}, err
+	}
+	if erased.Valid {
+		return u, nil
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE users SET email = $1, email_key = $2, name = $3, password_hash = $4,
+		customer_type = 'consumer', vat_number = NULL, region = '', city = '', erased_at = $5, updated_at = $5 WHERE id = $6`,
+		ErasedEmail, "erased-"+userID, ErasedName(userID), erasedHash, at.UTC(), userID); err != nil {
+		return User{}, fmt.Errorf("account: erase: %w", err)
+	}
+	for _, q := range []string{`DELETE FROM sessions WHERE user_id = $1`, `DELETE FROM api_tokens WHERE user_id = $1`,
+		`DELETE FROM password_resets WHERE user_id = $1`} {
+		if _, err := tx.ExecContext(ctx, q, userID); err != nil {
+			return User{}, fmt.Errorf("account: erase: %w", err)
+		}
+	}
+	buckets := []string{"reset-email:" + EmailKey(u.Email)}
+	for _, ip := range ips {
+		if ip != "" && ip != "erased" {
+			buckets = append(buckets, "signin:"+ip, "signup:"+ip, "reset:"+ip, "contact:"+ip)
+		}
+	}
+	for _, b := range buckets {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM rate_limits WHERE bucket = $1`, b); err != nil {
+			return User{}, fmt.Errorf("account: erase: %w", err)
+		}
+	}
+	return u, nil
+}
+
+// SessionIPsTx lists the addresses and user agents the customer's sessions
+// were opened from, before EraseTx deletes them.
+func SessionIPsTx(ctx context.Context, q db.Querier, userID string) ([]string, error) {
+	rows, err := q.QueryContext(ctx, `SELECT DISTINCT ip FROM sessions WHERE user_id = $1`, userID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var ips []string
+	for rows.Next() {
+		var ip string
+		if err := rows.Scan(&ip); err != nil {
+			return nil, err
+		}
+		ips = append(ips, ip)
+	}
+	return ips, rows.Err()
+}
+
+// IsErased reports whether the account's personal data were erased.
+func IsErased(ctx context.Context, q db.Querier, userID string) (bool, error) {
+	var erased sql.NullTime
+	err := q.QueryRowContext(ctx, `SELECT erased_at FROM users WHERE id = $1`, userID).Scan(&erased)
+	if err == sql.ErrNoRows {
+		return false, ErrNotFound
+	}
+	return erased.Valid, err
+}
+
+// DeleteSessionsBeforeTx deletes the sessions last seen before before (the
+// activity retention): their address and browser go with them.
+func DeleteSessionsBeforeTx(ctx context.Context, tx *sql.Tx, before time.Time) (int64, error) {
+	res, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE last_seen_at < $1`, before.UTC())
+	if err != nil {
+		return 0, fmt.Errorf("account: delete old sessions: %w", err)
+	}
+	return res.RowsAffected()
+}

@@ -1,0 +1,44 @@
+package claims
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+)
+
+// EraseCustomerTx erases what a customer wrote in their claims and the
+// evidence they gave: the claim's message is blanked, a text evidence
+// becomes "erased", a file keeps its row (size and SHA-256: the record that
+// something was given) under the name "erased", and its blob key is
+// returned for deletion once tx commits. Kinds, outcomes, decisions and
+// amounts stay: they are the seller's accounting and legal record.
+func EraseCustomerTx(ctx context.Context, tx *sql.Tx, customerID string) ([]string, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT e.blob_key FROM claim_evidence e JOIN claims c ON c.id = e.claim_id
+		WHERE c.customer_id = $1 AND e.kind = 'file'`, customerID)
+	if err != nil {
+		return nil, fmt.Errorf("claims: erase: %w", err)
+	}
+	var keys []string
+	for rows.Next() {
+		var k string
+		if err := rows.Scan(&k); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		keys = append(keys, k)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	for _, q := range []string{
+		`UPDATE claims SET message = '' WHERE customer_id = $1`,
+		`UPDATE claim_evidence SET text = 'erased' WHERE kind = 'text' AND claim_id IN (SELECT id FROM claims WHERE customer_id = $1)`,
+		`UPDATE claim_evidence SET file_name = 'erased' WHERE kind = 'file' AND claim_id IN (SELECT id FROM claims WHERE customer_id = $1)`,
+	} {
+		if _, err := tx.ExecContext(ctx, q, customerID); err != nil {
+			return nil, fmt.Errorf("claims: erase: %w", err)
+		}
+	}
+	return keys, nil
+}

@@ -1,0 +1,95 @@
+package mail
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// ErasedAddress replaces an erased person's address in stored mail.
+const ErasedAddress = "erased@invalid"
+
+// EraseRecipientTx erases the stored copies of the mail sent to a customer
+// (by account or by address) and of the staff mail that quotes their
+// address: recipient, subject, bodies and attachments go; the row stays
+// (kind, dates, Message-ID) so the outbox's history holds. Mail still
+// queued is marked failed: there is nobody to send it to. It returns the
+// ids of the messages, whose spooled files ScrubSpool removes.
+func EraseRecipientTx(ctx context.Context, tx *sql.Tx, userID, email string) ([]string, error) {
+	email = strings.ToLower(strings.TrimSpace(email))
+	rows, err := tx.QueryContext(ctx, `SELECT id FROM outgoing_mail WHERE user_id = $1 OR lower(to_addr) = $2
+		OR (length($2) > 3 AND (lower(text_body) LIKE '%' || $2 || '%' OR lower(html_body) LIKE '%' || $2 || '%'))`, userID, email)
+	if err != nil {
+		return nil, fmt.Errorf("mail: erase: %w", err)
+	}
+	var ids []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		ids = append(ids, id)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	for _, id := range ids {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM outgoing_mail_attachments WHERE mail_id = $1`, id); err != nil {
+			return nil, fmt.Errorf("mail: erase: %w", err)
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE outgoing_mail SET
+			to_addr = CASE WHEN user_id = $1 OR lower(to_addr) = $2 THEN $3 ELSE to_addr END,
+			to_name = CASE WHEN user_id = $1 OR lower(to_addr) = $2 THEN '' ELSE to_name END,
+			subject = 'erased', text_body = '', html_body = '', last_error = '',
+			status = CASE WHEN status = 'queued' THEN 'failed' ELSE status END WHERE id = $4`,
+			userID, email, ErasedAddress, id); err != nil {
+			return nil, fmt.Errorf("mail: erase: %w", err)
+		}
+	}
+	return ids, nil
+}
+
+// ScrubSpool removes the spooled files of messages ids from the data
+// directory's mail spool, overwriting each with zeros first so that a copy
+// of the bytes is not left for the next file to reuse. A missing file is
+// not an error: scrubbing twice is scrubbing once.
+func ScrubSpool(dataDir string, ids []string) error {
+	dir := SpoolDir(dataDir)
+	for _, id := range ids {
+		p := filepath.Join(dir, filepath.Base(id)+".eml")
+		if err := zeroAndRemove(p); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func zeroAndRemove(p string) error {
+	f, err := os.OpenFile(p, os.O_WRONLY, 0)
+	if os.IsNotExist(err) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("mail spool: %w", err)
+	}
+	st, err := f.Stat()
+	if err == nil {
+		_, err = f.Write(make([]byte, st.Size()))
+	}
+	if err == nil {
+		err = f.Sync()
+	}
+	f.Close()
+	if err != nil {
+		return fmt.Errorf("mail spool: %w", err)
+	}
+	if err := os.Remove(p); err != nil && !os.IsNotExist(err) {
+		return fmt.Errorf("mail spool: %w", err)
+	}
+	return nil
+}

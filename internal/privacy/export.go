@@ -1,0 +1,199 @@
+package privacy
+
+import (
+	"context"
+	"database/sql"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"comptoir/internal/account"
+	"comptoir/internal/audit"
+	"comptoir/internal/db"
+)
+
+// ExportFormat and ExportVersion name the export document's format; the
+// version goes up when a field changes meaning or goes away (new fields
+// may appear within a version).
+const (
+	ExportFormat  = "comptoir.personal-data"
+	ExportVersion = 1
+)
+
+// Export is everything the store holds about one customer. Each section is
+// a list of records as stored (column name → value), so nothing is lost in
+// translation; secrets (password and token hashes, session ids) and other
+// people's data (staff notes, mail from third parties) are left out.
+type Export struct {
+	Format      string    `json:"format"`
+	Version     int       `json:"version"`
+	GeneratedAt time.Time `json:"generated_at"`
+	// Account is the customer's profile and billing address.
+	Account  Record   `json:"account"`
+	Sessions []Record `json:"sessions"`
+	// APITokens are named only: the secret is never stored.
+	APITokens []Record `json:"api_tokens"`
+	Orders    []Record `json:"orders"`
+	// OrderLines carry licence keys delivered.
+	OrderLines     []Record `json:"order_lines"`
+	Consents       []Record `json:"consents"`
+	Deliveries     []Record `json:"deliveries"`
+	Downloads      []Record `json:"downloads"`
+	Subscriptions  []Record `json:"subscriptions"`
+	Periods        []Record `json:"subscription_periods"`
+	Balance        []Record `json:"balance_entries"`
+	Invoices       []Record `json:"invoices"`
+	InvoiceLines   []Record `json:"invoice_lines"`
+	Claims         []Record `json:"claims"`
+	ClaimDecisions []Record `json:"claim_decisions"`
+	ClaimEvidence  []Record `json:"claim_evidence"`
+	Tickets        []Record `json:"tickets"`
+	Messages       []Record `json:"ticket_messages"`
+	Attachments    []Record `json:"ticket_attachments"`
+	Mail           []Record `json:"mail"`
+	// Activity is what the customer did, as the audit log recorded it.
+	Activity []Record `json:"activity"`
+}
+
+// Record is one stored row.
+type Record map[string]any
+
+type section struct {
+	dst   *[]Record
+	query string
+}
+
+// Export reads everything about customer userID, in one consistent
+// snapshot where the engine gives one, and records in the audit log who
+// took it.
+func (s *Service) Export(ctx context.Context, userID string, by audit.Actor) (*Export, error) {
+	e, err := s.read(ctx, userID)
+	if err != nil {
+		return nil, err
+	}
+	err = s.db.Tx(ctx, func(tx *sql.Tx) error {
+		return audit.Record(ctx, tx, audit.Entry{At: e.GeneratedAt, Actor: by, SubjectType: "user", SubjectID: userID,
+			Action: "data_exported", After: map[string]any{"format": ExportFormat, "version": ExportVersion}})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return e, nil
+}
+
+func (s *Service) read(ctx context.Context, userID string) (*Export, error) {
+	q := db.Querier(s.db.Read)
+	tx, err := s.db.Read.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err == nil {
+		defer tx.Rollback()
+		q = tx
+	}
+	e := &Export{Format: ExportFormat, Version: ExportVersion, GeneratedAt: s.clock.Now().UTC()}
+	acc, err := records(ctx, q, `SELECT id, email, name, role, language, customer_type, vat_number, country, region, city,
+		created_at, updated_at, erased_at FROM users WHERE id = $1`, userID)
+	if err != nil {
+		return nil, err
+	}
+	if len(acc) == 0 {
+		return nil, account.ErrNotFound
+	}
+	e.Account = acc[0]
+	email, _ := acc[0]["email"].(string)
+	email = strings.ToLower(email)
+	const orders = `(SELECT id FROM orders WHERE customer_id = $1)`
+	const tickets = `(SELECT id FROM tickets WHERE customer_id = $1 OR (customer_id IS NULL AND lower(customer_email) = $2))`
+	const claims = `(SELECT id FROM claims WHERE customer_id = $1)`
+	for _, sec := range []section{
+		{&e.Sessions, `SELECT created_at, last_seen_at, expires_at, ip, user_agent FROM sessions WHERE user_id = $1 ORDER BY created_at`},
+		{&e.APITokens, `SELECT id, name, created_at, last_used_at, revoked_at FROM api_tokens WHERE user_id = $1 ORDER BY created_at`},
+		{&e.Orders, `SELECT * FROM orders WHERE customer_id = $1 ORDER BY placed_at, id`},
+		{&e.OrderLines, `SELECT * FROM order_lines WHERE order_id IN ` + orders + ` ORDER BY order_id, position`},
+		{&e.Consents, `SELECT * FROM order_consents WHERE order_id IN ` + orders + ` ORDER BY at`},
+		{&e.Deliveries, `SELECT * FROM delivery_events WHERE order_id IN ` + orders + ` ORDER BY at, id`},
+		{&e.Downloads, `SELECT * FROM download_events WHERE customer_id = $1 ORDER BY at, id`},
+		{&e.Subscriptions, `SELECT * FROM subscriptions WHERE customer_id = $1 ORDER BY created_at, id`},
+		{&e.Periods, `SELECT * FROM subscription_periods WHERE subscription_id IN (SELECT id FROM subscriptions WHERE customer_id = $1) ORDER BY period_start, id`},
+		{&e.Balance, `SELECT * FROM balance_entries WHERE customer_id = $1 ORDER BY created_at, id`},
+		{&e.Invoices, `SELECT * FROM invoices WHERE customer_id = $1 ORDER BY issued_at, id`},
+		{&e.InvoiceLines, `SELECT * FROM invoice_lines WHERE invoice_id IN (SELECT id FROM invoices WHERE customer_id = $1) ORDER BY invoice_id, position`},
+		{&e.Claims, `SELECT * FROM claims WHERE customer_id = $1 ORDER BY created_at, id`},
+		{&e.ClaimDecisions, `SELECT id, claim_id, outcome, rule, refund_currency, cancel, reason_en, reason_fr, policy_version, decided_at
+			FROM claim_decisions WHERE claim_id IN ` + claims + ` ORDER BY decided_at, id`},
+		{&e.ClaimEvidence, `SELECT id, claim_id, kind, text, file_name, content_type, size, sha256, added_at
+			FROM claim_evidence WHERE claim_id IN ` + claims + ` ORDER BY added_at, id`},
+		{&e.Tickets, `SELECT id, reference, customer_email, customer_name, lang, topic, order_id, status, first_message_at, created_at, updated_at
+			FROM tickets WHERE id IN ` + tickets + ` ORDER BY created_at, id`},
+		// Staff notes and mail from someone else are not the customer's.
+		{&e.Messages, `SELECT id, ticket_id, direction, from_email, subject, body_text, created_at FROM ticket_messages
+			WHERE ticket_id IN ` + tickets + ` AND direction <> 'note' AND NOT flagged ORDER BY created_at, id`},
+		{&e.Attachments, `SELECT a.id, a.message_id, a.file_name, a.content_type, a.size FROM ticket_attachments a
+			JOIN ticket_messages m ON m.id = a.message_id WHERE m.ticket_id IN ` + tickets + ` AND m.direction <> 'note' AND NOT m.flagged ORDER BY a.id`},
+		{&e.Mail, `SELECT id, kind, to_addr, to_name, subject, text_body, status, created_at, sent_at FROM outgoing_mail
+			WHERE user_id = $1 OR lower(to_addr) = $2 ORDER BY created_at, id`},
+		{&e.Activity, `SELECT at, action, subject_type, subject_id FROM audit_log WHERE actor_id = $1 ORDER BY id`},
+	} {
+		args := []any{userID}
+		if strings.Contains(sec.query, "$2") {
+			args = append(args, email)
+		}
+		rows, err := records(ctx, q, sec.query, args...)
+		if err != nil {
+			return nil, err
+		}
+		if rows == nil {
+			rows = []Record{}
+		}
+		*sec.dst = rows
+	}
+	return e, nil
+}
+
+// records reads every row of a query as column → value. Times are UTC,
+// bytes that are text become strings and other bytes base64.
+func records(ctx context.Context, q db.Querier, query string, args ...any) ([]Record, error) {
+	rows, err := q.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, fmt.Errorf("privacy: export: %w", err)
+	}
+	defer rows.Close()
+	cols, err := rows.Columns()
+	if err != nil {
+		return nil, err
+	}
+	var out []Record
+	for rows.Next() {
+		vals := make([]any, len(cols))
+		ptrs := make([]any, len(cols))
+		for i := range vals {
+			ptrs[i] = &vals[i]
+		}
+		if err := rows.Scan(ptrs...); err != nil {
+			return nil, fmt.Errorf("privacy: export: %w", err)
+		}
+		r := Record{}
+		for i, c := range cols {
+			r[c] = plain(vals[i])
+		}
+		out = append(out, r)
+	}
+	if err := rows.Err(); err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return nil, err
+	}
+	return out, nil
+}
+
+func plain(v any) any {
+	switch x := v.(type) {
+	case []byte:
+		if utf8.Valid(x) {
+			return string(x)
+		}
+		return base64.StdEncoding.EncodeToString(x)
+	case time.Time:
+		return x.UTC()
+	}
+	return v
+}

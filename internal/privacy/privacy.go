@@ -1,0 +1,322 @@
+// Package privacy answers a customer's data-protection rights: the export of
+// everything the store holds about them (a versioned JSON document) and the
+// erasure of their account. Erasure asks each domain package to replace the
+// personal data it owns by placeholders, in one transaction, keeping what
+// the law makes the seller keep (invoices with the buyer's name and billing
+// address, consent records, the ledger); then it deletes their uploaded
+// files and spooled mail, and, on SQLite, checkpoints the write-ahead log so
+// that the old page images leave the disk. The retention job applies the
+// same ideas to old activity and closed tickets.
+package privacy
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
+
+	"comptoir/internal/account"
+	"comptoir/internal/audit"
+	"comptoir/internal/blob"
+	"comptoir/internal/claims"
+	"comptoir/internal/clock"
+	"comptoir/internal/db"
+	"comptoir/internal/desk"
+	"comptoir/internal/idempotency"
+	"comptoir/internal/jobs"
+	"comptoir/internal/mail"
+	"comptoir/internal/orders"
+	"comptoir/internal/subscriptions"
+)
+
+// Reasons an erasure is recorded with (codes, never free text: the audit
+// log holds no personal data).
+const (
+	// ReasonCustomerRequest: the customer erased their own account.
+	ReasonCustomerRequest = "customer_request"
+	// ReasonOnBehalf: an admin erased it on the customer's request received
+	// another way (mail, letter).
+	ReasonOnBehalf = "request_on_behalf"
+)
+
+// ValidReason reports whether r is a reason an erasure may be recorded with.
+func ValidReason(r string) bool { return r == ReasonCustomerRequest || r == ReasonOnBehalf }
+
+// ErrLiveSubscriptions refuses to erase a customer whose subscriptions
+// would renew: they cancel them first (at the period's end is enough).
+var ErrLiveSubscriptions = errors.New("privacy: the customer has subscriptions that renew")
+
+// ErrBadReason refuses an erasure without a known reason.
+var ErrBadReason = errors.New("privacy: unknown erasure reason")
+
+// Options configure the service.
+type Options struct {
+	// DataDir holds the mail spool to scrub.
+	DataDir string
+	// RetainActivity and RetainClosedTickets are the retention periods the
+	// daily job applies; zero turns that part off.
+	RetainActivity      time.Duration
+	RetainClosedTickets time.Duration
+	Logger              *slog.Logger
+}
+
+// Service exports and erases customers' data.
+type Service struct {
+	db    *db.DB
+	clock clock.Clock
+	blobs blob.Store
+	jobs  jobs.Inserter
+	opts  Options
+}
+
+// New makes the service.
+func New(d *db.DB, clk clock.Clock, blobs blob.Store, ins jobs.Inserter, opts Options) *Service {
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	return &Service{db: d, clock: clk, blobs: blobs, jobs: ins, opts: opts}
+}
+
+// Erasure says what an erasure did, in counts (no personal data).
+type Erasure struct {
+	UserID   string `json:"user_id"`
+	Reason   string `json:"reason"`
+	Files    int    `json:"files"`
+	Mails    int    `json:"mails"`
+	Already  bool   `json:"already_erased"`
+	Scrubbed bool   `json:"scrubbed"`
+}
+
+// Erase erases customer userID's personal data on behalf of by, for reason.
+// The database part is one transaction; deleting the files it names follows
+// the commit, and a job retries it if it fails here. Erasing an erased
+// account again does nothing more (the files are scrubbed again, which is
+// harmless).
+func (s *Service) Erase(ctx context.Context, userID string, by audit.Actor, reason string) (Erasure, error) {
+	if !ValidReason(reason) {
+		return Erasure{}, ErrBadReason
+	}
+	res := Erasure{UserID: userID, Reason: reason}
+	var scrub ScrubArgs
+	now := s.clock.Now().UTC()
+	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
+		scrub = ScrubArgs{}
+		var email, role string
+		var erasedAt sql.NullTime
+		err := tx.QueryRowContext(ctx, `SELECT email, role, erased_at FROM users WHERE id = $1`, userID).Scan(&email, &role, &erasedAt)
+		if errors.Is(err, sql.ErrNoRows) {
+			return account.ErrNotFound
+		}
+		if err != nil {
+			return err
+		}
+		if role != account.RoleCustomer {
+			return account.ErrNotCustomer
+		}
+		if erasedAt.Valid {
+			res.Already = true
+			return nil
+		}
+		if n, err := subscriptions.LiveCountTx(ctx, tx, userID); err != nil {
+			return err
+		} else if n > 0 {
+			return ErrLiveSubscriptions
+		}
+		ips, err := account.SessionIPsTx(ctx, tx, userID)
+		if err != nil {
+			return err
+		}
+		more, err := orders.EraseCustomerTx(ctx, tx, userID)
+		if err != nil {
+			return err
+		}
+		ips = append(ips, more...)
+		if more, err = subscriptions.EraseCustomerTx(ctx, tx, userID); err != nil {
+			return err
+		}
+		ips = append(ips, more...)
+		keys, err := claims.EraseCustomerTx(ctx, tx, userID)
+		if err != nil {
+			return err
+		}
+		scrub.BlobKeys = append(scrub.BlobKeys, keys...)
+		if keys, err = desk.EraseCustomerTx(ctx, tx, userID, email, now); err != nil {
+			return err
+		}
+		scrub.BlobKeys = append(scrub.BlobKeys, keys...)
+		if scrub.MailIDs, err = mail.EraseRecipientTx(ctx, tx, userID, email); err != nil {
+			return err
+		}
+		for _, id := range scrub.MailIDs {
+			if err := jobs.ForgetTx(ctx, tx, "mail.send", id); err != nil {
+				return err
+			}
+		}
+		if err := idempotency.ForgetCallerTx(ctx, tx, userID); err != nil {
+			return err
+		}
+		if _, err := account.EraseTx(ctx, tx, userID, now, ips); err != nil {
+			return err
+		}
+		res.Files, res.Mails = len(scrub.BlobKeys), len(scrub.MailIDs)
+		if err := audit.Record(ctx, tx, audit.Entry{At: now, Actor: by, SubjectType: "user", SubjectID: userID,
+			Action: "erased", After: map[string]any{"reason": reason, "files": res.Files, "mails": res.Mails}}); err != nil {
+			return err
+		}
+		if len(scrub.BlobKeys)+len(scrub.MailIDs) > 0 {
+			if _, err := s.jobs.InsertTx(ctx, tx, scrub, nil); err != nil {
+				return fmt.Errorf("privacy: schedule scrub: %w", err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return Erasure{}, err
+	}
+	// The job inserted above would do it too; doing it now means the
+	// customer's files are gone when the page says so.
+	if err := s.scrub(ctx, scrub); err != nil {
+		s.opts.Logger.Warn("privacy: scrub after erasure failed; the job will retry", "user", userID, "err", err)
+	} else {
+		res.Scrubbed = true
+	}
+	if err := s.db.Checkpoint(ctx); err != nil {
+		s.opts.Logger.Warn("privacy: checkpoint after erasure", "err", err)
+	}
+	return res, nil
+}
+
+// ScrubArgs is the job that deletes the files an erasure or the retention
+// named: uploaded blobs and spooled mail. It holds keys and ids only.
+type ScrubArgs struct {
+	BlobKeys []string `json:"blob_keys,omitempty"`
+	MailIDs  []string `json:"mail_ids,omitempty"`
+}
+
+// Kind names the job.
+func (ScrubArgs) Kind() string { return "privacy.scrub" }
+
+func (s *Service) scrub(ctx context.Context, a ScrubArgs) error {
+	var errs []error
+	for _, k := range a.BlobKeys {
+		if err := s.blobs.Delete(ctx, k); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if s.opts.DataDir != "" {
+		errs = append(errs, mail.ScrubSpool(s.opts.DataDir, a.MailIDs))
+	}
+	return errors.Join(errs...)
+}
+
+type scrubWorker struct {
+	river.WorkerDefaults[ScrubArgs]
+	s *Service
+}
+
+func (w *scrubWorker) Work(ctx context.Context, j *river.Job[ScrubArgs]) error {
+	if err := w.s.scrub(ctx, j.Args); err != nil {
+		return err
+	}
+	return w.s.db.Checkpoint(ctx)
+}
+
+// RetentionArgs is the daily job applying the retention periods.
+type RetentionArgs struct{}
+
+// Kind names the job.
+func (RetentionArgs) Kind() string { return "privacy.retention" }
+
+// InsertOpts keep one retention run waiting or running at a time.
+func (RetentionArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{UniqueOpts: river.UniqueOpts{ByArgs: true, ByState: []rivertype.JobState{
+		rivertype.JobStateAvailable, rivertype.JobStatePending, rivertype.JobStateRunning,
+		rivertype.JobStateRetryable, rivertype.JobStateScheduled}}}
+}
+
+// RetentionJob runs the retention once a day (and at start, so that a store
+// restarted daily still applies it).
+func RetentionJob() *river.PeriodicJob {
+	return river.NewPeriodicJob(river.PeriodicInterval(24*time.Hour),
+		func() (river.JobArgs, *river.InsertOpts) { return RetentionArgs{}, nil },
+		&river.PeriodicJobOpts{ID: "privacy.retention", RunOnStart: true})
+}
+
+type retentionWorker struct {
+	river.WorkerDefaults[RetentionArgs]
+	s *Service
+}
+
+func (w *retentionWorker) Work(ctx context.Context, _ *river.Job[RetentionArgs]) error {
+	_, err := w.s.ApplyRetention(ctx)
+	return err
+}
+
+// AddWorkers registers the package's workers.
+func (s *Service) AddWorkers(workers *river.Workers) {
+	river.AddWorker(workers, &scrubWorker{s: s})
+	river.AddWorker(workers, &retentionWorker{s: s})
+}
+
+// Retained counts what one retention run removed.
+type Retained struct {
+	Sessions  int64
+	Downloads int64
+	Tickets   int
+}
+
+// ApplyRetention deletes sessions last seen before the activity retention,
+// erases the address and browser of older downloads (the download itself is
+// evidence of supply and stays), and erases the personal content of tickets
+// closed for longer than their retention. Running it twice is harmless.
+func (s *Service) ApplyRetention(ctx context.Context) (Retained, error) {
+	now := s.clock.Now().UTC()
+	var r Retained
+	var scrub ScrubArgs
+	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
+		r, scrub = Retained{}, ScrubArgs{}
+		var err error
+		if s.opts.RetainActivity > 0 {
+			cutoff := now.Add(-s.opts.RetainActivity)
+			if r.Sessions, err = account.DeleteSessionsBeforeTx(ctx, tx, cutoff); err != nil {
+				return err
+			}
+			if r.Downloads, err = orders.ForgetDownloadAddressesTx(ctx, tx, cutoff); err != nil {
+				return err
+			}
+		}
+		if s.opts.RetainClosedTickets > 0 {
+			if r.Tickets, scrub.BlobKeys, err = desk.EraseClosedBeforeTx(ctx, tx, now.Add(-s.opts.RetainClosedTickets)); err != nil {
+				return err
+			}
+		}
+		if r.Sessions+r.Downloads+int64(r.Tickets) == 0 {
+			return nil
+		}
+		if err := audit.Record(ctx, tx, audit.Entry{At: now, Actor: audit.System, SubjectType: "retention", SubjectID: "daily",
+			Action: "applied", After: map[string]any{"sessions": r.Sessions, "downloads": r.Downloads, "tickets": r.Tickets}}); err != nil {
+			return err
+		}
+		if len(scrub.BlobKeys) > 0 {
+			if _, err := s.jobs.InsertTx(ctx, tx, scrub, nil); err != nil {
+				return fmt.Errorf("privacy: schedule scrub: %w", err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return Retained{}, err
+	}
+	if err := s.scrub(ctx, scrub); err != nil {
+		s.opts.Logger.Warn("privacy: scrub after retention failed; the job will retry", "err", err)
+	}
+	if err := s.db.Checkpoint(ctx); err != nil {
+		s.opts.Logger.Warn("privacy: checkpoint after retention", "err", err)
+	}
+	return r, nil
+}

@@ -1,0 +1,110 @@
+package privacy_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"comptoir/internal/account"
+	"comptoir/internal/apptest"
+	"comptoir/internal/catalog"
+	"comptoir/internal/config"
+	"comptoir/internal/desk"
+	"comptoir/internal/money"
+	"comptoir/internal/orders"
+	"comptoir/internal/privacy"
+)
+
+func mailFrom(from, subject, body string) []byte {
+	return []byte("From: " + from + "\r\nTo: support@shop.test\r\nSubject: " + subject + "\r\nMIME-Version: 1.0\r\n" +
+		"Content-Type: multipart/mixed; boundary=XX\r\n\r\n--XX\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n" + body + "\r\n" +
+		"--XX\r\nContent-Type: application/octet-stream\r\nContent-Disposition: attachment; filename=\"a.bin\"\r\n\r\nattachment of " + subject + "\r\n--XX--\r\n")
+}
+
+// The daily retention: sessions and download addresses go after the
+// activity period, a closed ticket loses its personal content after its
+// own period, an open ticket keeps it.
+func TestRetentionForgetsOldActivityAndClosedTickets(t *testing.T) {
+	h := apptest.StartWith(t, func(c *config.Config) {
+		c.RetainActivity = 30 * 24 * time.Hour
+		c.RetainClosedTickets = 365 * 24 * time.Hour
+	})
+	ctx := context.Background()
+	d := h.App.DB
+	u, _ := h.User(t, account.RoleCustomer, "ana@example.fr")
+	if _, _, err := h.App.Accounts.CreateSession(ctx, u.ID, "198.51.100.9", "OldBrowser/1"); err != nil {
+		t.Fatal(err)
+	}
+	p, err := h.App.Catalog.Create(ctx, admin, catalog.ProductInput{
+		Slug: "posts", Kind: catalog.KindService, NameFR: "Publications", NameEN: "Posts",
+		DescriptionFR: "Des publications.", DescriptionEN: "Some posts.", UnitPrice: money.MustNew(25, "EUR"),
+		MinQuantity: 10, MaxQuantity: 1000, ProcessingTime: 72 * time.Hour,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.App.Ledger.AdminCredit(ctx, admin, u.ID, money.MustNew(10000, "EUR"), "goodwill")
+	o, err := h.App.Orders.Place(ctx, orders.PlaceInput{CustomerID: u.ID, Lines: []orders.LineInput{{ProductID: p.ID, Quantity: 100}},
+		Payment: orders.PayBalance, ImmediatePerformance: true, WithdrawalWaiver: true, Lang: "en", IP: "198.51.100.9", UserAgent: "OldBrowser/1"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.Write.ExecContext(ctx, `INSERT INTO download_events (id, order_id, order_line_id, customer_id, at, ip, user_agent)
+		VALUES ('dle_1', $1, $2, $3, $4, '198.51.100.9', 'OldBrowser/1')`, o.ID, o.Lines[0].ID, u.ID, h.Clock.Now().UTC()); err != nil {
+		t.Fatal(err)
+	}
+	intake := desk.MailIntake{Desk: h.App.Desk, Blobs: h.App.Blobs, Support: "support@shop.test"}
+	for _, s := range []string{"closed-one", "open-one"} {
+		if err := intake.Deliver(ctx, mailFrom("guest@example.net", s, "body of "+s), "guest@example.net", []string{"support@shop.test"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var closedID, closedKey string
+	if err := d.Read.QueryRowContext(ctx, `SELECT t.id, a.blob_key FROM tickets t JOIN ticket_messages m ON m.ticket_id = t.id
+		JOIN ticket_attachments a ON a.message_id = m.id WHERE m.subject = 'closed-one'`).Scan(&closedID, &closedKey); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.Write.ExecContext(ctx, `UPDATE tickets SET status = 'closed', updated_at = $1 WHERE id = $2`, h.Clock.Now().UTC(), closedID); err != nil {
+		t.Fatal(err)
+	}
+
+	// Within both periods: nothing goes.
+	if r, err := h.App.Privacy.ApplyRetention(ctx); err != nil || r != (privacy.Retained{}) {
+		t.Fatalf("retention at once: %+v %v", r, err)
+	}
+
+	h.Clock.Advance(31 * 24 * time.Hour)
+	r, err := h.App.Privacy.ApplyRetention(ctx)
+	if err != nil || r.Sessions < 2 || r.Downloads != 1 || r.Tickets != 0 {
+		t.Fatalf("after 31 days: %+v %v", r, err)
+	}
+	if n := count(t, d, `SELECT COUNT(*) FROM sessions WHERE user_id = $1`, u.ID); n != 0 {
+		t.Errorf("%d old sessions kept", n)
+	}
+	if n := count(t, d, `SELECT COUNT(*) FROM download_events WHERE id = 'dle_1' AND ip = 'erased' AND user_agent = 'erased'`); n != 1 {
+		t.Error("the old download kept its address (or was deleted)")
+	}
+	if n := count(t, d, `SELECT COUNT(*) FROM order_consents WHERE ip = '198.51.100.9'`); n != 1 {
+		t.Error("the retention touched the consent of a customer who did not ask for erasure")
+	}
+
+	h.Clock.Advance(335 * 24 * time.Hour)
+	if r, err = h.App.Privacy.ApplyRetention(ctx); err != nil || r.Tickets != 1 {
+		t.Fatalf("after a year: %+v %v", r, err)
+	}
+	if n := count(t, d, `SELECT COUNT(*) FROM ticket_messages WHERE ticket_id = $1 AND (body_text <> '' OR raw IS NOT NULL OR from_email <> '')`, closedID); n != 0 {
+		t.Errorf("%d messages of the old closed ticket kept their content", n)
+	}
+	if n := count(t, d, `SELECT COUNT(*) FROM tickets WHERE id = $1 AND customer_email = 'erased@invalid' AND status = 'closed'`, closedID); n != 1 {
+		t.Error("the old closed ticket kept its customer's address")
+	}
+	if ok, _ := h.App.Blobs.Exists(ctx, closedKey); ok {
+		t.Error("the old closed ticket's attachment is still stored")
+	}
+	if n := count(t, d, `SELECT COUNT(*) FROM ticket_messages WHERE subject = 'open-one' AND body_text LIKE 'body of open-one%'`); n != 1 {
+		t.Error("the open ticket lost its content")
+	}
+	if r, err = h.App.Privacy.ApplyRetention(ctx); err != nil || r.Tickets != 0 {
+		t.Fatalf("second run: %+v %v", r, err)
+	}
+}

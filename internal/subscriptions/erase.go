@@ -1,0 +1,49 @@
+package subscriptions
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+)
+
+// EraseCustomerTx replaces the IP address and user agent recorded with a
+// customer's subscription consents by "erased" (see orders.EraseCustomerTx:
+// the terms and the consent's words, version and time stay). It returns the
+// addresses erased.
+func EraseCustomerTx(ctx context.Context, tx *sql.Tx, customerID string) ([]string, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT DISTINCT consent_ip FROM subscriptions WHERE customer_id = $1`, customerID)
+	if err != nil {
+		return nil, fmt.Errorf("subscriptions: erase: %w", err)
+	}
+	var ips []string
+	for rows.Next() {
+		var ip string
+		if err := rows.Scan(&ip); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		ips = append(ips, ip)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE subscriptions SET consent_ip = 'erased', consent_user_agent = 'erased'
+		WHERE customer_id = $1 AND NOT (consent_ip = 'erased' AND consent_user_agent = 'erased')`, customerID); err != nil {
+		return nil, fmt.Errorf("subscriptions: erase: %w", err)
+	}
+	return ips, nil
+}
+
+// LiveCountTx counts a customer's subscriptions that will renew: not
+// canceled and not set to end. Erasure waits until there are none, so that
+// nobody is charged for a plan whose account no longer exists.
+func LiveCountTx(ctx context.Context, tx *sql.Tx, customerID string) (int, error) {
+	var n int
+	err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM subscriptions WHERE customer_id = $1
+		AND status <> 'canceled' AND NOT cancel_at_period_end`, customerID).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("subscriptions: count live: %w", err)
+	}
+	return n, nil
+}

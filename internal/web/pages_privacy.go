@@ -1,0 +1,187 @@
+package web
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strings"
+
+	"comptoir/internal/account"
+	"comptoir/internal/audit"
+	"comptoir/internal/privacy"
+)
+
+// Privacy: "download my data" and "delete my account", for the customer
+// (pages and API) and for an admin acting on a customer's request.
+
+// sendExport writes the export as a JSON file download.
+func (s *Server) sendExport(w http.ResponseWriter, r *http.Request, userID string, by audit.Actor) {
+	e, err := s.Privacy.Export(r.Context(), userID, by)
+	if errors.Is(err, account.ErrNotFound) {
+		s.notFound(w, r)
+		return
+	}
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header().Set("Content-Disposition", `attachment; filename="personal-data-`+userID+`.json"`)
+	w.Header().Set("Cache-Control", "no-store")
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.Encode(e)
+}
+
+func (s *Server) apiExportMe(w http.ResponseWriter, r *http.Request) {
+	u := state(r).user
+	s.sendExport(w, r, u.ID, u.Actor())
+}
+
+// apiEraseMe erases the caller's account. The bearer token or session is
+// the proof of ownership; it stops working with the erasure.
+func (s *Server) apiEraseMe(w http.ResponseWriter, r *http.Request) {
+	st := state(r)
+	if st.user.Role != account.RoleCustomer {
+		writeError(w, http.StatusConflict, "not_customer", s.Messages.T(st.lang, "privacy.not_customer"))
+		return
+	}
+	res, err := s.Privacy.Erase(r.Context(), st.user.ID, st.user.Actor(), privacy.ReasonCustomerRequest)
+	if errors.Is(err, privacy.ErrLiveSubscriptions) {
+		writeError(w, http.StatusConflict, "subscriptions_active", s.Messages.T(st.lang, "privacy.live_subscriptions"))
+		return
+	}
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	s.clearCookie(w, sessionCookie)
+	writeJSON(w, http.StatusOK, map[string]any{"id": res.UserID, "erased": true, "reason": res.Reason})
+}
+
+func (s *Server) accountExport(w http.ResponseWriter, r *http.Request) {
+	u := state(r).user
+	s.sendExport(w, r, u.ID, u.Actor())
+}
+
+// accountDeleteForm asks for the password again. Staff see why they cannot
+// erase their account this way.
+func (s *Server) accountDeleteForm(w http.ResponseWriter, r *http.Request) {
+	s.render(w, r, http.StatusOK, "account_delete", s.newView(r, "privacy.delete.title", nil))
+}
+
+// accountDelete erases the account once the customer has typed their
+// password again: a session left open on a shared computer must not be
+// enough to erase someone.
+func (s *Server) accountDelete(w http.ResponseWriter, r *http.Request) {
+	if err := r.ParseForm(); err != nil {
+		s.badForm(w, r, err)
+		return
+	}
+	st := state(r)
+	if st.user.Role != account.RoleCustomer {
+		s.renderError(w, r, http.StatusConflict, "privacy.not_customer")
+		return
+	}
+	if !s.allow(w, r, "erase:"+st.user.ID, signinLimit) {
+		return
+	}
+	if _, err := s.Accounts.Authenticate(r.Context(), st.user.Email, r.PostForm.Get("password")); err != nil {
+		if !errors.Is(err, account.ErrInvalidCredentials) {
+			s.serverError(w, r, err)
+			return
+		}
+		v := s.newView(r, "privacy.delete.title", nil)
+		v.Errors = map[string]string{"password": s.Messages.T(st.lang, "account.password.wrong_current")}
+		s.render(w, r, http.StatusUnprocessableEntity, "account_delete", v)
+		return
+	}
+	if _, err := s.Privacy.Erase(r.Context(), st.user.ID, st.user.Actor(), privacy.ReasonCustomerRequest); errors.Is(err, privacy.ErrLiveSubscriptions) {
+		v := s.newView(r, "privacy.delete.title", nil)
+		v.Errors = map[string]string{"password": s.Messages.T(st.lang, "privacy.live_subscriptions")}
+		s.render(w, r, http.StatusConflict, "account_delete", v)
+		return
+	} else if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	s.clearCookie(w, sessionCookie)
+	s.flash(w, "privacy.delete.done")
+	http.Redirect(w, r, "/", http.StatusSeeOther)
+}
+
+// adminPrivacyData is the admin's privacy page: a customer found by email.
+type adminPrivacyData struct {
+	Customer *account.User
+	Erased   bool
+}
+
+func (s *Server) adminPrivacy(w http.ResponseWriter, r *http.Request) {
+	v := s.newView(r, "privacy.admin.title", nil)
+	data := &adminPrivacyData{}
+	v.Data = data
+	if email := strings.TrimSpace(r.URL.Query().Get("email")); email != "" {
+		v.Form.Set("email", email)
+		u, err := s.Accounts.UserByEmail(r.Context(), email)
+		switch {
+		case errors.Is(err, account.ErrNotFound) || (err == nil && u.Role != account.RoleCustomer):
+			v.Errors = map[string]string{"email": s.Messages.T(v.Lang, "privacy.admin.no_customer")}
+		case err != nil:
+			s.serverError(w, r, err)
+			return
+		default:
+			data.Customer = &u
+		}
+	}
+	s.render(w, r, http.StatusOK, "admin_privacy", v)
+}
+
+func (s *Server) adminCustomerExport(w http.ResponseWriter, r *http.Request) {
+	u, err := s.Accounts.UserByID(r.Context(), r.PathValue("id"))
+	if errors.Is(err, account.ErrNotFound) || (err == nil && u.Role != account.RoleCustomer) {
+		s.notFound(w, r)
+		return
+	}
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	s.sendExport(w, r, u.ID, state(r).user.Actor())
+}
+
+// adminCustomerErase erases a customer on their request received another
+// way. The admin confirms by typing the customer's email again.
+func (s *Server) adminCustomerErase(w http.ResponseWriter, r *http.Request) {
+	if err := r.ParseForm(); err != nil {
+		s.badForm(w, r, err)
+		return
+	}
+	u, err := s.Accounts.UserByID(r.Context(), r.PathValue("id"))
+	if errors.Is(err, account.ErrNotFound) || (err == nil && u.Role != account.RoleCustomer) {
+		s.notFound(w, r)
+		return
+	}
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	if account.EmailKey(r.PostForm.Get("confirm_email")) != account.EmailKey(u.Email) {
+		v := s.newView(r, "privacy.admin.title", &adminPrivacyData{Customer: &u})
+		v.Form.Set("email", u.Email)
+		v.Errors = map[string]string{"confirm_email": s.Messages.T(v.Lang, "privacy.admin.confirm_mismatch")}
+		s.render(w, r, http.StatusUnprocessableEntity, "admin_privacy", v)
+		return
+	}
+	if _, err := s.Privacy.Erase(r.Context(), u.ID, state(r).user.Actor(), privacy.ReasonOnBehalf); errors.Is(err, privacy.ErrLiveSubscriptions) {
+		v := s.newView(r, "privacy.admin.title", &adminPrivacyData{Customer: &u})
+		v.Form.Set("email", u.Email)
+		v.Errors = map[string]string{"confirm_email": s.Messages.T(v.Lang, "privacy.live_subscriptions")}
+		s.render(w, r, http.StatusConflict, "admin_privacy", v)
+		return
+	} else if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	s.flash(w, "privacy.admin.erased")
+	http.Redirect(w, r, "/admin/privacy", http.StatusSeeOther)
+}

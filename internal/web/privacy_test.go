@@ -1,0 +1,138 @@
+package web_test
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	"comptoir/internal/account"
+	"comptoir/internal/apptest"
+)
+
+// The account page offers the export as a JSON file and the deletion with
+// a confirm step: a wrong password changes nothing, the right one erases
+// the account and signs out.
+func TestAccountPageExportsAndDeletesAfterThePassword(t *testing.T) {
+	h := apptest.Start(t)
+	u, c := h.User(t, account.RoleCustomer, "ana@example.fr")
+	mustContain(t, c.Get("/account"), `href="/account/export"`, `href="/account/delete"`)
+	r := c.Get("/account/export")
+	var doc map[string]any
+	if r.Status != http.StatusOK || !strings.HasPrefix(r.Header.Get("Content-Disposition"), "attachment") || json.Unmarshal([]byte(r.Body), &doc) != nil {
+		t.Fatalf("export: %d %v %.200s", r.Status, r.Header, r.Body)
+	}
+	if acc, _ := doc["account"].(map[string]any); acc["email"] != "ana@example.fr" {
+		t.Fatalf("export account: %v", doc["account"])
+	}
+	mustContain(t, c.Get("/account/delete"), `id="delete-password"`)
+	r = c.PostForm("/account/delete", url.Values{"password": {"not my password"}})
+	if r.Status != http.StatusUnprocessableEntity || !strings.Contains(r.Body, `id="delete-error"`) {
+		t.Fatalf("wrong password: %d %s", r.Status, r.Body)
+	}
+	if got, _ := h.App.Accounts.UserByID(context.Background(), u.ID); got.Email != "ana@example.fr" {
+		t.Fatalf("a wrong password erased the account: %+v", got)
+	}
+	r = c.PostForm("/account/delete", url.Values{"password": {apptest.Password}})
+	if r.Status != http.StatusSeeOther || r.Location != "/" {
+		t.Fatalf("delete: %d %s", r.Status, r.Body)
+	}
+	if r := c.Get("/account"); r.Status != http.StatusSeeOther {
+		t.Fatalf("still signed in after the erasure: %d", r.Status)
+	}
+	got, _ := h.App.Accounts.UserByID(context.Background(), u.ID)
+	if got.Email != account.ErasedEmail || got.Name != account.ErasedName(u.ID) || got.City != "" {
+		t.Fatalf("account after erasure: %+v", got)
+	}
+	// The address is free again.
+	if _, err := h.App.Accounts.CreateUser(context.Background(), account.CreateUserInput{Email: "ana@example.fr", Role: account.RoleCustomer,
+		Password: apptest.Password, Language: "fr", Country: "FR", City: "Lyon"}); err != nil {
+		t.Fatalf("sign-up with the erased address: %v", err)
+	}
+}
+
+// An admin exports and erases a customer on their behalf; the admin must
+// type the customer's email again, and both actions are audited with the
+// admin as actor.
+func TestAdminExportsAndErasesOnACustomersBehalf(t *testing.T) {
+	h := apptest.Start(t)
+	ctx := context.Background()
+	u, _ := h.User(t, account.RoleCustomer, "ana@example.fr")
+	adm, ac := h.User(t, account.RoleAdmin, "admin@shop.test")
+	mustContain(t, ac.Get("/admin/privacy?email=ANA@example.fr"), `id="privacy-customer"`, "/admin/customers/"+u.ID+"/export")
+	if r := ac.Get("/admin/customers/" + u.ID + "/export"); r.Status != http.StatusOK || !strings.Contains(r.Body, "ana@example.fr") {
+		t.Fatalf("admin export: %d", r.Status)
+	}
+	if r := ac.Get("/admin/customers/" + adm.ID + "/export"); r.Status != http.StatusNotFound {
+		t.Fatalf("export of a staff account: %d", r.Status)
+	}
+	r := ac.PostForm("/admin/customers/"+u.ID+"/erase", url.Values{"confirm_email": {"someone@else.fr"}})
+	if r.Status != http.StatusUnprocessableEntity || !strings.Contains(r.Body, `id="erase-error"`) {
+		t.Fatalf("erase with the wrong confirmation: %d", r.Status)
+	}
+	if got, _ := h.App.Accounts.UserByID(ctx, u.ID); got.Email != "ana@example.fr" {
+		t.Fatal("erased without confirmation")
+	}
+	if r := ac.PostForm("/admin/customers/"+u.ID+"/erase", url.Values{"confirm_email": {"ana@example.fr"}}); r.Status != http.StatusSeeOther {
+		t.Fatalf("erase: %d %s", r.Status, r.Body)
+	}
+	if got, _ := h.App.Accounts.UserByID(ctx, u.ID); got.Email != account.ErasedEmail {
+		t.Fatalf("not erased: %+v", got)
+	}
+	rows, err := h.App.DB.Read.QueryContext(ctx, `SELECT action, COALESCE(after_state, '') FROM audit_log WHERE subject_id = $1 AND actor_id = $2 ORDER BY id`, u.ID, adm.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var actions []string
+	for rows.Next() {
+		var a, after string
+		rows.Scan(&a, &after)
+		actions = append(actions, a+" "+after)
+	}
+	rows.Close()
+	if len(actions) != 2 || !strings.HasPrefix(actions[0], "data_exported") || !strings.HasPrefix(actions[1], "erased") || !strings.Contains(actions[1], "request_on_behalf") {
+		t.Fatalf("audit by the admin: %q", actions)
+	}
+	// A staff account is not erased by DELETE /api/v1/me.
+	if r := h.NewClient(t).Send(http.MethodDelete, "/api/v1/me", "", nil, h.Bearer(t, adm.ID)); r.Status != http.StatusConflict || !strings.Contains(r.Body, "not_customer") {
+		t.Fatalf("staff DELETE /me: %d %s", r.Status, r.Body)
+	}
+}
+
+// A subscription that would renew blocks the erasure until it is set to
+// end; then the erasure goes through, and the subscription's consent keeps
+// its wording but loses its address.
+func TestErasureWaitsForSubscriptionsToEnd(t *testing.T) {
+	h := apptest.Start(t)
+	plan := newPlan(t, h, "pro", 990, 0)
+	u, c := h.User(t, account.RoleCustomer, "ana@example.fr")
+	credit(t, h, u, 5000)
+	r := c.PostForm("/subscriptions", url.Values{"plan_id": {plan.ID}, "payment": {"balance"}, "accept_policy": {"default@1"},
+		"immediate_performance": {"yes"}, "withdrawal_waiver": {"yes"}})
+	if r.Status != http.StatusSeeOther {
+		t.Fatalf("subscribe: %d %s", r.Status, r.Body)
+	}
+	subPath := r.Location
+	auth := h.Bearer(t, u.ID)
+	if r := h.NewClient(t).Send(http.MethodDelete, "/api/v1/me", "", nil, auth); r.Status != http.StatusConflict || !strings.Contains(r.Body, "subscriptions_active") {
+		t.Fatalf("erase with a live subscription: %d %s", r.Status, r.Body)
+	}
+	if r := c.PostForm("/account/delete", url.Values{"password": {apptest.Password}}); r.Status != http.StatusConflict || !strings.Contains(r.Body, `id="delete-error"`) {
+		t.Fatalf("page erase with a live subscription: %d", r.Status)
+	}
+	if r := c.PostForm(subPath+"/cancel", url.Values{"mode": {"period_end"}}); r.Status != http.StatusSeeOther {
+		t.Fatalf("cancel at period end: %d", r.Status)
+	}
+	if r := h.NewClient(t).Send(http.MethodDelete, "/api/v1/me", "", nil, auth); r.Status != http.StatusOK {
+		t.Fatalf("erase: %d %s", r.Status, r.Body)
+	}
+	var ip, ua, wording string
+	if err := h.App.DB.Read.QueryRowContext(context.Background(), `SELECT consent_ip, consent_user_agent, consent_wording_version FROM subscriptions WHERE customer_id = $1`, u.ID).Scan(&ip, &ua, &wording); err != nil {
+		t.Fatal(err)
+	}
+	if ip != "erased" || ua != "erased" || wording == "" {
+		t.Fatalf("subscription consent after erasure: %q %q %q", ip, ua, wording)
+	}
+}
