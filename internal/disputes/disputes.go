@@ -492,3 +492,24 @@ func (s *Service) RecordActivity(ctx context.Context, customerID, kind, subjectI
 		return err
 	})
 }
+
+// EraseCustomerActivityTx deletes a customer's activity log when their
+// account is erased: its lines identify the person by address and browser,
+// and nothing the law makes a seller keep depends on them.
+func EraseCustomerActivityTx(ctx context.Context, tx *sql.Tx, customerID string) (int64, error) {
+	res, err := tx.ExecContext(ctx, `DELETE FROM customer_activity WHERE customer_id = $1`, customerID)
+	if err != nil {
+		return 0, fmt.Errorf("disputes: erase activity: %w", err)
+	}
+	return res.RowsAffected()
+}
+
+// DeleteActivityBeforeTx deletes the activity lines older than cutoff (the
+// store's retention of activity logs).
+func DeleteActivityBeforeTx(ctx context.Context, tx *sql.Tx, cutoff time.Time) (int64, error) {
+	res, err := tx.ExecContext(ctx, `DELETE FROM customer_activity WHERE at < $1`, cutoff)
+	if err != nil {
+		return 0, fmt.Errorf("disputes: activity retention: %w", err)
+	}
+	return res.RowsAffected()
+}

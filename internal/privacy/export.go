@@ -56,6 +56,9 @@ type Export struct {
 	Mail           []Record `json:"mail"`
 	// Activity is what the customer did, as the audit log recorded it.
 	Activity []Record `json:"activity"`
+	// Visits are the sign-ins and order page views logged with their
+	// address and browser (evidence in card disputes).
+	Visits []Record `json:"visits"`
 }
 
 // Record is one stored row.
@@ -134,6 +137,7 @@ func (s *Service) read(ctx context.Context, userID string) (*Export, error) {
 		{&e.Mail, `SELECT id, kind, to_addr, to_name, subject, text_body, status, created_at, sent_at FROM outgoing_mail
 			WHERE user_id = $1 OR lower(to_addr) = $2 ORDER BY created_at, id`},
 		{&e.Activity, `SELECT at, action, subject_type, subject_id FROM audit_log WHERE actor_id = $1 ORDER BY id`},
+		{&e.Visits, `SELECT at, kind, subject_id, ip, user_agent FROM customer_activity WHERE customer_id = $1 ORDER BY at, id`},
 	} {
 		args := []any{userID}
 		if strings.Contains(sec.query, "$2") {

@@ -10,6 +10,7 @@
 package privacy
 
 import (
+	"comptoir/internal/disputes"
 	"context"
 	"database/sql"
 	"errors"
@@ -129,6 +130,9 @@ func (s *Service) Erase(ctx context.Context, userID string, by audit.Actor, reas
 		}
 		ips, err := account.SessionIPsTx(ctx, tx, userID)
 		if err != nil {
+			return err
+		}
+		if _, err := disputes.EraseCustomerActivityTx(ctx, tx, userID); err != nil {
 			return err
 		}
 		more, err := orders.EraseCustomerTx(ctx, tx, userID)
@@ -267,10 +271,13 @@ func (s *Service) AddWorkers(workers *river.Workers) {
 type Retained struct {
 	Sessions  int64
 	Downloads int64
-	Tickets   int
+	// Activity is the number of sign-in and page-view lines deleted.
+	Activity int64
+	Tickets  int
 }
 
-// ApplyRetention deletes sessions last seen before the activity retention,
+// ApplyRetention deletes sessions last seen and activity lines (sign-ins,
+// page views) written before the activity retention,
 // erases the address and browser of older downloads (the download itself is
 // evidence of supply and stays), and erases the personal content of tickets
 // closed for longer than their retention. Running it twice is harmless.
@@ -289,17 +296,20 @@ func (s *Service) ApplyRetention(ctx context.Context) (Retained, error) {
 			if r.Downloads, err = orders.ForgetDownloadAddressesTx(ctx, tx, cutoff); err != nil {
 				return err
 			}
+			if r.Activity, err = disputes.DeleteActivityBeforeTx(ctx, tx, cutoff); err != nil {
+				return err
+			}
 		}
 		if s.opts.RetainClosedTickets > 0 {
 			if r.Tickets, scrub.BlobKeys, err = desk.EraseClosedBeforeTx(ctx, tx, now.Add(-s.opts.RetainClosedTickets)); err != nil {
 				return err
 			}
 		}
-		if r.Sessions+r.Downloads+int64(r.Tickets) == 0 {
+		if r.Sessions+r.Downloads+r.Activity+int64(r.Tickets) == 0 {
 			return nil
 		}
 		if err := audit.Record(ctx, tx, audit.Entry{At: now, Actor: audit.System, SubjectType: "retention", SubjectID: "daily",
-			Action: "applied", After: map[string]any{"sessions": r.Sessions, "downloads": r.Downloads, "tickets": r.Tickets}}); err != nil {
+			Action: "applied", After: map[string]any{"sessions": r.Sessions, "downloads": r.Downloads, "activity": r.Activity, "tickets": r.Tickets}}); err != nil {
 			return err
 		}
 		if len(scrub.BlobKeys) > 0 {
