@@ -176,7 +176,13 @@ func (s *Service) Queue(ctx context.Context, f QueueFilter) ([]Ticket, error) {
 			promised = nil // that part is behind us
 			unpromised = append(unpromised, "id > "+arg(after.ID))
 		} else {
-			promised = append(promised, "(promise_at, id) > ("+arg(after.PromiseAt)+", "+arg(after.ID)+")")
+			// The first condition says nothing the second does not, but
+			// without it PostgreSQL misjudges how many rows the row
+			// comparison keeps and sorts them all instead of reading the
+			// index in order (250 ms instead of 0.1 ms at 20,000 open
+			// tickets).
+			p := arg(after.PromiseAt)
+			promised = append(promised, "promise_at >= "+p, "(promise_at, id) > ("+p+", "+arg(after.ID)+")")
 		}
 	}
 	limit := f.Limit
