@@ -80,9 +80,11 @@ func (c *Cache[T]) Get(ctx context.Context) (T, error) {
 		var zero T
 		return zero, fmt.Errorf("gencache: read the generation of %s: %w", c.name, err)
 	}
-	value := c.build(generation)
+	var value T
 	if snap != nil && snap.generation == generation {
 		value = snap.value // nothing changed: keep what was filled in
+	} else {
+		value = c.build(generation)
 	}
 	c.cur.Store(&snapshot[T]{value: value, generation: generation, checked: now})
 	return value, nil
