@@ -20,11 +20,14 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"comptoir/internal/audit"
 	"comptoir/internal/clock"
 	"comptoir/internal/db"
+	"comptoir/internal/db/gencache"
 	"comptoir/internal/id"
 	"comptoir/internal/money"
 )
@@ -195,15 +198,48 @@ func (e *ValidationError) Error() string {
 	return "catalog: invalid " + strings.Join(parts, ", ")
 }
 
-// Service is the catalog use cases.
+// Service is the catalog use cases. It is safe for concurrent use; make one
+// per process and share it, since it holds the storefront's cache.
 type Service struct {
 	db    *db.DB
 	clock clock.Clock
+	// bySlug caches GetBySlug for the storefront's product pages, the
+	// busiest read of the store. See GetBySlug.
+	bySlug *gencache.Cache[*slugIndex]
 }
 
 // New returns the service.
 func New(d *db.DB, c clock.Clock) *Service {
-	return &Service{db: d, clock: c}
+	return &Service{db: d, clock: c, bySlug: gencache.New(d, c, "catalog", newSlugIndex)}
+}
+
+// maxCachedSlugs bounds the slug cache of a huge catalog; past it, the
+// products not yet cached are read from the database every time.
+const maxCachedSlugs = 10_000
+
+// slugIndex maps slugs to products in their current revision, for one
+// generation of the catalog, filled as pages are asked for. Unknown slugs
+// are not kept, so that made-up URLs cannot grow it.
+type slugIndex struct {
+	products sync.Map // slug → Product
+	n        atomic.Int64
+}
+
+func newSlugIndex(int64) *slugIndex { return &slugIndex{} }
+
+func (x *slugIndex) get(slug string) (Product, bool) {
+	p, ok := x.products.Load(slug)
+	if !ok {
+		return Product{}, false
+	}
+	return p.(Product), true
+}
+
+func (x *slugIndex) put(slug string, p Product) {
+	if x.n.Add(1) > maxCachedSlugs {
+		return
+	}
+	x.products.Store(slug, p)
 }
 
 // productColumns is what scanProduct reads: the product joined with one of
@@ -252,8 +288,25 @@ func getProduct(ctx context.Context, q db.Querier, productID string) (Product, e
 }
 
 // GetBySlug is Get by the product's slug.
+//
+// It answers from a cache: a product's current revision is immutable, and
+// what maps a slug to it (the slug, the revision pointer, archiving) changes
+// only with a write to products, which moves the catalog's generation number
+// (a trigger, see internal/db/gencache). Changes made through this Service
+// are seen at once; changes made by another node within a second.
 func (s *Service) GetBySlug(ctx context.Context, slug string) (Product, error) {
-	return scanProduct(s.db.Read.QueryRowContext(ctx, `SELECT `+productColumns+currentJoin+` WHERE p.slug = $1`, slug))
+	idx, err := s.bySlug.Get(ctx)
+	if err != nil {
+		return Product{}, fmt.Errorf("catalog: %w", err)
+	}
+	if p, ok := idx.get(slug); ok {
+		return p, nil
+	}
+	p, err := scanProduct(s.db.Read.QueryRowContext(ctx, `SELECT `+productColumns+currentJoin+` WHERE p.slug = $1`, slug))
+	if err == nil {
+		idx.put(slug, p)
+	}
+	return p, err
 }
 
 // Revision returns the product as revision rev described it: what an order
@@ -389,6 +442,8 @@ func (s *Service) Create(ctx context.Context, actor audit.Actor, in ProductInput
 		p, err = getProduct(ctx, tx, productID)
 		return err
 	})
+	// Whatever the outcome: a commit whose result was lost may have happened.
+	s.bySlug.Changed()
 	if err != nil {
 		return Product{}, err
 	}
@@ -494,6 +549,7 @@ func (s *Service) Update(ctx context.Context, actor audit.Actor, productID strin
 		p, err = getProduct(ctx, tx, productID)
 		return err
 	})
+	s.bySlug.Changed() // whatever the outcome, as in Create
 	if errors.Is(err, errNoChange) {
 		return s.Get(ctx, productID)
 	}
@@ -557,7 +613,7 @@ func (s *Service) setArchived(ctx context.Context, actor audit.Actor, productID 
 	if !archive {
 		query, action = `UPDATE products SET archived_at = NULL, updated_at = $1 WHERE id = $2 AND archived_at IS NOT NULL`, "product_unarchive"
 	}
-	return s.db.Tx(ctx, func(tx *sql.Tx) error {
+	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
 		// Conditional on the present state, so that only a real change is
 		// audited, even when two admins click at once.
 		res, err := tx.ExecContext(ctx, query, now, productID)
@@ -579,6 +635,8 @@ func (s *Service) setArchived(ctx context.Context, actor audit.Actor, productID 
 		return audit.Record(ctx, tx, audit.Entry{At: now, Actor: actor, SubjectType: "product", SubjectID: productID,
 			Action: action, Before: map[string]bool{"archived": !archive}, After: map[string]bool{"archived": archive}})
 	})
+	s.bySlug.Changed() // whatever the outcome, as in Create
+	return err
 }
 
 func nullString(s string) sql.NullString {

@@ -558,3 +558,120 @@ func TestConcurrentDuplicatesStoredOnce(t *testing.T) {
 		t.Errorf("%d messages, want 3", len(msgs))
 	}
 }
+
+// The queue reads the tickets with a promise and those without separately
+// (each in index order) and puts them end to end: the result and its pages
+// must be exactly the order "promise first, nearest first, then by id",
+// with ties on promise_at, promises out of creation order and several
+// tickets without a promise.
+func TestQueueOrderWithMixedPromises(t *testing.T) {
+	e := setup(t)
+	ctx := context.Background()
+	var all []desk.Ticket
+	open := func(email string, wait bool) desk.Ticket {
+		t.Helper()
+		tk := e.contact(t, email, "en")
+		if wait {
+			var err error
+			if tk, err = e.desk.WaitOnCustomer(ctx, e.agent, tk.ID); err != nil {
+				t.Fatal(err)
+			}
+		}
+		all = append(all, tk)
+		return tk
+	}
+	e.clock.Set(t0.Add(5 * time.Hour))
+	open("late@example.net", false) // promise t0+5h+48h, created first
+	open("wait1@example.net", true)
+	e.clock.Set(t0)
+	tie1 := open("tie1@example.net", false) // promise t0+48h, twice
+	open("tie2@example.net", false)
+	open("wait2@example.net", true)
+	e.clock.Set(t0.Add(2 * time.Hour))
+	mid := open("mid@example.net", false)
+	open("wait3@example.net", true)
+	closed := e.contact(t, "closed@example.net", "en")
+	if _, err := e.desk.Close(ctx, e.agent, closed.ID); err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{tie1.ID, mid.ID, all[1].ID} {
+		if _, err := e.desk.Assign(ctx, e.agent, id, e.agent2.ID); err != nil {
+			t.Fatal(err)
+		}
+	}
+	all = append(all, closed)
+	for i := range all {
+		all[i] = e.get(t, all[i].ID)
+	}
+	if !all[2].PromiseAt.Equal(all[3].PromiseAt) || !all[0].PromiseAt.After(all[2].PromiseAt) {
+		t.Fatalf("setup: promises %v", all)
+	}
+	want := func(keep func(desk.Ticket) bool) []string {
+		var ts []desk.Ticket
+		for _, tk := range all {
+			if keep(tk) {
+				ts = append(ts, tk)
+			}
+		}
+		slices.SortFunc(ts, func(a, b desk.Ticket) int {
+			switch {
+			case a.PromiseAt.IsZero() != b.PromiseAt.IsZero():
+				if a.PromiseAt.IsZero() {
+					return 1
+				}
+				return -1
+			case !a.PromiseAt.Equal(b.PromiseAt):
+				return a.PromiseAt.Compare(b.PromiseAt)
+			}
+			return strings.Compare(a.ID, b.ID)
+		})
+		var out []string
+		for _, tk := range ts {
+			out = append(out, tk.ID)
+		}
+		return out
+	}
+	ids := func(ts []desk.Ticket, err error) []string {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, tk := range ts {
+			out = append(out, tk.ID)
+		}
+		return out
+	}
+	everything := func(tk desk.Ticket) bool { return tk.Status != desk.StatusClosed }
+	if got, want := ids(e.desk.Queue(ctx, desk.QueueFilter{})), want(everything); !slices.Equal(got, want) || len(got) != 7 {
+		t.Errorf("queue\n%v, want\n%v", got, want)
+	}
+	for _, limit := range []int{1, 2, 3, 4} {
+		var got []string
+		after := ""
+		for range 10 {
+			page := ids(e.desk.Queue(ctx, desk.QueueFilter{Limit: limit, After: after}))
+			if len(page) > limit {
+				t.Fatalf("limit %d: page of %d", limit, len(page))
+			}
+			if len(page) == 0 {
+				break
+			}
+			got = append(got, page...)
+			after = page[len(page)-1]
+		}
+		if want := want(everything); !slices.Equal(got, want) {
+			t.Errorf("pages of %d\n%v, want\n%v", limit, got, want)
+		}
+	}
+	mine := func(tk desk.Ticket) bool { return tk.AssigneeID == e.agent2.ID && everything(tk) }
+	if got, want := ids(e.desk.Queue(ctx, desk.QueueFilter{AssigneeID: e.agent2.ID})), want(mine); !slices.Equal(got, want) || len(got) != 3 {
+		t.Errorf("mine %v, want %v", got, want)
+	}
+	if got, want := ids(e.desk.Queue(ctx, desk.QueueFilter{Unassigned: true})), want(func(tk desk.Ticket) bool { return tk.AssigneeID == "" && everything(tk) }); !slices.Equal(got, want) {
+		t.Errorf("unassigned %v, want %v", got, want)
+	}
+	if got, want := ids(e.desk.Queue(ctx, desk.QueueFilter{IncludeClosed: true})), want(func(desk.Ticket) bool { return true }); !slices.Equal(got, want) || len(got) != 8 {
+		t.Errorf("with closed %v, want %v", got, want)
+	}
+}

@@ -131,7 +131,14 @@ type QueueFilter struct {
 }
 
 // Queue returns tickets ordered by the nearest promised deadline, tickets
-// with nothing due last.
+// with nothing due last (by id, which is creation order).
+//
+// The two kinds are read separately and put end to end: ordering all of
+// them by "promise_at IS NULL, promise_at, id" at once made the database
+// sort every open ticket for each page. Each part instead reads the partial
+// index tickets_queue (promise_at, id), or tickets_queue_assignee for one
+// agent, in its own order and stops at the page size; what is left to sort
+// is at most two pages.
 func (s *Service) Queue(ctx context.Context, f QueueFilter) ([]Ticket, error) {
 	var where []string
 	var args []any
@@ -158,16 +165,24 @@ func (s *Service) Queue(ctx context.Context, f QueueFilter) ([]Ticket, error) {
 	if !f.IncludeClosed {
 		where = append(where, "status <> 'closed'")
 	}
+	promised := append(where[:len(where):len(where)], "promise_at IS NOT NULL")
+	unpromised := append(where[:len(where):len(where)], "promise_at IS NULL")
 	if f.After != "" {
 		after, err := getTicket(ctx, s.db.Read, f.After)
 		if err != nil {
 			return nil, err
 		}
 		if after.PromiseAt.IsZero() {
-			where = append(where, "(promise_at IS NULL AND id > "+arg(after.ID)+")")
+			promised = nil // that part is behind us
+			unpromised = append(unpromised, "id > "+arg(after.ID))
 		} else {
+			// The first condition says nothing the second does not, but
+			// without it PostgreSQL misjudges how many rows the row
+			// comparison keeps and sorts them all instead of reading the
+			// index in order (250 ms instead of 0.1 ms at 20,000 open
+			// tickets).
 			p := arg(after.PromiseAt)
-			where = append(where, "(promise_at IS NULL OR promise_at > "+p+" OR (promise_at = "+p+" AND id > "+arg(after.ID)+"))")
+			promised = append(promised, "promise_at >= "+p, "(promise_at, id) > ("+p+", "+arg(after.ID)+")")
 		}
 	}
 	limit := f.Limit
@@ -177,11 +192,19 @@ func (s *Service) Queue(ctx context.Context, f QueueFilter) ([]Ticket, error) {
 	case limit > 500:
 		limit = 500
 	}
-	q := `SELECT ` + ticketColumns + ` FROM tickets`
-	if len(where) > 0 {
-		q += ` WHERE ` + strings.Join(where, " AND ")
+	lim := arg(limit)
+	// Within each part every row has the same promise_at IS NULL, so
+	// "promise_at, id" is the index's order in both engines (whatever
+	// their place for NULLs).
+	part := func(n int, where []string) string {
+		return `SELECT * FROM (SELECT ` + ticketColumns + `, ` + strconv.Itoa(n) + ` AS part FROM tickets WHERE ` +
+			strings.Join(where, " AND ") + ` ORDER BY promise_at, id LIMIT ` + lim + `) p` + strconv.Itoa(n)
 	}
-	q += ` ORDER BY CASE WHEN promise_at IS NULL THEN 1 ELSE 0 END, promise_at, id LIMIT ` + arg(limit)
+	q := part(1, unpromised)
+	if promised != nil {
+		q = part(0, promised) + ` UNION ALL ` + q
+	}
+	q = `SELECT ` + ticketColumns + ` FROM (` + q + `) q ORDER BY part, promise_at, id LIMIT ` + lim
 	return s.tickets(ctx, q, args...)
 }
 

@@ -320,6 +320,15 @@ func (c *Catalog) T(lang, id string, data ...any) string {
 	return c.localize(lang, id, &i18n.LocalizeConfig{MessageID: id, TemplateData: td})
 }
 
+// Plain returns the text of message id in lang when it has no template
+// action, so that T returns that text whatever the data (a caller may
+// compute it once). It reports false otherwise, and for an unknown id or
+// language.
+func (c *Catalog) Plain(lang, id string) (string, bool) {
+	s, ok := c.static[lang][id]
+	return s, ok
+}
+
 // N returns message id in lang in the plural form that count selects in that
 // language (French: 0 and 1 are singular; English: only 1 is). The template
 // sees {{.Count}} plus the fields of data (a map[string]any or a struct).

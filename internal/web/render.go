@@ -9,8 +9,10 @@ import (
 	"io/fs"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
+	"text/template/parse"
 	"time"
 
 	"comptoir/internal/account"
@@ -23,12 +25,23 @@ import (
 var templateFS embed.FS
 
 // pages holds one parsed template set per page, each made of the layout and
-// the page's own file.
+// the page's own file: as written (byName), and per language with the plain
+// messages written in (byLang, see bakeMessages).
 type pages struct {
 	byName map[string]*template.Template
+	byLang map[string]map[string]*template.Template // lang → page → set
 }
 
-func loadPages(st *staticFiles) (*pages, error) {
+// get returns page's template set for lang.
+func (p *pages) get(page, lang string) (*template.Template, bool) {
+	if t, ok := p.byLang[lang][page]; ok {
+		return t, true
+	}
+	t, ok := p.byName[page]
+	return t, ok
+}
+
+func loadPages(st *staticFiles, messages *locale.Catalog) (*pages, error) {
 	funcs := template.FuncMap{
 		"static": st.URL,
 		"list":   func(v ...string) []string { return v },
@@ -54,7 +67,111 @@ func loadPages(st *staticFiles) (*pages, error) {
 		}
 		p.byName[name] = t
 	}
+	if messages == nil {
+		return p, nil
+	}
+	p.byLang = make(map[string]map[string]*template.Template, len(locale.Supported))
+	for _, lang := range locale.Supported {
+		p.byLang[lang] = make(map[string]*template.Template, len(p.byName))
+		for name, t := range p.byName {
+			// Clone copies the parse trees, so each language edits its own.
+			c, err := t.Clone()
+			if err != nil {
+				return nil, fmt.Errorf("template %s: %w", name, err)
+			}
+			bakeMessages(c, lang, messages)
+			p.byLang[lang][name] = c
+		}
+	}
 	return p, nil
+}
+
+// bakeMessages writes the plain messages of lang into t: each command
+// {{.T "key"}} or {{$.T "key"}} whose message has no template action
+// becomes the constant {{"its text"}}, which html/template then escapes for
+// its context like any value. A page says "{{.T …}}" some thirty times, and
+// each call cost a method lookup by name and a reflective call, most of the
+// template's time. Messages with fields, keys built at run time and plurals
+// are left to View.T and View.N.
+func bakeMessages(t *template.Template, lang string, messages *locale.Catalog) {
+	bake := func(cmd *parse.CommandNode) {
+		if len(cmd.Args) != 2 || !isViewT(cmd.Args[0]) {
+			return
+		}
+		key, ok := cmd.Args[1].(*parse.StringNode)
+		if !ok {
+			return
+		}
+		if text, ok := messages.Plain(lang, key.Text); ok {
+			key.Text, key.Quoted = text, strconv.Quote(text)
+			cmd.Args = cmd.Args[1:]
+		}
+	}
+	for _, x := range t.Templates() {
+		if x.Tree != nil {
+			walkCommands(x.Tree.Root, bake)
+		}
+	}
+}
+
+// isViewT tells whether a command starts with .T or $.T.
+func isViewT(n parse.Node) bool {
+	switch n := n.(type) {
+	case *parse.FieldNode:
+		return len(n.Ident) == 1 && n.Ident[0] == "T"
+	case *parse.VariableNode:
+		return len(n.Ident) == 2 && n.Ident[0] == "$" && n.Ident[1] == "T"
+	}
+	return false
+}
+
+// walkCommands calls f on every command that starts a pipeline under n,
+// nested pipelines included (a later command of a pipeline receives the
+// previous one's value, so it must stay a call).
+func walkCommands(n parse.Node, f func(*parse.CommandNode)) {
+	var branch func(b *parse.BranchNode)
+	branch = func(b *parse.BranchNode) {
+		walkCommands(b.Pipe, f)
+		walkCommands(b.List, f)
+		if b.ElseList != nil {
+			walkCommands(b.ElseList, f)
+		}
+	}
+	switch n := n.(type) {
+	case *parse.ListNode:
+		if n == nil {
+			return
+		}
+		for _, c := range n.Nodes {
+			walkCommands(c, f)
+		}
+	case *parse.ActionNode:
+		walkCommands(n.Pipe, f)
+	case *parse.TemplateNode:
+		if n.Pipe != nil {
+			walkCommands(n.Pipe, f)
+		}
+	case *parse.IfNode:
+		branch(&n.BranchNode)
+	case *parse.RangeNode:
+		branch(&n.BranchNode)
+	case *parse.WithNode:
+		branch(&n.BranchNode)
+	case *parse.PipeNode:
+		if n == nil {
+			return
+		}
+		for i, cmd := range n.Cmds {
+			if i == 0 {
+				f(cmd)
+			}
+			for _, a := range cmd.Args {
+				walkCommands(a, f)
+			}
+		}
+	case *parse.ChainNode:
+		walkCommands(n.Node, f)
+	}
 }
 
 // view is what every page template receives: the page's own data plus what
@@ -139,7 +256,7 @@ func (s *Server) newView(r *http.Request, titleKey string, data any) *view {
 // render writes a page. It renders into a buffer first so that a template
 // error becomes a clean 500 page, never half a page.
 func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, page string, v *view) {
-	t, ok := s.pages.byName[page]
+	t, ok := s.pages.get(page, v.Lang)
 	if !ok {
 		s.serverError(w, r, fmt.Errorf("no page template %q", page))
 		return

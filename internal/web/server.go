@@ -120,7 +120,7 @@ func New(d Deps) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{Deps: d, static: st, mux: http.NewServeMux()}
-	if s.pages, err = loadPages(st); err != nil {
+	if s.pages, err = loadPages(st, d.Messages); err != nil {
 		return nil, err
 	}
 	for _, r := range s.pageRoutes() {

@@ -1,0 +1,48 @@
+package web
+
+import (
+	"bytes"
+	"html/template"
+	"net/url"
+	"strings"
+	"testing"
+
+	"comptoir/internal/locale"
+)
+
+// Baking plain messages into a language's templates changes no byte of what
+// a page says, in any context html/template escapes for, and leaves alone
+// what must stay a call (fields, keys built at run time, a T fed by a pipe,
+// unknown keys).
+func TestBakeMessagesRendersAsTheCalls(t *testing.T) {
+	messages := locale.MustLoad()
+	const src = `{{define "page"}}<p title="{{.T "footer.terms"}}">{{.T "footer.terms"}}</p>
+<a href="/x?q={{.T "footer.terms"}}">{{$.T "nav.home"}}</a>
+{{with .Data}}{{$.T "nav.home"}} {{$.T (print "nav." .)}}{{end}}
+{{.T "shop.processing" "Hours" 72}} {{.T "no.such.key"}} {{"x" | printf "%s-%s" (.T "nav.home")}}
+{{if eq (.T "nav.home") "Home"}}english{{else}}other{{end}}
+<script>var s = {{.T "footer.terms"}};</script>{{end}}`
+	for _, lang := range locale.Supported {
+		plain := template.Must(template.New("t").Parse(src))
+		baked := template.Must(template.Must(template.New("t").Parse(src)).Clone())
+		bakeMessages(baked, lang, messages)
+		if tree := baked.Lookup("page").Tree.Root.String(); strings.Contains(tree, `.T "footer.terms"`) || strings.Contains(tree, `$.T "nav.home"`) ||
+			!strings.Contains(tree, `.T "shop.processing" "Hours" 72`) || !strings.Contains(tree, `.T "no.such.key"`) {
+			t.Errorf("%s: baked tree\n%s", lang, tree)
+		}
+		v := &view{Lang: lang, messages: messages, Form: url.Values{}, Data: "shop"}
+		var want, got bytes.Buffer
+		if err := plain.ExecuteTemplate(&want, "page", v); err != nil {
+			t.Fatal(err)
+		}
+		if err := baked.ExecuteTemplate(&got, "page", v); err != nil {
+			t.Fatal(err)
+		}
+		if got.String() != want.String() {
+			t.Errorf("%s: baked\n%s\nwant\n%s", lang, got.String(), want.String())
+		}
+		if !strings.Contains(got.String(), messages.T(lang, "nav.shop")) || !strings.Contains(got.String(), messages.T(lang, "footer.terms")) {
+			t.Errorf("%s: messages missing from\n%s", lang, got.String())
+		}
+	}
+}
