@@ -22,9 +22,6 @@ const checkoutWait = 5 * time.Second
 type payData struct {
 	Waiting bool
 	Back    string
-	// Go is the Checkout page to move on to from a page of ours (see
-	// subscriptionAuthenticateCheckout).
-	Go string
 }
 
 // sendToCheckout redirects the customer to the Checkout page of a payment,

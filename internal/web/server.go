@@ -63,6 +63,9 @@ type Deps struct {
 	StoreName     string
 	BaseURL       string
 	SecureCookies bool
+	// CheckoutOrigin is the origin of the card payment pages (Stripe
+	// Checkout) that forms may be redirected to; ignored without Card.
+	CheckoutOrigin string
 	// DefaultLang is used when nothing in the request names a language.
 	DefaultLang string
 	// Metrics is where request metrics are registered; nil disables them.
@@ -75,6 +78,7 @@ type Server struct {
 	pages  *pages
 	static *staticFiles
 	mux    *http.ServeMux
+	csp    string
 }
 
 // perm is the permission a route needs.
@@ -111,6 +115,7 @@ func New(d Deps) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{Deps: d, static: st, mux: http.NewServeMux()}
+	s.csp = contentSecurityPolicy(cardEnabled(d.Card), d.CheckoutOrigin)
 	if s.pages, err = loadPages(st); err != nil {
 		return nil, err
 	}
@@ -161,7 +166,7 @@ func (s *Server) Handler() http.Handler {
 	h = s.limitBodies(h)
 	h = s.identify(h)
 	h = s.crossOrigin(h)
-	h = securityHeaders(h)
+	h = s.securityHeaders(h)
 	h = s.recoverPanics(h)
 	return h
 }
