@@ -163,10 +163,13 @@ func (s *Server) apiLogin(w http.ResponseWriter, r *http.Request) {
 	if !s.decodeJSON(w, r, &in) {
 		return
 	}
-	if !s.allow(w, r, "signin:"+clientIP(r), signinLimit) {
+	if !s.allow(w, r, "signin:"+clientIP(r), signinLimit) || s.signinLocked(w, r, in.Email, true) {
 		return
 	}
 	u, err := s.Accounts.Authenticate(r.Context(), in.Email, in.Password)
+	if errors.Is(err, account.ErrInvalidCredentials) {
+		s.signinFailed(r, in.Email)
+	}
 	if err != nil {
 		s.apiAccountError(w, r, err)
 		return
