@@ -172,6 +172,14 @@ func (s *Server) signup(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) startSession(w http.ResponseWriter, r *http.Request, u account.User) bool {
+	// A session id never survives a sign-in (session fixation): the one the
+	// browser came with, if it was valid, ends, and a fresh one is issued.
+	if st := state(r); st.session != nil {
+		if err := s.Accounts.RevokeSession(r.Context(), st.user.ID, st.session.ID); err != nil && !errors.Is(err, account.ErrNotFound) {
+			s.serverError(w, r, err)
+			return false
+		}
+	}
 	token, sess, err := s.Accounts.CreateSession(r.Context(), u.ID, clientIP(r), r.UserAgent())
 	if err != nil {
 		s.serverError(w, r, err)
