@@ -212,3 +212,64 @@ func newRecoveryCode() string {
 	}
 	return string(b)
 }
+
+// Sign-in challenges: the password was right, the second factor is awaited.
+const (
+	challengeTTL         = 10 * time.Minute
+	maxChallengeFailures = 5
+)
+
+// ErrChallengeGone is an unknown, expired or used-up sign-in challenge:
+// the person signs in again from the start.
+var ErrChallengeGone = errors.New("account: sign-in challenge expired")
+
+// StartSignInChallenge records that userID gave the right password and
+// returns the token the browser keeps until it gives the code.
+func (s *Service) StartSignInChallenge(ctx context.Context, userID string) (string, error) {
+	token := newSecret()
+	now := s.clock.Now()
+	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM signin_challenges WHERE expires_at < $1`, now); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, `INSERT INTO signin_challenges (token_hash, user_id, expires_at) VALUES ($1, $2, $3)`,
+			hashSecret(token), userID, now.Add(challengeTTL))
+		return err
+	})
+	if err != nil {
+		return "", fmt.Errorf("account: sign-in challenge: %w", err)
+	}
+	return token, nil
+}
+
+// AnswerSignInChallenge checks the code for the challenge's user: the user
+// on success (the challenge is used up), ErrBadCode on a wrong code (the
+// fifth ends the challenge), ErrChallengeGone when it is no more.
+func (s *Service) AnswerSignInChallenge(ctx context.Context, token, code string) (User, error) {
+	now := s.clock.Now()
+	var userID string
+	err := s.db.Read.QueryRowContext(ctx, `SELECT user_id FROM signin_challenges WHERE token_hash = $1 AND expires_at > $2 AND failures < $3`,
+		hashSecret(token), now, maxChallengeFailures).Scan(&userID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return User{}, ErrChallengeGone
+	}
+	if err != nil {
+		return User{}, fmt.Errorf("account: sign-in challenge: %w", err)
+	}
+	if err := s.VerifySecondFactor(ctx, userID, code); err != nil {
+		if errors.Is(err, ErrBadCode) {
+			if _, uerr := s.db.Write.ExecContext(ctx, `UPDATE signin_challenges SET failures = failures + 1 WHERE token_hash = $1`, hashSecret(token)); uerr != nil {
+				return User{}, fmt.Errorf("account: sign-in challenge: %w", uerr)
+			}
+		}
+		return User{}, err
+	}
+	res, err := s.db.Write.ExecContext(ctx, `DELETE FROM signin_challenges WHERE token_hash = $1`, hashSecret(token))
+	if err != nil {
+		return User{}, fmt.Errorf("account: sign-in challenge: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n != 1 {
+		return User{}, ErrChallengeGone // answered twice at once: one wins
+	}
+	return s.UserByID(ctx, userID)
+}

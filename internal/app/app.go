@@ -294,8 +294,8 @@ func (a *App) build(ctx context.Context, opts Options) (err error) {
 		Policies: a.Policies, Legal: a.Legal, Subscriptions: a.Subscriptions, Claims: a.Claims, Blobs: a.Blobs, Desk: a.Desk,
 		FulfilmentSecret: fulfilment,
 		Ready:            a.ready, StoreName: cfg.StoreName, BaseURL: cfg.BaseURL, SecureCookies: cfg.SecureCookies(),
-		CheckoutOrigin: cfg.StripeCheckoutOrigin,
-		Metrics:        a.Metrics, Proof: a.Proof, Invoices: a.Invoices,
+		CheckoutOrigin: cfg.StripeCheckoutOrigin, RequireStaffTOTP: cfg.RequireStaffTOTP,
+		Metrics: a.Metrics, Proof: a.Proof, Invoices: a.Invoices,
 	})
 	return err
 }

@@ -61,6 +61,9 @@ type Config struct {
 	// StripeCheckoutOrigin is where Stripe's Checkout pages live; the
 	// Content-Security-Policy lets forms redirect there (form-action).
 	StripeCheckoutOrigin string
+	// RequireStaffTOTP makes agents and admins set up a second factor
+	// (TOTP) before they reach the console.
+	RequireStaffTOTP bool
 	// FulfilmentWebhookSecret ("whsec_…") lets a fulfilment service report
 	// delivery progress with Standard Webhooks signatures.
 	FulfilmentWebhookSecret string
@@ -115,6 +118,7 @@ func Register(fs *flag.FlagSet) *Config {
 	fs.StringVar(&c.StripeWebhookSecret, "stripe-webhook-secret", "", "signing secret of the Stripe webhook endpoint /api/v1/webhooks/stripe")
 	fs.StringVar(&c.StripeAPIURL, "stripe-api-url", "", "Stripe API base URL (default Stripe's; tests use stripe-mock)")
 	fs.StringVar(&c.StripeCheckoutOrigin, "stripe-checkout-origin", DefaultStripeCheckoutOrigin, "origin of Stripe's Checkout pages, allowed as a form's destination by the Content-Security-Policy")
+	fs.BoolVar(&c.RequireStaffTOTP, "require-staff-totp", false, "agents and admins must set up two-step sign-in (TOTP) before reaching the console")
 	fs.StringVar(&c.FulfilmentWebhookSecret, "fulfilment-webhook-secret", "", "whsec_… secret of the fulfilment service's signed delivery webhooks")
 	fs.StringVar(&c.BlobURL, "blob-url", "", "S3-compatible bucket for uploaded files, s3://bucket[/prefix][?endpoint=host:port&region=…&insecure=true] (default: <data-dir>/uploads)")
 	fs.StringVar(&c.BlobAccessKey, "blob-access-key", "", "access key id for --blob-url")

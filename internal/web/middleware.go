@@ -96,6 +96,9 @@ func (s *Server) pageAuth(p perm, h http.HandlerFunc) http.Handler {
 			s.notFound(w, r)
 			return
 		}
+		if (p == permStaff || p == permAdmin) && s.totpRedirect(w, r, st.user) {
+			return
+		}
 		h(w, r)
 	})
 }
@@ -149,6 +152,13 @@ func (s *Server) limitBodies(next http.Handler) http.Handler {
 		if r.Method == http.MethodPost && (strings.HasSuffix(r.URL.Path, "/evidence") || strings.HasSuffix(r.URL.Path, "/file") ||
 			strings.HasPrefix(r.URL.Path, "/admin/products") || r.URL.Path == "/contact") {
 			limit = maxUploadBytes // evidence, product files and Contact attachments; their services bound each one
+		}
+		// A NUL in a query parameter is never meant, and PostgreSQL
+		// refuses it in text (a list's cursor, a search): 400 here rather
+		// than a 500 wherever the value reaches SQL.
+		if strings.Contains(r.URL.RawQuery, "%00") || strings.ContainsRune(r.URL.RawQuery, 0) {
+			s.renderError(w, r, http.StatusBadRequest, "error.bad_request")
+			return
 		}
 		if r.ContentLength > limit {
 			w.Header().Set("Connection", "close")

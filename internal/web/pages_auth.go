@@ -224,6 +224,14 @@ func (s *Server) signin(w http.ResponseWriter, r *http.Request) {
 		s.serverError(w, r, err)
 		return
 	}
+	if need, err := s.needsSecondFactor(r, u); err != nil || need {
+		if err != nil {
+			s.serverError(w, r, err)
+		} else {
+			s.askSecondFactor(w, r, u, r.PostForm.Get("next"))
+		}
+		return
+	}
 	if !s.startSession(w, r, u) {
 		return
 	}

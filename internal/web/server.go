@@ -66,6 +66,9 @@ type Deps struct {
 	// CheckoutOrigin is the origin of the card payment pages (Stripe
 	// Checkout) that forms may be redirected to; ignored without Card.
 	CheckoutOrigin string
+	// RequireStaffTOTP sends agents and admins without a second factor to
+	// its enrolment before any console or admin page.
+	RequireStaffTOTP bool
 	// DefaultLang is used when nothing in the request names a language.
 	DefaultLang string
 	// Metrics is where request metrics are registered; nil disables them.
@@ -180,6 +183,11 @@ func (s *Server) pageRoutes() []route {
 		{"GET /signin", permAnyone, s.signinForm},
 		{"POST /signin", permAnyone, s.signin},
 		{"POST /signout", permSignedIn, s.signout},
+		{"GET /signin/verify", permAnyone, s.signinVerifyForm},
+		{"POST /signin/verify", permAnyone, s.signinVerify},
+		{"GET /account/totp", permSignedIn, s.totpPage},
+		{"POST /account/totp", permSignedIn, s.totpBegin},
+		{"POST /account/totp/confirm", permSignedIn, s.totpConfirm},
 		{"GET /reset", permAnyone, s.resetRequestForm},
 		{"POST /reset", permAnyone, s.resetRequest},
 		{"GET /reset/{token}", permAnyone, s.resetForm},

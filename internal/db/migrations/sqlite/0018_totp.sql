@@ -14,3 +14,11 @@ CREATE TABLE totp_recovery_codes (
 	used_at TIMESTAMP,
 	PRIMARY KEY (user_id, code_hash)
 );
+-- A sign-in whose password was right and whose second factor is awaited:
+-- the browser holds the token (hashed here) for a few minutes.
+CREATE TABLE signin_challenges (
+	token_hash TEXT PRIMARY KEY,
+	user_id TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+	expires_at TIMESTAMP NOT NULL,
+	failures INTEGER NOT NULL DEFAULT 0
+);
