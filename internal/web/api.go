@@ -145,16 +145,6 @@ func (s *Server) apiSignup(w http.ResponseWriter, r *http.Request) {
 		s.apiAccountError(w, r, err)
 		return
 	}
-	// The API has no second step: an account with a second factor uses
-	// an API token made from its account page instead.
-	if need, err := s.needsSecondFactor(r, u); err != nil || need {
-		if err != nil {
-			s.serverError(w, r, err)
-		} else {
-			writeError(w, http.StatusUnauthorized, "second_factor_required", s.Messages.T(state(r).lang, "totp.verify_intro"))
-		}
-		return
-	}
 	token, _, err := s.Accounts.CreateSession(r.Context(), u.ID, clientIP(r), r.UserAgent())
 	if err != nil {
 		s.serverError(w, r, err)
@@ -182,6 +172,16 @@ func (s *Server) apiLogin(w http.ResponseWriter, r *http.Request) {
 	}
 	if err != nil {
 		s.apiAccountError(w, r, err)
+		return
+	}
+	// The API has no second step: an account with a second factor uses
+	// an API token made from its account page instead.
+	if need, err := s.needsSecondFactor(r, u); err != nil || need {
+		if err != nil {
+			s.serverError(w, r, err)
+		} else {
+			writeError(w, http.StatusUnauthorized, "second_factor_required", s.Messages.T(state(r).lang, "totp.verify_intro"))
+		}
 		return
 	}
 	token, _, err := s.Accounts.CreateSession(r.Context(), u.ID, clientIP(r), r.UserAgent())

@@ -2,6 +2,7 @@ package web
 
 import (
 	"errors"
+	"html/template"
 	"net/http"
 	"net/url"
 
@@ -16,8 +17,10 @@ const challengeCookie = "comptoir_2fa"
 type totpData struct {
 	Enabled  bool
 	Required bool
-	// Secret and URI are shown once, right after BeginTOTP.
-	Secret, URI string
+	// Secret and URI are shown once, right after BeginTOTP. URI is an
+	// otpauth: link we made, which html/template would otherwise refuse.
+	Secret string
+	URI    template.URL
 	// Recovery is shown once, right after confirmation.
 	Recovery []string
 }
@@ -143,7 +146,7 @@ func (s *Server) totpBegin(w http.ResponseWriter, r *http.Request) {
 		s.serverError(w, r, err)
 		return
 	}
-	d.Secret, d.URI = en.Secret, en.URI
+	d.Secret, d.URI = en.Secret, template.URL(en.URI)
 	w.Header().Set("Cache-Control", "no-store")
 	s.render(w, r, http.StatusOK, "totp", v)
 }
