@@ -48,6 +48,10 @@ func TestStaffTOTPEnrolmentAndSignIn(t *testing.T) {
 	if r := customer.Get("/orders"); r.Status != http.StatusOK {
 		t.Fatalf("customer pages: %d", r.Status)
 	}
+	mustContain(t, agent.Get("/account"), `href="/account/totp" id="totp-link"`)
+	if strings.Contains(customer.Get("/account").Body, "totp-link") {
+		t.Error("a customer is offered two-step sign-in")
+	}
 	mustContain(t, agent.Get("/account/totp"), `id="totp-required"`, `id="totp-start"`)
 	start := agent.PostForm("/account/totp", nil)
 	m := totpSecretRE.FindStringSubmatch(start.Body)
