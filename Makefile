@@ -3,12 +3,19 @@ SHELL := /bin/bash
 
 STATICCHECK_VERSION := v0.8.2
 
-.PHONY: test lint run build bench
+.PHONY: test lint run build bench fuzz
 
 # The whole suite on SQLite then on a throw-away PostgreSQL cluster (see scripts/test.sh).
 # Extra go test flags: make test GOTESTFLAGS='-run X' PKGS=./internal/...
 test:
 	bash scripts/test.sh
+
+# Every fuzz target for FUZZTIME each (make test runs them 3 s each); FUZZ='regexp' picks targets.
+# Crashers found are saved under the package's testdata/fuzz/ and replayed by go test from then on.
+FUZZTIME ?= 5m
+FUZZ ?= .
+fuzz:
+	FUZZTIME='$(FUZZTIME)' FUZZ='$(FUZZ)' bash scripts/fuzz.sh
 
 lint:
 	go vet ./...

@@ -147,6 +147,13 @@ say "go test on sqlite"
 COMPTOIR_TEST_ENGINE=sqlite \
 	run_job go test -count=1 -timeout 20m "${extra[@]}" "${pkgs[@]}"
 
+# A short pass of every fuzz target, once (on SQLite): 3 s each, under a
+# minute of fuzzing in all. make fuzz FUZZTIME=5m runs them longer.
+if [[ ${PKGS:-./...} == ./... && -z ${GOTESTFLAGS:-} ]]; then
+	say "fuzz (short)"
+	COMPTOIR_TEST_ENGINE=sqlite FUZZTIME=3s run_job bash scripts/fuzz.sh
+fi
+
 if [[ -n $have_pg ]]; then
 	say "go test on postgres"
 	COMPTOIR_TEST_ENGINE=postgres COMPTOIR_TEST_DATABASE_URL=$pgurl \

@@ -311,6 +311,7 @@ func (a *App) build(ctx context.Context, opts Options) (err error) {
 		Ready:            a.ready, StoreName: cfg.StoreName, BaseURL: cfg.BaseURL, SecureCookies: cfg.SecureCookies(),
 		Metrics: a.Metrics, Proof: a.Proof, Invoices: a.Invoices, SupportAddress: cfg.SupportAddress,
 		Disputes: a.Disputes, Privacy: a.Privacy,
+		CheckoutOrigin: cfg.StripeCheckoutOrigin, RequireStaffTOTP: cfg.RequireStaffTOTP,
 	})
 	return err
 }

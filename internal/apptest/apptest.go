@@ -39,6 +39,18 @@ func Start(t testing.TB) *Harness { return StartWith(t, nil) }
 // turn card payments on against stripe-mock, for example).
 func StartWith(t testing.TB, configure func(*config.Config)) *Harness {
 	t.Helper()
+	return start(t, configure, nil)
+}
+
+// StartLogged is StartWith that also copies every log record, from debug
+// up, to w (to check what the logs say, or do not say).
+func StartLogged(t testing.TB, configure func(*config.Config), w io.Writer) *Harness {
+	t.Helper()
+	return start(t, configure, w)
+}
+
+func start(t testing.TB, configure func(*config.Config), logTo io.Writer) *Harness {
+	t.Helper()
 	_, dbURL := dbtest.OpenURL(t)
 	cfg := &config.Config{
 		Listen: "127.0.0.1:0", DataDir: t.TempDir(), DatabaseURL: dbURL,
@@ -56,7 +68,17 @@ func StartWith(t testing.TB, configure func(*config.Config)) *Harness {
 	ctx, cancel := context.WithCancel(context.Background())
 	// Warnings and errors of the server go to the test's log, so a 500 in
 	// a test says why.
-	logger := slog.New(slog.NewTextHandler(testLog{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	var logger *slog.Logger
+	if _, fuzzing := t.(*testing.F); fuzzing {
+		// A fuzz target may not log through its *testing.F; its failures
+		// say what went wrong by themselves.
+		logger = slog.New(slog.DiscardHandler)
+	} else {
+		logger = slog.New(slog.NewTextHandler(testLog{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	}
+	if logTo != nil {
+		logger = slog.New(teeHandler{logger.Handler(), slog.NewTextHandler(logTo, &slog.HandlerOptions{Level: slog.LevelDebug})})
+	}
 	a, err := app.Open(ctx, cfg, app.Options{
 		Clock: clk, Workers: true, PasswordParams: &account.FastHashParams, Logger: logger,
 		RescueStuckJobsAfter: 3 * time.Minute,
@@ -79,6 +101,31 @@ func StartWith(t testing.TB, configure func(*config.Config)) *Harness {
 		a.Close()
 	})
 	return &Harness{App: a, Server: srv, Clock: clk, URL: srv.URL}
+}
+
+// teeHandler sends each record to both handlers, each at its own level.
+type teeHandler struct{ a, b slog.Handler }
+
+func (h teeHandler) Enabled(ctx context.Context, l slog.Level) bool {
+	return h.a.Enabled(ctx, l) || h.b.Enabled(ctx, l)
+}
+
+func (h teeHandler) Handle(ctx context.Context, r slog.Record) error {
+	if h.a.Enabled(ctx, r.Level) {
+		h.a.Handle(ctx, r.Clone())
+	}
+	if h.b.Enabled(ctx, r.Level) {
+		return h.b.Handle(ctx, r)
+	}
+	return nil
+}
+
+func (h teeHandler) WithAttrs(as []slog.Attr) slog.Handler {
+	return teeHandler{h.a.WithAttrs(as), h.b.WithAttrs(as)}
+}
+
+func (h teeHandler) WithGroup(name string) slog.Handler {
+	return teeHandler{h.a.WithGroup(name), h.b.WithGroup(name)}
 }
 
 type testLog struct{ t testing.TB }

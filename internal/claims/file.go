@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -183,7 +184,8 @@ func (s *Service) prepareFiling(ctx context.Context, in FileInput) (Claim, error
 	}
 	if len(in.Message) > maxMessage {
 		fields["message"] = "too_long"
-	} else if !utf8.ValidString(in.Message) {
+	} else if !utf8.ValidString(in.Message) || strings.ContainsRune(in.Message, 0) {
+		// PostgreSQL refuses NUL in text: a field error, not a 500.
 		fields["message"] = "invalid"
 	}
 	if len(in.SourceMessageID) > maxSourceRef {

@@ -58,6 +58,12 @@ type Config struct {
 	// StripeAPIURL points the Stripe client elsewhere than Stripe's API
 	// (stripe-mock in tests).
 	StripeAPIURL string
+	// StripeCheckoutOrigin is where Stripe's Checkout pages live; the
+	// Content-Security-Policy lets forms redirect there (form-action).
+	StripeCheckoutOrigin string
+	// RequireStaffTOTP makes agents and admins set up a second factor
+	// (TOTP) before they reach the console.
+	RequireStaffTOTP bool
 	// FulfilmentWebhookSecret ("whsec_…") lets a fulfilment service report
 	// delivery progress with Standard Webhooks signatures.
 	FulfilmentWebhookSecret string
@@ -97,6 +103,9 @@ type Config struct {
 	PricesExcludeVAT bool
 }
 
+// DefaultStripeCheckoutOrigin is where Stripe serves its Checkout pages.
+const DefaultStripeCheckoutOrigin = "https://checkout.stripe.com"
+
 // Register adds the shared flags to fs and returns the Config they fill.
 // Call Resolve after fs.Parse.
 func Register(fs *flag.FlagSet) *Config {
@@ -114,6 +123,8 @@ func Register(fs *flag.FlagSet) *Config {
 	fs.StringVar(&c.StripeSecretKey, "stripe-secret-key", "", "Stripe secret key (card payments are off without it)")
 	fs.StringVar(&c.StripeWebhookSecret, "stripe-webhook-secret", "", "signing secret of the Stripe webhook endpoint /api/v1/webhooks/stripe")
 	fs.StringVar(&c.StripeAPIURL, "stripe-api-url", "", "Stripe API base URL (default Stripe's; tests use stripe-mock)")
+	fs.StringVar(&c.StripeCheckoutOrigin, "stripe-checkout-origin", DefaultStripeCheckoutOrigin, "origin of Stripe's Checkout pages, allowed as a form's destination by the Content-Security-Policy")
+	fs.BoolVar(&c.RequireStaffTOTP, "require-staff-totp", false, "agents and admins must set up two-step sign-in (TOTP) before reaching the console")
 	fs.StringVar(&c.FulfilmentWebhookSecret, "fulfilment-webhook-secret", "", "whsec_… secret of the fulfilment service's signed delivery webhooks")
 	fs.StringVar(&c.BlobURL, "blob-url", "", "S3-compatible bucket for uploaded files, s3://bucket[/prefix][?endpoint=host:port&region=…&insecure=true] (default: <data-dir>/uploads)")
 	fs.StringVar(&c.BlobAccessKey, "blob-access-key", "", "access key id for --blob-url")
@@ -225,6 +236,13 @@ func (c *Config) Resolve() error {
 	}
 	if c.IMAPPollInterval == 0 {
 		c.IMAPPollInterval = time.Minute
+	}
+	if c.StripeCheckoutOrigin == "" {
+		c.StripeCheckoutOrigin = DefaultStripeCheckoutOrigin
+	}
+	if u, err := url.Parse(c.StripeCheckoutOrigin); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" ||
+		u.Path != "" || u.RawQuery != "" || u.User != nil || strings.ContainsAny(c.StripeCheckoutOrigin, " ;,'") {
+		return Usagef("--stripe-checkout-origin %q: want an origin such as https://checkout.stripe.com", c.StripeCheckoutOrigin)
 	}
 	if c.SLAWarnBefore == 0 {
 		c.SLAWarnBefore = 6 * time.Hour

@@ -27,7 +27,8 @@ func TestDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.DatabaseURL != "sqlite:comptoir-data/comptoir.db" || c.BaseURL != "http://localhost:8080" || c.MailFrom != "support@localhost" {
+	if c.DatabaseURL != "sqlite:comptoir-data/comptoir.db" || c.BaseURL != "http://localhost:8080" || c.MailFrom != "support@localhost" ||
+		c.StripeCheckoutOrigin != "https://checkout.stripe.com" || c.RequireStaffTOTP {
 		t.Fatalf("defaults: %+v", c)
 	}
 }
@@ -78,6 +79,8 @@ func TestBadValuesAreUsageErrors(t *testing.T) {
 		{"--imap-url", "pop3://desk@mail.example.com"},
 		{"--imap-url", "imaps://desk@mail.example.com", "--imap-poll-interval", "10ms"},
 		{"--sla-warn-before", "-1h"},
+		{"--stripe-checkout-origin", "https://checkout.stripe.com/pay"},
+		{"--stripe-checkout-origin", "https://x; script-src *"},
 	} {
 		if _, err := parse(t, args, nil); !IsUsage(err) {
 			t.Errorf("%v: got %v, want a usage error", args, err)

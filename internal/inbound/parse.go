@@ -111,6 +111,9 @@ func Parse(raw []byte) (m Message, err error) {
 		}
 	}()
 
+	if reason := tooComplex(raw); reason != "" {
+		return unparsed(raw, reason), nil
+	}
 	env, perr := mimeParser.ReadEnvelope(bytes.NewReader(raw))
 	if perr != nil {
 		return unparsed(raw, perr.Error()), nil
@@ -163,6 +166,44 @@ func Parse(raw []byte) (m Message, err error) {
 		}
 	}
 	return m, nil
+}
+
+// Limits on a message's MIME structure. The MIME parser's time grows with
+// the square of the nesting depth and fast with the number of parts: a
+// few hundred kilobytes of nested multiparts took a minute. No real mail
+// comes near these; one that does is kept unparsed (headers and raw text)
+// for a person to look at.
+const (
+	maxMultiparts    = 100
+	maxBoundaryLines = 2000
+)
+
+// tooComplex counts, in one pass over the bytes, the multipart headers and
+// the lines that could be boundaries, and says why the message is refused
+// to the MIME parser, or "".
+func tooComplex(raw []byte) string {
+	multiparts, boundaries := 0, 0
+	for rest := raw; len(rest) > 0; {
+		line := rest
+		if i := bytes.IndexByte(rest, '\n'); i >= 0 {
+			line, rest = rest[:i], rest[i+1:]
+		} else {
+			rest = nil
+		}
+		if bytes.HasPrefix(line, []byte("--")) {
+			boundaries++
+		}
+		if i := bytes.Index(bytes.ToLower(line), []byte("multipart/")); i >= 0 {
+			multiparts++
+		}
+	}
+	switch {
+	case multiparts > maxMultiparts:
+		return fmt.Sprintf("MIME structure too complex: over %d multipart sections", maxMultiparts)
+	case boundaries > maxBoundaryLines:
+		return fmt.Sprintf("MIME structure too complex: over %d parts", maxBoundaryLines)
+	}
+	return ""
 }
 
 // unparsed builds the Message for input enmime could not read: raw bytes

@@ -163,12 +163,25 @@ func (s *Server) apiLogin(w http.ResponseWriter, r *http.Request) {
 	if !s.decodeJSON(w, r, &in) {
 		return
 	}
-	if !s.allow(w, r, "signin:"+clientIP(r), signinLimit) {
+	if !s.allow(w, r, "signin:"+clientIP(r), signinLimit) || s.signinLocked(w, r, in.Email, true) {
 		return
 	}
 	u, err := s.Accounts.Authenticate(r.Context(), in.Email, in.Password)
+	if errors.Is(err, account.ErrInvalidCredentials) {
+		s.signinFailed(r, in.Email)
+	}
 	if err != nil {
 		s.apiAccountError(w, r, err)
+		return
+	}
+	// The API has no second step: an account with a second factor uses
+	// an API token made from its account page instead.
+	if need, err := s.needsSecondFactor(r, u); err != nil || need {
+		if err != nil {
+			s.serverError(w, r, err)
+		} else {
+			writeError(w, http.StatusUnauthorized, "second_factor_required", s.Messages.T(state(r).lang, "totp.verify_intro"))
+		}
 		return
 	}
 	token, _, err := s.Accounts.CreateSession(r.Context(), u.ID, clientIP(r), r.UserAgent())

@@ -96,6 +96,9 @@ func (s *Server) pageAuth(p perm, h http.HandlerFunc) http.Handler {
 			s.notFound(w, r)
 			return
 		}
+		if (p == permStaff || p == permAdmin) && s.totpRedirect(w, r, st.user) {
+			return
+		}
 		h(w, r)
 	})
 }
@@ -150,6 +153,13 @@ func (s *Server) limitBodies(next http.Handler) http.Handler {
 			strings.HasPrefix(r.URL.Path, "/admin/products") || r.URL.Path == "/contact" || strings.HasPrefix(r.URL.Path, "/support/")) {
 			limit = maxUploadBytes // evidence, product files, Contact and ticket reply attachments; their services bound each one
 		}
+		// A NUL in a query parameter is never meant, and PostgreSQL
+		// refuses it in text (a list's cursor, a search): 400 here rather
+		// than a 500 wherever the value reaches SQL.
+		if strings.Contains(r.URL.RawQuery, "%00") || strings.ContainsRune(r.URL.RawQuery, 0) {
+			s.renderError(w, r, http.StatusBadRequest, "error.bad_request")
+			return
+		}
 		if r.ContentLength > limit {
 			w.Header().Set("Connection", "close")
 			s.renderError(w, r, http.StatusRequestEntityTooLarge, "error.too_large")
@@ -161,15 +171,23 @@ func (s *Server) limitBodies(next http.Handler) http.Handler {
 }
 
 // contentSecurityPolicy allows nothing but the store's own files: no inline
-// script or style, no third-party origin (card payments happen on Stripe's
-// own page), no framing.
-const contentSecurityPolicy = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; " +
-	"font-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
+// script or style, no third-party origin, no framing. The one exception is
+// form-action: card payments happen on Stripe's Checkout page, reached by a
+// redirect answering a form (POST /checkout, /balance/topup…), and browsers
+// apply form-action to such redirects too.
+func contentSecurityPolicy(card bool, checkoutOrigin string) string {
+	formAction := "'self'"
+	if card && checkoutOrigin != "" {
+		formAction += " " + checkoutOrigin
+	}
+	return "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; " +
+		"font-src 'self'; connect-src 'self'; form-action " + formAction + "; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
+}
 
-func securityHeaders(next http.Handler) http.Handler {
+func (s *Server) securityHeaders(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
-		h.Set("Content-Security-Policy", contentSecurityPolicy)
+		h.Set("Content-Security-Policy", s.csp)
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("X-Frame-Options", "DENY")
 		h.Set("Referrer-Policy", "same-origin")

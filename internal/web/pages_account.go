@@ -135,6 +135,19 @@ func (s *Server) accountCreateToken(w http.ResponseWriter, r *http.Request) {
 		name = "API"
 	}
 	plain, _, err := s.Accounts.CreateToken(r.Context(), state(r).user.ID, name)
+	var verr *account.ValidationError
+	if errors.As(err, &verr) {
+		// A name too long or with control characters: the form says so.
+		v, err := s.accountView(r)
+		if err != nil {
+			s.serverError(w, r, err)
+			return
+		}
+		v.Errors = s.fieldMessages(v.Lang, verr)
+		v.Errors["token_name"] = v.Errors["name"]
+		s.render(w, r, http.StatusUnprocessableEntity, "account", v)
+		return
+	}
 	if err != nil {
 		s.serverError(w, r, err)
 		return

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	"comptoir/internal/account"
@@ -24,6 +25,58 @@ var (
 	signupLimit = limit{10, time.Hour}
 	resetLimit  = limit{5, time.Hour}
 )
+
+// signinFailureTiers slow down guessing one account's password from many
+// addresses, after the per-address limit: failed sign-ins are counted per
+// email, and once a tier is full, every attempt on that email is refused
+// until its window ends: 5 failures lock it for the rest of 5 minutes, 10
+// for the hour, 30 for the day. The account's owner can still reset the
+// password by email.
+var signinFailureTiers = []limit{{5, 5 * time.Minute}, {10, time.Hour}, {30, 24 * time.Hour}}
+
+func signinFailureBucket(email string, l limit) string {
+	return "signin-fail:" + l.window.String() + ":" + strings.ToLower(strings.TrimSpace(email))
+}
+
+// signinLocked answers 429 when the email has too many recent failures.
+func (s *Server) signinLocked(w http.ResponseWriter, r *http.Request, email string, api bool) bool {
+	if strings.TrimSpace(email) == "" {
+		return false
+	}
+	var wait time.Duration
+	for _, l := range signinFailureTiers {
+		blocked, retry, err := s.Limiter.Blocked(r.Context(), signinFailureBucket(email, l), l.n, l.window)
+		if err != nil {
+			s.serverError(w, r, err)
+			return true
+		}
+		if blocked && retry > wait {
+			wait = retry
+		}
+	}
+	if wait == 0 {
+		return false
+	}
+	w.Header().Set("Retry-After", strconv.Itoa(int(wait.Seconds())+1))
+	if api {
+		writeError(w, http.StatusTooManyRequests, "rate_limited", s.Messages.T(state(r).lang, "error.rate_limited"))
+	} else {
+		s.renderError(w, r, http.StatusTooManyRequests, "error.rate_limited")
+	}
+	return true
+}
+
+// signinFailed counts a wrong password against the email in every tier.
+func (s *Server) signinFailed(r *http.Request, email string) {
+	if strings.TrimSpace(email) == "" {
+		return
+	}
+	for _, l := range signinFailureTiers {
+		if _, _, err := s.Limiter.Allow(r.Context(), signinFailureBucket(email, l), l.n, l.window); err != nil {
+			s.Logger.Error("count a failed sign-in", "error", err)
+		}
+	}
+}
 
 // allow counts one hit on bucket and answers 429 when over the limit.
 func (s *Server) allow(w http.ResponseWriter, r *http.Request, bucket string, l limit) bool {
@@ -120,6 +173,14 @@ func (s *Server) signup(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) startSession(w http.ResponseWriter, r *http.Request, u account.User) bool {
+	// A session id never survives a sign-in (session fixation): the one the
+	// browser came with, if it was valid, ends, and a fresh one is issued.
+	if st := state(r); st.session != nil {
+		if err := s.Accounts.RevokeSession(r.Context(), st.user.ID, st.session.ID); err != nil && !errors.Is(err, account.ErrNotFound) {
+			s.serverError(w, r, err)
+			return false
+		}
+	}
 	token, sess, err := s.Accounts.CreateSession(r.Context(), u.ID, clientIP(r), r.UserAgent())
 	if err != nil {
 		s.serverError(w, r, err)
@@ -153,14 +214,26 @@ func (s *Server) signin(w http.ResponseWriter, r *http.Request) {
 	}
 	v := s.newView(r, "auth.signin.title", nil)
 	v.Form = url.Values{"email": {r.PostForm.Get("email")}, "next": {safeNext(r.PostForm.Get("next"))}}
+	if s.signinLocked(w, r, r.PostForm.Get("email"), false) {
+		return
+	}
 	u, err := s.Accounts.Authenticate(r.Context(), r.PostForm.Get("email"), r.PostForm.Get("password"))
 	if errors.Is(err, account.ErrInvalidCredentials) {
+		s.signinFailed(r, r.PostForm.Get("email"))
 		v.Errors = map[string]string{"form": s.Messages.T(v.Lang, "auth.invalid_credentials")}
 		s.render(w, r, http.StatusUnauthorized, "signin", v)
 		return
 	}
 	if err != nil {
 		s.serverError(w, r, err)
+		return
+	}
+	if need, err := s.needsSecondFactor(r, u); err != nil || need {
+		if err != nil {
+			s.serverError(w, r, err)
+		} else {
+			s.askSecondFactor(w, r, u, r.PostForm.Get("next"))
+		}
 		return
 	}
 	if !s.startSession(w, r, u) {

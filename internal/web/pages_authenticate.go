@@ -88,8 +88,8 @@ func (s *Server) subscriptionAuthenticate(w http.ResponseWriter, r *http.Request
 		s.serverError(w, r, err)
 		return
 	}
-	// Through a page of ours: the browser's CSP (form-action 'self') would
-	// refuse a form whose answer redirects to another site.
+	// Through a step of ours that can be reloaded while the job makes the
+	// Checkout page (this POST cannot).
 	http.Redirect(w, r, "/subscriptions/"+d.Sub.ID+"/authenticate/checkout?payment="+url.QueryEscape(p.ID), http.StatusSeeOther)
 }
 
@@ -113,10 +113,9 @@ func (s *Server) subscriptionAuthenticateCheckout(w http.ResponseWriter, r *http
 	u, err := s.Card.WaitCheckoutURL(r.Context(), p.ID, checkoutWait)
 	switch {
 	case err == nil:
-		// A page that moves on by itself (and a link), not a redirect:
-		// this request is still the form's navigation, and the CSP's
-		// form-action 'self' makes browsers refuse a redirect off-site.
-		s.render(w, r, http.StatusOK, "pay", s.newView(r, "pay.title", payData{Go: u}))
+		// The CSP's form-action allows the Checkout origin, so this
+		// redirect ending the form's navigation is followed.
+		http.Redirect(w, r, u, http.StatusSeeOther)
 	case errors.Is(err, cardpay.ErrCheckoutPending):
 		s.render(w, r, http.StatusAccepted, "pay", s.newView(r, "pay.title", payData{Waiting: true}))
 	case errors.Is(err, cardpay.ErrAlreadyPaid):

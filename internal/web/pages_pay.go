@@ -25,9 +25,6 @@ type payData struct {
 	// and retried, nothing was charged.
 	Unreachable bool
 	Back        string
-	// Go is the Checkout page to move on to from a page of ours (see
-	// subscriptionAuthenticateCheckout).
-	Go string
 }
 
 // sendToCheckout redirects the customer to the Checkout page of a payment,

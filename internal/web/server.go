@@ -72,6 +72,12 @@ type Deps struct {
 	// SupportAddress is the store's contact address, shown in the legal
 	// notice's trader identity.
 	SupportAddress string
+	// CheckoutOrigin is the origin of the card payment pages (Stripe
+	// Checkout) that forms may be redirected to; ignored without Card.
+	CheckoutOrigin string
+	// RequireStaffTOTP sends agents and admins without a second factor to
+	// its enrolment before any console or admin page.
+	RequireStaffTOTP bool
 	// DefaultLang is used when nothing in the request names a language.
 	DefaultLang string
 	// Metrics is where request metrics are registered; nil disables them.
@@ -84,6 +90,7 @@ type Server struct {
 	pages  *pages
 	static *staticFiles
 	mux    *http.ServeMux
+	csp    string
 }
 
 // perm is the permission a route needs.
@@ -120,6 +127,7 @@ func New(d Deps) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{Deps: d, static: st, mux: http.NewServeMux()}
+	s.csp = contentSecurityPolicy(cardEnabled(d.Card), d.CheckoutOrigin)
 	if s.pages, err = loadPages(st, d.Messages); err != nil {
 		return nil, err
 	}
@@ -170,7 +178,7 @@ func (s *Server) Handler() http.Handler {
 	h = s.limitBodies(h)
 	h = s.identify(h)
 	h = s.crossOrigin(h)
-	h = securityHeaders(h)
+	h = s.securityHeaders(h)
 	h = s.recoverPanics(h)
 	return h
 }
@@ -184,6 +192,11 @@ func (s *Server) pageRoutes() []route {
 		{"GET /signin", permAnyone, s.signinForm},
 		{"POST /signin", permAnyone, s.signin},
 		{"POST /signout", permSignedIn, s.signout},
+		{"GET /signin/verify", permAnyone, s.signinVerifyForm},
+		{"POST /signin/verify", permAnyone, s.signinVerify},
+		{"GET /account/totp", permSignedIn, s.totpPage},
+		{"POST /account/totp", permSignedIn, s.totpBegin},
+		{"POST /account/totp/confirm", permSignedIn, s.totpConfirm},
 		{"GET /reset", permAnyone, s.resetRequestForm},
 		{"POST /reset", permAnyone, s.resetRequest},
 		{"GET /reset/{token}", permAnyone, s.resetForm},
