@@ -133,13 +133,7 @@ type cancelWorker struct {
 // went through anyway reaches succeed, which logs it for review.
 func (w *cancelWorker) Work(ctx context.Context, job *river.Job[CancelPaymentArgs]) error {
 	s := w.s
-	if !s.Enabled() {
-		return ErrDisabled
-	}
-	p, err := getPayment(ctx, s.db.Read, job.Args.PaymentID)
-	if errors.Is(err, ErrNotFound) {
-		return river.JobCancel(err)
-	}
+	p, err := s.jobPayment(ctx, job.Args.PaymentID)
 	if err != nil {
 		return err
 	}

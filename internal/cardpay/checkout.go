@@ -211,6 +211,21 @@ func (CreateCheckoutArgs) InsertOpts() river.InsertOpts { return stripeJobOpts()
 // first answer instead of acting a second time.
 func stripeJobOpts() river.InsertOpts { return river.InsertOpts{MaxAttempts: 12} }
 
+// jobPayment reads, from the read pool, the payment a Stripe job is about.
+// Stripe not configured is an error the job retries on: an operator may
+// configure it. A payment that does not exist cancels the job: no retry
+// will bring it back.
+func (s *Service) jobPayment(ctx context.Context, paymentID string) (Payment, error) {
+	if !s.Enabled() {
+		return Payment{}, ErrDisabled
+	}
+	p, err := getPayment(ctx, s.db.Read, paymentID)
+	if errors.Is(err, ErrNotFound) {
+		return Payment{}, river.JobCancel(err)
+	}
+	return p, err
+}
+
 type checkoutWorker struct {
 	river.WorkerDefaults[CreateCheckoutArgs]
 	s *Service
@@ -221,14 +236,8 @@ type checkoutWorker struct {
 // to Stripe happens outside any transaction.
 func (w *checkoutWorker) Work(ctx context.Context, job *river.Job[CreateCheckoutArgs]) error {
 	s := w.s
-	if !s.Enabled() {
-		return ErrDisabled // retried: an operator may configure Stripe
-	}
 	a := job.Args
-	p, err := getPayment(ctx, s.db.Read, a.PaymentID)
-	if errors.Is(err, ErrNotFound) {
-		return river.JobCancel(err)
-	}
+	p, err := s.jobPayment(ctx, a.PaymentID)
 	if err != nil {
 		return err
 	}

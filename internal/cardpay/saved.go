@@ -138,13 +138,7 @@ type chargeWorker struct {
 // gets the first PaymentIntent back and never charges twice.
 func (w *chargeWorker) Work(ctx context.Context, job *river.Job[ChargeSavedCardArgs]) error {
 	s := w.s
-	if !s.Enabled() {
-		return ErrDisabled
-	}
-	p, err := getPayment(ctx, s.db.Read, job.Args.PaymentID)
-	if errors.Is(err, ErrNotFound) {
-		return river.JobCancel(err)
-	}
+	p, err := s.jobPayment(ctx, job.Args.PaymentID)
 	if err != nil {
 		return err
 	}
@@ -275,13 +269,7 @@ type fetchWorker struct {
 // expanded, outside any transaction, and fills what the row lacks.
 func (w *fetchWorker) Work(ctx context.Context, job *river.Job[FetchDetailsArgs]) error {
 	s := w.s
-	if !s.Enabled() {
-		return ErrDisabled
-	}
-	p, err := getPayment(ctx, s.db.Read, job.Args.PaymentID)
-	if errors.Is(err, ErrNotFound) {
-		return river.JobCancel(err)
-	}
+	p, err := s.jobPayment(ctx, job.Args.PaymentID)
 	if err != nil {
 		return err
 	}

@@ -152,24 +152,15 @@ func (p *Pack) readOrder(ctx context.Context, q db.Querier, orderID string) erro
 
 	// The product as described when bought: the line's own revision, in
 	// the order's language.
-	rows, err := q.QueryContext(ctx, `SELECT l.id, l.product_id, l.kind, l.name, l.product_revision, l.quantity, l.delivered, l.amount,
+	err = appendRows(ctx, q, &p.Lines, "lines", func(rows *sql.Rows) (l Line, err error) {
+		err = rows.Scan(&l.ID, &l.ProductID, &l.Kind, &l.Name, &l.Revision, &l.Quantity, &l.Delivered, &l.Amount.Minor, &l.Description)
+		l.Amount.Currency = currency
+		return l, err
+	}, `SELECT l.id, l.product_id, l.kind, l.name, l.product_revision, l.quantity, l.delivered, l.amount,
 		CASE WHEN $2 = 'fr' THEN r.description_fr ELSE r.description_en END
 		FROM order_lines l JOIN product_revisions r ON r.product_id = l.product_id AND r.revision = l.product_revision
 		WHERE l.order_id = $1 ORDER BY l.position`, orderID, o.Lang)
 	if err != nil {
-		return fmt.Errorf("disputes: lines: %w", err)
-	}
-	for rows.Next() {
-		var l Line
-		if err := rows.Scan(&l.ID, &l.ProductID, &l.Kind, &l.Name, &l.Revision, &l.Quantity, &l.Delivered, &l.Amount.Minor, &l.Description); err != nil {
-			rows.Close()
-			return err
-		}
-		l.Amount.Currency = currency
-		p.Lines = append(p.Lines, l)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
 		return err
 	}
 
@@ -200,118 +191,82 @@ func (p *Pack) readOrder(ctx context.Context, q db.Querier, orderID string) erro
 
 	// The confirmation email: the message of that kind sent to the buyer
 	// that names the order.
-	rows, err = q.QueryContext(ctx, `SELECT kind, to_addr, subject, text_body, status, created_at FROM outgoing_mail
+	err = appendRows(ctx, q, &p.Mails, "mail", func(rows *sql.Rows) (m Mail, err error) {
+		err = rows.Scan(&m.Kind, &m.To, &m.Subject, &m.Text, &m.Status, &m.At)
+		return
+	}, `SELECT kind, to_addr, subject, text_body, status, created_at FROM outgoing_mail
 		WHERE user_id = $1 AND kind = 'order_confirmation' AND text_body LIKE $2 ORDER BY created_at`,
 		p.Case.CustomerID, "%"+orderID+"%")
 	if err != nil {
-		return fmt.Errorf("disputes: mail: %w", err)
-	}
-	for rows.Next() {
-		var m Mail
-		if err := rows.Scan(&m.Kind, &m.To, &m.Subject, &m.Text, &m.Status, &m.At); err != nil {
-			rows.Close()
-			return err
-		}
-		p.Mails = append(p.Mails, m)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
 		return err
 	}
 
-	rows, err = q.QueryContext(ctx, `SELECT e.at, e.order_line_id, l.name, e.delivered_before, e.delivered_after, e.source
+	err = appendRows(ctx, q, &p.Delivery, "delivery", func(rows *sql.Rows) (e DeliveryEvent, err error) {
+		err = rows.Scan(&e.At, &e.LineID, &e.LineName, &e.Before, &e.After, &e.Source)
+		return
+	}, `SELECT e.at, e.order_line_id, l.name, e.delivered_before, e.delivered_after, e.source
 		FROM delivery_events e JOIN order_lines l ON l.id = e.order_line_id WHERE e.order_id = $1 ORDER BY e.at, e.id`, orderID)
 	if err != nil {
-		return fmt.Errorf("disputes: delivery: %w", err)
-	}
-	for rows.Next() {
-		var e DeliveryEvent
-		if err := rows.Scan(&e.At, &e.LineID, &e.LineName, &e.Before, &e.After, &e.Source); err != nil {
-			rows.Close()
-			return err
-		}
-		p.Delivery = append(p.Delivery, e)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
 		return err
 	}
 
-	rows, err = q.QueryContext(ctx, `SELECT m.created_at, t.reference, m.direction, m.from_email, m.subject, m.body_text
+	err = appendRows(ctx, q, &p.Thread, "thread", func(rows *sql.Rows) (m Message, err error) {
+		err = rows.Scan(&m.At, &m.Ticket, &m.Direction, &m.From, &m.Subject, &m.Text)
+		return
+	}, `SELECT m.created_at, t.reference, m.direction, m.from_email, m.subject, m.body_text
 		FROM ticket_messages m JOIN tickets t ON t.id = m.ticket_id
 		WHERE t.order_id = $1 AND m.direction <> 'note' ORDER BY m.created_at, m.id`, orderID)
 	if err != nil {
-		return fmt.Errorf("disputes: thread: %w", err)
-	}
-	for rows.Next() {
-		var m Message
-		if err := rows.Scan(&m.At, &m.Ticket, &m.Direction, &m.From, &m.Subject, &m.Text); err != nil {
-			rows.Close()
-			return err
-		}
-		p.Thread = append(p.Thread, m)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
 		return err
 	}
 
-	rows, err = q.QueryContext(ctx, `SELECT d.decided_at, c.id, c.kind, d.outcome, d.rule,
+	return appendRows(ctx, q, &p.Claims, "claims", func(rows *sql.Rows) (d Decision, err error) {
+		err = rows.Scan(&d.At, &d.ClaimID, &d.Kind, &d.Outcome, &d.Rule, &d.Reason, &d.PolicyVersion,
+			&d.Refund.Minor, &d.Refund.Currency, &d.ByAgent)
+		return
+	}, `SELECT d.decided_at, c.id, c.kind, d.outcome, d.rule,
 		CASE WHEN $2 = 'fr' THEN d.reason_fr ELSE d.reason_en END, d.policy_version,
 		COALESCE(d.refund_amount, 0), COALESCE(d.refund_currency, ''), d.decided_by IS NOT NULL
 		FROM claim_decisions d JOIN claims c ON c.id = d.claim_id WHERE c.order_id = $1 ORDER BY d.decided_at, d.seq`, orderID, o.Lang)
+}
+
+// appendRows runs a query and appends to dst one value per row, made by
+// scan. Only a failed query is wrapped, naming what it read.
+func appendRows[T any](ctx context.Context, q db.Querier, dst *[]T, what string, scan func(*sql.Rows) (T, error), query string, args ...any) error {
+	rows, err := q.QueryContext(ctx, query, args...)
 	if err != nil {
-		return fmt.Errorf("disputes: claims: %w", err)
+		return fmt.Errorf("disputes: %s: %w", what, err)
 	}
+	defer rows.Close()
 	for rows.Next() {
-		var d Decision
-		if err := rows.Scan(&d.At, &d.ClaimID, &d.Kind, &d.Outcome, &d.Rule, &d.Reason, &d.PolicyVersion,
-			&d.Refund.Minor, &d.Refund.Currency, &d.ByAgent); err != nil {
-			rows.Close()
+		v, err := scan(rows)
+		if err != nil {
 			return err
 		}
-		p.Claims = append(p.Claims, d)
+		*dst = append(*dst, v)
 	}
-	rows.Close()
 	return rows.Err()
 }
 
 // readActivity gathers what the customer did: sign-ins and order page
 // views (customer_activity), and the downloads of the order's files.
 func (p *Pack) readActivity(ctx context.Context, q db.Querier) error {
-	rows, err := q.QueryContext(ctx, `SELECT at, kind, subject_id, ip, user_agent FROM customer_activity
+	err := appendRows(ctx, q, &p.Activity, "activity", func(rows *sql.Rows) (a Activity, err error) {
+		err = rows.Scan(&a.At, &a.Kind, &a.Subject, &a.IP, &a.UserAgent)
+		return
+	}, `SELECT at, kind, subject_id, ip, user_agent FROM customer_activity
 		WHERE customer_id = $1 ORDER BY at, id`, p.Case.CustomerID)
 	if err != nil {
-		return fmt.Errorf("disputes: activity: %w", err)
-	}
-	for rows.Next() {
-		var a Activity
-		if err := rows.Scan(&a.At, &a.Kind, &a.Subject, &a.IP, &a.UserAgent); err != nil {
-			rows.Close()
-			return err
-		}
-		p.Activity = append(p.Activity, a)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
 		return err
 	}
 	if p.Order != nil {
-		rows, err := q.QueryContext(ctx, `SELECT d.at, l.name, d.ip, d.user_agent FROM download_events d
+		err := appendRows(ctx, q, &p.Activity, "downloads", func(rows *sql.Rows) (a Activity, err error) {
+			a.Kind = "download"
+			err = rows.Scan(&a.At, &a.Subject, &a.IP, &a.UserAgent)
+			return
+		}, `SELECT d.at, l.name, d.ip, d.user_agent FROM download_events d
 			JOIN order_lines l ON l.id = d.order_line_id WHERE d.order_id = $1 ORDER BY d.at, d.id`, p.Order.ID)
 		if err != nil {
-			return fmt.Errorf("disputes: downloads: %w", err)
-		}
-		for rows.Next() {
-			a := Activity{Kind: "download"}
-			if err := rows.Scan(&a.At, &a.Subject, &a.IP, &a.UserAgent); err != nil {
-				rows.Close()
-				return err
-			}
-			p.Activity = append(p.Activity, a)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
 			return err
 		}
 	}
