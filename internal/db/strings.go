@@ -24,7 +24,8 @@ func Strings(ctx context.Context, q Querier, query string, args ...any) ([]strin
 }
 
 // ExecEach runs each statement of queries in turn with the same args,
-// stopping at the first error.
+// stopping at the first error. Every statement must use all of args:
+// PostgreSQL refuses an argument a statement does not name.
 func ExecEach(ctx context.Context, q Querier, queries []string, args ...any) error {
 	for _, query := range queries {
 		if _, err := q.ExecContext(ctx, query, args...); err != nil {
