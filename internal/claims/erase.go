@@ -4,6 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+
+	"comptoir/internal/db"
 )
 
 // EraseCustomerTx erases what a customer wrote in their claims and the
@@ -13,32 +15,17 @@ import (
 // returned for deletion once tx commits. Kinds, outcomes, decisions and
 // amounts stay: they are the seller's accounting and legal record.
 func EraseCustomerTx(ctx context.Context, tx *sql.Tx, customerID string) ([]string, error) {
-	rows, err := tx.QueryContext(ctx, `SELECT e.blob_key FROM claim_evidence e JOIN claims c ON c.id = e.claim_id
+	keys, err := db.Strings(ctx, tx, `SELECT e.blob_key FROM claim_evidence e JOIN claims c ON c.id = e.claim_id
 		WHERE c.customer_id = $1 AND e.kind = 'file'`, customerID)
 	if err != nil {
 		return nil, fmt.Errorf("claims: erase: %w", err)
 	}
-	var keys []string
-	for rows.Next() {
-		var k string
-		if err := rows.Scan(&k); err != nil {
-			rows.Close()
-			return nil, err
-		}
-		keys = append(keys, k)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	for _, q := range []string{
+	if err := db.ExecEach(ctx, tx, []string{
 		`UPDATE claims SET message = '' WHERE customer_id = $1`,
 		`UPDATE claim_evidence SET text = 'erased' WHERE kind = 'text' AND claim_id IN (SELECT id FROM claims WHERE customer_id = $1)`,
 		`UPDATE claim_evidence SET file_name = 'erased' WHERE kind = 'file' AND claim_id IN (SELECT id FROM claims WHERE customer_id = $1)`,
-	} {
-		if _, err := tx.ExecContext(ctx, q, customerID); err != nil {
-			return nil, fmt.Errorf("claims: erase: %w", err)
-		}
+	}, customerID); err != nil {
+		return nil, fmt.Errorf("claims: erase: %w", err)
 	}
 	return keys, nil
 }

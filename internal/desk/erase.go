@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"comptoir/internal/db"
 )
 
 // erasedEmail is the placeholder address of an erased ticket's customer.
@@ -37,20 +39,11 @@ func EraseClosedBeforeTx(ctx context.Context, tx *sql.Tx, before time.Time) (int
 }
 
 func ticketIDs(ctx context.Context, tx *sql.Tx, q string, args ...any) ([]string, error) {
-	rows, err := tx.QueryContext(ctx, q, args...)
+	ids, err := db.Strings(ctx, tx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("desk: erase: %w", err)
 	}
-	defer rows.Close()
-	var ids []string
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			return nil, err
-		}
-		ids = append(ids, id)
-	}
-	return ids, rows.Err()
+	return ids, nil
 }
 
 // eraseTicketsTx blanks what people wrote or sent in the tickets: the
@@ -62,33 +55,20 @@ func ticketIDs(ctx context.Context, tx *sql.Tx, q string, args ...any) ([]string
 func eraseTicketsTx(ctx context.Context, tx *sql.Tx, ids []string, at time.Time) ([]string, error) {
 	var keys []string
 	for _, id := range ids {
-		rows, err := tx.QueryContext(ctx, `SELECT a.blob_key FROM ticket_attachments a
+		ks, err := db.Strings(ctx, tx, `SELECT a.blob_key FROM ticket_attachments a
 			JOIN ticket_messages m ON m.id = a.message_id WHERE m.ticket_id = $1`, id)
 		if err != nil {
 			return nil, fmt.Errorf("desk: erase: %w", err)
 		}
-		for rows.Next() {
-			var k string
-			if err := rows.Scan(&k); err != nil {
-				rows.Close()
-				return nil, err
-			}
-			keys = append(keys, k)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return nil, err
-		}
-		for _, q := range []string{
+		keys = append(keys, ks...)
+		if err := db.ExecEach(ctx, tx, []string{
 			`DELETE FROM ticket_attachments WHERE message_id IN (SELECT id FROM ticket_messages WHERE ticket_id = $1)`,
 			`UPDATE ticket_messages SET from_email = '', subject = '', body_text = '', body_html = '', raw = NULL,
 				in_reply_to = '', refs = '', message_id = CASE WHEN direction = 'in' THEN NULL ELSE message_id END
 				WHERE ticket_id = $1`,
 			`UPDATE ticket_surveys SET comment = '' WHERE ticket_id = $1`,
-		} {
-			if _, err := tx.ExecContext(ctx, q, id); err != nil {
-				return nil, fmt.Errorf("desk: erase: %w", err)
-			}
+		}, id); err != nil {
+			return nil, fmt.Errorf("desk: erase: %w", err)
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE tickets SET customer_email = $1, customer_name = '',
 			status = 'closed', target_at = NULL, promise_at = NULL,

@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"fmt"
 	"time"
+
+	"comptoir/internal/db"
 )
 
 // EraseCustomerTx replaces the IP address and user agent of a customer's
@@ -16,33 +18,18 @@ import (
 // It returns the addresses it erased, so that other traces keyed by them
 // (rate-limit windows) can go too.
 func EraseCustomerTx(ctx context.Context, tx *sql.Tx, customerID string) ([]string, error) {
-	rows, err := tx.QueryContext(ctx, `SELECT ip FROM order_consents WHERE order_id IN (SELECT id FROM orders WHERE customer_id = $1)
+	ips, err := db.Strings(ctx, tx, `SELECT ip FROM order_consents WHERE order_id IN (SELECT id FROM orders WHERE customer_id = $1)
 		UNION SELECT ip FROM download_events WHERE customer_id = $1`, customerID)
 	if err != nil {
 		return nil, fmt.Errorf("orders: erase: %w", err)
 	}
-	var ips []string
-	for rows.Next() {
-		var ip string
-		if err := rows.Scan(&ip); err != nil {
-			rows.Close()
-			return nil, err
-		}
-		ips = append(ips, ip)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	for _, q := range []string{
+	if err := db.ExecEach(ctx, tx, []string{
 		`UPDATE order_consents SET ip = 'erased', user_agent = 'erased'
 			WHERE order_id IN (SELECT id FROM orders WHERE customer_id = $1) AND NOT (ip = 'erased' AND user_agent = 'erased')`,
 		`UPDATE download_events SET ip = 'erased', user_agent = 'erased'
 			WHERE customer_id = $1 AND NOT (ip = 'erased' AND user_agent = 'erased')`,
-	} {
-		if _, err := tx.ExecContext(ctx, q, customerID); err != nil {
-			return nil, fmt.Errorf("orders: erase: %w", err)
-		}
+	}, customerID); err != nil {
+		return nil, fmt.Errorf("orders: erase: %w", err)
 	}
 	return ips, nil
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+
+	"comptoir/internal/db"
 )
 
 // EraseCustomerTx replaces the IP address and user agent recorded with a
@@ -11,22 +13,9 @@ import (
 // the terms and the consent's words, version and time stay). It returns the
 // addresses erased.
 func EraseCustomerTx(ctx context.Context, tx *sql.Tx, customerID string) ([]string, error) {
-	rows, err := tx.QueryContext(ctx, `SELECT DISTINCT consent_ip FROM subscriptions WHERE customer_id = $1`, customerID)
+	ips, err := db.Strings(ctx, tx, `SELECT DISTINCT consent_ip FROM subscriptions WHERE customer_id = $1`, customerID)
 	if err != nil {
 		return nil, fmt.Errorf("subscriptions: erase: %w", err)
-	}
-	var ips []string
-	for rows.Next() {
-		var ip string
-		if err := rows.Scan(&ip); err != nil {
-			rows.Close()
-			return nil, err
-		}
-		ips = append(ips, ip)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, err
 	}
 	if _, err := tx.ExecContext(ctx, `UPDATE subscriptions SET consent_ip = 'erased', consent_user_agent = 'erased'
 		WHERE customer_id = $1 AND NOT (consent_ip = 'erased' AND consent_user_agent = 'erased')`, customerID); err != nil {

@@ -39,12 +39,7 @@ func (s *Server) cannedView(r *http.Request) (*view, error) {
 
 func (s *Server) showCanned(w http.ResponseWriter, r *http.Request, status int, prepare func(*view)) {
 	v, err := s.cannedView(r)
-	if errors.Is(err, desk.ErrNotFound) {
-		s.notFound(w, r)
-		return
-	}
-	if err != nil {
-		s.serverError(w, r, err)
+	if s.deskFailed(w, r, err) {
 		return
 	}
 	if prepare != nil {
@@ -78,8 +73,7 @@ func (s *Server) adminCannedSave(w http.ResponseWriter, r *http.Request) {
 		_, err = s.Desk.CreateCanned(r.Context(), actor, in)
 	}
 	var verr *desk.ValidationError
-	switch {
-	case errors.As(err, &verr):
+	if errors.As(err, &verr) {
 		s.showCanned(w, r, http.StatusUnprocessableEntity, func(v *view) {
 			v.Form = f
 			v.Errors = map[string]string{}
@@ -88,11 +82,8 @@ func (s *Server) adminCannedSave(w http.ResponseWriter, r *http.Request) {
 			}
 		})
 		return
-	case errors.Is(err, desk.ErrNotFound):
-		s.notFound(w, r)
-		return
-	case err != nil:
-		s.serverError(w, r, err)
+	}
+	if s.deskFailed(w, r, err) {
 		return
 	}
 	s.flash(w, "admin.canned.saved")
@@ -101,12 +92,7 @@ func (s *Server) adminCannedSave(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) adminCannedDelete(w http.ResponseWriter, r *http.Request) {
 	err := s.Desk.DeleteCanned(r.Context(), state(r).user.Actor(), r.PathValue("id"))
-	switch {
-	case errors.Is(err, desk.ErrNotFound):
-		s.notFound(w, r)
-		return
-	case err != nil:
-		s.serverError(w, r, err)
+	if s.deskFailed(w, r, err) {
 		return
 	}
 	s.flash(w, "admin.canned.deleted")

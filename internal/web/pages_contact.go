@@ -30,6 +30,23 @@ func (s *Server) contactView(r *http.Request) *view {
 	return v
 }
 
+// parseFormWithFiles reads a form that may carry files (multipart, as the
+// Contact and reply forms do) or not; the caller removes r.MultipartForm's
+// files when done.
+func parseFormWithFiles(r *http.Request) error {
+	if strings.HasPrefix(r.Header.Get("Content-Type"), "multipart/form-data") {
+		return r.ParseMultipartForm(8 << 20)
+	}
+	return r.ParseForm()
+}
+
+// uploadErrors names a refused file, in lang, under the form's attachments
+// field.
+func (s *Server) uploadErrors(lang string, uerr *desk.UploadError) map[string]string {
+	return map[string]string{"attachments": s.Messages.T(lang, "contact.error.attachments."+uerr.Code,
+		map[string]any{"Name": uerr.Name, "Max": desk.MaxContactFiles, "MaxMB": desk.MaxContactFileBytes >> 20})}
+}
+
 func (s *Server) contactForm(w http.ResponseWriter, r *http.Request) {
 	s.render(w, r, http.StatusOK, "contact", s.contactView(r))
 }
@@ -40,13 +57,7 @@ func (s *Server) contactForm(w http.ResponseWriter, r *http.Request) {
 // type read from the content) before anything is stored, and a refused
 // file is named in the visitor's language with nothing kept.
 func (s *Server) contact(w http.ResponseWriter, r *http.Request) {
-	var err error
-	if strings.HasPrefix(r.Header.Get("Content-Type"), "multipart/form-data") {
-		err = r.ParseMultipartForm(8 << 20)
-	} else {
-		err = r.ParseForm()
-	}
-	if err != nil {
+	if err := parseFormWithFiles(r); err != nil {
 		s.badForm(w, r, err)
 		return
 	}
@@ -74,8 +85,7 @@ func (s *Server) contact(w http.ResponseWriter, r *http.Request) {
 	if errors.As(err, &uerr) {
 		v := s.contactView(r)
 		v.Form = f
-		v.Errors = map[string]string{"attachments": s.Messages.T(v.Lang, "contact.error.attachments."+uerr.Code,
-			map[string]any{"Name": uerr.Name, "Max": desk.MaxContactFiles, "MaxMB": desk.MaxContactFileBytes >> 20})}
+		v.Errors = s.uploadErrors(v.Lang, uerr)
 		s.render(w, r, http.StatusUnprocessableEntity, "contact", v)
 		return
 	}

@@ -140,14 +140,24 @@ func (s *Server) ticketViewOf(r *http.Request, t desk.Ticket, console bool, base
 	return v, nil
 }
 
+// deskFailed answers err from the desk, if any: an unknown (or another
+// visitor's) ticket or canned reply is 404, anything else a server error. It
+// reports whether it answered, so that the handler stops.
+func (s *Server) deskFailed(w http.ResponseWriter, r *http.Request, err error) bool {
+	switch {
+	case err == nil:
+		return false
+	case errors.Is(err, desk.ErrNotFound):
+		s.notFound(w, r)
+	default:
+		s.serverError(w, r, err)
+	}
+	return true
+}
+
 func (s *Server) showTicket(w http.ResponseWriter, r *http.Request, console bool) {
 	v, err := s.ticketView(r, console)
-	if errors.Is(err, desk.ErrNotFound) {
-		s.notFound(w, r)
-		return
-	}
-	if err != nil {
-		s.serverError(w, r, err)
+	if s.deskFailed(w, r, err) {
 		return
 	}
 	s.render(w, r, http.StatusOK, "ticket", v)
@@ -232,12 +242,7 @@ func (s *Server) consoleClaimFromMessage(w http.ResponseWriter, r *http.Request)
 	}
 	ctx := r.Context()
 	t, err := s.Desk.Get(ctx, r.PathValue("id"))
-	if errors.Is(err, desk.ErrNotFound) {
-		s.notFound(w, r)
-		return
-	}
-	if err != nil {
-		s.serverError(w, r, err)
+	if s.deskFailed(w, r, err) {
 		return
 	}
 	msgs, err := s.Desk.Thread(ctx, t.ID, false)

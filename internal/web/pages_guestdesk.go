@@ -3,7 +3,6 @@ package web
 import (
 	"errors"
 	"net/http"
-	"strings"
 	"time"
 
 	"comptoir/internal/desk"
@@ -43,12 +42,7 @@ func guestHeaders(w http.ResponseWriter) {
 // with a reply form.
 func (s *Server) guestTicket(w http.ResponseWriter, r *http.Request) {
 	v, err := s.guestTicketView(r)
-	switch {
-	case errors.Is(err, desk.ErrNotFound):
-		s.notFound(w, r)
-		return
-	case err != nil:
-		s.serverError(w, r, err)
+	if s.deskFailed(w, r, err) {
 		return
 	}
 	guestHeaders(w)
@@ -75,12 +69,7 @@ func (s *Server) guestTicketReply(w http.ResponseWriter, r *http.Request) {
 // as the portal does; a file of another ticket is 404.
 func (s *Server) guestTicketAttachment(w http.ResponseWriter, r *http.Request) {
 	t, err := s.Desk.GuestTicket(r.Context(), r.PathValue("token"))
-	switch {
-	case errors.Is(err, desk.ErrNotFound):
-		s.notFound(w, r)
-		return
-	case err != nil:
-		s.serverError(w, r, err)
+	if s.deskFailed(w, r, err) {
 		return
 	}
 	guestHeaders(w)
@@ -94,13 +83,7 @@ func (s *Server) guestTicketAttachment(w http.ResponseWriter, r *http.Request) {
 // the reply goes through reply and the visitor goes back to the page.
 func (s *Server) pageReply(w http.ResponseWriter, r *http.Request, back string, page func() (*view, error),
 	reply func(text string, atts []desk.Attachment) error) {
-	var err error
-	if strings.HasPrefix(r.Header.Get("Content-Type"), "multipart/form-data") {
-		err = r.ParseMultipartForm(8 << 20)
-	} else {
-		err = r.ParseForm()
-	}
-	if err != nil {
+	if err := parseFormWithFiles(r); err != nil {
 		s.badForm(w, r, err)
 		return
 	}
@@ -130,8 +113,7 @@ func (s *Server) pageReply(w http.ResponseWriter, r *http.Request, back string, 
 			return
 		}
 		v.Form = r.PostForm
-		v.Errors = map[string]string{"attachments": s.Messages.T(v.Lang, "contact.error.attachments."+uerr.Code,
-			map[string]any{"Name": uerr.Name, "Max": desk.MaxContactFiles, "MaxMB": desk.MaxContactFileBytes >> 20})}
+		v.Errors = s.uploadErrors(v.Lang, uerr)
 		s.render(w, r, http.StatusUnprocessableEntity, "ticket", v)
 		return
 	}

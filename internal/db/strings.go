@@ -1,0 +1,36 @@
+package db
+
+import "context"
+
+// Strings runs query, whose rows hold one text column (ids, addresses,
+// blob keys), and returns the values in order; nil when there is none.
+// Erasure and retention code collects such a list before it blanks or
+// deletes the rows that hold it.
+func Strings(ctx context.Context, q Querier, query string, args ...any) ([]string, error) {
+	rows, err := q.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var s string
+		if err := rows.Scan(&s); err != nil {
+			return nil, err
+		}
+		out = append(out, s)
+	}
+	return out, rows.Err()
+}
+
+// ExecEach runs each statement of queries in turn with the same args,
+// stopping at the first error. Every statement must use all of args:
+// PostgreSQL refuses an argument a statement does not name.
+func ExecEach(ctx context.Context, q Querier, queries []string, args ...any) error {
+	for _, query := range queries {
+		if _, err := q.ExecContext(ctx, query, args...); err != nil {
+			return err
+		}
+	}
+	return nil
+}
