@@ -32,8 +32,9 @@ func ErasedName(userID string) string {
 var ErrNotCustomer = fmt.Errorf("account: only a customer account can be erased")
 
 // EraseTx replaces the personal data of customer userID by placeholders and
-// ends every way into the account: sessions, API tokens and reset links are
-// deleted. The id stays, so orders, invoices and the ledger keep pointing to
+// ends every way into the account: sessions, API tokens, reset links,
+// pending second-factor sign-ins and any second factor (secret, recovery
+// codes; customers normally have none) are deleted. The id stays, so orders, invoices and the ledger keep pointing to
 // it. ips are addresses the customer was seen from (sessions, consents): the
 // rate-limit windows keyed by them go too. It returns the user as it was.
 // Erasing an account already erased does nothing and returns it.
@@ -58,7 +59,8 @@ func EraseTx(ctx context.Context, tx *sql.Tx, userID string, at time.Time, ips [
 		return User{}, fmt.Errorf("account: erase: %w", err)
 	}
 	for _, q := range []string{`DELETE FROM sessions WHERE user_id = $1`, `DELETE FROM api_tokens WHERE user_id = $1`,
-		`DELETE FROM password_resets WHERE user_id = $1`} {
+		`DELETE FROM password_resets WHERE user_id = $1`, `DELETE FROM signin_challenges WHERE user_id = $1`,
+		`DELETE FROM totp_recovery_codes WHERE user_id = $1`, `DELETE FROM user_totp WHERE user_id = $1`} {
 		if _, err := tx.ExecContext(ctx, q, userID); err != nil {
 			return User{}, fmt.Errorf("account: erase: %w", err)
 		}

@@ -48,8 +48,9 @@ func ticketIDs(ctx context.Context, tx *sql.Tx, q string, args ...any) ([]string
 
 // eraseTicketsTx blanks what people wrote or sent in the tickets: the
 // customer's address and name, every message's text, headers and raw mail,
-// notes (they speak of the customer), survey comments; attachments' rows go
-// and their blob keys are returned. An open ticket is closed: nobody is
+// notes (they speak of the customer), survey comments; guest links go (the
+// link then answers 404), and so do attachments' rows, whose blob keys are
+// returned. An open ticket is closed: nobody is
 // left to answer. Without a customer, an erased ticket keeps its updated_at
 // (the retention job erases it once).
 func eraseTicketsTx(ctx context.Context, tx *sql.Tx, ids []string, at time.Time) ([]string, error) {
@@ -67,6 +68,9 @@ func eraseTicketsTx(ctx context.Context, tx *sql.Tx, ids []string, at time.Time)
 				in_reply_to = '', refs = '', message_id = CASE WHEN direction = 'in' THEN NULL ELSE message_id END
 				WHERE ticket_id = $1`,
 			`UPDATE ticket_surveys SET comment = '' WHERE ticket_id = $1`,
+			// A guest's link would still open the (blanked) ticket and
+			// show it exists: the link dies with the content.
+			`DELETE FROM ticket_guest_links WHERE ticket_id = $1`,
 		}, id); err != nil {
 			return nil, fmt.Errorf("desk: erase: %w", err)
 		}

@@ -62,8 +62,10 @@ func (s *Service) ticketLinkTx(ctx context.Context, tx *sql.Tx, t Ticket) (strin
 	if t.CustomerID != "" {
 		return s.opts.BaseURL + "/support/tickets/" + t.ID, nil
 	}
-	if !validRecipient(t.CustomerEmail) {
-		return "", nil // no email will carry it
+	if !validRecipient(t.CustomerEmail) || t.CustomerEmail == erasedEmail {
+		// No email will carry it, or the ticket was erased: a new link
+		// would bring back what the erasure deleted.
+		return "", nil
 	}
 	return s.guestLinkTx(ctx, tx, t.ID)
 }

@@ -2,6 +2,7 @@ package desk_test
 
 import (
 	"context"
+	"database/sql"
 	"regexp"
 	"strings"
 	"testing"
@@ -106,5 +107,37 @@ func TestGuestReplyThreadsAndRestartsTheClock(t *testing.T) {
 	if err := e.db.Read.QueryRow(`SELECT after_state FROM audit_log WHERE subject_id = $1 AND action = 'ticket.message_received'`, tk.ID).Scan(&via); err != nil ||
 		!strings.Contains(via, "guest_link") {
 		t.Fatalf("audit of the guest's reply: %q %v", via, err)
+	}
+}
+
+// Erasing a guest's tickets (their address erased) deletes their links: the
+// link then finds nothing, and an answer written later mints none.
+func TestErasureEndsGuestLinks(t *testing.T) {
+	e := setup(t)
+	ctx := context.Background()
+	tk := e.contact(t, "Guest@Example.org", "en")
+	kept := e.contact(t, "zed@example.org", "en")
+	_, ack := e.lastOut(t, tk.ID)
+	tok := guestTokenIn(ack)
+	if got, err := e.desk.GuestTicket(ctx, tok); err != nil || got.ID != tk.ID {
+		t.Fatalf("before erasure the link opens %q (%v)", got.ID, err)
+	}
+	if err := e.db.Tx(ctx, func(tx *sql.Tx) error {
+		_, err := desk.EraseCustomerTx(ctx, tx, "usr_nobody", "guest@example.org", e.clock.Now())
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	_, err := e.desk.GuestTicket(ctx, tok)
+	wantCode(t, err, "not_found")
+	// An erased ticket is closed and refuses answers today; were that to
+	// change, no new link may be minted for it either.
+	e.desk.Reply(ctx, e.agent, tk.ID, "Anyone there?")
+	var n, others int
+	if err := e.db.Read.QueryRowContext(ctx, `SELECT COUNT(*) FROM ticket_guest_links WHERE ticket_id = $1`, tk.ID).Scan(&n); err != nil || n != 0 {
+		t.Fatalf("%d guest links left on the erased ticket (%v)", n, err)
+	}
+	if err := e.db.Read.QueryRowContext(ctx, `SELECT COUNT(*) FROM ticket_guest_links WHERE ticket_id = $1`, kept.ID).Scan(&others); err != nil || others == 0 {
+		t.Fatalf("another guest's links went too: %d (%v)", others, err)
 	}
 }

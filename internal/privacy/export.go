@@ -59,6 +59,15 @@ type Export struct {
 	// Visits are the sign-ins and order page views logged with their
 	// address and browser (evidence in card disputes).
 	Visits []Record `json:"visits"`
+	// SecondFactor says since when a second factor guards the account
+	// (never its secret nor recovery codes); empty without one.
+	SecondFactor []Record `json:"second_factor"`
+	// ProofChoices are the buyer's choice, per order, to keep the purchase
+	// out of the store's "recent purchases" feed.
+	ProofChoices []Record `json:"proof_choices"`
+	// Disputes are the card disputes on the customer's payments: status,
+	// amount and reason (the evidence quotes records exported above).
+	Disputes []Record `json:"disputes"`
 }
 
 // Record is one stored row.
@@ -138,6 +147,10 @@ func (s *Service) read(ctx context.Context, userID string) (*Export, error) {
 			WHERE user_id = $1 OR lower(to_addr) = $2 ORDER BY created_at, id`},
 		{&e.Activity, `SELECT at, action, subject_type, subject_id FROM audit_log WHERE actor_id = $1 ORDER BY id`},
 		{&e.Visits, `SELECT at, kind, subject_id, ip, user_agent FROM customer_activity WHERE customer_id = $1 ORDER BY at, id`},
+		{&e.SecondFactor, `SELECT confirmed_at AS enabled_since FROM user_totp WHERE user_id = $1 AND confirmed_at IS NOT NULL`},
+		{&e.ProofChoices, `SELECT order_id, opt_out, at FROM proof_choices WHERE order_id IN ` + orders + ` ORDER BY at, order_id`},
+		{&e.Disputes, `SELECT id, purpose, reference_id, amount, currency, reason, status, created_at, closed_at FROM disputes
+			WHERE customer_id = $1 ORDER BY created_at, id`},
 	} {
 		args := []any{userID}
 		if strings.Contains(sec.query, "$2") {

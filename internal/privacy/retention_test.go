@@ -2,6 +2,8 @@ package privacy_test
 
 import (
 	"context"
+	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -68,6 +70,19 @@ func TestRetentionForgetsOldActivityAndClosedTickets(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	var openID string
+	if err := d.Read.QueryRowContext(ctx, `SELECT ticket_id FROM ticket_messages WHERE subject = 'open-one'`).Scan(&openID); err != nil {
+		t.Fatal(err)
+	}
+	closedLink := guestLink(t, d, closedID, strings.Repeat("C", 42)+"Q")
+	openLink := guestLink(t, d, openID, strings.Repeat("O", 42)+"Q")
+	visitor := h.NewClient(t)
+	for _, l := range []string{closedLink, openLink} {
+		if r := visitor.Get(l); r.Status != http.StatusOK {
+			t.Fatalf("guest link %s before retention: %d", l, r.Status)
+		}
+	}
+
 	// Within both periods: nothing goes.
 	if r, err := h.App.Privacy.ApplyRetention(ctx); err != nil || r != (privacy.Retained{}) {
 		t.Fatalf("retention at once: %+v %v", r, err)
@@ -100,6 +115,12 @@ func TestRetentionForgetsOldActivityAndClosedTickets(t *testing.T) {
 	}
 	if ok, _ := h.App.Blobs.Exists(ctx, closedKey); ok {
 		t.Error("the old closed ticket's attachment is still stored")
+	}
+	if r := visitor.Get(closedLink); r.Status != http.StatusNotFound {
+		t.Errorf("the old closed ticket's guest link answers %d, want 404", r.Status)
+	}
+	if r := visitor.Get(openLink); r.Status != http.StatusOK {
+		t.Errorf("the open ticket's guest link answers %d, want 200", r.Status)
 	}
 	if n := count(t, d, `SELECT COUNT(*) FROM ticket_messages WHERE subject = 'open-one' AND body_text LIKE 'body of open-one%'`); n != 1 {
 		t.Error("the open ticket lost its content")

@@ -13,9 +13,13 @@ import (
 
 // liveCondition selects the paid orders that still stand. A
 // refunded order (even in part: refunded > 0), a canceled one, and an
-// order awaiting payment never make a notice.
+// order awaiting payment never make a notice. Nor does the order of a
+// customer whose account was erased: their place is blanked but their
+// country stays, and a notice would still speak of them after they asked
+// to be forgotten (checked here, so a cached notice goes at once too).
 const liveCondition = `o.status IN ('paid', 'processing', 'partial', 'completed') AND o.refunded = 0 AND o.paid_at IS NOT NULL
-	AND NOT EXISTS (SELECT 1 FROM proof_withdrawn w WHERE w.order_id = o.id)`
+	AND NOT EXISTS (SELECT 1 FROM proof_withdrawn w WHERE w.order_id = o.id)
+	AND NOT EXISTS (SELECT 1 FROM users eu WHERE eu.id = o.customer_id AND eu.erased_at IS NOT NULL)`
 
 // notice is one purchase the feed may show, before wording.
 type notice struct {

@@ -323,3 +323,33 @@ func TestSettingsValidation(t *testing.T) {
 		t.Fatalf("saved settings %+v", st)
 	}
 }
+
+// An erased customer's purchases leave the feed at once (their country
+// stays on the account, so a notice would still speak of them), and they
+// no longer count in the crowd that lets a place be named.
+func TestFeedForgetsErasedCustomers(t *testing.T) {
+	s := newStore(t)
+	s.settings(func(st *proof.Settings) { st.K = 2 })
+	ctx := context.Background()
+	stays := s.customer("FR", "Bretagne", "Brest")
+	leaves := s.customer("FR", "Bretagne", "Brest")
+	kept := s.buy(stays, no())
+	gone := s.buy(leaves, no())
+	s.h.Clock.Advance(time.Hour)
+	shown := s.current()
+	if len(shown) != 2 || shown[0].Place.Level != proof.LevelCity {
+		t.Fatalf("before erasure: %+v, want 2 notices naming Brest", shown)
+	}
+	if _, err := s.h.App.Privacy.Erase(ctx, leaves.ID, admin, "request_on_behalf"); err != nil {
+		t.Fatal(err)
+	}
+	// The same moment: the cached feed is re-checked.
+	if got := orderIDs(s.current()); len(got) != 1 || got[0] != kept.ID {
+		t.Fatalf("after erasure: %v, want only %s (never %s)", got, kept.ID, gone.ID)
+	}
+	s.h.Clock.Advance(time.Minute)
+	shown = s.current()
+	if len(shown) != 1 || shown[0].Place.Level != proof.LevelNone {
+		t.Fatalf("one customer left in Brest, France (k=2): %+v, want no place", shown)
+	}
+}
