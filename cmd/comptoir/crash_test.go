@@ -10,6 +10,7 @@ import (
 	"net/http"
 	netmail "net/mail"
 	"net/smtp"
+	"net/url"
 	"os"
 	"strconv"
 	"strings"
@@ -479,6 +480,29 @@ func TestTwoNodes(t *testing.T) {
 	req.Header.Set("Authorization", "Bearer "+login.Token)
 	if resp, err = http.DefaultClient.Do(req); err != nil || resp.StatusCode != http.StatusOK {
 		t.Fatalf("A's sign-in on B: %v %v", resp, err)
+	}
+	resp.Body.Close()
+	// The same for a browser's cookie session: signed in with the form on
+	// A, the account page answers on B.
+	noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err = noRedirect.PostForm(a.base+"/signin", url.Values{"email": {"b0@example.fr"}, "password": {"correct horse battery"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	var session *http.Cookie
+	for _, c := range resp.Cookies() {
+		if c.Name == "comptoir_session" {
+			session = c
+		}
+	}
+	if resp.StatusCode != http.StatusSeeOther || session == nil {
+		t.Fatalf("form sign-in on A: %d, session cookie %v", resp.StatusCode, session)
+	}
+	req, _ = http.NewRequest(http.MethodGet, b.base+"/account", nil)
+	req.AddCookie(session)
+	if resp, err = noRedirect.Do(req); err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("A's cookie session on B: %v %v", resp, err)
 	}
 	resp.Body.Close()
 
