@@ -2,14 +2,12 @@ package invoices_test
 
 import (
 	"bytes"
+	"comptoir/internal/pdftext"
 	"context"
 	"database/sql"
 	"errors"
 	"fmt"
 	"net/http"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -155,22 +153,11 @@ func TestConcurrentCheckoutsNumberWithoutGap(t *testing.T) {
 
 func pdfText(t *testing.T, inv invoices.Invoice, h *apptest.Harness) string {
 	t.Helper()
-	if _, err := exec.LookPath("pdftotext"); err != nil {
-		t.Skip("pdftotext not installed (apt-get install poppler-utils)")
-	}
 	b, err := invoices.PDF(inv, translator(h, inv.Lang))
 	if err != nil {
 		t.Fatal(err)
 	}
-	path := filepath.Join(t.TempDir(), "inv.pdf")
-	if err := os.WriteFile(path, b, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	out, err := exec.Command("pdftotext", "-layout", "-enc", "UTF-8", path, "-").Output()
-	if err != nil {
-		t.Fatalf("pdftotext: %v", err)
-	}
-	return strings.Join(strings.Fields(strings.ReplaceAll(string(out), "\u00a0", " ")), " ")
+	return pdftext.Text(t, b)
 }
 
 func translator(h *apptest.Harness, lang string) invoices.Translate {

@@ -3,16 +3,13 @@ package web_test
 import (
 	"archive/zip"
 	"bytes"
+	"comptoir/internal/pdftext"
 	"context"
 	"database/sql"
 	"encoding/json"
 	"errors"
 	"net/http"
 	"net/url"
-	"os"
-	"os/exec"
-	"path/filepath"
-	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -240,7 +237,7 @@ func TestDisputeFromWebhookToSubmittedEvidence(t *testing.T) {
 	if pdf.Status != http.StatusOK || pdf.Header.Get("Content-Type") != "application/pdf" {
 		t.Fatalf("pdf: %d %s", pdf.Status, pdf.Header.Get("Content-Type"))
 	}
-	text := pdfText(t, []byte(pdf.Body))
+	text := pdftext.Text(t, []byte(pdf.Body))
 	for _, want := range []string{"Consent record", "from IP 127.0.0.1", "Ana's laptop", "wording version", "Refund policy accepted: default@1",
 		"Delivery record", "delivered 0 -> 40 (agent)", "delivered 40 -> 100 (agent)", statement, "Merci, tout est bien arrivé."} {
 		if !strings.Contains(text, want) {
@@ -359,26 +356,6 @@ func TestDisputeWonReleasesTheRefundHold(t *testing.T) {
 	if rs, _ := h.App.Claims.Refunds(ctx, cl.ID); len(rs) != 1 || rs[0].Destination != claims.DestCard {
 		t.Fatalf("claim refunds after a won dispute: %+v", rs)
 	}
-}
-
-// pdfText extracts a PDF's text with pdftotext (poppler-utils).
-func pdfText(t *testing.T, pdf []byte) string {
-	t.Helper()
-	bin, err := exec.LookPath("pdftotext")
-	if err != nil {
-		t.Skip("pdftotext is not installed (poppler-utils)")
-	}
-	dir := t.TempDir()
-	in := filepath.Join(dir, "in.pdf")
-	if err := os.WriteFile(in, pdf, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	out, err := exec.Command(bin, "-layout", "-enc", "UTF-8", in, "-").Output()
-	if err != nil {
-		t.Fatalf("pdftotext: %v", err)
-	}
-	// Lines wrap inside the page: join them so a record reads whole.
-	return regexp.MustCompile(`\s+`).ReplaceAllString(string(out), " ")
 }
 
 // Evidence Stripe refuses (a 400: final) leaves the case "failed" with
