@@ -82,20 +82,7 @@ func EraseTx(ctx context.Context, tx *sql.Tx, userID string, at time.Time, ips [
 // SessionIPsTx lists the addresses and user agents the customer's sessions
 // were opened from, before EraseTx deletes them.
 func SessionIPsTx(ctx context.Context, q db.Querier, userID string) ([]string, error) {
-	rows, err := q.QueryContext(ctx, `SELECT DISTINCT ip FROM sessions WHERE user_id = $1`, userID)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var ips []string
-	for rows.Next() {
-		var ip string
-		if err := rows.Scan(&ip); err != nil {
-			return nil, err
-		}
-		ips = append(ips, ip)
-	}
-	return ips, rows.Err()
+	return db.Strings(ctx, q, `SELECT DISTINCT ip FROM sessions WHERE user_id = $1`, userID)
 }
 
 // IsErased reports whether the account's personal data were erased.

@@ -7,6 +7,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"comptoir/internal/db"
 )
 
 // ErasedAddress replaces an erased person's address in stored mail.
@@ -20,23 +22,10 @@ const ErasedAddress = "erased@invalid"
 // ids of the messages, whose spooled files ScrubSpool removes.
 func EraseRecipientTx(ctx context.Context, tx *sql.Tx, userID, email string) ([]string, error) {
 	email = strings.ToLower(strings.TrimSpace(email))
-	rows, err := tx.QueryContext(ctx, `SELECT id FROM outgoing_mail WHERE user_id = $1 OR lower(to_addr) = $2
+	ids, err := db.Strings(ctx, tx, `SELECT id FROM outgoing_mail WHERE user_id = $1 OR lower(to_addr) = $2
 		OR (length($2) > 3 AND (lower(text_body) LIKE '%' || $2 || '%' OR lower(html_body) LIKE '%' || $2 || '%'))`, userID, email)
 	if err != nil {
 		return nil, fmt.Errorf("mail: erase: %w", err)
-	}
-	var ids []string
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			rows.Close()
-			return nil, err
-		}
-		ids = append(ids, id)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, err
 	}
 	for _, id := range ids {
 		if _, err := tx.ExecContext(ctx, `DELETE FROM outgoing_mail_attachments WHERE mail_id = $1`, id); err != nil {
