@@ -1,6 +1,7 @@
 package app_test
 
 import (
+	"comptoir/internal/testwait"
 	"context"
 	"io"
 	"log"
@@ -27,17 +28,6 @@ func signup(email string) url.Values {
 		"name": {"Léa Petit"}, "email": {email}, "password": {"correct horse battery"},
 		"password_confirm": {"correct horse battery"}, "customer_type": {"consumer"},
 		"country": {"FR"}, "region": {"Bretagne"}, "city": {"Rennes"}, "language": {"en"},
-	}
-}
-
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
 	}
 }
 
@@ -158,7 +148,7 @@ func TestIMAPPollingRunsAsAJob(t *testing.T) {
 		cfg.IMAPPollInterval = time.Second
 	})
 	var subject string
-	waitFor(t, "the polled message to become a ticket", func() bool {
+	testwait.Until(t, "the polled message to become a ticket", func() bool {
 		err := h.App.DB.Read.QueryRow(`SELECT subject FROM ticket_messages WHERE message_id = '<imap-app-1@example.org>'`).Scan(&subject)
 		return err == nil
 	})

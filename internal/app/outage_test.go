@@ -1,6 +1,7 @@
 package app_test
 
 import (
+	"comptoir/internal/testwait"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -113,7 +114,7 @@ func TestRelayDownMailWaitsAndGoesOut(t *testing.T) {
 		t.Fatalf("contact: %d %s", r.Status, r.Body)
 	}
 	var msgID string
-	waitUntil(t, 20*time.Second, "a failed attempt recorded", func() bool {
+	testwait.For(t, 20*time.Second, "a failed attempt recorded", func() bool {
 		var attempts int
 		var status, lastError string
 		d.Read.QueryRow(`SELECT message_id, status, attempts, last_error FROM outgoing_mail WHERE to_addr = 'ana@example.fr'`).
@@ -133,7 +134,7 @@ func TestRelayDownMailWaitsAndGoesOut(t *testing.T) {
 	}
 	go srv.Serve(l)
 	t.Cleanup(func() { srv.Close() })
-	waitUntil(t, 60*time.Second, "the message sent once the relay is back", func() bool {
+	testwait.For(t, 60*time.Second, "the message sent once the relay is back", func() bool {
 		var status string
 		d.Read.QueryRow(`SELECT status FROM outgoing_mail WHERE message_id = $1`, msgID).Scan(&status)
 		return status == "sent"
@@ -142,16 +143,5 @@ func TestRelayDownMailWaitsAndGoesOut(t *testing.T) {
 	defer relay.mu.Unlock()
 	if len(relay.got) != 1 || !strings.Contains(string(relay.got[0]), "Message-ID: "+msgID) {
 		t.Fatalf("relay received %d messages; want one with Message-ID %s", len(relay.got), msgID)
-	}
-}
-
-func waitUntil(t *testing.T, limit time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(limit)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", limit, what)
-		}
-		time.Sleep(50 * time.Millisecond)
 	}
 }

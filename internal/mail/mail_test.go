@@ -2,6 +2,7 @@ package mail_test
 
 import (
 	"bytes"
+	"comptoir/internal/testwait"
 	"context"
 	"crypto/tls"
 	"database/sql"
@@ -170,17 +171,6 @@ func startRiver(t *testing.T, d *db.DB, w *mail.Worker) *jobs.Client {
 	return c
 }
 
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
 // parsed is a received message taken apart the way a mail program would.
 type parsed struct {
 	header netmail.Header
@@ -273,7 +263,7 @@ func TestSendsOverSMTPThroughRiver(t *testing.T) {
 	m := frenchReset(t)
 	msgID := enqueue(t, d, o, m)
 	got := r.waitReceived(t, 1)
-	waitFor(t, "the row to be marked sent", func() bool { return get(t, o, msgID).Status == mail.Sent })
+	testwait.Until(t, "the row to be marked sent", func() bool { return get(t, o, msgID).Status == mail.Sent })
 
 	stored := get(t, o, msgID)
 	if stored.Attempts != 1 || !stored.SentAt.Equal(start) || stored.LastError != "" {

@@ -2,6 +2,7 @@ package privacy_test
 
 import (
 	"bytes"
+	"comptoir/internal/testwait"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -46,17 +47,6 @@ const (
 	attached = "ZorglubAttachmentBytes"
 	contact  = "ZorglubContactMessage"
 )
-
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
 
 func count(t *testing.T, d *db.DB, q string, args ...any) int64 {
 	t.Helper()
@@ -185,7 +175,7 @@ func TestExportThenEraseLeavesNothingButWhatTheLawKeeps(t *testing.T) {
 	}
 
 	// Every mail sent (spooled) before going on.
-	waitFor(t, "mail sent", func() bool {
+	testwait.Until(t, "mail sent", func() bool {
 		return count(t, d, `SELECT COUNT(*) FROM outgoing_mail WHERE status <> 'sent'`) == 0 &&
 			count(t, d, `SELECT COUNT(*) FROM river_job WHERE kind = 'mail.send' AND state <> 'completed'`) == 0
 	})
@@ -274,7 +264,7 @@ func TestExportThenEraseLeavesNothingButWhatTheLawKeeps(t *testing.T) {
 		t.Errorf("erasure not audited with its reason: %q %v", reason, err)
 	}
 	// Let the scrub job and anything else queued finish, then look.
-	waitFor(t, "jobs done", func() bool {
+	testwait.Until(t, "jobs done", func() bool {
 		return count(t, d, `SELECT COUNT(*) FROM river_job WHERE state IN ('available', 'running', 'retryable') AND kind <> 'privacy.retention'`) == 0
 	})
 	if err := d.Checkpoint(ctx); err != nil {

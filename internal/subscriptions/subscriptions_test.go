@@ -1,6 +1,7 @@
 package subscriptions_test
 
 import (
+	"comptoir/internal/testwait"
 	"context"
 	"database/sql"
 	"errors"
@@ -1225,27 +1226,16 @@ func TestRenewalThroughRiver(t *testing.T) {
 	e := setup(t, envOpts{workers: true})
 	u := e.customer(t, "fr", "FR", account.CustomerConsumer, 5000)
 	sub := e.start(t, start(u, e.plan(t, subscriptions.IntervalWeek, 700, 0), subscriptions.PayBalance))
-	waitFor(t, "the periodic scan", func() bool {
+	testwait.Until(t, "the periodic scan", func() bool {
 		return e.count(t, `SELECT COUNT(*) FROM river_job WHERE kind = 'subscriptions.renew_due' AND state = 'completed'`) > 0
 	})
 	e.clock.Set(sub.CurrentPeriodEnd.Add(time.Minute))
 	if n, err := e.subs.RenewDue(ctx, e.clock.Now()); err != nil || n != 1 {
 		t.Fatalf("RenewDue: %d %v", n, err)
 	}
-	waitFor(t, "the renewal", func() bool { return e.get(t, sub.ID).CurrentPeriodStart.Equal(sub.CurrentPeriodEnd) })
+	testwait.Until(t, "the renewal", func() bool { return e.get(t, sub.ID).CurrentPeriodStart.Equal(sub.CurrentPeriodEnd) })
 	if e.balance(t, u) != 5000-2*700 || len(e.periods(t, sub.ID)) != 2 {
 		t.Fatalf("balance %d, %d periods", e.balance(t, u), len(e.periods(t, sub.ID)))
-	}
-}
-
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(50 * time.Millisecond)
 	}
 }
 

@@ -1,6 +1,7 @@
 package web_test
 
 import (
+	"comptoir/internal/testwait"
 	"context"
 	"io"
 	"net/http"
@@ -34,7 +35,7 @@ func TestBrowserAuthenticationLinkOpensCheckout(t *testing.T) {
 	if err := h.App.Subscriptions.Renew(ctx, sub.ID, sub.CurrentPeriodEnd); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "the payment-failed email", func() bool { return len(mailsOf(t, h, u, subscriptions.MailPaymentFailed)) == 1 })
+	testwait.Until(t, "the payment-failed email", func() bool { return len(mailsOf(t, h, u, subscriptions.MailPaymentFailed)) == 1 })
 
 	b := browsertest.New(t, 60*time.Second)
 	if err := chromedp.Do(b, signIn(h, "lea@example.fr"),

@@ -1,6 +1,7 @@
 package web_test
 
 import (
+	"comptoir/internal/testwait"
 	"context"
 	"net/http"
 	"net/url"
@@ -43,18 +44,6 @@ func scaStoreAt(t *testing.T, checkoutBase string) (*apptest.Harness, *cardpayte
 		}
 	})
 	return h, rec
-}
-
-// waitFor polls cond until it holds or the deadline passes.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
 }
 
 func mailsOf(t *testing.T, h *apptest.Harness, u account.User, kind string) []mail.Stored {
@@ -132,7 +121,7 @@ func TestRenewalNeedingAuthenticationIsPaidThroughTheEmailLink(t *testing.T) {
 	if err := h.App.Subscriptions.Renew(ctx, sub.ID, sub.CurrentPeriodEnd); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "the payment-failed email", func() bool { return len(mailsOf(t, h, u, subscriptions.MailPaymentFailed)) == 1 })
+	testwait.Until(t, "the payment-failed email", func() bool { return len(mailsOf(t, h, u, subscriptions.MailPaymentFailed)) == 1 })
 	link := h.URL + "/subscriptions/" + sub.ID + "/authenticate"
 	m := mailsOf(t, h, u, subscriptions.MailPaymentFailed)[0]
 	if !strings.Contains(m.Text, link) || !strings.Contains(m.Text, "3-D Secure") {
@@ -199,7 +188,7 @@ func TestRenewalNeedingAuthenticationIsPaidThroughTheEmailLink(t *testing.T) {
 		t.Errorf("checkout Idempotency-Key %q, want checkout-%s", q.IdempotencyKey(), pay.ID)
 	}
 	// The held PaymentIntent is canceled at Stripe, so it can never charge.
-	waitFor(t, "the held intent's cancellation", func() bool {
+	testwait.Until(t, "the held intent's cancellation", func() bool {
 		return len(rec.Requests(http.MethodPost, "/v1/payment_intents/pi_held/cancel")) == 1
 	})
 	if k := rec.Requests(http.MethodPost, "/v1/payment_intents/pi_held/cancel")[0].IdempotencyKey(); k != "cancel-"+pays[0].ID {
@@ -275,7 +264,7 @@ func TestAuthenticationLinkExpiresWithTheSubscription(t *testing.T) {
 	if err := h.App.Subscriptions.Renew(ctx, sub.ID, sub.CurrentPeriodEnd); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "the payment-failed email", func() bool { return len(mailsOf(t, h, u, subscriptions.MailPaymentFailed)) == 1 })
+	testwait.Until(t, "the payment-failed email", func() bool { return len(mailsOf(t, h, u, subscriptions.MailPaymentFailed)) == 1 })
 	path := "/subscriptions/" + sub.ID + "/authenticate"
 	c = signInAgain(t, h, "ana@example.fr")
 	followToCheckout(t, c, path) // the page exists at Stripe
@@ -306,7 +295,7 @@ func TestAuthenticationLinkExpiresWithTheSubscription(t *testing.T) {
 		}
 	}
 	session := pays[len(pays)-1].CheckoutSessionID
-	waitFor(t, "the Checkout page's expiry", func() bool {
+	testwait.Until(t, "the Checkout page's expiry", func() bool {
 		return len(rec.Requests(http.MethodPost, "/v1/checkout/sessions/"+session+"/expire")) == 1
 	})
 }
@@ -349,7 +338,7 @@ func TestCancelingDuringAuthenticationClosesThePaymentPage(t *testing.T) {
 	if err := h.App.Subscriptions.Renew(ctx, sub.ID, sub.CurrentPeriodEnd); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "the payment-failed email", func() bool { return len(mailsOf(t, h, u, subscriptions.MailPaymentFailed)) == 1 })
+	testwait.Until(t, "the payment-failed email", func() bool { return len(mailsOf(t, h, u, subscriptions.MailPaymentFailed)) == 1 })
 	path := "/subscriptions/" + sub.ID + "/authenticate"
 	c = signInAgain(t, h, "ana@example.fr")
 	followToCheckout(t, c, path) // the page exists at Stripe
@@ -364,7 +353,7 @@ func TestCancelingDuringAuthenticationClosesThePaymentPage(t *testing.T) {
 	if len(pays) != 2 || pays[1].Status != cardpay.StatusCanceled {
 		t.Fatalf("payments after the customer canceled: %+v", pays)
 	}
-	waitFor(t, "the Checkout page's expiry", func() bool {
+	testwait.Until(t, "the Checkout page's expiry", func() bool {
 		return len(rec.Requests(http.MethodPost, "/v1/checkout/sessions/"+pays[1].CheckoutSessionID+"/expire")) == 1
 	})
 	if r := c.Get(path); r.Status != http.StatusNotFound {

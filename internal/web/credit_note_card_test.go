@@ -1,6 +1,7 @@
 package web_test
 
 import (
+	"comptoir/internal/testwait"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -99,7 +100,7 @@ func TestCardRefundCreditNoteOnlyOnSuccess(t *testing.T) {
 	if cn := creditNotes(t, h, o.ID); len(cn) != 0 {
 		t.Fatalf("a pending card refund has a credit note: %+v", cn)
 	}
-	waitFor(t, "the card refund to fail", func() bool {
+	testwait.Until(t, "the card refund to fail", func() bool {
 		rs, _ := h.App.Claims.Refunds(ctx, cl.ID)
 		return len(rs) == 1 && rs[0].Status == claims.RefundFailed
 	})
@@ -117,7 +118,7 @@ func TestCardRefundCreditNoteOnlyOnSuccess(t *testing.T) {
 		t.Fatal(err)
 	}
 	var second claims.Refund
-	waitFor(t, "the second card refund to succeed", func() bool {
+	testwait.Until(t, "the second card refund to succeed", func() bool {
 		rs, _ := h.App.Claims.Refunds(ctx, cl.ID)
 		for _, r := range rs {
 			if r.Status == claims.RefundSucceeded {
@@ -163,7 +164,7 @@ func cancelRefunded(t *testing.T, h *apptest.Harness, u account.User, c *apptest
 		t.Fatalf("claim refund of the cancellation: %v", err)
 	}
 	var out claims.Refund
-	waitFor(t, "the subscription's card refund to be "+final, func() bool {
+	testwait.Until(t, "the subscription's card refund to be "+final, func() bool {
 		rs, _ := h.App.Claims.Refunds(ctx, claimID)
 		if len(rs) == 1 && string(rs[0].Status) == final {
 			out = rs[0]
@@ -200,7 +201,7 @@ func TestSubscriptionCardRefundFails(t *testing.T) {
 	if err != nil || !ok || last.Status != subscriptions.PeriodPaid {
 		t.Fatalf("last payment is not refundable again: %+v %v %v", last, ok, err)
 	}
-	waitFor(t, "the agents to be alerted", func() bool { return len(mailsOf(t, h, agent, "alert_card_refund_failed")) == 1 })
+	testwait.Until(t, "the agents to be alerted", func() bool { return len(mailsOf(t, h, agent, "alert_card_refund_failed")) == 1 })
 
 	// Stripe then reports the refund succeeded after all: the money left,
 	// so the period is refunded again, the claim refund succeeded, and one
@@ -250,7 +251,7 @@ func TestCardRefundSucceedingAfterFailure(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "the card refund to fail", func() bool {
+	testwait.Until(t, "the card refund to fail", func() bool {
 		rs, _ := h.App.Claims.Refunds(ctx, cl.ID)
 		return len(rs) == 1 && rs[0].Status == claims.RefundFailed
 	})

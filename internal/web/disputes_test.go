@@ -4,6 +4,7 @@ import (
 	"archive/zip"
 	"bytes"
 	"comptoir/internal/pdftext"
+	"comptoir/internal/testwait"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -398,7 +399,7 @@ func TestDisputeEvidenceRefusedByStripeCanBeSentAgain(t *testing.T) {
 	if r := ag.PostForm("/console/disputes/"+dc.ID, url.Values{"statement": {"first try"}, "action": {"submit"}}); r.Status != http.StatusSeeOther {
 		t.Fatalf("submit: %d", r.Status)
 	}
-	waitFor(t, "the submission to fail", func() bool {
+	testwait.Until(t, "the submission to fail", func() bool {
 		got, _ := h.App.Disputes.Get(ctx, dc.ID)
 		return got.Submission == disputes.SubmitFailed
 	})
@@ -415,7 +416,7 @@ func TestDisputeEvidenceRefusedByStripeCanBeSentAgain(t *testing.T) {
 	if r := ag.PostForm("/console/disputes/"+dc.ID, url.Values{"statement": {"second try"}, "action": {"submit"}}); r.Status != http.StatusSeeOther {
 		t.Fatalf("submit again: %d", r.Status)
 	}
-	waitFor(t, "the second submission", func() bool {
+	testwait.Until(t, "the second submission", func() bool {
 		got, _ := h.App.Disputes.Get(ctx, dc.ID)
 		return got.Submission == disputes.SubmitSubmitted
 	})

@@ -1,6 +1,7 @@
 package web_test
 
 import (
+	"comptoir/internal/testwait"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -60,7 +61,7 @@ func TestFailedCardRefundIsRefundableAgain(t *testing.T) {
 	if len(refunds) != 1 || refunds[0].Destination != claims.DestCard || refunds[0].Amount.Minor != 1500 {
 		t.Fatalf("claim refunds %+v", refunds)
 	}
-	waitFor(t, "the card refund to fail", func() bool {
+	testwait.Until(t, "the card refund to fail", func() bool {
 		rs, _ := h.App.Claims.Refunds(ctx, cl.ID)
 		return rs[0].Status == claims.RefundFailed
 	})
@@ -111,7 +112,7 @@ func TestFailedCardRefundIsRefundableAgain(t *testing.T) {
 	}); err != nil {
 		t.Fatalf("refund of the whole line after the failure: %v", err)
 	}
-	waitFor(t, "the new refund to succeed", func() bool {
+	testwait.Until(t, "the new refund to succeed", func() bool {
 		r, _ := h.App.Card.GetRefund(ctx, again)
 		return r.Status == cardpay.RefundSucceeded
 	})
