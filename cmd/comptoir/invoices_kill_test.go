@@ -32,7 +32,10 @@ func TestKillHelperProcess(t *testing.T) {
 		t.Skip("run by TestInvoiceNumbersSurviveSIGKILL")
 	}
 	if d, err := time.ParseDuration(os.Getenv("COMPTOIR_TEST_RESCUE_AFTER")); err == nil {
-		serveOptionsHook = func(o *app.Options) { o.RescueStuckJobsAfter = d }
+		// Each kill costs the jobs then running an attempt, and River's
+		// delay grows with attempts: cap it too, so that after the last
+		// restart every job runs within the test's wait.
+		serveOptionsHook = func(o *app.Options) { o.RescueStuckJobsAfter, o.RetryBackoffCap = d, d }
 	}
 	args := os.Args
 	for i, a := range args {

@@ -63,6 +63,8 @@ type Options struct {
 	Workers bool
 	// RescueStuckJobsAfter overrides River's rescue delay (tests).
 	RescueStuckJobsAfter time.Duration
+	// RetryBackoffCap bounds the delay between a job's attempts (tests).
+	RetryBackoffCap time.Duration
 	// PasswordParams overrides the password hashing cost (tests).
 	PasswordParams *account.HashParams
 }
@@ -152,7 +154,8 @@ func (a *App) build(ctx context.Context, opts Options) (err error) {
 	}
 
 	workers := river.NewWorkers()
-	jobsCfg := jobs.Config{Logger: a.Logger, RescueStuckJobsAfter: opts.RescueStuckJobsAfter}
+	jobsCfg := jobs.Config{Logger: a.Logger, RescueStuckJobsAfter: opts.RescueStuckJobsAfter,
+		RetryBackoffCap: opts.RetryBackoffCap}
 	if opts.Workers {
 		jobsCfg.Workers = workers
 		jobsCfg.PeriodicJobs = append(jobsCfg.PeriodicJobs, subscriptions.RenewDueJob(), desk.BreachScanJob(), privacy.RetentionJob())

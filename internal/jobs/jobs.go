@@ -62,6 +62,24 @@ type Config struct {
 	RescueStuckJobsAfter time.Duration
 	// FetchPollInterval bounds how soon a newly inserted job is picked up.
 	FetchPollInterval time.Duration
+	// RetryBackoffCap, when set, bounds River's growing delay between a
+	// job's attempts (tests that kill the process again and again, where
+	// each kill costs running jobs an attempt, set it short).
+	RetryBackoffCap time.Duration
+}
+
+// cappedRetry is River's default retry schedule, never later than max.
+type cappedRetry struct {
+	max time.Duration
+	river.DefaultClientRetryPolicy
+}
+
+func (p *cappedRetry) NextRetry(job *rivertype.JobRow) time.Time {
+	next := p.DefaultClientRetryPolicy.NextRetry(job)
+	if limit := time.Now().Add(p.max); next.After(limit) {
+		return limit
+	}
+	return next
 }
 
 // New makes a River client. A client with no workers can only insert (used by
@@ -75,6 +93,9 @@ func New(d *db.DB, cfg Config) (*Client, error) {
 		FetchPollInterval:    cfg.FetchPollInterval,
 		MaxAttempts:          25,
 		JobTimeout:           2 * time.Minute,
+	}
+	if cfg.RetryBackoffCap > 0 {
+		rc.RetryPolicy = &cappedRetry{max: cfg.RetryBackoffCap}
 	}
 	if rc.Logger == nil {
 		rc.Logger = slog.New(slog.DiscardHandler)
