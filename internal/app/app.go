@@ -79,13 +79,15 @@ type App struct {
 	Messages *locale.Catalog
 	Accounts *account.Service
 	Outbox   *mail.Outbox
-	Limiter  *ratelimit.Limiter
-	Catalog  *catalog.Service
-	Ledger   *billing.Ledger
-	Orders   *orders.Service
-	Card     *cardpay.Service
-	Policies *policystore.Service
-	Web      *web.Server
+	// stopDispatch stops the mail dispatcher StartWorkers started.
+	stopDispatch func()
+	Limiter      *ratelimit.Limiter
+	Catalog      *catalog.Service
+	Ledger       *billing.Ledger
+	Orders       *orders.Service
+	Card         *cardpay.Service
+	Policies     *policystore.Service
+	Web          *web.Server
 
 	// Legal keeps the legal pages' versions (terms of sale, privacy…).
 	Legal *legal.Service
@@ -178,7 +180,8 @@ func (a *App) build(ctx context.Context, opts Options) (err error) {
 	if err != nil {
 		return err
 	}
-	river.AddWorker(workers, mail.NewWorker(a.DB, sender, a.Clock, a.Logger))
+	mailWorker := mail.NewWorker(a.DB, sender, a.Clock, a.Logger)
+	river.AddWorker(workers, mailWorker)
 
 	accOpts := account.Options{BaseURL: cfg.BaseURL,
 		// A customer who proves their address (a reset link) gets the
@@ -214,6 +217,7 @@ func (a *App) build(ctx context.Context, opts Options) (err error) {
 		PricesIncludeVAT: !cfg.PricesExcludeVAT, BaseURL: cfg.BaseURL, StoreName: cfg.StoreName,
 		Labels: a.invoiceLabels,
 	})
+	mailWorker.RenderAttachments(invoices.AttachmentSource, a.Invoices.RenderPDF)
 	a.Orders = orders.New(a.DB, a.Clock, a.Catalog, a.Ledger, a.Accounts, a.Outbox, orders.Options{
 		BaseURL: cfg.BaseURL, StoreName: cfg.StoreName, Logger: a.Logger, Card: a.Card,
 		PolicyVersion: a.policyInForce, Alerts: staffAlerts, Invoices: a.Invoices,
@@ -441,8 +445,8 @@ func Listen(addr string) (net.Listener, error) {
 // Serve runs the HTTP server and the job workers until ctx ends, then shuts
 // down gracefully: stop taking requests, finish those in flight, stop jobs.
 func (a *App) Serve(ctx context.Context, ln net.Listener) error {
-	if err := a.Jobs.Start(ctx); err != nil {
-		return fmt.Errorf("start jobs: %w", err)
+	if err := a.StartWorkers(ctx); err != nil {
+		return err
 	}
 	srv := &http.Server{
 		Handler:           a.Web.Handler(),
@@ -457,7 +461,7 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	if a.SMTP != nil {
 		smtpLn, err := net.Listen("tcp", a.Config.SMTPListen)
 		if err != nil {
-			a.Jobs.Stop(context.WithoutCancel(ctx))
+			a.StopWorkers(context.WithoutCancel(ctx))
 			return config.Usagef("cannot listen on %s for SMTP: %v", a.Config.SMTPListen, err)
 		}
 		a.Logger.Info("inbound SMTP listening", "addr", smtpLn.Addr().String())
@@ -472,11 +476,38 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	}
 	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 20*time.Second)
 	defer cancel()
-	err := errors.Join(srv.Shutdown(shutdownCtx), a.Jobs.Stop(shutdownCtx))
+	err := errors.Join(srv.Shutdown(shutdownCtx), a.StopWorkers(shutdownCtx))
 	if serveErr != nil && !errors.Is(serveErr, http.ErrServerClosed) {
 		return serveErr
 	}
 	return err
+}
+
+// StartWorkers starts the background work: River's job workers and the
+// mail dispatcher that gives queued messages their sending jobs.
+func (a *App) StartWorkers(ctx context.Context) error {
+	if err := a.Jobs.Start(ctx); err != nil {
+		return fmt.Errorf("start jobs: %w", err)
+	}
+	dctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		a.Outbox.Dispatch(dctx, mail.DefaultSweep, a.Logger)
+	}()
+	a.stopDispatch = func() { cancel(); <-done }
+	return nil
+}
+
+// StopWorkers stops what StartWorkers started: the dispatcher first (what
+// it has not dispatched waits in the table for the next start), then the
+// jobs, letting running ones finish until ctx ends.
+func (a *App) StopWorkers(ctx context.Context) error {
+	if a.stopDispatch != nil {
+		a.stopDispatch()
+		a.stopDispatch = nil
+	}
+	return a.Jobs.Stop(ctx)
 }
 
 func hostOf(baseURL string) string {

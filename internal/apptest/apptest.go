@@ -87,8 +87,8 @@ func start(t testing.TB, configure func(*config.Config), logTo io.Writer) *Harne
 		cancel()
 		t.Fatalf("open app: %v", err)
 	}
-	if err := a.Jobs.Start(ctx); err != nil {
-		t.Fatalf("start jobs: %v", err)
+	if err := a.StartWorkers(ctx); err != nil {
+		t.Fatalf("start workers: %v", err)
 	}
 	srv.Config.Handler = a.Web.Handler()
 	srv.Start()
@@ -96,7 +96,7 @@ func start(t testing.TB, configure func(*config.Config), logTo io.Writer) *Harne
 		srv.Close()
 		stopCtx, stop := context.WithTimeout(context.Background(), 10*time.Second)
 		defer stop()
-		a.Jobs.Stop(stopCtx)
+		a.StopWorkers(stopCtx)
 		cancel()
 		a.Close()
 	})

@@ -48,6 +48,8 @@ type DB struct {
 
 	// group shares commits between concurrent transactions on SQLite.
 	group *groupCommitter
+	// hooks run after a transaction commits (AfterCommit).
+	hooks *commitHooks
 }
 
 // Target is a parsed database URL.
@@ -149,7 +151,8 @@ func openSQLite(path string) (*DB, error) {
 	read := sql.OpenDB(rc)
 	read.SetMaxOpenConns(8)
 	read.SetMaxIdleConns(8)
-	return &DB{Engine: SQLite, Write: write, Read: read, Path: path, group: newGroupCommitter(write)}, nil
+	hooks := &commitHooks{}
+	return &DB{Engine: SQLite, Write: write, Read: read, Path: path, group: newGroupCommitter(write, hooks), hooks: hooks}, nil
 }
 
 func openPostgres(dsn string) (*DB, error) {
@@ -160,7 +163,7 @@ func openPostgres(dsn string) (*DB, error) {
 	pool.SetMaxOpenConns(32)
 	pool.SetMaxIdleConns(16)
 	pool.SetConnMaxLifetime(30 * time.Minute)
-	return &DB{Engine: Postgres, Write: pool, Read: pool}, nil
+	return &DB{Engine: Postgres, Write: pool, Read: pool, hooks: &commitHooks{}}, nil
 }
 
 // Close closes both pools.
@@ -188,7 +191,9 @@ func (d *DB) Tx(ctx context.Context, fn func(tx *sql.Tx) error) (err error) {
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
 	}
+	committed := false
 	defer func() {
+		d.hooks.finish(tx, committed)
 		if p := recover(); p != nil {
 			tx.Rollback()
 			panic(p)
@@ -203,6 +208,7 @@ func (d *DB) Tx(ctx context.Context, fn func(tx *sql.Tx) error) (err error) {
 	if err = tx.Commit(); err != nil {
 		return fmt.Errorf("commit: %w", err)
 	}
+	committed = true
 	return nil
 }
 

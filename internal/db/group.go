@@ -28,6 +28,7 @@ const maxGroup = 64
 // it would be one by one.
 type groupCommitter struct {
 	db      *sql.DB
+	hooks   *commitHooks
 	reqs    chan *txRequest
 	stop    chan struct{}
 	stopped sync.WaitGroup
@@ -49,8 +50,8 @@ type txResult struct {
 	panicVal any
 }
 
-func newGroupCommitter(db *sql.DB) *groupCommitter {
-	g := &groupCommitter{db: db, reqs: make(chan *txRequest), stop: make(chan struct{})}
+func newGroupCommitter(db *sql.DB, hooks *commitHooks) *groupCommitter {
+	g := &groupCommitter{db: db, hooks: hooks, reqs: make(chan *txRequest), stop: make(chan struct{})}
 	g.stopped.Add(1)
 	go g.loop()
 	return g
@@ -147,6 +148,8 @@ func (g *groupCommitter) commit(batch []*txRequest) {
 		}
 		return
 	}
+	committed := false
+	defer func() { g.hooks.finish(tx, committed) }()
 	single := len(batch) == 1
 	broken := error(nil)
 	for i, r := range batch {
@@ -166,11 +169,13 @@ func (g *groupCommitter) commit(batch []*txRequest) {
 				continue
 			}
 		}
+		mark := g.hooks.mark(tx)
 		results[i] = call(r.fn, tx)
 		if single {
 			break
 		}
 		if results[i].err != nil || results[i].panicked {
+			g.hooks.truncate(tx, mark)
 			if _, err := tx.Exec("ROLLBACK TO " + sp); err != nil {
 				// The whole transaction is gone (SQLite rolls everything
 				// back on some errors, and on an interrupt): nothing of
@@ -199,7 +204,9 @@ func (g *groupCommitter) commit(batch []*txRequest) {
 				results[i].err = fmt.Errorf("commit: %w", err)
 			}
 		}
+		return
 	}
+	committed = true
 }
 
 // call runs fn, turning a panic into a result the caller re-raises in its

@@ -256,3 +256,57 @@ func TestCheckpointBetweenGroupsTruncatesTheLog(t *testing.T) {
 		}
 	}
 }
+
+// A function given to AfterCommit runs once its transaction has committed,
+// and never for one that rolled back — also when, on SQLite, both shared
+// one group commit and only one was rolled back to its savepoint.
+func TestAfterCommitRunsForCommittedTransactionsOnly(t *testing.T) {
+	ctx := context.Background()
+	d := dbtest.Open(t)
+	if _, err := d.Write.ExecContext(ctx, `CREATE TABLE t_hook (n INTEGER PRIMARY KEY)`); err != nil {
+		t.Fatal(err)
+	}
+	const n = 200
+	boom := errors.New("boom")
+	var mu sync.Mutex
+	ran := map[int]int{}
+	var wg sync.WaitGroup
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			err := d.Tx(ctx, func(tx *sql.Tx) error {
+				if _, err := tx.ExecContext(ctx, `INSERT INTO t_hook (n) VALUES ($1)`, i); err != nil {
+					return err
+				}
+				d.AfterCommit(tx, func() {
+					// The change is visible to others when the hook runs.
+					var got int
+					if err := d.Read.QueryRowContext(ctx, `SELECT COUNT(*) FROM t_hook WHERE n = $1`, i).Scan(&got); err != nil || got != 1 {
+						t.Errorf("hook of %d ran before its row was readable: %d %v", i, got, err)
+					}
+					mu.Lock()
+					ran[i]++
+					mu.Unlock()
+				})
+				if i%4 == 0 {
+					return boom
+				}
+				return nil
+			})
+			if (i%4 == 0) != errors.Is(err, boom) || (i%4 != 0 && err != nil) {
+				t.Errorf("tx %d: %v", i, err)
+			}
+		}()
+	}
+	wg.Wait()
+	for i := 0; i < n; i++ {
+		want := 1
+		if i%4 == 0 {
+			want = 0
+		}
+		if ran[i] != want {
+			t.Errorf("hook of tx %d ran %d times, want %d", i, ran[i], want)
+		}
+	}
+}

@@ -469,14 +469,30 @@ func (s *Service) notify(ctx context.Context, tx *sql.Tx, b Buyer, inv Invoice) 
 	}
 	m := mail.Message{Kind: "invoice_issued", To: b.Email, ToName: b.Name, Lang: inv.Lang, Subject: subject, Text: text, UserID: b.ID}
 	if s.opts.Labels != nil {
-		pdf, err := PDF(inv, s.opts.Labels(inv.Lang))
-		if err != nil {
-			return err
-		}
-		m.Attachments = []mail.Attachment{{Filename: inv.Number + ".pdf", ContentType: "application/pdf", Data: pdf}}
+		// Drawn when the mail is sent (RenderPDF): the document never
+		// changes, and drawing it here would hold the payment's
+		// transaction for longer than all its writes together.
+		m.Attachments = []mail.Attachment{{Filename: inv.Number + ".pdf", ContentType: "application/pdf", Source: AttachmentSource + ":" + inv.ID}}
 	}
 	_, err = s.mailer.EnqueueTx(ctx, tx, m)
 	return err
+}
+
+// AttachmentSource names invoice PDFs in mail attachments
+// ("invoice:inv_…"); RenderPDF draws them.
+const AttachmentSource = "invoice"
+
+// RenderPDF draws an invoice's PDF in its own language, for the mail worker
+// (mail.Worker.RenderAttachments).
+func (s *Service) RenderPDF(ctx context.Context, invoiceID string) ([]byte, error) {
+	if s.opts.Labels == nil {
+		return nil, errors.New("invoices: no labels to draw a PDF with")
+	}
+	inv, err := s.Get(ctx, invoiceID)
+	if err != nil {
+		return nil, err
+	}
+	return PDF(inv, s.opts.Labels(inv.Lang))
 }
 
 func auditRate(ctx context.Context, tx *sql.Tx, now time.Time, actorID, country, from string, bp int) error {

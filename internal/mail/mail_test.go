@@ -2,11 +2,12 @@ package mail_test
 
 import (
 	"bytes"
-	"comptoir/internal/testwait"
 	"context"
 	"crypto/tls"
 	"database/sql"
+	"encoding/base64"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"mime"
@@ -17,6 +18,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -28,6 +30,7 @@ import (
 	"comptoir/internal/db/dbtest"
 	"comptoir/internal/jobs"
 	"comptoir/internal/mail"
+	"comptoir/internal/testwait"
 )
 
 var (
@@ -81,7 +84,7 @@ func insertOnly(t *testing.T, d *db.DB) *jobs.Client {
 	return c
 }
 
-func newOutbox(t *testing.T, d *db.DB, ins jobs.Inserter, clk clock.Clock) *mail.Outbox {
+func newOutbox(t *testing.T, d *db.DB, ins mail.BatchInserter, clk clock.Clock) *mail.Outbox {
 	t.Helper()
 	o, err := mail.NewOutbox(d, ins, clk, from)
 	if err != nil {
@@ -169,6 +172,19 @@ func startRiver(t *testing.T, d *db.DB, w *mail.Worker) *jobs.Client {
 		c.Stop(stopCtx)
 	})
 	return c
+}
+
+// dispatching runs o's dispatcher until the test ends, as comptoir serve
+// does.
+func dispatching(t *testing.T, o *mail.Outbox) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		o.Dispatch(ctx, time.Minute, nil)
+	}()
+	t.Cleanup(func() { cancel(); <-done })
 }
 
 // parsed is a received message taken apart the way a mail program would.
@@ -259,6 +275,7 @@ func TestSendsOverSMTPThroughRiver(t *testing.T) {
 	r := startRelay(t, "127.0.0.1:0")
 	client := startRiver(t, d, mail.NewWorker(d, smtpSender(t, r), clk, nil))
 	o := newOutbox(t, d, client, clk)
+	dispatching(t, o)
 
 	m := frenchReset(t)
 	msgID := enqueue(t, d, o, m)
@@ -355,6 +372,7 @@ func TestRolledBackMessageIsNeitherStoredNorSent(t *testing.T) {
 	r := startRelay(t, "127.0.0.1:0")
 	client := startRiver(t, d, mail.NewWorker(d, smtpSender(t, r), clk, nil))
 	o := newOutbox(t, d, client, clk)
+	dispatching(t, o)
 
 	boom := errors.New("the order failed")
 	err := d.Tx(ctx, func(tx *sql.Tx) error {
@@ -751,7 +769,100 @@ func TestMailToAnErasedAddressIsNeverSent(t *testing.T) {
 		t.Fatalf("%d send jobs for the erased address", n)
 	}
 	enqueue(t, d, o, plainMessage("someone@example.net"))
+	if n := countJobs(t, d); n != 0 {
+		t.Fatalf("%d send jobs inserted in the queuing transaction", n)
+	}
+	if n, err := o.DispatchPending(ctx); err != nil || n != 1 {
+		t.Fatalf("DispatchPending = %d, %v; want the real address's message only", n, err)
+	}
 	if n := countJobs(t, d); n != 1 {
 		t.Fatalf("%d send jobs for a real address", n)
+	}
+}
+
+// Two dispatchers (two nodes) running while messages are queued give every
+// message exactly one sending job, and a message queued by an outbox whose
+// dispatcher never ran (a process that stopped) is found by another's pass.
+func TestDispatchGivesEveryMessageOneJob(t *testing.T) {
+	ctx := context.Background()
+	d := dbtest.Open(t)
+	clk := clock.NewManual(start)
+	ins := insertOnly(t, d)
+	a, b, silent := newOutbox(t, d, ins, clk), newOutbox(t, d, ins, clk), newOutbox(t, d, ins, clk)
+	dispatching(t, a)
+	dispatching(t, b)
+
+	const n = 120
+	var wg sync.WaitGroup
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			o := []*mail.Outbox{a, b, silent}[i%3]
+			enqueue(t, d, o, plainMessage(fmt.Sprintf("buyer%d@example.net", i)))
+		}()
+	}
+	wg.Wait()
+	// The silent outbox's messages woke nobody: another dispatcher's pass
+	// (its sweep, or this explicit one) takes them.
+	if _, err := a.DispatchPending(ctx); err != nil {
+		t.Fatal(err)
+	}
+	testwait.Until(t, "every message to have its job", func() bool { return countJobs(t, d) >= n })
+	var dup, undispatched int
+	if err := d.Read.QueryRowContext(ctx, `SELECT COUNT(*) FROM (SELECT args FROM river_job WHERE kind = 'mail.send'
+		GROUP BY args HAVING COUNT(*) > 1) x`).Scan(&dup); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Read.QueryRowContext(ctx, `SELECT COUNT(*) FROM outgoing_mail WHERE dispatched = FALSE`).Scan(&undispatched); err != nil {
+		t.Fatal(err)
+	}
+	if got := countJobs(t, d); got != n || dup != 0 || undispatched != 0 {
+		t.Fatalf("%d jobs for %d messages, %d messages with several jobs, %d left undispatched", got, n, dup, undispatched)
+	}
+}
+
+// An attachment named by Source is drawn by the worker when it sends, not
+// stored: the queued row holds no bytes, the relay gets the rendered ones.
+func TestAttachmentDrawnWhenSent(t *testing.T) {
+	ctx := context.Background()
+	d := dbtest.Open(t)
+	clk := clock.NewManual(start)
+	r := startRelay(t, "127.0.0.1:0")
+	o := newOutbox(t, d, insertOnly(t, d), clk)
+	m := plainMessage("buyer@example.net")
+	m.Attachments = []mail.Attachment{{Filename: "F-2026-000007.pdf", ContentType: "application/pdf", Source: "invoice:inv_7"}}
+	msgID := enqueue(t, d, o, m)
+	var stored int
+	if err := d.Read.QueryRowContext(ctx, `SELECT LENGTH(content) FROM outgoing_mail_attachments WHERE mail_id = $1`, msgID).Scan(&stored); err != nil || stored != 0 {
+		t.Fatalf("stored attachment: %d bytes, %v", stored, err)
+	}
+
+	w := mail.NewWorker(d, smtpSender(t, r), clk, nil)
+	if err := w.Work(ctx, job(msgID, 1, 5)); err == nil || !strings.Contains(err.Error(), "no renderer") {
+		t.Fatalf("without a renderer: %v", err)
+	}
+	w.RenderAttachments("invoice", func(_ context.Context, ref string) ([]byte, error) {
+		return []byte("%PDF-drawn-for-" + ref), nil
+	})
+	if err := w.Work(ctx, job(msgID, 2, 5)); err != nil {
+		t.Fatal(err)
+	}
+	got := r.waitReceived(t, 1)
+	if !strings.Contains(string(got[0].Data), base64.StdEncoding.EncodeToString([]byte("%PDF-drawn-for-inv_7"))) {
+		t.Fatalf("the relay did not get the drawn attachment:\n%s", got[0].Data)
+	}
+
+	// Bytes and a source together, or a malformed source, are refused.
+	for _, a := range []mail.Attachment{
+		{Filename: "a.pdf", ContentType: "application/pdf", Source: "invoice:inv_1", Data: []byte("x")},
+		{Filename: "a.pdf", ContentType: "application/pdf", Source: "../etc/passwd"},
+	} {
+		bad := plainMessage("buyer@example.net")
+		bad.Attachments = []mail.Attachment{a}
+		err := d.Tx(ctx, func(tx *sql.Tx) error { _, err := o.EnqueueTx(ctx, tx, bad); return err })
+		if !errors.Is(err, mail.ErrInvalid) {
+			t.Errorf("attachment %+v: %v, want ErrInvalid", a, err)
+		}
 	}
 }

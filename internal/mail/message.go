@@ -23,7 +23,8 @@ type Message struct {
 	// UserID is the recipient's account, when there is one.
 	UserID string
 	// Attachments are files sent with a plain-text message (an invoice's
-	// PDF); stored with it, so every attempt sends the same bytes.
+	// PDF): stored with it, so every attempt sends the same bytes, or named
+	// by Source and drawn when it is sent from a record that never changes.
 	Attachments []Attachment
 }
 
@@ -32,4 +33,8 @@ type Attachment struct {
 	Filename    string // letters, digits, ".", "-" and "_"
 	ContentType string // "application/pdf"
 	Data        []byte
+	// Source, instead of Data, names an immutable document the sending
+	// worker renders ("invoice:inv_…", see Worker.RenderAttachments), so
+	// that the transaction queuing the message does not pay for drawing it.
+	Source string
 }

@@ -11,10 +11,11 @@ import (
 	"strings"
 	"time"
 
+	"github.com/riverqueue/river"
+
 	"comptoir/internal/clock"
 	"comptoir/internal/db"
 	"comptoir/internal/id"
-	"comptoir/internal/jobs"
 )
 
 // ErrNotFound is returned when no stored message has the given id.
@@ -71,18 +72,27 @@ type Stored struct {
 // Outbox stores messages and schedules their sending.
 type Outbox struct {
 	db    *db.DB
-	ins   jobs.Inserter
+	jobs  BatchInserter
 	clock clock.Clock
 	from  Address
+	// wake tells the dispatcher (Dispatch) that a transaction holding new
+	// messages has committed. One pending signal is enough.
+	wake chan struct{}
+}
+
+// BatchInserter inserts many jobs in one statement (River's client does).
+type BatchInserter interface {
+	InsertManyFastTx(ctx context.Context, tx *sql.Tx, params []river.InsertManyParams) (int, error)
 }
 
 // NewOutbox returns the outbox that sends from the given address. The
-// address's domain names every Message-ID, so it must have one.
-func NewOutbox(d *db.DB, ins jobs.Inserter, c clock.Clock, from Address) (*Outbox, error) {
+// address's domain names every Message-ID, so it must have one. Messages
+// are sent once Dispatch runs somewhere (comptoir serve runs it).
+func NewOutbox(d *db.DB, ins BatchInserter, c clock.Clock, from Address) (*Outbox, error) {
 	if err := from.validate("From address"); err != nil {
 		return nil, err
 	}
-	return &Outbox{db: d, ins: ins, clock: c, from: from}, nil
+	return &Outbox{db: d, jobs: ins, clock: c, from: from, wake: make(chan struct{}, 1)}, nil
 }
 
 // From is the address messages are sent from.
@@ -90,10 +100,11 @@ func (o *Outbox) From() Address { return o.from }
 
 var kindPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9_.]{0,63}$`)
 
-// EnqueueTx validates m, stores it and inserts its sending job, all in tx:
-// if the caller's change rolls back, the message was never queued, and if
-// it commits, the message will be sent. Nothing is sent from here; the
-// request path pays for two inserts.
+// EnqueueTx validates m and stores it in tx: if the caller's change rolls
+// back, the message was never queued, and if it commits, the message will be
+// sent. Its sending job is inserted by the dispatcher, woken when tx
+// commits, together with those of other messages: one insert here, the
+// job's cost shared and out of the caller's transaction.
 func (o *Outbox) EnqueueTx(ctx context.Context, tx *sql.Tx, m Message) (string, error) {
 	s, err := o.prepare(m)
 	if err != nil {
@@ -110,24 +121,25 @@ func (o *Outbox) EnqueueTx(ctx context.Context, tx *sql.Tx, m Message) (string, 
 		status, lastErr = string(Failed), "recipient erased"
 	}
 	_, err = tx.ExecContext(ctx, `INSERT INTO outgoing_mail (id, kind, user_id, from_addr, from_name, to_addr, to_name, lang,
-		subject, text_body, html_body, reply_to, in_reply_to, refs, message_id, status, attempts, last_error, created_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, 0, $17, $18)`,
+		subject, text_body, html_body, reply_to, in_reply_to, refs, message_id, status, attempts, last_error, created_at, dispatched)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, 0, $17, $18, $19)`,
 		s.ID, s.Kind, userID, s.From.Email, s.From.Name, s.To, s.ToName, s.Lang,
-		s.Subject, s.Text, s.HTML, s.ReplyTo, s.InReplyTo, strings.Join(s.References, " "), s.MessageID, status, lastErr, s.CreatedAt)
+		s.Subject, s.Text, s.HTML, s.ReplyTo, s.InReplyTo, strings.Join(s.References, " "), s.MessageID, status, lastErr, s.CreatedAt, erased)
 	if err != nil {
 		return "", fmt.Errorf("store mail: %w", err)
 	}
 	for i, a := range m.Attachments {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO outgoing_mail_attachments (mail_id, position, filename, content_type, content)
-			VALUES ($1, $2, $3, $4, $5)`, s.ID, i+1, a.Filename, a.ContentType, a.Data); err != nil {
+		data := a.Data
+		if data == nil {
+			data = []byte{} // NOT NULL: a rendered-later attachment stores no bytes
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO outgoing_mail_attachments (mail_id, position, filename, content_type, content, source)
+			VALUES ($1, $2, $3, $4, $5, $6)`, s.ID, i+1, a.Filename, a.ContentType, data, a.Source); err != nil {
 			return "", fmt.Errorf("store attachment: %w", err)
 		}
 	}
-	if erased {
-		return s.ID, nil
-	}
-	if _, err := o.ins.InsertTx(ctx, tx, SendArgs{MessageID: s.ID}, nil); err != nil {
-		return "", fmt.Errorf("schedule mail: %w", err)
+	if !erased {
+		o.db.AfterCommit(tx, o.Wake)
 	}
 	return s.ID, nil
 }
@@ -274,14 +286,14 @@ func get(ctx context.Context, q db.Querier, msgID string) (Stored, error) {
 	if err != nil {
 		return Stored{}, fmt.Errorf("read mail %s: %w", msgID, err)
 	}
-	rows, err := q.QueryContext(ctx, `SELECT filename, content_type, content FROM outgoing_mail_attachments WHERE mail_id = $1 ORDER BY position`, msgID)
+	rows, err := q.QueryContext(ctx, `SELECT filename, content_type, content, source FROM outgoing_mail_attachments WHERE mail_id = $1 ORDER BY position`, msgID)
 	if err != nil {
 		return Stored{}, fmt.Errorf("read attachments of %s: %w", msgID, err)
 	}
 	defer rows.Close()
 	for rows.Next() {
 		var a Attachment
-		if err := rows.Scan(&a.Filename, &a.ContentType, &a.Data); err != nil {
+		if err := rows.Scan(&a.Filename, &a.ContentType, &a.Data, &a.Source); err != nil {
 			return Stored{}, fmt.Errorf("read attachments of %s: %w", msgID, err)
 		}
 		s.Attachments = append(s.Attachments, a)
@@ -344,6 +356,8 @@ func (o *Outbox) List(ctx context.Context, f Filter) ([]Stored, error) {
 	return out, rows.Err()
 }
 
+var sourcePattern = regexp.MustCompile(`^[a-z][a-z0-9_]{0,31}:[A-Za-z0-9_-]{1,100}$`)
+
 var attachmentName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$`)
 
 // maxAttachments bounds what one message carries: an invoice is a few
@@ -359,6 +373,9 @@ func checkAttachments(m Message) error {
 	for _, a := range m.Attachments {
 		if !attachmentName.MatchString(a.Filename) {
 			return fmt.Errorf("%w: attachment name %q", ErrInvalid, a.Filename)
+		}
+		if a.Source != "" && (len(a.Data) > 0 || !sourcePattern.MatchString(a.Source)) {
+			return fmt.Errorf("%w: attachment source %q (kind:reference, and no data beside it)", ErrInvalid, a.Source)
 		}
 		if t, sub, ok := strings.Cut(a.ContentType, "/"); !ok || !kindPattern.MatchString(t) || sub == "" || strings.ContainsAny(sub, " \r\n;") {
 			return fmt.Errorf("%w: attachment type %q", ErrInvalid, a.ContentType)

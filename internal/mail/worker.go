@@ -34,6 +34,41 @@ type Worker struct {
 	sender Sender
 	clock  clock.Clock
 	log    *slog.Logger
+	// renderers draw attachments named by Source, by the part before ":".
+	renderers map[string]Renderer
+}
+
+// Renderer draws the document an attachment names (Attachment.Source
+// "kind:ref" → the bytes of ref).
+type Renderer func(ctx context.Context, ref string) ([]byte, error)
+
+// RenderAttachments registers how attachments with Source "kind:…" are drawn
+// when their message is sent. Call it before the worker runs.
+func (w *Worker) RenderAttachments(kind string, r Renderer) {
+	if w.renderers == nil {
+		w.renderers = map[string]Renderer{}
+	}
+	w.renderers[kind] = r
+}
+
+// render fills the Data of attachments named by Source.
+func (w *Worker) render(ctx context.Context, m *Stored) error {
+	for i, a := range m.Attachments {
+		if a.Source == "" {
+			continue
+		}
+		kind, ref, _ := strings.Cut(a.Source, ":")
+		r := w.renderers[kind]
+		if r == nil {
+			return fmt.Errorf("mail %s: no renderer for attachment %q", m.ID, a.Source)
+		}
+		data, err := r(ctx, ref)
+		if err != nil {
+			return fmt.Errorf("mail %s: render attachment %q: %w", m.ID, a.Source, err)
+		}
+		m.Attachments[i].Data = data
+	}
+	return nil
 }
 
 // NewWorker returns the worker that sends through s. Register it with
@@ -62,6 +97,9 @@ func (w *Worker) Work(ctx context.Context, job *river.Job[SendArgs]) error {
 	}
 	if m.Status != Queued {
 		return nil
+	}
+	if err := w.render(ctx, &m); err != nil {
+		return err
 	}
 
 	sendErr := w.sender.Send(ctx, m)

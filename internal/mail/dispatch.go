@@ -1,0 +1,118 @@
+package mail
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/riverqueue/river"
+
+	"comptoir/internal/db"
+)
+
+// dispatchBatch is how many messages one dispatching transaction takes: one
+// River statement inserts all their jobs.
+const dispatchBatch = 500
+
+// DefaultSweep is how often Dispatch looks for messages nobody woke it for:
+// those queued by a process that stopped before dispatching them, or by a
+// command that runs no dispatcher.
+const DefaultSweep = 5 * time.Second
+
+// Wake tells the dispatcher that messages are waiting. EnqueueTx calls it
+// when the transaction that queued them commits; calling it more often
+// costs one indexed query that finds nothing.
+func (o *Outbox) Wake() {
+	select {
+	case o.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Dispatch inserts the sending jobs of queued messages until ctx ends: at
+// once when woken (Wake), and every sweep otherwise. Each pass takes
+// messages in the order they were queued, marks them dispatched and inserts
+// their jobs in one transaction, so a message gets its job once: two
+// dispatchers (two nodes) take different messages, and a crash before the
+// commit leaves them for the next pass. A database error is logged and the
+// messages wait for the next pass.
+func (o *Outbox) Dispatch(ctx context.Context, sweep time.Duration, log *slog.Logger) {
+	if sweep <= 0 {
+		sweep = DefaultSweep
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	tick := time.NewTicker(sweep)
+	defer tick.Stop()
+	for {
+		if _, err := o.DispatchPending(ctx); err != nil && ctx.Err() == nil {
+			log.Warn("mail dispatch failed; retrying at the next sweep", "error", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-o.wake:
+		case <-tick.C:
+		}
+	}
+}
+
+// DispatchPending inserts the jobs of every message queued and not yet
+// dispatched, and reports how many it dispatched.
+func (o *Outbox) DispatchPending(ctx context.Context) (int, error) {
+	total := 0
+	for {
+		n, err := o.dispatchOnce(ctx)
+		total += n
+		if err != nil || n < dispatchBatch {
+			return total, err
+		}
+	}
+}
+
+func (o *Outbox) dispatchOnce(ctx context.Context) (int, error) {
+	// PostgreSQL: rows another dispatcher has taken are skipped, not waited
+	// for. SQLite has one writer, so the select and update cannot interleave.
+	lock := ""
+	if o.db.Engine == db.Postgres {
+		lock = " FOR UPDATE SKIP LOCKED"
+	}
+	query := `UPDATE outgoing_mail SET dispatched = TRUE WHERE id IN (
+		SELECT id FROM outgoing_mail WHERE dispatched = FALSE ORDER BY created_at, id LIMIT $1` + lock + `)
+		AND dispatched = FALSE RETURNING id`
+	n := 0
+	err := o.db.Tx(ctx, func(tx *sql.Tx) error {
+		rows, err := tx.QueryContext(ctx, query, dispatchBatch)
+		if err != nil {
+			return err
+		}
+		var params []river.InsertManyParams
+		for rows.Next() {
+			var id string
+			if err := rows.Scan(&id); err != nil {
+				rows.Close()
+				return err
+			}
+			params = append(params, river.InsertManyParams{Args: SendArgs{MessageID: id}})
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		if len(params) == 0 {
+			return nil
+		}
+		if _, err := o.jobs.InsertManyFastTx(ctx, tx, params); err != nil {
+			return fmt.Errorf("insert sending jobs: %w", err)
+		}
+		n = len(params)
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("dispatch mail: %w", err)
+	}
+	return n, nil
+}
