@@ -84,6 +84,7 @@ func TestBadConfigurationExitsTwoWithOneLine(t *testing.T) {
 		{"data dir unusable", []string{"migrate", "--data-dir", filepath.Join(notADir, "sub")}, "data directory"},
 		{"bad flag", []string{"serve", "--no-such-flag"}, "flag provided but not defined"},
 		{"bad env", []string{"migrate"}, "--log-level"},
+		{"bad trusted proxy", []string{"serve", "--data-dir", t.TempDir(), "--trusted-proxies", "10.0.0.0/8,nginx"}, `--trusted-proxies: "nginx" is not an address or a CIDR`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			env := map[string]string{}

@@ -12,6 +12,7 @@ import (
 	"github.com/stripe/stripe-go/v82"
 	"github.com/stripe/stripe-go/v82/webhook"
 
+	"comptoir/internal/clientaddr"
 	"comptoir/internal/db"
 	"comptoir/internal/id"
 )
@@ -257,7 +258,7 @@ func (s *Service) WebhookHandler() http.Handler {
 			w.Header().Set("Content-Type", "application/json")
 			io.WriteString(w, `{"received":true}`)
 		case errors.Is(err, ErrBadSignature):
-			s.log.Warn("cardpay: webhook refused", "error", err, "remote", r.RemoteAddr)
+			s.log.Warn("cardpay: webhook refused", "error", err, "remote", clientaddr.Of(r))
 			writeError(w, http.StatusBadRequest, "bad_signature", "invalid Stripe-Signature")
 		case errors.Is(err, ErrBadPayload):
 			s.log.Error("cardpay: webhook unreadable", "error", err)

@@ -15,6 +15,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"comptoir/internal/clientaddr"
 )
 
 // UsageError is bad usage or configuration: the program exits with code 2
@@ -101,6 +103,11 @@ type Config struct {
 	// negated so that the zero Config (tests, tools) has the default:
 	// prices include VAT.
 	PricesExcludeVAT bool
+	// TrustedProxies is --trusted-proxies as given: the reverse proxies
+	// (CIDRs or addresses, comma-separated) whose X-Forwarded-For names the
+	// client. Resolve parses it into TrustedProxyNets; empty trusts nobody.
+	TrustedProxies   string
+	TrustedProxyNets clientaddr.Trusted
 }
 
 // DefaultStripeCheckoutOrigin is where Stripe serves its Checkout pages.
@@ -141,6 +148,7 @@ func Register(fs *flag.FlagSet) *Config {
 	c.RetainActivity, c.RetainClosedTickets = DefaultRetainActivity, DefaultRetainClosedTickets
 	fs.Var(spanFlag{&c.RetainActivity}, "retain-activity", "how long sessions and download addresses are kept, as 365d, 2y or 720h")
 	fs.Var(spanFlag{&c.RetainClosedTickets}, "retain-closed-tickets", "how long a closed ticket keeps its messages and the customer's details, as 3y or 400d")
+	fs.StringVar(&c.TrustedProxies, "trusted-proxies", "", "reverse proxies whose X-Forwarded-For gives the client's address: comma-separated CIDRs or addresses, such as 127.0.0.1/32,10.0.0.0/8 (default: trust nobody)")
 	fs.Var(negatedBool{&c.PricesExcludeVAT}, "prices-include-vat", "catalog prices include VAT (false: VAT is added to them) (default true)")
 	return c
 }
@@ -277,6 +285,9 @@ func (c *Config) Resolve() error {
 	}
 	if c.SellerName == "" {
 		c.SellerName = c.StoreName
+	}
+	if c.TrustedProxyNets, err = clientaddr.Parse(c.TrustedProxies); err != nil {
+		return Usagef("--trusted-proxies: %v", err)
 	}
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":

@@ -5,6 +5,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 )
@@ -81,6 +82,8 @@ func TestBadValuesAreUsageErrors(t *testing.T) {
 		{"--sla-warn-before", "-1h"},
 		{"--stripe-checkout-origin", "https://checkout.stripe.com/pay"},
 		{"--stripe-checkout-origin", "https://x; script-src *"},
+		{"--trusted-proxies", "10.0.0.0/33"},
+		{"--trusted-proxies", "127.0.0.1,nginx"},
 	} {
 		if _, err := parse(t, args, nil); !IsUsage(err) {
 			t.Errorf("%v: got %v, want a usage error", args, err)
@@ -166,5 +169,30 @@ func TestRetentionSpans(t *testing.T) {
 	Register(fs)
 	if err := fs.Parse([]string{"--retain-closed-tickets", "soon"}); err == nil {
 		t.Fatal("a bad retention was accepted")
+	}
+}
+
+func TestTrustedProxies(t *testing.T) {
+	c, err := parse(t, nil, nil)
+	if err != nil || !c.TrustedProxyNets.Empty() {
+		t.Fatalf("default must trust nobody: %v %v", c.TrustedProxyNets, err)
+	}
+	c, err = parse(t, []string{"--trusted-proxies", "127.0.0.1, 10.0.0.0/8,fd00::/8"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := c.TrustedProxyNets.String(); got != "127.0.0.1/32,10.0.0.0/8,fd00::/8" {
+		t.Fatalf("parsed %q", got)
+	}
+	if got := c.TrustedProxyNets.Client("10.1.1.1:5000", []string{"203.0.113.7"}); got != "203.0.113.7" {
+		t.Fatalf("client behind a trusted proxy: %q", got)
+	}
+	c, err = parse(t, nil, map[string]string{"COMPTOIR_TRUSTED_PROXIES": "192.168.0.0/16"})
+	if err != nil || c.TrustedProxyNets.String() != "192.168.0.0/16" {
+		t.Fatalf("from the environment: %v %v", c.TrustedProxyNets, err)
+	}
+	_, err = parse(t, nil, map[string]string{"COMPTOIR_TRUSTED_PROXIES": "10.0.0.0/8,proxy.internal"})
+	if !IsUsage(err) || !strings.Contains(err.Error(), "--trusted-proxies") || !strings.Contains(err.Error(), `"proxy.internal"`) {
+		t.Fatalf("a bad entry must be a usage error naming the flag and the entry, got %v", err)
 	}
 }

@@ -3,12 +3,12 @@ package web
 import (
 	"context"
 	"errors"
-	"net"
 	"net/http"
 	"runtime/debug"
 	"strings"
 
 	"comptoir/internal/account"
+	"comptoir/internal/clientaddr"
 	"comptoir/internal/locale"
 )
 
@@ -214,16 +214,21 @@ func (s *Server) recoverPanics(next http.Handler) http.Handler {
 	})
 }
 
-// clientIP is the address rate limits and session records use. comptoir
-// does not trust forwarding headers: behind a reverse proxy, run the proxy
-// on the same machine so the peer address is meaningful per connection, or
-// accept that limits apply per proxy.
+// clientIP is the address rate limits, consent records, sessions and
+// activity logs use: the connection's peer, or, when the peer is one of
+// --trusted-proxies, the client its X-Forwarded-For names (forwardedClient).
 func clientIP(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
+	return clientaddr.Of(r)
+}
+
+// forwardedClient works out, once per request, the client's address behind
+// the trusted reverse proxies; installed only when some are trusted, so
+// that by default the header is never read.
+func (s *Server) forwardedClient(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		addr := s.TrustedProxies.Client(r.RemoteAddr, r.Header.Values("X-Forwarded-For"))
+		next.ServeHTTP(w, r.WithContext(clientaddr.WithClient(r.Context(), addr)))
+	})
 }
 
 func (s *Server) setCookie(w http.ResponseWriter, name, value string, maxAge int) {

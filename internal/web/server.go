@@ -15,6 +15,7 @@ import (
 	"comptoir/internal/cardpay"
 	"comptoir/internal/catalog"
 	"comptoir/internal/claims"
+	"comptoir/internal/clientaddr"
 	"comptoir/internal/clock"
 	"comptoir/internal/desk"
 	"comptoir/internal/disputes"
@@ -82,6 +83,9 @@ type Deps struct {
 	DefaultLang string
 	// Metrics is where request metrics are registered; nil disables them.
 	Metrics *Metrics
+	// TrustedProxies are the reverse proxies whose X-Forwarded-For names
+	// the client (see clientIP); the zero value trusts nobody.
+	TrustedProxies clientaddr.Trusted
 }
 
 // Server is the HTTP surface of comptoir.
@@ -179,6 +183,9 @@ func (s *Server) Handler() http.Handler {
 	h = s.identify(h)
 	h = s.crossOrigin(h)
 	h = s.securityHeaders(h)
+	if !s.TrustedProxies.Empty() {
+		h = s.forwardedClient(h)
+	}
 	h = s.recoverPanics(h)
 	return h
 }
