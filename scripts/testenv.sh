@@ -36,7 +36,8 @@ is_ci() { [[ ${CI:-} == true || ${CI:-} == 1 ]]; }
 usage() {
 	cat >&2 <<'EOF'
 usage: testenv.sh ensure-tools
-       testenv.sh pg-start DIR    (prints postgres://comptoir@127.0.0.1:PORT/postgres?sslmode=disable)
+       testenv.sh pg-start DIR    (prints postgres://comptoir@127.0.0.1:PORT/postgres?sslmode=disable;
+                               durability off unless COMPTOIR_PG_DURABLE=1)
        testenv.sh pg-stop DIR
        testenv.sh pg-bindir
        testenv.sh stripe-mock-start DIR    (prints http://127.0.0.1:PORT)
@@ -174,7 +175,10 @@ local all all trust
 host  all all 127.0.0.1/32 trust
 host  all all ::1/128 trust
 EOF
-	# Throw-away data: durability off for speed.
+	# Throw-away data: durability off for speed, unless COMPTOIR_PG_DURABLE=1 (the benchmark, whose
+	# checkout target is about orders durable when acknowledged, as on a real server).
+	local durable=off
+	[[ ${COMPTOIR_PG_DURABLE:-} != 1 ]] || durable=on
 	cat >>"$PGDIR/data/postgresql.conf" <<EOF
 
 # --- comptoir throw-away test cluster (scripts/testenv.sh) ---
@@ -182,9 +186,9 @@ listen_addresses = '127.0.0.1'
 unix_socket_directories = '$sockdir'
 max_connections = 300
 shared_buffers = 128MB
-fsync = off
-synchronous_commit = off
-full_page_writes = off
+fsync = $durable
+synchronous_commit = $durable
+full_page_writes = $durable
 max_wal_size = 1GB
 checkpoint_timeout = 30min
 logging_collector = off

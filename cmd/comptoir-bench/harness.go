@@ -407,7 +407,7 @@ func (h *harness) postgres(ctx context.Context) (string, error) {
 		return h.pgURL, nil
 	}
 	dir := filepath.Join(h.cfg.workDir, "pg")
-	h.logf("postgres: starting a throw-away cluster (%s pg-start %s)", h.cfg.testenv, dir)
+	h.logf("postgres: starting a throw-away durable cluster (COMPTOIR_PG_DURABLE=1 %s pg-start %s)", h.cfg.testenv, dir)
 	// Registered before the start, so that a half-started cluster is
 	// stopped too (pg-stop is a no-op on a directory that is not there).
 	h.cleanups = append(h.cleanups, func() {
@@ -418,6 +418,10 @@ func (h *harness) postgres(ctx context.Context) (string, error) {
 		}
 	})
 	cmd := exec.CommandContext(ctx, "bash", h.cfg.testenv, "pg-start", dir)
+	// Durable like a real server (fsync, synchronous commit): the checkout
+	// target is about orders durable when acknowledged, and its baseline's
+	// inserts must pay for their commits as the orders do.
+	cmd.Env = append(os.Environ(), "COMPTOIR_PG_DURABLE=1")
 	cmd.Stderr = h.log
 	out, err := cmd.Output()
 	if err != nil {

@@ -222,13 +222,15 @@ func (s *Service) Place(ctx context.Context, in PlaceInput, after AfterPlace) (O
 		if err := s.sendConfirmation(ctx, tx, buyer, o, consent); err != nil {
 			return err
 		}
-		if err := s.issueInvoice(ctx, tx, buyer, o, ""); err != nil {
-			return err
-		}
 		if after != nil {
-			return after(ctx, tx, o)
+			if err := after(ctx, tx, o); err != nil {
+				return err
+			}
 		}
-		return nil
+		// Last: numbering locks the invoice counter, which every payment
+		// shares, until the commit (on PostgreSQL; SQLite has one writer
+		// anyway), so as little as possible runs after it.
+		return s.issueInvoice(ctx, tx, buyer, o, "")
 	})
 	if err != nil {
 		return Order{}, err
