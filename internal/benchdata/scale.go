@@ -1,8 +1,10 @@
 // Package benchdata fills a freshly migrated comptoir database with a
 // generated store of a chosen size, for the benchmark harness
 // (cmd/comptoir-bench): customers, products, orders with their lines and
-// consent records, and balance accounts whose running totals equal the sum of
-// their entries, as billing's Reconcile demands.
+// consent records, support tickets with their messages, subscriptions with
+// their paid periods, and balance accounts whose running totals equal the sum
+// of their entries (orders and periods are paid from the balance), as
+// billing's Reconcile demands.
 //
 // It writes with multi-row INSERTs in large transactions, on SQLite and
 // PostgreSQL alike, and shares one password hash between every account (an
