@@ -157,6 +157,12 @@ func (h *harness) runEngine(ctx context.Context, engine string) error {
 	h.add(startup)
 
 	e := &env{ctx: ctx, engine: engine, base: "http://" + srv.Addr, set: set, supportAddr: benchSupportAddr}
+	e.openScans = func() (*scanPair, error) { return h.openScanStores(ctx, engine, dir) }
+	defer func() {
+		if e.scans != nil {
+			e.scans.close()
+		}
+	}()
 	if e.smtp, err = waitSMTPAddr(ctx, filepath.Join(dir, "serve.log"), 10*time.Second); err != nil {
 		h.logf("%s: %v", engine, err)
 	}
@@ -226,6 +232,9 @@ func (h *harness) runScenario(e *env, srv *server, sc scenario) int {
 	lim := h.limits(sc.Latency)
 	if sc.Once {
 		lim.Concurrency = runtime.GOMAXPROCS(0)
+	}
+	if sc.Serial {
+		lim.Concurrency = 1
 	}
 	row.Concurrency = lim.Concurrency
 	if srv != nil {

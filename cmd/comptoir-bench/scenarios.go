@@ -30,6 +30,11 @@ type env struct {
 	// checks made once it has stopped.
 	mu    sync.Mutex
 	acked map[string][]string
+	// openScans makes the engine's two scan stores (scans.go), the first
+	// time a scan scenario asks for them.
+	openScans func() (*scanPair, error)
+	scans     *scanPair
+	scanErr   error
 }
 
 func (e *env) ack(scenario, id string) {
@@ -60,6 +65,8 @@ type scenario struct {
 	// Latency: measured at the latency concurrency (a few people at once)
 	// rather than at the throughput concurrency.
 	Latency bool
+	// Serial: one call at a time (a periodic scan runs alone).
+	Serial bool
 	// RSSTarget, when set, adds a row judging the server's peak resident
 	// memory during this scenario.
 	RSSTarget float64
@@ -280,18 +287,6 @@ func contactForm() scenario {
 			}, ok, true, lim), nil
 		},
 	}
-}
-
-// slaScan: the periodic scan for tickets near or past their SLA deadline.
-func slaScan() scenario {
-	return scenario{Name: "SLA scan", Target: Target{CostIndependent, 2},
-		NotYet: "the desk's SLA scan exists but is not timed yet: it must be run as a library call on a store with little and with much closed history"}
-}
-
-// renewalScan: the periodic scan for subscriptions due for renewal.
-func renewalScan() scenario {
-	return scenario{Name: "renewal scan", Target: Target{CostIndependent, 2},
-		NotYet: "benchdata generates no subscription history yet: subscriptions.RenewDue must be timed on a store with little and with much ended history"}
 }
 
 // policyFacts is a claim's facts as API.md shows them: a service partly

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -120,6 +121,12 @@ type Sample struct {
 	Elapsed   time.Duration
 	// FirstError is kept to tell what went wrong.
 	FirstError string
+	// Ratio, when set, is the scenario's own ratio (a scan's cost on a
+	// large history over its cost on a small one), for a row with no
+	// baseline; Note and Concurrency, when set, go into the row as they are.
+	Ratio       float64
+	Note        string
+	Concurrency int
 }
 
 // Percentile returns the p-th percentile (0 < p <= 100) of sorted
@@ -147,6 +154,15 @@ func (s *Sample) Fill(r *Row) {
 	r.P50ms = ms(Percentile(s.Latencies, 50))
 	r.P99ms = ms(Percentile(s.Latencies, 99))
 	r.Available = true
+	if s.Ratio > 0 {
+		r.Ratio = s.Ratio
+	}
+	if s.Concurrency > 0 {
+		r.Concurrency = s.Concurrency
+	}
+	if s.Note != "" {
+		r.Note = strings.TrimPrefix(r.Note+"; "+s.Note, "; ")
+	}
 	if s.FirstError != "" && r.Note == "" && s.Errors > 0 {
 		r.Note = "first error: " + s.FirstError
 	}

@@ -39,6 +39,13 @@ func TestSampleFill(t *testing.T) {
 		!strings.Contains(r.Note, "500") {
 		t.Fatalf("%+v", r)
 	}
+	// A scan's sample brings its own ratio, note and concurrency.
+	s = Sample{Latencies: []time.Duration{time.Millisecond}, Elapsed: time.Millisecond, Ratio: 1.25, Note: "two stores", Concurrency: 1}
+	r = Row{Concurrency: 16}
+	s.Fill(&r)
+	if r.Ratio != 1.25 || r.Note != "two stores" || r.Concurrency != 1 {
+		t.Fatalf("%+v", r)
+	}
 }
 
 func TestJudge(t *testing.T) {
@@ -63,6 +70,9 @@ func TestJudge(t *testing.T) {
 		{"not available", Target{RateAtLeast, 200}, Row{Note: "not available yet"}, false, 0},
 		{"informational", Target{}, Row{Available: true, Throughput: 5}, true, 0},
 		{"informational, not run", Target{}, Row{}, false, 0},
+		{"cost independent", Target{CostIndependent, 2}, Row{Available: true, Ratio: 1.3, Requests: 50}, true, 1.3},
+		{"cost grows with history", Target{CostIndependent, 2}, Row{Available: true, Ratio: 2.5, Requests: 50}, false, 2.5},
+		{"cost not compared", Target{CostIndependent, 2}, Row{Available: true, Requests: 50}, false, 0},
 	} {
 		r := tt.row
 		tt.target.Judge(&r)

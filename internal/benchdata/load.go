@@ -48,6 +48,14 @@ type Options struct {
 	Seed uint64
 	// Logf reports progress (default: silent).
 	Logf func(format string, args ...any)
+	// Due, when above zero, makes a store for timing the periodic scans:
+	// whatever the scale, exactly Due tickets have a promised reply time
+	// that has just passed and is not yet flagged, Due more are due within
+	// the warning window, and exactly Due subscriptions are due for
+	// renewal at Now (see DueTickets and dueSubscriptions); everything
+	// else is history (closed tickets, ended subscriptions) or not due.
+	// Zero: the open tickets and live subscriptions follow the scale.
+	Due int
 }
 
 // Principal is an account the load generator acts as.
@@ -100,6 +108,14 @@ type Dataset struct {
 	Skipped []string
 	// Took is how long the load took, ANALYZE included.
 	Took time.Duration
+	// Now is the end of the generated history (Options.Now).
+	Now time.Time
+	// Plans are the subscription plans (products of kind subscription),
+	// kept apart from Products so that the storefront and checkout
+	// scenarios keep their catalog.
+	Plans []Product
+	// Due is Options.Due.
+	Due int
 }
 
 // RowsTotal is the number of rows written.
@@ -148,12 +164,20 @@ type loader struct {
 	// three times faster, and as strict.
 	replica bool
 	prods   []genProduct
+	due     int
+	plans   []genProduct
+	// subs are the subscriptions drawn before the ledger is written (their
+	// periods are paid from the balance); running is each customer's
+	// balance as the entries are written.
+	subs    []genSub
+	running []int64
 }
 
 type genProduct struct {
 	Product
 	nameFR, nameEN string
 	processing     time.Duration
+	interval       string // plans only
 }
 
 // Load fills d, which must be migrated and hold no users yet, with a store
@@ -183,8 +207,9 @@ func Load(ctx context.Context, d *db.DB, sc Scale, opts Options) (*Dataset, erro
 	l := &loader{
 		ctx: ctx, d: d, sc: sc, now: opts.Now.UTC().Truncate(time.Microsecond), seed: opts.Seed,
 		ids: newIDGen(opts.Seed), logf: opts.Logf, hash: hash,
-		set: &Dataset{Scale: sc, Rows: map[string]int64{}},
+		set: &Dataset{Scale: sc, Rows: map[string]int64{}}, due: opts.Due,
 	}
+	l.set.Now, l.set.Due = l.now, opts.Due
 	if d.Engine == db.SQLite {
 		// A large page cache for the load's connection: index pages of
 		// large tables stay in memory instead of being read back from the
@@ -206,7 +231,10 @@ func Load(ctx context.Context, d *db.DB, sc Scale, opts Options) (*Dataset, erro
 	}{
 		{"products", l.products},
 		{"customers and staff", l.people},
+		{"subscription plans", l.planSubscriptions},
 		{"orders and balances", l.orders},
+		{"subscriptions", l.subscriptions},
+		{"ledger check", l.checkLedger},
 		{"ticket messages", l.messages},
 		{"references", l.checkReferences},
 		{"analyze", l.analyze},
@@ -275,6 +303,9 @@ func (l *loader) products() error {
 		rs := l.bulk(tx, "product_revisions", "product_id", "revision", "kind", "name_fr", "name_en",
 			"description_fr", "description_en", "currency", "unit_price", "min_quantity", "max_quantity",
 			"processing_seconds", "digital_delivery", "file_key", "download_ttl_seconds", "created_at").dependsOn(ps)
+		plans := l.bulk(tx, "product_revisions", "product_id", "revision", "kind", "name_fr", "name_en",
+			"description_fr", "description_en", "currency", "unit_price", "min_quantity", "max_quantity",
+			"processing_seconds", "plan_interval", "trial_days", "created_at").dependsOn(ps)
 		r := rand.New(rand.NewPCG(l.seed, 1))
 		for i := range l.sc.Products {
 			at := created.Add(time.Duration(i) * time.Minute)
@@ -305,7 +336,24 @@ func (l *loader) products() error {
 			l.prods = append(l.prods, p)
 			l.set.Products = append(l.set.Products, p.Product)
 		}
-		return l.closeAll(ps, rs)
+		if l.sc.Subscriptions > 0 {
+			for i, pl := range planKinds {
+				at := created.Add(time.Duration(l.sc.Products+i) * time.Minute)
+				p := genProduct{Product: Product{ID: l.ids.at("prd", at), Kind: catalog.KindSubscription,
+					Slug: "bench-plan-" + pl.slug, UnitPrice: pl.price, MinQuantity: 1, MaxQuantity: 1},
+					nameFR: pl.nameFR, nameEN: pl.nameEN, interval: pl.interval}
+				if err := ps.add(p.ID, p.Slug, p.Kind, 1, at, at); err != nil {
+					return err
+				}
+				if err := plans.add(p.ID, 1, p.Kind, p.nameFR, p.nameEN, descriptionFR, descriptionEN, currency, p.UnitPrice,
+					1, 1, 0, p.interval, 0, at); err != nil {
+					return err
+				}
+				l.plans = append(l.plans, p)
+				l.set.Plans = append(l.set.Plans, p.Product)
+			}
+		}
+		return l.closeAll(ps, rs, plans)
 	})
 }
 
@@ -464,7 +512,11 @@ func (l *loader) orders() error {
 			spent[c] += ln.prod.UnitPrice * int64(ln.qty)
 		}
 	}
-	running := make([]int64, len(l.custs))
+	for _, sb := range l.subs {
+		spent[sb.cust] += sb.spent()
+	}
+	l.running = make([]int64, len(l.custs))
+	running := l.running
 	for lo := 0; lo < len(l.custs); lo += usersPerTx {
 		hi := min(lo+usersPerTx, len(l.custs))
 		err := l.tx(func(tx *sql.Tx) error {
@@ -583,7 +635,13 @@ func (l *loader) orders() error {
 			l.logf("benchdata: orders %d/%d (%.0f orders/s)", hi, l.sc.Orders, float64(hi)/el)
 		}
 	}
-	for i, left := range running {
+	return nil
+}
+
+// checkLedger proves that what was debited (orders, then subscription
+// periods) is what each opening credit planned for.
+func (l *loader) checkLedger() error {
+	for i, left := range l.running {
 		want := int64(otherBalance)
 		if i < l.sc.Pool {
 			want = poolBalance
@@ -645,6 +703,9 @@ func (l *loader) messages() error {
 	}
 	topics := []string{"question", "order", "billing", "technical", "other", "email"}
 	nTickets := (l.sc.Messages + messagesPerTicket - 1) / messagesPerTicket
+	if l.due > 0 && nTickets < 4*l.due {
+		return fmt.Errorf("%d messages make %d tickets, too few for %d due tickets of each kind (4 kinds)", l.sc.Messages, nTickets, l.due)
+	}
 	written := 0
 	for lo := 0; lo < nTickets; lo += ticketsPerTx {
 		hi := min(lo+ticketsPerTx, nTickets)
@@ -667,7 +728,35 @@ func (l *loader) messages() error {
 				status, target, promise, breached := "closed", any(nil), any(nil), false
 				var assignee any
 				recent := i >= nTickets-max(nTickets/50, 2)
+				due := -1
+				if l.due > 0 {
+					// The scans' store: only the last 4×Due tickets are
+					// not closed, whatever the history.
+					recent = false
+					if k := nTickets - 1 - i; k < 4*l.due {
+						due = k
+					}
+				}
 				switch {
+				case due >= 0 && due%4 < 3:
+					// 0: promised a moment ago and not flagged yet (the
+					// breach scan's work); 1: promised within the warning
+					// window (the warning scan's); 2: promised later.
+					status = "open"
+					p := l.now.Add(-time.Duration(due/4+1) * time.Minute)
+					switch due % 4 {
+					case 1:
+						p = l.now.Add(time.Hour + time.Duration(due/4)*time.Minute)
+					case 2:
+						p = l.now.Add(12*time.Hour + time.Duration(due/4)*time.Minute)
+					}
+					target, promise = p.Add(-24*time.Hour), p
+					last = p.Add(-48 * time.Hour)
+					if !last.After(at) {
+						at = last.Add(-time.Duration(n) * time.Hour)
+					}
+				case due >= 0:
+					status = "waiting_customer"
 				case recent && i%2 == 0:
 					// Waiting for an answer, due within a day either side
 					// of now: the queue's head.
@@ -736,6 +825,9 @@ var references = [][4]string{
 	{"balance_entries", "customer_id, currency", "balance_accounts", "customer_id, currency"},
 	{"tickets", "customer_id", "users", "id"},
 	{"ticket_messages", "ticket_id", "tickets", "id"},
+	{"subscriptions", "customer_id", "users", "id"},
+	{"subscriptions", "product_id, product_revision", "product_revisions", "product_id, revision"},
+	{"subscription_periods", "subscription_id", "subscriptions", "id"},
 }
 
 // checkReferences proves, when the load skipped the row-by-row foreign key

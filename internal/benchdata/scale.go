@@ -1,8 +1,10 @@
 // Package benchdata fills a freshly migrated comptoir database with a
 // generated store of a chosen size, for the benchmark harness
 // (cmd/comptoir-bench): customers, products, orders with their lines and
-// consent records, and balance accounts whose running totals equal the sum of
-// their entries, as billing's Reconcile demands.
+// consent records, support tickets with their messages, subscriptions with
+// their paid periods, and balance accounts whose running totals equal the sum
+// of their entries (orders and periods are paid from the balance), as
+// billing's Reconcile demands.
 //
 // It writes with multi-row INSERTs in large transactions, on SQLite and
 // PostgreSQL alike, and shares one password hash between every account (an
@@ -31,19 +33,23 @@ type Scale struct {
 	Pool int
 	// Agents is how many support agents (with a session each) exist.
 	Agents int
+	// Subscriptions is how many subscriptions were ever taken, most of
+	// them ended, each with its paid periods.
+	Subscriptions int
 }
 
 // Scales are the named sizes, smallest first.
 var Scales = []Scale{
-	{Name: "tiny", Customers: 1_000, Orders: 10_000, Messages: 10_000, Products: 50, Pool: 200, Agents: 4},
-	{Name: "small", Customers: 10_000, Orders: 100_000, Messages: 100_000, Products: 100, Pool: 500, Agents: 8},
-	{Name: "medium", Customers: 30_000, Orders: 300_000, Messages: 300_000, Products: 200, Pool: 1_000, Agents: 8},
-	{Name: "full", Customers: 100_000, Orders: 1_000_000, Messages: 1_000_000, Products: 200, Pool: 1_000, Agents: 16},
+	{Name: "tiny", Customers: 1_000, Orders: 10_000, Messages: 10_000, Products: 50, Pool: 200, Agents: 4, Subscriptions: 2_000},
+	{Name: "small", Customers: 10_000, Orders: 100_000, Messages: 100_000, Products: 100, Pool: 500, Agents: 8, Subscriptions: 10_000},
+	{Name: "medium", Customers: 30_000, Orders: 300_000, Messages: 300_000, Products: 200, Pool: 1_000, Agents: 8, Subscriptions: 30_000},
+	{Name: "full", Customers: 100_000, Orders: 1_000_000, Messages: 1_000_000, Products: 200, Pool: 1_000, Agents: 16, Subscriptions: 100_000},
 }
 
 // ParseScale reads a named scale ("tiny", "small", "medium", "full"), or a
-// custom one as "customers=N,orders=N[,messages=N,products=N,pool=N,agents=N]"
-// (missing keys take the full scale's values, bounded by the customers).
+// custom one as "customers=N,orders=N[,messages=N,products=N,pool=N,agents=N,subscriptions=N]"
+// (missing keys take the full scale's values; the pool and, when not given,
+// the subscriptions are bounded by the customers).
 func ParseScale(s string) (Scale, error) {
 	s = strings.TrimSpace(strings.ToLower(s))
 	for _, sc := range Scales {
@@ -56,6 +62,7 @@ func ParseScale(s string) (Scale, error) {
 	}
 	sc := Scales[len(Scales)-1]
 	sc.Name = "custom"
+	subs := -1
 	for part := range strings.SplitSeq(s, ",") {
 		k, v, ok := strings.Cut(strings.TrimSpace(part), "=")
 		n, err := strconv.Atoi(strings.ReplaceAll(v, "_", ""))
@@ -75,6 +82,8 @@ func ParseScale(s string) (Scale, error) {
 			sc.Pool = n
 		case "agents":
 			sc.Agents = n
+		case "subscriptions":
+			subs = n
 		default:
 			return Scale{}, fmt.Errorf("scale: unknown key %q", k)
 		}
@@ -83,6 +92,11 @@ func ParseScale(s string) (Scale, error) {
 		return Scale{}, fmt.Errorf("scale: customers, products and agents must be at least 1")
 	}
 	sc.Pool = min(max(sc.Pool, 1), sc.Customers)
+	if subs >= 0 {
+		sc.Subscriptions = subs
+	} else {
+		sc.Subscriptions = min(sc.Subscriptions, sc.Customers)
+	}
 	return sc, nil
 }
 
@@ -95,5 +109,6 @@ func scaleNames() string {
 }
 
 func (s Scale) String() string {
-	return fmt.Sprintf("%s (%d customers, %d orders, %d messages, %d products)", s.Name, s.Customers, s.Orders, s.Messages, s.Products)
+	return fmt.Sprintf("%s (%d customers, %d orders, %d messages, %d products, %d subscriptions)", s.Name, s.Customers, s.Orders,
+		s.Messages, s.Products, s.Subscriptions)
 }

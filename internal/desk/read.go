@@ -208,14 +208,18 @@ func (s *Service) Queue(ctx context.Context, f QueueFilter) ([]Ticket, error) {
 	return s.tickets(ctx, q, args...)
 }
 
+// markBreachesQuery reads the tickets_promise_at partial index by promise
+// time: closed tickets (the history) have no promise and are not in it.
+const markBreachesQuery = `UPDATE tickets SET breached = TRUE
+	WHERE promise_at IS NOT NULL AND promise_at < $1 AND breached = FALSE RETURNING id`
+
 // MarkBreaches flags the tickets whose promised deadline passed before now
 // and returns how many it newly flagged. Running it again changes nothing.
 func (s *Service) MarkBreaches(ctx context.Context, now time.Time) (int, error) {
 	n := 0
 	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
 		n = 0
-		rows, err := tx.QueryContext(ctx, `UPDATE tickets SET breached = TRUE
-			WHERE promise_at IS NOT NULL AND promise_at < $1 AND breached = FALSE RETURNING id`, now.UTC())
+		rows, err := tx.QueryContext(ctx, markBreachesQuery, now.UTC())
 		if err != nil {
 			return wrapDB("mark breaches", err)
 		}

@@ -44,10 +44,7 @@ type warningData struct {
 // not the history.
 func (s *Service) WarnDeadlines(ctx context.Context, now time.Time) (int, error) {
 	now = now.UTC()
-	rows, err := s.db.Read.QueryContext(ctx, `SELECT id FROM tickets t
-		WHERE promise_at IS NOT NULL AND promise_at > $1 AND promise_at <= $2 AND breached = FALSE
-		AND NOT EXISTS (SELECT 1 FROM ticket_sla_warnings w WHERE w.ticket_id = t.id AND w.deadline_at = t.promise_at)
-		ORDER BY promise_at, id LIMIT $3`, now, now.Add(s.opts.WarnBefore), maxWarningsPerScan)
+	rows, err := s.db.Read.QueryContext(ctx, warnDueQuery, now, now.Add(s.opts.WarnBefore), maxWarningsPerScan)
 	if err != nil {
 		return 0, wrapDB("find deadlines", err)
 	}
@@ -76,6 +73,12 @@ func (s *Service) WarnDeadlines(ctx context.Context, now time.Time) (int, error)
 	}
 	return n, nil
 }
+
+// warnDueQuery finds the tickets to warn about (see WarnDeadlines).
+const warnDueQuery = `SELECT id FROM tickets t
+	WHERE promise_at IS NOT NULL AND promise_at > $1 AND promise_at <= $2 AND breached = FALSE
+	AND NOT EXISTS (SELECT 1 FROM ticket_sla_warnings w WHERE w.ticket_id = t.id AND w.deadline_at = t.promise_at)
+	ORDER BY promise_at, id LIMIT $3`
 
 // errNoWarning rolls back a warning that another scan sent first or that
 // is no longer due.
