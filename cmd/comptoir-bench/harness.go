@@ -139,10 +139,16 @@ func (h *harness) runEngine(ctx context.Context, engine string) error {
 		}
 	}
 
+	sink, err := startMailSink()
+	if err != nil {
+		return fmt.Errorf("outgoing mail sink: %w", err)
+	}
+	h.cleanups = append(h.cleanups, sink.close)
 	h.logf("%s: starting comptoir serve", engine)
 	srv, err := startProcess(ctx, "comptoir serve ("+engine+")", cfg.comptoirBin,
 		[]string{"serve", "--database-url", dbURL, "--data-dir", dataDir, "--listen", "127.0.0.1:0", "--log-level", "info",
-			"--smtp-listen", "127.0.0.1:0", "--support-address", benchSupportAddr, "--trusted-proxies", benchTrustedProxy},
+			"--smtp-listen", "127.0.0.1:0", "--support-address", benchSupportAddr, "--trusted-proxies", benchTrustedProxy,
+			"--smtp-relay", sink.URL()},
 		filepath.Join(dir, "serve.log"), "comptoir is serving", cfg.serverDeadline)
 	if err != nil {
 		return err

@@ -25,7 +25,13 @@ func (h *harness) profileEngine(ctx context.Context, e *env, dbURL, dataDir stri
 	fs := flag.NewFlagSet("profile", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	cfg := comptoirconfig.Register(fs)
-	if err := fs.Parse([]string{"--database-url", dbURL, "--data-dir", dataDir, "--listen", "127.0.0.1:0", "--trusted-proxies", benchTrustedProxy}); err != nil {
+	sink, err := startMailSink()
+	if err != nil {
+		return err
+	}
+	defer sink.close()
+	if err := fs.Parse([]string{"--database-url", dbURL, "--data-dir", dataDir, "--listen", "127.0.0.1:0", "--trusted-proxies", benchTrustedProxy,
+		"--smtp-relay", sink.URL()}); err != nil {
 		return err
 	}
 	if err := cfg.Resolve(); err != nil {
