@@ -143,7 +143,10 @@ func (h *harness) runEngine(ctx context.Context, engine string) error {
 	if err != nil {
 		return fmt.Errorf("outgoing mail sink: %w", err)
 	}
-	h.cleanups = append(h.cleanups, sink.close)
+	h.cleanups = append(h.cleanups, func() {
+		h.logf("%s: %d messages reached the outgoing mail sink", engine, sink.received.Load())
+		sink.close()
+	})
 	h.logf("%s: starting comptoir serve", engine)
 	srv, err := startProcess(ctx, "comptoir serve ("+engine+")", cfg.comptoirBin,
 		[]string{"serve", "--database-url", dbURL, "--data-dir", dataDir, "--listen", "127.0.0.1:0", "--log-level", "info",
