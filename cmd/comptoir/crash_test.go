@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"comptoir/internal/testwait"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -34,6 +33,7 @@ import (
 	"comptoir/internal/orders"
 	"comptoir/internal/policy"
 	"comptoir/internal/subscriptions"
+	"comptoir/internal/testwait"
 )
 
 // crashStore is the data a crash test loads a store with: buyers with

@@ -1,7 +1,6 @@
 package app_test
 
 import (
-	"comptoir/internal/testwait"
 	"context"
 	"io"
 	"log"
@@ -21,6 +20,7 @@ import (
 	"comptoir/internal/apptest"
 	"comptoir/internal/config"
 	"comptoir/internal/mail"
+	"comptoir/internal/testwait"
 )
 
 func signup(email string) url.Values {

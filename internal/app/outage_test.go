@@ -1,7 +1,6 @@
 package app_test
 
 import (
-	"comptoir/internal/testwait"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -22,6 +21,7 @@ import (
 	"comptoir/internal/catalog"
 	"comptoir/internal/config"
 	"comptoir/internal/money"
+	"comptoir/internal/testwait"
 )
 
 // closedPort is a local port nothing listens on.

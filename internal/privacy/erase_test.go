@@ -2,7 +2,6 @@ package privacy_test
 
 import (
 	"bytes"
-	"comptoir/internal/testwait"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -25,6 +24,7 @@ import (
 	"comptoir/internal/desk"
 	"comptoir/internal/money"
 	"comptoir/internal/orders"
+	"comptoir/internal/testwait"
 )
 
 var admin = audit.Actor{ID: "usr_admin", Role: "admin"}

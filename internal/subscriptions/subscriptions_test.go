@@ -1,7 +1,6 @@
 package subscriptions_test
 
 import (
-	"comptoir/internal/testwait"
 	"context"
 	"database/sql"
 	"errors"
@@ -25,6 +24,7 @@ import (
 	"comptoir/internal/mail"
 	"comptoir/internal/money"
 	"comptoir/internal/subscriptions"
+	"comptoir/internal/testwait"
 )
 
 var (

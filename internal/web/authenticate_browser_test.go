@@ -1,7 +1,6 @@
 package web_test
 
 import (
-	"comptoir/internal/testwait"
 	"context"
 	"io"
 	"net/http"
@@ -16,6 +15,7 @@ import (
 	"comptoir/internal/browsertest"
 	"comptoir/internal/cardpay"
 	"comptoir/internal/subscriptions"
+	"comptoir/internal/testwait"
 )
 
 // In a browser, without JavaScript of ours: the link's page shows the

@@ -1,7 +1,6 @@
 package web_test
 
 import (
-	"comptoir/internal/testwait"
 	"context"
 	"net/http"
 	"net/url"
@@ -19,6 +18,7 @@ import (
 	"comptoir/internal/id"
 	"comptoir/internal/mail"
 	"comptoir/internal/subscriptions"
+	"comptoir/internal/testwait"
 )
 
 // scaStore is a store with card payments against stripe-mock, behind a

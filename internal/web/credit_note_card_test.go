@@ -1,7 +1,6 @@
 package web_test
 
 import (
-	"comptoir/internal/testwait"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -20,6 +19,7 @@ import (
 	"comptoir/internal/money"
 	"comptoir/internal/policy"
 	"comptoir/internal/subscriptions"
+	"comptoir/internal/testwait"
 )
 
 // creditNotes lists the credit notes of an order or subscription.

@@ -3,8 +3,6 @@ package web_test
 import (
 	"archive/zip"
 	"bytes"
-	"comptoir/internal/pdftext"
-	"comptoir/internal/testwait"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -30,7 +28,9 @@ import (
 	"comptoir/internal/mail"
 	"comptoir/internal/money"
 	"comptoir/internal/orders"
+	"comptoir/internal/pdftext"
 	"comptoir/internal/policy"
+	"comptoir/internal/testwait"
 )
 
 // A card dispute from Stripe's first event to the evidence submitted: the

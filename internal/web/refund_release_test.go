@@ -1,7 +1,6 @@
 package web_test
 
 import (
-	"comptoir/internal/testwait"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -19,6 +18,7 @@ import (
 	"comptoir/internal/claims"
 	"comptoir/internal/money"
 	"comptoir/internal/policy"
+	"comptoir/internal/testwait"
 )
 
 // A claim's card refund that Stripe refuses for good gives its amount back
