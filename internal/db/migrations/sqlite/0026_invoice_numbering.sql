@@ -7,11 +7,14 @@
 -- issued, consecutively, one counter update per series and year per batch.
 --
 -- SQLite cannot drop a NOT NULL constraint: the table is rebuilt with the
--- same columns in the same order (privacy export reads SELECT *). Other
--- tables refer to invoices (invoice_lines, invoices.refers_to): dropping the
--- old table counts their rows as foreign key violations until the new one
--- takes its name, so the check is deferred to the commit, when every
--- reference finds its row again.
+-- same columns in the same order (privacy export reads SELECT *). Its
+-- lines are rebuilt with it: dropping the old invoices while rows of
+-- another table refer to it would count them as foreign key violations
+-- for good (SQLite does not recount when the new table takes the name).
+-- So the new tables refer to the new one (invoices_numbered), whose
+-- renaming to invoices renames their references too; the old lines go
+-- first, then the old invoices, which only refer to themselves. Deferred
+-- foreign keys let the rows be copied in any order.
 PRAGMA defer_foreign_keys = ON;
 
 CREATE TABLE invoices_numbered (
@@ -26,7 +29,7 @@ CREATE TABLE invoices_numbered (
 	source_id TEXT NOT NULL,
 	order_id TEXT NOT NULL DEFAULT '',
 	customer_id TEXT NOT NULL REFERENCES users (id),
-	refers_to TEXT REFERENCES invoices (id),
+	refers_to TEXT REFERENCES invoices_numbered (id),
 	issued_at TIMESTAMP NOT NULL,
 	lang TEXT NOT NULL CHECK (lang IN ('fr', 'en')),
 	currency TEXT NOT NULL CHECK (length(currency) = 3),
@@ -56,9 +59,25 @@ CREATE TABLE invoices_numbered (
 	CHECK (NOT reverse_charge OR vat = 0),
 	CHECK ((seq IS NULL) = (number IS NULL))
 );
+CREATE TABLE invoice_lines_numbered (
+	invoice_id TEXT NOT NULL REFERENCES invoices_numbered (id),
+	position INTEGER NOT NULL CHECK (position >= 1),
+	ref TEXT NOT NULL DEFAULT '',
+	description TEXT NOT NULL,
+	quantity INTEGER NOT NULL CHECK (quantity >= 1),
+	net INTEGER NOT NULL CHECK (net >= 0),
+	rate_bp INTEGER NOT NULL CHECK (rate_bp >= 0 AND rate_bp < 10000),
+	vat INTEGER NOT NULL CHECK (vat >= 0),
+	total INTEGER NOT NULL CHECK (total > 0),
+	PRIMARY KEY (invoice_id, position),
+	CHECK (net + vat = total)
+);
 INSERT INTO invoices_numbered SELECT * FROM invoices;
+INSERT INTO invoice_lines_numbered SELECT * FROM invoice_lines;
+DROP TABLE invoice_lines;
 DROP TABLE invoices;
 ALTER TABLE invoices_numbered RENAME TO invoices;
+ALTER TABLE invoice_lines_numbered RENAME TO invoice_lines;
 
 CREATE INDEX invoices_by_customer ON invoices (customer_id, issued_at);
 CREATE INDEX invoices_by_order ON invoices (order_id);
@@ -88,6 +107,14 @@ END;
 CREATE TRIGGER invoices_no_delete BEFORE DELETE ON invoices
 BEGIN
 	SELECT RAISE(ABORT, 'invoices are append-only');
+END;
+CREATE TRIGGER invoice_lines_no_update BEFORE UPDATE ON invoice_lines
+BEGIN
+	SELECT RAISE(ABORT, 'invoice lines are append-only');
+END;
+CREATE TRIGGER invoice_lines_no_delete BEFORE DELETE ON invoice_lines
+BEGIN
+	SELECT RAISE(ABORT, 'invoice lines are append-only');
 END;
 
 -- The email announcing an invoice carries its number, so it is queued when
