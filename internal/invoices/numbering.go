@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sort"
+	"strings"
 	"time"
 
 	"comptoir/internal/audit"
@@ -160,21 +161,40 @@ func (s *Service) numberOnce(ctx context.Context) (int, error) {
 			}
 			next[k] = last - count[k] + 1
 		}
-		now := s.clock.Now().UTC()
-		for _, d := range docs {
+		// One statement numbers the batch: per document a round trip
+		// would make numbering slower than the checkouts it follows.
+		var values strings.Builder
+		args := make([]any, 0, 3*len(docs))
+		first := map[seriesYear]int{}
+		for i, d := range docs {
 			k := seriesYear{d.series, d.year}
 			seq := next[k]
 			next[k]++
-			number := FormatNumber(d.series, d.year, seq)
-			res, err := tx.ExecContext(ctx, `UPDATE invoices SET seq = $1, number = $2 WHERE id = $3 AND number IS NULL`, seq, number, d.id)
-			if err != nil {
-				return fmt.Errorf("number %s: %w", d.id, err)
+			if _, ok := first[k]; !ok {
+				first[k] = seq
 			}
-			if c, err := res.RowsAffected(); err != nil || c != 1 {
-				return fmt.Errorf("number %s: numbered meanwhile (%d rows, %v)", d.id, c, err)
+			if i > 0 {
+				values.WriteString(", ")
 			}
-			if err := audit.Record(ctx, tx, audit.Entry{At: now, Actor: audit.System, SubjectType: "invoice", SubjectID: d.id, Action: "number",
-				After: map[string]any{"number": number}}); err != nil {
+			fmt.Fprintf(&values, "($%d, CAST($%d AS BIGINT), $%d)", 3*i+1, 3*i+2, 3*i+3)
+			args = append(args, d.id, seq, FormatNumber(d.series, d.year, seq))
+		}
+		// VALUES names its columns column1, column2… on both engines.
+		res, err := tx.ExecContext(ctx, `UPDATE invoices SET seq = v.column2, number = v.column3
+			FROM (VALUES `+values.String()+`) AS v WHERE invoices.id = v.column1 AND invoices.number IS NULL`, args...)
+		if err != nil {
+			return fmt.Errorf("number: %w", err)
+		}
+		if c, err := res.RowsAffected(); err != nil || c != int64(len(docs)) {
+			return fmt.Errorf("numbered %d of %d documents (%v): numbered meanwhile?", c, len(docs), err)
+		}
+		// The audit names the range each series took; which document has
+		// which number is on the documents, which never change.
+		now := s.clock.Now().UTC()
+		for _, k := range keys {
+			if err := audit.Record(ctx, tx, audit.Entry{At: now, Actor: audit.System, SubjectType: "invoice_series",
+				SubjectID: fmt.Sprintf("%s-%d", k.series, k.year), Action: "number",
+				After: map[string]any{"from": first[k], "to": next[k] - 1, "count": count[k]}}); err != nil {
 				return err
 			}
 		}
@@ -193,19 +213,23 @@ func (s *Service) numberOnce(ctx context.Context) (int, error) {
 // notifyNumbered queues the emails of the documents just numbered that
 // have one waiting (invoice_notices), now that they have their numbers.
 func (s *Service) notifyNumbered(ctx context.Context, tx *sql.Tx) error {
-	rows, err := tx.QueryContext(ctx, `SELECT n.invoice_id, n.user_id, n.email, n.name FROM invoice_notices n
-		JOIN invoices i ON i.id = n.invoice_id WHERE i.number IS NOT NULL ORDER BY i.issued_at, i.id`)
+	if s.mailer == nil {
+		return nil
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT n.user_id, n.email, n.name, `+invoiceCols+invoiceFrom+`
+		JOIN invoice_notices n ON n.invoice_id = i.id WHERE i.number IS NOT NULL ORDER BY i.issued_at, i.id`)
 	if err != nil {
 		return fmt.Errorf("notices: %w", err)
 	}
 	type notice struct {
-		id string
-		b  Buyer
+		b   Buyer
+		inv Invoice
 	}
 	var notices []notice
 	for rows.Next() {
 		var n notice
-		if err := rows.Scan(&n.id, &n.b.ID, &n.b.Email, &n.b.Name); err != nil {
+		n.inv, err = scanInvoice(prefixed{rows, []any{&n.b.ID, &n.b.Email, &n.b.Name}})
+		if err != nil {
 			rows.Close()
 			return err
 		}
@@ -215,17 +239,25 @@ func (s *Service) notifyNumbered(ctx context.Context, tx *sql.Tx) error {
 	if err := rows.Err(); err != nil {
 		return err
 	}
+	if len(notices) == 0 {
+		return nil
+	}
 	for _, n := range notices {
-		inv, err := getWhere(ctx, tx, `i.id = $1`, n.id)
-		if err != nil {
+		if err := s.notify(ctx, tx, n.b, n.inv); err != nil {
 			return err
 		}
-		if err := s.notify(ctx, tx, n.b, inv); err != nil {
-			return err
-		}
-		if _, err := tx.ExecContext(ctx, `DELETE FROM invoice_notices WHERE invoice_id = $1`, n.id); err != nil {
-			return fmt.Errorf("notices: %w", err)
-		}
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM invoice_notices WHERE EXISTS (
+		SELECT 1 FROM invoices i WHERE i.id = invoice_notices.invoice_id AND i.number IS NOT NULL)`); err != nil {
+		return fmt.Errorf("notices: %w", err)
 	}
 	return nil
 }
+
+// prefixed scans some columns before those scanInvoice reads.
+type prefixed struct {
+	row interface{ Scan(...any) error }
+	pre []any
+}
+
+func (p prefixed) Scan(dest ...any) error { return p.row.Scan(append(p.pre, dest...)...) }
