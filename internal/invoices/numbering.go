@@ -30,9 +30,11 @@ import (
 //   - in the order issued: pending documents are numbered by (issued_at,
 //     id), one numberer at a time (PostgreSQL: a transaction-scoped
 //     advisory lock, so nodes take turns; SQLite: one writer). issued_at
-//     is the payment's time; two payments committing out of order within
-//     the same instant can swap places, never across a day, let alone a
-//     year: the series' year is the issue date's.
+//     is the payment's time, taken before its transaction commits: a
+//     payment that commits after a later-issued one was numbered comes
+//     next, so the order is that of issue within the length of one
+//     payment's transaction (milliseconds), and never across years: the
+//     series' year is the issue date's.
 //   - immutable once numbered: the triggers allow exactly one update,
 //     setting seq and number on a pending row.
 
