@@ -496,7 +496,15 @@ func (a *App) StartWorkers(ctx context.Context) error {
 		defer close(done)
 		a.Outbox.Dispatch(dctx, mail.DefaultSweep, a.Logger)
 	}()
-	a.stopDispatch = func() { cancel(); <-done }
+	// The invoice numberer: numbers the invoices payments have just
+	// written, woken by their commits, and sweeps for those a stopped
+	// process left pending.
+	numbered := make(chan struct{})
+	go func() {
+		defer close(numbered)
+		a.Invoices.Run(dctx, invoices.DefaultSweep, a.Logger)
+	}()
+	a.stopDispatch = func() { cancel(); <-done; <-numbered }
 	return nil
 }
 

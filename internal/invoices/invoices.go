@@ -4,10 +4,13 @@
 // EU rules for digital services (see Decide). It owns its tables
 // (invoices, invoice_lines, invoice_counters, vat_rates).
 //
-// Issuing happens inside the transaction that records the payment (IssueTx,
-// CreditTx): the number, the invoice and the payment commit together or
-// not at all, so a crash never leaves a gap, and on PostgreSQL the counter
-// row's lock makes concurrent checkouts take numbers one after the other.
+// Issuing happens in two steps. The transaction that records the payment
+// (IssueTx, CreditTx) writes the whole document, VAT decided and lines
+// priced, but no number: invoice and payment commit together or not at
+// all. Numbering comes right after (NumberPending, woken by that commit,
+// see numbering.go): it gives the pending documents of a series their
+// numbers in the order they were issued, so the sequence per series and
+// year has no gap and no reuse, and no payment waits on another's number.
 package invoices
 
 import (
@@ -83,6 +86,8 @@ type Service struct {
 	clock  clock.Clock
 	mailer Mailer
 	opts   Options
+	// wake tells Run that invoices wait for their numbers.
+	wake chan struct{}
 }
 
 // New returns the service. mailer may be nil (no email).
@@ -91,7 +96,7 @@ func New(d *db.DB, c clock.Clock, m Mailer, opts Options) *Service {
 		opts.Seller.Country = "FR"
 	}
 	opts.Seller.Country = strings.ToUpper(opts.Seller.Country)
-	return &Service{db: d, clock: c, mailer: m, opts: opts}
+	return &Service{db: d, clock: c, mailer: m, opts: opts, wake: make(chan struct{}, 1)}
 }
 
 // PricesIncludeVAT reports the store setting.
@@ -250,20 +255,6 @@ func (s *Service) Gross(ctx context.Context, b Buyer, amounts []money.Amount) ([
 	return out, nil
 }
 
-// nextNumber takes the next number of a series for a year, in tx. The
-// upsert holds the counter row's lock until tx ends, so concurrent issuers
-// wait for each other; a rollback gives the number back.
-func nextNumber(ctx context.Context, tx *sql.Tx, series string, year int) (int, error) {
-	var n int
-	err := tx.QueryRowContext(ctx, `INSERT INTO invoice_counters (series, year, last) VALUES ($1, $2, 1)
-		ON CONFLICT (series, year) DO UPDATE SET last = invoice_counters.last + 1
-		RETURNING last`, series, year).Scan(&n)
-	if err != nil {
-		return 0, fmt.Errorf("invoices: number: %w", err)
-	}
-	return n, nil
-}
-
 // FormatNumber is how a number is printed: F-2026-000042.
 func FormatNumber(series string, year, seq int) string {
 	return fmt.Sprintf("%s-%d-%06d", series, year, seq)
@@ -271,7 +262,9 @@ func FormatNumber(series string, year, seq int) string {
 
 // IssueTx issues the invoice of a payment in the caller's transaction (the
 // one recording the payment). A source already invoiced is not invoiced
-// again: the existing invoice is returned.
+// again: the existing invoice is returned. The invoice comes back pending
+// (no Number): it is numbered, and its email queued, once tx has
+// committed (NumberPending).
 func (s *Service) IssueTx(ctx context.Context, tx *sql.Tx, in IssueInput) (Invoice, error) {
 	if len(in.Lines) == 0 || in.SourceID == "" || in.Buyer.ID == "" {
 		return Invoice{}, fmt.Errorf("invoices: incomplete issue input for %s %s", in.Source, in.SourceID)
@@ -317,10 +310,10 @@ func (s *Service) IssueTx(ctx context.Context, tx *sql.Tx, in IssueInput) (Invoi
 		inv.Lines = append(inv.Lines, Line{Position: i + 1, Ref: l.Ref, Description: l.Description, Quantity: max(l.Quantity, 1),
 			Net: splits[i].Net, RateBP: bp, VAT: splits[i].VAT, Total: splits[i].Total})
 	}
-	if err := s.insert(ctx, tx, &inv); err != nil {
+	if err := s.insert(ctx, tx, &inv, in.Buyer); err != nil {
 		return Invoice{}, err
 	}
-	return inv, s.notify(ctx, tx, in.Buyer, inv)
+	return inv, nil
 }
 
 // header fills what every document carries: identities and the time.
@@ -339,8 +332,10 @@ func (s *Service) header(kind, series, source, sourceID, orderID string, b Buyer
 	}
 }
 
-// insert numbers the document and writes it with its lines.
-func (s *Service) insert(ctx context.Context, tx *sql.Tx, inv *Invoice) error {
+// insert writes the document with its lines, pending: no number yet. The
+// email to the buyer (if any) waits in invoice_notices for the number, and
+// the numberer is woken when tx commits.
+func (s *Service) insert(ctx context.Context, tx *sql.Tx, inv *Invoice, notify Buyer) error {
 	cur := inv.Lines[0].Total.Currency
 	inv.Net, inv.VAT, inv.Total = money.Zero(cur), money.Zero(cur), money.Zero(cur)
 	for _, l := range inv.Lines {
@@ -355,11 +350,6 @@ func (s *Service) insert(ctx context.Context, tx *sql.Tx, inv *Invoice) error {
 			return err
 		}
 	}
-	seq, err := nextNumber(ctx, tx, inv.Series, inv.Year)
-	if err != nil {
-		return err
-	}
-	inv.Seq, inv.Number = seq, FormatNumber(inv.Series, inv.Year, seq)
 	var refersTo any
 	if inv.RefersTo != "" {
 		refersTo = inv.RefersTo
@@ -368,8 +358,8 @@ func (s *Service) insert(ctx context.Context, tx *sql.Tx, inv *Invoice) error {
 		issued_at, lang, currency, net, vat, total, seller_name, seller_address, seller_country, seller_vat_number, seller_registration,
 		buyer_name, buyer_address, buyer_country, buyer_type, buyer_vat_number, prices_include_vat, billing_country, card_country,
 		vat_country, vat_reason, reverse_charge)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31, $32, $33)`,
-		inv.ID, inv.Kind, inv.Series, inv.Year, inv.Seq, inv.Number, inv.Source, inv.SourceID, inv.OrderID, inv.CustomerID, refersTo,
+		VALUES ($1, $2, $3, $4, NULL, NULL, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31)`,
+		inv.ID, inv.Kind, inv.Series, inv.Year, inv.Source, inv.SourceID, inv.OrderID, inv.CustomerID, refersTo,
 		inv.IssuedAt, inv.Lang, cur, inv.Net.Minor, inv.VAT.Minor, inv.Total.Minor,
 		inv.Seller.Name, inv.Seller.Address, inv.Seller.Country, inv.Seller.VATNumber, inv.Seller.Registration,
 		inv.BuyerName, inv.BuyerAddress, inv.BuyerCountry, inv.BuyerType, inv.BuyerVATNumber, inv.PricesInclVAT, inv.BillingCountry, inv.CardCountry,
@@ -383,8 +373,16 @@ func (s *Service) insert(ctx context.Context, tx *sql.Tx, inv *Invoice) error {
 			return fmt.Errorf("invoices: insert line: %w", err)
 		}
 	}
+	if s.mailer != nil && notify.Email != "" {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO invoice_notices (invoice_id, user_id, email, name) VALUES ($1, $2, $3, $4)`,
+			inv.ID, notify.ID, notify.Email, notify.Name); err != nil {
+			return fmt.Errorf("invoices: notice: %w", err)
+		}
+	}
+	s.db.AfterCommit(tx, s.Wake)
+	// The number is audited when it is given (numbering.go).
 	return audit.Record(ctx, tx, audit.Entry{At: inv.IssuedAt, Actor: audit.System, SubjectType: "invoice", SubjectID: inv.ID, Action: "issue",
-		After: map[string]any{"kind": inv.Kind, "number": inv.Number, "source": inv.Source, "source_id": inv.SourceID, "total": inv.Total,
+		After: map[string]any{"kind": inv.Kind, "source": inv.Source, "source_id": inv.SourceID, "total": inv.Total,
 			"vat": inv.VAT, "vat_country": inv.VATCountry, "vat_reason": inv.VATReason, "refers_to": inv.RefersTo}})
 }
 
@@ -406,7 +404,10 @@ type CreditInput struct {
 // CreditTx issues the credit note of a refund in the caller's transaction,
 // referring to the invoice it corrects, at that invoice's rate and VAT
 // treatment. A refund of something never invoiced (bought before invoicing
-// existed) issues nothing and returns a zero Invoice.
+// existed) issues nothing and returns a zero Invoice. Like IssueTx, the
+// credit note comes back pending; the invoice it refers to may be pending
+// too (a refund right after the payment): it was issued first, so it is
+// numbered first.
 func (s *Service) CreditTx(ctx context.Context, tx *sql.Tx, in CreditInput) (Invoice, error) {
 	if in.RefundID == "" || in.Amount.Minor <= 0 {
 		return Invoice{}, fmt.Errorf("invoices: incomplete credit input for %s %s", in.Source, in.SourceID)
@@ -444,16 +445,14 @@ func (s *Service) CreditTx(ctx context.Context, tx *sql.Tx, in CreditInput) (Inv
 	cn.VATCountry, cn.VATReason, cn.ReverseCharge = orig.VATCountry, orig.VATReason, orig.ReverseCharge
 	cn.RefersTo, cn.RefersToNumber = orig.ID, orig.Number
 	cn.Lines = []Line{{Position: 1, Ref: line.Ref, Description: line.Description, Quantity: 1, Net: sp.Net, RateBP: line.RateBP, VAT: sp.VAT, Total: sp.Total}}
-	if err := s.insert(ctx, tx, &cn); err != nil {
+	if err := s.insert(ctx, tx, &cn, in.Buyer); err != nil {
 		return Invoice{}, err
 	}
-	if in.Buyer.Email == "" {
-		return cn, nil
-	}
-	return cn, s.notify(ctx, tx, in.Buyer, cn)
+	return cn, nil
 }
 
-// notify emails the customer a link to the document (page and PDF).
+// notify emails the customer a link to the document (page and PDF), in
+// the transaction that numbers it: the email carries the number.
 func (s *Service) notify(ctx context.Context, tx *sql.Tx, b Buyer, inv Invoice) error {
 	if s.mailer == nil || b.Email == "" {
 		return nil
@@ -491,6 +490,11 @@ func (s *Service) RenderPDF(ctx context.Context, invoiceID string) ([]byte, erro
 	inv, err := s.Get(ctx, invoiceID)
 	if err != nil {
 		return nil, err
+	}
+	if inv.Number == "" {
+		// Get numbers what is pending, so this is a numbering that
+		// failed: the mail job retries later.
+		return nil, fmt.Errorf("invoices: %s is not numbered yet", invoiceID)
 	}
 	return PDF(inv, s.opts.Labels(inv.Lang))
 }

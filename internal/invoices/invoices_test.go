@@ -83,11 +83,16 @@ func invoiceOf(t *testing.T, h *apptest.Harness, orderID string) invoices.Invoic
 }
 
 // checkSequence asserts that the series holds numbers 1..want for the
-// year, each once.
-func checkSequence(t *testing.T, q interface {
-	QueryContext(context.Context, string, ...any) (*sql.Rows, error)
-}, series string, want int) {
+// year, each once, once the numberer (woken by the payments' commits) has
+// numbered every pending document.
+func checkSequence(t *testing.T, h *apptest.Harness, series string, want int) {
 	t.Helper()
+	q := h.App.DB.Read
+	testwait.Until(t, "the numberer to number every pending document", func() bool {
+		var pending int
+		q.QueryRow(`SELECT COUNT(*) FROM invoices WHERE number IS NULL`).Scan(&pending)
+		return pending == 0
+	})
 	rows, err := q.QueryContext(context.Background(), `SELECT year, seq FROM invoices WHERE series = $1 ORDER BY year, seq`, series)
 	if err != nil {
 		t.Fatal(err)
@@ -146,7 +151,7 @@ func TestConcurrentCheckoutsNumberWithoutGap(t *testing.T) {
 	if ok != 50 {
 		t.Fatalf("%d checkouts went through, want 50", ok)
 	}
-	checkSequence(t, h.App.DB.Read, invoices.SeriesInvoice, 50)
+	checkSequence(t, h, invoices.SeriesInvoice, 50)
 	var last int
 	h.App.DB.Read.QueryRow(`SELECT last FROM invoice_counters WHERE series = 'F' AND year = 2026`).Scan(&last)
 	if last != 50 {
@@ -234,7 +239,7 @@ func TestVATByCountryReverseChargeAndPDF(t *testing.T) {
 			}
 		})
 	}
-	checkSequence(t, h.App.DB.Read, invoices.SeriesInvoice, 6)
+	checkSequence(t, h, invoices.SeriesInvoice, 6)
 }
 
 func TestPricesExcludingVATAddTheRate(t *testing.T) {
@@ -293,7 +298,7 @@ func TestRefundIssuesCreditNoteReferringToInvoice(t *testing.T) {
 			t.Fatalf("credit note %d: %+v", i, cn)
 		}
 	}
-	checkSequence(t, h.App.DB.Read, invoices.SeriesCreditNote, 2)
+	checkSequence(t, h, invoices.SeriesCreditNote, 2)
 	text := pdfText(t, docs[1], h)
 	for _, want := range []string{"Avoir " + docs[1].Number, "Avoir sur la facture " + inv.Number, "6,00 €"} {
 		if !strings.Contains(text, want) {
@@ -511,7 +516,7 @@ func TestRenewalsAndTopUpsAreInvoiced(t *testing.T) {
 	if text := pdfText(t, top[0], h); !strings.Contains(text, "bon à usages multiples") {
 		t.Fatalf("top-up PDF lacks the voucher mention:\n%s", text)
 	}
-	checkSequence(t, h.App.DB.Read, invoices.SeriesInvoice, 3)
+	checkSequence(t, h, invoices.SeriesInvoice, 3)
 }
 
 func TestSubscriptionRefundIssuesCreditNote(t *testing.T) {

@@ -12,7 +12,7 @@ import (
 	"comptoir/internal/money"
 )
 
-const invoiceCols = `i.id, i.kind, i.series, i.year, i.seq, i.number, i.source_type, i.source_id, i.order_id, i.customer_id,
+const invoiceCols = `i.id, i.kind, i.series, i.year, COALESCE(i.seq, 0), COALESCE(i.number, ''), i.source_type, i.source_id, i.order_id, i.customer_id,
 	COALESCE(i.refers_to, ''), COALESCE(r.number, ''), i.issued_at, i.lang, i.currency, i.net, i.vat, i.total,
 	i.seller_name, i.seller_address, i.seller_country, i.seller_vat_number, i.seller_registration,
 	i.buyer_name, i.buyer_address, i.buyer_country, i.buyer_type, i.buyer_vat_number, i.prices_include_vat,
@@ -72,9 +72,23 @@ func (s *Service) bySource(ctx context.Context, q db.Querier, source, sourceID s
 	return getWhere(ctx, q, `i.source_type = $1 AND i.source_id = $2`, source, sourceID)
 }
 
-// Get returns a document with its lines.
+// Get returns a document with its lines. A document still pending (just
+// issued, not yet numbered) is numbered first: nobody sees an invoice
+// without its number.
 func (s *Service) Get(ctx context.Context, invoiceID string) (Invoice, error) {
+	inv, err := getWhere(ctx, s.db.Read, `i.id = $1`, invoiceID)
+	if err != nil || !inv.pending() {
+		return inv, err
+	}
+	if _, err := s.NumberPending(ctx); err != nil {
+		return Invoice{}, err
+	}
 	return getWhere(ctx, s.db.Read, `i.id = $1`, invoiceID)
+}
+
+// pending: issued, not numbered yet; or a credit note whose invoice is.
+func (inv Invoice) pending() bool {
+	return inv.Number == "" || (inv.RefersTo != "" && inv.RefersToNumber == "")
 }
 
 // ForOrder returns the documents of an order (its invoice and credit
@@ -101,7 +115,26 @@ func (s *Service) Period(ctx context.Context, from, to time.Time) ([]Invoice, er
 	return s.list(ctx, `i.issued_at >= $1 AND i.issued_at < $2`, []any{from.UTC(), to.UTC()}, " ORDER BY i.series, i.year, i.seq")
 }
 
+// list reads documents; when one of them is pending it numbers what is
+// pending and reads again, so every document read has its number (the
+// check costs nothing: the rows are read anyway).
 func (s *Service) list(ctx context.Context, where string, args []any, tail string) ([]Invoice, error) {
+	out, err := s.listOnce(ctx, where, args, tail)
+	if err != nil {
+		return nil, err
+	}
+	for _, inv := range out {
+		if inv.pending() {
+			if _, err := s.NumberPending(ctx); err != nil {
+				return nil, err
+			}
+			return s.listOnce(ctx, where, args, tail)
+		}
+	}
+	return out, nil
+}
+
+func (s *Service) listOnce(ctx context.Context, where string, args []any, tail string) ([]Invoice, error) {
 	if tail == "" {
 		tail = " ORDER BY i.issued_at, i.id"
 	}

@@ -11,7 +11,8 @@ import (
 
 // Invoicer issues invoices and credit notes in the caller's transaction
 // (internal/invoices): the one that records the payment or the refund, so
-// that a number is never taken for a payment that did not commit.
+// that there is a document for every payment that commits and none for one
+// that does not; numbers are given right after the commit.
 type Invoicer interface {
 	IssueTx(ctx context.Context, tx *sql.Tx, in invoices.IssueInput) (invoices.Invoice, error)
 	CreditTx(ctx context.Context, tx *sql.Tx, in invoices.CreditInput) (invoices.Invoice, error)

@@ -227,9 +227,9 @@ func (s *Service) Place(ctx context.Context, in PlaceInput, after AfterPlace) (O
 				return err
 			}
 		}
-		// Last: numbering locks the invoice counter, which every payment
-		// shares, until the commit (on PostgreSQL; SQLite has one writer
-		// anyway), so as little as possible runs after it.
+		// The invoice is written pending; it is numbered once this
+		// transaction commits (internal/invoices NumberPending), so no
+		// payment waits on another's number.
 		return s.issueInvoice(ctx, tx, buyer, o, "")
 	})
 	if err != nil {

@@ -1,0 +1,166 @@
+package invoices_test
+
+import (
+	"context"
+	"net/url"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"comptoir/internal/db"
+	"comptoir/internal/db/dbtest"
+)
+
+// legacyDB opens an empty database (SQLite: a new file; PostgreSQL: a new
+// schema of a test database) migrated up to version upTo only.
+func legacyDB(t *testing.T, upTo int) *db.DB {
+	t.Helper()
+	ctx := context.Background()
+	var raw string
+	if dbtest.Engine() == db.Postgres {
+		d, u := dbtest.OpenURL(t)
+		schema := "legacy"
+		if _, err := d.Write.ExecContext(ctx, `CREATE SCHEMA `+schema); err != nil {
+			t.Fatal(err)
+		}
+		pu, err := url.Parse(u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		q := pu.Query()
+		q.Set("search_path", schema)
+		pu.RawQuery = q.Encode()
+		raw = pu.String()
+	} else {
+		raw = "sqlite:" + filepath.Join(t.TempDir(), "legacy.db")
+	}
+	d, err := db.Open(ctx, raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { d.Close() })
+	ms, err := db.Migrations(d.Engine)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.Write.ExecContext(ctx, `CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)`); err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range ms[:upTo] {
+		tx, err := d.Write.BeginTx(ctx, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := tx.ExecContext(ctx, m.SQL); err != nil {
+			t.Fatalf("migration %d: %v", m.Version, err)
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)`, m.Version, m.Name, "x"); err != nil {
+			t.Fatal(err)
+		}
+		if err := tx.Commit(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return d
+}
+
+// Invoices issued before numbering left the payment's transaction keep
+// their numbers, lines and references through the migration, and the
+// rebuilt table keeps every rule.
+func TestMigrationKeepsNumberedInvoices(t *testing.T) {
+	ctx := context.Background()
+	d := legacyDB(t, 25)
+	at := time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
+	exec := func(q string, args ...any) error {
+		_, err := d.Write.ExecContext(ctx, q, args...)
+		return err
+	}
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(exec(`INSERT INTO users (id, email, email_key, name, role, password_hash, language, customer_type, country, created_at, updated_at)
+		VALUES ('usr_1', 'a@x.fr', 'a@x.fr', 'Zoé', 'customer', 'h', 'fr', 'consumer', 'FR', $1, $1)`, at))
+	insert := func(id, kind, series string, seq, number any, source, sourceID string, refersTo any, total int64) error {
+		return exec(`INSERT INTO invoices (id, kind, series, year, seq, number, source_type, source_id, order_id, customer_id, refers_to,
+			issued_at, lang, currency, net, vat, total, seller_name, seller_address, seller_country, seller_vat_number, seller_registration,
+			buyer_name, buyer_address, buyer_country, buyer_type, buyer_vat_number, prices_include_vat, billing_country, card_country,
+			vat_country, vat_reason, reverse_charge)
+			VALUES ($1, $2, $3, 2026, $4, $5, $6, $7, 'ord_1', 'usr_1', $8, $9, 'fr', 'EUR', $10, 0, $10, 'S', 'A', 'FR', '', '',
+			'Zoé', 'Ville', 'FR', 'consumer', '', TRUE, 'FR', '', 'FR', 'seller_country', FALSE)`,
+			id, kind, series, seq, number, source, sourceID, refersTo, at, total)
+	}
+	must(insert("inv_1", "invoice", "F", 1, "F-2026-000001", "order", "ord_1", nil, 1200))
+	must(insert("inv_2", "credit_note", "A", 1, "A-2026-000001", "refund", "ref_1", "inv_1", 600))
+	for _, l := range []struct {
+		inv   string
+		total int64
+	}{{"inv_1", 1200}, {"inv_2", 600}} {
+		must(exec(`INSERT INTO invoice_lines (invoice_id, position, ref, description, quantity, net, rate_bp, vat, total)
+			VALUES ($1, 1, 'l', 'Posts', 1, $2, 0, 0, $2)`, l.inv, l.total))
+	}
+	must(exec(`INSERT INTO invoice_counters (series, year, last) VALUES ('F', 2026, 1), ('A', 2026, 1)`))
+
+	if err := d.Migrate(ctx); err != nil {
+		t.Fatalf("migrate to 0026: %v", err)
+	}
+	var n, lines int
+	var number, refersTo string
+	must(d.Read.QueryRowContext(ctx, `SELECT COUNT(*) FROM invoices`).Scan(&n))
+	must(d.Read.QueryRowContext(ctx, `SELECT COUNT(*) FROM invoice_lines`).Scan(&lines))
+	must(d.Read.QueryRowContext(ctx, `SELECT number, refers_to FROM invoices WHERE id = 'inv_2'`).Scan(&number, &refersTo))
+	if n != 2 || lines != 2 || number != "A-2026-000001" || refersTo != "inv_1" {
+		t.Fatalf("after migration: %d invoices, %d lines, credit note %q referring to %q", n, lines, number, refersTo)
+	}
+	if d.Engine == db.SQLite {
+		rows, err := d.Read.QueryContext(ctx, `PRAGMA foreign_key_check`)
+		must(err)
+		if rows.Next() {
+			t.Fatal("foreign key violations after the rebuild")
+		}
+		rows.Close()
+		var left int
+		must(d.Read.QueryRowContext(ctx, `SELECT COUNT(*) FROM sqlite_master WHERE sql LIKE '%_numbered%'`).Scan(&left))
+		if left != 0 {
+			t.Fatalf("%d schema entries still name the rebuilt tables", left)
+		}
+	}
+
+	// The rules still hold.
+	for _, tc := range []struct {
+		what string
+		q    string
+	}{
+		{"a line of no invoice", `INSERT INTO invoice_lines (invoice_id, position, description, quantity, net, rate_bp, vat, total) VALUES ('inv_x', 1, 'x', 1, 1, 0, 0, 1)`},
+		{"a numbered invoice renumbered", `UPDATE invoices SET seq = 7, number = 'F-2026-000007' WHERE id = 'inv_1'`},
+		{"a numbered invoice changed", `UPDATE invoices SET total = 1, net = 1 WHERE id = 'inv_1'`},
+		{"an invoice deleted", `DELETE FROM invoices WHERE id = 'inv_2'`},
+		{"a line changed", `UPDATE invoice_lines SET description = 'y' WHERE invoice_id = 'inv_1'`},
+		{"a number reused", `INSERT INTO invoices SELECT 'inv_3', kind, series, year, seq, number, source_type, 'ord_3', order_id, customer_id, refers_to,
+			issued_at, lang, currency, net, vat, total, seller_name, seller_address, seller_country, seller_vat_number, seller_registration,
+			buyer_name, buyer_address, buyer_country, buyer_type, buyer_vat_number, prices_include_vat, billing_country, card_country,
+			vat_country, vat_reason, reverse_charge FROM invoices WHERE id = 'inv_1'`},
+	} {
+		if err := exec(tc.q); err == nil {
+			t.Errorf("%s was accepted", tc.what)
+		}
+	}
+
+	// A pending invoice takes its number once, and nothing else changes.
+	must(insert("inv_4", "invoice", "F", nil, nil, "order", "ord_4", nil, 500))
+	if err := insert("inv_5", "invoice", "F", 5, nil, "order", "ord_5", nil, 500); err == nil {
+		t.Error("a seq without a number was accepted")
+	}
+	if err := exec(`UPDATE invoices SET total = 1, net = 1 WHERE id = 'inv_4'`); err == nil {
+		t.Error("a pending invoice's content was changed")
+	}
+	if err := exec(`UPDATE invoices SET seq = 2 WHERE id = 'inv_4'`); err == nil {
+		t.Error("a seq without a number was accepted")
+	}
+	must(exec(`UPDATE invoices SET seq = 2, number = 'F-2026-000002' WHERE id = 'inv_4'`))
+	if err := exec(`UPDATE invoices SET seq = 3, number = 'F-2026-000003' WHERE id = 'inv_4'`); err == nil {
+		t.Error("an invoice was numbered twice")
+	}
+}

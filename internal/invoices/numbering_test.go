@@ -1,0 +1,167 @@
+package invoices_test
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"comptoir/internal/apptest"
+	"comptoir/internal/invoices"
+	"comptoir/internal/mail"
+	"comptoir/internal/money"
+)
+
+// Payments write their documents pending; numberers running at once (the
+// app's own, woken by the commits, and several more here, as other nodes
+// would) give every one a number, consecutive per series, in the order
+// the documents were issued, each once. Credit notes of invoices still
+// pending (a refund right after the payment) refer to the number their
+// invoice gets.
+func TestConcurrentNumberersNumberInIssueOrder(t *testing.T) {
+	h := apptest.Start(t)
+	ctx := context.Background()
+	u := customer(t, h, "num@example.fr", "fr", "FR", "consumer", "", 0)
+	buyer := invoices.Buyer{ID: u.ID, Name: u.Name, Email: u.Email, Type: "consumer", Country: "FR", City: "Ville"}
+
+	const rounds, perRound = 4, 30
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	errs := make(chan error, 100)
+	for range 3 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				if _, err := h.App.Invoices.NumberPending(ctx); err != nil {
+					errs <- err
+					return
+				}
+			}
+		}()
+	}
+	credits := 0
+	for r := range rounds {
+		h.Clock.Advance(time.Second)
+		err := h.App.DB.Tx(ctx, func(tx *sql.Tx) error {
+			for i := range perRound {
+				src := fmt.Sprintf("ord_%d_%d", r, i)
+				inv, err := h.App.Invoices.IssueTx(ctx, tx, invoices.IssueInput{Source: invoices.SourceOrder, SourceID: src, Buyer: buyer, Lang: "fr",
+					Lines: []invoices.LineInput{{Ref: "l1", Description: "Posts", Quantity: 1, Amount: money.MustNew(1200, "EUR")}}})
+				if err != nil {
+					return err
+				}
+				if inv.Number != "" {
+					return fmt.Errorf("invoice numbered in the payment's transaction: %s", inv.Number)
+				}
+				if i%10 == 0 {
+					if _, err := h.App.Invoices.CreditTx(ctx, tx, invoices.CreditInput{RefundID: "ref_" + src, Source: invoices.SourceOrder,
+						SourceID: src, Amount: money.MustNew(600, "EUR"), Buyer: buyer}); err != nil {
+						return err
+					}
+					credits++
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	close(stop)
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatalf("numberer: %v", err)
+	}
+	checkSequence(t, h, invoices.SeriesInvoice, rounds*perRound)
+	checkSequence(t, h, invoices.SeriesCreditNote, credits)
+
+	// Numbers follow the order of issue (issued_at, then id).
+	docs, err := h.App.Invoices.ListForCustomer(ctx, u.ID, 500)
+	if err != nil {
+		t.Fatal(err)
+	}
+	last := map[string]invoices.Invoice{}
+	for i := len(docs) - 1; i >= 0; i-- { // oldest first
+		d := docs[i]
+		if p, ok := last[d.Series]; ok && d.Seq != p.Seq+1 {
+			t.Fatalf("%s (issued %s, %s) follows %s (issued %s, %s)", d.Number, d.IssuedAt, d.ID, p.Number, p.IssuedAt, p.ID)
+		}
+		last[d.Series] = d
+		if d.Kind == invoices.KindCreditNote {
+			orig, err := h.App.Invoices.Get(ctx, d.RefersTo)
+			if err != nil || d.RefersToNumber == "" || d.RefersToNumber != orig.Number {
+				t.Fatalf("credit note %s refers to %q, its invoice is %q (%v)", d.Number, d.RefersToNumber, orig.Number, err)
+			}
+		}
+	}
+	var counter int
+	h.App.DB.Read.QueryRow(`SELECT last FROM invoice_counters WHERE series = 'F' AND year = 2026`).Scan(&counter)
+	if counter != rounds*perRound {
+		t.Fatalf("counter at %d after %d invoices", counter, rounds*perRound)
+	}
+
+	// Every document got its email, with its number, once; none waits.
+	sent, err := h.App.Outbox.List(ctx, mail.Filter{UserID: u.ID, Kind: "invoice_issued", Limit: 500})
+	if err != nil || len(sent) != rounds*perRound+credits {
+		t.Fatalf("%d invoice emails for %d documents (%v)", len(sent), rounds*perRound+credits, err)
+	}
+	seen := map[string]bool{}
+	for _, m := range sent {
+		for _, d := range docs {
+			if strings.Contains(m.Subject, d.Number) {
+				if seen[d.Number] {
+					t.Fatalf("two emails for %s", d.Number)
+				}
+				seen[d.Number] = true
+			}
+		}
+	}
+	if len(seen) != len(docs) {
+		t.Fatalf("%d of %d documents named in an email subject", len(seen), len(docs))
+	}
+	var waiting int
+	h.App.DB.Read.QueryRow(`SELECT COUNT(*) FROM invoice_notices`).Scan(&waiting)
+	if waiting != 0 {
+		t.Fatalf("%d emails still wait for a number", waiting)
+	}
+}
+
+// A reader never sees a pending document: reading numbers it.
+func TestReadersNumberPendingDocuments(t *testing.T) {
+	h := apptest.Start(t)
+	ctx := context.Background()
+	// A service of its own: its commits wake nobody, so the document
+	// stays pending until read (or the app's numberer's next sweep).
+	svc := invoices.New(h.App.DB, h.Clock, h.App.Outbox, invoices.Options{StoreName: "Comptoir", BaseURL: h.URL,
+		Labels: func(lang string) invoices.Translate { return translator(h, lang) }})
+	u := customer(t, h, "read@example.fr", "fr", "FR", "consumer", "", 0)
+	var id string
+	err := h.App.DB.Tx(ctx, func(tx *sql.Tx) error {
+		inv, err := svc.IssueTx(ctx, tx, invoices.IssueInput{Source: invoices.SourceOrder, SourceID: "ord_read",
+			Buyer: invoices.Buyer{ID: u.ID, Name: u.Name, Email: u.Email, Country: "FR"}, Lang: "fr",
+			Lines: []invoices.LineInput{{Description: "Posts", Quantity: 1, Amount: money.MustNew(1200, "EUR")}}})
+		id = inv.ID
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	docs, err := svc.ForOrder(ctx, "ord_read")
+	if err != nil || len(docs) != 1 || docs[0].ID != id || docs[0].Number != "F-2026-000001" {
+		t.Fatalf("read %+v, %v", docs, err)
+	}
+	// The PDF the email carries is drawn with the number.
+	if _, err := svc.RenderPDF(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+}
