@@ -263,3 +263,13 @@ type prefixed struct {
 }
 
 func (p prefixed) Scan(dest ...any) error { return p.row.Scan(append(p.pre, dest...)...) }
+
+// EraseNoticesTx forgets the invoice emails still waiting for their
+// documents' numbers to a customer being erased: they hold the address,
+// and there is nobody left to send them to. The documents stay.
+func EraseNoticesTx(ctx context.Context, tx *sql.Tx, userID string) error {
+	if _, err := tx.ExecContext(ctx, `DELETE FROM invoice_notices WHERE user_id = $1`, userID); err != nil {
+		return fmt.Errorf("invoices: erase notices: %w", err)
+	}
+	return nil
+}

@@ -165,3 +165,38 @@ func TestReadersNumberPendingDocuments(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// A customer erased while their invoice waits for its number leaves no
+// address behind: the waiting notice goes with the erasure, the document is
+// numbered all the same, and no email is queued to the erased address.
+func TestErasedCustomersNoticeIsForgotten(t *testing.T) {
+	h := apptest.Start(t)
+	ctx := context.Background()
+	u := customer(t, h, "gone@example.fr", "fr", "FR", "consumer", "", 0)
+	buyer := invoices.Buyer{ID: u.ID, Name: u.Name, Email: u.Email, Type: "consumer", Country: "FR", City: "Ville"}
+	var inv invoices.Invoice
+	err := h.App.DB.Tx(ctx, func(tx *sql.Tx) error {
+		var err error
+		inv, err = h.App.Invoices.IssueTx(ctx, tx, invoices.IssueInput{Source: invoices.SourceOrder, SourceID: "ord_gone", Buyer: buyer, Lang: "fr",
+			Lines: []invoices.LineInput{{Ref: "l1", Description: "Posts", Quantity: 1, Amount: money.MustNew(1200, "EUR")}}})
+		if err != nil {
+			return err
+		}
+		var waiting int
+		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM invoice_notices WHERE user_id = $1`, u.ID).Scan(&waiting); err != nil || waiting != 1 {
+			return fmt.Errorf("notices before erasure: %d %v", waiting, err)
+		}
+		return invoices.EraseNoticesTx(ctx, tx, u.ID)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := h.App.Invoices.Get(ctx, inv.ID)
+	if err != nil || got.Number == "" {
+		t.Fatalf("the document after erasure: %+v %v", got, err)
+	}
+	sent, err := h.App.Outbox.List(ctx, mail.Filter{UserID: u.ID, Kind: "invoice_issued"})
+	if err != nil || len(sent) != 0 {
+		t.Fatalf("%d invoice emails to the erased customer, %v", len(sent), err)
+	}
+}

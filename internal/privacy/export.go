@@ -82,6 +82,11 @@ type section struct {
 // snapshot where the engine gives one, and records in the audit log who
 // took it.
 func (s *Service) Export(ctx context.Context, userID string, by audit.Actor) (*Export, error) {
+	if s.opts.Settle != nil {
+		if err := s.opts.Settle(ctx); err != nil {
+			return nil, err
+		}
+	}
 	e, err := s.read(ctx, userID)
 	if err != nil {
 		return nil, err

@@ -10,7 +10,6 @@
 package privacy
 
 import (
-	"comptoir/internal/disputes"
 	"context"
 	"database/sql"
 	"errors"
@@ -28,7 +27,9 @@ import (
 	"comptoir/internal/clock"
 	"comptoir/internal/db"
 	"comptoir/internal/desk"
+	"comptoir/internal/disputes"
 	"comptoir/internal/idempotency"
+	"comptoir/internal/invoices"
 	"comptoir/internal/jobs"
 	"comptoir/internal/mail"
 	"comptoir/internal/orders"
@@ -64,6 +65,10 @@ type Options struct {
 	RetainActivity      time.Duration
 	RetainClosedTickets time.Duration
 	Logger              *slog.Logger
+	// Settle, when set, runs before an export reads: it numbers invoices
+	// issued a moment ago (internal/invoices NumberPending), so that the
+	// export shows each with its number.
+	Settle func(context.Context) error
 }
 
 // Service exports and erases customers' data.
@@ -153,6 +158,9 @@ func (s *Service) Erase(ctx context.Context, userID string, by audit.Actor, reas
 			return err
 		}
 		scrub.BlobKeys = append(scrub.BlobKeys, keys...)
+		if err := invoices.EraseNoticesTx(ctx, tx, userID); err != nil {
+			return err
+		}
 		if scrub.MailIDs, err = mail.EraseRecipientTx(ctx, tx, userID, email); err != nil {
 			return err
 		}
