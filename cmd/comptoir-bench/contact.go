@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"regexp"
 	"strconv"
-	"strings"
 
 	"comptoir/internal/db"
 )
@@ -71,21 +70,9 @@ func verifyTickets(scenario string) func(ctx context.Context, e *env, dbURL stri
 			return "", err
 		}
 		defer d.Close()
-		found := 0
-		const batch = 500
-		for lo := 0; lo < len(refs); lo += batch {
-			hi := min(lo+batch, len(refs))
-			args := make([]any, 0, hi-lo)
-			marks := make([]string, 0, hi-lo)
-			for i, r := range refs[lo:hi] {
-				args = append(args, r)
-				marks = append(marks, fmt.Sprintf("$%d", i+1))
-			}
-			var n int
-			if err := d.Read.QueryRowContext(ctx, `SELECT COUNT(*) FROM tickets WHERE reference IN (`+strings.Join(marks, ", ")+`)`, args...).Scan(&n); err != nil {
-				return "", err
-			}
-			found += n
+		found, err := countPresent(ctx, d, "tickets", "reference", refs)
+		if err != nil {
+			return "", err
 		}
 		if found != len(refs) {
 			return "", fmt.Errorf("%d tickets acknowledged, only %d in the database", len(refs), found)

@@ -24,21 +24,9 @@ func verifyOrders(scenario string) func(ctx context.Context, e *env, dbURL strin
 			return "", err
 		}
 		defer d.Close()
-		found := 0
-		const batch = 500
-		for lo := 0; lo < len(ids); lo += batch {
-			hi := min(lo+batch, len(ids))
-			args := make([]any, 0, hi-lo)
-			marks := make([]string, 0, hi-lo)
-			for i, id := range ids[lo:hi] {
-				args = append(args, id)
-				marks = append(marks, fmt.Sprintf("$%d", i+1))
-			}
-			var n int
-			if err := d.Read.QueryRowContext(ctx, `SELECT COUNT(*) FROM orders WHERE id IN (`+strings.Join(marks, ", ")+`)`, args...).Scan(&n); err != nil {
-				return "", err
-			}
-			found += n
+		found, err := countPresent(ctx, d, "orders", "id", ids)
+		if err != nil {
+			return "", err
 		}
 		if found != len(ids) {
 			return "", fmt.Errorf("%d orders acknowledged, only %d in the database", len(ids), found)
@@ -52,4 +40,26 @@ func verifyOrders(scenario string) func(ctx context.Context, e *env, dbURL strin
 		}
 		return fmt.Sprintf("all %d acknowledged orders found after the server stopped; ledger reconciles", len(ids)), nil
 	}
+}
+
+// countPresent counts how many of values stand in table's column (a
+// trusted identifier), a few hundred at a time.
+func countPresent(ctx context.Context, d *db.DB, table, column string, values []string) (int, error) {
+	found := 0
+	const batch = 500
+	for lo := 0; lo < len(values); lo += batch {
+		hi := min(lo+batch, len(values))
+		args := make([]any, 0, hi-lo)
+		marks := make([]string, 0, hi-lo)
+		for i, v := range values[lo:hi] {
+			args = append(args, v)
+			marks = append(marks, fmt.Sprintf("$%d", i+1))
+		}
+		var n int
+		if err := d.Read.QueryRowContext(ctx, `SELECT COUNT(*) FROM `+table+` WHERE `+column+` IN (`+strings.Join(marks, ", ")+`)`, args...).Scan(&n); err != nil {
+			return 0, err
+		}
+		found += n
+	}
+	return found, nil
 }

@@ -25,6 +25,7 @@ import (
 	"comptoir/internal/clock"
 	"comptoir/internal/db"
 	"comptoir/internal/id"
+	"comptoir/internal/jobs"
 	"comptoir/internal/mail"
 	"comptoir/internal/money"
 )
@@ -87,7 +88,7 @@ type Service struct {
 	mailer Mailer
 	opts   Options
 	// wake tells Run that invoices wait for their numbers.
-	wake chan struct{}
+	wake *jobs.Waker
 }
 
 // New returns the service. mailer may be nil (no email).
@@ -96,7 +97,7 @@ func New(d *db.DB, c clock.Clock, m Mailer, opts Options) *Service {
 		opts.Seller.Country = "FR"
 	}
 	opts.Seller.Country = strings.ToUpper(opts.Seller.Country)
-	return &Service{db: d, clock: c, mailer: m, opts: opts, wake: make(chan struct{}, 1)}
+	return &Service{db: d, clock: c, mailer: m, opts: opts, wake: jobs.NewWaker()}
 }
 
 // PricesIncludeVAT reports the store setting.

@@ -52,12 +52,7 @@ const DefaultSweep = 5 * time.Second
 
 // Wake tells Run that documents wait for their numbers. Issuing calls it
 // when the payment's transaction commits.
-func (s *Service) Wake() {
-	select {
-	case s.wake <- struct{}{}:
-	default:
-	}
-}
+func (s *Service) Wake() { s.wake.Wake() }
 
 // Run numbers pending documents until ctx ends: at once when woken (Wake),
 // and every sweep otherwise. A database error is logged and the documents
@@ -66,22 +61,10 @@ func (s *Service) Run(ctx context.Context, sweep time.Duration, log *slog.Logger
 	if sweep <= 0 {
 		sweep = DefaultSweep
 	}
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
-	tick := time.NewTicker(sweep)
-	defer tick.Stop()
-	for {
-		if _, err := s.NumberPending(ctx); err != nil && ctx.Err() == nil {
-			log.Warn("invoice numbering failed; retrying at the next sweep", "error", err)
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-s.wake:
-		case <-tick.C:
-		}
-	}
+	s.wake.Loop(ctx, sweep, log, "invoice numbering", func(ctx context.Context) error {
+		_, err := s.NumberPending(ctx)
+		return err
+	})
 }
 
 // NumberPending numbers every pending document, oldest first, and queues

@@ -24,12 +24,7 @@ const DefaultSweep = 5 * time.Second
 // Wake tells the dispatcher that messages are waiting. EnqueueTx calls it
 // when the transaction that queued them commits; calling it more often
 // costs one indexed query that finds nothing.
-func (o *Outbox) Wake() {
-	select {
-	case o.wake <- struct{}{}:
-	default:
-	}
-}
+func (o *Outbox) Wake() { o.wake.Wake() }
 
 // Dispatch inserts the sending jobs of queued messages until ctx ends: at
 // once when woken (Wake), and every sweep otherwise. Each pass takes
@@ -42,22 +37,10 @@ func (o *Outbox) Dispatch(ctx context.Context, sweep time.Duration, log *slog.Lo
 	if sweep <= 0 {
 		sweep = DefaultSweep
 	}
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
-	tick := time.NewTicker(sweep)
-	defer tick.Stop()
-	for {
-		if _, err := o.DispatchPending(ctx); err != nil && ctx.Err() == nil {
-			log.Warn("mail dispatch failed; retrying at the next sweep", "error", err)
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-o.wake:
-		case <-tick.C:
-		}
-	}
+	o.wake.Loop(ctx, sweep, log, "mail dispatch", func(ctx context.Context) error {
+		_, err := o.DispatchPending(ctx)
+		return err
+	})
 }
 
 // DispatchPending inserts the jobs of every message queued and not yet

@@ -16,6 +16,7 @@ import (
 	"comptoir/internal/clock"
 	"comptoir/internal/db"
 	"comptoir/internal/id"
+	"comptoir/internal/jobs"
 )
 
 // ErrNotFound is returned when no stored message has the given id.
@@ -76,8 +77,8 @@ type Outbox struct {
 	clock clock.Clock
 	from  Address
 	// wake tells the dispatcher (Dispatch) that a transaction holding new
-	// messages has committed. One pending signal is enough.
-	wake chan struct{}
+	// messages has committed.
+	wake *jobs.Waker
 }
 
 // BatchInserter inserts many jobs in one statement (River's client does).
@@ -92,7 +93,7 @@ func NewOutbox(d *db.DB, ins BatchInserter, c clock.Clock, from Address) (*Outbo
 	if err := from.validate("From address"); err != nil {
 		return nil, err
 	}
-	return &Outbox{db: d, jobs: ins, clock: c, from: from, wake: make(chan struct{}, 1)}, nil
+	return &Outbox{db: d, jobs: ins, clock: c, from: from, wake: jobs.NewWaker()}, nil
 }
 
 // From is the address messages are sent from.
