@@ -39,3 +39,43 @@ func TestValidRejects(t *testing.T) {
 		}
 	}
 }
+
+// Ids made one after the other sort in that order, also many within one
+// millisecond, and also when several goroutines make them at once (each
+// goroutine's own ids in its order, all of them distinct).
+func TestIdsWithinAMillisecondSortInOrderMade(t *testing.T) {
+	prev := New("msg")
+	for i := 0; i < 100000; i++ {
+		v := New("msg")
+		if v <= prev || !Valid("msg", v) {
+			t.Fatalf("id %d: %q after %q", i, v, prev)
+		}
+		prev = v
+	}
+	const workers, each = 8, 5000
+	out := make([][]string, workers)
+	done := make(chan struct{})
+	for w := range workers {
+		go func() {
+			defer func() { done <- struct{}{} }()
+			for range each {
+				out[w] = append(out[w], New("tms"))
+			}
+		}()
+	}
+	for range workers {
+		<-done
+	}
+	seen := map[string]bool{}
+	for _, ids := range out {
+		if !sort.StringsAreSorted(ids) {
+			t.Fatal("a goroutine's ids are not in the order it made them")
+		}
+		for _, v := range ids {
+			if seen[v] {
+				t.Fatalf("duplicate id %q", v)
+			}
+			seen[v] = true
+		}
+	}
+}
