@@ -66,15 +66,10 @@ func (g *groupCommitter) close() {
 // It waits even when ctx ends meanwhile: fn may already be running, and
 // its caller must learn whether it committed.
 func (g *groupCommitter) run(ctx context.Context, fn func(*sql.Tx) error) error {
-	req := &txRequest{ctx: ctx, fn: fn, done: make(chan txResult, 1)}
-	select {
-	case g.reqs <- req:
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-g.stop:
-		return ErrClosed
+	res, err := g.submit(&txRequest{ctx: ctx, fn: fn, done: make(chan txResult, 1)})
+	if err != nil {
+		return err
 	}
-	res := <-req.done
 	if res.panicked {
 		panic(res.panicVal)
 	}
@@ -83,15 +78,24 @@ func (g *groupCommitter) run(ctx context.Context, fn func(*sql.Tx) error) error 
 
 // runOutside runs fn on the write connection when no group is in flight.
 func (g *groupCommitter) runOutside(ctx context.Context, fn func(context.Context, *sql.DB) error) error {
-	req := &txRequest{ctx: ctx, outside: fn, done: make(chan txResult, 1)}
+	res, err := g.submit(&txRequest{ctx: ctx, outside: fn, done: make(chan txResult, 1)})
+	if err != nil {
+		return err
+	}
+	return res.err
+}
+
+// submit queues req unless its context ends or the committer stops first,
+// then waits for its result.
+func (g *groupCommitter) submit(req *txRequest) (txResult, error) {
 	select {
 	case g.reqs <- req:
-	case <-ctx.Done():
-		return ctx.Err()
+	case <-req.ctx.Done():
+		return txResult{}, req.ctx.Err()
 	case <-g.stop:
-		return ErrClosed
+		return txResult{}, ErrClosed
 	}
-	return (<-req.done).err
+	return <-req.done, nil
 }
 
 func (g *groupCommitter) loop() {

@@ -32,23 +32,10 @@ func (m MailIntake) Deliver(ctx context.Context, raw []byte, envelopeFrom string
 	if err != nil {
 		return err
 	}
-	in := InboundMessage{
-		MessageID: msg.MessageID, InReplyTo: msg.InReplyTo, References: msg.References,
-		From:    cmail.Address{Name: msg.From.Name, Email: msg.From.Address},
-		Subject: msg.Subject, Text: msg.Text, HTML: msg.HTML,
-		// An empty envelope sender is a bounce: stored, never answered.
-		AutoReply: msg.AutoReply || envelopeFrom == "", Unparsed: msg.Unparsed, Raw: msg.Raw,
-	}
-	addrs := append(append([]mail.Address{}, msg.To...), msg.Cc...)
-	for _, a := range addrs {
-		in.Recipients = append(in.Recipients, a.Address)
-	}
-	if tok, ok := inbound.ReplyToken(addrs, m.Support); ok {
-		in.ReplyToken = tok
-	}
-	if ref, ok := inbound.SubjectReference(msg.Subject); ok {
-		in.SubjectReference = ref
-	}
+	in := m.addressed(&msg)
+	in.Text, in.HTML, in.Unparsed, in.Raw = msg.Text, msg.HTML, msg.Unparsed, msg.Raw
+	// An empty envelope sender is a bounce: stored, never answered.
+	in.AutoReply = msg.AutoReply || envelopeFrom == ""
 	for _, a := range msg.Attachments {
 		key := id.New("att")
 		if err := m.Blobs.Put(ctx, key, bytes.NewReader(a.Data), int64(len(a.Data))); err != nil {
@@ -72,12 +59,23 @@ func (m MailIntake) DeliverTooLarge(ctx context.Context, header []byte, size, li
 	if err != nil {
 		return err
 	}
+	in := m.addressed(&msg)
+	in.AutoReply = msg.AutoReply || inbound.EnvelopeSender(raw) == ""
+	in.Unparsed, in.Raw = true, raw
+	in.Text = fmt.Sprintf("[This message is %d bytes, over the %d-byte limit: only its header was stored. "+
+		"The full message stays in the mailbox (%s), flagged.]", size, limit, where)
+	_, _, err = m.Desk.Receive(ctx, in)
+	return err
+}
+
+// addressed fills what a parsed message's header says: its ids, sender,
+// subject, recipients, and where it threads (reply token, subject
+// reference).
+func (m MailIntake) addressed(msg *inbound.Message) InboundMessage {
 	in := InboundMessage{
 		MessageID: msg.MessageID, InReplyTo: msg.InReplyTo, References: msg.References,
 		From:    cmail.Address{Name: msg.From.Name, Email: msg.From.Address},
-		Subject: msg.Subject, AutoReply: msg.AutoReply || inbound.EnvelopeSender(raw) == "", Unparsed: true, Raw: raw,
-		Text: fmt.Sprintf("[This message is %d bytes, over the %d-byte limit: only its header was stored. "+
-			"The full message stays in the mailbox (%s), flagged.]", size, limit, where),
+		Subject: msg.Subject,
 	}
 	addrs := append(append([]mail.Address{}, msg.To...), msg.Cc...)
 	for _, a := range addrs {
@@ -89,8 +87,7 @@ func (m MailIntake) DeliverTooLarge(ctx context.Context, header []byte, size, li
 	if ref, ok := inbound.SubjectReference(msg.Subject); ok {
 		in.SubjectReference = ref
 	}
-	_, _, err = m.Desk.Receive(ctx, in)
-	return err
+	return in
 }
 
 // SLADeadlines computes a ticket's deadlines with the sla package: wall

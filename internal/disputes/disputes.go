@@ -297,12 +297,12 @@ func (s *Service) alert(ctx context.Context, tx *sql.Tx, kind string, c Case) er
 // SaveStatement keeps the agent's statement (sent as the evidence's
 // uncategorized_text) while the case is open and not yet submitted.
 func (s *Service) SaveStatement(ctx context.Context, caseID, statement string, actor audit.Actor) (Case, error) {
-	statement = strings.TrimSpace(strings.ReplaceAll(statement, "\r\n", "\n"))
-	if !utf8.ValidString(statement) || utf8.RuneCountInString(statement) > MaxStatement {
-		return Case{}, ErrStatementTooLong
+	statement, err := cleanStatement(statement)
+	if err != nil {
+		return Case{}, err
 	}
 	var out Case
-	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
+	err = s.db.Tx(ctx, func(tx *sql.Tx) error {
 		c, err := s.editable(ctx, tx, caseID)
 		if err != nil {
 			return err
@@ -316,6 +316,16 @@ func (s *Service) SaveStatement(ctx context.Context, caseID, statement string, a
 		return audit.Record(ctx, tx, audit.Entry{At: now, Actor: actor, SubjectType: "dispute", SubjectID: c.ID, Action: "dispute.statement"})
 	})
 	return out, err
+}
+
+// cleanStatement is a statement as kept: trimmed, with Unix line ends,
+// valid UTF-8 and at most MaxStatement characters.
+func cleanStatement(statement string) (string, error) {
+	statement = strings.TrimSpace(strings.ReplaceAll(statement, "\r\n", "\n"))
+	if !utf8.ValidString(statement) || utf8.RuneCountInString(statement) > MaxStatement {
+		return "", ErrStatementTooLong
+	}
+	return statement, nil
 }
 
 // editable reads a case that can still take evidence.
@@ -337,12 +347,12 @@ func (s *Service) editable(ctx context.Context, tx *sql.Tx, caseID string) (Case
 // pack to Stripe and submits it to the bank. The pack is assembled by the
 // job, from the records as they stand when it runs.
 func (s *Service) Submit(ctx context.Context, caseID, statement string, actor audit.Actor) (Case, error) {
-	statement = strings.TrimSpace(strings.ReplaceAll(statement, "\r\n", "\n"))
-	if !utf8.ValidString(statement) || utf8.RuneCountInString(statement) > MaxStatement {
-		return Case{}, ErrStatementTooLong
+	statement, err := cleanStatement(statement)
+	if err != nil {
+		return Case{}, err
 	}
 	var out Case
-	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
+	err = s.db.Tx(ctx, func(tx *sql.Tx) error {
 		c, err := s.editable(ctx, tx, caseID)
 		if err != nil {
 			return err
