@@ -308,8 +308,15 @@ func (s *Service) SaveStatement(ctx context.Context, caseID, statement string, a
 			return err
 		}
 		now := s.clock.Now()
-		if _, err := tx.ExecContext(ctx, `UPDATE disputes SET statement = $2, updated_at = $3 WHERE id = $1`, c.ID, statement, now); err != nil {
+		// Conditional like Submit's: a submission committed since the read
+		// above (another agent, on PostgreSQL) keeps the statement it sent.
+		res, err := tx.ExecContext(ctx, `UPDATE disputes SET statement = $2, updated_at = $3
+			WHERE id = $1 AND status = 'open' AND submission IN ('none', 'failed')`, c.ID, statement, now)
+		if err != nil {
 			return err
+		}
+		if n, _ := res.RowsAffected(); n != 1 {
+			return ErrAlreadySubmitted
 		}
 		c.Statement, c.UpdatedAt = statement, now
 		out = c
