@@ -21,11 +21,9 @@ import (
 	"time"
 
 	"comptoir/internal/account"
-	"comptoir/internal/app"
 	"comptoir/internal/audit"
 	"comptoir/internal/catalog"
 	"comptoir/internal/claims"
-	"comptoir/internal/config"
 	"comptoir/internal/db"
 	"comptoir/internal/desk"
 	"comptoir/internal/mail"
@@ -55,39 +53,14 @@ type crashClaim struct {
 func seedCrashStore(t *testing.T, env map[string]string, buyers, refunds int) crashStore {
 	t.Helper()
 	ctx := context.Background()
-	cfg := &config.Config{Listen: "127.0.0.1:0", DataDir: env["COMPTOIR_DATA_DIR"], DatabaseURL: env["COMPTOIR_DATABASE_URL"],
-		SupportAddress: "support@shop.test", StoreName: "Crash Test", LogLevel: "error"}
-	if err := cfg.Resolve(); err != nil {
-		t.Fatal(err)
-	}
-	a, err := app.Open(ctx, cfg, app.Options{Migrate: true, PasswordParams: &account.FastHashParams})
-	if err != nil {
-		t.Fatal(err)
-	}
+	a := openSeedApp(t, env, "Crash Test", true)
 	defer a.Close()
-	admin := audit.Actor{ID: "usr_admin", Role: account.RoleAdmin}
-	p, err := a.Catalog.Create(ctx, admin, catalog.ProductInput{
-		Slug: "posts", Kind: catalog.KindService, NameFR: "Publications", NameEN: "Posts", DescriptionFR: "Des publications.",
-		DescriptionEN: "Some posts.", UnitPrice: money.MustNew(100, "EUR"), MinQuantity: 1, MaxQuantity: 10, ProcessingTime: time.Hour,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	admin := seedAdmin
+	p := seedPosts(t, a)
 	s := crashStore{productID: p.ID}
 	var users []account.User
 	for i := range buyers {
-		u, err := a.Accounts.CreateUser(ctx, account.CreateUserInput{Email: fmt.Sprintf("b%d@example.fr", i), Role: account.RoleCustomer,
-			Password: "correct horse battery", Language: "fr", Name: "B", Country: "FR", City: "Lyon"})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := a.Ledger.AdminCredit(ctx, admin, u.ID, money.MustNew(1_000_000, "EUR"), "test"); err != nil {
-			t.Fatal(err)
-		}
-		tok, _, err := a.Accounts.CreateToken(ctx, u.ID, "crash")
-		if err != nil {
-			t.Fatal(err)
-		}
+		u, tok := seedBuyer(t, a, fmt.Sprintf("b%d@example.fr", i), 1_000_000, "crash")
 		s.buyers, users = append(s.buyers, tok), append(users, u)
 	}
 	agent, err := a.Accounts.CreateUser(ctx, account.CreateUserInput{Email: "agent@shop.test", Role: account.RoleAgent,
@@ -639,17 +612,9 @@ func TestTwoNodes(t *testing.T) {
 func seedDueRenewals(t *testing.T, env map[string]string, n int) []string {
 	t.Helper()
 	ctx := context.Background()
-	cfg := &config.Config{Listen: "127.0.0.1:0", DataDir: env["COMPTOIR_DATA_DIR"], DatabaseURL: env["COMPTOIR_DATABASE_URL"],
-		SupportAddress: "support@shop.test", StoreName: "Crash Test", LogLevel: "error"}
-	if err := cfg.Resolve(); err != nil {
-		t.Fatal(err)
-	}
-	a, err := app.Open(ctx, cfg, app.Options{PasswordParams: &account.FastHashParams})
-	if err != nil {
-		t.Fatal(err)
-	}
+	a := openSeedApp(t, env, "Crash Test", false)
 	defer a.Close()
-	plan, err := a.Catalog.Create(ctx, audit.Actor{ID: "usr_admin", Role: account.RoleAdmin}, catalog.ProductInput{
+	plan, err := a.Catalog.Create(ctx, seedAdmin, catalog.ProductInput{
 		Slug: "plan", Kind: catalog.KindSubscription, NameFR: "Formule", NameEN: "Plan",
 		DescriptionFR: "Chaque mois.", DescriptionEN: "Every month.", UnitPrice: money.MustNew(990, "EUR"),
 		PlanInterval: catalog.IntervalMonth,

@@ -133,37 +133,12 @@ func TestInvoiceNumbersSurviveSIGKILL(t *testing.T) {
 	ctx := context.Background()
 
 	// Set up the store's data in this process, then close it.
-	cfg := &config.Config{Listen: "127.0.0.1:0", DataDir: env["COMPTOIR_DATA_DIR"], DatabaseURL: env["COMPTOIR_DATABASE_URL"],
-		SupportAddress: "support@shop.test", StoreName: "Kill Test", LogLevel: "error"}
-	if err := cfg.Resolve(); err != nil {
-		t.Fatal(err)
-	}
-	a, err := app.Open(ctx, cfg, app.Options{Migrate: true, PasswordParams: &account.FastHashParams})
-	if err != nil {
-		t.Fatal(err)
-	}
-	admin := audit.Actor{ID: "usr_admin", Role: account.RoleAdmin}
-	p, err := a.Catalog.Create(ctx, admin, catalog.ProductInput{
-		Slug: "posts", Kind: catalog.KindService, NameFR: "Publications", NameEN: "Posts", DescriptionFR: "Des publications.",
-		DescriptionEN: "Some posts.", UnitPrice: money.MustNew(100, "EUR"), MinQuantity: 1, MaxQuantity: 10, ProcessingTime: time.Hour,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	a := openSeedApp(t, env, "Kill Test", true)
+	p := seedPosts(t, a)
 	const buyers = 8
 	tokens := make([]string, buyers)
 	for i := range tokens {
-		u, err := a.Accounts.CreateUser(ctx, account.CreateUserInput{Email: fmt.Sprintf("k%d@example.fr", i), Role: account.RoleCustomer,
-			Password: "correct horse battery", Language: "fr", Name: "K", Country: "FR", City: "Lyon"})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := a.Ledger.AdminCredit(ctx, admin, u.ID, money.MustNew(100_000, "EUR"), "test"); err != nil {
-			t.Fatal(err)
-		}
-		if tokens[i], _, err = a.Accounts.CreateToken(ctx, u.ID, "kill"); err != nil {
-			t.Fatal(err)
-		}
+		_, tokens[i] = seedBuyer(t, a, fmt.Sprintf("k%d@example.fr", i), 100_000, "kill")
 	}
 	a.Close()
 
@@ -260,3 +235,55 @@ func TestInvoiceNumbersSurviveSIGKILL(t *testing.T) {
 	}
 	t.Logf("%d invoices, %d acknowledged orders, numbers unbroken across SIGKILL", n, len(acked))
 }
+
+// openSeedApp opens the store of env in this process, to fill it before any
+// store process starts; the caller closes it.
+func openSeedApp(t *testing.T, env map[string]string, storeName string, migrate bool) *app.App {
+	t.Helper()
+	cfg := &config.Config{Listen: "127.0.0.1:0", DataDir: env["COMPTOIR_DATA_DIR"], DatabaseURL: env["COMPTOIR_DATABASE_URL"],
+		SupportAddress: "support@shop.test", StoreName: storeName, LogLevel: "error"}
+	if err := cfg.Resolve(); err != nil {
+		t.Fatal(err)
+	}
+	a, err := app.Open(context.Background(), cfg, app.Options{Migrate: migrate, PasswordParams: &account.FastHashParams})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a
+}
+
+// seedPosts creates the service product the loads buy (1 € a unit).
+func seedPosts(t *testing.T, a *app.App) catalog.Product {
+	t.Helper()
+	p, err := a.Catalog.Create(context.Background(), seedAdmin, catalog.ProductInput{
+		Slug: "posts", Kind: catalog.KindService, NameFR: "Publications", NameEN: "Posts", DescriptionFR: "Des publications.",
+		DescriptionEN: "Some posts.", UnitPrice: money.MustNew(100, "EUR"), MinQuantity: 1, MaxQuantity: 10, ProcessingTime: time.Hour,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// seedBuyer creates a customer with credit on their balance and an API
+// token named tokenName.
+func seedBuyer(t *testing.T, a *app.App, email string, credit int64, tokenName string) (account.User, string) {
+	t.Helper()
+	ctx := context.Background()
+	u, err := a.Accounts.CreateUser(ctx, account.CreateUserInput{Email: email, Role: account.RoleCustomer,
+		Password: "correct horse battery", Language: "fr", Name: strings.ToUpper(email[:1]), Country: "FR", City: "Lyon"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Ledger.AdminCredit(ctx, seedAdmin, u.ID, money.MustNew(credit, "EUR"), "test"); err != nil {
+		t.Fatal(err)
+	}
+	tok, _, err := a.Accounts.CreateToken(ctx, u.ID, tokenName)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u, tok
+}
+
+// seedAdmin is who the seeding steps act as.
+var seedAdmin = audit.Actor{ID: "usr_admin", Role: account.RoleAdmin}
