@@ -534,13 +534,5 @@ func (a *App) Close() error { return a.DB.Close() }
 // invoiceLabels gives invoices the words of their documents in a language,
 // from the store's message catalog.
 func (a *App) invoiceLabels(lang string) invoices.Translate {
-	return func(id string, kv ...any) string {
-		data := map[string]any{}
-		for i := 0; i+1 < len(kv); i += 2 {
-			if k, ok := kv[i].(string); ok {
-				data[k] = kv[i+1]
-			}
-		}
-		return a.Messages.T(lang, id, data)
-	}
+	return func(id string, kv ...any) string { return a.Messages.TPairs(lang, id, kv...) }
 }

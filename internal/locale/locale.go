@@ -320,6 +320,22 @@ func (c *Catalog) T(lang, id string, data ...any) string {
 	return c.localize(lang, id, &i18n.LocalizeConfig{MessageID: id, TemplateData: td})
 }
 
+// TPairs is T with the message's fields given as key/value pairs, the way
+// templates and document renderers pass them: TPairs("fr", "invoice.total",
+// "Amount", "12,00 €"). A key that is not a string is skipped.
+func (c *Catalog) TPairs(lang, id string, kv ...any) string {
+	if len(kv) == 0 {
+		return c.T(lang, id)
+	}
+	data := make(map[string]any, len(kv)/2)
+	for i := 0; i+1 < len(kv); i += 2 {
+		if k, ok := kv[i].(string); ok {
+			data[k] = kv[i+1]
+		}
+	}
+	return c.T(lang, id, data)
+}
+
 // Plain returns the text of message id in lang when it has no template
 // action, so that T returns that text whatever the data (a caller may
 // compute it once). It reports false otherwise, and for an unknown id or

@@ -35,18 +35,7 @@ func (s *Server) loadInvoice(r *http.Request) (inv invoices.Invoice, pdf bool, e
 // invoiceT translates in the document's language, which is the
 // customer's, whoever looks at it.
 func (s *Server) invoiceT(lang string) invoices.Translate {
-	return func(id string, kv ...any) string {
-		if len(kv) == 0 {
-			return s.Messages.T(lang, id)
-		}
-		data := map[string]any{}
-		for i := 0; i+1 < len(kv); i += 2 {
-			if k, ok := kv[i].(string); ok {
-				data[k] = kv[i+1]
-			}
-		}
-		return s.Messages.T(lang, id, data)
-	}
+	return func(id string, kv ...any) string { return s.Messages.TPairs(lang, id, kv...) }
 }
 
 type invoiceLineView struct {

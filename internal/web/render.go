@@ -195,18 +195,7 @@ type view struct {
 
 // T translates a message in the page's language. Extra arguments are
 // key/value pairs for the message's fields: {{.T "auth.password_too_short" "Min" 10}}.
-func (v *view) T(id string, kv ...any) string {
-	if len(kv) == 0 {
-		return v.messages.T(v.Lang, id)
-	}
-	data := map[string]any{}
-	for i := 0; i+1 < len(kv); i += 2 {
-		if k, ok := kv[i].(string); ok {
-			data[k] = kv[i+1]
-		}
-	}
-	return v.messages.T(v.Lang, id, data)
-}
+func (v *view) T(id string, kv ...any) string { return v.messages.TPairs(v.Lang, id, kv...) }
 
 // Money formats an amount for the page's language.
 func (v *view) Money(a money.Amount) string { return money.Format(a, v.Lang) }
