@@ -46,24 +46,18 @@ func EraseTx(ctx context.Context, tx *sql.Tx, userID string, at time.Time, ips [
 	if u.Role != RoleCustomer {
 		return User{}, ErrNotCustomer
 	}
-	var erased sql.NullTime
-	if err := tx.QueryRowContext(ctx, `SELECT erased_at FROM users WHERE id = $1`, userID).Scan(&erased); err != nil {
-		return User{}, err
-	}
-	if erased.Valid {
-		return u, nil
+	if erased, err := IsErased(ctx, tx, userID); err != nil || erased {
+		return u, err
 	}
 	if _, err := tx.ExecContext(ctx, `UPDATE users SET email = $1, email_key = $2, name = $3, password_hash = $4,
 		customer_type = 'consumer', vat_number = NULL, region = '', city = '', erased_at = $5, updated_at = $5 WHERE id = $6`,
 		ErasedEmail, "erased-"+userID, ErasedName(userID), erasedHash, at.UTC(), userID); err != nil {
 		return User{}, fmt.Errorf("account: erase: %w", err)
 	}
-	for _, q := range []string{`DELETE FROM sessions WHERE user_id = $1`, `DELETE FROM api_tokens WHERE user_id = $1`,
+	if err := db.ExecEach(ctx, tx, []string{`DELETE FROM sessions WHERE user_id = $1`, `DELETE FROM api_tokens WHERE user_id = $1`,
 		`DELETE FROM password_resets WHERE user_id = $1`, `DELETE FROM signin_challenges WHERE user_id = $1`,
-		`DELETE FROM totp_recovery_codes WHERE user_id = $1`, `DELETE FROM user_totp WHERE user_id = $1`} {
-		if _, err := tx.ExecContext(ctx, q, userID); err != nil {
-			return User{}, fmt.Errorf("account: erase: %w", err)
-		}
+		`DELETE FROM totp_recovery_codes WHERE user_id = $1`, `DELETE FROM user_totp WHERE user_id = $1`}, userID); err != nil {
+		return User{}, fmt.Errorf("account: erase: %w", err)
 	}
 	buckets := []string{"reset-email:" + EmailKey(u.Email)}
 	for _, ip := range ips {

@@ -8,6 +8,7 @@ import (
 
 	"comptoir/internal/account"
 	"comptoir/internal/audit"
+	"comptoir/internal/db"
 )
 
 // LinkGuestTicketsTx gives a customer the tickets they opened as a guest
@@ -23,22 +24,9 @@ func LinkGuestTicketsTx(ctx context.Context, tx *sql.Tx, u account.User, at time
 	if u.Role != account.RoleCustomer || u.ID == "" || email == "" {
 		return nil, nil
 	}
-	rows, err := tx.QueryContext(ctx, `UPDATE tickets SET customer_id = $1, updated_at = $2
+	ids, err := db.Strings(ctx, tx, `UPDATE tickets SET customer_id = $1, updated_at = $2
 		WHERE customer_id IS NULL AND lower(customer_email) = $3 RETURNING id`, u.ID, at.UTC(), email)
 	if err != nil {
-		return nil, wrapDB("link guest tickets", err)
-	}
-	var ids []string
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			rows.Close()
-			return nil, wrapDB("link guest tickets", err)
-		}
-		ids = append(ids, id)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
 		return nil, wrapDB("link guest tickets", err)
 	}
 	for _, id := range ids {

@@ -8,6 +8,7 @@ import (
 
 	"comptoir/internal/account"
 	"comptoir/internal/audit"
+	"comptoir/internal/db"
 	"comptoir/internal/mail"
 )
 
@@ -44,21 +45,8 @@ type warningData struct {
 // not the history.
 func (s *Service) WarnDeadlines(ctx context.Context, now time.Time) (int, error) {
 	now = now.UTC()
-	rows, err := s.db.Read.QueryContext(ctx, warnDueQuery, now, now.Add(s.opts.WarnBefore), maxWarningsPerScan)
+	ids, err := db.Strings(ctx, s.db.Read, warnDueQuery, now, now.Add(s.opts.WarnBefore), maxWarningsPerScan)
 	if err != nil {
-		return 0, wrapDB("find deadlines", err)
-	}
-	var ids []string
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			rows.Close()
-			return 0, wrapDB("find deadlines", err)
-		}
-		ids = append(ids, id)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
 		return 0, wrapDB("find deadlines", err)
 	}
 	n := 0

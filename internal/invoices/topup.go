@@ -37,7 +37,7 @@ func (h TopUpHandler) PaymentSucceeded(ctx context.Context, tx *sql.Tx, p cardpa
 	}
 	_, err = h.Invoices.IssueTx(ctx, tx, IssueInput{
 		Source: SourceTopUp, SourceID: p.ID, OrderID: p.ID, Lang: u.Language, CardCountry: p.CardCountry, Charged: true,
-		Buyer: Buyer{ID: u.ID, Name: u.Name, Email: u.Email, Type: u.CustomerType, VATNumber: u.VATNumber, Country: u.Country, Region: u.Region, City: u.City},
+		Buyer: BuyerOf(u),
 		Lines: []LineInput{{Ref: p.ID, Description: desc, Quantity: 1, Amount: p.Amount}},
 	})
 	return err
@@ -51,4 +51,10 @@ func (h TopUpHandler) PaymentFailed(ctx context.Context, tx *sql.Tx, p cardpay.P
 // RefundSettled passes on.
 func (h TopUpHandler) RefundSettled(ctx context.Context, tx *sql.Tx, r cardpay.Refund, p cardpay.Payment) error {
 	return h.Next.RefundSettled(ctx, tx, r, p)
+}
+
+// BuyerOf is an account as its invoices name it.
+func BuyerOf(u account.User) Buyer {
+	return Buyer{ID: u.ID, Name: u.Name, Email: u.Email, Type: u.CustomerType, VATNumber: u.VATNumber,
+		Country: u.Country, Region: u.Region, City: u.City}
 }

@@ -33,7 +33,7 @@ func (s *Service) addVAT(ctx context.Context, buyer account.User, o *Order) erro
 	for i, l := range o.Lines {
 		amounts[i] = l.Amount
 	}
-	gross, err := s.opts.Invoices.Gross(ctx, InvoiceBuyer(buyer), amounts)
+	gross, err := s.opts.Invoices.Gross(ctx, invoices.BuyerOf(buyer), amounts)
 	if err != nil {
 		return err
 	}
@@ -47,18 +47,12 @@ func (s *Service) addVAT(ctx context.Context, buyer account.User, o *Order) erro
 	return nil
 }
 
-// InvoiceBuyer is the buyer as invoicing needs them.
-func InvoiceBuyer(u account.User) invoices.Buyer {
-	return invoices.Buyer{ID: u.ID, Name: u.Name, Email: u.Email, Type: u.CustomerType, VATNumber: u.VATNumber,
-		Country: u.Country, Region: u.Region, City: u.City}
-}
-
 // issueInvoice invoices a paid order; without an invoicer it does nothing.
 func (s *Service) issueInvoice(ctx context.Context, tx *sql.Tx, buyer account.User, o Order, cardCountry string) error {
 	if s.opts.Invoices == nil {
 		return nil
 	}
-	in := invoices.IssueInput{Source: invoices.SourceOrder, SourceID: o.ID, OrderID: o.ID, Buyer: InvoiceBuyer(buyer),
+	in := invoices.IssueInput{Source: invoices.SourceOrder, SourceID: o.ID, OrderID: o.ID, Buyer: invoices.BuyerOf(buyer),
 		Lang: o.Lang, CardCountry: cardCountry}
 	for _, l := range o.Lines {
 		amount := l.Amount
@@ -88,7 +82,7 @@ func (s *Service) creditNote(ctx context.Context, tx *sql.Tx, orderID, lineID, r
 	}
 	var b invoices.Buyer
 	if u, err := s.customers.UserByID(ctx, customerID); err == nil {
-		b = InvoiceBuyer(u)
+		b = invoices.BuyerOf(u)
 	}
 	_, err := s.opts.Invoices.CreditTx(ctx, tx, invoices.CreditInput{RefundID: refundID, Source: invoices.SourceOrder, SourceID: orderID,
 		LineRef: lineID, Amount: amount, Buyer: b})

@@ -7,6 +7,7 @@ import (
 
 	"comptoir/internal/account"
 	"comptoir/internal/audit"
+	"comptoir/internal/db"
 	"comptoir/internal/money"
 )
 
@@ -319,21 +320,8 @@ func (s *Service) periodRefundFailedTx(ctx context.Context, tx *sql.Tx, periodID
 // releaseRetriedTx releases the card payments waiting for the customer on
 // the periods of subID still being retried.
 func (s *Service) releaseRetriedTx(ctx context.Context, tx *sql.Tx, r CardReleaser, subID string) error {
-	rows, err := tx.QueryContext(ctx, `SELECT id FROM subscription_periods WHERE subscription_id = $1 AND next_attempt_at IS NOT NULL`, subID)
+	ids, err := db.Strings(ctx, tx, `SELECT id FROM subscription_periods WHERE subscription_id = $1 AND next_attempt_at IS NOT NULL`, subID)
 	if err != nil {
-		return wrapDB("periods being retried", err)
-	}
-	var ids []string
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			rows.Close()
-			return wrapDB("periods being retried", err)
-		}
-		ids = append(ids, id)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
 		return wrapDB("periods being retried", err)
 	}
 	for _, id := range ids {

@@ -16,12 +16,6 @@ type Invoicer interface {
 	CreditTx(ctx context.Context, tx *sql.Tx, in invoices.CreditInput) (invoices.Invoice, error)
 }
 
-func invoiceBuyer(p party) invoices.Buyer {
-	u := p.user
-	return invoices.Buyer{ID: u.ID, Name: u.Name, Email: u.Email, Type: u.CustomerType, VATNumber: u.VATNumber,
-		Country: u.Country, Region: u.Region, City: u.City}
-}
-
 // invoicePeriod invoices a period just paid. The amount charged is the
 // plan's price as agreed, VAT included.
 func (s *Service) invoicePeriod(ctx context.Context, tx *sql.Tx, sub Subscription, period Period, p party) error {
@@ -31,7 +25,7 @@ func (s *Service) invoicePeriod(ctx context.Context, tx *sql.Tx, sub Subscriptio
 	lang := p.lang(sub)
 	desc := p.plan.Name(lang) + " — " + formatDate(period.Start, lang) + " → " + formatDate(period.End, lang)
 	_, err := s.opts.Invoices.IssueTx(ctx, tx, invoices.IssueInput{
-		Source: invoices.SourceRenewal, SourceID: period.ID, OrderID: sub.ID, Buyer: invoiceBuyer(p), Lang: lang, Charged: true,
+		Source: invoices.SourceRenewal, SourceID: period.ID, OrderID: sub.ID, Buyer: invoices.BuyerOf(p.user), Lang: lang, Charged: true,
 		Lines: []invoices.LineInput{{Ref: period.ID, Description: desc, Quantity: 1, Amount: period.Amount}},
 	})
 	return err
@@ -44,7 +38,7 @@ func (s *Service) creditPeriod(ctx context.Context, tx *sql.Tx, sub Subscription
 	}
 	var b invoices.Buyer
 	if p, err := s.partyOf(ctx, sub); err == nil {
-		b = invoiceBuyer(p)
+		b = invoices.BuyerOf(p.user)
 	}
 	_, err := s.opts.Invoices.CreditTx(ctx, tx, invoices.CreditInput{RefundID: refundID, Source: invoices.SourceRenewal, SourceID: period.ID,
 		LineRef: period.ID, Amount: amount, Buyer: b})
