@@ -1,12 +1,16 @@
 package disputes
 
 import (
+	"archive/zip"
+	"bytes"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 	"unicode/utf8"
 
 	"comptoir/internal/money"
+	"comptoir/internal/pdftext"
 )
 
 func samplePack() *Pack {
@@ -66,8 +70,23 @@ func TestPDFAndZIP(t *testing.T) {
 	if err != nil || !strings.HasPrefix(string(pdf), "%PDF-") {
 		t.Fatalf("pdf: %v", err)
 	}
+	if text := pdftext.Text(t, pdf); !strings.Contains(text, "Des publications") || !strings.Contains(text, "garanties") {
+		t.Fatalf("the PDF lost the line's description:\n%s", text)
+	}
 	z, err := p.ZIP()
-	if err != nil || len(z) < len(pdf)/4 {
-		t.Fatalf("zip: %d bytes, %v", len(z), err)
+	if err != nil {
+		t.Fatal(err)
+	}
+	zr, err := zip.NewReader(bytes.NewReader(z), int64(len(z)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, f := range zr.File {
+		names = append(names, f.Name)
+	}
+	t.Logf("zip: %v", names)
+	if len(names) < 2 || !slices.ContainsFunc(names, func(n string) bool { return strings.HasSuffix(n, ".pdf") }) {
+		t.Fatalf("the ZIP holds %v, want the PDF and the parts", names)
 	}
 }

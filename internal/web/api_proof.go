@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"strings"
 
-	"comptoir/internal/locale"
 	"comptoir/internal/orders"
 )
 
@@ -16,10 +15,7 @@ import (
 // Other sites of the store read it through CORS, for the origins the admin
 // allowed only; no credentials are ever accepted cross-origin.
 func (s *Server) apiProofRecent(w http.ResponseWriter, r *http.Request) {
-	lang := state(r).lang
-	if l, ok := locale.Normalize(r.URL.Query().Get("lang")); ok {
-		lang = l
-	}
+	lang := documentLang(r)
 	s.proofCORS(w, r)
 	items, err := s.Proof.Recent(r.Context(), lang)
 	if err != nil {
@@ -108,8 +104,8 @@ func (s *Server) proofAsk(r *http.Request) proofAsk {
 		return proofAsk{}
 	}
 	a := proofAsk{Ask: st.Enabled, OptOut: st.DefaultOptOut}
-	if r.PostForm.Get("proof_asked") != "" {
-		a.OptOut = r.PostForm.Get("proof_opt_out") == "yes"
+	if c := proofChoiceOf(r.PostForm); c != nil {
+		a.OptOut = *c
 	}
 	return a
 }

@@ -35,7 +35,7 @@ var (
 var signinFailureTiers = []limit{{5, 5 * time.Minute}, {10, time.Hour}, {30, 24 * time.Hour}}
 
 func signinFailureBucket(email string, l limit) string {
-	return "signin-fail:" + l.window.String() + ":" + strings.ToLower(strings.TrimSpace(email))
+	return "signin-fail:" + l.window.String() + ":" + account.EmailKey(email)
 }
 
 // signinLocked answers 429 when the email has too many recent failures.

@@ -20,13 +20,14 @@ import (
 // renderFragment writes one named template of a page without the layout:
 // a piece of a page a script swaps in place (the queue's rows).
 func (s *Server) renderFragment(w http.ResponseWriter, r *http.Request, page, name string, v *view) {
-	t, ok := s.pages.byName[page]
+	t, ok := s.pages.get(page, v.Lang)
 	if !ok {
 		s.serverError(w, r, errors.New("no page template "+page))
 		return
 	}
-	var buf bytes.Buffer
-	if err := t.ExecuteTemplate(&buf, name, v); err != nil {
+	buf := renderBuffers.Get().(*bytes.Buffer)
+	defer putRenderBuffer(buf)
+	if err := t.ExecuteTemplate(buf, name, v); err != nil {
 		s.serverError(w, r, err)
 		return
 	}
@@ -120,12 +121,7 @@ func (s *Server) ticketAttachment(w http.ResponseWriter, r *http.Request, consol
 	} else {
 		_, err = s.Desk.GetForCustomer(ctx, state(r).user.ID, ticketID)
 	}
-	if err != nil && !errors.Is(err, desk.ErrNotFound) {
-		s.serverError(w, r, err)
-		return
-	}
-	if err != nil {
-		s.notFound(w, r)
+	if s.deskFailed(w, r, err) {
 		return
 	}
 	s.serveTicketAttachment(w, r, ticketID, console)

@@ -3,12 +3,11 @@ package web
 import (
 	"errors"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
-	"comptoir/internal/account"
-	"comptoir/internal/audit"
 	"comptoir/internal/catalog"
 	"comptoir/internal/proof"
 )
@@ -22,12 +21,7 @@ type adminProofData struct {
 
 // Chosen reports whether a product is ticked in the form.
 func (d adminProofData) Chosen(productID string) bool {
-	for _, p := range d.Settings.Products {
-		if p == productID {
-			return true
-		}
-	}
-	return false
+	return slices.Contains(d.Settings.Products, productID)
 }
 
 // DelayMinutes is the delay as the form shows it.
@@ -92,7 +86,7 @@ func (s *Server) adminProofSave(w http.ResponseWriter, r *http.Request) {
 	}
 	in.Delay = time.Duration(minutes) * time.Minute
 	if len(errs) == 0 {
-		err = s.Proof.SaveSettings(r.Context(), in, audit.Actor{ID: st.user.ID, Role: account.RoleAdmin})
+		err = s.Proof.SaveSettings(r.Context(), in, st.user.Actor())
 		var verr *proof.ValidationError
 		switch {
 		case errors.As(err, &verr):
@@ -120,7 +114,7 @@ func (s *Server) adminProofSave(w http.ResponseWriter, r *http.Request) {
 // adminProofWithdraw takes one order's notice down for good.
 func (s *Server) adminProofWithdraw(w http.ResponseWriter, r *http.Request) {
 	st := state(r)
-	err := s.Proof.Withdraw(r.Context(), r.PathValue("order"), proof.ReasonAdmin, audit.Actor{ID: st.user.ID, Role: account.RoleAdmin})
+	err := s.Proof.Withdraw(r.Context(), r.PathValue("order"), proof.ReasonAdmin, st.user.Actor())
 	if errors.Is(err, proof.ErrNotFound) {
 		s.notFound(w, r)
 		return

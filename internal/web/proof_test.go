@@ -179,6 +179,19 @@ func TestProofOffByDefault(t *testing.T) {
 	if strings.Contains(c.Get("/").Body, "proof.js") {
 		t.Fatal("the toast script is on the page while the feature is off")
 	}
+	// A purchase the feed would show if it were on, long past any delay.
+	p := newService(t, h, "posts", 25)
+	u, buyer := h.User(t, account.RoleCustomer, "buyer@example.fr")
+	credit(t, h, u, 10000)
+	buyer.PostForm("/cart", url.Values{"product_id": {p.ID}, "quantity": {"10"}})
+	if cart := buyer.Get("/cart"); strings.Contains(cart.Body, `name="proof_asked"`) {
+		t.Fatal("the checkout asks about purchase notices while the feature is off")
+	}
+	body := `{"lines":[{"product_id":"` + p.ID + `","quantity":10}],"payment":"balance","consent":{"immediate_performance":true,"withdrawal_waiver":true},"accept_policy":"default@1"}`
+	if r := postJSON(buyer, "/api/v1/orders", body, h.Bearer(t, u.ID)); r.Status != http.StatusCreated {
+		t.Fatalf("order: %d %s", r.Status, r.Body)
+	}
+	h.Clock.Advance(2 * time.Hour)
 	if f := readFeed(t, c.Get("/api/v1/proof/recent")); len(f.Items) != 0 {
 		t.Fatalf("feed while off: %+v", f)
 	}
