@@ -21,7 +21,6 @@ import (
 
 	"comptoir/internal/account"
 	"comptoir/internal/alerts"
-	"comptoir/internal/audit"
 	"comptoir/internal/billing"
 	"comptoir/internal/blob"
 	"comptoir/internal/cardpay"
@@ -252,7 +251,7 @@ func (a *App) build(ctx context.Context, opts Options) (err error) {
 	cardHandlers[cardpay.PurposeTopUp] = billing.TopUpHandler{L: a.Ledger}
 	// Purchase notices; a disputed card payment takes its order out of them.
 	a.Proof = proof.New(a.DB, a.Clock, a.Messages)
-	cardHandlers[cardpay.PurposeOrder] = proofDisputes{cardHandlers[cardpay.PurposeOrder], a.Proof}
+	cardHandlers[cardpay.PurposeOrder] = proof.DisputeHandler{Handler: cardHandlers[cardpay.PurposeOrder], P: a.Proof}
 	// Card disputes: the case, the hold on refunds, the evidence.
 	a.Disputes = disputes.New(a.DB, a.Clock, a.Jobs, a.Card, staffAlerts, a.Logger)
 	a.Disputes.AddWorkers(workers)
@@ -375,26 +374,6 @@ func (h orderCards) RefundSettled(ctx context.Context, tx *sql.Tx, r cardpay.Ref
 		return err
 	}
 	return h.claims.CardRefundSettledTx(ctx, tx, r.ID, r.Status == cardpay.RefundSucceeded)
-}
-
-// proofDisputes is the card handler of orders, with disputes also taking
-// the order out of the purchase notices.
-type proofDisputes struct {
-	cardpay.Handler
-	proof *proof.Service
-}
-
-func (h proofDisputes) PaymentDisputed(ctx context.Context, tx *sql.Tx, p cardpay.Payment) error {
-	if d, ok := h.Handler.(cardpay.DisputeHandler); ok {
-		if err := d.PaymentDisputed(ctx, tx, p); err != nil {
-			return err
-		}
-	}
-	err := h.proof.WithdrawTx(ctx, tx, p.ReferenceID, proof.ReasonDisputed, audit.System)
-	if errors.Is(err, proof.ErrNotFound) {
-		return nil // nothing to take down; Stripe must not retry for ever
-	}
-	return err
 }
 
 // policyInForce names the refund policy version customers accept today.

@@ -308,15 +308,8 @@ func (s *Service) SaveStatement(ctx context.Context, caseID, statement string, a
 			return err
 		}
 		now := s.clock.Now()
-		// Conditional like Submit's: a submission committed since the read
-		// above (another agent, on PostgreSQL) keeps the statement it sent.
-		res, err := tx.ExecContext(ctx, `UPDATE disputes SET statement = $2, updated_at = $3
-			WHERE id = $1 AND status = 'open' AND submission IN ('none', 'failed')`, c.ID, statement, now)
-		if err != nil {
+		if err := updateEditable(ctx, tx, c.ID, `statement = $2, updated_at = $3`, statement, now); err != nil {
 			return err
-		}
-		if n, _ := res.RowsAffected(); n != 1 {
-			return ErrAlreadySubmitted
 		}
 		c.Statement, c.UpdatedAt = statement, now
 		out = c
@@ -333,6 +326,22 @@ func cleanStatement(statement string) (string, error) {
 		return "", ErrStatementTooLong
 	}
 	return statement, nil
+}
+
+// updateEditable sets the columns of set ($2… are args) on a case that can
+// still take evidence, checked again in the update itself: a submission
+// committed since the case was read (another agent, on PostgreSQL) keeps
+// the statement it sent, and the caller gets ErrAlreadySubmitted.
+func updateEditable(ctx context.Context, tx *sql.Tx, caseID, set string, args ...any) error {
+	res, err := tx.ExecContext(ctx, `UPDATE disputes SET `+set+`
+		WHERE id = $1 AND status = 'open' AND submission IN ('none', 'failed')`, append([]any{caseID}, args...)...)
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n != 1 {
+		return ErrAlreadySubmitted
+	}
+	return nil
 }
 
 // editable reads a case that can still take evidence.
@@ -365,14 +374,9 @@ func (s *Service) Submit(ctx context.Context, caseID, statement string, actor au
 			return err
 		}
 		now := s.clock.Now()
-		res, err := tx.ExecContext(ctx, `UPDATE disputes SET statement = $2, submission = 'queued', submitted_by = $3,
-			submit_error = '', updated_at = $4 WHERE id = $1 AND status = 'open' AND submission IN ('none', 'failed')`,
-			c.ID, statement, actor.ID, now)
-		if err != nil {
+		if err := updateEditable(ctx, tx, c.ID, `statement = $2, submission = 'queued', submitted_by = $3, submit_error = '', updated_at = $4`,
+			statement, actor.ID, now); err != nil {
 			return err
-		}
-		if n, _ := res.RowsAffected(); n != 1 {
-			return ErrAlreadySubmitted
 		}
 		c.Statement, c.Submission, c.SubmittedBy, c.SubmitError, c.UpdatedAt = statement, SubmitQueued, actor.ID, "", now
 		if err := audit.Record(ctx, tx, audit.Entry{At: now, Actor: actor, SubjectType: "dispute", SubjectID: c.ID,

@@ -4,6 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+
+	"comptoir/internal/db"
 )
 
 // authLink is the page named in the payment-failed email when the bank
@@ -28,16 +30,27 @@ func (s *Service) AuthenticationPeriod(ctx context.Context, customerID, subID st
 	if sub.Status != StatusPastDue || sub.PaymentMethod != PayCard {
 		return Subscription{}, Period{}, ErrNotFound
 	}
-	p, err := scanPeriod(s.db.Read.QueryRowContext(ctx, `SELECT `+periodColumns+` FROM subscription_periods
+	p, err := periodToAuthenticate(ctx, s.db.Read, sub)
+	if err != nil {
+		return Subscription{}, Period{}, err
+	}
+	return sub, p, nil
+}
+
+// periodToAuthenticate is the period of a past-due subscription whose
+// failed payment is still being retried: the one the customer may pay on
+// session. ErrNotFound when there is none.
+func periodToAuthenticate(ctx context.Context, q db.Querier, sub Subscription) (Period, error) {
+	p, err := scanPeriod(q.QueryRowContext(ctx, `SELECT `+periodColumns+` FROM subscription_periods
 		WHERE subscription_id = $1 AND period_start = $2 AND status = 'failed' AND next_attempt_at IS NOT NULL`,
 		sub.ID, sub.CurrentPeriodEnd))
 	if errors.Is(err, sql.ErrNoRows) {
-		return Subscription{}, Period{}, ErrNotFound
+		return Period{}, ErrNotFound
 	}
 	if err != nil {
-		return Subscription{}, Period{}, wrapDB("period to authenticate", err)
+		return Period{}, wrapDB("period to authenticate", err)
 	}
-	return sub, p, nil
+	return p, nil
 }
 
 // PayPeriodFunc starts, in tx, the on-session payment of a period
@@ -67,14 +80,9 @@ func (s *Service) PayPeriodOnSession(ctx context.Context, customerID, subID stri
 		if err != nil {
 			return err
 		}
-		p, err := scanPeriod(tx.QueryRowContext(ctx, `SELECT `+periodColumns+` FROM subscription_periods
-			WHERE subscription_id = $1 AND period_start = $2 AND status = 'failed' AND next_attempt_at IS NOT NULL`,
-			sub.ID, sub.CurrentPeriodEnd))
-		if errors.Is(err, sql.ErrNoRows) {
-			return ErrNotFound
-		}
+		p, err := periodToAuthenticate(ctx, tx, sub)
 		if err != nil {
-			return wrapDB("period to authenticate", err)
+			return err
 		}
 		return start(ctx, tx, sub, p)
 	})
