@@ -46,7 +46,8 @@ func (s *SpoolSender) Path(msgID string) string {
 // Send writes m atomically: to a temporary file in the same directory,
 // synced, then renamed over <id>.eml. A reader (or a crash) sees either no
 // file or the whole message, and writing the same message again replaces
-// it with identical bytes.
+// it with identical bytes. The temporary name does not end in .eml, so that
+// what a crash leaves half-written is never taken for a message.
 func (s *SpoolSender) Send(ctx context.Context, m Stored) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -55,7 +56,7 @@ func (s *SpoolSender) Send(ctx context.Context, m Stored) error {
 	if err != nil {
 		return err
 	}
-	f, err := os.CreateTemp(s.dir, ".tmp-*.eml")
+	f, err := os.CreateTemp(s.dir, ".tmp-*.part")
 	if err != nil {
 		return fmt.Errorf("mail spool: %w", err)
 	}
