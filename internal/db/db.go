@@ -281,6 +281,17 @@ func IsUniqueViolation(err error) bool {
 	return false
 }
 
+// IsForeignKeyViolation reports whether err is a row referring to one that
+// does not exist (PostgreSQL 23503, SQLite's foreign key constraint).
+func IsForeignKeyViolation(err error) bool {
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		return pgErr.Code == "23503"
+	}
+	var liteErr *sqlite.Error
+	return errors.As(err, &liteErr) && liteErr.Code() == sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY
+}
+
 // IsUnavailable reports whether err says the database takes no writes for
 // now rather than that the request was wrong: the disk (or SQLite's
 // max_page_count) is full, or the database is read-only (a PostgreSQL

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -149,7 +150,7 @@ func stillLive(ctx context.Context, q db.Querier, ns []notice) ([]notice, error)
 	marks := make([]string, len(ns))
 	for i, n := range ns {
 		args[i] = n.OrderID
-		marks[i] = "$" + itoa(i+1)
+		marks[i] = "$" + strconv.Itoa(i+1)
 	}
 	rows, err := q.QueryContext(ctx, `SELECT o.id FROM orders o WHERE o.id IN (`+strings.Join(marks, ", ")+`) AND `+liveCondition, args...)
 	if err != nil {

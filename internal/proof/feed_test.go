@@ -322,6 +322,17 @@ func TestSettingsValidation(t *testing.T) {
 	if st.K != 2 || len(st.Origins) != 1 || !st.Allows("https://blog.example.com") || st.Allows("https://evil.example") {
 		t.Fatalf("saved settings %+v", st)
 	}
+	// A product that does not exist is a field error, not a failure, and
+	// changes nothing.
+	unknown := good
+	unknown.K, unknown.AllProducts, unknown.Products = 3, false, []string{"prd_01HZZZZZZZZZZZZZZZZZZZZZZZ"}
+	err = s.h.App.Proof.SaveSettings(ctx, unknown, admin)
+	if verr, ok := err.(*proof.ValidationError); !ok || verr.Fields["products"] != "unknown" {
+		t.Fatalf("unknown product: %v", err)
+	}
+	if st, _ := s.h.App.Proof.Settings(ctx); st.K != 2 || !st.AllProducts {
+		t.Fatalf("a refused save changed the settings: %+v", st)
+	}
 }
 
 // An erased customer's purchases leave the feed at once (their country

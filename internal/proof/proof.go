@@ -17,7 +17,6 @@ import (
 	"fmt"
 	"net/url"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -237,7 +236,7 @@ func (s *Service) SaveSettings(ctx context.Context, in Settings, actor audit.Act
 		}
 		for _, p := range products {
 			if _, err := tx.ExecContext(ctx, `INSERT INTO proof_products (product_id) VALUES ($1)`, p); err != nil {
-				if isForeignKey(err) {
+				if db.IsForeignKeyViolation(err) {
 					return &ValidationError{Fields: map[string]string{"products": "unknown"}}
 				}
 				return fmt.Errorf("proof: save products: %w", err)
@@ -258,11 +257,6 @@ func (s *Service) SaveSettings(ctx context.Context, in Settings, actor audit.Act
 func settingsAudit(st Settings) map[string]any {
 	return map[string]any{"enabled": st.Enabled, "k": st.K, "delay_seconds": int64(st.Delay / time.Second),
 		"default_opt_out": st.DefaultOptOut, "all_products": st.AllProducts, "products": st.Products, "origins": st.Origins}
-}
-
-func isForeignKey(err error) bool {
-	msg := strings.ToLower(err.Error())
-	return strings.Contains(msg, "foreign key") || strings.Contains(msg, "23503")
 }
 
 // RecordChoiceTx records, in the checkout's transaction, whether the buyer
@@ -324,5 +318,3 @@ func (s *Service) WithdrawTx(ctx context.Context, tx *sql.Tx, orderID, reason st
 func (s *Service) Withdraw(ctx context.Context, orderID, reason string, actor audit.Actor) error {
 	return s.db.Tx(ctx, func(tx *sql.Tx) error { return s.WithdrawTx(ctx, tx, orderID, reason, actor) })
 }
-
-func itoa(n int) string { return strconv.Itoa(n) }

@@ -48,11 +48,9 @@ func (s *Server) showCanned(w http.ResponseWriter, r *http.Request, status int, 
 	s.render(w, r, status, "admin_canned", v)
 }
 
+// adminCanned lists the canned replies, with the one in the path (if any)
+// open in the form.
 func (s *Server) adminCanned(w http.ResponseWriter, r *http.Request) {
-	s.showCanned(w, r, http.StatusOK, nil)
-}
-
-func (s *Server) adminCannedEdit(w http.ResponseWriter, r *http.Request) {
 	s.showCanned(w, r, http.StatusOK, nil)
 }
 

@@ -119,8 +119,9 @@ func (s *Server) invoicePage(w http.ResponseWriter, r *http.Request) {
 		s.sendInvoicePDF(w, r, inv)
 		return
 	}
-	v := s.newView(r, "", s.invoiceViewData(inv))
-	v.Title = invoices.Title(inv, s.invoiceT(inv.Lang)) + " " + inv.Number
+	data := s.invoiceViewData(inv)
+	v := s.newView(r, "", data)
+	v.Title = data.Title
 	s.render(w, r, http.StatusOK, "invoice", v)
 }
 

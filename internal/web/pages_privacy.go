@@ -33,7 +33,9 @@ func (s *Server) sendExport(w http.ResponseWriter, r *http.Request, userID strin
 	enc.Encode(e)
 }
 
-func (s *Server) apiExportMe(w http.ResponseWriter, r *http.Request) {
+// exportMe sends the signed-in customer their data (the API and the
+// account page's link alike).
+func (s *Server) exportMe(w http.ResponseWriter, r *http.Request) {
 	u := state(r).user
 	s.sendExport(w, r, u.ID, u.Actor())
 }
@@ -57,11 +59,6 @@ func (s *Server) apiEraseMe(w http.ResponseWriter, r *http.Request) {
 	}
 	s.clearCookie(w, sessionCookie)
 	writeJSON(w, http.StatusOK, map[string]any{"id": res.UserID, "erased": true, "reason": res.Reason})
-}
-
-func (s *Server) accountExport(w http.ResponseWriter, r *http.Request) {
-	u := state(r).user
-	s.sendExport(w, r, u.ID, u.Actor())
 }
 
 // accountDeleteForm asks for the password again. Staff see why they cannot

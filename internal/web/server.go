@@ -293,7 +293,7 @@ func (s *Server) pageRoutes() []route {
 		{"POST /admin/products/{id}/file", permAdmin, s.adminProductFile},
 		{"GET /admin/canned", permAdmin, s.adminCanned},
 		{"POST /admin/canned", permAdmin, s.adminCannedSave},
-		{"GET /admin/canned/{id}", permAdmin, s.adminCannedEdit},
+		{"GET /admin/canned/{id}", permAdmin, s.adminCanned},
 		{"POST /admin/canned/{id}", permAdmin, s.adminCannedSave},
 		{"POST /admin/canned/{id}/delete", permAdmin, s.adminCannedDelete},
 		{"GET /admin/proof", permAdmin, s.adminProof},
@@ -305,7 +305,7 @@ func (s *Server) pageRoutes() []route {
 		{"GET /admin/vat", permAdmin, s.adminVAT},
 		{"POST /admin/vat", permAdmin, s.adminVATAdd},
 		{"GET /admin/invoices.csv", permAdmin, s.adminInvoicesCSV},
-		{"GET /account/export", permSignedIn, s.accountExport},
+		{"GET /account/export", permSignedIn, s.exportMe},
 		{"GET /account/delete", permSignedIn, s.accountDeleteForm},
 		{"POST /account/delete", permSignedIn, s.accountDelete},
 		{"GET /admin/privacy", permAdmin, s.adminPrivacy},
@@ -342,7 +342,7 @@ func (s *Server) apiRoutes() []route {
 		{"OPTIONS /api/v1/proof/recent", permAnyone, s.apiProofPreflight},
 		{"GET /api/v1/invoices", permSignedIn, s.apiInvoices},
 		{"GET /api/v1/invoices/{file}", permSignedIn, s.apiInvoice},
-		{"GET /api/v1/me/export", permSignedIn, s.apiExportMe},
+		{"GET /api/v1/me/export", permSignedIn, s.exportMe},
 		{"DELETE /api/v1/me", permSignedIn, s.apiEraseMe},
 	}
 }
