@@ -66,7 +66,7 @@ func PDF(inv Invoice, t Translate) ([]byte, error) {
 	// Uncompressed: a one-page invoice stays a few kilobytes, and a zlib
 	// writer costs more to set up than the rest of the document.
 	pdf.SetCompression(false)
-	tr := cp1252()
+	tr := CP1252()
 	enc := func(s string) string { return tr(strings.ReplaceAll(s, "\u202F", "\u00A0")) }
 	m := func(a money.Amount) string { return enc(money.Format(a, inv.Lang)) }
 	pdf.SetMargins(15, 15, 15)
@@ -121,7 +121,7 @@ func PDF(inv Invoice, t Translate) ([]byte, error) {
 	pdf.Ln(-1)
 	pdf.SetFont("Helvetica", "", 9)
 	for _, l := range inv.Lines {
-		cells := []string{enc(l.Description), fmt.Sprint(l.Quantity), m(l.Net), enc(ratePercent(l.RateBP, inv.Lang)), m(l.VAT), m(l.Total)}
+		cells := []string{enc(l.Description), fmt.Sprint(l.Quantity), m(l.Net), enc(RatePercent(l.RateBP, inv.Lang)), m(l.VAT), m(l.Total)}
 		for i, c := range cells {
 			align := "R"
 			if i == 0 {
@@ -149,30 +149,23 @@ func PDF(inv Invoice, t Translate) ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
-// cp1252 is the UTF-8 to cp1252 translator of the core fonts, built once:
-// building it parses a code page table, which costs more than the rest of
-// a one-page invoice, and documents are made inside the payment's
-// transaction.
-var cp1252 = sync.OnceValue(func() func(string) string {
+// CP1252 returns the UTF-8 to cp1252 translator of the core fonts, built
+// once and shared by every document drawn with them (invoices, a dispute's
+// evidence pack): building it parses a code page table, which costs more
+// than the rest of a one-page invoice.
+var CP1252 = sync.OnceValue(func() func(string) string {
 	return fpdf.New("P", "mm", "A4", "").UnicodeTranslatorFromDescriptor("")
 })
 
-// CP1252 returns the shared translator, for other documents drawn with
-// the core fonts (a dispute's evidence pack).
-func CP1252() func(string) string { return cp1252() }
-
-// ratePercent writes a rate for people: "20 %" / "5,5 %" in French,
+// RatePercent writes a rate for people: "20 %" / "5,5 %" in French,
 // "20%" / "5.5%" in English.
-func ratePercent(bp int, lang string) string {
+func RatePercent(bp int, lang string) string {
 	s := RateBP(bp)
 	if lang == "fr" {
 		return strings.ReplaceAll(s, ".", ",") + "\u00A0%"
 	}
 	return s + "%"
 }
-
-// RatePercent is ratePercent for templates.
-func RatePercent(bp int, lang string) string { return ratePercent(bp, lang) }
 
 // FormatDate writes a date as the document's language does: 08/03/2026
 // in French, 2026-03-08 in English.
