@@ -261,6 +261,11 @@ func (s *Service) UserByID(ctx context.Context, userID string) (User, error) {
 	return userByID(ctx, s.db.Read, userID)
 }
 
+// UserTx is UserByID in the caller's transaction.
+func UserTx(ctx context.Context, q db.Querier, userID string) (User, error) {
+	return userByID(ctx, q, userID)
+}
+
 func userByID(ctx context.Context, q db.Querier, userID string) (User, error) {
 	u, err := scanUser(q.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE id = $1`, userID))
 	if err != nil && !errors.Is(err, ErrNotFound) {
@@ -305,7 +310,12 @@ func (s *Service) SetLanguage(ctx context.Context, userID, lang string) error {
 
 // Staff lists the users with a role (agents or admins), for alerts.
 func (s *Service) Staff(ctx context.Context, role string) ([]User, error) {
-	rows, err := s.db.Read.QueryContext(ctx, `SELECT `+userColumns+` FROM users WHERE role = $1 ORDER BY id`, role)
+	return StaffTx(ctx, s.db.Read, role)
+}
+
+// StaffTx is Staff in the caller's transaction.
+func StaffTx(ctx context.Context, q db.Querier, role string) ([]User, error) {
+	rows, err := q.QueryContext(ctx, `SELECT `+userColumns+` FROM users WHERE role = $1 ORDER BY id`, role)
 	if err != nil {
 		return nil, fmt.Errorf("account: staff: %w", err)
 	}

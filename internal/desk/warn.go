@@ -132,31 +132,19 @@ func (s *Service) warnTicket(ctx context.Context, ticketID string, now time.Time
 // warningRecipientsTx is who hears about a ticket due soon: its assignee
 // while they are staff, else every agent, else every admin.
 func warningRecipientsTx(ctx context.Context, tx *sql.Tx, assigneeID string) ([]account.User, error) {
-	query := func(where string, arg any) ([]account.User, error) {
-		rows, err := tx.QueryContext(ctx, `SELECT id, email, name, language FROM users WHERE `+where+` ORDER BY id`, arg)
-		if err != nil {
-			return nil, wrapDB("read staff", err)
-		}
-		defer rows.Close()
-		var out []account.User
-		for rows.Next() {
-			var u account.User
-			if err := rows.Scan(&u.ID, &u.Email, &u.Name, &u.Language); err != nil {
-				return nil, wrapDB("read staff", err)
-			}
-			out = append(out, u)
-		}
-		return out, wrapDB("read staff", rows.Err())
-	}
 	if assigneeID != "" {
-		us, err := query(`id = $1 AND role IN ('agent', 'admin')`, assigneeID)
-		if err != nil || len(us) > 0 {
-			return us, err
+		u, err := account.UserTx(ctx, tx, assigneeID)
+		if err != nil && !errors.Is(err, account.ErrNotFound) {
+			return nil, wrapDB("read assignee", err)
+		}
+		if err == nil && u.IsStaff() {
+			return []account.User{u}, nil
 		}
 	}
-	us, err := query(`role = $1`, account.RoleAgent)
+	us, err := account.StaffTx(ctx, tx, account.RoleAgent)
 	if err != nil || len(us) > 0 {
-		return us, err
+		return us, wrapDB("read staff", err)
 	}
-	return query(`role = $1`, account.RoleAdmin)
+	us, err = account.StaffTx(ctx, tx, account.RoleAdmin)
+	return us, wrapDB("read staff", err)
 }

@@ -112,22 +112,17 @@ func (s *Service) Erase(ctx context.Context, userID string, by audit.Actor, reas
 	now := s.clock.Now().UTC()
 	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
 		scrub = ScrubArgs{}
-		var email, role string
-		var erasedAt sql.NullTime
-		err := tx.QueryRowContext(ctx, `SELECT email, role, erased_at FROM users WHERE id = $1`, userID).Scan(&email, &role, &erasedAt)
-		if errors.Is(err, sql.ErrNoRows) {
-			return account.ErrNotFound
-		}
+		u, err := account.UserTx(ctx, tx, userID)
 		if err != nil {
 			return err
 		}
-		if role != account.RoleCustomer {
+		if u.Role != account.RoleCustomer {
 			return account.ErrNotCustomer
 		}
-		if erasedAt.Valid {
-			res.Already = true
-			return nil
+		if res.Already, err = account.IsErased(ctx, tx, userID); err != nil || res.Already {
+			return err
 		}
+		email := u.Email
 		if n, err := subscriptions.LiveCountTx(ctx, tx, userID); err != nil {
 			return err
 		} else if n > 0 {
