@@ -76,6 +76,11 @@ var (
 	// ErrCheckoutPending: WaitCheckoutURL ran out of time; the page may
 	// still appear (the job retries), so the caller can offer to wait.
 	ErrCheckoutPending = errors.New("cardpay: checkout page not ready yet")
+	// ErrCheckoutRetrying: WaitCheckoutURL ran out of time after an attempt
+	// to create the page failed (Stripe unreachable); the job retries, but
+	// the customer is better told than kept waiting. It is also an
+	// ErrCheckoutPending, for callers that make no difference.
+	ErrCheckoutRetrying = errors.New("cardpay: checkout page failed once, being retried")
 )
 
 // Purpose says what a payment pays for; ReferenceID names the thing.

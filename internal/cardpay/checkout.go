@@ -360,6 +360,9 @@ func (s *Service) WaitCheckoutURL(ctx context.Context, paymentID string, timeout
 		case <-ctx.Done():
 			return "", ctx.Err()
 		case <-deadline.C:
+			if p.LastError != "" {
+				return "", fmt.Errorf("%w (%w): payment %s: %s", ErrCheckoutRetrying, ErrCheckoutPending, p.ID, p.LastError)
+			}
 			return "", fmt.Errorf("%w: payment %s after %v", ErrCheckoutPending, p.ID, timeout)
 		case <-tick.C:
 		}

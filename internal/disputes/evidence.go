@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -275,11 +276,7 @@ func (p *Pack) readActivity(ctx context.Context, q db.Querier) error {
 }
 
 func sortActivity(a []Activity) {
-	for i := 1; i < len(a); i++ {
-		for j := i; j > 0 && a[j].At.Before(a[j-1].At); j-- {
-			a[j], a[j-1] = a[j-1], a[j]
-		}
-	}
+	slices.SortStableFunc(a, func(x, y Activity) int { return x.At.Compare(y.At) })
 }
 
 func ts(t time.Time) string {

@@ -35,13 +35,11 @@ func (s *Server) sendToCheckout(w http.ResponseWriter, r *http.Request, paymentI
 	switch {
 	case err == nil:
 		http.Redirect(w, r, u, http.StatusSeeOther)
+	case errors.Is(err, cardpay.ErrCheckoutRetrying):
+		// Stripe unreachable: say so rather than a page that reloads for
+		// as long as the job retries.
+		s.render(w, r, http.StatusServiceUnavailable, "pay", s.newView(r, "pay.title", payData{Unreachable: true, Back: back}))
 	case errors.Is(err, cardpay.ErrCheckoutPending):
-		// An attempt already failed (Stripe unreachable): say so rather
-		// than a page that reloads for as long as the job retries.
-		if p, err := s.Card.Get(r.Context(), paymentID); err == nil && p.LastError != "" {
-			s.render(w, r, http.StatusServiceUnavailable, "pay", s.newView(r, "pay.title", payData{Unreachable: true, Back: back}))
-			return
-		}
 		s.render(w, r, http.StatusAccepted, "pay", s.newView(r, "pay.title", payData{Waiting: true}))
 	case errors.Is(err, cardpay.ErrCheckoutFailed):
 		s.render(w, r, http.StatusBadGateway, "pay", s.newView(r, "pay.title", payData{Back: back}))
