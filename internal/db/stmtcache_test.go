@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -137,6 +138,17 @@ func TestStmtCacheReusesStatements(t *testing.T) {
 	}
 	if got := cc.lru.Len(); got != 4 {
 		t.Errorf("%d statements cached, want 4 (the script left out)", got)
+	}
+	// A long statement, as long as River's job completion (4.7 kB of SQL and
+	// comments, run once per job), is kept too.
+	long := "-- " + strings.Repeat("why this query is written so, ", 160) + "\nSELECT count(*) FROM kv"
+	for range 2 {
+		if err := conn.QueryRowContext(ctx, long).Scan(&n); err != nil || n != 5 {
+			t.Fatalf("long query: %d, %v", n, err)
+		}
+	}
+	if got := cc.lru.Len(); len(long) < 4700 || got != 5 {
+		t.Errorf("%d statements cached after a %d-byte query, want 5", got, len(long))
 	}
 }
 

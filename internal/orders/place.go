@@ -145,6 +145,10 @@ func (s *Service) Place(ctx context.Context, in PlaceInput, after AfterPlace) (O
 	o.Paid, o.Refunded = o.Total, money.Zero(o.Total.Currency)
 	if byCard {
 		o.Paid = money.Zero(o.Total.Currency)
+	} else {
+		// Written once, with the status the checkout ends in, rather than
+		// inserted as paid and updated after delivery.
+		o.Status = paidStatus(o.Lines)
 	}
 	wording := ConsentWording(kinds, lang)
 	consent := Consent{
@@ -209,9 +213,8 @@ func (s *Service) Place(ctx context.Context, in PlaceInput, after AfterPlace) (O
 			}
 			return err
 		}
-		o.Status = statusFor(o.Lines)
-		if _, err := tx.ExecContext(ctx, `UPDATE orders SET status = $1 WHERE id = $2`, o.Status, o.ID); err != nil {
-			return wrapDB("set status", err)
+		if st := statusFor(o.Lines); st != o.Status {
+			return fmt.Errorf("orders: checkout delivered to status %s, written as %s", st, o.Status)
 		}
 		if err := audit.Record(ctx, tx, audit.Entry{
 			At: now, Actor: audit.Actor{ID: o.CustomerID, Role: account.RoleCustomer}, SubjectType: "order", SubjectID: o.ID,
@@ -236,6 +239,20 @@ func (s *Service) Place(ctx context.Context, in PlaceInput, after AfterPlace) (O
 		return Order{}, err
 	}
 	return o, nil
+}
+
+// paidStatus is the status of an order paid at checkout once
+// deliverAtOnce has run: digital lines delivered in full, services waiting
+// for their first delivery.
+func paidStatus(lines []Line) string {
+	after := make([]Line, len(lines))
+	copy(after, lines)
+	for i := range after {
+		if after[i].Kind == catalog.KindDigital {
+			after[i].Delivered = after[i].Quantity
+		}
+	}
+	return statusFor(after)
 }
 
 // insertLine writes one line of a new order.
