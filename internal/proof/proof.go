@@ -263,8 +263,10 @@ func settingsAudit(st Settings) map[string]any {
 // of orderID let their purchase be shown. optOut is what they chose; nil
 // (an API client that did not say) takes the store's default. While the
 // feature is off nobody is asked, so an order placed then is never shown.
+// The settings are the ones the checkout page was drawn with (Settings'
+// cache), not read again inside the checkout's transaction.
 func (s *Service) RecordChoiceTx(ctx context.Context, tx *sql.Tx, orderID string, optOut *bool) error {
-	st, err := readSettings(ctx, tx)
+	st, err := s.Settings(ctx)
 	if err != nil {
 		return err
 	}
