@@ -208,8 +208,10 @@ func (s *Service) Queue(ctx context.Context, f QueueFilter) ([]Ticket, error) {
 	return s.tickets(ctx, q, args...)
 }
 
-// markBreachesQuery reads the tickets_promise_at partial index by promise
-// time: closed tickets (the history) have no promise and are not in it.
+// markBreachesQuery reads the tickets_breach_scan partial index by promise
+// time: it holds only the tickets with a promise not yet flagged late, so
+// neither closed tickets (the history, with no promise) nor the late ones
+// already flagged are walked over (see TestSLAScanUsesItsIndex).
 const markBreachesQuery = `UPDATE tickets SET breached = TRUE
 	WHERE promise_at IS NOT NULL AND promise_at < $1 AND breached = FALSE RETURNING id`
 

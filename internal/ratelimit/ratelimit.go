@@ -81,27 +81,36 @@ func (l *Limiter) Allow(ctx context.Context, bucket string, limit int, window ti
 	return false, start.Add(window).Sub(now), nil
 }
 
-// Blocked reports, without counting a hit, whether bucket already has limit
-// hits or more in the current window, and if so how long until it ends.
-// With Allow called only on failures (a wrong password), it makes a
-// lock-out: failures are counted, and attempts are refused once there were
-// too many, whatever the attempt would have been.
-func (l *Limiter) Blocked(ctx context.Context, bucket string, limit int, window time.Duration) (blocked bool, retryAfter time.Duration, err error) {
-	if bucket == "" || limit <= 0 || window <= 0 {
-		return false, 0, errors.New("ratelimit: bucket, limit and window are required")
+// Hits reports, without counting a hit, how many hits bucket holds in the
+// current window, and how long until that window ends. With Allow called
+// only on failures (a wrong password), it makes a lock-out: failures are
+// counted, and the caller refuses attempts once there were too many,
+// whatever the attempt would have been (see account.SigninLockout).
+func (l *Limiter) Hits(ctx context.Context, bucket string, window time.Duration) (hits int, left time.Duration, err error) {
+	if bucket == "" || window <= 0 {
+		return 0, 0, errors.New("ratelimit: bucket and window are required")
 	}
 	now := l.clock.Now()
 	start := now.Truncate(window)
-	var hits int
 	err = l.db.Read.QueryRowContext(ctx, `SELECT COALESCE(MAX(hits), 0) FROM rate_limits WHERE bucket = $1 AND window_start = $2`,
 		key(bucket), start).Scan(&hits)
 	if err != nil {
-		return false, 0, fmt.Errorf("ratelimit: %w", err)
+		return 0, 0, fmt.Errorf("ratelimit: %w", err)
 	}
-	if hits < limit {
-		return false, 0, nil
+	return hits, start.Add(window).Sub(now), nil
+}
+
+// Blocked reports, without counting a hit, whether bucket already has limit
+// hits or more in the current window, and if so how long until it ends.
+func (l *Limiter) Blocked(ctx context.Context, bucket string, limit int, window time.Duration) (blocked bool, retryAfter time.Duration, err error) {
+	if limit <= 0 {
+		return false, 0, errors.New("ratelimit: limit must be positive")
 	}
-	return true, start.Add(window).Sub(now), nil
+	hits, left, err := l.Hits(ctx, bucket, window)
+	if err != nil || hits < limit {
+		return false, 0, err
+	}
+	return true, left, nil
 }
 
 // Prune deletes the windows that started before before. Call it

@@ -182,3 +182,42 @@ func TestPrune(t *testing.T) {
 		t.Fatalf("pruned bucket: %v, %v; want allowed", ok, err)
 	}
 }
+
+// Hits reads a window without counting in it: what Allow counted, the time
+// left in the window, and zero again once the next window starts.
+func TestHits(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	c := clock.NewManual(start)
+	l := ratelimit.New(dbtest.Open(t), c)
+	check := func(wantHits int, wantLeft time.Duration) {
+		t.Helper()
+		hits, left, err := l.Hits(ctx, "a", time.Minute)
+		if err != nil || hits != wantHits || left != wantLeft {
+			t.Fatalf("Hits at %s = %d, %s, %v; want %d, %s", c.Now().Format(time.TimeOnly), hits, left, err, wantHits, wantLeft)
+		}
+	}
+	check(0, time.Minute)
+	for range 3 {
+		if _, _, err := l.Allow(ctx, "a", 2, time.Minute); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c.Advance(20 * time.Second)
+	check(3, 40*time.Second)
+	check(3, 40*time.Second) // reading does not count
+	if blocked, retry, err := l.Blocked(ctx, "a", 3, time.Minute); err != nil || !blocked || retry != 40*time.Second {
+		t.Fatalf("Blocked at 3 hits of 3 = %v, %s, %v", blocked, retry, err)
+	}
+	if blocked, _, err := l.Blocked(ctx, "a", 4, time.Minute); err != nil || blocked {
+		t.Fatalf("Blocked at 3 hits of 4 = %v, %v", blocked, err)
+	}
+	c.Advance(40 * time.Second)
+	check(0, time.Minute)
+	if _, _, err := l.Hits(ctx, "", time.Minute); err == nil {
+		t.Fatal("Hits accepted an empty bucket")
+	}
+	if _, _, err := l.Hits(ctx, "a", 0); err == nil {
+		t.Fatal("Hits accepted a zero window")
+	}
+}

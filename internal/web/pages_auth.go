@@ -5,7 +5,6 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
-	"strings"
 	"time"
 
 	"comptoir/internal/account"
@@ -26,33 +25,13 @@ var (
 	resetLimit  = limit{5, time.Hour}
 )
 
-// signinFailureTiers slow down guessing one account's password from many
-// addresses, after the per-address limit: failed sign-ins are counted per
-// email, and once a tier is full, every attempt on that email is refused
-// until its window ends: 5 failures lock it for the rest of 5 minutes, 10
-// for the hour, 30 for the day. The account's owner can still reset the
-// password by email.
-var signinFailureTiers = []limit{{5, 5 * time.Minute}, {10, time.Hour}, {30, 24 * time.Hour}}
-
-func signinFailureBucket(email string, l limit) string {
-	return "signin-fail:" + l.window.String() + ":" + account.EmailKey(email)
-}
-
-// signinLocked answers 429 when the email has too many recent failures.
+// signinLocked answers 429 when the account rule locks the email after too
+// many recent failures (account.SigninLockout).
 func (s *Server) signinLocked(w http.ResponseWriter, r *http.Request, email string, api bool) bool {
-	if strings.TrimSpace(email) == "" {
-		return false
-	}
-	var wait time.Duration
-	for _, l := range signinFailureTiers {
-		blocked, retry, err := s.Limiter.Blocked(r.Context(), signinFailureBucket(email, l), l.n, l.window)
-		if err != nil {
-			s.serverError(w, r, err)
-			return true
-		}
-		if blocked && retry > wait {
-			wait = retry
-		}
+	wait, err := s.lockout.LockedFor(r.Context(), email)
+	if err != nil {
+		s.serverError(w, r, err)
+		return true
 	}
 	if wait == 0 {
 		return false
@@ -66,15 +45,11 @@ func (s *Server) signinLocked(w http.ResponseWriter, r *http.Request, email stri
 	return true
 }
 
-// signinFailed counts a wrong password against the email in every tier.
+// signinFailed counts a wrong password against the email. A failure to
+// count is logged, not shown: the visitor's answer is the wrong password.
 func (s *Server) signinFailed(r *http.Request, email string) {
-	if strings.TrimSpace(email) == "" {
-		return
-	}
-	for _, l := range signinFailureTiers {
-		if _, _, err := s.Limiter.Allow(r.Context(), signinFailureBucket(email, l), l.n, l.window); err != nil {
-			s.Logger.Error("count a failed sign-in", "error", err)
-		}
+	if err := s.lockout.Failed(r.Context(), email); err != nil {
+		s.Logger.Error("count a failed sign-in", "error", err)
 	}
 }
 

@@ -95,6 +95,9 @@ type Server struct {
 	static *staticFiles
 	mux    *http.ServeMux
 	csp    string
+	// lockout refuses sign-ins on an email after repeated failures,
+	// counted in Limiter like the per-address limits.
+	lockout *account.SigninLockout
 }
 
 // perm is the permission a route needs.
@@ -130,7 +133,7 @@ func New(d Deps) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{Deps: d, static: st, mux: http.NewServeMux()}
+	s := &Server{Deps: d, static: st, mux: http.NewServeMux(), lockout: account.NewSigninLockout(d.Limiter)}
 	s.csp = contentSecurityPolicy(cardEnabled(d.Card), d.CheckoutOrigin)
 	if s.pages, err = loadPages(st, d.Messages); err != nil {
 		return nil, err

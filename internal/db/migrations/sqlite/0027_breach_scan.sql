@@ -1,0 +1,12 @@
+-- The breach scan (desk.MarkBreaches) flags the tickets whose promised
+-- reply time has passed and that are not flagged yet. Read through
+-- tickets_promise_at, it also walked every ticket already flagged late,
+-- from the oldest promise on, to skip it: that part grows with the late
+-- tickets nobody answered, and each scan (every minute) paid for all of
+-- them again. This index holds only the tickets the scan may flag, so its
+-- cost follows the tickets newly late. The SLA warning scan (which also
+-- asks for breached = FALSE) can read it too.
+--
+-- tickets_promise_at stays: the queue with closed tickets included reads
+-- promised tickets, flagged or not, in promise order.
+CREATE INDEX tickets_breach_scan ON tickets (promise_at) WHERE promise_at IS NOT NULL AND breached = FALSE;
