@@ -100,19 +100,6 @@ func (l *Limiter) Hits(ctx context.Context, bucket string, window time.Duration)
 	return hits, start.Add(window).Sub(now), nil
 }
 
-// Blocked reports, without counting a hit, whether bucket already has limit
-// hits or more in the current window, and if so how long until it ends.
-func (l *Limiter) Blocked(ctx context.Context, bucket string, limit int, window time.Duration) (blocked bool, retryAfter time.Duration, err error) {
-	if limit <= 0 {
-		return false, 0, errors.New("ratelimit: limit must be positive")
-	}
-	hits, left, err := l.Hits(ctx, bucket, window)
-	if err != nil || hits < limit {
-		return false, 0, err
-	}
-	return true, left, nil
-}
-
 // Prune deletes the windows that started before before. Call it
 // periodically with a time older than the longest window in use (now minus
 // a day is plenty); a window still running when pruned simply starts over.
