@@ -22,11 +22,12 @@ import (
 // The baselines: what the machine does without comptoir, measured in the
 // same run with the same limits, so that every target is a ratio.
 
-// sqliteInsertBaseline is the raw durable single-row insert rate of SQLite
-// with comptoir's own settings (db.Open: WAL, synchronous=FULL, the single
-// write connection): one INSERT, one commit, one flush, one after another.
-func sqliteInsertBaseline(ctx context.Context, dir string, lim limits) (Sample, error) {
-	d, err := db.Open(ctx, "sqlite:"+filepath.Join(dir, "baseline.db"))
+// sqliteInsertBaseline is the raw durable insert rate of SQLite with
+// comptoir's own settings (db.Open: WAL, synchronous=FULL, the single write
+// connection): rows INSERTs, one commit, one flush, one transaction after
+// another. rows = 1 is the issue's baseline.
+func sqliteInsertBaseline(ctx context.Context, dir string, lim limits, rows int) (Sample, error) {
+	d, err := db.Open(ctx, "sqlite:"+filepath.Join(dir, fmt.Sprintf("baseline-%d.db", rows)))
 	if err != nil {
 		return Sample{}, err
 	}
@@ -35,17 +36,13 @@ func sqliteInsertBaseline(ctx context.Context, dir string, lim limits) (Sample, 
 		return Sample{}, err
 	}
 	lim.Concurrency = 1
-	return runLib(ctx, func(int) error {
-		_, err := d.Write.ExecContext(ctx, `INSERT INTO baseline (v) VALUES ('x')`)
-		return err
-	}, lim), nil
+	return runLib(ctx, func(int) error { return insertRows(ctx, d.Write, rows) }, lim), nil
 }
 
-// postgresInsertBaseline is PostgreSQL's single-row insert rate at the
-// given concurrency: each worker inserts one row per transaction
-// (autocommit) on its own connection, in a database of its own on the same
-// cluster.
-func postgresInsertBaseline(ctx context.Context, url string, lim limits) (Sample, error) {
+// postgresInsertBaseline is PostgreSQL's insert rate at the given
+// concurrency: each worker writes rows rows per transaction on its own
+// connection, in a database of its own on the same cluster.
+func postgresInsertBaseline(ctx context.Context, url string, lim limits, rows int) (Sample, error) {
 	pool, err := sql.Open("pgx", url)
 	if err != nil {
 		return Sample{}, err
@@ -56,10 +53,27 @@ func postgresInsertBaseline(ctx context.Context, url string, lim limits) (Sample
 	if _, err := pool.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS baseline (id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY, v TEXT NOT NULL)`); err != nil {
 		return Sample{}, err
 	}
-	return runLib(ctx, func(int) error {
+	return runLib(ctx, func(int) error { return insertRows(ctx, pool, rows) }, lim), nil
+}
+
+// insertRows writes rows rows in one transaction: one statement each, as
+// an application does; one row is a plain autocommit INSERT.
+func insertRows(ctx context.Context, pool *sql.DB, rows int) error {
+	if rows == 1 {
 		_, err := pool.ExecContext(ctx, `INSERT INTO baseline (v) VALUES ('x')`)
 		return err
-	}, lim), nil
+	}
+	tx, err := pool.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	for range rows {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO baseline (v) VALUES ('x')`); err != nil {
+			return err
+		}
+	}
+	return tx.Commit()
 }
 
 // barePage is a storefront-like page: a layout, a header, a product with

@@ -134,8 +134,13 @@ func (h *harness) runEngine(ctx context.Context, engine string) error {
 		float64(set.RowsTotal())/set.Took.Seconds())
 
 	if h.wants(baseDBInsert) {
-		if err := h.dbBaseline(ctx, engine, dir, baselineURL); err != nil {
+		if err := h.dbBaseline(ctx, engine, dir, baselineURL, 1); err != nil {
 			h.logf("%s: insert baseline: %v", engine, err)
+		}
+	}
+	if h.wants(baseDBCheckoutTx) {
+		if err := h.dbBaseline(ctx, engine, dir, baselineURL, checkoutTxRows); err != nil {
+			h.logf("%s: %d-row transaction baseline: %v", engine, checkoutTxRows, err)
 		}
 	}
 
@@ -218,7 +223,7 @@ func (h *harness) runEngine(ctx context.Context, engine string) error {
 // wants reports whether a selected scenario needs this baseline.
 func (h *harness) wants(baseline string) bool {
 	for _, sc := range scenarios() {
-		if sc.Baseline == baseline && sc.NotYet == "" && runs(h.cfg.only, sc) {
+		if (sc.Baseline == baseline || sc.Compare == baseline) && sc.NotYet == "" && runs(h.cfg.only, sc) {
 			return true
 		}
 	}
@@ -271,12 +276,18 @@ func (h *harness) runScenario(e *env, srv *server, sc scenario) int {
 	if sc.Baseline != "" {
 		key := "bare"
 		if sc.Baseline == baseDBInsert {
-			key = "db:" + e.engine
+			key = dbBaselineKey(e.engine, 1)
 		}
 		if b, ok := h.cache.get(key); ok {
 			row.Baseline = b.Throughput
 		} else {
 			row.Note = strings.TrimPrefix(row.Note+"; baseline not measured", "; ")
+		}
+	}
+	if sc.Compare == baseDBCheckoutTx {
+		if b, ok := h.cache.get(dbBaselineKey(e.engine, checkoutTxRows)); ok && b.Throughput > 0 {
+			row.Note = strings.TrimPrefix(fmt.Sprintf("%s; %.2f× the %s baseline (%.0f/s)", row.Note,
+				row.Throughput/b.Throughput, baseDBCheckoutTx, b.Throughput), "; ")
 		}
 	}
 	sc.Target.Judge(&row)
@@ -330,26 +341,30 @@ func (h *harness) engineFailed(engine string, err error) {
 	}
 }
 
-// dbBaseline measures the engine's raw single-row insert rate.
-func (h *harness) dbBaseline(ctx context.Context, engine, dir, pgURL string) error {
+// dbBaseline measures the engine's raw insert rate, rows rows per
+// transaction (1: the single-row baseline).
+func (h *harness) dbBaseline(ctx context.Context, engine, dir, pgURL string, rows int) error {
 	lim := h.limits(false)
-	row := Row{Engine: engine}
+	row := Row{Engine: engine, Scenario: "baseline: " + baseDBInsert}
+	what := "one insert per commit"
+	if rows > 1 {
+		row.Scenario = "baseline: " + baseDBCheckoutTx + " (diagnostic)"
+		what = fmt.Sprintf("%d inserts per commit (as many rows as a checkout's transaction)", rows)
+	}
 	var s Sample
 	var err error
 	cpu0, cpuOK := readCPU()
 	switch engine {
 	case "sqlite":
-		row.Scenario = "baseline: " + baseDBInsert
 		row.Concurrency = 1
-		row.Note = "comptoir's settings (db.Open: WAL, synchronous=FULL), one insert per commit, one after another"
-		h.logf("sqlite: insert baseline (%s)", lim.Duration)
-		s, err = sqliteInsertBaseline(ctx, dir, lim)
+		row.Note = "comptoir's settings (db.Open: WAL, synchronous=FULL), " + what + ", one after another"
+		h.logf("sqlite: %s (%s)", row.Scenario, lim.Duration)
+		s, err = sqliteInsertBaseline(ctx, dir, lim, rows)
 	case "postgres":
-		row.Scenario = "baseline: " + baseDBInsert
 		row.Concurrency = lim.Concurrency
-		row.Note = "one insert per transaction from Go, " + pgSettings(ctx, pgURL)
-		h.logf("postgres: insert baseline (%d clients, %s)", lim.Concurrency, lim.Duration)
-		s, err = postgresInsertBaseline(ctx, pgURL, lim)
+		row.Note = what + " from Go, " + pgSettings(ctx, pgURL)
+		h.logf("postgres: %s (%d clients, %s)", row.Scenario, lim.Concurrency, lim.Duration)
+		s, err = postgresInsertBaseline(ctx, pgURL, lim, rows)
 	}
 	if err != nil {
 		return err
@@ -359,9 +374,13 @@ func (h *harness) dbBaseline(ctx context.Context, engine, dir, pgURL string) err
 	}
 	s.Fill(&row)
 	Target{}.Judge(&row)
-	h.cache.put("db:"+engine, row)
+	h.cache.put(dbBaselineKey(engine, rows), row)
 	h.add(row)
 	return nil
+}
+
+func dbBaselineKey(engine string, rows int) string {
+	return fmt.Sprintf("db:%s:%d", engine, rows)
 }
 
 // bareBaseline measures the bare template handler once, on a page the size
