@@ -312,7 +312,13 @@ func (s *Service) GetBySlug(ctx context.Context, slug string) (Product, error) {
 // Revision returns the product as revision rev described it: what an order
 // that recorded (productID, rev) bought. Slug and Archived are today's.
 func (s *Service) Revision(ctx context.Context, productID string, rev int) (Product, error) {
-	return scanProduct(s.db.Read.QueryRowContext(ctx, `SELECT `+productColumns+`
+	return RevisionTx(ctx, s.db.Read, productID, rev)
+}
+
+// RevisionTx is Revision in the caller's transaction; ErrNotFound when the
+// product has no such revision.
+func RevisionTx(ctx context.Context, q db.Querier, productID string, rev int) (Product, error) {
+	return scanProduct(q.QueryRowContext(ctx, `SELECT `+productColumns+`
 		FROM products p JOIN product_revisions r ON r.product_id = p.id
 		WHERE p.id = $1 AND r.revision = $2`, productID, rev))
 }

@@ -149,29 +149,70 @@ func (s *Service) List(ctx context.Context, f ListFilter) ([]Claim, string, erro
 // Decisions returns the claim's decisions, oldest first: the automatic
 // ones and the agents', each with the reason the customer read.
 func (s *Service) Decisions(ctx context.Context, claimID string) ([]Decision, error) {
-	rows, err := s.db.Read.QueryContext(ctx, `SELECT id, claim_id, seq, outcome, rule, statutory, refund_amount, refund_currency, cancel,
-		reason_en, reason_fr, reason_code, note, policy_version, decided_at, decided_by
-		FROM claim_decisions WHERE claim_id = $1 ORDER BY seq`, claimID)
+	rows, err := s.db.Read.QueryContext(ctx, `SELECT `+decisionColumns+`
+		FROM claim_decisions d WHERE d.claim_id = $1 ORDER BY d.seq`, claimID)
 	if err != nil {
 		return nil, wrapDB("decisions", err)
 	}
 	defer rows.Close()
 	var out []Decision
 	for rows.Next() {
-		var d Decision
-		var outcome, cancel string
-		var amount sql.NullInt64
-		var currency, code, by sql.NullString
-		if err := rows.Scan(&d.ID, &d.ClaimID, &d.Seq, &outcome, &d.Decision.Rule, &d.Decision.Statutory, &amount, &currency, &cancel,
-			&d.Decision.Reason.EN, &d.Decision.Reason.FR, &code, &d.Note, &d.Decision.PolicyVersion, &d.DecidedAt, &by); err != nil {
+		d, err := scanDecision(rows)
+		if err != nil {
 			return nil, wrapDB("decisions", err)
 		}
-		d.Decision.Outcome, d.Decision.Cancel = policy.Outcome(outcome), policy.Cancel(cancel)
-		d.Decision.Refund = amountOf(amount, currency)
-		d.ReasonCode, d.DecidedBy, d.DecidedAt = code.String, by.String, d.DecidedAt.UTC()
 		out = append(out, d)
 	}
 	return out, wrapDB("decisions", rows.Err())
+}
+
+// decisionColumns is what scanDecision reads, from claim_decisions d.
+const decisionColumns = `d.id, d.claim_id, d.seq, d.outcome, d.rule, d.statutory, d.refund_amount, d.refund_currency, d.cancel,
+	d.reason_en, d.reason_fr, d.reason_code, d.note, d.policy_version, d.decided_at, d.decided_by`
+
+func scanDecision(row interface{ Scan(...any) error }, extra ...any) (Decision, error) {
+	var d Decision
+	var outcome, cancel string
+	var amount sql.NullInt64
+	var currency, code, by sql.NullString
+	if err := row.Scan(append([]any{&d.ID, &d.ClaimID, &d.Seq, &outcome, &d.Decision.Rule, &d.Decision.Statutory, &amount, &currency, &cancel,
+		&d.Decision.Reason.EN, &d.Decision.Reason.FR, &code, &d.Note, &d.Decision.PolicyVersion, &d.DecidedAt, &by}, extra...)...); err != nil {
+		return Decision{}, err
+	}
+	d.Decision.Outcome, d.Decision.Cancel = policy.Outcome(outcome), policy.Cancel(cancel)
+	d.Decision.Refund = amountOf(amount, currency)
+	d.ReasonCode, d.DecidedBy, d.DecidedAt = code.String, by.String, d.DecidedAt.UTC()
+	return d, nil
+}
+
+// OrderDecision is a decision on one of an order's claims, with the kind
+// of that claim.
+type OrderDecision struct {
+	ClaimKind string
+	Decision
+}
+
+// OrderDecisionsTx returns the decisions on all the claims about an order,
+// oldest first (a claim's own in their sequence), in the caller's
+// transaction: the dispute evidence reads them in one snapshot with the
+// order.
+func OrderDecisionsTx(ctx context.Context, q db.Querier, orderID string) ([]OrderDecision, error) {
+	rows, err := q.QueryContext(ctx, `SELECT `+decisionColumns+`, c.kind
+		FROM claim_decisions d JOIN claims c ON c.id = d.claim_id WHERE c.order_id = $1 ORDER BY d.decided_at, d.seq`, orderID)
+	if err != nil {
+		return nil, wrapDB("order decisions", err)
+	}
+	defer rows.Close()
+	var out []OrderDecision
+	for rows.Next() {
+		var od OrderDecision
+		od.Decision, err = scanDecision(rows, &od.ClaimKind)
+		if err != nil {
+			return nil, wrapDB("order decisions", err)
+		}
+		out = append(out, od)
+	}
+	return out, wrapDB("order decisions", rows.Err())
 }
 
 const evidenceColumns = `id, claim_id, kind, text, blob_key, file_name, content_type, size, sha256, added_at, added_by`

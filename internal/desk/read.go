@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"comptoir/internal/audit"
+	"comptoir/internal/db"
 )
 
 // Get returns a ticket, for the staff.
@@ -103,6 +104,41 @@ func (s *Service) Thread(ctx context.Context, ticketID string, includeNotes bool
 		}
 	}
 	return out, wrapDB("read attachments", arows.Err())
+}
+
+// OrderMessage is a message of a ticket about an order, named by its
+// ticket's reference.
+type OrderMessage struct {
+	Ticket    string // the ticket's reference, "T-…"
+	Direction string
+	FromEmail string
+	Subject   string
+	Text      string
+	CreatedAt time.Time
+}
+
+// OrderThreadTx returns what was said about an order in all its tickets,
+// oldest first (ties in the order they were stored), in the caller's
+// transaction: the dispute evidence reads it in one snapshot with the
+// order. Internal notes are left out (they are the store's, not what was
+// said); flagged messages are kept, as received.
+func OrderThreadTx(ctx context.Context, q db.Querier, orderID string) ([]OrderMessage, error) {
+	rows, err := q.QueryContext(ctx, `SELECT m.created_at, t.reference, m.direction, m.from_email, m.subject, m.body_text
+		FROM ticket_messages m JOIN tickets t ON t.id = m.ticket_id
+		WHERE t.order_id = $1 AND m.direction <> 'note' ORDER BY m.created_at, m.id`, orderID)
+	if err != nil {
+		return nil, wrapDB("order thread", err)
+	}
+	defer rows.Close()
+	var out []OrderMessage
+	for rows.Next() {
+		var m OrderMessage
+		if err := rows.Scan(&m.CreatedAt, &m.Ticket, &m.Direction, &m.FromEmail, &m.Subject, &m.Text); err != nil {
+			return nil, wrapDB("order thread", err)
+		}
+		out = append(out, m)
+	}
+	return out, wrapDB("order thread", rows.Err())
 }
 
 // RawMessage returns the raw email of a stored inbound message, for an

@@ -12,8 +12,15 @@ import (
 
 	"github.com/stripe/stripe-go/v82"
 
+	"comptoir/internal/account"
+	"comptoir/internal/catalog"
+	"comptoir/internal/claims"
 	"comptoir/internal/db"
+	"comptoir/internal/desk"
+	"comptoir/internal/mail"
 	"comptoir/internal/money"
+	"comptoir/internal/orders"
+	"comptoir/internal/policystore"
 )
 
 // Pack is the evidence of one dispute, read from the records of the
@@ -108,6 +115,9 @@ type Decision struct {
 }
 
 // Pack assembles the evidence of a case from the records as they stand.
+// Each domain's records are read by that domain's own readers, all given
+// the one read-only transaction opened here, so that the pack is one
+// consistent snapshot.
 func (s *Service) Pack(ctx context.Context, caseID string) (*Pack, error) {
 	tx, err := s.db.Read.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {
@@ -119,8 +129,11 @@ func (s *Service) Pack(ctx context.Context, caseID string) (*Pack, error) {
 		return nil, err
 	}
 	p := &Pack{Case: c, AssembledAt: s.clock.Now()}
-	if err := tx.QueryRowContext(ctx, `SELECT id, name, email FROM users WHERE id = $1`, c.CustomerID).
-		Scan(&p.Customer.ID, &p.Customer.Name, &p.Customer.Email); err != nil && !errors.Is(err, sql.ErrNoRows) {
+	u, err := account.UserTx(ctx, tx, c.CustomerID)
+	switch {
+	case err == nil:
+		p.Customer = Customer{ID: u.ID, Name: u.Name, Email: u.Email}
+	case !errors.Is(err, account.ErrNotFound):
 		return nil, fmt.Errorf("disputes: customer: %w", err)
 	}
 	if c.OrderID() != "" {
@@ -135,140 +148,130 @@ func (s *Service) Pack(ctx context.Context, caseID string) (*Pack, error) {
 }
 
 func (p *Pack) readOrder(ctx context.Context, q db.Querier, orderID string) error {
-	o := &Order{}
-	var paidAt sql.NullTime
-	var currency string
-	err := q.QueryRowContext(ctx, `SELECT id, status, lang, policy_version, currency, total, paid, refunded, placed_at, paid_at
-		FROM orders WHERE id = $1`, orderID).Scan(&o.ID, &o.Status, &o.Lang, &o.PolicyVersion, &currency,
-		&o.Total.Minor, &o.Paid.Minor, &o.Refunded.Minor, &o.PlacedAt, &paidAt)
-	if errors.Is(err, sql.ErrNoRows) {
+	o, err := orders.GetTx(ctx, q, orderID)
+	if errors.Is(err, orders.ErrNotFound) {
 		return nil
 	}
 	if err != nil {
 		return fmt.Errorf("disputes: order: %w", err)
 	}
-	o.Total.Currency, o.Paid.Currency, o.Refunded.Currency = currency, currency, currency
-	o.PaidAt = paidAt.Time
-	p.Order = o
+	p.Order = &Order{ID: o.ID, Status: o.Status, Lang: o.Lang, PolicyVersion: o.PolicyVersion,
+		Total: o.Total, Paid: o.Paid, Refunded: o.Refunded, PlacedAt: o.PlacedAt, PaidAt: o.PaidAt}
 
 	// The product as described when bought: the line's own revision, in
-	// the order's language.
-	err = appendRows(ctx, q, &p.Lines, "lines", func(rows *sql.Rows) (l Line, err error) {
-		err = rows.Scan(&l.ID, &l.ProductID, &l.Kind, &l.Name, &l.Revision, &l.Quantity, &l.Delivered, &l.Amount.Minor, &l.Description)
-		l.Amount.Currency = currency
-		return l, err
-	}, `SELECT l.id, l.product_id, l.kind, l.name, l.product_revision, l.quantity, l.delivered, l.amount,
-		CASE WHEN $2 = 'fr' THEN r.description_fr ELSE r.description_en END
-		FROM order_lines l JOIN product_revisions r ON r.product_id = l.product_id AND r.revision = l.product_revision
-		WHERE l.order_id = $1 ORDER BY l.position`, orderID, o.Lang)
-	if err != nil {
-		return err
+	// the order's language. A line whose revision cannot be found is left
+	// out rather than shown without its description.
+	for _, l := range o.Lines {
+		r, err := catalog.RevisionTx(ctx, q, l.ProductID, l.ProductRevision)
+		if errors.Is(err, catalog.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("disputes: lines: %w", err)
+		}
+		desc := r.DescriptionEN
+		if o.Lang == "fr" {
+			desc = r.DescriptionFR
+		}
+		p.Lines = append(p.Lines, Line{ID: l.ID, ProductID: l.ProductID, Kind: l.Kind, Name: l.Name, Description: desc,
+			Revision: int64(l.ProductRevision), Quantity: int64(l.Quantity), Delivered: int64(l.Delivered), Amount: l.Amount})
 	}
 
-	cs := &Consent{}
-	var terms sql.NullString
-	err = q.QueryRowContext(ctx, `SELECT required, immediate_performance, withdrawal_waiver, wording_version, lang, immediate_text,
-		waiver_text, policy_version, terms_version, at, ip, user_agent FROM order_consents WHERE order_id = $1`, orderID).
-		Scan(&cs.Required, &cs.ImmediatePerformance, &cs.WithdrawalWaiver, &cs.WordingVersion, &cs.Lang, &cs.ImmediateText,
-			&cs.WaiverText, &cs.PolicyVersion, &terms, &cs.At, &cs.IP, &cs.UserAgent)
+	cs, err := orders.ConsentTx(ctx, q, orderID)
 	switch {
 	case err == nil:
-		cs.TermsVersion = terms.String
-		p.Consent = cs
-	case !errors.Is(err, sql.ErrNoRows):
+		p.Consent = &Consent{Required: cs.Required, ImmediatePerformance: cs.ImmediatePerformance, WithdrawalWaiver: cs.WithdrawalWaiver,
+			WordingVersion: cs.WordingVersion, Lang: cs.Lang, ImmediateText: cs.ImmediateText, WaiverText: cs.WaiverText,
+			PolicyVersion: cs.PolicyVersion, TermsVersion: cs.TermsVersion, At: cs.At, IP: cs.IP, UserAgent: cs.UserAgent}
+	case !errors.Is(err, orders.ErrNotFound):
 		return fmt.Errorf("disputes: consent: %w", err)
 	}
 
+	// The version as stored, draft or not: the one the order names.
 	p.Policy.Version = o.PolicyVersion
-	if name, ver, ok := strings.Cut(o.PolicyVersion, "@"); ok {
-		var published sql.NullTime
-		err := q.QueryRowContext(ctx, `SELECT digest, document, published_at FROM policies WHERE name = $1 AND CAST(version AS TEXT) = $2`, name, ver).
-			Scan(&p.Policy.Digest, &p.Policy.Document, &published)
-		if err != nil && !errors.Is(err, sql.ErrNoRows) {
-			return fmt.Errorf("disputes: policy: %w", err)
-		}
-		p.Policy.PublishedAt = published.Time
+	v, err := policystore.VersionTx(ctx, q, o.PolicyVersion)
+	switch {
+	case err == nil:
+		p.Policy.Digest, p.Policy.Document, p.Policy.PublishedAt = v.Digest, string(v.Document), v.Published
+	case !errors.Is(err, policystore.ErrNotFound):
+		return fmt.Errorf("disputes: policy: %w", err)
 	}
 
 	// The confirmation email: the message of that kind sent to the buyer
 	// that names the order.
-	err = appendRows(ctx, q, &p.Mails, "mail", func(rows *sql.Rows) (m Mail, err error) {
-		err = rows.Scan(&m.Kind, &m.To, &m.Subject, &m.Text, &m.Status, &m.At)
-		return
-	}, `SELECT kind, to_addr, subject, text_body, status, created_at FROM outgoing_mail
-		WHERE user_id = $1 AND kind = 'order_confirmation' AND text_body LIKE $2 ORDER BY created_at`,
-		p.Case.CustomerID, "%"+orderID+"%")
+	mails, err := mail.MentioningTx(ctx, q, p.Case.CustomerID, "order_confirmation", orderID)
 	if err != nil {
-		return err
+		return fmt.Errorf("disputes: mail: %w", err)
+	}
+	for _, m := range mails {
+		p.Mails = append(p.Mails, Mail{Kind: m.Kind, To: m.To, Subject: m.Subject, Text: m.Text, Status: string(m.Status), At: m.CreatedAt})
 	}
 
-	err = appendRows(ctx, q, &p.Delivery, "delivery", func(rows *sql.Rows) (e DeliveryEvent, err error) {
-		err = rows.Scan(&e.At, &e.LineID, &e.LineName, &e.Before, &e.After, &e.Source)
-		return
-	}, `SELECT e.at, e.order_line_id, l.name, e.delivered_before, e.delivered_after, e.source
-		FROM delivery_events e JOIN order_lines l ON l.id = e.order_line_id WHERE e.order_id = $1 ORDER BY e.at, e.id`, orderID)
+	events, err := orders.DeliveryEventsTx(ctx, q, orderID)
 	if err != nil {
-		return err
+		return fmt.Errorf("disputes: delivery: %w", err)
+	}
+	for _, e := range events {
+		p.Delivery = append(p.Delivery, DeliveryEvent{At: e.At, LineID: e.LineID, LineName: e.LineName,
+			Before: int64(e.DeliveredBefore), After: int64(e.DeliveredAfter), Source: e.Source})
 	}
 
-	err = appendRows(ctx, q, &p.Thread, "thread", func(rows *sql.Rows) (m Message, err error) {
-		err = rows.Scan(&m.At, &m.Ticket, &m.Direction, &m.From, &m.Subject, &m.Text)
-		return
-	}, `SELECT m.created_at, t.reference, m.direction, m.from_email, m.subject, m.body_text
-		FROM ticket_messages m JOIN tickets t ON t.id = m.ticket_id
-		WHERE t.order_id = $1 AND m.direction <> 'note' ORDER BY m.created_at, m.id`, orderID)
+	thread, err := desk.OrderThreadTx(ctx, q, orderID)
 	if err != nil {
-		return err
+		return fmt.Errorf("disputes: thread: %w", err)
+	}
+	for _, m := range thread {
+		p.Thread = append(p.Thread, Message{At: m.CreatedAt, Ticket: m.Ticket, Direction: m.Direction, From: m.FromEmail,
+			Subject: m.Subject, Text: m.Text})
 	}
 
-	return appendRows(ctx, q, &p.Claims, "claims", func(rows *sql.Rows) (d Decision, err error) {
-		err = rows.Scan(&d.At, &d.ClaimID, &d.Kind, &d.Outcome, &d.Rule, &d.Reason, &d.PolicyVersion,
-			&d.Refund.Minor, &d.Refund.Currency, &d.ByAgent)
-		return
-	}, `SELECT d.decided_at, c.id, c.kind, d.outcome, d.rule,
-		CASE WHEN $2 = 'fr' THEN d.reason_fr ELSE d.reason_en END, d.policy_version,
-		COALESCE(d.refund_amount, 0), COALESCE(d.refund_currency, ''), d.decided_by IS NOT NULL
-		FROM claim_decisions d JOIN claims c ON c.id = d.claim_id WHERE c.order_id = $1 ORDER BY d.decided_at, d.seq`, orderID, o.Lang)
-}
-
-// appendRows runs a query and appends to dst one value per row, made by
-// scan. Only a failed query is wrapped, naming what it read.
-func appendRows[T any](ctx context.Context, q db.Querier, dst *[]T, what string, scan func(*sql.Rows) (T, error), query string, args ...any) error {
-	rows, err := q.QueryContext(ctx, query, args...)
+	decisions, err := claims.OrderDecisionsTx(ctx, q, orderID)
 	if err != nil {
-		return fmt.Errorf("disputes: %s: %w", what, err)
+		return fmt.Errorf("disputes: claims: %w", err)
 	}
-	defer rows.Close()
-	for rows.Next() {
-		v, err := scan(rows)
-		if err != nil {
-			return err
+	for _, d := range decisions {
+		pd := d.Decision.Decision
+		reason := pd.Reason.EN
+		if o.Lang == "fr" {
+			reason = pd.Reason.FR
 		}
-		*dst = append(*dst, v)
+		var refund money.Amount
+		if pd.Refund != nil {
+			refund = *pd.Refund
+		}
+		p.Claims = append(p.Claims, Decision{At: d.DecidedAt, ClaimID: d.ClaimID, Kind: d.ClaimKind, Outcome: string(pd.Outcome),
+			Rule: pd.Rule, Reason: reason, PolicyVersion: pd.PolicyVersion, Refund: refund, ByAgent: d.DecidedBy != ""})
 	}
-	return rows.Err()
+	return nil
 }
 
 // readActivity gathers what the customer did: sign-ins and order page
-// views (customer_activity), and the downloads of the order's files.
+// views (customer_activity, this package's own log), and the downloads of
+// the order's files (orders' record).
 func (p *Pack) readActivity(ctx context.Context, q db.Querier) error {
-	err := appendRows(ctx, q, &p.Activity, "activity", func(rows *sql.Rows) (a Activity, err error) {
-		err = rows.Scan(&a.At, &a.Kind, &a.Subject, &a.IP, &a.UserAgent)
-		return
-	}, `SELECT at, kind, subject_id, ip, user_agent FROM customer_activity
+	rows, err := q.QueryContext(ctx, `SELECT at, kind, subject_id, ip, user_agent FROM customer_activity
 		WHERE customer_id = $1 ORDER BY at, id`, p.Case.CustomerID)
 	if err != nil {
+		return fmt.Errorf("disputes: activity: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var a Activity
+		if err := rows.Scan(&a.At, &a.Kind, &a.Subject, &a.IP, &a.UserAgent); err != nil {
+			return err
+		}
+		p.Activity = append(p.Activity, a)
+	}
+	if err := rows.Err(); err != nil {
 		return err
 	}
 	if p.Order != nil {
-		err := appendRows(ctx, q, &p.Activity, "downloads", func(rows *sql.Rows) (a Activity, err error) {
-			a.Kind = "download"
-			err = rows.Scan(&a.At, &a.Subject, &a.IP, &a.UserAgent)
-			return
-		}, `SELECT d.at, l.name, d.ip, d.user_agent FROM download_events d
-			JOIN order_lines l ON l.id = d.order_line_id WHERE d.order_id = $1 ORDER BY d.at, d.id`, p.Order.ID)
+		downloads, err := orders.DownloadEventsTx(ctx, q, p.Order.ID)
 		if err != nil {
-			return err
+			return fmt.Errorf("disputes: downloads: %w", err)
+		}
+		for _, d := range downloads {
+			p.Activity = append(p.Activity, Activity{At: d.At, Kind: "download", Subject: d.LineName, IP: d.IP, UserAgent: d.UserAgent})
 		}
 	}
 	sortActivity(p.Activity)

@@ -302,6 +302,29 @@ func get(ctx context.Context, q db.Querier, msgID string) (Stored, error) {
 	return s, rows.Err()
 }
 
+// MentioningTx returns the messages of a kind sent to a user whose text
+// names ref (the order a confirmation is about), oldest first, without
+// their attachments, in the caller's transaction: the dispute evidence
+// reads them in one snapshot with the order. ref is matched with LIKE, as
+// a substring of the text.
+func MentioningTx(ctx context.Context, q db.Querier, userID, kind, ref string) ([]Stored, error) {
+	rows, err := q.QueryContext(ctx, `SELECT `+storedColumns+` FROM outgoing_mail
+		WHERE user_id = $1 AND kind = $2 AND text_body LIKE $3 ORDER BY created_at`, userID, kind, "%"+ref+"%")
+	if err != nil {
+		return nil, fmt.Errorf("mail mentioning %s: %w", ref, err)
+	}
+	defer rows.Close()
+	var out []Stored
+	for rows.Next() {
+		s, err := scanStored(rows)
+		if err != nil {
+			return nil, fmt.Errorf("mail mentioning %s: %w", ref, err)
+		}
+		out = append(out, s)
+	}
+	return out, rows.Err()
+}
+
 // Filter selects stored messages for List. Empty fields match everything.
 type Filter struct {
 	UserID string

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"comptoir/internal/audit"
+	"comptoir/internal/db"
 	"comptoir/internal/id"
 )
 
@@ -102,6 +103,7 @@ func deliverTx(ctx context.Context, tx *sql.Tx, orderID string, l *Line, to int,
 // DeliveryEvent is one recorded step of delivery.
 type DeliveryEvent struct {
 	LineID          string
+	LineName        string // the line's name, as bought
 	DeliveredBefore int
 	DeliveredAfter  int
 	Source          string
@@ -111,8 +113,15 @@ type DeliveryEvent struct {
 
 // DeliveryEvents lists an order's delivery record, oldest first.
 func (s *Service) DeliveryEvents(ctx context.Context, orderID string) ([]DeliveryEvent, error) {
-	rows, err := s.db.Read.QueryContext(ctx, `SELECT order_line_id, delivered_before, delivered_after, source, actor_id, at
-		FROM delivery_events WHERE order_id = $1 ORDER BY at, id`, orderID)
+	return DeliveryEventsTx(ctx, s.db.Read, orderID)
+}
+
+// DeliveryEventsTx is DeliveryEvents in the caller's transaction (the
+// dispute evidence reads it with the rest of the order in one snapshot).
+// Ties in time keep the order they were recorded in (by id).
+func DeliveryEventsTx(ctx context.Context, q db.Querier, orderID string) ([]DeliveryEvent, error) {
+	rows, err := q.QueryContext(ctx, `SELECT e.order_line_id, l.name, e.delivered_before, e.delivered_after, e.source, e.actor_id, e.at
+		FROM delivery_events e JOIN order_lines l ON l.id = e.order_line_id WHERE e.order_id = $1 ORDER BY e.at, e.id`, orderID)
 	if err != nil {
 		return nil, wrapDB("delivery events", err)
 	}
@@ -121,11 +130,11 @@ func (s *Service) DeliveryEvents(ctx context.Context, orderID string) ([]Deliver
 	for rows.Next() {
 		var e DeliveryEvent
 		var actor sql.NullString
-		if err := rows.Scan(&e.LineID, &e.DeliveredBefore, &e.DeliveredAfter, &e.Source, &actor, &e.At); err != nil {
-			return nil, err
+		if err := rows.Scan(&e.LineID, &e.LineName, &e.DeliveredBefore, &e.DeliveredAfter, &e.Source, &actor, &e.At); err != nil {
+			return nil, wrapDB("delivery events", err)
 		}
 		e.ActorID = actor.String
 		out = append(out, e)
 	}
-	return out, rows.Err()
+	return out, wrapDB("delivery events", rows.Err())
 }

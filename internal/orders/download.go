@@ -3,9 +3,11 @@ package orders
 import (
 	"context"
 	"database/sql"
+	"time"
 
 	"comptoir/internal/audit"
 	"comptoir/internal/catalog"
+	"comptoir/internal/db"
 	"comptoir/internal/id"
 )
 
@@ -52,4 +54,34 @@ func (s *Service) Downloads(ctx context.Context, lineID string) (int, error) {
 	var n int
 	err := s.db.Read.QueryRowContext(ctx, `SELECT COUNT(*) FROM download_events WHERE order_line_id = $1`, lineID).Scan(&n)
 	return n, wrapDB("downloads", err)
+}
+
+// DownloadEvent is one recorded download of a line's file: when, from which
+// address and browser (evidence of supply).
+type DownloadEvent struct {
+	LineID    string
+	LineName  string // the line's name, as bought
+	At        time.Time
+	IP        string
+	UserAgent string
+}
+
+// DownloadEventsTx lists the downloads of an order's files, oldest first
+// (ties in the order they were recorded), in the caller's transaction.
+func DownloadEventsTx(ctx context.Context, q db.Querier, orderID string) ([]DownloadEvent, error) {
+	rows, err := q.QueryContext(ctx, `SELECT d.order_line_id, l.name, d.at, d.ip, d.user_agent FROM download_events d
+		JOIN order_lines l ON l.id = d.order_line_id WHERE d.order_id = $1 ORDER BY d.at, d.id`, orderID)
+	if err != nil {
+		return nil, wrapDB("download events", err)
+	}
+	defer rows.Close()
+	var out []DownloadEvent
+	for rows.Next() {
+		var e DownloadEvent
+		if err := rows.Scan(&e.LineID, &e.LineName, &e.At, &e.IP, &e.UserAgent); err != nil {
+			return nil, wrapDB("download events", err)
+		}
+		out = append(out, e)
+	}
+	return out, wrapDB("download events", rows.Err())
 }

@@ -49,6 +49,12 @@ func scanOrder(row interface{ Scan(...any) error }) (Order, error) {
 	return o, nil
 }
 
+// GetTx is Get in the caller's transaction: for a reader that needs the
+// order consistent with other records it reads in the same snapshot.
+func GetTx(ctx context.Context, q db.Querier, orderID string) (Order, error) {
+	return getOrder(ctx, q, orderID)
+}
+
 func getOrder(ctx context.Context, q db.Querier, orderID string) (Order, error) {
 	o, err := scanOrder(q.QueryRowContext(ctx, `SELECT `+orderColumns+` FROM orders WHERE id = $1`, orderID))
 	if errors.Is(err, sql.ErrNoRows) {
@@ -202,11 +208,16 @@ type Consent struct {
 	UserAgent    string
 }
 
-// ConsentOf returns an order's consent record.
+// ConsentOf returns an order's consent record, or ErrNotFound.
 func (s *Service) ConsentOf(ctx context.Context, orderID string) (Consent, error) {
+	return ConsentTx(ctx, s.db.Read, orderID)
+}
+
+// ConsentTx is ConsentOf in the caller's transaction.
+func ConsentTx(ctx context.Context, q db.Querier, orderID string) (Consent, error) {
 	var c Consent
 	var terms sql.NullString
-	err := s.db.Read.QueryRowContext(ctx, `SELECT required, immediate_performance, withdrawal_waiver, wording_version, lang, immediate_text, waiver_text, policy_version, at, ip, user_agent, terms_version
+	err := q.QueryRowContext(ctx, `SELECT required, immediate_performance, withdrawal_waiver, wording_version, lang, immediate_text, waiver_text, policy_version, at, ip, user_agent, terms_version
 		FROM order_consents WHERE order_id = $1`, orderID).Scan(&c.Required, &c.ImmediatePerformance, &c.WithdrawalWaiver, &c.WordingVersion, &c.Lang,
 		&c.ImmediateText, &c.WaiverText, &c.PolicyVersion, &c.At, &c.IP, &c.UserAgent, &terms)
 	c.TermsVersion = terms.String

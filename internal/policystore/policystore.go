@@ -555,12 +555,20 @@ func (s *Service) Version(ctx context.Context, id string) (Version, error) {
 	if err := s.ensureSeeded(ctx); err != nil {
 		return Version{}, err
 	}
+	return VersionTx(ctx, s.db.Read, id)
+}
+
+// VersionTx is Version in the caller's transaction, for a reader that needs
+// the text consistent with other records of the same snapshot (the dispute
+// evidence). Unlike Version it never seeds the table: it only reads, so the
+// built-in default@1 is ErrNotFound until something wrote it.
+func VersionTx(ctx context.Context, q db.Querier, id string) (Version, error) {
 	name, version, ok := splitID(id)
 	if !ok {
 		return Version{}, notFound(id)
 	}
 	var doc string
-	v, err := scanVersion(s.db.Read.QueryRowContext(ctx, `SELECT `+versionColumns+`, p.document`+versionFrom+`
+	v, err := scanVersion(q.QueryRowContext(ctx, `SELECT `+versionColumns+`, p.document`+versionFrom+`
 		WHERE p.name = $1 AND p.version = $2`, name, version), &doc)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Version{}, &Error{Code: CodeNotFound, Msg: fmt.Sprintf("no policy version %q", id)}

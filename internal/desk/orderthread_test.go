@@ -1,0 +1,86 @@
+package desk_test
+
+import (
+	"context"
+	"database/sql"
+	"testing"
+	"time"
+
+	"comptoir/internal/desk"
+	"comptoir/internal/id"
+)
+
+// OrderThreadTx is what was said about one order, across its tickets,
+// oldest first: the customer's messages and the store's answers, never
+// the internal notes, nor what was said about another order.
+func TestOrderThreadTx(t *testing.T) {
+	e := setup(t)
+	ctx := context.Background()
+	// The orders table belongs to package orders; a bare row is enough
+	// for tickets to name it.
+	order := func() string {
+		t.Helper()
+		orderID := id.New("ord")
+		if _, err := e.db.Write.ExecContext(ctx, `INSERT INTO orders (id, customer_id, status, currency, total, paid, payment_method,
+			policy_version, lang, placed_at, paid_at, updated_at) VALUES ($1, $2, 'paid', 'EUR', 100, 100, 'balance', 'default@1', 'fr', $3, $3, $3)`,
+			orderID, e.customer.ID, t0); err != nil {
+			t.Fatal(err)
+		}
+		return orderID
+	}
+	mine, other := order(), order()
+	open := func(orderID, text string) desk.Ticket {
+		t.Helper()
+		tk, err := e.desk.OpenFromContact(ctx, desk.ContactInput{CustomerID: e.customer.ID, Name: "Zoé", Email: e.customer.Email,
+			OrderRef: orderID, Topic: desk.TopicOrder, Message: text, Lang: "fr"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tk
+	}
+	first := open(mine, "Où en est ma commande ?")
+	open(other, "Et celle-ci ?")
+	if _, err := e.desk.Note(ctx, e.agent, first.ID, "internal: check the supplier"); err != nil {
+		t.Fatal(err)
+	}
+	e.clock.Advance(time.Hour)
+	if _, err := e.desk.Reply(ctx, e.agent, first.ID, "Elle part demain."); err != nil {
+		t.Fatal(err)
+	}
+	e.clock.Advance(time.Hour)
+	second := open(mine, "Merci, bien reçue.")
+
+	tx, err := e.db.Read.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback()
+	got, err := desk.OrderThreadTx(ctx, tx, mine)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Each ticket opened from the contact page is the customer's message
+	// followed by the store's acknowledgement, at the same instant.
+	want := []struct {
+		ticket, direction, text string
+		at                      time.Time
+	}{
+		{first.Reference, desk.DirectionIn, "Où en est ma commande ?", t0},
+		{first.Reference, desk.DirectionOut, "", t0},
+		{first.Reference, desk.DirectionOut, "Elle part demain.", t0.Add(time.Hour)},
+		{second.Reference, desk.DirectionIn, "Merci, bien reçue.", t0.Add(2 * time.Hour)},
+		{second.Reference, desk.DirectionOut, "", t0.Add(2 * time.Hour)},
+	}
+	if len(got) != len(want) {
+		t.Fatalf("thread of the order: %+v", got)
+	}
+	for i, w := range want {
+		m := got[i]
+		if m.Ticket != w.ticket || m.Direction != w.direction || (w.text != "" && m.Text != w.text) || !m.CreatedAt.Equal(w.at) {
+			t.Errorf("message %d = %+v, want %s %s %q at %v", i, m, w.ticket, w.direction, w.text, w.at)
+		}
+	}
+	if got[0].FromEmail != e.customer.Email || got[2].FromEmail != "support@shop.test" {
+		t.Errorf("senders: %q, %q", got[0].FromEmail, got[2].FromEmail)
+	}
+}
