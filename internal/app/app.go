@@ -181,6 +181,7 @@ func (a *App) build(ctx context.Context, opts Options) (err error) {
 	}
 	mailWorker := mail.NewWorker(a.DB, sender, a.Clock, a.Logger)
 	river.AddWorker(workers, mailWorker)
+	river.AddWorker(workers, mailWorker.Batches())
 
 	accOpts := account.Options{BaseURL: cfg.BaseURL,
 		// A customer who proves their address (a reset link) gets the

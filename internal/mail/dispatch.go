@@ -10,11 +10,20 @@ import (
 	"github.com/riverqueue/river"
 
 	"comptoir/internal/db"
+	"comptoir/internal/id"
 )
 
-// dispatchBatch is how many messages one dispatching transaction takes: one
-// River statement inserts all their jobs.
-const dispatchBatch = 500
+// dispatchBatch is how many messages one dispatching transaction takes;
+// dispatchChunk how many one sending job sends (a batch). Jobs are inserted
+// by one River statement per pass, and River's cost (the job's row, its
+// fetch and its completion) is paid once per batch rather than once per
+// message. A batch is small enough for a slow relay to get through it well
+// within the job's timeout (an attempt cut short is retried, and what it
+// sent stays sent), and batches run in parallel.
+const (
+	dispatchBatch = 500
+	dispatchChunk = 25
+)
 
 // DefaultSweep is how often Dispatch looks for messages nobody woke it for:
 // those queued by a process that stopped before dispatching them, or by a
@@ -26,13 +35,14 @@ const DefaultSweep = 5 * time.Second
 // costs one indexed query that finds nothing.
 func (o *Outbox) Wake() { o.wake.Wake() }
 
-// Dispatch inserts the sending jobs of queued messages until ctx ends: at
+// Dispatch gives queued messages their sending jobs until ctx ends: at
 // once when woken (Wake), and every sweep otherwise. Each pass takes
-// messages in the order they were queued, marks them dispatched and inserts
-// their jobs in one transaction, so a message gets its job once: two
-// dispatchers (two nodes) take different messages, and a crash before the
-// commit leaves them for the next pass. A database error is logged and the
-// messages wait for the next pass.
+// messages in the order they were queued, puts them in batches of
+// dispatchChunk, marks them dispatched and inserts one job per batch, in
+// one transaction, so a message gets its job once: two dispatchers (two
+// nodes) take different messages, and a crash before the commit leaves them
+// for the next pass. A database error is logged and the messages wait for
+// the next pass.
 func (o *Outbox) Dispatch(ctx context.Context, sweep time.Duration, log *slog.Logger) {
 	if sweep <= 0 {
 		sweep = DefaultSweep
@@ -63,27 +73,30 @@ func (o *Outbox) dispatchOnce(ctx context.Context) (int, error) {
 	if o.db.Engine == db.Postgres {
 		lock = " FOR UPDATE SKIP LOCKED"
 	}
-	query := `UPDATE outgoing_mail SET dispatched = TRUE WHERE id IN (
+	query := `UPDATE outgoing_mail SET dispatched = TRUE, batch = $2 WHERE id IN (
 		SELECT id FROM outgoing_mail WHERE dispatched = FALSE ORDER BY created_at, id LIMIT $1` + lock + `)
-		AND dispatched = FALSE RETURNING id`
+		AND dispatched = FALSE`
 	n := 0
 	err := o.db.Tx(ctx, func(tx *sql.Tx) error {
-		rows, err := tx.QueryContext(ctx, query, dispatchBatch)
-		if err != nil {
-			return err
-		}
+		n = 0
 		var params []river.InsertManyParams
-		for rows.Next() {
-			var id string
-			if err := rows.Scan(&id); err != nil {
-				rows.Close()
+		for n < dispatchBatch {
+			batch := id.New("mlb")
+			res, err := tx.ExecContext(ctx, query, dispatchChunk, batch)
+			if err != nil {
 				return err
 			}
-			params = append(params, river.InsertManyParams{Args: SendArgs{MessageID: id}})
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return err
+			c, err := res.RowsAffected()
+			if err != nil {
+				return err
+			}
+			if c > 0 {
+				params = append(params, river.InsertManyParams{Args: SendBatchArgs{Batch: batch}})
+				n += int(c)
+			}
+			if c < dispatchChunk {
+				break
+			}
 		}
 		if len(params) == 0 {
 			return nil
@@ -91,7 +104,6 @@ func (o *Outbox) dispatchOnce(ctx context.Context) (int, error) {
 		if _, err := o.jobs.InsertManyFastTx(ctx, tx, params); err != nil {
 			return fmt.Errorf("insert sending jobs: %w", err)
 		}
-		n = len(params)
 		return nil
 	})
 	if err != nil {

@@ -6,6 +6,7 @@ import (
 	"crypto/tls"
 	"database/sql"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -136,7 +137,7 @@ func get(t *testing.T, o *mail.Outbox, msgID string) mail.Stored {
 func countJobs(t *testing.T, d *db.DB) int {
 	t.Helper()
 	var n int
-	if err := d.Read.QueryRowContext(context.Background(), `SELECT COUNT(*) FROM river_job WHERE kind = 'mail.send'`).Scan(&n); err != nil {
+	if err := d.Read.QueryRowContext(context.Background(), `SELECT COUNT(*) FROM river_job WHERE kind IN ('mail.send', 'mail.send_batch')`).Scan(&n); err != nil {
 		t.Fatal(err)
 	}
 	return n
@@ -156,6 +157,7 @@ func startRiver(t *testing.T, d *db.DB, w *mail.Worker) *jobs.Client {
 	t.Helper()
 	workers := river.NewWorkers()
 	river.AddWorker(workers, w)
+	river.AddWorker(workers, w.Batches())
 	// 100ms, not 50: River refuses a poll interval shorter than its fetch
 	// cooldown (100ms), which jobs.Config does not expose.
 	c, err := jobs.New(d, jobs.Config{Workers: workers, FetchPollInterval: 100 * time.Millisecond})
@@ -780,9 +782,10 @@ func TestMailToAnErasedAddressIsNeverSent(t *testing.T) {
 	}
 }
 
-// Two dispatchers (two nodes) running while messages are queued give every
-// message exactly one sending job, and a message queued by an outbox whose
-// dispatcher never ran (a process that stopped) is found by another's pass.
+// Two dispatchers (two nodes) running while messages are queued put every
+// message in exactly one batch with one sending job, batches of at most 25
+// messages, and a message queued by an outbox whose dispatcher never ran (a
+// process that stopped) is found by another's pass.
 func TestDispatchGivesEveryMessageOneJob(t *testing.T) {
 	ctx := context.Background()
 	d := dbtest.Open(t)
@@ -808,17 +811,54 @@ func TestDispatchGivesEveryMessageOneJob(t *testing.T) {
 	if _, err := a.DispatchPending(ctx); err != nil {
 		t.Fatal(err)
 	}
-	testwait.Until(t, "every message to have its job", func() bool { return countJobs(t, d) >= n })
-	var dup, undispatched int
-	if err := d.Read.QueryRowContext(ctx, `SELECT COUNT(*) FROM (SELECT args FROM river_job WHERE kind = 'mail.send'
-		GROUP BY args HAVING COUNT(*) > 1) x`).Scan(&dup); err != nil {
+	undispatched := func() int {
+		var c int
+		if err := d.Read.QueryRowContext(ctx, `SELECT COUNT(*) FROM outgoing_mail WHERE dispatched = FALSE OR batch IS NULL`).Scan(&c); err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	testwait.Until(t, "every message to be in a batch", func() bool { return undispatched() == 0 })
+	batches, err := db.Strings(ctx, d.Read, `SELECT DISTINCT batch FROM outgoing_mail`)
+	if err != nil {
 		t.Fatal(err)
 	}
-	if err := d.Read.QueryRowContext(ctx, `SELECT COUNT(*) FROM outgoing_mail WHERE dispatched = FALSE`).Scan(&undispatched); err != nil {
+	jobBatches := map[string]int{}
+	argsText := `CAST(args AS TEXT)`
+	if d.Engine == db.SQLite {
+		argsText = `json(args)` // River stores binary JSON there
+	}
+	rows, err := d.Read.QueryContext(ctx, `SELECT kind, `+argsText+` FROM river_job`)
+	if err != nil {
 		t.Fatal(err)
 	}
-	if got := countJobs(t, d); got != n || dup != 0 || undispatched != 0 {
-		t.Fatalf("%d jobs for %d messages, %d messages with several jobs, %d left undispatched", got, n, dup, undispatched)
+	for rows.Next() {
+		var kind string
+		var args []byte
+		if err := rows.Scan(&kind, &args); err != nil {
+			t.Fatal(err)
+		}
+		var a mail.SendBatchArgs
+		if err := json.Unmarshal(args, &a); kind != "mail.send_batch" || err != nil || a.Batch == "" {
+			t.Fatalf("unexpected job %s %s (%v)", kind, args, err)
+		}
+		jobBatches[a.Batch]++
+	}
+	rows.Close()
+	if len(jobBatches) != len(batches) {
+		t.Fatalf("%d batches, %d with a job", len(batches), len(jobBatches))
+	}
+	for _, batch := range batches {
+		var size int
+		if err := d.Read.QueryRowContext(ctx, `SELECT COUNT(*) FROM outgoing_mail WHERE batch = $1`, batch).Scan(&size); err != nil {
+			t.Fatal(err)
+		}
+		if jobBatches[batch] != 1 || size < 1 || size > 25 {
+			t.Errorf("batch %s: %d messages, %d jobs", batch, size, jobBatches[batch])
+		}
+	}
+	if len(batches) < n/25 {
+		t.Errorf("%d batches for %d messages", len(batches), n)
 	}
 }
 

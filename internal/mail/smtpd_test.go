@@ -38,8 +38,8 @@ type relay struct {
 	port int
 
 	// Set before start.
-	user, pass string // require AUTH PLAIN with these
-	rejectRcpt bool   // answer 550 to every RCPT
+	user, pass string               // require AUTH PLAIN with these
+	rejectRcpt func(to string) bool // answer 550 to these RCPTs
 
 	mu      sync.Mutex
 	got     []envelope
@@ -56,7 +56,14 @@ func withTLS(cfg *tls.Config) relayOption {
 	return func(r *relay) { r.srv.TLSConfig = cfg }
 }
 
-func rejectingRecipients() relayOption { return func(r *relay) { r.rejectRcpt = true } }
+func rejectingRecipients() relayOption {
+	return func(r *relay) { r.rejectRcpt = func(string) bool { return true } }
+}
+
+// rejecting answers 550 to RCPT TO addr only.
+func rejecting(addr string) relayOption {
+	return func(r *relay) { r.rejectRcpt = func(to string) bool { return to == addr } }
+}
 
 // startRelay listens on addr ("127.0.0.1:0" for any port) and serves until
 // the test ends or Close is called.
@@ -152,7 +159,7 @@ func (s *session) Mail(from string, _ *smtp.MailOptions) error {
 }
 
 func (s *session) Rcpt(to string, _ *smtp.RcptOptions) error {
-	if s.r.rejectRcpt {
+	if s.r.rejectRcpt != nil && s.r.rejectRcpt(to) {
 		return &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 1, 1}, Message: "no such mailbox"}
 	}
 	s.env.To = append(s.env.To, to)

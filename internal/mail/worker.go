@@ -85,21 +85,53 @@ const maxErrorLen = 2000
 
 // Work sends the job's message once. Its only database work is a read
 // before and one short update after: the network call happens outside any
-// transaction, so a slow relay never holds a lock.
+// transaction, so a slow relay never holds a lock. The dispatcher now
+// queues batches (BatchWorker); this job remains for the messages a
+// previous version dispatched one by one.
 func (w *Worker) Work(ctx context.Context, job *river.Job[SendArgs]) error {
-	m, err := get(ctx, w.db.Read, job.Args.MessageID)
-	if errors.Is(err, ErrNotFound) {
+	r, err := w.sendOne(ctx, job.Args.MessageID, job.Attempt, job.Attempt >= job.MaxAttempts)
+	switch {
+	case err != nil:
+		return err
+	case r.gone:
 		// Nothing to send, and retrying will not make it appear.
-		return river.JobCancel(err)
+		return river.JobCancel(fmt.Errorf("mail %s: %w", job.Args.MessageID, ErrNotFound))
+	case r.failure == nil:
+		return nil
+	case r.permanent:
+		return river.JobCancel(r.failure)
+	default:
+		return fmt.Errorf("send mail %s: %w", job.Args.MessageID, r.failure)
+	}
+}
+
+// sendResult is what became of one attempt at a message.
+type sendResult struct {
+	// failure is why the relay did not take it (nil: sent, or nothing to
+	// send); it is recorded on the message, as its last error.
+	failure   error
+	permanent bool // the relay refused it for good: marked failed
+	gone      bool // no such message
+}
+
+// sendOne sends the stored message msgID if it is still queued and records
+// the outcome on its row: sent, or one more failed attempt (failed for good
+// when the relay refused it for good or when last says no attempt
+// follows). err is a failure to read, draw or record, after which the
+// message is left as it was, for the next attempt.
+func (w *Worker) sendOne(ctx context.Context, msgID string, attempt int, last bool) (sendResult, error) {
+	m, err := get(ctx, w.db.Read, msgID)
+	if errors.Is(err, ErrNotFound) {
+		return sendResult{gone: true}, nil
 	}
 	if err != nil {
-		return err
+		return sendResult{}, err
 	}
 	if m.Status != Queued {
-		return nil
+		return sendResult{}, nil
 	}
 	if err := w.render(ctx, &m); err != nil {
-		return err
+		return sendResult{}, err
 	}
 
 	sendErr := w.sender.Send(ctx, m)
@@ -112,13 +144,13 @@ func (w *Worker) Work(ctx context.Context, job *river.Job[SendArgs]) error {
 		_, err := w.db.Exec(rctx, `UPDATE outgoing_mail SET status = 'sent', sent_at = $1, attempts = attempts + 1
 			WHERE id = $2 AND status = 'queued'`, w.clock.Now(), m.ID)
 		if err != nil {
-			return fmt.Errorf("mark mail %s sent: %w", m.ID, err)
+			return sendResult{}, fmt.Errorf("mark mail %s sent: %w", m.ID, err)
 		}
-		return nil
+		return sendResult{}, nil
 	}
 
 	perm := permanent(sendErr)
-	final := perm || job.Attempt >= job.MaxAttempts
+	final := perm || last
 	status := Queued
 	if final {
 		status = Failed
@@ -132,10 +164,71 @@ func (w *Worker) Work(ctx context.Context, job *river.Job[SendArgs]) error {
 		WHERE id = $3 AND status = 'queued'`, msg, string(status), m.ID); err != nil {
 		sendErr = errors.Join(sendErr, fmt.Errorf("record failure: %w", err))
 	}
-	w.log.Warn("mail not sent", "id", m.ID, "kind", m.Kind, "attempt", job.Attempt,
-		"max_attempts", job.MaxAttempts, "final", final, "error", sendErr)
-	if perm {
-		return river.JobCancel(sendErr)
+	w.log.Warn("mail not sent", "id", m.ID, "kind", m.Kind, "attempt", attempt, "final", final, "error", sendErr)
+	return sendResult{failure: sendErr, permanent: perm}, nil
+}
+
+// SendBatchArgs is the job that sends the messages the dispatcher put in
+// one batch (dispatch.go). It names the batch, not the messages nor their
+// recipients: the job's row, and the errors River keeps on it, hold nothing
+// an erasure would have to find.
+type SendBatchArgs struct {
+	Batch string `json:"batch"`
+}
+
+// Kind names the job for River; renaming it would orphan queued jobs.
+func (SendBatchArgs) Kind() string { return "mail.send_batch" }
+
+// BatchWorker sends batches of stored messages, one after the other, with
+// the Worker's sender and attachment renderers.
+type BatchWorker struct {
+	river.WorkerDefaults[SendBatchArgs]
+	w *Worker
+}
+
+// Batches returns the worker of the dispatcher's batch jobs, which sends as
+// w does. Register both with River.
+func (w *Worker) Batches() *BatchWorker { return &BatchWorker{w: w} }
+
+// Work sends the batch's messages still queued, in the order they were
+// queued. A message the relay refuses for good is marked failed and the
+// others go on. Any other failure (the relay down or busy) would meet the
+// rest of the batch too: the attempt stops there and River retries the
+// batch later, sending only what is still queued. On the last attempt every
+// message still queued gets its try, and those that fail are marked failed.
+// The errors returned name messages, never the relay's reply, which is on
+// the message (last_error) and may quote an address.
+func (b *BatchWorker) Work(ctx context.Context, job *river.Job[SendBatchArgs]) error {
+	ids, err := b.w.queuedInBatch(ctx, job.Args.Batch)
+	if err != nil {
+		return err
 	}
-	return fmt.Errorf("send mail %s: %w", m.ID, sendErr)
+	last := job.Attempt >= job.MaxAttempts
+	var unsent []string
+	for _, id := range ids {
+		r, err := b.w.sendOne(ctx, id, job.Attempt, last)
+		if err != nil && !last {
+			return fmt.Errorf("mail batch %s: %w", job.Args.Batch, err)
+		}
+		if err != nil || r.failure != nil && !r.permanent {
+			if !last {
+				return fmt.Errorf("mail batch %s: %s not sent on attempt %d (the relay's reply is on the message)", job.Args.Batch, id, job.Attempt)
+			}
+			unsent = append(unsent, id)
+		}
+	}
+	if len(unsent) > 0 {
+		return fmt.Errorf("mail batch %s: not sent on the last attempt: %s", job.Args.Batch, strings.Join(unsent, ", "))
+	}
+	return nil
+}
+
+// queuedInBatch lists the batch's messages still queued, oldest first.
+func (w *Worker) queuedInBatch(ctx context.Context, batch string) ([]string, error) {
+	ids, err := db.Strings(ctx, w.db.Read, `SELECT id FROM outgoing_mail WHERE batch = $1 AND status = 'queued'
+		ORDER BY created_at, id`, batch)
+	if err != nil {
+		return nil, fmt.Errorf("mail batch %s: %w", batch, err)
+	}
+	return ids, nil
 }
