@@ -1,6 +1,7 @@
-// Package mail sends comptoir's email. A message is stored and its sending job
-// inserted in the caller's transaction (the outbox), then a River job hands it
-// to the SMTP relay, or writes it to the data directory when no relay is set.
+// Package mail sends comptoir's email. A message is stored in the caller's
+// transaction (the outbox); once that commits, the dispatcher puts it in a
+// batch with one River job, which hands it to the SMTP relay, or writes it to
+// the data directory when no relay is set.
 package mail
 
 // Message is an email to send. Callers fill it from a template (see Render)
