@@ -170,7 +170,7 @@ func (h *harness) runEngine(ctx context.Context, engine string) error {
 	Target{MillisUnder, 1000}.Judge(&startup)
 	h.add(startup)
 
-	e := &env{ctx: ctx, engine: engine, base: "http://" + srv.Addr, set: set, supportAddr: benchSupportAddr}
+	e := &env{ctx: ctx, engine: engine, base: "http://" + srv.Addr, set: set, supportAddr: benchSupportAddr, dbURL: dbURL}
 	e.openScans = func() (*scanPair, error) { return h.openScanStores(ctx, engine, dir) }
 	defer func() {
 		if e.scans != nil {

@@ -75,6 +75,10 @@ func TestBatchSendsEachMessageOnce(t *testing.T) {
 			t.Errorf("%s: status %s, attempts %d", id, s.Status, s.Attempts)
 		}
 	}
+	// One connection for the batch (the second run found nothing queued).
+	if n := r.connections.Load(); n != 1 {
+		t.Errorf("%d connections to the relay for one batch, want 1", n)
+	}
 }
 
 // With the relay down the attempt stops at the first message (the others
@@ -142,6 +146,10 @@ func TestBatchRefusedRecipientFailsAlone(t *testing.T) {
 	}
 	if get(t, o, ids[0]).Status != mail.Sent || get(t, o, ids[2]).Status != mail.Sent {
 		t.Fatal("the other messages were not sent")
+	}
+	// The refusal did not cost the connection.
+	if n := r.connections.Load(); n != 1 {
+		t.Errorf("%d connections to the relay, want 1", n)
 	}
 }
 

@@ -706,6 +706,23 @@ func TestStartTLSWithAuthentication(t *testing.T) {
 	if got := r.received(); len(got) != 1 || got[0].User != "shop" {
 		t.Fatalf("relay received %+v", got)
 	}
+	// A batch's session: secured and authenticated once, two messages.
+	// (The relay counts a session again after STARTTLS, so one connection
+	// counts what the single Send above counted.)
+	perConn := r.connections.Load()
+	sess, err := s.Session(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		if err := sess.Send(ctx, stored); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sess.Close()
+	if got := r.received(); len(got) != 3 || got[1].User != "shop" || got[2].User != "shop" || r.connections.Load() != 2*perConn {
+		t.Fatalf("relay received %d messages, %d sessions (%d per connection)", len(got), r.connections.Load(), perConn)
+	}
 
 	// A relay that does not offer STARTTLS gets nothing, not even the
 	// password: STARTTLS is mandatory, never opportunistic.
@@ -720,6 +737,9 @@ func TestStartTLSWithAuthentication(t *testing.T) {
 	}
 	if got := plain.received(); len(got) != 0 {
 		t.Fatalf("relay without STARTTLS received %d messages", len(got))
+	}
+	if _, err := s.Session(ctx); err == nil || !strings.Contains(err.Error(), "STARTTLS") {
+		t.Fatalf("Session with a relay without STARTTLS = %v", err)
 	}
 }
 

@@ -19,6 +19,23 @@ type Sender interface {
 	Send(ctx context.Context, m Stored) error
 }
 
+// A SessionSender can also send several messages over one connection: a
+// batch (BatchWorker) opens a session, sends its messages through it and
+// closes it, instead of connecting, greeting, securing and authenticating
+// once per message.
+type SessionSender interface {
+	Sender
+	Session(ctx context.Context) (Session, error)
+}
+
+// Session is an open connection to the relay. After a Send error other
+// than a refusal of that message, the connection may be broken: close it
+// and open another.
+type Session interface {
+	Send(ctx context.Context, m Stored) error
+	Close() error
+}
+
 // TLSMode is how the connection to the relay is protected.
 type TLSMode string
 
@@ -187,6 +204,42 @@ func (s *SMTPSender) Send(ctx context.Context, m Stored) error {
 	}
 	return nil
 }
+
+// Session connects to the relay (TLS and authentication as configured)
+// for several messages.
+func (s *SMTPSender) Session(ctx context.Context) (Session, error) {
+	c, err := s.client()
+	if err != nil {
+		return nil, err
+	}
+	if err := c.DialWithContext(ctx); err != nil {
+		return nil, fmt.Errorf("smtp %s:%d: %w", s.cfg.Host, s.cfg.Port, err)
+	}
+	return &smtpSession{c: c, s: s}, nil
+}
+
+type smtpSession struct {
+	c *gomail.Client
+	s *SMTPSender
+}
+
+// Send delivers m on the session's connection. A refused recipient leaves
+// the connection usable (the client resets the transaction).
+func (ss *smtpSession) Send(ctx context.Context, m Stored) error {
+	msg, err := compose(m)
+	if err != nil {
+		return err
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if err := ss.c.Send(msg); err != nil {
+		return fmt.Errorf("smtp %s:%d: %w", ss.s.cfg.Host, ss.s.cfg.Port, err)
+	}
+	return nil
+}
+
+func (ss *smtpSession) Close() error { return ss.c.Close() }
 
 // permanent reports whether a send failed for a reason that retrying cannot
 // change: the relay refused the recipient or the content with a 5xx reply.

@@ -14,6 +14,7 @@ import (
 	"net"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -40,6 +41,8 @@ type relay struct {
 	// Set before start.
 	user, pass string               // require AUTH PLAIN with these
 	rejectRcpt func(to string) bool // answer 550 to these RCPTs
+
+	connections atomic.Int64 // SMTP sessions opened (again after STARTTLS)
 
 	mu      sync.Mutex
 	got     []envelope
@@ -125,7 +128,10 @@ func (r *relay) waitReceived(t *testing.T, n int) []envelope {
 }
 
 // NewSession implements smtp.Backend.
-func (r *relay) NewSession(*smtp.Conn) (smtp.Session, error) { return &session{r: r}, nil }
+func (r *relay) NewSession(*smtp.Conn) (smtp.Session, error) {
+	r.connections.Add(1)
+	return &session{r: r}, nil
+}
 
 type session struct {
 	r    *relay

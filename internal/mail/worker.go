@@ -89,7 +89,7 @@ const maxErrorLen = 2000
 // queues batches (BatchWorker); this job remains for the messages a
 // previous version dispatched one by one.
 func (w *Worker) Work(ctx context.Context, job *river.Job[SendArgs]) error {
-	r, err := w.sendOne(ctx, job.Args.MessageID, job.Attempt, job.Attempt >= job.MaxAttempts)
+	r, err := w.sendOne(ctx, w.sender.Send, job.Args.MessageID, job.Attempt, job.Attempt >= job.MaxAttempts)
 	switch {
 	case err != nil:
 		return err
@@ -119,7 +119,7 @@ type sendResult struct {
 // when the relay refused it for good or when last says no attempt
 // follows). err is a failure to read, draw or record, after which the
 // message is left as it was, for the next attempt.
-func (w *Worker) sendOne(ctx context.Context, msgID string, attempt int, last bool) (sendResult, error) {
+func (w *Worker) sendOne(ctx context.Context, send func(context.Context, Stored) error, msgID string, attempt int, last bool) (sendResult, error) {
 	m, err := get(ctx, w.db.Read, msgID)
 	if errors.Is(err, ErrNotFound) {
 		return sendResult{gone: true}, nil
@@ -134,7 +134,7 @@ func (w *Worker) sendOne(ctx context.Context, msgID string, attempt int, last bo
 		return sendResult{}, err
 	}
 
-	sendErr := w.sender.Send(ctx, m)
+	sendErr := send(ctx, m)
 
 	// Record the outcome even if the job's context ended meanwhile: a
 	// message the relay accepted must be marked sent, or it goes out twice.
@@ -204,9 +204,15 @@ func (b *BatchWorker) Work(ctx context.Context, job *river.Job[SendBatchArgs]) e
 		return err
 	}
 	last := job.Attempt >= job.MaxAttempts
+	send := b.w.sender.Send
+	if ss, ok := b.w.sender.(SessionSender); ok && len(ids) > 1 {
+		conn := &sessionConn{open: ss.Session}
+		defer conn.close()
+		send = conn.send
+	}
 	var unsent []string
 	for _, id := range ids {
-		r, err := b.w.sendOne(ctx, id, job.Attempt, last)
+		r, err := b.w.sendOne(ctx, send, id, job.Attempt, last)
 		if err != nil && !last {
 			return fmt.Errorf("mail batch %s: %w", job.Args.Batch, err)
 		}
@@ -221,6 +227,36 @@ func (b *BatchWorker) Work(ctx context.Context, job *river.Job[SendBatchArgs]) e
 		return fmt.Errorf("mail batch %s: not sent on the last attempt: %s", job.Args.Batch, strings.Join(unsent, ", "))
 	}
 	return nil
+}
+
+// sessionConn sends a batch's messages over one connection, opened at the
+// first message and opened again after a failure that may have broken it
+// (anything but the relay refusing that message for good).
+type sessionConn struct {
+	open func(context.Context) (Session, error)
+	s    Session
+}
+
+func (c *sessionConn) send(ctx context.Context, m Stored) error {
+	if c.s == nil {
+		s, err := c.open(ctx)
+		if err != nil {
+			return err
+		}
+		c.s = s
+	}
+	err := c.s.Send(ctx, m)
+	if err != nil && !permanent(err) {
+		c.close()
+	}
+	return err
+}
+
+func (c *sessionConn) close() {
+	if c.s != nil {
+		c.s.Close()
+		c.s = nil
+	}
 }
 
 // queuedInBatch lists the batch's messages still queued, oldest first.
