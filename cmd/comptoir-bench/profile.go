@@ -53,7 +53,7 @@ func (h *harness) profileEngine(ctx context.Context, e *env, dbURL, dataDir stri
 		cancel()
 		<-done
 	}()
-	pe := &env{ctx: ctx, engine: e.engine, base: "http://" + ln.Addr().String(), set: e.set}
+	pe := &env{ctx: ctx, engine: e.engine, base: "http://" + ln.Addr().String(), set: e.set, dbURL: dbURL}
 	if err := os.MkdirAll(h.cfg.profileDir, 0o755); err != nil {
 		return err
 	}
