@@ -1115,56 +1115,14 @@ func TestScansUseTheirIndexes(t *testing.T) {
 	e := setup(t, envOpts{})
 	now := time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC)
 	var zero time.Time
-	conn, err := e.db.Write.Conn(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
 	for _, tc := range []struct {
 		query, index, table string
 	}{
 		{subscriptions.RenewDueQuery, "subscriptions_due", "subscriptions"},
 		{subscriptions.RetryDueQuery, "subscription_periods_retry_due", "subscription_periods"},
 	} {
-		var plan []string
-		switch e.db.Engine {
-		case db.SQLite:
-			rows, err := conn.QueryContext(ctx, `EXPLAIN QUERY PLAN `+tc.query, now, zero, "", 10)
-			if err != nil {
-				t.Fatal(err)
-			}
-			for rows.Next() {
-				var id, parent, notused int
-				var detail string
-				if err := rows.Scan(&id, &parent, &notused, &detail); err != nil {
-					t.Fatal(err)
-				}
-				plan = append(plan, detail)
-			}
-			rows.Close()
-		case db.Postgres:
-			// On a few rows a sequential scan is cheapest whatever the
-			// indexes; forbidding it shows whether the index can serve
-			// the query at all.
-			if _, err := conn.ExecContext(ctx, `SET enable_seqscan = off`); err != nil {
-				t.Fatal(err)
-			}
-			defer conn.ExecContext(ctx, `RESET enable_seqscan`)
-			rows, err := conn.QueryContext(ctx, `EXPLAIN `+tc.query, now, zero, "", 10)
-			if err != nil {
-				t.Fatal(err)
-			}
-			for rows.Next() {
-				var line string
-				if err := rows.Scan(&line); err != nil {
-					t.Fatal(err)
-				}
-				plan = append(plan, line)
-			}
-			rows.Close()
-		}
+		plan := dbtest.Plan(t, e.db, tc.query, now, zero, "", 10)
 		text := strings.Join(plan, "\n")
-		t.Logf("%s scan plan:\n%s", tc.table, text)
 		if !strings.Contains(text, tc.index) {
 			t.Errorf("%s scan does not use %s:\n%s", tc.table, tc.index, text)
 		}
