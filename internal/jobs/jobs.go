@@ -82,6 +82,10 @@ func (p *cappedRetry) NextRetry(job *rivertype.JobRow) time.Time {
 	return next
 }
 
+// defaultRescueAfter is how long a job may run before another node takes
+// it over, unless Config says otherwise.
+const defaultRescueAfter = 10 * time.Minute
+
 // New makes a River client. A client with no workers can only insert (used by
 // command-line tools).
 func New(d *db.DB, cfg Config) (*Client, error) {
@@ -99,6 +103,12 @@ func New(d *db.DB, cfg Config) (*Client, error) {
 	}
 	if rc.Logger == nil {
 		rc.Logger = slog.New(slog.DiscardHandler)
+	}
+	if rc.RescueStuckJobsAfter == 0 {
+		// River's default is an hour. No job of ours runs for more than its
+		// timeout (two minutes), and a job left running by a node that died
+		// holds up to a batch of emails: take it over sooner.
+		rc.RescueStuckJobsAfter = defaultRescueAfter
 	}
 	// River wants a job's timeout no longer than the rescue delay: a job
 	// still running after it is taken for one whose node died.

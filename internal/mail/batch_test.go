@@ -1,10 +1,14 @@
 package mail_test
 
 import (
+	"bufio"
 	"context"
 	"errors"
+	"fmt"
+	"net"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -154,7 +158,7 @@ func TestBatchRefusedRecipientFailsAlone(t *testing.T) {
 }
 
 // On the last attempt every message still queued gets its try, and those
-// the relay did not take are marked failed; the error names them.
+// the relay did not take are marked failed; the error counts them.
 func TestBatchLastAttemptTriesEveryMessage(t *testing.T) {
 	ctx := context.Background()
 	d := dbtest.Open(t)
@@ -166,12 +170,269 @@ func TestBatchLastAttemptTriesEveryMessage(t *testing.T) {
 	ids, batch := queueBatch(t, d, o, "a@example.net", "b@example.net")
 
 	err := w.Work(ctx, batchJob(batch, 3, 3))
-	if err == nil || !strings.Contains(err.Error(), ids[0]) || !strings.Contains(err.Error(), ids[1]) {
-		t.Fatalf("last attempt with the relay down = %v, want both messages named", err)
+	if err == nil || !strings.Contains(err.Error(), "2 of 2") {
+		t.Fatalf("last attempt with the relay down = %v, want both messages counted", err)
+	}
+	if strings.Contains(err.Error(), ids[0]) || strings.Contains(err.Error(), "example.net") {
+		t.Errorf("the job's error names a message or an address: %v", err)
 	}
 	for _, id := range ids {
 		if s := get(t, o, id); s.Status != mail.Failed || s.Attempts != 1 || s.LastError == "" {
 			t.Errorf("%s after the last attempt: status %s, attempts %d, last_error %q", id, s.Status, s.Attempts, s.LastError)
 		}
 	}
+}
+
+// A recipient refused for now (451) holds back only its own message: the
+// rest of the batch goes, and the retry sends it once the relay takes it.
+func TestBatchDeferredRecipientWaitsAlone(t *testing.T) {
+	ctx := context.Background()
+	d := dbtest.Open(t)
+	clk := clock.NewManual(start)
+	o := newOutbox(t, d, insertOnly(t, d), clk)
+	r := startRelay(t, "127.0.0.1:0", deferring("full@example.net"))
+	w := mail.NewWorker(d, smtpSender(t, r), clk, nil).Batches()
+	ids, batch := queueBatch(t, d, o, "full@example.net", "b@example.net", "c@example.net")
+
+	err := w.Work(ctx, batchJob(batch, 1, 25))
+	if err == nil || !strings.Contains(err.Error(), "1 of 3") {
+		t.Fatalf("Work = %v, want the deferred message left for the retry", err)
+	}
+	if got := strings.Join(recipients(r), " "); got != "b@example.net c@example.net" {
+		t.Fatalf("relay received for %q", got)
+	}
+	if s := get(t, o, ids[0]); s.Status != mail.Queued || s.Attempts != 1 || !strings.Contains(s.LastError, "451") {
+		t.Fatalf("deferred message: status %s, attempts %d, last_error %q", s.Status, s.Attempts, s.LastError)
+	}
+	r.mu.Lock()
+	r.deferRcpt = nil
+	r.mu.Unlock()
+	if err := w.Work(ctx, batchJob(batch, 2, 25)); err != nil {
+		t.Fatalf("retry: %v", err)
+	}
+	if got := strings.Join(recipients(r), " "); got != "b@example.net c@example.net full@example.net" {
+		t.Fatalf("relay received for %q", got)
+	}
+}
+
+// A message whose attachment cannot be drawn waits alone too, and is
+// marked failed, not left queued, when no attempt is left.
+func TestBatchUndrawableAttachmentWaitsAlone(t *testing.T) {
+	ctx := context.Background()
+	d := dbtest.Open(t)
+	clk := clock.NewManual(start)
+	o := newOutbox(t, d, insertOnly(t, d), clk)
+	r := startRelay(t, "127.0.0.1:0")
+	w := mail.NewWorker(d, smtpSender(t, r), clk, nil).Batches() // no renderer for "invoice"
+	bad := plainMessage("a@example.net")
+	bad.Attachments = []mail.Attachment{{Filename: "x.pdf", ContentType: "application/pdf", Source: "invoice:inv_1"}}
+	badID := enqueue(t, d, o, bad)
+	okID := enqueue(t, d, o, plainMessage("b@example.net"))
+	if _, err := o.DispatchPending(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var batch string
+	if err := d.Read.QueryRowContext(ctx, `SELECT batch FROM outgoing_mail WHERE id = $1`, badID).Scan(&batch); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Work(ctx, batchJob(batch, 1, 25)); err == nil {
+		t.Fatal("Work succeeded with a message it could not draw")
+	}
+	if s := get(t, o, okID); s.Status != mail.Sent {
+		t.Fatalf("the message after the undrawable one: %s", s.Status)
+	}
+	if s := get(t, o, badID); s.Status != mail.Queued || s.Attempts != 1 || !strings.Contains(s.LastError, "renderer") {
+		t.Fatalf("undrawable message: status %s, attempts %d, last_error %q", s.Status, s.Attempts, s.LastError)
+	}
+	if err := w.Work(ctx, batchJob(batch, 25, 25)); err == nil {
+		t.Fatal("the last attempt succeeded with a message it could not draw")
+	}
+	if s := get(t, o, badID); s.Status != mail.Failed {
+		t.Fatalf("undrawable message after the last attempt: %s", s.Status)
+	}
+}
+
+// cancellingSender ends the attempt's context at the first message, as
+// River's job timeout does.
+type cancellingSender struct{ cancel context.CancelFunc }
+
+func (c cancellingSender) Send(ctx context.Context, m mail.Stored) error {
+	c.cancel()
+	return ctx.Err()
+}
+
+// A last attempt that runs out of time leaves nothing queued: what it did
+// not get to is marked failed, for someone to see.
+func TestBatchLastAttemptOutOfTimeFailsTheRest(t *testing.T) {
+	d := dbtest.Open(t)
+	clk := clock.NewManual(start)
+	o := newOutbox(t, d, insertOnly(t, d), clk)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	w := mail.NewWorker(d, cancellingSender{cancel}, clk, nil).Batches()
+	ids, batch := queueBatch(t, d, o, "a@example.net", "b@example.net", "c@example.net")
+
+	if err := w.Work(ctx, batchJob(batch, 25, 25)); err == nil || !strings.Contains(err.Error(), "3 of 3") {
+		t.Fatalf("Work = %v, want all three counted", err)
+	}
+	for _, id := range ids {
+		if s := get(t, o, id); s.Status != mail.Failed || s.LastError == "" {
+			t.Errorf("%s after the last attempt: status %s, last_error %q", id, s.Status, s.LastError)
+		}
+	}
+}
+
+// droppingRelay speaks just enough SMTP to take messages, and hangs up
+// right after accepting each one: what the client says next (the RSET that
+// readies the next message, or QUIT) fails. It counts what it accepted.
+func droppingRelay(t *testing.T) (int, *atomic.Int64) {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	var accepted atomic.Int64
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				in := bufio.NewReader(c)
+				fmt.Fprint(c, "220 fake ESMTP\r\n")
+				for {
+					line, err := in.ReadString('\n')
+					if err != nil {
+						return
+					}
+					switch cmd := strings.ToUpper(strings.TrimSpace(line)); {
+					case strings.HasPrefix(cmd, "EHLO"), strings.HasPrefix(cmd, "HELO"):
+						fmt.Fprint(c, "250 fake\r\n")
+					case cmd == "DATA":
+						fmt.Fprint(c, "354 go on\r\n")
+						for {
+							l, err := in.ReadString('\n')
+							if err != nil {
+								return
+							}
+							if l == ".\r\n" {
+								break
+							}
+						}
+						accepted.Add(1)
+						fmt.Fprint(c, "250 queued\r\n")
+						return // hang up once the message is taken
+					case cmd == "QUIT":
+						fmt.Fprint(c, "221 bye\r\n")
+						return
+					default: // MAIL, RCPT, NOOP, RSET
+						fmt.Fprint(c, "250 ok\r\n")
+					}
+				}
+			}()
+		}
+	}()
+	return l.Addr().(*net.TCPAddr).Port, &accepted
+}
+
+// A relay that accepted a message and then dropped the connection took
+// the message: it is marked sent and never sent again, by a batch's
+// session or by the one-message path.
+func TestAcceptedThenDroppedCountsAsSent(t *testing.T) {
+	ctx := context.Background()
+	d := dbtest.Open(t)
+	clk := clock.NewManual(start)
+	o := newOutbox(t, d, insertOnly(t, d), clk)
+	port, accepted := droppingRelay(t)
+	s, err := mail.NewSMTPSender(mail.SMTPConfig{Host: "127.0.0.1", Port: port, TLS: mail.TLSNone, Timeout: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids, batch := queueBatch(t, d, o, "a@example.net", "b@example.net")
+	w := mail.NewWorker(d, s, clk, nil)
+	for attempt := 1; attempt <= 2; attempt++ {
+		if err := w.Batches().Work(ctx, batchJob(batch, attempt, 25)); err != nil {
+			t.Fatalf("attempt %d: %v", attempt, err)
+		}
+	}
+	if n := accepted.Load(); n != 2 {
+		t.Fatalf("relay accepted %d messages for 2 queued", n)
+	}
+	for _, id := range ids {
+		if m := get(t, o, id); m.Status != mail.Sent || m.Attempts != 1 {
+			t.Errorf("%s: status %s, attempts %d, last_error %q", id, m.Status, m.Attempts, m.LastError)
+		}
+	}
+	one := enqueue(t, d, o, plainMessage("c@example.net"))
+	for attempt := 1; attempt <= 2; attempt++ {
+		if err := w.Work(ctx, job(one, attempt, 25)); err != nil {
+			t.Fatalf("one message, attempt %d: %v", attempt, err)
+		}
+	}
+	if n := accepted.Load(); n != 3 {
+		t.Fatalf("relay accepted %d messages for 3 queued", n)
+	}
+}
+
+// A batch whose job is gone (cancelled by hand, given up after a crash)
+// gives its messages back to the dispatcher, once they are old enough that
+// the job cannot be on its way; a batch whose job waits keeps them.
+func TestOrphanBatchIsDispatchedAgain(t *testing.T) {
+	ctx := context.Background()
+	d := dbtest.Open(t)
+	clk := clock.NewManual(start)
+	o := newOutbox(t, d, insertOnly(t, d), clk)
+	ids, batch := queueBatch(t, d, o, "a@example.net", "b@example.net")
+	kept := queueAnotherBatch(t, d, o, batch, "c@example.net")
+
+	clk.Advance(time.Hour)
+	if n, err := o.RequeueOrphans(ctx); err != nil || n != 0 {
+		t.Fatalf("RequeueOrphans with every job waiting = %d, %v", n, err)
+	}
+	if _, err := d.Write.ExecContext(ctx, `DELETE FROM river_job WHERE `+batchArg(d)+` = $1`, batch); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := o.RequeueOrphans(ctx); err != nil || n != 2 {
+		t.Fatalf("RequeueOrphans after the job went = %d, %v; want its 2 messages", n, err)
+	}
+	if n, err := o.DispatchPending(ctx); err != nil || n != 2 {
+		t.Fatalf("DispatchPending = %d, %v", n, err)
+	}
+	var again string
+	if err := d.Read.QueryRowContext(ctx, `SELECT batch FROM outgoing_mail WHERE id = $1`, ids[0]).Scan(&again); err != nil || again == batch || again == "" {
+		t.Fatalf("new batch %q (%v), old %q", again, err, batch)
+	}
+	var jobs int
+	if err := d.Read.QueryRowContext(ctx, `SELECT COUNT(*) FROM river_job WHERE `+batchArg(d)+` = $1`, again).Scan(&jobs); err != nil || jobs != 1 {
+		t.Fatalf("%d jobs for the new batch (%v)", jobs, err)
+	}
+	var still string
+	if err := d.Read.QueryRowContext(ctx, `SELECT batch FROM outgoing_mail WHERE id = $1`, kept).Scan(&still); err != nil || still == again || still == batch {
+		t.Fatalf("the other batch's message moved: %q (%v)", still, err)
+	}
+}
+
+// queueAnotherBatch queues a message to addr and dispatches it, in a batch
+// of its own (not first's), and returns its id.
+func queueAnotherBatch(t *testing.T, d *db.DB, o *mail.Outbox, first, addr string) string {
+	t.Helper()
+	id := enqueue(t, d, o, plainMessage(addr))
+	if n, err := o.DispatchPending(context.Background()); err != nil || n != 1 {
+		t.Fatalf("DispatchPending = %d, %v", n, err)
+	}
+	var batch string
+	if err := d.Read.QueryRowContext(context.Background(), `SELECT batch FROM outgoing_mail WHERE id = $1`, id).Scan(&batch); err != nil || batch == first {
+		t.Fatalf("batch %q, %v", batch, err)
+	}
+	return id
+}
+
+func batchArg(d *db.DB) string {
+	if d.Engine == db.Postgres {
+		return `args->>'batch'`
+	}
+	return `json_extract(args, '$.batch')`
 }

@@ -43,14 +43,61 @@ func (o *Outbox) Wake() { o.wake.Wake() }
 // nodes) take different messages, and a crash before the commit leaves them
 // for the next pass. A database error is logged and the messages wait for
 // the next pass.
+//
+// Every orphanCheck it also gives their messages back to the dispatcher
+// when a batch's job is gone (RequeueOrphans).
 func (o *Outbox) Dispatch(ctx context.Context, sweep time.Duration, log *slog.Logger) {
 	if sweep <= 0 {
 		sweep = DefaultSweep
 	}
+	var checked time.Time
 	o.wake.Loop(ctx, sweep, log, "mail dispatch", func(ctx context.Context) error {
+		if time.Since(checked) >= orphanCheck {
+			checked = time.Now()
+			if n, err := o.RequeueOrphans(ctx); err != nil {
+				return err
+			} else if n > 0 && log != nil {
+				log.Warn("mail batches without a job: their messages are dispatched again", "messages", n)
+			}
+		}
 		_, err := o.DispatchPending(ctx)
 		return err
 	})
+}
+
+// orphanCheck is how often Dispatch looks for batches whose job is gone,
+// and orphanAge how old their messages must be: a batch's job is inserted
+// in the transaction that makes the batch, so a younger one cannot lack it.
+const (
+	orphanCheck = 10 * time.Minute
+	orphanAge   = 10 * time.Minute
+)
+
+// RequeueOrphans gives back to the dispatcher the messages still queued in
+// a batch that has no job left to run them: one cancelled by hand, or given
+// up by River after a crash during its last attempt. Left alone they would
+// stay queued for ever, neither sent nor reported. It returns how many
+// messages it gave back.
+func (o *Outbox) RequeueOrphans(ctx context.Context) (int64, error) {
+	batchOf := `json_extract(args, '$.batch')` // SQLite keeps River's args as binary JSON
+	if o.db.Engine == db.Postgres {
+		batchOf = `args->>'batch'`
+	}
+	res, err := o.db.Exec(ctx, `UPDATE outgoing_mail SET dispatched = FALSE, batch = NULL
+		WHERE status = 'queued' AND batch IN (
+			SELECT batch FROM outgoing_mail WHERE status = 'queued' AND batch IS NOT NULL AND created_at < $1
+			EXCEPT
+			SELECT `+batchOf+` FROM river_job WHERE kind = 'mail.send_batch'
+				AND state IN ('available', 'pending', 'retryable', 'running', 'scheduled'))`,
+		o.clock.Now().Add(-orphanAge))
+	if err != nil {
+		return 0, fmt.Errorf("mail: batches without a job: %w", err)
+	}
+	n, _ := res.RowsAffected()
+	if n > 0 {
+		o.Wake()
+	}
+	return n, nil
 }
 
 // DispatchPending inserts the jobs of every message queued and not yet

@@ -28,9 +28,8 @@ type SessionSender interface {
 	Session(ctx context.Context) (Session, error)
 }
 
-// Session is an open connection to the relay. After a Send error other
-// than a refusal of that message, the connection may be broken: close it
-// and open another.
+// Session is a connection to the relay kept for several messages; it
+// connects again by itself when it loses the connection.
 type Session interface {
 	Send(ctx context.Context, m Stored) error
 	Close() error
@@ -193,13 +192,16 @@ func (s *SMTPSender) client() (*gomail.Client, error) {
 func (s *SMTPSender) Send(ctx context.Context, m Stored) error {
 	msg, err := compose(m)
 	if err != nil {
-		return err
+		return &messageError{err}
 	}
 	c, err := s.client()
 	if err != nil {
 		return err
 	}
-	if err := c.DialAndSendWithContext(ctx, msg); err != nil {
+	// A failure after the relay took the message (the RSET or QUIT that
+	// follow) is not a failure to send it: reporting one would send it
+	// again.
+	if err := c.DialAndSendWithContext(ctx, msg); err != nil && !msg.IsDelivered() {
 		return fmt.Errorf("smtp %s:%d: %w", s.cfg.Host, s.cfg.Port, err)
 	}
 	return nil
@@ -208,38 +210,106 @@ func (s *SMTPSender) Send(ctx context.Context, m Stored) error {
 // Session connects to the relay (TLS and authentication as configured)
 // for several messages.
 func (s *SMTPSender) Session(ctx context.Context) (Session, error) {
-	c, err := s.client()
-	if err != nil {
+	ss := &smtpSession{s: s}
+	if err := ss.connect(ctx); err != nil {
 		return nil, err
 	}
-	if err := c.DialWithContext(ctx); err != nil {
-		return nil, fmt.Errorf("smtp %s:%d: %w", s.cfg.Host, s.cfg.Port, err)
-	}
-	return &smtpSession{c: c, s: s}, nil
+	return ss, nil
 }
 
+// smtpSession keeps one connection for a batch, and connects again after
+// losing it.
 type smtpSession struct {
-	c *gomail.Client
 	s *SMTPSender
+	c *gomail.Client // nil once the connection is closed or given up
 }
 
-// Send delivers m on the session's connection. A refused recipient leaves
-// the connection usable (the client resets the transaction).
-func (ss *smtpSession) Send(ctx context.Context, m Stored) error {
-	msg, err := compose(m)
+func (ss *smtpSession) connect(ctx context.Context) error {
+	c, err := ss.s.client()
 	if err != nil {
 		return err
 	}
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	if err := ss.c.Send(msg); err != nil {
+	if err := c.DialWithContext(ctx); err != nil {
 		return fmt.Errorf("smtp %s:%d: %w", ss.s.cfg.Host, ss.s.cfg.Port, err)
 	}
+	ss.c = c
 	return nil
 }
 
-func (ss *smtpSession) Close() error { return ss.c.Close() }
+func (ss *smtpSession) drop() {
+	if ss.c != nil {
+		ss.c.Close()
+		ss.c = nil
+	}
+}
+
+// Send delivers m on the session's connection, connecting again if the
+// last one was given up. A reused connection found dead before anything
+// was sent (the relay closed it while it was idle) is replaced at once and
+// m sent on the new one. After any failure but a refusal of m itself the
+// connection is given up; after a failure that came once the relay took m
+// (the RSET that readies the next message), m counts as sent.
+func (ss *smtpSession) Send(ctx context.Context, m Stored) error {
+	msg, err := compose(m)
+	if err != nil {
+		return &messageError{err}
+	}
+	for reconnected := false; ; reconnected = true {
+		fresh := ss.c == nil
+		if fresh {
+			if err := ss.connect(ctx); err != nil {
+				return err
+			}
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		err := ss.c.Send(msg)
+		switch {
+		case err == nil:
+			return nil
+		case msg.IsDelivered():
+			ss.drop()
+			return nil
+		}
+		var se *gomail.SendError
+		if !fresh && !reconnected && errors.As(err, &se) && se.Reason == gomail.ErrConnCheck {
+			ss.drop()
+			continue
+		}
+		if !messageFailure(err) {
+			ss.drop()
+		}
+		return fmt.Errorf("smtp %s:%d: %w", ss.s.cfg.Host, ss.s.cfg.Port, err)
+	}
+}
+
+func (ss *smtpSession) Close() error {
+	ss.drop()
+	return nil
+}
+
+// messageError is a message that could not be made ready to send (composed,
+// its attachment drawn): a failure of that message, not of the relay.
+type messageError struct{ err error }
+
+func (e *messageError) Error() string { return e.err.Error() }
+func (e *messageError) Unwrap() error { return e.err }
+
+// messageFailure reports whether a send failed because of the message
+// itself (a recipient or its content refused, for now or for good; it
+// could not be made ready), so that the next message of a batch may well
+// go. Anything else (the relay unreachable, refusing the connection, the
+// sender or the password; a connection lost) would meet the next message
+// too.
+func messageFailure(err error) bool {
+	var me *messageError
+	if errors.As(err, &me) {
+		return true
+	}
+	var se *gomail.SendError
+	return errors.As(err, &se) && (se.Reason == gomail.ErrSMTPRcptTo || se.Reason == gomail.ErrSMTPDataClose)
+}
 
 // permanent reports whether a send failed for a reason that retrying cannot
 // change: the relay refused the recipient or the content with a 5xx reply.

@@ -41,6 +41,7 @@ type relay struct {
 	// Set before start.
 	user, pass string               // require AUTH PLAIN with these
 	rejectRcpt func(to string) bool // answer 550 to these RCPTs
+	deferRcpt  func(to string) bool // answer 451 (try later) to these RCPTs
 
 	connections atomic.Int64 // SMTP sessions opened (again after STARTTLS)
 
@@ -61,6 +62,11 @@ func withTLS(cfg *tls.Config) relayOption {
 
 func rejectingRecipients() relayOption {
 	return func(r *relay) { r.rejectRcpt = func(string) bool { return true } }
+}
+
+// deferring answers 451 (try again later) to RCPT TO addr only.
+func deferring(addr string) relayOption {
+	return func(r *relay) { r.deferRcpt = func(to string) bool { return to == addr } }
 }
 
 // rejecting answers 550 to RCPT TO addr only.
@@ -165,6 +171,12 @@ func (s *session) Mail(from string, _ *smtp.MailOptions) error {
 }
 
 func (s *session) Rcpt(to string, _ *smtp.RcptOptions) error {
+	s.r.mu.Lock()
+	deferTo := s.r.deferRcpt
+	s.r.mu.Unlock()
+	if deferTo != nil && deferTo(to) {
+		return &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 2, 2}, Message: "mailbox full, try later"}
+	}
 	if s.r.rejectRcpt != nil && s.r.rejectRcpt(to) {
 		return &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 1, 1}, Message: "no such mailbox"}
 	}

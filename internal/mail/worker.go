@@ -117,24 +117,26 @@ type sendResult struct {
 // sendOne sends the stored message msgID if it is still queued and records
 // the outcome on its row: sent, or one more failed attempt (failed for good
 // when the relay refused it for good or when last says no attempt
-// follows). err is a failure to read, draw or record, after which the
-// message is left as it was, for the next attempt.
+// follows); an attachment that cannot be drawn is a failed attempt too.
+// err is a failure to read or record, after which the message is left as
+// it was, for the next attempt; it names no message (River keeps it).
 func (w *Worker) sendOne(ctx context.Context, send func(context.Context, Stored) error, msgID string, attempt int, last bool) (sendResult, error) {
 	m, err := get(ctx, w.db.Read, msgID)
 	if errors.Is(err, ErrNotFound) {
 		return sendResult{gone: true}, nil
 	}
 	if err != nil {
-		return sendResult{}, err
+		return sendResult{}, fmt.Errorf("read the message: %w", err)
 	}
 	if m.Status != Queued {
 		return sendResult{}, nil
 	}
+	var sendErr error
 	if err := w.render(ctx, &m); err != nil {
-		return sendResult{}, err
+		sendErr = &messageError{err}
+	} else {
+		sendErr = send(ctx, m)
 	}
-
-	sendErr := send(ctx, m)
 
 	// Record the outcome even if the job's context ended meanwhile: a
 	// message the relay accepted must be marked sent, or it goes out twice.
@@ -144,7 +146,7 @@ func (w *Worker) sendOne(ctx context.Context, send func(context.Context, Stored)
 		_, err := w.db.Exec(rctx, `UPDATE outgoing_mail SET status = 'sent', sent_at = $1, attempts = attempts + 1
 			WHERE id = $2 AND status = 'queued'`, w.clock.Now(), m.ID)
 		if err != nil {
-			return sendResult{}, fmt.Errorf("mark mail %s sent: %w", m.ID, err)
+			return sendResult{}, fmt.Errorf("mark the message sent: %w", err)
 		}
 		return sendResult{}, nil
 	}
@@ -191,71 +193,109 @@ type BatchWorker struct {
 func (w *Worker) Batches() *BatchWorker { return &BatchWorker{w: w} }
 
 // Work sends the batch's messages still queued, in the order they were
-// queued. A message the relay refuses for good is marked failed and the
-// others go on. Any other failure (the relay down or busy) would meet the
-// rest of the batch too: the attempt stops there and River retries the
-// batch later, sending only what is still queued. On the last attempt every
-// message still queued gets its try, and those that fail are marked failed.
-// The errors returned name messages, never the relay's reply, which is on
-// the message (last_error) and may quote an address.
+// queued, over one connection. A message refused for good is marked
+// failed; one refused for now (a full mailbox, greylisting) or that could
+// not be drawn keeps its place for the next attempt, and the others go on.
+// A failure of the relay or the connection would meet the rest of the
+// batch too: the attempt stops there. Either way River retries the batch
+// later and only what is still queued is sent. On the last attempt every
+// message still queued gets its try and whatever is left is marked failed,
+// even when the attempt ran out of time. The errors returned, which River
+// keeps, name the batch and positions in it, never a message, an address
+// or the relay's reply (those are on the message's row).
 func (b *BatchWorker) Work(ctx context.Context, job *river.Job[SendBatchArgs]) error {
-	ids, err := b.w.queuedInBatch(ctx, job.Args.Batch)
+	batch := job.Args.Batch
+	ids, err := b.w.queuedInBatch(ctx, batch)
 	if err != nil {
 		return err
 	}
 	last := job.Attempt >= job.MaxAttempts
 	send := b.w.sender.Send
 	if ss, ok := b.w.sender.(SessionSender); ok && len(ids) > 1 {
-		conn := &sessionConn{open: ss.Session}
+		conn := &lazySession{open: ss.Session}
 		defer conn.close()
 		send = conn.send
 	}
-	var unsent []string
-	for _, id := range ids {
-		r, err := b.w.sendOne(ctx, send, id, job.Attempt, last)
-		if err != nil && !last {
-			return fmt.Errorf("mail batch %s: %w", job.Args.Batch, err)
+	again := 0
+	for i, id := range ids {
+		if ctx.Err() != nil {
+			again += len(ids) - i
+			break
 		}
-		if err != nil || r.failure != nil && !r.permanent {
+		r, err := b.w.sendOne(ctx, send, id, job.Attempt, last)
+		switch {
+		case err != nil:
 			if !last {
-				return fmt.Errorf("mail batch %s: %s not sent on attempt %d (the relay's reply is on the message)", job.Args.Batch, id, job.Attempt)
+				return fmt.Errorf("mail batch %s: message %d of %d: %w", batch, i+1, len(ids), err)
 			}
-			unsent = append(unsent, id)
+			again++
+		case r.failure == nil || r.permanent:
+		case !messageFailure(r.failure) && !last:
+			return fmt.Errorf("mail batch %s: message %d of %d not sent, the relay or the connection failed (the reply is on the message)",
+				batch, i+1, len(ids))
+		default:
+			again++
 		}
 	}
-	if len(unsent) > 0 {
-		return fmt.Errorf("mail batch %s: not sent on the last attempt: %s", job.Args.Batch, strings.Join(unsent, ", "))
+	if last {
+		left, err := b.w.failLeftovers(ctx, batch)
+		if err != nil {
+			return err
+		}
+		// again counted those that failed on this attempt (marked failed
+		// as they went) and those not tried: left are among the latter.
+		if again > 0 || left > 0 {
+			return fmt.Errorf("mail batch %s: %d of %d messages not sent on the last attempt", batch, max(again, int(left)), len(ids))
+		}
+		return nil
+	}
+	if again > 0 {
+		return fmt.Errorf("mail batch %s: %d of %d messages to try again", batch, again, len(ids))
 	}
 	return nil
 }
 
-// sessionConn sends a batch's messages over one connection, opened at the
-// first message and opened again after a failure that may have broken it
-// (anything but the relay refusing that message for good).
-type sessionConn struct {
+// failLeftovers marks failed what is still queued in a batch after its last
+// attempt, whatever stopped it (the attempt's time ran out, the database
+// failed for one message): no attempt follows, and a message left queued
+// would never be sent nor reported.
+func (w *Worker) failLeftovers(ctx context.Context, batch string) (int64, error) {
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	res, err := w.db.Exec(rctx, `UPDATE outgoing_mail SET status = 'failed',
+		last_error = CASE WHEN last_error = '' THEN 'not sent: no attempt left' ELSE last_error END
+		WHERE batch = $1 AND status = 'queued'`, batch)
+	if err != nil {
+		return 0, fmt.Errorf("mail batch %s: mark what is left failed: %w", batch, err)
+	}
+	n, _ := res.RowsAffected()
+	if n > 0 {
+		w.log.Warn("mail not sent, no attempt left", "batch", batch, "messages", n)
+	}
+	return n, nil
+}
+
+// lazySession opens the batch's session at its first message: a batch
+// whose messages were all sent meanwhile connects to nothing.
+type lazySession struct {
 	open func(context.Context) (Session, error)
 	s    Session
 }
 
-func (c *sessionConn) send(ctx context.Context, m Stored) error {
-	if c.s == nil {
-		s, err := c.open(ctx)
+func (l *lazySession) send(ctx context.Context, m Stored) error {
+	if l.s == nil {
+		s, err := l.open(ctx)
 		if err != nil {
 			return err
 		}
-		c.s = s
+		l.s = s
 	}
-	err := c.s.Send(ctx, m)
-	if err != nil && !permanent(err) {
-		c.close()
-	}
-	return err
+	return l.s.Send(ctx, m)
 }
 
-func (c *sessionConn) close() {
-	if c.s != nil {
-		c.s.Close()
-		c.s = nil
+func (l *lazySession) close() {
+	if l.s != nil {
+		l.s.Close()
 	}
 }
 

@@ -128,13 +128,9 @@ func New(d *db.DB, c clock.Clock, messages *locale.Catalog) *Service {
 // Settings returns the store's settings (cached briefly).
 func (s *Service) Settings(ctx context.Context) (Settings, error) {
 	now := s.clock.Now()
-	s.mu.Lock()
-	if s.settings != nil && now.Sub(s.settAt) < cacheTTL && !now.Before(s.settAt) {
-		st := *s.settings
-		s.mu.Unlock()
+	if st, ok := s.cachedSettings(now); ok {
 		return st, nil
 	}
-	s.mu.Unlock()
 	st, err := readSettings(ctx, s.db.Read)
 	if err != nil {
 		return Settings{}, err
@@ -143,6 +139,16 @@ func (s *Service) Settings(ctx context.Context) (Settings, error) {
 	s.settings, s.settAt = &st, now
 	s.mu.Unlock()
 	return st, nil
+}
+
+// cachedSettings returns the settings read less than cacheTTL ago.
+func (s *Service) cachedSettings(now time.Time) (Settings, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.settings != nil && now.Sub(s.settAt) < cacheTTL && !now.Before(s.settAt) {
+		return *s.settings, true
+	}
+	return Settings{}, false
 }
 
 func readSettings(ctx context.Context, q db.Querier) (Settings, error) {
@@ -264,11 +270,17 @@ func settingsAudit(st Settings) map[string]any {
 // (an API client that did not say) takes the store's default. While the
 // feature is off nobody is asked, so an order placed then is never shown.
 // The settings are the ones the checkout page was drawn with (Settings'
-// cache), not read again inside the checkout's transaction.
+// cache) when they are still fresh, so that a checkout does not read them
+// again; otherwise they are read in tx, never through another connection
+// (on PostgreSQL, checkouts holding every connection of the pool would
+// wait for one another).
 func (s *Service) RecordChoiceTx(ctx context.Context, tx *sql.Tx, orderID string, optOut *bool) error {
-	st, err := s.Settings(ctx)
-	if err != nil {
-		return err
+	st, ok := s.cachedSettings(s.clock.Now())
+	if !ok {
+		var err error
+		if st, err = readSettings(ctx, tx); err != nil {
+			return err
+		}
 	}
 	out := !st.Enabled || st.DefaultOptOut
 	if optOut != nil {
