@@ -34,3 +34,19 @@ func ExecEach(ctx context.Context, q Querier, queries []string, args ...any) err
 	}
 	return nil
 }
+
+// Values scans the current row of rows into one value per column, of
+// whatever type the driver gives (int64, float64, bool, []byte, string,
+// time.Time or nil), for code that reads rows it knows nothing of: a data
+// export, a query plan.
+func Values(rows interface{ Scan(...any) error }, columns int) ([]any, error) {
+	vals := make([]any, columns)
+	ptrs := make([]any, columns)
+	for i := range vals {
+		ptrs[i] = &vals[i]
+	}
+	if err := rows.Scan(ptrs...); err != nil {
+		return nil, err
+	}
+	return vals, nil
+}

@@ -365,12 +365,8 @@ func scanTables(t *testing.T, d *db.DB, needles []string) []hit {
 		}
 		cols, _ := rows.Columns()
 		for rows.Next() {
-			vals := make([]any, len(cols))
-			ptrs := make([]any, len(cols))
-			for i := range vals {
-				ptrs[i] = &vals[i]
-			}
-			if err := rows.Scan(ptrs...); err != nil {
+			vals, err := db.Values(rows, len(cols))
+			if err != nil {
 				t.Fatalf("%s: %v", table, err)
 			}
 			for i, v := range vals {

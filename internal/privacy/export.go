@@ -187,12 +187,8 @@ func records(ctx context.Context, q db.Querier, query string, args ...any) ([]Re
 	}
 	var out []Record
 	for rows.Next() {
-		vals := make([]any, len(cols))
-		ptrs := make([]any, len(cols))
-		for i := range vals {
-			ptrs[i] = &vals[i]
-		}
-		if err := rows.Scan(ptrs...); err != nil {
+		vals, err := db.Values(rows, len(cols))
+		if err != nil {
 			return nil, fmt.Errorf("privacy: export: %w", err)
 		}
 		r := Record{}

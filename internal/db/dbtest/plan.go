@@ -40,12 +40,8 @@ func Plan(t testing.TB, d *db.DB, query string, args ...any) []string {
 	}
 	var plan []string
 	for rows.Next() {
-		vals := make([]any, len(cols))
-		ptrs := make([]any, len(cols))
-		for i := range vals {
-			ptrs[i] = &vals[i]
-		}
-		if err := rows.Scan(ptrs...); err != nil {
+		vals, err := db.Values(rows, len(cols))
+		if err != nil {
 			t.Fatal(err)
 		}
 		// The detail is the last column on both engines.
