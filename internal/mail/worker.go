@@ -238,14 +238,13 @@ func (b *BatchWorker) Work(ctx context.Context, job *river.Job[SendBatchArgs]) e
 		}
 	}
 	if last {
-		left, err := b.w.failLeftovers(ctx, batch)
-		if err != nil {
+		// Those that failed on this attempt were marked failed as they
+		// went; what it did not get to is marked now.
+		if err := b.w.failLeftovers(ctx, batch); err != nil {
 			return err
 		}
-		// again counted those that failed on this attempt (marked failed
-		// as they went) and those not tried: left are among the latter.
-		if again > 0 || left > 0 {
-			return fmt.Errorf("mail batch %s: %d of %d messages not sent on the last attempt", batch, max(again, int(left)), len(ids))
+		if again > 0 {
+			return fmt.Errorf("mail batch %s: %d of %d messages not sent on the last attempt", batch, again, len(ids))
 		}
 		return nil
 	}
@@ -259,20 +258,19 @@ func (b *BatchWorker) Work(ctx context.Context, job *river.Job[SendBatchArgs]) e
 // attempt, whatever stopped it (the attempt's time ran out, the database
 // failed for one message): no attempt follows, and a message left queued
 // would never be sent nor reported.
-func (w *Worker) failLeftovers(ctx context.Context, batch string) (int64, error) {
+func (w *Worker) failLeftovers(ctx context.Context, batch string) error {
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancel()
 	res, err := w.db.Exec(rctx, `UPDATE outgoing_mail SET status = 'failed',
 		last_error = CASE WHEN last_error = '' THEN 'not sent: no attempt left' ELSE last_error END
 		WHERE batch = $1 AND status = 'queued'`, batch)
 	if err != nil {
-		return 0, fmt.Errorf("mail batch %s: mark what is left failed: %w", batch, err)
+		return fmt.Errorf("mail batch %s: mark what is left failed: %w", batch, err)
 	}
-	n, _ := res.RowsAffected()
-	if n > 0 {
+	if n, _ := res.RowsAffected(); n > 0 {
 		w.log.Warn("mail not sent, no attempt left", "batch", batch, "messages", n)
 	}
-	return n, nil
+	return nil
 }
 
 // lazySession opens the batch's session at its first message: a batch
