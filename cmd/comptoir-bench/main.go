@@ -73,7 +73,7 @@ type config struct {
 
 // durations per scale: long enough to be steady, short enough that
 // SCALE=small finishes in under three minutes.
-var defaultDuration = map[string]time.Duration{"tiny": 3 * time.Second, "small": 3500 * time.Millisecond, "medium": 10 * time.Second, "full": 20 * time.Second}
+var defaultDuration = map[string]time.Duration{"tiny": 3 * time.Second, "small": 3 * time.Second, "medium": 10 * time.Second, "full": 20 * time.Second}
 
 func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs := flag.NewFlagSet("comptoir-bench", flag.ContinueOnError)
@@ -81,7 +81,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	c := &config{}
 	scale := fs.String("scale", "full", "dataset size: tiny, small, medium, full, or customers=N,orders=N,...")
 	engines := fs.String("engines", "sqlite,postgres", "engines to measure, in order")
-	fs.DurationVar(&c.duration, "duration", 0, "measured time per scenario (default by scale: tiny 3s, small 3.5s, medium 10s, full 20s)")
+	fs.DurationVar(&c.duration, "duration", 0, "measured time per scenario (default by scale: tiny 3s, small 3s, medium 10s, full 20s)")
 	fs.DurationVar(&c.warmup, "warmup", -1, "unmeasured warm-up per scenario (default a quarter of --duration, at most 2s)")
 	fs.IntVar(&c.concurrency, "concurrency", 16, "concurrent clients for throughput scenarios (and the PostgreSQL insert baseline)")
 	fs.IntVar(&c.latencyConc, "latency-concurrency", 4, "concurrent clients for the latency scenarios (order lists, queue)")
