@@ -283,9 +283,11 @@ func TestBatchLastAttemptOutOfTimeFailsTheRest(t *testing.T) {
 }
 
 // droppingRelay speaks just enough SMTP to take messages, and hangs up
-// right after accepting each one: what the client says next (the RSET that
-// readies the next message, or QUIT) fails. It counts what it accepted.
-func droppingRelay(t *testing.T) (int, *atomic.Int64) {
+// right after accepting each one, so that what the client says next (the
+// RSET that readies the next message, or QUIT) fails; or, with afterReset,
+// once it has answered that RSET, as a relay closing an idle connection
+// does. It counts what it accepted.
+func droppingRelay(t *testing.T, afterReset bool) (int, *atomic.Int64) {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -303,6 +305,7 @@ func droppingRelay(t *testing.T) (int, *atomic.Int64) {
 				defer c.Close()
 				in := bufio.NewReader(c)
 				fmt.Fprint(c, "220 fake ESMTP\r\n")
+				took := false
 				for {
 					line, err := in.ReadString('\n')
 					if err != nil {
@@ -324,7 +327,13 @@ func droppingRelay(t *testing.T) (int, *atomic.Int64) {
 						}
 						accepted.Add(1)
 						fmt.Fprint(c, "250 queued\r\n")
-						return // hang up once the message is taken
+						if !afterReset {
+							return // hang up once the message is taken
+						}
+						took = true
+					case cmd == "RSET" && took:
+						fmt.Fprint(c, "250 ok\r\n")
+						return // hang up on an idle connection
 					case cmd == "QUIT":
 						fmt.Fprint(c, "221 bye\r\n")
 						return
@@ -346,7 +355,7 @@ func TestAcceptedThenDroppedCountsAsSent(t *testing.T) {
 	d := dbtest.Open(t)
 	clk := clock.NewManual(start)
 	o := newOutbox(t, d, insertOnly(t, d), clk)
-	port, accepted := droppingRelay(t)
+	port, accepted := droppingRelay(t, false)
 	s, err := mail.NewSMTPSender(mail.SMTPConfig{Host: "127.0.0.1", Port: port, TLS: mail.TLSNone, Timeout: 5 * time.Second})
 	if err != nil {
 		t.Fatal(err)
@@ -435,4 +444,31 @@ func batchArg(d *db.DB) string {
 		return `args->>'batch'`
 	}
 	return `json_extract(args, '$.batch')`
+}
+
+// A batch's connection that the relay closed while idle is found dead
+// before the next message is sent: the session connects again and sends
+// it at once, in the same attempt, once.
+func TestBatchReconnectsAfterAnIdleHangUp(t *testing.T) {
+	ctx := context.Background()
+	d := dbtest.Open(t)
+	clk := clock.NewManual(start)
+	o := newOutbox(t, d, insertOnly(t, d), clk)
+	port, accepted := droppingRelay(t, true)
+	s, err := mail.NewSMTPSender(mail.SMTPConfig{Host: "127.0.0.1", Port: port, TLS: mail.TLSNone, Timeout: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids, batch := queueBatch(t, d, o, "a@example.net", "b@example.net", "c@example.net")
+	if err := mail.NewWorker(d, s, clk, nil).Batches().Work(ctx, batchJob(batch, 1, 25)); err != nil {
+		t.Fatalf("Work: %v", err)
+	}
+	if n := accepted.Load(); n != 3 {
+		t.Fatalf("relay accepted %d messages for 3 queued", n)
+	}
+	for _, id := range ids {
+		if m := get(t, o, id); m.Status != mail.Sent || m.Attempts != 1 {
+			t.Errorf("%s: status %s, attempts %d, last_error %q", id, m.Status, m.Attempts, m.LastError)
+		}
+	}
 }
