@@ -110,3 +110,39 @@ func TestGetBySlugDoesNotCacheMisses(t *testing.T) {
 		t.Errorf("after creation, on another node within the second: %v", err)
 	}
 }
+
+// Get (by id, as a checkout reads its lines) answers from the same cache,
+// filled by either key, and follows changes the same way.
+func TestGetByIDCacheFollowsChanges(t *testing.T) {
+	e := setup(t)
+	other := catalog.New(e.db, e.clock)
+	in := validInput(catalog.KindService)
+	p, err := e.svc.Create(e.ctx, admin, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := other.GetBySlug(e.ctx, in.Slug); err != nil { // fills other's cache by slug
+		t.Fatal(err)
+	}
+	// Taken off the database by hand: a cached product is still served.
+	if _, err := e.db.Write.ExecContext(e.ctx, `UPDATE products SET archived_at = $1 WHERE id = $2`, t0, p.ID); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := other.Get(e.ctx, p.ID); err != nil || got.Archived || got.Revision != 1 {
+		t.Fatalf("other node within the second: %+v, %v; want the cached product", got, err)
+	}
+	e.clock.Advance(time.Second)
+	if got, err := other.Get(e.ctx, p.ID); err != nil || !got.Archived {
+		t.Fatalf("other node after a second: archived %v, %v", got.Archived, err)
+	}
+	in.UnitPrice = eur(3000)
+	if _, err := e.svc.Update(e.ctx, admin, p.ID, in); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := e.svc.Get(e.ctx, p.ID); err != nil || got.Revision != 2 || got.UnitPrice != eur(3000) {
+		t.Fatalf("editing node: revision %d at %v, %v", got.Revision, got.UnitPrice, err)
+	}
+	if _, err := e.svc.Get(e.ctx, "prd_unknown"); !errors.Is(err, catalog.ErrNotFound) {
+		t.Fatalf("unknown id: %v", err)
+	}
+}

@@ -203,43 +203,44 @@ func (e *ValidationError) Error() string {
 type Service struct {
 	db    *db.DB
 	clock clock.Clock
-	// bySlug caches GetBySlug for the storefront's product pages, the
-	// busiest read of the store. See GetBySlug.
-	bySlug *gencache.Cache[*slugIndex]
+	// products caches Get and GetBySlug: the storefront's product pages,
+	// the busiest read of the store, and every checkout line. See GetBySlug.
+	products *gencache.Cache[*productIndex]
 }
 
 // New returns the service.
 func New(d *db.DB, c clock.Clock) *Service {
-	return &Service{db: d, clock: c, bySlug: gencache.New(d, c, "catalog", newSlugIndex)}
+	return &Service{db: d, clock: c, products: gencache.New(d, c, "catalog", newProductIndex)}
 }
 
-// maxCachedSlugs bounds the slug cache of a huge catalog; past it, the
+// maxCachedProducts bounds the cache of a huge catalog; past it, the
 // products not yet cached are read from the database every time.
-const maxCachedSlugs = 10_000
+const maxCachedProducts = 10_000
 
-// slugIndex maps slugs to products in their current revision, for one
-// generation of the catalog, filled as pages are asked for. Unknown slugs
-// are not kept, so that made-up URLs cannot grow it.
-type slugIndex struct {
-	products sync.Map // slug → Product
-	n        atomic.Int64
+// productIndex maps ids and slugs to products in their current revision,
+// for one generation of the catalog, filled as they are asked for. Unknown
+// ids and slugs are not kept, so that made-up URLs cannot grow it.
+type productIndex struct {
+	byID, bySlug sync.Map // → Product
+	n            atomic.Int64
 }
 
-func newSlugIndex(int64) *slugIndex { return &slugIndex{} }
+func newProductIndex(int64) *productIndex { return &productIndex{} }
 
-func (x *slugIndex) get(slug string) (Product, bool) {
-	p, ok := x.products.Load(slug)
+func (x *productIndex) get(m *sync.Map, key string) (Product, bool) {
+	p, ok := m.Load(key)
 	if !ok {
 		return Product{}, false
 	}
 	return p.(Product), true
 }
 
-func (x *slugIndex) put(slug string, p Product) {
-	if x.n.Add(1) > maxCachedSlugs {
+func (x *productIndex) put(p Product) {
+	if x.n.Add(1) > maxCachedProducts {
 		return
 	}
-	x.products.Store(slug, p)
+	x.byID.Store(p.ID, p)
+	x.bySlug.Store(p.Slug, p)
 }
 
 // productColumns is what scanProduct reads: the product joined with one of
@@ -279,8 +280,21 @@ func scanProduct(row interface{ Scan(...any) error }) (Product, error) {
 // Get returns the product with its current revision, archived or not (an
 // order page must still show an archived product; the storefront checks
 // Archived before selling it).
+//
+// It answers from the same cache as GetBySlug.
 func (s *Service) Get(ctx context.Context, productID string) (Product, error) {
-	return getProduct(ctx, s.db.Read, productID)
+	idx, err := s.products.Get(ctx)
+	if err != nil {
+		return Product{}, fmt.Errorf("catalog: %w", err)
+	}
+	if p, ok := idx.get(&idx.byID, productID); ok {
+		return p, nil
+	}
+	p, err := getProduct(ctx, s.db.Read, productID)
+	if err == nil {
+		idx.put(p)
+	}
+	return p, err
 }
 
 func getProduct(ctx context.Context, q db.Querier, productID string) (Product, error) {
@@ -295,16 +309,16 @@ func getProduct(ctx context.Context, q db.Querier, productID string) (Product, e
 // (a trigger, see internal/db/gencache). Changes made through this Service
 // are seen at once; changes made by another node within a second.
 func (s *Service) GetBySlug(ctx context.Context, slug string) (Product, error) {
-	idx, err := s.bySlug.Get(ctx)
+	idx, err := s.products.Get(ctx)
 	if err != nil {
 		return Product{}, fmt.Errorf("catalog: %w", err)
 	}
-	if p, ok := idx.get(slug); ok {
+	if p, ok := idx.get(&idx.bySlug, slug); ok {
 		return p, nil
 	}
 	p, err := scanProduct(s.db.Read.QueryRowContext(ctx, `SELECT `+productColumns+currentJoin+` WHERE p.slug = $1`, slug))
 	if err == nil {
-		idx.put(slug, p)
+		idx.put(p)
 	}
 	return p, err
 }
@@ -449,7 +463,7 @@ func (s *Service) Create(ctx context.Context, actor audit.Actor, in ProductInput
 		return err
 	})
 	// Whatever the outcome: a commit whose result was lost may have happened.
-	s.bySlug.Changed()
+	s.products.Changed()
 	if err != nil {
 		return Product{}, err
 	}
@@ -555,7 +569,7 @@ func (s *Service) Update(ctx context.Context, actor audit.Actor, productID strin
 		p, err = getProduct(ctx, tx, productID)
 		return err
 	})
-	s.bySlug.Changed() // whatever the outcome, as in Create
+	s.products.Changed() // whatever the outcome, as in Create
 	if errors.Is(err, errNoChange) {
 		return s.Get(ctx, productID)
 	}
@@ -641,7 +655,7 @@ func (s *Service) setArchived(ctx context.Context, actor audit.Actor, productID 
 		return audit.Record(ctx, tx, audit.Entry{At: now, Actor: actor, SubjectType: "product", SubjectID: productID,
 			Action: action, Before: map[string]bool{"archived": !archive}, After: map[string]bool{"archived": archive}})
 	})
-	s.bySlug.Changed() // whatever the outcome, as in Create
+	s.products.Changed() // whatever the outcome, as in Create
 	return err
 }
 
