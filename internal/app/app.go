@@ -320,7 +320,7 @@ func (a *App) build(ctx context.Context, opts Options) (err error) {
 		Metrics: a.Metrics, Proof: a.Proof, Invoices: a.Invoices, SupportAddress: cfg.SupportAddress,
 		Disputes: a.Disputes, Privacy: a.Privacy,
 		CheckoutOrigin: cfg.StripeCheckoutOrigin, RequireStaffTOTP: cfg.RequireStaffTOTP,
-		TrustedProxies: cfg.TrustedProxyNets,
+		TrustedProxies: cfg.TrustedProxyNets, MetricsToken: cfg.MetricsToken,
 	})
 	return err
 }

@@ -108,6 +108,9 @@ type Config struct {
 	// client. Resolve parses it into TrustedProxyNets; empty trusts nobody.
 	TrustedProxies   string
 	TrustedProxyNets clientaddr.Trusted
+	// MetricsToken, when set, is the bearer token /metrics asks for;
+	// without it /metrics answers only clients on the loopback interface.
+	MetricsToken string
 }
 
 // DefaultStripeCheckoutOrigin is where Stripe serves its Checkout pages.
@@ -148,6 +151,7 @@ func Register(fs *flag.FlagSet) *Config {
 	c.RetainActivity, c.RetainClosedTickets = DefaultRetainActivity, DefaultRetainClosedTickets
 	fs.Var(spanFlag{&c.RetainActivity}, "retain-activity", "how long sessions and download addresses are kept, as 365d, 2y or 720h")
 	fs.Var(spanFlag{&c.RetainClosedTickets}, "retain-closed-tickets", "how long a closed ticket keeps its messages and the customer's details, as 3y or 400d")
+	fs.StringVar(&c.MetricsToken, "metrics-token", "", "bearer token a scraper must send to read /metrics (default: /metrics answers loopback clients only)")
 	fs.StringVar(&c.TrustedProxies, "trusted-proxies", "", "reverse proxies whose X-Forwarded-For gives the client's address: comma-separated CIDRs or addresses, such as 127.0.0.1/32,10.0.0.0/8 (default: trust nobody)")
 	fs.Var(negatedBool{&c.PricesExcludeVAT}, "prices-include-vat", "catalog prices include VAT (false: VAT is added to them) (default true)")
 	return c
@@ -156,7 +160,7 @@ func Register(fs *flag.FlagSet) *Config {
 // secretFlags may also come from a file (COMPTOIR_<NAME>_FILE), so that a
 // password never has to sit in the environment or a process listing.
 var secretFlags = map[string]bool{"database-url": true, "smtp-relay": true, "stripe-secret-key": true, "stripe-webhook-secret": true, "fulfilment-webhook-secret": true,
-	"blob-access-key": true, "blob-secret-key": true, "imap-url": true, "imap-password": true}
+	"blob-access-key": true, "blob-secret-key": true, "imap-url": true, "imap-password": true, "metrics-token": true}
 
 // EnvName is the environment variable that sets a flag.
 func EnvName(flagName string) string {

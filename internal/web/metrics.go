@@ -1,8 +1,11 @@
 package web
 
 import (
+	"crypto/subtle"
+	"net"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -40,6 +43,29 @@ func NewMetrics() *Metrics {
 // Handler serves the metrics.
 func (m *Metrics) Handler() http.Handler {
 	return promhttp.HandlerFor(m.Registry, promhttp.HandlerOpts{})
+}
+
+// metricsAccess keeps the metrics from the public: they tell how busy the
+// store is and how far behind its desk runs. With a token, a scraper must
+// send it as a bearer token (from anywhere); without one, only clients on
+// the loopback interface (a Prometheus or an agent on the same machine)
+// are answered. The client is the one --trusted-proxies works out, so a
+// visitor behind the store's reverse proxy is not taken for a local one.
+func metricsAccess(token string, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if token != "" {
+			got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+			if !ok || subtle.ConstantTimeCompare([]byte(got), []byte(token)) != 1 {
+				w.Header().Set("WWW-Authenticate", `Bearer realm="metrics"`)
+				http.Error(w, "metrics need the bearer token (--metrics-token)", http.StatusUnauthorized)
+				return
+			}
+		} else if ip := net.ParseIP(clientIP(r)); ip == nil || !ip.IsLoopback() {
+			http.Error(w, "metrics are served to loopback clients, or with --metrics-token", http.StatusForbidden)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 type statusRecorder struct {

@@ -83,6 +83,9 @@ type Deps struct {
 	DefaultLang string
 	// Metrics is where request metrics are registered; nil disables them.
 	Metrics *Metrics
+	// MetricsToken is the bearer token /metrics asks for; empty: /metrics
+	// answers loopback clients only.
+	MetricsToken string
 	// TrustedProxies are the reverse proxies whose X-Forwarded-For names
 	// the client (see clientIP); the zero value trusts nobody.
 	TrustedProxies clientaddr.Trusted
@@ -153,7 +156,7 @@ func New(d Deps) (*Server, error) {
 	s.mux.HandleFunc("GET /healthz", s.healthz)
 	s.mux.HandleFunc("GET /readyz", s.readyz)
 	if d.Metrics != nil {
-		s.mux.Handle("GET /metrics", d.Metrics.Handler())
+		s.mux.Handle("GET /metrics", metricsAccess(d.MetricsToken, d.Metrics.Handler()))
 	}
 	s.mux.HandleFunc("/api/", s.apiNotFound)
 	s.mux.HandleFunc("/", s.notFound)

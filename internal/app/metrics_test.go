@@ -1,0 +1,40 @@
+package app_test
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+
+	"comptoir/internal/apptest"
+	"comptoir/internal/config"
+)
+
+// /metrics is not for the public. Without --metrics-token it answers the
+// loopback interface only, and a visitor forwarded by the store's trusted
+// reverse proxy is not taken for a local client; with a token, a scraper
+// must send it.
+func TestMetricsKeptFromThePublic(t *testing.T) {
+	get := func(h *apptest.Harness, hdr http.Header) apptest.Response {
+		t.Helper()
+		return h.NewClient(t).Send(http.MethodGet, "/metrics", "", nil, hdr)
+	}
+	local := apptest.StartWith(t, func(c *config.Config) { c.TrustedProxies = "127.0.0.1/32, ::1" })
+	if r := get(local, nil); r.Status != http.StatusOK || !strings.Contains(r.Body, "go_goroutines") {
+		t.Fatalf("loopback scraper: %d %.200s", r.Status, r.Body)
+	}
+	if r := get(local, http.Header{"X-Forwarded-For": {"203.0.113.9"}}); r.Status != http.StatusForbidden || strings.Contains(r.Body, "go_goroutines") {
+		t.Fatalf("visitor through the proxy: %d %.200s", r.Status, r.Body)
+	}
+
+	const token = "scrape-me-0123456789"
+	guarded := apptest.StartWith(t, func(c *config.Config) { c.MetricsToken = token })
+	for _, auth := range []string{"", "Bearer wrong", "Basic " + token, token} {
+		r := get(guarded, http.Header{"Authorization": {auth}})
+		if r.Status != http.StatusUnauthorized || strings.Contains(r.Body, "go_goroutines") {
+			t.Fatalf("Authorization %q: %d %.200s", auth, r.Status, r.Body)
+		}
+	}
+	if r := get(guarded, http.Header{"Authorization": {"Bearer " + token}}); r.Status != http.StatusOK || !strings.Contains(r.Body, "comptoir_http_requests_total") {
+		t.Fatalf("scraper with the token: %d %.200s", r.Status, r.Body)
+	}
+}
