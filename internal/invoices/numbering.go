@@ -11,6 +11,7 @@ import (
 
 	"comptoir/internal/audit"
 	"comptoir/internal/db"
+	"comptoir/internal/jobs"
 )
 
 // Numbering. The payment's transaction writes its invoice pending (seq and
@@ -70,14 +71,7 @@ func (s *Service) Run(ctx context.Context, sweep time.Duration, log *slog.Logger
 // NumberPending numbers every pending document, oldest first, and queues
 // their emails; it reports how many it numbered.
 func (s *Service) NumberPending(ctx context.Context) (int, error) {
-	total := 0
-	for {
-		n, err := s.numberOnce(ctx)
-		total += n
-		if err != nil || n < numberBatch {
-			return total, err
-		}
-	}
+	return jobs.Drain(ctx, numberBatch, s.numberOnce)
 }
 
 type pendingDoc struct {

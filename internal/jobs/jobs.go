@@ -141,3 +141,23 @@ func ForgetTx(ctx context.Context, tx *sql.Tx, kind, value string) error {
 	}
 	return nil
 }
+
+// StillToRun returns the values of the argument key of the jobs of kind
+// that will still run (waiting, scheduled, retrying or running), for
+// finding work whose job is gone: cancelled by hand, or given up by River.
+func StillToRun(ctx context.Context, d *db.DB, kind, key string) (map[string]bool, error) {
+	arg := `json_extract(args, '$.' || $2)` // SQLite keeps the arguments as binary JSON
+	if d.Engine == db.Postgres {
+		arg = `args->>CAST($2 AS TEXT)`
+	}
+	values, err := db.Strings(ctx, d.Read, `SELECT DISTINCT `+arg+` FROM river_job WHERE kind = $1
+		AND state IN ('available', 'pending', 'retryable', 'running', 'scheduled') AND `+arg+` IS NOT NULL`, kind, key)
+	if err != nil {
+		return nil, fmt.Errorf("jobs: still to run: %w", err)
+	}
+	out := make(map[string]bool, len(values))
+	for _, v := range values {
+		out[v] = true
+	}
+	return out, nil
+}

@@ -48,3 +48,17 @@ func (w *Waker) Loop(ctx context.Context, sweep time.Duration, log *slog.Logger,
 		}
 	}
 }
+
+// Drain runs once, which handles up to batch items in a transaction of its
+// own, until a run handles fewer (nothing is left) or fails, and reports
+// how many items the runs handled in all.
+func Drain(ctx context.Context, batch int, once func(context.Context) (int, error)) (int, error) {
+	total := 0
+	for {
+		n, err := once(ctx)
+		total += n
+		if err != nil || n < batch {
+			return total, err
+		}
+	}
+}

@@ -2,6 +2,7 @@ package jobs_test
 
 import (
 	"context"
+	"errors"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -40,5 +41,39 @@ func TestWakerPassesWhenWoken(t *testing.T) {
 	<-done
 	if n := passes.Load(); n != 3 {
 		t.Fatalf("%d passes, want 3", n)
+	}
+}
+
+// Drain runs until a run comes back short or fails, and adds up what the
+// runs handled.
+func TestDrain(t *testing.T) {
+	boom := errors.New("boom")
+	for _, tc := range []struct {
+		name      string
+		runs      []int // what each run handles; the last may fail
+		failLast  bool
+		wantTotal int
+		wantRuns  int
+	}{
+		{"nothing waiting", []int{0}, false, 0, 1},
+		{"less than a batch", []int{3}, false, 3, 1},
+		{"full batches then a short one", []int{5, 5, 2}, false, 12, 3},
+		{"full batches then nothing", []int{5, 5, 0}, false, 10, 3},
+		{"a failure stops it", []int{5, 5, 5}, true, 15, 3},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			i := 0
+			total, err := jobs.Drain(context.Background(), 5, func(context.Context) (int, error) {
+				n := tc.runs[i]
+				i++
+				if tc.failLast && i == len(tc.runs) {
+					return n, boom
+				}
+				return n, nil
+			})
+			if total != tc.wantTotal || i != tc.wantRuns || errors.Is(err, boom) != tc.failLast {
+				t.Fatalf("Drain = %d, %v after %d runs; want %d after %d", total, err, i, tc.wantTotal, tc.wantRuns)
+			}
+		})
 	}
 }

@@ -21,6 +21,15 @@ import (
 	"comptoir/internal/mail"
 )
 
+// outboxOnly is a store whose outbox queues jobs that only the test works,
+// by hand.
+func outboxOnly(t *testing.T) (*db.DB, *clock.Manual, *mail.Outbox) {
+	t.Helper()
+	d := dbtest.Open(t)
+	clk := clock.NewManual(start)
+	return d, clk, newOutbox(t, d, insertOnly(t, d), clk)
+}
+
 // batchJob is what River would hand the batch worker on the given attempt.
 func batchJob(batch string, attempt, maxAttempts int) *river.Job[mail.SendBatchArgs] {
 	return &river.Job[mail.SendBatchArgs]{
@@ -59,9 +68,7 @@ func recipients(r *relay) []string {
 // the job again (at-least-once) sends nothing more.
 func TestBatchSendsEachMessageOnce(t *testing.T) {
 	ctx := context.Background()
-	d := dbtest.Open(t)
-	clk := clock.NewManual(start)
-	o := newOutbox(t, d, insertOnly(t, d), clk)
+	d, clk, o := outboxOnly(t)
 	r := startRelay(t, "127.0.0.1:0")
 	w := mail.NewWorker(d, smtpSender(t, r), clk, nil).Batches()
 	ids, batch := queueBatch(t, d, o, "a@example.net", "b@example.net", "c@example.net")
@@ -90,9 +97,7 @@ func TestBatchSendsEachMessageOnce(t *testing.T) {
 // once. The job's error, which River keeps, does not quote the relay.
 func TestBatchRelayDownRetriesTheBatch(t *testing.T) {
 	ctx := context.Background()
-	d := dbtest.Open(t)
-	clk := clock.NewManual(start)
-	o := newOutbox(t, d, insertOnly(t, d), clk)
+	d, clk, o := outboxOnly(t)
 	r := startRelay(t, "127.0.0.1:0")
 	port := r.port
 	r.Close()
@@ -132,9 +137,7 @@ func TestBatchRelayDownRetriesTheBatch(t *testing.T) {
 // batch is sent and the job succeeds.
 func TestBatchRefusedRecipientFailsAlone(t *testing.T) {
 	ctx := context.Background()
-	d := dbtest.Open(t)
-	clk := clock.NewManual(start)
-	o := newOutbox(t, d, insertOnly(t, d), clk)
+	d, clk, o := outboxOnly(t)
 	r := startRelay(t, "127.0.0.1:0", rejecting("nobody@example.net"))
 	w := mail.NewWorker(d, smtpSender(t, r), clk, nil).Batches()
 	ids, batch := queueBatch(t, d, o, "a@example.net", "nobody@example.net", "c@example.net")
@@ -161,9 +164,7 @@ func TestBatchRefusedRecipientFailsAlone(t *testing.T) {
 // the relay did not take are marked failed; the error counts them.
 func TestBatchLastAttemptTriesEveryMessage(t *testing.T) {
 	ctx := context.Background()
-	d := dbtest.Open(t)
-	clk := clock.NewManual(start)
-	o := newOutbox(t, d, insertOnly(t, d), clk)
+	d, clk, o := outboxOnly(t)
 	r := startRelay(t, "127.0.0.1:0")
 	r.Close()
 	w := mail.NewWorker(d, smtpSender(t, r), clk, nil).Batches()
@@ -187,9 +188,7 @@ func TestBatchLastAttemptTriesEveryMessage(t *testing.T) {
 // rest of the batch goes, and the retry sends it once the relay takes it.
 func TestBatchDeferredRecipientWaitsAlone(t *testing.T) {
 	ctx := context.Background()
-	d := dbtest.Open(t)
-	clk := clock.NewManual(start)
-	o := newOutbox(t, d, insertOnly(t, d), clk)
+	d, clk, o := outboxOnly(t)
 	r := startRelay(t, "127.0.0.1:0", deferring("full@example.net"))
 	w := mail.NewWorker(d, smtpSender(t, r), clk, nil).Batches()
 	ids, batch := queueBatch(t, d, o, "full@example.net", "b@example.net", "c@example.net")
@@ -219,9 +218,7 @@ func TestBatchDeferredRecipientWaitsAlone(t *testing.T) {
 // marked failed, not left queued, when no attempt is left.
 func TestBatchUndrawableAttachmentWaitsAlone(t *testing.T) {
 	ctx := context.Background()
-	d := dbtest.Open(t)
-	clk := clock.NewManual(start)
-	o := newOutbox(t, d, insertOnly(t, d), clk)
+	d, clk, o := outboxOnly(t)
 	r := startRelay(t, "127.0.0.1:0")
 	w := mail.NewWorker(d, smtpSender(t, r), clk, nil).Batches() // no renderer for "invoice"
 	bad := plainMessage("a@example.net")
@@ -264,9 +261,7 @@ func (c cancellingSender) Send(ctx context.Context, m mail.Stored) error {
 // A last attempt that runs out of time leaves nothing queued: what it did
 // not get to is marked failed, for someone to see.
 func TestBatchLastAttemptOutOfTimeFailsTheRest(t *testing.T) {
-	d := dbtest.Open(t)
-	clk := clock.NewManual(start)
-	o := newOutbox(t, d, insertOnly(t, d), clk)
+	d, clk, o := outboxOnly(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	w := mail.NewWorker(d, cancellingSender{cancel}, clk, nil).Batches()
@@ -352,9 +347,7 @@ func droppingRelay(t *testing.T, afterReset bool) (int, *atomic.Int64) {
 // session or by the one-message path.
 func TestAcceptedThenDroppedCountsAsSent(t *testing.T) {
 	ctx := context.Background()
-	d := dbtest.Open(t)
-	clk := clock.NewManual(start)
-	o := newOutbox(t, d, insertOnly(t, d), clk)
+	d, clk, o := outboxOnly(t)
 	port, accepted := droppingRelay(t, false)
 	s, err := mail.NewSMTPSender(mail.SMTPConfig{Host: "127.0.0.1", Port: port, TLS: mail.TLSNone, Timeout: 5 * time.Second})
 	if err != nil {
@@ -391,9 +384,7 @@ func TestAcceptedThenDroppedCountsAsSent(t *testing.T) {
 // the job cannot be on its way; a batch whose job waits keeps them.
 func TestOrphanBatchIsDispatchedAgain(t *testing.T) {
 	ctx := context.Background()
-	d := dbtest.Open(t)
-	clk := clock.NewManual(start)
-	o := newOutbox(t, d, insertOnly(t, d), clk)
+	d, clk, o := outboxOnly(t)
 	ids, batch := queueBatch(t, d, o, "a@example.net", "b@example.net")
 	kept := queueAnotherBatch(t, d, o, batch, "c@example.net")
 
@@ -451,9 +442,7 @@ func batchArg(d *db.DB) string {
 // it at once, in the same attempt, once.
 func TestBatchReconnectsAfterAnIdleHangUp(t *testing.T) {
 	ctx := context.Background()
-	d := dbtest.Open(t)
-	clk := clock.NewManual(start)
-	o := newOutbox(t, d, insertOnly(t, d), clk)
+	d, clk, o := outboxOnly(t)
 	port, accepted := droppingRelay(t, true)
 	s, err := mail.NewSMTPSender(mail.SMTPConfig{Host: "127.0.0.1", Port: port, TLS: mail.TLSNone, Timeout: 5 * time.Second})
 	if err != nil {

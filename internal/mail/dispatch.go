@@ -11,6 +11,7 @@ import (
 
 	"comptoir/internal/db"
 	"comptoir/internal/id"
+	"comptoir/internal/jobs"
 )
 
 // dispatchBatch is how many messages one dispatching transaction takes;
@@ -79,38 +80,47 @@ const (
 // stay queued for ever, neither sent nor reported. It returns how many
 // messages it gave back.
 func (o *Outbox) RequeueOrphans(ctx context.Context) (int64, error) {
-	batchOf := `json_extract(args, '$.batch')` // SQLite keeps River's args as binary JSON
-	if o.db.Engine == db.Postgres {
-		batchOf = `args->>'batch'`
+	// Batches only lose their job, never gain one back: one found without
+	// a job to run it stays so while its messages are given back.
+	old, err := db.Strings(ctx, o.db.Read, `SELECT DISTINCT batch FROM outgoing_mail
+		WHERE status = 'queued' AND batch IS NOT NULL AND created_at < $1`, o.clock.Now().Add(-orphanAge))
+	if err != nil || len(old) == 0 {
+		return 0, wrapOrphans(err)
 	}
-	res, err := o.db.Exec(ctx, `UPDATE outgoing_mail SET dispatched = FALSE, batch = NULL
-		WHERE status = 'queued' AND batch IN (
-			SELECT batch FROM outgoing_mail WHERE status = 'queued' AND batch IS NOT NULL AND created_at < $1
-			EXCEPT
-			SELECT `+batchOf+` FROM river_job WHERE kind = 'mail.send_batch'
-				AND state IN ('available', 'pending', 'retryable', 'running', 'scheduled'))`,
-		o.clock.Now().Add(-orphanAge))
+	live, err := jobs.StillToRun(ctx, o.db, SendBatchArgs{}.Kind(), "batch")
 	if err != nil {
-		return 0, fmt.Errorf("mail: batches without a job: %w", err)
+		return 0, wrapOrphans(err)
 	}
-	n, _ := res.RowsAffected()
+	var n int64
+	for _, batch := range old {
+		if live[batch] {
+			continue
+		}
+		res, err := o.db.Exec(ctx, `UPDATE outgoing_mail SET dispatched = FALSE, batch = NULL
+			WHERE batch = $1 AND status = 'queued'`, batch)
+		if err != nil {
+			return n, wrapOrphans(err)
+		}
+		c, _ := res.RowsAffected()
+		n += c
+	}
 	if n > 0 {
 		o.Wake()
 	}
 	return n, nil
 }
 
+func wrapOrphans(err error) error {
+	if err == nil {
+		return nil
+	}
+	return fmt.Errorf("mail: batches without a job: %w", err)
+}
+
 // DispatchPending inserts the jobs of every message queued and not yet
 // dispatched, and reports how many it dispatched.
 func (o *Outbox) DispatchPending(ctx context.Context) (int, error) {
-	total := 0
-	for {
-		n, err := o.dispatchOnce(ctx)
-		total += n
-		if err != nil || n < dispatchBatch {
-			return total, err
-		}
-	}
+	return jobs.Drain(ctx, dispatchBatch, o.dispatchOnce)
 }
 
 func (o *Outbox) dispatchOnce(ctx context.Context) (int, error) {
