@@ -19,11 +19,14 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"comptoir/internal/audit"
 	"comptoir/internal/clock"
 	"comptoir/internal/db"
+	"comptoir/internal/db/gencache"
 	"comptoir/internal/id"
 	"comptoir/internal/jobs"
 	"comptoir/internal/mail"
@@ -89,6 +92,8 @@ type Service struct {
 	opts   Options
 	// wake tells Run that invoices wait for their numbers.
 	wake *jobs.Waker
+	// rates is the VAT rate table as this node last read it.
+	rates *gencache.Cache[*rateTable]
 }
 
 // New returns the service. mailer may be nil (no email).
@@ -97,7 +102,8 @@ func New(d *db.DB, c clock.Clock, m Mailer, opts Options) *Service {
 		opts.Seller.Country = "FR"
 	}
 	opts.Seller.Country = strings.ToUpper(opts.Seller.Country)
-	return &Service{db: d, clock: c, mailer: m, opts: opts, wake: jobs.NewWaker()}
+	return &Service{db: d, clock: c, mailer: m, opts: opts, wake: jobs.NewWaker(),
+		rates: gencache.New(d, c, "vat_rates", func(int64) *rateTable { return &rateTable{} })}
 }
 
 // PricesIncludeVAT reports the store setting.
@@ -139,6 +145,10 @@ type LineInput struct {
 	Amount      money.Amount
 }
 
+// ErrAlreadyInvoiced: the source has an invoice already (IssueTx with
+// NewSource set, for a source that was not new).
+var ErrAlreadyInvoiced = errors.New("invoices: already invoiced")
+
 // IssueInput is an invoice to issue.
 type IssueInput struct {
 	Source   string // SourceOrder, SourceRenewal, SourceTopUp
@@ -154,6 +164,11 @@ type IssueInput struct {
 	// whatever the price setting (renewals and top-ups are charged at the
 	// price as entered).
 	Charged bool
+	// NewSource says the source was created in the caller's transaction
+	// (an order being placed), so it cannot have an invoice yet: IssueTx
+	// does not look for one. The unique (source_type, source_id)
+	// constraint still refuses a second invoice.
+	NewSource bool
 }
 
 // Invoice is an issued invoice or credit note.
@@ -202,15 +217,73 @@ type Line struct {
 	Total       money.Amount
 }
 
-// Rate is the VAT rate (basis points) in force for country on date.
+// Rate is the VAT rate (basis points) in force for country on date. It
+// comes from this node's copy of the rate table when that is fresh (see
+// WarmRates), else from q: the caller's transaction, or the read pool.
 func (s *Service) Rate(ctx context.Context, q db.Querier, country string, at time.Time) (int, error) {
+	country, day := strings.ToUpper(country), at.UTC().Format(time.DateOnly)
+	if t, ok := s.rates.Peek(); ok {
+		if byCountry := t.loaded.Load(); byCountry != nil {
+			if bp, ok := rateOn((*byCountry)[country], day); ok {
+				return bp, nil
+			}
+			return 0, fmt.Errorf("%w: %s on %s", ErrNoRate, country, day)
+		}
+	}
 	var bp int
 	err := q.QueryRowContext(ctx, `SELECT rate_bp FROM vat_rates WHERE country = $1 AND effective_from <= $2
-		ORDER BY effective_from DESC LIMIT 1`, strings.ToUpper(country), at.UTC().Format(time.DateOnly)).Scan(&bp)
+		ORDER BY effective_from DESC LIMIT 1`, country, day).Scan(&bp)
 	if errors.Is(err, sql.ErrNoRows) {
-		return 0, fmt.Errorf("%w: %s on %s", ErrNoRate, country, at.Format(time.DateOnly))
+		return 0, fmt.Errorf("%w: %s on %s", ErrNoRate, country, day)
 	}
 	return bp, err
+}
+
+// rateTable is one generation of the VAT rate table, loaded whole on first
+// use: a few rows per member state.
+type rateTable struct {
+	mu sync.Mutex // serializes loading
+	// loaded holds the rows by country, oldest first; nil until loaded.
+	loaded atomic.Pointer[map[string][]RateRow]
+}
+
+// WarmRates makes sure this node holds the VAT rate table, so that a
+// checkout's transaction finds its rate in memory. Call it outside any
+// transaction: it may read through the read pool.
+func (s *Service) WarmRates(ctx context.Context) error {
+	t, err := s.rates.Get(ctx)
+	if err != nil {
+		return err
+	}
+	if t.loaded.Load() != nil {
+		return nil
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.loaded.Load() != nil {
+		return nil
+	}
+	rows, err := s.Rates(ctx)
+	if err != nil {
+		return err
+	}
+	byCountry := map[string][]RateRow{}
+	for _, r := range rows {
+		byCountry[r.Country] = append(byCountry[r.Country], r)
+	}
+	t.loaded.Store(&byCountry)
+	return nil
+}
+
+// rateOn is the rate of the last row in effect on day (YYYY-MM-DD, which
+// sorts as it reads); rows are oldest first.
+func rateOn(rows []RateRow, day string) (int, bool) {
+	for i := len(rows) - 1; i >= 0; i-- {
+		if rows[i].EffectiveFrom <= day {
+			return rows[i].RateBP, true
+		}
+	}
+	return 0, false
 }
 
 // Quote works out the VAT of lines for a buyer at a time, without issuing
@@ -263,17 +336,20 @@ func FormatNumber(series string, year, seq int) string {
 
 // IssueTx issues the invoice of a payment in the caller's transaction (the
 // one recording the payment). A source already invoiced is not invoiced
-// again: the existing invoice is returned. The invoice comes back pending
+// again: the existing invoice is returned (unless in.NewSource, which
+// makes a second one an ErrAlreadyInvoiced). The invoice comes back pending
 // (no Number): it is numbered, and its email queued, once tx has
 // committed (NumberPending).
 func (s *Service) IssueTx(ctx context.Context, tx *sql.Tx, in IssueInput) (Invoice, error) {
 	if len(in.Lines) == 0 || in.SourceID == "" || in.Buyer.ID == "" {
 		return Invoice{}, fmt.Errorf("invoices: incomplete issue input for %s %s", in.Source, in.SourceID)
 	}
-	if existing, err := s.bySource(ctx, tx, in.Source, in.SourceID); err == nil {
-		return existing, nil
-	} else if !errors.Is(err, ErrNotFound) {
-		return Invoice{}, err
+	if !in.NewSource {
+		if existing, err := s.bySource(ctx, tx, in.Source, in.SourceID); err == nil {
+			return existing, nil
+		} else if !errors.Is(err, ErrNotFound) {
+			return Invoice{}, err
+		}
 	}
 	now := s.clock.Now().UTC()
 	amounts := make([]money.Amount, len(in.Lines))
@@ -365,6 +441,9 @@ func (s *Service) insert(ctx context.Context, tx *sql.Tx, inv *Invoice, notify B
 		inv.Seller.Name, inv.Seller.Address, inv.Seller.Country, inv.Seller.VATNumber, inv.Seller.Registration,
 		inv.BuyerName, inv.BuyerAddress, inv.BuyerCountry, inv.BuyerType, inv.BuyerVATNumber, inv.PricesInclVAT, inv.BillingCountry, inv.CardCountry,
 		inv.VATCountry, inv.VATReason, inv.ReverseCharge); err != nil {
+		if db.IsUniqueViolation(err) {
+			return fmt.Errorf("%w: %s %s", ErrAlreadyInvoiced, inv.Source, inv.SourceID)
+		}
 		return fmt.Errorf("invoices: insert: %w", err)
 	}
 	for _, l := range inv.Lines {

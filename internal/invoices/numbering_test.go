@@ -3,6 +3,7 @@ package invoices_test
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -198,5 +199,39 @@ func TestErasedCustomersNoticeIsForgotten(t *testing.T) {
 	sent, err := h.App.Outbox.List(ctx, mail.Filter{UserID: u.ID, Kind: "invoice_issued"})
 	if err != nil || len(sent) != 0 {
 		t.Fatalf("%d invoice emails to the erased customer, %v", len(sent), err)
+	}
+}
+
+// A source is invoiced once: issued again it gives back its invoice, and
+// declared new when it is not it is refused, the first invoice unchanged.
+func TestSourceIsInvoicedOnce(t *testing.T) {
+	h := apptest.Start(t)
+	ctx := context.Background()
+	u := customer(t, h, "once@example.fr", "fr", "FR", "consumer", "", 0)
+	in := invoices.IssueInput{Source: invoices.SourceOrder, SourceID: "ord_once", NewSource: true, Lang: "fr",
+		Buyer: invoices.Buyer{ID: u.ID, Name: u.Name, Email: u.Email, Type: "consumer", Country: "FR"},
+		Lines: []invoices.LineInput{{Ref: "l1", Description: "Posts", Quantity: 1, Amount: money.MustNew(1200, "EUR")}}}
+	issue := func(in invoices.IssueInput) (inv invoices.Invoice, err error) {
+		err = h.App.DB.Tx(ctx, func(tx *sql.Tx) error {
+			inv, err = h.App.Invoices.IssueTx(ctx, tx, in)
+			return err
+		})
+		return inv, err
+	}
+	first, err := issue(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := issue(in); !errors.Is(err, invoices.ErrAlreadyInvoiced) {
+		t.Fatalf("a second invoice of a source declared new: %v, want ErrAlreadyInvoiced", err)
+	}
+	in.NewSource = false
+	again, err := issue(in)
+	if err != nil || again.ID != first.ID {
+		t.Fatalf("issued again: %q, %v; want the first invoice %q", again.ID, err, first.ID)
+	}
+	var n int
+	if err := h.App.DB.Read.QueryRowContext(ctx, `SELECT COUNT(*) FROM invoices WHERE source_id = 'ord_once'`).Scan(&n); err != nil || n != 1 {
+		t.Fatalf("%d invoices of the source (%v), want 1", n, err)
 	}
 }

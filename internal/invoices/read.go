@@ -207,6 +207,7 @@ func (s *Service) AddRate(ctx context.Context, country, from string, rateBP int,
 		return ErrRateInvalid
 	}
 	now := s.clock.Now()
+	defer s.rates.Changed() // whatever the outcome: this node sees its change at once
 	return s.db.Tx(ctx, func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO vat_rates (country, effective_from, rate_bp, created_at) VALUES ($1, $2, $3, $4)`,
 			country, from, rateBP, now); err != nil {

@@ -91,7 +91,7 @@ func (h CardHandler) PaymentSucceeded(ctx context.Context, tx *sql.Tx, p cardpay
 	if err := s.sendConfirmation(ctx, tx, buyer, o, c); err != nil {
 		return err
 	}
-	return s.issueInvoice(ctx, tx, buyer, o, p.CardCountry)
+	return s.issueInvoice(ctx, tx, buyer, o, p.CardCountry, false)
 }
 
 // PaymentFailed cancels an order whose Checkout page expired unpaid.

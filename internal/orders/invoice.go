@@ -20,13 +20,23 @@ type Invoicer interface {
 	// buyer's VAT to the catalog prices, and that is what the order costs.
 	PricesIncludeVAT() bool
 	Gross(ctx context.Context, b invoices.Buyer, amounts []money.Amount) ([]money.Amount, error)
+	// WarmRates loads the VAT rates into memory before a transaction
+	// that needs one.
+	WarmRates(ctx context.Context) error
 }
 
 // addVAT turns the lines' catalog (VAT excluded) amounts into what the
 // buyer pays when the store prices without VAT, and the order total with
 // them. With prices VAT included nothing changes.
 func (s *Service) addVAT(ctx context.Context, buyer account.User, o *Order) error {
-	if s.opts.Invoices == nil || s.opts.Invoices.PricesIncludeVAT() {
+	if s.opts.Invoices == nil {
+		return nil
+	}
+	// The invoice, issued in the checkout's transaction, takes its rate
+	// from memory rather than reading it there (on SQLite, on the single
+	// writer). Should this fail, it reads the rate in the transaction.
+	s.opts.Invoices.WarmRates(ctx)
+	if s.opts.Invoices.PricesIncludeVAT() {
 		return nil
 	}
 	amounts := make([]money.Amount, len(o.Lines))
@@ -48,12 +58,14 @@ func (s *Service) addVAT(ctx context.Context, buyer account.User, o *Order) erro
 }
 
 // issueInvoice invoices a paid order; without an invoicer it does nothing.
-func (s *Service) issueInvoice(ctx context.Context, tx *sql.Tx, buyer account.User, o Order, cardCountry string) error {
+// placing says the order was written in tx (paid from the balance at
+// checkout), so it has no invoice yet.
+func (s *Service) issueInvoice(ctx context.Context, tx *sql.Tx, buyer account.User, o Order, cardCountry string, placing bool) error {
 	if s.opts.Invoices == nil {
 		return nil
 	}
 	in := invoices.IssueInput{Source: invoices.SourceOrder, SourceID: o.ID, OrderID: o.ID, Buyer: invoices.BuyerOf(buyer),
-		Lang: o.Lang, CardCountry: cardCountry}
+		Lang: o.Lang, CardCountry: cardCountry, NewSource: placing}
 	for _, l := range o.Lines {
 		amount := l.Amount
 		if !s.opts.Invoices.PricesIncludeVAT() {

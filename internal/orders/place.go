@@ -24,8 +24,12 @@ const maxLines = 20
 // PlaceInput is a checkout.
 type PlaceInput struct {
 	CustomerID string
-	Lines      []LineInput
-	Payment    string // PayBalance or PayCard
+	// Buyer, when set, is the customer as the request already read them
+	// (the signed-in user), so that Place does not read them again. It
+	// must be CustomerID's.
+	Buyer   *account.User
+	Lines   []LineInput
+	Payment string // PayBalance or PayCard
 	// ImmediatePerformance and WithdrawalWaiver are the two boxes.
 	ImmediatePerformance bool
 	WithdrawalWaiver     bool
@@ -79,7 +83,7 @@ func (s *Service) Place(ctx context.Context, in PlaceInput, after AfterPlace) (O
 	if in.AcceptTerms != "" && in.AcceptTerms != terms {
 		return Order{}, ErrTermsNotAccepted
 	}
-	buyer, err := s.customers.UserByID(ctx, in.CustomerID)
+	buyer, err := s.buyer(ctx, in)
 	if err != nil {
 		return Order{}, fmt.Errorf("orders: buyer: %w", err)
 	}
@@ -233,12 +237,21 @@ func (s *Service) Place(ctx context.Context, in PlaceInput, after AfterPlace) (O
 		// The invoice is written pending; it is numbered once this
 		// transaction commits (internal/invoices NumberPending), so no
 		// payment waits on another's number.
-		return s.issueInvoice(ctx, tx, buyer, o, "")
+		return s.issueInvoice(ctx, tx, buyer, o, "", true)
 	})
 	if err != nil {
 		return Order{}, err
 	}
 	return o, nil
+}
+
+// buyer is the customer placing the order: the one the request already
+// read when it is theirs, else read now.
+func (s *Service) buyer(ctx context.Context, in PlaceInput) (account.User, error) {
+	if in.Buyer != nil && in.Buyer.ID == in.CustomerID {
+		return *in.Buyer, nil
+	}
+	return s.customers.UserByID(ctx, in.CustomerID)
 }
 
 // paidStatus is the status of an order paid at checkout once

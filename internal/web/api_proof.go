@@ -122,10 +122,16 @@ func proofChoiceOf(f interface{ Get(string) string }) *bool {
 
 // withProofChoice records the buyer's choice in the checkout's transaction,
 // then runs after.
-func (s *Server) withProofChoice(optOut *bool, after orders.AfterPlace) orders.AfterPlace {
+func (s *Server) withProofChoice(ctx context.Context, optOut *bool, after orders.AfterPlace) orders.AfterPlace {
 	if s.Proof == nil {
 		return after
 	}
+	// Read the settings now, before the checkout's transaction, when they
+	// are not cached: RecordChoiceTx then takes them from the cache rather
+	// than reading them inside the transaction (on SQLite, on the single
+	// writer every checkout waits for). Should this read fail, it reads
+	// them there.
+	s.Proof.Settings(ctx)
 	return func(ctx context.Context, tx *sql.Tx, o orders.Order) error {
 		if err := s.Proof.RecordChoiceTx(ctx, tx, o.ID, optOut); err != nil {
 			return err

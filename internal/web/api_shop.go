@@ -152,7 +152,7 @@ func (s *Server) apiCreateOrder(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	place := orders.PlaceInput{
-		CustomerID: st.user.ID, Payment: in.Payment, ImmediatePerformance: in.Consent.ImmediatePerformance,
+		CustomerID: st.user.ID, Buyer: st.user, Payment: in.Payment, ImmediatePerformance: in.Consent.ImmediatePerformance,
 		WithdrawalWaiver: in.Consent.WithdrawalWaiver, AcceptPolicy: in.AcceptPolicy, Lang: st.lang,
 		IP: clientIP(r), UserAgent: r.UserAgent(),
 	}
@@ -160,7 +160,7 @@ func (s *Server) apiCreateOrder(w http.ResponseWriter, r *http.Request) {
 		place.Lines = append(place.Lines, orders.LineInput{ProductID: l.ProductID, Quantity: l.Quantity})
 	}
 	res := s.idempotent(r, st.user.ID, "POST /api/v1/orders", r.Header.Get("Idempotency-Key"), body, func(after orders.AfterPlace) (orders.Order, error) {
-		return s.Orders.Place(r.Context(), place, s.withProofChoice(in.ProofOptOut, after))
+		return s.Orders.Place(r.Context(), place, s.withProofChoice(r.Context(), in.ProofOptOut, after))
 	})
 	switch {
 	case res.err == nil:

@@ -274,7 +274,7 @@ func (s *Server) checkout(w http.ResponseWriter, r *http.Request) {
 	st := state(r)
 	f := r.PostForm
 	in := orders.PlaceInput{
-		CustomerID: st.user.ID, Payment: f.Get("payment"),
+		CustomerID: st.user.ID, Buyer: st.user, Payment: f.Get("payment"),
 		ImmediatePerformance: f.Get("immediate_performance") == "yes", WithdrawalWaiver: f.Get("withdrawal_waiver") == "yes",
 		AcceptPolicy: f.Get("accept_policy"), AcceptTerms: f.Get("accept_terms"), Lang: st.lang, IP: clientIP(r), UserAgent: r.UserAgent(),
 	}
@@ -296,7 +296,7 @@ func (s *Server) checkout(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	res := s.idempotent(r, st.user.ID, "page:checkout", f.Get("checkout_key"), []byte(f.Encode()), func(after orders.AfterPlace) (orders.Order, error) {
-		return s.Orders.Place(r.Context(), in, s.withProofChoice(proofChoiceOf(f), after))
+		return s.Orders.Place(r.Context(), in, s.withProofChoice(r.Context(), proofChoiceOf(f), after))
 	})
 	switch {
 	case res.err == nil:

@@ -90,6 +90,19 @@ func (c *Cache[T]) Get(ctx context.Context) (T, error) {
 	return value, nil
 }
 
+// Peek returns the value when it was checked less than RefreshEvery ago,
+// and reads nothing. It is for callers inside a transaction: they must not
+// wait for another connection (on PostgreSQL, transactions holding the
+// whole pool would wait for one another), so when Peek says no they read
+// in their own transaction instead.
+func (c *Cache[T]) Peek() (T, bool) {
+	if snap := c.cur.Load(); snap != nil && fresh(snap.checked, c.clock.Now()) {
+		return snap.value, true
+	}
+	var zero T
+	return zero, false
+}
+
 // Changed makes the next Get read the generation again. Call it after
 // committing a change on this node, so that its next reads see the change.
 func (c *Cache[T]) Changed() {

@@ -70,3 +70,31 @@ func TestCacheFollowsTheGeneration(t *testing.T) {
 		t.Error("a cache without its row works")
 	}
 }
+
+// Peek answers only while the value is fresh, and never reads: with the
+// database closed it still answers from a fresh value.
+func TestPeekReadsNothing(t *testing.T) {
+	ctx := context.Background()
+	d := dbtest.Open(t)
+	clk := clock.NewManual(time.Date(2026, 3, 8, 10, 0, 0, 0, time.UTC))
+	c := gencache.New(d, clk, "catalog", func(g int64) int64 { return g })
+	if _, ok := c.Peek(); ok {
+		t.Fatal("Peek answered before any Get")
+	}
+	g, err := c.Get(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.Close()
+	if v, ok := c.Peek(); !ok || v != g {
+		t.Fatalf("Peek = %d, %v after a Get; want %d, true", v, ok, g)
+	}
+	clk.Advance(gencache.RefreshEvery)
+	if _, ok := c.Peek(); ok {
+		t.Fatal("Peek answered with a value a second old")
+	}
+	c2 := gencache.New(d, clk, "catalog", func(g int64) int64 { return g })
+	if _, err := c2.Get(ctx); err == nil {
+		t.Fatal("Get read nothing from a closed database") // the closed database is real
+	}
+}
