@@ -3,9 +3,11 @@ package mail_test
 import (
 	"bufio"
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"net"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -458,6 +460,55 @@ func TestBatchReconnectsAfterAnIdleHangUp(t *testing.T) {
 	for _, id := range ids {
 		if m := get(t, o, id); m.Status != mail.Sent || m.Attempts != 1 {
 			t.Errorf("%s: status %s, attempts %d, last_error %q", id, m.Status, m.Attempts, m.LastError)
+		}
+	}
+}
+
+// A batch reads its messages and their attachments at once: each message
+// leaves with its own attachments, stored or drawn when sent, and none
+// with another's.
+func TestBatchMessagesKeepTheirAttachments(t *testing.T) {
+	ctx := context.Background()
+	d, clk, o := outboxOnly(t)
+	r := startRelay(t, "127.0.0.1:0")
+	wk := mail.NewWorker(d, smtpSender(t, r), clk, nil)
+	wk.RenderAttachments("doc", func(_ context.Context, ref string) ([]byte, error) { return []byte("drawn " + ref), nil })
+	stored := plainMessage("a@example.net")
+	stored.Attachments = []mail.Attachment{{Filename: "a.txt", ContentType: "text/plain", Data: []byte("stored for a")}}
+	drawn := plainMessage("c@example.net")
+	drawn.Attachments = []mail.Attachment{{Filename: "c1.txt", ContentType: "text/plain", Source: "doc:c-one"},
+		{Filename: "c2.txt", ContentType: "text/plain", Data: []byte("stored for c")}}
+	for _, m := range []mail.Message{stored, plainMessage("b@example.net"), drawn} {
+		enqueue(t, d, o, m)
+	}
+	if _, err := o.DispatchPending(ctx); err != nil {
+		t.Fatal(err)
+	}
+	batch, err := db.Strings(ctx, d.Read, `SELECT DISTINCT batch FROM outgoing_mail`)
+	if err != nil || len(batch) != 1 {
+		t.Fatalf("batches %v, %v", batch, err)
+	}
+	if err := wk.Batches().Work(ctx, batchJob(batch[0], 1, 25)); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string][]string{
+		"a@example.net": {"a.txt", "stored for a"},
+		"b@example.net": nil,
+		"c@example.net": {"c1.txt", "drawn c-one", "c2.txt", "stored for c"},
+	}
+	all := []string{"a.txt", "stored for a", "c1.txt", "drawn c-one", "c2.txt", "stored for c"}
+	got := r.received()
+	if len(got) != 3 {
+		t.Fatalf("%d messages received, want 3", len(got))
+	}
+	for _, e := range got {
+		for _, s := range all {
+			// File names are in the headers as they are; contents are in
+			// base64, on one line at these lengths.
+			has := strings.Contains(string(e.Data), `"`+s+`"`) || strings.Contains(string(e.Data), base64.StdEncoding.EncodeToString([]byte(s)))
+			if wanted := slices.Contains(want[e.To[0]], s); has != wanted {
+				t.Errorf("message to %s: has %q = %v, want %v", e.To[0], s, has, wanted)
+			}
 		}
 	}
 }

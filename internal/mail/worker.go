@@ -128,6 +128,11 @@ func (w *Worker) sendOne(ctx context.Context, send func(context.Context, Stored)
 	if err != nil {
 		return sendResult{}, fmt.Errorf("read the message: %w", err)
 	}
+	return w.sendStored(ctx, send, m, attempt, last)
+}
+
+// sendStored is sendOne for a message already read.
+func (w *Worker) sendStored(ctx context.Context, send func(context.Context, Stored) error, m Stored, attempt int, last bool) (sendResult, error) {
 	if m.Status != Queued {
 		return sendResult{}, nil
 	}
@@ -205,34 +210,34 @@ func (w *Worker) Batches() *BatchWorker { return &BatchWorker{w: w} }
 // or the relay's reply (those are on the message's row).
 func (b *BatchWorker) Work(ctx context.Context, job *river.Job[SendBatchArgs]) error {
 	batch := job.Args.Batch
-	ids, err := b.w.queuedInBatch(ctx, batch)
+	msgs, err := b.w.queuedInBatch(ctx, batch)
 	if err != nil {
 		return err
 	}
 	last := job.Attempt >= job.MaxAttempts
 	send := b.w.sender.Send
-	if ss, ok := b.w.sender.(SessionSender); ok && len(ids) > 1 {
+	if ss, ok := b.w.sender.(SessionSender); ok && len(msgs) > 1 {
 		conn := &lazySession{open: ss.Session}
 		defer conn.close()
 		send = conn.send
 	}
 	again := 0
-	for i, id := range ids {
+	for i, m := range msgs {
 		if ctx.Err() != nil {
-			again += len(ids) - i
+			again += len(msgs) - i
 			break
 		}
-		r, err := b.w.sendOne(ctx, send, id, job.Attempt, last)
+		r, err := b.w.sendStored(ctx, send, m, job.Attempt, last)
 		switch {
 		case err != nil:
 			if !last {
-				return fmt.Errorf("mail batch %s: message %d of %d: %w", batch, i+1, len(ids), err)
+				return fmt.Errorf("mail batch %s: message %d of %d: %w", batch, i+1, len(msgs), err)
 			}
 			again++
 		case r.failure == nil || r.permanent:
 		case !messageFailure(r.failure) && !last:
 			return fmt.Errorf("mail batch %s: message %d of %d not sent, the relay or the connection failed (the reply is on the message)",
-				batch, i+1, len(ids))
+				batch, i+1, len(msgs))
 		default:
 			again++
 		}
@@ -244,12 +249,12 @@ func (b *BatchWorker) Work(ctx context.Context, job *river.Job[SendBatchArgs]) e
 			return err
 		}
 		if again > 0 {
-			return fmt.Errorf("mail batch %s: %d of %d messages not sent on the last attempt", batch, again, len(ids))
+			return fmt.Errorf("mail batch %s: %d of %d messages not sent on the last attempt", batch, again, len(msgs))
 		}
 		return nil
 	}
 	if again > 0 {
-		return fmt.Errorf("mail batch %s: %d of %d messages to try again", batch, again, len(ids))
+		return fmt.Errorf("mail batch %s: %d of %d messages to try again", batch, again, len(msgs))
 	}
 	return nil
 }
@@ -297,12 +302,55 @@ func (l *lazySession) close() {
 	}
 }
 
-// queuedInBatch lists the batch's messages still queued, oldest first.
-func (w *Worker) queuedInBatch(ctx context.Context, batch string) ([]string, error) {
-	ids, err := db.Strings(ctx, w.db.Read, `SELECT id FROM outgoing_mail WHERE batch = $1 AND status = 'queued'
-		ORDER BY created_at, id`, batch)
+// queuedInBatch reads the batch's messages still queued, oldest first,
+// with their attachments: two queries for the whole batch rather than two
+// per message. A message sent meanwhile by another attempt at the batch
+// (only a job given up for dead and run again can overlap) is not marked
+// twice: marking it sent, or failed, requires it to be still queued.
+func (w *Worker) queuedInBatch(ctx context.Context, batch string) ([]Stored, error) {
+	fail := func(err error) ([]Stored, error) { return nil, fmt.Errorf("mail batch %s: %w", batch, err) }
+	rows, err := w.db.Read.QueryContext(ctx, `SELECT `+storedColumns+` FROM outgoing_mail
+		WHERE batch = $1 AND status = 'queued' ORDER BY created_at, id`, batch)
 	if err != nil {
-		return nil, fmt.Errorf("mail batch %s: %w", batch, err)
+		return fail(err)
 	}
-	return ids, nil
+	defer rows.Close()
+	var msgs []Stored
+	at := map[string]int{}
+	for rows.Next() {
+		m, err := scanStored(rows)
+		if err != nil {
+			return fail(err)
+		}
+		at[m.ID] = len(msgs)
+		msgs = append(msgs, m)
+	}
+	if err := rows.Err(); err != nil {
+		return fail(err)
+	}
+	rows.Close()
+	if len(msgs) == 0 {
+		return nil, nil
+	}
+	rows, err = w.db.Read.QueryContext(ctx, `SELECT a.mail_id, a.filename, a.content_type, a.content, a.source
+		FROM outgoing_mail m JOIN outgoing_mail_attachments a ON a.mail_id = m.id
+		WHERE m.batch = $1 AND m.status = 'queued' ORDER BY a.mail_id, a.position`, batch)
+	if err != nil {
+		return fail(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var mailID string
+		var a Attachment
+		if err := rows.Scan(&mailID, &a.Filename, &a.ContentType, &a.Data, &a.Source); err != nil {
+			return fail(err)
+		}
+		if i, ok := at[mailID]; ok {
+			msgs[i].Attachments = append(msgs[i].Attachments, a)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fail(err)
+	}
+	return msgs, nil
 }
