@@ -1,6 +1,9 @@
 package db
 
-import "context"
+import (
+	"context"
+	"strings"
+)
 
 // Strings runs query, whose rows hold one text column (ids, addresses,
 // blob keys), and returns the values in order; nil when there is none.
@@ -49,4 +52,22 @@ func Values(rows interface{ Scan(...any) error }, columns int) ([]any, error) {
 		return nil, err
 	}
 	return vals, nil
+}
+
+// LikeEscape is the escape character of the patterns EscapeLike builds.
+// Pass it as a parameter of the ESCAPE clause (`col LIKE $1 ESCAPE $2`)
+// rather than writing the literal '\': PostgreSQL reads that literal as
+// an unterminated string when standard_conforming_strings is off, and
+// SQLite has no default escape character at all (PostgreSQL's is the
+// backslash), so the clause is needed on both for the same meaning.
+const LikeEscape = `\`
+
+var likeEscaper = strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
+
+// EscapeLike returns s with LIKE's wildcards (% and _) and the escape
+// character itself escaped, so that s matches only itself in a pattern
+// used with ESCAPE LikeEscape: ids hold underscores (ord_…), and an id
+// searched for unescaped would also find ordXab when looking for ord_ab.
+func EscapeLike(s string) string {
+	return likeEscaper.Replace(s)
 }

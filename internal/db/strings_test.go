@@ -63,3 +63,42 @@ func TestStringsAndExecEach(t *testing.T) {
 		t.Errorf("after the failed ExecEach: %q, want %q (nothing changed)", got, want)
 	}
 }
+
+// EscapeLike escapes LIKE's wildcards and the escape character, and on
+// both engines a pattern built from it with ESCAPE LikeEscape matches the
+// searched text only as itself: before it, ord_ab also found ordXab
+// (and on PostgreSQL, whose LIKE escapes with \ by default, a\b found ab).
+func TestEscapeLike(t *testing.T) {
+	cases := []struct {
+		in, want string
+		matches  map[string]bool // text → whether '%'+escaped+'%' matches it
+	}{
+		{"ord_ab", `ord\_ab`, map[string]bool{"Commande ord_ab confirmée": true, "Commande ordXab confirmée": false, "ordab": false}},
+		{"50%", `50\%`, map[string]bool{"remise 50% ici": true, "remise 500 ici": false, "50": false}},
+		{`a\b`, `a\\b`, map[string]bool{`x a\b y`: true, "x ab y": false, `a\\b`: false}},
+		{`\_%`, `\\\_\%`, map[string]bool{`-\_%-`: true, `-\x%-`: false, `-\_x-`: false}},
+		{"plain", "plain", map[string]bool{"a plain text": true, "plan": false}},
+		{"", "", map[string]bool{"anything": true}},
+	}
+	for _, c := range cases {
+		if got := db.EscapeLike(c.in); got != c.want {
+			t.Errorf("EscapeLike(%q) = %q, want %q", c.in, got, c.want)
+		}
+	}
+
+	d := dbtest.Open(t)
+	ctx := context.Background()
+	for _, c := range cases {
+		for text, want := range c.matches {
+			var n int
+			err := d.Read.QueryRowContext(ctx, `SELECT COUNT(*) FROM (SELECT $1 AS body) s WHERE body LIKE $2 ESCAPE $3`,
+				text, "%"+db.EscapeLike(c.in)+"%", db.LikeEscape).Scan(&n)
+			if err != nil {
+				t.Fatalf("%q LIKE %q: %v", text, c.in, err)
+			}
+			if got := n == 1; got != want {
+				t.Errorf("%q contains %q: %v, want %v", text, c.in, got, want)
+			}
+		}
+	}
+}

@@ -500,16 +500,40 @@ const (
 	ActivityOrderView = "order_view"
 )
 
+// ActivityCoalesce is how long a line of the activity log stands for the
+// same action repeated by the same customer from the same address and
+// browser: a reload of the order page within it writes nothing. The
+// evidence is that the customer used the order, and when first; a line
+// per reload adds nothing to it but a write on every GET.
+const ActivityCoalesce = 10 * time.Minute
+
+// recordActivityQuery inserts the line unless the customer already has one
+// of the same kind, subject, address and browser since $8 (at less
+// ActivityCoalesce), in one statement rather than a read then a write: on
+// SQLite, whose writes are serialised, no other request can come between
+// the check and the insert. (On PostgreSQL two reloads in the very same
+// instant may each see no line and both write one: a duplicate line, as
+// before coalescing, which a lock on every page view is not worth.) The
+// lookup is served by customer_activity_by_customer (customer_id, at): the
+// customer's lines of the last minutes, of which coalescing keeps few.
+const recordActivityQuery = `INSERT INTO customer_activity (id, customer_id, kind, subject_id, at, ip, user_agent)
+	SELECT $1, $2, $3, $4, $5, $6, $7
+	WHERE NOT EXISTS (SELECT 1 FROM customer_activity
+		WHERE customer_id = $2 AND at > $8 AND kind = $3 AND subject_id = $4 AND ip = $6 AND user_agent = $7)`
+
 // RecordActivity appends one line to the customer activity log: what the
 // customer did, when, from which address and browser. It is evidence in a
-// dispute that the buyer used what they say they never got.
+// dispute that the buyer used what they say they never got. The same
+// action from the same address and browser within ActivityCoalesce of a
+// line already written is not written again.
 func (s *Service) RecordActivity(ctx context.Context, customerID, kind, subjectID, ip, userAgent string) error {
 	if len(userAgent) > 500 {
 		userAgent = strings.ToValidUTF8(userAgent[:500], "")
 	}
+	at := s.clock.Now()
 	return s.db.Tx(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO customer_activity (id, customer_id, kind, subject_id, at, ip, user_agent)
-			VALUES ($1, $2, $3, $4, $5, $6, $7)`, id.New("act"), customerID, kind, subjectID, s.clock.Now(), ip, userAgent)
+		_, err := tx.ExecContext(ctx, recordActivityQuery,
+			id.New("act"), customerID, kind, subjectID, at, ip, userAgent, at.Add(-ActivityCoalesce))
 		return err
 	})
 }

@@ -133,10 +133,13 @@ func New(d *db.DB, cfg Config) (*Client, error) {
 // any state but running: their attempt errors may quote what the job worked
 // on (a refused recipient's address), and an erasure must not leave that
 // behind. The match is on the id's text (SQLite stores arguments as binary
-// JSON, without quotes), so value must be an id no other id contains. A running job finishes and is swept by River's own cleaner.
+// JSON, without quotes), so value must be an id no other id contains. It is
+// matched literally: ids hold underscores, which LIKE reads as "any
+// character", and forgetting usr_ab must not delete usrXab's jobs. A running
+// job finishes and is swept by River's own cleaner.
 func ForgetTx(ctx context.Context, tx *sql.Tx, kind, value string) error {
 	if _, err := tx.ExecContext(ctx, `DELETE FROM river_job WHERE kind = $1 AND state <> 'running'
-		AND CAST(args AS TEXT) LIKE $2`, kind, "%"+value+"%"); err != nil {
+		AND CAST(args AS TEXT) LIKE $2 ESCAPE $3`, kind, "%"+db.EscapeLike(value)+"%", db.LikeEscape); err != nil {
 		return fmt.Errorf("jobs: forget: %w", err)
 	}
 	return nil

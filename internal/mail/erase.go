@@ -19,11 +19,14 @@ const ErasedAddress = "erased@invalid"
 // address: recipient, subject, bodies and attachments go; the row stays
 // (kind, dates, Message-ID) so the outbox's history holds. Mail still
 // queued is marked failed: there is nobody to send it to. It returns the
-// ids of the messages, whose spooled files ScrubSpool removes.
+// ids of the messages, whose spooled files ScrubSpool removes. The address
+// is looked for in the bodies literally, whatever its case: its _ and % are
+// escaped, or erasing a_b@x.fr would also erase the mail quoting axb@x.fr.
 func EraseRecipientTx(ctx context.Context, tx *sql.Tx, userID, email string) ([]string, error) {
 	email = strings.ToLower(strings.TrimSpace(email))
 	ids, err := db.Strings(ctx, tx, `SELECT id FROM outgoing_mail WHERE user_id = $1 OR lower(to_addr) = $2
-		OR (length($2) > 3 AND (lower(text_body) LIKE '%' || $2 || '%' OR lower(html_body) LIKE '%' || $2 || '%'))`, userID, email)
+		OR (length($2) > 3 AND (lower(text_body) LIKE $3 ESCAPE $4 OR lower(html_body) LIKE $3 ESCAPE $4))`,
+		userID, email, "%"+db.EscapeLike(email)+"%", db.LikeEscape)
 	if err != nil {
 		return nil, fmt.Errorf("mail: erase: %w", err)
 	}

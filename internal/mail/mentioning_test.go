@@ -46,3 +46,34 @@ func TestMentioningTx(t *testing.T) {
 		t.Fatalf("mentioning ord_3: %+v %v", none, err)
 	}
 }
+
+// The reference is matched as itself: ids hold underscores, which LIKE
+// reads as "any character", so ord_ab must not find a mail about ordXab.
+func TestMentioningTxLiteral(t *testing.T) {
+	ctx := context.Background()
+	d := dbtest.Open(t)
+	clk := clock.NewManual(start)
+	o := newOutbox(t, d, insertOnly(t, d), clk)
+	for _, text := range []string{"Commande ord_ab confirmée.\n", "Commande ordXab confirmée.\n", "Commande ord%ab confirmée.\n"} {
+		enqueue(t, d, o, mail.Message{Kind: "order_confirmation", To: "ana@example.fr", Lang: "fr", Subject: "c", Text: text, UserID: "usr_a"})
+		clk.Advance(time.Minute)
+	}
+	tx, err := d.Read.BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback()
+	for ref, want := range map[string]string{"ord_ab": "Commande ord_ab confirmée.\n", "ord%ab": "Commande ord%ab confirmée.\n"} {
+		got, err := mail.MentioningTx(ctx, tx, "usr_a", "order_confirmation", ref)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != 1 || got[0].Text != want {
+			var texts []string
+			for _, m := range got {
+				texts = append(texts, m.Text)
+			}
+			t.Errorf("mentioning %s: %q, want only %q", ref, texts, want)
+		}
+	}
+}

@@ -305,11 +305,13 @@ func get(ctx context.Context, q db.Querier, msgID string) (Stored, error) {
 // MentioningTx returns the messages of a kind sent to a user whose text
 // names ref (the order a confirmation is about), oldest first, without
 // their attachments, in the caller's transaction: the dispute evidence
-// reads them in one snapshot with the order. ref is matched with LIKE, as
-// a substring of the text.
+// reads them in one snapshot with the order. ref is matched as a
+// substring of the text, literally: its _ and % (ids hold underscores) are
+// escaped, or ord_ab would also find the mail about ordXab.
 func MentioningTx(ctx context.Context, q db.Querier, userID, kind, ref string) ([]Stored, error) {
 	rows, err := q.QueryContext(ctx, `SELECT `+storedColumns+` FROM outgoing_mail
-		WHERE user_id = $1 AND kind = $2 AND text_body LIKE $3 ORDER BY created_at`, userID, kind, "%"+ref+"%")
+		WHERE user_id = $1 AND kind = $2 AND text_body LIKE $3 ESCAPE $4 ORDER BY created_at`,
+		userID, kind, "%"+db.EscapeLike(ref)+"%", db.LikeEscape)
 	if err != nil {
 		return nil, fmt.Errorf("mail mentioning %s: %w", ref, err)
 	}
