@@ -53,6 +53,9 @@ func ParseKey(s string) (Key, error) {
 	var b []byte
 	if len(s) == 2*KeySize {
 		b, _ = hex.DecodeString(s)
+	} else if _, err := hex.DecodeString(s); err == nil && s != "" {
+		// Most likely a hex key cut or padded by hand: say so in its terms.
+		return Key{}, fmt.Errorf("%w (got %d hex characters)", ErrKeyFormat, len(s))
 	} else {
 		for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.RawStdEncoding, base64.URLEncoding, base64.RawURLEncoding} {
 			if d, err := enc.DecodeString(s); err == nil {
