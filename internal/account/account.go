@@ -26,6 +26,7 @@ import (
 	"comptoir/internal/clock"
 	"comptoir/internal/db"
 	"comptoir/internal/mail"
+	"comptoir/internal/secretbox"
 )
 
 // Roles: what a user may do. Plain strings, as they travel to JSON, templates
@@ -148,6 +149,11 @@ type Options struct {
 	// the desk links a guest's earlier tickets to the account. An error
 	// undoes the act.
 	EmailProven func(ctx context.Context, tx *sql.Tx, u User, at time.Time) error
+	// Secrets seals the secrets the service must read back (TOTP secrets),
+	// so that a copy of the database does not give them away. Nil: no new
+	// second factor can be set up (BeginTOTP fails), and only clear secrets
+	// written before sealing existed can be read.
+	Secrets *secretbox.Box
 }
 
 // HashParams are argon2id's cost parameters (memory in KiB, passes, lanes,

@@ -20,6 +20,7 @@ import (
 	"comptoir/internal/db"
 	"comptoir/internal/db/dbtest"
 	"comptoir/internal/mail"
+	"comptoir/internal/secretbox"
 )
 
 // fastParams keep argon2id to well under a millisecond: tests check
@@ -66,15 +67,27 @@ type env struct {
 	clock *clock.Manual
 	mail  *fakeMailer
 	svc   *account.Service
+	// secrets seals svc's TOTP secrets.
+	secrets *secretbox.Box
 }
 
 func setup(t *testing.T) *env {
 	t.Helper()
 	e := &env{ctx: context.Background(), db: dbtest.Open(t), clock: clock.NewManual(t0), mail: &fakeMailer{}}
+	e.secrets = newBox(t, secretbox.NewKey())
 	e.svc = account.New(e.db, e.clock, e.mail, account.Options{
-		SessionTTL: time.Hour, BaseURL: baseURL + "/", HashParams: fastParams,
+		SessionTTL: time.Hour, BaseURL: baseURL + "/", HashParams: fastParams, Secrets: e.secrets,
 	})
 	return e
+}
+
+func newBox(t *testing.T, k secretbox.Key) *secretbox.Box {
+	t.Helper()
+	b, err := secretbox.New(k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }
 
 func validSignUp() account.SignUpInput {

@@ -14,18 +14,64 @@ import (
 	"github.com/pquerna/otp/totp"
 
 	"comptoir/internal/audit"
+	"comptoir/internal/secretbox"
 )
 
 // TOTP is the second factor staff accounts may require (RFC 6238: 6 digits,
-// 30 s steps, SHA-1, as authenticator apps expect). The secret is kept in
-// the database (never logged, never shown again after enrolment);
-// recovery codes are stored hashed and work once each.
+// 30 s steps, SHA-1, as authenticator apps expect). The secret must be read
+// back to check codes, so it cannot be hashed: it is sealed with the node's
+// secret key (Options.Secrets) before it reaches the database, bound to its
+// user's row, and never logged nor shown again after enrolment. A clear
+// secret written by a version before sealing still works and is sealed at
+// the next start (SealClearTOTPSecrets). Recovery codes are stored hashed
+// and work once each.
 
 // ErrBadCode is a wrong, expired or replayed code.
 var ErrBadCode = errors.New("account: wrong code")
 
 // ErrNoTOTP means the user has no confirmed second factor.
 var ErrNoTOTP = errors.New("account: no second factor")
+
+// ErrSecretUnreadable is a sealed TOTP secret that this node's key does not
+// open: the node has another key than the one that sealed it (another
+// --secret-key, or a new <data-dir>/secret.key), or the value was damaged
+// or copied from another user's row. The user's app codes cannot be
+// checked; their recovery codes still work.
+var ErrSecretUnreadable = errors.New("account: second-factor secret does not open with this node's secret key " +
+	"(every node needs the --secret-key or <data-dir>/secret.key that sealed it)")
+
+// errNoSecretKey is BeginTOTP on a service built without Options.Secrets:
+// a new secret is never stored in clear.
+var errNoSecretKey = errors.New("account: no secret key to seal TOTP secrets with")
+
+// totpAD binds a sealed secret to its row, so that a value copied into
+// another user's row does not open there.
+func totpAD(userID string) []byte { return []byte("user_totp:" + userID) }
+
+// sealTOTP is the stored form of a user's secret.
+func (s *Service) sealTOTP(userID, secret string) (string, error) {
+	if s.opts.Secrets == nil {
+		return "", errNoSecretKey
+	}
+	return s.opts.Secrets.Seal([]byte(secret), totpAD(userID)), nil
+}
+
+// openTOTP reads a stored secret: sealed, or clear from an earlier version
+// (base32 never holds the "v1:" of a sealed value). An error names the
+// user, never the secret.
+func (s *Service) openTOTP(userID, stored string) (string, error) {
+	if !secretbox.IsSealed(stored) {
+		return stored, nil
+	}
+	if s.opts.Secrets == nil {
+		return "", fmt.Errorf("%w: user %s: %v", ErrSecretUnreadable, userID, errNoSecretKey)
+	}
+	b, err := s.opts.Secrets.Open(stored, totpAD(userID))
+	if err != nil {
+		return "", fmt.Errorf("%w: user %s: %v", ErrSecretUnreadable, userID, err)
+	}
+	return string(b), nil
+}
 
 const (
 	totpPeriod        = 30
@@ -53,11 +99,15 @@ func (s *Service) BeginTOTP(ctx context.Context, userID, issuer string) (TOTPEnr
 	if err != nil {
 		return TOTPEnrolment{}, fmt.Errorf("account: totp key: %w", err)
 	}
+	sealed, err := s.sealTOTP(userID, key.Secret())
+	if err != nil {
+		return TOTPEnrolment{}, err
+	}
 	now := s.clock.Now()
 	err = s.db.Tx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `INSERT INTO user_totp (user_id, secret, created_at) VALUES ($1, $2, $3)
 			ON CONFLICT (user_id) DO UPDATE SET secret = excluded.secret, created_at = excluded.created_at, last_step = 0
-			WHERE user_totp.confirmed_at IS NULL`, userID, key.Secret(), now)
+			WHERE user_totp.confirmed_at IS NULL`, userID, sealed, now)
 		if err != nil {
 			return fmt.Errorf("account: begin totp: %w", err)
 		}
@@ -96,6 +146,9 @@ func (s *Service) ConfirmTOTP(ctx context.Context, userID, code string) ([]strin
 		}
 		if confirmed.Valid {
 			return ErrTOTPEnabled
+		}
+		if secret, err = s.openTOTP(userID, secret); err != nil {
+			return err // starting the enrolment again replaces the secret
 		}
 		step, ok := matchStep(secret, code, now, last)
 		if !ok {
@@ -136,7 +189,9 @@ func (s *Service) TOTPEnabled(ctx context.Context, userID string) (bool, error) 
 
 // VerifySecondFactor checks a code from the app, or a recovery code (used
 // up by this call). A code is accepted once: the same code replayed within
-// its step is ErrBadCode.
+// its step is ErrBadCode. When the secret does not open with this node's
+// key, an app code cannot be checked: ErrSecretUnreadable (wrapped, naming
+// the user), unless the code is a valid recovery code, which needs no key.
 func (s *Service) VerifySecondFactor(ctx context.Context, userID, code string) error {
 	now := s.clock.Now()
 	code = strings.TrimSpace(code)
@@ -150,20 +205,29 @@ func (s *Service) VerifySecondFactor(ctx context.Context, userID, code string) e
 		if err != nil {
 			return fmt.Errorf("account: verify totp: %w", err)
 		}
-		if step, ok := matchStep(secret, code, now, last); ok {
-			// Conditional: two requests with the same code, one wins.
-			res, err := tx.ExecContext(ctx, `UPDATE user_totp SET last_step = $2 WHERE user_id = $1 AND last_step < $2`, userID, step)
-			if err != nil {
-				return fmt.Errorf("account: verify totp: %w", err)
+		secret, unreadable := s.openTOTP(userID, secret)
+		if unreadable == nil {
+			if step, ok := matchStep(secret, code, now, last); ok {
+				// Conditional: two requests with the same code, one wins.
+				res, err := tx.ExecContext(ctx, `UPDATE user_totp SET last_step = $2 WHERE user_id = $1 AND last_step < $2`, userID, step)
+				if err != nil {
+					return fmt.Errorf("account: verify totp: %w", err)
+				}
+				if n, _ := res.RowsAffected(); n == 1 {
+					return nil
+				}
+				return ErrBadCode
 			}
-			if n, _ := res.RowsAffected(); n == 1 {
-				return nil
-			}
-			return ErrBadCode
+		}
+		// A wrong code when the secret is unreadable is reported as that,
+		// so the reason reaches the log rather than a "wrong code".
+		badCode := ErrBadCode
+		if unreadable != nil {
+			badCode = unreadable
 		}
 		norm := strings.ToLower(strings.ReplaceAll(code, " ", ""))
 		if norm == "" {
-			return ErrBadCode
+			return badCode
 		}
 		res, err := tx.ExecContext(ctx, `UPDATE totp_recovery_codes SET used_at = $3 WHERE user_id = $1 AND code_hash = $2 AND used_at IS NULL`,
 			userID, hashSecret(norm), now)
@@ -171,7 +235,7 @@ func (s *Service) VerifySecondFactor(ctx context.Context, userID, code string) e
 			return fmt.Errorf("account: recovery code: %w", err)
 		}
 		if n, _ := res.RowsAffected(); n != 1 {
-			return ErrBadCode
+			return badCode
 		}
 		u, err := userByID(ctx, tx, userID)
 		if err != nil {
@@ -257,7 +321,9 @@ func (s *Service) AnswerSignInChallenge(ctx context.Context, token, code string)
 		return User{}, fmt.Errorf("account: sign-in challenge: %w", err)
 	}
 	if err := s.VerifySecondFactor(ctx, userID, code); err != nil {
-		if errors.Is(err, ErrBadCode) {
+		// An unreadable secret counts as a failure too: recovery codes
+		// are still checked then, and may not be guessed without limit.
+		if errors.Is(err, ErrBadCode) || errors.Is(err, ErrSecretUnreadable) {
 			if _, uerr := s.db.Write.ExecContext(ctx, `UPDATE signin_challenges SET failures = failures + 1 WHERE token_hash = $1`, hashSecret(token)); uerr != nil {
 				return User{}, fmt.Errorf("account: sign-in challenge: %w", uerr)
 			}
@@ -272,4 +338,82 @@ func (s *Service) AnswerSignInChallenge(ctx context.Context, token, code string)
 		return User{}, ErrChallengeGone // answered twice at once: one wins
 	}
 	return s.UserByID(ctx, userID)
+}
+
+// TOTPSealReport is what SealClearTOTPSecrets found and did.
+type TOTPSealReport struct {
+	// Sealed counts the clear secrets it sealed.
+	Sealed int
+	// Unreadable counts sealed secrets this node's key does not open.
+	Unreadable int
+	// LeftClear counts the clear secrets it did not seal because sealed
+	// ones exist and none opens: the key is most likely not the one the
+	// other nodes use, and sealing with it would lock those out too.
+	LeftClear int
+}
+
+// SealClearTOTPSecrets seals the clear secrets an earlier version wrote,
+// and counts sealed secrets that this node's key does not open. It is
+// idempotent and safe while other nodes run: each row is rewritten only if
+// it still holds the clear secret read (a node that re-enrolled the user
+// meanwhile wins), and a sealed secret opens the same as the clear one did.
+func (s *Service) SealClearTOTPSecrets(ctx context.Context) (TOTPSealReport, error) {
+	var r TOTPSealReport
+	if s.opts.Secrets == nil {
+		return r, errNoSecretKey
+	}
+	type row struct{ userID, secret string }
+	var clear []row
+	readable := 0
+	rows, err := s.db.Read.QueryContext(ctx, `SELECT user_id, secret FROM user_totp ORDER BY user_id`)
+	if err != nil {
+		return r, fmt.Errorf("account: seal totp secrets: %w", err)
+	}
+	for rows.Next() {
+		var x row
+		if err := rows.Scan(&x.userID, &x.secret); err != nil {
+			rows.Close()
+			return r, fmt.Errorf("account: seal totp secrets: %w", err)
+		}
+		if !secretbox.IsSealed(x.secret) {
+			clear = append(clear, x)
+		} else if _, err := s.openTOTP(x.userID, x.secret); err != nil {
+			r.Unreadable++
+		} else {
+			readable++
+		}
+	}
+	if err := rows.Close(); err != nil {
+		return r, fmt.Errorf("account: seal totp secrets: %w", err)
+	}
+	if err := rows.Err(); err != nil {
+		return r, fmt.Errorf("account: seal totp secrets: %w", err)
+	}
+	if len(clear) == 0 {
+		return r, nil
+	}
+	if r.Unreadable > 0 && readable == 0 {
+		r.LeftClear = len(clear)
+		return r, nil
+	}
+	err = s.db.Tx(ctx, func(tx *sql.Tx) error {
+		r.Sealed = 0
+		for _, x := range clear {
+			sealed, err := s.sealTOTP(x.userID, x.secret)
+			if err != nil {
+				return err
+			}
+			res, err := tx.ExecContext(ctx, `UPDATE user_totp SET secret = $3 WHERE user_id = $1 AND secret = $2`, x.userID, x.secret, sealed)
+			if err != nil {
+				return err
+			}
+			n, _ := res.RowsAffected()
+			r.Sealed += int(n)
+		}
+		return nil
+	})
+	if err != nil {
+		return TOTPSealReport{}, fmt.Errorf("account: seal totp secrets: %w", err)
+	}
+	return r, nil
 }

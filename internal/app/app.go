@@ -45,6 +45,7 @@ import (
 	"comptoir/internal/privacy"
 	"comptoir/internal/proof"
 	"comptoir/internal/ratelimit"
+	"comptoir/internal/secretbox"
 	"comptoir/internal/subscriptions"
 	"comptoir/internal/web"
 	"comptoir/internal/webhooksig"
@@ -193,7 +194,19 @@ func (a *App) build(ctx context.Context, opts Options) (err error) {
 	if opts.PasswordParams != nil {
 		accOpts.HashParams = opts.PasswordParams
 	}
+	key, err := secretKey(cfg, a.Logger)
+	if err != nil {
+		return err
+	}
+	if accOpts.Secrets, err = secretbox.New(key); err != nil {
+		return config.Usagef("secret key: %v", err)
+	}
 	a.Accounts = account.New(a.DB, a.Clock, a.Outbox, accOpts)
+	if opts.Workers {
+		if err := a.sealSecrets(ctx); err != nil {
+			return err
+		}
+	}
 	a.Limiter = ratelimit.New(a.DB, a.Clock)
 	a.Catalog = catalog.New(a.DB, a.Clock)
 	a.Ledger = billing.New(a.DB, a.Clock)

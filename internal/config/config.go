@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"comptoir/internal/clientaddr"
+	"comptoir/internal/secretbox"
 )
 
 // UsageError is bad usage or configuration: the program exits with code 2
@@ -111,6 +112,12 @@ type Config struct {
 	// MetricsToken, when set, is the bearer token /metrics asks for;
 	// without it /metrics answers only clients on the loopback interface.
 	MetricsToken string
+	// SecretKey is --secret-key as given: the key that seals secrets kept
+	// in the database for reading back (staff TOTP secrets). Resolve parses
+	// it into SealingKey; empty leaves SealingKey nil, and the app then uses
+	// (creating it on first start) <data-dir>/secret.key.
+	SecretKey  string
+	SealingKey *secretbox.Key
 }
 
 // DefaultStripeCheckoutOrigin is where Stripe serves its Checkout pages.
@@ -152,6 +159,7 @@ func Register(fs *flag.FlagSet) *Config {
 	fs.Var(spanFlag{&c.RetainActivity}, "retain-activity", "how long sessions and download addresses are kept, as 365d, 2y or 720h")
 	fs.Var(spanFlag{&c.RetainClosedTickets}, "retain-closed-tickets", "how long a closed ticket keeps its messages and the customer's details, as 3y or 400d")
 	fs.StringVar(&c.MetricsToken, "metrics-token", "", "bearer token a scraper must send to read /metrics (default: /metrics answers loopback clients only)")
+	fs.StringVar(&c.SecretKey, "secret-key", "", "32 random bytes, as 64 hex characters or base64, that seal staff TOTP secrets in the database; every node must have the same (default: <data-dir>/secret.key, created on first start)")
 	fs.StringVar(&c.TrustedProxies, "trusted-proxies", "", "reverse proxies whose X-Forwarded-For gives the client's address: comma-separated CIDRs or addresses, such as 127.0.0.1/32,10.0.0.0/8 (default: trust nobody)")
 	fs.Var(negatedBool{&c.PricesExcludeVAT}, "prices-include-vat", "catalog prices include VAT (false: VAT is added to them) (default true)")
 	return c
@@ -160,7 +168,8 @@ func Register(fs *flag.FlagSet) *Config {
 // secretFlags may also come from a file (COMPTOIR_<NAME>_FILE), so that a
 // password never has to sit in the environment or a process listing.
 var secretFlags = map[string]bool{"database-url": true, "smtp-relay": true, "stripe-secret-key": true, "stripe-webhook-secret": true, "fulfilment-webhook-secret": true,
-	"blob-access-key": true, "blob-secret-key": true, "imap-url": true, "imap-password": true, "metrics-token": true}
+	"blob-access-key": true, "blob-secret-key": true, "imap-url": true, "imap-password": true, "metrics-token": true,
+	"secret-key": true}
 
 // EnvName is the environment variable that sets a flag.
 func EnvName(flagName string) string {
@@ -292,6 +301,16 @@ func (c *Config) Resolve() error {
 	}
 	if c.TrustedProxyNets, err = clientaddr.Parse(c.TrustedProxies); err != nil {
 		return Usagef("--trusted-proxies: %v", err)
+	}
+	c.SealingKey = nil
+	if c.SecretKey != "" {
+		k, err := secretbox.ParseKey(c.SecretKey)
+		if err != nil {
+			// Never the value itself in the message: it is a secret, even
+			// a malformed one.
+			return Usagef("--secret-key: %v; make one with: openssl rand -hex 32", err)
+		}
+		c.SealingKey = &k
 	}
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":

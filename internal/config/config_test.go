@@ -1,6 +1,8 @@
 package config
 
 import (
+	"encoding/base64"
+	"encoding/hex"
 	"flag"
 	"io"
 	"os"
@@ -8,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"comptoir/internal/secretbox"
 )
 
 func parse(t *testing.T, args []string, env map[string]string) (*Config, error) {
@@ -194,5 +198,45 @@ func TestTrustedProxies(t *testing.T) {
 	_, err = parse(t, nil, map[string]string{"COMPTOIR_TRUSTED_PROXIES": "10.0.0.0/8,proxy.internal"})
 	if !IsUsage(err) || !strings.Contains(err.Error(), "--trusted-proxies") || !strings.Contains(err.Error(), `"proxy.internal"`) {
 		t.Fatalf("a bad entry must be a usage error naming the flag and the entry, got %v", err)
+	}
+}
+
+// --secret-key takes 32 bytes in hex or base64, from the flag, the
+// environment or a file; anything else is a usage error that says how to
+// make a key and does not repeat the value.
+func TestSecretKey(t *testing.T) {
+	c, err := parse(t, nil, nil)
+	if err != nil || c.SealingKey != nil {
+		t.Fatalf("default: key %v, %v (want none: the data directory's key file)", c.SealingKey, err)
+	}
+	var want secretbox.Key
+	for i := range want {
+		want[i] = byte(i*7 + 250)
+	}
+	hexKey := hex.EncodeToString(want[:])
+	keyFile := filepath.Join(t.TempDir(), "key")
+	os.WriteFile(keyFile, []byte(base64.StdEncoding.EncodeToString(want[:])+"\n"), 0o600)
+	for _, tt := range []struct {
+		name string
+		args []string
+		env  map[string]string
+	}{
+		{"hex flag", []string{"--secret-key", hexKey}, nil},
+		{"base64 flag", []string{"--secret-key", base64.StdEncoding.EncodeToString(want[:])}, nil},
+		{"base64url unpadded", []string{"--secret-key", base64.RawURLEncoding.EncodeToString(want[:])}, nil},
+		{"environment", nil, map[string]string{"COMPTOIR_SECRET_KEY": hexKey}},
+		{"file", nil, map[string]string{"COMPTOIR_SECRET_KEY_FILE": keyFile}},
+	} {
+		c, err := parse(t, tt.args, tt.env)
+		if err != nil || c.SealingKey == nil || *c.SealingKey != want {
+			t.Errorf("%s: key %x, %v", tt.name, c.SealingKey, err)
+		}
+	}
+	for _, bad := range []string{hexKey[:62], hexKey + "00", base64.StdEncoding.EncodeToString(want[:16]), "my own passphrase", strings.Repeat("0", 64)} {
+		_, err := parse(t, []string{"--secret-key", bad}, nil)
+		if !IsUsage(err) || !strings.Contains(err.Error(), "--secret-key") || !strings.Contains(err.Error(), "openssl rand -hex 32") ||
+			strings.Contains(err.Error(), bad) {
+			t.Errorf("--secret-key %q: got %v, want a usage error saying how to make a key, without the value", bad, err)
+		}
 	}
 }

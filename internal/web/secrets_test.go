@@ -47,6 +47,7 @@ func TestSecretsNeverAppearInLogsPagesOrMetrics(t *testing.T) {
 		"imap password":      "SeCrEtImapPassw0rd",
 		"blob secret key":    "SeCrEtBlobKey",
 		"blob access key":    "SeCrEtBlobAccess",
+		"sealing key":        "5ec2e75e5ec2e75e5ec2e75e5ec2e75e5ec2e75e5ec2e75e5ec2e75e5ec2e75e",
 	}
 	s3 := s3test.Start(t)
 	logs := &syncBuffer{}
@@ -56,6 +57,7 @@ func TestSecretsNeverAppearInLogsPagesOrMetrics(t *testing.T) {
 		c.SMTPRelay = "smtp://mailer:" + secrets["smtp password"] + "@127.0.0.1:1"
 		c.IMAPURL, c.IMAPPassword = "imap+insecure://support@127.0.0.1:1/INBOX", secrets["imap password"]
 		c.BlobURL, c.BlobAccessKey, c.BlobSecretKey = s3.URL("secrets"), secrets["blob access key"], secrets["blob secret key"]
+		c.SecretKey = secrets["sealing key"]
 		c.LogLevel = "debug"
 		if u, err := url.Parse(c.DatabaseURL); err == nil && strings.HasPrefix(u.Scheme, "postgres") {
 			// The test cluster trusts loopback: any password is accepted.
