@@ -62,7 +62,7 @@ func (p *Pack) PDF() ([]byte, error) {
 	pdf.SetTitle("Dispute evidence "+p.Case.ID, true)
 	pdf.SetCreator("comptoir", true)
 	pdf.SetCompression(false)
-	tr := invoices.CP1252()
+	tr := invoices.CP1252
 	enc := func(s string) string {
 		s = strings.NewReplacer("\u202F", "\u00A0", "\r", "").Replace(s)
 		return tr(s)

@@ -4,10 +4,11 @@ import (
 	"bytes"
 	"fmt"
 	"strings"
-	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/go-pdf/fpdf"
+	"golang.org/x/text/encoding/charmap"
 
 	"comptoir/internal/money"
 )
@@ -66,7 +67,7 @@ func PDF(inv Invoice, t Translate) ([]byte, error) {
 	// Uncompressed: a one-page invoice stays a few kilobytes, and a zlib
 	// writer costs more to set up than the rest of the document.
 	pdf.SetCompression(false)
-	tr := CP1252()
+	tr := CP1252
 	enc := func(s string) string { return tr(strings.ReplaceAll(s, "\u202F", "\u00A0")) }
 	m := func(a money.Amount) string { return enc(money.Format(a, inv.Lang)) }
 	pdf.SetMargins(15, 15, 15)
@@ -149,13 +150,27 @@ func PDF(inv Invoice, t Translate) ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
-// CP1252 returns the UTF-8 to cp1252 translator of the core fonts, built
-// once and shared by every document drawn with them (invoices, a dispute's
-// evidence pack): building it parses a code page table, which costs more
-// than the rest of a one-page invoice.
-var CP1252 = sync.OnceValue(func() func(string) string {
-	return fpdf.New("P", "mm", "A4", "").UnicodeTranslatorFromDescriptor("")
-})
+// CP1252 turns UTF-8 text into the cp1252 bytes of the core fonts; a
+// character they lack becomes a dot. Documents are drawn concurrently
+// (mail batches in parallel, an evidence pack beside them), and fpdf's own
+// translator reuses one buffer from call to call: shared, it mixed two
+// documents' text and panicked. This one keeps nothing between calls, and
+// x/text's code page is a table lookup.
+func CP1252(s string) string {
+	b := make([]byte, 0, len(s))
+	for _, r := range s {
+		if r < utf8.RuneSelf {
+			b = append(b, byte(r))
+			continue
+		}
+		c, ok := charmap.Windows1252.EncodeRune(r)
+		if !ok {
+			c = '.'
+		}
+		b = append(b, c)
+	}
+	return string(b)
+}
 
 // RatePercent writes a rate for people: "20 %" / "5,5 %" in French,
 // "20%" / "5.5%" in English.
