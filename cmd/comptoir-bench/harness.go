@@ -41,6 +41,8 @@ type harness struct {
 	pgURL    string // the cluster, once started
 	loadAvg  string
 	profiles []string
+	// serverErrors are what each engine's server logged at ERROR level.
+	serverErrors []string
 }
 
 type datasetInfo struct {
@@ -200,6 +202,11 @@ func (h *harness) runEngine(ctx context.Context, engine string) error {
 	}
 	if err := srv.stop(); err != nil {
 		h.logf("%s: server did not stop cleanly: %v (see %s)", engine, err, filepath.Join(dir, "serve.log"))
+	}
+	if msg := srv.errorsLogged(); msg != "" {
+		h.mu.Lock()
+		h.serverErrors = append(h.serverErrors, engine+": comptoir serve logged "+msg)
+		h.mu.Unlock()
 	}
 	for _, p := range verify {
 		note, err := p.sc.Verify(ctx, e, dbURL)

@@ -38,6 +38,9 @@ func (h *harness) report(took time.Duration) {
 	} else {
 		fmt.Fprintf(w, "\nevery target met.\n")
 	}
+	for _, e := range h.serverErrors {
+		fmt.Fprintf(w, "SERVER ERRORS: %s\n", e)
+	}
 	for _, p := range h.profiles {
 		fmt.Fprintf(w, "profile: %s\n", p)
 	}

@@ -11,6 +11,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 )
@@ -29,6 +30,21 @@ type server struct {
 	done      chan struct{}
 	waitErr   error
 	logFile   *os.File
+
+	// errorLines counts the ERROR lines of the process's log, firstError
+	// keeps the first: a panic in a background job (recovered by River)
+	// answers no request, and would otherwise pass unseen.
+	errorLines atomic.Int64
+	firstError atomic.Pointer[string]
+}
+
+// errorsLogged sums up the ERROR lines the process logged ("" for none).
+func (s *server) errorsLogged() string {
+	n := s.errorLines.Load()
+	if n == 0 {
+		return ""
+	}
+	return fmt.Sprintf("%d ERROR line(s) in its log, the first: %s", n, *s.firstError.Load())
 }
 
 // benchTrustedProxy is the proxy comptoir serve is told to trust: the load
@@ -75,6 +91,11 @@ func startProcess(ctx context.Context, name, bin string, args []string, logPath,
 		for sc.Scan() {
 			line := sc.Text()
 			fmt.Fprintln(logFile, line)
+			if strings.Contains(line, "level=ERROR") {
+				if s.errorLines.Add(1) == 1 {
+					s.firstError.Store(&line)
+				}
+			}
 			if !sent && strings.Contains(line, ready) {
 				readyc <- line
 				sent = true

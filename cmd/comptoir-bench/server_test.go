@@ -1,0 +1,33 @@
+package main
+
+import (
+	"context"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// The harness counts the ERROR lines a server logs: a job that panicked
+// in the background answers no request and would otherwise go unseen.
+func TestServerErrorLinesCounted(t *testing.T) {
+	script := `echo "comptoir is serving listen=127.0.0.1:1"
+echo "time=x level=INFO msg=fine"
+echo "time=x level=ERROR msg=\"jobexecutor: panic recovery\" kind=mail.send_batch"
+echo "time=x level=ERROR msg=second"
+exec sleep 30`
+	srv, err := startProcess(context.Background(), "fake", "/bin/sh", []string{"-c", script},
+		filepath.Join(t.TempDir(), "serve.log"), "comptoir is serving", 10*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.stop()
+	deadline := time.Now().Add(10 * time.Second)
+	for srv.errorLines.Load() < 2 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	got := srv.errorsLogged()
+	if !strings.HasPrefix(got, "2 ERROR line(s)") || !strings.Contains(got, "panic recovery") {
+		t.Fatalf("errorsLogged = %q", got)
+	}
+}
