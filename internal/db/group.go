@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"time"
 )
 
 // ErrClosed is returned by Tx after Close.
@@ -39,6 +40,8 @@ type txRequest struct {
 	ctx  context.Context
 	fn   func(*sql.Tx) error
 	done chan txResult
+	// unhurried: nobody waits on this transaction (see Unhurried).
+	unhurried bool
 	// outside, when set, runs on the write connection outside any
 	// transaction (a WAL checkpoint), between two groups.
 	outside func(context.Context, *sql.DB) error
@@ -66,7 +69,7 @@ func (g *groupCommitter) close() {
 // It waits even when ctx ends meanwhile: fn may already be running, and
 // its caller must learn whether it committed.
 func (g *groupCommitter) run(ctx context.Context, fn func(*sql.Tx) error) error {
-	res, err := g.submit(&txRequest{ctx: ctx, fn: fn, done: make(chan txResult, 1)})
+	res, err := g.submit(&txRequest{ctx: ctx, fn: fn, done: make(chan txResult, 1), unhurried: isUnhurried(ctx)})
 	if err != nil {
 		return err
 	}
@@ -115,25 +118,99 @@ func (g *groupCommitter) loop() {
 		// Take whatever else is already waiting: under load, requests pile
 		// up while the previous group flushes, so groups grow by themselves
 		// without ever delaying a lone request.
-		var later *txRequest
-	drain:
-		for len(batch) < maxGroup {
-			select {
-			case r := <-g.reqs:
-				if r.outside != nil {
-					later = r
-					break drain
-				}
-				batch = append(batch, r)
-			default:
-				break drain
-			}
+		later := g.drain(&batch)
+		if later == nil && unhurriedOnly(batch) {
+			later = g.waitForCompany(&batch)
 		}
 		g.commit(batch)
 		if later != nil {
 			later.done <- txResult{err: later.outside(later.ctx, g.db)}
 		}
 	}
+}
+
+// drain adds to batch the transactions already waiting, up to maxGroup,
+// and returns the request to run outside any group if one came first.
+func (g *groupCommitter) drain(batch *[]*txRequest) (later *txRequest) {
+	for len(*batch) < maxGroup {
+		select {
+		case r := <-g.reqs:
+			if r.outside != nil {
+				return r
+			}
+			*batch = append(*batch, r)
+		default:
+			return nil
+		}
+	}
+	return nil
+}
+
+// waitForCompany holds a group of background work alone for up to
+// unhurriedWait, gathering what arrives meanwhile, until a transaction
+// somebody waits on joins: alone it would take a disk flush of its own, and
+// every request arriving meanwhile would queue behind it. It returns the
+// request to run outside any group if one came.
+func (g *groupCommitter) waitForCompany(batch *[]*txRequest) (later *txRequest) {
+	if testHookWaitForCompany != nil {
+		testHookWaitForCompany()
+	}
+	timer := time.NewTimer(unhurriedWait)
+	defer timer.Stop()
+	for unhurriedOnly(*batch) {
+		select {
+		case r := <-g.reqs:
+			if r.outside != nil {
+				return r
+			}
+			*batch = append(*batch, r)
+			if later := g.drain(batch); later != nil {
+				return later
+			}
+		case <-timer.C:
+			return nil
+		case <-g.stop:
+			return nil
+		}
+	}
+	return nil
+}
+
+// unhurriedWait is how long background work alone waits for other
+// transactions to share its commit: about one disk flush. A variable for
+// the tests, as is the hook they watch the wait with.
+var (
+	unhurriedWait          = time.Millisecond
+	testHookWaitForCompany func()
+)
+
+type unhurriedKey struct{}
+
+// Unhurried marks the transactions run with ctx as background work that
+// nobody is waiting on (numbering invoices, dispatching and marking mail):
+// on SQLite, when only such work is waiting, its group waits up to a
+// millisecond for other transactions to commit with, rather than taking a
+// disk flush of its own that the requests arriving meanwhile would queue
+// behind. It changes nothing on PostgreSQL.
+func Unhurried(ctx context.Context) context.Context {
+	return context.WithValue(ctx, unhurriedKey{}, true)
+}
+
+func isUnhurried(ctx context.Context) bool {
+	v, _ := ctx.Value(unhurriedKey{}).(bool)
+	return v
+}
+
+func unhurriedOnly(batch []*txRequest) bool {
+	if len(batch) >= maxGroup {
+		return false
+	}
+	for _, r := range batch {
+		if !r.unhurried {
+			return false
+		}
+	}
+	return true
 }
 
 func (g *groupCommitter) commit(batch []*txRequest) {

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"comptoir/internal/db"
 	"comptoir/internal/db/dbtest"
@@ -308,5 +309,71 @@ func TestAfterCommitRunsForCommittedTransactionsOnly(t *testing.T) {
 		if ran[i] != want {
 			t.Errorf("hook of tx %d ran %d times, want %d", i, ran[i], want)
 		}
+	}
+}
+
+// Background work alone waits for company rather than taking a disk flush
+// of its own: a transaction somebody waits on, arriving meanwhile, commits
+// with it at once. Closing the store ends the wait too, and commits.
+func TestUnhurriedWorkWaitsForCompany(t *testing.T) {
+	d, err := db.Open(context.Background(), "sqlite:"+t.TempDir()+"/unhurried.db")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	ctx := context.Background()
+	if _, err := d.Write.ExecContext(ctx, `CREATE TABLE t (v TEXT NOT NULL)`); err != nil {
+		t.Fatal(err)
+	}
+	waiting := make(chan struct{}, 1)
+	// A minute: a test that waits that long has failed.
+	defer db.SetUnhurriedWait(time.Minute, func() { waiting <- struct{}{} })()
+	within := func(what string, c <-chan error) {
+		t.Helper()
+		select {
+		case err := <-c:
+			if err != nil {
+				t.Fatalf("%s: %v", what, err)
+			}
+		case <-time.After(20 * time.Second):
+			t.Fatalf("%s: still waiting", what)
+		}
+	}
+	background := func(v string) <-chan error {
+		done := make(chan error, 1)
+		go func() {
+			_, err := d.Exec(db.Unhurried(ctx), `INSERT INTO t (v) VALUES ($1)`, v)
+			done <- err
+		}()
+		select {
+		case <-waiting:
+		case <-time.After(20 * time.Second):
+			t.Fatal("background work did not wait for company")
+		}
+		return done
+	}
+
+	bg := background("background")
+	fg := make(chan error, 1)
+	go func() {
+		_, err := d.Exec(ctx, `INSERT INTO t (v) VALUES ('foreground')`)
+		fg <- err
+	}()
+	within("the foreground transaction", fg)
+	within("the background work it joined", bg)
+
+	bg = background("at close")
+	closed := make(chan error, 1)
+	go func() { closed <- d.Close() }()
+	within("closing", closed)
+	within("the background work when closing", bg)
+	d2, err := db.Open(ctx, "sqlite:"+d.Path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d2.Close()
+	got, err := db.Strings(ctx, d2.Read, `SELECT v FROM t ORDER BY rowid`)
+	if err != nil || strings.Join(got, ",") != "background,foreground,at close" {
+		t.Fatalf("rows %v, %v", got, err)
 	}
 }

@@ -62,7 +62,9 @@ func (s *Service) Run(ctx context.Context, sweep time.Duration, log *slog.Logger
 	if sweep <= 0 {
 		sweep = DefaultSweep
 	}
-	s.wake.Loop(ctx, sweep, log, "invoice numbering", func(ctx context.Context) error {
+	// Nobody waits on these transactions (db.Unhurried); a reader that
+	// numbers pending documents itself (Get) does not wait here.
+	s.wake.Loop(db.Unhurried(ctx), sweep, log, "invoice numbering", func(ctx context.Context) error {
 		_, err := s.NumberPending(ctx)
 		return err
 	})

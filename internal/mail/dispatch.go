@@ -52,7 +52,8 @@ func (o *Outbox) Dispatch(ctx context.Context, sweep time.Duration, log *slog.Lo
 		sweep = DefaultSweep
 	}
 	var checked time.Time
-	o.wake.Loop(ctx, sweep, log, "mail dispatch", func(ctx context.Context) error {
+	// Nobody waits on the dispatcher's transactions (db.Unhurried).
+	o.wake.Loop(db.Unhurried(ctx), sweep, log, "mail dispatch", func(ctx context.Context) error {
 		if time.Since(checked) >= orphanCheck {
 			checked = time.Now()
 			if n, err := o.RequeueOrphans(ctx); err != nil {

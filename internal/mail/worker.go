@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -128,11 +129,13 @@ func (w *Worker) sendOne(ctx context.Context, send func(context.Context, Stored)
 	if err != nil {
 		return sendResult{}, fmt.Errorf("read the message: %w", err)
 	}
-	return w.sendStored(ctx, send, m, attempt, last)
+	return w.sendStored(ctx, send, m, attempt, last, nil)
 }
 
-// sendStored is sendOne for a message already read.
-func (w *Worker) sendStored(ctx context.Context, send func(context.Context, Stored) error, m Stored, attempt int, last bool) (sendResult, error) {
+// sendStored is sendOne for a message already read. With marks, a message
+// sent is marked so in the background (marks.wait collects the outcome):
+// the next message goes out while the mark waits for its commit.
+func (w *Worker) sendStored(ctx context.Context, send func(context.Context, Stored) error, m Stored, attempt int, last bool, marks *pendingMarks) (sendResult, error) {
 	if m.Status != Queued {
 		return sendResult{}, nil
 	}
@@ -145,16 +148,29 @@ func (w *Worker) sendStored(ctx context.Context, send func(context.Context, Stor
 
 	// Record the outcome even if the job's context ended meanwhile: a
 	// message the relay accepted must be marked sent, or it goes out twice.
-	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
-	defer cancel()
-	if sendErr == nil {
-		_, err := w.db.Exec(rctx, `UPDATE outgoing_mail SET status = 'sent', sent_at = $1, attempts = attempts + 1
-			WHERE id = $2 AND status = 'queued'`, w.clock.Now(), m.ID)
-		if err != nil {
-			return sendResult{}, fmt.Errorf("mark the message sent: %w", err)
-		}
-		return sendResult{}, nil
+	// Nobody waits on it: it may wait a moment to share a commit.
+	recordCtx := func() (context.Context, context.CancelFunc) {
+		return context.WithTimeout(db.Unhurried(context.WithoutCancel(ctx)), 30*time.Second)
 	}
+	if sendErr == nil {
+		sentAt := w.clock.Now()
+		markSent := func() error {
+			rctx, cancel := recordCtx()
+			defer cancel()
+			if _, err := w.db.Exec(rctx, `UPDATE outgoing_mail SET status = 'sent', sent_at = $1, attempts = attempts + 1
+				WHERE id = $2 AND status = 'queued'`, sentAt, m.ID); err != nil {
+				return fmt.Errorf("mark a message sent: %w", err)
+			}
+			return nil
+		}
+		if marks != nil {
+			marks.add(markSent)
+			return sendResult{}, nil
+		}
+		return sendResult{}, markSent()
+	}
+	rctx, cancel := recordCtx()
+	defer cancel()
 
 	perm := permanent(sendErr)
 	final := perm || last
@@ -215,38 +231,31 @@ func (b *BatchWorker) Work(ctx context.Context, job *river.Job[SendBatchArgs]) e
 		return err
 	}
 	last := job.Attempt >= job.MaxAttempts
-	send := b.w.sender.Send
-	if ss, ok := b.w.sender.(SessionSender); ok && len(msgs) > 1 {
-		conn := &lazySession{open: ss.Session}
-		defer conn.close()
-		send = conn.send
+	// The marks of the messages sent commit while the next ones go out;
+	// they are all in before the attempt ends, and before the last one
+	// fails what is left.
+	marks := &pendingMarks{}
+	again, err := b.sendAll(ctx, batch, msgs, job.Attempt, last, marks)
+	merr := marks.wait()
+	if merr != nil {
+		// A message sent but not marked goes out again on the next
+		// attempt: at least once, as when the mark was made in line.
+		merr = fmt.Errorf("mail batch %s: %w", batch, merr)
+		if !last {
+			return merr
+		}
 	}
-	again := 0
-	for i, m := range msgs {
-		if ctx.Err() != nil {
-			again += len(msgs) - i
-			break
-		}
-		r, err := b.w.sendStored(ctx, send, m, job.Attempt, last)
-		switch {
-		case err != nil:
-			if !last {
-				return fmt.Errorf("mail batch %s: message %d of %d: %w", batch, i+1, len(msgs), err)
-			}
-			again++
-		case r.failure == nil || r.permanent:
-		case !messageFailure(r.failure) && !last:
-			return fmt.Errorf("mail batch %s: message %d of %d not sent, the relay or the connection failed (the reply is on the message)",
-				batch, i+1, len(msgs))
-		default:
-			again++
-		}
+	if err != nil {
+		return err
 	}
 	if last {
 		// Those that failed on this attempt were marked failed as they
 		// went; what it did not get to is marked now.
 		if err := b.w.failLeftovers(ctx, batch); err != nil {
 			return err
+		}
+		if merr != nil {
+			return merr
 		}
 		if again > 0 {
 			return fmt.Errorf("mail batch %s: %d of %d messages not sent on the last attempt", batch, again, len(msgs))
@@ -259,12 +268,71 @@ func (b *BatchWorker) Work(ctx context.Context, job *river.Job[SendBatchArgs]) e
 	return nil
 }
 
+// sendAll sends msgs in order over one session and returns how many are
+// left for another attempt, or the error that stops this one.
+func (b *BatchWorker) sendAll(ctx context.Context, batch string, msgs []Stored, attempt int, last bool, marks *pendingMarks) (again int, err error) {
+	send := b.w.sender.Send
+	if ss, ok := b.w.sender.(SessionSender); ok && len(msgs) > 1 {
+		conn := &lazySession{open: ss.Session}
+		defer conn.close()
+		send = conn.send
+	}
+	for i, m := range msgs {
+		if ctx.Err() != nil {
+			again += len(msgs) - i
+			break
+		}
+		r, err := b.w.sendStored(ctx, send, m, attempt, last, marks)
+		switch {
+		case err != nil:
+			if !last {
+				return again, fmt.Errorf("mail batch %s: message %d of %d: %w", batch, i+1, len(msgs), err)
+			}
+			again++
+		case r.failure == nil || r.permanent:
+		case !messageFailure(r.failure) && !last:
+			return again, fmt.Errorf("mail batch %s: message %d of %d not sent, the relay or the connection failed (the reply is on the message)",
+				batch, i+1, len(msgs))
+		default:
+			again++
+		}
+	}
+	return again, nil
+}
+
+// pendingMarks are the marks of a batch's messages sent, each committing
+// in its own goroutine (they share group commits with one another and with
+// the store's other writes).
+type pendingMarks struct {
+	wg  sync.WaitGroup
+	mu  sync.Mutex
+	err error
+}
+
+func (p *pendingMarks) add(mark func() error) {
+	p.wg.Add(1)
+	go func() {
+		defer p.wg.Done()
+		if err := mark(); err != nil {
+			p.mu.Lock()
+			p.err = errors.Join(p.err, err)
+			p.mu.Unlock()
+		}
+	}()
+}
+
+// wait returns once every mark is done, with their failures.
+func (p *pendingMarks) wait() error {
+	p.wg.Wait()
+	return p.err
+}
+
 // failLeftovers marks failed what is still queued in a batch after its last
 // attempt, whatever stopped it (the attempt's time ran out, the database
 // failed for one message): no attempt follows, and a message left queued
 // would never be sent nor reported.
 func (w *Worker) failLeftovers(ctx context.Context, batch string) error {
-	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	rctx, cancel := context.WithTimeout(db.Unhurried(context.WithoutCancel(ctx)), 30*time.Second)
 	defer cancel()
 	res, err := w.db.Exec(rctx, `UPDATE outgoing_mail SET status = 'failed',
 		last_error = CASE WHEN last_error = '' THEN 'not sent: no attempt left' ELSE last_error END
