@@ -531,9 +531,22 @@ func (s *Service) RecordActivity(ctx context.Context, customerID, kind, subjectI
 		userAgent = strings.ToValidUTF8(userAgent[:500], "")
 	}
 	at := s.clock.Now()
+	since := at.Add(-ActivityCoalesce)
+	// A reload finds its line on a read connection and writes nothing: on
+	// SQLite the single writer is not even asked.
+	var seen int
+	err := s.db.Read.QueryRowContext(ctx, `SELECT 1 FROM customer_activity
+		WHERE customer_id = $1 AND at > $2 AND kind = $3 AND subject_id = $4 AND ip = $5 AND user_agent = $6 LIMIT 1`,
+		customerID, since, kind, subjectID, ip, userAgent).Scan(&seen)
+	if err == nil {
+		return nil
+	}
+	if !errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("disputes: activity: %w", err)
+	}
 	return s.db.Tx(ctx, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, recordActivityQuery,
-			id.New("act"), customerID, kind, subjectID, at, ip, userAgent, at.Add(-ActivityCoalesce))
+			id.New("act"), customerID, kind, subjectID, at, ip, userAgent, since)
 		return err
 	})
 }
