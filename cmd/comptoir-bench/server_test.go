@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"comptoir/internal/testwait"
 )
 
 // The harness counts the ERROR lines a server logs: a job that panicked
@@ -22,10 +24,7 @@ exec sleep 30`
 		t.Fatal(err)
 	}
 	defer srv.stop()
-	deadline := time.Now().Add(10 * time.Second)
-	for srv.errorLines.Load() < 2 && time.Now().Before(deadline) {
-		time.Sleep(10 * time.Millisecond)
-	}
+	testwait.Until(t, "the two ERROR lines", func() bool { return srv.errorLines.Load() == 2 })
 	got := srv.errorsLogged()
 	if !strings.HasPrefix(got, "2 ERROR line(s)") || !strings.Contains(got, "panic recovery") {
 		t.Fatalf("errorsLogged = %q", got)

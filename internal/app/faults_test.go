@@ -156,7 +156,7 @@ func refuseWrites(t *testing.T, d *db.DB) func() {
 	// They stay so until the test ends, so that none opened while writes
 	// were refused is reused after the restore either.
 	d.Write.SetConnMaxLifetime(time.Nanosecond)
-	t.Cleanup(func() { d.Write.SetConnMaxLifetime(30 * time.Minute) }) // as db.Open sets it
+	t.Cleanup(func() { d.Write.SetConnMaxLifetime(db.PostgresConnMaxLifetime) })
 	d.Write.SetMaxIdleConns(0)
 	d.Write.SetMaxIdleConns(16)
 	return func() {

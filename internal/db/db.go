@@ -155,6 +155,9 @@ func openSQLite(path string) (*DB, error) {
 	return &DB{Engine: SQLite, Write: write, Read: read, Path: path, group: newGroupCommitter(write, hooks), hooks: hooks}, nil
 }
 
+// PostgresConnMaxLifetime is how long a PostgreSQL connection is reused.
+const PostgresConnMaxLifetime = 30 * time.Minute
+
 func openPostgres(dsn string) (*DB, error) {
 	pool, err := sql.Open("pgx", dsn)
 	if err != nil {
@@ -162,7 +165,7 @@ func openPostgres(dsn string) (*DB, error) {
 	}
 	pool.SetMaxOpenConns(32)
 	pool.SetMaxIdleConns(16)
-	pool.SetConnMaxLifetime(30 * time.Minute)
+	pool.SetConnMaxLifetime(PostgresConnMaxLifetime)
 	return &DB{Engine: Postgres, Write: pool, Read: pool, hooks: &commitHooks{}}, nil
 }
 

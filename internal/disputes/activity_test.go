@@ -95,7 +95,7 @@ func TestRecordActivityCoalesces(t *testing.T) {
 func TestRecordActivityUsesIndex(t *testing.T) {
 	d := dbtest.Open(t)
 	at := time.Date(2026, 3, 8, 10, 0, 0, 0, time.UTC)
-	plan := dbtest.Plan(t, d, recordActivityQuery, "act_x", "usr_a", ActivityOrderView, "ord_1", at, "203.0.113.7", "Firefox/140", at.Add(-ActivityCoalesce))
+	plan := dbtest.Plan(t, d, recordActivityQuery, "usr_a", at.Add(-ActivityCoalesce), ActivityOrderView, "ord_1", "203.0.113.7", "Firefox/140", "act_x", at)
 	text := strings.Join(plan, "\n")
 	if !strings.Contains(text, "customer_activity_by_customer") {
 		t.Errorf("the lookup does not use customer_activity_by_customer:\n%s", text)

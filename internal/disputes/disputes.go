@@ -507,19 +507,22 @@ const (
 // per reload adds nothing to it but a write on every GET.
 const ActivityCoalesce = 10 * time.Minute
 
-// recordActivityQuery inserts the line unless the customer already has one
-// of the same kind, subject, address and browser since $8 (at less
-// ActivityCoalesce), in one statement rather than a read then a write: on
-// SQLite, whose writes are serialised, no other request can come between
-// the check and the insert. (On PostgreSQL two reloads in the very same
-// instant may each see no line and both write one: a duplicate line, as
-// before coalescing, which a lock on every page view is not worth.) The
-// lookup is served by customer_activity_by_customer (customer_id, at): the
+// activitySeen finds the customer's line of the same kind, subject,
+// address and browser since $2 (at less ActivityCoalesce): $1 customer,
+// $2 since, $3 kind, $4 subject, $5 address, $6 browser. The lookup is
+// served by customer_activity_by_customer (customer_id, at): the
 // customer's lines of the last minutes, of which coalescing keeps few.
+const activitySeen = `SELECT 1 FROM customer_activity
+	WHERE customer_id = $1 AND at > $2 AND kind = $3 AND subject_id = $4 AND ip = $5 AND user_agent = $6`
+
+// recordActivityQuery inserts the line ($7 its id, $8 its time) unless
+// activitySeen finds one, in one statement rather than a read then a
+// write: on SQLite, whose writes are serialised, no other request can come
+// between the check and the insert. (On PostgreSQL two reloads in the very
+// same instant may each see no line and both write one: a duplicate line,
+// as before coalescing, which a lock on every page view is not worth.)
 const recordActivityQuery = `INSERT INTO customer_activity (id, customer_id, kind, subject_id, at, ip, user_agent)
-	SELECT $1, $2, $3, $4, $5, $6, $7
-	WHERE NOT EXISTS (SELECT 1 FROM customer_activity
-		WHERE customer_id = $2 AND at > $8 AND kind = $3 AND subject_id = $4 AND ip = $6 AND user_agent = $7)`
+	SELECT $7, $1, $3, $4, $8, $5, $6 WHERE NOT EXISTS (` + activitySeen + `)`
 
 // RecordActivity appends one line to the customer activity log: what the
 // customer did, when, from which address and browser. It is evidence in a
@@ -534,10 +537,9 @@ func (s *Service) RecordActivity(ctx context.Context, customerID, kind, subjectI
 	since := at.Add(-ActivityCoalesce)
 	// A reload finds its line on a read connection and writes nothing: on
 	// SQLite the single writer is not even asked.
+	seenArgs := []any{customerID, since, kind, subjectID, ip, userAgent}
 	var seen int
-	err := s.db.Read.QueryRowContext(ctx, `SELECT 1 FROM customer_activity
-		WHERE customer_id = $1 AND at > $2 AND kind = $3 AND subject_id = $4 AND ip = $5 AND user_agent = $6 LIMIT 1`,
-		customerID, since, kind, subjectID, ip, userAgent).Scan(&seen)
+	err := s.db.Read.QueryRowContext(ctx, activitySeen+` LIMIT 1`, seenArgs...).Scan(&seen)
 	if err == nil {
 		return nil
 	}
@@ -545,8 +547,7 @@ func (s *Service) RecordActivity(ctx context.Context, customerID, kind, subjectI
 		return fmt.Errorf("disputes: activity: %w", err)
 	}
 	return s.db.Tx(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, recordActivityQuery,
-			id.New("act"), customerID, kind, subjectID, at, ip, userAgent, since)
+		_, err := tx.ExecContext(ctx, recordActivityQuery, append(seenArgs, id.New("act"), at)...)
 		return err
 	})
 }
