@@ -169,6 +169,11 @@ type IssueInput struct {
 	// does not look for one. The unique (source_type, source_id)
 	// constraint still refuses a second invoice.
 	NewSource bool
+	// Announced says the caller's own email to the buyer announces the
+	// document and carries its PDF (Attachment), so no invoice email of
+	// its own is queued: a checkout sends its buyer one email, the
+	// order's confirmation with the invoice in it.
+	Announced bool
 }
 
 // Invoice is an issued invoice or credit note.
@@ -387,7 +392,11 @@ func (s *Service) IssueTx(ctx context.Context, tx *sql.Tx, in IssueInput) (Invoi
 		inv.Lines = append(inv.Lines, Line{Position: i + 1, Ref: l.Ref, Description: l.Description, Quantity: max(l.Quantity, 1),
 			Net: splits[i].Net, RateBP: bp, VAT: splits[i].VAT, Total: splits[i].Total})
 	}
-	if err := s.insert(ctx, tx, &inv, in.Buyer); err != nil {
+	notify := in.Buyer
+	if in.Announced {
+		notify = Buyer{}
+	}
+	if err := s.insert(ctx, tx, &inv, notify); err != nil {
 		return Invoice{}, err
 	}
 	return inv, nil
@@ -547,11 +556,8 @@ func (s *Service) notify(ctx context.Context, tx *sql.Tx, b Buyer, inv Invoice) 
 		return err
 	}
 	m := mail.Message{Kind: "invoice_issued", To: b.Email, ToName: b.Name, Lang: inv.Lang, Subject: subject, Text: text, UserID: b.ID}
-	if s.opts.Labels != nil {
-		// Drawn when the mail is sent (RenderPDF): the document never
-		// changes, and drawing it here would hold the payment's
-		// transaction for longer than all its writes together.
-		m.Attachments = []mail.Attachment{{Filename: inv.Number + ".pdf", ContentType: "application/pdf", Source: AttachmentSource + ":" + inv.ID}}
+	if a, ok := s.Attachment(inv); ok {
+		m.Attachments = []mail.Attachment{a}
 	}
 	_, err = s.mailer.EnqueueTx(ctx, tx, m)
 	return err
@@ -561,22 +567,39 @@ func (s *Service) notify(ctx context.Context, tx *sql.Tx, b Buyer, inv Invoice) 
 // ("invoice:inv_…"); RenderPDF draws them.
 const AttachmentSource = "invoice"
 
-// RenderPDF draws an invoice's PDF in its own language, for the mail worker
-// (mail.Worker.RenderAttachments).
-func (s *Service) RenderPDF(ctx context.Context, invoiceID string) ([]byte, error) {
+// Attachment is the document's PDF attached to an email, false when the
+// store draws no PDFs. It is drawn when the email is sent (RenderPDF): the
+// document never changes, and drawing it in the transaction that queues
+// the email would hold it longer than all its writes together. A document
+// not numbered yet goes out under its number all the same.
+func (s *Service) Attachment(inv Invoice) (mail.Attachment, bool) {
 	if s.opts.Labels == nil {
-		return nil, errors.New("invoices: no labels to draw a PDF with")
+		return mail.Attachment{}, false
+	}
+	name := inv.Number
+	if name == "" {
+		name = inv.ID
+	}
+	return mail.Attachment{Filename: name + ".pdf", ContentType: "application/pdf", Source: AttachmentSource + ":" + inv.ID}, true
+}
+
+// RenderPDF draws an invoice's PDF in its own language, named after its
+// number, for the mail worker (mail.Worker.RenderAttachments).
+func (s *Service) RenderPDF(ctx context.Context, invoiceID string) (mail.Drawn, error) {
+	if s.opts.Labels == nil {
+		return mail.Drawn{}, errors.New("invoices: no labels to draw a PDF with")
 	}
 	inv, err := s.Get(ctx, invoiceID)
 	if err != nil {
-		return nil, err
+		return mail.Drawn{}, err
 	}
 	if inv.Number == "" {
 		// Get numbers what is pending, so this is a numbering that
 		// failed: the mail job retries later.
-		return nil, fmt.Errorf("invoices: %s is not numbered yet", invoiceID)
+		return mail.Drawn{}, fmt.Errorf("invoices: %s is not numbered yet", invoiceID)
 	}
-	return PDF(inv, s.opts.Labels(inv.Lang))
+	data, err := PDF(inv, s.opts.Labels(inv.Lang))
+	return mail.Drawn{Data: data, Filename: inv.Number + ".pdf"}, err
 }
 
 func auditRate(ctx context.Context, tx *sql.Tx, now time.Time, actorID, country, from string, bp int) error {

@@ -419,28 +419,34 @@ func TestInvoicePagesAndAPI(t *testing.T) {
 			t.Fatalf("%s for another customer: %d", path, r.Status)
 		}
 	}
-	// The email links the document and carries its PDF.
-	sent, err := h.App.Outbox.List(context.Background(), mail.Filter{UserID: u.ID, Kind: "invoice_issued"})
-	if err != nil || len(sent) != 1 {
-		t.Fatalf("%d invoice emails, %v", len(sent), err)
+	// The buyer gets one email: the order's confirmation links the
+	// invoice and carries its PDF, queued before it had a number.
+	ctx := context.Background()
+	if sent, err := h.App.Outbox.List(ctx, mail.Filter{UserID: u.ID, Kind: "invoice_issued"}); err != nil || len(sent) != 0 {
+		t.Fatalf("%d invoice emails beside the confirmation, %v", len(sent), err)
 	}
-	full, err := h.App.Outbox.Get(context.Background(), sent[0].ID)
+	sent, err := h.App.Outbox.List(ctx, mail.Filter{UserID: u.ID, Kind: "order_confirmation"})
+	if err != nil || len(sent) != 1 {
+		t.Fatalf("%d confirmations, %v", len(sent), err)
+	}
+	full, err := h.App.Outbox.Get(ctx, sent[0].ID)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(full.Text, "/invoices/"+inv.ID+".pdf") || len(full.Attachments) != 1 ||
-		full.Attachments[0].Filename != inv.Number+".pdf" || full.Attachments[0].Source != "invoice:"+inv.ID {
-		t.Fatalf("invoice email: %q, %+v", full.Text, full.Attachments)
+	if !strings.Contains(full.Text, "Votre facture est jointe en PDF") || !strings.Contains(full.Text, "/invoices/"+inv.ID) ||
+		len(full.Attachments) != 1 || full.Attachments[0].Source != "invoice:"+inv.ID {
+		t.Fatalf("confirmation: %q, %+v", full.Text, full.Attachments)
 	}
-	// The PDF is drawn when the message is sent: the spooled message (no
-	// relay in tests) carries it, base64 of "%PDF-" first.
+	// The PDF is drawn when the message is sent, under the invoice's
+	// number: the spooled message (no relay in tests) carries it, base64
+	// of "%PDF-" first.
 	eml := filepath.Join(mail.SpoolDir(h.App.Config.DataDir), sent[0].ID+".eml")
 	var raw []byte
-	testwait.Until(t, "the invoice email to be sent", func() bool {
+	testwait.Until(t, "the confirmation to be sent", func() bool {
 		raw, err = os.ReadFile(eml)
 		return err == nil
 	})
-	if !strings.Contains(string(raw), "Content-Type: application/pdf") || !strings.Contains(string(raw), inv.Number+".pdf") ||
+	if !strings.Contains(string(raw), "Content-Type: application/pdf") || !strings.Contains(string(raw), `filename="`+inv.Number+`.pdf"`) ||
 		!strings.Contains(string(raw), "JVBERi0") {
 		t.Fatalf("the PDF is not attached in the MIME message:\n%.2000s", raw)
 	}

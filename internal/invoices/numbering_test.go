@@ -1,6 +1,7 @@
 package invoices_test
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"errors"
@@ -161,9 +162,9 @@ func TestReadersNumberPendingDocuments(t *testing.T) {
 	if err != nil || len(docs) != 1 || docs[0].ID != id || docs[0].Number != "F-2026-000001" {
 		t.Fatalf("read %+v, %v", docs, err)
 	}
-	// The PDF the email carries is drawn with the number.
-	if _, err := svc.RenderPDF(ctx, id); err != nil {
-		t.Fatal(err)
+	// The PDF the email carries is drawn with the number, and named after it.
+	if d, err := svc.RenderPDF(ctx, id); err != nil || !bytes.HasPrefix(d.Data, []byte("%PDF-")) || d.Filename != "F-2026-000001.pdf" {
+		t.Fatalf("drawn %q (%d bytes), %v", d.Filename, len(d.Data), err)
 	}
 }
 

@@ -472,7 +472,9 @@ func TestBatchMessagesKeepTheirAttachments(t *testing.T) {
 	d, clk, o := outboxOnly(t)
 	r := startRelay(t, "127.0.0.1:0")
 	wk := mail.NewWorker(d, smtpSender(t, r), clk, nil)
-	wk.RenderAttachments("doc", func(_ context.Context, ref string) ([]byte, error) { return []byte("drawn " + ref), nil })
+	wk.RenderAttachments("doc", func(_ context.Context, ref string) (mail.Drawn, error) {
+		return mail.Drawn{Data: []byte("drawn " + ref)}, nil
+	})
 	stored := plainMessage("a@example.net")
 	stored.Attachments = []mail.Attachment{{Filename: "a.txt", ContentType: "text/plain", Data: []byte("stored for a")}}
 	drawn := plainMessage("c@example.net")

@@ -891,7 +891,7 @@ func TestAttachmentDrawnWhenSent(t *testing.T) {
 	r := startRelay(t, "127.0.0.1:0")
 	o := newOutbox(t, d, insertOnly(t, d), clk)
 	m := plainMessage("buyer@example.net")
-	m.Attachments = []mail.Attachment{{Filename: "F-2026-000007.pdf", ContentType: "application/pdf", Source: "invoice:inv_7"}}
+	m.Attachments = []mail.Attachment{{Filename: "inv_7.pdf", ContentType: "application/pdf", Source: "invoice:inv_7"}}
 	msgID := enqueue(t, d, o, m)
 	var stored int
 	if err := d.Read.QueryRowContext(ctx, `SELECT LENGTH(content) FROM outgoing_mail_attachments WHERE mail_id = $1`, msgID).Scan(&stored); err != nil || stored != 0 {
@@ -902,8 +902,10 @@ func TestAttachmentDrawnWhenSent(t *testing.T) {
 	if err := w.Work(ctx, job(msgID, 1, 5)); err == nil || !strings.Contains(err.Error(), "no renderer") {
 		t.Fatalf("without a renderer: %v", err)
 	}
-	w.RenderAttachments("invoice", func(_ context.Context, ref string) ([]byte, error) {
-		return []byte("%PDF-drawn-for-" + ref), nil
+	w.RenderAttachments("invoice", func(_ context.Context, ref string) (mail.Drawn, error) {
+		// The drawing names the file: the number was not known when
+		// the message was queued.
+		return mail.Drawn{Data: []byte("%PDF-drawn-for-" + ref), Filename: "F-2026-000007.pdf"}, nil
 	})
 	if err := w.Work(ctx, job(msgID, 2, 5)); err != nil {
 		t.Fatal(err)
@@ -911,6 +913,9 @@ func TestAttachmentDrawnWhenSent(t *testing.T) {
 	got := r.waitReceived(t, 1)
 	if !strings.Contains(string(got[0].Data), base64.StdEncoding.EncodeToString([]byte("%PDF-drawn-for-inv_7"))) {
 		t.Fatalf("the relay did not get the drawn attachment:\n%s", got[0].Data)
+	}
+	if !strings.Contains(string(got[0].Data), `filename="F-2026-000007.pdf"`) || strings.Contains(string(got[0].Data), "inv_7.pdf") {
+		t.Fatalf("the attachment does not go out under the name its drawing gave:\n%s", got[0].Data)
 	}
 
 	// Bytes and a source together, or a malformed source, are refused.

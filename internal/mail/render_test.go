@@ -42,6 +42,7 @@ var samples = map[string]any{
 		"ConsentShown": true, "Ticked": true, "Immediate": "Je demande…", "Waiver": "Je reconnais…",
 		"PolicyVersion": "default@1", "PolicyLink": "https://shop.example/policy?version=default%401",
 		"TermsVersion": "terms@1", "TermsLink": "https://shop.example/legal/terms?version=terms%401&lang=fr",
+		"InvoiceLink": "https://shop.example/invoices/inv_1", "InvoiceAttached": true,
 	},
 	// Filled by internal/invoices (notify).
 	"invoice_issued": map[string]any{

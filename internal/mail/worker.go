@@ -41,7 +41,15 @@ type Worker struct {
 
 // Renderer draws the document an attachment names (Attachment.Source
 // "kind:ref" → the bytes of ref).
-type Renderer func(ctx context.Context, ref string) ([]byte, error)
+type Renderer func(ctx context.Context, ref string) (Drawn, error)
+
+// Drawn is a document drawn for an attachment. Filename, when set, replaces
+// the stored name: some names are only known when the document is drawn
+// (an invoice gets its number after the email announcing it was queued).
+type Drawn struct {
+	Data     []byte
+	Filename string
+}
 
 // RenderAttachments registers how attachments with Source "kind:…" are drawn
 // when their message is sent. Call it before the worker runs.
@@ -63,11 +71,14 @@ func (w *Worker) render(ctx context.Context, m *Stored) error {
 		if r == nil {
 			return fmt.Errorf("mail %s: no renderer for attachment %q", m.ID, a.Source)
 		}
-		data, err := r(ctx, ref)
+		d, err := r(ctx, ref)
 		if err != nil {
 			return fmt.Errorf("mail %s: render attachment %q: %w", m.ID, a.Source, err)
 		}
-		m.Attachments[i].Data = data
+		m.Attachments[i].Data = d.Data
+		if d.Filename != "" {
+			m.Attachments[i].Filename = d.Filename
+		}
 	}
 	return nil
 }

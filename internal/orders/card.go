@@ -88,10 +88,11 @@ func (h CardHandler) PaymentSucceeded(ctx context.Context, tx *sql.Tx, p cardpay
 	c.TermsVersion = terms.String
 	o.PaidAt = now
 	o.Paid = o.Total
-	if err := s.sendConfirmation(ctx, tx, buyer, o, c); err != nil {
+	inv, err := s.issueInvoice(ctx, tx, buyer, o, p.CardCountry, false)
+	if err != nil {
 		return err
 	}
-	return s.issueInvoice(ctx, tx, buyer, o, p.CardCountry, false)
+	return s.sendConfirmation(ctx, tx, buyer, o, c, inv)
 }
 
 // PaymentFailed cancels an order whose Checkout page expired unpaid.

@@ -6,6 +6,7 @@ import (
 	"net/url"
 
 	"comptoir/internal/account"
+	"comptoir/internal/invoices"
 	"comptoir/internal/mail"
 	"comptoir/internal/money"
 )
@@ -39,9 +40,13 @@ type confirmationData struct {
 	// when the store records none.
 	TermsVersion string
 	TermsLink    string
+	// InvoiceLink is the order's invoice, when the store issues them;
+	// InvoiceAttached says its PDF travels with the email.
+	InvoiceLink     string
+	InvoiceAttached bool
 }
 
-func (s *Service) sendConfirmation(ctx context.Context, tx *sql.Tx, buyer account.User, o Order, c Consent) error {
+func (s *Service) sendConfirmation(ctx context.Context, tx *sql.Tx, buyer account.User, o Order, c Consent, inv invoices.Invoice) error {
 	d := confirmationData{
 		Name: buyer.Name, StoreName: s.opts.StoreName, OrderID: o.ID,
 		OrderLink: s.opts.BaseURL + "/orders/" + o.ID,
@@ -60,13 +65,18 @@ func (s *Service) sendConfirmation(ctx context.Context, tx *sql.Tx, buyer accoun
 	for _, l := range o.Lines {
 		d.Lines = append(d.Lines, confirmationLine{Name: l.Name, Quantity: l.Quantity, Amount: money.Format(l.Amount, o.Lang), Key: l.LicenceKey})
 	}
-	subject, text, err := mail.Render(o.Lang, "order_confirmation", d)
-	if err != nil {
+	m := mail.Message{Kind: "order_confirmation", To: buyer.Email, ToName: buyer.Name, Lang: o.Lang, UserID: buyer.ID}
+	if inv.ID != "" {
+		d.InvoiceLink = s.opts.BaseURL + "/invoices/" + inv.ID
+		if a, ok := s.opts.Invoices.Attachment(inv); ok {
+			m.Attachments = []mail.Attachment{a}
+			d.InvoiceAttached = true
+		}
+	}
+	var err error
+	if m.Subject, m.Text, err = mail.Render(o.Lang, "order_confirmation", d); err != nil {
 		return err
 	}
-	_, err = s.mailer.EnqueueTx(ctx, tx, mail.Message{
-		Kind: "order_confirmation", To: buyer.Email, ToName: buyer.Name, Lang: o.Lang,
-		Subject: subject, Text: text, UserID: buyer.ID,
-	})
+	_, err = s.mailer.EnqueueTx(ctx, tx, m)
 	return err
 }

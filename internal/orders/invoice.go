@@ -6,6 +6,7 @@ import (
 
 	"comptoir/internal/account"
 	"comptoir/internal/invoices"
+	"comptoir/internal/mail"
 	"comptoir/internal/money"
 )
 
@@ -23,6 +24,9 @@ type Invoicer interface {
 	// WarmRates loads the VAT rates into memory before a transaction
 	// that needs one.
 	WarmRates(ctx context.Context) error
+	// Attachment is an invoice's PDF for the order confirmation to carry,
+	// false when the store draws none.
+	Attachment(inv invoices.Invoice) (mail.Attachment, bool)
 }
 
 // addVAT turns the lines' catalog (VAT excluded) amounts into what the
@@ -57,15 +61,16 @@ func (s *Service) addVAT(ctx context.Context, buyer account.User, o *Order) erro
 	return nil
 }
 
-// issueInvoice invoices a paid order; without an invoicer it does nothing.
-// placing says the order was written in tx (paid from the balance at
-// checkout), so it has no invoice yet.
-func (s *Service) issueInvoice(ctx context.Context, tx *sql.Tx, buyer account.User, o Order, cardCountry string, placing bool) error {
+// issueInvoice invoices a paid order; without an invoicer it does nothing
+// and returns no invoice. placing says the order was written in tx (paid
+// from the balance at checkout), so it has no invoice yet. The order's
+// confirmation announces the invoice and carries it (sendConfirmation).
+func (s *Service) issueInvoice(ctx context.Context, tx *sql.Tx, buyer account.User, o Order, cardCountry string, placing bool) (invoices.Invoice, error) {
 	if s.opts.Invoices == nil {
-		return nil
+		return invoices.Invoice{}, nil
 	}
 	in := invoices.IssueInput{Source: invoices.SourceOrder, SourceID: o.ID, OrderID: o.ID, Buyer: invoices.BuyerOf(buyer),
-		Lang: o.Lang, CardCountry: cardCountry, NewSource: placing}
+		Lang: o.Lang, CardCountry: cardCountry, NewSource: placing, Announced: true}
 	for _, l := range o.Lines {
 		amount := l.Amount
 		if !s.opts.Invoices.PricesIncludeVAT() {
@@ -73,13 +78,12 @@ func (s *Service) issueInvoice(ctx context.Context, tx *sql.Tx, buyer account.Us
 			// addVAT did at checkout.
 			var err error
 			if amount, err = l.UnitPrice.Mul(int64(l.Quantity)); err != nil {
-				return err
+				return invoices.Invoice{}, err
 			}
 		}
 		in.Lines = append(in.Lines, invoices.LineInput{Ref: l.ID, Description: l.Name, Quantity: l.Quantity, Amount: amount})
 	}
-	_, err := s.opts.Invoices.IssueTx(ctx, tx, in)
-	return err
+	return s.opts.Invoices.IssueTx(ctx, tx, in)
 }
 
 // creditNote documents a refund of an order line against the order's

@@ -226,9 +226,6 @@ func (s *Service) Place(ctx context.Context, in PlaceInput, after AfterPlace) (O
 		}); err != nil {
 			return err
 		}
-		if err := s.sendConfirmation(ctx, tx, buyer, o, consent); err != nil {
-			return err
-		}
 		if after != nil {
 			if err := after(ctx, tx, o); err != nil {
 				return err
@@ -237,7 +234,11 @@ func (s *Service) Place(ctx context.Context, in PlaceInput, after AfterPlace) (O
 		// The invoice is written pending; it is numbered once this
 		// transaction commits (internal/invoices NumberPending), so no
 		// payment waits on another's number.
-		return s.issueInvoice(ctx, tx, buyer, o, "", true)
+		inv, err := s.issueInvoice(ctx, tx, buyer, o, "", true)
+		if err != nil {
+			return err
+		}
+		return s.sendConfirmation(ctx, tx, buyer, o, consent, inv)
 	})
 	if err != nil {
 		return Order{}, err

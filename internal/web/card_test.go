@@ -106,9 +106,18 @@ func TestCardOrderPaidByWebhook(t *testing.T) {
 	if len(mails) != 1 {
 		t.Fatalf("%d confirmations after a replayed event", len(mails))
 	}
-	// The payment's transaction invoiced the order, once.
-	if docs, err := h.App.Invoices.ForOrder(context.Background(), created.ID); err != nil || len(docs) != 1 || docs[0].Total.Minor != 2500 {
+	// The payment's transaction invoiced the order, once, and the
+	// confirmation carries the invoice: no second email announces it.
+	docs, err := h.App.Invoices.ForOrder(context.Background(), created.ID)
+	if err != nil || len(docs) != 1 || docs[0].Total.Minor != 2500 {
 		t.Fatalf("invoices of the card order: %d %v", len(docs), err)
+	}
+	full, err := h.App.Outbox.Get(context.Background(), mails[0].ID)
+	if err != nil || len(full.Attachments) != 1 || full.Attachments[0].Source != "invoice:"+docs[0].ID || !strings.Contains(full.Text, "/invoices/"+docs[0].ID) {
+		t.Fatalf("card order confirmation: %+v, %v", full.Attachments, err)
+	}
+	if others, _ := h.App.Outbox.List(context.Background(), mail.Filter{Kind: "invoice_issued"}); len(others) != 0 {
+		t.Fatalf("%d invoice emails beside the confirmation", len(others))
 	}
 	// The page flow sends the customer to Stripe's hosted page.
 	c.PostForm("/cart", url.Values{"product_id": {p.ID}, "quantity": {"10"}})
