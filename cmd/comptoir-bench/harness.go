@@ -265,6 +265,13 @@ func (h *harness) runScenario(e *env, srv *server, sc scenario) int {
 	}
 	h.logf("%s: %s (%d clients, %s)", e.engine, sc.Name, lim.Concurrency, lim.Duration)
 	cpu0, cpuOK := readCPU()
+	var used0 time.Duration
+	usedOK := false
+	if srv != nil {
+		var err error
+		used0, err = srv.cpuTime()
+		usedOK = err == nil
+	}
 	s, err := sc.Run(e, lim)
 	if cpu1, ok := readCPU(); ok && cpuOK {
 		row.CPUBusyPct = busyPercent(cpu0, cpu1)
@@ -275,6 +282,19 @@ func (h *harness) runScenario(e *env, srv *server, sc scenario) int {
 		return h.add(row)
 	}
 	s.Fill(&row)
+	// What the server spent per request, all its work included (warm-up,
+	// window, and what the scenario waits for after it): unlike a rate,
+	// it hardly moves with what else the machine is doing, so it is the
+	// figure to compare two builds by.
+	if n := row.Requests + s.Warmup; usedOK && n > 0 && !sc.Once {
+		if used1, err := srv.cpuTime(); err == nil {
+			note := fmt.Sprintf("comptoir serve used %.2f ms CPU per request", ms(used1-used0)/float64(n))
+			if e.engine == "postgres" {
+				note += " (PostgreSQL's own not counted)"
+			}
+			row.Note = strings.TrimPrefix(row.Note+"; "+note, "; ")
+		}
+	}
 	if srv != nil {
 		if rss, err := srv.peakRSSMB(); err == nil {
 			row.PeakRSSMB = rss

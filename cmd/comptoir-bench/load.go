@@ -49,11 +49,14 @@ func loopbackClient(conc int) *http.Client {
 // lim.MaxRequests requests, whichever ends first, after an unmeasured
 // warm-up. needBody keeps response bodies for ok.
 func runHTTP(ctx context.Context, name string, req request, ok verdict, needBody bool, lim limits) Sample {
+	var warm Sample
 	if lim.Warmup > 0 {
-		attackOnce(ctx, name+"-warmup", req, func(*vegeta.Result) bool { return true }, false,
+		warm = attackOnce(ctx, name+"-warmup", req, func(*vegeta.Result) bool { return true }, false,
 			limits{Duration: lim.Warmup, MaxRequests: lim.MaxRequests, Concurrency: lim.Concurrency}, 1<<40)
 	}
-	return attackOnce(ctx, name, req, ok, needBody, lim, 0)
+	s := attackOnce(ctx, name, req, ok, needBody, lim, 0)
+	s.Warmup = int64(len(warm.Latencies)) + warm.Errors
+	return s
 }
 
 func attackOnce(ctx context.Context, name string, req request, ok verdict, needBody bool, lim limits, seqBase uint64) Sample {

@@ -166,6 +166,44 @@ func (s *server) resetPeakRSS() error {
 	return os.WriteFile(fmt.Sprintf("/proc/%d/clear_refs", s.cmd.Process.Pid), []byte("5"), 0)
 }
 
+// cpuTime is the CPU time the process has used so far (user and system),
+// from /proc/PID/stat.
+func (s *server) cpuTime() (time.Duration, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", s.cmd.Process.Pid))
+	if err != nil {
+		return 0, err
+	}
+	return parseProcCPU(string(b))
+}
+
+// clockTicks is USER_HZ, the unit of /proc times: 100 on every Linux
+// architecture Go runs on.
+const clockTicks = 100
+
+// parseProcCPU reads utime and stime from a /proc/PID/stat line. The
+// command name, in parentheses, may hold spaces: fields are counted from
+// the last ")".
+func parseProcCPU(stat string) (time.Duration, error) {
+	i := strings.LastIndexByte(stat, ')')
+	if i < 0 {
+		return 0, errors.New("no command name in /proc stat")
+	}
+	f := strings.Fields(stat[i+1:])
+	// f[0] is field 3 (state); utime and stime are fields 14 and 15.
+	if len(f) < 13 {
+		return 0, errors.New("short /proc stat line")
+	}
+	var ticks uint64
+	for _, s := range f[11:13] {
+		v, err := strconv.ParseUint(s, 10, 64)
+		if err != nil {
+			return 0, err
+		}
+		ticks += v
+	}
+	return time.Duration(ticks) * time.Second / clockTicks, nil
+}
+
 // peakRSSMB reads VmHWM from /proc/PID/status, in MB (2^20 bytes).
 func (s *server) peakRSSMB() (float64, error) {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", s.cmd.Process.Pid))

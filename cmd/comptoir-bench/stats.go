@@ -127,6 +127,9 @@ type Sample struct {
 	Ratio       float64
 	Note        string
 	Concurrency int
+	// Warmup counts the requests answered in the unmeasured warm-up: the
+	// server worked for them too (cost per request).
+	Warmup int64
 }
 
 // Percentile returns the p-th percentile (0 < p <= 100) of sorted

@@ -142,6 +142,18 @@ func TestParseVmHWM(t *testing.T) {
 	}
 }
 
+func TestParseProcCPU(t *testing.T) {
+	// utime 250 and stime 50 ticks: 3 s. The command name holds a space
+	// and a parenthesis, as a process may name itself.
+	stat := "4242 (comptoir (x) serve) S 1 4242 4242 0 -1 4194304 99 0 0 0 250 50 0 0 20 0 9 0 6909744 3133440 359\n"
+	if d, err := parseProcCPU(stat); err != nil || d != 3*time.Second {
+		t.Fatalf("%v %v", d, err)
+	}
+	if _, err := parseProcCPU("4242 (comptoir) S 1 2"); err == nil {
+		t.Fatal("no error for a short line")
+	}
+}
+
 func TestLoopbackAndJSONString(t *testing.T) {
 	for _, a := range []string{"127.0.0.1:80", "[::1]:80", "localhost:1"} {
 		if err := requireLoopback(a); err != nil {
