@@ -571,7 +571,8 @@ const AttachmentSource = "invoice"
 // store draws no PDFs. It is drawn when the email is sent (RenderPDF): the
 // document never changes, and drawing it in the transaction that queues
 // the email would hold it longer than all its writes together. A document
-// not numbered yet goes out under its number all the same.
+// queued before its number is stored under its id, and RenderPDF names it
+// after its number when it goes out.
 func (s *Service) Attachment(inv Invoice) (mail.Attachment, bool) {
 	if s.opts.Labels == nil {
 		return mail.Attachment{}, false

@@ -931,3 +931,38 @@ func TestAttachmentDrawnWhenSent(t *testing.T) {
 		}
 	}
 }
+
+// A document that cannot be drawn holds its email back for a later
+// attempt; on the last one the email goes without it (its text links the
+// document) rather than not at all, its other attachments kept.
+func TestUndrawableAttachmentOnLastAttempt(t *testing.T) {
+	ctx := context.Background()
+	d := dbtest.Open(t)
+	clk := clock.NewManual(start)
+	r := startRelay(t, "127.0.0.1:0")
+	o := newOutbox(t, d, insertOnly(t, d), clk)
+	m := plainMessage("buyer@example.net")
+	m.Attachments = []mail.Attachment{{Filename: "inv_7.pdf", ContentType: "application/pdf", Source: "invoice:inv_7"},
+		{Filename: "terms.txt", ContentType: "text/plain", Data: []byte("the terms")}}
+	msgID := enqueue(t, d, o, m)
+	w := mail.NewWorker(d, smtpSender(t, r), clk, nil)
+	w.RenderAttachments("invoice", func(context.Context, string) (mail.Drawn, error) {
+		return mail.Drawn{}, errors.New("no such invoice")
+	})
+	if err := w.Work(ctx, job(msgID, 1, 3)); err == nil || !strings.Contains(err.Error(), "no such invoice") {
+		t.Fatalf("first attempt: %v", err)
+	}
+	if got := get(t, o, msgID); got.Status != mail.Queued || got.Attempts != 1 {
+		t.Fatalf("after the first attempt: %s, %d attempts", got.Status, got.Attempts)
+	}
+	if err := w.Work(ctx, job(msgID, 3, 3)); err != nil {
+		t.Fatalf("last attempt: %v", err)
+	}
+	got := r.waitReceived(t, 1)
+	if body := string(got[0].Data); strings.Contains(body, "inv_7.pdf") || !strings.Contains(body, `filename="terms.txt"`) {
+		t.Fatalf("sent on the last attempt:\n%s", body)
+	}
+	if st := get(t, o, msgID); st.Status != mail.Sent {
+		t.Fatalf("after the last attempt: %s", st.Status)
+	}
+}

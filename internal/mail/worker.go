@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -129,7 +130,8 @@ type sendResult struct {
 // sendOne sends the stored message msgID if it is still queued and records
 // the outcome on its row: sent, or one more failed attempt (failed for good
 // when the relay refused it for good or when last says no attempt
-// follows); an attachment that cannot be drawn is a failed attempt too.
+// follows); an attachment that cannot be drawn is a failed attempt too,
+// but on the last attempt the message goes without it.
 // err is a failure to read or record, after which the message is left as
 // it was, for the next attempt; it names no message (River keeps it).
 func (w *Worker) sendOne(ctx context.Context, send func(context.Context, Stored) error, msgID string, attempt int, last bool) (sendResult, error) {
@@ -151,9 +153,17 @@ func (w *Worker) sendStored(ctx context.Context, send func(context.Context, Stor
 		return sendResult{}, nil
 	}
 	var sendErr error
-	if err := w.render(ctx, &m); err != nil {
+	if err := w.render(ctx, &m); err != nil && !last {
 		sendErr = &messageError{err}
 	} else {
+		if err != nil {
+			// An email carrying a drawn document also links it: on its
+			// last attempt it goes without the PDF rather than not at
+			// all (an order's confirmation is the buyer's record of
+			// the contract).
+			w.log.Warn("mail: sent without the attachments that could not be drawn", "message", m.ID, "err", err)
+			m.Attachments = slices.DeleteFunc(m.Attachments, func(a Attachment) bool { return a.Source != "" && len(a.Data) == 0 })
+		}
 		sendErr = send(ctx, m)
 	}
 
