@@ -250,13 +250,20 @@ func (s *Service) prepareFiling(ctx context.Context, in FileInput) (Claim, error
 	return c, nil
 }
 
+// priorRefundQuery finds the first claim of a kind on an order line that
+// got money back. It names the line's order so that the claims are found
+// through claims_by_order: with the line alone, MIN(id) led SQLite to walk
+// every claim ever filed in id order, and each filing cost more than the
+// last.
+const priorRefundQuery = `SELECT MIN(c.id) FROM claims c JOIN claim_refunds r ON r.claim_id = c.id
+	WHERE c.order_id = $1 AND c.kind = $2 AND c.order_line_id = $3 AND r.status <> 'failed'`
+
 // checkNoPriorRefund refuses a kind whose automatic refund a line already
 // had (see File). It runs after gather read the subject's version, so a
 // refund committed since then moves the version and the filing is retried.
 func (s *Service) checkNoPriorRefund(ctx context.Context, c Claim) error {
 	var prior sql.NullString
-	err := s.db.Read.QueryRowContext(ctx, `SELECT MIN(c.id) FROM claim_refunds r JOIN claims c ON c.id = r.claim_id
-		WHERE c.kind = $1 AND c.order_line_id = $2 AND r.status <> 'failed'`, string(c.Kind), c.LineID).Scan(&prior)
+	err := s.db.Read.QueryRowContext(ctx, priorRefundQuery, c.OrderID, string(c.Kind), c.LineID).Scan(&prior)
 	if err != nil {
 		return wrapDB("prior refunds", err)
 	}
