@@ -324,13 +324,13 @@ func (s *Service) AnswerSignInChallenge(ctx context.Context, token, code string)
 		// An unreadable secret counts as a failure too: recovery codes
 		// are still checked then, and may not be guessed without limit.
 		if errors.Is(err, ErrBadCode) || errors.Is(err, ErrSecretUnreadable) {
-			if _, uerr := s.db.Write.ExecContext(ctx, `UPDATE signin_challenges SET failures = failures + 1 WHERE token_hash = $1`, hashSecret(token)); uerr != nil {
+			if _, uerr := s.db.Exec(ctx, `UPDATE signin_challenges SET failures = failures + 1 WHERE token_hash = $1`, hashSecret(token)); uerr != nil {
 				return User{}, fmt.Errorf("account: sign-in challenge: %w", uerr)
 			}
 		}
 		return User{}, err
 	}
-	res, err := s.db.Write.ExecContext(ctx, `DELETE FROM signin_challenges WHERE token_hash = $1`, hashSecret(token))
+	res, err := s.db.Exec(ctx, `DELETE FROM signin_challenges WHERE token_hash = $1`, hashSecret(token))
 	if err != nil {
 		return User{}, fmt.Errorf("account: sign-in challenge: %w", err)
 	}

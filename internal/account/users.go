@@ -223,7 +223,7 @@ func (s *Service) rehash(ctx context.Context, userID, password, oldHash string) 
 	if err != nil {
 		return
 	}
-	s.db.Write.ExecContext(ctx, `UPDATE users SET password_hash = $1 WHERE id = $2 AND password_hash = $3`, h, userID, oldHash)
+	s.db.Exec(ctx, `UPDATE users SET password_hash = $1 WHERE id = $2 AND password_hash = $3`, h, userID, oldHash)
 }
 
 // ChangePassword replaces the password of a signed-in user who knows the

@@ -235,6 +235,18 @@ func (d *DB) Exec(ctx context.Context, query string, args ...any) (sql.Result, e
 	return res, err
 }
 
+// ExecRow is Exec for a statement that returns one row (INSERT …
+// RETURNING), scanned into dest: it joins the group commit on SQLite, and
+// is one round trip on PostgreSQL.
+func (d *DB) ExecRow(ctx context.Context, query string, args []any, dest ...any) error {
+	if d.group == nil {
+		return d.Write.QueryRowContext(ctx, query, args...).Scan(dest...)
+	}
+	return d.group.run(ctx, func(tx *sql.Tx) error {
+		return tx.QueryRowContext(ctx, query, args...).Scan(dest...)
+	})
+}
+
 // Checkpoint copies SQLite's write-ahead log into the database file and
 // truncates the log to zero bytes, so that page images it held (an erased
 // customer's old rows, say) leave the disk: with secure_delete the database

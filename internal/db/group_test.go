@@ -197,6 +197,42 @@ func TestExecAlongsideTransactions(t *testing.T) {
 	}
 }
 
+// ExecRow, from many goroutines at once: each upsert counts once and gets
+// its own RETURNING row; a statement that returns none says so and changes
+// nothing.
+func TestExecRowReturnsItsOwnRow(t *testing.T) {
+	ctx := context.Background()
+	d := dbtest.Open(t)
+	if _, err := d.Write.ExecContext(ctx, `CREATE TABLE t_r (k TEXT PRIMARY KEY, hits INTEGER NOT NULL)`); err != nil {
+		t.Fatal(err)
+	}
+	const n = 50
+	got := make([]int, n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			errs[i] = d.ExecRow(ctx, `INSERT INTO t_r (k, hits) VALUES ('a', 1)
+				ON CONFLICT (k) DO UPDATE SET hits = t_r.hits + 1 RETURNING hits`, nil, &got[i])
+		})
+	}
+	wg.Wait()
+	seen := map[int]bool{}
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("upsert %d: %v", i, err)
+		}
+		seen[got[i]] = true
+	}
+	if len(seen) != n || !seen[1] || !seen[n] {
+		t.Fatalf("the upserts returned %d distinct counts, want 1..%d", len(seen), n)
+	}
+	var none int
+	if err := d.ExecRow(ctx, `UPDATE t_r SET hits = 0 WHERE k = $1 RETURNING hits`, []any{"b"}, &none); !errors.Is(err, sql.ErrNoRows) {
+		t.Fatalf("no row: %v, want sql.ErrNoRows", err)
+	}
+}
+
 // A checkpoint runs between group commits, never inside one: transactions
 // committing around it all succeed, and the last one leaves an empty
 // write-ahead log whose old page images (a deleted secret) are gone from

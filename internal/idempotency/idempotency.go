@@ -261,11 +261,12 @@ func (s *Store) Release(ctx context.Context, scope, key string) error {
 	return nil
 }
 
-// Prune deletes the keys expired at now and returns how many. Run it
-// periodically (a job); Begin already ignores expired keys, so pruning late
-// only costs space.
-func (s *Store) Prune(ctx context.Context, now time.Time) (int64, error) {
-	res, err := s.db.Write.ExecContext(ctx, `DELETE FROM idempotency_keys WHERE expires_at <= $1`, now.UTC())
+// PruneTx deletes the keys expired at now and returns how many. The daily
+// retention runs it (internal/privacy): Lookup already ignores expired
+// keys, so pruning late only costs space, but a key keeps the answer it
+// replays (an order, its lines) and has no business outliving its TTL.
+func PruneTx(ctx context.Context, tx *sql.Tx, now time.Time) (int64, error) {
+	res, err := tx.ExecContext(ctx, `DELETE FROM idempotency_keys WHERE expires_at <= $1`, now.UTC())
 	if err != nil {
 		return 0, fmt.Errorf("idempotency: prune: %w", err)
 	}

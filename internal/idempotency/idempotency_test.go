@@ -253,7 +253,11 @@ func TestExpiredKeysArePrunedAndStartOver(t *testing.T) {
 	begin(t, s, "old", hashA)
 	complete(t, s, d, "old", 201, `old again`)
 
-	n, err := s.Prune(ctx, now.Add(12*time.Hour))
+	var n int64
+	err := d.Tx(ctx, func(tx *sql.Tx) (err error) {
+		n, err = idempotency.PruneTx(ctx, tx, now.Add(12*time.Hour))
+		return err
+	})
 	if err != nil || n != 2 {
 		t.Fatalf("Prune = %d, %v; want the young and the abandoned key", n, err)
 	}

@@ -33,6 +33,7 @@ import (
 	"comptoir/internal/jobs"
 	"comptoir/internal/mail"
 	"comptoir/internal/orders"
+	"comptoir/internal/ratelimit"
 	"comptoir/internal/subscriptions"
 )
 
@@ -277,13 +278,21 @@ type Retained struct {
 	// Activity is the number of sign-in and page-view lines deleted.
 	Activity int64
 	Tickets  int
+	// RateLimits and IdempotencyKeys count the technical records deleted
+	// once of no use: rate-limit windows that ended (their buckets name
+	// addresses and emails) and idempotency keys past their TTL (each
+	// keeps the answer it would replay).
+	RateLimits      int64
+	IdempotencyKeys int64
 }
 
 // ApplyRetention deletes sessions last seen and activity lines (sign-ins,
 // page views) written before the activity retention,
 // erases the address and browser of older downloads (the download itself is
 // evidence of supply and stays), and erases the personal content of tickets
-// closed for longer than their retention. Running it twice is harmless.
+// closed for longer than their retention; it also deletes the rate-limit
+// windows and idempotency keys that have served. Running it twice is
+// harmless.
 func (s *Service) ApplyRetention(ctx context.Context) (Retained, error) {
 	now := s.clock.Now().UTC()
 	var r Retained
@@ -308,11 +317,18 @@ func (s *Service) ApplyRetention(ctx context.Context) (Retained, error) {
 				return err
 			}
 		}
-		if r.Sessions+r.Downloads+r.Activity+int64(r.Tickets) == 0 {
+		if r.RateLimits, err = ratelimit.PruneTx(ctx, tx, now.Add(-ratelimit.MaxWindow)); err != nil {
+			return err
+		}
+		if r.IdempotencyKeys, err = idempotency.PruneTx(ctx, tx, now); err != nil {
+			return err
+		}
+		if r.Sessions+r.Downloads+r.Activity+int64(r.Tickets)+r.RateLimits+r.IdempotencyKeys == 0 {
 			return nil
 		}
 		if err := audit.Record(ctx, tx, audit.Entry{At: now, Actor: audit.System, SubjectType: "retention", SubjectID: "daily",
-			Action: "applied", After: map[string]any{"sessions": r.Sessions, "downloads": r.Downloads, "activity": r.Activity, "tickets": r.Tickets}}); err != nil {
+			Action: "applied", After: map[string]any{"sessions": r.Sessions, "downloads": r.Downloads, "activity": r.Activity, "tickets": r.Tickets,
+				"rate_limits": r.RateLimits, "idempotency_keys": r.IdempotencyKeys}}); err != nil {
 			return err
 		}
 		if len(scrub.BlobKeys) > 0 {

@@ -2,6 +2,7 @@ package privacy_test
 
 import (
 	"context"
+	"database/sql"
 	"net/http"
 	"strings"
 	"testing"
@@ -15,6 +16,7 @@ import (
 	"comptoir/internal/money"
 	"comptoir/internal/orders"
 	"comptoir/internal/privacy"
+	"comptoir/internal/ratelimit"
 )
 
 func mailFrom(from, subject, body string) []byte {
@@ -127,5 +129,37 @@ func TestRetentionForgetsOldActivityAndClosedTickets(t *testing.T) {
 	}
 	if r, err = h.App.Privacy.ApplyRetention(ctx); err != nil || r.Tickets != 0 {
 		t.Fatalf("second run: %+v %v", r, err)
+	}
+}
+
+// The rate-limit windows (their buckets name addresses) and the
+// idempotency keys (each keeps an answer to replay) go once they have
+// served: a window when no limit can still count in it, a key past its TTL.
+func TestRetentionPrunesRateLimitsAndIdempotencyKeys(t *testing.T) {
+	h := apptest.Start(t)
+	ctx := context.Background()
+	d := h.App.DB
+	if _, _, err := h.App.Limiter.Allow(ctx, "contact:203.0.113.7", 10, time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Tx(ctx, func(tx *sql.Tx) error {
+		_, err := h.App.Idempotency.SaveTx(ctx, tx, "api:orders:usr_1", "key-1", "hash", http.StatusCreated, []byte(`{"id":"ord_1"}`))
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if r, err := h.App.Privacy.ApplyRetention(ctx); err != nil || r.RateLimits != 0 || r.IdempotencyKeys != 0 {
+		t.Fatalf("retention at once: %+v %v", r, err)
+	}
+	h.Clock.Advance(ratelimit.MaxWindow + time.Hour)
+	r, err := h.App.Privacy.ApplyRetention(ctx)
+	if err != nil || r.RateLimits != 1 || r.IdempotencyKeys != 1 {
+		t.Fatalf("a day later: %+v %v", r, err)
+	}
+	if n := count(t, d, `SELECT COUNT(*) FROM rate_limits`) + count(t, d, `SELECT COUNT(*) FROM idempotency_keys`); n != 0 {
+		t.Errorf("%d rate-limit windows and idempotency keys kept", n)
+	}
+	if n := count(t, d, `SELECT COUNT(*) FROM audit_log WHERE subject_type = 'retention'`); n != 1 {
+		t.Errorf("%d retention audit lines, want 1", n)
 	}
 }

@@ -11,6 +11,7 @@ package ratelimit
 import (
 	"context"
 	"crypto/sha256"
+	"database/sql"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -61,17 +62,19 @@ func (l *Limiter) Allow(ctx context.Context, bucket string, limit int, window ti
 	if bucket == "" {
 		return false, 0, errors.New("ratelimit: empty bucket")
 	}
-	if limit <= 0 || window <= 0 {
-		return false, 0, errors.New("ratelimit: limit and window must be positive")
+	if limit <= 0 || window <= 0 || window > MaxWindow {
+		return false, 0, fmt.Errorf("ratelimit: limit must be positive, window between 0 and %s", MaxWindow)
 	}
 	now := l.clock.Now()
 	start := now.Truncate(window)
 	// One statement both creates and bumps the counter, so that concurrent
-	// hits on any number of nodes are each counted exactly once.
+	// hits on any number of nodes are each counted exactly once. On SQLite
+	// it shares the group commit: alone on the write connection, it would
+	// take a disk flush of its own that every checkout waits behind.
 	var hits int
-	err = l.db.Write.QueryRowContext(ctx, `INSERT INTO rate_limits (bucket, window_start, hits) VALUES ($1, $2, 1)
+	err = l.db.ExecRow(ctx, `INSERT INTO rate_limits (bucket, window_start, hits) VALUES ($1, $2, 1)
 		ON CONFLICT (bucket, window_start) DO UPDATE SET hits = rate_limits.hits + 1
-		RETURNING hits`, key(bucket), start).Scan(&hits)
+		RETURNING hits`, []any{key(bucket), start}, &hits)
 	if err != nil {
 		return false, 0, fmt.Errorf("ratelimit: %w", err)
 	}
@@ -100,12 +103,22 @@ func (l *Limiter) Hits(ctx context.Context, bucket string, window time.Duration)
 	return hits, start.Add(window).Sub(now), nil
 }
 
-// Prune deletes the windows that started before before. Call it
-// periodically with a time older than the longest window in use (now minus
-// a day is plenty); a window still running when pruned simply starts over.
-func (l *Limiter) Prune(ctx context.Context, before time.Time) error {
-	if _, err := l.db.Write.ExecContext(ctx, `DELETE FROM rate_limits WHERE window_start < $1`, before.UTC()); err != nil {
-		return fmt.Errorf("ratelimit: prune: %w", err)
+// MaxWindow is the longest window a limit may count in. The daily
+// retention (internal/privacy) deletes the windows that started before it
+// (PruneTx): they have all ended, and their buckets name clients (an
+// address, an email).
+const MaxWindow = 24 * time.Hour
+
+// PruneTx deletes the windows that started before before and returns how
+// many. A window still running when pruned would simply start over.
+func PruneTx(ctx context.Context, tx *sql.Tx, before time.Time) (int64, error) {
+	res, err := tx.ExecContext(ctx, `DELETE FROM rate_limits WHERE window_start < $1`, before.UTC())
+	if err != nil {
+		return 0, fmt.Errorf("ratelimit: prune: %w", err)
 	}
-	return nil
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, fmt.Errorf("ratelimit: prune: %w", err)
+	}
+	return n, nil
 }

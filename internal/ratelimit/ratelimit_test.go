@@ -2,6 +2,7 @@ package ratelimit_test
 
 import (
 	"context"
+	"database/sql"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -96,6 +97,7 @@ func TestAllowRefusesBadArguments(t *testing.T) {
 		{"a", 0, time.Minute},
 		{"a", 1, 0},
 		{"a", 1, -time.Second},
+		{"a", 1, ratelimit.MaxWindow + time.Second}, // would outlive the daily prune
 	} {
 		if _, _, err := l.Allow(ctx, tt.bucket, tt.limit, tt.window); err == nil {
 			t.Errorf("Allow(%d-byte bucket, %d, %s) accepted", len(tt.bucket), tt.limit, tt.window)
@@ -166,8 +168,12 @@ func TestPrune(t *testing.T) {
 	if _, _, err := l.Allow(ctx, "b", 1, time.Minute); err != nil {
 		t.Fatal(err)
 	}
-	if err := l.Prune(ctx, c.Now().Add(-time.Minute)); err != nil {
-		t.Fatal(err)
+	var pruned int64
+	if err := d.Tx(ctx, func(tx *sql.Tx) (err error) {
+		pruned, err = ratelimit.PruneTx(ctx, tx, c.Now().Add(-time.Minute))
+		return err
+	}); err != nil || pruned != 1 {
+		t.Fatalf("PruneTx = %d, %v; want the ended window", pruned, err)
 	}
 	var rows int
 	if err := d.Read.QueryRowContext(ctx, `SELECT COUNT(*) FROM rate_limits`).Scan(&rows); err != nil {
