@@ -34,274 +34,390 @@ func setup(t *testing.T) (*idempotency.Store, *db.DB, *clock.Manual) {
 	return idempotency.New(d, c), d, c
 }
 
-func begin(t *testing.T, s *idempotency.Store, key, hash string) idempotency.Outcome {
-	t.Helper()
-	out, err := s.Begin(context.Background(), scope, key, hash)
-	if err != nil {
-		t.Fatalf("Begin(%q): %v", key, err)
+// replayed rolls back a transaction whose SaveTx found another answer, as
+// the handlers do.
+type replayed struct{ out idempotency.Outcome }
+
+func (replayed) Error() string { return "replayed" }
+
+// save runs SaveTx in a transaction of its own, rolled back unless the key
+// is now this request's; it returns what SaveTx returned.
+func save(s *idempotency.Store, d *db.DB, scope, key, hash string, status int, body string) (idempotency.Outcome, error) {
+	ctx := context.Background()
+	err := d.Tx(ctx, func(tx *sql.Tx) error {
+		out, err := s.SaveTx(ctx, tx, scope, key, hash, status, []byte(body))
+		if err == nil && out.Replay {
+			return replayed{out}
+		}
+		return err
+	})
+	var rep replayed
+	if errors.As(err, &rep) {
+		return rep.out, nil
 	}
-	return out
+	return idempotency.Outcome{}, err
 }
 
-func complete(t *testing.T, s *idempotency.Store, d *db.DB, key string, status int, body string) {
+// mustSave is save for a key that must be free.
+func mustSave(t *testing.T, s *idempotency.Store, d *db.DB, key, hash, body string) {
 	t.Helper()
-	ctx := context.Background()
-	if err := d.Tx(ctx, func(tx *sql.Tx) error { return s.CompleteTx(ctx, tx, scope, key, status, []byte(body)) }); err != nil {
-		t.Fatalf("CompleteTx(%q): %v", key, err)
+	if out, err := save(s, d, scope, key, hash, 201, body); err != nil || out.Replay {
+		t.Fatalf("SaveTx(%q) on a free key: %+v, %v", key, out, err)
 	}
+}
+
+// keys lists the stored keys, in order.
+func keys(t *testing.T, d *db.DB) []string {
+	t.Helper()
+	ks, err := db.Strings(context.Background(), d.Read, `SELECT key FROM idempotency_keys ORDER BY key`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ks
 }
 
 func TestRepeatGetsTheFirstAnswerAndAnotherBodyIsRefused(t *testing.T) {
 	ctx := context.Background()
 	s, d, c := setup(t)
-	if out := begin(t, s, "k1", hashA); out.Replay {
-		t.Fatalf("first Begin replays: %+v", out)
+	if out, err := s.Lookup(ctx, scope, "k1", hashA); err != nil || out.Replay {
+		t.Fatalf("a new key: %+v, %v", out, err)
 	}
-	// Another body while the first still runs is a misuse of the key, not
-	// a wait.
-	if _, err := s.Begin(ctx, scope, "k1", hashB); !errors.Is(err, idempotency.ErrKeyReused) {
-		t.Fatalf("other body in progress: %v", err)
-	}
-	complete(t, s, d, "k1", 201, `{"id":"ble_1"}`)
+	mustSave(t, s, d, "k1", hashA, `{"id":"ble_1"}`)
 	c.Advance(23 * time.Hour)
 	for range 2 {
-		out := begin(t, s, "k1", hashA)
-		if !out.Replay || out.Status != 201 || string(out.Body) != `{"id":"ble_1"}` {
-			t.Fatalf("repeat: %+v", out)
+		// The repeat's own answer is not stored: the first one stays.
+		out, err := save(s, d, scope, "k1", hashA, 200, `{"id":"ble_2"}`)
+		if err != nil || !out.Replay || out.Status != 201 || string(out.Body) != `{"id":"ble_1"}` {
+			t.Fatalf("repeat through SaveTx: %+v, %v", out, err)
+		}
+		out, err = s.Lookup(ctx, scope, "k1", hashA)
+		if err != nil || !out.Replay || out.Status != 201 || string(out.Body) != `{"id":"ble_1"}` {
+			t.Fatalf("repeat through Lookup: %+v, %v", out, err)
 		}
 	}
-	if _, err := s.Begin(ctx, scope, "k1", hashB); !errors.Is(err, idempotency.ErrKeyReused) {
-		t.Fatalf("other body after the answer: %v", err)
+	if _, err := save(s, d, scope, "k1", hashB, 201, `{}`); !errors.Is(err, idempotency.ErrKeyReused) {
+		t.Fatalf("other body through SaveTx: %v", err)
+	}
+	if _, err := s.Lookup(ctx, scope, "k1", hashB); !errors.Is(err, idempotency.ErrKeyReused) {
+		t.Fatalf("other body through Lookup: %v", err)
 	}
 	// The same key from another caller or on another route is another key.
-	if out, err := s.Begin(ctx, idempotency.Scope("usr_other", "POST /api/v1/balance/credits"), "k1", hashB); err != nil || out.Replay {
-		t.Fatalf("same key, other scope: %+v, %v", out, err)
+	other := idempotency.Scope("usr_other", "POST /api/v1/balance/credits")
+	if out, err := s.Lookup(ctx, other, "k1", hashB); err != nil || out.Replay {
+		t.Fatalf("same key, other scope, Lookup: %+v, %v", out, err)
 	}
-}
-
-func TestConcurrentDuplicatesOneWins(t *testing.T) {
-	ctx := context.Background()
-	s, _, _ := setup(t)
-	const n = 20
-	errs := make([]error, n)
-	outs := make([]idempotency.Outcome, n)
-	start := make(chan struct{})
-	var wg sync.WaitGroup
-	for i := range n {
-		wg.Go(func() {
-			<-start
-			outs[i], errs[i] = s.Begin(ctx, scope, "k1", hashA)
-		})
-	}
-	close(start)
-	wg.Wait()
-	won, waiting := 0, 0
-	for i, err := range errs {
-		switch {
-		case err == nil && !outs[i].Replay:
-			won++
-		case errors.Is(err, idempotency.ErrInProgress):
-			waiting++
-		default:
-			t.Fatalf("Begin: %+v, %v", outs[i], err)
-		}
-	}
-	if won != 1 || waiting != n-1 {
-		t.Fatalf("%d won and %d were told to wait; want 1 and %d", won, waiting, n-1)
+	if out, err := save(s, d, other, "k1", hashB, 201, `{"id":"ble_3"}`); err != nil || out.Replay {
+		t.Fatalf("same key, other scope, SaveTx: %+v, %v", out, err)
 	}
 }
 
 // TestConcurrentRequestsMoveMoneyOnce is what a handler does, from many
-// clients retrying the same request at once: the credit happens once and
-// every client ends up with the same answer.
+// clients sending the same request at once, each in its own transaction:
+// exactly one commits its credit, every other one is told the first answer
+// and rolls its credit back.
 func TestConcurrentRequestsMoveMoneyOnce(t *testing.T) {
 	ctx := context.Background()
 	s, d, _ := setup(t)
 	ledger := billing.New(d, clock.NewManual(t0))
 	admin := audit.Actor{ID: "usr_admin", Role: "admin"}
 
-	handle := func() (int, string, error) {
-		for {
-			out, err := s.Begin(ctx, scope, "k1", hashA)
-			switch {
-			case errors.Is(err, idempotency.ErrInProgress):
-				time.Sleep(time.Millisecond) // the client's retry
-				continue
-			case err != nil:
-				return 0, "", err
-			case out.Replay:
-				return out.Status, string(out.Body), nil
-			}
-			var body string
-			err = d.Tx(ctx, func(tx *sql.Tx) error {
+	const n = 12
+	outs := make([]idempotency.Outcome, n)
+	errs := make([]error, n)
+	bodies := make([]string, n)
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			<-start
+			errs[i] = d.Tx(ctx, func(tx *sql.Tx) error {
 				row, err := ledger.CreditTx(ctx, tx, billing.Entry{CustomerID: "usr_1", Amount: money.Amount{Minor: 500, Currency: "EUR"},
 					Kind: billing.KindAdminCredit, Reason: "a", Actor: admin})
 				if err != nil {
 					return err
 				}
-				body = fmt.Sprintf(`{"id":%q}`, row.ID)
-				return s.CompleteTx(ctx, tx, scope, "k1", 201, []byte(body))
+				bodies[i] = fmt.Sprintf(`{"id":%q}`, row.ID)
+				out, err := s.SaveTx(ctx, tx, scope, "k1", hashA, 201, []byte(bodies[i]))
+				if err == nil && out.Replay {
+					outs[i] = out
+					return replayed{out}
+				}
+				return err
 			})
-			return 201, body, err
+		})
+	}
+	close(start)
+	wg.Wait()
+
+	winner := -1
+	for i, err := range errs {
+		if err == nil {
+			if winner >= 0 {
+				t.Fatalf("clients %d and %d both committed", winner, i)
+			}
+			winner = i
+		} else if !errors.As(err, new(replayed)) {
+			t.Fatalf("client %d: %v", i, err)
 		}
 	}
-	const n = 12
-	bodies := make([]string, n)
-	errs := make([]error, n)
-	var wg sync.WaitGroup
-	for i := range n {
-		wg.Go(func() { _, bodies[i], errs[i] = handle() })
+	if winner < 0 {
+		t.Fatal("no client committed")
 	}
-	wg.Wait()
-	for i := range n {
-		if errs[i] != nil || bodies[i] != bodies[0] || bodies[0] == "" {
-			t.Fatalf("client %d: %q, %v (client 0 got %q)", i, bodies[i], errs[i], bodies[0])
+	for i, out := range outs {
+		if i != winner && (out.Status != 201 || string(out.Body) != bodies[winner]) {
+			t.Fatalf("client %d was told %+v; want the winner's %s", i, out, bodies[winner])
 		}
 	}
 	entries, _, err := ledger.Entries(ctx, "usr_1", "", 0)
-	if err != nil || len(entries) != 1 || !strings.Contains(bodies[0], entries[0].ID) {
-		t.Fatalf("entries: %+v, %v", entries, err)
+	if err != nil || len(entries) != 1 || !strings.Contains(bodies[winner], entries[0].ID) {
+		t.Fatalf("entries: %+v, %v; want the winner's only", entries, err)
 	}
 	if b, _ := ledger.Balance(ctx, "usr_1", "EUR"); b.Minor != 500 {
 		t.Fatalf("balance %v, want 500", b)
 	}
+	if out, err := s.Lookup(ctx, scope, "k1", hashA); err != nil || !out.Replay || string(out.Body) != bodies[winner] {
+		t.Fatalf("stored answer: %+v, %v; want %s", out, err, bodies[winner])
+	}
 }
 
-// TestRetryAfterACrash: the first attempt died before its effect committed
-// (its transaction never did). A retry waits out the lease, then runs.
-func TestRetryAfterACrash(t *testing.T) {
+// TestConcurrentTakeoverOfAnExpiredKey: several transactions find the same
+// key expired and each tries to take it over. One does; the others get its
+// answer or, if they read the key before that one committed, ErrInProgress
+// (PostgreSQL): never a second takeover.
+func TestConcurrentTakeoverOfAnExpiredKey(t *testing.T) {
 	ctx := context.Background()
 	s, d, c := setup(t)
-	begin(t, s, "k1", hashA)
+	mustSave(t, s, d, "k1", hashA, `old`)
+	c.Advance(idempotency.TTL)
+
+	const n = 8
+	outs := make([]idempotency.Outcome, n)
+	errs := make([]error, n)
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			<-start
+			outs[i], errs[i] = save(s, d, scope, "k1", hashB, 201, fmt.Sprintf("new %d", i))
+		})
+	}
+	close(start)
+	wg.Wait()
+
+	winner := -1
+	for i := range n {
+		if errs[i] == nil && !outs[i].Replay {
+			if winner >= 0 {
+				t.Fatalf("clients %d and %d both took the key over", winner, i)
+			}
+			winner = i
+		}
+	}
+	if winner < 0 {
+		t.Fatalf("no client took the key over: %+v, %v", outs, errs)
+	}
+	want := fmt.Sprintf("new %d", winner)
+	for i := range n {
+		switch {
+		case i == winner:
+		case errs[i] == nil && outs[i].Replay && string(outs[i].Body) == want:
+		case errors.Is(errs[i], idempotency.ErrInProgress):
+		default:
+			t.Fatalf("client %d: %+v, %v; want the replay of %q or ErrInProgress", i, outs[i], errs[i], want)
+		}
+	}
+	if out, err := s.Lookup(ctx, scope, "k1", hashB); err != nil || !out.Replay || string(out.Body) != want {
+		t.Fatalf("stored answer: %+v, %v; want %q", out, err, want)
+	}
+}
+
+// TestOverlappingTakeoversCannotBothCommit makes the race of the test above
+// certain: a third transaction holds the expired key's row, so two SaveTx
+// calls both read the key as expired and then wait at their takeover. Once
+// the row is let go, one takes the key over; the other must not, though it
+// read the key as expired too. SQLite has one writer, so there two
+// transactions never overlap and the test above is all there is.
+func TestOverlappingTakeoversCannotBothCommit(t *testing.T) {
+	if dbtest.Engine() != db.Postgres {
+		t.Skip("SQLite runs one write transaction at a time")
+	}
+	ctx := context.Background()
+	s, d, c := setup(t)
+	mustSave(t, s, d, "k1", hashA, `old`)
+	c.Advance(idempotency.TTL)
+
+	holder, err := d.Write.BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer holder.Rollback()
+	if _, err := holder.ExecContext(ctx, `SELECT 1 FROM idempotency_keys WHERE scope = $1 AND key = 'k1' FOR UPDATE`, scope); err != nil {
+		t.Fatal(err)
+	}
+	outs := make([]idempotency.Outcome, 2)
+	errs := make([]error, 2)
+	var wg sync.WaitGroup
+	for i := range 2 {
+		wg.Go(func() { outs[i], errs[i] = save(s, d, scope, "k1", hashB, 201, fmt.Sprintf("new %d", i)) })
+	}
+	// Both wait at the row once they have read it: at their UPDATE.
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		var waiting int
+		// (The second waits behind the first's claim on the row, not
+		// directly behind the holder.) Each test has a database of its own.
+		if err := d.Read.QueryRowContext(ctx, `SELECT COUNT(*) FROM pg_stat_activity
+			WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE 'UPDATE idempotency_keys%'`).Scan(&waiting); err != nil {
+			t.Fatal(err)
+		}
+		if waiting == 2 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d transactions waiting at the takeover; want 2", waiting)
+		}
+		time.Sleep(5 * time.Millisecond) // polling the condition
+	}
+	if err := holder.Rollback(); err != nil {
+		t.Fatal(err)
+	}
+	wg.Wait()
+
+	took := 0
+	for i := range 2 {
+		switch {
+		case errs[i] == nil && !outs[i].Replay:
+			took++
+		case errors.Is(errs[i], idempotency.ErrInProgress):
+		default:
+			t.Fatalf("transaction %d: %+v, %v; want the takeover or ErrInProgress", i, outs[i], errs[i])
+		}
+	}
+	if took != 1 {
+		t.Fatalf("%d transactions took the key over; want 1", took)
+	}
+}
+
+// TestCrashBeforeCommitLeavesTheKeyFree: the first attempt died before its
+// transaction committed, taking its claim on the key with it. A retry runs
+// at once, with nothing to wait for.
+func TestCrashBeforeCommitLeavesTheKeyFree(t *testing.T) {
+	ctx := context.Background()
+	s, d, _ := setup(t)
 	crash := errors.New("process killed")
 	err := d.Tx(ctx, func(tx *sql.Tx) error {
-		if err := s.CompleteTx(ctx, tx, scope, "k1", 201, []byte(`{"id":"lost"}`)); err != nil {
-			return err
+		if out, err := s.SaveTx(ctx, tx, scope, "k1", hashA, 201, []byte(`{"id":"lost"}`)); err != nil || out.Replay {
+			return fmt.Errorf("SaveTx: %+v, %v", out, err)
 		}
 		return crash // the commit never happens
 	})
 	if !errors.Is(err, crash) {
 		t.Fatal(err)
 	}
-	c.Advance(idempotency.Lease - time.Second)
-	if _, err := s.Begin(ctx, scope, "k1", hashA); !errors.Is(err, idempotency.ErrInProgress) {
-		t.Fatalf("retry within the lease: %v", err)
+	if out, err := s.Lookup(ctx, scope, "k1", hashA); err != nil || out.Replay {
+		t.Fatalf("after the crash: %+v, %v", out, err)
 	}
-	// Another body is still a reuse, lease or not.
-	c.Advance(2 * time.Second)
-	if _, err := s.Begin(ctx, scope, "k1", hashB); !errors.Is(err, idempotency.ErrKeyReused) {
-		t.Fatalf("other body after the lease: %v", err)
-	}
-	if out := begin(t, s, "k1", hashA); out.Replay {
-		t.Fatalf("retry after the lease replays %+v", out)
-	}
-	// The retry holds a fresh lease.
-	if _, err := s.Begin(ctx, scope, "k1", hashA); !errors.Is(err, idempotency.ErrInProgress) {
-		t.Fatalf("a second retry right after the takeover: %v", err)
-	}
-	complete(t, s, d, "k1", 201, `{"id":"ble_2"}`)
-	if out := begin(t, s, "k1", hashA); !out.Replay || string(out.Body) != `{"id":"ble_2"}` {
-		t.Fatalf("after the retry: %+v", out)
+	mustSave(t, s, d, "k1", hashA, `{"id":"ble_2"}`)
+	if out, err := s.Lookup(ctx, scope, "k1", hashA); err != nil || !out.Replay || string(out.Body) != `{"id":"ble_2"}` {
+		t.Fatalf("after the retry: %+v, %v", out, err)
 	}
 }
 
-// TestSlowFirstAttemptAndItsRetryCannotBothCommit: the first attempt was
-// slow, not dead. Whichever completes first wins; the other's CompleteTx
-// fails, so its effect rolls back.
-func TestSlowFirstAttemptAndItsRetryCannotBothCommit(t *testing.T) {
-	ctx := context.Background()
-	for _, slowFirst := range []bool{true, false} {
-		t.Run(fmt.Sprintf("slow attempt completes first: %v", slowFirst), func(t *testing.T) {
-			s, d, c := setup(t)
-			begin(t, s, "k1", hashA) // the slow attempt
-			c.Advance(idempotency.Lease + time.Second)
-			begin(t, s, "k1", hashA) // the retry takes over
-			first, second := "slow", "retry"
-			if !slowFirst {
-				first, second = second, first
-			}
-			complete(t, s, d, "k1", 201, first)
-			err := d.Tx(ctx, func(tx *sql.Tx) error { return s.CompleteTx(ctx, tx, scope, "k1", 201, []byte(second)) })
-			if !errors.Is(err, idempotency.ErrNotInProgress) {
-				t.Fatalf("second completion: %v", err)
-			}
-			if out := begin(t, s, "k1", hashA); !out.Replay || string(out.Body) != first {
-				t.Fatalf("stored answer: %+v, want %q", out, first)
-			}
-		})
-	}
-}
-
-func TestExpiredKeysArePrunedAndStartOver(t *testing.T) {
+func TestExpiredKeysStartOverAndArePruned(t *testing.T) {
 	ctx := context.Background()
 	s, d, c := setup(t)
-	begin(t, s, "old", hashA)
-	complete(t, s, d, "old", 201, `old`)
+	mustSave(t, s, d, "old", hashA, `old`)
+	mustSave(t, s, d, "stale", hashA, `stale`)
 	c.Advance(12 * time.Hour)
-	begin(t, s, "young", hashA)
-	complete(t, s, d, "young", 201, `young`)
-	begin(t, s, "abandoned", hashA) // never completed
+	mustSave(t, s, d, "young", hashA, `young`)
 
-	now := c.Advance(12 * time.Hour) // "old" is exactly 24 hours old
+	c.Advance(12 * time.Hour) // "old" and "stale" are exactly 24 hours old
 	// Until pruned, an expired key is already a new key, whatever the body.
-	if out := begin(t, s, "old", hashB); out.Replay {
-		t.Fatalf("expired key replayed: %+v", out)
+	for _, h := range []string{hashA, hashB} {
+		if out, err := s.Lookup(ctx, scope, "old", h); err != nil || out.Replay {
+			t.Fatalf("expired key looked up: %+v, %v", out, err)
+		}
 	}
-	if err := s.Release(ctx, scope, "old"); err != nil {
-		t.Fatal(err)
+	mustSave(t, s, d, "old", hashB, `old again`)
+	if out, err := s.Lookup(ctx, scope, "old", hashB); err != nil || !out.Replay || string(out.Body) != `old again` {
+		t.Fatalf("renewed key: %+v, %v", out, err)
 	}
-	begin(t, s, "old", hashA)
-	complete(t, s, d, "old", 201, `old again`)
+	if _, err := s.Lookup(ctx, scope, "old", hashA); !errors.Is(err, idempotency.ErrKeyReused) {
+		t.Fatalf("the renewed key's former request: %v", err)
+	}
+	if out, err := s.Lookup(ctx, scope, "young", hashA); err != nil || !out.Replay || string(out.Body) != `young` {
+		t.Fatalf("a key within its TTL: %+v, %v", out, err)
+	}
 
-	var n int64
-	err := d.Tx(ctx, func(tx *sql.Tx) (err error) {
-		n, err = idempotency.PruneTx(ctx, tx, now.Add(12*time.Hour))
-		return err
-	})
-	if err != nil || n != 2 {
-		t.Fatalf("Prune = %d, %v; want the young and the abandoned key", n, err)
+	prune := func(at time.Time) int64 {
+		t.Helper()
+		var n int64
+		if err := d.Tx(ctx, func(tx *sql.Tx) (err error) {
+			n, err = idempotency.PruneTx(ctx, tx, at)
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		return n
 	}
-	var left int
-	if err := d.Read.QueryRowContext(ctx, `SELECT COUNT(*) FROM idempotency_keys`).Scan(&left); err != nil || left != 1 {
-		t.Fatalf("%d keys left, %v; want the renewed one", left, err)
+	// "young" expires at t0+36h, the renewed "old" at t0+48h, "stale"
+	// expired at t0+24h.
+	if n := prune(t0.Add(36*time.Hour - time.Second)); n != 1 {
+		t.Fatalf("first prune deleted %d keys; want stale", n)
 	}
-	c.Set(now.Add(12 * time.Hour))
-	if out := begin(t, s, "young", hashB); out.Replay {
-		t.Fatalf("pruned key: %+v", out)
+	if got := strings.Join(keys(t, d), " "); got != "old young" {
+		t.Fatalf("after the first prune: %q", got)
+	}
+	if n := prune(t0.Add(36 * time.Hour)); n != 1 {
+		t.Fatalf("second prune deleted %d keys; want young, expiring that instant", n)
+	}
+	if got := strings.Join(keys(t, d), " "); got != "old" {
+		t.Fatalf("after the second prune: %q", got)
+	}
+	if n := prune(t0.Add(36 * time.Hour)); n != 0 {
+		t.Fatalf("pruning again deleted %d keys", n)
+	}
+	c.Set(t0.Add(36 * time.Hour))
+	if out, err := s.Lookup(ctx, scope, "young", hashB); err != nil || out.Replay {
+		t.Fatalf("pruned key: %+v, %v", out, err)
 	}
 }
 
-func TestRelease(t *testing.T) {
+// TestInProgressRowWaitsForItsLease: versions before SaveTx claimed a key
+// in a commit of its own ('in_progress', leased until lease_until) and
+// answered it later. Such a row in an upgraded database holds its key until
+// its lease runs out, then is taken over.
+func TestInProgressRowWaitsForItsLease(t *testing.T) {
 	ctx := context.Background()
-	s, d, _ := setup(t)
-	begin(t, s, "k1", hashA)
-	if err := s.Release(ctx, scope, "k1"); err != nil {
+	s, d, c := setup(t)
+	if err := d.Tx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO idempotency_keys (scope, key, request_hash, status, created_at, lease_until, expires_at)
+			VALUES ($1, 'k1', $2, 'in_progress', $3, $4, $5)`, scope, hashA, t0, t0.Add(time.Minute), t0.Add(idempotency.TTL))
+		return err
+	}); err != nil {
 		t.Fatal(err)
 	}
-	begin(t, s, "k1", hashA) // at once, no lease to wait for
-	complete(t, s, d, "k1", 402, `{"error":{"code":"insufficient_balance"}}`)
-	if err := s.Release(ctx, scope, "k1"); err != nil {
-		t.Fatal(err)
+	if _, err := s.Lookup(ctx, scope, "k1", hashA); !errors.Is(err, idempotency.ErrInProgress) {
+		t.Fatalf("Lookup within the lease: %v", err)
 	}
-	if out := begin(t, s, "k1", hashA); !out.Replay || out.Status != 402 {
-		t.Fatalf("an answered key was released: %+v", out)
+	if _, err := save(s, d, scope, "k1", hashA, 201, `{}`); !errors.Is(err, idempotency.ErrInProgress) {
+		t.Fatalf("SaveTx within the lease: %v", err)
 	}
-	// Complete stores an answer with no effect behind it.
-	begin(t, s, "k2", hashA)
-	if err := s.Complete(ctx, scope, "k2", 409, []byte(`{}`)); err != nil {
-		t.Fatal(err)
+	if _, err := s.Lookup(ctx, scope, "k1", hashB); !errors.Is(err, idempotency.ErrKeyReused) {
+		t.Fatalf("another body: %v", err)
 	}
-	if err := s.Complete(ctx, scope, "k2", 200, []byte(`{}`)); !errors.Is(err, idempotency.ErrNotInProgress) {
-		t.Fatalf("completing twice: %v", err)
+	c.Advance(time.Minute)
+	if out, err := s.Lookup(ctx, scope, "k1", hashA); err != nil || out.Replay {
+		t.Fatalf("Lookup after the lease: %+v, %v", out, err)
 	}
-	if err := s.Complete(ctx, scope, "never-begun", 200, []byte(`{}`)); !errors.Is(err, idempotency.ErrNotInProgress) {
-		t.Fatalf("completing a key never begun: %v", err)
+	mustSave(t, s, d, "k1", hashA, `{"id":"ble_1"}`)
+	if out, err := s.Lookup(ctx, scope, "k1", hashA); err != nil || !out.Replay || string(out.Body) != `{"id":"ble_1"}` {
+		t.Fatalf("after the takeover: %+v, %v", out, err)
 	}
 }
 
 func TestKeyValidation(t *testing.T) {
 	ctx := context.Background()
-	s, _, _ := setup(t)
+	s, d, _ := setup(t)
 	for key, code := range map[string]string{
 		"":                       idempotency.CodeRequired,
 		strings.Repeat("k", 256): idempotency.CodeTooLong,
@@ -310,15 +426,30 @@ func TestKeyValidation(t *testing.T) {
 		"nul\x00":                idempotency.CodeInvalid,
 		"\xff\xfe not UTF-8":     idempotency.CodeInvalid,
 	} {
-		_, err := s.Begin(ctx, scope, key, hashA)
 		var ve *idempotency.ValidationError
+		_, err := s.Lookup(ctx, scope, key, hashA)
 		if !errors.As(err, &ve) || ve.Fields["idempotency_key"] != code {
-			t.Errorf("Begin(%q): %v; want %s", key, err, code)
+			t.Errorf("Lookup(%q): %v; want %s", key, err, code)
+		}
+		ve = nil
+		_, err = save(s, d, scope, key, hashA, 201, `{}`)
+		if !errors.As(err, &ve) || ve.Fields["idempotency_key"] != code {
+			t.Errorf("SaveTx(%q): %v; want %s", key, err, code)
 		}
 	}
+	// A body PostgreSQL's TEXT would refuse is refused on both engines.
+	for _, body := range []string{"\xff\xfe", "nul\x00"} {
+		if _, err := save(s, d, scope, "k", hashA, 201, body); err == nil {
+			t.Errorf("SaveTx with body %q: no error", body)
+		}
+	}
+	if ks := keys(t, d); len(ks) != 0 {
+		t.Fatalf("refused saves stored %d keys", len(ks))
+	}
 	for _, key := range []string{strings.Repeat("k", 255), strings.Repeat("é", 255), "6f1c2a9e-0d5b-4c1e-9a7b-3f2e1d0c9b8a"} {
-		if _, err := s.Begin(ctx, scope, key, hashA); err != nil {
-			t.Errorf("Begin(%d-character key): %v", len([]rune(key)), err)
+		mustSave(t, s, d, key, hashA, `{}`)
+		if out, err := s.Lookup(ctx, scope, key, hashA); err != nil || !out.Replay {
+			t.Errorf("Lookup(%d-character key): %+v, %v", len([]rune(key)), out, err)
 		}
 	}
 }
