@@ -216,7 +216,7 @@ func (h *harness) runEngine(ctx context.Context, engine string) error {
 			r.Met = false
 			note = "CHECK FAILED: " + err.Error()
 		}
-		r.Note = strings.TrimPrefix(r.Note+"; "+note, "; ")
+		r.addNote(note)
 		h.mu.Unlock()
 	}
 	if len(cfg.profile) > 0 && ctx.Err() == nil {
@@ -265,13 +265,7 @@ func (h *harness) runScenario(e *env, srv *server, sc scenario) int {
 	}
 	h.logf("%s: %s (%d clients, %s)", e.engine, sc.Name, lim.Concurrency, lim.Duration)
 	cpu0, cpuOK := readCPU()
-	var used0 time.Duration
-	usedOK := false
-	if srv != nil {
-		var err error
-		used0, err = srv.cpuTime()
-		usedOK = err == nil
-	}
+	perRequest := srv.cpuPerRequest()
 	s, err := sc.Run(e, lim)
 	if cpu1, ok := readCPU(); ok && cpuOK {
 		row.CPUBusyPct = busyPercent(cpu0, cpu1)
@@ -282,19 +276,7 @@ func (h *harness) runScenario(e *env, srv *server, sc scenario) int {
 		return h.add(row)
 	}
 	s.Fill(&row)
-	// What the server spent per request, all its work included (warm-up,
-	// window, and what the scenario waits for after it): unlike a rate,
-	// it hardly moves with what else the machine is doing, so it is the
-	// figure to compare two builds by.
-	if n := row.Requests + s.Warmup; usedOK && n > 0 && !sc.Once {
-		if used1, err := srv.cpuTime(); err == nil {
-			note := fmt.Sprintf("comptoir serve used %.2f ms CPU per request", ms(used1-used0)/float64(n))
-			if e.engine == "postgres" {
-				note += " (PostgreSQL's own not counted)"
-			}
-			row.Note = strings.TrimPrefix(row.Note+"; "+note, "; ")
-		}
-	}
+	row.addNote(perRequest(row.Requests+s.Warmup, e.engine))
 	if srv != nil {
 		if rss, err := srv.peakRSSMB(); err == nil {
 			row.PeakRSSMB = rss
@@ -308,13 +290,12 @@ func (h *harness) runScenario(e *env, srv *server, sc scenario) int {
 		if b, ok := h.cache.get(key); ok {
 			row.Baseline = b.Throughput
 		} else {
-			row.Note = strings.TrimPrefix(row.Note+"; baseline not measured", "; ")
+			row.addNote("baseline not measured")
 		}
 	}
 	if sc.Compare == baseDBCheckoutTx {
 		if b, ok := h.cache.get(dbBaselineKey(e.engine, checkoutTxRows)); ok && b.Throughput > 0 {
-			row.Note = strings.TrimPrefix(fmt.Sprintf("%s; %.2f× the %s baseline (%.0f/s)", row.Note,
-				row.Throughput/b.Throughput, baseDBCheckoutTx, b.Throughput), "; ")
+			row.addNote(fmt.Sprintf("%.2f× the %s baseline (%.0f/s)", row.Throughput/b.Throughput, baseDBCheckoutTx, b.Throughput))
 		}
 	}
 	sc.Target.Judge(&row)

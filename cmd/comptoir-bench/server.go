@@ -176,6 +176,34 @@ func (s *server) cpuTime() (time.Duration, error) {
 	return parseProcCPU(string(b))
 }
 
+// cpuPerRequest starts measuring the CPU the server uses, and returns what
+// tells, for the requests served since (all its work included: warm-up,
+// window, and what the scenario waits for after it), the note "comptoir
+// serve used X ms CPU per request". Unlike a rate, it hardly moves with
+// what else the machine is doing: it is the figure to compare builds by.
+// Without a server, or without /proc, the note is empty.
+func (s *server) cpuPerRequest() func(requests int64, engine string) string {
+	none := func(int64, string) string { return "" }
+	if s == nil {
+		return none
+	}
+	start, err := s.cpuTime()
+	if err != nil {
+		return none
+	}
+	return func(requests int64, engine string) string {
+		end, err := s.cpuTime()
+		if err != nil || requests <= 0 {
+			return ""
+		}
+		note := fmt.Sprintf("comptoir serve used %.2f ms CPU per request", ms(end-start)/float64(requests))
+		if engine == "postgres" {
+			note += " (PostgreSQL's own not counted)"
+		}
+		return note
+	}
+}
+
 // clockTicks is USER_HZ, the unit of /proc times: 100 on every Linux
 // architecture Go runs on.
 const clockTicks = 100

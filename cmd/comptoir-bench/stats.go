@@ -164,10 +164,18 @@ func (s *Sample) Fill(r *Row) {
 		r.Concurrency = s.Concurrency
 	}
 	if s.Note != "" {
-		r.Note = strings.TrimPrefix(r.Note+"; "+s.Note, "; ")
+		r.addNote(s.Note)
 	}
 	if s.FirstError != "" && r.Note == "" && s.Errors > 0 {
 		r.Note = "first error: " + s.FirstError
+	}
+}
+
+// addNote appends note to the row's note ("; " between them); empty, it
+// changes nothing.
+func (r *Row) addNote(note string) {
+	if note != "" {
+		r.Note = strings.TrimPrefix(r.Note+"; "+note, "; ")
 	}
 }
 

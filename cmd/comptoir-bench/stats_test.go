@@ -142,6 +142,17 @@ func TestParseVmHWM(t *testing.T) {
 	}
 }
 
+func TestAddNote(t *testing.T) {
+	var r Row
+	r.addNote("")
+	r.addNote("first")
+	r.addNote("")
+	r.addNote("second")
+	if r.Note != "first; second" {
+		t.Fatalf("note %q", r.Note)
+	}
+}
+
 func TestParseProcCPU(t *testing.T) {
 	// utime 250 and stime 50 ticks: 3 s. The command name holds a space
 	// and a parenthesis, as a process may name itself.

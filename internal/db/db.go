@@ -222,29 +222,30 @@ func (d *DB) Tx(ctx context.Context, fn func(tx *sql.Tx) error) (err error) {
 // flush of its own that every transaction queued behind it waits for too.
 // On PostgreSQL it is Write.ExecContext, one round trip. Like Tx, it must
 // not be called from inside a Tx function.
-func (d *DB) Exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
-	if d.group == nil {
-		return d.Write.ExecContext(ctx, query, args...)
-	}
-	var res sql.Result
-	err := d.group.run(ctx, func(tx *sql.Tx) error {
-		var err error
-		res, err = tx.ExecContext(ctx, query, args...)
+func (d *DB) Exec(ctx context.Context, query string, args ...any) (res sql.Result, err error) {
+	err = d.alone(ctx, func(q Querier) error {
+		res, err = q.ExecContext(ctx, query, args...)
 		return err
 	})
 	return res, err
 }
 
 // ExecRow is Exec for a statement that returns one row (INSERT …
-// RETURNING), scanned into dest: it joins the group commit on SQLite, and
-// is one round trip on PostgreSQL.
+// RETURNING), scanned into dest.
 func (d *DB) ExecRow(ctx context.Context, query string, args []any, dest ...any) error {
-	if d.group == nil {
-		return d.Write.QueryRowContext(ctx, query, args...).Scan(dest...)
-	}
-	return d.group.run(ctx, func(tx *sql.Tx) error {
-		return tx.QueryRowContext(ctx, query, args...).Scan(dest...)
+	return d.alone(ctx, func(q Querier) error {
+		return q.QueryRowContext(ctx, query, args...).Scan(dest...)
 	})
+}
+
+// alone runs one statement through stmt outside any transaction of the
+// caller's: in a group-committed transaction of its own on SQLite, on the
+// pool on PostgreSQL.
+func (d *DB) alone(ctx context.Context, stmt func(Querier) error) error {
+	if d.group == nil {
+		return stmt(d.Write)
+	}
+	return d.group.run(ctx, func(tx *sql.Tx) error { return stmt(tx) })
 }
 
 // Checkpoint copies SQLite's write-ahead log into the database file and

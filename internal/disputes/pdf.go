@@ -62,10 +62,9 @@ func (p *Pack) PDF() ([]byte, error) {
 	pdf.SetTitle("Dispute evidence "+p.Case.ID, true)
 	pdf.SetCreator("comptoir", true)
 	pdf.SetCompression(false)
-	tr := invoices.CP1252
 	enc := func(s string) string {
 		s = strings.NewReplacer("\u202F", "\u00A0", "\r", "").Replace(s)
-		return tr(s)
+		return invoices.CP1252(s)
 	}
 	pdf.SetMargins(15, 15, 15)
 	pdf.SetAutoPageBreak(true, 15)

@@ -66,6 +66,22 @@ func mustSave(t *testing.T, s *idempotency.Store, d *db.DB, key, hash, body stri
 	}
 }
 
+// wantFree checks that Lookup finds key free for hash (new or expired).
+func wantFree(t *testing.T, s *idempotency.Store, key, hash, what string) {
+	t.Helper()
+	if out, err := s.Lookup(context.Background(), scope, key, hash); err != nil || out.Replay {
+		t.Fatalf("%s: %+v, %v; want a free key", what, out, err)
+	}
+}
+
+// wantReplay checks that Lookup replays body for key.
+func wantReplay(t *testing.T, s *idempotency.Store, key, hash, body, what string) {
+	t.Helper()
+	if out, err := s.Lookup(context.Background(), scope, key, hash); err != nil || !out.Replay || string(out.Body) != body {
+		t.Fatalf("%s: %+v, %v; want the replay of %q", what, out, err, body)
+	}
+}
+
 // keys lists the stored keys, in order.
 func keys(t *testing.T, d *db.DB) []string {
 	t.Helper()
@@ -79,9 +95,7 @@ func keys(t *testing.T, d *db.DB) []string {
 func TestRepeatGetsTheFirstAnswerAndAnotherBodyIsRefused(t *testing.T) {
 	ctx := context.Background()
 	s, d, c := setup(t)
-	if out, err := s.Lookup(ctx, scope, "k1", hashA); err != nil || out.Replay {
-		t.Fatalf("a new key: %+v, %v", out, err)
-	}
+	wantFree(t, s, "k1", hashA, "a new key")
 	mustSave(t, s, d, "k1", hashA, `{"id":"ble_1"}`)
 	c.Advance(23 * time.Hour)
 	for range 2 {
@@ -175,9 +189,7 @@ func TestConcurrentRequestsMoveMoneyOnce(t *testing.T) {
 	if b, _ := ledger.Balance(ctx, "usr_1", "EUR"); b.Minor != 500 {
 		t.Fatalf("balance %v, want 500", b)
 	}
-	if out, err := s.Lookup(ctx, scope, "k1", hashA); err != nil || !out.Replay || string(out.Body) != bodies[winner] {
-		t.Fatalf("stored answer: %+v, %v; want %s", out, err, bodies[winner])
-	}
+	wantReplay(t, s, "k1", hashA, bodies[winner], "stored answer")
 }
 
 // TestConcurrentTakeoverOfAnExpiredKey: several transactions find the same
@@ -185,7 +197,6 @@ func TestConcurrentRequestsMoveMoneyOnce(t *testing.T) {
 // answer or, if they read the key before that one committed, ErrInProgress
 // (PostgreSQL): never a second takeover.
 func TestConcurrentTakeoverOfAnExpiredKey(t *testing.T) {
-	ctx := context.Background()
 	s, d, c := setup(t)
 	mustSave(t, s, d, "k1", hashA, `old`)
 	c.Advance(idempotency.TTL)
@@ -226,9 +237,7 @@ func TestConcurrentTakeoverOfAnExpiredKey(t *testing.T) {
 			t.Fatalf("client %d: %+v, %v; want the replay of %q or ErrInProgress", i, outs[i], errs[i], want)
 		}
 	}
-	if out, err := s.Lookup(ctx, scope, "k1", hashB); err != nil || !out.Replay || string(out.Body) != want {
-		t.Fatalf("stored answer: %+v, %v; want %q", out, err, want)
-	}
+	wantReplay(t, s, "k1", hashB, want, "stored answer")
 }
 
 // TestOverlappingTakeoversCannotBothCommit makes the race of the test above
@@ -313,13 +322,9 @@ func TestCrashBeforeCommitLeavesTheKeyFree(t *testing.T) {
 	if !errors.Is(err, crash) {
 		t.Fatal(err)
 	}
-	if out, err := s.Lookup(ctx, scope, "k1", hashA); err != nil || out.Replay {
-		t.Fatalf("after the crash: %+v, %v", out, err)
-	}
+	wantFree(t, s, "k1", hashA, "after the crash")
 	mustSave(t, s, d, "k1", hashA, `{"id":"ble_2"}`)
-	if out, err := s.Lookup(ctx, scope, "k1", hashA); err != nil || !out.Replay || string(out.Body) != `{"id":"ble_2"}` {
-		t.Fatalf("after the retry: %+v, %v", out, err)
-	}
+	wantReplay(t, s, "k1", hashA, `{"id":"ble_2"}`, "after the retry")
 }
 
 func TestExpiredKeysStartOverAndArePruned(t *testing.T) {
@@ -333,20 +338,14 @@ func TestExpiredKeysStartOverAndArePruned(t *testing.T) {
 	c.Advance(12 * time.Hour) // "old" and "stale" are exactly 24 hours old
 	// Until pruned, an expired key is already a new key, whatever the body.
 	for _, h := range []string{hashA, hashB} {
-		if out, err := s.Lookup(ctx, scope, "old", h); err != nil || out.Replay {
-			t.Fatalf("expired key looked up: %+v, %v", out, err)
-		}
+		wantFree(t, s, "old", h, "expired key looked up")
 	}
 	mustSave(t, s, d, "old", hashB, `old again`)
-	if out, err := s.Lookup(ctx, scope, "old", hashB); err != nil || !out.Replay || string(out.Body) != `old again` {
-		t.Fatalf("renewed key: %+v, %v", out, err)
-	}
+	wantReplay(t, s, "old", hashB, `old again`, "renewed key")
 	if _, err := s.Lookup(ctx, scope, "old", hashA); !errors.Is(err, idempotency.ErrKeyReused) {
 		t.Fatalf("the renewed key's former request: %v", err)
 	}
-	if out, err := s.Lookup(ctx, scope, "young", hashA); err != nil || !out.Replay || string(out.Body) != `young` {
-		t.Fatalf("a key within its TTL: %+v, %v", out, err)
-	}
+	wantReplay(t, s, "young", hashA, `young`, "a key within its TTL")
 
 	prune := func(at time.Time) int64 {
 		t.Helper()
@@ -377,9 +376,7 @@ func TestExpiredKeysStartOverAndArePruned(t *testing.T) {
 		t.Fatalf("pruning again deleted %d keys", n)
 	}
 	c.Set(t0.Add(36 * time.Hour))
-	if out, err := s.Lookup(ctx, scope, "young", hashB); err != nil || out.Replay {
-		t.Fatalf("pruned key: %+v, %v", out, err)
-	}
+	wantFree(t, s, "young", hashB, "pruned key")
 }
 
 // TestInProgressRowWaitsForItsLease: versions before SaveTx claimed a key
@@ -406,13 +403,9 @@ func TestInProgressRowWaitsForItsLease(t *testing.T) {
 		t.Fatalf("another body: %v", err)
 	}
 	c.Advance(time.Minute)
-	if out, err := s.Lookup(ctx, scope, "k1", hashA); err != nil || out.Replay {
-		t.Fatalf("Lookup after the lease: %+v, %v", out, err)
-	}
+	wantFree(t, s, "k1", hashA, "Lookup after the lease")
 	mustSave(t, s, d, "k1", hashA, `{"id":"ble_1"}`)
-	if out, err := s.Lookup(ctx, scope, "k1", hashA); err != nil || !out.Replay || string(out.Body) != `{"id":"ble_1"}` {
-		t.Fatalf("after the takeover: %+v, %v", out, err)
-	}
+	wantReplay(t, s, "k1", hashA, `{"id":"ble_1"}`, "after the takeover")
 }
 
 func TestKeyValidation(t *testing.T) {

@@ -577,11 +577,16 @@ func (s *Service) Attachment(inv Invoice) (mail.Attachment, bool) {
 	if s.opts.Labels == nil {
 		return mail.Attachment{}, false
 	}
-	name := inv.Number
-	if name == "" {
-		name = inv.ID
+	return mail.Attachment{Filename: pdfName(inv), ContentType: "application/pdf", Source: AttachmentSource + ":" + inv.ID}, true
+}
+
+// pdfName is the document's file name: its number, or its id until it has
+// one.
+func pdfName(inv Invoice) string {
+	if inv.Number == "" {
+		return inv.ID + ".pdf"
 	}
-	return mail.Attachment{Filename: name + ".pdf", ContentType: "application/pdf", Source: AttachmentSource + ":" + inv.ID}, true
+	return inv.Number + ".pdf"
 }
 
 // RenderPDF draws an invoice's PDF in its own language, named after its
@@ -600,7 +605,10 @@ func (s *Service) RenderPDF(ctx context.Context, invoiceID string) (mail.Drawn, 
 		return mail.Drawn{}, fmt.Errorf("invoices: %s is not numbered yet", invoiceID)
 	}
 	data, err := PDF(inv, s.opts.Labels(inv.Lang))
-	return mail.Drawn{Data: data, Filename: inv.Number + ".pdf"}, err
+	if err != nil {
+		return mail.Drawn{}, err
+	}
+	return mail.Drawn{Data: data, Filename: pdfName(inv)}, nil
 }
 
 func auditRate(ctx context.Context, tx *sql.Tx, now time.Time, actorID, country, from string, bp int) error {

@@ -67,8 +67,7 @@ func PDF(inv Invoice, t Translate) ([]byte, error) {
 	// Uncompressed: a one-page invoice stays a few kilobytes, and a zlib
 	// writer costs more to set up than the rest of the document.
 	pdf.SetCompression(false)
-	tr := CP1252
-	enc := func(s string) string { return tr(strings.ReplaceAll(s, "\u202F", "\u00A0")) }
+	enc := func(s string) string { return CP1252(strings.ReplaceAll(s, "\u202F", "\u00A0")) }
 	m := func(a money.Amount) string { return enc(money.Format(a, inv.Lang)) }
 	pdf.SetMargins(15, 15, 15)
 	pdf.AddPage()

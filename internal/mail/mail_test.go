@@ -886,10 +886,8 @@ func TestDispatchGivesEveryMessageOneJob(t *testing.T) {
 // stored: the queued row holds no bytes, the relay gets the rendered ones.
 func TestAttachmentDrawnWhenSent(t *testing.T) {
 	ctx := context.Background()
-	d := dbtest.Open(t)
-	clk := clock.NewManual(start)
+	d, clk, o := outboxOnly(t)
 	r := startRelay(t, "127.0.0.1:0")
-	o := newOutbox(t, d, insertOnly(t, d), clk)
 	m := plainMessage("buyer@example.net")
 	m.Attachments = []mail.Attachment{{Filename: "inv_7.pdf", ContentType: "application/pdf", Source: "invoice:inv_7"}}
 	msgID := enqueue(t, d, o, m)
@@ -937,10 +935,8 @@ func TestAttachmentDrawnWhenSent(t *testing.T) {
 // document) rather than not at all, its other attachments kept.
 func TestUndrawableAttachmentOnLastAttempt(t *testing.T) {
 	ctx := context.Background()
-	d := dbtest.Open(t)
-	clk := clock.NewManual(start)
+	d, clk, o := outboxOnly(t)
 	r := startRelay(t, "127.0.0.1:0")
-	o := newOutbox(t, d, insertOnly(t, d), clk)
 	m := plainMessage("buyer@example.net")
 	m.Attachments = []mail.Attachment{{Filename: "inv_7.pdf", ContentType: "application/pdf", Source: "invoice:inv_7"},
 		{Filename: "terms.txt", ContentType: "text/plain", Data: []byte("the terms")}}

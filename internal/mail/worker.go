@@ -153,30 +153,24 @@ func (w *Worker) sendStored(ctx context.Context, send func(context.Context, Stor
 		return sendResult{}, nil
 	}
 	var sendErr error
-	if err := w.render(ctx, &m); err != nil && !last {
-		sendErr = &messageError{err}
-	} else {
-		if err != nil {
-			// An email carrying a drawn document also links it: on its
-			// last attempt it goes without the PDF rather than not at
-			// all (an order's confirmation is the buyer's record of
-			// the contract).
-			w.log.Warn("mail: sent without the attachments that could not be drawn", "message", m.ID, "err", err)
-			m.Attachments = slices.DeleteFunc(m.Attachments, func(a Attachment) bool { return a.Source != "" && len(a.Data) == 0 })
-		}
+	switch err := w.render(ctx, &m); {
+	case err == nil:
 		sendErr = send(ctx, m)
+	case last:
+		// An email carrying a drawn document also links it: on its last
+		// attempt it goes without the PDF rather than not at all (an
+		// order's confirmation is the buyer's record of the contract).
+		w.log.Warn("mail: sent without the attachments that could not be drawn", "message", m.ID, "err", err)
+		m.Attachments = slices.DeleteFunc(m.Attachments, func(a Attachment) bool { return a.Source != "" && len(a.Data) == 0 })
+		sendErr = send(ctx, m)
+	default:
+		sendErr = &messageError{err}
 	}
 
-	// Record the outcome even if the job's context ended meanwhile: a
-	// message the relay accepted must be marked sent, or it goes out twice.
-	// Nobody waits on it: it may wait a moment to share a commit.
-	recordCtx := func() (context.Context, context.CancelFunc) {
-		return context.WithTimeout(db.Unhurried(context.WithoutCancel(ctx)), 30*time.Second)
-	}
 	if sendErr == nil {
 		sentAt := w.clock.Now()
 		markSent := func() error {
-			rctx, cancel := recordCtx()
+			rctx, cancel := recordContext(ctx)
 			defer cancel()
 			if _, err := w.db.Exec(rctx, `UPDATE outgoing_mail SET status = 'sent', sent_at = $1, attempts = attempts + 1
 				WHERE id = $2 AND status = 'queued'`, sentAt, m.ID); err != nil {
@@ -190,7 +184,7 @@ func (w *Worker) sendStored(ctx context.Context, send func(context.Context, Stor
 		}
 		return sendResult{}, markSent()
 	}
-	rctx, cancel := recordCtx()
+	rctx, cancel := recordContext(ctx)
 	defer cancel()
 
 	perm := permanent(sendErr)
@@ -348,12 +342,20 @@ func (p *pendingMarks) wait() error {
 	return p.err
 }
 
+// recordContext is the context an outcome is recorded in: it outlives the
+// job's (a message the relay accepted must be marked sent, or it goes out
+// twice), and nobody waits on the record, which may wait a moment to share
+// a commit (db.Unhurried).
+func recordContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(db.Unhurried(context.WithoutCancel(ctx)), 30*time.Second)
+}
+
 // failLeftovers marks failed what is still queued in a batch after its last
 // attempt, whatever stopped it (the attempt's time ran out, the database
 // failed for one message): no attempt follows, and a message left queued
 // would never be sent nor reported.
 func (w *Worker) failLeftovers(ctx context.Context, batch string) error {
-	rctx, cancel := context.WithTimeout(db.Unhurried(context.WithoutCancel(ctx)), 30*time.Second)
+	rctx, cancel := recordContext(ctx)
 	defer cancel()
 	res, err := w.db.Exec(rctx, `UPDATE outgoing_mail SET status = 'failed',
 		last_error = CASE WHEN last_error = '' THEN 'not sent: no attempt left' ELSE last_error END

@@ -323,7 +323,7 @@ func (s *Service) ApplyRetention(ctx context.Context) (Retained, error) {
 		if r.IdempotencyKeys, err = idempotency.PruneTx(ctx, tx, now); err != nil {
 			return err
 		}
-		if r.Sessions+r.Downloads+r.Activity+int64(r.Tickets)+r.RateLimits+r.IdempotencyKeys == 0 {
+		if r == (Retained{}) {
 			return nil
 		}
 		if err := audit.Record(ctx, tx, audit.Entry{At: now, Actor: audit.System, SubjectType: "retention", SubjectID: "daily",
