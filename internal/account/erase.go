@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"comptoir/internal/db"
+	"comptoir/internal/ratelimit"
 )
 
 // Placeholders put where a customer's personal data were. The email keeps
@@ -65,10 +66,8 @@ func EraseTx(ctx context.Context, tx *sql.Tx, userID string, at time.Time, ips [
 			buckets = append(buckets, "signin:"+ip, "signup:"+ip, "reset:"+ip, "contact:"+ip)
 		}
 	}
-	for _, b := range buckets {
-		if _, err := tx.ExecContext(ctx, `DELETE FROM rate_limits WHERE bucket = $1`, b); err != nil {
-			return User{}, fmt.Errorf("account: erase: %w", err)
-		}
+	if err := ratelimit.ForgetTx(ctx, tx, buckets...); err != nil {
+		return User{}, fmt.Errorf("account: erase: %w", err)
 	}
 	return u, nil
 }

@@ -103,6 +103,17 @@ func (l *Limiter) Hits(ctx context.Context, bucket string, window time.Duration)
 	return hits, start.Add(window).Sub(now), nil
 }
 
+// ForgetTx deletes the windows of buckets, stored as Allow stores them (a
+// long bucket as its hash): an erased customer's addresses and email.
+func ForgetTx(ctx context.Context, tx *sql.Tx, buckets ...string) error {
+	for _, b := range buckets {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM rate_limits WHERE bucket = $1`, key(b)); err != nil {
+			return fmt.Errorf("ratelimit: forget: %w", err)
+		}
+	}
+	return nil
+}
+
 // MaxWindow is the longest window a limit may count in. The daily
 // retention (internal/privacy) deletes the windows that started before it
 // (PruneTx): they have all ended, and their buckets name clients (an

@@ -221,3 +221,31 @@ func TestHits(t *testing.T) {
 		t.Fatal("Hits accepted a zero window")
 	}
 }
+
+// ForgetTx deletes a bucket's windows however Allow stored it, a long
+// bucket as its hash included, and only those.
+func TestForget(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	d := dbtest.Open(t)
+	c := clock.NewManual(start)
+	l := ratelimit.New(d, c)
+	long := "reset-email:" + strings.Repeat("x", 300) + "@example.net"
+	for _, b := range []string{"contact:203.0.113.7", long, "contact:198.51.100.1"} {
+		if _, _, err := l.Allow(ctx, b, 5, time.Hour); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := d.Tx(ctx, func(tx *sql.Tx) error {
+		return ratelimit.ForgetTx(ctx, tx, "contact:203.0.113.7", long)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	var left int
+	if err := d.Read.QueryRowContext(ctx, `SELECT COUNT(*) FROM rate_limits`).Scan(&left); err != nil || left != 1 {
+		t.Fatalf("%d windows left (%v), want the other client's only", left, err)
+	}
+	if hits, _, err := l.Hits(ctx, "contact:198.51.100.1", time.Hour); err != nil || hits != 1 {
+		t.Fatalf("the other client's window: %d hits, %v", hits, err)
+	}
+}
