@@ -35,9 +35,11 @@ var ErrNotCustomer = fmt.Errorf("account: only a customer account can be erased"
 // EraseTx replaces the personal data of customer userID by placeholders and
 // ends every way into the account: sessions, API tokens, reset links,
 // pending second-factor sign-ins and any second factor (secret, recovery
-// codes; customers normally have none) are deleted. The id stays, so orders, invoices and the ledger keep pointing to
-// it. ips are addresses the customer was seen from (sessions, consents): the
-// rate-limit windows keyed by them go too. It returns the user as it was.
+// codes; customers normally have none) are deleted. The id stays, so
+// orders, invoices and the ledger keep pointing to it. The rate-limit
+// windows that name the email (reset requests, failed sign-ins) go, and so
+// do those keyed by ips, addresses the customer was seen from (sessions,
+// consents). It returns the user as it was.
 // Erasing an account already erased does nothing and returns it.
 func EraseTx(ctx context.Context, tx *sql.Tx, userID string, at time.Time, ips []string) (User, error) {
 	u, _, err := userWithHash(ctx, tx, "id", userID)
@@ -61,6 +63,9 @@ func EraseTx(ctx context.Context, tx *sql.Tx, userID string, at time.Time, ips [
 		return User{}, fmt.Errorf("account: erase: %w", err)
 	}
 	buckets := []string{"reset-email:" + EmailKey(u.Email)}
+	for _, t := range SigninLockoutTiers {
+		buckets = append(buckets, failureBucket(u.Email, t))
+	}
 	for _, ip := range ips {
 		if ip != "" && ip != "erased" {
 			buckets = append(buckets, "signin:"+ip, "signup:"+ip, "reset:"+ip, "contact:"+ip)

@@ -128,6 +128,13 @@ func TestExportThenEraseLeavesNothingButWhatTheLawKeeps(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// A mistyped password first: the lock-out counts it under the email.
+	if r := c.PostForm("/signin", url.Values{"email": {email}, "password": {"not-" + apptest.Password}}); r.Status != http.StatusUnauthorized {
+		t.Fatalf("wrong password: %d", r.Status)
+	}
+	if n := count(t, d, `SELECT COUNT(*) FROM rate_limits WHERE bucket LIKE '%' || $1 || '%'`, strings.ToLower(email)); n == 0 {
+		t.Fatal("no lock-out window names the email: the erasure check would prove nothing")
+	}
 	if r := c.PostForm("/signin", url.Values{"email": {email}, "password": {apptest.Password}}); r.Status != http.StatusSeeOther {
 		t.Fatalf("sign in: %d", r.Status)
 	}
