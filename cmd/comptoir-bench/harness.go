@@ -266,6 +266,10 @@ func (h *harness) runScenario(e *env, srv *server, sc scenario) int {
 	h.logf("%s: %s (%d clients, %s)", e.engine, sc.Name, lim.Concurrency, lim.Duration)
 	cpu0, cpuOK := readCPU()
 	perRequest := srv.cpuPerRequest()
+	sharing := func() string { return "" }
+	if srv != nil && sc.Compare == baseDBCheckoutTx {
+		sharing = commitSharing(e.ctx, e.base)
+	}
 	s, err := sc.Run(e, lim)
 	if cpu1, ok := readCPU(); ok && cpuOK {
 		row.CPUBusyPct = busyPercent(cpu0, cpu1)
@@ -277,6 +281,7 @@ func (h *harness) runScenario(e *env, srv *server, sc scenario) int {
 	}
 	s.Fill(&row)
 	row.addNote(perRequest(row.Requests+s.Warmup, e.engine))
+	row.addNote(sharing())
 	if srv != nil {
 		if rss, err := srv.peakRSSMB(); err == nil {
 			row.PeakRSSMB = rss

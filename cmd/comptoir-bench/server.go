@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"regexp"
@@ -271,4 +272,62 @@ func cleanEnv() []string {
 		}
 	}
 	return out
+}
+
+// commitSharing starts counting the server's SQLite group commits (from its
+// /metrics), and returns what tells, for the work done since, the note
+// "N transactions made durable in M disk flushes": the issue asks that many
+// checkouts share one commit, and this shows whether they did. On
+// PostgreSQL, which has no such counters, the note is empty.
+func commitSharing(ctx context.Context, base string) func() string {
+	start, ok := commitCounters(ctx, base)
+	if !ok {
+		return func() string { return "" }
+	}
+	return func() string {
+		end, ok := commitCounters(ctx, base)
+		commits, txs := end[0]-start[0], end[1]-start[1]
+		if !ok || commits <= 0 {
+			return ""
+		}
+		return fmt.Sprintf("%.0f transactions made durable in %.0f disk flushes (%.1f per flush)", txs, commits, txs/commits)
+	}
+}
+
+// commitCounters reads comptoir_db_commits_total and
+// comptoir_db_committed_transactions_total from the server's metrics.
+func commitCounters(ctx context.Context, base string) (v [2]float64, ok bool) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/metrics", nil)
+	if err != nil {
+		return v, false
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return v, false
+	}
+	defer res.Body.Close()
+	body, err := io.ReadAll(res.Body)
+	if err != nil || res.StatusCode != http.StatusOK {
+		return v, false
+	}
+	return parseCommitCounters(string(body))
+}
+
+// parseCommitCounters finds the two group-commit counters in a metrics
+// page (Prometheus text format: "name value" lines).
+func parseCommitCounters(page string) (v [2]float64, ok bool) {
+	found := 0
+	for line := range strings.Lines(page) {
+		for i, name := range []string{"comptoir_db_commits_total ", "comptoir_db_committed_transactions_total "} {
+			if s, cut := strings.CutPrefix(line, name); cut {
+				f, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
+				if err != nil {
+					return v, false
+				}
+				v[i] = f
+				found++
+			}
+		}
+	}
+	return v, found == 2
 }

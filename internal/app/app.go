@@ -324,6 +324,17 @@ func (a *App) build(ctx context.Context, opts Options) (err error) {
 		}
 		return float64(n)
 	}))
+	if a.DB.Engine == db.SQLite {
+		// How well SQLite's group commit shares disk flushes: their ratio
+		// is the transactions made durable per flush.
+		a.Metrics.Registry.MustRegister(
+			prometheus.NewCounterFunc(prometheus.CounterOpts{
+				Name: "comptoir_db_commits_total", Help: "SQLite commits, each one disk flush, since the start.",
+			}, func() float64 { return float64(a.DB.CommitStats().Commits) }),
+			prometheus.NewCounterFunc(prometheus.CounterOpts{
+				Name: "comptoir_db_committed_transactions_total", Help: "Transactions made durable by those commits (several share one under load).",
+			}, func() float64 { return float64(a.DB.CommitStats().Transactions) }))
+	}
 	a.Web, err = web.New(web.Deps{
 		Accounts: a.Accounts, Limiter: a.Limiter, Messages: a.Messages, Clock: a.Clock, Logger: a.Logger,
 		Catalog: a.Catalog, Ledger: a.Ledger, Orders: a.Orders, Idempotency: a.Idempotency, Card: a.Card,

@@ -2,11 +2,13 @@ package app_test
 
 import (
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 
 	"comptoir/internal/apptest"
 	"comptoir/internal/config"
+	"comptoir/internal/db"
 )
 
 // /metrics is not for the public. Without --metrics-token it answers the
@@ -36,5 +38,36 @@ func TestMetricsKeptFromThePublic(t *testing.T) {
 	}
 	if r := get(guarded, http.Header{"Authorization": {"Bearer " + token}}); r.Status != http.StatusOK || !strings.Contains(r.Body, "comptoir_http_requests_total") {
 		t.Fatalf("scraper with the token: %d %.200s", r.Status, r.Body)
+	}
+}
+
+// On SQLite the metrics say how many transactions the group commit made
+// durable and in how many disk flushes; PostgreSQL has no such counters.
+func TestMetricsCountGroupCommits(t *testing.T) {
+	h := apptest.StartWith(t, func(c *config.Config) { c.TrustedProxies = "127.0.0.1/32, ::1" })
+	h.User(t, "customer", "metrics@example.org") // a write or more
+	r := h.NewClient(t).Get("/metrics")
+	if r.Status != http.StatusOK {
+		t.Fatalf("metrics: %d", r.Status)
+	}
+	value := func(name string) (float64, bool) {
+		for line := range strings.Lines(r.Body) {
+			if v, ok := strings.CutPrefix(line, name+" "); ok {
+				f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+				return f, err == nil
+			}
+		}
+		return 0, false
+	}
+	commits, ok1 := value("comptoir_db_commits_total")
+	txs, ok2 := value("comptoir_db_committed_transactions_total")
+	if h.App.DB.Engine == db.Postgres {
+		if ok1 || ok2 {
+			t.Fatalf("PostgreSQL shows group-commit counters:\n%s", r.Body)
+		}
+		return
+	}
+	if !ok1 || !ok2 || commits < 1 || txs < commits {
+		t.Fatalf("commits %v (%v), transactions %v (%v)", commits, ok1, txs, ok2)
 	}
 }

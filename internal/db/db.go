@@ -248,6 +248,22 @@ func (d *DB) alone(ctx context.Context, stmt func(Querier) error) error {
 	return d.group.run(ctx, func(tx *sql.Tx) error { return stmt(tx) })
 }
 
+// CommitStats counts the SQLite group commits since Open: Commits disk
+// flushes, which made Transactions transactions durable. Under load there
+// are fewer flushes than transactions; on a quiet store, as many. Both are
+// zero on PostgreSQL, which groups its commits itself.
+type CommitStats struct {
+	Commits, Transactions uint64
+}
+
+// CommitStats reads the group-commit counters.
+func (d *DB) CommitStats() CommitStats {
+	if d.group == nil {
+		return CommitStats{}
+	}
+	return CommitStats{Commits: d.group.commits.Load(), Transactions: d.group.committed.Load()}
+}
+
 // Checkpoint copies SQLite's write-ahead log into the database file and
 // truncates the log to zero bytes, so that page images it held (an erased
 // customer's old rows, say) leave the disk: with secure_delete the database

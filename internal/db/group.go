@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -34,6 +35,9 @@ type groupCommitter struct {
 	stop    chan struct{}
 	stopped sync.WaitGroup
 	once    sync.Once
+	// commits counts the groups committed, and committed the transactions
+	// they held: their ratio is how many transactions share a disk flush.
+	commits, committed atomic.Uint64
 }
 
 type txRequest struct {
@@ -288,6 +292,14 @@ func (g *groupCommitter) commit(batch []*txRequest) {
 		return
 	}
 	committed = true
+	var n uint64
+	for _, r := range results {
+		if r.err == nil && !r.panicked {
+			n++
+		}
+	}
+	g.commits.Add(1)
+	g.committed.Add(n)
 }
 
 // call runs fn, turning a panic into a result the caller re-raises in its

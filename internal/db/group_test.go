@@ -67,6 +67,47 @@ func TestConcurrentTransactionsCommitOrFailAlone(t *testing.T) {
 	}
 }
 
+// The commit counters count the transactions made durable, not those
+// rolled back, and never more flushes than transactions. PostgreSQL
+// groups commits itself: nothing to count.
+func TestCommitStatsCountDurableTransactions(t *testing.T) {
+	ctx := context.Background()
+	d := dbtest.Open(t)
+	if _, err := d.Write.ExecContext(ctx, `CREATE TABLE t_s (n INTEGER PRIMARY KEY)`); err != nil {
+		t.Fatal(err)
+	}
+	before := d.CommitStats()
+	boom := errors.New("boom")
+	var wg sync.WaitGroup
+	for i := range 90 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			d.Tx(ctx, func(tx *sql.Tx) error {
+				if _, err := tx.ExecContext(ctx, `INSERT INTO t_s (n) VALUES ($1)`, i); err != nil || i%3 != 0 {
+					return err
+				}
+				return boom
+			})
+		}()
+	}
+	wg.Wait()
+	if _, err := d.Exec(ctx, `INSERT INTO t_s (n) VALUES (1000)`); err != nil {
+		t.Fatal(err)
+	}
+	got := d.CommitStats()
+	if d.Engine == db.Postgres {
+		if got != (db.CommitStats{}) {
+			t.Fatalf("PostgreSQL: %+v, want zeros", got)
+		}
+		return
+	}
+	commits, txs := got.Commits-before.Commits, got.Transactions-before.Transactions
+	if txs != 61 || commits < 1 || commits > txs {
+		t.Fatalf("%d transactions in %d commits, want 61 (60 + the Exec) in 1..61", txs, commits)
+	}
+}
+
 // A constraint failure in one transaction of a group does not spoil the
 // group: its savepoint alone is rolled back.
 func TestFailingStatementRollsBackOnlyItsTransaction(t *testing.T) {
