@@ -3,7 +3,7 @@ SHELL := /bin/bash
 
 STATICCHECK_VERSION := v0.8.2
 
-.PHONY: test lint run build bench fuzz
+.PHONY: test lint staticcheck run build bench fuzz
 
 # The whole suite on SQLite then on a throw-away PostgreSQL cluster (see scripts/test.sh).
 # Extra go test flags: make test GOTESTFLAGS='-run X' PKGS=./internal/...
@@ -19,6 +19,10 @@ fuzz:
 
 lint:
 	go vet ./...
+	@$(MAKE) --no-print-directory staticcheck
+
+# staticcheck at its pinned version, installed with go install when missing (make test runs it too).
+staticcheck:
 	@gobin="$$(go env GOBIN)"; [[ -n $$gobin ]] || gobin="$$(go env GOPATH | cut -d: -f1)/bin"; \
 	sc="$$gobin/staticcheck"; \
 	have="$$( [[ -x $$sc ]] && go version -m "$$sc" 2>/dev/null | awk '$$1 == "mod" && $$2 == "honnef.co/go/tools" { print $$3 }' || true)"; \

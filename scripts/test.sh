@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # test.sh — everything `make test` does:
 #   tools (apt-get / go install when missing) → throw-away PostgreSQL cluster → stripe-mock →
-#   gofmt → go vet → go test on SQLite → go test on PostgreSQL → summary. Stops at the first
+#   gofmt → go vet → staticcheck → go test on SQLite → go test on PostgreSQL → summary. Stops at the first
 #   failure; the cluster and stripe-mock are always stopped and removed.
 #
 # Environment:
@@ -143,6 +143,9 @@ echo "${#gofiles[@]} tracked .go files formatted" >&2
 say "go vet"
 run_job go vet ./...
 
+say "staticcheck"
+run_job make --no-print-directory staticcheck
+
 say "go test on sqlite"
 COMPTOIR_TEST_ENGINE=sqlite \
 	run_job go test -count=1 -timeout 20m "${extra[@]}" "${pkgs[@]}"
@@ -172,7 +175,7 @@ if [[ -n $pgdir ]]; then
 	pgdir=""
 fi
 
-summary="test: OK: gofmt, go vet, go test on sqlite"
+summary="test: OK: gofmt, go vet, staticcheck, go test on sqlite"
 [[ -z $have_pg ]] || summary+=" and postgres"
 summary+=" passed in $((SECONDS - start))s"
 ((${#skipped[@]} == 0)) || summary+=" (missing: ${skipped[*]})"

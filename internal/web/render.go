@@ -129,8 +129,7 @@ func isViewT(n parse.Node) bool {
 // nested pipelines included (a later command of a pipeline receives the
 // previous one's value, so it must stay a call).
 func walkCommands(n parse.Node, f func(*parse.CommandNode)) {
-	var branch func(b *parse.BranchNode)
-	branch = func(b *parse.BranchNode) {
+	branch := func(b *parse.BranchNode) {
 		walkCommands(b.Pipe, f)
 		walkCommands(b.List, f)
 		if b.ElseList != nil {
