@@ -458,3 +458,22 @@ func TestConfirmationRepeatsEachBoxAsTicked(t *testing.T) {
 		})
 	}
 }
+
+// The two boxes say what POLICY.md "Consent at checkout" words for each
+// kind of product, word for word in English.
+func TestConsentWordingByProductKind(t *testing.T) {
+	for _, tc := range []struct {
+		kind              string
+		immediate, waiver string
+	}{
+		{catalog.KindService, "I ask for the service to start now, before the end of the 14-day withdrawal period.",
+			"I understand that I lose my right of withdrawal once the service has been fully performed, and that if I withdraw earlier I pay for what was already delivered."},
+		{catalog.KindDigital, "I ask for the content to be supplied now.",
+			"I understand that I lose my right of withdrawal once supply has begun."},
+	} {
+		got := orders.ConsentWording([]string{tc.kind}, "en")
+		if got.Immediate != tc.immediate || got.Waiver != tc.waiver {
+			t.Errorf("%s boxes:\n%q\n%q\nwant\n%q\n%q", tc.kind, got.Immediate, got.Waiver, tc.immediate, tc.waiver)
+		}
+	}
+}
