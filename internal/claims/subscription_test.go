@@ -87,3 +87,30 @@ func TestSubscriptionCancelClaims(t *testing.T) {
 		t.Fatalf("without subscriptions: %v", err)
 	}
 }
+
+// A cancellation an agent files from a message written before the last
+// renewal was charged cannot be decided on money by the engine (filed_at is
+// before the last payment), but future billing stops all the same (POLICY.md
+// subscription_cancel): the subscription ends as the customer chose, with no
+// refund until someone looks.
+func TestSubscriptionCancelStopsBillingWhenTheMoneyNeedsAnAgent(t *testing.T) {
+	subs := &fakeSubscriptions{}
+	e := setupWith(t, func(d *claims.Deps) { d.Subscriptions = subs })
+	ctx := context.Background()
+	u := e.customer(t, "FR", account.CustomerConsumer, "fr")
+	paid := money.MustNew(990, "EUR")
+	subs.subject = claims.SubscriptionSubject{ID: "sub_1", CustomerID: u.ID, PolicyVersion: "default@1",
+		LastPaymentAt: t0.Add(2 * day), LastPayment: &paid, PeriodEnd: t0.Add(33 * day)}
+	e.clock.Set(t0.Add(3 * day))
+	c, err := e.claims.File(ctx, claims.FileInput{Kind: policy.SubscriptionCancel, CustomerID: u.ID, SubscriptionID: "sub_1",
+		Choice: policy.CancelPeriodEnd, FiledAt: t0.Add(day), SourceMessageID: "msg_1", Actor: e.agentActor()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Decision.Rule != "facts.incomplete" || c.Decision.Cancel != policy.CancelPeriodEnd || c.Decision.Refund != nil {
+		t.Fatalf("decision %+v", c.Decision)
+	}
+	if len(subs.cancels) != 1 || subs.cancels[0].Cancel != policy.CancelPeriodEnd || subs.cancels[0].Refund != nil {
+		t.Fatalf("cancellations %+v", subs.cancels)
+	}
+}

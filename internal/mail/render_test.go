@@ -39,7 +39,7 @@ var samples = map[string]any{
 		"Name": "Zoé", "StoreName": "Comptoir", "OrderID": "ord_1", "OrderLink": "https://shop.example/orders/ord_1",
 		"PlacedAt": "2026-03-08 10:00 UTC", "Total": "25,00 €", "PaidWith": "balance",
 		"Lines":        []map[string]any{{"Name": "Publications", "Quantity": 100, "Amount": "25,00 €", "Key": ""}},
-		"ConsentShown": true, "Ticked": true, "Immediate": "Je demande…", "Waiver": "Je reconnais…",
+		"ConsentShown": true, "Ticked": true, "ImmediateTicked": true, "WaiverTicked": true, "Immediate": "Je demande…", "Waiver": "Je reconnais…",
 		"PolicyVersion": "default@1", "PolicyLink": "https://shop.example/policy?version=default%401",
 		"TermsVersion": "terms@1", "TermsLink": "https://shop.example/legal/terms?version=terms%401&lang=fr",
 		"InvoiceLink": "https://shop.example/invoices/inv_1", "InvoiceAttached": true,
@@ -90,7 +90,7 @@ var subscriptionSample = map[string]any{
 	"PeriodEnd": "28 février 2026 à 10:00 UTC", "NextCharge": "28 février 2026 à 10:00 UTC",
 	"NextAttempt": "1er mars 2026 à 10:00 UTC", "AttemptsLeft": 2, "Effective": "28 février 2026 à 10:00 UTC",
 	"Now": false, "Reason": "votre solde ne suffisait pas",
-	"ConsentShown": true, "Ticked": true, "Immediate": "Je demande…", "Waiver": "Je reconnais…",
+	"ConsentShown": true, "Ticked": true, "ImmediateTicked": true, "WaiverTicked": true, "Immediate": "Je demande…", "Waiver": "Je reconnais…",
 	"PolicyVersion": "default@1", "PolicyLink": "https://shop.example/policy?version=default%401",
 }
 

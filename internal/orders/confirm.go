@@ -22,20 +22,24 @@ type confirmationLine struct {
 // the law asks for (what was bought, the consent given, the refund policy
 // version) and the model withdrawal form.
 type confirmationData struct {
-	Name          string
-	StoreName     string
-	OrderID       string
-	OrderLink     string
-	PlacedAt      string
-	Lines         []confirmationLine
-	Total         string
-	PaidWith      string
-	ConsentShown  bool
-	Immediate     string
-	Waiver        string
-	Ticked        bool
-	PolicyVersion string
-	PolicyLink    string
+	Name         string
+	StoreName    string
+	OrderID      string
+	OrderLink    string
+	PlacedAt     string
+	Lines        []confirmationLine
+	Total        string
+	PaidWith     string
+	ConsentShown bool
+	Immediate    string
+	Waiver       string
+	// Ticked: both boxes were; ImmediateTicked and WaiverTicked say which
+	// box was, each on its own, as the consent record keeps them.
+	Ticked          bool
+	ImmediateTicked bool
+	WaiverTicked    bool
+	PolicyVersion   string
+	PolicyLink      string
 	// TermsVersion and TermsLink name the terms of sale accepted; empty
 	// when the store records none.
 	TermsVersion string
@@ -54,7 +58,8 @@ func (s *Service) sendConfirmation(ctx context.Context, tx *sql.Tx, buyer accoun
 		Total:     money.Format(o.Total, o.Lang), PaidWith: o.PaymentMethod,
 		ConsentShown: c.Required || c.ImmediatePerformance || c.WithdrawalWaiver,
 		Immediate:    c.ImmediateText, Waiver: c.WaiverText,
-		Ticked:        c.ImmediatePerformance && c.WithdrawalWaiver,
+		Ticked:          c.ImmediatePerformance && c.WithdrawalWaiver,
+		ImmediateTicked: c.ImmediatePerformance, WaiverTicked: c.WithdrawalWaiver,
 		PolicyVersion: o.PolicyVersion,
 		PolicyLink:    s.opts.BaseURL + "/policy?version=" + url.QueryEscape(o.PolicyVersion) + "&lang=" + o.Lang,
 	}

@@ -9,7 +9,9 @@ import (
 // ConsentWordingVersion names the wording below. The exact words a buyer
 // ticked are stored with the order; a change of wording is a new version, so
 // an old order can always say which text it was.
-const ConsentWordingVersion = "consent@1"
+// consent@2: the English request for digital content reads as POLICY.md
+// words it ("the content", not "the digital content").
+const ConsentWordingVersion = "consent@2"
 
 // ConsentText is the wording of the two separate boxes a consumer ticks
 // before paying for something that starts at once.
@@ -34,7 +36,7 @@ var consentWording = map[string]map[string]ConsentText{
 	},
 	catalog.KindDigital: {
 		"en": {
-			Immediate: "I ask for the digital content to be supplied now.",
+			Immediate: "I ask for the content to be supplied now.",
 			Waiver:    "I understand that I lose my right of withdrawal once supply has begun.",
 		},
 		"fr": {

@@ -417,3 +417,63 @@ func TestListPages(t *testing.T) {
 		t.Fatalf("agents see %d orders", len(all))
 	}
 }
+
+// The confirmation email repeats what was ticked, box by box (POLICY.md
+// "Consent at checkout": the durable medium): a buyer who ticked only the
+// request to start at once must not read both boxes as unticked, nor both
+// as ticked.
+func TestConfirmationRepeatsEachBoxAsTicked(t *testing.T) {
+	e := setup(t)
+	ctx := context.Background()
+	p := e.service(t, 10)
+	for _, tc := range []struct {
+		name               string
+		immediate, waiver  bool
+		wantImm, wantWaive string
+	}{
+		{"only the request", true, false, "[x] ", "[ ] "},
+		{"only the acknowledgement", false, true, "[ ] ", "[x] "},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			u := e.customer(t, strings.ReplaceAll(tc.name, " ", ".")+"@example.ch", "CH", account.CustomerConsumer, 1000)
+			in := place(u, p.ID, 10, false)
+			in.ImmediatePerformance, in.WithdrawalWaiver = tc.immediate, tc.waiver
+			o, err := e.orders.Place(ctx, in, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			c, err := e.orders.ConsentOf(ctx, o.ID)
+			if err != nil || c.ImmediatePerformance != tc.immediate || c.WithdrawalWaiver != tc.waiver {
+				t.Fatalf("consent %+v (%v)", c, err)
+			}
+			msgs, err := e.outbox.List(ctx, mail.Filter{Kind: "order_confirmation", UserID: u.ID})
+			if err != nil || len(msgs) != 1 {
+				t.Fatalf("confirmation emails: %d %v", len(msgs), err)
+			}
+			for _, want := range []string{tc.wantImm + c.ImmediateText, tc.wantWaive + c.WaiverText} {
+				if !strings.Contains(msgs[0].Text, want) {
+					t.Errorf("confirmation lacks %q:\n%s", want, msgs[0].Text)
+				}
+			}
+		})
+	}
+}
+
+// The two boxes say what POLICY.md "Consent at checkout" words for each
+// kind of product, word for word in English.
+func TestConsentWordingByProductKind(t *testing.T) {
+	for _, tc := range []struct {
+		kind              string
+		immediate, waiver string
+	}{
+		{catalog.KindService, "I ask for the service to start now, before the end of the 14-day withdrawal period.",
+			"I understand that I lose my right of withdrawal once the service has been fully performed, and that if I withdraw earlier I pay for what was already delivered."},
+		{catalog.KindDigital, "I ask for the content to be supplied now.",
+			"I understand that I lose my right of withdrawal once supply has begun."},
+	} {
+		got := orders.ConsentWording([]string{tc.kind}, "en")
+		if got.Immediate != tc.immediate || got.Waiver != tc.waiver {
+			t.Errorf("%s boxes:\n%q\n%q\nwant\n%q\n%q", tc.kind, got.Immediate, got.Waiver, tc.immediate, tc.waiver)
+		}
+	}
+}

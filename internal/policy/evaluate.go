@@ -89,8 +89,16 @@ func Evaluate(p *Policy, f Facts, now time.Time) Decision {
 		refund := e.refund
 		d.Refund = &refund
 	}
-	if f.Kind == SubscriptionCancel && r != ruleFactsIncomplete {
-		d.Cancel = e.cancel
+	if f.Kind == SubscriptionCancel {
+		switch {
+		case r != ruleFactsIncomplete:
+			d.Cancel = e.cancel
+		case f.Choice == CancelPeriodEnd || f.Choice == CancelNow:
+			// Future billing always stops (POLICY.md), whatever an agent
+			// later makes of the money: facts the engine cannot decide
+			// the refund on still end the subscription as chosen.
+			d.Cancel = f.Choice
+		}
 	}
 	return d
 }

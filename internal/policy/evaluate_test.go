@@ -292,6 +292,11 @@ func evalCases(t testing.TB) []evalCase {
 			want: want{outcome: OutcomeReview, rule: "facts.incomplete"}},
 		{name: "incomplete subscription facts keep cancel none", facts: sub("2026-03-10T10:00:00Z", placed, 990, ""),
 			want: want{outcome: OutcomeReview, rule: "facts.incomplete"}},
+		// Future billing always stops (POLICY.md subscription_cancel), even
+		// when the money needs an agent: a request filed (from a message)
+		// before the last payment still ends the subscription as chosen.
+		{name: "incomplete subscription facts still stop billing as chosen", facts: sub("2026-03-07T10:00:00Z", placed, 990, CancelPeriodEnd),
+			want: want{outcome: OutcomeReview, rule: "facts.incomplete", cancel: CancelPeriodEnd}},
 	}
 }
 

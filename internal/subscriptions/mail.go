@@ -49,12 +49,14 @@ type mailData struct {
 	// wants them to authenticate (empty otherwise).
 	AuthLink string
 	// The consent record and policy, repeated on the durable medium.
-	ConsentShown  bool
-	Ticked        bool
-	Immediate     string
-	Waiver        string
-	PolicyVersion string
-	PolicyLink    string
+	ConsentShown    bool
+	Ticked          bool // both boxes; each on its own:
+	ImmediateTicked bool
+	WaiverTicked    bool
+	Immediate       string
+	Waiver          string
+	PolicyVersion   string
+	PolicyLink      string
 }
 
 // party is who and what a notice is about, read before the transaction that

@@ -277,6 +277,7 @@ func (s *Service) sendStarted(ctx context.Context, tx *sql.Tx, sub Subscription,
 	c := sub.Consent
 	d.ConsentShown = c.Required || c.ImmediatePerformance || c.WithdrawalWaiver
 	d.Ticked = c.ImmediatePerformance && c.WithdrawalWaiver
+	d.ImmediateTicked, d.WaiverTicked = c.ImmediatePerformance, c.WithdrawalWaiver
 	d.Immediate, d.Waiver = c.ImmediateText, c.WaiverText
 	return s.send(ctx, tx, MailStarted, lang, p, d)
 }

@@ -1205,3 +1205,19 @@ func formatFR(t time.Time) string {
 	}
 	return fmt.Sprintf("%s %s %d à %s UTC", day, months[t.Month()-1], t.Year(), t.Format("15:04"))
 }
+
+// The start email repeats each consent box as it was ticked (POLICY.md
+// "Consent at checkout"): one box ticked is not shown as none.
+func TestStartMailRepeatsEachBoxAsTicked(t *testing.T) {
+	e := setup(t, envOpts{})
+	u := e.customer(t, "en", "CH", account.CustomerConsumer, 5000)
+	p := e.plan(t, subscriptions.IntervalMonth, 990, 0)
+	in := start(u, p, subscriptions.PayBalance)
+	in.WithdrawalWaiver = false
+	sub := e.start(t, in)
+	read, err := e.subs.GetForCustomer(ctx, u.ID, sub.ID)
+	if err != nil || !read.Consent.ImmediatePerformance || read.Consent.WithdrawalWaiver {
+		t.Fatalf("consent %+v, %v", read.Consent, err)
+	}
+	contains(t, e.lastMail(t, u, subscriptions.MailStarted), "[x] "+read.Consent.ImmediateText, "[ ] "+read.Consent.WaiverText)
+}

@@ -1,10 +1,12 @@
 package web
 
 import (
+	"errors"
 	"net/http"
 	"time"
 
 	"comptoir/internal/claims"
+	"comptoir/internal/desk"
 	"comptoir/internal/money"
 	"comptoir/internal/policy"
 )
@@ -64,6 +66,9 @@ func (s *Server) apiFileClaim(w http.ResponseWriter, r *http.Request) {
 	}
 	if st.user.IsStaff() {
 		fi.CustomerID, fi.FiledAt, fi.SourceMessageID = in.CustomerID, in.FiledAt, in.SourceMessageID
+		if in.SourceMessageID != "" && !s.claimFromMessage(w, r, &fi) {
+			return
+		}
 	}
 	c, err := s.Claims.File(r.Context(), fi)
 	if err != nil {
@@ -145,4 +150,37 @@ func (s *Server) apiDecideClaim(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, toClaimJSON(c))
+}
+
+// claimFromMessage completes an agent's filing that names the customer's
+// message it comes from: that message's time is filed_at (API.md; POLICY.md
+// "filed_at": an agent's delay never costs the customer their window), or
+// the filed_at the agent gave when earlier, and the customer is the
+// message's ticket's. A message that is not a customer's own on their
+// ticket, or not the customer named, is a field error and nothing is filed.
+func (s *Server) claimFromMessage(w http.ResponseWriter, r *http.Request, fi *claims.FileInput) bool {
+	m, t, err := s.Desk.CustomerMessage(r.Context(), fi.SourceMessageID)
+	field := ""
+	switch {
+	case errors.Is(err, desk.ErrNotFound):
+		field = "not_found"
+	case err != nil:
+		s.serverError(w, r, err)
+		return false
+	case fi.CustomerID != "" && fi.CustomerID != t.CustomerID:
+		field = "other_customer"
+	}
+	if field != "" {
+		writeFieldErrors(w, http.StatusUnprocessableEntity, "invalid", s.Messages.T(state(r).lang, "claim.error.invalid"),
+			map[string]string{"source_message_id": field})
+		return false
+	}
+	fi.CustomerID = t.CustomerID
+	if fi.Message == "" {
+		fi.Message = m.Text // as the console files it
+	}
+	if fi.FiledAt.IsZero() || m.CreatedAt.Before(fi.FiledAt) {
+		fi.FiledAt = m.CreatedAt
+	}
+	return true
 }

@@ -176,3 +176,31 @@ func TestWithdrawalButtonConfirmAndAcknowledgement(t *testing.T) {
 }
 
 func mailFilter(kind string) mail.Filter { return mail.Filter{Kind: kind} }
+
+// The withdrawal button shows only on eligible order pages (POLICY.md "The
+// law comes first": the right is a consumer's): a business customer's order
+// page has none, and its confirm step is not there, while their other
+// claims still are.
+func TestNoWithdrawalButtonForABusinessCustomer(t *testing.T) {
+	h := apptest.Start(t)
+	c := h.NewClient(t)
+	f := signupForm("biz@example.fr")
+	f.Set("customer_type", "business")
+	f.Set("vat_number", "FR40303265045")
+	if r := c.PostForm("/signup", f); r.Status != http.StatusSeeOther {
+		t.Fatalf("business sign-up: %d %s", r.Status, r.Body)
+	}
+	u, err := h.App.Accounts.UserByEmail(context.Background(), "biz@example.fr")
+	if err != nil || u.CustomerType != account.CustomerBusiness {
+		t.Fatalf("user %+v %v", u, err)
+	}
+	o := buyAndDeliver(t, h, u, 0)
+	page := c.Get("/orders/" + o.ID)
+	mustContain(t, page, `id="claim-submit"`)
+	if strings.Contains(page.Body, `id="withdraw-start"`) {
+		t.Error("a business customer's order page offers a withdrawal")
+	}
+	if r := c.Get("/orders/" + o.ID + "/withdraw"); r.Status != http.StatusNotFound {
+		t.Errorf("withdrawal confirm step for a business customer: %d", r.Status)
+	}
+}

@@ -15,11 +15,24 @@ import (
 	"comptoir/internal/catalog"
 	"comptoir/internal/id"
 	"comptoir/internal/money"
+	"comptoir/internal/policy"
 )
 
-// nonDeliveryWindow is the default policy's window for non-delivery claims;
-// the product form warns when a processing time does not fit in it.
-const nonDeliveryWindow = 7 * 24 * time.Hour
+// nonDeliveryWindow is the non-delivery claim window of policy p, the one
+// in force, which the product form warns a processing time must fit in
+// (POLICY.md non_delivery); zero when p takes no such claims. A calendar
+// window of N days is at least N × 24 hours long whatever the hour of the
+// order, so that is what a processing time must stay under.
+func nonDeliveryWindow(p *policy.Policy) time.Duration {
+	kr := p.Kind(policy.NonDelivery)
+	switch {
+	case !kr.Enabled:
+		return 0
+	case kr.Window.Counting == policy.Calendar:
+		return time.Duration(kr.Window.Days) * 24 * time.Hour
+	}
+	return kr.Window.Length
+}
 
 type adminProductsData struct {
 	Products []catalog.Product
@@ -118,7 +131,11 @@ func (s *Server) productFormView(r *http.Request, p *catalog.Product) (*view, er
 	v.Form = productForm(p)
 	if p != nil {
 		v.Title = p.Name(v.Lang)
-		for _, w := range catalog.Warnings(*p, nonDeliveryWindow) {
+		inForce, err := s.Policies.Current(r.Context())
+		if err != nil {
+			return nil, err
+		}
+		for _, w := range catalog.Warnings(*p, nonDeliveryWindow(inForce)) {
 			d.Warnings = append(d.Warnings, s.Messages.T(v.Lang, "admin.products.warning."+w.Code, map[string]any{"Days": int(w.Limit.Hours() / 24)}))
 		}
 		if p.DigitalDelivery == catalog.DeliveryLicenceKey {

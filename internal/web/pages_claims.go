@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strings"
 
+	"comptoir/internal/account"
 	"comptoir/internal/claims"
 	"comptoir/internal/money"
 	"comptoir/internal/orders"
@@ -82,10 +83,18 @@ type withdrawData struct {
 	Order orders.Order
 }
 
+// withdrawalOpen reports whether the withdrawal button shows to customer u
+// on their order o: the right is a consumer's (POLICY.md "The law comes
+// first"), so a business customer's order page has none, and it lasts the
+// withdrawal period of the policy the order was bought under.
+func (s *Server) withdrawalOpen(u *account.User, o orders.Order) bool {
+	return u != nil && u.CustomerType != account.CustomerBusiness && s.Claims.WithdrawalOpen(o, s.Clock.Now())
+}
+
 // withdrawConfirm is the confirm step of the withdrawal button.
 func (s *Server) withdrawConfirm(w http.ResponseWriter, r *http.Request) {
 	o, err := s.Orders.GetForCustomer(r.Context(), state(r).user.ID, r.PathValue("id"))
-	if errors.Is(err, orders.ErrNotFound) || (err == nil && !s.Claims.WithdrawalOpen(o, s.Clock.Now())) {
+	if errors.Is(err, orders.ErrNotFound) || (err == nil && !s.withdrawalOpen(state(r).user, o)) {
 		s.notFound(w, r)
 		return
 	}

@@ -72,7 +72,7 @@ func (s *Server) orderView(r *http.Request, console bool) (*view, error) {
 	d := orderData{Order: o, Consent: c, Events: events, Console: console}
 	if o.Status != orders.StatusPendingPayment && o.Status != orders.StatusCanceled {
 		d.ClaimKinds = claimKindsFromOrder
-		d.WithdrawalOpen = !console && s.Claims.WithdrawalOpen(o, s.Clock.Now())
+		d.WithdrawalOpen = !console && s.withdrawalOpen(state(r).user, o)
 	}
 	if d.Claims, _, err = s.Claims.List(ctx, claims.ListFilter{OrderID: o.ID}); err != nil {
 		return nil, err

@@ -24,6 +24,7 @@ import (
 	"comptoir/internal/mail"
 	"comptoir/internal/money"
 	"comptoir/internal/orders"
+	"comptoir/internal/policy"
 	"comptoir/internal/webhooksig"
 )
 
@@ -474,4 +475,36 @@ func TestConcurrentRetriesWithOneKeyPlaceOneOrder(t *testing.T) {
 	if len(list) != 1 || balanceOf(t, h, u) != 0 {
 		t.Fatalf("%d orders, balance %d", len(list), balanceOf(t, h, u))
 	}
+}
+
+// The product form's warning follows the non-delivery window of the policy
+// in force (POLICY.md non_delivery: "The catalog warns the seller when a
+// product's stated processing time is not shorter than this window"), not
+// the default policy's 7 days: under a published 3-day window, a 4-day
+// processing time leaves customers no time to claim.
+func TestProductWarningFollowsThePolicyInForce(t *testing.T) {
+	h := apptest.Start(t)
+	ctx := context.Background()
+	adminUser, admin := h.User(t, account.RoleAdmin, "admin@shop.test")
+	admin.PostForm("/lang", url.Values{"lang": {"en"}})
+	doc := strings.Replace(string(policy.DefaultDocument()), `name = "default"`, `name = "short"`, 1)
+	doc = strings.Replace(doc, "[kinds.non_delivery]\nenabled = true\nwindow = \"7d\"", "[kinds.non_delivery]\nenabled = true\nwindow = \"3d\"", 1)
+	if !strings.Contains(doc, "window = \"3d\"") {
+		t.Fatal("the test document did not change the non-delivery window")
+	}
+	d, err := h.App.Policies.SaveDraft(ctx, adminUser.Actor(), []byte(doc))
+	if err != nil || len(d.Errors) > 0 {
+		t.Fatalf("draft: %v %+v", err, d.Errors)
+	}
+	if err := h.App.Policies.Publish(ctx, adminUser.Actor(), "short@1"); err != nil {
+		t.Fatal(err)
+	}
+	form := url.Values{"kind": {"service"}, "slug": {"banner"}, "name_fr": {"Bannière"}, "name_en": {"Banner"},
+		"description_fr": {"Une bannière."}, "description_en": {"A banner."}, "unit_price": {"20,00"}, "currency": {"EUR"},
+		"min_quantity": {"1"}, "max_quantity": {"3"}, "processing_hours": {"96"}}
+	r := admin.PostForm("/admin/products", form)
+	if r.Status != http.StatusSeeOther {
+		t.Fatalf("create: %d %s", r.Status, r.Body)
+	}
+	mustContain(t, admin.Get(r.Location), "3-day non-delivery claim window")
 }
