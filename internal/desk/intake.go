@@ -33,6 +33,17 @@ func (m MailIntake) Deliver(ctx context.Context, raw []byte, envelopeFrom string
 		return err
 	}
 	in := m.addressed(&msg)
+	if in.ReplyToken == "" {
+		// The envelope says where the mail was delivered even when the
+		// header does not (Bcc, forwarding): the ticket's reply address.
+		env := make([]mail.Address, 0, len(rcpts))
+		for _, r := range rcpts {
+			env = append(env, mail.Address{Address: r})
+		}
+		if tok, ok := inbound.ReplyToken(env, m.Support); ok {
+			in.ReplyToken = tok
+		}
+	}
 	in.Text, in.HTML, in.Unparsed, in.Raw = msg.Text, msg.HTML, msg.Unparsed, msg.Raw
 	// An empty envelope sender is a bounce: stored, never answered.
 	in.AutoReply = msg.AutoReply || envelopeFrom == ""
