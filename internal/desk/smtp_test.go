@@ -66,3 +66,46 @@ func TestSMTPEnvelopeRecipientThreadsByReplyToken(t *testing.T) {
 		t.Fatalf("messages of the ticket: %q", texts)
 	}
 }
+
+// Whatever bytes a body holds, the message is stored: a NUL or bytes that
+// are not the UTF-8 the header announces (PostgreSQL refuses both in text
+// columns) would otherwise make every delivery fail with 451 until the
+// sending MTA gives up and the message is lost. The raw bytes stay as
+// received.
+func TestSMTPBodyWithNULAndBadUTF8IsStored(t *testing.T) {
+	e := setup(t)
+	addr := e.listener(t)
+	for i, body := range []string{
+		"Content-Type: text/plain; charset=utf-8\r\n\r\nmy key\x00 is broken \xff\xfe here\r\n",
+		"Content-Type: text/html; charset=utf-8\r\n\r\n<p>my key\x00 is \xc3 broken</p>\r\n",
+		"Content-Type: text/plain; charset=iso-8859-1\r\n\r\nma cl\xe9\x00 ne marche pas\r\n",
+		"References: <r\xff\x00@example.org>\r\nIn-Reply-To: <\xc3x@example.org>\r\n\r\nids broken\r\n",
+	} {
+		raw := "From: Gus <gus@example.org>\r\nTo: support@shop.test\r\nSubject: binary " + string(rune('a'+i)) +
+			"\r\nMessage-ID: <nul-" + string(rune('a'+i)) + "@example.org>\r\n" + body
+		if err := smtp.SendMail(addr, nil, "gus@example.org", []string{"support@shop.test"}, []byte(raw)); err != nil {
+			t.Fatalf("body %d: %v", i, err)
+		}
+	}
+	if n := e.count(t, "tickets"); n != 4 {
+		t.Fatalf("%d tickets, want 4", n)
+	}
+	rows, err := e.db.Read.Query(`SELECT body_text, body_html, raw FROM ticket_messages WHERE direction = 'in' ORDER BY message_id`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var text, html string
+		var raw []byte
+		if err := rows.Scan(&text, &html, &raw); err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(text, "broken") && !strings.Contains(text, "marche") || strings.Contains(text+html, "\x00") {
+			t.Errorf("stored text %q, html %q", text, html)
+		}
+		if !strings.Contains(string(raw), "\x00") {
+			t.Errorf("raw bytes not kept as received: %q", raw)
+		}
+	}
+}
