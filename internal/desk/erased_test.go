@@ -56,3 +56,41 @@ func TestMailToAnErasedTicketOpensANewOne(t *testing.T) {
 		t.Errorf("the erased ticket has %d messages, want its 3 blanked ones", len(msgs))
 	}
 }
+
+// Someone else than the customer answering a closed ticket's email (a
+// colleague, the customer from another address) was filed flagged on the
+// closed ticket, which no queue shows and nothing reopens: lost. It opens
+// a new ticket for its sender, with a reply due. An automatic message from
+// a stranger stays where it threads (nothing to answer).
+func TestStrangerOnAClosedTicketOpensANewOne(t *testing.T) {
+	e := setup(t)
+	ctx := context.Background()
+	tk := e.contact(t, "gus@example.org", "en")
+	if _, err := e.desk.Reply(ctx, e.agent, tk.ID, "Here is your key."); err != nil {
+		t.Fatal(err)
+	}
+	_, reply := e.lastOut(t, tk.ID)
+	if _, err := e.desk.Close(ctx, e.agent, tk.ID); err != nil {
+		t.Fatal(err)
+	}
+	got, res, err := e.desk.Receive(ctx, desk.InboundMessage{MessageID: "<colleague@example.org>", InReplyTo: reply.MessageID,
+		From: mailAddr("Ida", "ida@example.org"), Subject: "Re: " + reply.Subject, Text: "The key does not work for me either."})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Outcome != desk.OutcomeCreated || got.ID == tk.ID || got.CustomerEmail != "ida@example.org" || got.PromiseAt.IsZero() || res.Flagged {
+		t.Fatalf("%+v on %s (%s, due %v); want a new ticket for Ida", res, got.ID, got.CustomerEmail, got.PromiseAt)
+	}
+	if _, ack := e.lastOut(t, got.ID); ack.Kind != "ticket_ack" || ack.To != "ida@example.org" {
+		t.Errorf("acknowledgement %+v", ack)
+	}
+	if closed := e.get(t, tk.ID); closed.Status != desk.StatusClosed {
+		t.Errorf("the closed ticket moved: %+v", closed)
+	}
+	tickets := e.count(t, "tickets")
+	_, res, err = e.desk.Receive(ctx, desk.InboundMessage{MessageID: "<ooo@example.org>", InReplyTo: reply.MessageID,
+		From: mailAddr("", "ooo@example.org"), Subject: "Out of office", Text: "Away", AutoReply: true})
+	if err != nil || res.Outcome != desk.OutcomeThreaded || !res.Flagged || e.count(t, "tickets") != tickets {
+		t.Fatalf("auto-reply from a stranger: %+v, %v", res, err)
+	}
+}
