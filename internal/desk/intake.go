@@ -36,8 +36,10 @@ func (m MailIntake) Deliver(ctx context.Context, raw []byte, envelopeFrom string
 	if in.ReplyToken == "" {
 		// The envelope says where the mail was delivered even when the
 		// header does not (Bcc, forwarding): the ticket's reply address.
-		env := make([]mail.Address, 0, len(rcpts))
-		for _, r := range rcpts {
+		// From a mailbox, the delivering MTA's header tells.
+		all := append(append([]string(nil), rcpts...), inbound.EnvelopeRecipients(raw)...)
+		env := make([]mail.Address, 0, len(all))
+		for _, r := range all {
 			env = append(env, mail.Address{Address: r})
 		}
 		if tok, ok := inbound.ReplyToken(env, m.Support); ok {

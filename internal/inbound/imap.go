@@ -372,3 +372,19 @@ func EnvelopeSender(raw []byte) string {
 	}
 	return "unknown"
 }
+
+// EnvelopeRecipients are the addresses a message taken from a mailbox was
+// delivered to, as the delivering MTA recorded them (Delivered-To,
+// X-Original-To): where a reply address in Bcc shows, since To does not.
+func EnvelopeRecipients(raw []byte) []string {
+	h, _ := textproto.NewReader(bufio.NewReader(bytes.NewReader(raw))).ReadMIMEHeader()
+	var out []string
+	for _, k := range []string{"Delivered-To", "X-Original-To"} {
+		for _, v := range h[k] {
+			if v = strings.TrimSpace(v); v != "" {
+				out = append(out, v)
+			}
+		}
+	}
+	return out
+}
