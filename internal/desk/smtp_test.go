@@ -1,6 +1,7 @@
 package desk_test
 
 import (
+	"context"
 	"io"
 	"log/slog"
 	"net"
@@ -107,5 +108,39 @@ func TestSMTPBodyWithNULAndBadUTF8IsStored(t *testing.T) {
 		if !strings.Contains(string(raw), "\x00") {
 			t.Errorf("raw bytes not kept as received: %q", raw)
 		}
+	}
+}
+
+// A read receipt (an MDN, multipart/report of disposition notifications)
+// is sent by the customer's mail program, not written by the customer: it
+// is stored with the ticket but does not reopen it nor make an answer due,
+// like any automatic message. Mail programs send it from the customer's
+// address with a normal envelope sender.
+func TestSMTPReadReceiptDoesNotReopenTheTicket(t *testing.T) {
+	e := setup(t)
+	ctx := context.Background()
+	addr := e.listener(t)
+	tk := e.contact(t, "gus@example.org", "en")
+	if _, err := e.desk.Reply(ctx, e.agent, tk.ID, "Here is your key."); err != nil {
+		t.Fatal(err)
+	}
+	_, reply := e.lastOut(t, tk.ID)
+	raw := "From: Gus <gus@example.org>\r\nTo: " + reply.ReplyTo + "\r\nSubject: Read: " + reply.Subject +
+		"\r\nMessage-ID: <mdn-1@example.org>\r\nIn-Reply-To: " + reply.MessageID + "\r\nReferences: " + reply.MessageID +
+		"\r\nMIME-Version: 1.0\r\nContent-Type: multipart/report; report-type=disposition-notification; boundary=\"b\"\r\n\r\n" +
+		"--b\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nThis is a return receipt for the mail you sent.\r\n" +
+		"--b\r\nContent-Type: message/disposition-notification\r\n\r\nFinal-Recipient: rfc822;gus@example.org\r\n" +
+		"Original-Message-ID: " + reply.MessageID + "\r\nDisposition: manual-action/MDN-sent-manually; displayed\r\n--b--\r\n"
+	mails := e.count(t, "outgoing_mail")
+	if err := smtp.SendMail(addr, nil, "gus@example.org", []string{"support@shop.test"}, []byte(raw)); err != nil {
+		t.Fatal(err)
+	}
+	got := e.get(t, tk.ID)
+	if got.Status != desk.StatusAnswered || !got.PromiseAt.IsZero() || e.count(t, "outgoing_mail") != mails {
+		t.Fatalf("a read receipt moved the ticket: %s, due %v", got.Status, got.PromiseAt)
+	}
+	msgs := e.thread(t, tk.ID, true)
+	if last := msgs[len(msgs)-1]; last.MessageID != "<mdn-1@example.org>" || !last.AutoReply {
+		t.Fatalf("read receipt stored as %+v", last)
 	}
 }

@@ -328,9 +328,10 @@ func isAutoReply(get func(string) string) bool {
 	if strings.TrimSpace(get("Return-Path")) == "<>" {
 		return true // a bounce: null reverse-path
 	}
-	ct := strings.ToLower(get("Content-Type"))
-	return strings.HasPrefix(strings.TrimSpace(ct), "multipart/report") &&
-		strings.Contains(ct, "delivery-status")
+	// A report (RFC 6522) is machine-made whatever it reports: a bounce
+	// (delivery-status), a read receipt sent by the customer's mail program
+	// (disposition-notification), an abuse report (feedback-report).
+	return headerToken(get("Content-Type")) == "multipart/report"
 }
 
 // headerToken returns a header value lowercased, trimmed, without parameters.
