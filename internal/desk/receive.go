@@ -163,9 +163,8 @@ var errDuplicate = errors.New("desk: duplicate Message-ID")
 // from someone else than the customer to a closed ticket, opens a new
 // ticket (nothing is dropped), acknowledged unless it is an auto-reply or a
 // bounce. A message from someone else than the ticket's customer on a
-// ticket still open is flagged for an agent. A
-// customer's message reopens an answered, waiting or closed ticket and
-// restarts the SLA.
+// ticket still open is flagged for an agent. A customer's message reopens
+// an answered, waiting or closed ticket and restarts the SLA.
 func (s *Service) Receive(ctx context.Context, in InboundMessage) (Ticket, Result, error) {
 	in.MessageID = normalizeMsgID(in.MessageID)
 	if strings.ContainsAny(in.MessageID, " \t\r\n") {
