@@ -18,11 +18,17 @@ import (
 // desk, and returns its address.
 func (e *env) listener(t *testing.T) string {
 	t.Helper()
+	return e.listenerLimited(t, 0)
+}
+
+// listenerLimited is listener with a message size limit (0: the default).
+func (e *env) listenerLimited(t *testing.T, maxBytes int64) string {
+	t.Helper()
 	blobs, err := blob.NewDir(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := inbound.NewServer(inbound.Config{Domain: "shop.test", SupportAddresses: []string{"support@shop.test"},
+	srv, err := inbound.NewServer(inbound.Config{Domain: "shop.test", SupportAddresses: []string{"support@shop.test"}, MaxMessageBytes: maxBytes,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}, desk.MailIntake{Desk: e.desk, Blobs: blobs, Support: "support@shop.test"})
 	if err != nil {
 		t.Fatal(err)
@@ -142,5 +148,39 @@ func TestSMTPReadReceiptDoesNotReopenTheTicket(t *testing.T) {
 	msgs := e.thread(t, tk.ID, true)
 	if last := msgs[len(msgs)-1]; last.MessageID != "<mdn-1@example.org>" || !last.AutoReply {
 		t.Fatalf("read receipt stored as %+v", last)
+	}
+}
+
+// A message over the listener's size limit is refused (552: the sender's
+// server tells them), but not without a trace: its header is filed like
+// any message, here on the ticket it answers, with a note for the agent,
+// and the customer's message makes an answer due.
+func TestSMTPTooLargeIsRefusedButRecorded(t *testing.T) {
+	e := setup(t)
+	ctx := context.Background()
+	addr := e.listenerLimited(t, 4096)
+	tk := e.contact(t, "gus@example.org", "en")
+	if _, err := e.desk.Reply(ctx, e.agent, tk.ID, "Send us the screenshots."); err != nil {
+		t.Fatal(err)
+	}
+	_, reply := e.lastOut(t, tk.ID)
+	raw := "From: Gus <gus@example.org>\r\nTo: " + reply.ReplyTo + "\r\nSubject: Re: " + reply.Subject +
+		"\r\nMessage-ID: <big-1@example.org>\r\nIn-Reply-To: " + reply.MessageID +
+		"\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n" + strings.Repeat("screenshot bytes\r\n", 1000)
+	err := smtp.SendMail(addr, nil, "gus@example.org", []string{"support@shop.test"}, []byte(raw))
+	if err == nil || !strings.Contains(err.Error(), "552") {
+		t.Fatalf("sending %d bytes over a 4096-byte limit: %v, want 552", len(raw), err)
+	}
+	if n := e.count(t, "tickets"); n != 1 {
+		t.Fatalf("%d tickets, want the message on %s", n, tk.Reference)
+	}
+	msgs := e.thread(t, tk.ID, true)
+	last := msgs[len(msgs)-1]
+	if last.MessageID != "<big-1@example.org>" || !last.Unparsed || last.Flagged ||
+		!strings.Contains(last.Text, "over the 4096-byte limit") || strings.Contains(last.Text, "screenshot bytes") {
+		t.Fatalf("recorded as %+v", last)
+	}
+	if got := e.get(t, tk.ID); got.Status != desk.StatusOpen || got.PromiseAt.IsZero() {
+		t.Errorf("the customer wrote but nothing is due: %s, %v", got.Status, got.PromiseAt)
 	}
 }

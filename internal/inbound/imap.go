@@ -103,8 +103,10 @@ func (c IMAPConfig) Redacted() string {
 // TooLargeHandler is what a Handler may also do with a message above
 // MaxMessageBytes: header is the message's header section only, size its
 // full size. The poller marks it \Seen and \Flagged once this returns nil
-// (it stays in the mailbox for a person); a handler without this method
-// leaves such messages unseen, flagged and logged.
+// (it stays in the mailbox for a person, where says which); a handler
+// without this method leaves such messages unseen, flagged and logged. The
+// SMTP listener calls it too before it refuses a message for its size,
+// with size 0 (unknown) and where empty (the message is kept nowhere).
 type TooLargeHandler interface {
 	DeliverTooLarge(ctx context.Context, header []byte, size, limit int64, where string) error
 }
