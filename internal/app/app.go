@@ -272,9 +272,17 @@ func (a *App) build(ctx context.Context, opts Options) (err error) {
 	a.Card.SetDisputeRecorder(a.Disputes)
 	cardHandlers[cardpay.PurposeTopUp] = invoices.TopUpHandler{Next: billing.TopUpHandler{L: a.Ledger}, Invoices: a.Invoices, Customers: a.Accounts}
 
+	// Wall-clock hours, or the store's business calendar (--sla-hours).
+	slaPolicy, businessHours := sla.DefaultPolicy, ""
+	if slaPolicy.Calendar, err = sla.ParseHours(cfg.SLAZone, cfg.SLAHours, cfg.SLAHolidays); err != nil {
+		return config.Usagef("--sla-hours: %v", err)
+	}
+	if slaPolicy.Calendar != nil {
+		businessHours = cfg.SLAHours + " (" + slaPolicy.Calendar.Location.String() + ")"
+	}
 	if a.Desk, err = desk.New(a.DB, a.Clock, a.Outbox, desk.Options{
 		SupportAddress: cfg.SupportAddress, BaseURL: cfg.BaseURL, StoreName: cfg.StoreName,
-		Deadlines: desk.SLADeadlines(sla.DefaultPolicy), Customers: a.Accounts, WarnBefore: cfg.SLAWarnBefore,
+		Deadlines: desk.SLADeadlines(slaPolicy), BusinessHours: businessHours, Customers: a.Accounts, WarnBefore: cfg.SLAWarnBefore,
 	}); err != nil {
 		return config.Usagef("support desk: %v", err)
 	}

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"comptoir/internal/clientaddr"
+	"comptoir/internal/desk/sla"
 	"comptoir/internal/secretbox"
 )
 
@@ -87,6 +88,9 @@ type Config struct {
 	// SLAWarnBefore is how long before a ticket's promised answer time the
 	// staff is warned by email.
 	SLAWarnBefore time.Duration
+	// SLAHours, SLAZone and SLAHolidays are the business calendar the SLA
+	// counts in (sla.ParseHours); no hours: wall-clock time.
+	SLAHours, SLAZone, SLAHolidays string
 	// The seller's legal identity, printed on invoices, and whether catalog
 	// prices include VAT.
 	SellerName         string
@@ -150,6 +154,9 @@ func Register(fs *flag.FlagSet) *Config {
 	fs.StringVar(&c.IMAPPassword, "imap-password", "", "password of the --imap-url mailbox (best from COMPTOIR_IMAP_PASSWORD_FILE)")
 	fs.DurationVar(&c.IMAPPollInterval, "imap-poll-interval", time.Minute, "how often the --imap-url mailbox is polled")
 	fs.DurationVar(&c.SLAWarnBefore, "sla-warn-before", 6*time.Hour, "how long before a ticket's promised answer time the staff is warned by email")
+	fs.StringVar(&c.SLAHours, "sla-hours", "", "business hours the answer deadlines count, such as \"mon-fri 09:00-18:00; sat 10:00-12:00\" (wall-clock hours when empty)")
+	fs.StringVar(&c.SLAZone, "sla-zone", "UTC", "IANA time zone of --sla-hours, such as Europe/Paris")
+	fs.StringVar(&c.SLAHolidays, "sla-holidays", "", "days --sla-hours skips, comma-separated YYYY-MM-DD dates")
 	fs.StringVar(&c.SellerName, "seller-name", "", "the seller's legal name on invoices (default the store name)")
 	fs.StringVar(&c.SellerAddress, "seller-address", "", "the seller's postal address on invoices")
 	fs.StringVar(&c.SellerCountry, "seller-country", "FR", "the seller's country (ISO 3166-1 alpha-2), where its VAT is due")
@@ -288,6 +295,13 @@ func (c *Config) Resolve() error {
 	}
 	if c.SLAWarnBefore < 0 {
 		return Usagef("--sla-warn-before %s: want a positive duration such as 6h", c.SLAWarnBefore)
+	}
+	c.SLAHours, c.SLAZone = strings.TrimSpace(c.SLAHours), strings.TrimSpace(c.SLAZone)
+	if c.SLAZone == "" {
+		c.SLAZone = "UTC"
+	}
+	if _, err := sla.ParseHours(c.SLAZone, c.SLAHours, c.SLAHolidays); err != nil {
+		return Usagef("--sla-hours, --sla-zone, --sla-holidays: %v", err)
 	}
 	c.SellerCountry = strings.ToUpper(strings.TrimSpace(c.SellerCountry))
 	if c.SellerCountry == "" {

@@ -79,3 +79,68 @@ func TestMarkBreachesFlagsEachLateTicketOnce(t *testing.T) {
 	mark(again.PromiseAt.Add(2*time.Minute), 0)
 	check(2, 1)
 }
+
+// A promise that passes between two scans is a breach even when the ticket
+// moves before the next scan: an agent answers 30 seconds late, or the
+// customer writes again late (the deadlines are recomputed then). Each such
+// breach is audited exactly once, by whichever comes first, and the scans
+// after it add nothing.
+func TestBreachBetweenScansIsCountedOnce(t *testing.T) {
+	e := setup(t)
+	ctx := context.Background()
+	audited := func(id string) int {
+		t.Helper()
+		var n int
+		if err := e.db.Read.QueryRow(`SELECT COUNT(*) FROM audit_log WHERE subject_id = $1 AND action = 'ticket.breached'`, id).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	scan := func() {
+		t.Helper()
+		if _, err := e.desk.MarkBreaches(ctx, e.clock.Now()); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	// Answered late, before any scan saw it.
+	answered := e.contact(t, "late@example.net", "en")
+	e.clock.Set(answered.PromiseAt.Add(30 * time.Second))
+	if _, err := e.desk.Reply(ctx, e.agent, answered.ID, "Sorry for the wait."); err != nil {
+		t.Fatal(err)
+	}
+	scan()
+	if got := audited(answered.ID); got != 1 {
+		t.Errorf("late answer: breach audited %d times, want 1", got)
+	}
+
+	// The customer writes again after the promise, before any scan: the
+	// ticket is flagged late by the recomputation, and audited once.
+	tk, err := e.desk.OpenFromContact(ctx, desk.ContactInput{CustomerID: e.customer.ID, Name: "Zoé", Email: "zoe@example.net",
+		Topic: desk.TopicQuestion, Message: "Bonjour", Lang: "fr"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.clock.Set(tk.PromiseAt.Add(time.Minute / 2))
+	again, err := e.desk.ReplyAsCustomer(ctx, e.customer.ID, tk.ID, "Still nothing?", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !again.Breached {
+		t.Fatalf("customer wrote after the promise: %+v", again)
+	}
+	for range 2 {
+		scan()
+	}
+	if got := audited(tk.ID); got != 1 {
+		t.Errorf("late ticket the customer wrote on: breach audited %d times, want 1", got)
+	}
+	// Answered at last: still the one breach.
+	if _, err := e.desk.Reply(ctx, e.agent, tk.ID, "Voici."); err != nil {
+		t.Fatal(err)
+	}
+	scan()
+	if got := audited(tk.ID); got != 1 {
+		t.Errorf("after the late answer: breach audited %d times, want 1", got)
+	}
+}

@@ -205,6 +205,10 @@ type Options struct {
 	StoreName string
 	// Deadlines computes the SLA; nil is DefaultDeadlines.
 	Deadlines Deadlines
+	// BusinessHours describes the business calendar Deadlines counts in,
+	// for the pages to say so ("mon-fri 09:00-18:00 (Europe/Paris)");
+	// empty when it counts wall-clock hours.
+	BusinessHours string
 	// Location is the store's time zone for the times in emails; nil is UTC.
 	Location *time.Location
 	// DefaultLang is the language of tickets opened by email from unknown
@@ -250,6 +254,10 @@ func New(d *db.DB, c clock.Clock, m Mailer, opts Options) (*Service, error) {
 	opts.BaseURL = strings.TrimRight(opts.BaseURL, "/")
 	return &Service{db: d, clock: c, mailer: m, opts: opts, supportLocal: local, supportDomain: strings.ToLower(domain)}, nil
 }
+
+// BusinessHours describes the business calendar the deadlines count in, or
+// "" when they count wall-clock hours (Options.BusinessHours).
+func (s *Service) BusinessHours() string { return s.opts.BusinessHours }
 
 // ReplyAddress is the ticket's plus address, set as Reply-To on every mail
 // about it.

@@ -2,6 +2,7 @@ package desk_test
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log"
 	"log/slog"
@@ -336,5 +337,30 @@ func TestIMAPPollJob(t *testing.T) {
 	}
 	if fl := mb.flags(); len(fl) != 1 || !hasFlag(fl[0], imap.FlagSeen) {
 		t.Errorf("flags %v", fl)
+	}
+}
+
+// In a mailbox, the address a message was delivered to is in the header
+// the delivering MTA adds (Delivered-To, X-Original-To), not in To when the
+// ticket's reply address was in Bcc: the reply token is found there, as the
+// SMTP listener finds it in the envelope.
+func TestIMAPDeliveredToThreadsByReplyToken(t *testing.T) {
+	e := setup(t)
+	ctx := context.Background()
+	mb := startMailbox(t)
+	p := e.poller(t, mb, 0)
+	tk := e.contact(t, "gus@example.org", "en")
+	for i, h := range []string{"Delivered-To", "X-Original-To"} {
+		mb.append(h + ": support+" + tk.ReplyToken + "@shop.test\r\n" +
+			rawMail("gus@example.org", fmt.Sprintf("<bcc-%d@example.org>", i), "", "one more thing", "And the invoice."))
+	}
+	if res, err := p.Poll(ctx); err != nil || res.Delivered != 2 {
+		t.Fatalf("poll = %+v, %v", res, err)
+	}
+	if n := e.count(t, "tickets"); n != 1 {
+		t.Fatalf("%d tickets, want the mail on %s", n, tk.Reference)
+	}
+	if n := len(e.thread(t, tk.ID, false)); n != 4 { // the message, its ack and the two mails
+		t.Fatalf("%d messages on the ticket, want 4", n)
 	}
 }

@@ -33,6 +33,19 @@ func (m MailIntake) Deliver(ctx context.Context, raw []byte, envelopeFrom string
 		return err
 	}
 	in := m.addressed(&msg)
+	if in.ReplyToken == "" {
+		// The envelope says where the mail was delivered even when the
+		// header does not (Bcc, forwarding): the ticket's reply address.
+		// From a mailbox, the delivering MTA's header tells.
+		all := append(append([]string(nil), rcpts...), inbound.EnvelopeRecipients(raw)...)
+		env := make([]mail.Address, 0, len(all))
+		for _, r := range all {
+			env = append(env, mail.Address{Address: r})
+		}
+		if tok, ok := inbound.ReplyToken(env, m.Support); ok {
+			in.ReplyToken = tok
+		}
+	}
 	in.Text, in.HTML, in.Unparsed, in.Raw = msg.Text, msg.HTML, msg.Unparsed, msg.Raw
 	// An empty envelope sender is a bounce: stored, never answered.
 	in.AutoReply = msg.AutoReply || envelopeFrom == ""
@@ -47,8 +60,9 @@ func (m MailIntake) Deliver(ctx context.Context, raw []byte, envelopeFrom string
 	return err
 }
 
-// DeliverTooLarge implements inbound.TooLargeHandler for the IMAP poller:
-// a message above the size limit is not downloaded, but its header is
+// DeliverTooLarge implements inbound.TooLargeHandler for the IMAP poller
+// and the SMTP listener: a message above the size limit is not downloaded
+// (or is refused), but its header is
 // filed like any message (threaded, deduplicated by Message-ID, a ticket
 // opened when it threads nowhere), kept raw and marked unparsed with a note
 // saying where the full message stays, so that an agent fetches it or asks
@@ -64,6 +78,10 @@ func (m MailIntake) DeliverTooLarge(ctx context.Context, header []byte, size, li
 	in.Unparsed, in.Raw = true, raw
 	in.Text = fmt.Sprintf("[This message is %d bytes, over the %d-byte limit: only its header was stored. "+
 		"The full message stays in the mailbox (%s), flagged.]", size, limit, where)
+	if where == "" { // the SMTP listener refused it
+		in.Text = fmt.Sprintf("[This message is over the %d-byte limit: only its header was stored. "+
+			"The rest was refused, and the sender's mail server told them so.]", limit)
+	}
 	_, _, err = m.Desk.Receive(ctx, in)
 	return err
 }

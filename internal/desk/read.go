@@ -8,7 +8,6 @@ import (
 	"strings"
 	"time"
 
-	"comptoir/internal/audit"
 	"comptoir/internal/db"
 )
 
@@ -304,8 +303,7 @@ func (s *Service) MarkBreaches(ctx context.Context, now time.Time) (int, error) 
 			return wrapDB("mark breaches", err)
 		}
 		for _, id := range ids {
-			if err := audit.Record(ctx, tx, audit.Entry{At: now.UTC(), Actor: audit.System, SubjectType: "ticket", SubjectID: id,
-				Action: "ticket.breached", After: map[string]any{"breached": true}}); err != nil {
+			if err := auditBreachTx(ctx, tx, id, now); err != nil {
 				return err
 			}
 		}

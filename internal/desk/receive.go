@@ -159,11 +159,12 @@ var errDuplicate = errors.New("desk: duplicate Message-ID")
 // Receive stores an inbound email once per Message-ID and threads it: by
 // In-Reply-To and References against every stored message id, then by the
 // reply token of the address it was sent to, then by the reference in the
-// subject. A message that threads nowhere opens a new ticket (nothing is
-// dropped), acknowledged unless it is an auto-reply or a bounce. A message
-// from someone else than the ticket's customer is flagged for an agent. A
-// customer's message reopens an answered, waiting or closed ticket and
-// restarts the SLA.
+// subject. A message that threads nowhere, only to an erased ticket, or
+// from someone else than the customer to a closed ticket, opens a new
+// ticket (nothing is dropped), acknowledged unless it is an auto-reply or a
+// bounce. A message from someone else than the ticket's customer on a
+// ticket still open is flagged for an agent. A customer's message reopens
+// an answered, waiting or closed ticket and restarts the SLA.
 func (s *Service) Receive(ctx context.Context, in InboundMessage) (Ticket, Result, error) {
 	in.MessageID = normalizeMsgID(in.MessageID)
 	if strings.ContainsAny(in.MessageID, " \t\r\n") {
@@ -197,6 +198,21 @@ func (s *Service) Receive(ctx context.Context, in InboundMessage) (Ticket, Resul
 		ticketID, by, err := s.thread(ctx, tx, in)
 		if err != nil {
 			return err
+		}
+		if ticketID != "" {
+			// An erased ticket has no customer left to match the sender: a
+			// message filed there would be flagged on a closed ticket that
+			// no queue shows. So would a stranger's on any closed ticket
+			// (an automatic one has nothing to answer and may stay). Both
+			// open a new ticket instead.
+			var email, status string
+			if err := tx.QueryRowContext(ctx, `SELECT customer_email, status FROM tickets WHERE id = $1`, ticketID).Scan(&email, &status); err != nil {
+				return wrapDB("read threaded ticket", err)
+			}
+			stranger := from == "" || !strings.EqualFold(from, email)
+			if email == erasedEmail || status == StatusClosed && stranger && !in.AutoReply {
+				ticketID, by = "", ""
+			}
 		}
 		now := s.clock.Now()
 		m := Message{Direction: DirectionIn, FromEmail: from, MessageID: in.MessageID,

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"time"
 
+	"comptoir/internal/audit"
 	"comptoir/internal/id"
 )
 
@@ -66,6 +67,14 @@ func (s *Service) recomputeTx(ctx context.Context, tx *sql.Tx, ticketID string) 
 	if err := rows.Err(); err != nil {
 		return wrapDB("read SLA events", err)
 	}
+	// The deadline as it stood, to count a breach the periodic scan has not
+	// seen yet (MarkBreaches runs every minute; an answer or a message may
+	// come in between).
+	var oldPromise sql.NullTime
+	var oldBreached bool
+	if err := tx.QueryRowContext(ctx, `SELECT promise_at, breached FROM tickets WHERE id = $1`, ticketID).Scan(&oldPromise, &oldBreached); err != nil {
+		return wrapDB("read deadlines", err)
+	}
 	now := s.clock.Now()
 	target, promise := s.opts.Deadlines(events, now)
 	switch {
@@ -75,7 +84,26 @@ func (s *Service) recomputeTx(ctx context.Context, tx *sql.Tx, ticketID string) 
 		target = promise
 	}
 	breached := !promise.IsZero() && promise.Before(now)
-	_, err = tx.ExecContext(ctx, `UPDATE tickets SET target_at = $1, promise_at = $2, breached = $3, updated_at = $4 WHERE id = $5`,
-		nullTime(target), nullTime(promise), breached, now, ticketID)
-	return wrapDB("update deadlines", err)
+	if _, err = tx.ExecContext(ctx, `UPDATE tickets SET target_at = $1, promise_at = $2, breached = $3, updated_at = $4 WHERE id = $5`,
+		nullTime(target), nullTime(promise), breached, now, ticketID); err != nil {
+		return wrapDB("update deadlines", err)
+	}
+	// Each passed promise is audited once, like MarkBreaches does: the old
+	// one if it passed unflagged (it is now cleared or flagged here, so the
+	// scan will not see it), and a new one that is already past.
+	if oldPromise.Valid && !oldBreached && oldPromise.Time.Before(now) {
+		if err := auditBreachTx(ctx, tx, ticketID, now); err != nil {
+			return err
+		}
+	}
+	if breached && !(oldPromise.Valid && oldPromise.Time.Equal(promise)) {
+		return auditBreachTx(ctx, tx, ticketID, now)
+	}
+	return nil
+}
+
+// auditBreachTx records that a ticket missed its promise.
+func auditBreachTx(ctx context.Context, tx *sql.Tx, ticketID string, now time.Time) error {
+	return audit.Record(ctx, tx, audit.Entry{At: now.UTC(), Actor: audit.System, SubjectType: "ticket", SubjectID: ticketID,
+		Action: "ticket.breached", After: map[string]any{"breached": true}})
 }

@@ -35,8 +35,18 @@ func scanTicket(row interface{ Scan(...any) error }) (Ticket, error) {
 	return t, nil
 }
 
+// oneTicketQuery reads a ticket with, as its language, the one its
+// customer saved on their account now when it has one (they may have
+// switched since the ticket opened): emails go out in the recipient's
+// language, and the agent writes and the canned replies fill in it. A
+// guest's ticket keeps the language it was opened in.
+const oneTicketQuery = `SELECT t.id, t.reference, t.reply_token, t.customer_id, t.customer_email, t.customer_name,
+	CASE WHEN u.language IN ('fr', 'en') THEN u.language ELSE t.lang END, t.topic, t.order_id,
+	t.status, t.assignee_id, t.first_message_at, t.target_at, t.promise_at, t.breached, t.created_at, t.updated_at
+	FROM tickets t LEFT JOIN users u ON u.id = t.customer_id WHERE t.id = $1`
+
 func getTicket(ctx context.Context, q db.Querier, ticketID string) (Ticket, error) {
-	t, err := scanTicket(q.QueryRowContext(ctx, `SELECT `+ticketColumns+` FROM tickets WHERE id = $1`, ticketID))
+	t, err := scanTicket(q.QueryRowContext(ctx, oneTicketQuery, ticketID))
 	if errors.Is(err, sql.ErrNoRows) {
 		return Ticket{}, ErrNotFound
 	}

@@ -103,8 +103,10 @@ func (c IMAPConfig) Redacted() string {
 // TooLargeHandler is what a Handler may also do with a message above
 // MaxMessageBytes: header is the message's header section only, size its
 // full size. The poller marks it \Seen and \Flagged once this returns nil
-// (it stays in the mailbox for a person); a handler without this method
-// leaves such messages unseen, flagged and logged.
+// (it stays in the mailbox for a person, where says which); a handler
+// without this method leaves such messages unseen, flagged and logged. The
+// SMTP listener calls it too before it refuses a message for its size,
+// with size 0 (unknown) and where empty (the message is kept nowhere).
 type TooLargeHandler interface {
 	DeliverTooLarge(ctx context.Context, header []byte, size, limit int64, where string) error
 }
@@ -371,4 +373,20 @@ func EnvelopeSender(raw []byte) string {
 		return a.Address
 	}
 	return "unknown"
+}
+
+// EnvelopeRecipients are the addresses a message taken from a mailbox was
+// delivered to, as the delivering MTA recorded them (Delivered-To,
+// X-Original-To): where a reply address in Bcc shows, since To does not.
+func EnvelopeRecipients(raw []byte) []string {
+	h, _ := textproto.NewReader(bufio.NewReader(bytes.NewReader(raw))).ReadMIMEHeader()
+	var out []string
+	for _, k := range []string{"Delivered-To", "X-Original-To"} {
+		for _, v := range h[k] {
+			if v = strings.TrimSpace(v); v != "" {
+				out = append(out, v)
+			}
+		}
+	}
+	return out
 }

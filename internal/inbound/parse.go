@@ -56,7 +56,7 @@ type Message struct {
 	Date    time.Time // UTC; zero when absent or unparseable
 
 	// Text is the plain body, or text derived from the sanitized HTML when
-	// the mail is HTML only.
+	// the mail is HTML only. Text and HTML are valid UTF-8 without NUL.
 	Text string
 	// HTML is the HTML body sanitized with a bluemonday UGC policy: safe to
 	// render in the console (no script, style, iframe, event handlers or
@@ -145,9 +145,9 @@ func Parse(raw []byte) (m Message, err error) {
 	m.AutoReply = isAutoReply(hdr)
 
 	if env.HTML != "" {
-		m.HTML = htmlPolicy.Sanitize(fixC1(env.HTML))
+		m.HTML = cleanBody(htmlPolicy.Sanitize(fixC1(env.HTML)))
 	}
-	m.Text = fixC1(env.Text)
+	m.Text = cleanBody(fixC1(env.Text))
 	if strings.TrimSpace(m.Text) == "" && m.HTML != "" {
 		// enmime derives text from the unsanitized HTML, which keeps the
 		// bodies of <script> and <style>: derive it from what we show.
@@ -213,7 +213,7 @@ func unparsed(raw []byte, reason string) Message {
 	msg, err := mail.ReadMessage(bytes.NewReader(raw))
 	if err != nil {
 		m.setIDs("", "", "")
-		m.Text = strings.ToValidUTF8(string(raw), "\uFFFD")
+		m.Text = cleanBody(string(raw))
 		return m
 	}
 	h := msg.Header
@@ -236,7 +236,7 @@ func unparsed(raw []byte, reason string) Message {
 	m.AutoReply = isAutoReply(h.Get)
 	var body bytes.Buffer
 	_, _ = body.ReadFrom(msg.Body)
-	m.Text = strings.ToValidUTF8(body.String(), "\uFFFD")
+	m.Text = cleanBody(body.String())
 	return m
 }
 
@@ -328,9 +328,10 @@ func isAutoReply(get func(string) string) bool {
 	if strings.TrimSpace(get("Return-Path")) == "<>" {
 		return true // a bounce: null reverse-path
 	}
-	ct := strings.ToLower(get("Content-Type"))
-	return strings.HasPrefix(strings.TrimSpace(ct), "multipart/report") &&
-		strings.Contains(ct, "delivery-status")
+	// A report (RFC 6522) is machine-made whatever it reports: a bounce
+	// (delivery-status), a read receipt sent by the customer's mail program
+	// (disposition-notification), an abuse report (feedback-report).
+	return headerToken(get("Content-Type")) == "multipart/report"
 }
 
 // headerToken returns a header value lowercased, trimmed, without parameters.
@@ -421,6 +422,14 @@ func cleanAddrs(list []*mail.Address) []mail.Address {
 		out = append(out, mail.Address{Name: cleanLine(a.Name), Address: addr})
 	}
 	return out
+}
+
+// cleanBody makes a body storable as text on both engines: invalid UTF-8
+// (a part whose bytes are not the charset it claims) becomes U+FFFD and NUL
+// bytes go, since PostgreSQL refuses both in a text column and a refused
+// message would be retried until its sender gives up. Raw keeps the bytes.
+func cleanBody(s string) string {
+	return strings.ReplaceAll(strings.ToValidUTF8(s, "\uFFFD"), "\x00", "")
 }
 
 // htmlText derives plain text from already sanitized HTML, so that the

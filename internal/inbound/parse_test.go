@@ -202,6 +202,9 @@ func TestAutoReplyHeaders(t *testing.T) {
 		{"Return-Path: <someone@example.com>", false},
 		{"X-Auto-Response-Suppress: All", false}, // a request to others, not an auto-reply
 		{"Content-Type: multipart/report; report-type=delivery-status; boundary=x", true},
+		{"Content-Type: multipart/report; report-type=disposition-notification; boundary=x", true}, // a read receipt
+		{"Content-Type: Multipart/Report; boundary=x; report-type=\"feedback-report\"", true},      // an abuse report
+		{"Content-Type: multipart/mixed; boundary=x", false},
 		{"", false},
 	}
 	for _, tt := range tests {

@@ -193,6 +193,7 @@ func (se *session) Data(r io.Reader) error {
 		if errors.Is(err, smtp.ErrDataTooLarge) {
 			se.srv.log.Warn("inbound smtp: message too large, rejected",
 				"remote", se.remote, "limit", se.srv.cfg.MaxMessageBytes)
+			se.tooLarge(buf.Bytes())
 			return smtp.ErrDataTooLarge
 		}
 		se.srv.log.Warn("inbound smtp: reading DATA failed", "remote", se.remote, "err", err)
@@ -225,6 +226,45 @@ func (se *session) deliver(raw []byte, from string, rcpts []string) (err error) 
 	}()
 	return se.srv.handler.Deliver(ctx, raw, from, rcpts)
 }
+
+// tooLarge hands the header of a message refused for its size to a
+// TooLargeHandler, so that the desk records that it came (its sender's
+// server is told with the 552 and tells them): a message is never dropped
+// without a trace. size is 0 (unknown: the rest is not read) and where is
+// empty (the message is kept nowhere). A failure is logged; the answer
+// stays 552.
+func (se *session) tooLarge(partial []byte) {
+	h, ok := se.srv.handler.(TooLargeHandler)
+	if !ok {
+		return
+	}
+	header := partial
+	if i := bytes.Index(partial, []byte("\r\n\r\n")); i >= 0 {
+		header = partial[:i+2]
+	} else if i := bytes.Index(partial, []byte("\n\n")); i >= 0 {
+		header = partial[:i+1]
+	}
+	if len(header) > maxRefusedHeader {
+		header = header[:maxRefusedHeader]
+	}
+	ctx, cancel := context.WithTimeout(se.srv.ctx, se.srv.cfg.DeliverTimeout)
+	defer cancel()
+	err := func() (err error) {
+		defer func() {
+			if r := recover(); r != nil {
+				err = fmt.Errorf("handler panic: %v", r)
+			}
+		}()
+		return h.DeliverTooLarge(ctx, header, 0, se.srv.cfg.MaxMessageBytes, "")
+	}()
+	if err != nil {
+		se.srv.log.Error("inbound smtp: recording a message too large failed", "remote", se.remote, "err", err)
+	}
+}
+
+// maxRefusedHeader bounds the header kept of a message refused for its
+// size (real headers are a few kilobytes).
+const maxRefusedHeader = 256 << 10
 
 func (se *session) Reset() {
 	se.mu.Lock()

@@ -18,10 +18,14 @@ type contactData struct {
 	Sent *desk.Ticket
 	// The attachment limits, for the form's help text.
 	MaxFiles, MaxMB int
+	// BusinessHours: the deadlines count these hours only (the pages say
+	// so); empty for wall-clock hours.
+	BusinessHours string
 }
 
 func (s *Server) contactView(r *http.Request) *view {
-	v := s.newView(r, "contact.title", &contactData{Topics: desk.Topics, MaxFiles: desk.MaxContactFiles, MaxMB: desk.MaxContactFileBytes >> 20})
+	v := s.newView(r, "contact.title", &contactData{Topics: desk.Topics, MaxFiles: desk.MaxContactFiles, MaxMB: desk.MaxContactFileBytes >> 20,
+		BusinessHours: s.Desk.BusinessHours()})
 	if u := state(r).user; u != nil {
 		v.Form.Set("name", u.Name)
 		v.Form.Set("email", u.Email)

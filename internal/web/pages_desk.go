@@ -80,6 +80,9 @@ type ticketData struct {
 	Guest bool
 	// The attachment limits of a customer's reply, for its help text.
 	MaxFiles, MaxMB int
+	// BusinessHours: the deadlines count these hours only (the page says
+	// so); empty for wall-clock hours.
+	BusinessHours string
 }
 
 // cannedChoice is a canned reply as the ticket page offers it.
@@ -115,7 +118,7 @@ func (s *Server) ticketViewOf(r *http.Request, t desk.Ticket, console bool, base
 	if err != nil {
 		return nil, err
 	}
-	d := ticketData{Ticket: t, Messages: msgs, Console: console, ClaimKinds: claimKindsFromOrder, Base: base,
+	d := ticketData{Ticket: t, BusinessHours: s.Desk.BusinessHours(), Messages: msgs, Console: console, ClaimKinds: claimKindsFromOrder, Base: base,
 		MaxFiles: desk.MaxContactFiles, MaxMB: desk.MaxContactFileBytes >> 20}
 	if console {
 		canned, err := s.Desk.CannedReplies(ctx)

@@ -234,3 +234,55 @@ func digits(s string) (int, bool) {
 	}
 	return n, true
 }
+
+// ParseHours reads a calendar written on one line each, as a store
+// configures it: hours like "mon-fri 09:00-12:30,13:30-18:00; sat
+// 10:00-12:00" (days alone or as a range within a week, each part
+// separated by ";"), the IANA zone they are in, and holidays as
+// comma-separated YYYY-MM-DD dates. Empty hours mean no calendar
+// (wall-clock time): it returns nil and no error.
+func ParseHours(zone, hours, holidays string) (*Calendar, error) {
+	if strings.TrimSpace(hours) == "" {
+		if strings.TrimSpace(holidays) != "" {
+			return nil, errors.New("sla: calendar holidays without hours")
+		}
+		return nil, nil
+	}
+	weekly := map[string]string{}
+	for part := range strings.SplitSeq(hours, ";") {
+		part = strings.TrimSpace(part)
+		if part == "" {
+			continue
+		}
+		days, spans, ok := strings.Cut(part, " ")
+		if !ok {
+			return nil, fmt.Errorf("sla: calendar hours %q: want days then spans, such as \"mon-fri 09:00-18:00\"", part)
+		}
+		first, last, isRange := strings.Cut(days, "-")
+		from, ok1 := parseWeekday(first)
+		to, ok2 := from, true
+		if isRange {
+			to, ok2 = parseWeekday(last)
+		}
+		if !ok1 || !ok2 {
+			return nil, fmt.Errorf("sla: calendar hours %q: %q is not a weekday or a range such as mon-fri", part, days)
+		}
+		for wd := from; ; wd = (wd + 1) % 7 {
+			key := weekdayKeys[wd]
+			if _, dup := weekly[key]; dup {
+				return nil, fmt.Errorf("sla: calendar hours %q: %s already given", part, key)
+			}
+			weekly[key] = strings.TrimSpace(spans)
+			if wd == to {
+				break
+			}
+		}
+	}
+	var days []string
+	for d := range strings.SplitSeq(holidays, ",") {
+		if d = strings.TrimSpace(d); d != "" {
+			days = append(days, d)
+		}
+	}
+	return ParseCalendar(zone, weekly, days)
+}
