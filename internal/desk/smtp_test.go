@@ -2,6 +2,8 @@ package desk_test
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"io"
 	"log/slog"
 	"net"
@@ -182,5 +184,36 @@ func TestSMTPTooLargeIsRefusedButRecorded(t *testing.T) {
 	}
 	if got := e.get(t, tk.ID); got.Status != desk.StatusOpen || got.PromiseAt.IsZero() {
 		t.Errorf("the customer wrote but nothing is due: %s, %v", got.Status, got.PromiseAt)
+	}
+}
+
+// A From address longer than any deliverable one (RFC 5321: 254
+// characters) is no address: kept, PostgreSQL could not index it on a
+// guest ticket and the message would be refused on every delivery or
+// poll, lost. The message is stored, its sender without an address, the
+// raw bytes as received.
+func TestOverlongFromAddressIsStoredWithoutIt(t *testing.T) {
+	e := setup(t)
+	// Letters that do not compress, as PostgreSQL would compress a
+	// repeated one below its index's row limit.
+	var b strings.Builder
+	for sum := sha256.Sum256(nil); b.Len() < 3000; sum = sha256.Sum256(sum[:]) {
+		b.WriteString(hex.EncodeToString(sum[:]))
+	}
+	long := b.String() + "@example.org"
+	raw := "From: Spoof <" + long + ">\r\nTo: support@shop.test\r\nSubject: long sender\r\nMessage-ID: <long-from@example.org>\r\n" +
+		"Content-Type: text/plain; charset=utf-8\r\n\r\nplease help\r\n"
+	intake := desk.MailIntake{Desk: e.desk, Blobs: nil, Support: "support@shop.test"}
+	if err := intake.Deliver(context.Background(), []byte(raw), "bounce@example.org", []string{"support@shop.test"}); err != nil {
+		t.Fatal(err)
+	}
+	var email string
+	var stored []byte
+	if err := e.db.Read.QueryRow(`SELECT t.customer_email, m.raw FROM tickets t JOIN ticket_messages m ON m.ticket_id = t.id
+		WHERE m.message_id = '<long-from@example.org>'`).Scan(&email, &stored); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(email, long[:40]) || !strings.Contains(string(stored), long) {
+		t.Fatalf("ticket's address %.40q…, raw kept: %v", email, strings.Contains(string(stored), long))
 	}
 }

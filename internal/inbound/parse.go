@@ -404,6 +404,13 @@ func cleanLine(s string) string {
 	return b.String()
 }
 
+// maxAddressLen is the longest address mail can be sent to: RFC 5321
+// allows a path of 256 octets, angle brackets included.
+const maxAddressLen = 254
+
+// cleanAddrs keeps the addresses of a header that can be stored and
+// shown: no control characters or spaces, valid UTF-8, no longer than
+// maxAddressLen (a longer one keeps its name alone).
 func cleanAddrs(list []*mail.Address) []mail.Address {
 	var out []mail.Address
 	for _, a := range list {
@@ -416,6 +423,11 @@ func cleanAddrs(list []*mail.Address) []mail.Address {
 			}
 			return r
 		}, strings.ToValidUTF8(a.Address, ""))
+		if len(addr) > maxAddressLen {
+			// No mailbox can be reached at it: keep the name alone rather
+			// than an address the database may not be able to index.
+			addr = ""
+		}
 		if addr == "" && a.Name == "" {
 			continue
 		}
