@@ -111,12 +111,20 @@ func NewServer(cfg Config, handler Handler) (*Server, error) {
 	// The recipient limit is enforced in the session (452 "too many
 	// recipients"); go-smtp's own check would answer first with its wording.
 	srv.MaxRecipients = 0
+	// go-smtp refuses lines past 2,000 characters, as RFC 5321 allows; but
+	// mail arrives with longer ones (Postfix splits only past 2,048), and a
+	// refusal is temporary: retried until the sender gives up, the message
+	// would be lost. The message size limit bounds what a line may hold.
+	srv.MaxLineLength = maxLineLength
 	srv.ReadTimeout = cfg.ReadTimeout
 	srv.WriteTimeout = cfg.WriteTimeout
 	srv.ErrorLog = slogPrinter{s.log}
 	s.smtp = srv
 	return s, nil
 }
+
+// maxLineLength is the longest line the listener takes, commands included.
+const maxLineLength = 1 << 20
 
 // ListenAndServe listens on Config.Addr and serves until Close or Shutdown.
 func (s *Server) ListenAndServe() error { return s.smtp.ListenAndServe() }
