@@ -56,7 +56,16 @@ func (m MailIntake) Deliver(ctx context.Context, raw []byte, envelopeFrom string
 		}
 		in.Attachments = append(in.Attachments, Attachment{FileName: a.FileName, ContentType: a.ContentType, Size: int64(len(a.Data)), BlobKey: key})
 	}
-	_, _, err = m.Desk.Receive(ctx, in)
+	_, res, err := m.Desk.Receive(ctx, in)
+	if err == nil && res.MessageID == "" {
+		// A duplicate (an MTA's retry, the same mail by SMTP and IMAP):
+		// the first delivery's attachments are the ones kept. Best effort:
+		// the message is stored, and failing now would only make the
+		// sender deliver it again.
+		for _, a := range in.Attachments {
+			_ = m.Blobs.Delete(context.WithoutCancel(ctx), a.BlobKey)
+		}
+	}
 	return err
 }
 

@@ -5,9 +5,11 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"io"
+	"io/fs"
 	"log/slog"
 	"net"
 	"net/smtp"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -233,5 +235,41 @@ func TestSMTPLongLinesAreAccepted(t *testing.T) {
 	}
 	if n := e.count(t, "ticket_messages WHERE message_id = '<long-line@example.org>'"); n != 1 {
 		t.Fatalf("%d messages stored", n)
+	}
+}
+
+// The same mail delivered twice keeps one copy of its attachments: the
+// second delivery's files, stored before it was known for a duplicate,
+// are removed, or every retry of an MTA would leave a copy behind.
+func TestDuplicateDeliveryLeavesNoAttachmentBehind(t *testing.T) {
+	e := setup(t)
+	dir := t.TempDir()
+	blobs, err := blob.NewDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	intake := desk.MailIntake{Desk: e.desk, Blobs: blobs, Support: "support@shop.test"}
+	raw := "From: Gus <gus@example.org>\r\nTo: support@shop.test\r\nSubject: my screenshot\r\nMessage-ID: <twice-att@example.org>\r\n" +
+		"MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=XX\r\n\r\n" +
+		"--XX\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nsee attached\r\n" +
+		"--XX\r\nContent-Type: image/png\r\nContent-Disposition: attachment; filename=\"s.png\"\r\n\r\nPNGDATA\r\n--XX--\r\n"
+	for range 3 {
+		if err := intake.Deliver(context.Background(), []byte(raw), "gus@example.org", []string{"support@shop.test"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var files []string
+	filepath.WalkDir(dir, func(p string, de fs.DirEntry, err error) error {
+		if err == nil && !de.IsDir() {
+			files = append(files, p)
+		}
+		return nil
+	})
+	if n := e.count(t, "ticket_attachments"); n != 1 || len(files) != 1 {
+		t.Fatalf("%d attachment rows, files %v: want one of each", n, files)
+	}
+	var key string
+	if err := e.db.Read.QueryRow(`SELECT blob_key FROM ticket_attachments`).Scan(&key); err != nil || !strings.Contains(files[0], key) {
+		t.Fatalf("the file kept %s is not the attachment's %s (%v)", files[0], key, err)
 	}
 }
