@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"io"
@@ -12,6 +13,7 @@ import (
 	"comptoir/internal/audit"
 	"comptoir/internal/billing"
 	"comptoir/internal/catalog"
+	"comptoir/internal/idempotency"
 	"comptoir/internal/money"
 	"comptoir/internal/orders"
 	"comptoir/internal/webhooksig"
@@ -338,11 +340,26 @@ type creditJSON struct {
 }
 
 // apiBalanceCredit is an admin's credit (or, with a negative amount, debit)
-// of a customer's balance, with the reason they give.
+// of a customer's balance, with the reason they give. It moves money, so
+// an Idempotency-Key makes a retry answer the first credit instead of
+// paying it again (API.md).
 func (s *Server) apiBalanceCredit(w http.ResponseWriter, r *http.Request) {
 	lang := state(r).lang
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		writeError(w, http.StatusRequestEntityTooLarge, "too_large", s.Messages.T(lang, "error.too_large"))
+		return
+	}
 	var in creditJSON
-	if !s.decodeJSON(w, r, &in) {
+	if !s.decodeJSONBytes(w, r, body, &in) {
+		return
+	}
+	actor := state(r).user.Actor()
+	keyed := s.keyedRequest(r, actor.ID, "POST /api/v1/balance/credits", body)
+	if out, err := keyed.lookup(r.Context()); s.writeKeyed(w, r, out, err) {
+		return
+	} else if err != nil {
+		s.serverError(w, r, err)
 		return
 	}
 	if _, err := s.Accounts.UserByID(r.Context(), in.CustomerID); errors.Is(err, account.ErrNotFound) {
@@ -352,16 +369,13 @@ func (s *Server) apiBalanceCredit(w http.ResponseWriter, r *http.Request) {
 		s.serverError(w, r, err)
 		return
 	}
-	actor := state(r).user.Actor()
-	var e billing.EntryRow
-	var err error
-	if in.Amount.Minor < 0 {
-		e, err = s.Ledger.AdminDebit(r.Context(), actor, in.CustomerID, money.Amount{Minor: -in.Amount.Minor, Currency: in.Amount.Currency}, in.Reason)
-	} else {
-		e, err = s.Ledger.AdminCredit(r.Context(), actor, in.CustomerID, in.Amount, in.Reason)
-	}
+	e, err := s.Ledger.AdminAdjust(r.Context(), actor, in.CustomerID, in.Amount, in.Reason, func(ctx context.Context, tx *sql.Tx, e billing.EntryRow) error {
+		return keyed.saveTx(ctx, tx, http.StatusCreated, toEntryJSON(e))
+	})
 	var verr *billing.ValidationError
 	switch {
+	case s.writeKeyed(w, r, idempotency.Outcome{}, err):
+		return
 	case errors.As(err, &verr):
 		writeFieldErrors(w, http.StatusUnprocessableEntity, "invalid", s.Messages.T(lang, "error.bad_request"), verr.Fields)
 		return
@@ -372,5 +386,9 @@ func (s *Server) apiBalanceCredit(w http.ResponseWriter, r *http.Request) {
 		s.serverError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusCreated, entryJSON{ID: e.ID, Kind: e.Kind, Amount: e.Amount, BalanceAfter: e.BalanceAfter, Reason: e.Reason, CreatedAt: e.CreatedAt})
+	writeJSON(w, http.StatusCreated, toEntryJSON(e))
+}
+
+func toEntryJSON(e billing.EntryRow) entryJSON {
+	return entryJSON{ID: e.ID, Kind: e.Kind, Amount: e.Amount, BalanceAfter: e.BalanceAfter, Reason: e.Reason, CreatedAt: e.CreatedAt}
 }
