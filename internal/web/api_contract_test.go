@@ -4,12 +4,17 @@ package web_test
 // on the contract as written would notice.
 
 import (
+	"context"
+	"encoding/json"
+	"fmt"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 
 	"comptoir/internal/account"
 	"comptoir/internal/apptest"
+	"comptoir/internal/desk"
 )
 
 // API.md: POSTs that move money accept Idempotency-Key. An admin's credit
@@ -54,5 +59,181 @@ func TestBalanceCreditIdempotencyKey(t *testing.T) {
 	postJSON(c, "/api/v1/balance/credits", body, plain)
 	if b := balanceOf(t, h, u); b != 1500-500+200 {
 		t.Fatalf("balance %d, want %d", b, 1500-500+200)
+	}
+}
+
+// apiTicket is a ticket as API.md shows it.
+type apiTicket struct {
+	ID        string  `json:"id"`
+	Reference string  `json:"reference"`
+	Status    string  `json:"status"`
+	DueAt     *string `json:"due_at"`
+	Messages  []struct {
+		Direction string `json:"direction"`
+		Text      string `json:"text"`
+	} `json:"messages"`
+}
+
+func decodeAs[T any](t *testing.T, r apptest.Response) T {
+	t.Helper()
+	var v T
+	if err := json.Unmarshal([]byte(r.Body), &v); err != nil {
+		t.Fatalf("%d %s: %v", r.Status, r.Body, err)
+	}
+	return v
+}
+
+// API.md lists POST /tickets, GET /tickets, GET /tickets/{id} and POST
+// /tickets/{id}/messages; none existed, every one answered 404 not_found.
+func TestTicketsAPI(t *testing.T) {
+	h := apptest.Start(t)
+	ana, _ := h.User(t, account.RoleCustomer, "ana@example.fr")
+	ben, _ := h.User(t, account.RoleCustomer, "ben@example.fr")
+	agentUser, _ := h.User(t, account.RoleAgent, "agent@shop.test")
+	c := h.NewClient(t)
+	anaAuth, benAuth, agentAuth := h.Bearer(t, ana.ID), h.Bearer(t, ben.ID), h.Bearer(t, agentUser.ID)
+
+	// The contact form, as a guest: {id, reference}.
+	r := postJSON(c, "/api/v1/tickets", `{"name":"Guest","email":"guest@example.fr","topic":"question","message":"Do you translate into German?"}`, nil)
+	if r.Status != http.StatusCreated {
+		t.Fatalf("guest ticket: %d %s", r.Status, r.Body)
+	}
+	guest := decodeAs[apiTicket](t, r)
+	if guest.ID == "" || !strings.HasPrefix(guest.Reference, "T-") || guest.Status != "open" || guest.DueAt == nil {
+		t.Fatalf("guest ticket: %s", r.Body)
+	}
+	// Bad input: a clear 4xx naming the fields, nothing opened.
+	r = postJSON(c, "/api/v1/tickets", `{"name":"Guest","email":"not an address","topic":"gossip","message":""}`, nil)
+	if r.Status != http.StatusUnprocessableEntity || !strings.Contains(r.Body, `"code":"invalid"`) {
+		t.Fatalf("invalid ticket: %d %s", r.Status, r.Body)
+	}
+	for _, field := range []string{"email", "topic", "message"} {
+		if !strings.Contains(r.Body, `"`+field+`":`) {
+			t.Errorf("invalid ticket: %s does not name %s", r.Body, field)
+		}
+	}
+	if r := postJSON(c, "/api/v1/tickets", `{"name":"Guest","email":"guest@example.fr","topic":"question","message":"x","colour":"red"}`, nil); r.Status != http.StatusBadRequest {
+		t.Errorf("unknown field: %d %s", r.Status, r.Body)
+	}
+
+	// A signed-in customer's ticket joins their account.
+	r = postJSON(c, "/api/v1/tickets", `{"name":"Ana","email":"ana@example.fr","topic":"order","message":"Where is my order?"}`, anaAuth)
+	if r.Status != http.StatusCreated {
+		t.Fatalf("Ana's ticket: %d %s", r.Status, r.Body)
+	}
+	mine := decodeAs[apiTicket](t, r)
+	if _, err := h.App.Desk.Note(context.Background(), agentUser.Actor(), mine.ID, "Internal: check the order"); err != nil {
+		t.Fatal(err)
+	}
+
+	// The queue: staff only, both tickets, with their deadlines.
+	r = c.Send(http.MethodGet, "/api/v1/tickets", "", nil, agentAuth)
+	queue := decodeAs[struct {
+		Items []apiTicket `json:"items"`
+		Next  *string     `json:"next"`
+	}](t, r)
+	if r.Status != http.StatusOK || len(queue.Items) != 2 || queue.Next != nil || strings.Contains(r.Body, `"next"`) {
+		t.Fatalf("queue: %d %s", r.Status, r.Body)
+	}
+	for _, it := range queue.Items {
+		if it.Reference == "" || it.Status != "open" || it.DueAt == nil {
+			t.Errorf("queue item %+v", it)
+		}
+	}
+	// A customer sees their own tickets only.
+	r = c.Send(http.MethodGet, "/api/v1/tickets", "", nil, anaAuth)
+	if list := decodeAs[struct{ Items []apiTicket }](t, r); r.Status != http.StatusOK || len(list.Items) != 1 || list.Items[0].ID != mine.ID {
+		t.Fatalf("Ana's tickets: %d %s", r.Status, r.Body)
+	}
+	if r := c.Get("/api/v1/tickets"); r.Status != http.StatusUnauthorized {
+		t.Errorf("queue without credentials: %d", r.Status)
+	}
+
+	// The ticket: its owner without internal notes, staff with them;
+	// anyone else 404.
+	r = c.Send(http.MethodGet, "/api/v1/tickets/"+mine.ID, "", nil, anaAuth)
+	got := decodeAs[apiTicket](t, r)
+	if r.Status != http.StatusOK || got.Reference != mine.Reference || len(got.Messages) == 0 || got.Messages[0].Text != "Where is my order?" ||
+		got.Messages[0].Direction != "in" || strings.Contains(r.Body, "Internal:") || strings.Contains(r.Body, `"direction":"note"`) {
+		t.Fatalf("Ana's ticket: %d %s", r.Status, r.Body)
+	}
+	r = c.Send(http.MethodGet, "/api/v1/tickets/"+mine.ID, "", nil, agentAuth)
+	if got := decodeAs[apiTicket](t, r); r.Status != http.StatusOK || got.Messages[len(got.Messages)-1].Direction != "note" {
+		t.Fatalf("agent's view: %d %s", r.Status, r.Body)
+	}
+	for _, path := range []string{"/api/v1/tickets/" + mine.ID, "/api/v1/tickets/" + guest.ID} {
+		if r := c.Send(http.MethodGet, path, "", nil, benAuth); r.Status != http.StatusNotFound || !strings.Contains(r.Body, `"code":"not_found"`) {
+			t.Errorf("Ben reads %s: %d %s", path, r.Status, r.Body)
+		}
+	}
+
+	// Replies: the agent's answer, then the owner's message.
+	r = postJSON(c, "/api/v1/tickets/"+mine.ID+"/messages", `{"message":"It leaves today."}`, agentAuth)
+	if got := decodeAs[apiTicket](t, r); r.Status != http.StatusCreated || got.Status != "answered" || got.Messages[len(got.Messages)-1].Direction != "out" {
+		t.Fatalf("agent's reply: %d %s", r.Status, r.Body)
+	}
+	r = postJSON(c, "/api/v1/tickets/"+mine.ID+"/messages", `{"message":"Thanks!"}`, anaAuth)
+	got = decodeAs[apiTicket](t, r)
+	if r.Status != http.StatusCreated || got.Status != "open" || got.Messages[len(got.Messages)-1].Text != "Thanks!" {
+		t.Fatalf("Ana's reply: %d %s", r.Status, r.Body)
+	}
+	before, _ := h.App.Desk.Thread(context.Background(), mine.ID, true)
+	if r := postJSON(c, "/api/v1/tickets/"+mine.ID+"/messages", `{"message":"  "}`, anaAuth); r.Status != http.StatusUnprocessableEntity || !strings.Contains(r.Body, `"message":`) {
+		t.Errorf("empty reply: %d %s", r.Status, r.Body)
+	}
+	if r := postJSON(c, "/api/v1/tickets/"+mine.ID+"/messages", `{"message":"Me too"}`, benAuth); r.Status != http.StatusNotFound {
+		t.Errorf("Ben replies on Ana's ticket: %d %s", r.Status, r.Body)
+	}
+	thread, _ := h.App.Desk.Thread(context.Background(), mine.ID, true)
+	if len(thread) != len(before) {
+		t.Errorf("thread has %d messages, want %d (refused replies store nothing)", len(thread), len(before))
+	}
+}
+
+// The queue pages like every list: next on a full page, ?after= gives the
+// rest, no next on the last page, a cursor it never gave is 400.
+func TestTicketsAPIQueuePages(t *testing.T) {
+	h := apptest.Start(t)
+	agentUser, _ := h.User(t, account.RoleAgent, "agent@shop.test")
+	auth := h.Bearer(t, agentUser.ID)
+	c := h.NewClient(t)
+	const n = 53
+	for i := range n {
+		if _, err := h.App.Desk.OpenFromContact(context.Background(), desk.ContactInput{Name: "G", Email: fmt.Sprintf("g%d@example.fr", i),
+			Topic: "question", Message: "Hello"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	seen := map[string]bool{}
+	path, pages := "/api/v1/tickets", 0
+	for {
+		r := c.Send(http.MethodGet, path, "", nil, auth)
+		page := decodeAs[struct {
+			Items []apiTicket `json:"items"`
+			Next  string      `json:"next"`
+		}](t, r)
+		if r.Status != http.StatusOK {
+			t.Fatalf("%s: %d %s", path, r.Status, r.Body)
+		}
+		pages++
+		for _, it := range page.Items {
+			if seen[it.ID] {
+				t.Fatalf("ticket %s on two pages", it.ID)
+			}
+			seen[it.ID] = true
+		}
+		if page.Next == "" {
+			if strings.Contains(r.Body, `"next"`) {
+				t.Errorf("last page carries next: %s", r.Body)
+			}
+			break
+		}
+		path = "/api/v1/tickets?after=" + url.QueryEscape(page.Next)
+	}
+	if len(seen) != n || pages != 2 {
+		t.Errorf("%d tickets over %d pages, want %d over 2", len(seen), pages, n)
+	}
+	if r := c.Send(http.MethodGet, "/api/v1/tickets?after=garbage", "", nil, auth); r.Status != http.StatusBadRequest || !strings.Contains(r.Body, `"code":"bad_request"`) {
+		t.Errorf("bad cursor: %d %s", r.Status, r.Body)
 	}
 }
