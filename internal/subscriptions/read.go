@@ -57,6 +57,12 @@ func (s *Service) Get(ctx context.Context, subID string) (Subscription, error) {
 	return getSubscription(ctx, s.db.Read, subID)
 }
 
+// GetTx returns a subscription as the transaction tx sees it (the API
+// builds an answer from it inside the transaction that changed it).
+func (s *Service) GetTx(ctx context.Context, tx *sql.Tx, subID string) (Subscription, error) {
+	return getSubscription(ctx, tx, subID)
+}
+
 // GetForCustomer returns the subscription only when it belongs to
 // customerID: for anyone else it does not exist (ErrNotFound), which
 // reveals nothing.

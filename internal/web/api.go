@@ -78,6 +78,23 @@ func (s *Server) decodeJSON(w http.ResponseWriter, r *http.Request, v any) bool 
 	return s.decodeJSONBytes(w, r, body, v)
 }
 
+// readBody reads a request body whose raw bytes are needed (an
+// Idempotency-Key's request hash). It answers the client itself and
+// returns false on failure: 413 past the body limit.
+func (s *Server) readBody(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			writeError(w, http.StatusRequestEntityTooLarge, "too_large", s.Messages.T(state(r).lang, "error.too_large"))
+		} else {
+			writeError(w, http.StatusBadRequest, "bad_request", s.Messages.T(state(r).lang, "error.bad_request"))
+		}
+		return nil, false
+	}
+	return body, true
+}
+
 // decodeJSONBytes is decodeJSON on a body already read (when the raw bytes
 // are needed too, as for an idempotency key's request hash).
 func (s *Server) decodeJSONBytes(w http.ResponseWriter, r *http.Request, body []byte, v any) bool {

@@ -1,6 +1,8 @@
 package web
 
 import (
+	"context"
+	"database/sql"
 	"net/http"
 	"time"
 
@@ -52,10 +54,24 @@ type fileClaimJSON struct {
 
 // apiFileClaim is POST /api/v1/claims: the decision is the one policy eval
 // gives on the same facts.
+//
+// Filing may refund at once, so it honours Idempotency-Key: a retry gets the
+// first answer instead of a second claim.
 func (s *Server) apiFileClaim(w http.ResponseWriter, r *http.Request) {
 	st := state(r)
+	body, ok := s.readBody(w, r)
+	if !ok {
+		return
+	}
 	var in fileClaimJSON
-	if !s.decodeJSON(w, r, &in) {
+	if !s.decodeJSONBytes(w, r, body, &in) {
+		return
+	}
+	keyed := s.keyedRequest(r, st.user.ID, "POST /api/v1/claims", body)
+	if out, err := keyed.lookup(r.Context()); s.writeKeyed(w, r, out, err) {
+		return
+	} else if err != nil {
+		s.serverError(w, r, err)
 		return
 	}
 	fi := claims.FileInput{
@@ -65,7 +81,14 @@ func (s *Server) apiFileClaim(w http.ResponseWriter, r *http.Request) {
 	if st.user.IsStaff() {
 		fi.CustomerID, fi.FiledAt, fi.SourceMessageID = in.CustomerID, in.FiledAt, in.SourceMessageID
 	}
+	fi.Then = func(ctx context.Context, tx *sql.Tx, c claims.Claim) error {
+		return keyed.saveTx(ctx, tx, http.StatusCreated, toClaimJSON(c))
+	}
 	c, err := s.Claims.File(r.Context(), fi)
+	out, err := keyed.recover(r.Context(), err)
+	if s.writeKeyed(w, r, out, err) {
+		return
+	}
 	if err != nil {
 		s.apiClaimError(w, r, err)
 		return
@@ -131,15 +154,37 @@ type decisionJSON struct {
 	CustomerAcceptedCredit bool           `json:"customer_accepted_credit"`
 }
 
+// apiDecideClaim is an agent's decision. A claim may be decided again (a
+// further partial refund), so a retry of the same decision would refund
+// again: the Idempotency-Key makes it get the first answer instead.
 func (s *Server) apiDecideClaim(w http.ResponseWriter, r *http.Request) {
+	body, ok := s.readBody(w, r)
+	if !ok {
+		return
+	}
 	var in decisionJSON
-	if !s.decodeJSON(w, r, &in) {
+	if !s.decodeJSONBytes(w, r, body, &in) {
+		return
+	}
+	actor := state(r).user.Actor()
+	keyed := s.keyedRequest(r, actor.ID, "POST "+r.URL.Path, body)
+	if out, err := keyed.lookup(r.Context()); s.writeKeyed(w, r, out, err) {
+		return
+	} else if err != nil {
+		s.serverError(w, r, err)
 		return
 	}
 	c, err := s.Claims.Decide(r.Context(), claims.AgentDecision{
 		ClaimID: r.PathValue("id"), Outcome: in.Outcome, Refund: in.Refund, ReasonCode: in.ReasonCode, Note: in.Note,
-		Actor: state(r).user.Actor(), CustomerAcceptedCredit: in.CustomerAcceptedCredit,
+		Actor: actor, CustomerAcceptedCredit: in.CustomerAcceptedCredit,
+		Then: func(ctx context.Context, tx *sql.Tx, c claims.Claim) error {
+			return keyed.saveTx(ctx, tx, http.StatusOK, toClaimJSON(c))
+		},
 	})
+	out, err := keyed.recover(r.Context(), err)
+	if s.writeKeyed(w, r, out, err) {
+		return
+	}
 	if err != nil {
 		s.apiClaimError(w, r, err)
 		return

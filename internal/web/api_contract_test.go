@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"comptoir/internal/account"
 	"comptoir/internal/apptest"
@@ -235,5 +236,106 @@ func TestTicketsAPIQueuePages(t *testing.T) {
 	}
 	if r := c.Send(http.MethodGet, "/api/v1/tickets?after=garbage", "", nil, auth); r.Status != http.StatusBadRequest || !strings.Contains(r.Body, `"code":"bad_request"`) {
 		t.Errorf("bad cursor: %d %s", r.Status, r.Body)
+	}
+}
+
+// An agent may decide a claim again (a further partial refund), so a
+// decision retried after a lost answer refunded twice: POST
+// /claims/{id}/decision moves money and must honour Idempotency-Key.
+func TestClaimDecisionIdempotencyKey(t *testing.T) {
+	h := apptest.Start(t)
+	u, _ := h.User(t, account.RoleCustomer, "ana@example.fr")
+	agentUser, _ := h.User(t, account.RoleAgent, "agent@shop.test")
+	o := buyAndDeliver(t, h, u, 40)
+	c := h.NewClient(t)
+	r := postJSON(c, "/api/v1/claims", `{"kind":"dissatisfied","order_id":"`+o.ID+`","message":"Not what I hoped"}`, h.Bearer(t, u.ID))
+	if r.Status != http.StatusCreated {
+		t.Fatalf("file: %d %s", r.Status, r.Body)
+	}
+	claim := decodeAs[struct{ ID string }](t, r)
+	before := balanceOf(t, h, u)
+	keyed := h.Bearer(t, agentUser.ID)
+	keyed.Set("Idempotency-Key", "decide-1")
+	body := `{"outcome":"refund","refund":{"amount":300,"currency":"EUR"},"reason_code":"goodwill","note":"sorry"}`
+	first := postJSON(c, "/api/v1/claims/"+claim.ID+"/decision", body, keyed)
+	if first.Status != http.StatusOK {
+		t.Fatalf("decide: %d %s", first.Status, first.Body)
+	}
+	again := postJSON(c, "/api/v1/claims/"+claim.ID+"/decision", body, keyed)
+	if again.Status != http.StatusOK || again.Body != first.Body || again.Header.Get("Idempotent-Replayed") != "true" {
+		t.Errorf("retry: %d %s, want the first answer %s", again.Status, again.Body, first.Body)
+	}
+	if got := balanceOf(t, h, u); got != before+300 {
+		t.Fatalf("balance %d after a retried decision, want %d (refunded once)", got, before+300)
+	}
+	other := postJSON(c, "/api/v1/claims/"+claim.ID+"/decision", strings.Replace(body, "300", "200", 1), keyed)
+	if other.Status != http.StatusUnprocessableEntity || !strings.Contains(other.Body, `"code":"idempotency_key_reused"`) {
+		t.Errorf("same key, another body: %d %s", other.Status, other.Body)
+	}
+	// A refused decision leaves the key free for a corrected retry.
+	k2 := h.Bearer(t, agentUser.ID)
+	k2.Set("Idempotency-Key", "decide-2")
+	if r := postJSON(c, "/api/v1/claims/"+claim.ID+"/decision", `{"outcome":"refund","refund":{"amount":100000,"currency":"EUR"}}`, k2); r.Status/100 != 4 {
+		t.Fatalf("over-refund: %d %s", r.Status, r.Body)
+	}
+	if got := balanceOf(t, h, u); got != before+300 {
+		t.Fatalf("balance %d after a refused decision", got)
+	}
+}
+
+// Filing a claim can refund at once (a late non_delivery): POST /claims
+// moves money, and a retry with the same key must get the first answer,
+// not 409 claim_already_open or a second claim.
+func TestClaimFilingIdempotencyKey(t *testing.T) {
+	h := apptest.Start(t)
+	u, _ := h.User(t, account.RoleCustomer, "ana@example.fr")
+	o := buyAndDeliver(t, h, u, 40)
+	h.Clock.Advance(73 * time.Hour)
+	c := h.NewClient(t)
+	before := balanceOf(t, h, u)
+	keyed := h.Bearer(t, u.ID)
+	keyed.Set("Idempotency-Key", "claim-1")
+	body := `{"kind":"non_delivery","order_id":"` + o.ID + `","message":"Only 40 of 100"}`
+	first := postJSON(c, "/api/v1/claims", body, keyed)
+	if first.Status != http.StatusCreated || !strings.Contains(first.Body, `"outcome":"refund"`) {
+		t.Fatalf("file: %d %s", first.Status, first.Body)
+	}
+	again := postJSON(c, "/api/v1/claims", body, keyed)
+	if again.Status != http.StatusCreated || again.Body != first.Body || again.Header.Get("Idempotent-Replayed") != "true" {
+		t.Errorf("retry: %d %s, want the first answer %s", again.Status, again.Body, first.Body)
+	}
+	if got := balanceOf(t, h, u); got != before+1500 {
+		t.Errorf("balance %d, want %d (refunded once)", got, before+1500)
+	}
+	other := postJSON(c, "/api/v1/claims", strings.Replace(body, "Only 40", "Just 40", 1), keyed)
+	if other.Status != http.StatusUnprocessableEntity || !strings.Contains(other.Body, `"code":"idempotency_key_reused"`) {
+		t.Errorf("same key, another body: %d %s", other.Status, other.Body)
+	}
+}
+
+// Cancelling inside the refund window gives the last payment back: a
+// retried cancel with its key gets the first answer.
+func TestSubscriptionCancelIdempotencyKey(t *testing.T) {
+	h := apptest.Start(t)
+	plan := newPlan(t, h, "pro", 990, 0)
+	u, _ := h.User(t, account.RoleCustomer, "ana@example.fr")
+	credit(t, h, u, 5000)
+	auth := h.Bearer(t, u.ID)
+	c := h.NewClient(t)
+	r := postJSON(c, "/api/v1/subscriptions", `{"plan_id":"`+plan.ID+`","payment":"balance","consent":{"immediate_performance":true,"withdrawal_waiver":true}}`, auth)
+	sub := decodeAs[struct{ ID string }](t, r)
+	h.Clock.Advance(3 * 24 * time.Hour)
+	keyed := auth.Clone()
+	keyed.Set("Idempotency-Key", "cancel-1")
+	first := postJSON(c, "/api/v1/subscriptions/"+sub.ID+"/cancel", `{"mode":"period_end"}`, keyed)
+	if first.Status != http.StatusOK || !strings.Contains(first.Body, `"outcome":"refund"`) {
+		t.Fatalf("cancel: %d %s", first.Status, first.Body)
+	}
+	again := postJSON(c, "/api/v1/subscriptions/"+sub.ID+"/cancel", `{"mode":"period_end"}`, keyed)
+	if again.Status != http.StatusOK || again.Body != first.Body || again.Header.Get("Idempotent-Replayed") != "true" {
+		t.Errorf("retry: %d %s, want the first answer %s", again.Status, again.Body, first.Body)
+	}
+	if got := balanceOf(t, h, u); got != 5000 {
+		t.Errorf("balance %d, want 5000 (refunded once)", got)
 	}
 }

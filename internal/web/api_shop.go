@@ -13,7 +13,6 @@ import (
 	"comptoir/internal/audit"
 	"comptoir/internal/billing"
 	"comptoir/internal/catalog"
-	"comptoir/internal/idempotency"
 	"comptoir/internal/money"
 	"comptoir/internal/orders"
 	"comptoir/internal/webhooksig"
@@ -372,9 +371,10 @@ func (s *Server) apiBalanceCredit(w http.ResponseWriter, r *http.Request) {
 	e, err := s.Ledger.AdminAdjust(r.Context(), actor, in.CustomerID, in.Amount, in.Reason, func(ctx context.Context, tx *sql.Tx, e billing.EntryRow) error {
 		return keyed.saveTx(ctx, tx, http.StatusCreated, toEntryJSON(e))
 	})
+	out, err := keyed.recover(r.Context(), err)
 	var verr *billing.ValidationError
 	switch {
-	case s.writeKeyed(w, r, idempotency.Outcome{}, err):
+	case s.writeKeyed(w, r, out, err):
 		return
 	case errors.As(err, &verr):
 		writeFieldErrors(w, http.StatusUnprocessableEntity, "invalid", s.Messages.T(lang, "error.bad_request"), verr.Fields)

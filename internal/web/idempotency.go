@@ -142,6 +142,23 @@ func (k keyedRequest) saveTx(ctx context.Context, tx *sql.Tx, status int, v any)
 	return err
 }
 
+// recover tells what to answer after the effect ran: the first answer when
+// this request turned out to be a repeat (replayed, or a duplicate that ran
+// beside the first and failed on what the first consumed, once the first
+// has committed), otherwise err as it is.
+func (k keyedRequest) recover(ctx context.Context, err error) (idempotency.Outcome, error) {
+	var rep replayed
+	if errors.As(err, &rep) {
+		return rep.out, nil
+	}
+	if err != nil && k.key != "" {
+		if out, lerr := k.lookup(ctx); lerr == nil && out.Replay {
+			return out, nil
+		}
+	}
+	return idempotency.Outcome{}, err
+}
+
 // writeKeyed answers a keyed request: a replay as first answered (err is
 // replayed, or out.Replay from lookup), a key problem with its API error.
 // It reports whether it answered.
