@@ -4,8 +4,11 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
+	"reflect"
+	"strings"
 	"time"
 
 	"comptoir/internal/account"
@@ -105,10 +108,77 @@ func (s *Server) decodeJSONBytes(w http.ResponseWriter, r *http.Request, body []
 		err = errors.New("trailing data after the JSON object")
 	}
 	if err != nil {
-		writeError(w, http.StatusBadRequest, "bad_request", s.Messages.T(state(r).lang, "error.bad_request")+" ("+err.Error()+")")
+		writeError(w, http.StatusBadRequest, "bad_request", s.Messages.T(state(r).lang, "error.bad_request")+" ("+jsonProblem(err)+")")
 		return false
 	}
 	return true
+}
+
+// jsonProblem says what is wrong with a request body in the client's terms:
+// the field's JSON path and the JSON type it wants, never the server's Go
+// types (which the decoder's own messages print).
+func jsonProblem(err error) string {
+	var typeErr *json.UnmarshalTypeError
+	var syntaxErr *json.SyntaxError
+	switch {
+	case errors.Is(err, io.EOF):
+		return "the body is empty: want a JSON object"
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return "the JSON ends too early"
+	case errors.As(err, &syntaxErr):
+		return fmt.Sprintf("not JSON at byte %d: %s", syntaxErr.Offset, strings.TrimPrefix(syntaxErr.Error(), "json: "))
+	case errors.As(err, &typeErr):
+		want := jsonKind(typeErr.Type)
+		if typeErr.Field == "" {
+			return "want " + want + ", not " + jsonGot(typeErr.Value)
+		}
+		return typeErr.Field + ": want " + want + ", not " + jsonGot(typeErr.Value)
+	}
+	// Unknown fields ("json: unknown field …"), trailing data, and the
+	// field types' own errors (money: "amount" must be…) read well as
+	// they are.
+	return strings.TrimPrefix(strings.TrimPrefix(err.Error(), "json: "), "money: ")
+}
+
+// jsonKind names the JSON value a Go type is decoded from.
+func jsonKind(t reflect.Type) string {
+	if t == nil {
+		return "another value"
+	}
+	if t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch t.Kind() {
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return "a whole number (in range)"
+	case reflect.Float32, reflect.Float64:
+		return "a number"
+	case reflect.String:
+		return "a string"
+	case reflect.Bool:
+		return "true or false"
+	case reflect.Slice, reflect.Array:
+		return "an array"
+	case reflect.Struct, reflect.Map:
+		if t == reflect.TypeFor[time.Time]() {
+			return "an RFC 3339 time as a string"
+		}
+		return "an object"
+	}
+	return "another value"
+}
+
+// jsonGot words the decoder's description of the value it found ("number
+// 2.5", "string", "array").
+func jsonGot(v string) string {
+	switch {
+	case v == "array" || v == "object":
+		return "an " + v
+	case v == "":
+		return "that value"
+	}
+	return "a " + v
 }
 
 // customerJSON is a user as the API shows it.

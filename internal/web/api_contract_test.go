@@ -339,3 +339,35 @@ func TestSubscriptionCancelIdempotencyKey(t *testing.T) {
 		t.Errorf("balance %d, want 5000 (refunded once)", got)
 	}
 }
+
+// A body of the wrong shape is a 400 that names the field and the JSON type
+// it wants: the decoder's own message printed the server's Go types
+// ("cannot unmarshal string into Go struct field createOrderJSON.lines of
+// type []struct { ProductID string …").
+func TestAPIMalformedBodyNamesTheField(t *testing.T) {
+	h := apptest.Start(t)
+	u, _ := h.User(t, account.RoleCustomer, "ana@example.fr")
+	auth := h.Bearer(t, u.ID)
+	c := h.NewClient(t)
+	for _, tc := range []struct{ path, body, want string }{
+		{"/api/v1/orders", `{"lines":"x"}`, "lines: want an array, not a string"},
+		{"/api/v1/orders", `{"lines":[{"product_id":"prd_x","quantity":2.5}]}`, "lines.quantity: want a whole number (in range), not a number 2.5"},
+		{"/api/v1/orders", `{"lines":[{"product_id":"prd_x","quantity":99999999999999999999}]}`, "lines.quantity: want a whole number (in range)"},
+		{"/api/v1/orders", `{"consent":{"immediate_performance":"yes"}}`, "consent.immediate_performance: want true or false, not a string"},
+		{"/api/v1/orders", `[]`, "want an object, not an array"},
+		{"/api/v1/orders", `{"lines":[],"colour":"red"}`, `unknown field \"colour\"`},
+		{"/api/v1/orders", `{"lines":[`, "the JSON ends too early"},
+		{"/api/v1/orders", ``, "the body is empty"},
+		{"/api/v1/orders", `{"lines":[]} {}`, "trailing data"},
+		{"/api/v1/orders", `{lines:[]}`, "not JSON at byte 2"},
+		{"/api/v1/claims", `{"kind":"dissatisfied","message":7}`, "message: want a string, not a number"},
+	} {
+		r := postJSON(c, tc.path, tc.body, auth)
+		if r.Status != http.StatusBadRequest || !strings.Contains(r.Body, `"code":"bad_request"`) || !strings.Contains(r.Body, tc.want) {
+			t.Errorf("%s %s: %d %s\nwant 400 bad_request saying %q", tc.path, tc.body, r.Status, r.Body, tc.want)
+		}
+		if strings.Contains(r.Body, "Go ") || strings.Contains(r.Body, "struct") || strings.Contains(r.Body, "json:") {
+			t.Errorf("%s %s: the message shows the server's Go types: %s", tc.path, tc.body, r.Body)
+		}
+	}
+}
