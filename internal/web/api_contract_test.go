@@ -16,6 +16,7 @@ import (
 	"comptoir/internal/account"
 	"comptoir/internal/apptest"
 	"comptoir/internal/desk"
+	"comptoir/internal/orders"
 )
 
 // API.md: POSTs that move money accept Idempotency-Key. An admin's credit
@@ -368,6 +369,75 @@ func TestAPIMalformedBodyNamesTheField(t *testing.T) {
 		}
 		if strings.Contains(r.Body, "Go ") || strings.Contains(r.Body, "struct") || strings.Contains(r.Body, "json:") {
 			t.Errorf("%s %s: the message shows the server's Go types: %s", tc.path, tc.body, r.Body)
+		}
+	}
+}
+
+// GET /invoices is a list like the others: it stopped at 500 documents with
+// no next, so an admin's script saw a truncated list as the whole.
+func TestInvoicesAPIPages(t *testing.T) {
+	h := apptest.Start(t)
+	ana, _ := h.User(t, account.RoleCustomer, "ana@example.fr")
+	ben, _ := h.User(t, account.RoleCustomer, "ben@example.fr")
+	adminUser, _ := h.User(t, account.RoleAdmin, "admin@shop.test")
+	p := newService(t, h, "posts", 10) // at least 10 a line: 1 € an order
+	buy := func(u account.User, n int) {
+		credit(t, h, u, int64(n)*100)
+		for range n {
+			if _, err := h.App.Orders.Place(context.Background(), orders.PlaceInput{
+				CustomerID: u.ID, Lines: []orders.LineInput{{ProductID: p.ID, Quantity: 10}}, Payment: orders.PayBalance,
+				ImmediatePerformance: true, WithdrawalWaiver: true, Lang: "en", IP: "192.0.2.1", UserAgent: "test",
+			}, nil); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	buy(ana, 103)
+	buy(ben, 2)
+	c := h.NewClient(t)
+	// Every page, following next until it is absent.
+	all := func(auth http.Header) (ids []string, pages int) {
+		t.Helper()
+		seen := map[string]bool{}
+		path := "/api/v1/invoices"
+		for {
+			r := c.Send(http.MethodGet, path, "", nil, auth)
+			page := decodeAs[struct {
+				Items []struct{ ID, CustomerID string } `json:"items"`
+				Next  string                            `json:"next"`
+			}](t, r)
+			if r.Status != http.StatusOK {
+				t.Fatalf("%s: %d %s", path, r.Status, r.Body)
+			}
+			pages++
+			for _, it := range page.Items {
+				if seen[it.ID] {
+					t.Fatalf("%s on two pages", it.ID)
+				}
+				seen[it.ID] = true
+				ids = append(ids, it.ID)
+			}
+			if page.Next == "" {
+				if strings.Contains(r.Body, `"next"`) {
+					t.Errorf("last page carries next: %.200s", r.Body)
+				}
+				return ids, pages
+			}
+			path = "/api/v1/invoices?after=" + url.QueryEscape(page.Next)
+		}
+	}
+	anaAuth := h.Bearer(t, ana.ID)
+	if ids, pages := all(anaAuth); len(ids) != 103 || pages != 2 {
+		t.Errorf("Ana: %d invoices over %d pages, want 103 over 2", len(ids), pages)
+	}
+	if ids, pages := all(h.Bearer(t, adminUser.ID)); len(ids) != 105 || pages != 2 {
+		t.Errorf("admin: %d invoices over %d pages, want 105 over 2", len(ids), pages)
+	}
+	benIDs, _ := all(h.Bearer(t, ben.ID))
+	// A cursor that is not one of the caller's documents is refused.
+	for _, after := range []string{"garbage", benIDs[0]} {
+		if r := c.Send(http.MethodGet, "/api/v1/invoices?after="+after, "", nil, anaAuth); r.Status != http.StatusBadRequest || !strings.Contains(r.Body, `"code":"bad_request"`) {
+			t.Errorf("after=%s: %d %.200s", after, r.Status, r.Body)
 		}
 	}
 }
