@@ -1,0 +1,36 @@
+package main
+
+import (
+	"strings"
+	"testing"
+)
+
+// API.md: bad usage exits 2 "with a one-line reason". A mistyped flag
+// printed the flag package's message and then every shared flag with its
+// help (some sixty lines) before the reason.
+func TestBadFlagIsOneLine(t *testing.T) {
+	for _, args := range [][]string{
+		{"serve", "--no-such-flag"},
+		{"migrate", "--no-such-flag"},
+		{"user", "add", "--no-such-flag"},
+		{"token", "create", "--no-such-flag"},
+		{"backup", "--no-such-flag"},
+		{"policy", "eval", "--no-such-flag"},
+		{"policy", "check", "--no-such-flag", "x.toml"},
+		{"migrate", "--log-level"}, // a flag without its value
+		{"serve", "--imap-poll-interval", "soon"},
+	} {
+		code, out, errOut := runCmd(t, nil, args...)
+		if code != 2 || out != "" {
+			t.Errorf("%v: exit %d, stdout %q; want 2 and nothing", args, code, out)
+		}
+		if strings.Count(errOut, "\n") != 1 || !strings.HasPrefix(errOut, "comptoir: ") {
+			t.Errorf("%v: stderr %q; want one line, the reason", args, errOut)
+		}
+	}
+	// -h still shows the flags, and is not an error.
+	code, _, errOut := runCmd(t, nil, "migrate", "-h")
+	if code != 0 || !strings.Contains(errOut, "-database-url") {
+		t.Errorf("migrate -h: exit %d, stderr %q", code, errOut)
+	}
+}
