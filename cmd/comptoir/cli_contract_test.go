@@ -34,3 +34,21 @@ func TestBadFlagIsOneLine(t *testing.T) {
 		t.Errorf("migrate -h: exit %d, stderr %q", code, errOut)
 	}
 }
+
+// A postgres URL the driver cannot use is bad configuration (exit 2), found
+// before any connection; it exited 1 as a failure while running, and a
+// malformed one printed the URL with its password.
+func TestBadPostgresURLIsConfiguration(t *testing.T) {
+	for _, url := range []string{
+		"postgres://comptoir:s3cret@127.0.0.1:5432/x?sslmode=bogus",
+		"postgres://comptoir:s3cret@127.0.0.1:notaport/x",
+	} {
+		code, out, errOut := runCmd(t, map[string]string{"COMPTOIR_DATABASE_URL": url, "COMPTOIR_DATA_DIR": t.TempDir()}, "migrate")
+		if code != 2 || out != "" || strings.Count(errOut, "\n") != 1 || !strings.Contains(errOut, "bad database URL") {
+			t.Errorf("%s: exit %d, stdout %q, stderr %q; want 2 and one line", url, code, out, errOut)
+		}
+		if strings.Contains(errOut, "s3cret") {
+			t.Errorf("%s: stderr shows the password: %q", url, errOut)
+		}
+	}
+}
