@@ -3,6 +3,7 @@ package web
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"net/http"
 	"time"
 
@@ -32,6 +33,13 @@ func (s *Server) apiClaimError(w http.ResponseWriter, r *http.Request, err error
 	status := claimErrorStatus(code)
 	if status >= 500 && code != "card_refund_unavailable" && code != "subscriptions_unavailable" && code != "busy" {
 		s.serverError(w, r, err)
+		return
+	}
+	// Which fields are wrong, as orders and sign-up say it: "invalid"
+	// alone left a script guessing.
+	var verr *claims.ValidationError
+	if errors.As(err, &verr) {
+		writeFieldErrors(w, status, code, s.Messages.T(state(r).lang, "claim.error."+code), verr.Fields)
 		return
 	}
 	writeError(w, status, code, s.Messages.T(state(r).lang, "claim.error."+code))

@@ -441,3 +441,24 @@ func TestInvoicesAPIPages(t *testing.T) {
 		}
 	}
 }
+
+// A claim refused as invalid says which fields, as orders and sign-up do:
+// it answered {"code":"invalid"} alone.
+func TestClaimValidationNamesTheFields(t *testing.T) {
+	h := apptest.Start(t)
+	u, _ := h.User(t, account.RoleCustomer, "ana@example.fr")
+	o := buyAndDeliver(t, h, u, 40)
+	auth := h.Bearer(t, u.ID)
+	c := h.NewClient(t)
+	r := postJSON(c, "/api/v1/claims", `{"kind":"bogus","order_id":"`+o.ID+`","message":"x"}`, auth)
+	if r.Status != http.StatusUnprocessableEntity || !strings.Contains(r.Body, `"code":"invalid"`) || !strings.Contains(r.Body, `"fields":{"kind":`) {
+		t.Errorf("bad kind: %d %s", r.Status, r.Body)
+	}
+	r = postJSON(c, "/api/v1/claims", `{"kind":"not_as_described","order_id":"`+o.ID+`","message":"Not as described"}`, auth)
+	claim := decodeAs[struct{ ID string }](t, r)
+	ct, body := multipartBody(t, "", nil)
+	r = c.Send(http.MethodPost, "/api/v1/claims/"+claim.ID+"/evidence", ct, body, auth)
+	if r.Status != http.StatusUnprocessableEntity || !strings.Contains(r.Body, `"fields":{`) {
+		t.Errorf("empty evidence: %d %s", r.Status, r.Body)
+	}
+}
