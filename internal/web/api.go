@@ -62,7 +62,31 @@ func apiCode(status int) string {
 }
 
 func (s *Server) apiNotFound(w http.ResponseWriter, r *http.Request) {
+	if allow := s.otherMethods(r); allow != "" {
+		w.Header().Set("Allow", allow)
+		writeError(w, http.StatusMethodNotAllowed, "method_not_allowed", s.Messages.T(state(r).lang, "error.method_not_allowed"))
+		return
+	}
 	writeError(w, http.StatusNotFound, "not_found", s.Messages.T(state(r).lang, "error.not_found.body"))
+}
+
+// otherMethods lists the methods the API answers at r's path when it has
+// no route for r's own method (PUT on /api/v1/products): that is 405 with
+// Allow, not 404, which would say the resource does not exist. Empty when
+// r's method has a route, whose handler chose 404 itself.
+func (s *Server) otherMethods(r *http.Request) string {
+	if _, pattern := s.mux.Handler(r); pattern != "/api/" {
+		return ""
+	}
+	var allow []string
+	for _, m := range []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete, http.MethodOptions} {
+		other := r.Clone(r.Context())
+		other.Method = m
+		if _, pattern := s.mux.Handler(other); pattern != "/api/" && pattern != "/" && pattern != "" {
+			allow = append(allow, m)
+		}
+	}
+	return strings.Join(allow, ", ")
 }
 
 // decodeJSON reads a request body into v, refusing unknown fields and

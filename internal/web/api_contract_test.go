@@ -462,3 +462,37 @@ func TestClaimValidationNamesTheFields(t *testing.T) {
 		t.Errorf("empty evidence: %d %s", r.Status, r.Body)
 	}
 }
+
+// A method a path does not take is 405 method_not_allowed with Allow, in
+// JSON: it was 404 not_found, as if the resource did not exist.
+func TestAPIWrongMethodIs405(t *testing.T) {
+	h := apptest.Start(t)
+	u, _ := h.User(t, account.RoleCustomer, "ana@example.fr")
+	auth := h.Bearer(t, u.ID)
+	c := h.NewClient(t)
+	for _, tc := range []struct{ method, path, allow string }{
+		{http.MethodPut, "/api/v1/products", "GET, HEAD"},
+		{http.MethodDelete, "/api/v1/orders", "GET, HEAD, POST"},
+		{http.MethodGet, "/api/v1/signup", "POST"},
+		{http.MethodPatch, "/api/v1/orders/ord_x", "GET, HEAD"},
+		{http.MethodGet, "/api/v1/tickets/tkt_x/messages", "POST"},
+	} {
+		r := c.Send(tc.method, tc.path, "application/json", strings.NewReader("{}"), auth)
+		if r.Status != http.StatusMethodNotAllowed || r.Header.Get("Allow") != tc.allow || !strings.Contains(r.Body, `"code":"method_not_allowed"`) ||
+			!strings.HasPrefix(r.Header.Get("Content-Type"), "application/json") {
+			t.Errorf("%s %s: %d Allow %q %s; want 405, Allow %q, JSON", tc.method, tc.path, r.Status, r.Header.Get("Allow"), r.Body, tc.allow)
+		}
+	}
+	// Unknown paths stay 404, and so does a route that hides what the caller
+	// may not see.
+	for _, tc := range []struct{ method, path string }{
+		{http.MethodGet, "/api/v1/nothing-here"},
+		{http.MethodPost, "/api/v1/balance/credits"},
+		{http.MethodPost, "/api/v1/orders/ord_x/delivery"},
+	} {
+		r := c.Send(tc.method, tc.path, "application/json", strings.NewReader("{}"), auth)
+		if r.Status != http.StatusNotFound || !strings.Contains(r.Body, `"code":"not_found"`) {
+			t.Errorf("%s %s: %d %s; want 404 not_found", tc.method, tc.path, r.Status, r.Body)
+		}
+	}
+}
