@@ -54,6 +54,15 @@ func TestBalanceCreditIdempotencyKey(t *testing.T) {
 			t.Fatalf("debit: %d %s", r.Status, r.Body)
 		}
 	}
+	// Balances are in euros: a credit in another currency would vanish
+	// from GET /balance.
+	usd := postJSON(c, "/api/v1/balance/credits", `{"customer_id":"`+u.ID+`","amount":{"amount":100,"currency":"USD"},"reason":"x"}`, h.Bearer(t, admin.ID))
+	if usd.Status != http.StatusUnprocessableEntity || !strings.Contains(usd.Body, `"currency":"unsupported"`) {
+		t.Errorf("a credit in USD: %d %s", usd.Status, usd.Body)
+	}
+	if b, err := h.App.Ledger.Balance(context.Background(), u.ID, "USD"); err != nil || b.Minor != 0 {
+		t.Errorf("USD balance %v (%v), want none", b, err)
+	}
 	// Without a key, two requests are two credits, as before.
 	plain := h.Bearer(t, admin.ID)
 	body = `{"customer_id":"` + u.ID + `","amount":{"amount":100,"currency":"EUR"},"reason":"x"}`

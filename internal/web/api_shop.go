@@ -361,6 +361,13 @@ func (s *Server) apiBalanceCredit(w http.ResponseWriter, r *http.Request) {
 		s.serverError(w, r, err)
 		return
 	}
+	if in.Amount.Currency != "" && in.Amount.Currency != "EUR" {
+		// Balances are in euros (GET /balance, the checkout, the pages): a
+		// credit in another currency would land in a balance nothing shows
+		// or spends.
+		writeFieldErrors(w, http.StatusUnprocessableEntity, "invalid", s.Messages.T(lang, "error.bad_request"), map[string]string{"currency": "unsupported"})
+		return
+	}
 	if _, err := s.Accounts.UserByID(r.Context(), in.CustomerID); errors.Is(err, account.ErrNotFound) {
 		writeError(w, http.StatusNotFound, "not_found", s.Messages.T(lang, "error.not_found.body"))
 		return
