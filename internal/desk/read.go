@@ -152,6 +152,35 @@ func (s *Service) RawMessage(ctx context.Context, messageID string) ([]byte, err
 	return raw, wrapDB("read raw message", err)
 }
 
+// CustomerMessage returns a message a customer wrote and its ticket, for
+// an agent who files a claim from it (the message's time is the claim's
+// filing time). Anything else is ErrNotFound: an unknown id, the store's
+// own answers and notes, a stranger's flagged message, a ticket not linked
+// to an account.
+func (s *Service) CustomerMessage(ctx context.Context, messageID string) (Ticket, Message, error) {
+	var m Message
+	err := s.db.Read.QueryRowContext(ctx, `SELECT id, ticket_id, direction, flagged, body_text, created_at
+		FROM ticket_messages WHERE id = $1`, messageID).Scan(&m.ID, &m.TicketID, &m.Direction, &m.Flagged, &m.Text, &m.CreatedAt)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Ticket{}, Message{}, ErrNotFound
+	}
+	if err != nil {
+		return Ticket{}, Message{}, wrapDB("read message", err)
+	}
+	if m.Direction != DirectionIn || m.Flagged {
+		return Ticket{}, Message{}, ErrNotFound
+	}
+	m.CreatedAt = m.CreatedAt.UTC()
+	t, err := getTicket(ctx, s.db.Read, m.TicketID)
+	if err != nil {
+		return Ticket{}, Message{}, err
+	}
+	if t.CustomerID == "" {
+		return Ticket{}, Message{}, ErrNotFound
+	}
+	return t, m, nil
+}
+
 // QueueFilter selects tickets for the agents' queue. Empty fields match
 // everything; closed tickets are left out unless IncludeClosed.
 type QueueFilter struct {

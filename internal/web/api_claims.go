@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"comptoir/internal/claims"
+	"comptoir/internal/desk"
 	"comptoir/internal/money"
 	"comptoir/internal/policy"
 )
@@ -88,6 +89,9 @@ func (s *Server) apiFileClaim(w http.ResponseWriter, r *http.Request) {
 	}
 	if st.user.IsStaff() {
 		fi.CustomerID, fi.FiledAt, fi.SourceMessageID = in.CustomerID, in.FiledAt, in.SourceMessageID
+		if in.SourceMessageID != "" && !s.fromSourceMessage(w, r, &fi) {
+			return
+		}
 	}
 	fi.Then = func(ctx context.Context, tx *sql.Tx, c claims.Claim) error {
 		return keyed.saveTx(ctx, tx, http.StatusCreated, toClaimJSON(c))
@@ -102,6 +106,37 @@ func (s *Server) apiFileClaim(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusCreated, toClaimJSON(c))
+}
+
+// fromSourceMessage completes an agent's filing from the customer's message
+// it comes from, as the console does: the message sets filed_at (API.md),
+// so the agent's delay never costs the customer their window, and names
+// the customer; its text is the claim's message unless the agent wrote
+// one. A filed_at or customer_id that says otherwise is refused. It answers
+// the client itself and returns false on failure.
+func (s *Server) fromSourceMessage(w http.ResponseWriter, r *http.Request, fi *claims.FileInput) bool {
+	t, m, err := s.Desk.CustomerMessage(r.Context(), fi.SourceMessageID)
+	fields := map[string]string{}
+	switch {
+	case errors.Is(err, desk.ErrNotFound):
+		fields["source_message_id"] = "unknown"
+	case err != nil:
+		s.serverError(w, r, err)
+		return false
+	case fi.CustomerID != "" && fi.CustomerID != t.CustomerID:
+		fields["customer_id"] = "not_the_author"
+	case !fi.FiledAt.IsZero() && !fi.FiledAt.Equal(m.CreatedAt):
+		fields["filed_at"] = "set_by_source_message"
+	}
+	if len(fields) > 0 {
+		writeFieldErrors(w, http.StatusUnprocessableEntity, "invalid", s.Messages.T(state(r).lang, "claim.error.invalid"), fields)
+		return false
+	}
+	fi.CustomerID, fi.FiledAt = t.CustomerID, m.CreatedAt
+	if fi.Message == "" {
+		fi.Message = m.Text
+	}
+	return true
 }
 
 func (s *Server) apiClaims(w http.ResponseWriter, r *http.Request) {

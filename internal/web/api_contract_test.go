@@ -505,3 +505,46 @@ func TestAPIWrongMethodIs405(t *testing.T) {
 		}
 	}
 }
+
+// API.md: an agent's claim from a customer's message is filed as of that
+// message. The API took source_message_id as a label only and filed the
+// claim when the agent got to it, so a customer who wrote inside the window
+// was refused for the agent's delay.
+func TestAgentClaimFromMessageIsFiledAtTheMessage(t *testing.T) {
+	h := apptest.Start(t)
+	u, _ := h.User(t, account.RoleCustomer, "ana@example.fr")
+	agentUser, _ := h.User(t, account.RoleAgent, "agent@shop.test")
+	o := buyAndDeliver(t, h, u, 40)
+	h.Clock.Advance(6 * 24 * time.Hour) // the dissatisfied window is 7 days
+	tk, err := h.App.Desk.OpenFromContact(context.Background(), desk.ContactInput{CustomerID: u.ID, Name: "Ana", Email: "ana@example.fr",
+		OrderRef: o.ID, Topic: "dissatisfied", Message: "The posts are not what I hoped for."})
+	if err != nil {
+		t.Fatal(err)
+	}
+	thread, _ := h.App.Desk.Thread(context.Background(), tk.ID, false)
+	written := h.Clock.Now()
+	h.Clock.Advance(3 * 24 * time.Hour) // the agent files it three days later
+	c := h.NewClient(t)
+	auth := h.Bearer(t, agentUser.ID)
+	r := postJSON(c, "/api/v1/claims", `{"kind":"dissatisfied","order_id":"`+o.ID+`","source_message_id":"`+thread[0].ID+`"}`, auth)
+	got := decodeAs[struct {
+		FiledAt  time.Time `json:"filed_at"`
+		Decision struct{ Outcome string }
+	}](t, r)
+	if r.Status != http.StatusCreated || !got.FiledAt.Equal(written) || got.Decision.Outcome != "solution" {
+		t.Fatalf("claim from the message: %d %s; want filed at %s, in time", r.Status, r.Body, written.Format(time.RFC3339))
+	}
+	// A message that is not a customer's, or a filed_at or customer that
+	// contradicts it, is refused.
+	for body, field := range map[string]string{
+		`{"kind":"dissatisfied","order_id":"` + o.ID + `","source_message_id":"tms_nope"}`:                                                  "source_message_id",
+		`{"kind":"dissatisfied","order_id":"` + o.ID + `","source_message_id":"` + thread[1].ID + `"}`:                                      "source_message_id",
+		`{"kind":"dissatisfied","order_id":"` + o.ID + `","source_message_id":"` + thread[0].ID + `","filed_at":"2026-03-01T00:00:00Z"}`:    "filed_at",
+		`{"kind":"dissatisfied","order_id":"` + o.ID + `","source_message_id":"` + thread[0].ID + `","customer_id":"` + agentUser.ID + `"}`: "customer_id",
+	} {
+		r := postJSON(c, "/api/v1/claims", body, auth)
+		if r.Status != http.StatusUnprocessableEntity || !strings.Contains(r.Body, `"`+field+`":`) {
+			t.Errorf("%s: %d %s; want 422 naming %s", body, r.Status, r.Body, field)
+		}
+	}
+}
