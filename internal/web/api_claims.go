@@ -76,7 +76,7 @@ func (s *Server) apiFileClaim(w http.ResponseWriter, r *http.Request) {
 	if !s.decodeJSONBytes(w, r, body, &in) {
 		return
 	}
-	keyed := s.keyedRequest(r, st.user.ID, "POST /api/v1/claims", body)
+	keyed := s.keyedRequest(r, st.user.ID, body)
 	if out, err := keyed.lookup(r.Context()); s.writeKeyed(w, r, out, err) {
 		return
 	} else if err != nil {
@@ -210,7 +210,7 @@ func (s *Server) apiDecideClaim(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	actor := state(r).user.Actor()
-	keyed := s.keyedRequest(r, actor.ID, "POST "+r.URL.Path, body)
+	keyed := s.keyedRequest(r, actor.ID, body)
 	if out, err := keyed.lookup(r.Context()); s.writeKeyed(w, r, out, err) {
 		return
 	} else if err != nil {

@@ -282,6 +282,13 @@ func TestClaimDecisionIdempotencyKey(t *testing.T) {
 	if other.Status != http.StatusUnprocessableEntity || !strings.Contains(other.Body, `"code":"idempotency_key_reused"`) {
 		t.Errorf("same key, another body: %d %s", other.Status, other.Body)
 	}
+	// The key is scoped to the caller and the route: on another claim it
+	// is another request, refused as reused rather than run.
+	r = postJSON(c, "/api/v1/claims", `{"kind":"not_as_described","order_id":"`+o.ID+`","message":"Wrong"}`, h.Bearer(t, u.ID))
+	second := decodeAs[struct{ ID string }](t, r)
+	if r := postJSON(c, "/api/v1/claims/"+second.ID+"/decision", body, keyed); r.Status != http.StatusUnprocessableEntity || !strings.Contains(r.Body, `"code":"idempotency_key_reused"`) {
+		t.Errorf("same key on another claim: %d %s", r.Status, r.Body)
+	}
 	// A refused decision leaves the key free for a corrected retry.
 	k2 := h.Bearer(t, agentUser.ID)
 	k2.Set("Idempotency-Key", "decide-2")

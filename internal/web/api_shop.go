@@ -354,7 +354,7 @@ func (s *Server) apiBalanceCredit(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	actor := state(r).user.Actor()
-	keyed := s.keyedRequest(r, actor.ID, "POST /api/v1/balance/credits", body)
+	keyed := s.keyedRequest(r, actor.ID, body)
 	if out, err := keyed.lookup(r.Context()); s.writeKeyed(w, r, out, err) {
 		return
 	} else if err != nil {

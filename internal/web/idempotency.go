@@ -113,9 +113,12 @@ type keyedRequest struct {
 	scope, key, hash string
 }
 
-func (s *Server) keyedRequest(r *http.Request, callerID, route string, body []byte) keyedRequest {
-	return keyedRequest{store: s.Idempotency, scope: idempotency.Scope(callerID, route), key: r.Header.Get("Idempotency-Key"),
-		hash: idempotency.RequestHash(r.Method, route, body)}
+// keyedRequest scopes the key to the caller and the route (its pattern, as
+// API.md says) and hashes the request's path and body: the same key sent to
+// another claim's decision is another request, refused as reused.
+func (s *Server) keyedRequest(r *http.Request, callerID string, body []byte) keyedRequest {
+	return keyedRequest{store: s.Idempotency, scope: idempotency.Scope(callerID, r.Pattern), key: r.Header.Get("Idempotency-Key"),
+		hash: idempotency.RequestHash(r.Method, r.URL.Path, body)}
 }
 
 func (k keyedRequest) lookup(ctx context.Context) (idempotency.Outcome, error) {

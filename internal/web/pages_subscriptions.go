@@ -422,7 +422,7 @@ func (s *Server) apiCancelSubscription(w http.ResponseWriter, r *http.Request) {
 	if !s.decodeJSONBytes(w, r, body, &in) {
 		return
 	}
-	keyed := s.keyedRequest(r, st.user.ID, "POST "+r.URL.Path, body)
+	keyed := s.keyedRequest(r, st.user.ID, body)
 	if out, err := keyed.lookup(r.Context()); s.writeKeyed(w, r, out, err) {
 		return
 	} else if err != nil {
