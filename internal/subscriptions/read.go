@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"comptoir/internal/db"
+	"comptoir/internal/id"
 )
 
 const subscriptionColumns = `id, customer_id, product_id, product_revision, plan_interval, status, payment_method, currency, amount,
@@ -102,6 +103,11 @@ func (s *Service) List(ctx context.Context, f ListFilter) ([]Subscription, strin
 		add("customer_id =", f.CustomerID)
 	}
 	if f.After != "" {
+		// A cursor is an id this list gave; anything else is refused
+		// rather than read as "nothing after it".
+		if !id.Valid("sub", f.After) {
+			return nil, "", &ValidationError{Fields: map[string]string{"after": "invalid"}}
+		}
 		add("id <", f.After)
 	}
 	args = append(args, limit+1)

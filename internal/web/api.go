@@ -12,6 +12,9 @@ import (
 	"time"
 
 	"comptoir/internal/account"
+	"comptoir/internal/claims"
+	"comptoir/internal/orders"
+	"comptoir/internal/subscriptions"
 )
 
 // apiError is the one error shape of the JSON API.
@@ -103,6 +106,23 @@ func (s *Server) decodeJSON(w http.ResponseWriter, r *http.Request, v any) bool 
 		return false
 	}
 	return s.decodeJSONBytes(w, r, body, v)
+}
+
+// listFailed answers a list's error: a cursor (?after=) the list never
+// gave is 400, on pages and in the API alike; anything else a server error.
+func (s *Server) listFailed(w http.ResponseWriter, r *http.Request, err error) {
+	var oerr *orders.ValidationError
+	var cerr *claims.ValidationError
+	var serr *subscriptions.ValidationError
+	if errors.As(err, &oerr) || errors.As(err, &cerr) || errors.As(err, &serr) {
+		if strings.HasPrefix(r.URL.Path, "/api/") {
+			writeError(w, http.StatusBadRequest, "bad_request", s.Messages.T(state(r).lang, "error.bad_request"))
+		} else {
+			s.renderError(w, r, http.StatusBadRequest, "error.bad_request")
+		}
+		return
+	}
+	s.serverError(w, r, err)
 }
 
 // readBody reads a request body whose raw bytes are needed (an

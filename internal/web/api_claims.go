@@ -147,7 +147,7 @@ func (s *Server) apiClaims(w http.ResponseWriter, r *http.Request) {
 	}
 	page, next, err := s.Claims.List(r.Context(), f)
 	if err != nil {
-		s.apiClaimError(w, r, err)
+		s.listFailed(w, r, err)
 		return
 	}
 	items := make([]claimJSON, len(page))

@@ -555,3 +555,33 @@ func TestAgentClaimFromMessageIsFiledAtTheMessage(t *testing.T) {
 		}
 	}
 }
+
+// A cursor the list never gave is 400 on every list, as on /products and
+// /balance: /orders, /claims and /subscriptions read ?after=garbage as
+// "nothing after it" and answered an empty last page.
+func TestListsRefuseACursorTheyNeverGave(t *testing.T) {
+	h := apptest.Start(t)
+	u, c := h.User(t, account.RoleCustomer, "ana@example.fr")
+	_, staff := h.User(t, account.RoleAgent, "agent@shop.test")
+	buyAndDeliver(t, h, u, 0)
+	auth := h.Bearer(t, u.ID)
+	api := h.NewClient(t)
+	for _, path := range []string{"/api/v1/orders", "/api/v1/claims", "/api/v1/subscriptions", "/api/v1/products", "/api/v1/balance", "/api/v1/invoices"} {
+		r := api.Send(http.MethodGet, path+"?after=garbage", "", nil, auth)
+		if r.Status != http.StatusBadRequest || !strings.Contains(r.Body, `"code":"bad_request"`) {
+			t.Errorf("%s?after=garbage: %d %.200s", path, r.Status, r.Body)
+		}
+		if r := api.Send(http.MethodGet, path, "", nil, auth); r.Status != http.StatusOK {
+			t.Errorf("%s: %d %.200s", path, r.Status, r.Body)
+		}
+	}
+	// The pages that take the same cursor say 400 too, not 500.
+	for _, p := range []struct {
+		c    *apptest.Client
+		path string
+	}{{c, "/orders"}, {c, "/claims"}, {c, "/subscriptions"}, {staff, "/console/orders"}, {staff, "/console/claims"}} {
+		if r := p.c.Get(p.path + "?after=garbage"); r.Status != http.StatusBadRequest {
+			t.Errorf("page %s?after=garbage: %d", p.path, r.Status)
+		}
+	}
+}

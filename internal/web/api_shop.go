@@ -212,7 +212,7 @@ func (s *Server) apiOrders(w http.ResponseWriter, r *http.Request) {
 	}
 	page, next, err := s.Orders.List(r.Context(), f)
 	if err != nil {
-		s.serverError(w, r, err)
+		s.listFailed(w, r, err)
 		return
 	}
 	items := make([]orderJSONBody, len(page))

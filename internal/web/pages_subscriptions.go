@@ -116,7 +116,7 @@ func (s *Server) mySubscriptions(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	page, next, err := s.Subscriptions.List(ctx, subscriptions.ListFilter{CustomerID: state(r).user.ID, After: r.URL.Query().Get("after")})
 	if err != nil {
-		s.serverError(w, r, err)
+		s.listFailed(w, r, err)
 		return
 	}
 	d := subscriptionsData{Subscriptions: page, Next: next, Names: map[string]string{}}
@@ -380,7 +380,7 @@ func (s *Server) apiSubscriptionError(w http.ResponseWriter, r *http.Request, er
 func (s *Server) apiSubscriptions(w http.ResponseWriter, r *http.Request) {
 	page, next, err := s.Subscriptions.List(r.Context(), subscriptions.ListFilter{CustomerID: state(r).user.ID, After: r.URL.Query().Get("after")})
 	if err != nil {
-		s.serverError(w, r, err)
+		s.listFailed(w, r, err)
 		return
 	}
 	items := make([]subscriptionJSON, len(page))
