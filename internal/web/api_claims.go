@@ -4,7 +4,9 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"mime/multipart"
 	"net/http"
+	"slices"
 	"time"
 
 	"comptoir/internal/claims"
@@ -179,6 +181,13 @@ func (s *Server) apiAddEvidence(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer r.MultipartForm.RemoveAll()
+	// Parts other than text and files were dropped without a word, so a
+	// file sent as "file" vanished while the request "succeeded".
+	for _, part := range unknownParts(r.MultipartForm, "text", "files") {
+		writeError(w, http.StatusBadRequest, "bad_request", s.Messages.T(state(r).lang, "error.bad_request")+
+			" (unknown field \""+part+"\": evidence takes text and files)")
+		return
+	}
 	in, done := evidenceInputs(r.MultipartForm)
 	defer done()
 	c, _, err := s.Claims.AddEvidence(r.Context(), state(r).user.ID, r.PathValue("id"), in)
@@ -233,4 +242,22 @@ func (s *Server) apiDecideClaim(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, toClaimJSON(c))
+}
+
+// unknownParts lists, sorted, the parts of a multipart form not named in
+// known.
+func unknownParts(form *multipart.Form, known ...string) []string {
+	var out []string
+	for name := range form.Value {
+		if !slices.Contains(known, name) {
+			out = append(out, name)
+		}
+	}
+	for name := range form.File {
+		if !slices.Contains(known, name) {
+			out = append(out, name)
+		}
+	}
+	slices.Sort(out)
+	return out
 }

@@ -4,9 +4,11 @@ package web_test
 // on the contract as written would notice.
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
+	"mime/multipart"
 	"net/http"
 	"net/url"
 	"strings"
@@ -583,5 +585,36 @@ func TestListsRefuseACursorTheyNeverGave(t *testing.T) {
 		if r := p.c.Get(p.path + "?after=garbage"); r.Status != http.StatusBadRequest {
 			t.Errorf("page %s?after=garbage: %d", p.path, r.Status)
 		}
+	}
+}
+
+// API.md: evidence is "multipart files and text". A part under another name
+// (a file sent as "file") was dropped without a word and the request
+// answered 200 as if it had been kept.
+func TestEvidenceRefusesPartsItDoesNotRead(t *testing.T) {
+	h := apptest.Start(t)
+	u, _ := h.User(t, account.RoleCustomer, "ana@example.fr")
+	o := buyAndDeliver(t, h, u, 40)
+	auth := h.Bearer(t, u.ID)
+	c := h.NewClient(t)
+	r := postJSON(c, "/api/v1/claims", `{"kind":"not_as_described","order_id":"`+o.ID+`","message":"Not as described"}`, auth)
+	claim := decodeAs[struct{ ID string }](t, r)
+	var buf bytes.Buffer
+	mw := multipart.NewWriter(&buf)
+	mw.WriteField("text", "See the screenshot")
+	fw, _ := mw.CreateFormFile("file", "shot.txt")
+	fw.Write([]byte("what the page said"))
+	mw.Close()
+	r = c.Send(http.MethodPost, "/api/v1/claims/"+claim.ID+"/evidence", mw.FormDataContentType(), &buf, auth)
+	if r.Status != http.StatusBadRequest || !strings.Contains(r.Body, `unknown field \"file\"`) {
+		t.Fatalf("a file under \"file\": %d %s", r.Status, r.Body)
+	}
+	// Nothing was kept: the claim still waits for its evidence.
+	if got, _ := h.App.Claims.Get(context.Background(), claim.ID); got.Decision.Outcome != "awaiting_evidence" {
+		t.Errorf("claim after a refused upload: %s", got.Decision.Outcome)
+	}
+	ct, body := multipartBody(t, "See the screenshot", map[string][]byte{"shot.txt": []byte("what the page said")})
+	if r := c.Send(http.MethodPost, "/api/v1/claims/"+claim.ID+"/evidence", ct, body, auth); r.Status != http.StatusOK || !strings.Contains(r.Body, `"outcome":"review"`) {
+		t.Errorf("text and files: %d %s", r.Status, r.Body)
 	}
 }
