@@ -149,6 +149,11 @@ func (e *cmdEnv) userAdd(args []string) error {
 	default:
 		return config.Usagef("--role %q: want customer, agent or admin", *role)
 	}
+	// Checked before opening the store, so that the reason is the one line
+	// on stderr (API.md), not the last after the store's start-up log.
+	if *language != "fr" && *language != "en" {
+		return config.Usagef("--language %q: want fr or en", *language)
+	}
 	password, generated := "", false
 	if *passwordFile != "" {
 		b, err := os.ReadFile(*passwordFile)
