@@ -618,3 +618,21 @@ func TestEvidenceRefusesPartsItDoesNotRead(t *testing.T) {
 		t.Errorf("text and files: %d %s", r.Status, r.Body)
 	}
 }
+
+// A delivery without line_id is 422 naming it, like one without delivered;
+// it answered 404 "this order does not exist" about an order that does.
+func TestDeliveryNeedsItsLine(t *testing.T) {
+	h := apptest.Start(t)
+	u, _ := h.User(t, account.RoleCustomer, "ana@example.fr")
+	agentUser, _ := h.User(t, account.RoleAgent, "agent@shop.test")
+	o := buyAndDeliver(t, h, u, 0)
+	c := h.NewClient(t)
+	auth := h.Bearer(t, agentUser.ID)
+	r := postJSON(c, "/api/v1/orders/"+o.ID+"/delivery", `{"delivered":10}`, auth)
+	if r.Status != http.StatusUnprocessableEntity || !strings.Contains(r.Body, `"line_id":"required"`) {
+		t.Errorf("no line_id: %d %s", r.Status, r.Body)
+	}
+	if r := postJSON(c, "/api/v1/orders/"+o.ID+"/delivery", `{"line_id":"`+o.Lines[0].ID+`","delivered":10}`, auth); r.Status != http.StatusOK {
+		t.Errorf("delivery: %d %s", r.Status, r.Body)
+	}
+}

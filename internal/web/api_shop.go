@@ -278,8 +278,16 @@ func (s *Server) apiDelivery(w http.ResponseWriter, r *http.Request) {
 	if !s.decodeJSONBytes(w, r, body, &in) {
 		return
 	}
+	// Both are required: without line_id the order "did not exist" (404).
+	missing := map[string]string{}
+	if in.LineID == "" {
+		missing["line_id"] = "required"
+	}
 	if in.Delivered == nil {
-		writeFieldErrors(w, http.StatusUnprocessableEntity, "invalid", s.Messages.T(state(r).lang, "order.error.invalid"), map[string]string{"delivered": "required"})
+		missing["delivered"] = "required"
+	}
+	if len(missing) > 0 {
+		writeFieldErrors(w, http.StatusUnprocessableEntity, "invalid", s.Messages.T(state(r).lang, "order.error.invalid"), missing)
 		return
 	}
 	o, err := s.Orders.RecordDelivery(r.Context(), orders.DeliveryInput{
