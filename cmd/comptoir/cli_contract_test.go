@@ -28,6 +28,13 @@ func TestBadFlagIsOneLine(t *testing.T) {
 			t.Errorf("%v: stderr %q; want one line, the reason", args, errOut)
 		}
 	}
+	// No command at all is bad usage too: one line, pointing to help.
+	if code, out, errOut := runCmd(t, nil); code != 2 || out != "" || errOut != "comptoir: no command given (try comptoir help)\n" {
+		t.Errorf("no command: exit %d, stdout %q, stderr %q", code, out, errOut)
+	}
+	if code, out, _ := runCmd(t, nil, "help"); code != 0 || !strings.Contains(out, "token create --email E") {
+		t.Errorf("help: exit %d, stdout %q", code, out)
+	}
 	// -h still shows the flags, and is not an error.
 	code, _, errOut := runCmd(t, nil, "migrate", "-h")
 	if code != 0 || !strings.Contains(errOut, "-database-url") {
