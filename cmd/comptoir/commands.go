@@ -41,11 +41,8 @@ func (e *cmdEnv) flags(name string) (*flag.FlagSet, *config.Config) {
 
 // parse parses args, then the environment, then checks the configuration.
 func (e *cmdEnv) parse(fs *flag.FlagSet, cfg *config.Config, args []string) error {
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return errHelpShown
-		}
-		return config.Usagef("%v", err)
+	if err := e.parseFlags(fs, args); err != nil {
+		return err
 	}
 	if fs.NArg() > 0 {
 		return config.Usagef("unexpected argument %q", fs.Arg(0))
@@ -54,6 +51,23 @@ func (e *cmdEnv) parse(fs *flag.FlagSet, cfg *config.Config, args []string) erro
 		return err
 	}
 	return cfg.Resolve()
+}
+
+// parseFlags parses a command's flags. A bad flag is bad usage with a
+// one-line reason (API.md), which run prints: the flag package's own report
+// would add every flag's help before it. -h prints them, on purpose.
+func (e *cmdEnv) parseFlags(fs *flag.FlagSet, args []string) error {
+	fs.SetOutput(io.Discard)
+	err := fs.Parse(args)
+	fs.SetOutput(e.stderr)
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+		fs.Usage()
+		return errHelpShown
+	case err != nil:
+		return config.Usagef("%v (see %s -h)", err, fs.Name())
+	}
+	return nil
 }
 
 func (e *cmdEnv) logger(cfg *config.Config) *slog.Logger {
@@ -134,6 +148,11 @@ func (e *cmdEnv) userAdd(args []string) error {
 	case account.RoleCustomer, account.RoleAgent, account.RoleAdmin:
 	default:
 		return config.Usagef("--role %q: want customer, agent or admin", *role)
+	}
+	// Checked before opening the store, so that the reason is the one line
+	// on stderr (API.md), not the last after the store's start-up log.
+	if *language != "fr" && *language != "en" {
+		return config.Usagef("--language %q: want fr or en", *language)
 	}
 	password, generated := "", false
 	if *passwordFile != "" {

@@ -46,7 +46,8 @@ func main() {
 // tests can call it.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) int {
 	if len(args) == 0 {
-		fmt.Fprint(stderr, usageHeader)
+		// Bad usage, so one line (API.md); "comptoir help" shows the rest.
+		fmt.Fprintln(stderr, "comptoir: no command given (try comptoir help)")
 		return exitUsage
 	}
 	env := &cmdEnv{ctx: ctx, stdout: stdout, stderr: stderr, getenv: getenv}

@@ -2,7 +2,6 @@ package main
 
 import (
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -35,11 +34,8 @@ func (e *cmdEnv) policy(args []string) error {
 
 // parseArgs is e.parse for commands that take positional arguments.
 func (e *cmdEnv) parseArgs(fs *flag.FlagSet, cfg *config.Config, args []string) ([]string, error) {
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil, errHelpShown
-		}
-		return nil, config.Usagef("%v", err)
+	if err := e.parseFlags(fs, args); err != nil {
+		return nil, err
 	}
 	if err := config.ApplyEnv(fs, e.getenv); err != nil {
 		return nil, err

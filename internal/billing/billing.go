@@ -291,6 +291,34 @@ func (l *Ledger) AdminDebit(ctx context.Context, actor audit.Actor, customerID s
 	return row, err
 }
 
+// AdminAdjust is AdminCredit for a positive amount and AdminDebit for a
+// negative one (by its absolute value), with after run in the same
+// transaction once the entry is written: the API stores its Idempotency-Key
+// answer there, so a retried credit is answered, never paid twice. An error
+// from after rolls the entry back.
+func (l *Ledger) AdminAdjust(ctx context.Context, actor audit.Actor, customerID string, amount money.Amount, reason string,
+	after func(ctx context.Context, tx *sql.Tx, row EntryRow) error) (EntryRow, error) {
+	e := Entry{CustomerID: customerID, Amount: amount, Kind: KindAdminCredit, Reason: strings.TrimSpace(reason), Actor: actor}
+	move := l.CreditTx
+	if amount.Minor < 0 {
+		e.Amount.Minor, e.Kind, move = -amount.Minor, KindAdminDebit, l.DebitTx
+	}
+	var row EntryRow
+	err := l.db.Tx(ctx, func(tx *sql.Tx) (err error) {
+		if row, err = move(ctx, tx, e); err != nil {
+			return err
+		}
+		if after != nil {
+			return after(ctx, tx, row)
+		}
+		return nil
+	})
+	if err != nil {
+		return EntryRow{}, err
+	}
+	return row, nil
+}
+
 // check validates an entry for a movement whose allowed kinds are kinds.
 func check(e Entry, kinds map[string]bool) error {
 	fields := map[string]string{}

@@ -330,6 +330,10 @@ type AgentDecision struct {
 	// CustomerAcceptedCredit records that the customer accepted store
 	// credit instead of the original means of payment, now (credit only).
 	CustomerAcceptedCredit bool
+	// Then, when set, runs last in the decision's transaction: the API
+	// stores its Idempotency-Key answer there, since deciding again is
+	// allowed and would refund again. Its error rolls the decision back.
+	Then func(ctx context.Context, tx *sql.Tx, c Claim) error
 }
 
 const maxNote = 5000
@@ -451,7 +455,13 @@ func (s *Service) Decide(ctx context.Context, in AgentDecision) (Claim, error) {
 			Before: decisionState(before), After: decisionState(c)}); err != nil {
 			return err
 		}
-		return s.notifyTx(ctx, tx, "claim_decided", subj, c)
+		if err := s.notifyTx(ctx, tx, "claim_decided", subj, c); err != nil {
+			return err
+		}
+		if in.Then != nil {
+			return in.Then(ctx, tx, c)
+		}
+		return nil
 	})
 	if err != nil {
 		return Claim{}, err

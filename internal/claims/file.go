@@ -49,6 +49,11 @@ type FileInput struct {
 	SourceMessageID string
 	// Actor is who files: the customer themself, or an agent or admin.
 	Actor audit.Actor
+	// Then, when set, runs last in the filing's transaction with the
+	// claim as decided: the API stores its Idempotency-Key answer there,
+	// so that a retried filing is answered, never filed (and refunded)
+	// again. Its error rolls the filing back.
+	Then func(ctx context.Context, tx *sql.Tx, c Claim) error
 }
 
 // File records a claim and decides it under the policy version the
@@ -116,7 +121,13 @@ func (s *Service) File(ctx context.Context, in FileInput) (Claim, error) {
 				// art. 11a of Directive 2011/83/EU asks for, sent at once.
 				template = "claim_withdrawal"
 			}
-			return s.notifyTx(ctx, tx, template, subj, cl)
+			if err := s.notifyTx(ctx, tx, template, subj, cl); err != nil {
+				return err
+			}
+			if in.Then != nil {
+				return in.Then(ctx, tx, cl)
+			}
+			return nil
 		})
 		out = cl
 		return err

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"comptoir/internal/db"
+	"comptoir/internal/id"
 	"comptoir/internal/money"
 	"comptoir/internal/policy"
 )
@@ -118,6 +119,11 @@ func (s *Service) List(ctx context.Context, f ListFilter) ([]Claim, string, erro
 		add("kind =", string(f.Kind))
 	}
 	if f.After != "" {
+		// A cursor is an id this list gave; anything else is refused
+		// rather than read as "nothing after it".
+		if !id.Valid("clm", f.After) {
+			return nil, "", &ValidationError{Fields: map[string]string{"after": "invalid"}}
+		}
 		add("id <", f.After)
 	}
 	args = append(args, limit+1)

@@ -64,7 +64,17 @@ type Target struct {
 func ParseURL(raw string) (Target, error) {
 	switch {
 	case strings.HasPrefix(raw, "postgres://"), strings.HasPrefix(raw, "postgresql://"):
+		// Checked here, as configuration (exit 2), rather than at the first
+		// connection; the messages never repeat the URL, which may hold a
+		// password: url.Parse's would, pgconn's says xxxxx instead.
 		if _, err := url.Parse(raw); err != nil {
+			var uerr *url.Error
+			if errors.As(err, &uerr) {
+				err = uerr.Err
+			}
+			return Target{}, fmt.Errorf("%w: postgres URL: %v", ErrBadURL, err)
+		}
+		if _, err := pgconn.ParseConfig(raw); err != nil {
 			return Target{}, fmt.Errorf("%w: %v", ErrBadURL, err)
 		}
 		return Target{Engine: Postgres, DSN: raw}, nil

@@ -27,11 +27,19 @@ func TestParseURL(t *testing.T) {
 		{in: "sqlite:", wantErr: "needs a file path"},
 		{in: "sqlite:x.db?mode=ro", wantErr: "takes no options"},
 		{in: "", wantErr: "unknown database scheme"},
+		// A postgres URL the driver cannot use is refused here, naming
+		// the problem but never the password.
+		{in: "postgres://u:s3cret@localhost:notaport/x", wantErr: `invalid port ":notaport"`},
+		{in: "postgres://u:s3cret@localhost/x?sslmode=bogus", wantErr: "sslmode is invalid"},
+		{in: "postgres://u:s3cret@localhost/x?connect_timeout=soon", wantErr: "connect_timeout"},
 	} {
 		got, err := db.ParseURL(tc.in)
 		if tc.wantErr != "" {
 			if err == nil || !errors.Is(err, db.ErrBadURL) || !strings.Contains(err.Error(), tc.wantErr) {
 				t.Errorf("ParseURL(%q) error = %v, want ErrBadURL containing %q", tc.in, err, tc.wantErr)
+			}
+			if err != nil && strings.Contains(err.Error(), "s3cret") {
+				t.Errorf("ParseURL(%q) error shows the password: %v", tc.in, err)
 			}
 			continue
 		}

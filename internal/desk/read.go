@@ -105,35 +105,6 @@ func (s *Service) Thread(ctx context.Context, ticketID string, includeNotes bool
 	return out, wrapDB("read attachments", arows.Err())
 }
 
-// CustomerMessage returns a message a customer wrote on one of their
-// tickets, with its ticket: what an agent may file a claim from, its time
-// being the claim's filed_at. A note, a reply of the store, a flagged
-// message (from someone else than the ticket's customer) or a ticket with
-// no customer account is ErrNotFound, like an unknown id.
-func (s *Service) CustomerMessage(ctx context.Context, messageID string) (Message, Ticket, error) {
-	var m Message
-	err := s.db.Read.QueryRowContext(ctx, `SELECT id, ticket_id, direction, flagged, body_text, created_at FROM ticket_messages WHERE id = $1`,
-		messageID).Scan(&m.ID, &m.TicketID, &m.Direction, &m.Flagged, &m.Text, &m.CreatedAt)
-	if errors.Is(err, sql.ErrNoRows) {
-		return Message{}, Ticket{}, ErrNotFound
-	}
-	if err != nil {
-		return Message{}, Ticket{}, wrapDB("read message", err)
-	}
-	if m.Direction != DirectionIn || m.Flagged {
-		return Message{}, Ticket{}, ErrNotFound
-	}
-	t, err := getTicket(ctx, s.db.Read, m.TicketID)
-	if err != nil {
-		return Message{}, Ticket{}, err
-	}
-	if t.CustomerID == "" {
-		return Message{}, Ticket{}, ErrNotFound
-	}
-	m.CreatedAt = m.CreatedAt.UTC()
-	return m, t, nil
-}
-
 // OrderMessage is a message of a ticket about an order, named by its
 // ticket's reference.
 type OrderMessage struct {
@@ -178,6 +149,35 @@ func (s *Service) RawMessage(ctx context.Context, messageID string) ([]byte, err
 		return nil, ErrNotFound
 	}
 	return raw, wrapDB("read raw message", err)
+}
+
+// CustomerMessage returns a message a customer wrote and its ticket, for
+// an agent who files a claim from it (the message's time is the claim's
+// filing time). Anything else is ErrNotFound: an unknown id, the store's
+// own answers and notes, a stranger's flagged message, a ticket not linked
+// to an account.
+func (s *Service) CustomerMessage(ctx context.Context, messageID string) (Ticket, Message, error) {
+	var m Message
+	err := s.db.Read.QueryRowContext(ctx, `SELECT id, ticket_id, direction, flagged, body_text, created_at
+		FROM ticket_messages WHERE id = $1`, messageID).Scan(&m.ID, &m.TicketID, &m.Direction, &m.Flagged, &m.Text, &m.CreatedAt)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Ticket{}, Message{}, ErrNotFound
+	}
+	if err != nil {
+		return Ticket{}, Message{}, wrapDB("read message", err)
+	}
+	if m.Direction != DirectionIn || m.Flagged {
+		return Ticket{}, Message{}, ErrNotFound
+	}
+	m.CreatedAt = m.CreatedAt.UTC()
+	t, err := getTicket(ctx, s.db.Read, m.TicketID)
+	if err != nil {
+		return Ticket{}, Message{}, err
+	}
+	if t.CustomerID == "" {
+		return Ticket{}, Message{}, ErrNotFound
+	}
+	return t, m, nil
 }
 
 // QueueFilter selects tickets for the agents' queue. Empty fields match

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -107,6 +108,53 @@ func (s *Service) ListForCustomer(ctx context.Context, customerID string, limit 
 		return s.list(ctx, `1 = 1`, nil, fmt.Sprintf(" ORDER BY i.issued_at DESC, i.id DESC LIMIT %d", limit))
 	}
 	return s.list(ctx, `i.customer_id = $1`, []any{customerID}, fmt.Sprintf(" ORDER BY i.issued_at DESC, i.id DESC LIMIT %d", limit))
+}
+
+// Page is one page of ListForCustomer's documents, newest first: those
+// after the document named by after (the previous page's next; an unknown
+// one, or another customer's, is ErrNotFound). next names the page's last
+// document, and is empty on the last page.
+func (s *Service) Page(ctx context.Context, customerID, after string, limit int) (page []Invoice, next string, err error) {
+	if limit <= 0 || limit > 500 {
+		limit = 100
+	}
+	var where []string
+	var args []any
+	arg := func(v any) string {
+		args = append(args, v)
+		return "$" + strconv.Itoa(len(args))
+	}
+	if customerID != "" {
+		where = append(where, "i.customer_id = "+arg(customerID))
+	}
+	if after != "" {
+		q, qargs := `SELECT issued_at FROM invoices WHERE id = $1`, []any{after}
+		if customerID != "" {
+			q, qargs = q+` AND customer_id = $2`, append(qargs, customerID)
+		}
+		var at time.Time
+		err := s.db.Read.QueryRowContext(ctx, q, qargs...).Scan(&at)
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil, "", ErrNotFound
+		}
+		if err != nil {
+			return nil, "", fmt.Errorf("invoices: read cursor: %w", err)
+		}
+		// The list's order, issued_at then id, both descending.
+		where = append(where, "(i.issued_at < "+arg(at.UTC())+" OR (i.issued_at = "+arg(at.UTC())+" AND i.id < "+arg(after)+"))")
+	}
+	if len(where) == 0 {
+		where = append(where, "1 = 1")
+	}
+	page, err = s.list(ctx, strings.Join(where, " AND "), args, fmt.Sprintf(" ORDER BY i.issued_at DESC, i.id DESC LIMIT %d", limit+1))
+	if err != nil {
+		return nil, "", err
+	}
+	if len(page) > limit {
+		page = page[:limit]
+		next = page[limit-1].ID
+	}
+	return page, next, nil
 }
 
 // Period returns the documents issued in [from, to), by series and number:

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"comptoir/internal/db"
+	"comptoir/internal/id"
 	"comptoir/internal/money"
 )
 
@@ -150,6 +151,11 @@ func (s *Service) List(ctx context.Context, f ListFilter) ([]Order, string, erro
 		add("status =", f.Status)
 	}
 	if f.After != "" {
+		// A cursor is an id this list gave; anything else is refused
+		// rather than read as "nothing after it".
+		if !id.Valid("ord", f.After) {
+			return nil, "", &ValidationError{Fields: map[string]string{"after": "invalid"}}
+		}
 		add("id <", f.After)
 	}
 	args = append(args, limit+1)

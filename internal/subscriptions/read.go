@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"comptoir/internal/db"
+	"comptoir/internal/id"
 )
 
 const subscriptionColumns = `id, customer_id, product_id, product_revision, plan_interval, status, payment_method, currency, amount,
@@ -57,6 +58,12 @@ func (s *Service) Get(ctx context.Context, subID string) (Subscription, error) {
 	return getSubscription(ctx, s.db.Read, subID)
 }
 
+// GetTx returns a subscription as the transaction tx sees it (the API
+// builds an answer from it inside the transaction that changed it).
+func (s *Service) GetTx(ctx context.Context, tx *sql.Tx, subID string) (Subscription, error) {
+	return getSubscription(ctx, tx, subID)
+}
+
 // GetForCustomer returns the subscription only when it belongs to
 // customerID: for anyone else it does not exist (ErrNotFound), which
 // reveals nothing.
@@ -96,6 +103,11 @@ func (s *Service) List(ctx context.Context, f ListFilter) ([]Subscription, strin
 		add("customer_id =", f.CustomerID)
 	}
 	if f.After != "" {
+		// A cursor is an id this list gave; anything else is refused
+		// rather than read as "nothing after it".
+		if !id.Valid("sub", f.After) {
+			return nil, "", &ValidationError{Fields: map[string]string{"after": "invalid"}}
+		}
 		add("id <", f.After)
 	}
 	args = append(args, limit+1)

@@ -4,11 +4,17 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
+	"reflect"
+	"strings"
 	"time"
 
 	"comptoir/internal/account"
+	"comptoir/internal/claims"
+	"comptoir/internal/orders"
+	"comptoir/internal/subscriptions"
 )
 
 // apiError is the one error shape of the JSON API.
@@ -59,7 +65,31 @@ func apiCode(status int) string {
 }
 
 func (s *Server) apiNotFound(w http.ResponseWriter, r *http.Request) {
+	if allow := s.otherMethods(r); allow != "" {
+		w.Header().Set("Allow", allow)
+		writeError(w, http.StatusMethodNotAllowed, "method_not_allowed", s.Messages.T(state(r).lang, "error.method_not_allowed"))
+		return
+	}
 	writeError(w, http.StatusNotFound, "not_found", s.Messages.T(state(r).lang, "error.not_found.body"))
+}
+
+// otherMethods lists the methods the API answers at r's path when it has
+// no route for r's own method (PUT on /api/v1/products): that is 405 with
+// Allow, not 404, which would say the resource does not exist. Empty when
+// r's method has a route, whose handler chose 404 itself.
+func (s *Server) otherMethods(r *http.Request) string {
+	if _, pattern := s.mux.Handler(r); pattern != "/api/" {
+		return ""
+	}
+	var allow []string
+	for _, m := range []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete, http.MethodOptions} {
+		other := r.Clone(r.Context())
+		other.Method = m
+		if _, pattern := s.mux.Handler(other); pattern != "/api/" && pattern != "/" && pattern != "" {
+			allow = append(allow, m)
+		}
+	}
+	return strings.Join(allow, ", ")
 }
 
 // decodeJSON reads a request body into v, refusing unknown fields and
@@ -78,6 +108,40 @@ func (s *Server) decodeJSON(w http.ResponseWriter, r *http.Request, v any) bool 
 	return s.decodeJSONBytes(w, r, body, v)
 }
 
+// listFailed answers a list's error: a cursor (?after=) the list never
+// gave is 400, on pages and in the API alike; anything else a server error.
+func (s *Server) listFailed(w http.ResponseWriter, r *http.Request, err error) {
+	var oerr *orders.ValidationError
+	var cerr *claims.ValidationError
+	var serr *subscriptions.ValidationError
+	if errors.As(err, &oerr) || errors.As(err, &cerr) || errors.As(err, &serr) {
+		if strings.HasPrefix(r.URL.Path, "/api/") {
+			writeError(w, http.StatusBadRequest, "bad_request", s.Messages.T(state(r).lang, "error.bad_request"))
+		} else {
+			s.renderError(w, r, http.StatusBadRequest, "error.bad_request")
+		}
+		return
+	}
+	s.serverError(w, r, err)
+}
+
+// readBody reads a request body whose raw bytes are needed (an
+// Idempotency-Key's request hash). It answers the client itself and
+// returns false on failure: 413 past the body limit.
+func (s *Server) readBody(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			writeError(w, http.StatusRequestEntityTooLarge, "too_large", s.Messages.T(state(r).lang, "error.too_large"))
+		} else {
+			writeError(w, http.StatusBadRequest, "bad_request", s.Messages.T(state(r).lang, "error.bad_request"))
+		}
+		return nil, false
+	}
+	return body, true
+}
+
 // decodeJSONBytes is decodeJSON on a body already read (when the raw bytes
 // are needed too, as for an idempotency key's request hash).
 func (s *Server) decodeJSONBytes(w http.ResponseWriter, r *http.Request, body []byte, v any) bool {
@@ -88,10 +152,77 @@ func (s *Server) decodeJSONBytes(w http.ResponseWriter, r *http.Request, body []
 		err = errors.New("trailing data after the JSON object")
 	}
 	if err != nil {
-		writeError(w, http.StatusBadRequest, "bad_request", s.Messages.T(state(r).lang, "error.bad_request")+" ("+err.Error()+")")
+		writeError(w, http.StatusBadRequest, "bad_request", s.Messages.T(state(r).lang, "error.bad_request")+" ("+jsonProblem(err)+")")
 		return false
 	}
 	return true
+}
+
+// jsonProblem says what is wrong with a request body in the client's terms:
+// the field's JSON path and the JSON type it wants, never the server's Go
+// types (which the decoder's own messages print).
+func jsonProblem(err error) string {
+	var typeErr *json.UnmarshalTypeError
+	var syntaxErr *json.SyntaxError
+	switch {
+	case errors.Is(err, io.EOF):
+		return "the body is empty: want a JSON object"
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return "the JSON ends too early"
+	case errors.As(err, &syntaxErr):
+		return fmt.Sprintf("not JSON at byte %d: %s", syntaxErr.Offset, strings.TrimPrefix(syntaxErr.Error(), "json: "))
+	case errors.As(err, &typeErr):
+		want := jsonKind(typeErr.Type)
+		if typeErr.Field == "" {
+			return "want " + want + ", not " + jsonGot(typeErr.Value)
+		}
+		return typeErr.Field + ": want " + want + ", not " + jsonGot(typeErr.Value)
+	}
+	// Unknown fields ("json: unknown field …"), trailing data, and the
+	// field types' own errors (money: "amount" must be…) read well as
+	// they are.
+	return strings.TrimPrefix(strings.TrimPrefix(err.Error(), "json: "), "money: ")
+}
+
+// jsonKind names the JSON value a Go type is decoded from.
+func jsonKind(t reflect.Type) string {
+	if t == nil {
+		return "another value"
+	}
+	if t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch t.Kind() {
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return "a whole number (in range)"
+	case reflect.Float32, reflect.Float64:
+		return "a number"
+	case reflect.String:
+		return "a string"
+	case reflect.Bool:
+		return "true or false"
+	case reflect.Slice, reflect.Array:
+		return "an array"
+	case reflect.Struct, reflect.Map:
+		if t == reflect.TypeFor[time.Time]() {
+			return "an RFC 3339 time as a string"
+		}
+		return "an object"
+	}
+	return "another value"
+}
+
+// jsonGot words the decoder's description of the value it found ("number
+// 2.5", "string", "array").
+func jsonGot(v string) string {
+	switch {
+	case v == "array" || v == "object":
+		return "an " + v
+	case v == "":
+		return "that value"
+	}
+	return "a " + v
 }
 
 // customerJSON is a user as the API shows it.

@@ -1,8 +1,12 @@
 package web
 
 import (
+	"context"
+	"database/sql"
 	"errors"
+	"mime/multipart"
 	"net/http"
+	"slices"
 	"time"
 
 	"comptoir/internal/claims"
@@ -34,6 +38,13 @@ func (s *Server) apiClaimError(w http.ResponseWriter, r *http.Request, err error
 		s.serverError(w, r, err)
 		return
 	}
+	// Which fields are wrong, as orders and sign-up say it: "invalid"
+	// alone left a script guessing.
+	var verr *claims.ValidationError
+	if errors.As(err, &verr) {
+		writeFieldErrors(w, status, code, s.Messages.T(state(r).lang, "claim.error."+code), verr.Fields)
+		return
+	}
 	writeError(w, status, code, s.Messages.T(state(r).lang, "claim.error."+code))
 }
 
@@ -54,10 +65,24 @@ type fileClaimJSON struct {
 
 // apiFileClaim is POST /api/v1/claims: the decision is the one policy eval
 // gives on the same facts.
+//
+// Filing may refund at once, so it honours Idempotency-Key: a retry gets the
+// first answer instead of a second claim.
 func (s *Server) apiFileClaim(w http.ResponseWriter, r *http.Request) {
 	st := state(r)
+	body, ok := s.readBody(w, r)
+	if !ok {
+		return
+	}
 	var in fileClaimJSON
-	if !s.decodeJSON(w, r, &in) {
+	if !s.decodeJSONBytes(w, r, body, &in) {
+		return
+	}
+	keyed := s.keyedRequest(r, st.user.ID, body)
+	if out, err := keyed.lookup(r.Context()); s.writeKeyed(w, r, out, err) {
+		return
+	} else if err != nil {
+		s.serverError(w, r, err)
 		return
 	}
 	fi := claims.FileInput{
@@ -66,16 +91,54 @@ func (s *Server) apiFileClaim(w http.ResponseWriter, r *http.Request) {
 	}
 	if st.user.IsStaff() {
 		fi.CustomerID, fi.FiledAt, fi.SourceMessageID = in.CustomerID, in.FiledAt, in.SourceMessageID
-		if in.SourceMessageID != "" && !s.claimFromMessage(w, r, &fi) {
+		if in.SourceMessageID != "" && !s.fromSourceMessage(w, r, &fi) {
 			return
 		}
 	}
+	fi.Then = func(ctx context.Context, tx *sql.Tx, c claims.Claim) error {
+		return keyed.saveTx(ctx, tx, http.StatusCreated, toClaimJSON(c))
+	}
 	c, err := s.Claims.File(r.Context(), fi)
+	out, err := keyed.recover(r.Context(), err)
+	if s.writeKeyed(w, r, out, err) {
+		return
+	}
 	if err != nil {
 		s.apiClaimError(w, r, err)
 		return
 	}
 	writeJSON(w, http.StatusCreated, toClaimJSON(c))
+}
+
+// fromSourceMessage completes an agent's filing from the customer's message
+// it comes from, as the console does: the message sets filed_at (API.md),
+// so the agent's delay never costs the customer their window, and names
+// the customer; its text is the claim's message unless the agent wrote
+// one. A filed_at or customer_id that says otherwise is refused. It answers
+// the client itself and returns false on failure.
+func (s *Server) fromSourceMessage(w http.ResponseWriter, r *http.Request, fi *claims.FileInput) bool {
+	t, m, err := s.Desk.CustomerMessage(r.Context(), fi.SourceMessageID)
+	fields := map[string]string{}
+	switch {
+	case errors.Is(err, desk.ErrNotFound):
+		fields["source_message_id"] = "unknown"
+	case err != nil:
+		s.serverError(w, r, err)
+		return false
+	case fi.CustomerID != "" && fi.CustomerID != t.CustomerID:
+		fields["customer_id"] = "not_the_author"
+	case !fi.FiledAt.IsZero() && !fi.FiledAt.Equal(m.CreatedAt):
+		fields["filed_at"] = "set_by_source_message"
+	}
+	if len(fields) > 0 {
+		writeFieldErrors(w, http.StatusUnprocessableEntity, "invalid", s.Messages.T(state(r).lang, "claim.error.invalid"), fields)
+		return false
+	}
+	fi.CustomerID, fi.FiledAt = t.CustomerID, m.CreatedAt
+	if fi.Message == "" {
+		fi.Message = m.Text
+	}
+	return true
 }
 
 func (s *Server) apiClaims(w http.ResponseWriter, r *http.Request) {
@@ -86,7 +149,7 @@ func (s *Server) apiClaims(w http.ResponseWriter, r *http.Request) {
 	}
 	page, next, err := s.Claims.List(r.Context(), f)
 	if err != nil {
-		s.apiClaimError(w, r, err)
+		s.listFailed(w, r, err)
 		return
 	}
 	items := make([]claimJSON, len(page))
@@ -118,6 +181,13 @@ func (s *Server) apiAddEvidence(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer r.MultipartForm.RemoveAll()
+	// Parts other than text and files were dropped without a word, so a
+	// file sent as "file" vanished while the request "succeeded".
+	for _, part := range unknownParts(r.MultipartForm, "text", "files") {
+		writeError(w, http.StatusBadRequest, "bad_request", s.Messages.T(state(r).lang, "error.bad_request")+
+			" (unknown field \""+part+"\": evidence takes text and files)")
+		return
+	}
 	in, done := evidenceInputs(r.MultipartForm)
 	defer done()
 	c, _, err := s.Claims.AddEvidence(r.Context(), state(r).user.ID, r.PathValue("id"), in)
@@ -136,15 +206,37 @@ type decisionJSON struct {
 	CustomerAcceptedCredit bool           `json:"customer_accepted_credit"`
 }
 
+// apiDecideClaim is an agent's decision. A claim may be decided again (a
+// further partial refund), so a retry of the same decision would refund
+// again: the Idempotency-Key makes it get the first answer instead.
 func (s *Server) apiDecideClaim(w http.ResponseWriter, r *http.Request) {
+	body, ok := s.readBody(w, r)
+	if !ok {
+		return
+	}
 	var in decisionJSON
-	if !s.decodeJSON(w, r, &in) {
+	if !s.decodeJSONBytes(w, r, body, &in) {
+		return
+	}
+	actor := state(r).user.Actor()
+	keyed := s.keyedRequest(r, actor.ID, body)
+	if out, err := keyed.lookup(r.Context()); s.writeKeyed(w, r, out, err) {
+		return
+	} else if err != nil {
+		s.serverError(w, r, err)
 		return
 	}
 	c, err := s.Claims.Decide(r.Context(), claims.AgentDecision{
 		ClaimID: r.PathValue("id"), Outcome: in.Outcome, Refund: in.Refund, ReasonCode: in.ReasonCode, Note: in.Note,
-		Actor: state(r).user.Actor(), CustomerAcceptedCredit: in.CustomerAcceptedCredit,
+		Actor: actor, CustomerAcceptedCredit: in.CustomerAcceptedCredit,
+		Then: func(ctx context.Context, tx *sql.Tx, c claims.Claim) error {
+			return keyed.saveTx(ctx, tx, http.StatusOK, toClaimJSON(c))
+		},
 	})
+	out, err := keyed.recover(r.Context(), err)
+	if s.writeKeyed(w, r, out, err) {
+		return
+	}
 	if err != nil {
 		s.apiClaimError(w, r, err)
 		return
@@ -152,35 +244,20 @@ func (s *Server) apiDecideClaim(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, toClaimJSON(c))
 }
 
-// claimFromMessage completes an agent's filing that names the customer's
-// message it comes from: that message's time is filed_at (API.md; POLICY.md
-// "filed_at": an agent's delay never costs the customer their window), or
-// the filed_at the agent gave when earlier, and the customer is the
-// message's ticket's. A message that is not a customer's own on their
-// ticket, or not the customer named, is a field error and nothing is filed.
-func (s *Server) claimFromMessage(w http.ResponseWriter, r *http.Request, fi *claims.FileInput) bool {
-	m, t, err := s.Desk.CustomerMessage(r.Context(), fi.SourceMessageID)
-	field := ""
-	switch {
-	case errors.Is(err, desk.ErrNotFound):
-		field = "not_found"
-	case err != nil:
-		s.serverError(w, r, err)
-		return false
-	case fi.CustomerID != "" && fi.CustomerID != t.CustomerID:
-		field = "other_customer"
+// unknownParts lists, sorted, the parts of a multipart form not named in
+// known.
+func unknownParts(form *multipart.Form, known ...string) []string {
+	var out []string
+	for name := range form.Value {
+		if !slices.Contains(known, name) {
+			out = append(out, name)
+		}
 	}
-	if field != "" {
-		writeFieldErrors(w, http.StatusUnprocessableEntity, "invalid", s.Messages.T(state(r).lang, "claim.error.invalid"),
-			map[string]string{"source_message_id": field})
-		return false
+	for name := range form.File {
+		if !slices.Contains(known, name) {
+			out = append(out, name)
+		}
 	}
-	fi.CustomerID = t.CustomerID
-	if fi.Message == "" {
-		fi.Message = m.Text // as the console files it
-	}
-	if fi.FiledAt.IsZero() || m.CreatedAt.Before(fi.FiledAt) {
-		fi.FiledAt = m.CreatedAt
-	}
-	return true
+	slices.Sort(out)
+	return out
 }

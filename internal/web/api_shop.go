@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"io"
@@ -211,7 +212,7 @@ func (s *Server) apiOrders(w http.ResponseWriter, r *http.Request) {
 	}
 	page, next, err := s.Orders.List(r.Context(), f)
 	if err != nil {
-		s.serverError(w, r, err)
+		s.listFailed(w, r, err)
 		return
 	}
 	items := make([]orderJSONBody, len(page))
@@ -277,8 +278,16 @@ func (s *Server) apiDelivery(w http.ResponseWriter, r *http.Request) {
 	if !s.decodeJSONBytes(w, r, body, &in) {
 		return
 	}
+	// Both are required: without line_id the order "did not exist" (404).
+	missing := map[string]string{}
+	if in.LineID == "" {
+		missing["line_id"] = "required"
+	}
 	if in.Delivered == nil {
-		writeFieldErrors(w, http.StatusUnprocessableEntity, "invalid", s.Messages.T(state(r).lang, "order.error.invalid"), map[string]string{"delivered": "required"})
+		missing["delivered"] = "required"
+	}
+	if len(missing) > 0 {
+		writeFieldErrors(w, http.StatusUnprocessableEntity, "invalid", s.Messages.T(state(r).lang, "order.error.invalid"), missing)
 		return
 	}
 	o, err := s.Orders.RecordDelivery(r.Context(), orders.DeliveryInput{
@@ -338,11 +347,33 @@ type creditJSON struct {
 }
 
 // apiBalanceCredit is an admin's credit (or, with a negative amount, debit)
-// of a customer's balance, with the reason they give.
+// of a customer's balance, with the reason they give. It moves money, so
+// an Idempotency-Key makes a retry answer the first credit instead of
+// paying it again (API.md).
 func (s *Server) apiBalanceCredit(w http.ResponseWriter, r *http.Request) {
 	lang := state(r).lang
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		writeError(w, http.StatusRequestEntityTooLarge, "too_large", s.Messages.T(lang, "error.too_large"))
+		return
+	}
 	var in creditJSON
-	if !s.decodeJSON(w, r, &in) {
+	if !s.decodeJSONBytes(w, r, body, &in) {
+		return
+	}
+	actor := state(r).user.Actor()
+	keyed := s.keyedRequest(r, actor.ID, body)
+	if out, err := keyed.lookup(r.Context()); s.writeKeyed(w, r, out, err) {
+		return
+	} else if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	if in.Amount.Currency != "" && in.Amount.Currency != "EUR" {
+		// Balances are in euros (GET /balance, the checkout, the pages): a
+		// credit in another currency would land in a balance nothing shows
+		// or spends.
+		writeFieldErrors(w, http.StatusUnprocessableEntity, "invalid", s.Messages.T(lang, "error.bad_request"), map[string]string{"currency": "unsupported"})
 		return
 	}
 	if _, err := s.Accounts.UserByID(r.Context(), in.CustomerID); errors.Is(err, account.ErrNotFound) {
@@ -352,16 +383,14 @@ func (s *Server) apiBalanceCredit(w http.ResponseWriter, r *http.Request) {
 		s.serverError(w, r, err)
 		return
 	}
-	actor := state(r).user.Actor()
-	var e billing.EntryRow
-	var err error
-	if in.Amount.Minor < 0 {
-		e, err = s.Ledger.AdminDebit(r.Context(), actor, in.CustomerID, money.Amount{Minor: -in.Amount.Minor, Currency: in.Amount.Currency}, in.Reason)
-	} else {
-		e, err = s.Ledger.AdminCredit(r.Context(), actor, in.CustomerID, in.Amount, in.Reason)
-	}
+	e, err := s.Ledger.AdminAdjust(r.Context(), actor, in.CustomerID, in.Amount, in.Reason, func(ctx context.Context, tx *sql.Tx, e billing.EntryRow) error {
+		return keyed.saveTx(ctx, tx, http.StatusCreated, toEntryJSON(e))
+	})
+	out, err := keyed.recover(r.Context(), err)
 	var verr *billing.ValidationError
 	switch {
+	case s.writeKeyed(w, r, out, err):
+		return
 	case errors.As(err, &verr):
 		writeFieldErrors(w, http.StatusUnprocessableEntity, "invalid", s.Messages.T(lang, "error.bad_request"), verr.Fields)
 		return
@@ -372,5 +401,9 @@ func (s *Server) apiBalanceCredit(w http.ResponseWriter, r *http.Request) {
 		s.serverError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusCreated, entryJSON{ID: e.ID, Kind: e.Kind, Amount: e.Amount, BalanceAfter: e.BalanceAfter, Reason: e.Reason, CreatedAt: e.CreatedAt})
+	writeJSON(w, http.StatusCreated, toEntryJSON(e))
+}
+
+func toEntryJSON(e billing.EntryRow) entryJSON {
+	return entryJSON{ID: e.ID, Kind: e.Kind, Amount: e.Amount, BalanceAfter: e.BalanceAfter, Reason: e.Reason, CreatedAt: e.CreatedAt}
 }

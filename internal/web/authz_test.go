@@ -243,6 +243,10 @@ func authzFixtures(o authzObjects) map[string]authzFixture {
 		"GET /api/v1/subscriptions":               {path: "/api/v1/subscriptions"},
 		"GET /api/v1/subscriptions/{id}":          {path: "/api/v1/subscriptions/" + o.sub, owned: true},
 		"POST /api/v1/subscriptions/{id}/cancel":  {path: "/api/v1/subscriptions/" + o.sub + "/cancel", owned: true, body: `{"mode":"period_end","refund":false}`},
+		"POST /api/v1/tickets":                    {path: "/api/v1/tickets"},
+		"GET /api/v1/tickets":                     {path: "/api/v1/tickets", why: "staff: the queue; a customer: their own tickets"},
+		"GET /api/v1/tickets/{id}":                {path: "/api/v1/tickets/" + o.ticket, owned: true, staff: allowed, why: "API.md: owner, agent"},
+		"POST /api/v1/tickets/{id}/messages":      {path: "/api/v1/tickets/" + o.ticket + "/messages", owned: true, staff: allowed, body: `{"message":"Any news?"}`, why: "API.md: owner, agent"},
 	}
 }
 

@@ -103,3 +103,90 @@ func (s *Server) idempotent(r *http.Request, callerID, route, key string, body [
 	}
 	return placed{orderID: o.ID, body: stored}
 }
+
+// keyedRequest is an API request that may carry an Idempotency-Key, for
+// handlers whose effect is not a checkout: lookup answers a repeat before
+// anything runs, saveTx stores the answer in the effect's transaction.
+// Without a key both do nothing.
+type keyedRequest struct {
+	store            *idempotency.Store
+	scope, key, hash string
+}
+
+// keyedRequest scopes the key to the caller and the route (its pattern, as
+// API.md says) and hashes the request's path and body: the same key sent to
+// another claim's decision is another request, refused as reused.
+func (s *Server) keyedRequest(r *http.Request, callerID string, body []byte) keyedRequest {
+	return keyedRequest{store: s.Idempotency, scope: idempotency.Scope(callerID, r.Pattern), key: r.Header.Get("Idempotency-Key"),
+		hash: idempotency.RequestHash(r.Method, r.URL.Path, body)}
+}
+
+func (k keyedRequest) lookup(ctx context.Context) (idempotency.Outcome, error) {
+	if k.key == "" {
+		return idempotency.Outcome{}, nil
+	}
+	return k.store.Lookup(ctx, k.scope, k.key, k.hash)
+}
+
+// saveTx stores v as the answer; a duplicate that committed first makes
+// it return replayed, which rolls this request's effect back.
+func (k keyedRequest) saveTx(ctx context.Context, tx *sql.Tx, status int, v any) error {
+	if k.key == "" {
+		return nil
+	}
+	body, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	out, err := k.store.SaveTx(ctx, tx, k.scope, k.key, k.hash, status, body)
+	if err == nil && out.Replay {
+		return replayed{out}
+	}
+	return err
+}
+
+// recover tells what to answer after the effect ran: the first answer when
+// this request turned out to be a repeat (replayed, or a duplicate that ran
+// beside the first and failed on what the first consumed, once the first
+// has committed), otherwise err as it is.
+func (k keyedRequest) recover(ctx context.Context, err error) (idempotency.Outcome, error) {
+	var rep replayed
+	if errors.As(err, &rep) {
+		return rep.out, nil
+	}
+	if err != nil && k.key != "" {
+		if out, lerr := k.lookup(ctx); lerr == nil && out.Replay {
+			return out, nil
+		}
+	}
+	return idempotency.Outcome{}, err
+}
+
+// writeKeyed answers a keyed request: a replay as first answered (err is
+// replayed, or out.Replay from lookup), a key problem with its API error.
+// It reports whether it answered.
+func (s *Server) writeKeyed(w http.ResponseWriter, r *http.Request, out idempotency.Outcome, err error) bool {
+	var rep replayed
+	if errors.As(err, &rep) {
+		out, err = rep.out, nil
+	}
+	lang := state(r).lang
+	var verr *idempotency.ValidationError
+	switch {
+	case err == nil && out.Replay:
+		w.Header().Set("Content-Type", "application/json; charset=utf-8")
+		w.Header().Set("Cache-Control", "no-store")
+		w.Header().Set("Idempotent-Replayed", "true")
+		w.WriteHeader(out.Status)
+		w.Write(append(out.Body, '\n')) // as writeJSON ended the first answer
+	case errors.Is(err, idempotency.ErrKeyReused):
+		writeError(w, http.StatusUnprocessableEntity, "idempotency_key_reused", s.Messages.T(lang, "error.idempotency_key_reused"))
+	case errors.Is(err, idempotency.ErrInProgress):
+		writeError(w, http.StatusConflict, "request_in_progress", s.Messages.T(lang, "cart.in_progress"))
+	case errors.As(err, &verr):
+		writeFieldErrors(w, http.StatusBadRequest, "bad_request", s.Messages.T(lang, "error.bad_request"), map[string]string{"idempotency_key": "invalid"})
+	default:
+		return false
+	}
+	return true
+}

@@ -183,7 +183,7 @@ type claimsData struct {
 func (s *Server) myClaims(w http.ResponseWriter, r *http.Request) {
 	page, next, err := s.Claims.List(r.Context(), claims.ListFilter{CustomerID: state(r).user.ID, After: r.URL.Query().Get("after")})
 	if err != nil {
-		s.serverError(w, r, err)
+		s.listFailed(w, r, err)
 		return
 	}
 	s.render(w, r, http.StatusOK, "claims", s.newView(r, "claims.title", claimsData{Claims: page, Next: next}))
@@ -196,7 +196,7 @@ func (s *Server) consoleClaims(w http.ResponseWriter, r *http.Request) {
 	}
 	page, next, err := s.Claims.List(r.Context(), f)
 	if err != nil {
-		s.serverError(w, r, err)
+		s.listFailed(w, r, err)
 		return
 	}
 	v := s.newView(r, "console.claims.title", claimsData{Claims: page, Next: next})

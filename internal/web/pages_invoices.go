@@ -152,6 +152,10 @@ func toInvoiceJSON(inv invoices.Invoice) invoiceJSON {
 	return invoiceJSON{ID: inv.ID, Number: inv.Number, OrderID: inv.OrderID, Kind: inv.Kind, VAT: inv.VAT, Total: inv.Total, IssuedAt: inv.IssuedAt}
 }
 
+// apiInvoicesPage is how many documents a page of GET /api/v1/invoices
+// holds; next leads to the rest.
+const apiInvoicesPage = 100
+
 func (s *Server) apiInvoices(w http.ResponseWriter, r *http.Request) {
 	u := state(r).user
 	owner := u.ID
@@ -159,8 +163,15 @@ func (s *Server) apiInvoices(w http.ResponseWriter, r *http.Request) {
 		owner = ""
 	}
 	var items []invoiceJSON
+	var next string
 	if s.Invoices != nil {
-		list, err := s.Invoices.ListForCustomer(r.Context(), owner, 500)
+		list, n, err := s.Invoices.Page(r.Context(), owner, r.URL.Query().Get("after"), apiInvoicesPage)
+		if errors.Is(err, invoices.ErrNotFound) {
+			// ?after= names no document of the caller's: not a cursor
+			// this API gave.
+			writeError(w, http.StatusBadRequest, "bad_request", s.Messages.T(state(r).lang, "error.bad_request"))
+			return
+		}
 		if err != nil {
 			s.serverError(w, r, err)
 			return
@@ -168,8 +179,9 @@ func (s *Server) apiInvoices(w http.ResponseWriter, r *http.Request) {
 		for _, inv := range list {
 			items = append(items, toInvoiceJSON(inv))
 		}
+		next = n
 	}
-	writeJSON(w, http.StatusOK, listJSON(items, ""))
+	writeJSON(w, http.StatusOK, listJSON(items, next))
 }
 
 func (s *Server) apiInvoice(w http.ResponseWriter, r *http.Request) {

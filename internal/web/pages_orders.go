@@ -25,7 +25,7 @@ type ordersData struct {
 func (s *Server) myOrders(w http.ResponseWriter, r *http.Request) {
 	page, next, err := s.Orders.List(r.Context(), orders.ListFilter{CustomerID: state(r).user.ID, After: r.URL.Query().Get("after")})
 	if err != nil {
-		s.serverError(w, r, err)
+		s.listFailed(w, r, err)
 		return
 	}
 	s.render(w, r, http.StatusOK, "orders", s.newView(r, "orders.title", ordersData{Orders: page, Next: next}))
@@ -120,7 +120,7 @@ func (s *Server) consoleOrders(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	page, next, err := s.Orders.List(r.Context(), orders.ListFilter{Status: q.Get("status"), After: q.Get("after")})
 	if err != nil {
-		s.serverError(w, r, err)
+		s.listFailed(w, r, err)
 		return
 	}
 	s.render(w, r, http.StatusOK, "console_orders", s.newView(r, "console.orders.title", ordersData{Orders: page, Next: next, Status: q.Get("status")}))

@@ -116,7 +116,7 @@ func (s *Server) mySubscriptions(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	page, next, err := s.Subscriptions.List(ctx, subscriptions.ListFilter{CustomerID: state(r).user.ID, After: r.URL.Query().Get("after")})
 	if err != nil {
-		s.serverError(w, r, err)
+		s.listFailed(w, r, err)
 		return
 	}
 	d := subscriptionsData{Subscriptions: page, Next: next, Names: map[string]string{}}
@@ -380,7 +380,7 @@ func (s *Server) apiSubscriptionError(w http.ResponseWriter, r *http.Request, er
 func (s *Server) apiSubscriptions(w http.ResponseWriter, r *http.Request) {
 	page, next, err := s.Subscriptions.List(r.Context(), subscriptions.ListFilter{CustomerID: state(r).user.ID, After: r.URL.Query().Get("after")})
 	if err != nil {
-		s.serverError(w, r, err)
+		s.listFailed(w, r, err)
 		return
 	}
 	items := make([]subscriptionJSON, len(page))
@@ -408,27 +408,50 @@ type cancelJSON struct {
 // chosen, and gives the last payment back when the refund policy says so:
 // it files a subscription_cancel claim, decided exactly as policy eval
 // would, and answers what happened and why.
+//
+// It may give money back, so it honours Idempotency-Key: the answer is
+// built and stored in the cancellation's transaction, and a retry gets it
+// instead of a second claim.
 func (s *Server) apiCancelSubscription(w http.ResponseWriter, r *http.Request) {
 	st := state(r)
-	var in cancelJSON
-	if !s.decodeJSON(w, r, &in) {
+	body, ok := s.readBody(w, r)
+	if !ok {
 		return
 	}
-	c, err := s.Claims.File(r.Context(), claims.FileInput{
+	var in cancelJSON
+	if !s.decodeJSONBytes(w, r, body, &in) {
+		return
+	}
+	keyed := s.keyedRequest(r, st.user.ID, body)
+	if out, err := keyed.lookup(r.Context()); s.writeKeyed(w, r, out, err) {
+		return
+	} else if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	var answer map[string]any
+	_, err := s.Claims.File(r.Context(), claims.FileInput{
 		Kind: policy.SubscriptionCancel, CustomerID: st.user.ID, SubscriptionID: r.PathValue("id"),
 		Choice: policy.Cancel(in.Mode), RefundRequested: in.Refund, Actor: st.user.Actor(),
+		Then: func(ctx context.Context, tx *sql.Tx, c claims.Claim) error {
+			sub, err := s.Subscriptions.GetTx(ctx, tx, c.SubscriptionID)
+			if err != nil {
+				return err
+			}
+			answer = map[string]any{
+				"subscription": toSubscriptionJSON(sub), "claim_id": c.ID, "decision": c.Decision,
+				"cancel": c.Decision.Cancel, "effective_at": sub.EndsAt(),
+			}
+			return keyed.saveTx(ctx, tx, http.StatusOK, answer)
+		},
 	})
+	out, err := keyed.recover(r.Context(), err)
+	if s.writeKeyed(w, r, out, err) {
+		return
+	}
 	if err != nil {
 		s.apiClaimError(w, r, err)
 		return
 	}
-	sub, err := s.Subscriptions.GetForCustomer(r.Context(), st.user.ID, r.PathValue("id"))
-	if err != nil {
-		s.apiSubscriptionError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]any{
-		"subscription": toSubscriptionJSON(sub), "claim_id": c.ID, "decision": c.Decision,
-		"cancel": c.Decision.Cancel, "effective_at": sub.EndsAt(),
-	})
+	writeJSON(w, http.StatusOK, answer)
 }

@@ -350,6 +350,10 @@ func (s *Server) apiRoutes() []route {
 		{"GET /api/v1/invoices/{file}", permSignedIn, s.apiInvoice},
 		{"GET /api/v1/me/export", permSignedIn, s.exportMe},
 		{"DELETE /api/v1/me", permSignedIn, s.apiEraseMe},
+		{"POST /api/v1/tickets", permAnyone, s.apiOpenTicket},
+		{"GET /api/v1/tickets", permSignedIn, s.apiTickets},
+		{"GET /api/v1/tickets/{id}", permSignedIn, s.apiTicket},
+		{"POST /api/v1/tickets/{id}/messages", permSignedIn, s.apiTicketReply},
 	}
 }
 

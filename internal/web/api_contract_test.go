@@ -1,0 +1,638 @@
+package web_test
+
+// Tests of the JSON API against API.md, from outside: what a script relying
+// on the contract as written would notice.
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"mime/multipart"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"comptoir/internal/account"
+	"comptoir/internal/apptest"
+	"comptoir/internal/desk"
+	"comptoir/internal/orders"
+)
+
+// API.md: POSTs that move money accept Idempotency-Key. An admin's credit
+// ignored it, so a retried credit (a timeout, a dropped connection) paid the
+// customer twice.
+func TestBalanceCreditIdempotencyKey(t *testing.T) {
+	h := apptest.Start(t)
+	u, _ := h.User(t, account.RoleCustomer, "ana@example.fr")
+	admin, _ := h.User(t, account.RoleAdmin, "admin@shop.test")
+	c := h.NewClient(t)
+	keyed := h.Bearer(t, admin.ID)
+	keyed.Set("Idempotency-Key", "credit-1")
+	body := `{"customer_id":"` + u.ID + `","amount":{"amount":1500,"currency":"EUR"},"reason":"Geste commercial"}`
+	first := postJSON(c, "/api/v1/balance/credits", body, keyed)
+	if first.Status != http.StatusCreated || balanceOf(t, h, u) != 1500 {
+		t.Fatalf("credit: %d %s", first.Status, first.Body)
+	}
+	again := postJSON(c, "/api/v1/balance/credits", body, keyed)
+	if again.Status != http.StatusCreated || again.Body != first.Body || again.Header.Get("Idempotent-Replayed") != "true" {
+		t.Errorf("retry: %d %s (replayed %q), want the first answer %s", again.Status, again.Body, again.Header.Get("Idempotent-Replayed"), first.Body)
+	}
+	if b := balanceOf(t, h, u); b != 1500 {
+		t.Fatalf("a retried credit was paid again: balance %d, want 1500", b)
+	}
+	other := postJSON(c, "/api/v1/balance/credits", strings.Replace(body, "1500", "2500", 1), keyed)
+	if other.Status != http.StatusUnprocessableEntity || !strings.Contains(other.Body, `"code":"idempotency_key_reused"`) {
+		t.Errorf("same key, another body: %d %s", other.Status, other.Body)
+	}
+	// A debit under a key of its own moves money once too.
+	debit := h.Bearer(t, admin.ID)
+	debit.Set("Idempotency-Key", "debit-1")
+	body = `{"customer_id":"` + u.ID + `","amount":{"amount":-500,"currency":"EUR"},"reason":"Correction"}`
+	for range 2 {
+		if r := postJSON(c, "/api/v1/balance/credits", body, debit); r.Status != http.StatusCreated {
+			t.Fatalf("debit: %d %s", r.Status, r.Body)
+		}
+	}
+	// Balances are in euros: a credit in another currency would vanish
+	// from GET /balance.
+	usd := postJSON(c, "/api/v1/balance/credits", `{"customer_id":"`+u.ID+`","amount":{"amount":100,"currency":"USD"},"reason":"x"}`, h.Bearer(t, admin.ID))
+	if usd.Status != http.StatusUnprocessableEntity || !strings.Contains(usd.Body, `"currency":"unsupported"`) {
+		t.Errorf("a credit in USD: %d %s", usd.Status, usd.Body)
+	}
+	if b, err := h.App.Ledger.Balance(context.Background(), u.ID, "USD"); err != nil || b.Minor != 0 {
+		t.Errorf("USD balance %v (%v), want none", b, err)
+	}
+	// Without a key, two requests are two credits, as before.
+	plain := h.Bearer(t, admin.ID)
+	body = `{"customer_id":"` + u.ID + `","amount":{"amount":100,"currency":"EUR"},"reason":"x"}`
+	postJSON(c, "/api/v1/balance/credits", body, plain)
+	postJSON(c, "/api/v1/balance/credits", body, plain)
+	if b := balanceOf(t, h, u); b != 1500-500+200 {
+		t.Fatalf("balance %d, want %d", b, 1500-500+200)
+	}
+}
+
+// apiTicket is a ticket as API.md shows it.
+type apiTicket struct {
+	ID        string  `json:"id"`
+	Reference string  `json:"reference"`
+	Status    string  `json:"status"`
+	DueAt     *string `json:"due_at"`
+	Messages  []struct {
+		Direction string `json:"direction"`
+		Text      string `json:"text"`
+	} `json:"messages"`
+}
+
+func decodeAs[T any](t *testing.T, r apptest.Response) T {
+	t.Helper()
+	var v T
+	if err := json.Unmarshal([]byte(r.Body), &v); err != nil {
+		t.Fatalf("%d %s: %v", r.Status, r.Body, err)
+	}
+	return v
+}
+
+// API.md lists POST /tickets, GET /tickets, GET /tickets/{id} and POST
+// /tickets/{id}/messages; none existed, every one answered 404 not_found.
+func TestTicketsAPI(t *testing.T) {
+	h := apptest.Start(t)
+	ana, _ := h.User(t, account.RoleCustomer, "ana@example.fr")
+	ben, _ := h.User(t, account.RoleCustomer, "ben@example.fr")
+	agentUser, _ := h.User(t, account.RoleAgent, "agent@shop.test")
+	c := h.NewClient(t)
+	anaAuth, benAuth, agentAuth := h.Bearer(t, ana.ID), h.Bearer(t, ben.ID), h.Bearer(t, agentUser.ID)
+
+	// The contact form, as a guest: {id, reference}.
+	r := postJSON(c, "/api/v1/tickets", `{"name":"Guest","email":"guest@example.fr","topic":"question","message":"Do you translate into German?"}`, nil)
+	if r.Status != http.StatusCreated {
+		t.Fatalf("guest ticket: %d %s", r.Status, r.Body)
+	}
+	guest := decodeAs[apiTicket](t, r)
+	if guest.ID == "" || !strings.HasPrefix(guest.Reference, "T-") || guest.Status != "open" || guest.DueAt == nil {
+		t.Fatalf("guest ticket: %s", r.Body)
+	}
+	// Bad input: a clear 4xx naming the fields, nothing opened.
+	r = postJSON(c, "/api/v1/tickets", `{"name":"Guest","email":"not an address","topic":"gossip","message":""}`, nil)
+	if r.Status != http.StatusUnprocessableEntity || !strings.Contains(r.Body, `"code":"invalid"`) {
+		t.Fatalf("invalid ticket: %d %s", r.Status, r.Body)
+	}
+	for _, field := range []string{"email", "topic", "message"} {
+		if !strings.Contains(r.Body, `"`+field+`":`) {
+			t.Errorf("invalid ticket: %s does not name %s", r.Body, field)
+		}
+	}
+	if r := postJSON(c, "/api/v1/tickets", `{"name":"Guest","email":"guest@example.fr","topic":"question","message":"x","colour":"red"}`, nil); r.Status != http.StatusBadRequest {
+		t.Errorf("unknown field: %d %s", r.Status, r.Body)
+	}
+
+	// A signed-in customer's ticket joins their account.
+	r = postJSON(c, "/api/v1/tickets", `{"name":"Ana","email":"ana@example.fr","topic":"order","message":"Where is my order?"}`, anaAuth)
+	if r.Status != http.StatusCreated {
+		t.Fatalf("Ana's ticket: %d %s", r.Status, r.Body)
+	}
+	mine := decodeAs[apiTicket](t, r)
+	if _, err := h.App.Desk.Note(context.Background(), agentUser.Actor(), mine.ID, "Internal: check the order"); err != nil {
+		t.Fatal(err)
+	}
+
+	// The queue: staff only, both tickets, with their deadlines.
+	r = c.Send(http.MethodGet, "/api/v1/tickets", "", nil, agentAuth)
+	queue := decodeAs[struct {
+		Items []apiTicket `json:"items"`
+		Next  *string     `json:"next"`
+	}](t, r)
+	if r.Status != http.StatusOK || len(queue.Items) != 2 || queue.Next != nil || strings.Contains(r.Body, `"next"`) {
+		t.Fatalf("queue: %d %s", r.Status, r.Body)
+	}
+	for _, it := range queue.Items {
+		if it.Reference == "" || it.Status != "open" || it.DueAt == nil {
+			t.Errorf("queue item %+v", it)
+		}
+	}
+	// A customer sees their own tickets only.
+	r = c.Send(http.MethodGet, "/api/v1/tickets", "", nil, anaAuth)
+	if list := decodeAs[struct{ Items []apiTicket }](t, r); r.Status != http.StatusOK || len(list.Items) != 1 || list.Items[0].ID != mine.ID {
+		t.Fatalf("Ana's tickets: %d %s", r.Status, r.Body)
+	}
+	if r := c.Get("/api/v1/tickets"); r.Status != http.StatusUnauthorized {
+		t.Errorf("queue without credentials: %d", r.Status)
+	}
+
+	// The ticket: its owner without internal notes, staff with them;
+	// anyone else 404.
+	r = c.Send(http.MethodGet, "/api/v1/tickets/"+mine.ID, "", nil, anaAuth)
+	got := decodeAs[apiTicket](t, r)
+	if r.Status != http.StatusOK || got.Reference != mine.Reference || len(got.Messages) == 0 || got.Messages[0].Text != "Where is my order?" ||
+		got.Messages[0].Direction != "in" || strings.Contains(r.Body, "Internal:") || strings.Contains(r.Body, `"direction":"note"`) {
+		t.Fatalf("Ana's ticket: %d %s", r.Status, r.Body)
+	}
+	r = c.Send(http.MethodGet, "/api/v1/tickets/"+mine.ID, "", nil, agentAuth)
+	if got := decodeAs[apiTicket](t, r); r.Status != http.StatusOK || got.Messages[len(got.Messages)-1].Direction != "note" {
+		t.Fatalf("agent's view: %d %s", r.Status, r.Body)
+	}
+	for _, path := range []string{"/api/v1/tickets/" + mine.ID, "/api/v1/tickets/" + guest.ID} {
+		if r := c.Send(http.MethodGet, path, "", nil, benAuth); r.Status != http.StatusNotFound || !strings.Contains(r.Body, `"code":"not_found"`) {
+			t.Errorf("Ben reads %s: %d %s", path, r.Status, r.Body)
+		}
+	}
+
+	// Replies: the agent's answer, then the owner's message.
+	r = postJSON(c, "/api/v1/tickets/"+mine.ID+"/messages", `{"message":"It leaves today."}`, agentAuth)
+	if got := decodeAs[apiTicket](t, r); r.Status != http.StatusCreated || got.Status != "answered" || got.Messages[len(got.Messages)-1].Direction != "out" {
+		t.Fatalf("agent's reply: %d %s", r.Status, r.Body)
+	}
+	r = postJSON(c, "/api/v1/tickets/"+mine.ID+"/messages", `{"message":"Thanks!"}`, anaAuth)
+	got = decodeAs[apiTicket](t, r)
+	if r.Status != http.StatusCreated || got.Status != "open" || got.Messages[len(got.Messages)-1].Text != "Thanks!" {
+		t.Fatalf("Ana's reply: %d %s", r.Status, r.Body)
+	}
+	before, _ := h.App.Desk.Thread(context.Background(), mine.ID, true)
+	if r := postJSON(c, "/api/v1/tickets/"+mine.ID+"/messages", `{"message":"  "}`, anaAuth); r.Status != http.StatusUnprocessableEntity || !strings.Contains(r.Body, `"message":`) {
+		t.Errorf("empty reply: %d %s", r.Status, r.Body)
+	}
+	if r := postJSON(c, "/api/v1/tickets/"+mine.ID+"/messages", `{"message":"Me too"}`, benAuth); r.Status != http.StatusNotFound {
+		t.Errorf("Ben replies on Ana's ticket: %d %s", r.Status, r.Body)
+	}
+	thread, _ := h.App.Desk.Thread(context.Background(), mine.ID, true)
+	if len(thread) != len(before) {
+		t.Errorf("thread has %d messages, want %d (refused replies store nothing)", len(thread), len(before))
+	}
+}
+
+// The queue pages like every list: next on a full page, ?after= gives the
+// rest, no next on the last page, a cursor it never gave is 400.
+func TestTicketsAPIQueuePages(t *testing.T) {
+	h := apptest.Start(t)
+	agentUser, _ := h.User(t, account.RoleAgent, "agent@shop.test")
+	auth := h.Bearer(t, agentUser.ID)
+	c := h.NewClient(t)
+	const n = 53
+	for i := range n {
+		if _, err := h.App.Desk.OpenFromContact(context.Background(), desk.ContactInput{Name: "G", Email: fmt.Sprintf("g%d@example.fr", i),
+			Topic: "question", Message: "Hello"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	seen := map[string]bool{}
+	path, pages := "/api/v1/tickets", 0
+	for {
+		r := c.Send(http.MethodGet, path, "", nil, auth)
+		page := decodeAs[struct {
+			Items []apiTicket `json:"items"`
+			Next  string      `json:"next"`
+		}](t, r)
+		if r.Status != http.StatusOK {
+			t.Fatalf("%s: %d %s", path, r.Status, r.Body)
+		}
+		pages++
+		for _, it := range page.Items {
+			if seen[it.ID] {
+				t.Fatalf("ticket %s on two pages", it.ID)
+			}
+			seen[it.ID] = true
+		}
+		if page.Next == "" {
+			if strings.Contains(r.Body, `"next"`) {
+				t.Errorf("last page carries next: %s", r.Body)
+			}
+			break
+		}
+		path = "/api/v1/tickets?after=" + url.QueryEscape(page.Next)
+	}
+	if len(seen) != n || pages != 2 {
+		t.Errorf("%d tickets over %d pages, want %d over 2", len(seen), pages, n)
+	}
+	if r := c.Send(http.MethodGet, "/api/v1/tickets?after=garbage", "", nil, auth); r.Status != http.StatusBadRequest || !strings.Contains(r.Body, `"code":"bad_request"`) {
+		t.Errorf("bad cursor: %d %s", r.Status, r.Body)
+	}
+}
+
+// An agent may decide a claim again (a further partial refund), so a
+// decision retried after a lost answer refunded twice: POST
+// /claims/{id}/decision moves money and must honour Idempotency-Key.
+func TestClaimDecisionIdempotencyKey(t *testing.T) {
+	h := apptest.Start(t)
+	u, _ := h.User(t, account.RoleCustomer, "ana@example.fr")
+	agentUser, _ := h.User(t, account.RoleAgent, "agent@shop.test")
+	o := buyAndDeliver(t, h, u, 40)
+	c := h.NewClient(t)
+	r := postJSON(c, "/api/v1/claims", `{"kind":"dissatisfied","order_id":"`+o.ID+`","message":"Not what I hoped"}`, h.Bearer(t, u.ID))
+	if r.Status != http.StatusCreated {
+		t.Fatalf("file: %d %s", r.Status, r.Body)
+	}
+	claim := decodeAs[struct{ ID string }](t, r)
+	before := balanceOf(t, h, u)
+	keyed := h.Bearer(t, agentUser.ID)
+	keyed.Set("Idempotency-Key", "decide-1")
+	body := `{"outcome":"refund","refund":{"amount":300,"currency":"EUR"},"reason_code":"goodwill","note":"sorry"}`
+	first := postJSON(c, "/api/v1/claims/"+claim.ID+"/decision", body, keyed)
+	if first.Status != http.StatusOK {
+		t.Fatalf("decide: %d %s", first.Status, first.Body)
+	}
+	again := postJSON(c, "/api/v1/claims/"+claim.ID+"/decision", body, keyed)
+	if again.Status != http.StatusOK || again.Body != first.Body || again.Header.Get("Idempotent-Replayed") != "true" {
+		t.Errorf("retry: %d %s, want the first answer %s", again.Status, again.Body, first.Body)
+	}
+	if got := balanceOf(t, h, u); got != before+300 {
+		t.Fatalf("balance %d after a retried decision, want %d (refunded once)", got, before+300)
+	}
+	other := postJSON(c, "/api/v1/claims/"+claim.ID+"/decision", strings.Replace(body, "300", "200", 1), keyed)
+	if other.Status != http.StatusUnprocessableEntity || !strings.Contains(other.Body, `"code":"idempotency_key_reused"`) {
+		t.Errorf("same key, another body: %d %s", other.Status, other.Body)
+	}
+	// The key is scoped to the caller and the route: on another claim it
+	// is another request, refused as reused rather than run.
+	r = postJSON(c, "/api/v1/claims", `{"kind":"not_as_described","order_id":"`+o.ID+`","message":"Wrong"}`, h.Bearer(t, u.ID))
+	second := decodeAs[struct{ ID string }](t, r)
+	if r := postJSON(c, "/api/v1/claims/"+second.ID+"/decision", body, keyed); r.Status != http.StatusUnprocessableEntity || !strings.Contains(r.Body, `"code":"idempotency_key_reused"`) {
+		t.Errorf("same key on another claim: %d %s", r.Status, r.Body)
+	}
+	// A refused decision leaves the key free for a corrected retry.
+	k2 := h.Bearer(t, agentUser.ID)
+	k2.Set("Idempotency-Key", "decide-2")
+	if r := postJSON(c, "/api/v1/claims/"+claim.ID+"/decision", `{"outcome":"refund","refund":{"amount":100000,"currency":"EUR"}}`, k2); r.Status/100 != 4 {
+		t.Fatalf("over-refund: %d %s", r.Status, r.Body)
+	}
+	if got := balanceOf(t, h, u); got != before+300 {
+		t.Fatalf("balance %d after a refused decision", got)
+	}
+}
+
+// Filing a claim can refund at once (a late non_delivery): POST /claims
+// moves money, and a retry with the same key must get the first answer,
+// not 409 claim_already_open or a second claim.
+func TestClaimFilingIdempotencyKey(t *testing.T) {
+	h := apptest.Start(t)
+	u, _ := h.User(t, account.RoleCustomer, "ana@example.fr")
+	o := buyAndDeliver(t, h, u, 40)
+	h.Clock.Advance(73 * time.Hour)
+	c := h.NewClient(t)
+	before := balanceOf(t, h, u)
+	keyed := h.Bearer(t, u.ID)
+	keyed.Set("Idempotency-Key", "claim-1")
+	body := `{"kind":"non_delivery","order_id":"` + o.ID + `","message":"Only 40 of 100"}`
+	first := postJSON(c, "/api/v1/claims", body, keyed)
+	if first.Status != http.StatusCreated || !strings.Contains(first.Body, `"outcome":"refund"`) {
+		t.Fatalf("file: %d %s", first.Status, first.Body)
+	}
+	again := postJSON(c, "/api/v1/claims", body, keyed)
+	if again.Status != http.StatusCreated || again.Body != first.Body || again.Header.Get("Idempotent-Replayed") != "true" {
+		t.Errorf("retry: %d %s, want the first answer %s", again.Status, again.Body, first.Body)
+	}
+	if got := balanceOf(t, h, u); got != before+1500 {
+		t.Errorf("balance %d, want %d (refunded once)", got, before+1500)
+	}
+	other := postJSON(c, "/api/v1/claims", strings.Replace(body, "Only 40", "Just 40", 1), keyed)
+	if other.Status != http.StatusUnprocessableEntity || !strings.Contains(other.Body, `"code":"idempotency_key_reused"`) {
+		t.Errorf("same key, another body: %d %s", other.Status, other.Body)
+	}
+}
+
+// Cancelling inside the refund window gives the last payment back: a
+// retried cancel with its key gets the first answer.
+func TestSubscriptionCancelIdempotencyKey(t *testing.T) {
+	h := apptest.Start(t)
+	plan := newPlan(t, h, "pro", 990, 0)
+	u, _ := h.User(t, account.RoleCustomer, "ana@example.fr")
+	credit(t, h, u, 5000)
+	auth := h.Bearer(t, u.ID)
+	c := h.NewClient(t)
+	r := postJSON(c, "/api/v1/subscriptions", `{"plan_id":"`+plan.ID+`","payment":"balance","consent":{"immediate_performance":true,"withdrawal_waiver":true}}`, auth)
+	sub := decodeAs[struct{ ID string }](t, r)
+	h.Clock.Advance(3 * 24 * time.Hour)
+	keyed := auth.Clone()
+	keyed.Set("Idempotency-Key", "cancel-1")
+	first := postJSON(c, "/api/v1/subscriptions/"+sub.ID+"/cancel", `{"mode":"period_end"}`, keyed)
+	if first.Status != http.StatusOK || !strings.Contains(first.Body, `"outcome":"refund"`) {
+		t.Fatalf("cancel: %d %s", first.Status, first.Body)
+	}
+	again := postJSON(c, "/api/v1/subscriptions/"+sub.ID+"/cancel", `{"mode":"period_end"}`, keyed)
+	if again.Status != http.StatusOK || again.Body != first.Body || again.Header.Get("Idempotent-Replayed") != "true" {
+		t.Errorf("retry: %d %s, want the first answer %s", again.Status, again.Body, first.Body)
+	}
+	if got := balanceOf(t, h, u); got != 5000 {
+		t.Errorf("balance %d, want 5000 (refunded once)", got)
+	}
+}
+
+// A body of the wrong shape is a 400 that names the field and the JSON type
+// it wants: the decoder's own message printed the server's Go types
+// ("cannot unmarshal string into Go struct field createOrderJSON.lines of
+// type []struct { ProductID string …").
+func TestAPIMalformedBodyNamesTheField(t *testing.T) {
+	h := apptest.Start(t)
+	u, _ := h.User(t, account.RoleCustomer, "ana@example.fr")
+	auth := h.Bearer(t, u.ID)
+	c := h.NewClient(t)
+	for _, tc := range []struct{ path, body, want string }{
+		{"/api/v1/orders", `{"lines":"x"}`, "lines: want an array, not a string"},
+		{"/api/v1/orders", `{"lines":[{"product_id":"prd_x","quantity":2.5}]}`, "lines.quantity: want a whole number (in range), not a number 2.5"},
+		{"/api/v1/orders", `{"lines":[{"product_id":"prd_x","quantity":99999999999999999999}]}`, "lines.quantity: want a whole number (in range)"},
+		{"/api/v1/orders", `{"consent":{"immediate_performance":"yes"}}`, "consent.immediate_performance: want true or false, not a string"},
+		{"/api/v1/orders", `[]`, "want an object, not an array"},
+		{"/api/v1/orders", `{"lines":[],"colour":"red"}`, `unknown field \"colour\"`},
+		{"/api/v1/orders", `{"lines":[`, "the JSON ends too early"},
+		{"/api/v1/orders", ``, "the body is empty"},
+		{"/api/v1/orders", `{"lines":[]} {}`, "trailing data"},
+		{"/api/v1/orders", `{lines:[]}`, "not JSON at byte 2"},
+		{"/api/v1/claims", `{"kind":"dissatisfied","message":7}`, "message: want a string, not a number"},
+	} {
+		r := postJSON(c, tc.path, tc.body, auth)
+		if r.Status != http.StatusBadRequest || !strings.Contains(r.Body, `"code":"bad_request"`) || !strings.Contains(r.Body, tc.want) {
+			t.Errorf("%s %s: %d %s\nwant 400 bad_request saying %q", tc.path, tc.body, r.Status, r.Body, tc.want)
+		}
+		if strings.Contains(r.Body, "Go ") || strings.Contains(r.Body, "struct") || strings.Contains(r.Body, "json:") {
+			t.Errorf("%s %s: the message shows the server's Go types: %s", tc.path, tc.body, r.Body)
+		}
+	}
+}
+
+// GET /invoices is a list like the others: it stopped at 500 documents with
+// no next, so an admin's script saw a truncated list as the whole.
+func TestInvoicesAPIPages(t *testing.T) {
+	h := apptest.Start(t)
+	ana, _ := h.User(t, account.RoleCustomer, "ana@example.fr")
+	ben, _ := h.User(t, account.RoleCustomer, "ben@example.fr")
+	adminUser, _ := h.User(t, account.RoleAdmin, "admin@shop.test")
+	p := newService(t, h, "posts", 10) // at least 10 a line: 1 € an order
+	buy := func(u account.User, n int) {
+		credit(t, h, u, int64(n)*100)
+		for range n {
+			if _, err := h.App.Orders.Place(context.Background(), orders.PlaceInput{
+				CustomerID: u.ID, Lines: []orders.LineInput{{ProductID: p.ID, Quantity: 10}}, Payment: orders.PayBalance,
+				ImmediatePerformance: true, WithdrawalWaiver: true, Lang: "en", IP: "192.0.2.1", UserAgent: "test",
+			}, nil); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	buy(ana, 103)
+	buy(ben, 2)
+	c := h.NewClient(t)
+	// Every page, following next until it is absent.
+	all := func(auth http.Header) (ids []string, pages int) {
+		t.Helper()
+		seen := map[string]bool{}
+		path := "/api/v1/invoices"
+		for {
+			r := c.Send(http.MethodGet, path, "", nil, auth)
+			page := decodeAs[struct {
+				Items []struct{ ID, CustomerID string } `json:"items"`
+				Next  string                            `json:"next"`
+			}](t, r)
+			if r.Status != http.StatusOK {
+				t.Fatalf("%s: %d %s", path, r.Status, r.Body)
+			}
+			pages++
+			for _, it := range page.Items {
+				if seen[it.ID] {
+					t.Fatalf("%s on two pages", it.ID)
+				}
+				seen[it.ID] = true
+				ids = append(ids, it.ID)
+			}
+			if page.Next == "" {
+				if strings.Contains(r.Body, `"next"`) {
+					t.Errorf("last page carries next: %.200s", r.Body)
+				}
+				return ids, pages
+			}
+			path = "/api/v1/invoices?after=" + url.QueryEscape(page.Next)
+		}
+	}
+	anaAuth := h.Bearer(t, ana.ID)
+	if ids, pages := all(anaAuth); len(ids) != 103 || pages != 2 {
+		t.Errorf("Ana: %d invoices over %d pages, want 103 over 2", len(ids), pages)
+	}
+	if ids, pages := all(h.Bearer(t, adminUser.ID)); len(ids) != 105 || pages != 2 {
+		t.Errorf("admin: %d invoices over %d pages, want 105 over 2", len(ids), pages)
+	}
+	benIDs, _ := all(h.Bearer(t, ben.ID))
+	// A cursor that is not one of the caller's documents is refused.
+	for _, after := range []string{"garbage", benIDs[0]} {
+		if r := c.Send(http.MethodGet, "/api/v1/invoices?after="+after, "", nil, anaAuth); r.Status != http.StatusBadRequest || !strings.Contains(r.Body, `"code":"bad_request"`) {
+			t.Errorf("after=%s: %d %.200s", after, r.Status, r.Body)
+		}
+	}
+}
+
+// A claim refused as invalid says which fields, as orders and sign-up do:
+// it answered {"code":"invalid"} alone.
+func TestClaimValidationNamesTheFields(t *testing.T) {
+	h := apptest.Start(t)
+	u, _ := h.User(t, account.RoleCustomer, "ana@example.fr")
+	o := buyAndDeliver(t, h, u, 40)
+	auth := h.Bearer(t, u.ID)
+	c := h.NewClient(t)
+	r := postJSON(c, "/api/v1/claims", `{"kind":"bogus","order_id":"`+o.ID+`","message":"x"}`, auth)
+	if r.Status != http.StatusUnprocessableEntity || !strings.Contains(r.Body, `"code":"invalid"`) || !strings.Contains(r.Body, `"fields":{"kind":`) {
+		t.Errorf("bad kind: %d %s", r.Status, r.Body)
+	}
+	r = postJSON(c, "/api/v1/claims", `{"kind":"not_as_described","order_id":"`+o.ID+`","message":"Not as described"}`, auth)
+	claim := decodeAs[struct{ ID string }](t, r)
+	ct, body := multipartBody(t, "", nil)
+	r = c.Send(http.MethodPost, "/api/v1/claims/"+claim.ID+"/evidence", ct, body, auth)
+	if r.Status != http.StatusUnprocessableEntity || !strings.Contains(r.Body, `"fields":{`) {
+		t.Errorf("empty evidence: %d %s", r.Status, r.Body)
+	}
+}
+
+// A method a path does not take is 405 method_not_allowed with Allow, in
+// JSON: it was 404 not_found, as if the resource did not exist.
+func TestAPIWrongMethodIs405(t *testing.T) {
+	h := apptest.Start(t)
+	u, _ := h.User(t, account.RoleCustomer, "ana@example.fr")
+	auth := h.Bearer(t, u.ID)
+	c := h.NewClient(t)
+	for _, tc := range []struct{ method, path, allow string }{
+		{http.MethodPut, "/api/v1/products", "GET, HEAD"},
+		{http.MethodDelete, "/api/v1/orders", "GET, HEAD, POST"},
+		{http.MethodGet, "/api/v1/signup", "POST"},
+		{http.MethodPatch, "/api/v1/orders/ord_x", "GET, HEAD"},
+		{http.MethodGet, "/api/v1/tickets/tkt_x/messages", "POST"},
+	} {
+		r := c.Send(tc.method, tc.path, "application/json", strings.NewReader("{}"), auth)
+		if r.Status != http.StatusMethodNotAllowed || r.Header.Get("Allow") != tc.allow || !strings.Contains(r.Body, `"code":"method_not_allowed"`) ||
+			!strings.HasPrefix(r.Header.Get("Content-Type"), "application/json") {
+			t.Errorf("%s %s: %d Allow %q %s; want 405, Allow %q, JSON", tc.method, tc.path, r.Status, r.Header.Get("Allow"), r.Body, tc.allow)
+		}
+	}
+	// Unknown paths stay 404, and so does a route that hides what the caller
+	// may not see.
+	for _, tc := range []struct{ method, path string }{
+		{http.MethodGet, "/api/v1/nothing-here"},
+		{http.MethodPost, "/api/v1/balance/credits"},
+		{http.MethodPost, "/api/v1/orders/ord_x/delivery"},
+	} {
+		r := c.Send(tc.method, tc.path, "application/json", strings.NewReader("{}"), auth)
+		if r.Status != http.StatusNotFound || !strings.Contains(r.Body, `"code":"not_found"`) {
+			t.Errorf("%s %s: %d %s; want 404 not_found", tc.method, tc.path, r.Status, r.Body)
+		}
+	}
+}
+
+// API.md: an agent's claim from a customer's message is filed as of that
+// message. The API took source_message_id as a label only and filed the
+// claim when the agent got to it, so a customer who wrote inside the window
+// was refused for the agent's delay.
+func TestAgentClaimFromMessageIsFiledAtTheMessage(t *testing.T) {
+	h := apptest.Start(t)
+	u, _ := h.User(t, account.RoleCustomer, "ana@example.fr")
+	agentUser, _ := h.User(t, account.RoleAgent, "agent@shop.test")
+	o := buyAndDeliver(t, h, u, 40)
+	h.Clock.Advance(6 * 24 * time.Hour) // the dissatisfied window is 7 days
+	tk, err := h.App.Desk.OpenFromContact(context.Background(), desk.ContactInput{CustomerID: u.ID, Name: "Ana", Email: "ana@example.fr",
+		OrderRef: o.ID, Topic: "dissatisfied", Message: "The posts are not what I hoped for."})
+	if err != nil {
+		t.Fatal(err)
+	}
+	thread, _ := h.App.Desk.Thread(context.Background(), tk.ID, false)
+	written := h.Clock.Now()
+	h.Clock.Advance(3 * 24 * time.Hour) // the agent files it three days later
+	c := h.NewClient(t)
+	auth := h.Bearer(t, agentUser.ID)
+	r := postJSON(c, "/api/v1/claims", `{"kind":"dissatisfied","order_id":"`+o.ID+`","source_message_id":"`+thread[0].ID+`"}`, auth)
+	got := decodeAs[struct {
+		FiledAt  time.Time `json:"filed_at"`
+		Decision struct{ Outcome string }
+	}](t, r)
+	if r.Status != http.StatusCreated || !got.FiledAt.Equal(written) || got.Decision.Outcome != "solution" {
+		t.Fatalf("claim from the message: %d %s; want filed at %s, in time", r.Status, r.Body, written.Format(time.RFC3339))
+	}
+	// A message that is not a customer's, or a filed_at or customer that
+	// contradicts it, is refused.
+	for body, field := range map[string]string{
+		`{"kind":"dissatisfied","order_id":"` + o.ID + `","source_message_id":"tms_nope"}`:                                                  "source_message_id",
+		`{"kind":"dissatisfied","order_id":"` + o.ID + `","source_message_id":"` + thread[1].ID + `"}`:                                      "source_message_id",
+		`{"kind":"dissatisfied","order_id":"` + o.ID + `","source_message_id":"` + thread[0].ID + `","filed_at":"2026-03-01T00:00:00Z"}`:    "filed_at",
+		`{"kind":"dissatisfied","order_id":"` + o.ID + `","source_message_id":"` + thread[0].ID + `","customer_id":"` + agentUser.ID + `"}`: "customer_id",
+	} {
+		r := postJSON(c, "/api/v1/claims", body, auth)
+		if r.Status != http.StatusUnprocessableEntity || !strings.Contains(r.Body, `"`+field+`":`) {
+			t.Errorf("%s: %d %s; want 422 naming %s", body, r.Status, r.Body, field)
+		}
+	}
+}
+
+// A cursor the list never gave is 400 on every list, as on /products and
+// /balance: /orders, /claims and /subscriptions read ?after=garbage as
+// "nothing after it" and answered an empty last page.
+func TestListsRefuseACursorTheyNeverGave(t *testing.T) {
+	h := apptest.Start(t)
+	u, c := h.User(t, account.RoleCustomer, "ana@example.fr")
+	_, staff := h.User(t, account.RoleAgent, "agent@shop.test")
+	buyAndDeliver(t, h, u, 0)
+	auth := h.Bearer(t, u.ID)
+	api := h.NewClient(t)
+	for _, path := range []string{"/api/v1/orders", "/api/v1/claims", "/api/v1/subscriptions", "/api/v1/products", "/api/v1/balance", "/api/v1/invoices"} {
+		r := api.Send(http.MethodGet, path+"?after=garbage", "", nil, auth)
+		if r.Status != http.StatusBadRequest || !strings.Contains(r.Body, `"code":"bad_request"`) {
+			t.Errorf("%s?after=garbage: %d %.200s", path, r.Status, r.Body)
+		}
+		if r := api.Send(http.MethodGet, path, "", nil, auth); r.Status != http.StatusOK {
+			t.Errorf("%s: %d %.200s", path, r.Status, r.Body)
+		}
+	}
+	// The pages that take the same cursor say 400 too, not 500.
+	for _, p := range []struct {
+		c    *apptest.Client
+		path string
+	}{{c, "/orders"}, {c, "/claims"}, {c, "/subscriptions"}, {staff, "/console/orders"}, {staff, "/console/claims"}} {
+		if r := p.c.Get(p.path + "?after=garbage"); r.Status != http.StatusBadRequest {
+			t.Errorf("page %s?after=garbage: %d", p.path, r.Status)
+		}
+	}
+}
+
+// API.md: evidence is "multipart files and text". A part under another name
+// (a file sent as "file") was dropped without a word and the request
+// answered 200 as if it had been kept.
+func TestEvidenceRefusesPartsItDoesNotRead(t *testing.T) {
+	h := apptest.Start(t)
+	u, _ := h.User(t, account.RoleCustomer, "ana@example.fr")
+	o := buyAndDeliver(t, h, u, 40)
+	auth := h.Bearer(t, u.ID)
+	c := h.NewClient(t)
+	r := postJSON(c, "/api/v1/claims", `{"kind":"not_as_described","order_id":"`+o.ID+`","message":"Not as described"}`, auth)
+	claim := decodeAs[struct{ ID string }](t, r)
+	var buf bytes.Buffer
+	mw := multipart.NewWriter(&buf)
+	mw.WriteField("text", "See the screenshot")
+	fw, _ := mw.CreateFormFile("file", "shot.txt")
+	fw.Write([]byte("what the page said"))
+	mw.Close()
+	r = c.Send(http.MethodPost, "/api/v1/claims/"+claim.ID+"/evidence", mw.FormDataContentType(), &buf, auth)
+	if r.Status != http.StatusBadRequest || !strings.Contains(r.Body, `unknown field \"file\"`) {
+		t.Fatalf("a file under \"file\": %d %s", r.Status, r.Body)
+	}
+	// Nothing was kept: the claim still waits for its evidence.
+	if got, _ := h.App.Claims.Get(context.Background(), claim.ID); got.Decision.Outcome != "awaiting_evidence" {
+		t.Errorf("claim after a refused upload: %s", got.Decision.Outcome)
+	}
+	ct, body := multipartBody(t, "See the screenshot", map[string][]byte{"shot.txt": []byte("what the page said")})
+	if r := c.Send(http.MethodPost, "/api/v1/claims/"+claim.ID+"/evidence", ct, body, auth); r.Status != http.StatusOK || !strings.Contains(r.Body, `"outcome":"review"`) {
+		t.Errorf("text and files: %d %s", r.Status, r.Body)
+	}
+}
+
+// A delivery without line_id is 422 naming it, like one without delivered;
+// it answered 404 "this order does not exist" about an order that does.
+func TestDeliveryNeedsItsLine(t *testing.T) {
+	h := apptest.Start(t)
+	u, _ := h.User(t, account.RoleCustomer, "ana@example.fr")
+	agentUser, _ := h.User(t, account.RoleAgent, "agent@shop.test")
+	o := buyAndDeliver(t, h, u, 0)
+	c := h.NewClient(t)
+	auth := h.Bearer(t, agentUser.ID)
+	r := postJSON(c, "/api/v1/orders/"+o.ID+"/delivery", `{"delivered":10}`, auth)
+	if r.Status != http.StatusUnprocessableEntity || !strings.Contains(r.Body, `"line_id":"required"`) {
+		t.Errorf("no line_id: %d %s", r.Status, r.Body)
+	}
+	if r := postJSON(c, "/api/v1/orders/"+o.ID+"/delivery", `{"line_id":"`+o.Lines[0].ID+`","delivered":10}`, auth); r.Status != http.StatusOK {
+		t.Errorf("delivery: %d %s", r.Status, r.Body)
+	}
+}

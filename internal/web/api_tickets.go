@@ -1,0 +1,239 @@
+package web
+
+import (
+	"errors"
+	"net/http"
+	"time"
+
+	"comptoir/internal/desk"
+)
+
+// The support desk in the JSON API (API.md: /tickets): the Contact form,
+// the agents' queue, a ticket's thread and a reply to it, as the pages do.
+
+// ticketJSON is a ticket as the API shows it. due_at is when the store's
+// answer is promised, null when none is due (answered, waiting on the
+// customer, closed).
+type ticketJSON struct {
+	ID            string          `json:"id"`
+	Reference     string          `json:"reference"`
+	Status        string          `json:"status"`
+	Topic         string          `json:"topic"`
+	OrderID       string          `json:"order_id,omitempty"`
+	CustomerID    string          `json:"customer_id,omitempty"`
+	CustomerName  string          `json:"customer_name"`
+	CustomerEmail string          `json:"customer_email"`
+	Language      string          `json:"language"`
+	AssigneeID    string          `json:"assignee_id,omitempty"`
+	DueAt         *time.Time      `json:"due_at"`
+	Breached      bool            `json:"breached"`
+	CreatedAt     time.Time       `json:"created_at"`
+	UpdatedAt     time.Time       `json:"updated_at"`
+	Messages      []ticketMessage `json:"messages,omitempty"`
+}
+
+// ticketMessage is one message of a thread: direction is in (from the
+// customer), out (the store's answer) or note (internal, staff only).
+type ticketMessage struct {
+	ID          string             `json:"id"`
+	Direction   string             `json:"direction"`
+	From        string             `json:"from,omitempty"`
+	AuthorID    string             `json:"author_id,omitempty"`
+	Text        string             `json:"text"`
+	CreatedAt   time.Time          `json:"created_at"`
+	Attachments []ticketAttachment `json:"attachments"`
+}
+
+type ticketAttachment struct {
+	ID          string `json:"id"`
+	FileName    string `json:"file_name"`
+	ContentType string `json:"content_type"`
+	Size        int64  `json:"size"`
+}
+
+func toTicketJSON(t desk.Ticket) ticketJSON {
+	out := ticketJSON{ID: t.ID, Reference: t.Reference, Status: t.Status, Topic: t.Topic, OrderID: t.OrderID,
+		CustomerID: t.CustomerID, CustomerName: t.CustomerName, CustomerEmail: t.CustomerEmail, Language: t.Lang,
+		AssigneeID: t.AssigneeID, Breached: t.Breached, CreatedAt: t.CreatedAt, UpdatedAt: t.UpdatedAt}
+	if !t.PromiseAt.IsZero() {
+		due := t.PromiseAt
+		out.DueAt = &due
+	}
+	return out
+}
+
+func toTicketMessages(msgs []desk.Message) []ticketMessage {
+	out := make([]ticketMessage, len(msgs))
+	for i, m := range msgs {
+		tm := ticketMessage{ID: m.ID, Direction: m.Direction, From: m.FromEmail, AuthorID: m.AuthorID, Text: m.Text,
+			CreatedAt: m.CreatedAt, Attachments: []ticketAttachment{}}
+		for _, a := range m.Attachments {
+			tm.Attachments = append(tm.Attachments, ticketAttachment{ID: a.ID, FileName: a.FileName, ContentType: a.ContentType, Size: a.Size})
+		}
+		out[i] = tm
+	}
+	return out
+}
+
+// apiTicketError answers a desk error: a ticket that is not the caller's
+// is 404 like an unknown one.
+func (s *Server) apiTicketError(w http.ResponseWriter, r *http.Request, err error) {
+	lang := state(r).lang
+	var verr *desk.ValidationError
+	switch code := desk.Code(err); {
+	case code == "not_found" || code == "forbidden":
+		s.apiNotFound(w, r)
+	case errors.As(err, &verr):
+		fields := map[string]string{}
+		for f := range verr.Fields {
+			if f == "text" { // an agent's reply calls it text; the API, message
+				f = "message"
+			}
+			fields[f] = s.Messages.T(lang, "contact.error."+f)
+		}
+		writeFieldErrors(w, http.StatusUnprocessableEntity, "invalid", s.Messages.T(lang, "error.bad_request"), fields)
+	case code == "ticket_closed":
+		writeError(w, http.StatusConflict, code, s.Messages.T(lang, "ticket.error.ticket_closed"))
+	default:
+		s.serverError(w, r, err)
+	}
+}
+
+type contactJSON struct {
+	Name     string `json:"name"`
+	Email    string `json:"email"`
+	OrderRef string `json:"order_ref"`
+	Topic    string `json:"topic"`
+	Message  string `json:"message"`
+}
+
+// apiOpenTicket is POST /api/v1/tickets, the Contact form: anyone may
+// write; a signed-in customer's ticket joins their account. The answer
+// names the ticket and when the store promises to answer.
+func (s *Server) apiOpenTicket(w http.ResponseWriter, r *http.Request) {
+	st := state(r)
+	var in contactJSON
+	if !s.decodeJSON(w, r, &in) {
+		return
+	}
+	if !s.allow(w, r, "contact:"+clientIP(r), contactLimit) {
+		return
+	}
+	ci := desk.ContactInput{Name: in.Name, Email: in.Email, OrderRef: in.OrderRef, Topic: in.Topic, Message: in.Message, Lang: st.lang}
+	if st.user != nil {
+		ci.CustomerID = st.user.ID
+	}
+	t, err := s.Desk.OpenFromContact(r.Context(), ci)
+	if err != nil {
+		s.apiTicketError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, toTicketJSON(t))
+}
+
+// apiTickets is GET /api/v1/tickets: for staff the queue, nearest deadline
+// first (?filter=mine|unassigned|claims|breached, ?after= for the next
+// page); for a customer their own tickets.
+func (s *Server) apiTickets(w http.ResponseWriter, r *http.Request) {
+	u := state(r).user
+	var tickets []desk.Ticket
+	var next string
+	var err error
+	if u.IsStaff() {
+		f := desk.QueueFilter{After: r.URL.Query().Get("after"), Limit: apiTicketsPage}
+		switch r.URL.Query().Get("filter") {
+		case "":
+		case "mine":
+			f.AssigneeID = u.ID
+		case "unassigned":
+			f.Unassigned = true
+		case "claims":
+			f.ClaimsOnly = true
+		case "breached":
+			f.BreachedOnly = true
+		default:
+			writeError(w, http.StatusBadRequest, "bad_request", s.Messages.T(state(r).lang, "error.bad_request"))
+			return
+		}
+		tickets, err = s.Desk.Queue(r.Context(), f)
+		if len(tickets) == apiTicketsPage {
+			next = tickets[len(tickets)-1].ID
+		}
+	} else {
+		tickets, err = s.Desk.ListForCustomer(r.Context(), u.ID)
+	}
+	if errors.Is(err, desk.ErrNotFound) {
+		// ?after= names no ticket: a cursor this API did not give.
+		writeError(w, http.StatusBadRequest, "bad_request", s.Messages.T(state(r).lang, "error.bad_request"))
+		return
+	}
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	items := make([]ticketJSON, len(tickets))
+	for i, t := range tickets {
+		items[i] = toTicketJSON(t)
+	}
+	writeJSON(w, http.StatusOK, listJSON(items, next))
+}
+
+// apiTicketsPage is the queue's page size in the API.
+const apiTicketsPage = 50
+
+// apiTicket is GET /api/v1/tickets/{id}: the ticket and its thread, for
+// its owner (without internal notes) or staff.
+func (s *Server) apiTicket(w http.ResponseWriter, r *http.Request) {
+	s.writeTicket(w, r, http.StatusOK, r.PathValue("id"))
+}
+
+func (s *Server) writeTicket(w http.ResponseWriter, r *http.Request, status int, ticketID string) {
+	ctx := r.Context()
+	u := state(r).user
+	var t desk.Ticket
+	var err error
+	if u.IsStaff() {
+		t, err = s.Desk.Get(ctx, ticketID)
+	} else {
+		t, err = s.Desk.GetForCustomer(ctx, u.ID, ticketID)
+	}
+	if err != nil {
+		s.apiTicketError(w, r, err)
+		return
+	}
+	msgs, err := s.Desk.Thread(ctx, t.ID, u.IsStaff())
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	out := toTicketJSON(t)
+	out.Messages = toTicketMessages(msgs)
+	writeJSON(w, status, out)
+}
+
+type ticketReplyJSON struct {
+	Message string `json:"message"`
+}
+
+// apiTicketReply is POST /api/v1/tickets/{id}/messages: the owner's
+// message (as from the portal: the ticket reopens) or an agent's answer
+// (emailed to the customer). It answers the ticket with its thread.
+func (s *Server) apiTicketReply(w http.ResponseWriter, r *http.Request) {
+	var in ticketReplyJSON
+	if !s.decodeJSON(w, r, &in) {
+		return
+	}
+	u := state(r).user
+	id := r.PathValue("id")
+	var err error
+	if u.IsStaff() {
+		_, err = s.Desk.Reply(r.Context(), u.Actor(), id, in.Message)
+	} else {
+		_, err = s.Desk.ReplyAsCustomer(r.Context(), u.ID, id, in.Message, nil)
+	}
+	if err != nil {
+		s.apiTicketError(w, r, err)
+		return
+	}
+	s.writeTicket(w, r, http.StatusCreated, id)
+}
