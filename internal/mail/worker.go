@@ -2,6 +2,7 @@ package mail
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -168,21 +169,12 @@ func (w *Worker) sendStored(ctx context.Context, send func(context.Context, Stor
 	}
 
 	if sendErr == nil {
-		sentAt := w.clock.Now()
-		markSent := func() error {
-			rctx, cancel := recordContext(ctx)
-			defer cancel()
-			if _, err := w.db.Exec(rctx, `UPDATE outgoing_mail SET status = 'sent', sent_at = $1, attempts = attempts + 1
-				WHERE id = $2 AND status = 'queued'`, sentAt, m.ID); err != nil {
-				return fmt.Errorf("mark a message sent: %w", err)
-			}
-			return nil
-		}
+		mark := sentMark{id: m.ID, at: w.clock.Now()}
 		if marks != nil {
-			marks.add(markSent)
+			marks.add(mark)
 			return sendResult{}, nil
 		}
-		return sendResult{}, markSent()
+		return sendResult{}, w.markSent(ctx, []sentMark{mark})
 	}
 	rctx, cancel := recordContext(ctx)
 	defer cancel()
@@ -249,7 +241,7 @@ func (b *BatchWorker) Work(ctx context.Context, job *river.Job[SendBatchArgs]) e
 	// The marks of the messages sent commit while the next ones go out;
 	// they are all in before the attempt ends, and before the last one
 	// fails what is left.
-	marks := &pendingMarks{}
+	marks := &pendingMarks{w: b.w, ctx: ctx}
 	again, err := b.sendAll(ctx, batch, msgs, job.Attempt, last, marks)
 	merr := marks.wait()
 	if merr != nil {
@@ -315,30 +307,88 @@ func (b *BatchWorker) sendAll(ctx context.Context, batch string, msgs []Stored, 
 	return again, nil
 }
 
-// pendingMarks are the marks of a batch's messages sent, each committing
-// in its own goroutine (they share group commits with one another and with
-// the store's other writes).
-type pendingMarks struct {
-	wg  sync.WaitGroup
-	mu  sync.Mutex
-	err error
+// sentMark records that the relay took a message, and when.
+type sentMark struct {
+	id string
+	at time.Time
 }
 
-func (p *pendingMarks) add(mark func() error) {
-	p.wg.Add(1)
-	go func() {
-		defer p.wg.Done()
-		if err := mark(); err != nil {
+// markSent records marks, in one transaction when there are several.
+func (w *Worker) markSent(ctx context.Context, marks []sentMark) error {
+	const q = `UPDATE outgoing_mail SET status = 'sent', sent_at = $1, attempts = attempts + 1 WHERE id = $2 AND status = 'queued'`
+	rctx, cancel := recordContext(ctx)
+	defer cancel()
+	var err error
+	if len(marks) == 1 {
+		_, err = w.db.Exec(rctx, q, marks[0].at, marks[0].id)
+	} else {
+		err = w.db.Tx(rctx, func(tx *sql.Tx) error {
+			for _, m := range marks {
+				if _, err := tx.ExecContext(rctx, q, m.at, m.id); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+	}
+	if err != nil {
+		return fmt.Errorf("mark %d message(s) sent: %w", len(marks), err)
+	}
+	return nil
+}
+
+// pendingMarks records a batch's messages sent off the sending path: the
+// next message goes out while the marks commit. One goroutine at a time
+// records whatever was sent since its last commit, in one transaction, so
+// that a batch takes a few commits rather than one per message (on
+// PostgreSQL each is a flush of its log; on SQLite they share group commits
+// anyway). The first mark of a pause is recorded at once.
+type pendingMarks struct {
+	w   *Worker
+	ctx context.Context
+
+	mu      sync.Mutex
+	queued  []sentMark
+	running bool
+	err     error
+	done    sync.WaitGroup
+}
+
+func (p *pendingMarks) add(m sentMark) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.queued = append(p.queued, m)
+	if !p.running {
+		p.running = true
+		p.done.Add(1)
+		go p.record()
+	}
+}
+
+// record commits the marks queued until none is left.
+func (p *pendingMarks) record() {
+	defer p.done.Done()
+	for {
+		p.mu.Lock()
+		marks := p.queued
+		p.queued = nil
+		if len(marks) == 0 {
+			p.running = false
+			p.mu.Unlock()
+			return
+		}
+		p.mu.Unlock()
+		if err := p.w.markSent(p.ctx, marks); err != nil {
 			p.mu.Lock()
 			p.err = errors.Join(p.err, err)
 			p.mu.Unlock()
 		}
-	}()
+	}
 }
 
-// wait returns once every mark is done, with their failures.
+// wait returns once every mark is recorded, with their failures.
 func (p *pendingMarks) wait() error {
-	p.wg.Wait()
+	p.done.Wait()
 	return p.err
 }
 
