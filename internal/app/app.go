@@ -160,7 +160,8 @@ func (a *App) build(ctx context.Context, opts Options) (err error) {
 		RetryBackoffCap: opts.RetryBackoffCap}
 	if opts.Workers {
 		jobsCfg.Workers = workers
-		jobsCfg.PeriodicJobs = append(jobsCfg.PeriodicJobs, subscriptions.RenewDueJob(), desk.BreachScanJob(), privacy.RetentionJob())
+		jobsCfg.PeriodicJobs = append(jobsCfg.PeriodicJobs, subscriptions.RenewDueJob(), desk.BreachScanJob(), privacy.RetentionJob(),
+			claims.BreachScanJob())
 		if cfg.IMAPURL != "" {
 			jobsCfg.PeriodicJobs = append(jobsCfg.PeriodicJobs, desk.IMAPPollJob(cfg.IMAPPollInterval))
 		}
@@ -246,6 +247,14 @@ func (a *App) build(ctx context.Context, opts Options) (err error) {
 	if a.Blobs, err = openBlobs(ctx, cfg); err != nil {
 		return err
 	}
+	// Wall-clock hours, or the store's business calendar (--sla-hours).
+	slaPolicy, businessHours := sla.DefaultPolicy, ""
+	if slaPolicy.Calendar, err = sla.ParseHours(cfg.SLAZone, cfg.SLAHours, cfg.SLAHolidays); err != nil {
+		return config.Usagef("--sla-hours: %v", err)
+	}
+	if slaPolicy.Calendar != nil {
+		businessHours = cfg.SLAHours + " (" + slaPolicy.Calendar.Location.String() + ")"
+	}
 	a.Claims, err = claims.New(a.DB, a.Clock, claims.Deps{
 		Orders: a.Orders, Ledger: a.Ledger, Customers: a.Accounts, Mailer: a.Outbox, Jobs: a.Jobs, Blobs: a.Blobs,
 		Card:          cardpay.OrderRefunds{S: a.Card},
@@ -254,7 +263,8 @@ func (a *App) build(ctx context.Context, opts Options) (err error) {
 		Policies: func(version string) (*policy.Policy, error) {
 			return a.Policies.Get(context.Background(), version)
 		},
-	}, claims.Options{BaseURL: cfg.BaseURL, StoreName: cfg.StoreName, Logger: a.Logger})
+	}, claims.Options{BaseURL: cfg.BaseURL, StoreName: cfg.StoreName, Logger: a.Logger,
+		AnswerClock: claims.SLAClock(slaPolicy)})
 	if err != nil {
 		return err
 	}
@@ -272,14 +282,6 @@ func (a *App) build(ctx context.Context, opts Options) (err error) {
 	a.Card.SetDisputeRecorder(a.Disputes)
 	cardHandlers[cardpay.PurposeTopUp] = invoices.TopUpHandler{Next: billing.TopUpHandler{L: a.Ledger}, Invoices: a.Invoices, Customers: a.Accounts}
 
-	// Wall-clock hours, or the store's business calendar (--sla-hours).
-	slaPolicy, businessHours := sla.DefaultPolicy, ""
-	if slaPolicy.Calendar, err = sla.ParseHours(cfg.SLAZone, cfg.SLAHours, cfg.SLAHolidays); err != nil {
-		return config.Usagef("--sla-hours: %v", err)
-	}
-	if slaPolicy.Calendar != nil {
-		businessHours = cfg.SLAHours + " (" + slaPolicy.Calendar.Location.String() + ")"
-	}
 	if a.Desk, err = desk.New(a.DB, a.Clock, a.Outbox, desk.Options{
 		SupportAddress: cfg.SupportAddress, BaseURL: cfg.BaseURL, StoreName: cfg.StoreName,
 		Deadlines: desk.SLADeadlines(slaPolicy), BusinessHours: businessHours, Customers: a.Accounts, WarnBefore: cfg.SLAWarnBefore,
@@ -327,6 +329,18 @@ func (a *App) build(ctx context.Context, opts Options) (err error) {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		defer cancel()
 		n, err := a.Desk.CountBreaches(ctx)
+		if err != nil {
+			return -1
+		}
+		return float64(n)
+	}))
+	// Claims past their promised answer time, unanswered.
+	a.Metrics.Registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "comptoir_claims_breached", Help: "Open claims whose promised first answer time (48 h by default) has passed unanswered.",
+	}, func() float64 {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		n, err := a.Claims.CountBreaches(ctx)
 		if err != nil {
 			return -1
 		}

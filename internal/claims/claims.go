@@ -187,6 +187,15 @@ type Claim struct {
 	Revision  int64
 	CreatedAt time.Time
 	UpdatedAt time.Time
+	// AnswerTargetAt and AnswerPromiseAt are the first human answer's
+	// deadlines (aimed for, promised), set when the claim started waiting
+	// for an agent; zero when nothing was ever due. AnsweredAt is when the
+	// clock stopped. AnswerBreached: the promise passed unanswered (set
+	// once, never cleared).
+	AnswerTargetAt  time.Time
+	AnswerPromiseAt time.Time
+	AnsweredAt      time.Time
+	AnswerBreached  bool
 }
 
 // Open reports whether someone still has to act on the claim.
@@ -371,6 +380,9 @@ type Options struct {
 	MaxEvidenceBytes int64
 	MaxEvidenceFiles int
 	Logger           *slog.Logger
+	// AnswerClock counts the answer deadlines of claims waiting for an
+	// agent in the store's calendar; nil: WallClock (24 h, 48 h).
+	AnswerClock AnswerClock
 }
 
 // Defaults of Options.
@@ -427,6 +439,9 @@ func New(d *db.DB, c clock.Clock, deps Deps, opts Options) (*Service, error) {
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.AnswerClock == nil {
+		opts.AnswerClock = WallClock
 	}
 	return &Service{
 		db: d, clock: c, orders: deps.Orders, ledger: deps.Ledger, customers: deps.Customers, mailer: deps.Mailer,

@@ -437,6 +437,11 @@ func (s *Service) Decide(ctx context.Context, in AgentDecision) (Claim, error) {
 		if err := setDecisionTx(ctx, tx, &c, d, now, in.Actor.ID, 0); err != nil {
 			return err
 		}
+		// The first human answer: the clock stops (counted late if the
+		// promise passed and the scan has not flagged it yet).
+		if err := s.updateClockTx(ctx, tx, &c, true, now); err != nil {
+			return err
+		}
 		// An agent's amount is explicit, not computed from the facts, so
 		// the subject is taken whatever its version; bumping it makes
 		// automatic decisions computed before this one retry.
@@ -523,6 +528,7 @@ func (s *Service) RedecideWorker() *RedecideWorker { return &RedecideWorker{s: s
 // AddWorkers registers claims' jobs with the application's River workers.
 func (s *Service) AddWorkers(workers *river.Workers) {
 	river.AddWorker(workers, s.RedecideWorker())
+	river.AddWorker(workers, &breachScanWorker{s: s})
 }
 
 // Work decides the claim again. It is idempotent, as a job run at least
@@ -598,6 +604,9 @@ func (s *Service) redecide(ctx context.Context, claimID string, fromJob bool) (C
 // subject (the version gathered) changed since the facts were read.
 func (s *Service) applyAutomaticTx(ctx context.Context, tx *sql.Tx, subj *subject, c *Claim, d policy.Decision, now time.Time, expect int64) error {
 	if err := setDecisionTx(ctx, tx, c, d, now, "", expect); err != nil {
+		return err
+	}
+	if err := s.updateClockTx(ctx, tx, c, false, now); err != nil {
 		return err
 	}
 	if err := takeSubjectTx(ctx, tx, c.subjectID(), subj.version, true); err != nil {

@@ -56,6 +56,12 @@ func setup(t *testing.T) *env {
 
 func setupWith(t *testing.T, adjust func(*claims.Deps)) *env {
 	t.Helper()
+	return setupFull(t, adjust, func(*claims.Options) {})
+}
+
+// setupFull also adjusts the service's options (the answer clock).
+func setupFull(t *testing.T, adjust func(*claims.Deps), adjustOpts func(*claims.Options)) *env {
+	t.Helper()
 	ctx := context.Background()
 	d := dbtest.Open(t)
 	clk := clock.NewManual(t0)
@@ -79,7 +85,9 @@ func setupWith(t *testing.T, adjust func(*claims.Deps)) *env {
 	t.Cleanup(func() { e.blobs.Close() })
 	deps := claims.Deps{Orders: e.orders, Ledger: e.ledger, Customers: e.accounts, Mailer: outbox, Jobs: inserter, Blobs: e.blobs, Card: e.card}
 	adjust(&deps)
-	if e.claims, err = claims.New(d, clk, deps, claims.Options{BaseURL: "http://shop.test", StoreName: "Shop", MaxEvidenceBytes: 64 << 10, MaxEvidenceFiles: 3}); err != nil {
+	opts := claims.Options{BaseURL: "http://shop.test", StoreName: "Shop", MaxEvidenceBytes: 64 << 10, MaxEvidenceFiles: 3}
+	adjustOpts(&opts)
+	if e.claims, err = claims.New(d, clk, deps, opts); err != nil {
 		t.Fatal(err)
 	}
 	if e.agent, err = e.accounts.CreateUser(ctx, account.CreateUserInput{Email: "agent@shop.test", Role: account.RoleAgent, Password: "0123456789", Language: "en"}); err != nil {

@@ -99,6 +99,13 @@ func (s *Service) File(ctx context.Context, in FileInput) (Claim, error) {
 			if err := insertClaimTx(ctx, tx, &cl); err != nil {
 				return err
 			}
+			// Left to an agent: the answer is due counting from the
+			// customer's first written contact.
+			if waitsForAgent(d.Outcome) {
+				if err := s.startClockTx(ctx, tx, &cl, cl.FiledAt, now); err != nil {
+					return err
+				}
+			}
 			if err := takeSubjectTx(ctx, tx, cl.subjectID(), subj.version, true); err != nil {
 				return err
 			}

@@ -17,17 +17,19 @@ import (
 
 const claimColumns = `id, kind, customer_id, order_id, order_line_id, subscription_id, status, filed_at, filed_by, filed_via,
 	source_message_id, message, choice, refund_requested, policy_version, outcome, rule, statutory, refund_amount, refund_currency,
-	cancel, reason_en, reason_fr, decided_at, decided_by, revision, created_at, updated_at`
+	cancel, reason_en, reason_fr, decided_at, decided_by, revision, created_at, updated_at,
+	answer_target_at, answer_promise_at, answered_at, answer_breached`
 
 func scanClaim(row interface{ Scan(...any) error }) (Claim, error) {
 	var c Claim
 	var orderID, lineID, subID, source, choice, decidedBy, refundCurrency sql.NullString
 	var refundAmount sql.NullInt64
 	var kind, outcome, cancel string
+	var target, promise, answered sql.NullTime
 	if err := row.Scan(&c.ID, &kind, &c.CustomerID, &orderID, &lineID, &subID, &c.Status, &c.FiledAt, &c.FiledBy, &c.FiledVia,
 		&source, &c.Message, &choice, &c.RefundRequested, &c.PolicyVersion, &outcome, &c.Decision.Rule, &c.Decision.Statutory,
 		&refundAmount, &refundCurrency, &cancel, &c.Decision.Reason.EN, &c.Decision.Reason.FR, &c.DecidedAt, &decidedBy,
-		&c.Revision, &c.CreatedAt, &c.UpdatedAt); err != nil {
+		&c.Revision, &c.CreatedAt, &c.UpdatedAt, &target, &promise, &answered, &c.AnswerBreached); err != nil {
 		return Claim{}, err
 	}
 	c.Kind = policy.Kind(kind)
@@ -36,6 +38,14 @@ func scanClaim(row interface{ Scan(...any) error }) (Claim, error) {
 	c.Decision.Outcome, c.Decision.Cancel, c.Decision.PolicyVersion = policy.Outcome(outcome), policy.Cancel(cancel), c.PolicyVersion
 	c.Decision.Refund = amountOf(refundAmount, refundCurrency)
 	c.FiledAt, c.DecidedAt, c.CreatedAt, c.UpdatedAt = c.FiledAt.UTC(), c.DecidedAt.UTC(), c.CreatedAt.UTC(), c.UpdatedAt.UTC()
+	for _, t := range []struct {
+		v   sql.NullTime
+		dst *time.Time
+	}{{target, &c.AnswerTargetAt}, {promise, &c.AnswerPromiseAt}, {answered, &c.AnsweredAt}} {
+		if t.v.Valid {
+			*t.dst = t.v.Time.UTC()
+		}
+	}
 	return c, nil
 }
 
@@ -88,6 +98,12 @@ type ListFilter struct {
 	Kind       policy.Kind
 	After      string // cursor: the last id of the previous page
 	Limit      int    // default 20, at most 100
+	// ByPromise (the console) lists the claims whose answer clock runs
+	// first, nearest promise first, then the others newest first; pages
+	// are then counted by Offset (After is ignored) and the cursor of the
+	// next page is its offset.
+	ByPromise bool
+	Offset    int
 }
 
 // List returns a page of claims, newest first, and the cursor of the next
@@ -118,7 +134,7 @@ func (s *Service) List(ctx context.Context, f ListFilter) ([]Claim, string, erro
 	if f.Kind != "" {
 		add("kind =", string(f.Kind))
 	}
-	if f.After != "" {
+	if f.After != "" && !f.ByPromise {
 		// A cursor is an id this list gave; anything else is refused
 		// rather than read as "nothing after it".
 		if !id.Valid("clm", f.After) {
@@ -127,7 +143,14 @@ func (s *Service) List(ctx context.Context, f ListFilter) ([]Claim, string, erro
 		add("id <", f.After)
 	}
 	args = append(args, limit+1)
-	query += " ORDER BY id DESC LIMIT $" + strconv.Itoa(len(args))
+	if f.ByPromise {
+		query += ` ORDER BY CASE WHEN answer_promise_at IS NOT NULL AND answered_at IS NULL THEN 0 ELSE 1 END,
+			CASE WHEN answered_at IS NULL THEN answer_promise_at END, id DESC LIMIT $` + strconv.Itoa(len(args))
+		args = append(args, max(f.Offset, 0))
+		query += " OFFSET $" + strconv.Itoa(len(args))
+	} else {
+		query += " ORDER BY id DESC LIMIT $" + strconv.Itoa(len(args))
+	}
 	rows, err := s.db.Read.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, "", wrapDB("list", err)
@@ -148,6 +171,9 @@ func (s *Service) List(ctx context.Context, f ListFilter) ([]Claim, string, erro
 	if len(page) > limit {
 		page = page[:limit]
 		next = page[limit-1].ID
+		if f.ByPromise {
+			next = strconv.Itoa(max(f.Offset, 0) + limit)
+		}
 	}
 	return page, next, nil
 }

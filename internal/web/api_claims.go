@@ -24,11 +24,19 @@ type claimJSON struct {
 	SubscriptionID string          `json:"subscription_id,omitempty"`
 	FiledAt        time.Time       `json:"filed_at"`
 	Decision       policy.Decision `json:"decision"`
+	// AnswerDueAt is the promised first answer time while the claim waits
+	// for an agent (POLICY.md "Customer service promise").
+	AnswerDueAt *time.Time `json:"answer_due_at,omitempty"`
 }
 
 func toClaimJSON(c claims.Claim) claimJSON {
-	return claimJSON{ID: c.ID, Kind: c.Kind, Status: c.Status, OrderID: c.OrderID, LineID: c.LineID,
+	j := claimJSON{ID: c.ID, Kind: c.Kind, Status: c.Status, OrderID: c.OrderID, LineID: c.LineID,
 		SubscriptionID: c.SubscriptionID, FiledAt: c.FiledAt, Decision: c.Decision}
+	if c.Waiting() {
+		due := c.AnswerPromiseAt
+		j.AnswerDueAt = &due
+	}
+	return j
 }
 
 func (s *Server) apiClaimError(w http.ResponseWriter, r *http.Request, err error) {

@@ -5,6 +5,7 @@ import (
 	"io"
 	"mime/multipart"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"comptoir/internal/account"
@@ -127,6 +128,9 @@ type claimData struct {
 	Refunds   []claims.Refund
 	Console   bool
 	Reasons   []string
+	// BusinessHours: the answer clocks count these hours only (the page
+	// says so, as ticket pages do); empty for wall-clock hours.
+	BusinessHours string
 }
 
 func (s *Server) claimView(r *http.Request, console bool) (*view, error) {
@@ -142,6 +146,9 @@ func (s *Server) claimView(r *http.Request, console bool) (*view, error) {
 		return nil, err
 	}
 	d := &claimData{Claim: c, Console: console, Reasons: policy.AgentReasons}
+	if s.Desk != nil {
+		d.BusinessHours = s.Desk.BusinessHours()
+	}
 	if d.Evidence, err = s.Claims.Evidence(ctx, c.ID); err != nil {
 		return nil, err
 	}
@@ -178,6 +185,9 @@ func (s *Server) consoleClaim(w http.ResponseWriter, r *http.Request) { s.showCl
 type claimsData struct {
 	Claims []claims.Claim
 	Next   string
+	// NextFrom is the console's next page (it lists by promise, by offset).
+	NextFrom string
+	Status   string
 }
 
 func (s *Server) myClaims(w http.ResponseWriter, r *http.Request) {
@@ -190,16 +200,20 @@ func (s *Server) myClaims(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) consoleClaims(w http.ResponseWriter, r *http.Request) {
-	f := claims.ListFilter{Status: r.URL.Query().Get("status"), After: r.URL.Query().Get("after")}
+	// Claims waiting for an agent first, nearest promised answer first.
+	f := claims.ListFilter{Status: r.URL.Query().Get("status"), ByPromise: true}
 	if f.Status == "" {
 		f.Status = claims.StatusOpen
+	}
+	if from, err := strconv.Atoi(r.URL.Query().Get("from")); err == nil && from > 0 {
+		f.Offset = from
 	}
 	page, next, err := s.Claims.List(r.Context(), f)
 	if err != nil {
 		s.listFailed(w, r, err)
 		return
 	}
-	v := s.newView(r, "console.claims.title", claimsData{Claims: page, Next: next})
+	v := s.newView(r, "console.claims.title", claimsData{Claims: page, NextFrom: next, Status: f.Status})
 	s.render(w, r, http.StatusOK, "console_claims", v)
 }
 
