@@ -205,7 +205,14 @@ func (s *Server) consoleClaims(w http.ResponseWriter, r *http.Request) {
 	if f.Status == "" {
 		f.Status = claims.StatusOpen
 	}
-	if from, err := strconv.Atoi(r.URL.Query().Get("from")); err == nil && from > 0 {
+	if v := r.URL.Query().Get("from"); v != "" {
+		// A position this list gave; anything else is refused rather than
+		// read as the first page.
+		from, err := strconv.Atoi(v)
+		if err != nil || from < 0 {
+			s.renderError(w, r, http.StatusBadRequest, "error.bad_request")
+			return
+		}
 		f.Offset = from
 	}
 	page, next, err := s.Claims.List(r.Context(), f)
