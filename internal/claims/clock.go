@@ -9,6 +9,7 @@ import (
 	"github.com/riverqueue/river"
 
 	"comptoir/internal/audit"
+	"comptoir/internal/db"
 	"comptoir/internal/desk/sla"
 	"comptoir/internal/policy"
 )
@@ -141,21 +142,8 @@ func (s *Service) MarkBreaches(ctx context.Context, now time.Time) (int, error) 
 	n := 0
 	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
 		n = 0
-		rows, err := tx.QueryContext(ctx, markBreachesQuery, now.UTC())
+		ids, err := db.Strings(ctx, tx, markBreachesQuery, now.UTC())
 		if err != nil {
-			return wrapDB("mark breaches", err)
-		}
-		var ids []string
-		for rows.Next() {
-			var id string
-			if err := rows.Scan(&id); err != nil {
-				rows.Close()
-				return wrapDB("mark breaches", err)
-			}
-			ids = append(ids, id)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
 			return wrapDB("mark breaches", err)
 		}
 		for _, id := range ids {

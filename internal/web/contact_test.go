@@ -2,7 +2,6 @@ package web_test
 
 import (
 	"context"
-	"encoding/json"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -143,63 +142,5 @@ func TestMessageTurnedIntoAClaimKeepsItsTime(t *testing.T) {
 	}
 	if c.Decision.Outcome != "refund" || !c.FiledAt.Equal(o.PlacedAt.Add(4*24*time.Hour)) || c.SourceMessageID != msgID[1] {
 		t.Fatalf("claim %+v", c)
-	}
-}
-
-// The same through the API: an agent names the message the claim comes
-// from (source_message_id) and that message's time is filed_at (API.md
-// "agent: the message it comes from sets filed_at"), not the moment the
-// agent got round to it; the customer is the message's ticket's.
-func TestAPIClaimFromSourceMessageKeepsItsTime(t *testing.T) {
-	h := apptest.Start(t)
-	u, customer := h.User(t, "customer", "ana@example.fr")
-	o := buyAndDeliver(t, h, u, 40)
-	h.Clock.Advance(4 * 24 * time.Hour) // late, and inside the window
-	customer.PostForm("/contact", url.Values{"name": {"Ana"}, "email": {"ana@example.fr"}, "topic": {"non_delivery"},
-		"order_ref": {o.ID}, "message": {"Only 40 posts so far."}})
-	wrote := h.Clock.Now()
-	h.Clock.Advance(4 * 24 * time.Hour) // 8 days after the order when the agent acts
-	ag, agent := h.User(t, "agent", "agent@shop.test")
-	id := regexp.MustCompile(`/console/tickets/(tkt_[0-9A-Z]+)`).FindStringSubmatch(agent.Get("/console/tickets").Body)[1]
-	msgID := regexp.MustCompile(`name="message_id" value="([^"]+)"`).FindStringSubmatch(agent.Get("/console/tickets/" + id).Body)
-	if msgID == nil {
-		t.Fatal("no message to file a claim from")
-	}
-	auth := h.Bearer(t, ag.ID)
-	c := h.NewClient(t)
-
-	// A message that does not exist, or that is not the customer's, is
-	// refused and nothing is filed.
-	r := postJSON(c, "/api/v1/claims", `{"kind":"non_delivery","order_id":"`+o.ID+`","customer_id":"`+u.ID+`","source_message_id":"msg_nope"}`, auth)
-	if r.Status != http.StatusUnprocessableEntity || !strings.Contains(r.Body, "source_message_id") {
-		t.Fatalf("unknown source message: %d %s", r.Status, r.Body)
-	}
-	other, _ := h.User(t, "customer", "ben@example.fr")
-	r = postJSON(c, "/api/v1/claims", `{"kind":"non_delivery","order_id":"`+o.ID+`","customer_id":"`+other.ID+`","source_message_id":"`+msgID[1]+`"}`, auth)
-	if r.Status != http.StatusUnprocessableEntity {
-		t.Fatalf("another customer's message: %d %s", r.Status, r.Body)
-	}
-
-	r = postJSON(c, "/api/v1/claims", `{"kind":"non_delivery","order_id":"`+o.ID+`","message":"From the ticket.","source_message_id":"`+msgID[1]+`"}`, auth)
-	if r.Status != http.StatusCreated {
-		t.Fatalf("file from a message: %d %s", r.Status, r.Body)
-	}
-	var out struct {
-		ID       string
-		FiledAt  time.Time `json:"filed_at"`
-		Decision struct{ Outcome, Rule string }
-	}
-	if err := json.Unmarshal([]byte(r.Body), &out); err != nil {
-		t.Fatal(err)
-	}
-	if !out.FiledAt.Equal(wrote) || out.Decision.Outcome != "refund" {
-		t.Fatalf("filed_at %v (message written %v), decision %+v", out.FiledAt, wrote, out.Decision)
-	}
-	c2, err := h.App.Claims.Get(context.Background(), out.ID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if c2.CustomerID != u.ID || c2.SourceMessageID != msgID[1] || !c2.FiledAt.Equal(wrote) {
-		t.Fatalf("stored claim %+v", c2)
 	}
 }
