@@ -48,6 +48,9 @@ func compose(s Stored) (*gomail.Msg, error) {
 	m.Subject(s.Subject)
 	m.SetMessageIDWithValue(strings.TrimSuffix(strings.TrimPrefix(s.MessageID, "<"), ">"))
 	m.SetDateWithValue(s.CreatedAt.UTC())
+	if v := autoSubmitted(s.Kind); v != "" {
+		m.SetGenHeader("Auto-Submitted", v)
+	}
 	if s.InReplyTo != "" {
 		m.SetGenHeader(gomail.HeaderInReplyTo, s.InReplyTo)
 	}
@@ -78,4 +81,19 @@ func WriteMessage(w io.Writer, s Stored) error {
 	}
 	_, err = m.WriteTo(w)
 	return err
+}
+
+// autoSubmitted is the Auto-Submitted value (RFC 3834) of a kind of email.
+// Every email the store writes by itself says so, so that a customer's
+// vacation responder does not answer it (its answer would come back to the
+// desk); the acknowledgement of a customer's message is an automatic reply.
+// An agent's answer is written by a person and says nothing.
+func autoSubmitted(kind string) string {
+	switch kind {
+	case "ticket_reply":
+		return ""
+	case "ticket_ack":
+		return "auto-replied"
+	}
+	return "auto-generated"
 }

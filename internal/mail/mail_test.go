@@ -962,3 +962,33 @@ func TestUndrawableAttachmentOnLastAttempt(t *testing.T) {
 		t.Fatalf("after the last attempt: %s", st.Status)
 	}
 }
+
+// RFC 3834: what the store sends by itself carries Auto-Submitted, so that
+// vacation responders leave it unanswered; an agent's answer does not.
+func TestAutoSubmittedByKind(t *testing.T) {
+	ctx := context.Background()
+	d := dbtest.Open(t)
+	clk := clock.NewManual(start)
+	o := newOutbox(t, d, insertOnly(t, d), clk)
+	dataDir := t.TempDir()
+	spool, err := mail.NewSpoolSender(dataDir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := mail.NewWorker(d, spool, clk, nil)
+	for kind, want := range map[string]string{"password_reset": "auto-generated", "ticket_ack": "auto-replied", "ticket_reply": ""} {
+		m := frenchReset(t)
+		m.Kind = kind
+		msgID := enqueue(t, d, o, m)
+		if err := w.Work(ctx, job(msgID, 1, 25)); err != nil {
+			t.Fatal(err)
+		}
+		raw, err := os.ReadFile(filepath.Join(dataDir, "mail", "outgoing", msgID+".eml"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := parse(t, raw).header.Get("Auto-Submitted"); got != want {
+			t.Errorf("%s: Auto-Submitted %q, want %q", kind, got, want)
+		}
+	}
+}
