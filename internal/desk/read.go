@@ -282,11 +282,9 @@ const markBreachesQuery = `UPDATE tickets SET breached = TRUE
 // MarkBreaches flags the tickets whose promised deadline passed before now
 // and returns how many it newly flagged. Running it again changes nothing.
 func (s *Service) MarkBreaches(ctx context.Context, now time.Time) (int, error) {
-	n := 0
-	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
-		n = 0
-		ids, err := db.Strings(ctx, tx, markBreachesQuery, now.UTC())
-		if err != nil {
+	var ids []string
+	err := s.db.Tx(ctx, func(tx *sql.Tx) (err error) {
+		if ids, err = db.Strings(ctx, tx, markBreachesQuery, now.UTC()); err != nil {
 			return wrapDB("mark breaches", err)
 		}
 		for _, id := range ids {
@@ -294,10 +292,12 @@ func (s *Service) MarkBreaches(ctx context.Context, now time.Time) (int, error) 
 				return err
 			}
 		}
-		n = len(ids)
 		return nil
 	})
-	return n, err
+	if err != nil {
+		return 0, err
+	}
+	return len(ids), nil
 }
 
 // CountBreaches returns how many open tickets have missed their promise.

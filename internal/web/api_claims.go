@@ -86,11 +86,8 @@ func (s *Server) apiFileClaim(w http.ResponseWriter, r *http.Request) {
 	if !s.decodeJSONBytes(w, r, body, &in) {
 		return
 	}
-	keyed := s.keyedRequest(r, st.user.ID, body)
-	if out, err := keyed.lookup(r.Context()); s.writeKeyed(w, r, out, err) {
-		return
-	} else if err != nil {
-		s.serverError(w, r, err)
+	keyed, ok := s.keyedLookup(w, r, st.user.ID, body)
+	if !ok {
 		return
 	}
 	fi := claims.FileInput{
@@ -227,11 +224,8 @@ func (s *Server) apiDecideClaim(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	actor := state(r).user.Actor()
-	keyed := s.keyedRequest(r, actor.ID, body)
-	if out, err := keyed.lookup(r.Context()); s.writeKeyed(w, r, out, err) {
-		return
-	} else if err != nil {
-		s.serverError(w, r, err)
+	keyed, ok := s.keyedLookup(w, r, actor.ID, body)
+	if !ok {
 		return
 	}
 	c, err := s.Claims.Decide(r.Context(), claims.AgentDecision{

@@ -210,7 +210,7 @@ func TestTicketsAPIQueuePages(t *testing.T) {
 	agentUser, _ := h.User(t, account.RoleAgent, "agent@shop.test")
 	auth := h.Bearer(t, agentUser.ID)
 	c := h.NewClient(t)
-	const n = 53
+	const n, apiPage = 53, 50
 	for i := range n {
 		if _, err := h.App.Desk.OpenFromContact(context.Background(), desk.ContactInput{Name: "G", Email: fmt.Sprintf("g%d@example.fr", i),
 			Topic: "question", Message: "Hello"}); err != nil {
@@ -248,6 +248,16 @@ func TestTicketsAPIQueuePages(t *testing.T) {
 	}
 	if r := c.Send(http.MethodGet, "/api/v1/tickets?after=garbage", "", nil, auth); r.Status != http.StatusBadRequest || !strings.Contains(r.Body, `"code":"bad_request"`) {
 		t.Errorf("bad cursor: %d %s", r.Status, r.Body)
+	}
+	// The console's filters: nobody took a ticket yet.
+	for filter, want := range map[string]int{"mine": 0, "unassigned": apiPage} {
+		r := c.Send(http.MethodGet, "/api/v1/tickets?filter="+filter, "", nil, auth)
+		if got := decodeAs[struct{ Items []apiTicket }](t, r); r.Status != http.StatusOK || len(got.Items) != want {
+			t.Errorf("filter %s: %d, %d tickets, want %d", filter, r.Status, len(got.Items), want)
+		}
+	}
+	if r := c.Send(http.MethodGet, "/api/v1/tickets?filter=bogus", "", nil, auth); r.Status != http.StatusBadRequest {
+		t.Errorf("unknown filter: %d %s", r.Status, r.Body)
 	}
 }
 

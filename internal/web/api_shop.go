@@ -362,11 +362,8 @@ func (s *Server) apiBalanceCredit(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	actor := state(r).user.Actor()
-	keyed := s.keyedRequest(r, actor.ID, body)
-	if out, err := keyed.lookup(r.Context()); s.writeKeyed(w, r, out, err) {
-		return
-	} else if err != nil {
-		s.serverError(w, r, err)
+	keyed, ok := s.keyedLookup(w, r, actor.ID, body)
+	if !ok {
 		return
 	}
 	if in.Amount.Currency != "" && in.Amount.Currency != "EUR" {

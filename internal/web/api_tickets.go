@@ -140,21 +140,12 @@ func (s *Server) apiTickets(w http.ResponseWriter, r *http.Request) {
 	var next string
 	var err error
 	if u.IsStaff() {
-		f := desk.QueueFilter{After: r.URL.Query().Get("after"), Limit: apiTicketsPage}
-		switch r.URL.Query().Get("filter") {
-		case "":
-		case "mine":
-			f.AssigneeID = u.ID
-		case "unassigned":
-			f.Unassigned = true
-		case "claims":
-			f.ClaimsOnly = true
-		case "breached":
-			f.BreachedOnly = true
-		default:
+		f, ok := queueFilter(r.URL.Query().Get("filter"), u.ID)
+		if !ok {
 			writeError(w, http.StatusBadRequest, "bad_request", s.Messages.T(state(r).lang, "error.bad_request"))
 			return
 		}
+		f.After, f.Limit = r.URL.Query().Get("after"), apiTicketsPage
 		tickets, err = s.Desk.Queue(r.Context(), f)
 		if len(tickets) == apiTicketsPage {
 			next = tickets[len(tickets)-1].ID

@@ -121,6 +121,22 @@ func (s *Server) keyedRequest(r *http.Request, callerID string, body []byte) key
 		hash: idempotency.RequestHash(r.Method, r.URL.Path, body)}
 }
 
+// keyedLookup starts a keyed request and answers it at once when it is a
+// repeat (the first answer) or its key is at fault or cannot be looked up;
+// ok says the handler goes on.
+func (s *Server) keyedLookup(w http.ResponseWriter, r *http.Request, callerID string, body []byte) (k keyedRequest, ok bool) {
+	k = s.keyedRequest(r, callerID, body)
+	out, err := k.lookup(r.Context())
+	if s.writeKeyed(w, r, out, err) {
+		return k, false
+	}
+	if err != nil {
+		s.serverError(w, r, err)
+		return k, false
+	}
+	return k, true
+}
+
 func (k keyedRequest) lookup(ctx context.Context) (idempotency.Outcome, error) {
 	if k.key == "" {
 		return idempotency.Outcome{}, nil

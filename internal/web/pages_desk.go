@@ -23,17 +23,14 @@ type queueData struct {
 // queueRefreshSeconds is how often queue.js fetches the rows again.
 const queueRefreshSeconds = 15
 
-// consoleQueue is the agents' queue, nearest deadline first. It works
-// without script; it carries no cache so a reload always shows the queue
-// as it is. With fragment=1 it answers the table's rows alone: queue.js
-// polls that to refresh the queue in place, keeping the filter.
-func (s *Server) consoleQueue(w http.ResponseWriter, r *http.Request) {
-	st := state(r)
-	f := desk.QueueFilter{}
-	filter := r.URL.Query().Get("filter")
-	switch filter {
+// queueFilter is the agents' queue named by a filter of the console and
+// the API ("" the whole queue, mine, unassigned, claims, breached) for
+// agent userID; ok is false for a name it does not know.
+func queueFilter(name, userID string) (f desk.QueueFilter, ok bool) {
+	switch name {
+	case "":
 	case "mine":
-		f.AssigneeID = st.user.ID
+		f.AssigneeID = userID
 	case "unassigned":
 		f.Unassigned = true
 	case "claims":
@@ -41,7 +38,20 @@ func (s *Server) consoleQueue(w http.ResponseWriter, r *http.Request) {
 	case "breached":
 		f.BreachedOnly = true
 	default:
-		filter = ""
+		return desk.QueueFilter{}, false
+	}
+	return f, true
+}
+
+// consoleQueue is the agents' queue, nearest deadline first. It works
+// without script; it carries no cache so a reload always shows the queue
+// as it is. With fragment=1 it answers the table's rows alone: queue.js
+// polls that to refresh the queue in place, keeping the filter.
+func (s *Server) consoleQueue(w http.ResponseWriter, r *http.Request) {
+	filter := r.URL.Query().Get("filter")
+	f, ok := queueFilter(filter, state(r).user.ID)
+	if !ok {
+		filter = "" // the whole queue, as the page's own links say
 	}
 	tickets, err := s.Desk.Queue(r.Context(), f)
 	if err != nil {

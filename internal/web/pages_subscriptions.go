@@ -422,11 +422,8 @@ func (s *Server) apiCancelSubscription(w http.ResponseWriter, r *http.Request) {
 	if !s.decodeJSONBytes(w, r, body, &in) {
 		return
 	}
-	keyed := s.keyedRequest(r, st.user.ID, body)
-	if out, err := keyed.lookup(r.Context()); s.writeKeyed(w, r, out, err) {
-		return
-	} else if err != nil {
-		s.serverError(w, r, err)
+	keyed, ok := s.keyedLookup(w, r, st.user.ID, body)
+	if !ok {
 		return
 	}
 	var answer map[string]any
