@@ -99,6 +99,7 @@ func (s *Server) signupForm(w http.ResponseWriter, r *http.Request) {
 	v := s.newView(r, "auth.signup.title", nil)
 	v.Form.Set("language", v.Lang)
 	v.Form.Set("customer_type", "consumer")
+	v.Form.Set("next", r.URL.Query().Get("next"))
 	s.render(w, r, http.StatusOK, "signup", v)
 }
 
@@ -144,7 +145,17 @@ func (s *Server) signup(w http.ResponseWriter, r *http.Request) {
 	if !s.startSession(w, r, u) {
 		return
 	}
-	http.Redirect(w, r, "/account", http.StatusSeeOther)
+	http.Redirect(w, r, afterSignUp(f.Get("next")), http.StatusSeeOther)
+}
+
+// afterSignUp is where a new account lands: back where the visitor was
+// going (the cart they were about to pay) when the link said so, else
+// their account page.
+func afterSignUp(next string) string {
+	if dest := safeNext(next); next != "" && dest != "/" {
+		return dest
+	}
+	return "/account"
 }
 
 func (s *Server) startSession(w http.ResponseWriter, r *http.Request, u account.User) bool {

@@ -380,3 +380,36 @@ func TestStaffPagesAreHiddenFromCustomers(t *testing.T) {
 		}
 	}
 }
+
+// A visitor who must sign up to pay their cart comes back to it: the
+// cart's and the sign-in page's links carry where they were going, the
+// form keeps it through a refused attempt, and only a path of this site
+// is followed.
+func TestSignUpFromTheCartComesBackToIt(t *testing.T) {
+	h := apptest.Start(t)
+	c := h.NewClient(t)
+	p := newService(t, h, "translation", 900)
+	if r := c.PostForm("/cart", url.Values{"product_id": {p.ID}, "quantity": {"10"}}); r.Status != http.StatusSeeOther {
+		t.Fatalf("add to cart: %d", r.Status)
+	}
+	mustContain(t, c.Get("/cart"), `href="/signup?next=%2Fcart"`)
+	mustContain(t, c.Get("/signin?next=%2Fcart"), `href="/signup?next=%2Fcart"`)
+	mustContain(t, c.Get("/signup?next=%2Fcart"), `name="next" value="/cart"`)
+
+	bad := signupForm("ana@example.fr")
+	bad.Set("next", "/cart")
+	bad.Set("password_confirm", "something else")
+	mustContain(t, c.PostForm("/signup", bad), `name="next" value="/cart"`)
+
+	f := signupForm("ana@example.fr")
+	f.Set("next", "/cart")
+	if r := c.PostForm("/signup", f); r.Status != http.StatusSeeOther || r.Location != "/cart" {
+		t.Fatalf("sign-up from the cart: %d %q", r.Status, r.Location)
+	}
+	mustContain(t, c.Get("/cart"), `name="checkout_key"`) // signed in, the cart still there, ready to pay
+	f = signupForm("bea@example.fr")
+	f.Set("next", "//evil.example/")
+	if r := h.NewClient(t).PostForm("/signup", f); r.Status != http.StatusSeeOther || r.Location != "/account" {
+		t.Fatalf("sign-up with a foreign next: %d %q", r.Status, r.Location)
+	}
+}
