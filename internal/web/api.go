@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"path"
 	"reflect"
 	"strings"
 	"time"
@@ -71,6 +72,30 @@ func (s *Server) apiNotFound(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeError(w, http.StatusNotFound, "not_found", s.Messages.T(state(r).lang, "error.not_found.body"))
+}
+
+// apiPathsAsSent answers an API path the mux would clean (a double slash,
+// a dot segment) with the API's 404 in JSON: the mux answers those with a
+// redirect and an HTML body, and under /api/ every answer is JSON. Pages
+// keep the mux's redirect.
+func (s *Server) apiPathsAsSent(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if p := r.URL.Path; strings.HasPrefix(p, "/api/") && r.Method != http.MethodConnect && muxCleanPath(p) != p {
+			writeError(w, http.StatusNotFound, "not_found", s.Messages.T(state(r).lang, "error.not_found.body"))
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// muxCleanPath is the path http.ServeMux redirects to: path.Clean, keeping
+// a trailing slash.
+func muxCleanPath(p string) string {
+	clean := path.Clean(p)
+	if strings.HasSuffix(p, "/") && clean != "/" {
+		clean += "/"
+	}
+	return clean
 }
 
 // otherMethods lists the methods the API answers at r's path when it has

@@ -648,3 +648,30 @@ func TestDeliveryNeedsItsLine(t *testing.T) {
 		t.Errorf("delivery: %d %s", r.Status, r.Body)
 	}
 }
+
+// Under /api/v1 every answer is JSON (API.md). A path the mux would clean
+// (a double slash, a dot segment) was answered by its 307 redirect with an
+// HTML body; it is 404 not_found in JSON now, and the pages keep their
+// redirect.
+func TestAPIUncleanPathIsJSON404(t *testing.T) {
+	h := apptest.Start(t)
+	u, _ := h.User(t, account.RoleCustomer, "ana@example.fr")
+	auth := h.Bearer(t, u.ID)
+	c := h.NewClient(t)
+	for _, tc := range []struct{ method, path string }{
+		{http.MethodGet, "/api/v1//products"},
+		{http.MethodGet, "/api//v1/products"},
+		{http.MethodGet, "/api/v1/./products"},
+		{http.MethodGet, "/api/v1/orders/../products"},
+		{http.MethodPost, "/api/v1//orders"},
+	} {
+		r := c.Send(tc.method, tc.path, "application/json", strings.NewReader("{}"), auth)
+		if r.Status != http.StatusNotFound || !strings.Contains(r.Body, `"code":"not_found"`) ||
+			!strings.HasPrefix(r.Header.Get("Content-Type"), "application/json") || r.Location != "" {
+			t.Errorf("%s %s: %d %q %s; want 404 not_found in JSON", tc.method, tc.path, r.Status, r.Location, r.Body)
+		}
+	}
+	if r := c.Get("//cart"); r.Status != http.StatusTemporaryRedirect || r.Location != "/cart" {
+		t.Errorf("GET //cart: %d %q, want the mux's redirect to /cart", r.Status, r.Location)
+	}
+}
