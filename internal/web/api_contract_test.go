@@ -675,3 +675,38 @@ func TestAPIUncleanPathIsJSON404(t *testing.T) {
 		t.Errorf("GET //cart: %d %q, want the mux's redirect to /cart", r.Status, r.Location)
 	}
 }
+
+// A JSON body that names a key twice is ambiguous (the decoder kept the
+// last, another reader may keep the first): it is 400 naming the key, at
+// any depth, and nothing is done. Trailing data after the value is 400 too.
+func TestAPIRefusesAmbiguousJSON(t *testing.T) {
+	h := apptest.Start(t)
+	p := newService(t, h, "posts", 25)
+	u, c := h.User(t, account.RoleCustomer, "ana@example.fr")
+	credit(t, h, u, 5000)
+	auth := h.Bearer(t, u.ID)
+	line := `{"product_id":"` + p.ID + `","quantity":10}`
+	order := func(lines, rest string) string {
+		return `{"lines":[` + lines + `],"consent":{"immediate_performance":true,"withdrawal_waiver":true},"accept_policy":"default@1"` + rest + `}`
+	}
+	for _, tc := range []struct{ name, body, key string }{
+		{"payment twice", order(line, `,"payment":"balance","payment":"card"`), `payment`},
+		{"in another case", order(line, `,"payment":"balance","Payment":"card"`), `Payment`},
+		{"inside an object", `{"lines":[` + line + `],"payment":"balance","consent":{"immediate_performance":true,"withdrawal_waiver":true,"withdrawal_waiver":false},"accept_policy":"default@1"}`, `consent.withdrawal_waiver`},
+		{"inside a list", order(`{"product_id":"`+p.ID+`","quantity":10,"quantity":99}`, `,"payment":"balance"`), `lines[0].quantity`},
+		{"trailing garbage", order(line, `,"payment":"balance"`) + ` garbage`, ``},
+		{"a second value", order(line, `,"payment":"balance"`) + `{}`, ``},
+	} {
+		r := postJSON(c, "/api/v1/orders", tc.body, auth)
+		if r.Status != http.StatusBadRequest || !strings.Contains(r.Body, `"code":"bad_request"`) ||
+			(tc.key != "" && !strings.Contains(r.Body, `duplicate key \"`+tc.key+`\"`)) {
+			t.Errorf("%s: %d %s", tc.name, r.Status, r.Body)
+		}
+	}
+	if b := balanceOf(t, h, u); b != 5000 {
+		t.Fatalf("balance %d after refused orders, want 5000", b)
+	}
+	if r := postJSON(c, "/api/v1/orders", order(line, `,"payment":"balance"`)+"\n", auth); r.Status != http.StatusCreated {
+		t.Fatalf("the same order once, trailing newline: %d %s", r.Status, r.Body)
+	}
+}
