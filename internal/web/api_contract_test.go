@@ -710,3 +710,27 @@ func TestAPIRefusesAmbiguousJSON(t *testing.T) {
 		t.Fatalf("the same order once, trailing newline: %d %s", r.Status, r.Body)
 	}
 }
+
+// A queue of exactly one page is one page: next was given whenever a page
+// was full, so the client fetched a second, empty page. The list reads one
+// row more to know whether another page exists, as the other lists do.
+func TestTicketsAPIExactlyOnePage(t *testing.T) {
+	h := apptest.Start(t)
+	agentUser, _ := h.User(t, account.RoleAgent, "agent@shop.test")
+	auth := h.Bearer(t, agentUser.ID)
+	c := h.NewClient(t)
+	const apiPage = 50
+	for i := range apiPage {
+		if _, err := h.App.Desk.OpenFromContact(context.Background(), desk.ContactInput{Name: "G", Email: fmt.Sprintf("g%d@example.fr", i),
+			Topic: "question", Message: "Hello"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r := c.Send(http.MethodGet, "/api/v1/tickets", "", nil, auth)
+	page := decodeAs[struct {
+		Items []apiTicket `json:"items"`
+	}](t, r)
+	if r.Status != http.StatusOK || len(page.Items) != apiPage || strings.Contains(r.Body, `"next"`) {
+		t.Fatalf("a queue of one page: %d, %d tickets, next given: %v", r.Status, len(page.Items), strings.Contains(r.Body, `"next"`))
+	}
+}
