@@ -59,6 +59,9 @@ type TopUpInput struct {
 	SuccessURL string
 	CancelURL  string
 	Language   string
+	// After, when set, runs in the top-up's transaction with its payment
+	// (the API stores its answer under the Idempotency-Key there).
+	After func(ctx context.Context, tx *sql.Tx, p cardpay.Payment) error
 }
 
 // StartTopUp opens a card payment whose success credits the balance
@@ -78,6 +81,9 @@ func (l *Ledger) StartTopUp(ctx context.Context, card CardCheckout, in TopUpInpu
 			Purpose: cardpay.PurposeTopUp, ReferenceID: in.Reference, CustomerID: in.CustomerID, CustomerEmail: in.CustomerEmail,
 			Amount: in.Amount, Description: "Top-up " + in.Reference, SuccessURL: in.SuccessURL, CancelURL: in.CancelURL, Language: in.Language,
 		})
+		if err == nil && in.After != nil {
+			err = in.After(ctx, tx, p)
+		}
 		return err
 	})
 	return p, err

@@ -94,3 +94,53 @@ func TestStrangerOnAClosedTicketOpensANewOne(t *testing.T) {
 		t.Fatalf("auto-reply from a stranger: %+v, %v", res, err)
 	}
 }
+
+// A message a person must read makes its ticket need an answer, whoever
+// wrote it. Someone else than the customer (a colleague sending what the
+// agent asked for, the customer from another address) writing on an
+// answered or waiting ticket was filed flagged and changed nothing: no
+// deadline, the ticket still answered, the message unread. It now reopens
+// the ticket and starts its clock, still hidden from the customer and
+// unanswered by mail; an automatic message still changes nothing.
+func TestFlaggedMessageMakesTheTicketDue(t *testing.T) {
+	e := setup(t)
+	ctx := context.Background()
+	for _, waiting := range []bool{false, true} {
+		tk := e.contact(t, "gus@example.org", "en")
+		if _, err := e.desk.Reply(ctx, e.agent, tk.ID, "Could you send the invoice number?"); err != nil {
+			t.Fatal(err)
+		}
+		want := desk.StatusAnswered
+		if waiting {
+			if _, err := e.desk.WaitOnCustomer(ctx, e.agent, tk.ID); err != nil {
+				t.Fatal(err)
+			}
+			want = desk.StatusWaitingCustomer
+		}
+		_, reply := e.lastOut(t, tk.ID)
+		e.clock.Advance(time.Hour)
+		// An out-of-office from a stranger: nothing to answer.
+		got, res, err := e.desk.Receive(ctx, desk.InboundMessage{MessageID: "<ooo-" + tk.ID + "@example.org>", InReplyTo: reply.MessageID,
+			From: mailAddr("", "ooo@example.org"), Subject: "Out of office", Text: "Away", AutoReply: true})
+		if err != nil || !res.Flagged || got.Status != want || !got.PromiseAt.IsZero() {
+			t.Fatalf("waiting %v: an auto-reply moved the ticket: %+v, status %s, due %v, %v", waiting, res, got.Status, got.PromiseAt, err)
+		}
+		mails := e.count(t, "outgoing_mail")
+		got, res, err = e.desk.Receive(ctx, desk.InboundMessage{MessageID: "<colleague-" + tk.ID + "@example.org>", InReplyTo: reply.MessageID,
+			From: mailAddr("Ida", "ida@example.org"), Subject: "Re: " + reply.Subject, Text: "The invoice is F-2026-0042."})
+		if err != nil || !res.Flagged || got.ID != tk.ID {
+			t.Fatalf("waiting %v: %+v on %s, %v", waiting, res, got.ID, err)
+		}
+		if got.Status != desk.StatusOpen || !got.PromiseAt.Equal(e.clock.Now().Add(desk.DefaultPromise)) || !got.TargetAt.Equal(e.clock.Now().Add(desk.DefaultTarget)) {
+			t.Errorf("waiting %v: after a colleague's message the ticket is %s, due %v / %v; want open, due from now", waiting, got.Status, got.TargetAt, got.PromiseAt)
+		}
+		if e.count(t, "outgoing_mail") != mails {
+			t.Errorf("waiting %v: mail sent to the stranger", waiting)
+		}
+		for _, m := range e.thread(t, tk.ID, false) {
+			if m.Flagged {
+				t.Errorf("waiting %v: the customer sees the flagged message", waiting)
+			}
+		}
+	}
+}

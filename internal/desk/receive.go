@@ -163,8 +163,10 @@ var errDuplicate = errors.New("desk: duplicate Message-ID")
 // from someone else than the customer to a closed ticket, opens a new
 // ticket (nothing is dropped), acknowledged unless it is an auto-reply or a
 // bounce. A message from someone else than the ticket's customer on a
-// ticket still open is flagged for an agent. A customer's message reopens
-// an answered, waiting or closed ticket and restarts the SLA.
+// ticket still open is flagged for an agent (hidden from the customer). A
+// message a person wrote, the customer's or a flagged one, reopens an
+// answered, waiting or closed ticket and restarts the SLA; an automatic one
+// never does.
 func (s *Service) Receive(ctx context.Context, in InboundMessage) (Ticket, Result, error) {
 	in.MessageID = normalizeMsgID(in.MessageID)
 	if strings.ContainsAny(in.MessageID, " \t\r\n") {
@@ -267,13 +269,25 @@ func (s *Service) Receive(ctx context.Context, in InboundMessage) (Ticket, Resul
 			return err
 		}
 		res = Result{Outcome: OutcomeThreaded, By: by, Flagged: m.Flagged, MessageID: m.ID}
-		if m.Flagged || in.AutoReply {
+		if in.AutoReply {
+			// Nothing to answer: an automatic message never restarts a clock.
 			return audit.Record(ctx, tx, audit.Entry{At: now, Actor: audit.System, SubjectType: "ticket", SubjectID: t.ID,
 				Action: "ticket.message_received", After: map[string]any{"message": m.ID, "flagged": m.Flagged, "auto_reply": in.AutoReply}})
 		}
+		// A message a person wrote needs an answer, whoever wrote it: a
+		// flagged one (someone else than the customer: a colleague, the
+		// customer from another address) is hidden from the customer but
+		// reopens the ticket and starts its clock like the customer's own,
+		// or it would sit on an answered or waiting ticket with nothing due
+		// and no one to read it.
 		before := t.Status
 		if t, err = s.customerMessageTx(ctx, tx, t, now); err != nil {
 			return err
+		}
+		if m.Flagged {
+			return audit.Record(ctx, tx, audit.Entry{At: now, Actor: audit.System, SubjectType: "ticket", SubjectID: t.ID,
+				Action: "ticket.message_received", Before: map[string]any{"status": before},
+				After: map[string]any{"status": t.Status, "message": m.ID, "flagged": true}})
 		}
 		return audit.Record(ctx, tx, audit.Entry{At: now, Actor: audit.Actor{ID: t.CustomerID, Role: "customer"},
 			SubjectType: "ticket", SubjectID: t.ID, Action: "ticket.message_received",

@@ -273,3 +273,35 @@ func TestDuplicateDeliveryLeavesNoAttachmentBehind(t *testing.T) {
 		t.Fatalf("the file kept %s is not the attachment's %s (%v)", files[0], key, err)
 	}
 }
+
+// A mail without Message-ID gets an id made up from what its author sent,
+// not from the bytes as received: the same mail reached the desk by the
+// listener and by the mailbox poll with other transport headers
+// (Received, Return-Path, Delivered-To) and was stored twice. Two mails
+// that differ in what the author wrote are still two.
+func TestMailWithoutMessageIDByTwoRoutesIsStoredOnce(t *testing.T) {
+	e := setup(t)
+	intake := desk.MailIntake{Desk: e.desk, Blobs: nil, Support: "support@shop.test"}
+	mailOf := func(body string) string {
+		return "From: Gus <gus@example.org>\r\nTo: support@shop.test\r\nSubject: no id here\r\n" +
+			"Date: Wed, 25 Nov 2026 14:30:00 +0000\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n" + body
+	}
+	bySMTP := "Received: from mx.example.org by shop.test with ESMTP; Wed, 25 Nov 2026 14:30:02 +0000\r\n" + mailOf("my order never came\r\n")
+	byIMAP := "Return-Path: <gus@example.org>\r\nDelivered-To: support@shop.test\r\n" +
+		"Received: from relay.example.net by imap.shop.test with LMTP; Wed, 25 Nov 2026 14:30:05 +0000\r\n" +
+		"Received: from mx.example.org by relay.example.net with ESMTPS; Wed, 25 Nov 2026 14:30:03 +0000\r\n" + mailOf("my order never came\r\n")
+	for _, raw := range []string{bySMTP, byIMAP} {
+		if err := intake.Deliver(context.Background(), []byte(raw), "gus@example.org", []string{"support@shop.test"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := e.count(t, "ticket_messages WHERE direction = 'in'"); n != 1 {
+		t.Fatalf("%d messages stored for one mail received by two routes", n)
+	}
+	if err := intake.Deliver(context.Background(), []byte(mailOf("and it still has not\r\n")), "gus@example.org", []string{"support@shop.test"}); err != nil {
+		t.Fatal(err)
+	}
+	if n := e.count(t, "ticket_messages WHERE direction = 'in'"); n != 2 {
+		t.Fatalf("%d messages stored for two mails without Message-ID, want 2", n)
+	}
+}

@@ -15,7 +15,9 @@ import (
 	"errors"
 	"fmt"
 	"html"
+	"io"
 	"net/mail"
+	"net/textproto"
 	"path"
 	"regexp"
 	"strings"
@@ -42,8 +44,10 @@ const SyntheticIDDomain = "synthetic.comptoir.invalid"
 // header or log line).
 type Message struct {
 	// MessageID is the normalized "<…>" Message-ID. When the mail has none,
-	// it is "<sha256-prefix@synthetic.comptoir.invalid>", derived from the raw
-	// bytes (the same bytes always give the same id) and SyntheticID is set.
+	// it is "<sha256-prefix@synthetic.comptoir.invalid>", derived from what
+	// the author sent, transport headers aside (the same mail always gives
+	// the same id, by whatever route it came; authorSum) and SyntheticID is
+	// set.
 	MessageID   string
 	SyntheticID bool
 	InReplyTo   string   // first id of In-Reply-To, normalized, or ""
@@ -244,7 +248,7 @@ func (m *Message) setIDs(messageID, inReplyTo, references string) {
 	if ids := ParseMessageIDs(messageID); len(ids) > 0 {
 		m.MessageID = ids[0]
 	} else {
-		sum := sha256.Sum256(m.Raw)
+		sum := authorSum(m.Raw)
 		m.MessageID = "<" + hex.EncodeToString(sum[:16]) + "@" + SyntheticIDDomain + ">"
 		m.SyntheticID = true
 	}
@@ -252,6 +256,38 @@ func (m *Message) setIDs(messageID, inReplyTo, references string) {
 		m.InReplyTo = ids[0]
 	}
 	m.References = ParseMessageIDs(references)
+}
+
+// authorHeaders are the header fields a mail's author (their mail client)
+// writes and transport leaves alone. Transport adds others in front of
+// them (Received, Return-Path, Delivered-To, X-Original-To…), which differ
+// between the same mail taken from the listener and from the mailbox.
+var authorHeaders = []string{"From", "Sender", "Reply-To", "To", "Cc", "Date", "Subject",
+	"In-Reply-To", "References", "MIME-Version", "Content-Type", "Content-Transfer-Encoding"}
+
+// authorSum hashes what a mail's author sent: the author's header fields
+// (unfolded, spaces collapsed) and the body as sent (line ends and trailing
+// blank lines aside), so the same mail received by two routes gets the same
+// made-up Message-ID and is stored once. Bytes that are not a mail at all
+// are hashed whole.
+func authorSum(raw []byte) [sha256.Size]byte {
+	msg, err := mail.ReadMessage(bytes.NewReader(raw))
+	if err != nil {
+		return sha256.Sum256(raw)
+	}
+	h := sha256.New()
+	for _, k := range authorHeaders {
+		for _, v := range msg.Header[textproto.CanonicalMIMEHeaderKey(k)] {
+			fmt.Fprintf(h, "%s: %s\n", k, strings.Join(strings.Fields(v), " "))
+		}
+	}
+	h.Write([]byte("\n"))
+	body, _ := io.ReadAll(msg.Body)
+	body = bytes.ReplaceAll(body, []byte("\r\n"), []byte("\n"))
+	h.Write(bytes.TrimRight(body, " \t\r\n"))
+	var sum [sha256.Size]byte
+	h.Sum(sum[:0])
+	return sum
 }
 
 // ParseMessageIDs extracts message ids from a Message-ID, In-Reply-To or

@@ -55,6 +55,11 @@ func TestParseFixtures(t *testing.T) {
 			}
 			again, _ := Parse(readFixture(t, "no-message-id.eml"))
 			wantEq(t, "stable id", again.MessageID, m.MessageID)
+			// Transport adds headers in front (the mailbox's delivery
+			// agent, a relay): the same mail, the same id.
+			relayed, _ := Parse(append([]byte("Return-Path: <x@example.org>\r\nDelivered-To: support@shop.example\r\n"+
+				"Received: from relay.example.net by imap.shop.example; Wed, 25 Nov 2026 14:30:05 +0000\r\n"), readFixture(t, "no-message-id.eml")...))
+			wantEq(t, "id through another route", relayed.MessageID, m.MessageID)
 			other, _ := Parse(append(readFixture(t, "no-message-id.eml"), "P.S. thanks\r\n"...))
 			if other.MessageID == m.MessageID {
 				t.Error("different bytes gave the same synthetic id")

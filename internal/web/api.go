@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"path"
 	"reflect"
 	"strings"
 	"time"
@@ -71,6 +72,30 @@ func (s *Server) apiNotFound(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeError(w, http.StatusNotFound, "not_found", s.Messages.T(state(r).lang, "error.not_found.body"))
+}
+
+// apiPathsAsSent answers an API path the mux would clean (a double slash,
+// a dot segment) with the API's 404 in JSON: the mux answers those with a
+// redirect and an HTML body, and under /api/ every answer is JSON. Pages
+// keep the mux's redirect.
+func (s *Server) apiPathsAsSent(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if p := r.URL.Path; strings.HasPrefix(p, "/api/") && r.Method != http.MethodConnect && muxCleanPath(p) != p {
+			writeError(w, http.StatusNotFound, "not_found", s.Messages.T(state(r).lang, "error.not_found.body"))
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// muxCleanPath is the path http.ServeMux redirects to: path.Clean, keeping
+// a trailing slash.
+func muxCleanPath(p string) string {
+	clean := path.Clean(p)
+	if strings.HasSuffix(p, "/") && clean != "/" {
+		clean += "/"
+	}
+	return clean
 }
 
 // otherMethods lists the methods the API answers at r's path when it has
@@ -151,11 +176,70 @@ func (s *Server) decodeJSONBytes(w http.ResponseWriter, r *http.Request, body []
 	if err == nil && dec.Decode(&struct{}{}) != io.EOF {
 		err = errors.New("trailing data after the JSON object")
 	}
+	if err == nil {
+		if key := duplicateKey(body); key != "" {
+			err = fmt.Errorf("duplicate key %q", key)
+		}
+	}
 	if err != nil {
 		writeError(w, http.StatusBadRequest, "bad_request", s.Messages.T(state(r).lang, "error.bad_request")+" ("+jsonProblem(err)+")")
 		return false
 	}
 	return true
+}
+
+// duplicateKey returns the path of the first key named twice in one object
+// of a well-formed JSON body ("payment", "consent.withdrawal_waiver",
+// "lines[0].quantity"), or "". Such a body is ambiguous: the decoder keeps
+// the last, another reader may keep the first. Keys are compared without
+// regard to case, as the decoder matches them to a struct's fields (the
+// request bodies are structs, never free maps).
+func duplicateKey(body []byte) string {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	var walk func(path string) (string, error)
+	walk = func(path string) (string, error) {
+		tok, err := dec.Token()
+		if err != nil {
+			return "", err
+		}
+		switch tok {
+		case json.Delim('{'):
+			var seen []string
+			for dec.More() {
+				tok, err := dec.Token()
+				if err != nil {
+					return "", err
+				}
+				key, _ := tok.(string)
+				at := key
+				if path != "" {
+					at = path + "." + key
+				}
+				for _, k := range seen {
+					if strings.EqualFold(k, key) {
+						return at, nil
+					}
+				}
+				seen = append(seen, key)
+				if dup, err := walk(at); dup != "" || err != nil {
+					return dup, err
+				}
+			}
+		case json.Delim('['):
+			for i := 0; dec.More(); i++ {
+				if dup, err := walk(fmt.Sprintf("%s[%d]", path, i)); dup != "" || err != nil {
+					return dup, err
+				}
+			}
+		default:
+			return "", nil
+		}
+		_, err = dec.Token() // the closing delimiter
+		return "", err
+	}
+	dup, _ := walk("")
+	return dup
 }
 
 // jsonProblem says what is wrong with a request body in the client's terms:

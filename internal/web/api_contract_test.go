@@ -648,3 +648,89 @@ func TestDeliveryNeedsItsLine(t *testing.T) {
 		t.Errorf("delivery: %d %s", r.Status, r.Body)
 	}
 }
+
+// Under /api/v1 every answer is JSON (API.md). A path the mux would clean
+// (a double slash, a dot segment) was answered by its 307 redirect with an
+// HTML body; it is 404 not_found in JSON now, and the pages keep their
+// redirect.
+func TestAPIUncleanPathIsJSON404(t *testing.T) {
+	h := apptest.Start(t)
+	u, _ := h.User(t, account.RoleCustomer, "ana@example.fr")
+	auth := h.Bearer(t, u.ID)
+	c := h.NewClient(t)
+	for _, tc := range []struct{ method, path string }{
+		{http.MethodGet, "/api/v1//products"},
+		{http.MethodGet, "/api//v1/products"},
+		{http.MethodGet, "/api/v1/./products"},
+		{http.MethodGet, "/api/v1/orders/../products"},
+		{http.MethodPost, "/api/v1//orders"},
+	} {
+		r := c.Send(tc.method, tc.path, "application/json", strings.NewReader("{}"), auth)
+		if r.Status != http.StatusNotFound || !strings.Contains(r.Body, `"code":"not_found"`) ||
+			!strings.HasPrefix(r.Header.Get("Content-Type"), "application/json") || r.Location != "" {
+			t.Errorf("%s %s: %d %q %s; want 404 not_found in JSON", tc.method, tc.path, r.Status, r.Location, r.Body)
+		}
+	}
+	if r := c.Get("//cart"); r.Status != http.StatusTemporaryRedirect || r.Location != "/cart" {
+		t.Errorf("GET //cart: %d %q, want the mux's redirect to /cart", r.Status, r.Location)
+	}
+}
+
+// A JSON body that names a key twice is ambiguous (the decoder kept the
+// last, another reader may keep the first): it is 400 naming the key, at
+// any depth, and nothing is done. Trailing data after the value is 400 too.
+func TestAPIRefusesAmbiguousJSON(t *testing.T) {
+	h := apptest.Start(t)
+	p := newService(t, h, "posts", 25)
+	u, c := h.User(t, account.RoleCustomer, "ana@example.fr")
+	credit(t, h, u, 5000)
+	auth := h.Bearer(t, u.ID)
+	line := `{"product_id":"` + p.ID + `","quantity":10}`
+	order := func(lines, rest string) string {
+		return `{"lines":[` + lines + `],"consent":{"immediate_performance":true,"withdrawal_waiver":true},"accept_policy":"default@1"` + rest + `}`
+	}
+	for _, tc := range []struct{ name, body, key string }{
+		{"payment twice", order(line, `,"payment":"balance","payment":"card"`), `payment`},
+		{"in another case", order(line, `,"payment":"balance","Payment":"card"`), `Payment`},
+		{"inside an object", `{"lines":[` + line + `],"payment":"balance","consent":{"immediate_performance":true,"withdrawal_waiver":true,"withdrawal_waiver":false},"accept_policy":"default@1"}`, `consent.withdrawal_waiver`},
+		{"inside a list", order(`{"product_id":"`+p.ID+`","quantity":10,"quantity":99}`, `,"payment":"balance"`), `lines[0].quantity`},
+		{"trailing garbage", order(line, `,"payment":"balance"`) + ` garbage`, ``},
+		{"a second value", order(line, `,"payment":"balance"`) + `{}`, ``},
+	} {
+		r := postJSON(c, "/api/v1/orders", tc.body, auth)
+		if r.Status != http.StatusBadRequest || !strings.Contains(r.Body, `"code":"bad_request"`) ||
+			(tc.key != "" && !strings.Contains(r.Body, `duplicate key \"`+tc.key+`\"`)) {
+			t.Errorf("%s: %d %s", tc.name, r.Status, r.Body)
+		}
+	}
+	if b := balanceOf(t, h, u); b != 5000 {
+		t.Fatalf("balance %d after refused orders, want 5000", b)
+	}
+	if r := postJSON(c, "/api/v1/orders", order(line, `,"payment":"balance"`)+"\n", auth); r.Status != http.StatusCreated {
+		t.Fatalf("the same order once, trailing newline: %d %s", r.Status, r.Body)
+	}
+}
+
+// A queue of exactly one page is one page: next was given whenever a page
+// was full, so the client fetched a second, empty page. The list reads one
+// row more to know whether another page exists, as the other lists do.
+func TestTicketsAPIExactlyOnePage(t *testing.T) {
+	h := apptest.Start(t)
+	agentUser, _ := h.User(t, account.RoleAgent, "agent@shop.test")
+	auth := h.Bearer(t, agentUser.ID)
+	c := h.NewClient(t)
+	const apiPage = 50
+	for i := range apiPage {
+		if _, err := h.App.Desk.OpenFromContact(context.Background(), desk.ContactInput{Name: "G", Email: fmt.Sprintf("g%d@example.fr", i),
+			Topic: "question", Message: "Hello"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r := c.Send(http.MethodGet, "/api/v1/tickets", "", nil, auth)
+	page := decodeAs[struct {
+		Items []apiTicket `json:"items"`
+	}](t, r)
+	if r.Status != http.StatusOK || len(page.Items) != apiPage || strings.Contains(r.Body, `"next"`) {
+		t.Fatalf("a queue of one page: %d, %d tickets, next given: %v", r.Status, len(page.Items), strings.Contains(r.Body, `"next"`))
+	}
+}

@@ -170,6 +170,7 @@ func (s *Server) apiCreateOrder(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Idempotent-Replayed", "true")
 		}
 		w.Header().Set("Content-Type", "application/json; charset=utf-8")
+		w.Header().Set("Cache-Control", "no-store")
 		w.WriteHeader(status)
 		w.Write(s.withCheckoutURL(r, res.body, checkoutWait))
 	case errors.Is(res.err, errKeyReused):

@@ -145,9 +145,12 @@ func (s *Server) apiTickets(w http.ResponseWriter, r *http.Request) {
 			writeError(w, http.StatusBadRequest, "bad_request", s.Messages.T(state(r).lang, "error.bad_request"))
 			return
 		}
-		f.After, f.Limit = r.URL.Query().Get("after"), apiTicketsPage
+		// One row more than a page says whether another page follows: a
+		// full page alone does not (a queue of exactly one page).
+		f.After, f.Limit = r.URL.Query().Get("after"), apiTicketsPage+1
 		tickets, err = s.Desk.Queue(r.Context(), f)
-		if len(tickets) == apiTicketsPage {
+		if len(tickets) > apiTicketsPage {
+			tickets = tickets[:apiTicketsPage]
 			next = tickets[len(tickets)-1].ID
 		}
 	} else {

@@ -167,3 +167,48 @@ func TestTopUpByCard(t *testing.T) {
 		t.Fatalf("top-up document: %d %v", len(docs), err)
 	}
 }
+
+// API.md: a repeat of a keyed POST returns the first answer, and every keyed
+// route marks it Idempotent-Replayed. The top-up found the same payment again
+// but did not say it was a replay, and once that payment was paid a retry of
+// the same request was refused as a reused key.
+func TestTopUpReplayIsMarked(t *testing.T) {
+	h := startWithStripe(t)
+	u, c := h.User(t, account.RoleCustomer, "ana@example.fr")
+	hd := h.Bearer(t, u.ID)
+	hd.Set("Idempotency-Key", "topup-replay")
+	body := `{"amount":{"amount":2000,"currency":"EUR"}}`
+	first := postJSON(c, "/api/v1/balance/topups", body, hd)
+	if first.Status != http.StatusCreated || first.Header.Get("Idempotent-Replayed") != "" {
+		t.Fatalf("top-up: %d %s (replayed %q)", first.Status, first.Body, first.Header.Get("Idempotent-Replayed"))
+	}
+	var out struct {
+		ID          string `json:"id"`
+		CheckoutURL string `json:"checkout_url"`
+	}
+	json.Unmarshal([]byte(first.Body), &out)
+	again := postJSON(c, "/api/v1/balance/topups", body, hd)
+	if again.Status != http.StatusCreated || !strings.Contains(again.Body, `"id":"`+out.ID+`"`) ||
+		!strings.Contains(again.Body, out.CheckoutURL) || again.Header.Get("Idempotent-Replayed") != "true" {
+		t.Fatalf("repeat: %d %s (replayed %q), want the first answer %s", again.Status, again.Body, again.Header.Get("Idempotent-Replayed"), first.Body)
+	}
+	if other := postJSON(c, "/api/v1/balance/topups", `{"amount":{"amount":3000,"currency":"EUR"}}`, hd); other.Status != http.StatusUnprocessableEntity ||
+		!strings.Contains(other.Body, `"code":"idempotency_key_reused"`) {
+		t.Fatalf("same key, another amount: %d %s", other.Status, other.Body)
+	}
+	pay, err := h.App.Card.Get(context.Background(), out.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	payload, sig := cardpaytest.Event(t, webhookSecret, cardpaytest.EventID(), stripe.EventTypeCheckoutSessionCompleted, completed(pay))
+	if got := deliverEvent(t, h, payload, sig); got != http.StatusOK {
+		t.Fatalf("webhook: %d", got)
+	}
+	late := postJSON(c, "/api/v1/balance/topups", body, hd)
+	if late.Status != http.StatusCreated || !strings.Contains(late.Body, `"id":"`+out.ID+`"`) || late.Header.Get("Idempotent-Replayed") != "true" {
+		t.Fatalf("repeat after payment: %d %s (replayed %q)", late.Status, late.Body, late.Header.Get("Idempotent-Replayed"))
+	}
+	if balanceOf(t, h, u) != 2000 {
+		t.Fatalf("balance after a paid top-up and its repeats: %d", balanceOf(t, h, u))
+	}
+}

@@ -1,7 +1,9 @@
 package web
 
 import (
+	"context"
 	"crypto/sha256"
+	"database/sql"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -148,29 +150,58 @@ type topUpJSON struct {
 	Amount money.Amount `json:"amount"`
 }
 
-// apiTopUp is POST /api/v1/balance/topups: add funds by card. The
-// Idempotency-Key names the top-up, so a retry finds the same payment.
+// apiTopUp is POST /api/v1/balance/topups: add funds by card. Like every
+// keyed route it stores its answer under the Idempotency-Key, in the
+// top-up's transaction, and a repeat gets that answer back marked
+// Idempotent-Replayed (even once the payment is paid). The key also names
+// the top-up, so a retry after the stored answer expired finds the same
+// live payment instead of opening another.
 func (s *Server) apiTopUp(w http.ResponseWriter, r *http.Request) {
 	st := state(r)
 	if !cardEnabled(s.Card) {
 		writeError(w, http.StatusUnprocessableEntity, "card_unavailable", s.Messages.T(st.lang, "order.error.card_unavailable"))
 		return
 	}
+	body, ok := s.readBody(w, r)
+	if !ok {
+		return
+	}
 	var in topUpJSON
-	if !s.decodeJSON(w, r, &in) {
+	if !s.decodeJSONBytes(w, r, body, &in) {
+		return
+	}
+	keyed := s.keyedRequest(r, st.user.ID, body)
+	out, err := keyed.lookup(r.Context())
+	if out.Replay {
+		out.Body = s.withTopUpCheckoutURL(r, out.Body)
+	}
+	if s.writeKeyed(w, r, out, err) {
+		return
+	}
+	if err != nil {
+		s.serverError(w, r, err)
 		return
 	}
 	ref := id.New("top")
-	if key := r.Header.Get("Idempotency-Key"); key != "" {
-		sum := sha256.Sum256([]byte(st.user.ID + "\x00" + key))
+	if keyed.key != "" {
+		sum := sha256.Sum256([]byte(st.user.ID + "\x00" + keyed.key))
 		ref = "top_" + hex.EncodeToString(sum[:16])
 	}
 	p, err := s.Ledger.StartTopUp(r.Context(), s.Card, billing.TopUpInput{
 		CustomerID: st.user.ID, CustomerEmail: st.user.Email, Amount: in.Amount, Reference: ref,
 		SuccessURL: s.BaseURL + "/balance?topup=1", CancelURL: s.BaseURL + "/balance", Language: st.lang,
+		After: func(ctx context.Context, tx *sql.Tx, p cardpay.Payment) error {
+			return keyed.saveTx(ctx, tx, http.StatusCreated, topUpAnswer(p))
+		},
 	})
+	out, err = keyed.recover(r.Context(), err)
+	if out.Replay {
+		out.Body = s.withTopUpCheckoutURL(r, out.Body)
+	}
 	var verr *billing.ValidationError
 	switch {
+	case s.writeKeyed(w, r, out, err):
+		return
 	case errors.As(err, &verr):
 		writeFieldErrors(w, http.StatusUnprocessableEntity, "invalid", s.Messages.T(st.lang, "error.bad_request"), verr.Fields)
 		return
@@ -184,9 +215,36 @@ func (s *Server) apiTopUp(w http.ResponseWriter, r *http.Request) {
 		s.serverError(w, r, err)
 		return
 	}
-	out := map[string]any{"id": p.ID, "amount": p.Amount, "status": p.Status}
+	answer := topUpAnswer(p)
 	if u, err := s.Card.WaitCheckoutURL(r.Context(), p.ID, checkoutWait); err == nil {
-		out["checkout_url"] = u
+		answer["checkout_url"] = u
 	}
-	writeJSON(w, http.StatusCreated, out)
+	writeJSON(w, http.StatusCreated, answer)
+}
+
+// topUpAnswer is a top-up as the API shows it and stores it under its
+// key, before its Checkout page exists.
+func topUpAnswer(p cardpay.Payment) map[string]any {
+	return map[string]any{"id": p.ID, "amount": p.Amount, "status": p.Status}
+}
+
+// withTopUpCheckoutURL adds to a replayed top-up answer the address of its
+// Checkout page, which the stored answer was written before, while the
+// payment still waits for the customer (as the first answer had it).
+func (s *Server) withTopUpCheckoutURL(r *http.Request, body []byte) []byte {
+	var answer map[string]any
+	if json.Unmarshal(body, &answer) != nil {
+		return body
+	}
+	id, _ := answer["id"].(string)
+	u, err := s.Card.WaitCheckoutURL(r.Context(), id, checkoutWait)
+	if err != nil {
+		return body
+	}
+	answer["checkout_url"] = u
+	out, err := json.Marshal(answer)
+	if err != nil {
+		return body
+	}
+	return out
 }

@@ -299,6 +299,7 @@ func (s *Server) apiStartSubscription(w http.ResponseWriter, r *http.Request) {
 	hash := idempotency.RequestHash(r.Method, "POST /api/v1/subscriptions", body)
 	writeReplay := func(out idempotency.Outcome) {
 		w.Header().Set("Content-Type", "application/json; charset=utf-8")
+		w.Header().Set("Cache-Control", "no-store")
 		w.Header().Set("Idempotent-Replayed", "true")
 		w.WriteHeader(out.Status)
 		w.Write(append(out.Body, '\n')) // as writeJSON ends the first answer

@@ -179,7 +179,7 @@ type RouteInfo struct{ Pattern, Perm string }
 
 // Handler is the whole HTTP surface with its middleware.
 func (s *Server) Handler() http.Handler {
-	var h http.Handler = s.mux
+	var h http.Handler = s.apiPathsAsSent(s.mux)
 	if s.Metrics != nil {
 		// Innermost, so that it sees the route pattern the mux sets on the
 		// request.

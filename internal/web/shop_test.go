@@ -189,6 +189,11 @@ func TestOrdersAPI(t *testing.T) {
 	if replay.Status != http.StatusCreated || replay.Body != first.Body || balanceOf(t, h, u) != 1500 {
 		t.Fatalf("replay: %d %s, balance %d", replay.Status, replay.Body, balanceOf(t, h, u))
 	}
+	// Every keyed route answers alike: a replay says so, and no answer is
+	// kept by a cache.
+	if replay.Header.Get("Idempotent-Replayed") != "true" || replay.Header.Get("Cache-Control") != "no-store" || first.Header.Get("Cache-Control") != "no-store" {
+		t.Fatalf("replay headers %v, first answer's %v", replay.Header, first.Header)
+	}
 	reused := postJSON(c, "/api/v1/orders", strings.Replace(body, `"quantity":100`, `"quantity":50`, 1), withKey("k1"))
 	if reused.Status != http.StatusUnprocessableEntity || !strings.Contains(reused.Body, `"code":"idempotency_key_reused"`) {
 		t.Fatalf("reused key: %d %s", reused.Status, reused.Body)

@@ -112,6 +112,9 @@ func TestSubscriptionsAPI(t *testing.T) {
 	if first.Status != http.StatusCreated || again.Status != http.StatusCreated || first.Body != again.Body || balanceOf(t, h, u) != 5000-1990 {
 		t.Fatalf("idempotent start: %d %s / %d %s, balance %d", first.Status, first.Body, again.Status, again.Body, balanceOf(t, h, u))
 	}
+	if again.Header.Get("Idempotent-Replayed") != "true" || again.Header.Get("Cache-Control") != "no-store" {
+		t.Fatalf("replayed start's headers: %v", again.Header)
+	}
 	r = postJSON(c, "/api/v1/subscriptions/"+sub.ID+"/cancel", `{"mode":"period_end","refund":false}`, auth)
 	if r.Status != http.StatusOK || !strings.Contains(r.Body, `"cancel_at_period_end":true`) || !strings.Contains(r.Body, `"effective_at"`) {
 		t.Fatalf("cancel: %d %s", r.Status, r.Body)
