@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"comptoir/internal/account"
 	"comptoir/internal/apptest"
@@ -51,5 +52,56 @@ func TestOpenRedirectWithControlCharactersIsRefused(t *testing.T) {
 	// Ordinary paths still come back.
 	if r := rawPost(t, h, nil, "/lang", url.Values{"lang": {"en"}, "next": {"/shop?q=a%2Fb#top"}}); r.Header.Get("Location") != "/shop?q=a%2Fb#top" {
 		t.Errorf("a plain path: %q", r.Header.Get("Location"))
+	}
+}
+
+// wrongCode is a six-digit code that is not the right one now.
+func wrongCode(t *testing.T, h *apptest.Harness, secret string) string {
+	right := totpCode(t, h, secret)
+	if right == "000000" {
+		return "000001"
+	}
+	return "000000"
+}
+
+// Whoever has a staff member's password can start sign-in challenges
+// without end, each allowing a few codes: wrong codes count against the
+// account's lock-out as wrong passwords do, so that the second factor
+// cannot be guessed challenge after challenge.
+func TestSecondFactorGuessesLockTheAccount(t *testing.T) {
+	h := apptest.Start(t)
+	u, _ := h.User(t, account.RoleAgent, "agent@example.fr")
+	en, err := h.App.Accounts.BeginTOTP(t.Context(), u.ID, "comptoir")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.App.Accounts.ConfirmTOTP(t.Context(), u.ID, totpCode(t, h, en.Secret)); err != nil {
+		t.Fatal(err)
+	}
+	h.Clock.Advance(31 * time.Second)
+	password := url.Values{"email": {"agent@example.fr"}, "password": {apptest.Password}}
+	var last *apptest.Client
+	for range 3 {
+		last = h.NewClient(t)
+		if r := last.PostForm("/signin", password); r.Status != http.StatusSeeOther || !strings.HasPrefix(r.Location, "/signin/verify") {
+			t.Fatalf("password step: %d %q", r.Status, r.Location)
+		}
+		for range 2 {
+			last.PostForm("/signin/verify", url.Values{"code": {wrongCode(t, h, en.Secret)}})
+		}
+	}
+	// Five wrong codes over three challenges: the account is locked, for a
+	// new challenge and for one already open, even with the right code.
+	if r := h.NewClient(t).PostForm("/signin", password); r.Status != http.StatusTooManyRequests {
+		t.Fatalf("password after five wrong codes: %d %q", r.Status, r.Location)
+	}
+	if r := last.PostForm("/signin/verify", url.Values{"code": {totpCode(t, h, en.Secret)}}); r.Status != http.StatusTooManyRequests {
+		t.Fatalf("right code on an open challenge after five wrong ones: %d %q", r.Status, r.Location)
+	}
+	h.Clock.Advance(5 * time.Minute)
+	c := h.NewClient(t)
+	c.PostForm("/signin", password)
+	if r := c.PostForm("/signin/verify", url.Values{"code": {totpCode(t, h, en.Secret)}}); r.Status != http.StatusSeeOther {
+		t.Fatalf("after the lock: %d", r.Status)
 	}
 }

@@ -69,7 +69,20 @@ func (s *Server) signinVerify(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	next := safeNext(r.PostForm.Get("next"))
-	u, err := s.Accounts.AnswerSignInChallenge(r.Context(), c.Value, r.PostForm.Get("code"))
+	// A wrong code counts against the account as a wrong password does:
+	// one challenge allows a few tries, but whoever has the password can
+	// start challenges without end, from as many addresses as they have.
+	var u account.User
+	who, err := s.Accounts.SignInChallengeUser(r.Context(), c.Value)
+	if err == nil {
+		if s.signinLocked(w, r, who.Email, false) {
+			return
+		}
+		u, err = s.Accounts.AnswerSignInChallenge(r.Context(), c.Value, r.PostForm.Get("code"))
+		if errors.Is(err, account.ErrBadCode) || errors.Is(err, account.ErrSecretUnreadable) {
+			s.signinFailed(r, who.Email)
+		}
+	}
 	switch {
 	case errors.Is(err, account.ErrBadCode):
 		v := s.newView(r, "totp.verify_title", nil)
