@@ -9,6 +9,7 @@ import (
 
 	"comptoir/internal/account"
 	"comptoir/internal/apptest"
+	"comptoir/internal/config"
 )
 
 // rawPost posts a same-origin form and returns the answer as sent, without
@@ -103,5 +104,60 @@ func TestSecondFactorGuessesLockTheAccount(t *testing.T) {
 	c.PostForm("/signin", password)
 	if r := c.PostForm("/signin/verify", url.Values{"code": {totpCode(t, h, en.Secret)}}); r.Status != http.StatusSeeOther {
 		t.Fatalf("after the lock: %d", r.Status)
+	}
+}
+
+// With --require-staff-totp, the password alone reaches nothing of the
+// staff's: not the console pages (which it already covered), nor the
+// customers' routes staff use too, nor the API with the browser's cookie
+// or a login's token, nor a new API token from the account page. An
+// operator's token (comptoir token create) is not a password sign-in and
+// keeps working; enrolling opens everything.
+func TestRequiredSecondFactorGuardsEveryStaffRoute(t *testing.T) {
+	h := apptest.StartWith(t, func(c *config.Config) { c.RequireStaffTOTP = true })
+	u, agent := h.User(t, account.RoleAgent, "agent@example.fr")
+	_, customer := h.User(t, account.RoleCustomer, "ana@example.fr")
+	login := func() apptest.Response {
+		return h.NewClient(t).Send(http.MethodPost, "/api/v1/login", "application/json",
+			strings.NewReader(`{"email":"agent@example.fr","password":"`+apptest.Password+`"}`), nil)
+	}
+	if r := agent.Get("/api/v1/tickets"); r.Status != http.StatusForbidden || !strings.Contains(r.Body, "second_factor_required") {
+		t.Errorf("API with the cookie: %d %s", r.Status, r.Body)
+	}
+	if r := login(); r.Status != http.StatusForbidden || !strings.Contains(r.Body, "second_factor_required") || strings.Contains(r.Body, "token") {
+		t.Errorf("API login: %d %s", r.Status, r.Body)
+	}
+	for _, path := range []string{"/orders", "/support/tickets", "/claims"} {
+		if r := agent.Get(path); r.Status != http.StatusSeeOther || r.Location != "/account/totp" {
+			t.Errorf("%s: %d %q", path, r.Status, r.Location)
+		}
+	}
+	if r := agent.PostForm("/account/tokens", url.Values{"name": {"mine"}}); r.Status != http.StatusSeeOther || r.Location != "/account/totp" {
+		t.Errorf("token from the account page: %d %q", r.Status, r.Location)
+	}
+	if toks, _ := h.App.Accounts.ListTokens(t.Context(), u.ID); len(toks) != 0 {
+		t.Errorf("a token was made: %v", toks)
+	}
+	if r := agent.Get("/account"); r.Status != http.StatusOK {
+		t.Errorf("own account page: %d", r.Status)
+	}
+	if r := customer.Get("/api/v1/orders"); r.Status != http.StatusOK {
+		t.Errorf("a customer's API: %d", r.Status)
+	}
+	if r := h.NewClient(t).Send(http.MethodGet, "/api/v1/tickets", "", nil, h.Bearer(t, u.ID)); r.Status != http.StatusOK {
+		t.Errorf("operator's token: %d %s", r.Status, r.Body)
+	}
+	en, err := h.App.Accounts.BeginTOTP(t.Context(), u.ID, "comptoir")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.App.Accounts.ConfirmTOTP(t.Context(), u.ID, totpCode(t, h, en.Secret)); err != nil {
+		t.Fatal(err)
+	}
+	if r := agent.Get("/api/v1/tickets"); r.Status != http.StatusOK {
+		t.Errorf("API with the cookie after enrolment: %d", r.Status)
+	}
+	if r := agent.Get("/orders"); r.Status != http.StatusOK {
+		t.Errorf("/orders after enrolment: %d", r.Status)
 	}
 }

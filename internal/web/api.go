@@ -315,6 +315,9 @@ func (s *Server) apiLogin(w http.ResponseWriter, r *http.Request) {
 		}
 		return
 	}
+	if s.apiTOTPRefused(w, r, &u) {
+		return
+	}
 	token, _, err := s.Accounts.CreateSession(r.Context(), u.ID, clientIP(r), r.UserAgent())
 	if err != nil {
 		s.serverError(w, r, err)

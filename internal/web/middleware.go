@@ -96,7 +96,7 @@ func (s *Server) pageAuth(p perm, h http.HandlerFunc) http.Handler {
 			s.notFound(w, r)
 			return
 		}
-		if (p == permStaff || p == permAdmin) && s.totpRedirect(w, r, st.user) {
+		if p != permAnyone && s.totpRedirect(w, r, st.user) {
 			return
 		}
 		h(w, r)
@@ -114,6 +114,9 @@ func (s *Server) apiAuth(p perm, h http.HandlerFunc) http.Handler {
 		}
 		if !allowed(p, st.user) {
 			s.apiNotFound(w, r)
+			return
+		}
+		if p != permAnyone && st.session != nil && s.apiTOTPRefused(w, r, st.user) {
 			return
 		}
 		h(w, r)
