@@ -1,6 +1,7 @@
 package web_test
 
 import (
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -159,5 +160,41 @@ func TestRequiredSecondFactorGuardsEveryStaffRoute(t *testing.T) {
 	}
 	if r := agent.Get("/orders"); r.Status != http.StatusOK {
 		t.Errorf("/orders after enrolment: %d", r.Status)
+	}
+}
+
+// An IPv6 client picks any address of its /64 for each request: the
+// per-client limits on sign-in and sign-up count the /64, so that new
+// addresses from it do not buy new attempts. Another /64 is another client.
+func TestRateLimitsCountAnIPv6ClientByItsSlash64(t *testing.T) {
+	h := apptest.StartWith(t, func(c *config.Config) { c.TrustedProxies = "127.0.0.1,::1" })
+	c := h.NewClient(t)
+	from := func(addr, path string, form url.Values) apptest.Response {
+		return c.Send(http.MethodPost, path, "application/x-www-form-urlencoded", strings.NewReader(form.Encode()),
+			http.Header{"Origin": {h.URL}, "Sec-Fetch-Site": {"same-origin"}, "X-Forwarded-For": {addr}})
+	}
+	// Another email each time, so that the per-account lock-out stays out
+	// of the way.
+	wrong := func(i int) url.Values {
+		return url.Values{"email": {fmt.Sprintf("x%d@example.fr", i)}, "password": {"wrong password"}}
+	}
+	for i := range 20 {
+		if r := from(fmt.Sprintf("2001:db8:1:2::%x", i+1), "/signin", wrong(i)); r.Status != http.StatusUnauthorized {
+			t.Fatalf("sign-in %d: %d", i+1, r.Status)
+		}
+	}
+	if r := from("2001:db8:1:2:abcd::99", "/signin", wrong(20)); r.Status != http.StatusTooManyRequests {
+		t.Errorf("21st sign-in from the same /64: %d", r.Status)
+	}
+	if r := from("2001:db8:1:3::1", "/signin", wrong(21)); r.Status != http.StatusUnauthorized {
+		t.Errorf("sign-in from another /64: %d", r.Status)
+	}
+	for i := range 10 {
+		if r := from(fmt.Sprintf("2001:db8:9:9::%x", i+1), "/signup", signupForm(fmt.Sprintf("u%d@example.fr", i))); r.Status != http.StatusSeeOther {
+			t.Fatalf("sign-up %d: %d", i+1, r.Status)
+		}
+	}
+	if r := from("2001:db8:9:9:1::1", "/signup", signupForm("u10@example.fr")); r.Status != http.StatusTooManyRequests {
+		t.Errorf("11th sign-up from the same /64: %d", r.Status)
 	}
 }

@@ -261,7 +261,7 @@ type signupJSON struct {
 }
 
 func (s *Server) apiSignup(w http.ResponseWriter, r *http.Request) {
-	if !s.allow(w, r, "signup:"+clientIP(r), signupLimit) {
+	if !s.allow(w, r, "signup:"+limitAddr(r), signupLimit) {
 		return
 	}
 	var in signupJSON
@@ -294,7 +294,7 @@ func (s *Server) apiLogin(w http.ResponseWriter, r *http.Request) {
 	if !s.decodeJSON(w, r, &in) {
 		return
 	}
-	if !s.allow(w, r, "signin:"+clientIP(r), signinLimit) || s.signinLocked(w, r, in.Email, true) {
+	if !s.allow(w, r, "signin:"+limitAddr(r), signinLimit) || s.signinLocked(w, r, in.Email, true) {
 		return
 	}
 	u, err := s.Accounts.Authenticate(r.Context(), in.Email, in.Password)

@@ -224,6 +224,12 @@ func clientIP(r *http.Request) string {
 	return clientaddr.Of(r)
 }
 
+// limitAddr is the client as per-client rate limits count it: its address,
+// or for IPv6 its /64 (clientaddr.LimitKey).
+func limitAddr(r *http.Request) string {
+	return clientaddr.LimitKey(clientIP(r))
+}
+
 // forwardedClient works out, once per request, the client's address behind
 // the trusted reverse proxies; installed only when some are trusted, so
 // that by default the header is never read.

@@ -60,7 +60,7 @@ func (s *Server) signinVerify(w http.ResponseWriter, r *http.Request) {
 		s.badForm(w, r, err)
 		return
 	}
-	if !s.allow(w, r, "signin:"+clientIP(r), signinLimit) {
+	if !s.allow(w, r, "signin:"+limitAddr(r), signinLimit) {
 		return
 	}
 	c, err := r.Cookie(challengeCookie)
