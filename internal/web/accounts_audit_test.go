@@ -198,3 +198,31 @@ func TestRateLimitsCountAnIPv6ClientByItsSlash64(t *testing.T) {
 		t.Errorf("11th sign-up from the same /64: %d", r.Status)
 	}
 }
+
+// Changing the password asks for the current one: wrong ones count
+// against the account's lock-out like wrong sign-ins, so that someone
+// holding a session cannot guess it without limit and then take the
+// account over with a new password.
+func TestCurrentPasswordGuessesLockTheAccount(t *testing.T) {
+	h := apptest.Start(t)
+	_, c := h.User(t, account.RoleCustomer, "ana@example.fr")
+	change := func(current string) apptest.Response {
+		return c.PostForm("/account/password", url.Values{"current_password": {current},
+			"new_password": {"a brand new secret"}, "password_confirm": {"a brand new secret"}})
+	}
+	for i := range 5 {
+		if r := change(fmt.Sprintf("guess number %d", i)); r.Status != http.StatusUnprocessableEntity {
+			t.Fatalf("guess %d: %d", i+1, r.Status)
+		}
+	}
+	if r := change(apptest.Password); r.Status != http.StatusTooManyRequests {
+		t.Fatalf("the right password after five wrong ones: %d", r.Status)
+	}
+	if r := h.NewClient(t).PostForm("/signin", url.Values{"email": {"ana@example.fr"}, "password": {apptest.Password}}); r.Status != http.StatusTooManyRequests {
+		t.Fatalf("sign-in while locked: %d", r.Status)
+	}
+	h.Clock.Advance(5 * time.Minute)
+	if r := change(apptest.Password); r.Status != http.StatusSeeOther {
+		t.Fatalf("after the lock: %d %s", r.Status, r.Body)
+	}
+}
