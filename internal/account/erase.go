@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"comptoir/internal/clientaddr"
 	"comptoir/internal/db"
 	"comptoir/internal/ratelimit"
 )
@@ -69,6 +70,10 @@ func EraseTx(ctx context.Context, tx *sql.Tx, userID string, at time.Time, ips [
 	for _, ip := range ips {
 		if ip != "" && ip != "erased" {
 			buckets = append(buckets, "signin:"+ip, "signup:"+ip, "reset:"+ip, "contact:"+ip)
+			// Sign-in, sign-up and reset count an IPv6 client by its /64.
+			if k := clientaddr.LimitKey(ip); k != ip {
+				buckets = append(buckets, "signin:"+k, "signup:"+k, "reset:"+k)
+			}
 		}
 	}
 	if err := ratelimit.ForgetTx(ctx, tx, buckets...); err != nil {

@@ -306,6 +306,25 @@ func (s *Service) StartSignInChallenge(ctx context.Context, userID string) (stri
 	return token, nil
 }
 
+// SignInChallengeUser returns whose sign-in the challenge is, without
+// answering it, so that the caller can apply the same per-account
+// lock-out to codes as to passwords; ErrChallengeGone when it is no more.
+func (s *Service) SignInChallengeUser(ctx context.Context, token string) (User, error) {
+	if token == "" || len(token) > maxTokenLen {
+		return User{}, ErrChallengeGone
+	}
+	u, err := scanUser(s.db.Read.QueryRowContext(ctx, `SELECT `+userColumnsOf("u.")+` FROM signin_challenges c
+		JOIN users u ON u.id = c.user_id WHERE c.token_hash = $1 AND c.expires_at > $2 AND c.failures < $3`,
+		hashSecret(token), s.clock.Now(), maxChallengeFailures))
+	if errors.Is(err, ErrNotFound) {
+		return User{}, ErrChallengeGone
+	}
+	if err != nil {
+		return User{}, fmt.Errorf("account: sign-in challenge: %w", err)
+	}
+	return u, nil
+}
+
 // AnswerSignInChallenge checks the code for the challenge's user: the user
 // on success (the challenge is used up), ErrBadCode on a wrong code (the
 // fifth ends the challenge), ErrChallengeGone when it is no more.

@@ -189,3 +189,24 @@ func Of(r *http.Request) string {
 	}
 	return peerHost(r.RemoteAddr)
 }
+
+// LimitKey is addr as per-client rate limits count it: an IPv4 address
+// itself, but an IPv6 address as its /64. One subscriber, one host even,
+// is given a whole /64 and may pick any address in it for each request:
+// counted per address, a limit on sign-ins or sign-ups would bound nothing.
+// Anything that is not an address is returned as it is.
+func LimitKey(addr string) string {
+	a, err := netip.ParseAddr(addr)
+	if err != nil {
+		return addr
+	}
+	a = a.Unmap().WithZone("")
+	if a.Is4() {
+		return a.String()
+	}
+	p, err := a.Prefix(64)
+	if err != nil {
+		return addr
+	}
+	return p.String()
+}

@@ -233,6 +233,10 @@ func (c *Config) Resolve() error {
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return Usagef("--base-url %q: want http(s)://host[:port]", c.BaseURL)
 	}
+	// url.Parse lowers the scheme; the setting must too, or an
+	// "HTTPS://shop.example" store would send its session cookie without
+	// Secure (SecureCookies) and mail links spelled oddly.
+	c.BaseURL = u.Scheme + c.BaseURL[len(u.Scheme):]
 	c.BaseURL = strings.TrimRight(c.BaseURL, "/")
 	if _, err := mail.ParseAddress(c.SupportAddress); err != nil {
 		return Usagef("--support-address %q is not an email address", c.SupportAddress)

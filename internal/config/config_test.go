@@ -243,3 +243,18 @@ func TestSecretKey(t *testing.T) {
 		}
 	}
 }
+
+// Cookies are Secure behind an https base URL however its scheme is
+// spelled: "HTTPS://" is https too.
+func TestSecureCookiesWhateverTheSchemesCase(t *testing.T) {
+	for base, secure := range map[string]bool{"https://shop.example": true, "HTTPS://shop.example/": true, "Https://shop.example": true,
+		"http://shop.example": false, "HTTP://shop.example": false} {
+		c, err := parse(t, []string{"--base-url", base}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.SecureCookies() != secure || !strings.HasPrefix(c.BaseURL, strings.ToLower(base[:5])) {
+			t.Errorf("--base-url %s: SecureCookies %v, BaseURL %q", base, c.SecureCookies(), c.BaseURL)
+		}
+	}
+}

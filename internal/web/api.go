@@ -345,7 +345,7 @@ type signupJSON struct {
 }
 
 func (s *Server) apiSignup(w http.ResponseWriter, r *http.Request) {
-	if !s.allow(w, r, "signup:"+clientIP(r), signupLimit) {
+	if !s.allow(w, r, "signup:"+limitAddr(r), signupLimit) {
 		return
 	}
 	var in signupJSON
@@ -378,7 +378,7 @@ func (s *Server) apiLogin(w http.ResponseWriter, r *http.Request) {
 	if !s.decodeJSON(w, r, &in) {
 		return
 	}
-	if !s.allow(w, r, "signin:"+clientIP(r), signinLimit) || s.signinLocked(w, r, in.Email, true) {
+	if !s.allow(w, r, "signin:"+limitAddr(r), signinLimit) || s.signinLocked(w, r, in.Email, true) {
 		return
 	}
 	u, err := s.Accounts.Authenticate(r.Context(), in.Email, in.Password)
@@ -397,6 +397,9 @@ func (s *Server) apiLogin(w http.ResponseWriter, r *http.Request) {
 		} else {
 			writeError(w, http.StatusUnauthorized, "second_factor_required", s.Messages.T(state(r).lang, "totp.verify_intro"))
 		}
+		return
+	}
+	if s.apiTOTPRefused(w, r, &u) {
 		return
 	}
 	token, _, err := s.Accounts.CreateSession(r.Context(), u.ID, clientIP(r), r.UserAgent())

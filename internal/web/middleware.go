@@ -96,7 +96,7 @@ func (s *Server) pageAuth(p perm, h http.HandlerFunc) http.Handler {
 			s.notFound(w, r)
 			return
 		}
-		if (p == permStaff || p == permAdmin) && s.totpRedirect(w, r, st.user) {
+		if p != permAnyone && s.totpRedirect(w, r, st.user) {
 			return
 		}
 		h(w, r)
@@ -114,6 +114,9 @@ func (s *Server) apiAuth(p perm, h http.HandlerFunc) http.Handler {
 		}
 		if !allowed(p, st.user) {
 			s.apiNotFound(w, r)
+			return
+		}
+		if p != permAnyone && st.session != nil && s.apiTOTPRefused(w, r, st.user) {
 			return
 		}
 		h(w, r)
@@ -219,6 +222,12 @@ func (s *Server) recoverPanics(next http.Handler) http.Handler {
 // --trusted-proxies, the client its X-Forwarded-For names (forwardedClient).
 func clientIP(r *http.Request) string {
 	return clientaddr.Of(r)
+}
+
+// limitAddr is the client as per-client rate limits count it: its address,
+// or for IPv6 its /64 (clientaddr.LimitKey).
+func limitAddr(r *http.Request) string {
+	return clientaddr.LimitKey(clientIP(r))
 }
 
 // forwardedClient works out, once per request, the client's address behind

@@ -75,11 +75,20 @@ func (s *Server) accountPassword(w http.ResponseWriter, r *http.Request) {
 	if st.session != nil {
 		keep = st.session.ID
 	}
+	// The current password is checked like a sign-in's: whoever holds a
+	// session (a borrowed browser, a stolen cookie) must not guess it
+	// without limit and then lock the owner out with a new one.
+	if s.signinLocked(w, r, st.user.Email, false) {
+		return
+	}
 	var err error
 	if f.Get("new_password") != f.Get("password_confirm") {
 		err = &account.ValidationError{Fields: map[string]string{"password_confirm": "passwords_differ"}}
 	} else {
 		err = s.Accounts.ChangePassword(r.Context(), st.user.ID, f.Get("current_password"), f.Get("new_password"), keep)
+		if errors.Is(err, account.ErrInvalidCredentials) {
+			s.signinFailed(r, st.user.Email)
+		}
 	}
 	if err == nil {
 		s.flash(w, "account.password.changed")

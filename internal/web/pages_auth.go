@@ -108,7 +108,7 @@ func (s *Server) signup(w http.ResponseWriter, r *http.Request) {
 		s.badForm(w, r, err)
 		return
 	}
-	if !s.allow(w, r, "signup:"+clientIP(r), signupLimit) {
+	if !s.allow(w, r, "signup:"+limitAddr(r), signupLimit) {
 		return
 	}
 	v := s.newView(r, "auth.signup.title", nil)
@@ -195,7 +195,7 @@ func (s *Server) signin(w http.ResponseWriter, r *http.Request) {
 		s.badForm(w, r, err)
 		return
 	}
-	if !s.allow(w, r, "signin:"+clientIP(r), signinLimit) {
+	if !s.allow(w, r, "signin:"+limitAddr(r), signinLimit) {
 		return
 	}
 	v := s.newView(r, "auth.signin.title", nil)
@@ -273,7 +273,7 @@ func (s *Server) resetRequest(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	email := r.PostForm.Get("email")
-	if !s.allow(w, r, "reset:"+clientIP(r), resetLimit) || !s.allow(w, r, "reset-email:"+account.EmailKey(email), resetLimit) {
+	if !s.allow(w, r, "reset:"+limitAddr(r), resetLimit) || !s.allow(w, r, "reset-email:"+account.EmailKey(email), resetLimit) {
 		return
 	}
 	if err := s.Accounts.RequestPasswordReset(r.Context(), email, state(r).lang); err != nil {

@@ -60,7 +60,7 @@ func (s *Server) signinVerify(w http.ResponseWriter, r *http.Request) {
 		s.badForm(w, r, err)
 		return
 	}
-	if !s.allow(w, r, "signin:"+clientIP(r), signinLimit) {
+	if !s.allow(w, r, "signin:"+limitAddr(r), signinLimit) {
 		return
 	}
 	c, err := r.Cookie(challengeCookie)
@@ -69,7 +69,20 @@ func (s *Server) signinVerify(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	next := safeNext(r.PostForm.Get("next"))
-	u, err := s.Accounts.AnswerSignInChallenge(r.Context(), c.Value, r.PostForm.Get("code"))
+	// A wrong code counts against the account as a wrong password does:
+	// one challenge allows a few tries, but whoever has the password can
+	// start challenges without end, from as many addresses as they have.
+	var u account.User
+	who, err := s.Accounts.SignInChallengeUser(r.Context(), c.Value)
+	if err == nil {
+		if s.signinLocked(w, r, who.Email, false) {
+			return
+		}
+		u, err = s.Accounts.AnswerSignInChallenge(r.Context(), c.Value, r.PostForm.Get("code"))
+		if errors.Is(err, account.ErrBadCode) || errors.Is(err, account.ErrSecretUnreadable) {
+			s.signinFailed(r, who.Email)
+		}
+	}
 	switch {
 	case errors.Is(err, account.ErrBadCode):
 		v := s.newView(r, "totp.verify_title", nil)
@@ -92,22 +105,62 @@ func (s *Server) signinVerify(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, next, http.StatusSeeOther)
 }
 
+// lacksRequiredTOTP reports whether u is staff without the second factor
+// the store requires (--require-staff-totp).
+func (s *Server) lacksRequiredTOTP(r *http.Request, u *account.User) (bool, error) {
+	if !s.RequireStaffTOTP || u == nil || !u.IsStaff() {
+		return false, nil
+	}
+	on, err := s.Accounts.TOTPEnabled(r.Context(), u.ID)
+	return !on, err
+}
+
+// beforeEnrolment are the signed-in pages staff may use before setting up
+// a required second factor: their account, enrolment, signing out. Every
+// other one is refused, not only the console's: staff reach customers'
+// orders, tickets and claims through the routes customers use too, and an
+// API token made from the account page would be a way around the rule.
+var beforeEnrolment = map[string]bool{
+	"GET /account": true, "POST /account/profile": true, "POST /account/password": true,
+	"POST /account/sessions/{id}/revoke": true, "POST /account/tokens/{id}/revoke": true,
+	"GET /account/totp": true, "POST /account/totp": true, "POST /account/totp/confirm": true,
+	"POST /signout": true,
+}
+
 // totpRedirect sends staff without a second factor to enrolment when the
 // store requires one; it reports whether it did.
 func (s *Server) totpRedirect(w http.ResponseWriter, r *http.Request, u *account.User) bool {
-	if !s.RequireStaffTOTP || u == nil || !u.IsStaff() {
+	if beforeEnrolment[r.Pattern] {
 		return false
 	}
-	on, err := s.Accounts.TOTPEnabled(r.Context(), u.ID)
+	lacks, err := s.lacksRequiredTOTP(r, u)
 	if err != nil {
 		s.serverError(w, r, err)
 		return true
 	}
-	if on {
+	if !lacks {
 		return false
 	}
 	http.Redirect(w, r, "/account/totp", http.StatusSeeOther)
 	return true
+}
+
+// apiTOTPRefused answers 403 second_factor_required when staff without the
+// required second factor call the API with a session (a browser's cookie or
+// a login's token): the password alone must not reach what the console
+// refuses. API tokens are not sessions: one made by an operator (comptoir
+// token create) keeps working, and the account page no longer makes one
+// before enrolment.
+func (s *Server) apiTOTPRefused(w http.ResponseWriter, r *http.Request, u *account.User) bool {
+	lacks, err := s.lacksRequiredTOTP(r, u)
+	if err != nil {
+		s.serverError(w, r, err)
+		return true
+	}
+	if lacks {
+		writeError(w, http.StatusForbidden, "second_factor_required", s.Messages.T(state(r).lang, "totp.required"))
+	}
+	return lacks
 }
 
 func (s *Server) totpView(w http.ResponseWriter, r *http.Request) (*view, *totpData, bool) {

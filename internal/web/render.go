@@ -364,8 +364,16 @@ func urlQueryEscape(s string) string { return url.QueryEscape(s) }
 
 // safeNext keeps a post-sign-in redirect on this site: a path, never a
 // scheme-relative or absolute URL that would send the visitor elsewhere.
+// Browsers drop tabs and line breaks from a URL and read a backslash as a
+// slash, so "/\t/evil.example" or "/\\evil.example" lands on another site:
+// a next holding any control character or backslash is refused whole, and
+// what is left must parse as a bare path.
 func safeNext(next string) string {
-	if next == "" || !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") || strings.ContainsAny(next, "\r\n") {
+	if next == "" || next[0] != '/' || strings.HasPrefix(next, "//") ||
+		strings.ContainsFunc(next, func(r rune) bool { return r < 0x20 || r == 0x7f || r == '\\' }) {
+		return "/"
+	}
+	if u, err := url.Parse(next); err != nil || u.Scheme != "" || u.Host != "" || u.User != nil {
 		return "/"
 	}
 	return next
