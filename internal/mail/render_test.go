@@ -97,7 +97,7 @@ var subscriptionSample = map[string]any{
 // withAuthLink is a subscription sample whose renewal waits for the
 // customer's authentication (the link to pay it on-session).
 func withAuthLink(m map[string]any) map[string]any {
-	out := map[string]any{"AuthLink": "https://shop.example/subscriptions/sub_1/authenticate", "PaidWith": "card"}
+	out := map[string]any{"AuthLink": "https://shop.example/subscriptions/sub_1/authenticate", "PaidWith": "card", "Authenticate": true}
 	for k, v := range m {
 		if _, ok := out[k]; !ok {
 			out[k] = v
