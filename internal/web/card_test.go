@@ -14,11 +14,13 @@ import (
 
 	"comptoir/internal/account"
 	"comptoir/internal/apptest"
+	"comptoir/internal/audit"
 	"comptoir/internal/cardpay"
 	"comptoir/internal/cardpay/cardpaytest"
 	"comptoir/internal/config"
 	"comptoir/internal/id"
 	"comptoir/internal/mail"
+	"comptoir/internal/money"
 )
 
 const webhookSecret = "whsec_test_comptoir"
@@ -165,5 +167,71 @@ func TestTopUpByCard(t *testing.T) {
 	}
 	if docs, err := h.App.Invoices.ForOrder(context.Background(), pay.ID); err != nil || len(docs) != 1 || docs[0].VAT.Minor != 0 || docs[0].Total.Minor != 2000 {
 		t.Fatalf("top-up document: %d %v", len(docs), err)
+	}
+}
+
+// A card top-up the customer disputes with their bank: while the bank holds
+// the money, what is left of it on the balance is taken back (it cannot be
+// both returned by the bank and spent here); an inquiry takes nothing; a
+// replayed or updated event takes nothing more; a won dispute gives back
+// what was taken. Before, the balance kept the whole top-up through the
+// dispute, and a lost one left the store paying twice.
+func TestDisputedTopUpIsTakenBackFromTheBalance(t *testing.T) {
+	h := startWithStripe(t)
+	ctx := context.Background()
+	u, c := h.User(t, account.RoleCustomer, "ana@example.fr")
+	hd := h.Bearer(t, u.ID).Clone()
+	hd.Set("Idempotency-Key", "topup-dispute")
+	r := postJSON(c, "/api/v1/balance/topups", `{"amount":{"amount":2000,"currency":"EUR"}}`, hd)
+	if r.Status != http.StatusCreated {
+		t.Fatalf("top-up: %d %s", r.Status, r.Body)
+	}
+	var out struct{ ID string }
+	json.Unmarshal([]byte(r.Body), &out)
+	pay, err := h.App.Card.Get(ctx, out.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	deliver := func(typ stripe.EventType, obj map[string]any) {
+		t.Helper()
+		payload, sig := cardpaytest.Event(t, webhookSecret, cardpaytest.EventID(), typ, obj)
+		if got := deliverEvent(t, h, payload, sig); got != http.StatusOK {
+			t.Fatalf("%s: %d", typ, got)
+		}
+	}
+	deliver(stripe.EventTypeCheckoutSessionCompleted, completed(pay))
+	// 5.00 of it spent already.
+	if _, err := h.App.Ledger.AdminDebit(ctx, audit.Actor{ID: "usr_admin", Role: account.RoleAdmin}, u.ID, money.MustNew(500, "EUR"), "spent"); err != nil {
+		t.Fatal(err)
+	}
+	want := func(balance int64, when string) {
+		t.Helper()
+		if got := balanceOf(t, h, u); got != balance {
+			t.Fatalf("%s: balance %d, want %d", when, got, balance)
+		}
+		if m, err := h.App.Ledger.Reconcile(ctx); err != nil || len(m) != 0 {
+			t.Fatalf("%s: ledger mismatches %+v %v", when, m, err)
+		}
+	}
+	want(1500, "before the dispute")
+
+	dispute := map[string]any{"id": "dp_topup", "object": "dispute", "amount": 2000, "currency": "eur", "charge": "ch_topup",
+		"payment_intent": pay.PaymentIntentID, "reason": "fraudulent", "status": "warning_needs_response"}
+	if dispute["payment_intent"] == "" {
+		dispute["payment_intent"] = "pi_" + pay.ID
+	}
+	deliver(stripe.EventTypeChargeDisputeCreated, dispute)
+	want(1500, "after an inquiry")
+	dispute["status"] = "needs_response"
+	deliver(stripe.EventTypeChargeDisputeUpdated, dispute)
+	want(0, "while the bank holds the money")
+	dispute["status"] = "under_review"
+	deliver(stripe.EventTypeChargeDisputeUpdated, dispute)
+	want(0, "after an update")
+	dispute["status"] = "won"
+	deliver(stripe.EventTypeChargeDisputeClosed, dispute)
+	want(1500, "after the store won")
+	if r := c.Get("/balance"); r.Status != http.StatusOK || strings.Count(r.Body, "<tr>") < 5 {
+		t.Fatalf("balance page: %d", r.Status)
 	}
 }
