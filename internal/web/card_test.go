@@ -17,6 +17,7 @@ import (
 	"comptoir/internal/audit"
 	"comptoir/internal/cardpay"
 	"comptoir/internal/cardpay/cardpaytest"
+	"comptoir/internal/catalog"
 	"comptoir/internal/config"
 	"comptoir/internal/id"
 	"comptoir/internal/mail"
@@ -233,5 +234,60 @@ func TestDisputedTopUpIsTakenBackFromTheBalance(t *testing.T) {
 	want(1500, "after the store won")
 	if r := c.Get("/balance"); r.Status != http.StatusOK || strings.Count(r.Body, "<tr>") < 5 {
 		t.Fatalf("balance page: %d", r.Status)
+	}
+}
+
+// Two customers order the last licence key by card; both pay. The first
+// gets the key (and the admins hear the pool is empty); the second has paid
+// for nothing, and the admins are told so, with the order. Before, only a
+// log line said it.
+func TestCardOrderPaidAfterThePoolEmptiedAlertsTheAdmins(t *testing.T) {
+	h := startWithStripe(t)
+	ctx := context.Background()
+	admin, _ := h.User(t, account.RoleAdmin, "admin@shop.test")
+	p, err := h.App.Catalog.Create(ctx, audit.Actor{ID: admin.ID, Role: account.RoleAdmin}, catalog.ProductInput{
+		Slug: "licence", Kind: catalog.KindDigital, NameFR: "Logiciel", NameEN: "Software", DescriptionFR: "Une licence.", DescriptionEN: "One licence.",
+		UnitPrice: money.MustNew(500, "EUR"), MinQuantity: 1, MaxQuantity: 1, DigitalDelivery: catalog.DeliveryLicenceKey,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.App.Catalog.AddLicenceKeys(ctx, audit.Actor{ID: admin.ID, Role: account.RoleAdmin}, p.ID, []string{"K-LAST"}); err != nil {
+		t.Fatal(err)
+	}
+	var pays []cardpay.Payment
+	for _, email := range []string{"ana@example.fr", "ben@example.fr"} {
+		u, c := h.User(t, account.RoleCustomer, email)
+		body := `{"lines":[{"product_id":"` + p.ID + `","quantity":1}],"payment":"card","consent":{"immediate_performance":true,"withdrawal_waiver":true},"accept_policy":"default@1"}`
+		r := postJSON(c, "/api/v1/orders", body, h.Bearer(t, u.ID))
+		if r.Status != http.StatusCreated {
+			t.Fatalf("card order of %s: %d %s", email, r.Status, r.Body)
+		}
+		var created struct{ ID string }
+		json.Unmarshal([]byte(r.Body), &created)
+		pay, ok, err := h.App.Card.Pending(ctx, cardpay.PurposeOrder, created.ID)
+		if err != nil || !ok {
+			t.Fatalf("pending payment of %s: %v %v", email, ok, err)
+		}
+		pays = append(pays, pay)
+	}
+	for _, pay := range pays {
+		payload, sig := cardpaytest.Event(t, webhookSecret, cardpaytest.EventID(), stripe.EventTypeCheckoutSessionCompleted, completed(pay))
+		if got := deliverEvent(t, h, payload, sig); got != http.StatusOK {
+			t.Fatalf("webhook: %d", got)
+		}
+	}
+	first, _ := h.App.Orders.Get(ctx, pays[0].ReferenceID)
+	second, _ := h.App.Orders.Get(ctx, pays[1].ReferenceID)
+	if first.Lines[0].LicenceKey != "K-LAST" || second.Lines[0].LicenceKey != "" || second.Lines[0].Delivered != 0 {
+		t.Fatalf("keys: %+v / %+v", first.Lines[0], second.Lines[0])
+	}
+	if empty, _ := h.App.Outbox.List(ctx, mail.Filter{Kind: "alert_licence_pool_empty"}); len(empty) != 1 {
+		t.Fatalf("%d pool-empty alerts", len(empty))
+	}
+	missing, _ := h.App.Outbox.List(ctx, mail.Filter{Kind: "alert_licence_key_missing"})
+	if len(missing) != 1 || missing[0].To != admin.Email || !strings.Contains(missing[0].Text, "/console/orders/"+second.ID) ||
+		!strings.Contains(missing[0].Subject, second.ID) {
+		t.Fatalf("key-missing alerts: %+v", missing)
 	}
 }
