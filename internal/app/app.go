@@ -280,7 +280,10 @@ func (a *App) build(ctx context.Context, opts Options) (err error) {
 	a.Disputes = disputes.New(a.DB, a.Clock, a.Jobs, a.Card, staffAlerts, a.Logger)
 	a.Disputes.AddWorkers(workers)
 	a.Card.SetDisputeRecorder(a.Disputes)
-	cardHandlers[cardpay.PurposeTopUp] = invoices.TopUpHandler{Next: billing.TopUpHandler{L: a.Ledger}, Invoices: a.Invoices, Customers: a.Accounts}
+	cardHandlers[cardpay.PurposeTopUp] = billing.TopUpDisputes{
+		Handler: invoices.TopUpHandler{Next: billing.TopUpHandler{L: a.Ledger}, Invoices: a.Invoices, Customers: a.Accounts},
+		L:       a.Ledger,
+	}
 
 	if a.Desk, err = desk.New(a.DB, a.Clock, a.Outbox, desk.Options{
 		SupportAddress: cfg.SupportAddress, BaseURL: cfg.BaseURL, StoreName: cfg.StoreName,

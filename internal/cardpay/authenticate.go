@@ -56,13 +56,17 @@ func (s *Service) StartAuthenticationTx(ctx context.Context, tx *sql.Tx, in Star
 	return s.StartCheckoutTx(ctx, tx, in)
 }
 
-// ReleaseTx gives up, in tx, the payment of a reference that waits for the
-// customer and no longer should: the subscription it would renew has
-// ended. A requires_action charge or a Checkout page not paid yet is
+// ReleaseTx gives up, in tx, the payment of a reference that no longer
+// should be paid: the subscription it would renew has ended or was
+// canceled. A requires_action charge or a Checkout page not paid yet is
 // canceled here and at Stripe (by a job: the PaymentIntent canceled, the
-// Checkout Session expired), so the customer can no longer pay it. A
-// reference without such a payment is left alone; it reports whether one
-// was released.
+// Checkout Session expired), so the customer can no longer pay it. An
+// off-session charge still waiting for its job is canceled too, so the job
+// never calls Stripe: a customer who cancels is not charged by a renewal
+// queued a moment before. A job already calling Stripe cannot be stopped;
+// if that charge succeeds, succeed records it all the same (money that
+// arrived is never left unrecorded). A reference without such a payment is
+// left alone; it reports whether one was released.
 func (s *Service) ReleaseTx(ctx context.Context, tx *sql.Tx, purpose Purpose, referenceID, why string) (bool, error) {
 	if !s.Enabled() {
 		return false, nil
@@ -75,11 +79,6 @@ func (s *Service) ReleaseTx(ctx context.Context, tx *sql.Tx, purpose Purpose, re
 	}
 	if err != nil {
 		return false, fmt.Errorf("read payment to release: %w", err)
-	}
-	if p.Status == StatusCreating && isSavedCardCharge(p) {
-		// An off-session charge being made: its outcome will come; it
-		// cannot be taken back from here.
-		return false, nil
 	}
 	return s.releaseTx(ctx, tx, p, why)
 }

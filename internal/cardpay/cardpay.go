@@ -241,6 +241,19 @@ func (hs Handlers) PaymentDisputed(ctx context.Context, tx *sql.Tx, p Payment) e
 	return nil
 }
 
+// PaymentDisputeEventTx implements DisputeFollower: the purpose's handler
+// follows the dispute if it wants to.
+func (hs Handlers) PaymentDisputeEventTx(ctx context.Context, tx *sql.Tx, p Payment, d Dispute) error {
+	h, err := hs.get(p.Purpose)
+	if err != nil {
+		return err
+	}
+	if f, ok := h.(DisputeFollower); ok {
+		return f.PaymentDisputeEventTx(ctx, tx, p, d)
+	}
+	return nil
+}
+
 // RefundSettled implements Handler.
 func (hs Handlers) RefundSettled(ctx context.Context, tx *sql.Tx, r Refund, p Payment) error {
 	h, err := hs.get(p.Purpose)

@@ -55,6 +55,17 @@ type DisputeRecorder interface {
 	DisputeEventTx(ctx context.Context, tx *sql.Tx, p Payment, d Dispute) (hold bool, err error)
 }
 
+// DisputeFollower is what a Handler may also implement to follow every
+// event of a dispute about one of its payments (created, updated, closed),
+// with what Stripe says, in the webhook's transaction: the top-up handler
+// takes a disputed top-up back from the balance while the bank holds the
+// money, and gives it back if the store wins. Each event reaches it once
+// (replays are dropped), but events come in any order and one may be
+// missing, so it must act on the status, not on the event's name.
+type DisputeFollower interface {
+	PaymentDisputeEventTx(ctx context.Context, tx *sql.Tx, p Payment, d Dispute) error
+}
+
 // SetDisputeRecorder installs the recorder; the composition root calls it
 // before serving (the recorder needs this service to submit evidence).
 func (s *Service) SetDisputeRecorder(r DisputeRecorder) { s.disputes = r }
@@ -99,6 +110,11 @@ func (s *Service) applyDispute(ctx context.Context, tx *sql.Tx, ev stripe.Event)
 	if _, err := tx.ExecContext(ctx, `UPDATE card_payments SET dispute_hold = $2, updated_at = $3 WHERE id = $1`,
 		p.ID, hold, s.clock.Now()); err != nil {
 		return fmt.Errorf("hold refunds of %s: %w", p.ID, err)
+	}
+	if f, ok := s.handler.(DisputeFollower); ok {
+		if err := f.PaymentDisputeEventTx(ctx, tx, p, d); err != nil {
+			return err
+		}
 	}
 	if ev.Type == stripe.EventTypeChargeDisputeCreated {
 		if dh, ok := s.handler.(DisputeHandler); ok {

@@ -177,7 +177,7 @@ func (s *Service) applyRefund(ctx context.Context, tx *sql.Tx, refundID string, 
 	case stripe.RefundStatusSucceeded:
 		_, err = s.settleRefund(ctx, tx, refundID, RefundSucceeded, sr.ID, "")
 	case stripe.RefundStatusFailed, stripe.RefundStatusCanceled:
-		msg := "stripe refund " + string(sr.Status)
+		msg := stripeRefundFailure + string(sr.Status)
 		if sr.FailureReason != "" {
 			msg += ": " + string(sr.FailureReason)
 		}
@@ -188,6 +188,10 @@ func (s *Service) applyRefund(ctx context.Context, tx *sql.Tx, refundID string, 
 	}
 	return err
 }
+
+// stripeRefundFailure begins the last error of a refund that Stripe itself
+// reported failed or canceled (as opposed to our job giving up on a call).
+const stripeRefundFailure = "stripe refund "
 
 // settleRefund moves a refund to succeeded or failed once, keeps the
 // payment's reservation equal to its pending and succeeded refunds, and
@@ -212,6 +216,16 @@ func (s *Service) settleRefund(ctx context.Context, tx *sql.Tx, refundID string,
 	}
 	now := s.clock.Now()
 	reReserve := to == RefundSucceeded && before.Status == RefundFailed
+	if reReserve && strings.HasPrefix(before.LastError, stripeRefundFailure) {
+		// Stripe said this refund failed: that is final at Stripe (a
+		// refund never goes from failed to succeeded), so a "succeeded"
+		// now is an older snapshot delivered late (events arrive in any
+		// order; refund.created can follow refund.failed). Reserving it
+		// again would record money given back that came back to us.
+		s.log.Warn("cardpay: a late 'succeeded' for a refund Stripe reported failed; ignored",
+			"refund", refundID, "payment", before.PaymentID, "stripe_refund", stripeRefundID)
+		return false, nil
+	}
 	if reReserve {
 		var amount, refunded int64
 		var status Status

@@ -255,4 +255,21 @@ func TestRefundWebhooks(t *testing.T) {
 	if calls[2].Refund.Status != RefundFailed {
 		t.Errorf("second RefundSettled: %+v", calls[2].Refund)
 	}
+
+	// Events come in any order: an older snapshot saying "succeeded"
+	// (refund.created or charge.refunded sent before the failure) arriving
+	// after refund.failed changes nothing. Before, it reserved the refund
+	// again and reported it succeeded: a credit note for money that came
+	// back to the store.
+	e.mustDeliver(stripe.EventTypeChargeRefunded, map[string]any{
+		"id": "ch_26", "object": "charge", "amount": 300, "amount_refunded": 100, "payment_intent": "pi_26",
+		"refunds": map[string]any{"object": "list", "data": []any{refundObj("succeeded")}},
+	})
+	if got := e.getRefund(r.ID); got.Status != RefundFailed {
+		t.Errorf("late succeeded after refund.failed: %s", got.Status)
+	}
+	if got := e.get(p.ID); got.Refunded.Minor != 0 {
+		t.Errorf("refunded = %v after a late succeeded, want 0", got.Refunded)
+	}
+	wantCalls(t, e.h, "PaymentSucceeded", "RefundSettled", "RefundSettled")
 }

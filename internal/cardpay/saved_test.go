@@ -195,3 +195,84 @@ func TestFetchDetailsFillsTheCard(t *testing.T) {
 		t.Errorf("card country not filled: %+v", got)
 	}
 }
+
+func (e *env) release(ref string) bool {
+	e.t.Helper()
+	var released bool
+	if err := e.d.Tx(e.ctx, func(tx *sql.Tx) error {
+		var err error
+		released, err = e.svc.ReleaseTx(e.ctx, tx, PurposeRenewal, ref, "subscription ended")
+		return err
+	}); err != nil {
+		e.t.Fatal(err)
+	}
+	return released
+}
+
+// The customer cancels while the renewal's charge waits for its job: the
+// release cancels it, and the job never calls Stripe. Before, ReleaseTx
+// left an off-session charge alone and the card was charged after the
+// cancellation.
+func TestReleasedRenewalChargeNeverReachesStripe(t *testing.T) {
+	e := newEnv(t, envOpts{stripe: true})
+	e.firstPayment()
+	p, err := e.charge("sub_1_p6", 990)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !e.release("sub_1_p6") {
+		t.Fatal("a queued off-session charge was not released")
+	}
+	w := &chargeWorker{s: e.svc}
+	if err := w.Work(e.ctx, job(ChargeSavedCardArgs{PaymentID: p.ID, Description: "Renewal"}, 1)); err != nil {
+		t.Fatalf("Work: %v", err)
+	}
+	if reqs := e.rec.Requests(http.MethodPost, "/v1/payment_intents"); len(reqs) != 0 {
+		t.Fatalf("%d payment intents created for a released charge", len(reqs))
+	}
+	if got := e.get(p.ID); got.Status != StatusCanceled {
+		t.Fatalf("released charge is %s", got.Status)
+	}
+	if n := e.jobsOf(CancelPaymentArgs{}.Kind()); n != 0 {
+		t.Errorf("%d cancel jobs for a charge Stripe never saw", n)
+	}
+	wantCalls(t, e.h, "PaymentSucceeded") // the first payment only
+}
+
+// The release comes while the job is calling Stripe, which charges the
+// card: the money is recorded as paid and the domain told, not left
+// unrecorded behind a canceled payment.
+func TestReleaseDuringTheChargeStillRecordsTheMoney(t *testing.T) {
+	e := newEnv(t, envOpts{stripe: true})
+	e.firstPayment()
+	p, err := e.charge("sub_1_p7", 990)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var releasedMidCall bool
+	e.rec.Rewrite(isPaymentIntentCreate, func(o map[string]any) {
+		releasedMidCall = e.release("sub_1_p7")
+		o["status"] = "succeeded"
+	})
+	w := &chargeWorker{s: e.svc}
+	if err := w.Work(e.ctx, job(ChargeSavedCardArgs{PaymentID: p.ID, Description: "Renewal"}, 1)); err != nil {
+		t.Fatalf("Work: %v", err)
+	}
+	if !releasedMidCall {
+		t.Fatal("the release during the call did not happen")
+	}
+	got := e.get(p.ID)
+	if got.Status != StatusSucceeded || !strings.HasPrefix(got.PaymentIntentID, "pi_") {
+		t.Fatalf("charged during its release: %+v", got)
+	}
+	calls := wantCalls(t, e.h, "PaymentSucceeded", "PaymentSucceeded")
+	if calls[1].Payment.ID != p.ID {
+		t.Errorf("second success is %s, want %s", calls[1].Payment.ID, p.ID)
+	}
+	// Stripe's own event for it changes nothing more.
+	e.mustDeliver(stripe.EventTypePaymentIntentSucceeded, map[string]any{
+		"id": got.PaymentIntentID, "object": "payment_intent", "status": "succeeded", "amount": 990, "currency": "eur",
+		"metadata": map[string]any{"payment_id": p.ID},
+	})
+	wantCalls(t, e.h, "PaymentSucceeded", "PaymentSucceeded")
+}

@@ -159,6 +159,9 @@ func (s *Service) succeed(ctx context.Context, tx *sql.Tx, paymentID string, d d
 		return false, err
 	}
 	ok, err := s.transition(ctx, tx, paymentID, StatusSucceeded, "", StatusCreating, StatusAwaitingCustomer, StatusRequiresAction)
+	if err == nil && !ok && before.Status == StatusCanceled && isSavedCardCharge(before) {
+		ok, err = s.succeedReleased(ctx, tx, before, d)
+	}
 	if err != nil || !ok {
 		if err == nil && before.Status != StatusSucceeded {
 			// Money arrived for a payment we had closed (failed or
@@ -177,6 +180,30 @@ func (s *Service) succeed(ctx context.Context, tx *sql.Tx, paymentID string, d d
 	if err := s.handler.PaymentSucceeded(ctx, tx, p); err != nil {
 		return false, fmt.Errorf("handler of %s %s: payment succeeded: %w", p.Purpose, p.ReferenceID, err)
 	}
+	return true, nil
+}
+
+// succeedReleased records the success of an off-session charge we had
+// released (ReleaseTx) while its job was already calling Stripe: the
+// customer canceled as the renewal was being charged. The money arrived, so
+// it is recorded and the Handler told (the subscription, already canceled,
+// keeps the payment for the refund policy), unless another payment holds
+// the reference by now: that double payment is left for a person, as
+// succeed logs.
+func (s *Service) succeedReleased(ctx context.Context, tx *sql.Tx, before Payment, d details) (bool, error) {
+	res, err := tx.ExecContext(ctx, `UPDATE card_payments SET status = 'succeeded', last_error = '', updated_at = $2
+		WHERE id = $1 AND status = 'canceled' AND NOT EXISTS (SELECT 1 FROM card_payments o
+			WHERE o.purpose = card_payments.purpose AND o.reference_id = card_payments.reference_id
+				AND o.id <> card_payments.id AND o.status IN `+inList(live...)+`)`, before.ID, s.clock.Now())
+	if err != nil {
+		return false, fmt.Errorf("payment %s released, then paid: %w", before.ID, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil || n != 1 {
+		return false, err
+	}
+	s.log.Warn("cardpay: a released payment was paid all the same; recorded",
+		"payment", before.ID, "purpose", before.Purpose, "reference", before.ReferenceID, "payment_intent", d.PaymentIntentID)
 	return true, nil
 }
 

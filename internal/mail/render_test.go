@@ -31,6 +31,7 @@ var samples = map[string]any{
 	// fields keeps this package free of the orders package.
 	// Filled by internal/alerts (alerts.Data).
 	"alert_licence_pool_empty":    map[string]any{"StoreName": "Comptoir", "Name": "Zoé", "Subject": "Logiciel", "Detail": "", "Link": "https://shop.example/admin/products/prd_1"},
+	"alert_licence_key_missing":   map[string]any{"StoreName": "Comptoir", "Name": "Zoé", "Subject": "ord_1", "Detail": "logiciel", "Link": "https://shop.example/console/orders/ord_1"},
 	"alert_card_refund_failed":    map[string]any{"StoreName": "Comptoir", "Name": "Zoé", "Subject": "clm_1", "Detail": "card expired", "Link": "https://shop.example/console/claims/clm_1"},
 	"alert_dispute_opened":        map[string]any{"StoreName": "Comptoir", "Name": "Zoé", "Subject": "ord_1", "Detail": "25,00 €, fraudulent", "Link": "https://shop.example/console/disputes/dsp_1"},
 	"alert_dispute_closed":        map[string]any{"StoreName": "Comptoir", "Name": "Zoé", "Subject": "ord_1", "Detail": "25,00 €, fraudulent", "Link": "https://shop.example/console/disputes/dsp_1"},
@@ -97,7 +98,7 @@ var subscriptionSample = map[string]any{
 // withAuthLink is a subscription sample whose renewal waits for the
 // customer's authentication (the link to pay it on-session).
 func withAuthLink(m map[string]any) map[string]any {
-	out := map[string]any{"AuthLink": "https://shop.example/subscriptions/sub_1/authenticate", "PaidWith": "card"}
+	out := map[string]any{"AuthLink": "https://shop.example/subscriptions/sub_1/authenticate", "PaidWith": "card", "Authenticate": true}
 	for k, v := range m {
 		if _, ok := out[k]; !ok {
 			out[k] = v

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 
+	"comptoir/internal/account"
+	"comptoir/internal/alerts"
 	"comptoir/internal/audit"
 	"comptoir/internal/cardpay"
 	"comptoir/internal/catalog"
@@ -59,8 +61,18 @@ func (h CardHandler) PaymentSucceeded(ctx context.Context, tx *sql.Tx, p cardpay
 		err = s.deliverAtOnce(ctx, tx, o.ID, l, prod, now)
 		if errors.Is(err, ErrOutOfStock) {
 			// Paid, but the pool ran dry meanwhile: the line stays
-			// undelivered for an agent to settle (redelivery or refund).
+			// undelivered for a person to settle (keys added and the line
+			// delivered, or a refund). The admins were told when the pool
+			// emptied, not that a customer has now paid for nothing: they
+			// are, with this order.
 			s.opts.Logger.Warn("paid order line could not get a licence key", "order", o.ID, "line", l.ID)
+			if s.opts.Alerts != nil {
+				if err := s.opts.Alerts.NotifyTx(ctx, tx, account.RoleAdmin, "licence_key_missing", alerts.Data{
+					Subject: o.ID, Detail: prod.Slug, Link: "/console/orders/" + o.ID,
+				}); err != nil {
+					return err
+				}
+			}
 			continue
 		}
 		if err != nil {

@@ -28,6 +28,12 @@ func (s *Service) Download(ctx context.Context, customerID, orderID, lineID, ip,
 	if now.After(l.DownloadUntil) {
 		return "", "", ErrDownloadExpired
 	}
+	if o.Status == StatusCanceled || (l.Amount.IsPositive() && l.Refunded.Minor >= l.Amount.Minor) {
+		// Paid back in full (a withdrawal, an upheld claim, an agent's
+		// refund, even while a card refund settles): the file is no longer
+		// the customer's, and the link ends as if it had expired.
+		return "", "", ErrDownloadExpired
+	}
 	p, err := s.catalog.Revision(ctx, l.ProductID, l.ProductRevision)
 	if err != nil {
 		return "", "", err

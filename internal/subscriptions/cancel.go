@@ -121,11 +121,12 @@ func (s *Service) CancelTx(ctx context.Context, tx *sql.Tx, in CancelInput) (Sub
 		if n, _ := res.RowsAffected(); n != 1 {
 			return getSubscription(ctx, tx, cur.ID) // canceled already
 		}
-		// The authentication link of a period being retried must no
-		// longer charge the customer who left: release what waits for
-		// them (a held charge, an open Checkout page).
+		// Nothing may charge the customer who left: release the card
+		// payment of every period not paid yet (an off-session renewal
+		// whose job has not called the bank, a held charge, an open
+		// Checkout page behind the authentication link).
 		if r, ok := s.card.(CardReleaser); ok {
-			if err := s.releaseRetriedTx(ctx, tx, r, cur.ID); err != nil {
+			if err := s.releaseUnpaidTx(ctx, tx, r, cur.ID, now); err != nil {
 				return Subscription{}, err
 			}
 		}
@@ -317,16 +318,30 @@ func (s *Service) periodRefundFailedTx(ctx context.Context, tx *sql.Tx, periodID
 	})
 }
 
-// releaseRetriedTx releases the card payments waiting for the customer on
-// the periods of subID still being retried.
-func (s *Service) releaseRetriedTx(ctx context.Context, tx *sql.Tx, r CardReleaser, subID string) error {
-	ids, err := db.Strings(ctx, tx, `SELECT id FROM subscription_periods WHERE subscription_id = $1 AND next_attempt_at IS NOT NULL`, subID)
+// releaseUnpaidTx releases the card payments of the periods of subID not
+// paid yet: those being retried, and those whose charge is pending. A
+// pending period whose charge was released (never sent to the bank) is
+// closed as failed, without retry; one whose charge is already being made
+// stays pending for its outcome (PeriodPaidTx records a success as paid
+// after the end, for the refund policy).
+func (s *Service) releaseUnpaidTx(ctx context.Context, tx *sql.Tx, r CardReleaser, subID string, now time.Time) error {
+	ids, err := db.Strings(ctx, tx, `SELECT id FROM subscription_periods
+		WHERE subscription_id = $1 AND (next_attempt_at IS NOT NULL OR status = 'pending') ORDER BY id`, subID)
 	if err != nil {
-		return wrapDB("periods being retried", err)
+		return wrapDB("periods not paid", err)
 	}
 	for _, id := range ids {
-		if err := r.ReleasePeriodTx(ctx, tx, id); err != nil {
+		released, err := r.ReleasePeriodTx(ctx, tx, id)
+		if err != nil {
 			return err
+		}
+		if !released {
+			continue
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE subscription_periods SET status = 'failed', next_attempt_at = NULL,
+			last_error = 'canceled: charge stopped before it was made', updated_at = $2
+			WHERE id = $1 AND status = 'pending'`, id, now); err != nil {
+			return wrapDB("close unpaid period", err)
 		}
 	}
 	return nil

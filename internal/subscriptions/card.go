@@ -23,7 +23,9 @@ func (c SavedCards) ChargeSavedCardTx(ctx context.Context, tx *sql.Tx, in CardCh
 		Amount: in.Amount, Description: in.Description,
 	})
 	switch {
-	case errors.Is(err, cardpay.ErrNoSavedCard), errors.Is(err, cardpay.ErrDisabled):
+	case errors.Is(err, cardpay.ErrNoSavedCard):
+		return "", fmt.Errorf("%w: %w: %v", ErrCardDeclined, ErrNoCard, err)
+	case errors.Is(err, cardpay.ErrDisabled):
 		return "", fmt.Errorf("%w: %v", ErrCardDeclined, err)
 	case errors.Is(err, cardpay.ErrPaymentInProgress):
 		// The period is held by a charge waiting for the customer's
@@ -36,9 +38,8 @@ func (c SavedCards) ChargeSavedCardTx(ctx context.Context, tx *sql.Tx, in CardCh
 }
 
 // ReleasePeriodTx implements CardReleaser.
-func (c SavedCards) ReleasePeriodTx(ctx context.Context, tx *sql.Tx, periodID string) error {
-	_, err := c.Card.ReleaseTx(ctx, tx, cardpay.PurposeRenewal, periodID, "subscription ended for non-payment")
-	return err
+func (c SavedCards) ReleasePeriodTx(ctx context.Context, tx *sql.Tx, periodID string) (bool, error) {
+	return c.Card.ReleaseTx(ctx, tx, cardpay.PurposeRenewal, periodID, "subscription ended")
 }
 
 // CardHandler settles renewal periods when Stripe reports on their

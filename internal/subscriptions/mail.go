@@ -45,9 +45,14 @@ type mailData struct {
 	Effective       string // when a cancellation takes effect
 	Now             bool   // canceled at once (else at the period end)
 	Reason          string // why a payment failed, in words
-	// AuthLink is the page where the customer pays a renewal their bank
-	// wants them to authenticate (empty otherwise).
+	// AuthLink is the page where the customer pays a failed card renewal
+	// on Stripe's Checkout page, with the card of their choice (kept for
+	// the next renewals): the only way to give a new card when theirs was
+	// declined, or a first one after a trial. Empty for the balance.
 	AuthLink string
+	// Authenticate: the bank wants the customer to confirm the payment
+	// (3-D Secure) rather than the card being declined.
+	Authenticate bool
 	// The consent record and policy, repeated on the durable medium.
 	ConsentShown    bool
 	Ticked          bool // both boxes; each on its own:
@@ -164,6 +169,11 @@ func failureReason(code, lang string) string {
 			return "votre banque demande que vous confirmiez vous-même ce paiement"
 		}
 		return "your bank asks you to confirm this payment yourself"
+	case codeNoCard:
+		if fr {
+			return "aucune carte n’est enregistrée pour cet abonnement"
+		}
+		return "no card is saved for this subscription"
 	case "card_unavailable":
 		if fr {
 			return "le paiement par carte n’est pas disponible"

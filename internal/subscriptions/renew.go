@@ -472,6 +472,9 @@ func (s *Service) charge(ctx context.Context, tx *sql.Tx, sub Subscription, peri
 		PeriodID: period.ID, CustomerID: sub.CustomerID, Amount: period.Amount,
 		Description: clip(fmt.Sprintf("%s (%s)", p.plan.Name(sub.Lang), sub.ID), 250),
 	})
+	if errors.Is(err, ErrNoCard) {
+		return s.failed(ctx, tx, sub, period, p, codeNoCard, err.Error(), now)
+	}
 	if errors.Is(err, ErrCardDeclined) {
 		return s.failed(ctx, tx, sub, period, p, "card_declined", err.Error(), now)
 	}
@@ -537,6 +540,10 @@ func (s *Service) PeriodAuthenticationRequiredTx(ctx context.Context, tx *sql.Tx
 // codeAuthentication is the failure code of an attempt that waits for the
 // customer's authentication.
 const codeAuthentication = "authentication_required"
+
+// codeNoCard is the failure code of an attempt without a saved card (a
+// card subscription whose trial ends: no card was asked for at the start).
+const codeNoCard = "no_saved_card"
 
 func (s *Service) settleTx(ctx context.Context, tx *sql.Tx, periodID string, accept []string, apply func(Subscription, Period, party, time.Time) error) error {
 	now := s.clock.Now()
@@ -675,8 +682,11 @@ func (s *Service) failed(ctx context.Context, tx *sql.Tx, sub Subscription, peri
 			WHERE id = $1 AND status IN ('active', 'trialing', 'past_due')`, sub.ID, now)
 		action, kind = "subscription.payment_failed", MailPaymentFailed
 		after["next_attempt_at"] = next
-		if code == codeAuthentication {
-			d.AuthLink = s.authLink(sub.ID)
+		if sub.PaymentMethod == PayCard && (code == codeAuthentication || code == "card_declined" || code == codeNoCard) {
+			// Retrying the same card is all the schedule does: the
+			// customer whose card was declined (expired, blocked) or who
+			// never gave one (a trial) must be able to pay with another.
+			d.AuthLink, d.Authenticate = s.authLink(sub.ID), code == codeAuthentication
 		}
 		d.NextAttempt = formatDate(next, lang)
 		d.AttemptsLeft = len(RetrySchedule) - period.Attempts + 1
@@ -690,7 +700,7 @@ func (s *Service) failed(ctx context.Context, tx *sql.Tx, sub Subscription, peri
 			// The authentication link of the emails sent so far must no
 			// longer charge: release what waits for the customer.
 			if r, ok := s.card.(CardReleaser); ok {
-				err = r.ReleasePeriodTx(ctx, tx, period.ID)
+				_, err = r.ReleasePeriodTx(ctx, tx, period.ID)
 			}
 		}
 	}

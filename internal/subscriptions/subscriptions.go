@@ -95,6 +95,10 @@ var (
 	// attempt counts as failed and is retried on schedule. Any other error
 	// from the charger rolls the renewal back and the job tries again.
 	ErrCardDeclined = errors.New("subscriptions: card cannot be charged")
+	// ErrNoCard is what a CardCharger wraps, with ErrCardDeclined, when the
+	// customer has no saved card: the email then says so, rather than that
+	// a card was declined.
+	ErrNoCard = errors.New("subscriptions: no saved card")
 	// ErrAuthenticationPending is what a CardCharger wraps when the period
 	// is held by a payment waiting for the customer to authenticate (or to
 	// pay on the Checkout page that replaced it): a retry must not charge
@@ -274,11 +278,15 @@ type CardCharger interface {
 }
 
 // CardReleaser is what a CardCharger may also do: give up, in tx, the
-// payment of a period that waits for the customer (authentication, or a
-// Checkout page), once the subscription has ended for non-payment, so that
-// the link in the customer's email can no longer charge them.
+// payment of a period that must no longer be paid, once the subscription
+// has ended (for non-payment, or canceled by the customer): one that waits
+// for the customer (authentication, or a Checkout page), so that the link
+// in the customer's email can no longer charge them, or an off-session
+// charge whose job has not called the bank yet. It reports whether it
+// released one; false also when the charge is already being made, whose
+// outcome will come.
 type CardReleaser interface {
-	ReleasePeriodTx(ctx context.Context, tx *sql.Tx, periodID string) error
+	ReleasePeriodTx(ctx context.Context, tx *sql.Tx, periodID string) (bool, error)
 }
 
 // Options are the store settings subscriptions depend on.

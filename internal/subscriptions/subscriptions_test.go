@@ -114,13 +114,19 @@ type fakeCard struct {
 	// authentication.
 	pending  bool
 	released []string // periods whose waiting payment was released
+	// inFlight: a charge's job is calling the bank; it cannot be released.
+	inFlight bool
+	noCard   bool // the customer never saved a card
 }
 
 func (f *fakeCard) ChargeSavedCardTx(ctx context.Context, tx *sql.Tx, c subscriptions.CardCharge) (string, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if f.noCard {
+		return "", fmt.Errorf("%w: %w", subscriptions.ErrCardDeclined, subscriptions.ErrNoCard)
+	}
 	if f.decline {
-		return "", fmt.Errorf("no saved card: %w", subscriptions.ErrCardDeclined)
+		return "", fmt.Errorf("declined: %w", subscriptions.ErrCardDeclined)
 	}
 	if f.pending {
 		return "", fmt.Errorf("held: %w", subscriptions.ErrAuthenticationPending)
@@ -129,11 +135,11 @@ func (f *fakeCard) ChargeSavedCardTx(ctx context.Context, tx *sql.Tx, c subscrip
 	return fmt.Sprintf("pay_%d", len(f.charges)), nil
 }
 
-func (f *fakeCard) ReleasePeriodTx(ctx context.Context, tx *sql.Tx, periodID string) error {
+func (f *fakeCard) ReleasePeriodTx(ctx context.Context, tx *sql.Tx, periodID string) (bool, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.released = append(f.released, periodID)
-	return nil
+	return !f.inFlight, nil
 }
 
 func (f *fakeCard) calls() []subscriptions.CardCharge {
@@ -966,7 +972,7 @@ func TestCardRenewals(t *testing.T) {
 	if got.Status != subscriptions.StatusPastDue || p.Status != subscriptions.PeriodFailed || !p.NextAttemptAt.Equal(p.Start.Add(24*time.Hour)) {
 		t.Fatalf("after a declined card: %+v %+v", got, p)
 	}
-	contains(t, e.lastMail(t, u, subscriptions.MailPaymentFailed), "your card was declined", "make sure your card")
+	contains(t, e.lastMail(t, u, subscriptions.MailPaymentFailed), "your card was declined", "card of your choice", "/subscriptions/"+sub.ID+"/authenticate")
 	e.card.decline = true
 	e.clock.Set(p.NextAttemptAt)
 	if err := e.subs.Retry(ctx, p.ID, 1); err != nil {
@@ -982,6 +988,7 @@ func TestCardRenewals(t *testing.T) {
 // subscription stays canceled; if it fails nothing is retried.
 func TestCardChargeSettledAfterCancel(t *testing.T) {
 	e := setup(t, envOpts{})
+	e.card.inFlight = true // the job is calling the bank: no release
 	plan := e.plan(t, subscriptions.IntervalMonth, 990, 7)
 	for _, tc := range []struct {
 		mode string
@@ -1029,6 +1036,53 @@ func TestCardChargeSettledAfterCancel(t *testing.T) {
 			t.Fatalf("%s: ended %s", tc.mode, got.EndedAt)
 		}
 		contains(t, e.lastMail(t, u, subscriptions.MailCancelConfirmed), "It ended on")
+	}
+}
+
+// The renewal's card charge is queued (its job has not called the bank)
+// when the customer cancels, in either mode: the charge is released, the
+// period closed without retry, and a late report of it changes nothing.
+// Before, only periods being retried were released and the queued charge
+// went through after the cancellation.
+func TestCancelStopsAQueuedCardRenewal(t *testing.T) {
+	e := setup(t, envOpts{})
+	plan := e.plan(t, subscriptions.IntervalMonth, 990, 7)
+	for _, mode := range []string{subscriptions.CancelNow, subscriptions.CancelAtPeriodEnd} {
+		u := e.customer(t, "en", "FR", account.CustomerConsumer, 0)
+		e.clock.Set(t0)
+		sub := e.start(t, start(u, plan, subscriptions.PayCard))
+		e.clock.Set(sub.CurrentPeriodEnd.Add(time.Minute))
+		e.renew(t, sub.ID)
+		ps := e.periods(t, sub.ID)
+		if len(ps) != 1 || ps[0].Status != subscriptions.PeriodPending {
+			t.Fatalf("%s: periods %+v", mode, ps)
+		}
+		e.card.released = nil
+		if _, err := e.subs.Cancel(ctx, subscriptions.CancelInput{CustomerID: u.ID, SubscriptionID: sub.ID, Mode: mode,
+			Actor: audit.Actor{ID: u.ID, Role: account.RoleCustomer}}); err != nil {
+			t.Fatal(err)
+		}
+		if len(e.card.released) != 1 || e.card.released[0] != ps[0].ID {
+			t.Fatalf("%s: released %v, want the queued charge of %s", mode, e.card.released, ps[0].ID)
+		}
+		p := e.periods(t, sub.ID)[0]
+		if p.Status != subscriptions.PeriodFailed || !p.NextAttemptAt.IsZero() {
+			t.Fatalf("%s: period after the cancellation %+v", mode, p)
+		}
+		if err := e.db.Tx(ctx, func(tx *sql.Tx) error {
+			return e.subs.PeriodPaymentFailedTx(ctx, tx, p.ID, "payment canceled")
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if got := e.get(t, sub.ID); got.Status != subscriptions.StatusCanceled {
+			t.Fatalf("%s: %s", mode, got.Status)
+		}
+		if n := len(e.mails(t, u, subscriptions.MailPaymentFailed)); n != 0 {
+			t.Fatalf("%s: %d payment-failed emails", mode, n)
+		}
+		if _, ok, _ := e.subs.LastPayment(ctx, sub.ID); ok {
+			t.Fatalf("%s: a payment recorded for a charge never made", mode)
+		}
 	}
 }
 
@@ -1220,4 +1274,44 @@ func TestStartMailRepeatsEachBoxAsTicked(t *testing.T) {
 		t.Fatalf("consent %+v, %v", read.Consent, err)
 	}
 	contains(t, e.lastMail(t, u, subscriptions.MailStarted), "[x] "+read.Consent.ImmediateText, "[ ] "+read.Consent.WaiverText)
+}
+
+// A card renewal that fails for want of a usable card — declined, or none
+// saved because the subscription began with a trial, which asks for no
+// card — emails the page where the customer pays the period with a card of
+// their choice (kept for the next renewals). Before, only a renewal waiting
+// for 3-D Secure carried the link: the others could only wait for the
+// same card to be retried, and a trial paid by card never became a paid
+// subscription.
+func TestFailedCardRenewalEmailsThePaymentPage(t *testing.T) {
+	e := setup(t, envOpts{})
+	plan := e.plan(t, subscriptions.IntervalMonth, 990, 14)
+	for _, tc := range []struct {
+		name          string
+		noCard        bool
+		reason, avoid string
+	}{
+		{"trial without a card", true, "no card is saved for this subscription", "your card was declined"},
+		{"declined card", false, "your card was declined", "no card is saved"},
+	} {
+		e.card.noCard, e.card.decline = tc.noCard, !tc.noCard
+		u := e.customer(t, "en", "FR", account.CustomerConsumer, 0)
+		e.clock.Set(t0)
+		sub := e.start(t, start(u, plan, subscriptions.PayCard))
+		e.clock.Set(sub.CurrentPeriodEnd)
+		e.renew(t, sub.ID)
+		p := e.periods(t, sub.ID)[0]
+		if p.Status != subscriptions.PeriodFailed || p.NextAttemptAt.IsZero() {
+			t.Fatalf("%s: period %+v", tc.name, p)
+		}
+		m := e.lastMail(t, u, subscriptions.MailPaymentFailed)
+		contains(t, m, "http://shop.test/subscriptions/"+sub.ID+"/authenticate", "card of your choice", tc.reason)
+		if strings.Contains(m.Text, "3-D Secure") || strings.Contains(m.Text, tc.avoid) {
+			t.Errorf("%s: email reads %q", tc.name, m.Text)
+		}
+		if _, got, err := e.subs.AuthenticationPeriod(ctx, u.ID, sub.ID); err != nil || got.ID != p.ID {
+			t.Fatalf("%s: the page's period: %+v %v", tc.name, got, err)
+		}
+	}
+	e.card.noCard, e.card.decline = false, false
 }

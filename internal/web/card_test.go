@@ -14,11 +14,14 @@ import (
 
 	"comptoir/internal/account"
 	"comptoir/internal/apptest"
+	"comptoir/internal/audit"
 	"comptoir/internal/cardpay"
 	"comptoir/internal/cardpay/cardpaytest"
+	"comptoir/internal/catalog"
 	"comptoir/internal/config"
 	"comptoir/internal/id"
 	"comptoir/internal/mail"
+	"comptoir/internal/money"
 )
 
 const webhookSecret = "whsec_test_comptoir"
@@ -210,5 +213,126 @@ func TestTopUpReplayIsMarked(t *testing.T) {
 	}
 	if balanceOf(t, h, u) != 2000 {
 		t.Fatalf("balance after a paid top-up and its repeats: %d", balanceOf(t, h, u))
+	}
+}
+
+// A card top-up the customer disputes with their bank: while the bank holds
+// the money, what is left of it on the balance is taken back (it cannot be
+// both returned by the bank and spent here); an inquiry takes nothing; a
+// replayed or updated event takes nothing more; a won dispute gives back
+// what was taken. Before, the balance kept the whole top-up through the
+// dispute, and a lost one left the store paying twice.
+func TestDisputedTopUpIsTakenBackFromTheBalance(t *testing.T) {
+	h := startWithStripe(t)
+	ctx := context.Background()
+	u, c := h.User(t, account.RoleCustomer, "ana@example.fr")
+	hd := h.Bearer(t, u.ID).Clone()
+	hd.Set("Idempotency-Key", "topup-dispute")
+	r := postJSON(c, "/api/v1/balance/topups", `{"amount":{"amount":2000,"currency":"EUR"}}`, hd)
+	if r.Status != http.StatusCreated {
+		t.Fatalf("top-up: %d %s", r.Status, r.Body)
+	}
+	var out struct{ ID string }
+	json.Unmarshal([]byte(r.Body), &out)
+	pay, err := h.App.Card.Get(ctx, out.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	deliver := func(typ stripe.EventType, obj map[string]any) {
+		t.Helper()
+		payload, sig := cardpaytest.Event(t, webhookSecret, cardpaytest.EventID(), typ, obj)
+		if got := deliverEvent(t, h, payload, sig); got != http.StatusOK {
+			t.Fatalf("%s: %d", typ, got)
+		}
+	}
+	deliver(stripe.EventTypeCheckoutSessionCompleted, completed(pay))
+	// 5.00 of it spent already.
+	if _, err := h.App.Ledger.AdminDebit(ctx, audit.Actor{ID: "usr_admin", Role: account.RoleAdmin}, u.ID, money.MustNew(500, "EUR"), "spent"); err != nil {
+		t.Fatal(err)
+	}
+	want := func(balance int64, when string) {
+		t.Helper()
+		if got := balanceOf(t, h, u); got != balance {
+			t.Fatalf("%s: balance %d, want %d", when, got, balance)
+		}
+		if m, err := h.App.Ledger.Reconcile(ctx); err != nil || len(m) != 0 {
+			t.Fatalf("%s: ledger mismatches %+v %v", when, m, err)
+		}
+	}
+	want(1500, "before the dispute")
+
+	dispute := map[string]any{"id": "dp_topup", "object": "dispute", "amount": 2000, "currency": "eur", "charge": "ch_topup",
+		"payment_intent": pay.PaymentIntentID, "reason": "fraudulent", "status": "warning_needs_response"}
+	if dispute["payment_intent"] == "" {
+		dispute["payment_intent"] = "pi_" + pay.ID
+	}
+	deliver(stripe.EventTypeChargeDisputeCreated, dispute)
+	want(1500, "after an inquiry")
+	dispute["status"] = "needs_response"
+	deliver(stripe.EventTypeChargeDisputeUpdated, dispute)
+	want(0, "while the bank holds the money")
+	dispute["status"] = "under_review"
+	deliver(stripe.EventTypeChargeDisputeUpdated, dispute)
+	want(0, "after an update")
+	dispute["status"] = "won"
+	deliver(stripe.EventTypeChargeDisputeClosed, dispute)
+	want(1500, "after the store won")
+	if r := c.Get("/balance"); r.Status != http.StatusOK || strings.Count(r.Body, "<tr>") < 5 {
+		t.Fatalf("balance page: %d", r.Status)
+	}
+}
+
+// Two customers order the last licence key by card; both pay. The first
+// gets the key (and the admins hear the pool is empty); the second has paid
+// for nothing, and the admins are told so, with the order. Before, only a
+// log line said it.
+func TestCardOrderPaidAfterThePoolEmptiedAlertsTheAdmins(t *testing.T) {
+	h := startWithStripe(t)
+	ctx := context.Background()
+	admin, _ := h.User(t, account.RoleAdmin, "admin@shop.test")
+	p, err := h.App.Catalog.Create(ctx, audit.Actor{ID: admin.ID, Role: account.RoleAdmin}, catalog.ProductInput{
+		Slug: "licence", Kind: catalog.KindDigital, NameFR: "Logiciel", NameEN: "Software", DescriptionFR: "Une licence.", DescriptionEN: "One licence.",
+		UnitPrice: money.MustNew(500, "EUR"), MinQuantity: 1, MaxQuantity: 1, DigitalDelivery: catalog.DeliveryLicenceKey,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.App.Catalog.AddLicenceKeys(ctx, audit.Actor{ID: admin.ID, Role: account.RoleAdmin}, p.ID, []string{"K-LAST"}); err != nil {
+		t.Fatal(err)
+	}
+	var pays []cardpay.Payment
+	for _, email := range []string{"ana@example.fr", "ben@example.fr"} {
+		u, c := h.User(t, account.RoleCustomer, email)
+		body := `{"lines":[{"product_id":"` + p.ID + `","quantity":1}],"payment":"card","consent":{"immediate_performance":true,"withdrawal_waiver":true},"accept_policy":"default@1"}`
+		r := postJSON(c, "/api/v1/orders", body, h.Bearer(t, u.ID))
+		if r.Status != http.StatusCreated {
+			t.Fatalf("card order of %s: %d %s", email, r.Status, r.Body)
+		}
+		var created struct{ ID string }
+		json.Unmarshal([]byte(r.Body), &created)
+		pay, ok, err := h.App.Card.Pending(ctx, cardpay.PurposeOrder, created.ID)
+		if err != nil || !ok {
+			t.Fatalf("pending payment of %s: %v %v", email, ok, err)
+		}
+		pays = append(pays, pay)
+	}
+	for _, pay := range pays {
+		payload, sig := cardpaytest.Event(t, webhookSecret, cardpaytest.EventID(), stripe.EventTypeCheckoutSessionCompleted, completed(pay))
+		if got := deliverEvent(t, h, payload, sig); got != http.StatusOK {
+			t.Fatalf("webhook: %d", got)
+		}
+	}
+	first, _ := h.App.Orders.Get(ctx, pays[0].ReferenceID)
+	second, _ := h.App.Orders.Get(ctx, pays[1].ReferenceID)
+	if first.Lines[0].LicenceKey != "K-LAST" || second.Lines[0].LicenceKey != "" || second.Lines[0].Delivered != 0 {
+		t.Fatalf("keys: %+v / %+v", first.Lines[0], second.Lines[0])
+	}
+	if empty, _ := h.App.Outbox.List(ctx, mail.Filter{Kind: "alert_licence_pool_empty"}); len(empty) != 1 {
+		t.Fatalf("%d pool-empty alerts", len(empty))
+	}
+	missing, _ := h.App.Outbox.List(ctx, mail.Filter{Kind: "alert_licence_key_missing"})
+	if len(missing) != 1 || missing[0].To != admin.Email || !strings.Contains(missing[0].Text, "/console/orders/"+second.ID) ||
+		!strings.Contains(missing[0].Subject, second.ID) {
+		t.Fatalf("key-missing alerts: %+v", missing)
 	}
 }

@@ -3,6 +3,7 @@ package web_test
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -402,11 +403,37 @@ func TestDigitalFileDownloadExpiresAndIsLogged(t *testing.T) {
 	if r := other.Get(link); r.Status != http.StatusNotFound {
 		t.Fatalf("another customer's download: %d", r.Status)
 	}
+	// A refund of part of the line leaves the file to the customer; once
+	// the whole line is paid back the link ends at once. Before, it kept
+	// working until it expired.
+	refund := func(minor int64) {
+		t.Helper()
+		if err := h.App.DB.Tx(context.Background(), func(tx *sql.Tx) error {
+			return h.App.Orders.RefundLineTx(context.Background(), tx, o.ID, o.Lines[0].ID, money.MustNew(minor, "EUR"),
+				audit.Actor{ID: "usr_agent", Role: account.RoleAgent})
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	refund(300)
+	if r := c.Get(link); r.Status != http.StatusOK {
+		t.Fatalf("download after a partial refund: %d", r.Status)
+	}
+	refund(600)
+	if r := c.Get(link); r.Status != http.StatusGone {
+		t.Fatalf("download after a full refund: %d", r.Status)
+	}
+	if page := c.Get("/orders/" + o.ID); strings.Contains(page.Body, link) {
+		t.Fatal("the order page still offers the download of a line paid back")
+	}
+	if n, _ := h.App.Orders.Downloads(context.Background(), o.Lines[0].ID); n != 2 {
+		t.Fatalf("downloads recorded: %d, want 2", n)
+	}
 	h.Clock.Advance(49 * time.Hour)
 	if r := c.Get(link); r.Status != http.StatusGone {
 		t.Fatalf("an expired link: %d", r.Status)
 	}
-	if n, _ := h.App.Orders.Downloads(context.Background(), o.Lines[0].ID); n != 1 {
+	if n, _ := h.App.Orders.Downloads(context.Background(), o.Lines[0].ID); n != 2 {
 		t.Fatalf("an expired attempt was recorded as a download: %d", n)
 	}
 }
