@@ -111,3 +111,24 @@ func TestRatePercent(t *testing.T) {
 		t.Errorf("fr rate %q", got)
 	}
 }
+
+// An order priced VAT excluded is invoiced from what it charged (the price
+// plus its VAT, rounded per line): split again at the same rate, that
+// gives back exactly the price and its VAT, for every amount and rate.
+func TestVATInsideChargedAmountGivesBackThePrice(t *testing.T) {
+	for _, bp := range []int{0, 550, 1700, 1900, 2000, 2100, 2550, 2700} {
+		for net := int64(0); net <= 20_000; net++ {
+			added, err := SplitLine(money.Amount{Minor: net, Currency: "EUR"}, bp, false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			inside, err := SplitLine(added.Total, bp, true)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if inside != added {
+				t.Fatalf("%d at %d bp: added %+v, split back %+v", net, bp, added, inside)
+			}
+		}
+	}
+}
