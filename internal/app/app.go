@@ -232,14 +232,17 @@ func (a *App) build(ctx context.Context, opts Options) (err error) {
 		Labels: a.invoiceLabels,
 	})
 	mailWorker.RenderAttachments(invoices.AttachmentSource, a.Invoices.RenderPDF)
+	// The model withdrawal form is addressed to the seller, as the legal
+	// notice and the invoices name it, at the address customers write to.
+	trader := mail.Trader{Name: cfg.SellerName, Address: cfg.SellerAddress, Email: cfg.SupportAddress}
 	a.Orders = orders.New(a.DB, a.Clock, a.Catalog, a.Ledger, a.Accounts, a.Outbox, orders.Options{
-		BaseURL: cfg.BaseURL, StoreName: cfg.StoreName, Logger: a.Logger, Card: a.Card,
+		BaseURL: cfg.BaseURL, StoreName: cfg.StoreName, Trader: trader, Logger: a.Logger, Card: a.Card,
 		PolicyVersion: a.policyInForce, Alerts: staffAlerts, Invoices: a.Invoices,
 		TermsVersion: func(ctx context.Context) (string, error) { return a.Legal.CurrentID(ctx, legal.Terms) },
 	})
 	cardHandlers[cardpay.PurposeOrder] = a.Orders.CardHandler()
 	a.Subscriptions = subscriptions.New(a.DB, a.Clock, a.Catalog, a.Ledger, a.Accounts, a.Outbox, subscriptions.SavedCards{Card: a.Card},
-		subscriptions.Options{Jobs: a.Jobs, BaseURL: cfg.BaseURL, StoreName: cfg.StoreName, Logger: a.Logger, PolicyVersion: a.policyInForce,
+		subscriptions.Options{Jobs: a.Jobs, BaseURL: cfg.BaseURL, StoreName: cfg.StoreName, Trader: trader, Logger: a.Logger, PolicyVersion: a.policyInForce,
 			Invoices: a.Invoices, TermsVersion: func(ctx context.Context) (string, error) { return a.Legal.CurrentID(ctx, legal.Terms) }})
 	a.Subscriptions.AddWorkers(workers)
 	cardHandlers[cardpay.PurposeRenewal] = subscriptions.CardHandler{S: a.Subscriptions}

@@ -6,6 +6,7 @@ import (
 	"io"
 	"sort"
 	"strconv"
+	"strings"
 
 	"comptoir/internal/money"
 )
@@ -78,6 +79,19 @@ func baseReason(r string) string {
 	return r
 }
 
+// textCell makes a cell of text someone else typed (a buyer's name, a
+// product's name) safe to open in a spreadsheet: one starting with = + -
+// @, a tab or a carriage return would be read as a formula there
+// (=HYPERLINK(…) sends the accountant's click anywhere), so it gets a
+// leading apostrophe, which spreadsheets show as text. Amounts are written
+// as they are: a credit note's "-6.00" is a number, not text.
+func textCell(s string) string {
+	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
+		return "'" + s
+	}
+	return s
+}
+
 // WriteCSV writes the accounting export: one row per document line
 // (credit notes negative), then one row per total. Amounts are plain
 // decimals with a point ("12.50"), rates in percent.
@@ -99,8 +113,8 @@ func WriteCSV(w io.Writer, docs []Invoice) error {
 		cur := inv.Total.Currency
 		for _, l := range inv.Lines {
 			if err := cw.Write([]string{"line", inv.Number, inv.Kind, inv.IssuedAt.Format("2006-01-02T15:04:05Z"), inv.RefersToNumber, inv.OrderID,
-				inv.CustomerID, inv.BuyerName, inv.BuyerCountry, inv.BuyerVATNumber, inv.VATCountry, inv.VATReason,
-				strconv.FormatBool(inv.ReverseCharge), strconv.Itoa(l.Position), l.Description, strconv.Itoa(l.Quantity), RateBP(l.RateBP),
+				inv.CustomerID, textCell(inv.BuyerName), textCell(inv.BuyerCountry), textCell(inv.BuyerVATNumber), inv.VATCountry, inv.VATReason,
+				strconv.FormatBool(inv.ReverseCharge), strconv.Itoa(l.Position), textCell(l.Description), strconv.Itoa(l.Quantity), RateBP(l.RateBP),
 				amt(sign*l.Net.Minor, cur), amt(sign*l.VAT.Minor, cur), amt(sign*l.Total.Minor, cur), cur}); err != nil {
 				return err
 			}

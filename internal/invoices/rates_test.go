@@ -75,3 +75,23 @@ func TestRatesCachedPerNode(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// A rate is filed under a member state's ISO code: Greece's VAT prefix EL
+// is refused (a rate under it never applied, Greek buyers being GR), as is
+// a country outside the EU; GR is taken and applies.
+func TestAddRateTakesMemberStatesOnly(t *testing.T) {
+	h := apptest.Start(t)
+	ctx := context.Background()
+	from := h.Clock.Now().Format(time.DateOnly)
+	for _, c := range []string{"EL", "CH", "XX", "MC"} {
+		if err := h.App.Invoices.AddRate(ctx, c, from, 2500, ""); !errors.Is(err, invoices.ErrRateInvalid) {
+			t.Errorf("rate for %s: %v, want ErrRateInvalid", c, err)
+		}
+	}
+	if err := h.App.Invoices.AddRate(ctx, "gr", from, 2500, ""); err != nil {
+		t.Fatal(err)
+	}
+	if bp, err := h.App.Invoices.Rate(ctx, h.App.DB.Read, "GR", h.Clock.Now()); err != nil || bp != 2500 {
+		t.Fatalf("Greek rate %d, %v", bp, err)
+	}
+}

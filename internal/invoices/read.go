@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"comptoir/internal/db"
+	"comptoir/internal/eu"
 	"comptoir/internal/money"
 )
 
@@ -251,7 +252,10 @@ func (s *Service) AddRate(ctx context.Context, country, from string, rateBP int,
 	if _, err := time.Parse(time.DateOnly, from); err != nil || len(country) != 2 || rateBP < 0 || rateBP >= 10000 {
 		return ErrRateInvalid
 	}
-	if _, ok := vatFormats[VATPrefix(country)]; !ok {
+	// A member state by its ISO code: "EL", Greece's VAT prefix, is not
+	// one, and a rate filed under it would never apply (Greek buyers are
+	// GR), leaving the old Greek rate in force.
+	if !eu.Member(country) {
 		return ErrRateInvalid
 	}
 	now := s.clock.Now()

@@ -78,8 +78,8 @@ type Decision struct {
 // allowed.
 func Decide(c TaxCase) Decision {
 	seller := strings.ToUpper(c.SellerCountry)
-	buyer := strings.ToUpper(c.BillingCountry)
-	card := strings.ToUpper(c.CardCountry)
+	buyer := vatTerritory(strings.ToUpper(c.BillingCountry))
+	card := vatTerritory(strings.ToUpper(c.CardCountry))
 	d := Decision{CardDisagrees: card != "" && buyer != "" && card != buyer}
 	switch {
 	case buyer == "":
@@ -94,6 +94,17 @@ func Decide(c TaxCase) Decision {
 		d.Country, d.Reason = buyer, ReasonBuyerCountry
 	}
 	return d
+}
+
+// vatTerritory is the member state whose VAT territory a country belongs
+// to, when that is not the country itself: Monaco is treated as France
+// (Directive 2006/112/EC, art. 7(1)), so a buyer there pays French VAT and
+// its businesses hold French VAT numbers. Other countries are their own.
+func vatTerritory(country string) string {
+	if country == "MC" {
+		return "FR"
+	}
+	return country
 }
 
 // Split is the VAT of one line, in minor units.

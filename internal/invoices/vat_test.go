@@ -28,6 +28,12 @@ func TestDecide(t *testing.T) {
 			Decision{Country: "DE", Reason: ReasonBuyerCountry}},
 		{"Swiss consumer: outside the EU", TaxCase{SellerCountry: "FR", BillingCountry: "CH", BuyerType: Consumer}, Decision{Reason: ReasonOutsideEU}},
 		{"US business: outside the EU", TaxCase{SellerCountry: "FR", BillingCountry: "US", BuyerType: Business, BuyerVAT: "X"}, Decision{Reason: ReasonOutsideEU}},
+		{"Monaco is French VAT territory: a consumer there pays French VAT", TaxCase{SellerCountry: "FR", BillingCountry: "MC", BuyerType: Consumer},
+			Decision{Country: "FR", Reason: ReasonSellerCountry}},
+		{"Monaco consumer of a Belgian seller pays French VAT", TaxCase{SellerCountry: "BE", BillingCountry: "mc", BuyerType: Consumer},
+			Decision{Country: "FR", Reason: ReasonBuyerCountry}},
+		{"Monaco business with its French VAT number: reverse charge", TaxCase{SellerCountry: "DE", BillingCountry: "MC", BuyerType: Business, BuyerVAT: "FR12345678901"},
+			Decision{Reason: ReasonReverseCharge, ReverseCharge: true}},
 		{"no billing country", TaxCase{SellerCountry: "FR", BuyerType: Consumer}, Decision{Country: "FR", Reason: ReasonNoCountry}},
 		{"card from elsewhere is recorded, billing address wins", TaxCase{SellerCountry: "FR", BillingCountry: "IT", CardCountry: "ES", BuyerType: Consumer},
 			Decision{Country: "IT", Reason: ReasonBuyerCountry, CardDisagrees: true}},
@@ -109,5 +115,26 @@ func TestRatePercent(t *testing.T) {
 	}
 	if got := RatePercent(550, "fr"); got != "5,5\u00A0%" {
 		t.Errorf("fr rate %q", got)
+	}
+}
+
+// An order priced VAT excluded is invoiced from what it charged (the price
+// plus its VAT, rounded per line): split again at the same rate, that
+// gives back exactly the price and its VAT, for every amount and rate.
+func TestVATInsideChargedAmountGivesBackThePrice(t *testing.T) {
+	for _, bp := range []int{0, 550, 1700, 1900, 2000, 2100, 2550, 2700} {
+		for net := int64(0); net <= 20_000; net++ {
+			added, err := SplitLine(money.Amount{Minor: net, Currency: "EUR"}, bp, false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			inside, err := SplitLine(added.Total, bp, true)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if inside != added {
+				t.Fatalf("%d at %d bp: added %+v, split back %+v", net, bp, added, inside)
+			}
+		}
 	}
 }

@@ -37,7 +37,7 @@ var samples = map[string]any{
 	"alert_dispute_closed":        map[string]any{"StoreName": "Comptoir", "Name": "Zoé", "Subject": "ord_1", "Detail": "25,00 €, fraudulent", "Link": "https://shop.example/console/disputes/dsp_1"},
 	"alert_dispute_submit_failed": map[string]any{"StoreName": "Comptoir", "Name": "Zoé", "Subject": "ord_1", "Detail": "25,00 €, fraudulent", "Link": "https://shop.example/console/disputes/dsp_1"},
 	"order_confirmation": map[string]any{
-		"Name": "Zoé", "StoreName": "Comptoir", "OrderID": "ord_1", "OrderLink": "https://shop.example/orders/ord_1",
+		"Name": "Zoé", "StoreName": "Comptoir", "Trader": "Comptoir SAS, 12 rue de la Paix, 75002 Paris, support@shop.example", "OrderID": "ord_1", "OrderLink": "https://shop.example/orders/ord_1",
 		"PlacedAt": "2026-03-08 10:00 UTC", "Total": "25,00 €", "PaidWith": "balance",
 		"Lines":        []map[string]any{{"Name": "Publications", "Quantity": 100, "Amount": "25,00 €", "Key": ""}},
 		"ConsentShown": true, "Ticked": true, "ImmediateTicked": true, "WaiverTicked": true, "Immediate": "Je demande…", "Waiver": "Je reconnais…",
@@ -85,7 +85,7 @@ func claimSample(open bool) map[string]any {
 
 // subscriptionSample has every field of internal/subscriptions' mailData.
 var subscriptionSample = map[string]any{
-	"Name": "Zoé", "StoreName": "Comptoir", "SubscriptionID": "sub_1", "Link": "https://shop.example/subscriptions/sub_1",
+	"Name": "Zoé", "StoreName": "Comptoir", "Trader": "Comptoir SAS, 12 rue de la Paix, 75002 Paris, support@shop.example", "SubscriptionID": "sub_1", "Link": "https://shop.example/subscriptions/sub_1",
 	"Plan": "Veille", "Amount": "9,90 €", "Interval": "mois", "Every": "chaque mois", "PaidWith": "balance",
 	"Trial": true, "TrialEnd": "7 février 2026 à 10:00 UTC", "PeriodStart": "31 janvier 2026 à 10:00 UTC",
 	"PeriodEnd": "28 février 2026 à 10:00 UTC", "NextCharge": "28 février 2026 à 10:00 UTC",

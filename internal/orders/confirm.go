@@ -22,8 +22,11 @@ type confirmationLine struct {
 // the law asks for (what was bought, the consent given, the refund policy
 // version) and the model withdrawal form.
 type confirmationData struct {
-	Name         string
-	StoreName    string
+	Name      string
+	StoreName string
+	// Trader is the withdrawal form's addressee: the seller's name,
+	// address and email.
+	Trader       string
 	OrderID      string
 	OrderLink    string
 	PlacedAt     string
@@ -52,7 +55,7 @@ type confirmationData struct {
 
 func (s *Service) sendConfirmation(ctx context.Context, tx *sql.Tx, buyer account.User, o Order, c Consent, inv invoices.Invoice) error {
 	d := confirmationData{
-		Name: buyer.Name, StoreName: s.opts.StoreName, OrderID: o.ID,
+		Name: buyer.Name, StoreName: s.opts.StoreName, Trader: s.opts.Trader.Addressee(s.opts.StoreName), OrderID: o.ID,
 		OrderLink: s.opts.BaseURL + "/orders/" + o.ID,
 		PlacedAt:  o.PlacedAt.Format("2006-01-02 15:04 UTC"),
 		Total:     money.Format(o.Total, o.Lang), PaidWith: o.PaymentMethod,

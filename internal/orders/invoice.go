@@ -65,23 +65,23 @@ func (s *Service) addVAT(ctx context.Context, buyer account.User, o *Order) erro
 // and returns no invoice. placing says the order was written in tx (paid
 // from the balance at checkout), so it has no invoice yet. The order's
 // confirmation announces the invoice and carries it (sendConfirmation).
+//
+// The invoice's lines are what the order charged, VAT included (Charged),
+// whatever the price setting: with prices VAT excluded the line amounts
+// already hold the VAT addVAT added, and the invoice splits them at the
+// rate in force when paid. At the same rate that is exactly the price and
+// its VAT (the VAT inside price + round(price × r) rounds back to the same
+// amount); when the rate or the buyer's country changed between checkout
+// and a card payment, the invoice still says what was paid, not the price
+// plus another VAT.
 func (s *Service) issueInvoice(ctx context.Context, tx *sql.Tx, buyer account.User, o Order, cardCountry string, placing bool) (invoices.Invoice, error) {
 	if s.opts.Invoices == nil {
 		return invoices.Invoice{}, nil
 	}
 	in := invoices.IssueInput{Source: invoices.SourceOrder, SourceID: o.ID, OrderID: o.ID, Buyer: invoices.BuyerOf(buyer),
-		Lang: o.Lang, CardCountry: cardCountry, NewSource: placing, Announced: true}
+		Lang: o.Lang, CardCountry: cardCountry, NewSource: placing, Announced: true, Charged: true}
 	for _, l := range o.Lines {
-		amount := l.Amount
-		if !s.opts.Invoices.PricesIncludeVAT() {
-			// The invoice adds the VAT to the catalog price, as
-			// addVAT did at checkout.
-			var err error
-			if amount, err = l.UnitPrice.Mul(int64(l.Quantity)); err != nil {
-				return invoices.Invoice{}, err
-			}
-		}
-		in.Lines = append(in.Lines, invoices.LineInput{Ref: l.ID, Description: l.Name, Quantity: l.Quantity, Amount: amount})
+		in.Lines = append(in.Lines, invoices.LineInput{Ref: l.ID, Description: l.Name, Quantity: l.Quantity, Amount: l.Amount})
 	}
 	return s.opts.Invoices.IssueTx(ctx, tx, in)
 }

@@ -208,7 +208,10 @@ type Options struct {
 	// BaseURL is the store's address, for links in emails.
 	BaseURL   string
 	StoreName string
-	Logger    *slog.Logger
+	// Trader is the seller's identity the model withdrawal form in the
+	// confirmation is addressed to; empty: the store's name alone.
+	Trader mail.Trader
+	Logger *slog.Logger
 	// Card takes card payments; nil or disabled means balance only.
 	Card CardPayments
 	// Alerts tells the admins when a licence-key pool runs dry; nil: no

@@ -28,23 +28,26 @@ const (
 // Dates are already written out in the reader's language.
 type mailData struct {
 	Name, StoreName string
-	SubscriptionID  string
-	Link            string // the subscription's page, where it is canceled online
-	Plan            string
-	Amount          string // one period's price
-	Interval        string // "month", "mois"… (as in "per month", "par mois")
-	Every           string // "every month", "chaque mois", "chaque année"…
-	PaidWith        string // PayBalance or PayCard
-	Trial           bool
-	TrialEnd        string
-	PeriodStart     string
-	PeriodEnd       string
-	NextCharge      string // when the next renewal is charged
-	NextAttempt     string // when a failed payment is tried again
-	AttemptsLeft    int
-	Effective       string // when a cancellation takes effect
-	Now             bool   // canceled at once (else at the period end)
-	Reason          string // why a payment failed, in words
+	// Trader is the withdrawal form's addressee: the seller's name,
+	// address and email.
+	Trader         string
+	SubscriptionID string
+	Link           string // the subscription's page, where it is canceled online
+	Plan           string
+	Amount         string // one period's price
+	Interval       string // "month", "mois"… (as in "per month", "par mois")
+	Every          string // "every month", "chaque mois", "chaque année"…
+	PaidWith       string // PayBalance or PayCard
+	Trial          bool
+	TrialEnd       string
+	PeriodStart    string
+	PeriodEnd      string
+	NextCharge     string // when the next renewal is charged
+	NextAttempt    string // when a failed payment is tried again
+	AttemptsLeft   int
+	Effective      string // when a cancellation takes effect
+	Now            bool   // canceled at once (else at the period end)
+	Reason         string // why a payment failed, in words
 	// AuthLink is the page where the customer pays a failed card renewal
 	// on Stripe's Checkout page, with the card of their choice (kept for
 	// the next renewals): the only way to give a new card when theirs was
@@ -95,7 +98,7 @@ func (p party) lang(sub Subscription) string {
 // data is the part of mailData every notice shares.
 func (s *Service) data(sub Subscription, p party, lang string) mailData {
 	return mailData{
-		Name: p.user.Name, StoreName: s.opts.StoreName, SubscriptionID: sub.ID,
+		Name: p.user.Name, StoreName: s.opts.StoreName, Trader: s.opts.Trader.Addressee(s.opts.StoreName), SubscriptionID: sub.ID,
 		Link: s.opts.BaseURL + "/subscriptions/" + sub.ID,
 		Plan: p.plan.Name(lang), Amount: money.Format(sub.Amount, lang), Interval: intervalWord(sub.Interval, lang),
 		Every:    everyWord(sub.Interval, lang),

@@ -296,6 +296,9 @@ type Options struct {
 	// BaseURL is the store's address, for links in emails.
 	BaseURL   string
 	StoreName string
+	// Trader is the seller's identity the model withdrawal form in the
+	// welcome email is addressed to; empty: the store's name alone.
+	Trader mail.Trader
 	// PolicyVersion returns the refund policy version in force, which a
 	// customer accepts when subscribing.
 	PolicyVersion func(ctx context.Context) (string, error)

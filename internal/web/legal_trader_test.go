@@ -1,12 +1,18 @@
 package web_test
 
 import (
+	"context"
 	"strings"
 	"testing"
 
 	"comptoir/internal/account"
 	"comptoir/internal/apptest"
+	"comptoir/internal/catalog"
 	"comptoir/internal/config"
+	"comptoir/internal/mail"
+	"comptoir/internal/money"
+	"comptoir/internal/orders"
+	"comptoir/internal/subscriptions"
 )
 
 // The legal notice shows the trader identity the invoices print (the
@@ -59,5 +65,47 @@ func TestAdminLegalWarnsOfMissingSellerSettings(t *testing.T) {
 	mustContain(t, page, `id="trader-identity"`, `id="trader-name"`)
 	if strings.Contains(page.Body, `id="trader-vat"`) {
 		t.Fatal("an empty VAT number is shown")
+	}
+}
+
+// The model withdrawal form in an order's confirmation and in a
+// subscription's welcome email is addressed to the trader as the law's
+// model has it (Directive 2011/83/EU, annex I(B): name, geographical
+// address, email), not to the shop's name alone, which leaves the consumer
+// nowhere to send it.
+func TestWithdrawalFormNamesTheTraderAddressAndEmail(t *testing.T) {
+	h := apptest.StartWith(t, func(c *config.Config) {
+		c.SellerName, c.SellerAddress = "Atelier Lune SARL", "3 quai des Arts\n75006 Paris"
+	})
+	ctx := context.Background()
+	p := newService(t, h, "posts", 25)
+	u, _ := h.User(t, account.RoleCustomer, "ana@example.fr")
+	credit(t, h, u, 10_000)
+	if _, err := h.App.Orders.Place(ctx, orders.PlaceInput{CustomerID: u.ID, Lines: []orders.LineInput{{ProductID: p.ID, Quantity: 10}},
+		Payment: orders.PayBalance, ImmediatePerformance: true, WithdrawalWaiver: true, Lang: "en"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	plan, err := h.App.Catalog.Create(ctx, adminActor, catalog.ProductInput{
+		Slug: "plan", Kind: catalog.KindSubscription, NameFR: "Formule", NameEN: "Plan",
+		DescriptionFR: "Chaque mois.", DescriptionEN: "Every month.", UnitPrice: money.MustNew(990, "EUR"), PlanInterval: catalog.IntervalMonth,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.App.Subscriptions.Start(ctx, subscriptions.StartInput{CustomerID: u.ID, PlanID: plan.ID, Payment: subscriptions.PayBalance,
+		ImmediatePerformance: true, WithdrawalWaiver: true}, nil); err != nil {
+		t.Fatal(err)
+	}
+	for kind, want := range map[string]string{
+		"order_confirmation":   "To Atelier Lune SARL, 3 quai des Arts, 75006 Paris, support@shop.test:",
+		"subscription_started": "À l’attention de Atelier Lune SARL, 3 quai des Arts, 75006 Paris, support@shop.test :",
+	} {
+		sent, err := h.App.Outbox.List(ctx, mail.Filter{UserID: u.ID, Kind: kind})
+		if err != nil || len(sent) != 1 {
+			t.Fatalf("%s: %d emails, %v", kind, len(sent), err)
+		}
+		if !strings.Contains(sent[0].Text, want) {
+			t.Errorf("%s's withdrawal form is not addressed %q:\n%s", kind, want, sent[0].Text)
+		}
 	}
 }
