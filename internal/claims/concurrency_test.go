@@ -3,6 +3,7 @@ package claims_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"reflect"
 	"sync"
 	"testing"
@@ -125,5 +126,52 @@ func TestAutomaticDecisionsRetryOnFreshFacts(t *testing.T) {
 	history, _ := e.claims.Decisions(ctx, w.ID)
 	if len(history) != 1 || !reflect.DeepEqual(history[0].Decision, w.Decision) {
 		t.Fatalf("history %+v", history)
+	}
+}
+
+// The limit of files per claim holds when uploads arrive together: each
+// upload counted the files already there before its transaction, so
+// uploads that started at the same moment all saw room and all got in,
+// several times the limit between them.
+func TestEvidenceFileLimitHoldsUnderConcurrentUploads(t *testing.T) {
+	e := setup(t)
+	ctx := context.Background()
+	u := e.customer(t, "FR", account.CustomerConsumer, "fr")
+	o := e.order(t, u, e.service(t), 100, true, 100)
+	c, err := e.claims.File(ctx, claims.FileInput{Kind: policy.NotAsDescribed, CustomerID: u.ID, OrderID: o.ID, Actor: customerActor(u)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const uploads = 8 // the test store allows 3 files per claim
+	start := make(chan struct{})
+	errs := make(chan error, uploads)
+	var wg sync.WaitGroup
+	for i := range uploads {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			_, _, err := e.claims.AddEvidence(ctx, u.ID, c.ID, []claims.EvidenceInput{file(fmt.Sprintf("%d.png", i), pngFile)})
+			errs <- err
+		}()
+	}
+	close(start)
+	wg.Wait()
+	close(errs)
+	ok := 0
+	for err := range errs {
+		switch {
+		case err == nil:
+			ok++
+		case errors.Is(err, claims.ErrTooManyEvidence) || errors.Is(err, claims.ErrBusy):
+		default:
+			t.Errorf("upload: %v", err)
+		}
+	}
+	if n := e.count(t, `SELECT COUNT(*) FROM claim_evidence WHERE kind = 'file'`); n > 3 || int(n) != ok {
+		t.Fatalf("%d files stored (%d uploads accepted), the limit is 3", n, ok)
+	}
+	if files := blobFiles(t, e.blobDir); len(files) != ok {
+		t.Errorf("%d blobs stored for %d files accepted: refused uploads left their file behind", len(files), ok)
 	}
 }

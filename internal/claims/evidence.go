@@ -72,7 +72,7 @@ func (s *Service) AddEvidence(ctx context.Context, customerID, claimID string, i
 	if err != nil {
 		return Claim{}, nil, err
 	}
-	files, texts := 0, 0
+	files, texts, newFiles := 0, 0, 0
 	for _, e := range existing {
 		if e.Kind == "file" {
 			files++
@@ -80,12 +80,14 @@ func (s *Service) AddEvidence(ctx context.Context, customerID, claimID string, i
 	}
 	for _, e := range in {
 		if e.File != nil {
-			files++
+			newFiles++
 		} else {
 			texts++
 		}
 	}
-	if files > s.opts.MaxEvidenceFiles {
+	// Checked here to refuse at once, before any file is read; checked
+	// again in the transaction, which alone sees concurrent uploads.
+	if files += newFiles; files > s.opts.MaxEvidenceFiles {
 		return Claim{}, nil, ErrTooManyEvidence
 	}
 	if texts > maxTextsPerBatch {
@@ -146,7 +148,16 @@ func (s *Service) AddEvidence(ctx context.Context, customerID, claimID string, i
 				return err
 			}
 			// The claim's row is locked by the update above, so the
-			// positions cannot be taken twice.
+			// positions cannot be taken twice, and the files counted here
+			// are all there are: the count made before the transaction
+			// let uploads arriving together each see room for theirs.
+			var have int
+			if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM claim_evidence WHERE claim_id = $1 AND kind = 'file'`, cur.ID).Scan(&have); err != nil {
+				return wrapDB("evidence count", err)
+			}
+			if have+newFiles > s.opts.MaxEvidenceFiles {
+				return ErrTooManyEvidence
+			}
 			var last int
 			if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(position), 0) FROM claim_evidence WHERE claim_id = $1`, cur.ID).Scan(&last); err != nil {
 				return wrapDB("evidence position", err)

@@ -614,3 +614,36 @@ func TestFailedCardRefundAlertsTheAgents(t *testing.T) {
 		t.Fatalf("refund of the whole line after the failure: %v", err)
 	}
 }
+
+// Once the customer is erased their files are gone from the store: the
+// claim still lists the evidence (kind, size, digest, name "erased"), and
+// opening it answers not found, not an internal error.
+func TestErasedEvidenceFileIsNotFound(t *testing.T) {
+	e := setup(t)
+	ctx := context.Background()
+	u := e.customer(t, "FR", account.CustomerConsumer, "fr")
+	o := e.order(t, u, e.service(t), 100, true, 100)
+	c, err := e.claims.File(ctx, claims.FileInput{Kind: policy.NotAsDescribed, CustomerID: u.ID, OrderID: o.ID, Actor: customerActor(u)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, evs, err := e.claims.AddEvidence(ctx, u.ID, c.ID, []claims.EvidenceInput{file("capture.png", pngFile)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var keys []string
+	if err := e.db.Tx(ctx, func(tx *sql.Tx) error {
+		keys, err = claims.EraseCustomerTx(ctx, tx, u.ID)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range keys {
+		if err := e.blobs.Delete(ctx, k); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, _, err := e.claims.OpenEvidence(ctx, c.ID, evs[0].ID); !errors.Is(err, claims.ErrNotFound) {
+		t.Fatalf("opening erased evidence: %v, want not found", err)
+	}
+}

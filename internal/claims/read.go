@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"comptoir/internal/blob"
 	"comptoir/internal/db"
 	"comptoir/internal/id"
 	"comptoir/internal/money"
@@ -302,6 +303,11 @@ func (s *Service) OpenEvidence(ctx context.Context, claimID, evidenceID string) 
 		return io.NopCloser(strings.NewReader(e.Text)), e, nil
 	}
 	rc, err := s.blobs.Get(ctx, e.blobKey)
+	if errors.Is(err, blob.ErrNotFound) {
+		// The customer was erased: the row stays as a record that a file
+		// was given, the file itself is gone.
+		return nil, Evidence{}, ErrNotFound
+	}
 	if err != nil {
 		return nil, Evidence{}, wrapDB("open evidence", err)
 	}

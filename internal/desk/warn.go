@@ -62,6 +62,9 @@ func (s *Service) WarnDeadlines(ctx context.Context, now time.Time) (int, error)
 	return n, nil
 }
 
+// warningKind is the staff's email about a ticket due soon.
+const warningKind = "ticket_sla_warning"
+
 // warnDueQuery finds the tickets to warn about (see WarnDeadlines).
 const warnDueQuery = `SELECT id FROM tickets t
 	WHERE promise_at IS NOT NULL AND promise_at > $1 AND promise_at <= $2 AND breached = FALSE
@@ -105,13 +108,13 @@ func (s *Service) warnTicket(ctx context.Context, ticketID string, now time.Time
 			d := warningData{Name: u.Name, StoreName: s.opts.StoreName, Reference: t.Reference, Customer: customer,
 				Assigned: u.ID == t.AssigneeID, PromiseAt: s.formatTime(t.PromiseAt, u.Language),
 				Link: s.opts.BaseURL + "/console/tickets/" + t.ID}
-			subject, text, err := mail.Render(u.Language, "ticket_sla_warning", d)
+			subject, text, err := mail.Render(u.Language, warningKind, d)
 			if err != nil {
 				return err
 			}
 			// The outbox fixes the Message-ID when it queues the mail, so a
 			// retried send carries the same one.
-			if _, err := s.mailer.EnqueueTx(ctx, tx, mail.Message{Kind: "ticket_sla_warning", To: u.Email, ToName: u.Name,
+			if _, err := s.mailer.EnqueueTx(ctx, tx, mail.Message{Kind: warningKind, To: u.Email, ToName: u.Name,
 				Lang: u.Language, Subject: subject, Text: text, UserID: u.ID}); err != nil && !errors.Is(err, mail.ErrInvalid) {
 				return wrapDB("queue warning", err)
 			}

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"comptoir/internal/db"
 )
@@ -42,6 +43,47 @@ func EraseRecipientTx(ctx context.Context, tx *sql.Tx, userID, email string) ([]
 			userID, email, ErasedAddress, id); err != nil {
 			return nil, fmt.Errorf("mail: erase: %w", err)
 		}
+	}
+	return ids, nil
+}
+
+// EraseMessagesTx erases the stored copies of messages ids, found by what
+// they were about rather than by their recipient (the mail of a ticket
+// whose content a retention erases): subject, bodies, attachments and the
+// last error go, mail still queued is marked failed. With recipient, the
+// address and name go too (mail to the person being forgotten); without,
+// they stay (mail to staff that quoted that person). The rows stay, as in
+// EraseRecipientTx. The spooled copies are ScrubSpool's.
+func EraseMessagesTx(ctx context.Context, tx *sql.Tx, ids []string, recipient bool) error {
+	for _, id := range ids {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM outgoing_mail_attachments WHERE mail_id = $1`, id); err != nil {
+			return fmt.Errorf("mail: erase: %w", err)
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE outgoing_mail SET
+			to_addr = CASE WHEN $1 THEN $2 ELSE to_addr END, to_name = CASE WHEN $1 THEN '' ELSE to_name END,
+			subject = 'erased', text_body = '', html_body = '', last_error = '',
+			status = CASE WHEN status = 'queued' THEN 'failed' ELSE status END WHERE id = $3`,
+			recipient, ErasedAddress, id); err != nil {
+			return fmt.Errorf("mail: erase: %w", err)
+		}
+	}
+	return nil
+}
+
+// KindMentioningTx returns the ids of the messages of kind created from
+// since on (and until, when not zero) whose text names ref, literally (see
+// MentioningTx): the staff mail about one ticket, found by its reference.
+// The index on (kind, created_at) bounds what is read.
+func KindMentioningTx(ctx context.Context, q db.Querier, kind, ref string, since, until time.Time) ([]string, error) {
+	query := `SELECT id FROM outgoing_mail WHERE kind = $1 AND created_at >= $2 AND text_body LIKE $3 ESCAPE $4`
+	args := []any{kind, since.UTC(), "%" + db.EscapeLike(ref) + "%", db.LikeEscape}
+	if !until.IsZero() {
+		query += ` AND created_at <= $5`
+		args = append(args, until.UTC())
+	}
+	ids, err := db.Strings(ctx, q, query+` ORDER BY created_at, id`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("mail mentioning %s: %w", ref, err)
 	}
 	return ids, nil
 }

@@ -38,22 +38,31 @@ type Export struct {
 	APITokens []Record `json:"api_tokens"`
 	Orders    []Record `json:"orders"`
 	// OrderLines carry licence keys delivered.
-	OrderLines     []Record `json:"order_lines"`
-	Consents       []Record `json:"consents"`
-	Deliveries     []Record `json:"deliveries"`
-	Downloads      []Record `json:"downloads"`
-	Subscriptions  []Record `json:"subscriptions"`
-	Periods        []Record `json:"subscription_periods"`
-	Balance        []Record `json:"balance_entries"`
+	OrderLines    []Record `json:"order_lines"`
+	Consents      []Record `json:"consents"`
+	Deliveries    []Record `json:"deliveries"`
+	Downloads     []Record `json:"downloads"`
+	Subscriptions []Record `json:"subscriptions"`
+	Periods       []Record `json:"subscription_periods"`
+	Balance       []Record `json:"balance_entries"`
+	// CardPayments and CardRefunds are the card payments made in the
+	// customer's name and the refunds of them (Stripe's ids and the saved
+	// card's reference are left out: they open nothing for the customer).
+	CardPayments   []Record `json:"card_payments"`
+	CardRefunds    []Record `json:"card_refunds"`
 	Invoices       []Record `json:"invoices"`
 	InvoiceLines   []Record `json:"invoice_lines"`
 	Claims         []Record `json:"claims"`
 	ClaimDecisions []Record `json:"claim_decisions"`
 	ClaimEvidence  []Record `json:"claim_evidence"`
-	Tickets        []Record `json:"tickets"`
-	Messages       []Record `json:"ticket_messages"`
-	Attachments    []Record `json:"ticket_attachments"`
-	Mail           []Record `json:"mail"`
+	// ClaimRefunds is the money that went back because of a claim.
+	ClaimRefunds []Record `json:"claim_refunds"`
+	Tickets      []Record `json:"tickets"`
+	Messages     []Record `json:"ticket_messages"`
+	Attachments  []Record `json:"ticket_attachments"`
+	// Surveys are the customer's ratings and comments on closed tickets.
+	Surveys []Record `json:"ticket_surveys"`
+	Mail    []Record `json:"mail"`
 	// Activity is what the customer did, as the audit log recorded it.
 	Activity []Record `json:"activity"`
 	// Visits are the sign-ins and order page views logged with their
@@ -134,6 +143,10 @@ func (s *Service) read(ctx context.Context, userID string) (*Export, error) {
 		{&e.Subscriptions, `SELECT * FROM subscriptions WHERE customer_id = $1 ORDER BY created_at, id`},
 		{&e.Periods, `SELECT * FROM subscription_periods WHERE subscription_id IN (SELECT id FROM subscriptions WHERE customer_id = $1) ORDER BY period_start, id`},
 		{&e.Balance, `SELECT * FROM balance_entries WHERE customer_id = $1 ORDER BY created_at, id`},
+		{&e.CardPayments, `SELECT id, purpose, reference_id, amount, currency, status, card_country, refunded, created_at, updated_at
+			FROM card_payments WHERE customer_id = $1 ORDER BY created_at, id`},
+		{&e.CardRefunds, `SELECT r.id, r.payment_id, r.amount, p.currency, r.status, r.reason, r.created_at, r.updated_at
+			FROM card_refunds r JOIN card_payments p ON p.id = r.payment_id WHERE p.customer_id = $1 ORDER BY r.created_at, r.id`},
 		{&e.Invoices, `SELECT * FROM invoices WHERE customer_id = $1 ORDER BY issued_at, id`},
 		{&e.InvoiceLines, `SELECT * FROM invoice_lines WHERE invoice_id IN (SELECT id FROM invoices WHERE customer_id = $1) ORDER BY invoice_id, position`},
 		{&e.Claims, `SELECT * FROM claims WHERE customer_id = $1 ORDER BY created_at, id`},
@@ -141,6 +154,8 @@ func (s *Service) read(ctx context.Context, userID string) (*Export, error) {
 			FROM claim_decisions WHERE claim_id IN ` + claims + ` ORDER BY decided_at, id`},
 		{&e.ClaimEvidence, `SELECT id, claim_id, kind, text, file_name, content_type, size, sha256, added_at
 			FROM claim_evidence WHERE claim_id IN ` + claims + ` ORDER BY added_at, id`},
+		{&e.ClaimRefunds, `SELECT id, claim_id, order_id, order_line_id, subscription_id, amount, currency, destination, status,
+			customer_accepted_credit_at, created_at, updated_at FROM claim_refunds WHERE claim_id IN ` + claims + ` ORDER BY created_at, id`},
 		{&e.Tickets, `SELECT id, reference, customer_email, customer_name, lang, topic, order_id, status, first_message_at, created_at, updated_at
 			FROM tickets WHERE id IN ` + tickets + ` ORDER BY created_at, id`},
 		// Staff notes and mail from someone else are not the customer's.
@@ -148,6 +163,8 @@ func (s *Service) read(ctx context.Context, userID string) (*Export, error) {
 			WHERE ticket_id IN ` + tickets + ` AND direction <> 'note' AND NOT flagged ORDER BY created_at, id`},
 		{&e.Attachments, `SELECT a.id, a.message_id, a.file_name, a.content_type, a.size FROM ticket_attachments a
 			JOIN ticket_messages m ON m.id = a.message_id WHERE m.ticket_id IN ` + tickets + ` AND m.direction <> 'note' AND NOT m.flagged ORDER BY a.id`},
+		{&e.Surveys, `SELECT ticket_id, rating, comment, sent_at, answered_at FROM ticket_surveys
+			WHERE ticket_id IN ` + tickets + ` ORDER BY sent_at, ticket_id`},
 		{&e.Mail, `SELECT id, kind, to_addr, to_name, subject, text_body, status, created_at, sent_at FROM outgoing_mail
 			WHERE user_id = $1 OR lower(to_addr) = $2 ORDER BY created_at, id`},
 		{&e.Activity, `SELECT at, action, subject_type, subject_id FROM audit_log WHERE actor_id = $1 ORDER BY id`},

@@ -150,16 +150,20 @@ func (s *Service) Erase(ctx context.Context, userID string, by audit.Actor, reas
 			return err
 		}
 		scrub.BlobKeys = append(scrub.BlobKeys, keys...)
-		if keys, err = desk.EraseCustomerTx(ctx, tx, userID, email, now); err != nil {
+		tickets, err := desk.EraseCustomerTx(ctx, tx, userID, email, now)
+		if err != nil {
 			return err
 		}
-		scrub.BlobKeys = append(scrub.BlobKeys, keys...)
+		scrub.BlobKeys = append(scrub.BlobKeys, tickets.BlobKeys...)
 		if err := invoices.EraseNoticesTx(ctx, tx, userID); err != nil {
 			return err
 		}
 		if scrub.MailIDs, err = mail.EraseRecipientTx(ctx, tx, userID, email); err != nil {
 			return err
 		}
+		// The tickets' mail was erased with them; most of it is the
+		// customer's too, but a deadline warning to staff is not.
+		scrub.MailIDs = union(scrub.MailIDs, tickets.MailIDs)
 		for _, id := range scrub.MailIDs {
 			if err := jobs.ForgetTx(ctx, tx, "mail.send", id); err != nil {
 				return err
@@ -197,6 +201,21 @@ func (s *Service) Erase(ctx context.Context, userID string, by audit.Actor, reas
 		s.opts.Logger.Warn("privacy: checkpoint after erasure", "err", err)
 	}
 	return res, nil
+}
+
+// union is a followed by the ids of b it lacks.
+func union(a, b []string) []string {
+	seen := make(map[string]bool, len(a))
+	for _, id := range a {
+		seen[id] = true
+	}
+	for _, id := range b {
+		if !seen[id] {
+			seen[id] = true
+			a = append(a, id)
+		}
+	}
+	return a
 }
 
 // ScrubArgs is the job that deletes the files an erasure or the retention
@@ -313,8 +332,15 @@ func (s *Service) ApplyRetention(ctx context.Context) (Retained, error) {
 			}
 		}
 		if s.opts.RetainClosedTickets > 0 {
-			if r.Tickets, scrub.BlobKeys, err = desk.EraseClosedBeforeTx(ctx, tx, now.Add(-s.opts.RetainClosedTickets)); err != nil {
+			var tickets desk.Erased
+			if r.Tickets, tickets, err = desk.EraseClosedBeforeTx(ctx, tx, now.Add(-s.opts.RetainClosedTickets)); err != nil {
 				return err
+			}
+			scrub.BlobKeys, scrub.MailIDs = tickets.BlobKeys, tickets.MailIDs
+			for _, id := range scrub.MailIDs {
+				if err := jobs.ForgetTx(ctx, tx, "mail.send", id); err != nil {
+					return err
+				}
 			}
 		}
 		if r.RateLimits, err = ratelimit.PruneTx(ctx, tx, now.Add(-ratelimit.MaxWindow)); err != nil {
@@ -331,7 +357,7 @@ func (s *Service) ApplyRetention(ctx context.Context) (Retained, error) {
 				"rate_limits": r.RateLimits, "idempotency_keys": r.IdempotencyKeys}}); err != nil {
 			return err
 		}
-		if len(scrub.BlobKeys) > 0 {
+		if len(scrub.BlobKeys)+len(scrub.MailIDs) > 0 {
 			if _, err := s.jobs.InsertTx(ctx, tx, scrub, nil); err != nil {
 				return fmt.Errorf("privacy: schedule scrub: %w", err)
 			}

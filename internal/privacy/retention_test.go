@@ -1,9 +1,13 @@
 package privacy_test
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
+	"io/fs"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -13,10 +17,12 @@ import (
 	"comptoir/internal/catalog"
 	"comptoir/internal/config"
 	"comptoir/internal/desk"
+	"comptoir/internal/mail"
 	"comptoir/internal/money"
 	"comptoir/internal/orders"
 	"comptoir/internal/privacy"
 	"comptoir/internal/ratelimit"
+	"comptoir/internal/testwait"
 )
 
 func mailFrom(from, subject, body string) []byte {
@@ -164,5 +170,97 @@ func TestRetentionPrunesRateLimitsAndIdempotencyKeys(t *testing.T) {
 	}
 	if n := count(t, d, `SELECT COUNT(*) FROM audit_log WHERE subject_type = 'retention'`); n != 1 {
 		t.Errorf("%d retention audit lines, want 1", n)
+	}
+}
+
+// A closed ticket's retention also reaches the mail sent about it: the
+// acknowledgement, the agent's answer and the survey went to the customer
+// (their address, name and the words of the exchange), and the staff's
+// deadline warning quoted their name and address. Erasing the ticket but
+// keeping those copies in the outbox (and its spool) kept the very
+// correspondence the retention is there to end.
+func TestRetentionOfClosedTicketsReachesTheirMail(t *testing.T) {
+	h := apptest.StartWith(t, func(c *config.Config) { c.RetainClosedTickets = 365 * 24 * time.Hour })
+	ctx := context.Background()
+	d := h.App.DB
+	agentUser, _ := h.User(t, account.RoleAgent, "agent@shop.test")
+	agent := agentUser.Actor()
+	const guest, answer = "retained.guest@example.net", "ZorglubRetainedAnswer"
+	intake := desk.MailIntake{Desk: h.App.Desk, Blobs: h.App.Blobs, Support: "support@shop.test"}
+	for _, s := range []string{"old-matter", "other-matter"} {
+		if err := intake.Deliver(ctx, mailFrom("Retained Guest <"+guest+">", s, "body of "+s), guest, []string{"support@shop.test"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var closedID, otherID string
+	var promise time.Time
+	if err := d.Read.QueryRowContext(ctx, `SELECT t.id, t.promise_at FROM tickets t JOIN ticket_messages m ON m.ticket_id = t.id
+		WHERE m.subject = 'old-matter'`).Scan(&closedID, &promise); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Read.QueryRowContext(ctx, `SELECT ticket_id FROM ticket_messages WHERE subject = 'other-matter'`).Scan(&otherID); err != nil {
+		t.Fatal(err)
+	}
+	// The staff are warned of both deadlines (the warning names the
+	// customer), then the first ticket is answered and closed.
+	if n, err := h.App.Desk.WarnDeadlines(ctx, promise.Add(-time.Hour)); err != nil || n == 0 {
+		t.Fatalf("warnings: %d %v", n, err)
+	}
+	if _, err := h.App.Desk.Reply(ctx, agent, closedID, answer+" about your matter"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.App.Desk.Close(ctx, agent, closedID); err != nil {
+		t.Fatal(err)
+	}
+	aboutClosed := `SELECT COUNT(*) FROM outgoing_mail WHERE id IN (SELECT outgoing_mail_id FROM ticket_messages WHERE ticket_id = $1)`
+	if n := count(t, d, aboutClosed, closedID); n < 3 {
+		t.Fatalf("%d mails about the closed ticket, want its acknowledgement, answer and survey", n)
+	}
+	var ref string
+	if err := d.Read.QueryRowContext(ctx, `SELECT reference FROM tickets WHERE id = $1`, closedID).Scan(&ref); err != nil {
+		t.Fatal(err)
+	}
+	warnings := `SELECT COUNT(*) FROM outgoing_mail WHERE kind = 'ticket_sla_warning' AND text_body LIKE $1`
+	if n := count(t, d, warnings, "%"+ref+"%"); n == 0 {
+		t.Fatal("no deadline warning about the closed ticket")
+	}
+
+	spooledAnswer := func() bool {
+		found := false
+		filepath.WalkDir(mail.SpoolDir(h.App.Config.DataDir), func(p string, de fs.DirEntry, err error) error {
+			if err == nil && strings.HasSuffix(p, ".eml") {
+				b, _ := os.ReadFile(p)
+				found = found || bytes.Contains(b, []byte(answer))
+			}
+			return nil
+		})
+		return found
+	}
+	testwait.Until(t, "the answer spooled", spooledAnswer)
+
+	h.Clock.Advance(366 * 24 * time.Hour)
+	if r, err := h.App.Privacy.ApplyRetention(ctx); err != nil || r.Tickets != 1 {
+		t.Fatalf("retention: %+v %v", r, err)
+	}
+	if spooledAnswer() {
+		t.Error("the spooled copy of the old answer is still on disk")
+	}
+	if n := count(t, d, aboutClosed+` AND (to_addr <> 'erased@invalid' OR to_name <> '' OR text_body <> '' OR html_body <> '' OR subject LIKE '%matter%')`, closedID); n != 0 {
+		t.Errorf("%d mails about the old closed ticket kept their recipient or content", n)
+	}
+	if n := count(t, d, `SELECT COUNT(*) FROM outgoing_mail WHERE text_body LIKE '%`+answer+`%' OR html_body LIKE '%`+answer+`%'`); n != 0 {
+		t.Errorf("%d stored mails still hold the old answer", n)
+	}
+	if n := count(t, d, warnings, "%"+ref+"%"); n != 0 {
+		t.Errorf("%d deadline warnings still name the old ticket's customer", n)
+	}
+	// The open ticket's mail is not the retention's business.
+	if n := count(t, d, `SELECT COUNT(*) FROM outgoing_mail WHERE to_addr = $1 AND id IN
+		(SELECT outgoing_mail_id FROM ticket_messages WHERE ticket_id = $2)`, guest, otherID); n == 0 {
+		t.Error("the retention erased the mail of a ticket still open")
+	}
+	if n := count(t, d, `SELECT COUNT(*) FROM outgoing_mail o JOIN tickets t ON t.id = $1
+		WHERE o.kind = 'ticket_sla_warning' AND o.text_body LIKE '%' || t.reference || '%'`, otherID); n == 0 {
+		t.Error("the retention erased the warning about a ticket still open")
 	}
 }

@@ -187,3 +187,68 @@ func TestExportAndErasureCoverNewerFeatures(t *testing.T) {
 		t.Errorf("proof choice rows: %d", n)
 	}
 }
+
+// The export holds what the customer said in a satisfaction survey and
+// the card payments and refunds made in their name (amount, status, the
+// card's country): data about them that the export left out.
+func TestExportHoldsSurveysAndCardPayments(t *testing.T) {
+	h := apptest.Start(t)
+	ctx := context.Background()
+	d := h.App.DB
+	u, err := h.App.Accounts.SignUp(ctx, account.SignUpInput{Email: "noor@example.org", Password: apptest.Password, Name: "Noor",
+		Language: "en", Country: "FR", Region: "Bretagne", City: "Rennes"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	auth := h.Bearer(t, u.ID)
+	c := h.NewClient(t)
+	if r := c.PostForm("/contact", url.Values{"name": {"Noor"}, "email": {"noor@example.org"}, "topic": {"question"},
+		"message": {"A question."}}); r.Status != http.StatusOK {
+		t.Fatalf("contact: %d %s", r.Status, r.Body)
+	}
+	var ticketID string
+	if err := d.Read.QueryRowContext(ctx, `SELECT id FROM tickets WHERE customer_email = 'noor@example.org'`).Scan(&ticketID); err != nil {
+		t.Fatal(err)
+	}
+	now := h.Clock.Now().UTC()
+	for _, ins := range []struct {
+		q    string
+		args []any
+	}{
+		{`INSERT INTO ticket_surveys (ticket_id, token_hash, rating, comment, sent_at, answered_at)
+			VALUES ($1, 'zorglubsurveyhash', 2, 'ZorglubSurveyComment', $2, $2)`, []any{ticketID, now}},
+		{`INSERT INTO card_payments (id, purpose, reference_id, customer_id, amount, currency, status, card_country, refunded, created_at, updated_at)
+			VALUES ('pay_exp', 'topup', 'top_exp', $1, 700, 'EUR', 'succeeded', 'BE', 200, $2, $2)`, []any{u.ID, now}},
+		{`INSERT INTO card_refunds (id, payment_id, amount, status, created_at, updated_at)
+			VALUES ('rfd_exp', 'pay_exp', 200, 'succeeded', $1, $1)`, []any{now}},
+	} {
+		if _, err := d.Write.ExecContext(ctx, ins.q, ins.args...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r := c.Send(http.MethodGet, "/api/v1/me/export", "", nil, auth)
+	if r.Status != http.StatusOK {
+		t.Fatalf("export: %d %s", r.Status, r.Body)
+	}
+	var exp struct {
+		Surveys      []map[string]any `json:"ticket_surveys"`
+		CardPayments []map[string]any `json:"card_payments"`
+		CardRefunds  []map[string]any `json:"card_refunds"`
+	}
+	if err := json.Unmarshal([]byte(r.Body), &exp); err != nil {
+		t.Fatal(err)
+	}
+	if len(exp.Surveys) != 1 || exp.Surveys[0]["comment"] != "ZorglubSurveyComment" || exp.Surveys[0]["rating"] != float64(2) {
+		t.Errorf("survey not exported: %+v", exp.Surveys)
+	}
+	if len(exp.CardPayments) != 1 || exp.CardPayments[0]["id"] != "pay_exp" || exp.CardPayments[0]["card_country"] != "BE" ||
+		exp.CardPayments[0]["amount"] != float64(700) {
+		t.Errorf("card payment not exported: %+v", exp.CardPayments)
+	}
+	if len(exp.CardRefunds) != 1 || exp.CardRefunds[0]["id"] != "rfd_exp" || exp.CardRefunds[0]["amount"] != float64(200) {
+		t.Errorf("card refund not exported: %+v", exp.CardRefunds)
+	}
+	if strings.Contains(r.Body, "zorglubsurveyhash") {
+		t.Error("the export holds the survey's token hash")
+	}
+}

@@ -11,9 +11,10 @@ const (
 
 // Rounded turns an exact elapsed time into what a notice says: minutes to
 // the nearest five (at least five) below 50 minutes, then hours to the
-// nearest hour, then days to the nearest day. The rounding is the privacy:
-// "about an hour ago" cannot be matched to one payment in a log, and the
-// wording says "about".
+// nearest hour, then days to the nearest day, the wording saying "about".
+// It is applied to the time since the end of the payment's slot (Grain),
+// not since the payment: the rounding of the words alone would change at
+// moments that give the payment time away to a visitor who keeps polling.
 func Rounded(d time.Duration) (unit string, n int) {
 	switch {
 	case d < 50*time.Minute:

@@ -63,7 +63,7 @@ func TestWordEachLevelInBothLanguages(t *testing.T) {
 	cat := locale.MustLoad()
 	paid := time.Date(2026, 3, 8, 9, 0, 0, 0, time.UTC)
 	now := paid.Add(time.Hour)
-	n := notice{OrderID: "ord_x", PaidAt: paid, ProductID: "prd_x", NameFR: "Logo", NameEN: "Logo design"}
+	n := notice{OrderID: "ord_x", PaidAt: paid, Slot: paid, ProductID: "prd_x", NameFR: "Logo", NameEN: "Logo design"}
 	tests := []struct {
 		level  Level
 		place  string

@@ -24,8 +24,11 @@ const liveCondition = `o.status IN ('paid', 'processing', 'partial', 'completed'
 
 // notice is one purchase the feed may show, before wording.
 type notice struct {
-	OrderID   string
-	PaidAt    time.Time
+	OrderID string
+	PaidAt  time.Time
+	// Slot is the moment the notice goes by (see Grain): its elapsed time
+	// is counted from it, never from PaidAt.
+	Slot      time.Time
 	ProductID string
 	NameFR    string
 	NameEN    string
@@ -63,10 +66,31 @@ type Shown struct {
 	PaidAt  time.Time
 }
 
+// Grain is the precision of the time a notice goes by. A purchase counts
+// as made at the end of the Grain-long slot of the clock it was paid in:
+// it appears once the delay has passed since that moment, and its elapsed
+// time is counted from it. Rounding the words alone was not enough: a
+// visitor polling the feed saw a notice appear exactly the delay after the
+// payment, and its "about 15 minutes" turn into "about 20" at a moment
+// that gave the payment time to the second. Now both moments fall on the
+// slot's grid, shared by every purchase paid in the same slot.
+const Grain = 5 * time.Minute
+
+// slotEnd is the end of the Grain-long slot t falls in (t itself when it
+// is on the grid).
+func slotEnd(t time.Time) time.Time {
+	if f := t.Truncate(Grain); !f.Equal(t) {
+		return f.Add(Grain)
+	}
+	return t
+}
+
 // compute reads the feed from the database: the newest live, shown,
-// allowed purchases paid at least the delay ago, each with its place
-// decided against the crowd of the last 90 days.
+// allowed purchases whose slot ended at least the delay ago, each with its
+// place decided against the crowd of the last 90 days.
 func compute(ctx context.Context, q db.Querier, st Settings, now time.Time) ([]notice, error) {
+	// slotEnd(paid) <= now - delay  ⇔  paid <= (now - delay) truncated to the grid.
+	shownUpTo := now.Add(-st.Delay).Truncate(Grain)
 	rows, err := q.QueryContext(ctx, `SELECT o.id, o.paid_at, u.country, u.region, u.city, l.product_id, r.name_fr, r.name_en
 		FROM orders o
 		JOIN proof_choices c ON c.order_id = o.id AND c.opt_out = $1
@@ -76,7 +100,7 @@ func compute(ctx context.Context, q db.Querier, st Settings, now time.Time) ([]n
 		WHERE `+liveCondition+` AND o.paid_at <= $2 AND o.paid_at > $3
 			AND ($4 OR l.product_id IN (SELECT product_id FROM proof_products))
 		ORDER BY o.paid_at DESC, o.id DESC, l.position
-		LIMIT 100`, false, now.Add(-st.Delay), now.Add(-MaxAge), st.AllProducts)
+		LIMIT 100`, false, shownUpTo, now.Add(-MaxAge), st.AllProducts)
 	if err != nil {
 		return nil, fmt.Errorf("proof: feed: %w", err)
 	}
@@ -95,6 +119,7 @@ func compute(ctx context.Context, q db.Querier, st Settings, now time.Time) ([]n
 		}
 		seen[n.OrderID] = true
 		n.PaidAt = n.PaidAt.UTC()
+		n.Slot = slotEnd(n.PaidAt)
 		out = append(out, n)
 		bills = append(bills, b)
 	}

@@ -364,3 +364,54 @@ func TestFeedForgetsErasedCustomers(t *testing.T) {
 		t.Fatalf("one customer left in Brest, France (k=2): %+v, want no place", shown)
 	}
 }
+
+// A visitor polling the feed learns no payment time finer than the Grain:
+// two purchases paid in the same five-minute slot appear at the same
+// moment and read the same at every moment after, and none appears before
+// the delay has passed since its payment.
+func TestFeedTellsNoPaymentTimeFinerThanItsGrain(t *testing.T) {
+	s := newStore(t)
+	s.settings(func(st *proof.Settings) { st.K = 2 })
+	start := s.h.Clock.Now() // 10:00:00, on the grid
+	s.h.Clock.Advance(40 * time.Second)
+	first := s.buy(s.customer("FR", "Rhône", "Lyon"), no()) // 10:00:40
+	s.h.Clock.Advance(3*time.Minute + 40*time.Second)
+	second := s.buy(s.customer("FR", "Rhône", "Lyon"), no()) // 10:04:20
+	var appeared time.Time
+	var texts []string
+	for s.h.Clock.Now().Before(start.Add(2 * time.Hour)) {
+		s.h.Clock.Advance(10 * time.Second)
+		now := s.h.Clock.Now()
+		items := s.recent("en")
+		switch {
+		case len(items) == 1:
+			t.Fatalf("at %s only one of two purchases of the same slot is shown: the payment times differ by what a poll sees", now.Format("15:04:05"))
+		case len(items) == 2 && appeared.IsZero():
+			appeared = now
+		}
+		if len(items) == 2 {
+			if items[0].Ago != items[1].Ago {
+				t.Fatalf("at %s the two purchases of one slot read %q and %q", now.Format("15:04:05"), items[0].Ago, items[1].Ago)
+			}
+			if len(texts) == 0 || texts[len(texts)-1] != items[0].Ago {
+				texts = append(texts, items[0].Ago)
+			}
+		}
+	}
+	if appeared.IsZero() {
+		t.Fatal("never shown")
+	}
+	// Shown from the end of their slot plus the delay: 10:05 + 10 min.
+	if want := start.Add(15 * time.Minute); appeared.Before(want) || appeared.After(want.Add(proof.Grain)) {
+		t.Errorf("shown from %s, want from %s (the delay after the slot's end)", appeared.Format("15:04:05"), want.Format("15:04:05"))
+	}
+	if !appeared.After(start.Add(4*time.Minute + 20*time.Second + 10*time.Minute)) {
+		t.Errorf("shown at %s, before the delay had passed since the second payment", appeared.Format("15:04:05"))
+	}
+	if len(texts) < 3 {
+		t.Errorf("the elapsed time never moved: %v", texts)
+	}
+	if ids := orderIDs(s.current()); len(ids) != 2 || ids[0] != second.ID || ids[1] != first.ID {
+		t.Errorf("the admin's list %v, want the newest payment first", ids)
+	}
+}

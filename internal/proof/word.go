@@ -34,7 +34,7 @@ func Word(m Messages, n notice, lang string, now time.Time) Item {
 	if n.Level == LevelCountry {
 		place = CountryName(n.Place, lang)
 	}
-	ago := Ago(m, lang, now.Sub(n.PaidAt))
+	ago := Ago(m, lang, now.Sub(n.Slot))
 	level := n.Level
 	if level == "" {
 		level = LevelNone
