@@ -85,6 +85,7 @@ func TestBadConfigurationExitsTwoWithOneLine(t *testing.T) {
 		{"bad flag", []string{"serve", "--no-such-flag"}, "flag provided but not defined"},
 		{"bad env", []string{"migrate"}, "--log-level"},
 		{"bad trusted proxy", []string{"serve", "--data-dir", t.TempDir(), "--trusted-proxies", "10.0.0.0/8,nginx"}, `--trusted-proxies: "nginx" is not an address or a CIDR`},
+		{"bad zone", []string{"serve", "--data-dir", t.TempDir(), "--zone", "Paris"}, `--zone: "Paris" is not an IANA time zone`},
 		{"short secret key", []string{"serve", "--data-dir", t.TempDir(), "--secret-key", "0123456789abcdef"}, "--secret-key: want 32 random bytes"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

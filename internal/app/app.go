@@ -229,7 +229,7 @@ func (a *App) build(ctx context.Context, opts Options) (err error) {
 		Seller: invoices.Seller{Name: cfg.SellerName, Address: cfg.SellerAddress, Country: cfg.SellerCountry,
 			VATNumber: cfg.SellerVATNumber, Registration: cfg.SellerRegistration},
 		PricesIncludeVAT: !cfg.PricesExcludeVAT, BaseURL: cfg.BaseURL, StoreName: cfg.StoreName,
-		Labels: a.invoiceLabels,
+		Labels: a.invoiceLabels, Zone: cfg.Location,
 	})
 	mailWorker.RenderAttachments(invoices.AttachmentSource, a.Invoices.RenderPDF)
 	// The model withdrawal form is addressed to the seller, as the legal
@@ -237,13 +237,13 @@ func (a *App) build(ctx context.Context, opts Options) (err error) {
 	trader := mail.Trader{Name: cfg.SellerName, Address: cfg.SellerAddress, Email: cfg.SupportAddress}
 	a.Orders = orders.New(a.DB, a.Clock, a.Catalog, a.Ledger, a.Accounts, a.Outbox, orders.Options{
 		BaseURL: cfg.BaseURL, StoreName: cfg.StoreName, Trader: trader, Logger: a.Logger, Card: a.Card,
-		PolicyVersion: a.policyInForce, Alerts: staffAlerts, Invoices: a.Invoices,
+		PolicyVersion: a.policyInForce, Alerts: staffAlerts, Invoices: a.Invoices, Zone: cfg.Location,
 		TermsVersion: func(ctx context.Context) (string, error) { return a.Legal.CurrentID(ctx, legal.Terms) },
 	})
 	cardHandlers[cardpay.PurposeOrder] = a.Orders.CardHandler()
 	a.Subscriptions = subscriptions.New(a.DB, a.Clock, a.Catalog, a.Ledger, a.Accounts, a.Outbox, subscriptions.SavedCards{Card: a.Card},
 		subscriptions.Options{Jobs: a.Jobs, BaseURL: cfg.BaseURL, StoreName: cfg.StoreName, Trader: trader, Logger: a.Logger, PolicyVersion: a.policyInForce,
-			Invoices: a.Invoices, TermsVersion: func(ctx context.Context) (string, error) { return a.Legal.CurrentID(ctx, legal.Terms) }})
+			Invoices: a.Invoices, Zone: cfg.Location, TermsVersion: func(ctx context.Context) (string, error) { return a.Legal.CurrentID(ctx, legal.Terms) }})
 	a.Subscriptions.AddWorkers(workers)
 	cardHandlers[cardpay.PurposeRenewal] = subscriptions.CardHandler{S: a.Subscriptions}
 
@@ -291,6 +291,7 @@ func (a *App) build(ctx context.Context, opts Options) (err error) {
 	if a.Desk, err = desk.New(a.DB, a.Clock, a.Outbox, desk.Options{
 		SupportAddress: cfg.SupportAddress, BaseURL: cfg.BaseURL, StoreName: cfg.StoreName,
 		Deadlines: desk.SLADeadlines(slaPolicy), BusinessHours: businessHours, Customers: a.Accounts, WarnBefore: cfg.SLAWarnBefore,
+		Zone: cfg.Location,
 	}); err != nil {
 		return config.Usagef("support desk: %v", err)
 	}
@@ -368,7 +369,7 @@ func (a *App) build(ctx context.Context, opts Options) (err error) {
 		Catalog: a.Catalog, Ledger: a.Ledger, Orders: a.Orders, Idempotency: a.Idempotency, Card: a.Card,
 		Policies: a.Policies, Legal: a.Legal, Subscriptions: a.Subscriptions, Claims: a.Claims, Blobs: a.Blobs, Desk: a.Desk,
 		FulfilmentSecret: fulfilment,
-		Ready:            a.ready, StoreName: cfg.StoreName, BaseURL: cfg.BaseURL, SecureCookies: cfg.SecureCookies(),
+		Ready:            a.ready, StoreName: cfg.StoreName, Zone: cfg.Location, BaseURL: cfg.BaseURL, SecureCookies: cfg.SecureCookies(),
 		Metrics: a.Metrics, Proof: a.Proof, Invoices: a.Invoices, SupportAddress: cfg.SupportAddress,
 		Disputes: a.Disputes, Privacy: a.Privacy,
 		CheckoutOrigin: cfg.StripeCheckoutOrigin, RequireStaffTOTP: cfg.RequireStaffTOTP,

@@ -55,6 +55,9 @@ func start(t testing.TB, configure func(*config.Config), logTo io.Writer) *Harne
 	cfg := &config.Config{
 		Listen: "127.0.0.1:0", DataDir: t.TempDir(), DatabaseURL: dbURL,
 		SupportAddress: "support@shop.test", StoreName: "Comptoir Test", LogLevel: "info",
+		// The assertions on times were written in UTC; a test of the
+		// store's zone sets Zone in its configure.
+		Zone: "UTC",
 	}
 	srv := httptest.NewUnstartedServer(nil)
 	cfg.BaseURL = "http://" + srv.Listener.Addr().String()

@@ -18,6 +18,7 @@ import (
 
 	"comptoir/internal/clientaddr"
 	"comptoir/internal/desk/sla"
+	"comptoir/internal/localtime"
 	"comptoir/internal/secretbox"
 )
 
@@ -89,8 +90,16 @@ type Config struct {
 	// staff is warned by email.
 	SLAWarnBefore time.Duration
 	// SLAHours, SLAZone and SLAHolidays are the business calendar the SLA
-	// counts in (sla.ParseHours); no hours: wall-clock time.
+	// counts in (sla.ParseHours); no hours: wall-clock time. An empty
+	// SLAZone is Zone: business hours are the store's.
 	SLAHours, SLAZone, SLAHolidays string
+	// Zone is --zone as given: the IANA name of the store's time zone.
+	// Resolve loads it into Location (empty: DefaultZone). Every time and
+	// date shown to a person is written there, and the dates that matter
+	// to the law (an invoice's date, the accounting export's periods) are
+	// its local dates. Storage and the JSON API stay UTC.
+	Zone     string
+	Location localtime.Zone
 	// The seller's legal identity, printed on invoices, and whether catalog
 	// prices include VAT.
 	SellerName         string
@@ -124,6 +133,11 @@ type Config struct {
 	SealingKey *secretbox.Key
 }
 
+// DefaultZone is the store's time zone when --zone is not given: the
+// zone of the default --seller-country (FR), whose invoices must carry
+// French dates.
+const DefaultZone = "Europe/Paris"
+
 // DefaultStripeCheckoutOrigin is where Stripe serves its Checkout pages.
 const DefaultStripeCheckoutOrigin = "https://checkout.stripe.com"
 
@@ -155,7 +169,8 @@ func Register(fs *flag.FlagSet) *Config {
 	fs.DurationVar(&c.IMAPPollInterval, "imap-poll-interval", time.Minute, "how often the --imap-url mailbox is polled")
 	fs.DurationVar(&c.SLAWarnBefore, "sla-warn-before", 6*time.Hour, "how long before a ticket's promised answer time the staff is warned by email")
 	fs.StringVar(&c.SLAHours, "sla-hours", "", "business hours the answer deadlines count, such as \"mon-fri 09:00-18:00; sat 10:00-12:00\" (wall-clock hours when empty)")
-	fs.StringVar(&c.SLAZone, "sla-zone", "UTC", "IANA time zone of --sla-hours, such as Europe/Paris")
+	fs.StringVar(&c.Zone, "zone", DefaultZone, "the store's IANA time zone, such as Europe/Paris or UTC: pages, emails, invoice dates and the accounting export's periods are in it")
+	fs.StringVar(&c.SLAZone, "sla-zone", "", "IANA time zone of --sla-hours (default --zone)")
 	fs.StringVar(&c.SLAHolidays, "sla-holidays", "", "days --sla-hours skips, comma-separated YYYY-MM-DD dates")
 	fs.StringVar(&c.SellerName, "seller-name", "", "the seller's legal name on invoices (default the store name)")
 	fs.StringVar(&c.SellerAddress, "seller-address", "", "the seller's postal address on invoices")
@@ -300,9 +315,15 @@ func (c *Config) Resolve() error {
 	if c.SLAWarnBefore < 0 {
 		return Usagef("--sla-warn-before %s: want a positive duration such as 6h", c.SLAWarnBefore)
 	}
+	if c.Zone = strings.TrimSpace(c.Zone); c.Zone == "" {
+		c.Zone = DefaultZone
+	}
+	if c.Location, err = localtime.Load(c.Zone); err != nil {
+		return Usagef("--zone: %v", err)
+	}
 	c.SLAHours, c.SLAZone = strings.TrimSpace(c.SLAHours), strings.TrimSpace(c.SLAZone)
 	if c.SLAZone == "" {
-		c.SLAZone = "UTC"
+		c.SLAZone = c.Zone
 	}
 	if _, err := sla.ParseHours(c.SLAZone, c.SLAHours, c.SLAHolidays); err != nil {
 		return Usagef("--sla-hours, --sla-zone, --sla-holidays: %v", err)

@@ -38,6 +38,27 @@ func TestDefaults(t *testing.T) {
 	}
 }
 
+// The store's zone is Paris unless told, and the business hours of the
+// desk are the store's unless --sla-zone says otherwise.
+func TestZoneDefaultsAndSLAZoneFollowsIt(t *testing.T) {
+	for _, tc := range []struct {
+		args              []string
+		wantZone, wantSLA string
+	}{
+		{nil, "Europe/Paris", "Europe/Paris"},
+		{[]string{"--zone", "UTC"}, "UTC", "UTC"},
+		{[]string{"--zone", "America/Montreal", "--sla-zone", "Europe/Paris"}, "America/Montreal", "Europe/Paris"},
+	} {
+		c, err := parse(t, tc.args, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.Zone != tc.wantZone || c.Location.String() != tc.wantZone || c.SLAZone != tc.wantSLA {
+			t.Errorf("%v: zone %q (%s), SLA zone %q; want %q, %q", tc.args, c.Zone, c.Location, c.SLAZone, tc.wantZone, tc.wantSLA)
+		}
+	}
+}
+
 func TestFlagBeatsEnvAndEnvBeatsDefault(t *testing.T) {
 	c, err := parse(t, []string{"--listen", "127.0.0.1:9000"}, map[string]string{
 		"COMPTOIR_LISTEN": "127.0.0.1:7000", "COMPTOIR_DATA_DIR": "/srv/c", "COMPTOIR_SUPPORT_ADDRESS": "help@shop.example",
@@ -87,6 +108,8 @@ func TestBadValuesAreUsageErrors(t *testing.T) {
 		{"--sla-hours", "mon-fri 18:00-09:00"},
 		{"--sla-hours", "mon-fri 09:00-18:00", "--sla-zone", "Mars/Olympus"},
 		{"--sla-holidays", "2026-12-25"},
+		{"--zone", "Mars/Olympus"},
+		{"--zone", "Local"},
 		{"--stripe-checkout-origin", "https://checkout.stripe.com/pay"},
 		{"--stripe-checkout-origin", "https://x; script-src *"},
 		{"--trusted-proxies", "10.0.0.0/33"},

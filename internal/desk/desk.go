@@ -20,6 +20,7 @@ import (
 
 	"comptoir/internal/clock"
 	"comptoir/internal/db"
+	"comptoir/internal/localtime"
 	"comptoir/internal/mail"
 )
 
@@ -209,8 +210,9 @@ type Options struct {
 	// for the pages to say so ("mon-fri 09:00-18:00 (Europe/Paris)");
 	// empty when it counts wall-clock hours.
 	BusinessHours string
-	// Location is the store's time zone for the times in emails; nil is UTC.
-	Location *time.Location
+	// Zone is the store's time zone for the times in emails; the zero
+	// Zone is UTC.
+	Zone localtime.Zone
 	// DefaultLang is the language of tickets opened by email from unknown
 	// senders; empty is "fr".
 	DefaultLang string
@@ -241,9 +243,6 @@ func New(d *db.DB, c clock.Clock, m Mailer, opts Options) (*Service, error) {
 	local, domain, _ := strings.Cut(a.Email, "@")
 	if opts.Deadlines == nil {
 		opts.Deadlines = DefaultDeadlines
-	}
-	if opts.Location == nil {
-		opts.Location = time.UTC
 	}
 	if opts.WarnBefore <= 0 {
 		opts.WarnBefore = DefaultWarnBefore
@@ -301,16 +300,4 @@ func nullTime(t time.Time) sql.NullTime {
 }
 
 // formatTime renders t for an email in lang, in the store's time zone.
-func (s *Service) formatTime(t time.Time, lang string) string {
-	t = t.In(s.opts.Location)
-	zone := s.opts.Location.String()
-	if lang == "fr" {
-		months := []string{"janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre", "octobre", "novembre", "décembre"}
-		day := fmt.Sprint(t.Day())
-		if t.Day() == 1 {
-			day = "1er"
-		}
-		return fmt.Sprintf("%s %s %d à %s (%s)", day, months[t.Month()-1], t.Year(), t.Format("15:04"), zone)
-	}
-	return t.Format("January 2, 2006 at 15:04") + " (" + zone + ")"
-}
+func (s *Service) formatTime(t time.Time, lang string) string { return s.opts.Zone.LongTime(t, lang) }

@@ -44,7 +44,7 @@ func TestContactOpensTicketAndAcknowledges(t *testing.T) {
 	// A guest in English.
 	g := e.contact(t, "guest@example.org", "en")
 	_, ack = e.lastOut(t, g.ID)
-	contains(t, "en ack", ack.Subject+"\n"+ack.Text, "[#"+g.Reference+"]", "March 10, 2026 at 10:00", "Hello Guest")
+	contains(t, "en ack", ack.Subject+"\n"+ack.Text, "[#"+g.Reference+"]", "10 March 2026 at 10:00 UTC", "Hello Guest")
 	if g.CustomerID != "" || strings.Contains(ack.Text, "/support/tickets/") {
 		t.Errorf("guest ticket %+v, ack:\n%s", g, ack.Text)
 	}

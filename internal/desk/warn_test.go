@@ -81,7 +81,7 @@ func TestSLAWarningOncePerDeadline(t *testing.T) {
 		t.Fatal(err)
 	}
 	contains(t, "warning", m.Subject+"\n"+m.Text, tk.Reference, "assigned to nobody", "http://shop.test/console/tickets/"+tk.ID,
-		"March 10, 2026 at 10:00")
+		"10 March 2026 at 10:00 UTC")
 
 	// Past the promise: the breach scan's business, no warning.
 	if n := scan(t0.Add(49 * time.Hour)); n != 0 {

@@ -29,6 +29,7 @@ import (
 	"comptoir/internal/db/gencache"
 	"comptoir/internal/id"
 	"comptoir/internal/jobs"
+	"comptoir/internal/localtime"
 	"comptoir/internal/mail"
 	"comptoir/internal/money"
 )
@@ -77,6 +78,11 @@ type Options struct {
 	// Labels gives the words of a document in a language; with it, the
 	// email carries the PDF, without it only the links.
 	Labels func(lang string) Translate
+	// Zone is the seller's time zone: a document is dated, numbered in a
+	// year, and taxed at the rate in force on its local date there, and
+	// the accounting export's periods are its local days. The zero Zone
+	// is UTC.
+	Zone localtime.Zone
 }
 
 // Mailer queues email in the caller's transaction.
@@ -226,7 +232,7 @@ type Line struct {
 // comes from this node's copy of the rate table when that is fresh (see
 // WarmRates), else from q: the caller's transaction, or the read pool.
 func (s *Service) Rate(ctx context.Context, q db.Querier, country string, at time.Time) (int, error) {
-	country, day := strings.ToUpper(country), at.UTC().Format(time.DateOnly)
+	country, day := strings.ToUpper(country), s.opts.Zone.In(at).Format(time.DateOnly)
 	if t, ok := s.rates.Peek(); ok {
 		if byCountry := t.loaded.Load(); byCountry != nil {
 			if bp, ok := rateOn((*byCountry)[country], day); ok {
@@ -411,7 +417,7 @@ func (s *Service) header(kind, series, source, sourceID, orderID string, b Buyer
 		lang = "fr"
 	}
 	return Invoice{
-		ID: id.New("inv"), Kind: kind, Series: series, Year: now.Year(), Source: source, SourceID: sourceID, OrderID: orderID,
+		ID: id.New("inv"), Kind: kind, Series: series, Year: s.opts.Zone.In(now).Year(), Source: source, SourceID: sourceID, OrderID: orderID,
 		CustomerID: b.ID, IssuedAt: now, Lang: lang, Seller: s.opts.Seller,
 		BuyerName: b.Name, BuyerAddress: b.Address(), BuyerCountry: strings.ToUpper(b.Country), BuyerType: b.Type,
 		BuyerVATNumber: b.VATNumber, PricesInclVAT: s.opts.PricesIncludeVAT, BillingCountry: strings.ToUpper(b.Country),
@@ -604,7 +610,7 @@ func (s *Service) RenderPDF(ctx context.Context, invoiceID string) (mail.Drawn, 
 		// failed: the mail job retries later.
 		return mail.Drawn{}, fmt.Errorf("invoices: %s is not numbered yet", invoiceID)
 	}
-	data, err := PDF(inv, s.opts.Labels(inv.Lang))
+	data, err := s.PDF(inv, s.opts.Labels(inv.Lang))
 	if err != nil {
 		return mail.Drawn{}, err
 	}

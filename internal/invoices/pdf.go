@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"fmt"
 	"strings"
-	"time"
 	"unicode"
 	"unicode/utf8"
 
@@ -62,7 +61,7 @@ func Title(inv Invoice, t Translate) string {
 // language. Core fonts speak cp1252, which holds French accents and the
 // euro sign; the narrow no-break space French uses in numbers is not in
 // it, so it becomes a plain no-break space.
-func PDF(inv Invoice, t Translate) ([]byte, error) {
+func (s *Service) PDF(inv Invoice, t Translate) ([]byte, error) {
 	pdf := fpdf.New("P", "mm", "A4", "")
 	pdf.SetTitle(inv.Number, true)
 	pdf.SetCreator("comptoir", true)
@@ -77,7 +76,7 @@ func PDF(inv Invoice, t Translate) ([]byte, error) {
 	pdf.SetFont("Helvetica", "B", 18)
 	pdf.CellFormat(0, 10, enc(Title(inv, t)+" "+inv.Number), "", 1, "L", false, 0, "")
 	pdf.SetFont("Helvetica", "", 10)
-	pdf.CellFormat(0, 6, enc(t("invoice.issued_on", "Date", FormatDate(inv.IssuedAt, inv.Lang))), "", 1, "L", false, 0, "")
+	pdf.CellFormat(0, 6, enc(t("invoice.issued_on", "Date", s.IssuedOn(inv))), "", 1, "L", false, 0, "")
 	if inv.OrderID != "" {
 		pdf.CellFormat(0, 6, enc(t("invoice.order_ref", "ID", inv.OrderID)), "", 1, "L", false, 0, "")
 	}
@@ -213,11 +212,7 @@ func RatePercent(bp int, lang string) string {
 	return s + "%"
 }
 
-// FormatDate writes a date as the document's language does: 08/03/2026
-// in French, 2026-03-08 in English.
-func FormatDate(t time.Time, lang string) string {
-	if lang == "fr" {
-		return t.UTC().Format("02/01/2006")
-	}
-	return t.UTC().Format(time.DateOnly)
-}
+// IssuedOn is the document's date as its language writes it (01/12/2026
+// in French, 2026-12-01 in English): the seller's local date, which is
+// not UTC's for a document issued late in the evening.
+func (s *Service) IssuedOn(inv Invoice) string { return s.opts.Zone.Date(inv.IssuedAt, inv.Lang) }

@@ -158,9 +158,12 @@ func (s *Service) Page(ctx context.Context, customerID, after string, limit int)
 	return page, next, nil
 }
 
-// Period returns the documents issued in [from, to), by series and number:
-// the accounting export.
-func (s *Service) Period(ctx context.Context, from, to time.Time) ([]Invoice, error) {
+// Period returns the documents dated from first to last, both included,
+// by series and number: the accounting export. The days are the seller's
+// local dates (Options.Zone), as printed on the documents: only their
+// year, month and day are read.
+func (s *Service) Period(ctx context.Context, first, last time.Time) ([]Invoice, error) {
+	from, to := s.opts.Zone.DayStart(first), s.opts.Zone.DayStart(last.AddDate(0, 0, 1))
 	return s.list(ctx, `i.issued_at >= $1 AND i.issued_at < $2`, []any{from.UTC(), to.UTC()}, " ORDER BY i.series, i.year, i.seq")
 }
 

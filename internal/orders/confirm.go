@@ -57,7 +57,7 @@ func (s *Service) sendConfirmation(ctx context.Context, tx *sql.Tx, buyer accoun
 	d := confirmationData{
 		Name: buyer.Name, StoreName: s.opts.StoreName, Trader: s.opts.Trader.Addressee(s.opts.StoreName), OrderID: o.ID,
 		OrderLink: s.opts.BaseURL + "/orders/" + o.ID,
-		PlacedAt:  o.PlacedAt.Format("2006-01-02 15:04 UTC"),
+		PlacedAt:  s.opts.Zone.Time(o.PlacedAt, o.Lang),
 		Total:     money.Format(o.Total, o.Lang), PaidWith: o.PaymentMethod,
 		ConsentShown: c.Required || c.ImmediatePerformance || c.WithdrawalWaiver,
 		Immediate:    c.ImmediateText, Waiver: c.WaiverText,

@@ -20,6 +20,7 @@ import (
 	"comptoir/internal/catalog"
 	"comptoir/internal/clock"
 	"comptoir/internal/db"
+	"comptoir/internal/localtime"
 	"comptoir/internal/mail"
 	"comptoir/internal/money"
 )
@@ -220,6 +221,9 @@ type Options struct {
 	// Invoices issues an invoice per paid order and a credit note per
 	// refund; nil issues none.
 	Invoices Invoicer
+	// Zone is the store's time zone, where the confirmation email says
+	// when the order was placed; the zero Zone is UTC.
+	Zone localtime.Zone
 }
 
 // StaffAlerts emails the staff in the caller's transaction.

@@ -149,7 +149,7 @@ func (s *Service) CancelTx(ctx context.Context, tx *sql.Tx, in CancelInput) (Sub
 	}
 	lang := p.lang(sub)
 	d := s.data(sub, p, lang)
-	d.Effective = formatDate(effective, lang)
+	d.Effective = s.formatDate(effective, lang)
 	d.Now = mode == CancelNow
 	if err := s.send(ctx, tx, MailCancelConfirmed, lang, p, d); err != nil {
 		return Subscription{}, err
@@ -195,7 +195,7 @@ func (s *Service) Undo(ctx context.Context, customerID, subID string) (Subscript
 		// The customer must know billing resumes, and when.
 		lang := p.lang(sub)
 		d := s.data(sub, p, lang)
-		d.NextCharge = formatDate(sub.CurrentPeriodEnd, lang)
+		d.NextCharge = s.formatDate(sub.CurrentPeriodEnd, lang)
 		return s.send(ctx, tx, MailCancelUndone, lang, p, d)
 	})
 	if err != nil {

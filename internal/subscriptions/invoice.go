@@ -23,7 +23,7 @@ func (s *Service) invoicePeriod(ctx context.Context, tx *sql.Tx, sub Subscriptio
 		return nil
 	}
 	lang := p.lang(sub)
-	desc := p.plan.Name(lang) + " — " + formatDate(period.Start, lang) + " → " + formatDate(period.End, lang)
+	desc := p.plan.Name(lang) + " — " + s.formatDate(period.Start, lang) + " → " + s.formatDate(period.End, lang)
 	_, err := s.opts.Invoices.IssueTx(ctx, tx, invoices.IssueInput{
 		Source: invoices.SourceRenewal, SourceID: period.ID, OrderID: sub.ID, Buyer: invoices.BuyerOf(p.user), Lang: lang, Charged: true,
 		Lines: []invoices.LineInput{{Ref: period.ID, Description: desc, Quantity: 1, Amount: period.Amount}},

@@ -118,25 +118,10 @@ func (s *Service) send(ctx context.Context, tx *sql.Tx, kind, lang string, p par
 	return err
 }
 
-var monthsFR = [...]string{"janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre", "octobre", "novembre", "décembre"}
-
-// formatDate writes a moment for a reader of lang. Times are shown in UTC,
-// named as such, so that a date that decides money (a cancellation's
-// effect, a retry) is never ambiguous.
-func formatDate(t time.Time, lang string) string {
-	if t.IsZero() {
-		return ""
-	}
-	t = t.UTC()
-	if lang == "fr" {
-		day := fmt.Sprint(t.Day())
-		if t.Day() == 1 {
-			day = "1er" // le 1er mars
-		}
-		return fmt.Sprintf("%s %s %d à %s UTC", day, monthsFR[t.Month()-1], t.Year(), t.Format("15:04"))
-	}
-	return t.Format("2 January 2006 at 15:04") + " UTC"
-}
+// formatDate writes a moment for a reader of lang, to the minute, in the
+// store's time zone and naming it, so that a date that decides money (a
+// cancellation's effect, a retry) is never ambiguous.
+func (s *Service) formatDate(t time.Time, lang string) string { return s.opts.Zone.LongTime(t, lang) }
 
 func intervalWord(interval, lang string) string {
 	words := map[string][2]string{IntervalWeek: {"week", "semaine"}, IntervalMonth: {"month", "mois"}, IntervalYear: {"year", "an"}}

@@ -320,7 +320,7 @@ func (s *Service) endScheduled(ctx context.Context, subID string, now time.Time)
 		}
 		lang := p.lang(sub)
 		d := s.data(sub, p, lang)
-		d.Effective = formatDate(sub.EndedAt, lang)
+		d.Effective = s.formatDate(sub.EndedAt, lang)
 		return s.send(ctx, tx, MailEnded, lang, p, d)
 	})
 	if errors.Is(err, errStop) {
@@ -624,9 +624,9 @@ func (s *Service) paid(ctx context.Context, tx *sql.Tx, sub Subscription, period
 	}
 	lang := p.lang(sub)
 	d := s.data(sub, p, lang)
-	d.PeriodStart, d.PeriodEnd = formatDate(period.Start, lang), formatDate(period.End, lang)
+	d.PeriodStart, d.PeriodEnd = s.formatDate(period.Start, lang), s.formatDate(period.End, lang)
 	if sub.Renews() {
-		d.NextCharge = formatDate(sub.CurrentPeriodEnd, lang)
+		d.NextCharge = s.formatDate(sub.CurrentPeriodEnd, lang)
 	}
 	return s.send(ctx, tx, MailRenewed, lang, p, d)
 }
@@ -676,7 +676,7 @@ func (s *Service) failed(ctx context.Context, tx *sql.Tx, sub Subscription, peri
 		_, err = tx.ExecContext(ctx, `UPDATE subscriptions SET status = 'canceled', canceled_at = $2, ended_at = current_period_end, updated_at = $2
 			WHERE id = $1 AND status <> 'canceled'`, sub.ID, now)
 		action, kind = "subscription.ended", MailEnded
-		d.Effective = formatDate(sub.CurrentPeriodEnd, lang)
+		d.Effective = s.formatDate(sub.CurrentPeriodEnd, lang)
 	case retry:
 		_, err = tx.ExecContext(ctx, `UPDATE subscriptions SET status = 'past_due', updated_at = $2
 			WHERE id = $1 AND status IN ('active', 'trialing', 'past_due')`, sub.ID, now)
@@ -688,14 +688,14 @@ func (s *Service) failed(ctx context.Context, tx *sql.Tx, sub Subscription, peri
 			// never gave one (a trial) must be able to pay with another.
 			d.AuthLink, d.Authenticate = s.authLink(sub.ID), code == codeAuthentication
 		}
-		d.NextAttempt = formatDate(next, lang)
+		d.NextAttempt = s.formatDate(next, lang)
 		d.AttemptsLeft = len(RetrySchedule) - period.Attempts + 1
-		d.PeriodStart, d.PeriodEnd = formatDate(period.Start, lang), formatDate(period.End, lang)
+		d.PeriodStart, d.PeriodEnd = s.formatDate(period.Start, lang), s.formatDate(period.End, lang)
 	default:
 		_, err = tx.ExecContext(ctx, `UPDATE subscriptions SET status = 'canceled', canceled_at = $2, ended_at = $2, updated_at = $2
 			WHERE id = $1 AND status IN ('active', 'trialing', 'past_due')`, sub.ID, now)
 		action, kind = "subscription.canceled_unpaid", MailCanceledUnpaid
-		d.Effective = formatDate(now, lang)
+		d.Effective = s.formatDate(now, lang)
 		if err == nil {
 			// The authentication link of the emails sent so far must no
 			// longer charge: release what waits for the customer.

@@ -271,9 +271,9 @@ func (s *Service) sendStarted(ctx context.Context, tx *sql.Tx, sub Subscription,
 	lang := sub.Lang
 	d := s.data(sub, p, lang)
 	d.Trial = sub.Status == StatusTrialing
-	d.TrialEnd = formatDate(sub.TrialEnd, lang)
-	d.PeriodStart, d.PeriodEnd = formatDate(sub.CurrentPeriodStart, lang), formatDate(sub.CurrentPeriodEnd, lang)
-	d.NextCharge = formatDate(sub.CurrentPeriodEnd, lang)
+	d.TrialEnd = s.formatDate(sub.TrialEnd, lang)
+	d.PeriodStart, d.PeriodEnd = s.formatDate(sub.CurrentPeriodStart, lang), s.formatDate(sub.CurrentPeriodEnd, lang)
+	d.NextCharge = s.formatDate(sub.CurrentPeriodEnd, lang)
 	c := sub.Consent
 	d.ConsentShown = c.Required || c.ImmediatePerformance || c.WithdrawalWaiver
 	d.Ticked = c.ImmediatePerformance && c.WithdrawalWaiver

@@ -34,6 +34,7 @@ import (
 	"comptoir/internal/clock"
 	"comptoir/internal/db"
 	"comptoir/internal/jobs"
+	"comptoir/internal/localtime"
 	"comptoir/internal/mail"
 	"comptoir/internal/money"
 )
@@ -309,6 +310,9 @@ type Options struct {
 	// Invoices issues an invoice per paid period and a credit note per
 	// refund; nil issues none.
 	Invoices Invoicer
+	// Zone is the store's time zone, where emails and invoice lines show
+	// the periods' times; the zero Zone is UTC.
+	Zone localtime.Zone
 }
 
 // Service is the subscription use cases.

@@ -65,7 +65,7 @@ func (s *Server) invoiceViewData(inv invoices.Invoice) invoiceView {
 	m := func(a money.Amount) string { return money.Format(a, inv.Lang) }
 	v := invoiceView{
 		Inv: inv, Lang: inv.Lang, Title: invoices.Title(inv, t) + " " + inv.Number,
-		IssuedOn: t("invoice.issued_on", "Date", invoices.FormatDate(inv.IssuedAt, inv.Lang)),
+		IssuedOn: t("invoice.issued_on", "Date", s.Invoices.IssuedOn(inv)),
 		L:        func(id string) string { return t(id) },
 		Net:      m(inv.Net), VAT: m(inv.VAT), Total: m(inv.Total), Mentions: invoices.Mentions(inv, t),
 	}
@@ -126,7 +126,7 @@ func (s *Server) invoicePage(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) sendInvoicePDF(w http.ResponseWriter, r *http.Request, inv invoices.Invoice) {
-	b, err := invoices.PDF(inv, s.invoiceT(inv.Lang))
+	b, err := s.Invoices.PDF(inv, s.invoiceT(inv.Lang))
 	if err != nil {
 		s.serverError(w, r, err)
 		return
@@ -277,7 +277,7 @@ func parseRateBP(s string) (int, bool) {
 }
 
 // adminInvoicesCSV is the accounting export of a period: from and to are
-// dates (YYYY-MM-DD), to included.
+// dates (YYYY-MM-DD), to included, in the store's time zone.
 func (s *Server) adminInvoicesCSV(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	from, err1 := time.Parse(time.DateOnly, q.Get("from"))
@@ -286,7 +286,7 @@ func (s *Server) adminInvoicesCSV(w http.ResponseWriter, r *http.Request) {
 		s.renderError(w, r, http.StatusBadRequest, "admin.vat.bad_period")
 		return
 	}
-	docs, err := s.Invoices.Period(r.Context(), from, to.AddDate(0, 0, 1))
+	docs, err := s.Invoices.Period(r.Context(), from, to)
 	if err != nil {
 		s.serverError(w, r, err)
 		return

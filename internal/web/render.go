@@ -18,6 +18,7 @@ import (
 	"comptoir/internal/account"
 	"comptoir/internal/db"
 	"comptoir/internal/locale"
+	"comptoir/internal/localtime"
 	"comptoir/internal/money"
 )
 
@@ -186,6 +187,7 @@ type view struct {
 	Form      url.Values        // what the visitor typed, to fill the form again
 	Data      any
 	now       time.Time
+	zone      localtime.Zone
 	messages  *locale.Catalog
 
 	// ProofToast loads the purchase-notice script (storefront pages).
@@ -199,17 +201,9 @@ func (v *view) T(id string, kv ...any) string { return v.messages.TPairs(v.Lang,
 // Money formats an amount for the page's language.
 func (v *view) Money(a money.Amount) string { return money.Format(a, v.Lang) }
 
-// Time formats a moment for the page's language. Times are shown in UTC,
-// and say so, until the store has a time zone setting.
-func (v *view) Time(t time.Time) string {
-	if t.IsZero() {
-		return "—"
-	}
-	if v.Lang == locale.FR {
-		return t.UTC().Format("02/01/2006 15:04") + " UTC"
-	}
-	return t.UTC().Format("2006-01-02 15:04") + " UTC"
-}
+// Time formats a moment for the page's language, in the store's time zone
+// and naming it ("01/12/2026 00:30 CET").
+func (v *view) Time(t time.Time) string { return v.zone.Time(t, v.Lang) }
 
 // Now is the request's moment, for overdue badges.
 func (v *view) Now() time.Time { return v.now }
@@ -232,7 +226,7 @@ func (s *Server) newView(r *http.Request, titleKey string, data any) *view {
 	st := state(r)
 	v := &view{
 		Lang: st.lang, User: st.user, Path: r.URL.RequestURI(), StoreName: s.StoreName,
-		Data: data, messages: s.Messages, Form: url.Values{}, now: s.Clock.Now(),
+		Data: data, messages: s.Messages, Form: url.Values{}, now: s.Clock.Now(), zone: s.Zone,
 		ProofToast: s.proofToast(r),
 	}
 	if titleKey != "" {

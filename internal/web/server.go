@@ -23,6 +23,7 @@ import (
 	"comptoir/internal/invoices"
 	"comptoir/internal/legal"
 	"comptoir/internal/locale"
+	"comptoir/internal/localtime"
 	"comptoir/internal/orders"
 	"comptoir/internal/policystore"
 	"comptoir/internal/privacy"
@@ -70,6 +71,9 @@ type Deps struct {
 	StoreName     string
 	BaseURL       string
 	SecureCookies bool
+	// Zone is the store's time zone, where pages show times and dates;
+	// the zero Zone is UTC.
+	Zone localtime.Zone
 	// SupportAddress is the store's contact address, shown in the legal
 	// notice's trader identity.
 	SupportAddress string
