@@ -10,6 +10,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"time"
+
+	"comptoir/internal/db"
 )
 
 // Actor is who made a change. ID is empty for the system itself (a job, a
@@ -52,7 +54,8 @@ func Record(ctx context.Context, tx *sql.Tx, e Entry) error {
 	if e.Actor.ID != "" {
 		actorID = sql.NullString{String: e.Actor.ID, Valid: true}
 	}
-	_, err = tx.ExecContext(ctx, `INSERT INTO audit_log (at, actor_id, actor_role, subject_type, subject_id, action, before_state, after_state)
+	// Nothing reads an audit line in the transaction that writes it.
+	err = db.Append(ctx, tx, `INSERT INTO audit_log (at, actor_id, actor_role, subject_type, subject_id, action, before_state, after_state)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
 		e.At.UTC(), actorID, e.Actor.Role, e.SubjectType, e.SubjectID, e.Action, before, after)
 	if err != nil {

@@ -200,23 +200,40 @@ func (d *DB) Tx(ctx context.Context, fn func(tx *sql.Tx) error) (err error) {
 	if d.group != nil {
 		return d.group.run(ctx, fn)
 	}
-	tx, err := d.Write.BeginTx(ctx, nil)
+	// The transaction's own connection, held until it ends: Append's rows
+	// are sent on it in one pipeline before the commit.
+	conn, err := d.Write.Conn(ctx)
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
 	}
+	tx, err := conn.BeginTx(ctx, nil)
+	if err != nil {
+		conn.Close()
+		return fmt.Errorf("begin: %w", err)
+	}
+	appends := &appendQueue{conn: conn}
+	appendQueues.Store(tx, appends)
 	committed := false
 	defer func() {
-		d.hooks.finish(tx, committed)
-		if p := recover(); p != nil {
+		appendQueues.Delete(tx)
+		p := recover()
+		if p != nil || err != nil {
 			tx.Rollback()
-			panic(p)
 		}
-		if err != nil {
-			tx.Rollback()
+		// The connection goes back to the pool before the hooks run:
+		// they may query, and a pool full of connections held for their
+		// hooks would wait for ever.
+		conn.Close()
+		d.hooks.finish(tx, committed)
+		if p != nil {
+			panic(p)
 		}
 	}()
 	if err = fn(tx); err != nil {
 		return err
+	}
+	if err = appends.flush(ctx, tx); err != nil {
+		return fmt.Errorf("appended rows: %w", err)
 	}
 	if err = tx.Commit(); err != nil {
 		return fmt.Errorf("commit: %w", err)

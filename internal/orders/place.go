@@ -13,6 +13,7 @@ import (
 	"comptoir/internal/billing"
 	"comptoir/internal/cardpay"
 	"comptoir/internal/catalog"
+	"comptoir/internal/db"
 	"comptoir/internal/id"
 	"comptoir/internal/money"
 )
@@ -176,7 +177,9 @@ func (s *Service) Place(ctx context.Context, in PlaceInput, after AfterPlace) (O
 				return err
 			}
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO order_consents (order_id, required, immediate_performance, withdrawal_waiver, wording_version, lang, immediate_text, waiver_text, policy_version, at, ip, user_agent, terms_version)
+		// Read back only in later transactions (the card payment's, the
+		// order page): sent with the commit.
+		if err := db.Append(ctx, tx, `INSERT INTO order_consents (order_id, required, immediate_performance, withdrawal_waiver, wording_version, lang, immediate_text, waiver_text, policy_version, at, ip, user_agent, terms_version)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
 			o.ID, consent.Required, consent.ImmediatePerformance, consent.WithdrawalWaiver, consent.WordingVersion, consent.Lang,
 			consent.ImmediateText, consent.WaiverText, consent.PolicyVersion, consent.At, consent.IP, consent.UserAgent, nullString(consent.TermsVersion)); err != nil {

@@ -286,7 +286,9 @@ func (s *Service) RecordChoiceTx(ctx context.Context, tx *sql.Tx, orderID string
 	if optOut != nil {
 		out = *optOut
 	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO proof_choices (order_id, opt_out, at) VALUES ($1, $2, $3)`,
+	// Read only by the feed, after the order's transaction: sent with its
+	// commit.
+	if err := db.Append(ctx, tx, `INSERT INTO proof_choices (order_id, opt_out, at) VALUES ($1, $2, $3)`,
 		orderID, out, s.clock.Now()); err != nil {
 		return fmt.Errorf("proof: record choice: %w", err)
 	}
