@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -252,7 +253,10 @@ func (e *cmdEnv) backup(args []string) error {
 		}
 	case db.Postgres:
 		// pg_dump takes a consistent snapshot while the store keeps serving.
-		cmd := exec.CommandContext(e.ctx, "pg_dump", "--format=custom", "--file="+abs, "--dbname="+target.DSN)
+		cmd, err := pgDumpCommand(e.ctx, target.DSN, abs)
+		if err != nil {
+			return err
+		}
 		cmd.Stderr = e.stderr
 		if err := cmd.Run(); err != nil {
 			return fmt.Errorf("pg_dump: %w", err)
@@ -260,6 +264,39 @@ func (e *cmdEnv) backup(args []string) error {
 	}
 	fmt.Fprintf(e.stderr, "comptoir: backup written to %s\n", abs)
 	return nil
+}
+
+// pgDumpCommand is the pg_dump run that writes dsn's database to file.
+// The password never goes on its command line, which every local user
+// can read (ps, /proc/PID/cmdline): it is taken out of the URL (user
+// info, or a password= parameter) and handed over in PGPASSWORD, in the
+// child's environment, which only its owner and root can read.
+func pgDumpCommand(ctx context.Context, dsn, file string) (*exec.Cmd, error) {
+	u, err := url.Parse(dsn)
+	if err != nil {
+		// ParseURL accepted it already; never repeat the URL (a password).
+		return nil, errors.New("backup: the database URL cannot be parsed")
+	}
+	var password string
+	if u.User != nil {
+		if p, ok := u.User.Password(); ok {
+			password = p
+			u.User = url.User(u.User.Username())
+		}
+	}
+	if q := u.Query(); q.Has("password") {
+		if password == "" {
+			password = q.Get("password")
+		}
+		q.Del("password")
+		u.RawQuery = q.Encode()
+	}
+	cmd := exec.CommandContext(ctx, "pg_dump", "--format=custom", "--file="+file, "--dbname="+u.String())
+	cmd.Env = os.Environ()
+	if password != "" {
+		cmd.Env = append(cmd.Env, "PGPASSWORD="+password)
+	}
+	return cmd, nil
 }
 
 func randomPassword() string {

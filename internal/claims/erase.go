@@ -8,6 +8,11 @@ import (
 	"comptoir/internal/db"
 )
 
+// ErasedFileName is the name an erased evidence file keeps (its blob is
+// deleted): readers such as the dispute pack tell by it that the file is
+// gone.
+const ErasedFileName = "erased"
+
 // EraseCustomerTx erases what a customer wrote in their claims and the
 // evidence they gave: the claim's message is blanked, a text evidence
 // becomes "erased", a file keeps its row (size and SHA-256: the record that
@@ -23,7 +28,7 @@ func EraseCustomerTx(ctx context.Context, tx *sql.Tx, customerID string) ([]stri
 	if err := db.ExecEach(ctx, tx, []string{
 		`UPDATE claims SET message = '' WHERE customer_id = $1`,
 		`UPDATE claim_evidence SET text = 'erased' WHERE kind = 'text' AND claim_id IN (SELECT id FROM claims WHERE customer_id = $1)`,
-		`UPDATE claim_evidence SET file_name = 'erased' WHERE kind = 'file' AND claim_id IN (SELECT id FROM claims WHERE customer_id = $1)`,
+		`UPDATE claim_evidence SET file_name = '` + ErasedFileName + `' WHERE kind = 'file' AND claim_id IN (SELECT id FROM claims WHERE customer_id = $1)`,
 	}, customerID); err != nil {
 		return nil, fmt.Errorf("claims: erase: %w", err)
 	}

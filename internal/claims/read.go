@@ -349,3 +349,35 @@ func (s *Service) Refunds(ctx context.Context, claimID string) ([]Refund, error)
 // (UTC, whole microseconds), so that a time written and read back is equal
 // to the one a decision was taken on.
 func normalize(t time.Time) time.Time { return t.UTC().Truncate(time.Microsecond) }
+
+// OrderEvidenceFile is a file a customer gave as evidence for a claim about
+// an order, for the dispute pack: what it is, and the blob to read it from.
+type OrderEvidenceFile struct {
+	Evidence
+	BlobKey string
+	// Erased: the customer's data were erased; the blob is gone (or going)
+	// and must not be read.
+	Erased bool
+}
+
+// OrderEvidenceFilesTx lists the evidence files of every claim about
+// orderID, in the order they were given, in the caller's transaction.
+func OrderEvidenceFilesTx(ctx context.Context, q db.Querier, orderID string) ([]OrderEvidenceFile, error) {
+	rows, err := q.QueryContext(ctx, `SELECT e.id, e.claim_id, e.kind, e.text, e.blob_key, e.file_name, e.content_type, e.size,
+		e.sha256, e.added_at, e.added_by
+		FROM claim_evidence e JOIN claims c ON c.id = e.claim_id
+		WHERE c.order_id = $1 AND e.kind = 'file' ORDER BY e.added_at, c.id, e.position`, orderID)
+	if err != nil {
+		return nil, wrapDB("order evidence files", err)
+	}
+	defer rows.Close()
+	var out []OrderEvidenceFile
+	for rows.Next() {
+		e, err := scanEvidence(rows)
+		if err != nil {
+			return nil, wrapDB("order evidence files", err)
+		}
+		out = append(out, OrderEvidenceFile{Evidence: e, BlobKey: e.blobKey, Erased: e.FileName == ErasedFileName})
+	}
+	return out, wrapDB("order evidence files", rows.Err())
+}

@@ -140,6 +140,38 @@ func OrderThreadTx(ctx context.Context, q db.Querier, orderID string) ([]OrderMe
 	return out, wrapDB("order thread", rows.Err())
 }
 
+// OrderAttachment is a file sent with a message of a ticket about an
+// order (internal notes left out), for the dispute pack.
+type OrderAttachment struct {
+	Attachment
+	At        time.Time
+	Ticket    string // the ticket's reference
+	Direction string // "in" from the customer, "out" from the store
+}
+
+// OrderAttachmentsTx lists the files of the support thread about orderID,
+// oldest first, in the caller's transaction. Erasing a customer deletes
+// their tickets' attachments (rows and blobs): none is listed then.
+func OrderAttachmentsTx(ctx context.Context, q db.Querier, orderID string) ([]OrderAttachment, error) {
+	rows, err := q.QueryContext(ctx, `SELECT a.id, a.file_name, a.content_type, a.size, a.blob_key, m.created_at, t.reference, m.direction
+		FROM ticket_attachments a JOIN ticket_messages m ON m.id = a.message_id JOIN tickets t ON t.id = m.ticket_id
+		WHERE t.order_id = $1 AND m.direction <> 'note' ORDER BY m.created_at, m.id, a.id`, orderID)
+	if err != nil {
+		return nil, wrapDB("order attachments", err)
+	}
+	defer rows.Close()
+	var out []OrderAttachment
+	for rows.Next() {
+		var a OrderAttachment
+		if err := rows.Scan(&a.ID, &a.FileName, &a.ContentType, &a.Size, &a.BlobKey, &a.At, &a.Ticket, &a.Direction); err != nil {
+			return nil, wrapDB("order attachments", err)
+		}
+		a.At = a.At.UTC()
+		out = append(out, a)
+	}
+	return out, wrapDB("order attachments", rows.Err())
+}
+
 // RawMessage returns the raw email of a stored inbound message, for an
 // agent looking at what the parser could not read.
 func (s *Service) RawMessage(ctx context.Context, messageID string) ([]byte, error) {

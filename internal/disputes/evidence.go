@@ -39,6 +39,11 @@ type Pack struct {
 	Activity []Activity
 	Thread   []Message
 	Claims   []Decision
+	// Files are the files that exist for the order (delivered, evidence,
+	// attachments); their content is read by ZIP.
+	Files []File
+	// CustomerErased: the customer's personal data were erased.
+	CustomerErased bool
 	// AssembledAt is when the records were read.
 	AssembledAt time.Time
 }
@@ -134,6 +139,9 @@ func (s *Service) Pack(ctx context.Context, caseID string) (*Pack, error) {
 	case err == nil:
 		p.Customer = Customer{ID: u.ID, Name: u.Name, Email: u.Email}
 	case !errors.Is(err, account.ErrNotFound):
+		return nil, fmt.Errorf("disputes: customer: %w", err)
+	}
+	if p.CustomerErased, err = account.IsErased(ctx, tx, c.CustomerID); err != nil && !errors.Is(err, account.ErrNotFound) {
 		return nil, fmt.Errorf("disputes: customer: %w", err)
 	}
 	if c.OrderID() != "" {
@@ -242,7 +250,7 @@ func (p *Pack) readOrder(ctx context.Context, q db.Querier, orderID string) erro
 		p.Claims = append(p.Claims, Decision{At: d.DecidedAt, ClaimID: d.ClaimID, Kind: d.ClaimKind, Outcome: string(pd.Outcome),
 			Rule: pd.Rule, Reason: reason, PolicyVersion: pd.PolicyVersion, Refund: refund, ByAgent: d.DecidedBy != ""})
 	}
-	return nil
+	return p.readFiles(ctx, q, o)
 }
 
 // readActivity gathers what the customer did: sign-ins and order page

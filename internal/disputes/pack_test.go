@@ -3,6 +3,7 @@ package disputes
 import (
 	"archive/zip"
 	"bytes"
+	"context"
 	"slices"
 	"strings"
 	"testing"
@@ -73,7 +74,7 @@ func TestPDFAndZIP(t *testing.T) {
 	if text := pdftext.Text(t, pdf); !strings.Contains(text, "Des publications") || !strings.Contains(text, "garanties") {
 		t.Fatalf("the PDF lost the line's description:\n%s", text)
 	}
-	z, err := p.ZIP()
+	z, err := p.ZIP(context.Background(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}

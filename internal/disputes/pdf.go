@@ -3,12 +3,14 @@ package disputes
 import (
 	"archive/zip"
 	"bytes"
+	"context"
 	"fmt"
 	"strings"
 	"time"
 
 	"github.com/go-pdf/fpdf"
 
+	"comptoir/internal/blob"
 	"comptoir/internal/invoices"
 	"comptoir/internal/money"
 )
@@ -33,6 +35,7 @@ func (p *Pack) Sections() []Section {
 		{"access_activity_log", "Customer activity log", p.ActivityText()},
 		{"customer_communication", "Confirmation email and support thread", p.ThreadText()},
 		{"refund_refusal_explanation", "Claim decisions", p.ClaimsText()},
+		{"files", "Files", p.FilesText()},
 	}
 }
 
@@ -93,9 +96,29 @@ func (p *Pack) PDF() ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
-// ZIP bundles the PDF, each section as a text file (UTF-8, as recorded)
-// and the refund policy's document, for an upload by hand or the bank.
-func (p *Pack) ZIP() ([]byte, error) {
+// ZIP bundles the PDF, each section as a text file (UTF-8, as recorded),
+// the refund policy's document, and the files of the order (files/: the
+// delivered product files, the customer's claim evidence, the support
+// thread's attachments) read from store, for an upload by hand or the
+// bank. Every file is listed in files.txt and in the PDF, the ones left
+// out with the reason (erased at the customer's request, missing, too
+// large). A nil store leaves every file out as missing.
+func (p *Pack) ZIP(ctx context.Context, store blob.Store) ([]byte, error) {
+	contents := make([][]byte, len(p.Files))
+	for i := range p.Files {
+		if p.Files[i].Withheld != "" {
+			continue
+		}
+		if store == nil {
+			p.Files[i].Withheld = WithheldMissing
+			continue
+		}
+		data, err := p.fetch(ctx, store, i)
+		if err != nil {
+			return nil, err
+		}
+		contents[i] = data
+	}
 	doc, err := p.PDF()
 	if err != nil {
 		return nil, err
@@ -130,6 +153,21 @@ func (p *Pack) ZIP() ([]byte, error) {
 	}
 	if p.Policy.Document != "" {
 		if err := add("refund-policy-"+strings.ReplaceAll(p.Policy.Version, "@", "-")+".toml", []byte(p.Policy.Document)); err != nil {
+			return nil, err
+		}
+	}
+	manifest := p.FilesText()
+	if manifest == "" {
+		manifest = "No file exists for this order."
+	}
+	if err := add("files.txt", []byte(manifest+"\n")); err != nil {
+		return nil, err
+	}
+	for i, f := range p.Files {
+		if f.Withheld != "" {
+			continue
+		}
+		if err := add(p.filePath(i), contents[i]); err != nil {
 			return nil, err
 		}
 	}

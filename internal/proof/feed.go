@@ -18,9 +18,12 @@ import (
 // customer whose account was erased: their place is blanked but their
 // country stays, and a notice would still speak of them after they asked
 // to be forgotten (checked here, so a cached notice goes at once too).
+// Nor does an order whose buyer withdrew their consent on their account
+// page (withdrawnCondition), for the same reason.
 const liveCondition = `o.status IN ('paid', 'processing', 'partial', 'completed') AND o.refunded = 0 AND o.paid_at IS NOT NULL
 	AND NOT EXISTS (SELECT 1 FROM proof_withdrawn w WHERE w.order_id = o.id)
-	AND NOT EXISTS (SELECT 1 FROM users eu WHERE eu.id = o.customer_id AND eu.erased_at IS NOT NULL)`
+	AND NOT EXISTS (SELECT 1 FROM users eu WHERE eu.id = o.customer_id AND eu.erased_at IS NOT NULL)
+	AND NOT ` + withdrawnCondition
 
 // notice is one purchase the feed may show, before wording.
 type notice struct {

@@ -267,7 +267,8 @@ func settingsAudit(st Settings) map[string]any {
 
 // RecordChoiceTx records, in the checkout's transaction, whether the buyer
 // of orderID let their purchase be shown. optOut is what they chose; nil
-// (an API client that did not say) takes the store's default. While the
+// (an API client that did not say) takes the store's default, or opts out
+// when the buyer has withdrawn their consent on their account page. While the
 // feature is off nobody is asked, so an order placed then is never shown.
 // The settings are the ones the checkout page was drawn with (Settings'
 // cache) when they are still fresh, so that a checkout does not read them
@@ -285,6 +286,15 @@ func (s *Service) RecordChoiceTx(ctx context.Context, tx *sql.Tx, orderID string
 	out := !st.Enabled || st.DefaultOptOut
 	if optOut != nil {
 		out = *optOut
+	} else if !out {
+		// A customer who withdrew their consent on their account page is
+		// not enrolled again by default: only by saying so at checkout.
+		var withdrawn int
+		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM proof_consent_withdrawals cw JOIN orders o ON o.customer_id = cw.customer_id
+			WHERE o.id = $1`, orderID).Scan(&withdrawn); err != nil {
+			return fmt.Errorf("proof: record choice: %w", err)
+		}
+		out = withdrawn > 0
 	}
 	// Read only by the feed, after the order's transaction: sent with its
 	// commit.

@@ -104,6 +104,16 @@ func (s *Server) proofAsk(r *http.Request) proofAsk {
 		return proofAsk{}
 	}
 	a := proofAsk{Ask: st.Enabled, OptOut: st.DefaultOptOut}
+	if u := state(r).user; st.Enabled && !a.OptOut && u != nil {
+		// Whoever withdrew their consent on their account page starts
+		// with the box ticked: unticking it is consenting again.
+		if withdrawn, err := s.Proof.Withdrawn(r.Context(), u.ID); err != nil {
+			s.Logger.Warn("proof consent", "err", err)
+			a.OptOut = true
+		} else {
+			a.OptOut = withdrawn
+		}
+	}
 	if c := proofChoiceOf(r.PostForm); c != nil {
 		a.OptOut = *c
 	}

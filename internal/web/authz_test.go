@@ -114,6 +114,7 @@ func authzFixtures(o authzObjects) map[string]authzFixture {
 		"POST /account/sessions/{id}/revoke":          {path: "/account/sessions/" + o.session + "/revoke", owned: true},
 		"POST /account/tokens":                        {path: "/account/tokens"},
 		"POST /account/tokens/{id}/revoke":            {path: "/account/tokens/" + o.token + "/revoke", owned: true},
+		"POST /account/proof-consent":                 {path: "/account/proof-consent", except: map[string]outcome{agent: notFound, admin: notFound}, why: "customers only: staff buy nothing"},
 		"GET /policy":                                 {path: "/policy"},
 		"GET /contact":                                {path: "/contact"},
 		"GET /survey/{token}":                         {path: "/survey/" + o.surveyToken},

@@ -6,6 +6,7 @@ import (
 
 	"comptoir/internal/account"
 	"comptoir/internal/locale"
+	"comptoir/internal/proof"
 )
 
 type accountData struct {
@@ -14,6 +15,9 @@ type accountData struct {
 	Tokens           []account.Token
 	// NewToken is shown once, right after it is made.
 	NewToken string
+	// Proof is the customer's consent to the purchase notices; nil for
+	// staff, or when the store has no notices.
+	Proof *proof.Consent
 }
 
 func (s *Server) accountView(r *http.Request) (*view, error) {
@@ -28,6 +32,13 @@ func (s *Server) accountView(r *http.Request) (*view, error) {
 		return nil, err
 	}
 	d := &accountData{Sessions: sessions, Tokens: tokens}
+	if s.Proof != nil && st.user.Role == account.RoleCustomer {
+		c, err := s.Proof.ConsentOf(ctx, st.user.ID)
+		if err != nil {
+			return nil, err
+		}
+		d.Proof = &c
+	}
 	if st.session != nil {
 		d.CurrentSessionID = st.session.ID
 	}
@@ -182,4 +193,36 @@ func (s *Server) accountRevokeToken(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	http.Redirect(w, r, "/account#tokens", http.StatusSeeOther)
+}
+
+// accountProofConsent withdraws, or gives again, the customer's consent to
+// appear in the purchase notices: one button on the account page, as easy
+// as the box ticked at checkout (GDPR art. 7(3)).
+func (s *Server) accountProofConsent(w http.ResponseWriter, r *http.Request) {
+	st := state(r)
+	if s.Proof == nil || st.user.Role != account.RoleCustomer {
+		s.notFound(w, r)
+		return
+	}
+	if err := r.ParseForm(); err != nil {
+		s.badForm(w, r, err)
+		return
+	}
+	var err error
+	var done string
+	switch r.PostForm.Get("consent") {
+	case "withdraw":
+		err, done = s.Proof.WithdrawConsent(r.Context(), st.user.Actor(), st.user.ID), "account.proof.withdrawn"
+	case "give":
+		err, done = s.Proof.GiveConsentAgain(r.Context(), st.user.Actor(), st.user.ID), "account.proof.given"
+	default:
+		s.renderError(w, r, http.StatusBadRequest, "account.proof.bad_choice")
+		return
+	}
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	s.flash(w, done)
+	http.Redirect(w, r, "/account#proof", http.StatusSeeOther)
 }

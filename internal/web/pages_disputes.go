@@ -108,7 +108,7 @@ func (s *Server) consoleDisputePDF(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) consoleDisputeZIP(w http.ResponseWriter, r *http.Request) {
-	s.disputeFile(w, r, "application/zip", ".zip", (*disputes.Pack).ZIP)
+	s.disputeFile(w, r, "application/zip", ".zip", func(p *disputes.Pack) ([]byte, error) { return p.ZIP(r.Context(), s.Blobs) })
 }
 
 func (s *Server) disputeFile(w http.ResponseWriter, r *http.Request, ctype, ext string, build func(*disputes.Pack) ([]byte, error)) {

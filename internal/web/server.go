@@ -224,6 +224,7 @@ func (s *Server) pageRoutes() []route {
 		{"POST /account/sessions/{id}/revoke", permSignedIn, s.accountRevokeSession},
 		{"POST /account/tokens", permSignedIn, s.accountCreateToken},
 		{"POST /account/tokens/{id}/revoke", permSignedIn, s.accountRevokeToken},
+		{"POST /account/proof-consent", permSignedIn, s.accountProofConsent},
 		{"GET /policy", permAnyone, s.policyPage},
 		{"GET /legal/{page}", permAnyone, s.legalPage},
 		{"GET /contact", permAnyone, s.contactForm},
