@@ -13,6 +13,7 @@ import (
 	"comptoir/internal/claims"
 	"comptoir/internal/desk"
 	"comptoir/internal/subscriptions"
+	"comptoir/internal/testwait"
 )
 
 // subscriptionClaimInReview files, as an agent, a subscription_cancel claim
@@ -162,5 +163,52 @@ func TestAgentRefusesASubscriptionClaimFromTheConsole(t *testing.T) {
 	now, _ := h.App.Subscriptions.Get(ctx, sub.ID)
 	if !now.CancelAtPeriodEnd || now.Status == subscriptions.StatusCanceled {
 		t.Fatalf("subscription %s cancel_at_period_end=%v, want ending at the period's end", now.Status, now.CancelAtPeriodEnd)
+	}
+}
+
+// The last payment of a card subscription goes back to the card when an
+// agent refunds its claim: a card refund at Stripe for the period's
+// payment, pending until Stripe confirms, and the subscription ends now.
+func TestAgentRefundOfACardSubscriptionGoesBackToTheCard(t *testing.T) {
+	h, rec := scaStore(t)
+	ctx := context.Background()
+	u, c := h.User(t, account.RoleCustomer, "ana@example.fr")
+	// The customer's message comes before the payment it is about, so the
+	// engine leaves the claim filed from it to an agent.
+	tk, err := h.App.Desk.OpenFromContact(ctx, desk.ContactInput{CustomerID: u.ID, Name: "Ana", Email: u.Email,
+		Topic: desk.TopicSubscriptionCancel, Message: "Do not charge me for this subscription."})
+	if err != nil {
+		t.Fatal(err)
+	}
+	thread, _ := h.App.Desk.Thread(ctx, tk.ID, false)
+	h.Clock.Advance(time.Hour)
+	sub := scaSubscription(t, h, u, c)
+	agentUser, _ := h.User(t, account.RoleAgent, "agent@shop.test")
+	auth := h.Bearer(t, agentUser.ID)
+	api := h.NewClient(t)
+	r := postJSON(api, "/api/v1/claims", `{"kind":"subscription_cancel","subscription_id":"`+sub.ID+`","choice":"period_end","source_message_id":"`+
+		thread[0].ID+`"}`, auth)
+	filed := decodeAs[struct {
+		ID       string
+		Decision struct{ Outcome string }
+	}](t, r)
+	if r.Status != http.StatusCreated || filed.Decision.Outcome != "review" {
+		t.Fatalf("claim: %d %s", r.Status, r.Body)
+	}
+	r = postJSON(api, "/api/v1/claims/"+filed.ID+"/decision", `{"outcome":"refund","refund":{"amount":990,"currency":"EUR"}}`, auth)
+	if r.Status != http.StatusOK || !strings.Contains(r.Body, `"cancel":"now"`) {
+		t.Fatalf("decision: %d %s", r.Status, r.Body)
+	}
+	refunds, _ := h.App.Claims.Refunds(ctx, filed.ID)
+	if len(refunds) != 1 || refunds[0].Destination != claims.DestCard || refunds[0].Amount.Minor != 990 || refunds[0].CardRefundID == "" {
+		t.Fatalf("claim refunds %+v", refunds)
+	}
+	testwait.Until(t, "the refund at Stripe", func() bool { return len(rec.Requests(http.MethodPost, "/v1/refunds")) == 1 })
+	if got := rec.Requests(http.MethodPost, "/v1/refunds")[0].Form.Get("amount"); got != "990" {
+		t.Fatalf("refund at Stripe of %s, want 990", got)
+	}
+	got, _ := h.App.Subscriptions.Get(ctx, sub.ID)
+	if got.Status != subscriptions.StatusCanceled {
+		t.Fatalf("subscription %s, want canceled", got.Status)
 	}
 }
