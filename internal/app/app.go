@@ -274,7 +274,7 @@ func (a *App) build(ctx context.Context, opts Options) (err error) {
 	a.Claims.AddWorkers(workers)
 	// A card refund's outcome reaches the claim that decided it.
 	cardHandlers[cardpay.PurposeOrder] = orderCards{a.Orders.CardHandler(), a.Claims}
-	cardHandlers[cardpay.PurposeRenewal] = subscriptions.CardHandler{S: a.Subscriptions, Claims: a.Claims}
+	cardHandlers[cardpay.PurposeRenewal] = subscriptions.CardHandler{S: a.Subscriptions, Claims: a.Claims, Alerts: staffAlerts}
 	cardHandlers[cardpay.PurposeTopUp] = billing.TopUpHandler{L: a.Ledger}
 	// Purchase notices; a disputed card payment takes its order out of them.
 	a.Proof = proof.New(a.DB, a.Clock, a.Messages)

@@ -6,10 +6,13 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/stripe/stripe-go/v82"
 
+	"comptoir/internal/db"
 	"comptoir/internal/money"
 )
 
@@ -163,3 +166,26 @@ func Permanent(err error) bool { return permanent(err) }
 
 // Describe renders a Stripe error for an agent.
 func Describe(err error) string { return describe(err) }
+
+// DisputeHeldTx reports whether a payment of purpose for one of
+// referenceIDs is disputed and not decided for the store (an open case, or
+// one the store lost: dispute_hold), in q. Subscriptions asks it about the
+// periods of a subscription before letting its renewals resume.
+func DisputeHeldTx(ctx context.Context, q db.Querier, purpose Purpose, referenceIDs []string) (bool, error) {
+	if len(referenceIDs) == 0 {
+		return false, nil
+	}
+	args := []any{string(purpose)}
+	marks := make([]string, len(referenceIDs))
+	for i, ref := range referenceIDs {
+		args = append(args, ref)
+		marks[i] = "$" + strconv.Itoa(i+2)
+	}
+	var held bool
+	err := q.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM card_payments
+		WHERE purpose = $1 AND reference_id IN (`+strings.Join(marks, ", ")+`) AND dispute_hold)`, args...).Scan(&held)
+	if err != nil {
+		return false, fmt.Errorf("cardpay: disputes held: %w", err)
+	}
+	return held, nil
+}

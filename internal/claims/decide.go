@@ -316,10 +316,12 @@ func (s *Service) lateSuccessTx(ctx context.Context, tx *sql.Tx, cardRefundID st
 // /claims/{id}/decision).
 type AgentDecision struct {
 	ClaimID string
-	// Outcome is refund, refused, redeliver or credit.
+	// Outcome is refund, refused, redeliver or credit; refund or refused
+	// for a subscription_cancel claim.
 	Outcome policy.Outcome
 	// Refund is the amount for refund and credit: at most what is left to
-	// refund on the line.
+	// refund on the line. For a subscription it may be left out: the
+	// refund is the last payment in full.
 	Refund *money.Amount
 	// ReasonCode: for refused, one of policy.AgentReasons (the customer
 	// reads its wording from the policy); optional otherwise.
@@ -347,6 +349,11 @@ var codePattern = regexp.MustCompile(`^[a-z][a-z0-9_]{0,63}$`)
 // from the policy. An agent may decide a claim again (a further partial
 // refund, a refusal overturned); automatic re-decisions stop once an agent
 // has decided. The customer is emailed the decision in their language.
+//
+// A subscription_cancel claim is decided the same way, with the outcomes
+// POLICY.md allows it (subscriptionDecision): the last payment refunded in
+// full where it came from, once (the paid period's conditional update), or
+// no refund; its subscription ends either way.
 func (s *Service) Decide(ctx context.Context, in AgentDecision) (Claim, error) {
 	if in.Actor.ID == "" || (in.Actor.Role != account.RoleAgent && in.Actor.Role != account.RoleAdmin) {
 		return Claim{}, ErrForbidden
@@ -355,14 +362,10 @@ func (s *Service) Decide(ctx context.Context, in AgentDecision) (Claim, error) {
 	if err != nil {
 		return Claim{}, err
 	}
-	if c.SubscriptionID != "" {
-		return Claim{}, ErrNotDecidable
-	}
 	subj, err := s.gather(ctx, c)
 	if err != nil {
 		return Claim{}, err
 	}
-	p, line := subj.policy, subj.line
 	fields := map[string]string{}
 	if len(in.Note) > maxNote || !utf8.ValidString(in.Note) {
 		fields["note"] = "too_long"
@@ -370,6 +373,22 @@ func (s *Service) Decide(ctx context.Context, in AgentDecision) (Claim, error) {
 	if in.ReasonCode != "" && !codePattern.MatchString(in.ReasonCode) {
 		fields["reason_code"] = "invalid"
 	}
+	var d policy.Decision
+	if c.SubscriptionID != "" {
+		d, err = subscriptionDecision(subj, in, fields)
+	} else {
+		d, err = orderDecision(subj, in, fields)
+	}
+	if err != nil {
+		return Claim{}, err
+	}
+	return s.recordAgentDecision(ctx, in, subj, c, d)
+}
+
+// orderDecision checks an agent's decision on an order line's claim and
+// shapes it as the engine's; fields collects what is wrong with it.
+func orderDecision(subj *subject, in AgentDecision, fields map[string]string) (policy.Decision, error) {
+	c, p, line := subj.claim, subj.policy, subj.line
 	d := policy.Decision{Outcome: in.Outcome, Cancel: policy.CancelNone, Statutory: c.Decision.Statutory, PolicyVersion: p.ID()}
 	switch in.Outcome {
 	case policy.OutcomeRefund, policy.OutcomeCredit:
@@ -382,7 +401,7 @@ func (s *Service) Decide(ctx context.Context, in AgentDecision) (Claim, error) {
 			fields["refund.amount"] = "not_positive"
 		}
 		if in.Outcome == policy.OutcomeCredit && !in.CustomerAcceptedCredit {
-			return Claim{}, ErrCreditNotAccepted
+			return policy.Decision{}, ErrCreditNotAccepted
 		}
 	case policy.OutcomeRefused:
 		if !slices.Contains(policy.AgentReasons, in.ReasonCode) {
@@ -405,17 +424,17 @@ func (s *Service) Decide(ctx context.Context, in AgentDecision) (Claim, error) {
 		fields["outcome"] = "invalid"
 	}
 	if len(fields) > 0 {
-		return Claim{}, &ValidationError{Fields: fields}
+		return policy.Decision{}, &ValidationError{Fields: fields}
 	}
 	if in.Refund != nil {
 		// What is left on the line now; the conditional update in orders
 		// decides for good if another refund lands meanwhile.
 		left, err := line.Amount.Sub(line.Refunded)
 		if err != nil {
-			return Claim{}, err
+			return policy.Decision{}, err
 		}
 		if cmp, _ := in.Refund.Cmp(left); cmp > 0 {
-			return Claim{}, fmt.Errorf("%w: %v asked, %v left on line %s", ErrOverRefund, *in.Refund, left, line.ID)
+			return policy.Decision{}, fmt.Errorf("%w: %v asked, %v left on line %s", ErrOverRefund, *in.Refund, left, line.ID)
 		}
 		refund := *in.Refund
 		d.Refund = &refund
@@ -426,14 +445,105 @@ func (s *Service) Decide(ctx context.Context, in AgentDecision) (Claim, error) {
 	} else {
 		d.Rule, d.Reason = upheldReason(in.Outcome, d.Refund)
 	}
+	return d, nil
+}
 
+// subscriptionDecision checks an agent's decision on a subscription_cancel
+// claim (one the engine left in review, or one decided again) and shapes
+// it as the engine's. POLICY.md allows two: refund, of the last payment in
+// full (refund may be left out; if given it must be that amount), and the
+// subscription stops now; or refused, no refund, and the subscription ends
+// as the customer chose. Future billing stops either way. A refusal's
+// reason code is optional and internal: the agent reasons of the policy
+// are about products, so the customer reads what happens instead.
+func subscriptionDecision(subj *subject, in AgentDecision, fields map[string]string) (policy.Decision, error) {
+	c, sub := subj.claim, subj.sub
+	d := policy.Decision{Outcome: in.Outcome, Cancel: c.Choice, Statutory: c.Decision.Statutory, PolicyVersion: subj.policy.ID()}
+	if d.Cancel != policy.CancelNow {
+		d.Cancel = policy.CancelPeriodEnd
+	}
+	var left money.Amount
+	if sub.LastPayment != nil {
+		left = *sub.LastPayment
+		if sub.Refunded != nil {
+			var err error
+			if left, err = left.Sub(*sub.Refunded); err != nil {
+				return policy.Decision{}, err
+			}
+		}
+	}
+	switch in.Outcome {
+	case policy.OutcomeRefund:
+		switch {
+		case in.Refund == nil:
+		case sub.LastPayment == nil || in.Refund.Currency != sub.LastPayment.Currency:
+			fields["refund.currency"] = "invalid"
+		case !in.Refund.IsPositive():
+			fields["refund.amount"] = "not_positive"
+		case *in.Refund != left && left.IsPositive():
+			// In full or not at all (POLICY.md subscription_cancel).
+			fields["refund.amount"] = "not_full"
+		}
+	case policy.OutcomeRefused:
+		if in.Refund != nil {
+			fields["refund"] = "not_applicable"
+		}
+	default:
+		fields["outcome"] = "invalid"
+	}
+	if len(fields) > 0 {
+		return policy.Decision{}, &ValidationError{Fields: fields}
+	}
+	if in.Outcome == policy.OutcomeRefund {
+		// What is left of the last payment now; the conditional update of
+		// the paid period decides for good if another refund lands
+		// meanwhile.
+		if !left.IsPositive() {
+			return policy.Decision{}, fmt.Errorf("%w: nothing left to refund of the last payment of %s", ErrOverRefund, c.SubscriptionID)
+		}
+		d.Refund = &left
+		// A refunded period does not keep running.
+		d.Cancel = policy.CancelNow
+		d.Rule, d.Reason = "agent.refund", subscriptionReason(d)
+	} else {
+		d.Rule, d.Reason = "agent.no_refund", subscriptionReason(d)
+	}
+	return d, nil
+}
+
+// subscriptionReason is what the customer reads when an agent decides a
+// subscription cancellation.
+func subscriptionReason(d policy.Decision) policy.Reason {
+	if d.Refund != nil {
+		return policy.Reason{
+			EN: "An agent reviewed your cancellation: we refund your last payment, " + money.Format(*d.Refund, "en") +
+				", to your original means of payment, and your subscription ends now. Nothing more will be charged.",
+			FR: "Un conseiller a examiné votre résiliation\u00a0: nous vous remboursons votre dernier paiement, " + money.Format(*d.Refund, "fr") +
+				", sur votre moyen de paiement d’origine, et votre abonnement prend fin dès maintenant. Plus rien ne vous sera prélevé.",
+		}
+	}
+	if d.Cancel == policy.CancelNow {
+		return policy.Reason{
+			EN: "An agent reviewed your cancellation: your last payment is not refunded, and your subscription ends now, as you asked. Nothing more will be charged.",
+			FR: "Un conseiller a examiné votre résiliation\u00a0: votre dernier paiement n’est pas remboursé, et votre abonnement prend fin dès maintenant, comme vous l’avez demandé. Plus rien ne vous sera prélevé.",
+		}
+	}
+	return policy.Reason{
+		EN: "An agent reviewed your cancellation: your last payment is not refunded, and your subscription ends at the end of the period already paid for, as you asked. Nothing more will be charged.",
+		FR: "Un conseiller a examiné votre résiliation\u00a0: votre dernier paiement n’est pas remboursé, et votre abonnement prend fin à l’issue de la période déjà payée, comme vous l’avez demandé. Plus rien ne vous sera prélevé.",
+	}
+}
+
+// recordAgentDecision makes d, an agent's checked decision, the claim's
+// current one and carries it out in one transaction.
+func (s *Service) recordAgentDecision(ctx context.Context, in AgentDecision, subj *subject, c Claim, d policy.Decision) (Claim, error) {
 	now := s.clock.Now()
 	var accepted time.Time
 	if in.Outcome == policy.OutcomeCredit {
 		accepted = now
 	}
 	before := c
-	err = s.db.Tx(ctx, func(tx *sql.Tx) error {
+	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
 		if err := setDecisionTx(ctx, tx, &c, d, now, in.Actor.ID, 0); err != nil {
 			return err
 		}

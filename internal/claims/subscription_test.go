@@ -65,8 +65,17 @@ func TestSubscriptionCancelClaims(t *testing.T) {
 	if len(refunds) != 1 || refunds[0].SubscriptionID != "sub_1" || refunds[0].Status != claims.RefundSucceeded || refunds[0].Amount != paid {
 		t.Fatalf("refunds %+v", refunds)
 	}
-	if _, err := e.claims.Decide(ctx, claims.AgentDecision{ClaimID: c.ID, Outcome: policy.OutcomeRefused, ReasonCode: "expectation_only", Actor: e.agentActor()}); !errors.Is(err, claims.ErrNotDecidable) {
-		t.Fatalf("an agent deciding a subscription claim: %v", err)
+	// An agent may decide it again, with the outcomes a subscription
+	// claim has: refund (in full) or refused, never a redelivery.
+	if _, err := e.claims.Decide(ctx, claims.AgentDecision{ClaimID: c.ID, Outcome: policy.OutcomeRedeliver, Actor: e.agentActor()}); claims.Code(err) != "invalid" {
+		t.Fatalf("an agent redelivering a subscription: %v", err)
+	}
+	refused, err := e.claims.Decide(ctx, claims.AgentDecision{ClaimID: c.ID, Outcome: policy.OutcomeRefused, Actor: e.agentActor()})
+	if err != nil || refused.Decision.Outcome != policy.OutcomeRefused || refused.Decision.Cancel != policy.CancelPeriodEnd || refused.Decision.Refund != nil {
+		t.Fatalf("an agent refusing a subscription claim: %+v, %v", refused.Decision, err)
+	}
+	if len(subs.cancels) != 2 || subs.cancels[1].Cancel != policy.CancelPeriodEnd || subs.cancels[1].Refund != nil {
+		t.Fatalf("cancellations %+v", subs.cancels)
 	}
 	other := e.customer(t, "FR", account.CustomerConsumer, "fr")
 	if _, err := e.claims.File(ctx, claims.FileInput{Kind: policy.SubscriptionCancel, CustomerID: other.ID, SubscriptionID: "sub_1",

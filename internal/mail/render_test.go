@@ -36,6 +36,7 @@ var samples = map[string]any{
 	"alert_dispute_opened":        map[string]any{"StoreName": "Comptoir", "Name": "Zoé", "Subject": "ord_1", "Detail": "25,00 €, fraudulent", "Link": "https://shop.example/console/disputes/dsp_1"},
 	"alert_dispute_closed":        map[string]any{"StoreName": "Comptoir", "Name": "Zoé", "Subject": "ord_1", "Detail": "25,00 €, fraudulent", "Link": "https://shop.example/console/disputes/dsp_1"},
 	"alert_dispute_submit_failed": map[string]any{"StoreName": "Comptoir", "Name": "Zoé", "Subject": "ord_1", "Detail": "25,00 €, fraudulent", "Link": "https://shop.example/console/disputes/dsp_1"},
+	"alert_subscription_disputed": map[string]any{"StoreName": "Comptoir", "Name": "Zoé", "Subject": "sub_1", "Detail": "€9.90, fraudulent", "Link": "https://shop.example/console/disputes"},
 	"order_confirmation": map[string]any{
 		"Name": "Zoé", "StoreName": "Comptoir", "Trader": "Comptoir SAS, 12 rue de la Paix, 75002 Paris, support@shop.example", "OrderID": "ord_1", "OrderLink": "https://shop.example/orders/ord_1",
 		"PlacedAt": "2026-03-08 10:00 UTC", "Total": "25,00 €", "PaidWith": "balance",

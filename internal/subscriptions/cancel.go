@@ -19,6 +19,10 @@ type CancelInput struct {
 	SubscriptionID string
 	Mode           string // CancelAtPeriodEnd or CancelNow
 	Actor          audit.Actor
+	// Quiet sends the customer no confirmation: the store stops the
+	// subscription (its payment is disputed), the customer did not ask,
+	// and the admins alerted follow it up.
+	Quiet bool
 }
 
 // Cancel stops a subscription, as the customer chose: at the end of the
@@ -147,6 +151,9 @@ func (s *Service) CancelTx(ctx context.Context, tx *sql.Tx, in CancelInput) (Sub
 	}); err != nil {
 		return Subscription{}, err
 	}
+	if in.Quiet {
+		return sub, nil
+	}
 	lang := p.lang(sub)
 	d := s.data(sub, p, lang)
 	d.Effective = s.formatDate(effective, lang)
@@ -159,7 +166,8 @@ func (s *Service) CancelTx(ctx context.Context, tx *sql.Tx, in CancelInput) (Sub
 
 // Undo withdraws a cancellation scheduled for the end of the period, while
 // that end has not come: the subscription renews again as before. After the
-// date, after a cancellation "now", or with nothing scheduled, it is
+// date, after a cancellation "now", with nothing scheduled, or while a card
+// payment of the subscription is disputed (open, or lost), it is
 // ErrNotUndoable. One conditional update decides, so an undo racing the end
 // of the period either keeps the subscription or finds it ended.
 func (s *Service) Undo(ctx context.Context, customerID, subID string) (Subscription, error) {
@@ -180,6 +188,15 @@ func (s *Service) Undo(ctx context.Context, customerID, subID string) (Subscript
 			return wrapDB("undo cancellation", err)
 		}
 		if n, _ := res.RowsAffected(); n != 1 {
+			return ErrNotUndoable
+		}
+		// Read after the update, which holds the row: a dispute's
+		// stop (CardHandler.PaymentDisputeEventTx) takes it first, so
+		// either it committed and is seen here, or it comes after and
+		// schedules the end again.
+		if held, err := s.disputeHeldTx(ctx, tx, subID); err != nil {
+			return err
+		} else if held {
 			return ErrNotUndoable
 		}
 		if sub, err = getSubscription(ctx, tx, subID); err != nil {

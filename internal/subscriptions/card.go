@@ -51,6 +51,9 @@ type CardHandler struct {
 	// Claims hears the outcome of card refunds (the claim that decided
 	// them records it and alerts agents of a failure); nil: nobody.
 	Claims RefundReporter
+	// Alerts tells the admins of a disputed payment that stopped the
+	// renewals (PaymentDisputeEventTx); nil: nobody.
+	Alerts Alerter
 }
 
 // RefundReporter is told the outcome of a card refund: claims'

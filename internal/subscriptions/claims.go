@@ -62,9 +62,14 @@ func (a ClaimsAdapter) CancelForClaimTx(ctx context.Context, tx *sql.Tx, c claim
 		return claims.SubscriptionRefund{}, err
 	}
 	if !ok || last.Status != PeriodPaid {
-		return claims.SubscriptionRefund{}, fmt.Errorf("subscriptions: %s has no payment left to refund", c.SubscriptionID)
+		return claims.SubscriptionRefund{}, fmt.Errorf("%w: %s has no payment left to refund", claims.ErrOverRefund, c.SubscriptionID)
 	}
-	if err := a.S.MarkRefundedTx(ctx, tx, last.ID, c.Actor); err != nil {
+	// The conditional paid → refunded update is what refunds a period
+	// once, however many decisions (an agent's retried, two agents at
+	// once) reach here.
+	if err := a.S.MarkRefundedTx(ctx, tx, last.ID, c.Actor); errors.Is(err, ErrNotFound) {
+		return claims.SubscriptionRefund{}, fmt.Errorf("%w: period %s of %s was refunded already", claims.ErrOverRefund, last.ID, c.SubscriptionID)
+	} else if err != nil {
 		return claims.SubscriptionRefund{}, err
 	}
 	if last.PaymentMethod == PayCard {

@@ -1,0 +1,99 @@
+package subscriptions
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+
+	"comptoir/internal/account"
+	"comptoir/internal/alerts"
+	"comptoir/internal/audit"
+	"comptoir/internal/cardpay"
+	"comptoir/internal/money"
+)
+
+// Alerter tells the store's staff (internal/alerts), in the caller's
+// transaction.
+type Alerter interface {
+	NotifyTx(ctx context.Context, tx *sql.Tx, role, kind string, d alerts.Data) error
+}
+
+// PaymentDisputeEventTx implements cardpay.DisputeFollower: a card payment
+// of a subscription (its first period or a renewal) that the customer
+// disputes with their bank stops the subscription's renewals, so the same
+// card is not charged again while the bank decides, nor after the store
+// lost. The subscription ends at the end of the period already paid
+// (mode period_end, which ends it now when nothing paid is left to keep:
+// past due, retries stopped), without the customer's confirmation email
+// (they did not ask; the admins follow up), and the admins are alerted
+// ("subscription_disputed") when this stop is what ended the renewals.
+//
+// It acts on every event whose status is not a decision for the store (an
+// inquiry, needs_response, under_review, lost): events come in any order
+// and one may be missing. A dispute the store wins, or an inquiry closed,
+// changes nothing here: the end stays scheduled, and the customer may keep
+// the subscription from its page again (Undo, refused while any payment of
+// the subscription is held by a dispute).
+func (h CardHandler) PaymentDisputeEventTx(ctx context.Context, tx *sql.Tx, p cardpay.Payment, d cardpay.Dispute) error {
+	if d.Closed() && !d.Lost() {
+		return nil
+	}
+	period, err := getPeriod(ctx, tx, p.ReferenceID)
+	if err != nil {
+		return fmt.Errorf("subscriptions: period of disputed payment %s: %w", p.ID, err)
+	}
+	now := h.S.clock.Now()
+	// Hold the row first: an Undo committing meanwhile either came before
+	// (and the end is scheduled again below) or reads this dispute's hold
+	// once this commits.
+	if _, err := tx.ExecContext(ctx, `UPDATE subscriptions SET updated_at = $2 WHERE id = $1`, period.SubscriptionID, now); err != nil {
+		return wrapDB("hold disputed subscription", err)
+	}
+	before, err := getSubscription(ctx, tx, period.SubscriptionID)
+	if err != nil {
+		return err
+	}
+	if before.Status == StatusCanceled || before.CancelAtPeriodEnd {
+		return nil // no renewal will be charged already
+	}
+	sub, err := h.S.CancelTx(ctx, tx, CancelInput{SubscriptionID: before.ID, Mode: CancelAtPeriodEnd, Actor: audit.System, Quiet: true})
+	if err != nil {
+		return err
+	}
+	if h.Alerts == nil {
+		return nil
+	}
+	ends := sub.EndedAt
+	if sub.Status != StatusCanceled {
+		ends = sub.CurrentPeriodEnd
+	}
+	return h.Alerts.NotifyTx(ctx, tx, account.RoleAdmin, "subscription_disputed", alerts.Data{
+		Subject: sub.ID,
+		Detail: fmt.Sprintf("%s, %s (card payment %s); renewals stopped, the subscription ends %s",
+			money.Format(d.Amount, "en"), d.Reason, p.ID, ends.Format("2006-01-02 15:04 MST")),
+		Link: "/console/disputes",
+	})
+}
+
+// disputeHeldTx reports whether a card payment of subID is held by a
+// dispute (open, or lost).
+func (s *Service) disputeHeldTx(ctx context.Context, tx *sql.Tx, subID string) (bool, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT id FROM subscription_periods WHERE subscription_id = $1 AND payment_method = 'card'`, subID)
+	if err != nil {
+		return false, wrapDB("card periods", err)
+	}
+	var ids []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return false, wrapDB("card periods", err)
+		}
+		ids = append(ids, id)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return false, wrapDB("card periods", err)
+	}
+	return cardpay.DisputeHeldTx(ctx, tx, cardpay.PurposeRenewal, ids)
+}
