@@ -26,6 +26,10 @@ type subject struct {
 	version  int64
 	evidence []Evidence
 	facts    policy.Facts
+	// before are the reasons of decisions taken just before the current
+	// one in the same step (a redelivery, then the wait for it): the email
+	// tells them first.
+	before []policy.Reason
 }
 
 // subjectID is what claim_subjects counts decisions on: the order line or
@@ -131,6 +135,19 @@ func (s *Service) gather(ctx context.Context, c Claim) (*subject, error) {
 
 	if subj.policy, err = s.policy(subj.claim.PolicyVersion); err != nil {
 		return nil, err
+	}
+	if c.ID != "" && c.Kind == policy.NonDelivery {
+		// "Redelivery first" is offered once: a claim whose line was
+		// already sent back to processing is decided with the redelivery
+		// spent (followRedelivery).
+		var redelivered int
+		if err := s.db.Read.QueryRowContext(ctx, `SELECT COUNT(*) FROM claim_decisions WHERE claim_id = $1 AND outcome = 'redeliver'`,
+			c.ID).Scan(&redelivered); err != nil {
+			return nil, wrapDB("redeliveries", err)
+		}
+		if redelivered > 0 {
+			subj.policy = subj.policy.RedeliveryDone()
+		}
 	}
 	if c.ID != "" {
 		if subj.evidence, err = evidenceOf(ctx, s.db.Read, c.ID); err != nil {
