@@ -586,7 +586,7 @@ func (s *Service) redecide(ctx context.Context, claimID string, fromJob bool) (C
 			return err
 		}
 		now := s.clock.Now()
-		d := policy.Evaluate(subj.policy, subj.facts, now)
+		d := s.evaluate(subj, now)
 		if reflect.DeepEqual(d, c.Decision) {
 			if fromJob && d.Outcome == policy.OutcomeWaitingDelivery {
 				at := subj.line.ProcessingUntil

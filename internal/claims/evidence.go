@@ -136,7 +136,7 @@ func (s *Service) AddEvidence(ctx context.Context, customerID, claimID string, i
 			added = append(added, e)
 			subj.facts.Evidence = append(subj.facts.Evidence, policy.Evidence{Kind: e.Kind, At: now})
 		}
-		d := policy.Evaluate(subj.policy, subj.facts, now)
+		d := s.evaluate(subj, now)
 		before := cur
 		err = s.db.Tx(ctx, func(tx *sql.Tx) error {
 			changed := !reflect.DeepEqual(d, cur.Decision)

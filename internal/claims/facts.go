@@ -43,7 +43,9 @@ func (c Claim) subjectID() string {
 
 // Facts returns the policy facts of a claim as they stand in the database,
 // shaped exactly as API.md's policy eval facts: the decision the service
-// takes is policy.Evaluate on these facts.
+// takes is policy.Evaluate on these facts (but for a subscription renewal
+// charged after the customer's written request to stop, which those facts
+// cannot hold: see renewedAfterRequest).
 func (s *Service) Facts(ctx context.Context, c Claim) (policy.Facts, error) {
 	subj, err := s.gather(ctx, c)
 	if err != nil {

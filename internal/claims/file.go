@@ -88,7 +88,7 @@ func (s *Service) File(ctx context.Context, in FileInput) (Claim, error) {
 			}
 		}
 		now := s.clock.Now()
-		d := policy.Evaluate(subj.policy, subj.facts, now)
+		d := s.evaluate(subj, now)
 		cl := subj.claim
 		cl.ID = id.New("clm")
 		subj.claim = cl
@@ -501,5 +501,5 @@ func (s *Service) Preview(ctx context.Context, in FileInput) (policy.Decision, e
 	if err != nil {
 		return policy.Decision{}, err
 	}
-	return policy.Evaluate(subj.policy, subj.facts, s.clock.Now()), nil
+	return s.evaluate(subj, s.clock.Now()), nil
 }
