@@ -543,8 +543,16 @@ func (s *Service) recordAgentDecision(ctx context.Context, in AgentDecision, sub
 		accepted = now
 	}
 	before := c
+	subj.claim = c
+	// An agent's redelivery of an undelivered line is followed at once by
+	// the automatic decision that waits for it (followRedelivery).
+	next, d2, follows := s.followRedelivery(subj, d, now)
 	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
-		if err := setDecisionTx(ctx, tx, &c, d, now, in.Actor.ID, 0); err != nil {
+		final, by, n := d, in.Actor.ID, int64(1)
+		if follows {
+			final, by, n = d2, "", 2
+		}
+		if err := setDecisionTx(ctx, tx, &c, final, now, by, 0, n); err != nil {
 			return err
 		}
 		// The first human answer: the clock stops (counted late if the
@@ -558,7 +566,7 @@ func (s *Service) recordAgentDecision(ctx context.Context, in AgentDecision, sub
 		if err := takeSubjectTx(ctx, tx, c.subjectID(), 0, false); err != nil {
 			return err
 		}
-		decisionID, err := insertDecisionTx(ctx, tx, c.ID, c.Revision, d, in.ReasonCode, in.Note, now, in.Actor.ID)
+		decisionID, err := insertDecisionTx(ctx, tx, c.ID, c.Revision-n+1, d, in.ReasonCode, in.Note, now, in.Actor.ID)
 		if err != nil {
 			return err
 		}
@@ -566,11 +574,18 @@ func (s *Service) recordAgentDecision(ctx context.Context, in AgentDecision, sub
 		if err := s.carryOutTx(ctx, tx, subj, &c, d, decisionID, in.Actor, accepted); err != nil {
 			return err
 		}
+		notified := subj
+		if follows {
+			if err := s.recordFollowUpTx(ctx, tx, next, &c, d2, now); err != nil {
+				return err
+			}
+			notified = next
+		}
 		if err := audit.Record(ctx, tx, audit.Entry{At: now, Actor: in.Actor, SubjectType: "claim", SubjectID: c.ID, Action: "decide",
 			Before: decisionState(before), After: decisionState(c)}); err != nil {
 			return err
 		}
-		if err := s.notifyTx(ctx, tx, "claim_decided", subj, c); err != nil {
+		if err := s.notifyTx(ctx, tx, "claim_decided", notified, c); err != nil {
 			return err
 		}
 		if in.Then != nil {
@@ -681,7 +696,7 @@ func (s *Service) redecide(ctx context.Context, claimID string, fromJob bool) (C
 			return err
 		}
 		now := s.clock.Now()
-		d := policy.Evaluate(subj.policy, subj.facts, now)
+		d := s.evaluate(subj, now)
 		if reflect.DeepEqual(d, c.Decision) {
 			if fromJob && d.Outcome == policy.OutcomeWaitingDelivery {
 				at := subj.line.ProcessingUntil
@@ -694,15 +709,23 @@ func (s *Service) redecide(ctx context.Context, claimID string, fromJob bool) (C
 		}
 		before := c
 		err = s.db.Tx(ctx, func(tx *sql.Tx) error {
-			if err := s.applyAutomaticTx(ctx, tx, subj, &c, d, now, c.Revision); err != nil {
+			notified, err := s.applyAutomaticTx(ctx, tx, subj, &c, d, now, c.Revision)
+			if err != nil {
 				return err
 			}
 			if err := audit.Record(ctx, tx, audit.Entry{At: now, Actor: audit.System, SubjectType: "claim", SubjectID: c.ID,
 				Action: "redecide", Before: decisionState(before), After: decisionState(c)}); err != nil {
 				return err
 			}
-			return s.notifyTx(ctx, tx, "claim_decided", subj, c)
+			return s.notifyTx(ctx, tx, "claim_decided", notified, c)
 		})
+		if errors.Is(err, ErrClaimNotOpen) {
+			// Decided meanwhile (another run of the job, an agent): what
+			// this run would have done is done or overruled; a job run at
+			// least once must not fail for that.
+			out, err = s.Get(ctx, claimID)
+			return err
+		}
 		out = c
 		return err
 	})
@@ -711,23 +734,87 @@ func (s *Service) redecide(ctx context.Context, claimID string, fromJob bool) (C
 
 // applyAutomaticTx makes the engine's decision d the claim's current one
 // and carries it out, provided neither the claim (revision expect) nor its
-// subject (the version gathered) changed since the facts were read.
-func (s *Service) applyAutomaticTx(ctx context.Context, tx *sql.Tx, subj *subject, c *Claim, d policy.Decision, now time.Time, expect int64) error {
-	if err := setDecisionTx(ctx, tx, c, d, now, "", expect); err != nil {
-		return err
+// subject (the version gathered) changed since the facts were read. A
+// redelivery is followed by the decision that waits for it
+// (followRedelivery); the subject returned is the one the claim's current
+// decision was taken on, for the email.
+func (s *Service) applyAutomaticTx(ctx context.Context, tx *sql.Tx, subj *subject, c *Claim, d policy.Decision, now time.Time, expect int64) (*subject, error) {
+	subj.claim = *c
+	next, d2, follows := s.followRedelivery(subj, d, now)
+	final, n := d, int64(1)
+	if follows {
+		final, n = d2, 2
+	}
+	if err := setDecisionTx(ctx, tx, c, final, now, "", expect, n); err != nil {
+		return nil, err
 	}
 	if err := s.updateClockTx(ctx, tx, c, false, now); err != nil {
-		return err
+		return nil, err
 	}
 	if err := takeSubjectTx(ctx, tx, c.subjectID(), subj.version, true); err != nil {
-		return err
+		return nil, err
 	}
+	decisionID, err := insertDecisionTx(ctx, tx, c.ID, c.Revision-n+1, d, "", "", now, "")
+	if err != nil {
+		return nil, err
+	}
+	subj.claim = *c
+	if err := s.carryOutTx(ctx, tx, subj, c, d, decisionID, audit.System, time.Time{}); err != nil {
+		return nil, err
+	}
+	if !follows {
+		return subj, nil
+	}
+	return next, s.recordFollowUpTx(ctx, tx, next, c, d2, now)
+}
+
+// followRedelivery: a non_delivery claim whose undelivered line is sent
+// back to processing (redeliver, the policy's "redelivery first" or an
+// agent's remedy) does not end there. It stays open and waits for the
+// redelivery: the decision that follows at once is the policy's on the
+// line as the redelivery leaves it (due again after its processing time)
+// with the redelivery spent (Policy.RedeliveryDone), which is
+// waiting_delivery until the new due time, then the refund of what is still
+// undelivered, as POLICY.md's refund rule computes it. Without this, the
+// claim closed on redeliver and a customer whose redelivery never came had
+// nothing left: filing again is refused as a duplicate or out of time.
+//
+// It returns the subject the follow-up is decided on and the follow-up,
+// or false when d is not such a redelivery (a line the record shows fully
+// delivered cannot be tracked that way: an agent's redelivery of it closes
+// the claim as before).
+func (s *Service) followRedelivery(subj *subject, d policy.Decision, now time.Time) (*subject, policy.Decision, bool) {
+	c := subj.claim
+	if c.Kind != policy.NonDelivery || d.Outcome != policy.OutcomeRedeliver || subj.facts.Order == nil ||
+		subj.line.Delivered >= subj.line.Quantity {
+		return nil, policy.Decision{}, false
+	}
+	next := *subj
+	next.policy = subj.policy.RedeliveryDone()
+	next.before = append(append([]policy.Reason(nil), subj.before...), d.Reason)
+	if subj.line.Kind == "service" {
+		// What carryOutTx's RedeliverTx makes of the line: due again after
+		// its processing time, counted from now.
+		line := subj.line
+		line.ProcessingUntil = now.Add(processingTime(subj.order, subj.line))
+		next.line = line
+		of := *subj.facts.Order
+		of.ProcessingUntil = line.ProcessingUntil
+		next.facts.Order = &of
+	}
+	return &next, policy.Evaluate(next.policy, next.facts, now), true
+}
+
+// recordFollowUpTx records and carries out d, the automatic decision that
+// follows a redelivery (followRedelivery), already made the claim's
+// current one by setDecisionTx.
+func (s *Service) recordFollowUpTx(ctx context.Context, tx *sql.Tx, next *subject, c *Claim, d policy.Decision, now time.Time) error {
+	next.claim = *c
 	decisionID, err := insertDecisionTx(ctx, tx, c.ID, c.Revision, d, "", "", now, "")
 	if err != nil {
 		return err
 	}
-	subj.claim = *c
-	return s.carryOutTx(ctx, tx, subj, c, d, decisionID, audit.System, time.Time{})
+	return s.carryOutTx(ctx, tx, next, c, d, decisionID, audit.System, time.Time{})
 }
 
 func (s *Service) scheduleRedecideTx(ctx context.Context, tx *sql.Tx, claimID string, at time.Time) error {

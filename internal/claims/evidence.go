@@ -136,12 +136,13 @@ func (s *Service) AddEvidence(ctx context.Context, customerID, claimID string, i
 			added = append(added, e)
 			subj.facts.Evidence = append(subj.facts.Evidence, policy.Evidence{Kind: e.Kind, At: now})
 		}
-		d := policy.Evaluate(subj.policy, subj.facts, now)
+		d := s.evaluate(subj, now)
 		before := cur
 		err = s.db.Tx(ctx, func(tx *sql.Tx) error {
 			changed := !reflect.DeepEqual(d, cur.Decision)
+			notified := subj
 			if changed {
-				if err := s.applyAutomaticTx(ctx, tx, subj, &cur, d, now, cur.Revision); err != nil {
+				if notified, err = s.applyAutomaticTx(ctx, tx, subj, &cur, d, now, cur.Revision); err != nil {
 					return err
 				}
 			} else if err := touchClaimTx(ctx, tx, &cur, now, cur.Revision); err != nil {
@@ -179,7 +180,7 @@ func (s *Service) AddEvidence(ctx context.Context, customerID, claimID string, i
 				Action: "redecide", Before: decisionState(before), After: decisionState(cur)}); err != nil {
 				return err
 			}
-			return s.notifyTx(ctx, tx, "claim_decided", subj, cur)
+			return s.notifyTx(ctx, tx, "claim_decided", notified, cur)
 		})
 		c = cur
 		return err

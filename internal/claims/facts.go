@@ -26,6 +26,10 @@ type subject struct {
 	version  int64
 	evidence []Evidence
 	facts    policy.Facts
+	// before are the reasons of decisions taken just before the current
+	// one in the same step (a redelivery, then the wait for it): the email
+	// tells them first.
+	before []policy.Reason
 }
 
 // subjectID is what claim_subjects counts decisions on: the order line or
@@ -39,7 +43,9 @@ func (c Claim) subjectID() string {
 
 // Facts returns the policy facts of a claim as they stand in the database,
 // shaped exactly as API.md's policy eval facts: the decision the service
-// takes is policy.Evaluate on these facts.
+// takes is policy.Evaluate on these facts (but for a subscription renewal
+// charged after the customer's written request to stop, which those facts
+// cannot hold: see renewedAfterRequest).
 func (s *Service) Facts(ctx context.Context, c Claim) (policy.Facts, error) {
 	subj, err := s.gather(ctx, c)
 	if err != nil {
@@ -131,6 +137,19 @@ func (s *Service) gather(ctx context.Context, c Claim) (*subject, error) {
 
 	if subj.policy, err = s.policy(subj.claim.PolicyVersion); err != nil {
 		return nil, err
+	}
+	if c.ID != "" && c.Kind == policy.NonDelivery {
+		// "Redelivery first" is offered once: a claim whose line was
+		// already sent back to processing is decided with the redelivery
+		// spent (followRedelivery).
+		var redelivered int
+		if err := s.db.Read.QueryRowContext(ctx, `SELECT COUNT(*) FROM claim_decisions WHERE claim_id = $1 AND outcome = 'redeliver'`,
+			c.ID).Scan(&redelivered); err != nil {
+			return nil, wrapDB("redeliveries", err)
+		}
+		if redelivered > 0 {
+			subj.policy = subj.policy.RedeliveryDone()
+		}
 	}
 	if c.ID != "" {
 		if subj.evidence, err = evidenceOf(ctx, s.db.Read, c.ID); err != nil {

@@ -88,20 +88,29 @@ func (s *Service) File(ctx context.Context, in FileInput) (Claim, error) {
 			}
 		}
 		now := s.clock.Now()
-		d := policy.Evaluate(subj.policy, subj.facts, now)
+		d := s.evaluate(subj, now)
 		cl := subj.claim
 		cl.ID = id.New("clm")
-		cl.Status = statusFor(d.Outcome)
-		cl.Decision, cl.DecidedAt, cl.DecidedBy = d, now, ""
-		cl.Revision, cl.CreatedAt, cl.UpdatedAt = 1, now, now
 		subj.claim = cl
+		// A redelivery is followed at once by the decision that waits for
+		// it (see followRedelivery): the claim is written with that one.
+		next, d2, follows := s.followRedelivery(subj, d, now)
+		final, n := d, int64(1)
+		if follows {
+			final, n = d2, 2
+		}
+		cl.Status = statusFor(final.Outcome)
+		cl.Decision, cl.DecidedAt, cl.DecidedBy = final, now, ""
+		cl.Revision, cl.CreatedAt, cl.UpdatedAt = n, now, now
+		subj.claim = cl
+		notified := subj
 		err = s.db.Tx(ctx, func(tx *sql.Tx) error {
 			if err := insertClaimTx(ctx, tx, &cl); err != nil {
 				return err
 			}
 			// Left to an agent: the answer is due counting from the
 			// customer's first written contact.
-			if waitsForAgent(d.Outcome) {
+			if waitsForAgent(final.Outcome) {
 				if err := s.startClockTx(ctx, tx, &cl, cl.FiledAt, now); err != nil {
 					return err
 				}
@@ -116,6 +125,16 @@ func (s *Service) File(ctx context.Context, in FileInput) (Claim, error) {
 			if err := s.carryOutTx(ctx, tx, subj, &cl, d, decisionID, audit.System, time.Time{}); err != nil {
 				return err
 			}
+			if follows {
+				next.claim = cl
+				if decisionID, err = insertDecisionTx(ctx, tx, cl.ID, 2, d2, "", "", now, ""); err != nil {
+					return err
+				}
+				if err := s.carryOutTx(ctx, tx, next, &cl, d2, decisionID, audit.System, time.Time{}); err != nil {
+					return err
+				}
+				notified = next
+			}
 			if err := audit.Record(ctx, tx, audit.Entry{
 				At: now, Actor: in.Actor, SubjectType: "claim", SubjectID: cl.ID, Action: "file",
 				After: claimState(cl),
@@ -128,7 +147,7 @@ func (s *Service) File(ctx context.Context, in FileInput) (Claim, error) {
 				// art. 11a of Directive 2011/83/EU asks for, sent at once.
 				template = "claim_withdrawal"
 			}
-			if err := s.notifyTx(ctx, tx, template, subj, cl); err != nil {
+			if err := s.notifyTx(ctx, tx, template, notified, cl); err != nil {
 				return err
 			}
 			if in.Then != nil {
@@ -309,11 +328,11 @@ func insertClaimTx(ctx context.Context, tx *sql.Tx, c *Claim) error {
 	_, err := tx.ExecContext(ctx, `INSERT INTO claims (id, kind, customer_id, order_id, order_line_id, subscription_id, status, filed_at,
 		filed_by, filed_via, source_message_id, message, choice, refund_requested, policy_version, outcome, rule, statutory,
 		refund_amount, refund_currency, cancel, reason_en, reason_fr, decided_at, decided_by, revision, created_at, updated_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, NULL, 1, $25, $25)`,
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, NULL, $26, $25, $25)`,
 		c.ID, string(c.Kind), c.CustomerID, nullString(c.OrderID), nullString(c.LineID), nullString(c.SubscriptionID), c.Status, c.FiledAt,
 		c.FiledBy, c.FiledVia, nullString(c.SourceMessageID), c.Message, choice, c.RefundRequested, c.PolicyVersion,
 		string(c.Decision.Outcome), c.Decision.Rule, c.Decision.Statutory, amount, currency, string(c.Decision.Cancel),
-		c.Decision.Reason.EN, c.Decision.Reason.FR, c.DecidedAt, c.CreatedAt)
+		c.Decision.Reason.EN, c.Decision.Reason.FR, c.DecidedAt, c.CreatedAt, c.Revision)
 	if db.IsUniqueViolation(err) {
 		// The only unique key a new claim can hit is the one open claim
 		// per kind per line (or subscription).
@@ -334,19 +353,21 @@ func insertDecisionTx(ctx context.Context, tx *sql.Tx, claimID string, seq int64
 }
 
 // setDecisionTx makes d the claim's current decision and bumps its
-// revision, returning the new one (the decision's seq). With expect > 0 it
+// revision by n, the number of decisions recorded with it (2 when d
+// follows a redelivery decided in the same step, else 1), so that the new
+// revision is d's seq. With expect > 0 it
 // applies only to an open claim still at revision expect (an automatic
 // re-decision taken on what it read): errStale otherwise, or
 // ErrClaimNotOpen when the claim was decided meanwhile.
-func setDecisionTx(ctx context.Context, tx *sql.Tx, c *Claim, d policy.Decision, at time.Time, by string, expect int64) error {
+func setDecisionTx(ctx context.Context, tx *sql.Tx, c *Claim, d policy.Decision, at time.Time, by string, expect, n int64) error {
 	amount, currency := refundColumns(d.Refund)
 	query := `UPDATE claims SET status = $2, outcome = $3, rule = $4, statutory = $5, refund_amount = $6, refund_currency = $7,
-		cancel = $8, reason_en = $9, reason_fr = $10, decided_at = $11, decided_by = $12, revision = revision + 1, updated_at = $11
+		cancel = $8, reason_en = $9, reason_fr = $10, decided_at = $11, decided_by = $12, revision = revision + $13, updated_at = $11
 		WHERE id = $1`
 	args := []any{c.ID, statusFor(d.Outcome), string(d.Outcome), d.Rule, d.Statutory, amount, currency, string(d.Cancel),
-		d.Reason.EN, d.Reason.FR, at, nullString(by)}
+		d.Reason.EN, d.Reason.FR, at, nullString(by), n}
 	if expect > 0 {
-		query += ` AND revision = $13 AND status = 'open'`
+		query += ` AND revision = $14 AND status = 'open'`
 		args = append(args, expect)
 	}
 	var rev int64
@@ -480,5 +501,5 @@ func (s *Service) Preview(ctx context.Context, in FileInput) (policy.Decision, e
 	if err != nil {
 		return policy.Decision{}, err
 	}
-	return policy.Evaluate(subj.policy, subj.facts, s.clock.Now()), nil
+	return s.evaluate(subj, s.clock.Now()), nil
 }

@@ -53,10 +53,17 @@ func (s *Service) notifyTx(ctx context.Context, tx *sql.Tx, template string, sub
 		ReceivedAt: formatReceived(c.FiledAt, subj.policy, lang), Open: c.Open(),
 		Link: s.opts.BaseURL + "/claims/" + c.ID,
 	}
-	if lang == "fr" {
-		d.Reason = c.Decision.Reason.FR
-	} else {
-		d.Reason = c.Decision.Reason.EN
+	// Decisions taken in the same step come first (the redelivery, then
+	// the wait for it), so the customer reads what happened and what next.
+	for _, r := range append(append([]policy.Reason(nil), subj.before...), c.Decision.Reason) {
+		text := r.EN
+		if lang == "fr" {
+			text = r.FR
+		}
+		if d.Reason != "" {
+			d.Reason += "\n\n"
+		}
+		d.Reason += text
 	}
 	switch {
 	case c.SubscriptionID != "" && lang == "fr":

@@ -98,11 +98,13 @@ func TestSubscriptionCancelClaims(t *testing.T) {
 }
 
 // A cancellation an agent files from a message written before the last
-// renewal was charged cannot be decided on money by the engine (filed_at is
-// before the last payment), but future billing stops all the same (POLICY.md
-// subscription_cancel): the subscription ends as the customer chose, with no
-// refund until someone looks.
-func TestSubscriptionCancelStopsBillingWhenTheMoneyNeedsAnAgent(t *testing.T) {
+// renewal was charged: POLICY.md "no renewal is charged after the request".
+// The claim counts the request at the message's time, so that renewal is
+// refunded in full (outside the engine's refund window logic and whatever
+// refund_requested says) and the subscription stops at once. It was decided
+// facts.incomplete: billing stopped but the renewal stayed charged, on a
+// claim no agent can decide.
+func TestSubscriptionRenewedAfterAWrittenRequestIsRefundedInFull(t *testing.T) {
 	subs := &fakeSubscriptions{}
 	e := setupWith(t, func(d *claims.Deps) { d.Subscriptions = subs })
 	ctx := context.Background()
@@ -110,16 +112,40 @@ func TestSubscriptionCancelStopsBillingWhenTheMoneyNeedsAnAgent(t *testing.T) {
 	paid := money.MustNew(990, "EUR")
 	subs.subject = claims.SubscriptionSubject{ID: "sub_1", CustomerID: u.ID, PolicyVersion: "default@1",
 		LastPaymentAt: t0.Add(2 * day), LastPayment: &paid, PeriodEnd: t0.Add(33 * day)}
-	e.clock.Set(t0.Add(3 * day))
+	// The agent gets to the message 20 days later: far outside the 7 days
+	// of a refund counted from the payment.
+	e.clock.Set(t0.Add(22 * day))
 	c, err := e.claims.File(ctx, claims.FileInput{Kind: policy.SubscriptionCancel, CustomerID: u.ID, SubscriptionID: "sub_1",
-		Choice: policy.CancelPeriodEnd, FiledAt: t0.Add(day), SourceMessageID: "msg_1", Actor: e.agentActor()})
+		Choice: policy.CancelPeriodEnd, RefundRequested: ptr(false), FiledAt: t0.Add(day), SourceMessageID: "msg_1", Actor: e.agentActor()})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Decision.Rule != "facts.incomplete" || c.Decision.Cancel != policy.CancelPeriodEnd || c.Decision.Refund != nil {
-		t.Fatalf("decision %+v", c.Decision)
+	d := c.Decision
+	if c.Status != claims.StatusDecided || d.Outcome != policy.OutcomeRefund || d.Rule != claims.RuleRenewedAfterRequest ||
+		d.Refund == nil || *d.Refund != paid || d.Cancel != policy.CancelNow || d.PolicyVersion != "default@1" || d.Statutory {
+		t.Fatalf("decision %+v", d)
 	}
-	if len(subs.cancels) != 1 || subs.cancels[0].Cancel != policy.CancelPeriodEnd || subs.cancels[0].Refund != nil {
+	mustContain(t, "the reason", d.Reason.FR, "9 mars 2026 à 11:00:00", "10 mars 2026 à 11:00:00", "9,90")
+	mustContain(t, "the reason", d.Reason.EN, "9 March 2026 at 11:00:00", "10 March 2026 at 11:00:00", "€9.90")
+	if len(subs.cancels) != 1 || subs.cancels[0].Cancel != policy.CancelNow || subs.cancels[0].Refund == nil || *subs.cancels[0].Refund != paid {
 		t.Fatalf("cancellations %+v", subs.cancels)
+	}
+	if refunds, _ := e.claims.Refunds(ctx, c.ID); len(refunds) != 1 || refunds[0].Amount != paid || refunds[0].SubscriptionID != "sub_1" {
+		t.Fatalf("refunds %+v", refunds)
+	}
+	mustContain(t, "the email", e.mails(t, u, "claim_filed")[0].Text, d.Reason.FR)
+
+	// Already refunded: nothing more goes back, and billing still stops as
+	// the customer chose.
+	subs.cancels = nil
+	subs.subject.Refunded = &paid
+	subs.subject.ID = "sub_2"
+	c, err = e.claims.File(ctx, claims.FileInput{Kind: policy.SubscriptionCancel, CustomerID: u.ID, SubscriptionID: "sub_2",
+		Choice: policy.CancelPeriodEnd, FiledAt: t0.Add(day), SourceMessageID: "msg_2", Actor: e.agentActor()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Decision.Refund != nil || c.Decision.Cancel != policy.CancelPeriodEnd || len(subs.cancels) != 1 || subs.cancels[0].Refund != nil {
+		t.Fatalf("already refunded: %+v, cancellations %+v", c.Decision, subs.cancels)
 	}
 }

@@ -87,7 +87,13 @@
 //     whatever the delivery record says); then fully delivered → review;
 //     then now < processing_until → waiting_delivery (no processing_until:
 //     the product states none); then redeliver or a refund of
-//     ProRata(refundable, ordered − delivered, ordered).
+//     ProRata(refundable, ordered − delivered, ordered). "redeliver" is
+//     offered once: the facts carry no redelivery, so the server decides a
+//     claim whose line it already sent back to processing under
+//     Policy.RedeliveryDone (the same policy with remedy "refund"), which
+//     gives waiting_delivery until the new processing_until, then the
+//     refund. `policy eval --policy` on a copy of the document with
+//     remedy = "refund" reproduces that decision.
 //   - not_as_described: evidence counts when it was sent by now, before or
 //     after filing; being in time is judged on filed_at only. The 2-year
 //     floor runs to the end of the local day two years after payment.

@@ -502,3 +502,30 @@ func BenchmarkEvaluate(b *testing.B) {
 		})
 	}
 }
+
+// "Redelivery first" is offered once: with the redelivery spent, the same
+// facts get the refund rule's decision, under the same version; the policy
+// itself still offers the redelivery, and a refund policy is unchanged.
+func TestRedeliveryDoneRefundsTheUndeliveredPart(t *testing.T) {
+	redeliver := mustParse(t, testDoc("eu", map[Kind]string{NonDelivery: "enabled = true\nwindow = \"7d\"\nremedy = \"redeliver\""}))
+	f := claim(NonDelivery, "2026-03-10T10:00:00Z", line(1000, 1000, 400))
+	if d := Evaluate(redeliver, f, time.Time{}); d.Outcome != OutcomeRedeliver {
+		t.Fatalf("before: %+v", d)
+	}
+	done := redeliver.RedeliveryDone()
+	d := Evaluate(done, f, time.Time{})
+	if d.Outcome != OutcomeRefund || d.Rule != "non_delivery.partial" || d.Refund == nil || d.Refund.Minor != 600 || d.PolicyVersion != redeliver.ID() {
+		t.Fatalf("after the redelivery: %+v", d)
+	}
+	if redeliver.Kind(NonDelivery).Remedy != RemedyRedeliver {
+		t.Fatal("RedeliveryDone changed the policy it was called on")
+	}
+	// Still inside the new processing time: it waits.
+	waiting := claim(NonDelivery, "2026-03-10T10:00:00Z", line(1000, 1000, 400), processingUntil("2026-03-13T00:00:00Z"))
+	if d := Evaluate(done, waiting, time.Time{}); d.Outcome != OutcomeWaitingDelivery {
+		t.Fatalf("waiting: %+v", d)
+	}
+	if p := Default(); p.RedeliveryDone() != p {
+		t.Fatal("a refund policy is returned as it is")
+	}
+}

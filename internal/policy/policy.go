@@ -151,6 +151,23 @@ func (p *Policy) Kind(k Kind) KindRule {
 	return KindRule{}
 }
 
+// RedeliveryDone returns p as it applies to a non_delivery claim whose
+// redelivery this policy offered was already carried out: "redelivery
+// first" (RemedyRedeliver) is offered once, so once the new processing time
+// has passed with the line still not fully delivered, the claim gets the
+// refund of the undelivered part exactly as under RemedyRefund (same rules,
+// same wording, same version). p itself is unchanged (a Policy is
+// immutable); for a policy whose remedy is already refund, p is returned.
+func (p *Policy) RedeliveryDone() *Policy {
+	i := NonDelivery.index()
+	if p.kinds[i].Remedy != RemedyRedeliver {
+		return p
+	}
+	q := *p
+	q.kinds[i].Remedy = RemedyRefund
+	return &q
+}
+
 // Source returns the document the policy was parsed from, byte for byte
 // (what Digest is computed on). The caller must not modify it.
 func (p *Policy) Source() []byte { return p.source }

@@ -276,10 +276,20 @@ func (s *Server) consoleClaimFromMessage(w http.ResponseWriter, r *http.Request)
 		http.Redirect(w, r, "/console/tickets/"+t.ID, http.StatusSeeOther)
 		return
 	}
-	c, err := s.Claims.File(ctx, claims.FileInput{
-		Kind: policy.Kind(r.PostForm.Get("kind")), CustomerID: t.CustomerID, OrderID: strings.TrimSpace(r.PostForm.Get("order_id")),
+	in := claims.FileInput{
+		Kind: policy.Kind(r.PostForm.Get("kind")), CustomerID: t.CustomerID,
 		Message: from.Text, FiledAt: from.CreatedAt, SourceMessageID: from.ID, Actor: state(r).user.Actor(),
-	})
+	}
+	if in.Kind == policy.SubscriptionCancel {
+		// A written request to stop a subscription: filed at the
+		// message's time, so a renewal charged after it is refunded
+		// (POLICY.md: no renewal is charged after the request).
+		in.SubscriptionID = strings.TrimSpace(r.PostForm.Get("subscription_id"))
+		in.Choice = policy.Cancel(r.PostForm.Get("choice"))
+	} else {
+		in.OrderID = strings.TrimSpace(r.PostForm.Get("order_id"))
+	}
+	c, err := s.Claims.File(ctx, in)
 	if err != nil {
 		code := claims.Code(err)
 		if claimErrorStatus(code) >= 500 {
