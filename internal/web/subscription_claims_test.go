@@ -16,12 +16,14 @@ import (
 	"comptoir/internal/testwait"
 )
 
-// subscriptionClaimInReview files, as an agent, a subscription_cancel claim
-// from a message the customer wrote before the last renewal was charged:
-// the engine cannot decide the money on such facts (filed_at before the
-// last payment) and leaves the claim in review for an agent, billing
-// stopped at the period's end. It returns the claim's id, the
-// subscription and the agent.
+// subscriptionClaimInReview files, as an agent, two subscription_cancel
+// claims from a message the customer wrote before the last renewal was
+// charged: the first refunds that renewal and stops the subscription; the
+// second finds nothing left to refund, and the engine cannot decide the
+// money on its facts (filed_at before the last payment), so it stays in
+// review for an agent — as do claims filed so before the renewal rule
+// existed. It returns the second claim's id, the subscription and the
+// agent.
 func subscriptionClaimInReview(t *testing.T, h *apptest.Harness, u account.User) (string, subscriptions.Subscription, account.User) {
 	t.Helper()
 	ctx := context.Background()
@@ -50,8 +52,17 @@ func subscriptionClaimInReview(t *testing.T, h *apptest.Harness, u account.User)
 	}
 	h.Clock.Advance(24 * time.Hour)
 	agentUser, _ := h.User(t, account.RoleAgent, "agent@shop.test")
-	r = postJSON(c, "/api/v1/claims", `{"kind":"subscription_cancel","subscription_id":"`+sub.ID+`","choice":"period_end","source_message_id":"`+
-		thread[0].ID+`"}`, h.Bearer(t, agentUser.ID))
+	file := func() apptest.Response {
+		return postJSON(c, "/api/v1/claims", `{"kind":"subscription_cancel","subscription_id":"`+sub.ID+`","choice":"period_end","source_message_id":"`+
+			thread[0].ID+`"}`, h.Bearer(t, agentUser.ID))
+	}
+	// The first filing refunds the renewal charged after the request
+	// (claims.RuleRenewedAfterRequest); a second one finds nothing left
+	// to refund, and the engine cannot decide on its facts.
+	if r = file(); r.Status != http.StatusCreated || !strings.Contains(r.Body, claims.RuleRenewedAfterRequest) {
+		t.Fatalf("first claim from the message: %d %s", r.Status, r.Body)
+	}
+	r = file()
 	filed := decodeAs[struct {
 		ID       string
 		Status   string
@@ -64,68 +75,56 @@ func subscriptionClaimInReview(t *testing.T, h *apptest.Harness, u account.User)
 }
 
 // An agent decides, through the API, a subscription claim the engine left
-// in review: the last payment goes back to where it came from (the
-// balance) in full, the subscription stops now, and neither a retry with
-// the same key nor a second decision refunds again. Agents could not
-// decide such claims at all (not_decidable), so they stayed open forever.
-func TestAgentRefundsASubscriptionClaimInReview(t *testing.T) {
+// in review (here a second filing about a renewal already refunded): only
+// refund or refused, a refund only of what is left of the last payment —
+// nothing, so it is over_refund and no money moves — and a refusal closes
+// the claim and stops its clock; a retry with the same key gets the first
+// answer. Agents could not decide such claims at all (not_decidable), so
+// they stayed open for ever.
+func TestAgentDecidesASubscriptionClaimInReview(t *testing.T) {
 	h := apptest.Start(t)
 	ctx := context.Background()
 	u, _ := h.User(t, account.RoleCustomer, "ana@example.fr")
 	claimID, sub, agentUser := subscriptionClaimInReview(t, h, u)
 	c := h.NewClient(t)
 	auth := h.Bearer(t, agentUser.ID)
-
-	// Only the last payment in full, and only refund or refused.
 	for body, field := range map[string]string{
-		`{"outcome":"refund","refund":{"amount":500,"currency":"EUR"}}`: "refund.amount",
 		`{"outcome":"redeliver"}`: "outcome",
 		`{"outcome":"refused","refund":{"amount":990,"currency":"EUR"}}`: "refund",
+		`{"outcome":"refund","refund":{"amount":-5,"currency":"EUR"}}`:   "refund.amount",
 	} {
 		r := postJSON(c, "/api/v1/claims/"+claimID+"/decision", body, auth)
 		if r.Status != http.StatusUnprocessableEntity || !strings.Contains(r.Body, `"`+field+`":`) {
 			t.Errorf("%s: %d %s; want 422 naming %s", body, r.Status, r.Body, field)
 		}
 	}
-	if got := balanceOf(t, h, u); got != 5000-2*990 {
-		t.Fatalf("balance after refused decisions: %d", got)
+	if r := postJSON(c, "/api/v1/claims/"+claimID+"/decision", `{"outcome":"refund"}`, auth); r.Status == http.StatusOK ||
+		!strings.Contains(r.Body, `"code":"over_refund"`) {
+		t.Errorf("a refund of a payment already refunded: %d %s; want over_refund", r.Status, r.Body)
+	}
+	if got := balanceOf(t, h, u); got != 5000-990 {
+		t.Fatalf("balance %d, want %d (the renewal refunded once)", got, 5000-990)
 	}
 
 	keyed := auth.Clone()
 	keyed.Set("Idempotency-Key", "decide-1")
-	first := postJSON(c, "/api/v1/claims/"+claimID+"/decision", `{"outcome":"refund","reason_code":"","note":"written before the renewal"}`, keyed)
+	first := postJSON(c, "/api/v1/claims/"+claimID+"/decision", `{"outcome":"refused","note":"already refunded"}`, keyed)
 	got := decodeAs[struct {
 		Status   string
-		Decision struct {
-			Outcome, Cancel string
-			Refund          struct{ Amount int64 }
-		}
+		Decision struct{ Outcome string }
 	}](t, first)
-	if first.Status != http.StatusOK || got.Status == claims.StatusOpen || got.Decision.Outcome != "refund" || got.Decision.Cancel != "now" ||
-		got.Decision.Refund.Amount != 990 {
+	if first.Status != http.StatusOK || got.Status == claims.StatusOpen || got.Decision.Outcome != "refused" {
 		t.Fatalf("decision: %d %s", first.Status, first.Body)
 	}
-	again := postJSON(c, "/api/v1/claims/"+claimID+"/decision", `{"outcome":"refund","reason_code":"","note":"written before the renewal"}`, keyed)
+	again := postJSON(c, "/api/v1/claims/"+claimID+"/decision", `{"outcome":"refused","note":"already refunded"}`, keyed)
 	if again.Status != http.StatusOK || again.Body != first.Body || again.Header.Get("Idempotent-Replayed") != "true" {
 		t.Errorf("retry: %d %s, want the first answer", again.Status, again.Body)
 	}
-	second := postJSON(c, "/api/v1/claims/"+claimID+"/decision", `{"outcome":"refund"}`, auth)
-	if second.Status == http.StatusOK || !strings.Contains(second.Body, `"code":"over_refund"`) {
-		t.Errorf("a second refund: %d %s; want over_refund", second.Status, second.Body)
-	}
 	if got := balanceOf(t, h, u); got != 5000-990 {
-		t.Fatalf("balance %d, want %d (the last payment refunded once)", got, 5000-990)
+		t.Fatalf("balance %d after the refusal", got)
 	}
-	now, err := h.App.Subscriptions.Get(ctx, sub.ID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if now.Status != subscriptions.StatusCanceled {
-		t.Fatalf("subscription %s after the refund, want canceled", now.Status)
-	}
-	refunds, _ := h.App.Claims.Refunds(ctx, claimID)
-	if len(refunds) != 1 || refunds[0].Amount.Minor != 990 || refunds[0].Destination != claims.DestBalance || refunds[0].Status != claims.RefundSucceeded {
-		t.Fatalf("claim refunds %+v", refunds)
+	if now, err := h.App.Subscriptions.Get(ctx, sub.ID); err != nil || now.Status != subscriptions.StatusCanceled {
+		t.Fatalf("subscription %s %v, want canceled", now.Status, err)
 	}
 	cl, _ := h.App.Claims.Get(ctx, claimID)
 	if cl.Waiting() {
@@ -157,24 +156,23 @@ func TestAgentRefusesASubscriptionClaimFromTheConsole(t *testing.T) {
 	if cl.Open() || cl.Decision.Outcome != "refused" || cl.Decision.Cancel != "period_end" || cl.Decision.Refund != nil {
 		t.Fatalf("claim after the refusal: %s %+v", cl.Status, cl.Decision)
 	}
-	if got := balanceOf(t, h, u); got != 5000-2*990 {
+	if got := balanceOf(t, h, u); got != 5000-990 {
 		t.Fatalf("balance %d: a refusal moved money", got)
 	}
-	now, _ := h.App.Subscriptions.Get(ctx, sub.ID)
-	if !now.CancelAtPeriodEnd || now.Status == subscriptions.StatusCanceled {
-		t.Fatalf("subscription %s cancel_at_period_end=%v, want ending at the period's end", now.Status, now.CancelAtPeriodEnd)
+	if now, _ := h.App.Subscriptions.Get(ctx, sub.ID); now.Status != subscriptions.StatusCanceled {
+		t.Fatalf("subscription %s, want still canceled", now.Status)
 	}
 }
 
-// The last payment of a card subscription goes back to the card when an
-// agent refunds its claim: a card refund at Stripe for the period's
-// payment, pending until Stripe confirms, and the subscription ends now.
-func TestAgentRefundOfACardSubscriptionGoesBackToTheCard(t *testing.T) {
+// The last payment of a card subscription goes back to the card when its
+// claim refunds it (here: charged after the customer's written request to
+// stop): a card refund at Stripe for the period's payment, pending until
+// Stripe confirms, and the subscription ends now.
+func TestSubscriptionClaimRefundOfACardPaymentGoesBackToTheCard(t *testing.T) {
 	h, rec := scaStore(t)
 	ctx := context.Background()
 	u, c := h.User(t, account.RoleCustomer, "ana@example.fr")
-	// The customer's message comes before the payment it is about, so the
-	// engine leaves the claim filed from it to an agent.
+	// The customer's message comes before the payment it is about.
 	tk, err := h.App.Desk.OpenFromContact(ctx, desk.ContactInput{CustomerID: u.ID, Name: "Ana", Email: u.Email,
 		Topic: desk.TopicSubscriptionCancel, Message: "Do not charge me for this subscription."})
 	if err != nil {
@@ -192,12 +190,8 @@ func TestAgentRefundOfACardSubscriptionGoesBackToTheCard(t *testing.T) {
 		ID       string
 		Decision struct{ Outcome string }
 	}](t, r)
-	if r.Status != http.StatusCreated || filed.Decision.Outcome != "review" {
+	if r.Status != http.StatusCreated || filed.Decision.Outcome != "refund" || !strings.Contains(r.Body, `"cancel":"now"`) {
 		t.Fatalf("claim: %d %s", r.Status, r.Body)
-	}
-	r = postJSON(api, "/api/v1/claims/"+filed.ID+"/decision", `{"outcome":"refund","refund":{"amount":990,"currency":"EUR"}}`, auth)
-	if r.Status != http.StatusOK || !strings.Contains(r.Body, `"cancel":"now"`) {
-		t.Fatalf("decision: %d %s", r.Status, r.Body)
 	}
 	refunds, _ := h.App.Claims.Refunds(ctx, filed.ID)
 	if len(refunds) != 1 || refunds[0].Destination != claims.DestCard || refunds[0].Amount.Minor != 990 || refunds[0].CardRefundID == "" {
