@@ -164,7 +164,7 @@ func TestRequiredSecondFactorGuardsEveryStaffRoute(t *testing.T) {
 }
 
 // An IPv6 client picks any address of its /64 for each request: the
-// per-client limits on sign-in and sign-up count the /64, so that new
+// per-client limits on sign-in, sign-up and the contact form count the /64, so that new
 // addresses from it do not buy new attempts. Another /64 is another client.
 func TestRateLimitsCountAnIPv6ClientByItsSlash64(t *testing.T) {
 	h := apptest.StartWith(t, func(c *config.Config) { c.TrustedProxies = "127.0.0.1,::1" })
@@ -196,6 +196,21 @@ func TestRateLimitsCountAnIPv6ClientByItsSlash64(t *testing.T) {
 	}
 	if r := from("2001:db8:9:9:1::1", "/signup", signupForm("u10@example.fr")); r.Status != http.StatusTooManyRequests {
 		t.Errorf("11th sign-up from the same /64: %d", r.Status)
+	}
+	// The contact form too: it opens tickets and sends acknowledgements.
+	contact := func(i int) url.Values {
+		return url.Values{"name": {"Ana"}, "email": {fmt.Sprintf("c%d@example.fr", i)}, "topic": {"question"}, "message": {"Hello"}}
+	}
+	for i := range 10 { // contactLimit
+		if r := from(fmt.Sprintf("2001:db8:7:7::%x", i+1), "/contact", contact(i)); r.Status == http.StatusTooManyRequests || r.Status >= 400 {
+			t.Fatalf("contact %d: %d", i+1, r.Status)
+		}
+	}
+	if r := from("2001:db8:7:7:1::1", "/contact", contact(99)); r.Status != http.StatusTooManyRequests {
+		t.Errorf("contact form past the limit from the same /64: %d", r.Status)
+	}
+	if r := from("2001:db8:7:8::1", "/contact", contact(100)); r.Status >= 400 {
+		t.Errorf("contact form from another /64: %d", r.Status)
 	}
 }
 

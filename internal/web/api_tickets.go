@@ -116,7 +116,7 @@ func (s *Server) apiOpenTicket(w http.ResponseWriter, r *http.Request) {
 	if !s.decodeJSON(w, r, &in) {
 		return
 	}
-	if !s.allow(w, r, "contact:"+clientIP(r), contactLimit) {
+	if !s.allow(w, r, "contact:"+limitAddr(r), contactLimit) {
 		return
 	}
 	ci := desk.ContactInput{Name: in.Name, Email: in.Email, OrderRef: in.OrderRef, Topic: in.Topic, Message: in.Message, Lang: st.lang}

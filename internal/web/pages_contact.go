@@ -68,7 +68,7 @@ func (s *Server) contact(w http.ResponseWriter, r *http.Request) {
 	if r.MultipartForm != nil {
 		defer r.MultipartForm.RemoveAll()
 	}
-	if !s.allow(w, r, "contact:"+clientIP(r), contactLimit) {
+	if !s.allow(w, r, "contact:"+limitAddr(r), contactLimit) {
 		return
 	}
 	st := state(r)

@@ -52,7 +52,7 @@ func (s *Server) guestTicket(w http.ResponseWriter, r *http.Request) {
 // guestTicketReply is a guest's reply from their ticket page: into the same
 // thread as their emails.
 func (s *Server) guestTicketReply(w http.ResponseWriter, r *http.Request) {
-	if !s.allow(w, r, "guestticket:"+clientIP(r), guestReplyLimit) {
+	if !s.allow(w, r, "guestticket:"+limitAddr(r), guestReplyLimit) {
 		return
 	}
 	token := r.PathValue("token")
