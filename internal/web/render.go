@@ -295,7 +295,7 @@ func (s *Server) notFound(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) serverError(w http.ResponseWriter, r *http.Request, err error) {
 	if err != nil {
-		s.Logger.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+		s.Logger.Error("request failed", "method", r.Method, "path", loggedPath(r.URL.Path), "err", err)
 	}
 	if db.IsUnavailable(err) {
 		s.storageUnavailable(w, r)
@@ -309,6 +309,26 @@ func (s *Server) serverError(w http.ResponseWriter, r *http.Request, err error) 
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.WriteHeader(http.StatusInternalServerError)
 	fmt.Fprintf(w, "<!doctype html><title>500</title><p>%s</p>", template.HTMLEscapeString(s.Messages.T(state(r).lang, "error.internal")))
+}
+
+// secretPaths are the routes whose next path segment is a bearer secret:
+// whoever holds a reset, survey or guest ticket link's token can use it.
+var secretPaths = []string{"/reset/", "/survey/", "/support/t/"}
+
+// loggedPath is a request path as logs may keep it: the token of a
+// secret-bearing link is replaced by "{token}". Logs are read, shipped and
+// kept by more people, for longer, than the links they would reveal.
+func loggedPath(path string) string {
+	for _, prefix := range secretPaths {
+		if rest, ok := strings.CutPrefix(path, prefix); ok && rest != "" {
+			_, tail, more := strings.Cut(rest, "/")
+			if more {
+				return prefix + "{token}/" + tail
+			}
+			return prefix + "{token}"
+		}
+	}
+	return path
 }
 
 // storageUnavailable answers a request the database could not take (full,

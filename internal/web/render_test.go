@@ -46,3 +46,23 @@ func TestBakeMessagesRendersAsTheCalls(t *testing.T) {
 		}
 	}
 }
+
+// The token of a password reset, survey or guest ticket link never reaches
+// the logs: whoever reads them could use the link.
+func TestLoggedPathHidesLinkTokens(t *testing.T) {
+	for in, want := range map[string]string{
+		"/reset/Zq8s-secret":                    "/reset/{token}",
+		"/survey/abc123":                        "/survey/{token}",
+		"/support/t/tok_9f8e":                   "/support/t/{token}",
+		"/support/t/tok_9f8e/attachments/att_1": "/support/t/{token}/attachments/att_1",
+		"/reset":                                "/reset",
+		"/reset/":                               "/reset/",
+		"/orders/ord_1":                         "/orders/ord_1",
+		"/api/v1/claims/clm_1/decision":         "/api/v1/claims/clm_1/decision",
+		"/support/tickets/tck_1":                "/support/tickets/tck_1",
+	} {
+		if got := loggedPath(in); got != want {
+			t.Errorf("loggedPath(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
