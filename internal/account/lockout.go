@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -59,11 +60,55 @@ func LockedFor(tiers []LockoutTier, counts []WindowCount) time.Duration {
 type SigninLockout struct {
 	counter FailureCounter
 	tiers   []LockoutTier
+
+	mu    sync.Mutex
+	turns map[string]*signinTurn // by EmailKey, while someone holds or waits for it
+}
+
+// signinTurn lets one password check on an email run at a time.
+type signinTurn struct {
+	slot  chan struct{} // holds a token while the turn is taken
+	users int           // holders and waiters, under SigninLockout.mu
 }
 
 // NewSigninLockout counts failures in c.
 func NewSigninLockout(c FailureCounter) *SigninLockout {
-	return &SigninLockout{counter: c, tiers: SigninLockoutTiers}
+	return &SigninLockout{counter: c, tiers: SigninLockoutTiers, turns: map[string]*signinTurn{}}
+}
+
+// Turn waits until no other password check on email is running in this
+// process, and returns what ends this one's turn. Checking the lock-out,
+// verifying the password and counting a failure happen within one turn:
+// otherwise a burst of guesses sent together (from many addresses, past
+// the per-address limit) all pass the check before the first failure is
+// counted, and the lock-out lets through as many guesses as the burst
+// holds. Across nodes each node takes its own turns, so a burst gets at
+// most one guess per node past a full tier.
+func (l *SigninLockout) Turn(ctx context.Context, email string) (end func(), err error) {
+	key := EmailKey(email)
+	l.mu.Lock()
+	t := l.turns[key]
+	if t == nil {
+		t = &signinTurn{slot: make(chan struct{}, 1)}
+		l.turns[key] = t
+	}
+	t.users++
+	l.mu.Unlock()
+	select {
+	case t.slot <- struct{}{}:
+		return func() { <-t.slot; l.leave(key, t) }, nil
+	case <-ctx.Done():
+		l.leave(key, t)
+		return nil, ctx.Err()
+	}
+}
+
+func (l *SigninLockout) leave(key string, t *signinTurn) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if t.users--; t.users == 0 {
+		delete(l.turns, key)
+	}
 }
 
 // failureBucket is where failures on email are counted for a tier. The name is

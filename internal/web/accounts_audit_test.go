@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -239,5 +240,42 @@ func TestCurrentPasswordGuessesLockTheAccount(t *testing.T) {
 	h.Clock.Advance(5 * time.Minute)
 	if r := change(apptest.Password); r.Status != http.StatusSeeOther {
 		t.Fatalf("after the lock: %d %s", r.Status, r.Body)
+	}
+}
+
+// Guesses at one account's password sent together, from as many addresses
+// (past the per-address limit): each is checked after the failures before
+// it are counted, so the lock-out lets through as many as its first tier
+// allows, not as many as the burst holds. Before, every guess of the burst
+// passed the check before the first failure was counted.
+func TestPasswordGuessesSentTogetherMeetTheLockOut(t *testing.T) {
+	h := apptest.StartWith(t, func(c *config.Config) { c.TrustedProxies = "127.0.0.1,::1" })
+	h.User(t, account.RoleCustomer, "ana@example.fr")
+	const burst = 16
+	statuses := make(chan int, burst)
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for i := range burst {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c := h.NewClient(t)
+			<-start
+			r := c.Send(http.MethodPost, "/api/v1/login", "application/json",
+				strings.NewReader(`{"email":"ana@example.fr","password":"guess number `+fmt.Sprint(i)+`"}`),
+				http.Header{"X-Forwarded-For": {fmt.Sprintf("198.51.100.%d", i+1)}})
+			statuses <- r.Status
+		}()
+	}
+	close(start)
+	wg.Wait()
+	close(statuses)
+	counts := map[int]int{}
+	for s := range statuses {
+		counts[s]++
+	}
+	first := account.SigninLockoutTiers[0].Failures
+	if counts[http.StatusUnauthorized] != first || counts[http.StatusTooManyRequests] != burst-first {
+		t.Fatalf("a burst of %d guesses: %v; want %d checked (401) and the rest refused (429)", burst, counts, first)
 	}
 }

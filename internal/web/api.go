@@ -378,9 +378,14 @@ func (s *Server) apiLogin(w http.ResponseWriter, r *http.Request) {
 	if !s.decodeJSON(w, r, &in) {
 		return
 	}
-	if !s.allow(w, r, "signin:"+limitAddr(r), signinLimit) || s.signinLocked(w, r, in.Email, true) {
+	if !s.allow(w, r, "signin:"+limitAddr(r), signinLimit) {
 		return
 	}
+	end, ok := s.signinTurn(w, r, in.Email, true)
+	if !ok {
+		return
+	}
+	defer end()
 	u, err := s.Accounts.Authenticate(r.Context(), in.Email, in.Password)
 	if errors.Is(err, account.ErrInvalidCredentials) {
 		s.signinFailed(r, in.Email)

@@ -89,9 +89,11 @@ func (s *Server) accountPassword(w http.ResponseWriter, r *http.Request) {
 	// The current password is checked like a sign-in's: whoever holds a
 	// session (a borrowed browser, a stolen cookie) must not guess it
 	// without limit and then lock the owner out with a new one.
-	if s.signinLocked(w, r, st.user.Email, false) {
+	end, ok := s.signinTurn(w, r, st.user.Email, false)
+	if !ok {
 		return
 	}
+	defer end()
 	var err error
 	if f.Get("new_password") != f.Get("password_confirm") {
 		err = &account.ValidationError{Fields: map[string]string{"password_confirm": "passwords_differ"}}

@@ -25,24 +25,35 @@ var (
 	resetLimit  = limit{5, time.Hour}
 )
 
-// signinLocked answers 429 when the account rule locks the email after too
-// many recent failures (account.SigninLockout).
-func (s *Server) signinLocked(w http.ResponseWriter, r *http.Request, email string, api bool) bool {
-	wait, err := s.lockout.LockedFor(r.Context(), email)
+// signinTurn takes email's turn to have a password (or a second-factor
+// code) checked, and answers 429 when the account rule locks the email
+// after too many recent failures (account.SigninLockout). When it returns
+// ok, the caller checks the secret, counts a failure (signinFailed), and
+// then calls end: a burst of guesses is thus checked one after another,
+// each seeing the failures before it.
+func (s *Server) signinTurn(w http.ResponseWriter, r *http.Request, email string, api bool) (end func(), ok bool) {
+	end, err := s.lockout.Turn(r.Context(), email)
 	if err != nil {
 		s.serverError(w, r, err)
-		return true
+		return nil, false
+	}
+	wait, err := s.lockout.LockedFor(r.Context(), email)
+	if err != nil {
+		end()
+		s.serverError(w, r, err)
+		return nil, false
 	}
 	if wait == 0 {
-		return false
+		return end, true
 	}
+	end()
 	w.Header().Set("Retry-After", strconv.Itoa(int(wait.Seconds())+1))
 	if api {
 		writeError(w, http.StatusTooManyRequests, "rate_limited", s.Messages.T(state(r).lang, "error.rate_limited"))
 	} else {
 		s.renderError(w, r, http.StatusTooManyRequests, "error.rate_limited")
 	}
-	return true
+	return nil, false
 }
 
 // signinFailed counts a wrong password against the email. A failure to
@@ -200,9 +211,11 @@ func (s *Server) signin(w http.ResponseWriter, r *http.Request) {
 	}
 	v := s.newView(r, "auth.signin.title", nil)
 	v.Form = url.Values{"email": {r.PostForm.Get("email")}, "next": {safeNext(r.PostForm.Get("next"))}}
-	if s.signinLocked(w, r, r.PostForm.Get("email"), false) {
+	end, ok := s.signinTurn(w, r, r.PostForm.Get("email"), false)
+	if !ok {
 		return
 	}
+	defer end()
 	u, err := s.Accounts.Authenticate(r.Context(), r.PostForm.Get("email"), r.PostForm.Get("password"))
 	if errors.Is(err, account.ErrInvalidCredentials) {
 		s.signinFailed(r, r.PostForm.Get("email"))

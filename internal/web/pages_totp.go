@@ -75,9 +75,11 @@ func (s *Server) signinVerify(w http.ResponseWriter, r *http.Request) {
 	var u account.User
 	who, err := s.Accounts.SignInChallengeUser(r.Context(), c.Value)
 	if err == nil {
-		if s.signinLocked(w, r, who.Email, false) {
+		end, ok := s.signinTurn(w, r, who.Email, false)
+		if !ok {
 			return
 		}
+		defer end()
 		u, err = s.Accounts.AnswerSignInChallenge(r.Context(), c.Value, r.PostForm.Get("code"))
 		if errors.Is(err, account.ErrBadCode) || errors.Is(err, account.ErrSecretUnreadable) {
 			s.signinFailed(r, who.Email)
