@@ -312,6 +312,18 @@ type SubscriptionSubject struct {
 	PeriodEnd     time.Time
 }
 
+// LeftToRefund is what is left of the last payment once its refunds are
+// taken off: zero when nothing was paid yet.
+func (s SubscriptionSubject) LeftToRefund() (money.Amount, error) {
+	if s.LastPayment == nil {
+		return money.Amount{}, nil
+	}
+	if s.Refunded == nil {
+		return *s.LastPayment, nil
+	}
+	return s.LastPayment.Sub(*s.Refunded)
+}
+
 // SubscriptionCancel is a decided subscription_cancel claim to carry out.
 type SubscriptionCancel struct {
 	SubscriptionID string

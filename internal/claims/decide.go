@@ -462,15 +462,9 @@ func subscriptionDecision(subj *subject, in AgentDecision, fields map[string]str
 	if d.Cancel != policy.CancelNow {
 		d.Cancel = policy.CancelPeriodEnd
 	}
-	var left money.Amount
-	if sub.LastPayment != nil {
-		left = *sub.LastPayment
-		if sub.Refunded != nil {
-			var err error
-			if left, err = left.Sub(*sub.Refunded); err != nil {
-				return policy.Decision{}, err
-			}
-		}
+	left, err := sub.LeftToRefund()
+	if err != nil {
+		return policy.Decision{}, err
 	}
 	switch in.Outcome {
 	case policy.OutcomeRefund:

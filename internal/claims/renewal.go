@@ -43,15 +43,8 @@ func renewedAfterRequest(subj *subject) (policy.Decision, bool) {
 		c.FiledAt.IsZero() || !c.FiledAt.Before(sub.LastPaymentAt) {
 		return policy.Decision{}, false
 	}
-	refund := *sub.LastPayment
-	if sub.Refunded != nil {
-		left, err := refund.Sub(*sub.Refunded)
-		if err != nil {
-			return policy.Decision{}, false
-		}
-		refund = left
-	}
-	if !refund.IsPositive() {
+	refund, err := sub.LeftToRefund()
+	if err != nil || !refund.IsPositive() {
 		return policy.Decision{}, false
 	}
 	asked, charged := func(lang string) string { return formatReceived(c.FiledAt, subj.policy, lang) },

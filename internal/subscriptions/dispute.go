@@ -9,6 +9,7 @@ import (
 	"comptoir/internal/alerts"
 	"comptoir/internal/audit"
 	"comptoir/internal/cardpay"
+	"comptoir/internal/db"
 	"comptoir/internal/money"
 )
 
@@ -78,21 +79,8 @@ func (h CardHandler) PaymentDisputeEventTx(ctx context.Context, tx *sql.Tx, p ca
 // disputeHeldTx reports whether a card payment of subID is held by a
 // dispute (open, or lost).
 func (s *Service) disputeHeldTx(ctx context.Context, tx *sql.Tx, subID string) (bool, error) {
-	rows, err := tx.QueryContext(ctx, `SELECT id FROM subscription_periods WHERE subscription_id = $1 AND payment_method = 'card'`, subID)
+	ids, err := db.Strings(ctx, tx, `SELECT id FROM subscription_periods WHERE subscription_id = $1 AND payment_method = 'card'`, subID)
 	if err != nil {
-		return false, wrapDB("card periods", err)
-	}
-	var ids []string
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			rows.Close()
-			return false, wrapDB("card periods", err)
-		}
-		ids = append(ids, id)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
 		return false, wrapDB("card periods", err)
 	}
 	return cardpay.DisputeHeldTx(ctx, tx, cardpay.PurposeRenewal, ids)

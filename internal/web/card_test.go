@@ -55,6 +55,18 @@ func deliverEvent(t *testing.T, h *apptest.Harness, payload []byte, sig string) 
 	return resp.StatusCode
 }
 
+// webhookDeliverer sends Stripe events of the given type and object to h,
+// signed, and fails the test unless each is taken (200).
+func webhookDeliverer(t *testing.T, h *apptest.Harness) func(typ stripe.EventType, obj map[string]any) {
+	return func(typ stripe.EventType, obj map[string]any) {
+		t.Helper()
+		payload, sig := cardpaytest.Event(t, webhookSecret, cardpaytest.EventID(), typ, obj)
+		if got := deliverEvent(t, h, payload, sig); got != http.StatusOK {
+			t.Fatalf("%s webhook: %d", typ, got)
+		}
+	}
+}
+
 func completed(p cardpay.Payment) map[string]any {
 	return map[string]any{
 		"id": p.CheckoutSessionID, "object": "checkout.session", "mode": "payment", "status": "complete", "payment_status": "paid",
@@ -238,13 +250,7 @@ func TestDisputedTopUpIsTakenBackFromTheBalance(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	deliver := func(typ stripe.EventType, obj map[string]any) {
-		t.Helper()
-		payload, sig := cardpaytest.Event(t, webhookSecret, cardpaytest.EventID(), typ, obj)
-		if got := deliverEvent(t, h, payload, sig); got != http.StatusOK {
-			t.Fatalf("%s: %d", typ, got)
-		}
-	}
+	deliver := webhookDeliverer(t, h)
 	deliver(stripe.EventTypeCheckoutSessionCompleted, completed(pay))
 	// 5.00 of it spent already.
 	if _, err := h.App.Ledger.AdminDebit(ctx, audit.Actor{ID: "usr_admin", Role: account.RoleAdmin}, u.ID, money.MustNew(500, "EUR"), "spent"); err != nil {

@@ -16,7 +16,6 @@ import (
 	"comptoir/internal/account"
 	"comptoir/internal/audit"
 	"comptoir/internal/cardpay"
-	"comptoir/internal/cardpay/cardpaytest"
 	"comptoir/internal/claims"
 	"comptoir/internal/desk"
 	"comptoir/internal/policy"
@@ -67,13 +66,7 @@ func TestDisputeZIPCarriesTheOrdersFiles(t *testing.T) {
 	if err != nil || !ok {
 		t.Fatalf("pending payment: %v %v", ok, err)
 	}
-	deliver := func(typ stripe.EventType, obj map[string]any) {
-		t.Helper()
-		payload, sig := cardpaytest.Event(t, webhookSecret, cardpaytest.EventID(), typ, obj)
-		if got := deliverEvent(t, h, payload, sig); got != http.StatusOK {
-			t.Fatalf("%s webhook: %d", typ, got)
-		}
-	}
+	deliver := webhookDeliverer(t, h)
 	deliver(stripe.EventTypeCheckoutSessionCompleted, completed(pay))
 
 	// The customer's claim with a screenshot, and a support message with

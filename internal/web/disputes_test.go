@@ -65,13 +65,7 @@ func TestDisputeFromWebhookToSubmittedEvidence(t *testing.T) {
 	if err != nil || !ok {
 		t.Fatalf("pending payment: %v %v", ok, err)
 	}
-	deliver := func(typ stripe.EventType, obj map[string]any) {
-		t.Helper()
-		payload, sig := cardpaytest.Event(t, webhookSecret, cardpaytest.EventID(), typ, obj)
-		if got := deliverEvent(t, h, payload, sig); got != http.StatusOK {
-			t.Fatalf("%s webhook: %d", typ, got)
-		}
-	}
+	deliver := webhookDeliverer(t, h)
 	deliver(stripe.EventTypeCheckoutSessionCompleted, completed(pay))
 
 	// What the customer did and got: an order page view, delivery in two
@@ -308,13 +302,7 @@ func TestDisputeWonReleasesTheRefundHold(t *testing.T) {
 		t.Fatalf("card order: %d %s", r.Status, r.Body)
 	}
 	pay, _, _ := h.App.Card.Pending(ctx, cardpay.PurposeOrder, created.ID)
-	deliver := func(typ stripe.EventType, obj map[string]any) {
-		t.Helper()
-		payload, sig := cardpaytest.Event(t, webhookSecret, cardpaytest.EventID(), typ, obj)
-		if got := deliverEvent(t, h, payload, sig); got != http.StatusOK {
-			t.Fatalf("%s webhook: %d", typ, got)
-		}
-	}
+	deliver := webhookDeliverer(t, h)
 	deliver(stripe.EventTypeCheckoutSessionCompleted, completed(pay))
 	dispute := map[string]any{"id": "dp_test_won", "object": "dispute", "amount": 2500, "currency": "eur",
 		"payment_intent": "pi_" + pay.ID, "reason": "fraudulent", "status": "needs_response"}

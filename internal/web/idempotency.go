@@ -111,6 +111,9 @@ func (s *Server) idempotent(r *http.Request, callerID, route, key string, body [
 type keyedRequest struct {
 	store            *idempotency.Store
 	scope, key, hash string
+	// onReplay, when set, completes a replayed answer with what was not
+	// known when it was stored (a top-up's Checkout page).
+	onReplay func(body []byte) []byte
 }
 
 // keyedRequest scopes the key to the caller and the route (its pattern, as
@@ -126,22 +129,36 @@ func (s *Server) keyedRequest(r *http.Request, callerID string, body []byte) key
 // ok says the handler goes on.
 func (s *Server) keyedLookup(w http.ResponseWriter, r *http.Request, callerID string, body []byte) (k keyedRequest, ok bool) {
 	k = s.keyedRequest(r, callerID, body)
+	return k, s.lookupKeyed(w, r, k)
+}
+
+// lookupKeyed is keyedLookup for a keyed request made already.
+func (s *Server) lookupKeyed(w http.ResponseWriter, r *http.Request, k keyedRequest) (ok bool) {
 	out, err := k.lookup(r.Context())
 	if s.writeKeyed(w, r, out, err) {
-		return k, false
+		return false
 	}
 	if err != nil {
 		s.serverError(w, r, err)
-		return k, false
+		return false
 	}
-	return k, true
+	return true
 }
 
 func (k keyedRequest) lookup(ctx context.Context) (idempotency.Outcome, error) {
 	if k.key == "" {
 		return idempotency.Outcome{}, nil
 	}
-	return k.store.Lookup(ctx, k.scope, k.key, k.hash)
+	out, err := k.store.Lookup(ctx, k.scope, k.key, k.hash)
+	return k.completed(out), err
+}
+
+// completed applies onReplay to a replay.
+func (k keyedRequest) completed(out idempotency.Outcome) idempotency.Outcome {
+	if out.Replay && k.onReplay != nil {
+		out.Body = k.onReplay(out.Body)
+	}
+	return out
 }
 
 // saveTx stores v as the answer; a duplicate that committed first makes
@@ -168,7 +185,7 @@ func (k keyedRequest) saveTx(ctx context.Context, tx *sql.Tx, status int, v any)
 func (k keyedRequest) recover(ctx context.Context, err error) (idempotency.Outcome, error) {
 	var rep replayed
 	if errors.As(err, &rep) {
-		return rep.out, nil
+		return k.completed(rep.out), nil
 	}
 	if err != nil && k.key != "" {
 		if out, lerr := k.lookup(ctx); lerr == nil && out.Replay {

@@ -171,15 +171,8 @@ func (s *Server) apiTopUp(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	keyed := s.keyedRequest(r, st.user.ID, body)
-	out, err := keyed.lookup(r.Context())
-	if out.Replay {
-		out.Body = s.withTopUpCheckoutURL(r, out.Body)
-	}
-	if s.writeKeyed(w, r, out, err) {
-		return
-	}
-	if err != nil {
-		s.serverError(w, r, err)
+	keyed.onReplay = func(body []byte) []byte { return s.withTopUpCheckoutURL(r, body) }
+	if !s.lookupKeyed(w, r, keyed) {
 		return
 	}
 	ref := id.New("top")
@@ -194,10 +187,7 @@ func (s *Server) apiTopUp(w http.ResponseWriter, r *http.Request) {
 			return keyed.saveTx(ctx, tx, http.StatusCreated, topUpAnswer(p))
 		},
 	})
-	out, err = keyed.recover(r.Context(), err)
-	if out.Replay {
-		out.Body = s.withTopUpCheckoutURL(r, out.Body)
-	}
+	out, err := keyed.recover(r.Context(), err)
 	var verr *billing.ValidationError
 	switch {
 	case s.writeKeyed(w, r, out, err):
