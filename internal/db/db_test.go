@@ -17,12 +17,21 @@ func TestParseURL(t *testing.T) {
 		in      string
 		engine  db.Engine
 		path    string
+		dsn     string // "" for the input itself
+		pool    int
 		wantErr string
 	}{
 		{in: "sqlite:./comptoir-data/comptoir.db", engine: db.SQLite, path: "./comptoir-data/comptoir.db"},
 		{in: "sqlite:///var/lib/comptoir/c.db", engine: db.SQLite, path: "/var/lib/comptoir/c.db"},
 		{in: "postgres://u@localhost/comptoir", engine: db.Postgres},
 		{in: "postgresql://u@localhost/comptoir", engine: db.Postgres},
+		// pool_max_conns sizes the pool and is kept from the driver (the
+		// server would refuse it as a setting); the rest stays as written.
+		{in: "postgres://u:p%40ss@localhost/x?pool_max_conns=12", engine: db.Postgres, dsn: "postgres://u:p%40ss@localhost/x", pool: 12},
+		{in: "postgres://u@localhost/x?sslmode=disable&pool_max_conns=3&application_name=a%20b", engine: db.Postgres,
+			dsn: "postgres://u@localhost/x?sslmode=disable&application_name=a%20b", pool: 3},
+		{in: "postgres://u:s3cret@localhost/x?pool_max_conns=0", wantErr: "pool_max_conns must be a whole number from 1 to 1000"},
+		{in: "postgres://u:s3cret@localhost/x?pool_max_conns=many", wantErr: `not "many"`},
 		{in: "mysql://u@localhost/x", wantErr: `unknown database scheme "mysql"`},
 		{in: "sqlite:", wantErr: "needs a file path"},
 		{in: "sqlite:x.db?mode=ro", wantErr: "takes no options"},
@@ -43,10 +52,72 @@ func TestParseURL(t *testing.T) {
 			}
 			continue
 		}
-		if err != nil || got.Engine != tc.engine || got.Path != tc.path {
+		wantDSN := ""
+		if tc.engine == db.Postgres {
+			wantDSN = tc.in
+			if tc.dsn != "" {
+				wantDSN = tc.dsn
+			}
+		}
+		if err != nil || got.Engine != tc.engine || got.Path != tc.path || got.DSN != wantDSN || got.PoolMaxConns != tc.pool {
 			t.Errorf("ParseURL(%q) = %+v, %v", tc.in, got, err)
 		}
 	}
+}
+
+// The PostgreSQL pool keeps as many idle connections as it may open: fewer
+// made each burst of requests close connections and the next one fork new
+// backends. pool_max_conns in the URL sizes it.
+func TestPostgreSQLPoolKeepsItsConnections(t *testing.T) {
+	if dbtest.Engine() != db.Postgres {
+		t.Skip("the pool is PostgreSQL's")
+	}
+	_, u := dbtest.OpenURL(t)
+	for _, tc := range []struct {
+		url  string
+		want int
+	}{
+		{u, db.DefaultPoolMaxConns()},
+		{withQuery(u, "pool_max_conns=3"), 3},
+	} {
+		d, err := db.Open(context.Background(), tc.url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Hold every connection at once, then give them all back: all of
+		// them must stay open for the next burst.
+		ctx := context.Background()
+		var conns []*sql.Conn
+		for range tc.want {
+			c, err := d.Write.Conn(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := c.PingContext(ctx); err != nil {
+				t.Fatal(err)
+			}
+			conns = append(conns, c)
+		}
+		st := d.Write.Stats()
+		for _, c := range conns {
+			c.Close()
+		}
+		after := d.Write.Stats()
+		d.Close()
+		if st.MaxOpenConnections != tc.want || st.OpenConnections != tc.want {
+			t.Errorf("%s: pool allows %d, opened %d; want %d", tc.url, st.MaxOpenConnections, st.OpenConnections, tc.want)
+		}
+		if after.Idle != tc.want || after.MaxIdleClosed != 0 {
+			t.Errorf("%s: after the burst %d connections idle, %d closed for the idle limit; want %d and 0", tc.url, after.Idle, after.MaxIdleClosed, tc.want)
+		}
+	}
+}
+
+func withQuery(u, kv string) string {
+	if strings.Contains(u, "?") {
+		return u + "&" + kv
+	}
+	return u + "?" + kv
 }
 
 func TestMigrationsMatchAcrossEngines(t *testing.T) {
