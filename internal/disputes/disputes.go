@@ -12,7 +12,11 @@
 // While a case is open its payment's refunds are held (cardpay refuses them
 // with ErrPaymentDisputed): a refund on top of a chargeback would pay the
 // customer twice. A lost case keeps the hold for good, since the bank has
-// already given the money back; a won case releases it.
+// already given the money back; a won case releases it. The event that
+// closes a case as lost is told apart (cardpay.Dispute.Decided) so that the
+// payment's domain documents the reversal once: a credit note for the
+// disputed amount (orders.Chargeback, the subscription period's and the
+// top-up's credit notes).
 package disputes
 
 import (
