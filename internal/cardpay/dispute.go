@@ -37,6 +37,13 @@ type Dispute struct {
 	StripeStatus string // needs_response, under_review, won, lost, warning_closed…
 	DueBy        time.Time
 	EventAt      time.Time
+	// Decided says this event is the one that closed the case: the
+	// recorder's conditional update moved it from open to won or lost.
+	// Of all the events of a dispute (replays, a "closed" and an
+	// "updated" both saying lost, events delivered at the same time), one
+	// at most carries it, so what must happen once when the bank decides
+	// (the credit note of a lost dispute) keys on it.
+	Decided bool
 }
 
 // Closed reports a dispute the bank has decided (or the customer dropped).
@@ -53,9 +60,11 @@ func (d Dispute) Lost() bool { return d.StripeStatus == "lost" }
 
 // DisputeRecorder keeps the dispute cases (internal/disputes). It runs in
 // the webhook's transaction and answers whether the payment's refunds must
-// stay held: while the case is open, and for good once it is lost.
+// stay held (while the case is open, and for good once it is lost) and
+// whether this event is the one that closed the case (see
+// Dispute.Decided).
 type DisputeRecorder interface {
-	DisputeEventTx(ctx context.Context, tx *sql.Tx, p Payment, d Dispute) (hold bool, err error)
+	DisputeEventTx(ctx context.Context, tx *sql.Tx, p Payment, d Dispute) (hold, decided bool, err error)
 }
 
 // DisputeFollower is what a Handler may also implement to follow every
@@ -104,9 +113,13 @@ func (s *Service) applyDispute(ctx context.Context, tx *sql.Tx, ev stripe.Event)
 	if d.Amount.Minor <= 0 || d.Amount.Minor > p.Amount.Minor {
 		d.Amount = p.Amount
 	}
+	// Without a recorder (tests of this package) every closing event
+	// counts as the decision; the followers' own unique keys keep what
+	// they do once.
 	hold := !d.Closed() || d.Lost()
+	d.Decided = d.Closed()
 	if s.disputes != nil {
-		if hold, err = s.disputes.DisputeEventTx(ctx, tx, p, d); err != nil {
+		if hold, d.Decided, err = s.disputes.DisputeEventTx(ctx, tx, p, d); err != nil {
 			return err
 		}
 	}

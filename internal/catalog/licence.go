@@ -5,10 +5,13 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"comptoir/internal/audit"
+	"comptoir/internal/db"
 	"comptoir/internal/id"
 )
 
@@ -166,4 +169,41 @@ func (s *Service) AvailableKeysTx(ctx context.Context, tx *sql.Tx, productID str
 	var n int
 	err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM licence_keys WHERE product_id = $1 AND assigned_at IS NULL`, productID).Scan(&n)
 	return n, err
+}
+
+// AssignedKey is a licence key as handed to an order line, and when.
+type AssignedKey struct {
+	OrderLineID string
+	Key         string
+	AssignedAt  time.Time
+}
+
+// AssignedKeysTx returns the keys handed to the given order lines, in q
+// (the dispute evidence reads them within its own snapshot), by time of
+// assignment.
+func AssignedKeysTx(ctx context.Context, q db.Querier, orderLineIDs []string) ([]AssignedKey, error) {
+	if len(orderLineIDs) == 0 {
+		return nil, nil
+	}
+	marks := make([]string, len(orderLineIDs))
+	args := make([]any, len(orderLineIDs))
+	for i, lineID := range orderLineIDs {
+		marks[i], args[i] = "$"+strconv.Itoa(i+1), lineID
+	}
+	rows, err := q.QueryContext(ctx, `SELECT assigned_order_line_id, key_value, assigned_at FROM licence_keys
+		WHERE assigned_order_line_id IN (`+strings.Join(marks, ", ")+`) ORDER BY assigned_at, id`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("catalog: assigned licence keys: %w", err)
+	}
+	defer rows.Close()
+	var out []AssignedKey
+	for rows.Next() {
+		var k AssignedKey
+		if err := rows.Scan(&k.OrderLineID, &k.Key, &k.AssignedAt); err != nil {
+			return nil, fmt.Errorf("catalog: assigned licence keys: %w", err)
+		}
+		k.AssignedAt = k.AssignedAt.UTC()
+		out = append(out, k)
+	}
+	return out, rows.Err()
 }

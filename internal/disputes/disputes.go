@@ -12,7 +12,11 @@
 // While a case is open its payment's refunds are held (cardpay refuses them
 // with ErrPaymentDisputed): a refund on top of a chargeback would pay the
 // customer twice. A lost case keeps the hold for good, since the bank has
-// already given the money back; a won case releases it.
+// already given the money back; a won case releases it. The event that
+// closes a case as lost is told apart (cardpay.Dispute.Decided) so that the
+// payment's domain documents the reversal once: a credit note for the
+// disputed amount (orders.Chargeback, the subscription period's and the
+// top-up's credit notes).
 package disputes
 
 import (
@@ -199,8 +203,12 @@ func (s *Service) list(ctx context.Context, tail string, args ...any) ([]Case, e
 // the first event about a dispute (whatever its type: Stripe does not
 // promise order), keeps Stripe's status and deadline, and closes it as won
 // or lost. A closed case never reopens, so a late "updated" changes
-// nothing. It answers whether the payment's refunds stay held.
-func (s *Service) DisputeEventTx(ctx context.Context, tx *sql.Tx, p cardpay.Payment, d cardpay.Dispute) (bool, error) {
+// nothing. It answers whether the payment's refunds stay held, and
+// whether this event closed the case: the close is an update conditional on
+// the case being open, so of two closing events (a replay under another
+// event id, a "closed" and an "updated", both at once on PostgreSQL) one
+// closes it and the other finds it closed and changes nothing.
+func (s *Service) DisputeEventTx(ctx context.Context, tx *sql.Tx, p cardpay.Payment, d cardpay.Dispute) (hold, decided bool, err error) {
 	now := s.clock.Now()
 	var due any
 	if !d.DueBy.IsZero() {
@@ -214,27 +222,27 @@ func (s *Service) DisputeEventTx(ctx context.Context, tx *sql.Tx, p cardpay.Paym
 		newID, d.StripeID, p.ID, string(p.Purpose), p.ReferenceID, p.CustomerID, d.Amount.Minor, d.Amount.Currency,
 		d.Reason, d.StripeStatus, due, now)
 	if err != nil {
-		return false, fmt.Errorf("disputes: open %s: %w", d.StripeID, err)
+		return false, false, fmt.Errorf("disputes: open %s: %w", d.StripeID, err)
 	}
 	opened, err := res.RowsAffected()
 	if err != nil {
-		return false, err
+		return false, false, err
 	}
 	c, err := getCase(ctx, tx, "stripe_dispute_id", d.StripeID)
 	if err != nil {
-		return false, err
+		return false, false, err
 	}
 	if opened == 1 {
 		if err := audit.Record(ctx, tx, audit.Entry{At: now, Actor: audit.System, SubjectType: "dispute", SubjectID: c.ID,
 			Action: "dispute.opened", After: caseState(c)}); err != nil {
-			return false, err
+			return false, false, err
 		}
 		if err := s.alert(ctx, tx, "dispute_opened", c); err != nil {
-			return false, err
+			return false, false, err
 		}
 	}
 	if !c.Open() {
-		return c.Status == StatusLost, nil
+		return c.Status == StatusLost, false, nil
 	}
 	status := StatusOpen
 	if d.Closed() {
@@ -247,32 +255,43 @@ func (s *Service) DisputeEventTx(ctx context.Context, tx *sql.Tx, p cardpay.Paym
 	if status != StatusOpen {
 		closedAt = now
 	}
-	if _, err := tx.ExecContext(ctx, `UPDATE disputes SET stripe_status = $2, reason = $3, due_by = COALESCE($4, due_by),
+	res, err = tx.ExecContext(ctx, `UPDATE disputes SET stripe_status = $2, reason = $3, due_by = COALESCE($4, due_by),
 		status = $5, closed_at = $6, updated_at = $7 WHERE id = $1 AND status = 'open'`,
-		c.ID, d.StripeStatus, d.Reason, due, status, closedAt, now); err != nil {
-		return false, fmt.Errorf("disputes: update %s: %w", c.ID, err)
+		c.ID, d.StripeStatus, d.Reason, due, status, closedAt, now)
+	if err != nil {
+		return false, false, fmt.Errorf("disputes: update %s: %w", c.ID, err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return false, false, err
+	} else if n != 1 {
+		// Closed by an event that committed since the case was read.
+		c, err := getCase(ctx, tx, "id", c.ID)
+		if err != nil {
+			return false, false, err
+		}
+		return c.Status != StatusWon, false, nil
 	}
 	if status == StatusOpen {
-		return true, nil
+		return true, false, nil
 	}
 	before := caseState(c)
 	c.Status, c.StripeStatus, c.ClosedAt = status, d.StripeStatus, now
 	if err := audit.Record(ctx, tx, audit.Entry{At: now, Actor: audit.System, SubjectType: "dispute", SubjectID: c.ID,
 		Action: "dispute." + status, Before: before, After: caseState(c)}); err != nil {
-		return false, err
+		return false, false, err
 	}
 	if c.OrderID() != "" {
 		// The order's own history says what the bank decided: a lost
 		// dispute is money the bank took back from the store.
 		if err := audit.Record(ctx, tx, audit.Entry{At: now, Actor: audit.System, SubjectType: "order", SubjectID: c.OrderID(),
 			Action: "order.dispute_" + status, After: map[string]any{"dispute_id": c.ID, "amount": c.Amount}}); err != nil {
-			return false, err
+			return false, false, err
 		}
 	}
 	if err := s.alert(ctx, tx, "dispute_closed", c); err != nil {
-		return false, err
+		return false, false, err
 	}
-	return status == StatusLost, nil
+	return status == StatusLost, true, nil
 }
 
 func caseState(c Case) map[string]any {

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/stripe/stripe-go/v82"
@@ -36,6 +37,8 @@ type Pack struct {
 	Policy   Policy
 	Mails    []Mail // the order's confirmation
 	Delivery []DeliveryEvent
+	// Keys are the licence keys delivered for the order, masked.
+	Keys     []DeliveredKey
 	Activity []Activity
 	Thread   []Message
 	Claims   []Decision
@@ -81,10 +84,23 @@ type Policy struct {
 	PublishedAt               time.Time
 }
 
-// Mail is a message the store sent about the order.
+// Mail is a message the store sent about the order: At when it was
+// queued, SentAt when the relay took it (zero until then).
 type Mail struct {
 	Kind, To, Subject, Text, Status string
-	At                              time.Time
+	At, SentAt                      time.Time
+}
+
+// DeliveredKey is a licence key handed to a line of the order: when it was
+// assigned (at payment), and the store's emails that carried it. Its order
+// page views are in the activity log (KeysText counts them).
+type DeliveredKey struct {
+	LineID, LineName string
+	// Masked is the key with all but its last characters hidden
+	// (MaskKey); the pack never holds the key itself.
+	Masked     string
+	AssignedAt time.Time
+	Mails      []Mail
 }
 
 // DeliveryEvent is one step of delivery progress.
@@ -185,6 +201,30 @@ func (p *Pack) readOrder(ctx context.Context, q db.Querier, orderID string) erro
 			Revision: int64(l.ProductRevision), Quantity: int64(l.Quantity), Delivered: int64(l.Delivered), Amount: l.Amount})
 	}
 
+	// The licence keys handed to the lines. The pack keeps them masked,
+	// and every record it quotes (the confirmation email, the support
+	// thread) gets the same mask: the keys are the customer's, and the
+	// pack goes to the bank and the card network.
+	var lineIDs []string
+	names := map[string]string{}
+	for _, l := range o.Lines {
+		lineIDs = append(lineIDs, l.ID)
+		names[l.ID] = l.Name
+	}
+	assigned, err := catalog.AssignedKeysTx(ctx, q, lineIDs)
+	if err != nil {
+		return fmt.Errorf("disputes: licence keys: %w", err)
+	}
+	var masks []string // clear, masked, … for strings.NewReplacer
+	for _, k := range assigned {
+		p.Keys = append(p.Keys, DeliveredKey{LineID: k.OrderLineID, LineName: names[k.OrderLineID], Masked: MaskKey(k.Key), AssignedAt: k.AssignedAt})
+		masks = append(masks, k.Key, MaskKey(k.Key))
+	}
+	mask := func(s string) string { return s }
+	if len(masks) > 0 {
+		mask = strings.NewReplacer(masks...).Replace
+	}
+
 	cs, err := orders.ConsentTx(ctx, q, orderID)
 	switch {
 	case err == nil:
@@ -212,7 +252,13 @@ func (p *Pack) readOrder(ctx context.Context, q db.Querier, orderID string) erro
 		return fmt.Errorf("disputes: mail: %w", err)
 	}
 	for _, m := range mails {
-		p.Mails = append(p.Mails, Mail{Kind: m.Kind, To: m.To, Subject: m.Subject, Text: m.Text, Status: string(m.Status), At: m.CreatedAt})
+		pm := Mail{Kind: m.Kind, To: m.To, Subject: mask(m.Subject), Text: mask(m.Text), Status: string(m.Status), At: m.CreatedAt, SentAt: m.SentAt}
+		for i, k := range assigned {
+			if strings.Contains(m.Text, k.Key) {
+				p.Keys[i].Mails = append(p.Keys[i].Mails, pm)
+			}
+		}
+		p.Mails = append(p.Mails, pm)
 	}
 
 	events, err := orders.DeliveryEventsTx(ctx, q, orderID)
@@ -230,7 +276,7 @@ func (p *Pack) readOrder(ctx context.Context, q db.Querier, orderID string) erro
 	}
 	for _, m := range thread {
 		p.Thread = append(p.Thread, Message{At: m.CreatedAt, Ticket: m.Ticket, Direction: m.Direction, From: m.FromEmail,
-			Subject: m.Subject, Text: m.Text})
+			Subject: mask(m.Subject), Text: mask(m.Text)})
 	}
 
 	decisions, err := claims.OrderDecisionsTx(ctx, q, orderID)
@@ -358,6 +404,70 @@ func (p *Pack) DeliveryText() string {
 	return strings.TrimSpace(b.String())
 }
 
+// MaskKey hides a licence key but for its last characters: letters and
+// digits become '*' except the last four (fewer for a short key: at most a
+// third of them), separators stay. The evidence pack goes to the bank and
+// the card network (through Stripe, the PDF and the ZIP); they need to see
+// that a key was delivered and which one, not a working key that anyone
+// handling the file could use. The last characters and the shape identify
+// it against the store's records.
+func MaskKey(key string) string {
+	isKeyChar := func(c rune) bool { return unicode.IsLetter(c) || unicode.IsDigit(c) }
+	n := 0
+	for _, c := range key {
+		if isKeyChar(c) {
+			n++
+		}
+	}
+	hide := n - min(4, n/3)
+	var b strings.Builder
+	for _, c := range key {
+		if isKeyChar(c) && hide > 0 {
+			c = '*'
+			hide--
+		}
+		b.WriteRune(c)
+	}
+	return b.String()
+}
+
+// KeysText is the record of the licence keys delivered: each key (masked),
+// when it was assigned, the emails that carried it and when they went, and
+// the customer's views of the order page, which shows it.
+func (p *Pack) KeysText() string {
+	var b strings.Builder
+	for _, k := range p.Keys {
+		fmt.Fprintf(&b, "%s: licence key %s, assigned to the order on %s.\n", k.LineName, k.Masked, ts(k.AssignedAt))
+		for _, m := range k.Mails {
+			fmt.Fprintf(&b, "  Sent in the %s email to %s: queued %s, ", m.Kind, m.To, ts(m.At))
+			if m.SentAt.IsZero() {
+				fmt.Fprintf(&b, "status %s.\n", m.Status)
+			} else {
+				fmt.Fprintf(&b, "handed to the mail relay %s.\n", ts(m.SentAt))
+			}
+		}
+		if len(k.Mails) == 0 {
+			b.WriteString("  No email carrying the key is on record.\n")
+		}
+		var views []Activity
+		for _, a := range p.Activity {
+			if a.Kind == ActivityOrderView && p.Order != nil && a.Subject == p.Order.ID && !a.At.Before(k.AssignedAt) {
+				views = append(views, a)
+			}
+		}
+		if len(views) == 0 {
+			b.WriteString("  Shown on the customer's order page (signed in); no view of that page is recorded since.\n")
+		} else {
+			fmt.Fprintf(&b, "  Shown on the customer's order page (signed in), viewed %d time(s) since: first %s from IP %s, last %s.\n",
+				len(views), ts(views[0].At), views[0].IP, ts(views[len(views)-1].At))
+		}
+	}
+	if len(p.Keys) > 0 {
+		b.WriteString("The store records no separate reveal or copy of a key: it is shown in the email and on the order page.")
+	}
+	return strings.TrimSpace(b.String())
+}
+
 // ActivityText is the customer's activity log.
 func (p *Pack) ActivityText() string {
 	var b strings.Builder
@@ -453,6 +563,9 @@ func (p *Pack) StripeEvidence() *stripe.DisputeUpdateEvidenceParams {
 	}
 	if d := p.DeliveryText(); d != "" {
 		b.WriteString("Delivery record:\n" + d + "\n\n")
+	}
+	if k := p.KeysText(); k != "" {
+		b.WriteString("Licence keys delivered:\n" + k + "\n\n")
 	}
 	if t := p.ThreadText(); t != "" {
 		b.WriteString("Communication with the customer:\n" + t + "\n")

@@ -91,3 +91,76 @@ func TestPDFAndZIP(t *testing.T) {
 		t.Fatalf("the ZIP holds %v, want the PDF and the parts", names)
 	}
 }
+
+// A key keeps its shape and its last characters, never more than a third
+// of them.
+func TestMaskKey(t *testing.T) {
+	for key, want := range map[string]string{
+		"ABCD-EFGH-IJKL-MNOP": "****-****-****-MNOP",
+		"K-LAST":              "*-***T",
+		"XY":                  "**",
+		"clé-été-42":          "***-***-42",
+	} {
+		if got := MaskKey(key); got != want {
+			t.Errorf("MaskKey(%q) = %q, want %q", key, got, want)
+		}
+	}
+}
+
+// A licence key delivered for the order is in the pack: which line, the
+// key masked, when it was assigned, the email that carried it and when it
+// went, the order page views since; in the PDF, the ZIP and the text sent
+// to Stripe. Before, the pack said nothing of the key.
+func TestPackShowsTheDeliveredKeyMasked(t *testing.T) {
+	p := samplePack()
+	at := p.Order.PaidAt
+	p.Lines = append(p.Lines, Line{ID: "oli_2", Name: "Logiciel", Kind: "digital", ProductID: "prd_2", Revision: 1, Quantity: 1})
+	confirmation := Mail{Kind: "order_confirmation", To: "zoe@example.fr", Subject: "Commande ord_1", Status: "sent",
+		Text: "Votre clé de licence : " + MaskKey("ABCD-EFGH-IJKL-MNOP"), At: at, SentAt: at.Add(30 * time.Second)}
+	p.Mails = []Mail{confirmation}
+	p.Keys = []DeliveredKey{{LineID: "oli_2", LineName: "Logiciel", Masked: MaskKey("ABCD-EFGH-IJKL-MNOP"), AssignedAt: at, Mails: []Mail{confirmation}}}
+	p.Activity = []Activity{
+		{At: at.Add(2 * time.Hour), Kind: ActivityOrderView, Subject: "ord_1", IP: "203.0.113.7", UserAgent: "Firefox/140"},
+		{At: at.Add(26 * time.Hour), Kind: ActivityOrderView, Subject: "ord_1", IP: "203.0.113.8", UserAgent: "Firefox/140"},
+	}
+	wants := []string{"Logiciel: licence key ****-****-****-MNOP, assigned to the order on 2026-03-08 10:00:00 UTC.",
+		"Sent in the order_confirmation email to zoe@example.fr: queued 2026-03-08 10:00:00 UTC, handed to the mail relay 2026-03-08 10:00:30 UTC.",
+		"viewed 2 time(s) since: first 2026-03-08 12:00:00 UTC from IP 203.0.113.7, last 2026-03-09 12:00:00 UTC."}
+	text := p.KeysText()
+	for _, want := range wants {
+		if !strings.Contains(text, want) {
+			t.Errorf("the keys record lacks %q:\n%s", want, text)
+		}
+	}
+	if ev := p.StripeEvidence(); ev.UncategorizedText == nil || !strings.Contains(*ev.UncategorizedText, "Licence keys delivered:\n"+wants[0]) {
+		t.Errorf("uncategorized_text lacks the keys record: %v", ev.UncategorizedText)
+	}
+	pdf, err := p.PDF()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pt := pdftext.Text(t, pdf); !strings.Contains(pt, "Licence keys delivered (masked)") || !strings.Contains(pt, "****-****-****-MNOP") {
+		t.Errorf("the PDF lacks the keys record:\n%s", pt)
+	}
+	z, err := p.ZIP(context.Background(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	zr, err := zip.NewReader(bytes.NewReader(z), int64(len(z)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, f := range zr.File {
+		if strings.HasSuffix(f.Name, "-licence_keys.txt") {
+			rc, _ := f.Open()
+			var buf bytes.Buffer
+			buf.ReadFrom(rc)
+			rc.Close()
+			found = strings.Contains(buf.String(), wants[0])
+		}
+	}
+	if !found {
+		t.Error("the ZIP has no licence_keys part with the record")
+	}
+}

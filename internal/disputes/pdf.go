@@ -25,18 +25,26 @@ type Section struct {
 
 // Sections lists the pack's parts in reading order; empty ones are kept
 // (with "none recorded") so that a reader sees what is missing.
+//
+// The licence keys part is there only for an order that got keys, right
+// after the delivery record it completes.
 func (p *Pack) Sections() []Section {
-	return []Section{
+	out := []Section{
 		{"statement", "Statement", p.Case.Statement},
 		{"product_description", "Product as described when bought", p.ProductText()},
 		{"refund_policy_disclosure", "Refund policy", p.PolicyText()},
 		{"consent_record", "Consent record", p.ConsentText()},
 		{"service_documentation", "Delivery record", p.DeliveryText()},
-		{"access_activity_log", "Customer activity log", p.ActivityText()},
-		{"customer_communication", "Confirmation email and support thread", p.ThreadText()},
-		{"refund_refusal_explanation", "Claim decisions", p.ClaimsText()},
-		{"files", "Files", p.FilesText()},
 	}
+	if len(p.Keys) > 0 {
+		out = append(out, Section{"licence_keys", "Licence keys delivered (masked)", p.KeysText()})
+	}
+	return append(out,
+		Section{"access_activity_log", "Customer activity log", p.ActivityText()},
+		Section{"customer_communication", "Confirmation email and support thread", p.ThreadText()},
+		Section{"refund_refusal_explanation", "Claim decisions", p.ClaimsText()},
+		Section{"files", "Files", p.FilesText()},
+	)
 }
 
 // Summary is the case in a few lines.

@@ -494,6 +494,12 @@ type CreditInput struct {
 	// Amount is what goes back, VAT included.
 	Amount money.Amount
 	Buyer  Buyer
+	// NewRefund says RefundID was never credited (a refund decided in the
+	// caller's transaction, a chargeback): CreditTx does not look for its
+	// credit note, and the unique source of documents refuses a second
+	// one (ErrAlreadyInvoiced), so that the caller's transaction, which
+	// also counted the refund, fails whole rather than counting it twice.
+	NewRefund bool
 }
 
 // CreditTx issues the credit note of a refund in the caller's transaction,
@@ -514,10 +520,12 @@ func (s *Service) CreditTx(ctx context.Context, tx *sql.Tx, in CreditInput) (Inv
 	if err != nil {
 		return Invoice{}, err
 	}
-	if existing, err := s.bySource(ctx, tx, SourceRefund, in.RefundID); err == nil {
-		return existing, nil
-	} else if !errors.Is(err, ErrNotFound) {
-		return Invoice{}, err
+	if !in.NewRefund {
+		if existing, err := s.bySource(ctx, tx, SourceRefund, in.RefundID); err == nil {
+			return existing, nil
+		} else if !errors.Is(err, ErrNotFound) {
+			return Invoice{}, err
+		}
 	}
 	line := orig.Lines[0]
 	for _, l := range orig.Lines {
@@ -544,6 +552,26 @@ func (s *Service) CreditTx(ctx context.Context, tx *sql.Tx, in CreditInput) (Inv
 		return Invoice{}, err
 	}
 	return cn, nil
+}
+
+// UncreditedTx is what is left of the invoice of a source once its credit
+// notes are taken off, in the caller's transaction; found is false when
+// the source was never invoiced. A chargeback credits at most this much
+// (the bank may take back what a refund already returned).
+func (s *Service) UncreditedTx(ctx context.Context, tx *sql.Tx, source, sourceID string) (left money.Amount, found bool, err error) {
+	var invoiceID, cur string
+	var total, credited int64
+	err = tx.QueryRowContext(ctx, `SELECT i.id, i.currency, i.total,
+		COALESCE((SELECT SUM(c.total) FROM invoices c WHERE c.refers_to = i.id AND c.kind = 'credit_note'), 0)
+		FROM invoices i WHERE i.source_type = $1 AND i.source_id = $2 AND i.kind = 'invoice'`, source, sourceID).
+		Scan(&invoiceID, &cur, &total, &credited)
+	if errors.Is(err, sql.ErrNoRows) {
+		return money.Amount{}, false, nil
+	}
+	if err != nil {
+		return money.Amount{}, false, fmt.Errorf("invoices: uncredited %s %s: %w", source, sourceID, err)
+	}
+	return money.Amount{Minor: max(total-credited, 0), Currency: cur}, true, nil
 }
 
 // notify emails the customer a link to the document (page and PDF), in

@@ -6,6 +6,7 @@ import (
 
 	"comptoir/internal/account"
 	"comptoir/internal/cardpay"
+	"comptoir/internal/money"
 )
 
 // TopUpHandler wraps the balance's card handler for top-ups: once the
@@ -51,6 +52,53 @@ func (h TopUpHandler) PaymentFailed(ctx context.Context, tx *sql.Tx, p cardpay.P
 // RefundSettled passes on.
 func (h TopUpHandler) RefundSettled(ctx context.Context, tx *sql.Tx, r cardpay.Refund, p cardpay.Payment) error {
 	return h.Next.RefundSettled(ctx, tx, r, p)
+}
+
+// PaymentDisputeEventTx implements cardpay.DisputeFollower: a top-up whose
+// dispute the store lost gets a credit note against its document, for the
+// amount the bank took back (at most what is left uncredited), issued once:
+// by the event that closed the case (Dispute.Decided), and keyed on the
+// dispute (one document per source). The top-up's document records money
+// received for a voucher, with no VAT; the bank returned that money, so the
+// document is corrected the same way, at the same zero VAT. The orders paid
+// from that balance keep their invoices: those sales took place, and the
+// VAT on them was due when the voucher was spent; what the store could not
+// take back from the balance is a loss, not a smaller sale. The customer
+// gets the credit note by email like any other (a document they are owed).
+func (h TopUpHandler) PaymentDisputeEventTx(ctx context.Context, tx *sql.Tx, p cardpay.Payment, d cardpay.Dispute) error {
+	if f, ok := h.Next.(cardpay.DisputeFollower); ok {
+		if err := f.PaymentDisputeEventTx(ctx, tx, p, d); err != nil {
+			return err
+		}
+	}
+	if !d.Lost() || !d.Decided {
+		return nil
+	}
+	left, found, err := h.Invoices.UncreditedTx(ctx, tx, SourceTopUp, p.ID)
+	if err != nil || !found {
+		return err
+	}
+	amount := money.Amount{Minor: min(d.Amount.Minor, left.Minor), Currency: left.Currency}
+	if amount.Minor <= 0 {
+		return nil
+	}
+	var b Buyer
+	if u, err := h.Customers.UserByID(ctx, p.CustomerID); err == nil {
+		b = BuyerOf(u)
+	}
+	_, err = h.Invoices.CreditTx(ctx, tx, CreditInput{RefundID: DisputeCreditID(d.StripeID, ""), Source: SourceTopUp, SourceID: p.ID,
+		LineRef: p.ID, Amount: amount, Buyer: b})
+	return err
+}
+
+// DisputeCreditID names the credit note of a lost dispute (its refund id),
+// per invoiced line when a dispute is credited line by line: the unique
+// source of credit notes then refuses a second one for the same dispute.
+func DisputeCreditID(stripeDisputeID, lineRef string) string {
+	if lineRef == "" {
+		return "dispute_" + stripeDisputeID
+	}
+	return "dispute_" + stripeDisputeID + "_" + lineRef
 }
 
 // BuyerOf is an account as its invoices name it.

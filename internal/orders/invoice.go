@@ -17,6 +17,9 @@ import (
 type Invoicer interface {
 	IssueTx(ctx context.Context, tx *sql.Tx, in invoices.IssueInput) (invoices.Invoice, error)
 	CreditTx(ctx context.Context, tx *sql.Tx, in invoices.CreditInput) (invoices.Invoice, error)
+	// UncreditedTx is what is left of a source's invoice once its credit
+	// notes are taken off; found is false when it was never invoiced.
+	UncreditedTx(ctx context.Context, tx *sql.Tx, source, sourceID string) (left money.Amount, found bool, err error)
 	// PricesIncludeVAT is the store setting; when false, Gross adds the
 	// buyer's VAT to the catalog prices, and that is what the order costs.
 	PricesIncludeVAT() bool
@@ -87,8 +90,9 @@ func (s *Service) issueInvoice(ctx context.Context, tx *sql.Tx, buyer account.Us
 }
 
 // creditNote documents a refund of an order line against the order's
-// invoice.
-func (s *Service) creditNote(ctx context.Context, tx *sql.Tx, orderID, lineID, refundID string, amount money.Amount) error {
+// invoice. fresh says refundID was counted in tx (refundLine): a credit
+// note already issued under it is then an error, not an answer.
+func (s *Service) creditNote(ctx context.Context, tx *sql.Tx, orderID, lineID, refundID string, amount money.Amount, fresh bool) error {
 	if s.opts.Invoices == nil {
 		return nil
 	}
@@ -101,6 +105,6 @@ func (s *Service) creditNote(ctx context.Context, tx *sql.Tx, orderID, lineID, r
 		b = invoices.BuyerOf(u)
 	}
 	_, err := s.opts.Invoices.CreditTx(ctx, tx, invoices.CreditInput{RefundID: refundID, Source: invoices.SourceOrder, SourceID: orderID,
-		LineRef: lineID, Amount: amount, Buyer: b})
+		LineRef: lineID, Amount: amount, Buyer: b, NewRefund: fresh})
 	return err
 }

@@ -26,7 +26,7 @@ var ErrOverRefund = errors.New("orders: refund above what was paid")
 // the refund's credit note is issued here too. A refund whose money moves
 // later (a card refund the processor settles) uses RefundLinePendingTx.
 func (s *Service) RefundLineTx(ctx context.Context, tx *sql.Tx, orderID, lineID string, amount money.Amount, actor audit.Actor) error {
-	return s.refundLine(ctx, tx, orderID, lineID, amount, actor, true)
+	return s.refundLine(ctx, tx, orderID, lineID, amount, actor, id.New("rfd"))
 }
 
 // RefundLinePendingTx is RefundLineTx for a refund the card processor has
@@ -35,7 +35,7 @@ func (s *Service) RefundLineTx(ctx context.Context, tx *sql.Tx, orderID, lineID 
 // never leave. CreditLineRefundTx issues it when the refund succeeds;
 // ReleaseLineRefundTx gives the amount back when it fails.
 func (s *Service) RefundLinePendingTx(ctx context.Context, tx *sql.Tx, orderID, lineID string, amount money.Amount, actor audit.Actor) error {
-	return s.refundLine(ctx, tx, orderID, lineID, amount, actor, false)
+	return s.refundLine(ctx, tx, orderID, lineID, amount, actor, "")
 }
 
 // CreditLineRefundTx issues the credit note of a refund counted by
@@ -44,10 +44,12 @@ func (s *Service) RefundLinePendingTx(ctx context.Context, tx *sql.Tx, orderID, 
 // refundID names the refund: a second call for the same refund issues
 // nothing more.
 func (s *Service) CreditLineRefundTx(ctx context.Context, tx *sql.Tx, orderID, lineID, refundID string, amount money.Amount) error {
-	return s.creditNote(ctx, tx, orderID, lineID, refundID, amount)
+	return s.creditNote(ctx, tx, orderID, lineID, refundID, amount, false)
 }
 
-func (s *Service) refundLine(ctx context.Context, tx *sql.Tx, orderID, lineID string, amount money.Amount, actor audit.Actor, credit bool) error {
+// refundLine counts amount as gone back on the line and its order, and
+// issues its credit note under the refund id creditAs (none when empty).
+func (s *Service) refundLine(ctx context.Context, tx *sql.Tx, orderID, lineID string, amount money.Amount, actor audit.Actor, creditAs string) error {
 	if amount.Minor <= 0 {
 		return &ValidationError{Fields: map[string]string{"amount": "not_positive"}}
 	}
@@ -69,8 +71,8 @@ func (s *Service) refundLine(ctx context.Context, tx *sql.Tx, orderID, lineID st
 	if n, _ := res.RowsAffected(); n != 1 {
 		return ErrOverRefund
 	}
-	if credit {
-		if err := s.creditNote(ctx, tx, orderID, lineID, id.New("rfd"), amount); err != nil {
+	if creditAs != "" {
+		if err := s.creditNote(ctx, tx, orderID, lineID, creditAs, amount, true); err != nil {
 			return err
 		}
 	}

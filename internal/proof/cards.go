@@ -30,3 +30,12 @@ func (h DisputeHandler) PaymentDisputed(ctx context.Context, tx *sql.Tx, p cardp
 	}
 	return err
 }
+
+// PaymentDisputeEventTx passes every event of a dispute on to the wrapped
+// handler when it follows them (the order's chargeback when lost).
+func (h DisputeHandler) PaymentDisputeEventTx(ctx context.Context, tx *sql.Tx, p cardpay.Payment, d cardpay.Dispute) error {
+	if f, ok := h.Handler.(cardpay.DisputeFollower); ok {
+		return f.PaymentDisputeEventTx(ctx, tx, p, d)
+	}
+	return nil
+}

@@ -35,9 +35,19 @@ type Alerter interface {
 // changes nothing here: the end stays scheduled, and the customer may keep
 // the subscription from its page again (Undo, refused while any payment of
 // the subscription is held by a dispute).
+//
+// The event that closes the case as lost (Decided) also issues the
+// period's credit note for the amount the bank took back
+// (creditChargeback): the period's invoice no longer says what was paid.
+// The period itself stays "paid": its payment's refunds are held for good.
 func (h CardHandler) PaymentDisputeEventTx(ctx context.Context, tx *sql.Tx, p cardpay.Payment, d cardpay.Dispute) error {
 	if d.Closed() && !d.Lost() {
 		return nil
+	}
+	if d.Lost() && d.Decided {
+		if err := h.S.creditChargeback(ctx, tx, p.ReferenceID, d.StripeID, d.Amount); err != nil {
+			return err
+		}
 	}
 	period, err := getPeriod(ctx, tx, p.ReferenceID)
 	if err != nil {

@@ -14,6 +14,7 @@ import (
 type Invoicer interface {
 	IssueTx(ctx context.Context, tx *sql.Tx, in invoices.IssueInput) (invoices.Invoice, error)
 	CreditTx(ctx context.Context, tx *sql.Tx, in invoices.CreditInput) (invoices.Invoice, error)
+	UncreditedTx(ctx context.Context, tx *sql.Tx, source, sourceID string) (left money.Amount, found bool, err error)
 }
 
 // invoicePeriod invoices a period just paid. The amount charged is the
@@ -43,4 +44,32 @@ func (s *Service) creditPeriod(ctx context.Context, tx *sql.Tx, sub Subscription
 	_, err := s.opts.Invoices.CreditTx(ctx, tx, invoices.CreditInput{RefundID: refundID, Source: invoices.SourceRenewal, SourceID: period.ID,
 		LineRef: period.ID, Amount: amount, Buyer: b})
 	return err
+}
+
+// creditChargeback issues the credit note of a period whose card payment's
+// dispute the store lost: the bank gave the disputed amount back, at most
+// what is left uncredited on the period's invoice. Keyed on the dispute,
+// so the invoices' unique source refuses a second one; the caller acts
+// only on the event that closed the case.
+func (s *Service) creditChargeback(ctx context.Context, tx *sql.Tx, periodID, stripeDisputeID string, disputed money.Amount) error {
+	if s.opts.Invoices == nil {
+		return nil
+	}
+	left, found, err := s.opts.Invoices.UncreditedTx(ctx, tx, invoices.SourceRenewal, periodID)
+	if err != nil || !found {
+		return err
+	}
+	amount := money.Amount{Minor: min(disputed.Minor, left.Minor), Currency: left.Currency}
+	if amount.Minor <= 0 {
+		return nil
+	}
+	period, err := getPeriod(ctx, tx, periodID)
+	if err != nil {
+		return err
+	}
+	sub, err := getSubscription(ctx, tx, period.SubscriptionID)
+	if err != nil {
+		return err
+	}
+	return s.creditPeriod(ctx, tx, sub, period, invoices.DisputeCreditID(stripeDisputeID, ""), amount)
 }
