@@ -211,13 +211,11 @@ func (l *Ledger) apply(ctx context.Context, tx *sql.Tx, e Entry, signed int64, m
 	if _, err := tx.ExecContext(ctx, `SAVEPOINT billing_entry`); err != nil {
 		return EntryRow{}, fmt.Errorf("billing: %w", err)
 	}
-	appended := db.AppendMark(tx)
 	defer func() {
 		if err != nil {
 			// Best effort: if the transaction itself is gone (cancelled
 			// context, lost connection) the caller's rollback covers it.
 			tx.ExecContext(context.WithoutCancel(ctx), `ROLLBACK TO SAVEPOINT billing_entry`)
-			db.AppendTruncate(tx, appended)
 		}
 		tx.ExecContext(context.WithoutCancel(ctx), `RELEASE SAVEPOINT billing_entry`)
 	}()
