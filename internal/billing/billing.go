@@ -163,6 +163,9 @@ func (l *Ledger) CreditTx(ctx context.Context, tx *sql.Tx, e Entry) (EntryRow, e
 	if err := check(e, creditKinds); err != nil {
 		return EntryRow{}, err
 	}
+	if l.db.Engine == db.Postgres {
+		return l.applyPostgres(ctx, tx, e, e.Amount.Minor, creditAccount)
+	}
 	return l.apply(ctx, tx, e, e.Amount.Minor, func(now time.Time) *sql.Row {
 		// One statement creates or bumps the account, so two first credits
 		// at once cannot both insert.
@@ -181,6 +184,9 @@ func (l *Ledger) DebitTx(ctx context.Context, tx *sql.Tx, e Entry) (EntryRow, er
 	if err := check(e, debitKinds); err != nil {
 		return EntryRow{}, err
 	}
+	if l.db.Engine == db.Postgres {
+		return l.applyPostgres(ctx, tx, e, -e.Amount.Minor, debitAccount)
+	}
 	return l.apply(ctx, tx, e, -e.Amount.Minor, func(now time.Time) *sql.Row {
 		// The check and the change are one statement: concurrent debits
 		// queue on the row (PostgreSQL re-reads it after the wait, SQLite has
@@ -192,7 +198,8 @@ func (l *Ledger) DebitTx(ctx context.Context, tx *sql.Tx, e Entry) (EntryRow, er
 }
 
 // apply moves the running total with move (which returns the new balance),
-// then appends the entry and the audit line, all inside a savepoint.
+// then appends the entry and the audit line, all inside a savepoint. SQLite
+// takes this path; PostgreSQL takes applyPostgres.
 //
 // Why a savepoint: the caller's transaction carries other work (checkout's
 // order). If a step after the balance update failed, SQLite would keep the
@@ -204,13 +211,11 @@ func (l *Ledger) apply(ctx context.Context, tx *sql.Tx, e Entry, signed int64, m
 	if _, err := tx.ExecContext(ctx, `SAVEPOINT billing_entry`); err != nil {
 		return EntryRow{}, fmt.Errorf("billing: %w", err)
 	}
-	appended := db.AppendMark(tx)
 	defer func() {
 		if err != nil {
 			// Best effort: if the transaction itself is gone (cancelled
 			// context, lost connection) the caller's rollback covers it.
 			tx.ExecContext(context.WithoutCancel(ctx), `ROLLBACK TO SAVEPOINT billing_entry`)
-			db.AppendTruncate(tx, appended)
 		}
 		tx.ExecContext(context.WithoutCancel(ctx), `RELEASE SAVEPOINT billing_entry`)
 	}()
@@ -223,7 +228,91 @@ func (l *Ledger) apply(ctx context.Context, tx *sql.Tx, e Entry, signed int64, m
 		}
 		return EntryRow{}, fmt.Errorf("billing: update balance: %w", err)
 	}
-	row = EntryRow{
+	row = newEntryRow(e, signed, after, now)
+	_, err = tx.ExecContext(ctx, `INSERT INTO balance_entries
+		(id, customer_id, currency, amount, balance_after, kind, reference_type, reference_id, reason, actor_id, created_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+		row.ID, row.CustomerID, row.Amount.Currency, row.Amount.Minor, after, row.Kind,
+		row.ReferenceType, row.ReferenceID, row.Reason, nullActor(e), now)
+	if err != nil {
+		if db.IsUniqueViolation(err) {
+			return EntryRow{}, ErrDuplicateReference
+		}
+		return EntryRow{}, fmt.Errorf("billing: insert entry: %w", err)
+	}
+	if err := auditEntry(ctx, tx, e, row); err != nil {
+		return EntryRow{}, err
+	}
+	return row, nil
+}
+
+// The one statement applyPostgres runs, around the account's change
+// (creditAccount or debitAccount, which return the new balance):
+//   - dup finds an entry that already holds this reference, for the kinds
+//     whose reference is unique (the predicate of the
+//     balance_entries_reference index, repeated so that the index serves it);
+//   - moved changes the account unless dup found one;
+//   - entry writes the entry with the balance moved left.
+//
+// Parameters: $1 entry id, $2 customer, $3 currency, $4 signed amount, $5
+// the amount moved (positive), $6 kind, $7 reference type, $8 reference id,
+// $9 reason, $10 actor, $11 time.
+const (
+	postgresEntryHead = `WITH dup AS (
+		SELECT 1 FROM balance_entries
+		WHERE kind = $6 AND reference_type = $7 AND reference_id = $8
+			AND reference_id <> '' AND kind IN ('topup', 'purchase', 'refund', 'reversal')
+	), moved AS (`
+	postgresEntryTail = `), entry AS (
+		INSERT INTO balance_entries (id, customer_id, currency, amount, balance_after, kind, reference_type, reference_id, reason, actor_id, created_at)
+		SELECT $1, $2, $3, $4, balance, $6, $7, $8, $9, $10, $11 FROM moved
+		RETURNING balance_after
+	)
+	SELECT (SELECT balance_after FROM entry), EXISTS (SELECT 1 FROM dup)`
+	creditAccount = `INSERT INTO balance_accounts (customer_id, currency, balance, updated_at)
+		SELECT $2, $3, $5, $11 WHERE NOT EXISTS (SELECT 1 FROM dup)
+		ON CONFLICT (customer_id, currency) DO UPDATE SET balance = balance_accounts.balance + excluded.balance, updated_at = excluded.updated_at
+		RETURNING balance`
+	debitAccount = `UPDATE balance_accounts SET balance = balance - $5, updated_at = $11
+		WHERE customer_id = $2 AND currency = $3 AND balance >= $5 AND NOT EXISTS (SELECT 1 FROM dup)
+		RETURNING balance`
+)
+
+// applyPostgres is apply in one statement and no savepoint: on PostgreSQL
+// each statement is a round trip, and the savepoint, its release, the
+// balance change and the entry were four of a checkout's dozen. The
+// statement changes nothing when the balance is short or the reference is
+// taken, so the caller's transaction stays usable in both cases, as with
+// the savepoint. One case differs: the same reference written at that very
+// moment by another transaction passes dup (not committed yet) and then
+// meets the unique index; that is still ErrDuplicateReference, but
+// PostgreSQL has then aborted the caller's transaction, which rolls back
+// whole: nothing is moved twice, and the retry finds the entry.
+func (l *Ledger) applyPostgres(ctx context.Context, tx *sql.Tx, e Entry, signed int64, account string) (EntryRow, error) {
+	now := l.clock.Now()
+	row := newEntryRow(e, signed, 0, now)
+	var after sql.NullInt64
+	var dup bool
+	err := tx.QueryRowContext(ctx, postgresEntryHead+account+postgresEntryTail,
+		row.ID, row.CustomerID, row.Amount.Currency, signed, e.Amount.Minor, row.Kind,
+		row.ReferenceType, row.ReferenceID, row.Reason, nullActor(e), now).Scan(&after, &dup)
+	switch {
+	case db.IsUniqueViolation(err), err == nil && dup:
+		return EntryRow{}, ErrDuplicateReference
+	case err != nil:
+		return EntryRow{}, fmt.Errorf("billing: balance entry: %w", err)
+	case !after.Valid:
+		return EntryRow{}, ErrInsufficientBalance
+	}
+	row.BalanceAfter.Minor = after.Int64
+	if err := auditEntry(ctx, tx, e, row); err != nil {
+		return EntryRow{}, err
+	}
+	return row, nil
+}
+
+func newEntryRow(e Entry, signed, after int64, now time.Time) EntryRow {
+	return EntryRow{
 		ID:            id.New("ble"),
 		CustomerID:    e.CustomerID,
 		Amount:        money.Amount{Minor: signed, Currency: e.Amount.Currency},
@@ -235,21 +324,15 @@ func (l *Ledger) apply(ctx context.Context, tx *sql.Tx, e Entry, signed int64, m
 		ActorID:       e.Actor.ID,
 		CreatedAt:     now,
 	}
-	var actorID sql.NullString
-	if e.Actor.ID != "" {
-		actorID = sql.NullString{String: e.Actor.ID, Valid: true}
-	}
-	_, err = tx.ExecContext(ctx, `INSERT INTO balance_entries
-		(id, customer_id, currency, amount, balance_after, kind, reference_type, reference_id, reason, actor_id, created_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
-		row.ID, row.CustomerID, row.Amount.Currency, row.Amount.Minor, after, row.Kind,
-		row.ReferenceType, row.ReferenceID, row.Reason, actorID, now)
-	if err != nil {
-		if db.IsUniqueViolation(err) {
-			return EntryRow{}, ErrDuplicateReference
-		}
-		return EntryRow{}, fmt.Errorf("billing: insert entry: %w", err)
-	}
+}
+
+func nullActor(e Entry) sql.NullString {
+	return sql.NullString{String: e.Actor.ID, Valid: e.Actor.ID != ""}
+}
+
+// auditEntry records row's movement in the audit log.
+func auditEntry(ctx context.Context, tx *sql.Tx, e Entry, row EntryRow) error {
+	signed, after := row.Amount.Minor, row.BalanceAfter.Minor
 	action := "balance_credit"
 	if signed < 0 {
 		action = "balance_debit"
@@ -260,12 +343,8 @@ func (l *Ledger) apply(ctx context.Context, tx *sql.Tx, e Entry, signed int64, m
 	if row.ReferenceID != "" {
 		state["reference_type"], state["reference_id"] = row.ReferenceType, row.ReferenceID
 	}
-	err = audit.Record(ctx, tx, audit.Entry{At: now, Actor: e.Actor, SubjectType: "balance", SubjectID: e.CustomerID,
+	return audit.Record(ctx, tx, audit.Entry{At: row.CreatedAt, Actor: e.Actor, SubjectType: "balance", SubjectID: e.CustomerID,
 		Action: action, Before: map[string]any{"currency": row.Amount.Currency, "balance": after - signed}, After: state})
-	if err != nil {
-		return EntryRow{}, err
-	}
-	return row, nil
 }
 
 // AdminCredit adds amount to a customer's balance by hand, in its own

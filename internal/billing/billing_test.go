@@ -456,6 +456,43 @@ func TestDuplicateReferenceLeavesTheCallerTransactionUsable(t *testing.T) {
 	mustReconcile(t, l)
 }
 
+// The same payment credited by several transactions at once (a webhook
+// delivered twice in the same instant) is credited once: the others see
+// ErrDuplicateReference, whether they find the entry or meet it in the
+// unique index on PostgreSQL, and their transactions leave nothing.
+func TestConcurrentCreditsOfOnePaymentCreditOnce(t *testing.T) {
+	ctx := context.Background()
+	l, d, _ := setup(t)
+	const n = 8
+	errs := make(chan error, n)
+	var start sync.WaitGroup
+	start.Add(1)
+	for range n {
+		go func() {
+			start.Wait()
+			_, err := credit(ctx, l, d, topup("usr_1", eur(700), "pay_same"))
+			errs <- err
+		}()
+	}
+	start.Done()
+	ok := 0
+	for range n {
+		switch err := <-errs; {
+		case err == nil:
+			ok++
+		case !errors.Is(err, billing.ErrDuplicateReference):
+			t.Errorf("credit: %v, want nil or ErrDuplicateReference", err)
+		}
+	}
+	if ok != 1 {
+		t.Errorf("%d credits succeeded, want 1", ok)
+	}
+	if s := readState(t, d, "usr_1", "EUR"); s.balance != 700 || s.sum != 700 || s.entries != 1 || s.audits != 1 {
+		t.Fatalf("after concurrent credits: %+v; want 700 from 1 entry", s)
+	}
+	mustReconcile(t, l)
+}
+
 func TestTheDatabaseGuardsTheLedger(t *testing.T) {
 	ctx := context.Background()
 	l, d, _ := setup(t)

@@ -45,8 +45,8 @@ var appendQueues sync.Map // *sql.Tx → *appendQueue
 // nothing later in the transaction reads or changes, because they are not
 // there yet; an error it would have returned comes from Tx instead (the
 // transaction rolls back, as it would have when the caller returned it).
-// Within a savepoint, take AppendMark before and AppendTruncate after a
-// rollback to it.
+// It is not for savepoints: the queue does not know them, so a row appended
+// within one that is rolled back would still be written.
 func Append(ctx context.Context, tx *sql.Tx, query string, args ...any) error {
 	if q, ok := appendQueues.Load(tx); ok {
 		aq := q.(*appendQueue)
@@ -55,26 +55,6 @@ func Append(ctx context.Context, tx *sql.Tx, query string, args ...any) error {
 	}
 	_, err := tx.ExecContext(ctx, query, args...)
 	return err
-}
-
-// AppendMark is how many rows tx has waiting, for AppendTruncate.
-func AppendMark(tx *sql.Tx) int {
-	if q, ok := appendQueues.Load(tx); ok {
-		return len(q.(*appendQueue).stmts)
-	}
-	return 0
-}
-
-// AppendTruncate drops the rows appended to tx after mark n: those of a
-// savepoint just rolled back, which must not be written at the commit.
-func AppendTruncate(tx *sql.Tx, n int) {
-	if q, ok := appendQueues.Load(tx); ok {
-		aq := q.(*appendQueue)
-		if len(aq.stmts) > n {
-			clear(aq.stmts[n:])
-			aq.stmts = aq.stmts[:n]
-		}
-	}
 }
 
 // flush sends the queued rows in one pipeline on the transaction's own
