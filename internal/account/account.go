@@ -314,12 +314,8 @@ func (s *Service) SetLanguage(ctx context.Context, userID, lang string) error {
 	})
 }
 
-// Staff lists the users with a role (agents or admins), for alerts.
-func (s *Service) Staff(ctx context.Context, role string) ([]User, error) {
-	return StaffTx(ctx, s.db.Read, role)
-}
-
-// StaffTx is Staff in the caller's transaction.
+// StaffTx lists the users with a role (agents or admins), for alerts, in
+// the caller's transaction.
 func StaffTx(ctx context.Context, q db.Querier, role string) ([]User, error) {
 	rows, err := q.QueryContext(ctx, `SELECT `+userColumns+` FROM users WHERE role = $1 ORDER BY id`, role)
 	if err != nil {

@@ -12,11 +12,6 @@ import (
 	"comptoir/internal/mail"
 )
 
-// Staff lists the people to alert.
-type Staff interface {
-	Staff(ctx context.Context, role string) ([]account.User, error)
-}
-
 // Mailer queues email in the caller's transaction.
 type Mailer interface {
 	EnqueueTx(ctx context.Context, tx *sql.Tx, m mail.Message) (string, error)
@@ -24,15 +19,14 @@ type Mailer interface {
 
 // Alerts sends staff alerts.
 type Alerts struct {
-	staff     Staff
 	mailer    Mailer
 	baseURL   string
 	storeName string
 }
 
 // New returns the alerts service.
-func New(staff Staff, mailer Mailer, baseURL, storeName string) *Alerts {
-	return &Alerts{staff: staff, mailer: mailer, baseURL: baseURL, storeName: storeName}
+func New(mailer Mailer, baseURL, storeName string) *Alerts {
+	return &Alerts{mailer: mailer, baseURL: baseURL, storeName: storeName}
 }
 
 // Data is what an alert template receives; Subject is the thing concerned
@@ -48,7 +42,11 @@ type Data struct {
 // NotifyTx emails every user with role the alert of kind (a mail template
 // "alert_<kind>"), in tx.
 func (a *Alerts) NotifyTx(ctx context.Context, tx *sql.Tx, role, kind string, d Data) error {
-	users, err := a.staff.Staff(ctx, role)
+	// Read in tx, not from the pool: a transaction that waits for a second
+	// connection while holding one deadlocks once as many of them run at
+	// once as the pool has connections (eight closing events of one
+	// dispute did, on PostgreSQL's pool of 8).
+	users, err := account.StaffTx(ctx, tx, role)
 	if err != nil {
 		return err
 	}

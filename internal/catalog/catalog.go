@@ -297,6 +297,14 @@ func (s *Service) Get(ctx context.Context, productID string) (Product, error) {
 	return p, err
 }
 
+// GetTx is Get in the caller's transaction, without the cache: a
+// transaction must not wait for a second connection of the pool while it
+// holds one (on PostgreSQL, as many such transactions at once as the pool
+// has connections would wait for ever).
+func GetTx(ctx context.Context, q db.Querier, productID string) (Product, error) {
+	return getProduct(ctx, q, productID)
+}
+
 func getProduct(ctx context.Context, q db.Querier, productID string) (Product, error) {
 	return scanProduct(q.QueryRowContext(ctx, `SELECT `+productColumns+currentJoin+` WHERE p.id = $1`, productID))
 }

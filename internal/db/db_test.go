@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -71,6 +72,9 @@ func TestParseURL(t *testing.T) {
 func TestPostgreSQLPoolKeepsItsConnections(t *testing.T) {
 	if dbtest.Engine() != db.Postgres {
 		t.Skip("the pool is PostgreSQL's")
+	}
+	if os.Getenv("COMPTOIR_TEST_PG_POOL") != "" {
+		t.Skip("COMPTOIR_TEST_PG_POOL sizes the pool of this run")
 	}
 	_, u := dbtest.OpenURL(t)
 	for _, tc := range []struct {

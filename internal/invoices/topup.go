@@ -28,7 +28,7 @@ func (h TopUpHandler) PaymentSucceeded(ctx context.Context, tx *sql.Tx, p cardpa
 	if err := h.Next.PaymentSucceeded(ctx, tx, p); err != nil {
 		return err
 	}
-	u, err := h.Customers.UserByID(ctx, p.CustomerID)
+	u, err := account.UserTx(ctx, tx, p.CustomerID)
 	if err != nil {
 		return err
 	}
@@ -83,7 +83,7 @@ func (h TopUpHandler) PaymentDisputeEventTx(ctx context.Context, tx *sql.Tx, p c
 		return nil
 	}
 	var b Buyer
-	if u, err := h.Customers.UserByID(ctx, p.CustomerID); err == nil {
+	if u, err := account.UserTx(ctx, tx, p.CustomerID); err == nil {
 		b = BuyerOf(u)
 	}
 	_, err = h.Invoices.CreditTx(ctx, tx, CreditInput{RefundID: DisputeCreditID(d.StripeID, ""), Source: SourceTopUp, SourceID: p.ID,

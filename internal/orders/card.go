@@ -51,7 +51,7 @@ func (h CardHandler) PaymentSucceeded(ctx context.Context, tx *sql.Tx, p cardpay
 		if l.Kind != catalog.KindDigital {
 			continue
 		}
-		prod, err := s.catalog.Get(ctx, l.ProductID)
+		prod, err := catalog.GetTx(ctx, tx, l.ProductID)
 		if err != nil {
 			return err
 		}
@@ -87,7 +87,7 @@ func (h CardHandler) PaymentSucceeded(ctx context.Context, tx *sql.Tx, p cardpay
 		After: map[string]any{"status": o.Status, "payment": p.ID, "amount": p.Amount}}); err != nil {
 		return err
 	}
-	buyer, err := s.customers.UserByID(ctx, o.CustomerID)
+	buyer, err := account.UserTx(ctx, tx, o.CustomerID)
 	if err != nil {
 		return err
 	}

@@ -101,7 +101,7 @@ func (s *Service) creditNote(ctx context.Context, tx *sql.Tx, orderID, lineID, r
 		return wrapDB("credit note", err)
 	}
 	var b invoices.Buyer
-	if u, err := s.customers.UserByID(ctx, customerID); err == nil {
+	if u, err := account.UserTx(ctx, tx, customerID); err == nil {
 		b = invoices.BuyerOf(u)
 	}
 	_, err := s.opts.Invoices.CreditTx(ctx, tx, invoices.CreditInput{RefundID: refundID, Source: invoices.SourceOrder, SourceID: orderID,

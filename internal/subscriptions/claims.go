@@ -57,7 +57,7 @@ func (a ClaimsAdapter) CancelForClaimTx(ctx context.Context, tx *sql.Tx, c claim
 	if c.Refund == nil {
 		return claims.SubscriptionRefund{}, nil
 	}
-	last, ok, err := a.S.LastPayment(ctx, c.SubscriptionID)
+	last, ok, err := lastPayment(ctx, tx, c.SubscriptionID)
 	if err != nil {
 		return claims.SubscriptionRefund{}, err
 	}

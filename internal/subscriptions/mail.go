@@ -9,6 +9,7 @@ import (
 
 	"comptoir/internal/account"
 	"comptoir/internal/catalog"
+	"comptoir/internal/db"
 	"comptoir/internal/mail"
 	"comptoir/internal/money"
 )
@@ -74,12 +75,12 @@ type party struct {
 	plan catalog.Product
 }
 
-func (s *Service) partyOf(ctx context.Context, sub Subscription) (party, error) {
-	u, err := s.customers.UserByID(ctx, sub.CustomerID)
+func (s *Service) partyOf(ctx context.Context, q db.Querier, sub Subscription) (party, error) {
+	u, err := account.UserTx(ctx, q, sub.CustomerID)
 	if err != nil {
 		return party{}, fmt.Errorf("subscriptions: customer: %w", err)
 	}
-	p, err := s.catalog.Revision(ctx, sub.ProductID, sub.ProductRevision)
+	p, err := catalog.RevisionTx(ctx, q, sub.ProductID, sub.ProductRevision)
 	if err != nil {
 		return party{}, fmt.Errorf("subscriptions: plan: %w", err)
 	}

@@ -186,7 +186,11 @@ func (s *Service) Periods(ctx context.Context, subID string) ([]Period, error) {
 // nothing of it is refundable, and an older payment never takes its place.
 // false when nothing was paid yet (a trial).
 func (s *Service) LastPayment(ctx context.Context, subID string) (Period, bool, error) {
-	p, err := scanPeriod(s.db.Read.QueryRowContext(ctx, `SELECT `+periodColumns+` FROM subscription_periods
+	return lastPayment(ctx, s.db.Read, subID)
+}
+
+func lastPayment(ctx context.Context, q db.Querier, subID string) (Period, bool, error) {
+	p, err := scanPeriod(q.QueryRowContext(ctx, `SELECT `+periodColumns+` FROM subscription_periods
 		WHERE subscription_id = $1 AND paid_at IS NOT NULL ORDER BY paid_at DESC, period_start DESC LIMIT 1`, subID))
 	if errors.Is(err, sql.ErrNoRows) {
 		return Period{}, false, nil

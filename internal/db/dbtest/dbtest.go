@@ -157,7 +157,19 @@ func newPostgres(t testing.TB) string {
 	t.Cleanup(func() {
 		pg.admin.ExecContext(context.Background(), fmt.Sprintf(`DROP DATABASE IF EXISTS %s WITH (FORCE)`, name))
 	})
-	return databaseURL(pg.base, name)
+	u := databaseURL(pg.base, name)
+	if n := os.Getenv("COMPTOIR_TEST_PG_POOL"); n != "" {
+		// A pool of one connection turns code that waits for a second
+		// connection while its transaction holds the first into a hang
+		// at once; with the real pool it only hangs once as many such
+		// transactions run together as the pool has connections.
+		sep := "?"
+		if strings.Contains(u, "?") {
+			sep = "&"
+		}
+		u += sep + "pool_max_conns=" + n
+	}
+	return u
 }
 
 func databaseURL(base *url.URL, name string) string {
