@@ -284,7 +284,7 @@ func (a *App) build(ctx context.Context, opts Options) (err error) {
 	a.Disputes.AddWorkers(workers)
 	a.Card.SetDisputeRecorder(a.Disputes)
 	cardHandlers[cardpay.PurposeTopUp] = billing.TopUpDisputes{
-		Handler: invoices.TopUpHandler{Next: billing.TopUpHandler{L: a.Ledger}, Invoices: a.Invoices, Customers: a.Accounts},
+		Handler: invoices.TopUpHandler{Next: billing.TopUpHandler{L: a.Ledger}, Invoices: a.Invoices},
 		L:       a.Ledger,
 	}
 

@@ -507,7 +507,7 @@ func TestRenewalsAndTopUpsAreInvoiced(t *testing.T) {
 	// A card top-up: credited and documented as a voucher, without VAT.
 	pay := cardpayPayment(u.ID, 5000)
 	err = h.App.DB.Tx(ctx, func(tx *sql.Tx) error {
-		return invoices.TopUpHandler{Next: topUpNext(h), Invoices: h.App.Invoices, Customers: h.App.Accounts}.PaymentSucceeded(ctx, tx, pay)
+		return invoices.TopUpHandler{Next: topUpNext(h), Invoices: h.App.Invoices}.PaymentSucceeded(ctx, tx, pay)
 	})
 	if err != nil {
 		t.Fatal(err)

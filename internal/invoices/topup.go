@@ -13,11 +13,8 @@ import (
 // balance is credited, in the same transaction, the top-up gets its
 // document (a voucher: no VAT, see IssueTx).
 type TopUpHandler struct {
-	Next      cardpay.Handler
-	Invoices  *Service
-	Customers interface {
-		UserByID(ctx context.Context, userID string) (account.User, error)
-	}
+	Next     cardpay.Handler
+	Invoices *Service
 	// Lang is the document's language when the customer has none.
 	Lang string
 }
