@@ -63,6 +63,25 @@ func TestLongFieldsAreCut(t *testing.T) {
 	}
 }
 
+// The evidence pack names a Bulgarian or Greek customer in Latin letters
+// (it printed one dot per letter): the card network's reviewer must be able
+// to match the name with the cardholder's.
+func TestPDFNamesCustomerInLatinLetters(t *testing.T) {
+	p := samplePack()
+	p.Customer.Name = "Иван Петров"
+	p.Case.Statement = "Ο πελάτης Γιώργος Παπαδόπουλος παρέλαβε την υπηρεσία."
+	pdf, err := p.PDF()
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := pdftext.Text(t, pdf)
+	for _, want := range []string{"Customer: Ivan Petrov <zoe@example.fr>", "O pelatis Giorgos Papadopoulos parelave tin ypiresia."} {
+		if !strings.Contains(text, want) {
+			t.Errorf("PDF lacks %q:\n%s", want, text)
+		}
+	}
+}
+
 // Characters outside the core fonts' code page (an emoji) do not break the
 // PDF; the ZIP carries the PDF and each part.
 func TestPDFAndZIP(t *testing.T) {

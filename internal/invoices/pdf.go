@@ -4,12 +4,8 @@ import (
 	"bytes"
 	"fmt"
 	"strings"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/go-pdf/fpdf"
-	"golang.org/x/text/encoding/charmap"
-	"golang.org/x/text/unicode/norm"
 
 	"comptoir/internal/money"
 )
@@ -60,7 +56,8 @@ func Title(inv Invoice, t Translate) string {
 // PDF renders the document as a one-page (or more) A4 PDF in its
 // language. Core fonts speak cp1252, which holds French accents and the
 // euro sign; the narrow no-break space French uses in numbers is not in
-// it, so it becomes a plain no-break space.
+// it, so it becomes a plain no-break space, and Greek or Cyrillic names are
+// written in Latin letters (see CP1252).
 func (s *Service) PDF(inv Invoice, t Translate) ([]byte, error) {
 	pdf := fpdf.New("P", "mm", "A4", "")
 	pdf.SetTitle(inv.Number, true)
@@ -148,58 +145,6 @@ func (s *Service) PDF(inv Invoice, t Translate) ([]byte, error) {
 		return nil, fmt.Errorf("invoices: pdf: %w", err)
 	}
 	return buf.Bytes(), nil
-}
-
-// CP1252 turns UTF-8 text into the cp1252 bytes of the core fonts. A
-// letter they lack is written without its accent when it has one (the
-// Polish, Czech, Romanian, Hungarian… names of EU buyers: "Łukasz Dvořák"
-// becomes "Lukasz Dvorák", still their name, where a dot per letter made
-// ".ukasz Dvo.ák"); anything else becomes a dot. Documents are drawn
-// concurrently (mail batches in parallel, an evidence pack beside them),
-// and fpdf's own translator reuses one buffer from call to call: shared, it
-// mixed two documents' text and panicked. This one keeps nothing between
-// calls, and x/text's code page is a table lookup.
-func CP1252(s string) string {
-	b := make([]byte, 0, len(s))
-	for _, r := range s {
-		if r < utf8.RuneSelf {
-			b = append(b, byte(r))
-			continue
-		}
-		if c, ok := charmap.Windows1252.EncodeRune(r); ok {
-			b = append(b, c)
-			continue
-		}
-		b = appendUnaccented(b, r)
-	}
-	return string(b)
-}
-
-// strokes are the Latin letters whose mark is not a separate accent, so
-// that decomposing them leaves them whole.
-var strokes = map[rune]string{
-	'Ł': "L", 'ł': "l", 'Đ': "D", 'đ': "d", 'Ħ': "H", 'ħ': "h", 'ı': "i", 'Ŧ': "T", 'ŧ': "t", 'Ŀ': "L", 'ŀ': "l",
-}
-
-// appendUnaccented writes r as cp1252 without its accents (č → c, ő → o,
-// ș → s), or a dot when nothing of it is left.
-func appendUnaccented(b []byte, r rune) []byte {
-	if s, ok := strokes[r]; ok {
-		return append(b, s...)
-	}
-	n := len(b)
-	for _, d := range norm.NFD.String(string(r)) {
-		if unicode.Is(unicode.Mn, d) {
-			continue
-		}
-		if c, ok := charmap.Windows1252.EncodeRune(d); ok {
-			b = append(b, c)
-		}
-	}
-	if len(b) == n {
-		b = append(b, '.')
-	}
-	return b
 }
 
 // RatePercent writes a rate for people: "20 %" / "5,5 %" in French,
