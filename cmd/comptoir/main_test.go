@@ -290,6 +290,12 @@ func restoreBackup(t *testing.T, originalURL, file string) string {
 	if _, err := exec.LookPath("pg_restore"); err != nil {
 		t.Fatal("pg_restore not found: PostgreSQL client tools are needed to test restores")
 	}
+	// pgx and pg_restore take the URL without comptoir's own pool_max_conns.
+	parsed, err := db.ParseURL(originalURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	originalURL = parsed.DSN
 	admin, err := sql.Open("pgx", originalURL)
 	if err != nil {
 		t.Fatal(err)

@@ -46,8 +46,8 @@ func TestOrderDecisionsTx(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer tx.Rollback()
 	got, err := claims.OrderDecisionsTx(ctx, tx, o.ID)
+	tx.Rollback() // before the pool is used again below (COMPTOIR_TEST_PG_POOL=1)
 	if err != nil {
 		t.Fatal(err)
 	}

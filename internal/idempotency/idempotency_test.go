@@ -250,6 +250,7 @@ func TestOverlappingTakeoversCannotBothCommit(t *testing.T) {
 	if dbtest.Engine() != db.Postgres {
 		t.Skip("SQLite runs one write transaction at a time")
 	}
+	dbtest.NeedConnections(t, 4) // the holder, two takeovers, the watcher
 	ctx := context.Background()
 	s, d, c := setup(t)
 	mustSave(t, s, d, "k1", hashA, `old`)

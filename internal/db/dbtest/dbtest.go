@@ -19,6 +19,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -34,6 +35,16 @@ func Engine() db.Engine {
 		return db.Postgres
 	}
 	return db.SQLite
+}
+
+// NeedConnections skips a test that holds n connections at once by design
+// (transactions made to wait on each other) when COMPTOIR_TEST_PG_POOL
+// gives its database fewer.
+func NeedConnections(t testing.TB, n int) {
+	t.Helper()
+	if v, err := strconv.Atoi(os.Getenv("COMPTOIR_TEST_PG_POOL")); err == nil && Engine() == db.Postgres && v < n {
+		t.Skipf("needs %d connections at once; COMPTOIR_TEST_PG_POOL=%d", n, v)
+	}
 }
 
 // Open returns a new, migrated, empty database, closed and removed when the
