@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -185,13 +184,9 @@ func AssignedKeysTx(ctx context.Context, q db.Querier, orderLineIDs []string) ([
 	if len(orderLineIDs) == 0 {
 		return nil, nil
 	}
-	marks := make([]string, len(orderLineIDs))
-	args := make([]any, len(orderLineIDs))
-	for i, lineID := range orderLineIDs {
-		marks[i], args[i] = "$"+strconv.Itoa(i+1), lineID
-	}
+	in, args := db.InList(orderLineIDs)
 	rows, err := q.QueryContext(ctx, `SELECT assigned_order_line_id, key_value, assigned_at FROM licence_keys
-		WHERE assigned_order_line_id IN (`+strings.Join(marks, ", ")+`) ORDER BY assigned_at, id`, args...)
+		WHERE assigned_order_line_id IN (`+in+`) ORDER BY assigned_at, id`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("catalog: assigned licence keys: %w", err)
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -73,7 +72,7 @@ func TestPostgreSQLPoolKeepsItsConnections(t *testing.T) {
 	if dbtest.Engine() != db.Postgres {
 		t.Skip("the pool is PostgreSQL's")
 	}
-	if os.Getenv("COMPTOIR_TEST_PG_POOL") != "" {
+	if dbtest.PoolLimit() > 0 {
 		t.Skip("COMPTOIR_TEST_PG_POOL sizes the pool of this run")
 	}
 	_, u := dbtest.OpenURL(t)

@@ -2,6 +2,7 @@ package db
 
 import (
 	"context"
+	"strconv"
 	"strings"
 )
 
@@ -70,4 +71,16 @@ var likeEscaper = strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
 // searched for unescaped would also find ordXab when looking for ord_ab.
 func EscapeLike(s string) string {
 	return likeEscaper.Replace(s)
+}
+
+// InList is the placeholders "$1, $2, …" for an IN (…) of values, with the
+// arguments that go with them. values must not be empty: "IN ()" is not
+// SQL.
+func InList(values []string) (string, []any) {
+	marks := make([]string, len(values))
+	args := make([]any, len(values))
+	for i, v := range values {
+		marks[i], args[i] = "$"+strconv.Itoa(i+1), v
+	}
+	return strings.Join(marks, ", "), args
 }

@@ -102,3 +102,10 @@ func TestEscapeLike(t *testing.T) {
 		}
 	}
 }
+
+func TestInList(t *testing.T) {
+	in, args := db.InList([]string{"a", "b", "c"})
+	if in != "$1, $2, $3" || len(args) != 3 || args[0] != "a" || args[2] != "c" {
+		t.Fatalf("InList = %q %v", in, args)
+	}
+}

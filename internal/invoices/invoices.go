@@ -554,11 +554,12 @@ func (s *Service) CreditTx(ctx context.Context, tx *sql.Tx, in CreditInput) (Inv
 	return cn, nil
 }
 
-// UncreditedTx is what is left of the invoice of a source once its credit
-// notes are taken off, in the caller's transaction; found is false when
-// the source was never invoiced. A chargeback credits at most this much
-// (the bank may take back what a refund already returned).
-func (s *Service) UncreditedTx(ctx context.Context, tx *sql.Tx, source, sourceID string) (left money.Amount, found bool, err error) {
+// ChargebackTx is how much of disputed a lost dispute credits on the
+// invoice of a source, in the caller's transaction: disputed, at most what
+// is left of the invoice once its credit notes are taken off (the bank may
+// take back what a refund already returned). found is false when the source
+// was never invoiced.
+func (s *Service) ChargebackTx(ctx context.Context, tx *sql.Tx, source, sourceID string, disputed money.Amount) (credit money.Amount, found bool, err error) {
 	var invoiceID, cur string
 	var total, credited int64
 	err = tx.QueryRowContext(ctx, `SELECT i.id, i.currency, i.total,
@@ -571,7 +572,7 @@ func (s *Service) UncreditedTx(ctx context.Context, tx *sql.Tx, source, sourceID
 	if err != nil {
 		return money.Amount{}, false, fmt.Errorf("invoices: uncredited %s %s: %w", source, sourceID, err)
 	}
-	return money.Amount{Minor: max(total-credited, 0), Currency: cur}, true, nil
+	return money.Amount{Minor: max(min(disputed.Minor, total-credited), 0), Currency: cur}, true, nil
 }
 
 // notify emails the customer a link to the document (page and PDF), in

@@ -6,7 +6,6 @@ import (
 
 	"comptoir/internal/account"
 	"comptoir/internal/cardpay"
-	"comptoir/internal/money"
 )
 
 // TopUpHandler wraps the balance's card handler for top-ups: once the
@@ -71,13 +70,9 @@ func (h TopUpHandler) PaymentDisputeEventTx(ctx context.Context, tx *sql.Tx, p c
 	if !d.Lost() || !d.Decided {
 		return nil
 	}
-	left, found, err := h.Invoices.UncreditedTx(ctx, tx, SourceTopUp, p.ID)
-	if err != nil || !found {
+	amount, found, err := h.Invoices.ChargebackTx(ctx, tx, SourceTopUp, p.ID, d.Amount)
+	if err != nil || !found || amount.Minor == 0 {
 		return err
-	}
-	amount := money.Amount{Minor: min(d.Amount.Minor, left.Minor), Currency: left.Currency}
-	if amount.Minor <= 0 {
-		return nil
 	}
 	var b Buyer
 	if u, err := account.UserTx(ctx, tx, p.CustomerID); err == nil {

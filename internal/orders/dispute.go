@@ -45,12 +45,12 @@ func (s *Service) Chargeback(ctx context.Context, tx *sql.Tx, orderID, stripeDis
 	}
 	left := amount.Minor
 	if s.opts.Invoices != nil {
-		uncredited, found, err := s.opts.Invoices.UncreditedTx(ctx, tx, invoices.SourceOrder, orderID)
+		credit, found, err := s.opts.Invoices.ChargebackTx(ctx, tx, invoices.SourceOrder, orderID, amount)
 		if err != nil {
 			return err
 		}
 		if found {
-			left = min(left, uncredited.Minor)
+			left = credit.Minor
 		}
 	}
 	var counted int64

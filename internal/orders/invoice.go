@@ -17,9 +17,9 @@ import (
 type Invoicer interface {
 	IssueTx(ctx context.Context, tx *sql.Tx, in invoices.IssueInput) (invoices.Invoice, error)
 	CreditTx(ctx context.Context, tx *sql.Tx, in invoices.CreditInput) (invoices.Invoice, error)
-	// UncreditedTx is what is left of a source's invoice once its credit
-	// notes are taken off; found is false when it was never invoiced.
-	UncreditedTx(ctx context.Context, tx *sql.Tx, source, sourceID string) (left money.Amount, found bool, err error)
+	// ChargebackTx is how much of a lost dispute the source's invoice can
+	// still credit; found is false when it was never invoiced.
+	ChargebackTx(ctx context.Context, tx *sql.Tx, source, sourceID string, disputed money.Amount) (credit money.Amount, found bool, err error)
 	// PricesIncludeVAT is the store setting; when false, Gross adds the
 	// buyer's VAT to the catalog prices, and that is what the order costs.
 	PricesIncludeVAT() bool

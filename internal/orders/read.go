@@ -79,15 +79,7 @@ func linesOf(ctx context.Context, q db.Querier, orderIDs []string) (map[string][
 	if len(orderIDs) == 0 {
 		return out, nil
 	}
-	args := make([]any, len(orderIDs))
-	in := ""
-	for i, id := range orderIDs {
-		args[i] = id
-		if i > 0 {
-			in += ", "
-		}
-		in += "$" + strconv.Itoa(i+1)
-	}
+	in, args := db.InList(orderIDs)
 	rows, err := q.QueryContext(ctx, `SELECT l.order_id, l.id, l.position, l.product_id, l.product_revision, l.kind, l.name, l.unit_price, l.quantity,
 		l.delivered, l.amount, l.refunded, l.processing_until, l.licence_key, l.download_until, o.currency
 		FROM order_lines l JOIN orders o ON o.id = l.order_id WHERE l.order_id IN (`+in+`) ORDER BY l.order_id, l.position`, args...)

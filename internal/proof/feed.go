@@ -5,8 +5,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
-	"strconv"
-	"strings"
 	"time"
 
 	"comptoir/internal/db"
@@ -174,13 +172,12 @@ func stillLive(ctx context.Context, q db.Querier, ns []notice) ([]notice, error)
 	if len(ns) == 0 {
 		return nil, nil
 	}
-	args := make([]any, len(ns))
-	marks := make([]string, len(ns))
+	ids := make([]string, len(ns))
 	for i, n := range ns {
-		args[i] = n.OrderID
-		marks[i] = "$" + strconv.Itoa(i+1)
+		ids[i] = n.OrderID
 	}
-	rows, err := q.QueryContext(ctx, `SELECT o.id FROM orders o WHERE o.id IN (`+strings.Join(marks, ", ")+`) AND `+liveCondition, args...)
+	in, args := db.InList(ids)
+	rows, err := q.QueryContext(ctx, `SELECT o.id FROM orders o WHERE o.id IN (`+in+`) AND `+liveCondition, args...)
 	if err != nil {
 		return nil, fmt.Errorf("proof: live check: %w", err)
 	}

@@ -14,7 +14,7 @@ import (
 type Invoicer interface {
 	IssueTx(ctx context.Context, tx *sql.Tx, in invoices.IssueInput) (invoices.Invoice, error)
 	CreditTx(ctx context.Context, tx *sql.Tx, in invoices.CreditInput) (invoices.Invoice, error)
-	UncreditedTx(ctx context.Context, tx *sql.Tx, source, sourceID string) (left money.Amount, found bool, err error)
+	ChargebackTx(ctx context.Context, tx *sql.Tx, source, sourceID string, disputed money.Amount) (credit money.Amount, found bool, err error)
 }
 
 // invoicePeriod invoices a period just paid. The amount charged is the
@@ -55,13 +55,9 @@ func (s *Service) creditChargeback(ctx context.Context, tx *sql.Tx, periodID, st
 	if s.opts.Invoices == nil {
 		return nil
 	}
-	left, found, err := s.opts.Invoices.UncreditedTx(ctx, tx, invoices.SourceRenewal, periodID)
-	if err != nil || !found {
+	amount, found, err := s.opts.Invoices.ChargebackTx(ctx, tx, invoices.SourceRenewal, periodID, disputed)
+	if err != nil || !found || amount.Minor == 0 {
 		return err
-	}
-	amount := money.Amount{Minor: min(disputed.Minor, left.Minor), Currency: left.Currency}
-	if amount.Minor <= 0 {
-		return nil
 	}
 	period, err := getPeriod(ctx, tx, periodID)
 	if err != nil {

@@ -42,9 +42,16 @@ func Engine() db.Engine {
 // gives its database fewer.
 func NeedConnections(t testing.TB, n int) {
 	t.Helper()
-	if v, err := strconv.Atoi(os.Getenv("COMPTOIR_TEST_PG_POOL")); err == nil && Engine() == db.Postgres && v < n {
-		t.Skipf("needs %d connections at once; COMPTOIR_TEST_PG_POOL=%d", n, v)
+	if limit := PoolLimit(); limit > 0 && Engine() == db.Postgres && limit < n {
+		t.Skipf("needs %d connections at once; COMPTOIR_TEST_PG_POOL=%d", n, limit)
 	}
+}
+
+// PoolLimit is the pool size COMPTOIR_TEST_PG_POOL gives every PostgreSQL
+// test database, 0 when it is not set.
+func PoolLimit() int {
+	n, _ := strconv.Atoi(os.Getenv("COMPTOIR_TEST_PG_POOL"))
+	return n
 }
 
 // Open returns a new, migrated, empty database, closed and removed when the
@@ -169,7 +176,7 @@ func newPostgres(t testing.TB) string {
 		pg.admin.ExecContext(context.Background(), fmt.Sprintf(`DROP DATABASE IF EXISTS %s WITH (FORCE)`, name))
 	})
 	u := databaseURL(pg.base, name)
-	if n := os.Getenv("COMPTOIR_TEST_PG_POOL"); n != "" {
+	if n := PoolLimit(); n > 0 {
 		// A pool of one connection turns code that waits for a second
 		// connection while its transaction holds the first into a hang
 		// at once; with the real pool it only hangs once as many such
@@ -178,7 +185,7 @@ func newPostgres(t testing.TB) string {
 		if strings.Contains(u, "?") {
 			sep = "&"
 		}
-		u += sep + "pool_max_conns=" + n
+		u += sep + "pool_max_conns=" + strconv.Itoa(n)
 	}
 	return u
 }
