@@ -2,8 +2,6 @@ package invoices_test
 
 import (
 	"context"
-	"net/url"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -11,65 +9,12 @@ import (
 	"comptoir/internal/db/dbtest"
 )
 
-// legacyDB opens an empty database (SQLite: a new file; PostgreSQL: a new
-// schema of a test database) migrated up to version upTo only.
-func legacyDB(t *testing.T, upTo int) *db.DB {
-	t.Helper()
-	ctx := context.Background()
-	var raw string
-	if dbtest.Engine() == db.Postgres {
-		d, u := dbtest.OpenURL(t)
-		schema := "legacy"
-		if _, err := d.Write.ExecContext(ctx, `CREATE SCHEMA `+schema); err != nil {
-			t.Fatal(err)
-		}
-		pu, err := url.Parse(u)
-		if err != nil {
-			t.Fatal(err)
-		}
-		q := pu.Query()
-		q.Set("search_path", schema)
-		pu.RawQuery = q.Encode()
-		raw = pu.String()
-	} else {
-		raw = "sqlite:" + filepath.Join(t.TempDir(), "legacy.db")
-	}
-	d, err := db.Open(ctx, raw)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { d.Close() })
-	ms, err := db.Migrations(d.Engine)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := d.Write.ExecContext(ctx, `CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)`); err != nil {
-		t.Fatal(err)
-	}
-	for _, m := range ms[:upTo] {
-		tx, err := d.Write.BeginTx(ctx, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := tx.ExecContext(ctx, m.SQL); err != nil {
-			t.Fatalf("migration %d: %v", m.Version, err)
-		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)`, m.Version, m.Name, "x"); err != nil {
-			t.Fatal(err)
-		}
-		if err := tx.Commit(); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return d
-}
-
 // Invoices issued before numbering left the payment's transaction keep
 // their numbers, lines and references through the migration, and the
 // rebuilt table keeps every rule.
 func TestMigrationKeepsNumberedInvoices(t *testing.T) {
 	ctx := context.Background()
-	d := legacyDB(t, 25)
+	d := dbtest.OpenMigratedTo(t, 25)
 	at := time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
 	exec := func(q string, args ...any) error {
 		_, err := d.Write.ExecContext(ctx, q, args...)

@@ -51,7 +51,7 @@ func queueBatch(t *testing.T, d *db.DB, o *mail.Outbox, addrs ...string) ([]stri
 	if n, err := o.DispatchPending(context.Background()); err != nil || n != len(addrs) {
 		t.Fatalf("DispatchPending = %d, %v", n, err)
 	}
-	batches, err := db.Strings(context.Background(), d.Read, `SELECT DISTINCT batch FROM outgoing_mail`)
+	batches, err := db.Strings(context.Background(), d.Read, `SELECT DISTINCT batch FROM outgoing_mail_queue`)
 	if err != nil || len(batches) != 1 {
 		t.Fatalf("batches %v, %v; want one", batches, err)
 	}
@@ -231,7 +231,7 @@ func TestBatchUndrawableAttachmentWaitsAlone(t *testing.T) {
 		t.Fatal(err)
 	}
 	var batch string
-	if err := d.Read.QueryRowContext(ctx, `SELECT batch FROM outgoing_mail WHERE id = $1`, badID).Scan(&batch); err != nil {
+	if err := d.Read.QueryRowContext(ctx, `SELECT batch FROM outgoing_mail_queue WHERE mail_id = $1`, badID).Scan(&batch); err != nil {
 		t.Fatal(err)
 	}
 	if err := w.Work(ctx, batchJob(batch, 1, 25)); err == nil {
@@ -407,7 +407,7 @@ func TestOrphanBatchIsDispatchedAgain(t *testing.T) {
 		t.Fatalf("DispatchPending = %d, %v", n, err)
 	}
 	var again string
-	if err := d.Read.QueryRowContext(ctx, `SELECT batch FROM outgoing_mail WHERE id = $1`, ids[0]).Scan(&again); err != nil || again == batch || again == "" {
+	if err := d.Read.QueryRowContext(ctx, `SELECT batch FROM outgoing_mail_queue WHERE mail_id = $1`, ids[0]).Scan(&again); err != nil || again == batch || again == "" {
 		t.Fatalf("new batch %q (%v), old %q", again, err, batch)
 	}
 	var jobs int
@@ -415,7 +415,7 @@ func TestOrphanBatchIsDispatchedAgain(t *testing.T) {
 		t.Fatalf("%d jobs for the new batch (%v)", jobs, err)
 	}
 	var still string
-	if err := d.Read.QueryRowContext(ctx, `SELECT batch FROM outgoing_mail WHERE id = $1`, kept).Scan(&still); err != nil || still == again || still == batch {
+	if err := d.Read.QueryRowContext(ctx, `SELECT batch FROM outgoing_mail_queue WHERE mail_id = $1`, kept).Scan(&still); err != nil || still == again || still == batch {
 		t.Fatalf("the other batch's message moved: %q (%v)", still, err)
 	}
 }
@@ -429,7 +429,7 @@ func queueAnotherBatch(t *testing.T, d *db.DB, o *mail.Outbox, first, addr strin
 		t.Fatalf("DispatchPending = %d, %v", n, err)
 	}
 	var batch string
-	if err := d.Read.QueryRowContext(context.Background(), `SELECT batch FROM outgoing_mail WHERE id = $1`, id).Scan(&batch); err != nil || batch == first {
+	if err := d.Read.QueryRowContext(context.Background(), `SELECT batch FROM outgoing_mail_queue WHERE mail_id = $1`, id).Scan(&batch); err != nil || batch == first {
 		t.Fatalf("batch %q, %v", batch, err)
 	}
 	return id
@@ -489,7 +489,7 @@ func TestBatchMessagesKeepTheirAttachments(t *testing.T) {
 	if _, err := o.DispatchPending(ctx); err != nil {
 		t.Fatal(err)
 	}
-	batch, err := db.Strings(ctx, d.Read, `SELECT DISTINCT batch FROM outgoing_mail`)
+	batch, err := db.Strings(ctx, d.Read, `SELECT DISTINCT batch FROM outgoing_mail_queue`)
 	if err != nil || len(batch) != 1 {
 		t.Fatalf("batches %v, %v", batch, err)
 	}

@@ -83,8 +83,8 @@ const (
 func (o *Outbox) RequeueOrphans(ctx context.Context) (int64, error) {
 	// Batches only lose their job, never gain one back: one found without
 	// a job to run it stays so while its messages are given back.
-	old, err := db.Strings(ctx, o.db.Read, `SELECT DISTINCT batch FROM outgoing_mail
-		WHERE status = 'queued' AND batch IS NOT NULL AND created_at < $1`, o.clock.Now().Add(-orphanAge))
+	old, err := db.Strings(ctx, o.db.Read, `SELECT DISTINCT batch FROM outgoing_mail_queue
+		WHERE batch IS NOT NULL AND queued_at < $1`, o.clock.Now().Add(-orphanAge))
 	if err != nil || len(old) == 0 {
 		return 0, wrapOrphans(err)
 	}
@@ -97,8 +97,7 @@ func (o *Outbox) RequeueOrphans(ctx context.Context) (int64, error) {
 		if live[batch] {
 			continue
 		}
-		res, err := o.db.Exec(ctx, `UPDATE outgoing_mail SET dispatched = FALSE, batch = NULL
-			WHERE batch = $1 AND status = 'queued'`, batch)
+		res, err := o.db.Exec(ctx, `UPDATE outgoing_mail_queue SET batch = NULL WHERE batch = $1`, batch)
 		if err != nil {
 			return n, wrapOrphans(err)
 		}
@@ -131,9 +130,9 @@ func (o *Outbox) dispatchOnce(ctx context.Context) (int, error) {
 	if o.db.Engine == db.Postgres {
 		lock = " FOR UPDATE SKIP LOCKED"
 	}
-	query := `UPDATE outgoing_mail SET dispatched = TRUE, batch = $2 WHERE id IN (
-		SELECT id FROM outgoing_mail WHERE dispatched = FALSE ORDER BY created_at, id LIMIT $1` + lock + `)
-		AND dispatched = FALSE`
+	query := `UPDATE outgoing_mail_queue SET batch = $2 WHERE mail_id IN (
+		SELECT mail_id FROM outgoing_mail_queue WHERE batch IS NULL ORDER BY queued_at, mail_id LIMIT $1` + lock + `)
+		AND batch IS NULL`
 	n := 0
 	err := o.db.Tx(ctx, func(tx *sql.Tx) error {
 		n = 0

@@ -833,13 +833,17 @@ func TestDispatchGivesEveryMessageOneJob(t *testing.T) {
 	}
 	undispatched := func() int {
 		var c int
-		if err := d.Read.QueryRowContext(ctx, `SELECT COUNT(*) FROM outgoing_mail WHERE dispatched = FALSE OR batch IS NULL`).Scan(&c); err != nil {
+		if err := d.Read.QueryRowContext(ctx, `SELECT COUNT(*) FROM outgoing_mail_queue WHERE batch IS NULL`).Scan(&c); err != nil {
 			t.Fatal(err)
 		}
 		return c
 	}
 	testwait.Until(t, "every message to be in a batch", func() bool { return undispatched() == 0 })
-	batches, err := db.Strings(ctx, d.Read, `SELECT DISTINCT batch FROM outgoing_mail`)
+	var queued int
+	if err := d.Read.QueryRowContext(ctx, `SELECT COUNT(*) FROM outgoing_mail_queue`).Scan(&queued); err != nil || queued != n {
+		t.Fatalf("%d messages in the queue (%v), want %d", queued, err, n)
+	}
+	batches, err := db.Strings(ctx, d.Read, `SELECT DISTINCT batch FROM outgoing_mail_queue`)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -870,7 +874,7 @@ func TestDispatchGivesEveryMessageOneJob(t *testing.T) {
 	}
 	for _, batch := range batches {
 		var size int
-		if err := d.Read.QueryRowContext(ctx, `SELECT COUNT(*) FROM outgoing_mail WHERE batch = $1`, batch).Scan(&size); err != nil {
+		if err := d.Read.QueryRowContext(ctx, `SELECT COUNT(*) FROM outgoing_mail_queue WHERE batch = $1`, batch).Scan(&size); err != nil {
 			t.Fatal(err)
 		}
 		if jobBatches[batch] != 1 || size < 1 || size > 25 {

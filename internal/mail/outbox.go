@@ -121,11 +121,21 @@ func (o *Outbox) EnqueueTx(ctx context.Context, tx *sql.Tx, m Message) (string, 
 	if erased {
 		status, lastErr = string(Failed), "recipient erased"
 	}
-	_, err = tx.ExecContext(ctx, `INSERT INTO outgoing_mail (id, kind, user_id, from_addr, from_name, to_addr, to_name, lang,
-		subject, text_body, html_body, reply_to, in_reply_to, refs, message_id, status, attempts, last_error, created_at, dispatched)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, 0, $17, $18, $19)`,
-		s.ID, s.Kind, userID, s.From.Email, s.From.Name, s.To, s.ToName, s.Lang,
-		s.Subject, s.Text, s.HTML, s.ReplyTo, s.InReplyTo, strings.Join(s.References, " "), s.MessageID, status, lastErr, s.CreatedAt, erased)
+	args := []any{s.ID, s.Kind, userID, s.From.Email, s.From.Name, s.To, s.ToName, s.Lang,
+		s.Subject, s.Text, s.HTML, s.ReplyTo, s.InReplyTo, strings.Join(s.References, " "), s.MessageID, status, lastErr, s.CreatedAt}
+	switch {
+	case erased:
+		_, err = tx.ExecContext(ctx, insertMail, args...)
+	case o.db.Engine == db.Postgres:
+		// The row and its place in the queue in one round trip (the
+		// queue's reference to the row is checked at the statement's end).
+		_, err = tx.ExecContext(ctx, `WITH m AS (`+insertMail+` RETURNING id, created_at)
+			INSERT INTO outgoing_mail_queue (mail_id, queued_at) SELECT id, created_at FROM m`, args...)
+	default:
+		if _, err = tx.ExecContext(ctx, insertMail, args...); err == nil {
+			_, err = tx.ExecContext(ctx, `INSERT INTO outgoing_mail_queue (mail_id, queued_at) VALUES ($1, $2)`, s.ID, s.CreatedAt)
+		}
+	}
 	if err != nil {
 		return "", fmt.Errorf("store mail: %w", err)
 	}
@@ -144,6 +154,13 @@ func (o *Outbox) EnqueueTx(ctx context.Context, tx *sql.Tx, m Message) (string, 
 	}
 	return s.ID, nil
 }
+
+// insertMail stores a message. A message to be sent also gets its row in
+// outgoing_mail_queue, which the dispatcher and the sending jobs work on
+// until its outcome is recorded (finishTx).
+const insertMail = `INSERT INTO outgoing_mail (id, kind, user_id, from_addr, from_name, to_addr, to_name, lang,
+	subject, text_body, html_body, reply_to, in_reply_to, refs, message_id, status, attempts, last_error, created_at)
+	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, 0, $17, $18)`
 
 // prepare validates m and turns it into the row to store.
 func (o *Outbox) prepare(m Message) (Stored, error) {

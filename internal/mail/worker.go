@@ -409,7 +409,7 @@ func (w *Worker) failLeftovers(ctx context.Context, batch string) error {
 	defer cancel()
 	res, err := w.db.Exec(rctx, `UPDATE outgoing_mail SET status = 'failed',
 		last_error = CASE WHEN last_error = '' THEN 'not sent: no attempt left' ELSE last_error END
-		WHERE batch = $1 AND status = 'queued'`, batch)
+		WHERE id IN (SELECT mail_id FROM outgoing_mail_queue WHERE batch = $1) AND status = 'queued'`, batch)
 	if err != nil {
 		return fmt.Errorf("mail batch %s: mark what is left failed: %w", batch, err)
 	}
@@ -450,8 +450,8 @@ func (l *lazySession) close() {
 // twice: marking it sent, or failed, requires it to be still queued.
 func (w *Worker) queuedInBatch(ctx context.Context, batch string) ([]Stored, error) {
 	fail := func(err error) ([]Stored, error) { return nil, fmt.Errorf("mail batch %s: %w", batch, err) }
-	rows, err := w.db.Read.QueryContext(ctx, `SELECT `+storedColumns+` FROM outgoing_mail
-		WHERE batch = $1 AND status = 'queued' ORDER BY created_at, id`, batch)
+	rows, err := w.db.Read.QueryContext(ctx, `SELECT `+storedColumns+` FROM outgoing_mail_queue q
+		JOIN outgoing_mail ON id = q.mail_id WHERE q.batch = $1 AND status = 'queued' ORDER BY q.queued_at, q.mail_id`, batch)
 	if err != nil {
 		return fail(err)
 	}
@@ -474,8 +474,8 @@ func (w *Worker) queuedInBatch(ctx context.Context, batch string) ([]Stored, err
 		return nil, nil
 	}
 	rows, err = w.db.Read.QueryContext(ctx, `SELECT a.mail_id, a.filename, a.content_type, a.content, a.source
-		FROM outgoing_mail m JOIN outgoing_mail_attachments a ON a.mail_id = m.id
-		WHERE m.batch = $1 AND m.status = 'queued' ORDER BY a.mail_id, a.position`, batch)
+		FROM outgoing_mail_queue q JOIN outgoing_mail_attachments a ON a.mail_id = q.mail_id
+		WHERE q.batch = $1 ORDER BY a.mail_id, a.position`, batch)
 	if err != nil {
 		return fail(err)
 	}

@@ -80,6 +80,61 @@ func OpenURL(t testing.TB) (*db.DB, string) {
 	return d, u
 }
 
+// OpenMigratedTo opens an empty database (SQLite: a new file; PostgreSQL: a
+// new schema of a test database) with comptoir's migrations applied up to
+// version upTo only, for tests of what a later migration does to the rows
+// an older version wrote. d.Migrate applies the rest.
+func OpenMigratedTo(t testing.TB, upTo int) *db.DB {
+	t.Helper()
+	ctx := context.Background()
+	var raw string
+	if Engine() == db.Postgres {
+		d, u := OpenURL(t)
+		const schema = "legacy"
+		if _, err := d.Write.ExecContext(ctx, `CREATE SCHEMA `+schema); err != nil {
+			t.Fatal(err)
+		}
+		pu, err := url.Parse(u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		q := pu.Query()
+		q.Set("search_path", schema)
+		pu.RawQuery = q.Encode()
+		raw = pu.String()
+	} else {
+		raw = "sqlite:" + filepath.Join(t.TempDir(), "legacy.db")
+	}
+	d, err := db.Open(ctx, raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { d.Close() })
+	ms, err := db.Migrations(d.Engine)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.Write.ExecContext(ctx, `CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)`); err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range ms[:upTo] {
+		tx, err := d.Write.BeginTx(ctx, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := tx.ExecContext(ctx, m.SQL); err != nil {
+			t.Fatalf("migration %d: %v", m.Version, err)
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)`, m.Version, m.Name, "x"); err != nil {
+			t.Fatal(err)
+		}
+		if err := tx.Commit(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return d
+}
+
 // Migrate applies comptoir's and River's migrations: the whole schema.
 func Migrate(ctx context.Context, d *db.DB) error {
 	if err := d.Migrate(ctx); err != nil {
