@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -21,6 +22,7 @@ import (
 	"comptoir/internal/db"
 	"comptoir/internal/db/dbtest"
 	"comptoir/internal/mail"
+	"comptoir/internal/testwait"
 )
 
 // outboxOnly is a store whose outbox queues jobs that only the test works,
@@ -282,69 +284,118 @@ func TestBatchLastAttemptOutOfTimeFailsTheRest(t *testing.T) {
 	}
 }
 
-// droppingRelay speaks just enough SMTP to take messages, and hangs up
-// right after accepting each one, so that what the client says next (the
-// RSET that readies the next message, or QUIT) fails; or, with afterReset,
-// once it has answered that RSET, as a relay closing an idle connection
-// does. It counts what it accepted.
-func droppingRelay(t *testing.T, afterReset bool) (int, *atomic.Int64) {
+// rawRelay speaks just enough SMTP to take messages and records the
+// commands it was sent (their verbs). With hangUp it hangs up on the client
+// after it took a message: at once (hangUpAfterTaking), so that whatever
+// the client says next fails; or when the client next speaks
+// (hangUpWhenIdle), as a relay that closed an idle connection meanwhile.
+// It counts what it accepted.
+type rawRelay struct {
+	port     int
+	accepted atomic.Int64
+	mu       sync.Mutex
+	verbs    []string
+}
+
+type hangUp int
+
+const (
+	neverHangUp hangUp = iota
+	hangUpAfterTaking
+	hangUpWhenIdle
+)
+
+func (r *rawRelay) commands() string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return strings.Join(r.verbs, " ")
+}
+
+func startRawRelay(t *testing.T, mode hangUp) *rawRelay {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { l.Close() })
-	var accepted atomic.Int64
+	r := &rawRelay{port: l.Addr().(*net.TCPAddr).Port}
 	go func() {
 		for {
 			c, err := l.Accept()
 			if err != nil {
 				return
 			}
-			go func() {
-				defer c.Close()
-				in := bufio.NewReader(c)
-				fmt.Fprint(c, "220 fake ESMTP\r\n")
-				took := false
-				for {
-					line, err := in.ReadString('\n')
-					if err != nil {
-						return
-					}
-					switch cmd := strings.ToUpper(strings.TrimSpace(line)); {
-					case strings.HasPrefix(cmd, "EHLO"), strings.HasPrefix(cmd, "HELO"):
-						fmt.Fprint(c, "250 fake\r\n")
-					case cmd == "DATA":
-						fmt.Fprint(c, "354 go on\r\n")
-						for {
-							l, err := in.ReadString('\n')
-							if err != nil {
-								return
-							}
-							if l == ".\r\n" {
-								break
-							}
-						}
-						accepted.Add(1)
-						fmt.Fprint(c, "250 queued\r\n")
-						if !afterReset {
-							return // hang up once the message is taken
-						}
-						took = true
-					case cmd == "RSET" && took:
-						fmt.Fprint(c, "250 ok\r\n")
-						return // hang up on an idle connection
-					case cmd == "QUIT":
-						fmt.Fprint(c, "221 bye\r\n")
-						return
-					default: // MAIL, RCPT, NOOP, RSET
-						fmt.Fprint(c, "250 ok\r\n")
-					}
-				}
-			}()
+			go r.serve(c, mode)
 		}
 	}()
-	return l.Addr().(*net.TCPAddr).Port, &accepted
+	return r
+}
+
+func (r *rawRelay) serve(c net.Conn, mode hangUp) {
+	defer c.Close()
+	in := bufio.NewReader(c)
+	fmt.Fprint(c, "220 fake ESMTP\r\n")
+	took := false
+	for {
+		line, err := in.ReadString('\n')
+		if err != nil || took && mode == hangUpWhenIdle {
+			return
+		}
+		cmd := strings.ToUpper(strings.TrimSpace(line))
+		verb, _, _ := strings.Cut(cmd, " ")
+		r.mu.Lock()
+		r.verbs = append(r.verbs, verb)
+		r.mu.Unlock()
+		switch verb {
+		case "EHLO", "HELO":
+			fmt.Fprint(c, "250 fake\r\n")
+		case "DATA":
+			fmt.Fprint(c, "354 go on\r\n")
+			for {
+				l, err := in.ReadString('\n')
+				if err != nil {
+					return
+				}
+				if l == ".\r\n" {
+					break
+				}
+			}
+			r.accepted.Add(1)
+			fmt.Fprint(c, "250 queued\r\n")
+			if mode == hangUpAfterTaking {
+				return
+			}
+			took = true
+		case "QUIT":
+			fmt.Fprint(c, "221 bye\r\n")
+			return
+		default: // MAIL, RCPT, NOOP, RSET
+			fmt.Fprint(c, "250 ok\r\n")
+		}
+	}
+}
+
+// A batch's messages go one after the other on one connection with three
+// commands each (MAIL, RCPT, DATA): no NOOP to probe the connection and no
+// RSET after a message the relay took (its 250 ends the transaction), which
+// would be two more round trips to the relay per message.
+func TestBatchSendsThreeCommandsPerMessage(t *testing.T) {
+	ctx := context.Background()
+	d, clk, o := outboxOnly(t)
+	relay := startRawRelay(t, neverHangUp)
+	s, err := mail.NewSMTPSender(mail.SMTPConfig{Host: "127.0.0.1", Port: relay.port, TLS: mail.TLSNone, Timeout: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, batch := queueBatch(t, d, o, "a@example.net", "b@example.net", "c@example.net")
+	if err := mail.NewWorker(d, s, clk, nil).Batches().Work(ctx, batchJob(batch, 1, 25)); err != nil {
+		t.Fatal(err)
+	}
+	want := "EHLO" + strings.Repeat(" MAIL RCPT DATA", 3) + " QUIT"
+	testwait.Until(t, "the session to end", func() bool { return strings.HasSuffix(relay.commands(), "QUIT") })
+	if got := relay.commands(); got != want || relay.accepted.Load() != 3 {
+		t.Fatalf("relay was sent %q (%d messages), want %q", got, relay.accepted.Load(), want)
+	}
 }
 
 // A relay that accepted a message and then dropped the connection took
@@ -353,8 +404,9 @@ func droppingRelay(t *testing.T, afterReset bool) (int, *atomic.Int64) {
 func TestAcceptedThenDroppedCountsAsSent(t *testing.T) {
 	ctx := context.Background()
 	d, clk, o := outboxOnly(t)
-	port, accepted := droppingRelay(t, false)
-	s, err := mail.NewSMTPSender(mail.SMTPConfig{Host: "127.0.0.1", Port: port, TLS: mail.TLSNone, Timeout: 5 * time.Second})
+	relay := startRawRelay(t, hangUpAfterTaking)
+	accepted := &relay.accepted
+	s, err := mail.NewSMTPSender(mail.SMTPConfig{Host: "127.0.0.1", Port: relay.port, TLS: mail.TLSNone, Timeout: 5 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -448,8 +500,9 @@ func batchArg(d *db.DB) string {
 func TestBatchReconnectsAfterAnIdleHangUp(t *testing.T) {
 	ctx := context.Background()
 	d, clk, o := outboxOnly(t)
-	port, accepted := droppingRelay(t, true)
-	s, err := mail.NewSMTPSender(mail.SMTPConfig{Host: "127.0.0.1", Port: port, TLS: mail.TLSNone, Timeout: 5 * time.Second})
+	relay := startRawRelay(t, hangUpWhenIdle)
+	accepted := &relay.accepted
+	s, err := mail.NewSMTPSender(mail.SMTPConfig{Host: "127.0.0.1", Port: relay.port, TLS: mail.TLSNone, Timeout: 5 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}

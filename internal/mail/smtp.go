@@ -160,6 +160,14 @@ func (s *SMTPSender) client() (*gomail.Client, error) {
 		gomail.WithPort(cfg.Port),
 		gomail.WithTimeout(cfg.Timeout),
 		gomail.WithTLSConfig(tc),
+		// Three commands per message (MAIL, RCPT, DATA) instead of six:
+		// no NOOP before each message to probe the connection (a dead one
+		// fails at MAIL, before anything is sent, and the session connects
+		// again: smtpSession.Send), nor NOOP and RSET after it (the
+		// relay's 250 to the data already ended the transaction). Each is
+		// a round trip to the relay.
+		gomail.WithoutNoop(),
+		gomail.WithoutRset(),
 	}
 	switch cfg.TLS {
 	case TLSNone:
@@ -247,8 +255,8 @@ func (ss *smtpSession) drop() {
 // last one was given up. A reused connection found dead before anything
 // was sent (the relay closed it while it was idle) is replaced at once and
 // m sent on the new one. After any failure but a refusal of m itself the
-// connection is given up; after a failure that came once the relay took m
-// (the RSET that readies the next message), m counts as sent.
+// connection is given up; after a failure that came once the relay took m,
+// m counts as sent.
 func (ss *smtpSession) Send(ctx context.Context, m Stored) error {
 	msg, err := compose(m)
 	if err != nil {
@@ -272,8 +280,7 @@ func (ss *smtpSession) Send(ctx context.Context, m Stored) error {
 			ss.drop()
 			return nil
 		}
-		var se *gomail.SendError
-		if !fresh && !reconnected && errors.As(err, &se) && se.Reason == gomail.ErrConnCheck {
+		if !fresh && !reconnected && connectionLost(err) {
 			ss.drop()
 			continue
 		}
@@ -282,6 +289,17 @@ func (ss *smtpSession) Send(ctx context.Context, m Stored) error {
 		}
 		return fmt.Errorf("smtp %s:%d: %w", ss.s.cfg.Host, ss.s.cfg.Port, err)
 	}
+}
+
+// connectionLost reports whether a send failed on a connection that was
+// already dead: the relay did not answer the first command of the message
+// (MAIL, or the connection check), so nothing of it was sent and sending it
+// on a new connection cannot send it twice. A reply from the relay (a
+// 4xx or 5xx code) is not a lost connection.
+func connectionLost(err error) bool {
+	var se *gomail.SendError
+	return errors.As(err, &se) && se.ErrorCode() == 0 &&
+		(se.Reason == gomail.ErrConnCheck || se.Reason == gomail.ErrSMTPMailFrom)
 }
 
 func (ss *smtpSession) Close() error {
