@@ -65,9 +65,10 @@ func compose(s Stored) (*gomail.Msg, error) {
 		m.AddAlternativeString(gomail.TypeTextHTML, s.HTML)
 	}
 	for _, a := range s.Attachments {
-		if err := m.AttachReader(a.Filename, bytes.NewReader(a.Data), gomail.WithFileContentType(gomail.ContentType(a.ContentType))); err != nil {
-			return nil, fmt.Errorf("%w: attachment %s: %v", ErrInvalid, a.Filename, err)
-		}
+		// A ReadSeeker over the stored bytes, not AttachReader: that one
+		// copies the whole file (io.ReadAll) before anything is written,
+		// and a bytes.Reader cannot fail to read.
+		m.AttachReadSeeker(a.Filename, bytes.NewReader(a.Data), gomail.WithFileContentType(gomail.ContentType(a.ContentType)))
 	}
 	return m, nil
 }
