@@ -23,23 +23,40 @@ const invoiceCols = `i.id, i.kind, i.series, i.year, COALESCE(i.seq, 0), COALESC
 const invoiceFrom = ` FROM invoices i LEFT JOIN invoices r ON r.id = i.refers_to `
 
 func scanInvoice(row interface{ Scan(...any) error }) (Invoice, error) {
-	var inv Invoice
-	var cur string
-	var net, vat, total int64
-	err := row.Scan(&inv.ID, &inv.Kind, &inv.Series, &inv.Year, &inv.Seq, &inv.Number, &inv.Source, &inv.SourceID, &inv.OrderID, &inv.CustomerID,
-		&inv.RefersTo, &inv.RefersToNumber, &inv.IssuedAt, &inv.Lang, &cur, &net, &vat, &total,
-		&inv.Seller.Name, &inv.Seller.Address, &inv.Seller.Country, &inv.Seller.VATNumber, &inv.Seller.Registration,
-		&inv.BuyerName, &inv.BuyerAddress, &inv.BuyerCountry, &inv.BuyerType, &inv.BuyerVATNumber, &inv.PricesInclVAT,
-		&inv.BillingCountry, &inv.CardCountry, &inv.VATCountry, &inv.VATReason, &inv.ReverseCharge)
+	var r invoiceRow
+	err := row.Scan(r.dest()...)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Invoice{}, ErrNotFound
 	}
 	if err != nil {
 		return Invoice{}, fmt.Errorf("invoices: read: %w", err)
 	}
+	return r.invoice(), nil
+}
+
+// invoiceRow is what the columns of invoiceCols are scanned into.
+type invoiceRow struct {
+	inv             Invoice
+	cur             string
+	net, vat, total int64
+}
+
+// dest lists where the 34 columns of invoiceCols go, then more, in one
+// allocation (a row is scanned per document read, one per order's email).
+func (r *invoiceRow) dest(more ...any) []any {
+	inv := &r.inv
+	return append(append(make([]any, 0, 34+len(more)), &inv.ID, &inv.Kind, &inv.Series, &inv.Year, &inv.Seq, &inv.Number, &inv.Source, &inv.SourceID, &inv.OrderID, &inv.CustomerID,
+		&inv.RefersTo, &inv.RefersToNumber, &inv.IssuedAt, &inv.Lang, &r.cur, &r.net, &r.vat, &r.total,
+		&inv.Seller.Name, &inv.Seller.Address, &inv.Seller.Country, &inv.Seller.VATNumber, &inv.Seller.Registration,
+		&inv.BuyerName, &inv.BuyerAddress, &inv.BuyerCountry, &inv.BuyerType, &inv.BuyerVATNumber, &inv.PricesInclVAT,
+		&inv.BillingCountry, &inv.CardCountry, &inv.VATCountry, &inv.VATReason, &inv.ReverseCharge), more...)
+}
+
+func (r *invoiceRow) invoice() Invoice {
+	inv := r.inv
 	inv.IssuedAt = inv.IssuedAt.UTC()
-	inv.Net, inv.VAT, inv.Total = money.Amount{Minor: net, Currency: cur}, money.Amount{Minor: vat, Currency: cur}, money.Amount{Minor: total, Currency: cur}
-	return inv, nil
+	inv.Net, inv.VAT, inv.Total = money.Amount{Minor: r.net, Currency: r.cur}, money.Amount{Minor: r.vat, Currency: r.cur}, money.Amount{Minor: r.total, Currency: r.cur}
+	return inv
 }
 
 func loadLines(ctx context.Context, q db.Querier, inv *Invoice) error {
@@ -62,30 +79,70 @@ func loadLines(ctx context.Context, q db.Querier, inv *Invoice) error {
 	return rows.Err()
 }
 
-func getWhere(ctx context.Context, q db.Querier, where string, args ...any) (Invoice, error) {
-	inv, err := scanInvoice(q.QueryRowContext(ctx, `SELECT `+invoiceCols+invoiceFrom+` WHERE `+where, args...))
+// getQuery reads a document with its lines, in one query (a row per line)
+// rather than one for the document and one for its lines: the mail worker
+// reads every order's invoice back to draw its PDF. A document without
+// lines (none is issued so) comes as one row of zero values, position 0.
+const getQuery = `SELECT ` + invoiceCols + `, COALESCE(l.position, 0), COALESCE(l.ref, ''), COALESCE(l.description, ''),
+	COALESCE(l.quantity, 0), COALESCE(l.net, 0), COALESCE(l.rate_bp, 0), COALESCE(l.vat, 0), COALESCE(l.total, 0)` +
+	invoiceFrom + ` LEFT JOIN invoice_lines l ON l.invoice_id = i.id WHERE `
+
+const (
+	byIDQuery     = getQuery + `i.id = $1 ORDER BY l.position`
+	bySourceQuery = getQuery + `i.source_type = $1 AND i.source_id = $2 ORDER BY l.position`
+)
+
+// getOne reads the one document query (byIDQuery, bySourceQuery) selects.
+func getOne(ctx context.Context, q db.Querier, query string, args ...any) (Invoice, error) {
+	rows, err := q.QueryContext(ctx, query, args...)
 	if err != nil {
-		return Invoice{}, err
+		return Invoice{}, fmt.Errorf("invoices: read: %w", err)
 	}
-	return inv, loadLines(ctx, q, &inv)
+	defer rows.Close()
+	var r invoiceRow
+	var l Line
+	var net, vat, total int64
+	dest := r.dest(&l.Position, &l.Ref, &l.Description, &l.Quantity, &net, &l.RateBP, &vat, &total)
+	var inv Invoice
+	found := false
+	for rows.Next() {
+		if err := rows.Scan(dest...); err != nil {
+			return Invoice{}, fmt.Errorf("invoices: read: %w", err)
+		}
+		if !found {
+			inv, found = r.invoice(), true
+		}
+		if l.Position > 0 {
+			cur := inv.Total.Currency
+			l.Net, l.VAT, l.Total = money.Amount{Minor: net, Currency: cur}, money.Amount{Minor: vat, Currency: cur}, money.Amount{Minor: total, Currency: cur}
+			inv.Lines = append(inv.Lines, l)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return Invoice{}, fmt.Errorf("invoices: read: %w", err)
+	}
+	if !found {
+		return Invoice{}, ErrNotFound
+	}
+	return inv, nil
 }
 
 func (s *Service) bySource(ctx context.Context, q db.Querier, source, sourceID string) (Invoice, error) {
-	return getWhere(ctx, q, `i.source_type = $1 AND i.source_id = $2`, source, sourceID)
+	return getOne(ctx, q, bySourceQuery, source, sourceID)
 }
 
 // Get returns a document with its lines. A document still pending (just
 // issued, not yet numbered) is numbered first: nobody sees an invoice
 // without its number.
 func (s *Service) Get(ctx context.Context, invoiceID string) (Invoice, error) {
-	inv, err := getWhere(ctx, s.db.Read, `i.id = $1`, invoiceID)
+	inv, err := getOne(ctx, s.db.Read, byIDQuery, invoiceID)
 	if err != nil || !inv.pending() {
 		return inv, err
 	}
 	if _, err := s.NumberPending(ctx); err != nil {
 		return Invoice{}, err
 	}
-	return getWhere(ctx, s.db.Read, `i.id = $1`, invoiceID)
+	return getOne(ctx, s.db.Read, byIDQuery, invoiceID)
 }
 
 // pending: issued, not numbered yet; or a credit note whose invoice is.
