@@ -244,8 +244,12 @@ func userColumnsOf(alias string) string {
 func scanUser(row interface{ Scan(...any) error }, extra ...any) (User, error) {
 	var u User
 	var vat sql.NullString
-	dest := append([]any{&u.ID, &u.Email, &u.Name, &u.Role, &u.Language, &u.CustomerType, &vat,
-		&u.Country, &u.Region, &u.City, &u.CreatedAt}, extra...)
+	// One slice for both lists (a joined token's or session's columns
+	// follow): appending extra to a literal of the user's copied it.
+	dest := make([]any, 0, 11+len(extra))
+	dest = append(dest, &u.ID, &u.Email, &u.Name, &u.Role, &u.Language, &u.CustomerType, &vat,
+		&u.Country, &u.Region, &u.City, &u.CreatedAt)
+	dest = append(dest, extra...)
 	if err := row.Scan(dest...); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
 			return User{}, ErrNotFound

@@ -71,7 +71,7 @@ type env struct {
 	secrets *secretbox.Box
 }
 
-func setup(t *testing.T) *env {
+func setup(t testing.TB) *env {
 	t.Helper()
 	e := &env{ctx: context.Background(), db: dbtest.Open(t), clock: clock.NewManual(t0), mail: &fakeMailer{}}
 	e.secrets = newBox(t, secretbox.NewKey())
@@ -81,7 +81,7 @@ func setup(t *testing.T) *env {
 	return e
 }
 
-func newBox(t *testing.T, k secretbox.Key) *secretbox.Box {
+func newBox(t testing.TB, k secretbox.Key) *secretbox.Box {
 	t.Helper()
 	b, err := secretbox.New(k)
 	if err != nil {
@@ -98,7 +98,7 @@ func validSignUp() account.SignUpInput {
 }
 
 // signUp opens an account for email with the password "correct horse".
-func (e *env) signUp(t *testing.T, email string) account.User {
+func (e *env) signUp(t testing.TB, email string) account.User {
 	t.Helper()
 	in := validSignUp()
 	in.Email = email

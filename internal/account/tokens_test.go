@@ -97,3 +97,22 @@ func TestCreateTokenValidates(t *testing.T) {
 		t.Fatalf("CreateToken(unknown user) = %v", err)
 	}
 }
+
+// BenchmarkTokenUser is the bearer-token lookup every API request makes
+// (issue #9: a checkout's request path).
+//
+//	go test ./internal/account -run '^$' -bench TokenUser -benchmem
+func BenchmarkTokenUser(b *testing.B) {
+	e := setup(b)
+	ann := e.signUp(b, "ann@x.fr")
+	plain, _, err := e.svc.CreateToken(e.ctx, ann.ID, "bench")
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if u, _, err := e.svc.TokenUser(e.ctx, plain); err != nil || u.ID != ann.ID {
+			b.Fatalf("TokenUser = %+v, %v", u, err)
+		}
+	}
+}
