@@ -197,7 +197,7 @@ func (s *Service) Place(ctx context.Context, in PlaceInput, after AfterPlace) (O
 			o.PaymentID = p.ID
 			if err := audit.Record(ctx, tx, audit.Entry{
 				At: now, Actor: audit.Actor{ID: o.CustomerID, Role: account.RoleCustomer}, SubjectType: "order", SubjectID: o.ID,
-				Action: "place", After: map[string]any{"status": o.Status, "total": o.Total, "payment": o.PaymentMethod, "policy_version": o.PolicyVersion, "lines": len(o.Lines)},
+				Action: "place", After: placedStateOf(o),
 			}); err != nil {
 				return err
 			}
@@ -225,7 +225,7 @@ func (s *Service) Place(ctx context.Context, in PlaceInput, after AfterPlace) (O
 		}
 		if err := audit.Record(ctx, tx, audit.Entry{
 			At: now, Actor: audit.Actor{ID: o.CustomerID, Role: account.RoleCustomer}, SubjectType: "order", SubjectID: o.ID,
-			Action: "place", After: map[string]any{"status": o.Status, "total": o.Total, "payment": o.PaymentMethod, "policy_version": o.PolicyVersion, "lines": len(o.Lines)},
+			Action: "place", After: placedStateOf(o),
 		}); err != nil {
 			return err
 		}
@@ -247,6 +247,22 @@ func (s *Service) Place(ctx context.Context, in PlaceInput, after AfterPlace) (O
 		return Order{}, err
 	}
 	return o, nil
+}
+
+// placedState is what the audit log says of a checkout. A struct rather
+// than a map, which json.Marshal walks by reflection and sorts on every
+// checkout; its fields are in the order of their names, as the map's keys
+// were written, so the log's rows are the same.
+type placedState struct {
+	Lines         int          `json:"lines"`
+	Payment       string       `json:"payment"`
+	PolicyVersion string       `json:"policy_version"`
+	Status        string       `json:"status"`
+	Total         money.Amount `json:"total"`
+}
+
+func placedStateOf(o Order) placedState {
+	return placedState{Lines: len(o.Lines), Payment: o.PaymentMethod, PolicyVersion: o.PolicyVersion, Status: o.Status, Total: o.Total}
 }
 
 // buyer is the customer placing the order: the one the request already
