@@ -187,25 +187,29 @@ func (s *Store) Lookup(ctx context.Context, scope, key, requestHash string) (Out
 // it does not hold their keys for a whole TTL. Nothing writes them now.
 func (s *Store) look(ctx context.Context, q db.Querier, scope, key, requestHash string) (Outcome, error) {
 	now := s.clock.Now()
-	var hash, status string
-	var respStatus sql.NullInt64
-	var respBody sql.NullString
-	var leaseUntil, expiresAt time.Time
+	// One value for the row, so that Scan's destinations are one
+	// allocation rather than six (every keyed request looks).
+	var row struct {
+		hash, status          string
+		respStatus            sql.NullInt64
+		respBody              sql.NullString
+		leaseUntil, expiresAt time.Time
+	}
 	err := q.QueryRowContext(ctx, `SELECT request_hash, status, response_status, response_body, lease_until, expires_at
 		FROM idempotency_keys WHERE scope = $1 AND key = $2`, scope, key).
-		Scan(&hash, &status, &respStatus, &respBody, &leaseUntil, &expiresAt)
+		Scan(&row.hash, &row.status, &row.respStatus, &row.respBody, &row.leaseUntil, &row.expiresAt)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		return Outcome{}, nil
 	case err != nil:
 		return Outcome{}, fmt.Errorf("idempotency: look up: %w", err)
-	case !expiresAt.After(now):
+	case !row.expiresAt.After(now):
 		return Outcome{}, nil // expired: a new key
-	case hash != requestHash:
+	case row.hash != requestHash:
 		return Outcome{}, ErrKeyReused
-	case status == "done":
-		return Outcome{Replay: true, Status: int(respStatus.Int64), Body: []byte(respBody.String)}, nil
-	case leaseUntil.After(now):
+	case row.status == "done":
+		return Outcome{Replay: true, Status: int(row.respStatus.Int64), Body: []byte(row.respBody.String)}, nil
+	case row.leaseUntil.After(now):
 		return Outcome{}, ErrInProgress
 	}
 	return Outcome{}, nil

@@ -27,7 +27,7 @@ var (
 	hashB = idempotency.RequestHash("POST", "/api/v1/balance/credits", []byte(`{"customer_id":"usr_1","amount":{"amount":900,"currency":"EUR"},"reason":"a"}`))
 )
 
-func setup(t *testing.T) (*idempotency.Store, *db.DB, *clock.Manual) {
+func setup(t testing.TB) (*idempotency.Store, *db.DB, *clock.Manual) {
 	t.Helper()
 	d := dbtest.Open(t)
 	c := clock.NewManual(t0)
@@ -508,5 +508,28 @@ func TestSaveTxClaimsAndAnswersInOneTransaction(t *testing.T) {
 	clk.Advance(idempotency.TTL + time.Second)
 	if out, err := save("h2", `{"id":3}`); err != nil || out.Replay {
 		t.Fatalf("save over an expired key: %+v %v", out, err)
+	}
+}
+
+// BenchmarkKeyedRequest is what a keyed checkout asks of the store: a
+// lookup that finds the key free, then SaveTx in the effect's transaction
+// with an answer the size of an order's (issue #9).
+//
+//	go test ./internal/idempotency -run '^$' -bench KeyedRequest -benchmem
+func BenchmarkKeyedRequest(b *testing.B) {
+	s, d, _ := setup(b)
+	ctx := context.Background()
+	body := []byte(`{"id":"ord_0123456789abcdef","status":"processing","lines":[` + strings.Repeat(`{"id":"oln_0123456789abcdef","name":"Posts","quantity":2},`, 8) + `{}]}`)
+	b.ReportAllocs()
+	n := 0
+	for b.Loop() {
+		n++
+		key := fmt.Sprintf("bench-%d", n)
+		if out, err := s.Lookup(ctx, scope, key, hashA); err != nil || out.Replay {
+			b.Fatalf("Lookup = %+v, %v", out, err)
+		}
+		if out, err := save(s, d, scope, key, hashA, 201, string(body)); err != nil || out.Replay {
+			b.Fatalf("SaveTx = %+v, %v", out, err)
+		}
 	}
 }
