@@ -50,18 +50,24 @@ func Record(ctx context.Context, tx *sql.Tx, e Entry) error {
 	if err != nil {
 		return err
 	}
-	var actorID sql.NullString
-	if e.Actor.ID != "" {
-		actorID = sql.NullString{String: e.Actor.ID, Valid: true}
-	}
 	// Nothing reads an audit line in the transaction that writes it.
 	err = db.Append(ctx, tx, `INSERT INTO audit_log (at, actor_id, actor_role, subject_type, subject_id, action, before_state, after_state)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-		e.At.UTC(), actorID, e.Actor.Role, e.SubjectType, e.SubjectID, e.Action, before, after)
+		e.At.UTC(), textOrNull(e.Actor.ID), e.Actor.Role, e.SubjectType, e.SubjectID, e.Action, textOrNull(before.String), textOrNull(after.String))
 	if err != nil {
 		return fmt.Errorf("audit: %w", err)
 	}
 	return nil
+}
+
+// textOrNull is s as a statement argument, NULL when empty. A plain string
+// or nil rather than a sql.NullString, which database/sql would box
+// twice (as the argument, then its Value) on every audit line.
+func textOrNull(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
 }
 
 func encode(v any) (sql.NullString, error) {
