@@ -229,8 +229,14 @@ func New(d *db.DB, c clock.Clock, m Mailer, opts Options) *Service {
 // forms to say so before "password_too_short" does.
 func (s *Service) MinPasswordLength() int { return s.opts.MinPasswordLength }
 
-// userColumns is the column list scanUser reads, in order.
-var userColumns = userColumnsOf("")
+// userColumns is the column list scanUser reads, in order, and
+// joinedUserColumns the same of the users table aliased "u" in a join
+// (a session's, a token's): built once, since every signed-in request
+// reads one.
+var (
+	userColumns       = userColumnsOf("")
+	joinedUserColumns = userColumnsOf("u.")
+)
 
 // userColumnsOf is userColumns qualified by a table alias ("u.") for joins.
 func userColumnsOf(alias string) string {

@@ -91,7 +91,7 @@ func (s *Service) SessionUser(ctx context.Context, token string) (User, Session,
 		return User{}, Session{}, ErrNoSession
 	}
 	var sess Session
-	u, err := scanUser(s.db.Read.QueryRowContext(ctx, `SELECT `+userColumnsOf("u.")+`, `+sessionColumns+`
+	u, err := scanUser(s.db.Read.QueryRowContext(ctx, `SELECT `+joinedUserColumns+`, `+sessionColumns+`
 		FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id = $1`, hashSecret(token)), sessionDest(&sess)...)
 	if errors.Is(err, ErrNotFound) {
 		return User{}, Session{}, ErrNoSession

@@ -83,7 +83,7 @@ func (ts *tokenScan) finish(t *Token) {
 
 // tokenUserQuery is TokenUser's query, built once: every API request runs
 // it, and building it took 14 allocations (720 B) each time.
-var tokenUserQuery = `SELECT ` + userColumnsOf("u.") + `, ` + tokenColumns + `
+var tokenUserQuery = `SELECT ` + joinedUserColumns + `, ` + tokenColumns + `
 		FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE t.token_hash = $1`
 
 // TokenUser returns who an API token authenticates, or ErrInvalidToken when

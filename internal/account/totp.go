@@ -313,7 +313,7 @@ func (s *Service) SignInChallengeUser(ctx context.Context, token string) (User, 
 	if token == "" || len(token) > maxTokenLen {
 		return User{}, ErrChallengeGone
 	}
-	u, err := scanUser(s.db.Read.QueryRowContext(ctx, `SELECT `+userColumnsOf("u.")+` FROM signin_challenges c
+	u, err := scanUser(s.db.Read.QueryRowContext(ctx, `SELECT `+joinedUserColumns+` FROM signin_challenges c
 		JOIN users u ON u.id = c.user_id WHERE c.token_hash = $1 AND c.expires_at > $2 AND c.failures < $3`,
 		hashSecret(token), s.clock.Now(), maxChallengeFailures))
 	if errors.Is(err, ErrNotFound) {
