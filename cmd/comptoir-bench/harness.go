@@ -158,7 +158,7 @@ func (h *harness) runEngine(ctx context.Context, engine string) error {
 	srv, err := startProcess(ctx, "comptoir serve ("+engine+")", cfg.comptoirBin,
 		[]string{"serve", "--database-url", dbURL, "--data-dir", dataDir, "--listen", "127.0.0.1:0", "--log-level", "info",
 			"--smtp-listen", "127.0.0.1:0", "--support-address", benchSupportAddr, "--trusted-proxies", benchTrustedProxy,
-			"--smtp-relay", sink.URL()},
+			"--smtp-relay", sink.URL()}, append(cleanEnv(), cfg.serverEnv...),
 		filepath.Join(dir, "serve.log"), "comptoir is serving", cfg.serverDeadline)
 	if err != nil {
 		return err
@@ -411,7 +411,7 @@ func (h *harness) bareBaseline(ctx context.Context, e *env) error {
 	if err != nil {
 		return err
 	}
-	srv, err := startProcess(ctx, "bare-http", h.self, []string{"bare-http", "--listen", "127.0.0.1:0", "--size", strconv.Itoa(size)},
+	srv, err := startProcess(ctx, "bare-http", h.self, []string{"bare-http", "--listen", "127.0.0.1:0", "--size", strconv.Itoa(size)}, cleanEnv(),
 		filepath.Join(h.cfg.workDir, "bare-http.log"), "bare-http ready", 30*time.Second)
 	if err != nil {
 		return err

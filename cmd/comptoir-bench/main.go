@@ -69,6 +69,9 @@ type config struct {
 	failUnmet      bool
 	seed           uint64
 	serverDeadline time.Duration
+	// serverEnv is added to comptoir serve's environment only (not the
+	// harness's): GOGC=400, GOMEMLIMIT=… to measure the runtime's settings.
+	serverEnv []string
 }
 
 // durations per scale: long enough to be steady, short enough that
@@ -99,6 +102,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.BoolVar(&c.failUnmet, "fail-unmet", false, "exit 3 when a target is not met")
 	fs.Uint64Var(&c.seed, "seed", 1, "dataset seed")
 	fs.DurationVar(&c.serverDeadline, "server-start-timeout", 2*time.Minute, "how long comptoir serve may take to start")
+	serverEnv := fs.String("server-env", "", "comma-separated KEY=VALUE added to comptoir serve's environment only (e.g. GOGC=400)")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -129,6 +133,15 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	}
 	if c.concurrency < 1 || c.latencyConc < 1 || c.maxRequests < 1 {
 		return nil, errors.New("--concurrency, --latency-concurrency and --max-requests must be at least 1")
+	}
+	for kv := range strings.SplitSeq(*serverEnv, ",") {
+		if kv = strings.TrimSpace(kv); kv == "" {
+			continue
+		}
+		if k, _, ok := strings.Cut(kv, "="); !ok || k == "" {
+			return nil, fmt.Errorf("--server-env: %q is not KEY=VALUE", kv)
+		}
+		c.serverEnv = append(c.serverEnv, kv)
 	}
 	c.only = nameSet(*only)
 	c.profile = nameSet(*profile)

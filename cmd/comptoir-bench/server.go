@@ -59,16 +59,16 @@ var (
 	startedInRE = regexp.MustCompile(`\bstarted_in=(\S+)`)
 )
 
-// startProcess runs bin with args, its output going to logPath, and waits
+// startProcess runs bin with args in env, its output going to logPath, and waits
 // (at most timeout) for a line containing ready, from which parse takes the
 // address. The process is killed if the harness dies (Pdeathsig).
-func startProcess(ctx context.Context, name, bin string, args []string, logPath, ready string, timeout time.Duration) (*server, error) {
+func startProcess(ctx context.Context, name, bin string, args, env []string, logPath, ready string, timeout time.Duration) (*server, error) {
 	logFile, err := os.Create(logPath)
 	if err != nil {
 		return nil, err
 	}
 	cmd := exec.Command(bin, args...)
-	cmd.Env = cleanEnv()
+	cmd.Env = env
 	cmd.SysProcAttr = childAttr()
 	pr, pw := io.Pipe()
 	cmd.Stdout = pw

@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"io"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -18,7 +20,7 @@ echo "time=x level=INFO msg=fine"
 echo "time=x level=ERROR msg=\"jobexecutor: panic recovery\" kind=mail.send_batch"
 echo "time=x level=ERROR msg=second"
 exec sleep 30`
-	srv, err := startProcess(context.Background(), "fake", "/bin/sh", []string{"-c", script},
+	srv, err := startProcess(context.Background(), "fake", "/bin/sh", []string{"-c", script}, cleanEnv(),
 		filepath.Join(t.TempDir(), "serve.log"), "comptoir is serving", 10*time.Second)
 	if err != nil {
 		t.Fatal(err)
@@ -43,5 +45,30 @@ func TestParseCommitCounters(t *testing.T) {
 	}
 	if _, ok := parseCommitCounters("comptoir_db_commits_total x\ncomptoir_db_committed_transactions_total 1\n"); ok {
 		t.Fatal("a malformed value was taken")
+	}
+}
+
+// --server-env reaches comptoir serve's environment, and only as KEY=VALUE.
+func TestServerEnv(t *testing.T) {
+	c, err := parseFlags([]string{"--server-env", "GOGC=400, GOMEMLIMIT=100MiB"}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(c.serverEnv, " "); got != "GOGC=400 GOMEMLIMIT=100MiB" {
+		t.Fatalf("serverEnv = %q", got)
+	}
+	if _, err := parseFlags([]string{"--server-env", "GOGC"}, io.Discard); err == nil {
+		t.Fatal("--server-env GOGC accepted without a value")
+	}
+	log := filepath.Join(t.TempDir(), "serve.log")
+	srv, err := startProcess(context.Background(), "fake", "/bin/sh", []string{"-c", `echo "comptoir is serving listen=127.0.0.1:1 gogc=$GOGC"; exec sleep 30`},
+		append(cleanEnv(), c.serverEnv...), log, "comptoir is serving", 10*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.stop()
+	b, err := os.ReadFile(log)
+	if err != nil || !strings.Contains(string(b), "gogc=400") {
+		t.Fatalf("the process's log %q (%v) shows no GOGC=400", b, err)
 	}
 }
