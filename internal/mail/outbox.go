@@ -157,7 +157,8 @@ func (o *Outbox) EnqueueTx(ctx context.Context, tx *sql.Tx, m Message) (string, 
 
 // insertMail stores a message. A message to be sent also gets its row in
 // outgoing_mail_queue, which the dispatcher and the sending jobs work on
-// until its outcome is recorded (finishTx).
+// until its status leaves 'queued' (a trigger then deletes the row:
+// migration 0032).
 const insertMail = `INSERT INTO outgoing_mail (id, kind, user_id, from_addr, from_name, to_addr, to_name, lang,
 	subject, text_body, html_body, reply_to, in_reply_to, refs, message_id, status, attempts, last_error, created_at)
 	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, 0, $17, $18)`
