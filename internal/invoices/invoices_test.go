@@ -29,7 +29,7 @@ import (
 
 var adminActor = audit.Actor{ID: "usr_admin", Role: account.RoleAdmin}
 
-func product(t *testing.T, h *apptest.Harness, slug string, price int64) catalog.Product {
+func product(t testing.TB, h *apptest.Harness, slug string, price int64) catalog.Product {
 	t.Helper()
 	p, err := h.App.Catalog.Create(context.Background(), adminActor, catalog.ProductInput{
 		Slug: slug, Kind: catalog.KindService, NameFR: "Publications " + slug, NameEN: "Posts " + slug,
@@ -43,7 +43,7 @@ func product(t *testing.T, h *apptest.Harness, slug string, price int64) catalog
 }
 
 // customer signs up a customer of a country and type, with balance.
-func customer(t *testing.T, h *apptest.Harness, email, lang, country, ctype, vat string, balance int64) account.User {
+func customer(t testing.TB, h *apptest.Harness, email, lang, country, ctype, vat string, balance int64) account.User {
 	t.Helper()
 	u, err := h.App.Accounts.SignUp(context.Background(), account.SignUpInput{
 		Email: email, Password: apptest.Password, Name: "Zoé " + country, Language: lang, Country: country, City: "Ville",

@@ -5,11 +5,10 @@ import (
 	"context"
 	"io"
 	"strings"
-	"syscall"
 	"testing"
-	"time"
 
 	"comptoir/internal/mail"
+	"comptoir/internal/testcpu"
 )
 
 // orderConfirmation is a stored order confirmation as the mail worker sends
@@ -51,7 +50,7 @@ func BenchmarkWriteMessage(b *testing.B) {
 	}
 	b.SetBytes(int64(buf.Len()))
 	b.ReportAllocs()
-	defer cpuPerOp(b)()
+	defer testcpu.PerOp(b)()
 	for b.Loop() {
 		if err := mail.WriteMessage(io.Discard, s); err != nil {
 			b.Fatal(err)
@@ -69,24 +68,10 @@ func BenchmarkSpoolSend(b *testing.B) {
 	}
 	ctx := context.Background()
 	b.ReportAllocs()
-	defer cpuPerOp(b)()
+	defer testcpu.PerOp(b)()
 	for b.Loop() {
 		if err := sp.Send(ctx, s); err != nil {
 			b.Fatal(err)
 		}
-	}
-}
-
-// cpuPerOp reports the process's CPU time per operation (user + system),
-// which a machine shared with other work skews far less than wall time.
-func cpuPerOp(b *testing.B) func() {
-	var before syscall.Rusage
-	syscall.Getrusage(syscall.RUSAGE_SELF, &before)
-	return func() {
-		b.StopTimer()
-		var end syscall.Rusage
-		syscall.Getrusage(syscall.RUSAGE_SELF, &end)
-		used := time.Duration(end.Utime.Nano() + end.Stime.Nano() - before.Utime.Nano() - before.Stime.Nano())
-		b.ReportMetric(float64(used.Microseconds())/float64(b.N), "cpu-µs/op")
 	}
 }

@@ -2,6 +2,7 @@ package mail_test
 
 import (
 	"context"
+	"database/sql"
 	"strings"
 	"testing"
 	"time"
@@ -48,14 +49,10 @@ func TestMessageLeavesTheQueueWithItsOutcome(t *testing.T) {
 		t.Fatalf("queue before sending: %v", got)
 	}
 
-	tx, err := d.Write.BeginTx(ctx, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := mail.EraseRecipientTx(ctx, tx, "", "gone@example.net"); err != nil {
-		t.Fatal(err)
-	}
-	if err := tx.Commit(); err != nil {
+	if err := d.Tx(ctx, func(tx *sql.Tx) error {
+		_, err := mail.EraseRecipientTx(ctx, tx, "", "gone@example.net")
+		return err
+	}); err != nil {
 		t.Fatal(err)
 	}
 	if err := w.Work(ctx, batchJob(batch, 1, 25)); err != nil {

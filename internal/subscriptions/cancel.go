@@ -82,7 +82,7 @@ func (s *Service) CancelTx(ctx context.Context, tx *sql.Tx, in CancelInput) (Sub
 	if in.CustomerID != "" && cur.CustomerID != in.CustomerID {
 		return Subscription{}, ErrNotFound
 	}
-	p, err := s.partyOf(ctx, tx, cur)
+	p, err := partyOf(ctx, tx, cur)
 	if err != nil {
 		return Subscription{}, err
 	}
@@ -175,7 +175,7 @@ func (s *Service) Undo(ctx context.Context, customerID, subID string) (Subscript
 	if err != nil {
 		return Subscription{}, err
 	}
-	p, err := s.partyOf(ctx, s.db.Read, sub)
+	p, err := partyOf(ctx, s.db.Read, sub)
 	if err != nil {
 		return Subscription{}, err
 	}

@@ -38,7 +38,7 @@ func (s *Service) creditPeriod(ctx context.Context, tx *sql.Tx, sub Subscription
 		return nil
 	}
 	var b invoices.Buyer
-	if p, err := s.partyOf(ctx, tx, sub); err == nil {
+	if p, err := partyOf(ctx, tx, sub); err == nil {
 		b = invoices.BuyerOf(p.user)
 	}
 	_, err := s.opts.Invoices.CreditTx(ctx, tx, invoices.CreditInput{RefundID: refundID, Source: invoices.SourceRenewal, SourceID: period.ID,

@@ -75,7 +75,9 @@ type party struct {
 	plan catalog.Product
 }
 
-func (s *Service) partyOf(ctx context.Context, q db.Querier, sub Subscription) (party, error) {
+// partyOf reads the customer and plan of sub through q: the caller's
+// transaction when it holds one, else the pool.
+func partyOf(ctx context.Context, q db.Querier, sub Subscription) (party, error) {
 	u, err := account.UserTx(ctx, q, sub.CustomerID)
 	if err != nil {
 		return party{}, fmt.Errorf("subscriptions: customer: %w", err)

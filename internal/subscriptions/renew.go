@@ -294,7 +294,7 @@ func (s *Service) endScheduled(ctx context.Context, subID string, now time.Time)
 	if err != nil {
 		return false, err
 	}
-	p, err := s.partyOf(ctx, s.db.Read, sub)
+	p, err := partyOf(ctx, s.db.Read, sub)
 	if err != nil {
 		return false, err
 	}
@@ -347,7 +347,7 @@ func (s *Service) Renew(ctx context.Context, subID string, periodStart time.Time
 	if !sub.Renews() || !sub.CurrentPeriodEnd.Equal(periodStart) {
 		return nil // renewed already, canceled, or failed and being retried
 	}
-	p, err := s.partyOf(ctx, s.db.Read, sub)
+	p, err := partyOf(ctx, s.db.Read, sub)
 	if err != nil {
 		return err
 	}
@@ -412,7 +412,7 @@ func (s *Service) Retry(ctx context.Context, periodID string, attempt int) error
 	if sub.Status != StatusPastDue {
 		return nil
 	}
-	p, err := s.partyOf(ctx, s.db.Read, sub)
+	p, err := partyOf(ctx, s.db.Read, sub)
 	if err != nil {
 		return err
 	}
@@ -565,7 +565,7 @@ func (s *Service) settleTx(ctx context.Context, tx *sql.Tx, periodID string, acc
 	if err != nil {
 		return err
 	}
-	p, err := s.partyOf(ctx, tx, sub)
+	p, err := partyOf(ctx, tx, sub)
 	if err != nil {
 		return err
 	}

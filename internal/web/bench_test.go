@@ -7,7 +7,6 @@ import (
 	"strconv"
 	"strings"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -15,6 +14,7 @@ import (
 	"comptoir/internal/apptest"
 	"comptoir/internal/catalog"
 	"comptoir/internal/money"
+	"comptoir/internal/testcpu"
 )
 
 // Benchmarks of the hot pages through the whole handler chain (middleware,
@@ -22,21 +22,6 @@ import (
 // the network are not in the profile:
 //
 //	go test ./internal/web -run '^$' -bench 'ProductPage|Checkout' -cpuprofile cpu.out
-
-// cpuPerOp reports the process's CPU time per operation (user + system,
-// the server's work and the benchmark's own), which a machine shared with
-// other work skews far less than the wall time per operation.
-func cpuPerOp(b *testing.B) func() {
-	var start syscall.Rusage
-	syscall.Getrusage(syscall.RUSAGE_SELF, &start)
-	return func() {
-		b.StopTimer()
-		var end syscall.Rusage
-		syscall.Getrusage(syscall.RUSAGE_SELF, &end)
-		used := time.Duration(end.Utime.Nano() + end.Stime.Nano() - start.Utime.Nano() - start.Stime.Nano())
-		b.ReportMetric(float64(used.Microseconds())/float64(b.N), "cpu-µs/op")
-	}
-}
 
 func benchProduct(b *testing.B, h *apptest.Harness) catalog.Product {
 	b.Helper()
@@ -57,7 +42,7 @@ func BenchmarkProductPage(b *testing.B) {
 	p := benchProduct(b, h)
 	handler := h.App.Web.Handler()
 	b.ResetTimer()
-	defer cpuPerOp(b)()
+	defer testcpu.PerOp(b)()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
 			req := httptest.NewRequest(http.MethodGet, "/shop/"+p.Slug, nil)
@@ -98,7 +83,7 @@ func BenchmarkCheckoutBalance(b *testing.B) {
 	var seq atomic.Int64
 	b.SetParallelism(8)
 	b.ResetTimer()
-	defer cpuPerOp(b)()
+	defer testcpu.PerOp(b)()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
 			n := seq.Add(1)

@@ -94,14 +94,7 @@ func OpenMigratedTo(t testing.TB, upTo int) *db.DB {
 		if _, err := d.Write.ExecContext(ctx, `CREATE SCHEMA `+schema); err != nil {
 			t.Fatal(err)
 		}
-		pu, err := url.Parse(u)
-		if err != nil {
-			t.Fatal(err)
-		}
-		q := pu.Query()
-		q.Set("search_path", schema)
-		pu.RawQuery = q.Encode()
-		raw = pu.String()
+		raw = withParam(t, u, "search_path", schema)
 	} else {
 		raw = "sqlite:" + filepath.Join(t.TempDir(), "legacy.db")
 	}
@@ -236,13 +229,22 @@ func newPostgres(t testing.TB) string {
 		// connection while its transaction holds the first into a hang
 		// at once; with the real pool it only hangs once as many such
 		// transactions run together as the pool has connections.
-		sep := "?"
-		if strings.Contains(u, "?") {
-			sep = "&"
-		}
-		u += sep + "pool_max_conns=" + strconv.Itoa(n)
+		u = withParam(t, u, "pool_max_conns", strconv.Itoa(n))
 	}
 	return u
+}
+
+// withParam is the database URL raw with its query parameter key set.
+func withParam(t testing.TB, raw, key, value string) string {
+	t.Helper()
+	u, err := url.Parse(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := u.Query()
+	q.Set(key, value)
+	u.RawQuery = q.Encode()
+	return u.String()
 }
 
 func databaseURL(base *url.URL, name string) string {
