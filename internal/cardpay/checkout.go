@@ -206,9 +206,11 @@ func (CreateCheckoutArgs) Kind() string { return "cardpay.create_checkout" }
 func (CreateCheckoutArgs) InsertOpts() river.InsertOpts { return stripeJobOpts() }
 
 // stripeJobOpts is the retry budget of every job that calls Stripe. Stripe
-// keeps an idempotency key for 24 hours; River's backoff (attempt⁴ seconds)
-// reaches about 17 hours over 12 attempts, so every retry still meets the
-// first answer instead of acting a second time.
+// keeps an idempotency key for 24 hours; River's backoff (n⁴ seconds after
+// the n-th error, ±10 %) spreads 12 attempts over at most about 12 hours,
+// so a retry normally meets the first answer instead of acting a second
+// time. A store that was down for long resumes later: the jobs that move
+// money then look before they act (keyMayBeGone).
 func stripeJobOpts() river.InsertOpts { return river.InsertOpts{MaxAttempts: 12} }
 
 // jobPayment reads, from the read pool, the payment a Stripe job is about.

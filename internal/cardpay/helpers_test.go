@@ -233,7 +233,7 @@ func (e *env) refund(paymentID string, amount int64, reason string) (Refund, err
 // job is what River would hand a worker on the given attempt.
 func job[T river.JobArgs](args T, attempt int) *river.Job[T] {
 	return &river.Job[T]{
-		JobRow: &rivertype.JobRow{ID: 1, Kind: args.Kind(), Attempt: attempt, MaxAttempts: stripeJobOpts().MaxAttempts},
+		JobRow: &rivertype.JobRow{ID: 1, Kind: args.Kind(), Attempt: attempt, MaxAttempts: stripeJobOpts().MaxAttempts, CreatedAt: t0},
 		Args:   args,
 	}
 }

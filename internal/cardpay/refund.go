@@ -110,7 +110,8 @@ var stripeRefundReasons = map[string]bool{"duplicate": true, "fraudulent": true,
 
 // Work creates the Stripe refund outside any transaction, under the key
 // "refund-<refund id>": a retry after a crash gets the first refund back
-// and never pays twice.
+// and never pays twice. A retry so late that Stripe may have forgotten the
+// key first looks for the refund among the payment's.
 func (w *refundWorker) Work(ctx context.Context, job *river.Job[RefundArgs]) error {
 	s := w.s
 	if !s.Enabled() {
@@ -139,7 +140,14 @@ func (w *refundWorker) Work(ctx context.Context, job *river.Job[RefundArgs]) err
 		params.Reason = stripe.String(r.Reason)
 	}
 	params.SetIdempotencyKey("refund-" + r.ID)
-	sr, callErr := s.stripe.V1Refunds.Create(ctx, params)
+	var sr *stripe.Refund
+	var callErr error
+	if s.keyMayBeGone(job.JobRow) {
+		sr, callErr = s.earlierRefund(ctx, p.PaymentIntentID, r.ID)
+	}
+	if sr == nil && callErr == nil {
+		sr, callErr = s.stripe.V1Refunds.Create(ctx, params)
+	}
 
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancel()
@@ -167,6 +175,21 @@ func (w *refundWorker) Work(ctx context.Context, job *river.Job[RefundArgs]) err
 		return river.JobCancel(callErr)
 	}
 	return fmt.Errorf("refund %s: %w", r.ID, callErr)
+}
+
+// earlierRefund finds the Stripe refund that an earlier attempt created for
+// our refund refundID, by the refund_id all of ours carry in their metadata;
+// nil when there is none.
+func (s *Service) earlierRefund(ctx context.Context, paymentIntentID, refundID string) (*stripe.Refund, error) {
+	for sr, err := range s.stripe.V1Refunds.List(ctx, &stripe.RefundListParams{PaymentIntent: stripe.String(paymentIntentID)}) {
+		if err != nil {
+			return nil, err
+		}
+		if sr.Metadata["refund_id"] == refundID {
+			return sr, nil
+		}
+	}
+	return nil, nil
 }
 
 // applyRefund records what a Stripe refund object says, from the job's

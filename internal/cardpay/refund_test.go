@@ -6,6 +6,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/stripe/stripe-go/v82"
 
@@ -272,4 +273,77 @@ func TestRefundWebhooks(t *testing.T) {
 		t.Errorf("refunded = %v after a late succeeded, want 0", got.Refunded)
 	}
 	wantCalls(t, e.h, "PaymentSucceeded", "RefundSettled", "RefundSettled")
+}
+
+// firstOfList edits a Stripe list answer's first object (stripe-mock's
+// fixture) into what an earlier attempt of ours would have left at Stripe.
+func firstOfList(edit func(obj map[string]any)) func(map[string]any) {
+	return func(list map[string]any) {
+		data, _ := list["data"].([]any)
+		if len(data) == 0 {
+			return
+		}
+		if obj, ok := data[0].(map[string]any); ok {
+			edit(obj)
+		}
+	}
+}
+
+// Stripe forgets an idempotency key after a day. A refund job retried
+// that late (the store was down) looks among the payment's refunds for the
+// one an earlier attempt made, and records it instead of refunding twice;
+// within the day it trusts the key and does not look.
+func TestLateRefundRetryLooksBeforeRefunding(t *testing.T) {
+	e := newEnv(t, envOpts{stripe: true})
+	p := e.paid("ord_late", 200, "pi_late")
+	r, err := e.refund(p.ID, 80, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := &refundWorker{s: e.svc}
+	create, list := cardpaytest.To(http.MethodPost, "/v1/refunds"), cardpaytest.To(http.MethodGet, "/v1/refunds")
+	e.rec.Respond(create, http.StatusServiceUnavailable, cardpaytest.StripeError("api_error", "", "try again", nil))
+
+	e.clk.Advance(22 * time.Hour)
+	if err := w.Work(e.ctx, job(RefundArgs{RefundID: r.ID}, 2)); err == nil || isCancel(err) {
+		t.Fatalf("attempt 2 with Stripe down = %v, want a retryable error", err)
+	}
+	if n := len(e.rec.Requests(http.MethodGet, "/v1/refunds")); n != 0 {
+		t.Errorf("attempt 2, within the key's day: %d look-ups, want none", n)
+	}
+
+	// A day on, nothing of ours among the payment's refunds (stripe-mock's
+	// fixture carries no refund_id): the job asks again.
+	e.clk.Advance(3 * time.Hour)
+	if err := w.Work(e.ctx, job(RefundArgs{RefundID: r.ID}, 3)); err == nil || isCancel(err) {
+		t.Fatalf("attempt 3 with Stripe down = %v, want a retryable error", err)
+	}
+	lookups := e.rec.Requests(http.MethodGet, "/v1/refunds")
+	if len(lookups) != 1 || lookups[0].Form.Get("payment_intent") != "pi_late" {
+		t.Fatalf("attempt 3: look-ups %+v, want one for pi_late", lookups)
+	}
+	if n := len(e.rec.Requests(http.MethodPost, "/v1/refunds")); n != 2 {
+		t.Errorf("attempt 3: %d refund requests in all, want 2 (none found, so asked again)", n)
+	}
+
+	// The last of those calls reached Stripe after all: the next attempt
+	// finds that refund and asks for nothing more.
+	e.rec.ClearRules()
+	e.rec.Rewrite(list, firstOfList(func(o map[string]any) {
+		o["id"], o["status"], o["amount"], o["payment_intent"] = "re_earlier", "succeeded", 80, "pi_late"
+		o["metadata"] = map[string]any{"refund_id": r.ID, "payment_id": p.ID}
+	}))
+	e.clk.Advance(24 * time.Hour)
+	if err := w.Work(e.ctx, job(RefundArgs{RefundID: r.ID}, 4)); err != nil {
+		t.Fatalf("attempt 4: %v", err)
+	}
+	if n := len(e.rec.Requests(http.MethodPost, "/v1/refunds")); n != 2 {
+		t.Errorf("attempt 4 asked for a refund again (%d requests in all, want 2)", n)
+	}
+	if got := e.getRefund(r.ID); got.Status != RefundSucceeded || got.StripeRefundID != "re_earlier" {
+		t.Errorf("refund after attempt 4: %s %q, want succeeded re_earlier", got.Status, got.StripeRefundID)
+	}
+	if got := e.get(p.ID); got.Refunded != eur(80) {
+		t.Errorf("refunded = %v, want 80", got.Refunded)
+	}
 }

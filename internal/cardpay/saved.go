@@ -135,7 +135,9 @@ type chargeWorker struct {
 
 // Work confirms a PaymentIntent off-session with the saved card, outside any
 // transaction, under the key "renewal-<payment id>": a retry after a crash
-// gets the first PaymentIntent back and never charges twice.
+// gets the first PaymentIntent back and never charges twice. A retry so
+// late that Stripe may have forgotten the key first looks for the intent
+// among the customer's.
 func (w *chargeWorker) Work(ctx context.Context, job *river.Job[ChargeSavedCardArgs]) error {
 	s := w.s
 	p, err := s.jobPayment(ctx, job.Args.PaymentID)
@@ -162,7 +164,14 @@ func (w *chargeWorker) Work(ctx context.Context, job *river.Job[ChargeSavedCardA
 		Metadata:   map[string]string{"payment_id": p.ID, "purpose": string(p.Purpose), "reference_id": p.ReferenceID},
 	}
 	params.SetIdempotencyKey("renewal-" + p.ID)
-	pi, callErr := s.stripe.V1PaymentIntents.Create(ctx, params)
+	var pi *stripe.PaymentIntent
+	var callErr error
+	if s.keyMayBeGone(job.JobRow) {
+		pi, callErr = s.earlierIntent(ctx, p, job.CreatedAt)
+	}
+	if pi == nil && callErr == nil {
+		pi, callErr = s.stripe.V1PaymentIntents.Create(ctx, params)
+	}
 
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancel()
@@ -190,6 +199,26 @@ func (w *chargeWorker) Work(ctx context.Context, job *river.Job[ChargeSavedCardA
 	}
 
 	return s.failedCall(rctx, p.ID, job.Attempt, job.MaxAttempts, callErr, "charge saved card")
+}
+
+// earlierIntent finds the PaymentIntent that an earlier attempt created for
+// payment p, by the payment_id all of ours carry in their metadata, among
+// the Stripe customer's intents created since the job (less an hour, for
+// the two clocks); nil when there is none.
+func (s *Service) earlierIntent(ctx context.Context, p Payment, since time.Time) (*stripe.PaymentIntent, error) {
+	params := &stripe.PaymentIntentListParams{
+		Customer:     stripe.String(p.StripeCustomerID),
+		CreatedRange: &stripe.RangeQueryParams{GreaterThanOrEqual: since.Add(-time.Hour).Unix()},
+	}
+	for pi, err := range s.stripe.V1PaymentIntents.List(ctx, params) {
+		if err != nil {
+			return nil, err
+		}
+		if pi.Metadata["payment_id"] == p.ID {
+			return pi, nil
+		}
+	}
+	return nil, nil
 }
 
 // intentDetails gathers what a PaymentIntent says about the card.

@@ -4,8 +4,10 @@ import (
 	"database/sql"
 	"errors"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stripe/stripe-go/v82"
 
@@ -275,4 +277,37 @@ func TestReleaseDuringTheChargeStillRecordsTheMoney(t *testing.T) {
 		"metadata": map[string]any{"payment_id": p.ID},
 	})
 	wantCalls(t, e.h, "PaymentSucceeded", "PaymentSucceeded")
+}
+
+// A renewal charge retried more than a day after its job began (the store
+// was down) may no longer be covered by its idempotency key: it looks for
+// the PaymentIntent an earlier attempt made among the customer's, and
+// records that one instead of charging the card a second time.
+func TestLateRenewalRetryFindsTheEarlierCharge(t *testing.T) {
+	e := newEnv(t, envOpts{stripe: true})
+	e.firstPayment()
+	p, err := e.charge("sub_1_p3", 990)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.rec.Rewrite(cardpaytest.To(http.MethodGet, "/v1/payment_intents"), firstOfList(func(o map[string]any) {
+		o["id"], o["status"], o["amount"], o["currency"] = "pi_earlier", "succeeded", 990, "eur"
+		o["metadata"] = map[string]any{"payment_id": p.ID}
+	}))
+	e.clk.Advance(25 * time.Hour)
+	w := &chargeWorker{s: e.svc}
+	if err := w.Work(e.ctx, job(ChargeSavedCardArgs{PaymentID: p.ID, Description: "Renewal sub_1_p3"}, 5)); err != nil {
+		t.Fatalf("Work: %v", err)
+	}
+	if n := len(e.rec.Requests(http.MethodPost, "/v1/payment_intents")); n != 0 {
+		t.Errorf("%d charges made, want none: the earlier one went through", n)
+	}
+	lookups := e.rec.Requests(http.MethodGet, "/v1/payment_intents")
+	since := strconv.FormatInt(t0.Add(-time.Hour).Unix(), 10)
+	if len(lookups) != 1 || lookups[0].Form.Get("customer") != "cus_sub" || lookups[0].Form.Get("created[gte]") != since {
+		t.Fatalf("look-ups %+v, want one for cus_sub created since %s", lookups, since)
+	}
+	if got := e.get(p.ID); got.Status != StatusSucceeded || got.PaymentIntentID != "pi_earlier" {
+		t.Errorf("renewal after the late retry: %s %q, want succeeded pi_earlier", got.Status, got.PaymentIntentID)
+	}
 }

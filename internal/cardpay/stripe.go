@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/riverqueue/river/rivertype"
 	"github.com/stripe/stripe-go/v82"
 )
 
@@ -21,6 +22,21 @@ const stripeTimeout = 30 * time.Second
 // time. Stripe's answered errors (5xx included) come back to the job, whose
 // retry by River sends the same key again.
 const stripeRetries = 2
+
+// idempotencyKeyLife is how long Stripe keeps an idempotency key with the
+// answer it gave: the same key sent later starts a new request.
+const idempotencyKeyLife = 24 * time.Hour
+
+// keyMayBeGone reports whether a job that repeats a Stripe call can no
+// longer count on the call's idempotency key to make the repeat harmless:
+// an earlier attempt may have reached Stripe, long enough ago for Stripe to
+// have forgotten the key. River's backoff keeps a job's attempts within
+// about 12 hours, but a store that was down for a day resumes its jobs
+// later than that. No attempt comes before the job's creation, so up to a
+// day after it (less an hour, for the two clocks) the key still holds.
+func (s *Service) keyMayBeGone(job *rivertype.JobRow) bool {
+	return job.Attempt > 1 && s.clock.Now().Sub(job.CreatedAt) >= idempotencyKeyLife-time.Hour
+}
 
 // newStripeClient builds a client of its own rather than using stripe-go's
 // package-level key and backends: two services (or tests) with different
