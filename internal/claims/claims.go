@@ -266,8 +266,9 @@ type Orders interface {
 	// succeeded (once per refundID).
 	CreditLineRefundTx(ctx context.Context, tx *sql.Tx, orderID, lineID, refundID string, amount money.Amount) error
 	// ReleaseLineRefundTx gives back to the line a refund that failed
-	// (never below zero).
-	ReleaseLineRefundTx(ctx context.Context, tx *sql.Tx, orderID, lineID string, amount money.Amount, actor audit.Actor) error
+	// (never below zero), except the part a lost dispute had already
+	// returned to the customer (chargedBack).
+	ReleaseLineRefundTx(ctx context.Context, tx *sql.Tx, orderID, lineID, refundID string, amount money.Amount, actor audit.Actor) (chargedBack money.Amount, err error)
 	RedeliverTx(ctx context.Context, tx *sql.Tx, orderID, lineID string, processing time.Duration, actor audit.Actor) error
 }
 

@@ -192,8 +192,10 @@ func (s *Service) cancelSubscriptionTx(ctx context.Context, tx *sql.Tx, c *Claim
 // A failed card refund is marked failed (the claim refund keeps the
 // failure) and the agents are alerted; its amount is released on the order
 // line in the same transaction (orders.ReleaseLineRefundTx), so it can be
-// refunded again. The conditional pending → failed update is what makes the
-// release happen once per failed refund.
+// refunded again. The part of it that a lost dispute had already returned
+// to the customer is not released, and nobody is alerted for it. The
+// conditional pending → failed update is what makes the release happen
+// once per failed refund.
 //
 // A card refund that succeeded gets its credit note here, in the
 // transaction that records the success (orders.CreditLineRefundTx): the
@@ -237,24 +239,37 @@ func (s *Service) CardRefundSettledTx(ctx context.Context, tx *sql.Tx, cardRefun
 				return err
 			}
 		}
+		var chargedBack int64
 		if orderID.Valid && lineID.Valid {
-			if err := s.orders.ReleaseLineRefundTx(ctx, tx, orderID.String, lineID.String,
-				money.Amount{Minor: amount, Currency: currency}, audit.System); err != nil {
+			back, err := s.orders.ReleaseLineRefundTx(ctx, tx, orderID.String, lineID.String, cardRefundID,
+				money.Amount{Minor: amount, Currency: currency}, audit.System)
+			if err != nil {
 				return fmt.Errorf("claims: release failed card refund %s on line %s: %w", cardRefundID, lineID.String, err)
 			}
+			chargedBack = back.Minor
 			// The line's facts changed: a decision read before must not
 			// commit on them.
 			if err := takeSubjectTx(ctx, tx, lineID.String, 0, false); err != nil {
 				return err
 			}
 		}
-		s.opts.Logger.Error("claims: card refund failed; an agent must give the money back another way",
-			"claim", claimID, "claim_refund", refundID, "card_refund", cardRefundID)
-		if s.alerts != nil {
-			if err := s.alerts.NotifyTx(ctx, tx, account.RoleAgent, "card_refund_failed", alerts.Data{
-				Subject: claimID, Detail: "card refund " + cardRefundID, Link: "/console/claims/" + claimID,
-			}); err != nil {
-				return err
+		if chargedBack == amount {
+			s.opts.Logger.Info("claims: card refund failed, but a lost dispute had already returned the money",
+				"claim", claimID, "claim_refund", refundID, "card_refund", cardRefundID)
+		} else {
+			detail := "card refund " + cardRefundID
+			if chargedBack > 0 {
+				detail += fmt.Sprintf(" (%s of it already returned by the bank: lost dispute)",
+					money.Amount{Minor: chargedBack, Currency: currency})
+			}
+			s.opts.Logger.Error("claims: card refund failed; an agent must give the money back another way",
+				"claim", claimID, "claim_refund", refundID, "card_refund", cardRefundID, "charged_back", chargedBack)
+			if s.alerts != nil {
+				if err := s.alerts.NotifyTx(ctx, tx, account.RoleAgent, "card_refund_failed", alerts.Data{
+					Subject: claimID, Detail: detail, Link: "/console/claims/" + claimID,
+				}); err != nil {
+					return err
+				}
 			}
 		}
 	}

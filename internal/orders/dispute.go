@@ -3,6 +3,8 @@ package orders
 import (
 	"context"
 	"database/sql"
+	"errors"
+	"fmt"
 
 	"comptoir/internal/audit"
 	"comptoir/internal/cardpay"
@@ -66,7 +68,93 @@ func (s *Service) Chargeback(ctx context.Context, tx *sql.Tx, orderID, stripeDis
 		left -= take
 		counted += take
 	}
-	return audit.Record(ctx, tx, audit.Entry{At: s.clock.Now(), Actor: audit.System, SubjectType: "order", SubjectID: orderID,
+	// What the lines could not take is held by refunds counted on them; if
+	// one of those fails, the dispute takes its amount over.
+	now := s.clock.Now()
+	if _, err := tx.ExecContext(ctx, `INSERT INTO order_chargebacks (dispute_id, order_id, currency, disputed, counted, created_at)
+		VALUES ($1, $2, $3, $4, $5, $6)`, stripeDisputeID, orderID, o.Total.Currency, amount.Minor, counted, now); err != nil {
+		return wrapDB("record chargeback", err)
+	}
+	return audit.Record(ctx, tx, audit.Entry{At: now, Actor: audit.System, SubjectType: "order", SubjectID: orderID,
 		Action: "order.chargeback", After: map[string]any{"dispute": stripeDisputeID, "disputed": amount,
 			"counted": money.Amount{Minor: counted, Currency: o.Total.Currency}}})
+}
+
+// takeOverForChargebacks counts for the order's lost disputes, up to what
+// each could not count when it was decided, the amount of a refund on the
+// line that failed (ReleaseLineRefundTx): the bank returned that money to
+// the customer, so it stays counted on the line, and the part the invoice
+// has left uncredited gets its credit note, keyed on the dispute and the
+// failed refund (once: the unique source of credit notes). Each dispute's
+// counted is a conditional update within what it disputed. It returns how
+// much it took over.
+func (s *Service) takeOverForChargebacks(ctx context.Context, tx *sql.Tx, orderID, lineID, refundID string, amount money.Amount) (money.Amount, error) {
+	taken := money.Amount{Currency: amount.Currency}
+	type short struct {
+		disputeID string
+		left      int64
+	}
+	var shorts []short
+	rows, err := tx.QueryContext(ctx, `SELECT dispute_id, disputed - counted FROM order_chargebacks
+		WHERE order_id = $1 AND counted < disputed AND currency = $2 ORDER BY created_at, dispute_id`, orderID, amount.Currency)
+	if err != nil {
+		return taken, wrapDB("chargebacks of order", err)
+	}
+	for rows.Next() {
+		var c short
+		if err := rows.Scan(&c.disputeID, &c.left); err != nil {
+			rows.Close()
+			return taken, wrapDB("chargebacks of order", err)
+		}
+		shorts = append(shorts, c)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil || len(shorts) == 0 {
+		return taken, wrapDB("chargebacks of order", err)
+	}
+	// The amount must be counted on the line for the dispute to keep it
+	// there (what releasing it would check).
+	var onLine int64
+	if err := tx.QueryRowContext(ctx, `SELECT refunded FROM order_lines WHERE id = $1 AND order_id = $2`, lineID, orderID).Scan(&onLine); err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			return taken, ErrNotFound
+		}
+		return taken, wrapDB("chargebacks of order", err)
+	}
+	if onLine < amount.Minor {
+		return taken, fmt.Errorf("%w: releasing %v on line %s would go below zero", ErrOverRefund, amount, lineID)
+	}
+	now := s.clock.Now()
+	for _, c := range shorts {
+		take := min(c.left, amount.Minor-taken.Minor)
+		if take <= 0 {
+			break
+		}
+		res, err := tx.ExecContext(ctx, `UPDATE order_chargebacks SET counted = counted + $2
+			WHERE dispute_id = $1 AND counted + $2 <= disputed`, c.disputeID, take)
+		if err != nil {
+			return taken, wrapDB("count chargeback", err)
+		}
+		if n, _ := res.RowsAffected(); n != 1 {
+			return taken, fmt.Errorf("orders: chargeback %s changed while counting it", c.disputeID)
+		}
+		part := money.Amount{Minor: take, Currency: amount.Currency}
+		if s.opts.Invoices != nil {
+			credit, found, err := s.opts.Invoices.ChargebackTx(ctx, tx, invoices.SourceOrder, orderID, part)
+			if err != nil {
+				return taken, err
+			}
+			if found && credit.Minor > 0 {
+				if err := s.creditNote(ctx, tx, orderID, lineID, invoices.DisputeCreditID(c.disputeID, refundID), credit, true); err != nil {
+					return taken, err
+				}
+			}
+		}
+		if err := audit.Record(ctx, tx, audit.Entry{At: now, Actor: audit.System, SubjectType: "order_line", SubjectID: lineID,
+			Action: "chargeback_took_over_refund", After: map[string]any{"dispute": c.disputeID, "refund": refundID, "amount": part, "order_id": orderID}}); err != nil {
+			return taken, err
+		}
+		taken.Minor += take
+	}
+	return taken, nil
 }

@@ -128,12 +128,29 @@ func (s *Service) RedeliverTx(ctx context.Context, tx *sql.Tx, orderID, lineID s
 // when its own conditional update moves the claim refund from pending to
 // failed, so a repeated report of the same failure releases nothing more.
 //
+// A lost card dispute may have given the customer that money back already
+// (the refund was still pending when the bank decided, so the chargeback
+// could not count it): that part stays counted on the line, now for the
+// dispute, and is credited as the dispute's (takeOverForChargebacks). It
+// is returned as chargedBack, and only the rest is released: releasing it
+// would invite an agent to pay the customer a second time.
+//
 // An order that the refund had made "refunded" goes back to the state its
 // delivery gives it (processing, partial or completed).
-func (s *Service) ReleaseLineRefundTx(ctx context.Context, tx *sql.Tx, orderID, lineID string, amount money.Amount, actor audit.Actor) error {
+func (s *Service) ReleaseLineRefundTx(ctx context.Context, tx *sql.Tx, orderID, lineID, refundID string, amount money.Amount, actor audit.Actor) (chargedBack money.Amount, err error) {
 	if amount.Minor <= 0 {
-		return &ValidationError{Fields: map[string]string{"amount": "not_positive"}}
+		return money.Amount{}, &ValidationError{Fields: map[string]string{"amount": "not_positive"}}
 	}
+	chargedBack, err = s.takeOverForChargebacks(ctx, tx, orderID, lineID, refundID, amount)
+	if err != nil || chargedBack == amount {
+		return chargedBack, err
+	}
+	return chargedBack, s.releaseLine(ctx, tx, orderID, lineID, money.Amount{Minor: amount.Minor - chargedBack.Minor, Currency: amount.Currency}, actor)
+}
+
+// releaseLine takes amount off what is counted refunded on the line and
+// its order.
+func (s *Service) releaseLine(ctx context.Context, tx *sql.Tx, orderID, lineID string, amount money.Amount, actor audit.Actor) error {
 	res, err := tx.ExecContext(ctx, `UPDATE order_lines SET refunded = refunded - $1
 		WHERE id = $2 AND order_id = $3 AND refunded - $1 >= 0`, amount.Minor, lineID, orderID)
 	if err != nil {

@@ -92,7 +92,7 @@ func TestReleasedRefundIsRefundableAgain(t *testing.T) {
 	}
 	// Releasing more than is counted changes nothing.
 	err = tx(func(tx *sql.Tx) error {
-		return e.orders.ReleaseLineRefundTx(ctx, tx, o.ID, line, money.MustNew(1001, "EUR"), admin)
+		return releaseErr(e.orders.ReleaseLineRefundTx(ctx, tx, o.ID, line, "rfd_test", money.MustNew(1001, "EUR"), admin))
 	})
 	if !errors.Is(err, orders.ErrOverRefund) {
 		t.Fatalf("release above the refunded amount: %v", err)
@@ -110,7 +110,7 @@ func TestReleasedRefundIsRefundableAgain(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			err := tx(func(tx *sql.Tx) error {
-				return e.orders.ReleaseLineRefundTx(ctx, tx, o.ID, line, money.MustNew(30, "EUR"), admin)
+				return releaseErr(e.orders.ReleaseLineRefundTx(ctx, tx, o.ID, line, "rfd_test", money.MustNew(30, "EUR"), admin))
 			})
 			mu.Lock()
 			defer mu.Unlock()
@@ -133,7 +133,7 @@ func TestReleasedRefundIsRefundableAgain(t *testing.T) {
 		t.Fatalf("after the release the order is %s, want %s as before the refund", got.Status, statusBefore)
 	}
 	if err := tx(func(tx *sql.Tx) error {
-		return e.orders.ReleaseLineRefundTx(ctx, tx, o.ID, line, money.MustNew(10, "EUR"), admin)
+		return releaseErr(e.orders.ReleaseLineRefundTx(ctx, tx, o.ID, line, "rfd_test", money.MustNew(10, "EUR"), admin))
 	}); err != nil {
 		t.Fatal(err)
 	}
@@ -146,4 +146,71 @@ func TestReleasedRefundIsRefundableAgain(t *testing.T) {
 	if _, err := e.db.Write.Exec(`UPDATE order_lines SET refunded = -1 WHERE id = $1`, line); err == nil {
 		t.Fatal("the database accepted a negative refunded amount")
 	}
+}
+
+// releaseErr keeps the error of ReleaseLineRefundTx, for a store without
+// lost disputes (nothing charged back).
+func releaseErr(_ money.Amount, err error) error { return err }
+
+// A lost dispute decided while a card refund was still pending could count
+// only what the refund left on the line. When that refund then fails, the
+// dispute takes over as much of it as the bank returned beyond what was
+// counted, and only the rest is released; once the dispute is fully
+// counted, a failure releases everything, as without a dispute. A second
+// chargeback for the same dispute changes nothing.
+func TestFailedRefundIsTakenOverByALostDispute(t *testing.T) {
+	e := setup(t)
+	ctx := context.Background()
+	u := e.customer(t, "ana@example.fr", "FR", account.CustomerConsumer, 10000)
+	p := e.service(t, 10)
+	o, err := e.orders.Place(ctx, place(u, p.ID, 100, true), nil) // 1000 paid
+	if err != nil {
+		t.Fatal(err)
+	}
+	line := o.Lines[0].ID
+	tx := func(f func(*sql.Tx) error) error { return e.db.Tx(ctx, f) }
+	eur := func(minor int64) money.Amount { return money.MustNew(minor, "EUR") }
+	refunded := func(when string, want int64) {
+		t.Helper()
+		got, _ := e.orders.Get(ctx, o.ID)
+		if got.Refunded.Minor != want || got.Lines[0].Refunded.Minor != want {
+			t.Fatalf("%s: order refunded %v, line %v; want %d", when, got.Refunded, got.Lines[0].Refunded, want)
+		}
+	}
+	for _, r := range []int64{600, 100} {
+		if err := tx(func(tx *sql.Tx) error { return e.orders.RefundLinePendingTx(ctx, tx, o.ID, line, eur(r), admin) }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The bank returns 700; the line has 300 left to count.
+	if err := tx(func(tx *sql.Tx) error { return e.orders.Chargeback(ctx, tx, o.ID, "dp_1", eur(700)) }); err != nil {
+		t.Fatal(err)
+	}
+	refunded("after the chargeback", 1000)
+	if err := tx(func(tx *sql.Tx) error { return e.orders.Chargeback(ctx, tx, o.ID, "dp_1", eur(700)) }); err == nil {
+		t.Fatal("a second chargeback for the same dispute was accepted")
+	}
+
+	release := func(refundID string, amount, wantChargedBack int64) {
+		t.Helper()
+		var back money.Amount
+		if err := tx(func(tx *sql.Tx) error {
+			var err error
+			back, err = e.orders.ReleaseLineRefundTx(ctx, tx, o.ID, line, refundID, eur(amount), admin)
+			return err
+		}); err != nil {
+			t.Fatalf("release of %s: %v", refundID, err)
+		}
+		if back.Minor != wantChargedBack {
+			t.Fatalf("release of %s (%d): charged back %v, want %d", refundID, amount, back, wantChargedBack)
+		}
+	}
+	// The 600 refund fails: 400 of it is the dispute's, 200 goes back to
+	// the line.
+	release("rfd_600", 600, 400)
+	refunded("after the 600 refund failed", 800)
+	// The dispute is counted in full (300 + 400 = 700): the 100 refund's
+	// failure is released whole.
+	release("rfd_100", 100, 0)
+	refunded("after the 100 refund failed", 700)
 }

@@ -5,11 +5,13 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/stripe/stripe-go/v82"
 
@@ -18,10 +20,13 @@ import (
 	"comptoir/internal/audit"
 	"comptoir/internal/cardpay"
 	"comptoir/internal/cardpay/cardpaytest"
+	"comptoir/internal/claims"
 	"comptoir/internal/invoices"
 	"comptoir/internal/money"
 	"comptoir/internal/orders"
 	"comptoir/internal/pdftext"
+	"comptoir/internal/policy"
+	"comptoir/internal/testwait"
 )
 
 // paidCardOrder places a card order of 100 posts at 25 (25.00) for a new
@@ -254,5 +259,72 @@ func TestLostSubscriptionDisputeCreditsThePeriod(t *testing.T) {
 	cn := creditNotes(t, h, sub.ID)
 	if len(cn) != 1 || cn[0].Total.Minor != 990 || cn[0].RefersTo == "" {
 		t.Fatalf("credit notes of the disputed subscription: %+v", cn)
+	}
+}
+
+// A claim's card refund still pending when the store loses a dispute of the
+// whole payment, and that then fails: the bank has returned everything, so
+// the failed refund's amount is the dispute's. It stays counted on the
+// line (nothing to refund again), gets its credit note, and no agent is
+// told to give the money back another way.
+func TestFailedRefundAfterLostDisputeIsTheDisputes(t *testing.T) {
+	h, rec := scaStore(t)
+	ctx := context.Background()
+	agent, _ := h.User(t, account.RoleAgent, "agent@example.fr")
+	u, o, pay := paidCardOrder(t, h, "fay@example.fr")
+	if _, err := h.App.Orders.RecordDelivery(ctx, deliveryOf(o.ID, o.Lines[0].ID, 40)); err != nil {
+		t.Fatal(err)
+	}
+	// Stripe takes the refund but has not settled it yet.
+	rec.Rewrite(cardpaytest.To(http.MethodPost, "/v1/refunds"), func(m map[string]any) { m["status"] = "pending" })
+	h.Clock.Advance(73 * time.Hour)
+	cl, err := h.App.Claims.File(ctx, claims.FileInput{Kind: policy.NonDelivery, CustomerID: u.ID, OrderID: o.ID, Actor: u.Actor()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	refunds, _ := h.App.Claims.Refunds(ctx, cl.ID)
+	if len(refunds) != 1 || refunds[0].Destination != claims.DestCard || refunds[0].Amount.Minor != 1500 {
+		t.Fatalf("claim refunds %+v", refunds)
+	}
+	var cardRefund cardpay.Refund
+	testwait.Until(t, "the card refund to be pending at Stripe", func() bool {
+		cardRefund, err = h.App.Card.GetRefund(ctx, refunds[0].CardRefundID)
+		return err == nil && cardRefund.StripeRefundID != ""
+	})
+
+	deliver := webhookDeliverer(t, h)
+	dispute := map[string]any{"id": "dp_pending_refund", "object": "dispute", "amount": 2500, "currency": "eur",
+		"payment_intent": "pi_" + pay.ID, "reason": "fraudulent", "status": "needs_response"}
+	deliver(stripe.EventTypeChargeDisputeCreated, dispute)
+	closeDisputeAtOnce(t, h, dispute, "lost", 2)
+	if cn := creditNotes(t, h, o.ID); len(cn) != 1 || cn[0].Total.Minor != 1000 {
+		t.Fatalf("credit notes after the chargeback: %+v, want one of 1000 (1500 held by the pending refund)", cn)
+	}
+
+	deliver(stripe.EventTypeRefundFailed, map[string]any{"id": cardRefund.StripeRefundID, "object": "refund", "status": "failed",
+		"amount": 1500, "currency": "eur", "payment_intent": "pi_" + pay.ID, "metadata": map[string]any{"refund_id": cardRefund.ID}})
+	if rs, _ := h.App.Claims.Refunds(ctx, cl.ID); rs[0].Status != claims.RefundFailed {
+		t.Fatalf("claim refund after refund.failed: %s", rs[0].Status)
+	}
+	var totals []int64
+	for _, c := range creditNotes(t, h, o.ID) {
+		totals = append(totals, c.Total.Minor)
+	}
+	if fmt.Sprint(totals) != "[1000 1500]" {
+		t.Errorf("credit notes %v, want the chargeback's 1000 and 1500 for the failed refund it took over", totals)
+	}
+	got, _ := h.App.Orders.Get(ctx, o.ID)
+	if got.Lines[0].Refunded.Minor != 2500 || got.Refunded.Minor != 2500 || got.Status != orders.StatusRefunded {
+		t.Errorf("order after the failure: line refunded %v, order refunded %v, status %s; want all 2500 back, refunded",
+			got.Lines[0].Refunded, got.Refunded, got.Status)
+	}
+	err = h.App.DB.Tx(ctx, func(tx *sql.Tx) error {
+		return h.App.Orders.RefundLineTx(ctx, tx, o.ID, o.Lines[0].ID, money.MustNew(1, "EUR"), adminActor)
+	})
+	if !errors.Is(err, orders.ErrOverRefund) {
+		t.Errorf("refunding the line again: %v, want ErrOverRefund (the bank returned it all)", err)
+	}
+	if n := len(mailsOf(t, h, agent, "alert_card_refund_failed")); n != 0 {
+		t.Errorf("%d alerts asking agents to pay back what the bank already returned", n)
 	}
 }
