@@ -62,7 +62,11 @@ type User struct {
 	Country      string // ISO 3166-1 alpha-2; empty for staff made from the CLI
 	Region       string
 	City         string
-	CreatedAt    time.Time
+	// Street and Postcode complete the billing address invoices print;
+	// optional, empty until the customer gives them.
+	Street    string
+	Postcode  string
+	CreatedAt time.Time
 }
 
 // IsStaff reports whether u works for the store (agent or admin).
@@ -240,7 +244,7 @@ var (
 
 // userColumnsOf is userColumns qualified by a table alias ("u.") for joins.
 func userColumnsOf(alias string) string {
-	cols := strings.Split("id, email, name, role, language, customer_type, vat_number, country, region, city, created_at", ", ")
+	cols := strings.Split("id, email, name, role, language, customer_type, vat_number, country, region, city, street, postcode, created_at", ", ")
 	for i, c := range cols {
 		cols[i] = alias + c
 	}
@@ -252,9 +256,9 @@ func scanUser(row interface{ Scan(...any) error }, extra ...any) (User, error) {
 	var vat sql.NullString
 	// One slice for both lists (a joined token's or session's columns
 	// follow): appending extra to a literal of the user's copied it.
-	dest := make([]any, 0, 11+len(extra))
+	dest := make([]any, 0, 13+len(extra))
 	dest = append(dest, &u.ID, &u.Email, &u.Name, &u.Role, &u.Language, &u.CustomerType, &vat,
-		&u.Country, &u.Region, &u.City, &u.CreatedAt)
+		&u.Country, &u.Region, &u.City, &u.Street, &u.Postcode, &u.CreatedAt)
 	dest = append(dest, extra...)
 	if err := row.Scan(dest...); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
@@ -321,6 +325,54 @@ func (s *Service) SetLanguage(ctx context.Context, userID, lang string) error {
 		}
 		return audit.Record(ctx, tx, audit.Entry{At: now, Actor: u.Actor(), SubjectType: "user", SubjectID: userID,
 			Action: "language_change", After: changed("language")})
+	})
+}
+
+// AddressInput is the billing address a customer edits on their account
+// page. The country is not part of it: it decides VAT and the refund rules
+// that apply, and stays what sign-up recorded.
+type AddressInput struct {
+	Street, Postcode, City, Region string
+}
+
+// SetAddress saves the billing address the customer's next invoices print;
+// those already issued keep the address they were issued with. The city is
+// required, as at sign-up. The audit log names the fields that changed, not
+// their values.
+func (s *Service) SetAddress(ctx context.Context, userID string, in AddressInput) error {
+	fields := map[string]string{}
+	a := AddressInput{
+		Street:   checkText(fields, "street", in.Street, false, maxStreetLen),
+		Postcode: checkText(fields, "postcode", in.Postcode, false, maxPostcodeLen),
+		City:     checkText(fields, "city", in.City, true, maxPlaceLen),
+		Region:   checkText(fields, "region", in.Region, false, maxPlaceLen),
+	}
+	if len(fields) > 0 {
+		return &ValidationError{Fields: fields}
+	}
+	now := s.clock.Now()
+	return s.db.Tx(ctx, func(tx *sql.Tx) error {
+		u, err := userByID(ctx, tx, userID)
+		if err != nil {
+			return err
+		}
+		var names []string
+		for _, f := range []struct{ name, was, is string }{
+			{"street", u.Street, a.Street}, {"postcode", u.Postcode, a.Postcode}, {"city", u.City, a.City}, {"region", u.Region, a.Region},
+		} {
+			if f.was != f.is {
+				names = append(names, f.name)
+			}
+		}
+		if len(names) == 0 {
+			return nil
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE users SET street = $1, postcode = $2, city = $3, region = $4, updated_at = $5 WHERE id = $6`,
+			a.Street, a.Postcode, a.City, a.Region, now, userID); err != nil {
+			return fmt.Errorf("account: set address: %w", err)
+		}
+		return audit.Record(ctx, tx, audit.Entry{At: now, Actor: u.Actor(), SubjectType: "user", SubjectID: userID,
+			Action: "address_change", After: changed(names...)})
 	})
 }
 

@@ -521,6 +521,63 @@ func TestSetLanguage(t *testing.T) {
 	}
 }
 
+// A customer's billing address: the street and postcode given at sign-up
+// are kept, the account page changes them with the city and region (not the
+// country), a wrong field changes nothing, and the audit log names what
+// changed without saying it.
+func TestSetAddress(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	in := validSignUp()
+	in.Street, in.Postcode = "  3 rue de la Paix ", "35000"
+	u, err := e.svc.SignUp(e.ctx, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if u.Street != "3 rue de la Paix" || u.Postcode != "35000" {
+		t.Fatalf("signed up with street %q, postcode %q", u.Street, u.Postcode)
+	}
+	if err := e.svc.SetAddress(e.ctx, u.ID, account.AddressInput{Street: "12 quai Voltaire", Postcode: "75007", City: "Paris", Region: ""}); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := e.svc.UserByID(e.ctx, u.ID)
+	if got.Street != "12 quai Voltaire" || got.Postcode != "75007" || got.City != "Paris" || got.Region != "" || got.Country != "FR" {
+		t.Fatalf("after SetAddress: %+v", got)
+	}
+	for _, tt := range []struct {
+		in   account.AddressInput
+		want map[string]string
+	}{
+		{account.AddressInput{Street: "x", Postcode: "75007"}, map[string]string{"city": "required"}},
+		{account.AddressInput{Street: strings.Repeat("x", 201), Postcode: strings.Repeat("9", 17), City: "Paris"},
+			map[string]string{"street": "too_long", "postcode": "too_long"}},
+		{account.AddressInput{Street: "1 rue\x00", City: "Paris"}, map[string]string{"street": "invalid_characters"}},
+	} {
+		if err := e.svc.SetAddress(e.ctx, u.ID, tt.in); !maps.Equal(fieldsOf(t, err), tt.want) {
+			t.Errorf("SetAddress(%+v) = %v, want %v", tt.in, err, tt.want)
+		}
+	}
+	if again, _ := e.svc.UserByID(e.ctx, u.ID); again != got {
+		t.Fatalf("a refused address changed the account: %+v", again)
+	}
+	if err := e.svc.SetAddress(e.ctx, u.ID, account.AddressInput{Street: "12 quai Voltaire", Postcode: "75007", City: "Paris"}); err != nil {
+		t.Fatal(err) // no change, no audit entry
+	}
+	if err := e.svc.SetAddress(e.ctx, "usr_nope", account.AddressInput{City: "Paris"}); !errors.Is(err, account.ErrNotFound) {
+		t.Fatalf("SetAddress(unknown user) = %v", err)
+	}
+	if got := e.actions(t, u.ID); !slices.Equal(got, []string{"signup", "address_change"}) {
+		t.Fatalf("audit %v", got)
+	}
+	var after string
+	if err := e.db.Read.QueryRowContext(e.ctx, `SELECT after_state FROM audit_log WHERE subject_id = $1 AND action = 'address_change'`, u.ID).Scan(&after); err != nil {
+		t.Fatal(err)
+	}
+	if after != `{"fields":["street","postcode","city","region"]}` {
+		t.Fatalf("audit state %s", after)
+	}
+}
+
 // The invariants hold in the schema too, for writes that bypass the service.
 func TestSchemaRefusesInvalidRows(t *testing.T) {
 	t.Parallel()

@@ -54,7 +54,7 @@ func EraseTx(ctx context.Context, tx *sql.Tx, userID string, at time.Time, ips [
 		return u, err
 	}
 	if _, err := tx.ExecContext(ctx, `UPDATE users SET email = $1, email_key = $2, name = $3, password_hash = $4,
-		customer_type = 'consumer', vat_number = NULL, region = '', city = '', erased_at = $5, updated_at = $5 WHERE id = $6`,
+		customer_type = 'consumer', vat_number = NULL, region = '', city = '', street = '', postcode = '', erased_at = $5, updated_at = $5 WHERE id = $6`,
 		ErasedEmail, "erased-"+userID, ErasedName(userID), erasedHash, at.UTC(), userID); err != nil {
 		return User{}, fmt.Errorf("account: erase: %w", err)
 	}

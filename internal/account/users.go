@@ -16,7 +16,8 @@ import (
 
 // SignUpInput is what a customer gives to open an account. Fields are named
 // as in the API (email, password, name, language, country, region, city,
-// customer_type, vat_number); ValidationError uses those names.
+// street, postcode, customer_type, vat_number); ValidationError uses those
+// names.
 type SignUpInput struct {
 	Email        string
 	Password     string
@@ -25,6 +26,8 @@ type SignUpInput struct {
 	Country      string // ISO 3166-1 alpha-2, any case
 	Region       string // optional
 	City         string
+	Street       string // optional
+	Postcode     string // optional
 	CustomerType string // "consumer" (default) or "business"
 	VATNumber    string // required for a business, ignored for a consumer
 }
@@ -42,6 +45,8 @@ func (s *Service) SignUp(ctx context.Context, in SignUpInput) (User, error) {
 		CustomerType: strings.ToLower(strings.TrimSpace(in.CustomerType)),
 		Region:       checkText(fields, "region", in.Region, false, maxPlaceLen),
 		City:         checkText(fields, "city", in.City, true, maxPlaceLen),
+		Street:       checkText(fields, "street", in.Street, false, maxStreetLen),
+		Postcode:     checkText(fields, "postcode", in.Postcode, false, maxPostcodeLen),
 	}
 	s.checkPassword(fields, "password", in.Password)
 	if strings.TrimSpace(in.Country) == "" {
@@ -159,10 +164,10 @@ func (s *Service) insertUser(ctx context.Context, u User, password, action strin
 		// The unique key on email_key, not a prior SELECT, decides between
 		// two simultaneous sign-ups of one email: exactly one insert wins.
 		_, err := tx.ExecContext(ctx, `INSERT INTO users (id, email, email_key, name, role, password_hash, language,
-			customer_type, vat_number, country, region, city, created_at, updated_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13)`,
+			customer_type, vat_number, country, region, city, street, postcode, created_at, updated_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $15)`,
 			u.ID, u.Email, EmailKey(u.Email), u.Name, u.Role, hash, u.Language,
-			u.CustomerType, vat, u.Country, u.Region, u.City, now)
+			u.CustomerType, vat, u.Country, u.Region, u.City, u.Street, u.Postcode, now)
 		if db.IsUniqueViolation(err) {
 			return ErrEmailTaken
 		}

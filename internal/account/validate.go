@@ -12,6 +12,8 @@ const (
 	maxEmailLen    = 254 // RFC 5321's limit on a forward path
 	maxNameLen     = 200
 	maxPlaceLen    = 100 // region, city
+	maxStreetLen   = 200
+	maxPostcodeLen = 16
 	maxTokenName   = 100
 	maxPasswordLen = 1024
 )

@@ -128,17 +128,25 @@ type Buyer struct {
 	Country   string
 	Region    string
 	City      string
+	Street    string
+	Postcode  string
 }
 
-// Address is the buyer's billing address on one line.
+// Address is the buyer's billing address as the invoice prints it: the
+// street on a line of its own when there is one, then postcode and city,
+// region and country ("12 quai Voltaire\n75007 Paris, FR").
 func (b Buyer) Address() string {
 	var parts []string
-	for _, p := range []string{b.City, b.Region, b.Country} {
+	for _, p := range []string{strings.TrimSpace(b.Postcode + " " + b.City), b.Region, b.Country} {
 		if p != "" {
 			parts = append(parts, p)
 		}
 	}
-	return strings.Join(parts, ", ")
+	place := strings.Join(parts, ", ")
+	if b.Street == "" {
+		return place
+	}
+	return b.Street + "\n" + place
 }
 
 // LineInput is one billed item: Amount is the price of the whole line as
@@ -203,6 +211,9 @@ type Invoice struct {
 	Total          money.Amount
 	Seller         Seller
 	BuyerName      string
+	// BuyerAddress is Buyer.Address as it was at issue: its lines are
+	// separated by "\n" (one line in documents issued before the street
+	// was known).
 	BuyerAddress   string
 	BuyerCountry   string
 	BuyerType      string
@@ -215,6 +226,10 @@ type Invoice struct {
 	ReverseCharge  bool
 	Lines          []Line
 }
+
+// BuyerAddressLines is the buyer's address line by line, as the page and
+// the PDF print it.
+func (inv Invoice) BuyerAddressLines() []string { return strings.Split(inv.BuyerAddress, "\n") }
 
 // Line is one line of an invoice.
 type Line struct {

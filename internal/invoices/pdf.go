@@ -88,7 +88,7 @@ func (s *Service) PDF(inv Invoice, t Translate) ([]byte, error) {
 	if inv.Seller.Registration != "" {
 		seller = append(seller, inv.Seller.Registration)
 	}
-	buyer := []string{inv.BuyerName, inv.BuyerAddress}
+	buyer := append([]string{inv.BuyerName}, inv.BuyerAddressLines()...)
 	if inv.BuyerVATNumber != "" {
 		buyer = append(buyer, t("invoice.vat_number", "Number", inv.BuyerVATNumber))
 	}

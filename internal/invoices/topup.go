@@ -96,5 +96,5 @@ func DisputeCreditID(stripeDisputeID, lineRef string) string {
 // BuyerOf is an account as its invoices name it.
 func BuyerOf(u account.User) Buyer {
 	return Buyer{ID: u.ID, Name: u.Name, Email: u.Email, Type: u.CustomerType, VATNumber: u.VATNumber,
-		Country: u.Country, Region: u.Region, City: u.City}
+		Country: u.Country, Region: u.Region, City: u.City, Street: u.Street, Postcode: u.Postcode}
 }

@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -37,6 +38,8 @@ const (
 	name     = "Quentin Zorglubowski"
 	city     = "Vlissingendorp"
 	region   = "Zebulonia"
+	street   = "17 impasse Zorglubienne"
+	postcode = "ZB-77310"
 	phone    = "+33671239845"
 	ip       = "203.0.113.77"
 	ua       = "ZorglubBrowser/9.1"
@@ -66,7 +69,7 @@ func TestExportThenEraseLeavesNothingButWhatTheLawKeeps(t *testing.T) {
 	_, adminClient := h.User(t, account.RoleAdmin, "admin@shop.test")
 	h.User(t, account.RoleAgent, "agent@shop.test")
 	u, err := h.App.Accounts.SignUp(ctx, account.SignUpInput{Email: email, Password: apptest.Password, Name: name,
-		Language: "en", Country: "FR", Region: region, City: city})
+		Language: "en", Country: "FR", Region: region, City: city, Street: street, Postcode: postcode})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -207,7 +210,7 @@ func TestExportThenEraseLeavesNothingButWhatTheLawKeeps(t *testing.T) {
 	if err := json.Unmarshal([]byte(r.Body), &exp); err != nil || exp["format"] != "comptoir.personal-data" || exp["version"] != float64(1) {
 		t.Fatalf("export document: %v %.300s", err, r.Body)
 	}
-	for _, want := range []string{email, name, city, region, ip, ua, claimTxt, evText, mailBody, contact, order.ID} {
+	for _, want := range []string{email, name, city, region, street, postcode, ip, ua, claimTxt, evText, mailBody, contact, order.ID} {
 		if !strings.Contains(r.Body, want) {
 			t.Errorf("export lacks %q", want)
 		}
@@ -286,16 +289,20 @@ func TestExportThenEraseLeavesNothingButWhatTheLawKeeps(t *testing.T) {
 	}
 
 	gone := []string{email, strings.ToLower(email), phone, ip, ua, claimTxt, evidence, evText, mailBody, attached, contact}
-	kept := []string{name, city, region} // on invoices only
+	kept := []string{name, city, region, street, postcode} // on invoices only
 	// 1. Through SQL, every table on either engine.
 	for _, hit := range scanTables(t, d, append(gone, kept...)) {
-		if hit.table == "invoices" && (hit.needle == name || hit.needle == city || hit.needle == region) {
+		if hit.table == "invoices" && slices.Contains(kept, hit.needle) {
 			continue
 		}
 		t.Errorf("%q still in %s.%s", hit.needle, hit.table, hit.column)
 	}
 	if n := count(t, d, `SELECT COUNT(*) FROM invoices WHERE customer_id = $1 AND buyer_name = $2`, u.ID, name); n != invoices {
 		t.Errorf("invoices lost the buyer's name the law makes them carry: %d of %d", n, invoices)
+	}
+	address := street + "\n" + postcode + " " + city + ", " + region + ", FR"
+	if n := count(t, d, `SELECT COUNT(*) FROM invoices WHERE customer_id = $1 AND buyer_address = $2`, u.ID, address); n != invoices {
+		t.Errorf("invoices lost the buyer's address the law makes them carry: %d of %d", n, invoices)
 	}
 	// 2. Every byte on disk: the data directory (uploads, spooled mail)
 	// and, on SQLite, the database file, its WAL and shared memory.

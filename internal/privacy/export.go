@@ -119,7 +119,7 @@ func (s *Service) read(ctx context.Context, userID string) (*Export, error) {
 	}
 	e := &Export{Format: ExportFormat, Version: ExportVersion, GeneratedAt: s.clock.Now().UTC()}
 	acc, err := records(ctx, q, `SELECT id, email, name, role, language, customer_type, vat_number, country, region, city,
-		created_at, updated_at, erased_at FROM users WHERE id = $1`, userID)
+		street, postcode, created_at, updated_at, erased_at FROM users WHERE id = $1`, userID)
 	if err != nil {
 		return nil, err
 	}

@@ -321,6 +321,8 @@ type customerJSON struct {
 	Country      string    `json:"country"`
 	Region       string    `json:"region,omitempty"`
 	City         string    `json:"city"`
+	Street       string    `json:"street,omitempty"`
+	Postcode     string    `json:"postcode,omitempty"`
 	CreatedAt    time.Time `json:"created_at"`
 }
 
@@ -328,7 +330,7 @@ func toCustomerJSON(u account.User) customerJSON {
 	return customerJSON{
 		ID: u.ID, Email: u.Email, Name: u.Name, Role: u.Role, Language: u.Language,
 		CustomerType: u.CustomerType, VATNumber: u.VATNumber, Country: u.Country, Region: u.Region,
-		City: u.City, CreatedAt: u.CreatedAt,
+		City: u.City, Street: u.Street, Postcode: u.Postcode, CreatedAt: u.CreatedAt,
 	}
 }
 
@@ -340,6 +342,8 @@ type signupJSON struct {
 	Country      string `json:"country"`
 	Region       string `json:"region"`
 	City         string `json:"city"`
+	Street       string `json:"street"`
+	Postcode     string `json:"postcode"`
 	CustomerType string `json:"customer_type"`
 	VATNumber    string `json:"vat_number"`
 }
@@ -354,7 +358,7 @@ func (s *Server) apiSignup(w http.ResponseWriter, r *http.Request) {
 	}
 	u, err := s.Accounts.SignUp(r.Context(), account.SignUpInput{
 		Email: in.Email, Password: in.Password, Name: in.Name, Language: in.Language, Country: in.Country,
-		Region: in.Region, City: in.City, CustomerType: in.CustomerType, VATNumber: in.VATNumber,
+		Region: in.Region, City: in.City, Street: in.Street, Postcode: in.Postcode, CustomerType: in.CustomerType, VATNumber: in.VATNumber,
 	})
 	if err != nil {
 		s.apiAccountError(w, r, err)

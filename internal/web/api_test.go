@@ -16,7 +16,8 @@ func postJSON(c *apptest.Client, path, body string, header http.Header) apptest.
 func TestAPISignupLoginMe(t *testing.T) {
 	h := apptest.Start(t)
 	c := h.NewClient(t)
-	body := `{"email":"Ana@Example.fr","password":"correct horse battery","name":"Ana","language":"fr","country":"FR","city":"Lyon"}`
+	body := `{"email":"Ana@Example.fr","password":"correct horse battery","name":"Ana","language":"fr","country":"FR","city":"Lyon",` +
+		`"street":"8 rue Mercière","postcode":"69002"}`
 	r := postJSON(c, "/api/v1/signup", body, nil)
 	if r.Status != http.StatusCreated {
 		t.Fatalf("signup: %d %s", r.Status, r.Body)
@@ -24,10 +25,11 @@ func TestAPISignupLoginMe(t *testing.T) {
 	var out struct {
 		Token    string
 		Customer struct {
-			ID, Email string
+			ID, Email, Street, Postcode string
 		}
 	}
-	if err := json.Unmarshal([]byte(r.Body), &out); err != nil || out.Token == "" || out.Customer.Email != "Ana@Example.fr" {
+	if err := json.Unmarshal([]byte(r.Body), &out); err != nil || out.Token == "" || out.Customer.Email != "Ana@Example.fr" ||
+		out.Customer.Street != "8 rue Mercière" || out.Customer.Postcode != "69002" {
 		t.Fatalf("signup answer %s (%v)", r.Body, err)
 	}
 	r = postJSON(c, "/api/v1/signup", strings.Replace(body, "Ana@Example.fr", "ana@example.FR", 1), nil)

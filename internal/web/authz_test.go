@@ -110,6 +110,7 @@ func authzFixtures(o authzObjects) map[string]authzFixture {
 		"POST /reset/{token}":                         {path: "/reset/" + o.resetToken},
 		"GET /account":                                {path: "/account"},
 		"POST /account/profile":                       {path: "/account/profile"},
+		"POST /account/address":                       {path: "/account/address"},
 		"POST /account/password":                      {path: "/account/password"},
 		"POST /account/sessions/{id}/revoke":          {path: "/account/sessions/" + o.session + "/revoke", owned: true},
 		"POST /account/tokens":                        {path: "/account/tokens"},

@@ -44,6 +44,9 @@ func (s *Server) accountView(r *http.Request) (*view, error) {
 	}
 	v := s.newView(r, "account.title", d)
 	v.Form.Set("language", st.user.Language)
+	for field, value := range map[string]string{"street": st.user.Street, "postcode": st.user.Postcode, "city": st.user.City, "region": st.user.Region} {
+		v.Form.Set(field, value)
+	}
 	return v, nil
 }
 
@@ -73,6 +76,38 @@ func (s *Server) accountProfile(w http.ResponseWriter, r *http.Request) {
 	s.setCookie(w, langCookie, lang, 365*24*3600)
 	s.flash(w, "account.language_saved")
 	http.Redirect(w, r, "/account", http.StatusSeeOther)
+}
+
+// accountAddress saves the customer's billing address; a wrong field shows
+// the page again with what they typed and what is wrong with it.
+func (s *Server) accountAddress(w http.ResponseWriter, r *http.Request) {
+	if err := r.ParseForm(); err != nil {
+		s.badForm(w, r, err)
+		return
+	}
+	f := r.PostForm
+	err := s.Accounts.SetAddress(r.Context(), state(r).user.ID, account.AddressInput{
+		Street: f.Get("street"), Postcode: f.Get("postcode"), City: f.Get("city"), Region: f.Get("region"),
+	})
+	var valErr *account.ValidationError
+	switch {
+	case err == nil:
+		s.flash(w, "account.address_saved")
+		http.Redirect(w, r, "/account#address", http.StatusSeeOther)
+	case errors.As(err, &valErr):
+		v, verr := s.accountView(r)
+		if verr != nil {
+			s.serverError(w, r, verr)
+			return
+		}
+		for _, field := range []string{"street", "postcode", "city", "region"} {
+			v.Form.Set(field, f.Get(field))
+		}
+		v.Errors = s.fieldMessages(v.Lang, valErr)
+		s.render(w, r, http.StatusUnprocessableEntity, "account", v)
+	default:
+		s.serverError(w, r, err)
+	}
 }
 
 func (s *Server) accountPassword(w http.ResponseWriter, r *http.Request) {

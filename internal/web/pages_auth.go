@@ -137,6 +137,7 @@ func (s *Server) signup(w http.ResponseWriter, r *http.Request) {
 	u, err := s.Accounts.SignUp(r.Context(), account.SignUpInput{
 		Email: f.Get("email"), Password: f.Get("password"), Name: f.Get("name"), Language: lang,
 		Country: f.Get("country"), Region: f.Get("region"), City: f.Get("city"),
+		Street: f.Get("street"), Postcode: f.Get("postcode"),
 		CustomerType: f.Get("customer_type"), VATNumber: f.Get("vat_number"),
 	})
 	var verr *account.ValidationError

@@ -220,6 +220,7 @@ func (s *Server) pageRoutes() []route {
 		{"POST /reset/{token}", permAnyone, s.reset},
 		{"GET /account", permSignedIn, s.accountPage},
 		{"POST /account/profile", permSignedIn, s.accountProfile},
+		{"POST /account/address", permSignedIn, s.accountAddress},
 		{"POST /account/password", permSignedIn, s.accountPassword},
 		{"POST /account/sessions/{id}/revoke", permSignedIn, s.accountRevokeSession},
 		{"POST /account/tokens", permSignedIn, s.accountCreateToken},
