@@ -87,6 +87,7 @@ func TestBadConfigurationExitsTwoWithOneLine(t *testing.T) {
 		{"bad trusted proxy", []string{"serve", "--data-dir", t.TempDir(), "--trusted-proxies", "10.0.0.0/8,nginx"}, `--trusted-proxies: "nginx" is not an address or a CIDR`},
 		{"bad zone", []string{"serve", "--data-dir", t.TempDir(), "--zone", "Paris"}, `--zone: "Paris" is not an IANA time zone`},
 		{"short secret key", []string{"serve", "--data-dir", t.TempDir(), "--secret-key", "0123456789abcdef"}, "--secret-key: want 32 random bytes"},
+		{"negative free space", []string{"serve", "--data-dir", t.TempDir(), "--min-free-mb", "-1"}, "--min-free-mb must not be negative"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			env := map[string]string{}

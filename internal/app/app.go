@@ -447,7 +447,31 @@ func (a *App) ready(ctx context.Context) error {
 	if err := a.DB.Write.PingContext(ctx); err != nil {
 		return err
 	}
-	return a.DB.Writable(ctx)
+	if err := a.DB.Writable(ctx); err != nil {
+		return err
+	}
+	return checkFreeSpace(a.Config.DataDir, a.Config.MinFreeMB<<20)
+}
+
+// checkFreeSpace fails when the file system of dir has less than min bytes
+// free for us. A full disk fails writes (SQLite's WAL, uploads, spooled
+// mail) with errors the store answers 503; saying "not ready" a little
+// before lets a load balancer or an operator act first.
+func checkFreeSpace(dir string, min int64) error {
+	if min == 0 {
+		return nil
+	}
+	free, err := freeBytes(dir)
+	if errors.Is(err, errFreeSpaceUnknown) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("free space of %s: %w", dir, err)
+	}
+	if free < uint64(min) {
+		return fmt.Errorf("data directory %s: %d MiB free, below --min-free-mb %d", dir, free>>20, min>>20)
+	}
+	return nil
 }
 
 // checkDataDir creates the data directory and proves it is writable, so a

@@ -14,6 +14,7 @@ import (
 	"comptoir/internal/apptest"
 	"comptoir/internal/audit"
 	"comptoir/internal/catalog"
+	"comptoir/internal/config"
 	"comptoir/internal/db"
 	"comptoir/internal/money"
 )
@@ -34,6 +35,21 @@ func countRows(t *testing.T, d *db.DB, q string, args ...any) int {
 		t.Fatal(err)
 	}
 	return n
+}
+
+// A data directory whose file system has less free space than
+// --min-free-mb fails /readyz before any write does; the same store with a
+// minimum it meets is ready.
+func TestReadyzWantsFreeSpace(t *testing.T) {
+	for _, tt := range []struct {
+		minMB int64
+		want  int
+	}{{1 << 40, http.StatusServiceUnavailable}, {1, http.StatusOK}} {
+		h := apptest.StartWith(t, func(c *config.Config) { c.MinFreeMB = tt.minMB })
+		if r := h.NewClient(t).Get("/readyz"); r.Status != tt.want {
+			t.Errorf("--min-free-mb %d: /readyz %d, want %d", tt.minMB, r.Status, tt.want)
+		}
+	}
 }
 
 // TestDatabaseFullOrReadOnly makes the database refuse writes, SQLite by

@@ -41,9 +41,13 @@ func IsUsage(err error) bool {
 
 // Config is what every command shares.
 type Config struct {
-	Listen         string
-	SMTPListen     string
-	DataDir        string
+	Listen     string
+	SMTPListen string
+	DataDir    string
+	// MinFreeMB is the free space, in MiB, that the data directory's file
+	// system must keep: below it /readyz fails (the data directory holds
+	// the SQLite file, uploads and spooled mail).
+	MinFreeMB      int64
 	DatabaseURL    string
 	SupportAddress string
 	// BaseURL is the store's public address, used in links sent by email and
@@ -148,6 +152,7 @@ func Register(fs *flag.FlagSet) *Config {
 	fs.StringVar(&c.Listen, "listen", "localhost:8080", "HTTP address to listen on")
 	fs.StringVar(&c.SMTPListen, "smtp-listen", "", "address of the inbound SMTP listener (off when empty)")
 	fs.StringVar(&c.DataDir, "data-dir", "./comptoir-data", "directory for the SQLite file, uploads and spooled mail")
+	fs.Int64Var(&c.MinFreeMB, "min-free-mb", 64, "free space (MiB) the data directory's file system must keep: below it /readyz fails, so traffic can go elsewhere before writes fail")
 	fs.StringVar(&c.DatabaseURL, "database-url", "", "sqlite:PATH or postgres://… (default sqlite:<data-dir>/comptoir.db)")
 	fs.StringVar(&c.SupportAddress, "support-address", "support@localhost", "the address customers write to")
 	fs.StringVar(&c.BaseURL, "base-url", "", "public URL of the store, for links in emails (default http://<listen>)")
@@ -236,6 +241,9 @@ func (c *Config) Resolve() error {
 	}
 	if c.DatabaseURL == "" {
 		c.DatabaseURL = "sqlite:" + filepath.Join(c.DataDir, "comptoir.db")
+	}
+	if c.MinFreeMB < 0 {
+		return Usagef("--min-free-mb must not be negative")
 	}
 	if c.BaseURL == "" {
 		host := c.Listen
