@@ -39,6 +39,7 @@ import (
 	"comptoir/internal/legal"
 	"comptoir/internal/locale"
 	"comptoir/internal/mail"
+	"comptoir/internal/money"
 	"comptoir/internal/orders"
 	"comptoir/internal/policy"
 	"comptoir/internal/policystore"
@@ -427,7 +428,7 @@ func (h orderCards) RefundSettled(ctx context.Context, tx *sql.Tx, r cardpay.Ref
 	if err := h.CardHandler.RefundSettled(ctx, tx, r, p); err != nil {
 		return err
 	}
-	return h.claims.CardRefundSettledTx(ctx, tx, r.ID, r.Status == cardpay.RefundSucceeded)
+	return h.claims.CardRefundSettledTx(ctx, tx, r.ID, r.Status == cardpay.RefundSucceeded, money.Amount{})
 }
 
 // policyInForce names the refund policy version customers accept today.

@@ -193,7 +193,9 @@ func (s *Service) cancelSubscriptionTx(ctx context.Context, tx *sql.Tx, c *Claim
 // failure) and the agents are alerted; its amount is released on the order
 // line in the same transaction (orders.ReleaseLineRefundTx), so it can be
 // refunded again. The part of it that a lost dispute had already returned
-// to the customer is not released, and nobody is alerted for it. The
+// to the customer is not released, and nobody is alerted for it: the order
+// line's release says how much that was, the caller (the subscription's
+// card handler) says it in chargedBack for a period. The
 // conditional pending → failed update is what makes the release happen
 // once per failed refund.
 //
@@ -204,7 +206,7 @@ func (s *Service) cancelSubscriptionTx(ctx context.Context, tx *sql.Tx, c *Claim
 // the outcome is reported. A subscription claim's refund is credited and
 // released by the subscription's card handler, which then calls this.
 
-func (s *Service) CardRefundSettledTx(ctx context.Context, tx *sql.Tx, cardRefundID string, succeeded bool) error {
+func (s *Service) CardRefundSettledTx(ctx context.Context, tx *sql.Tx, cardRefundID string, succeeded bool, chargedBack money.Amount) error {
 	status := RefundFailed
 	if succeeded {
 		status = RefundSucceeded
@@ -239,31 +241,29 @@ func (s *Service) CardRefundSettledTx(ctx context.Context, tx *sql.Tx, cardRefun
 				return err
 			}
 		}
-		var chargedBack int64
 		if orderID.Valid && lineID.Valid {
 			back, err := s.orders.ReleaseLineRefundTx(ctx, tx, orderID.String, lineID.String, cardRefundID,
 				money.Amount{Minor: amount, Currency: currency}, audit.System)
 			if err != nil {
 				return fmt.Errorf("claims: release failed card refund %s on line %s: %w", cardRefundID, lineID.String, err)
 			}
-			chargedBack = back.Minor
+			chargedBack = back
 			// The line's facts changed: a decision read before must not
 			// commit on them.
 			if err := takeSubjectTx(ctx, tx, lineID.String, 0, false); err != nil {
 				return err
 			}
 		}
-		if chargedBack == amount {
+		if chargedBack.Minor == amount {
 			s.opts.Logger.Info("claims: card refund failed, but a lost dispute had already returned the money",
 				"claim", claimID, "claim_refund", refundID, "card_refund", cardRefundID)
 		} else {
 			detail := "card refund " + cardRefundID
-			if chargedBack > 0 {
-				detail += fmt.Sprintf(" (%s of it already returned by the bank: lost dispute)",
-					money.Amount{Minor: chargedBack, Currency: currency})
+			if chargedBack.Minor > 0 {
+				detail += fmt.Sprintf(" (%s of it already returned by the bank: lost dispute)", chargedBack)
 			}
 			s.opts.Logger.Error("claims: card refund failed; an agent must give the money back another way",
-				"claim", claimID, "claim_refund", refundID, "card_refund", cardRefundID, "charged_back", chargedBack)
+				"claim", claimID, "claim_refund", refundID, "card_refund", cardRefundID, "charged_back", chargedBack.Minor)
 			if s.alerts != nil {
 				if err := s.alerts.NotifyTx(ctx, tx, account.RoleAgent, "card_refund_failed", alerts.Data{
 					Subject: claimID, Detail: detail, Link: "/console/claims/" + claimID,

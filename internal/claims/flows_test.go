@@ -544,7 +544,7 @@ func TestCardPaidOrdersAreRefundedToTheCard(t *testing.T) {
 		t.Fatalf("card refund %+v, calls %v", refunds, e.card.calls)
 	}
 	for range 2 { // the report may come twice
-		if err := e.db.Tx(ctx, func(tx *sql.Tx) error { return e.claims.CardRefundSettledTx(ctx, tx, "rfd_1", true) }); err != nil {
+		if err := e.db.Tx(ctx, func(tx *sql.Tx) error { return e.claims.CardRefundSettledTx(ctx, tx, "rfd_1", true, money.Amount{}) }); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -593,7 +593,7 @@ func TestFailedCardRefundAlertsTheAgents(t *testing.T) {
 		t.Fatalf("line refunded %v while the card refund is pending, want 600", got.Lines[0].Refunded)
 	}
 	for range 2 { // the report may come twice: the release happens once
-		if err := e.db.Tx(ctx, func(tx *sql.Tx) error { return e.claims.CardRefundSettledTx(ctx, tx, "rfd_1", false) }); err != nil {
+		if err := e.db.Tx(ctx, func(tx *sql.Tx) error { return e.claims.CardRefundSettledTx(ctx, tx, "rfd_1", false, money.Amount{}) }); err != nil {
 			t.Fatal(err)
 		}
 	}

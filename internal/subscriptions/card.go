@@ -7,6 +7,7 @@ import (
 	"fmt"
 
 	"comptoir/internal/cardpay"
+	"comptoir/internal/money"
 )
 
 // SavedCards charges renewals to the customer's saved card through card
@@ -57,9 +58,10 @@ type CardHandler struct {
 }
 
 // RefundReporter is told the outcome of a card refund: claims'
-// CardRefundSettledTx.
+// CardRefundSettledTx. chargedBack is how much of a failed refund a lost
+// dispute had already returned to the customer.
 type RefundReporter interface {
-	CardRefundSettledTx(ctx context.Context, tx *sql.Tx, cardRefundID string, succeeded bool) error
+	CardRefundSettledTx(ctx context.Context, tx *sql.Tx, cardRefundID string, succeeded bool, chargedBack money.Amount) error
 }
 
 // PaymentSucceeded marks the period paid.
@@ -79,14 +81,17 @@ func (h CardHandler) PaymentFailed(ctx context.Context, tx *sql.Tx, p cardpay.Pa
 // subscription claim's): a refund that succeeded gets its credit note now,
 // in the transaction that records the success; one that failed gives the
 // period back its paid status, so its payment is refundable again (the
-// money never left). Then the claim hears of it. cardpay reports each
-// outcome once; the credit note is also keyed on the refund.
+// money never left), unless a lost dispute of the payment had returned
+// that money already: then the period stays refunded. Then the claim hears
+// of it. cardpay reports each outcome once; the credit note is also keyed
+// on the refund.
 func (h CardHandler) RefundSettled(ctx context.Context, tx *sql.Tx, r cardpay.Refund, p cardpay.Payment) error {
 	succeeded := r.Status == cardpay.RefundSucceeded
+	chargedBack := money.Amount{Currency: r.Amount.Currency}
 	var err error
 	if succeeded {
 		err = h.S.periodRefundSucceededTx(ctx, tx, p.ReferenceID, r.ID, r.Amount)
-	} else {
+	} else if chargedBack, err = h.S.takeOverForChargebacksTx(ctx, tx, p.ReferenceID, r.ID, r.Amount); err == nil && chargedBack != r.Amount {
 		err = h.S.periodRefundFailedTx(ctx, tx, p.ReferenceID, r.ID, r.Amount)
 	}
 	if err != nil {
@@ -95,5 +100,5 @@ func (h CardHandler) RefundSettled(ctx context.Context, tx *sql.Tx, r cardpay.Re
 	if h.Claims == nil {
 		return nil
 	}
-	return h.Claims.CardRefundSettledTx(ctx, tx, r.ID, succeeded)
+	return h.Claims.CardRefundSettledTx(ctx, tx, r.ID, succeeded, chargedBack)
 }

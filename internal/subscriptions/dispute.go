@@ -48,6 +48,12 @@ func (h CardHandler) PaymentDisputeEventTx(ctx context.Context, tx *sql.Tx, p ca
 		if err := h.S.creditChargeback(ctx, tx, p.ReferenceID, d.StripeID, d.Amount); err != nil {
 			return err
 		}
+		// A card refund of the period still pending may fail later: the
+		// dispute will take it over (takeOverForChargebacksTx).
+		if _, err := tx.ExecContext(ctx, `INSERT INTO period_chargebacks (dispute_id, period_id, currency, disputed, created_at)
+			VALUES ($1, $2, $3, $4, $5)`, d.StripeID, p.ReferenceID, d.Amount.Currency, d.Amount.Minor, h.S.clock.Now()); err != nil {
+			return wrapDB("record chargeback", err)
+		}
 	}
 	period, err := getPeriod(ctx, tx, p.ReferenceID)
 	if err != nil {
@@ -94,4 +100,62 @@ func (s *Service) disputeHeldTx(ctx context.Context, tx *sql.Tx, subID string) (
 		return false, wrapDB("card periods", err)
 	}
 	return cardpay.DisputeHeldTx(ctx, tx, cardpay.PurposeRenewal, ids)
+}
+
+// takeOverForChargebacksTx lets the lost disputes of a period's payment
+// take over, up to what each returned and has not yet taken over, the
+// amount of a card refund of the period that failed: the bank gave that
+// money back already. Each dispute's share is a conditional update within
+// what it disputed. It returns how much was taken over.
+func (s *Service) takeOverForChargebacksTx(ctx context.Context, tx *sql.Tx, periodID, refundID string, amount money.Amount) (money.Amount, error) {
+	taken := money.Amount{Currency: amount.Currency}
+	type left struct {
+		disputeID string
+		left      int64
+	}
+	var lefts []left
+	rows, err := tx.QueryContext(ctx, `SELECT dispute_id, disputed - taken_over FROM period_chargebacks
+		WHERE period_id = $1 AND currency = $2 AND taken_over < disputed ORDER BY created_at, dispute_id`, periodID, amount.Currency)
+	if err != nil {
+		return taken, wrapDB("chargebacks of period", err)
+	}
+	for rows.Next() {
+		var l left
+		if err := rows.Scan(&l.disputeID, &l.left); err != nil {
+			rows.Close()
+			return taken, wrapDB("chargebacks of period", err)
+		}
+		lefts = append(lefts, l)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return taken, wrapDB("chargebacks of period", err)
+	}
+	for _, l := range lefts {
+		take := min(l.left, amount.Minor-taken.Minor)
+		if take <= 0 {
+			break
+		}
+		res, err := tx.ExecContext(ctx, `UPDATE period_chargebacks SET taken_over = taken_over + $2
+			WHERE dispute_id = $1 AND taken_over + $2 <= disputed`, l.disputeID, take)
+		if err != nil {
+			return taken, wrapDB("take over refund", err)
+		}
+		if n, _ := res.RowsAffected(); n != 1 {
+			return taken, fmt.Errorf("subscriptions: chargeback %s changed while counting it", l.disputeID)
+		}
+		taken.Minor += take
+	}
+	if taken.Minor > 0 {
+		period, err := getPeriod(ctx, tx, periodID)
+		if err != nil {
+			return taken, err
+		}
+		if err := audit.Record(ctx, tx, audit.Entry{At: s.clock.Now(), Actor: audit.System, SubjectType: "subscription",
+			SubjectID: period.SubscriptionID, Action: "subscription.period_refund_charged_back",
+			After: map[string]any{"period_id": periodID, "card_refund": refundID, "amount": taken}}); err != nil {
+			return taken, err
+		}
+	}
+	return taken, nil
 }

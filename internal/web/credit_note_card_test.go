@@ -51,7 +51,7 @@ func replayRefundSucceeded(t *testing.T, h *apptest.Harness, r cardpay.Refund, p
 		}
 	}
 	if err := h.App.DB.Tx(context.Background(), func(tx *sql.Tx) error {
-		return h.App.Claims.CardRefundSettledTx(context.Background(), tx, r.ID, true)
+		return h.App.Claims.CardRefundSettledTx(context.Background(), tx, r.ID, true, money.Amount{})
 	}); err != nil {
 		t.Fatal(err)
 	}

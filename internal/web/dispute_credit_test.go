@@ -26,6 +26,7 @@ import (
 	"comptoir/internal/orders"
 	"comptoir/internal/pdftext"
 	"comptoir/internal/policy"
+	"comptoir/internal/subscriptions"
 	"comptoir/internal/testwait"
 )
 
@@ -323,6 +324,50 @@ func TestFailedRefundAfterLostDisputeIsTheDisputes(t *testing.T) {
 	})
 	if !errors.Is(err, orders.ErrOverRefund) {
 		t.Errorf("refunding the line again: %v, want ErrOverRefund (the bank returned it all)", err)
+	}
+	if n := len(mailsOf(t, h, agent, "alert_card_refund_failed")); n != 0 {
+		t.Errorf("%d alerts asking agents to pay back what the bank already returned", n)
+	}
+}
+
+// The same for a subscription: the card refund of a cancellation is still
+// pending when the store loses the dispute of the period's payment, and
+// then fails. The bank returned the money, so the period stays refunded,
+// the period's invoice stays credited once (by the dispute), and no agent
+// is told to pay it back another way.
+func TestFailedSubscriptionRefundAfterLostDispute(t *testing.T) {
+	h, rec := scaStore(t)
+	ctx := context.Background()
+	agent, _ := h.User(t, account.RoleAgent, "agent@example.fr")
+	u, c := h.User(t, account.RoleCustomer, "gus@example.fr")
+	sub := scaSubscription(t, h, u, c)
+	rec.Rewrite(cardpaytest.To(http.MethodPost, "/v1/refunds"), func(m map[string]any) { m["status"] = "pending" })
+	refund := cancelRefunded(t, h, u, c, sub, string(claims.RefundPending))
+	var cardRefund cardpay.Refund
+	testwait.Until(t, "the card refund to be pending at Stripe", func() bool {
+		var err error
+		cardRefund, err = h.App.Card.GetRefund(ctx, refund.CardRefundID)
+		return err == nil && cardRefund.StripeRefundID != ""
+	})
+
+	deliver := webhookDeliverer(t, h)
+	dispute := map[string]any{"id": "dp_sub_pending", "object": "dispute", "amount": 990, "currency": "eur", "charge": "ch_first",
+		"payment_intent": "pi_first", "reason": "fraudulent", "status": "needs_response"}
+	deliver(stripe.EventTypeChargeDisputeCreated, dispute)
+	closeDisputeAtOnce(t, h, dispute, "lost", 2)
+	deliver(stripe.EventTypeRefundFailed, map[string]any{"id": cardRefund.StripeRefundID, "object": "refund", "status": "failed",
+		"amount": 990, "currency": "eur", "payment_intent": "pi_first", "metadata": map[string]any{"refund_id": cardRefund.ID}})
+
+	rs, _ := h.App.Claims.Refunds(ctx, refund.ClaimID)
+	if len(rs) != 1 || rs[0].Status != claims.RefundFailed {
+		t.Fatalf("claim refunds after refund.failed: %+v", rs)
+	}
+	periods, _ := h.App.Subscriptions.Periods(ctx, sub.ID)
+	if len(periods) != 1 || periods[0].Status != subscriptions.PeriodRefunded {
+		t.Errorf("the period after its refund failed: %+v, want still refunded (the bank returned it)", periods)
+	}
+	if cn := creditNotes(t, h, sub.ID); len(cn) != 1 || cn[0].Total.Minor != 990 {
+		t.Errorf("credit notes: %+v, want the dispute's one of 990", cn)
 	}
 	if n := len(mailsOf(t, h, agent, "alert_card_refund_failed")); n != 0 {
 		t.Errorf("%d alerts asking agents to pay back what the bank already returned", n)
