@@ -27,6 +27,33 @@ func Strings(ctx context.Context, q Querier, query string, args ...any) ([]strin
 	return out, rows.Err()
 }
 
+// KeyedInt is a row of a text key and an integer, as KeyedInts reads it.
+type KeyedInt struct {
+	Key string
+	N   int64
+}
+
+// KeyedInts runs query, whose rows hold a text column and an integer one
+// (an id and what is left of an amount, say), and returns them in order;
+// nil when there is none. Reading them all first lets the caller update
+// the rows one by one afterwards, in the same transaction.
+func KeyedInts(ctx context.Context, q Querier, query string, args ...any) ([]KeyedInt, error) {
+	rows, err := q.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []KeyedInt
+	for rows.Next() {
+		var k KeyedInt
+		if err := rows.Scan(&k.Key, &k.N); err != nil {
+			return nil, err
+		}
+		out = append(out, k)
+	}
+	return out, rows.Err()
+}
+
 // ExecEach runs each statement of queries in turn with the same args,
 // stopping at the first error. Every statement must use all of args:
 // PostgreSQL refuses an argument a statement does not name.

@@ -68,6 +68,25 @@ func TestStringsAndExecEach(t *testing.T) {
 // both engines a pattern built from it with ESCAPE LikeEscape matches the
 // searched text only as itself: before it, ord_ab also found ordXab
 // (and on PostgreSQL, whose LIKE escapes with \ by default, a\b found ab).
+// KeyedInts reads (text, integer) rows in order, nil when none match.
+func TestKeyedInts(t *testing.T) {
+	d := dbtest.Open(t)
+	ctx := context.Background()
+	if _, err := d.Write.ExecContext(ctx, `CREATE TABLE t_k (k TEXT NOT NULL, n BIGINT NOT NULL)`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.Write.ExecContext(ctx, `INSERT INTO t_k (k, n) VALUES ('b', 2), ('a', 9000000000), ('c', -1)`); err != nil {
+		t.Fatal(err)
+	}
+	got, err := db.KeyedInts(ctx, d.Read, `SELECT k, n FROM t_k WHERE n > $1 ORDER BY k`, 0)
+	if want := []db.KeyedInt{{"a", 9000000000}, {"b", 2}}; err != nil || !reflect.DeepEqual(got, want) {
+		t.Errorf("KeyedInts = %v %v, want %v", got, err, want)
+	}
+	if none, err := db.KeyedInts(ctx, d.Read, `SELECT k, n FROM t_k WHERE k = $1`, "z"); err != nil || none != nil {
+		t.Errorf("KeyedInts of nothing = %v %v, want nil", none, err)
+	}
+}
+
 func TestEscapeLike(t *testing.T) {
 	cases := []struct {
 		in, want string

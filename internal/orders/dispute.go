@@ -8,6 +8,7 @@ import (
 
 	"comptoir/internal/audit"
 	"comptoir/internal/cardpay"
+	"comptoir/internal/db"
 	"comptoir/internal/invoices"
 	"comptoir/internal/money"
 )
@@ -90,26 +91,9 @@ func (s *Service) Chargeback(ctx context.Context, tx *sql.Tx, orderID, stripeDis
 // much it took over.
 func (s *Service) takeOverForChargebacks(ctx context.Context, tx *sql.Tx, orderID, lineID, refundID string, amount money.Amount) (money.Amount, error) {
 	taken := money.Amount{Currency: amount.Currency}
-	type short struct {
-		disputeID string
-		left      int64
-	}
-	var shorts []short
-	rows, err := tx.QueryContext(ctx, `SELECT dispute_id, disputed - counted FROM order_chargebacks
+	shorts, err := db.KeyedInts(ctx, tx, `SELECT dispute_id, disputed - counted FROM order_chargebacks
 		WHERE order_id = $1 AND counted < disputed AND currency = $2 ORDER BY created_at, dispute_id`, orderID, amount.Currency)
-	if err != nil {
-		return taken, wrapDB("chargebacks of order", err)
-	}
-	for rows.Next() {
-		var c short
-		if err := rows.Scan(&c.disputeID, &c.left); err != nil {
-			rows.Close()
-			return taken, wrapDB("chargebacks of order", err)
-		}
-		shorts = append(shorts, c)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil || len(shorts) == 0 {
+	if err != nil || len(shorts) == 0 {
 		return taken, wrapDB("chargebacks of order", err)
 	}
 	// The amount must be counted on the line for the dispute to keep it
@@ -126,17 +110,18 @@ func (s *Service) takeOverForChargebacks(ctx context.Context, tx *sql.Tx, orderI
 	}
 	now := s.clock.Now()
 	for _, c := range shorts {
-		take := min(c.left, amount.Minor-taken.Minor)
+		disputeID := c.Key
+		take := min(c.N, amount.Minor-taken.Minor)
 		if take <= 0 {
 			break
 		}
 		res, err := tx.ExecContext(ctx, `UPDATE order_chargebacks SET counted = counted + $2
-			WHERE dispute_id = $1 AND counted + $2 <= disputed`, c.disputeID, take)
+			WHERE dispute_id = $1 AND counted + $2 <= disputed`, disputeID, take)
 		if err != nil {
 			return taken, wrapDB("count chargeback", err)
 		}
 		if n, _ := res.RowsAffected(); n != 1 {
-			return taken, fmt.Errorf("orders: chargeback %s changed while counting it", c.disputeID)
+			return taken, fmt.Errorf("orders: chargeback %s changed while counting it", disputeID)
 		}
 		part := money.Amount{Minor: take, Currency: amount.Currency}
 		if s.opts.Invoices != nil {
@@ -145,13 +130,13 @@ func (s *Service) takeOverForChargebacks(ctx context.Context, tx *sql.Tx, orderI
 				return taken, err
 			}
 			if found && credit.Minor > 0 {
-				if err := s.creditNote(ctx, tx, orderID, lineID, invoices.DisputeCreditID(c.disputeID, refundID), credit, true); err != nil {
+				if err := s.creditNote(ctx, tx, orderID, lineID, invoices.DisputeCreditID(disputeID, refundID), credit, true); err != nil {
 					return taken, err
 				}
 			}
 		}
 		if err := audit.Record(ctx, tx, audit.Entry{At: now, Actor: audit.System, SubjectType: "order_line", SubjectID: lineID,
-			Action: "chargeback_took_over_refund", After: map[string]any{"dispute": c.disputeID, "refund": refundID, "amount": part, "order_id": orderID}}); err != nil {
+			Action: "chargeback_took_over_refund", After: map[string]any{"dispute": disputeID, "refund": refundID, "amount": part, "order_id": orderID}}); err != nil {
 			return taken, err
 		}
 		taken.Minor += take

@@ -109,40 +109,23 @@ func (s *Service) disputeHeldTx(ctx context.Context, tx *sql.Tx, subID string) (
 // what it disputed. It returns how much was taken over.
 func (s *Service) takeOverForChargebacksTx(ctx context.Context, tx *sql.Tx, periodID, refundID string, amount money.Amount) (money.Amount, error) {
 	taken := money.Amount{Currency: amount.Currency}
-	type left struct {
-		disputeID string
-		left      int64
-	}
-	var lefts []left
-	rows, err := tx.QueryContext(ctx, `SELECT dispute_id, disputed - taken_over FROM period_chargebacks
+	lefts, err := db.KeyedInts(ctx, tx, `SELECT dispute_id, disputed - taken_over FROM period_chargebacks
 		WHERE period_id = $1 AND currency = $2 AND taken_over < disputed ORDER BY created_at, dispute_id`, periodID, amount.Currency)
 	if err != nil {
 		return taken, wrapDB("chargebacks of period", err)
 	}
-	for rows.Next() {
-		var l left
-		if err := rows.Scan(&l.disputeID, &l.left); err != nil {
-			rows.Close()
-			return taken, wrapDB("chargebacks of period", err)
-		}
-		lefts = append(lefts, l)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return taken, wrapDB("chargebacks of period", err)
-	}
 	for _, l := range lefts {
-		take := min(l.left, amount.Minor-taken.Minor)
+		take := min(l.N, amount.Minor-taken.Minor)
 		if take <= 0 {
 			break
 		}
 		res, err := tx.ExecContext(ctx, `UPDATE period_chargebacks SET taken_over = taken_over + $2
-			WHERE dispute_id = $1 AND taken_over + $2 <= disputed`, l.disputeID, take)
+			WHERE dispute_id = $1 AND taken_over + $2 <= disputed`, l.Key, take)
 		if err != nil {
 			return taken, wrapDB("take over refund", err)
 		}
 		if n, _ := res.RowsAffected(); n != 1 {
-			return taken, fmt.Errorf("subscriptions: chargeback %s changed while counting it", l.disputeID)
+			return taken, fmt.Errorf("subscriptions: chargeback %s changed while counting it", l.Key)
 		}
 		taken.Minor += take
 	}
