@@ -354,6 +354,18 @@ func (a *App) build(ctx context.Context, opts Options) (err error) {
 		}
 		return float64(n)
 	}))
+	if _, err := freeBytes(cfg.DataDir); !errors.Is(err, errFreeSpaceUnknown) {
+		// What /readyz compares with --min-free-mb, to watch it come.
+		a.Metrics.Registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "comptoir_data_dir_free_bytes", Help: "Free space for comptoir on the data directory's file system (SQLite file, uploads, spooled mail).",
+		}, func() float64 {
+			free, err := freeBytes(cfg.DataDir)
+			if err != nil {
+				return -1
+			}
+			return float64(free)
+		}))
+	}
 	if a.DB.Engine == db.SQLite {
 		// How well SQLite's group commit shares disk flushes: their ratio
 		// is the transactions made durable per flush.

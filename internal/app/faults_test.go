@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -39,15 +40,24 @@ func countRows(t *testing.T, d *db.DB, q string, args ...any) int {
 
 // A data directory whose file system has less free space than
 // --min-free-mb fails /readyz before any write does; the same store with a
-// minimum it meets is ready.
+// minimum it meets is ready. /metrics shows the free space compared.
 func TestReadyzWantsFreeSpace(t *testing.T) {
 	for _, tt := range []struct {
 		minMB int64
 		want  int
 	}{{1 << 40, http.StatusServiceUnavailable}, {1, http.StatusOK}} {
 		h := apptest.StartWith(t, func(c *config.Config) { c.MinFreeMB = tt.minMB })
-		if r := h.NewClient(t).Get("/readyz"); r.Status != tt.want {
+		c := h.NewClient(t)
+		if r := c.Get("/readyz"); r.Status != tt.want {
 			t.Errorf("--min-free-mb %d: /readyz %d, want %d", tt.minMB, r.Status, tt.want)
+		}
+		body := c.Get("/metrics").Body
+		m := regexp.MustCompile(`(?m)^comptoir_data_dir_free_bytes (\S+)$`).FindStringSubmatch(body)
+		if m == nil {
+			t.Fatalf("no comptoir_data_dir_free_bytes in /metrics:\n%s", body)
+		}
+		if free, err := strconv.ParseFloat(m[1], 64); err != nil || free < 1<<20 {
+			t.Errorf("comptoir_data_dir_free_bytes %q (%v), want at least 1 MiB", m[1], err)
 		}
 	}
 }
