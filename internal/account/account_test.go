@@ -569,11 +569,11 @@ func TestSetAddress(t *testing.T) {
 	if got := e.actions(t, u.ID); !slices.Equal(got, []string{"signup", "address_change"}) {
 		t.Fatalf("audit %v", got)
 	}
-	var after string
-	if err := e.db.Read.QueryRowContext(e.ctx, `SELECT after_state FROM audit_log WHERE subject_id = $1 AND action = 'address_change'`, u.ID).Scan(&after); err != nil {
+	rows, err := audit.ForSubject(e.ctx, e.db.Read, "user", u.ID)
+	if err != nil {
 		t.Fatal(err)
 	}
-	if after != `{"fields":["street","postcode","city","region"]}` {
+	if after := rows[len(rows)-1].After; after != `{"fields":["street","postcode","city","region"]}` {
 		t.Fatalf("audit state %s", after)
 	}
 }

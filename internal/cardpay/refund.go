@@ -181,15 +181,8 @@ func (w *refundWorker) Work(ctx context.Context, job *river.Job[RefundArgs]) err
 // our refund refundID, by the refund_id all of ours carry in their metadata;
 // nil when there is none.
 func (s *Service) earlierRefund(ctx context.Context, paymentIntentID, refundID string) (*stripe.Refund, error) {
-	for sr, err := range s.stripe.V1Refunds.List(ctx, &stripe.RefundListParams{PaymentIntent: stripe.String(paymentIntentID)}) {
-		if err != nil {
-			return nil, err
-		}
-		if sr.Metadata["refund_id"] == refundID {
-			return sr, nil
-		}
-	}
-	return nil, nil
+	return findOurs(s.stripe.V1Refunds.List(ctx, &stripe.RefundListParams{PaymentIntent: stripe.String(paymentIntentID)}),
+		func(sr *stripe.Refund) bool { return sr.Metadata["refund_id"] == refundID })
 }
 
 // applyRefund records what a Stripe refund object says, from the job's

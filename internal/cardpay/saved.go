@@ -210,15 +210,8 @@ func (s *Service) earlierIntent(ctx context.Context, p Payment, since time.Time)
 		Customer:     stripe.String(p.StripeCustomerID),
 		CreatedRange: &stripe.RangeQueryParams{GreaterThanOrEqual: since.Add(-time.Hour).Unix()},
 	}
-	for pi, err := range s.stripe.V1PaymentIntents.List(ctx, params) {
-		if err != nil {
-			return nil, err
-		}
-		if pi.Metadata["payment_id"] == p.ID {
-			return pi, nil
-		}
-	}
-	return nil, nil
+	return findOurs(s.stripe.V1PaymentIntents.List(ctx, params),
+		func(pi *stripe.PaymentIntent) bool { return pi.Metadata["payment_id"] == p.ID })
 }
 
 // intentDetails gathers what a PaymentIntent says about the card.

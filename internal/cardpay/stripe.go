@@ -38,6 +38,22 @@ func (s *Service) keyMayBeGone(job *rivertype.JobRow) bool {
 	return job.Attempt > 1 && s.clock.Now().Sub(job.CreatedAt) >= idempotencyKeyLife-time.Hour
 }
 
+// findOurs walks a Stripe list (every page) for the first object that ours
+// accepts, by the metadata we put on everything we create; the zero value
+// when none does.
+func findOurs[T any](list stripe.Seq2[T, error], ours func(T) bool) (T, error) {
+	var none T
+	for obj, err := range list {
+		if err != nil {
+			return none, err
+		}
+		if ours(obj) {
+			return obj, nil
+		}
+	}
+	return none, nil
+}
+
 // newStripeClient builds a client of its own rather than using stripe-go's
 // package-level key and backends: two services (or tests) with different
 // keys or API URLs never share state.
