@@ -277,26 +277,40 @@ func cleanEnv() []string {
 // commitSharing starts counting the server's SQLite group commits (from its
 // /metrics), and returns what tells, for the work done since, the note
 // "N transactions made durable in M disk flushes": the issue asks that many
-// checkouts share one commit, and this shows whether they did. On
-// PostgreSQL, which has no such counters, the note is empty.
+// checkouts share one commit, and this shows whether they did. It also
+// says how busy the single writer was meanwhile: near 100 %, the writer is
+// what holds the rate back; well under, the requests or the machine are.
+// On PostgreSQL, which has no such counters, the note is empty.
 func commitSharing(ctx context.Context, base string) func() string {
 	start, ok := commitCounters(ctx, base)
+	began := time.Now()
 	if !ok {
 		return func() string { return "" }
 	}
 	return func() string {
 		end, ok := commitCounters(ctx, base)
-		commits, txs := end[0]-start[0], end[1]-start[1]
-		if !ok || commits <= 0 {
+		elapsed := time.Since(began).Seconds()
+		var d commitCounts
+		for i := range d {
+			d[i] = end[i] - start[i]
+		}
+		if !ok || d[0] <= 0 {
 			return ""
 		}
-		return fmt.Sprintf("%.0f transactions made durable in %.0f disk flushes (%.1f per flush)", txs, commits, txs/commits)
+		return fmt.Sprintf("%.0f transactions made durable in %.0f disk flushes (%.1f per flush); the writer busy %.0f%% of the time (%.0f%% committing)",
+			d[1], d[0], d[1]/d[0], 100*d[2]/elapsed, 100*d[3]/elapsed)
 	}
 }
 
-// commitCounters reads comptoir_db_commits_total and
-// comptoir_db_committed_transactions_total from the server's metrics.
-func commitCounters(ctx context.Context, base string) (v [2]float64, ok bool) {
+// commitCounterNames are the group-commit counters read from the server's
+// metrics, in the order of commitCounts.
+var commitCounterNames = [...]string{"comptoir_db_commits_total", "comptoir_db_committed_transactions_total",
+	"comptoir_db_writer_busy_seconds_total", "comptoir_db_commit_seconds_total"}
+
+type commitCounts [len(commitCounterNames)]float64
+
+// commitCounters reads the group-commit counters from the server's metrics.
+func commitCounters(ctx context.Context, base string) (v commitCounts, ok bool) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/metrics", nil)
 	if err != nil {
 		return v, false
@@ -313,13 +327,13 @@ func commitCounters(ctx context.Context, base string) (v [2]float64, ok bool) {
 	return parseCommitCounters(string(body))
 }
 
-// parseCommitCounters finds the two group-commit counters in a metrics
-// page (Prometheus text format: "name value" lines).
-func parseCommitCounters(page string) (v [2]float64, ok bool) {
+// parseCommitCounters finds the group-commit counters in a metrics page
+// (Prometheus text format: "name value" lines).
+func parseCommitCounters(page string) (v commitCounts, ok bool) {
 	found := 0
 	for line := range strings.Lines(page) {
-		for i, name := range []string{"comptoir_db_commits_total ", "comptoir_db_committed_transactions_total "} {
-			if s, cut := strings.CutPrefix(line, name); cut {
+		for i, name := range commitCounterNames {
+			if s, cut := strings.CutPrefix(line, name+" "); cut {
 				f, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
 				if err != nil {
 					return v, false
@@ -329,5 +343,5 @@ func parseCommitCounters(page string) (v [2]float64, ok bool) {
 			}
 		}
 	}
-	return v, found == 2
+	return v, found == len(v)
 }

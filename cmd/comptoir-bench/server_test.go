@@ -35,15 +35,17 @@ exec sleep 30`
 
 func TestParseCommitCounters(t *testing.T) {
 	page := "# HELP comptoir_db_commits_total SQLite commits.\n# TYPE comptoir_db_commits_total counter\n" +
-		"comptoir_db_commits_total 1234\ncomptoir_db_committed_transactions_total 1.5e+06\ngo_goroutines 12\n"
-	if v, ok := parseCommitCounters(page); !ok || v != [2]float64{1234, 1.5e6} {
+		"comptoir_db_commits_total 1234\ncomptoir_db_committed_transactions_total 1.5e+06\ngo_goroutines 12\n" +
+		"comptoir_db_writer_busy_seconds_total 8.5\ncomptoir_db_commit_seconds_total 0.25\n"
+	if v, ok := parseCommitCounters(page); !ok || v != (commitCounts{1234, 1.5e6, 8.5, 0.25}) {
 		t.Fatalf("%v %v", v, ok)
 	}
 	// PostgreSQL's page has neither.
 	if _, ok := parseCommitCounters("go_goroutines 12\n"); ok {
 		t.Fatal("counters found where there are none")
 	}
-	if _, ok := parseCommitCounters("comptoir_db_commits_total x\ncomptoir_db_committed_transactions_total 1\n"); ok {
+	if _, ok := parseCommitCounters("comptoir_db_commits_total x\ncomptoir_db_committed_transactions_total 1\n" +
+		"comptoir_db_writer_busy_seconds_total 1\ncomptoir_db_commit_seconds_total 1\n"); ok {
 		t.Fatal("a malformed value was taken")
 	}
 }

@@ -375,7 +375,13 @@ func (a *App) build(ctx context.Context, opts Options) (err error) {
 			}, func() float64 { return float64(a.DB.CommitStats().Commits) }),
 			prometheus.NewCounterFunc(prometheus.CounterOpts{
 				Name: "comptoir_db_committed_transactions_total", Help: "Transactions made durable by those commits (several share one under load).",
-			}, func() float64 { return float64(a.DB.CommitStats().Transactions) }))
+			}, func() float64 { return float64(a.DB.CommitStats().Transactions) }),
+			prometheus.NewCounterFunc(prometheus.CounterOpts{
+				Name: "comptoir_db_writer_busy_seconds_total", Help: "Time SQLite's single writer spent running transactions and their commits: near the wall-clock time, writes wait on it.",
+			}, func() float64 { return a.DB.CommitStats().Busy.Seconds() }),
+			prometheus.NewCounterFunc(prometheus.CounterOpts{
+				Name: "comptoir_db_commit_seconds_total", Help: "The part of the writer's busy time spent committing (WAL append and disk flush).",
+			}, func() float64 { return a.DB.CommitStats().Flushing.Seconds() }))
 	}
 	a.Web, err = web.New(web.Deps{
 		Accounts: a.Accounts, Limiter: a.Limiter, Messages: a.Messages, Clock: a.Clock, Logger: a.Logger,

@@ -42,7 +42,8 @@ func TestMetricsKeptFromThePublic(t *testing.T) {
 }
 
 // On SQLite the metrics say how many transactions the group commit made
-// durable and in how many disk flushes; PostgreSQL has no such counters.
+// durable and in how many disk flushes, and how long its single writer
+// worked and committed; PostgreSQL has no such counters.
 func TestMetricsCountGroupCommits(t *testing.T) {
 	h := apptest.StartWith(t, func(c *config.Config) { c.TrustedProxies = "127.0.0.1/32, ::1" })
 	h.User(t, "customer", "metrics@example.org") // a write or more
@@ -61,13 +62,18 @@ func TestMetricsCountGroupCommits(t *testing.T) {
 	}
 	commits, ok1 := value("comptoir_db_commits_total")
 	txs, ok2 := value("comptoir_db_committed_transactions_total")
+	busy, ok3 := value("comptoir_db_writer_busy_seconds_total")
+	committing, ok4 := value("comptoir_db_commit_seconds_total")
 	if h.App.DB.Engine == db.Postgres {
-		if ok1 || ok2 {
+		if ok1 || ok2 || ok3 || ok4 {
 			t.Fatalf("PostgreSQL shows group-commit counters:\n%s", r.Body)
 		}
 		return
 	}
 	if !ok1 || !ok2 || commits < 1 || txs < commits {
 		t.Fatalf("commits %v (%v), transactions %v (%v)", commits, ok1, txs, ok2)
+	}
+	if !ok3 || !ok4 || committing <= 0 || busy < committing {
+		t.Fatalf("writer busy %v s (%v), of which committing %v s (%v)", busy, ok3, committing, ok4)
 	}
 }

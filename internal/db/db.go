@@ -338,6 +338,10 @@ func (d *DB) alone(ctx context.Context, stmt func(Querier) error) error {
 // zero on PostgreSQL, which groups its commits itself.
 type CommitStats struct {
 	Commits, Transactions uint64
+	// Busy is how long the single writer has been running transactions
+	// and commits, Flushing the part of it spent in COMMIT (the WAL
+	// append, the disk flush and any automatic checkpoint).
+	Busy, Flushing time.Duration
 }
 
 // CommitStats reads the group-commit counters.
@@ -345,7 +349,9 @@ func (d *DB) CommitStats() CommitStats {
 	if d.group == nil {
 		return CommitStats{}
 	}
-	return CommitStats{Commits: d.group.commits.Load(), Transactions: d.group.committed.Load()}
+	g := d.group
+	return CommitStats{Commits: g.commits.Load(), Transactions: g.committed.Load(),
+		Busy: time.Duration(g.busy.Load()), Flushing: time.Duration(g.flushing.Load())}
 }
 
 // Checkpoint copies SQLite's write-ahead log into the database file and

@@ -106,6 +106,12 @@ func TestCommitStatsCountDurableTransactions(t *testing.T) {
 	if txs != 61 || commits < 1 || commits > txs {
 		t.Fatalf("%d transactions in %d commits, want 61 (60 + the Exec) in 1..61", txs, commits)
 	}
+	// The writer's time: every group ran and committed, and the commits
+	// are part of the work, not beside it.
+	busy, flushing := got.Busy-before.Busy, got.Flushing-before.Flushing
+	if flushing <= 0 || busy < flushing {
+		t.Fatalf("writer busy %v, committing %v: want 0 < committing <= busy", busy, flushing)
+	}
 }
 
 // A constraint failure in one transaction of a group does not spoil the
