@@ -155,10 +155,13 @@ func (h *harness) runEngine(ctx context.Context, engine string) error {
 		sink.close()
 	})
 	h.logf("%s: starting comptoir serve", engine)
-	srv, err := startProcess(ctx, "comptoir serve ("+engine+")", cfg.comptoirBin,
-		[]string{"serve", "--database-url", dbURL, "--data-dir", dataDir, "--listen", "127.0.0.1:0", "--log-level", "info",
-			"--smtp-listen", "127.0.0.1:0", "--support-address", benchSupportAddr, "--trusted-proxies", benchTrustedProxy,
-			"--smtp-relay", sink.URL()}, append(cleanEnv(), cfg.serverEnv...),
+	args := []string{"serve", "--database-url", dbURL, "--data-dir", dataDir, "--listen", "127.0.0.1:0", "--log-level", "info",
+		"--smtp-listen", "127.0.0.1:0", "--support-address", benchSupportAddr, "--trusted-proxies", benchTrustedProxy,
+		"--smtp-relay", sink.URL()}
+	if len(cfg.profile) > 0 {
+		args = append(args, "--debug-listen", "127.0.0.1:0")
+	}
+	srv, err := startProcess(ctx, "comptoir serve ("+engine+")", cfg.comptoirBin, args, append(cleanEnv(), cfg.serverEnv...),
 		filepath.Join(dir, "serve.log"), "comptoir is serving", cfg.serverDeadline)
 	if err != nil {
 		return err
@@ -179,8 +182,14 @@ func (h *harness) runEngine(ctx context.Context, engine string) error {
 			e.scans.close()
 		}
 	}()
-	if e.smtp, err = waitSMTPAddr(ctx, filepath.Join(dir, "serve.log"), 10*time.Second); err != nil {
+	if e.smtp, err = waitLoggedAddr(ctx, filepath.Join(dir, "serve.log"), smtpAddrRE, "inbound SMTP listener", 10*time.Second); err != nil {
 		h.logf("%s: %v", engine, err)
+	}
+	var debugAddr string
+	if len(cfg.profile) > 0 {
+		if debugAddr, err = waitLoggedAddr(ctx, filepath.Join(dir, "serve.log"), debugAddrRE, "profiler", 10*time.Second); err != nil {
+			h.logf("%s: %v", engine, err)
+		}
 	}
 	if h.wants(baseBareTemplate) {
 		if err := h.bareBaseline(ctx, e); err != nil {
@@ -198,6 +207,11 @@ func (h *harness) runEngine(ctx context.Context, engine string) error {
 		}
 		if i := h.runScenario(e, srv, sc); i >= 0 && sc.Verify != nil {
 			verify = append(verify, pending{i, sc})
+		}
+	}
+	if debugAddr != "" && ctx.Err() == nil {
+		if err := h.profileServed(e, debugAddr); err != nil {
+			h.logf("%s: profile: %v", engine, err)
 		}
 	}
 	if err := srv.stop(); err != nil {
@@ -218,11 +232,6 @@ func (h *harness) runEngine(ctx context.Context, engine string) error {
 		}
 		r.addNote(note)
 		h.mu.Unlock()
-	}
-	if len(cfg.profile) > 0 && ctx.Err() == nil {
-		if err := h.profileEngine(ctx, e, dbURL, dataDir); err != nil {
-			h.logf("%s: profile: %v", engine, err)
-		}
 	}
 	return nil
 }

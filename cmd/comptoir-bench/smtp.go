@@ -17,18 +17,20 @@ import (
 
 var smtpAddrRE = regexp.MustCompile(`inbound SMTP listening.*\baddr=(\S+)`)
 
-// waitSMTPAddr reads the server's log until it names the inbound SMTP
-// listener's address (the line comes just after the serving line).
-func waitSMTPAddr(ctx context.Context, logPath string, timeout time.Duration) (string, error) {
+// waitLoggedAddr reads the server's log until a line matching re (its
+// first group the address) names a listener's address: the inbound SMTP
+// listener's or the profiler's, logged as the server starts serving. The
+// address must be on loopback.
+func waitLoggedAddr(ctx context.Context, logPath string, re *regexp.Regexp, what string, timeout time.Duration) (string, error) {
 	deadline := time.Now().Add(timeout)
 	for {
 		if b, err := os.ReadFile(logPath); err == nil {
-			if m := smtpAddrRE.FindSubmatch(b); m != nil {
+			if m := re.FindSubmatch(b); m != nil {
 				return string(m[1]), requireLoopback(string(m[1]))
 			}
 		}
 		if time.Now().After(deadline) {
-			return "", fmt.Errorf("no inbound SMTP listener in %s after %s", logPath, timeout)
+			return "", fmt.Errorf("no %s in %s after %s", what, logPath, timeout)
 		}
 		select {
 		case <-ctx.Done():

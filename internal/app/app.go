@@ -546,6 +546,14 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 		go func() { errc <- a.SMTP.Serve(smtpLn) }()
 		defer a.SMTP.Close()
 	}
+	if a.Config.DebugListen != "" {
+		debug, _, err := serveDebug(a.Config.DebugListen, a.Logger)
+		if err != nil {
+			a.StopWorkers(context.WithoutCancel(ctx))
+			return err
+		}
+		defer debug.Close()
+	}
 	go func() { errc <- srv.Serve(ln) }()
 	var serveErr error
 	select {

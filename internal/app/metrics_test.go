@@ -77,3 +77,15 @@ func TestMetricsCountGroupCommits(t *testing.T) {
 		t.Fatalf("writer busy %v s (%v), of which committing %v s (%v)", busy, ok3, committing, ok4)
 	}
 }
+
+// The profiler is never on the store's own address (importing
+// net/http/pprof registers it on http.DefaultServeMux, which the store
+// does not use): only --debug-listen serves it.
+func TestStoreAddressServesNoProfiler(t *testing.T) {
+	h := apptest.Start(t)
+	for _, path := range []string{"/debug/pprof/", "/debug/pprof/profile?seconds=1"} {
+		if r := h.NewClient(t).Get(path); r.Status == http.StatusOK {
+			t.Fatalf("%s on the store's address: %d %.200s", path, r.Status, r.Body)
+		}
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"net"
 	"net/mail"
 	"net/url"
 	"os"
@@ -43,7 +44,11 @@ func IsUsage(err error) bool {
 type Config struct {
 	Listen     string
 	SMTPListen string
-	DataDir    string
+	// DebugListen, when set, is a loopback address serving Go's profiler
+	// (/debug/pprof/): CPU profiles and execution traces of the running
+	// server, for the bench harness and for an operator chasing slowness.
+	DebugListen string
+	DataDir     string
 	// MinFreeMB is the free space, in MiB, that the data directory's file
 	// system must keep: below it /readyz fails (the data directory holds
 	// the SQLite file, uploads and spooled mail).
@@ -151,6 +156,7 @@ func Register(fs *flag.FlagSet) *Config {
 	c := &Config{}
 	fs.StringVar(&c.Listen, "listen", "localhost:8080", "HTTP address to listen on")
 	fs.StringVar(&c.SMTPListen, "smtp-listen", "", "address of the inbound SMTP listener (off when empty)")
+	fs.StringVar(&c.DebugListen, "debug-listen", "", "loopback address serving Go's profiler at /debug/pprof/ (off when empty)")
 	fs.StringVar(&c.DataDir, "data-dir", "./comptoir-data", "directory for the SQLite file, uploads and spooled mail")
 	fs.Int64Var(&c.MinFreeMB, "min-free-mb", 64, "free space (MiB) the data directory's file system must keep: below it /readyz fails, so traffic can go elsewhere before writes fail")
 	fs.StringVar(&c.DatabaseURL, "database-url", "", "sqlite:PATH or postgres://… (default sqlite:<data-dir>/comptoir.db)")
@@ -244,6 +250,11 @@ func (c *Config) Resolve() error {
 	}
 	if c.MinFreeMB < 0 {
 		return Usagef("--min-free-mb must not be negative")
+	}
+	if c.DebugListen != "" && !isLoopback(c.DebugListen) {
+		// Profiles show the server's memory and code paths: never to
+		// the network.
+		return Usagef("--debug-listen %q: want a loopback address (127.0.0.1:PORT, [::1]:PORT or localhost:PORT)", c.DebugListen)
 	}
 	if c.BaseURL == "" {
 		host := c.Listen
@@ -440,4 +451,17 @@ func ParseSpan(v string) (time.Duration, error) {
 		return 0, fmt.Errorf("want a duration such as 365d, 3y or 720h")
 	}
 	return d, nil
+}
+
+// isLoopback reports whether addr is host:port with a loopback host.
+func isLoopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }

@@ -114,9 +114,23 @@ func TestBadValuesAreUsageErrors(t *testing.T) {
 		{"--stripe-checkout-origin", "https://x; script-src *"},
 		{"--trusted-proxies", "10.0.0.0/33"},
 		{"--trusted-proxies", "127.0.0.1,nginx"},
+		{"--debug-listen", "0.0.0.0:6060"},
+		{"--debug-listen", ":6060"},
+		{"--debug-listen", "shop.example:6060"},
+		{"--debug-listen", "127.0.0.1"},
 	} {
 		if _, err := parse(t, args, nil); !IsUsage(err) {
 			t.Errorf("%v: got %v, want a usage error", args, err)
+		}
+	}
+}
+
+// The profiler listens on loopback only.
+func TestDebugListenIsLoopback(t *testing.T) {
+	for _, addr := range []string{"127.0.0.1:6060", "[::1]:0", "localhost:6060"} {
+		c, err := parse(t, []string{"--debug-listen", addr}, nil)
+		if err != nil || c.DebugListen != addr {
+			t.Errorf("%s: %v, %q", addr, err, c.DebugListen)
 		}
 	}
 }

@@ -1,0 +1,36 @@
+package app
+
+import (
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/pprof"
+	"time"
+
+	"comptoir/internal/config"
+)
+
+// serveDebug serves Go's profiler on addr (a loopback address, checked by
+// config): /debug/pprof/ lists the profiles, /debug/pprof/profile?seconds=N
+// takes a CPU profile of the running server, /debug/pprof/trace?seconds=N
+// an execution trace. It has its own listener and mux, so nothing of it is
+// reachable through the store's address, and it stops with the server.
+func serveDebug(addr string, logger *slog.Logger) (srv *http.Server, bound string, err error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, "", config.Usagef("cannot listen on %s for the profiler: %v", addr, err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	// No WriteTimeout: a profile answers after the seconds it was asked
+	// to record.
+	srv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	bound = ln.Addr().String()
+	logger.Info("profiler listening", "addr", bound)
+	go srv.Serve(ln)
+	return srv, bound, nil
+}
