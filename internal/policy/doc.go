@@ -111,8 +111,9 @@
 //     of what was delivered ("the consumer pays only for what was
 //     delivered"): ProRata(paid, ordered − delivered, ordered) − refunded,
 //     so an undelivered part already refunded (by a non_delivery claim) is
-//     not paid again. The server refuses a non_delivery claim on a line a
-//     withdrawal already refunded, for the same reason.
+//     not paid again. For the same reason the server refuses a non_delivery
+//     claim on a line a withdrawal already refunded, and decides one filed
+//     before the withdrawal without a refund (claims: non_delivery.withdrawn).
 //   - A refund that comes to nothing (everything already refunded, or a
 //     share below one minor unit) is outcome none, rule <kind>.nothing_refundable.
 //   - Facts that fail Validate give outcome review (facts.incomplete):
