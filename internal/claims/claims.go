@@ -65,7 +65,7 @@ const (
 var (
 	ErrNotFound                 = errors.New("claims: not found")
 	ErrDuplicateOpenClaim       = errors.New("claims: a claim of this kind is already open for this line")
-	ErrAlreadyDecided           = errors.New("claims: a claim of this kind was already decided with a refund for this line")
+	ErrAlreadyDecided           = errors.New("claims: this line already got the refund this claim would pay again")
 	ErrClaimNotOpen             = errors.New("claims: the claim is no longer open")
 	ErrOverRefund               = errors.New("claims: refund above what is left to refund")
 	ErrCreditNotAccepted        = errors.New("claims: store credit needs the customer's acceptance")

@@ -115,12 +115,13 @@ func TestAutomaticDecisionsRetryOnFreshFacts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// (1000 paid − 200 refunded) × 500 undelivered / 1000 ordered; the facts
-	// read before the agent's refund would have given 500.
-	if gathered != 2 || w.Decision.Refund == nil || w.Decision.Refund.Minor != 400 {
+	// The consumer pays only for what was delivered: 1000 paid × 500
+	// undelivered / 1000 ordered − 200 already refunded; the facts read
+	// before the agent's refund would have given 500.
+	if gathered != 2 || w.Decision.Refund == nil || w.Decision.Refund.Minor != 300 {
 		t.Fatalf("read the facts %d times; withdrawal %+v", gathered, w.Decision)
 	}
-	if read, _ := e.orders.Get(ctx, o.ID); read.Lines[0].Refunded.Minor != 600 {
+	if read, _ := e.orders.Get(ctx, o.ID); read.Lines[0].Refunded.Minor != 500 {
 		t.Fatalf("line refunded %v", read.Lines[0].Refunded)
 	}
 	history, _ := e.claims.Decisions(ctx, w.ID)

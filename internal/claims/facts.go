@@ -26,6 +26,9 @@ type subject struct {
 	version  int64
 	evidence []Evidence
 	facts    policy.Facts
+	// withdrawnBy is, for a non_delivery claim, the withdrawal claim that
+	// already got money back for the line (see withdrawnBefore).
+	withdrawnBy string
 	// before are the reasons of decisions taken just before the current
 	// one in the same step (a redelivery, then the wait for it): the email
 	// tells them first.
@@ -44,8 +47,9 @@ func (c Claim) subjectID() string {
 // Facts returns the policy facts of a claim as they stand in the database,
 // shaped exactly as API.md's policy eval facts: the decision the service
 // takes is policy.Evaluate on these facts (but for a subscription renewal
-// charged after the customer's written request to stop, which those facts
-// cannot hold: see renewedAfterRequest).
+// charged after the customer's written request to stop, and a non_delivery
+// claim on a line a withdrawal refunded since it was filed, which those
+// facts cannot hold: see renewedAfterRequest and withdrawnBefore).
 func (s *Service) Facts(ctx context.Context, c Claim) (policy.Facts, error) {
 	subj, err := s.gather(ctx, c)
 	if err != nil {
@@ -137,6 +141,11 @@ func (s *Service) gather(ctx context.Context, c Claim) (*subject, error) {
 
 	if subj.policy, err = s.policy(subj.claim.PolicyVersion); err != nil {
 		return nil, err
+	}
+	if c.Kind == policy.NonDelivery {
+		if subj.withdrawnBy, err = s.withdrawalRefundOf(ctx, c); err != nil {
+			return nil, err
+		}
 	}
 	if c.ID != "" && c.Kind == policy.NonDelivery {
 		// "Redelivery first" is offered once: a claim whose line was

@@ -66,8 +66,12 @@ type FileInput struct {
 // A second open claim of the same kind on the same line is
 // ErrDuplicateOpenClaim; a claim on an order that is not the customer's is
 // ErrNotFound. A non_delivery or withdrawal claim on a line that already got
-// money back from a claim of that kind is ErrAlreadyDecided: the policy's
-// formula would otherwise pay the undelivered share a second time.
+// money back from a claim of that kind, and a non_delivery claim on a line a
+// withdrawal got money back for, is ErrAlreadyDecided: the policy's formula
+// would otherwise pay the undelivered share a second time. (A withdrawal
+// after a non_delivery refund is decided: the engine counts that refund
+// against the undelivered part, and the consumer's right must be
+// acknowledged.)
 func (s *Service) File(ctx context.Context, in FileInput) (Claim, error) {
 	c, err := s.prepareFiling(ctx, in)
 	if err != nil {
@@ -293,14 +297,22 @@ func (s *Service) prepareFiling(ctx context.Context, in FileInput) (Claim, error
 // every claim ever filed in id order, and each filing cost more than the
 // last.
 const priorRefundQuery = `SELECT MIN(c.id) FROM claims c JOIN claim_refunds r ON r.claim_id = c.id
-	WHERE c.order_id = $1 AND c.kind = $2 AND c.order_line_id = $3 AND r.status <> 'failed'`
+	WHERE c.order_id = $1 AND c.kind IN ($2, $4) AND c.order_line_id = $3 AND r.status <> 'failed'`
 
 // checkNoPriorRefund refuses a kind whose automatic refund a line already
 // had (see File). It runs after gather read the subject's version, so a
 // refund committed since then moves the version and the filing is retried.
+//
+// A non_delivery claim also looks for a withdrawal's refund: the withdrawal
+// refunded the undelivered part (or everything), and non_delivery's formula,
+// a share of what is left, would pay part of it again.
 func (s *Service) checkNoPriorRefund(ctx context.Context, c Claim) error {
+	also := c.Kind
+	if c.Kind == policy.NonDelivery {
+		also = policy.Withdrawal
+	}
 	var prior sql.NullString
-	err := s.db.Read.QueryRowContext(ctx, priorRefundQuery, c.OrderID, string(c.Kind), c.LineID).Scan(&prior)
+	err := s.db.Read.QueryRowContext(ctx, priorRefundQuery, c.OrderID, string(c.Kind), c.LineID, string(also)).Scan(&prior)
 	if err != nil {
 		return wrapDB("prior refunds", err)
 	}

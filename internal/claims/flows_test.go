@@ -522,6 +522,79 @@ func TestWithdrawal(t *testing.T) {
 	mustContain(t, "the business acknowledgement", e.mails(t, biz, "claim_withdrawal")[0].Text, "Received on: 13 March 2026 at 11:00:00 (Europe/Paris time)", c.Decision.Reason.EN)
 }
 
+// TestUndeliveredPartIsRefundedOnce: a line's undelivered part is paid back
+// once, whichever of non_delivery and withdrawal comes first. 10,00 € paid,
+// 400 of 1000 delivered: the first claim refunds the undelivered 6,00 €; a
+// withdrawal after it refunds nothing more (the consumer pays for what was
+// delivered, 4,00 €), and a non_delivery claim after a withdrawal is refused
+// (its formula, a share of what is left, would pay 2,40 € again), or, filed
+// before it, decided without a refund.
+func TestUndeliveredPartIsRefundedOnce(t *testing.T) {
+	e := setup(t)
+	ctx := context.Background()
+	u := e.customer(t, "FR", account.CustomerConsumer, "fr")
+
+	o := e.order(t, u, e.service(t), 1000, true, 400)
+	e.clock.Set(t0.Add(96 * time.Hour)) // the 72 h processing time has passed
+	nd, err := e.claims.File(ctx, claims.FileInput{Kind: policy.NonDelivery, CustomerID: u.ID, OrderID: o.ID, Actor: customerActor(u)})
+	if err != nil || nd.Decision.Rule != "non_delivery.partial" || *nd.Decision.Refund != money.MustNew(600, "EUR") {
+		t.Fatalf("non-delivery: %+v %v", nd.Decision, err)
+	}
+	w, err := e.claims.Withdraw(ctx, u.ID, o.ID, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w.Decision.Outcome != policy.OutcomeNone || w.Decision.Rule != "withdrawal.nothing_refundable" || w.Decision.Refund != nil || !w.Decision.Statutory {
+		t.Fatalf("withdrawal after the non-delivery refund: %+v", w.Decision)
+	}
+	if len(e.mails(t, u, "claim_withdrawal")) != 1 {
+		t.Fatal("the withdrawal was not acknowledged")
+	}
+	if b := e.balance(t, u); b != 10000-1000+600 {
+		t.Fatalf("balance %d, want %d", b, 10000-1000+600)
+	}
+
+	o = e.order(t, u, e.service(t), 1000, true, 400)
+	e.clock.Set(t0.Add(96 * time.Hour))
+	w, err = e.claims.Withdraw(ctx, u.ID, o.ID, "")
+	if err != nil || w.Decision.Rule != "withdrawal.statutory_undelivered" || *w.Decision.Refund != money.MustNew(600, "EUR") {
+		t.Fatalf("withdrawal: %+v %v", w.Decision, err)
+	}
+	_, err = e.claims.File(ctx, claims.FileInput{Kind: policy.NonDelivery, CustomerID: u.ID, OrderID: o.ID, Actor: customerActor(u)})
+	if !errors.Is(err, claims.ErrAlreadyDecided) || claims.Code(err) != "claim_already_decided" {
+		t.Fatalf("non-delivery after the withdrawal: %v", err)
+	}
+	if b := e.balance(t, u); b != 10000-1000+600-1000+600 {
+		t.Fatalf("balance %d, want %d", b, 10000-1000+600-1000+600)
+	}
+
+	// A non_delivery claim filed while the line was still processing, then
+	// a withdrawal: once the processing time has passed, the claim is
+	// decided without paying the undelivered part again.
+	balance := e.balance(t, u)
+	o = e.order(t, u, e.service(t), 1000, true, 400)
+	e.clock.Set(t0.Add(24 * time.Hour))
+	nd, err = e.claims.File(ctx, claims.FileInput{Kind: policy.NonDelivery, CustomerID: u.ID, OrderID: o.ID, Actor: customerActor(u)})
+	if err != nil || nd.Decision.Outcome != policy.OutcomeWaitingDelivery {
+		t.Fatalf("non-delivery during the processing time: %+v %v", nd.Decision, err)
+	}
+	if w, err = e.claims.Withdraw(ctx, u.ID, o.ID, ""); err != nil || *w.Decision.Refund != money.MustNew(600, "EUR") {
+		t.Fatalf("withdrawal: %+v %v", w.Decision, err)
+	}
+	e.clock.Set(t0.Add(96 * time.Hour))
+	nd, err = e.claims.Redecide(ctx, nd.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if nd.Status != claims.StatusDecided || nd.Decision.Outcome != policy.OutcomeNone || nd.Decision.Rule != claims.RuleWithdrawnBefore || nd.Decision.Refund != nil {
+		t.Fatalf("non-delivery decided after the withdrawal: %s %+v", nd.Status, nd.Decision)
+	}
+	mustContain(t, "the decision email", e.mails(t, u, "claim_decided")[len(e.mails(t, u, "claim_decided"))-1].Text, nd.Decision.Reason.FR)
+	if b := e.balance(t, u); b != balance-1000+600 {
+		t.Fatalf("balance %d, want %d", b, balance-1000+600)
+	}
+}
+
 func TestCardPaidOrdersAreRefundedToTheCard(t *testing.T) {
 	e := setup(t)
 	ctx := context.Background()

@@ -14,7 +14,7 @@ import (
 // order's claims, not every claim the store ever had.
 func TestPriorRefundQueryFindsClaimsByOrder(t *testing.T) {
 	d := dbtest.Open(t)
-	plan := dbtest.Plan(t, d, priorRefundQuery, "ord_1", "non_delivery", "oln_1")
+	plan := dbtest.Plan(t, d, priorRefundQuery, "ord_1", "non_delivery", "oln_1", "withdrawal")
 	want := "SEARCH c USING INDEX claims_by_order (order_id=?)"
 	if d.Engine == db.Postgres {
 		want = "claims_by_order"

@@ -13,9 +13,12 @@ import (
 const RuleRenewedAfterRequest = "subscription_cancel.renewed_after_request"
 
 // evaluate is the decision on the subject's facts as of now: the engine's
-// (policy.Evaluate), except for the one case its facts cannot express.
+// (policy.Evaluate), except for the two cases its facts cannot express.
 func (s *Service) evaluate(subj *subject, now time.Time) policy.Decision {
 	if d, ok := renewedAfterRequest(subj); ok {
+		return d
+	}
+	if d, ok := withdrawnBefore(subj); ok {
 		return d
 	}
 	return policy.Evaluate(subj.policy, subj.facts, now)

@@ -105,6 +105,15 @@
 //     is what was already refunded of the last payment.
 //   - refund_requested only matters to subscription_cancel: the other kinds
 //     are claims about money or delivery whatever the customer ticked.
+//   - What was already refunded for the line: non_delivery takes POLICY.md's
+//     formula as written, ProRata(refundable, ordered − delivered, ordered).
+//     A withdrawal from a service begun on request refunds all but the price
+//     of what was delivered ("the consumer pays only for what was
+//     delivered"): ProRata(paid, ordered − delivered, ordered) − refunded,
+//     so an undelivered part already refunded (by a non_delivery claim) is
+//     not paid again. For the same reason the server refuses a non_delivery
+//     claim on a line a withdrawal already refunded, and decides one filed
+//     before the withdrawal without a refund (claims: non_delivery.withdrawn).
 //   - A refund that comes to nothing (everything already refunded, or a
 //     share below one minor unit) is outcome none, rule <kind>.nothing_refundable.
 //   - Facts that fail Validate give outcome review (facts.incomplete):

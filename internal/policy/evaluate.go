@@ -160,6 +160,37 @@ func (e *evaluation) undeliveredShare(refundable money.Amount) money.Amount {
 	return share
 }
 
+// unpaidForUndelivered is what a consumer who withdraws from a service
+// begun at their request gets back: all they paid but the price of what was
+// delivered ("the consumer pays only for what was delivered", POLICY.md;
+// Directive 2011/83/EU art. 14(3)). That is the undelivered part of what
+// was paid, paid × (ordered − delivered) / ordered half up, less what was
+// already refunded for the line, never negative and never above refundable.
+// Nothing refunded before, it is undeliveredShare's amount; after a refund
+// of the undelivered part (a non_delivery claim), it is nothing: taking
+// refundable × the undelivered fraction instead would pay that part a
+// second time, and leave the consumer paying less than what was delivered.
+func (e *evaluation) unpaidForUndelivered(refundable money.Amount) money.Amount {
+	o := e.f.Order
+	zero := money.Zero(refundable.Currency)
+	undelivered, err := money.ProRata(e.paid, o.Quantity-o.Delivered, o.Quantity)
+	if err != nil { // only on facts Validate refuses; never pay out on them
+		return zero
+	}
+	left, err := undelivered.Sub(e.refunded)
+	if err != nil || !left.IsPositive() {
+		return zero
+	}
+	more, err := left.Cmp(refundable)
+	switch {
+	case err != nil:
+		return zero
+	case more > 0:
+		return refundable
+	}
+	return left
+}
+
 func (e *evaluation) nonDelivery() rule {
 	kr := e.p.kinds[0]
 	o := e.f.Order
@@ -313,7 +344,7 @@ func (e *evaluation) withdrawal() rule {
 		if o.Delivered >= o.Quantity {
 			return ruleWServicePerformed
 		}
-		e.refund, r = e.undeliveredShare(refundable), ruleWStatutoryUndelivered
+		e.refund, r = e.unpaidForUndelivered(refundable), ruleWStatutoryUndelivered
 	// 3. A service without that request: the consumer owes nothing.
 	case o.ProductKind == Service:
 		e.refund, r = refundable, ruleWServiceNoRequest

@@ -262,6 +262,17 @@ func evalCases(t testing.TB) []evalCase {
 			want: want{outcome: OutcomeRefund, refund: 600, rule: "withdrawal.statutory_undelivered", statutory: true, en: []string{"400 of 1,000", "€6.00"}}},
 		{name: "withdrawal service request without the acknowledgement: still pays what was delivered", facts: claim(Withdrawal, "2026-03-10T10:00:00Z", line(1000, 3, 1), consent(true, false)),
 			want: want{outcome: OutcomeRefund, refund: 667, rule: "withdrawal.statutory_undelivered", statutory: true}},
+		// "The consumer pays only for what was delivered": what was already
+		// refunded for the line comes off the undelivered part, not off a
+		// share of what is left. After a non_delivery claim refunded the
+		// undelivered 600, withdrawing gives nothing more (refundable × 6/10
+		// paid 240 again, and the consumer 160 for 400 delivered).
+		{name: "withdrawal service started on request, undelivered part already refunded: nothing more", facts: claim(Withdrawal, "2026-03-10T10:00:00Z", line(1000, 1000, 400), consent(true, true), refunded(600)),
+			want: want{outcome: OutcomeNone, rule: "withdrawal.nothing_refundable", statutory: true, en: []string{"€6.00 of the €10.00"}}},
+		{name: "withdrawal service started on request, part refunded before: pays exactly what was delivered", facts: claim(Withdrawal, "2026-03-10T10:00:00Z", line(1000, 1000, 400), consent(true, true), refunded(100)),
+			want: want{outcome: OutcomeRefund, refund: 500, rule: "withdrawal.statutory_undelivered", statutory: true, en: []string{"400 of 1,000", "€5.00"}}},
+		{name: "withdrawal service started on request, rounding of the undelivered part (1000 × 2/3 → 667) less a refund", facts: claim(Withdrawal, "2026-03-10T10:00:00Z", line(1000, 3, 1), consent(true, true), refunded(1)),
+			want: want{outcome: OutcomeRefund, refund: 666, rule: "withdrawal.statutory_undelivered", statutory: true}},
 		{name: "withdrawal service without request, fully delivered: refund everything", facts: claim(Withdrawal, "2026-03-10T10:00:00Z", line(1000, 1000, 1000)),
 			want: want{outcome: OutcomeRefund, refund: 1000, rule: "withdrawal.service_no_request", statutory: true}},
 		{name: "withdrawal service with only the acknowledgement ticked: no request", facts: claim(Withdrawal, "2026-03-10T10:00:00Z", line(1000, 1000, 1000), consent(false, true)),
