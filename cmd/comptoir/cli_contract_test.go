@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"net"
 	"strings"
 	"testing"
@@ -130,5 +131,29 @@ func TestVersionRefusesBadUsage(t *testing.T) {
 	}
 	if code, out, _ := runCmd(t, nil, "version", "--data-dir", t.TempDir()); code != 0 || !strings.HasPrefix(out, "comptoir ") {
 		t.Errorf("version with a shared flag: exit %d, stdout %q", code, out)
+	}
+}
+
+// Settings found faulty only by trying them (half a Stripe configuration, a
+// malformed fulfilment secret, an IMAP mailbox without its password, a
+// bucket that cannot be reached) were found while the store was being built,
+// after its start-up notes on a new data directory (where mail is spooled,
+// the new secret key): the reason was the last of three lines.
+func TestServiceSettingsRefusedInOneLine(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--stripe-secret-key", "sk_test_x"}, "comptoir: stripe: "},
+		{[]string{"--fulfilment-webhook-secret", "nope"}, "comptoir: --fulfilment-webhook-secret: "},
+		{[]string{"--imap-url", "imaps://support@127.0.0.1:1/INBOX"}, "comptoir: --imap-url: "},
+		{[]string{"--blob-url", fmt.Sprintf("s3://bucket?endpoint=127.0.0.1:%d&insecure=true", freePort(t))}, "comptoir: --blob-url: "},
+	} {
+		env := storeEnv(t)
+		args := append([]string{"serve", "--listen", "127.0.0.1:0"}, tc.args...)
+		code, out, errOut := runCmd(t, env, args...)
+		if code != 2 || out != "" || strings.Count(errOut, "\n") != 1 || !strings.HasPrefix(errOut, tc.want) {
+			t.Errorf("%v: exit %d, stdout %q, stderr %q; want 2 and one line %q…", tc.args, code, out, errOut, tc.want)
+		}
 	}
 }

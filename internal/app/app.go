@@ -8,6 +8,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -133,17 +134,28 @@ func Open(ctx context.Context, cfg *config.Config, opts Options) (*App, error) {
 	if err := checkDataDir(cfg.DataDir); err != nil {
 		return nil, err
 	}
-	d, err := db.Open(ctx, cfg.DatabaseURL)
-	if errors.Is(err, db.ErrBadURL) {
-		return nil, config.Usagef("%v", err)
-	}
+	blobs, err := preflight(ctx, cfg)
 	if err != nil {
 		return nil, err
+	}
+	a.Blobs = blobs
+	fail := func(err error) (*App, error) {
+		if c, ok := blobs.(io.Closer); ok {
+			c.Close()
+		}
+		return nil, err
+	}
+	d, err := db.Open(ctx, cfg.DatabaseURL)
+	if errors.Is(err, db.ErrBadURL) {
+		return fail(config.Usagef("%v", err))
+	}
+	if err != nil {
+		return fail(err)
 	}
 	a.DB = d
 	if err := a.build(ctx, opts); err != nil {
 		d.Close()
-		return nil, err
+		return fail(err)
 	}
 	return a, nil
 }
@@ -256,9 +268,6 @@ func (a *App) build(ctx context.Context, opts Options) (err error) {
 	a.Subscriptions.AddWorkers(workers)
 	cardHandlers[cardpay.PurposeRenewal] = subscriptions.CardHandler{S: a.Subscriptions}
 
-	if a.Blobs, err = openBlobs(ctx, cfg); err != nil {
-		return err
-	}
 	// Wall-clock hours, or the store's business calendar (--sla-hours).
 	slaPolicy, businessHours := sla.DefaultPolicy, ""
 	if slaPolicy.Calendar, err = sla.ParseHours(cfg.SLAZone, cfg.SLAHours, cfg.SLAHolidays); err != nil {
@@ -403,6 +412,30 @@ func (a *App) build(ctx context.Context, opts Options) (err error) {
 		TrustedProxies: cfg.TrustedProxyNets, MetricsToken: cfg.MetricsToken,
 	})
 	return err
+}
+
+// preflight tries the settings whose faults only trying finds (the Stripe
+// pair, the fulfilment secret, the IMAP mailbox's URL and password, the
+// file store) before anything is opened or logged, and opens the file
+// store. A configuration error is then the one line on stderr (API.md):
+// found while the store was being built, it came after the start-up notes
+// (where mail is spooled, the new secret key).
+func preflight(ctx context.Context, cfg *config.Config) (blob.Store, error) {
+	card := cardpay.Config{SecretKey: cfg.StripeSecretKey, WebhookSecret: cfg.StripeWebhookSecret, APIURL: cfg.StripeAPIURL}
+	if err := card.Check(); err != nil {
+		return nil, config.Usagef("stripe: %v", err)
+	}
+	if cfg.FulfilmentWebhookSecret != "" {
+		if _, err := webhooksig.ParseSecret(cfg.FulfilmentWebhookSecret); err != nil {
+			return nil, config.Usagef("--fulfilment-webhook-secret: %v", err)
+		}
+	}
+	if cfg.IMAPURL != "" {
+		if _, err := inbound.ParseIMAPURL(cfg.IMAPURL, cfg.IMAPPassword); err != nil {
+			return nil, config.Usagef("--imap-url: %v", err)
+		}
+	}
+	return openBlobs(ctx, cfg)
 }
 
 // openBlobs opens the store of uploaded files: the S3 bucket of --blob-url,
