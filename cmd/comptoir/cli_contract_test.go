@@ -1,6 +1,8 @@
 package main
 
 import (
+	"fmt"
+	"net"
 	"strings"
 	"testing"
 )
@@ -67,5 +69,91 @@ func TestUserAddBadLanguageIsOneLine(t *testing.T) {
 	code, out, errOut := runCmd(t, map[string]string{"COMPTOIR_DATA_DIR": t.TempDir()}, "user", "add", "--email", "a@shop.test", "--role", "agent", "--language", "de")
 	if code != 2 || out != "" || errOut != "comptoir: --language \"de\": want fr or en\n" {
 		t.Errorf("exit %d, stdout %q, stderr %q", code, out, errOut)
+	}
+}
+
+// Bad usage is one line on stderr, the reason (API.md). user add and token
+// create find some of theirs only once the store is open (no such user, a
+// taken email), and the store's start-up note on where mail is spooled came
+// first: two lines.
+func TestAdminCommandRefusalIsOneLine(t *testing.T) {
+	env := storeEnv(t)
+	if code, _, errOut := runCmd(t, env, "migrate"); code != 0 {
+		t.Fatalf("migrate: %d %s", code, errOut)
+	}
+	if code, _, errOut := runCmd(t, env, "user", "add", "--email", "agent@shop.test", "--role", "agent"); code != 0 {
+		t.Fatalf("user add: %d %s", code, errOut)
+	}
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"token", "create", "--email", "nobody@shop.test"}, "comptoir: no user with email nobody@shop.test\n"},
+		{[]string{"user", "add", "--email", "agent@shop.test", "--role", "agent"}, "comptoir: a user with email agent@shop.test already exists\n"},
+	} {
+		code, out, errOut := runCmd(t, env, tc.args...)
+		if code != 2 || out != "" || errOut != tc.want {
+			t.Errorf("%v: exit %d, stdout %q, stderr %q; want 2 and only %q", tc.args, code, out, errOut, tc.want)
+		}
+	}
+	// The one-shot commands say nothing else either when they succeed.
+	if code, out, errOut := runCmd(t, env, "token", "create", "--email", "agent@shop.test"); code != 0 || errOut != "" || strings.Count(out, "\n") != 1 {
+		t.Errorf("token create: exit %d, stdout %q, stderr %q; want the token alone", code, out, errOut)
+	}
+}
+
+// A --smtp-listen that cannot be used is bad configuration found before
+// anything else, like a busy --listen: it was found only after the store had
+// started (migrations, jobs, "comptoir is serving"), its reason the last of
+// several lines on stderr.
+func TestBadSMTPListenIsOneLine(t *testing.T) {
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	for _, addr := range []string{"nonsense", busy.Addr().String()} {
+		code, out, errOut := runCmd(t, storeEnv(t), "serve", "--listen", "127.0.0.1:0", "--smtp-listen", addr)
+		if code != 2 || out != "" || strings.Count(errOut, "\n") != 1 || !strings.HasPrefix(errOut, "comptoir: cannot listen on "+addr+" for SMTP") {
+			t.Errorf("--smtp-listen %s: exit %d, stdout %q, stderr %q; want 2 and one line", addr, code, out, errOut)
+		}
+	}
+}
+
+// version takes the shared configuration like every command (API.md): a
+// stray argument or an unknown flag is bad usage, not ignored with exit 0.
+func TestVersionRefusesBadUsage(t *testing.T) {
+	for _, args := range [][]string{{"version", "extra"}, {"version", "--no-such-flag"}, {"--version", "x"}} {
+		code, out, errOut := runCmd(t, nil, args...)
+		if code != 2 || out != "" || strings.Count(errOut, "\n") != 1 || !strings.HasPrefix(errOut, "comptoir: ") {
+			t.Errorf("%v: exit %d, stdout %q, stderr %q; want 2 and one line", args, code, out, errOut)
+		}
+	}
+	if code, out, _ := runCmd(t, nil, "version", "--data-dir", t.TempDir()); code != 0 || !strings.HasPrefix(out, "comptoir ") {
+		t.Errorf("version with a shared flag: exit %d, stdout %q", code, out)
+	}
+}
+
+// Settings found faulty only by trying them (half a Stripe configuration, a
+// malformed fulfilment secret, an IMAP mailbox without its password, a
+// bucket that cannot be reached) were found while the store was being built,
+// after its start-up notes on a new data directory (where mail is spooled,
+// the new secret key): the reason was the last of three lines.
+func TestServiceSettingsRefusedInOneLine(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--stripe-secret-key", "sk_test_x"}, "comptoir: stripe: "},
+		{[]string{"--fulfilment-webhook-secret", "nope"}, "comptoir: --fulfilment-webhook-secret: "},
+		{[]string{"--imap-url", "imaps://support@127.0.0.1:1/INBOX"}, "comptoir: --imap-url: "},
+		{[]string{"--blob-url", fmt.Sprintf("s3://bucket?endpoint=127.0.0.1:%d&insecure=true", freePort(t))}, "comptoir: --blob-url: "},
+	} {
+		env := storeEnv(t)
+		args := append([]string{"serve", "--listen", "127.0.0.1:0"}, tc.args...)
+		code, out, errOut := runCmd(t, env, args...)
+		if code != 2 || out != "" || strings.Count(errOut, "\n") != 1 || !strings.HasPrefix(errOut, tc.want) {
+			t.Errorf("%v: exit %d, stdout %q, stderr %q; want 2 and one line %q…", tc.args, code, out, errOut, tc.want)
+		}
 	}
 }

@@ -95,6 +95,15 @@ func (e *cmdEnv) serve(args []string) error {
 	}
 	defer ln.Close()
 	opts := app.Options{Logger: log, Migrate: true, Workers: true}
+	if cfg.SMTPListen != "" {
+		// Likewise the SMTP listener: a bad or busy --smtp-listen was
+		// found only once the store had started, its reason the last of
+		// several lines on stderr.
+		if opts.SMTPListener, err = app.ListenSMTP(cfg.SMTPListen); err != nil {
+			return err
+		}
+		defer opts.SMTPListener.Close()
+	}
 	if serveOptionsHook != nil {
 		serveOptionsHook(&opts)
 	}
@@ -303,6 +312,18 @@ func randomPassword() string {
 	b := make([]byte, 18)
 	rand.Read(b)
 	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// version prints the version. It takes the shared configuration like every
+// command (API.md), so that a stray argument or an unknown flag is bad
+// usage (exit 2) instead of being ignored with exit 0.
+func (e *cmdEnv) version(args []string) error {
+	fs, cfg := e.flags("version")
+	if err := e.parse(fs, cfg, args); err != nil {
+		return err
+	}
+	fmt.Fprintln(e.stdout, "comptoir", version())
+	return nil
 }
 
 // Version is set at build time (-ldflags "-X main.Version=…"); otherwise the

@@ -74,7 +74,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 	case "backup":
 		err = env.backup(rest)
 	case "version", "--version", "-version":
-		fmt.Fprintln(stdout, "comptoir", version())
+		err = env.version(rest)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usageHeader)
 	default:

@@ -8,6 +8,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -68,6 +69,11 @@ type Options struct {
 	RetryBackoffCap time.Duration
 	// PasswordParams overrides the password hashing cost (tests).
 	PasswordParams *account.HashParams
+	// SMTPListener is the inbound SMTP listener of --smtp-listen, opened
+	// by serve before anything else (ListenSMTP), so that an address it
+	// cannot use is a one-line configuration error instead of a failure
+	// after start-up; nil: Serve listens itself.
+	SMTPListener net.Listener
 }
 
 // App is a running comptoir.
@@ -110,12 +116,15 @@ type App struct {
 	Disputes *disputes.Service
 	// Privacy exports and erases customers' data, and applies retention.
 	Privacy *privacy.Service
+
+	// smtpListener is Options.SMTPListener.
+	smtpListener net.Listener
 }
 
 // Open connects to the database and builds every service. A bad database URL
 // or an unusable data directory is a configuration error (config.IsUsage).
 func Open(ctx context.Context, cfg *config.Config, opts Options) (*App, error) {
-	a := &App{Config: cfg, Clock: opts.Clock, Logger: opts.Logger}
+	a := &App{Config: cfg, Clock: opts.Clock, Logger: opts.Logger, smtpListener: opts.SMTPListener}
 	if a.Clock == nil {
 		a.Clock = clock.System()
 	}
@@ -125,17 +134,28 @@ func Open(ctx context.Context, cfg *config.Config, opts Options) (*App, error) {
 	if err := checkDataDir(cfg.DataDir); err != nil {
 		return nil, err
 	}
-	d, err := db.Open(ctx, cfg.DatabaseURL)
-	if errors.Is(err, db.ErrBadURL) {
-		return nil, config.Usagef("%v", err)
-	}
+	blobs, err := preflight(ctx, cfg)
 	if err != nil {
 		return nil, err
+	}
+	a.Blobs = blobs
+	fail := func(err error) (*App, error) {
+		if c, ok := blobs.(io.Closer); ok {
+			c.Close()
+		}
+		return nil, err
+	}
+	d, err := db.Open(ctx, cfg.DatabaseURL)
+	if errors.Is(err, db.ErrBadURL) {
+		return fail(config.Usagef("%v", err))
+	}
+	if err != nil {
+		return fail(err)
 	}
 	a.DB = d
 	if err := a.build(ctx, opts); err != nil {
 		d.Close()
-		return nil, err
+		return fail(err)
 	}
 	return a, nil
 }
@@ -178,7 +198,7 @@ func (a *App) build(ctx context.Context, opts Options) (err error) {
 	if a.Outbox, err = mail.NewOutbox(a.DB, a.Jobs, a.Clock, from); err != nil {
 		return err
 	}
-	sender, err := a.mailSender()
+	sender, err := a.mailSender(opts.Workers)
 	if err != nil {
 		return err
 	}
@@ -248,9 +268,6 @@ func (a *App) build(ctx context.Context, opts Options) (err error) {
 	a.Subscriptions.AddWorkers(workers)
 	cardHandlers[cardpay.PurposeRenewal] = subscriptions.CardHandler{S: a.Subscriptions}
 
-	if a.Blobs, err = openBlobs(ctx, cfg); err != nil {
-		return err
-	}
 	// Wall-clock hours, or the store's business calendar (--sla-hours).
 	slaPolicy, businessHours := sla.DefaultPolicy, ""
 	if slaPolicy.Calendar, err = sla.ParseHours(cfg.SLAZone, cfg.SLAHours, cfg.SLAHolidays); err != nil {
@@ -397,6 +414,30 @@ func (a *App) build(ctx context.Context, opts Options) (err error) {
 	return err
 }
 
+// preflight tries the settings whose faults only trying finds (the Stripe
+// pair, the fulfilment secret, the IMAP mailbox's URL and password, the
+// file store) before anything is opened or logged, and opens the file
+// store. A configuration error is then the one line on stderr (API.md):
+// found while the store was being built, it came after the start-up notes
+// (where mail is spooled, the new secret key).
+func preflight(ctx context.Context, cfg *config.Config) (blob.Store, error) {
+	card := cardpay.Config{SecretKey: cfg.StripeSecretKey, WebhookSecret: cfg.StripeWebhookSecret, APIURL: cfg.StripeAPIURL}
+	if err := card.Check(); err != nil {
+		return nil, config.Usagef("stripe: %v", err)
+	}
+	if cfg.FulfilmentWebhookSecret != "" {
+		if _, err := webhooksig.ParseSecret(cfg.FulfilmentWebhookSecret); err != nil {
+			return nil, config.Usagef("--fulfilment-webhook-secret: %v", err)
+		}
+	}
+	if cfg.IMAPURL != "" {
+		if _, err := inbound.ParseIMAPURL(cfg.IMAPURL, cfg.IMAPPassword); err != nil {
+			return nil, config.Usagef("--imap-url: %v", err)
+		}
+	}
+	return openBlobs(ctx, cfg)
+}
+
 // openBlobs opens the store of uploaded files: the S3 bucket of --blob-url,
 // or a directory under the data directory. A bucket that cannot be reached
 // is a configuration error, found at start rather than at the first upload.
@@ -424,9 +465,16 @@ func openBlobs(ctx context.Context, cfg *config.Config) (blob.Store, error) {
 
 // mailSender sends through the configured relay, or writes messages to the
 // data directory when there is none, so that a demo needs no mail server.
-func (a *App) mailSender() (mail.Sender, error) {
+// Only the process that sends (serve, with workers) says where the files
+// go: the one-shot commands send nothing, and that line came before the
+// one-line reason of their usage errors on stderr (API.md).
+func (a *App) mailSender(sends bool) (mail.Sender, error) {
 	if a.Config.SMTPRelay == "" {
-		return mail.NewSpoolSender(a.Config.DataDir, a.Logger)
+		var logger *slog.Logger
+		if sends {
+			logger = a.Logger
+		}
+		return mail.NewSpoolSender(a.Config.DataDir, logger)
 	}
 	relay, err := mail.ParseRelayURL(a.Config.SMTPRelay)
 	if err != nil {
@@ -520,6 +568,16 @@ func Listen(addr string) (net.Listener, error) {
 	return ln, nil
 }
 
+// ListenSMTP opens the inbound SMTP listener of --smtp-listen. An address
+// that cannot be used is a configuration error, as for Listen.
+func ListenSMTP(addr string) (net.Listener, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, config.Usagef("cannot listen on %s for SMTP: %v", addr, err)
+	}
+	return ln, nil
+}
+
 // Serve runs the HTTP server and the job workers until ctx ends, then shuts
 // down gracefully: stop taking requests, finish those in flight, stop jobs.
 func (a *App) Serve(ctx context.Context, ln net.Listener) error {
@@ -537,10 +595,13 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	}
 	errc := make(chan error, 2)
 	if a.SMTP != nil {
-		smtpLn, err := net.Listen("tcp", a.Config.SMTPListen)
-		if err != nil {
-			a.StopWorkers(context.WithoutCancel(ctx))
-			return config.Usagef("cannot listen on %s for SMTP: %v", a.Config.SMTPListen, err)
+		smtpLn := a.smtpListener
+		if smtpLn == nil {
+			var err error
+			if smtpLn, err = ListenSMTP(a.Config.SMTPListen); err != nil {
+				a.StopWorkers(context.WithoutCancel(ctx))
+				return err
+			}
 		}
 		a.Logger.Info("inbound SMTP listening", "addr", smtpLn.Addr().String())
 		go func() { errc <- a.SMTP.Serve(smtpLn) }()

@@ -276,7 +276,9 @@ type Config struct {
 // store offers balance payments only.
 func (c Config) Enabled() bool { return c.SecretKey != "" && c.WebhookSecret != "" }
 
-func (c Config) check() error {
+// Check refuses a configuration card payments cannot run with. New checks
+// it; comptoir serve checks it first too, before the store opens.
+func (c Config) Check() error {
 	if (c.SecretKey == "") != (c.WebhookSecret == "") {
 		// Half a configuration would take money without ever learning that
 		// it arrived (no webhook secret), or verify webhooks for nothing:
@@ -308,7 +310,7 @@ type Service struct {
 // New returns the service. A Config without keys gives a disabled service
 // whose use cases return ErrDisabled; half a configuration is an error.
 func New(d *db.DB, ins jobs.Inserter, c clock.Clock, cfg Config, h Handler, logger *slog.Logger) (*Service, error) {
-	if err := cfg.check(); err != nil {
+	if err := cfg.Check(); err != nil {
 		return nil, err
 	}
 	if logger == nil {

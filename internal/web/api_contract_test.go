@@ -369,6 +369,52 @@ func TestSubscriptionCancelIdempotencyKey(t *testing.T) {
 	}
 }
 
+// POST /subscriptions/{id}/cancel takes {mode, refund} (API.md), but its
+// errors named the claim behind it: a wrong or missing mode came back as
+// fields {"choice": …}, a field the route does not have, and another
+// customer's subscription as "This claim does not exist".
+func TestSubscriptionCancelErrorsNameItsFields(t *testing.T) {
+	h := apptest.Start(t)
+	plan := newPlan(t, h, "pro", 990, 0)
+	u, _ := h.User(t, account.RoleCustomer, "ana@example.fr")
+	other, _ := h.User(t, account.RoleCustomer, "ben@example.fr")
+	credit(t, h, u, 5000)
+	auth := h.Bearer(t, u.ID)
+	c := h.NewClient(t)
+	r := postJSON(c, "/api/v1/subscriptions", `{"plan_id":"`+plan.ID+`","payment":"balance","consent":{"immediate_performance":true,"withdrawal_waiver":true}}`, auth)
+	sub := decodeAs[struct{ ID string }](t, r)
+	type apiErr struct {
+		Error struct {
+			Code    string            `json:"code"`
+			Message string            `json:"message"`
+			Fields  map[string]string `json:"fields"`
+		} `json:"error"`
+	}
+	for _, tc := range []struct{ body, field, problem string }{
+		{`{"mode":"later","refund":false}`, "mode", "invalid"},
+		{`{"refund":false}`, "mode", "required"},
+	} {
+		r := postJSON(c, "/api/v1/subscriptions/"+sub.ID+"/cancel", tc.body, auth)
+		e := decodeAs[apiErr](t, r)
+		if r.Status != http.StatusUnprocessableEntity || e.Error.Code != "invalid" || e.Error.Fields[tc.field] != tc.problem || len(e.Error.Fields) != 1 {
+			t.Errorf("%s: %d %s; want 422 invalid with fields {%q: %q}", tc.body, r.Status, r.Body, tc.field, tc.problem)
+		}
+	}
+	r = postJSON(c, "/api/v1/subscriptions/"+sub.ID+"/cancel", `{"mode":"now","refund":false}`, h.Bearer(t, other.ID))
+	if e := decodeAs[apiErr](t, r); r.Status != http.StatusNotFound || e.Error.Code != "not_found" || strings.Contains(e.Error.Message, "claim") ||
+		strings.Contains(e.Error.Message, "réclamation") {
+		t.Errorf("another customer's subscription: %d %s; want 404 not_found about a subscription", r.Status, r.Body)
+	}
+	// Nothing was cancelled by the refused requests.
+	r = c.Send(http.MethodGet, "/api/v1/subscriptions/"+sub.ID, "", nil, auth)
+	if s := decodeAs[struct {
+		Status            string `json:"status"`
+		CancelAtPeriodEnd bool   `json:"cancel_at_period_end"`
+	}](t, r); s.Status != "active" || s.CancelAtPeriodEnd {
+		t.Errorf("after refused cancels: %s", r.Body)
+	}
+}
+
 // A body of the wrong shape is a 400 that names the field and the JSON type
 // it wants: the decoder's own message printed the server's Go types
 // ("cannot unmarshal string into Go struct field createOrderJSON.lines of

@@ -448,8 +448,34 @@ func (s *Server) apiCancelSubscription(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err != nil {
-		s.apiClaimError(w, r, err)
+		s.apiCancelError(w, r, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, answer)
+}
+
+// cancelFields names the cancellation claim's fields as this route's body
+// does (API.md: mode, refund): a wrong mode was reported as "choice".
+var cancelFields = map[string]string{"choice": "mode", "refund_requested": "refund"}
+
+// apiCancelError is apiClaimError in the words of the cancel route: its
+// fields as the body names them, and a subscription that is not the
+// caller's (or does not exist) as a subscription, not a claim.
+func (s *Server) apiCancelError(w http.ResponseWriter, r *http.Request, err error) {
+	var verr *claims.ValidationError
+	switch {
+	case claims.Code(err) == "not_found":
+		writeError(w, http.StatusNotFound, "not_found", s.Messages.T(state(r).lang, "subscription.error.not_found"))
+		return
+	case errors.As(err, &verr):
+		fields := make(map[string]string, len(verr.Fields))
+		for f, problem := range verr.Fields {
+			if named, ok := cancelFields[f]; ok {
+				f = named
+			}
+			fields[f] = problem
+		}
+		err = &claims.ValidationError{Fields: fields}
+	}
+	s.apiClaimError(w, r, err)
 }
