@@ -118,6 +118,12 @@ func TestBadSMTPListenIsOneLine(t *testing.T) {
 			t.Errorf("--smtp-listen %s: exit %d, stdout %q, stderr %q; want 2 and one line", addr, code, out, errOut)
 		}
 	}
+	// The profiler's listener likewise: a busy port is one line, before
+	// the store starts.
+	code, out, errOut := runCmd(t, storeEnv(t), "serve", "--listen", "127.0.0.1:0", "--debug-listen", busy.Addr().String())
+	if code != 2 || out != "" || strings.Count(errOut, "\n") != 1 || !strings.HasPrefix(errOut, "comptoir: cannot listen on "+busy.Addr().String()+" for the profiler") {
+		t.Errorf("--debug-listen %s: exit %d, stdout %q, stderr %q; want 2 and one line", busy.Addr(), code, out, errOut)
+	}
 }
 
 // version takes the shared configuration like every command (API.md): a

@@ -104,6 +104,12 @@ func (e *cmdEnv) serve(args []string) error {
 		}
 		defer opts.SMTPListener.Close()
 	}
+	if cfg.DebugListen != "" {
+		if opts.DebugListener, err = app.ListenDebug(cfg.DebugListen); err != nil {
+			return err
+		}
+		defer opts.DebugListener.Close()
+	}
 	if serveOptionsHook != nil {
 		serveOptionsHook(&opts)
 	}

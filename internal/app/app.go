@@ -74,6 +74,9 @@ type Options struct {
 	// cannot use is a one-line configuration error instead of a failure
 	// after start-up; nil: Serve listens itself.
 	SMTPListener net.Listener
+	// DebugListener is the profiler's listener of --debug-listen, opened
+	// early for the same reason (ListenDebug); nil: Serve listens itself.
+	DebugListener net.Listener
 }
 
 // App is a running comptoir.
@@ -117,14 +120,14 @@ type App struct {
 	// Privacy exports and erases customers' data, and applies retention.
 	Privacy *privacy.Service
 
-	// smtpListener is Options.SMTPListener.
-	smtpListener net.Listener
+	// smtpListener and debugListener are Options'.
+	smtpListener, debugListener net.Listener
 }
 
 // Open connects to the database and builds every service. A bad database URL
 // or an unusable data directory is a configuration error (config.IsUsage).
 func Open(ctx context.Context, cfg *config.Config, opts Options) (*App, error) {
-	a := &App{Config: cfg, Clock: opts.Clock, Logger: opts.Logger, smtpListener: opts.SMTPListener}
+	a := &App{Config: cfg, Clock: opts.Clock, Logger: opts.Logger, smtpListener: opts.SMTPListener, debugListener: opts.DebugListener}
 	if a.Clock == nil {
 		a.Clock = clock.System()
 	}
@@ -608,12 +611,15 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 		defer a.SMTP.Close()
 	}
 	if a.Config.DebugListen != "" {
-		debug, _, err := serveDebug(a.Config.DebugListen, a.Logger)
-		if err != nil {
-			a.StopWorkers(context.WithoutCancel(ctx))
-			return err
+		debugLn := a.debugListener
+		if debugLn == nil {
+			var err error
+			if debugLn, err = ListenDebug(a.Config.DebugListen); err != nil {
+				a.StopWorkers(context.WithoutCancel(ctx))
+				return err
+			}
 		}
-		defer debug.Close()
+		defer serveDebug(debugLn, a.Logger).Close()
 	}
 	go func() { errc <- srv.Serve(ln) }()
 	var serveErr error

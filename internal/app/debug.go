@@ -10,16 +10,22 @@ import (
 	"comptoir/internal/config"
 )
 
-// serveDebug serves Go's profiler on addr (a loopback address, checked by
-// config): /debug/pprof/ lists the profiles, /debug/pprof/profile?seconds=N
-// takes a CPU profile of the running server, /debug/pprof/trace?seconds=N
-// an execution trace. It has its own listener and mux, so nothing of it is
-// reachable through the store's address, and it stops with the server.
-func serveDebug(addr string, logger *slog.Logger) (srv *http.Server, bound string, err error) {
+// ListenDebug opens the profiler's listener on addr (a loopback address,
+// checked by config).
+func ListenDebug(addr string) (net.Listener, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
-		return nil, "", config.Usagef("cannot listen on %s for the profiler: %v", addr, err)
+		return nil, config.Usagef("cannot listen on %s for the profiler: %v", addr, err)
 	}
+	return ln, nil
+}
+
+// serveDebug serves Go's profiler on ln: /debug/pprof/ lists the profiles,
+// /debug/pprof/profile?seconds=N takes a CPU profile of the running server,
+// /debug/pprof/trace?seconds=N an execution trace. It has its own listener
+// and mux, so nothing of it is reachable through the store's address; the
+// caller closes the server it returns with the store's.
+func serveDebug(ln net.Listener, logger *slog.Logger) *http.Server {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/debug/pprof/", pprof.Index)
 	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
@@ -28,9 +34,8 @@ func serveDebug(addr string, logger *slog.Logger) (srv *http.Server, bound strin
 	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
 	// No WriteTimeout: a profile answers after the seconds it was asked
 	// to record.
-	srv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-	bound = ln.Addr().String()
-	logger.Info("profiler listening", "addr", bound)
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	logger.Info("profiler listening", "addr", ln.Addr().String())
 	go srv.Serve(ln)
-	return srv, bound, nil
+	return srv
 }

@@ -13,11 +13,13 @@ import (
 // The profiler answers on its own loopback listener: the index, and a CPU
 // profile of the running process (gzip-compressed protobuf).
 func TestServeDebugServesTheProfiler(t *testing.T) {
-	srv, addr, err := serveDebug("127.0.0.1:0", slog.New(slog.DiscardHandler))
+	ln, err := ListenDebug("127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
+	srv := serveDebug(ln, slog.New(slog.DiscardHandler))
 	defer srv.Shutdown(context.Background())
+	addr := ln.Addr().String()
 	get := func(path string) (int, []byte) {
 		t.Helper()
 		res, err := http.Get("http://" + addr + path)
@@ -41,7 +43,7 @@ func TestServeDebugServesTheProfiler(t *testing.T) {
 		t.Fatalf("/ on the profiler's listener: %d, want 404", code)
 	}
 	// A taken address is a configuration error (exit 2), named.
-	if _, _, err := serveDebug(addr, slog.New(slog.DiscardHandler)); err == nil || !strings.Contains(err.Error(), addr) {
+	if _, err := ListenDebug(addr); err == nil || !strings.Contains(err.Error(), addr) {
 		t.Fatalf("second listener on %s: %v", addr, err)
 	}
 }
