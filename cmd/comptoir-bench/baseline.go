@@ -16,6 +16,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	comptoirconfig "comptoir/internal/config"
 	"comptoir/internal/db"
 )
 
@@ -169,15 +170,7 @@ func bareHTTP(args []string, stdout io.Writer) error {
 // interface: the harness never listens on, nor drives traffic to, anything
 // else.
 func requireLoopback(hostport string) error {
-	host, _, err := net.SplitHostPort(hostport)
-	if err != nil {
-		return err
-	}
-	if host == "localhost" {
-		return nil
-	}
-	ip := net.ParseIP(host)
-	if ip == nil || !ip.IsLoopback() {
+	if !comptoirconfig.IsLoopbackAddr(hostport) {
 		return fmt.Errorf("%s is not a loopback address", hostport)
 	}
 	return nil

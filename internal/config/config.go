@@ -251,7 +251,7 @@ func (c *Config) Resolve() error {
 	if c.MinFreeMB < 0 {
 		return Usagef("--min-free-mb must not be negative")
 	}
-	if c.DebugListen != "" && !isLoopback(c.DebugListen) {
+	if c.DebugListen != "" && !IsLoopbackAddr(c.DebugListen) {
 		// Profiles show the server's memory and code paths: never to
 		// the network.
 		return Usagef("--debug-listen %q: want a loopback address (127.0.0.1:PORT, [::1]:PORT or localhost:PORT)", c.DebugListen)
@@ -453,8 +453,9 @@ func ParseSpan(v string) (time.Duration, error) {
 	return d, nil
 }
 
-// isLoopback reports whether addr is host:port with a loopback host.
-func isLoopback(addr string) bool {
+// IsLoopbackAddr reports whether addr is host:port with a loopback host
+// (localhost, 127.0.0.0/8, ::1).
+func IsLoopbackAddr(addr string) bool {
 	host, _, err := net.SplitHostPort(addr)
 	if err != nil {
 		return false
