@@ -108,6 +108,15 @@ func (s *Server) apiFileClaim(w http.ResponseWriter, r *http.Request) {
 	if s.writeKeyed(w, r, out, err) {
 		return
 	}
+	if claims.Code(err) == "not_found" {
+		// What was not found is what the claim is about, not a claim.
+		key := "claim.error.order_not_found"
+		if in.SubscriptionID != "" {
+			key = "subscription.error.not_found"
+		}
+		writeError(w, http.StatusNotFound, "not_found", s.Messages.T(st.lang, key))
+		return
+	}
 	if err != nil {
 		s.apiClaimError(w, r, err)
 		return

@@ -780,3 +780,36 @@ func TestTicketsAPIExactlyOnePage(t *testing.T) {
 		t.Fatalf("a queue of one page: %d, %d tickets, next given: %v", r.Status, len(page.Items), strings.Contains(r.Body, `"next"`))
 	}
 }
+
+// A claim about an order, a line or a subscription that is not the
+// caller's answers 404 about that subject: it said "This claim does not
+// exist", of a claim nobody had named.
+func TestFileClaimNotFoundNamesItsSubject(t *testing.T) {
+	h := apptest.Start(t)
+	plan := newPlan(t, h, "pro", 990, 0)
+	ana, _ := h.User(t, account.RoleCustomer, "ana@example.fr")
+	ben, _ := h.User(t, account.RoleCustomer, "ben@example.fr")
+	o := buyAndDeliver(t, h, ana, 40)
+	credit(t, h, ana, 5000)
+	c := h.NewClient(t)
+	r := postJSON(c, "/api/v1/subscriptions", `{"plan_id":"`+plan.ID+`","payment":"balance","consent":{"immediate_performance":true,"withdrawal_waiver":true}}`, h.Bearer(t, ana.ID))
+	sub := decodeAs[struct{ ID string }](t, r)
+	type apiErr struct {
+		Error struct{ Code, Message string } `json:"error"`
+	}
+	// In the account's language (French for both).
+	for _, tc := range []struct{ name, body, want string }{
+		{"another's order", `{"kind":"dissatisfied","order_id":"` + o.ID + `","message":"Hm"}`, "Cette commande ou cette ligne de commande n’existe pas."},
+		{"an unknown line", `{"kind":"non_delivery","order_id":"` + o.ID + `","line_id":"oln_nope","message":"Hm"}`, "Cette commande ou cette ligne de commande n’existe pas."},
+		{"another's subscription", `{"kind":"subscription_cancel","subscription_id":"` + sub.ID + `","choice":"now","message":"Stop"}`, "Cet abonnement n’existe pas."},
+	} {
+		who := ben
+		if tc.name == "an unknown line" {
+			who = ana
+		}
+		r := postJSON(c, "/api/v1/claims", tc.body, h.Bearer(t, who.ID))
+		if e := decodeAs[apiErr](t, r); r.Status != http.StatusNotFound || e.Error.Code != "not_found" || e.Error.Message != tc.want {
+			t.Errorf("%s: %d %s; want 404 not_found %q", tc.name, r.Status, r.Body, tc.want)
+		}
+	}
+}
