@@ -459,8 +459,8 @@ func (s *Server) apiCancelSubscription(w http.ResponseWriter, r *http.Request) {
 var cancelFields = map[string]string{"choice": "mode", "refund_requested": "refund"}
 
 // apiCancelError is apiClaimError in the words of the cancel route: its
-// fields as the body names them, and a subscription that is not the
-// caller's (or does not exist) as a subscription, not a claim.
+// fields as the body names them, invalid details and a subscription that is
+// not the caller's (or does not exist) as a subscription's, not a claim's.
 func (s *Server) apiCancelError(w http.ResponseWriter, r *http.Request, err error) {
 	var verr *claims.ValidationError
 	switch {
@@ -475,7 +475,9 @@ func (s *Server) apiCancelError(w http.ResponseWriter, r *http.Request, err erro
 			}
 			fields[f] = problem
 		}
-		err = &claims.ValidationError{Fields: fields}
+		code := claims.Code(err)
+		writeFieldErrors(w, claimErrorStatus(code), code, s.Messages.T(state(r).lang, "subscription.error.invalid"), fields)
+		return
 	}
 	s.apiClaimError(w, r, err)
 }
