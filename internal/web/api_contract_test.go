@@ -814,3 +814,39 @@ func TestFileClaimNotFoundNamesItsSubject(t *testing.T) {
 		}
 	}
 }
+
+// A malformed Idempotency-Key is 400 bad_request naming the header's field
+// on every keyed route: checkout answered 422 invalid where the others
+// answered 400.
+func TestMalformedIdempotencyKeyIsBadRequestEverywhere(t *testing.T) {
+	h := apptest.Start(t)
+	p := newService(t, h, "posts", 25)
+	u, _ := h.User(t, account.RoleCustomer, "ana@example.fr")
+	admin, _ := h.User(t, account.RoleAdmin, "admin@shop.test")
+	credit(t, h, u, 5000)
+	c := h.NewClient(t)
+	type apiErr struct {
+		Error struct {
+			Code   string            `json:"code"`
+			Fields map[string]string `json:"fields"`
+		} `json:"error"`
+	}
+	for _, tc := range []struct {
+		path, body string
+		who        string
+	}{
+		{"/api/v1/orders", `{"lines":[{"product_id":"` + p.ID + `","quantity":10}],"payment":"balance","consent":{"immediate_performance":true,"withdrawal_waiver":true}}`, u.ID},
+		{"/api/v1/balance/credits", `{"customer_id":"` + u.ID + `","amount":{"amount":100,"currency":"EUR"},"reason":"goodwill"}`, admin.ID},
+	} {
+		auth := h.Bearer(t, tc.who)
+		auth.Set("Idempotency-Key", strings.Repeat("k", 256))
+		r := postJSON(c, tc.path, tc.body, auth)
+		if e := decodeAs[apiErr](t, r); r.Status != http.StatusBadRequest || e.Error.Code != "bad_request" || e.Error.Fields["idempotency_key"] != "invalid" {
+			t.Errorf("%s: %d %s; want 400 bad_request, fields {idempotency_key: invalid}", tc.path, r.Status, r.Body)
+		}
+	}
+	// Nothing was bought nor credited.
+	if got := balanceOf(t, h, u); got != 5000 {
+		t.Errorf("balance %d after refused requests, want 5000", got)
+	}
+}

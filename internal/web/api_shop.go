@@ -177,6 +177,8 @@ func (s *Server) apiCreateOrder(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusUnprocessableEntity, "idempotency_key_reused", s.Messages.T(st.lang, "error.idempotency_key_reused"))
 	case errors.Is(res.err, errDuplicateInFlight):
 		writeError(w, http.StatusConflict, "request_in_progress", s.Messages.T(st.lang, "cart.in_progress"))
+	case errors.Is(res.err, errBadKey):
+		writeFieldErrors(w, http.StatusBadRequest, "bad_request", s.Messages.T(st.lang, "error.bad_request"), errBadKey.Fields)
 	default:
 		s.apiOrderError(w, r, res.err)
 	}

@@ -14,6 +14,10 @@ import (
 var (
 	errDuplicateInFlight = errors.New("the same request is already being processed")
 	errKeyReused         = errors.New("idempotency key reused with another request")
+	// errBadKey is a malformed Idempotency-Key at checkout: a field error
+	// on the page's form, 400 bad_request in the API as on every other
+	// keyed route (writeKeyed).
+	errBadKey = &orders.ValidationError{Fields: map[string]string{"idempotency_key": "invalid"}}
 )
 
 // placed is the outcome of an idempotent checkout.
@@ -57,7 +61,7 @@ func (s *Server) idempotent(r *http.Request, callerID, route, key string, body [
 		case errors.Is(err, idempotency.ErrInProgress):
 			return placed{err: errDuplicateInFlight}
 		case errors.As(err, &verr):
-			return placed{err: &orders.ValidationError{Fields: map[string]string{"idempotency_key": "invalid"}}}
+			return placed{err: errBadKey}
 		}
 		return placed{err: err}
 	}
