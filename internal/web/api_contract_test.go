@@ -383,13 +383,6 @@ func TestSubscriptionCancelErrorsNameItsFields(t *testing.T) {
 	c := h.NewClient(t)
 	r := postJSON(c, "/api/v1/subscriptions", `{"plan_id":"`+plan.ID+`","payment":"balance","consent":{"immediate_performance":true,"withdrawal_waiver":true}}`, auth)
 	sub := decodeAs[struct{ ID string }](t, r)
-	type apiErr struct {
-		Error struct {
-			Code    string            `json:"code"`
-			Message string            `json:"message"`
-			Fields  map[string]string `json:"fields"`
-		} `json:"error"`
-	}
 	for _, tc := range []struct{ body, field, problem string }{
 		{`{"mode":"later","refund":false}`, "mode", "invalid"},
 		{`{"refund":false}`, "mode", "required"},
@@ -795,9 +788,6 @@ func TestFileClaimNotFoundNamesItsSubject(t *testing.T) {
 	c := h.NewClient(t)
 	r := postJSON(c, "/api/v1/subscriptions", `{"plan_id":"`+plan.ID+`","payment":"balance","consent":{"immediate_performance":true,"withdrawal_waiver":true}}`, h.Bearer(t, ana.ID))
 	sub := decodeAs[struct{ ID string }](t, r)
-	type apiErr struct {
-		Error struct{ Code, Message string } `json:"error"`
-	}
 	// In the account's language (French for both).
 	for _, tc := range []struct{ name, body, want string }{
 		{"another's order", `{"kind":"dissatisfied","order_id":"` + o.ID + `","message":"Hm"}`, "Cette commande ou cette ligne de commande n’existe pas."},
@@ -825,12 +815,6 @@ func TestMalformedIdempotencyKeyIsBadRequestEverywhere(t *testing.T) {
 	admin, _ := h.User(t, account.RoleAdmin, "admin@shop.test")
 	credit(t, h, u, 5000)
 	c := h.NewClient(t)
-	type apiErr struct {
-		Error struct {
-			Code   string            `json:"code"`
-			Fields map[string]string `json:"fields"`
-		} `json:"error"`
-	}
 	for _, tc := range []struct {
 		path, body string
 		who        string
@@ -849,4 +833,13 @@ func TestMalformedIdempotencyKeyIsBadRequestEverywhere(t *testing.T) {
 	if got := balanceOf(t, h, u); got != 5000 {
 		t.Errorf("balance %d after refused requests, want 5000", got)
 	}
+}
+
+// apiErr is API.md's error body, with the fields a 4xx names.
+type apiErr struct {
+	Error struct {
+		Code    string            `json:"code"`
+		Message string            `json:"message"`
+		Fields  map[string]string `json:"fields"`
+	} `json:"error"`
 }
