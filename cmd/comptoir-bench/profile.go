@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -67,22 +68,13 @@ func (h *harness) profileServed(e *env, debugAddr string) error {
 		})
 		s, err := sc.Run(pe, lim)
 		wg.Wait()
-		if err = firstError(err, cpuErr, traceErr); err != nil {
+		if err = errors.Join(err, cpuErr, traceErr); err != nil {
 			return fmt.Errorf("%s: %w", sc.Name, err)
 		}
 		var r Row
 		s.Fill(&r)
 		h.profiles = append(h.profiles, fmt.Sprintf("%s (%s, profiled run: %.0f/s, p99 %.1f ms): go tool pprof -top %s.pprof; go tool trace %s.trace",
 			sc.Name, e.engine, r.Throughput, r.P99ms, base, base))
-	}
-	return nil
-}
-
-func firstError(errs ...error) error {
-	for _, err := range errs {
-		if err != nil {
-			return err
-		}
 	}
 	return nil
 }

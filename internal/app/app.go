@@ -563,20 +563,18 @@ func checkDataDir(dir string) error {
 
 // Listen opens the HTTP listener; an address in use is a configuration
 // error.
-func Listen(addr string) (net.Listener, error) {
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return nil, config.Usagef("cannot listen on %s: %v", addr, err)
-	}
-	return ln, nil
-}
+func Listen(addr string) (net.Listener, error) { return listen(addr, "") }
 
 // ListenSMTP opens the inbound SMTP listener of --smtp-listen. An address
 // that cannot be used is a configuration error, as for Listen.
-func ListenSMTP(addr string) (net.Listener, error) {
+func ListenSMTP(addr string) (net.Listener, error) { return listen(addr, " for SMTP") }
+
+// listen opens a TCP listener on addr; an address that cannot be used is a
+// configuration error naming it and what it was for.
+func listen(addr, purpose string) (net.Listener, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
-		return nil, config.Usagef("cannot listen on %s for SMTP: %v", addr, err)
+		return nil, config.Usagef("cannot listen on %s%s: %v", addr, purpose, err)
 	}
 	return ln, nil
 }

@@ -6,19 +6,11 @@ import (
 	"net/http"
 	"net/http/pprof"
 	"time"
-
-	"comptoir/internal/config"
 )
 
 // ListenDebug opens the profiler's listener on addr (a loopback address,
 // checked by config).
-func ListenDebug(addr string) (net.Listener, error) {
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return nil, config.Usagef("cannot listen on %s for the profiler: %v", addr, err)
-	}
-	return ln, nil
-}
+func ListenDebug(addr string) (net.Listener, error) { return listen(addr, " for the profiler") }
 
 // serveDebug serves Go's profiler on ln: /debug/pprof/ lists the profiles,
 // /debug/pprof/profile?seconds=N takes a CPU profile of the running server,

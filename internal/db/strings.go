@@ -2,6 +2,7 @@ package db
 
 import (
 	"context"
+	"database/sql"
 	"strconv"
 	"strings"
 )
@@ -11,20 +12,7 @@ import (
 // Erasure and retention code collects such a list before it blanks or
 // deletes the rows that hold it.
 func Strings(ctx context.Context, q Querier, query string, args ...any) ([]string, error) {
-	rows, err := q.QueryContext(ctx, query, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var s string
-		if err := rows.Scan(&s); err != nil {
-			return nil, err
-		}
-		out = append(out, s)
-	}
-	return out, rows.Err()
+	return collect(ctx, q, query, args, func(rows *sql.Rows, s *string) error { return rows.Scan(s) })
 }
 
 // KeyedInt is a row of a text key and an integer, as KeyedInts reads it.
@@ -38,18 +26,24 @@ type KeyedInt struct {
 // nil when there is none. Reading them all first lets the caller update
 // the rows one by one afterwards, in the same transaction.
 func KeyedInts(ctx context.Context, q Querier, query string, args ...any) ([]KeyedInt, error) {
+	return collect(ctx, q, query, args, func(rows *sql.Rows, k *KeyedInt) error { return rows.Scan(&k.Key, &k.N) })
+}
+
+// collect runs query and reads every row into a T with scan, in order;
+// nil when there is none.
+func collect[T any](ctx context.Context, q Querier, query string, args []any, scan func(*sql.Rows, *T) error) ([]T, error) {
 	rows, err := q.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var out []KeyedInt
+	var out []T
 	for rows.Next() {
-		var k KeyedInt
-		if err := rows.Scan(&k.Key, &k.N); err != nil {
+		var v T
+		if err := scan(rows, &v); err != nil {
 			return nil, err
 		}
-		out = append(out, k)
+		out = append(out, v)
 	}
 	return out, rows.Err()
 }

@@ -351,16 +351,15 @@ func TestSubscriptionCancelIdempotencyKey(t *testing.T) {
 	credit(t, h, u, 5000)
 	auth := h.Bearer(t, u.ID)
 	c := h.NewClient(t)
-	r := postJSON(c, "/api/v1/subscriptions", `{"plan_id":"`+plan.ID+`","payment":"balance","consent":{"immediate_performance":true,"withdrawal_waiver":true}}`, auth)
-	sub := decodeAs[struct{ ID string }](t, r)
+	subID := subscribeWithBalance(t, c, auth, plan.ID)
 	h.Clock.Advance(3 * 24 * time.Hour)
 	keyed := auth.Clone()
 	keyed.Set("Idempotency-Key", "cancel-1")
-	first := postJSON(c, "/api/v1/subscriptions/"+sub.ID+"/cancel", `{"mode":"period_end"}`, keyed)
+	first := postJSON(c, "/api/v1/subscriptions/"+subID+"/cancel", `{"mode":"period_end"}`, keyed)
 	if first.Status != http.StatusOK || !strings.Contains(first.Body, `"outcome":"refund"`) {
 		t.Fatalf("cancel: %d %s", first.Status, first.Body)
 	}
-	again := postJSON(c, "/api/v1/subscriptions/"+sub.ID+"/cancel", `{"mode":"period_end"}`, keyed)
+	again := postJSON(c, "/api/v1/subscriptions/"+subID+"/cancel", `{"mode":"period_end"}`, keyed)
 	if again.Status != http.StatusOK || again.Body != first.Body || again.Header.Get("Idempotent-Replayed") != "true" {
 		t.Errorf("retry: %d %s, want the first answer %s", again.Status, again.Body, first.Body)
 	}
@@ -381,26 +380,25 @@ func TestSubscriptionCancelErrorsNameItsFields(t *testing.T) {
 	credit(t, h, u, 5000)
 	auth := h.Bearer(t, u.ID)
 	c := h.NewClient(t)
-	r := postJSON(c, "/api/v1/subscriptions", `{"plan_id":"`+plan.ID+`","payment":"balance","consent":{"immediate_performance":true,"withdrawal_waiver":true}}`, auth)
-	sub := decodeAs[struct{ ID string }](t, r)
+	subID := subscribeWithBalance(t, c, auth, plan.ID)
 	for _, tc := range []struct{ body, field, problem string }{
 		{`{"mode":"later","refund":false}`, "mode", "invalid"},
 		{`{"refund":false}`, "mode", "required"},
 	} {
-		r := postJSON(c, "/api/v1/subscriptions/"+sub.ID+"/cancel", tc.body, auth)
+		r := postJSON(c, "/api/v1/subscriptions/"+subID+"/cancel", tc.body, auth)
 		e := decodeAs[apiErr](t, r)
 		if r.Status != http.StatusUnprocessableEntity || e.Error.Code != "invalid" || e.Error.Fields[tc.field] != tc.problem || len(e.Error.Fields) != 1 ||
 			strings.Contains(e.Error.Message, "réclamation") || strings.Contains(e.Error.Message, "claim") {
 			t.Errorf("%s: %d %s; want 422 invalid with fields {%q: %q}", tc.body, r.Status, r.Body, tc.field, tc.problem)
 		}
 	}
-	r = postJSON(c, "/api/v1/subscriptions/"+sub.ID+"/cancel", `{"mode":"now","refund":false}`, h.Bearer(t, other.ID))
+	r := postJSON(c, "/api/v1/subscriptions/"+subID+"/cancel", `{"mode":"now","refund":false}`, h.Bearer(t, other.ID))
 	if e := decodeAs[apiErr](t, r); r.Status != http.StatusNotFound || e.Error.Code != "not_found" || strings.Contains(e.Error.Message, "claim") ||
 		strings.Contains(e.Error.Message, "réclamation") {
 		t.Errorf("another customer's subscription: %d %s; want 404 not_found about a subscription", r.Status, r.Body)
 	}
 	// Nothing was cancelled by the refused requests.
-	r = c.Send(http.MethodGet, "/api/v1/subscriptions/"+sub.ID, "", nil, auth)
+	r = c.Send(http.MethodGet, "/api/v1/subscriptions/"+subID, "", nil, auth)
 	if s := decodeAs[struct {
 		Status            string `json:"status"`
 		CancelAtPeriodEnd bool   `json:"cancel_at_period_end"`
@@ -786,13 +784,12 @@ func TestFileClaimNotFoundNamesItsSubject(t *testing.T) {
 	o := buyAndDeliver(t, h, ana, 40)
 	credit(t, h, ana, 5000)
 	c := h.NewClient(t)
-	r := postJSON(c, "/api/v1/subscriptions", `{"plan_id":"`+plan.ID+`","payment":"balance","consent":{"immediate_performance":true,"withdrawal_waiver":true}}`, h.Bearer(t, ana.ID))
-	sub := decodeAs[struct{ ID string }](t, r)
+	subID := subscribeWithBalance(t, c, h.Bearer(t, ana.ID), plan.ID)
 	// In the account's language (French for both).
 	for _, tc := range []struct{ name, body, want string }{
 		{"another's order", `{"kind":"dissatisfied","order_id":"` + o.ID + `","message":"Hm"}`, "Cette commande ou cette ligne de commande n’existe pas."},
 		{"an unknown line", `{"kind":"non_delivery","order_id":"` + o.ID + `","line_id":"oln_nope","message":"Hm"}`, "Cette commande ou cette ligne de commande n’existe pas."},
-		{"another's subscription", `{"kind":"subscription_cancel","subscription_id":"` + sub.ID + `","choice":"now","message":"Stop"}`, "Cet abonnement n’existe pas."},
+		{"another's subscription", `{"kind":"subscription_cancel","subscription_id":"` + subID + `","choice":"now","message":"Stop"}`, "Cet abonnement n’existe pas."},
 	} {
 		who := ben
 		if tc.name == "an unknown line" {

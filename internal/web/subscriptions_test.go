@@ -28,6 +28,19 @@ func newPlan(t *testing.T, h *apptest.Harness, slug string, price int64, trialDa
 	return p
 }
 
+// subscribeWithBalance subscribes the bearer of auth to the plan through
+// the API, paid from the balance with both consent boxes ticked, and
+// returns the subscription's id.
+func subscribeWithBalance(t *testing.T, c *apptest.Client, auth http.Header, planID string) string {
+	t.Helper()
+	r := postJSON(c, "/api/v1/subscriptions", `{"plan_id":"`+planID+`","payment":"balance","consent":{"immediate_performance":true,"withdrawal_waiver":true}}`, auth)
+	sub := decodeAs[struct{ ID string }](t, r)
+	if r.Status != http.StatusCreated || sub.ID == "" {
+		t.Fatalf("subscribe: %d %s", r.Status, r.Body)
+	}
+	return sub.ID
+}
+
 func TestSubscriptionPagesStartAndCancel(t *testing.T) {
 	h := apptest.Start(t)
 	plan := newPlan(t, h, "pro", 990, 0)
