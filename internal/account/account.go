@@ -14,7 +14,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"sort"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -25,6 +24,7 @@ import (
 	"comptoir/internal/audit"
 	"comptoir/internal/clock"
 	"comptoir/internal/db"
+	"comptoir/internal/fielderr"
 	"comptoir/internal/mail"
 	"comptoir/internal/secretbox"
 )
@@ -111,18 +111,7 @@ type ValidationError struct {
 	Fields map[string]string
 }
 
-func (e *ValidationError) Error() string {
-	names := make([]string, 0, len(e.Fields))
-	for f := range e.Fields {
-		names = append(names, f)
-	}
-	sort.Strings(names)
-	parts := make([]string, len(names))
-	for i, f := range names {
-		parts[i] = f + ": " + e.Fields[f]
-	}
-	return "account: invalid " + strings.Join(parts, ", ")
-}
+func (e *ValidationError) Error() string { return fielderr.Message("account", e.Fields) }
 
 // Mailer stores an email to send in the caller's transaction (the mail
 // outbox), so that a reset link is mailed exactly when its token exists.

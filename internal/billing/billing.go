@@ -17,7 +17,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"sort"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -25,6 +24,7 @@ import (
 	"comptoir/internal/audit"
 	"comptoir/internal/clock"
 	"comptoir/internal/db"
+	"comptoir/internal/fielderr"
 	"comptoir/internal/id"
 	"comptoir/internal/money"
 )
@@ -76,18 +76,7 @@ type ValidationError struct {
 	Fields map[string]string
 }
 
-func (e *ValidationError) Error() string {
-	names := make([]string, 0, len(e.Fields))
-	for f := range e.Fields {
-		names = append(names, f)
-	}
-	sort.Strings(names)
-	parts := make([]string, len(names))
-	for i, f := range names {
-		parts[i] = f + ": " + e.Fields[f]
-	}
-	return "billing: invalid " + strings.Join(parts, ", ")
-}
+func (e *ValidationError) Error() string { return fielderr.Message("billing", e.Fields) }
 
 const (
 	// MaxAmount is the largest single movement, in minor units (10 billion

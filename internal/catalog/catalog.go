@@ -18,7 +18,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"sort"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -28,6 +27,7 @@ import (
 	"comptoir/internal/clock"
 	"comptoir/internal/db"
 	"comptoir/internal/db/gencache"
+	"comptoir/internal/fielderr"
 	"comptoir/internal/id"
 	"comptoir/internal/money"
 )
@@ -185,18 +185,7 @@ type ValidationError struct {
 	Fields map[string]string
 }
 
-func (e *ValidationError) Error() string {
-	names := make([]string, 0, len(e.Fields))
-	for f := range e.Fields {
-		names = append(names, f)
-	}
-	sort.Strings(names)
-	parts := make([]string, len(names))
-	for i, f := range names {
-		parts[i] = f + ": " + e.Fields[f]
-	}
-	return "catalog: invalid " + strings.Join(parts, ", ")
-}
+func (e *ValidationError) Error() string { return fielderr.Message("catalog", e.Fields) }
 
 // Service is the catalog use cases. It is safe for concurrent use; make one
 // per process and share it, since it holds the storefront's cache.

@@ -14,7 +14,6 @@
 package claims
 
 import (
-	"comptoir/internal/alerts"
 	"context"
 	"database/sql"
 	"errors"
@@ -25,11 +24,13 @@ import (
 	"time"
 
 	"comptoir/internal/account"
+	"comptoir/internal/alerts"
 	"comptoir/internal/audit"
 	"comptoir/internal/billing"
 	"comptoir/internal/blob"
 	"comptoir/internal/clock"
 	"comptoir/internal/db"
+	"comptoir/internal/fielderr"
 	"comptoir/internal/jobs"
 	"comptoir/internal/mail"
 	"comptoir/internal/money"
@@ -124,18 +125,7 @@ func Code(err error) string {
 // "line_id", "refund.amount"…), to codes ("required", "invalid"…).
 type ValidationError struct{ Fields map[string]string }
 
-func (e *ValidationError) Error() string {
-	names := make([]string, 0, len(e.Fields))
-	for f := range e.Fields {
-		names = append(names, f)
-	}
-	sort.Strings(names)
-	parts := make([]string, len(names))
-	for i, f := range names {
-		parts[i] = f + ": " + e.Fields[f]
-	}
-	return "claims: invalid input: " + strings.Join(parts, ", ")
-}
+func (e *ValidationError) Error() string { return fielderr.Message("claims", e.Fields) }
 
 func invalid(field, code string) error {
 	return &ValidationError{Fields: map[string]string{field: code}}

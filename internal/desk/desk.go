@@ -20,6 +20,7 @@ import (
 
 	"comptoir/internal/clock"
 	"comptoir/internal/db"
+	"comptoir/internal/fielderr"
 	"comptoir/internal/localtime"
 	"comptoir/internal/mail"
 )
@@ -76,13 +77,7 @@ var (
 // ("required", "invalid", "too_long", "line_break").
 type ValidationError struct{ Fields map[string]string }
 
-func (e *ValidationError) Error() string {
-	var parts []string
-	for f, c := range e.Fields {
-		parts = append(parts, f+": "+c)
-	}
-	return "desk: invalid input: " + strings.Join(parts, ", ")
-}
+func (e *ValidationError) Error() string { return fielderr.Message("desk", e.Fields) }
 
 // Code is the stable code of a desk error, for the API and the pages.
 func Code(err error) string {

@@ -38,13 +38,13 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"sort"
 	"strings"
 	"time"
 	"unicode/utf8"
 
 	"comptoir/internal/clock"
 	"comptoir/internal/db"
+	"comptoir/internal/fielderr"
 )
 
 const (
@@ -79,18 +79,7 @@ type ValidationError struct {
 	Fields map[string]string
 }
 
-func (e *ValidationError) Error() string {
-	names := make([]string, 0, len(e.Fields))
-	for f := range e.Fields {
-		names = append(names, f)
-	}
-	sort.Strings(names)
-	parts := make([]string, len(names))
-	for i, f := range names {
-		parts[i] = f + ": " + e.Fields[f]
-	}
-	return "idempotency: invalid " + strings.Join(parts, ", ")
-}
+func (e *ValidationError) Error() string { return fielderr.Message("idempotency", e.Fields) }
 
 // Outcome is what Lookup or SaveTx found under a key.
 type Outcome struct {

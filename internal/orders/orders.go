@@ -10,7 +10,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"strings"
 	"time"
 
 	"comptoir/internal/account"
@@ -20,6 +19,7 @@ import (
 	"comptoir/internal/catalog"
 	"comptoir/internal/clock"
 	"comptoir/internal/db"
+	"comptoir/internal/fielderr"
 	"comptoir/internal/localtime"
 	"comptoir/internal/mail"
 	"comptoir/internal/money"
@@ -91,13 +91,7 @@ func Code(err error) string {
 // "lines", "lines[0].quantity", "payment"…) to codes.
 type ValidationError struct{ Fields map[string]string }
 
-func (e *ValidationError) Error() string {
-	var parts []string
-	for f, c := range e.Fields {
-		parts = append(parts, f+": "+c)
-	}
-	return "orders: invalid input: " + strings.Join(parts, ", ")
-}
+func (e *ValidationError) Error() string { return fielderr.Message("orders", e.Fields) }
 
 // Order is an order with its lines.
 type Order struct {

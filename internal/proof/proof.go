@@ -24,6 +24,7 @@ import (
 	"comptoir/internal/audit"
 	"comptoir/internal/clock"
 	"comptoir/internal/db"
+	"comptoir/internal/fielderr"
 	"comptoir/internal/locale"
 )
 
@@ -68,14 +69,7 @@ var (
 // ValidationError maps invalid settings fields to codes.
 type ValidationError struct{ Fields map[string]string }
 
-func (e *ValidationError) Error() string {
-	var parts []string
-	for f, c := range e.Fields {
-		parts = append(parts, f+": "+c)
-	}
-	slices.Sort(parts)
-	return "proof: invalid settings: " + strings.Join(parts, ", ")
-}
+func (e *ValidationError) Error() string { return fielderr.Message("proof", e.Fields) }
 
 // Settings are the store's choices.
 type Settings struct {

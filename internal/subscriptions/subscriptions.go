@@ -24,8 +24,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"sort"
-	"strings"
 	"time"
 
 	"comptoir/internal/account"
@@ -33,6 +31,7 @@ import (
 	"comptoir/internal/catalog"
 	"comptoir/internal/clock"
 	"comptoir/internal/db"
+	"comptoir/internal/fielderr"
 	"comptoir/internal/jobs"
 	"comptoir/internal/localtime"
 	"comptoir/internal/mail"
@@ -134,18 +133,7 @@ func Code(err error) string {
 // "payment", "mode"…) to codes.
 type ValidationError struct{ Fields map[string]string }
 
-func (e *ValidationError) Error() string {
-	names := make([]string, 0, len(e.Fields))
-	for f := range e.Fields {
-		names = append(names, f)
-	}
-	sort.Strings(names)
-	parts := make([]string, len(names))
-	for i, f := range names {
-		parts[i] = f + ": " + e.Fields[f]
-	}
-	return "subscriptions: invalid input: " + strings.Join(parts, ", ")
-}
+func (e *ValidationError) Error() string { return fielderr.Message("subscriptions", e.Fields) }
 
 // Subscription is a customer's plan and where it stands.
 type Subscription struct {
