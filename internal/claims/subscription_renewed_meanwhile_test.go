@@ -2,6 +2,7 @@ package claims_test
 
 import (
 	"context"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -75,5 +76,63 @@ func TestSubscriptionRenewedWhileTheCancellationIsDecided(t *testing.T) {
 	}
 	if got, _ := subs.Get(ctx, sub.ID); got.Status != subscriptions.StatusCanceled {
 		t.Fatalf("subscription %s", got.Status)
+	}
+}
+
+// A customer whose renewal failed (past due, retried) stops their
+// subscription choosing "keep until the end of the period": the paid period
+// is over, so it ends now (subscriptions.CancelTx), and the decision says
+// so. It said "cancel": "period_end" and "it ends at the end of the paid
+// period, on 8 April 2026", two days before, while the subscription had
+// ended at once.
+func TestSubscriptionPastDueCancellationSaysItEndsNow(t *testing.T) {
+	ctx := context.Background()
+	late := &lateSubscriptions{}
+	e := setupWith(t, func(d *claims.Deps) { d.Subscriptions = late })
+	subs := subscriptions.New(e.db, e.clock, e.catalog, e.ledger, e.accounts, e.outbox, nil, subscriptions.Options{BaseURL: "http://shop.test", StoreName: "Shop"})
+	late.Subscriptions = subscriptions.ClaimsAdapter{S: subs, Ledger: e.ledger}
+	plan, err := e.catalog.Create(ctx, admin, catalog.ProductInput{
+		Slug: "monthly", Kind: catalog.KindSubscription, NameFR: "Mensuel", NameEN: "Monthly", DescriptionFR: "Chaque mois.",
+		DescriptionEN: "Every month.", UnitPrice: money.MustNew(9000, "EUR"), PlanInterval: catalog.IntervalMonth,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	u := e.customer(t, "FR", account.CustomerConsumer, "en") // 100 EUR: one period, not two
+	sub, err := subs.Start(ctx, subscriptions.StartInput{CustomerID: u.ID, PlanID: plan.ID, Payment: subscriptions.PayBalance,
+		ImmediatePerformance: true, WithdrawalWaiver: true, Lang: "en"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.clock.Set(sub.CurrentPeriodEnd)
+	if err := subs.Renew(ctx, sub.ID, sub.CurrentPeriodEnd); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := subs.Get(ctx, sub.ID); got.Status != subscriptions.StatusPastDue {
+		t.Fatalf("after the failed renewal: %s", got.Status)
+	}
+	e.clock.Advance(2 * 24 * time.Hour)
+	preview, err := e.claims.Preview(ctx, claims.FileInput{Kind: policy.SubscriptionCancel, CustomerID: u.ID, SubscriptionID: sub.ID,
+		Choice: policy.CancelPeriodEnd, Actor: customerActor(u)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := e.claims.File(ctx, claims.FileInput{Kind: policy.SubscriptionCancel, CustomerID: u.ID, SubscriptionID: sub.ID,
+		Choice: policy.CancelPeriodEnd, Actor: customerActor(u)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _ := subs.Get(ctx, sub.ID)
+	if got.Status != subscriptions.StatusCanceled || !got.EndedAt.Equal(e.clock.Now()) {
+		t.Fatalf("subscription %s ended %s", got.Status, got.EndedAt)
+	}
+	for _, d := range []policy.Decision{preview, c.Decision} {
+		if d.Cancel != policy.CancelNow || d.Outcome != policy.OutcomeRefused || strings.Contains(d.Reason.EN, "8 April") ||
+			!strings.Contains(d.Reason.EN, "immediately") {
+			t.Fatalf("decision %+v, want refused and ending now", d)
+		}
+	}
+	if c.Choice != policy.CancelPeriodEnd {
+		t.Fatalf("the customer's choice is kept as made: %s", c.Choice)
 	}
 }
