@@ -187,7 +187,7 @@ func (s *Service) succeed(ctx context.Context, tx *sql.Tx, paymentID string, d d
 // released (ReleaseTx) while its job was already calling Stripe: the
 // customer canceled as the renewal was being charged. The money arrived, so
 // it is recorded and the Handler told (the subscription, already canceled,
-// keeps the payment for the refund policy), unless another payment holds
+// refunds it), unless another payment holds
 // the reference by now: that double payment is left for a person, as
 // succeed logs.
 func (s *Service) succeedReleased(ctx context.Context, tx *sql.Tx, before Payment, d details) (bool, error) {

@@ -325,7 +325,19 @@ type SubscriptionCancel struct {
 	// Refund is the last payment to give back, nil when none.
 	Refund *money.Amount
 	Actor  audit.Actor
+	// LastPaymentAt is the last payment the decision was taken on (the
+	// facts' subscription.last_payment_at; zero: none yet). The facts are
+	// read before the claim's transaction: when the subscription's last
+	// payment is another by the time it runs (a renewal committed
+	// meanwhile), CancelForClaimTx changes nothing and returns an error
+	// wrapping ErrSubjectChanged, and the claim is decided again.
+	LastPaymentAt time.Time
 }
+
+// ErrSubjectChanged is what Subscriptions.CancelForClaimTx returns when the
+// subscription moved on from the facts the decision was taken on: an
+// automatic decision is then taken again on fresh facts.
+var ErrSubjectChanged = fmt.Errorf("%w (subscription)", errStale)
 
 // SubscriptionRefund says where a subscription refund went.
 type SubscriptionRefund struct {

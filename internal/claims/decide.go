@@ -29,7 +29,7 @@ import (
 // store credit (an agent's credit decision only).
 func (s *Service) carryOutTx(ctx context.Context, tx *sql.Tx, subj *subject, c *Claim, d policy.Decision, decisionID string, actor audit.Actor, acceptedCredit time.Time) error {
 	if c.SubscriptionID != "" {
-		return s.cancelSubscriptionTx(ctx, tx, c, d, decisionID, actor)
+		return s.cancelSubscriptionTx(ctx, tx, subj, c, d, decisionID, actor)
 	}
 	switch d.Outcome {
 	case policy.OutcomeRefund:
@@ -151,7 +151,7 @@ func refundState(r Refund) map[string]any {
 // cancelSubscriptionTx carries out a subscription_cancel decision: future
 // billing stops and the subscription ends as decided, with the refund of
 // the last payment when the decision gives one.
-func (s *Service) cancelSubscriptionTx(ctx context.Context, tx *sql.Tx, c *Claim, d policy.Decision, decisionID string, actor audit.Actor) error {
+func (s *Service) cancelSubscriptionTx(ctx context.Context, tx *sql.Tx, subj *subject, c *Claim, d policy.Decision, decisionID string, actor audit.Actor) error {
 	if d.Cancel == policy.CancelNone {
 		return nil // facts.incomplete: an agent looks first
 	}
@@ -164,6 +164,7 @@ func (s *Service) cancelSubscriptionTx(ctx context.Context, tx *sql.Tx, c *Claim
 	}
 	res, err := s.subs.CancelForClaimTx(ctx, tx, SubscriptionCancel{
 		SubscriptionID: c.SubscriptionID, ClaimID: c.ID, Cancel: d.Cancel, Refund: refund, Actor: actor,
+		LastPaymentAt: subj.sub.LastPaymentAt,
 	})
 	if err != nil || refund == nil {
 		return err

@@ -100,6 +100,14 @@ func (s *Service) gather(ctx context.Context, c Claim) (*subject, error) {
 		f.Subscription = &policy.Subscription{
 			LastPaymentAt: sub.LastPaymentAt, LastPayment: sub.LastPayment, PeriodEnd: sub.PeriodEnd, Refunded: sub.Refunded,
 		}
+		if c.ID == "" && c.Choice == policy.CancelPeriodEnd && !sub.PeriodEnd.After(s.clock.Now()) {
+			// Being filed when its paid period is already over (past due,
+			// or its renewal under way): there is nothing paid left to
+			// keep, and the subscription ends now whatever the choice
+			// (subscriptions.CancelTx). The decision must say so, not
+			// "ends at the end of the paid period" on a date gone by.
+			f.Choice = policy.CancelNow
+		}
 	} else {
 		o, err := s.orders.Get(ctx, c.OrderID)
 		if err != nil {

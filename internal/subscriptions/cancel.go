@@ -339,8 +339,8 @@ func (s *Service) periodRefundFailedTx(ctx context.Context, tx *sql.Tx, periodID
 // paid yet: those being retried, and those whose charge is pending. A
 // pending period whose charge was released (never sent to the bank) is
 // closed as failed, without retry; one whose charge is already being made
-// stays pending for its outcome (PeriodPaidTx records a success as paid
-// after the end, for the refund policy).
+// stays pending for its outcome (PeriodPaidTx records a success, paid
+// after the end, and refunds it).
 func (s *Service) releaseUnpaidTx(ctx context.Context, tx *sql.Tx, r CardReleaser, subID string, now time.Time) error {
 	ids, err := db.Strings(ctx, tx, `SELECT id FROM subscription_periods
 		WHERE subscription_id = $1 AND (next_attempt_at IS NOT NULL OR status = 'pending') ORDER BY id`, subID)

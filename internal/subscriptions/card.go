@@ -38,6 +38,19 @@ func (c SavedCards) ChargeSavedCardTx(ctx context.Context, tx *sql.Tx, in CardCh
 	return p.ID, nil
 }
 
+// RefundPeriodTx implements CardRefunder.
+func (c SavedCards) RefundPeriodTx(ctx context.Context, tx *sql.Tx, paymentID string, amount money.Amount, reason string) (string, error) {
+	r, err := c.Card.RefundTx(ctx, tx, paymentID, amount, reason)
+	switch {
+	case errors.Is(err, cardpay.ErrPaymentDisputed), errors.Is(err, cardpay.ErrRefundExceedsPayment),
+		errors.Is(err, cardpay.ErrNotRefundable), errors.Is(err, cardpay.ErrDisabled):
+		return "", fmt.Errorf("%w: %w", ErrRefundRefused, err)
+	case err != nil:
+		return "", err
+	}
+	return r.ID, nil
+}
+
 // ReleasePeriodTx implements CardReleaser.
 func (c SavedCards) ReleasePeriodTx(ctx context.Context, tx *sql.Tx, periodID string) (bool, error) {
 	return c.Card.ReleaseTx(ctx, tx, cardpay.PurposeRenewal, periodID, "subscription ended")

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"time"
 
 	"comptoir/internal/billing"
 	"comptoir/internal/cardpay"
@@ -49,17 +50,35 @@ func (a ClaimsAdapter) ClaimSubject(ctx context.Context, subID string) (claims.S
 // CancelForClaimTx implements claims.Subscriptions: in the claim's
 // transaction, billing stops and the subscription ends as decided; a refund
 // goes back to the balance or the card the last period was paid with.
+//
+// The decision was taken on facts read before tx. The subscription row is
+// locked first (a renewal takes it first too), then its last payment read:
+// if it is not the one decided on, a renewal was charged meanwhile, and
+// carrying out a decision about the previous payment would keep that one
+// (a refusal out of the window for a period paid seconds ago, ended "now").
+// Nothing is changed and the claim is decided again (ErrSubjectChanged).
 func (a ClaimsAdapter) CancelForClaimTx(ctx context.Context, tx *sql.Tx, c claims.SubscriptionCancel) (claims.SubscriptionRefund, error) {
+	if _, err := tx.ExecContext(ctx, `UPDATE subscriptions SET updated_at = updated_at WHERE id = $1`, c.SubscriptionID); err != nil {
+		return claims.SubscriptionRefund{}, wrapDB("lock subscription", err)
+	}
+	last, ok, err := lastPayment(ctx, tx, c.SubscriptionID)
+	if err != nil {
+		return claims.SubscriptionRefund{}, err
+	}
+	var paidAt time.Time
+	if ok {
+		paidAt = last.PaidAt
+	}
+	if !paidAt.Equal(c.LastPaymentAt) {
+		return claims.SubscriptionRefund{}, fmt.Errorf("%w: the last payment of %s is of %s, the decision was taken on %s",
+			claims.ErrSubjectChanged, c.SubscriptionID, paidAt, c.LastPaymentAt)
+	}
 	sub, err := a.S.CancelTx(ctx, tx, CancelInput{SubscriptionID: c.SubscriptionID, Mode: string(c.Cancel), Actor: c.Actor})
 	if err != nil {
 		return claims.SubscriptionRefund{}, err
 	}
 	if c.Refund == nil {
 		return claims.SubscriptionRefund{}, nil
-	}
-	last, ok, err := lastPayment(ctx, tx, c.SubscriptionID)
-	if err != nil {
-		return claims.SubscriptionRefund{}, err
 	}
 	if !ok || last.Status != PeriodPaid {
 		return claims.SubscriptionRefund{}, fmt.Errorf("%w: %s has no payment left to refund", claims.ErrOverRefund, c.SubscriptionID)

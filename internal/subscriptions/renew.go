@@ -502,7 +502,8 @@ func (s *Service) charge(ctx context.Context, tx *sql.Tx, sub Subscription, peri
 //
 // A payment that arrives after the subscription was canceled (the charge
 // was already under way) is recorded, not lost; the subscription stays
-// canceled and the refund policy decides about the money.
+// canceled and a card payment is refunded in full at once
+// (refundPaidAfterEndTx).
 //
 // A failed period is paid too: the customer paid on the Checkout page that
 // the authentication link opened (AuthenticationPeriod) while the retries
@@ -598,10 +599,16 @@ func (s *Service) paid(ctx context.Context, tx *sql.Tx, sub Subscription, period
 			WHERE id = $1 AND current_period_end = $2 AND status IN ('active', 'trialing', 'past_due')`, sub.ID, period.Start, period.End, now)
 		action, kind = "subscription.renew", MailRenewed
 	default:
-		return audit.Record(ctx, tx, audit.Entry{
+		if err := audit.Record(ctx, tx, audit.Entry{
 			At: now, Actor: audit.System, SubjectType: "subscription", SubjectID: sub.ID, Action: "subscription.paid_after_end",
 			Before: before, After: map[string]any{"period_id": period.ID, "amount": period.Amount, "payment_reference": ref},
-		})
+		}); err != nil {
+			return err
+		}
+		if sub.Status == StatusCanceled {
+			return s.refundPaidAfterEndTx(ctx, tx, sub, period, ref)
+		}
+		return nil
 	}
 	if err != nil {
 		return wrapDB("advance subscription", err)
@@ -629,6 +636,32 @@ func (s *Service) paid(ctx context.Context, tx *sql.Tx, sub Subscription, period
 		d.NextCharge = s.formatDate(sub.CurrentPeriodEnd, lang)
 	}
 	return s.send(ctx, tx, MailRenewed, lang, p, d)
+}
+
+// refundPaidAfterEndTx gives back in full, in tx, a card payment recorded
+// after its subscription ended: a charge already being made when the
+// customer canceled (or when it was canceled for non-payment), which could
+// not be stopped. Its period never runs, and the customer was told that no
+// further payment would be taken (POLICY.md subscription_cancel: "no
+// renewal is charged after the request"); nobody else would give it back,
+// since a canceled subscription offers no cancellation to claim with. The
+// period is marked refunded as a claim's refund marks it; its credit note
+// comes when the processor confirms (CardHandler.RefundSettled), and a
+// refund that fails makes it paid again, as for a claim. A payment that
+// cannot be refunded now (disputed) stays paid, for a person to follow.
+func (s *Service) refundPaidAfterEndTx(ctx context.Context, tx *sql.Tx, sub Subscription, period Period, ref string) error {
+	r, ok := s.card.(CardRefunder)
+	if !ok || period.PaymentMethod != PayCard {
+		return nil
+	}
+	if _, err := r.RefundPeriodTx(ctx, tx, ref, period.Amount, "subscription "+sub.ID+" ended before this payment"); errors.Is(err, ErrRefundRefused) {
+		s.opts.Logger.Warn("subscriptions: a payment made after the end cannot be refunded now; needs review",
+			"subscription", sub.ID, "period", period.ID, "payment", ref, "error", err)
+		return nil
+	} else if err != nil {
+		return err
+	}
+	return s.MarkRefundedTx(ctx, tx, period.ID, audit.System)
 }
 
 // failed records a failed attempt on a pending period. While retries are

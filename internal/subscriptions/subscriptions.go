@@ -15,7 +15,9 @@
 //
 // Refunds are not decided here: the refund policy reads LastPayment, then
 // calls CancelTx and, when it grants a refund, pays it back and records it
-// with MarkRefundedTx, all in its own transaction.
+// with MarkRefundedTx, all in its own transaction. The one refund made here
+// is of a card payment that arrived after the subscription ended
+// (refundPaidAfterEndTx): nothing is owed for a period that never runs.
 package subscriptions
 
 import (
@@ -277,6 +279,20 @@ type CardCharger interface {
 type CardReleaser interface {
 	ReleasePeriodTx(ctx context.Context, tx *sql.Tx, periodID string) (bool, error)
 }
+
+// CardRefunder is what a CardCharger may also do: give back, in tx, a card
+// payment of a period in full (paymentID: the period's PaymentReference),
+// returning the card refund's id. Its outcome comes back through the
+// composition root (CardHandler.RefundSettled), which issues the credit
+// note. An error wrapping ErrRefundRefused means the payment cannot be
+// refunded now (disputed, refunded already): nothing was changed.
+type CardRefunder interface {
+	RefundPeriodTx(ctx context.Context, tx *sql.Tx, paymentID string, amount money.Amount, reason string) (refundID string, err error)
+}
+
+// ErrRefundRefused is what a CardRefunder wraps when the payment cannot be
+// refunded (see CardRefunder).
+var ErrRefundRefused = errors.New("subscriptions: the payment cannot be refunded")
 
 // Options are the store settings subscriptions depend on.
 type Options struct {

@@ -117,6 +117,20 @@ type fakeCard struct {
 	// inFlight: a charge's job is calling the bank; it cannot be released.
 	inFlight bool
 	noCard   bool // the customer never saved a card
+	// refunds are the card refunds asked (payment reference and amount);
+	// disputed refuses them.
+	refunds  []subscriptions.CardCharge
+	disputed bool
+}
+
+func (f *fakeCard) RefundPeriodTx(ctx context.Context, tx *sql.Tx, paymentID string, amount money.Amount, reason string) (string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.disputed {
+		return "", fmt.Errorf("disputed: %w", subscriptions.ErrRefundRefused)
+	}
+	f.refunds = append(f.refunds, subscriptions.CardCharge{PeriodID: paymentID, Amount: amount, Description: reason})
+	return fmt.Sprintf("rfd_%d", len(f.refunds)), nil
 }
 
 func (f *fakeCard) ChargeSavedCardTx(ctx context.Context, tx *sql.Tx, c subscriptions.CardCharge) (string, error) {
@@ -1036,6 +1050,60 @@ func TestCardChargeSettledAfterCancel(t *testing.T) {
 			t.Fatalf("%s: ended %s", tc.mode, got.EndedAt)
 		}
 		contains(t, e.lastMail(t, u, subscriptions.MailCancelConfirmed), "It ended on")
+	}
+}
+
+// A card renewal being charged when the customer cancels (the bank is
+// being called: it cannot be released) and that succeeds after all: the
+// customer was told no further payment would be taken, and the period it
+// pays never runs, so it is refunded in full at once, to the card. It used
+// to be recorded "for the refund policy" and kept: nothing ever decided on
+// it (a canceled subscription offers no cancellation to claim with). A
+// payment that cannot be refunded now (disputed) stays paid for a person.
+func TestCardPaymentAfterTheEndIsRefunded(t *testing.T) {
+	e := setup(t, envOpts{})
+	e.card.inFlight = true
+	plan := e.plan(t, subscriptions.IntervalMonth, 990, 7)
+	for _, disputed := range []bool{false, true} {
+		u := e.customer(t, "fr", "FR", account.CustomerConsumer, 0)
+		e.clock.Set(t0)
+		sub := e.start(t, start(u, plan, subscriptions.PayCard))
+		e.clock.Set(sub.CurrentPeriodEnd.Add(time.Minute))
+		e.renew(t, sub.ID)
+		p := e.periods(t, sub.ID)[0]
+		if _, err := e.subs.Cancel(ctx, subscriptions.CancelInput{CustomerID: u.ID, SubscriptionID: sub.ID, Mode: subscriptions.CancelNow,
+			Actor: audit.Actor{ID: u.ID, Role: account.RoleCustomer}}); err != nil {
+			t.Fatal(err)
+		}
+		contains(t, e.lastMail(t, u, subscriptions.MailCancelConfirmed), "Aucun autre paiement ne sera pris")
+		e.card.mu.Lock()
+		e.card.refunds, e.card.disputed = nil, disputed
+		e.card.mu.Unlock()
+		e.clock.Advance(time.Second)
+		for range 2 { // the success reported twice: one refund
+			if err := e.db.Tx(ctx, func(tx *sql.Tx) error { return e.subs.PeriodPaidTx(ctx, tx, p.ID, "pay_late") }); err != nil {
+				t.Fatal(err)
+			}
+		}
+		got := e.periods(t, sub.ID)[0]
+		if disputed {
+			if got.Status != subscriptions.PeriodPaid || len(e.card.refunds) != 0 {
+				t.Fatalf("disputed: period %s, refunds %+v", got.Status, e.card.refunds)
+			}
+			continue
+		}
+		if len(e.card.refunds) != 1 || e.card.refunds[0].PeriodID != "pay_late" || e.card.refunds[0].Amount != money.MustNew(990, "EUR") {
+			t.Fatalf("card refunds %+v, want 9,90 € of pay_late once", e.card.refunds)
+		}
+		if got.Status != subscriptions.PeriodRefunded || !got.RefundedAt.Equal(e.clock.Now()) {
+			t.Fatalf("period after the late payment: %+v", got)
+		}
+		if s := e.get(t, sub.ID); s.Status != subscriptions.StatusCanceled {
+			t.Fatalf("subscription %s", s.Status)
+		}
+		if n := e.count(t, `SELECT COUNT(*) FROM audit_log WHERE subject_id = $1 AND action = 'subscription.period_refunded'`, sub.ID); n != 1 {
+			t.Fatalf("%d refund audit lines", n)
+		}
 	}
 }
 

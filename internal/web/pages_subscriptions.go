@@ -134,6 +134,11 @@ type subscriptionData struct {
 	Plan     catalog.Product
 	Periods  []subscriptions.Period
 	Undoable bool
+	// Keepable: the paid period is still running, so the customer may keep
+	// it to its end; past due, or with its period over, the subscription
+	// can only stop now (subscriptions.CancelTx), and the page offers
+	// nothing else.
+	Keepable bool
 	// What cancelling would bring, by mode, before the customer confirms:
 	// the refund policy's decision and its sentence.
 	IfPeriodEnd, IfNow policy.Decision
@@ -162,8 +167,9 @@ func (s *Server) subscriptionPage(w http.ResponseWriter, r *http.Request) {
 		s.serverError(w, r, err)
 		return
 	}
-	d := subscriptionData{Sub: sub, Plan: plan, Periods: periods,
-		Undoable: sub.Undoable(s.Clock.Now())}
+	now := s.Clock.Now()
+	d := subscriptionData{Sub: sub, Plan: plan, Periods: periods, Undoable: sub.Undoable(now),
+		Keepable: (sub.Status == subscriptions.StatusActive || sub.Status == subscriptions.StatusTrialing) && sub.CurrentPeriodEnd.After(now)}
 	v := s.newView(r, "", nil)
 	if sub.Status != subscriptions.StatusCanceled && !d.Undoable {
 		st := state(r)
