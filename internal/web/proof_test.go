@@ -241,3 +241,34 @@ func TestProofDisputedCardOrderLeavesTheFeed(t *testing.T) {
 		t.Fatalf("a disputed order is still shown: %+v", f)
 	}
 }
+
+// A checkout form drawn while the notices were off has no box: its buyer
+// was never asked, so their purchase is never shown, even when the admin
+// turned the notices on before the form came back (the store's default
+// decides only for an API client that did not say).
+func TestProofCheckoutFormWithoutTheBoxIsNeverShown(t *testing.T) {
+	h := apptest.Start(t)
+	_, adm := h.User(t, account.RoleAdmin, "admin@shop.test")
+	p := newService(t, h, "posts", 25)
+	u, c := h.User(t, account.RoleCustomer, "a@example.fr")
+	credit(t, h, u, 10000)
+	if r := c.PostForm("/cart", url.Values{"product_id": {p.ID}, "quantity": {"10"}}); r.Status != http.StatusSeeOther {
+		t.Fatalf("add to cart: %d", r.Status)
+	}
+	cart := c.Get("/cart")
+	if strings.Contains(cart.Body, `name="proof_asked"`) {
+		t.Fatal("the checkout asks about purchase notices while they are off")
+	}
+	if r := adm.PostForm("/admin/proof", proofSettings("2")); r.Status != http.StatusSeeOther {
+		t.Fatalf("save settings: %d %s", r.Status, r.Body)
+	}
+	form := url.Values{"checkout_key": {checkoutKey.FindStringSubmatch(cart.Body)[1]}, "payment": {"balance"}, "accept_policy": {"default@1"},
+		"immediate_performance": {"yes"}, "withdrawal_waiver": {"yes"}}
+	if r := c.PostForm("/checkout", form); r.Status != http.StatusSeeOther || !strings.HasPrefix(r.Location, "/orders/ord_") {
+		t.Fatalf("checkout: %d %s", r.Status, r.Body)
+	}
+	h.Clock.Advance(time.Hour)
+	if f := readFeed(t, h.NewClient(t).Get("/api/v1/proof/recent")); len(f.Items) != 0 {
+		t.Fatalf("a buyer who was never asked is shown: %+v", f)
+	}
+}
