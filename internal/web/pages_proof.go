@@ -84,7 +84,10 @@ func (s *Server) adminProofSave(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		errs["delay"] = s.Messages.T(st.lang, "admin.proof.error.delay")
 	}
-	in.Delay = time.Duration(minutes) * time.Minute
+	// Kept between 0 and just past the largest delay before it becomes a
+	// Duration, so that SaveSettings refuses it: a huge number of minutes
+	// wrapped around into the allowed range (600479950316077 were 10m52s).
+	in.Delay = time.Duration(min(max(minutes, 0), int(proof.MaxDelay/time.Minute)+1)) * time.Minute
 	if len(errs) == 0 {
 		err = s.Proof.SaveSettings(r.Context(), in, st.user.Actor())
 		var verr *proof.ValidationError

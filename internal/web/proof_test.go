@@ -15,6 +15,7 @@ import (
 	"comptoir/internal/apptest"
 	"comptoir/internal/cardpay"
 	"comptoir/internal/cardpay/cardpaytest"
+	"comptoir/internal/proof"
 )
 
 type proofFeed struct {
@@ -270,5 +271,40 @@ func TestProofCheckoutFormWithoutTheBoxIsNeverShown(t *testing.T) {
 	h.Clock.Advance(time.Hour)
 	if f := readFeed(t, h.NewClient(t).Get("/api/v1/proof/recent")); len(f.Items) != 0 {
 		t.Fatalf("a buyer who was never asked is shown: %+v", f)
+	}
+}
+
+// A number of minutes too large for the delay is refused in the admin's
+// language and changes nothing; it used to wrap around into the allowed
+// range and be saved as 10m52s.
+func TestProofAdminRefusesAHugeDelay(t *testing.T) {
+	h := apptest.Start(t)
+	_, adm := h.User(t, account.RoleAdmin, "admin@shop.test")
+	for _, tt := range []struct{ lang, minutes, want string }{
+		{"fr", "600479950316077", "Saisissez un nombre entier de minutes de 1 à 10080"},
+		{"en", "600479950316077", "Enter a whole number of minutes from 1 to 10080"},
+		{"en", "-600479950316077", "Enter a whole number of minutes from 1 to 10080"},
+		{"en", "10081", "Enter a whole number of minutes from 1 to 10080"},
+		{"en", "0", "Enter a whole number of minutes from 1 to 10080"},
+	} {
+		if r := adm.PostForm("/lang", url.Values{"lang": {tt.lang}}); r.Status != http.StatusSeeOther {
+			t.Fatalf("switch language: %d", r.Status)
+		}
+		form := proofSettings("2")
+		form.Set("delay_minutes", tt.minutes)
+		if r := adm.PostForm("/admin/proof", form); r.Status != http.StatusUnprocessableEntity || !strings.Contains(r.Body, `id="delay-error"`) || !strings.Contains(r.Body, tt.want) {
+			t.Fatalf("%s minutes (%s): %d, want 422 with %q", tt.minutes, tt.lang, r.Status, tt.want)
+		}
+		if st, err := h.App.Proof.Settings(context.Background()); err != nil || st.Enabled || st.Delay != proof.DefaultDelay {
+			t.Fatalf("a refused delay changed the settings: %+v %v", st, err)
+		}
+	}
+	form := proofSettings("2")
+	form.Set("delay_minutes", "10080")
+	if r := adm.PostForm("/admin/proof", form); r.Status != http.StatusSeeOther {
+		t.Fatalf("a week: %d", r.Status)
+	}
+	if st, _ := h.App.Proof.Settings(context.Background()); st.Delay != proof.MaxDelay {
+		t.Fatalf("delay saved %s, want a week", st.Delay)
 	}
 }
