@@ -188,7 +188,13 @@ func ParseOrigin(raw string) (string, bool) {
 		(u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" {
 		return "", false
 	}
-	return strings.ToLower(u.Scheme + "://" + u.Host), true
+	// Browsers leave the scheme's default port out of Origin: kept, it
+	// would be an entry that never matches.
+	host := u.Host
+	if p := u.Port(); p == "" || (u.Scheme == "https" && p == "443") || (u.Scheme == "http" && p == "80") {
+		host = strings.TrimSuffix(host, ":"+p)
+	}
+	return strings.ToLower(u.Scheme + "://" + host), true
 }
 
 // SaveSettings validates and stores the settings, with an audit entry.
