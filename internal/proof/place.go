@@ -2,10 +2,12 @@ package proof
 
 import (
 	"strings"
+	"unicode"
 
 	"golang.org/x/text/cases"
 	"golang.org/x/text/language"
 	"golang.org/x/text/language/display"
+	"golang.org/x/text/unicode/norm"
 )
 
 // Level is how precisely a notice names the buyer's place.
@@ -51,11 +53,25 @@ func (c *Crowd) Add(b Billing, n int) {
 	}
 }
 
-// fold makes "  LYON " and "lyon" the same place: people type their city
-// in many ways, and counting them apart would hide a crowd.
+// fold makes "  LYON " and "lyon", "Béziers" and "BEZIERS", "Saint-Étienne"
+// and "saint etienne" the same place: people type their city in many ways
+// (in French, capitals often without their accents), and counting them
+// apart would hide a crowd. Marks are dropped after canonical
+// decomposition; hyphens and apostrophes count as spaces.
 var folder = cases.Fold()
 
-func fold(s string) string { return folder.String(strings.Join(strings.Fields(s), " ")) }
+func fold(s string) string {
+	s = strings.Map(func(r rune) rune {
+		switch {
+		case unicode.Is(unicode.Mn, r):
+			return -1
+		case r == '-' || r == '\'' || r == '’':
+			return ' '
+		}
+		return r
+	}, norm.NFD.String(s))
+	return folder.String(strings.Join(strings.Fields(s), " "))
+}
 
 func countryKey(b Billing) string { return strings.ToUpper(strings.TrimSpace(b.Country)) }
 

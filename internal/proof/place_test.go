@@ -72,3 +72,37 @@ func TestCountryName(t *testing.T) {
 		}
 	}
 }
+
+// People type the same place in many ways; the crowd counts them as one
+// place: case, spaces, accents (French capitals often lose theirs),
+// hyphens and apostrophes do not make another city or region.
+func TestPlaceOfFoldsHowAPlaceIsTyped(t *testing.T) {
+	for _, tt := range []struct {
+		name    string
+		crowd   []Billing
+		b       Billing
+		level   Level
+		display string
+	}{
+		{"accents and capitals", []Billing{{Country: "FR", City: "Béziers"}, {Country: "FR", City: "BEZIERS"}},
+			Billing{Country: "FR", City: "Beziers"}, LevelCity, "Beziers"},
+		{"hyphens and accents", []Billing{{Country: "FR", City: "Saint-Étienne"}, {Country: "FR", City: "saint etienne"}},
+			Billing{Country: "FR", City: "SAINT-ETIENNE"}, LevelCity, "SAINT-ETIENNE"},
+		{"apostrophes", []Billing{{Country: "FR", City: "L’Haÿ-les-Roses"}, {Country: "FR", City: "L'Hay les Roses"}},
+			Billing{Country: "FR", City: "l'haÿ-les-roses"}, LevelCity, "l'haÿ-les-roses"},
+		{"region with and without accents", []Billing{{Country: "FR", Region: "Île-de-France", City: "Paris"}, {Country: "FR", Region: "ILE DE FRANCE", City: "Créteil"}},
+			Billing{Country: "FR", Region: "île-de-france", City: "Versailles"}, LevelRegion, "île-de-france"},
+		{"another city is still another city", []Billing{{Country: "FR", City: "Béziers"}, {Country: "FR", City: "Bézier"}},
+			Billing{Country: "FR", City: "Béziers"}, LevelCountry, "FR"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			c := NewCrowd()
+			for _, b := range append(tt.crowd, tt.b) {
+				c.Add(b, 1)
+			}
+			if level, name := PlaceOf(tt.b, c, 3); level != tt.level || name != tt.display {
+				t.Fatalf("PlaceOf = %s %q, want %s %q", level, name, tt.level, tt.display)
+			}
+		})
+	}
+}
