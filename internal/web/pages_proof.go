@@ -17,6 +17,9 @@ type adminProofData struct {
 	Products []catalog.Product
 	Shown    []proof.Shown
 	EmbedTag string
+	// On is whether the saved settings show the notices: while they are
+	// off, Shown is what visitors would see, and the page says so.
+	On bool
 }
 
 // Chosen reports whether a product is ticked in the form.
@@ -46,6 +49,11 @@ func (s *Server) adminProofView(r *http.Request, st proof.Settings) (*view, erro
 	if d.Shown, err = s.Proof.Current(ctx, v.Lang); err != nil {
 		return nil, err
 	}
+	saved, err := s.Proof.Settings(ctx)
+	if err != nil {
+		return nil, err
+	}
+	d.On = saved.Enabled
 	v.Data = d
 	return v, nil
 }

@@ -308,3 +308,43 @@ func TestProofAdminRefusesAHugeDelay(t *testing.T) {
 		t.Fatalf("delay saved %s, want a week", st.Delay)
 	}
 }
+
+// While the notices are off, the admin's list of notices is what visitors
+// would see, and the page says so instead of calling them shown.
+func TestProofAdminListSaysWhenTheNoticesAreOff(t *testing.T) {
+	h := apptest.Start(t)
+	_, adm := h.User(t, account.RoleAdmin, "admin@shop.test")
+	p := newService(t, h, "posts", 25)
+	if r := adm.PostForm("/admin/proof", proofSettings("2")); r.Status != http.StatusSeeOther {
+		t.Fatalf("save settings: %d %s", r.Status, r.Body)
+	}
+	u, _ := h.User(t, account.RoleCustomer, "a@example.fr")
+	credit(t, h, u, 10000)
+	body := `{"lines":[{"product_id":"` + p.ID + `","quantity":10}],"payment":"balance","consent":{"immediate_performance":true,"withdrawal_waiver":true},"accept_policy":"default@1","proof_opt_out":false}`
+	if r := postJSON(h.NewClient(t), "/api/v1/orders", body, h.Bearer(t, u.ID)); r.Status != http.StatusCreated {
+		t.Fatalf("order: %d %s", r.Status, r.Body)
+	}
+	h.Clock.Advance(time.Hour)
+	adm.PostForm("/lang", url.Values{"lang": {"en"}})
+	on := adm.Get("/admin/proof")
+	mustContain(t, on, "Notices shown now", `id="proof-shown"`)
+	if strings.Contains(on.Body, `id="proof-off"`) {
+		t.Fatal("the page says the notices are off while they are on")
+	}
+
+	off := proofSettings("2")
+	off.Del("enabled")
+	if r := adm.PostForm("/admin/proof", off); r.Status != http.StatusSeeOther {
+		t.Fatalf("turn off: %d", r.Status)
+	}
+	if f := readFeed(t, h.NewClient(t).Get("/api/v1/proof/recent")); len(f.Items) != 0 {
+		t.Fatalf("feed while off: %+v", f)
+	}
+	page := adm.Get("/admin/proof")
+	mustContain(t, page, "Notices that would be shown now", `id="proof-off"`, `id="proof-shown"`)
+	if strings.Contains(page.Body, "Notices shown now") {
+		t.Fatal("while off, the admin page calls its notices shown")
+	}
+	adm.PostForm("/lang", url.Values{"lang": {"fr"}})
+	mustContain(t, adm.Get("/admin/proof"), "Notifications qui seraient affichées en ce moment", "les visiteurs n’en voient aucune")
+}
