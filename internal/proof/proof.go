@@ -41,6 +41,9 @@ const (
 	MaxDelay = 7 * 24 * time.Hour
 )
 
+// MaxOrigins is how many other sites may embed the feed.
+const MaxOrigins = 50
+
 // Window is how far back the anonymity crowd is counted.
 const Window = 90 * 24 * time.Hour
 
@@ -218,7 +221,7 @@ func (s *Service) SaveSettings(ctx context.Context, in Settings, actor audit.Act
 			origins = append(origins, norm)
 		}
 	}
-	if len(origins) > 50 {
+	if len(origins) > MaxOrigins {
 		fields["origins"] = "too_many"
 	}
 	products := slices.Compact(slices.Sorted(slices.Values(in.Products)))

@@ -104,6 +104,10 @@ func (s *Server) adminProofSave(w http.ResponseWriter, r *http.Request) {
 			for field := range verr.Fields {
 				errs[field] = s.Messages.T(st.lang, "admin.proof.error."+field)
 			}
+			if verr.Fields["origins"] == "too_many" {
+				// Every line may be a good origin: say what is wrong.
+				errs["origins"] = s.Messages.T(st.lang, "admin.proof.error.origins_too_many", map[string]any{"Max": proof.MaxOrigins})
+			}
 		case err != nil:
 			s.serverError(w, r, err)
 			return

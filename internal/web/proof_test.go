@@ -3,6 +3,7 @@ package web_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -347,4 +348,40 @@ func TestProofAdminListSaysWhenTheNoticesAreOff(t *testing.T) {
 	}
 	adm.PostForm("/lang", url.Values{"lang": {"fr"}})
 	mustContain(t, adm.Get("/admin/proof"), "Notifications qui seraient affichées en ce moment", "les visiteurs n’en voient aucune")
+}
+
+// More allowed sites than the store keeps: the error says so, in the
+// admin's language, rather than that each line must be an origin (they all
+// are), and nothing changes.
+func TestProofAdminSaysWhenThereAreTooManyOrigins(t *testing.T) {
+	h := apptest.Start(t)
+	_, adm := h.User(t, account.RoleAdmin, "admin@shop.test")
+	origins := func(n int) string {
+		var lines []string
+		for i := range n {
+			lines = append(lines, fmt.Sprintf("https://site%d.example.com", i))
+		}
+		return strings.Join(lines, "\n")
+	}
+	for _, tt := range []struct{ lang, want string }{
+		{"fr", "Saisissez au plus 50\u00A0origines."},
+		{"en", "Enter at most 50 origins."},
+	} {
+		adm.PostForm("/lang", url.Values{"lang": {tt.lang}})
+		form := proofSettings("2")
+		form.Set("origins", origins(proof.MaxOrigins+1))
+		r := adm.PostForm("/admin/proof", form)
+		if r.Status != http.StatusUnprocessableEntity {
+			t.Fatalf("%d origins (%s): %d", proof.MaxOrigins+1, tt.lang, r.Status)
+		}
+		mustContain(t, r, `id="origins-error"`, tt.want)
+		if st, err := h.App.Proof.Settings(context.Background()); err != nil || st.Enabled || len(st.Origins) != 0 {
+			t.Fatalf("refused origins changed the settings: %+v %v", st, err)
+		}
+	}
+	form := proofSettings("2")
+	form.Set("origins", origins(proof.MaxOrigins))
+	if r := adm.PostForm("/admin/proof", form); r.Status != http.StatusSeeOther {
+		t.Fatalf("%d origins: %d", proof.MaxOrigins, r.Status)
+	}
 }
