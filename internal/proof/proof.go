@@ -42,6 +42,9 @@ const (
 	MaxDelay = 7 * 24 * time.Hour
 )
 
+// MaxOrigins is how many other sites may embed the feed.
+const MaxOrigins = 50
+
 // Window is how far back the anonymity crowd is counted.
 const Window = 90 * 24 * time.Hour
 
@@ -182,7 +185,13 @@ func ParseOrigin(raw string) (string, bool) {
 		(u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" {
 		return "", false
 	}
-	return strings.ToLower(u.Scheme + "://" + u.Host), true
+	// Browsers leave the scheme's default port out of Origin: kept, it
+	// would be an entry that never matches.
+	host := u.Host
+	if p := u.Port(); p == "" || (u.Scheme == "https" && p == "443") || (u.Scheme == "http" && p == "80") {
+		host = strings.TrimSuffix(host, ":"+p)
+	}
+	return strings.ToLower(u.Scheme + "://" + host), true
 }
 
 // SaveSettings validates and stores the settings, with an audit entry.
@@ -206,7 +215,7 @@ func (s *Service) SaveSettings(ctx context.Context, in Settings, actor audit.Act
 			origins = append(origins, norm)
 		}
 	}
-	if len(origins) > 50 {
+	if len(origins) > MaxOrigins {
 		fields["origins"] = "too_many"
 	}
 	products := slices.Compact(slices.Sorted(slices.Values(in.Products)))

@@ -130,6 +130,19 @@ func proofChoiceOf(f interface{ Get(string) string }) *bool {
 	return &out
 }
 
+// pageProofChoice is the checkout page's choice. The page asks only while
+// the notices are on, so a form without the box comes from a buyer who was
+// never asked (the page was drawn while the notices were off, and they were
+// turned on before it came back): their purchase is not shown. Only the API
+// lets the store's default decide for a client that did not say.
+func pageProofChoice(f interface{ Get(string) string }) *bool {
+	if c := proofChoiceOf(f); c != nil {
+		return c
+	}
+	out := true
+	return &out
+}
+
 // withProofChoice records the buyer's choice in the checkout's transaction,
 // then runs after.
 func (s *Server) withProofChoice(ctx context.Context, optOut *bool, after orders.AfterPlace) orders.AfterPlace {

@@ -17,6 +17,9 @@ type adminProofData struct {
 	Products []catalog.Product
 	Shown    []proof.Shown
 	EmbedTag string
+	// On is whether the saved settings show the notices: while they are
+	// off, Shown is what visitors would see, and the page says so.
+	On bool
 }
 
 // Chosen reports whether a product is ticked in the form.
@@ -46,6 +49,11 @@ func (s *Server) adminProofView(r *http.Request, st proof.Settings) (*view, erro
 	if d.Shown, err = s.Proof.Current(ctx, v.Lang); err != nil {
 		return nil, err
 	}
+	saved, err := s.Proof.Settings(ctx)
+	if err != nil {
+		return nil, err
+	}
+	d.On = saved.Enabled
 	v.Data = d
 	return v, nil
 }
@@ -84,7 +92,10 @@ func (s *Server) adminProofSave(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		errs["delay"] = s.Messages.T(st.lang, "admin.proof.error.delay")
 	}
-	in.Delay = time.Duration(minutes) * time.Minute
+	// Kept between 0 and just past the largest delay before it becomes a
+	// Duration, so that SaveSettings refuses it: a huge number of minutes
+	// wrapped around into the allowed range (600479950316077 were 10m52s).
+	in.Delay = time.Duration(min(max(minutes, 0), int(proof.MaxDelay/time.Minute)+1)) * time.Minute
 	if len(errs) == 0 {
 		err = s.Proof.SaveSettings(r.Context(), in, st.user.Actor())
 		var verr *proof.ValidationError
@@ -92,6 +103,10 @@ func (s *Server) adminProofSave(w http.ResponseWriter, r *http.Request) {
 		case errors.As(err, &verr):
 			for field := range verr.Fields {
 				errs[field] = s.Messages.T(st.lang, "admin.proof.error."+field)
+			}
+			if verr.Fields["origins"] == "too_many" {
+				// Every line may be a good origin: say what is wrong.
+				errs["origins"] = s.Messages.T(st.lang, "admin.proof.error.origins_too_many", map[string]any{"Max": proof.MaxOrigins})
 			}
 		case err != nil:
 			s.serverError(w, r, err)

@@ -296,7 +296,7 @@ func (s *Server) checkout(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	res := s.idempotent(r, st.user.ID, "page:checkout", f.Get("checkout_key"), []byte(f.Encode()), func(after orders.AfterPlace) (orders.Order, error) {
-		return s.Orders.Place(r.Context(), in, s.withProofChoice(r.Context(), proofChoiceOf(f), after))
+		return s.Orders.Place(r.Context(), in, s.withProofChoice(r.Context(), pageProofChoice(f), after))
 	})
 	switch {
 	case res.err == nil:

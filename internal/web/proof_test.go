@@ -3,6 +3,7 @@ package web_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -15,6 +16,7 @@ import (
 	"comptoir/internal/apptest"
 	"comptoir/internal/cardpay"
 	"comptoir/internal/cardpay/cardpaytest"
+	"comptoir/internal/proof"
 )
 
 type proofFeed struct {
@@ -239,5 +241,147 @@ func TestProofDisputedCardOrderLeavesTheFeed(t *testing.T) {
 	}
 	if f := readFeed(t, visitor.Get("/api/v1/proof/recent")); len(f.Items) != 0 {
 		t.Fatalf("a disputed order is still shown: %+v", f)
+	}
+}
+
+// A checkout form drawn while the notices were off has no box: its buyer
+// was never asked, so their purchase is never shown, even when the admin
+// turned the notices on before the form came back (the store's default
+// decides only for an API client that did not say).
+func TestProofCheckoutFormWithoutTheBoxIsNeverShown(t *testing.T) {
+	h := apptest.Start(t)
+	_, adm := h.User(t, account.RoleAdmin, "admin@shop.test")
+	p := newService(t, h, "posts", 25)
+	u, c := h.User(t, account.RoleCustomer, "a@example.fr")
+	credit(t, h, u, 10000)
+	if r := c.PostForm("/cart", url.Values{"product_id": {p.ID}, "quantity": {"10"}}); r.Status != http.StatusSeeOther {
+		t.Fatalf("add to cart: %d", r.Status)
+	}
+	cart := c.Get("/cart")
+	if strings.Contains(cart.Body, `name="proof_asked"`) {
+		t.Fatal("the checkout asks about purchase notices while they are off")
+	}
+	if r := adm.PostForm("/admin/proof", proofSettings("2")); r.Status != http.StatusSeeOther {
+		t.Fatalf("save settings: %d %s", r.Status, r.Body)
+	}
+	form := url.Values{"checkout_key": {checkoutKey.FindStringSubmatch(cart.Body)[1]}, "payment": {"balance"}, "accept_policy": {"default@1"},
+		"immediate_performance": {"yes"}, "withdrawal_waiver": {"yes"}}
+	if r := c.PostForm("/checkout", form); r.Status != http.StatusSeeOther || !strings.HasPrefix(r.Location, "/orders/ord_") {
+		t.Fatalf("checkout: %d %s", r.Status, r.Body)
+	}
+	h.Clock.Advance(time.Hour)
+	if f := readFeed(t, h.NewClient(t).Get("/api/v1/proof/recent")); len(f.Items) != 0 {
+		t.Fatalf("a buyer who was never asked is shown: %+v", f)
+	}
+}
+
+// A number of minutes too large for the delay is refused in the admin's
+// language and changes nothing; it used to wrap around into the allowed
+// range and be saved as 10m52s.
+func TestProofAdminRefusesAHugeDelay(t *testing.T) {
+	h := apptest.Start(t)
+	_, adm := h.User(t, account.RoleAdmin, "admin@shop.test")
+	for _, tt := range []struct{ lang, minutes, want string }{
+		{"fr", "600479950316077", "Saisissez un nombre entier de minutes de 1 à 10080"},
+		{"en", "600479950316077", "Enter a whole number of minutes from 1 to 10080"},
+		{"en", "-600479950316077", "Enter a whole number of minutes from 1 to 10080"},
+		{"en", "10081", "Enter a whole number of minutes from 1 to 10080"},
+		{"en", "0", "Enter a whole number of minutes from 1 to 10080"},
+	} {
+		if r := adm.PostForm("/lang", url.Values{"lang": {tt.lang}}); r.Status != http.StatusSeeOther {
+			t.Fatalf("switch language: %d", r.Status)
+		}
+		form := proofSettings("2")
+		form.Set("delay_minutes", tt.minutes)
+		if r := adm.PostForm("/admin/proof", form); r.Status != http.StatusUnprocessableEntity || !strings.Contains(r.Body, `id="delay-error"`) || !strings.Contains(r.Body, tt.want) {
+			t.Fatalf("%s minutes (%s): %d, want 422 with %q", tt.minutes, tt.lang, r.Status, tt.want)
+		}
+		if st, err := h.App.Proof.Settings(context.Background()); err != nil || st.Enabled || st.Delay != proof.DefaultDelay {
+			t.Fatalf("a refused delay changed the settings: %+v %v", st, err)
+		}
+	}
+	form := proofSettings("2")
+	form.Set("delay_minutes", "10080")
+	if r := adm.PostForm("/admin/proof", form); r.Status != http.StatusSeeOther {
+		t.Fatalf("a week: %d", r.Status)
+	}
+	if st, _ := h.App.Proof.Settings(context.Background()); st.Delay != proof.MaxDelay {
+		t.Fatalf("delay saved %s, want a week", st.Delay)
+	}
+}
+
+// While the notices are off, the admin's list of notices is what visitors
+// would see, and the page says so instead of calling them shown.
+func TestProofAdminListSaysWhenTheNoticesAreOff(t *testing.T) {
+	h := apptest.Start(t)
+	_, adm := h.User(t, account.RoleAdmin, "admin@shop.test")
+	p := newService(t, h, "posts", 25)
+	if r := adm.PostForm("/admin/proof", proofSettings("2")); r.Status != http.StatusSeeOther {
+		t.Fatalf("save settings: %d %s", r.Status, r.Body)
+	}
+	u, _ := h.User(t, account.RoleCustomer, "a@example.fr")
+	credit(t, h, u, 10000)
+	body := `{"lines":[{"product_id":"` + p.ID + `","quantity":10}],"payment":"balance","consent":{"immediate_performance":true,"withdrawal_waiver":true},"accept_policy":"default@1","proof_opt_out":false}`
+	if r := postJSON(h.NewClient(t), "/api/v1/orders", body, h.Bearer(t, u.ID)); r.Status != http.StatusCreated {
+		t.Fatalf("order: %d %s", r.Status, r.Body)
+	}
+	h.Clock.Advance(time.Hour)
+	adm.PostForm("/lang", url.Values{"lang": {"en"}})
+	on := adm.Get("/admin/proof")
+	mustContain(t, on, "Notices shown now", `id="proof-shown"`)
+	if strings.Contains(on.Body, `id="proof-off"`) {
+		t.Fatal("the page says the notices are off while they are on")
+	}
+
+	off := proofSettings("2")
+	off.Del("enabled")
+	if r := adm.PostForm("/admin/proof", off); r.Status != http.StatusSeeOther {
+		t.Fatalf("turn off: %d", r.Status)
+	}
+	if f := readFeed(t, h.NewClient(t).Get("/api/v1/proof/recent")); len(f.Items) != 0 {
+		t.Fatalf("feed while off: %+v", f)
+	}
+	page := adm.Get("/admin/proof")
+	mustContain(t, page, "Notices that would be shown now", `id="proof-off"`, `id="proof-shown"`)
+	if strings.Contains(page.Body, "Notices shown now") {
+		t.Fatal("while off, the admin page calls its notices shown")
+	}
+	adm.PostForm("/lang", url.Values{"lang": {"fr"}})
+	mustContain(t, adm.Get("/admin/proof"), "Notifications qui seraient affichées en ce moment", "les visiteurs n’en voient aucune")
+}
+
+// More allowed sites than the store keeps: the error says so, in the
+// admin's language, rather than that each line must be an origin (they all
+// are), and nothing changes.
+func TestProofAdminSaysWhenThereAreTooManyOrigins(t *testing.T) {
+	h := apptest.Start(t)
+	_, adm := h.User(t, account.RoleAdmin, "admin@shop.test")
+	origins := func(n int) string {
+		var lines []string
+		for i := range n {
+			lines = append(lines, fmt.Sprintf("https://site%d.example.com", i))
+		}
+		return strings.Join(lines, "\n")
+	}
+	for _, tt := range []struct{ lang, want string }{
+		{"fr", "Saisissez au plus 50\u00A0origines."},
+		{"en", "Enter at most 50 origins."},
+	} {
+		adm.PostForm("/lang", url.Values{"lang": {tt.lang}})
+		form := proofSettings("2")
+		form.Set("origins", origins(proof.MaxOrigins+1))
+		r := adm.PostForm("/admin/proof", form)
+		if r.Status != http.StatusUnprocessableEntity {
+			t.Fatalf("%d origins (%s): %d", proof.MaxOrigins+1, tt.lang, r.Status)
+		}
+		mustContain(t, r, `id="origins-error"`, tt.want)
+		if st, err := h.App.Proof.Settings(context.Background()); err != nil || st.Enabled || len(st.Origins) != 0 {
+			t.Fatalf("refused origins changed the settings: %+v %v", st, err)
+		}
+	}
+	form := proofSettings("2")
+	form.Set("origins", origins(proof.MaxOrigins))
+	if r := adm.PostForm("/admin/proof", form); r.Status != http.StatusSeeOther {
+		t.Fatalf("%d origins: %d", proof.MaxOrigins, r.Status)
 	}
 }
