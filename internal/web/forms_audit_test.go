@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"comptoir/internal/account"
 	"comptoir/internal/apptest"
@@ -97,5 +98,35 @@ func TestClaimFormsKeepWhatWasTyped(t *testing.T) {
 	}
 	if d, _ := h.App.Claims.Decisions(context.Background(), claimID); len(d) != 1 {
 		t.Fatalf("decisions after the refusals: %d, want the policy's one", len(d))
+	}
+}
+
+// A reset link that can no longer set a password says so when it is
+// opened, with the way to a new one: before, its page took the new
+// password twice and only then refused it (410).
+func TestDeadResetLinkSaysSoAtOnce(t *testing.T) {
+	h := apptest.Start(t)
+	ctx := context.Background()
+	a, _ := h.User(t, account.RoleCustomer, "ana@example.fr")
+	c := h.NewClient(t)
+	if err := h.App.Accounts.RequestPasswordReset(ctx, a.Email, "fr"); err != nil {
+		t.Fatal(err)
+	}
+	token := linkToken(t, h, "password_reset", "/reset/")
+	mustContain(t, c.Get("/reset/"+token), `name="password"`, `name="password_confirm"`)
+	if r := c.PostForm("/reset/"+token, url.Values{"password": {"a brand new passphrase"}, "password_confirm": {"a brand new passphrase"}}); r.Status != http.StatusSeeOther {
+		t.Fatalf("use the link: %d", r.Status)
+	}
+	if err := h.App.Accounts.RequestPasswordReset(ctx, a.Email, "en"); err != nil {
+		t.Fatal(err)
+	}
+	expiring := linkToken(t, h, "password_reset", "/reset/")
+	h.Clock.Advance(30 * 24 * time.Hour)
+	for what, tok := range map[string]string{"used": token, "expired": expiring, "unknown": "no-such-token"} {
+		r := c.Get("/reset/" + tok)
+		if r.Status != http.StatusGone || strings.Contains(r.Body, `name="password"`) {
+			t.Errorf("%s link: %d, form shown %v", what, r.Status, strings.Contains(r.Body, `name="password"`))
+		}
+		mustContain(t, r, h.App.Messages.T("fr", "auth.reset.invalid_link"), `<a href="/reset">`)
 	}
 }
