@@ -240,6 +240,26 @@ func (s *Service) sendSurveyTx(ctx context.Context, tx *sql.Tx, t Ticket) error 
 }
 
 // AnswerSurvey records the customer's rating (1 to 5) and comment, once.
+// CheckSurvey reports, without answering it, whether a survey link may
+// still be answered: ErrNotFound for an unknown link, ErrSurveyAnswered
+// once answered. The link's page asks it before showing the form.
+func (s *Service) CheckSurvey(ctx context.Context, token string) error {
+	if token == "" || len(token) > 64 {
+		return ErrNotFound
+	}
+	var answered sql.NullTime
+	err := s.db.Read.QueryRowContext(ctx, `SELECT answered_at FROM ticket_surveys WHERE token_hash = $1`, hashToken(token)).Scan(&answered)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return ErrNotFound
+	case err != nil:
+		return wrapDB("read survey", err)
+	case answered.Valid:
+		return ErrSurveyAnswered
+	}
+	return nil
+}
+
 func (s *Service) AnswerSurvey(ctx context.Context, token string, rating int, comment string) error {
 	fields := map[string]string{}
 	if rating < 1 || rating > 5 {
