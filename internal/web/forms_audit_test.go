@@ -6,6 +6,7 @@ import (
 	"mime/multipart"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -128,5 +129,30 @@ func TestDeadResetLinkSaysSoAtOnce(t *testing.T) {
 			t.Errorf("%s link: %d, form shown %v", what, r.Status, strings.Contains(r.Body, `name="password"`))
 		}
 		mustContain(t, r, h.App.Messages.T("fr", "auth.reset.invalid_link"), `<a href="/reset">`)
+	}
+}
+
+// A form sent back with errors says so in the page's title, in the
+// visitor's language (the first thing a screen reader reads of the new
+// page); the form shown fresh does not.
+func TestRefusedFormSaysSoInItsTitle(t *testing.T) {
+	h := apptest.Start(t)
+	for _, lang := range locale.Supported {
+		c := h.NewClient(t)
+		c.Lang = lang
+		prefix := "<title>" + h.App.Messages.T(lang, "error.form_title") + " "
+		if r := c.Get("/contact"); strings.Contains(r.Body, prefix) {
+			t.Errorf("%s: the fresh Contact page's title says error", lang)
+		}
+		for path, form := range map[string]url.Values{
+			"/contact": {"name": {"Ana"}, "email": {"not-an-address"}, "topic": {"question"}, "message": {"Hello"}},
+			"/signup":  {"email": {"ana@example.fr"}, "name": {"Ana"}, "password": {"short"}, "password_confirm": {"short"}},
+			"/signin":  {"email": {"ana@example.fr"}, "password": {"wrong password"}},
+		} {
+			r := c.PostForm(path, form)
+			if r.Status < 400 || !strings.Contains(r.Body, prefix) {
+				t.Errorf("%s %s refused: %d, title %q", lang, path, r.Status, regexp.MustCompile(`<title>[^<]*`).FindString(r.Body))
+			}
+		}
 	}
 }
