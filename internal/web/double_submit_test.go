@@ -130,3 +130,34 @@ func TestContactSentTwiceOpensOneTicket(t *testing.T) {
 		t.Fatalf("tickets after another message: %d, want 3", len(ts))
 	}
 }
+
+// An agent's reply sent twice (a double click) is one message and one
+// mail to the customer: before, each send mailed the reply again.
+func TestAgentReplySentTwiceMailsOnce(t *testing.T) {
+	h := apptest.Start(t)
+	ctx := context.Background()
+	_, ac := h.User(t, account.RoleCustomer, "ana@example.fr")
+	_, agc := h.User(t, account.RoleAgent, "agent@shop.test")
+	ac.PostForm("/contact", url.Values{"name": {"Ana"}, "email": {"ana@example.fr"}, "topic": {"question"}, "message": {"Hello"}})
+	id := regexp.MustCompile(`/support/tickets/(tkt_[0-9A-Z]+)`).FindStringSubmatch(ac.Get("/support/tickets").Body)[1]
+	form := url.Values{"reply_key": {formKey(t, agc.Get("/console/tickets/"+id), "reply_key")}, "action": {"reply"}, "text": {"We are on it."}}
+	for i, r := range twice(agc, "/console/tickets/"+id, form) {
+		if r.Status != http.StatusSeeOther || r.Location != "/console/tickets/"+id {
+			t.Errorf("send %d: %d %q", i+1, r.Status, r.Location)
+		}
+	}
+	replies, err := h.App.Outbox.List(ctx, mail.Filter{Kind: "ticket_reply"})
+	if err != nil || len(replies) != 1 {
+		t.Fatalf("reply mails: %d %v, want 1", len(replies), err)
+	}
+	if n := strings.Count(ac.Get("/support/tickets/"+id).Body, "We are on it."); n != 1 {
+		t.Fatalf("the reply shows %d times on the customer's page", n)
+	}
+	// The next reply, from the page shown again, is sent.
+	form.Set("reply_key", formKey(t, agc.Get("/console/tickets/"+id), "reply_key"))
+	form.Set("text", "Shipped today.")
+	agc.PostForm("/console/tickets/"+id, form)
+	if replies, _ := h.App.Outbox.List(ctx, mail.Filter{Kind: "ticket_reply"}); len(replies) != 2 {
+		t.Fatalf("reply mails after a second reply: %d, want 2", len(replies))
+	}
+}
