@@ -161,3 +161,38 @@ func TestAgentReplySentTwiceMailsOnce(t *testing.T) {
 		t.Fatalf("reply mails after a second reply: %d, want 2", len(replies))
 	}
 }
+
+// A customer's reply from the portal, or a guest's from their link, sent
+// twice is one message: before, each send added it to the thread again.
+func TestCustomerReplySentTwiceIsOneMessage(t *testing.T) {
+	h := apptest.Start(t)
+	_, ac := h.User(t, account.RoleCustomer, "ana@example.fr")
+	_, agc := h.User(t, account.RoleAgent, "agent@shop.test")
+	ac.PostForm("/contact", url.Values{"name": {"Ana"}, "email": {"ana@example.fr"}, "topic": {"question"}, "message": {"Hello"}})
+	id := regexp.MustCompile(`/support/tickets/(tkt_[0-9A-Z]+)`).FindStringSubmatch(ac.Get("/support/tickets").Body)[1]
+	guest := h.NewClient(t)
+	guest.PostForm("/contact", url.Values{"name": {"Gus"}, "email": {"gus@example.org"}, "topic": {"question"}, "message": {"Hi"}})
+	guestPath := "/support/t/" + guestToken(t, h, "ticket_ack", "gus@example.org")
+	gid := regexp.MustCompile(`T-[0-9A-Z]+`).FindString(guest.Get(guestPath).Body)
+	for _, c := range []struct {
+		who, path, console string
+		client             *apptest.Client
+	}{{"customer", "/support/tickets/" + id, "/console/tickets/" + id, ac}, {"guest", guestPath, "", guest}} {
+		text := "More details from the " + c.who + "."
+		form := url.Values{"reply_key": {formKey(t, c.client.Get(c.path), "reply_key")}, "text": {text}}
+		for i, r := range twice(c.client, c.path, form) {
+			if r.Status != http.StatusSeeOther || r.Location != c.path {
+				t.Errorf("%s send %d: %d %q", c.who, i+1, r.Status, r.Location)
+			}
+		}
+		if n := strings.Count(c.client.Get(c.path).Body, text); n != 1 {
+			t.Errorf("%s: the reply shows %d times", c.who, n)
+		}
+	}
+	if gid == "" {
+		t.Fatal("no reference on the guest's page")
+	}
+	if n := strings.Count(agc.Get("/console/tickets/"+id).Body, "More details from the customer."); n != 1 {
+		t.Errorf("the agent sees the customer's reply %d times", n)
+	}
+}

@@ -87,7 +87,8 @@ type ticketData struct {
 	Canned  []cannedChoice
 	Draft   string
 	Context *customerContext
-	// ReplyKey is the reply form's key: sent twice, it mails once.
+	// ReplyKey is the reply form's key: sent twice, it is one message
+	// (and, an agent's, one mail).
 	ReplyKey string
 	// Base is the ticket's address on this page: the console's, the
 	// portal's, or a guest link's (/support/t/<token>); its attachments
@@ -137,8 +138,8 @@ func (s *Server) ticketViewOf(r *http.Request, t desk.Ticket, console bool, base
 	}
 	d := ticketData{Ticket: t, BusinessHours: s.Desk.BusinessHours(), Messages: msgs, Console: console, ClaimKinds: claimKindsFromOrder, Base: base,
 		MaxFiles: desk.MaxContactFiles, MaxMB: desk.MaxContactFileBytes >> 20}
+	d.ReplyKey = id.New("rpl")
 	if console {
-		d.ReplyKey = id.New("rpl")
 		canned, err := s.Desk.CannedReplies(ctx)
 		if err != nil {
 			return nil, err
@@ -254,10 +255,10 @@ func (s *Server) consoleReply(r *http.Request, actor audit.Actor, ticketID strin
 // Contact form (the same thread as a reply by email).
 func (s *Server) ticketReply(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
-	s.pageReply(w, r, "/support/tickets/"+id,
+	s.pageReply(w, r, "/support/tickets/"+id, state(r).user.ID,
 		func() (*view, error) { return s.ticketView(r, false) },
-		func(text string, atts []desk.Attachment) error {
-			_, err := s.Desk.ReplyAsCustomer(r.Context(), state(r).user.ID, id, text, atts)
+		func(text string, atts []desk.Attachment, after func(context.Context, *sql.Tx, desk.Ticket) error) error {
+			_, err := s.Desk.ReplyAsCustomerThen(r.Context(), state(r).user.ID, id, text, atts, after)
 			return err
 		})
 }
