@@ -77,21 +77,16 @@ func (s *Service) RequestPasswordReset(ctx context.Context, email, lang string) 
 	})
 }
 
-// ResetPassword sets a new password through a reset link's token, then
-// signs out every session and voids the user's other reset links.
-// ErrResetInvalid when the token is unknown, used or expired (checked before
-// the password, so that nobody types a new password into a dead link);
-// *ValidationError on "password" for a weak password.
-func (s *Service) ResetPassword(ctx context.Context, token, newPassword string) error {
+// CheckResetLink reports, without using it, whether a reset link's token
+// may still set a password: ErrResetInvalid when it is unknown, used or
+// expired. The link's page asks it before showing the form.
+func (s *Service) CheckResetLink(ctx context.Context, token string) error {
 	if token == "" || len(token) > maxTokenLen {
 		return ErrResetInvalid
 	}
-	tokenHash := hashSecret(token)
-	// A cheap read first, so that a guessed or stale link costs no argon2
-	// hash; the conditional update below is what actually decides.
 	var expires time.Time
 	var used sql.NullTime
-	err := s.db.Read.QueryRowContext(ctx, `SELECT expires_at, used_at FROM password_resets WHERE token_hash = $1`, tokenHash).Scan(&expires, &used)
+	err := s.db.Read.QueryRowContext(ctx, `SELECT expires_at, used_at FROM password_resets WHERE token_hash = $1`, hashSecret(token)).Scan(&expires, &used)
 	if errors.Is(err, sql.ErrNoRows) {
 		return ErrResetInvalid
 	}
@@ -101,6 +96,21 @@ func (s *Service) ResetPassword(ctx context.Context, token, newPassword string) 
 	if used.Valid || !s.clock.Now().Before(expires) {
 		return ErrResetInvalid
 	}
+	return nil
+}
+
+// ResetPassword sets a new password through a reset link's token, then
+// signs out every session and voids the user's other reset links.
+// ErrResetInvalid when the token is unknown, used or expired (checked before
+// the password, so that nobody types a new password into a dead link);
+// *ValidationError on "password" for a weak password.
+func (s *Service) ResetPassword(ctx context.Context, token, newPassword string) error {
+	// A cheap read first, so that a guessed or stale link costs no argon2
+	// hash; the conditional update below is what actually decides.
+	if err := s.CheckResetLink(ctx, token); err != nil {
+		return err
+	}
+	tokenHash := hashSecret(token)
 	fields := map[string]string{}
 	s.checkPassword(fields, "password", newPassword)
 	if len(fields) > 0 {

@@ -50,6 +50,13 @@ func (s *Service) staffTx(ctx context.Context, tx *sql.Tx, agent audit.Actor, ti
 // reference in the subject, and records it on the ticket. The ticket is
 // answered and its SLA stops.
 func (s *Service) Reply(ctx context.Context, agent audit.Actor, ticketID, text string) (Message, error) {
+	return s.ReplyThen(ctx, agent, ticketID, text, nil)
+}
+
+// ReplyThen is Reply with after, when set, run in the reply's transaction
+// once it is written: the console stores its form key there, so that the
+// form sent twice mails the customer once. An error rolls the reply back.
+func (s *Service) ReplyThen(ctx context.Context, agent audit.Actor, ticketID, text string, after func(ctx context.Context, tx *sql.Tx, m Message) error) (Message, error) {
 	fields := map[string]string{}
 	checkText(fields, "text", text)
 	if len(fields) > 0 {
@@ -86,9 +93,15 @@ func (s *Service) Reply(ctx context.Context, agent audit.Actor, ticketID, text s
 		if err := s.addEventTx(ctx, tx, t.ID, EventReply, now); err != nil {
 			return err
 		}
-		return audit.Record(ctx, tx, audit.Entry{At: now, Actor: agent, SubjectType: "ticket", SubjectID: t.ID,
+		if err := audit.Record(ctx, tx, audit.Entry{At: now, Actor: agent, SubjectType: "ticket", SubjectID: t.ID,
 			Action: "ticket.replied", Before: map[string]any{"status": t.Status},
-			After: map[string]any{"status": StatusAnswered, "message": out.ID, "mail": out.OutgoingMailID}})
+			After: map[string]any{"status": StatusAnswered, "message": out.ID, "mail": out.OutgoingMailID}}); err != nil {
+			return err
+		}
+		if after != nil {
+			return after(ctx, tx, out)
+		}
+		return nil
 	})
 	return out, err
 }
@@ -240,6 +253,26 @@ func (s *Service) sendSurveyTx(ctx context.Context, tx *sql.Tx, t Ticket) error 
 }
 
 // AnswerSurvey records the customer's rating (1 to 5) and comment, once.
+// CheckSurvey reports, without answering it, whether a survey link may
+// still be answered: ErrNotFound for an unknown link, ErrSurveyAnswered
+// once answered. The link's page asks it before showing the form.
+func (s *Service) CheckSurvey(ctx context.Context, token string) error {
+	if token == "" || len(token) > 64 {
+		return ErrNotFound
+	}
+	var answered sql.NullTime
+	err := s.db.Read.QueryRowContext(ctx, `SELECT answered_at FROM ticket_surveys WHERE token_hash = $1`, hashToken(token)).Scan(&answered)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return ErrNotFound
+	case err != nil:
+		return wrapDB("read survey", err)
+	case answered.Valid:
+		return ErrSurveyAnswered
+	}
+	return nil
+}
+
 func (s *Service) AnswerSurvey(ctx context.Context, token string, rating int, comment string) error {
 	fields := map[string]string{}
 	if rating < 1 || rating > 5 {

@@ -34,6 +34,10 @@ type ContactInput struct {
 	Message     string
 	Lang        string // "fr" or "en"; empty is the desk's default
 	Attachments []Attachment
+	// After, when set, runs in the ticket's transaction once it is
+	// written: the Contact page stores its form key there, so that the
+	// form sent twice opens one ticket. An error rolls the ticket back.
+	After func(ctx context.Context, tx *sql.Tx, t Ticket) error
 }
 
 // ackData fills the ticket_ack template.
@@ -158,8 +162,14 @@ func (s *Service) OpenFromContact(ctx context.Context, in ContactInput) (Ticket,
 			return err
 		}
 		actor := audit.Actor{ID: t.CustomerID, Role: "customer"} // no ID: a guest
-		return audit.Record(ctx, tx, audit.Entry{At: now, Actor: actor, SubjectType: "ticket", SubjectID: t.ID,
-			Action: "ticket.opened", After: map[string]any{"status": t.Status, "topic": t.Topic, "via": "contact", "order_id": t.OrderID}})
+		if err := audit.Record(ctx, tx, audit.Entry{At: now, Actor: actor, SubjectType: "ticket", SubjectID: t.ID,
+			Action: "ticket.opened", After: map[string]any{"status": t.Status, "topic": t.Topic, "via": "contact", "order_id": t.OrderID}}); err != nil {
+			return err
+		}
+		if in.After != nil {
+			return in.After(ctx, tx, t)
+		}
+		return nil
 	})
 	if err != nil {
 		return Ticket{}, err

@@ -99,6 +99,14 @@ func (s *Service) GuestTicket(ctx context.Context, token string) (Ticket, error)
 // address (the ticket reopens and its SLA restarts, so it is back in the
 // agents' queue with a reply due).
 func (s *Service) ReplyAsGuest(ctx context.Context, token, text string, attachments []Attachment) (Ticket, error) {
+	return s.ReplyAsGuestThen(ctx, token, text, attachments, nil)
+}
+
+// ReplyAsGuestThen is ReplyAsGuest with after, when set, run in the
+// reply's transaction (the page's form key: the form sent twice is one
+// message). An error rolls the reply back.
+func (s *Service) ReplyAsGuestThen(ctx context.Context, token, text string, attachments []Attachment,
+	after func(ctx context.Context, tx *sql.Tx, t Ticket) error) (Ticket, error) {
 	if err := checkReply(text, attachments); err != nil {
 		return Ticket{}, err
 	}
@@ -108,8 +116,10 @@ func (s *Service) ReplyAsGuest(ctx context.Context, token, text string, attachme
 		if err != nil {
 			return err
 		}
-		t, err = s.pageReplyTx(ctx, tx, ticketID, audit.Actor{Role: "customer"}, text, attachments, "guest_link")
-		return err
+		if t, err = s.pageReplyTx(ctx, tx, ticketID, audit.Actor{Role: "customer"}, text, attachments, "guest_link"); err != nil || after == nil {
+			return err
+		}
+		return after(ctx, tx, t)
 	})
 	return t, err
 }

@@ -378,14 +378,24 @@ func (s *Service) customerMessageTx(ctx context.Context, tx *sql.Tx, t Ticket, n
 // ReplyAsCustomer adds a message written on the customer portal to one of
 // the customer's tickets: the same thread as a reply by email.
 func (s *Service) ReplyAsCustomer(ctx context.Context, customerID, ticketID, text string, attachments []Attachment) (Ticket, error) {
+	return s.ReplyAsCustomerThen(ctx, customerID, ticketID, text, attachments, nil)
+}
+
+// ReplyAsCustomerThen is ReplyAsCustomer with after, when set, run in the
+// reply's transaction (the portal's form key: the form sent twice is one
+// message). An error rolls the reply back.
+func (s *Service) ReplyAsCustomerThen(ctx context.Context, customerID, ticketID, text string, attachments []Attachment,
+	after func(ctx context.Context, tx *sql.Tx, t Ticket) error) (Ticket, error) {
 	if err := checkReply(text, attachments); err != nil {
 		return Ticket{}, err
 	}
 	var t Ticket
 	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
 		var err error
-		t, err = s.pageReplyTx(ctx, tx, ticketID, audit.Actor{ID: customerID, Role: "customer"}, text, attachments, "portal")
-		return err
+		if t, err = s.pageReplyTx(ctx, tx, ticketID, audit.Actor{ID: customerID, Role: "customer"}, text, attachments, "portal"); err != nil || after == nil {
+			return err
+		}
+		return after(ctx, tx, t)
 	})
 	return t, err
 }

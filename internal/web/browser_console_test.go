@@ -3,6 +3,7 @@ package web_test
 import (
 	"bytes"
 	"context"
+	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -212,5 +213,30 @@ func TestBrowserGuestFollowsTheTicketThroughTheEmailLink(t *testing.T) {
 	}
 	if st, _ := chromedp.Run(agent, chromedp.Text(css("#ticket-status"))); st != "Waiting for our answer" && st != "En attente de notre réponse" {
 		t.Fatalf("status after the guest's reply: %q", st)
+	}
+}
+
+// An agent going through the queue with the keyboard keeps their place
+// when it refreshes: before, the rows were swapped under the focused link
+// every 15 s and focus fell back to the top of the page.
+func TestBrowserQueueRefreshKeepsKeyboardFocus(t *testing.T) {
+	h := apptest.Start(t)
+	h.User(t, "agent", "agent@shop.test")
+	c := h.NewClient(t)
+	c.PostForm("/contact", url.Values{"name": {"Ana"}, "email": {"ana@example.fr"}, "topic": {"question"}, "message": {"Bonjour"}})
+	ctx := browsertest.New(t, 60*time.Second)
+	err := chromedp.Do(ctx, signIn(h, "agent@shop.test"), chromedp.Navigate(h.URL+"/console/tickets"), chromedp.WaitVisible(css("#queue tbody a")),
+		chromedp.Focus(css("#queue tbody a")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Wait for a refresh to have come back (queue.js polls every 15 s).
+	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](`!!(document.getElementById('queue').dataset.checked || document.getElementById('queue').dataset.refreshed)`,
+		chromedp.WithPollingTimeout(40*time.Second))); err != nil {
+		t.Fatalf("no refresh of the queue: %v", err)
+	}
+	if kept, _ := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.activeElement.matches('#queue tbody a')`)); !kept {
+		tag, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.activeElement.tagName`))
+		t.Fatalf("after the refresh, focus is on %s, not the ticket link", tag)
 	}
 }

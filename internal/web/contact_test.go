@@ -96,6 +96,15 @@ func TestClosingSendsASurveyAnsweredOnce(t *testing.T) {
 	if r := c.PostForm("/survey/nothing-here", url.Values{"rating": {"5"}}); r.Status != http.StatusNotFound {
 		t.Fatalf("an answer with an unknown token: %d", r.Status)
 	}
+	// Opened again, the answered link says so at once (before, it showed
+	// the form, to refuse the rating once given); an unknown link is a 404.
+	if r := c.Get(path); r.Status != http.StatusOK || strings.Contains(r.Body, `id="survey-submit"`) ||
+		!strings.Contains(r.Body, `role="status">This survey was already answered. Thank you!`) {
+		t.Fatalf("the answered survey's link: %d %s", r.Status, r.Body)
+	}
+	if r := c.Get("/survey/nothing-here"); r.Status != http.StatusNotFound {
+		t.Fatalf("an unknown survey link: %d", r.Status)
+	}
 }
 
 func TestLateTicketsAreMarkedInTheQueueAndCounted(t *testing.T) {

@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"io"
 	"net/http"
@@ -14,6 +15,7 @@ import (
 	"comptoir/internal/billing"
 	"comptoir/internal/catalog"
 	"comptoir/internal/id"
+	"comptoir/internal/idempotency"
 	"comptoir/internal/money"
 	"comptoir/internal/policy"
 )
@@ -307,15 +309,19 @@ func (s *Server) adminCredit(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	f := r.PostForm
 	lang := state(r).lang
-	fail := func(key string) {
-		v := s.newView(r, "nav.admin", nil)
+	fail := func(key string, newKey bool) {
+		d := adminData{CreditKey: f.Get("credit_key")}
+		if newKey || d.CreditKey == "" {
+			d.CreditKey = id.New("crd")
+		}
+		v := s.newView(r, "nav.admin", d)
 		v.Form = f
 		v.Errors = map[string]string{"credit": s.Messages.T(lang, key)}
 		s.render(w, r, http.StatusUnprocessableEntity, "admin", v)
 	}
 	u, err := s.Accounts.UserByEmail(ctx, f.Get("email"))
 	if errors.Is(err, account.ErrNotFound) {
-		fail("admin.credit.unknown_customer")
+		fail("admin.credit.unknown_customer", false)
 		return
 	}
 	if err != nil {
@@ -323,23 +329,39 @@ func (s *Server) adminCredit(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	amount, err := money.Parse(f.Get("amount"), "EUR")
-	if err != nil || amount.Minor == 0 {
-		fail("admin.credit.amount_invalid")
+	if err != nil || amount.Minor <= 0 {
+		fail("admin.credit.amount_invalid", false)
 		return
 	}
-	actor := state(r).user.Actor()
 	if f.Get("direction") == "debit" {
-		_, err = s.Ledger.AdminDebit(ctx, actor, u.ID, amount, f.Get("reason"))
-	} else {
-		_, err = s.Ledger.AdminCredit(ctx, actor, u.ID, amount, f.Get("reason"))
+		amount.Minor = -amount.Minor
+	}
+	// The form's key makes a second press of the button (or a reload of
+	// the answer) record the movement once: the first answer is replayed.
+	actor := state(r).user.Actor()
+	keyed := keyedRequest{store: s.Idempotency, scope: idempotency.Scope(actor.ID, "page:admin-credit"), key: f.Get("credit_key"),
+		hash: idempotency.RequestHash(r.Method, r.URL.Path, []byte(f.Encode()))}
+	out, err := keyed.lookup(ctx)
+	if err == nil && !out.Replay {
+		_, err = s.Ledger.AdminAdjust(ctx, actor, u.ID, amount, f.Get("reason"), func(ctx context.Context, tx *sql.Tx, e billing.EntryRow) error {
+			return keyed.saveTx(ctx, tx, http.StatusSeeOther, toEntryJSON(e))
+		})
+		_, err = keyed.recover(ctx, err)
 	}
 	var verr *billing.ValidationError
+	var kerr *idempotency.ValidationError
 	switch {
+	case errors.Is(err, idempotency.ErrInProgress):
+		fail("admin.credit.already_sent", false)
+		return
+	case errors.Is(err, idempotency.ErrKeyReused), errors.As(err, &kerr):
+		fail("admin.credit.already_sent", true)
+		return
 	case errors.As(err, &verr):
-		fail("admin.credit.reason_required")
+		fail("admin.credit.reason_required", false)
 		return
 	case errors.Is(err, billing.ErrInsufficientBalance):
-		fail("order.error.insufficient_balance")
+		fail("order.error.insufficient_balance", false)
 		return
 	case err != nil:
 		s.serverError(w, r, err)

@@ -299,9 +299,22 @@ func (s *Server) resetRequest(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, "/signin", http.StatusSeeOther)
 }
 
+// resetForm is a reset link's page. A dead link (used, expired, unknown)
+// says so at once, with the way to a new one, rather than taking a new
+// password twice to refuse it.
 func (s *Server) resetForm(w http.ResponseWriter, r *http.Request) {
 	v := s.newView(r, "auth.reset.new_password_title", nil)
 	v.Form.Set("token", r.PathValue("token"))
+	err := s.Accounts.CheckResetLink(r.Context(), r.PathValue("token"))
+	switch {
+	case errors.Is(err, account.ErrResetInvalid):
+		v.Errors = map[string]string{"form": s.Messages.T(v.Lang, "auth.reset.invalid_link")}
+		s.render(w, r, http.StatusGone, "reset", v)
+		return
+	case err != nil:
+		s.serverError(w, r, err)
+		return
+	}
 	s.render(w, r, http.StatusOK, "reset", v)
 }
 

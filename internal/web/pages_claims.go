@@ -64,10 +64,34 @@ func (s *Server) fileClaim(w http.ResponseWriter, r *http.Request) {
 		LineID: r.PostForm.Get("line_id"), Message: r.PostForm.Get("message"), Actor: st.user.Actor(),
 	})
 	if err != nil {
-		s.claimFailed(w, r, err)
+		s.fileClaimFailed(w, r, err)
 		return
 	}
 	http.Redirect(w, r, "/claims/"+c.ID, http.StatusSeeOther)
+}
+
+// fileClaimFailed shows the order page again, the form as the customer
+// left it and the reason above it: an error page would lose what they
+// wrote and leave them nowhere.
+func (s *Server) fileClaimFailed(w http.ResponseWriter, r *http.Request, err error) {
+	code := claims.Code(err)
+	status := claimErrorStatus(code)
+	if status >= 500 || code == "not_found" || code == "order_not_found" || code == "forbidden" {
+		s.claimFailed(w, r, err)
+		return
+	}
+	v, verr := s.orderView(r, false)
+	if errors.Is(verr, orders.ErrNotFound) {
+		s.notFound(w, r)
+		return
+	}
+	if verr != nil {
+		s.serverError(w, r, verr)
+		return
+	}
+	v.Form = r.PostForm
+	v.Errors = map[string]string{"claim": s.Messages.T(v.Lang, "claim.error."+code)}
+	s.render(w, r, status, "order", v)
 }
 
 func (s *Server) claimFailed(w http.ResponseWriter, r *http.Request, err error) {
@@ -270,6 +294,9 @@ func (s *Server) addEvidence(w http.ResponseWriter, r *http.Request) {
 			s.serverError(w, r, verr)
 			return
 		}
+		if text := r.MultipartForm.Value["text"]; len(text) > 0 {
+			v.Form.Set("text", text[0])
+		}
 		v.Errors = map[string]string{"evidence": s.Messages.T(v.Lang, "claim.error."+code)}
 		s.render(w, r, claimErrorStatus(code), "claim", v)
 		return
@@ -320,10 +347,26 @@ func (s *Server) consoleDecide(w http.ResponseWriter, r *http.Request) {
 		ClaimID: r.PathValue("id"), Outcome: policy.Outcome(f.Get("outcome")), ReasonCode: f.Get("reason_code"),
 		Note: f.Get("note"), Actor: state(r).user.Actor(), CustomerAcceptedCredit: f.Get("credit_accepted") == "yes",
 	}
+	// A refusal shows the claim again with the form as the agent left it
+	// and the reason, by its field when it has one.
+	refuse := func(status int, field, key string) {
+		v, err := s.claimView(r, true)
+		if errors.Is(err, claims.ErrNotFound) {
+			s.notFound(w, r)
+			return
+		}
+		if err != nil {
+			s.serverError(w, r, err)
+			return
+		}
+		v.Form = f
+		v.Errors = map[string]string{field: s.Messages.T(v.Lang, key)}
+		s.render(w, r, status, "claim", v)
+	}
 	if amount := strings.TrimSpace(f.Get("amount")); amount != "" {
 		a, err := money.Parse(amount, f.Get("currency"))
 		if err != nil {
-			s.renderError(w, r, http.StatusUnprocessableEntity, "claim.error.invalid")
+			refuse(http.StatusUnprocessableEntity, "amount", "claim.error.amount_invalid")
 			return
 		}
 		in.Refund = &a
@@ -339,13 +382,7 @@ func (s *Server) consoleDecide(w http.ResponseWriter, r *http.Request) {
 			s.serverError(w, r, err)
 			return
 		}
-		v, verr := s.claimView(r, true)
-		if verr != nil {
-			s.serverError(w, r, verr)
-			return
-		}
-		v.Errors = map[string]string{"decide": s.Messages.T(v.Lang, "claim.error."+code)}
-		s.render(w, r, claimErrorStatus(code), "claim", v)
+		refuse(claimErrorStatus(code), "decide", "claim.error."+code)
 		return
 	}
 	s.flash(w, "claim.decided")

@@ -1,12 +1,17 @@
 package web
 
 import (
+	"context"
+	"database/sql"
+	"encoding/json"
 	"errors"
 	"net/http"
 	"strings"
 	"time"
 
 	"comptoir/internal/desk"
+	"comptoir/internal/id"
+	"comptoir/internal/idempotency"
 )
 
 var contactLimit = limit{10, time.Hour}
@@ -26,6 +31,7 @@ type contactData struct {
 func (s *Server) contactView(r *http.Request) *view {
 	v := s.newView(r, "contact.title", &contactData{Topics: desk.Topics, MaxFiles: desk.MaxContactFiles, MaxMB: desk.MaxContactFileBytes >> 20,
 		BusinessHours: s.Desk.BusinessHours()})
+	v.Form.Set("contact_key", id.New("cnt"))
 	if u := state(r).user; u != nil {
 		v.Form.Set("name", u.Name)
 		v.Form.Set("email", u.Email)
@@ -78,6 +84,26 @@ func (s *Server) contact(w http.ResponseWriter, r *http.Request) {
 	if st.user != nil {
 		in.CustomerID = st.user.ID
 	}
+	// The form's key: the form sent twice (a double click, a reload of
+	// the answer) opens one ticket, and the repeat shows the first one.
+	caller := "guest"
+	if st.user != nil {
+		caller = st.user.ID
+	}
+	keyed := keyedRequest{store: s.Idempotency, scope: idempotency.Scope(caller, "page:contact"), key: f.Get("contact_key"),
+		hash: idempotency.RequestHash(r.Method, r.URL.Path, []byte(f.Encode()))}
+	switch out, err := keyed.lookup(r.Context()); {
+	case err == nil && out.Replay:
+		s.contactSent(w, r, out)
+		return
+	case err != nil:
+		// Another message under a key already used (the form kept by the
+		// browser's back button), or a key of no use: a new ticket.
+		keyed.key = ""
+	}
+	in.After = func(ctx context.Context, tx *sql.Tx, t desk.Ticket) error {
+		return keyed.saveTx(ctx, tx, http.StatusOK, contactKeyed{TicketID: t.ID})
+	}
 	ups, closeFiles, err := contactUploads(r.MultipartForm)
 	if err != nil {
 		s.badForm(w, r, err)
@@ -102,6 +128,10 @@ func (s *Server) contact(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		discard() // the ticket was not opened: its files go too
 	}
+	if out, rerr := keyed.recover(r.Context(), err); rerr == nil && out.Replay {
+		s.contactSent(w, r, out)
+		return
+	}
 	var verr *desk.ValidationError
 	switch {
 	case errors.As(err, &verr):
@@ -114,6 +144,29 @@ func (s *Server) contact(w http.ResponseWriter, r *http.Request) {
 		s.render(w, r, http.StatusUnprocessableEntity, "contact", v)
 		return
 	case err != nil:
+		s.serverError(w, r, err)
+		return
+	}
+	v := s.contactView(r)
+	v.Data.(*contactData).Sent = &t
+	s.render(w, r, http.StatusOK, "contact", v)
+}
+
+// contactKeyed is what a Contact form's key keeps: the ticket it opened.
+type contactKeyed struct {
+	TicketID string `json:"ticket_id"`
+}
+
+// contactSent answers a repeat of a Contact form with the ticket the
+// first one opened.
+func (s *Server) contactSent(w http.ResponseWriter, r *http.Request, out idempotency.Outcome) {
+	var k contactKeyed
+	if err := json.Unmarshal(out.Body, &k); err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	t, err := s.Desk.Get(r.Context(), k.TicketID)
+	if err != nil {
 		s.serverError(w, r, err)
 		return
 	}

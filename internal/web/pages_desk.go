@@ -1,13 +1,18 @@
 package web
 
 import (
+	"context"
+	"database/sql"
 	"errors"
 	"net/http"
 	"net/url"
 	"strings"
 
+	"comptoir/internal/audit"
 	"comptoir/internal/claims"
 	"comptoir/internal/desk"
+	"comptoir/internal/id"
+	"comptoir/internal/idempotency"
 	"comptoir/internal/policy"
 )
 
@@ -82,6 +87,9 @@ type ticketData struct {
 	Canned  []cannedChoice
 	Draft   string
 	Context *customerContext
+	// ReplyKey is the reply form's key: sent twice, it is one message
+	// (and, an agent's, one mail).
+	ReplyKey string
 	// Base is the ticket's address on this page: the console's, the
 	// portal's, or a guest link's (/support/t/<token>); its attachments
 	// and the reply form are under it.
@@ -130,6 +138,7 @@ func (s *Server) ticketViewOf(r *http.Request, t desk.Ticket, console bool, base
 	}
 	d := ticketData{Ticket: t, BusinessHours: s.Desk.BusinessHours(), Messages: msgs, Console: console, ClaimKinds: claimKindsFromOrder, Base: base,
 		MaxFiles: desk.MaxContactFiles, MaxMB: desk.MaxContactFileBytes >> 20}
+	d.ReplyKey = id.New("rpl")
 	if console {
 		canned, err := s.Desk.CannedReplies(ctx)
 		if err != nil {
@@ -201,7 +210,7 @@ func (s *Server) consoleTicketAction(w http.ResponseWriter, r *http.Request) {
 	var err error
 	switch r.PostForm.Get("action") {
 	case "reply":
-		_, err = s.Desk.Reply(ctx, actor, id, r.PostForm.Get("text"))
+		err = s.consoleReply(r, actor, id)
 	case "note":
 		_, err = s.Desk.Note(ctx, actor, id, r.PostForm.Get("text"))
 	case "assign":
@@ -217,14 +226,39 @@ func (s *Server) consoleTicketAction(w http.ResponseWriter, r *http.Request) {
 	s.afterTicketChange(w, r, err, "/console/tickets/"+id)
 }
 
+// consoleReply sends an agent's reply under the form's key: the form sent
+// twice (a double click without script) mails the customer once, the
+// repeat answering as the first did.
+func (s *Server) consoleReply(r *http.Request, actor audit.Actor, ticketID string) error {
+	ctx := r.Context()
+	f := r.PostForm
+	keyed := keyedRequest{store: s.Idempotency, scope: idempotency.Scope(actor.ID, "page:ticket-reply"), key: f.Get("reply_key"),
+		hash: idempotency.RequestHash(r.Method, r.URL.Path, []byte(f.Encode()))}
+	switch out, err := keyed.lookup(ctx); {
+	case err == nil && out.Replay:
+		return nil
+	case err != nil:
+		// Another reply under a key already used (the back button), or a
+		// key of no use: a new reply.
+		keyed.key = ""
+	}
+	_, err := s.Desk.ReplyThen(ctx, actor, ticketID, f.Get("text"), func(ctx context.Context, tx *sql.Tx, m desk.Message) error {
+		return keyed.saveTx(ctx, tx, http.StatusSeeOther, map[string]string{"message_id": m.ID})
+	})
+	if out, rerr := keyed.recover(ctx, err); rerr == nil && out.Replay {
+		return nil
+	}
+	return err
+}
+
 // ticketReply is the customer's reply from the portal, with files like the
 // Contact form (the same thread as a reply by email).
 func (s *Server) ticketReply(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
-	s.pageReply(w, r, "/support/tickets/"+id,
+	s.pageReply(w, r, "/support/tickets/"+id, state(r).user.ID,
 		func() (*view, error) { return s.ticketView(r, false) },
-		func(text string, atts []desk.Attachment) error {
-			_, err := s.Desk.ReplyAsCustomer(r.Context(), state(r).user.ID, id, text, atts)
+		func(text string, atts []desk.Attachment, after func(context.Context, *sql.Tx, desk.Ticket) error) error {
+			_, err := s.Desk.ReplyAsCustomerThen(r.Context(), state(r).user.ID, id, text, atts, after)
 			return err
 		})
 }

@@ -1,11 +1,14 @@
 package web
 
 import (
+	"context"
+	"database/sql"
 	"errors"
 	"net/http"
 	"time"
 
 	"comptoir/internal/desk"
+	"comptoir/internal/idempotency"
 )
 
 // guestReplyLimit bounds the replies sent from guest ticket pages per
@@ -57,10 +60,10 @@ func (s *Server) guestTicketReply(w http.ResponseWriter, r *http.Request) {
 	}
 	token := r.PathValue("token")
 	guestHeaders(w)
-	s.pageReply(w, r, desk.GuestLinkPath+token,
+	s.pageReply(w, r, desk.GuestLinkPath+token, "guest",
 		func() (*view, error) { return s.guestTicketView(r) },
-		func(text string, atts []desk.Attachment) error {
-			_, err := s.Desk.ReplyAsGuest(r.Context(), token, text, atts)
+		func(text string, atts []desk.Attachment, after func(context.Context, *sql.Tx, desk.Ticket) error) error {
+			_, err := s.Desk.ReplyAsGuestThen(r.Context(), token, text, atts, after)
 			return err
 		})
 }
@@ -81,14 +84,27 @@ func (s *Server) guestTicketAttachment(w http.ResponseWriter, r *http.Request) {
 // anything is stored. A refused file shows the page again with the reason
 // in the visitor's language and the text kept, nothing stored; otherwise
 // the reply goes through reply and the visitor goes back to the page.
-func (s *Server) pageReply(w http.ResponseWriter, r *http.Request, back string, page func() (*view, error),
-	reply func(text string, atts []desk.Attachment) error) {
+//
+// The form's key (reply_key, scoped to caller) makes the form sent twice,
+// a double click without script, one message: the repeat goes back to the
+// page as the first did, its files not even stored.
+func (s *Server) pageReply(w http.ResponseWriter, r *http.Request, back, caller string, page func() (*view, error),
+	reply func(text string, atts []desk.Attachment, after func(context.Context, *sql.Tx, desk.Ticket) error) error) {
 	if err := parseFormWithFiles(r); err != nil {
 		s.badForm(w, r, err)
 		return
 	}
 	if r.MultipartForm != nil {
 		defer r.MultipartForm.RemoveAll()
+	}
+	keyed := keyedRequest{store: s.Idempotency, scope: idempotency.Scope(caller, "page:ticket-reply"), key: r.PostForm.Get("reply_key"),
+		hash: idempotency.RequestHash(r.Method, r.URL.Path, []byte(r.PostForm.Encode()))}
+	switch out, err := keyed.lookup(r.Context()); {
+	case err == nil && out.Replay:
+		s.afterTicketChange(w, r, nil, back)
+		return
+	case err != nil:
+		keyed.key = "" // another text under a used key, or a key of no use: a new message
 	}
 	ups, closeFiles, err := contactUploads(r.MultipartForm)
 	if err != nil {
@@ -121,8 +137,14 @@ func (s *Server) pageReply(w http.ResponseWriter, r *http.Request, back string, 
 		s.serverError(w, r, err)
 		return
 	}
-	if err := reply(r.PostForm.Get("text"), atts); err != nil {
+	err = reply(r.PostForm.Get("text"), atts, func(ctx context.Context, tx *sql.Tx, t desk.Ticket) error {
+		return keyed.saveTx(ctx, tx, http.StatusSeeOther, map[string]string{"ticket_id": t.ID})
+	})
+	if err != nil {
 		discard() // the reply was not recorded: its files go too
+		if out, rerr := keyed.recover(r.Context(), err); rerr == nil && out.Replay {
+			err = nil // a repeat of a reply recorded meanwhile
+		}
 		s.afterTicketChange(w, r, err, back)
 		return
 	}

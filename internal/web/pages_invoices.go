@@ -101,7 +101,9 @@ func (s *Server) myInvoices(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	s.render(w, r, http.StatusOK, "invoices", s.newView(r, "invoices.title", map[string]any{"Invoices": list}))
+	// An admin opens everyone's orders in the console: /orders/{id} is
+	// the owner's page.
+	s.render(w, r, http.StatusOK, "invoices", s.newView(r, "invoices.title", map[string]any{"Invoices": list, "Console": owner == ""}))
 }
 
 // invoicePage shows a document, printable, or sends its PDF.

@@ -43,6 +43,10 @@ type orderData struct {
 	Claims         []claims.Claim
 	// Invoices are the order's invoice and credit notes.
 	Invoices []invoices.Invoice
+	// InvoiceLinks: the viewer may open the documents (their owner, or
+	// an admin). An agent sees them listed, with their tax evidence, but
+	// GET /invoices/{id} is not theirs (API.md: owner; admin sees all).
+	InvoiceLinks bool
 	// Disputes are the card disputes of the order (staff only).
 	Disputes []disputes.Case
 }
@@ -69,7 +73,8 @@ func (s *Server) orderView(r *http.Request, console bool) (*view, error) {
 	if err != nil {
 		return nil, err
 	}
-	d := orderData{Order: o, Consent: c, Events: events, Console: console}
+	d := orderData{Order: o, Consent: c, Events: events, Console: console,
+		InvoiceLinks: !console || state(r).user.Role == account.RoleAdmin}
 	if o.Status != orders.StatusPendingPayment && o.Status != orders.StatusCanceled {
 		d.ClaimKinds = claimKindsFromOrder
 		d.WithdrawalOpen = !console && s.withdrawalOpen(state(r).user, o)

@@ -9,9 +9,24 @@ import (
 
 // surveyForm is the satisfaction survey reached by the tokenized link sent
 // when a ticket closes; the token is the only credential.
+// An unknown link is a 404 and an answered one says so at once, rather
+// than taking a rating and a comment to refuse them.
 func (s *Server) surveyForm(w http.ResponseWriter, r *http.Request) {
 	v := s.newView(r, "survey.title", nil)
 	v.Form.Set("token", r.PathValue("token"))
+	err := s.Desk.CheckSurvey(r.Context(), r.PathValue("token"))
+	switch desk.Code(err) {
+	case "":
+	case "not_found":
+		s.notFound(w, r)
+		return
+	case "survey_answered":
+		v.Flash = s.Messages.T(v.Lang, "survey.error.survey_answered")
+		v.Data = true
+	default:
+		s.serverError(w, r, err)
+		return
+	}
 	s.render(w, r, http.StatusOK, "survey", v)
 }
 

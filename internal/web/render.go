@@ -305,10 +305,14 @@ func (s *Server) serverError(w http.ResponseWriter, r *http.Request, err error) 
 		writeError(w, http.StatusInternalServerError, "internal", s.Messages.T(state(r).lang, "error.internal"))
 		return
 	}
-	// A plain page without templates: the template system may be what broke.
+	// A plain page without templates: the template system may be what
+	// broke. It still says its language and leads back to the store.
+	lang := state(r).lang
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Content-Language", lang)
 	w.WriteHeader(http.StatusInternalServerError)
-	fmt.Fprintf(w, "<!doctype html><title>500</title><p>%s</p>", template.HTMLEscapeString(s.Messages.T(state(r).lang, "error.internal")))
+	fmt.Fprintf(w, `<!doctype html><html lang="%s"><meta charset="utf-8"><title>500</title><p>%s</p><p><a href="/">%s</a></p></html>`,
+		lang, template.HTMLEscapeString(s.Messages.T(lang, "error.internal")), template.HTMLEscapeString(s.Messages.T(lang, "nav.home")))
 }
 
 // secretPaths are the routes whose next path segment is a bearer secret:
@@ -340,9 +344,11 @@ func (s *Server) storageUnavailable(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusServiceUnavailable, "storage_unavailable", msg)
 		return
 	}
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.WriteHeader(http.StatusServiceUnavailable)
-	fmt.Fprintf(w, "<!doctype html><title>503</title><p>%s</p>", template.HTMLEscapeString(msg))
+	// The templates work: the store's page, in the visitor's language, with
+	// its links on.
+	v := s.newView(r, "", map[string]any{"Status": http.StatusServiceUnavailable, "Message": msg})
+	v.Title = s.Messages.T(v.Lang, "error.title", map[string]any{"Status": http.StatusServiceUnavailable})
+	s.render(w, r, http.StatusServiceUnavailable, "error", v)
 }
 
 // badForm answers a request whose form could not be read: 413 when too

@@ -28,10 +28,14 @@
         return r.text();
       })
       .then(function (html) {
-        if (html !== null) {
+        // A keyboard user inside the rows keeps their place: swapping the
+        // rows would drop their focus to the top of the page. They are
+        // swapped at the next refresh after focus has left them.
+        if (html !== null && !body.contains(document.activeElement)) {
           body.innerHTML = html;
           table.dataset.refreshed = String(Date.now());
         }
+        table.dataset.checked = String(Date.now());
       })
       .catch(function () {})
       .then(function () {

@@ -1,0 +1,198 @@
+package web_test
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+
+	"comptoir/internal/account"
+	"comptoir/internal/apptest"
+	"comptoir/internal/desk"
+	"comptoir/internal/mail"
+)
+
+// formKey is the value of a page's hidden form key.
+func formKey(t *testing.T, r apptest.Response, name string) string {
+	t.Helper()
+	m := regexp.MustCompile(`name="` + name + `" value="([^"]+)"`).FindStringSubmatch(r.Body)
+	if m == nil {
+		t.Fatalf("no %s on the page (%d)", name, r.Status)
+	}
+	return m[1]
+}
+
+// twice sends the same form twice at once, as a double click without
+// JavaScript does, then a third time (a reload of the answer).
+func twice(c *apptest.Client, path string, form url.Values) []apptest.Response {
+	out := make([]apptest.Response, 3)
+	var wg sync.WaitGroup
+	for i := range 2 {
+		wg.Go(func() { out[i] = c.PostForm(path, form) })
+	}
+	wg.Wait()
+	out[2] = c.PostForm(path, form)
+	return out
+}
+
+// A balance movement sent twice from the admin page is recorded once:
+// before, each press of the button credited the customer again.
+func TestAdminCreditSentTwiceCreditsOnce(t *testing.T) {
+	h := apptest.Start(t)
+	a, _ := h.User(t, account.RoleCustomer, "ana@example.fr")
+	_, adc := h.User(t, account.RoleAdmin, "admin@shop.test")
+	before := balanceOf(t, h, a)
+	form := url.Values{"credit_key": {formKey(t, adc.Get("/admin"), "credit_key")}, "email": {a.Email}, "amount": {"5"},
+		"reason": {"goodwill"}, "direction": {"credit"}}
+	for i, r := range twice(adc, "/admin/credits", form) {
+		if r.Status != http.StatusSeeOther || r.Location != "/admin" {
+			t.Errorf("send %d: %d %q, want 303 /admin", i+1, r.Status, r.Location)
+		}
+	}
+	if got := balanceOf(t, h, a) - before; got != 500 {
+		t.Fatalf("credited %d, want 500 once", got)
+	}
+	// A new movement is a new page, with a new key: it is recorded.
+	form.Set("credit_key", formKey(t, adc.Get("/admin"), "credit_key"))
+	if r := adc.PostForm("/admin/credits", form); r.Status != http.StatusSeeOther {
+		t.Fatalf("second movement: %d", r.Status)
+	}
+	if got := balanceOf(t, h, a) - before; got != 1000 {
+		t.Fatalf("after a second movement: credited %d, want 1000", got)
+	}
+	// A refused form keeps its key: corrected and sent twice, once.
+	form.Set("credit_key", formKey(t, adc.Get("/admin"), "credit_key"))
+	form.Set("amount", "cinq")
+	r := adc.PostForm("/admin/credits", form)
+	if r.Status != http.StatusUnprocessableEntity || formKey(t, r, "credit_key") != form.Get("credit_key") {
+		t.Fatalf("amount refused: %d, key kept %v", r.Status, formKey(t, r, "credit_key") == form.Get("credit_key"))
+	}
+	form.Set("amount", "5")
+	twice(adc, "/admin/credits", form)
+	if got := balanceOf(t, h, a) - before; got != 1500 {
+		t.Fatalf("after the corrected form sent twice: credited %d, want 1500", got)
+	}
+}
+
+// The Contact form sent twice opens one ticket and sends one
+// acknowledgement, for a guest and for a customer; the repeat shows the
+// first ticket's reference. Before, each send opened a ticket.
+func TestContactSentTwiceOpensOneTicket(t *testing.T) {
+	h := apptest.Start(t)
+	ctx := context.Background()
+	a, ac := h.User(t, account.RoleCustomer, "ana@example.fr")
+	guest := h.NewClient(t)
+	for _, c := range []struct {
+		who    string
+		client *apptest.Client
+		email  string
+	}{{"guest", guest, "gus@example.org"}, {"customer", ac, a.Email}} {
+		form := url.Values{"contact_key": {formKey(t, c.client.Get("/contact"), "contact_key")}, "name": {"Ana"}, "email": {c.email},
+			"topic": {"question"}, "message": {"Do you ship to Belgium?"}}
+		refs := map[string]bool{}
+		for i, r := range twice(c.client, "/contact", form) {
+			m := regexp.MustCompile(`T-[0-9A-Z]+`).FindString(r.Body)
+			if r.Status != http.StatusOK || !strings.Contains(r.Body, `id="contact-sent"`) || m == "" {
+				t.Fatalf("%s, send %d: %d %.300s", c.who, i+1, r.Status, r.Body)
+			}
+			refs[m] = true
+		}
+		if len(refs) != 1 {
+			t.Errorf("%s: the answers name %d tickets: %v", c.who, len(refs), refs)
+		}
+		acks, err := h.App.Outbox.List(ctx, mail.Filter{Kind: "ticket_ack", Limit: 100})
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for _, m := range acks {
+			if m.To == c.email {
+				n++
+			}
+		}
+		if n != 1 {
+			t.Errorf("%s: %d acknowledgements, want 1", c.who, n)
+		}
+	}
+	if ts, err := h.App.Desk.Queue(ctx, desk.QueueFilter{}); err != nil || len(ts) != 2 {
+		t.Fatalf("tickets: %d %v, want one each", len(ts), err)
+	}
+	// Another message, from a new page, is another ticket.
+	form := url.Values{"contact_key": {formKey(t, guest.Get("/contact"), "contact_key")}, "name": {"Gus"}, "email": {"gus@example.org"},
+		"topic": {"question"}, "message": {"And to Switzerland?"}}
+	if r := guest.PostForm("/contact", form); r.Status != http.StatusOK {
+		t.Fatalf("another message: %d", r.Status)
+	}
+	if ts, _ := h.App.Desk.Queue(ctx, desk.QueueFilter{}); len(ts) != 3 {
+		t.Fatalf("tickets after another message: %d, want 3", len(ts))
+	}
+}
+
+// An agent's reply sent twice (a double click) is one message and one
+// mail to the customer: before, each send mailed the reply again.
+func TestAgentReplySentTwiceMailsOnce(t *testing.T) {
+	h := apptest.Start(t)
+	ctx := context.Background()
+	_, ac := h.User(t, account.RoleCustomer, "ana@example.fr")
+	_, agc := h.User(t, account.RoleAgent, "agent@shop.test")
+	ac.PostForm("/contact", url.Values{"name": {"Ana"}, "email": {"ana@example.fr"}, "topic": {"question"}, "message": {"Hello"}})
+	id := regexp.MustCompile(`/support/tickets/(tkt_[0-9A-Z]+)`).FindStringSubmatch(ac.Get("/support/tickets").Body)[1]
+	form := url.Values{"reply_key": {formKey(t, agc.Get("/console/tickets/"+id), "reply_key")}, "action": {"reply"}, "text": {"We are on it."}}
+	for i, r := range twice(agc, "/console/tickets/"+id, form) {
+		if r.Status != http.StatusSeeOther || r.Location != "/console/tickets/"+id {
+			t.Errorf("send %d: %d %q", i+1, r.Status, r.Location)
+		}
+	}
+	replies, err := h.App.Outbox.List(ctx, mail.Filter{Kind: "ticket_reply"})
+	if err != nil || len(replies) != 1 {
+		t.Fatalf("reply mails: %d %v, want 1", len(replies), err)
+	}
+	if n := strings.Count(ac.Get("/support/tickets/"+id).Body, "We are on it."); n != 1 {
+		t.Fatalf("the reply shows %d times on the customer's page", n)
+	}
+	// The next reply, from the page shown again, is sent.
+	form.Set("reply_key", formKey(t, agc.Get("/console/tickets/"+id), "reply_key"))
+	form.Set("text", "Shipped today.")
+	agc.PostForm("/console/tickets/"+id, form)
+	if replies, _ := h.App.Outbox.List(ctx, mail.Filter{Kind: "ticket_reply"}); len(replies) != 2 {
+		t.Fatalf("reply mails after a second reply: %d, want 2", len(replies))
+	}
+}
+
+// A customer's reply from the portal, or a guest's from their link, sent
+// twice is one message: before, each send added it to the thread again.
+func TestCustomerReplySentTwiceIsOneMessage(t *testing.T) {
+	h := apptest.Start(t)
+	_, ac := h.User(t, account.RoleCustomer, "ana@example.fr")
+	_, agc := h.User(t, account.RoleAgent, "agent@shop.test")
+	ac.PostForm("/contact", url.Values{"name": {"Ana"}, "email": {"ana@example.fr"}, "topic": {"question"}, "message": {"Hello"}})
+	id := regexp.MustCompile(`/support/tickets/(tkt_[0-9A-Z]+)`).FindStringSubmatch(ac.Get("/support/tickets").Body)[1]
+	guest := h.NewClient(t)
+	guest.PostForm("/contact", url.Values{"name": {"Gus"}, "email": {"gus@example.org"}, "topic": {"question"}, "message": {"Hi"}})
+	guestPath := "/support/t/" + guestToken(t, h, "ticket_ack", "gus@example.org")
+	gid := regexp.MustCompile(`T-[0-9A-Z]+`).FindString(guest.Get(guestPath).Body)
+	for _, c := range []struct {
+		who, path, console string
+		client             *apptest.Client
+	}{{"customer", "/support/tickets/" + id, "/console/tickets/" + id, ac}, {"guest", guestPath, "", guest}} {
+		text := "More details from the " + c.who + "."
+		form := url.Values{"reply_key": {formKey(t, c.client.Get(c.path), "reply_key")}, "text": {text}}
+		for i, r := range twice(c.client, c.path, form) {
+			if r.Status != http.StatusSeeOther || r.Location != c.path {
+				t.Errorf("%s send %d: %d %q", c.who, i+1, r.Status, r.Location)
+			}
+		}
+		if n := strings.Count(c.client.Get(c.path).Body, text); n != 1 {
+			t.Errorf("%s: the reply shows %d times", c.who, n)
+		}
+	}
+	if gid == "" {
+		t.Fatal("no reference on the guest's page")
+	}
+	if n := strings.Count(agc.Get("/console/tickets/"+id).Body, "More details from the customer."); n != 1 {
+		t.Errorf("the agent sees the customer's reply %d times", n)
+	}
+}

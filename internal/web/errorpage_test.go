@@ -1,0 +1,53 @@
+package web
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"comptoir/internal/clock"
+	"comptoir/internal/locale"
+)
+
+// A server error or an unavailable database is no dead end: the page says
+// its language and leads back to the store. The 500 page is plain (the
+// templates may be what broke); the 503 page is the store's, with its
+// shell.
+func TestErrorPagesLeadBackInTheVisitorsLanguage(t *testing.T) {
+	s, err := New(Deps{Messages: locale.MustLoad(), Clock: clock.NewManual(time.Date(2026, 3, 8, 10, 0, 0, 0, time.UTC)), StoreName: "Comptoir Test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, lang := range locale.Supported {
+		for _, c := range []struct {
+			status int
+			answer func(http.ResponseWriter, *http.Request)
+			shell  bool
+		}{
+			{http.StatusInternalServerError, func(w http.ResponseWriter, r *http.Request) { s.serverError(w, r, errors.New("boom")) }, false},
+			{http.StatusServiceUnavailable, s.storageUnavailable, true},
+		} {
+			r := httptest.NewRequest(http.MethodPost, "/contact", nil)
+			r = r.WithContext(context.WithValue(r.Context(), ctxKey{}, &reqState{lang: lang}))
+			w := httptest.NewRecorder()
+			c.answer(w, r)
+			body := w.Body.String()
+			if w.Code != c.status {
+				t.Errorf("%s: status %d, want %d", lang, w.Code, c.status)
+			}
+			if !strings.Contains(body, `<html lang="`+lang+`"`) {
+				t.Errorf("%s %d: no <html lang=%q>: %s", lang, c.status, lang, body)
+			}
+			if !strings.Contains(body, `<a href="/">`+s.Messages.T(lang, "nav.home")+`</a>`) {
+				t.Errorf("%s %d: no link back to the store: %s", lang, c.status, body)
+			}
+			if c.shell && (!strings.Contains(body, `<nav aria-label=`) || !strings.Contains(body, s.Messages.T(lang, "error.storage_unavailable"))) {
+				t.Errorf("%s %d: not the store's page with its message: %s", lang, c.status, body)
+			}
+		}
+	}
+}
