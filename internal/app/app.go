@@ -267,7 +267,8 @@ func (a *App) build(ctx context.Context, opts Options) (err error) {
 	cardHandlers[cardpay.PurposeOrder] = a.Orders.CardHandler()
 	a.Subscriptions = subscriptions.New(a.DB, a.Clock, a.Catalog, a.Ledger, a.Accounts, a.Outbox, subscriptions.SavedCards{Card: a.Card},
 		subscriptions.Options{Jobs: a.Jobs, BaseURL: cfg.BaseURL, StoreName: cfg.StoreName, Trader: trader, Logger: a.Logger, PolicyVersion: a.policyInForce,
-			Invoices: a.Invoices, Zone: cfg.Location, TermsVersion: func(ctx context.Context) (string, error) { return a.Legal.CurrentID(ctx, legal.Terms) }})
+			Invoices: a.Invoices, Zone: cfg.Location, TermsVersion: func(ctx context.Context) (string, error) { return a.Legal.CurrentID(ctx, legal.Terms) },
+			Alerts: staffAlerts})
 	a.Subscriptions.AddWorkers(workers)
 	cardHandlers[cardpay.PurposeRenewal] = subscriptions.CardHandler{S: a.Subscriptions}
 

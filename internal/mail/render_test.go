@@ -30,13 +30,14 @@ var samples = map[string]any{
 	// Filled by internal/orders (confirmationData); a map with the same
 	// fields keeps this package free of the orders package.
 	// Filled by internal/alerts (alerts.Data).
-	"alert_licence_pool_empty":    map[string]any{"StoreName": "Comptoir", "Name": "Zoé", "Subject": "Logiciel", "Detail": "", "Link": "https://shop.example/admin/products/prd_1"},
-	"alert_licence_key_missing":   map[string]any{"StoreName": "Comptoir", "Name": "Zoé", "Subject": "ord_1", "Detail": "logiciel", "Link": "https://shop.example/console/orders/ord_1"},
-	"alert_card_refund_failed":    map[string]any{"StoreName": "Comptoir", "Name": "Zoé", "Subject": "clm_1", "Detail": "card expired", "Link": "https://shop.example/console/claims/clm_1"},
-	"alert_dispute_opened":        map[string]any{"StoreName": "Comptoir", "Name": "Zoé", "Subject": "ord_1", "Detail": "25,00 €, fraudulent", "Link": "https://shop.example/console/disputes/dsp_1"},
-	"alert_dispute_closed":        map[string]any{"StoreName": "Comptoir", "Name": "Zoé", "Subject": "ord_1", "Detail": "25,00 €, fraudulent", "Link": "https://shop.example/console/disputes/dsp_1"},
-	"alert_dispute_submit_failed": map[string]any{"StoreName": "Comptoir", "Name": "Zoé", "Subject": "ord_1", "Detail": "25,00 €, fraudulent", "Link": "https://shop.example/console/disputes/dsp_1"},
-	"alert_subscription_disputed": map[string]any{"StoreName": "Comptoir", "Name": "Zoé", "Subject": "sub_1", "Detail": "€9.90, fraudulent", "Link": "https://shop.example/console/disputes"},
+	"alert_licence_pool_empty":         map[string]any{"StoreName": "Comptoir", "Name": "Zoé", "Subject": "Logiciel", "Detail": "", "Link": "https://shop.example/admin/products/prd_1"},
+	"alert_licence_key_missing":        map[string]any{"StoreName": "Comptoir", "Name": "Zoé", "Subject": "ord_1", "Detail": "logiciel", "Link": "https://shop.example/console/orders/ord_1"},
+	"alert_card_refund_failed":         map[string]any{"StoreName": "Comptoir", "Name": "Zoé", "Subject": "clm_1", "Detail": "card expired", "Link": "https://shop.example/console/claims/clm_1"},
+	"alert_dispute_opened":             map[string]any{"StoreName": "Comptoir", "Name": "Zoé", "Subject": "ord_1", "Detail": "25,00 €, fraudulent", "Link": "https://shop.example/console/disputes/dsp_1"},
+	"alert_dispute_closed":             map[string]any{"StoreName": "Comptoir", "Name": "Zoé", "Subject": "ord_1", "Detail": "25,00 €, fraudulent", "Link": "https://shop.example/console/disputes/dsp_1"},
+	"alert_dispute_submit_failed":      map[string]any{"StoreName": "Comptoir", "Name": "Zoé", "Subject": "ord_1", "Detail": "25,00 €, fraudulent", "Link": "https://shop.example/console/disputes/dsp_1"},
+	"alert_subscription_disputed":      map[string]any{"StoreName": "Comptoir", "Name": "Zoé", "Subject": "sub_1", "Detail": "€9.90, fraudulent", "Link": "https://shop.example/console/disputes"},
+	"alert_subscription_refund_failed": map[string]any{"StoreName": "Comptoir", "Name": "Zoé", "Subject": "sub_1", "Detail": "€9.90, card payment pay_1", "Link": ""},
 	"order_confirmation": map[string]any{
 		"Name": "Zoé", "StoreName": "Comptoir", "Trader": "Comptoir SAS, 12 rue de la Paix, 75002 Paris, support@shop.example", "OrderID": "ord_1", "OrderLink": "https://shop.example/orders/ord_1",
 		"PlacedAt": "2026-03-08 10:00 UTC", "Total": "25,00 €", "PaidWith": "balance",

@@ -10,9 +10,13 @@ import (
 
 	"github.com/riverqueue/river"
 
+	"comptoir/internal/account"
+	"comptoir/internal/alerts"
 	"comptoir/internal/audit"
 	"comptoir/internal/billing"
+	"comptoir/internal/cardpay"
 	"comptoir/internal/id"
+	"comptoir/internal/money"
 )
 
 // scanBatch bounds the rows one scan query reads; a scan pages through all
@@ -654,14 +658,38 @@ func (s *Service) refundPaidAfterEndTx(ctx context.Context, tx *sql.Tx, sub Subs
 	if !ok || period.PaymentMethod != PayCard {
 		return nil
 	}
-	if _, err := r.RefundPeriodTx(ctx, tx, ref, period.Amount, "subscription "+sub.ID+" ended before this payment"); errors.Is(err, ErrRefundRefused) {
+	if _, err := r.RefundPeriodTx(ctx, tx, ref, period.Amount, paidAfterEndReason(sub.ID)); errors.Is(err, ErrRefundRefused) {
 		s.opts.Logger.Warn("subscriptions: a payment made after the end cannot be refunded now; needs review",
 			"subscription", sub.ID, "period", period.ID, "payment", ref, "error", err)
-		return nil
+		link := ""
+		if errors.Is(err, cardpay.ErrPaymentDisputed) {
+			link = "/console/disputes"
+		}
+		return s.alertPaidAfterEndTx(ctx, tx, sub.ID, fmt.Sprintf("%s, card payment %s of period %s, customer %s: the refund was refused (%v)",
+			money.Format(period.Amount, "en"), ref, period.ID, sub.CustomerID, err), link)
 	} else if err != nil {
 		return err
 	}
 	return s.MarkRefundedTx(ctx, tx, period.ID, audit.System)
+}
+
+// paidAfterEndReason is the reason of the card refund refundPaidAfterEndTx
+// asks: CardHandler.RefundSettled tells that refund from a claim's by it
+// (a claim's failure is the claim's to report).
+func paidAfterEndReason(subID string) string {
+	return "subscription " + subID + " ended before this payment"
+}
+
+// alertPaidAfterEndTx tells the agents, in tx, that a payment made after
+// subscription subID ended was not given back: nobody else would (a
+// canceled subscription offers no cancellation to claim with).
+func (s *Service) alertPaidAfterEndTx(ctx context.Context, tx *sql.Tx, subID, detail, link string) error {
+	if s.opts.Alerts == nil {
+		return nil
+	}
+	return s.opts.Alerts.NotifyTx(ctx, tx, account.RoleAgent, "subscription_refund_failed", alerts.Data{
+		Subject: subID, Detail: detail, Link: link,
+	})
 }
 
 // failed records a failed attempt on a pending period. While retries are

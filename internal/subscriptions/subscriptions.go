@@ -317,6 +317,10 @@ type Options struct {
 	// Zone is the store's time zone, where emails and invoice lines show
 	// the periods' times; the zero Zone is UTC.
 	Zone localtime.Zone
+	// Alerts tells the agents of a payment made after the subscription
+	// ended that could not be refunded to the card (refundPaidAfterEndTx,
+	// CardHandler.RefundSettled); nil: nobody.
+	Alerts Alerter
 }
 
 // Service is the subscription use cases.

@@ -14,8 +14,10 @@ import (
 	"github.com/riverqueue/river"
 
 	"comptoir/internal/account"
+	"comptoir/internal/alerts"
 	"comptoir/internal/audit"
 	"comptoir/internal/billing"
+	"comptoir/internal/cardpay"
 	"comptoir/internal/catalog"
 	"comptoir/internal/clock"
 	"comptoir/internal/db"
@@ -44,6 +46,7 @@ type env struct {
 	outbox   *mail.Outbox
 	subs     *subscriptions.Service
 	card     *fakeCard
+	alerts   *fakeAlerts
 	policy   atomic.Value // string
 	n        int
 }
@@ -56,7 +59,7 @@ type envOpts struct {
 func setup(t *testing.T, o envOpts) *env {
 	t.Helper()
 	d := dbtest.Open(t)
-	e := &env{db: d, clock: clock.NewManual(t0), card: &fakeCard{}}
+	e := &env{db: d, clock: clock.NewManual(t0), card: &fakeCard{}, alerts: &fakeAlerts{}}
 	e.policy.Store("default@1")
 	workers := river.NewWorkers()
 	cfg := jobs.Config{}
@@ -81,6 +84,7 @@ func setup(t *testing.T, o envOpts) *env {
 	e.subs = subscriptions.New(d, e.clock, e.catalog, e.ledger, e.accounts, e.outbox, card, subscriptions.Options{
 		Jobs: e.jobs, BaseURL: "http://shop.test", StoreName: "Shop",
 		PolicyVersion: func(context.Context) (string, error) { return e.policy.Load().(string), nil },
+		Alerts:        e.alerts,
 	})
 	e.subs.AddWorkers(workers)
 	river.AddWorker(workers, &discardMail{})
@@ -106,6 +110,36 @@ type discardMail struct {
 func (*discardMail) Work(context.Context, *river.Job[mail.SendArgs]) error { return nil }
 
 // fakeCard stands in for cardpay at the CardCharger boundary.
+// fakeAlerts records the staff alerts asked, with the role told.
+type fakeAlerts struct {
+	mu   sync.Mutex
+	sent []sentAlert
+}
+
+type sentAlert struct {
+	Role, Kind string
+	Data       alerts.Data
+}
+
+func (f *fakeAlerts) NotifyTx(ctx context.Context, tx *sql.Tx, role, kind string, d alerts.Data) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.sent = append(f.sent, sentAlert{role, kind, d})
+	return nil
+}
+
+func (f *fakeAlerts) of(kind string) []sentAlert {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []sentAlert
+	for _, a := range f.sent {
+		if a.Kind == kind {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
 type fakeCard struct {
 	mu      sync.Mutex
 	charges []subscriptions.CardCharge
@@ -1090,7 +1124,14 @@ func TestCardPaymentAfterTheEndIsRefunded(t *testing.T) {
 			if got.Status != subscriptions.PeriodPaid || len(e.card.refunds) != 0 {
 				t.Fatalf("disputed: period %s, refunds %+v", got.Status, e.card.refunds)
 			}
+			// Not refunded: the agents are told, once.
+			if a := e.alerts.of("subscription_refund_failed"); len(a) != 1 || a[0].Role != account.RoleAgent || a[0].Data.Subject != sub.ID {
+				t.Fatalf("alerts of the refused refund: %+v", a)
+			}
 			continue
+		}
+		if a := e.alerts.sent; len(a) != 0 {
+			t.Fatalf("alerts while the refund is under way: %+v", a)
 		}
 		if len(e.card.refunds) != 1 || e.card.refunds[0].PeriodID != "pay_late" || e.card.refunds[0].Amount != money.MustNew(990, "EUR") {
 			t.Fatalf("card refunds %+v, want 9,90 € of pay_late once", e.card.refunds)
@@ -1104,6 +1145,27 @@ func TestCardPaymentAfterTheEndIsRefunded(t *testing.T) {
 		if n := e.count(t, `SELECT COUNT(*) FROM audit_log WHERE subject_id = $1 AND action = 'subscription.period_refunded'`, sub.ID); n != 1 {
 			t.Fatalf("%d refund audit lines", n)
 		}
+		// Stripe then reports the refund failed: the period is paid again
+		// and the agents are told, once; a claim's failed refund is the
+		// claim's to report.
+		h := subscriptions.CardHandler{S: e.subs}
+		pay := cardpay.Payment{ID: "pay_late", ReferenceID: p.ID}
+		for _, reason := range []string{"claim clm_1", e.card.refunds[0].Description} {
+			if err := e.db.Tx(ctx, func(tx *sql.Tx) error {
+				return h.RefundSettled(ctx, tx, cardpay.Refund{ID: "rfd_1", Amount: money.MustNew(990, "EUR"), Status: cardpay.RefundFailed,
+					Reason: reason, LastError: "expired_or_canceled_card"}, pay)
+			}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if got := e.periods(t, sub.ID)[0]; got.Status != subscriptions.PeriodPaid {
+			t.Fatalf("period after its refund failed: %s", got.Status)
+		}
+		if a := e.alerts.of("subscription_refund_failed"); len(a) != 1 || a[0].Role != account.RoleAgent || a[0].Data.Subject != sub.ID ||
+			!strings.Contains(a[0].Data.Detail, "rfd_1") {
+			t.Fatalf("alerts of the failed refund: %+v", a)
+		}
+		e.alerts.sent = nil
 	}
 }
 

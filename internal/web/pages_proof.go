@@ -54,6 +54,24 @@ func (s *Server) adminProofView(r *http.Request, st proof.Settings) (*view, erro
 		return nil, err
 	}
 	d.On = saved.Enabled
+	// The form's ticks replace the saved list: a chosen product the page
+	// does not show (archived, or past the first page of the catalog) would
+	// be dropped by the next save. Every chosen one is listed, the saved
+	// ones and those of a refused form, so that it stays ticked or can be
+	// unticked.
+	for _, id := range slices.Concat(saved.Products, st.Products) {
+		if slices.ContainsFunc(d.Products, func(p catalog.Product) bool { return p.ID == id }) {
+			continue
+		}
+		p, err := s.Catalog.Get(ctx, id)
+		if errors.Is(err, catalog.ErrNotFound) {
+			continue // only a crafted form names one; SaveSettings refuses it
+		}
+		if err != nil {
+			return nil, err
+		}
+		d.Products = append(d.Products, p)
+	}
 	v.Data = d
 	return v, nil
 }
@@ -103,6 +121,10 @@ func (s *Server) adminProofSave(w http.ResponseWriter, r *http.Request) {
 		case errors.As(err, &verr):
 			for field := range verr.Fields {
 				errs[field] = s.Messages.T(st.lang, "admin.proof.error."+field)
+			}
+			if verr.Fields["products"] == "unknown" {
+				// Only a crafted form names a product that does not exist.
+				errs["products"] = s.Messages.T(st.lang, "admin.proof.error.products_unknown")
 			}
 			if verr.Fields["origins"] == "too_many" {
 				// Every line may be a good origin: say what is wrong.

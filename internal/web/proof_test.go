@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -16,6 +18,7 @@ import (
 	"comptoir/internal/apptest"
 	"comptoir/internal/cardpay"
 	"comptoir/internal/cardpay/cardpaytest"
+	"comptoir/internal/catalog"
 	"comptoir/internal/proof"
 )
 
@@ -383,5 +386,89 @@ func TestProofAdminSaysWhenThereAreTooManyOrigins(t *testing.T) {
 	form.Set("origins", origins(proof.MaxOrigins))
 	if r := adm.PostForm("/admin/proof", form); r.Status != http.StatusSeeOther {
 		t.Fatalf("%d origins: %d", proof.MaxOrigins, r.Status)
+	}
+}
+
+// The page's ticks replace the saved products: a chosen product the page
+// did not list (archived, or past the first 200 of the catalog) was dropped
+// by the next save of the settings, whatever the admin changed. Every
+// chosen product is listed, an archived one said to be, and stays chosen
+// when the form is sent back as the page drew it; the admin can still
+// untick it.
+func TestProofAdminKeepsChosenProductsThePageDidNotList(t *testing.T) {
+	h := apptest.Start(t)
+	ctx := context.Background()
+	_, adm := h.User(t, account.RoleAdmin, "admin@shop.test")
+	adm.PostForm("/lang", url.Values{"lang": {"en"}})
+	var ids []string
+	// One archived, 200 listed, one past them.
+	for i := range catalog.MaxListLimit + 2 {
+		ids = append(ids, newService(t, h, fmt.Sprintf("posts-%03d", i), 25).ID)
+	}
+	slices.Sort(ids)
+	archived, listed, late := ids[0], ids[1], ids[len(ids)-1]
+	chosen := []string{archived, listed, late}
+	st, err := h.App.Proof.Settings(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.AllProducts, st.Products = false, chosen
+	if err := h.App.Proof.SaveSettings(ctx, st, adminActor); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.App.Catalog.Archive(ctx, adminActor, archived); err != nil {
+		t.Fatal(err)
+	}
+
+	// The form as a browser sends it back: the boxes the page ticked.
+	page := adm.Get("/admin/proof")
+	form := proofSettings("2")
+	form.Set("products", "some")
+	for _, m := range regexp.MustCompile(`name="product" value="([^"]+)" checked`).FindAllStringSubmatch(page.Body, -1) {
+		form.Add("product", m[1])
+	}
+	form.Set("k", "3") // what the admin came to change
+	if r := adm.PostForm("/admin/proof", form); r.Status != http.StatusSeeOther {
+		t.Fatalf("save: %d %s", r.Status, r.Body)
+	}
+	if st, err := h.App.Proof.Settings(ctx); err != nil || st.K != 3 || !slices.Equal(st.Products, chosen) {
+		t.Fatalf("saved %v (k %d), want %v: %v", st.Products, st.K, chosen, err)
+	}
+	mustContain(t, page, `value="`+archived+`" checked> Posts posts-000 (archived)`)
+
+	// Unticked, the archived product leaves the list.
+	form.Del("product")
+	form["product"] = []string{listed, late}
+	if r := adm.PostForm("/admin/proof", form); r.Status != http.StatusSeeOther {
+		t.Fatalf("untick: %d %s", r.Status, r.Body)
+	}
+	if st, _ := h.App.Proof.Settings(ctx); !slices.Equal(st.Products, []string{listed, late}) {
+		t.Fatalf("after unticking the archived product: %v", st.Products)
+	}
+}
+
+// A product id that names no product (only a crafted form sends one) is
+// refused with an error that says so, not "choose at least one product",
+// and nothing changes.
+func TestProofAdminSaysWhenAChosenProductDoesNotExist(t *testing.T) {
+	h := apptest.Start(t)
+	_, adm := h.User(t, account.RoleAdmin, "admin@shop.test")
+	p := newService(t, h, "posts", 25)
+	for _, tt := range []struct{ lang, want string }{
+		{"fr", "Un des produits choisis n’existe pas."},
+		{"en", "One of the chosen products does not exist."},
+	} {
+		adm.PostForm("/lang", url.Values{"lang": {tt.lang}})
+		form := proofSettings("2")
+		form.Set("products", "some")
+		form["product"] = []string{p.ID, "prd_01HZZZZZZZZZZZZZZZZZZZZZZZ"}
+		r := adm.PostForm("/admin/proof", form)
+		if r.Status != http.StatusUnprocessableEntity {
+			t.Fatalf("unknown product (%s): %d", tt.lang, r.Status)
+		}
+		mustContain(t, r, `id="products-error"`, tt.want, `value="`+p.ID+`" checked>`)
+		if st, err := h.App.Proof.Settings(context.Background()); err != nil || st.Enabled || len(st.Products) != 0 {
+			t.Fatalf("a refused form changed the settings: %+v %v", st, err)
+		}
 	}
 }

@@ -3,6 +3,7 @@ package web_test
 import (
 	"context"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -63,5 +64,49 @@ func TestRenewalChargedAsTheCustomerCancelsIsRefunded(t *testing.T) {
 	refunds := rec.Requests(http.MethodPost, "/v1/refunds")
 	if len(refunds) != 1 || refunds[0].Form.Get("amount") != "990" || refunds[0].Form.Get("payment_intent") != pay.PaymentIntentID {
 		t.Fatalf("refunds asked of Stripe: %+v", refunds)
+	}
+}
+
+// The refund of a renewal paid after the customer canceled fails at
+// Stripe: the period is paid again, and the agents are alerted once, by
+// email in the failing transaction, since nobody else would give the money
+// back. It used to go back to paid silently.
+func TestRenewalPaidAfterTheEndWhoseRefundFailsAlertsTheAgents(t *testing.T) {
+	h, rec := scaStore(t)
+	ctx := context.Background()
+	agent, _ := h.User(t, account.RoleAgent, "agent@example.fr")
+	u, c := h.User(t, account.RoleCustomer, "ana@example.fr")
+	sub := scaSubscription(t, h, u, c)
+	rec.Rewrite(cardpaytest.To(http.MethodPost, "/v1/payment_intents"), func(m map[string]any) {
+		if _, err := h.App.Subscriptions.Cancel(ctx, subscriptions.CancelInput{CustomerID: u.ID, SubscriptionID: sub.ID,
+			Mode: subscriptions.CancelNow, Actor: u.Actor()}); err != nil {
+			t.Errorf("cancel during the charge: %v", err)
+		}
+		m["status"] = "succeeded"
+	})
+	rec.Respond(cardpaytest.To(http.MethodPost, "/v1/refunds"), http.StatusBadRequest,
+		cardpaytest.StripeError("invalid_request_error", "charge_already_refunded", "Charge has already been refunded.", nil))
+	h.Clock.Set(sub.CurrentPeriodEnd.Add(time.Minute))
+	if err := h.App.Subscriptions.Renew(ctx, sub.ID, sub.CurrentPeriodEnd); err != nil {
+		t.Fatal(err)
+	}
+	testwait.Until(t, "the agents to be alerted", func() bool {
+		return len(mailsOf(t, h, agent, "alert_subscription_refund_failed")) == 1
+	})
+	ps, _ := h.App.Subscriptions.Periods(ctx, sub.ID)
+	if len(ps) != 2 || ps[1].Status != subscriptions.PeriodPaid {
+		t.Fatalf("periods after the refund failed: %+v", ps)
+	}
+	m := mailsOf(t, h, agent, "alert_subscription_refund_failed")[0]
+	for _, want := range []string{sub.ID, ps[1].PaymentReference, "n’a pas été remboursé"} {
+		if !strings.Contains(m.Subject+m.Text, want) {
+			t.Fatalf("alert lacks %q:\n%s\n%s", want, m.Subject, m.Text)
+		}
+	}
+	if cn := creditNotes(t, h, sub.ID); len(cn) != 0 {
+		t.Fatalf("credit note of a refund that failed: %+v", cn)
+	}
+	if n := len(mailsOf(t, h, agent, "alert_card_refund_failed")); n != 0 {
+		t.Fatalf("%d claim alerts for a refund no claim asked", n)
 	}
 }
