@@ -19,6 +19,32 @@ import (
 // environment (whose database it needs) exists.
 type lateSubscriptions struct{ claims.Subscriptions }
 
+// subscribedOnBalance starts a monthly plan of price cents, paid from the
+// balance (100 EUR) of a French consumer reading lang, on claims wired to
+// the real subscriptions adapter.
+func subscribedOnBalance(t *testing.T, price int64, lang string) (*env, *subscriptions.Service, account.User, subscriptions.Subscription) {
+	t.Helper()
+	ctx := context.Background()
+	late := &lateSubscriptions{}
+	e := setupWith(t, func(d *claims.Deps) { d.Subscriptions = late })
+	subs := subscriptions.New(e.db, e.clock, e.catalog, e.ledger, e.accounts, e.outbox, nil, subscriptions.Options{BaseURL: "http://shop.test", StoreName: "Shop"})
+	late.Subscriptions = subscriptions.ClaimsAdapter{S: subs, Ledger: e.ledger}
+	plan, err := e.catalog.Create(ctx, admin, catalog.ProductInput{
+		Slug: "monthly", Kind: catalog.KindSubscription, NameFR: "Mensuel", NameEN: "Monthly", DescriptionFR: "Chaque mois.",
+		DescriptionEN: "Every month.", UnitPrice: money.MustNew(price, "EUR"), PlanInterval: catalog.IntervalMonth,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	u := e.customer(t, "FR", account.CustomerConsumer, lang)
+	sub, err := subs.Start(ctx, subscriptions.StartInput{CustomerID: u.ID, PlanID: plan.ID, Payment: subscriptions.PayBalance,
+		ImmediatePerformance: true, WithdrawalWaiver: true, Lang: lang}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e, subs, u, sub
+}
+
 // A customer stops a monthly subscription, refund asked (the default), in
 // the minute its period ends, and its renewal commits between the reading
 // of the facts and the claim's transaction. The decision read the old
@@ -30,23 +56,7 @@ type lateSubscriptions struct{ claims.Subscriptions }
 // the subscription stops.
 func TestSubscriptionRenewedWhileTheCancellationIsDecided(t *testing.T) {
 	ctx := context.Background()
-	late := &lateSubscriptions{}
-	e := setupWith(t, func(d *claims.Deps) { d.Subscriptions = late })
-	subs := subscriptions.New(e.db, e.clock, e.catalog, e.ledger, e.accounts, e.outbox, nil, subscriptions.Options{BaseURL: "http://shop.test", StoreName: "Shop"})
-	late.Subscriptions = subscriptions.ClaimsAdapter{S: subs, Ledger: e.ledger}
-	plan, err := e.catalog.Create(ctx, admin, catalog.ProductInput{
-		Slug: "monthly", Kind: catalog.KindSubscription, NameFR: "Mensuel", NameEN: "Monthly", DescriptionFR: "Chaque mois.",
-		DescriptionEN: "Every month.", UnitPrice: money.MustNew(990, "EUR"), PlanInterval: catalog.IntervalMonth,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	u := e.customer(t, "FR", account.CustomerConsumer, "fr") // 100 EUR of balance
-	sub, err := subs.Start(ctx, subscriptions.StartInput{CustomerID: u.ID, PlanID: plan.ID, Payment: subscriptions.PayBalance,
-		ImmediatePerformance: true, WithdrawalWaiver: true, Lang: "fr"}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	e, subs, u, sub := subscribedOnBalance(t, 990, "fr") // 100 EUR of balance
 	e.clock.Set(sub.CurrentPeriodEnd.Add(30 * time.Second))
 	var once sync.Once
 	claims.SetAfterGather(e.claims, func() {
@@ -87,23 +97,7 @@ func TestSubscriptionRenewedWhileTheCancellationIsDecided(t *testing.T) {
 // ended at once.
 func TestSubscriptionPastDueCancellationSaysItEndsNow(t *testing.T) {
 	ctx := context.Background()
-	late := &lateSubscriptions{}
-	e := setupWith(t, func(d *claims.Deps) { d.Subscriptions = late })
-	subs := subscriptions.New(e.db, e.clock, e.catalog, e.ledger, e.accounts, e.outbox, nil, subscriptions.Options{BaseURL: "http://shop.test", StoreName: "Shop"})
-	late.Subscriptions = subscriptions.ClaimsAdapter{S: subs, Ledger: e.ledger}
-	plan, err := e.catalog.Create(ctx, admin, catalog.ProductInput{
-		Slug: "monthly", Kind: catalog.KindSubscription, NameFR: "Mensuel", NameEN: "Monthly", DescriptionFR: "Chaque mois.",
-		DescriptionEN: "Every month.", UnitPrice: money.MustNew(9000, "EUR"), PlanInterval: catalog.IntervalMonth,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	u := e.customer(t, "FR", account.CustomerConsumer, "en") // 100 EUR: one period, not two
-	sub, err := subs.Start(ctx, subscriptions.StartInput{CustomerID: u.ID, PlanID: plan.ID, Payment: subscriptions.PayBalance,
-		ImmediatePerformance: true, WithdrawalWaiver: true, Lang: "en"}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	e, subs, u, sub := subscribedOnBalance(t, 9000, "en") // 100 EUR: one period, not two
 	e.clock.Set(sub.CurrentPeriodEnd)
 	if err := subs.Renew(ctx, sub.ID, sub.CurrentPeriodEnd); err != nil {
 		t.Fatal(err)

@@ -307,14 +307,7 @@ func classify(api bool, r apptest.Response) (outcome, bool) {
 
 func TestAuthorizationMatrix(t *testing.T) {
 	h := apptest.Start(t)
-	users := map[string]account.User{}
-	for _, v := range []struct{ who, role, email string }{
-		{custA, account.RoleCustomer, "ana@example.fr"}, {custB, account.RoleCustomer, "ben@example.fr"},
-		{agent, account.RoleAgent, "agent@shop.test"}, {admin, account.RoleAdmin, "admin@shop.test"},
-	} {
-		u, _ := h.User(t, v.role, v.email)
-		users[v.who] = u
-	}
+	users := authzUsers(t, h)
 	o := authzSetup(t, h, users)
 
 	sessions := map[string]string{}
@@ -440,6 +433,20 @@ func newSession(t *testing.T, h *apptest.Harness, userID string) string {
 // claim with an evidence file, a support ticket, a subscription, a spare
 // session and token, a survey and a password reset link; and the products
 // the admin pages edit.
+// authzUsers makes the matrix's users: two customers, an agent and an
+// admin, keyed by who they are in the fixture table.
+func authzUsers(t *testing.T, h *apptest.Harness) map[string]account.User {
+	users := map[string]account.User{}
+	for _, v := range []struct{ who, role, email string }{
+		{custA, account.RoleCustomer, "ana@example.fr"}, {custB, account.RoleCustomer, "ben@example.fr"},
+		{agent, account.RoleAgent, "agent@shop.test"}, {admin, account.RoleAdmin, "admin@shop.test"},
+	} {
+		u, _ := h.User(t, v.role, v.email)
+		users[v.who] = u
+	}
+	return users
+}
+
 func authzSetup(t *testing.T, h *apptest.Harness, users map[string]account.User) authzObjects {
 	t.Helper()
 	ctx := context.Background()

@@ -8,7 +8,6 @@ import (
 	"strings"
 	"testing"
 
-	"comptoir/internal/account"
 	"comptoir/internal/apptest"
 	"comptoir/internal/locale"
 )
@@ -329,14 +328,7 @@ func crawlHas(tag, attr string) bool {
 
 func TestCrawlEveryPage(t *testing.T) {
 	h := apptest.Start(t)
-	users := map[string]account.User{}
-	for _, v := range []struct{ who, role, email string }{
-		{custA, account.RoleCustomer, "ana@example.fr"}, {custB, account.RoleCustomer, "ben@example.fr"},
-		{agent, account.RoleAgent, "agent@shop.test"}, {admin, account.RoleAdmin, "admin@shop.test"},
-	} {
-		u, _ := h.User(t, v.role, v.email)
-		users[v.who] = u
-	}
+	users := authzUsers(t, h)
 	o := authzSetup(t, h, users)
 	ct := newCrawlTexts(h.App.Messages)
 	base, _ := url.Parse(h.URL)
