@@ -128,6 +128,25 @@ func (s *Server) keyedRequest(r *http.Request, callerID string, body []byte) key
 		hash: idempotency.RequestHash(r.Method, r.URL.Path, body)}
 }
 
+// formKeyed starts a page form's keyed request: the key is the form's
+// hidden field (drawn with the form), scoped to the caller and the route,
+// so that the form sent twice (a double click without script, a reload of
+// its answer) is one request. replay, when set, is the first answer: the
+// repeat answers as it did. A key of no use (reused for another text
+// through the back button, malformed, or not looked up) is dropped, and the
+// request runs as a new one.
+func (s *Server) formKeyed(r *http.Request, caller, route, field string) (k keyedRequest, replay *idempotency.Outcome) {
+	k = keyedRequest{store: s.Idempotency, scope: idempotency.Scope(caller, route), key: r.PostForm.Get(field),
+		hash: idempotency.RequestHash(r.Method, r.URL.Path, []byte(r.PostForm.Encode()))}
+	switch out, err := k.lookup(r.Context()); {
+	case err != nil:
+		k.key = ""
+	case out.Replay:
+		return k, &out
+	}
+	return k, nil
+}
+
 // keyedLookup starts a keyed request and answers it at once when it is a
 // repeat (the first answer) or its key is at fault or cannot be looked up;
 // ok says the handler goes on.

@@ -90,16 +90,10 @@ func (s *Server) contact(w http.ResponseWriter, r *http.Request) {
 	if st.user != nil {
 		caller = st.user.ID
 	}
-	keyed := keyedRequest{store: s.Idempotency, scope: idempotency.Scope(caller, "page:contact"), key: f.Get("contact_key"),
-		hash: idempotency.RequestHash(r.Method, r.URL.Path, []byte(f.Encode()))}
-	switch out, err := keyed.lookup(r.Context()); {
-	case err == nil && out.Replay:
-		s.contactSent(w, r, out)
+	keyed, replay := s.formKeyed(r, caller, "page:contact", "contact_key")
+	if replay != nil {
+		s.contactSent(w, r, *replay)
 		return
-	case err != nil:
-		// Another message under a key already used (the form kept by the
-		// browser's back button), or a key of no use: a new ticket.
-		keyed.key = ""
 	}
 	in.After = func(ctx context.Context, tx *sql.Tx, t desk.Ticket) error {
 		return keyed.saveTx(ctx, tx, http.StatusOK, contactKeyed{TicketID: t.ID})

@@ -12,7 +12,6 @@ import (
 	"comptoir/internal/claims"
 	"comptoir/internal/desk"
 	"comptoir/internal/id"
-	"comptoir/internal/idempotency"
 	"comptoir/internal/policy"
 )
 
@@ -231,18 +230,11 @@ func (s *Server) consoleTicketAction(w http.ResponseWriter, r *http.Request) {
 // repeat answering as the first did.
 func (s *Server) consoleReply(r *http.Request, actor audit.Actor, ticketID string) error {
 	ctx := r.Context()
-	f := r.PostForm
-	keyed := keyedRequest{store: s.Idempotency, scope: idempotency.Scope(actor.ID, "page:ticket-reply"), key: f.Get("reply_key"),
-		hash: idempotency.RequestHash(r.Method, r.URL.Path, []byte(f.Encode()))}
-	switch out, err := keyed.lookup(ctx); {
-	case err == nil && out.Replay:
+	keyed, replay := s.formKeyed(r, actor.ID, "page:ticket-reply", "reply_key")
+	if replay != nil {
 		return nil
-	case err != nil:
-		// Another reply under a key already used (the back button), or a
-		// key of no use: a new reply.
-		keyed.key = ""
 	}
-	_, err := s.Desk.ReplyThen(ctx, actor, ticketID, f.Get("text"), func(ctx context.Context, tx *sql.Tx, m desk.Message) error {
+	_, err := s.Desk.ReplyThen(ctx, actor, ticketID, r.PostForm.Get("text"), func(ctx context.Context, tx *sql.Tx, m desk.Message) error {
 		return keyed.saveTx(ctx, tx, http.StatusSeeOther, map[string]string{"message_id": m.ID})
 	})
 	if out, rerr := keyed.recover(ctx, err); rerr == nil && out.Replay {

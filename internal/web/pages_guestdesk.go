@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"comptoir/internal/desk"
-	"comptoir/internal/idempotency"
 )
 
 // guestReplyLimit bounds the replies sent from guest ticket pages per
@@ -97,14 +96,10 @@ func (s *Server) pageReply(w http.ResponseWriter, r *http.Request, back, caller 
 	if r.MultipartForm != nil {
 		defer r.MultipartForm.RemoveAll()
 	}
-	keyed := keyedRequest{store: s.Idempotency, scope: idempotency.Scope(caller, "page:ticket-reply"), key: r.PostForm.Get("reply_key"),
-		hash: idempotency.RequestHash(r.Method, r.URL.Path, []byte(r.PostForm.Encode()))}
-	switch out, err := keyed.lookup(r.Context()); {
-	case err == nil && out.Replay:
+	keyed, replay := s.formKeyed(r, caller, "page:ticket-reply", "reply_key")
+	if replay != nil {
 		s.afterTicketChange(w, r, nil, back)
 		return
-	case err != nil:
-		keyed.key = "" // another text under a used key, or a key of no use: a new message
 	}
 	ups, closeFiles, err := contactUploads(r.MultipartForm)
 	if err != nil {
