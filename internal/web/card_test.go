@@ -155,6 +155,7 @@ func TestTopUpByCard(t *testing.T) {
 	if r.Status != http.StatusUnprocessableEntity || !strings.Contains(r.Body, `id="amount-error"`) {
 		t.Fatalf("too small a top-up: %d", r.Status)
 	}
+	mustMarkRefused(t, "top-up", r.Body, map[string]string{"amount": "amount"})
 	auth := h.Bearer(t, u.ID)
 	hd := auth.Clone()
 	hd.Set("Idempotency-Key", "topup-1")

@@ -152,6 +152,7 @@ func TestAdminsManageCannedReplies(t *testing.T) {
 	if r.Status != http.StatusUnprocessableEntity || !strings.Contains(r.Body, `id="title_en-error"`) {
 		t.Fatalf("missing English title: %d", r.Status)
 	}
+	mustMarkRefused(t, "canned", r.Body, map[string]string{"title_en": "title_en"})
 	before, _ := h.App.Desk.CannedReplies(context.Background())
 
 	r = admin.PostForm("/admin/canned", url.Values{"title_fr": {"Accès envoyé"}, "title_en": {"Access sent"},
@@ -257,7 +258,7 @@ func TestContactAttachmentsAreCheckedStoredSafelyAndPrivate(t *testing.T) {
 	html := []byte("<!DOCTYPE html><html><script>alert(1)</script></html>")
 	note := []byte("Order ord_123: only 40 of 100 posts.\n")
 	r := postContact(anaClient, h, contactFields("Ana", "ana@example.fr", "See the files."), upload{"notes.txt", note}, upload{"invoice.pdf", html})
-	if r.Status != http.StatusUnprocessableEntity || !strings.Contains(r.Body, `id="files-error"`) ||
+	if r.Status != http.StatusUnprocessableEntity || !strings.Contains(r.Body, `id="attachments-error"`) ||
 		!strings.Contains(r.Body, "“invoice.pdf” is not a file type we accept") {
 		t.Fatalf("forbidden type: %d %s", r.Status, r.Body)
 	}

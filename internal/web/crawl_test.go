@@ -216,6 +216,11 @@ func crawlFormProblems(body string) []string {
 		case "hidden", "submit", "button", "image", "reset":
 			continue
 		}
+		for _, id := range strings.Fields(a["aria-describedby"]) {
+			if !strings.Contains(body, `id="`+id+`"`) {
+				out = append(out, "aria-describedby names no element: "+id)
+			}
+		}
 		if wrapped[in[0]] || labelled[a["id"]] && a["id"] != "" || a["aria-label"] != "" || a["aria-labelledby"] != "" {
 			continue
 		}
@@ -434,6 +439,7 @@ func TestCrawlChecksSeeDefects(t *testing.T) {
 		{"fr", page("fr", `<p>€12.00</p>`), "amount"},
 		{"en", page("en", "<p>12,00\u00a0€</p>"), "amount"},
 		{"fr", page("fr", `<input id="q" name="q">`), "field without a label"},
+		{"fr", page("fr", `<label for="q">Q</label><input id="q" name="q" aria-describedby="q-error">`), "aria-describedby names no element: q-error"},
 		{"fr", page("fr", `<h3>x</h3>`), "heading <h3> after <h1>"},
 		{"fr", `<html lang="fr"><h2>x</h2></html>`, "not one <h1>"},
 	} {

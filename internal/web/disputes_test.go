@@ -156,10 +156,11 @@ func TestDisputeFromWebhookToSubmittedEvidence(t *testing.T) {
 	}
 
 	// A statement too long is refused, nothing saved.
-	if r := ag.PostForm("/console/disputes/"+dc.ID, url.Values{"statement": {strings.Repeat("x", disputes.MaxStatement+1)}, "action": {"submit"}}); r.Status != http.StatusUnprocessableEntity ||
-		!strings.Contains(r.Body, `id="statement-error"`) {
+	r = ag.PostForm("/console/disputes/"+dc.ID, url.Values{"statement": {strings.Repeat("x", disputes.MaxStatement+1)}, "action": {"submit"}})
+	if r.Status != http.StatusUnprocessableEntity || !strings.Contains(r.Body, `id="statement-error"`) {
 		t.Fatalf("long statement: %d", r.Status)
 	}
+	mustMarkRefused(t, "statement", r.Body, map[string]string{"statement": "statement"})
 	if got, _ := h.App.Disputes.Get(ctx, dc.ID); got.Submission != disputes.SubmitNone || got.Statement != "" {
 		t.Fatalf("a refused statement changed the case: %+v", got)
 	}

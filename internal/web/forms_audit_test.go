@@ -81,6 +81,7 @@ func TestClaimFormsKeepWhatWasTyped(t *testing.T) {
 		mustContain(t, r, `id="amount-error"`, m.T(lang, "claim.error.amount_invalid"), `value="douze"`, `aria-invalid="true"`,
 			`<option value="credit" selected>`, `<option value="insufficient_evidence" selected>`, `name="credit_accepted" value="yes" checked`, `>`+note+`</textarea>`)
 		sawProblems(lang, "amount not a number", r)
+		mustMarkRefused(t, lang+" amount", r.Body, map[string]string{"amount": "amount"})
 
 		// More than is left to refund: the service refuses, the form stays.
 		decision.Set("outcome", "refund")

@@ -195,10 +195,11 @@ func TestTicketReplyFilesAreCheckedInTheVisitorsLanguage(t *testing.T) {
 	guest := h.NewClient(t)
 	guest.Lang = "fr"
 	r := postReply(guest, h, "/support/t/"+tok, "Voici ma facture.", upload{"facture.pdf", exe})
-	if r.Status != http.StatusUnprocessableEntity || !strings.Contains(r.Body, `id="files-error"`) ||
+	if r.Status != http.StatusUnprocessableEntity || !strings.Contains(r.Body, `id="attachments-error"`) ||
 		!strings.Contains(r.Body, "facture.pdf") || !strings.Contains(r.Body, "pas un type de fichier accepté") {
 		t.Fatalf("a forbidden file on the guest page: %d\n%s", r.Status, r.Body)
 	}
+	mustMarkRefused(t, "guest files", r.Body, map[string]string{"files": "attachments"})
 	if textarea(t, r.Body) != "Voici ma facture." {
 		t.Fatalf("the reply's text was lost: %q", textarea(t, r.Body))
 	}

@@ -29,9 +29,10 @@ func TestAccountPageExportsAndDeletesAfterThePassword(t *testing.T) {
 	}
 	mustContain(t, c.Get("/account/delete"), `id="delete-password"`)
 	r = c.PostForm("/account/delete", url.Values{"password": {"not my password"}})
-	if r.Status != http.StatusUnprocessableEntity || !strings.Contains(r.Body, `id="delete-error"`) {
+	if r.Status != http.StatusUnprocessableEntity || !strings.Contains(r.Body, `id="password-error"`) {
 		t.Fatalf("wrong password: %d %s", r.Status, r.Body)
 	}
+	mustMarkRefused(t, "delete", r.Body, map[string]string{"password": "password"})
 	if got, _ := h.App.Accounts.UserByID(context.Background(), u.ID); got.Email != "ana@example.fr" {
 		t.Fatalf("a wrong password erased the account: %+v", got)
 	}
@@ -69,9 +70,10 @@ func TestAdminExportsAndErasesOnACustomersBehalf(t *testing.T) {
 		t.Fatalf("export of a staff account: %d", r.Status)
 	}
 	r := ac.PostForm("/admin/customers/"+u.ID+"/erase", url.Values{"confirm_email": {"someone@else.fr"}})
-	if r.Status != http.StatusUnprocessableEntity || !strings.Contains(r.Body, `id="erase-error"`) {
+	if r.Status != http.StatusUnprocessableEntity || !strings.Contains(r.Body, `id="confirm_email-error"`) {
 		t.Fatalf("erase with the wrong confirmation: %d", r.Status)
 	}
+	mustMarkRefused(t, "erase", r.Body, map[string]string{"confirm_email": "confirm_email"})
 	if got, _ := h.App.Accounts.UserByID(ctx, u.ID); got.Email != "ana@example.fr" {
 		t.Fatal("erased without confirmation")
 	}
@@ -119,7 +121,7 @@ func TestErasureWaitsForSubscriptionsToEnd(t *testing.T) {
 	if r := h.NewClient(t).Send(http.MethodDelete, "/api/v1/me", "", nil, auth); r.Status != http.StatusConflict || !strings.Contains(r.Body, "subscriptions_active") {
 		t.Fatalf("erase with a live subscription: %d %s", r.Status, r.Body)
 	}
-	if r := c.PostForm("/account/delete", url.Values{"password": {apptest.Password}}); r.Status != http.StatusConflict || !strings.Contains(r.Body, `id="delete-error"`) {
+	if r := c.PostForm("/account/delete", url.Values{"password": {apptest.Password}}); r.Status != http.StatusConflict || !strings.Contains(r.Body, `id="password-error"`) {
 		t.Fatalf("page erase with a live subscription: %d", r.Status)
 	}
 	if r := c.PostForm(subPath+"/cancel", url.Values{"mode": {"period_end"}}); r.Status != http.StatusSeeOther {

@@ -466,7 +466,7 @@ func TestProofAdminSaysWhenAChosenProductDoesNotExist(t *testing.T) {
 		if r.Status != http.StatusUnprocessableEntity {
 			t.Fatalf("unknown product (%s): %d", tt.lang, r.Status)
 		}
-		mustContain(t, r, `id="products-error"`, tt.want, `value="`+p.ID+`" checked>`)
+		mustContain(t, r, `id="products-error"`, tt.want, `value="`+p.ID+`" checked aria-invalid="true"`)
 		if st, err := h.App.Proof.Settings(context.Background()); err != nil || st.Enabled || len(st.Products) != 0 {
 			t.Fatalf("a refused form changed the settings: %+v %v", st, err)
 		}

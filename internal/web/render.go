@@ -5,6 +5,7 @@ import (
 	"embed"
 	"errors"
 	"fmt"
+	"html"
 	"html/template"
 	"io/fs"
 	"net/http"
@@ -213,6 +214,27 @@ func (v *view) N(id string, count int) string { return v.messages.N(v.Lang, id, 
 
 // Value is what the visitor typed in a field.
 func (v *view) Value(field string) string { return v.Form.Get(field) }
+
+// Invalid gives a form control the attributes that tie it to its help and,
+// when its field was refused, to the message saying why (the paragraph
+// "<field>-error" next to it): aria-invalid, and aria-describedby naming
+// the help ids then the message, so a screen reader reads the reason when
+// the control takes focus, not only where the paragraph stands.
+func (v *view) Invalid(field string, helpIDs ...string) template.HTMLAttr {
+	ids := helpIDs
+	refused := v.Errors[field] != ""
+	if refused {
+		ids = append(ids[:len(ids):len(ids)], field+"-error")
+	}
+	if len(ids) == 0 {
+		return ""
+	}
+	attr := ` aria-describedby="` + html.EscapeString(strings.Join(ids, " ")) + `"`
+	if refused {
+		attr = ` aria-invalid="true"` + attr
+	}
+	return template.HTMLAttr(attr)
+}
 
 // OtherLang is the language the switcher offers.
 func (v *view) OtherLang() string {

@@ -75,6 +75,7 @@ func TestCheckoutPageWithBalance(t *testing.T) {
 	if r.Status != http.StatusUnprocessableEntity || !strings.Contains(r.Body, `id="quantity-error"`) {
 		t.Fatalf("quantity below the minimum: %d", r.Status)
 	}
+	mustMarkRefused(t, "quantity", r.Body, map[string]string{"quantity": "quantity"})
 	if r := c.PostForm("/cart", url.Values{"product_id": {p.ID}, "quantity": {"100"}}); r.Status != http.StatusSeeOther {
 		t.Fatalf("add to cart: %d", r.Status)
 	}
@@ -87,6 +88,7 @@ func TestCheckoutPageWithBalance(t *testing.T) {
 	if r.Status != http.StatusUnprocessableEntity || !strings.Contains(r.Body, `id="consent-error"`) || !strings.Contains(r.Body, "tick both boxes") {
 		t.Fatalf("checkout without consent: %d", r.Status)
 	}
+	mustMarkRefused(t, "consent", r.Body, map[string]string{"immediate_performance": "consent", "withdrawal_waiver": "consent"})
 	if balanceOf(t, h, u) != 10000 {
 		t.Fatal("a refused checkout charged the balance")
 	}
@@ -299,9 +301,11 @@ func TestAdminProductPages(t *testing.T) {
 		t.Fatalf("product %+v %v", p, err)
 	}
 	form.Set("unit_price", "abc")
-	if r := admin.PostForm("/admin/products/"+p.ID, form); r.Status != http.StatusUnprocessableEntity || !strings.Contains(r.Body, `id="unit_price-error"`) {
+	r = admin.PostForm("/admin/products/"+p.ID, form)
+	if r.Status != http.StatusUnprocessableEntity || !strings.Contains(r.Body, `id="unit_price-error"`) {
 		t.Fatalf("bad price: %d", r.Status)
 	}
+	mustMarkRefused(t, "price", r.Body, map[string]string{"unit_price": "unit_price"})
 	form.Set("unit_price", "150")
 	if r := admin.PostForm("/admin/products/"+p.ID, form); r.Status != http.StatusSeeOther {
 		t.Fatalf("edit: %d", r.Status)
