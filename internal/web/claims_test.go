@@ -13,6 +13,7 @@ import (
 
 	"comptoir/internal/account"
 	"comptoir/internal/apptest"
+	"comptoir/internal/claims"
 	"comptoir/internal/mail"
 	"comptoir/internal/orders"
 )
@@ -172,6 +173,39 @@ func TestWithdrawalButtonConfirmAndAcknowledgement(t *testing.T) {
 	}
 	if r := c.Get("/orders/" + o.ID + "/withdraw"); r.Status != http.StatusNotFound {
 		t.Fatalf("the confirm step after 14 days: %d", r.Status)
+	}
+}
+
+// A refused withdrawal answers with its confirm page, in the visitor's
+// language: the reason, and the way back to the order (the form again only
+// while the period lasts), not an error page that leaves the order behind.
+// Nothing more is recorded.
+func TestRefusedWithdrawalLeadsBackToTheOrder(t *testing.T) {
+	h := apptest.Start(t)
+	u, c := h.User(t, account.RoleCustomer, "ana@example.fr")
+	c.PostForm("/lang", url.Values{"lang": {"en"}})
+	o := buyAndDeliver(t, h, u, 40)
+	if r := c.PostForm("/orders/"+o.ID+"/withdraw", nil); r.Status != http.StatusSeeOther {
+		t.Fatalf("withdraw: %d %s", r.Status, r.Body)
+	}
+	ct := newCrawlTexts(h.App.Messages)
+	again := c.PostForm("/orders/"+o.ID+"/withdraw", nil)
+	if again.Status < 400 || again.Status >= 500 {
+		t.Fatalf("withdrawing twice: %d", again.Status)
+	}
+	mustContain(t, again, `id="form-error"`, `href="/orders/`+o.ID+`"`, h.App.Messages.T("en", "claim.withdraw.title"))
+	if p := ct.pageProblems(again.Body, "en"); len(p) != 0 {
+		t.Errorf("refused withdrawal page: %q", p)
+	}
+	h.Clock.Advance(16 * 24 * time.Hour)
+	late := c.PostForm("/orders/"+o.ID+"/withdraw", nil)
+	if late.Status < 400 || late.Status >= 500 || strings.Contains(late.Body, `id="withdraw-confirm"`) {
+		t.Fatalf("withdrawing after 14 days: %d, form shown %v", late.Status, strings.Contains(late.Body, `id="withdraw-confirm"`))
+	}
+	mustContain(t, late, `id="form-error"`, `href="/orders/`+o.ID+`" id="withdraw-back"`)
+	cls, _, err := h.App.Claims.List(context.Background(), claims.ListFilter{CustomerID: u.ID})
+	if err != nil || len(cls) != 1 {
+		t.Fatalf("claims after two refusals: %d %v", len(cls), err)
 	}
 }
 

@@ -106,6 +106,9 @@ func (s *Server) claimFailed(w http.ResponseWriter, r *http.Request, err error) 
 
 type withdrawData struct {
 	Order orders.Order
+	// Open: the withdrawal can still be asked for (the form shows); a
+	// refusal past the period shows its reason and the way back only.
+	Open bool
 }
 
 // withdrawalOpen reports whether the withdrawal button shows to customer u
@@ -127,7 +130,7 @@ func (s *Server) withdrawConfirm(w http.ResponseWriter, r *http.Request) {
 		s.serverError(w, r, err)
 		return
 	}
-	s.render(w, r, http.StatusOK, "withdraw", s.newView(r, "claim.withdraw.title", withdrawData{Order: o}))
+	s.render(w, r, http.StatusOK, "withdraw", s.newView(r, "claim.withdraw.title", withdrawData{Order: o, Open: true}))
 }
 
 func (s *Server) withdraw(w http.ResponseWriter, r *http.Request) {
@@ -137,11 +140,36 @@ func (s *Server) withdraw(w http.ResponseWriter, r *http.Request) {
 	}
 	c, err := s.Claims.Withdraw(r.Context(), state(r).user.ID, r.PathValue("id"), r.PostForm.Get("line_id"))
 	if err != nil {
-		s.claimFailed(w, r, err)
+		s.withdrawRefused(w, r, err)
 		return
 	}
 	s.flash(w, "claim.withdraw.received")
 	http.Redirect(w, r, "/claims/"+c.ID, http.StatusSeeOther)
+}
+
+// withdrawRefused answers a refused withdrawal with its confirm page: the
+// reason, the line as chosen, the form again while the period lasts, and
+// the way back to the order, rather than an error page that leaves the
+// order behind.
+func (s *Server) withdrawRefused(w http.ResponseWriter, r *http.Request, err error) {
+	status := claimErrorStatus(claims.Code(err))
+	if status >= 500 {
+		s.serverError(w, r, err)
+		return
+	}
+	o, oerr := s.Orders.GetForCustomer(r.Context(), state(r).user.ID, r.PathValue("id"))
+	if errors.Is(oerr, orders.ErrNotFound) {
+		s.notFound(w, r)
+		return
+	}
+	if oerr != nil {
+		s.serverError(w, r, oerr)
+		return
+	}
+	v := s.newView(r, "claim.withdraw.title", withdrawData{Order: o, Open: s.withdrawalOpen(state(r).user, o)})
+	v.Form = r.PostForm
+	v.Errors = map[string]string{"form": s.Messages.T(v.Lang, "claim.error."+claims.Code(err))}
+	s.render(w, r, status, "withdraw", v)
 }
 
 type claimData struct {
