@@ -122,29 +122,31 @@ func (h CardHandler) RefundSettled(ctx context.Context, tx *sql.Tx, r cardpay.Re
 }
 
 // paidAfterEndRefundFailedTx alerts the agents when the card refund that
-// failed is the one refundPaidAfterEndTx asked (its reason says so): the
+// failed is the one refundPaidAfterEndTx asked (its period names it): the
 // period is paid again, and the customer, told that no further payment
 // would be taken, has not been paid back. A claim's refund is the claim's
 // to report (CardRefundSettledTx). chargedBack is the part a lost dispute
 // returned already.
 func (h CardHandler) paidAfterEndRefundFailedTx(ctx context.Context, tx *sql.Tx, r cardpay.Refund, p cardpay.Payment, chargedBack money.Amount) error {
-	period, err := getPeriod(ctx, tx, p.ReferenceID)
-	if err != nil {
-		return err
-	}
-	if r.Reason != paidAfterEndReason(period.SubscriptionID) {
+	var subID string
+	err := tx.QueryRowContext(ctx, `SELECT subscription_id FROM subscription_periods WHERE id = $1 AND after_end_refund_id = $2`,
+		p.ReferenceID, r.ID).Scan(&subID)
+	if errors.Is(err, sql.ErrNoRows) {
 		return nil
 	}
-	sub, err := getSubscription(ctx, tx, period.SubscriptionID)
+	if err != nil {
+		return wrapDB("period of a failed refund", err)
+	}
+	sub, err := getSubscription(ctx, tx, subID)
 	if err != nil {
 		return err
 	}
 	detail := fmt.Sprintf("%s, card payment %s of period %s, customer %s: card refund %s failed (%s)",
-		money.Format(r.Amount, "en"), p.ID, period.ID, sub.CustomerID, r.ID, r.LastError)
+		money.Format(r.Amount, "en"), p.ID, p.ReferenceID, sub.CustomerID, r.ID, r.LastError)
 	if chargedBack.Minor > 0 {
 		detail += fmt.Sprintf("; %s of it already returned by the bank (lost dispute)", money.Format(chargedBack, "en"))
 	}
 	h.S.opts.Logger.Error("subscriptions: the refund of a payment made after the end failed; an agent must give the money back another way",
-		"subscription", sub.ID, "period", period.ID, "payment", p.ID, "card_refund", r.ID)
+		"subscription", sub.ID, "period", p.ReferenceID, "payment", p.ID, "card_refund", r.ID)
 	return h.S.alertPaidAfterEndTx(ctx, tx, sub.ID, detail, "")
 }

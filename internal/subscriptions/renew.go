@@ -658,7 +658,8 @@ func (s *Service) refundPaidAfterEndTx(ctx context.Context, tx *sql.Tx, sub Subs
 	if !ok || period.PaymentMethod != PayCard {
 		return nil
 	}
-	if _, err := r.RefundPeriodTx(ctx, tx, ref, period.Amount, paidAfterEndReason(sub.ID)); errors.Is(err, ErrRefundRefused) {
+	refundID, err := r.RefundPeriodTx(ctx, tx, ref, period.Amount, "subscription "+sub.ID+" ended before this payment")
+	if errors.Is(err, ErrRefundRefused) {
 		s.opts.Logger.Warn("subscriptions: a payment made after the end cannot be refunded now; needs review",
 			"subscription", sub.ID, "period", period.ID, "payment", ref, "error", err)
 		link := ""
@@ -670,14 +671,12 @@ func (s *Service) refundPaidAfterEndTx(ctx context.Context, tx *sql.Tx, sub Subs
 	} else if err != nil {
 		return err
 	}
+	// The period names its refund: CardHandler.RefundSettled tells it from
+	// a claim's by that (a claim's failure is the claim's to report).
+	if _, err := tx.ExecContext(ctx, `UPDATE subscription_periods SET after_end_refund_id = $2 WHERE id = $1`, period.ID, refundID); err != nil {
+		return wrapDB("record the refund of a payment made after the end", err)
+	}
 	return s.MarkRefundedTx(ctx, tx, period.ID, audit.System)
-}
-
-// paidAfterEndReason is the reason of the card refund refundPaidAfterEndTx
-// asks: CardHandler.RefundSettled tells that refund from a claim's by it
-// (a claim's failure is the claim's to report).
-func paidAfterEndReason(subID string) string {
-	return "subscription " + subID + " ended before this payment"
 }
 
 // alertPaidAfterEndTx tells the agents, in tx, that a payment made after

@@ -1149,10 +1149,10 @@ func TestCardPaymentAfterTheEndIsRefunded(t *testing.T) {
 		// claim's to report.
 		h := subscriptions.CardHandler{S: e.subs}
 		pay := cardpay.Payment{ID: "pay_late", ReferenceID: p.ID}
-		for _, reason := range []string{"claim clm_1", e.card.refunds[0].Description} {
+		for _, refundID := range []string{"rfd_claim", "rfd_1"} { // a claim's refund, then this one (fakeCard's id)
 			if err := e.db.Tx(ctx, func(tx *sql.Tx) error {
-				return h.RefundSettled(ctx, tx, cardpay.Refund{ID: "rfd_1", Amount: money.MustNew(990, "EUR"), Status: cardpay.RefundFailed,
-					Reason: reason, LastError: "expired_or_canceled_card"}, pay)
+				return h.RefundSettled(ctx, tx, cardpay.Refund{ID: refundID, Amount: money.MustNew(990, "EUR"), Status: cardpay.RefundFailed,
+					Reason: e.card.refunds[0].Description, LastError: "expired_or_canceled_card"}, pay)
 			}); err != nil {
 				t.Fatal(err)
 			}
