@@ -73,6 +73,13 @@ func TestWordEachLevelInBothLanguages(t *testing.T) {
 		{LevelRegion, "Bretagne", "Quelqu’un de la région Bretagne a acheté «\u00A0Logo\u00A0» il y a environ une heure", "Someone in the Bretagne region bought “Logo design” about an hour ago"},
 		{LevelCountry, "DE", "Quelqu’un (Allemagne) a acheté «\u00A0Logo\u00A0» il y a environ une heure", "Someone in Germany bought “Logo design” about an hour ago"},
 		{LevelNone, "", "Quelqu’un a acheté «\u00A0Logo\u00A0» il y a environ une heure", "Someone bought “Logo design” about an hour ago"},
+		// French joins a city's article to "à"; English puts "the" before
+		// the countries that take it.
+		{LevelCity, "Le Havre", "Quelqu’un au Havre a acheté «\u00A0Logo\u00A0» il y a environ une heure", "Someone in Le Havre bought “Logo design” about an hour ago"},
+		{LevelCity, "Les Abymes", "Quelqu’un aux Abymes a acheté «\u00A0Logo\u00A0» il y a environ une heure", "Someone in Les Abymes bought “Logo design” about an hour ago"},
+		{LevelCity, "La Rochelle", "Quelqu’un à La Rochelle a acheté «\u00A0Logo\u00A0» il y a environ une heure", "Someone in La Rochelle bought “Logo design” about an hour ago"},
+		{LevelCity, "Lesneven", "Quelqu’un à Lesneven a acheté «\u00A0Logo\u00A0» il y a environ une heure", "Someone in Lesneven bought “Logo design” about an hour ago"},
+		{LevelCountry, "NL", "Quelqu’un (Pays-Bas) a acheté «\u00A0Logo\u00A0» il y a environ une heure", "Someone in the Netherlands bought “Logo design” about an hour ago"},
 	}
 	for _, tt := range tests {
 		n.Level, n.Place = tt.level, tt.place
