@@ -11,8 +11,10 @@ import (
 
 	"comptoir/internal/account"
 	"comptoir/internal/apptest"
+	"comptoir/internal/claims"
 	"comptoir/internal/desk"
 	"comptoir/internal/mail"
+	"comptoir/internal/subscriptions"
 )
 
 // formKey is the value of a page's hidden form key.
@@ -194,5 +196,68 @@ func TestCustomerReplySentTwiceIsOneMessage(t *testing.T) {
 	}
 	if n := strings.Count(agc.Get("/console/tickets/"+id).Body, "More details from the customer."); n != 1 {
 		t.Errorf("the agent sees the customer's reply %d times", n)
+	}
+}
+
+// Subscribe sent twice (a double click, a reload of the answer) starts one
+// subscription, charged once, and every answer leads to it as the first
+// did. Before, the second answer was the product page saying "you already
+// have this subscription", though the first had just started it.
+func TestSubscribeSentTwiceStartsOne(t *testing.T) {
+	h := apptest.Start(t)
+	plan := newPlan(t, h, "pro", 990, 0)
+	u, c := h.User(t, account.RoleCustomer, "ana@example.fr")
+	credit(t, h, u, 5000)
+	form := url.Values{"subscribe_key": {formKey(t, c.Get("/shop/pro"), "subscribe_key")}, "plan_id": {plan.ID}, "payment": {"balance"},
+		"accept_policy": {"default@1"}, "immediate_performance": {"yes"}, "withdrawal_waiver": {"yes"}}
+	var first string
+	for i, r := range twice(c, "/subscriptions", form) {
+		if r.Status != http.StatusSeeOther || !strings.HasPrefix(r.Location, "/subscriptions/sub_") || first != "" && r.Location != first {
+			t.Errorf("send %d: %d %q, want 303 to the one subscription %q", i+1, r.Status, r.Location, first)
+		}
+		if first == "" {
+			first = r.Location
+		}
+	}
+	subs, _, err := h.App.Subscriptions.List(context.Background(), subscriptions.ListFilter{CustomerID: u.ID})
+	if err != nil || len(subs) != 1 {
+		t.Fatalf("subscriptions: %d %v, want 1", len(subs), err)
+	}
+	if got := balanceOf(t, h, u); got != 5000-990 {
+		t.Errorf("balance %d, want one period charged (4010)", got)
+	}
+	// A new page's form is a new request: already subscribed, said so.
+	form.Set("subscribe_key", formKey(t, c.Get("/shop/pro"), "subscribe_key"))
+	if r := c.PostForm("/subscriptions", form); r.Status != http.StatusUnprocessableEntity || !strings.Contains(r.Body, `id="subscribe-error"`) {
+		t.Errorf("subscribing again from a new page: %d", r.Status)
+	}
+}
+
+// A claim sent twice from the order page is filed once, and every answer
+// leads to it. Before, the second answer was the order page saying a claim
+// is already open, though the first had just filed it.
+func TestClaimSentTwiceFilesOne(t *testing.T) {
+	h := apptest.Start(t)
+	a, ac := h.User(t, account.RoleCustomer, "ana@example.fr")
+	o := buyAndDeliver(t, h, a, 40)
+	form := url.Values{"claim_key": {formKey(t, ac.Get("/orders/"+o.ID), "claim_key")}, "kind": {"not_as_described"},
+		"message": {"Not what the page said."}}
+	var first string
+	for i, r := range twice(ac, "/orders/"+o.ID+"/claims", form) {
+		if r.Status != http.StatusSeeOther || !strings.HasPrefix(r.Location, "/claims/") || first != "" && r.Location != first {
+			t.Errorf("send %d: %d %q, want 303 to the one claim %q", i+1, r.Status, r.Location, first)
+		}
+		if first == "" {
+			first = r.Location
+		}
+	}
+	cls, _, err := h.App.Claims.List(context.Background(), claims.ListFilter{CustomerID: a.ID})
+	if err != nil || len(cls) != 1 {
+		t.Fatalf("claims: %d %v, want 1", len(cls), err)
+	}
+	// A new page's form is a new request: the claim is open, said so.
+	form.Set("claim_key", formKey(t, ac.Get("/orders/"+o.ID), "claim_key"))
+	if r := ac.PostForm("/orders/"+o.ID+"/claims", form); r.Status != http.StatusConflict || !strings.Contains(r.Body, `id="claim-error"`) {
+		t.Errorf("the claim again from a new page: %d", r.Status)
 	}
 }

@@ -1,6 +1,9 @@
 package web
 
 import (
+	"context"
+	"database/sql"
+	"encoding/json"
 	"errors"
 	"io"
 	"mime/multipart"
@@ -10,6 +13,7 @@ import (
 
 	"comptoir/internal/account"
 	"comptoir/internal/claims"
+	"comptoir/internal/idempotency"
 	"comptoir/internal/money"
 	"comptoir/internal/orders"
 	"comptoir/internal/policy"
@@ -59,15 +63,46 @@ func (s *Server) fileClaim(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	st := state(r)
+	// The form's key: the claim sent twice (a double click, a reload of
+	// its answer) is filed once, and the repeat leads to it rather than
+	// saying a claim is already open.
+	keyed, replay := s.formKeyed(r, st.user.ID, "page:file-claim", "claim_key")
+	if replay != nil {
+		s.claimFiled(w, r, *replay)
+		return
+	}
 	c, err := s.Claims.File(r.Context(), claims.FileInput{
 		Kind: policy.Kind(r.PostForm.Get("kind")), CustomerID: st.user.ID, OrderID: r.PathValue("id"),
 		LineID: r.PostForm.Get("line_id"), Message: r.PostForm.Get("message"), Actor: st.user.Actor(),
+		Then: func(ctx context.Context, tx *sql.Tx, c claims.Claim) error {
+			return keyed.saveTx(ctx, tx, http.StatusSeeOther, claimKeyed{ClaimID: c.ID})
+		},
 	})
+	if out, rerr := keyed.recover(r.Context(), err); rerr == nil && out.Replay {
+		s.claimFiled(w, r, out)
+		return
+	}
 	if err != nil {
 		s.fileClaimFailed(w, r, err)
 		return
 	}
 	http.Redirect(w, r, "/claims/"+c.ID, http.StatusSeeOther)
+}
+
+// claimKeyed is what a claim form's key keeps: the claim it filed.
+type claimKeyed struct {
+	ClaimID string `json:"claim_id"`
+}
+
+// claimFiled answers a repeat of a claim form as the first was: to the
+// claim.
+func (s *Server) claimFiled(w http.ResponseWriter, r *http.Request, out idempotency.Outcome) {
+	var k claimKeyed
+	if err := json.Unmarshal(out.Body, &k); err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	http.Redirect(w, r, "/claims/"+k.ClaimID, http.StatusSeeOther)
 }
 
 // fileClaimFailed shows the order page again, the form as the customer

@@ -10,6 +10,7 @@ import (
 	"comptoir/internal/billing"
 	"comptoir/internal/claims"
 	"comptoir/internal/disputes"
+	"comptoir/internal/id"
 	"comptoir/internal/invoices"
 	"comptoir/internal/money"
 	"comptoir/internal/orders"
@@ -94,6 +95,9 @@ func (s *Server) orderView(r *http.Request, console bool) (*view, error) {
 	}
 	v := s.newView(r, "", d)
 	v.Title = s.Messages.T(v.Lang, "order.title", map[string]any{"ID": o.ID})
+	if d.ClaimKinds != nil && !console {
+		v.Form.Set("claim_key", id.New("clk"))
+	}
 	return v, nil
 }
 

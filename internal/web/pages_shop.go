@@ -97,6 +97,7 @@ func (s *Server) productView(r *http.Request, p catalog.Product) (*view, error) 
 			return nil, err
 		}
 		d.Consent = subscriptions.ConsentWording(v.Lang)
+		v.Form.Set("subscribe_key", id.New("sbk"))
 		if u := state(r).user; u != nil {
 			d.ConsentNeeded = subscriptions.ConsentRequired(*u)
 		}

@@ -20,36 +20,33 @@ import (
 // startSubscription subscribes the signed-in customer to a plan; by card,
 // the first period is paid on Stripe's Checkout page (the card is saved for
 // renewals), and the returned payment id says where to send them.
-func (s *Server) startSubscription(ctx context.Context, r *http.Request, in subscriptions.StartInput, also subscriptions.AfterStart) (subscriptions.Subscription, string, error) {
+func (s *Server) startSubscription(ctx context.Context, r *http.Request, in subscriptions.StartInput,
+	also func(ctx context.Context, tx *sql.Tx, sub subscriptions.Subscription, paymentID string) error) (subscriptions.Subscription, string, error) {
 	var paymentID string
-	after := func(ctx context.Context, tx *sql.Tx, sub subscriptions.Subscription) error {
-		if also != nil {
-			return also(ctx, tx, sub)
-		}
-		return nil
-	}
-	if in.Payment == subscriptions.PayCard && cardEnabled(s.Card) {
-		u := state(r).user
-		after = func(ctx context.Context, tx *sql.Tx, sub subscriptions.Subscription) error {
-			if also != nil {
-				if err := also(ctx, tx, sub); err != nil {
+	sub, err := s.Subscriptions.Start(ctx, in, func(ctx context.Context, tx *sql.Tx, sub subscriptions.Subscription) error {
+		paymentID = ""
+		if in.Payment == subscriptions.PayCard && cardEnabled(s.Card) {
+			period, open, err := s.Subscriptions.OpenPeriodTx(ctx, tx, sub.ID)
+			if err != nil {
+				return err
+			}
+			if open { // else a trial: nothing to pay now
+				p, err := s.Card.StartCheckoutTx(ctx, tx, cardpay.StartInput{
+					Purpose: cardpay.PurposeRenewal, ReferenceID: period.ID, CustomerID: sub.CustomerID, CustomerEmail: state(r).user.Email,
+					Amount: period.Amount, Description: s.StoreName + " — " + sub.ID, SaveCard: true, Language: state(r).lang,
+					SuccessURL: s.BaseURL + "/subscriptions/" + sub.ID, CancelURL: s.BaseURL + "/subscriptions/" + sub.ID,
+				})
+				if err != nil {
 					return err
 				}
+				paymentID = p.ID
 			}
-			period, open, err := s.Subscriptions.OpenPeriodTx(ctx, tx, sub.ID)
-			if err != nil || !open {
-				return err // a trial: nothing to pay now
-			}
-			p, err := s.Card.StartCheckoutTx(ctx, tx, cardpay.StartInput{
-				Purpose: cardpay.PurposeRenewal, ReferenceID: period.ID, CustomerID: sub.CustomerID, CustomerEmail: u.Email,
-				Amount: period.Amount, Description: s.StoreName + " — " + sub.ID, SaveCard: true, Language: state(r).lang,
-				SuccessURL: s.BaseURL + "/subscriptions/" + sub.ID, CancelURL: s.BaseURL + "/subscriptions/" + sub.ID,
-			})
-			paymentID = p.ID
-			return err
 		}
-	}
-	sub, err := s.Subscriptions.Start(ctx, in, after)
+		if also != nil {
+			return also(ctx, tx, sub, paymentID)
+		}
+		return nil
+	})
 	return sub, paymentID, err
 }
 
@@ -84,7 +81,21 @@ func (s *Server) subscribe(w http.ResponseWriter, r *http.Request) {
 		fail(http.StatusUnprocessableEntity, "accept_policy", "cart.policy_required")
 		return
 	}
-	sub, paymentID, err := s.startSubscription(r.Context(), r, in, nil)
+	// The form's key: subscribe sent twice (a double click, a reload of its
+	// answer) starts one subscription, and the repeat answers as the first
+	// did rather than "you already have this subscription".
+	keyed, replay := s.formKeyed(r, st.user.ID, "page:subscribe", "subscribe_key")
+	if replay != nil {
+		s.subscribed(w, r, *replay)
+		return
+	}
+	sub, paymentID, err := s.startSubscription(r.Context(), r, in, func(ctx context.Context, tx *sql.Tx, sub subscriptions.Subscription, paymentID string) error {
+		return keyed.saveTx(ctx, tx, http.StatusSeeOther, subscribeKeyed{SubscriptionID: sub.ID, PaymentID: paymentID})
+	})
+	if out, rerr := keyed.recover(r.Context(), err); rerr == nil && out.Replay {
+		s.subscribed(w, r, out)
+		return
+	}
 	if err != nil {
 		code := subscriptions.Code(err)
 		if code == "internal" {
@@ -98,12 +109,35 @@ func (s *Server) subscribe(w http.ResponseWriter, r *http.Request) {
 		fail(http.StatusUnprocessableEntity, field, "subscription.error."+code)
 		return
 	}
+	s.sendToSubscription(w, r, sub.ID, paymentID)
+}
+
+// subscribeKeyed is what a subscribe form's key keeps: the subscription
+// started, and its first payment's id when it is paid by card.
+type subscribeKeyed struct {
+	SubscriptionID string `json:"subscription_id"`
+	PaymentID      string `json:"payment_id,omitempty"`
+}
+
+// subscribed answers a repeat of a subscribe form as the first was.
+func (s *Server) subscribed(w http.ResponseWriter, r *http.Request, out idempotency.Outcome) {
+	var k subscribeKeyed
+	if err := json.Unmarshal(out.Body, &k); err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	s.sendToSubscription(w, r, k.SubscriptionID, k.PaymentID)
+}
+
+// sendToSubscription ends a subscribe form: to the card payment's Checkout
+// page when there is one to pay, otherwise to the subscription.
+func (s *Server) sendToSubscription(w http.ResponseWriter, r *http.Request, subID, paymentID string) {
 	if paymentID != "" {
-		s.sendToCheckout(w, r, paymentID, "/subscriptions/"+sub.ID)
+		s.sendToCheckout(w, r, paymentID, "/subscriptions/"+subID)
 		return
 	}
 	s.flash(w, "subscription.started")
-	http.Redirect(w, r, "/subscriptions/"+sub.ID, http.StatusSeeOther)
+	http.Redirect(w, r, "/subscriptions/"+subID, http.StatusSeeOther)
 }
 
 type subscriptionsData struct {
@@ -341,7 +375,7 @@ func (s *Server) apiStartSubscription(w http.ResponseWriter, r *http.Request) {
 		CustomerID: st.user.ID, PlanID: in.PlanID, Payment: in.Payment, ImmediatePerformance: in.Consent.ImmediatePerformance,
 		WithdrawalWaiver: in.Consent.WithdrawalWaiver, AcceptPolicy: in.AcceptPolicy, Lang: st.lang, IP: clientIP(r), UserAgent: r.UserAgent(),
 	}
-	sub, paymentID, err := s.startSubscription(ctx, r, start, func(ctx context.Context, tx *sql.Tx, sub subscriptions.Subscription) error {
+	sub, paymentID, err := s.startSubscription(ctx, r, start, func(ctx context.Context, tx *sql.Tx, sub subscriptions.Subscription, _ string) error {
 		if key == "" {
 			return nil
 		}
