@@ -261,3 +261,31 @@ func TestClaimSentTwiceFilesOne(t *testing.T) {
 		t.Errorf("the claim again from a new page: %d", r.Status)
 	}
 }
+
+// Stopping a subscription sent twice files one cancellation, refunds once,
+// and every answer leads to it. Before, the second answer was the
+// subscription page with "already canceled".
+func TestSubscriptionCancelSentTwiceFilesOne(t *testing.T) {
+	h := apptest.Start(t)
+	plan := newPlan(t, h, "pro", 990, 0)
+	u, c := h.User(t, account.RoleCustomer, "ana@example.fr")
+	credit(t, h, u, 5000)
+	subID := subscribeWithBalance(t, c, h.Bearer(t, u.ID), plan.ID)
+	form := url.Values{"cancel_key": {formKey(t, c.Get("/subscriptions/"+subID), "cancel_key")}, "mode": {"now"}, "refund": {"yes"}}
+	var first string
+	for i, r := range twice(c, "/subscriptions/"+subID+"/cancel", form) {
+		if r.Status != http.StatusSeeOther || !strings.HasPrefix(r.Location, "/claims/") || first != "" && r.Location != first {
+			t.Errorf("send %d: %d %q, want 303 to the one cancellation %q", i+1, r.Status, r.Location, first)
+		}
+		if first == "" {
+			first = r.Location
+		}
+	}
+	cls, _, err := h.App.Claims.List(context.Background(), claims.ListFilter{CustomerID: u.ID})
+	if err != nil || len(cls) != 1 {
+		t.Fatalf("claims: %d %v, want 1", len(cls), err)
+	}
+	if got := balanceOf(t, h, u); got != 5000 {
+		t.Errorf("balance %d, want the period refunded once (5000)", got)
+	}
+}

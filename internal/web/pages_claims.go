@@ -68,7 +68,7 @@ func (s *Server) fileClaim(w http.ResponseWriter, r *http.Request) {
 	// saying a claim is already open.
 	keyed, replay := s.formKeyed(r, st.user.ID, "page:file-claim", "claim_key")
 	if replay != nil {
-		s.claimFiled(w, r, *replay)
+		s.claimFiled(w, r, *replay, "")
 		return
 	}
 	c, err := s.Claims.File(r.Context(), claims.FileInput{
@@ -79,7 +79,7 @@ func (s *Server) fileClaim(w http.ResponseWriter, r *http.Request) {
 		},
 	})
 	if out, rerr := keyed.recover(r.Context(), err); rerr == nil && out.Replay {
-		s.claimFiled(w, r, out)
+		s.claimFiled(w, r, out, "")
 		return
 	}
 	if err != nil {
@@ -95,12 +95,15 @@ type claimKeyed struct {
 }
 
 // claimFiled answers a repeat of a claim form as the first was: to the
-// claim.
-func (s *Server) claimFiled(w http.ResponseWriter, r *http.Request, out idempotency.Outcome) {
+// claim, with the first answer's flash message if it had one.
+func (s *Server) claimFiled(w http.ResponseWriter, r *http.Request, out idempotency.Outcome, flashKey string) {
 	var k claimKeyed
 	if err := json.Unmarshal(out.Body, &k); err != nil {
 		s.serverError(w, r, err)
 		return
+	}
+	if flashKey != "" {
+		s.flash(w, flashKey)
 	}
 	http.Redirect(w, r, "/claims/"+k.ClaimID, http.StatusSeeOther)
 }

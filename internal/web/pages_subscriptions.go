@@ -12,6 +12,7 @@ import (
 	"comptoir/internal/cardpay"
 	"comptoir/internal/catalog"
 	"comptoir/internal/claims"
+	"comptoir/internal/id"
 	"comptoir/internal/idempotency"
 	"comptoir/internal/policy"
 	"comptoir/internal/subscriptions"
@@ -205,6 +206,9 @@ func (s *Server) subscriptionPage(w http.ResponseWriter, r *http.Request) {
 	d := subscriptionData{Sub: sub, Plan: plan, Periods: periods, Undoable: sub.Undoable(now),
 		Keepable: (sub.Status == subscriptions.StatusActive || sub.Status == subscriptions.StatusTrialing) && sub.CurrentPeriodEnd.After(now)}
 	v := s.newView(r, "", nil)
+	if sub.Status != subscriptions.StatusCanceled {
+		v.Form.Set("cancel_key", id.New("cck"))
+	}
 	if sub.Status != subscriptions.StatusCanceled && !d.Undoable {
 		st := state(r)
 		for _, mode := range []policy.Cancel{policy.CancelPeriodEnd, policy.CancelNow} {
@@ -233,10 +237,24 @@ func (s *Server) subscriptionCancel(w http.ResponseWriter, r *http.Request) {
 	}
 	st := state(r)
 	refund := r.PostForm.Get("refund") == "yes"
+	// The form's key: the cancellation sent twice is filed once, and the
+	// repeat answers as the first did rather than "already canceled".
+	keyed, replay := s.formKeyed(r, st.user.ID, "page:subscription-cancel", "cancel_key")
+	if replay != nil {
+		s.claimFiled(w, r, *replay, "subscription.cancel_confirmed")
+		return
+	}
 	c, err := s.Claims.File(r.Context(), claims.FileInput{
 		Kind: policy.SubscriptionCancel, CustomerID: st.user.ID, SubscriptionID: r.PathValue("id"),
 		Choice: policy.Cancel(r.PostForm.Get("mode")), RefundRequested: &refund, Actor: st.user.Actor(),
+		Then: func(ctx context.Context, tx *sql.Tx, c claims.Claim) error {
+			return keyed.saveTx(ctx, tx, http.StatusSeeOther, claimKeyed{ClaimID: c.ID})
+		},
 	})
+	if out, rerr := keyed.recover(r.Context(), err); rerr == nil && out.Replay {
+		s.claimFiled(w, r, out, "subscription.cancel_confirmed")
+		return
+	}
 	if err != nil {
 		code := claims.Code(err)
 		if code == "not_found" {
