@@ -289,3 +289,24 @@ func TestSubscriptionCancelSentTwiceFilesOne(t *testing.T) {
 		t.Errorf("balance %d, want the period refunded once (5000)", got)
 	}
 }
+
+// The withdrawal confirmed twice is one claim, and every answer leads to
+// it. Before, the second answer was a refusal ("already withdrawn").
+func TestWithdrawalSentTwiceFilesOne(t *testing.T) {
+	h := apptest.Start(t)
+	a, ac := h.User(t, account.RoleCustomer, "ana@example.fr")
+	o := buyAndDeliver(t, h, a, 40)
+	form := url.Values{"withdraw_key": {formKey(t, ac.Get("/orders/"+o.ID+"/withdraw"), "withdraw_key")}}
+	var first string
+	for i, r := range twice(ac, "/orders/"+o.ID+"/withdraw", form) {
+		if r.Status != http.StatusSeeOther || !strings.HasPrefix(r.Location, "/claims/") || first != "" && r.Location != first {
+			t.Errorf("send %d: %d %q, want 303 to the one withdrawal %q", i+1, r.Status, r.Location, first)
+		}
+		if first == "" {
+			first = r.Location
+		}
+	}
+	if cls, _, err := h.App.Claims.List(context.Background(), claims.ListFilter{CustomerID: a.ID}); err != nil || len(cls) != 1 {
+		t.Fatalf("claims: %d %v, want 1", len(cls), err)
+	}
+}

@@ -13,6 +13,7 @@ import (
 
 	"comptoir/internal/account"
 	"comptoir/internal/claims"
+	"comptoir/internal/id"
 	"comptoir/internal/idempotency"
 	"comptoir/internal/money"
 	"comptoir/internal/orders"
@@ -168,7 +169,9 @@ func (s *Server) withdrawConfirm(w http.ResponseWriter, r *http.Request) {
 		s.serverError(w, r, err)
 		return
 	}
-	s.render(w, r, http.StatusOK, "withdraw", s.newView(r, "claim.withdraw.title", withdrawData{Order: o, Open: true}))
+	v := s.newView(r, "claim.withdraw.title", withdrawData{Order: o, Open: true})
+	v.Form.Set("withdraw_key", id.New("wdk"))
+	s.render(w, r, http.StatusOK, "withdraw", v)
 }
 
 func (s *Server) withdraw(w http.ResponseWriter, r *http.Request) {
@@ -176,7 +179,24 @@ func (s *Server) withdraw(w http.ResponseWriter, r *http.Request) {
 		s.badForm(w, r, err)
 		return
 	}
-	c, err := s.Claims.Withdraw(r.Context(), state(r).user.ID, r.PathValue("id"), r.PostForm.Get("line_id"))
+	// The form's key: the withdrawal sent twice is one claim, and the
+	// repeat leads to it as the first answer did.
+	u := state(r).user
+	keyed, replay := s.formKeyed(r, u.ID, "page:withdraw", "withdraw_key")
+	if replay != nil {
+		s.claimFiled(w, r, *replay, "claim.withdraw.received")
+		return
+	}
+	c, err := s.Claims.File(r.Context(), claims.FileInput{
+		Kind: policy.Withdrawal, CustomerID: u.ID, OrderID: r.PathValue("id"), LineID: r.PostForm.Get("line_id"), Actor: u.Actor(),
+		Then: func(ctx context.Context, tx *sql.Tx, c claims.Claim) error {
+			return keyed.saveTx(ctx, tx, http.StatusSeeOther, claimKeyed{ClaimID: c.ID})
+		},
+	})
+	if out, rerr := keyed.recover(r.Context(), err); rerr == nil && out.Replay {
+		s.claimFiled(w, r, out, "claim.withdraw.received")
+		return
+	}
 	if err != nil {
 		s.withdrawRefused(w, r, err)
 		return
