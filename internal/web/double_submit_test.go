@@ -310,3 +310,37 @@ func TestWithdrawalSentTwiceFilesOne(t *testing.T) {
 		t.Fatalf("claims: %d %v, want 1", len(cls), err)
 	}
 }
+
+// An agent's refund decision sent twice (a double click, then a reload of
+// the answer) is taken once and refunds once. A claim may be decided
+// again, so before, each send was another decision: 5 € decided, 15 €
+// refunded.
+func TestAgentDecisionSentTwiceRefundsOnce(t *testing.T) {
+	h := apptest.Start(t)
+	a, ac := h.User(t, account.RoleCustomer, "ana@example.fr")
+	_, agc := h.User(t, account.RoleAgent, "agent@shop.test")
+	o := buyAndDeliver(t, h, a, 40)
+	filed := ac.PostForm("/orders/"+o.ID+"/claims", url.Values{"kind": {"not_as_described"}, "message": {"Not what the page said."}})
+	claimID := strings.TrimPrefix(filed.Location, "/claims/")
+	if filed.Status != http.StatusSeeOther || claimID == "" {
+		t.Fatalf("file a claim: %d %q", filed.Status, filed.Location)
+	}
+	before := balanceOf(t, h, a)
+	decided, err := h.App.Claims.Decisions(context.Background(), claimID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	form := url.Values{"decision_key": {formKey(t, agc.Get("/console/claims/"+claimID), "decision_key")}, "outcome": {"refund"},
+		"amount": {"5"}, "currency": {"EUR"}, "reason_code": {"insufficient_evidence"}, "note": {"Partial refund"}}
+	for i, r := range twice(agc, "/console/claims/"+claimID+"/decision", form) {
+		if r.Status != http.StatusSeeOther || r.Location != "/console/claims/"+claimID {
+			t.Errorf("send %d: %d %q", i+1, r.Status, r.Location)
+		}
+	}
+	if got := balanceOf(t, h, a) - before; got != 500 {
+		t.Errorf("refunded %d, want 500 once", got)
+	}
+	if ds, err := h.App.Claims.Decisions(context.Background(), claimID); err != nil || len(ds) != len(decided)+1 {
+		t.Errorf("decisions %d %v, want %d", len(ds), err, len(decided)+1)
+	}
+}

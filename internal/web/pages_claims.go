@@ -271,6 +271,9 @@ func (s *Server) claimView(r *http.Request, console bool) (*view, error) {
 		}
 	}
 	v := s.newView(r, "", d)
+	if console {
+		v.Form.Set("decision_key", id.New("dck"))
+	}
 	d.Reason = reason(c.Decision, v.Lang)
 	v.Title = s.Messages.T(v.Lang, "claim.title", map[string]any{"Kind": s.Messages.T(v.Lang, "claim.kind."+string(c.Kind))})
 	return v, nil
@@ -457,7 +460,22 @@ func (s *Server) consoleDecide(w http.ResponseWriter, r *http.Request) {
 		}
 		in.Refund = &a
 	}
+	// The form's key: a decision sent twice (a double click, a reload of
+	// its answer) is taken once. A claim may be decided again, so without
+	// it each send was another decision, and a refund another refund.
+	keyed, replay := s.formKeyed(r, in.Actor.ID, "page:claim-decision", "decision_key")
+	if replay != nil {
+		s.claimDecided(w, r)
+		return
+	}
+	in.Then = func(ctx context.Context, tx *sql.Tx, c claims.Claim) error {
+		return keyed.saveTx(ctx, tx, http.StatusSeeOther, claimKeyed{ClaimID: c.ID})
+	}
 	_, err := s.Claims.Decide(r.Context(), in)
+	if out, rerr := keyed.recover(r.Context(), err); rerr == nil && out.Replay {
+		s.claimDecided(w, r)
+		return
+	}
 	if err != nil {
 		code := claims.Code(err)
 		if code == "not_found" {
@@ -471,6 +489,12 @@ func (s *Server) consoleDecide(w http.ResponseWriter, r *http.Request) {
 		refuse(claimErrorStatus(code), "decide", "claim.error."+code)
 		return
 	}
+	s.claimDecided(w, r)
+}
+
+// claimDecided answers an agent's decision, the first or its repeat: back
+// to the claim, which shows the decision taken.
+func (s *Server) claimDecided(w http.ResponseWriter, r *http.Request) {
 	s.flash(w, "claim.decided")
 	http.Redirect(w, r, "/console/claims/"+r.PathValue("id"), http.StatusSeeOther)
 }
