@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"mime/multipart"
 	"net/http"
@@ -14,7 +15,6 @@ import (
 	"comptoir/internal/account"
 	"comptoir/internal/claims"
 	"comptoir/internal/id"
-	"comptoir/internal/idempotency"
 	"comptoir/internal/money"
 	"comptoir/internal/orders"
 	"comptoir/internal/policy"
@@ -67,46 +67,48 @@ func (s *Server) fileClaim(w http.ResponseWriter, r *http.Request) {
 	// The form's key: the claim sent twice (a double click, a reload of
 	// its answer) is filed once, and the repeat leads to it rather than
 	// saying a claim is already open.
-	keyed, replay := s.formKeyed(r, st.user.ID, "page:file-claim", "claim_key")
-	if replay != nil {
-		s.claimFiled(w, r, *replay, "")
-		return
-	}
-	c, err := s.Claims.File(r.Context(), claims.FileInput{
-		Kind: policy.Kind(r.PostForm.Get("kind")), CustomerID: st.user.ID, OrderID: r.PathValue("id"),
-		LineID: r.PostForm.Get("line_id"), Message: r.PostForm.Get("message"), Actor: st.user.Actor(),
-		Then: func(ctx context.Context, tx *sql.Tx, c claims.Claim) error {
-			return keyed.saveTx(ctx, tx, http.StatusSeeOther, claimKeyed{ClaimID: c.ID})
-		},
+	claimID, err := s.keyedClaimForm(r, st.user.ID, "page:file-claim", "claim_key", func(then func(context.Context, *sql.Tx, claims.Claim) error) (claims.Claim, error) {
+		return s.Claims.File(r.Context(), claims.FileInput{
+			Kind: policy.Kind(r.PostForm.Get("kind")), CustomerID: st.user.ID, OrderID: r.PathValue("id"),
+			LineID: r.PostForm.Get("line_id"), Message: r.PostForm.Get("message"), Actor: st.user.Actor(), Then: then,
+		})
 	})
-	if out, rerr := keyed.recover(r.Context(), err); rerr == nil && out.Replay {
-		s.claimFiled(w, r, out, "")
-		return
-	}
 	if err != nil {
 		s.fileClaimFailed(w, r, err)
 		return
 	}
-	http.Redirect(w, r, "/claims/"+c.ID, http.StatusSeeOther)
+	http.Redirect(w, r, "/claims/"+claimID, http.StatusSeeOther)
 }
 
-// claimKeyed is what a claim form's key keeps: the claim it filed.
+// claimKeyed is what a claim form's key keeps: the claim it filed or
+// decided.
 type claimKeyed struct {
 	ClaimID string `json:"claim_id"`
 }
 
-// claimFiled answers a repeat of a claim form as the first was: to the
-// claim, with the first answer's flash message if it had one.
-func (s *Server) claimFiled(w http.ResponseWriter, r *http.Request, out idempotency.Outcome, flashKey string) {
+// keyedClaimForm runs a claim form's effect under the form's key (field,
+// scoped to caller and route): run files or decides with then as the
+// claim's Then hook, which stores the claim's id with the effect. A repeat
+// of the form is not run again and answers with the claim the first one
+// made, so the handler answers as it did.
+func (s *Server) keyedClaimForm(r *http.Request, caller, route, field string,
+	run func(then func(ctx context.Context, tx *sql.Tx, c claims.Claim) error) (claims.Claim, error)) (claimID string, err error) {
+	keyed, replay := s.formKeyed(r, caller, route, field)
+	if replay == nil {
+		c, err := run(func(ctx context.Context, tx *sql.Tx, c claims.Claim) error {
+			return keyed.saveTx(ctx, tx, http.StatusSeeOther, claimKeyed{ClaimID: c.ID})
+		})
+		out, rerr := keyed.recover(r.Context(), err)
+		if rerr != nil || !out.Replay {
+			return c.ID, err
+		}
+		replay = &out
+	}
 	var k claimKeyed
-	if err := json.Unmarshal(out.Body, &k); err != nil {
-		s.serverError(w, r, err)
-		return
+	if err := json.Unmarshal(replay.Body, &k); err != nil || k.ClaimID == "" {
+		return "", fmt.Errorf("web: the first answer of a claim form: %q %v", replay.Body, err)
 	}
-	if flashKey != "" {
-		s.flash(w, flashKey)
-	}
-	http.Redirect(w, r, "/claims/"+k.ClaimID, http.StatusSeeOther)
+	return k.ClaimID, nil
 }
 
 // fileClaimFailed shows the order page again, the form as the customer
@@ -182,27 +184,17 @@ func (s *Server) withdraw(w http.ResponseWriter, r *http.Request) {
 	// The form's key: the withdrawal sent twice is one claim, and the
 	// repeat leads to it as the first answer did.
 	u := state(r).user
-	keyed, replay := s.formKeyed(r, u.ID, "page:withdraw", "withdraw_key")
-	if replay != nil {
-		s.claimFiled(w, r, *replay, "claim.withdraw.received")
-		return
-	}
-	c, err := s.Claims.File(r.Context(), claims.FileInput{
-		Kind: policy.Withdrawal, CustomerID: u.ID, OrderID: r.PathValue("id"), LineID: r.PostForm.Get("line_id"), Actor: u.Actor(),
-		Then: func(ctx context.Context, tx *sql.Tx, c claims.Claim) error {
-			return keyed.saveTx(ctx, tx, http.StatusSeeOther, claimKeyed{ClaimID: c.ID})
-		},
+	claimID, err := s.keyedClaimForm(r, u.ID, "page:withdraw", "withdraw_key", func(then func(context.Context, *sql.Tx, claims.Claim) error) (claims.Claim, error) {
+		return s.Claims.File(r.Context(), claims.FileInput{
+			Kind: policy.Withdrawal, CustomerID: u.ID, OrderID: r.PathValue("id"), LineID: r.PostForm.Get("line_id"), Actor: u.Actor(), Then: then,
+		})
 	})
-	if out, rerr := keyed.recover(r.Context(), err); rerr == nil && out.Replay {
-		s.claimFiled(w, r, out, "claim.withdraw.received")
-		return
-	}
 	if err != nil {
 		s.withdrawRefused(w, r, err)
 		return
 	}
 	s.flash(w, "claim.withdraw.received")
-	http.Redirect(w, r, "/claims/"+c.ID, http.StatusSeeOther)
+	http.Redirect(w, r, "/claims/"+claimID, http.StatusSeeOther)
 }
 
 // withdrawRefused answers a refused withdrawal with its confirm page: the
@@ -463,19 +455,10 @@ func (s *Server) consoleDecide(w http.ResponseWriter, r *http.Request) {
 	// The form's key: a decision sent twice (a double click, a reload of
 	// its answer) is taken once. A claim may be decided again, so without
 	// it each send was another decision, and a refund another refund.
-	keyed, replay := s.formKeyed(r, in.Actor.ID, "page:claim-decision", "decision_key")
-	if replay != nil {
-		s.claimDecided(w, r)
-		return
-	}
-	in.Then = func(ctx context.Context, tx *sql.Tx, c claims.Claim) error {
-		return keyed.saveTx(ctx, tx, http.StatusSeeOther, claimKeyed{ClaimID: c.ID})
-	}
-	_, err := s.Claims.Decide(r.Context(), in)
-	if out, rerr := keyed.recover(r.Context(), err); rerr == nil && out.Replay {
-		s.claimDecided(w, r)
-		return
-	}
+	_, err := s.keyedClaimForm(r, in.Actor.ID, "page:claim-decision", "decision_key", func(then func(context.Context, *sql.Tx, claims.Claim) error) (claims.Claim, error) {
+		in.Then = then
+		return s.Claims.Decide(r.Context(), in)
+	})
 	if err != nil {
 		code := claims.Code(err)
 		if code == "not_found" {
@@ -489,12 +472,6 @@ func (s *Server) consoleDecide(w http.ResponseWriter, r *http.Request) {
 		refuse(claimErrorStatus(code), "decide", "claim.error."+code)
 		return
 	}
-	s.claimDecided(w, r)
-}
-
-// claimDecided answers an agent's decision, the first or its repeat: back
-// to the claim, which shows the decision taken.
-func (s *Server) claimDecided(w http.ResponseWriter, r *http.Request) {
 	s.flash(w, "claim.decided")
 	http.Redirect(w, r, "/console/claims/"+r.PathValue("id"), http.StatusSeeOther)
 }

@@ -239,22 +239,12 @@ func (s *Server) subscriptionCancel(w http.ResponseWriter, r *http.Request) {
 	refund := r.PostForm.Get("refund") == "yes"
 	// The form's key: the cancellation sent twice is filed once, and the
 	// repeat answers as the first did rather than "already canceled".
-	keyed, replay := s.formKeyed(r, st.user.ID, "page:subscription-cancel", "cancel_key")
-	if replay != nil {
-		s.claimFiled(w, r, *replay, "subscription.cancel_confirmed")
-		return
-	}
-	c, err := s.Claims.File(r.Context(), claims.FileInput{
-		Kind: policy.SubscriptionCancel, CustomerID: st.user.ID, SubscriptionID: r.PathValue("id"),
-		Choice: policy.Cancel(r.PostForm.Get("mode")), RefundRequested: &refund, Actor: st.user.Actor(),
-		Then: func(ctx context.Context, tx *sql.Tx, c claims.Claim) error {
-			return keyed.saveTx(ctx, tx, http.StatusSeeOther, claimKeyed{ClaimID: c.ID})
-		},
+	claimID, err := s.keyedClaimForm(r, st.user.ID, "page:subscription-cancel", "cancel_key", func(then func(context.Context, *sql.Tx, claims.Claim) error) (claims.Claim, error) {
+		return s.Claims.File(r.Context(), claims.FileInput{
+			Kind: policy.SubscriptionCancel, CustomerID: st.user.ID, SubscriptionID: r.PathValue("id"),
+			Choice: policy.Cancel(r.PostForm.Get("mode")), RefundRequested: &refund, Actor: st.user.Actor(), Then: then,
+		})
 	})
-	if out, rerr := keyed.recover(r.Context(), err); rerr == nil && out.Replay {
-		s.claimFiled(w, r, out, "subscription.cancel_confirmed")
-		return
-	}
 	if err != nil {
 		code := claims.Code(err)
 		if code == "not_found" {
@@ -270,7 +260,7 @@ func (s *Server) subscriptionCancel(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.flash(w, "subscription.cancel_confirmed")
-	http.Redirect(w, r, "/claims/"+c.ID, http.StatusSeeOther)
+	http.Redirect(w, r, "/claims/"+claimID, http.StatusSeeOther)
 }
 
 func (s *Server) subscriptionUndo(w http.ResponseWriter, r *http.Request) {
