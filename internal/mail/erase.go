@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -25,22 +26,33 @@ const ErasedAddress = "erased@invalid"
 // escaped, or erasing a_b@x.fr would also erase the mail quoting axb@x.fr.
 func EraseRecipientTx(ctx context.Context, tx *sql.Tx, userID, email string) ([]string, error) {
 	email = strings.ToLower(strings.TrimSpace(email))
-	ids, err := db.Strings(ctx, tx, `SELECT id FROM outgoing_mail WHERE user_id = $1 OR lower(to_addr) = $2
-		OR (length($2) > 3 AND (lower(text_body) LIKE $3 ESCAPE $4 OR lower(html_body) LIKE $3 ESCAPE $4))`,
-		userID, email, "%"+db.EscapeLike(email)+"%", db.LikeEscape)
+	// Their address in any case, accents included: db.LowerForms gives
+	// what lower() can make of it on either engine (SQLite's leaves É).
+	toThem, forms := db.LowerIn("to_addr", 3, email)
+	query := `SELECT id FROM outgoing_mail WHERE user_id = $1 OR ` + toThem
+	args := append([]any{userID, db.LikeEscape}, forms...)
+	if len(email) > 3 {
+		for _, f := range forms {
+			n := strconv.Itoa(len(args) + 1)
+			query += ` OR lower(text_body) LIKE $` + n + ` ESCAPE $2 OR lower(html_body) LIKE $` + n + ` ESCAPE $2`
+			args = append(args, "%"+db.EscapeLike(f.(string))+"%")
+		}
+	}
+	ids, err := db.Strings(ctx, tx, query, args...)
 	if err != nil {
 		return nil, fmt.Errorf("mail: erase: %w", err)
 	}
+	toThem, _ = db.LowerIn("to_addr", 4, email)
 	for _, id := range ids {
 		if _, err := tx.ExecContext(ctx, `DELETE FROM outgoing_mail_attachments WHERE mail_id = $1`, id); err != nil {
 			return nil, fmt.Errorf("mail: erase: %w", err)
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE outgoing_mail SET
-			to_addr = CASE WHEN user_id = $1 OR lower(to_addr) = $2 THEN $3 ELSE to_addr END,
-			to_name = CASE WHEN user_id = $1 OR lower(to_addr) = $2 THEN '' ELSE to_name END,
+			to_addr = CASE WHEN user_id = $1 OR `+toThem+` THEN $2 ELSE to_addr END,
+			to_name = CASE WHEN user_id = $1 OR `+toThem+` THEN '' ELSE to_name END,
 			subject = 'erased', text_body = '', html_body = '', last_error = '',
-			status = CASE WHEN status = 'queued' THEN 'failed' ELSE status END WHERE id = $4`,
-			userID, email, ErasedAddress, id); err != nil {
+			status = CASE WHEN status = 'queued' THEN 'failed' ELSE status END WHERE id = $3`,
+			append([]any{userID, ErasedAddress, id}, forms...)...); err != nil {
 			return nil, fmt.Errorf("mail: erase: %w", err)
 		}
 	}
