@@ -270,7 +270,7 @@ func (p *Pack) readOrder(ctx context.Context, q db.Querier, orderID string) erro
 			Before: int64(e.DeliveredBefore), After: int64(e.DeliveredAfter), Source: e.Source})
 	}
 
-	thread, err := desk.OrderThreadTx(ctx, q, orderID)
+	thread, err := desk.OrderThreadTx(ctx, q, orderID, p.Case.CustomerID, p.guestEmail())
 	if err != nil {
 		return fmt.Errorf("disputes: thread: %w", err)
 	}
@@ -297,6 +297,16 @@ func (p *Pack) readOrder(ctx context.Context, q db.Querier, orderID string) erro
 			Rule: pd.Rule, Reason: reason, PolicyVersion: pd.PolicyVersion, Refund: refund, ByAgent: d.DecidedBy != ""})
 	}
 	return p.readFiles(ctx, q, o)
+}
+
+// guestEmail is the address whose guest tickets are the customer's: none
+// once they were erased (erased guest tickets all carry the same
+// placeholder address).
+func (p *Pack) guestEmail() string {
+	if p.CustomerErased {
+		return ""
+	}
+	return p.Customer.Email
 }
 
 // readActivity gathers what the customer did: sign-ins and order page
