@@ -23,6 +23,7 @@ import (
 	"comptoir/internal/account"
 	"comptoir/internal/audit"
 	"comptoir/internal/blob"
+	"comptoir/internal/cardpay"
 	"comptoir/internal/claims"
 	"comptoir/internal/clock"
 	"comptoir/internal/db"
@@ -168,6 +169,9 @@ func (s *Service) Erase(ctx context.Context, userID string, by audit.Actor, reas
 			if err := jobs.ForgetTx(ctx, tx, "mail.send", id); err != nil {
 				return err
 			}
+		}
+		if err := cardpay.ForgetCustomerJobsTx(ctx, tx, userID); err != nil {
+			return err
 		}
 		if err := idempotency.ForgetCallerTx(ctx, tx, userID); err != nil {
 			return err
