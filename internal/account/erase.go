@@ -88,6 +88,23 @@ func SessionIPsTx(ctx context.Context, q db.Querier, userID string) ([]string, e
 	return db.Strings(ctx, q, `SELECT DISTINCT ip FROM sessions WHERE user_id = $1`, userID)
 }
 
+// BeginErasureTx starts an erasure of userID in tx and reports whether the
+// account was erased already. Its first write is a conditional update of
+// the account's row: on PostgreSQL a concurrent erasure of the same
+// account waits on that row until tx ends, then finds it erased, instead
+// of each reading "not erased yet" and erasing (and recording) it again.
+// SQLite runs one writing transaction at a time.
+func BeginErasureTx(ctx context.Context, tx *sql.Tx, userID string) (already bool, err error) {
+	res, err := tx.ExecContext(ctx, `UPDATE users SET updated_at = updated_at WHERE id = $1 AND erased_at IS NULL`, userID)
+	if err != nil {
+		return false, fmt.Errorf("account: begin erasure: %w", err)
+	}
+	if n, err := res.RowsAffected(); err != nil || n == 1 {
+		return false, err
+	}
+	return IsErased(ctx, tx, userID)
+}
+
 // IsErased reports whether the account's personal data were erased.
 func IsErased(ctx context.Context, q db.Querier, userID string) (bool, error) {
 	var erased sql.NullTime

@@ -121,7 +121,7 @@ func (s *Service) Erase(ctx context.Context, userID string, by audit.Actor, reas
 		if u.Role != account.RoleCustomer {
 			return account.ErrNotCustomer
 		}
-		if res.Already, err = account.IsErased(ctx, tx, userID); err != nil || res.Already {
+		if res.Already, err = account.BeginErasureTx(ctx, tx, userID); err != nil || res.Already {
 			return err
 		}
 		email := u.Email
