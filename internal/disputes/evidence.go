@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"net"
 	"slices"
 	"strings"
 	"time"
@@ -555,8 +556,6 @@ func field(s string) *string {
 // (customer_communication) goes as text inside uncategorized_text.
 func (p *Pack) StripeEvidence() *stripe.DisputeUpdateEvidenceParams {
 	ev := &stripe.DisputeUpdateEvidenceParams{
-		CustomerName:                 field(p.Customer.Name),
-		CustomerEmailAddress:         field(p.Customer.Email),
 		ProductDescription:           field(p.ProductText()),
 		RefundPolicyDisclosure:       field(strings.TrimSpace(p.PolicyText() + "\n\n" + p.ConsentText())),
 		CancellationPolicyDisclosure: field(p.ConsentText()),
@@ -564,7 +563,13 @@ func (p *Pack) StripeEvidence() *stripe.DisputeUpdateEvidenceParams {
 		AccessActivityLog:            field(p.ActivityText()),
 		RefundRefusalExplanation:     field(p.ClaimsText()),
 	}
-	if p.Consent != nil {
+	// Once the customer was erased, their name, address and purchase IP
+	// are placeholders ("erased-…", erased@invalid, "erased"): sent as the
+	// cardholder's, they would only contradict the bank's records.
+	if !p.CustomerErased {
+		ev.CustomerName, ev.CustomerEmailAddress = field(p.Customer.Name), field(p.Customer.Email)
+	}
+	if p.Consent != nil && net.ParseIP(p.Consent.IP) != nil {
 		ev.CustomerPurchaseIP = field(p.Consent.IP)
 	}
 	var b strings.Builder
