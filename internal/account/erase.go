@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"comptoir/internal/audit"
 	"comptoir/internal/clientaddr"
 	"comptoir/internal/db"
 	"comptoir/internal/ratelimit"
@@ -123,4 +124,28 @@ func DeleteSessionsBeforeTx(ctx context.Context, tx *sql.Tx, before time.Time) (
 		return 0, fmt.Errorf("account: delete old sessions: %w", err)
 	}
 	return res.RowsAffected()
+}
+
+// actionPasswordReset is the audit action of a password set through a
+// reset link.
+const actionPasswordReset = "password_reset"
+
+// AddressProvenTx reports whether customer userID has shown they read the
+// address of their account: they set a password through a reset link sent
+// there (the password_reset entry of the audit log, which is never
+// deleted; an account's address never changes). Signing up proves
+// nothing: anyone can sign up with someone else's address, so what was
+// written from it or sent to it as a guest is theirs to see only after
+// this proof (see desk.LinkGuestTicketsTx).
+func AddressProvenTx(ctx context.Context, q db.Querier, userID string) (bool, error) {
+	entries, err := audit.ForSubject(ctx, q, "user", userID)
+	if err != nil {
+		return false, fmt.Errorf("account: address proven: %w", err)
+	}
+	for _, e := range entries {
+		if e.Action == actionPasswordReset {
+			return true, nil
+		}
+	}
+	return false, nil
 }

@@ -73,6 +73,9 @@ func TestExportThenEraseLeavesNothingButWhatTheLawKeeps(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The customer proves the address (a reset link): what they write from
+	// it as a guest is theirs to export.
+	proveAddress(t, h, email)
 	if _, _, err := h.App.Accounts.CreateSession(ctx, u.ID, ip, ua); err != nil {
 		t.Fatal(err)
 	}

@@ -32,7 +32,8 @@ func TestGuestTicketsFoundWhateverTheCaseOfAccents(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Written as a guest, the address typed in another case.
+	proveAddress(t, h, addr)
+	// Written as a guest afterwards, the address typed in another case.
 	if _, err := h.App.Desk.OpenFromContact(ctx, desk.ContactInput{Name: "Élodie", Email: "Élodie.Quazimir@EXAMPLE.org",
 		Topic: desk.Topics[0], Message: said, Lang: "fr"}); err != nil {
 		t.Fatal(err)
