@@ -18,7 +18,9 @@ const ErasedAddress = "erased@invalid"
 
 // EraseRecipientTx erases the stored copies of the mail sent to a customer
 // (by account or by address) and of the staff mail that quotes their
-// address: recipient, subject, bodies and attachments go; the row stays
+// address: recipient, subject, bodies, attachments and the Message-IDs of
+// their messages it answered (In-Reply-To, References: they name their
+// mail and often their domain) go; the row stays
 // (kind, dates, Message-ID) so the outbox's history holds. Mail still
 // queued is marked failed: there is nobody to send it to. It returns the
 // ids of the messages, whose spooled files ScrubSpool removes. The address
@@ -50,7 +52,7 @@ func EraseRecipientTx(ctx context.Context, tx *sql.Tx, userID, email string) ([]
 		if _, err := tx.ExecContext(ctx, `UPDATE outgoing_mail SET
 			to_addr = CASE WHEN user_id = $1 OR `+toThem+` THEN $2 ELSE to_addr END,
 			to_name = CASE WHEN user_id = $1 OR `+toThem+` THEN '' ELSE to_name END,
-			subject = 'erased', text_body = '', html_body = '', last_error = '',
+			subject = 'erased', text_body = '', html_body = '', last_error = '', in_reply_to = '', refs = '',
 			status = CASE WHEN status = 'queued' THEN 'failed' ELSE status END WHERE id = $3`,
 			append([]any{userID, ErasedAddress, id}, forms...)...); err != nil {
 			return nil, fmt.Errorf("mail: erase: %w", err)
@@ -61,8 +63,9 @@ func EraseRecipientTx(ctx context.Context, tx *sql.Tx, userID, email string) ([]
 
 // EraseMessagesTx erases the stored copies of messages ids, found by what
 // they were about rather than by their recipient (the mail of a ticket
-// whose content a retention erases): subject, bodies, attachments and the
-// last error go, mail still queued is marked failed. With recipient, the
+// whose content a retention erases): subject, bodies, attachments, the
+// last error and the Message-IDs answered go, mail still queued is marked
+// failed. With recipient, the
 // address and name go too (mail to the person being forgotten); without,
 // they stay (mail to staff that quoted that person). The rows stay, as in
 // EraseRecipientTx. The spooled copies are ScrubSpool's.
@@ -73,7 +76,7 @@ func EraseMessagesTx(ctx context.Context, tx *sql.Tx, ids []string, recipient bo
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE outgoing_mail SET
 			to_addr = CASE WHEN $1 THEN $2 ELSE to_addr END, to_name = CASE WHEN $1 THEN '' ELSE to_name END,
-			subject = 'erased', text_body = '', html_body = '', last_error = '',
+			subject = 'erased', text_body = '', html_body = '', last_error = '', in_reply_to = '', refs = '',
 			status = CASE WHEN status = 'queued' THEN 'failed' ELSE status END WHERE id = $3`,
 			recipient, ErasedAddress, id); err != nil {
 			return fmt.Errorf("mail: erase: %w", err)
