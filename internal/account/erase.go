@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"comptoir/internal/audit"
 	"comptoir/internal/clientaddr"
 	"comptoir/internal/db"
 	"comptoir/internal/ratelimit"
@@ -88,6 +89,23 @@ func SessionIPsTx(ctx context.Context, q db.Querier, userID string) ([]string, e
 	return db.Strings(ctx, q, `SELECT DISTINCT ip FROM sessions WHERE user_id = $1`, userID)
 }
 
+// BeginErasureTx starts an erasure of userID in tx and reports whether the
+// account was erased already. Its first write is a conditional update of
+// the account's row: on PostgreSQL a concurrent erasure of the same
+// account waits on that row until tx ends, then finds it erased, instead
+// of each reading "not erased yet" and erasing (and recording) it again.
+// SQLite runs one writing transaction at a time.
+func BeginErasureTx(ctx context.Context, tx *sql.Tx, userID string) (already bool, err error) {
+	res, err := tx.ExecContext(ctx, `UPDATE users SET updated_at = updated_at WHERE id = $1 AND erased_at IS NULL`, userID)
+	if err != nil {
+		return false, fmt.Errorf("account: begin erasure: %w", err)
+	}
+	if n, err := res.RowsAffected(); err != nil || n == 1 {
+		return false, err
+	}
+	return IsErased(ctx, tx, userID)
+}
+
 // IsErased reports whether the account's personal data were erased.
 func IsErased(ctx context.Context, q db.Querier, userID string) (bool, error) {
 	var erased sql.NullTime
@@ -106,4 +124,28 @@ func DeleteSessionsBeforeTx(ctx context.Context, tx *sql.Tx, before time.Time) (
 		return 0, fmt.Errorf("account: delete old sessions: %w", err)
 	}
 	return res.RowsAffected()
+}
+
+// actionPasswordReset is the audit action of a password set through a
+// reset link.
+const actionPasswordReset = "password_reset"
+
+// AddressProvenTx reports whether customer userID has shown they read the
+// address of their account: they set a password through a reset link sent
+// there (the password_reset entry of the audit log, which is never
+// deleted; an account's address never changes). Signing up proves
+// nothing: anyone can sign up with someone else's address, so what was
+// written from it or sent to it as a guest is theirs to see only after
+// this proof (see desk.LinkGuestTicketsTx).
+func AddressProvenTx(ctx context.Context, q db.Querier, userID string) (bool, error) {
+	entries, err := audit.ForSubject(ctx, q, "user", userID)
+	if err != nil {
+		return false, fmt.Errorf("account: address proven: %w", err)
+	}
+	for _, e := range entries {
+		if e.Action == actionPasswordReset {
+			return true, nil
+		}
+	}
+	return false, nil
 }

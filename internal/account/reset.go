@@ -153,6 +153,6 @@ func (s *Service) ResetPassword(ctx context.Context, token, newPassword string) 
 			}
 		}
 		return audit.Record(ctx, tx, audit.Entry{At: now, Actor: u.Actor(), SubjectType: "user", SubjectID: userID,
-			Action: "password_reset", After: map[string]any{"fields": []string{"password_hash"}, "sessions_revoked": revoked}})
+			Action: actionPasswordReset, After: map[string]any{"fields": []string{"password_hash"}, "sessions_revoked": revoked}})
 	})
 }

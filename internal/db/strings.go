@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"strconv"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 )
 
 // Strings runs query, whose rows hold one text column (ids, addresses,
@@ -104,4 +106,72 @@ func InList(values []string) (string, []any) {
 		marks[i], args[i] = "$"+strconv.Itoa(i+1), v
 	}
 	return strings.Join(marks, ", "), args
+}
+
+// maxLowerForms bounds LowerForms: an address with more letters outside
+// ASCII than that gets its all-lower and all-upper spellings of them only.
+const maxLowerForms = 64
+
+// LowerForms returns what SQL's lower() can give for a stored text that is
+// s in some other case (an email address typed "ZOË@x.fr" at sign-up and
+// "zoë@X.FR" on the contact form). PostgreSQL lowers every letter, giving
+// strings.ToLower(s); SQLite lowers ASCII letters only, leaving É or Ë as
+// they were stored, so a comparison with strings.ToLower(s) missed any
+// address with a capital letter outside ASCII. The forms are every
+// spelling of s with its ASCII letters lowered and each other letter in
+// any of its cases (at most maxLowerForms of them); "lower(col) IN (forms)"
+// then matches on both engines, and can use an index on lower(col). A
+// stored letter outside ASCII whose lower case is in ASCII (the Kelvin
+// sign) is not matched on SQLite.
+func LowerForms(s string) []string {
+	s = strings.ToLower(strings.TrimSpace(s))
+	forms := []string{""}
+	for _, r := range s {
+		cases := []rune{r}
+		if r >= utf8.RuneSelf {
+			for c := unicode.SimpleFold(r); c != r; c = unicode.SimpleFold(c) {
+				if unicode.ToLower(c) == r {
+					cases = append(cases, c)
+				}
+			}
+		}
+		if len(forms)*len(cases) > maxLowerForms {
+			return lowerAndUpper(s)
+		}
+		next := make([]string, 0, len(forms)*len(cases))
+		for _, f := range forms {
+			for _, c := range cases {
+				next = append(next, f+string(c))
+			}
+		}
+		forms = next
+	}
+	return forms
+}
+
+// lowerAndUpper is s (lowered) and s with its letters outside ASCII in
+// upper case, when they have one that lowers back to them.
+func lowerAndUpper(s string) []string {
+	upper := strings.Map(func(r rune) rune {
+		if u := unicode.ToUpper(r); r >= utf8.RuneSelf && unicode.ToLower(u) == r {
+			return u
+		}
+		return r
+	}, s)
+	if upper == s {
+		return []string{s}
+	}
+	return []string{s, upper}
+}
+
+// LowerIn is "lower(col) IN ($first, …)" and its arguments: col equals s
+// in any case, on either engine (see LowerForms).
+func LowerIn(col string, first int, s string) (string, []any) {
+	forms := LowerForms(s)
+	marks := make([]string, len(forms))
+	args := make([]any, len(forms))
+	for i, f := range forms {
+		marks[i], args[i] = "$"+strconv.Itoa(first+i), f
+	}
+	return "lower(" + col + ") IN (" + strings.Join(marks, ", ") + ")", args
 }

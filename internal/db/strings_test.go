@@ -4,6 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"reflect"
+	"slices"
+	"strings"
 	"testing"
 
 	"comptoir/internal/db"
@@ -126,5 +128,59 @@ func TestInList(t *testing.T) {
 	in, args := db.InList([]string{"a", "b", "c"})
 	if in != "$1, $2, $3" || len(args) != 3 || args[0] != "a" || args[2] != "c" {
 		t.Fatalf("InList = %q %v", in, args)
+	}
+}
+
+// LowerForms gives what lower() makes of an address in any case on both
+// engines: PostgreSQL's full lowering, and SQLite's, which leaves letters
+// outside ASCII as stored.
+func TestLowerForms(t *testing.T) {
+	for in, want := range map[string][]string{
+		"Ana@Example.ORG": {"ana@example.org"},
+		" ZOË@x.fr ":      {"zoë@x.fr", "zoË@x.fr"},
+		"élodie@ÉTÉ.fr":   {"élodie@été.fr", "élodie@étÉ.fr", "élodie@Été.fr", "élodie@ÉtÉ.fr", "Élodie@été.fr", "Élodie@étÉ.fr", "Élodie@Été.fr", "Élodie@ÉtÉ.fr"},
+	} {
+		got := db.LowerForms(in)
+		slices.Sort(got)
+		slices.Sort(want)
+		if !slices.Equal(got, want) {
+			t.Errorf("LowerForms(%q) = %q, want %q", in, got, want)
+		}
+	}
+	long := strings.Repeat("é", 20) + "@x.fr"
+	if got := db.LowerForms(long); len(got) != 2 || got[0] != long || got[1] != strings.Repeat("É", 20)+"@x.fr" {
+		t.Errorf("LowerForms of 20 accented letters = %d forms %q", len(got), got)
+	}
+	in, args := db.LowerIn("email", 3, "ZOË@x.fr")
+	if in != "lower(email) IN ($3, $4)" || len(args) != 2 {
+		t.Errorf("LowerIn = %q %v", in, args)
+	}
+}
+
+// On the engine itself, lower(col) IN (LowerIn's forms) finds an address
+// whatever the case of its letters, accents included, and nothing else.
+// SQLite's lower() leaves É as it is: comparing lower(col) with the Go
+// lower case missed "ÉLODIE@x.fr" there.
+func TestLowerInMatchesAnyCase(t *testing.T) {
+	d := dbtest.Open(t)
+	ctx := context.Background()
+	if _, err := d.Write.ExecContext(ctx, `CREATE TABLE t_mails (v TEXT NOT NULL)`); err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range []string{"ÉLODIE@Example.org", "élodie@example.ORG", "Élodie@example.org", "elodie@example.org", "xélodie@example.org"} {
+		if _, err := d.Write.ExecContext(ctx, `INSERT INTO t_mails (v) VALUES ($1)`, v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	in, args := db.LowerIn("v", 1, "élodie@EXAMPLE.org")
+	got, err := db.Strings(ctx, d.Read, `SELECT v FROM t_mails WHERE `+in+` ORDER BY v`, args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"ÉLODIE@Example.org", "Élodie@example.org", "élodie@example.ORG"}
+	slices.Sort(want)
+	slices.Sort(got)
+	if !slices.Equal(got, want) {
+		t.Errorf("lower(v) IN forms found %q, want %q", got, want)
 	}
 }

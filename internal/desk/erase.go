@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"strings"
 	"time"
 
 	"comptoir/internal/db"
@@ -25,8 +24,11 @@ type Erased struct {
 // EraseCustomerTx erases the personal content of every ticket of a customer:
 // those of their account and those opened as a guest from their address.
 func EraseCustomerTx(ctx context.Context, tx *sql.Tx, customerID, email string, at time.Time) (Erased, error) {
+	// Their address in any case, accents included (db.LowerIn: SQLite's
+	// lower() leaves É as it is).
+	sameEmail, args := db.LowerIn("customer_email", 2, email)
 	ids, err := ticketIDs(ctx, tx, `SELECT id FROM tickets WHERE customer_id = $1
-		OR (customer_id IS NULL AND lower(customer_email) = $2)`, customerID, strings.ToLower(strings.TrimSpace(email)))
+		OR (customer_id IS NULL AND `+sameEmail+`)`, append([]any{customerID}, args...)...)
 	if err != nil {
 		return Erased{}, err
 	}

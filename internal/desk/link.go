@@ -24,8 +24,9 @@ func LinkGuestTicketsTx(ctx context.Context, tx *sql.Tx, u account.User, at time
 	if u.Role != account.RoleCustomer || u.ID == "" || email == "" {
 		return nil, nil
 	}
+	sameEmail, args := db.LowerIn("customer_email", 3, email) // any case, accents included
 	ids, err := db.Strings(ctx, tx, `UPDATE tickets SET customer_id = $1, updated_at = $2
-		WHERE customer_id IS NULL AND lower(customer_email) = $3 RETURNING id`, u.ID, at.UTC(), email)
+		WHERE customer_id IS NULL AND `+sameEmail+` RETURNING id`, append([]any{u.ID, at.UTC()}, args...)...)
 	if err != nil {
 		return nil, wrapDB("link guest tickets", err)
 	}

@@ -69,3 +69,28 @@ func TestLinkGuestTickets(t *testing.T) {
 		t.Errorf("linked ticket not readable by its customer: %v", err)
 	}
 }
+
+// An address with a capital letter outside ASCII is the same address in
+// any case: the guest ticket from "ÉMILE@…" joins the account "émile@…".
+// Before, SQLite's lower() (ASCII only) left É as it was and the ticket
+// stayed a guest's.
+func TestLinkGuestTicketsWithAccentedCapitals(t *testing.T) {
+	e := setup(t)
+	ctx := context.Background()
+	mine := e.contact(t, "ÉMILE@Example.com", "fr")
+	u, err := e.accounts.CreateUser(ctx, account.CreateUserInput{Email: "émile@example.com", Role: account.RoleCustomer,
+		Language: "fr", Password: "0123456789"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	if err := e.db.Tx(ctx, func(tx *sql.Tx) error {
+		ids, err = desk.LinkGuestTicketsTx(ctx, tx, u, e.clock.Now())
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(ids, []string{mine.ID}) || e.get(t, mine.ID).CustomerID != u.ID {
+		t.Fatalf("linked %v, want the guest ticket %s", ids, mine.ID)
+	}
+}

@@ -3,6 +3,8 @@ package desk_test
 import (
 	"context"
 	"database/sql"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -55,7 +57,7 @@ func TestOrderThreadTx(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer tx.Rollback()
-	got, err := desk.OrderThreadTx(ctx, tx, mine)
+	got, err := desk.OrderThreadTx(ctx, tx, mine, e.customer.ID, e.customer.Email)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -82,5 +84,75 @@ func TestOrderThreadTx(t *testing.T) {
 	}
 	if got[0].FromEmail != e.customer.Email || got[2].FromEmail != "support@shop.test" {
 		t.Errorf("senders: %q, %q", got[0].FromEmail, got[2].FromEmail)
+	}
+}
+
+// The contact form lets a guest name any order. The thread of an order,
+// which the dispute pack sends to the bank, is its customer's: their
+// tickets, and those they opened as a guest from their address (in any
+// case), never a stranger's ticket naming the order, nor its files.
+// Before, every ticket naming the order was in, the stranger's address,
+// words and attachment with it.
+func TestOrderThreadIsTheCustomers(t *testing.T) {
+	e := setup(t)
+	ctx := context.Background()
+	orderID := id.New("ord")
+	if _, err := e.db.Write.ExecContext(ctx, `INSERT INTO orders (id, customer_id, status, currency, total, paid, payment_method,
+		policy_version, lang, placed_at, paid_at, updated_at) VALUES ($1, $2, 'paid', 'EUR', 100, 100, 'balance', 'default@1', 'fr', $3, $3, $3)`,
+		orderID, e.customer.ID, t0); err != nil {
+		t.Fatal(err)
+	}
+	open := func(customerID, email, text, file string) desk.Ticket {
+		t.Helper()
+		in := desk.ContactInput{CustomerID: customerID, Name: "Someone", Email: email, OrderRef: orderID, Topic: desk.TopicOrder,
+			Message: text, Lang: "fr"}
+		if file != "" {
+			in.Attachments = []desk.Attachment{{FileName: file, ContentType: "text/plain", Size: 3, BlobKey: "att/" + file}}
+		}
+		tk, err := e.desk.OpenFromContact(ctx, in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tk
+	}
+	open(e.customer.ID, e.customer.Email, "Signed in.", "mine.txt")
+	open("", strings.ToUpper(e.customer.Email), "As a guest.", "guest.txt")
+	open("", "mallory@example.net", "A stranger's words.", "stranger.txt")
+
+	tx, err := e.db.Read.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback()
+	thread, err := desk.OrderThreadTx(ctx, tx, orderID, e.customer.ID, e.customer.Email)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var said []string
+	for _, m := range thread {
+		if m.Direction == desk.DirectionIn {
+			said = append(said, m.Text)
+		}
+		if strings.Contains(m.FromEmail+m.Text, "mallory") {
+			t.Errorf("the order's thread holds the stranger's message %+v", m)
+		}
+	}
+	if !slices.Equal(said, []string{"Signed in.", "As a guest."}) {
+		t.Errorf("the customer said %q, want their two messages", said)
+	}
+	atts, err := desk.OrderAttachmentsTx(ctx, tx, orderID, e.customer.ID, e.customer.Email)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var files []string
+	for _, a := range atts {
+		files = append(files, a.FileName)
+	}
+	if !slices.Equal(files, []string{"mine.txt", "guest.txt"}) {
+		t.Errorf("the order's files are %q, want the customer's two", files)
+	}
+	// Once erased (no address to go by), their account's tickets only.
+	if thread, err = desk.OrderThreadTx(ctx, tx, orderID, e.customer.ID, ""); err != nil || len(thread) != 2 {
+		t.Errorf("without an address: %d messages, %v", len(thread), err)
 	}
 }

@@ -116,15 +116,17 @@ type OrderMessage struct {
 	CreatedAt time.Time
 }
 
-// OrderThreadTx returns what was said about an order in all its tickets,
-// oldest first (ties in the order they were stored), in the caller's
-// transaction: the dispute evidence reads it in one snapshot with the
-// order. Internal notes are left out (they are the store's, not what was
-// said); flagged messages are kept, as received.
-func OrderThreadTx(ctx context.Context, q db.Querier, orderID string) ([]OrderMessage, error) {
+// OrderThreadTx returns what was said about an order in the tickets of its
+// customer, oldest first (ties in the order they were stored), in the
+// caller's transaction: the dispute evidence reads it in one snapshot with
+// the order. Internal notes are left out (they are the store's, not what
+// was said); flagged messages are kept, as received. See
+// customerTicketsOf for which tickets count.
+func OrderThreadTx(ctx context.Context, q db.Querier, orderID, customerID, email string) ([]OrderMessage, error) {
+	theirs, args := customerTicketsOf(orderID, customerID, email)
 	rows, err := q.QueryContext(ctx, `SELECT m.created_at, t.reference, m.direction, m.from_email, m.subject, m.body_text
 		FROM ticket_messages m JOIN tickets t ON t.id = m.ticket_id
-		WHERE t.order_id = $1 AND m.direction <> 'note' ORDER BY m.created_at, m.id`, orderID)
+		WHERE `+theirs+` AND m.direction <> 'note' ORDER BY m.created_at, m.id`, args...)
 	if err != nil {
 		return nil, wrapDB("order thread", err)
 	}
@@ -140,6 +142,23 @@ func OrderThreadTx(ctx context.Context, q db.Querier, orderID string) ([]OrderMe
 	return out, wrapDB("order thread", rows.Err())
 }
 
+// customerTicketsOf is the condition on tickets t about orderID opened by
+// its customer: from their account, or as a guest from their address (in
+// any case; email empty: none). The contact form lets a guest name any
+// order, so a ticket that names it may be someone else's, and what they
+// wrote is not the customer's correspondence: it must not reach the
+// dispute pack that goes to the bank.
+func customerTicketsOf(orderID, customerID, email string) (string, []any) {
+	cond := `t.order_id = $1 AND (t.customer_id = $2`
+	args := []any{orderID, customerID}
+	if email != "" {
+		sameEmail, forms := db.LowerIn("t.customer_email", 3, email)
+		cond += ` OR (t.customer_id IS NULL AND ` + sameEmail + `)`
+		args = append(args, forms...)
+	}
+	return cond + `)`, args
+}
+
 // OrderAttachment is a file sent with a message of a ticket about an
 // order (internal notes left out), for the dispute pack.
 type OrderAttachment struct {
@@ -149,13 +168,15 @@ type OrderAttachment struct {
 	Direction string // "in" from the customer, "out" from the store
 }
 
-// OrderAttachmentsTx lists the files of the support thread about orderID,
-// oldest first, in the caller's transaction. Erasing a customer deletes
-// their tickets' attachments (rows and blobs): none is listed then.
-func OrderAttachmentsTx(ctx context.Context, q db.Querier, orderID string) ([]OrderAttachment, error) {
+// OrderAttachmentsTx lists the files of the support thread about orderID
+// (the tickets of its customer, as OrderThreadTx), oldest first, in the
+// caller's transaction. Erasing a customer deletes their tickets'
+// attachments (rows and blobs): none is listed then.
+func OrderAttachmentsTx(ctx context.Context, q db.Querier, orderID, customerID, email string) ([]OrderAttachment, error) {
+	theirs, args := customerTicketsOf(orderID, customerID, email)
 	rows, err := q.QueryContext(ctx, `SELECT a.id, a.file_name, a.content_type, a.size, a.blob_key, m.created_at, t.reference, m.direction
 		FROM ticket_attachments a JOIN ticket_messages m ON m.id = a.message_id JOIN tickets t ON t.id = m.ticket_id
-		WHERE t.order_id = $1 AND m.direction <> 'note' ORDER BY m.created_at, m.id, a.id`, orderID)
+		WHERE `+theirs+` AND m.direction <> 'note' ORDER BY m.created_at, m.id, a.id`, args...)
 	if err != nil {
 		return nil, wrapDB("order attachments", err)
 	}

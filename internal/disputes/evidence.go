@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"net"
 	"slices"
 	"strings"
 	"time"
@@ -270,7 +271,7 @@ func (p *Pack) readOrder(ctx context.Context, q db.Querier, orderID string) erro
 			Before: int64(e.DeliveredBefore), After: int64(e.DeliveredAfter), Source: e.Source})
 	}
 
-	thread, err := desk.OrderThreadTx(ctx, q, orderID)
+	thread, err := desk.OrderThreadTx(ctx, q, orderID, p.Case.CustomerID, p.guestEmail())
 	if err != nil {
 		return fmt.Errorf("disputes: thread: %w", err)
 	}
@@ -297,6 +298,16 @@ func (p *Pack) readOrder(ctx context.Context, q db.Querier, orderID string) erro
 			Rule: pd.Rule, Reason: reason, PolicyVersion: pd.PolicyVersion, Refund: refund, ByAgent: d.DecidedBy != ""})
 	}
 	return p.readFiles(ctx, q, o)
+}
+
+// guestEmail is the address whose guest tickets are the customer's: none
+// once they were erased (erased guest tickets all carry the same
+// placeholder address).
+func (p *Pack) guestEmail() string {
+	if p.CustomerErased {
+		return ""
+	}
+	return p.Customer.Email
 }
 
 // readActivity gathers what the customer did: sign-ins and order page
@@ -545,8 +556,6 @@ func field(s string) *string {
 // (customer_communication) goes as text inside uncategorized_text.
 func (p *Pack) StripeEvidence() *stripe.DisputeUpdateEvidenceParams {
 	ev := &stripe.DisputeUpdateEvidenceParams{
-		CustomerName:                 field(p.Customer.Name),
-		CustomerEmailAddress:         field(p.Customer.Email),
 		ProductDescription:           field(p.ProductText()),
 		RefundPolicyDisclosure:       field(strings.TrimSpace(p.PolicyText() + "\n\n" + p.ConsentText())),
 		CancellationPolicyDisclosure: field(p.ConsentText()),
@@ -554,7 +563,13 @@ func (p *Pack) StripeEvidence() *stripe.DisputeUpdateEvidenceParams {
 		AccessActivityLog:            field(p.ActivityText()),
 		RefundRefusalExplanation:     field(p.ClaimsText()),
 	}
-	if p.Consent != nil {
+	// Once the customer was erased, their name, address and purchase IP
+	// are placeholders ("erased-…", erased@invalid, "erased"): sent as the
+	// cardholder's, they would only contradict the bank's records.
+	if !p.CustomerErased {
+		ev.CustomerName, ev.CustomerEmailAddress = field(p.Customer.Name), field(p.Customer.Email)
+	}
+	if p.Consent != nil && net.ParseIP(p.Consent.IP) != nil {
 		ev.CustomerPurchaseIP = field(p.Consent.IP)
 	}
 	var b strings.Builder

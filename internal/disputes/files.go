@@ -90,7 +90,7 @@ func (p *Pack) readFiles(ctx context.Context, q db.Querier, o orders.Order) erro
 		}
 		p.Files = append(p.Files, f)
 	}
-	atts, err := desk.OrderAttachmentsTx(ctx, q, o.ID)
+	atts, err := desk.OrderAttachmentsTx(ctx, q, o.ID, p.Case.CustomerID, p.guestEmail())
 	if err != nil {
 		return fmt.Errorf("disputes: attachments: %w", err)
 	}

@@ -183,3 +183,24 @@ func TestPackShowsTheDeliveredKeyMasked(t *testing.T) {
 		t.Error("the ZIP has no licence_keys part with the record")
 	}
 }
+
+// An erased customer's name, address and purchase IP are placeholders:
+// they are not sent to Stripe as the cardholder's (before, Stripe got
+// customer_name "erased-…", customer_email_address erased@invalid and
+// customer_purchase_ip "erased"). The records that remain still go.
+func TestStripeEvidenceOfAnErasedCustomerSendsNoPlaceholders(t *testing.T) {
+	p := samplePack()
+	p.CustomerErased = true
+	p.Customer = Customer{ID: "usr_1", Name: "erased-usr_1", Email: "erased@invalid"}
+	p.Consent.IP, p.Consent.UserAgent = "erased", "erased"
+	ev := p.StripeEvidence()
+	if ev.CustomerName != nil || ev.CustomerEmailAddress != nil || ev.CustomerPurchaseIP != nil {
+		t.Errorf("placeholders sent as the cardholder's: name %v, email %v, ip %v", ev.CustomerName, ev.CustomerEmailAddress, ev.CustomerPurchaseIP)
+	}
+	if ev.RefundPolicyDisclosure == nil || ev.ServiceDate == nil || ev.ProductDescription == nil {
+		t.Error("the remaining records were not sent")
+	}
+	if ev := samplePack().StripeEvidence(); ev.CustomerName == nil || *ev.CustomerEmailAddress != "zoe@example.fr" || *ev.CustomerPurchaseIP != "203.0.113.7" {
+		t.Errorf("a customer not erased: name %v, email %v, ip %v", ev.CustomerName, ev.CustomerEmailAddress, ev.CustomerPurchaseIP)
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -17,7 +18,9 @@ const ErasedAddress = "erased@invalid"
 
 // EraseRecipientTx erases the stored copies of the mail sent to a customer
 // (by account or by address) and of the staff mail that quotes their
-// address: recipient, subject, bodies and attachments go; the row stays
+// address: recipient, subject, bodies, attachments and the Message-IDs of
+// their messages it answered (In-Reply-To, References: they name their
+// mail and often their domain) go; the row stays
 // (kind, dates, Message-ID) so the outbox's history holds. Mail still
 // queued is marked failed: there is nobody to send it to. It returns the
 // ids of the messages, whose spooled files ScrubSpool removes. The address
@@ -25,22 +28,33 @@ const ErasedAddress = "erased@invalid"
 // escaped, or erasing a_b@x.fr would also erase the mail quoting axb@x.fr.
 func EraseRecipientTx(ctx context.Context, tx *sql.Tx, userID, email string) ([]string, error) {
 	email = strings.ToLower(strings.TrimSpace(email))
-	ids, err := db.Strings(ctx, tx, `SELECT id FROM outgoing_mail WHERE user_id = $1 OR lower(to_addr) = $2
-		OR (length($2) > 3 AND (lower(text_body) LIKE $3 ESCAPE $4 OR lower(html_body) LIKE $3 ESCAPE $4))`,
-		userID, email, "%"+db.EscapeLike(email)+"%", db.LikeEscape)
+	// Their address in any case, accents included: db.LowerForms gives
+	// what lower() can make of it on either engine (SQLite's leaves É).
+	toThem, forms := db.LowerIn("to_addr", 3, email)
+	query := `SELECT id FROM outgoing_mail WHERE user_id = $1 OR ` + toThem
+	args := append([]any{userID, db.LikeEscape}, forms...)
+	if len(email) > 3 {
+		for _, f := range forms {
+			n := strconv.Itoa(len(args) + 1)
+			query += ` OR lower(text_body) LIKE $` + n + ` ESCAPE $2 OR lower(html_body) LIKE $` + n + ` ESCAPE $2`
+			args = append(args, "%"+db.EscapeLike(f.(string))+"%")
+		}
+	}
+	ids, err := db.Strings(ctx, tx, query, args...)
 	if err != nil {
 		return nil, fmt.Errorf("mail: erase: %w", err)
 	}
+	toThem, _ = db.LowerIn("to_addr", 4, email)
 	for _, id := range ids {
 		if _, err := tx.ExecContext(ctx, `DELETE FROM outgoing_mail_attachments WHERE mail_id = $1`, id); err != nil {
 			return nil, fmt.Errorf("mail: erase: %w", err)
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE outgoing_mail SET
-			to_addr = CASE WHEN user_id = $1 OR lower(to_addr) = $2 THEN $3 ELSE to_addr END,
-			to_name = CASE WHEN user_id = $1 OR lower(to_addr) = $2 THEN '' ELSE to_name END,
-			subject = 'erased', text_body = '', html_body = '', last_error = '',
-			status = CASE WHEN status = 'queued' THEN 'failed' ELSE status END WHERE id = $4`,
-			userID, email, ErasedAddress, id); err != nil {
+			to_addr = CASE WHEN user_id = $1 OR `+toThem+` THEN $2 ELSE to_addr END,
+			to_name = CASE WHEN user_id = $1 OR `+toThem+` THEN '' ELSE to_name END,
+			subject = 'erased', text_body = '', html_body = '', last_error = '', in_reply_to = '', refs = '',
+			status = CASE WHEN status = 'queued' THEN 'failed' ELSE status END WHERE id = $3`,
+			append([]any{userID, ErasedAddress, id}, forms...)...); err != nil {
 			return nil, fmt.Errorf("mail: erase: %w", err)
 		}
 	}
@@ -49,8 +63,9 @@ func EraseRecipientTx(ctx context.Context, tx *sql.Tx, userID, email string) ([]
 
 // EraseMessagesTx erases the stored copies of messages ids, found by what
 // they were about rather than by their recipient (the mail of a ticket
-// whose content a retention erases): subject, bodies, attachments and the
-// last error go, mail still queued is marked failed. With recipient, the
+// whose content a retention erases): subject, bodies, attachments, the
+// last error and the Message-IDs answered go, mail still queued is marked
+// failed. With recipient, the
 // address and name go too (mail to the person being forgotten); without,
 // they stay (mail to staff that quoted that person). The rows stay, as in
 // EraseRecipientTx. The spooled copies are ScrubSpool's.
@@ -61,7 +76,7 @@ func EraseMessagesTx(ctx context.Context, tx *sql.Tx, ids []string, recipient bo
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE outgoing_mail SET
 			to_addr = CASE WHEN $1 THEN $2 ELSE to_addr END, to_name = CASE WHEN $1 THEN '' ELSE to_name END,
-			subject = 'erased', text_body = '', html_body = '', last_error = '',
+			subject = 'erased', text_body = '', html_body = '', last_error = '', in_reply_to = '', refs = '',
 			status = CASE WHEN status = 'queued' THEN 'failed' ELSE status END WHERE id = $3`,
 			recipient, ErasedAddress, id); err != nil {
 			return fmt.Errorf("mail: erase: %w", err)

@@ -128,9 +128,23 @@ func (s *Service) read(ctx context.Context, userID string) (*Export, error) {
 	}
 	e.Account = acc[0]
 	email, _ := acc[0]["email"].(string)
-	email = strings.ToLower(email)
+	// What was written from their address as a guest, or sent to it, is
+	// theirs once they proved they read it (a reset link): signing up with
+	// someone else's address must not hand over that person's tickets and
+	// the guest links mailed to them. The address in any case, accents
+	// included, as $2, $3, … (SQLite's lower() leaves É: db.LowerForms).
+	tickets, toThem := `(SELECT id FROM tickets WHERE customer_id = $1)`, `user_id = $1`
+	var emailArgs []any
+	if proven, err := account.AddressProvenTx(ctx, q, userID); err != nil {
+		return nil, err
+	} else if proven {
+		var guestEmail, toEmail string
+		guestEmail, emailArgs = db.LowerIn("customer_email", 2, email)
+		toEmail, _ = db.LowerIn("to_addr", 2, email)
+		tickets = `(SELECT id FROM tickets WHERE customer_id = $1 OR (customer_id IS NULL AND ` + guestEmail + `))`
+		toThem += ` OR ` + toEmail
+	}
 	const orders = `(SELECT id FROM orders WHERE customer_id = $1)`
-	const tickets = `(SELECT id FROM tickets WHERE customer_id = $1 OR (customer_id IS NULL AND lower(customer_email) = $2))`
 	const claims = `(SELECT id FROM claims WHERE customer_id = $1)`
 	for _, sec := range []section{
 		{&e.Sessions, `SELECT created_at, last_seen_at, expires_at, ip, user_agent FROM sessions WHERE user_id = $1 ORDER BY created_at`},
@@ -166,7 +180,7 @@ func (s *Service) read(ctx context.Context, userID string) (*Export, error) {
 		{&e.Surveys, `SELECT ticket_id, rating, comment, sent_at, answered_at FROM ticket_surveys
 			WHERE ticket_id IN ` + tickets + ` ORDER BY sent_at, ticket_id`},
 		{&e.Mail, `SELECT id, kind, to_addr, to_name, subject, text_body, status, created_at, sent_at FROM outgoing_mail
-			WHERE user_id = $1 OR lower(to_addr) = $2 ORDER BY created_at, id`},
+			WHERE ` + toThem + ` ORDER BY created_at, id`},
 		{&e.Activity, `SELECT at, action, subject_type, subject_id FROM audit_log WHERE actor_id = $1 ORDER BY id`},
 		{&e.Visits, `SELECT at, kind, subject_id, ip, user_agent FROM customer_activity WHERE customer_id = $1 ORDER BY at, id`},
 		{&e.SecondFactor, `SELECT confirmed_at AS enabled_since FROM user_totp WHERE user_id = $1 AND confirmed_at IS NOT NULL`},
@@ -176,7 +190,7 @@ func (s *Service) read(ctx context.Context, userID string) (*Export, error) {
 	} {
 		args := []any{userID}
 		if strings.Contains(sec.query, "$2") {
-			args = append(args, email)
+			args = append(args, emailArgs...)
 		}
 		rows, err := records(ctx, q, sec.query, args...)
 		if err != nil {

@@ -23,6 +23,7 @@ import (
 	"comptoir/internal/account"
 	"comptoir/internal/audit"
 	"comptoir/internal/blob"
+	"comptoir/internal/cardpay"
 	"comptoir/internal/claims"
 	"comptoir/internal/clock"
 	"comptoir/internal/db"
@@ -120,7 +121,7 @@ func (s *Service) Erase(ctx context.Context, userID string, by audit.Actor, reas
 		if u.Role != account.RoleCustomer {
 			return account.ErrNotCustomer
 		}
-		if res.Already, err = account.IsErased(ctx, tx, userID); err != nil || res.Already {
+		if res.Already, err = account.BeginErasureTx(ctx, tx, userID); err != nil || res.Already {
 			return err
 		}
 		email := u.Email
@@ -168,6 +169,9 @@ func (s *Service) Erase(ctx context.Context, userID string, by audit.Actor, reas
 			if err := jobs.ForgetTx(ctx, tx, "mail.send", id); err != nil {
 				return err
 			}
+		}
+		if err := cardpay.ForgetCustomerJobsTx(ctx, tx, userID); err != nil {
+			return err
 		}
 		if err := idempotency.ForgetCallerTx(ctx, tx, userID); err != nil {
 			return err

@@ -206,6 +206,7 @@ func TestExportHoldsSurveysAndCardPayments(t *testing.T) {
 		"message": {"A question."}}); r.Status != http.StatusOK {
 		t.Fatalf("contact: %d %s", r.Status, r.Body)
 	}
+	proveAddress(t, h, "noor@example.org") // the guest ticket is theirs
 	var ticketID string
 	if err := d.Read.QueryRowContext(ctx, `SELECT id FROM tickets WHERE customer_email = 'noor@example.org'`).Scan(&ticketID); err != nil {
 		t.Fatal(err)
