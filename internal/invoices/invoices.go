@@ -231,6 +231,11 @@ type Invoice struct {
 // the PDF print it.
 func (inv Invoice) BuyerAddressLines() []string { return strings.Split(inv.BuyerAddress, "\n") }
 
+// SellerAddressLines is the seller's address line by line, as given (a
+// line break in the setting is one on the page; commas stay as typed, as
+// in the PDF).
+func (inv Invoice) SellerAddressLines() []string { return strings.Split(inv.Seller.Address, "\n") }
+
 // Line is one line of an invoice.
 type Line struct {
 	Position    int
