@@ -19,6 +19,7 @@ import (
 //   - Greek and Cyrillic are transliterated into Latin letters (Greece and
 //     Bulgaria are member states: "Γιώργος Παπαδόπουλος" is "Giorgos
 //     Papadopoulos", "Иван Петров" is "Ivan Petrov"; see transliterate);
+//   - arrows are written with the signs cp1252 has ("→" is "->");
 //   - anything else (Chinese, Japanese, symbols…) becomes a dot.
 //
 // Embedding a Unicode font instead is not an option: we may not vendor
@@ -47,6 +48,8 @@ func CP1252(s string) string {
 			b.WriteByte(byte(r))
 		} else if c, ok := charmap.Windows1252.EncodeRune(r); ok {
 			b.WriteByte(c)
+		} else if sym, ok := symbols[r]; ok {
+			b.WriteString(sym)
 		} else if n := transliterate(&b, s, i); n > 0 {
 			size = n
 		} else {
@@ -56,6 +59,11 @@ func CP1252(s string) string {
 	}
 	return b.String()
 }
+
+// symbols are the signs of our own texts that cp1252 lacks, written with
+// characters it has: a subscription period's line reads "Formule —
+// 08/03/2026 → 08/04/2026", whose arrow was a dot in the PDF.
+var symbols = map[rune]string{'→': "->", '←': "<-", '↔': "<->", '⇒': "=>"}
 
 // strokes are the Latin letters whose mark is not a separate accent, so
 // that decomposing them leaves them whole.

@@ -210,3 +210,46 @@ func TestPDFNamesGreekBuyersInLatinLetters(t *testing.T) {
 		t.Errorf("PDF still has letters written as dots:\n%s", text)
 	}
 }
+
+// A subscription period's invoice line reads "Formule — 08/03/2026 →
+// 08/04/2026" on its page; the arrow is not in cp1252 and has no letter in
+// it, so the PDF read "Formule — 08/03/2026 . 08/04/2026", a period whose
+// two dates seem unrelated. Arrows are written with the characters cp1252
+// has.
+func TestPDFWritesTheArrowOfAPeriod(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"a → b", "a -> b"}, {"a ← b", "a <- b"}, {"a ↔ b", "a <-> b"},
+	} {
+		if got := invoices.CP1252(tc.in); got != tc.want {
+			t.Errorf("CP1252(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+	h := apptest.Start(t)
+	ctx := context.Background()
+	plan, err := h.App.Catalog.Create(ctx, adminActor, catalog.ProductInput{
+		Slug: "plan", Kind: catalog.KindSubscription, NameFR: "Formule", NameEN: "Plan",
+		DescriptionFR: "Chaque mois.", DescriptionEN: "Every month.", UnitPrice: money.MustNew(990, "EUR"),
+		PlanInterval: catalog.IntervalMonth,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	u := customer(t, h, "ana@example.fr", "fr", "FR", "consumer", "", 10_000)
+	sub, err := h.App.Subscriptions.Start(ctx, subscriptionsStart(u.ID, plan.ID), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	docs, err := h.App.Invoices.ForOrder(ctx, sub.ID)
+	if err != nil || len(docs) != 1 {
+		t.Fatalf("%d documents for the subscription (%v)", len(docs), err)
+	}
+	desc := docs[0].Lines[0].Description
+	if !strings.Contains(desc, " → ") {
+		t.Fatalf("the period's line %q has no arrow: the test no longer tests anything", desc)
+	}
+	// The layout may wrap the line's words: look for the arrow, and for
+	// no dot standing alone where it was.
+	if text := pdfText(t, docs[0], h); !strings.Contains(text, " -> ") || strings.Contains(text, " . ") {
+		t.Fatalf("the PDF does not write the period's arrow (%q):\n%s", desc, text)
+	}
+}

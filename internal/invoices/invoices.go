@@ -231,6 +231,11 @@ type Invoice struct {
 // the PDF print it.
 func (inv Invoice) BuyerAddressLines() []string { return strings.Split(inv.BuyerAddress, "\n") }
 
+// SellerAddressLines is the seller's address line by line, as given (a
+// line break in the setting is one on the page; commas stay as typed, as
+// in the PDF).
+func (inv Invoice) SellerAddressLines() []string { return strings.Split(inv.Seller.Address, "\n") }
+
 // Line is one line of an invoice.
 type Line struct {
 	Position    int
@@ -549,8 +554,12 @@ func (s *Service) CreditTx(ctx context.Context, tx *sql.Tx, in CreditInput) (Inv
 		}
 	}
 	// What goes back is VAT included whatever the price setting: split it
-	// at the invoiced rate.
-	sp, err := SplitLine(in.Amount, line.RateBP, true)
+	// at the invoiced rate, for the line's credits taken together. Each
+	// note rounding its own VAT, a line refunded in parts would be
+	// credited a cent more or less VAT than its invoice charged (1,00 € at
+	// 20 % is 0,17 € of VAT, two halves 0,08 € each), leaving VAT declared
+	// on a sale wholly refunded.
+	sp, err := s.creditSplit(ctx, tx, orig, line, in.Amount)
 	if err != nil {
 		return Invoice{}, err
 	}
@@ -567,6 +576,39 @@ func (s *Service) CreditTx(ctx context.Context, tx *sql.Tx, in CreditInput) (Inv
 		return Invoice{}, err
 	}
 	return cn, nil
+}
+
+// creditSplit splits amount, going back on an invoiced line, into net and
+// VAT so that the line's credit notes together always hold the VAT of
+// what they credit together: the VAT inside all the line's credits so far,
+// this one included, less the VAT earlier notes took back. The credit that
+// brings the line to its total takes back exactly what is left of the
+// line's VAT, whatever way the invoice rounded it.
+//
+// A credit note carries its invoice's order id, so the index by order
+// finds the notes (refers_to has none).
+func (s *Service) creditSplit(ctx context.Context, tx *sql.Tx, orig Invoice, line Line, amount money.Amount) (Split, error) {
+	var creditedGross, creditedVAT int64
+	if err := tx.QueryRowContext(ctx, `SELECT COALESCE(SUM(l.total), 0), COALESCE(SUM(l.vat), 0)
+		FROM invoices c JOIN invoice_lines l ON l.invoice_id = c.id
+		WHERE c.order_id = $1 AND c.refers_to = $2 AND c.kind = 'credit_note' AND l.ref = $3`,
+		orig.OrderID, orig.ID, line.Ref).Scan(&creditedGross, &creditedVAT); err != nil {
+		return Split{}, fmt.Errorf("invoices: credited on line %s: %w", line.Ref, err)
+	}
+	gross := creditedGross + amount.Minor
+	var vatSoFar int64
+	if gross >= line.Total.Minor {
+		vatSoFar = line.VAT.Minor
+	} else {
+		sp, err := SplitLine(money.Amount{Minor: gross, Currency: amount.Currency}, line.RateBP, true)
+		if err != nil {
+			return Split{}, err
+		}
+		vatSoFar = sp.VAT.Minor
+	}
+	vat := min(max(vatSoFar-creditedVAT, 0), amount.Minor)
+	return Split{Net: money.Amount{Minor: amount.Minor - vat, Currency: amount.Currency},
+		VAT: money.Amount{Minor: vat, Currency: amount.Currency}, Total: amount}, nil
 }
 
 // ChargebackTx is how much of disputed a lost dispute credits on the

@@ -118,16 +118,30 @@ func (s *Service) PDF(inv Invoice, t Translate) ([]byte, error) {
 	}
 	pdf.Ln(-1)
 	pdf.SetFont("Helvetica", "", 9)
+	_, pageHeight := pdf.GetPageSize()
 	for _, l := range inv.Lines {
-		cells := []string{enc(l.Description), fmt.Sprint(l.Quantity), m(l.Net), enc(RatePercent(l.RateBP, inv.Lang)), m(l.VAT), m(l.Total)}
-		for i, c := range cells {
-			align := "R"
-			if i == 0 {
-				align = "L"
-			}
-			pdf.CellFormat(widths[i], 7, c, "1", 0, align, false, 0, "")
+		// The description wraps inside its column and the row is as tall
+		// as it needs: drawn on one line, a long one ran over the amounts.
+		desc := pdf.SplitLines([]byte(enc(l.Description)), widths[0])
+		rowHeight := 7.0
+		if len(desc) > 1 {
+			rowHeight = float64(len(desc))*5 + 2
 		}
-		pdf.Ln(-1)
+		if pdf.GetY()+rowHeight > pageHeight-20 {
+			pdf.AddPage()
+		}
+		x, y := pdf.GetXY()
+		pdf.Rect(x, y, widths[0], rowHeight, "D")
+		for i, dl := range desc {
+			pdf.SetXY(x, y+(rowHeight-float64(len(desc))*5)/2+float64(i)*5)
+			pdf.CellFormat(widths[0], 5, string(dl), "", 0, "L", false, 0, "")
+		}
+		pdf.SetXY(x+widths[0], y)
+		cells := []string{fmt.Sprint(l.Quantity), m(l.Net), enc(RatePercent(l.RateBP, inv.Lang)), m(l.VAT), m(l.Total)}
+		for i, c := range cells {
+			pdf.CellFormat(widths[i+1], rowHeight, c, "1", 0, "R", false, 0, "")
+		}
+		pdf.SetXY(x, y+rowHeight)
 	}
 	pdf.Ln(3)
 	for _, row := range [][2]string{{t("invoice.total_net"), m(inv.Net)}, {t("invoice.total_vat"), m(inv.VAT)}, {t("invoice.total_gross"), m(inv.Total)}} {

@@ -7,17 +7,19 @@
 package pdftext
 
 import (
+	"html"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 )
 
-// Text is the text of pdf with every run of white space (line breaks inside
-// the page, no-break spaces) folded into one space, so that a sentence
-// reads whole wherever the layout wrapped it.
-func Text(t testing.TB, pdf []byte) string {
+// tool is pdftotext's path; a missing tool skips the test, or fails it
+// under CI=true.
+func tool(t testing.TB) string {
 	t.Helper()
 	bin, err := exec.LookPath("pdftotext")
 	if err != nil {
@@ -26,6 +28,15 @@ func Text(t testing.TB, pdf []byte) string {
 		}
 		t.Skip("pdftotext is not installed (apt-get install poppler-utils)")
 	}
+	return bin
+}
+
+// Text is the text of pdf with every run of white space (line breaks inside
+// the page, no-break spaces) folded into one space, so that a sentence
+// reads whole wherever the layout wrapped it.
+func Text(t testing.TB, pdf []byte) string {
+	t.Helper()
+	bin := tool(t)
 	in := filepath.Join(t.TempDir(), "in.pdf")
 	if err := os.WriteFile(in, pdf, 0o600); err != nil {
 		t.Fatal(err)
@@ -35,4 +46,48 @@ func Text(t testing.TB, pdf []byte) string {
 		t.Fatalf("pdftotext: %v", err)
 	}
 	return strings.Join(strings.Fields(string(out)), " ")
+}
+
+// Word is one word of a page and where a reader sees it, in points from
+// the page's top left corner.
+type Word struct {
+	Page                   int
+	XMin, YMin, XMax, YMax float64
+	Text                   string
+}
+
+var (
+	pageTag = regexp.MustCompile(`<page `)
+	wordTag = regexp.MustCompile(`<word xMin="([0-9.]+)" yMin="([0-9.]+)" xMax="([0-9.]+)" yMax="([0-9.]+)">([^<]*)</word>|<page `)
+)
+
+// Words is every word of pdf with its box, in reading order, so that a
+// test can check where the layout put it (that a text stays in its column).
+func Words(t testing.TB, pdf []byte) []Word {
+	t.Helper()
+	bin := tool(t)
+	in := filepath.Join(t.TempDir(), "in.pdf")
+	if err := os.WriteFile(in, pdf, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command(bin, "-bbox", "-enc", "UTF-8", in, "-").Output()
+	if err != nil {
+		t.Fatalf("pdftotext: %v", err)
+	}
+	var words []Word
+	page := 0
+	for _, m := range wordTag.FindAllStringSubmatch(string(out), -1) {
+		if pageTag.MatchString(m[0]) {
+			page++
+			continue
+		}
+		w := Word{Page: page, Text: html.UnescapeString(m[5])}
+		for i, f := range []*float64{&w.XMin, &w.YMin, &w.XMax, &w.YMax} {
+			if *f, err = strconv.ParseFloat(m[i+1], 64); err != nil {
+				t.Fatalf("pdftotext: %q: %v", m[0], err)
+			}
+		}
+		words = append(words, w)
+	}
+	return words
 }
