@@ -226,19 +226,8 @@ func TestPDFWritesTheArrowOfAPeriod(t *testing.T) {
 	}
 	h := apptest.Start(t)
 	ctx := context.Background()
-	plan, err := h.App.Catalog.Create(ctx, adminActor, catalog.ProductInput{
-		Slug: "plan", Kind: catalog.KindSubscription, NameFR: "Formule", NameEN: "Plan",
-		DescriptionFR: "Chaque mois.", DescriptionEN: "Every month.", UnitPrice: money.MustNew(990, "EUR"),
-		PlanInterval: catalog.IntervalMonth,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
 	u := customer(t, h, "ana@example.fr", "fr", "FR", "consumer", "", 10_000)
-	sub, err := h.App.Subscriptions.Start(ctx, subscriptionsStart(u.ID, plan.ID), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	sub := subscribedToPlan(t, h, u, 990)
 	docs, err := h.App.Invoices.ForOrder(ctx, sub.ID)
 	if err != nil || len(docs) != 1 {
 		t.Fatalf("%d documents for the subscription (%v)", len(docs), err)

@@ -2,11 +2,14 @@ package invoices_test
 
 import (
 	"context"
+	"testing"
 
+	"comptoir/internal/account"
 	"comptoir/internal/apptest"
 	"comptoir/internal/audit"
 	"comptoir/internal/billing"
 	"comptoir/internal/cardpay"
+	"comptoir/internal/catalog"
 	"comptoir/internal/claims"
 	"comptoir/internal/id"
 	"comptoir/internal/money"
@@ -31,4 +34,24 @@ func fileCancel(h *apptest.Harness, customerID, subID string) (string, error) {
 		SubscriptionID: subID, Choice: policy.CancelNow, Message: "Je résilie.",
 		Actor: audit.Actor{ID: customerID, Role: "customer"}})
 	return c.ID + " " + c.Status, err
+}
+
+// subscribedToPlan creates the monthly plan "plan" at price (minor units,
+// EUR) and subscribes u to it, paid from the balance.
+func subscribedToPlan(t *testing.T, h *apptest.Harness, u account.User, price int64) subscriptions.Subscription {
+	t.Helper()
+	ctx := context.Background()
+	plan, err := h.App.Catalog.Create(ctx, adminActor, catalog.ProductInput{
+		Slug: "plan", Kind: catalog.KindSubscription, NameFR: "Formule", NameEN: "Plan",
+		DescriptionFR: "Chaque mois.", DescriptionEN: "Every month.", UnitPrice: money.MustNew(price, "EUR"),
+		PlanInterval: catalog.IntervalMonth,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sub, err := h.App.Subscriptions.Start(ctx, subscriptionsStart(u.ID, plan.ID), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sub
 }

@@ -473,19 +473,8 @@ func TestInvoicePagesAndAPI(t *testing.T) {
 func TestRenewalsAndTopUpsAreInvoiced(t *testing.T) {
 	h := apptest.Start(t)
 	ctx := context.Background()
-	plan, err := h.App.Catalog.Create(ctx, adminActor, catalog.ProductInput{
-		Slug: "plan", Kind: catalog.KindSubscription, NameFR: "Formule", NameEN: "Plan",
-		DescriptionFR: "Chaque mois.", DescriptionEN: "Every month.", UnitPrice: money.MustNew(1200, "EUR"),
-		PlanInterval: catalog.IntervalMonth,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
 	u := customer(t, h, "be@example.test", "fr", "BE", "consumer", "", 10_000)
-	sub, err := h.App.Subscriptions.Start(ctx, subscriptionsStart(u.ID, plan.ID), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	sub := subscribedToPlan(t, h, u, 1200)
 	h.Clock.Advance(32 * 24 * time.Hour)
 	if err := h.App.Subscriptions.Renew(ctx, sub.ID, sub.CurrentPeriodEnd); err != nil {
 		t.Fatal(err)
@@ -528,19 +517,8 @@ func TestRenewalsAndTopUpsAreInvoiced(t *testing.T) {
 func TestSubscriptionRefundIssuesCreditNote(t *testing.T) {
 	h := apptest.Start(t)
 	ctx := context.Background()
-	plan, err := h.App.Catalog.Create(ctx, adminActor, catalog.ProductInput{
-		Slug: "plan", Kind: catalog.KindSubscription, NameFR: "Formule", NameEN: "Plan",
-		DescriptionFR: "Chaque mois.", DescriptionEN: "Every month.", UnitPrice: money.MustNew(990, "EUR"),
-		PlanInterval: catalog.IntervalMonth,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
 	u := customer(t, h, "ana@example.fr", "fr", "FR", "consumer", "", 10_000)
-	sub, err := h.App.Subscriptions.Start(ctx, subscriptionsStart(u.ID, plan.ID), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	sub := subscribedToPlan(t, h, u, 990)
 	h.Clock.Advance(24 * time.Hour)
 	c, err := fileCancel(h, u.ID, sub.ID)
 	if err != nil {
