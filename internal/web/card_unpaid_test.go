@@ -78,3 +78,34 @@ func TestUnpaidCardOrderIsNeverOverdue(t *testing.T) {
 	expireCheckout(t, h, orderID)
 	notOverdue("canceled")
 }
+
+// The unpaid card order's page is where Stripe's "back" link (the Checkout
+// page's cancel URL) and the failed payment page's "Go back" lead: it must
+// let the buyer pay, which it did not (GET /orders/{id}/pay was reachable
+// only from the checkout's redirect). Back from paying (the success URL,
+// ?paid=1) before Stripe's report, it says the payment is being confirmed
+// instead of offering to pay again. Paid or canceled, neither shows.
+func TestUnpaidCardOrderPageOffersToPay(t *testing.T) {
+	h := startWithStripe(t)
+	u, c := h.User(t, account.RoleCustomer, "ana@example.fr")
+	_, agent := h.User(t, account.RoleAgent, "agent@shop.test")
+	orderID, _ := unpaidCardOrder(t, h, c, u)
+	orderPath := "/orders/" + orderID
+	payLink := `href="` + orderPath + `/pay"`
+	mustContain(t, c.Get(orderPath), `id="order-pay"`, payLink, "Payer par carte")
+	if r := c.Get(orderPath + "/pay"); r.Status != http.StatusSeeOther || !strings.HasPrefix(r.Location, "https://checkout.stripe.com/") {
+		t.Fatalf("the pay link: %d %q", r.Status, r.Location)
+	}
+	back := c.Get(orderPath + "?paid=1")
+	mustContain(t, back, `id="order-pay-confirming"`)
+	if strings.Contains(back.Body, payLink) {
+		t.Error("back from paying, the page offers to pay again")
+	}
+	if page := agent.Get("/console/orders/" + orderID); strings.Contains(page.Body, payLink) {
+		t.Error("the agent's view of the order offers to pay it")
+	}
+	expireCheckout(t, h, orderID)
+	if page := c.Get(orderPath); strings.Contains(page.Body, payLink) || strings.Contains(page.Body, `id="order-pay"`) {
+		t.Error("a canceled order offers to pay it")
+	}
+}
