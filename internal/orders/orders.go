@@ -66,6 +66,9 @@ var (
 	ErrOverDelivery        = errors.New("orders: delivered above the quantity ordered")
 	ErrNotDeliverable      = errors.New("orders: order is not awaiting delivery")
 	ErrDownloadExpired     = errors.New("orders: download link expired")
+
+	// ErrCartChanged: the cart does not cost what the buyer was shown.
+	ErrCartChanged = errors.New("orders: the cart changed since it was shown")
 )
 
 // Code is the stable code of an orders error, for the API and the pages.
@@ -75,6 +78,7 @@ func Code(err error) string {
 		ErrPolicyNotAccepted: "policy_not_accepted", ErrTermsNotAccepted: "terms_not_accepted", ErrInsufficientBalance: "insufficient_balance",
 		ErrOutOfStock: "out_of_stock", ErrCardUnavailable: "card_unavailable", ErrDeliveryRegression: "delivery_regression",
 		ErrOverDelivery: "over_delivery", ErrNotDeliverable: "not_deliverable", ErrOverRefund: "over_refund", ErrDownloadExpired: "download_expired",
+		ErrCartChanged: "cart_changed",
 	} {
 		if errors.Is(err, e) {
 			return code

@@ -41,6 +41,11 @@ type PlaceInput struct {
 	// set it must be the one in force. Empty: the version in force (the
 	// API, whose buyers read the terms through the store's pages).
 	AcceptTerms string
+	// ExpectTotal, when set, is the total the buyer was shown at catalog
+	// prices (the cart page's "Pay …" button): a checkout whose lines now
+	// cost another amount (a price changed meanwhile, the cart changed in
+	// another tab) is refused with ErrCartChanged rather than charged.
+	ExpectTotal money.Amount
 	// Lang is the language the buyer reads the store in; IP and UserAgent
 	// go into the consent record.
 	Lang      string
@@ -139,6 +144,9 @@ func (s *Service) Place(ctx context.Context, in PlaceInput, after AfterPlace) (O
 		products[i] = p
 		o.Lines = append(o.Lines, line)
 		kinds = append(kinds, p.Kind)
+	}
+	if in.ExpectTotal != (money.Amount{}) && in.ExpectTotal != o.Total {
+		return Order{}, ErrCartChanged
 	}
 	if err := s.addVAT(ctx, buyer, &o); err != nil {
 		return Order{}, err

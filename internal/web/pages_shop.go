@@ -281,6 +281,9 @@ func (s *Server) checkout(w http.ResponseWriter, r *http.Request) {
 	for _, l := range readCart(r) {
 		in.Lines = append(in.Lines, orders.LineInput{ProductID: l.ProductID, Quantity: l.Quantity})
 	}
+	if shown, err := strconv.ParseInt(f.Get("shown_total"), 10, 64); err == nil && f.Get("shown_currency") != "" {
+		in.ExpectTotal = money.Amount{Minor: shown, Currency: f.Get("shown_currency")}
+	}
 	fail := func(status int, errs map[string]string) {
 		v, err := s.cartView(r)
 		if err != nil {
