@@ -41,8 +41,8 @@ type PlaceInput struct {
 	// set it must be the one in force. Empty: the version in force (the
 	// API, whose buyers read the terms through the store's pages).
 	AcceptTerms string
-	// ExpectTotal, when set, is the total the buyer was shown at catalog
-	// prices (the cart page's "Pay …" button): a checkout whose lines now
+	// ExpectTotal, when set, is the total the buyer was shown (the cart
+	// page's "Pay …" button, as Quote gives it): a checkout whose lines now
 	// cost another amount (a price changed meanwhile, the cart changed in
 	// another tab) is refused with ErrCartChanged rather than charged.
 	ExpectTotal money.Amount
@@ -145,11 +145,11 @@ func (s *Service) Place(ctx context.Context, in PlaceInput, after AfterPlace) (O
 		o.Lines = append(o.Lines, line)
 		kinds = append(kinds, p.Kind)
 	}
-	if in.ExpectTotal != (money.Amount{}) && in.ExpectTotal != o.Total {
-		return Order{}, ErrCartChanged
-	}
 	if err := s.addVAT(ctx, buyer, &o); err != nil {
 		return Order{}, err
+	}
+	if in.ExpectTotal != (money.Amount{}) && in.ExpectTotal != o.Total {
+		return Order{}, ErrCartChanged
 	}
 	required := ConsentRequired(buyer, kinds)
 	if required && (!in.ImmediatePerformance || !in.WithdrawalWaiver) {

@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 
+	"comptoir/internal/account"
 	"comptoir/internal/catalog"
 	"comptoir/internal/id"
 	"comptoir/internal/money"
@@ -242,6 +243,9 @@ func (s *Server) cartView(r *http.Request) (*view, error) {
 	d.Proof = s.proofAsk(r)
 	if u := state(r).user; u != nil {
 		d.ConsentRequired = orders.ConsentRequired(*u, kinds)
+		if err := s.quoteCart(r, *u, d); err != nil {
+			return nil, err
+		}
 		if d.Total.Currency != "" {
 			b, err := s.Ledger.Balance(r.Context(), u.ID, d.Total.Currency)
 			if err != nil {
@@ -252,6 +256,29 @@ func (s *Server) cartView(r *http.Request) (*view, error) {
 	}
 	v.Data = d
 	return v, nil
+}
+
+// quoteCart puts in the cart what its lines cost the buyer, as the
+// checkout will charge them (VAT added when catalog prices exclude it).
+func (s *Server) quoteCart(r *http.Request, buyer account.User, d *cartData) error {
+	amounts := make([]money.Amount, len(d.Items))
+	for i, it := range d.Items {
+		amounts[i] = it.Amount
+	}
+	quoted, err := s.Orders.Quote(r.Context(), buyer, amounts)
+	if err != nil || len(quoted) != len(d.Items) {
+		return err
+	}
+	for i := range d.Items {
+		d.Items[i].Amount = quoted[i]
+		if i == 0 {
+			d.Total = money.Zero(quoted[i].Currency)
+		}
+		if total, err := d.Total.Add(quoted[i]); err == nil {
+			d.Total = total
+		}
+	}
+	return nil
 }
 
 func (s *Server) cart(w http.ResponseWriter, r *http.Request) {
