@@ -200,6 +200,26 @@ type cartData struct {
 	// TermsVersion is the terms of sale version in force, which the form
 	// sends back so that a change while the buyer read is caught.
 	TermsVersion string
+
+	// dropped: the cart cookie holds lines the page does not show (a
+	// product archived or withdrawn since it was added); keepShownCart
+	// writes the cart as shown.
+	dropped bool
+}
+
+// keepShownCart makes the cart cookie hold what the page shows: a line
+// left in it for a product no longer for sale was invisible, could not be
+// removed, and made every checkout fail with "no longer for sale".
+func (s *Server) keepShownCart(w http.ResponseWriter, v *view) {
+	d, ok := v.Data.(*cartData)
+	if !ok || !d.dropped {
+		return
+	}
+	lines := make([]cartLine, len(d.Items))
+	for i, it := range d.Items {
+		lines[i] = cartLine{it.Product.ID, it.Quantity}
+	}
+	s.writeCart(w, lines)
 }
 
 // cartView reads the cart against the catalog, dropping what is no longer
@@ -218,16 +238,19 @@ func (s *Server) cartView(r *http.Request) (*view, error) {
 	for _, l := range readCart(r) {
 		p, err := s.Catalog.Get(r.Context(), l.ProductID)
 		if errors.Is(err, catalog.ErrNotFound) {
+			d.dropped = true
 			continue
 		}
 		if err != nil {
 			return nil, err
 		}
 		if p.Archived || p.Kind == catalog.KindSubscription {
+			d.dropped = true
 			continue
 		}
 		amount, err := p.UnitPrice.Mul(int64(l.Quantity))
 		if err != nil {
+			d.dropped = true
 			continue
 		}
 		if d.Total.Currency == "" {
@@ -287,6 +310,7 @@ func (s *Server) cart(w http.ResponseWriter, r *http.Request) {
 		s.serverError(w, r, err)
 		return
 	}
+	s.keepShownCart(w, v)
 	s.render(w, r, http.StatusOK, "cart", v)
 }
 
@@ -317,6 +341,7 @@ func (s *Server) checkout(w http.ResponseWriter, r *http.Request) {
 			s.serverError(w, r, err)
 			return
 		}
+		s.keepShownCart(w, v)
 		v.Form = f
 		v.Errors = errs
 		s.render(w, r, status, "cart", v)
