@@ -55,16 +55,9 @@ func (s *Service) RecordDelivery(ctx context.Context, in DeliveryInput) (Order, 
 		if err := deliverTx(ctx, tx, o.ID, &l, in.Delivered, in.Source, in.Actor.ID, now); err != nil {
 			return err
 		}
-		for i := range o.Lines {
-			if o.Lines[i].ID == l.ID {
-				o.Lines[i] = l
-			}
-		}
-		status := statusFor(o.Lines)
-		if status != o.Status {
-			if _, err := tx.ExecContext(ctx, `UPDATE orders SET status = $1, updated_at = $2 WHERE id = $3`, status, now, o.ID); err != nil {
-				return wrapDB("set status", err)
-			}
+		status, err := settleStatusTx(ctx, tx, o.ID, now)
+		if err != nil {
+			return err
 		}
 		return audit.Record(ctx, tx, audit.Entry{
 			At: now, Actor: in.Actor, SubjectType: "order_line", SubjectID: l.ID, Action: "deliver",
@@ -75,6 +68,36 @@ func (s *Service) RecordDelivery(ctx context.Context, in DeliveryInput) (Order, 
 		return Order{}, err
 	}
 	return s.Get(ctx, in.OrderID)
+}
+
+// settleStatusTx sets a delivered order's status from its lines as they
+// are once this transaction holds the order's row, and returns it. The
+// lines are read again after the lock, not taken from the transaction's
+// first read: two lines delivered at once each saw the other undelivered,
+// and on PostgreSQL the last to commit wrote "partial" over an order whose
+// lines were all delivered. The line was updated first, then the order, the
+// order in which refunds lock them too. A status that left delivery
+// meanwhile (a refund made the order "refunded") is kept.
+func settleStatusTx(ctx context.Context, tx *sql.Tx, orderID string, now time.Time) (string, error) {
+	if _, err := tx.ExecContext(ctx, `UPDATE orders SET updated_at = $1 WHERE id = $2`, now, orderID); err != nil {
+		return "", wrapDB("lock order", err)
+	}
+	o, err := getOrder(ctx, tx, orderID)
+	if err != nil {
+		return "", err
+	}
+	switch o.Status {
+	case StatusProcessing, StatusPartial, StatusCompleted:
+	default:
+		return o.Status, nil
+	}
+	status := statusFor(o.Lines)
+	if status != o.Status {
+		if _, err := tx.ExecContext(ctx, `UPDATE orders SET status = $1 WHERE id = $2`, status, orderID); err != nil {
+			return "", wrapDB("set status", err)
+		}
+	}
+	return status, nil
 }
 
 // deliverTx sets a line's delivered total and appends the delivery event.

@@ -64,6 +64,17 @@ func (s *Service) addVAT(ctx context.Context, buyer account.User, o *Order) erro
 	return nil
 }
 
+// Quote is what lines of these catalog amounts cost the buyer, as Place
+// charges them: the amounts themselves when prices include VAT, else with
+// the buyer's VAT added. The cart page shows it, so that its "Pay" button
+// says what the checkout takes.
+func (s *Service) Quote(ctx context.Context, buyer account.User, amounts []money.Amount) ([]money.Amount, error) {
+	if s.opts.Invoices == nil || s.opts.Invoices.PricesIncludeVAT() || len(amounts) == 0 {
+		return amounts, nil
+	}
+	return s.opts.Invoices.Gross(ctx, invoices.BuyerOf(buyer), amounts)
+}
+
 // issueInvoice invoices a paid order; without an invoicer it does nothing
 // and returns no invoice. placing says the order was written in tx (paid
 // from the balance at checkout), so it has no invoice yet. The order's

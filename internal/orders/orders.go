@@ -66,6 +66,9 @@ var (
 	ErrOverDelivery        = errors.New("orders: delivered above the quantity ordered")
 	ErrNotDeliverable      = errors.New("orders: order is not awaiting delivery")
 	ErrDownloadExpired     = errors.New("orders: download link expired")
+
+	// ErrCartChanged: the cart does not cost what the buyer was shown.
+	ErrCartChanged = errors.New("orders: the cart changed since it was shown")
 )
 
 // Code is the stable code of an orders error, for the API and the pages.
@@ -75,6 +78,7 @@ func Code(err error) string {
 		ErrPolicyNotAccepted: "policy_not_accepted", ErrTermsNotAccepted: "terms_not_accepted", ErrInsufficientBalance: "insufficient_balance",
 		ErrOutOfStock: "out_of_stock", ErrCardUnavailable: "card_unavailable", ErrDeliveryRegression: "delivery_regression",
 		ErrOverDelivery: "over_delivery", ErrNotDeliverable: "not_deliverable", ErrOverRefund: "over_refund", ErrDownloadExpired: "download_expired",
+		ErrCartChanged: "cart_changed",
 	} {
 		if errors.Is(err, e) {
 			return code
@@ -132,9 +136,10 @@ type Line struct {
 	DownloadUntil time.Time
 }
 
-// Overdue reports whether the line is past its stated processing time and
-// not fully delivered.
-func (l Line) Overdue(now time.Time) bool {
+// late reports whether the line is past its stated processing time and not
+// fully delivered; whether that makes it overdue depends on its order
+// (Order.LineOverdue).
+func (l Line) late(now time.Time) bool {
 	return l.Delivered < l.Quantity && !l.ProcessingUntil.IsZero() && now.After(l.ProcessingUntil)
 }
 
@@ -145,9 +150,22 @@ func (l Line) Progress() int { return l.Delivered * 100 / l.Quantity }
 // Overdue reports whether any line of the order is overdue.
 func (o Order) Overdue(now time.Time) bool {
 	for _, l := range o.Lines {
-		if l.Overdue(now) {
+		if o.LineOverdue(l, now) {
 			return true
 		}
+	}
+	return false
+}
+
+// LineOverdue reports whether a line of the order is overdue: past its
+// stated processing time, not fully delivered, in an order that the store
+// still has to deliver. An order not paid yet, canceled unpaid or refunded
+// in full owes no delivery, so it is never late, however long after its
+// processing time it is looked at.
+func (o Order) LineOverdue(l Line, now time.Time) bool {
+	switch o.Status {
+	case StatusPaid, StatusProcessing, StatusPartial:
+		return l.late(now)
 	}
 	return false
 }

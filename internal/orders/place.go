@@ -41,6 +41,11 @@ type PlaceInput struct {
 	// set it must be the one in force. Empty: the version in force (the
 	// API, whose buyers read the terms through the store's pages).
 	AcceptTerms string
+	// ExpectTotal, when set, is the total the buyer was shown (the cart
+	// page's "Pay …" button, as Quote gives it): a checkout whose lines now
+	// cost another amount (a price changed meanwhile, the cart changed in
+	// another tab) is refused with ErrCartChanged rather than charged.
+	ExpectTotal money.Amount
 	// Lang is the language the buyer reads the store in; IP and UserAgent
 	// go into the consent record.
 	Lang      string
@@ -143,6 +148,9 @@ func (s *Service) Place(ctx context.Context, in PlaceInput, after AfterPlace) (O
 	if err := s.addVAT(ctx, buyer, &o); err != nil {
 		return Order{}, err
 	}
+	if in.ExpectTotal != (money.Amount{}) && in.ExpectTotal != o.Total {
+		return Order{}, ErrCartChanged
+	}
 	required := ConsentRequired(buyer, kinds)
 	if required && (!in.ImmediatePerformance || !in.WithdrawalWaiver) {
 		return Order{}, ErrConsentRequired
@@ -166,6 +174,8 @@ func (s *Service) Place(ctx context.Context, in PlaceInput, after AfterPlace) (O
 		var paidAt any
 		if !byCard {
 			paidAt = now
+		} else if err := s.checkKeysLeftTx(ctx, tx, o.Lines, products); err != nil {
+			return err
 		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO orders (id, customer_id, status, currency, total, paid, refunded, payment_method, policy_version, lang, placed_at, paid_at, updated_at)
 			VALUES ($1, $2, $3, $4, $5, $6, 0, $7, $8, $9, $10, $11, $10)`,
@@ -340,6 +350,27 @@ func (s *Service) deliverAtOnce(ctx context.Context, tx *sql.Tx, orderID string,
 		}
 	}
 	return deliverTx(ctx, tx, orderID, l, l.Quantity, SourceSystem, "", now)
+}
+
+// checkKeysLeftTx refuses a card checkout of a licence-key product whose
+// pool is empty: an empty pool stops the sale, by card as from the
+// balance. The key itself is taken when the payment succeeds
+// (CardHandler.PaymentSucceeded); a pool emptied between checkout and
+// payment is the admins' to settle, and they are told with the order.
+func (s *Service) checkKeysLeftTx(ctx context.Context, tx *sql.Tx, lines []Line, products []catalog.Product) error {
+	for i, p := range products {
+		if p.Kind != catalog.KindDigital || p.DigitalDelivery != catalog.DeliveryLicenceKey {
+			continue
+		}
+		left, err := s.catalog.AvailableKeysTx(ctx, tx, p.ID)
+		if err != nil {
+			return wrapDB("keys left", err)
+		}
+		if left < lines[i].Quantity {
+			return ErrOutOfStock
+		}
+	}
+	return nil
 }
 
 func validatePlace(in PlaceInput) error {

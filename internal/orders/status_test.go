@@ -2,6 +2,7 @@ package orders
 
 import (
 	"testing"
+	"time"
 
 	"comptoir/internal/catalog"
 )
@@ -33,5 +34,29 @@ func TestPaidStatus(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// An order is overdue only while the store owes its delivery: one not paid
+// yet, canceled unpaid or refunded in full is never late, whatever its
+// lines' processing time says.
+func TestOverdueOnlyWhileDeliveryIsOwed(t *testing.T) {
+	due := time.Date(2026, 3, 11, 10, 0, 0, 0, time.UTC)
+	late := Line{Kind: catalog.KindService, Quantity: 100, Delivered: 40, ProcessingUntil: due}
+	after := due.Add(time.Minute)
+	for status, want := range map[string]bool{
+		StatusPaid: true, StatusProcessing: true, StatusPartial: true,
+		StatusPendingPayment: false, StatusCanceled: false, StatusRefunded: false, StatusCompleted: false,
+	} {
+		o := Order{Status: status, Lines: []Line{late}}
+		if got := o.Overdue(after); got != want {
+			t.Errorf("%s order after its processing time: Overdue = %v, want %v", status, got, want)
+		}
+		if got := o.LineOverdue(late, after); got != want {
+			t.Errorf("%s order after its processing time: LineOverdue = %v, want %v", status, got, want)
+		}
+		if o.Overdue(due) {
+			t.Errorf("%s order at its processing time: overdue", status)
+		}
 	}
 }

@@ -113,7 +113,7 @@ func (s *Server) orderJSON(_ context.Context, o orders.Order) orderJSONBody {
 	}
 	for _, l := range o.Lines {
 		lj := lineJSON{ID: l.ID, ProductID: l.ProductID, ProductRevision: l.ProductRevision, Kind: l.Kind, Name: l.Name,
-			Quantity: l.Quantity, Delivered: l.Delivered, Amount: l.Amount, Refunded: l.Refunded, Overdue: l.Overdue(now), LicenceKey: l.LicenceKey}
+			Quantity: l.Quantity, Delivered: l.Delivered, Amount: l.Amount, Refunded: l.Refunded, Overdue: o.LineOverdue(l, now), LicenceKey: l.LicenceKey}
 		if !l.ProcessingUntil.IsZero() {
 			until := l.ProcessingUntil
 			lj.ProcessingUntil = &until

@@ -50,6 +50,13 @@ type orderData struct {
 	InvoiceLinks bool
 	// Disputes are the card disputes of the order (staff only).
 	Disputes []disputes.Case
+	// PayLink: the order waits for its card payment and its buyer is
+	// looking; Stripe's "back" link and the payment page's "Go back" lead
+	// here, so this is where they pay. PayConfirming: they have just come
+	// back from paying (Stripe's success URL) and the payment's report has
+	// not arrived yet.
+	PayLink       bool
+	PayConfirming bool
 }
 
 // orderView loads an order for its owner, or for staff when console is set.
@@ -76,6 +83,10 @@ func (s *Server) orderView(r *http.Request, console bool) (*view, error) {
 	}
 	d := orderData{Order: o, Consent: c, Events: events, Console: console,
 		InvoiceLinks: !console || state(r).user.Role == account.RoleAdmin}
+	if !console && o.Status == orders.StatusPendingPayment && cardEnabled(s.Card) {
+		d.PayConfirming = r.URL.Query().Get("paid") == "1"
+		d.PayLink = !d.PayConfirming
+	}
 	if o.Status != orders.StatusPendingPayment && o.Status != orders.StatusCanceled {
 		d.ClaimKinds = claimKindsFromOrder
 		d.WithdrawalOpen = !console && s.withdrawalOpen(state(r).user, o)

@@ -185,6 +185,13 @@ func (s *Server) apiTopUp(w http.ResponseWriter, r *http.Request) {
 	if !s.lookupKeyed(w, r, keyed) {
 		return
 	}
+	if in.Amount.Currency != "" && in.Amount.Currency != "EUR" {
+		// Balances are in euros, as for POST /balance/credits: a top-up in
+		// another currency would charge the card for a balance nothing
+		// shows or spends.
+		writeFieldErrors(w, http.StatusUnprocessableEntity, "invalid", s.Messages.T(st.lang, "error.bad_request"), map[string]string{"currency": "unsupported"})
+		return
+	}
 	ref := id.New("top")
 	if keyed.key != "" {
 		sum := sha256.Sum256([]byte(st.user.ID + "\x00" + keyed.key))

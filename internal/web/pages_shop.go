@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 
+	"comptoir/internal/account"
 	"comptoir/internal/catalog"
 	"comptoir/internal/id"
 	"comptoir/internal/money"
@@ -200,6 +201,26 @@ type cartData struct {
 	// TermsVersion is the terms of sale version in force, which the form
 	// sends back so that a change while the buyer read is caught.
 	TermsVersion string
+
+	// dropped: the cart cookie holds lines the page does not show (a
+	// product archived or withdrawn since it was added); keepShownCart
+	// writes the cart as shown.
+	dropped bool
+}
+
+// keepShownCart makes the cart cookie hold what the page shows: a line
+// left in it for a product no longer for sale was invisible, could not be
+// removed, and made every checkout fail with "no longer for sale".
+func (s *Server) keepShownCart(w http.ResponseWriter, v *view) {
+	d, ok := v.Data.(*cartData)
+	if !ok || !d.dropped {
+		return
+	}
+	lines := make([]cartLine, len(d.Items))
+	for i, it := range d.Items {
+		lines[i] = cartLine{it.Product.ID, it.Quantity}
+	}
+	s.writeCart(w, lines)
 }
 
 // cartView reads the cart against the catalog, dropping what is no longer
@@ -218,16 +239,19 @@ func (s *Server) cartView(r *http.Request) (*view, error) {
 	for _, l := range readCart(r) {
 		p, err := s.Catalog.Get(r.Context(), l.ProductID)
 		if errors.Is(err, catalog.ErrNotFound) {
+			d.dropped = true
 			continue
 		}
 		if err != nil {
 			return nil, err
 		}
 		if p.Archived || p.Kind == catalog.KindSubscription {
+			d.dropped = true
 			continue
 		}
 		amount, err := p.UnitPrice.Mul(int64(l.Quantity))
 		if err != nil {
+			d.dropped = true
 			continue
 		}
 		if d.Total.Currency == "" {
@@ -243,6 +267,9 @@ func (s *Server) cartView(r *http.Request) (*view, error) {
 	d.Proof = s.proofAsk(r)
 	if u := state(r).user; u != nil {
 		d.ConsentRequired = orders.ConsentRequired(*u, kinds)
+		if err := s.quoteCart(r, *u, d); err != nil {
+			return nil, err
+		}
 		if d.Total.Currency != "" {
 			b, err := s.Ledger.Balance(r.Context(), u.ID, d.Total.Currency)
 			if err != nil {
@@ -255,12 +282,36 @@ func (s *Server) cartView(r *http.Request) (*view, error) {
 	return v, nil
 }
 
+// quoteCart puts in the cart what its lines cost the buyer, as the
+// checkout will charge them (VAT added when catalog prices exclude it).
+func (s *Server) quoteCart(r *http.Request, buyer account.User, d *cartData) error {
+	amounts := make([]money.Amount, len(d.Items))
+	for i, it := range d.Items {
+		amounts[i] = it.Amount
+	}
+	quoted, err := s.Orders.Quote(r.Context(), buyer, amounts)
+	if err != nil || len(quoted) != len(d.Items) {
+		return err
+	}
+	for i := range d.Items {
+		d.Items[i].Amount = quoted[i]
+		if i == 0 {
+			d.Total = money.Zero(quoted[i].Currency)
+		}
+		if total, err := d.Total.Add(quoted[i]); err == nil {
+			d.Total = total
+		}
+	}
+	return nil
+}
+
 func (s *Server) cart(w http.ResponseWriter, r *http.Request) {
 	v, err := s.cartView(r)
 	if err != nil {
 		s.serverError(w, r, err)
 		return
 	}
+	s.keepShownCart(w, v)
 	s.render(w, r, http.StatusOK, "cart", v)
 }
 
@@ -282,12 +333,16 @@ func (s *Server) checkout(w http.ResponseWriter, r *http.Request) {
 	for _, l := range readCart(r) {
 		in.Lines = append(in.Lines, orders.LineInput{ProductID: l.ProductID, Quantity: l.Quantity})
 	}
+	if shown, err := strconv.ParseInt(f.Get("shown_total"), 10, 64); err == nil && f.Get("shown_currency") != "" {
+		in.ExpectTotal = money.Amount{Minor: shown, Currency: f.Get("shown_currency")}
+	}
 	fail := func(status int, errs map[string]string) {
 		v, err := s.cartView(r)
 		if err != nil {
 			s.serverError(w, r, err)
 			return
 		}
+		s.keepShownCart(w, v)
 		v.Form = f
 		v.Errors = errs
 		s.render(w, r, status, "cart", v)
