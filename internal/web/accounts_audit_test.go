@@ -1,6 +1,7 @@
 package web_test
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -239,6 +240,36 @@ func TestCurrentPasswordGuessesLockTheAccount(t *testing.T) {
 	}
 	h.Clock.Advance(5 * time.Minute)
 	if r := change(apptest.Password); r.Status != http.StatusSeeOther {
+		t.Fatalf("after the lock: %d %s", r.Status, r.Body)
+	}
+}
+
+// Deleting the account asks for the password again: wrong ones count
+// against the account's lock-out like wrong sign-ins. Otherwise whoever
+// holds a session could guess it there, out of the lock-out's reach, until
+// a right guess erases the account for good.
+func TestDeletePasswordGuessesLockTheAccount(t *testing.T) {
+	h := apptest.Start(t)
+	u, c := h.User(t, account.RoleCustomer, "ana@example.fr")
+	erase := func(password string) apptest.Response {
+		return c.PostForm("/account/delete", url.Values{"password": {password}})
+	}
+	for i := range 5 {
+		if r := erase(fmt.Sprintf("guess number %d", i)); r.Status != http.StatusUnprocessableEntity {
+			t.Fatalf("guess %d: %d", i+1, r.Status)
+		}
+	}
+	if r := erase(apptest.Password); r.Status != http.StatusTooManyRequests {
+		t.Fatalf("the right password after five wrong ones: %d", r.Status)
+	}
+	if got, err := h.App.Accounts.UserByID(context.Background(), u.ID); err != nil || got.Email != "ana@example.fr" {
+		t.Fatalf("the account was erased while locked: %+v %v", got, err)
+	}
+	if r := h.NewClient(t).PostForm("/signin", url.Values{"email": {"ana@example.fr"}, "password": {apptest.Password}}); r.Status != http.StatusTooManyRequests {
+		t.Fatalf("sign-in while locked: %d", r.Status)
+	}
+	h.Clock.Advance(5 * time.Minute)
+	if r := erase(apptest.Password); r.Status != http.StatusSeeOther {
 		t.Fatalf("after the lock: %d %s", r.Status, r.Body)
 	}
 }
