@@ -286,6 +286,9 @@ func userByID(ctx context.Context, q db.Querier, userID string) (User, error) {
 // UserByEmail returns the account with that email, whatever its case, or
 // ErrNotFound.
 func (s *Service) UserByEmail(ctx context.Context, email string) (User, error) {
+	if !storableKey(EmailKey(email)) {
+		return User{}, ErrNotFound
+	}
 	u, err := scanUser(s.db.Read.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE email_key = $1`, EmailKey(email)))
 	if err != nil && !errors.Is(err, ErrNotFound) {
 		return User{}, fmt.Errorf("account: read user: %w", err)

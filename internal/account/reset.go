@@ -35,7 +35,7 @@ func (s *Service) RequestPasswordReset(ctx context.Context, email, lang string) 
 		return errors.New("account: password reset needs a Mailer and Options.BaseURL")
 	}
 	key := EmailKey(email)
-	if key == "" {
+	if !storableKey(key) {
 		return nil
 	}
 	token := newSecret()

@@ -84,7 +84,7 @@ func TestRequestPasswordResetUnknownEmail(t *testing.T) {
 	t.Parallel()
 	e := setup(t)
 	e.signUp(t, "ann@x.fr")
-	for _, email := range []string{"bob@x.fr", "", "not an email"} {
+	for _, email := range []string{"bob@x.fr", "", "not an email", "ann\x00@x.fr", "ann\xff@x.fr"} {
 		if err := e.svc.RequestPasswordReset(e.ctx, email, "fr"); err != nil {
 			t.Fatalf("RequestPasswordReset(%q) = %v, want nil", email, err)
 		}

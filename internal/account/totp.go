@@ -126,8 +126,12 @@ func (s *Service) BeginTOTP(ctx context.Context, userID, issuer string) (TOTPEnr
 var ErrTOTPEnabled = errors.New("account: second factor already enabled")
 
 // ConfirmTOTP turns the pending secret on with a code from the app, and
-// returns the recovery codes, in clear this once.
-func (s *Service) ConfirmTOTP(ctx context.Context, userID, code string) ([]string, error) {
+// returns the recovery codes, in clear this once. Every session of the user
+// but keepSessionID (the one enrolling; empty keeps none) is signed out in
+// the same transaction: a session opened with the password alone, before
+// the second factor (a stolen password's, an old device's), must not keep
+// what the second factor now guards.
+func (s *Service) ConfirmTOTP(ctx context.Context, userID, code, keepSessionID string) ([]string, error) {
 	now := s.clock.Now()
 	codes := make([]string, recoveryCodeCount)
 	for i := range codes {
@@ -165,11 +169,16 @@ func (s *Service) ConfirmTOTP(ctx context.Context, userID, code string) ([]strin
 				return fmt.Errorf("account: recovery codes: %w", err)
 			}
 		}
+		revoked, err := deleteSessions(ctx, tx, userID, keepSessionID)
+		if err != nil {
+			return err
+		}
 		u, err := userByID(ctx, tx, userID)
 		if err != nil {
 			return err
 		}
-		return audit.Record(ctx, tx, audit.Entry{At: now, Actor: u.Actor(), SubjectType: "user", SubjectID: userID, Action: "totp_enable"})
+		return audit.Record(ctx, tx, audit.Entry{At: now, Actor: u.Actor(), SubjectType: "user", SubjectID: userID, Action: "totp_enable",
+			After: map[string]any{"sessions_revoked": revoked}})
 	})
 	if err != nil {
 		return nil, err

@@ -29,7 +29,7 @@ func (e *env) enrol(t *testing.T, svc *account.Service, userID string) (string, 
 	if err != nil {
 		t.Fatal(err)
 	}
-	recovery, err := svc.ConfirmTOTP(e.ctx, userID, code(t, en.Secret, e.clock.Now()))
+	recovery, err := svc.ConfirmTOTP(e.ctx, userID, code(t, en.Secret, e.clock.Now()), "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -61,7 +61,7 @@ func TestTOTPSecretSealedAtRest(t *testing.T) {
 	if !strings.HasPrefix(pending, "v1:") || strings.Contains(pending, en.Secret) {
 		t.Fatalf("pending secret stored as %q", pending)
 	}
-	if _, err := e.svc.ConfirmTOTP(e.ctx, u.ID, code(t, en.Secret, e.clock.Now())); err != nil {
+	if _, err := e.svc.ConfirmTOTP(e.ctx, u.ID, code(t, en.Secret, e.clock.Now()), ""); err != nil {
 		t.Fatal(err)
 	}
 	stored := e.storedSecret(t, u.ID)

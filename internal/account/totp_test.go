@@ -43,14 +43,14 @@ func TestTOTPEnrolmentAndVerification(t *testing.T) {
 	if uri.Scheme != "otpauth" || uri.Host != "totp" || uri.Query().Get("secret") != en.Secret || !strings.Contains(uri.Path, "agent@x.fr") {
 		t.Fatalf("enrolment %+v", en)
 	}
-	if _, err := e.svc.ConfirmTOTP(e.ctx, u.ID, "000000"); !errors.Is(err, account.ErrBadCode) {
+	if _, err := e.svc.ConfirmTOTP(e.ctx, u.ID, "000000", ""); !errors.Is(err, account.ErrBadCode) {
 		t.Fatalf("confirm with a wrong code: %v", err)
 	}
 	if on, _ := e.svc.TOTPEnabled(e.ctx, u.ID); on {
 		t.Fatal("enabled by a wrong code")
 	}
 	now := e.clock.Now()
-	recovery, err := e.svc.ConfirmTOTP(e.ctx, u.ID, code(t, en.Secret, now))
+	recovery, err := e.svc.ConfirmTOTP(e.ctx, u.ID, code(t, en.Secret, now), "")
 	if err != nil || len(recovery) != 10 {
 		t.Fatalf("confirm: %v %v", recovery, err)
 	}

@@ -197,7 +197,11 @@ func userWithHash(ctx context.Context, q db.Querier, where string, arg any) (Use
 // password are both ErrInvalidCredentials and take about the same time, so
 // that sign-in reveals nothing about who has an account.
 func (s *Service) Authenticate(ctx context.Context, email, password string) (User, error) {
-	u, hash, err := userWithHash(ctx, s.db.Read, "email_key", EmailKey(email))
+	key := EmailKey(email)
+	u, hash, err := User{}, "", ErrNotFound
+	if storableKey(key) {
+		u, hash, err = userWithHash(ctx, s.db.Read, "email_key", key)
+	}
 	if errors.Is(err, ErrNotFound) {
 		s.burnPasswordCheck(password)
 		return User{}, ErrInvalidCredentials

@@ -27,6 +27,14 @@ func EmailKey(email string) string {
 	return strings.ToLower(strings.TrimSpace(email))
 }
 
+// storableKey reports whether an email key can name an account at all: one
+// holding a NUL or invalid UTF-8 cannot (validEmail refuses both at
+// sign-up), and PostgreSQL refuses them in text, so a look-up by such a key
+// would be a server error instead of "no such account".
+func storableKey(key string) bool {
+	return key != "" && utf8.ValidString(key) && !strings.ContainsRune(key, 0)
+}
+
 // validEmail accepts a bare address (no display name) that net/mail can
 // parse. Whether it receives mail is only known by sending to it.
 func validEmail(email string) bool {

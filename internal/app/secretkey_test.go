@@ -131,7 +131,7 @@ func TestSecretKeyFileAndSealingAtStart(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := a.Accounts.ConfirmTOTP(ctx, agent.ID, totpNow(t, en.Secret, clk.Now())); err != nil {
+	if _, err := a.Accounts.ConfirmTOTP(ctx, agent.ID, totpNow(t, en.Secret, clk.Now()), ""); err != nil {
 		t.Fatal(err)
 	}
 	if s := storedTOTP(t, d, agent.ID); !strings.HasPrefix(s, "v1:") || strings.Contains(s, en.Secret) {

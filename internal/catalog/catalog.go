@@ -22,6 +22,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"comptoir/internal/audit"
 	"comptoir/internal/clock"
@@ -295,6 +296,11 @@ func GetTx(ctx context.Context, q db.Querier, productID string) (Product, error)
 }
 
 func getProduct(ctx context.Context, q db.Querier, productID string) (Product, error) {
+	if !utf8.ValidString(productID) || strings.ContainsRune(productID, 0) {
+		// Names no product, and PostgreSQL would refuse it as text (a
+		// form's product_id is whatever the visitor sent).
+		return Product{}, ErrNotFound
+	}
 	return scanProduct(q.QueryRowContext(ctx, `SELECT `+productColumns+currentJoin+` WHERE p.id = $1`, productID))
 }
 

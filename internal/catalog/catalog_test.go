@@ -115,8 +115,12 @@ func TestCreateAndReadEachKind(t *testing.T) {
 			}
 		})
 	}
-	if _, err := e.svc.Get(e.ctx, "prd_nope"); !errors.Is(err, catalog.ErrNotFound) {
-		t.Errorf("Get unknown = %v", err)
+	// A NUL or invalid UTF-8 (from a form: PostgreSQL refuses both in
+	// text, a 500 there) names no product either.
+	for _, unknown := range []string{"prd_nope", "prd_\x00", "prd_\xff"} {
+		if _, err := e.svc.Get(e.ctx, unknown); !errors.Is(err, catalog.ErrNotFound) {
+			t.Errorf("Get(%q) = %v", unknown, err)
+		}
 	}
 	if _, err := e.svc.GetBySlug(e.ctx, "nope"); !errors.Is(err, catalog.ErrNotFound) {
 		t.Errorf("GetBySlug unknown = %v", err)

@@ -7,6 +7,7 @@ import (
 	netmail "net/mail"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"comptoir/internal/account"
@@ -278,7 +279,11 @@ func (s *Service) AnswerSurvey(ctx context.Context, token string, rating int, co
 	if rating < 1 || rating > 5 {
 		fields["rating"] = "out_of_range"
 	}
-	if !utf8.ValidString(comment) || utf8.RuneCountInString(comment) > MaxCommentLen {
+	switch {
+	case !utf8.ValidString(comment) || strings.IndexFunc(comment, func(r rune) bool { return unicode.IsControl(r) && r != '\n' && r != '\r' && r != '\t' }) >= 0:
+		// A NUL would not even be stored on PostgreSQL (a 500 there).
+		fields["comment"] = "invalid"
+	case utf8.RuneCountInString(comment) > MaxCommentLen:
 		fields["comment"] = "too_long"
 	}
 	if len(fields) > 0 {

@@ -505,6 +505,11 @@ func TestSurveyByTokenOnce(t *testing.T) {
 		wantField(t, err, "rating", "out_of_range")
 	}
 	wantCode(t, e.desk.AnswerSurvey(ctx, "nope", 3, ""), "not_found")
+	// A control character (a NUL, which PostgreSQL refuses in text) is
+	// a field error, and the survey stays unanswered.
+	wantField(t, e.desk.AnswerSurvey(ctx, token, 4, "Rapide\x00."), "comment", "invalid")
+	wantField(t, e.desk.AnswerSurvey(ctx, token, 4, "Rapide\x1b[2J."), "comment", "invalid")
+	wantField(t, e.desk.AnswerSurvey(ctx, token, 4, strings.Repeat("é", desk.MaxCommentLen+1)), "comment", "too_long")
 	if err := e.desk.AnswerSurvey(ctx, token, 4, "Rapide."); err != nil {
 		t.Fatal(err)
 	}

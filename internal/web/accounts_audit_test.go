@@ -1,6 +1,7 @@
 package web_test
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -78,7 +79,7 @@ func TestSecondFactorGuessesLockTheAccount(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := h.App.Accounts.ConfirmTOTP(t.Context(), u.ID, totpCode(t, h, en.Secret)); err != nil {
+	if _, err := h.App.Accounts.ConfirmTOTP(t.Context(), u.ID, totpCode(t, h, en.Secret), ""); err != nil {
 		t.Fatal(err)
 	}
 	h.Clock.Advance(31 * time.Second)
@@ -149,12 +150,13 @@ func TestRequiredSecondFactorGuardsEveryStaffRoute(t *testing.T) {
 	if r := h.NewClient(t).Send(http.MethodGet, "/api/v1/tickets", "", nil, h.Bearer(t, u.ID)); r.Status != http.StatusOK {
 		t.Errorf("operator's token: %d %s", r.Status, r.Body)
 	}
-	en, err := h.App.Accounts.BeginTOTP(t.Context(), u.ID, "comptoir")
-	if err != nil {
-		t.Fatal(err)
+	// Enrolling from this browser keeps its session (others end).
+	m := totpSecretRE.FindStringSubmatch(agent.PostForm("/account/totp", nil).Body)
+	if m == nil {
+		t.Fatal("no secret on the enrolment page")
 	}
-	if _, err := h.App.Accounts.ConfirmTOTP(t.Context(), u.ID, totpCode(t, h, en.Secret)); err != nil {
-		t.Fatal(err)
+	if r := agent.PostForm("/account/totp/confirm", url.Values{"code": {totpCode(t, h, m[1])}}); r.Status != http.StatusOK {
+		t.Fatalf("enrolment: %d", r.Status)
 	}
 	if r := agent.Get("/api/v1/tickets"); r.Status != http.StatusOK {
 		t.Errorf("API with the cookie after enrolment: %d", r.Status)
@@ -239,6 +241,36 @@ func TestCurrentPasswordGuessesLockTheAccount(t *testing.T) {
 	}
 	h.Clock.Advance(5 * time.Minute)
 	if r := change(apptest.Password); r.Status != http.StatusSeeOther {
+		t.Fatalf("after the lock: %d %s", r.Status, r.Body)
+	}
+}
+
+// Deleting the account asks for the password again: wrong ones count
+// against the account's lock-out like wrong sign-ins. Otherwise whoever
+// holds a session could guess it there, out of the lock-out's reach, until
+// a right guess erases the account for good.
+func TestDeletePasswordGuessesLockTheAccount(t *testing.T) {
+	h := apptest.Start(t)
+	u, c := h.User(t, account.RoleCustomer, "ana@example.fr")
+	erase := func(password string) apptest.Response {
+		return c.PostForm("/account/delete", url.Values{"password": {password}})
+	}
+	for i := range 5 {
+		if r := erase(fmt.Sprintf("guess number %d", i)); r.Status != http.StatusUnprocessableEntity {
+			t.Fatalf("guess %d: %d", i+1, r.Status)
+		}
+	}
+	if r := erase(apptest.Password); r.Status != http.StatusTooManyRequests {
+		t.Fatalf("the right password after five wrong ones: %d", r.Status)
+	}
+	if got, err := h.App.Accounts.UserByID(context.Background(), u.ID); err != nil || got.Email != "ana@example.fr" {
+		t.Fatalf("the account was erased while locked: %+v %v", got, err)
+	}
+	if r := h.NewClient(t).PostForm("/signin", url.Values{"email": {"ana@example.fr"}, "password": {apptest.Password}}); r.Status != http.StatusTooManyRequests {
+		t.Fatalf("sign-in while locked: %d", r.Status)
+	}
+	h.Clock.Advance(5 * time.Minute)
+	if r := erase(apptest.Password); r.Status != http.StatusSeeOther {
 		t.Fatalf("after the lock: %d %s", r.Status, r.Body)
 	}
 }

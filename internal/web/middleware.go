@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"net/url"
 	"runtime/debug"
 	"strings"
+	"unicode/utf8"
 
 	"comptoir/internal/account"
 	"comptoir/internal/clientaddr"
@@ -156,11 +158,21 @@ func (s *Server) limitBodies(next http.Handler) http.Handler {
 			strings.HasPrefix(r.URL.Path, "/admin/products") || r.URL.Path == "/contact" || strings.HasPrefix(r.URL.Path, "/support/")) {
 			limit = maxUploadBytes // evidence, product files, Contact and ticket reply attachments; their services bound each one
 		}
-		// A NUL in a query parameter is never meant, and PostgreSQL
-		// refuses it in text (a list's cursor, a search): 400 here rather
-		// than a 500 wherever the value reaches SQL.
-		if strings.Contains(r.URL.RawQuery, "%00") || strings.ContainsRune(r.URL.RawQuery, 0) {
+		// A NUL or invalid UTF-8 in a query parameter is never meant, and
+		// PostgreSQL refuses both in text (a list's cursor, a search): 400
+		// here rather than a 500 wherever the value reaches SQL.
+		if !storableQuery(r.URL.RawQuery) {
 			s.renderError(w, r, http.StatusBadRequest, "error.bad_request")
+			return
+		}
+		// Likewise in the path, whose segments are ids looked up in SQL
+		// (/orders/{id}): such a path names nothing, so it is a 404.
+		if !storableText(r.URL.Path) {
+			if strings.HasPrefix(r.URL.Path, "/api/") {
+				s.apiNotFound(w, r)
+			} else {
+				s.notFound(w, r)
+			}
 			return
 		}
 		if r.ContentLength > limit {
@@ -171,6 +183,36 @@ func (s *Server) limitBodies(next http.Handler) http.Handler {
 		r.Body = http.MaxBytesReader(w, r.Body, limit)
 		next.ServeHTTP(w, r)
 	})
+}
+
+// storableText reports whether s can reach SQL as text: valid UTF-8
+// without NUL.
+func storableText(s string) bool {
+	return utf8.ValidString(s) && !strings.ContainsRune(s, 0)
+}
+
+// storableQuery reports whether every name and value of a raw query is
+// storableText once decoded; a query that does not decode is left to the
+// handlers, which read it with url.ParseQuery's leniency.
+func storableQuery(raw string) bool {
+	if raw == "" {
+		return true
+	}
+	if strings.ContainsRune(raw, 0) {
+		return false
+	}
+	q, _ := url.ParseQuery(raw)
+	for k, vs := range q {
+		if !storableText(k) {
+			return false
+		}
+		for _, v := range vs {
+			if !storableText(v) {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // contentSecurityPolicy allows nothing but the store's own files: no inline

@@ -67,15 +67,17 @@ func (s *Server) contactForm(w http.ResponseWriter, r *http.Request) {
 // type read from the content) before anything is stored, and a refused
 // file is named in the visitor's language with nothing kept.
 func (s *Server) contact(w http.ResponseWriter, r *http.Request) {
+	// The limit first: past it, the body (up to maxUploadBytes of files,
+	// written to temporary files while parsing) is never read.
+	if !s.allow(w, r, "contact:"+limitAddr(r), contactLimit) {
+		return
+	}
 	if err := parseFormWithFiles(r); err != nil {
 		s.badForm(w, r, err)
 		return
 	}
 	if r.MultipartForm != nil {
 		defer r.MultipartForm.RemoveAll()
-	}
-	if !s.allow(w, r, "contact:"+limitAddr(r), contactLimit) {
-		return
 	}
 	st := state(r)
 	f := r.PostForm

@@ -83,11 +83,20 @@ func (s *Server) accountDelete(w http.ResponseWriter, r *http.Request) {
 	if !s.allow(w, r, "erase:"+st.user.ID, signinLimit) {
 		return
 	}
+	// The password is checked like a sign-in's, as on the password form:
+	// a wrong one counts against the account's lock-out, so that whoever
+	// holds the session cannot guess it here without limit.
+	end, ok := s.signinTurn(w, r, st.user.Email, false)
+	if !ok {
+		return
+	}
+	defer end()
 	if _, err := s.Accounts.Authenticate(r.Context(), st.user.Email, r.PostForm.Get("password")); err != nil {
 		if !errors.Is(err, account.ErrInvalidCredentials) {
 			s.serverError(w, r, err)
 			return
 		}
+		s.signinFailed(r, st.user.Email)
 		v := s.newView(r, "privacy.delete.title", nil)
 		v.Errors = map[string]string{"password": s.Messages.T(st.lang, "account.password.wrong_current")}
 		s.render(w, r, http.StatusUnprocessableEntity, "account_delete", v)

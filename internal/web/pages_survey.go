@@ -1,6 +1,7 @@
 package web
 
 import (
+	"errors"
 	"net/http"
 	"strconv"
 
@@ -51,6 +52,17 @@ func (s *Server) survey(w http.ResponseWriter, r *http.Request) {
 		s.serverError(w, r, err)
 	default:
 		v.Errors = map[string]string{"rating": s.Messages.T(v.Lang, "survey.error."+code)}
+		var verr *desk.ValidationError
+		if errors.As(err, &verr) {
+			// Each field's own message: a comment refused is not a rating.
+			v.Errors = map[string]string{}
+			if _, bad := verr.Fields["rating"]; bad {
+				v.Errors["rating"] = s.Messages.T(v.Lang, "survey.error.invalid")
+			}
+			if _, bad := verr.Fields["comment"]; bad {
+				v.Errors["comment"] = s.Messages.T(v.Lang, "survey.error.comment", map[string]any{"Max": desk.MaxCommentLen})
+			}
+		}
 		s.render(w, r, http.StatusUnprocessableEntity, "survey", v)
 	}
 }

@@ -215,7 +215,11 @@ func (s *Server) totpConfirm(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	codes, err := s.Accounts.ConfirmTOTP(r.Context(), state(r).user.ID, r.PostForm.Get("code"))
+	keep := ""
+	if st := state(r); st.session != nil {
+		keep = st.session.ID
+	}
+	codes, err := s.Accounts.ConfirmTOTP(r.Context(), state(r).user.ID, r.PostForm.Get("code"), keep)
 	switch {
 	case errors.Is(err, account.ErrBadCode), errors.Is(err, account.ErrNoTOTP):
 		v.Errors = map[string]string{"code": s.Messages.T(v.Lang, "totp.bad_code")}

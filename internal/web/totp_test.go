@@ -1,6 +1,7 @@
 package web_test
 
 import (
+	"encoding/json"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -115,5 +116,48 @@ func TestStaffTOTPEnrolmentAndSignIn(t *testing.T) {
 	// Without a challenge, the code step sends back to the password.
 	if r := h.NewClient(t).PostForm("/signin/verify", url.Values{"code": {"123456"}}); r.Status != http.StatusSeeOther || !strings.HasPrefix(r.Location, "/signin") {
 		t.Fatalf("code without password: %d %q", r.Status, r.Location)
+	}
+}
+
+// Turning the second factor on signs out every other session of the
+// account, as a new password does: a session opened with the password
+// alone before (a stolen password's, a forgotten device's, a login's API
+// session) must not keep what the second factor now guards. The browser
+// that enrolled stays signed in; operators' API tokens are not sessions.
+func TestEnrollingTOTPSignsOutOtherSessions(t *testing.T) {
+	h := apptest.Start(t)
+	u, agent := h.User(t, account.RoleAgent, "agent@example.fr")
+	password := url.Values{"email": {"agent@example.fr"}, "password": {apptest.Password}}
+	other := h.NewClient(t)
+	if r := other.PostForm("/signin", password); r.Status != http.StatusSeeOther {
+		t.Fatalf("sign-in: %d", r.Status)
+	}
+	var login struct{ Token string }
+	r := h.NewClient(t).Send(http.MethodPost, "/api/v1/login", "application/json",
+		strings.NewReader(`{"email":"agent@example.fr","password":"`+apptest.Password+`"}`), nil)
+	if r.Status != http.StatusOK || json.Unmarshal([]byte(r.Body), &login) != nil {
+		t.Fatalf("API login: %d %s", r.Status, r.Body)
+	}
+	session := http.Header{"Authorization": {"Bearer " + login.Token}}
+	operator := h.Bearer(t, u.ID)
+
+	m := totpSecretRE.FindStringSubmatch(agent.PostForm("/account/totp", nil).Body)
+	if m == nil {
+		t.Fatal("no secret on the enrolment page")
+	}
+	if r := agent.PostForm("/account/totp/confirm", url.Values{"code": {totpCode(t, h, m[1])}}); r.Status != http.StatusOK {
+		t.Fatalf("confirm: %d", r.Status)
+	}
+	if r := agent.Get("/console/tickets"); r.Status != http.StatusOK {
+		t.Fatalf("the enrolling browser: %d", r.Status)
+	}
+	if r := other.Get("/console/tickets"); r.Status != http.StatusSeeOther || !strings.HasPrefix(r.Location, "/signin") {
+		t.Fatalf("a password-only session after enrolment: %d %q", r.Status, r.Location)
+	}
+	if r := h.NewClient(t).Send(http.MethodGet, "/api/v1/tickets", "", nil, session); r.Status != http.StatusUnauthorized {
+		t.Fatalf("a login's API session after enrolment: %d", r.Status)
+	}
+	if r := h.NewClient(t).Send(http.MethodGet, "/api/v1/tickets", "", nil, operator); r.Status != http.StatusOK {
+		t.Fatalf("an API token after enrolment: %d", r.Status)
 	}
 }
