@@ -93,10 +93,11 @@ func TestClosingSendsASurveyAnsweredOnce(t *testing.T) {
 	}
 	// A NUL in the comment (PostgreSQL refuses it in text: it was a 500
 	// there) is the comment's error, in the visitor's language.
-	if r := c.PostForm(path, url.Values{"rating": {"5"}, "comment": {"Quick\x00 and kind."}}); r.Status != http.StatusUnprocessableEntity ||
-		!strings.Contains(r.Body, `id="comment-error">The comment may hold up to 2000 characters`) {
+	r := c.PostForm(path, url.Values{"rating": {"5"}, "comment": {"Quick\x00 and kind."}})
+	if r.Status != http.StatusUnprocessableEntity || !strings.Contains(r.Body, `id="comment-error">The comment may hold up to 2000 characters`) {
 		t.Fatalf("a NUL in the comment: %d %s", r.Status, r.Body)
 	}
+	mustMarkRefused(t, "survey comment", r.Body, map[string]string{"comment": "comment"})
 	if r := c.PostForm(path, url.Values{"rating": {"5"}, "comment": {"Quick and kind."}}); r.Status != http.StatusOK || !strings.Contains(r.Body, "Thank you") {
 		t.Fatalf("survey: %d", r.Status)
 	}
