@@ -261,8 +261,8 @@ func (s *Server) adminVATAdd(w http.ResponseWriter, r *http.Request) {
 // parseRateBP reads "20", "5.5" or "25.50" as basis points.
 func parseRateBP(s string) (int, bool) {
 	whole, frac, _ := strings.Cut(s, ".")
-	if len(frac) > 2 || whole == "" {
-		return 0, false
+	if len(frac) > 2 || whole == "" || !digitsOnly(whole) || !digitsOnly(frac) {
+		return 0, false // strconv.Atoi alone took signs: "5.+1" was 5.01 %
 	}
 	w, err := strconv.Atoi(whole)
 	if err != nil || w < 0 || w >= 100 {
@@ -276,6 +276,11 @@ func parseRateBP(s string) (int, bool) {
 		}
 	}
 	return w*100 + f, true
+}
+
+// digitsOnly reports whether s holds ASCII digits only ("" does).
+func digitsOnly(s string) bool {
+	return strings.Trim(s, "0123456789") == ""
 }
 
 // adminInvoicesCSV is the accounting export of a period: from and to are
