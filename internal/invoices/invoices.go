@@ -231,6 +231,11 @@ type Invoice struct {
 // the PDF print it.
 func (inv Invoice) BuyerAddressLines() []string { return strings.Split(inv.BuyerAddress, "\n") }
 
+// OfOrder reports whether the document belongs to an order (an order's
+// invoice, or a credit note of one), whose page the lists link to;
+// renewals and top-ups have none.
+func (inv Invoice) OfOrder() bool { return strings.HasPrefix(inv.OrderID, "ord_") }
+
 // SellerAddressLines is the seller's address line by line, as given (a
 // line break in the setting is one on the page; commas stay as typed, as
 // in the PDF).
