@@ -58,6 +58,15 @@ type preparedEvidence struct {
 // comes back as an *EvidenceError, the claim is kept as it was and nothing
 // of the batch is stored. A claim that is no longer open is ErrClaimNotOpen.
 func (s *Service) AddEvidence(ctx context.Context, customerID, claimID string, in []EvidenceInput) (Claim, []Evidence, error) {
+	return s.AddEvidenceThen(ctx, customerID, claimID, in, nil)
+}
+
+// AddEvidenceThen is AddEvidence with then, when set, run in its
+// transaction with the claim once the evidence is in: the page stores its
+// form key's answer there, so that the form sent twice adds its evidence
+// once (an error from then stores nothing of the batch).
+func (s *Service) AddEvidenceThen(ctx context.Context, customerID, claimID string, in []EvidenceInput,
+	then func(ctx context.Context, tx *sql.Tx, c Claim) error) (Claim, []Evidence, error) {
 	c, err := s.GetForCustomer(ctx, customerID, claimID)
 	if err != nil {
 		return Claim{}, nil, err
@@ -172,6 +181,11 @@ func (s *Service) AddEvidence(ctx context.Context, customerID, claimID string, i
 			if err := audit.Record(ctx, tx, audit.Entry{At: now, Actor: actor, SubjectType: "claim", SubjectID: cur.ID,
 				Action: "evidence.add", After: evidenceState(added)}); err != nil {
 				return err
+			}
+			if then != nil {
+				if err := then(ctx, tx, cur); err != nil {
+					return err
+				}
 			}
 			if !changed {
 				return nil

@@ -1,7 +1,9 @@
 package web_test
 
 import (
+	"bytes"
 	"context"
+	"mime/multipart"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -342,5 +344,45 @@ func TestAgentDecisionSentTwiceRefundsOnce(t *testing.T) {
 	}
 	if ds, err := h.App.Claims.Decisions(context.Background(), claimID); err != nil || len(ds) != len(decided)+1 {
 		t.Errorf("decisions %d %v, want %d", len(ds), err, len(decided)+1)
+	}
+}
+
+// Evidence sent twice (a double click, a reload of the answer) is added
+// once, and every answer leads back to the claim. Before, each send added
+// the text and the files again, and the copies went into the dispute's
+// evidence pack.
+func TestEvidenceSentTwiceIsAddedOnce(t *testing.T) {
+	h := apptest.Start(t)
+	a, ac := h.User(t, account.RoleCustomer, "ana@example.fr")
+	o := buyAndDeliver(t, h, a, 40)
+	filed := ac.PostForm("/orders/"+o.ID+"/claims", url.Values{"kind": {"not_as_described"}, "message": {"Not what the page said."}})
+	claimID := strings.TrimPrefix(filed.Location, "/claims/")
+	key := formKey(t, ac.Get("/claims/"+claimID), "evidence_key")
+	send := func() apptest.Response {
+		var buf bytes.Buffer
+		mw := multipart.NewWriter(&buf)
+		mw.WriteField("evidence_key", key)
+		mw.WriteField("text", "The logo has three colours, not two.")
+		fw, _ := mw.CreateFormFile("files", "note.txt")
+		fw.Write([]byte("Colours counted on the delivered file: 3.\n"))
+		mw.Close()
+		return ac.Send(http.MethodPost, "/claims/"+claimID+"/evidence", mw.FormDataContentType(), &buf,
+			http.Header{"Origin": {h.URL}, "Sec-Fetch-Site": {"same-origin"}})
+	}
+	answers := make([]apptest.Response, 3)
+	var wg sync.WaitGroup
+	for i := range 2 {
+		wg.Go(func() { answers[i] = send() })
+	}
+	wg.Wait()
+	answers[2] = send()
+	for i, r := range answers {
+		if r.Status != http.StatusSeeOther || r.Location != "/claims/"+claimID {
+			t.Errorf("send %d: %d %q", i+1, r.Status, r.Location)
+		}
+	}
+	ev, err := h.App.Claims.Evidence(context.Background(), claimID)
+	if err != nil || len(ev) != 2 {
+		t.Fatalf("evidence: %d %v, want the text and the file once", len(ev), err)
 	}
 }

@@ -265,6 +265,8 @@ func (s *Server) claimView(r *http.Request, console bool) (*view, error) {
 	v := s.newView(r, "", d)
 	if console {
 		v.Form.Set("decision_key", id.New("dck"))
+	} else {
+		v.Form.Set("evidence_key", id.New("evk"))
 	}
 	d.Reason = reason(c.Decision, v.Lang)
 	v.Title = s.Messages.T(v.Lang, "claim.title", map[string]any{"Kind": s.Messages.T(v.Lang, "claim.kind."+string(c.Kind))})
@@ -359,7 +361,13 @@ func (s *Server) addEvidence(w http.ResponseWriter, r *http.Request) {
 	defer r.MultipartForm.RemoveAll()
 	in, done := evidenceInputs(r.MultipartForm)
 	defer done()
-	_, _, err := s.Claims.AddEvidence(r.Context(), state(r).user.ID, r.PathValue("id"), in)
+	// The form's key: evidence sent twice (a double click, a reload of the
+	// answer) is added once; the repeat answers as the first did.
+	u := state(r).user
+	_, err := s.keyedClaimForm(r, u.ID, "page:claim-evidence", "evidence_key", func(then func(context.Context, *sql.Tx, claims.Claim) error) (claims.Claim, error) {
+		c, _, err := s.Claims.AddEvidenceThen(r.Context(), u.ID, r.PathValue("id"), in, then)
+		return c, err
+	})
 	if err != nil {
 		code := claims.Code(err)
 		if code == "not_found" {
