@@ -68,7 +68,23 @@ const (
 	CodeCurrencyInvalid = "currency_invalid"
 	CodeKindInvalid     = "kind_invalid"
 	CodeInvalid         = "invalid"
+	CodeUnsupported     = "unsupported"
 )
+
+// BalanceCurrency is the currency of the balances the store shows and
+// spends (its pages, GET /balance, the checkout). The ledger keeps any
+// currency, but money moved into a balance of another one could never be
+// seen or used.
+const BalanceCurrency = "EUR"
+
+// checkBalanceCurrency refuses, for a movement a customer or an admin asks
+// into a balance, an amount in another currency than BalanceCurrency.
+func checkBalanceCurrency(a money.Amount) error {
+	if a.Currency != BalanceCurrency {
+		return &ValidationError{Fields: map[string]string{"currency": CodeUnsupported}}
+	}
+	return nil
+}
 
 // ValidationError maps each invalid field (named as in the API: "amount",
 // "reason"…) to a validation code.
@@ -368,6 +384,9 @@ func (l *Ledger) AdminDebit(ctx context.Context, actor audit.Actor, customerID s
 // from after rolls the entry back.
 func (l *Ledger) AdminAdjust(ctx context.Context, actor audit.Actor, customerID string, amount money.Amount, reason string,
 	after func(ctx context.Context, tx *sql.Tx, row EntryRow) error) (EntryRow, error) {
+	if err := checkBalanceCurrency(amount); err != nil {
+		return EntryRow{}, err
+	}
 	e := Entry{CustomerID: customerID, Amount: amount, Kind: KindAdminCredit, Reason: strings.TrimSpace(reason), Actor: actor}
 	move := l.CreditTx
 	if amount.Minor < 0 {

@@ -68,6 +68,9 @@ type TopUpInput struct {
 // (TopUpHandler). It returns the payment, whose Checkout URL arrives
 // shortly after (cardpay.WaitCheckoutURL).
 func (l *Ledger) StartTopUp(ctx context.Context, card CardCheckout, in TopUpInput) (cardpay.Payment, error) {
+	if err := checkBalanceCurrency(in.Amount); err != nil {
+		return cardpay.Payment{}, err
+	}
 	switch {
 	case in.Amount.Minor < MinTopUp:
 		return cardpay.Payment{}, &ValidationError{Fields: map[string]string{"amount": CodeNotPositive}}

@@ -316,7 +316,7 @@ type entryJSON struct {
 func (s *Server) apiBalance(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	u := state(r).user
-	b, err := s.Ledger.Balance(ctx, u.ID, "EUR")
+	b, err := s.Ledger.Balance(ctx, u.ID, billing.BalanceCurrency)
 	if err != nil {
 		s.serverError(w, r, err)
 		return
@@ -367,13 +367,6 @@ func (s *Server) apiBalanceCredit(w http.ResponseWriter, r *http.Request) {
 	actor := state(r).user.Actor()
 	keyed, ok := s.keyedLookup(w, r, actor.ID, body)
 	if !ok {
-		return
-	}
-	if in.Amount.Currency != "" && in.Amount.Currency != "EUR" {
-		// Balances are in euros (GET /balance, the checkout, the pages): a
-		// credit in another currency would land in a balance nothing shows
-		// or spends.
-		writeFieldErrors(w, http.StatusUnprocessableEntity, "invalid", s.Messages.T(lang, "error.bad_request"), map[string]string{"currency": "unsupported"})
 		return
 	}
 	if _, err := s.Accounts.UserByID(r.Context(), in.CustomerID); errors.Is(err, account.ErrNotFound) {

@@ -328,7 +328,7 @@ func (s *Server) adminCredit(w http.ResponseWriter, r *http.Request) {
 		s.serverError(w, r, err)
 		return
 	}
-	amount, err := money.Parse(f.Get("amount"), "EUR")
+	amount, err := money.Parse(f.Get("amount"), billing.BalanceCurrency)
 	if err != nil || amount.Minor <= 0 {
 		fail("admin.credit.amount_invalid", false)
 		return

@@ -9,6 +9,7 @@ import (
 	"net/http"
 
 	"comptoir/internal/account"
+	"comptoir/internal/billing"
 	"comptoir/internal/blob"
 	"comptoir/internal/claims"
 	"comptoir/internal/desk"
@@ -91,7 +92,7 @@ func (s *Server) customerContext(r *http.Request, t desk.Ticket) (*customerConte
 	if c.Subscriptions, _, err = s.Subscriptions.List(ctx, subscriptions.ListFilter{CustomerID: u.ID, Limit: contextRows}); err != nil {
 		return nil, err
 	}
-	if c.Balance, err = s.Ledger.Balance(ctx, u.ID, "EUR"); err != nil {
+	if c.Balance, err = s.Ledger.Balance(ctx, u.ID, billing.BalanceCurrency); err != nil {
 		return nil, err
 	}
 	if c.Claims, next, err = s.Claims.List(ctx, claims.ListFilter{CustomerID: u.ID, Limit: contextRows}); err != nil {

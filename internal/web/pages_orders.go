@@ -193,7 +193,7 @@ type balanceData struct {
 func (s *Server) balanceView(r *http.Request) (*view, error) {
 	ctx := r.Context()
 	u := state(r).user
-	b, err := s.Ledger.Balance(ctx, u.ID, "EUR")
+	b, err := s.Ledger.Balance(ctx, u.ID, billing.BalanceCurrency)
 	if err != nil {
 		return nil, err
 	}

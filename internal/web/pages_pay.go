@@ -88,7 +88,7 @@ func (s *Server) topUp(w http.ResponseWriter, r *http.Request) {
 		s.notFound(w, r)
 		return
 	}
-	amount, err := money.Parse(r.PostForm.Get("amount"), "EUR")
+	amount, err := money.Parse(r.PostForm.Get("amount"), billing.BalanceCurrency)
 	var p cardpay.Payment
 	if err == nil {
 		p, err = s.Ledger.StartTopUp(r.Context(), s.Card, billing.TopUpInput{
@@ -105,8 +105,8 @@ func (s *Server) topUp(w http.ResponseWriter, r *http.Request) {
 		}
 		v.Form = r.PostForm
 		v.Errors = map[string]string{"amount": s.Messages.T(st.lang, "balance.topup_invalid", map[string]any{
-			"Min": money.Format(money.Amount{Minor: billing.MinTopUp, Currency: "EUR"}, st.lang),
-			"Max": money.Format(money.Amount{Minor: billing.MaxTopUp, Currency: "EUR"}, st.lang)})}
+			"Min": money.Format(money.Amount{Minor: billing.MinTopUp, Currency: billing.BalanceCurrency}, st.lang),
+			"Max": money.Format(money.Amount{Minor: billing.MaxTopUp, Currency: billing.BalanceCurrency}, st.lang)})}
 		s.render(w, r, http.StatusUnprocessableEntity, "balance", v)
 		return
 	}
@@ -183,13 +183,6 @@ func (s *Server) apiTopUp(w http.ResponseWriter, r *http.Request) {
 	keyed := s.keyedRequest(r, st.user.ID, body)
 	keyed.onReplay = func(body []byte) []byte { return s.withTopUpCheckoutURL(r, body) }
 	if !s.lookupKeyed(w, r, keyed) {
-		return
-	}
-	if in.Amount.Currency != "" && in.Amount.Currency != "EUR" {
-		// Balances are in euros, as for POST /balance/credits: a top-up in
-		// another currency would charge the card for a balance nothing
-		// shows or spends.
-		writeFieldErrors(w, http.StatusUnprocessableEntity, "invalid", s.Messages.T(st.lang, "error.bad_request"), map[string]string{"currency": "unsupported"})
 		return
 	}
 	ref := id.New("top")
