@@ -4,6 +4,8 @@ import (
 	"net/mail"
 	"strings"
 	"unicode/utf8"
+
+	"comptoir/internal/db"
 )
 
 // Lengths beyond which a field is refused ("too_long"): generous for real
@@ -32,7 +34,7 @@ func EmailKey(email string) string {
 // sign-up), and PostgreSQL refuses them in text, so a look-up by such a key
 // would be a server error instead of "no such account".
 func storableKey(key string) bool {
-	return key != "" && utf8.ValidString(key) && !strings.ContainsRune(key, 0)
+	return key != "" && db.ValidText(key)
 }
 
 // validEmail accepts a bare address (no display name) that net/mail can

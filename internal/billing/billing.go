@@ -432,7 +432,7 @@ func check(e Entry, kinds map[string]bool) error {
 		fields["reason"] = CodeRequired
 	case utf8.RuneCountInString(e.Reason) > maxReasonLen:
 		fields["reason"] = CodeTooLong
-	case !validText(e.Reason):
+	case !db.ValidText(e.Reason):
 		fields["reason"] = CodeInvalid
 	}
 	if len(fields) > 0 {
@@ -448,14 +448,7 @@ func checkID(fields map[string]string, name, v string, required bool) {
 		fields[name] = CodeRequired
 	case len(v) > maxIDLen:
 		fields[name] = CodeTooLong
-	case !validText(v) || strings.TrimSpace(v) != v:
+	case !db.ValidText(v) || strings.TrimSpace(v) != v:
 		fields[name] = CodeInvalid
 	}
-}
-
-// validText refuses what PostgreSQL cannot store in TEXT (invalid UTF-8, NUL),
-// so that bad input is a validation error on both engines, not a server error
-// on one.
-func validText(s string) bool {
-	return utf8.ValidString(s) && !strings.ContainsRune(s, 0)
 }

@@ -22,7 +22,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-	"unicode/utf8"
 
 	"comptoir/internal/audit"
 	"comptoir/internal/clock"
@@ -296,7 +295,7 @@ func GetTx(ctx context.Context, q db.Querier, productID string) (Product, error)
 }
 
 func getProduct(ctx context.Context, q db.Querier, productID string) (Product, error) {
-	if !utf8.ValidString(productID) || strings.ContainsRune(productID, 0) {
+	if !db.ValidText(productID) {
 		// Names no product, and PostgreSQL would refuse it as text (a
 		// form's product_id is whatever the visitor sent).
 		return Product{}, ErrNotFound

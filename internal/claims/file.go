@@ -5,9 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
-	"unicode/utf8"
 
 	"comptoir/internal/account"
 	"comptoir/internal/audit"
@@ -225,7 +223,7 @@ func (s *Service) prepareFiling(ctx context.Context, in FileInput) (Claim, error
 	}
 	if len(in.Message) > maxMessage {
 		fields["message"] = "too_long"
-	} else if !utf8.ValidString(in.Message) || strings.ContainsRune(in.Message, 0) {
+	} else if !db.ValidText(in.Message) {
 		// PostgreSQL refuses NUL in text: a field error, not a 500.
 		fields["message"] = "invalid"
 	}

@@ -108,6 +108,14 @@ func InList(values []string) (string, []any) {
 	return strings.Join(marks, ", "), args
 }
 
+// ValidText reports whether s can be stored as text on both engines:
+// PostgreSQL refuses invalid UTF-8 and NUL in TEXT (SQLite keeps them), so
+// input holding either is refused, or looked up as nothing, before it
+// reaches SQL, rather than a server error on one engine only.
+func ValidText(s string) bool {
+	return utf8.ValidString(s) && !strings.ContainsRune(s, 0)
+}
+
 // maxLowerForms bounds LowerForms: an address with more letters outside
 // ASCII than that gets its all-lower and all-upper spellings of them only.
 const maxLowerForms = 64

@@ -184,3 +184,12 @@ func TestLowerInMatchesAnyCase(t *testing.T) {
 		t.Errorf("lower(v) IN forms found %q, want %q", got, want)
 	}
 }
+
+// ValidText refuses what PostgreSQL cannot store as text, and only that.
+func TestValidText(t *testing.T) {
+	for s, want := range map[string]bool{"": true, "Élodie\n\tok": true, "a\x00b": false, "a\xffb": false, "\x01": true} {
+		if got := db.ValidText(s); got != want {
+			t.Errorf("ValidText(%q) = %v, want %v", s, got, want)
+		}
+	}
+}

@@ -7,7 +7,6 @@ import (
 	netmail "net/mail"
 	"strings"
 	"time"
-	"unicode"
 	"unicode/utf8"
 
 	"comptoir/internal/account"
@@ -280,8 +279,7 @@ func (s *Service) AnswerSurvey(ctx context.Context, token string, rating int, co
 		fields["rating"] = "out_of_range"
 	}
 	switch {
-	case !utf8.ValidString(comment) || strings.IndexFunc(comment, func(r rune) bool { return unicode.IsControl(r) && r != '\n' && r != '\r' && r != '\t' }) >= 0:
-		// A NUL would not even be stored on PostgreSQL (a 500 there).
+	case !validBody(comment):
 		fields["comment"] = "invalid"
 	case utf8.RuneCountInString(comment) > MaxCommentLen:
 		fields["comment"] = "too_long"

@@ -55,6 +55,13 @@ func hasControl(s string) bool {
 	return strings.IndexFunc(s, unicode.IsControl) >= 0
 }
 
+// validBody reports whether text written over several lines (a message,
+// a survey comment) is valid UTF-8 whose only control characters are line
+// breaks and tabs: a NUL could not even be stored on PostgreSQL.
+func validBody(s string) bool {
+	return utf8.ValidString(s) && strings.IndexFunc(s, func(r rune) bool { return unicode.IsControl(r) && r != '\n' && r != '\r' && r != '\t' }) < 0
+}
+
 func checkLine(fields map[string]string, name, v string, required bool, max int) {
 	switch {
 	case strings.TrimSpace(v) == "":
@@ -76,7 +83,7 @@ func checkText(fields map[string]string, name, v string) {
 	switch {
 	case strings.TrimSpace(v) == "":
 		fields[name] = "required"
-	case !utf8.ValidString(v) || strings.IndexFunc(v, func(r rune) bool { return unicode.IsControl(r) && r != '\n' && r != '\r' && r != '\t' }) >= 0:
+	case !validBody(v):
 		fields[name] = "invalid"
 	case utf8.RuneCountInString(v) > MaxMessageLen:
 		fields[name] = "too_long"

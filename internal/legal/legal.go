@@ -24,7 +24,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-	"unicode/utf8"
 
 	"comptoir/internal/audit"
 	"comptoir/internal/clock"
@@ -411,7 +410,7 @@ func checkText(field, text string) error {
 		return &InvalidError{Field: field, Code: "required"}
 	case len(text) > MaxText:
 		return &InvalidError{Field: field, Code: "too_long"}
-	case !utf8.ValidString(text) || strings.ContainsRune(text, 0):
+	case !db.ValidText(text):
 		return &InvalidError{Field: field, Code: "invalid_text"}
 	}
 	return nil

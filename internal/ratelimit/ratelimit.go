@@ -15,9 +15,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
-	"unicode/utf8"
 
 	"comptoir/internal/clock"
 	"comptoir/internal/db"
@@ -44,7 +42,7 @@ const maxBucketLen = 200
 // SHA-256 rather than refused: a crafted value must be limited like any
 // other, not turned into a server error.
 func key(bucket string) string {
-	if len(bucket) <= maxBucketLen && utf8.ValidString(bucket) && !strings.ContainsRune(bucket, 0) {
+	if len(bucket) <= maxBucketLen && db.ValidText(bucket) {
 		return bucket
 	}
 	sum := sha256.Sum256([]byte(bucket))

@@ -7,10 +7,10 @@ import (
 	"net/url"
 	"runtime/debug"
 	"strings"
-	"unicode/utf8"
 
 	"comptoir/internal/account"
 	"comptoir/internal/clientaddr"
+	"comptoir/internal/db"
 	"comptoir/internal/locale"
 )
 
@@ -167,7 +167,7 @@ func (s *Server) limitBodies(next http.Handler) http.Handler {
 		}
 		// Likewise in the path, whose segments are ids looked up in SQL
 		// (/orders/{id}): such a path names nothing, so it is a 404.
-		if !storableText(r.URL.Path) {
+		if !db.ValidText(r.URL.Path) {
 			if strings.HasPrefix(r.URL.Path, "/api/") {
 				s.apiNotFound(w, r)
 			} else {
@@ -185,14 +185,8 @@ func (s *Server) limitBodies(next http.Handler) http.Handler {
 	})
 }
 
-// storableText reports whether s can reach SQL as text: valid UTF-8
-// without NUL.
-func storableText(s string) bool {
-	return utf8.ValidString(s) && !strings.ContainsRune(s, 0)
-}
-
 // storableQuery reports whether every name and value of a raw query is
-// storableText once decoded; a query that does not decode is left to the
+// db.ValidText once decoded; a query that does not decode is left to the
 // handlers, which read it with url.ParseQuery's leniency.
 func storableQuery(raw string) bool {
 	if raw == "" {
@@ -203,11 +197,11 @@ func storableQuery(raw string) bool {
 	}
 	q, _ := url.ParseQuery(raw)
 	for k, vs := range q {
-		if !storableText(k) {
+		if !db.ValidText(k) {
 			return false
 		}
 		for _, v := range vs {
-			if !storableText(v) {
+			if !db.ValidText(v) {
 				return false
 			}
 		}
