@@ -69,7 +69,7 @@ func (s *Service) addVAT(ctx context.Context, buyer account.User, o *Order) erro
 // the buyer's VAT added. The cart page shows it, so that its "Pay" button
 // says what the checkout takes.
 func (s *Service) Quote(ctx context.Context, buyer account.User, amounts []money.Amount) ([]money.Amount, error) {
-	if s.opts.Invoices == nil || s.opts.Invoices.PricesIncludeVAT() || len(amounts) == 0 {
+	if s.opts.Invoices == nil || len(amounts) == 0 { // Gross keeps prices that include VAT
 		return amounts, nil
 	}
 	return s.opts.Invoices.Gross(ctx, invoices.BuyerOf(buyer), amounts)

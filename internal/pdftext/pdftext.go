@@ -17,9 +17,10 @@ import (
 	"testing"
 )
 
-// tool is pdftotext's path; a missing tool skips the test, or fails it
-// under CI=true.
-func tool(t testing.TB) string {
+// run gives pdf to pdftotext with the options opts and returns what it
+// prints (UTF-8). A missing pdftotext skips the test, or fails it under
+// CI=true.
+func run(t testing.TB, pdf []byte, opts ...string) string {
 	t.Helper()
 	bin, err := exec.LookPath("pdftotext")
 	if err != nil {
@@ -28,7 +29,15 @@ func tool(t testing.TB) string {
 		}
 		t.Skip("pdftotext is not installed (apt-get install poppler-utils)")
 	}
-	return bin
+	in := filepath.Join(t.TempDir(), "in.pdf")
+	if err := os.WriteFile(in, pdf, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command(bin, append(opts, "-enc", "UTF-8", in, "-")...).Output()
+	if err != nil {
+		t.Fatalf("pdftotext: %v", err)
+	}
+	return string(out)
 }
 
 // Text is the text of pdf with every run of white space (line breaks inside
@@ -36,16 +45,7 @@ func tool(t testing.TB) string {
 // reads whole wherever the layout wrapped it.
 func Text(t testing.TB, pdf []byte) string {
 	t.Helper()
-	bin := tool(t)
-	in := filepath.Join(t.TempDir(), "in.pdf")
-	if err := os.WriteFile(in, pdf, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	out, err := exec.Command(bin, "-layout", "-enc", "UTF-8", in, "-").Output()
-	if err != nil {
-		t.Fatalf("pdftotext: %v", err)
-	}
-	return strings.Join(strings.Fields(string(out)), " ")
+	return strings.Join(strings.Fields(run(t, pdf, "-layout")), " ")
 }
 
 // Word is one word of a page and where a reader sees it, in points from
@@ -65,24 +65,16 @@ var (
 // test can check where the layout put it (that a text stays in its column).
 func Words(t testing.TB, pdf []byte) []Word {
 	t.Helper()
-	bin := tool(t)
-	in := filepath.Join(t.TempDir(), "in.pdf")
-	if err := os.WriteFile(in, pdf, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	out, err := exec.Command(bin, "-bbox", "-enc", "UTF-8", in, "-").Output()
-	if err != nil {
-		t.Fatalf("pdftotext: %v", err)
-	}
 	var words []Word
 	page := 0
-	for _, m := range wordTag.FindAllStringSubmatch(string(out), -1) {
+	for _, m := range wordTag.FindAllStringSubmatch(run(t, pdf, "-bbox"), -1) {
 		if pageTag.MatchString(m[0]) {
 			page++
 			continue
 		}
 		w := Word{Page: page, Text: html.UnescapeString(m[5])}
 		for i, f := range []*float64{&w.XMin, &w.YMin, &w.XMax, &w.YMax} {
+			var err error
 			if *f, err = strconv.ParseFloat(m[i+1], 64); err != nil {
 				t.Fatalf("pdftotext: %q: %v", m[0], err)
 			}

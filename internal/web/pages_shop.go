@@ -290,15 +290,15 @@ func (s *Server) quoteCart(r *http.Request, buyer account.User, d *cartData) err
 		amounts[i] = it.Amount
 	}
 	quoted, err := s.Orders.Quote(r.Context(), buyer, amounts)
-	if err != nil || len(quoted) != len(d.Items) {
+	if err != nil {
 		return err
 	}
-	for i := range d.Items {
-		d.Items[i].Amount = quoted[i]
-		if i == 0 {
-			d.Total = money.Zero(quoted[i].Currency)
-		}
-		if total, err := d.Total.Add(quoted[i]); err == nil {
+	// Totalled as cartView does: a line in another currency than the
+	// first is left out of the total (the checkout refuses such a cart).
+	d.Total = money.Zero(d.Total.Currency)
+	for i, a := range quoted {
+		d.Items[i].Amount = a
+		if total, err := d.Total.Add(a); err == nil {
 			d.Total = total
 		}
 	}
