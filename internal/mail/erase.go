@@ -44,7 +44,7 @@ func EraseRecipientTx(ctx context.Context, tx *sql.Tx, userID, email string) ([]
 	if err != nil {
 		return nil, fmt.Errorf("mail: erase: %w", err)
 	}
-	toThem, _ = db.LowerIn("to_addr", 4, email)
+	toThem, toArgs := db.LowerIn("to_addr", 4, email)
 	for _, id := range ids {
 		if _, err := tx.ExecContext(ctx, `DELETE FROM outgoing_mail_attachments WHERE mail_id = $1`, id); err != nil {
 			return nil, fmt.Errorf("mail: erase: %w", err)
@@ -54,7 +54,7 @@ func EraseRecipientTx(ctx context.Context, tx *sql.Tx, userID, email string) ([]
 			to_name = CASE WHEN user_id = $1 OR `+toThem+` THEN '' ELSE to_name END,
 			subject = 'erased', text_body = '', html_body = '', last_error = '', in_reply_to = '', refs = '',
 			status = CASE WHEN status = 'queued' THEN 'failed' ELSE status END WHERE id = $3`,
-			append([]any{userID, ErasedAddress, id}, forms...)...); err != nil {
+			append([]any{userID, ErasedAddress, id}, toArgs...)...); err != nil {
 			return nil, fmt.Errorf("mail: erase: %w", err)
 		}
 	}
