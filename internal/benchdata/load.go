@@ -615,7 +615,7 @@ func (l *loader) orders() error {
 					}
 				}
 				wording := orders.ConsentWording(kinds, c.lang)
-				required := c.consumer && eu.Member(c.country)
+				required := c.consumer && eu.ConsumerLawApplies(c.country)
 				if err := cs.add(orderID, required, true, true, orders.ConsentWordingVersion, c.lang, wording.Immediate,
 					wording.Waiver, PolicyVersion, at, "192.0.2.1", "Mozilla/5.0 (comptoir-bench)"); err != nil {
 					return err

@@ -159,7 +159,7 @@ func (l *loader) subscriptions() error {
 					requested, canceled, ended = maxTime(first, s.endedAt.Add(-72*time.Hour)), s.endedAt, s.endedAt
 				}
 				w := wording[c.lang]
-				required := c.consumer && eu.Member(c.country)
+				required := c.consumer && eu.ConsumerLawApplies(c.country)
 				if err := ss.add(id, c.id, plan.ID, 1, plan.interval, status, subscriptions.PayBalance, currency, plan.UnitPrice,
 					PolicyVersion, c.lang, s.anchor, cur, last, cancel, requested, canceled, ended,
 					required, true, true, subscriptions.ConsentWordingVersion, c.lang, w.Immediate, w.Waiver, first,

@@ -196,7 +196,10 @@ func TestVATByCountryReverseChargeAndPDF(t *testing.T) {
 		{"Finnish consumer", "en", "FI", "consumer", "", 2550, 488, false, invoices.ReasonBuyerCountry, "VAT charged at the rate of FI"},
 		{"German business", "en", "DE", "business", "DE123456789", 0, 0, true, invoices.ReasonReverseCharge, "Reverse charge: VAT to be accounted for by the customer (Article 196 of Council Directive 2006/112/EC)"},
 		{"Italian business, French words", "fr", "IT", "business", "IT12345678901", 0, 0, true, invoices.ReasonReverseCharge, "Autoliquidation : TVA due par le preneur (article 196 de la directive 2006/112/CE)"},
-		{"Swiss consumer", "fr", "CH", "consumer", "", 0, 0, false, invoices.ReasonOutsideEU, "TVA non applicable : lieu de la prestation hors de l’Union européenne"},
+		{"Swiss consumer", "fr", "CH", "consumer", "", 0, 0, false, invoices.ReasonOutsideEU, "TVA non applicable : lieu de la prestation hors du territoire de TVA de l’Union européenne"},
+		// In the Union (consumer law applies there) but outside its VAT
+		// territory: the mention must not say "outside the European Union".
+		{"Reunion consumer", "en", "RE", "consumer", "", 0, 0, false, invoices.ReasonOutsideEU, "VAT not applicable: the place of supply is outside the VAT territory of the European Union"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			u := customer(t, h, strings.ToLower(tc.country)+"@example.test", tc.lang, tc.country, tc.ctype, tc.vat, 10_000)
@@ -239,7 +242,7 @@ func TestVATByCountryReverseChargeAndPDF(t *testing.T) {
 			}
 		})
 	}
-	checkSequence(t, h, invoices.SeriesInvoice, 6)
+	checkSequence(t, h, invoices.SeriesInvoice, 7)
 }
 
 func TestPricesExcludingVATAddTheRate(t *testing.T) {

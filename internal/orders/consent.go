@@ -76,10 +76,12 @@ func join(a, b string) string {
 }
 
 // ConsentRequired reports whether the law asks this buyer for the two boxes:
-// an EU consumer buying something that starts at once (every service and
-// digital product does). Business buyers are not consumers.
+// a consumer where the EU's consumer law applies (eu.ConsumerLawApplies,
+// which includes the outermost regions) buying something that starts at
+// once (every service and digital product does). Business buyers are not
+// consumers.
 func ConsentRequired(u account.User, kinds []string) bool {
-	if u.CustomerType == account.CustomerBusiness || !eu.Member(u.Country) {
+	if u.CustomerType == account.CustomerBusiness || !eu.ConsumerLawApplies(u.Country) {
 		return false
 	}
 	return len(kinds) > 0

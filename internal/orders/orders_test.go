@@ -190,6 +190,10 @@ func TestConsentRules(t *testing.T) {
 		{"EU consumer with the boxes", "BE", account.CustomerConsumer, true, nil},
 		{"business needs no boxes", "FR", account.CustomerBusiness, false, nil},
 		{"consumer outside the EU", "CH", account.CustomerConsumer, false, nil},
+		// Réunion is in the Union (an outermost region) though outside its
+		// VAT territory; New Caledonia is not in the Union.
+		{"consumer in Reunion without the boxes", "RE", account.CustomerConsumer, false, orders.ErrConsentRequired},
+		{"consumer in New Caledonia", "NC", account.CustomerConsumer, false, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			u := e.customer(t, strings.ReplaceAll(tc.name, " ", ".")+"@example.fr", tc.country, tc.kind, 1000)

@@ -41,7 +41,8 @@ func ConsentWording(lang string) ConsentText {
 }
 
 // ConsentRequired reports whether the law asks this customer for the two
-// boxes: an EU consumer (business customers are not consumers).
+// boxes: a consumer where the EU's consumer law applies
+// (eu.ConsumerLawApplies; business customers are not consumers).
 func ConsentRequired(u account.User) bool {
-	return u.CustomerType != account.CustomerBusiness && eu.Member(u.Country)
+	return u.CustomerType != account.CustomerBusiness && eu.ConsumerLawApplies(u.Country)
 }
