@@ -391,6 +391,7 @@ func (s *Service) AddWorkers(workers *river.Workers) {
 	river.AddWorker(workers, &refundWorker{s: s})
 	river.AddWorker(workers, &fetchWorker{s: s})
 	river.AddWorker(workers, &cancelWorker{s: s})
+	river.AddWorker(workers, &deleteCustomerWorker{s: s})
 }
 
 // Pending returns the payment of a reference that still waits for the

@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"testing"
 
+	"github.com/stripe/stripe-go/v82"
+
 	"comptoir/internal/account"
 	"comptoir/internal/apptest"
 	"comptoir/internal/audit"
@@ -55,5 +57,52 @@ func TestErasureForgetsTheCheckoutJobsEmail(t *testing.T) {
 	}
 	if n := count(t, d, `SELECT COUNT(*) FROM card_payments WHERE customer_id = $1`, u.ID); n != 1 {
 		t.Errorf("the payment record went with the job: %d left", n)
+	}
+}
+
+// Stripe keeps, in the Customer object a saved card made, the name, email
+// and card the customer gave on its page; the store controls that data,
+// so erasure deletes the Customer at Stripe. Before, it stayed there.
+func TestErasureDeletesTheStripeCustomer(t *testing.T) {
+	rec := cardpaytest.NewRecorder(t, cardpaytest.StripeURL(t))
+	h := apptest.StartWith(t, func(c *config.Config) {
+		c.StripeSecretKey, c.StripeWebhookSecret, c.StripeAPIURL = "sk_test_comptoir", cardpaytest.WebhookSecret, rec.URL()
+	})
+	ctx := context.Background()
+	d := h.App.DB
+	const addr = "saved.card@example.org"
+	u, err := h.App.Accounts.SignUp(ctx, account.SignUpInput{Email: addr, Password: apptest.Password, Name: "Saved Card",
+		Language: "en", Country: "FR", Region: "Bretagne", City: "Brest"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var p cardpay.Payment
+	if err := d.Tx(ctx, func(tx *sql.Tx) error {
+		p, err = h.App.Card.StartCheckoutTx(ctx, tx, cardpay.StartInput{Purpose: cardpay.PurposeTopUp, ReferenceID: "top_saved",
+			CustomerID: u.ID, CustomerEmail: addr, Amount: money.MustNew(2000, "EUR"), Description: "Top-up", SaveCard: true,
+			SuccessURL: "https://shop.test/balance", CancelURL: "https://shop.test/balance", Language: "en"})
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	payload, sig := cardpaytest.Event(t, cardpaytest.WebhookSecret, cardpaytest.EventID(), stripe.EventTypeCheckoutSessionCompleted, map[string]any{
+		"id": "cs_saved", "object": "checkout.session", "mode": "payment", "status": "complete", "payment_status": "paid",
+		"amount_total": 2000, "currency": "eur", "customer": "cus_saved", "payment_intent": "pi_saved",
+		"metadata": map[string]any{"payment_id": p.ID, "purpose": string(p.Purpose), "reference_id": p.ReferenceID},
+	})
+	if err := h.App.Card.HandleWebhook(ctx, payload, sig); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := h.App.Card.Get(ctx, p.ID); err != nil || got.StripeCustomerID != "cus_saved" {
+		t.Fatalf("paid payment: %+v, %v: the test would prove nothing", got, err)
+	}
+	if _, err := h.App.Privacy.Erase(ctx, u.ID, audit.Actor{ID: u.ID, Role: account.RoleCustomer}, privacy.ReasonCustomerRequest); err != nil {
+		t.Fatal(err)
+	}
+	testwait.Until(t, "the Stripe Customer deleted", func() bool {
+		return count(t, d, `SELECT COUNT(*) FROM river_job WHERE kind = 'cardpay.delete_customer' AND state = 'completed'`) == 1
+	})
+	if got := rec.Requests("DELETE", "/v1/customers/cus_saved"); len(got) != 1 {
+		t.Fatalf("%d deletions of cus_saved asked of Stripe, want 1", len(got))
 	}
 }

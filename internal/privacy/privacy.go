@@ -173,6 +173,9 @@ func (s *Service) Erase(ctx context.Context, userID string, by audit.Actor, reas
 		if err := cardpay.ForgetCustomerJobsTx(ctx, tx, userID); err != nil {
 			return err
 		}
+		if err := cardpay.DeleteStripeCustomersTx(ctx, tx, s.jobs, userID); err != nil {
+			return err
+		}
 		if err := idempotency.ForgetCallerTx(ctx, tx, userID); err != nil {
 			return err
 		}
