@@ -4,10 +4,14 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"net/url"
+	"strconv"
 	"strings"
 
 	"comptoir/internal/account"
 	"comptoir/internal/audit"
+	"comptoir/internal/billing"
+	"comptoir/internal/money"
 	"comptoir/internal/privacy"
 )
 
@@ -64,7 +68,43 @@ func (s *Server) apiEraseMe(w http.ResponseWriter, r *http.Request) {
 // accountDeleteForm asks for the password again. Staff see why they cannot
 // erase their account this way.
 func (s *Server) accountDeleteForm(w http.ResponseWriter, r *http.Request) {
-	s.render(w, r, http.StatusOK, "account_delete", s.newView(r, "privacy.delete.title", nil))
+	v, err := s.accountDeleteView(r)
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	s.render(w, r, http.StatusOK, "account_delete", v)
+}
+
+// accountDeleteData is what the deletion page shows besides its text: the
+// balance the customer would give up, if any.
+type accountDeleteData struct {
+	Balance money.Amount // positive, or zero when there is nothing to give up
+}
+
+// accountDeleteView is the deletion page for the signed-in user, with
+// their balance read now.
+func (s *Server) accountDeleteView(r *http.Request) (*view, error) {
+	st := state(r)
+	data := &accountDeleteData{}
+	if st.user.Role == account.RoleCustomer {
+		b, err := s.Ledger.Balance(r.Context(), st.user.ID, billing.BalanceCurrency)
+		if err != nil {
+			return nil, err
+		}
+		if b.Minor > 0 {
+			data.Balance = b
+		}
+	}
+	return s.newView(r, "privacy.delete.title", data), nil
+}
+
+// forfeitConfirmed reports whether the form gives up exactly the balance
+// the customer has now: the box carries the amount it was shown with, so a
+// balance that grew since (a top-up paid meanwhile) is shown again rather
+// than lost unseen.
+func forfeitConfirmed(form url.Values, balance money.Amount) bool {
+	return balance.Minor <= 0 || form.Get("forfeit_balance") == strconv.FormatInt(balance.Minor, 10)
 }
 
 // accountDelete erases the account once the customer has typed their
@@ -97,15 +137,22 @@ func (s *Server) accountDelete(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		s.signinFailed(r, st.user.Email)
-		v := s.newView(r, "privacy.delete.title", nil)
-		v.Errors = map[string]string{"password": s.Messages.T(st.lang, "account.password.wrong_current")}
-		s.render(w, r, http.StatusUnprocessableEntity, "account_delete", v)
+		s.accountDeleteRefused(w, r, http.StatusUnprocessableEntity, "password", "account.password.wrong_current")
+		return
+	}
+	// A balance is the customer's money: erased, the account can no longer
+	// prove it is theirs, so it is given up only knowingly.
+	v, err := s.accountDeleteView(r)
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	if !forfeitConfirmed(r.PostForm, v.Data.(*accountDeleteData).Balance) {
+		s.accountDeleteRefused(w, r, http.StatusUnprocessableEntity, "forfeit_balance", "privacy.delete.balance_required")
 		return
 	}
 	if _, err := s.Privacy.Erase(r.Context(), st.user.ID, st.user.Actor(), privacy.ReasonCustomerRequest); errors.Is(err, privacy.ErrLiveSubscriptions) {
-		v := s.newView(r, "privacy.delete.title", nil)
-		v.Errors = map[string]string{"password": s.Messages.T(st.lang, "privacy.live_subscriptions")}
-		s.render(w, r, http.StatusConflict, "account_delete", v)
+		s.accountDeleteRefused(w, r, http.StatusConflict, "password", "privacy.live_subscriptions")
 		return
 	} else if err != nil {
 		s.serverError(w, r, err)
@@ -116,10 +163,25 @@ func (s *Server) accountDelete(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, "/", http.StatusSeeOther)
 }
 
+// accountDeleteRefused shows the deletion page again, with the balance as
+// it is now and the reason under the field it concerns.
+func (s *Server) accountDeleteRefused(w http.ResponseWriter, r *http.Request, status int, field, reason string) {
+	v, err := s.accountDeleteView(r)
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	v.Errors = map[string]string{field: s.Messages.T(v.Lang, reason)}
+	s.render(w, r, status, "account_delete", v)
+}
+
 // adminPrivacyData is the admin's privacy page: a customer found by email.
 type adminPrivacyData struct {
 	Customer *account.User
 	Erased   bool
+	// Balance is what the customer's balance holds, when positive: the
+	// erasure would give it up, so the admin sees it before erasing.
+	Balance money.Amount
 }
 
 func (s *Server) adminPrivacy(w http.ResponseWriter, r *http.Request) {
@@ -137,6 +199,14 @@ func (s *Server) adminPrivacy(w http.ResponseWriter, r *http.Request) {
 			return
 		default:
 			data.Customer = &u
+			b, err := s.Ledger.Balance(r.Context(), u.ID, billing.BalanceCurrency)
+			if err != nil {
+				s.serverError(w, r, err)
+				return
+			}
+			if b.Minor > 0 {
+				data.Balance = b
+			}
 		}
 	}
 	s.render(w, r, http.StatusOK, "admin_privacy", v)

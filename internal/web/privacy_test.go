@@ -138,3 +138,42 @@ func TestErasureWaitsForSubscriptionsToEnd(t *testing.T) {
 		t.Fatalf("subscription consent after erasure: %q %q %q", ip, ua, wording)
 	}
 }
+
+// A balance is the customer's money, and once the account is erased nothing
+// shows it is theirs: the deletion page says how much would be lost and
+// erases only once the customer ticks a box giving up that very amount. A
+// balance that grew since the page was shown is shown again. Before, the
+// page said nothing and the balance was lost unseen.
+func TestDeletingAnAccountWithABalanceGivesItUpKnowingly(t *testing.T) {
+	h := apptest.Start(t)
+	u, c := h.User(t, account.RoleCustomer, "ana@example.fr")
+	credit(t, h, u, 1250)
+	mustContain(t, c.Get("/account/delete"), `id="delete-balance"`, "12,50", `name="forfeit_balance"`, `value="1250"`)
+	_, ac := h.User(t, account.RoleAdmin, "admin@shop.test")
+	mustContain(t, ac.Get("/admin/privacy?email=ana@example.fr"), `id="privacy-admin-balance"`, "12,50")
+	stillThere := func(when string) {
+		t.Helper()
+		if got, _ := h.App.Accounts.UserByID(context.Background(), u.ID); got.Email != "ana@example.fr" {
+			t.Fatalf("%s: the account was erased", when)
+		}
+	}
+	r := c.PostForm("/account/delete", url.Values{"password": {apptest.Password}})
+	if r.Status != http.StatusUnprocessableEntity || !strings.Contains(r.Body, `id="forfeit_balance-error"`) || !strings.Contains(r.Body, "renoncer") {
+		t.Fatalf("without the box: %d %s", r.Status, r.Body)
+	}
+	mustMarkRefused(t, "delete", r.Body, map[string]string{"forfeit_balance": "forfeit_balance"})
+	stillThere("without the box")
+	credit(t, h, u, 500) // a top-up paid meanwhile
+	r = c.PostForm("/account/delete", url.Values{"password": {apptest.Password}, "forfeit_balance": {"1250"}})
+	if r.Status != http.StatusUnprocessableEntity || !strings.Contains(r.Body, `value="1750"`) || !strings.Contains(r.Body, "17,50") {
+		t.Fatalf("a balance that grew: %d %s", r.Status, r.Body)
+	}
+	stillThere("a balance that grew")
+	r = c.PostForm("/account/delete", url.Values{"password": {apptest.Password}, "forfeit_balance": {"1750"}})
+	if r.Status != http.StatusSeeOther {
+		t.Fatalf("giving up the balance: %d %s", r.Status, r.Body)
+	}
+	if got, _ := h.App.Accounts.UserByID(context.Background(), u.ID); got.Email != account.ErasedEmail {
+		t.Fatalf("not erased: %+v", got)
+	}
+}
