@@ -375,7 +375,7 @@ func (s *Service) Renew(ctx context.Context, subID string, periodStart time.Time
 		}
 		period := Period{
 			ID: id.New("spd"), SubscriptionID: sub.ID, Start: periodStart,
-			End:    NextPeriodEnd(periodStart, sub.Interval, sub.AnchorDay),
+			End:    NextPeriodEnd(periodStart, sub.Interval, sub.AnchorDay, s.opts.Zone.Location()),
 			Amount: sub.Amount, PaymentMethod: sub.PaymentMethod, PolicyVersion: sub.PolicyVersion,
 			Status: PeriodPending, Attempts: 1, CreatedAt: now,
 		}

@@ -149,7 +149,10 @@ type Subscription struct {
 	Amount          money.Amount // per period, as agreed
 	PolicyVersion   string
 	Lang            string
-	AnchorDay       int
+	// AnchorDay is the day of the month the first paid period began, on
+	// the store's wall clock (UTC's for subscriptions taken before periods
+	// were counted locally: NextPeriodEnd says how those go on).
+	AnchorDay int
 	// CurrentPeriodStart and CurrentPeriodEnd are the trial while trialing,
 	// else the last period paid. The next renewal is due at
 	// CurrentPeriodEnd.
@@ -314,8 +317,9 @@ type Options struct {
 	// Invoices issues an invoice per paid period and a credit note per
 	// refund; nil issues none.
 	Invoices Invoicer
-	// Zone is the store's time zone, where emails and invoice lines show
-	// the periods' times; the zero Zone is UTC.
+	// Zone is the store's time zone: periods are counted on its wall clock
+	// (NextPeriodEnd), and emails and invoice lines show their times in it;
+	// the zero Zone is UTC.
 	Zone localtime.Zone
 	// Alerts tells the agents of a payment made after the subscription
 	// ended that could not be refunded to the card (refundPaidAfterEndTx,
