@@ -693,13 +693,13 @@ func (s *Service) alertPaidAfterEndTx(ctx context.Context, tx *sql.Tx, subID, de
 
 // retryAt is when the failed attempt on period (its Attempts-th) is tried
 // again: on RetrySchedule from the period's first attempt, but no later
-// than RetryMargin before the period's end (see RetrySchedule). A period
+// than retryMargin before the period's end (see RetrySchedule). A period
 // whose first attempt came so late (the renewals stopped for days) that the
 // margin is already past at now keeps the schedule: retrying at once would
 // only repeat this attempt.
 func retryAt(period Period, now time.Time) time.Time {
 	next := period.CreatedAt.Add(RetrySchedule[period.Attempts-1])
-	if latest := period.End.Add(-RetryMargin); next.After(latest) && latest.After(now) {
+	if latest := period.End.Add(-retryMargin); next.After(latest) && latest.After(now) {
 		return latest
 	}
 	return next

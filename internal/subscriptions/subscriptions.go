@@ -76,7 +76,7 @@ const (
 // first failed attempt: three retries over seven days. After the last one
 // fails the subscription is canceled.
 //
-// Every retry falls inside the period it charges, at least RetryMargin
+// Every retry falls inside the period it charges, at least retryMargin
 // before its end (retryAt): a weekly plan is retried after one, three and
 // six days. At seven days, a last retry that succeeded paid for a week that
 // was over and the next week was charged the minute after: two payments at
@@ -85,9 +85,9 @@ const (
 // and yearly periods are longer than the schedule, which they keep as is.
 var RetrySchedule = []time.Duration{24 * time.Hour, 3 * 24 * time.Hour, 7 * 24 * time.Hour}
 
-// RetryMargin is how long before the end of the period being charged its
+// retryMargin is how long before the end of the period being charged its
 // last retry comes at the latest: the schedule's shortest step.
-const RetryMargin = 24 * time.Hour
+const retryMargin = 24 * time.Hour
 
 // Errors callers tell apart. Each has a stable API code (see Code).
 var (
