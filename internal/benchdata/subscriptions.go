@@ -97,7 +97,7 @@ func (l *loader) planSubscriptions() error {
 			periods := 1 + r.IntN(6)
 			s.bounds = append(s.bounds, at)
 			for {
-				next := subscriptions.NextPeriodEnd(s.bounds[len(s.bounds)-1], interval, s.anchor)
+				next := subscriptions.NextPeriodEnd(s.bounds[len(s.bounds)-1], interval, s.anchor, time.UTC)
 				if s.active {
 					s.bounds = append(s.bounds, next)
 					if next.After(l.now) {
@@ -115,7 +115,7 @@ func (l *loader) planSubscriptions() error {
 				// Subscribed too recently to have finished a period: it is
 				// live after all if it may be, else it was canceled within
 				// the hour (its one period stays paid).
-				s.bounds = append(s.bounds, subscriptions.NextPeriodEnd(at, interval, s.anchor))
+				s.bounds = append(s.bounds, subscriptions.NextPeriodEnd(at, interval, s.anchor, time.UTC))
 				s.active = l.due == 0 && i < 3*nc
 				s.endedAt = at.Add(time.Hour)
 			}

@@ -180,7 +180,7 @@ func Register(fs *flag.FlagSet) *Config {
 	fs.DurationVar(&c.IMAPPollInterval, "imap-poll-interval", time.Minute, "how often the --imap-url mailbox is polled")
 	fs.DurationVar(&c.SLAWarnBefore, "sla-warn-before", 6*time.Hour, "how long before a ticket's promised answer time the staff is warned by email")
 	fs.StringVar(&c.SLAHours, "sla-hours", "", "business hours the answer deadlines count, such as \"mon-fri 09:00-18:00; sat 10:00-12:00\" (wall-clock hours when empty)")
-	fs.StringVar(&c.Zone, "zone", DefaultZone, "the store's IANA time zone, such as Europe/Paris or UTC: pages, emails, invoice dates and the accounting export's periods are in it")
+	fs.StringVar(&c.Zone, "zone", DefaultZone, "the store's IANA time zone, such as Europe/Paris or UTC: pages, emails, invoice dates, subscription periods and the accounting export's periods are in it")
 	fs.StringVar(&c.SLAZone, "sla-zone", "", "IANA time zone of --sla-hours (default --zone)")
 	fs.StringVar(&c.SLAHolidays, "sla-holidays", "", "days --sla-hours skips, comma-separated YYYY-MM-DD dates")
 	fs.StringVar(&c.SellerName, "seller-name", "", "the seller's legal name on invoices (default the store name)")

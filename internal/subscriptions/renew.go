@@ -375,7 +375,7 @@ func (s *Service) Renew(ctx context.Context, subID string, periodStart time.Time
 		}
 		period := Period{
 			ID: id.New("spd"), SubscriptionID: sub.ID, Start: periodStart,
-			End:    NextPeriodEnd(periodStart, sub.Interval, sub.AnchorDay),
+			End:    NextPeriodEnd(periodStart, sub.Interval, sub.AnchorDay, s.opts.Zone.Location()),
 			Amount: sub.Amount, PaymentMethod: sub.PaymentMethod, PolicyVersion: sub.PolicyVersion,
 			Status: PeriodPending, Attempts: 1, CreatedAt: now,
 		}
@@ -691,16 +691,31 @@ func (s *Service) alertPaidAfterEndTx(ctx context.Context, tx *sql.Tx, subID, de
 	})
 }
 
+// retryAt is when the failed attempt on period (its Attempts-th) is tried
+// again: on RetrySchedule from the period's first attempt, but no later
+// than retryMargin before the period's end (see RetrySchedule). A period
+// whose first attempt came so late (the renewals stopped for days) that the
+// margin is already past at now keeps the schedule: retrying at once would
+// only repeat this attempt.
+func retryAt(period Period, now time.Time) time.Time {
+	next := period.CreatedAt.Add(RetrySchedule[period.Attempts-1])
+	if latest := period.End.Add(-retryMargin); next.After(latest) && latest.After(now) {
+		return latest
+	}
+	return next
+}
+
 // failed records a failed attempt on a pending period. While retries are
-// left (RetrySchedule, counted from the period's first attempt) the
-// subscription is past_due and the customer is told when the next attempt
-// is; after the last one it is canceled for non-payment.
+// left (RetrySchedule, counted from the period's first attempt, inside the
+// period: retryAt) the subscription is past_due and the customer is told
+// when the next attempt is; after the last one it is canceled for
+// non-payment.
 func (s *Service) failed(ctx context.Context, tx *sql.Tx, sub Subscription, period Period, p party, code, detail string, now time.Time) error {
 	retry := period.Attempts <= len(RetrySchedule) && !sub.CancelAtPeriodEnd &&
 		sub.Status != StatusIncomplete && sub.Status != StatusCanceled
 	var next time.Time
 	if retry {
-		next = period.CreatedAt.Add(RetrySchedule[period.Attempts-1])
+		next = retryAt(period, now)
 	}
 	lastError := code
 	if detail != "" {

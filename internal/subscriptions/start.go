@@ -140,16 +140,17 @@ func (s *Service) Start(ctx context.Context, in StartInput, after AfterStart) (S
 			sub.TrialEnd = now.Add(time.Duration(plan.TrialDays) * 24 * time.Hour)
 			sub.CurrentPeriodEnd = sub.TrialEnd
 			// Paid periods start at the end of the trial, so that is the
-			// day of the month they keep.
-			sub.AnchorDay = sub.TrialEnd.Day()
+			// day of the month they keep: the store's local day, the one
+			// NextPeriodEnd counts in.
+			sub.AnchorDay = s.opts.Zone.In(sub.TrialEnd).Day()
 		case in.Payment == PayCard:
 			sub.Status = StatusIncomplete
 		default:
 			sub.Status = StatusActive
 		}
 		if !trial {
-			sub.AnchorDay = now.Day()
-			sub.CurrentPeriodEnd = NextPeriodEnd(now, sub.Interval, sub.AnchorDay)
+			sub.AnchorDay = s.opts.Zone.In(now).Day()
+			sub.CurrentPeriodEnd = NextPeriodEnd(now, sub.Interval, sub.AnchorDay, s.opts.Zone.Location())
 		}
 		if err := insertSubscription(ctx, tx, sub); err != nil {
 			return err

@@ -75,7 +75,19 @@ const (
 // RetrySchedule is when a failed renewal is tried again, counted from the
 // first failed attempt: three retries over seven days. After the last one
 // fails the subscription is canceled.
+//
+// Every retry falls inside the period it charges, at least retryMargin
+// before its end (retryAt): a weekly plan is retried after one, three and
+// six days. At seven days, a last retry that succeeded paid for a week that
+// was over and the next week was charged the minute after: two payments at
+// once, and the first bought nothing. Brought forward, it pays for the week
+// the customer is in, and the next charge comes on the usual day. Monthly
+// and yearly periods are longer than the schedule, which they keep as is.
 var RetrySchedule = []time.Duration{24 * time.Hour, 3 * 24 * time.Hour, 7 * 24 * time.Hour}
+
+// retryMargin is how long before the end of the period being charged its
+// last retry comes at the latest: the schedule's shortest step.
+const retryMargin = 24 * time.Hour
 
 // Errors callers tell apart. Each has a stable API code (see Code).
 var (
@@ -149,7 +161,10 @@ type Subscription struct {
 	Amount          money.Amount // per period, as agreed
 	PolicyVersion   string
 	Lang            string
-	AnchorDay       int
+	// AnchorDay is the day of the month the first paid period began, on
+	// the store's wall clock (UTC's for subscriptions taken before periods
+	// were counted locally: NextPeriodEnd says how those go on).
+	AnchorDay int
 	// CurrentPeriodStart and CurrentPeriodEnd are the trial while trialing,
 	// else the last period paid. The next renewal is due at
 	// CurrentPeriodEnd.
@@ -314,8 +329,9 @@ type Options struct {
 	// Invoices issues an invoice per paid period and a credit note per
 	// refund; nil issues none.
 	Invoices Invoicer
-	// Zone is the store's time zone, where emails and invoice lines show
-	// the periods' times; the zero Zone is UTC.
+	// Zone is the store's time zone: periods are counted on its wall clock
+	// (NextPeriodEnd), and emails and invoice lines show their times in it;
+	// the zero Zone is UTC.
 	Zone localtime.Zone
 	// Alerts tells the agents of a payment made after the subscription
 	// ended that could not be refunded to the card (refundPaidAfterEndTx,

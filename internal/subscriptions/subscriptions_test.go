@@ -23,6 +23,7 @@ import (
 	"comptoir/internal/db"
 	"comptoir/internal/db/dbtest"
 	"comptoir/internal/jobs"
+	"comptoir/internal/localtime"
 	"comptoir/internal/mail"
 	"comptoir/internal/money"
 	"comptoir/internal/subscriptions"
@@ -54,6 +55,8 @@ type env struct {
 type envOpts struct {
 	noCard  bool // no CardCharger: card payments off
 	workers bool // run River with the subscription workers
+	// zone is the store's time zone; the zero Zone is UTC.
+	zone localtime.Zone
 }
 
 func setup(t *testing.T, o envOpts) *env {
@@ -84,7 +87,7 @@ func setup(t *testing.T, o envOpts) *env {
 	e.subs = subscriptions.New(d, e.clock, e.catalog, e.ledger, e.accounts, e.outbox, card, subscriptions.Options{
 		Jobs: e.jobs, BaseURL: "http://shop.test", StoreName: "Shop",
 		PolicyVersion: func(context.Context) (string, error) { return e.policy.Load().(string), nil },
-		Alerts:        e.alerts,
+		Alerts:        e.alerts, Zone: o.zone,
 	})
 	e.subs.AddWorkers(workers)
 	river.AddWorker(workers, &discardMail{})
