@@ -22,13 +22,18 @@ type Erased struct {
 }
 
 // EraseCustomerTx erases the personal content of every ticket of a customer:
-// those of their account and those opened as a guest from their address.
+// those of their account and those opened as a guest from email (none when
+// email is empty: an address the account never proved it reads).
 func EraseCustomerTx(ctx context.Context, tx *sql.Tx, customerID, email string, at time.Time) (Erased, error) {
-	// Their address in any case, accents included (db.LowerIn: SQLite's
-	// lower() leaves É as it is).
-	sameEmail, args := db.LowerIn("customer_email", 2, email)
-	ids, err := ticketIDs(ctx, tx, `SELECT id FROM tickets WHERE customer_id = $1
-		OR (customer_id IS NULL AND `+sameEmail+`)`, append([]any{customerID}, args...)...)
+	query, args := `SELECT id FROM tickets WHERE customer_id = $1`, []any{customerID}
+	if email != "" {
+		// Their address in any case, accents included (db.LowerIn:
+		// SQLite's lower() leaves É as it is).
+		sameEmail, forms := db.LowerIn("customer_email", 2, email)
+		query += ` OR (customer_id IS NULL AND ` + sameEmail + `)`
+		args = append(args, forms...)
+	}
+	ids, err := ticketIDs(ctx, tx, query, args...)
 	if err != nil {
 		return Erased{}, err
 	}

@@ -26,8 +26,16 @@ const ErasedAddress = "erased@invalid"
 // ids of the messages, whose spooled files ScrubSpool removes. The address
 // is looked for in the bodies literally, whatever its case: its _ and % are
 // escaped, or erasing a_b@x.fr would also erase the mail quoting axb@x.fr.
+// An empty email erases the mail of the account alone.
 func EraseRecipientTx(ctx context.Context, tx *sql.Tx, userID, email string) ([]string, error) {
 	email = strings.ToLower(strings.TrimSpace(email))
+	if email == "" {
+		ids, err := db.Strings(ctx, tx, `SELECT id FROM outgoing_mail WHERE user_id = $1`, userID)
+		if err != nil {
+			return nil, fmt.Errorf("mail: erase: %w", err)
+		}
+		return ids, EraseMessagesTx(ctx, tx, ids, true)
+	}
 	// Their address in any case, accents included: db.LowerForms gives
 	// what lower() can make of it on either engine (SQLite's leaves É).
 	toThem, forms := db.LowerIn("to_addr", 3, email)

@@ -151,7 +151,21 @@ func (s *Service) Erase(ctx context.Context, userID string, by audit.Actor, reas
 			return err
 		}
 		scrub.BlobKeys = append(scrub.BlobKeys, keys...)
-		tickets, err := desk.EraseCustomerTx(ctx, tx, userID, email, now)
+		// What was written from the address as a guest, or sent to it,
+		// is the account's to erase only once it has shown it reads the
+		// address, as for the export: anyone can sign up with someone
+		// else's address, and deleting that account must not erase the
+		// owner's tickets and mail. An admin erasing on a request they
+		// received has checked who asked.
+		guestEmail := email
+		if reason != ReasonOnBehalf {
+			if proven, err := account.AddressProvenTx(ctx, tx, userID); err != nil {
+				return err
+			} else if !proven {
+				guestEmail = ""
+			}
+		}
+		tickets, err := desk.EraseCustomerTx(ctx, tx, userID, guestEmail, now)
 		if err != nil {
 			return err
 		}
@@ -159,7 +173,7 @@ func (s *Service) Erase(ctx context.Context, userID string, by audit.Actor, reas
 		if err := invoices.EraseNoticesTx(ctx, tx, userID); err != nil {
 			return err
 		}
-		if scrub.MailIDs, err = mail.EraseRecipientTx(ctx, tx, userID, email); err != nil {
+		if scrub.MailIDs, err = mail.EraseRecipientTx(ctx, tx, userID, guestEmail); err != nil {
 			return err
 		}
 		// The tickets' mail was erased with them; most of it is the
