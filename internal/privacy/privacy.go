@@ -100,6 +100,20 @@ type Erasure struct {
 	Scrubbed bool   `json:"scrubbed"`
 }
 
+// CheckErasable says, before anything is asked of the customer, whether
+// Erase would refuse them now: ErrLiveSubscriptions while a subscription
+// renews. Erase checks again in its transaction.
+func (s *Service) CheckErasable(ctx context.Context, userID string) error {
+	n, err := subscriptions.LiveCount(ctx, s.db.Read, userID)
+	if err != nil {
+		return err
+	}
+	if n > 0 {
+		return ErrLiveSubscriptions
+	}
+	return nil
+}
+
 // Erase erases customer userID's personal data on behalf of by, for reason.
 // The database part is one transaction; deleting the files it names follows
 // the commit, and a job retries it if it fails here. Erasing an erased
@@ -125,7 +139,7 @@ func (s *Service) Erase(ctx context.Context, userID string, by audit.Actor, reas
 			return err
 		}
 		email := u.Email
-		if n, err := subscriptions.LiveCountTx(ctx, tx, userID); err != nil {
+		if n, err := subscriptions.LiveCount(ctx, tx, userID); err != nil {
 			return err
 		} else if n > 0 {
 			return ErrLiveSubscriptions

@@ -24,12 +24,12 @@ func EraseCustomerTx(ctx context.Context, tx *sql.Tx, customerID string) ([]stri
 	return ips, nil
 }
 
-// LiveCountTx counts a customer's subscriptions that will renew: not
+// LiveCount counts a customer's subscriptions that will renew: not
 // canceled and not set to end. Erasure waits until there are none, so that
 // nobody is charged for a plan whose account no longer exists.
-func LiveCountTx(ctx context.Context, tx *sql.Tx, customerID string) (int, error) {
+func LiveCount(ctx context.Context, q db.Querier, customerID string) (int, error) {
 	var n int
-	err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM subscriptions WHERE customer_id = $1
+	err := q.QueryRowContext(ctx, `SELECT COUNT(*) FROM subscriptions WHERE customer_id = $1
 		AND status <> 'canceled' AND NOT cancel_at_period_end`, customerID).Scan(&n)
 	if err != nil {
 		return 0, fmt.Errorf("subscriptions: count live: %w", err)

@@ -140,6 +140,15 @@ func (s *Server) accountDelete(w http.ResponseWriter, r *http.Request) {
 		s.accountDeleteRefused(w, r, http.StatusUnprocessableEntity, "password", "account.password.wrong_current")
 		return
 	}
+	// A renewing subscription stops the erasure whatever the balance: said
+	// first, rather than after the box is ticked.
+	if err := s.Privacy.CheckErasable(r.Context(), st.user.ID); errors.Is(err, privacy.ErrLiveSubscriptions) {
+		s.accountDeleteRefused(w, r, http.StatusConflict, "password", "privacy.live_subscriptions")
+		return
+	} else if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
 	// A balance is the customer's money: erased, the account can no longer
 	// prove it is theirs, so it is given up only knowingly.
 	v, err := s.accountDeleteView(r)
