@@ -301,6 +301,11 @@ type SubscriptionSubject struct {
 	LastPayment   *money.Amount
 	Refunded      *money.Amount
 	PeriodEnd     time.Time
+	// StartedAt is when the subscription was taken out, and Consent what
+	// the customer ticked then (nil: nothing recorded): a consumer's
+	// withdrawal counts from it (policy.Subscription).
+	StartedAt time.Time
+	Consent   *policy.Consent
 }
 
 // LeftToRefund is what is left of the last payment once its refunds are

@@ -99,6 +99,7 @@ func (s *Service) gather(ctx context.Context, c Claim) (*subject, error) {
 		}
 		f.Subscription = &policy.Subscription{
 			LastPaymentAt: sub.LastPaymentAt, LastPayment: sub.LastPayment, PeriodEnd: sub.PeriodEnd, Refunded: sub.Refunded,
+			StartedAt: sub.StartedAt, Consent: sub.Consent,
 		}
 		if c.ID == "" && c.Choice == policy.CancelPeriodEnd && !sub.PeriodEnd.After(s.clock.Now()) {
 			// Being filed when its paid period is already over (past due,

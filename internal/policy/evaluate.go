@@ -284,9 +284,19 @@ func (e *evaluation) subscriptionCancel() rule {
 	}
 	refundable := e.setMoney(s.LastPayment, s.Refunded)
 	if !kr.Enabled {
+		if r, ok := e.subscriptionWithdrawal(refundable); ok {
+			return r
+		}
 		return ruleSCDisabled
 	}
 	if !e.inTime(kr.Window, s.LastPaymentAt) {
+		// The store's window has passed; the law's may not have (its
+		// window fields replace the store's only when it applies).
+		window, anchor, deadline := e.window, e.anchor, e.deadline
+		if r, ok := e.subscriptionWithdrawal(refundable); ok {
+			return r
+		}
+		e.window, e.anchor, e.deadline = window, anchor, deadline
 		return ruleSCOutOfTime
 	}
 	if !e.f.WantsRefund() {
@@ -300,6 +310,74 @@ func (e *evaluation) subscriptionCancel() rule {
 	}
 	e.refund = refundable
 	return ruleSCRefund
+}
+
+// subscriptionWithdrawal is a consumer's statutory withdrawal from a
+// subscription, for a cancellation the store's own rules would not refund:
+// a subscription is a contract for a service, which a consumer under EU law
+// may withdraw from within 14 calendar days of taking it out, the first day
+// not counted (Directive 2011/83/EU art. 9), whatever the store's refund
+// window. It applies when the facts say when the subscription was taken
+// out (subscription.started_at), the cancellation is filed in that time
+// and a refund is asked for; the subscription then stops now, and:
+//   - the consumer asked, when subscribing, for the service to start at
+//     once: they pay for the part of the paid period already provided
+//     (art. 14(3)), and get back the rest of the last payment, in
+//     proportion to the time left until period_end;
+//   - no such request was recorded: they owe nothing, and the last payment
+//     comes back in full.
+//
+// ok is false when the floor does not apply, and the store's rule stands.
+func (e *evaluation) subscriptionWithdrawal(refundable money.Amount) (r rule, ok bool) {
+	s := e.f.Subscription
+	if !e.consumerUnderEU() || s.StartedAt.IsZero() || !e.f.WantsRefund() {
+		return 0, false
+	}
+	w := Window{Counting: Calendar, Days: withdrawalDays}
+	if e.f.FiledAt.After(w.end(s.StartedAt, e.p.Location)) {
+		return 0, false
+	}
+	e.inTime(w, s.StartedAt)
+	e.cancel = CancelNow
+	if s.Consent != nil && s.Consent.ImmediatePerformance {
+		e.refund, r = e.unprovidedShare(refundable), ruleSCStatutoryUnprovided
+	} else {
+		e.refund, r = refundable, ruleSCStatutoryNoRequest
+	}
+	if !e.refund.IsPositive() {
+		return ruleSCNothingRefundable, true
+	}
+	return r, true
+}
+
+// unprovidedShare is what a consumer withdrawing from a subscription they
+// asked to start at once gets back of the last payment: the part of the
+// period it paid for (last_payment_at to period_end) that is still to come
+// at filed_at, paid × (period_end − filed_at) / (period_end −
+// last_payment_at) half up, to the second, less what was already refunded
+// of it, never negative and never above refundable.
+func (e *evaluation) unprovidedShare(refundable money.Amount) money.Amount {
+	s := e.f.Subscription
+	zero := money.Zero(refundable.Currency)
+	whole := int64(s.PeriodEnd.Sub(s.LastPaymentAt) / time.Second)
+	left := int64(s.PeriodEnd.Sub(e.f.FiledAt) / time.Second)
+	if whole <= 0 || left <= 0 {
+		return zero
+	}
+	unprovided, err := money.ProRata(e.paid, min(left, whole), whole)
+	if err != nil {
+		return zero
+	}
+	rest, err := unprovided.Sub(e.refunded)
+	if err != nil || !rest.IsPositive() {
+		return zero
+	}
+	if more, err := rest.Cmp(refundable); err != nil {
+		return zero
+	} else if more > 0 {
+		return refundable
+	}
+	return rest
 }
 
 func (e *evaluation) dissatisfied() rule {

@@ -48,6 +48,15 @@ func placedAt(s string) func(*Facts) {
 	return func(f *Facts) { f.Order.PlacedAt, f.Order.PaidAt = ts(s), ts(s) }
 }
 
+// startedAt says when the subscription was taken out, and whether the
+// customer asked, when subscribing, for it to start at once.
+func startedAt(at string, immediate bool) func(*Facts) {
+	return func(f *Facts) {
+		f.Subscription.StartedAt = ts(at)
+		f.Subscription.Consent = &Consent{ImmediatePerformance: immediate, WithdrawalWaiver: immediate, At: ts(at)}
+	}
+}
+
 // sub builds a subscription_cancel claim; lastPayment "" is a trial.
 func sub(filed, lastPayment string, amount int64, choice Cancel, mods ...func(*Facts)) Facts {
 	f := Facts{Kind: SubscriptionCancel, FiledAt: ts(filed), Customer: Customer{Type: Consumer}, Choice: choice,
@@ -220,6 +229,35 @@ func evalCases(t testing.TB) []evalCase {
 			want: want{outcome: OutcomeNone, cancel: CancelNow, rule: "subscription_cancel.nothing_refundable"}},
 		{name: "sub refunds disabled: refused, cancelled as chosen", policy: allDisabled, facts: sub("2026-03-10T10:00:00Z", placed, 990, CancelPeriodEnd),
 			want: want{outcome: OutcomeRefused, cancel: CancelPeriodEnd, rule: "subscription_cancel.disabled"}},
+		// The consumer's withdrawal from a subscription: 14 calendar days
+		// from taking it out (8 March; until 22 March, Paris time), once the
+		// store's 7 days have passed. The last payment paid 8 March–8 April
+		// (31 days); on 18 March, 21 days are still to come.
+		{name: "sub withdrawal, asked to start at once: pays the days provided", facts: sub("2026-03-18T10:00:00Z", placed, 990, CancelPeriodEnd, startedAt(placed, true)),
+			want: want{outcome: OutcomeRefund, refund: 671, cancel: CancelNow, rule: "subscription_cancel.statutory_unprovided", statutory: true,
+				en: []string{"14 calendar days", "22 March 2026", "€9.90", "€6.71"}, fr: []string{"14 jours", "22 mars 2026", "6,71 €"}}},
+		{name: "sub withdrawal, no request to start at once: last payment in full", facts: sub("2026-03-18T10:00:00Z", placed, 990, CancelPeriodEnd, startedAt(placed, false)),
+			want: want{outcome: OutcomeRefund, refund: 990, cancel: CancelNow, rule: "subscription_cancel.statutory_no_request", statutory: true, en: []string{"€9.90"}}},
+		{name: "sub withdrawal, last second of the 14th day", facts: sub("2026-03-22T22:59:59Z", placed, 990, CancelPeriodEnd, startedAt(placed, true)),
+			want: want{outcome: OutcomeRefund, refund: 526, cancel: CancelNow, rule: "subscription_cancel.statutory_unprovided", statutory: true}},
+		{name: "sub withdrawal too late: the store's rule and window", facts: sub("2026-03-22T23:00:00Z", placed, 990, CancelPeriodEnd, startedAt(placed, true)),
+			want: want{outcome: OutcomeRefused, cancel: CancelPeriodEnd, rule: "subscription_cancel.out_of_time", en: []string{"this policy allows 7 days"}}},
+		{name: "sub withdrawal within the store's window: the store's full refund", facts: sub("2026-03-10T10:00:00Z", placed, 990, CancelPeriodEnd, startedAt(placed, true)),
+			want: want{outcome: OutcomeRefund, refund: 990, cancel: CancelNow, rule: "subscription_cancel.refund"}},
+		{name: "sub withdrawal, refund not asked: cancelled as chosen", facts: sub("2026-03-18T10:00:00Z", placed, 990, CancelPeriodEnd, startedAt(placed, true), noRefund),
+			want: want{outcome: OutcomeRefused, cancel: CancelPeriodEnd, rule: "subscription_cancel.out_of_time"}},
+		{name: "sub withdrawal is a consumer's right only", facts: sub("2026-03-18T10:00:00Z", placed, 990, CancelPeriodEnd, startedAt(placed, true), business),
+			want: want{outcome: OutcomeRefused, cancel: CancelPeriodEnd, rule: "subscription_cancel.out_of_time"}},
+		{name: "sub withdrawal under law none: the store's rule", policy: lawNone, facts: sub("2026-03-18T10:00:00Z", placed, 990, CancelPeriodEnd, startedAt(placed, true)),
+			want: want{outcome: OutcomeRefused, cancel: CancelPeriodEnd, rule: "subscription_cancel.out_of_time"}},
+		{name: "sub withdrawal, store refunds disabled: the law still applies", policy: allDisabled, facts: sub("2026-03-18T10:00:00Z", placed, 990, CancelPeriodEnd, startedAt(placed, false)),
+			want: want{outcome: OutcomeRefund, refund: 990, cancel: CancelNow, rule: "subscription_cancel.statutory_no_request", statutory: true}},
+		{name: "sub withdrawal, part already refunded", facts: sub("2026-03-18T10:00:00Z", placed, 990, CancelPeriodEnd, startedAt(placed, true), func(f *Facts) { f.Subscription.Refunded = eur(600) }),
+			want: want{outcome: OutcomeRefund, refund: 71, cancel: CancelNow, rule: "subscription_cancel.statutory_unprovided", statutory: true}},
+		{name: "sub withdrawal, the days to come already refunded", facts: sub("2026-03-18T10:00:00Z", placed, 990, CancelPeriodEnd, startedAt(placed, true), func(f *Facts) { f.Subscription.Refunded = eur(700) }),
+			want: want{outcome: OutcomeNone, cancel: CancelNow, rule: "subscription_cancel.nothing_refundable"}},
+		{name: "sub withdrawal after a trial: counts from taking it out", facts: sub("2026-03-18T10:00:00Z", placed, 990, CancelPeriodEnd, startedAt("2026-03-05T10:00:00Z", true)),
+			want: want{outcome: OutcomeRefund, refund: 671, cancel: CancelNow, rule: "subscription_cancel.statutory_unprovided", statutory: true, en: []string{"19 March 2026"}}},
 
 		// ---- dissatisfied -------------------------------------------------
 		{name: "dissatisfied within 7 days: an agent proposes", facts: claim(Dissatisfied, "2026-03-15T10:00:00Z", line(1000, 1, 1)),

@@ -98,6 +98,14 @@ type Subscription struct {
 	// Refunded is what was already refunded of the last payment (an
 	// extension of API.md's shape; nil is nothing).
 	Refunded *money.Amount `json:"refunded,omitempty"`
+	// StartedAt is when the subscription was taken out: the contract's
+	// conclusion, from which a consumer's 14-day right of withdrawal runs.
+	// Zero when not given (an extension of API.md's shape): the engine
+	// then decides on the store's rules alone, as before.
+	StartedAt time.Time `json:"started_at,omitzero"`
+	// Consent is what the customer ticked when subscribing (nil: nothing
+	// recorded), as an order's.
+	Consent *Consent `json:"consent,omitempty"`
 }
 
 // Evidence is one piece of evidence the customer sent, and when.
@@ -328,8 +336,12 @@ func (f *Facts) decodeField(key string, raw json.RawMessage, path string, have *
 				return decodeTime(raw, path, &s.PeriodEnd)
 			case "refunded":
 				return decodeAmount(raw, path, &s.Refunded)
+			case "started_at":
+				return decodeTime(raw, path, &s.StartedAt)
+			case "consent":
+				return decodeConsent(raw, path, &s.Consent)
 			}
-			return unknownField(path, "a subscription has last_payment_at, last_payment, period_end and refunded")
+			return unknownField(path, "a subscription has last_payment_at, last_payment, period_end, refunded, started_at and consent")
 		})
 	case "evidence":
 		return decodeEvidence(raw, path, &f.Evidence)
@@ -394,26 +406,32 @@ func (o *Order) decodeField(key string, raw json.RawMessage, path string, have *
 	case "processing_until":
 		return decodeTime(raw, path, &o.ProcessingUntil)
 	case "consent":
-		if isNull(raw) {
-			return nil
-		}
-		c := &Consent{}
-		o.Consent = c
-		return decodeObject(raw, path, func(key string, raw json.RawMessage, path string) error {
-			switch key {
-			case "immediate_performance":
-				return decodeBool(raw, path, &c.ImmediatePerformance)
-			case "withdrawal_waiver":
-				return decodeBool(raw, path, &c.WithdrawalWaiver)
-			case "at":
-				return decodeTime(raw, path, &c.At)
-			}
-			return unknownField(path, "a consent has immediate_performance, withdrawal_waiver and at")
-		})
+		return decodeConsent(raw, path, &o.Consent)
 	default:
 		return unknownField(path, "an order has placed_at, paid_at, paid, product_kind, quantity, delivered, refunded, processing_until and consent")
 	}
 	return nil
+}
+
+// decodeConsent reads a consent record (an order's or a subscription's);
+// null is none.
+func decodeConsent(raw json.RawMessage, path string, dst **Consent) error {
+	if isNull(raw) {
+		return nil
+	}
+	c := &Consent{}
+	*dst = c
+	return decodeObject(raw, path, func(key string, raw json.RawMessage, path string) error {
+		switch key {
+		case "immediate_performance":
+			return decodeBool(raw, path, &c.ImmediatePerformance)
+		case "withdrawal_waiver":
+			return decodeBool(raw, path, &c.WithdrawalWaiver)
+		case "at":
+			return decodeTime(raw, path, &c.At)
+		}
+		return unknownField(path, "a consent has immediate_performance, withdrawal_waiver and at")
+	})
 }
 
 func decodeObjectOrNull(raw json.RawMessage, path string, fn func(string, json.RawMessage, string) error) error {
@@ -677,6 +695,12 @@ func (f *Facts) validateSubscription() error {
 	}
 	if !s.LastPaymentAt.IsZero() && f.FiledAt.Before(s.LastPaymentAt) {
 		return factsErr("filed_at", "%s is before subscription.last_payment_at (%s)", f.FiledAt.Format(time.RFC3339), s.LastPaymentAt.Format(time.RFC3339))
+	}
+	if !s.StartedAt.IsZero() && f.FiledAt.Before(s.StartedAt) {
+		return factsErr("filed_at", "%s is before subscription.started_at (%s)", f.FiledAt.Format(time.RFC3339), s.StartedAt.Format(time.RFC3339))
+	}
+	if !s.StartedAt.IsZero() && !s.LastPaymentAt.IsZero() && s.LastPaymentAt.Before(s.StartedAt) {
+		return factsErr("subscription.last_payment_at", "%s is before subscription.started_at (%s)", s.LastPaymentAt.Format(time.RFC3339), s.StartedAt.Format(time.RFC3339))
 	}
 	return checkAmounts("subscription.last_payment", "subscription.refunded", s.LastPayment, s.Refunded)
 }

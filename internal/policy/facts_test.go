@@ -78,6 +78,16 @@ func TestDecodeFactsDefaults(t *testing.T) {
 	if f.WantsRefund() {
 		t.Error("refund_requested false read as true")
 	}
+	// When it was taken out, and what was ticked then: the consumer's
+	// withdrawal from a subscription counts from it.
+	f, err = DecodeFacts([]byte(`{"kind":"subscription_cancel","filed_at":"2026-03-08T10:00:00Z","choice":"now",
+		"subscription":{"started_at":"2026-03-01T09:00:00Z","consent":{"immediate_performance":true,"withdrawal_waiver":true,"at":"2026-03-01T09:00:00Z"}}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := f.Subscription; !s.StartedAt.Equal(time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)) || s.Consent == nil || !s.Consent.ImmediatePerformance {
+		t.Errorf("subscription = %+v", s)
+	}
 }
 
 func TestDecodeFactsErrors(t *testing.T) {
@@ -133,6 +143,9 @@ func TestDecodeFactsErrors(t *testing.T) {
 		{"subscription payment without its time", `{"kind":"subscription_cancel","filed_at":"2026-03-08T10:00:00Z","choice":"now","subscription":{"last_payment":{"amount":990,"currency":"EUR"}}}`, "subscription.last_payment_at", "missing"},
 		{"subscription time without its payment", `{"kind":"subscription_cancel","filed_at":"2026-03-08T10:00:00Z","choice":"now","subscription":{"last_payment_at":"2026-03-01T00:00:00Z"}}`, "subscription.last_payment", "missing"},
 		{"subscription unknown field", `{"kind":"subscription_cancel","filed_at":"2026-03-08T10:00:00Z","choice":"now","subscription":{"plan":"gold"}}`, "subscription.plan", "unknown field"},
+		{"subscription started after the claim", `{"kind":"subscription_cancel","filed_at":"2026-03-08T10:00:00Z","choice":"now","subscription":{"started_at":"2026-03-09T00:00:00Z"}}`, "filed_at", "before subscription.started_at"},
+		{"subscription paid before it started", `{"kind":"subscription_cancel","filed_at":"2026-03-08T10:00:00Z","choice":"now","subscription":{"started_at":"2026-03-02T00:00:00Z","last_payment_at":"2026-03-01T00:00:00Z","last_payment":{"amount":990,"currency":"EUR"}}}`, "subscription.last_payment_at", "before subscription.started_at"},
+		{"subscription consent unknown field", `{"kind":"subscription_cancel","filed_at":"2026-03-08T10:00:00Z","choice":"now","subscription":{"consent":{"ticked":true}}}`, "subscription.consent.ticked", "unknown field"},
 		{"refund_requested not a boolean", `{"kind":"subscription_cancel","filed_at":"2026-03-08T10:00:00Z","choice":"now","subscription":{},"refund_requested":"yes"}`, "refund_requested", "must be true or false"},
 		{"year out of range", `{"kind":"non_delivery","filed_at":"0001-01-01T00:00:00Z"}`, "filed_at", "the year must be between 1900 and 9999"},
 	}

@@ -108,6 +108,8 @@ const (
 	ruleSCDisabled
 	ruleSCTrial
 	ruleSCNothingRefundable
+	ruleSCStatutoryUnprovided
+	ruleSCStatutoryNoRequest
 
 	ruleDisDisabled
 	ruleDisOutOfTime
@@ -178,6 +180,11 @@ var rules = [numRules]ruleSpec{
 	ruleSCDisabled:          {"subscription_cancel.disabled", OutcomeRefused, false, fields(fieldCancel)},
 	ruleSCTrial:             {"subscription_cancel.trial", OutcomeNone, false, fields(fieldCancel)},
 	ruleSCNothingRefundable: {"subscription_cancel.nothing_refundable", OutcomeNone, false, fields(join(timeFields, []field{fieldPaid, fieldRefunded})...)},
+	// A consumer's withdrawal from a subscription within 14 days of taking
+	// it out, once the store's own window has passed (Directive 2011/83/EU
+	// art. 9, 14(3)).
+	ruleSCStatutoryUnprovided: {"subscription_cancel.statutory_unprovided", OutcomeRefund, true, fields(join(timeFields, []field{fieldRefund, fieldPaid, fieldRefunded})...)},
+	ruleSCStatutoryNoRequest:  {"subscription_cancel.statutory_no_request", OutcomeRefund, true, fields(join(timeFields, []field{fieldRefund, fieldPaid, fieldRefunded})...)},
 
 	ruleDisDisabled:  {"dissatisfied.disabled", OutcomeRefused, false, fields()},
 	ruleDisOutOfTime: {"dissatisfied.out_of_time", OutcomeRefused, false, fields(timeFields...)},

@@ -10,6 +10,7 @@ import (
 	"comptoir/internal/billing"
 	"comptoir/internal/cardpay"
 	"comptoir/internal/claims"
+	"comptoir/internal/policy"
 )
 
 // ClaimsAdapter gives subscription_cancel claims what they need: the facts
@@ -32,7 +33,11 @@ func (a ClaimsAdapter) ClaimSubject(ctx context.Context, subID string) (claims.S
 	if err != nil {
 		return claims.SubscriptionSubject{}, err
 	}
-	out := claims.SubscriptionSubject{ID: sub.ID, CustomerID: sub.CustomerID, PolicyVersion: sub.PolicyVersion, PeriodEnd: sub.CurrentPeriodEnd}
+	out := claims.SubscriptionSubject{ID: sub.ID, CustomerID: sub.CustomerID, PolicyVersion: sub.PolicyVersion, PeriodEnd: sub.CurrentPeriodEnd,
+		StartedAt: sub.CreatedAt}
+	if c := sub.Consent; !c.At.IsZero() {
+		out.Consent = &policy.Consent{ImmediatePerformance: c.ImmediatePerformance, WithdrawalWaiver: c.WithdrawalWaiver, At: c.At}
+	}
 	last, ok, err := a.S.LastPayment(ctx, subID)
 	if err != nil {
 		return claims.SubscriptionSubject{}, err
