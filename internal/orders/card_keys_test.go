@@ -261,3 +261,50 @@ func TestConcurrentCardCheckoutsForTheLastKey(t *testing.T) {
 		t.Fatalf("winner's line: %+v", o.Lines[0])
 	}
 }
+
+// Checkouts of the same two licence products, their carts in opposite
+// orders, by card and from the balance, all succeed while keys are left.
+// Taking the keys in the cart's order, two of them on PostgreSQL could each
+// hold the key the other waited for: a deadlock, one checkout failing with
+// a server error.
+func TestCheckoutsInOppositeOrdersDoNotDeadlock(t *testing.T) {
+	e, _ := setupCard(t)
+	ctx := context.Background()
+	const buyers = 12
+	var keysA, keysB []string
+	for i := range buyers {
+		keysA, keysB = append(keysA, fmt.Sprintf("A-%02d", i)), append(keysB, fmt.Sprintf("B-%02d", i))
+	}
+	a, b := e.licenceProduct(t, keysA...), e.licenceProduct(t, keysB...)
+	users := make([]account.User, buyers)
+	for i := range users {
+		users[i] = e.customer(t, fmt.Sprintf("buyer%d@example.fr", i), "FR", account.CustomerConsumer, 10000)
+	}
+	errs := make([]error, buyers)
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	for i := range buyers {
+		wg.Go(func() {
+			in := byCard(users[i], a.ID)
+			if i%4 >= 2 {
+				in.Payment = orders.PayBalance
+			}
+			in.Lines = []orders.LineInput{{ProductID: a.ID, Quantity: 1}, {ProductID: b.ID, Quantity: 1}}
+			if i%2 == 1 {
+				in.Lines[0], in.Lines[1] = in.Lines[1], in.Lines[0]
+			}
+			<-start
+			_, errs[i] = e.orders.Place(ctx, in, nil)
+		})
+	}
+	close(start)
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Errorf("buyer %d: %v", i, err)
+		}
+	}
+	if left := e.keysLeft(t, a.ID) + e.keysLeft(t, b.ID); left != 0 {
+		t.Fatalf("%d keys left, want 0", left)
+	}
+}

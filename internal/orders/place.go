@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"comptoir/internal/account"
@@ -216,7 +218,12 @@ func (s *Service) Place(ctx context.Context, in PlaceInput, after AfterPlace) (O
 			}
 			return nil
 		}
-		for i := range o.Lines {
+		order := lineOrder(products)
+		for k := range o.Lines {
+			i := k
+			if order != nil {
+				i = order[k]
+			}
 			if err := s.deliverAtOnce(ctx, tx, o.ID, &o.Lines[i], products[i], now); err != nil {
 				return err
 			}
@@ -375,8 +382,14 @@ func (s *Service) alertIfPoolEmptyTx(ctx context.Context, tx *sql.Tx, p catalog.
 // (CardHandler.PaymentSucceeded), and the order's end unpaid releases it
 // (CardHandler.PaymentFailed).
 func (s *Service) reserveKeysTx(ctx context.Context, tx *sql.Tx, lines []Line, products []catalog.Product) error {
-	for i, p := range products {
-		if p.Kind != catalog.KindDigital || p.DigitalDelivery != catalog.DeliveryLicenceKey {
+	order := lineOrder(products)
+	for k := range products {
+		i := k
+		if order != nil {
+			i = order[k]
+		}
+		p := products[i]
+		if !isLicence(p) {
 			continue
 		}
 		err := s.catalog.ReserveLicenceKeyTx(ctx, tx, p.ID, lines[i].ID)
@@ -391,6 +404,42 @@ func (s *Service) reserveKeysTx(ctx context.Context, tx *sql.Tx, lines []Line, p
 		}
 	}
 	return nil
+}
+
+func isLicence(p catalog.Product) bool {
+	return p.Kind == catalog.KindDigital && p.DigitalDelivery == catalog.DeliveryLicenceKey
+}
+
+// lineOrder is the order in which a checkout takes its lines' licence keys
+// (sold from the balance, reserved by card): the cart's, unless two or more
+// lines are of licence-key products, which then come first, by product id.
+// On PostgreSQL two checkouts of the same two products in opposite orders
+// would otherwise each hold a key the other waits for: a deadlock, one of
+// them failing. nil means the cart's order, so the usual checkout makes no
+// slice.
+func lineOrder(products []catalog.Product) []int {
+	n := 0
+	for _, p := range products {
+		if isLicence(p) {
+			n++
+		}
+	}
+	if n < 2 {
+		return nil
+	}
+	order := make([]int, 0, len(products))
+	for i, p := range products {
+		if isLicence(p) {
+			order = append(order, i)
+		}
+	}
+	slices.SortFunc(order, func(a, b int) int { return strings.Compare(products[a].ID, products[b].ID) })
+	for i, p := range products {
+		if !isLicence(p) {
+			order = append(order, i)
+		}
+	}
+	return order
 }
 
 func validatePlace(in PlaceInput) error {
