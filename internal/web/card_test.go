@@ -334,11 +334,16 @@ func cardOrderOf(t *testing.T, h *apptest.Harness, email, productID string) card
 func TestCardOrderReservesTheLastKey(t *testing.T) {
 	h := startWithStripe(t)
 	ctx := context.Background()
-	admin, _ := h.User(t, account.RoleAdmin, "admin@shop.test")
+	admin, adminClient := h.User(t, account.RoleAdmin, "admin@shop.test")
 	p := newLicence(t, h, audit.Actor{ID: admin.ID, Role: account.RoleAdmin}, "K-LAST")
 	pay := cardOrderOf(t, h, "ana@example.fr", p.ID)
 	if empty, _ := h.App.Outbox.List(ctx, mail.Filter{Kind: "alert_licence_pool_empty"}); len(empty) != 1 {
 		t.Fatalf("%d pool-empty alerts once the last key is reserved", len(empty))
+	}
+	for _, page := range []string{"/admin/products", "/admin/products/" + p.ID} {
+		if body := adminClient.Get(page).Body; !strings.Contains(body, "0\u00a0clés restantes") {
+			t.Errorf("%s does not count the reserved key as taken", page)
+		}
 	}
 	ben, c := h.User(t, account.RoleCustomer, "ben@example.fr")
 	body := `{"lines":[{"product_id":"` + p.ID + `","quantity":1}],"payment":"card","consent":{"immediate_performance":true,"withdrawal_waiver":true},"accept_policy":"default@1"}`
