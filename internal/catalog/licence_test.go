@@ -58,7 +58,7 @@ func (e *env) assign(productID, line string) (string, error) {
 	var key string
 	err := e.db.Tx(e.ctx, func(tx *sql.Tx) error {
 		var err error
-		key, err = e.svc.AssignLicenceKeyTx(e.ctx, tx, productID, line)
+		key, _, err = e.svc.AssignLicenceKeyTx(e.ctx, tx, productID, line)
 		return err
 	})
 	return key, err
@@ -86,7 +86,7 @@ func TestAssignLicenceKey(t *testing.T) {
 	// A key taken in a transaction that rolls back goes back to the pool.
 	rollback := errors.New("payment failed")
 	err = e.db.Tx(e.ctx, func(tx *sql.Tx) error {
-		if k, err := e.svc.AssignLicenceKeyTx(e.ctx, tx, p.ID, "oln_2"); err != nil || k != k2 {
+		if k, _, err := e.svc.AssignLicenceKeyTx(e.ctx, tx, p.ID, "oln_2"); err != nil || k != k2 {
 			t.Errorf("in rolled-back tx: %q, %v", k, err)
 		}
 		return rollback
@@ -188,5 +188,158 @@ func TestConcurrentCheckoutsNeverShareAKey(t *testing.T) {
 	}
 	if avail, _ := e.svc.AvailableKeys(e.ctx, p.ID); avail != 0 {
 		t.Fatalf("AvailableKeys = %d after selling out", avail)
+	}
+}
+
+func (e *env) reserve(productID, line string) error {
+	return e.db.Tx(e.ctx, func(tx *sql.Tx) error { return e.svc.ReserveLicenceKeyTx(e.ctx, tx, productID, line) })
+}
+
+func (e *env) release(lines ...string) (int, error) {
+	var n int
+	err := e.db.Tx(e.ctx, func(tx *sql.Tx) error {
+		var err error
+		n, err = e.svc.ReleaseLicenceKeysTx(e.ctx, tx, lines)
+		return err
+	})
+	return n, err
+}
+
+// A key reserved for a card order awaiting payment (issue #3) is neither
+// free nor sold: no other sale or reservation gets it, the pool does not
+// count it, it cannot be withdrawn; its own line gets it when paid, and
+// released it is free again.
+func TestReservedKeyIsTakenForItsLineOnly(t *testing.T) {
+	e := setup(t)
+	p := e.create(t, licenceInput())
+	if err := e.reserve(p.ID, "oln_card"); !errors.Is(err, catalog.ErrOutOfStock) {
+		t.Fatalf("reserving from an empty pool = %v", err)
+	}
+	if _, err := e.svc.AddLicenceKeys(e.ctx, admin, p.ID, []string{"K1"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.reserve(p.ID, "oln_card"); err != nil {
+		t.Fatal(err)
+	}
+	if avail, _ := e.svc.AvailableKeys(e.ctx, p.ID); avail != 0 {
+		t.Fatalf("AvailableKeys = %d with the only key reserved", avail)
+	}
+	if _, err := e.assign(p.ID, "oln_balance"); !errors.Is(err, catalog.ErrOutOfStock) {
+		t.Fatalf("selling the reserved key to another line = %v", err)
+	}
+	if err := e.reserve(p.ID, "oln_other"); !errors.Is(err, catalog.ErrOutOfStock) {
+		t.Fatalf("reserving the reserved key for another line = %v", err)
+	}
+	if _, err := e.db.Write.ExecContext(e.ctx, `DELETE FROM licence_keys WHERE key_value = 'K1'`); err == nil {
+		t.Fatal("a reserved key was withdrawn")
+	}
+	// A reservation is whole, and a key is reserved or sold, not both.
+	for _, stmt := range []string{
+		`UPDATE licence_keys SET reserved_at = NULL WHERE key_value = 'K1'`,
+		`UPDATE licence_keys SET assigned_at = added_at, assigned_order_line_id = 'oln_x' WHERE key_value = 'K1'`,
+	} {
+		if _, err := e.db.Write.ExecContext(e.ctx, stmt); err == nil {
+			t.Errorf("%s succeeded", stmt)
+		}
+	}
+	var fromPool bool
+	var key string
+	if err := e.db.Tx(e.ctx, func(tx *sql.Tx) error {
+		var err error
+		key, fromPool, err = e.svc.AssignLicenceKeyTx(e.ctx, tx, p.ID, "oln_card")
+		return err
+	}); err != nil || key != "K1" || fromPool {
+		t.Fatalf("the reserving line's key = %q (from the pool: %v), %v", key, fromPool, err)
+	}
+	var reserved int
+	if err := e.db.Read.QueryRowContext(e.ctx, `SELECT COUNT(*) FROM licence_keys WHERE reserved_order_line_id IS NOT NULL OR reserved_at IS NOT NULL`).Scan(&reserved); err != nil || reserved != 0 {
+		t.Fatalf("%d reservations left once sold (%v)", reserved, err)
+	}
+	if n, err := e.release("oln_card"); err != nil || n != 0 {
+		t.Fatalf("releasing a sold key: %d, %v", n, err)
+	}
+	if again, _ := e.assign(p.ID, "oln_card"); again != "K1" {
+		t.Fatalf("redelivery = %q", again)
+	}
+
+	// Released, a reserved key goes back to the pool, for anyone.
+	if _, err := e.svc.AddLicenceKeys(e.ctx, admin, p.ID, []string{"K2"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.reserve(p.ID, "oln_unpaid"); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := e.release("oln_unpaid", "oln_none"); err != nil || n != 1 {
+		t.Fatalf("release = %d, %v; want 1", n, err)
+	}
+	if avail, _ := e.svc.AvailableKeys(e.ctx, p.ID); avail != 1 {
+		t.Fatalf("AvailableKeys = %d after the release, want 1", avail)
+	}
+	if err := e.db.Tx(e.ctx, func(tx *sql.Tx) error {
+		var err error
+		key, fromPool, err = e.svc.AssignLicenceKeyTx(e.ctx, tx, p.ID, "oln_next")
+		return err
+	}); err != nil || key != "K2" || !fromPool {
+		t.Fatalf("the released key = %q (from the pool: %v), %v", key, fromPool, err)
+	}
+	// The line that gave up its reservation gets no key without one.
+	if _, err := e.assign(p.ID, "oln_unpaid"); !errors.Is(err, catalog.ErrOutOfStock) {
+		t.Fatalf("the released line = %v", err)
+	}
+}
+
+// Reservations and sales racing for the same keys never share one: each
+// key goes to one line, sold or reserved, and the rest are refused.
+func TestConcurrentReservationsAndSalesNeverShareAKey(t *testing.T) {
+	e := setup(t)
+	p := e.create(t, licenceInput())
+	var keys []string
+	for i := range 6 {
+		keys = append(keys, fmt.Sprintf("KEY-%02d", i))
+	}
+	if _, err := e.svc.AddLicenceKeys(e.ctx, admin, p.ID, keys); err != nil {
+		t.Fatal(err)
+	}
+	const buyers = 12
+	errs := make([]error, buyers)
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	for i := range buyers {
+		wg.Go(func() {
+			<-start
+			line := fmt.Sprintf("oln_%02d", i)
+			if i%2 == 0 {
+				errs[i] = e.reserve(p.ID, line)
+			} else {
+				_, errs[i] = e.assign(p.ID, line)
+			}
+		})
+	}
+	close(start)
+	wg.Wait()
+	ok, outOfStock := 0, 0
+	for i, err := range errs {
+		switch {
+		case err == nil:
+			ok++
+		case errors.Is(err, catalog.ErrOutOfStock):
+			outOfStock++
+		default:
+			t.Errorf("buyer %d: %v", i, err)
+		}
+	}
+	if ok != 6 || outOfStock != 6 {
+		t.Fatalf("%d served and %d out of stock; want 6 and 6", ok, outOfStock)
+	}
+	var taken, lines int
+	if err := e.db.Read.QueryRowContext(e.ctx, `SELECT COUNT(*), COUNT(DISTINCT COALESCE(assigned_order_line_id, reserved_order_line_id))
+		FROM licence_keys WHERE product_id = $1 AND (assigned_at IS NOT NULL OR reserved_order_line_id IS NOT NULL)`, p.ID).Scan(&taken, &lines); err != nil {
+		t.Fatal(err)
+	}
+	if taken != 6 || lines != 6 {
+		t.Fatalf("database: %d keys taken by %d lines, want 6 and 6", taken, lines)
+	}
+	if avail, _ := e.svc.AvailableKeys(e.ctx, p.ID); avail != 0 {
+		t.Fatalf("AvailableKeys = %d once all are taken", avail)
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"comptoir/internal/audit"
 	"comptoir/internal/cardpay"
 	"comptoir/internal/catalog"
+	"comptoir/internal/db"
 )
 
 // CardHandler moves orders forward when Stripe reports on their card
@@ -60,11 +61,13 @@ func (h CardHandler) PaymentSucceeded(ctx context.Context, tx *sql.Tx, p cardpay
 		// product never changes kind.
 		err = s.deliverAtOnce(ctx, tx, o.ID, l, prod, now)
 		if errors.Is(err, ErrOutOfStock) {
-			// Paid, but the pool ran dry meanwhile: the line stays
-			// undelivered for a person to settle (keys added and the line
-			// delivered, or a refund). The admins were told when the pool
-			// emptied, not that a customer has now paid for nothing: they
-			// are, with this order.
+			// The line's key is reserved at checkout, so this is an order
+			// placed before reservations existed (migration 0037), paid
+			// after the pool ran dry: the line stays undelivered for a
+			// person to settle (keys added and the line delivered, or a
+			// refund). The admins were told when the pool emptied, not that
+			// a customer has now paid for nothing: they are, with this
+			// order.
 			s.opts.Logger.Warn("paid order line could not get a licence key", "order", o.ID, "line", l.ID)
 			if s.opts.Alerts != nil {
 				if err := s.opts.Alerts.NotifyTx(ctx, tx, account.RoleAdmin, "licence_key_missing", alerts.Data{
@@ -107,18 +110,33 @@ func (h CardHandler) PaymentSucceeded(ctx context.Context, tx *sql.Tx, p cardpay
 	return s.sendConfirmation(ctx, tx, buyer, o, c, inv)
 }
 
-// PaymentFailed cancels an order whose Checkout page expired unpaid.
+// PaymentFailed cancels an order whose payment ended unpaid (its Checkout
+// page expired, the payment failed or was canceled) and, in the same
+// transaction, gives the licence keys its lines reserved back to the pool,
+// for the next buyer.
 func (h CardHandler) PaymentFailed(ctx context.Context, tx *sql.Tx, p cardpay.Payment) error {
 	now := h.s.clock.Now()
 	res, err := tx.ExecContext(ctx, `UPDATE orders SET status = 'canceled', updated_at = $1 WHERE id = $2 AND status = 'pending_payment'`, now, p.ReferenceID)
 	if err != nil {
 		return wrapDB("cancel unpaid", err)
 	}
-	if n, _ := res.RowsAffected(); n == 1 {
-		return audit.Record(ctx, tx, audit.Entry{At: now, Actor: audit.System, SubjectType: "order", SubjectID: p.ReferenceID, Action: "payment_failed",
-			After: map[string]any{"status": StatusCanceled, "payment": p.ID}})
+	if n, _ := res.RowsAffected(); n != 1 {
+		return nil
 	}
-	return nil
+	lines, err := db.Strings(ctx, tx, `SELECT id FROM order_lines WHERE order_id = $1 AND kind = $2`, p.ReferenceID, catalog.KindDigital)
+	if err != nil {
+		return wrapDB("lines of the unpaid order", err)
+	}
+	released, err := h.s.catalog.ReleaseLicenceKeysTx(ctx, tx, lines)
+	if err != nil {
+		return err
+	}
+	after := map[string]any{"status": StatusCanceled, "payment": p.ID}
+	if released > 0 {
+		after["licence_keys_released"] = released
+	}
+	return audit.Record(ctx, tx, audit.Entry{At: now, Actor: audit.System, SubjectType: "order", SubjectID: p.ReferenceID, Action: "payment_failed",
+		After: after})
 }
 
 // RefundSettled is told when a card refund of an order succeeds or fails.

@@ -184,7 +184,9 @@ func (o Order) Line(lineID string) (Line, bool) {
 type Catalog interface {
 	Get(ctx context.Context, productID string) (catalog.Product, error)
 	Revision(ctx context.Context, productID string, rev int) (catalog.Product, error)
-	AssignLicenceKeyTx(ctx context.Context, tx *sql.Tx, productID, orderLineID string) (string, error)
+	AssignLicenceKeyTx(ctx context.Context, tx *sql.Tx, productID, orderLineID string) (key string, fromPool bool, err error)
+	ReserveLicenceKeyTx(ctx context.Context, tx *sql.Tx, productID, orderLineID string) error
+	ReleaseLicenceKeysTx(ctx context.Context, tx *sql.Tx, orderLineIDs []string) (int, error)
 	AvailableKeysTx(ctx context.Context, tx *sql.Tx, productID string) (int, error)
 }
 

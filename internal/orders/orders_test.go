@@ -89,8 +89,9 @@ func (e *env) service(t *testing.T, price int64) catalog.Product {
 
 func (e *env) licenceProduct(t *testing.T, keys ...string) catalog.Product {
 	t.Helper()
+	e.products++
 	p, err := e.catalog.Create(context.Background(), admin, catalog.ProductInput{
-		Kind: catalog.KindDigital, NameFR: "Logiciel", NameEN: "Software", DescriptionFR: "Une licence.", DescriptionEN: "One licence.",
+		Slug: fmt.Sprintf("licence-%d", e.products), Kind: catalog.KindDigital, NameFR: "Logiciel", NameEN: "Software", DescriptionFR: "Une licence.", DescriptionEN: "One licence.",
 		UnitPrice: money.MustNew(500, "EUR"), MinQuantity: 1, MaxQuantity: 1, DigitalDelivery: catalog.DeliveryLicenceKey,
 	})
 	if err != nil {

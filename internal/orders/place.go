@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"comptoir/internal/account"
@@ -174,7 +176,7 @@ func (s *Service) Place(ctx context.Context, in PlaceInput, after AfterPlace) (O
 		var paidAt any
 		if !byCard {
 			paidAt = now
-		} else if err := s.checkKeysLeftTx(ctx, tx, o.Lines, products); err != nil {
+		} else if err := s.reserveKeysTx(ctx, tx, o.Lines, products); err != nil {
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO orders (id, customer_id, status, currency, total, paid, refunded, payment_method, policy_version, lang, placed_at, paid_at, updated_at)
@@ -216,7 +218,12 @@ func (s *Service) Place(ctx context.Context, in PlaceInput, after AfterPlace) (O
 			}
 			return nil
 		}
-		for i := range o.Lines {
+		order := lineOrder(products)
+		for k := range o.Lines {
+			i := k
+			if order != nil {
+				i = order[k]
+			}
 			if err := s.deliverAtOnce(ctx, tx, o.ID, &o.Lines[i], products[i], now); err != nil {
 				return err
 			}
@@ -320,7 +327,7 @@ func (s *Service) deliverAtOnce(ctx context.Context, tx *sql.Tx, orderID string,
 		return nil
 	}
 	if p.DigitalDelivery == catalog.DeliveryLicenceKey {
-		key, err := s.catalog.AssignLicenceKeyTx(ctx, tx, p.ID, l.ID)
+		key, fromPool, err := s.catalog.AssignLicenceKeyTx(ctx, tx, p.ID, l.ID)
 		if errors.Is(err, catalog.ErrOutOfStock) {
 			return ErrOutOfStock
 		}
@@ -331,14 +338,10 @@ func (s *Service) deliverAtOnce(ctx context.Context, tx *sql.Tx, orderID string,
 			return wrapDB("store licence key", err)
 		}
 		l.LicenceKey = key
-		// The last key just went: the product cannot be sold until an
-		// admin adds keys, so they hear of it with this sale.
-		if left, err := s.catalog.AvailableKeysTx(ctx, tx, p.ID); err != nil {
-			return wrapDB("keys left", err)
-		} else if left == 0 && s.opts.Alerts != nil {
-			if err := s.opts.Alerts.NotifyTx(ctx, tx, account.RoleAdmin, "licence_pool_empty", alerts.Data{
-				Subject: p.Slug, Link: "/admin/products/" + p.ID,
-			}); err != nil {
+		// A key reserved at a card checkout had already left the pool:
+		// whether that emptied it was told then.
+		if fromPool {
+			if err := s.alertIfPoolEmptyTx(ctx, tx, p); err != nil {
 				return err
 			}
 		}
@@ -352,25 +355,91 @@ func (s *Service) deliverAtOnce(ctx context.Context, tx *sql.Tx, orderID string,
 	return deliverTx(ctx, tx, orderID, l, l.Quantity, SourceSystem, "", now)
 }
 
-// checkKeysLeftTx refuses a card checkout of a licence-key product whose
-// pool is empty: an empty pool stops the sale, by card as from the
-// balance. The key itself is taken when the payment succeeds
-// (CardHandler.PaymentSucceeded); a pool emptied between checkout and
-// payment is the admins' to settle, and they are told with the order.
-func (s *Service) checkKeysLeftTx(ctx context.Context, tx *sql.Tx, lines []Line, products []catalog.Product) error {
-	for i, p := range products {
-		if p.Kind != catalog.KindDigital || p.DigitalDelivery != catalog.DeliveryLicenceKey {
+// alertIfPoolEmptyTx tells the admins when a checkout just took (sold or
+// reserved) the last free key of p: the product cannot be sold until an
+// admin adds keys, so they hear of it with this sale.
+func (s *Service) alertIfPoolEmptyTx(ctx context.Context, tx *sql.Tx, p catalog.Product) error {
+	if s.opts.Alerts == nil {
+		return nil
+	}
+	left, err := s.catalog.AvailableKeysTx(ctx, tx, p.ID)
+	if err != nil {
+		return wrapDB("keys left", err)
+	}
+	if left > 0 {
+		return nil
+	}
+	return s.opts.Alerts.NotifyTx(ctx, tx, account.RoleAdmin, "licence_pool_empty", alerts.Data{
+		Subject: p.Slug, Link: "/admin/products/" + p.ID,
+	})
+}
+
+// reserveKeysTx reserves, in a card checkout's transaction, the licence key
+// each licence-key line will get once paid (digital products are sold one
+// unit per line: one key per line). A pool without a free key refuses the
+// checkout with ErrOutOfStock, by card as from the balance; a reserved key
+// is sold to no one else, so the payment's success always finds it
+// (CardHandler.PaymentSucceeded), and the order's end unpaid releases it
+// (CardHandler.PaymentFailed).
+func (s *Service) reserveKeysTx(ctx context.Context, tx *sql.Tx, lines []Line, products []catalog.Product) error {
+	order := lineOrder(products)
+	for k := range products {
+		i := k
+		if order != nil {
+			i = order[k]
+		}
+		p := products[i]
+		if !isLicence(p) {
 			continue
 		}
-		left, err := s.catalog.AvailableKeysTx(ctx, tx, p.ID)
-		if err != nil {
-			return wrapDB("keys left", err)
-		}
-		if left < lines[i].Quantity {
+		err := s.catalog.ReserveLicenceKeyTx(ctx, tx, p.ID, lines[i].ID)
+		if errors.Is(err, catalog.ErrOutOfStock) {
 			return ErrOutOfStock
+		}
+		if err != nil {
+			return err
+		}
+		if err := s.alertIfPoolEmptyTx(ctx, tx, p); err != nil {
+			return err
 		}
 	}
 	return nil
+}
+
+func isLicence(p catalog.Product) bool {
+	return p.Kind == catalog.KindDigital && p.DigitalDelivery == catalog.DeliveryLicenceKey
+}
+
+// lineOrder is the order in which a checkout takes its lines' licence keys
+// (sold from the balance, reserved by card): the cart's, unless two or more
+// lines are of licence-key products, which then come first, by product id.
+// On PostgreSQL two checkouts of the same two products in opposite orders
+// would otherwise each hold a key the other waits for: a deadlock, one of
+// them failing. nil means the cart's order, so the usual checkout makes no
+// slice.
+func lineOrder(products []catalog.Product) []int {
+	n := 0
+	for _, p := range products {
+		if isLicence(p) {
+			n++
+		}
+	}
+	if n < 2 {
+		return nil
+	}
+	order := make([]int, 0, len(products))
+	for i, p := range products {
+		if isLicence(p) {
+			order = append(order, i)
+		}
+	}
+	slices.SortFunc(order, func(a, b int) int { return strings.Compare(products[a].ID, products[b].ID) })
+	for i, p := range products {
+		if !isLicence(p) {
+			order = append(order, i)
+		}
+	}
+	return order
 }
 
 func validatePlace(in PlaceInput) error {

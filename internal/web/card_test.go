@@ -289,57 +289,145 @@ func TestDisputedTopUpIsTakenBackFromTheBalance(t *testing.T) {
 	}
 }
 
-// Two customers order the last licence key by card; both pay. The first
-// gets the key (and the admins hear the pool is empty); the second has paid
-// for nothing, and the admins are told so, with the order. Before, only a
-// log line said it.
-func TestCardOrderPaidAfterThePoolEmptiedAlertsTheAdmins(t *testing.T) {
-	h := startWithStripe(t)
+// newLicence makes a licence-key product whose pool holds keys.
+func newLicence(t *testing.T, h *apptest.Harness, admin audit.Actor, keys ...string) catalog.Product {
+	t.Helper()
 	ctx := context.Background()
-	admin, _ := h.User(t, account.RoleAdmin, "admin@shop.test")
-	p, err := h.App.Catalog.Create(ctx, audit.Actor{ID: admin.ID, Role: account.RoleAdmin}, catalog.ProductInput{
+	p, err := h.App.Catalog.Create(ctx, admin, catalog.ProductInput{
 		Slug: "licence", Kind: catalog.KindDigital, NameFR: "Logiciel", NameEN: "Software", DescriptionFR: "Une licence.", DescriptionEN: "One licence.",
 		UnitPrice: money.MustNew(500, "EUR"), MinQuantity: 1, MaxQuantity: 1, DigitalDelivery: catalog.DeliveryLicenceKey,
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := h.App.Catalog.AddLicenceKeys(ctx, audit.Actor{ID: admin.ID, Role: account.RoleAdmin}, p.ID, []string{"K-LAST"}); err != nil {
+	if _, err := h.App.Catalog.AddLicenceKeys(ctx, admin, p.ID, keys); err != nil {
 		t.Fatal(err)
 	}
-	var pays []cardpay.Payment
-	for _, email := range []string{"ana@example.fr", "ben@example.fr"} {
-		u, c := h.User(t, account.RoleCustomer, email)
-		body := `{"lines":[{"product_id":"` + p.ID + `","quantity":1}],"payment":"card","consent":{"immediate_performance":true,"withdrawal_waiver":true},"accept_policy":"default@1"}`
-		r := postJSON(c, "/api/v1/orders", body, h.Bearer(t, u.ID))
-		if r.Status != http.StatusCreated {
-			t.Fatalf("card order of %s: %d %s", email, r.Status, r.Body)
-		}
-		var created struct{ ID string }
-		json.Unmarshal([]byte(r.Body), &created)
-		pay, ok, err := h.App.Card.Pending(ctx, cardpay.PurposeOrder, created.ID)
-		if err != nil || !ok {
-			t.Fatalf("pending payment of %s: %v %v", email, ok, err)
-		}
-		pays = append(pays, pay)
+	return p
+}
+
+// cardOrderOf places a card order of one unit of productID through the
+// API and returns its pending payment.
+func cardOrderOf(t *testing.T, h *apptest.Harness, email, productID string) cardpay.Payment {
+	t.Helper()
+	u, c := h.User(t, account.RoleCustomer, email)
+	body := `{"lines":[{"product_id":"` + productID + `","quantity":1}],"payment":"card","consent":{"immediate_performance":true,"withdrawal_waiver":true},"accept_policy":"default@1"}`
+	r := postJSON(c, "/api/v1/orders", body, h.Bearer(t, u.ID))
+	if r.Status != http.StatusCreated {
+		t.Fatalf("card order of %s: %d %s", email, r.Status, r.Body)
 	}
-	for _, pay := range pays {
-		payload, sig := cardpaytest.Event(t, webhookSecret, cardpaytest.EventID(), stripe.EventTypeCheckoutSessionCompleted, completed(pay))
-		if got := deliverEvent(t, h, payload, sig); got != http.StatusOK {
-			t.Fatalf("webhook: %d", got)
+	var created struct{ ID string }
+	json.Unmarshal([]byte(r.Body), &created)
+	pay, ok, err := h.App.Card.Pending(context.Background(), cardpay.PurposeOrder, created.ID)
+	if err != nil || !ok {
+		t.Fatalf("pending payment of %s: %v %v", email, ok, err)
+	}
+	return pay
+}
+
+// A card order reserves its licence key at checkout (issue #3). Two
+// customers ordering the last key by card were both sent to pay, and the
+// second paid for nothing. Now the second is refused out_of_stock, through
+// the API and the cart page (in the visitor's language), while the first
+// order awaits payment; the payment delivers the reserved key, and the
+// admins hear once that the pool is empty.
+func TestCardOrderReservesTheLastKey(t *testing.T) {
+	h := startWithStripe(t)
+	ctx := context.Background()
+	admin, adminClient := h.User(t, account.RoleAdmin, "admin@shop.test")
+	p := newLicence(t, h, audit.Actor{ID: admin.ID, Role: account.RoleAdmin}, "K-LAST")
+	pay := cardOrderOf(t, h, "ana@example.fr", p.ID)
+	if empty, _ := h.App.Outbox.List(ctx, mail.Filter{Kind: "alert_licence_pool_empty"}); len(empty) != 1 {
+		t.Fatalf("%d pool-empty alerts once the last key is reserved", len(empty))
+	}
+	for _, page := range []string{"/admin/products", "/admin/products/" + p.ID} {
+		if body := adminClient.Get(page).Body; !strings.Contains(body, "0\u00a0clés restantes") {
+			t.Errorf("%s does not count the reserved key as taken", page)
 		}
 	}
-	first, _ := h.App.Orders.Get(ctx, pays[0].ReferenceID)
-	second, _ := h.App.Orders.Get(ctx, pays[1].ReferenceID)
-	if first.Lines[0].LicenceKey != "K-LAST" || second.Lines[0].LicenceKey != "" || second.Lines[0].Delivered != 0 {
-		t.Fatalf("keys: %+v / %+v", first.Lines[0], second.Lines[0])
+	ben, c := h.User(t, account.RoleCustomer, "ben@example.fr")
+	body := `{"lines":[{"product_id":"` + p.ID + `","quantity":1}],"payment":"card","consent":{"immediate_performance":true,"withdrawal_waiver":true},"accept_policy":"default@1"}`
+	r := postJSON(c, "/api/v1/orders", body, h.Bearer(t, ben.ID))
+	if r.Status != http.StatusUnprocessableEntity || !strings.Contains(r.Body, `"code":"out_of_stock"`) {
+		t.Fatalf("a second card order for the reserved last key: %d %s", r.Status, r.Body)
+	}
+	c.PostForm("/cart", url.Values{"product_id": {p.ID}, "quantity": {"1"}})
+	key := checkoutKey.FindStringSubmatch(c.Get("/cart").Body)[1]
+	r = c.PostForm("/checkout", url.Values{"checkout_key": {key}, "payment": {"card"}, "accept_policy": {"default@1"},
+		"immediate_performance": {"yes"}, "withdrawal_waiver": {"yes"}})
+	if r.Status != http.StatusUnprocessableEntity || !strings.Contains(r.Body, "Ce produit vient d’être épuisé") {
+		t.Fatalf("card checkout page for the reserved last key: %d", r.Status)
+	}
+	var n int
+	if err := h.App.DB.Read.QueryRowContext(ctx, `SELECT COUNT(*) FROM orders WHERE customer_id = $1`, ben.ID).Scan(&n); err != nil || n != 0 {
+		t.Fatalf("%d orders of the refused buyer (%v)", n, err)
+	}
+	if left, _ := h.App.Catalog.AvailableKeys(ctx, p.ID); left != 0 {
+		t.Fatalf("the admin's pool count says %d keys while the last is reserved", left)
+	}
+	webhookDeliverer(t, h)(stripe.EventTypeCheckoutSessionCompleted, completed(pay))
+	paid, _ := h.App.Orders.Get(ctx, pay.ReferenceID)
+	if paid.Lines[0].LicenceKey != "K-LAST" || paid.Lines[0].Delivered != 1 {
+		t.Fatalf("paid line: %+v", paid.Lines[0])
 	}
 	if empty, _ := h.App.Outbox.List(ctx, mail.Filter{Kind: "alert_licence_pool_empty"}); len(empty) != 1 {
-		t.Fatalf("%d pool-empty alerts", len(empty))
+		t.Fatalf("%d pool-empty alerts after the reserved key was sold", len(empty))
+	}
+	if missing, _ := h.App.Outbox.List(ctx, mail.Filter{Kind: "alert_licence_key_missing"}); len(missing) != 0 {
+		t.Fatalf("key-missing alerts: %+v", missing)
+	}
+}
+
+// A card order whose Checkout page expires unpaid is canceled and its
+// reserved key goes back to the pool in the same transaction: the next
+// buyer gets it.
+func TestExpiredCardOrderReleasesItsKey(t *testing.T) {
+	h := startWithStripe(t)
+	ctx := context.Background()
+	admin, _ := h.User(t, account.RoleAdmin, "admin@shop.test")
+	p := newLicence(t, h, audit.Actor{ID: admin.ID, Role: account.RoleAdmin}, "K-ONE")
+	first := cardOrderOf(t, h, "ana@example.fr", p.ID)
+	if left, _ := h.App.Catalog.AvailableKeys(ctx, p.ID); left != 0 {
+		t.Fatalf("%d keys available while the only one is reserved", left)
+	}
+	expireCheckout(t, h, first.ReferenceID)
+	if left, _ := h.App.Catalog.AvailableKeys(ctx, p.ID); left != 1 {
+		t.Fatalf("%d keys available once the order expired, want 1", left)
+	}
+	next := cardOrderOf(t, h, "ben@example.fr", p.ID)
+	webhookDeliverer(t, h)(stripe.EventTypeCheckoutSessionCompleted, completed(next))
+	if o, _ := h.App.Orders.Get(ctx, next.ReferenceID); o.Lines[0].LicenceKey != "K-ONE" {
+		t.Fatalf("the next buyer's line: %+v", o.Lines[0])
+	}
+}
+
+// A card order placed before keys were reserved at checkout (migration
+// 0037) may be paid after the pool ran dry: the line stays undelivered and
+// the admins are told, with the order. Before, only a log line said it.
+func TestCardOrderPaidWithoutItsKeyAlertsTheAdmins(t *testing.T) {
+	h := startWithStripe(t)
+	ctx := context.Background()
+	admin, _ := h.User(t, account.RoleAdmin, "admin@shop.test")
+	p := newLicence(t, h, audit.Actor{ID: admin.ID, Role: account.RoleAdmin}, "K-LAST")
+	pay := cardOrderOf(t, h, "ana@example.fr", p.ID)
+	// As if placed before 0037: no reservation.
+	if _, err := h.App.DB.Write.ExecContext(ctx, `UPDATE licence_keys SET reserved_order_line_id = NULL, reserved_at = NULL`); err != nil {
+		t.Fatal(err)
+	}
+	ben, c := h.User(t, account.RoleCustomer, "ben@example.fr")
+	credit(t, h, ben, 500)
+	body := `{"lines":[{"product_id":"` + p.ID + `","quantity":1}],"payment":"balance","consent":{"immediate_performance":true,"withdrawal_waiver":true},"accept_policy":"default@1"}`
+	if r := postJSON(c, "/api/v1/orders", body, h.Bearer(t, ben.ID)); r.Status != http.StatusCreated {
+		t.Fatalf("the last key from the balance: %d %s", r.Status, r.Body)
+	}
+	webhookDeliverer(t, h)(stripe.EventTypeCheckoutSessionCompleted, completed(pay))
+	o, _ := h.App.Orders.Get(ctx, pay.ReferenceID)
+	if o.Lines[0].LicenceKey != "" || o.Lines[0].Delivered != 0 {
+		t.Fatalf("line paid without a key: %+v", o.Lines[0])
 	}
 	missing, _ := h.App.Outbox.List(ctx, mail.Filter{Kind: "alert_licence_key_missing"})
-	if len(missing) != 1 || missing[0].To != admin.Email || !strings.Contains(missing[0].Text, "/console/orders/"+second.ID) ||
-		!strings.Contains(missing[0].Subject, second.ID) {
+	if len(missing) != 1 || missing[0].To != admin.Email || !strings.Contains(missing[0].Text, "/console/orders/"+o.ID) ||
+		!strings.Contains(missing[0].Subject, o.ID) {
 		t.Fatalf("key-missing alerts: %+v", missing)
 	}
 }

@@ -1,0 +1,310 @@
+package orders_test
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+
+	"comptoir/internal/account"
+	"comptoir/internal/alerts"
+	"comptoir/internal/cardpay"
+	"comptoir/internal/id"
+	"comptoir/internal/orders"
+)
+
+// fakeCard starts card payments without Stripe: the order's checkout
+// only needs a payment id back.
+type fakeCard struct{}
+
+func (fakeCard) Enabled() bool { return true }
+
+func (fakeCard) StartCheckoutTx(_ context.Context, _ *sql.Tx, in cardpay.StartInput) (cardpay.Payment, error) {
+	return cardpay.Payment{ID: id.New("pay"), Purpose: in.Purpose, ReferenceID: in.ReferenceID, CustomerID: in.CustomerID,
+		Amount: in.Amount, Status: cardpay.StatusCreating}, nil
+}
+
+// alertLog counts the staff alerts by kind.
+type alertLog struct {
+	mu    sync.Mutex
+	kinds map[string]int
+}
+
+func (a *alertLog) NotifyTx(_ context.Context, _ *sql.Tx, _, kind string, _ alerts.Data) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.kinds[kind]++
+	return nil
+}
+
+func (a *alertLog) count(kind string) int {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.kinds[kind]
+}
+
+// setupCard is setup with card payments (fakeCard) and staff alerts.
+func setupCard(t *testing.T) (*env, *alertLog) {
+	t.Helper()
+	e := setup(t)
+	log := &alertLog{kinds: map[string]int{}}
+	e.orders = orders.New(e.db, e.clock, e.catalog, e.ledger, e.accounts, e.outbox,
+		orders.Options{BaseURL: "http://shop.test", StoreName: "Shop", Card: fakeCard{}, Alerts: log})
+	return e, log
+}
+
+func byCard(u account.User, productID string) orders.PlaceInput {
+	in := place(u, productID, 1, true)
+	in.Payment = orders.PayCard
+	return in
+}
+
+// pay and fail report the card payment's outcome, as cardpay does, in a
+// transaction of their own.
+func (e *env) pay(t *testing.T, o orders.Order) {
+	t.Helper()
+	if err := e.db.Tx(context.Background(), func(tx *sql.Tx) error {
+		return e.orders.CardHandler().PaymentSucceeded(context.Background(), tx, cardpay.Payment{ID: o.PaymentID, Purpose: cardpay.PurposeOrder,
+			ReferenceID: o.ID, CustomerID: o.CustomerID, Amount: o.Total, Status: cardpay.StatusSucceeded})
+	}); err != nil {
+		t.Fatalf("payment of %s: %v", o.ID, err)
+	}
+}
+
+func (e *env) fail(t *testing.T, o orders.Order, status cardpay.Status) {
+	t.Helper()
+	if err := e.db.Tx(context.Background(), func(tx *sql.Tx) error {
+		return e.orders.CardHandler().PaymentFailed(context.Background(), tx, cardpay.Payment{ID: o.PaymentID, Purpose: cardpay.PurposeOrder,
+			ReferenceID: o.ID, CustomerID: o.CustomerID, Amount: o.Total, Status: status})
+	}); err != nil {
+		t.Fatalf("failed payment of %s: %v", o.ID, err)
+	}
+}
+
+func (e *env) keysLeft(t *testing.T, productID string) int {
+	t.Helper()
+	n, err := e.catalog.AvailableKeys(context.Background(), productID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// A card checkout reserves the licence key its line will get (issue #3).
+// It only checked that the pool was not empty: two card orders for the
+// last key were both accepted, and the second buyer paid for a key that
+// the first one's payment had taken. Now the second card order, and a
+// balance order, are refused out_of_stock while the key is reserved, and
+// the payment delivers the reserved key.
+func TestCardCheckoutReservesTheLastKey(t *testing.T) {
+	e, alerted := setupCard(t)
+	ctx := context.Background()
+	p := e.licenceProduct(t, "K-LAST")
+	ana := e.customer(t, "ana@example.fr", "FR", account.CustomerConsumer, 0)
+	first, err := e.orders.Place(ctx, byCard(ana, p.ID), nil)
+	if err != nil {
+		t.Fatalf("first card order: %v", err)
+	}
+	if n := e.keysLeft(t, p.ID); n != 0 {
+		t.Fatalf("%d keys available while the last one is reserved", n)
+	}
+	if n := alerted.count("licence_pool_empty"); n != 1 {
+		t.Fatalf("%d pool-empty alerts when the last key was reserved", n)
+	}
+	ben := e.customer(t, "ben@example.fr", "FR", account.CustomerConsumer, 1000)
+	ordersBefore := e.count(t, "orders")
+	if _, err := e.orders.Place(ctx, byCard(ben, p.ID), nil); !errors.Is(err, orders.ErrOutOfStock) {
+		t.Fatalf("second card order for the reserved last key: %v", err)
+	}
+	if _, err := e.orders.Place(ctx, place(ben, p.ID, 1, true), nil); !errors.Is(err, orders.ErrOutOfStock) {
+		t.Fatalf("balance order for the reserved last key: %v", err)
+	}
+	if got := e.count(t, "orders"); got != ordersBefore {
+		t.Fatalf("refused checkouts left %d orders", got-ordersBefore)
+	}
+	if b := e.balance(t, ben); b != 1000 {
+		t.Fatalf("refused balance checkout took %d", 1000-b)
+	}
+	// A reserved key cannot be withdrawn from the pool either.
+	if _, err := e.db.Write.ExecContext(ctx, `DELETE FROM licence_keys WHERE key_value = 'K-LAST'`); err == nil {
+		t.Fatal("a reserved key was withdrawn")
+	}
+
+	e.pay(t, first)
+	paid, err := e.orders.Get(ctx, first.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l := paid.Lines[0]; l.LicenceKey != "K-LAST" || l.Delivered != 1 || paid.Status != orders.StatusCompleted {
+		t.Fatalf("after payment: %s, line %+v", paid.Status, l)
+	}
+	var reserved int
+	if err := e.db.Read.QueryRowContext(ctx, `SELECT COUNT(*) FROM licence_keys WHERE reserved_order_line_id IS NOT NULL`).Scan(&reserved); err != nil || reserved != 0 {
+		t.Fatalf("%d keys still reserved after the sale (%v)", reserved, err)
+	}
+	if e.keysLeft(t, p.ID) != 0 || alerted.count("licence_pool_empty") != 1 || alerted.count("licence_key_missing") != 0 {
+		t.Fatalf("after payment: %d keys left, alerts %v", e.keysLeft(t, p.ID), alerted.kinds)
+	}
+	// A replayed success changes nothing.
+	e.pay(t, first)
+	if again, _ := e.orders.Get(ctx, first.ID); again.Lines[0].LicenceKey != "K-LAST" || again.Lines[0].Delivered != 1 {
+		t.Fatalf("replayed payment: %+v", again.Lines[0])
+	}
+}
+
+// A card order that ends unpaid gives its reserved key back, in the
+// transaction that cancels it, and the next buyer gets that key, by card
+// or from the balance.
+func TestUnpaidCardOrderReleasesItsKey(t *testing.T) {
+	for _, status := range []cardpay.Status{cardpay.StatusCanceled, cardpay.StatusFailed} {
+		t.Run(string(status), func(t *testing.T) {
+			e, _ := setupCard(t)
+			ctx := context.Background()
+			p := e.licenceProduct(t, "K-ONE")
+			ana := e.customer(t, "ana@example.fr", "FR", account.CustomerConsumer, 0)
+			unpaid, err := e.orders.Place(ctx, byCard(ana, p.ID), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n := e.keysLeft(t, p.ID); n != 0 {
+				t.Fatalf("%d keys available while the only one is reserved", n)
+			}
+			e.fail(t, unpaid, status)
+			if o, _ := e.orders.Get(ctx, unpaid.ID); o.Status != orders.StatusCanceled {
+				t.Fatalf("unpaid order: %s", o.Status)
+			}
+			if n := e.keysLeft(t, p.ID); n != 1 {
+				t.Fatalf("%d keys available once the order ended unpaid, want 1", n)
+			}
+			// A late success for the canceled order delivers nothing.
+			e.pay(t, unpaid)
+			ben := e.customer(t, "ben@example.fr", "FR", account.CustomerConsumer, 0)
+			next, err := e.orders.Place(ctx, byCard(ben, p.ID), nil)
+			if err != nil {
+				t.Fatalf("card order for the released key: %v", err)
+			}
+			e.pay(t, next)
+			if o, _ := e.orders.Get(ctx, next.ID); o.Lines[0].LicenceKey != "K-ONE" {
+				t.Fatalf("next buyer's line: %+v", o.Lines[0])
+			}
+			if o, _ := e.orders.Get(ctx, unpaid.ID); o.Status != orders.StatusCanceled || o.Lines[0].LicenceKey != "" {
+				t.Fatalf("canceled order after the key was sold: %s %+v", o.Status, o.Lines[0])
+			}
+		})
+	}
+	e, _ := setupCard(t)
+	ctx := context.Background()
+	p := e.licenceProduct(t, "K-BAL")
+	ana := e.customer(t, "ana@example.fr", "FR", account.CustomerConsumer, 0)
+	unpaid, err := e.orders.Place(ctx, byCard(ana, p.ID), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.fail(t, unpaid, cardpay.StatusCanceled)
+	ben := e.customer(t, "ben@example.fr", "FR", account.CustomerConsumer, 1000)
+	o, err := e.orders.Place(ctx, place(ben, p.ID, 1, true), nil)
+	if err != nil || o.Lines[0].LicenceKey != "K-BAL" {
+		t.Fatalf("balance order for the released key: %v %+v", err, o.Lines)
+	}
+}
+
+// Concurrent card checkouts for the last key: exactly one reserves it, the
+// others are refused out_of_stock and leave nothing behind. Each checkout
+// reserves by an update conditional on the key's still being free.
+func TestConcurrentCardCheckoutsForTheLastKey(t *testing.T) {
+	e, _ := setupCard(t)
+	ctx := context.Background()
+	p := e.licenceProduct(t, "K-LAST")
+	const buyers = 6
+	users := make([]account.User, buyers)
+	for i := range users {
+		users[i] = e.customer(t, fmt.Sprintf("buyer%d@example.fr", i), "FR", account.CustomerConsumer, 0)
+	}
+	placed := make([]orders.Order, buyers)
+	errs := make([]error, buyers)
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	for i := range buyers {
+		wg.Go(func() {
+			<-start
+			placed[i], errs[i] = e.orders.Place(ctx, byCard(users[i], p.ID), nil)
+		})
+	}
+	close(start)
+	wg.Wait()
+	winner := -1
+	for i, err := range errs {
+		switch {
+		case err == nil && winner < 0:
+			winner = i
+		case err == nil:
+			t.Fatalf("buyers %d and %d both got a card order for the last key", winner, i)
+		case !errors.Is(err, orders.ErrOutOfStock):
+			t.Fatalf("buyer %d: %v", i, err)
+		}
+	}
+	if winner < 0 {
+		t.Fatal("no buyer got the last key")
+	}
+	if n := e.count(t, "orders"); n != 1 {
+		t.Fatalf("%d orders written, want 1", n)
+	}
+	var reserved int
+	if err := e.db.Read.QueryRowContext(ctx, `SELECT COUNT(*) FROM licence_keys WHERE reserved_order_line_id = $1`,
+		placed[winner].Lines[0].ID).Scan(&reserved); err != nil || reserved != 1 {
+		t.Fatalf("the winner's line holds %d reservations (%v)", reserved, err)
+	}
+	e.pay(t, placed[winner])
+	if o, _ := e.orders.Get(ctx, placed[winner].ID); o.Lines[0].LicenceKey != "K-LAST" {
+		t.Fatalf("winner's line: %+v", o.Lines[0])
+	}
+}
+
+// Checkouts of the same two licence products, their carts in opposite
+// orders, by card and from the balance, all succeed while keys are left.
+// Taking the keys in the cart's order, two of them on PostgreSQL could each
+// hold the key the other waited for: a deadlock, one checkout failing with
+// a server error.
+func TestCheckoutsInOppositeOrdersDoNotDeadlock(t *testing.T) {
+	e, _ := setupCard(t)
+	ctx := context.Background()
+	const buyers = 12
+	var keysA, keysB []string
+	for i := range buyers {
+		keysA, keysB = append(keysA, fmt.Sprintf("A-%02d", i)), append(keysB, fmt.Sprintf("B-%02d", i))
+	}
+	a, b := e.licenceProduct(t, keysA...), e.licenceProduct(t, keysB...)
+	users := make([]account.User, buyers)
+	for i := range users {
+		users[i] = e.customer(t, fmt.Sprintf("buyer%d@example.fr", i), "FR", account.CustomerConsumer, 10000)
+	}
+	errs := make([]error, buyers)
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	for i := range buyers {
+		wg.Go(func() {
+			in := byCard(users[i], a.ID)
+			if i%4 >= 2 {
+				in.Payment = orders.PayBalance
+			}
+			in.Lines = []orders.LineInput{{ProductID: a.ID, Quantity: 1}, {ProductID: b.ID, Quantity: 1}}
+			if i%2 == 1 {
+				in.Lines[0], in.Lines[1] = in.Lines[1], in.Lines[0]
+			}
+			<-start
+			_, errs[i] = e.orders.Place(ctx, in, nil)
+		})
+	}
+	close(start)
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Errorf("buyer %d: %v", i, err)
+		}
+	}
+	if left := e.keysLeft(t, a.ID) + e.keysLeft(t, b.ID); left != 0 {
+		t.Fatalf("%d keys left, want 0", left)
+	}
+}
