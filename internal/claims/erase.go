@@ -17,8 +17,10 @@ const ErasedFileName = "erased"
 // evidence they gave: the claim's message is blanked, a text evidence
 // becomes "erased", a file keeps its row (size and SHA-256: the record that
 // something was given) under the name "erased", and its blob key is
-// returned for deletion once tx commits. Kinds, outcomes, decisions and
-// amounts stay: they are the seller's accounting and legal record.
+// returned for deletion once tx commits. The agents' notes on the
+// decisions are blanked too: free text about the customer, which may name
+// them or say more. Kinds, outcomes, decisions and amounts stay: they are
+// the seller's accounting and legal record.
 func EraseCustomerTx(ctx context.Context, tx *sql.Tx, customerID string) ([]string, error) {
 	keys, err := db.Strings(ctx, tx, `SELECT e.blob_key FROM claim_evidence e JOIN claims c ON c.id = e.claim_id
 		WHERE c.customer_id = $1 AND e.kind = 'file'`, customerID)
@@ -29,6 +31,8 @@ func EraseCustomerTx(ctx context.Context, tx *sql.Tx, customerID string) ([]stri
 		`UPDATE claims SET message = '' WHERE customer_id = $1`,
 		`UPDATE claim_evidence SET text = 'erased' WHERE kind = 'text' AND claim_id IN (SELECT id FROM claims WHERE customer_id = $1)`,
 		`UPDATE claim_evidence SET file_name = '` + ErasedFileName + `' WHERE kind = 'file' AND claim_id IN (SELECT id FROM claims WHERE customer_id = $1)`,
+		// The decisions' guard lets this one change through (0039).
+		`UPDATE claim_decisions SET note = '' WHERE note <> '' AND claim_id IN (SELECT id FROM claims WHERE customer_id = $1)`,
 	}, customerID); err != nil {
 		return nil, fmt.Errorf("claims: erase: %w", err)
 	}

@@ -206,11 +206,17 @@ type Invoice struct {
 	// RefersToNumber is filled by reads, for display.
 	RefersToNumber string
 	IssuedAt       time.Time
-	Lang           string
-	Net, VAT       money.Amount
-	Total          money.Amount
-	Seller         Seller
-	BuyerName      string
+	// Zone is the IANA name of the seller's time zone the document was
+	// issued in (Options.Zone then): it is dated there for good, whatever
+	// the store's zone later. Empty for documents issued before it was
+	// kept (migration 0038), which are dated in the store's zone of the
+	// moment (zoneOf).
+	Zone      string
+	Lang      string
+	Net, VAT  money.Amount
+	Total     money.Amount
+	Seller    Seller
+	BuyerName string
 	// BuyerAddress is Buyer.Address as it was at issue: its lines are
 	// separated by "\n" (one line in documents issued before the street
 	// was known).
@@ -443,7 +449,7 @@ func (s *Service) header(kind, series, source, sourceID, orderID string, b Buyer
 	}
 	return Invoice{
 		ID: id.New("inv"), Kind: kind, Series: series, Year: s.opts.Zone.In(now).Year(), Source: source, SourceID: sourceID, OrderID: orderID,
-		CustomerID: b.ID, IssuedAt: now, Lang: lang, Seller: s.opts.Seller,
+		CustomerID: b.ID, IssuedAt: now, Zone: s.opts.Zone.String(), Lang: lang, Seller: s.opts.Seller,
 		BuyerName: b.Name, BuyerAddress: b.Address(), BuyerCountry: strings.ToUpper(b.Country), BuyerType: b.Type,
 		BuyerVATNumber: b.VATNumber, PricesInclVAT: s.opts.PricesIncludeVAT, BillingCountry: strings.ToUpper(b.Country),
 	}
@@ -474,13 +480,13 @@ func (s *Service) insert(ctx context.Context, tx *sql.Tx, inv *Invoice, notify B
 	if _, err := tx.ExecContext(ctx, `INSERT INTO invoices (id, kind, series, year, seq, number, source_type, source_id, order_id, customer_id, refers_to,
 		issued_at, lang, currency, net, vat, total, seller_name, seller_address, seller_country, seller_vat_number, seller_registration,
 		buyer_name, buyer_address, buyer_country, buyer_type, buyer_vat_number, prices_include_vat, billing_country, card_country,
-		vat_country, vat_reason, reverse_charge)
-		VALUES ($1, $2, $3, $4, NULL, NULL, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31)`,
+		vat_country, vat_reason, reverse_charge, zone)
+		VALUES ($1, $2, $3, $4, NULL, NULL, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31, $32)`,
 		inv.ID, inv.Kind, inv.Series, inv.Year, inv.Source, inv.SourceID, inv.OrderID, inv.CustomerID, refersTo,
 		inv.IssuedAt, inv.Lang, cur, inv.Net.Minor, inv.VAT.Minor, inv.Total.Minor,
 		inv.Seller.Name, inv.Seller.Address, inv.Seller.Country, inv.Seller.VATNumber, inv.Seller.Registration,
 		inv.BuyerName, inv.BuyerAddress, inv.BuyerCountry, inv.BuyerType, inv.BuyerVATNumber, inv.PricesInclVAT, inv.BillingCountry, inv.CardCountry,
-		inv.VATCountry, inv.VATReason, inv.ReverseCharge); err != nil {
+		inv.VATCountry, inv.VATReason, inv.ReverseCharge, inv.Zone); err != nil {
 		if db.IsUniqueViolation(err) {
 			return fmt.Errorf("%w: %s %s", ErrAlreadyInvoiced, inv.Source, inv.SourceID)
 		}

@@ -5,8 +5,11 @@ import (
 	"testing"
 	"time"
 
+	"comptoir/internal/clock"
 	"comptoir/internal/db"
 	"comptoir/internal/db/dbtest"
+	"comptoir/internal/invoices"
+	"comptoir/internal/localtime"
 )
 
 // Invoices issued before numbering left the payment's transaction keep
@@ -83,7 +86,10 @@ func TestMigrationKeepsNumberedInvoices(t *testing.T) {
 		{"a numbered invoice changed", `UPDATE invoices SET total = 1, net = 1 WHERE id = 'inv_1'`},
 		{"an invoice deleted", `DELETE FROM invoices WHERE id = 'inv_2'`},
 		{"a line changed", `UPDATE invoice_lines SET description = 'y' WHERE invoice_id = 'inv_1'`},
-		{"a number reused", `INSERT INTO invoices SELECT 'inv_3', kind, series, year, seq, number, source_type, 'ord_3', order_id, customer_id, refers_to,
+		{"a number reused", `INSERT INTO invoices (id, kind, series, year, seq, number, source_type, source_id, order_id, customer_id, refers_to,
+			issued_at, lang, currency, net, vat, total, seller_name, seller_address, seller_country, seller_vat_number, seller_registration,
+			buyer_name, buyer_address, buyer_country, buyer_type, buyer_vat_number, prices_include_vat, billing_country, card_country,
+			vat_country, vat_reason, reverse_charge) SELECT 'inv_3', kind, series, year, seq, number, source_type, 'ord_3', order_id, customer_id, refers_to,
 			issued_at, lang, currency, net, vat, total, seller_name, seller_address, seller_country, seller_vat_number, seller_registration,
 			buyer_name, buyer_address, buyer_country, buyer_type, buyer_vat_number, prices_include_vat, billing_country, card_country,
 			vat_country, vat_reason, reverse_charge FROM invoices WHERE id = 'inv_1'`},
@@ -107,5 +113,73 @@ func TestMigrationKeepsNumberedInvoices(t *testing.T) {
 	must(exec(`UPDATE invoices SET seq = 2, number = 'F-2026-000002' WHERE id = 'inv_4'`))
 	if err := exec(`UPDATE invoices SET seq = 3, number = 'F-2026-000003' WHERE id = 'inv_4'`); err == nil {
 		t.Error("an invoice was numbered twice")
+	}
+}
+
+// Documents issued before they kept their zone (0038) come out of the
+// migration with none, and are dated in the store's zone of the moment, as
+// before; the zone of a document issued since is as append-only as the
+// rest: the numberer cannot change it, nor anyone after.
+func TestMigrationLeavesOlderDocumentsInTheStoresZone(t *testing.T) {
+	ctx := context.Background()
+	d := dbtest.OpenMigratedTo(t, 37)
+	at := time.Date(2026, 12, 31, 23, 30, 0, 0, time.UTC)
+	exec := func(q string, args ...any) error {
+		_, err := d.Write.ExecContext(ctx, q, args...)
+		return err
+	}
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(exec(`INSERT INTO users (id, email, email_key, name, role, password_hash, language, customer_type, country, created_at, updated_at)
+		VALUES ('usr_1', 'a@x.fr', 'a@x.fr', 'Zoé', 'customer', 'h', 'fr', 'consumer', 'FR', $1, $1)`, at))
+	const columns = `id, kind, series, year, seq, number, source_type, source_id, order_id, customer_id, refers_to,
+		issued_at, lang, currency, net, vat, total, seller_name, seller_address, seller_country, seller_vat_number, seller_registration,
+		buyer_name, buyer_address, buyer_country, buyer_type, buyer_vat_number, prices_include_vat, billing_country, card_country,
+		vat_country, vat_reason, reverse_charge`
+	const values = `'invoice', 'F', 2027, $2, $3, 'order', $1, 'ord_1', 'usr_1', NULL, $4, 'fr', 'EUR', 1200, 0, 1200, 'S', 'A', 'FR', '', '',
+		'Zoé', 'Ville', 'FR', 'consumer', '', TRUE, 'FR', '', 'FR', 'seller_country', FALSE`
+	must(exec(`INSERT INTO invoices (`+columns+`) VALUES ($1, `+values+`)`, "inv_old", 1, "F-2027-000001", at))
+	must(exec(`INSERT INTO invoice_lines (invoice_id, position, ref, description, quantity, net, rate_bp, vat, total)
+		VALUES ('inv_old', 1, 'l', 'Posts', 1, 1200, 0, 0, 1200)`))
+	if err := d.Migrate(ctx); err != nil {
+		t.Fatalf("migrate: %v", err)
+	}
+
+	paris, err := localtime.Load("Europe/Paris")
+	must(err)
+	for _, tc := range []struct {
+		zone localtime.Zone
+		want string
+	}{{paris, "01/01/2027"}, {localtime.UTC, "31/12/2026"}} {
+		s := invoices.New(d, clock.NewManual(at), nil, invoices.Options{Zone: tc.zone})
+		inv, err := s.Get(ctx, "inv_old")
+		must(err)
+		if inv.Zone != "" || s.IssuedOn(inv) != tc.want {
+			t.Errorf("an older invoice read in %s: zone %q, dated %s, want %s", tc.zone, inv.Zone, s.IssuedOn(inv), tc.want)
+		}
+	}
+
+	must(exec(`INSERT INTO invoices (`+columns+`, zone) VALUES ($1, `+values+`, 'Europe/Paris')`, "inv_new", nil, nil, at))
+	for _, tc := range []struct{ what, q string }{
+		{"a zone numbered away", `UPDATE invoices SET seq = 2, number = 'F-2027-000002', zone = 'UTC' WHERE id = 'inv_new'`},
+		{"a pending invoice's zone changed", `UPDATE invoices SET zone = 'UTC' WHERE id = 'inv_new'`},
+		{"an older invoice given a zone", `UPDATE invoices SET zone = 'UTC' WHERE id = 'inv_old'`},
+	} {
+		if err := exec(tc.q); err == nil {
+			t.Errorf("%s was accepted", tc.what)
+		}
+	}
+	must(exec(`UPDATE invoices SET seq = 2, number = 'F-2027-000002' WHERE id = 'inv_new'`))
+	if err := exec(`UPDATE invoices SET zone = 'UTC' WHERE id = 'inv_new'`); err == nil {
+		t.Error("a numbered invoice's zone was changed")
+	}
+	var zone string
+	must(d.Read.QueryRowContext(ctx, `SELECT zone FROM invoices WHERE id = 'inv_new'`).Scan(&zone))
+	if zone != "Europe/Paris" {
+		t.Fatalf("zone %q after numbering", zone)
 	}
 }

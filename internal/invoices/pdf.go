@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"fmt"
 	"strings"
+	"sync"
 
 	"github.com/go-pdf/fpdf"
 
+	"comptoir/internal/localtime"
 	"comptoir/internal/money"
 )
 
@@ -172,6 +174,33 @@ func RatePercent(bp int, lang string) string {
 }
 
 // IssuedOn is the document's date as its language writes it (01/12/2026
-// in French, 2026-12-01 in English): the seller's local date, which is
-// not UTC's for a document issued late in the evening.
-func (s *Service) IssuedOn(inv Invoice) string { return s.opts.Zone.Date(inv.IssuedAt, inv.Lang) }
+// in French, 2026-12-01 in English): the seller's local date in the zone
+// it was issued in, which is not UTC's for a document issued late in the
+// evening, and stays what it was when the store's zone changes.
+func (s *Service) IssuedOn(inv Invoice) string { return s.zoneOf(inv).Date(inv.IssuedAt, inv.Lang) }
+
+// issuedZones holds the zones documents were issued in, loaded once by
+// name: a store has one or two in its whole history.
+var issuedZones sync.Map // IANA name → localtime.Zone
+
+// zoneOf is the zone a document is dated in: the one it was issued in, or,
+// for a document issued before that was kept (Zone empty), the store's.
+// The name was loaded by this program when the document was issued, and
+// the zone database is built into it (time/tzdata, imported by
+// internal/policy), so loading it again fails only on a name no store
+// could have been configured with; the store's zone is then as good a
+// guess as any.
+func (s *Service) zoneOf(inv Invoice) localtime.Zone {
+	if inv.Zone == "" {
+		return s.opts.Zone
+	}
+	if z, ok := issuedZones.Load(inv.Zone); ok {
+		return z.(localtime.Zone)
+	}
+	z, err := localtime.Load(inv.Zone)
+	if err != nil {
+		return s.opts.Zone
+	}
+	issuedZones.Store(inv.Zone, z)
+	return z
+}

@@ -11,6 +11,7 @@ import (
 
 	"comptoir/internal/db"
 	"comptoir/internal/eu"
+	"comptoir/internal/localtime"
 	"comptoir/internal/money"
 )
 
@@ -18,7 +19,7 @@ const invoiceCols = `i.id, i.kind, i.series, i.year, COALESCE(i.seq, 0), COALESC
 	COALESCE(i.refers_to, ''), COALESCE(r.number, ''), i.issued_at, i.lang, i.currency, i.net, i.vat, i.total,
 	i.seller_name, i.seller_address, i.seller_country, i.seller_vat_number, i.seller_registration,
 	i.buyer_name, i.buyer_address, i.buyer_country, i.buyer_type, i.buyer_vat_number, i.prices_include_vat,
-	i.billing_country, i.card_country, i.vat_country, i.vat_reason, i.reverse_charge`
+	i.billing_country, i.card_country, i.vat_country, i.vat_reason, i.reverse_charge, i.zone`
 
 const invoiceFrom = ` FROM invoices i LEFT JOIN invoices r ON r.id = i.refers_to `
 
@@ -41,15 +42,15 @@ type invoiceRow struct {
 	net, vat, total int64
 }
 
-// dest lists where the 34 columns of invoiceCols go, then more, in one
+// dest lists where the 35 columns of invoiceCols go, then more, in one
 // allocation (a row is scanned per document read, one per order's email).
 func (r *invoiceRow) dest(more ...any) []any {
 	inv := &r.inv
-	return append(append(make([]any, 0, 34+len(more)), &inv.ID, &inv.Kind, &inv.Series, &inv.Year, &inv.Seq, &inv.Number, &inv.Source, &inv.SourceID, &inv.OrderID, &inv.CustomerID,
+	return append(append(make([]any, 0, 35+len(more)), &inv.ID, &inv.Kind, &inv.Series, &inv.Year, &inv.Seq, &inv.Number, &inv.Source, &inv.SourceID, &inv.OrderID, &inv.CustomerID,
 		&inv.RefersTo, &inv.RefersToNumber, &inv.IssuedAt, &inv.Lang, &r.cur, &r.net, &r.vat, &r.total,
 		&inv.Seller.Name, &inv.Seller.Address, &inv.Seller.Country, &inv.Seller.VATNumber, &inv.Seller.Registration,
 		&inv.BuyerName, &inv.BuyerAddress, &inv.BuyerCountry, &inv.BuyerType, &inv.BuyerVATNumber, &inv.PricesInclVAT,
-		&inv.BillingCountry, &inv.CardCountry, &inv.VATCountry, &inv.VATReason, &inv.ReverseCharge), more...)
+		&inv.BillingCountry, &inv.CardCountry, &inv.VATCountry, &inv.VATReason, &inv.ReverseCharge, &inv.Zone), more...)
 }
 
 func (r *invoiceRow) invoice() Invoice {
@@ -216,12 +217,28 @@ func (s *Service) Page(ctx context.Context, customerID, after string, limit int)
 }
 
 // Period returns the documents dated from first to last, both included,
-// by series and number: the accounting export. The days are the seller's
-// local dates (Options.Zone), as printed on the documents: only their
-// year, month and day are read.
+// by series and number: the accounting export. The days are the dates
+// printed on the documents, each the seller's local date in the zone it
+// was issued in (IssuedOn): only first's and last's year, month and day
+// are read.
 func (s *Service) Period(ctx context.Context, first, last time.Time) ([]Invoice, error) {
-	from, to := s.opts.Zone.DayStart(first), s.opts.Zone.DayStart(last.AddDate(0, 0, 1))
-	return s.list(ctx, `i.issued_at >= $1 AND i.issued_at < $2`, []any{from.UTC(), to.UTC()}, " ORDER BY i.series, i.year, i.seq")
+	from, to := first.Format(time.DateOnly), last.Format(time.DateOnly)
+	// The documents' zones differ (the store may have changed its own):
+	// the query takes the UTC days around the period, which hold every
+	// local day of it in any zone (no zone is a day away from UTC), and
+	// each document is kept by its own local date.
+	lo, hi := localtime.UTC.DayStart(first).AddDate(0, 0, -1), localtime.UTC.DayStart(last).AddDate(0, 0, 2)
+	docs, err := s.list(ctx, `i.issued_at >= $1 AND i.issued_at < $2`, []any{lo, hi}, " ORDER BY i.series, i.year, i.seq")
+	if err != nil {
+		return nil, err
+	}
+	kept := docs[:0]
+	for _, inv := range docs {
+		if day := s.zoneOf(inv).In(inv.IssuedAt).Format(time.DateOnly); day >= from && day <= to {
+			kept = append(kept, inv)
+		}
+	}
+	return kept, nil
 }
 
 // list reads documents; when one of them is pending it numbers what is

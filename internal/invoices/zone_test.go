@@ -2,6 +2,7 @@ package invoices_test
 
 import (
 	"context"
+	"database/sql"
 	"net/http"
 	"strings"
 	"testing"
@@ -10,8 +11,11 @@ import (
 	"comptoir/internal/account"
 	"comptoir/internal/apptest"
 	"comptoir/internal/config"
+	"comptoir/internal/invoices"
+	"comptoir/internal/localtime"
 	"comptoir/internal/mail"
 	"comptoir/internal/money"
+	"comptoir/internal/pdftext"
 )
 
 // An invoice issued at 23:30 UTC on 30 November is, for a seller in Paris
@@ -88,5 +92,92 @@ func TestInvoiceDatesAreTheSellersLocalDates(t *testing.T) {
 	inv2 := invoiceOf(t, h, o2.ID)
 	if !strings.HasPrefix(inv2.Number, "F-2027-") || h.App.Invoices.IssuedOn(inv2) != "01/01/2027" {
 		t.Fatalf("invoice of 1 January 00:30 Paris: %s dated %s", inv2.Number, h.App.Invoices.IssuedOn(inv2))
+	}
+}
+
+// A document keeps the zone it was issued in: once the store switches
+// from Paris to UTC, the invoice and the credit note issued at 23:30 UTC
+// on 31 December (1 January 00:30 in Paris, numbered in 2027) still say
+// 01/01/2027, on their pages and PDFs, and the accounting export still
+// counts them in January; the documents issued since are dated in UTC.
+func TestIssuedDocumentsKeepTheZoneOfTheirDay(t *testing.T) {
+	h := apptest.StartWith(t, func(c *config.Config) { c.Zone = "Europe/Paris" })
+	ctx := context.Background()
+	h.Clock.Set(time.Date(2026, 12, 31, 23, 30, 0, 0, time.UTC))
+	p := product(t, h, "posts", 1200)
+	u := customer(t, h, "ana@example.fr", "fr", "FR", "consumer", "", 10_000)
+	o, err := buy(h, u, p, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := h.App.DB.Tx(ctx, func(tx *sql.Tx) error {
+		return h.App.Orders.RefundLineTx(ctx, tx, o.ID, o.Lines[0].ID, money.MustNew(600, "EUR"), adminActor)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	docs, err := h.App.Invoices.ForOrder(ctx, o.ID)
+	if err != nil || len(docs) != 2 {
+		t.Fatalf("%d documents, %v", len(docs), err)
+	}
+	if docs[0].Number != "F-2027-000001" || docs[1].Number != "A-2027-000001" || docs[0].Zone != "Europe/Paris" || docs[1].Zone != "Europe/Paris" {
+		t.Fatalf("documents of 1 January 00:30 in Paris: %s (%s), %s (%s)", docs[0].Number, docs[0].Zone, docs[1].Number, docs[1].Zone)
+	}
+
+	// The store now keeps UTC: another node, or the same after a restart,
+	// on the same database.
+	utc := invoices.New(h.App.DB, h.Clock, nil, invoices.Options{Seller: h.App.Invoices.Seller(), PricesIncludeVAT: true, Zone: localtime.UTC})
+	for _, d := range docs {
+		doc, err := utc.Get(ctx, d.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := utc.IssuedOn(doc); got != "01/01/2027" {
+			t.Errorf("%s read in UTC is dated %s, want 01/01/2027", doc.Number, got)
+		}
+		b, err := utc.PDF(doc, translator(h, doc.Lang))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := pdftext.Text(t, b); !strings.Contains(got, "01/01/2027") || strings.Contains(got, "31/12/2026") {
+			t.Errorf("%s's PDF drawn in UTC is not dated 01/01/2027:\n%s", doc.Number, got)
+		}
+	}
+	export := func(from, to string) string {
+		t.Helper()
+		first, _ := time.Parse(time.DateOnly, from)
+		last, _ := time.Parse(time.DateOnly, to)
+		period, err := utc.Period(ctx, first, last)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var b strings.Builder
+		if err := invoices.WriteCSV(&b, period); err != nil {
+			t.Fatal(err)
+		}
+		return b.String()
+	}
+	if got := export("2027-01-01", "2027-01-31"); !strings.Contains(got, "F-2027-000001") || !strings.Contains(got, "A-2027-000001") ||
+		!strings.Contains(got, "2026-12-31T23:30:00Z") {
+		t.Errorf("January's export lacks the documents of 1 January in Paris:\n%s", got)
+	}
+	if got := export("2026-12-01", "2026-12-31"); strings.Contains(got, "F-2027-000001") || strings.Contains(got, "A-2027-000001") {
+		t.Errorf("December's export counts the documents of 1 January in Paris:\n%s", got)
+	}
+
+	// A document issued now, in UTC, is dated and numbered there.
+	var topUp invoices.Invoice
+	if err := h.App.DB.Tx(ctx, func(tx *sql.Tx) error {
+		topUp, err = utc.IssueTx(ctx, tx, invoices.IssueInput{Source: invoices.SourceTopUp, SourceID: "top_zone", Lang: "fr",
+			Buyer: invoices.Buyer{ID: u.ID, Name: u.Name, Country: "FR", Type: "consumer"},
+			Lines: []invoices.LineInput{{Description: "Crédit", Quantity: 1, Amount: money.MustNew(1000, "EUR")}}})
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if topUp, err = utc.Get(ctx, topUp.ID); err != nil {
+		t.Fatal(err)
+	}
+	if topUp.Zone != "UTC" || topUp.Year != 2026 || utc.IssuedOn(topUp) != "31/12/2026" || h.App.Invoices.IssuedOn(topUp) != "31/12/2026" {
+		t.Errorf("a document issued in UTC: zone %q, year %d, dated %s", topUp.Zone, topUp.Year, utc.IssuedOn(topUp))
 	}
 }

@@ -21,10 +21,12 @@ import (
 	"comptoir/internal/apptest"
 	"comptoir/internal/audit"
 	"comptoir/internal/catalog"
+	"comptoir/internal/claims"
 	"comptoir/internal/db"
 	"comptoir/internal/desk"
 	"comptoir/internal/money"
 	"comptoir/internal/orders"
+	"comptoir/internal/policy"
 	"comptoir/internal/testwait"
 )
 
@@ -49,6 +51,10 @@ const (
 	mailBody = "ZorglubTicketMailBody"
 	attached = "ZorglubAttachmentBytes"
 	contact  = "ZorglubContactMessage"
+	// An agent's internal note on a decision of their claim: free text
+	// about them, which the export leaves out (staff's words) but the
+	// erasure must not leave behind.
+	agentNote = "ZorglubAgentNote"
 )
 
 func count(t *testing.T, d *db.DB, q string, args ...any) int64 {
@@ -67,7 +73,7 @@ func TestExportThenEraseLeavesNothingButWhatTheLawKeeps(t *testing.T) {
 
 	// Staff, so that staff alerts (which may quote the customer) are sent.
 	_, adminClient := h.User(t, account.RoleAdmin, "admin@shop.test")
-	h.User(t, account.RoleAgent, "agent@shop.test")
+	agent, _ := h.User(t, account.RoleAgent, "agent@shop.test")
 	u, err := h.App.Accounts.SignUp(ctx, account.SignUpInput{Email: email, Password: apptest.Password, Name: name,
 		Language: "en", Country: "FR", Region: region, City: city, Street: street, Postcode: postcode})
 	if err != nil {
@@ -166,6 +172,14 @@ func TestExportThenEraseLeavesNothingButWhatTheLawKeeps(t *testing.T) {
 	mw.Close()
 	if r := c.Send(http.MethodPost, "/api/v1/claims/"+cl.ID+"/evidence", mw.FormDataContentType(), &buf, auth); r.Status != http.StatusOK {
 		t.Fatalf("evidence: %d %s", r.Status, r.Body)
+	}
+	// An agent refuses it, noting what they learnt about the customer.
+	if _, err := h.App.Claims.Decide(ctx, claims.AgentDecision{ClaimID: cl.ID, Outcome: policy.OutcomeRefused, ReasonCode: "expectation_only",
+		Note: agentNote + ": called " + phone + ", lives in " + city, Actor: agent.Actor()}); err != nil {
+		t.Fatal(err)
+	}
+	if n := count(t, d, `SELECT COUNT(*) FROM claim_decisions WHERE note LIKE '%' || $1 || '%'`, agentNote); n != 1 {
+		t.Fatalf("%d decisions hold the agent's note: the erasure check would prove nothing", n)
 	}
 
 	// A ticket by email with an attachment, and one from the contact form
@@ -271,7 +285,8 @@ func TestExportThenEraseLeavesNothingButWhatTheLawKeeps(t *testing.T) {
 	// The records the law keeps stay append-only: the erasure's narrow
 	// exception lets nothing else through.
 	for _, q := range []string{`UPDATE order_consents SET ip = '192.0.2.1'`, `UPDATE order_consents SET wording_version = 'x'`,
-		`DELETE FROM order_consents`, `UPDATE invoices SET buyer_name = 'x'`, `UPDATE audit_log SET action = 'x'`} {
+		`DELETE FROM order_consents`, `UPDATE invoices SET buyer_name = 'x'`, `UPDATE audit_log SET action = 'x'`,
+		`UPDATE claim_decisions SET note = 'x'`, `UPDATE claim_decisions SET note = '', rule = 'x'`, `DELETE FROM claim_decisions`} {
 		if _, err := d.Write.ExecContext(ctx, q); err == nil {
 			t.Errorf("%s: allowed", q)
 		}
@@ -293,7 +308,7 @@ func TestExportThenEraseLeavesNothingButWhatTheLawKeeps(t *testing.T) {
 
 	// The Message-ID of their mail too: the store's answers name it
 	// (In-Reply-To, References), and it carries their domain.
-	gone := []string{email, strings.ToLower(email), "zorglub-1@example.org", phone, ip, ua, claimTxt, evidence, evText, mailBody, attached, contact}
+	gone := []string{email, strings.ToLower(email), "zorglub-1@example.org", phone, ip, ua, claimTxt, evidence, evText, mailBody, attached, contact, agentNote}
 	kept := []string{name, city, region, street, postcode} // on invoices only
 	// 1. Through SQL, every table on either engine.
 	for _, hit := range scanTables(t, d, append(gone, kept...)) {

@@ -284,7 +284,8 @@ func digitsOnly(s string) bool {
 }
 
 // adminInvoicesCSV is the accounting export of a period: from and to are
-// dates (YYYY-MM-DD), to included, in the store's time zone.
+// dates (YYYY-MM-DD), to included, as the documents are dated (each in the
+// seller's zone of its day: invoices.Service.Period).
 func (s *Server) adminInvoicesCSV(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	from, err1 := time.Parse(time.DateOnly, q.Get("from"))

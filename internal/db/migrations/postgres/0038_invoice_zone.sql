@@ -1,0 +1,17 @@
+-- A document is dated in the seller's time zone (--zone): its date, and
+-- the year it is numbered in, are its local ones there. The zone is a
+-- setting, not data, so a store that changed it reprinted its old invoices
+-- and credit notes with other dates (one issued at 23:30 UTC on 31
+-- December in Paris, F-2027-000001, would say 31/12/2026 after a switch to
+-- UTC) and its accounting export moved them to other periods. A document
+-- now keeps the IANA name of the zone it was issued in, like the seller's
+-- identity and the price setting of its day.
+--
+-- The setting is a flag, which SQL cannot read: the documents issued
+-- before this migration keep an empty zone, and are read in the store's
+-- zone of the moment (internal/invoices Service.zoneOf), as they always
+-- were.
+--
+-- The append-only trigger (0026) compares whole rows but for seq and
+-- number, so the numberer cannot change the zone either.
+ALTER TABLE invoices ADD COLUMN zone TEXT NOT NULL DEFAULT '' CHECK (length(zone) <= 64);
