@@ -25,6 +25,7 @@ import (
 	"comptoir/internal/clock"
 	"comptoir/internal/db"
 	"comptoir/internal/fielderr"
+	"comptoir/internal/jobs"
 	"comptoir/internal/mail"
 	"comptoir/internal/secretbox"
 )
@@ -147,6 +148,9 @@ type Options struct {
 	// second factor can be set up (BeginTOTP fails), and only clear secrets
 	// written before sealing existed can be read.
 	Secrets *secretbox.Box
+	// Jobs queues the job of each password reset request (AddWorkers
+	// registers its worker). Required by RequestPasswordReset.
+	Jobs jobs.Inserter
 }
 
 // HashParams are argon2id's cost parameters (memory in KiB, passes, lanes,

@@ -189,8 +189,9 @@ func deleteSessions(ctx context.Context, tx *sql.Tx, userID, keep string) (int64
 	return res.RowsAffected()
 }
 
-// PruneExpired deletes expired sessions and reset links, which can never be
-// used again; a periodic job calls it so the tables do not grow forever.
+// PruneExpired deletes expired sessions, reset links and reset requests,
+// which can never be used again; a periodic job calls it so the tables do
+// not grow forever.
 func (s *Service) PruneExpired(ctx context.Context) error {
 	now := s.clock.Now()
 	return s.db.Tx(ctx, func(tx *sql.Tx) error {
@@ -199,6 +200,11 @@ func (s *Service) PruneExpired(ctx context.Context) error {
 		}
 		if _, err := tx.ExecContext(ctx, `DELETE FROM password_resets WHERE expires_at <= $1`, now); err != nil {
 			return fmt.Errorf("account: prune reset links: %w", err)
+		}
+		// A request whose job never ran (cancelled, given up) holds an
+		// address: it goes when a link made from it would have expired.
+		if _, err := tx.ExecContext(ctx, `DELETE FROM password_reset_requests WHERE created_at <= $1`, now.Add(-s.opts.ResetTTL)); err != nil {
+			return fmt.Errorf("account: prune reset requests: %w", err)
 		}
 		return nil
 	})
