@@ -167,7 +167,8 @@ func (s *Service) CheckResetLink(ctx context.Context, token string) error {
 }
 
 // ResetPassword sets a new password through a reset link's token, then
-// signs out every session and voids the user's other reset links.
+// signs out every session, voids the sign-ins waiting for their second
+// factor and voids the user's other reset links.
 // ErrResetInvalid when the token is unknown, used or expired (checked before
 // the password, so that nobody types a new password into a dead link);
 // *ValidationError on "password" for a weak password.
@@ -206,7 +207,7 @@ func (s *Service) ResetPassword(ctx context.Context, token, newPassword string) 
 		if _, err := tx.ExecContext(ctx, `UPDATE users SET password_hash = $1, updated_at = $2 WHERE id = $3`, hash, now, userID); err != nil {
 			return fmt.Errorf("account: reset password: %w", err)
 		}
-		revoked, err := deleteSessions(ctx, tx, userID, "")
+		revoked, err := endSessions(ctx, tx, userID, "")
 		if err != nil {
 			return err
 		}

@@ -162,7 +162,8 @@ func (s *Service) RevokeSession(ctx context.Context, userID, sessionID string) e
 }
 
 // RevokeOtherSessions signs out every session of the user but keepSessionID
-// (the one making the request).
+// (the one making the request), and voids the sign-ins waiting for their
+// second factor.
 func (s *Service) RevokeOtherSessions(ctx context.Context, userID, keepSessionID string) error {
 	now := s.clock.Now()
 	return s.db.Tx(ctx, func(tx *sql.Tx) error {
@@ -170,7 +171,7 @@ func (s *Service) RevokeOtherSessions(ctx context.Context, userID, keepSessionID
 		if err != nil {
 			return err
 		}
-		n, err := deleteSessions(ctx, tx, userID, keepSessionID)
+		n, err := endSessions(ctx, tx, userID, keepSessionID)
 		if err != nil || n == 0 {
 			return err
 		}
@@ -179,12 +180,18 @@ func (s *Service) RevokeOtherSessions(ctx context.Context, userID, keepSessionID
 	})
 }
 
-// deleteSessions deletes the user's sessions except keep (none when keep is
-// empty) and tells how many went.
-func deleteSessions(ctx context.Context, tx *sql.Tx, userID, keep string) (int64, error) {
+// endSessions deletes the user's sessions except keep (none when keep is
+// empty) and tells how many went. It also voids the user's pending
+// sign-in challenges: a sign-in half-way (password given, second factor
+// awaited) is a session to be, and whoever knew the password before a
+// reset or a change must not finish it after.
+func endSessions(ctx context.Context, tx *sql.Tx, userID, keep string) (int64, error) {
 	res, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE user_id = $1 AND id <> $2`, userID, keep)
 	if err != nil {
 		return 0, fmt.Errorf("account: revoke sessions: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM signin_challenges WHERE user_id = $1`, userID); err != nil {
+		return 0, fmt.Errorf("account: void sign-in challenges: %w", err)
 	}
 	return res.RowsAffected()
 }
