@@ -25,6 +25,7 @@ import (
 	"comptoir/internal/clock"
 	"comptoir/internal/db"
 	"comptoir/internal/fielderr"
+	"comptoir/internal/jobs"
 	"comptoir/internal/mail"
 	"comptoir/internal/secretbox"
 )
@@ -124,6 +125,18 @@ type Options struct {
 	// SessionTTL is how long a session lives after its last use (default 30
 	// days): it slides forward while the person keeps coming back.
 	SessionTTL time.Duration
+	// SessionMaxAge is how long a customer's session lives at most from
+	// sign-in, however often it is used (default 30 days): a stolen cookie
+	// kept alive by use must not work for ever, and signing in once a month
+	// costs a customer little.
+	SessionMaxAge time.Duration
+	// StaffSessionMaxAge is the same for agents and admins (default 7
+	// days). Shorter: a staff session refunds, credits and reads every
+	// customer's data, and signing in again asks for the second factor
+	// (TOTP) of those who have one, proof that the person still holds the
+	// device; a week still spares a daily sign-in to whoever works several
+	// days in a row.
+	StaffSessionMaxAge time.Duration
 	// ResetTTL is how long a password-reset link works (default 1 hour).
 	ResetTTL time.Duration
 	// BaseURL is the store's public address, for links in emails
@@ -147,6 +160,9 @@ type Options struct {
 	// second factor can be set up (BeginTOTP fails), and only clear secrets
 	// written before sealing existed can be read.
 	Secrets *secretbox.Box
+	// Jobs queues the job of each password reset request (AddWorkers
+	// registers its worker). Required by RequestPasswordReset.
+	Jobs jobs.Inserter
 }
 
 // HashParams are argon2id's cost parameters (memory in KiB, passes, lanes,
@@ -171,9 +187,11 @@ var DefaultHashParams = &HashParams{
 var FastHashParams = HashParams{Memory: 64, Iterations: 1, Parallelism: 1, SaltLength: 16, KeyLength: 32}
 
 const (
-	defaultSessionTTL        = 30 * 24 * time.Hour
-	defaultResetTTL          = time.Hour
-	defaultMinPasswordLength = 10
+	defaultSessionTTL         = 30 * 24 * time.Hour
+	defaultSessionMaxAge      = 30 * 24 * time.Hour
+	defaultStaffSessionMaxAge = 7 * 24 * time.Hour
+	defaultResetTTL           = time.Hour
+	defaultMinPasswordLength  = 10
 	// touchEvery bounds how often using a session or token writes its
 	// last-seen time: every page reads the session, and one write per
 	// request would serialize all traffic on SQLite's single writer.
@@ -204,6 +222,12 @@ type Service struct {
 func New(d *db.DB, c clock.Clock, m Mailer, opts Options) *Service {
 	if opts.SessionTTL <= 0 {
 		opts.SessionTTL = defaultSessionTTL
+	}
+	if opts.SessionMaxAge <= 0 {
+		opts.SessionMaxAge = defaultSessionMaxAge
+	}
+	if opts.StaffSessionMaxAge <= 0 {
+		opts.StaffSessionMaxAge = defaultStaffSessionMaxAge
 	}
 	if opts.ResetTTL <= 0 {
 		opts.ResetTTL = defaultResetTTL

@@ -19,6 +19,7 @@ import (
 	"comptoir/internal/clock"
 	"comptoir/internal/db"
 	"comptoir/internal/db/dbtest"
+	"comptoir/internal/jobs"
 	"comptoir/internal/mail"
 	"comptoir/internal/secretbox"
 )
@@ -75,8 +76,12 @@ func setup(t testing.TB) *env {
 	t.Helper()
 	e := &env{ctx: context.Background(), db: dbtest.Open(t), clock: clock.NewManual(t0), mail: &fakeMailer{}}
 	e.secrets = newBox(t, secretbox.NewKey())
+	ins, err := jobs.New(e.db, jobs.Config{}) // insert-only: tests run the reset jobs themselves
+	if err != nil {
+		t.Fatal(err)
+	}
 	e.svc = account.New(e.db, e.clock, e.mail, account.Options{
-		SessionTTL: time.Hour, BaseURL: baseURL + "/", HashParams: fastParams, Secrets: e.secrets,
+		SessionTTL: time.Hour, BaseURL: baseURL + "/", HashParams: fastParams, Secrets: e.secrets, Jobs: ins,
 	})
 	return e
 }

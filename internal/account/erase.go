@@ -35,9 +35,10 @@ func ErasedName(userID string) string {
 var ErrNotCustomer = fmt.Errorf("account: only a customer account can be erased")
 
 // EraseTx replaces the personal data of customer userID by placeholders and
-// ends every way into the account: sessions, API tokens, reset links,
-// pending second-factor sign-ins and any second factor (secret, recovery
-// codes; customers normally have none) are deleted. The id stays, so
+// ends every way into the account: sessions, API tokens, reset links, the
+// reset requests not handled yet (they hold the address), pending
+// second-factor sign-ins and any second factor (secret, recovery codes;
+// customers normally have none) are deleted. The id stays, so
 // orders, invoices and the ledger keep pointing to it. The rate-limit
 // windows that name the email (reset requests, failed sign-ins) go, and so
 // do those keyed by ips, addresses the customer was seen from (sessions,
@@ -62,6 +63,10 @@ func EraseTx(ctx context.Context, tx *sql.Tx, userID string, at time.Time, ips [
 	if err := db.ExecEach(ctx, tx, []string{`DELETE FROM sessions WHERE user_id = $1`, `DELETE FROM api_tokens WHERE user_id = $1`,
 		`DELETE FROM password_resets WHERE user_id = $1`, `DELETE FROM signin_challenges WHERE user_id = $1`,
 		`DELETE FROM totp_recovery_codes WHERE user_id = $1`, `DELETE FROM user_totp WHERE user_id = $1`}, userID); err != nil {
+		return User{}, fmt.Errorf("account: erase: %w", err)
+	}
+	// A reset asked for and not handled yet holds the address.
+	if _, err := tx.ExecContext(ctx, `DELETE FROM password_reset_requests WHERE email_key = $1`, EmailKey(u.Email)); err != nil {
 		return User{}, fmt.Errorf("account: erase: %w", err)
 	}
 	buckets := []string{"reset-email:" + EmailKey(u.Email)}

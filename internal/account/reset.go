@@ -7,7 +7,10 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/riverqueue/river"
+
 	"comptoir/internal/audit"
+	"comptoir/internal/id"
 	"comptoir/internal/mail"
 )
 
@@ -21,26 +24,91 @@ type resetMailData struct {
 	Minutes int
 }
 
-// RequestPasswordReset mails a single-use reset link to the account with
-// that email, in lang when it is "fr" or "en", else in the account's
-// language. For an unknown email it does nothing and still returns nil, so
-// that the form tells no one who has an account. The link's token and its
-// email are stored in one transaction: there is never a link nobody was
-// sent, nor an email with a link that does not work.
+// RequestPasswordReset queues a reset for email: lang ("fr" or "en", else
+// the account's language) is the language of the email to send. It stores
+// the request and queues the job that handles it, and nothing else,
+// whether or not an account has that address: the form answers after the
+// same work, in the same time, for both, and tells no one who has an
+// account. The job (sendPasswordReset) looks the address up and, for an
+// account, makes the link and mails it.
 //
 // Callers should rate-limit requests per email and per client: each one
-// sends an email.
+// may send an email.
 func (s *Service) RequestPasswordReset(ctx context.Context, email, lang string) error {
-	if s.mail == nil || s.opts.BaseURL == "" {
-		return errors.New("account: password reset needs a Mailer and Options.BaseURL")
+	if s.mail == nil || s.opts.BaseURL == "" || s.opts.Jobs == nil {
+		return errors.New("account: password reset needs a Mailer, Options.BaseURL and Options.Jobs")
 	}
 	key := EmailKey(email)
-	if !storableKey(key) {
+	// No account has such an address (sign-up refuses it), whoever asks:
+	// answering at once tells nothing.
+	if !storableKey(key) || len(key) > maxEmailLen {
 		return nil
 	}
+	l, _ := normalizeLanguage(lang)
+	requestID := id.New("rst")
+	return s.db.Tx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO password_reset_requests (id, email_key, lang, created_at)
+			VALUES ($1, $2, $3, $4)`, requestID, key, l, s.clock.Now()); err != nil {
+			return fmt.Errorf("account: reset request: %w", err)
+		}
+		if _, err := s.opts.Jobs.InsertTx(ctx, tx, ResetRequestArgs{RequestID: requestID}, nil); err != nil {
+			return fmt.Errorf("account: reset request: %w", err)
+		}
+		return nil
+	})
+}
+
+// ResetRequestArgs is the job of one password reset request. It carries
+// the request's id only: the address stays in password_reset_requests,
+// which the job empties and an erasure cleans, not in River's copy of the
+// job, kept after it ran.
+type ResetRequestArgs struct {
+	RequestID string `json:"request_id"`
+}
+
+// Kind names the job for River.
+func (ResetRequestArgs) Kind() string { return "account.reset_request" }
+
+// AddWorkers registers the worker of the reset requests.
+func (s *Service) AddWorkers(w *river.Workers) {
+	river.AddWorker(w, &resetRequestWorker{s: s})
+}
+
+type resetRequestWorker struct {
+	river.WorkerDefaults[ResetRequestArgs]
+	s *Service
+}
+
+func (w *resetRequestWorker) Work(ctx context.Context, job *river.Job[ResetRequestArgs]) error {
+	return w.s.sendPasswordReset(ctx, job.Args.RequestID)
+}
+
+// sendPasswordReset handles a reset request: for an account with its
+// address, a single-use link is stored and mailed; for none, nothing
+// happens. Either way the request is deleted, in the same transaction, so
+// that a job run again (a node that died before River recorded the run)
+// finds nothing and sends nothing twice, and a request erased meanwhile is
+// not sent. The link's token and its email are stored together: there is
+// never a link nobody was sent, nor an email with a link that does not
+// work. A request older than a link's lifetime (its job waited, retried)
+// is dropped: whoever asked has given up or asked again.
+func (s *Service) sendPasswordReset(ctx context.Context, requestID string) error {
 	token := newSecret()
 	now := s.clock.Now()
 	return s.db.Tx(ctx, func(tx *sql.Tx) error {
+		var key, lang string
+		var asked time.Time
+		err := tx.QueryRowContext(ctx, `DELETE FROM password_reset_requests WHERE id = $1 RETURNING email_key, lang, created_at`,
+			requestID).Scan(&key, &lang, &asked)
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("account: read reset request: %w", err)
+		}
+		if !now.Before(asked.Add(s.opts.ResetTTL)) {
+			return nil
+		}
 		u, err := scanUser(tx.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE email_key = $1`, key))
 		if errors.Is(err, ErrNotFound) {
 			return nil
@@ -52,11 +120,10 @@ func (s *Service) RequestPasswordReset(ctx context.Context, email, lang string) 
 			VALUES ($1, $2, $3, $4)`, hashSecret(token), u.ID, now, now.Add(s.opts.ResetTTL)); err != nil {
 			return fmt.Errorf("account: create reset link: %w", err)
 		}
-		l, ok := normalizeLanguage(lang)
-		if !ok {
-			l = u.Language
+		if lang == "" {
+			lang = u.Language
 		}
-		subject, text, err := mail.Render(l, "password_reset", resetMailData{
+		subject, text, err := mail.Render(lang, "password_reset", resetMailData{
 			Name:    u.Name,
 			Link:    s.opts.BaseURL + "/reset/" + token,
 			Minutes: int(s.opts.ResetTTL / time.Minute),
@@ -65,7 +132,7 @@ func (s *Service) RequestPasswordReset(ctx context.Context, email, lang string) 
 			return fmt.Errorf("account: reset email: %w", err)
 		}
 		if _, err := s.mail.EnqueueTx(ctx, tx, mail.Message{
-			Kind: "password_reset", To: u.Email, ToName: u.Name, Lang: l,
+			Kind: "password_reset", To: u.Email, ToName: u.Name, Lang: lang,
 			Subject: subject, Text: text, UserID: u.ID,
 		}); err != nil {
 			return fmt.Errorf("account: reset email: %w", err)
@@ -100,7 +167,8 @@ func (s *Service) CheckResetLink(ctx context.Context, token string) error {
 }
 
 // ResetPassword sets a new password through a reset link's token, then
-// signs out every session and voids the user's other reset links.
+// signs out every session, voids the sign-ins waiting for their second
+// factor and voids the user's other reset links.
 // ErrResetInvalid when the token is unknown, used or expired (checked before
 // the password, so that nobody types a new password into a dead link);
 // *ValidationError on "password" for a weak password.
@@ -139,7 +207,7 @@ func (s *Service) ResetPassword(ctx context.Context, token, newPassword string) 
 		if _, err := tx.ExecContext(ctx, `UPDATE users SET password_hash = $1, updated_at = $2 WHERE id = $3`, hash, now, userID); err != nil {
 			return fmt.Errorf("account: reset password: %w", err)
 		}
-		revoked, err := deleteSessions(ctx, tx, userID, "")
+		revoked, err := endSessions(ctx, tx, userID, "")
 		if err != nil {
 			return err
 		}

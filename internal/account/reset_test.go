@@ -13,19 +13,23 @@ import (
 
 	"comptoir/internal/account"
 	"comptoir/internal/audit"
+	"comptoir/internal/db"
 	"comptoir/internal/jobs"
 	"comptoir/internal/mail"
 )
 
 var resetLink = regexp.MustCompile(regexp.QuoteMeta(baseURL) + `/reset/([A-Za-z0-9_-]{43})\b`)
 
-// requestReset asks for a reset of email and returns the token from the
-// link in the email.
+// requestReset asks for a reset of email, runs the job it queued, and
+// returns the token from the link in the email.
 func (e *env) requestReset(t *testing.T, email, lang string) string {
 	t.Helper()
 	before := len(e.mail.messages())
 	if err := e.svc.RequestPasswordReset(e.ctx, email, lang); err != nil {
 		t.Fatal(err)
+	}
+	if n := e.runResetJobs(t); n != 1 {
+		t.Fatalf("%d reset jobs queued, want 1", n)
 	}
 	msgs := e.mail.messages()
 	if len(msgs) != before+1 {
@@ -36,6 +40,34 @@ func (e *env) requestReset(t *testing.T, email, lang string) string {
 		t.Fatalf("no reset link in %q", msgs[len(msgs)-1].Text)
 	}
 	return m[1]
+}
+
+var resetJobKind = account.ResetRequestArgs{}.Kind()
+
+// queuedResets returns the request ids of the reset jobs still to run.
+func (e *env) queuedResets(t *testing.T) []string {
+	t.Helper()
+	ids, err := jobs.StillToRun(e.ctx, e.db, resetJobKind, "request_id")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return slices.Sorted(maps.Keys(ids))
+}
+
+// runResetJobs does the work of the queued reset jobs, as River's worker
+// would, then removes them, and tells how many there were.
+func (e *env) runResetJobs(t *testing.T) int {
+	t.Helper()
+	ids := e.queuedResets(t)
+	for _, id := range ids {
+		if err := e.svc.SendPasswordReset(e.ctx, id); err != nil {
+			t.Fatalf("reset job %s: %v", id, err)
+		}
+	}
+	if _, err := e.db.Exec(e.ctx, `DELETE FROM river_job WHERE kind = $1`, resetJobKind); err != nil {
+		t.Fatal(err)
+	}
+	return len(ids)
 }
 
 func (e *env) count(t *testing.T, table string) int {
@@ -84,10 +116,16 @@ func TestRequestPasswordResetUnknownEmail(t *testing.T) {
 	t.Parallel()
 	e := setup(t)
 	e.signUp(t, "ann@x.fr")
-	for _, email := range []string{"bob@x.fr", "", "not an email", "ann\x00@x.fr", "ann\xff@x.fr"} {
+	for _, email := range []string{"bob@x.fr", "", "not an email", "ann\x00@x.fr", "ann\xff@x.fr", strings.Repeat("a", 300) + "@x.fr"} {
 		if err := e.svc.RequestPasswordReset(e.ctx, email, "fr"); err != nil {
 			t.Fatalf("RequestPasswordReset(%q) = %v, want nil", email, err)
 		}
+	}
+	// What no account can have (empty, holding a NUL, too long) is
+	// answered at once; anything else is queued as an account's address
+	// would be (the invalid byte is a U+FFFD once lower-cased).
+	if n := e.runResetJobs(t); n != 3 {
+		t.Fatalf("%d reset jobs queued, want 3 (bob@x.fr, not an email, ann\\xff@x.fr)", n)
 	}
 	if n := len(e.mail.messages()); n != 0 {
 		t.Fatalf("%d emails enqueued for unknown addresses", n)
@@ -95,10 +133,133 @@ func TestRequestPasswordResetUnknownEmail(t *testing.T) {
 	if n := e.count(t, "password_resets"); n != 0 {
 		t.Fatalf("%d reset links for unknown addresses", n)
 	}
+	if n := e.count(t, "password_reset_requests"); n != 0 {
+		t.Fatalf("%d reset requests left after their jobs ran", n)
+	}
+}
+
+// The form's answer must not tell whether an account has the address, by
+// what it says nor by how long it takes: for an account and for none, the
+// request does the same work (it stores the request and queues one job of
+// the same kind) and nothing else; the link, the email and the audit entry
+// come from the job. The job of a known address then mails once, even run
+// again; that of an unknown one does nothing.
+func TestResetRequestDoesTheSameWorkForAnyAddress(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	u := e.signUp(t, "ann@x.fr")
+	for _, email := range []string{"Ann@X.fr", "bob@x.fr"} {
+		if err := e.svc.RequestPasswordReset(e.ctx, email, "en"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := e.count(t, "password_resets"); n != 0 {
+		t.Fatalf("the request wrote %d reset links itself", n)
+	}
+	if n := len(e.mail.messages()); n != 0 {
+		t.Fatalf("the request enqueued %d emails itself", n)
+	}
+	if got := e.actions(t, u.ID); !slices.Equal(got, []string{"signup"}) {
+		t.Fatalf("the request audited %v itself", got)
+	}
+	kinds, err := db.Strings(e.ctx, e.db.Read, `SELECT kind FROM river_job ORDER BY id`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(kinds, []string{resetJobKind, resetJobKind}) {
+		t.Fatalf("queued jobs %v, want one %s per request", kinds, resetJobKind)
+	}
+	if n := e.count(t, "password_reset_requests"); n != 2 {
+		t.Fatalf("%d requests stored, want 2", n)
+	}
+	// River keeps a job's arguments after it ran: they hold no address.
+	if found := e.search(t, "x.fr"); !slices.Equal(slices.Sorted(slices.Values(found)), []string{"password_reset_requests.email_key", "users.email"}) {
+		t.Fatalf("the address is stored in %v", found)
+	}
+
+	ids := e.queuedResets(t)
+	for range 2 { // the second run: a node died before River recorded the first
+		for _, id := range ids {
+			if err := e.svc.SendPasswordReset(e.ctx, id); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	msgs := e.mail.messages()
+	if len(msgs) != 1 || msgs[0].To != "ann@x.fr" || msgs[0].Lang != "en" || !resetLink.MatchString(msgs[0].Text) {
+		t.Fatalf("mails after the jobs ran: %+v, want one reset link to ann@x.fr", msgs)
+	}
+	if n := e.count(t, "password_resets"); n != 1 {
+		t.Fatalf("%d reset links, want 1", n)
+	}
+	if n := e.count(t, "password_reset_requests"); n != 0 {
+		t.Fatalf("%d requests left after their jobs ran", n)
+	}
+	if got := e.actions(t, u.ID); !slices.Equal(got, []string{"signup", "password_reset_request"}) {
+		t.Fatalf("audit %v", got)
+	}
+}
+
+// A request whose job ran late (retried, or the workers were stopped) by
+// a link's lifetime sends nothing, and pruning removes requests never run.
+func TestResetRequestTooOldIsDropped(t *testing.T) {
+	t.Parallel()
+	e := setup(t) // ResetTTL: default 1 hour
+	e.signUp(t, "ann@x.fr")
+	for range 2 {
+		if err := e.svc.RequestPasswordReset(e.ctx, "ann@x.fr", ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e.clock.Advance(time.Hour)
+	if err := e.svc.PruneExpired(e.ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n := e.count(t, "password_reset_requests"); n != 0 {
+		t.Fatalf("%d requests left after pruning", n)
+	}
+	if err := e.svc.RequestPasswordReset(e.ctx, "ann@x.fr", ""); err != nil {
+		t.Fatal(err)
+	}
+	e.clock.Advance(time.Hour)
+	e.runResetJobs(t)
+	if n := len(e.mail.messages()); n != 0 {
+		t.Fatalf("%d emails for requests an hour old", n)
+	}
+}
+
+// An erasure forgets the reset requests of the account's address not
+// handled yet: their job then finds nothing to send.
+func TestEraseForgetsResetRequests(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	u := e.signUp(t, "Ann@x.fr")
+	for _, email := range []string{"ann@X.fr", "bob@x.fr"} {
+		if err := e.svc.RequestPasswordReset(e.ctx, email, ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := e.db.Tx(e.ctx, func(tx *sql.Tx) error {
+		_, err := account.EraseTx(e.ctx, tx, u.ID, e.clock.Now(), nil)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if found := e.search(t, "ann@x.fr"); len(found) > 0 {
+		t.Fatalf("the erased address is still in %v", found)
+	}
+	if n := e.count(t, "password_reset_requests"); n != 1 {
+		t.Fatalf("%d requests left, want bob's only", n)
+	}
+	e.runResetJobs(t)
+	if n := len(e.mail.messages()); n != 0 {
+		t.Fatalf("%d emails after the erasure", n)
+	}
 }
 
 // The email is enqueued in the transaction that stores the link: the mailer
-// sees the uncommitted link, and a mailer failure leaves no link behind.
+// sees the uncommitted link, and a mailer failure leaves no link behind and
+// the request in place, for the job's next attempt.
 func TestRequestPasswordResetEnqueuesInTransaction(t *testing.T) {
 	t.Parallel()
 	e := setup(t)
@@ -110,7 +271,14 @@ func TestRequestPasswordResetEnqueuesInTransaction(t *testing.T) {
 		}
 	}
 	e.mail.err = errors.New("outbox is down")
-	if err := e.svc.RequestPasswordReset(e.ctx, "ann@x.fr", ""); err == nil || !strings.Contains(err.Error(), "outbox is down") {
+	if err := e.svc.RequestPasswordReset(e.ctx, "ann@x.fr", ""); err != nil {
+		t.Fatal(err)
+	}
+	ids := e.queuedResets(t)
+	if len(ids) != 1 {
+		t.Fatalf("%d reset jobs queued, want 1", len(ids))
+	}
+	if err := e.svc.SendPasswordReset(e.ctx, ids[0]); err == nil || !strings.Contains(err.Error(), "outbox is down") {
 		t.Fatalf("err = %v, want the mailer's", err)
 	}
 	if seen != 1 {
@@ -121,6 +289,15 @@ func TestRequestPasswordResetEnqueuesInTransaction(t *testing.T) {
 	}
 	if got := e.actions(t, u.ID); !slices.Equal(got, []string{"signup"}) {
 		t.Fatalf("audit %v", got)
+	}
+	e.mail.mu.Lock()
+	e.mail.err, e.mail.inTx = nil, nil
+	e.mail.mu.Unlock()
+	if err := e.svc.SendPasswordReset(e.ctx, ids[0]); err != nil {
+		t.Fatalf("the job's next attempt: %v", err)
+	}
+	if n := len(e.mail.messages()); n != 1 {
+		t.Fatalf("%d emails after the next attempt, want 1", n)
 	}
 }
 
@@ -250,10 +427,15 @@ func TestRequestPasswordResetWithRealOutbox(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc := account.New(e.db, e.clock, outbox, account.Options{BaseURL: baseURL, HashParams: fastParams})
+	svc := account.New(e.db, e.clock, outbox, account.Options{BaseURL: baseURL, HashParams: fastParams, Jobs: ins})
 	u := e.signUp(t, "Zoé@Example.fr")
 	if err := svc.RequestPasswordReset(e.ctx, "zoé@example.fr", "en"); err != nil {
 		t.Fatal(err)
+	}
+	for _, id := range e.queuedResets(t) {
+		if err := svc.SendPasswordReset(e.ctx, id); err != nil {
+			t.Fatal(err)
+		}
 	}
 	stored, err := outbox.List(e.ctx, mail.Filter{})
 	if err != nil || len(stored) != 1 {

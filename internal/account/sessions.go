@@ -34,8 +34,7 @@ func (s *Service) CreateSession(ctx context.Context, userID, ip, userAgent strin
 	token := newSecret()
 	now := s.clock.Now()
 	sess := Session{
-		ID: hashSecret(token), UserID: userID,
-		CreatedAt: now, LastSeenAt: now, ExpiresAt: now.Add(s.opts.SessionTTL),
+		ID: hashSecret(token), UserID: userID, CreatedAt: now, LastSeenAt: now,
 		IP: clip(ip, 64), UserAgent: clip(userAgent, 512),
 	}
 	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
@@ -43,6 +42,7 @@ func (s *Service) CreateSession(ctx context.Context, userID, ip, userAgent strin
 		if err != nil {
 			return err
 		}
+		sess.ExpiresAt = s.sessionExpiry(u, now, now)
 		if _, err := tx.ExecContext(ctx, `INSERT INTO sessions (id, user_id, created_at, last_seen_at, expires_at, ip, user_agent)
 			VALUES ($1, $2, $3, $3, $4, $5, $6)`, sess.ID, userID, now, sess.ExpiresAt, sess.IP, sess.UserAgent); err != nil {
 			return fmt.Errorf("account: create session: %w", err)
@@ -82,10 +82,30 @@ func (sess *Session) utc() {
 	sess.CreatedAt, sess.LastSeenAt, sess.ExpiresAt = sess.CreatedAt.UTC(), sess.LastSeenAt.UTC(), sess.ExpiresAt.UTC()
 }
 
+// maxSessionAge is how long u's sessions live at most from sign-in.
+func (s *Service) maxSessionAge(u User) time.Duration {
+	if u.IsStaff() {
+		return s.opts.StaffSessionMaxAge
+	}
+	return s.opts.SessionMaxAge
+}
+
+// sessionExpiry is when a session of u opened at created and last used at
+// now expires: SessionTTL after now, but never past its maximum age.
+func (s *Service) sessionExpiry(u User, created, now time.Time) time.Time {
+	expires, limit := now.Add(s.opts.SessionTTL), created.Add(s.maxSessionAge(u))
+	if limit.Before(expires) {
+		return limit
+	}
+	return expires
+}
+
 // SessionUser returns who a cookie token signs in: ErrNoSession when the
-// token is unknown or was revoked, ErrSessionExpired when it ran out. Each
-// use pushes the expiry SessionTTL ahead, but writes at most once a minute
-// per session, so that browsing stays read-only almost always.
+// token is unknown or was revoked, ErrSessionExpired when it ran out: unused
+// for SessionTTL, or older than its maximum age (SessionMaxAge, or
+// StaffSessionMaxAge for staff), however much it is used. Each use pushes
+// the expiry SessionTTL ahead, up to that age, but writes at most once a
+// minute per session, so that browsing stays read-only almost always.
 func (s *Service) SessionUser(ctx context.Context, token string) (User, Session, error) {
 	if token == "" || len(token) > maxTokenLen {
 		return User{}, Session{}, ErrNoSession
@@ -101,13 +121,16 @@ func (s *Service) SessionUser(ctx context.Context, token string) (User, Session,
 	}
 	sess.utc()
 	now := s.clock.Now()
-	if !now.Before(sess.ExpiresAt) {
+	// The age is checked apart from expires_at: a session opened before
+	// the maximum age existed has an expiry beyond it, and a user made
+	// staff since sign-in has a shorter one now.
+	if !now.Before(sess.ExpiresAt) || !now.Before(sess.CreatedAt.Add(s.maxSessionAge(u))) {
 		return User{}, Session{}, ErrSessionExpired
 	}
 	if now.Sub(sess.LastSeenAt) >= touchEvery {
 		// Conditional, so that of the requests of one page (or of several
 		// nodes) arriving together, one writes and the others do nothing.
-		expires := now.Add(s.opts.SessionTTL)
+		expires := s.sessionExpiry(u, sess.CreatedAt, now)
 		if _, err := s.db.Exec(ctx, `UPDATE sessions SET last_seen_at = $1, expires_at = $2
 			WHERE id = $3 AND last_seen_at <= $4`, now, expires, sess.ID, now.Add(-touchEvery)); err != nil {
 			return User{}, Session{}, fmt.Errorf("account: refresh session: %w", err)
@@ -162,7 +185,8 @@ func (s *Service) RevokeSession(ctx context.Context, userID, sessionID string) e
 }
 
 // RevokeOtherSessions signs out every session of the user but keepSessionID
-// (the one making the request).
+// (the one making the request), and voids the sign-ins waiting for their
+// second factor.
 func (s *Service) RevokeOtherSessions(ctx context.Context, userID, keepSessionID string) error {
 	now := s.clock.Now()
 	return s.db.Tx(ctx, func(tx *sql.Tx) error {
@@ -170,7 +194,7 @@ func (s *Service) RevokeOtherSessions(ctx context.Context, userID, keepSessionID
 		if err != nil {
 			return err
 		}
-		n, err := deleteSessions(ctx, tx, userID, keepSessionID)
+		n, err := endSessions(ctx, tx, userID, keepSessionID)
 		if err != nil || n == 0 {
 			return err
 		}
@@ -179,18 +203,25 @@ func (s *Service) RevokeOtherSessions(ctx context.Context, userID, keepSessionID
 	})
 }
 
-// deleteSessions deletes the user's sessions except keep (none when keep is
-// empty) and tells how many went.
-func deleteSessions(ctx context.Context, tx *sql.Tx, userID, keep string) (int64, error) {
+// endSessions deletes the user's sessions except keep (none when keep is
+// empty) and tells how many went. It also voids the user's pending
+// sign-in challenges: a sign-in half-way (password given, second factor
+// awaited) is a session to be, and whoever knew the password before a
+// reset or a change must not finish it after.
+func endSessions(ctx context.Context, tx *sql.Tx, userID, keep string) (int64, error) {
 	res, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE user_id = $1 AND id <> $2`, userID, keep)
 	if err != nil {
 		return 0, fmt.Errorf("account: revoke sessions: %w", err)
 	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM signin_challenges WHERE user_id = $1`, userID); err != nil {
+		return 0, fmt.Errorf("account: void sign-in challenges: %w", err)
+	}
 	return res.RowsAffected()
 }
 
-// PruneExpired deletes expired sessions and reset links, which can never be
-// used again; a periodic job calls it so the tables do not grow forever.
+// PruneExpired deletes expired sessions, reset links and reset requests,
+// which can never be used again; a periodic job calls it so the tables do
+// not grow forever.
 func (s *Service) PruneExpired(ctx context.Context) error {
 	now := s.clock.Now()
 	return s.db.Tx(ctx, func(tx *sql.Tx) error {
@@ -199,6 +230,11 @@ func (s *Service) PruneExpired(ctx context.Context) error {
 		}
 		if _, err := tx.ExecContext(ctx, `DELETE FROM password_resets WHERE expires_at <= $1`, now); err != nil {
 			return fmt.Errorf("account: prune reset links: %w", err)
+		}
+		// A request whose job never ran (cancelled, given up) holds an
+		// address: it goes when a link made from it would have expired.
+		if _, err := tx.ExecContext(ctx, `DELETE FROM password_reset_requests WHERE created_at <= $1`, now.Add(-s.opts.ResetTTL)); err != nil {
+			return fmt.Errorf("account: prune reset requests: %w", err)
 		}
 		return nil
 	})

@@ -106,11 +106,14 @@ func (e *env) search(t *testing.T, s string) []string {
 	t.Helper()
 	var found []string
 	for table, cols := range map[string][]string{
-		"sessions":        {"id", "user_id", "ip", "user_agent"},
-		"api_tokens":      {"id", "user_id", "name", "token_hash"},
-		"password_resets": {"token_hash", "user_id"},
-		"users":           {"id", "email", "name", "password_hash"},
-		"audit_log":       {"subject_id", "action", "COALESCE(before_state, '')", "COALESCE(after_state, '')"},
+		"sessions":                {"id", "user_id", "ip", "user_agent"},
+		"api_tokens":              {"id", "user_id", "name", "token_hash"},
+		"password_resets":         {"token_hash", "user_id"},
+		"users":                   {"id", "email", "name", "password_hash"},
+		"audit_log":               {"subject_id", "action", "COALESCE(before_state, '')", "COALESCE(after_state, '')"},
+		"password_reset_requests": {"email_key"},
+		// River keeps a job's arguments, and its errors, after it ran.
+		"river_job": {"CAST(args AS TEXT)", "CAST(errors AS TEXT)"},
 	} {
 		for _, c := range cols {
 			var n int
@@ -180,5 +183,79 @@ func TestRevokeSessions(t *testing.T) {
 	}
 	if got := e.actions(t, ann.ID); !slices.Equal(got, []string{"signup", "login", "login", "login", "session_revoke", "sessions_revoke_others"}) {
 		t.Fatalf("audit %v", got)
+	}
+}
+
+// A session used every twelve hours never goes idle, yet it ends at its
+// maximum age from sign-in (30 days for a customer, 7 for staff, by
+// default), and its stored expiry never reaches past that age.
+func TestSessionMaxAge(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	svc := account.New(e.db, e.clock, e.mail, account.Options{SessionTTL: 24 * time.Hour, HashParams: fastParams})
+	customer := e.signUp(t, "ann@x.fr")
+	agent, err := svc.CreateUser(e.ctx, account.CreateUserInput{Email: "agent@x.fr", Role: account.RoleAgent,
+		Password: "correct horse", Language: "fr", Name: "Agent"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		user   account.User
+		maxAge time.Duration
+	}{{customer, 30 * 24 * time.Hour}, {agent, 7 * 24 * time.Hour}} {
+		t.Run(tt.user.Role, func(t *testing.T) {
+			start := e.clock.Now()
+			token, sess, err := svc.CreateSession(e.ctx, tt.user.ID, "", "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			end := start.Add(tt.maxAge)
+			for at := start; at.Before(end); at = at.Add(12 * time.Hour) {
+				e.clock.Set(at)
+				if _, _, err := svc.SessionUser(e.ctx, token); err != nil {
+					t.Fatalf("used %s after sign-in: %v", at.Sub(start), err)
+				}
+				if _, expires := e.lastSeen(t, sess.ID); expires.After(end) {
+					t.Fatalf("used %s after sign-in: stored expiry %s after sign-in, past the maximum age",
+						at.Sub(start), expires.Sub(start))
+				}
+			}
+			e.clock.Set(end.Add(-time.Second))
+			if u, _, err := svc.SessionUser(e.ctx, token); err != nil || u.ID != tt.user.ID {
+				t.Fatalf("a second before the maximum age: %v", err)
+			}
+			e.clock.Set(end)
+			if _, _, err := svc.SessionUser(e.ctx, token); !errors.Is(err, account.ErrSessionExpired) {
+				t.Fatalf("at the maximum age: %v, want ErrSessionExpired", err)
+			}
+			// A new sign-in starts a new one.
+			if token, _, err = svc.CreateSession(e.ctx, tt.user.ID, "", ""); err != nil {
+				t.Fatal(err)
+			}
+			if _, _, err := svc.SessionUser(e.ctx, token); err != nil {
+				t.Fatalf("signed in again: %v", err)
+			}
+		})
+	}
+}
+
+// A session opened before the maximum age existed (its stored expiry
+// beyond it) is refused at that age all the same.
+func TestSessionMaxAgeOfOlderSessions(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	u := e.signUp(t, "ann@x.fr")
+	token, sess, err := e.svc.CreateSession(e.ctx, u.ID, "", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	far := t0.Add(365 * 24 * time.Hour)
+	if _, err := e.db.Exec(e.ctx, `UPDATE sessions SET last_seen_at = $1, expires_at = $2 WHERE id = $3`,
+		t0.Add(30*24*time.Hour-time.Minute), far, sess.ID); err != nil {
+		t.Fatal(err)
+	}
+	e.clock.Set(t0.Add(30 * 24 * time.Hour))
+	if _, _, err := e.svc.SessionUser(e.ctx, token); !errors.Is(err, account.ErrSessionExpired) {
+		t.Fatalf("a 30-day-old session: %v, want ErrSessionExpired", err)
 	}
 }

@@ -169,7 +169,7 @@ func (s *Service) ConfirmTOTP(ctx context.Context, userID, code, keepSessionID s
 				return fmt.Errorf("account: recovery codes: %w", err)
 			}
 		}
-		revoked, err := deleteSessions(ctx, tx, userID, keepSessionID)
+		revoked, err := endSessions(ctx, tx, userID, keepSessionID)
 		if err != nil {
 			return err
 		}

@@ -101,3 +101,71 @@ func TestTOTPEnrolmentAndVerification(t *testing.T) {
 		t.Fatal("recovery code stored in clear")
 	}
 }
+
+// A sign-in waiting for its second factor was begun with the password of
+// then: resetting or changing the password voids it, so whoever knew the
+// old one cannot finish it with a code (or a recovery code) afterwards.
+// Signing out the other devices voids it as well.
+func TestPasswordResetOrChangeVoidsPendingSecondFactor(t *testing.T) {
+	t.Parallel()
+	for _, end := range []string{"reset", "change", "sign out others"} {
+		t.Run(end, func(t *testing.T) {
+			t.Parallel()
+			e := setup(t)
+			u := e.signUp(t, "agent@x.fr")
+			other := e.signUp(t, "other@x.fr")
+			secret, recovery := enableTOTP(t, e, u.ID)
+			otherSecret, _ := enableTOTP(t, e, other.ID)
+			pending, err := e.svc.StartSignInChallenge(e.ctx, u.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			othersPending, err := e.svc.StartSignInChallenge(e.ctx, other.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			switch end {
+			case "reset":
+				if err := e.svc.ResetPassword(e.ctx, e.requestReset(t, "agent@x.fr", ""), "a brand new password"); err != nil {
+					t.Fatal(err)
+				}
+			case "change":
+				if err := e.svc.ChangePassword(e.ctx, u.ID, "correct horse", "a brand new password", ""); err != nil {
+					t.Fatal(err)
+				}
+			case "sign out others":
+				if err := e.svc.RevokeOtherSessions(e.ctx, u.ID, ""); err != nil {
+					t.Fatal(err)
+				}
+			}
+			e.clock.Advance(time.Minute) // a fresh code
+			if _, err := e.svc.SignInChallengeUser(e.ctx, pending); !errors.Is(err, account.ErrChallengeGone) {
+				t.Fatalf("challenge after the %s: %v, want ErrChallengeGone", end, err)
+			}
+			for _, c := range []string{code(t, secret, e.clock.Now()), recovery[0]} {
+				if _, err := e.svc.AnswerSignInChallenge(e.ctx, pending, c); !errors.Is(err, account.ErrChallengeGone) {
+					t.Fatalf("answered after the %s: %v, want ErrChallengeGone", end, err)
+				}
+			}
+			// Another user's pending sign-in is not theirs to void.
+			if got, err := e.svc.AnswerSignInChallenge(e.ctx, othersPending, code(t, otherSecret, e.clock.Now())); err != nil || got.ID != other.ID {
+				t.Fatalf("another user's sign-in: %v %v", got.ID, err)
+			}
+		})
+	}
+}
+
+// enableTOTP turns a second factor on for userID and returns its secret
+// and recovery codes.
+func enableTOTP(t *testing.T, e *env, userID string) (string, []string) {
+	t.Helper()
+	en, err := e.svc.BeginTOTP(e.ctx, userID, "Comptoir Test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	recovery, err := e.svc.ConfirmTOTP(e.ctx, userID, code(t, en.Secret, e.clock.Now()), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return en.Secret, recovery
+}

@@ -237,7 +237,8 @@ func (s *Service) rehash(ctx context.Context, userID, password, oldHash string) 
 
 // ChangePassword replaces the password of a signed-in user who knows the
 // current one, then signs out every other session (keepSessionID stays
-// signed in; empty signs out all) and voids pending reset links. A wrong
+// signed in; empty signs out all), voids the sign-ins waiting for their
+// second factor and voids pending reset links. A wrong
 // current password is ErrInvalidCredentials; a weak new one a
 // *ValidationError on "new_password".
 func (s *Service) ChangePassword(ctx context.Context, userID, current, next, keepSessionID string) error {
@@ -275,7 +276,7 @@ func (s *Service) ChangePassword(ctx context.Context, userID, current, next, kee
 		} else if n == 0 {
 			return ErrInvalidCredentials
 		}
-		revoked, err := deleteSessions(ctx, tx, userID, keepSessionID)
+		revoked, err := endSessions(ctx, tx, userID, keepSessionID)
 		if err != nil {
 			return err
 		}

@@ -226,7 +226,9 @@ func (a *App) build(ctx context.Context, opts Options) (err error) {
 	if accOpts.Secrets, err = secretbox.New(key); err != nil {
 		return config.Usagef("secret key: %v", err)
 	}
+	accOpts.Jobs = a.Jobs
 	a.Accounts = account.New(a.DB, a.Clock, a.Outbox, accOpts)
+	a.Accounts.AddWorkers(workers)
 	if opts.Workers {
 		if err := a.sealSecrets(ctx); err != nil {
 			return err

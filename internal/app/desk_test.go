@@ -19,7 +19,6 @@ import (
 
 	"comptoir/internal/apptest"
 	"comptoir/internal/config"
-	"comptoir/internal/mail"
 	"comptoir/internal/testwait"
 )
 
@@ -78,10 +77,7 @@ func TestGuestTicketsLinkedOnceTheEmailIsProven(t *testing.T) {
 	if r := c.PostForm("/reset", url.Values{"email": {"lea@example.fr"}}); r.Status != http.StatusSeeOther {
 		t.Fatalf("reset request: %d", r.Status)
 	}
-	msgs, err := h.App.Outbox.List(ctx, mail.Filter{Kind: "password_reset"})
-	if err != nil || len(msgs) != 1 {
-		t.Fatalf("reset emails: %d, %v", len(msgs), err)
-	}
+	msgs := h.Mails(t, "password_reset", 1)
 	link := regexp.MustCompile(`http://[^\s]+/reset/[A-Za-z0-9_-]+`).FindString(msgs[0].Text)
 	path := strings.TrimPrefix(link, h.URL)
 	if r := c.PostForm(path, url.Values{"password": {"a brand new secret"}, "password_confirm": {"a brand new secret"}}); r.Status != http.StatusSeeOther {

@@ -8,6 +8,8 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -20,6 +22,7 @@ import (
 	"comptoir/internal/apptest"
 	"comptoir/internal/catalog"
 	"comptoir/internal/config"
+	"comptoir/internal/jobs"
 	"comptoir/internal/money"
 	"comptoir/internal/testwait"
 )
@@ -143,5 +146,61 @@ func TestRelayDownMailWaitsAndGoesOut(t *testing.T) {
 	defer relay.mu.Unlock()
 	if len(relay.got) != 1 || !strings.Contains(string(relay.got[0]), "Message-ID: "+msgID) {
 		t.Fatalf("relay received %d messages; want one with Message-ID %s", len(relay.got), msgID)
+	}
+}
+
+// TestPasswordResetMailGoesOutOverSMTP: the reset link, now made and mailed
+// by the request's job rather than by the form, still reaches the person,
+// once, through a real SMTP relay on loopback; a request for an address
+// with no account sends nothing. The link then sets the password.
+func TestPasswordResetMailGoesOutOverSMTP(t *testing.T) {
+	relay := &testRelay{}
+	srv := smtp.NewServer(relay)
+	srv.Domain, srv.AllowInsecureAuth = "relay.test", true
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go srv.Serve(l)
+	t.Cleanup(func() { srv.Close() })
+	h := apptest.StartWith(t, func(c *config.Config) { c.SMTPRelay = "smtp+plain://" + l.Addr().String() })
+	h.User(t, account.RoleCustomer, "ana@example.fr")
+	c := h.NewClient(t)
+	for _, email := range []string{"nobody@example.fr", "ANA@example.fr"} {
+		if r := c.PostForm("/reset", url.Values{"email": {email}}); r.Status != http.StatusSeeOther {
+			t.Fatalf("reset request for %s: %d", email, r.Status)
+		}
+	}
+	testwait.For(t, 60*time.Second, "the reset mail at the relay", func() bool {
+		var sent int
+		h.App.DB.Read.QueryRow(`SELECT COUNT(*) FROM outgoing_mail WHERE kind = 'password_reset' AND status = 'sent'`).Scan(&sent)
+		return sent == 1
+	})
+	kind := account.ResetRequestArgs{}.Kind()
+	testwait.Until(t, "both reset jobs done", func() bool {
+		left, err := jobs.StillToRun(context.Background(), h.App.DB, kind, "request_id")
+		return err == nil && len(left) == 0
+	})
+	relay.mu.Lock()
+	got := slices.Clone(relay.got)
+	relay.mu.Unlock()
+	if len(got) != 1 {
+		t.Fatalf("relay received %d messages, want the one reset mail", len(got))
+	}
+	// The body is quoted-printable: undo its soft line breaks.
+	body := strings.ReplaceAll(string(got[0]), "=\r\n", "")
+	if !strings.Contains(body, "ana@example.fr") {
+		t.Fatalf("reset mail not to ana@example.fr:\n%s", body)
+	}
+	link := regexp.MustCompile(regexp.QuoteMeta(h.URL) + `/reset/[A-Za-z0-9_-]+`).FindString(body)
+	if link == "" {
+		t.Fatalf("no reset link in the mail the relay received:\n%s", body)
+	}
+	path := strings.TrimPrefix(link, h.URL)
+	if r := c.PostForm(path, url.Values{"password": {"a brand new secret"}, "password_confirm": {"a brand new secret"}}); r.Status != http.StatusSeeOther {
+		t.Fatalf("reset with the mailed link: %d %s", r.Status, r.Body)
+	}
+	if r := c.PostForm("/signin", url.Values{"email": {"ana@example.fr"}, "password": {"a brand new secret"}}); r.Status != http.StatusSeeOther {
+		t.Fatalf("sign in with the new password: %d", r.Status)
 	}
 }

@@ -6,6 +6,7 @@ package apptest
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -21,6 +22,8 @@ import (
 	"comptoir/internal/clock"
 	"comptoir/internal/config"
 	"comptoir/internal/db/dbtest"
+	"comptoir/internal/mail"
+	"comptoir/internal/testwait"
 )
 
 // Harness is a running store.
@@ -248,4 +251,20 @@ func (h *Harness) Bearer(t testing.TB, userID string) http.Header {
 		t.Fatal(err)
 	}
 	return http.Header{"Authorization": {"Bearer " + token}}
+}
+
+// Mails waits until the outbox holds at least n messages of kind, some of
+// which a background job queues (a password reset's), and returns them,
+// newest first.
+func (h *Harness) Mails(t testing.TB, kind string, n int) []mail.Stored {
+	t.Helper()
+	var msgs []mail.Stored
+	testwait.Until(t, fmt.Sprintf("%d %s mails", n, kind), func() bool {
+		var err error
+		if msgs, err = h.App.Outbox.List(context.Background(), mail.Filter{Kind: kind}); err != nil {
+			t.Fatal(err)
+		}
+		return len(msgs) >= n
+	})
+	return msgs
 }

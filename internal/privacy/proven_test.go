@@ -21,16 +21,17 @@ import (
 func proveAddress(t *testing.T, h *apptest.Harness, addr string) {
 	t.Helper()
 	ctx := context.Background()
+	before, err := h.App.Outbox.List(ctx, mail.Filter{Kind: "password_reset"})
+	if err != nil {
+		t.Fatal(err)
+	}
 	if err := h.App.Accounts.RequestPasswordReset(ctx, addr, "en"); err != nil {
 		t.Fatal(err)
 	}
-	msgs, err := h.App.Outbox.List(ctx, mail.Filter{Kind: "password_reset"})
-	if err != nil || len(msgs) == 0 {
-		t.Fatalf("reset mails: %d %v", len(msgs), err)
-	}
-	m := regexp.MustCompile(`/reset/([A-Za-z0-9_-]+)`).FindStringSubmatch(msgs[len(msgs)-1].Text)
+	msgs := h.Mails(t, "password_reset", len(before)+1) // newest first
+	m := regexp.MustCompile(`/reset/([A-Za-z0-9_-]+)`).FindStringSubmatch(msgs[0].Text)
 	if m == nil {
-		t.Fatalf("no reset link in %q", msgs[len(msgs)-1].Text)
+		t.Fatalf("no reset link in %q", msgs[0].Text)
 	}
 	if err := h.App.Accounts.ResetPassword(ctx, m[1], apptest.Password); err != nil {
 		t.Fatal(err)

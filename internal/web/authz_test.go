@@ -600,6 +600,7 @@ func authzSetup(t *testing.T, h *apptest.Harness, users map[string]account.User)
 	if err := h.App.Accounts.RequestPasswordReset(ctx, a.Email, "en"); err != nil {
 		t.Fatal(err)
 	}
+	h.Mails(t, "password_reset", 1)
 	o.resetToken = linkToken(t, h, "password_reset", "/reset/")
 	return o
 }

@@ -114,6 +114,7 @@ func TestDeadResetLinkSaysSoAtOnce(t *testing.T) {
 	if err := h.App.Accounts.RequestPasswordReset(ctx, a.Email, "fr"); err != nil {
 		t.Fatal(err)
 	}
+	h.Mails(t, "password_reset", 1)
 	token := linkToken(t, h, "password_reset", "/reset/")
 	mustContain(t, c.Get("/reset/"+token), `name="password"`, `name="password_confirm"`)
 	if r := c.PostForm("/reset/"+token, url.Values{"password": {"a brand new passphrase"}, "password_confirm": {"a brand new passphrase"}}); r.Status != http.StatusSeeOther {
@@ -122,6 +123,7 @@ func TestDeadResetLinkSaysSoAtOnce(t *testing.T) {
 	if err := h.App.Accounts.RequestPasswordReset(ctx, a.Email, "en"); err != nil {
 		t.Fatal(err)
 	}
+	h.Mails(t, "password_reset", 2)
 	expiring := linkToken(t, h, "password_reset", "/reset/")
 	h.Clock.Advance(30 * 24 * time.Hour)
 	for what, tok := range map[string]string{"used": token, "expired": expiring, "unknown": "no-such-token"} {

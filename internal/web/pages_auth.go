@@ -294,7 +294,8 @@ func (s *Server) resetRequest(w http.ResponseWriter, r *http.Request) {
 		s.serverError(w, r, err)
 		return
 	}
-	// The same answer whether or not the account exists.
+	// The same answer whether or not the account exists, after the same
+	// work: the request's job looks the address up and mails the link.
 	s.flash(w, "auth.reset.sent")
 	http.Redirect(w, r, "/signin", http.StatusSeeOther)
 }

@@ -9,8 +9,11 @@ import (
 	"testing"
 	"time"
 
+	"comptoir/internal/account"
 	"comptoir/internal/apptest"
-	"comptoir/internal/mail"
+	"comptoir/internal/db"
+	"comptoir/internal/jobs"
+	"comptoir/internal/testwait"
 )
 
 func signupForm(email string) url.Values {
@@ -216,6 +219,46 @@ func TestExpiredSessionSendsToSignIn(t *testing.T) {
 	mustContain(t, c.Get(r.Location), "expired")
 }
 
+// A session used every day never goes idle, but ends at its maximum age
+// from sign-in: 30 days for a customer, 7 for staff. It works until the
+// last second, and the visitor then signs in again.
+func TestSessionEndsAtItsMaximumAgeHoweverUsed(t *testing.T) {
+	h := apptest.Start(t)
+	for _, tt := range []struct {
+		role, email, page string
+		maxAge            time.Duration
+	}{
+		{account.RoleCustomer, "ana@example.fr", "/account", 30 * 24 * time.Hour},
+		{account.RoleAgent, "agent@example.fr", "/console/tickets", 7 * 24 * time.Hour},
+	} {
+		start := h.Clock.Now()
+		_, c := h.User(t, tt.role, tt.email)
+		c.Lang = "en"
+		for h.Clock.Now().Before(start.Add(tt.maxAge - 24*time.Hour)) {
+			h.Clock.Advance(24 * time.Hour)
+			if r := c.Get(tt.page); r.Status != http.StatusOK {
+				t.Fatalf("%s, %s after sign-in: %d %q", tt.role, h.Clock.Now().Sub(start), r.Status, r.Location)
+			}
+		}
+		h.Clock.Set(start.Add(tt.maxAge - time.Second))
+		if r := c.Get(tt.page); r.Status != http.StatusOK {
+			t.Fatalf("%s, a second before the maximum age: %d %q", tt.role, r.Status, r.Location)
+		}
+		h.Clock.Set(start.Add(tt.maxAge))
+		r := c.Get(tt.page)
+		if r.Status != http.StatusSeeOther || !strings.Contains(r.Location, "expired=1") {
+			t.Fatalf("%s at the maximum age: %d %q", tt.role, r.Status, r.Location)
+		}
+		mustContain(t, c.Get(r.Location), "expired")
+		if r := c.PostForm("/signin", url.Values{"email": {tt.email}, "password": {apptest.Password}}); r.Status != http.StatusSeeOther {
+			t.Fatalf("%s signs in again: %d", tt.role, r.Status)
+		}
+		if r := c.Get(tt.page); r.Status != http.StatusOK {
+			t.Fatalf("%s signed in again: %d %q", tt.role, r.Status, r.Location)
+		}
+	}
+}
+
 func TestSecurityHeadersAndStaticFiles(t *testing.T) {
 	h := apptest.Start(t)
 	c := h.NewClient(t)
@@ -286,9 +329,20 @@ func TestPasswordResetByEmailedLink(t *testing.T) {
 	if unknown.Status != r.Status || unknown.Location != r.Location {
 		t.Fatalf("an unknown address must get the same answer: %d %q vs %d %q", unknown.Status, unknown.Location, r.Status, r.Location)
 	}
-	msgs, err := h.App.Outbox.List(t.Context(), mail.Filter{Kind: "password_reset"})
-	if err != nil || len(msgs) != 1 {
-		t.Fatalf("reset emails: %d, %v", len(msgs), err)
+	// Both requests did the same work: each queued one job of the same
+	// kind, whose work (look-up, link, email) comes after the answer.
+	kind := account.ResetRequestArgs{}.Kind()
+	kinds, err := db.Strings(t.Context(), h.App.DB.Read, `SELECT kind FROM river_job WHERE kind = $1`, kind)
+	if err != nil || len(kinds) != 2 {
+		t.Fatalf("%d %s jobs, want one per request: %v", len(kinds), kind, err)
+	}
+	testwait.Until(t, "the reset jobs to run", func() bool {
+		left, err := jobs.StillToRun(t.Context(), h.App.DB, kind, "request_id")
+		return err == nil && len(left) == 0
+	})
+	msgs := h.Mails(t, "password_reset", 1)
+	if len(msgs) != 1 {
+		t.Fatalf("%d reset emails, want 1", len(msgs))
 	}
 	link := regexp.MustCompile(`http://[^\s]+/reset/[A-Za-z0-9_-]+`).FindString(msgs[0].Text)
 	if link == "" {
