@@ -69,9 +69,11 @@ type ResetRequestArgs struct {
 // Kind names the job for River.
 func (ResetRequestArgs) Kind() string { return "account.reset_request" }
 
-// AddWorkers registers the worker of the reset requests.
+// AddWorkers registers the workers of the reset requests and of the
+// pruning (PruneJob).
 func (s *Service) AddWorkers(w *river.Workers) {
 	river.AddWorker(w, &resetRequestWorker{s: s})
+	river.AddWorker(w, &pruneWorker{s: s})
 }
 
 type resetRequestWorker struct {

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/riverqueue/river"
+
 	"comptoir/internal/audit"
 )
 
@@ -217,6 +219,30 @@ func endSessions(ctx context.Context, tx *sql.Tx, userID, keep string) (int64, e
 		return 0, fmt.Errorf("account: void sign-in challenges: %w", err)
 	}
 	return res.RowsAffected()
+}
+
+// PruneArgs is the periodic job that runs PruneExpired.
+type PruneArgs struct{}
+
+// Kind names the job for River.
+func (PruneArgs) Kind() string { return "account.prune" }
+
+// PruneJob runs PruneExpired every hour (and at start): expired sessions
+// and reset links are refused anyway, but a reset request whose job never
+// ran holds an address, which must not stay longer than a link's lifetime.
+func PruneJob() *river.PeriodicJob {
+	return river.NewPeriodicJob(river.PeriodicInterval(time.Hour),
+		func() (river.JobArgs, *river.InsertOpts) { return PruneArgs{}, nil },
+		&river.PeriodicJobOpts{ID: "account.prune", RunOnStart: true})
+}
+
+type pruneWorker struct {
+	river.WorkerDefaults[PruneArgs]
+	s *Service
+}
+
+func (w *pruneWorker) Work(ctx context.Context, _ *river.Job[PruneArgs]) error {
+	return w.s.PruneExpired(ctx)
 }
 
 // PruneExpired deletes expired sessions, reset links and reset requests,

@@ -185,7 +185,7 @@ func (a *App) build(ctx context.Context, opts Options) (err error) {
 	if opts.Workers {
 		jobsCfg.Workers = workers
 		jobsCfg.PeriodicJobs = append(jobsCfg.PeriodicJobs, subscriptions.RenewDueJob(), desk.BreachScanJob(), privacy.RetentionJob(),
-			claims.BreachScanJob())
+			claims.BreachScanJob(), account.PruneJob())
 		if cfg.IMAPURL != "" {
 			jobsCfg.PeriodicJobs = append(jobsCfg.PeriodicJobs, desk.IMAPPollJob(cfg.IMAPPollInterval))
 		}
