@@ -342,7 +342,8 @@ func (a *App) build(ctx context.Context, opts Options) (err error) {
 
 	a.Privacy = privacy.New(a.DB, a.Clock, a.Blobs, a.Jobs, privacy.Options{DataDir: cfg.DataDir,
 		RetainActivity: cfg.RetainActivity, RetainClosedTickets: cfg.RetainClosedTickets, Logger: a.Logger,
-		Settle: func(ctx context.Context) error { _, err := a.Invoices.NumberPending(ctx); return err }})
+		Settle:        func(ctx context.Context) error { _, err := a.Invoices.NumberPending(ctx); return err },
+		AbandonUnpaid: a.Orders.AbandonUnpaidTx})
 	a.Privacy.AddWorkers(workers)
 
 	var fulfilment webhooksig.Secret

@@ -115,28 +115,68 @@ func (h CardHandler) PaymentSucceeded(ctx context.Context, tx *sql.Tx, p cardpay
 // transaction, gives the licence keys its lines reserved back to the pool,
 // for the next buyer.
 func (h CardHandler) PaymentFailed(ctx context.Context, tx *sql.Tx, p cardpay.Payment) error {
-	now := h.s.clock.Now()
-	res, err := tx.ExecContext(ctx, `UPDATE orders SET status = 'canceled', updated_at = $1 WHERE id = $2 AND status = 'pending_payment'`, now, p.ReferenceID)
+	_, err := h.s.cancelUnpaidTx(ctx, tx, p.ReferenceID, "payment_failed", map[string]any{"payment": p.ID})
+	return err
+}
+
+// cancelUnpaidTx cancels an order still waiting for its payment and gives
+// back the licence keys its lines reserved, recording action in the audit
+// log with after's details. It reports false, changing nothing, when the
+// order no longer waits (paid or canceled meanwhile).
+func (s *Service) cancelUnpaidTx(ctx context.Context, tx *sql.Tx, orderID, action string, after map[string]any) (bool, error) {
+	now := s.clock.Now()
+	res, err := tx.ExecContext(ctx, `UPDATE orders SET status = 'canceled', updated_at = $1 WHERE id = $2 AND status = 'pending_payment'`, now, orderID)
 	if err != nil {
-		return wrapDB("cancel unpaid", err)
+		return false, wrapDB("cancel unpaid", err)
 	}
 	if n, _ := res.RowsAffected(); n != 1 {
-		return nil
+		return false, nil
 	}
-	lines, err := db.Strings(ctx, tx, `SELECT id FROM order_lines WHERE order_id = $1 AND kind = $2`, p.ReferenceID, catalog.KindDigital)
+	lines, err := db.Strings(ctx, tx, `SELECT id FROM order_lines WHERE order_id = $1 AND kind = $2`, orderID, catalog.KindDigital)
 	if err != nil {
-		return wrapDB("lines of the unpaid order", err)
+		return false, wrapDB("lines of the unpaid order", err)
 	}
-	released, err := h.s.catalog.ReleaseLicenceKeysTx(ctx, tx, lines)
+	released, err := s.catalog.ReleaseLicenceKeysTx(ctx, tx, lines)
 	if err != nil {
-		return err
+		return false, err
 	}
-	after := map[string]any{"status": StatusCanceled, "payment": p.ID}
+	after["status"] = StatusCanceled
 	if released > 0 {
 		after["licence_keys_released"] = released
 	}
-	return audit.Record(ctx, tx, audit.Entry{At: now, Actor: audit.System, SubjectType: "order", SubjectID: p.ReferenceID, Action: "payment_failed",
+	return true, audit.Record(ctx, tx, audit.Entry{At: now, Actor: audit.System, SubjectType: "order", SubjectID: orderID, Action: action,
 		After: after})
+}
+
+// AbandonUnpaidTx cancels, in an erasure's transaction, the customer's
+// orders still waiting for a card payment: nobody is left to pay them
+// (the account and its sessions go), their Checkout jobs are forgotten with
+// the erasure (cardpay.ForgetCustomerJobsTx), and a page still open must
+// not take money for an erased account. Each payment is released here and
+// at Stripe (cardpay.Service.ReleaseTx: the Checkout Session expired by a
+// job), and the licence keys the orders reserved go back to the pool.
+// Before, such an order stayed pending for ever with its key reserved.
+func (s *Service) AbandonUnpaidTx(ctx context.Context, tx *sql.Tx, customerID string) (int, error) {
+	ids, err := db.Strings(ctx, tx, `SELECT id FROM orders WHERE customer_id = $1 AND status = 'pending_payment' ORDER BY id`, customerID)
+	if err != nil {
+		return 0, wrapDB("unpaid orders", err)
+	}
+	n := 0
+	for _, id := range ids {
+		if s.opts.Card != nil {
+			if _, err := s.opts.Card.ReleaseTx(ctx, tx, cardpay.PurposeOrder, id, "customer erased"); err != nil {
+				return n, err
+			}
+		}
+		canceled, err := s.cancelUnpaidTx(ctx, tx, id, "payment_abandoned", map[string]any{"reason": "customer_erased"})
+		if err != nil {
+			return n, err
+		}
+		if canceled {
+			n++
+		}
+	}
+	return n, nil
 }
 
 // RefundSettled is told when a card refund of an order succeeds or fails.

@@ -26,6 +26,11 @@ func (fakeCard) StartCheckoutTx(_ context.Context, _ *sql.Tx, in cardpay.StartIn
 		Amount: in.Amount, Status: cardpay.StatusCreating}, nil
 }
 
+// ReleaseTx releases nothing: fakeCard keeps no payments.
+func (fakeCard) ReleaseTx(context.Context, *sql.Tx, cardpay.Purpose, string, string) (bool, error) {
+	return false, nil
+}
+
 // alertLog counts the staff alerts by kind.
 type alertLog struct {
 	mu    sync.Mutex
@@ -306,5 +311,45 @@ func TestCheckoutsInOppositeOrdersDoNotDeadlock(t *testing.T) {
 	}
 	if left := e.keysLeft(t, a.ID) + e.keysLeft(t, b.ID); left != 0 {
 		t.Fatalf("%d keys left, want 0", left)
+	}
+}
+
+// An erased customer's card order still waiting for its payment is
+// canceled with the erasure, and the key it reserved goes back to the
+// pool: nobody is left to pay it, and its Checkout job is forgotten with
+// the erasure. Before, the order stayed pending and the key reserved for
+// ever. A paid order is left as it is.
+func TestAbandonedCardOrderReleasesItsKey(t *testing.T) {
+	e, _ := setupCard(t)
+	ctx := context.Background()
+	p := e.licenceProduct(t, "K-ABANDONED", "K-PAID")
+	ana := e.customer(t, "ana@example.fr", "FR", account.CustomerConsumer, 0)
+	paid, err := e.orders.Place(ctx, byCard(ana, p.ID), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.pay(t, paid)
+	waiting, err := e.orders.Place(ctx, byCard(ana, p.ID), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := e.keysLeft(t, p.ID); n != 0 {
+		t.Fatalf("%d keys left with one sold and one reserved", n)
+	}
+	var n int
+	if err := e.db.Tx(ctx, func(tx *sql.Tx) (err error) {
+		n, err = e.orders.AbandonUnpaidTx(ctx, tx, ana.ID)
+		return err
+	}); err != nil || n != 1 {
+		t.Fatalf("abandoned %d orders, %v; want 1", n, err)
+	}
+	if got, _ := e.orders.Get(ctx, waiting.ID); got.Status != orders.StatusCanceled {
+		t.Fatalf("the unpaid order is %s", got.Status)
+	}
+	if got, _ := e.orders.Get(ctx, paid.ID); got.Status == orders.StatusCanceled || got.Lines[0].LicenceKey != "K-ABANDONED" {
+		t.Fatalf("the paid order: %s, key %q", got.Status, got.Lines[0].LicenceKey)
+	}
+	if n := e.keysLeft(t, p.ID); n != 1 {
+		t.Fatalf("%d keys left after the abandon, want the reserved one back", n)
 	}
 }

@@ -206,10 +206,12 @@ type Mailer interface {
 }
 
 // CardPayments is what orders need from card payments: a Checkout page
-// started in the order's transaction.
+// started in the order's transaction, and released when nobody is left to
+// pay it (AbandonUnpaidTx).
 type CardPayments interface {
 	Enabled() bool
 	StartCheckoutTx(ctx context.Context, tx *sql.Tx, in cardpay.StartInput) (cardpay.Payment, error)
+	ReleaseTx(ctx context.Context, tx *sql.Tx, purpose cardpay.Purpose, referenceID, why string) (bool, error)
 }
 
 // Options are the store settings orders depend on.

@@ -12,8 +12,10 @@ import (
 	"comptoir/internal/audit"
 	"comptoir/internal/cardpay"
 	"comptoir/internal/cardpay/cardpaytest"
+	"comptoir/internal/catalog"
 	"comptoir/internal/config"
 	"comptoir/internal/money"
+	"comptoir/internal/orders"
 	"comptoir/internal/privacy"
 	"comptoir/internal/testwait"
 )
@@ -105,4 +107,61 @@ func TestErasureDeletesTheStripeCustomer(t *testing.T) {
 	if got := rec.Requests("DELETE", "/v1/customers/cus_saved"); len(got) != 1 {
 		t.Fatalf("%d deletions of cus_saved asked of Stripe, want 1", len(got))
 	}
+}
+
+// An order still waiting for its card payment when the customer is erased
+// is canceled with the erasure: the payment is released, its Checkout
+// Session expired at Stripe (nobody may pay for an erased account), and the
+// licence key the order reserved goes back to the pool. Before, the
+// order stayed pending for ever, its key reserved, and the page open at
+// Stripe could still take the money.
+func TestErasureAbandonsTheOrdersWaitingForPayment(t *testing.T) {
+	rec := cardpaytest.NewRecorder(t, cardpaytest.StripeURL(t))
+	h := apptest.StartWith(t, func(c *config.Config) {
+		c.StripeSecretKey, c.StripeWebhookSecret, c.StripeAPIURL = "sk_test_comptoir", cardpaytest.WebhookSecret, rec.URL()
+	})
+	ctx := context.Background()
+	d := h.App.DB
+	u, err := h.App.Accounts.SignUp(ctx, account.SignUpInput{Email: "pending.card@example.org", Password: apptest.Password, Name: "Pending Card",
+		Language: "en", Country: "FR", Region: "Bretagne", City: "Brest"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := h.App.Catalog.Create(ctx, admin, catalog.ProductInput{
+		Slug: "licence", Kind: catalog.KindDigital, NameFR: "Logiciel", NameEN: "Software", DescriptionFR: "Une licence.", DescriptionEN: "One licence.",
+		UnitPrice: money.MustNew(500, "EUR"), MinQuantity: 1, MaxQuantity: 1, DigitalDelivery: catalog.DeliveryLicenceKey,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.App.Catalog.AddLicenceKeys(ctx, admin, p.ID, []string{"KEY-ONLY"}); err != nil {
+		t.Fatal(err)
+	}
+	o, err := h.App.Orders.Place(ctx, orders.PlaceInput{CustomerID: u.ID, Lines: []orders.LineInput{{ProductID: p.ID, Quantity: 1}},
+		Payment: orders.PayCard, ImmediatePerformance: true, WithdrawalWaiver: true, Lang: "en"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	testwait.Until(t, "checkout page made", func() bool {
+		return count(t, d, `SELECT COUNT(*) FROM river_job WHERE kind = 'cardpay.create_checkout' AND state = 'completed'`) == 1
+	})
+	if n, _ := h.App.Catalog.AvailableKeys(ctx, p.ID); n != 0 {
+		t.Fatalf("%d keys available while the order waits: the test would prove nothing", n)
+	}
+	if _, err := h.App.Privacy.Erase(ctx, u.ID, audit.Actor{ID: u.ID, Role: account.RoleCustomer}, privacy.ReasonCustomerRequest); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := h.App.Orders.Get(ctx, o.ID); got.Status != orders.StatusCanceled {
+		t.Errorf("the unpaid order is %s after the erasure", got.Status)
+	}
+	pay, err := h.App.Card.Get(ctx, o.PaymentID)
+	if err != nil || pay.Status != cardpay.StatusCanceled || pay.CheckoutSessionID == "" {
+		t.Fatalf("its payment after the erasure: %+v, %v", pay, err)
+	}
+	if n, _ := h.App.Catalog.AvailableKeys(ctx, p.ID); n != 1 {
+		t.Errorf("%d keys available after the erasure, want the reserved one back", n)
+	}
+	testwait.Until(t, "the Checkout Session expired at Stripe", func() bool {
+		return len(rec.Requests("POST", "/v1/checkout/sessions/"+pay.CheckoutSessionID+"/expire")) == 1
+	})
 }

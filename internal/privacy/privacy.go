@@ -71,6 +71,11 @@ type Options struct {
 	// issued a moment ago (internal/invoices NumberPending), so that the
 	// export shows each with its number.
 	Settle func(context.Context) error
+	// AbandonUnpaid, when set, cancels in the erasure's transaction the
+	// customer's orders still waiting for a card payment, releasing the
+	// payments and the licence keys they reserved
+	// (orders.Service.AbandonUnpaidTx).
+	AbandonUnpaid func(ctx context.Context, tx *sql.Tx, customerID string) (int, error)
 }
 
 // Service exports and erases customers' data.
@@ -195,6 +200,11 @@ func (s *Service) Erase(ctx context.Context, userID string, by audit.Actor, reas
 		scrub.MailIDs = union(scrub.MailIDs, tickets.MailIDs)
 		for _, id := range scrub.MailIDs {
 			if err := jobs.ForgetTx(ctx, tx, "mail.send", id); err != nil {
+				return err
+			}
+		}
+		if s.opts.AbandonUnpaid != nil {
+			if _, err := s.opts.AbandonUnpaid(ctx, tx, userID); err != nil {
 				return err
 			}
 		}
