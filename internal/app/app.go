@@ -342,8 +342,15 @@ func (a *App) build(ctx context.Context, opts Options) (err error) {
 
 	a.Privacy = privacy.New(a.DB, a.Clock, a.Blobs, a.Jobs, privacy.Options{DataDir: cfg.DataDir,
 		RetainActivity: cfg.RetainActivity, RetainClosedTickets: cfg.RetainClosedTickets, Logger: a.Logger,
-		Settle:        func(ctx context.Context) error { _, err := a.Invoices.NumberPending(ctx); return err },
-		AbandonUnpaid: a.Orders.AbandonUnpaidTx})
+		Settle: func(ctx context.Context) error { _, err := a.Invoices.NumberPending(ctx); return err },
+		AbandonUnpaid: func(ctx context.Context, tx *sql.Tx, customerID string) (int, error) {
+			n, err := a.Orders.AbandonUnpaidTx(ctx, tx, customerID)
+			if err != nil {
+				return n, err
+			}
+			m, err := a.Card.ReleaseWaitingTx(ctx, tx, customerID, cardpay.PurposeTopUp, "customer erased")
+			return n + m, err
+		}})
 	a.Privacy.AddWorkers(workers)
 
 	var fulfilment webhooksig.Secret

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"time"
 
+	"comptoir/internal/db"
+
 	"github.com/riverqueue/river"
 	"github.com/stripe/stripe-go/v82"
 )
@@ -81,6 +83,34 @@ func (s *Service) ReleaseTx(ctx context.Context, tx *sql.Tx, purpose Purpose, re
 		return false, fmt.Errorf("read payment to release: %w", err)
 	}
 	return s.releaseTx(ctx, tx, p, why)
+}
+
+// ReleaseWaitingTx releases (as ReleaseTx) every payment of customerID for
+// purpose that still waits for them, and returns how many it released: an
+// erasure's top-ups, which nobody is left to pay and which would credit a
+// balance nobody can use. The domains whose payments carry state of their
+// own release theirs themselves (orders.Service.AbandonUnpaidTx).
+func (s *Service) ReleaseWaitingTx(ctx context.Context, tx *sql.Tx, customerID string, purpose Purpose, why string) (int, error) {
+	if !s.Enabled() {
+		return 0, nil
+	}
+	refs, err := db.Strings(ctx, tx, `SELECT reference_id FROM card_payments
+		WHERE customer_id = $1 AND purpose = $2 AND status IN `+inList(StatusRequiresAction, StatusAwaitingCustomer, StatusCreating)+`
+		ORDER BY id`, customerID, string(purpose))
+	if err != nil {
+		return 0, fmt.Errorf("read payments to release: %w", err)
+	}
+	n := 0
+	for _, ref := range refs {
+		released, err := s.ReleaseTx(ctx, tx, purpose, ref, why)
+		if err != nil {
+			return n, err
+		}
+		if released {
+			n++
+		}
+	}
+	return n, nil
 }
 
 // releaseTx cancels a payment that waits for the customer, without telling

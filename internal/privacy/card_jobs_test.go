@@ -37,8 +37,9 @@ func TestErasureForgetsTheCheckoutJobsEmail(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := d.Tx(ctx, func(tx *sql.Tx) error {
-		_, err := h.App.Card.StartCheckoutTx(ctx, tx, cardpay.StartInput{Purpose: cardpay.PurposeTopUp, ReferenceID: "top_zorglub",
+	var topUp cardpay.Payment
+	if err := d.Tx(ctx, func(tx *sql.Tx) (err error) {
+		topUp, err = h.App.Card.StartCheckoutTx(ctx, tx, cardpay.StartInput{Purpose: cardpay.PurposeTopUp, ReferenceID: "top_zorglub",
 			CustomerID: u.ID, CustomerEmail: addr, Amount: money.MustNew(2000, "EUR"), Description: "Top-up",
 			SuccessURL: "https://shop.test/balance", CancelURL: "https://shop.test/balance", Language: "en"})
 		return err
@@ -59,6 +60,11 @@ func TestErasureForgetsTheCheckoutJobsEmail(t *testing.T) {
 	}
 	if n := count(t, d, `SELECT COUNT(*) FROM card_payments WHERE customer_id = $1`, u.ID); n != 1 {
 		t.Errorf("the payment record went with the job: %d left", n)
+	}
+	// Nobody is left to pay the top-up, which would credit a balance
+	// nobody can use: it is released, its page expired at Stripe.
+	if got, err := h.App.Card.Get(ctx, topUp.ID); err != nil || got.Status != cardpay.StatusCanceled {
+		t.Errorf("the waiting top-up after the erasure: %s, %v", got.Status, err)
 	}
 }
 

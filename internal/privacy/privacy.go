@@ -71,10 +71,11 @@ type Options struct {
 	// issued a moment ago (internal/invoices NumberPending), so that the
 	// export shows each with its number.
 	Settle func(context.Context) error
-	// AbandonUnpaid, when set, cancels in the erasure's transaction the
-	// customer's orders still waiting for a card payment, releasing the
-	// payments and the licence keys they reserved
-	// (orders.Service.AbandonUnpaidTx).
+	// AbandonUnpaid, when set, cancels in the erasure's transaction what
+	// still waits for the customer's card payment: their orders, releasing
+	// the payments and the licence keys they reserved
+	// (orders.Service.AbandonUnpaidTx), and their top-ups
+	// (cardpay.Service.ReleaseWaitingTx).
 	AbandonUnpaid func(ctx context.Context, tx *sql.Tx, customerID string) (int, error)
 }
 
