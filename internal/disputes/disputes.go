@@ -571,6 +571,16 @@ func (s *Service) RecordActivity(ctx context.Context, customerID, kind, subjectI
 	})
 }
 
+// OpenCount counts a customer's disputes still open (not yet won or lost).
+func OpenCount(ctx context.Context, q db.Querier, customerID string) (int, error) {
+	var n int
+	if err := q.QueryRowContext(ctx, `SELECT COUNT(*) FROM disputes WHERE customer_id = $1 AND status = $2`,
+		customerID, StatusOpen).Scan(&n); err != nil {
+		return 0, fmt.Errorf("disputes: count open: %w", err)
+	}
+	return n, nil
+}
+
 // EraseCustomerActivityTx deletes a customer's activity log when their
 // account is erased: its lines identify the person by address and browser,
 // and nothing the law makes a seller keep depends on them.

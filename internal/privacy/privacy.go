@@ -55,6 +55,13 @@ func ValidReason(r string) bool { return r == ReasonCustomerRequest || r == Reas
 // would renew: they cancel them first (at the period's end is enough).
 var ErrLiveSubscriptions = errors.New("privacy: the customer has subscriptions that renew")
 
+// ErrOpenDispute refuses to erase a customer while a dispute of one of
+// their card payments is open: the evidence the store must answer it with
+// (the orders' delivery, the tickets, the activity log) is theirs, and
+// erasure does not reach data needed to defend a legal claim (GDPR
+// art. 17(3)(e)). It can be erased once the dispute is won or lost.
+var ErrOpenDispute = errors.New("privacy: a dispute of the customer's card payment is open")
+
 // ErrBadReason refuses an erasure without a known reason.
 var ErrBadReason = errors.New("privacy: unknown erasure reason")
 
@@ -108,14 +115,24 @@ type Erasure struct {
 
 // CheckErasable says, before anything is asked of the customer, whether
 // Erase would refuse them now: ErrLiveSubscriptions while a subscription
-// renews. Erase checks again in its transaction.
+// renews, ErrOpenDispute while a dispute is open. Erase checks again in its
+// transaction.
 func (s *Service) CheckErasable(ctx context.Context, userID string) error {
-	n, err := subscriptions.LiveCount(ctx, s.db.Read, userID)
-	if err != nil {
+	return checkErasable(ctx, s.db.Read, userID)
+}
+
+// checkErasable refuses the erasure of a customer with a subscription that
+// renews (ErrLiveSubscriptions) or an open dispute (ErrOpenDispute).
+func checkErasable(ctx context.Context, q db.Querier, userID string) error {
+	if n, err := subscriptions.LiveCount(ctx, q, userID); err != nil {
 		return err
-	}
-	if n > 0 {
+	} else if n > 0 {
 		return ErrLiveSubscriptions
+	}
+	if n, err := disputes.OpenCount(ctx, q, userID); err != nil {
+		return err
+	} else if n > 0 {
+		return ErrOpenDispute
 	}
 	return nil
 }
@@ -145,10 +162,8 @@ func (s *Service) Erase(ctx context.Context, userID string, by audit.Actor, reas
 			return err
 		}
 		email := u.Email
-		if n, err := subscriptions.LiveCount(ctx, tx, userID); err != nil {
+		if err := checkErasable(ctx, tx, userID); err != nil {
 			return err
-		} else if n > 0 {
-			return ErrLiveSubscriptions
 		}
 		ips, err := account.SessionIPsTx(ctx, tx, userID)
 		if err != nil {

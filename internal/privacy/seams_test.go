@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"net/url"
 	"strings"
@@ -155,6 +156,17 @@ func TestExportAndErasureCoverNewerFeatures(t *testing.T) {
 		}
 	}
 
+	// While the dispute is open, its evidence is kept: the erasure is
+	// refused and changes nothing (GDPR art. 17(3)(e)).
+	if _, err := h.App.Privacy.Erase(ctx, u.ID, admin, privacy.ReasonOnBehalf); !errors.Is(err, privacy.ErrOpenDispute) {
+		t.Fatalf("erasure during an open dispute: %v, want ErrOpenDispute", err)
+	}
+	if got, _ := h.App.Accounts.UserByID(ctx, u.ID); got.Email != "mira@example.org" {
+		t.Fatalf("a refused erasure changed the account: %+v", got)
+	}
+	if _, err := d.Write.ExecContext(ctx, `UPDATE disputes SET status = 'lost', closed_at = $2, updated_at = $2 WHERE id = $1`, "dsp_seam", now); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := h.App.Privacy.Erase(ctx, u.ID, admin, privacy.ReasonOnBehalf); err != nil {
 		t.Fatal(err)
 	}

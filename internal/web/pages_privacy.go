@@ -53,8 +53,8 @@ func (s *Server) apiEraseMe(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	res, err := s.Privacy.Erase(r.Context(), st.user.ID, st.user.Actor(), privacy.ReasonCustomerRequest)
-	if errors.Is(err, privacy.ErrLiveSubscriptions) {
-		writeError(w, http.StatusConflict, "subscriptions_active", s.Messages.T(st.lang, "privacy.live_subscriptions"))
+	if code, message, refused := erasureRefused(err); refused {
+		writeError(w, http.StatusConflict, code, s.Messages.T(st.lang, message))
 		return
 	}
 	if err != nil {
@@ -63,6 +63,19 @@ func (s *Server) apiEraseMe(w http.ResponseWriter, r *http.Request) {
 	}
 	s.clearCookie(w, sessionCookie)
 	writeJSON(w, http.StatusOK, map[string]any{"id": res.UserID, "erased": true, "reason": res.Reason})
+}
+
+// erasureRefused names, for the API and the pages, why privacy refuses an
+// erasure for now (a 409): its error code and message. refused is false
+// for any other error.
+func erasureRefused(err error) (code, message string, refused bool) {
+	switch {
+	case errors.Is(err, privacy.ErrLiveSubscriptions):
+		return "subscriptions_active", "privacy.live_subscriptions", true
+	case errors.Is(err, privacy.ErrOpenDispute):
+		return "dispute_open", "privacy.open_dispute", true
+	}
+	return "", "", false
 }
 
 // accountDeleteForm asks for the password again. Staff see why they cannot
@@ -142,10 +155,11 @@ func (s *Server) accountDelete(w http.ResponseWriter, r *http.Request) {
 	}
 	// A renewing subscription stops the erasure whatever the balance: said
 	// first, rather than after the box is ticked.
-	if err := s.Privacy.CheckErasable(r.Context(), st.user.ID); errors.Is(err, privacy.ErrLiveSubscriptions) {
-		s.accountDeleteRefused(w, r, http.StatusConflict, "password", "privacy.live_subscriptions")
-		return
-	} else if err != nil {
+	if err := s.Privacy.CheckErasable(r.Context(), st.user.ID); err != nil {
+		if _, message, refused := erasureRefused(err); refused {
+			s.accountDeleteRefused(w, r, http.StatusConflict, "password", message)
+			return
+		}
 		s.serverError(w, r, err)
 		return
 	}
@@ -160,10 +174,11 @@ func (s *Server) accountDelete(w http.ResponseWriter, r *http.Request) {
 		s.accountDeleteRefused(w, r, http.StatusUnprocessableEntity, "forfeit_balance", "privacy.delete.balance_required")
 		return
 	}
-	if _, err := s.Privacy.Erase(r.Context(), st.user.ID, st.user.Actor(), privacy.ReasonCustomerRequest); errors.Is(err, privacy.ErrLiveSubscriptions) {
-		s.accountDeleteRefused(w, r, http.StatusConflict, "password", "privacy.live_subscriptions")
-		return
-	} else if err != nil {
+	if _, err := s.Privacy.Erase(r.Context(), st.user.ID, st.user.Actor(), privacy.ReasonCustomerRequest); err != nil {
+		if _, message, refused := erasureRefused(err); refused {
+			s.accountDeleteRefused(w, r, http.StatusConflict, "password", message)
+			return
+		}
 		s.serverError(w, r, err)
 		return
 	}
@@ -257,13 +272,14 @@ func (s *Server) adminCustomerErase(w http.ResponseWriter, r *http.Request) {
 		s.render(w, r, http.StatusUnprocessableEntity, "admin_privacy", v)
 		return
 	}
-	if _, err := s.Privacy.Erase(r.Context(), u.ID, state(r).user.Actor(), privacy.ReasonOnBehalf); errors.Is(err, privacy.ErrLiveSubscriptions) {
-		v := s.newView(r, "privacy.admin.title", &adminPrivacyData{Customer: &u})
-		v.Form.Set("email", u.Email)
-		v.Errors = map[string]string{"confirm_email": s.Messages.T(v.Lang, "privacy.live_subscriptions")}
-		s.render(w, r, http.StatusConflict, "admin_privacy", v)
-		return
-	} else if err != nil {
+	if _, err := s.Privacy.Erase(r.Context(), u.ID, state(r).user.Actor(), privacy.ReasonOnBehalf); err != nil {
+		if _, message, refused := erasureRefused(err); refused {
+			v := s.newView(r, "privacy.admin.title", &adminPrivacyData{Customer: &u})
+			v.Form.Set("email", u.Email)
+			v.Errors = map[string]string{"confirm_email": s.Messages.T(v.Lang, message)}
+			s.render(w, r, http.StatusConflict, "admin_privacy", v)
+			return
+		}
 		s.serverError(w, r, err)
 		return
 	}

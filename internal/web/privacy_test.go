@@ -177,3 +177,37 @@ func TestDeletingAnAccountWithABalanceGivesItUpKnowingly(t *testing.T) {
 		t.Fatalf("not erased: %+v", got)
 	}
 }
+
+// While a dispute of one of the customer's card payments is open, the
+// erasure is refused (409 dispute_open, the reason on the page in the
+// customer's language) and changes nothing: the store must answer the
+// bank with the order's evidence (GDPR art. 17(3)(e)). Before, the
+// erasure went through and left the dispute without its evidence.
+func TestErasureWaitsForAnOpenDispute(t *testing.T) {
+	h := apptest.Start(t)
+	ctx := context.Background()
+	u, c := h.User(t, account.RoleCustomer, "ana@example.fr")
+	now := h.Clock.Now().UTC()
+	for _, q := range []string{
+		`INSERT INTO card_payments (id, purpose, reference_id, customer_id, amount, currency, status, created_at, updated_at)
+			VALUES ('pay_dispute', 'topup', 'top_dispute', $1, 500, 'EUR', 'succeeded', $2, $2)`,
+		`INSERT INTO disputes (id, stripe_dispute_id, payment_id, purpose, reference_id, customer_id, amount, currency, reason,
+			status, statement, created_at, updated_at) VALUES ('dsp_open', 'dp_open', 'pay_dispute', 'topup', 'top_dispute', $1, 500, 'EUR',
+			'fraudulent', 'open', '', $2, $2)`,
+	} {
+		if _, err := h.App.DB.Write.ExecContext(ctx, q, u.ID, now); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r := h.NewClient(t).Send(http.MethodDelete, "/api/v1/me", "", nil, h.Bearer(t, u.ID))
+	if r.Status != http.StatusConflict || !strings.Contains(r.Body, `"code":"dispute_open"`) {
+		t.Fatalf("API erasure during a dispute: %d %s", r.Status, r.Body)
+	}
+	r = c.PostForm("/account/delete", url.Values{"password": {apptest.Password}})
+	if r.Status != http.StatusConflict || !strings.Contains(r.Body, "litige") || !strings.Contains(r.Body, `id="password-error"`) {
+		t.Fatalf("page erasure during a dispute: %d %s", r.Status, r.Body)
+	}
+	if got, _ := h.App.Accounts.UserByID(ctx, u.ID); got.Email != "ana@example.fr" {
+		t.Fatalf("a refused erasure changed the account: %+v", got)
+	}
+}
