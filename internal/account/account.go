@@ -310,10 +310,15 @@ func userByID(ctx context.Context, q db.Querier, userID string) (User, error) {
 // UserByEmail returns the account with that email, whatever its case, or
 // ErrNotFound.
 func (s *Service) UserByEmail(ctx context.Context, email string) (User, error) {
+	return UserByEmailTx(ctx, s.db.Read, email)
+}
+
+// UserByEmailTx is UserByEmail through q (a transaction of the caller's).
+func UserByEmailTx(ctx context.Context, q db.Querier, email string) (User, error) {
 	if !storableKey(EmailKey(email)) {
 		return User{}, ErrNotFound
 	}
-	u, err := scanUser(s.db.Read.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE email_key = $1`, EmailKey(email)))
+	u, err := scanUser(q.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE email_key = $1`, EmailKey(email)))
 	if err != nil && !errors.Is(err, ErrNotFound) {
 		return User{}, fmt.Errorf("account: read user: %w", err)
 	}

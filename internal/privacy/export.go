@@ -138,15 +138,11 @@ func (s *Service) read(ctx context.Context, userID string) (*Export, error) {
 	if proven, err := account.AddressProvenTx(ctx, q, userID); err != nil {
 		return nil, err
 	} else if proven {
-		var guestEmail, toEmail string
-		guestEmail, emailArgs = db.LowerIn("customer_email", 2, email)
-		toEmail, _ = db.LowerIn("to_addr", 2, email)
-		tickets = `(SELECT id FROM tickets WHERE customer_id = $1 OR (customer_id IS NULL AND ` + guestEmail + `))`
-		toThem += ` OR ` + toEmail
+		tickets, toThem, emailArgs = byAddress(email)
 	}
 	const orders = `(SELECT id FROM orders WHERE customer_id = $1)`
 	const claims = `(SELECT id FROM claims WHERE customer_id = $1)`
-	for _, sec := range []section{
+	sections := []section{
 		{&e.Sessions, `SELECT created_at, last_seen_at, expires_at, ip, user_agent FROM sessions WHERE user_id = $1 ORDER BY created_at`},
 		{&e.APITokens, `SELECT id, name, created_at, last_used_at, revoked_at FROM api_tokens WHERE user_id = $1 ORDER BY created_at`},
 		{&e.Orders, `SELECT * FROM orders WHERE customer_id = $1 ORDER BY placed_at, id`},
@@ -170,6 +166,35 @@ func (s *Service) read(ctx context.Context, userID string) (*Export, error) {
 			FROM claim_evidence WHERE claim_id IN ` + claims + ` ORDER BY added_at, id`},
 		{&e.ClaimRefunds, `SELECT id, claim_id, order_id, order_line_id, subscription_id, amount, currency, destination, status,
 			customer_accepted_credit_at, created_at, updated_at FROM claim_refunds WHERE claim_id IN ` + claims + ` ORDER BY created_at, id`},
+		{&e.Activity, `SELECT at, action, subject_type, subject_id FROM audit_log WHERE actor_id = $1 ORDER BY id`},
+		{&e.Visits, `SELECT at, kind, subject_id, ip, user_agent FROM customer_activity WHERE customer_id = $1 ORDER BY at, id`},
+		{&e.SecondFactor, `SELECT confirmed_at AS enabled_since FROM user_totp WHERE user_id = $1 AND confirmed_at IS NOT NULL`},
+		{&e.ProofChoices, `SELECT order_id, opt_out, at FROM proof_choices WHERE order_id IN ` + orders + ` ORDER BY at, order_id`},
+		{&e.Disputes, `SELECT id, purpose, reference_id, amount, currency, reason, status, created_at, closed_at FROM disputes
+			WHERE customer_id = $1 ORDER BY created_at, id`},
+	}
+	if err := readSections(ctx, q, append(sections, deskSections(e, tickets, toThem)...), userID, emailArgs); err != nil {
+		return nil, err
+	}
+	return e, nil
+}
+
+// byAddress is what was written from an address as a guest and sent to it:
+// the conditions on tickets (a subquery of their ids) and on outgoing mail,
+// with the address's forms as their arguments from $2 on (any case,
+// accents included: SQLite's lower() leaves É, db.LowerForms). $1 stays
+// the account's id, whose own tickets and mail they include too.
+func byAddress(email string) (tickets, toThem string, args []any) {
+	guestEmail, args := db.LowerIn("customer_email", 2, email)
+	toEmail, _ := db.LowerIn("to_addr", 2, email)
+	return `(SELECT id FROM tickets WHERE customer_id = $1 OR (customer_id IS NULL AND ` + guestEmail + `))`,
+		`user_id = $1 OR ` + toEmail, args
+}
+
+// deskSections are the sections of what was written to the store and sent
+// by it: the tickets whose ids tickets selects, and the mail toThem selects.
+func deskSections(e *Export, tickets, toThem string) []section {
+	return []section{
 		{&e.Tickets, `SELECT id, reference, customer_email, customer_name, lang, topic, order_id, status, first_message_at, created_at, updated_at
 			FROM tickets WHERE id IN ` + tickets + ` ORDER BY created_at, id`},
 		// Staff notes and mail from someone else are not the customer's.
@@ -181,27 +206,27 @@ func (s *Service) read(ctx context.Context, userID string) (*Export, error) {
 			WHERE ticket_id IN ` + tickets + ` ORDER BY sent_at, ticket_id`},
 		{&e.Mail, `SELECT id, kind, to_addr, to_name, subject, text_body, status, created_at, sent_at FROM outgoing_mail
 			WHERE ` + toThem + ` ORDER BY created_at, id`},
-		{&e.Activity, `SELECT at, action, subject_type, subject_id FROM audit_log WHERE actor_id = $1 ORDER BY id`},
-		{&e.Visits, `SELECT at, kind, subject_id, ip, user_agent FROM customer_activity WHERE customer_id = $1 ORDER BY at, id`},
-		{&e.SecondFactor, `SELECT confirmed_at AS enabled_since FROM user_totp WHERE user_id = $1 AND confirmed_at IS NOT NULL`},
-		{&e.ProofChoices, `SELECT order_id, opt_out, at FROM proof_choices WHERE order_id IN ` + orders + ` ORDER BY at, order_id`},
-		{&e.Disputes, `SELECT id, purpose, reference_id, amount, currency, reason, status, created_at, closed_at FROM disputes
-			WHERE customer_id = $1 ORDER BY created_at, id`},
-	} {
-		args := []any{userID}
+	}
+}
+
+// readSections fills each section with its query's rows, run with $1 as
+// id and the address's forms after it where the query names $2.
+func readSections(ctx context.Context, q db.Querier, sections []section, id string, emailArgs []any) error {
+	for _, sec := range sections {
+		args := []any{id}
 		if strings.Contains(sec.query, "$2") {
 			args = append(args, emailArgs...)
 		}
 		rows, err := records(ctx, q, sec.query, args...)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		if rows == nil {
 			rows = []Record{}
 		}
 		*sec.dst = rows
 	}
-	return e, nil
+	return nil
 }
 
 // records reads every row of a query as column → value. Times are UTC,

@@ -2,6 +2,7 @@ package privacy_test
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"regexp"
 	"strings"
@@ -131,5 +132,68 @@ func TestErasureOfAnUnprovenAccountLeavesTheAddresssGuestTickets(t *testing.T) {
 	}
 	if n := count(t, d, `SELECT COUNT(*) FROM outgoing_mail WHERE kind = 'password_reset' AND to_addr = $1`, victim); n != 0 {
 		t.Errorf("the account's own mail survived the erasure: %d", n)
+	}
+}
+
+// Someone who only ever wrote as a guest has the same rights: an admin,
+// on their request, exports and erases what the store holds about their
+// address (tickets, mail sent to it), and nothing of anyone else's. The
+// guest path refuses an address that has an account, whose data goes
+// through the account. Before, the store had no way to do either.
+func TestGuestDataExportedAndErasedByAnAdmin(t *testing.T) {
+	h := apptest.Start(t)
+	ctx := context.Background()
+	d := h.App.DB
+	const guest, other = "guest.plox@example.org", "other.plox@example.org"
+	const said, kept = "PloxGuestWords", "PloxOtherWords"
+	for _, c := range []struct{ email, msg string }{{guest, said}, {other, kept}} {
+		if _, err := h.App.Desk.OpenFromContact(ctx, desk.ContactInput{Name: "Plox", Email: c.email, Topic: desk.Topics[0],
+			Message: c.msg, Lang: "en"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	testwait.Until(t, "acknowledgements stored", func() bool {
+		return count(t, d, `SELECT COUNT(*) FROM outgoing_mail WHERE kind = 'ticket_ack'`) == 2
+	})
+	g, err := h.App.Privacy.Guest(ctx, "GUEST.plox@example.org")
+	if err != nil || g.Tickets != 1 || g.Mails != 1 {
+		t.Fatalf("guest data: %+v, %v", g, err)
+	}
+	e, err := h.App.Privacy.ExportGuest(ctx, guest, admin)
+	if err != nil || len(e.Tickets) != 1 || len(e.Messages) == 0 || len(e.Mail) != 1 || e.Messages[0]["body_text"] != said {
+		t.Fatalf("guest export: %d tickets, %d messages, %d mails, %v", len(e.Tickets), len(e.Messages), len(e.Mail), err)
+	}
+	for _, m := range e.Messages {
+		if m["body_text"] == kept {
+			t.Fatal("the guest export holds another guest's message")
+		}
+	}
+	if _, err := h.App.Privacy.EraseGuest(ctx, guest, admin); err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{
+		`SELECT COUNT(*) FROM ticket_messages WHERE body_text LIKE '%PloxGuestWords%'`,
+		`SELECT COUNT(*) FROM tickets WHERE lower(customer_email) = 'guest.plox@example.org'`,
+		`SELECT COUNT(*) FROM outgoing_mail WHERE lower(to_addr) = 'guest.plox@example.org'`,
+	} {
+		if n := count(t, d, q); n != 0 {
+			t.Errorf("after the guest's erasure, %s: %d", q, n)
+		}
+	}
+	if n := count(t, d, `SELECT COUNT(*) FROM ticket_messages WHERE body_text LIKE '%PloxOtherWords%'`); n != 1 {
+		t.Errorf("another guest's message: %d left, want 1", n)
+	}
+	if g, _ := h.App.Privacy.Guest(ctx, guest); !g.Empty() {
+		t.Errorf("guest data after erasure: %+v", g)
+	}
+	if _, err := h.App.Accounts.SignUp(ctx, account.SignUpInput{Email: other, Password: apptest.Password, Name: "Other",
+		Language: "en", Country: "FR", Region: "Bretagne", City: "Brest"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.App.Privacy.EraseGuest(ctx, other, admin); !errors.Is(err, privacy.ErrHasAccount) {
+		t.Fatalf("guest erasure of an account's address: %v", err)
+	}
+	if _, err := h.App.Privacy.ExportGuest(ctx, other, admin); !errors.Is(err, privacy.ErrHasAccount) {
+		t.Fatalf("guest export of an account's address: %v", err)
 	}
 }

@@ -205,6 +205,8 @@ func authzFixtures(o authzObjects) map[string]authzFixture {
 		"GET /admin/privacy":                      {path: "/admin/privacy"},
 		"GET /admin/customers/{id}/export":        {path: "/admin/customers/" + o.customer + "/export"},
 		"POST /admin/customers/{id}/erase":        {path: "/admin/customers/" + o.customer + "/erase", body: "confirm_email=someone@example.fr"},
+		"POST /admin/guests/export":               {path: "/admin/guests/export", body: "email=guest@example.fr"},
+		"POST /admin/guests/erase":                {path: "/admin/guests/erase", body: "email=guest@example.fr&confirm_email=guest@example.fr"},
 		"GET /api/v1/me/export":                   {path: "/api/v1/me/export"},
 		"DELETE /api/v1/me":                       {path: "/api/v1/me", throwaway: true, why: "erases its caller: customers call it as a throwaway customer"},
 		"POST /admin/credits":                     {path: "/admin/credits"},

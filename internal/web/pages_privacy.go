@@ -29,8 +29,13 @@ func (s *Server) sendExport(w http.ResponseWriter, r *http.Request, userID strin
 		s.serverError(w, r, err)
 		return
 	}
+	writeExport(w, "personal-data-"+userID+".json", e)
+}
+
+// writeExport writes an export as a JSON file download.
+func writeExport(w http.ResponseWriter, filename string, e *privacy.Export) {
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	w.Header().Set("Content-Disposition", `attachment; filename="personal-data-`+userID+`.json"`)
+	w.Header().Set("Content-Disposition", `attachment; filename="`+filename+`"`)
 	w.Header().Set("Cache-Control", "no-store")
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
@@ -206,6 +211,9 @@ type adminPrivacyData struct {
 	// Balance is what the customer's balance holds, when positive: the
 	// erasure would give it up, so the admin sees it before erasing.
 	Balance money.Amount
+	// Guest is what is held about an address without an account that
+	// wrote to the store, when there is something.
+	Guest *privacy.GuestData
 }
 
 func (s *Server) adminPrivacy(w http.ResponseWriter, r *http.Request) {
@@ -216,7 +224,20 @@ func (s *Server) adminPrivacy(w http.ResponseWriter, r *http.Request) {
 		v.Form.Set("email", email)
 		u, err := s.Accounts.UserByEmail(r.Context(), email)
 		switch {
-		case errors.Is(err, account.ErrNotFound) || (err == nil && u.Role != account.RoleCustomer):
+		case errors.Is(err, account.ErrNotFound):
+			// Someone who wrote without an account: their tickets and
+			// the mail sent to them, if any.
+			g, err := s.Privacy.Guest(r.Context(), email)
+			if err != nil {
+				s.serverError(w, r, err)
+				return
+			}
+			if g.Empty() {
+				v.Errors = map[string]string{"email": s.Messages.T(v.Lang, "privacy.admin.no_customer")}
+			} else {
+				data.Guest = &g
+			}
+		case err == nil && u.Role != account.RoleCustomer:
 			v.Errors = map[string]string{"email": s.Messages.T(v.Lang, "privacy.admin.no_customer")}
 		case err != nil:
 			s.serverError(w, r, err)
@@ -234,6 +255,57 @@ func (s *Server) adminPrivacy(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	s.render(w, r, http.StatusOK, "admin_privacy", v)
+}
+
+// adminGuestExport sends an admin the data held about a guest address (a
+// request received from it), as the customer's export is sent.
+func (s *Server) adminGuestExport(w http.ResponseWriter, r *http.Request) {
+	if err := r.ParseForm(); err != nil {
+		s.badForm(w, r, err)
+		return
+	}
+	e, err := s.Privacy.ExportGuest(r.Context(), r.PostForm.Get("email"), state(r).user.Actor())
+	if errors.Is(err, privacy.ErrHasAccount) {
+		s.notFound(w, r)
+		return
+	}
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	writeExport(w, "personal-data-guest.json", e)
+}
+
+// adminGuestErase erases the data held about a guest address once the admin
+// has typed the address again.
+func (s *Server) adminGuestErase(w http.ResponseWriter, r *http.Request) {
+	if err := r.ParseForm(); err != nil {
+		s.badForm(w, r, err)
+		return
+	}
+	email := strings.TrimSpace(r.PostForm.Get("email"))
+	if account.EmailKey(r.PostForm.Get("confirm_email")) != account.EmailKey(email) {
+		v := s.newView(r, "privacy.admin.title", nil)
+		g, err := s.Privacy.Guest(r.Context(), email)
+		if err != nil {
+			s.serverError(w, r, err)
+			return
+		}
+		v.Data = &adminPrivacyData{Guest: &g}
+		v.Form.Set("email", email)
+		v.Errors = map[string]string{"confirm_email": s.Messages.T(v.Lang, "privacy.admin.confirm_mismatch")}
+		s.render(w, r, http.StatusUnprocessableEntity, "admin_privacy", v)
+		return
+	}
+	if _, err := s.Privacy.EraseGuest(r.Context(), email, state(r).user.Actor()); errors.Is(err, privacy.ErrHasAccount) {
+		s.notFound(w, r)
+		return
+	} else if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	s.flash(w, "privacy.admin.guest_erased")
+	http.Redirect(w, r, "/admin/privacy", http.StatusSeeOther)
 }
 
 func (s *Server) adminCustomerExport(w http.ResponseWriter, r *http.Request) {

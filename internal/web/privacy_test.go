@@ -10,6 +10,8 @@ import (
 
 	"comptoir/internal/account"
 	"comptoir/internal/apptest"
+	"comptoir/internal/desk"
+	"comptoir/internal/testwait"
 )
 
 // The account page offers the export as a JSON file and the deletion with
@@ -210,4 +212,41 @@ func TestErasureWaitsForAnOpenDispute(t *testing.T) {
 	if got, _ := h.App.Accounts.UserByID(ctx, u.ID); got.Email != "ana@example.fr" {
 		t.Fatalf("a refused erasure changed the account: %+v", got)
 	}
+}
+
+// An admin finds a guest (an address without an account that wrote to the
+// store) on the customers' data page, downloads what is held about it and
+// erases it after typing the address again.
+func TestAdminExportsAndErasesAGuestsData(t *testing.T) {
+	h := apptest.Start(t)
+	ctx := context.Background()
+	if _, err := h.App.Desk.OpenFromContact(ctx, desk.ContactInput{Name: "Gus", Email: "gus@example.org", Topic: desk.Topics[0],
+		Message: "GusPrivateWords", Lang: "fr"}); err != nil {
+		t.Fatal(err)
+	}
+	_, ac := h.User(t, account.RoleAdmin, "admin@shop.test")
+	testwait.Until(t, "the acknowledgement stored", func() bool {
+		g, err := h.App.Privacy.Guest(ctx, "gus@example.org")
+		return err == nil && g.Mails == 1
+	})
+	mustContain(t, ac.Get("/admin/privacy?email=GUS@example.org"), `id="privacy-guest"`, "1 demande", "1 e-mail envoyé")
+	r := ac.PostForm("/admin/guests/export", url.Values{"email": {"gus@example.org"}})
+	if r.Status != http.StatusOK || !strings.HasPrefix(r.Header.Get("Content-Disposition"), "attachment") || !strings.Contains(r.Body, "GusPrivateWords") {
+		t.Fatalf("guest export: %d %.300s", r.Status, r.Body)
+	}
+	r = ac.PostForm("/admin/guests/erase", url.Values{"email": {"gus@example.org"}, "confirm_email": {"someone@else.org"}})
+	if r.Status != http.StatusUnprocessableEntity || !strings.Contains(r.Body, `id="confirm_email-error"`) {
+		t.Fatalf("guest erasure with the wrong confirmation: %d", r.Status)
+	}
+	mustMarkRefused(t, "guest erase", r.Body, map[string]string{"confirm_email": "confirm_email"})
+	if g, _ := h.App.Privacy.Guest(ctx, "gus@example.org"); g.Tickets != 1 {
+		t.Fatalf("erased without confirmation: %+v", g)
+	}
+	if r := ac.PostForm("/admin/guests/erase", url.Values{"email": {"gus@example.org"}, "confirm_email": {"Gus@example.org"}}); r.Status != http.StatusSeeOther {
+		t.Fatalf("guest erasure: %d %s", r.Status, r.Body)
+	}
+	if g, _ := h.App.Privacy.Guest(ctx, "gus@example.org"); !g.Empty() {
+		t.Fatalf("guest data after the erasure: %+v", g)
+	}
+	mustContain(t, ac.Get("/admin/privacy?email=gus@example.org"), `id="email-error"`)
 }

@@ -323,6 +323,8 @@ func (s *Server) pageRoutes() []route {
 		{"GET /admin/privacy", permAdmin, s.adminPrivacy},
 		{"GET /admin/customers/{id}/export", permAdmin, s.adminCustomerExport},
 		{"POST /admin/customers/{id}/erase", permAdmin, s.adminCustomerErase},
+		{"POST /admin/guests/export", permAdmin, s.adminGuestExport},
+		{"POST /admin/guests/erase", permAdmin, s.adminGuestErase},
 	}
 }
 
