@@ -11,7 +11,6 @@ import (
 	"comptoir/internal/audit"
 	"comptoir/internal/db"
 	"comptoir/internal/desk"
-	"comptoir/internal/jobs"
 	"comptoir/internal/mail"
 )
 
@@ -106,34 +105,20 @@ func (s *Service) EraseGuest(ctx context.Context, email string, by audit.Actor) 
 		}
 		scrub.BlobKeys = tickets.BlobKeys
 		scrub.MailIDs = union(mails, tickets.MailIDs)
-		for _, id := range scrub.MailIDs {
-			if err := jobs.ForgetTx(ctx, tx, "mail.send", id); err != nil {
-				return err
-			}
+		if err := forgetMailJobsTx(ctx, tx, scrub.MailIDs); err != nil {
+			return err
 		}
 		res.Files, res.Mails = len(scrub.BlobKeys), len(scrub.MailIDs)
 		if err := audit.Record(ctx, tx, audit.Entry{At: now, Actor: by, SubjectType: "guest", SubjectID: "erased",
 			Action: "erased", After: map[string]any{"reason": ReasonOnBehalf, "files": res.Files, "mails": res.Mails}}); err != nil {
 			return err
 		}
-		if len(scrub.BlobKeys)+len(scrub.MailIDs) > 0 {
-			if _, err := s.jobs.InsertTx(ctx, tx, scrub, nil); err != nil {
-				return fmt.Errorf("privacy: schedule scrub: %w", err)
-			}
-		}
-		return nil
+		return s.scheduleScrubTx(ctx, tx, scrub)
 	})
 	if err != nil {
 		return Erasure{}, err
 	}
-	if err := s.scrub(ctx, scrub); err != nil {
-		s.opts.Logger.Warn("privacy: scrub after a guest's erasure failed; the job will retry", "err", err)
-	} else {
-		res.Scrubbed = true
-	}
-	if err := s.db.Checkpoint(ctx); err != nil {
-		s.opts.Logger.Warn("privacy: checkpoint after erasure", "err", err)
-	}
+	res.Scrubbed = s.scrubNow(ctx, scrub, "a guest's erasure")
 	return res, nil
 }
 

@@ -214,10 +214,8 @@ func (s *Service) Erase(ctx context.Context, userID string, by audit.Actor, reas
 		// The tickets' mail was erased with them; most of it is the
 		// customer's too, but a deadline warning to staff is not.
 		scrub.MailIDs = union(scrub.MailIDs, tickets.MailIDs)
-		for _, id := range scrub.MailIDs {
-			if err := jobs.ForgetTx(ctx, tx, "mail.send", id); err != nil {
-				return err
-			}
+		if err := forgetMailJobsTx(ctx, tx, scrub.MailIDs); err != nil {
+			return err
 		}
 		if s.opts.AbandonUnpaid != nil {
 			if _, err := s.opts.AbandonUnpaid(ctx, tx, userID); err != nil {
@@ -241,27 +239,53 @@ func (s *Service) Erase(ctx context.Context, userID string, by audit.Actor, reas
 			Action: "erased", After: map[string]any{"reason": reason, "files": res.Files, "mails": res.Mails}}); err != nil {
 			return err
 		}
-		if len(scrub.BlobKeys)+len(scrub.MailIDs) > 0 {
-			if _, err := s.jobs.InsertTx(ctx, tx, scrub, nil); err != nil {
-				return fmt.Errorf("privacy: schedule scrub: %w", err)
-			}
-		}
-		return nil
+		return s.scheduleScrubTx(ctx, tx, scrub)
 	})
 	if err != nil {
 		return Erasure{}, err
 	}
-	// The job inserted above would do it too; doing it now means the
-	// customer's files are gone when the page says so.
+	res.Scrubbed = s.scrubNow(ctx, scrub, "erasure")
+	return res, nil
+}
+
+// forgetMailJobsTx deletes the send jobs of erased mail: their arguments
+// name the message, and River keeps a finished job for a while.
+func forgetMailJobsTx(ctx context.Context, tx *sql.Tx, mailIDs []string) error {
+	for _, id := range mailIDs {
+		if err := jobs.ForgetTx(ctx, tx, "mail.send", id); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// scheduleScrubTx queues, in the transaction that erased them, the deletion
+// of the files and spooled mail scrub names: the job retries what scrubNow
+// cannot do once the transaction commits.
+func (s *Service) scheduleScrubTx(ctx context.Context, tx *sql.Tx, scrub ScrubArgs) error {
+	if len(scrub.BlobKeys)+len(scrub.MailIDs) == 0 {
+		return nil
+	}
+	if _, err := s.jobs.InsertTx(ctx, tx, scrub, nil); err != nil {
+		return fmt.Errorf("privacy: schedule scrub: %w", err)
+	}
+	return nil
+}
+
+// scrubNow deletes at once what a committed erasure (or retention) named,
+// so that the files are gone when the page says so, and checkpoints the
+// write-ahead log so that old page images leave it. It reports false when
+// the files are left to the job scheduleScrubTx queued.
+func (s *Service) scrubNow(ctx context.Context, scrub ScrubArgs, after string) bool {
+	done := true
 	if err := s.scrub(ctx, scrub); err != nil {
-		s.opts.Logger.Warn("privacy: scrub after erasure failed; the job will retry", "user", userID, "err", err)
-	} else {
-		res.Scrubbed = true
+		s.opts.Logger.Warn("privacy: scrub after "+after+" failed; the job will retry", "err", err)
+		done = false
 	}
 	if err := s.db.Checkpoint(ctx); err != nil {
-		s.opts.Logger.Warn("privacy: checkpoint after erasure", "err", err)
+		s.opts.Logger.Warn("privacy: checkpoint after "+after, "err", err)
 	}
-	return res, nil
+	return done
 }
 
 // union is a followed by the ids of b it lacks.
@@ -398,10 +422,8 @@ func (s *Service) ApplyRetention(ctx context.Context) (Retained, error) {
 				return err
 			}
 			scrub.BlobKeys, scrub.MailIDs = tickets.BlobKeys, tickets.MailIDs
-			for _, id := range scrub.MailIDs {
-				if err := jobs.ForgetTx(ctx, tx, "mail.send", id); err != nil {
-					return err
-				}
+			if err := forgetMailJobsTx(ctx, tx, scrub.MailIDs); err != nil {
+				return err
 			}
 		}
 		if r.RateLimits, err = ratelimit.PruneTx(ctx, tx, now.Add(-ratelimit.MaxWindow)); err != nil {
@@ -418,21 +440,11 @@ func (s *Service) ApplyRetention(ctx context.Context) (Retained, error) {
 				"rate_limits": r.RateLimits, "idempotency_keys": r.IdempotencyKeys}}); err != nil {
 			return err
 		}
-		if len(scrub.BlobKeys)+len(scrub.MailIDs) > 0 {
-			if _, err := s.jobs.InsertTx(ctx, tx, scrub, nil); err != nil {
-				return fmt.Errorf("privacy: schedule scrub: %w", err)
-			}
-		}
-		return nil
+		return s.scheduleScrubTx(ctx, tx, scrub)
 	})
 	if err != nil {
 		return Retained{}, err
 	}
-	if err := s.scrub(ctx, scrub); err != nil {
-		s.opts.Logger.Warn("privacy: scrub after retention failed; the job will retry", "err", err)
-	}
-	if err := s.db.Checkpoint(ctx); err != nil {
-		s.opts.Logger.Warn("privacy: checkpoint after retention", "err", err)
-	}
+	s.scrubNow(ctx, scrub, "retention")
 	return r, nil
 }
