@@ -222,10 +222,29 @@ func (s *Service) Receive(ctx context.Context, in InboundMessage) (Ticket, Resul
 			Subject: in.Subject, Text: in.Text, HTML: in.HTML, AutoReply: in.AutoReply, Unparsed: in.Unparsed,
 			CreatedAt: now, Attachments: in.Attachments}
 		if ticketID == "" {
+			link := false
+			if known {
+				// Anyone can sign up with someone else's address: a ticket the
+				// address's owner opens by email joins the account, and shows
+				// in its portal, only once the account has shown it reads the
+				// address, as the tickets written before (LinkGuestTicketsTx
+				// then links it). Until then it is a guest's, followed by the
+				// link in its emails.
+				proven, err := account.AddressProvenTx(ctx, tx, customer.ID)
+				if err != nil {
+					return err
+				}
+				link = proven
+			}
 			t = Ticket{CustomerEmail: from, CustomerName: cleanName(in.From.Name), Lang: s.opts.DefaultLang, Topic: TopicEmail,
 				FirstMessage: now, CreatedAt: now}
 			if known {
-				t.CustomerID, t.Lang = customer.ID, customer.Language
+				// The account's language is the best guess of the
+				// address's, proven or not: it gives nothing away.
+				t.Lang = customer.Language
+			}
+			if link {
+				t.CustomerID = customer.ID
 				if t.CustomerName == "" {
 					t.CustomerName = customer.Name
 				}

@@ -1,0 +1,75 @@
+package desk_test
+
+import (
+	"context"
+	"database/sql"
+	"net/smtp"
+	"testing"
+
+	"comptoir/internal/account"
+	"comptoir/internal/audit"
+)
+
+// proveAddress records what setting a password through a reset link sent
+// to u's address records (account.ResetPassword): the proof that the
+// account's owner reads the address.
+func (e *env) proveAddress(t *testing.T, u account.User) {
+	t.Helper()
+	err := e.db.Tx(context.Background(), func(tx *sql.Tx) error {
+		return audit.Record(context.Background(), tx, audit.Entry{At: e.clock.Now(), Actor: u.Actor(),
+			SubjectType: "user", SubjectID: u.ID, Action: "password_reset"})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// sendMail sends raw over a real SMTP conversation on loopback.
+func sendMail(t *testing.T, addr, from, raw string) {
+	t.Helper()
+	if err := smtp.SendMail(addr, nil, from, []string{"support@shop.test"}, []byte(raw)); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// Anyone can sign up with someone else's address. Mail its owner then
+// sends the desk joined that account at once, so whoever signed up read
+// the owner's message and the store's answers in their portal (and could
+// erase them with "their" account). A ticket opened by email joins an
+// account only once the account has shown it reads the address, like the
+// tickets of a guest; until then it is the address's, followed by the
+// link in its emails. The account's language is still the one used.
+func TestMailFromAnUnprovenAccountsAddressStaysAGuestTicket(t *testing.T) {
+	e := setup(t)
+	ctx := context.Background()
+	addr := e.listener(t)
+	squatter, err := e.accounts.CreateUser(ctx, account.CreateUserInput{Email: "nina@example.org", Role: account.RoleCustomer,
+		Language: "en", Name: "Not Nina", Password: "0123456789"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sendMail(t, addr, "nina@example.org", "From: Nina <Nina@Example.org>\r\nTo: support@shop.test\r\nSubject: my refund\r\n"+
+		"Message-ID: <nina-1@example.org>\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nMy IBAN is FR76...\r\n")
+	list, err := e.desk.ListForCustomer(ctx, squatter.ID)
+	if err != nil || len(list) != 0 {
+		t.Fatalf("the account that signed up with the address sees %d tickets (%v)", len(list), err)
+	}
+	var tk struct{ id, lang string }
+	if err := e.db.Read.QueryRow(`SELECT id, lang FROM tickets WHERE customer_id IS NULL`).Scan(&tk.id, &tk.lang); err != nil {
+		t.Fatalf("no guest ticket: %v", err)
+	}
+	if tk.lang != "en" {
+		t.Errorf("ticket in %q, want the account's language", tk.lang)
+	}
+	if _, m := e.lastOut(t, tk.id); m.To != "Nina@Example.org" || m.Lang != "en" {
+		t.Errorf("acknowledgement to %q in %q", m.To, m.Lang)
+	}
+
+	// Once the owner proves the address, their mail joins their account.
+	e.proveAddress(t, squatter)
+	sendMail(t, addr, "nina@example.org", "From: Nina <nina@example.org>\r\nTo: support@shop.test\r\nSubject: another question\r\n"+
+		"Message-ID: <nina-2@example.org>\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nAnd my invoice?\r\n")
+	if list, err := e.desk.ListForCustomer(ctx, squatter.ID); err != nil || len(list) != 1 {
+		t.Fatalf("the proven account sees %d tickets (%v), want the new one", len(list), err)
+	}
+}
