@@ -4,10 +4,13 @@ import (
 	"context"
 	"database/sql"
 	"net/smtp"
+	"strconv"
 	"testing"
+	"time"
 
 	"comptoir/internal/account"
 	"comptoir/internal/audit"
+	"comptoir/internal/desk"
 )
 
 // proveAddress records what setting a password through a reset link sent
@@ -71,5 +74,49 @@ func TestMailFromAnUnprovenAccountsAddressStaysAGuestTicket(t *testing.T) {
 		"Message-ID: <nina-2@example.org>\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nAnd my invoice?\r\n")
 	if list, err := e.desk.ListForCustomer(ctx, squatter.ID); err != nil || len(list) != 1 {
 		t.Fatalf("the proven account sees %d tickets (%v), want the new one", len(list), err)
+	}
+}
+
+// An autoresponder that does not say it is one (no Auto-Submitted, no
+// Precedence) and answers with a fresh subject and no In-Reply-To threads
+// nowhere: each of its answers opened a ticket that the desk acknowledged,
+// which it answered again, without end. Mail sent in bulk under someone
+// else's address had the store write to that person as many times. Every
+// message is still filed; an address gets MaxAcksPerHour acknowledgements
+// an hour.
+func TestAcknowledgementsToOneAddressAreLimited(t *testing.T) {
+	e := setup(t)
+	addr := e.listener(t)
+	acks := func() int {
+		return e.count(t, "outgoing_mail WHERE kind = 'ticket_ack' AND lower(to_addr) = 'bot@example.org'")
+	}
+	for i := range desk.MaxAcksPerHour + 3 {
+		n := strconv.Itoa(i)
+		// The case of the address changes nothing.
+		from := "bot@example.org"
+		if i%2 == 1 {
+			from = "Bot@Example.ORG"
+		}
+		sendMail(t, addr, from, "From: "+from+"\r\nTo: support@shop.test\r\nSubject: Notification "+n+"\r\n"+
+			"Message-ID: <bot-"+n+"@example.org>\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nThank you for your message.\r\n")
+		e.clock.Advance(time.Minute)
+	}
+	if n := e.count(t, "tickets"); n != desk.MaxAcksPerHour+3 {
+		t.Fatalf("%d tickets, want every message filed", n)
+	}
+	if n := acks(); n != desk.MaxAcksPerHour {
+		t.Fatalf("%d acknowledgements sent to one address in minutes, want %d", n, desk.MaxAcksPerHour)
+	}
+	// Another sender is answered meanwhile, and this one again an hour on.
+	sendMail(t, addr, "gus@example.org", "From: gus@example.org\r\nTo: support@shop.test\r\nSubject: hello\r\n"+
+		"Message-ID: <gus-1@example.org>\r\n\r\nWhere is my order?\r\n")
+	if n := e.count(t, "outgoing_mail WHERE kind = 'ticket_ack' AND to_addr = 'gus@example.org'"); n != 1 {
+		t.Errorf("%d acknowledgements to another sender", n)
+	}
+	e.clock.Advance(time.Hour)
+	sendMail(t, addr, "bot@example.org", "From: bot@example.org\r\nTo: support@shop.test\r\nSubject: Notification later\r\n"+
+		"Message-ID: <bot-later@example.org>\r\n\r\nThank you for your message.\r\n")
+	if n := acks(); n != desk.MaxAcksPerHour+1 {
+		t.Errorf("%d acknowledgements, want one more an hour later", n)
 	}
 }

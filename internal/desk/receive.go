@@ -267,7 +267,13 @@ func (s *Service) Receive(ctx context.Context, in InboundMessage) (Ticket, Resul
 			if t, err = getTicket(ctx, tx, t.ID); err != nil {
 				return err
 			}
-			if s.mayAnswer(in, from) {
+			answer := s.mayAnswer(in, from)
+			if answer {
+				if answer, err = s.underAckLimitTx(ctx, tx, t, now); err != nil {
+					return err
+				}
+			}
+			if answer {
 				// An address the outbox refuses (it validates before writing
 				// anything) costs the acknowledgement, never the message.
 				if err := s.sendAckTx(ctx, tx, t, in.MessageID); err != nil && !errors.Is(err, mail.ErrInvalid) {
@@ -339,6 +345,34 @@ func (s *Service) mayAnswer(in InboundMessage, from string) bool {
 	}
 	_, domain, _ := strings.Cut(strings.ToLower(from), "@")
 	return domain != s.supportDomain
+}
+
+// MaxAcksPerHour is how many tickets opened by email from one address in
+// an hour are acknowledged; later ones are filed unanswered.
+const MaxAcksPerHour = 3
+
+// underAckLimitTx reports whether the ticket t just opened by email may be
+// acknowledged: not when its address opened MaxAcksPerHour tickets by
+// email in the hour before. An autoresponder that marks its answers as
+// nothing automatic and threads them nowhere (a fresh subject, no
+// In-Reply-To) would otherwise answer each acknowledgement with a new
+// ticket, and be answered, without end; and mail sent in bulk under
+// someone else's address would have the store write to that person as
+// many times. RFC 3834 asks an automatic responder to answer one sender
+// once in a while; the tickets are all kept.
+func (s *Service) underAckLimitTx(ctx context.Context, tx *sql.Tx, t Ticket, now time.Time) (bool, error) {
+	q, args := `SELECT COUNT(*) FROM tickets WHERE customer_id = $1 AND topic = $2 AND created_at > $3`,
+		[]any{t.CustomerID, TopicEmail, now.Add(-time.Hour).UTC()}
+	if t.CustomerID == "" {
+		sameEmail, emails := db.LowerIn("customer_email", 3, t.CustomerEmail)
+		q = `SELECT COUNT(*) FROM tickets WHERE customer_id IS NULL AND ` + sameEmail + ` AND topic = $1 AND created_at > $2`
+		args = append([]any{TopicEmail, now.Add(-time.Hour).UTC()}, emails...)
+	}
+	var n int
+	if err := tx.QueryRowContext(ctx, q, args...).Scan(&n); err != nil {
+		return false, wrapDB("count recent tickets", err)
+	}
+	return n <= MaxAcksPerHour, nil // n counts t itself
 }
 
 // thread finds the ticket an inbound message belongs to.
