@@ -120,3 +120,26 @@ func TestAcknowledgementsToOneAddressAreLimited(t *testing.T) {
 		t.Errorf("%d acknowledgements, want one more an hour later", n)
 	}
 }
+
+// A newsletter or a service's notification sent to the support address
+// (the store subscribed to something with it) carries List-* fields but
+// often no Precedence: it was acknowledged like a customer's mail, and the
+// acknowledgement went to the list or to a no-reply robot. RFC 3834: no
+// automatic answer to list mail. It is filed, unanswered, with nothing due.
+func TestListMailIsFiledUnanswered(t *testing.T) {
+	e := setup(t)
+	addr := e.listener(t)
+	sendMail(t, addr, "bounces+123@mailer.example", "From: Supplier News <news@supplier.example>\r\nTo: support@shop.test\r\n"+
+		"Subject: Our spring catalogue\r\nMessage-ID: <news-1@mailer.example>\r\nList-Id: <news.supplier.example>\r\n"+
+		"List-Unsubscribe: <https://mailer.example/u/123>\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nNew products!\r\n")
+	var id string
+	if err := e.db.Read.QueryRow(`SELECT id FROM tickets`).Scan(&id); err != nil {
+		t.Fatalf("not filed: %v", err)
+	}
+	if n := e.count(t, "outgoing_mail"); n != 0 {
+		t.Errorf("%d mails sent in answer to list mail", n)
+	}
+	if tk := e.get(t, id); !tk.PromiseAt.IsZero() {
+		t.Errorf("an answer is due on list mail by %v", tk.PromiseAt)
+	}
+}

@@ -361,6 +361,14 @@ func isAutoReply(get func(string) string) bool {
 	if v := headerToken(get("X-Autorespond")); v != "" && v != "no" && v != "false" {
 		return true
 	}
+	// Mail from a list or a mailing service (newsletters, notifications):
+	// RFC 3834 asks that no automatic answer go to any message with a
+	// List-* field (RFC 2369, 2919), as for Precedence: list.
+	for _, k := range listHeaders {
+		if strings.TrimSpace(get(k)) != "" {
+			return true
+		}
+	}
 	if strings.TrimSpace(get("Return-Path")) == "<>" {
 		return true // a bounce: null reverse-path
 	}
@@ -369,6 +377,9 @@ func isAutoReply(get func(string) string) bool {
 	// (disposition-notification), an abuse report (feedback-report).
 	return headerToken(get("Content-Type")) == "multipart/report"
 }
+
+// listHeaders are the header fields of list mail (RFC 2369, RFC 2919).
+var listHeaders = []string{"List-Id", "List-Unsubscribe", "List-Post", "List-Help", "List-Subscribe", "List-Owner", "List-Archive"}
 
 // headerToken returns a header value lowercased, trimmed, without parameters.
 func headerToken(v string) string {

@@ -210,6 +210,10 @@ func TestAutoReplyHeaders(t *testing.T) {
 		{"Content-Type: multipart/report; report-type=disposition-notification; boundary=x", true}, // a read receipt
 		{"Content-Type: Multipart/Report; boundary=x; report-type=\"feedback-report\"", true},      // an abuse report
 		{"Content-Type: multipart/mixed; boundary=x", false},
+		{"List-Id: Shop news <news.shop.example>", true},
+		{"List-Unsubscribe: <https://mailer.example/u/1>, <mailto:u@mailer.example>", true},
+		{"List-Post: NO", true},
+		{"List-Unsubscribe:", false},
 		{"", false},
 	}
 	for _, tt := range tests {
