@@ -4,7 +4,9 @@ import (
 	"context"
 	"database/sql"
 	"net/smtp"
+	"net/textproto"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -141,5 +143,51 @@ func TestListMailIsFiledUnanswered(t *testing.T) {
 	}
 	if tk := e.get(t, id); !tk.PromiseAt.IsZero() {
 		t.Errorf("an answer is due on list mail by %v", tk.PromiseAt)
+	}
+}
+
+// converse holds an SMTP conversation on loopback line by line, as a
+// sending MTA does: each command with the reply code it expects.
+func converse(t *testing.T, addr string, steps ...[2]string) {
+	t.Helper()
+	c, err := textproto.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if _, _, err := c.ReadResponse(220); err != nil {
+		t.Fatalf("greeting: %v", err)
+	}
+	for _, s := range steps {
+		if err := c.PrintfLine("%s", s[0]); err != nil {
+			t.Fatal(err)
+		}
+		code, _ := strconv.Atoi(s[1])
+		if _, msg, err := c.ReadResponse(code); err != nil {
+			t.Fatalf("%q: %v (%s)", s[0], err, msg)
+		}
+	}
+}
+
+// A customer whose address is internationalized (RFC 6531: élodie@…) can
+// only be relayed to a server that offers SMTPUTF8; the listener did not,
+// so their mail was refused (504 to MAIL … SMTPUTF8, or never sent: the
+// relaying MTA bounces it) and never reached the desk. It is offered, and
+// such mail opens a ticket under the address as written.
+func TestSMTPInternationalizedAddressIsAccepted(t *testing.T) {
+	e := setup(t)
+	addr := e.listener(t)
+	body := "From: Élodie <élodie@exemple.fr>\r\nTo: support@shop.test\r\nSubject: Où est ma commande ?\r\n" +
+		"Message-ID: <utf8-1@exemple.fr>\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nBonjour, toujours rien.\r\n.\r\n"
+	converse(t, addr,
+		[2]string{"EHLO mx.exemple.fr", "250"},
+		[2]string{"MAIL FROM:<élodie@exemple.fr> BODY=8BITMIME SMTPUTF8", "250"},
+		[2]string{"RCPT TO:<support@shop.test>", "250"},
+		[2]string{"DATA", "354"},
+		[2]string{strings.TrimSuffix(body, "\r\n"), "250"},
+		[2]string{"QUIT", "221"})
+	var email string
+	if err := e.db.Read.QueryRow(`SELECT customer_email FROM tickets`).Scan(&email); err != nil || email != "élodie@exemple.fr" {
+		t.Fatalf("ticket of %q (%v)", email, err)
 	}
 }

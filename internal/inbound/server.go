@@ -116,6 +116,11 @@ func NewServer(cfg Config, handler Handler) (*Server, error) {
 	// refusal is temporary: retried until the sender gives up, the message
 	// would be lost. The message size limit bounds what a line may hold.
 	srv.MaxLineLength = maxLineLength
+	// Mail from an internationalized address (élodie@exemple.fr, RFC
+	// 6531) is relayed only to a server that offers SMTPUTF8; refused, it
+	// would bounce and never reach the desk. The parser reads UTF-8
+	// headers whatever the transport said.
+	srv.EnableSMTPUTF8 = true
 	srv.ReadTimeout = cfg.ReadTimeout
 	srv.WriteTimeout = cfg.WriteTimeout
 	srv.ErrorLog = slogPrinter{s.log}
