@@ -191,3 +191,56 @@ func TestSMTPInternationalizedAddressIsAccepted(t *testing.T) {
 		t.Fatalf("ticket of %q (%v)", email, err)
 	}
 }
+
+// A bounce (a delivery status report, RFC 3464) names the mail that
+// bounced only inside it: the desk's answer to a mistyped address came
+// back as a new ticket from MAILER-DAEMON, which nothing tied to the
+// customer's, so nobody learnt the customer never got the answer. It is
+// filed on the answer's ticket, for the agent only, and answered by
+// nobody.
+func TestSMTPBounceOfAnAnswerLandsOnItsTicket(t *testing.T) {
+	e := setup(t)
+	ctx := context.Background()
+	addr := e.listener(t)
+	tk := e.contact(t, "gus@exmaple.org", "en")
+	if _, err := e.desk.Reply(ctx, e.agent, tk.ID, "Here is your key."); err != nil {
+		t.Fatal(err)
+	}
+	_, reply := e.lastOut(t, tk.ID)
+	mails := e.count(t, "outgoing_mail")
+	raw := "From: Mail Delivery System <MAILER-DAEMON@mx.shop.test>\r\nTo: support@shop.test\r\n" +
+		"Subject: Undelivered Mail Returned to Sender\r\nMessage-ID: <dsn-1@mx.shop.test>\r\nAuto-Submitted: auto-replied\r\n" +
+		"MIME-Version: 1.0\r\nContent-Type: multipart/report; report-type=delivery-status; boundary=\"b\"\r\n\r\n" +
+		"--b\r\nContent-Type: text/plain\r\n\r\n<gus@exmaple.org>: Host or domain name not found\r\n" +
+		"--b\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; mx.shop.test\r\n\r\n" +
+		"Final-Recipient: rfc822; gus@exmaple.org\r\nAction: failed\r\nStatus: 5.4.4\r\n" +
+		"--b\r\nContent-Type: text/rfc822-headers\r\n\r\nFrom: Shop <shop@shop.test>\r\nTo: gus@exmaple.org\r\n" +
+		"Subject: " + reply.Subject + "\r\nMessage-ID: " + reply.MessageID + "\r\n\r\n--b--\r\n"
+	if err := smtp.SendMail(addr, nil, "", []string{"support@shop.test"}, []byte(raw)); err != nil {
+		t.Fatal(err)
+	}
+	if n := e.count(t, "tickets"); n != 1 {
+		t.Fatalf("%d tickets: the bounce is not on %s", n, tk.Reference)
+	}
+	msgs := e.thread(t, tk.ID, true)
+	if last := msgs[len(msgs)-1]; last.MessageID != "<dsn-1@mx.shop.test>" || !last.AutoReply || !last.Flagged {
+		t.Fatalf("bounce stored as %+v", last)
+	}
+	if e.count(t, "outgoing_mail") != mails {
+		t.Error("a bounce was answered")
+	}
+	if e.customerSees(t, tk.ID, "Host or domain name not found") {
+		t.Error("the customer's page shows the bounce")
+	}
+}
+
+// customerSees reports whether the thread the customer is shown holds text.
+func (e *env) customerSees(t *testing.T, ticketID, text string) bool {
+	t.Helper()
+	for _, m := range e.thread(t, ticketID, false) {
+		if strings.Contains(m.Text, text) {
+			return true
+		}
+	}
+	return false
+}

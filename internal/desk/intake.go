@@ -104,6 +104,12 @@ func (m MailIntake) addressed(msg *inbound.Message) InboundMessage {
 		From:    cmail.Address{Name: msg.From.Name, Email: msg.From.Address},
 		Subject: msg.Subject,
 	}
+	if msg.ReturnedMessageID != "" {
+		// A bounce or a read receipt names the mail it reports on only in
+		// its body: threaded by that id, the report of an answer that
+		// bounced (a mistyped address) lands on the answer's ticket.
+		in.References = append(in.References[:len(in.References):len(in.References)], msg.ReturnedMessageID)
+	}
 	addrs := append(append([]mail.Address{}, msg.To...), msg.Cc...)
 	for _, a := range addrs {
 		in.Recipients = append(in.Recipients, a.Address)

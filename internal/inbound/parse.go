@@ -9,6 +9,7 @@
 package inbound
 
 import (
+	"bufio"
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
@@ -71,6 +72,12 @@ type Message struct {
 	// AutoReply is set for auto-replies, bulk mail and bounces: the desk must
 	// never send mail back in response to them.
 	AutoReply bool
+	// ReturnedMessageID is, for a report (RFC 6522: a bounce, a read
+	// receipt), the normalized Message-ID of the message it reports on,
+	// read from the returned message or its header (message/rfc822,
+	// text/rfc822-headers) or from the notification's Original-Message-ID;
+	// "" otherwise. A bounce says nothing else of the mail that bounced.
+	ReturnedMessageID string
 
 	Raw         []byte   // the bytes as received, always set
 	Unparsed    bool     // MIME parsing failed; only best-effort headers are set
@@ -158,8 +165,12 @@ func Parse(raw []byte) (m Message, err error) {
 		m.Text = htmlText(m.HTML)
 	}
 
+	isReport := headerToken(hdr("Content-Type")) == "multipart/report"
 	for _, group := range [][]*enmime.Part{env.Attachments, env.Inlines, env.OtherParts} {
 		for _, p := range group {
+			if isReport && m.ReturnedMessageID == "" {
+				m.ReturnedMessageID = returnedMessageID(p)
+			}
 			m.Attachments = append(m.Attachments, Attachment{
 				FileName:    SafeFileName(p.FileName),
 				ContentType: cleanLine(p.ContentType),
@@ -170,6 +181,29 @@ func Parse(raw []byte) (m Message, err error) {
 		}
 	}
 	return m, nil
+}
+
+// returnedMessageID reads the Message-ID a part of a report names: the
+// returned message's own (message/rfc822 and its header-only and
+// internationalized forms) or a notification's Original-Message-ID.
+func returnedMessageID(p *enmime.Part) string {
+	field := "Message-ID"
+	switch strings.ToLower(p.ContentType) {
+	case "message/rfc822", "text/rfc822-headers", "message/global", "message/global-headers":
+	case "message/disposition-notification", "message/global-disposition-notification":
+		field = "Original-Message-ID"
+	default:
+		return ""
+	}
+	content := p.Content
+	if len(content) > 1<<20 {
+		content = content[:1<<20] // a header is far shorter
+	}
+	h, _ := textproto.NewReader(bufio.NewReader(bytes.NewReader(content))).ReadMIMEHeader()
+	if ids := ParseMessageIDs(h.Get(field)); len(ids) > 0 {
+		return ids[0]
+	}
+	return ""
 }
 
 // Limits on a message's MIME structure. The MIME parser's time grows with
