@@ -244,3 +244,39 @@ func (e *env) customerSees(t *testing.T, ticketID, text string) bool {
 	}
 	return false
 }
+
+// A guest who wrote from the English Contact page, then by email about
+// something else, got the acknowledgement and every answer in the store's
+// default language (French), as did anyone whose mail says it is English:
+// a ticket opened by email from an address without an account takes the
+// language of the address's last ticket, else the mail's Content-Language,
+// else the default.
+func TestMailFromAGuestIsAnsweredInTheirLanguage(t *testing.T) {
+	e := setup(t)
+	addr := e.listener(t)
+	e.contact(t, "gus@example.org", "en")
+	ticketOf := func(id string) (lang, ack string) {
+		t.Helper()
+		var tid string
+		if err := e.db.Read.QueryRow(`SELECT ticket_id FROM ticket_messages WHERE message_id = $1`, id).Scan(&tid); err != nil {
+			t.Fatalf("%s not filed: %v", id, err)
+		}
+		_, m := e.lastOut(t, tid)
+		return e.get(t, tid).Lang, m.Lang
+	}
+	sendMail(t, addr, "gus@example.org", "From: Gus <GUS@example.org>\r\nTo: support@shop.test\r\nSubject: another thing\r\n"+
+		"Message-ID: <lang-1@example.org>\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nAnd my invoice?\r\n")
+	if lang, ack := ticketOf("<lang-1@example.org>"); lang != "en" || ack != "en" {
+		t.Errorf("the English guest's mail: ticket in %q, acknowledged in %q", lang, ack)
+	}
+	sendMail(t, addr, "ann@example.co.uk", "From: ann@example.co.uk\r\nTo: support@shop.test\r\nSubject: hello\r\n"+
+		"Message-ID: <lang-2@example.co.uk>\r\nContent-Language: en-GB\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nHello?\r\n")
+	if lang, ack := ticketOf("<lang-2@example.co.uk>"); lang != "en" || ack != "en" {
+		t.Errorf("mail in en-GB: ticket in %q, acknowledged in %q", lang, ack)
+	}
+	sendMail(t, addr, "luc@example.fr", "From: luc@example.fr\r\nTo: support@shop.test\r\nSubject: bonjour\r\n"+
+		"Message-ID: <lang-3@example.fr>\r\nContent-Language: de\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nHallo?\r\n")
+	if lang, _ := ticketOf("<lang-3@example.fr>"); lang != "fr" {
+		t.Errorf("mail in a language the store does not write: ticket in %q, want the default", lang)
+	}
+}

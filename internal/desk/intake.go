@@ -102,7 +102,7 @@ func (m MailIntake) addressed(msg *inbound.Message) InboundMessage {
 	in := InboundMessage{
 		MessageID: msg.MessageID, InReplyTo: msg.InReplyTo, References: msg.References,
 		From:    cmail.Address{Name: msg.From.Name, Email: msg.From.Address},
-		Subject: msg.Subject,
+		Subject: msg.Subject, Lang: msg.Language,
 	}
 	if msg.ReturnedMessageID != "" {
 		// A bounce or a read receipt names the mail it reports on only in

@@ -37,6 +37,10 @@ type InboundMessage struct {
 	HTML             string // sanitized
 	// Attachments are already in the blob store.
 	Attachments []Attachment
+	// Lang is the language the mail says it is written in (its
+	// Content-Language, "en"), or "": the language of a ticket it opens
+	// for a sender the desk knows nothing of.
+	Lang string
 	// AutoReply marks auto-replies and bounces: stored, never answered, and
 	// they do not restart the SLA.
 	AutoReply bool
@@ -242,6 +246,8 @@ func (s *Service) Receive(ctx context.Context, in InboundMessage) (Ticket, Resul
 				// The account's language is the best guess of the
 				// address's, proven or not: it gives nothing away.
 				t.Lang = customer.Language
+			} else if t.Lang, err = s.guestLangTx(ctx, tx, from, in.Lang); err != nil {
+				return err
 			}
 			if link {
 				t.CustomerID = customer.ID
@@ -345,6 +351,29 @@ func (s *Service) mayAnswer(in InboundMessage, from string) bool {
 	}
 	_, domain, _ := strings.Cut(strings.ToLower(from), "@")
 	return domain != s.supportDomain
+}
+
+// guestLangTx is the language of a ticket opened by email from an address
+// without an account: the one its last ticket was in (chosen on the
+// Contact page, or learnt so), else the one the mail says it is written
+// in (mailLang), else the store's default.
+func (s *Service) guestLangTx(ctx context.Context, tx *sql.Tx, email, mailLang string) (string, error) {
+	if email != "" {
+		sameEmail, args := db.LowerIn("customer_email", 1, email)
+		var lang string
+		err := tx.QueryRowContext(ctx, `SELECT lang FROM tickets WHERE customer_id IS NULL AND `+sameEmail+`
+			ORDER BY created_at DESC, id DESC LIMIT 1`, args...).Scan(&lang)
+		if err == nil {
+			return lang, nil
+		}
+		if !errors.Is(err, sql.ErrNoRows) {
+			return "", wrapDB("read guest's language", err)
+		}
+	}
+	if mailLang == "fr" || mailLang == "en" {
+		return mailLang, nil
+	}
+	return s.opts.DefaultLang, nil
 }
 
 // MaxAcksPerHour is how many tickets opened by email from one address in

@@ -72,6 +72,10 @@ type Message struct {
 	// AutoReply is set for auto-replies, bulk mail and bounces: the desk must
 	// never send mail back in response to them.
 	AutoReply bool
+	// Language is the primary tag of the first language the Content-Language
+	// field names, lower case ("en" for "en-GB, fr"), or "": what the
+	// author's mail program says the mail is written in.
+	Language string
 	// ReturnedMessageID is, for a report (RFC 6522: a bounce, a read
 	// receipt), the normalized Message-ID of the message it reports on,
 	// read from the returned message or its header (message/rfc822,
@@ -154,6 +158,7 @@ func Parse(raw []byte) (m Message, err error) {
 	}
 	m.To, m.Cc, m.ReplyTo = addrs("To"), addrs("Cc"), addrs("Reply-To")
 	m.AutoReply = isAutoReply(hdr)
+	m.Language = primaryLanguage(hdr("Content-Language"))
 
 	if env.HTML != "" {
 		m.HTML = cleanBody(htmlPolicy.Sanitize(fixC1(env.HTML)))
@@ -181,6 +186,19 @@ func Parse(raw []byte) (m Message, err error) {
 		}
 	}
 	return m, nil
+}
+
+// primaryLanguage is the primary subtag of the first language tag of a
+// Content-Language value (RFC 3282), lower case, or "" when it has none
+// that is 2 or 3 letters.
+func primaryLanguage(v string) string {
+	first, _, _ := strings.Cut(v, ",")
+	tag, _, _ := strings.Cut(strings.TrimSpace(first), "-")
+	tag = strings.ToLower(tag)
+	if len(tag) < 2 || len(tag) > 3 || strings.ContainsFunc(tag, func(r rune) bool { return r < 'a' || r > 'z' }) {
+		return ""
+	}
+	return tag
 }
 
 // returnedMessageID reads the Message-ID a part of a report names: the

@@ -346,3 +346,16 @@ func TestReportNamesTheReturnedMessage(t *testing.T) {
 		}
 	}
 }
+
+func TestParseLanguage(t *testing.T) {
+	for v, want := range map[string]string{"": "", "en": "en", "EN-gb": "en", " fr-FR, en": "fr", "i-klingon": "", "x": "", "fr_FR": ""} {
+		raw := "From: a@example.com\r\nMessage-ID: <1@example.com>\r\nContent-Language: " + v + "\r\n\r\nbody\r\n"
+		m, err := Parse([]byte(raw))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m.Language != want {
+			t.Errorf("Content-Language %q: %q, want %q", v, m.Language, want)
+		}
+	}
+}
