@@ -3,6 +3,7 @@ package desk_test
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"net/smtp"
 	"net/textproto"
 	"strconv"
@@ -279,4 +280,76 @@ func TestMailFromAGuestIsAnsweredInTheirLanguage(t *testing.T) {
 	if lang, _ := ticketOf("<lang-3@example.fr>"); lang != "fr" {
 		t.Errorf("mail in a language the store does not write: ticket in %q, want the default", lang)
 	}
+}
+
+// A message over the size limit is refused but its header is filed
+// (TestSMTPTooLargeIsRefusedButRecorded), whatever way its sender's
+// server sends it. A relay such as Postfix announces the size (MAIL FROM
+// … SIZE=) and Exchange sends in BDAT chunks (CHUNKING): the listener
+// announced its limit in EHLO (a relay then bounces the mail without
+// sending it), refused SIZE= above it at MAIL, and cut BDAT off before
+// the session saw it, so in practice the desk never learnt the customer
+// wrote.
+func TestSMTPTooLargeIsRecordedWhenSizeIsAnnouncedOrChunked(t *testing.T) {
+	e := setup(t)
+	ctx := context.Background()
+	addr := e.listenerLimited(t, 4096)
+	tk := e.contact(t, "gus@example.org", "en")
+	if _, err := e.desk.Reply(ctx, e.agent, tk.ID, "Send us the screenshots."); err != nil {
+		t.Fatal(err)
+	}
+	_, reply := e.lastOut(t, tk.ID)
+	header := func(id string) string {
+		return "From: Gus <gus@example.org>\r\nTo: " + reply.ReplyTo + "\r\nSubject: Re: " + reply.Subject +
+			"\r\nMessage-ID: " + id + "\r\nIn-Reply-To: " + reply.MessageID + "\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n"
+	}
+	recorded := func(id string) {
+		t.Helper()
+		msgs := e.thread(t, tk.ID, true)
+		last := msgs[len(msgs)-1]
+		if last.MessageID != id || !last.Unparsed || !strings.Contains(last.Text, "over the 4096-byte limit") {
+			t.Fatalf("last message on the ticket %+v, want the header of %s", last, id)
+		}
+		if n := e.count(t, "tickets"); n != 1 {
+			t.Fatalf("%d tickets", n)
+		}
+	}
+
+	// SIZE announced, as a relay does when the server offers SIZE.
+	data := header("<big-size@example.org>") + strings.Repeat("screenshot bytes\r\n", 1000)
+	converse(t, addr,
+		[2]string{"EHLO mx.example.org", "250"},
+		[2]string{"MAIL FROM:<gus@example.org> SIZE=" + strconv.Itoa(len(data)), "250"},
+		[2]string{"RCPT TO:<support@shop.test>", "250"},
+		[2]string{"DATA", "354"},
+		[2]string{strings.TrimSuffix(data, "\r\n") + "\r\n.", "552"},
+		[2]string{"QUIT", "221"})
+	recorded("<big-size@example.org>")
+
+	// BDAT chunks: the second takes the message over the limit.
+	c, err := textproto.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	expect := func(code int) {
+		t.Helper()
+		if _, msg, err := c.ReadResponse(code); err != nil {
+			t.Fatalf("want %d: %v (%s)", code, err, msg)
+		}
+	}
+	expect(220)
+	for _, cmd := range []string{"EHLO mx.example.org", "MAIL FROM:<gus@example.org>", "RCPT TO:<support@shop.test>"} {
+		c.PrintfLine("%s", cmd)
+		expect(250)
+	}
+	first := header("<big-bdat@example.org>") + strings.Repeat("screenshot bytes\r\n", 100)
+	second := strings.Repeat("screenshot bytes\r\n", 300)
+	fmt.Fprintf(c.W, "BDAT %d\r\n%s", len(first), first)
+	c.W.Flush()
+	expect(250)
+	fmt.Fprintf(c.W, "BDAT %d LAST\r\n%s", len(second), second)
+	c.W.Flush()
+	expect(552)
+	recorded("<big-bdat@example.org>")
 }
