@@ -3,17 +3,26 @@ package desk_test
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"net"
 	"net/smtp"
 	"net/textproto"
+	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"comptoir/internal/account"
 	"comptoir/internal/audit"
+	"comptoir/internal/blob"
 	"comptoir/internal/desk"
+	"comptoir/internal/inbound"
 )
 
 // proveAddress records what setting a password through a reset link sent
@@ -352,4 +361,84 @@ func TestSMTPTooLargeIsRecordedWhenSizeIsAnnouncedOrChunked(t *testing.T) {
 	c.W.Flush()
 	expect(552)
 	recorded("<big-bdat@example.org>")
+}
+
+// flakyBlobs is a blob store whose Put fails once its budget of puts is
+// spent (budget < 0: never).
+type flakyBlobs struct {
+	blob.Store
+	mu     sync.Mutex
+	budget int
+}
+
+func (f *flakyBlobs) Put(ctx context.Context, key string, r io.Reader, size int64) error {
+	f.mu.Lock()
+	if f.budget == 0 {
+		f.mu.Unlock()
+		return errors.New("disk full")
+	}
+	f.budget--
+	f.mu.Unlock()
+	return f.Store.Put(ctx, key, r, size)
+}
+
+// files lists the files under dir.
+func files(dir string) []string {
+	var out []string
+	filepath.WalkDir(dir, func(p string, de fs.DirEntry, err error) error {
+		if err == nil && !de.IsDir() {
+			out = append(out, p)
+		}
+		return nil
+	})
+	return out
+}
+
+// A delivery that fails after some of its files are stored (the store
+// fills up, the database is unreachable) is answered 451 and the sender
+// delivers the mail again, as it should; but the files of each failed
+// attempt stayed in the store, named by no ticket: copies of the
+// customer's documents that retention and erasure never reach, up to a
+// few a day for the days an MTA retries. They are removed.
+func TestSMTPFailedDeliveryLeavesNoAttachmentBehind(t *testing.T) {
+	e := setup(t)
+	dir := t.TempDir()
+	dirStore, err := blob.NewDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	blobs := &flakyBlobs{Store: dirStore, budget: 1}
+	srv, err := inbound.NewServer(inbound.Config{Domain: "shop.test", SupportAddresses: []string{"support@shop.test"},
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}, desk.MailIntake{Desk: e.desk, Blobs: blobs, Support: "support@shop.test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go srv.Serve(ln)
+	t.Cleanup(func() { srv.Close() })
+	raw := "From: Gus <gus@example.org>\r\nTo: support@shop.test\r\nSubject: my papers\r\nMessage-ID: <papers-1@example.org>\r\n" +
+		"MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=XX\r\n\r\n" +
+		"--XX\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nmy ID card and my bill\r\n" +
+		"--XX\r\nContent-Type: image/jpeg\r\nContent-Disposition: attachment; filename=\"id.jpg\"\r\n\r\nIDCARD\r\n" +
+		"--XX\r\nContent-Type: application/pdf\r\nContent-Disposition: attachment; filename=\"bill.pdf\"\r\n\r\nBILL\r\n--XX--\r\n"
+	err = smtp.SendMail(ln.Addr().String(), nil, "gus@example.org", []string{"support@shop.test"}, []byte(raw))
+	if err == nil || !strings.Contains(err.Error(), "451") {
+		t.Fatalf("delivery with the store failing: %v, want 451", err)
+	}
+	if left := files(dir); len(left) != 0 || e.count(t, "tickets") != 0 {
+		t.Fatalf("after a failed delivery: files %v, %d tickets", left, e.count(t, "tickets"))
+	}
+	// The sender's retry is stored, with its two files and no others.
+	blobs.mu.Lock()
+	blobs.budget = -1
+	blobs.mu.Unlock()
+	if err := smtp.SendMail(ln.Addr().String(), nil, "gus@example.org", []string{"support@shop.test"}, []byte(raw)); err != nil {
+		t.Fatal(err)
+	}
+	if left := files(dir); len(left) != 2 || e.count(t, "ticket_attachments") != 2 {
+		t.Fatalf("after the retry: files %v, %d attachment rows", left, e.count(t, "ticket_attachments"))
+	}
 }
