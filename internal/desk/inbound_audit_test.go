@@ -442,3 +442,25 @@ func TestSMTPFailedDeliveryLeavesNoAttachmentBehind(t *testing.T) {
 		t.Fatalf("after the retry: files %v, %d attachment rows", left, e.count(t, "ticket_attachments"))
 	}
 }
+
+// The note filed for a message refused for its size is read by the
+// customer on their ticket's page as well as by agents: it was always in
+// English. It is in the ticket's language.
+func TestTooLargeNoteIsInTheTicketsLanguage(t *testing.T) {
+	e := setup(t)
+	addr := e.listenerLimited(t, 4096)
+	raw := "From: Zoé <zoe@example.net>\r\nTo: support@shop.test\r\nSubject: mes photos\r\nMessage-ID: <big-fr@example.net>\r\n" +
+		"Content-Type: text/plain; charset=utf-8\r\n\r\n" + strings.Repeat("photo photo photo\r\n", 1000)
+	err := smtp.SendMail(addr, nil, "zoe@example.net", []string{"support@shop.test"}, []byte(raw))
+	if err == nil || !strings.Contains(err.Error(), "552") {
+		t.Fatalf("%v, want 552", err)
+	}
+	list, err := e.desk.ListForCustomer(context.Background(), e.customer.ID)
+	if err != nil || len(list) != 1 || list[0].Lang != "fr" {
+		t.Fatalf("Zoé's tickets %+v (%v)", list, err)
+	}
+	msgs := e.thread(t, list[0].ID, false)
+	if text := msgs[0].Text; !strings.Contains(text, "dépasse la limite de 4096 octets") || strings.Contains(text, "header") {
+		t.Fatalf("note on a French ticket: %q", text)
+	}
+}

@@ -93,12 +93,8 @@ func (m MailIntake) DeliverTooLarge(ctx context.Context, header []byte, size, li
 	in := m.addressed(&msg)
 	in.AutoReply = msg.AutoReply || inbound.EnvelopeSender(raw) == ""
 	in.Unparsed, in.Raw = true, raw
-	in.Text = fmt.Sprintf("[This message is %d bytes, over the %d-byte limit: only its header was stored. "+
-		"The full message stays in the mailbox (%s), flagged.]", size, limit, where)
-	if where == "" { // the SMTP listener refused it
-		in.Text = fmt.Sprintf("[This message is over the %d-byte limit: only its header was stored. "+
-			"The rest was refused, and the sender's mail server told them so.]", limit)
-	}
+	// The note is written in the ticket's language once Receive knows it.
+	in.TooLarge = &TooLarge{Size: size, Limit: limit, Where: where}
 	_, _, err = m.Desk.Receive(ctx, in)
 	return err
 }

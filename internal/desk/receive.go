@@ -44,10 +44,30 @@ type InboundMessage struct {
 	// AutoReply marks auto-replies and bounces: stored, never answered, and
 	// they do not restart the SLA.
 	AutoReply bool
+	// TooLarge, for a message over the size limit of which only the
+	// header came, says so: its text is then a note in the ticket's
+	// language.
+	TooLarge *TooLarge
 	// Unparsed marks a message the parser could not read: kept with Raw for
 	// an agent.
 	Unparsed bool
 	Raw      []byte
+}
+
+// TooLarge describes a message refused for its size.
+type TooLarge struct {
+	Size  int64  // bytes; 0 when unknown (the SMTP listener reads no further)
+	Limit int64  // bytes
+	Where string // where the full message stays ("INBOX UID 7"); "" when it was refused
+}
+
+// tooLargeNote is the text filed for a message refused for its size, in
+// lang.
+func (s *Service) tooLargeNote(lang string, tl TooLarge) string {
+	if tl.Where == "" {
+		return s.opts.Messages.T(lang, "ticket.too_large_refused", map[string]any{"Limit": tl.Limit})
+	}
+	return s.opts.Messages.T(lang, "ticket.too_large_kept", map[string]any{"Size": tl.Size, "Limit": tl.Limit, "Where": tl.Where})
 }
 
 // Outcomes of Receive.
@@ -258,6 +278,9 @@ func (s *Service) Receive(ctx context.Context, in InboundMessage) (Ticket, Resul
 			if t.Lang != "fr" && t.Lang != "en" {
 				t.Lang = s.opts.DefaultLang
 			}
+			if in.TooLarge != nil {
+				m.Text = s.tooLargeNote(t.Lang, *in.TooLarge)
+			}
 			if err := insertTicketTx(ctx, tx, &t); err != nil {
 				return err
 			}
@@ -293,6 +316,9 @@ func (s *Service) Receive(ctx context.Context, in InboundMessage) (Ticket, Resul
 		}
 		if t, err = lockTicketTx(ctx, tx, ticketID); err != nil {
 			return err
+		}
+		if in.TooLarge != nil {
+			m.Text = s.tooLargeNote(t.Lang, *in.TooLarge)
 		}
 		m.TicketID = t.ID
 		m.Flagged = !strings.EqualFold(from, t.CustomerEmail) || from == ""
