@@ -464,3 +464,44 @@ func TestTooLargeNoteIsInTheTicketsLanguage(t *testing.T) {
 		t.Fatalf("note on a French ticket: %q", text)
 	}
 }
+
+// Some mail programs give every mail the same Message-ID (<1@localhost>).
+// The second customer's mail under an id already stored was taken for a
+// duplicate delivery and dropped, though the listener answered 250: lost.
+// Mail from another sender under a stored id is its own mail, filed under
+// an id of its own, once however often it is delivered; the same mail
+// delivered again, and the desk's own mail come back, stay duplicates.
+func TestSameMessageIDFromAnotherSenderIsNotADuplicate(t *testing.T) {
+	e := setup(t)
+	addr := e.listener(t)
+	mailFrom := func(from, text string) string {
+		return "From: " + from + "\r\nTo: support@shop.test\r\nSubject: question\r\nMessage-ID: <1@localhost>\r\n" +
+			"Content-Type: text/plain; charset=utf-8\r\n\r\n" + text + "\r\n"
+	}
+	sendMail(t, addr, "ann@example.org", mailFrom("ann@example.org", "Ann's question"))
+	for range 2 { // delivered twice
+		sendMail(t, addr, "bob@example.net", mailFrom("bob@example.net", "Bob's question"))
+	}
+	sendMail(t, addr, "ann@example.org", mailFrom("Ann@Example.org", "Ann's question"))
+	if n := e.count(t, "ticket_messages WHERE direction = 'in'"); n != 2 {
+		t.Fatalf("%d messages stored for two mails sharing an id", n)
+	}
+	var bobTicket string
+	if err := e.db.Read.QueryRow(`SELECT id FROM tickets WHERE customer_email = 'bob@example.net'`).Scan(&bobTicket); err != nil {
+		t.Fatalf("Bob's mail was dropped: %v", err)
+	}
+	if msgs := e.thread(t, bobTicket, false); len(msgs) == 0 || !strings.Contains(msgs[0].Text, "Bob's question") {
+		t.Fatalf("Bob's ticket holds %+v", msgs)
+	}
+	// The desk's own answer, come back (a forward rule), stays one.
+	if _, err := e.desk.Reply(context.Background(), e.agent, bobTicket, "Here is the answer."); err != nil {
+		t.Fatal(err)
+	}
+	_, reply := e.lastOut(t, bobTicket)
+	before := e.count(t, "ticket_messages")
+	sendMail(t, addr, "shop@shop.test", "From: Shop <shop@shop.test>\r\nTo: bob@example.net\r\nSubject: "+reply.Subject+
+		"\r\nMessage-ID: "+reply.MessageID+"\r\n\r\nHere is the answer.\r\n")
+	if n := e.count(t, "ticket_messages"); n != before {
+		t.Errorf("the desk's own mail come back was stored again (%d messages, was %d)", n, before)
+	}
+}

@@ -2,7 +2,9 @@ package desk
 
 import (
 	"context"
+	"crypto/sha256"
 	"database/sql"
+	"encoding/hex"
 	"errors"
 	netmail "net/mail"
 	"regexp"
@@ -14,6 +16,7 @@ import (
 	"comptoir/internal/account"
 	"comptoir/internal/audit"
 	"comptoir/internal/db"
+	"comptoir/internal/inbound"
 	"comptoir/internal/mail"
 )
 
@@ -209,17 +212,18 @@ func (s *Service) Receive(ctx context.Context, in InboundMessage) (Ticket, Resul
 	}
 	var t Ticket
 	var res Result
+	storedID := in.MessageID // the id the message is stored under
 	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
 		t, res = Ticket{}, Result{}
 		if in.MessageID != "" {
-			var ticketID string
-			err := tx.QueryRowContext(ctx, `SELECT ticket_id FROM ticket_messages WHERE message_id = $1`, in.MessageID).Scan(&ticketID)
-			if err == nil {
+			id, dup, err := storageID(ctx, tx, in.MessageID, from)
+			if err != nil {
+				return err
+			}
+			if dup {
 				return errDuplicate
 			}
-			if !errors.Is(err, sql.ErrNoRows) {
-				return wrapDB("find duplicate", err)
-			}
+			storedID = id
 		}
 		ticketID, by, err := s.thread(ctx, tx, in)
 		if err != nil {
@@ -241,7 +245,7 @@ func (s *Service) Receive(ctx context.Context, in InboundMessage) (Ticket, Resul
 			}
 		}
 		now := s.clock.Now()
-		m := Message{Direction: DirectionIn, FromEmail: from, MessageID: in.MessageID,
+		m := Message{Direction: DirectionIn, FromEmail: from, MessageID: storedID,
 			InReplyTo: strings.Join(msgIDs(in.InReplyTo), " "), References: msgIDs(in.References...),
 			Subject: in.Subject, Text: in.Text, HTML: in.HTML, AutoReply: in.AutoReply, Unparsed: in.Unparsed,
 			CreatedAt: now, Attachments: in.Attachments}
@@ -350,9 +354,18 @@ func (s *Service) Receive(ctx context.Context, in InboundMessage) (Ticket, Resul
 			SubjectType: "ticket", SubjectID: t.ID, Action: "ticket.message_received",
 			Before: map[string]any{"status": before}, After: map[string]any{"status": t.Status, "message": m.ID}})
 	})
-	if errors.Is(err, errDuplicate) || err != nil && db.IsUniqueViolation(err) && in.MessageID != "" {
+	if err != nil && !errors.Is(err, errDuplicate) && db.IsUniqueViolation(err) && in.MessageID != "" {
+		// Stored meanwhile by another delivery (the same mail by SMTP and
+		// IMAP at once): a duplicate if it was this mail. Another
+		// sender's under the same id fails this delivery, to be filed
+		// under an id of its own when its sender retries.
+		if id, dup, qerr := storageID(ctx, s.db.Read, in.MessageID, from); qerr == nil && dup {
+			storedID, err = id, errDuplicate
+		}
+	}
+	if errors.Is(err, errDuplicate) {
 		var ticketID string
-		if qerr := s.db.Read.QueryRowContext(ctx, `SELECT ticket_id FROM ticket_messages WHERE message_id = $1`, in.MessageID).Scan(&ticketID); qerr != nil {
+		if qerr := s.db.Read.QueryRowContext(ctx, `SELECT ticket_id FROM ticket_messages WHERE message_id = $1`, storedID).Scan(&ticketID); qerr != nil {
 			return Ticket{}, Result{}, err
 		}
 		t, err := s.Get(ctx, ticketID)
@@ -362,6 +375,36 @@ func (s *Service) Receive(ctx context.Context, in InboundMessage) (Ticket, Resul
 		return Ticket{}, Result{}, err
 	}
 	return t, res, nil
+}
+
+// storageID says under which Message-ID an inbound message with id from
+// sender from is stored, and whether it already is (dup). A Message-ID is
+// meant to name one mail, and most often does: stored from the same
+// sender, or sent by the desk itself (its own mail come back), it is this
+// mail delivered again. But mail programs that give every mail the same
+// id exist (<1@localhost>), and another sender's mail under the id is not
+// this one: taken for a duplicate, it was dropped. It is stored under an
+// id derived from the id and its sender, the same for each of its own
+// deliveries.
+func storageID(ctx context.Context, q db.Querier, id, from string) (stored string, dup bool, err error) {
+	var direction, storedFrom string
+	err = q.QueryRowContext(ctx, `SELECT direction, from_email FROM ticket_messages WHERE message_id = $1`, id).Scan(&direction, &storedFrom)
+	if errors.Is(err, sql.ErrNoRows) {
+		return id, false, nil
+	}
+	if err != nil {
+		return "", false, wrapDB("find duplicate", err)
+	}
+	if direction != DirectionIn || strings.EqualFold(storedFrom, from) {
+		return id, true, nil
+	}
+	sum := sha256.Sum256([]byte(id + "\x00" + strings.ToLower(from)))
+	other := "<" + hex.EncodeToString(sum[:16]) + "@" + inbound.SyntheticIDDomain + ">"
+	var n int
+	if err := q.QueryRowContext(ctx, `SELECT COUNT(*) FROM ticket_messages WHERE message_id = $1`, other).Scan(&n); err != nil {
+		return "", false, wrapDB("find duplicate", err)
+	}
+	return other, n > 0, nil
 }
 
 // mayAnswer reports whether an acknowledgement may go back to the sender:
