@@ -315,7 +315,7 @@ func (a *App) build(ctx context.Context, opts Options) (err error) {
 	if a.Desk, err = desk.New(a.DB, a.Clock, a.Outbox, desk.Options{
 		SupportAddress: cfg.SupportAddress, BaseURL: cfg.BaseURL, StoreName: cfg.StoreName,
 		Deadlines: desk.SLADeadlines(slaPolicy), BusinessHours: businessHours, Customers: a.Accounts, WarnBefore: cfg.SLAWarnBefore,
-		Zone: cfg.Location,
+		Zone: cfg.Location, Messages: a.Messages,
 	}); err != nil {
 		return config.Usagef("support desk: %v", err)
 	}

@@ -18,6 +18,8 @@ import (
 	"strings"
 	"time"
 
+	"comptoir/internal/locale"
+
 	"comptoir/internal/clock"
 	"comptoir/internal/db"
 	"comptoir/internal/fielderr"
@@ -211,6 +213,9 @@ type Options struct {
 	// DefaultLang is the language of tickets opened by email from unknown
 	// senders; empty is "fr".
 	DefaultLang string
+	// Messages is the FR/EN catalog of the notes the desk writes on a
+	// ticket in its language; nil loads the embedded one.
+	Messages *locale.Catalog
 	// Customers links tickets opened by email to the sender's account;
 	// nil: such tickets are guests'.
 	Customers Customers
@@ -244,6 +249,11 @@ func New(d *db.DB, c clock.Clock, m Mailer, opts Options) (*Service, error) {
 	}
 	if opts.DefaultLang == "" {
 		opts.DefaultLang = "fr"
+	}
+	if opts.Messages == nil {
+		if opts.Messages, err = locale.Load(); err != nil {
+			return nil, err
+		}
 	}
 	opts.BaseURL = strings.TrimRight(opts.BaseURL, "/")
 	return &Service{db: d, clock: c, mailer: m, opts: opts, supportLocal: local, supportDomain: strings.ToLower(domain)}, nil

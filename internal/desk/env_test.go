@@ -74,6 +74,10 @@ func setup(t *testing.T) *env {
 			e.other = u
 		}
 	}
+	// The two customers read their addresses: mail from them joins their
+	// accounts.
+	e.proveAddress(t, e.customer)
+	e.proveAddress(t, e.other)
 	return e
 }
 

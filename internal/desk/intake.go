@@ -49,6 +49,22 @@ func (m MailIntake) Deliver(ctx context.Context, raw []byte, envelopeFrom string
 	in.Text, in.HTML, in.Unparsed, in.Raw = msg.Text, msg.HTML, msg.Unparsed, msg.Raw
 	// An empty envelope sender is a bounce: stored, never answered.
 	in.AutoReply = msg.AutoReply || envelopeFrom == ""
+	// The files are stored before the message, so they are removed again
+	// unless the message that names them is: after a failure (the sender
+	// delivers the mail again, and every attempt would leave a copy of
+	// each file, named by no ticket, out of reach of retention and
+	// erasure) and for a duplicate (an MTA's retry, the same mail by SMTP
+	// and IMAP: the first delivery's files are the ones kept). Best effort:
+	// a file left behind is only that.
+	kept := false
+	defer func() {
+		if kept {
+			return
+		}
+		for _, a := range in.Attachments {
+			_ = m.Blobs.Delete(context.WithoutCancel(ctx), a.BlobKey)
+		}
+	}()
 	for _, a := range msg.Attachments {
 		key := id.New("att")
 		if err := m.Blobs.Put(ctx, key, bytes.NewReader(a.Data), int64(len(a.Data))); err != nil {
@@ -57,15 +73,7 @@ func (m MailIntake) Deliver(ctx context.Context, raw []byte, envelopeFrom string
 		in.Attachments = append(in.Attachments, Attachment{FileName: a.FileName, ContentType: a.ContentType, Size: int64(len(a.Data)), BlobKey: key})
 	}
 	_, res, err := m.Desk.Receive(ctx, in)
-	if err == nil && res.MessageID == "" {
-		// A duplicate (an MTA's retry, the same mail by SMTP and IMAP):
-		// the first delivery's attachments are the ones kept. Best effort:
-		// the message is stored, and failing now would only make the
-		// sender deliver it again.
-		for _, a := range in.Attachments {
-			_ = m.Blobs.Delete(context.WithoutCancel(ctx), a.BlobKey)
-		}
-	}
+	kept = err == nil && res.MessageID != ""
 	return err
 }
 
@@ -85,12 +93,8 @@ func (m MailIntake) DeliverTooLarge(ctx context.Context, header []byte, size, li
 	in := m.addressed(&msg)
 	in.AutoReply = msg.AutoReply || inbound.EnvelopeSender(raw) == ""
 	in.Unparsed, in.Raw = true, raw
-	in.Text = fmt.Sprintf("[This message is %d bytes, over the %d-byte limit: only its header was stored. "+
-		"The full message stays in the mailbox (%s), flagged.]", size, limit, where)
-	if where == "" { // the SMTP listener refused it
-		in.Text = fmt.Sprintf("[This message is over the %d-byte limit: only its header was stored. "+
-			"The rest was refused, and the sender's mail server told them so.]", limit)
-	}
+	// The note is written in the ticket's language once Receive knows it.
+	in.TooLarge = &TooLarge{Size: size, Limit: limit, Where: where}
 	_, _, err = m.Desk.Receive(ctx, in)
 	return err
 }
@@ -102,7 +106,13 @@ func (m MailIntake) addressed(msg *inbound.Message) InboundMessage {
 	in := InboundMessage{
 		MessageID: msg.MessageID, InReplyTo: msg.InReplyTo, References: msg.References,
 		From:    cmail.Address{Name: msg.From.Name, Email: msg.From.Address},
-		Subject: msg.Subject,
+		Subject: msg.Subject, Lang: msg.Language,
+	}
+	if msg.ReturnedMessageID != "" {
+		// A bounce or a read receipt names the mail it reports on only in
+		// its body: threaded by that id, the report of an answer that
+		// bounced (a mistyped address) lands on the answer's ticket.
+		in.References = append(in.References[:len(in.References):len(in.References)], msg.ReturnedMessageID)
 	}
 	addrs := append(append([]mail.Address{}, msg.To...), msg.Cc...)
 	for _, a := range addrs {

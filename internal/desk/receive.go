@@ -2,7 +2,9 @@ package desk
 
 import (
 	"context"
+	"crypto/sha256"
 	"database/sql"
+	"encoding/hex"
 	"errors"
 	netmail "net/mail"
 	"regexp"
@@ -14,6 +16,7 @@ import (
 	"comptoir/internal/account"
 	"comptoir/internal/audit"
 	"comptoir/internal/db"
+	"comptoir/internal/inbound"
 	"comptoir/internal/mail"
 )
 
@@ -37,13 +40,37 @@ type InboundMessage struct {
 	HTML             string // sanitized
 	// Attachments are already in the blob store.
 	Attachments []Attachment
+	// Lang is the language the mail says it is written in (its
+	// Content-Language, "en"), or "": the language of a ticket it opens
+	// for a sender the desk knows nothing of.
+	Lang string
 	// AutoReply marks auto-replies and bounces: stored, never answered, and
 	// they do not restart the SLA.
 	AutoReply bool
+	// TooLarge, for a message over the size limit of which only the
+	// header came, says so: its text is then a note in the ticket's
+	// language.
+	TooLarge *TooLarge
 	// Unparsed marks a message the parser could not read: kept with Raw for
 	// an agent.
 	Unparsed bool
 	Raw      []byte
+}
+
+// TooLarge describes a message refused for its size.
+type TooLarge struct {
+	Size  int64  // bytes; 0 when unknown (the SMTP listener reads no further)
+	Limit int64  // bytes
+	Where string // where the full message stays ("INBOX UID 7"); "" when it was refused
+}
+
+// tooLargeNote is the text filed for a message refused for its size, in
+// lang.
+func (s *Service) tooLargeNote(lang string, tl TooLarge) string {
+	if tl.Where == "" {
+		return s.opts.Messages.T(lang, "ticket.too_large_refused", map[string]any{"Limit": tl.Limit})
+	}
+	return s.opts.Messages.T(lang, "ticket.too_large_kept", map[string]any{"Size": tl.Size, "Limit": tl.Limit, "Where": tl.Where})
 }
 
 // Outcomes of Receive.
@@ -185,17 +212,18 @@ func (s *Service) Receive(ctx context.Context, in InboundMessage) (Ticket, Resul
 	}
 	var t Ticket
 	var res Result
+	storedID := in.MessageID // the id the message is stored under
 	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
 		t, res = Ticket{}, Result{}
 		if in.MessageID != "" {
-			var ticketID string
-			err := tx.QueryRowContext(ctx, `SELECT ticket_id FROM ticket_messages WHERE message_id = $1`, in.MessageID).Scan(&ticketID)
-			if err == nil {
+			id, dup, err := storageID(ctx, tx, in.MessageID, from)
+			if err != nil {
+				return err
+			}
+			if dup {
 				return errDuplicate
 			}
-			if !errors.Is(err, sql.ErrNoRows) {
-				return wrapDB("find duplicate", err)
-			}
+			storedID = id
 		}
 		ticketID, by, err := s.thread(ctx, tx, in)
 		if err != nil {
@@ -217,21 +245,45 @@ func (s *Service) Receive(ctx context.Context, in InboundMessage) (Ticket, Resul
 			}
 		}
 		now := s.clock.Now()
-		m := Message{Direction: DirectionIn, FromEmail: from, MessageID: in.MessageID,
+		m := Message{Direction: DirectionIn, FromEmail: from, MessageID: storedID,
 			InReplyTo: strings.Join(msgIDs(in.InReplyTo), " "), References: msgIDs(in.References...),
 			Subject: in.Subject, Text: in.Text, HTML: in.HTML, AutoReply: in.AutoReply, Unparsed: in.Unparsed,
 			CreatedAt: now, Attachments: in.Attachments}
 		if ticketID == "" {
+			link := false
+			if known {
+				// Anyone can sign up with someone else's address: a ticket the
+				// address's owner opens by email joins the account, and shows
+				// in its portal, only once the account has shown it reads the
+				// address, as the tickets written before (LinkGuestTicketsTx
+				// then links it). Until then it is a guest's, followed by the
+				// link in its emails.
+				proven, err := account.AddressProvenTx(ctx, tx, customer.ID)
+				if err != nil {
+					return err
+				}
+				link = proven
+			}
 			t = Ticket{CustomerEmail: from, CustomerName: cleanName(in.From.Name), Lang: s.opts.DefaultLang, Topic: TopicEmail,
 				FirstMessage: now, CreatedAt: now}
 			if known {
-				t.CustomerID, t.Lang = customer.ID, customer.Language
+				// The account's language is the best guess of the
+				// address's, proven or not: it gives nothing away.
+				t.Lang = customer.Language
+			} else if t.Lang, err = s.guestLangTx(ctx, tx, from, in.Lang); err != nil {
+				return err
+			}
+			if link {
+				t.CustomerID = customer.ID
 				if t.CustomerName == "" {
 					t.CustomerName = customer.Name
 				}
 			}
 			if t.Lang != "fr" && t.Lang != "en" {
 				t.Lang = s.opts.DefaultLang
+			}
+			if in.TooLarge != nil {
+				m.Text = s.tooLargeNote(t.Lang, *in.TooLarge)
 			}
 			if err := insertTicketTx(ctx, tx, &t); err != nil {
 				return err
@@ -248,7 +300,13 @@ func (s *Service) Receive(ctx context.Context, in InboundMessage) (Ticket, Resul
 			if t, err = getTicket(ctx, tx, t.ID); err != nil {
 				return err
 			}
-			if s.mayAnswer(in, from) {
+			answer := s.mayAnswer(in, from)
+			if answer {
+				if answer, err = s.underAckLimitTx(ctx, tx, t, now); err != nil {
+					return err
+				}
+			}
+			if answer {
 				// An address the outbox refuses (it validates before writing
 				// anything) costs the acknowledgement, never the message.
 				if err := s.sendAckTx(ctx, tx, t, in.MessageID); err != nil && !errors.Is(err, mail.ErrInvalid) {
@@ -262,6 +320,9 @@ func (s *Service) Receive(ctx context.Context, in InboundMessage) (Ticket, Resul
 		}
 		if t, err = lockTicketTx(ctx, tx, ticketID); err != nil {
 			return err
+		}
+		if in.TooLarge != nil {
+			m.Text = s.tooLargeNote(t.Lang, *in.TooLarge)
 		}
 		m.TicketID = t.ID
 		m.Flagged = !strings.EqualFold(from, t.CustomerEmail) || from == ""
@@ -293,9 +354,18 @@ func (s *Service) Receive(ctx context.Context, in InboundMessage) (Ticket, Resul
 			SubjectType: "ticket", SubjectID: t.ID, Action: "ticket.message_received",
 			Before: map[string]any{"status": before}, After: map[string]any{"status": t.Status, "message": m.ID}})
 	})
-	if errors.Is(err, errDuplicate) || err != nil && db.IsUniqueViolation(err) && in.MessageID != "" {
+	if err != nil && !errors.Is(err, errDuplicate) && db.IsUniqueViolation(err) && in.MessageID != "" {
+		// Stored meanwhile by another delivery (the same mail by SMTP and
+		// IMAP at once): a duplicate if it was this mail. Another
+		// sender's under the same id fails this delivery, to be filed
+		// under an id of its own when its sender retries.
+		if id, dup, qerr := storageID(ctx, s.db.Read, in.MessageID, from); qerr == nil && dup {
+			storedID, err = id, errDuplicate
+		}
+	}
+	if errors.Is(err, errDuplicate) {
 		var ticketID string
-		if qerr := s.db.Read.QueryRowContext(ctx, `SELECT ticket_id FROM ticket_messages WHERE message_id = $1`, in.MessageID).Scan(&ticketID); qerr != nil {
+		if qerr := s.db.Read.QueryRowContext(ctx, `SELECT ticket_id FROM ticket_messages WHERE message_id = $1`, storedID).Scan(&ticketID); qerr != nil {
 			return Ticket{}, Result{}, err
 		}
 		t, err := s.Get(ctx, ticketID)
@@ -305,6 +375,36 @@ func (s *Service) Receive(ctx context.Context, in InboundMessage) (Ticket, Resul
 		return Ticket{}, Result{}, err
 	}
 	return t, res, nil
+}
+
+// storageID says under which Message-ID an inbound message with id from
+// sender from is stored, and whether it already is (dup). A Message-ID is
+// meant to name one mail, and most often does: stored from the same
+// sender, or sent by the desk itself (its own mail come back), it is this
+// mail delivered again. But mail programs that give every mail the same
+// id exist (<1@localhost>), and another sender's mail under the id is not
+// this one: taken for a duplicate, it was dropped. It is stored under an
+// id derived from the id and its sender, the same for each of its own
+// deliveries.
+func storageID(ctx context.Context, q db.Querier, id, from string) (stored string, dup bool, err error) {
+	var direction, storedFrom string
+	err = q.QueryRowContext(ctx, `SELECT direction, from_email FROM ticket_messages WHERE message_id = $1`, id).Scan(&direction, &storedFrom)
+	if errors.Is(err, sql.ErrNoRows) {
+		return id, false, nil
+	}
+	if err != nil {
+		return "", false, wrapDB("find duplicate", err)
+	}
+	if direction != DirectionIn || strings.EqualFold(storedFrom, from) {
+		return id, true, nil
+	}
+	sum := sha256.Sum256([]byte(id + "\x00" + strings.ToLower(from)))
+	other := "<" + hex.EncodeToString(sum[:16]) + "@" + inbound.SyntheticIDDomain + ">"
+	var n int
+	if err := q.QueryRowContext(ctx, `SELECT COUNT(*) FROM ticket_messages WHERE message_id = $1`, other).Scan(&n); err != nil {
+		return "", false, wrapDB("find duplicate", err)
+	}
+	return other, n > 0, nil
 }
 
 // mayAnswer reports whether an acknowledgement may go back to the sender:
@@ -320,6 +420,57 @@ func (s *Service) mayAnswer(in InboundMessage, from string) bool {
 	}
 	_, domain, _ := strings.Cut(strings.ToLower(from), "@")
 	return domain != s.supportDomain
+}
+
+// guestLangTx is the language of a ticket opened by email from an address
+// without an account: the one its last ticket was in (chosen on the
+// Contact page, or learnt so), else the one the mail says it is written
+// in (mailLang), else the store's default.
+func (s *Service) guestLangTx(ctx context.Context, tx *sql.Tx, email, mailLang string) (string, error) {
+	if email != "" {
+		sameEmail, args := db.LowerIn("customer_email", 1, email)
+		var lang string
+		err := tx.QueryRowContext(ctx, `SELECT lang FROM tickets WHERE customer_id IS NULL AND `+sameEmail+`
+			ORDER BY created_at DESC, id DESC LIMIT 1`, args...).Scan(&lang)
+		if err == nil {
+			return lang, nil
+		}
+		if !errors.Is(err, sql.ErrNoRows) {
+			return "", wrapDB("read guest's language", err)
+		}
+	}
+	if mailLang == "fr" || mailLang == "en" {
+		return mailLang, nil
+	}
+	return s.opts.DefaultLang, nil
+}
+
+// MaxAcksPerHour is how many tickets opened by email from one address in
+// an hour are acknowledged; later ones are filed unanswered.
+const MaxAcksPerHour = 3
+
+// underAckLimitTx reports whether the ticket t just opened by email may be
+// acknowledged: not when its address opened MaxAcksPerHour tickets by
+// email in the hour before. An autoresponder that marks its answers as
+// nothing automatic and threads them nowhere (a fresh subject, no
+// In-Reply-To) would otherwise answer each acknowledgement with a new
+// ticket, and be answered, without end; and mail sent in bulk under
+// someone else's address would have the store write to that person as
+// many times. RFC 3834 asks an automatic responder to answer one sender
+// once in a while; the tickets are all kept.
+func (s *Service) underAckLimitTx(ctx context.Context, tx *sql.Tx, t Ticket, now time.Time) (bool, error) {
+	q, args := `SELECT COUNT(*) FROM tickets WHERE customer_id = $1 AND topic = $2 AND created_at > $3`,
+		[]any{t.CustomerID, TopicEmail, now.Add(-time.Hour).UTC()}
+	if t.CustomerID == "" {
+		sameEmail, emails := db.LowerIn("customer_email", 3, t.CustomerEmail)
+		q = `SELECT COUNT(*) FROM tickets WHERE customer_id IS NULL AND ` + sameEmail + ` AND topic = $1 AND created_at > $2`
+		args = append([]any{TopicEmail, now.Add(-time.Hour).UTC()}, emails...)
+	}
+	var n int
+	if err := tx.QueryRowContext(ctx, q, args...).Scan(&n); err != nil {
+		return false, wrapDB("count recent tickets", err)
+	}
+	return n <= MaxAcksPerHour, nil // n counts t itself
 }
 
 // thread finds the ticket an inbound message belongs to.

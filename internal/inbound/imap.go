@@ -3,6 +3,7 @@ package inbound
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -15,6 +16,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/emersion/go-imap/v2"
@@ -120,6 +122,14 @@ type Poller struct {
 	cfg     IMAPConfig
 	handler Handler
 	log     *slog.Logger
+
+	// failed holds the messages the handler failed on, in the mailbox of
+	// UIDVALIDITY failedValidity: they are taken after the others, so
+	// that messages failing at every poll (a batch of them) never hold up
+	// the mail behind them. They are still tried when the batch has room.
+	mu             sync.Mutex
+	failed         map[imap.UID]bool
+	failedValidity uint32
 }
 
 // NewPoller returns a Poller; it connects only when polling.
@@ -197,15 +207,15 @@ func (p *Poller) Poll(ctx context.Context) (res PollResult, err error) {
 	if err := c.Login(p.cfg.Username, p.cfg.Password).Wait(); err != nil {
 		return res, fmt.Errorf("inbound: IMAP login as %s: %w", p.cfg.Username, err)
 	}
-	if _, err := c.Select(p.cfg.Mailbox, nil).Wait(); err != nil {
+	sel, err := c.Select(p.cfg.Mailbox, nil).Wait()
+	if err != nil {
 		return res, fmt.Errorf("inbound: IMAP select %s: %w", p.cfg.Mailbox, err)
 	}
 	found, err := c.UIDSearch(&imap.SearchCriteria{NotFlag: []imap.Flag{imap.FlagSeen}}, nil).Wait()
 	if err != nil {
 		return res, fmt.Errorf("inbound: IMAP search: %w", err)
 	}
-	uids := found.AllUIDs()
-	slices.Sort(uids)
+	uids := p.order(sel.UIDValidity, found.AllUIDs())
 	if len(uids) > p.cfg.Batch {
 		res.Remaining = len(uids) - p.cfg.Batch
 		uids = uids[:p.cfg.Batch]
@@ -235,6 +245,7 @@ func (p *Poller) Poll(ctx context.Context) (res PollResult, err error) {
 			} else {
 				res.Failed++
 			}
+			p.setFailed(uid, !recorded)
 			continue
 		}
 		raw, err := p.fetch(c, uid, nil, p.cfg.MaxMessageBytes)
@@ -250,8 +261,10 @@ func (p *Poller) Poll(ctx context.Context) (res PollResult, err error) {
 			}
 			p.log.Error("inbound imap: delivery failed, left unseen", "mailbox", p.cfg.Mailbox, "uid", uid, "bytes", len(raw), "err", err)
 			res.Failed++
+			p.setFailed(uid, true)
 			continue
 		}
+		p.setFailed(uid, false)
 		if err := p.mark(c, uid, imap.FlagSeen); err != nil {
 			return res, err
 		}
@@ -263,6 +276,49 @@ func (p *Poller) Poll(ctx context.Context) (res PollResult, err error) {
 		return res, fmt.Errorf("inbound: %d IMAP message(s) could not be stored and stay unseen", res.Failed)
 	}
 	return res, nil
+}
+
+// order sorts the unseen messages oldest first, those the handler failed
+// on at an earlier poll after the others, and forgets failures of
+// messages no longer unseen (or of another UIDVALIDITY: other messages).
+func (p *Poller) order(validity uint32, uids []imap.UID) []imap.UID {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if validity != p.failedValidity {
+		p.failed, p.failedValidity = nil, validity
+	}
+	unseen := make(map[imap.UID]bool, len(uids))
+	for _, u := range uids {
+		unseen[u] = true
+	}
+	for u := range p.failed {
+		if !unseen[u] {
+			delete(p.failed, u)
+		}
+	}
+	slices.SortFunc(uids, func(a, b imap.UID) int {
+		if fa, fb := p.failed[a], p.failed[b]; fa != fb {
+			if fa {
+				return 1
+			}
+			return -1
+		}
+		return cmp.Compare(a, b)
+	})
+	return uids
+}
+
+func (p *Poller) setFailed(uid imap.UID, failed bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if !failed {
+		delete(p.failed, uid)
+		return
+	}
+	if p.failed == nil {
+		p.failed = map[imap.UID]bool{}
+	}
+	p.failed[uid] = true
 }
 
 // sizes reads the RFC822.SIZE of each message.

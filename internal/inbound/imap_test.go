@@ -234,3 +234,50 @@ func TestParseIMAPURL(t *testing.T) {
 		t.Errorf("password %q, redacted %q", c.Password, c.Redacted())
 	}
 }
+
+// Messages the handler fails on at every poll stay unseen and are tried
+// again; but a poll takes the oldest unseen messages first, so a batch of
+// them held up every message behind them for good: new mail was never
+// filed. Messages that failed are taken after the others.
+func TestPollFailuresDoNotHoldUpNewMail(t *testing.T) {
+	addr := imapServer(t,
+		"From: a@example.com\r\nMessage-ID: <a@x>\r\nSubject: a\r\n\r\npoison\r\n",
+		"From: b@example.com\r\nMessage-ID: <b@x>\r\nSubject: b\r\n\r\npoison\r\n",
+		"From: c@example.com\r\nMessage-ID: <c@x>\r\nSubject: c\r\n\r\nnew mail\r\n")
+	var mu sync.Mutex
+	var got, tried []string
+	h := inbound.HandlerFunc(func(_ context.Context, raw []byte, _ string, _ []string) error {
+		mu.Lock()
+		defer mu.Unlock()
+		m, err := inbound.Parse(raw)
+		if err != nil {
+			return err
+		}
+		tried = append(tried, m.MessageID)
+		if strings.Contains(m.Text, "poison") {
+			return errors.New("fails every time")
+		}
+		got = append(got, m.MessageID)
+		return nil
+	})
+	cfg, err := inbound.ParseIMAPURL("imap+insecure://u@"+addr, "p")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Logger, cfg.Batch = slog.New(slog.DiscardHandler), 2
+	p, err := inbound.NewPoller(cfg, h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res, err := p.Poll(context.Background()); err == nil || res.Failed != 2 || res.Remaining != 1 {
+		t.Fatalf("first poll = %+v, %v", res, err)
+	}
+	res, err := p.Poll(context.Background())
+	if res.Delivered != 1 || strings.Join(got, "|") != "<c@x>" {
+		t.Fatalf("second poll = %+v, %v: delivered %q, want the new mail", res, err, got)
+	}
+	// The failing ones are still tried, after it.
+	if s := strings.Join(tried, "|"); s != "<a@x>|<b@x>|<c@x>|<a@x>" {
+		t.Errorf("tried %q", s)
+	}
+}

@@ -9,6 +9,7 @@
 package inbound
 
 import (
+	"bufio"
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
@@ -71,6 +72,16 @@ type Message struct {
 	// AutoReply is set for auto-replies, bulk mail and bounces: the desk must
 	// never send mail back in response to them.
 	AutoReply bool
+	// Language is the primary tag of the first language the Content-Language
+	// field names, lower case ("en" for "en-GB, fr"), or "": what the
+	// author's mail program says the mail is written in.
+	Language string
+	// ReturnedMessageID is, for a report (RFC 6522: a bounce, a read
+	// receipt), the normalized Message-ID of the message it reports on,
+	// read from the returned message or its header (message/rfc822,
+	// text/rfc822-headers) or from the notification's Original-Message-ID;
+	// "" otherwise. A bounce says nothing else of the mail that bounced.
+	ReturnedMessageID string
 
 	Raw         []byte   // the bytes as received, always set
 	Unparsed    bool     // MIME parsing failed; only best-effort headers are set
@@ -147,6 +158,7 @@ func Parse(raw []byte) (m Message, err error) {
 	}
 	m.To, m.Cc, m.ReplyTo = addrs("To"), addrs("Cc"), addrs("Reply-To")
 	m.AutoReply = isAutoReply(hdr)
+	m.Language = primaryLanguage(hdr("Content-Language"))
 
 	if env.HTML != "" {
 		m.HTML = cleanBody(htmlPolicy.Sanitize(fixC1(env.HTML)))
@@ -158,8 +170,12 @@ func Parse(raw []byte) (m Message, err error) {
 		m.Text = htmlText(m.HTML)
 	}
 
+	isReport := headerToken(hdr("Content-Type")) == "multipart/report"
 	for _, group := range [][]*enmime.Part{env.Attachments, env.Inlines, env.OtherParts} {
 		for _, p := range group {
+			if isReport && m.ReturnedMessageID == "" {
+				m.ReturnedMessageID = returnedMessageID(p)
+			}
 			m.Attachments = append(m.Attachments, Attachment{
 				FileName:    SafeFileName(p.FileName),
 				ContentType: cleanLine(p.ContentType),
@@ -170,6 +186,42 @@ func Parse(raw []byte) (m Message, err error) {
 		}
 	}
 	return m, nil
+}
+
+// primaryLanguage is the primary subtag of the first language tag of a
+// Content-Language value (RFC 3282), lower case, or "" when it has none
+// that is 2 or 3 letters.
+func primaryLanguage(v string) string {
+	first, _, _ := strings.Cut(v, ",")
+	tag, _, _ := strings.Cut(strings.TrimSpace(first), "-")
+	tag = strings.ToLower(tag)
+	if len(tag) < 2 || len(tag) > 3 || strings.ContainsFunc(tag, func(r rune) bool { return r < 'a' || r > 'z' }) {
+		return ""
+	}
+	return tag
+}
+
+// returnedMessageID reads the Message-ID a part of a report names: the
+// returned message's own (message/rfc822 and its header-only and
+// internationalized forms) or a notification's Original-Message-ID.
+func returnedMessageID(p *enmime.Part) string {
+	field := "Message-ID"
+	switch strings.ToLower(p.ContentType) {
+	case "message/rfc822", "text/rfc822-headers", "message/global", "message/global-headers":
+	case "message/disposition-notification", "message/global-disposition-notification":
+		field = "Original-Message-ID"
+	default:
+		return ""
+	}
+	content := p.Content
+	if len(content) > 1<<20 {
+		content = content[:1<<20] // a header is far shorter
+	}
+	h, _ := textproto.NewReader(bufio.NewReader(bytes.NewReader(content))).ReadMIMEHeader()
+	if ids := ParseMessageIDs(h.Get(field)); len(ids) > 0 {
+		return ids[0]
+	}
+	return ""
 }
 
 // Limits on a message's MIME structure. The MIME parser's time grows with
@@ -361,6 +413,14 @@ func isAutoReply(get func(string) string) bool {
 	if v := headerToken(get("X-Autorespond")); v != "" && v != "no" && v != "false" {
 		return true
 	}
+	// Mail from a list or a mailing service (newsletters, notifications):
+	// RFC 3834 asks that no automatic answer go to any message with a
+	// List-* field (RFC 2369, 2919), as for Precedence: list.
+	for _, k := range listHeaders {
+		if strings.TrimSpace(get(k)) != "" {
+			return true
+		}
+	}
 	if strings.TrimSpace(get("Return-Path")) == "<>" {
 		return true // a bounce: null reverse-path
 	}
@@ -369,6 +429,9 @@ func isAutoReply(get func(string) string) bool {
 	// (disposition-notification), an abuse report (feedback-report).
 	return headerToken(get("Content-Type")) == "multipart/report"
 }
+
+// listHeaders are the header fields of list mail (RFC 2369, RFC 2919).
+var listHeaders = []string{"List-Id", "List-Unsubscribe", "List-Post", "List-Help", "List-Subscribe", "List-Owner", "List-Archive"}
 
 // headerToken returns a header value lowercased, trimmed, without parameters.
 func headerToken(v string) string {

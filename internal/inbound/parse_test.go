@@ -210,6 +210,10 @@ func TestAutoReplyHeaders(t *testing.T) {
 		{"Content-Type: multipart/report; report-type=disposition-notification; boundary=x", true}, // a read receipt
 		{"Content-Type: Multipart/Report; boundary=x; report-type=\"feedback-report\"", true},      // an abuse report
 		{"Content-Type: multipart/mixed; boundary=x", false},
+		{"List-Id: Shop news <news.shop.example>", true},
+		{"List-Unsubscribe: <https://mailer.example/u/1>, <mailto:u@mailer.example>", true},
+		{"List-Post: NO", true},
+		{"List-Unsubscribe:", false},
 		{"", false},
 	}
 	for _, tt := range tests {
@@ -303,4 +307,55 @@ func TestParseInlineImageKeepsCID(t *testing.T) {
 	wantEq(t, "cid", a.ContentID, "photo1@example.com")
 	wantEq(t, "name", a.FileName, "photo.png")
 	wantEq(t, "data", string(a.Data), "\x89PNG\r\n\x1a\n")
+}
+
+func TestReportNamesTheReturnedMessage(t *testing.T) {
+	report := func(kind, part string) string {
+		return "From: MAILER-DAEMON@mx.example.org\r\nTo: support@shop.example\r\nSubject: Undelivered Mail\r\n" +
+			"Message-ID: <dsn-1@mx.example.org>\r\nMIME-Version: 1.0\r\n" +
+			"Content-Type: " + kind + "; boundary=\"b\"\r\n\r\n" +
+			"--b\r\nContent-Type: text/plain\r\n\r\nYour message could not be delivered.\r\n" +
+			"--b\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; mx.example.org\r\n\r\n" +
+			"Final-Recipient: rfc822; nobody@example.org\r\nAction: failed\r\nStatus: 5.1.1\r\n" +
+			"--b\r\n" + part + "\r\n--b--\r\n"
+	}
+	original := "From: Shop <support@shop.example>\r\nTo: nobody@example.org\r\nSubject: Your answer [#T-7K3P9QAB]\r\n" +
+		"Message-ID: <Out-1@shop.example>\r\n"
+	tests := []struct {
+		name, raw, want string
+	}{
+		{"returned message", report("multipart/report; report-type=delivery-status",
+			"Content-Type: message/rfc822\r\n\r\n"+original+"Content-Type: text/plain\r\n\r\nHello\r\n"), "<Out-1@shop.example>"},
+		{"returned header", report("multipart/report; report-type=delivery-status",
+			"Content-Type: text/rfc822-headers\r\n\r\n"+original), "<Out-1@shop.example>"},
+		{"folded id", report("Multipart/Report; report-type=delivery-status",
+			"Content-Type: message/rfc822\r\n\r\nFrom: support@shop.example\r\nMessage-ID:\r\n <out-2@shop.example>\r\n\r\nHi\r\n"), "<out-2@shop.example>"},
+		{"read receipt", report("multipart/report; report-type=disposition-notification",
+			"Content-Type: message/disposition-notification\r\n\r\nFinal-Recipient: rfc822;gus@example.org\r\n"+
+				"Original-Message-ID: <out-3@shop.example>\r\nDisposition: manual-action/MDN-sent-manually; displayed\r\n"), "<out-3@shop.example>"},
+		// A person forwarding a mail as an attachment does not report on it.
+		{"forward", report("multipart/mixed", "Content-Type: message/rfc822\r\n\r\n"+original+"\r\nHello\r\n"), ""},
+	}
+	for _, tt := range tests {
+		m, err := Parse([]byte(tt.raw))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m.ReturnedMessageID != tt.want {
+			t.Errorf("%s: ReturnedMessageID = %q, want %q (%v)", tt.name, m.ReturnedMessageID, tt.want, m.ParseErrors)
+		}
+	}
+}
+
+func TestParseLanguage(t *testing.T) {
+	for v, want := range map[string]string{"": "", "en": "en", "EN-gb": "en", " fr-FR, en": "fr", "i-klingon": "", "x": "", "fr_FR": ""} {
+		raw := "From: a@example.com\r\nMessage-ID: <1@example.com>\r\nContent-Language: " + v + "\r\n\r\nbody\r\n"
+		m, err := Parse([]byte(raw))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m.Language != want {
+			t.Errorf("Content-Language %q: %q, want %q", v, m.Language, want)
+		}
+	}
 }

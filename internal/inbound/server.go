@@ -107,7 +107,14 @@ func NewServer(cfg Config, handler Handler) (*Server, error) {
 	srv := smtp.NewServer(smtp.BackendFunc(s.newSession))
 	srv.Addr = cfg.Addr
 	srv.Domain = cfg.Domain
-	srv.MaxMessageBytes = cfg.MaxMessageBytes
+	// The size limit is enforced in the session (Data), not by go-smtp,
+	// whose limit a sender learns first: announced in EHLO, it makes a
+	// relay such as Postfix bounce a larger message without sending it,
+	// and a SIZE= above it is refused at MAIL; a message sent in BDAT
+	// chunks (CHUNKING) past it is cut off unseen. In all three the desk
+	// never learnt the customer wrote. Now every message is sent, its
+	// header kept, and the rest refused with 552 after it.
+	srv.MaxMessageBytes = 0
 	// The recipient limit is enforced in the session (452 "too many
 	// recipients"); go-smtp's own check would answer first with its wording.
 	srv.MaxRecipients = 0
@@ -116,6 +123,11 @@ func NewServer(cfg Config, handler Handler) (*Server, error) {
 	// refusal is temporary: retried until the sender gives up, the message
 	// would be lost. The message size limit bounds what a line may hold.
 	srv.MaxLineLength = maxLineLength
+	// Mail from an internationalized address (élodie@exemple.fr, RFC
+	// 6531) is relayed only to a server that offers SMTPUTF8; refused, it
+	// would bounce and never reach the desk. The parser reads UTF-8
+	// headers whatever the transport said.
+	srv.EnableSMTPUTF8 = true
 	srv.ReadTimeout = cfg.ReadTimeout
 	srv.WriteTimeout = cfg.WriteTimeout
 	srv.ErrorLog = slogPrinter{s.log}
@@ -197,15 +209,17 @@ func (se *session) Rcpt(to string, _ *smtp.RcptOptions) error {
 
 func (se *session) Data(r io.Reader) error {
 	var buf bytes.Buffer
-	if _, err := buf.ReadFrom(r); err != nil {
-		if errors.Is(err, smtp.ErrDataTooLarge) {
-			se.srv.log.Warn("inbound smtp: message too large, rejected",
-				"remote", se.remote, "limit", se.srv.cfg.MaxMessageBytes)
-			se.tooLarge(buf.Bytes())
-			return smtp.ErrDataTooLarge
-		}
+	if _, err := buf.ReadFrom(io.LimitReader(r, se.srv.cfg.MaxMessageBytes+1)); err != nil {
 		se.srv.log.Warn("inbound smtp: reading DATA failed", "remote", se.remote, "err", err)
 		return errTempFailure
+	}
+	if int64(buf.Len()) > se.srv.cfg.MaxMessageBytes {
+		se.srv.log.Warn("inbound smtp: message too large, rejected",
+			"remote", se.remote, "limit", se.srv.cfg.MaxMessageBytes)
+		se.tooLarge(buf.Bytes())
+		// go-smtp reads the rest of a DATA message, or of the BDAT chunk,
+		// before it answers.
+		return smtp.ErrDataTooLarge
 	}
 	se.mu.Lock()
 	from, rcpts := se.from, append([]string(nil), se.rcpts...)
