@@ -172,7 +172,8 @@ func (e *cmdEnv) userAdd(args []string) error {
 	}
 	password, generated := "", false
 	if *passwordFile != "" {
-		b, err := os.ReadFile(*passwordFile)
+		// A password is at most 1024 characters (account's limit).
+		b, err := config.ReadFile(*passwordFile, 4<<10)
 		if err != nil {
 			return config.Usagef("--password-file: %v", err)
 		}

@@ -11,7 +11,6 @@ import (
 	"net"
 	"net/mail"
 	"net/url"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -223,7 +222,7 @@ func ApplyEnv(fs *flag.FlagSet, getenv func(string) string) error {
 		v, ok := getenv(name), getenv(name) != ""
 		if !ok && secretFlags[f.Name] {
 			if path := getenv(name + "_FILE"); path != "" {
-				b, rerr := os.ReadFile(path)
+				b, rerr := ReadFile(path, MaxSecretFile)
 				if rerr != nil {
 					err = Usagef("%s_FILE: %v", name, rerr)
 					return
