@@ -8,6 +8,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	iofs "io/fs"
 	"log/slog"
 	"net/url"
 	"os"
@@ -246,9 +247,6 @@ func (e *cmdEnv) backup(args []string) error {
 	if *to == "" {
 		return config.Usagef("backup needs --to FILE")
 	}
-	if _, err := os.Stat(*to); err == nil {
-		return config.Usagef("--to %s already exists; choose a new file", *to)
-	}
 	target, err := db.ParseURL(cfg.DatabaseURL)
 	if err != nil {
 		return config.Usagef("%v", err)
@@ -257,13 +255,34 @@ func (e *cmdEnv) backup(args []string) error {
 	if err != nil {
 		return err
 	}
+	// The file is made here, new (O_EXCL: a backup never replaces
+	// another, even one that appeared since the check) and readable by
+	// its owner only, as the data directory is: it holds every customer's
+	// data and password hash, and the engines made it readable by all. A
+	// path that cannot be written is bad usage found before any work.
+	f, err := os.OpenFile(abs, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	switch {
+	case errors.Is(err, iofs.ErrExist):
+		return config.Usagef("--to %s already exists; choose a new file", *to)
+	case err != nil:
+		return config.Usagef("--to: %v", err)
+	}
+	f.Close()
+	// A backup that failed leaves nothing behind: a half-written or empty
+	// file would pass for a backup, and block the next attempt's --to.
+	done := false
+	defer func() {
+		if !done {
+			os.Remove(abs)
+		}
+	}()
+	d, err := e.openBackupSource(target, cfg.DatabaseURL)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
 	switch target.Engine {
 	case db.SQLite:
-		d, err := db.Open(e.ctx, cfg.DatabaseURL)
-		if err != nil {
-			return err
-		}
-		defer d.Close()
 		if err := db.BackupSQLite(e.ctx, d, abs); err != nil {
 			return err
 		}
@@ -278,8 +297,35 @@ func (e *cmdEnv) backup(args []string) error {
 			return fmt.Errorf("pg_dump: %w", err)
 		}
 	}
+	done = true
 	fmt.Fprintf(e.stderr, "comptoir: backup written to %s\n", abs)
 	return nil
+}
+
+// openBackupSource opens the database to back up, refusing one that holds
+// no store: a mistyped --data-dir or --database-url gave an empty "backup"
+// and exit 0 (and, on SQLite, made an empty database where there was none). A schema
+// older or newer than this binary's is backed up all the same: a backup
+// before an upgrade is the point.
+func (e *cmdEnv) openBackupSource(target db.Target, url string) (*db.DB, error) {
+	if target.Engine == db.SQLite {
+		if _, err := os.Stat(target.Path); errors.Is(err, iofs.ErrNotExist) {
+			return nil, config.Usagef("no database at %s: nothing to back up (see --data-dir, --database-url)", target.Path)
+		}
+	}
+	d, err := db.Open(e.ctx, url)
+	if err != nil {
+		return nil, err
+	}
+	v, err := d.SchemaVersion(e.ctx)
+	if err == nil && v == 0 {
+		err = config.Usagef("the database holds no comptoir store: nothing to back up (see --data-dir, --database-url)")
+	}
+	if err != nil {
+		d.Close()
+		return nil, err
+	}
+	return d, nil
 }
 
 // pgDumpCommand is the pg_dump run that writes dsn's database to file.
