@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"net"
 	"os"
@@ -9,6 +10,8 @@ import (
 	"sync/atomic"
 	"syscall"
 	"testing"
+
+	"comptoir/internal/db"
 )
 
 // API.md: bad usage exits 2 "with a one-line reason". A mistyped flag
@@ -94,6 +97,8 @@ func TestAdminCommandRefusalIsOneLine(t *testing.T) {
 	}{
 		{[]string{"token", "create", "--email", "nobody@shop.test"}, "comptoir: no user with email nobody@shop.test\n"},
 		{[]string{"user", "add", "--email", "agent@shop.test", "--role", "agent"}, "comptoir: a user with email agent@shop.test already exists\n"},
+		// A token's name is checked by the store: it was exit 1.
+		{[]string{"token", "create", "--email", "agent@shop.test", "--name", ""}, "comptoir: --name: account: invalid name: required\n"},
 	} {
 		code, out, errOut := runCmd(t, env, tc.args...)
 		if code != 2 || out != "" || errOut != tc.want {
@@ -231,5 +236,54 @@ func TestInputFileThatNeverEnds(t *testing.T) {
 		if n := written(); n > 4<<20 {
 			t.Errorf("%v: %d bytes were read from an endless file", args, n)
 		}
+	}
+}
+
+// fullWriter fails every write, as stdout on a full disk does.
+type fullWriter struct{}
+
+func (fullWriter) Write([]byte) (int, error) { return 0, syscall.ENOSPC }
+
+// What a command prints on stdout is its result. When it could not be
+// written (a full disk) the command exited 0 all the same: token create
+// left a working token nobody had, user add an account whose generated
+// password nobody saw. Each now fails (exit 1) and says so; the token is
+// revoked.
+func TestResultThatCannotBeWrittenFails(t *testing.T) {
+	env := storeEnv(t)
+	if code, _, errOut := runCmd(t, env, "migrate"); code != 0 {
+		t.Fatalf("migrate: %d %s", code, errOut)
+	}
+	if code, _, errOut := runCmd(t, env, "user", "add", "--email", "agent@shop.test", "--role", "agent"); code != 0 {
+		t.Fatalf("user add: %d %s", code, errOut)
+	}
+	full := func(args ...string) (int, string) {
+		var errOut syncBuffer
+		code := run(context.Background(), args, fullWriter{}, &errOut, func(k string) string { return env[k] })
+		return code, errOut.String()
+	}
+	facts := writeFile(t, "facts.json", partialFacts)
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"token", "create", "--email", "agent@shop.test"}, "comptoir: the token could not be written, so it was revoked: no space left on device\n"},
+		{[]string{"user", "add", "--email", "admin@shop.test", "--role", "admin"},
+			"comptoir: created admin admin@shop.test, but its password could not be written (no space left on device): reset it from the sign-in page\n"},
+		{[]string{"policy", "eval", "--facts", facts}, "comptoir: no space left on device\n"},
+		{[]string{"version"}, "comptoir: cannot write the result to stdout: no space left on device\n"},
+	} {
+		if code, errOut := full(tc.args...); code != 1 || errOut != tc.want {
+			t.Errorf("%v: exit %d, stderr %q; want 1 and %q", tc.args, code, errOut, tc.want)
+		}
+	}
+	d, err := db.Open(context.Background(), env["COMPTOIR_DATABASE_URL"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	var usable int
+	if err := d.Read.QueryRow(`SELECT COUNT(*) FROM api_tokens WHERE revoked_at IS NULL`).Scan(&usable); err != nil || usable != 0 {
+		t.Errorf("%d usable tokens after a token create that failed (%v)", usable, err)
 	}
 }

@@ -200,9 +200,18 @@ func (e *cmdEnv) userAdd(args []string) error {
 	case err != nil:
 		return err
 	}
-	fmt.Fprintf(e.stdout, "created %s %s (%s)\n", u.Role, u.Email, u.ID)
+	out := fmt.Sprintf("created %s %s (%s)\n", u.Role, u.Email, u.ID)
 	if generated {
-		fmt.Fprintf(e.stdout, "password: %s\n", password)
+		out += fmt.Sprintf("password: %s\n", password)
+	}
+	// A generated password is shown once: if it could not be written
+	// (a full disk, a closed pipe) the command fails, where it exited 0
+	// and left an account nobody could sign in to.
+	if _, err := io.WriteString(e.stdout, out); err != nil {
+		if generated {
+			return fmt.Errorf("created %s %s, but its password could not be written (%v): reset it from the sign-in page", u.Role, u.Email, err)
+		}
+		return fmt.Errorf("created %s %s, but could not say so: %w", u.Role, u.Email, err)
 	}
 	return nil
 }
@@ -229,12 +238,24 @@ func (e *cmdEnv) tokenCreate(args []string) error {
 	if err != nil {
 		return err
 	}
-	plain, _, err := a.Accounts.CreateToken(e.ctx, u.ID, *name)
-	if err != nil {
+	plain, tok, err := a.Accounts.CreateToken(e.ctx, u.ID, *name)
+	var verr *account.ValidationError
+	switch {
+	case errors.As(err, &verr):
+		return config.Usagef("--name: %v", verr)
+	case err != nil:
 		return err
 	}
 	// Alone on stdout, so scripts can capture it; it is never shown again.
-	fmt.Fprintln(e.stdout, plain)
+	// So a token that could not be written (a full disk, a closed pipe)
+	// is revoked, and the command fails: it exited 0, leaving a working
+	// token that nobody had.
+	if _, err := fmt.Fprintln(e.stdout, plain); err != nil {
+		if rerr := a.Accounts.RevokeToken(e.ctx, u.ID, tok.ID); rerr != nil {
+			return fmt.Errorf("the token could not be written (%v) nor revoked (%v): revoke %s from the account page", err, rerr, tok.ID)
+		}
+		return fmt.Errorf("the token could not be written, so it was revoked: %w", err)
+	}
 	return nil
 }
 
