@@ -232,7 +232,14 @@ func ApplyEnv(fs *flag.FlagSet, getenv func(string) string) error {
 		}
 		if ok {
 			if serr := f.Value.Set(v); serr != nil {
-				err = Usagef("%s: %v", name, serr)
+				// The value, as the flag package shows a flag's ("parse
+				// error" alone did not say what was wrong), except a
+				// secret's.
+				shown := fmt.Sprintf(" %q", v)
+				if secretFlags[f.Name] {
+					shown = ""
+				}
+				err = Usagef("invalid value%s for %s (--%s): %v", shown, name, f.Name, serr)
 			}
 		}
 	})

@@ -348,3 +348,27 @@ func TestSecretFileThatNeverEnds(t *testing.T) {
 		t.Fatalf("%d bytes were read from an endless secret file", n)
 	}
 }
+
+// A bad value in the environment said only "COMPTOIR_IMAP_POLL_INTERVAL:
+// parse error": which value, and for which flag, as the flag package says
+// of a flag; never a secret's value.
+func TestBadEnvironmentValueIsNamed(t *testing.T) {
+	fs := flag.NewFlagSet("test", flag.ContinueOnError)
+	Register(fs)
+	fs.Bool("demo", false, "")
+	for _, tc := range []struct{ env, value, want string }{
+		{"COMPTOIR_IMAP_POLL_INTERVAL", "soon", `invalid value "soon" for COMPTOIR_IMAP_POLL_INTERVAL (--imap-poll-interval): parse error`},
+		{"COMPTOIR_DEMO", "maybe", `invalid value "maybe" for COMPTOIR_DEMO (--demo): parse error`},
+		{"COMPTOIR_RETAIN_ACTIVITY", "forever", `invalid value "forever" for COMPTOIR_RETAIN_ACTIVITY (--retain-activity): want a duration such as 365d, 3y or 720h`},
+	} {
+		err := ApplyEnv(fs, func(k string) string {
+			if k == tc.env {
+				return tc.value
+			}
+			return ""
+		})
+		if !IsUsage(err) || err.Error() != tc.want {
+			t.Errorf("%s=%s: %v; want %q", tc.env, tc.value, err, tc.want)
+		}
+	}
+}
