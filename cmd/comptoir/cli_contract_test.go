@@ -1,10 +1,12 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync/atomic"
@@ -276,6 +278,54 @@ func TestResultThatCannotBeWrittenFails(t *testing.T) {
 		if code, errOut := full(tc.args...); code != 1 || errOut != tc.want {
 			t.Errorf("%v: exit %d, stderr %q; want 1 and %q", tc.args, code, errOut, tc.want)
 		}
+	}
+	d, err := db.Open(context.Background(), env["COMPTOIR_DATABASE_URL"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	var usable int
+	if err := d.Read.QueryRow(`SELECT COUNT(*) FROM api_tokens WHERE revoked_at IS NULL`).Scan(&usable); err != nil || usable != 0 {
+		t.Errorf("%d usable tokens after a token create that failed (%v)", usable, err)
+	}
+}
+
+// buildBinary builds comptoir itself, for what only the real process
+// shows (its signal handling).
+func buildBinary(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "comptoir")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// A closed pipe on stdout (comptoir token create | head -c0) killed the
+// process with SIGPIPE as it printed the token: a working token nobody
+// had, never revoked. The write now fails like any other: exit 1, the
+// reason, the token revoked.
+func TestTokenCreateIntoAClosedPipe(t *testing.T) {
+	env := storeEnv(t)
+	if code, _, errOut := runCmd(t, env, "migrate"); code != 0 {
+		t.Fatalf("migrate: %d %s", code, errOut)
+	}
+	if code, _, errOut := runCmd(t, env, "user", "add", "--email", "agent@shop.test", "--role", "agent"); code != 0 {
+		t.Fatalf("user add: %d %s", code, errOut)
+	}
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Close()
+	defer w.Close()
+	cmd := exec.Command(buildBinary(t), "token", "create", "--email", "agent@shop.test")
+	cmd.Env = append(os.Environ(), "COMPTOIR_DATABASE_URL="+env["COMPTOIR_DATABASE_URL"], "COMPTOIR_DATA_DIR="+env["COMPTOIR_DATA_DIR"])
+	var errOut bytes.Buffer
+	cmd.Stdout, cmd.Stderr = w, &errOut
+	cmd.Run()
+	if code := cmd.ProcessState.ExitCode(); code != 1 || !strings.HasPrefix(errOut.String(), "comptoir: the token could not be written, so it was revoked: ") {
+		t.Errorf("%v, stderr %q; want exit 1 and the reason", cmd.ProcessState, errOut.String())
 	}
 	d, err := db.Open(context.Background(), env["COMPTOIR_DATABASE_URL"])
 	if err != nil {

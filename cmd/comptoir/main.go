@@ -37,6 +37,12 @@ settable as COMPTOIR_<FLAG> in the environment.
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	// Writing to a closed pipe (comptoir token create | head -c0) then
+	// fails with EPIPE, which run reports and acts on (a token that could
+	// not be written is revoked), instead of killing the process half-way
+	// through. Notify, not Ignore: an ignored signal would stay ignored in
+	// pg_dump.
+	signal.Notify(make(chan os.Signal, 1), syscall.SIGPIPE)
 	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr, os.Getenv)
 	stop()
 	os.Exit(code)
