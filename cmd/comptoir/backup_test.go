@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -141,5 +142,70 @@ func TestBackupOfNoStoreLeavesNothing(t *testing.T) {
 	}
 	if _, err := os.Stat(to); err == nil {
 		t.Errorf("a failed backup left %s", to)
+	}
+}
+
+// pg_dump (libpq) refuses URL parameters it does not know, where pgx sends
+// them to the server as settings: a store serving with ?search_path=… could
+// not be backed up. They now reach pg_dump as -c settings in options, and
+// pgx's own tuning is left out.
+func TestPgDumpCommandTakesServerSettings(t *testing.T) {
+	cmd, err := pgDumpCommand(context.Background(),
+		"postgres://shop@db.example/store?sslmode=require&search_path=shop&statement_cache_capacity=0&options=-c%20work_mem%3D64MB&TimeZone=Europe/Paris&application_name=a%20b", "/tmp/out.dump")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var dbname string
+	for _, a := range cmd.Args {
+		if v, ok := strings.CutPrefix(a, "--dbname="); ok {
+			dbname = v
+		}
+	}
+	u, err := url.Parse(dbname)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := url.Values{
+		"sslmode":          {"require"},
+		"application_name": {"a b"},
+		"options":          {`-c work_mem=64MB -c TimeZone=Europe/Paris -c search_path=shop`},
+	}
+	if strings.Contains(u.RawQuery, "+") {
+		t.Errorf("query %s: libpq reads + as a plus sign, not a space", u.RawQuery)
+	}
+	if got := u.Query(); !reflect.DeepEqual(got, want) {
+		t.Errorf("pg_dump's URL parameters %v, want %v", got, want)
+	}
+	if _, err := pgDumpCommand(context.Background(), "postgres://shop@db.example/store?search_path=a%20b%5Cc", "/tmp/out.dump"); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestBackupWithServerSettingsInTheURL(t *testing.T) {
+	if dbtest.Engine() != db.Postgres {
+		t.Skip("URL parameters are PostgreSQL's")
+	}
+	env := storeEnv(t)
+	plainURL := env["COMPTOIR_DATABASE_URL"]
+	u, err := url.Parse(plainURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := u.Query()
+	q.Set("search_path", "public")
+	q.Set("statement_timeout", "60000")
+	u.RawQuery = q.Encode()
+	env["COMPTOIR_DATABASE_URL"] = u.String()
+	to := filepath.Join(t.TempDir(), "backup")
+	if code, _, errOut := runCmd(t, env, "backup", "--to", to); code != 0 {
+		t.Fatalf("backup: exit %d, stderr %q", code, errOut)
+	}
+	d, err := db.Open(context.Background(), restoreBackup(t, plainURL, to))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	if err := d.CheckVersion(context.Background()); err != nil {
+		t.Fatalf("restored schema: %v", err)
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"time"
 
@@ -374,6 +375,7 @@ func pgDumpCommand(ctx context.Context, dsn, file string) (*exec.Cmd, error) {
 		q.Del("password")
 		u.RawQuery = q.Encode()
 	}
+	u.RawQuery = encodeForLibpq(libpqQuery(u.Query()))
 	cmd := exec.CommandContext(ctx, "pg_dump", "--format=custom", "--file="+file, "--dbname="+u.String())
 	cmd.Env = os.Environ()
 	if password != "" {
@@ -381,6 +383,64 @@ func pgDumpCommand(ctx context.Context, dsn, file string) (*exec.Cmd, error) {
 	}
 	return cmd, nil
 }
+
+// libpqParams are the URL parameters pg_dump (libpq) knows; it refuses
+// any other ("invalid URI query parameter"), where pgx sends it to the
+// server as a setting: a store serving with ?search_path=shop could not
+// be backed up.
+var libpqParams = map[string]bool{
+	"host": true, "hostaddr": true, "port": true, "dbname": true, "user": true, "password": true, "passfile": true,
+	"channel_binding": true, "connect_timeout": true, "client_encoding": true, "options": true,
+	"application_name": true, "fallback_application_name": true, "keepalives": true, "keepalives_idle": true,
+	"keepalives_interval": true, "keepalives_count": true, "tcp_user_timeout": true, "replication": true,
+	"gssencmode": true, "sslmode": true, "requiressl": true, "sslcompression": true, "sslcert": true, "sslkey": true,
+	"sslpassword": true, "sslrootcert": true, "sslcrl": true, "sslcrldir": true, "sslsni": true, "requirepeer": true,
+	"ssl_min_protocol_version": true, "ssl_max_protocol_version": true, "krbsrvname": true, "gsslib": true,
+	"service": true, "target_session_attrs": true, "load_balance_hosts": true,
+}
+
+// pgxOnlyParams tune pgx itself and mean nothing to the server.
+var pgxOnlyParams = map[string]bool{
+	"statement_cache_capacity": true, "description_cache_capacity": true, "default_query_exec_mode": true,
+	"min_read_buffer_size": true, "krbspn": true, "servicefile": true,
+}
+
+// libpqQuery is q as pg_dump takes it: pgx's own tuning dropped, and the
+// server settings pgx sends for any other parameter given to the server
+// the way libpq does, as -c name=value in options.
+func libpqQuery(q url.Values) url.Values {
+	out := url.Values{}
+	var settings []string
+	for name, values := range q {
+		switch {
+		case libpqParams[name]:
+			out[name] = values
+		case pgxOnlyParams[name]:
+		default:
+			for _, v := range values {
+				settings = append(settings, "-c "+optionsEscaper.Replace(name+"="+v))
+			}
+		}
+	}
+	if len(settings) > 0 {
+		slices.Sort(settings)
+		if o := out.Get("options"); o != "" {
+			settings = append([]string{o}, settings...)
+		}
+		out.Set("options", strings.Join(settings, " "))
+	}
+	return out
+}
+
+// encodeForLibpq is q.Encode() with spaces as %20: libpq reads a + as a
+// plus sign, not a space.
+func encodeForLibpq(q url.Values) string {
+	return strings.ReplaceAll(q.Encode(), "+", "%20")
+}
+
+// optionsEscaper escapes a word of libpq's options: spaces separate words,
+// a backslash keeps the next character.
+var optionsEscaper = strings.NewReplacer(`\`, `\\`, " ", `\ `)
 
 func randomPassword() string {
 	b := make([]byte, 18)
