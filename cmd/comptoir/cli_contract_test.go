@@ -93,14 +93,22 @@ func TestAdminCommandRefusalIsOneLine(t *testing.T) {
 	if code, _, errOut := runCmd(t, env, "user", "add", "--email", "agent@shop.test", "--role", "agent"); code != 0 {
 		t.Fatalf("user add: %d %s", code, errOut)
 	}
+	shortPassword := writeFile(t, "pw", "short\n")
 	for _, tc := range []struct {
 		args []string
 		want string
 	}{
 		{[]string{"token", "create", "--email", "nobody@shop.test"}, "comptoir: no user with email nobody@shop.test\n"},
 		{[]string{"user", "add", "--email", "agent@shop.test", "--role", "agent"}, "comptoir: a user with email agent@shop.test already exists\n"},
+		// The store's refusals in the command line's terms: they were its
+		// codes ("account: invalid password: password_too_short").
+		{[]string{"user", "add", "--email", "shop.test", "--role", "agent"}, "comptoir: --email: not an email address\n"},
+		{[]string{"user", "add", "--email", "new@shop.test", "--role", "agent", "--password-file", shortPassword},
+			"comptoir: --password-file: the password is too short (at least 10 characters)\n"},
+		{[]string{"user", "add", "--email", "new@shop.test", "--role", "agent", "--name", "Ana\r\nBcc: x@evil.test"},
+			"comptoir: --name: holds characters that are not allowed (line breaks, control characters)\n"},
 		// A token's name is checked by the store: it was exit 1.
-		{[]string{"token", "create", "--email", "agent@shop.test", "--name", ""}, "comptoir: --name: account: invalid name: required\n"},
+		{[]string{"token", "create", "--email", "agent@shop.test", "--name", ""}, "comptoir: --name: must not be empty\n"},
 	} {
 		code, out, errOut := runCmd(t, env, tc.args...)
 		if code != 2 || out != "" || errOut != tc.want {

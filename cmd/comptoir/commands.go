@@ -195,7 +195,7 @@ func (e *cmdEnv) userAdd(args []string) error {
 	var verr *account.ValidationError
 	switch {
 	case errors.As(err, &verr):
-		return config.Usagef("%v", verr)
+		return config.Usagef("%s", accountRefusal(verr, a.Accounts.MinPasswordLength()))
 	case errors.Is(err, account.ErrEmailTaken):
 		return config.Usagef("a user with email %s already exists", *email)
 	case err != nil:
@@ -215,6 +215,37 @@ func (e *cmdEnv) userAdd(args []string) error {
 		return fmt.Errorf("created %s %s, but could not say so: %w", u.Role, u.Email, err)
 	}
 	return nil
+}
+
+// accountRefusal says why the store refused a new user or token, in the
+// terms of the command line: the flag, and what is wrong with its value.
+// It said "account: invalid password: password_too_short", the store's
+// codes.
+func accountRefusal(verr *account.ValidationError, minPassword int) string {
+	flags := map[string]string{"email": "--email", "password": "--password-file", "name": "--name", "role": "--role", "language": "--language"}
+	var parts []string
+	for field, code := range verr.Fields {
+		flag, ok := flags[field]
+		if !ok {
+			flag = field
+		}
+		what := strings.ReplaceAll(code, "_", " ")
+		switch code {
+		case account.CodeRequired:
+			what = "must not be empty"
+		case account.CodeEmailInvalid:
+			what = "not an email address"
+		case account.CodePasswordTooShort:
+			what = fmt.Sprintf("the password is too short (at least %d characters)", minPassword)
+		case account.CodePasswordTooLong, account.CodeTooLong:
+			what = "too long"
+		case account.CodeInvalidCharacters:
+			what = "holds characters that are not allowed (line breaks, control characters)"
+		}
+		parts = append(parts, flag+": "+what)
+	}
+	slices.Sort(parts)
+	return strings.Join(parts, "; ")
 }
 
 func (e *cmdEnv) tokenCreate(args []string) error {
@@ -243,7 +274,7 @@ func (e *cmdEnv) tokenCreate(args []string) error {
 	var verr *account.ValidationError
 	switch {
 	case errors.As(err, &verr):
-		return config.Usagef("--name: %v", verr)
+		return config.Usagef("%s", accountRefusal(verr, a.Accounts.MinPasswordLength()))
 	case err != nil:
 		return err
 	}
