@@ -262,6 +262,11 @@ func (c *Config) Resolve() error {
 		// the network.
 		return Usagef("--debug-listen %q: want a loopback address (127.0.0.1:PORT, [::1]:PORT or localhost:PORT)", c.DebugListen)
 	}
+	if c.Listen == "" {
+		// Said first: the default --base-url is made of it, and the
+		// reason given was "--base-url "http://": want http(s)://host".
+		return Usagef("--listen must not be empty (host:port, such as localhost:8080)")
+	}
 	if c.BaseURL == "" {
 		host := c.Listen
 		if strings.HasPrefix(host, ":") {

@@ -372,3 +372,11 @@ func TestBadEnvironmentValueIsNamed(t *testing.T) {
 		}
 	}
 }
+
+// An empty --listen was reported as a bad --base-url, the flag not given.
+func TestEmptyListenIsNamed(t *testing.T) {
+	_, err := parse(t, []string{"--listen", ""}, nil)
+	if !IsUsage(err) || err.Error() != "--listen must not be empty (host:port, such as localhost:8080)" {
+		t.Fatalf("err %v", err)
+	}
+}
