@@ -357,9 +357,9 @@ func (e *cmdEnv) backup(args []string) error {
 
 // openBackupSource opens the database to back up, refusing one that holds
 // no store: a mistyped --data-dir or --database-url gave an empty "backup"
-// and exit 0 (and, on SQLite, made an empty database where there was none). A schema
-// older or newer than this binary's is backed up all the same: a backup
-// before an upgrade is the point.
+// and exit 0 (and, on SQLite, made an empty database where there was
+// none). A schema older or newer than this binary's is backed up all the
+// same: a backup before an upgrade is the point.
 func (e *cmdEnv) openBackupSource(target db.Target, url string) (*db.DB, error) {
 	if target.Engine == db.SQLite {
 		if _, err := os.Stat(target.Path); errors.Is(err, iofs.ErrNotExist) {
