@@ -1,10 +1,19 @@
 package main
 
 import (
+	"bytes"
+	"context"
 	"fmt"
 	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
+	"sync/atomic"
+	"syscall"
 	"testing"
+
+	"comptoir/internal/db"
 )
 
 // API.md: bad usage exits 2 "with a one-line reason". A mistyped flag
@@ -84,12 +93,22 @@ func TestAdminCommandRefusalIsOneLine(t *testing.T) {
 	if code, _, errOut := runCmd(t, env, "user", "add", "--email", "agent@shop.test", "--role", "agent"); code != 0 {
 		t.Fatalf("user add: %d %s", code, errOut)
 	}
+	shortPassword := writeFile(t, "pw", "short\n")
 	for _, tc := range []struct {
 		args []string
 		want string
 	}{
 		{[]string{"token", "create", "--email", "nobody@shop.test"}, "comptoir: no user with email nobody@shop.test\n"},
 		{[]string{"user", "add", "--email", "agent@shop.test", "--role", "agent"}, "comptoir: a user with email agent@shop.test already exists\n"},
+		// The store's refusals in the command line's terms: they were its
+		// codes ("account: invalid password: password_too_short").
+		{[]string{"user", "add", "--email", "shop.test", "--role", "agent"}, "comptoir: --email: not an email address\n"},
+		{[]string{"user", "add", "--email", "new@shop.test", "--role", "agent", "--password-file", shortPassword},
+			"comptoir: --password-file: the password is too short (at least 10 characters)\n"},
+		{[]string{"user", "add", "--email", "new@shop.test", "--role", "agent", "--name", "Ana\r\nBcc: x@evil.test"},
+			"comptoir: --name: holds characters that are not allowed (line breaks, control characters)\n"},
+		// A token's name is checked by the store: it was exit 1.
+		{[]string{"token", "create", "--email", "agent@shop.test", "--name", ""}, "comptoir: --name: must not be empty\n"},
 	} {
 		code, out, errOut := runCmd(t, env, tc.args...)
 		if code != 2 || out != "" || errOut != tc.want {
@@ -161,5 +180,168 @@ func TestServiceSettingsRefusedInOneLine(t *testing.T) {
 		if code != 2 || out != "" || strings.Count(errOut, "\n") != 1 || !strings.HasPrefix(errOut, tc.want) {
 			t.Errorf("%v: exit %d, stdout %q, stderr %q; want 2 and one line %q…", tc.args, code, out, errOut, tc.want)
 		}
+	}
+}
+
+// endlessFile is a FIFO that a writer keeps filling, up to max bytes, while
+// it is read; written says how much went in. It stands for /dev/zero, a
+// log or a stream named where a small file was meant.
+func endlessFile(t *testing.T, max int64) (path string, written func() int64) {
+	t.Helper()
+	path = filepath.Join(t.TempDir(), "endless")
+	if err := syscall.Mkfifo(path, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var n atomic.Int64
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		w, err := os.OpenFile(path, os.O_WRONLY, 0)
+		if err != nil {
+			return
+		}
+		defer w.Close()
+		chunk := make([]byte, 64<<10)
+		for n.Load() < max {
+			k, err := w.Write(chunk)
+			n.Add(int64(k))
+			if err != nil {
+				return // the reader stopped
+			}
+		}
+	}()
+	t.Cleanup(func() {
+		// Unblock a writer still waiting for a reader.
+		if r, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0); err == nil {
+			r.Close()
+		}
+		<-done
+	})
+	return path, n.Load
+}
+
+// A file that never ends (/dev/zero) named as facts, a policy or a
+// password was read whole: the process grew until the kernel killed it.
+// Each is now bad usage, one line, after reading little more than the
+// largest such file can be.
+func TestInputFileThatNeverEnds(t *testing.T) {
+	facts := writeFile(t, "facts.json", partialFacts)
+	for _, tc := range []struct {
+		args func(endless string) []string
+		want string
+	}{
+		{func(f string) []string { return []string{"policy", "eval", "--facts", f} }, " is larger than 1 MiB"},
+		{func(f string) []string { return []string{"policy", "eval", "--facts", facts, "--policy", f} }, " is larger than 1 MiB"},
+		{func(f string) []string { return []string{"policy", "check", f} }, " is larger than 1 MiB"},
+		{func(f string) []string {
+			return []string{"user", "add", "--email", "a@shop.test", "--role", "agent", "--password-file", f}
+		}, " is larger than 4 KiB"},
+	} {
+		path, written := endlessFile(t, 256<<20)
+		args := tc.args(path)
+		code, out, errOut := runCmd(t, map[string]string{"COMPTOIR_DATA_DIR": t.TempDir()}, args...)
+		if code != 2 || out != "" || strings.Count(errOut, "\n") != 1 || !strings.Contains(errOut, path+tc.want) {
+			t.Errorf("%v: exit %d, stdout %q, stderr %q; want 2 and one line %q", args, code, out, errOut, tc.want)
+		}
+		if n := written(); n > 4<<20 {
+			t.Errorf("%v: %d bytes were read from an endless file", args, n)
+		}
+	}
+}
+
+// fullWriter fails every write, as stdout on a full disk does.
+type fullWriter struct{}
+
+func (fullWriter) Write([]byte) (int, error) { return 0, syscall.ENOSPC }
+
+// What a command prints on stdout is its result. When it could not be
+// written (a full disk) the command exited 0 all the same: token create
+// left a working token nobody had, user add an account whose generated
+// password nobody saw. Each now fails (exit 1) and says so; the token is
+// revoked.
+func TestResultThatCannotBeWrittenFails(t *testing.T) {
+	env := storeEnv(t)
+	if code, _, errOut := runCmd(t, env, "migrate"); code != 0 {
+		t.Fatalf("migrate: %d %s", code, errOut)
+	}
+	if code, _, errOut := runCmd(t, env, "user", "add", "--email", "agent@shop.test", "--role", "agent"); code != 0 {
+		t.Fatalf("user add: %d %s", code, errOut)
+	}
+	full := func(args ...string) (int, string) {
+		var errOut syncBuffer
+		code := run(context.Background(), args, fullWriter{}, &errOut, func(k string) string { return env[k] })
+		return code, errOut.String()
+	}
+	facts := writeFile(t, "facts.json", partialFacts)
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"token", "create", "--email", "agent@shop.test"}, "comptoir: the token could not be written, so it was revoked: no space left on device\n"},
+		{[]string{"user", "add", "--email", "admin@shop.test", "--role", "admin"},
+			"comptoir: created admin admin@shop.test, but its password could not be written (no space left on device): reset it from the sign-in page\n"},
+		{[]string{"policy", "eval", "--facts", facts}, "comptoir: no space left on device\n"},
+		{[]string{"version"}, "comptoir: cannot write the result to stdout: no space left on device\n"},
+	} {
+		if code, errOut := full(tc.args...); code != 1 || errOut != tc.want {
+			t.Errorf("%v: exit %d, stderr %q; want 1 and %q", tc.args, code, errOut, tc.want)
+		}
+	}
+	d, err := db.Open(context.Background(), env["COMPTOIR_DATABASE_URL"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	var usable int
+	if err := d.Read.QueryRow(`SELECT COUNT(*) FROM api_tokens WHERE revoked_at IS NULL`).Scan(&usable); err != nil || usable != 0 {
+		t.Errorf("%d usable tokens after a token create that failed (%v)", usable, err)
+	}
+}
+
+// buildBinary builds comptoir itself, for what only the real process
+// shows (its signal handling).
+func buildBinary(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "comptoir")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// A closed pipe on stdout (comptoir token create | head -c0) killed the
+// process with SIGPIPE as it printed the token: a working token nobody
+// had, never revoked. The write now fails like any other: exit 1, the
+// reason, the token revoked.
+func TestTokenCreateIntoAClosedPipe(t *testing.T) {
+	env := storeEnv(t)
+	if code, _, errOut := runCmd(t, env, "migrate"); code != 0 {
+		t.Fatalf("migrate: %d %s", code, errOut)
+	}
+	if code, _, errOut := runCmd(t, env, "user", "add", "--email", "agent@shop.test", "--role", "agent"); code != 0 {
+		t.Fatalf("user add: %d %s", code, errOut)
+	}
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Close()
+	defer w.Close()
+	cmd := exec.Command(buildBinary(t), "token", "create", "--email", "agent@shop.test")
+	cmd.Env = append(os.Environ(), "COMPTOIR_DATABASE_URL="+env["COMPTOIR_DATABASE_URL"], "COMPTOIR_DATA_DIR="+env["COMPTOIR_DATA_DIR"])
+	var errOut bytes.Buffer
+	cmd.Stdout, cmd.Stderr = w, &errOut
+	cmd.Run()
+	if code := cmd.ProcessState.ExitCode(); code != 1 || !strings.HasPrefix(errOut.String(), "comptoir: the token could not be written, so it was revoked: ") {
+		t.Errorf("%v, stderr %q; want exit 1 and the reason", cmd.ProcessState, errOut.String())
+	}
+	d, err := db.Open(context.Background(), env["COMPTOIR_DATABASE_URL"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	var usable int
+	if err := d.Read.QueryRow(`SELECT COUNT(*) FROM api_tokens WHERE revoked_at IS NULL`).Scan(&usable); err != nil || usable != 0 {
+		t.Errorf("%d usable tokens after a token create that failed (%v)", usable, err)
 	}
 }

@@ -8,12 +8,14 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	iofs "io/fs"
 	"log/slog"
 	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"time"
 
@@ -172,7 +174,8 @@ func (e *cmdEnv) userAdd(args []string) error {
 	}
 	password, generated := "", false
 	if *passwordFile != "" {
-		b, err := os.ReadFile(*passwordFile)
+		// A password is at most 1024 characters (account's limit).
+		b, err := config.ReadFile(*passwordFile, 4<<10)
 		if err != nil {
 			return config.Usagef("--password-file: %v", err)
 		}
@@ -192,17 +195,57 @@ func (e *cmdEnv) userAdd(args []string) error {
 	var verr *account.ValidationError
 	switch {
 	case errors.As(err, &verr):
-		return config.Usagef("%v", verr)
+		return config.Usagef("%s", accountRefusal(verr, a.Accounts.MinPasswordLength()))
 	case errors.Is(err, account.ErrEmailTaken):
 		return config.Usagef("a user with email %s already exists", *email)
 	case err != nil:
 		return err
 	}
-	fmt.Fprintf(e.stdout, "created %s %s (%s)\n", u.Role, u.Email, u.ID)
+	out := fmt.Sprintf("created %s %s (%s)\n", u.Role, u.Email, u.ID)
 	if generated {
-		fmt.Fprintf(e.stdout, "password: %s\n", password)
+		out += fmt.Sprintf("password: %s\n", password)
+	}
+	// A generated password is shown once: if it could not be written
+	// (a full disk, a closed pipe) the command fails, where it exited 0
+	// and left an account nobody could sign in to.
+	if _, err := io.WriteString(e.stdout, out); err != nil {
+		if generated {
+			return fmt.Errorf("created %s %s, but its password could not be written (%v): reset it from the sign-in page", u.Role, u.Email, err)
+		}
+		return fmt.Errorf("created %s %s, but could not say so: %w", u.Role, u.Email, err)
 	}
 	return nil
+}
+
+// accountRefusal says why the store refused a new user or token, in the
+// terms of the command line: the flag, and what is wrong with its value.
+// It said "account: invalid password: password_too_short", the store's
+// codes.
+func accountRefusal(verr *account.ValidationError, minPassword int) string {
+	flags := map[string]string{"email": "--email", "password": "--password-file", "name": "--name", "role": "--role", "language": "--language"}
+	var parts []string
+	for field, code := range verr.Fields {
+		flag, ok := flags[field]
+		if !ok {
+			flag = field
+		}
+		what := strings.ReplaceAll(code, "_", " ")
+		switch code {
+		case account.CodeRequired:
+			what = "must not be empty"
+		case account.CodeEmailInvalid:
+			what = "not an email address"
+		case account.CodePasswordTooShort:
+			what = fmt.Sprintf("the password is too short (at least %d characters)", minPassword)
+		case account.CodePasswordTooLong, account.CodeTooLong:
+			what = "too long"
+		case account.CodeInvalidCharacters:
+			what = "holds characters that are not allowed (line breaks, control characters)"
+		}
+		parts = append(parts, flag+": "+what)
+	}
+	slices.Sort(parts)
+	return strings.Join(parts, "; ")
 }
 
 func (e *cmdEnv) tokenCreate(args []string) error {
@@ -227,12 +270,24 @@ func (e *cmdEnv) tokenCreate(args []string) error {
 	if err != nil {
 		return err
 	}
-	plain, _, err := a.Accounts.CreateToken(e.ctx, u.ID, *name)
-	if err != nil {
+	plain, tok, err := a.Accounts.CreateToken(e.ctx, u.ID, *name)
+	var verr *account.ValidationError
+	switch {
+	case errors.As(err, &verr):
+		return config.Usagef("%s", accountRefusal(verr, a.Accounts.MinPasswordLength()))
+	case err != nil:
 		return err
 	}
 	// Alone on stdout, so scripts can capture it; it is never shown again.
-	fmt.Fprintln(e.stdout, plain)
+	// So a token that could not be written (a full disk, a closed pipe)
+	// is revoked, and the command fails: it exited 0, leaving a working
+	// token that nobody had.
+	if _, err := fmt.Fprintln(e.stdout, plain); err != nil {
+		if rerr := a.Accounts.RevokeToken(e.ctx, u.ID, tok.ID); rerr != nil {
+			return fmt.Errorf("the token could not be written (%v) nor revoked (%v): revoke %s from the account page", err, rerr, tok.ID)
+		}
+		return fmt.Errorf("the token could not be written, so it was revoked: %w", err)
+	}
 	return nil
 }
 
@@ -245,9 +300,6 @@ func (e *cmdEnv) backup(args []string) error {
 	if *to == "" {
 		return config.Usagef("backup needs --to FILE")
 	}
-	if _, err := os.Stat(*to); err == nil {
-		return config.Usagef("--to %s already exists; choose a new file", *to)
-	}
 	target, err := db.ParseURL(cfg.DatabaseURL)
 	if err != nil {
 		return config.Usagef("%v", err)
@@ -256,13 +308,34 @@ func (e *cmdEnv) backup(args []string) error {
 	if err != nil {
 		return err
 	}
+	// The file is made here, new (O_EXCL: a backup never replaces
+	// another, even one that appeared since the check) and readable by
+	// its owner only, as the data directory is: it holds every customer's
+	// data and password hash, and the engines made it readable by all. A
+	// path that cannot be written is bad usage found before any work.
+	f, err := os.OpenFile(abs, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	switch {
+	case errors.Is(err, iofs.ErrExist):
+		return config.Usagef("--to %s already exists; choose a new file", *to)
+	case err != nil:
+		return config.Usagef("--to: %v", err)
+	}
+	f.Close()
+	// A backup that failed leaves nothing behind: a half-written or empty
+	// file would pass for a backup, and block the next attempt's --to.
+	done := false
+	defer func() {
+		if !done {
+			os.Remove(abs)
+		}
+	}()
+	d, err := e.openBackupSource(target, cfg.DatabaseURL)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
 	switch target.Engine {
 	case db.SQLite:
-		d, err := db.Open(e.ctx, cfg.DatabaseURL)
-		if err != nil {
-			return err
-		}
-		defer d.Close()
 		if err := db.BackupSQLite(e.ctx, d, abs); err != nil {
 			return err
 		}
@@ -277,8 +350,35 @@ func (e *cmdEnv) backup(args []string) error {
 			return fmt.Errorf("pg_dump: %w", err)
 		}
 	}
+	done = true
 	fmt.Fprintf(e.stderr, "comptoir: backup written to %s\n", abs)
 	return nil
+}
+
+// openBackupSource opens the database to back up, refusing one that holds
+// no store: a mistyped --data-dir or --database-url gave an empty "backup"
+// and exit 0 (and, on SQLite, made an empty database where there was
+// none). A schema older or newer than this binary's is backed up all the
+// same: a backup before an upgrade is the point.
+func (e *cmdEnv) openBackupSource(target db.Target, url string) (*db.DB, error) {
+	if target.Engine == db.SQLite {
+		if _, err := os.Stat(target.Path); errors.Is(err, iofs.ErrNotExist) {
+			return nil, config.Usagef("no database at %s: nothing to back up (see --data-dir, --database-url)", target.Path)
+		}
+	}
+	d, err := db.Open(e.ctx, url)
+	if err != nil {
+		return nil, err
+	}
+	v, err := d.SchemaVersion(e.ctx)
+	if err == nil && v == 0 {
+		err = config.Usagef("the database holds no comptoir store: nothing to back up (see --data-dir, --database-url)")
+	}
+	if err != nil {
+		d.Close()
+		return nil, err
+	}
+	return d, nil
 }
 
 // pgDumpCommand is the pg_dump run that writes dsn's database to file.
@@ -306,6 +406,7 @@ func pgDumpCommand(ctx context.Context, dsn, file string) (*exec.Cmd, error) {
 		q.Del("password")
 		u.RawQuery = q.Encode()
 	}
+	u.RawQuery = encodeForLibpq(libpqQuery(u.Query()))
 	cmd := exec.CommandContext(ctx, "pg_dump", "--format=custom", "--file="+file, "--dbname="+u.String())
 	cmd.Env = os.Environ()
 	if password != "" {
@@ -313,6 +414,64 @@ func pgDumpCommand(ctx context.Context, dsn, file string) (*exec.Cmd, error) {
 	}
 	return cmd, nil
 }
+
+// libpqParams are the URL parameters pg_dump (libpq) knows; it refuses
+// any other ("invalid URI query parameter"), where pgx sends it to the
+// server as a setting: a store serving with ?search_path=shop could not
+// be backed up.
+var libpqParams = map[string]bool{
+	"host": true, "hostaddr": true, "port": true, "dbname": true, "user": true, "password": true, "passfile": true,
+	"channel_binding": true, "connect_timeout": true, "client_encoding": true, "options": true,
+	"application_name": true, "fallback_application_name": true, "keepalives": true, "keepalives_idle": true,
+	"keepalives_interval": true, "keepalives_count": true, "tcp_user_timeout": true, "replication": true,
+	"gssencmode": true, "sslmode": true, "requiressl": true, "sslcompression": true, "sslcert": true, "sslkey": true,
+	"sslpassword": true, "sslrootcert": true, "sslcrl": true, "sslcrldir": true, "sslsni": true, "requirepeer": true,
+	"ssl_min_protocol_version": true, "ssl_max_protocol_version": true, "krbsrvname": true, "gsslib": true,
+	"service": true, "target_session_attrs": true, "load_balance_hosts": true,
+}
+
+// pgxOnlyParams tune pgx itself and mean nothing to the server.
+var pgxOnlyParams = map[string]bool{
+	"statement_cache_capacity": true, "description_cache_capacity": true, "default_query_exec_mode": true,
+	"min_read_buffer_size": true, "krbspn": true, "servicefile": true,
+}
+
+// libpqQuery is q as pg_dump takes it: pgx's own tuning dropped, and the
+// server settings pgx sends for any other parameter given to the server
+// the way libpq does, as -c name=value in options.
+func libpqQuery(q url.Values) url.Values {
+	out := url.Values{}
+	var settings []string
+	for name, values := range q {
+		switch {
+		case libpqParams[name]:
+			out[name] = values
+		case pgxOnlyParams[name]:
+		default:
+			for _, v := range values {
+				settings = append(settings, "-c "+optionsEscaper.Replace(name+"="+v))
+			}
+		}
+	}
+	if len(settings) > 0 {
+		slices.Sort(settings)
+		if o := out.Get("options"); o != "" {
+			settings = append([]string{o}, settings...)
+		}
+		out.Set("options", strings.Join(settings, " "))
+	}
+	return out
+}
+
+// encodeForLibpq is q.Encode() with spaces as %20: libpq reads a + as a
+// plus sign, not a space.
+func encodeForLibpq(q url.Values) string {
+	return strings.ReplaceAll(q.Encode(), "+", "%20")
+}
+
+// optionsEscaper escapes a word of libpq's options: spaces separate words,
+// a backslash keeps the next character.
+var optionsEscaper = strings.NewReplacer(`\`, `\\`, " ", `\ `)
 
 func randomPassword() string {
 	b := make([]byte, 18)

@@ -37,6 +37,12 @@ settable as COMPTOIR_<FLAG> in the environment.
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	// Writing to a closed pipe (comptoir token create | head -c0) then
+	// fails with EPIPE, which run reports and acts on (a token that could
+	// not be written is revoked), instead of killing the process half-way
+	// through. Notify, not Ignore: an ignored signal would stay ignored in
+	// pg_dump.
+	signal.Notify(make(chan os.Signal, 1), syscall.SIGPIPE)
 	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr, os.Getenv)
 	stop()
 	os.Exit(code)
@@ -50,7 +56,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		fmt.Fprintln(stderr, "comptoir: no command given (try comptoir help)")
 		return exitUsage
 	}
-	env := &cmdEnv{ctx: ctx, stdout: stdout, stderr: stderr, getenv: getenv}
+	out := &checkedWriter{w: stdout}
+	env := &cmdEnv{ctx: ctx, stdout: out, stderr: stderr, getenv: getenv}
 	var err error
 	switch cmd, rest := args[0], args[1:]; cmd {
 	case "serve":
@@ -76,9 +83,15 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 	case "version", "--version", "-version":
 		err = env.version(rest)
 	case "help", "-h", "--help":
-		fmt.Fprint(stdout, usageHeader)
+		fmt.Fprint(out, usageHeader)
 	default:
 		err = config.Usagef("unknown command %q (try comptoir help)", cmd)
+	}
+	if err == nil && out.err != nil {
+		// What a command prints on stdout is its result (a token, a
+		// decision, a version): not written, the command did not do its
+		// work, whatever else it did.
+		err = fmt.Errorf("cannot write the result to stdout: %w", out.err)
 	}
 	switch {
 	case err == nil:
@@ -92,4 +105,18 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		fmt.Fprintln(stderr, "comptoir:", err)
 		return exitFailed
 	}
+}
+
+// checkedWriter keeps the first error writing to w.
+type checkedWriter struct {
+	w   io.Writer
+	err error
+}
+
+func (c *checkedWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	if err != nil && c.err == nil {
+		c.err = err
+	}
+	return n, err
 }

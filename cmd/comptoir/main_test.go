@@ -291,7 +291,21 @@ func restoreBackup(t *testing.T, originalURL, file string) string {
 	if _, err := exec.LookPath("pg_restore"); err != nil {
 		t.Fatal("pg_restore not found: PostgreSQL client tools are needed to test restores")
 	}
-	// pgx and pg_restore take the URL without comptoir's own pool_max_conns.
+	// pgx and pg_restore take the URL without comptoir's own
+	// pool_max_conns, which newPostgresDatabase leaves out.
+	target := newPostgresDatabase(t, originalURL, "restored")
+	cmd := exec.Command("pg_restore", "--no-owner", "--dbname="+target, file)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("pg_restore: %v\n%s", err, out)
+	}
+	return target
+}
+
+// newPostgresDatabase creates an empty database on originalURL's server,
+// dropped when the test ends, and returns its URL (originalURL's, without
+// comptoir's own pool_max_conns, with the new database's name).
+func newPostgresDatabase(t *testing.T, originalURL, prefix string) string {
+	t.Helper()
 	parsed, err := db.ParseURL(originalURL)
 	if err != nil {
 		t.Fatal(err)
@@ -302,18 +316,19 @@ func restoreBackup(t *testing.T, originalURL, file string) string {
 		t.Fatal(err)
 	}
 	defer admin.Close()
-	name := fmt.Sprintf("restored_%d", time.Now().UnixNano())
+	name := fmt.Sprintf("%s_%d", prefix, time.Now().UnixNano())
 	if _, err := admin.Exec("CREATE DATABASE " + name); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { admin.Exec("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)") })
+	t.Cleanup(func() {
+		if admin, err := sql.Open("pgx", originalURL); err == nil {
+			admin.Exec("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)")
+			admin.Close()
+		}
+	})
 	target := originalURL[:strings.LastIndex(originalURL, "/")+1] + name
 	if q := strings.Index(originalURL, "?"); q >= 0 {
 		target = originalURL[:strings.LastIndex(originalURL[:q], "/")+1] + name + originalURL[q:]
-	}
-	cmd := exec.Command("pg_restore", "--no-owner", "--dbname="+target, file)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("pg_restore: %v\n%s", err, out)
 	}
 	return target
 }

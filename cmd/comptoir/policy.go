@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
-	"os"
 	"time"
 
 	"comptoir/internal/config"
@@ -66,8 +65,13 @@ func (e *cmdEnv) policyCheck(args []string) error {
 	return nil
 }
 
+// maxInputFile bounds what policy check and policy eval read: policy.Parse
+// and policy.DecodeFacts refuse more than 1 MiB anyway, and reading no
+// further keeps a file that never ends (/dev/zero) from exhausting memory.
+const maxInputFile = 1 << 20
+
 func readPolicy(path string) (*policy.Policy, error) {
-	data, err := os.ReadFile(path)
+	data, err := config.ReadFile(path, maxInputFile)
 	if err != nil {
 		return nil, config.Usagef("%v", err)
 	}
@@ -98,7 +102,7 @@ func (e *cmdEnv) policyEval(args []string) error {
 			return err
 		}
 	}
-	data, err := os.ReadFile(*factsPath)
+	data, err := config.ReadFile(*factsPath, maxInputFile)
 	if err != nil {
 		return config.Usagef("--facts: %v", err)
 	}

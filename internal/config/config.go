@@ -11,7 +11,6 @@ import (
 	"net"
 	"net/mail"
 	"net/url"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -223,7 +222,7 @@ func ApplyEnv(fs *flag.FlagSet, getenv func(string) string) error {
 		v, ok := getenv(name), getenv(name) != ""
 		if !ok && secretFlags[f.Name] {
 			if path := getenv(name + "_FILE"); path != "" {
-				b, rerr := os.ReadFile(path)
+				b, rerr := ReadFile(path, MaxSecretFile)
 				if rerr != nil {
 					err = Usagef("%s_FILE: %v", name, rerr)
 					return
@@ -233,7 +232,14 @@ func ApplyEnv(fs *flag.FlagSet, getenv func(string) string) error {
 		}
 		if ok {
 			if serr := f.Value.Set(v); serr != nil {
-				err = Usagef("%s: %v", name, serr)
+				// The value, as the flag package shows a flag's ("parse
+				// error" alone did not say what was wrong), except a
+				// secret's.
+				shown := fmt.Sprintf(" %q", v)
+				if secretFlags[f.Name] {
+					shown = ""
+				}
+				err = Usagef("invalid value%s for %s (--%s): %v", shown, name, f.Name, serr)
 			}
 		}
 	})
@@ -255,6 +261,11 @@ func (c *Config) Resolve() error {
 		// Profiles show the server's memory and code paths: never to
 		// the network.
 		return Usagef("--debug-listen %q: want a loopback address (127.0.0.1:PORT, [::1]:PORT or localhost:PORT)", c.DebugListen)
+	}
+	if c.Listen == "" {
+		// Said first: the default --base-url is made of it, and the
+		// reason given was "--base-url "http://": want http(s)://host".
+		return Usagef("--listen must not be empty (host:port, such as localhost:8080)")
 	}
 	if c.BaseURL == "" {
 		host := c.Listen

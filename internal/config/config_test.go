@@ -8,6 +8,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -293,5 +295,88 @@ func TestSecureCookiesWhateverTheSchemesCase(t *testing.T) {
 		if c.SecureCookies() != secure || !strings.HasPrefix(c.BaseURL, strings.ToLower(base[:5])) {
 			t.Errorf("--base-url %s: SecureCookies %v, BaseURL %q", base, c.SecureCookies(), c.BaseURL)
 		}
+	}
+}
+
+// endlessFile is a FIFO that a writer keeps filling, up to max bytes, while
+// it is read; written says how much went in. It stands for /dev/zero, a
+// log or a stream given where a small file was meant.
+func endlessFile(t *testing.T, max int64) (path string, written func() int64) {
+	t.Helper()
+	path = filepath.Join(t.TempDir(), "endless")
+	if err := syscall.Mkfifo(path, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var n atomic.Int64
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		w, err := os.OpenFile(path, os.O_WRONLY, 0)
+		if err != nil {
+			return
+		}
+		defer w.Close()
+		chunk := make([]byte, 64<<10)
+		for n.Load() < max {
+			k, err := w.Write(chunk)
+			n.Add(int64(k))
+			if err != nil {
+				return // the reader stopped
+			}
+		}
+	}()
+	t.Cleanup(func() {
+		// Unblock a writer still waiting for a reader.
+		if r, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0); err == nil {
+			r.Close()
+		}
+		<-done
+	})
+	return path, n.Load
+}
+
+// A secret file that never ends (COMPTOIR_SECRET_KEY_FILE=/dev/zero) was
+// read whole: the process grew until the kernel killed it. It is now bad
+// configuration, found after reading little more than the limit.
+func TestSecretFileThatNeverEnds(t *testing.T) {
+	path, written := endlessFile(t, 256<<20)
+	_, err := parse(t, nil, map[string]string{"COMPTOIR_SECRET_KEY_FILE": path})
+	if !IsUsage(err) || !strings.Contains(err.Error(), "COMPTOIR_SECRET_KEY_FILE: "+path+" is larger than 64 KiB") {
+		t.Fatalf("err %v; want a usage error naming the file and the limit", err)
+	}
+	if n := written(); n > 4<<20 {
+		t.Fatalf("%d bytes were read from an endless secret file", n)
+	}
+}
+
+// A bad value in the environment said only "COMPTOIR_IMAP_POLL_INTERVAL:
+// parse error": which value, and for which flag, as the flag package says
+// of a flag; never a secret's value.
+func TestBadEnvironmentValueIsNamed(t *testing.T) {
+	fs := flag.NewFlagSet("test", flag.ContinueOnError)
+	Register(fs)
+	fs.Bool("demo", false, "")
+	for _, tc := range []struct{ env, value, want string }{
+		{"COMPTOIR_IMAP_POLL_INTERVAL", "soon", `invalid value "soon" for COMPTOIR_IMAP_POLL_INTERVAL (--imap-poll-interval): parse error`},
+		{"COMPTOIR_DEMO", "maybe", `invalid value "maybe" for COMPTOIR_DEMO (--demo): parse error`},
+		{"COMPTOIR_RETAIN_ACTIVITY", "forever", `invalid value "forever" for COMPTOIR_RETAIN_ACTIVITY (--retain-activity): want a duration such as 365d, 3y or 720h`},
+	} {
+		err := ApplyEnv(fs, func(k string) string {
+			if k == tc.env {
+				return tc.value
+			}
+			return ""
+		})
+		if !IsUsage(err) || err.Error() != tc.want {
+			t.Errorf("%s=%s: %v; want %q", tc.env, tc.value, err, tc.want)
+		}
+	}
+}
+
+// An empty --listen was reported as a bad --base-url, the flag not given.
+func TestEmptyListenIsNamed(t *testing.T) {
+	_, err := parse(t, []string{"--listen", ""}, nil)
+	if !IsUsage(err) || err.Error() != "--listen must not be empty (host:port, such as localhost:8080)" {
+		t.Fatalf("err %v", err)
 	}
 }

@@ -127,6 +127,24 @@ func currentVersion(ctx context.Context, q Querier) (int, error) {
 	return int(v.Int64), nil
 }
 
+// SchemaVersion is the version of the schema the database holds: 0 when
+// it holds none (no schema_migrations table: not a comptoir database, or
+// one never migrated).
+func (d *DB) SchemaVersion(ctx context.Context) (int, error) {
+	var exists bool
+	var err error
+	switch d.Engine {
+	case SQLite:
+		err = d.Read.QueryRowContext(ctx, `SELECT COUNT(*) > 0 FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'`).Scan(&exists)
+	case Postgres:
+		err = d.Read.QueryRowContext(ctx, `SELECT to_regclass('schema_migrations') IS NOT NULL`).Scan(&exists)
+	}
+	if err != nil || !exists {
+		return 0, err
+	}
+	return currentVersion(ctx, d.Read)
+}
+
 // CheckVersion tells whether the schema is exactly the one this binary
 // expects: ErrTooNew when newer, an error naming the gap when older.
 func (d *DB) CheckVersion(ctx context.Context) error {
@@ -134,21 +152,9 @@ func (d *DB) CheckVersion(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	var exists bool
-	switch d.Engine {
-	case SQLite:
-		err = d.Read.QueryRowContext(ctx, `SELECT COUNT(*) > 0 FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'`).Scan(&exists)
-	case Postgres:
-		err = d.Read.QueryRowContext(ctx, `SELECT to_regclass('schema_migrations') IS NOT NULL`).Scan(&exists)
-	}
+	current, err := d.SchemaVersion(ctx)
 	if err != nil {
 		return err
-	}
-	current := 0
-	if exists {
-		if current, err = currentVersion(ctx, d.Read); err != nil {
-			return err
-		}
 	}
 	switch {
 	case current > len(migrations):
