@@ -151,6 +151,14 @@ type ProductInput struct {
 
 	PlanInterval string
 	TrialDays    int
+
+	// BaseRevision and BaseSlug, when set, are the revision and slug the
+	// edit started from (an edit form's hidden fields): Update refuses the
+	// edit with CodeStale when another edit has moved the product on since,
+	// rather than silently putting back what that edit changed. Zero: no
+	// check (Create ignores them).
+	BaseRevision int
+	BaseSlug     string
 }
 
 // Validation codes: stable names the web layer turns into sentences in the
@@ -176,6 +184,9 @@ const (
 	CodeIntervalInvalid   = "interval_invalid"
 	CodeOutOfRange        = "out_of_range"
 	CodeCursorInvalid     = "cursor_invalid"
+	// CodeStale (field "revision"): the product changed since the edit
+	// began (ProductInput.BaseRevision).
+	CodeStale = "stale"
 )
 
 // ValidationError maps each invalid field (named as in the API and the
@@ -524,6 +535,11 @@ func (s *Service) Update(ctx context.Context, actor audit.Actor, productID strin
 		}
 		if in.Kind != kind {
 			return &ValidationError{Fields: map[string]string{"kind": CodeKindImmutable}}
+		}
+		// Checked with the row locked, so that of two admins saving the same
+		// revision the second is told, whatever the timing.
+		if (in.BaseRevision != 0 && in.BaseRevision != rev) || (in.BaseSlug != "" && in.BaseSlug != slug) {
+			return &ValidationError{Fields: map[string]string{"revision": CodeStale}}
 		}
 		if in.Slug == "" {
 			in.Slug = slug

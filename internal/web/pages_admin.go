@@ -72,6 +72,10 @@ func productForm(p *catalog.Product) url.Values {
 	if p == nil {
 		return f
 	}
+	// The revision and slug the page shows: a save from them is refused
+	// once another admin has changed the product (catalog.CodeStale).
+	f.Set("base_revision", strconv.Itoa(p.Revision))
+	f.Set("base_slug", p.Slug)
 	f.Set("slug", p.Slug)
 	f.Set("kind", p.Kind)
 	f.Set("name_fr", p.NameFR)
@@ -118,13 +122,34 @@ func productInput(f url.Values) (catalog.ProductInput, map[string]string) {
 		DigitalDelivery: f.Get("digital_delivery"), FileKey: strings.TrimSpace(f.Get("file_key")),
 		DownloadTTL:  time.Duration(atoi("download_hours")) * time.Hour,
 		PlanInterval: f.Get("plan_interval"), TrialDays: atoi("trial_days"),
+		BaseSlug: f.Get("base_slug"),
 	}
-	price, err := money.Parse(f.Get("unit_price"), strings.ToUpper(strings.TrimSpace(f.Get("currency"))))
-	if err != nil {
-		bad["unit_price"] = "price_not_positive"
+	in.BaseRevision, _ = strconv.Atoi(f.Get("base_revision"))
+	currency := strings.ToUpper(strings.TrimSpace(f.Get("currency")))
+	price, err := money.Parse(f.Get("unit_price"), currency)
+	switch {
+	case currency == "":
+		bad["currency"] = catalog.CodeRequired
+	case money.CheckCurrency(currency) != nil:
+		bad["currency"] = catalog.CodeCurrencyInvalid
+	case err != nil:
+		bad["unit_price"] = catalog.CodePriceNotPositive
 	}
 	in.UnitPrice = price
 	return in, bad
+}
+
+// productFormField names the form field a catalog validation error is
+// about: the form asks for durations in hours where the catalog speaks of
+// seconds.
+func productFormField(field string) string {
+	switch field {
+	case "processing_seconds":
+		return "processing_hours"
+	case "download_ttl_seconds":
+		return "download_hours"
+	}
+	return field
 }
 
 func (s *Server) productFormView(r *http.Request, p *catalog.Product) (*view, error) {
@@ -232,15 +257,31 @@ func (s *Server) adminProductSave(w http.ResponseWriter, r *http.Request) {
 	if len(bad) > 0 || errors.As(err, &verr) {
 		if verr != nil {
 			for f, c := range verr.Fields {
-				bad[f] = c
+				bad[productFormField(f)] = c
 			}
+		}
+		if bad["revision"] == catalog.CodeStale {
+			// Show the product as it now is (its revision, its warnings)
+			// under what this admin typed, which a second save makes the
+			// next revision once they have checked it.
+			p, err := s.Catalog.Get(ctx, current.ID)
+			if err != nil {
+				s.serverError(w, r, err)
+				return
+			}
+			current = &p
 		}
 		v, ferr := s.productFormView(r, current)
 		if ferr != nil {
 			s.serverError(w, r, ferr)
 			return
 		}
+		base := v.Form
 		v.Form = r.PostForm
+		if bad["revision"] == catalog.CodeStale {
+			v.Form.Set("base_revision", base.Get("base_revision"))
+			v.Form.Set("base_slug", base.Get("base_slug"))
+		}
 		v.Errors = map[string]string{}
 		for f, c := range bad {
 			v.Errors[f] = s.Messages.T(v.Lang, "admin.products.error."+c)

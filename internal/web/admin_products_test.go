@@ -1,0 +1,185 @@
+package web_test
+
+import (
+	"context"
+	"html"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+
+	"comptoir/internal/account"
+	"comptoir/internal/apptest"
+)
+
+// productEditForm reads the edit form of a product as the browser would
+// send it back untouched: its inputs, selects and textareas.
+func productEditForm(t *testing.T, c *apptest.Client, productID string) url.Values {
+	t.Helper()
+	r := c.Get("/admin/products/" + productID)
+	if r.Status != http.StatusOK {
+		t.Fatalf("edit page: %d", r.Status)
+	}
+	return formValues(r.Body, `action="/admin/products/`+productID+`"`)
+}
+
+// Two admins open the same product; the first saves a new price, the
+// second then saves a new name from the page opened before. The second
+// save is refused, says why in the admin's language, keeps what they typed
+// and changes nothing; a second press (having checked) goes through from
+// the revision now in force. Before, the second save made a new revision
+// with the old price: the first admin's change silently undone.
+func TestAdminProductEditsDoNotUndoEachOther(t *testing.T) {
+	h := apptest.Start(t)
+	_, alice := h.User(t, account.RoleAdmin, "alice@shop.test")
+	_, bob := h.User(t, account.RoleAdmin, "bob@shop.test")
+	bob.PostForm("/lang", url.Values{"lang": {"en"}})
+	create := url.Values{"kind": {"service"}, "slug": {"logo"}, "name_fr": {"Logo"}, "name_en": {"Logo design"},
+		"description_fr": {"Un logo."}, "description_en": {"A logo."}, "unit_price": {"120,00"}, "currency": {"EUR"},
+		"min_quantity": {"1"}, "max_quantity": {"3"}, "processing_hours": {"48"}}
+	if r := alice.PostForm("/admin/products", create); r.Status != http.StatusSeeOther {
+		t.Fatalf("create: %d %s", r.Status, r.Body)
+	}
+	ctx := context.Background()
+	p, err := h.App.Catalog.GetBySlug(ctx, "logo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	aliceForm := productEditForm(t, alice, p.ID)
+	bobForm := productEditForm(t, bob, p.ID)
+	if aliceForm.Get("base_revision") != "1" {
+		t.Fatalf("the edit form does not carry the revision it shows: %v", aliceForm)
+	}
+
+	aliceForm.Set("unit_price", "150,00")
+	if r := alice.PostForm("/admin/products/"+p.ID, aliceForm); r.Status != http.StatusSeeOther {
+		t.Fatalf("alice's save: %d %s", r.Status, r.Body)
+	}
+	bobForm.Set("name_en", "Logo, designed")
+	r := bob.PostForm("/admin/products/"+p.ID, bobForm)
+	if r.Status != http.StatusUnprocessableEntity {
+		t.Fatalf("bob's stale save: %d, want 422", r.Status)
+	}
+	mustContain(t, r, `id="revision-error"`, "Another admin saved this product", `value="Logo, designed"`)
+	if got, _ := h.App.Catalog.Get(ctx, p.ID); got.Revision != 2 || got.UnitPrice.Minor != 15000 || got.NameEN != "Logo design" {
+		t.Fatalf("after the stale save: revision %d, price %d, name %q", got.Revision, got.UnitPrice.Minor, got.NameEN)
+	}
+
+	// Saved again from the page that told them, bob's edit is the next
+	// revision (his price field still says 120,00: he chose to keep it).
+	again := formValues(r.Body, `action="/admin/products/`+p.ID+`"`)
+	if again.Get("base_revision") != "2" {
+		t.Fatalf("the refused page does not move the form to revision 2: %v", again)
+	}
+	again.Set("unit_price", "150,00")
+	if r := bob.PostForm("/admin/products/"+p.ID, again); r.Status != http.StatusSeeOther {
+		t.Fatalf("bob's second save: %d %s", r.Status, r.Body)
+	}
+	if got, _ := h.App.Catalog.Get(ctx, p.ID); got.Revision != 3 || got.UnitPrice.Minor != 15000 || got.NameEN != "Logo, designed" {
+		t.Fatalf("after bob's second save: revision %d, price %d, name %q", got.Revision, got.UnitPrice.Minor, got.NameEN)
+	}
+
+	// In French, the same refusal in French.
+	stale := productEditForm(t, alice, p.ID)
+	fresh := productEditForm(t, alice, p.ID)
+	fresh.Set("trial_days", "")
+	fresh.Set("name_fr", "Logo neuf")
+	if r := alice.PostForm("/admin/products/"+p.ID, fresh); r.Status != http.StatusSeeOther {
+		t.Fatalf("alice's second save: %d %s", r.Status, r.Body)
+	}
+	stale.Set("name_en", "Logo again")
+	mustContain(t, alice.PostForm("/admin/products/"+p.ID, stale), `id="revision-error"`, "Un autre administrateur a enregistré ce produit")
+}
+
+// A processing time or link lifetime the catalog refuses is reported at the
+// field the admin typed it in (hours), in their language. Before, the
+// catalog's reason was filed under processing_seconds, a field the form
+// does not have: the page came back refused with no reason anywhere.
+func TestAdminProductDurationErrorsShowAtTheirField(t *testing.T) {
+	h := apptest.Start(t)
+	_, admin := h.User(t, account.RoleAdmin, "admin@shop.test")
+	form := url.Values{"kind": {"service"}, "slug": {"logo"}, "name_fr": {"Logo"}, "name_en": {"Logo design"},
+		"description_fr": {"Un logo."}, "description_en": {"A logo."}, "unit_price": {"120,00"}, "currency": {"EUR"},
+		"min_quantity": {"1"}, "max_quantity": {"3"}, "processing_hours": {""}}
+	r := admin.PostForm("/admin/products", form)
+	if r.Status != http.StatusUnprocessableEntity {
+		t.Fatalf("no processing time: %d", r.Status)
+	}
+	mustMarkRefused(t, "processing time", r.Body, map[string]string{"processing_hours": "processing_hours"})
+	mustContain(t, r, "Obligatoire.")
+
+	digital := url.Values{"kind": {"digital"}, "slug": {"guide"}, "name_fr": {"Guide"}, "name_en": {"Guide"},
+		"description_fr": {"Un guide."}, "description_en": {"A guide."}, "unit_price": {"9,00"}, "currency": {"EUR"},
+		"digital_delivery": {"file"}, "file_key": {"guide.pdf"}, "download_hours": {"100000"}}
+	admin.PostForm("/lang", url.Values{"lang": {"en"}})
+	r = admin.PostForm("/admin/products", digital)
+	if r.Status != http.StatusUnprocessableEntity {
+		t.Fatalf("a year-long link: %d", r.Status)
+	}
+	mustMarkRefused(t, "download link", r.Body, map[string]string{"download_hours": "download_hours"})
+	mustContain(t, r, "Too large.")
+
+	// A currency that is not one is said to be so, at the currency.
+	form.Set("processing_hours", "24")
+	form.Set("currency", "EURO")
+	r = admin.PostForm("/admin/products", form)
+	mustMarkRefused(t, "currency", r.Body, map[string]string{"currency": "currency"})
+	mustContain(t, r, "three-letter currency code")
+	for _, slug := range []string{"logo", "guide"} {
+		if _, err := h.App.Catalog.GetBySlug(context.Background(), slug); err == nil {
+			t.Errorf("a refused form made product %s", slug)
+		}
+	}
+}
+
+var (
+	formInputRE    = regexp.MustCompile(`(?is)<input\b[^>]*>`)
+	formSelectRE   = regexp.MustCompile(`(?is)<select\b([^>]*)>(.*?)</select>`)
+	formOptionRE   = regexp.MustCompile(`(?is)<option\b([^>]*)>`)
+	formTextareaRE = regexp.MustCompile(`(?is)<textarea\b([^>]*)>(.*?)</textarea>`)
+)
+
+// formValues reads what the browser would send from the form of body whose
+// opening tag holds marker: its inputs (files aside), the option selected
+// in each select (else the first), its textareas.
+func formValues(body, marker string) url.Values {
+	i := strings.Index(body, marker)
+	if i < 0 {
+		return nil
+	}
+	form := body[i:]
+	if j := strings.Index(form, "</form>"); j >= 0 {
+		form = form[:j]
+	}
+	attrs := func(tag string) map[string]string {
+		a := map[string]string{}
+		for _, m := range formAttrRE.FindAllStringSubmatch(tag, -1) {
+			a[strings.ToLower(m[1])] = html.UnescapeString(m[2])
+		}
+		return a
+	}
+	out := url.Values{}
+	for _, tag := range formInputRE.FindAllString(form, -1) {
+		a := attrs(tag)
+		if a["name"] != "" && a["type"] != "file" && a["type"] != "submit" {
+			out.Set(a["name"], a["value"])
+		}
+	}
+	for _, m := range formSelectRE.FindAllStringSubmatch(form, -1) {
+		name := attrs(m[1])["name"]
+		value, first := "", true
+		for _, o := range formOptionRE.FindAllStringSubmatch(m[2], -1) {
+			oa := attrs(o[1])
+			if first || strings.Contains(o[1], "selected") {
+				value = oa["value"]
+			}
+			first = false
+		}
+		out.Set(name, value)
+	}
+	for _, m := range formTextareaRE.FindAllStringSubmatch(form, -1) {
+		out.Set(attrs(m[1])["name"], html.UnescapeString(m[2]))
+	}
+	return out
+}
