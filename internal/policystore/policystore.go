@@ -45,6 +45,7 @@ const (
 	CodeNotFound         = "not_found"
 	CodeVersionPublished = "version_published"
 	CodeInvalid          = "invalid_policy"
+	CodeDraftChanged     = "draft_changed"
 )
 
 func (e *Error) Error() string {
@@ -75,6 +76,10 @@ var (
 	// ErrInvalid: a stored draft no longer parses (the format grew a
 	// requirement since it was saved), so it cannot be published.
 	ErrInvalid = &Error{Code: CodeInvalid, Msg: "the document is not a valid policy"}
+	// ErrDraftChanged: the draft was saved again (by another admin, in
+	// another tab) since the text being published was read: publishing
+	// would put in force a text its publisher has not seen.
+	ErrDraftChanged = &Error{Code: CodeDraftChanged, Msg: "the draft was changed since it was read: read it again before publishing"}
 )
 
 // refreshEvery is how stale Current may be on a node that did not publish.
@@ -409,6 +414,14 @@ func nullable(s string) sql.NullString {
 // admin going back to an earlier version); publishing the version in force
 // changes nothing, so a repeated click is harmless.
 func (s *Service) Publish(ctx context.Context, actor audit.Actor, id string) error {
+	return s.PublishAsRead(ctx, actor, id, "")
+}
+
+// PublishAsRead is Publish of the text whose digest the publisher read
+// (the page they pressed Publish on): ErrDraftChanged, and nothing done,
+// when the draft has been saved again with another text since. An empty
+// digest checks nothing.
+func (s *Service) PublishAsRead(ctx context.Context, actor audit.Actor, id, read string) error {
 	if err := s.ensureSeeded(ctx); err != nil {
 		return err
 	}
@@ -438,6 +451,11 @@ func (s *Service) Publish(ctx context.Context, actor audit.Actor, id string) err
 		}
 		if err != nil {
 			return fmt.Errorf("policystore: publish %s: %w", id, err)
+		}
+		if read != "" && digest != read {
+			// Another text than the one read: rolls the publication back
+			// (or, published by someone else already, is not that text).
+			return ErrDraftChanged
 		}
 		if p, err = parseStored(id, doc, digest); err != nil {
 			return err // rolls back the publication

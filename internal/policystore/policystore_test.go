@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -540,4 +541,43 @@ func lineOf(t *testing.T, doc []byte, s string) int {
 		t.Fatalf("no %q", s)
 	}
 	return bytes.Count(doc[:i], []byte("\n")) + 1
+}
+
+// An admin reads draft shop@2 and presses Publish; meanwhile another admin
+// saved shop@2 again with another text. Publishing what was read must not
+// put the other text in force: ErrDraftChanged, nothing published. Before,
+// the version was published by number, whatever its text had become.
+func TestPublishAsReadRefusesADraftSavedAgain(t *testing.T) {
+	e := setup(t)
+	e.current(t, e.svc)
+	read := e.save(t, shopDoc(2))
+	e.save(t, shopDoc(2, `window = "7d"`, `window = "3d"`))
+
+	err := e.svc.PublishAsRead(e.ctx, admin, "shop@2", read.Policy.Digest)
+	if !errors.Is(err, policystore.ErrDraftChanged) {
+		t.Fatalf("publishing a text saved over: %v, want ErrDraftChanged", err)
+	}
+	if cur := e.current(t, e.svc); cur != "default@1" {
+		t.Fatalf("in force after the refusal: %s", cur)
+	}
+	if v, err := e.svc.Version(e.ctx, "shop@2"); err != nil || !v.IsDraft() {
+		t.Fatalf("shop@2 after the refusal: %+v, %v", v, err)
+	}
+	if got := e.auditActions(t, "shop@2"); slices.Contains(got, "policy.publish") {
+		t.Fatalf("audit: %v", got)
+	}
+
+	// The text now saved, read again, publishes.
+	v, _ := e.svc.Version(e.ctx, "shop@2")
+	if err := e.svc.PublishAsRead(e.ctx, admin, "shop@2", v.Digest); err != nil {
+		t.Fatal(err)
+	}
+	if p, err := e.svc.Get(e.ctx, "shop@2"); e.current(t, e.svc) != "shop@2" || err != nil || p.Digest != v.Digest {
+		t.Fatalf("in force: %s, %v", e.current(t, e.svc), err)
+	}
+	// Pressing Publish on the page of the first text, once the second is
+	// published, does not say the first is in force.
+	if err := e.svc.PublishAsRead(e.ctx, admin, "shop@2", read.Policy.Digest); !errors.Is(err, policystore.ErrDraftChanged) {
+		t.Fatalf("publishing the first text after the second: %v, want ErrDraftChanged", err)
+	}
 }

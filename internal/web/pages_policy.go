@@ -72,6 +72,9 @@ type policyEditData struct {
 	Facts    string
 	Decision *policy.Decision
 	Saved    string // the version just saved as a draft, ready to publish
+	// SavedDigest is the digest of Saved's text: Publish puts that text in
+	// force or nothing (policystore.PublishAsRead).
+	SavedDigest string
 }
 
 func (s *Server) policyEditView(r *http.Request, doc string) *view {
@@ -129,7 +132,7 @@ func (s *Server) adminPolicySave(w http.ResponseWriter, r *http.Request) {
 	if len(d.Errors) > 0 {
 		status = http.StatusUnprocessableEntity
 	} else if draft.Policy != nil {
-		d.Saved = draft.Policy.ID()
+		d.Saved, d.SavedDigest = draft.Policy.ID(), draft.Policy.Digest
 	}
 	s.render(w, r, status, "admin_policy", v)
 }
@@ -165,11 +168,27 @@ func (s *Server) adminPolicyPublish(w http.ResponseWriter, r *http.Request) {
 		s.badForm(w, r, err)
 		return
 	}
-	err := s.Policies.Publish(r.Context(), state(r).user.Actor(), r.PostForm.Get("version"))
+	id := r.PostForm.Get("version")
+	err := s.Policies.PublishAsRead(r.Context(), state(r).user.Actor(), id, r.PostForm.Get("digest"))
 	var serr *policystore.Error
 	switch {
 	case errors.Is(err, policystore.ErrNotFound):
 		s.notFound(w, r)
+		return
+	case errors.Is(err, policystore.ErrDraftChanged):
+		// Show the text the version now has, to read before publishing it.
+		cur, err := s.Policies.Version(r.Context(), id)
+		if err != nil {
+			s.serverError(w, r, err)
+			return
+		}
+		v := s.policyEditView(r, string(cur.Document))
+		if cur.IsDraft() {
+			d := v.Data.(*policyEditData)
+			d.Saved, d.SavedDigest = cur.ID, cur.Digest
+		}
+		v.Errors = map[string]string{"document": s.Messages.T(v.Lang, "admin.policies.error."+policystore.CodeDraftChanged)}
+		s.render(w, r, http.StatusConflict, "admin_policy", v)
 		return
 	case errors.As(err, &serr):
 		s.renderError(w, r, http.StatusUnprocessableEntity, "admin.policies.error."+serr.Code)
