@@ -54,3 +54,59 @@ func TestAdminPolicyPublishesTheTextItShowed(t *testing.T) {
 		t.Fatalf("in force: %s", cur.ID())
 	}
 }
+
+// The legal pages' editor, with two admins: Alice opens the terms (no
+// draft yet), Bob saves a draft, Alice saves hers from the page she
+// opened: refused, her texts kept, Bob's draft shown and kept. Alice then
+// reads Bob's draft; Bob saves it again before she presses Publish:
+// refused, nothing published, the draft as it now is shown. Before, her
+// save rewrote Bob's draft unseen and her Publish put in force a text she
+// had not read.
+func TestAdminLegalEditsDoNotOverwriteOrPublishUnread(t *testing.T) {
+	h := apptest.Start(t)
+	_, alice := h.User(t, account.RoleAdmin, "alice@shop.test")
+	_, bob := h.User(t, account.RoleAdmin, "bob@shop.test")
+	alice.PostForm("/lang", url.Values{"lang": {"en"}})
+	edit := func(c *apptest.Client) url.Values {
+		return formValues(c.Get("/admin/legal/terms").Body, `id="legal-edit"`)
+	}
+	aliceForm := edit(alice)
+	bobForm := edit(bob)
+	bobForm.Set("body_fr", "# CGV\nTexte de Bob.")
+	bobForm.Set("body_en", "# Terms\nBob's text.")
+	if r := bob.PostForm("/admin/legal/terms", bobForm); r.Status != http.StatusSeeOther {
+		t.Fatalf("bob's draft: %d", r.Status)
+	}
+	aliceForm.Set("body_fr", "# CGV\nTexte d’Alice.")
+	aliceForm.Set("body_en", "# Terms\nAlice's text.")
+	r := alice.PostForm("/admin/legal/terms", aliceForm)
+	if r.Status != http.StatusUnprocessableEntity {
+		t.Fatalf("alice saving over bob's draft: %d, want 422", r.Status)
+	}
+	mustContain(t, r, `id="form-error"`, "Another draft was saved since you opened this page", "Alice&#39;s text", "Bob&#39;s text")
+	ctx := context.Background()
+	if d, err := h.App.Legal.Version(ctx, "terms", 2); err != nil || d.EN != "# Terms\nBob's text." {
+		t.Fatalf("bob's draft after alice's refused save: %+v, %v", d, err)
+	}
+
+	publish := formValues(alice.Get("/admin/legal/terms").Body, `action="/admin/legal/terms/publish"`)
+	bobForm = edit(bob)
+	bobForm.Set("body_en", "# Terms\nBob's second text.")
+	if r := bob.PostForm("/admin/legal/terms", bobForm); r.Status != http.StatusSeeOther {
+		t.Fatalf("bob's second draft: %d", r.Status)
+	}
+	r = alice.PostForm("/admin/legal/terms/publish", publish)
+	if r.Status != http.StatusConflict {
+		t.Fatalf("publishing a draft saved over: %d, want 409", r.Status)
+	}
+	mustContain(t, r, `id="form-error"`, "This draft was saved again since you read it", "Bob&#39;s second text")
+	if cur, _ := h.App.Legal.Current(ctx, "terms"); cur.Version != 1 {
+		t.Fatalf("in force after the refusal: %s", cur.ID())
+	}
+	if r := alice.PostForm("/admin/legal/terms/publish", formValues(r.Body, `action="/admin/legal/terms/publish"`)); r.Status != http.StatusSeeOther {
+		t.Fatalf("publishing the draft read: %d", r.Status)
+	}
+	if cur, _ := h.App.Legal.Current(ctx, "terms"); cur.Version != 2 || cur.EN != "# Terms\nBob's second text." {
+		t.Fatalf("in force: %+v", cur)
+	}
+}
