@@ -110,3 +110,27 @@ func TestAdminLegalEditsDoNotOverwriteOrPublishUnread(t *testing.T) {
 		t.Fatalf("in force: %+v", cur)
 	}
 }
+
+// The preview gives the refund as money in the admin's language, not a
+// count of cents ("600 EUR" read as six hundred euros for 6,00 €), and
+// says what is wrong with the facts or the document in their language.
+func TestAdminPolicyPreviewSpeaksTheAdminsLanguage(t *testing.T) {
+	h := apptest.Start(t)
+	_, admin := h.User(t, account.RoleAdmin, "admin@shop.test")
+	doc := string(policy.DefaultDocument())
+	r := admin.PostForm("/admin/policies/preview", url.Values{"document": {doc}, "sample": {"non_delivery_partial"}})
+	if r.Status != http.StatusOK {
+		t.Fatalf("preview: %d %s", r.Status, r.Body)
+	}
+	mustContain(t, r, `<dd id="decision-refund">6,00`)
+	r = admin.PostForm("/admin/policies/preview", url.Values{"document": {doc}, "facts": {`{"kind":`}})
+	if r.Status != http.StatusUnprocessableEntity {
+		t.Fatalf("bad facts: %d", r.Status)
+	}
+	mustContain(t, r, `id="preview-error"`, "Ces faits ne peuvent pas être lus")
+	admin.PostForm("/lang", url.Values{"lang": {"en"}})
+	r = admin.PostForm("/admin/policies/preview", url.Values{"document": {"name = "}, "sample": {"non_delivery_partial"}})
+	mustContain(t, r, `id="preview-error"`, "The document cannot be read")
+	r = admin.PostForm("/admin/policies/preview", url.Values{"document": {doc}, "sample": {"non_delivery_partial"}})
+	mustContain(t, r, `<dd id="decision-refund">€6.00`)
+}

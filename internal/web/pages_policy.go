@@ -155,7 +155,15 @@ func (s *Server) adminPolicyPreview(w http.ResponseWriter, r *http.Request) {
 	d.Facts = facts
 	dec, err := policystore.Preview([]byte(doc), []byte(facts), time.Time{})
 	if err != nil {
-		v.Errors = map[string]string{"preview": err.Error()}
+		// The detail (line, key, what is wrong) is the parser's, in
+		// English as in `comptoir policy check`; what it is about is said
+		// in the admin's language.
+		var perr *policy.ParseError
+		key := "admin.policies.preview_facts_error"
+		if errors.As(err, &perr) {
+			key = "admin.policies.preview_document_error"
+		}
+		v.Errors = map[string]string{"preview": s.Messages.T(v.Lang, key, map[string]any{"Detail": err.Error()})}
 		s.render(w, r, http.StatusUnprocessableEntity, "admin_policy", v)
 		return
 	}
