@@ -47,6 +47,10 @@ func (c CannedReply) Body(lang string) string {
 // CannedInput is what an admin types for a canned reply.
 type CannedInput struct {
 	TitleFR, TitleEN, BodyFR, BodyEN string
+	// After, when set, runs in CreateCanned's transaction once the reply
+	// is stored: an error undoes it (a form's key stored with it, so that
+	// the form sent twice makes one reply).
+	After func(ctx context.Context, tx *sql.Tx, c CannedReply) error
 }
 
 // Placeholders a canned reply's body may hold, filled in by Fill.
@@ -132,7 +136,7 @@ func cannedState(in CannedInput) map[string]any {
 }
 
 func trimCanned(in CannedInput) CannedInput {
-	return CannedInput{TitleFR: strings.TrimSpace(in.TitleFR), TitleEN: strings.TrimSpace(in.TitleEN),
+	return CannedInput{After: in.After, TitleFR: strings.TrimSpace(in.TitleFR), TitleEN: strings.TrimSpace(in.TitleEN),
 		BodyFR: strings.TrimSpace(in.BodyFR), BodyEN: strings.TrimSpace(in.BodyEN)}
 }
 
@@ -152,8 +156,14 @@ func (s *Service) CreateCanned(ctx context.Context, admin audit.Actor, in Canned
 			c.ID, c.TitleFR, c.TitleEN, c.BodyFR, c.BodyEN, now); err != nil {
 			return wrapDB("store canned reply", err)
 		}
-		return audit.Record(ctx, tx, audit.Entry{At: now, Actor: admin, SubjectType: "canned_reply", SubjectID: c.ID,
-			Action: "canned_reply.created", After: cannedState(in)})
+		if err := audit.Record(ctx, tx, audit.Entry{At: now, Actor: admin, SubjectType: "canned_reply", SubjectID: c.ID,
+			Action: "canned_reply.created", After: cannedState(in)}); err != nil {
+			return err
+		}
+		if in.After != nil {
+			return in.After(ctx, tx, c)
+		}
+		return nil
 	})
 	if err != nil {
 		return CannedReply{}, err
@@ -188,7 +198,7 @@ func (s *Service) UpdateCanned(ctx context.Context, admin audit.Actor, cannedID 
 			return ErrNotFound // deleted meanwhile
 		}
 		return audit.Record(ctx, tx, audit.Entry{At: now, Actor: admin, SubjectType: "canned_reply", SubjectID: cannedID,
-			Action: "canned_reply.updated", Before: cannedState(CannedInput{before.TitleFR, before.TitleEN, before.BodyFR, before.BodyEN}),
+			Action: "canned_reply.updated", Before: cannedState(CannedInput{TitleFR: before.TitleFR, TitleEN: before.TitleEN, BodyFR: before.BodyFR, BodyEN: before.BodyEN}),
 			After: cannedState(in)})
 	})
 	if err != nil {
@@ -221,6 +231,6 @@ func (s *Service) DeleteCanned(ctx context.Context, admin audit.Actor, cannedID 
 			return ErrNotFound
 		}
 		return audit.Record(ctx, tx, audit.Entry{At: now, Actor: admin, SubjectType: "canned_reply", SubjectID: cannedID,
-			Action: "canned_reply.deleted", Before: cannedState(CannedInput{before.TitleFR, before.TitleEN, before.BodyFR, before.BodyEN})})
+			Action: "canned_reply.deleted", Before: cannedState(CannedInput{TitleFR: before.TitleFR, TitleEN: before.TitleEN, BodyFR: before.BodyFR, BodyEN: before.BodyEN})})
 	})
 }

@@ -386,3 +386,39 @@ func TestEvidenceSentTwiceIsAddedOnce(t *testing.T) {
 		t.Fatalf("evidence: %d %v, want the text and the file once", len(ev), err)
 	}
 }
+
+// A new canned reply sent twice (a double click, then a reload of the
+// answer) is added once. Before, each send added the reply again.
+func TestAdminCannedReplySentTwiceIsAddedOnce(t *testing.T) {
+	h := apptest.Start(t)
+	_, adc := h.User(t, account.RoleAdmin, "admin@shop.test")
+	ctx := context.Background()
+	before, _ := h.App.Desk.CannedReplies(ctx)
+	form := url.Values{"canned_key": {formKey(t, adc.Get("/admin/canned"), "canned_key")}, "title_fr": {"Colis parti"}, "title_en": {"Parcel sent"},
+		"body_fr": {"Bonjour {name}, c’est parti."}, "body_en": {"Hello {name}, it is on its way."}}
+	for i, r := range twice(adc, "/admin/canned", form) {
+		if r.Status != http.StatusSeeOther || r.Location != "/admin/canned" {
+			t.Errorf("send %d: %d %q, want 303 /admin/canned", i+1, r.Status, r.Location)
+		}
+	}
+	after, _ := h.App.Desk.CannedReplies(ctx)
+	if len(after) != len(before)+1 {
+		t.Fatalf("%d canned replies after adding one to %d", len(after), len(before))
+	}
+	// A refused form keeps its key: corrected, it adds one reply.
+	bad := url.Values{"canned_key": {formKey(t, adc.Get("/admin/canned"), "canned_key")}, "title_fr": {"Relance"}, "title_en": {""},
+		"body_fr": {"Bonjour"}, "body_en": {"Hello"}}
+	r := adc.PostForm("/admin/canned", bad)
+	if r.Status != http.StatusUnprocessableEntity || formKey(t, r, "canned_key") != bad.Get("canned_key") {
+		t.Fatalf("refused: %d, key %q", r.Status, formKey(t, r, "canned_key"))
+	}
+	bad.Set("title_en", "Reminder")
+	for i, r := range twice(adc, "/admin/canned", bad) {
+		if r.Status != http.StatusSeeOther {
+			t.Errorf("corrected send %d: %d", i+1, r.Status)
+		}
+	}
+	if got, _ := h.App.Desk.CannedReplies(ctx); len(got) != len(before)+2 {
+		t.Fatalf("%d canned replies after adding two to %d", len(got), len(before))
+	}
+}
