@@ -183,3 +183,44 @@ func formValues(body, marker string) url.Values {
 	}
 	return out
 }
+
+// Licence keys refused (one too long) are refused on the product's page,
+// the pasted list kept in its field with the reason beside it, in the
+// admin's language; a list whose keys are all in the pool already says no
+// key was added. Before, the refusal was an error page that lost the list,
+// and a list of known keys was answered "Keys added."
+func TestAdminLicenceKeysRefusedOnTheirField(t *testing.T) {
+	h := apptest.Start(t)
+	_, admin := h.User(t, account.RoleAdmin, "admin@shop.test")
+	form := url.Values{"kind": {"digital"}, "slug": {"app"}, "name_fr": {"Appli"}, "name_en": {"App"},
+		"description_fr": {"Une appli."}, "description_en": {"An app."}, "unit_price": {"9,00"}, "currency": {"EUR"},
+		"digital_delivery": {"licence_key"}}
+	r := admin.PostForm("/admin/products", form)
+	if r.Status != http.StatusSeeOther {
+		t.Fatalf("create: %d %s", r.Status, r.Body)
+	}
+	page := r.Location
+	keys := "KEY-1\nKEY-2\n" + strings.Repeat("X", 501)
+	r = admin.PostForm(page+"/keys", url.Values{"keys": {keys}})
+	if r.Status != http.StatusUnprocessableEntity {
+		t.Fatalf("a key too long: %d", r.Status)
+	}
+	mustMarkRefused(t, "keys", r.Body, map[string]string{"keys": "keys"})
+	mustContain(t, r, "Ces clés ne peuvent pas être ajoutées", "KEY-2")
+	p, _ := h.App.Catalog.GetBySlug(context.Background(), "app")
+	if n, _ := h.App.Catalog.AvailableKeys(context.Background(), p.ID); n != 0 {
+		t.Fatalf("%d keys after a refused list", n)
+	}
+
+	if r := admin.PostForm(page+"/keys", url.Values{"keys": {"KEY-1\nKEY-2"}}); r.Status != http.StatusSeeOther {
+		t.Fatalf("keys: %d", r.Status)
+	}
+	mustContain(t, admin.Get(page), "Clés ajoutées.")
+	if r := admin.PostForm(page+"/keys", url.Values{"keys": {"KEY-2\nKEY-1"}}); r.Status != http.StatusSeeOther {
+		t.Fatalf("the same keys again: %d", r.Status)
+	}
+	mustContain(t, admin.Get(page), "Aucune clé ajoutée")
+	if n, _ := h.App.Catalog.AvailableKeys(context.Background(), p.ID); n != 2 {
+		t.Fatalf("%d keys, want 2", n)
+	}
+}

@@ -323,20 +323,40 @@ func (s *Server) adminProductKeys(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	keys := strings.Fields(r.PostForm.Get("keys"))
-	_, err := s.Catalog.AddLicenceKeys(r.Context(), state(r).user.Actor(), r.PathValue("id"), keys)
+	added, err := s.Catalog.AddLicenceKeys(r.Context(), state(r).user.Actor(), r.PathValue("id"), keys)
 	var verr *catalog.ValidationError
 	switch {
 	case errors.Is(err, catalog.ErrNotFound), errors.Is(err, catalog.ErrNotLicenceProduct):
 		s.notFound(w, r)
 		return
 	case errors.As(err, &verr):
-		s.renderError(w, r, http.StatusUnprocessableEntity, "admin.products.error.keys_invalid")
+		// The product's page again, the pasted keys kept in their field
+		// with the reason beside them.
+		p, err := s.Catalog.Get(r.Context(), r.PathValue("id"))
+		if err != nil {
+			s.serverError(w, r, err)
+			return
+		}
+		v, err := s.productFormView(r, &p)
+		if err != nil {
+			s.serverError(w, r, err)
+			return
+		}
+		v.Form.Set("keys", r.PostForm.Get("keys"))
+		v.Errors = map[string]string{"keys": s.Messages.T(v.Lang, "admin.products.error.keys_invalid")}
+		s.render(w, r, http.StatusUnprocessableEntity, "admin_product", v)
 		return
 	case err != nil:
 		s.serverError(w, r, err)
 		return
 	}
-	s.flash(w, "admin.products.keys_added")
+	if added == 0 {
+		// All of them were in the pool already: say so, rather than that
+		// keys were added.
+		s.flash(w, "admin.products.keys_none_new")
+	} else {
+		s.flash(w, "admin.products.keys_added")
+	}
 	http.Redirect(w, r, "/admin/products/"+r.PathValue("id"), http.StatusSeeOther)
 }
 
