@@ -370,19 +370,21 @@ func (s *Server) adminCredit(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	f := r.PostForm
 	lang := state(r).lang
-	fail := func(key string, newKey bool) {
+	// fail shows the form again with the reason beside the field at fault
+	// ("credit": the form as a whole).
+	fail := func(field, key string, newKey bool) {
 		d := adminData{CreditKey: f.Get("credit_key")}
 		if newKey || d.CreditKey == "" {
 			d.CreditKey = id.New("crd")
 		}
 		v := s.newView(r, "nav.admin", d)
 		v.Form = f
-		v.Errors = map[string]string{"credit": s.Messages.T(lang, key)}
+		v.Errors = map[string]string{field: s.Messages.T(lang, key)}
 		s.render(w, r, http.StatusUnprocessableEntity, "admin", v)
 	}
 	u, err := s.Accounts.UserByEmail(ctx, f.Get("email"))
 	if errors.Is(err, account.ErrNotFound) {
-		fail("admin.credit.unknown_customer", false)
+		fail("email", "admin.credit.unknown_customer", false)
 		return
 	}
 	if err != nil {
@@ -391,7 +393,7 @@ func (s *Server) adminCredit(w http.ResponseWriter, r *http.Request) {
 	}
 	amount, err := money.Parse(f.Get("amount"), billing.BalanceCurrency)
 	if err != nil || amount.Minor <= 0 {
-		fail("admin.credit.amount_invalid", false)
+		fail("amount", "admin.credit.amount_invalid", false)
 		return
 	}
 	if f.Get("direction") == "debit" {
@@ -413,16 +415,23 @@ func (s *Server) adminCredit(w http.ResponseWriter, r *http.Request) {
 	var kerr *idempotency.ValidationError
 	switch {
 	case errors.Is(err, idempotency.ErrInProgress):
-		fail("admin.credit.already_sent", false)
+		fail("credit", "admin.credit.already_sent", false)
 		return
 	case errors.Is(err, idempotency.ErrKeyReused), errors.As(err, &kerr):
-		fail("admin.credit.already_sent", true)
+		fail("credit", "admin.credit.already_sent", true)
 		return
-	case errors.As(err, &verr):
-		fail("admin.credit.reason_required", false)
+	case errors.As(err, &verr) && verr.Fields["amount"] != "":
+		// Beyond the largest movement the ledger takes.
+		fail("amount", "admin.credit.amount_too_large", false)
+		return
+	case errors.As(err, &verr) && verr.Fields["reason"] == billing.CodeRequired:
+		fail("reason", "admin.credit.reason_required", false)
+		return
+	case errors.As(err, &verr) && verr.Fields["reason"] != "":
+		fail("reason", "admin.credit.reason_invalid", false)
 		return
 	case errors.Is(err, billing.ErrInsufficientBalance):
-		fail("order.error.insufficient_balance", false)
+		fail("amount", "order.error.insufficient_balance", false)
 		return
 	case err != nil:
 		s.serverError(w, r, err)

@@ -57,3 +57,38 @@ func TestAdminVATRefusalsNameTheirField(t *testing.T) {
 	mustMarkRefused(t, "period", r.Body, map[string]string{"to": "export_to"})
 	mustContain(t, r, `value="2027-02-01"`, "the end not before the start")
 }
+
+// A balance movement refused says why beside the field at fault, in the
+// admin's language, and moves nothing. Before, every reason stood above
+// the form tied to no field, and an amount beyond the ledger's largest
+// movement was answered "A reason is required." though one was given.
+func TestAdminCreditRefusalsNameTheirField(t *testing.T) {
+	h := apptest.Start(t)
+	a, _ := h.User(t, account.RoleCustomer, "ana@example.fr")
+	_, admin := h.User(t, account.RoleAdmin, "admin@shop.test")
+	admin.PostForm("/lang", url.Values{"lang": {"en"}})
+	before := balanceOf(t, h, a)
+	for _, c := range []struct {
+		form   url.Values
+		fields map[string]string
+		says   string
+	}{
+		{url.Values{"email": {"nobody@example.fr"}, "amount": {"5"}, "reason": {"goodwill"}}, map[string]string{"email": "email"}, "No customer has this email address."},
+		{url.Values{"email": {a.Email}, "amount": {"-5"}, "reason": {"goodwill"}}, map[string]string{"amount": "amount"}, "Enter a positive amount"},
+		{url.Values{"email": {a.Email}, "amount": {"100000000000"}, "reason": {"goodwill"}}, map[string]string{"amount": "amount"}, "beyond the largest movement"},
+		{url.Values{"email": {a.Email}, "amount": {"5"}, "reason": {"  "}}, map[string]string{"reason": "reason"}, "A reason is required."},
+		{url.Values{"email": {a.Email}, "amount": {"5000"}, "reason": {"correction"}, "direction": {"debit"}}, map[string]string{"amount": "amount"}, "balance"},
+	} {
+		c.form.Set("credit_key", formKey(t, admin.Get("/admin"), "credit_key"))
+		r := admin.PostForm("/admin/credits", c.form)
+		if r.Status != http.StatusUnprocessableEntity {
+			t.Errorf("%v: %d, want 422", c.form, r.Status)
+			continue
+		}
+		mustMarkRefused(t, c.form.Encode(), r.Body, c.fields)
+		mustContain(t, r, c.says)
+	}
+	if got := balanceOf(t, h, a); got != before {
+		t.Fatalf("balance %d after refused movements, was %d", got, before)
+	}
+}
