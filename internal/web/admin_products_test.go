@@ -224,3 +224,36 @@ func TestAdminLicenceKeysRefusedOnTheirField(t *testing.T) {
 		t.Fatalf("%d keys, want 2", n)
 	}
 }
+
+// Only "archive" and "unarchive" are actions on a product: any other word
+// in their place is no page. Before, every word but "archive" put the
+// product back on sale (POST /admin/products/{id}/delete unarchived it).
+func TestAdminProductActionsAreOnlyArchiveAndUnarchive(t *testing.T) {
+	h := apptest.Start(t)
+	_, admin := h.User(t, account.RoleAdmin, "admin@shop.test")
+	create := url.Values{"kind": {"service"}, "slug": {"logo"}, "name_fr": {"Logo"}, "name_en": {"Logo design"},
+		"description_fr": {"Un logo."}, "description_en": {"A logo."}, "unit_price": {"120,00"}, "currency": {"EUR"},
+		"min_quantity": {"1"}, "max_quantity": {"3"}, "processing_hours": {"48"}}
+	if r := admin.PostForm("/admin/products", create); r.Status != http.StatusSeeOther {
+		t.Fatalf("create: %d", r.Status)
+	}
+	ctx := context.Background()
+	p, _ := h.App.Catalog.GetBySlug(ctx, "logo")
+	if r := admin.PostForm("/admin/products/"+p.ID+"/archive", nil); r.Status != http.StatusSeeOther {
+		t.Fatalf("archive: %d", r.Status)
+	}
+	for _, action := range []string{"delete", "restore", "Archive"} {
+		if r := admin.PostForm("/admin/products/"+p.ID+"/"+action, nil); r.Status != http.StatusNotFound {
+			t.Errorf("POST …/%s: %d, want 404", action, r.Status)
+		}
+	}
+	if got, _ := h.App.Catalog.Get(ctx, p.ID); !got.Archived {
+		t.Fatal("a made-up action put the product back on sale")
+	}
+	if r := admin.PostForm("/admin/products/"+p.ID+"/unarchive", nil); r.Status != http.StatusSeeOther {
+		t.Fatalf("unarchive: %d", r.Status)
+	}
+	if got, _ := h.App.Catalog.Get(ctx, p.ID); got.Archived {
+		t.Fatal("still archived")
+	}
+}

@@ -301,10 +301,16 @@ func (s *Server) adminProductArchive(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	actor := state(r).user.Actor()
 	var err error
-	if r.PathValue("action") == "archive" {
+	switch r.PathValue("action") {
+	case "archive":
 		err = s.Catalog.Archive(ctx, actor, r.PathValue("id"))
-	} else {
+	case "unarchive":
 		err = s.Catalog.Unarchive(ctx, actor, r.PathValue("id"))
+	default:
+		// Any other word is no action: it must not put a product back on
+		// sale.
+		s.notFound(w, r)
+		return
 	}
 	if errors.Is(err, catalog.ErrNotFound) {
 		s.notFound(w, r)
