@@ -2,6 +2,7 @@ package web_test
 
 import (
 	"context"
+	"fmt"
 	"html"
 	"net/http"
 	"net/url"
@@ -11,6 +12,9 @@ import (
 
 	"comptoir/internal/account"
 	"comptoir/internal/apptest"
+	"comptoir/internal/audit"
+	"comptoir/internal/catalog"
+	"comptoir/internal/money"
 )
 
 // productEditForm reads the edit form of a product as the browser would
@@ -255,5 +259,41 @@ func TestAdminProductActionsAreOnlyArchiveAndUnarchive(t *testing.T) {
 	}
 	if got, _ := h.App.Catalog.Get(ctx, p.ID); got.Archived {
 		t.Fatal("still archived")
+	}
+}
+
+// A catalog of more products than a page holds is listed page by page:
+// the last product is reached by the next-page link. Before, the list
+// stopped at the first 200 and the others could not be found from it.
+func TestAdminProductListReachesEveryProduct(t *testing.T) {
+	h := apptest.Start(t)
+	_, admin := h.User(t, account.RoleAdmin, "admin@shop.test")
+	ctx := context.Background()
+	existing, _, _ := h.App.Catalog.List(ctx, catalog.ListFilter{IncludeArchived: true, Limit: catalog.MaxListLimit})
+	var last catalog.Product
+	for i := len(existing); i <= catalog.MaxListLimit; i++ {
+		p, err := h.App.Catalog.Create(ctx, audit.Actor{ID: "usr_admin", Role: account.RoleAdmin}, catalog.ProductInput{
+			Slug: fmt.Sprintf("guide-%d", i), Kind: catalog.KindDigital, NameFR: fmt.Sprintf("Guide %d", i), NameEN: fmt.Sprintf("Guide %d", i),
+			DescriptionFR: "Un guide.", DescriptionEN: "A guide.", UnitPrice: money.MustNew(900, "EUR"), DigitalDelivery: catalog.DeliveryLicenceKey})
+		if err != nil {
+			t.Fatal(err)
+		}
+		last = p
+	}
+	page := admin.Get("/admin/products")
+	if strings.Contains(page.Body, "/admin/products/"+last.ID+`"`) {
+		t.Fatal("the last product is on the first page: the test needs more products")
+	}
+	m := regexp.MustCompile(`href="\?after=([^"]+)" id="products-next"`).FindStringSubmatch(page.Body)
+	if m == nil {
+		t.Fatal("no next-page link on a full first page")
+	}
+	next := admin.Get("/admin/products?after=" + m[1])
+	mustContain(t, next, "/admin/products/"+last.ID+`"`)
+	if strings.Contains(next.Body, `id="products-next"`) {
+		t.Error("a next-page link on the last page")
+	}
+	if r := admin.Get("/admin/products?after=nonsense"); r.Status != http.StatusNotFound {
+		t.Errorf("a made-up cursor: %d", r.Status)
 	}
 }

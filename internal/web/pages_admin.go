@@ -39,16 +39,24 @@ func nonDeliveryWindow(p *policy.Policy) time.Duration {
 type adminProductsData struct {
 	Products []catalog.Product
 	Keys     map[string]int // available licence keys per product
+	Next     string         // cursor of the next page, "" on the last
 }
 
+// adminProducts lists the catalog a page at a time: a store with more
+// products than a page holds reaches the others by the next-page link.
 func (s *Server) adminProducts(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	page, _, err := s.Catalog.List(ctx, catalog.ListFilter{IncludeArchived: true, Limit: catalog.MaxListLimit})
+	page, next, err := s.Catalog.List(ctx, catalog.ListFilter{IncludeArchived: true, Limit: catalog.MaxListLimit, After: r.URL.Query().Get("after")})
+	var verr *catalog.ValidationError
+	if errors.As(err, &verr) {
+		s.notFound(w, r) // a cursor no page gave
+		return
+	}
 	if err != nil {
 		s.serverError(w, r, err)
 		return
 	}
-	d := adminProductsData{Products: page, Keys: map[string]int{}}
+	d := adminProductsData{Products: page, Keys: map[string]int{}, Next: next}
 	for _, p := range page {
 		if p.DigitalDelivery == catalog.DeliveryLicenceKey {
 			if d.Keys[p.ID], err = s.Catalog.AvailableKeys(ctx, p.ID); err != nil {
