@@ -439,6 +439,14 @@ type revisionState struct {
 
 // Create validates in and stores a new product at revision 1.
 func (s *Service) Create(ctx context.Context, actor audit.Actor, in ProductInput) (Product, error) {
+	return s.CreateThen(ctx, actor, in, nil)
+}
+
+// CreateThen is Create running created, when set, in its transaction once
+// the product is stored: an error from it undoes the creation (a form's
+// key stored with the product, so that the form sent twice makes one).
+func (s *Service) CreateThen(ctx context.Context, actor audit.Actor, in ProductInput,
+	created func(ctx context.Context, tx *sql.Tx, p Product) error) (Product, error) {
 	if in.Slug == "" {
 		in.Slug = Slugify(in.NameEN)
 	}
@@ -472,8 +480,13 @@ func (s *Service) Create(ctx context.Context, actor audit.Actor, in ProductInput
 			return err
 		}
 		var err error
-		p, err = getProduct(ctx, tx, productID)
-		return err
+		if p, err = getProduct(ctx, tx, productID); err != nil {
+			return err
+		}
+		if created != nil {
+			return created(ctx, tx, p)
+		}
+		return nil
 	})
 	// Whatever the outcome: a commit whose result was lost may have happened.
 	s.products.Changed()

@@ -13,6 +13,7 @@ import (
 
 	"comptoir/internal/account"
 	"comptoir/internal/apptest"
+	"comptoir/internal/catalog"
 	"comptoir/internal/claims"
 	"comptoir/internal/desk"
 	"comptoir/internal/mail"
@@ -420,5 +421,39 @@ func TestAdminCannedReplySentTwiceIsAddedOnce(t *testing.T) {
 	}
 	if got, _ := h.App.Desk.CannedReplies(ctx); len(got) != len(before)+2 {
 		t.Fatalf("%d canned replies after adding two to %d", len(got), len(before))
+	}
+}
+
+// The new-product form sent twice (a double click, then a reload of the
+// answer) makes one product, and every answer goes to it. Before, the
+// second send was refused as "another product already uses this address",
+// the page the admin was left on, inviting a second product under another
+// address.
+func TestAdminNewProductSentTwiceMakesOne(t *testing.T) {
+	h := apptest.Start(t)
+	_, adc := h.User(t, account.RoleAdmin, "admin@shop.test")
+	ctx := context.Background()
+	form := url.Values{"product_key": {formKey(t, adc.Get("/admin/products/new"), "product_key")}, "kind": {"service"}, "slug": {""},
+		"name_fr": {"Logo"}, "name_en": {"Logo design"}, "description_fr": {"Un logo."}, "description_en": {"A logo."},
+		"unit_price": {"120,00"}, "currency": {"EUR"}, "min_quantity": {"1"}, "max_quantity": {"3"}, "processing_hours": {"48"}}
+	rs := twice(adc, "/admin/products", form)
+	p, err := h.App.Catalog.GetBySlug(ctx, "logo-design")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, r := range rs {
+		if r.Status != http.StatusSeeOther || r.Location != "/admin/products/"+p.ID {
+			t.Errorf("send %d: %d %q, want 303 to %s", i+1, r.Status, r.Location, p.ID)
+		}
+	}
+	page, _, _ := h.App.Catalog.List(ctx, catalog.ListFilter{IncludeArchived: true, Limit: catalog.MaxListLimit})
+	n := 0
+	for _, q := range page {
+		if q.NameEN == "Logo design" {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Fatalf("%d products after the form was sent twice", n)
 	}
 }

@@ -3,7 +3,9 @@ package web
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -78,6 +80,7 @@ type productFormData struct {
 func productForm(p *catalog.Product) url.Values {
 	f := url.Values{"kind": {catalog.KindService}, "currency": {"EUR"}, "min_quantity": {"1"}, "max_quantity": {"1"}}
 	if p == nil {
+		f.Set("product_key", id.New("pfk"))
 		return f
 	}
 	// The revision and slug the page shows: a save from them is refused
@@ -222,6 +225,18 @@ func (s *Server) adminProductSave(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx := r.Context()
 	actor := state(r).user.Actor()
+	// The new-product form's key: sent twice (a double click, a reload of
+	// the answer), it makes one product, and the repeat goes to it. Looked
+	// up before the file is stored, so that a repeat stores none.
+	var keyed keyedRequest
+	if r.PathValue("id") == "" {
+		var replay *idempotency.Outcome
+		keyed, replay = s.formKeyed(r, actor.ID, "page:product-create", "product_key")
+		if replay != nil {
+			s.productCreated(w, r, replay.Body)
+			return
+		}
+	}
 	in, bad := productInput(r.PostForm)
 	// A file chosen in the form is what a digital product delivers.
 	if r.MultipartForm != nil {
@@ -256,7 +271,13 @@ func (s *Server) adminProductSave(w http.ResponseWriter, r *http.Request) {
 	var p catalog.Product
 	if len(bad) == 0 {
 		if current == nil {
-			p, err = s.Catalog.Create(ctx, actor, in)
+			p, err = s.Catalog.CreateThen(ctx, actor, in, func(ctx context.Context, tx *sql.Tx, p catalog.Product) error {
+				return keyed.saveTx(ctx, tx, http.StatusSeeOther, createdProduct{ID: p.ID})
+			})
+			if out, rerr := keyed.recover(ctx, err); rerr == nil && out.Replay {
+				s.productCreated(w, r, out.Body)
+				return
+			}
 		} else {
 			p, err = s.Catalog.Update(ctx, actor, current.ID, in)
 		}
@@ -303,6 +324,23 @@ func (s *Server) adminProductSave(w http.ResponseWriter, r *http.Request) {
 	}
 	s.flash(w, "admin.products.saved")
 	http.Redirect(w, r, "/admin/products/"+p.ID, http.StatusSeeOther)
+}
+
+// createdProduct is the answer kept with a new-product form's key.
+type createdProduct struct {
+	ID string `json:"id"`
+}
+
+// productCreated answers a repeat of a new-product form as the first
+// answer did: to the product it made.
+func (s *Server) productCreated(w http.ResponseWriter, r *http.Request, body []byte) {
+	var c createdProduct
+	if err := json.Unmarshal(body, &c); err != nil || c.ID == "" {
+		s.serverError(w, r, fmt.Errorf("admin: product form's stored answer %q: %v", body, err))
+		return
+	}
+	s.flash(w, "admin.products.saved")
+	http.Redirect(w, r, "/admin/products/"+c.ID, http.StatusSeeOther)
 }
 
 func (s *Server) adminProductArchive(w http.ResponseWriter, r *http.Request) {
