@@ -297,3 +297,37 @@ func TestAdminProductListReachesEveryProduct(t *testing.T) {
 		t.Errorf("a made-up cursor: %d", r.Status)
 	}
 }
+
+// The edit form gives the price as the admin's language writes it: 120,00
+// in French (as its own error message asks), 120.00 in English. Saved
+// untouched either way, it makes no new revision.
+func TestAdminProductPriceInTheAdminsLanguage(t *testing.T) {
+	h := apptest.Start(t)
+	_, admin := h.User(t, account.RoleAdmin, "admin@shop.test")
+	create := url.Values{"kind": {"service"}, "slug": {"logo"}, "name_fr": {"Logo"}, "name_en": {"Logo design"},
+		"description_fr": {"Un logo."}, "description_en": {"A logo."}, "unit_price": {"1 120,00"}, "currency": {"EUR"},
+		"min_quantity": {"1"}, "max_quantity": {"3"}, "processing_hours": {"48"}}
+	r := admin.PostForm("/admin/products", create)
+	if r.Status != http.StatusSeeOther {
+		t.Fatalf("create: %d", r.Status)
+	}
+	p, _ := h.App.Catalog.GetBySlug(context.Background(), "logo")
+	fr := productEditForm(t, admin, p.ID)
+	if fr.Get("unit_price") != "1120,00" {
+		t.Fatalf("French form's price %q, want 1120,00", fr.Get("unit_price"))
+	}
+	if r := admin.PostForm("/admin/products/"+p.ID, fr); r.Status != http.StatusSeeOther {
+		t.Fatalf("saved untouched: %d", r.Status)
+	}
+	admin.PostForm("/lang", url.Values{"lang": {"en"}})
+	en := productEditForm(t, admin, p.ID)
+	if en.Get("unit_price") != "1120.00" {
+		t.Fatalf("English form's price %q, want 1120.00", en.Get("unit_price"))
+	}
+	if r := admin.PostForm("/admin/products/"+p.ID, en); r.Status != http.StatusSeeOther {
+		t.Fatalf("saved untouched: %d", r.Status)
+	}
+	if got, _ := h.App.Catalog.Get(context.Background(), p.ID); got.Revision != 1 || got.UnitPrice.Minor != 112000 {
+		t.Fatalf("after saving untouched forms: revision %d, price %d", got.Revision, got.UnitPrice.Minor)
+	}
+}

@@ -167,6 +167,11 @@ func (s *Server) productFormView(r *http.Request, p *catalog.Product) (*view, er
 	d := &productFormData{Product: p}
 	v := s.newView(r, "admin.products.new", d)
 	v.Form = productForm(p)
+	if p != nil && strings.HasPrefix(v.Lang, "fr") {
+		// The price as a French admin writes it (12,50), as the form's
+		// messages ask; money.Parse reads either separator.
+		v.Form.Set("unit_price", strings.Replace(v.Form.Get("unit_price"), ".", ",", 1))
+	}
 	if p != nil {
 		v.Title = p.Name(v.Lang)
 		inForce, err := s.Policies.Current(r.Context())
