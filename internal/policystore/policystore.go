@@ -77,8 +77,9 @@ var (
 	// requirement since it was saved), so it cannot be published.
 	ErrInvalid = &Error{Code: CodeInvalid, Msg: "the document is not a valid policy"}
 	// ErrDraftChanged: the draft was saved again (by another admin, in
-	// another tab) since the text being published was read: publishing
-	// would put in force a text its publisher has not seen.
+	// another tab) since its text was read: publishing it would put in
+	// force a text its publisher has not seen, saving over it would lose
+	// the other text unseen.
 	ErrDraftChanged = &Error{Code: CodeDraftChanged, Msg: "the draft was changed since it was read: read it again before publishing"}
 )
 
@@ -324,6 +325,16 @@ type Draft struct {
 // A draft may be saved again, with another text, until it is published.
 // Saving the same text again changes nothing.
 func (s *Service) SaveDraft(ctx context.Context, actor audit.Actor, document []byte) (Draft, error) {
+	return s.SaveDraftOver(ctx, actor, document, "")
+}
+
+// SaveDraftOver is SaveDraft from an editor opened on the text whose
+// digest is read (the version it started from, or the draft it last
+// saved): when a draft of the document's name@version already exists with
+// another text, that draft is someone else's work (another admin, another
+// tab), and it is not rewritten unseen: ErrDraftChanged, with Draft.Policy
+// the document that was not saved. An empty read checks nothing.
+func (s *Service) SaveDraftOver(ctx context.Context, actor audit.Actor, document []byte, read string) (Draft, error) {
 	// default@1 must be in the table before anyone drafts under its name,
 	// or a draft could take the built-in version's place.
 	if err := s.ensureSeeded(ctx); err != nil {
@@ -353,6 +364,8 @@ func (s *Service) SaveDraft(ctx context.Context, actor audit.Actor, document []b
 			return versionPublished(p.ID())
 		case oldDigest == p.Digest:
 			return nil // the same text: nothing to save, nothing to log
+		case read != "" && oldDigest != read:
+			return ErrDraftChanged
 		}
 		var latest sql.NullInt64
 		if err := tx.QueryRowContext(ctx, `SELECT MAX(version) FROM policies WHERE name = $1 AND published_at IS NOT NULL`,
@@ -390,6 +403,9 @@ func (s *Service) SaveDraft(ctx context.Context, actor audit.Actor, document []b
 		}
 		return audit.Record(ctx, tx, e)
 	})
+	if errors.Is(err, ErrDraftChanged) {
+		return Draft{Policy: p}, err
+	}
 	if err != nil {
 		return Draft{}, err
 	}

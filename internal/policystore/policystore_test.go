@@ -581,3 +581,35 @@ func TestPublishAsReadRefusesADraftSavedAgain(t *testing.T) {
 		t.Fatalf("publishing the first text after the second: %v, want ErrDraftChanged", err)
 	}
 }
+
+// Alice opens the editor on the policy in force and saves draft shop@2;
+// Bob, who opened it on the same version, saves shop@2 with his text: it
+// is refused rather than written over Alice's draft. Saving from the text
+// he has then read goes through. Before, his save silently replaced hers.
+func TestSaveDraftOverRefusesAnotherAdminsDraft(t *testing.T) {
+	e := setup(t)
+	e.current(t, e.svc)
+	opened, err := e.svc.Version(e.ctx, "default@1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	alice, err := e.svc.SaveDraftOver(e.ctx, admin, shopDoc(2), opened.Digest)
+	if err != nil || alice.Policy == nil {
+		t.Fatalf("alice's draft: %v", err)
+	}
+	// Saving her own draft again, from what she saved, is an edit.
+	alice, err = e.svc.SaveDraftOver(e.ctx, admin, shopDoc(2, `window = "7d"`, `window = "5d"`), alice.Policy.Digest)
+	if err != nil {
+		t.Fatalf("alice saving her draft again: %v", err)
+	}
+	bob, err := e.svc.SaveDraftOver(e.ctx, admin, shopDoc(2, `window = "7d"`, `window = "3d"`), opened.Digest)
+	if !errors.Is(err, policystore.ErrDraftChanged) || bob.Policy == nil || bob.Policy.ID() != "shop@2" {
+		t.Fatalf("bob saving over alice's draft: %v, want ErrDraftChanged", err)
+	}
+	if v, _ := e.svc.Version(e.ctx, "shop@2"); v.Digest != alice.Policy.Digest {
+		t.Fatal("alice's draft was replaced")
+	}
+	if _, err := e.svc.SaveDraftOver(e.ctx, admin, shopDoc(2, `window = "7d"`, `window = "3d"`), alice.Policy.Digest); err != nil {
+		t.Fatalf("bob saving having read alice's draft: %v", err)
+	}
+}

@@ -134,3 +134,46 @@ func TestAdminPolicyPreviewSpeaksTheAdminsLanguage(t *testing.T) {
 	r = admin.PostForm("/admin/policies/preview", url.Values{"document": {doc}, "sample": {"non_delivery_partial"}})
 	mustContain(t, r, `<dd id="decision-refund">€6.00`)
 }
+
+// Alice and Bob open the policy editor on the version in force and both
+// write version 2. Alice saves first; Bob's save is refused rather than
+// written over her draft: his text stays in the editor, the page names her
+// draft (with a link) in his language, and saving again from that page,
+// having compared, replaces it. Before, his save silently replaced hers.
+func TestAdminPolicyDraftsAreNotSavedOverUnseen(t *testing.T) {
+	h := apptest.Start(t)
+	_, alice := h.User(t, account.RoleAdmin, "alice@shop.test")
+	_, bob := h.User(t, account.RoleAdmin, "bob@shop.test")
+	bob.PostForm("/lang", url.Values{"lang": {"en"}})
+	open := func(c *apptest.Client) url.Values {
+		return formValues(c.Get("/admin/policies/edit").Body, `action="/admin/policies" class="card wide"`)
+	}
+	aliceForm, bobForm := open(alice), open(bob)
+	if aliceForm.Get("read") == "" {
+		t.Fatal("the editor does not carry the digest of the text it opened")
+	}
+	v2 := func(doc string) string {
+		return strings.Replace(doc, "name = \"default\"\nversion = 1", "name = \"shop\"\nversion = 2", 1)
+	}
+	aliceForm.Set("document", v2(aliceForm.Get("document")))
+	if r := alice.PostForm("/admin/policies", aliceForm); r.Status != http.StatusOK {
+		t.Fatalf("alice's draft: %d", r.Status)
+	}
+	aliceDraft, _ := h.App.Policies.Version(context.Background(), "shop@2")
+	bobDoc := strings.Replace(v2(bobForm.Get("document")), `window = "7d"`, `window = "3d"`, 1)
+	bobForm.Set("document", bobDoc)
+	r := bob.PostForm("/admin/policies", bobForm)
+	if r.Status != http.StatusConflict {
+		t.Fatalf("bob saving over alice's draft: %d, want 409", r.Status)
+	}
+	mustContain(t, r, `id="document-error"`, "Draft shop@2 was saved by someone else", `href="/admin/policies/edit?from=shop%402"`, `window = &#34;3d&#34;`)
+	if v, _ := h.App.Policies.Version(context.Background(), "shop@2"); v.Digest != aliceDraft.Digest {
+		t.Fatal("alice's draft was replaced")
+	}
+	if r := bob.PostForm("/admin/policies", formValues(r.Body, `action="/admin/policies" class="card wide"`)); r.Status != http.StatusOK {
+		t.Fatalf("bob saving again, knowingly: %d", r.Status)
+	}
+	if v, _ := h.App.Policies.Version(context.Background(), "shop@2"); !strings.Contains(string(v.Document), `window = "3d"`) {
+		t.Fatal("bob's second save did not replace the draft")
+	}
+}

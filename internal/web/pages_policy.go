@@ -75,10 +75,18 @@ type policyEditData struct {
 	// SavedDigest is the digest of Saved's text: Publish puts that text in
 	// force or nothing (policystore.PublishAsRead).
 	SavedDigest string
+	// Read is the digest of the text the editor started from (the version
+	// opened, then the draft last saved from it): saving is refused when
+	// another draft of the same version was saved since
+	// (policystore.SaveDraftOver).
+	Read string
+	// Other names that other draft, to open it.
+	Other string
 }
 
+// policyEditView is the editor on doc; a form sent back keeps its read.
 func (s *Server) policyEditView(r *http.Request, doc string) *view {
-	return s.newView(r, "admin.policies.edit", &policyEditData{Document: doc, Samples: policystore.Samples()})
+	return s.newView(r, "admin.policies.edit", &policyEditData{Document: doc, Samples: policystore.Samples(), Read: r.PostForm.Get("read")})
 }
 
 // adminPolicyEdit opens the editor on a version (the one in force by
@@ -103,7 +111,9 @@ func (s *Server) adminPolicyEdit(w http.ResponseWriter, r *http.Request) {
 		s.serverError(w, r, err)
 		return
 	}
-	s.render(w, r, http.StatusOK, "admin_policy", s.policyEditView(r, string(v.Document)))
+	pv := s.policyEditView(r, string(v.Document))
+	pv.Data.(*policyEditData).Read = v.Digest
+	s.render(w, r, http.StatusOK, "admin_policy", pv)
 }
 
 // adminPolicySave checks the document and keeps it as a draft; errors and
@@ -114,12 +124,24 @@ func (s *Server) adminPolicySave(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	doc := r.PostForm.Get("document")
-	draft, err := s.Policies.SaveDraft(r.Context(), state(r).user.Actor(), []byte(doc))
+	draft, err := s.Policies.SaveDraftOver(r.Context(), state(r).user.Actor(), []byte(doc), r.PostForm.Get("read"))
 	v := s.policyEditView(r, doc)
 	d := v.Data.(*policyEditData)
 	d.Errors, d.Warnings = draft.Errors, draft.Warnings
 	var serr *policystore.Error
 	switch {
+	case errors.Is(err, policystore.ErrDraftChanged):
+		// The admin's text stays in the editor; the other draft is named,
+		// to open beside it, and saving again now replaces it knowingly.
+		other, verr := s.Policies.Version(r.Context(), draft.Policy.ID())
+		if verr != nil {
+			s.serverError(w, r, verr)
+			return
+		}
+		d.Read, d.Other = other.Digest, other.ID
+		v.Errors = map[string]string{"document": s.Messages.T(v.Lang, "admin.policies.error.draft_saved_over", map[string]any{"Version": other.ID})}
+		s.render(w, r, http.StatusConflict, "admin_policy", v)
+		return
 	case errors.As(err, &serr):
 		v.Errors = map[string]string{"document": s.Messages.T(v.Lang, "admin.policies.error."+serr.Code)}
 		s.render(w, r, http.StatusUnprocessableEntity, "admin_policy", v)
@@ -132,7 +154,7 @@ func (s *Server) adminPolicySave(w http.ResponseWriter, r *http.Request) {
 	if len(d.Errors) > 0 {
 		status = http.StatusUnprocessableEntity
 	} else if draft.Policy != nil {
-		d.Saved, d.SavedDigest = draft.Policy.ID(), draft.Policy.Digest
+		d.Saved, d.SavedDigest, d.Read = draft.Policy.ID(), draft.Policy.Digest, draft.Policy.Digest
 	}
 	s.render(w, r, status, "admin_policy", v)
 }
@@ -191,8 +213,9 @@ func (s *Server) adminPolicyPublish(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		v := s.policyEditView(r, string(cur.Document))
+		d := v.Data.(*policyEditData)
+		d.Read = cur.Digest
 		if cur.IsDraft() {
-			d := v.Data.(*policyEditData)
 			d.Saved, d.SavedDigest = cur.ID, cur.Digest
 		}
 		v.Errors = map[string]string{"document": s.Messages.T(v.Lang, "admin.policies.error."+policystore.CodeDraftChanged)}
