@@ -177,3 +177,41 @@ func TestAdminPolicyDraftsAreNotSavedOverUnseen(t *testing.T) {
 		t.Fatal("bob's second save did not replace the draft")
 	}
 }
+
+// Two admins open the same canned reply; the first saves, the second saves
+// from the page opened before: refused (409) in their language, their
+// words kept, the first edit kept; saving again from that page replaces it.
+// Before, the second save silently undid the first.
+func TestAdminCannedReplyEditsDoNotUndoEachOther(t *testing.T) {
+	h := apptest.Start(t)
+	_, alice := h.User(t, account.RoleAdmin, "alice@shop.test")
+	_, bob := h.User(t, account.RoleAdmin, "bob@shop.test")
+	ctx := context.Background()
+	replies, _ := h.App.Desk.CannedReplies(ctx)
+	c := replies[0]
+	path := "/admin/canned/" + c.ID
+	aliceForm := formValues(alice.Get(path).Body, `id="canned-form"`)
+	bobForm := formValues(bob.Get(path).Body, `id="canned-form"`)
+	if aliceForm.Get("read") == "" {
+		t.Fatal("the edit form does not say which words it edits")
+	}
+	aliceForm.Set("body_fr", "Texte d’Alice {name}.")
+	if r := alice.PostForm(path, aliceForm); r.Status != http.StatusSeeOther {
+		t.Fatalf("alice's save: %d", r.Status)
+	}
+	bobForm.Set("title_en", "Bob's title")
+	r := bob.PostForm(path, bobForm)
+	if r.Status != http.StatusConflict {
+		t.Fatalf("bob's stale save: %d, want 409", r.Status)
+	}
+	mustContain(t, r, `id="form-error"`, "Un autre administrateur a modifié cette réponse type", `value="Bob&#39;s title"`)
+	if got, _ := h.App.Desk.CannedReply(ctx, c.ID); got.BodyFR != "Texte d’Alice {name}." || got.TitleEN != c.TitleEN {
+		t.Fatalf("after bob's stale save: %+v", got)
+	}
+	if r := bob.PostForm(path, formValues(r.Body, `id="canned-form"`)); r.Status != http.StatusSeeOther {
+		t.Fatalf("bob saving again: %d", r.Status)
+	}
+	if got, _ := h.App.Desk.CannedReply(ctx, c.ID); got.TitleEN != "Bob's title" {
+		t.Fatalf("after bob's second save: %+v", got)
+	}
+}

@@ -36,6 +36,7 @@ func (s *Server) cannedView(r *http.Request) (*view, error) {
 		v.Form.Set("title_en", c.TitleEN)
 		v.Form.Set("body_fr", c.BodyFR)
 		v.Form.Set("body_en", c.BodyEN)
+		v.Form.Set("read", c.Digest())
 	} else {
 		// The new-reply form's key: sent twice (a double click, a reload
 		// of the answer), it adds one reply.
@@ -69,7 +70,8 @@ func (s *Server) adminCannedSave(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	f := r.PostForm
-	in := desk.CannedInput{TitleFR: f.Get("title_fr"), TitleEN: f.Get("title_en"), BodyFR: f.Get("body_fr"), BodyEN: f.Get("body_en")}
+	in := desk.CannedInput{TitleFR: f.Get("title_fr"), TitleEN: f.Get("title_en"), BodyFR: f.Get("body_fr"), BodyEN: f.Get("body_en"),
+		Read: f.Get("read")}
 	actor := state(r).user.Actor()
 	var err error
 	if cid := r.PathValue("id"); cid != "" {
@@ -88,6 +90,17 @@ func (s *Server) adminCannedSave(w http.ResponseWriter, r *http.Request) {
 			s.cannedSaved(w, r)
 			return
 		}
+	}
+	if errors.Is(err, desk.ErrCannedChanged) {
+		// The admin's words stay in the form, which now edits the reply
+		// as it is: saving again, having compared, replaces it.
+		s.showCanned(w, r, http.StatusConflict, func(v *view) {
+			read := v.Form.Get("read")
+			v.Form = f
+			v.Form.Set("read", read)
+			v.Errors = map[string]string{"form": s.Messages.T(v.Lang, "admin.canned.error.changed")}
+		})
+		return
 	}
 	var verr *desk.ValidationError
 	if errors.As(err, &verr) {
