@@ -1,9 +1,11 @@
 package web_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"html"
+	"mime/multipart"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -329,5 +331,39 @@ func TestAdminProductPriceInTheAdminsLanguage(t *testing.T) {
 	}
 	if got, _ := h.App.Catalog.Get(context.Background(), p.ID); got.Revision != 1 || got.UnitPrice.Minor != 112000 {
 		t.Fatalf("after saving untouched forms: revision %d, price %d", got.Revision, got.UnitPrice.Minor)
+	}
+}
+
+// A new file for a digital product refused (empty) is refused on the
+// product's page, the reason beside the file field in the admin's
+// language, and the product keeps its file. Before, it was an error page.
+func TestAdminProductFileRefusedOnItsField(t *testing.T) {
+	h := apptest.Start(t)
+	_, admin := h.User(t, account.RoleAdmin, "admin@shop.test")
+	upload := func(path string, fields map[string]string, content string) apptest.Response {
+		var buf bytes.Buffer
+		mw := multipart.NewWriter(&buf)
+		for k, v := range fields {
+			mw.WriteField(k, v)
+		}
+		fw, _ := mw.CreateFormFile("file", "guide.pdf")
+		fw.Write([]byte(content))
+		mw.Close()
+		return admin.Send(http.MethodPost, path, mw.FormDataContentType(), &buf, http.Header{"Sec-Fetch-Site": {"same-origin"}})
+	}
+	r := upload("/admin/products", map[string]string{"kind": "digital", "slug": "guide", "name_fr": "Guide", "name_en": "Guide",
+		"description_fr": "Un guide.", "description_en": "A guide.", "unit_price": "9,00", "currency": "EUR", "download_hours": "48"}, "%PDF-1.4\n")
+	if r.Status != http.StatusSeeOther {
+		t.Fatalf("create: %d %s", r.Status, r.Body)
+	}
+	p, _ := h.App.Catalog.GetBySlug(context.Background(), "guide")
+	r = upload("/admin/products/"+p.ID+"/file", nil, "")
+	if r.Status != http.StatusUnprocessableEntity {
+		t.Fatalf("an empty file: %d", r.Status)
+	}
+	mustMarkRefused(t, "file", r.Body, map[string]string{"file": "product_file"})
+	mustContain(t, r, "Choisissez un fichier", `id="product-save"`)
+	if got, _ := h.App.Catalog.Get(context.Background(), p.ID); got.Revision != 1 || got.FileKey != p.FileKey {
+		t.Fatalf("after a refused file: revision %d, file %q", got.Revision, got.FileKey)
 	}
 }

@@ -529,7 +529,14 @@ func (s *Server) adminProductFile(w http.ResponseWriter, r *http.Request) {
 	defer r.MultipartForm.RemoveAll()
 	f, fh, err := r.FormFile("file")
 	if err != nil || fh.Size == 0 || fh.Size > maxProductFile {
-		s.renderError(w, r, http.StatusUnprocessableEntity, "admin.products.error.file_invalid")
+		// The product's page again, the reason beside the file field.
+		v, verr := s.productFormView(r, &p)
+		if verr != nil {
+			s.serverError(w, r, verr)
+			return
+		}
+		v.Errors = map[string]string{"product_file": s.Messages.T(v.Lang, "admin.products.error.file_invalid")}
+		s.render(w, r, http.StatusUnprocessableEntity, "admin_product", v)
 		return
 	}
 	defer f.Close()
