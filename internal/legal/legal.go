@@ -512,10 +512,15 @@ func (s *Service) Publish(ctx context.Context, actor audit.Actor, k Kind, versio
 	return s.PublishAsRead(ctx, actor, k, version, "")
 }
 
+// errAlreadyInForce ends PublishAsRead's transaction, changing nothing,
+// when the texts read are those of the version in force.
+var errAlreadyInForce = errors.New("legal: already in force")
+
 // PublishAsRead is Publish of the texts whose digest the publisher read
 // (the preview they pressed Publish under): ErrDraftChanged, and nothing
-// done, when the draft was saved again with other texts since. An empty
-// digest checks nothing.
+// done, when the draft was saved again with other texts since; nil, and
+// nothing done, when those texts are in force already (the button pressed
+// twice). An empty digest checks nothing.
 func (s *Service) PublishAsRead(ctx context.Context, actor audit.Actor, k Kind, version int64, read string) error {
 	if _, ok := ParseKind(string(k)); !ok {
 		return ErrNotFound
@@ -547,6 +552,18 @@ func (s *Service) PublishAsRead(ctx context.Context, actor audit.Actor, k Kind, 
 				// Saved over, or published by someone else with other texts.
 				return ErrDraftChanged
 			}
+			if read != "" {
+				// The texts read, published already: a second press of the
+				// button (a double click) is answered as the first, as long
+				// as that version is still the one in force.
+				var inForce int64
+				if err := tx.QueryRowContext(ctx, `SELECT version FROM legal_current WHERE kind = $1`, string(k)).Scan(&inForce); err != nil {
+					return fmt.Errorf("legal: read %s in force: %w", k, err)
+				}
+				if inForce == version {
+					return errAlreadyInForce
+				}
+			}
 			return ErrVersionPublished
 		}
 		if err := tx.QueryRowContext(ctx, `UPDATE legal_current SET version = $1, generation = generation + 1, changed_at = $2
@@ -558,6 +575,9 @@ func (s *Service) PublishAsRead(ctx context.Context, actor audit.Actor, k Kind, 
 			After: map[string]any{"version": VersionID(k, version), "generation": generation},
 		})
 	})
+	if errors.Is(err, errAlreadyInForce) {
+		return nil
+	}
 	if err != nil {
 		return err
 	}

@@ -215,3 +215,39 @@ func TestAdminCannedReplyEditsDoNotUndoEachOther(t *testing.T) {
 		t.Fatalf("after bob's second save: %+v", got)
 	}
 }
+
+// The Publish button of a legal page's draft pressed twice (a double
+// click, a reload) answers as the first press did: published, in force.
+// Before, the second press was an error page saying the version was
+// already published, where the admin was left.
+func TestAdminLegalPublishPressedTwice(t *testing.T) {
+	h := apptest.Start(t)
+	_, admin := h.User(t, account.RoleAdmin, "admin@shop.test")
+	form := formValues(admin.Get("/admin/legal/terms").Body, `id="legal-edit"`)
+	form.Set("body_fr", "# CGV\nTexte.")
+	form.Set("body_en", "# Terms\nText.")
+	if r := admin.PostForm("/admin/legal/terms", form); r.Status != http.StatusSeeOther {
+		t.Fatalf("draft: %d", r.Status)
+	}
+	publish := formValues(admin.Get("/admin/legal/terms").Body, `action="/admin/legal/terms/publish"`)
+	for i, r := range twice(admin, "/admin/legal/terms/publish", publish) {
+		if r.Status != http.StatusSeeOther || r.Location != "/admin/legal/terms" {
+			t.Errorf("press %d: %d %q, want 303 /admin/legal/terms", i+1, r.Status, r.Location)
+		}
+	}
+	if cur, _ := h.App.Legal.Current(context.Background(), "terms"); cur.Version != 2 {
+		t.Fatalf("in force: %s", cur.ID())
+	}
+	// A version no longer in force is not published again by a late press.
+	form = formValues(admin.Get("/admin/legal/terms").Body, `id="legal-edit"`)
+	form.Set("body_en", "# Terms\nText 3.")
+	admin.PostForm("/admin/legal/terms", form)
+	v3 := formValues(admin.Get("/admin/legal/terms").Body, `action="/admin/legal/terms/publish"`)
+	admin.PostForm("/admin/legal/terms/publish", v3)
+	if r := admin.PostForm("/admin/legal/terms/publish", publish); r.Status != http.StatusUnprocessableEntity {
+		t.Errorf("a late press on version 2: %d, want 422", r.Status)
+	}
+	if cur, _ := h.App.Legal.Current(context.Background(), "terms"); cur.Version != 3 {
+		t.Fatalf("in force: %s", cur.ID())
+	}
+}
