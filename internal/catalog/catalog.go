@@ -151,6 +151,14 @@ type ProductInput struct {
 
 	PlanInterval string
 	TrialDays    int
+
+	// BaseRevision and BaseSlug, when set, are the revision and slug the
+	// edit started from (an edit form's hidden fields): Update refuses the
+	// edit with CodeStale when another edit has moved the product on since,
+	// rather than silently putting back what that edit changed. Zero: no
+	// check (Create ignores them).
+	BaseRevision int
+	BaseSlug     string
 }
 
 // Validation codes: stable names the web layer turns into sentences in the
@@ -176,6 +184,9 @@ const (
 	CodeIntervalInvalid   = "interval_invalid"
 	CodeOutOfRange        = "out_of_range"
 	CodeCursorInvalid     = "cursor_invalid"
+	// CodeStale (field "revision"): the product changed since the edit
+	// began (ProductInput.BaseRevision).
+	CodeStale = "stale"
 )
 
 // ValidationError maps each invalid field (named as in the API and the
@@ -428,6 +439,14 @@ type revisionState struct {
 
 // Create validates in and stores a new product at revision 1.
 func (s *Service) Create(ctx context.Context, actor audit.Actor, in ProductInput) (Product, error) {
+	return s.CreateThen(ctx, actor, in, nil)
+}
+
+// CreateThen is Create running created, when set, in its transaction once
+// the product is stored: an error from it undoes the creation (a form's
+// key stored with the product, so that the form sent twice makes one).
+func (s *Service) CreateThen(ctx context.Context, actor audit.Actor, in ProductInput,
+	created func(ctx context.Context, tx *sql.Tx, p Product) error) (Product, error) {
 	if in.Slug == "" {
 		in.Slug = Slugify(in.NameEN)
 	}
@@ -461,8 +480,13 @@ func (s *Service) Create(ctx context.Context, actor audit.Actor, in ProductInput
 			return err
 		}
 		var err error
-		p, err = getProduct(ctx, tx, productID)
-		return err
+		if p, err = getProduct(ctx, tx, productID); err != nil {
+			return err
+		}
+		if created != nil {
+			return created(ctx, tx, p)
+		}
+		return nil
 	})
 	// Whatever the outcome: a commit whose result was lost may have happened.
 	s.products.Changed()
@@ -524,6 +548,11 @@ func (s *Service) Update(ctx context.Context, actor audit.Actor, productID strin
 		}
 		if in.Kind != kind {
 			return &ValidationError{Fields: map[string]string{"kind": CodeKindImmutable}}
+		}
+		// Checked with the row locked, so that of two admins saving the same
+		// revision the second is told, whatever the timing.
+		if (in.BaseRevision != 0 && in.BaseRevision != rev) || (in.BaseSlug != "" && in.BaseSlug != slug) {
+			return &ValidationError{Fields: map[string]string{"revision": CodeStale}}
 		}
 		if in.Slug == "" {
 			in.Slug = slug

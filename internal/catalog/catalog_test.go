@@ -598,3 +598,57 @@ func TestDemoProducts(t *testing.T) {
 		t.Fatalf("demo catalog kinds %v, deliveries %v", kinds, deliveries)
 	}
 }
+
+// Two admins open the same revision; the first saves a new price, the
+// second a new name from the page they opened. The second save must not
+// put the old price back: it is refused as stale and changes nothing.
+// Before, it made revision 3 with the first admin's price silently undone.
+func TestUpdateFromAStaleRevisionIsRefused(t *testing.T) {
+	e := setup(t)
+	p := e.create(t, validInput(catalog.KindService))
+
+	first := p.Input()
+	first.BaseRevision, first.BaseSlug = p.Revision, p.Slug
+	first.UnitPrice = eur(2500)
+	if _, err := e.svc.Update(e.ctx, admin, p.ID, first); err != nil {
+		t.Fatal(err)
+	}
+	second := p.Input()
+	second.BaseRevision, second.BaseSlug = p.Revision, p.Slug
+	second.NameEN = "Renamed"
+	_, err := e.svc.Update(e.ctx, admin, p.ID, second)
+	var verr *catalog.ValidationError
+	if !errors.As(err, &verr) || verr.Fields["revision"] != catalog.CodeStale {
+		t.Fatalf("stale update: %v, want revision %s", err, catalog.CodeStale)
+	}
+	got, _ := e.svc.Get(e.ctx, p.ID)
+	if got.Revision != 2 || got.UnitPrice != eur(2500) || got.NameEN != p.NameEN {
+		t.Fatalf("after the stale update: %+v", got)
+	}
+
+	// A slug changed meanwhile (no new revision) is as much a change.
+	slugged := got.Input()
+	slugged.BaseRevision, slugged.BaseSlug = got.Revision, got.Slug
+	slugged.Slug = "moved"
+	if _, err := e.svc.Update(e.ctx, admin, p.ID, slugged); err != nil {
+		t.Fatal(err)
+	}
+	late := got.Input()
+	late.BaseRevision, late.BaseSlug = got.Revision, got.Slug
+	late.NameEN = "Renamed"
+	if _, err := e.svc.Update(e.ctx, admin, p.ID, late); !errors.As(err, &verr) || verr.Fields["revision"] != catalog.CodeStale {
+		t.Fatalf("update from the old slug: %v, want revision %s", err, catalog.CodeStale)
+	}
+	if got, _ := e.svc.Get(e.ctx, p.ID); got.Slug != "moved" || got.NameEN != p.NameEN {
+		t.Fatalf("after the stale update: %+v", got)
+	}
+
+	// From the revision in force, the edit goes through.
+	cur, _ := e.svc.Get(e.ctx, p.ID)
+	ok := cur.Input()
+	ok.BaseRevision, ok.BaseSlug = cur.Revision, cur.Slug
+	ok.NameEN = "Renamed"
+	if p2, err := e.svc.Update(e.ctx, admin, p.ID, ok); err != nil || p2.Revision != 3 || p2.NameEN != "Renamed" || p2.UnitPrice != eur(2500) {
+		t.Fatalf("update from the current revision: %+v, %v", p2, err)
+	}
+}

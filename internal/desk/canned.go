@@ -2,8 +2,11 @@ package desk
 
 import (
 	"context"
+	"crypto/sha256"
 	"database/sql"
+	"encoding/hex"
 	"errors"
+	"fmt"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -47,6 +50,28 @@ func (c CannedReply) Body(lang string) string {
 // CannedInput is what an admin types for a canned reply.
 type CannedInput struct {
 	TitleFR, TitleEN, BodyFR, BodyEN string
+	// After, when set, runs in CreateCanned's transaction once the reply
+	// is stored: an error undoes it (a form's key stored with it, so that
+	// the form sent twice makes one reply).
+	After func(ctx context.Context, tx *sql.Tx, c CannedReply) error
+	// Read, when set, is the Digest of the reply as the editor showed it:
+	// UpdateCanned refuses with ErrCannedChanged once another edit has
+	// changed it, rather than putting its old words back unseen.
+	Read string
+}
+
+// ErrCannedChanged: the canned reply was changed by another edit since the
+// editor read it (CannedInput.Read).
+var ErrCannedChanged = errors.New("desk: canned reply changed since it was read")
+
+// Digest names the words of a canned reply, for an editor to say which
+// version it edits.
+func (c CannedReply) Digest() string {
+	h := sha256.New()
+	for _, s := range []string{c.TitleFR, c.TitleEN, c.BodyFR, c.BodyEN} {
+		fmt.Fprintf(h, "%d:%s", len(s), s)
+	}
+	return hex.EncodeToString(h.Sum(nil)[:16])
 }
 
 // Placeholders a canned reply's body may hold, filled in by Fill.
@@ -132,7 +157,7 @@ func cannedState(in CannedInput) map[string]any {
 }
 
 func trimCanned(in CannedInput) CannedInput {
-	return CannedInput{TitleFR: strings.TrimSpace(in.TitleFR), TitleEN: strings.TrimSpace(in.TitleEN),
+	return CannedInput{After: in.After, Read: in.Read, TitleFR: strings.TrimSpace(in.TitleFR), TitleEN: strings.TrimSpace(in.TitleEN),
 		BodyFR: strings.TrimSpace(in.BodyFR), BodyEN: strings.TrimSpace(in.BodyEN)}
 }
 
@@ -152,8 +177,14 @@ func (s *Service) CreateCanned(ctx context.Context, admin audit.Actor, in Canned
 			c.ID, c.TitleFR, c.TitleEN, c.BodyFR, c.BodyEN, now); err != nil {
 			return wrapDB("store canned reply", err)
 		}
-		return audit.Record(ctx, tx, audit.Entry{At: now, Actor: admin, SubjectType: "canned_reply", SubjectID: c.ID,
-			Action: "canned_reply.created", After: cannedState(in)})
+		if err := audit.Record(ctx, tx, audit.Entry{At: now, Actor: admin, SubjectType: "canned_reply", SubjectID: c.ID,
+			Action: "canned_reply.created", After: cannedState(in)}); err != nil {
+			return err
+		}
+		if in.After != nil {
+			return in.After(ctx, tx, c)
+		}
+		return nil
 	})
 	if err != nil {
 		return CannedReply{}, err
@@ -174,10 +205,16 @@ func (s *Service) UpdateCanned(ctx context.Context, admin audit.Actor, cannedID 
 	if err != nil {
 		return CannedReply{}, err
 	}
+	if in.Read != "" && before.Digest() != in.Read {
+		return CannedReply{}, ErrCannedChanged
+	}
 	now := s.clock.Now()
 	err = s.db.Tx(ctx, func(tx *sql.Tx) error {
+		// Conditional on the words just read, so that an edit committed
+		// between that read and here is not overwritten either.
 		res, err := tx.ExecContext(ctx, `UPDATE canned_replies SET title_fr = $1, title_en = $2, body_fr = $3, body_en = $4, updated_at = $5
-			WHERE id = $6`, in.TitleFR, in.TitleEN, in.BodyFR, in.BodyEN, now, cannedID)
+			WHERE id = $6 AND title_fr = $7 AND title_en = $8 AND body_fr = $9 AND body_en = $10`,
+			in.TitleFR, in.TitleEN, in.BodyFR, in.BodyEN, now, cannedID, before.TitleFR, before.TitleEN, before.BodyFR, before.BodyEN)
 		if err != nil {
 			return wrapDB("update canned reply", err)
 		}
@@ -185,10 +222,16 @@ func (s *Service) UpdateCanned(ctx context.Context, admin audit.Actor, cannedID 
 			if err != nil {
 				return wrapDB("update canned reply", err)
 			}
-			return ErrNotFound // deleted meanwhile
+			var one int
+			if err := tx.QueryRowContext(ctx, `SELECT 1 FROM canned_replies WHERE id = $1`, cannedID).Scan(&one); errors.Is(err, sql.ErrNoRows) {
+				return ErrNotFound // deleted meanwhile
+			} else if err != nil {
+				return wrapDB("update canned reply", err)
+			}
+			return ErrCannedChanged // another edit committed since the read above
 		}
 		return audit.Record(ctx, tx, audit.Entry{At: now, Actor: admin, SubjectType: "canned_reply", SubjectID: cannedID,
-			Action: "canned_reply.updated", Before: cannedState(CannedInput{before.TitleFR, before.TitleEN, before.BodyFR, before.BodyEN}),
+			Action: "canned_reply.updated", Before: cannedState(CannedInput{TitleFR: before.TitleFR, TitleEN: before.TitleEN, BodyFR: before.BodyFR, BodyEN: before.BodyEN}),
 			After: cannedState(in)})
 	})
 	if err != nil {
@@ -221,6 +264,6 @@ func (s *Service) DeleteCanned(ctx context.Context, admin audit.Actor, cannedID 
 			return ErrNotFound
 		}
 		return audit.Record(ctx, tx, audit.Entry{At: now, Actor: admin, SubjectType: "canned_reply", SubjectID: cannedID,
-			Action: "canned_reply.deleted", Before: cannedState(CannedInput{before.TitleFR, before.TitleEN, before.BodyFR, before.BodyEN})})
+			Action: "canned_reply.deleted", Before: cannedState(CannedInput{TitleFR: before.TitleFR, TitleEN: before.TitleEN, BodyFR: before.BodyFR, BodyEN: before.BodyEN})})
 	})
 }

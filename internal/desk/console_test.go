@@ -170,3 +170,33 @@ func TestAttachmentsOfNotesAndFlaggedMessagesStayWithStaff(t *testing.T) {
 		t.Fatalf("a file through another ticket: %v", err)
 	}
 }
+
+// Two admins open the same canned reply; the first saves new words, the
+// second saves from the page read before: refused, the first edit kept.
+// Saving from the reply as it now is goes through. Before, the second
+// save put the old words back over the first edit, unseen.
+func TestCannedReplyEditsDoNotUndoEachOther(t *testing.T) {
+	e := setup(t)
+	ctx := context.Background()
+	c, err := e.desk.CreateCanned(ctx, e.agent2, desk.CannedInput{TitleFR: "Merci", TitleEN: "Thanks", BodyFR: "Merci {name}.", BodyEN: "Thanks {name}."})
+	if err != nil {
+		t.Fatal(err)
+	}
+	read := c.Digest()
+	first := desk.CannedInput{TitleFR: "Merci", TitleEN: "Thanks", BodyFR: "Merci beaucoup {name}.", BodyEN: "Thanks {name}.", Read: read}
+	if _, err := e.desk.UpdateCanned(ctx, e.agent2, c.ID, first); err != nil {
+		t.Fatal(err)
+	}
+	second := desk.CannedInput{TitleFR: "Merci", TitleEN: "Thank you", BodyFR: "Merci {name}.", BodyEN: "Thanks {name}.", Read: read}
+	if _, err := e.desk.UpdateCanned(ctx, e.agent2, c.ID, second); !errors.Is(err, desk.ErrCannedChanged) {
+		t.Fatalf("a save from a stale page: %v, want ErrCannedChanged", err)
+	}
+	now, _ := e.desk.CannedReply(ctx, c.ID)
+	if now.BodyFR != "Merci beaucoup {name}." || now.TitleEN != "Thanks" {
+		t.Fatalf("after the stale save: %+v", now)
+	}
+	second.Read = now.Digest()
+	if got, err := e.desk.UpdateCanned(ctx, e.agent2, c.ID, second); err != nil || got.TitleEN != "Thank you" {
+		t.Fatalf("a save from the reply as it is: %+v, %v", got, err)
+	}
+}

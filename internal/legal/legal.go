@@ -67,6 +67,9 @@ var (
 	// ErrConcurrentEdit: another admin saved a draft of the same kind at the
 	// same moment; saving again works.
 	ErrConcurrentEdit = errors.New("legal: another draft was saved at the same time")
+	// ErrDraftChanged: the draft's text is no longer the one its publisher
+	// read (saved again since, by another admin or in another tab).
+	ErrDraftChanged = errors.New("legal: the draft was changed since it was read")
 )
 
 // InvalidError says which text of a draft cannot be saved, and why: Field
@@ -421,6 +424,18 @@ func checkText(field, text string) error {
 // saving again rewrites it, until it is published. Saving the same texts
 // again changes nothing.
 func (s *Service) SaveDraft(ctx context.Context, actor audit.Actor, k Kind, fr, en string) (*Document, error) {
+	return s.SaveDraftOver(ctx, actor, k, fr, en, "")
+}
+
+// NoDraft is SaveDraftOver's draftRead when the editor was opened while
+// kind had no draft.
+const NoDraft = "none"
+
+// SaveDraftOver is SaveDraft from an editor opened when k's draft had the
+// digest draftRead (NoDraft: when there was none): ErrDraftChanged, and
+// nothing saved, when another draft has been saved since, rather than
+// rewriting it unseen. An empty draftRead checks nothing.
+func (s *Service) SaveDraftOver(ctx context.Context, actor audit.Actor, k Kind, fr, en, draftRead string) (*Document, error) {
 	if _, ok := ParseKind(string(k)); !ok {
 		return nil, ErrNotFound
 	}
@@ -447,6 +462,12 @@ func (s *Service) SaveDraft(ctx context.Context, actor audit.Actor, k Kind, fr, 
 			return fmt.Errorf("legal: read %s's versions: %w", k, err)
 		}
 		action := "legal.draft"
+		switch {
+		case draftRead == "":
+		case published.Valid && draftRead != NoDraft, !published.Valid && draftRead != oldDigest:
+			// A draft saved, or published, since the editor was opened.
+			return ErrDraftChanged
+		}
 		if published.Valid {
 			version = newest + 1
 			if _, err := tx.ExecContext(ctx, `INSERT INTO legal_documents (kind, version, body_fr, body_en, digest, created_at, created_by)
@@ -488,6 +509,19 @@ func (s *Service) SaveDraft(ctx context.Context, actor audit.Actor, k Kind, fr, 
 // Publish puts a draft in force: from now on it never changes, the pages
 // show it and buyers accept it.
 func (s *Service) Publish(ctx context.Context, actor audit.Actor, k Kind, version int64) error {
+	return s.PublishAsRead(ctx, actor, k, version, "")
+}
+
+// errAlreadyInForce ends PublishAsRead's transaction, changing nothing,
+// when the texts read are those of the version in force.
+var errAlreadyInForce = errors.New("legal: already in force")
+
+// PublishAsRead is Publish of the texts whose digest the publisher read
+// (the preview they pressed Publish under): ErrDraftChanged, and nothing
+// done, when the draft was saved again with other texts since; nil, and
+// nothing done, when those texts are in force already (the button pressed
+// twice). An empty digest checks nothing.
+func (s *Service) PublishAsRead(ctx context.Context, actor audit.Actor, k Kind, version int64, read string) error {
 	if _, ok := ParseKind(string(k)); !ok {
 		return ErrNotFound
 	}
@@ -497,21 +531,38 @@ func (s *Service) Publish(ctx context.Context, actor audit.Actor, k Kind, versio
 	now := s.clock.Now()
 	var generation int64
 	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE legal_documents SET published_at = $1 WHERE kind = $2 AND version = $3 AND published_at IS NULL`,
-			now, string(k), version)
+		res, err := tx.ExecContext(ctx, `UPDATE legal_documents SET published_at = $1
+			WHERE kind = $2 AND version = $3 AND published_at IS NULL AND ($4 = '' OR digest = $4)`,
+			now, string(k), version, read)
 		if err != nil {
 			return fmt.Errorf("legal: publish %s: %w", VersionID(k, version), err)
 		}
 		if n, err := res.RowsAffected(); err != nil {
 			return err
 		} else if n == 0 {
-			var one int
-			err := tx.QueryRowContext(ctx, `SELECT 1 FROM legal_documents WHERE kind = $1 AND version = $2`, string(k), version).Scan(&one)
+			var dg string
+			err := tx.QueryRowContext(ctx, `SELECT digest FROM legal_documents WHERE kind = $1 AND version = $2`, string(k), version).Scan(&dg)
 			if errors.Is(err, sql.ErrNoRows) {
 				return ErrNotFound
 			}
 			if err != nil {
 				return err
+			}
+			if read != "" && dg != read {
+				// Saved over, or published by someone else with other texts.
+				return ErrDraftChanged
+			}
+			if read != "" {
+				// The texts read, published already: a second press of the
+				// button (a double click) is answered as the first, as long
+				// as that version is still the one in force.
+				var inForce int64
+				if err := tx.QueryRowContext(ctx, `SELECT version FROM legal_current WHERE kind = $1`, string(k)).Scan(&inForce); err != nil {
+					return fmt.Errorf("legal: read %s in force: %w", k, err)
+				}
+				if inForce == version {
+					return errAlreadyInForce
+				}
 			}
 			return ErrVersionPublished
 		}
@@ -524,6 +575,9 @@ func (s *Service) Publish(ctx context.Context, actor audit.Actor, k Kind, versio
 			After: map[string]any{"version": VersionID(k, version), "generation": generation},
 		})
 	})
+	if errors.Is(err, errAlreadyInForce) {
+		return nil
+	}
 	if err != nil {
 		return err
 	}

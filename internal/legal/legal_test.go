@@ -236,3 +236,51 @@ func TestParseVersion(t *testing.T) {
 		}
 	}
 }
+
+// Alice opens the terms with no draft; Bob saves draft terms@2; Alice
+// saves her texts from the page she opened: refused, Bob's draft kept.
+// Alice reads Bob's draft and presses Publish; Bob saves it again first:
+// refused, nothing published. Before, Alice's save rewrote Bob's draft and
+// her Publish put in force a text she had not read.
+func TestDraftsAreNotSavedOverOrPublishedUnread(t *testing.T) {
+	e := setup(t)
+	if _, err := e.svc.SaveDraft(e.ctx, admin, legal.Terms, "# CGV\nBob", "# Terms\nBob"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.svc.SaveDraftOver(e.ctx, admin, legal.Terms, "# CGV\nAlice", "# Terms\nAlice", legal.NoDraft); !errors.Is(err, legal.ErrDraftChanged) {
+		t.Fatalf("saving over an unseen draft: %v, want ErrDraftChanged", err)
+	}
+	bob, err := e.svc.Version(e.ctx, legal.Terms, 2)
+	if err != nil || bob.EN != "# Terms\nBob" {
+		t.Fatalf("Bob's draft: %+v, %v", bob, err)
+	}
+	if _, err := e.svc.SaveDraft(e.ctx, admin, legal.Terms, "# CGV\nBob 2", "# Terms\nBob 2"); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.svc.PublishAsRead(e.ctx, admin, legal.Terms, 2, bob.Digest); !errors.Is(err, legal.ErrDraftChanged) {
+		t.Fatalf("publishing a draft saved over: %v, want ErrDraftChanged", err)
+	}
+	if cur := e.current(t, e.svc, legal.Terms); cur.Version != 1 {
+		t.Fatalf("in force after the refusal: %s", cur.ID())
+	}
+	// Having read the draft as it is, both go through.
+	now, _ := e.svc.Version(e.ctx, legal.Terms, 2)
+	if _, err := e.svc.SaveDraftOver(e.ctx, admin, legal.Terms, "# CGV\nAlice", "# Terms\nAlice", now.Digest); err != nil {
+		t.Fatal(err)
+	}
+	now, _ = e.svc.Version(e.ctx, legal.Terms, 2)
+	if err := e.svc.PublishAsRead(e.ctx, admin, legal.Terms, 2, now.Digest); err != nil {
+		t.Fatal(err)
+	}
+	if cur := e.current(t, e.svc, legal.Terms); cur.ID() != "terms@2" || cur.EN != "# Terms\nAlice" {
+		t.Fatalf("in force: %+v", cur)
+	}
+	// A draft from a page opened before that publication is a new version's
+	// draft only if no draft was read: the page said "draft terms@2".
+	if _, err := e.svc.SaveDraftOver(e.ctx, admin, legal.Terms, "x", "x", now.Digest); !errors.Is(err, legal.ErrDraftChanged) {
+		t.Fatalf("saving over a draft published since: %v, want ErrDraftChanged", err)
+	}
+	if d, err := e.svc.SaveDraftOver(e.ctx, admin, legal.Terms, "v3", "v3", legal.NoDraft); err != nil || d.Version != 3 {
+		t.Fatalf("next draft: %+v, %v", d, err)
+	}
+}

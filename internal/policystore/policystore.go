@@ -45,6 +45,7 @@ const (
 	CodeNotFound         = "not_found"
 	CodeVersionPublished = "version_published"
 	CodeInvalid          = "invalid_policy"
+	CodeDraftChanged     = "draft_changed"
 )
 
 func (e *Error) Error() string {
@@ -75,6 +76,11 @@ var (
 	// ErrInvalid: a stored draft no longer parses (the format grew a
 	// requirement since it was saved), so it cannot be published.
 	ErrInvalid = &Error{Code: CodeInvalid, Msg: "the document is not a valid policy"}
+	// ErrDraftChanged: the draft was saved again (by another admin, in
+	// another tab) since its text was read: publishing it would put in
+	// force a text its publisher has not seen, saving over it would lose
+	// the other text unseen.
+	ErrDraftChanged = &Error{Code: CodeDraftChanged, Msg: "the draft was changed since it was read: read it again before publishing"}
 )
 
 // refreshEvery is how stale Current may be on a node that did not publish.
@@ -319,6 +325,16 @@ type Draft struct {
 // A draft may be saved again, with another text, until it is published.
 // Saving the same text again changes nothing.
 func (s *Service) SaveDraft(ctx context.Context, actor audit.Actor, document []byte) (Draft, error) {
+	return s.SaveDraftOver(ctx, actor, document, "")
+}
+
+// SaveDraftOver is SaveDraft from an editor opened on the text whose
+// digest is read (the version it started from, or the draft it last
+// saved): when a draft of the document's name@version already exists with
+// another text, that draft is someone else's work (another admin, another
+// tab), and it is not rewritten unseen: ErrDraftChanged, with Draft.Policy
+// the document that was not saved. An empty read checks nothing.
+func (s *Service) SaveDraftOver(ctx context.Context, actor audit.Actor, document []byte, read string) (Draft, error) {
 	// default@1 must be in the table before anyone drafts under its name,
 	// or a draft could take the built-in version's place.
 	if err := s.ensureSeeded(ctx); err != nil {
@@ -348,6 +364,8 @@ func (s *Service) SaveDraft(ctx context.Context, actor audit.Actor, document []b
 			return versionPublished(p.ID())
 		case oldDigest == p.Digest:
 			return nil // the same text: nothing to save, nothing to log
+		case read != "" && oldDigest != read:
+			return ErrDraftChanged
 		}
 		var latest sql.NullInt64
 		if err := tx.QueryRowContext(ctx, `SELECT MAX(version) FROM policies WHERE name = $1 AND published_at IS NOT NULL`,
@@ -385,6 +403,9 @@ func (s *Service) SaveDraft(ctx context.Context, actor audit.Actor, document []b
 		}
 		return audit.Record(ctx, tx, e)
 	})
+	if errors.Is(err, ErrDraftChanged) {
+		return Draft{Policy: p}, err
+	}
 	if err != nil {
 		return Draft{}, err
 	}
@@ -409,6 +430,14 @@ func nullable(s string) sql.NullString {
 // admin going back to an earlier version); publishing the version in force
 // changes nothing, so a repeated click is harmless.
 func (s *Service) Publish(ctx context.Context, actor audit.Actor, id string) error {
+	return s.PublishAsRead(ctx, actor, id, "")
+}
+
+// PublishAsRead is Publish of the text whose digest the publisher read
+// (the page they pressed Publish on): ErrDraftChanged, and nothing done,
+// when the draft has been saved again with another text since. An empty
+// digest checks nothing.
+func (s *Service) PublishAsRead(ctx context.Context, actor audit.Actor, id, read string) error {
 	if err := s.ensureSeeded(ctx); err != nil {
 		return err
 	}
@@ -438,6 +467,11 @@ func (s *Service) Publish(ctx context.Context, actor audit.Actor, id string) err
 		}
 		if err != nil {
 			return fmt.Errorf("policystore: publish %s: %w", id, err)
+		}
+		if read != "" && digest != read {
+			// Another text than the one read: rolls the publication back
+			// (or, published by someone else already, is not that text).
+			return ErrDraftChanged
 		}
 		if p, err = parseStored(id, doc, digest); err != nil {
 			return err // rolls back the publication

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -540,4 +541,75 @@ func lineOf(t *testing.T, doc []byte, s string) int {
 		t.Fatalf("no %q", s)
 	}
 	return bytes.Count(doc[:i], []byte("\n")) + 1
+}
+
+// An admin reads draft shop@2 and presses Publish; meanwhile another admin
+// saved shop@2 again with another text. Publishing what was read must not
+// put the other text in force: ErrDraftChanged, nothing published. Before,
+// the version was published by number, whatever its text had become.
+func TestPublishAsReadRefusesADraftSavedAgain(t *testing.T) {
+	e := setup(t)
+	e.current(t, e.svc)
+	read := e.save(t, shopDoc(2))
+	e.save(t, shopDoc(2, `window = "7d"`, `window = "3d"`))
+
+	err := e.svc.PublishAsRead(e.ctx, admin, "shop@2", read.Policy.Digest)
+	if !errors.Is(err, policystore.ErrDraftChanged) {
+		t.Fatalf("publishing a text saved over: %v, want ErrDraftChanged", err)
+	}
+	if cur := e.current(t, e.svc); cur != "default@1" {
+		t.Fatalf("in force after the refusal: %s", cur)
+	}
+	if v, err := e.svc.Version(e.ctx, "shop@2"); err != nil || !v.IsDraft() {
+		t.Fatalf("shop@2 after the refusal: %+v, %v", v, err)
+	}
+	if got := e.auditActions(t, "shop@2"); slices.Contains(got, "policy.publish") {
+		t.Fatalf("audit: %v", got)
+	}
+
+	// The text now saved, read again, publishes.
+	v, _ := e.svc.Version(e.ctx, "shop@2")
+	if err := e.svc.PublishAsRead(e.ctx, admin, "shop@2", v.Digest); err != nil {
+		t.Fatal(err)
+	}
+	if p, err := e.svc.Get(e.ctx, "shop@2"); e.current(t, e.svc) != "shop@2" || err != nil || p.Digest != v.Digest {
+		t.Fatalf("in force: %s, %v", e.current(t, e.svc), err)
+	}
+	// Pressing Publish on the page of the first text, once the second is
+	// published, does not say the first is in force.
+	if err := e.svc.PublishAsRead(e.ctx, admin, "shop@2", read.Policy.Digest); !errors.Is(err, policystore.ErrDraftChanged) {
+		t.Fatalf("publishing the first text after the second: %v, want ErrDraftChanged", err)
+	}
+}
+
+// Alice opens the editor on the policy in force and saves draft shop@2;
+// Bob, who opened it on the same version, saves shop@2 with his text: it
+// is refused rather than written over Alice's draft. Saving from the text
+// he has then read goes through. Before, his save silently replaced hers.
+func TestSaveDraftOverRefusesAnotherAdminsDraft(t *testing.T) {
+	e := setup(t)
+	e.current(t, e.svc)
+	opened, err := e.svc.Version(e.ctx, "default@1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	alice, err := e.svc.SaveDraftOver(e.ctx, admin, shopDoc(2), opened.Digest)
+	if err != nil || alice.Policy == nil {
+		t.Fatalf("alice's draft: %v", err)
+	}
+	// Saving her own draft again, from what she saved, is an edit.
+	alice, err = e.svc.SaveDraftOver(e.ctx, admin, shopDoc(2, `window = "7d"`, `window = "5d"`), alice.Policy.Digest)
+	if err != nil {
+		t.Fatalf("alice saving her draft again: %v", err)
+	}
+	bob, err := e.svc.SaveDraftOver(e.ctx, admin, shopDoc(2, `window = "7d"`, `window = "3d"`), opened.Digest)
+	if !errors.Is(err, policystore.ErrDraftChanged) || bob.Policy == nil || bob.Policy.ID() != "shop@2" {
+		t.Fatalf("bob saving over alice's draft: %v, want ErrDraftChanged", err)
+	}
+	if v, _ := e.svc.Version(e.ctx, "shop@2"); v.Digest != alice.Policy.Digest {
+		t.Fatal("alice's draft was replaced")
+	}
+	if _, err := e.svc.SaveDraftOver(e.ctx, admin, shopDoc(2, `window = "7d"`, `window = "3d"`), alice.Policy.Digest); err != nil {
+		t.Fatalf("bob saving having read alice's draft: %v", err)
+	}
 }

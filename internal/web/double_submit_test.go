@@ -13,6 +13,7 @@ import (
 
 	"comptoir/internal/account"
 	"comptoir/internal/apptest"
+	"comptoir/internal/catalog"
 	"comptoir/internal/claims"
 	"comptoir/internal/desk"
 	"comptoir/internal/mail"
@@ -384,5 +385,75 @@ func TestEvidenceSentTwiceIsAddedOnce(t *testing.T) {
 	ev, err := h.App.Claims.Evidence(context.Background(), claimID)
 	if err != nil || len(ev) != 2 {
 		t.Fatalf("evidence: %d %v, want the text and the file once", len(ev), err)
+	}
+}
+
+// A new canned reply sent twice (a double click, then a reload of the
+// answer) is added once. Before, each send added the reply again.
+func TestAdminCannedReplySentTwiceIsAddedOnce(t *testing.T) {
+	h := apptest.Start(t)
+	_, adc := h.User(t, account.RoleAdmin, "admin@shop.test")
+	ctx := context.Background()
+	before, _ := h.App.Desk.CannedReplies(ctx)
+	form := url.Values{"canned_key": {formKey(t, adc.Get("/admin/canned"), "canned_key")}, "title_fr": {"Colis parti"}, "title_en": {"Parcel sent"},
+		"body_fr": {"Bonjour {name}, c’est parti."}, "body_en": {"Hello {name}, it is on its way."}}
+	for i, r := range twice(adc, "/admin/canned", form) {
+		if r.Status != http.StatusSeeOther || r.Location != "/admin/canned" {
+			t.Errorf("send %d: %d %q, want 303 /admin/canned", i+1, r.Status, r.Location)
+		}
+	}
+	after, _ := h.App.Desk.CannedReplies(ctx)
+	if len(after) != len(before)+1 {
+		t.Fatalf("%d canned replies after adding one to %d", len(after), len(before))
+	}
+	// A refused form keeps its key: corrected, it adds one reply.
+	bad := url.Values{"canned_key": {formKey(t, adc.Get("/admin/canned"), "canned_key")}, "title_fr": {"Relance"}, "title_en": {""},
+		"body_fr": {"Bonjour"}, "body_en": {"Hello"}}
+	r := adc.PostForm("/admin/canned", bad)
+	if r.Status != http.StatusUnprocessableEntity || formKey(t, r, "canned_key") != bad.Get("canned_key") {
+		t.Fatalf("refused: %d, key %q", r.Status, formKey(t, r, "canned_key"))
+	}
+	bad.Set("title_en", "Reminder")
+	for i, r := range twice(adc, "/admin/canned", bad) {
+		if r.Status != http.StatusSeeOther {
+			t.Errorf("corrected send %d: %d", i+1, r.Status)
+		}
+	}
+	if got, _ := h.App.Desk.CannedReplies(ctx); len(got) != len(before)+2 {
+		t.Fatalf("%d canned replies after adding two to %d", len(got), len(before))
+	}
+}
+
+// The new-product form sent twice (a double click, then a reload of the
+// answer) makes one product, and every answer goes to it. Before, the
+// second send was refused as "another product already uses this address",
+// the page the admin was left on, inviting a second product under another
+// address.
+func TestAdminNewProductSentTwiceMakesOne(t *testing.T) {
+	h := apptest.Start(t)
+	_, adc := h.User(t, account.RoleAdmin, "admin@shop.test")
+	ctx := context.Background()
+	form := url.Values{"product_key": {formKey(t, adc.Get("/admin/products/new"), "product_key")}, "kind": {"service"}, "slug": {""},
+		"name_fr": {"Logo"}, "name_en": {"Logo design"}, "description_fr": {"Un logo."}, "description_en": {"A logo."},
+		"unit_price": {"120,00"}, "currency": {"EUR"}, "min_quantity": {"1"}, "max_quantity": {"3"}, "processing_hours": {"48"}}
+	rs := twice(adc, "/admin/products", form)
+	p, err := h.App.Catalog.GetBySlug(ctx, "logo-design")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, r := range rs {
+		if r.Status != http.StatusSeeOther || r.Location != "/admin/products/"+p.ID {
+			t.Errorf("send %d: %d %q, want 303 to %s", i+1, r.Status, r.Location, p.ID)
+		}
+	}
+	page, _, _ := h.App.Catalog.List(ctx, catalog.ListFilter{IncludeArchived: true, Limit: catalog.MaxListLimit})
+	n := 0
+	for _, q := range page {
+		if q.NameEN == "Logo design" {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Fatalf("%d products after the form was sent twice", n)
 	}
 }

@@ -3,7 +3,9 @@ package web
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -39,16 +41,24 @@ func nonDeliveryWindow(p *policy.Policy) time.Duration {
 type adminProductsData struct {
 	Products []catalog.Product
 	Keys     map[string]int // available licence keys per product
+	Next     string         // cursor of the next page, "" on the last
 }
 
+// adminProducts lists the catalog a page at a time: a store with more
+// products than a page holds reaches the others by the next-page link.
 func (s *Server) adminProducts(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	page, _, err := s.Catalog.List(ctx, catalog.ListFilter{IncludeArchived: true, Limit: catalog.MaxListLimit})
+	page, next, err := s.Catalog.List(ctx, catalog.ListFilter{IncludeArchived: true, Limit: catalog.MaxListLimit, After: r.URL.Query().Get("after")})
+	var verr *catalog.ValidationError
+	if errors.As(err, &verr) {
+		s.notFound(w, r) // a cursor no page gave
+		return
+	}
 	if err != nil {
 		s.serverError(w, r, err)
 		return
 	}
-	d := adminProductsData{Products: page, Keys: map[string]int{}}
+	d := adminProductsData{Products: page, Keys: map[string]int{}, Next: next}
 	for _, p := range page {
 		if p.DigitalDelivery == catalog.DeliveryLicenceKey {
 			if d.Keys[p.ID], err = s.Catalog.AvailableKeys(ctx, p.ID); err != nil {
@@ -70,8 +80,13 @@ type productFormData struct {
 func productForm(p *catalog.Product) url.Values {
 	f := url.Values{"kind": {catalog.KindService}, "currency": {"EUR"}, "min_quantity": {"1"}, "max_quantity": {"1"}}
 	if p == nil {
+		f.Set("product_key", id.New("pfk"))
 		return f
 	}
+	// The revision and slug the page shows: a save from them is refused
+	// once another admin has changed the product (catalog.CodeStale).
+	f.Set("base_revision", strconv.Itoa(p.Revision))
+	f.Set("base_slug", p.Slug)
 	f.Set("slug", p.Slug)
 	f.Set("kind", p.Kind)
 	f.Set("name_fr", p.NameFR)
@@ -118,19 +133,45 @@ func productInput(f url.Values) (catalog.ProductInput, map[string]string) {
 		DigitalDelivery: f.Get("digital_delivery"), FileKey: strings.TrimSpace(f.Get("file_key")),
 		DownloadTTL:  time.Duration(atoi("download_hours")) * time.Hour,
 		PlanInterval: f.Get("plan_interval"), TrialDays: atoi("trial_days"),
+		BaseSlug: f.Get("base_slug"),
 	}
-	price, err := money.Parse(f.Get("unit_price"), strings.ToUpper(strings.TrimSpace(f.Get("currency"))))
-	if err != nil {
-		bad["unit_price"] = "price_not_positive"
+	in.BaseRevision, _ = strconv.Atoi(f.Get("base_revision"))
+	currency := strings.ToUpper(strings.TrimSpace(f.Get("currency")))
+	price, err := money.Parse(f.Get("unit_price"), currency)
+	switch {
+	case currency == "":
+		bad["currency"] = catalog.CodeRequired
+	case money.CheckCurrency(currency) != nil:
+		bad["currency"] = catalog.CodeCurrencyInvalid
+	case err != nil:
+		bad["unit_price"] = catalog.CodePriceNotPositive
 	}
 	in.UnitPrice = price
 	return in, bad
+}
+
+// productFormField names the form field a catalog validation error is
+// about: the form asks for durations in hours where the catalog speaks of
+// seconds.
+func productFormField(field string) string {
+	switch field {
+	case "processing_seconds":
+		return "processing_hours"
+	case "download_ttl_seconds":
+		return "download_hours"
+	}
+	return field
 }
 
 func (s *Server) productFormView(r *http.Request, p *catalog.Product) (*view, error) {
 	d := &productFormData{Product: p}
 	v := s.newView(r, "admin.products.new", d)
 	v.Form = productForm(p)
+	if p != nil && strings.HasPrefix(v.Lang, "fr") {
+		// The price as a French admin writes it (12,50), as the form's
+		// messages ask; money.Parse reads either separator.
+		v.Form.Set("unit_price", strings.Replace(v.Form.Get("unit_price"), ".", ",", 1))
+	}
 	if p != nil {
 		v.Title = p.Name(v.Lang)
 		inForce, err := s.Policies.Current(r.Context())
@@ -189,6 +230,18 @@ func (s *Server) adminProductSave(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx := r.Context()
 	actor := state(r).user.Actor()
+	// The new-product form's key: sent twice (a double click, a reload of
+	// the answer), it makes one product, and the repeat goes to it. Looked
+	// up before the file is stored, so that a repeat stores none.
+	var keyed keyedRequest
+	if r.PathValue("id") == "" {
+		var replay *idempotency.Outcome
+		keyed, replay = s.formKeyed(r, actor.ID, "page:product-create", "product_key")
+		if replay != nil {
+			s.productCreated(w, r, replay.Body)
+			return
+		}
+	}
 	in, bad := productInput(r.PostForm)
 	// A file chosen in the form is what a digital product delivers.
 	if r.MultipartForm != nil {
@@ -223,7 +276,13 @@ func (s *Server) adminProductSave(w http.ResponseWriter, r *http.Request) {
 	var p catalog.Product
 	if len(bad) == 0 {
 		if current == nil {
-			p, err = s.Catalog.Create(ctx, actor, in)
+			p, err = s.Catalog.CreateThen(ctx, actor, in, func(ctx context.Context, tx *sql.Tx, p catalog.Product) error {
+				return keyed.saveTx(ctx, tx, http.StatusSeeOther, createdProduct{ID: p.ID})
+			})
+			if out, rerr := keyed.recover(ctx, err); rerr == nil && out.Replay {
+				s.productCreated(w, r, out.Body)
+				return
+			}
 		} else {
 			p, err = s.Catalog.Update(ctx, actor, current.ID, in)
 		}
@@ -232,15 +291,31 @@ func (s *Server) adminProductSave(w http.ResponseWriter, r *http.Request) {
 	if len(bad) > 0 || errors.As(err, &verr) {
 		if verr != nil {
 			for f, c := range verr.Fields {
-				bad[f] = c
+				bad[productFormField(f)] = c
 			}
+		}
+		if bad["revision"] == catalog.CodeStale {
+			// Show the product as it now is (its revision, its warnings)
+			// under what this admin typed, which a second save makes the
+			// next revision once they have checked it.
+			p, err := s.Catalog.Get(ctx, current.ID)
+			if err != nil {
+				s.serverError(w, r, err)
+				return
+			}
+			current = &p
 		}
 		v, ferr := s.productFormView(r, current)
 		if ferr != nil {
 			s.serverError(w, r, ferr)
 			return
 		}
+		base := v.Form
 		v.Form = r.PostForm
+		if bad["revision"] == catalog.CodeStale {
+			v.Form.Set("base_revision", base.Get("base_revision"))
+			v.Form.Set("base_slug", base.Get("base_slug"))
+		}
 		v.Errors = map[string]string{}
 		for f, c := range bad {
 			v.Errors[f] = s.Messages.T(v.Lang, "admin.products.error."+c)
@@ -256,14 +331,37 @@ func (s *Server) adminProductSave(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, "/admin/products/"+p.ID, http.StatusSeeOther)
 }
 
+// createdProduct is the answer kept with a new-product form's key.
+type createdProduct struct {
+	ID string `json:"id"`
+}
+
+// productCreated answers a repeat of a new-product form as the first
+// answer did: to the product it made.
+func (s *Server) productCreated(w http.ResponseWriter, r *http.Request, body []byte) {
+	var c createdProduct
+	if err := json.Unmarshal(body, &c); err != nil || c.ID == "" {
+		s.serverError(w, r, fmt.Errorf("admin: product form's stored answer %q: %v", body, err))
+		return
+	}
+	s.flash(w, "admin.products.saved")
+	http.Redirect(w, r, "/admin/products/"+c.ID, http.StatusSeeOther)
+}
+
 func (s *Server) adminProductArchive(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	actor := state(r).user.Actor()
 	var err error
-	if r.PathValue("action") == "archive" {
+	switch r.PathValue("action") {
+	case "archive":
 		err = s.Catalog.Archive(ctx, actor, r.PathValue("id"))
-	} else {
+	case "unarchive":
 		err = s.Catalog.Unarchive(ctx, actor, r.PathValue("id"))
+	default:
+		// Any other word is no action: it must not put a product back on
+		// sale.
+		s.notFound(w, r)
+		return
 	}
 	if errors.Is(err, catalog.ErrNotFound) {
 		s.notFound(w, r)
@@ -282,20 +380,40 @@ func (s *Server) adminProductKeys(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	keys := strings.Fields(r.PostForm.Get("keys"))
-	_, err := s.Catalog.AddLicenceKeys(r.Context(), state(r).user.Actor(), r.PathValue("id"), keys)
+	added, err := s.Catalog.AddLicenceKeys(r.Context(), state(r).user.Actor(), r.PathValue("id"), keys)
 	var verr *catalog.ValidationError
 	switch {
 	case errors.Is(err, catalog.ErrNotFound), errors.Is(err, catalog.ErrNotLicenceProduct):
 		s.notFound(w, r)
 		return
 	case errors.As(err, &verr):
-		s.renderError(w, r, http.StatusUnprocessableEntity, "admin.products.error.keys_invalid")
+		// The product's page again, the pasted keys kept in their field
+		// with the reason beside them.
+		p, err := s.Catalog.Get(r.Context(), r.PathValue("id"))
+		if err != nil {
+			s.serverError(w, r, err)
+			return
+		}
+		v, err := s.productFormView(r, &p)
+		if err != nil {
+			s.serverError(w, r, err)
+			return
+		}
+		v.Form.Set("keys", r.PostForm.Get("keys"))
+		v.Errors = map[string]string{"keys": s.Messages.T(v.Lang, "admin.products.error.keys_invalid")}
+		s.render(w, r, http.StatusUnprocessableEntity, "admin_product", v)
 		return
 	case err != nil:
 		s.serverError(w, r, err)
 		return
 	}
-	s.flash(w, "admin.products.keys_added")
+	if added == 0 {
+		// All of them were in the pool already: say so, rather than that
+		// keys were added.
+		s.flash(w, "admin.products.keys_none_new")
+	} else {
+		s.flash(w, "admin.products.keys_added")
+	}
 	http.Redirect(w, r, "/admin/products/"+r.PathValue("id"), http.StatusSeeOther)
 }
 
@@ -309,19 +427,21 @@ func (s *Server) adminCredit(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	f := r.PostForm
 	lang := state(r).lang
-	fail := func(key string, newKey bool) {
+	// fail shows the form again with the reason beside the field at fault
+	// ("credit": the form as a whole).
+	fail := func(field, key string, newKey bool) {
 		d := adminData{CreditKey: f.Get("credit_key")}
 		if newKey || d.CreditKey == "" {
 			d.CreditKey = id.New("crd")
 		}
 		v := s.newView(r, "nav.admin", d)
 		v.Form = f
-		v.Errors = map[string]string{"credit": s.Messages.T(lang, key)}
+		v.Errors = map[string]string{field: s.Messages.T(lang, key)}
 		s.render(w, r, http.StatusUnprocessableEntity, "admin", v)
 	}
 	u, err := s.Accounts.UserByEmail(ctx, f.Get("email"))
 	if errors.Is(err, account.ErrNotFound) {
-		fail("admin.credit.unknown_customer", false)
+		fail("email", "admin.credit.unknown_customer", false)
 		return
 	}
 	if err != nil {
@@ -330,7 +450,7 @@ func (s *Server) adminCredit(w http.ResponseWriter, r *http.Request) {
 	}
 	amount, err := money.Parse(f.Get("amount"), billing.BalanceCurrency)
 	if err != nil || amount.Minor <= 0 {
-		fail("admin.credit.amount_invalid", false)
+		fail("amount", "admin.credit.amount_invalid", false)
 		return
 	}
 	if f.Get("direction") == "debit" {
@@ -352,16 +472,23 @@ func (s *Server) adminCredit(w http.ResponseWriter, r *http.Request) {
 	var kerr *idempotency.ValidationError
 	switch {
 	case errors.Is(err, idempotency.ErrInProgress):
-		fail("admin.credit.already_sent", false)
+		fail("credit", "admin.credit.already_sent", false)
 		return
 	case errors.Is(err, idempotency.ErrKeyReused), errors.As(err, &kerr):
-		fail("admin.credit.already_sent", true)
+		fail("credit", "admin.credit.already_sent", true)
 		return
-	case errors.As(err, &verr):
-		fail("admin.credit.reason_required", false)
+	case errors.As(err, &verr) && verr.Fields["amount"] != "":
+		// Beyond the largest movement the ledger takes.
+		fail("amount", "admin.credit.amount_too_large", false)
+		return
+	case errors.As(err, &verr) && verr.Fields["reason"] == billing.CodeRequired:
+		fail("reason", "admin.credit.reason_required", false)
+		return
+	case errors.As(err, &verr) && verr.Fields["reason"] != "":
+		fail("reason", "admin.credit.reason_invalid", false)
 		return
 	case errors.Is(err, billing.ErrInsufficientBalance):
-		fail("order.error.insufficient_balance", false)
+		fail("amount", "order.error.insufficient_balance", false)
 		return
 	case err != nil:
 		s.serverError(w, r, err)
@@ -402,7 +529,14 @@ func (s *Server) adminProductFile(w http.ResponseWriter, r *http.Request) {
 	defer r.MultipartForm.RemoveAll()
 	f, fh, err := r.FormFile("file")
 	if err != nil || fh.Size == 0 || fh.Size > maxProductFile {
-		s.renderError(w, r, http.StatusUnprocessableEntity, "admin.products.error.file_invalid")
+		// The product's page again, the reason beside the file field.
+		v, verr := s.productFormView(r, &p)
+		if verr != nil {
+			s.serverError(w, r, verr)
+			return
+		}
+		v.Errors = map[string]string{"product_file": s.Messages.T(v.Lang, "admin.products.error.file_invalid")}
+		s.render(w, r, http.StatusUnprocessableEntity, "admin_product", v)
 		return
 	}
 	defer f.Close()

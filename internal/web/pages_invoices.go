@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"comptoir/internal/account"
+	"comptoir/internal/eu"
 	"comptoir/internal/invoices"
 	"comptoir/internal/money"
 )
@@ -225,6 +226,10 @@ func (s *Server) renderAdminVAT(w http.ResponseWriter, r *http.Request, status i
 	v.Errors = errs
 	if r.Method == http.MethodPost {
 		v.Form = r.PostForm
+	} else if errs != nil {
+		// A refused export: its dates, under the names of its fields.
+		v.Form.Set("export_from", r.URL.Query().Get("from"))
+		v.Form.Set("export_to", r.URL.Query().Get("to"))
 	}
 	s.render(w, r, status, "admin_vat", v)
 }
@@ -236,19 +241,32 @@ func (s *Server) adminVATAdd(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	st := state(r)
-	rate := strings.ReplaceAll(strings.TrimSpace(r.PostForm.Get("rate")), ",", ".")
-	bp, ok := parseRateBP(rate)
+	// Each field is checked here, so that the reason stands beside the
+	// field at fault (AddRate checks them again, as one).
+	errs := map[string]string{}
+	country := strings.ToUpper(strings.TrimSpace(r.PostForm.Get("country")))
+	if !eu.Member(country) {
+		errs["country"] = s.Messages.T(st.lang, "admin.vat.error.country")
+	}
+	bp, ok := parseRateBP(strings.ReplaceAll(strings.TrimSpace(r.PostForm.Get("rate")), ",", "."))
 	if !ok {
-		s.renderAdminVAT(w, r, http.StatusUnprocessableEntity, map[string]string{"rate": s.Messages.T(st.lang, "admin.vat.invalid")})
+		errs["rate"] = s.Messages.T(st.lang, "admin.vat.error.rate")
+	}
+	from := strings.TrimSpace(r.PostForm.Get("from"))
+	if _, err := time.Parse(time.DateOnly, from); err != nil {
+		errs["from"] = s.Messages.T(st.lang, "admin.vat.error.from")
+	}
+	if len(errs) > 0 {
+		s.renderAdminVAT(w, r, http.StatusUnprocessableEntity, errs)
 		return
 	}
-	err := s.Invoices.AddRate(r.Context(), r.PostForm.Get("country"), strings.TrimSpace(r.PostForm.Get("from")), bp, st.user.ID)
+	err := s.Invoices.AddRate(r.Context(), country, from, bp, st.user.ID)
 	switch {
 	case errors.Is(err, invoices.ErrRateInvalid):
 		s.renderAdminVAT(w, r, http.StatusUnprocessableEntity, map[string]string{"rate": s.Messages.T(st.lang, "admin.vat.invalid")})
 		return
 	case errors.Is(err, invoices.ErrRateExists):
-		s.renderAdminVAT(w, r, http.StatusConflict, map[string]string{"rate": s.Messages.T(st.lang, "admin.vat.exists")})
+		s.renderAdminVAT(w, r, http.StatusConflict, map[string]string{"from": s.Messages.T(st.lang, "admin.vat.exists")})
 		return
 	case err != nil:
 		s.serverError(w, r, err)
@@ -291,7 +309,13 @@ func (s *Server) adminInvoicesCSV(w http.ResponseWriter, r *http.Request) {
 	from, err1 := time.Parse(time.DateOnly, q.Get("from"))
 	to, err2 := time.Parse(time.DateOnly, q.Get("to"))
 	if err1 != nil || err2 != nil || to.Before(from) {
-		s.renderError(w, r, http.StatusBadRequest, "admin.vat.bad_period")
+		// The page of the form again, the dates kept and the reason at
+		// the field at fault, rather than an error page to go back from.
+		field := "export_to"
+		if err1 != nil {
+			field = "export_from"
+		}
+		s.renderAdminVAT(w, r, http.StatusBadRequest, map[string]string{field: s.Messages.T(state(r).lang, "admin.vat.bad_period")})
 		return
 	}
 	docs, err := s.Invoices.Period(r.Context(), from, to)

@@ -191,6 +191,10 @@ type adminLegalData struct {
 	// the page shows above the text, and the seller flags left empty.
 	Trader        *traderIdentity
 	MissingSeller string
+	// DraftRead is the draft's digest as the page shows it (legal.NoDraft
+	// without one): saving from the page is refused once another draft
+	// was saved since (legal.SaveDraftOver).
+	DraftRead string
 }
 
 // adminLegalView builds the page of one kind, with the editor filled with fr
@@ -221,6 +225,10 @@ func (s *Server) adminLegalView(r *http.Request, k legal.Kind, fr, en string) (*
 			}
 		}
 		d.FR, d.EN = from.FR, from.EN
+	}
+	d.DraftRead = legal.NoDraft
+	if row.Draft != nil {
+		d.DraftRead = row.Draft.Digest
 	}
 	return v, nil
 }
@@ -264,22 +272,33 @@ func (s *Server) adminLegalSave(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	fr, en := r.PostForm.Get("body_fr"), r.PostForm.Get("body_en")
-	_, err := s.Legal.SaveDraft(r.Context(), state(r).user.Actor(), k, fr, en)
+	_, err := s.Legal.SaveDraftOver(r.Context(), state(r).user.Actor(), k, fr, en, r.PostForm.Get("draft_read"))
 	var ierr *legal.InvalidError
 	switch {
 	case err == nil:
 		s.flash(w, "admin.legal.saved_flash")
 		http.Redirect(w, r, "/admin/legal/"+legalSlug(k), http.StatusSeeOther)
 		return
-	case errors.As(err, &ierr), errors.Is(err, legal.ErrConcurrentEdit):
+	case errors.As(err, &ierr), errors.Is(err, legal.ErrConcurrentEdit), errors.Is(err, legal.ErrDraftChanged):
+		// The typed texts are kept; the draft's preview (and the form's
+		// draft_read) are the draft as it now is, so that saving again,
+		// having read it, replaces it.
 		v, verr := s.adminLegalView(r, k, fr, en)
 		if verr != nil {
 			s.serverError(w, r, verr)
 			return
 		}
-		if ierr != nil {
+		if read := r.PostForm.Get("draft_read"); read != "" && !errors.Is(err, legal.ErrDraftChanged) {
+			// Still the draft this admin has read: a draft saved meanwhile
+			// is told on the next save.
+			v.Data.(*adminLegalData).DraftRead = read
+		}
+		switch {
+		case ierr != nil:
 			v.Errors = map[string]string{ierr.Field: s.Messages.T(v.Lang, "admin.legal.error."+ierr.Code)}
-		} else {
+		case errors.Is(err, legal.ErrDraftChanged):
+			v.Errors = map[string]string{"form": s.Messages.T(v.Lang, "admin.legal.error.draft_saved_over")}
+		default:
 			v.Errors = map[string]string{"form": s.Messages.T(v.Lang, "admin.legal.error.concurrent")}
 		}
 		s.render(w, r, http.StatusUnprocessableEntity, "admin_legal", v)
@@ -302,10 +321,19 @@ func (s *Server) adminLegalPublish(w http.ResponseWriter, r *http.Request) {
 		s.notFound(w, r)
 		return
 	}
-	err := s.Legal.Publish(r.Context(), state(r).user.Actor(), k, n)
+	err := s.Legal.PublishAsRead(r.Context(), state(r).user.Actor(), k, n, r.PostForm.Get("digest"))
 	switch {
 	case errors.Is(err, legal.ErrNotFound):
 		s.notFound(w, r)
+	case errors.Is(err, legal.ErrDraftChanged):
+		// The page again, with the draft's preview as it now is.
+		v, verr := s.adminLegalView(r, k, "", "")
+		if verr != nil {
+			s.serverError(w, r, verr)
+			return
+		}
+		v.Errors = map[string]string{"form": s.Messages.T(v.Lang, "admin.legal.error.draft_changed")}
+		s.render(w, r, http.StatusConflict, "admin_legal", v)
 	case errors.Is(err, legal.ErrVersionPublished):
 		s.renderError(w, r, http.StatusUnprocessableEntity, "admin.legal.error.published")
 	case err != nil:

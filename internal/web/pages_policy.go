@@ -72,10 +72,21 @@ type policyEditData struct {
 	Facts    string
 	Decision *policy.Decision
 	Saved    string // the version just saved as a draft, ready to publish
+	// SavedDigest is the digest of Saved's text: Publish puts that text in
+	// force or nothing (policystore.PublishAsRead).
+	SavedDigest string
+	// Read is the digest of the text the editor started from (the version
+	// opened, then the draft last saved from it): saving is refused when
+	// another draft of the same version was saved since
+	// (policystore.SaveDraftOver).
+	Read string
+	// Other names that other draft, to open it.
+	Other string
 }
 
+// policyEditView is the editor on doc; a form sent back keeps its read.
 func (s *Server) policyEditView(r *http.Request, doc string) *view {
-	return s.newView(r, "admin.policies.edit", &policyEditData{Document: doc, Samples: policystore.Samples()})
+	return s.newView(r, "admin.policies.edit", &policyEditData{Document: doc, Samples: policystore.Samples(), Read: r.PostForm.Get("read")})
 }
 
 // adminPolicyEdit opens the editor on a version (the one in force by
@@ -100,7 +111,9 @@ func (s *Server) adminPolicyEdit(w http.ResponseWriter, r *http.Request) {
 		s.serverError(w, r, err)
 		return
 	}
-	s.render(w, r, http.StatusOK, "admin_policy", s.policyEditView(r, string(v.Document)))
+	pv := s.policyEditView(r, string(v.Document))
+	pv.Data.(*policyEditData).Read = v.Digest
+	s.render(w, r, http.StatusOK, "admin_policy", pv)
 }
 
 // adminPolicySave checks the document and keeps it as a draft; errors and
@@ -111,12 +124,24 @@ func (s *Server) adminPolicySave(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	doc := r.PostForm.Get("document")
-	draft, err := s.Policies.SaveDraft(r.Context(), state(r).user.Actor(), []byte(doc))
+	draft, err := s.Policies.SaveDraftOver(r.Context(), state(r).user.Actor(), []byte(doc), r.PostForm.Get("read"))
 	v := s.policyEditView(r, doc)
 	d := v.Data.(*policyEditData)
 	d.Errors, d.Warnings = draft.Errors, draft.Warnings
 	var serr *policystore.Error
 	switch {
+	case errors.Is(err, policystore.ErrDraftChanged):
+		// The admin's text stays in the editor; the other draft is named,
+		// to open beside it, and saving again now replaces it knowingly.
+		other, verr := s.Policies.Version(r.Context(), draft.Policy.ID())
+		if verr != nil {
+			s.serverError(w, r, verr)
+			return
+		}
+		d.Read, d.Other = other.Digest, other.ID
+		v.Errors = map[string]string{"document": s.Messages.T(v.Lang, "admin.policies.error.draft_saved_over", map[string]any{"Version": other.ID})}
+		s.render(w, r, http.StatusConflict, "admin_policy", v)
+		return
 	case errors.As(err, &serr):
 		v.Errors = map[string]string{"document": s.Messages.T(v.Lang, "admin.policies.error."+serr.Code)}
 		s.render(w, r, http.StatusUnprocessableEntity, "admin_policy", v)
@@ -129,7 +154,7 @@ func (s *Server) adminPolicySave(w http.ResponseWriter, r *http.Request) {
 	if len(d.Errors) > 0 {
 		status = http.StatusUnprocessableEntity
 	} else if draft.Policy != nil {
-		d.Saved = draft.Policy.ID()
+		d.Saved, d.SavedDigest, d.Read = draft.Policy.ID(), draft.Policy.Digest, draft.Policy.Digest
 	}
 	s.render(w, r, status, "admin_policy", v)
 }
@@ -152,7 +177,15 @@ func (s *Server) adminPolicyPreview(w http.ResponseWriter, r *http.Request) {
 	d.Facts = facts
 	dec, err := policystore.Preview([]byte(doc), []byte(facts), time.Time{})
 	if err != nil {
-		v.Errors = map[string]string{"preview": err.Error()}
+		// The detail (line, key, what is wrong) is the parser's, in
+		// English as in `comptoir policy check`; what it is about is said
+		// in the admin's language.
+		var perr *policy.ParseError
+		key := "admin.policies.preview_facts_error"
+		if errors.As(err, &perr) {
+			key = "admin.policies.preview_document_error"
+		}
+		v.Errors = map[string]string{"preview": s.Messages.T(v.Lang, key, map[string]any{"Detail": err.Error()})}
 		s.render(w, r, http.StatusUnprocessableEntity, "admin_policy", v)
 		return
 	}
@@ -165,11 +198,28 @@ func (s *Server) adminPolicyPublish(w http.ResponseWriter, r *http.Request) {
 		s.badForm(w, r, err)
 		return
 	}
-	err := s.Policies.Publish(r.Context(), state(r).user.Actor(), r.PostForm.Get("version"))
+	id := r.PostForm.Get("version")
+	err := s.Policies.PublishAsRead(r.Context(), state(r).user.Actor(), id, r.PostForm.Get("digest"))
 	var serr *policystore.Error
 	switch {
 	case errors.Is(err, policystore.ErrNotFound):
 		s.notFound(w, r)
+		return
+	case errors.Is(err, policystore.ErrDraftChanged):
+		// Show the text the version now has, to read before publishing it.
+		cur, err := s.Policies.Version(r.Context(), id)
+		if err != nil {
+			s.serverError(w, r, err)
+			return
+		}
+		v := s.policyEditView(r, string(cur.Document))
+		d := v.Data.(*policyEditData)
+		d.Read = cur.Digest
+		if cur.IsDraft() {
+			d.Saved, d.SavedDigest = cur.ID, cur.Digest
+		}
+		v.Errors = map[string]string{"document": s.Messages.T(v.Lang, "admin.policies.error."+policystore.CodeDraftChanged)}
+		s.render(w, r, http.StatusConflict, "admin_policy", v)
 		return
 	case errors.As(err, &serr):
 		s.renderError(w, r, http.StatusUnprocessableEntity, "admin.policies.error."+serr.Code)
