@@ -151,7 +151,7 @@ func (s *Server) apiTickets(w http.ResponseWriter, r *http.Request) {
 		tickets, err = s.Desk.Queue(r.Context(), f)
 		if len(tickets) > apiTicketsPage {
 			tickets = tickets[:apiTicketsPage]
-			next = tickets[len(tickets)-1].ID
+			next = desk.QueueCursor(tickets[len(tickets)-1])
 		}
 	} else {
 		tickets, err = s.Desk.ListForCustomer(r.Context(), u.ID)

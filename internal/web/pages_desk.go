@@ -19,13 +19,18 @@ type queueData struct {
 	Tickets []desk.Ticket
 	Filter  string
 	// Fragment is the URL of the table's rows alone, for the script that
-	// refreshes the queue in place with the same filter.
+	// refreshes the queue in place with the same filter and page.
 	Fragment string
 	Refresh  int // seconds between refreshes
+	// Next is the address of the queue's next page, empty on the last.
+	Next string
 }
 
 // queueRefreshSeconds is how often queue.js fetches the rows again.
 const queueRefreshSeconds = 15
+
+// consoleQueuePage is how many tickets a page of the console's queue shows.
+const consoleQueuePage = 50
 
 // queueFilter is the agents' queue named by a filter of the console and
 // the API ("" the whole queue, mine, unassigned, claims, breached) for
@@ -57,16 +62,40 @@ func (s *Server) consoleQueue(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		filter = "" // the whole queue, as the page's own links say
 	}
+	// Pages like the API: one ticket more than a page says whether another
+	// follows, and ?after= goes on from where this page ended. Without
+	// it, every ticket past the first page was out of the agents' sight.
+	after := r.URL.Query().Get("after")
+	f.After, f.Limit = after, consoleQueuePage+1
 	tickets, err := s.Desk.Queue(r.Context(), f)
+	if errors.Is(err, desk.ErrNotFound) {
+		s.renderError(w, r, http.StatusBadRequest, "error.bad_request") // a cursor the page never gave
+		return
+	}
 	if err != nil {
 		s.serverError(w, r, err)
 		return
 	}
-	q := url.Values{"fragment": {"1"}}
-	if filter != "" {
-		q.Set("filter", filter)
+	page := func(after string, fragment bool) string {
+		q := url.Values{}
+		if fragment {
+			q.Set("fragment", "1")
+		}
+		if filter != "" {
+			q.Set("filter", filter)
+		}
+		if after != "" {
+			q.Set("after", after)
+		}
+		return "/console/tickets?" + q.Encode()
 	}
-	v := s.newView(r, "console.queue.title", queueData{Tickets: tickets, Filter: filter, Fragment: "/console/tickets?" + q.Encode(), Refresh: queueRefreshSeconds})
+	d := queueData{Filter: filter, Fragment: page(after, true), Refresh: queueRefreshSeconds}
+	if len(tickets) > consoleQueuePage {
+		tickets = tickets[:consoleQueuePage]
+		d.Next = page(desk.QueueCursor(tickets[len(tickets)-1]), false)
+	}
+	d.Tickets = tickets
+	v := s.newView(r, "console.queue.title", d)
 	if r.URL.Query().Get("fragment") == "1" {
 		s.renderFragment(w, r, "console_queue", "queue_rows", v)
 		return
