@@ -57,12 +57,23 @@ func (s *Service) tickets(ctx context.Context, q string, args ...any) ([]Ticket,
 // customer sees), internal notes and flagged messages (from someone else
 // than the customer) are left out.
 func (s *Service) Thread(ctx context.Context, ticketID string, includeNotes bool) ([]Message, error) {
+	return ThreadTx(ctx, s.db.Read, ticketID, includeNotes)
+}
+
+// TicketTx is Get in the caller's transaction: what a use case's after
+// function (see ReplyThen) answers with, as it stands once written.
+func TicketTx(ctx context.Context, q db.Querier, ticketID string) (Ticket, error) {
+	return getTicket(ctx, q, ticketID)
+}
+
+// ThreadTx is Thread in the caller's transaction (see TicketTx).
+func ThreadTx(ctx context.Context, dbq db.Querier, ticketID string, includeNotes bool) ([]Message, error) {
 	q := `SELECT id, ticket_id, direction, author_id, from_email, message_id, in_reply_to, refs, subject, body_text, body_html,
 		flagged, auto_reply, unparsed, outgoing_mail_id, created_at FROM ticket_messages WHERE ticket_id = $1`
 	if !includeNotes {
 		q += ` AND direction <> 'note' AND flagged = FALSE`
 	}
-	rows, err := s.db.Read.QueryContext(ctx, q+` ORDER BY created_at, id`, ticketID)
+	rows, err := dbq.QueryContext(ctx, q+` ORDER BY created_at, id`, ticketID)
 	if err != nil {
 		return nil, wrapDB("read thread", err)
 	}
@@ -87,7 +98,7 @@ func (s *Service) Thread(ctx context.Context, ticketID string, includeNotes bool
 	if err := rows.Err(); err != nil {
 		return nil, wrapDB("read thread", err)
 	}
-	arows, err := s.db.Read.QueryContext(ctx, `SELECT a.id, a.message_id, a.file_name, a.content_type, a.size, a.blob_key
+	arows, err := dbq.QueryContext(ctx, `SELECT a.id, a.message_id, a.file_name, a.content_type, a.size, a.blob_key
 		FROM ticket_attachments a JOIN ticket_messages m ON m.id = a.message_id WHERE m.ticket_id = $1 ORDER BY a.id`, ticketID)
 	if err != nil {
 		return nil, wrapDB("read attachments", err)

@@ -1,8 +1,11 @@
 package web
 
 import (
+	"context"
+	"database/sql"
 	"errors"
 	"net/http"
+	"strings"
 	"time"
 
 	"comptoir/internal/desk"
@@ -109,21 +112,40 @@ type contactJSON struct {
 
 // apiOpenTicket is POST /api/v1/tickets, the Contact form: anyone may
 // write; a signed-in customer's ticket joins their account. The answer
-// names the ticket and when the store promises to answer.
+// names the ticket and when the store promises to answer. It creates a
+// record, so it honours Idempotency-Key: a retry is the first ticket,
+// acknowledged once. A guest's key is scoped to the address they write
+// from, so that two guests who pick the same key never meet.
 func (s *Server) apiOpenTicket(w http.ResponseWriter, r *http.Request) {
 	st := state(r)
+	body, ok := s.readBody(w, r)
+	if !ok {
+		return
+	}
 	var in contactJSON
-	if !s.decodeJSON(w, r, &in) {
+	if !s.decodeJSONBytes(w, r, body, &in) {
 		return
 	}
 	if !s.allow(w, r, "contact:"+limitAddr(r), contactLimit) {
 		return
 	}
 	ci := desk.ContactInput{Name: in.Name, Email: in.Email, OrderRef: in.OrderRef, Topic: in.Topic, Message: in.Message, Lang: st.lang}
+	caller := "guest:" + strings.ToLower(strings.TrimSpace(in.Email))
 	if st.user != nil {
-		ci.CustomerID = st.user.ID
+		ci.CustomerID, caller = st.user.ID, st.user.ID
+	}
+	keyed, ok := s.keyedLookup(w, r, caller, body)
+	if !ok {
+		return
+	}
+	ci.After = func(ctx context.Context, tx *sql.Tx, t desk.Ticket) error {
+		return keyed.saveTx(ctx, tx, http.StatusCreated, toTicketJSON(t))
 	}
 	t, err := s.Desk.OpenFromContact(r.Context(), ci)
+	out, err := keyed.recover(r.Context(), err)
+	if s.writeKeyed(w, r, out, err) {
+		return
+	}
 	if err != nil {
 		s.apiTicketError(w, r, err)
 		return
@@ -212,18 +234,56 @@ type ticketReplyJSON struct {
 // apiTicketReply is POST /api/v1/tickets/{id}/messages: the owner's
 // message (as from the portal: the ticket reopens) or an agent's answer
 // (emailed to the customer). It answers the ticket with its thread.
+//
+// It honours Idempotency-Key: a client that retries after a lost answer
+// gets the first one back, instead of a second message (and, an agent's,
+// a second email to the customer).
 func (s *Server) apiTicketReply(w http.ResponseWriter, r *http.Request) {
+	body, ok := s.readBody(w, r)
+	if !ok {
+		return
+	}
 	var in ticketReplyJSON
-	if !s.decodeJSON(w, r, &in) {
+	if !s.decodeJSONBytes(w, r, body, &in) {
 		return
 	}
 	u := state(r).user
+	keyed, ok := s.keyedLookup(w, r, u.ID, body)
+	if !ok {
+		return
+	}
 	id := r.PathValue("id")
+	// The answer, as it stands in the reply's transaction, is stored with
+	// the key.
+	save := func(ctx context.Context, tx *sql.Tx) error {
+		if keyed.key == "" {
+			return nil
+		}
+		t, err := desk.TicketTx(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		msgs, err := desk.ThreadTx(ctx, tx, id, u.IsStaff())
+		if err != nil {
+			return err
+		}
+		out := toTicketJSON(t)
+		out.Messages = toTicketMessages(msgs)
+		return keyed.saveTx(ctx, tx, http.StatusCreated, out)
+	}
 	var err error
 	if u.IsStaff() {
-		_, err = s.Desk.Reply(r.Context(), u.Actor(), id, in.Message)
+		_, err = s.Desk.ReplyThen(r.Context(), u.Actor(), id, in.Message, func(ctx context.Context, tx *sql.Tx, _ desk.Message) error {
+			return save(ctx, tx)
+		})
 	} else {
-		_, err = s.Desk.ReplyAsCustomer(r.Context(), u.ID, id, in.Message, nil)
+		_, err = s.Desk.ReplyAsCustomerThen(r.Context(), u.ID, id, in.Message, nil, func(ctx context.Context, tx *sql.Tx, _ desk.Ticket) error {
+			return save(ctx, tx)
+		})
+	}
+	out, err := keyed.recover(r.Context(), err)
+	if s.writeKeyed(w, r, out, err) {
+		return
 	}
 	if err != nil {
 		s.apiTicketError(w, r, err)
