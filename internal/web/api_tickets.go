@@ -88,11 +88,18 @@ func (s *Server) apiTicketError(w http.ResponseWriter, r *http.Request, err erro
 		s.apiNotFound(w, r)
 	case errors.As(err, &verr):
 		fields := map[string]string{}
-		for f := range verr.Fields {
+		for f, code := range verr.Fields {
 			if f == "text" { // an agent's reply calls it text; the API, message
 				f = "message"
 			}
-			fields[f] = s.Messages.T(lang, "contact.error."+f)
+			switch {
+			case f == "customer_email": // the ticket's, not the caller's
+				fields[f] = s.Messages.T(lang, "ticket.error.no_address")
+			case f == "message" && code == "too_long":
+				fields[f] = s.Messages.T(lang, "ticket.error.too_long")
+			default:
+				fields[f] = s.Messages.T(lang, "contact.error."+f)
+			}
 		}
 		writeFieldErrors(w, http.StatusUnprocessableEntity, "invalid", s.Messages.T(lang, "error.bad_request"), fields)
 	case code == "ticket_closed":

@@ -295,9 +295,25 @@ func (s *Server) afterTicketChange(w http.ResponseWriter, r *http.Request, err e
 		s.serverError(w, r, err)
 		return
 	default:
-		s.flash(w, "ticket.error."+code)
+		s.flash(w, ticketErrorKey(err))
 	}
 	http.Redirect(w, r, back, http.StatusSeeOther)
+}
+
+// ticketErrorKey is the message that tells a desk error. An invalid reply
+// says what is wrong with it: "write a message" answered an agent whose
+// message was too long, or whose ticket has no address to send it to.
+func ticketErrorKey(err error) string {
+	var verr *desk.ValidationError
+	if errors.As(err, &verr) {
+		switch {
+		case verr.Fields["customer_email"] != "":
+			return "ticket.error.no_address"
+		case verr.Fields["text"] == "too_long" || verr.Fields["message"] == "too_long":
+			return "ticket.error.too_long"
+		}
+	}
+	return "ticket.error." + desk.Code(err)
 }
 
 // consoleClaimFromMessage turns a customer's message into a claim: it is

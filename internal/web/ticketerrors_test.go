@@ -1,0 +1,65 @@
+package web_test
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	"comptoir/internal/account"
+	"comptoir/internal/apptest"
+	"comptoir/internal/desk"
+	"comptoir/internal/mail"
+)
+
+// An agent's reply that cannot go out says why: to a ticket opened by a
+// mail without a usable sender address, or too long. Both said "Please
+// write a message" to an agent who had written one.
+func TestRefusedAgentReplySaysWhy(t *testing.T) {
+	h := apptest.Start(t)
+	agentUser, agent := h.User(t, account.RoleAgent, "agent@shop.test")
+	ctx := context.Background()
+	noAddress, _, err := h.App.Desk.Receive(ctx, desk.InboundMessage{MessageID: "<x1@mail.example>", Subject: "Help",
+		From: mail.Address{Name: "Someone"}, Text: "My order never came."})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := agent.PostForm("/console/tickets/"+noAddress.ID, url.Values{"action": {"reply"}, "text": {"We are on it."}})
+	if r.Status != http.StatusSeeOther {
+		t.Fatalf("reply: %d", r.Status)
+	}
+	page := agent.Get("/console/tickets/" + noAddress.ID)
+	mustContain(t, page, "Ce ticket n’a pas d’adresse e-mail à laquelle répondre")
+
+	guest := h.NewClient(t)
+	guest.PostForm("/contact", url.Values{"name": {"Ana"}, "email": {"ana@example.fr"}, "topic": {"question"}, "message": {"Hello"}})
+	q, err := h.App.Desk.Queue(ctx, desk.QueueFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tk desk.Ticket
+	for _, x := range q {
+		if x.CustomerEmail == "ana@example.fr" {
+			tk = x
+		}
+	}
+	long := strings.Repeat("a", desk.MaxMessageLen+1)
+	agent.PostForm("/console/tickets/"+tk.ID, url.Values{"action": {"reply"}, "text": {long}})
+	mustContain(t, agent.Get("/console/tickets/"+tk.ID), "Ce message est trop long (20 000 caractères au plus)")
+
+	// The API names the same reasons, in the agent's language.
+	auth := h.Bearer(t, agentUser.ID)
+	c := h.NewClient(t)
+	r = postJSON(c, "/api/v1/tickets/"+noAddress.ID+"/messages", `{"message":"We are on it."}`, auth)
+	if e := decodeAs[apiErr](t, r); r.Status != http.StatusUnprocessableEntity || !strings.Contains(e.Error.Fields["customer_email"], "n’a pas d’adresse e-mail à laquelle répondre") {
+		t.Errorf("reply to no address: %d %s", r.Status, r.Body)
+	}
+	r = postJSON(c, "/api/v1/tickets/"+tk.ID+"/messages", `{"message":"`+long+`"}`, auth)
+	if e := decodeAs[apiErr](t, r); r.Status != http.StatusUnprocessableEntity || !strings.Contains(e.Error.Fields["message"], "trop long") {
+		t.Errorf("too long a reply: %d %s", r.Status, r.Body)
+	}
+	if msgs, _ := h.App.Desk.Thread(ctx, tk.ID, true); len(msgs) != 2 { // the message and its acknowledgement
+		t.Errorf("refused replies stored: %d messages", len(msgs))
+	}
+}
