@@ -238,6 +238,18 @@ func (s *Service) sendSurveyTx(ctx context.Context, tx *sql.Tx, t Ticket) error 
 	if !validRecipient(t.CustomerEmail) {
 		return nil // nobody to ask
 	}
+	// Nor when no person ever wrote: a ticket a bounce or an auto-reply
+	// opened is closed by an agent with nothing to rate, and a survey sent
+	// back to a mailer daemon or an autoresponder asks a robot (which may
+	// well answer it, automatically).
+	var human bool
+	if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM ticket_messages
+		WHERE ticket_id = $1 AND direction = 'in' AND auto_reply = FALSE AND flagged = FALSE)`, t.ID).Scan(&human); err != nil {
+		return wrapDB("read thread", err)
+	}
+	if !human {
+		return nil
+	}
 	token := randomBase32(32)
 	res, err := tx.ExecContext(ctx, `INSERT INTO ticket_surveys (ticket_id, token_hash, comment, sent_at) VALUES ($1, $2, '', $3)
 		ON CONFLICT (ticket_id) DO NOTHING`, t.ID, hashToken(token), s.clock.Now())
