@@ -134,6 +134,13 @@ func lastThreadIDs(ctx context.Context, tx *sql.Tx, ticketID string) (string, []
 
 // Note adds an internal note, never shown to the customer.
 func (s *Service) Note(ctx context.Context, agent audit.Actor, ticketID, text string) (Message, error) {
+	return s.NoteThen(ctx, agent, ticketID, text, nil)
+}
+
+// NoteThen is Note with after, when set, run in the note's transaction
+// once it is written (the console's form key: the form sent twice is one
+// note). An error rolls the note back.
+func (s *Service) NoteThen(ctx context.Context, agent audit.Actor, ticketID, text string, after func(ctx context.Context, tx *sql.Tx, m Message) error) (Message, error) {
 	fields := map[string]string{}
 	checkText(fields, "text", text)
 	if len(fields) > 0 {
@@ -150,8 +157,13 @@ func (s *Service) Note(ctx context.Context, agent audit.Actor, ticketID, text st
 		if err := insertMessageTx(ctx, tx, &m, nil); err != nil {
 			return err
 		}
-		_, err = tx.ExecContext(ctx, `UPDATE tickets SET updated_at = $1 WHERE id = $2`, now, t.ID)
-		return wrapDB("touch ticket", err)
+		if _, err = tx.ExecContext(ctx, `UPDATE tickets SET updated_at = $1 WHERE id = $2`, now, t.ID); err != nil {
+			return wrapDB("touch ticket", err)
+		}
+		if after != nil {
+			return after(ctx, tx, m)
+		}
+		return nil
 	})
 	return m, err
 }

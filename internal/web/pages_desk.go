@@ -240,7 +240,7 @@ func (s *Server) consoleTicketAction(w http.ResponseWriter, r *http.Request) {
 	case "reply":
 		err = s.consoleReply(r, actor, id)
 	case "note":
-		_, err = s.Desk.Note(ctx, actor, id, r.PostForm.Get("text"))
+		err = s.consoleNote(r, actor, id)
 	case "assign":
 		_, err = s.Desk.Assign(ctx, actor, id, actor.ID)
 	case "wait":
@@ -264,6 +264,24 @@ func (s *Server) consoleReply(r *http.Request, actor audit.Actor, ticketID strin
 		return nil
 	}
 	_, err := s.Desk.ReplyThen(ctx, actor, ticketID, r.PostForm.Get("text"), func(ctx context.Context, tx *sql.Tx, m desk.Message) error {
+		return keyed.saveTx(ctx, tx, http.StatusSeeOther, map[string]string{"message_id": m.ID})
+	})
+	if out, rerr := keyed.recover(ctx, err); rerr == nil && out.Replay {
+		return nil
+	}
+	return err
+}
+
+// consoleNote adds an agent's internal note under the form's key, as
+// consoleReply sends a reply: the form sent twice (a double click without
+// script, a reload of its answer) is one note.
+func (s *Server) consoleNote(r *http.Request, actor audit.Actor, ticketID string) error {
+	ctx := r.Context()
+	keyed, replay := s.formKeyed(r, actor.ID, "page:ticket-note", "reply_key")
+	if replay != nil {
+		return nil
+	}
+	_, err := s.Desk.NoteThen(ctx, actor, ticketID, r.PostForm.Get("text"), func(ctx context.Context, tx *sql.Tx, m desk.Message) error {
 		return keyed.saveTx(ctx, tx, http.StatusSeeOther, map[string]string{"message_id": m.ID})
 	})
 	if out, rerr := keyed.recover(ctx, err); rerr == nil && out.Replay {
