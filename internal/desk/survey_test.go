@@ -36,3 +36,4 @@ func TestNoSurveyForATicketNoPersonWrote(t *testing.T) {
 		t.Errorf("no survey for a ticket a person wrote: %v", err)
 	}
 }
+
