@@ -36,4 +36,3 @@ func TestNoSurveyForATicketNoPersonWrote(t *testing.T) {
 		t.Errorf("no survey for a ticket a person wrote: %v", err)
 	}
 }
-
