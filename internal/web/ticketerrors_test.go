@@ -63,3 +63,19 @@ func TestRefusedAgentReplySaysWhy(t *testing.T) {
 		t.Errorf("refused replies stored: %d messages", len(msgs))
 	}
 }
+
+// A message over the limit on the Contact page (a browser that ignores
+// maxlength, a script) was answered "Please write your message".
+func TestContactTooLongSaysSo(t *testing.T) {
+	h := apptest.Start(t)
+	guest := h.NewClient(t)
+	r := guest.PostForm("/contact", url.Values{"name": {"Ana"}, "email": {"ana@example.fr"}, "topic": {"question"},
+		"message": {strings.Repeat("é", desk.MaxMessageLen+1)}})
+	if r.Status != http.StatusUnprocessableEntity {
+		t.Fatalf("too long a message: %d", r.Status)
+	}
+	mustContain(t, r, "Ce message est trop long (20 000 caractères au plus)")
+	if ts, _ := h.App.Desk.Queue(context.Background(), desk.QueueFilter{}); len(ts) != 0 {
+		t.Errorf("%d tickets opened by a refused message", len(ts))
+	}
+}
