@@ -15,8 +15,9 @@ import (
 // the agents' queue, a ticket's thread and a reply to it, as the pages do.
 
 // ticketJSON is a ticket as the API shows it. due_at is when the store's
-// answer is promised, null when none is due (answered, waiting on the
-// customer, closed).
+// answer is promised, target_at when it is aimed for (POLICY.md: both
+// clocks are visible on every ticket, as the pages show them), both null
+// when none is due (answered, waiting on the customer, closed).
 type ticketJSON struct {
 	ID            string          `json:"id"`
 	Reference     string          `json:"reference"`
@@ -29,6 +30,7 @@ type ticketJSON struct {
 	Language      string          `json:"language"`
 	AssigneeID    string          `json:"assignee_id,omitempty"`
 	DueAt         *time.Time      `json:"due_at"`
+	TargetAt      *time.Time      `json:"target_at"`
 	Breached      bool            `json:"breached"`
 	CreatedAt     time.Time       `json:"created_at"`
 	UpdatedAt     time.Time       `json:"updated_at"`
@@ -59,8 +61,8 @@ func toTicketJSON(t desk.Ticket) ticketJSON {
 		CustomerID: t.CustomerID, CustomerName: t.CustomerName, CustomerEmail: t.CustomerEmail, Language: t.Lang,
 		AssigneeID: t.AssigneeID, Breached: t.Breached, CreatedAt: t.CreatedAt, UpdatedAt: t.UpdatedAt}
 	if !t.PromiseAt.IsZero() {
-		due := t.PromiseAt
-		out.DueAt = &due
+		due, target := t.PromiseAt, t.TargetAt
+		out.DueAt, out.TargetAt = &due, &target
 	}
 	return out
 }
