@@ -251,6 +251,21 @@ func (s *Server) consoleTicketAction(w http.ResponseWriter, r *http.Request) {
 		s.renderError(w, r, http.StatusBadRequest, "error.bad_request")
 		return
 	}
+	var verr *desk.ValidationError
+	if errors.As(err, &verr) {
+		// The page again with the agent's words in the box and what is
+		// wrong: redirected, the refused reply was gone with it.
+		v, vErr := s.ticketView(r, true)
+		if s.deskFailed(w, r, vErr) {
+			return
+		}
+		d := v.Data.(ticketData)
+		d.Draft = r.PostForm.Get("text")
+		v.Data = d
+		v.Flash = s.Messages.T(v.Lang, ticketErrorKey(err))
+		s.render(w, r, http.StatusUnprocessableEntity, "ticket", v)
+		return
+	}
 	s.afterTicketChange(w, r, err, "/console/tickets/"+id)
 }
 

@@ -13,10 +13,11 @@ import (
 	"comptoir/internal/mail"
 )
 
-// An agent's reply that cannot go out says why: to a ticket opened by a
+// An agent's reply that cannot go out says why, and keeps its words in the
+// box (and so does a customer's): to a ticket opened by a
 // mail without a usable sender address, or too long. Both said "Please
 // write a message" to an agent who had written one.
-func TestRefusedAgentReplySaysWhy(t *testing.T) {
+func TestRefusedReplySaysWhyAndKeepsItsWords(t *testing.T) {
 	h := apptest.Start(t)
 	agentUser, agent := h.User(t, account.RoleAgent, "agent@shop.test")
 	ctx := context.Background()
@@ -25,12 +26,13 @@ func TestRefusedAgentReplySaysWhy(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The page comes back with the reason and the agent's words still in
+	// the box: redirected, the refused reply was lost with it.
 	r := agent.PostForm("/console/tickets/"+noAddress.ID, url.Values{"action": {"reply"}, "text": {"We are on it."}})
-	if r.Status != http.StatusSeeOther {
+	if r.Status != http.StatusUnprocessableEntity {
 		t.Fatalf("reply: %d", r.Status)
 	}
-	page := agent.Get("/console/tickets/" + noAddress.ID)
-	mustContain(t, page, "Ce ticket n’a pas d’adresse e-mail à laquelle répondre")
+	mustContain(t, r, "Ce ticket n’a pas d’adresse e-mail à laquelle répondre", ">We are on it.</textarea>")
 
 	guest := h.NewClient(t)
 	guest.PostForm("/contact", url.Values{"name": {"Ana"}, "email": {"ana@example.fr"}, "topic": {"question"}, "message": {"Hello"}})
@@ -45,8 +47,21 @@ func TestRefusedAgentReplySaysWhy(t *testing.T) {
 		}
 	}
 	long := strings.Repeat("a", desk.MaxMessageLen+1)
-	agent.PostForm("/console/tickets/"+tk.ID, url.Values{"action": {"reply"}, "text": {long}})
-	mustContain(t, agent.Get("/console/tickets/"+tk.ID), "Ce message est trop long (20 000 caractères au plus)")
+	r = agent.PostForm("/console/tickets/"+tk.ID, url.Values{"action": {"reply"}, "text": {long}})
+	if r.Status != http.StatusUnprocessableEntity {
+		t.Fatalf("too long a reply: %d", r.Status)
+	}
+	mustContain(t, r, "Ce message est trop long (20 000 caractères au plus)", ">"+long+"</textarea>")
+
+	// The customer's own message, from the portal, is kept the same way.
+	_, customer := h.User(t, account.RoleCustomer, "ben@example.fr")
+	customer.PostForm("/contact", url.Values{"name": {"Ben"}, "email": {"ben@example.fr"}, "topic": {"question"}, "message": {"Hi"}})
+	ben := ticketOf(t, h, "ben@example.fr")
+	r = postReply(customer, h, "/support/tickets/"+ben.ID, long+"é")
+	if r.Status != http.StatusUnprocessableEntity {
+		t.Fatalf("too long a customer message: %d", r.Status)
+	}
+	mustContain(t, r, "Ce message est trop long", ">"+long+"é</textarea>")
 
 	// The API names the same reasons, in the agent's language.
 	auth := h.Bearer(t, agentUser.ID)
