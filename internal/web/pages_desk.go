@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"strings"
 
+	"comptoir/internal/account"
 	"comptoir/internal/audit"
 	"comptoir/internal/claims"
 	"comptoir/internal/desk"
@@ -115,6 +116,10 @@ type ticketData struct {
 	Canned  []cannedChoice
 	Draft   string
 	Context *customerContext
+	// Assignee is the name (else the email) of the staff member who took
+	// the ticket, empty when no one did: an agent sees it before answering
+	// a ticket a colleague is already on.
+	Assignee string
 	// ReplyKey is the reply form's key: sent twice, it is one message
 	// (and, an agent's, one mail).
 	ReplyKey string
@@ -183,6 +188,17 @@ func (s *Server) ticketViewOf(r *http.Request, t desk.Ticket, console bool, base
 		}
 		if d.Context, err = s.customerContext(r, t); err != nil {
 			return nil, err
+		}
+		if t.AssigneeID != "" {
+			u, err := s.Accounts.UserByID(ctx, t.AssigneeID)
+			switch {
+			case err == nil && u.Name != "":
+				d.Assignee = u.Name
+			case err == nil:
+				d.Assignee = u.Email
+			case !errors.Is(err, account.ErrNotFound):
+				return nil, err
+			}
 		}
 	}
 	v := s.newView(r, "", d)
