@@ -100,11 +100,45 @@ type ListFilter struct {
 	After      string // cursor: the last id of the previous page
 	Limit      int    // default 20, at most 100
 	// ByPromise (the console) lists the claims whose answer clock runs
-	// first, nearest promise first, then the others newest first; pages
-	// are then counted by Offset (After is ignored) and the cursor of the
-	// next page is its offset.
+	// first, nearest promise first, then the others newest first; After
+	// is then a position this list gave (PromiseCursor), not an id.
 	ByPromise bool
-	Offset    int
+}
+
+// waitingCond is Claim.Waiting in SQL: the claim's answer clock runs.
+const waitingCond = `(answer_promise_at IS NOT NULL AND answered_at IS NULL)`
+
+// PromiseCursor is the position of c in the console's list (ByPromise):
+// its id, and its promise while its clock runs. The next page goes on from
+// that position whatever happened to c meanwhile: counted by offset, as it
+// was, every claim decided on a page pushed one claim still waiting past
+// the start of the next, out of the agent's sight.
+func PromiseCursor(c Claim) string {
+	cur := c.ID + "~"
+	if c.Waiting() {
+		p := c.AnswerPromiseAt.UTC()
+		cur += strconv.FormatInt(p.Unix(), 10) + "." + strconv.Itoa(p.Nanosecond())
+	}
+	return cur
+}
+
+// parsePromiseCursor reads PromiseCursor: the id, and the promise (zero
+// for a claim whose clock does not run).
+func parsePromiseCursor(cur string) (string, time.Time, bool) {
+	claimID, at, ok := strings.Cut(cur, "~")
+	if !ok || !id.Valid("clm", claimID) {
+		return "", time.Time{}, false
+	}
+	if at == "" {
+		return claimID, time.Time{}, true
+	}
+	secs, nanos, ok := strings.Cut(at, ".")
+	sec, err1 := strconv.ParseInt(secs, 10, 64)
+	nsec, err2 := strconv.Atoi(nanos)
+	if !ok || err1 != nil || err2 != nil || nsec < 0 || nsec > 999999999 {
+		return "", time.Time{}, false
+	}
+	return claimID, time.Unix(sec, int64(nsec)).UTC(), true
 }
 
 // List returns a page of claims, newest first, and the cursor of the next
@@ -143,12 +177,29 @@ func (s *Service) List(ctx context.Context, f ListFilter) ([]Claim, string, erro
 		}
 		add("id <", f.After)
 	}
+	if f.After != "" && f.ByPromise {
+		claimID, promise, ok := parsePromiseCursor(f.After)
+		if !ok {
+			return nil, "", &ValidationError{Fields: map[string]string{"after": "invalid"}}
+		}
+		args = append(args, claimID)
+		idArg := "$" + strconv.Itoa(len(args))
+		if promise.IsZero() {
+			// Among the claims whose clock does not run, newest first.
+			query += " AND NOT " + waitingCond + " AND id < " + idArg
+		} else {
+			args = append(args, promise)
+			p := "$" + strconv.Itoa(len(args))
+			query += " AND (NOT " + waitingCond + " OR answer_promise_at > " + p +
+				" OR (answer_promise_at = " + p + " AND id < " + idArg + "))"
+		}
+	}
 	args = append(args, limit+1)
 	if f.ByPromise {
-		query += ` ORDER BY CASE WHEN answer_promise_at IS NOT NULL AND answered_at IS NULL THEN 0 ELSE 1 END,
+		// Within the claims whose clock runs, answered_at is NULL: the
+		// second key is their promise; elsewhere it is NULL for all.
+		query += ` ORDER BY CASE WHEN ` + waitingCond + ` THEN 0 ELSE 1 END,
 			CASE WHEN answered_at IS NULL THEN answer_promise_at END, id DESC LIMIT $` + strconv.Itoa(len(args))
-		args = append(args, max(f.Offset, 0))
-		query += " OFFSET $" + strconv.Itoa(len(args))
 	} else {
 		query += " ORDER BY id DESC LIMIT $" + strconv.Itoa(len(args))
 	}
@@ -173,7 +224,7 @@ func (s *Service) List(ctx context.Context, f ListFilter) ([]Claim, string, erro
 		page = page[:limit]
 		next = page[limit-1].ID
 		if f.ByPromise {
-			next = strconv.Itoa(max(f.Offset, 0) + limit)
+			next = PromiseCursor(page[limit-1])
 		}
 	}
 	return page, next, nil

@@ -134,6 +134,13 @@ func lastThreadIDs(ctx context.Context, tx *sql.Tx, ticketID string) (string, []
 
 // Note adds an internal note, never shown to the customer.
 func (s *Service) Note(ctx context.Context, agent audit.Actor, ticketID, text string) (Message, error) {
+	return s.NoteThen(ctx, agent, ticketID, text, nil)
+}
+
+// NoteThen is Note with after, when set, run in the note's transaction
+// once it is written (the console's form key: the form sent twice is one
+// note). An error rolls the note back.
+func (s *Service) NoteThen(ctx context.Context, agent audit.Actor, ticketID, text string, after func(ctx context.Context, tx *sql.Tx, m Message) error) (Message, error) {
 	fields := map[string]string{}
 	checkText(fields, "text", text)
 	if len(fields) > 0 {
@@ -150,8 +157,13 @@ func (s *Service) Note(ctx context.Context, agent audit.Actor, ticketID, text st
 		if err := insertMessageTx(ctx, tx, &m, nil); err != nil {
 			return err
 		}
-		_, err = tx.ExecContext(ctx, `UPDATE tickets SET updated_at = $1 WHERE id = $2`, now, t.ID)
-		return wrapDB("touch ticket", err)
+		if _, err = tx.ExecContext(ctx, `UPDATE tickets SET updated_at = $1 WHERE id = $2`, now, t.ID); err != nil {
+			return wrapDB("touch ticket", err)
+		}
+		if after != nil {
+			return after(ctx, tx, m)
+		}
+		return nil
 	})
 	return m, err
 }
@@ -237,6 +249,18 @@ func (s *Service) move(ctx context.Context, agent audit.Actor, ticketID, status,
 func (s *Service) sendSurveyTx(ctx context.Context, tx *sql.Tx, t Ticket) error {
 	if !validRecipient(t.CustomerEmail) {
 		return nil // nobody to ask
+	}
+	// Nor when no person ever wrote: a ticket a bounce or an auto-reply
+	// opened is closed by an agent with nothing to rate, and a survey sent
+	// back to a mailer daemon or an autoresponder asks a robot (which may
+	// well answer it, automatically).
+	var human bool
+	if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM ticket_messages
+		WHERE ticket_id = $1 AND direction = 'in' AND auto_reply = FALSE AND flagged = FALSE)`, t.ID).Scan(&human); err != nil {
+		return wrapDB("read thread", err)
+	}
+	if !human {
+		return nil
 	}
 	token := randomBase32(32)
 	res, err := tx.ExecContext(ctx, `INSERT INTO ticket_surveys (ticket_id, token_hash, comment, sent_at) VALUES ($1, $2, '', $3)

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"comptoir/internal/db"
+	"comptoir/internal/id"
 )
 
 // Get returns a ticket, for the staff.
@@ -56,12 +57,23 @@ func (s *Service) tickets(ctx context.Context, q string, args ...any) ([]Ticket,
 // customer sees), internal notes and flagged messages (from someone else
 // than the customer) are left out.
 func (s *Service) Thread(ctx context.Context, ticketID string, includeNotes bool) ([]Message, error) {
+	return ThreadTx(ctx, s.db.Read, ticketID, includeNotes)
+}
+
+// TicketTx is Get in the caller's transaction: what a use case's after
+// function (see ReplyThen) answers with, as it stands once written.
+func TicketTx(ctx context.Context, q db.Querier, ticketID string) (Ticket, error) {
+	return getTicket(ctx, q, ticketID)
+}
+
+// ThreadTx is Thread in the caller's transaction (see TicketTx).
+func ThreadTx(ctx context.Context, dbq db.Querier, ticketID string, includeNotes bool) ([]Message, error) {
 	q := `SELECT id, ticket_id, direction, author_id, from_email, message_id, in_reply_to, refs, subject, body_text, body_html,
 		flagged, auto_reply, unparsed, outgoing_mail_id, created_at FROM ticket_messages WHERE ticket_id = $1`
 	if !includeNotes {
 		q += ` AND direction <> 'note' AND flagged = FALSE`
 	}
-	rows, err := s.db.Read.QueryContext(ctx, q+` ORDER BY created_at, id`, ticketID)
+	rows, err := dbq.QueryContext(ctx, q+` ORDER BY created_at, id`, ticketID)
 	if err != nil {
 		return nil, wrapDB("read thread", err)
 	}
@@ -86,7 +98,7 @@ func (s *Service) Thread(ctx context.Context, ticketID string, includeNotes bool
 	if err := rows.Err(); err != nil {
 		return nil, wrapDB("read thread", err)
 	}
-	arows, err := s.db.Read.QueryContext(ctx, `SELECT a.id, a.message_id, a.file_name, a.content_type, a.size, a.blob_key
+	arows, err := dbq.QueryContext(ctx, `SELECT a.id, a.message_id, a.file_name, a.content_type, a.size, a.blob_key
 		FROM ticket_attachments a JOIN ticket_messages m ON m.id = a.message_id WHERE m.ticket_id = $1 ORDER BY a.id`, ticketID)
 	if err != nil {
 		return nil, wrapDB("read attachments", err)
@@ -241,7 +253,8 @@ type QueueFilter struct {
 	ClaimsOnly    bool // topics that are claim kinds
 	BreachedOnly  bool
 	IncludeClosed bool
-	// After is the id of the last ticket of the previous page.
+	// After is where the previous page ended: QueueCursor of its last
+	// ticket (or, as before, that ticket's id).
 	After string
 	// Limit caps the page; 0 means 50, more than 500 is 500.
 	Limit int
@@ -285,7 +298,7 @@ func (s *Service) Queue(ctx context.Context, f QueueFilter) ([]Ticket, error) {
 	promised := append(where[:len(where):len(where)], "promise_at IS NOT NULL")
 	unpromised := append(where[:len(where):len(where)], "promise_at IS NULL")
 	if f.After != "" {
-		after, err := getTicket(ctx, s.db.Read, f.After)
+		after, err := s.queuePosition(ctx, f.After)
 		if err != nil {
 			return nil, err
 		}
@@ -323,6 +336,45 @@ func (s *Service) Queue(ctx context.Context, f QueueFilter) ([]Ticket, error) {
 	}
 	q = `SELECT ` + ticketColumns + ` FROM (` + q + `) q ORDER BY part, promise_at, id LIMIT ` + lim
 	return s.tickets(ctx, q, args...)
+}
+
+// QueueCursor is the position of t in the queue, for QueueFilter.After:
+// its id and its promise as the page showed it. The position, not the
+// ticket's promise read again for the next page: that ticket may have been
+// answered or moved meanwhile, and the next page would then start from its
+// new place (answered: among the tickets with nothing due, skipping every
+// ticket still due after it).
+func QueueCursor(t Ticket) string {
+	c := t.ID + "~"
+	if !t.PromiseAt.IsZero() {
+		p := t.PromiseAt.UTC()
+		c += strconv.FormatInt(p.Unix(), 10) + "." + strconv.Itoa(p.Nanosecond())
+	}
+	return c
+}
+
+// queuePosition reads a cursor of QueueCursor, or a bare ticket id (its
+// position now); anything else is ErrNotFound.
+func (s *Service) queuePosition(ctx context.Context, cursor string) (Ticket, error) {
+	ticketID, at, positioned := strings.Cut(cursor, "~")
+	if !id.Valid("tkt", ticketID) {
+		return Ticket{}, ErrNotFound
+	}
+	if !positioned {
+		return getTicket(ctx, s.db.Read, ticketID)
+	}
+	t := Ticket{ID: ticketID}
+	if at == "" {
+		return t, nil
+	}
+	secs, nanos, ok := strings.Cut(at, ".")
+	sec, err1 := strconv.ParseInt(secs, 10, 64)
+	nsec, err2 := strconv.Atoi(nanos)
+	if !ok || err1 != nil || err2 != nil || nsec < 0 || nsec > 999999999 {
+		return Ticket{}, ErrNotFound
+	}
+	t.PromiseAt = time.Unix(sec, int64(nsec)).UTC()
+	return t, nil
 }
 
 // markBreachesQuery reads the tickets_breach_scan partial index by promise

@@ -321,10 +321,14 @@ func (s *Service) Receive(ctx context.Context, in InboundMessage) (Ticket, Resul
 		if t, err = lockTicketTx(ctx, tx, ticketID); err != nil {
 			return err
 		}
+		// The time once the ticket is held: read before, it could be
+		// earlier than an answer that took the ticket meanwhile, and the
+		// message would be filed before that answer, as if answered by it.
+		now = s.clock.Now()
 		if in.TooLarge != nil {
 			m.Text = s.tooLargeNote(t.Lang, *in.TooLarge)
 		}
-		m.TicketID = t.ID
+		m.TicketID, m.CreatedAt = t.ID, now
 		m.Flagged = !strings.EqualFold(from, t.CustomerEmail) || from == ""
 		if err := insertMessageTx(ctx, tx, &m, in.Raw); err != nil {
 			return err

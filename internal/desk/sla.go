@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"comptoir/internal/audit"
+	"comptoir/internal/desk/sla"
 	"comptoir/internal/id"
 )
 
@@ -16,27 +17,14 @@ const (
 	DefaultPromise = 48 * time.Hour
 )
 
-// DefaultDeadlines is the simple wall-clock SLA: the earliest customer
-// message not followed by a reply, a wait or a close starts the clock; a
-// reply, a wait (the clock pauses until the customer writes again) or a
-// close stops it.
-func DefaultDeadlines(events []SLAEvent, _ time.Time) (targetAt, promiseAt time.Time) {
-	var start time.Time
-	for _, e := range events {
-		switch e.Kind {
-		case EventCustomer:
-			if start.IsZero() {
-				start = e.At
-			}
-		case EventReply, EventWait, EventClose:
-			start = time.Time{}
-		}
-	}
-	if start.IsZero() {
-		return time.Time{}, time.Time{}
-	}
-	return start.Add(DefaultTarget), start.Add(DefaultPromise)
-}
+// DefaultDeadlines is the wall-clock SLA (24 h aimed for, 48 h promised),
+// counted by the same rules as a store's configured one (sla.Deadlines,
+// through SLADeadlines): the earliest unanswered customer message starts
+// the clock, an answer or a close stops it, and waiting on the customer
+// pauses it, the time already counted kept when the customer writes again.
+// It restarted a full 48 hours after a wait instead, unlike the SLA the
+// application runs.
+var DefaultDeadlines = SLADeadlines(sla.Policy{Target: DefaultTarget, Promise: DefaultPromise})
 
 // addEventTx appends an SLA event and recomputes the ticket's deadlines
 // and breach flag.

@@ -27,14 +27,17 @@ type claimJSON struct {
 	// AnswerDueAt is the promised first answer time while the claim waits
 	// for an agent (POLICY.md "Customer service promise").
 	AnswerDueAt *time.Time `json:"answer_due_at,omitempty"`
+	// AnswerTargetAt is when it is aimed for: both clocks are visible on
+	// every claim, as its pages show them.
+	AnswerTargetAt *time.Time `json:"answer_target_at,omitempty"`
 }
 
 func toClaimJSON(c claims.Claim) claimJSON {
 	j := claimJSON{ID: c.ID, Kind: c.Kind, Status: c.Status, OrderID: c.OrderID, LineID: c.LineID,
 		SubscriptionID: c.SubscriptionID, FiledAt: c.FiledAt, Decision: c.Decision}
 	if c.Waiting() {
-		due := c.AnswerPromiseAt
-		j.AnswerDueAt = &due
+		due, target := c.AnswerPromiseAt, c.AnswerTargetAt
+		j.AnswerDueAt, j.AnswerTargetAt = &due, &target
 	}
 	return j
 }

@@ -1,8 +1,11 @@
 package web
 
 import (
+	"context"
+	"database/sql"
 	"errors"
 	"net/http"
+	"strings"
 	"time"
 
 	"comptoir/internal/desk"
@@ -12,8 +15,9 @@ import (
 // the agents' queue, a ticket's thread and a reply to it, as the pages do.
 
 // ticketJSON is a ticket as the API shows it. due_at is when the store's
-// answer is promised, null when none is due (answered, waiting on the
-// customer, closed).
+// answer is promised, target_at when it is aimed for (POLICY.md: both
+// clocks are visible on every ticket, as the pages show them), both null
+// when none is due (answered, waiting on the customer, closed).
 type ticketJSON struct {
 	ID            string          `json:"id"`
 	Reference     string          `json:"reference"`
@@ -26,6 +30,7 @@ type ticketJSON struct {
 	Language      string          `json:"language"`
 	AssigneeID    string          `json:"assignee_id,omitempty"`
 	DueAt         *time.Time      `json:"due_at"`
+	TargetAt      *time.Time      `json:"target_at"`
 	Breached      bool            `json:"breached"`
 	CreatedAt     time.Time       `json:"created_at"`
 	UpdatedAt     time.Time       `json:"updated_at"`
@@ -56,8 +61,8 @@ func toTicketJSON(t desk.Ticket) ticketJSON {
 		CustomerID: t.CustomerID, CustomerName: t.CustomerName, CustomerEmail: t.CustomerEmail, Language: t.Lang,
 		AssigneeID: t.AssigneeID, Breached: t.Breached, CreatedAt: t.CreatedAt, UpdatedAt: t.UpdatedAt}
 	if !t.PromiseAt.IsZero() {
-		due := t.PromiseAt
-		out.DueAt = &due
+		due, target := t.PromiseAt, t.TargetAt
+		out.DueAt, out.TargetAt = &due, &target
 	}
 	return out
 }
@@ -85,11 +90,18 @@ func (s *Server) apiTicketError(w http.ResponseWriter, r *http.Request, err erro
 		s.apiNotFound(w, r)
 	case errors.As(err, &verr):
 		fields := map[string]string{}
-		for f := range verr.Fields {
+		for f, code := range verr.Fields {
 			if f == "text" { // an agent's reply calls it text; the API, message
 				f = "message"
 			}
-			fields[f] = s.Messages.T(lang, "contact.error."+f)
+			switch {
+			case f == "customer_email": // the ticket's, not the caller's
+				fields[f] = s.Messages.T(lang, "ticket.error.no_address")
+			case f == "message" && code == "too_long":
+				fields[f] = s.Messages.T(lang, "ticket.error.too_long")
+			default:
+				fields[f] = s.Messages.T(lang, "contact.error."+f)
+			}
 		}
 		writeFieldErrors(w, http.StatusUnprocessableEntity, "invalid", s.Messages.T(lang, "error.bad_request"), fields)
 	case code == "ticket_closed":
@@ -109,21 +121,40 @@ type contactJSON struct {
 
 // apiOpenTicket is POST /api/v1/tickets, the Contact form: anyone may
 // write; a signed-in customer's ticket joins their account. The answer
-// names the ticket and when the store promises to answer.
+// names the ticket and when the store promises to answer. It creates a
+// record, so it honours Idempotency-Key: a retry is the first ticket,
+// acknowledged once. A guest's key is scoped to the address they write
+// from, so that two guests who pick the same key never meet.
 func (s *Server) apiOpenTicket(w http.ResponseWriter, r *http.Request) {
 	st := state(r)
+	body, ok := s.readBody(w, r)
+	if !ok {
+		return
+	}
 	var in contactJSON
-	if !s.decodeJSON(w, r, &in) {
+	if !s.decodeJSONBytes(w, r, body, &in) {
 		return
 	}
 	if !s.allow(w, r, "contact:"+limitAddr(r), contactLimit) {
 		return
 	}
 	ci := desk.ContactInput{Name: in.Name, Email: in.Email, OrderRef: in.OrderRef, Topic: in.Topic, Message: in.Message, Lang: st.lang}
+	caller := "guest:" + strings.ToLower(strings.TrimSpace(in.Email))
 	if st.user != nil {
-		ci.CustomerID = st.user.ID
+		ci.CustomerID, caller = st.user.ID, st.user.ID
+	}
+	keyed, ok := s.keyedLookup(w, r, caller, body)
+	if !ok {
+		return
+	}
+	ci.After = func(ctx context.Context, tx *sql.Tx, t desk.Ticket) error {
+		return keyed.saveTx(ctx, tx, http.StatusCreated, toTicketJSON(t))
 	}
 	t, err := s.Desk.OpenFromContact(r.Context(), ci)
+	out, err := keyed.recover(r.Context(), err)
+	if s.writeKeyed(w, r, out, err) {
+		return
+	}
 	if err != nil {
 		s.apiTicketError(w, r, err)
 		return
@@ -151,7 +182,7 @@ func (s *Server) apiTickets(w http.ResponseWriter, r *http.Request) {
 		tickets, err = s.Desk.Queue(r.Context(), f)
 		if len(tickets) > apiTicketsPage {
 			tickets = tickets[:apiTicketsPage]
-			next = tickets[len(tickets)-1].ID
+			next = desk.QueueCursor(tickets[len(tickets)-1])
 		}
 	} else {
 		tickets, err = s.Desk.ListForCustomer(r.Context(), u.ID)
@@ -212,18 +243,56 @@ type ticketReplyJSON struct {
 // apiTicketReply is POST /api/v1/tickets/{id}/messages: the owner's
 // message (as from the portal: the ticket reopens) or an agent's answer
 // (emailed to the customer). It answers the ticket with its thread.
+//
+// It honours Idempotency-Key: a client that retries after a lost answer
+// gets the first one back, instead of a second message (and, an agent's,
+// a second email to the customer).
 func (s *Server) apiTicketReply(w http.ResponseWriter, r *http.Request) {
+	body, ok := s.readBody(w, r)
+	if !ok {
+		return
+	}
 	var in ticketReplyJSON
-	if !s.decodeJSON(w, r, &in) {
+	if !s.decodeJSONBytes(w, r, body, &in) {
 		return
 	}
 	u := state(r).user
+	keyed, ok := s.keyedLookup(w, r, u.ID, body)
+	if !ok {
+		return
+	}
 	id := r.PathValue("id")
+	// The answer, as it stands in the reply's transaction, is stored with
+	// the key.
+	save := func(ctx context.Context, tx *sql.Tx) error {
+		if keyed.key == "" {
+			return nil
+		}
+		t, err := desk.TicketTx(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		msgs, err := desk.ThreadTx(ctx, tx, id, u.IsStaff())
+		if err != nil {
+			return err
+		}
+		out := toTicketJSON(t)
+		out.Messages = toTicketMessages(msgs)
+		return keyed.saveTx(ctx, tx, http.StatusCreated, out)
+	}
 	var err error
 	if u.IsStaff() {
-		_, err = s.Desk.Reply(r.Context(), u.Actor(), id, in.Message)
+		_, err = s.Desk.ReplyThen(r.Context(), u.Actor(), id, in.Message, func(ctx context.Context, tx *sql.Tx, _ desk.Message) error {
+			return save(ctx, tx)
+		})
 	} else {
-		_, err = s.Desk.ReplyAsCustomer(r.Context(), u.ID, id, in.Message, nil)
+		_, err = s.Desk.ReplyAsCustomerThen(r.Context(), u.ID, id, in.Message, nil, func(ctx context.Context, tx *sql.Tx, _ desk.Ticket) error {
+			return save(ctx, tx)
+		})
+	}
+	out, err := keyed.recover(r.Context(), err)
+	if s.writeKeyed(w, r, out, err) {
+		return
 	}
 	if err != nil {
 		s.apiTicketError(w, r, err)

@@ -167,6 +167,45 @@ func TestAgentReplySentTwiceMailsOnce(t *testing.T) {
 	}
 }
 
+// An agent's internal note sent twice (a double click on "Add note") is
+// one note: the reply's form key went with it but was not used.
+func TestAgentNoteSentTwiceIsOneNote(t *testing.T) {
+	h := apptest.Start(t)
+	ctx := context.Background()
+	_, agc := h.User(t, account.RoleAgent, "agent@shop.test")
+	h.NewClient(t).PostForm("/contact", url.Values{"name": {"Ana"}, "email": {"ana@example.fr"}, "topic": {"question"}, "message": {"Hello"}})
+	tk := ticketOf(t, h, "ana@example.fr")
+	form := url.Values{"reply_key": {formKey(t, agc.Get("/console/tickets/"+tk.ID), "reply_key")}, "action": {"note"}, "text": {"Regular customer."}}
+	for i, r := range twice(agc, "/console/tickets/"+tk.ID, form) {
+		if r.Status != http.StatusSeeOther || r.Location != "/console/tickets/"+tk.ID {
+			t.Errorf("send %d: %d %q", i+1, r.Status, r.Location)
+		}
+	}
+	notes := func() int {
+		msgs, err := h.App.Desk.Thread(ctx, tk.ID, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for _, m := range msgs {
+			if m.Direction == desk.DirectionNote {
+				n++
+			}
+		}
+		return n
+	}
+	if n := notes(); n != 1 {
+		t.Fatalf("notes after a note sent twice: %d, want 1", n)
+	}
+	// The same key sent with a reply is another request: the reply goes.
+	form.Set("action", "reply")
+	form.Set("text", "We are on it.")
+	agc.PostForm("/console/tickets/"+tk.ID, form)
+	if replies, _ := h.App.Outbox.List(ctx, mail.Filter{Kind: "ticket_reply"}); len(replies) != 1 {
+		t.Fatalf("reply mails after a note then a reply under one key: %d, want 1", len(replies))
+	}
+}
+
 // A customer's reply from the portal, or a guest's from their link, sent
 // twice is one message: before, each send added it to the thread again.
 func TestCustomerReplySentTwiceIsOneMessage(t *testing.T) {

@@ -203,8 +203,9 @@ func TestTicketReplyFilesAreCheckedInTheVisitorsLanguage(t *testing.T) {
 	if textarea(t, r.Body) != "Voici ma facture." {
 		t.Fatalf("the reply's text was lost: %q", textarea(t, r.Body))
 	}
-	// An empty reply with a good file is refused too, its file not kept.
-	if r := postReply(guest, h, "/support/t/"+tok, "  ", upload{"carte.png", testPNG}); r.Status != http.StatusSeeOther {
+	// An empty reply with a good file is refused too (the page again,
+	// saying so), its file not kept.
+	if r := postReply(guest, h, "/support/t/"+tok, "  ", upload{"carte.png", testPNG}); r.Status != http.StatusUnprocessableEntity {
 		t.Fatalf("an empty reply: %d", r.Status)
 	}
 	if messages(gus.ID) != before || storedBlobs(t, h) != blobs {

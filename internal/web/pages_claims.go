@@ -9,7 +9,6 @@ import (
 	"io"
 	"mime/multipart"
 	"net/http"
-	"strconv"
 	"strings"
 
 	"comptoir/internal/account"
@@ -292,7 +291,8 @@ func (s *Server) consoleClaim(w http.ResponseWriter, r *http.Request) { s.showCl
 type claimsData struct {
 	Claims []claims.Claim
 	Next   string
-	// NextFrom is the console's next page (it lists by promise, by offset).
+	// NextFrom is the console's next page (it lists by promise: a
+	// position, see claims.PromiseCursor).
 	NextFrom string
 	Status   string
 }
@@ -312,16 +312,9 @@ func (s *Server) consoleClaims(w http.ResponseWriter, r *http.Request) {
 	if f.Status == "" {
 		f.Status = claims.StatusOpen
 	}
-	if v := r.URL.Query().Get("from"); v != "" {
-		// A position this list gave; anything else is refused rather than
-		// read as the first page.
-		from, err := strconv.Atoi(v)
-		if err != nil || from < 0 {
-			s.renderError(w, r, http.StatusBadRequest, "error.bad_request")
-			return
-		}
-		f.Offset = from
-	}
+	// ?from= is a position this list gave (claims.PromiseCursor); anything
+	// else is refused (listFailed) rather than read as the first page.
+	f.After = r.URL.Query().Get("from")
 	page, next, err := s.Claims.List(r.Context(), f)
 	if err != nil {
 		s.listFailed(w, r, err)

@@ -134,8 +134,12 @@ func (s *Server) contact(w http.ResponseWriter, r *http.Request) {
 		v := s.contactView(r)
 		v.Form = f
 		v.Errors = map[string]string{}
-		for field := range verr.Fields {
-			v.Errors[field] = s.Messages.T(v.Lang, "contact.error."+field)
+		for field, code := range verr.Fields {
+			key := "contact.error." + field
+			if code == "too_long" && field == "message" {
+				key = "ticket.error.too_long" // not "please write your message"
+			}
+			v.Errors[field] = s.Messages.T(v.Lang, key)
 		}
 		s.render(w, r, http.StatusUnprocessableEntity, "contact", v)
 		return

@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"strings"
 
+	"comptoir/internal/account"
 	"comptoir/internal/audit"
 	"comptoir/internal/claims"
 	"comptoir/internal/desk"
@@ -19,13 +20,18 @@ type queueData struct {
 	Tickets []desk.Ticket
 	Filter  string
 	// Fragment is the URL of the table's rows alone, for the script that
-	// refreshes the queue in place with the same filter.
+	// refreshes the queue in place with the same filter and page.
 	Fragment string
 	Refresh  int // seconds between refreshes
+	// Next is the address of the queue's next page, empty on the last.
+	Next string
 }
 
 // queueRefreshSeconds is how often queue.js fetches the rows again.
 const queueRefreshSeconds = 15
+
+// consoleQueuePage is how many tickets a page of the console's queue shows.
+const consoleQueuePage = 50
 
 // queueFilter is the agents' queue named by a filter of the console and
 // the API ("" the whole queue, mine, unassigned, claims, breached) for
@@ -57,16 +63,40 @@ func (s *Server) consoleQueue(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		filter = "" // the whole queue, as the page's own links say
 	}
+	// Pages like the API: one ticket more than a page says whether another
+	// follows, and ?after= goes on from where this page ended. Without
+	// it, every ticket past the first page was out of the agents' sight.
+	after := r.URL.Query().Get("after")
+	f.After, f.Limit = after, consoleQueuePage+1
 	tickets, err := s.Desk.Queue(r.Context(), f)
+	if errors.Is(err, desk.ErrNotFound) {
+		s.renderError(w, r, http.StatusBadRequest, "error.bad_request") // a cursor the page never gave
+		return
+	}
 	if err != nil {
 		s.serverError(w, r, err)
 		return
 	}
-	q := url.Values{"fragment": {"1"}}
-	if filter != "" {
-		q.Set("filter", filter)
+	page := func(after string, fragment bool) string {
+		q := url.Values{}
+		if fragment {
+			q.Set("fragment", "1")
+		}
+		if filter != "" {
+			q.Set("filter", filter)
+		}
+		if after != "" {
+			q.Set("after", after)
+		}
+		return "/console/tickets?" + q.Encode()
 	}
-	v := s.newView(r, "console.queue.title", queueData{Tickets: tickets, Filter: filter, Fragment: "/console/tickets?" + q.Encode(), Refresh: queueRefreshSeconds})
+	d := queueData{Filter: filter, Fragment: page(after, true), Refresh: queueRefreshSeconds}
+	if len(tickets) > consoleQueuePage {
+		tickets = tickets[:consoleQueuePage]
+		d.Next = page(desk.QueueCursor(tickets[len(tickets)-1]), false)
+	}
+	d.Tickets = tickets
+	v := s.newView(r, "console.queue.title", d)
 	if r.URL.Query().Get("fragment") == "1" {
 		s.renderFragment(w, r, "console_queue", "queue_rows", v)
 		return
@@ -86,6 +116,10 @@ type ticketData struct {
 	Canned  []cannedChoice
 	Draft   string
 	Context *customerContext
+	// Assignee is the name (else the email) of the staff member who took
+	// the ticket, empty when no one did: an agent sees it before answering
+	// a ticket a colleague is already on.
+	Assignee string
 	// ReplyKey is the reply form's key: sent twice, it is one message
 	// (and, an agent's, one mail).
 	ReplyKey string
@@ -155,6 +189,17 @@ func (s *Server) ticketViewOf(r *http.Request, t desk.Ticket, console bool, base
 		if d.Context, err = s.customerContext(r, t); err != nil {
 			return nil, err
 		}
+		if t.AssigneeID != "" {
+			u, err := s.Accounts.UserByID(ctx, t.AssigneeID)
+			switch {
+			case err == nil && u.Name != "":
+				d.Assignee = u.Name
+			case err == nil:
+				d.Assignee = u.Email
+			case !errors.Is(err, account.ErrNotFound):
+				return nil, err
+			}
+		}
 	}
 	v := s.newView(r, "", d)
 	v.Title = s.Messages.T(v.Lang, "ticket.title", map[string]any{"Reference": t.Reference})
@@ -211,7 +256,7 @@ func (s *Server) consoleTicketAction(w http.ResponseWriter, r *http.Request) {
 	case "reply":
 		err = s.consoleReply(r, actor, id)
 	case "note":
-		_, err = s.Desk.Note(ctx, actor, id, r.PostForm.Get("text"))
+		err = s.consoleNote(r, actor, id)
 	case "assign":
 		_, err = s.Desk.Assign(ctx, actor, id, actor.ID)
 	case "wait":
@@ -220,6 +265,21 @@ func (s *Server) consoleTicketAction(w http.ResponseWriter, r *http.Request) {
 		_, err = s.Desk.Close(ctx, actor, id)
 	default:
 		s.renderError(w, r, http.StatusBadRequest, "error.bad_request")
+		return
+	}
+	var verr *desk.ValidationError
+	if errors.As(err, &verr) {
+		// The page again with the agent's words in the box and what is
+		// wrong: redirected, the refused reply was gone with it.
+		v, vErr := s.ticketView(r, true)
+		if s.deskFailed(w, r, vErr) {
+			return
+		}
+		d := v.Data.(ticketData)
+		d.Draft = r.PostForm.Get("text")
+		v.Data = d
+		v.Flash = s.Messages.T(v.Lang, ticketErrorKey(err))
+		s.render(w, r, http.StatusUnprocessableEntity, "ticket", v)
 		return
 	}
 	s.afterTicketChange(w, r, err, "/console/tickets/"+id)
@@ -235,6 +295,24 @@ func (s *Server) consoleReply(r *http.Request, actor audit.Actor, ticketID strin
 		return nil
 	}
 	_, err := s.Desk.ReplyThen(ctx, actor, ticketID, r.PostForm.Get("text"), func(ctx context.Context, tx *sql.Tx, m desk.Message) error {
+		return keyed.saveTx(ctx, tx, http.StatusSeeOther, map[string]string{"message_id": m.ID})
+	})
+	if out, rerr := keyed.recover(ctx, err); rerr == nil && out.Replay {
+		return nil
+	}
+	return err
+}
+
+// consoleNote adds an agent's internal note under the form's key, as
+// consoleReply sends a reply: the form sent twice (a double click without
+// script, a reload of its answer) is one note.
+func (s *Server) consoleNote(r *http.Request, actor audit.Actor, ticketID string) error {
+	ctx := r.Context()
+	keyed, replay := s.formKeyed(r, actor.ID, "page:ticket-note", "reply_key")
+	if replay != nil {
+		return nil
+	}
+	_, err := s.Desk.NoteThen(ctx, actor, ticketID, r.PostForm.Get("text"), func(ctx context.Context, tx *sql.Tx, m desk.Message) error {
 		return keyed.saveTx(ctx, tx, http.StatusSeeOther, map[string]string{"message_id": m.ID})
 	})
 	if out, rerr := keyed.recover(ctx, err); rerr == nil && out.Replay {
@@ -266,9 +344,25 @@ func (s *Server) afterTicketChange(w http.ResponseWriter, r *http.Request, err e
 		s.serverError(w, r, err)
 		return
 	default:
-		s.flash(w, "ticket.error."+code)
+		s.flash(w, ticketErrorKey(err))
 	}
 	http.Redirect(w, r, back, http.StatusSeeOther)
+}
+
+// ticketErrorKey is the message that tells a desk error. An invalid reply
+// says what is wrong with it: "write a message" answered an agent whose
+// message was too long, or whose ticket has no address to send it to.
+func ticketErrorKey(err error) string {
+	var verr *desk.ValidationError
+	if errors.As(err, &verr) {
+		switch {
+		case verr.Fields["customer_email"] != "":
+			return "ticket.error.no_address"
+		case verr.Fields["text"] == "too_long" || verr.Fields["message"] == "too_long":
+			return "ticket.error.too_long"
+		}
+	}
+	return "ticket.error." + desk.Code(err)
 }
 
 // consoleClaimFromMessage turns a customer's message into a claim: it is

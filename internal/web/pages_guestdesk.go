@@ -140,6 +140,20 @@ func (s *Server) pageReply(w http.ResponseWriter, r *http.Request, back, caller 
 		if out, rerr := keyed.recover(r.Context(), err); rerr == nil && out.Replay {
 			err = nil // a repeat of a reply recorded meanwhile
 		}
+		var verr *desk.ValidationError
+		if errors.As(err, &verr) {
+			// The page again with the customer's words kept: redirected,
+			// the refused message was gone with it.
+			v, vErr := page()
+			if vErr != nil {
+				s.afterTicketChange(w, r, vErr, back)
+				return
+			}
+			v.Form = r.PostForm
+			v.Flash = s.Messages.T(v.Lang, ticketErrorKey(err))
+			s.render(w, r, http.StatusUnprocessableEntity, "ticket", v)
+			return
+		}
 		s.afterTicketChange(w, r, err, back)
 		return
 	}
