@@ -90,8 +90,9 @@ func TestDisputeZIPCarriesTheOrdersFiles(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	deliver(stripe.EventTypeChargeDisputeCreated, map[string]any{"id": "dp_test_files", "object": "dispute", "amount": 2500,
-		"currency": "eur", "payment_intent": "pi_" + pay.ID, "reason": "product_unacceptable", "status": "needs_response"})
+	dispute := map[string]any{"id": "dp_test_files", "object": "dispute", "amount": 2500,
+		"currency": "eur", "payment_intent": "pi_" + pay.ID, "reason": "product_unacceptable", "status": "needs_response"}
+	deliver(stripe.EventTypeChargeDisputeCreated, dispute)
 	cases, err := h.App.Disputes.ForReference(ctx, orderID)
 	if err != nil || len(cases) != 1 {
 		t.Fatalf("cases: %+v %v", cases, err)
@@ -154,8 +155,11 @@ func TestDisputeZIPCarriesTheOrdersFiles(t *testing.T) {
 		}
 	}
 
-	// The customer asks to be forgotten: their files leave the bundle,
+	// Once the dispute is over (erasure waits for it: TestErasureWaitsForAnOpenDispute),
+	// the customer asks to be forgotten: their files leave the bundle,
 	// which says so; the delivered file stays.
+	dispute["status"] = "won"
+	deliver(stripe.EventTypeChargeDisputeClosed, dispute)
 	if _, err := h.App.Privacy.Erase(ctx, u.ID, audit.Actor{ID: u.ID, Role: account.RoleCustomer}, privacy.ReasonCustomerRequest); err != nil {
 		t.Fatal(err)
 	}
