@@ -9,9 +9,10 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync/atomic"
 	"syscall"
 	"testing"
+
+	"comptoir/internal/testfifo"
 
 	"comptoir/internal/db"
 )
@@ -183,43 +184,6 @@ func TestServiceSettingsRefusedInOneLine(t *testing.T) {
 	}
 }
 
-// endlessFile is a FIFO that a writer keeps filling, up to max bytes, while
-// it is read; written says how much went in. It stands for /dev/zero, a
-// log or a stream named where a small file was meant.
-func endlessFile(t *testing.T, max int64) (path string, written func() int64) {
-	t.Helper()
-	path = filepath.Join(t.TempDir(), "endless")
-	if err := syscall.Mkfifo(path, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	var n atomic.Int64
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		w, err := os.OpenFile(path, os.O_WRONLY, 0)
-		if err != nil {
-			return
-		}
-		defer w.Close()
-		chunk := make([]byte, 64<<10)
-		for n.Load() < max {
-			k, err := w.Write(chunk)
-			n.Add(int64(k))
-			if err != nil {
-				return // the reader stopped
-			}
-		}
-	}()
-	t.Cleanup(func() {
-		// Unblock a writer still waiting for a reader.
-		if r, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0); err == nil {
-			r.Close()
-		}
-		<-done
-	})
-	return path, n.Load
-}
-
 // A file that never ends (/dev/zero) named as facts, a policy or a
 // password was read whole: the process grew until the kernel killed it.
 // Each is now bad usage, one line, after reading little more than the
@@ -237,7 +201,7 @@ func TestInputFileThatNeverEnds(t *testing.T) {
 			return []string{"user", "add", "--email", "a@shop.test", "--role", "agent", "--password-file", f}
 		}, " is larger than 4 KiB"},
 	} {
-		path, written := endlessFile(t, 256<<20)
+		path, written := testfifo.Endless(t, 256<<20)
 		args := tc.args(path)
 		code, out, errOut := runCmd(t, map[string]string{"COMPTOIR_DATA_DIR": t.TempDir()}, args...)
 		if code != 2 || out != "" || strings.Count(errOut, "\n") != 1 || !strings.Contains(errOut, path+tc.want) {

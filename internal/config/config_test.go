@@ -8,10 +8,10 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
+
+	"comptoir/internal/testfifo"
 
 	"comptoir/internal/secretbox"
 )
@@ -298,48 +298,11 @@ func TestSecureCookiesWhateverTheSchemesCase(t *testing.T) {
 	}
 }
 
-// endlessFile is a FIFO that a writer keeps filling, up to max bytes, while
-// it is read; written says how much went in. It stands for /dev/zero, a
-// log or a stream given where a small file was meant.
-func endlessFile(t *testing.T, max int64) (path string, written func() int64) {
-	t.Helper()
-	path = filepath.Join(t.TempDir(), "endless")
-	if err := syscall.Mkfifo(path, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	var n atomic.Int64
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		w, err := os.OpenFile(path, os.O_WRONLY, 0)
-		if err != nil {
-			return
-		}
-		defer w.Close()
-		chunk := make([]byte, 64<<10)
-		for n.Load() < max {
-			k, err := w.Write(chunk)
-			n.Add(int64(k))
-			if err != nil {
-				return // the reader stopped
-			}
-		}
-	}()
-	t.Cleanup(func() {
-		// Unblock a writer still waiting for a reader.
-		if r, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0); err == nil {
-			r.Close()
-		}
-		<-done
-	})
-	return path, n.Load
-}
-
 // A secret file that never ends (COMPTOIR_SECRET_KEY_FILE=/dev/zero) was
 // read whole: the process grew until the kernel killed it. It is now bad
 // configuration, found after reading little more than the limit.
 func TestSecretFileThatNeverEnds(t *testing.T) {
-	path, written := endlessFile(t, 256<<20)
+	path, written := testfifo.Endless(t, 256<<20)
 	_, err := parse(t, nil, map[string]string{"COMPTOIR_SECRET_KEY_FILE": path})
 	if !IsUsage(err) || !strings.Contains(err.Error(), "COMPTOIR_SECRET_KEY_FILE: "+path+" is larger than 64 KiB") {
 		t.Fatalf("err %v; want a usage error naming the file and the limit", err)
