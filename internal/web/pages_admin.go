@@ -394,14 +394,7 @@ func (s *Server) adminProductKeys(w http.ResponseWriter, r *http.Request) {
 			s.serverError(w, r, err)
 			return
 		}
-		v, err := s.productFormView(r, &p)
-		if err != nil {
-			s.serverError(w, r, err)
-			return
-		}
-		v.Form.Set("keys", r.PostForm.Get("keys"))
-		v.Errors = map[string]string{"keys": s.Messages.T(v.Lang, "admin.products.error.keys_invalid")}
-		s.render(w, r, http.StatusUnprocessableEntity, "admin_product", v)
+		s.productRefused(w, r, p, "keys", r.PostForm.Get("keys"), "admin.products.error.keys_invalid")
 		return
 	case err != nil:
 		s.serverError(w, r, err)
@@ -498,6 +491,22 @@ func (s *Server) adminCredit(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, "/admin", http.StatusSeeOther)
 }
 
+// productRefused shows product p's page again (422) with a refused
+// field's reason beside it and, when not empty, what the admin had put in
+// it kept.
+func (s *Server) productRefused(w http.ResponseWriter, r *http.Request, p catalog.Product, field, value, reason string) {
+	v, err := s.productFormView(r, &p)
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	if value != "" {
+		v.Form.Set(field, value)
+	}
+	v.Errors = map[string]string{field: s.Messages.T(v.Lang, reason)}
+	s.render(w, r, http.StatusUnprocessableEntity, "admin_product", v)
+}
+
 // maxProductFile bounds a digital product's file.
 const maxProductFile = 50 << 20
 
@@ -530,13 +539,7 @@ func (s *Server) adminProductFile(w http.ResponseWriter, r *http.Request) {
 	f, fh, err := r.FormFile("file")
 	if err != nil || fh.Size == 0 || fh.Size > maxProductFile {
 		// The product's page again, the reason beside the file field.
-		v, verr := s.productFormView(r, &p)
-		if verr != nil {
-			s.serverError(w, r, verr)
-			return
-		}
-		v.Errors = map[string]string{"product_file": s.Messages.T(v.Lang, "admin.products.error.file_invalid")}
-		s.render(w, r, http.StatusUnprocessableEntity, "admin_product", v)
+		s.productRefused(w, r, p, "product_file", "", "admin.products.error.file_invalid")
 		return
 	}
 	defer f.Close()
