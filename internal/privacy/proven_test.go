@@ -39,6 +39,31 @@ func proveAddress(t *testing.T, h *apptest.Harness, addr string) {
 	}
 }
 
+// writeAsGuest opens a ticket from the contact form as a guest writing from
+// email, and waits for its acknowledgement to be stored.
+func writeAsGuest(t *testing.T, h *apptest.Harness, email, message string) {
+	t.Helper()
+	ctx := context.Background()
+	if _, err := h.App.Desk.OpenFromContact(ctx, desk.ContactInput{Name: "Guest", Email: email, Topic: desk.Topics[0],
+		Message: message, Lang: "en"}); err != nil {
+		t.Fatal(err)
+	}
+	testwait.Until(t, "acknowledgement stored", func() bool {
+		return count(t, h.App.DB, `SELECT COUNT(*) FROM outgoing_mail WHERE kind = 'ticket_ack' AND to_addr = $1`, email) == 1
+	})
+}
+
+// impostor signs up with someone else's address, proving nothing.
+func impostor(t *testing.T, h *apptest.Harness, email string) account.User {
+	t.Helper()
+	u, err := h.App.Accounts.SignUp(context.Background(), account.SignUpInput{Email: email, Password: apptest.Password, Name: "Impostor",
+		Language: "en", Country: "FR", Region: "Bretagne", City: "Brest"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u
+}
+
 // Anyone can sign up with someone else's address. The export then holds
 // none of what that person wrote as a guest, nor the mail sent to them
 // (whose acknowledgement carries the link that opens and answers their
@@ -47,22 +72,10 @@ func proveAddress(t *testing.T, h *apptest.Harness, addr string) {
 // Before, the export matched guest tickets and mail by the address alone.
 func TestExportHoldsGuestDataOnlyOnceTheAddressIsProven(t *testing.T) {
 	h := apptest.Start(t)
-	ctx := context.Background()
-	d := h.App.DB
 	const victim = "victim.quarn@example.org"
 	const said = "QuarnPrivateWords"
-	if _, err := h.App.Desk.OpenFromContact(ctx, desk.ContactInput{Name: "Victim", Email: victim, Topic: desk.Topics[0],
-		Message: said, Lang: "en"}); err != nil {
-		t.Fatal(err)
-	}
-	testwait.Until(t, "acknowledgement stored", func() bool {
-		return count(t, d, `SELECT COUNT(*) FROM outgoing_mail WHERE kind = 'ticket_ack'`) == 1
-	})
-	u, err := h.App.Accounts.SignUp(ctx, account.SignUpInput{Email: victim, Password: apptest.Password, Name: "Impostor",
-		Language: "en", Country: "FR", Region: "Bretagne", City: "Brest"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	writeAsGuest(t, h, victim, said)
+	u := impostor(t, h, victim)
 	export := func() string {
 		t.Helper()
 		r := h.NewClient(t).Send(http.MethodGet, "/api/v1/me/export", "", nil, h.Bearer(t, u.ID))
@@ -99,18 +112,8 @@ func TestErasureOfAnUnprovenAccountLeavesTheAddresssGuestTickets(t *testing.T) {
 	d := h.App.DB
 	const victim = "victim.zirp@example.org"
 	const said = "ZirpPrivateWords"
-	if _, err := h.App.Desk.OpenFromContact(ctx, desk.ContactInput{Name: "Victim", Email: victim, Topic: desk.Topics[0],
-		Message: said, Lang: "en"}); err != nil {
-		t.Fatal(err)
-	}
-	testwait.Until(t, "acknowledgement stored", func() bool {
-		return count(t, d, `SELECT COUNT(*) FROM outgoing_mail WHERE kind = 'ticket_ack'`) == 1
-	})
-	u, err := h.App.Accounts.SignUp(ctx, account.SignUpInput{Email: victim, Password: apptest.Password, Name: "Impostor",
-		Language: "en", Country: "FR", Region: "Bretagne", City: "Brest"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	writeAsGuest(t, h, victim, said)
+	u := impostor(t, h, victim)
 	// Mail of the account itself, which the erasure must take.
 	if err := h.App.Accounts.RequestPasswordReset(ctx, victim, "en"); err != nil {
 		t.Fatal(err)
@@ -146,15 +149,8 @@ func TestGuestDataExportedAndErasedByAnAdmin(t *testing.T) {
 	d := h.App.DB
 	const guest, other = "guest.plox@example.org", "other.plox@example.org"
 	const said, kept = "PloxGuestWords", "PloxOtherWords"
-	for _, c := range []struct{ email, msg string }{{guest, said}, {other, kept}} {
-		if _, err := h.App.Desk.OpenFromContact(ctx, desk.ContactInput{Name: "Plox", Email: c.email, Topic: desk.Topics[0],
-			Message: c.msg, Lang: "en"}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	testwait.Until(t, "acknowledgements stored", func() bool {
-		return count(t, d, `SELECT COUNT(*) FROM outgoing_mail WHERE kind = 'ticket_ack'`) == 2
-	})
+	writeAsGuest(t, h, guest, said)
+	writeAsGuest(t, h, other, kept)
 	g, err := h.App.Privacy.Guest(ctx, "GUEST.plox@example.org")
 	if err != nil || g.Tickets != 1 || g.Mails != 1 {
 		t.Fatalf("guest data: %+v, %v", g, err)
