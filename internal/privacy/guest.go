@@ -42,6 +42,8 @@ func (s *Service) Guest(ctx context.Context, email string) (GuestData, error) {
 	if email == "" || !db.ValidText(email) {
 		return g, nil
 	}
+	// $1, the account's id in byAddress, is no account's: only the
+	// address's guest tickets and mail match.
 	tickets, toThem, args := byAddress(email)
 	all := append([]any{""}, args...)
 	if err := s.db.Read.QueryRowContext(ctx, `SELECT COUNT(*) FROM tickets WHERE id IN `+tickets, all...).Scan(&g.Tickets); err != nil {
@@ -65,6 +67,7 @@ func (s *Service) ExportGuest(ctx context.Context, email string, by audit.Actor)
 	}
 	e := &Export{Format: ExportFormat, Version: ExportVersion, GeneratedAt: s.clock.Now().UTC(), Account: Record{"email": email}}
 	tickets, toThem, args := byAddress(email)
+	// No account's id as $1: only the address's guest tickets and mail.
 	if err := readSections(ctx, s.db.Read, deskSections(e, tickets, toThem), "", args); err != nil {
 		return nil, err
 	}
