@@ -12,7 +12,9 @@ package proof
 
 import (
 	"context"
+	"crypto/sha256"
 	"database/sql"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"net/url"
@@ -197,6 +199,33 @@ func ParseOrigin(raw string) (string, bool) {
 // SaveSettings validates and stores the settings, with an audit entry.
 // Invalid input changes nothing.
 func (s *Service) SaveSettings(ctx context.Context, in Settings, actor audit.Actor) error {
+	return s.SaveSettingsOver(ctx, in, "", actor)
+}
+
+// ErrSettingsChanged: the settings were saved by someone else since the
+// form that would replace them was drawn (SaveSettingsOver).
+var ErrSettingsChanged = errors.New("proof: settings changed since they were read")
+
+// Digest names the settings as saved, for an admin's form to say which
+// settings it replaces.
+func (st Settings) Digest() string {
+	h := sha256.New()
+	fmt.Fprintf(h, "%t|%d|%d|%t|%t|%q|%q", st.Enabled, st.K, int64(st.Delay/time.Second), st.DefaultOptOut, st.AllProducts, st.Products, st.Origins)
+	return hex.EncodeToString(h.Sum(nil)[:16])
+}
+
+// SettingsToEdit returns the settings as saved now, never the cached copy
+// of Settings: a form drawn from a copy another node has replaced would be
+// refused by SaveSettingsOver.
+func (s *Service) SettingsToEdit(ctx context.Context) (Settings, error) {
+	return readSettings(ctx, s.db.Read)
+}
+
+// SaveSettingsOver saves in, as SaveSettings does, but only over the
+// settings whose Digest is read (when read is set): a form opened before
+// another admin saved is refused with ErrSettingsChanged rather than
+// putting the older settings back unseen.
+func (s *Service) SaveSettingsOver(ctx context.Context, in Settings, read string, actor audit.Actor) error {
 	fields := map[string]string{}
 	if in.K < MinK || in.K > MaxK {
 		fields["k"] = "out_of_range"
@@ -228,9 +257,22 @@ func (s *Service) SaveSettings(ctx context.Context, in Settings, actor audit.Act
 	in.Origins, in.Products = origins, products
 	now := s.clock.Now()
 	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
+		// The row is locked before it is read (written with the defaults
+		// if no admin saved yet), so that two admins' saves on PostgreSQL
+		// take turns: the second reads the first's settings and is refused.
+		def := DefaultSettings()
+		if _, err := tx.ExecContext(ctx, `INSERT INTO proof_settings (id, enabled, k, delay_seconds, default_opt_out, all_products, cors_origins, updated_at)
+			VALUES (1, $1, $2, $3, $4, $5, '', $6)
+			ON CONFLICT (id) DO UPDATE SET enabled = proof_settings.enabled`,
+			def.Enabled, def.K, int64(def.Delay/time.Second), def.DefaultOptOut, def.AllProducts, now); err != nil {
+			return fmt.Errorf("proof: lock settings: %w", err)
+		}
 		before, err := readSettings(ctx, tx)
 		if err != nil {
 			return err
+		}
+		if read != "" && before.Digest() != read {
+			return ErrSettingsChanged
 		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO proof_settings (id, enabled, k, delay_seconds, default_opt_out, all_products, cors_origins, updated_at)
 			VALUES (1, $1, $2, $3, $4, $5, $6, $7)

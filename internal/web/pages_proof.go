@@ -20,6 +20,12 @@ type adminProofData struct {
 	// On is whether the saved settings show the notices: while they are
 	// off, Shown is what visitors would see, and the page says so.
 	On bool
+	// Read is the Digest of the saved settings the form replaces.
+	Read string
+	// After is where the page's products start in the catalog ("" for
+	// the first page), Next where the following page does ("" on the
+	// last).
+	After, Next string
 }
 
 // Chosen reports whether a product is ticked in the form.
@@ -33,14 +39,16 @@ func (d adminProofData) DelayMinutes() int { return int(d.Settings.Delay / time.
 // OriginsText is the allow-list as the form shows it.
 func (d adminProofData) OriginsText() string { return strings.Join(d.Settings.Origins, "\n") }
 
-func (s *Server) adminProofView(r *http.Request, st proof.Settings) (*view, error) {
+// adminProofView draws the settings form with st in it and one page of the
+// catalog's products, the one after the cursor after.
+func (s *Server) adminProofView(r *http.Request, st proof.Settings, after string) (*view, error) {
 	ctx := r.Context()
 	v := s.newView(r, "admin.proof.title", nil)
-	page, _, err := s.Catalog.List(ctx, catalog.ListFilter{Limit: catalog.MaxListLimit})
+	page, next, err := s.Catalog.List(ctx, catalog.ListFilter{After: after, Limit: catalog.MaxListLimit})
 	if err != nil {
 		return nil, err
 	}
-	d := adminProofData{Settings: st, EmbedTag: `<script src="` + s.BaseURL + `/embed/proof.js" defer></script>`}
+	d := adminProofData{Settings: st, EmbedTag: `<script src="` + s.BaseURL + `/embed/proof.js" defer></script>`, After: after, Next: next}
 	for _, p := range page {
 		if p.Kind != catalog.KindSubscription {
 			d.Products = append(d.Products, p)
@@ -49,16 +57,16 @@ func (s *Server) adminProofView(r *http.Request, st proof.Settings) (*view, erro
 	if d.Shown, err = s.Proof.Current(ctx, v.Lang); err != nil {
 		return nil, err
 	}
-	saved, err := s.Proof.Settings(ctx)
+	saved, err := s.Proof.SettingsToEdit(ctx)
 	if err != nil {
 		return nil, err
 	}
-	d.On = saved.Enabled
+	d.On, d.Read = saved.Enabled, saved.Digest()
 	// The form's ticks replace the saved list: a chosen product the page
-	// does not show (archived, or past the first page of the catalog) would
+	// does not show (archived, or on another page of the catalog) would
 	// be dropped by the next save. Every chosen one is listed, the saved
 	// ones and those of a refused form, so that it stays ticked or can be
-	// unticked.
+	// unticked; the catalog's other pages only add products to tick.
 	for _, id := range slices.Concat(saved.Products, st.Products) {
 		if slices.ContainsFunc(d.Products, func(p catalog.Product) bool { return p.ID == id }) {
 			continue
@@ -77,12 +85,12 @@ func (s *Server) adminProofView(r *http.Request, st proof.Settings) (*view, erro
 }
 
 func (s *Server) adminProof(w http.ResponseWriter, r *http.Request) {
-	st, err := s.Proof.Settings(r.Context())
+	st, err := s.Proof.SettingsToEdit(r.Context())
 	if err != nil {
 		s.serverError(w, r, err)
 		return
 	}
-	v, err := s.adminProofView(r, st)
+	v, err := s.adminProofView(r, st, r.URL.Query().Get("after"))
 	if err != nil {
 		s.serverError(w, r, err)
 		return
@@ -114,10 +122,17 @@ func (s *Server) adminProofSave(w http.ResponseWriter, r *http.Request) {
 	// Duration, so that SaveSettings refuses it: a huge number of minutes
 	// wrapped around into the allowed range (600479950316077 were 10m52s).
 	in.Delay = time.Duration(min(max(minutes, 0), int(proof.MaxDelay/time.Minute)+1)) * time.Minute
+	status := http.StatusUnprocessableEntity
 	if len(errs) == 0 {
-		err = s.Proof.SaveSettings(r.Context(), in, st.user.Actor())
+		err = s.Proof.SaveSettingsOver(r.Context(), in, f.Get("read"), st.user.Actor())
 		var verr *proof.ValidationError
 		switch {
+		case errors.Is(err, proof.ErrSettingsChanged):
+			// The admin's choices stay in the form, which now replaces
+			// the settings as saved: saving again, having compared,
+			// replaces them.
+			status = http.StatusConflict
+			errs["form"] = s.Messages.T(st.lang, "admin.proof.error.changed")
 		case errors.As(err, &verr):
 			for field := range verr.Fields {
 				errs[field] = s.Messages.T(st.lang, "admin.proof.error."+field)
@@ -139,13 +154,13 @@ func (s *Server) adminProofSave(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	v, err := s.adminProofView(r, in)
+	v, err := s.adminProofView(r, in, f.Get("after"))
 	if err != nil {
 		s.serverError(w, r, err)
 		return
 	}
 	v.Form, v.Errors = f, errs
-	s.render(w, r, http.StatusUnprocessableEntity, "admin_proof", v)
+	s.render(w, r, status, "admin_proof", v)
 }
 
 // adminProofWithdraw takes one order's notice down for good.

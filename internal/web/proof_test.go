@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"html"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -471,4 +472,108 @@ func TestProofAdminSaysWhenAChosenProductDoesNotExist(t *testing.T) {
 			t.Fatalf("a refused form changed the settings: %+v %v", st, err)
 		}
 	}
+}
+
+// A product past the first page of the catalog could not be chosen: the
+// form listed the first 200 products and no more. The page now leads to
+// the following ones, and a product ticked there is saved with those
+// chosen on the first page.
+func TestProofAdminReachesEveryProduct(t *testing.T) {
+	h := apptest.Start(t)
+	ctx := context.Background()
+	_, adm := h.User(t, account.RoleAdmin, "admin@shop.test")
+	adm.PostForm("/lang", url.Values{"lang": {"en"}})
+	var ids []string
+	for i := range catalog.MaxListLimit + 1 {
+		ids = append(ids, newService(t, h, fmt.Sprintf("posts-%03d", i), 25).ID)
+	}
+	slices.Sort(ids)
+	first, late := ids[0], ids[len(ids)-1]
+	st, err := h.App.Proof.Settings(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.AllProducts, st.Products = false, []string{first}
+	if err := h.App.Proof.SaveSettings(ctx, st, adminActor); err != nil {
+		t.Fatal(err)
+	}
+
+	page := adm.Get("/admin/proof")
+	if strings.Contains(page.Body, `value="`+late+`"`) {
+		t.Fatal("the first page lists the 201st product")
+	}
+	next := regexp.MustCompile(`href="(/admin/proof\?after=[^"]+)" id="proof-products-next">More products`).FindStringSubmatch(page.Body)
+	if next == nil {
+		t.Fatalf("no way to the products past the first %d:\n%s", catalog.MaxListLimit, page.Body)
+	}
+	page = adm.Get(html.UnescapeString(next[1]))
+	mustContain(t, page, `value="`+late+`"`, `value="`+first+`" checked`, `id="proof-products-first"`)
+	if strings.Contains(page.Body, `id="proof-products-next"`) {
+		t.Fatal("the last page offers a next one")
+	}
+	form := proofFormOf(t, page)
+	form.Set("k", "2")
+	form.Add("product", late)
+	if r := adm.PostForm("/admin/proof", form); r.Status != http.StatusSeeOther {
+		t.Fatalf("save from the second page: %d %s", r.Status, r.Body)
+	}
+	if st, err := h.App.Proof.Settings(ctx); err != nil || !slices.Equal(st.Products, []string{first, late}) {
+		t.Fatalf("saved %v, want %v: %v", st.Products, []string{first, late}, err)
+	}
+}
+
+// Two admins with the settings open: the second save undid the first's
+// unseen. It is now refused, in the admin's language, with the admin's
+// choices kept; saving again from that page replaces the settings
+// knowingly.
+func TestProofAdminSavesDoNotUndoEachOther(t *testing.T) {
+	h := apptest.Start(t)
+	ctx := context.Background()
+	_, a := h.User(t, account.RoleAdmin, "a@shop.test")
+	_, b := h.User(t, account.RoleAdmin, "b@shop.test")
+	for _, tt := range []struct{ lang, want string }{
+		{"fr", "Un autre administrateur a enregistré ces réglages"},
+		{"en", "Another admin saved these settings"},
+	} {
+		b.PostForm("/lang", url.Values{"lang": {tt.lang}})
+		pageA, pageB := a.Get("/admin/proof"), b.Get("/admin/proof")
+		formA := proofFormOf(t, pageA)
+		formA.Set("k", "3")
+		if r := a.PostForm("/admin/proof", formA); r.Status != http.StatusSeeOther {
+			t.Fatalf("first admin: %d %s", r.Status, r.Body)
+		}
+		formB := proofFormOf(t, pageB)
+		formB.Set("k", "5")
+		r := b.PostForm("/admin/proof", formB)
+		if r.Status != http.StatusConflict {
+			t.Fatalf("second admin from a page opened before (%s): %d, want 409", tt.lang, r.Status)
+		}
+		mustContain(t, r, `id="form-error"`, tt.want, `id="proof-k" name="k" inputmode="numeric" required value="5"`)
+		if st, _ := h.App.Proof.Settings(ctx); st.K != 3 {
+			t.Fatalf("a refused save changed k to %d", st.K)
+		}
+		if r := b.PostForm("/admin/proof", proofFormOf(t, r)); r.Status != http.StatusSeeOther {
+			t.Fatalf("saving again, knowingly: %d %s", r.Status, r.Body)
+		}
+		if st, _ := h.App.Proof.Settings(ctx); st.K != 5 {
+			t.Fatalf("saved again: k %d, want 5", st.K)
+		}
+	}
+}
+
+// proofFormOf is the settings form as a browser would send page's back.
+func proofFormOf(t *testing.T, page apptest.Response) url.Values {
+	t.Helper()
+	form := url.Values{}
+	for _, m := range regexp.MustCompile(`<input (?:type="hidden" )?(?:id="[^"]*" )?name="([a-z_]+)"[^>]*?value="([^"]*)"`).FindAllStringSubmatch(page.Body, -1) {
+		form.Set(m[1], html.UnescapeString(m[2]))
+	}
+	for _, m := range regexp.MustCompile(`<input type="(?:checkbox|radio)" name="([a-z_]+)" value="([^"]*)"[^>]* checked`).FindAllStringSubmatch(page.Body, -1) {
+		form.Add(m[1], html.UnescapeString(m[2]))
+	}
+	form.Set("origins", html.UnescapeString(regexp.MustCompile(`(?s)name="origins"[^>]*>(.*?)</textarea>`).FindStringSubmatch(page.Body)[1]))
+	if form.Get("k") == "" {
+		t.Fatalf("no settings form on the page: %v", form)
+	}
+	return form
 }
