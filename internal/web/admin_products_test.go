@@ -5,16 +5,19 @@ import (
 	"context"
 	"fmt"
 	"html"
+	"io"
 	"mime/multipart"
 	"net/http"
 	"net/url"
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"comptoir/internal/account"
 	"comptoir/internal/apptest"
 	"comptoir/internal/audit"
+	"comptoir/internal/blob"
 	"comptoir/internal/catalog"
 	"comptoir/internal/money"
 )
@@ -365,5 +368,78 @@ func TestAdminProductFileRefusedOnItsField(t *testing.T) {
 	mustContain(t, r, "Choisissez un fichier", `id="product-save"`)
 	if got, _ := h.App.Catalog.Get(context.Background(), p.ID); got.Revision != 1 || got.FileKey != p.FileKey {
 		t.Fatalf("after a refused file: revision %d, file %q", got.Revision, got.FileKey)
+	}
+}
+
+// gatedBlobs holds each Put, once armed, until the test lets it go: the
+// moment a long upload is still arriving.
+type gatedBlobs struct {
+	blob.Store
+	started, release chan struct{}
+}
+
+func (g *gatedBlobs) Put(ctx context.Context, key string, r io.Reader, size int64) error {
+	g.started <- struct{}{}
+	<-g.release
+	return g.Store.Put(ctx, key, r, size)
+}
+
+// A new file for a product took the product as it was when the upload
+// began: another admin's edit saved while the file was arriving was undone
+// by it. The file now goes onto the product as it is once the upload is in.
+func TestAdminProductFileUploadKeepsAnEditMadeMeanwhile(t *testing.T) {
+	h := apptest.Start(t)
+	ctx := context.Background()
+	_, alice := h.User(t, account.RoleAdmin, "alice@shop.test")
+	_, bob := h.User(t, account.RoleAdmin, "bob@shop.test")
+	upload := func(path string, fields map[string]string, content string) apptest.Response {
+		var buf bytes.Buffer
+		mw := multipart.NewWriter(&buf)
+		for k, v := range fields {
+			mw.WriteField(k, v)
+		}
+		fw, _ := mw.CreateFormFile("file", "guide.pdf")
+		fw.Write([]byte(content))
+		mw.Close()
+		return alice.Send(http.MethodPost, path, mw.FormDataContentType(), &buf, http.Header{"Sec-Fetch-Site": {"same-origin"}})
+	}
+	if r := upload("/admin/products", map[string]string{"kind": "digital", "slug": "guide", "name_fr": "Guide", "name_en": "Guide",
+		"description_fr": "Un guide.", "description_en": "A guide.", "unit_price": "9,00", "currency": "EUR", "download_hours": "48"}, "%PDF-1.4\n"); r.Status != http.StatusSeeOther {
+		t.Fatalf("create: %d %s", r.Status, r.Body)
+	}
+	p, err := h.App.Catalog.GetBySlug(ctx, "guide")
+	if err != nil {
+		t.Fatal(err)
+	}
+	gate := &gatedBlobs{Store: h.App.Web.Blobs, started: make(chan struct{}), release: make(chan struct{})}
+	h.App.Web.Blobs = gate
+	done := make(chan apptest.Response, 1)
+	go func() { done <- upload("/admin/products/"+p.ID+"/file", nil, "%PDF-1.4 second edition\n") }()
+	select {
+	case <-gate.started:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the upload never reached the file store")
+	}
+	form := productEditForm(t, bob, p.ID)
+	form.Set("name_en", "The guide, revised")
+	if r := bob.PostForm("/admin/products/"+p.ID, form); r.Status != http.StatusSeeOther {
+		t.Fatalf("bob's edit during the upload: %d %s", r.Status, r.Body)
+	}
+	close(gate.release)
+	var r apptest.Response
+	select {
+	case r = <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the upload did not finish")
+	}
+	if r.Status != http.StatusSeeOther {
+		t.Fatalf("upload: %d %s", r.Status, r.Body)
+	}
+	got, err := h.App.Catalog.Get(ctx, p.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.NameEN != "The guide, revised" || got.FileKey == p.FileKey || got.Revision != 3 {
+		t.Fatalf("after the upload: name %q, file %q (was %q), revision %d; want bob's name kept, the new file, revision 3", got.NameEN, got.FileKey, p.FileKey, got.Revision)
 	}
 }

@@ -548,15 +548,35 @@ func (s *Server) adminProductFile(w http.ResponseWriter, r *http.Request) {
 		s.serverError(w, r, err)
 		return
 	}
-	in := p.Input()
-	in.DeliverFile(key)
-	if _, err := s.Catalog.Update(ctx, state(r).user.Actor(), p.ID, in); err != nil {
-		var verr *catalog.ValidationError
-		if errors.As(err, &verr) {
-			s.renderError(w, r, http.StatusUnprocessableEntity, "admin.products.error.file_invalid")
-			return
+	// The product as it is once the upload is in, not as it was when the
+	// request began: another admin's edit saved during a long upload
+	// stays. Should one land between this read and the update, the update
+	// is refused (BaseRevision) rather than undoing it.
+	if p, err = s.Catalog.Get(ctx, p.ID); err == nil {
+		in := p.Input()
+		in.DeliverFile(key)
+		in.BaseRevision = p.Revision
+		_, err = s.Catalog.Update(ctx, state(r).user.Actor(), p.ID, in)
+	}
+	if err != nil {
+		// Nothing points at the file: it goes, so as not to be kept for ever.
+		if derr := s.Blobs.Delete(context.WithoutCancel(ctx), key); derr != nil {
+			s.Logger.Warn("admin product file: removing the unused upload", "key", key, "err", derr)
 		}
-		s.serverError(w, r, err)
+		var verr *catalog.ValidationError
+		switch {
+		case errors.Is(err, catalog.ErrNotFound):
+			s.notFound(w, r)
+		case errors.As(err, &verr) && verr.Fields["revision"] == catalog.CodeStale:
+			if now, gerr := s.Catalog.Get(ctx, p.ID); gerr == nil {
+				p = now // the page shows the product as the other edit left it
+			}
+			s.productRefused(w, r, p, "product_file", "", "admin.products.error.file_stale")
+		case errors.As(err, &verr):
+			s.productRefused(w, r, p, "product_file", "", "admin.products.error.file_invalid")
+		default:
+			s.serverError(w, r, err)
+		}
 		return
 	}
 	s.flash(w, "admin.products.file_saved")
