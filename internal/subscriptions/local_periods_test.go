@@ -54,3 +54,23 @@ func TestRenewalLandsOnTheLocalAnniversary(t *testing.T) {
 		})
 	}
 }
+
+// A 7-day trial taken at 10:00 in Paris a week before the clocks go forward
+// ends at 10:00 on the seventh day, and the paid periods keep that time; it
+// ended at 11:00 when counted in 24-hour steps.
+func TestTrialEndsAtTheTimeOfDayItBegan(t *testing.T) {
+	paris, err := localtime.Load("Europe/Paris")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := setup(t, envOpts{zone: paris})
+	e.clock.Set(time.Date(2026, 3, 25, 9, 0, 0, 0, time.UTC)) // 10:00 CET
+	plan := e.plan(t, subscriptions.IntervalMonth, 990, 7)
+	u := e.customer(t, "fr", "FR", account.CustomerConsumer, 5000)
+	sub := e.start(t, start(u, plan, subscriptions.PayBalance))
+	want := time.Date(2026, 4, 1, 8, 0, 0, 0, time.UTC) // 10:00 CEST
+	if sub.Status != subscriptions.StatusTrialing || !sub.TrialEnd.Equal(want) || !sub.CurrentPeriodEnd.Equal(want) {
+		t.Fatalf("trial taken at 10:00 in Paris: %s, ends %s (period %s), want %s", sub.Status, sub.TrialEnd, sub.CurrentPeriodEnd, want)
+	}
+	contains(t, e.lastMail(t, u, subscriptions.MailStarted), "1er avril 2026")
+}

@@ -63,6 +63,18 @@ func NextPeriodEnd(start time.Time, interval string, anchorDay int, loc *time.Lo
 	return end.UTC()
 }
 
+// TrialEnd is the end of a trial of days days begun at start: the same time
+// of day on the store's wall clock (loc), days calendar days later. Counted
+// in 24-hour steps, a trial across a change of the clocks ended an hour
+// early or late, and the paid periods anchored on it kept that hour.
+func TrialEnd(start time.Time, days int, loc *time.Location) time.Time {
+	if loc == nil {
+		loc = time.UTC
+	}
+	start = start.In(loc)
+	return wallTime(start.Year(), start.Month(), start.Day()+days, start, loc).UTC()
+}
+
 // addMonths moves the local time t forward n calendar months onto the anchor
 // day, clamped to the length of the target month, keeping t's wall clock.
 // time.AddDate would instead overflow (31 January + 1 month = 3 March),

@@ -113,3 +113,39 @@ func TestMonthlyAnchorNeverDrifts(t *testing.T) {
 		}
 	}
 }
+
+// A trial ends at the time of day it began, on the store's wall clock,
+// however the clocks change in between; 24-hour steps ended it an hour
+// early or late.
+func TestTrialEnd(t *testing.T) {
+	paris, err := time.LoadLocation("Europe/Paris")
+	if err != nil {
+		t.Fatal(err)
+	}
+	inParis := func(y int, m time.Month, d, h, min int) time.Time { return time.Date(y, m, d, h, min, 0, 0, paris) }
+	for _, tc := range []struct {
+		name  string
+		start time.Time
+		days  int
+		loc   *time.Location
+		want  time.Time
+	}{
+		{"no change of the clocks", inParis(2026, 2, 1, 10, 0), 14, paris, inParis(2026, 2, 15, 10, 0)},
+		{"across spring forward", inParis(2026, 3, 25, 10, 0), 7, paris, inParis(2026, 4, 1, 10, 0)},
+		{"across fall back", inParis(2026, 10, 20, 10, 0), 7, paris, inParis(2026, 10, 27, 10, 0)},
+		{"ending in the skipped hour", inParis(2026, 3, 22, 2, 30), 7, paris, inParis(2026, 3, 29, 1, 30).Add(time.Hour)},
+		{"across a month end", inParis(2026, 1, 28, 23, 30), 7, paris, inParis(2026, 2, 4, 23, 30)},
+		{"a store in UTC", time.Date(2026, 3, 25, 10, 0, 0, 0, time.UTC), 7, time.UTC, time.Date(2026, 4, 1, 10, 0, 0, 0, time.UTC)},
+		{"no zone is UTC", time.Date(2026, 3, 25, 10, 0, 0, 0, time.UTC), 7, nil, time.Date(2026, 4, 1, 10, 0, 0, 0, time.UTC)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := TrialEnd(tc.start, tc.days, tc.loc)
+			if !got.Equal(tc.want) {
+				t.Fatalf("TrialEnd(%s, %d) = %s, want %s", tc.start, tc.days, got.In(paris), tc.want.In(paris))
+			}
+			if got.Location() != time.UTC {
+				t.Fatalf("TrialEnd is in %s, want UTC as stored", got.Location())
+			}
+		})
+	}
+}

@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"time"
 
 	"comptoir/internal/account"
 	"comptoir/internal/audit"
@@ -137,7 +136,7 @@ func (s *Service) Start(ctx context.Context, in StartInput, after AfterStart) (S
 		switch {
 		case trial:
 			sub.Status = StatusTrialing
-			sub.TrialEnd = now.Add(time.Duration(plan.TrialDays) * 24 * time.Hour)
+			sub.TrialEnd = TrialEnd(now, plan.TrialDays, s.opts.Zone.Location())
 			sub.CurrentPeriodEnd = sub.TrialEnd
 			// Paid periods start at the end of the trial, so that is the
 			// day of the month they keep: the store's local day, the one
