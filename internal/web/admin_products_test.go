@@ -343,17 +343,7 @@ func TestAdminProductPriceInTheAdminsLanguage(t *testing.T) {
 func TestAdminProductFileRefusedOnItsField(t *testing.T) {
 	h := apptest.Start(t)
 	_, admin := h.User(t, account.RoleAdmin, "admin@shop.test")
-	upload := func(path string, fields map[string]string, content string) apptest.Response {
-		var buf bytes.Buffer
-		mw := multipart.NewWriter(&buf)
-		for k, v := range fields {
-			mw.WriteField(k, v)
-		}
-		fw, _ := mw.CreateFormFile("file", "guide.pdf")
-		fw.Write([]byte(content))
-		mw.Close()
-		return admin.Send(http.MethodPost, path, mw.FormDataContentType(), &buf, http.Header{"Sec-Fetch-Site": {"same-origin"}})
-	}
+	upload := uploader(admin)
 	r := upload("/admin/products", map[string]string{"kind": "digital", "slug": "guide", "name_fr": "Guide", "name_en": "Guide",
 		"description_fr": "Un guide.", "description_en": "A guide.", "unit_price": "9,00", "currency": "EUR", "download_hours": "48"}, "%PDF-1.4\n")
 	if r.Status != http.StatusSeeOther {
@@ -392,17 +382,7 @@ func TestAdminProductFileUploadKeepsAnEditMadeMeanwhile(t *testing.T) {
 	ctx := context.Background()
 	_, alice := h.User(t, account.RoleAdmin, "alice@shop.test")
 	_, bob := h.User(t, account.RoleAdmin, "bob@shop.test")
-	upload := func(path string, fields map[string]string, content string) apptest.Response {
-		var buf bytes.Buffer
-		mw := multipart.NewWriter(&buf)
-		for k, v := range fields {
-			mw.WriteField(k, v)
-		}
-		fw, _ := mw.CreateFormFile("file", "guide.pdf")
-		fw.Write([]byte(content))
-		mw.Close()
-		return alice.Send(http.MethodPost, path, mw.FormDataContentType(), &buf, http.Header{"Sec-Fetch-Site": {"same-origin"}})
-	}
+	upload := uploader(alice)
 	if r := upload("/admin/products", map[string]string{"kind": "digital", "slug": "guide", "name_fr": "Guide", "name_en": "Guide",
 		"description_fr": "Un guide.", "description_en": "A guide.", "unit_price": "9,00", "currency": "EUR", "download_hours": "48"}, "%PDF-1.4\n"); r.Status != http.StatusSeeOther {
 		t.Fatalf("create: %d %s", r.Status, r.Body)
@@ -441,5 +421,21 @@ func TestAdminProductFileUploadKeepsAnEditMadeMeanwhile(t *testing.T) {
 	}
 	if got.NameEN != "The guide, revised" || got.FileKey == p.FileKey || got.Revision != 3 {
 		t.Fatalf("after the upload: name %q, file %q (was %q), revision %d; want bob's name kept, the new file, revision 3", got.NameEN, got.FileKey, p.FileKey, got.Revision)
+	}
+}
+
+// uploader posts a form with a file, guide.pdf, as c: an admin's product
+// form or product file upload.
+func uploader(c *apptest.Client) func(path string, fields map[string]string, content string) apptest.Response {
+	return func(path string, fields map[string]string, content string) apptest.Response {
+		var buf bytes.Buffer
+		mw := multipart.NewWriter(&buf)
+		for k, v := range fields {
+			mw.WriteField(k, v)
+		}
+		fw, _ := mw.CreateFormFile("file", "guide.pdf")
+		fw.Write([]byte(content))
+		mw.Close()
+		return c.Send(http.MethodPost, path, mw.FormDataContentType(), &buf, http.Header{"Sec-Fetch-Site": {"same-origin"}})
 	}
 }

@@ -401,22 +401,11 @@ func TestProofAdminKeepsChosenProductsThePageDidNotList(t *testing.T) {
 	ctx := context.Background()
 	_, adm := h.User(t, account.RoleAdmin, "admin@shop.test")
 	adm.PostForm("/lang", url.Values{"lang": {"en"}})
-	var ids []string
 	// One archived, 200 listed, one past them.
-	for i := range catalog.MaxListLimit + 2 {
-		ids = append(ids, newService(t, h, fmt.Sprintf("posts-%03d", i), 25).ID)
-	}
-	slices.Sort(ids)
+	ids := manyServices(t, h, catalog.MaxListLimit+2)
 	archived, listed, late := ids[0], ids[1], ids[len(ids)-1]
 	chosen := []string{archived, listed, late}
-	st, err := h.App.Proof.Settings(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	st.AllProducts, st.Products = false, chosen
-	if err := h.App.Proof.SaveSettings(ctx, st, adminActor); err != nil {
-		t.Fatal(err)
-	}
+	chooseProducts(t, h, chosen...)
 	if err := h.App.Catalog.Archive(ctx, adminActor, archived); err != nil {
 		t.Fatal(err)
 	}
@@ -483,20 +472,9 @@ func TestProofAdminReachesEveryProduct(t *testing.T) {
 	ctx := context.Background()
 	_, adm := h.User(t, account.RoleAdmin, "admin@shop.test")
 	adm.PostForm("/lang", url.Values{"lang": {"en"}})
-	var ids []string
-	for i := range catalog.MaxListLimit + 1 {
-		ids = append(ids, newService(t, h, fmt.Sprintf("posts-%03d", i), 25).ID)
-	}
-	slices.Sort(ids)
+	ids := manyServices(t, h, catalog.MaxListLimit+1)
 	first, late := ids[0], ids[len(ids)-1]
-	st, err := h.App.Proof.Settings(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	st.AllProducts, st.Products = false, []string{first}
-	if err := h.App.Proof.SaveSettings(ctx, st, adminActor); err != nil {
-		t.Fatal(err)
-	}
+	chooseProducts(t, h, first)
 
 	page := adm.Get("/admin/proof")
 	if strings.Contains(page.Body, `value="`+late+`"`) {
@@ -576,4 +554,31 @@ func proofFormOf(t *testing.T, page apptest.Response) url.Values {
 		t.Fatalf("no settings form on the page: %v", form)
 	}
 	return form
+}
+
+// manyServices adds n services to the catalog and returns their ids in
+// catalog order.
+func manyServices(t *testing.T, h *apptest.Harness, n int) []string {
+	t.Helper()
+	var ids []string
+	for i := range n {
+		ids = append(ids, newService(t, h, fmt.Sprintf("posts-%03d", i), 25).ID)
+	}
+	slices.Sort(ids)
+	return ids
+}
+
+// chooseProducts saves the notices' settings as showing only these
+// products.
+func chooseProducts(t *testing.T, h *apptest.Harness, ids ...string) {
+	t.Helper()
+	ctx := context.Background()
+	st, err := h.App.Proof.Settings(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.AllProducts, st.Products = false, ids
+	if err := h.App.Proof.SaveSettings(ctx, st, adminActor); err != nil {
+		t.Fatal(err)
+	}
 }
