@@ -142,6 +142,7 @@ func authzFixtures(o authzObjects) map[string]authzFixture {
 		"POST /admin/vat":                             {path: "/admin/vat"},
 		"GET /admin/invoices.csv":                     {path: "/admin/invoices.csv?from=2026-01-01&to=2026-12-31"},
 		"GET /legal/{page}":                           {path: "/legal/terms"},
+		"GET /legal/withdrawal-form":                  {path: "/legal/withdrawal-form"},
 		"GET /admin/legal":                            {path: "/admin/legal"},
 		"GET /admin/legal/{page}":                     {path: "/admin/legal/terms"},
 		"POST /admin/legal/{page}":                    {path: "/admin/legal/terms"},

@@ -2,6 +2,8 @@ package web_test
 
 import (
 	"context"
+	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 
@@ -108,4 +110,31 @@ func TestWithdrawalFormNamesTheTraderAddressAndEmail(t *testing.T) {
 			t.Errorf("%s's withdrawal form is not addressed %q:\n%s", kind, want, sent[0].Text)
 		}
 	}
+}
+
+// The model withdrawal form is given before the purchase, as the law asks
+// (Directive 2011/83/EU art. 6(1)(h)), not only in the confirmation emails:
+// a page anyone can open, addressed to the seller as those emails address
+// it, linked from every page's footer and from the checkout.
+func TestModelWithdrawalFormBeforePurchase(t *testing.T) {
+	h := apptest.StartWith(t, func(c *config.Config) {
+		c.SellerName, c.SellerAddress = "Atelier Lune SARL", "3 quai des Arts\n75006 Paris"
+	})
+	for _, tt := range []struct{ lang, to, form string }{
+		{"fr", "À l’attention de\u00A0: Atelier Lune SARL, 3 quai des Arts, 75006 Paris, support@shop.test", "vous notifie/notifions (*) par la présente ma/notre (*) rétractation"},
+		{"en", "To: Atelier Lune SARL, 3 quai des Arts, 75006 Paris, support@shop.test", "hereby give notice that I/We (*) withdraw from my/our (*) contract"},
+	} {
+		visitor := h.NewClient(t)
+		visitor.PostForm("/lang", url.Values{"lang": {tt.lang}})
+		page := visitor.Get("/legal/withdrawal-form")
+		if page.Status != http.StatusOK {
+			t.Fatalf("%s: %d", tt.lang, page.Status)
+		}
+		mustContain(t, page, `id="withdrawal-form"`, tt.to, tt.form)
+		mustContain(t, visitor.Get("/"), `href="/legal/withdrawal-form" id="footer-withdrawal-form"`)
+	}
+	p := newService(t, h, "posts", 25)
+	_, buyer := h.User(t, account.RoleCustomer, "buyer@example.fr")
+	buyer.PostForm("/cart", url.Values{"product_id": {p.ID}, "quantity": {"10"}})
+	mustContain(t, buyer.Get("/cart"), `id="checkout-withdrawal-form"`)
 }

@@ -7,6 +7,7 @@ import (
 
 	"comptoir/internal/invoices"
 	"comptoir/internal/legal"
+	"comptoir/internal/mail"
 )
 
 // legalSlugs names each legal page in its address (/legal/terms).
@@ -342,4 +343,18 @@ func (s *Server) adminLegalPublish(w http.ResponseWriter, r *http.Request) {
 		s.flash(w, "admin.legal.published_flash")
 		http.Redirect(w, r, "/admin/legal/"+legalSlug(k), http.StatusSeeOther)
 	}
+}
+
+// withdrawalForm is the model withdrawal form (Directive 2011/83/EU, annex
+// I(B)) as a page anyone can read before buying, as the law asks the form
+// to be given before the contract; the confirmation emails carry it again
+// after. It is addressed to the seller as those emails address it.
+func (s *Server) withdrawalForm(w http.ResponseWriter, r *http.Request) {
+	var seller invoices.Seller
+	if s.Invoices != nil {
+		seller = s.Invoices.Seller()
+	}
+	to := mail.Trader{Name: seller.Name, Address: seller.Address, Email: s.SupportAddress}.Addressee(s.StoreName)
+	v := s.newView(r, "withdrawal_form.title", to)
+	s.render(w, r, http.StatusOK, "withdrawal_form", v)
 }

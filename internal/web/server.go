@@ -228,6 +228,7 @@ func (s *Server) pageRoutes() []route {
 		{"POST /account/proof-consent", permSignedIn, s.accountProofConsent},
 		{"GET /policy", permAnyone, s.policyPage},
 		{"GET /legal/{page}", permAnyone, s.legalPage},
+		{"GET /legal/withdrawal-form", permAnyone, s.withdrawalForm},
 		{"GET /contact", permAnyone, s.contactForm},
 		{"GET /survey/{token}", permAnyone, s.surveyForm},
 		{"POST /survey/{token}", permAnyone, s.survey},
