@@ -5,10 +5,13 @@ import (
 	"database/sql"
 	"fmt"
 	"testing"
+	"time"
 
 	"comptoir/internal/apptest"
+	"comptoir/internal/db"
 	"comptoir/internal/invoices"
 	"comptoir/internal/money"
+	"comptoir/internal/testwait"
 )
 
 // A line refunded in several parts is, once fully refunded, fully
@@ -71,5 +74,80 @@ func TestRefundInPartsCreditsTheInvoicedVATExactly(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// Two credit notes of one line issued at the same moment on PostgreSQL:
+// each read the line's earlier notes before the other's existed, both
+// rounded the VAT of 0,50 € down to 0,08 €, and the line fully refunded
+// still declared 0,01 € of VAT. The second now waits for the first.
+// (SQLite's one writer runs them in turn.)
+func TestConcurrentCreditNotesOfALineCreditItsVATExactly(t *testing.T) {
+	h := apptest.Start(t)
+	if h.App.DB.Engine != db.Postgres {
+		t.Skip("one writer: transactions never overlap on SQLite")
+	}
+	ctx := context.Background()
+	p := product(t, h, "posts", 100)
+	u := customer(t, h, "c@example.fr", "fr", "FR", "consumer", "", 10_000)
+	o, err := buy(h, u, p, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	inv := invoiceOf(t, h, o.ID)
+	credit := func(tx *sql.Tx, refundID string) error {
+		_, err := h.App.Invoices.CreditTx(ctx, tx, invoices.CreditInput{RefundID: refundID, Source: invoices.SourceOrder,
+			SourceID: o.ID, Amount: money.MustNew(50, "EUR"), NewRefund: true})
+		return err
+	}
+	first, err := h.App.DB.Write.BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer first.Rollback()
+	if err := credit(first, "ref_first"); err != nil {
+		t.Fatal(err)
+	}
+	second := make(chan error, 1)
+	go func() {
+		second <- func() error {
+			tx, err := h.App.DB.Write.BeginTx(ctx, nil)
+			if err != nil {
+				return err
+			}
+			defer tx.Rollback()
+			if err := credit(tx, "ref_second"); err != nil {
+				return err
+			}
+			return tx.Commit()
+		}()
+	}()
+	// The second credit either waits on the first (its lock) or, without
+	// one, has already issued its note: either way the first then commits.
+	testwait.For(t, 10*time.Second, "the second credit note waits or is written", func() bool {
+		if len(second) > 0 {
+			return true
+		}
+		var waiting int
+		err := h.App.DB.Read.QueryRowContext(ctx, `SELECT COUNT(*) FROM pg_stat_activity
+			WHERE datname = current_database() AND wait_event_type = 'Lock'`).Scan(&waiting)
+		return err == nil && waiting > 0
+	})
+	if err := first.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-second; err != nil {
+		t.Fatal(err)
+	}
+	docs, err := h.App.Invoices.ForOrder(ctx, o.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var vat, total int64
+	for _, cn := range docs[1:] {
+		vat, total = vat+cn.VAT.Minor, total+cn.Total.Minor
+	}
+	if len(docs) != 3 || total != inv.Total.Minor || vat != inv.VAT.Minor {
+		t.Fatalf("%d documents; invoice %d with %d VAT, credit notes together %d with %d VAT", len(docs), inv.Total.Minor, inv.VAT.Minor, total, vat)
 	}
 }

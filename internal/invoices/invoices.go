@@ -558,6 +558,17 @@ func (s *Service) CreditTx(ctx context.Context, tx *sql.Tx, in CreditInput) (Inv
 			return Invoice{}, err
 		}
 	}
+	if s.db.Engine == db.Postgres {
+		// The invoice's credit notes are issued one after another: two
+		// refunds of a line crediting at once would each read the notes
+		// before the other's and both round the same VAT down (a cent
+		// short once the line is fully refunded). SQLite's one writer
+		// already runs them in turn. FOR UPDATE locks without writing: the
+		// invoice row takes no updates but its number.
+		if _, err := tx.ExecContext(ctx, `SELECT id FROM invoices WHERE id = $1 FOR UPDATE`, orig.ID); err != nil {
+			return Invoice{}, fmt.Errorf("invoices: lock %s for its credit: %w", orig.ID, err)
+		}
+	}
 	line := orig.Lines[0]
 	for _, l := range orig.Lines {
 		if in.LineRef != "" && l.Ref == in.LineRef {
