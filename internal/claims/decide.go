@@ -9,7 +9,6 @@ import (
 	"regexp"
 	"slices"
 	"time"
-	"unicode/utf8"
 
 	"github.com/riverqueue/river"
 
@@ -17,6 +16,7 @@ import (
 	"comptoir/internal/alerts"
 	"comptoir/internal/audit"
 	"comptoir/internal/billing"
+	"comptoir/internal/db"
 	"comptoir/internal/id"
 	"comptoir/internal/money"
 	"comptoir/internal/orders"
@@ -383,8 +383,11 @@ func (s *Service) Decide(ctx context.Context, in AgentDecision) (Claim, error) {
 		return Claim{}, err
 	}
 	fields := map[string]string{}
-	if len(in.Note) > maxNote || !utf8.ValidString(in.Note) {
+	if len(in.Note) > maxNote {
 		fields["note"] = "too_long"
+	} else if !db.ValidText(in.Note) {
+		// NUL or invalid UTF-8: PostgreSQL refuses it (a server error).
+		fields["note"] = "invalid"
 	}
 	if in.ReasonCode != "" && !codePattern.MatchString(in.ReasonCode) {
 		fields["reason_code"] = "invalid"

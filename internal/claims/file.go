@@ -229,6 +229,8 @@ func (s *Service) prepareFiling(ctx context.Context, in FileInput) (Claim, error
 	}
 	if len(in.SourceMessageID) > maxSourceRef {
 		fields["source_message_id"] = "too_long"
+	} else if !db.ValidText(in.SourceMessageID) {
+		fields["source_message_id"] = "invalid"
 	}
 	if in.Kind == policy.SubscriptionCancel {
 		switch {
@@ -256,6 +258,14 @@ func (s *Service) prepareFiling(ctx context.Context, in FileInput) (Claim, error
 	}
 	if len(fields) > 0 {
 		return Claim{}, &ValidationError{Fields: fields}
+	}
+	// An id holding NUL or invalid UTF-8 names nothing: PostgreSQL cannot
+	// even compare it (a server error there, while SQLite answered "not
+	// found"), so it is not found before it reaches SQL, as such a path is.
+	for _, ref := range []string{in.CustomerID, in.OrderID, in.LineID, in.SubscriptionID} {
+		if !db.ValidText(ref) {
+			return Claim{}, ErrNotFound
+		}
 	}
 
 	if in.Kind == policy.SubscriptionCancel {

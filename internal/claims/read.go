@@ -66,6 +66,9 @@ func refundColumns(a *money.Amount) (any, any) {
 }
 
 func getClaim(ctx context.Context, q db.Querier, claimID string) (Claim, error) {
+	if !db.ValidText(claimID) {
+		return Claim{}, ErrNotFound // PostgreSQL cannot compare it: nothing has that id
+	}
 	c, err := scanClaim(q.QueryRowContext(ctx, `SELECT `+claimColumns+` FROM claims WHERE id = $1`, claimID))
 	if errors.Is(err, sql.ErrNoRows) {
 		return Claim{}, ErrNotFound

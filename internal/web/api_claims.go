@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"comptoir/internal/claims"
+	"comptoir/internal/db"
 	"comptoir/internal/desk"
 	"comptoir/internal/money"
 	"comptoir/internal/policy"
@@ -134,7 +135,12 @@ func (s *Server) apiFileClaim(w http.ResponseWriter, r *http.Request) {
 // one. A filed_at or customer_id that says otherwise is refused. It answers
 // the client itself and returns false on failure.
 func (s *Server) fromSourceMessage(w http.ResponseWriter, r *http.Request, fi *claims.FileInput) bool {
-	t, m, err := s.Desk.CustomerMessage(r.Context(), fi.SourceMessageID)
+	var t desk.Ticket
+	var m desk.Message
+	err := desk.ErrNotFound // an id holding NUL or invalid UTF-8 names nothing, and PostgreSQL cannot compare it
+	if db.ValidText(fi.SourceMessageID) {
+		t, m, err = s.Desk.CustomerMessage(r.Context(), fi.SourceMessageID)
+	}
 	fields := map[string]string{}
 	switch {
 	case errors.Is(err, desk.ErrNotFound):

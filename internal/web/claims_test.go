@@ -238,3 +238,45 @@ func TestNoWithdrawalButtonForABusinessCustomer(t *testing.T) {
 		t.Errorf("withdrawal confirm step for a business customer: %d", r.Status)
 	}
 }
+
+// A NUL in what the API takes (escaped as \u0000 in JSON) was a server
+// error on PostgreSQL: the ids name nothing, the words are refused on
+// their field, and nothing is stored.
+func TestClaimAPIRefusesNULAsBadInput(t *testing.T) {
+	h := apptest.Start(t)
+	u, _ := h.User(t, account.RoleCustomer, "ana@example.fr")
+	o := buyAndDeliver(t, h, u, 100)
+	auth := h.Bearer(t, u.ID)
+	c := h.NewClient(t)
+	agent, _ := h.User(t, account.RoleAgent, "agent@shop.test")
+	staff := h.Bearer(t, agent.ID)
+	for _, tc := range []struct {
+		body   string
+		auth   http.Header
+		status int
+	}{
+		{`{"kind":"not_as_described","order_id":"ord\u0000"}`, auth, http.StatusNotFound},
+		{`{"kind":"subscription_cancel","subscription_id":"sub\u0000","choice":"now"}`, auth, http.StatusNotFound},
+		{`{"kind":"not_as_described","order_id":"` + o.ID + `","customer_id":"` + u.ID + `","source_message_id":"msg\u0000"}`, staff, http.StatusUnprocessableEntity},
+	} {
+		if r := postJSON(c, "/api/v1/claims", tc.body, tc.auth); r.Status != tc.status {
+			t.Errorf("%s: %d %s, want %d", tc.body, r.Status, r.Body, tc.status)
+		}
+	}
+	r := postJSON(c, "/api/v1/claims", `{"kind":"dissatisfied","order_id":"`+o.ID+`"}`, auth)
+	var cl struct{ ID string }
+	if r.Status != http.StatusCreated || json.Unmarshal([]byte(r.Body), &cl) != nil {
+		t.Fatalf("file: %d %s", r.Status, r.Body)
+	}
+	r = postJSON(c, "/api/v1/claims/"+cl.ID+"/decision", `{"outcome":"refused","reason_code":"expectation_only","note":"called\u0000her"}`, staff)
+	if r.Status != http.StatusUnprocessableEntity || !strings.Contains(r.Body, `"note":"invalid"`) {
+		t.Errorf("note with NUL: %d %s", r.Status, r.Body)
+	}
+	ct, body := multipartBody(t, "no\x00posts", nil)
+	if r := c.Send(http.MethodPost, "/api/v1/claims/"+cl.ID+"/evidence", ct, body, auth.Clone()); r.Status != http.StatusUnsupportedMediaType {
+		t.Errorf("evidence text with NUL: %d %s", r.Status, r.Body)
+	}
+	if ds, err := h.App.Claims.Decisions(context.Background(), cl.ID); err != nil || len(ds) != 1 {
+		t.Errorf("decisions after the refusals: %d %v", len(ds), err)
+	}
+}
