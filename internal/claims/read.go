@@ -166,8 +166,15 @@ func (s *Service) List(ctx context.Context, f ListFilter) ([]Claim, string, erro
 	if f.OrderID != "" {
 		add("order_id =", f.OrderID)
 	}
-	if f.Status != "" {
+	switch f.Status {
+	case "":
+	case StatusOpen, StatusDecided:
 		add("status =", f.Status)
+	default:
+		// A status no claim can have ("opened", "closed") is refused, as a
+		// cursor this list never gave is, rather than answered with an
+		// empty list that reads as "no claims".
+		return nil, "", &ValidationError{Fields: map[string]string{"status": "invalid"}}
 	}
 	if f.Kind != "" {
 		add("kind =", string(f.Kind))

@@ -56,3 +56,20 @@ func TestClaimInputThatPostgreSQLCannotHoldIsRefusedAsBadInput(t *testing.T) {
 		t.Errorf("the refused decision changed the claim: %+v", got)
 	}
 }
+
+func TestClaimListRefusesAStatusNoClaimHas(t *testing.T) {
+	e := setup(t)
+	ctx := context.Background()
+	c := e.unhappy(t, t0.Add(3*day))
+	for _, status := range []string{"opened", "closed", "OPEN"} {
+		_, _, err := e.claims.List(ctx, claims.ListFilter{Status: status})
+		var verr *claims.ValidationError
+		if !errors.As(err, &verr) || verr.Fields["status"] != "invalid" {
+			t.Errorf("status %q: %v, want invalid", status, err)
+		}
+	}
+	page, _, err := e.claims.List(ctx, claims.ListFilter{Status: claims.StatusOpen})
+	if err != nil || len(page) != 1 || page[0].ID != c.ID {
+		t.Fatalf("open claims: %+v %v", page, err)
+	}
+}

@@ -280,3 +280,15 @@ func TestClaimAPIRefusesNULAsBadInput(t *testing.T) {
 		t.Errorf("decisions after the refusals: %d %v", len(ds), err)
 	}
 }
+
+func TestClaimListsRefuseAStatusNoClaimHas(t *testing.T) {
+	h := apptest.Start(t)
+	u, c := h.User(t, account.RoleCustomer, "ana@example.fr")
+	if r := c.Send(http.MethodGet, "/api/v1/claims?status=opened", "", nil, h.Bearer(t, u.ID)); r.Status != http.StatusBadRequest {
+		t.Errorf("API list with status opened: %d %s", r.Status, r.Body)
+	}
+	_, agent := h.User(t, account.RoleAgent, "agent@shop.test")
+	if r := agent.Get("/console/claims?status=closed"); r.Status != http.StatusBadRequest {
+		t.Errorf("console list with status closed: %d", r.Status)
+	}
+}
