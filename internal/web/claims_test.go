@@ -13,8 +13,10 @@ import (
 
 	"comptoir/internal/account"
 	"comptoir/internal/apptest"
+	"comptoir/internal/catalog"
 	"comptoir/internal/claims"
 	"comptoir/internal/mail"
+	"comptoir/internal/money"
 	"comptoir/internal/orders"
 )
 
@@ -291,4 +293,51 @@ func TestClaimListsRefuseAStatusNoClaimHas(t *testing.T) {
 	if r := agent.Get("/console/claims?status=closed"); r.Status != http.StatusBadRequest {
 		t.Errorf("console list with status closed: %d", r.Status)
 	}
+}
+
+// The console's decision form said EUR whatever the order's currency, so
+// an agent could not refund an order in pounds: "some details are not
+// valid". The amount is now in the claimed line's currency.
+func TestConsoleRefundsAClaimInTheOrdersCurrency(t *testing.T) {
+	h := apptest.Start(t)
+	ctx := context.Background()
+	u, c := h.User(t, account.RoleCustomer, "ana@example.fr")
+	p, err := h.App.Catalog.Create(ctx, adminActor, catalog.ProductInput{
+		Slug: "posts-gbp", Kind: catalog.KindService, NameFR: "Publications", NameEN: "Posts",
+		DescriptionFR: "Des publications.", DescriptionEN: "Some posts.", UnitPrice: money.MustNew(25, "GBP"),
+		MinQuantity: 10, MaxQuantity: 1000, ProcessingTime: 72 * time.Hour,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.App.Ledger.AdminCredit(ctx, adminActor, u.ID, money.MustNew(10000, "GBP"), "test"); err != nil {
+		t.Fatal(err)
+	}
+	o, err := h.App.Orders.Place(ctx, orders.PlaceInput{
+		CustomerID: u.ID, Lines: []orders.LineInput{{ProductID: p.ID, Quantity: 100}}, Payment: orders.PayBalance,
+		ImmediatePerformance: true, WithdrawalWaiver: true, Lang: "en", IP: "192.0.2.1", UserAgent: "test",
+	}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.App.Orders.RecordDelivery(ctx, deliveryOf(o.ID, o.Lines[0].ID, 100)); err != nil {
+		t.Fatal(err)
+	}
+	filed := c.PostForm("/orders/"+o.ID+"/claims", url.Values{"kind": {"dissatisfied"}, "message": {"Not what I hoped."}})
+	claimID := strings.TrimPrefix(filed.Location, "/claims/")
+	if filed.Status != http.StatusSeeOther || claimID == "" {
+		t.Fatalf("file a claim: %d %q", filed.Status, filed.Location)
+	}
+	_, agent := h.User(t, account.RoleAgent, "agent@shop.test")
+	page := agent.Get("/console/claims/" + claimID)
+	form := url.Values{"decision_key": {formKey(t, page, "decision_key")}, "outcome": {"refund"}, "amount": {"5"}, "note": {"Partial refund"}}
+	if r := agent.PostForm("/console/claims/"+claimID+"/decision", form); r.Status != http.StatusSeeOther {
+		t.Fatalf("decision: %d %s", r.Status, r.Body)
+	}
+	b, err := h.App.Ledger.Balance(ctx, u.ID, "GBP")
+	if err != nil || b.Minor != 10000-2500+500 {
+		t.Fatalf("balance in GBP: %v %v", b, err)
+	}
+	// The form says which currency the amount is in.
+	mustContain(t, page, `<span id="amount-currency">GBP</span>`)
 }
