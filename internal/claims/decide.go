@@ -732,6 +732,11 @@ func (s *Service) redecide(ctx context.Context, claimID string, fromJob bool) (C
 			}
 			return s.notifyTx(ctx, tx, "claim_decided", notified, c)
 		})
+		if fromJob && paymentDisputed(err) && before.Decision.Rule == RuleRefundHeld {
+			// The dispute still holds the refund: again later.
+			out = before
+			return s.keepHeld(ctx, before, now)
+		}
 		if errors.Is(err, ErrClaimNotOpen) {
 			// Decided meanwhile (another run of the job, an agent): what
 			// this run would have done is done or overruled; a job run at

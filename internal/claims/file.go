@@ -69,7 +69,9 @@ type FileInput struct {
 // would otherwise pay the undelivered share a second time. (A withdrawal
 // after a non_delivery refund is decided: the engine counts that refund
 // against the undelivered part, and the consumer's right must be
-// acknowledged.)
+// acknowledged.) A refund that the card payment's open dispute holds does
+// not refuse the filing: the claim is recorded and waits for the bank
+// (RuleRefundHeld, fileHeld).
 func (s *Service) File(ctx context.Context, in FileInput) (Claim, error) {
 	c, err := s.prepareFiling(ctx, in)
 	if err != nil {
@@ -157,6 +159,13 @@ func (s *Service) File(ctx context.Context, in FileInput) (Claim, error) {
 			}
 			return nil
 		})
+		if err != nil && cl.SubscriptionID == "" && paymentDisputed(err) {
+			// The refund is held by the payment's dispute: the claim is
+			// recorded all the same, and decided once the bank has
+			// (refundHeld).
+			out, err = s.fileHeld(ctx, in, subj, cl, d, now)
+			return err
+		}
 		out = cl
 		return err
 	})
