@@ -2,6 +2,7 @@ package claims_test
 
 import (
 	"context"
+	"database/sql"
 	"testing"
 	"time"
 
@@ -10,6 +11,7 @@ import (
 
 	"comptoir/internal/account"
 	"comptoir/internal/claims"
+	"comptoir/internal/money"
 	"comptoir/internal/policy"
 )
 
@@ -84,6 +86,42 @@ func TestWithdrawalDuringADisputeIsRecordedAndDecidedOnceTheHoldLifts(t *testing
 		t.Fatalf("withdrawal once the hold lifted %+v", got.Decision)
 	}
 	if rs, _ := e.claims.Refunds(ctx, c.ID); len(rs) != 1 || rs[0].Destination != claims.DestCard || rs[0].Amount.Minor != 1000 {
+		t.Fatalf("refunds %+v", rs)
+	}
+}
+
+// A dispute the store lost gave the money back through the bank (counted
+// on the line): the held claim is then decided on that, with nothing more
+// to refund, and not held again.
+func TestHeldClaimAfterALostDisputeIsDecidedOnWhatTheBankGaveBack(t *testing.T) {
+	e := setup(t)
+	ctx := context.Background()
+	u := e.customer(t, "FR", account.CustomerConsumer, "fr")
+	o := e.order(t, u, e.service(t), 1000, true, 400)
+	if _, err := e.db.Write.Exec(`UPDATE orders SET payment_method = 'card' WHERE id = $1`, o.ID); err != nil {
+		t.Fatal(err)
+	}
+	e.card.refuse = disputedErr{} // a lost dispute keeps the hold for good
+	e.clock.Set(t0.Add(4 * day))
+	c, err := e.claims.File(ctx, claims.FileInput{Kind: policy.NonDelivery, CustomerID: u.ID, OrderID: o.ID, Actor: customerActor(u)})
+	if err != nil || c.Decision.Rule != claims.RuleRefundHeld {
+		t.Fatalf("held claim %+v %v", c, err)
+	}
+	if err := e.db.Tx(ctx, func(tx *sql.Tx) error {
+		return e.orders.Chargeback(ctx, tx, o.ID, "dp_lost", money.MustNew(1000, "EUR"))
+	}); err != nil {
+		t.Fatal(err)
+	}
+	e.clock.Set(t0.Add(30 * day))
+	job := &river.Job[claims.RedecideArgs]{JobRow: &rivertype.JobRow{ID: 1, Attempt: 1}, Args: claims.RedecideArgs{ClaimID: c.ID}}
+	if err := e.claims.RedecideWorker().Work(ctx, job); err != nil {
+		t.Fatal(err)
+	}
+	got := e.get(t, c.ID)
+	if got.Open() || got.Decision.Refund != nil || got.Decision.Rule == claims.RuleRefundHeld {
+		t.Fatalf("held claim after a lost dispute %+v", got.Decision)
+	}
+	if rs, _ := e.claims.Refunds(ctx, c.ID); len(rs) != 0 {
 		t.Fatalf("refunds %+v", rs)
 	}
 }
