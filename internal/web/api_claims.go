@@ -200,6 +200,13 @@ func (s *Server) apiClaim(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) apiAddEvidence(w http.ResponseWriter, r *http.Request) {
 	if err := r.ParseMultipartForm(8 << 20); err != nil {
+		// Past the upload limit (a body sent without its length, which the
+		// limit could not refuse up front): 413, as the page says it.
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			writeError(w, http.StatusRequestEntityTooLarge, "too_large", s.Messages.T(state(r).lang, "error.too_large"))
+			return
+		}
 		writeError(w, http.StatusBadRequest, "bad_request", s.Messages.T(state(r).lang, "error.bad_request"))
 		return
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"mime/multipart"
 	"net/http"
 	"net/url"
@@ -340,4 +341,46 @@ func TestConsoleRefundsAClaimInTheOrdersCurrency(t *testing.T) {
 	}
 	// The form says which currency the amount is in.
 	mustContain(t, page, `<span id="amount-currency">GBP</span>`)
+}
+
+// zeros is n zero bytes, read without holding them.
+type zeros struct{ n int64 }
+
+func (z *zeros) Read(p []byte) (int, error) {
+	if z.n <= 0 {
+		return 0, io.EOF
+	}
+	if int64(len(p)) > z.n {
+		p = p[:z.n]
+	}
+	clear(p)
+	z.n -= int64(len(p))
+	return len(p), nil
+}
+
+// Evidence past the upload limit, sent without its length (chunked), was
+// answered 400 bad_request by the API; it is 413 too_large, as the page
+// and a body with its length say.
+func TestClaimAPIEvidencePastTheUploadLimitIsTooLarge(t *testing.T) {
+	h := apptest.Start(t)
+	u, _ := h.User(t, account.RoleCustomer, "ana@example.fr")
+	o := buyAndDeliver(t, h, u, 100)
+	auth := h.Bearer(t, u.ID)
+	c := h.NewClient(t)
+	r := postJSON(c, "/api/v1/claims", `{"kind":"not_as_described","order_id":"`+o.ID+`"}`, auth)
+	var cl struct{ ID string }
+	if r.Status != http.StatusCreated || json.Unmarshal([]byte(r.Body), &cl) != nil {
+		t.Fatalf("file: %d %s", r.Status, r.Body)
+	}
+	const boundary = "b0und4ry"
+	head := "--" + boundary + "\r\nContent-Disposition: form-data; name=\"files\"; filename=\"big.pdf\"\r\nContent-Type: application/pdf\r\n\r\n%PDF-1.4\n"
+	tail := "\r\n--" + boundary + "--\r\n"
+	body := io.MultiReader(strings.NewReader(head), &zeros{n: 65 << 20}, strings.NewReader(tail))
+	r = c.Send(http.MethodPost, "/api/v1/claims/"+cl.ID+"/evidence", "multipart/form-data; boundary="+boundary, body, auth.Clone())
+	if r.Status != http.StatusRequestEntityTooLarge || !strings.Contains(r.Body, `"too_large"`) {
+		t.Fatalf("evidence past the limit: %d %s", r.Status, r.Body)
+	}
+	if ev, err := h.App.Claims.Evidence(context.Background(), cl.ID); err != nil || len(ev) != 0 {
+		t.Fatalf("evidence stored: %d %v", len(ev), err)
+	}
 }
