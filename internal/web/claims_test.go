@@ -72,8 +72,9 @@ func TestNonDeliveryClaimRefundsTheUndeliveredPart(t *testing.T) {
 	if r := other.Get(r.Location); r.Status != http.StatusNotFound {
 		t.Fatalf("another customer's claim: %d", r.Status)
 	}
-	if r := other.PostForm("/orders/"+o.ID+"/claims", url.Values{"kind": {"dissatisfied"}}); r.Status != http.StatusNotFound {
-		t.Fatalf("a claim on another customer's order: %d", r.Status)
+	if r := other.PostForm("/orders/"+o.ID+"/claims", url.Values{"kind": {"dissatisfied"}}); r.Status != http.StatusNotFound ||
+		!strings.Contains(r.Body, "Cette commande ou cette ligne de commande n’existe pas.") {
+		t.Fatalf("a claim on another customer's order: %d, the page says what was not found:\n%s", r.Status, r.Body)
 	}
 }
 

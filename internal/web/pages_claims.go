@@ -116,7 +116,13 @@ func (s *Server) keyedClaimForm(r *http.Request, caller, route, field string,
 func (s *Server) fileClaimFailed(w http.ResponseWriter, r *http.Request, err error) {
 	code := claims.Code(err)
 	status := claimErrorStatus(code)
-	if status >= 500 || code == "not_found" || code == "order_not_found" || code == "forbidden" {
+	if code == "not_found" {
+		// What was not found is the order or its line, not a claim: the
+		// page said "This claim does not exist".
+		s.renderError(w, r, http.StatusNotFound, "claim.error.order_not_found")
+		return
+	}
+	if status >= 500 || code == "forbidden" {
 		s.claimFailed(w, r, err)
 		return
 	}
