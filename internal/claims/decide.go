@@ -374,6 +374,20 @@ func (s *Service) Decide(ctx context.Context, in AgentDecision) (Claim, error) {
 	if in.Actor.ID == "" || (in.Actor.Role != account.RoleAgent && in.Actor.Role != account.RoleAdmin) {
 		return Claim{}, ErrForbidden
 	}
+	// A subscription that moved on between reading its facts and the
+	// decision's transaction (a renewal charged meanwhile: the
+	// subscriptions service's ErrSubjectChanged) is read again and the
+	// decision checked on it: without this the agent got a server error.
+	var out Claim
+	err := s.retry(ctx, func() (err error) {
+		out, err = s.decideOnce(ctx, in)
+		return err
+	})
+	return out, err
+}
+
+// decideOnce is one attempt of Decide, on the facts as they are now.
+func (s *Service) decideOnce(ctx context.Context, in AgentDecision) (Claim, error) {
 	c, err := s.Get(ctx, in.ClaimID)
 	if err != nil {
 		return Claim{}, err
