@@ -439,6 +439,7 @@ func TestTwoNodes(t *testing.T) {
 	env["COMPTOIR_TEST_RESCUE_AFTER"] = "2s"
 	s := seedCrashStore(t, env, 4, 0)
 	subs := seedDueRenewals(t, env, 4)
+	waiting := seedWaitingClaims(t, env, 3)
 
 	envB := map[string]string{}
 	for k, v := range env {
@@ -554,6 +555,20 @@ func TestTwoNodes(t *testing.T) {
 	if warnings != warned || warningMails < warned {
 		t.Fatalf("SLA warnings: %d tickets warned, %d warning rows, %d emails", warned, warnings, warningMails)
 	}
+	// The seeded claims waiting for an agent are warned by the claims'
+	// scans (claims.breach_scan): once per claim and deadline whichever
+	// node scanned, each warning's emails queued with its row.
+	var claimsWarned, claimWarnings, claimRecipients, claimMails int
+	testwait.For(t, 90*time.Second, "every seeded claim warned", func() bool {
+		d.Read.QueryRow(`SELECT COUNT(DISTINCT claim_id), COUNT(*), COALESCE(SUM(recipients), 0) FROM claim_answer_warnings`).
+			Scan(&claimsWarned, &claimWarnings, &claimRecipients)
+		return claimsWarned >= len(waiting)
+	})
+	d.Read.QueryRow(`SELECT COUNT(*) FROM outgoing_mail WHERE kind = 'claim_answer_warning'`).Scan(&claimMails)
+	if claimWarnings != claimsWarned || claimRecipients != claimsWarned || claimMails != claimRecipients {
+		t.Fatalf("claim warnings: %d claims warned, %d warning rows, %d recipients (one agent), %d emails",
+			claimsWarned, claimWarnings, claimRecipients, claimMails)
+	}
 	b.kill()
 	checkCrashInvariants(t, d, load, s, true)
 
@@ -619,6 +634,41 @@ func TestTwoNodes(t *testing.T) {
 // moves their current period 40 days back (the paid period's own record is
 // immutable, and the renewal scan reads the subscription), so a renewal is due as soon as a
 // node starts.
+// seedWaitingClaims files n claims that wait for an agent (dissatisfied,
+// on a delivered order of buyer b0…), which no load decides, and returns
+// their ids.
+func seedWaitingClaims(t *testing.T, env map[string]string, n int) []string {
+	t.Helper()
+	ctx := context.Background()
+	a := openSeedApp(t, env, "Crash Test", false)
+	defer a.Close()
+	p, err := a.Catalog.GetBySlug(ctx, "posts")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for i := range n {
+		u, err := a.Accounts.UserByEmail(ctx, fmt.Sprintf("b%d@example.fr", i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		o, err := a.Orders.Place(ctx, orders.PlaceInput{
+			CustomerID: u.ID, Lines: []orders.LineInput{{ProductID: p.ID, Quantity: 3}}, Payment: orders.PayBalance,
+			ImmediatePerformance: true, WithdrawalWaiver: true, Lang: "fr", IP: "192.0.2.1", UserAgent: "test",
+		}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, err := a.Claims.File(ctx, claims.FileInput{Kind: policy.Dissatisfied, CustomerID: u.ID, OrderID: o.ID, Message: "Déçu.",
+			Actor: audit.Actor{ID: u.ID, Role: account.RoleCustomer}})
+		if err != nil || !c.Waiting() {
+			t.Fatalf("waiting claim: %+v %v", c, err)
+		}
+		ids = append(ids, c.ID)
+	}
+	return ids
+}
+
 func seedDueRenewals(t *testing.T, env map[string]string, n int) []string {
 	t.Helper()
 	ctx := context.Background()

@@ -32,6 +32,7 @@ import (
 	"comptoir/internal/db"
 	"comptoir/internal/fielderr"
 	"comptoir/internal/jobs"
+	"comptoir/internal/localtime"
 	"comptoir/internal/mail"
 	"comptoir/internal/money"
 	"comptoir/internal/orders"
@@ -403,6 +404,13 @@ type Options struct {
 	// AnswerClock counts the answer deadlines of claims waiting for an
 	// agent in the store's calendar; nil: WallClock (24 h, 48 h).
 	AnswerClock AnswerClock
+	// WarnBefore is how long before a claim's promised answer time the
+	// staff is warned (--sla-warn-before, as for tickets); zero:
+	// DefaultWarnBefore.
+	WarnBefore time.Duration
+	// Zone is the store's time zone for the times in staff emails; the
+	// zero Zone is UTC.
+	Zone localtime.Zone
 }
 
 // Defaults of Options.
@@ -459,6 +467,9 @@ func New(d *db.DB, c clock.Clock, deps Deps, opts Options) (*Service, error) {
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.WarnBefore <= 0 {
+		opts.WarnBefore = DefaultWarnBefore
 	}
 	if opts.AnswerClock == nil {
 		opts.AnswerClock = WallClock

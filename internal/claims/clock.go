@@ -167,7 +167,7 @@ func (s *Service) CountBreaches(ctx context.Context) (int, error) {
 }
 
 // BreachScanArgs is the periodic job that flags the claims whose promised
-// answer time passed.
+// answer time passed and warns the staff about those due soon.
 type BreachScanArgs struct{}
 
 // Kind names the job.
@@ -187,6 +187,10 @@ type breachScanWorker struct {
 }
 
 func (w *breachScanWorker) Work(ctx context.Context, _ *river.Job[BreachScanArgs]) error {
-	_, err := w.s.MarkBreaches(ctx, w.s.clock.Now())
+	now := w.s.clock.Now()
+	if _, err := w.s.MarkBreaches(ctx, now); err != nil {
+		return err
+	}
+	_, err := w.s.WarnDeadlines(ctx, now)
 	return err
 }

@@ -9,7 +9,6 @@ import (
 	"regexp"
 	"slices"
 	"time"
-	"unicode/utf8"
 
 	"github.com/riverqueue/river"
 
@@ -17,6 +16,7 @@ import (
 	"comptoir/internal/alerts"
 	"comptoir/internal/audit"
 	"comptoir/internal/billing"
+	"comptoir/internal/db"
 	"comptoir/internal/id"
 	"comptoir/internal/money"
 	"comptoir/internal/orders"
@@ -374,6 +374,20 @@ func (s *Service) Decide(ctx context.Context, in AgentDecision) (Claim, error) {
 	if in.Actor.ID == "" || (in.Actor.Role != account.RoleAgent && in.Actor.Role != account.RoleAdmin) {
 		return Claim{}, ErrForbidden
 	}
+	// A subscription that moved on between reading its facts and the
+	// decision's transaction (a renewal charged meanwhile: the
+	// subscriptions service's ErrSubjectChanged) is read again and the
+	// decision checked on it: without this the agent got a server error.
+	var out Claim
+	err := s.retry(ctx, func() (err error) {
+		out, err = s.decideOnce(ctx, in)
+		return err
+	})
+	return out, err
+}
+
+// decideOnce is one attempt of Decide, on the facts as they are now.
+func (s *Service) decideOnce(ctx context.Context, in AgentDecision) (Claim, error) {
 	c, err := s.Get(ctx, in.ClaimID)
 	if err != nil {
 		return Claim{}, err
@@ -383,8 +397,11 @@ func (s *Service) Decide(ctx context.Context, in AgentDecision) (Claim, error) {
 		return Claim{}, err
 	}
 	fields := map[string]string{}
-	if len(in.Note) > maxNote || !utf8.ValidString(in.Note) {
+	if len(in.Note) > maxNote {
 		fields["note"] = "too_long"
+	} else if !db.ValidText(in.Note) {
+		// NUL or invalid UTF-8: PostgreSQL refuses it (a server error).
+		fields["note"] = "invalid"
 	}
 	if in.ReasonCode != "" && !codePattern.MatchString(in.ReasonCode) {
 		fields["reason_code"] = "invalid"
@@ -729,6 +746,11 @@ func (s *Service) redecide(ctx context.Context, claimID string, fromJob bool) (C
 			}
 			return s.notifyTx(ctx, tx, "claim_decided", notified, c)
 		})
+		if fromJob && paymentDisputed(err) && before.Decision.Rule == RuleRefundHeld {
+			// The dispute still holds the refund: again later.
+			out = before
+			return s.keepHeld(ctx, before, now)
+		}
 		if errors.Is(err, ErrClaimNotOpen) {
 			// Decided meanwhile (another run of the job, an agent): what
 			// this run would have done is done or overruled; a job run at

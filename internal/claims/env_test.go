@@ -217,11 +217,17 @@ func mustContain(t *testing.T, what, text string, wants ...string) {
 type fakeCard struct {
 	mu    sync.Mutex
 	calls []money.Amount
+	// refuse, when set, is the processor's refusal of every refund (a
+	// payment under dispute).
+	refuse error
 }
 
 func (f *fakeCard) RefundOrderTx(ctx context.Context, tx *sql.Tx, orderID string, amount money.Amount, reason string) (string, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if f.refuse != nil {
+		return "", f.refuse
+	}
 	f.calls = append(f.calls, amount)
 	return fmt.Sprintf("rfd_%d", len(f.calls)), nil
 }

@@ -15,6 +15,7 @@ import (
 
 	"comptoir/internal/account"
 	"comptoir/internal/audit"
+	"comptoir/internal/db"
 	"comptoir/internal/id"
 	"comptoir/internal/policy"
 )
@@ -216,7 +217,9 @@ func (s *Service) prepareEvidence(ctx context.Context, i int, claimID, by string
 			return p, &EvidenceError{Index: i, Err: ErrEvidenceEmpty}
 		case len(text) > maxEvidenceText:
 			return p, &EvidenceError{Index: i, Err: ErrEvidenceTooLarge}
-		case !utf8.ValidString(text):
+		case !db.ValidText(text):
+			// Not text (NUL, invalid UTF-8): PostgreSQL would refuse it
+			// with a server error.
 			return p, &EvidenceError{Index: i, Err: ErrEvidenceTypeForbidden}
 		}
 		sum := sha256.Sum256([]byte(text))

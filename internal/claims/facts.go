@@ -49,7 +49,9 @@ func (c Claim) subjectID() string {
 // takes is policy.Evaluate on these facts (but for a subscription renewal
 // charged after the customer's written request to stop, and a non_delivery
 // claim on a line a withdrawal refunded since it was filed, which those
-// facts cannot hold: see renewedAfterRequest and withdrawnBefore).
+// facts cannot hold: see renewedAfterRequest and withdrawnBefore; and an
+// order claim whose refund a card dispute holds, decided so once the hold
+// lifts: see refundHeld).
 func (s *Service) Facts(ctx context.Context, c Claim) (policy.Facts, error) {
 	subj, err := s.gather(ctx, c)
 	if err != nil {

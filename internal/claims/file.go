@@ -69,7 +69,9 @@ type FileInput struct {
 // would otherwise pay the undelivered share a second time. (A withdrawal
 // after a non_delivery refund is decided: the engine counts that refund
 // against the undelivered part, and the consumer's right must be
-// acknowledged.)
+// acknowledged.) A refund that the card payment's open dispute holds does
+// not refuse the filing: the claim is recorded and waits for the bank
+// (RuleRefundHeld, fileHeld).
 func (s *Service) File(ctx context.Context, in FileInput) (Claim, error) {
 	c, err := s.prepareFiling(ctx, in)
 	if err != nil {
@@ -157,6 +159,13 @@ func (s *Service) File(ctx context.Context, in FileInput) (Claim, error) {
 			}
 			return nil
 		})
+		if err != nil && cl.SubscriptionID == "" && paymentDisputed(err) {
+			// The refund is held by the payment's dispute: the claim is
+			// recorded all the same, and decided once the bank has
+			// (refundHeld).
+			out, err = s.fileHeld(ctx, in, subj, cl, d, now)
+			return err
+		}
 		out = cl
 		return err
 	})
@@ -229,6 +238,8 @@ func (s *Service) prepareFiling(ctx context.Context, in FileInput) (Claim, error
 	}
 	if len(in.SourceMessageID) > maxSourceRef {
 		fields["source_message_id"] = "too_long"
+	} else if !db.ValidText(in.SourceMessageID) {
+		fields["source_message_id"] = "invalid"
 	}
 	if in.Kind == policy.SubscriptionCancel {
 		switch {
@@ -256,6 +267,14 @@ func (s *Service) prepareFiling(ctx context.Context, in FileInput) (Claim, error
 	}
 	if len(fields) > 0 {
 		return Claim{}, &ValidationError{Fields: fields}
+	}
+	// An id holding NUL or invalid UTF-8 names nothing: PostgreSQL cannot
+	// even compare it (a server error there, while SQLite answered "not
+	// found"), so it is not found before it reaches SQL, as such a path is.
+	for _, ref := range []string{in.CustomerID, in.OrderID, in.LineID, in.SubscriptionID} {
+		if !db.ValidText(ref) {
+			return Claim{}, ErrNotFound
+		}
 	}
 
 	if in.Kind == policy.SubscriptionCancel {

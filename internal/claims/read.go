@@ -66,6 +66,9 @@ func refundColumns(a *money.Amount) (any, any) {
 }
 
 func getClaim(ctx context.Context, q db.Querier, claimID string) (Claim, error) {
+	if !db.ValidText(claimID) {
+		return Claim{}, ErrNotFound // PostgreSQL cannot compare it: nothing has that id
+	}
 	c, err := scanClaim(q.QueryRowContext(ctx, `SELECT `+claimColumns+` FROM claims WHERE id = $1`, claimID))
 	if errors.Is(err, sql.ErrNoRows) {
 		return Claim{}, ErrNotFound
@@ -163,8 +166,15 @@ func (s *Service) List(ctx context.Context, f ListFilter) ([]Claim, string, erro
 	if f.OrderID != "" {
 		add("order_id =", f.OrderID)
 	}
-	if f.Status != "" {
+	switch f.Status {
+	case "":
+	case StatusOpen, StatusDecided:
 		add("status =", f.Status)
+	default:
+		// A status no claim can have ("opened", "closed") is refused, as a
+		// cursor this list never gave is, rather than answered with an
+		// empty list that reads as "no claims".
+		return nil, "", &ValidationError{Fields: map[string]string{"status": "invalid"}}
 	}
 	if f.Kind != "" {
 		add("kind =", string(f.Kind))

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"reflect"
 	"testing"
+	"time"
 
 	"comptoir/internal/account"
 	"comptoir/internal/claims"
@@ -147,5 +148,52 @@ func TestSubscriptionRenewedAfterAWrittenRequestIsRefundedInFull(t *testing.T) {
 	}
 	if c.Decision.Refund != nil || c.Decision.Cancel != policy.CancelPeriodEnd || len(subs.cancels) != 1 || subs.cancels[0].Refund != nil {
 		t.Fatalf("already refunded: %+v, cancellations %+v", c.Decision, subs.cancels)
+	}
+}
+
+// renewedOnce is a subscription whose renewal lands while the first
+// cancellation is being carried out: the subscriptions service refuses it
+// as taken on old facts (ErrSubjectChanged), as CancelForClaimTx does.
+type renewedOnce struct {
+	fakeSubscriptions
+	renewal  time.Time
+	refusals int
+}
+
+func (f *renewedOnce) CancelForClaimTx(ctx context.Context, tx *sql.Tx, c claims.SubscriptionCancel) (claims.SubscriptionRefund, error) {
+	if !c.LastPaymentAt.Equal(f.renewal) {
+		f.refusals++
+		f.subject.LastPaymentAt = f.renewal
+		return claims.SubscriptionRefund{}, fmt.Errorf("%w: renewed meanwhile", claims.ErrSubjectChanged)
+	}
+	return f.fakeSubscriptions.CancelForClaimTx(ctx, tx, c)
+}
+
+// An agent's decision on a subscription claim whose subscription renewed
+// between reading its facts and the decision's transaction was a server
+// error ("internal"); it is taken again on the renewed subscription.
+func TestAgentDecisionOnASubscriptionRenewedMeanwhileIsTakenOnFreshFacts(t *testing.T) {
+	subs := &renewedOnce{}
+	e := setupWith(t, func(d *claims.Deps) { d.Subscriptions = subs })
+	ctx := context.Background()
+	u := e.customer(t, "FR", account.CustomerConsumer, "fr")
+	paid := money.MustNew(990, "EUR")
+	subs.subject = claims.SubscriptionSubject{ID: "sub_1", CustomerID: u.ID, PolicyVersion: "default@1",
+		LastPaymentAt: t0, LastPayment: &paid, PeriodEnd: t0.Add(31 * day)}
+	subs.renewal = t0 // the filing goes through on the first facts
+	e.clock.Set(t0.Add(20 * day))
+	c, err := e.claims.File(ctx, claims.FileInput{Kind: policy.SubscriptionCancel, CustomerID: u.ID, SubscriptionID: "sub_1",
+		Choice: policy.CancelPeriodEnd, Actor: customerActor(u)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	subs.renewal = t0.Add(31 * day) // then a renewal lands under the agent's decision
+	got, err := e.claims.Decide(ctx, claims.AgentDecision{ClaimID: c.ID, Outcome: policy.OutcomeRefused, Actor: e.agentActor()})
+	if err != nil {
+		t.Fatalf("agent decision on a subscription renewed meanwhile: %v (code %q)", err, claims.Code(err))
+	}
+	if subs.refusals != 1 || got.Decision.Outcome != policy.OutcomeRefused || len(subs.cancels) != 2 ||
+		!subs.cancels[1].LastPaymentAt.Equal(subs.renewal) {
+		t.Fatalf("decision %+v, refusals %d, cancellations %+v", got.Decision, subs.refusals, subs.cancels)
 	}
 }

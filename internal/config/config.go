@@ -94,8 +94,8 @@ type Config struct {
 	// COMPTOIR_IMAP_PASSWORD_FILE); it wins over one in IMAPURL.
 	IMAPPassword     string
 	IMAPPollInterval time.Duration
-	// SLAWarnBefore is how long before a ticket's promised answer time the
-	// staff is warned by email.
+	// SLAWarnBefore is how long before the promised answer time of a ticket or
+	// a claim the staff is warned by email.
 	SLAWarnBefore time.Duration
 	// SLAHours, SLAZone and SLAHolidays are the business calendar the SLA
 	// counts in (sla.ParseHours); no hours: wall-clock time. An empty
@@ -177,7 +177,7 @@ func Register(fs *flag.FlagSet) *Config {
 	fs.StringVar(&c.IMAPURL, "imap-url", "", "support mailbox to poll: imaps://user@host:993/INBOX, imap://… (STARTTLS) or imap+insecure://… (off when empty)")
 	fs.StringVar(&c.IMAPPassword, "imap-password", "", "password of the --imap-url mailbox (best from COMPTOIR_IMAP_PASSWORD_FILE)")
 	fs.DurationVar(&c.IMAPPollInterval, "imap-poll-interval", time.Minute, "how often the --imap-url mailbox is polled")
-	fs.DurationVar(&c.SLAWarnBefore, "sla-warn-before", 6*time.Hour, "how long before a ticket's promised answer time the staff is warned by email")
+	fs.DurationVar(&c.SLAWarnBefore, "sla-warn-before", 6*time.Hour, "how long before the promised answer time of a ticket or a claim the staff is warned by email")
 	fs.StringVar(&c.SLAHours, "sla-hours", "", "business hours the answer deadlines count, such as \"mon-fri 09:00-18:00; sat 10:00-12:00\" (wall-clock hours when empty)")
 	fs.StringVar(&c.Zone, "zone", DefaultZone, "the store's IANA time zone, such as Europe/Paris or UTC: pages, emails, invoice dates, subscription periods and the accounting export's periods are in it")
 	fs.StringVar(&c.SLAZone, "sla-zone", "", "IANA time zone of --sla-hours (default --zone)")

@@ -68,6 +68,12 @@ var samples = map[string]any{
 		"Name": "Agent", "StoreName": "Comptoir", "Reference": "T-7K3M9QXA", "Customer": "Zoé (zoe@example.net)",
 		"Assigned": true, "PromiseAt": "10 mars 2026 à 11:00 (Europe/Paris)", "Link": "https://shop.example/console/tickets/tkt_1",
 	},
+	// Filled by internal/claims (warningData): the staff's warning before a
+	// claim's promised answer time.
+	"claim_answer_warning": map[string]any{
+		"Name": "Zoé", "StoreName": "Comptoir", "ClaimID": "clm_1", "Kind": "non-livraison", "About": "la commande ord_1",
+		"PromiseAt": "10 mars 2026 à 11:00 CET", "Link": "https://shop.example/console/claims/clm_1",
+	},
 	// Filled by internal/claims (mailData): the claim emails share one shape.
 	"claim_filed":      claimSample(true),
 	"claim_decided":    claimSample(false),

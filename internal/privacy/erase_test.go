@@ -173,6 +173,15 @@ func TestExportThenEraseLeavesNothingButWhatTheLawKeeps(t *testing.T) {
 	if r := c.Send(http.MethodPost, "/api/v1/claims/"+cl.ID+"/evidence", mw.FormDataContentType(), &buf, auth); r.Status != http.StatusOK {
 		t.Fatalf("evidence: %d %s", r.Status, r.Body)
 	}
+	// The agents are warned before its answer deadline: the warning's row
+	// and email are scanned below with the rest.
+	waiting, err := h.App.Claims.Get(ctx, cl.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, err := h.App.Claims.WarnDeadlines(ctx, waiting.AnswerPromiseAt.Add(-time.Hour)); err != nil || n != 1 {
+		t.Fatalf("answer warning: %d claims warned, %v", n, err)
+	}
 	// An agent refuses it, noting what they learnt about the customer.
 	if _, err := h.App.Claims.Decide(ctx, claims.AgentDecision{ClaimID: cl.ID, Outcome: policy.OutcomeRefused, ReasonCode: "expectation_only",
 		Note: agentNote + ": called " + phone + ", lives in " + city, Actor: agent.Actor()}); err != nil {

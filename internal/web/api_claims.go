@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"comptoir/internal/claims"
+	"comptoir/internal/db"
 	"comptoir/internal/desk"
 	"comptoir/internal/money"
 	"comptoir/internal/policy"
@@ -134,7 +135,12 @@ func (s *Server) apiFileClaim(w http.ResponseWriter, r *http.Request) {
 // one. A filed_at or customer_id that says otherwise is refused. It answers
 // the client itself and returns false on failure.
 func (s *Server) fromSourceMessage(w http.ResponseWriter, r *http.Request, fi *claims.FileInput) bool {
-	t, m, err := s.Desk.CustomerMessage(r.Context(), fi.SourceMessageID)
+	var t desk.Ticket
+	var m desk.Message
+	err := desk.ErrNotFound // an id holding NUL or invalid UTF-8 names nothing, and PostgreSQL cannot compare it
+	if db.ValidText(fi.SourceMessageID) {
+		t, m, err = s.Desk.CustomerMessage(r.Context(), fi.SourceMessageID)
+	}
 	fields := map[string]string{}
 	switch {
 	case errors.Is(err, desk.ErrNotFound):
@@ -194,6 +200,13 @@ func (s *Server) apiClaim(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) apiAddEvidence(w http.ResponseWriter, r *http.Request) {
 	if err := r.ParseMultipartForm(8 << 20); err != nil {
+		// Past the upload limit (a body sent without its length, which the
+		// limit could not refuse up front): 413, as the page says it.
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			writeError(w, http.StatusRequestEntityTooLarge, "too_large", s.Messages.T(state(r).lang, "error.too_large"))
+			return
+		}
 		writeError(w, http.StatusBadRequest, "bad_request", s.Messages.T(state(r).lang, "error.bad_request"))
 		return
 	}

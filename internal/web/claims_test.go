@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"mime/multipart"
 	"net/http"
 	"net/url"
@@ -13,8 +14,10 @@ import (
 
 	"comptoir/internal/account"
 	"comptoir/internal/apptest"
+	"comptoir/internal/catalog"
 	"comptoir/internal/claims"
 	"comptoir/internal/mail"
+	"comptoir/internal/money"
 	"comptoir/internal/orders"
 )
 
@@ -69,8 +72,9 @@ func TestNonDeliveryClaimRefundsTheUndeliveredPart(t *testing.T) {
 	if r := other.Get(r.Location); r.Status != http.StatusNotFound {
 		t.Fatalf("another customer's claim: %d", r.Status)
 	}
-	if r := other.PostForm("/orders/"+o.ID+"/claims", url.Values{"kind": {"dissatisfied"}}); r.Status != http.StatusNotFound {
-		t.Fatalf("a claim on another customer's order: %d", r.Status)
+	if r := other.PostForm("/orders/"+o.ID+"/claims", url.Values{"kind": {"dissatisfied"}}); r.Status != http.StatusNotFound ||
+		!strings.Contains(r.Body, "Cette commande ou cette ligne de commande n’existe pas.") {
+		t.Fatalf("a claim on another customer's order: %d, the page says what was not found:\n%s", r.Status, r.Body)
 	}
 }
 
@@ -236,5 +240,148 @@ func TestNoWithdrawalButtonForABusinessCustomer(t *testing.T) {
 	}
 	if r := c.Get("/orders/" + o.ID + "/withdraw"); r.Status != http.StatusNotFound {
 		t.Errorf("withdrawal confirm step for a business customer: %d", r.Status)
+	}
+}
+
+// A NUL in what the API takes (escaped as \u0000 in JSON) was a server
+// error on PostgreSQL: the ids name nothing, the words are refused on
+// their field, and nothing is stored.
+func TestClaimAPIRefusesNULAsBadInput(t *testing.T) {
+	h := apptest.Start(t)
+	u, _ := h.User(t, account.RoleCustomer, "ana@example.fr")
+	o := buyAndDeliver(t, h, u, 100)
+	auth := h.Bearer(t, u.ID)
+	c := h.NewClient(t)
+	agent, _ := h.User(t, account.RoleAgent, "agent@shop.test")
+	staff := h.Bearer(t, agent.ID)
+	for _, tc := range []struct {
+		body   string
+		auth   http.Header
+		status int
+	}{
+		{`{"kind":"not_as_described","order_id":"ord\u0000"}`, auth, http.StatusNotFound},
+		{`{"kind":"subscription_cancel","subscription_id":"sub\u0000","choice":"now"}`, auth, http.StatusNotFound},
+		{`{"kind":"not_as_described","order_id":"` + o.ID + `","customer_id":"` + u.ID + `","source_message_id":"msg\u0000"}`, staff, http.StatusUnprocessableEntity},
+	} {
+		if r := postJSON(c, "/api/v1/claims", tc.body, tc.auth); r.Status != tc.status {
+			t.Errorf("%s: %d %s, want %d", tc.body, r.Status, r.Body, tc.status)
+		}
+	}
+	r := postJSON(c, "/api/v1/claims", `{"kind":"dissatisfied","order_id":"`+o.ID+`"}`, auth)
+	var cl struct{ ID string }
+	if r.Status != http.StatusCreated || json.Unmarshal([]byte(r.Body), &cl) != nil {
+		t.Fatalf("file: %d %s", r.Status, r.Body)
+	}
+	r = postJSON(c, "/api/v1/claims/"+cl.ID+"/decision", `{"outcome":"refused","reason_code":"expectation_only","note":"called\u0000her"}`, staff)
+	if r.Status != http.StatusUnprocessableEntity || !strings.Contains(r.Body, `"note":"invalid"`) {
+		t.Errorf("note with NUL: %d %s", r.Status, r.Body)
+	}
+	ct, body := multipartBody(t, "no\x00posts", nil)
+	if r := c.Send(http.MethodPost, "/api/v1/claims/"+cl.ID+"/evidence", ct, body, auth.Clone()); r.Status != http.StatusUnsupportedMediaType {
+		t.Errorf("evidence text with NUL: %d %s", r.Status, r.Body)
+	}
+	if ds, err := h.App.Claims.Decisions(context.Background(), cl.ID); err != nil || len(ds) != 1 {
+		t.Errorf("decisions after the refusals: %d %v", len(ds), err)
+	}
+}
+
+func TestClaimListsRefuseAStatusNoClaimHas(t *testing.T) {
+	h := apptest.Start(t)
+	u, c := h.User(t, account.RoleCustomer, "ana@example.fr")
+	if r := c.Send(http.MethodGet, "/api/v1/claims?status=opened", "", nil, h.Bearer(t, u.ID)); r.Status != http.StatusBadRequest {
+		t.Errorf("API list with status opened: %d %s", r.Status, r.Body)
+	}
+	_, agent := h.User(t, account.RoleAgent, "agent@shop.test")
+	if r := agent.Get("/console/claims?status=closed"); r.Status != http.StatusBadRequest {
+		t.Errorf("console list with status closed: %d", r.Status)
+	}
+}
+
+// The console's decision form said EUR whatever the order's currency, so
+// an agent could not refund an order in pounds: "some details are not
+// valid". The amount is now in the claimed line's currency.
+func TestConsoleRefundsAClaimInTheOrdersCurrency(t *testing.T) {
+	h := apptest.Start(t)
+	ctx := context.Background()
+	u, c := h.User(t, account.RoleCustomer, "ana@example.fr")
+	p, err := h.App.Catalog.Create(ctx, adminActor, catalog.ProductInput{
+		Slug: "posts-gbp", Kind: catalog.KindService, NameFR: "Publications", NameEN: "Posts",
+		DescriptionFR: "Des publications.", DescriptionEN: "Some posts.", UnitPrice: money.MustNew(25, "GBP"),
+		MinQuantity: 10, MaxQuantity: 1000, ProcessingTime: 72 * time.Hour,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.App.Ledger.AdminCredit(ctx, adminActor, u.ID, money.MustNew(10000, "GBP"), "test"); err != nil {
+		t.Fatal(err)
+	}
+	o, err := h.App.Orders.Place(ctx, orders.PlaceInput{
+		CustomerID: u.ID, Lines: []orders.LineInput{{ProductID: p.ID, Quantity: 100}}, Payment: orders.PayBalance,
+		ImmediatePerformance: true, WithdrawalWaiver: true, Lang: "en", IP: "192.0.2.1", UserAgent: "test",
+	}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.App.Orders.RecordDelivery(ctx, deliveryOf(o.ID, o.Lines[0].ID, 100)); err != nil {
+		t.Fatal(err)
+	}
+	filed := c.PostForm("/orders/"+o.ID+"/claims", url.Values{"kind": {"dissatisfied"}, "message": {"Not what I hoped."}})
+	claimID := strings.TrimPrefix(filed.Location, "/claims/")
+	if filed.Status != http.StatusSeeOther || claimID == "" {
+		t.Fatalf("file a claim: %d %q", filed.Status, filed.Location)
+	}
+	_, agent := h.User(t, account.RoleAgent, "agent@shop.test")
+	page := agent.Get("/console/claims/" + claimID)
+	form := url.Values{"decision_key": {formKey(t, page, "decision_key")}, "outcome": {"refund"}, "amount": {"5"}, "note": {"Partial refund"}}
+	if r := agent.PostForm("/console/claims/"+claimID+"/decision", form); r.Status != http.StatusSeeOther {
+		t.Fatalf("decision: %d %s", r.Status, r.Body)
+	}
+	b, err := h.App.Ledger.Balance(ctx, u.ID, "GBP")
+	if err != nil || b.Minor != 10000-2500+500 {
+		t.Fatalf("balance in GBP: %v %v", b, err)
+	}
+	// The form says which currency the amount is in.
+	mustContain(t, page, `<span id="amount-currency">GBP</span>`)
+}
+
+// zeros is n zero bytes, read without holding them.
+type zeros struct{ n int64 }
+
+func (z *zeros) Read(p []byte) (int, error) {
+	if z.n <= 0 {
+		return 0, io.EOF
+	}
+	if int64(len(p)) > z.n {
+		p = p[:z.n]
+	}
+	clear(p)
+	z.n -= int64(len(p))
+	return len(p), nil
+}
+
+// Evidence past the upload limit, sent without its length (chunked), was
+// answered 400 bad_request by the API; it is 413 too_large, as the page
+// and a body with its length say.
+func TestClaimAPIEvidencePastTheUploadLimitIsTooLarge(t *testing.T) {
+	h := apptest.Start(t)
+	u, _ := h.User(t, account.RoleCustomer, "ana@example.fr")
+	o := buyAndDeliver(t, h, u, 100)
+	auth := h.Bearer(t, u.ID)
+	c := h.NewClient(t)
+	r := postJSON(c, "/api/v1/claims", `{"kind":"not_as_described","order_id":"`+o.ID+`"}`, auth)
+	var cl struct{ ID string }
+	if r.Status != http.StatusCreated || json.Unmarshal([]byte(r.Body), &cl) != nil {
+		t.Fatalf("file: %d %s", r.Status, r.Body)
+	}
+	const boundary = "b0und4ry"
+	head := "--" + boundary + "\r\nContent-Disposition: form-data; name=\"files\"; filename=\"big.pdf\"\r\nContent-Type: application/pdf\r\n\r\n%PDF-1.4\n"
+	tail := "\r\n--" + boundary + "--\r\n"
+	body := io.MultiReader(strings.NewReader(head), &zeros{n: 65 << 20}, strings.NewReader(tail))
+	r = c.Send(http.MethodPost, "/api/v1/claims/"+cl.ID+"/evidence", "multipart/form-data; boundary="+boundary, body, auth.Clone())
+	if r.Status != http.StatusRequestEntityTooLarge || !strings.Contains(r.Body, `"too_large"`) {
+		t.Fatalf("evidence past the limit: %d %s", r.Status, r.Body)
+	}
+	if ev, err := h.App.Claims.Evidence(context.Background(), cl.ID); err != nil || len(ev) != 0 {
+		t.Fatalf("evidence stored: %d %v", len(ev), err)
 	}
 }

@@ -317,21 +317,20 @@ func TestDisputeWonReleasesTheRefundHold(t *testing.T) {
 	if err := refund(); !errors.Is(err, cardpay.ErrPaymentDisputed) {
 		t.Fatalf("refund while open: %v", err)
 	}
-	// A claim whose policy decides a card refund is refused with the
-	// dispute's code, and nothing is filed.
+	// A claim whose policy decides a card refund is recorded, as of when
+	// the customer sent it, and waits with its refund held: refusing it
+	// lost the customer's written contact and its window.
 	o, _ := h.App.Orders.Get(ctx, created.ID)
 	if _, err := h.App.Orders.RecordDelivery(ctx, deliveryOf(o.ID, o.Lines[0].ID, 40)); err != nil {
 		t.Fatal(err)
 	}
 	h.Clock.Advance(73 * time.Hour)
-	file := func() (claims.Claim, error) {
-		return h.App.Claims.File(ctx, claims.FileInput{Kind: policy.NonDelivery, CustomerID: u.ID, OrderID: o.ID, Actor: u.Actor()})
+	cl, err := h.App.Claims.File(ctx, claims.FileInput{Kind: policy.NonDelivery, CustomerID: u.ID, OrderID: o.ID, Actor: u.Actor()})
+	if err != nil || !cl.Open() || cl.Decision.Rule != claims.RuleRefundHeld {
+		t.Fatalf("claim on a disputed payment: %+v %v", cl, err)
 	}
-	if _, err := file(); claims.Code(err) != "payment_disputed" {
-		t.Fatalf("claim on a disputed payment: %v (code %q)", err, claims.Code(err))
-	}
-	if mine, _, err := h.App.Claims.List(ctx, claims.ListFilter{OrderID: o.ID}); err != nil || len(mine) != 0 {
-		t.Fatalf("claims filed while the refund was refused: %+v %v", mine, err)
+	if rs, _ := h.App.Claims.Refunds(ctx, cl.ID); len(rs) != 0 {
+		t.Fatalf("claim refunds while the dispute is open: %+v", rs)
 	}
 	dispute["status"] = "won"
 	deliver(stripe.EventTypeChargeDisputeClosed, dispute)
@@ -339,9 +338,9 @@ func TestDisputeWonReleasesTheRefundHold(t *testing.T) {
 	if len(cases) != 1 || cases[0].Status != disputes.StatusWon {
 		t.Fatalf("after won: %+v", cases)
 	}
-	cl, err := file()
-	if err != nil {
-		t.Fatalf("claim after a won dispute: %v", err)
+	// Its next re-decision refunds to the card.
+	if cl, err = h.App.Claims.Redecide(ctx, cl.ID); err != nil || cl.Open() || cl.Decision.Outcome != policy.OutcomeRefund {
+		t.Fatalf("claim after a won dispute: %+v %v", cl, err)
 	}
 	if rs, _ := h.App.Claims.Refunds(ctx, cl.ID); len(rs) != 1 || rs[0].Destination != claims.DestCard {
 		t.Fatalf("claim refunds after a won dispute: %+v", rs)

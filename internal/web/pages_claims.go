@@ -116,7 +116,13 @@ func (s *Server) keyedClaimForm(r *http.Request, caller, route, field string,
 func (s *Server) fileClaimFailed(w http.ResponseWriter, r *http.Request, err error) {
 	code := claims.Code(err)
 	status := claimErrorStatus(code)
-	if status >= 500 || code == "not_found" || code == "order_not_found" || code == "forbidden" {
+	if code == "not_found" {
+		// What was not found is the order or its line, not a claim: the
+		// page said "This claim does not exist".
+		s.renderError(w, r, http.StatusNotFound, "claim.error.order_not_found")
+		return
+	}
+	if status >= 500 || code == "forbidden" {
 		s.claimFailed(w, r, err)
 		return
 	}
@@ -232,6 +238,9 @@ type claimData struct {
 	// BusinessHours: the answer clocks count these hours only (the page
 	// says so, as ticket pages do); empty for wall-clock hours.
 	BusinessHours string
+	// Currency is the claimed line's, for the amount of an agent's
+	// refund (console, order claims).
+	Currency string
 }
 
 func (s *Server) claimView(r *http.Request, console bool) (*view, error) {
@@ -258,6 +267,9 @@ func (s *Server) claimView(r *http.Request, console bool) (*view, error) {
 	}
 	if console {
 		if d.Decisions, err = s.Claims.Decisions(ctx, c.ID); err != nil {
+			return nil, err
+		}
+		if d.Currency, err = s.claimCurrency(ctx, c); err != nil {
 			return nil, err
 		}
 	}
@@ -418,6 +430,23 @@ func (s *Server) evidenceFile(w http.ResponseWriter, r *http.Request) {
 	s.serverError(w, r, err)
 }
 
+// claimCurrency is the currency of an order claim's line: an agent's
+// refund is in it ("" for a subscription claim, whose refund is the last
+// payment).
+func (s *Server) claimCurrency(ctx context.Context, c claims.Claim) (string, error) {
+	if c.OrderID == "" {
+		return "", nil
+	}
+	o, err := s.Orders.Get(ctx, c.OrderID)
+	if err != nil {
+		return "", err
+	}
+	if l, ok := o.Line(c.LineID); ok {
+		return l.Amount.Currency, nil
+	}
+	return o.Total.Currency, nil
+}
+
 // consoleDecide records an agent's decision on a claim.
 func (s *Server) consoleDecide(w http.ResponseWriter, r *http.Request) {
 	if err := r.ParseForm(); err != nil {
@@ -446,7 +475,24 @@ func (s *Server) consoleDecide(w http.ResponseWriter, r *http.Request) {
 		s.render(w, r, status, "claim", v)
 	}
 	if amount := strings.TrimSpace(f.Get("amount")); amount != "" {
-		a, err := money.Parse(amount, f.Get("currency"))
+		// The amount is in the claimed line's currency, read here rather
+		// than from the form: the form said EUR whatever the order's
+		// currency, and an order in another one could not be refunded.
+		c, err := s.Claims.Get(r.Context(), in.ClaimID)
+		if errors.Is(err, claims.ErrNotFound) {
+			s.notFound(w, r)
+			return
+		}
+		if err != nil {
+			s.serverError(w, r, err)
+			return
+		}
+		currency, err := s.claimCurrency(r.Context(), c)
+		if err != nil {
+			s.serverError(w, r, err)
+			return
+		}
+		a, err := money.Parse(amount, currency)
 		if err != nil {
 			refuse(http.StatusUnprocessableEntity, "amount", "claim.error.amount_invalid")
 			return

@@ -1,0 +1,127 @@
+package claims_test
+
+import (
+	"context"
+	"database/sql"
+	"testing"
+	"time"
+
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
+
+	"comptoir/internal/account"
+	"comptoir/internal/claims"
+	"comptoir/internal/money"
+	"comptoir/internal/policy"
+)
+
+// disputedErr is cardpay.ErrPaymentDisputed as claims sees it: an error
+// with the code payment_disputed.
+type disputedErr struct{}
+
+func (disputedErr) Error() string     { return "the payment is disputed; refunds are held" }
+func (disputedErr) ErrorCode() string { return "payment_disputed" }
+
+// A consumer who withdraws while their bank handles a dispute about the
+// card payment was refused ("payment_disputed") and nothing was recorded:
+// no acknowledgement, and once the dispute was over the 14 days were too.
+// The withdrawal is now recorded and acknowledged at once, waits for the
+// bank, and is decided as the policy says as soon as refunds are possible.
+func TestWithdrawalDuringADisputeIsRecordedAndDecidedOnceTheHoldLifts(t *testing.T) {
+	e := setup(t)
+	ctx := context.Background()
+	u := e.customer(t, "FR", account.CustomerConsumer, "fr")
+	o := e.order(t, u, e.service(t), 1000, true, 0)
+	if _, err := e.db.Write.Exec(`UPDATE orders SET payment_method = 'card' WHERE id = $1`, o.ID); err != nil {
+		t.Fatal(err)
+	}
+	e.card.refuse = disputedErr{}
+	filed := t0.Add(2 * day)
+	e.clock.Set(filed)
+	c, err := e.claims.Withdraw(ctx, u.ID, o.ID, "")
+	if err != nil {
+		t.Fatalf("withdrawal during a dispute: %v", err)
+	}
+	if !c.Open() || c.Decision.Outcome != policy.OutcomeReview || c.Decision.Rule != claims.RuleRefundHeld || !c.FiledAt.Equal(filed) ||
+		!c.Decision.Statutory || c.Decision.Refund != nil || c.Waiting() {
+		t.Fatalf("held withdrawal %+v", c)
+	}
+	acks := e.mails(t, u, "claim_withdrawal")
+	if len(acks) != 1 {
+		t.Fatalf("%d acknowledgements", len(acks))
+	}
+	mustContain(t, "the acknowledgement", acks[0].Text, "10 mars 2026 à 11:00:00", "contestation du paiement")
+	if rs, _ := e.claims.Refunds(ctx, c.ID); len(rs) != 0 {
+		t.Fatalf("refunds while held: %+v", rs)
+	}
+	if n := e.count(t, `SELECT COUNT(*) FROM river_job WHERE kind = 'claims.redecide'`); n != 1 {
+		t.Fatalf("%d re-decisions scheduled", n)
+	}
+
+	// Still held when the job runs: scheduled again, nothing changes.
+	worker := e.claims.RedecideWorker()
+	job := func(id int64) *river.Job[claims.RedecideArgs] {
+		return &river.Job[claims.RedecideArgs]{JobRow: &rivertype.JobRow{ID: id, Attempt: 1}, Args: claims.RedecideArgs{ClaimID: c.ID}}
+	}
+	e.clock.Set(filed.Add(6 * time.Hour))
+	if err := worker.Work(ctx, job(1)); err != nil {
+		t.Fatalf("job while held: %v", err)
+	}
+	if got := e.get(t, c.ID); got.Decision.Rule != claims.RuleRefundHeld || got.Revision != c.Revision {
+		t.Fatalf("claim after a held re-decision %+v", got)
+	}
+	if n := e.count(t, `SELECT COUNT(*) FROM river_job WHERE kind = 'claims.redecide'`); n != 2 {
+		t.Fatalf("%d re-decisions scheduled, want the next one", n)
+	}
+
+	// The bank decided for the store: the withdrawal is refunded in full,
+	// to the card, statutory, decided on the day it was sent.
+	e.card.refuse = nil
+	e.clock.Set(filed.Add(30 * day))
+	if err := worker.Work(ctx, job(2)); err != nil {
+		t.Fatal(err)
+	}
+	got := e.get(t, c.ID)
+	if got.Open() || got.Decision.Outcome != policy.OutcomeRefund || got.Decision.Refund.Minor != 1000 || !got.Decision.Statutory {
+		t.Fatalf("withdrawal once the hold lifted %+v", got.Decision)
+	}
+	if rs, _ := e.claims.Refunds(ctx, c.ID); len(rs) != 1 || rs[0].Destination != claims.DestCard || rs[0].Amount.Minor != 1000 {
+		t.Fatalf("refunds %+v", rs)
+	}
+}
+
+// A dispute the store lost gave the money back through the bank (counted
+// on the line): the held claim is then decided on that, with nothing more
+// to refund, and not held again.
+func TestHeldClaimAfterALostDisputeIsDecidedOnWhatTheBankGaveBack(t *testing.T) {
+	e := setup(t)
+	ctx := context.Background()
+	u := e.customer(t, "FR", account.CustomerConsumer, "fr")
+	o := e.order(t, u, e.service(t), 1000, true, 400)
+	if _, err := e.db.Write.Exec(`UPDATE orders SET payment_method = 'card' WHERE id = $1`, o.ID); err != nil {
+		t.Fatal(err)
+	}
+	e.card.refuse = disputedErr{} // a lost dispute keeps the hold for good
+	e.clock.Set(t0.Add(4 * day))
+	c, err := e.claims.File(ctx, claims.FileInput{Kind: policy.NonDelivery, CustomerID: u.ID, OrderID: o.ID, Actor: customerActor(u)})
+	if err != nil || c.Decision.Rule != claims.RuleRefundHeld {
+		t.Fatalf("held claim %+v %v", c, err)
+	}
+	if err := e.db.Tx(ctx, func(tx *sql.Tx) error {
+		return e.orders.Chargeback(ctx, tx, o.ID, "dp_lost", money.MustNew(1000, "EUR"))
+	}); err != nil {
+		t.Fatal(err)
+	}
+	e.clock.Set(t0.Add(30 * day))
+	job := &river.Job[claims.RedecideArgs]{JobRow: &rivertype.JobRow{ID: 1, Attempt: 1}, Args: claims.RedecideArgs{ClaimID: c.ID}}
+	if err := e.claims.RedecideWorker().Work(ctx, job); err != nil {
+		t.Fatal(err)
+	}
+	got := e.get(t, c.ID)
+	if got.Open() || got.Decision.Refund != nil || got.Decision.Rule == claims.RuleRefundHeld {
+		t.Fatalf("held claim after a lost dispute %+v", got.Decision)
+	}
+	if rs, _ := e.claims.Refunds(ctx, c.ID); len(rs) != 0 {
+		t.Fatalf("refunds %+v", rs)
+	}
+}
