@@ -41,6 +41,9 @@ func (h CardHandler) PaymentSucceeded(ctx context.Context, tx *sql.Tx, p cardpay
 		if o.Status == StatusPendingPayment {
 			return fmt.Errorf("orders: card payment %s of %v does not match order %s", p.ID, p.Amount, o.ID)
 		}
+		if o.Status == StatusCanceled {
+			return s.refundPaidAfterCancelTx(ctx, tx, o, p)
+		}
 		return nil // already applied
 	}
 	o, err := getOrder(ctx, tx, p.ReferenceID)
@@ -108,6 +111,32 @@ func (h CardHandler) PaymentSucceeded(ctx context.Context, tx *sql.Tx, p cardpay
 		return err
 	}
 	return s.sendConfirmation(ctx, tx, buyer, o, c, inv)
+}
+
+// refundPaidAfterCancelTx gives back in full, in tx, a card payment that
+// arrived for an order canceled while its Checkout page was still open (the
+// order abandoned on an erasure, its page released but paid before its
+// expiry reached Stripe): nothing is delivered for it, and nobody else
+// would give it back, since a canceled order offers no claim. A payment
+// that cannot be refunded now (disputed) is left for a person, and logged.
+func (s *Service) refundPaidAfterCancelTx(ctx context.Context, tx *sql.Tx, o Order, p cardpay.Payment) error {
+	s.opts.Logger.Warn("card payment arrived for a canceled order; refunding it", "order", o.ID, "payment", p.ID)
+	var err error
+	if s.opts.Card == nil {
+		err = cardpay.ErrDisabled
+	} else {
+		_, err = s.opts.Card.RefundTx(ctx, tx, p.ID, p.Amount, "order "+o.ID+" canceled before this payment")
+	}
+	switch {
+	case errors.Is(err, cardpay.ErrPaymentDisputed), errors.Is(err, cardpay.ErrRefundExceedsPayment),
+		errors.Is(err, cardpay.ErrNotRefundable), errors.Is(err, cardpay.ErrDisabled):
+		s.opts.Logger.Error("a payment for a canceled order cannot be refunded now; needs review",
+			"order", o.ID, "payment", p.ID, "error", err)
+	case err != nil:
+		return err
+	}
+	return audit.Record(ctx, tx, audit.Entry{At: s.clock.Now(), Actor: audit.System, SubjectType: "order", SubjectID: o.ID,
+		Action: "paid_after_cancel", After: map[string]any{"payment": p.ID, "amount": p.Amount, "refunded": err == nil}})
 }
 
 // PaymentFailed cancels an order whose payment ended unpaid (its Checkout

@@ -12,6 +12,7 @@ import (
 	"comptoir/internal/alerts"
 	"comptoir/internal/cardpay"
 	"comptoir/internal/id"
+	"comptoir/internal/money"
 	"comptoir/internal/orders"
 )
 
@@ -29,6 +30,26 @@ func (fakeCard) StartCheckoutTx(_ context.Context, _ *sql.Tx, in cardpay.StartIn
 // ReleaseTx releases nothing: fakeCard keeps no payments.
 func (fakeCard) ReleaseTx(context.Context, *sql.Tx, cardpay.Purpose, string, string) (bool, error) {
 	return false, nil
+}
+
+// RefundTx refuses: fakeCard keeps no payments.
+func (fakeCard) RefundTx(_ context.Context, _ *sql.Tx, paymentID string, _ money.Amount, _ string) (cardpay.Refund, error) {
+	return cardpay.Refund{}, fmt.Errorf("%w: fakeCard has no payment %s", cardpay.ErrNotRefundable, paymentID)
+}
+
+// refundingCard is fakeCard that records the refunds asked of it.
+type refundingCard struct {
+	fakeCard
+	mu      sync.Mutex
+	refunds []cardpay.Refund
+}
+
+func (c *refundingCard) RefundTx(_ context.Context, _ *sql.Tx, paymentID string, amount money.Amount, reason string) (cardpay.Refund, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	r := cardpay.Refund{ID: id.New("rfd"), PaymentID: paymentID, Amount: amount, Status: cardpay.RefundPending, Reason: reason}
+	c.refunds = append(c.refunds, r)
+	return r, nil
 }
 
 // alertLog counts the staff alerts by kind.
@@ -351,5 +372,45 @@ func TestAbandonedCardOrderReleasesItsKey(t *testing.T) {
 	}
 	if n := e.keysLeft(t, p.ID); n != 1 {
 		t.Fatalf("%d keys left after the abandon, want the reserved one back", n)
+	}
+}
+
+// The Checkout page of an order abandoned on an erasure is released, but
+// the customer may pay it before its expiry reaches Stripe: card payments
+// then report the money (cardpay's succeedReleased). The order stays
+// canceled, delivers nothing, and the payment is refunded in full; before,
+// the handler took it for a replay and the customer was charged for
+// nothing.
+func TestPaymentForACanceledOrderIsRefunded(t *testing.T) {
+	e := setup(t)
+	card := &refundingCard{}
+	e.orders = orders.New(e.db, e.clock, e.catalog, e.ledger, e.accounts, e.outbox,
+		orders.Options{BaseURL: "http://shop.test", StoreName: "Shop", Card: card})
+	ctx := context.Background()
+	p := e.licenceProduct(t, "K-LATE")
+	ana := e.customer(t, "ana@example.fr", "FR", account.CustomerConsumer, 0)
+	o, err := e.orders.Place(ctx, byCard(ana, p.ID), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.db.Tx(ctx, func(tx *sql.Tx) error {
+		_, err := e.orders.AbandonUnpaidTx(ctx, tx, ana.ID)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	e.pay(t, o)
+	got, err := e.orders.Get(ctx, o.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Status != orders.StatusCanceled || got.Lines[0].LicenceKey != "" {
+		t.Fatalf("order paid after its cancel: %s, key %q", got.Status, got.Lines[0].LicenceKey)
+	}
+	if len(card.refunds) != 1 || card.refunds[0].PaymentID != o.PaymentID || card.refunds[0].Amount != o.Total {
+		t.Fatalf("refunds = %+v, want one of %v for payment %s", card.refunds, o.Total, o.PaymentID)
+	}
+	if n := e.keysLeft(t, p.ID); n != 1 {
+		t.Fatalf("%d keys left, want the released one", n)
 	}
 }
