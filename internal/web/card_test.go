@@ -22,6 +22,7 @@ import (
 	"comptoir/internal/id"
 	"comptoir/internal/mail"
 	"comptoir/internal/money"
+	"comptoir/internal/privacy"
 )
 
 const webhookSecret = "whsec_test_comptoir"
@@ -226,6 +227,52 @@ func TestTopUpReplayIsMarked(t *testing.T) {
 	}
 	if balanceOf(t, h, u) != 2000 {
 		t.Fatalf("balance after a paid top-up and its repeats: %d", balanceOf(t, h, u))
+	}
+}
+
+// An erasure releases the customer's open top-up pages, but one may be paid
+// before its expiry reaches Stripe. The money is recorded and given back in
+// full to the card: no balance nobody can sign in to use, no voucher
+// document for an erased account. Before, the payment stayed canceled and
+// the money at Stripe was only logged.
+func TestTopUpPaidAfterTheErasureIsRefunded(t *testing.T) {
+	h := startWithStripe(t)
+	ctx := context.Background()
+	u, c := h.User(t, account.RoleCustomer, "ana@example.fr")
+	hd := h.Bearer(t, u.ID).Clone()
+	hd.Set("Idempotency-Key", "topup-erased")
+	r := postJSON(c, "/api/v1/balance/topups", `{"amount":{"amount":2000,"currency":"EUR"}}`, hd)
+	if r.Status != http.StatusCreated {
+		t.Fatalf("top-up: %d %s", r.Status, r.Body)
+	}
+	var out struct{ ID string }
+	json.Unmarshal([]byte(r.Body), &out)
+	pay, err := h.App.Card.Get(ctx, out.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.App.Privacy.Erase(ctx, u.ID, audit.Actor{ID: u.ID, Role: account.RoleCustomer}, privacy.ReasonCustomerRequest); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := h.App.Card.Get(ctx, pay.ID); got.Status != cardpay.StatusCanceled {
+		t.Fatalf("top-up of an erased account is %s, want released", got.Status)
+	}
+	deliver := webhookDeliverer(t, h)
+	for range 2 { // Stripe may deliver it twice
+		deliver(stripe.EventTypeCheckoutSessionCompleted, completed(pay))
+	}
+	if got, _ := h.App.Card.Get(ctx, pay.ID); got.Status != cardpay.StatusSucceeded || got.Refunded.Minor != 2000 {
+		t.Fatalf("top-up paid after the erasure: %s, %v refunded", got.Status, got.Refunded)
+	}
+	refunds, err := h.App.Card.Refunds(ctx, h.App.DB.Read, pay.ID)
+	if err != nil || len(refunds) != 1 || refunds[0].Amount.Minor != 2000 {
+		t.Fatalf("refunds %+v %v, want one of 2000", refunds, err)
+	}
+	if b := balanceOf(t, h, u); b != 0 {
+		t.Fatalf("erased account's balance %d, want 0", b)
+	}
+	if docs, err := h.App.Invoices.ForOrder(ctx, pay.ID); err != nil || len(docs) != 0 {
+		t.Fatalf("%d top-up documents for an erased account (%v), want none", len(docs), err)
 	}
 }
 
