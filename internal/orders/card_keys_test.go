@@ -414,3 +414,43 @@ func TestPaymentForACanceledOrderIsRefunded(t *testing.T) {
 		t.Fatalf("%d keys left, want the released one", n)
 	}
 }
+
+// A payment made for an order already canceled (refunded at once, see
+// TestPaymentForACanceledOrderIsRefunded) may still be disputed and lost:
+// the order paid nothing for its lines, so the chargeback counts nothing
+// on them. Before, counting it there was refused and the webhook that
+// closed the dispute failed for as long as Stripe redelivered it.
+func TestLostDisputeOfACanceledOrderCountsNothing(t *testing.T) {
+	e := setup(t)
+	e.orders = orders.New(e.db, e.clock, e.catalog, e.ledger, e.accounts, e.outbox,
+		orders.Options{BaseURL: "http://shop.test", StoreName: "Shop", Card: &refundingCard{}})
+	ctx := context.Background()
+	p := e.licenceProduct(t, "K-DISPUTED")
+	ana := e.customer(t, "ana@example.fr", "FR", account.CustomerConsumer, 0)
+	o, err := e.orders.Place(ctx, byCard(ana, p.ID), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.db.Tx(ctx, func(tx *sql.Tx) error {
+		_, err := e.orders.AbandonUnpaidTx(ctx, tx, ana.ID)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	e.pay(t, o)
+	pay := cardpay.Payment{ID: o.PaymentID, Purpose: cardpay.PurposeOrder, ReferenceID: o.ID, CustomerID: o.CustomerID,
+		Amount: o.Total, Status: cardpay.StatusSucceeded}
+	lost := cardpay.Dispute{StripeID: "dp_canceled", Event: "closed", Amount: o.Total, StripeStatus: "lost", Decided: true}
+	if err := e.db.Tx(ctx, func(tx *sql.Tx) error {
+		return e.orders.CardHandler().PaymentDisputeEventTx(ctx, tx, pay, lost)
+	}); err != nil {
+		t.Fatalf("lost dispute of a canceled order: %v", err)
+	}
+	got, err := e.orders.Get(ctx, o.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Status != orders.StatusCanceled || got.Refunded.Minor != 0 || got.Lines[0].Refunded.Minor != 0 {
+		t.Fatalf("canceled order after a lost dispute: %s, refunded %v, line %v", got.Status, got.Refunded, got.Lines[0].Refunded)
+	}
+}
