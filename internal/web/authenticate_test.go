@@ -375,3 +375,41 @@ func followToCheckout(t *testing.T, c *apptest.Client, path string) string {
 	}
 	return page.Location
 }
+
+// Stripe cannot be reached when the customer opens the payment page of a
+// renewal waiting for their authentication: they are told so, in their
+// language, and that nothing was charged, as at checkout and on a top-up.
+// Before, they got a page that reloaded itself for as long as the job
+// retried.
+func TestAuthenticationPageSaysWhenStripeIsUnreachable(t *testing.T) {
+	h, rec := scaStore(t)
+	ctx := context.Background()
+	u, c := h.User(t, account.RoleCustomer, "ana@example.fr")
+	c.PostForm("/lang", url.Values{"lang": {"en"}})
+	sub := scaSubscription(t, h, u, c)
+	authenticationRequired(rec)
+	h.Clock.Set(sub.CurrentPeriodEnd.Add(time.Minute))
+	if err := h.App.Subscriptions.Renew(ctx, sub.ID, sub.CurrentPeriodEnd); err != nil {
+		t.Fatal(err)
+	}
+	testwait.Until(t, "the payment-failed email", func() bool { return len(mailsOf(t, h, u, subscriptions.MailPaymentFailed)) == 1 })
+	// Stripe refuses every new Checkout page for now, in a way worth
+	// retrying (a key being fixed, an outage).
+	rec.ClearRules()
+	rec.Respond(cardpaytest.To(http.MethodPost, "/v1/checkout/sessions"), http.StatusUnauthorized,
+		cardpaytest.StripeError("invalid_request_error", "", "Invalid API Key provided.", nil))
+	c = signInAgain(t, h, "ana@example.fr") // a month later: a fresh session
+	c.PostForm("/lang", url.Values{"lang": {"en"}})
+	path := "/subscriptions/" + sub.ID + "/authenticate"
+	r := c.PostForm(path, nil)
+	if r.Status != http.StatusSeeOther || !strings.Contains(r.Location, path+"/checkout?payment=") {
+		t.Fatalf("authenticate: %d %q", r.Status, r.Location)
+	}
+	testwait.Until(t, "the failed attempt to make the page", func() bool {
+		return len(rec.Requests(http.MethodPost, "/v1/checkout/sessions")) >= 2
+	})
+	r = c.Get(r.Location)
+	if r.Status != http.StatusServiceUnavailable || !strings.Contains(r.Body, `id="pay-unreachable"`) || !strings.Contains(r.Body, "Nothing has been charged") {
+		t.Fatalf("checkout step while Stripe is unreachable: %d\n%s", r.Status, r.Body)
+	}
+}
