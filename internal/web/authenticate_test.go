@@ -359,6 +359,21 @@ func TestCancelingDuringAuthenticationClosesThePaymentPage(t *testing.T) {
 	if r := c.Get(path); r.Status != http.StatusNotFound {
 		t.Fatalf("link after cancel: %d", r.Status)
 	}
+	// Paid all the same, a moment before the expiry reached Stripe: the
+	// money is recorded, once, and given back in full (the subscription
+	// ended before this payment). Before, it was only logged.
+	deliver := webhookDeliverer(t, h)
+	for range 2 {
+		deliver(stripe.EventTypeCheckoutSessionCompleted, paidSession(pays[1], "pi_late"))
+	}
+	late, _ := h.App.Card.Get(ctx, pays[1].ID)
+	refunds, err := h.App.Card.Refunds(ctx, h.App.DB.Read, late.ID)
+	if err != nil || late.Status != cardpay.StatusSucceeded || len(refunds) != 1 || refunds[0].Amount != late.Amount {
+		t.Fatalf("page paid after the cancel: %+v, refunds %+v %v", late, refunds, err)
+	}
+	if got, _ := h.App.Subscriptions.Get(ctx, sub.ID); got.Status != subscriptions.StatusCanceled {
+		t.Fatalf("paid after the cancel: %s", got.Status)
+	}
 }
 
 // followToCheckout presses the page's button and follows our own steps to
