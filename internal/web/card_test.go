@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"maps"
 	"net/http"
 	"net/url"
 	"strings"
@@ -333,6 +334,57 @@ func TestDisputedTopUpIsTakenBackFromTheBalance(t *testing.T) {
 	want(1500, "after the store won")
 	if r := c.Get("/balance"); r.Status != http.StatusOK || strings.Count(r.Body, "<tr>") < 5 {
 		t.Fatalf("balance page: %d", r.Status)
+	}
+}
+
+// A dispute event about an earlier state of the case, delivered after the
+// store won (Stripe redelivers what failed, in any order), changes nothing:
+// here the top-up was spent when the dispute opened, so nothing was taken
+// then; the balance filled again since, and the late "under_review" took
+// it, after the win, for good.
+func TestLateDisputeEventAfterTheStoreWonTakesNothing(t *testing.T) {
+	h := startWithStripe(t)
+	ctx := context.Background()
+	u, c := h.User(t, account.RoleCustomer, "ana@example.fr")
+	hd := h.Bearer(t, u.ID).Clone()
+	hd.Set("Idempotency-Key", "topup-late-dispute")
+	r := postJSON(c, "/api/v1/balance/topups", `{"amount":{"amount":2000,"currency":"EUR"}}`, hd)
+	if r.Status != http.StatusCreated {
+		t.Fatalf("top-up: %d %s", r.Status, r.Body)
+	}
+	var out struct{ ID string }
+	json.Unmarshal([]byte(r.Body), &out)
+	pay, err := h.App.Card.Get(ctx, out.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	deliver := webhookDeliverer(t, h)
+	deliver(stripe.EventTypeCheckoutSessionCompleted, completed(pay))
+	admin := audit.Actor{ID: "usr_admin", Role: account.RoleAdmin}
+	if _, err := h.App.Ledger.AdminDebit(ctx, admin, u.ID, money.MustNew(2000, "EUR"), "spent"); err != nil {
+		t.Fatal(err)
+	}
+	dispute := map[string]any{"id": "dp_late", "object": "dispute", "amount": 2000, "currency": "eur", "charge": "ch_late",
+		"payment_intent": "pi_" + pay.ID, "reason": "fraudulent", "status": "needs_response"}
+	deliver(stripe.EventTypeChargeDisputeCreated, dispute)
+	if _, err := h.App.Ledger.AdminCredit(ctx, admin, u.ID, money.MustNew(700, "EUR"), "goodwill"); err != nil {
+		t.Fatal(err)
+	}
+	won := maps.Clone(dispute)
+	won["status"] = "won"
+	deliver(stripe.EventTypeChargeDisputeClosed, won)
+	if got := balanceOf(t, h, u); got != 700 {
+		t.Fatalf("balance after the store won: %d, want 700", got)
+	}
+	late := maps.Clone(dispute)
+	late["status"] = "under_review"
+	deliver(stripe.EventTypeChargeDisputeUpdated, late)
+	if got := balanceOf(t, h, u); got != 700 {
+		t.Fatalf("balance after a late event of the won dispute: %d, want 700", got)
+	}
+	var held bool
+	if err := h.App.DB.Read.QueryRow(`SELECT dispute_hold FROM card_payments WHERE id = $1`, pay.ID).Scan(&held); err != nil || held {
+		t.Fatalf("refunds held after the store won and a late event: %v %v", held, err)
 	}
 }
 
