@@ -454,3 +454,51 @@ func TestLostDisputeOfACanceledOrderCountsNothing(t *testing.T) {
 		t.Fatalf("canceled order after a lost dispute: %s, refunded %v, line %v", got.Status, got.Refunded, got.Lines[0].Refunded)
 	}
 }
+
+// A payment for a canceled order that is not given back to the card, now
+// (refused: here card payments keep no payment) or later (the bank refused
+// the refund), alerts the agents: a canceled order has no claim to report
+// it, and nobody else would pay the customer back. A failed refund of a
+// paid order is its claim's to report.
+func TestUnrefundedPaymentForACanceledOrderAlertsTheAgents(t *testing.T) {
+	e, log := setupCard(t)
+	ctx := context.Background()
+	p := e.licenceProduct(t, "K-1", "K-2")
+	ana := e.customer(t, "ana@example.fr", "FR", account.CustomerConsumer, 0)
+	canceled, err := e.orders.Place(ctx, byCard(ana, p.ID), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	paid, err := e.orders.Place(ctx, byCard(ana, p.ID), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.pay(t, paid)
+	if err := e.db.Tx(ctx, func(tx *sql.Tx) error {
+		_, err := e.orders.AbandonUnpaidTx(ctx, tx, ana.ID)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	e.pay(t, canceled)
+	if n := log.count("order_refund_failed"); n != 1 {
+		t.Fatalf("%d alerts after a refund refused, want 1", n)
+	}
+	failed := func(o orders.Order) {
+		t.Helper()
+		pay := cardpay.Payment{ID: o.PaymentID, Purpose: cardpay.PurposeOrder, ReferenceID: o.ID, CustomerID: o.CustomerID,
+			Amount: o.Total, Status: cardpay.StatusSucceeded}
+		r := cardpay.Refund{ID: id.New("rfd"), PaymentID: o.PaymentID, Amount: o.Total, Status: cardpay.RefundFailed, LastError: "stripe refund failed: expired_or_canceled_card"}
+		if err := e.db.Tx(ctx, func(tx *sql.Tx) error { return e.orders.CardHandler().RefundSettled(ctx, tx, r, pay) }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	failed(canceled)
+	if n := log.count("order_refund_failed"); n != 2 {
+		t.Fatalf("%d alerts after the refund failed at the bank, want 2", n)
+	}
+	failed(paid)
+	if n := log.count("order_refund_failed"); n != 2 {
+		t.Fatalf("%d alerts after a paid order's refund failed, want still 2", n)
+	}
+}
