@@ -4,7 +4,10 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
+	"log/slog"
 
+	"comptoir/internal/account"
 	"comptoir/internal/audit"
 	"comptoir/internal/cardpay"
 	"comptoir/internal/money"
@@ -12,13 +15,37 @@ import (
 
 // TopUpHandler credits the balance when a card top-up is paid. It
 // implements cardpay.Handler for the "topup" purpose.
-type TopUpHandler struct{ L *Ledger }
+type TopUpHandler struct {
+	L *Ledger
+	// Card gives back a top-up paid for an erased account; nil: it is
+	// left for a person (logged).
+	Card CardRefunds
+	// Logger receives what a person must follow up; nil: discarded.
+	Logger *slog.Logger
+}
+
+// CardRefunds gives a card payment back (cardpay.Service.RefundTx).
+type CardRefunds interface {
+	RefundTx(ctx context.Context, tx *sql.Tx, paymentID string, amount money.Amount, reason string) (cardpay.Refund, error)
+}
 
 // PaymentSucceeded credits the amount paid. The payment is the entry's
 // reference, and a reference credits once: a replayed event finds
 // ErrDuplicateReference and changes nothing.
+//
+// A top-up paid for an erased account is refunded in full instead: the
+// erasure released its Checkout page, but the customer paid it before the
+// page's expiry reached Stripe (cardpay's succeedReleased reports it), and
+// a balance nobody can sign in to use would keep the money for ever.
 func (h TopUpHandler) PaymentSucceeded(ctx context.Context, tx *sql.Tx, p cardpay.Payment) error {
-	_, err := h.L.CreditTx(ctx, tx, Entry{
+	erased, err := account.IsErased(ctx, tx, p.CustomerID)
+	if err != nil && !errors.Is(err, account.ErrNotFound) {
+		return fmt.Errorf("billing: top-up of %s: %w", p.CustomerID, err)
+	}
+	if erased {
+		return h.refundErased(ctx, tx, p)
+	}
+	_, err = h.L.CreditTx(ctx, tx, Entry{
 		CustomerID: p.CustomerID, Amount: p.Amount, Kind: KindTopup,
 		ReferenceType: "card_payment", ReferenceID: p.ID, Actor: audit.System,
 	})
@@ -26,6 +53,30 @@ func (h TopUpHandler) PaymentSucceeded(ctx context.Context, tx *sql.Tx, p cardpa
 		return nil
 	}
 	return err
+}
+
+// refundErased gives back a top-up paid for an erased account; one that
+// cannot be refunded now (disputed) is left for a person, and logged.
+func (h TopUpHandler) refundErased(ctx context.Context, tx *sql.Tx, p cardpay.Payment) error {
+	log := h.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	err := cardpay.ErrDisabled
+	if h.Card != nil {
+		_, err = h.Card.RefundTx(ctx, tx, p.ID, p.Amount, "top-up paid after the account was erased")
+	}
+	switch {
+	case err == nil:
+		log.Warn("billing: a top-up paid after the account was erased is refunded", "payment", p.ID)
+	case errors.Is(err, cardpay.ErrPaymentDisputed), errors.Is(err, cardpay.ErrRefundExceedsPayment),
+		errors.Is(err, cardpay.ErrNotRefundable), errors.Is(err, cardpay.ErrDisabled):
+		log.Error("billing: a top-up paid after the account was erased cannot be refunded now; needs review",
+			"payment", p.ID, "error", err)
+	default:
+		return err
+	}
+	return nil
 }
 
 // PaymentFailed needs nothing: an unpaid top-up credited nothing.

@@ -127,6 +127,14 @@ func (s *Service) applyDispute(ctx context.Context, tx *sql.Tx, ev stripe.Event)
 		p.ID, hold, s.clock.Now()); err != nil {
 		return fmt.Errorf("hold refunds of %s: %w", p.ID, err)
 	}
+	if !hold && !d.Closed() {
+		// The case is decided for the store (won, inquiry closed), and
+		// this event, about an earlier state, was delivered late: acting
+		// on its status would take a top-up back or stop renewals again
+		// after the win, for good.
+		s.log.Info("cardpay: late dispute event of a case the store won ignored", "event", ev.ID, "dispute", d.StripeID, "status", d.StripeStatus)
+		return nil
+	}
 	if f, ok := s.handler.(DisputeFollower); ok {
 		if err := f.PaymentDisputeEventTx(ctx, tx, p, d); err != nil {
 			return err

@@ -26,12 +26,14 @@ type SavedCard struct {
 }
 
 // SavedCardOf returns the card of the customer's latest paid payment that
-// saved one, or ErrNoSavedCard.
+// saved one, or ErrNoSavedCard. Latest by creation, not by last change: a
+// refund or a dispute of an older payment changes that payment, and must
+// not send renewals back to the older card.
 func (s *Service) SavedCardOf(ctx context.Context, q db.Querier, customerID string) (SavedCard, error) {
 	var c SavedCard
 	err := q.QueryRowContext(ctx, `SELECT stripe_customer_id, payment_method_id FROM card_payments
 		WHERE customer_id = $1 AND status = 'succeeded' AND stripe_customer_id <> '' AND payment_method_id <> ''
-		ORDER BY updated_at DESC, id DESC LIMIT 1`, customerID).Scan(&c.StripeCustomerID, &c.PaymentMethodID)
+		ORDER BY created_at DESC, id DESC LIMIT 1`, customerID).Scan(&c.StripeCustomerID, &c.PaymentMethodID)
 	if errors.Is(err, sql.ErrNoRows) {
 		return SavedCard{}, fmt.Errorf("%w for customer %s", ErrNoSavedCard, customerID)
 	}

@@ -311,3 +311,35 @@ func TestLateRenewalRetryFindsTheEarlierCharge(t *testing.T) {
 		t.Errorf("renewal after the late retry: %s %q, want succeeded pi_earlier", got.Status, got.PaymentIntentID)
 	}
 }
+
+// The card renewals charge is the one the customer gave last, whatever
+// happened to older payments since: a refund or a dispute of a payment made
+// with an old card touches that payment, and renewals then went back to
+// the old card (expired, or replaced on the authentication page), declined
+// at every retry until the subscription ended.
+func TestSavedCardIsTheLastOneGivenNotTheLastTouched(t *testing.T) {
+	e := newEnv(t, envOpts{})
+	old := e.firstPayment() // pm_sub of cus_sub
+	e.clk.Advance(30 * 24 * time.Hour)
+	in := e.startInput("sub_1_p2", 990)
+	in.Purpose, in.SaveCard = PurposeRenewal, true
+	p := e.start(in)
+	s := completedSession(p, "cs_new", "", "cus_new")
+	s["payment_intent"] = map[string]any{"id": "pi_new", "object": "payment_intent", "status": "succeeded",
+		"amount": 990, "currency": "eur", "payment_method": "pm_new"}
+	e.mustDeliver(stripe.EventTypeCheckoutSessionCompleted, s)
+	want := SavedCard{StripeCustomerID: "cus_new", PaymentMethodID: "pm_new"}
+	if got, err := e.svc.SavedCardOf(e.ctx, e.d.Read, "usr_1"); err != nil || got != want {
+		t.Fatalf("saved card %+v %v, want %+v", got, err, want)
+	}
+	// A month on, the old payment is refunded in part, and disputed.
+	e.clk.Advance(30 * 24 * time.Hour)
+	if _, err := e.refund(old.ID, 100, "goodwill"); err != nil {
+		t.Fatal(err)
+	}
+	e.mustDeliver(stripe.EventTypeChargeDisputeCreated, map[string]any{"id": "dp_old", "object": "dispute", "amount": 890,
+		"currency": "eur", "payment_intent": old.PaymentIntentID, "reason": "general", "status": "needs_response"})
+	if got, err := e.svc.SavedCardOf(e.ctx, e.d.Read, "usr_1"); err != nil || got != want {
+		t.Fatalf("saved card after the old payment's refund and dispute: %+v %v, want %+v", got, err, want)
+	}
+}

@@ -159,7 +159,7 @@ func (s *Service) succeed(ctx context.Context, tx *sql.Tx, paymentID string, d d
 		return false, err
 	}
 	ok, err := s.transition(ctx, tx, paymentID, StatusSucceeded, "", StatusCreating, StatusAwaitingCustomer, StatusRequiresAction)
-	if err == nil && !ok && before.Status == StatusCanceled && isSavedCardCharge(before) {
+	if err == nil && !ok && before.Status == StatusCanceled {
 		ok, err = s.succeedReleased(ctx, tx, before, d)
 	}
 	if err != nil || !ok {
@@ -183,13 +183,15 @@ func (s *Service) succeed(ctx context.Context, tx *sql.Tx, paymentID string, d d
 	return true, nil
 }
 
-// succeedReleased records the success of an off-session charge we had
-// released (ReleaseTx) while its job was already calling Stripe: the
-// customer canceled as the renewal was being charged. The money arrived, so
-// it is recorded and the Handler told (the subscription, already canceled,
-// refunds it), unless another payment holds
-// the reference by now: that double payment is left for a person, as
-// succeed logs.
+// succeedReleased records the success of a payment we had released
+// (ReleaseTx) while it could still be paid: an off-session charge whose job
+// was already calling Stripe (the customer canceled as the renewal was being
+// charged), or a Checkout page the customer paid before its expiry reached
+// Stripe (the order abandoned on an erasure, the subscription ended; the
+// expiry job may be retrying while Stripe is unreachable). The money
+// arrived, so it is recorded and the Handler told (the canceled order or
+// subscription refunds it), unless another payment holds the reference by
+// now: that double payment is left for a person, as succeed logs.
 func (s *Service) succeedReleased(ctx context.Context, tx *sql.Tx, before Payment, d details) (bool, error) {
 	res, err := tx.ExecContext(ctx, `UPDATE card_payments SET status = 'succeeded', last_error = '', updated_at = $2
 		WHERE id = $1 AND status = 'canceled' AND NOT EXISTS (SELECT 1 FROM card_payments o

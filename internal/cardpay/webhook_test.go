@@ -2,6 +2,7 @@ package cardpay
 
 import (
 	"bytes"
+	"database/sql"
 	"errors"
 	"net/http"
 	"net/http/httptest"
@@ -204,15 +205,63 @@ func TestExpiredCheckoutCancelsAndFreesTheReference(t *testing.T) {
 	if calls[0].Payment.Status != StatusCanceled || calls[0].Payment.NeedsAuthentication() {
 		t.Errorf("PaymentFailed(%+v)", calls[0].Payment)
 	}
-	// A late "completed" for an expired session cannot settle it.
+	again := e.start(e.startInput("ord_16", 100))
+	if again.ID == p.ID {
+		t.Error("new attempt reuses the canceled payment")
+	}
+	// A late "completed" for the expired session cannot settle it while
+	// another payment holds the reference (logged for a person).
 	e.mustDeliver(stripe.EventTypeCheckoutSessionCompleted, completedSession(p, "cs_16", "pi_16", "cus_16"))
 	if got := e.get(p.ID); got.Status != StatusCanceled {
 		t.Errorf("closed payment moved to %s", got.Status)
 	}
 	wantCalls(t, e.h, "PaymentFailed")
-	again := e.start(e.startInput("ord_16", 100))
-	if again.ID == p.ID {
-		t.Error("new attempt reuses the canceled payment")
+}
+
+// A Checkout page we released (the order abandoned on an erasure, the
+// subscription ended) can still be paid until its expiry reaches Stripe,
+// and longer when Stripe is unreachable meanwhile. The money arrived: the
+// payment is recorded as paid and the Handler told, once, so that the
+// domain that gave the reference up gives the money back; before, it was
+// only logged and the customer was charged for nothing.
+func TestReleasedCheckoutPaidAnywayIsRecordedOnce(t *testing.T) {
+	e := newEnv(t, envOpts{})
+	p := e.start(e.startInput("ord_rel", 2500))
+	if _, err := e.svc.db.Write.ExecContext(e.ctx, `UPDATE card_payments SET status = 'awaiting_customer',
+		checkout_session_id = 'cs_rel', checkout_url = 'https://checkout.stripe.com/c/cs_rel' WHERE id = $1`, p.ID); err != nil {
+		t.Fatal(err)
+	}
+	var released bool
+	if err := e.d.Tx(e.ctx, func(tx *sql.Tx) (err error) {
+		released, err = e.svc.ReleaseTx(e.ctx, tx, PurposeOrder, "ord_rel", "customer erased")
+		return err
+	}); err != nil || !released {
+		t.Fatalf("ReleaseTx = %v, %v", released, err)
+	}
+	if n := e.jobsOf(CancelPaymentArgs{}.Kind()); n != 1 {
+		t.Fatalf("%d jobs to expire the page at Stripe, want 1", n)
+	}
+	payload, sig := e.mustDeliver(stripe.EventTypeCheckoutSessionCompleted, completedSession(p, "cs_rel", "pi_rel", "cus_rel"))
+	got := e.get(p.ID)
+	if got.Status != StatusSucceeded || got.PaymentIntentID != "pi_rel" {
+		t.Fatalf("released page paid anyway: %+v", got)
+	}
+	calls := wantCalls(t, e.h, "PaymentSucceeded")
+	if calls[0].Payment.ID != p.ID || calls[0].Payment.Status != StatusSucceeded {
+		t.Errorf("PaymentSucceeded(%+v)", calls[0].Payment)
+	}
+	// The redelivery, and Stripe's event for the intent, change nothing.
+	if err := e.svc.HandleWebhook(e.ctx, payload, sig); err != nil {
+		t.Fatal(err)
+	}
+	e.mustDeliver(stripe.EventTypePaymentIntentSucceeded, map[string]any{
+		"id": "pi_rel", "object": "payment_intent", "status": "succeeded", "amount": 2500, "currency": "eur",
+		"metadata": map[string]any{"payment_id": p.ID},
+	})
+	wantCalls(t, e.h, "PaymentSucceeded")
+	// Paid, it can be refunded.
+	if _, err := e.refund(p.ID, 2500, "paid after release"); err != nil {
+		t.Fatalf("refund: %v", err)
 	}
 }
 

@@ -223,7 +223,7 @@ func (s *Service) CardRefundSettledTx(ctx context.Context, tx *sql.Tx, cardRefun
 		if succeeded {
 			return s.lateSuccessTx(ctx, tx, cardRefundID, now)
 		}
-		return nil
+		return s.failedAfterSuccessTx(ctx, tx, cardRefundID, now)
 	}
 	if err != nil {
 		return wrapDB("settle card refund", err)
@@ -276,6 +276,39 @@ func (s *Service) CardRefundSettledTx(ctx context.Context, tx *sql.Tx, cardRefun
 	}
 	return audit.Record(ctx, tx, audit.Entry{At: now, Actor: audit.System, SubjectType: "claim_refund", SubjectID: refundID,
 		Action: "settle", Before: map[string]any{"status": RefundPending}, After: map[string]any{"status": status}})
+}
+
+// failedAfterSuccessTx handles Stripe reporting failed a card refund that
+// had succeeded (the card was closed since: the bank sent the money back to
+// the store). The customer has not been paid after all, yet the claim said
+// so, and the line and its credit note count the refund: the claim refund
+// becomes failed, once (the conditional succeeded → failed update), and
+// the agents are alerted to give the money back another way. The line
+// stays counted, matching its credit note: releasing it would let a second
+// refund of the same amount be credited again on the same invoice.
+func (s *Service) failedAfterSuccessTx(ctx context.Context, tx *sql.Tx, cardRefundID string, now time.Time) error {
+	var refundID, claimID string
+	err := tx.QueryRowContext(ctx, `UPDATE claim_refunds SET status = 'failed', updated_at = $2
+		WHERE card_refund_id = $1 AND status = 'succeeded' RETURNING id, claim_id`,
+		cardRefundID, now).Scan(&refundID, &claimID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil
+	}
+	if err != nil {
+		return wrapDB("settle card refund failed after success", err)
+	}
+	s.opts.Logger.Error("claims: a card refund that had succeeded failed at the bank; an agent must give the money back another way",
+		"claim", claimID, "claim_refund", refundID, "card_refund", cardRefundID)
+	if s.alerts != nil {
+		if err := s.alerts.NotifyTx(ctx, tx, account.RoleAgent, "card_refund_failed", alerts.Data{
+			Subject: claimID, Detail: "card refund " + cardRefundID + " failed at the bank after it had succeeded; its credit note stands",
+			Link: "/console/claims/" + claimID,
+		}); err != nil {
+			return err
+		}
+	}
+	return audit.Record(ctx, tx, audit.Entry{At: now, Actor: audit.System, SubjectType: "claim_refund", SubjectID: refundID,
+		Action: "settle", Before: map[string]any{"status": RefundSucceeded}, After: map[string]any{"status": RefundFailed}})
 }
 
 // lateSuccessTx handles Stripe reporting succeeded a card refund recorded

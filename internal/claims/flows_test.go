@@ -688,6 +688,46 @@ func TestFailedCardRefundAlertsTheAgents(t *testing.T) {
 	}
 }
 
+// Stripe may report failed a card refund that had succeeded (the card was
+// closed since; the bank sent the money back to the store). The customer
+// was not paid after all: the claim refund becomes failed and the agents
+// are alerted, once; the line stays counted, as its credit note does.
+// Before, the claim kept saying the money went back and nobody was told.
+func TestCardRefundFailingAfterItSucceededAlertsTheAgents(t *testing.T) {
+	spy := &alertsSpy{}
+	e := setupWith(t, func(d *claims.Deps) { d.Alerts = spy })
+	ctx := context.Background()
+	u := e.customer(t, "FR", account.CustomerConsumer, "fr")
+	o := e.order(t, u, e.service(t), 1000, true, 400)
+	if _, err := e.db.Write.Exec(`UPDATE orders SET payment_method = 'card' WHERE id = $1`, o.ID); err != nil {
+		t.Fatal(err)
+	}
+	e.clock.Set(t0.Add(4 * day))
+	c, err := e.claims.File(ctx, claims.FileInput{Kind: policy.NonDelivery, CustomerID: u.ID, OrderID: o.ID, Actor: customerActor(u)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	settle := func(succeeded bool) {
+		t.Helper()
+		if err := e.db.Tx(ctx, func(tx *sql.Tx) error {
+			return e.claims.CardRefundSettledTx(ctx, tx, "rfd_1", succeeded, money.Amount{})
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	settle(true)
+	for range 2 { // the report may come twice
+		settle(false)
+	}
+	refunds, _ := e.claims.Refunds(ctx, c.ID)
+	if refunds[0].Status != claims.RefundFailed || len(spy.got) != 1 || spy.got[0] != (recordedAlert{account.RoleAgent, "card_refund_failed", c.ID}) {
+		t.Fatalf("refund %+v, alerts %+v", refunds[0], spy.got)
+	}
+	if got, _ := e.orders.Get(ctx, o.ID); got.Lines[0].Refunded.Minor != 600 {
+		t.Fatalf("line refunded %v, want the 600 its credit note counts", got.Lines[0].Refunded)
+	}
+}
+
 // Once the customer is erased their files are gone from the store: the
 // claim still lists the evidence (kind, size, digest, name "erased"), and
 // opening it answers not found, not an internal error.

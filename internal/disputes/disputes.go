@@ -407,7 +407,7 @@ func (s *Service) Submit(ctx context.Context, caseID, statement string, actor au
 		// with its first answer). Not from the clock: two submissions may
 		// share a moment.
 		attempt := c.ID + "-" + id.New("sub")
-		if _, err := s.ins.InsertTx(ctx, tx, SubmitArgs{DisputeID: c.ID, Attempt: attempt}, nil); err != nil {
+		if _, err := s.ins.InsertTx(ctx, tx, SubmitArgs{DisputeID: c.ID, Attempt: attempt, AssembledAt: now}, nil); err != nil {
 			return fmt.Errorf("disputes: schedule submission: %w", err)
 		}
 		out = c
@@ -422,6 +422,11 @@ type SubmitArgs struct {
 	// Attempt names this submission; the idempotency key is built from it,
 	// so the job's retries send the evidence once.
 	Attempt string `json:"attempt"`
+	// AssembledAt is the moment the pack of this submission says it was
+	// made (and its PDF's date): the same at every retry, so that a retry
+	// sends Stripe the same file under the same key, which Stripe refuses
+	// with other content. Zero in jobs queued before it existed: now.
+	AssembledAt time.Time `json:"assembled_at,omitzero"`
 }
 
 // Kind names the job for River; renaming it would orphan queued jobs.
@@ -456,6 +461,9 @@ func (w *submitWorker) Work(ctx context.Context, job *river.Job[SubmitArgs]) err
 	pack, err := s.Pack(ctx, c.ID)
 	if err != nil {
 		return err
+	}
+	if !job.Args.AssembledAt.IsZero() {
+		pack.AssembledAt = job.Args.AssembledAt
 	}
 	ev := pack.StripeEvidence()
 	// The whole pack as a PDF goes in service_documentation, a file

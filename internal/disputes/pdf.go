@@ -72,6 +72,14 @@ func (p *Pack) PDF() ([]byte, error) {
 	pdf := fpdf.New("P", "mm", "A4", "")
 	pdf.SetTitle("Dispute evidence "+p.Case.ID, true)
 	pdf.SetCreator("comptoir", true)
+	// The same pack makes the same file (a retried upload must not
+	// differ): dated by the pack, not by the moment it is rendered, and
+	// its fonts listed in order, not in a map's.
+	pdf.SetCatalogSort(true)
+	if !p.AssembledAt.IsZero() {
+		pdf.SetCreationDate(p.AssembledAt)
+		pdf.SetModificationDate(p.AssembledAt)
+	}
 	pdf.SetCompression(false)
 	enc := func(s string) string {
 		s = strings.NewReplacer("\u202F", "\u00A0", "\r", "").Replace(s)

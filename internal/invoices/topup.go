@@ -24,6 +24,11 @@ func (h TopUpHandler) PaymentSucceeded(ctx context.Context, tx *sql.Tx, p cardpa
 	if err := h.Next.PaymentSucceeded(ctx, tx, p); err != nil {
 		return err
 	}
+	// An erased account's top-up is refunded, not credited
+	// (billing.TopUpHandler): no money was received for a voucher.
+	if erased, err := account.IsErased(ctx, tx, p.CustomerID); err != nil || erased {
+		return err
+	}
 	u, err := account.UserTx(ctx, tx, p.CustomerID)
 	if err != nil {
 		return err

@@ -41,6 +41,9 @@ func (h CardHandler) PaymentSucceeded(ctx context.Context, tx *sql.Tx, p cardpay
 		if o.Status == StatusPendingPayment {
 			return fmt.Errorf("orders: card payment %s of %v does not match order %s", p.ID, p.Amount, o.ID)
 		}
+		if o.Status == StatusCanceled {
+			return s.refundPaidAfterCancelTx(ctx, tx, o, p)
+		}
 		return nil // already applied
 	}
 	o, err := getOrder(ctx, tx, p.ReferenceID)
@@ -108,6 +111,51 @@ func (h CardHandler) PaymentSucceeded(ctx context.Context, tx *sql.Tx, p cardpay
 		return err
 	}
 	return s.sendConfirmation(ctx, tx, buyer, o, c, inv)
+}
+
+// refundPaidAfterCancelTx gives back in full, in tx, a card payment that
+// arrived for an order canceled while its Checkout page was still open (the
+// order abandoned on an erasure, its page released but paid before its
+// expiry reached Stripe): nothing is delivered for it, and nobody else
+// would give it back, since a canceled order offers no claim. A payment
+// that cannot be refunded now (disputed) is left for a person, and logged.
+func (s *Service) refundPaidAfterCancelTx(ctx context.Context, tx *sql.Tx, o Order, p cardpay.Payment) error {
+	s.opts.Logger.Warn("card payment arrived for a canceled order; refunding it", "order", o.ID, "payment", p.ID)
+	var err error
+	if s.opts.Card == nil {
+		err = cardpay.ErrDisabled
+	} else {
+		_, err = s.opts.Card.RefundTx(ctx, tx, p.ID, p.Amount, "order "+o.ID+" canceled before this payment")
+	}
+	refused := err
+	switch {
+	case errors.Is(err, cardpay.ErrPaymentDisputed), errors.Is(err, cardpay.ErrRefundExceedsPayment),
+		errors.Is(err, cardpay.ErrNotRefundable), errors.Is(err, cardpay.ErrDisabled):
+	case err != nil:
+		return err
+	}
+	if err := audit.Record(ctx, tx, audit.Entry{At: s.clock.Now(), Actor: audit.System, SubjectType: "order", SubjectID: o.ID,
+		Action: "paid_after_cancel", After: map[string]any{"payment": p.ID, "amount": p.Amount, "refunded": refused == nil}}); err != nil {
+		return err
+	}
+	if refused != nil {
+		return s.paidAfterCancelNotRefundedTx(ctx, tx, o.ID, p.ID, refused.Error())
+	}
+	return nil
+}
+
+// paidAfterCancelNotRefundedTx tells the agents, in tx, that a payment for
+// a canceled order was not given back to the card (refused now, or failed
+// at the bank): nobody else would, since a canceled order offers no claim.
+func (s *Service) paidAfterCancelNotRefundedTx(ctx context.Context, tx *sql.Tx, orderID, paymentID, why string) error {
+	s.opts.Logger.Error("a payment for a canceled order was not refunded; an agent must give the money back another way",
+		"order", orderID, "payment", paymentID, "error", why)
+	if s.opts.Alerts == nil {
+		return nil
+	}
+	return s.opts.Alerts.NotifyTx(ctx, tx, account.RoleAgent, "order_refund_failed", alerts.Data{
+		Subject: orderID, Detail: "card payment " + paymentID + ": " + why, Link: "/console/orders/" + orderID,
+	})
 }
 
 // PaymentFailed cancels an order whose payment ended unpaid (its Checkout
@@ -181,8 +229,21 @@ func (s *Service) AbandonUnpaidTx(ctx context.Context, tx *sql.Tx, customerID st
 
 // RefundSettled is told when a card refund of an order succeeds or fails.
 // The refund was already counted on the order line when it was decided
-// (claims); a failure is for the agents to see, through the claim.
+// (claims); a failure is for the agents to see, through the claim. A
+// canceled order has no claim: its refund is of a payment that arrived
+// after the cancel (refundPaidAfterCancelTx), and its failure alerts the
+// agents here.
 func (h CardHandler) RefundSettled(ctx context.Context, tx *sql.Tx, r cardpay.Refund, p cardpay.Payment) error {
-	return audit.Record(ctx, tx, audit.Entry{At: h.s.clock.Now(), Actor: audit.System, SubjectType: "order", SubjectID: p.ReferenceID,
-		Action: "card_refund_" + string(r.Status), After: map[string]any{"refund": r.ID, "amount": r.Amount}})
+	if err := audit.Record(ctx, tx, audit.Entry{At: h.s.clock.Now(), Actor: audit.System, SubjectType: "order", SubjectID: p.ReferenceID,
+		Action: "card_refund_" + string(r.Status), After: map[string]any{"refund": r.ID, "amount": r.Amount}}); err != nil {
+		return err
+	}
+	if r.Status != cardpay.RefundFailed {
+		return nil
+	}
+	o, err := getOrder(ctx, tx, p.ReferenceID)
+	if err != nil || o.Status != StatusCanceled {
+		return err
+	}
+	return h.s.paidAfterCancelNotRefundedTx(ctx, tx, o.ID, p.ID, "card refund "+r.ID+" failed: "+r.LastError)
 }

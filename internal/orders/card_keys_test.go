@@ -12,6 +12,7 @@ import (
 	"comptoir/internal/alerts"
 	"comptoir/internal/cardpay"
 	"comptoir/internal/id"
+	"comptoir/internal/money"
 	"comptoir/internal/orders"
 )
 
@@ -29,6 +30,26 @@ func (fakeCard) StartCheckoutTx(_ context.Context, _ *sql.Tx, in cardpay.StartIn
 // ReleaseTx releases nothing: fakeCard keeps no payments.
 func (fakeCard) ReleaseTx(context.Context, *sql.Tx, cardpay.Purpose, string, string) (bool, error) {
 	return false, nil
+}
+
+// RefundTx refuses: fakeCard keeps no payments.
+func (fakeCard) RefundTx(_ context.Context, _ *sql.Tx, paymentID string, _ money.Amount, _ string) (cardpay.Refund, error) {
+	return cardpay.Refund{}, fmt.Errorf("%w: fakeCard has no payment %s", cardpay.ErrNotRefundable, paymentID)
+}
+
+// refundingCard is fakeCard that records the refunds asked of it.
+type refundingCard struct {
+	fakeCard
+	mu      sync.Mutex
+	refunds []cardpay.Refund
+}
+
+func (c *refundingCard) RefundTx(_ context.Context, _ *sql.Tx, paymentID string, amount money.Amount, reason string) (cardpay.Refund, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	r := cardpay.Refund{ID: id.New("rfd"), PaymentID: paymentID, Amount: amount, Status: cardpay.RefundPending, Reason: reason}
+	c.refunds = append(c.refunds, r)
+	return r, nil
 }
 
 // alertLog counts the staff alerts by kind.
@@ -351,5 +372,133 @@ func TestAbandonedCardOrderReleasesItsKey(t *testing.T) {
 	}
 	if n := e.keysLeft(t, p.ID); n != 1 {
 		t.Fatalf("%d keys left after the abandon, want the reserved one back", n)
+	}
+}
+
+// The Checkout page of an order abandoned on an erasure is released, but
+// the customer may pay it before its expiry reaches Stripe: card payments
+// then report the money (cardpay's succeedReleased). The order stays
+// canceled, delivers nothing, and the payment is refunded in full; before,
+// the handler took it for a replay and the customer was charged for
+// nothing.
+func TestPaymentForACanceledOrderIsRefunded(t *testing.T) {
+	e := setup(t)
+	card := &refundingCard{}
+	e.orders = orders.New(e.db, e.clock, e.catalog, e.ledger, e.accounts, e.outbox,
+		orders.Options{BaseURL: "http://shop.test", StoreName: "Shop", Card: card})
+	ctx := context.Background()
+	p := e.licenceProduct(t, "K-LATE")
+	ana := e.customer(t, "ana@example.fr", "FR", account.CustomerConsumer, 0)
+	o, err := e.orders.Place(ctx, byCard(ana, p.ID), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.db.Tx(ctx, func(tx *sql.Tx) error {
+		_, err := e.orders.AbandonUnpaidTx(ctx, tx, ana.ID)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	e.pay(t, o)
+	got, err := e.orders.Get(ctx, o.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Status != orders.StatusCanceled || got.Lines[0].LicenceKey != "" {
+		t.Fatalf("order paid after its cancel: %s, key %q", got.Status, got.Lines[0].LicenceKey)
+	}
+	if len(card.refunds) != 1 || card.refunds[0].PaymentID != o.PaymentID || card.refunds[0].Amount != o.Total {
+		t.Fatalf("refunds = %+v, want one of %v for payment %s", card.refunds, o.Total, o.PaymentID)
+	}
+	if n := e.keysLeft(t, p.ID); n != 1 {
+		t.Fatalf("%d keys left, want the released one", n)
+	}
+}
+
+// A payment made for an order already canceled (refunded at once, see
+// TestPaymentForACanceledOrderIsRefunded) may still be disputed and lost:
+// the order paid nothing for its lines, so the chargeback counts nothing
+// on them. Before, counting it there was refused and the webhook that
+// closed the dispute failed for as long as Stripe redelivered it.
+func TestLostDisputeOfACanceledOrderCountsNothing(t *testing.T) {
+	e := setup(t)
+	e.orders = orders.New(e.db, e.clock, e.catalog, e.ledger, e.accounts, e.outbox,
+		orders.Options{BaseURL: "http://shop.test", StoreName: "Shop", Card: &refundingCard{}})
+	ctx := context.Background()
+	p := e.licenceProduct(t, "K-DISPUTED")
+	ana := e.customer(t, "ana@example.fr", "FR", account.CustomerConsumer, 0)
+	o, err := e.orders.Place(ctx, byCard(ana, p.ID), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.db.Tx(ctx, func(tx *sql.Tx) error {
+		_, err := e.orders.AbandonUnpaidTx(ctx, tx, ana.ID)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	e.pay(t, o)
+	pay := cardpay.Payment{ID: o.PaymentID, Purpose: cardpay.PurposeOrder, ReferenceID: o.ID, CustomerID: o.CustomerID,
+		Amount: o.Total, Status: cardpay.StatusSucceeded}
+	lost := cardpay.Dispute{StripeID: "dp_canceled", Event: "closed", Amount: o.Total, StripeStatus: "lost", Decided: true}
+	if err := e.db.Tx(ctx, func(tx *sql.Tx) error {
+		return e.orders.CardHandler().PaymentDisputeEventTx(ctx, tx, pay, lost)
+	}); err != nil {
+		t.Fatalf("lost dispute of a canceled order: %v", err)
+	}
+	got, err := e.orders.Get(ctx, o.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Status != orders.StatusCanceled || got.Refunded.Minor != 0 || got.Lines[0].Refunded.Minor != 0 {
+		t.Fatalf("canceled order after a lost dispute: %s, refunded %v, line %v", got.Status, got.Refunded, got.Lines[0].Refunded)
+	}
+}
+
+// A payment for a canceled order that is not given back to the card, now
+// (refused: here card payments keep no payment) or later (the bank refused
+// the refund), alerts the agents: a canceled order has no claim to report
+// it, and nobody else would pay the customer back. A failed refund of a
+// paid order is its claim's to report.
+func TestUnrefundedPaymentForACanceledOrderAlertsTheAgents(t *testing.T) {
+	e, log := setupCard(t)
+	ctx := context.Background()
+	p := e.licenceProduct(t, "K-1", "K-2")
+	ana := e.customer(t, "ana@example.fr", "FR", account.CustomerConsumer, 0)
+	canceled, err := e.orders.Place(ctx, byCard(ana, p.ID), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	paid, err := e.orders.Place(ctx, byCard(ana, p.ID), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.pay(t, paid)
+	if err := e.db.Tx(ctx, func(tx *sql.Tx) error {
+		_, err := e.orders.AbandonUnpaidTx(ctx, tx, ana.ID)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	e.pay(t, canceled)
+	if n := log.count("order_refund_failed"); n != 1 {
+		t.Fatalf("%d alerts after a refund refused, want 1", n)
+	}
+	failed := func(o orders.Order) {
+		t.Helper()
+		pay := cardpay.Payment{ID: o.PaymentID, Purpose: cardpay.PurposeOrder, ReferenceID: o.ID, CustomerID: o.CustomerID,
+			Amount: o.Total, Status: cardpay.StatusSucceeded}
+		r := cardpay.Refund{ID: id.New("rfd"), PaymentID: o.PaymentID, Amount: o.Total, Status: cardpay.RefundFailed, LastError: "stripe refund failed: expired_or_canceled_card"}
+		if err := e.db.Tx(ctx, func(tx *sql.Tx) error { return e.orders.CardHandler().RefundSettled(ctx, tx, r, pay) }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	failed(canceled)
+	if n := log.count("order_refund_failed"); n != 2 {
+		t.Fatalf("%d alerts after the refund failed at the bank, want 2", n)
+	}
+	failed(paid)
+	if n := log.count("order_refund_failed"); n != 2 {
+		t.Fatalf("%d alerts after a paid order's refund failed, want still 2", n)
 	}
 }

@@ -56,6 +56,12 @@ func (s *Service) Chargeback(ctx context.Context, tx *sql.Tx, orderID, stripeDis
 			left = credit.Minor
 		}
 	}
+	// Never more than the order has paid and not had back: an order
+	// canceled unpaid whose Checkout page was paid all the same (its
+	// payment refunded at once, see refundPaidAfterCancelTx) paid nothing
+	// for its lines, and counting the chargeback there would be refused,
+	// failing the webhook for as long as Stripe redelivers it.
+	left = min(left, o.Paid.Minor-o.Refunded.Minor)
 	var counted int64
 	for _, l := range o.Lines {
 		take := min(left, l.Amount.Minor-l.Refunded.Minor)

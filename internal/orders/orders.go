@@ -206,12 +206,14 @@ type Mailer interface {
 }
 
 // CardPayments is what orders need from card payments: a Checkout page
-// started in the order's transaction, and released when nobody is left to
-// pay it (AbandonUnpaidTx).
+// started in the order's transaction, released when nobody is left to pay
+// it (AbandonUnpaidTx), and refunded if it is paid all the same
+// (refundPaidAfterCancelTx).
 type CardPayments interface {
 	Enabled() bool
 	StartCheckoutTx(ctx context.Context, tx *sql.Tx, in cardpay.StartInput) (cardpay.Payment, error)
 	ReleaseTx(ctx context.Context, tx *sql.Tx, purpose cardpay.Purpose, referenceID, why string) (bool, error)
+	RefundTx(ctx context.Context, tx *sql.Tx, paymentID string, amount money.Amount, reason string) (cardpay.Refund, error)
 }
 
 // Options are the store settings orders depend on.

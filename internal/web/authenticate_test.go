@@ -359,6 +359,21 @@ func TestCancelingDuringAuthenticationClosesThePaymentPage(t *testing.T) {
 	if r := c.Get(path); r.Status != http.StatusNotFound {
 		t.Fatalf("link after cancel: %d", r.Status)
 	}
+	// Paid all the same, a moment before the expiry reached Stripe: the
+	// money is recorded, once, and given back in full (the subscription
+	// ended before this payment). Before, it was only logged.
+	deliver := webhookDeliverer(t, h)
+	for range 2 {
+		deliver(stripe.EventTypeCheckoutSessionCompleted, paidSession(pays[1], "pi_late"))
+	}
+	late, _ := h.App.Card.Get(ctx, pays[1].ID)
+	refunds, err := h.App.Card.Refunds(ctx, h.App.DB.Read, late.ID)
+	if err != nil || late.Status != cardpay.StatusSucceeded || len(refunds) != 1 || refunds[0].Amount != late.Amount {
+		t.Fatalf("page paid after the cancel: %+v, refunds %+v %v", late, refunds, err)
+	}
+	if got, _ := h.App.Subscriptions.Get(ctx, sub.ID); got.Status != subscriptions.StatusCanceled {
+		t.Fatalf("paid after the cancel: %s", got.Status)
+	}
 }
 
 // followToCheckout presses the page's button and follows our own steps to
@@ -374,4 +389,42 @@ func followToCheckout(t *testing.T, c *apptest.Client, path string) string {
 		t.Fatalf("checkout step: %d %q %s", page.Status, page.Location, page.Body)
 	}
 	return page.Location
+}
+
+// Stripe cannot be reached when the customer opens the payment page of a
+// renewal waiting for their authentication: they are told so, in their
+// language, and that nothing was charged, as at checkout and on a top-up.
+// Before, they got a page that reloaded itself for as long as the job
+// retried.
+func TestAuthenticationPageSaysWhenStripeIsUnreachable(t *testing.T) {
+	h, rec := scaStore(t)
+	ctx := context.Background()
+	u, c := h.User(t, account.RoleCustomer, "ana@example.fr")
+	c.PostForm("/lang", url.Values{"lang": {"en"}})
+	sub := scaSubscription(t, h, u, c)
+	authenticationRequired(rec)
+	h.Clock.Set(sub.CurrentPeriodEnd.Add(time.Minute))
+	if err := h.App.Subscriptions.Renew(ctx, sub.ID, sub.CurrentPeriodEnd); err != nil {
+		t.Fatal(err)
+	}
+	testwait.Until(t, "the payment-failed email", func() bool { return len(mailsOf(t, h, u, subscriptions.MailPaymentFailed)) == 1 })
+	// Stripe refuses every new Checkout page for now, in a way worth
+	// retrying (a key being fixed, an outage).
+	rec.ClearRules()
+	rec.Respond(cardpaytest.To(http.MethodPost, "/v1/checkout/sessions"), http.StatusUnauthorized,
+		cardpaytest.StripeError("invalid_request_error", "", "Invalid API Key provided.", nil))
+	c = signInAgain(t, h, "ana@example.fr") // a month later: a fresh session
+	c.PostForm("/lang", url.Values{"lang": {"en"}})
+	path := "/subscriptions/" + sub.ID + "/authenticate"
+	r := c.PostForm(path, nil)
+	if r.Status != http.StatusSeeOther || !strings.Contains(r.Location, path+"/checkout?payment=") {
+		t.Fatalf("authenticate: %d %q", r.Status, r.Location)
+	}
+	testwait.Until(t, "the failed attempt to make the page", func() bool {
+		return len(rec.Requests(http.MethodPost, "/v1/checkout/sessions")) >= 2
+	})
+	r = c.Get(r.Location)
+	if r.Status != http.StatusServiceUnavailable || !strings.Contains(r.Body, `id="pay-unreachable"`) || !strings.Contains(r.Body, "Nothing has been charged") {
+		t.Fatalf("checkout step while Stripe is unreachable: %d\n%s", r.Status, r.Body)
+	}
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"maps"
 	"net/http"
 	"net/url"
 	"strings"
@@ -22,6 +23,7 @@ import (
 	"comptoir/internal/id"
 	"comptoir/internal/mail"
 	"comptoir/internal/money"
+	"comptoir/internal/privacy"
 )
 
 const webhookSecret = "whsec_test_comptoir"
@@ -229,6 +231,52 @@ func TestTopUpReplayIsMarked(t *testing.T) {
 	}
 }
 
+// An erasure releases the customer's open top-up pages, but one may be paid
+// before its expiry reaches Stripe. The money is recorded and given back in
+// full to the card: no balance nobody can sign in to use, no voucher
+// document for an erased account. Before, the payment stayed canceled and
+// the money at Stripe was only logged.
+func TestTopUpPaidAfterTheErasureIsRefunded(t *testing.T) {
+	h := startWithStripe(t)
+	ctx := context.Background()
+	u, c := h.User(t, account.RoleCustomer, "ana@example.fr")
+	hd := h.Bearer(t, u.ID).Clone()
+	hd.Set("Idempotency-Key", "topup-erased")
+	r := postJSON(c, "/api/v1/balance/topups", `{"amount":{"amount":2000,"currency":"EUR"}}`, hd)
+	if r.Status != http.StatusCreated {
+		t.Fatalf("top-up: %d %s", r.Status, r.Body)
+	}
+	var out struct{ ID string }
+	json.Unmarshal([]byte(r.Body), &out)
+	pay, err := h.App.Card.Get(ctx, out.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.App.Privacy.Erase(ctx, u.ID, audit.Actor{ID: u.ID, Role: account.RoleCustomer}, privacy.ReasonCustomerRequest); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := h.App.Card.Get(ctx, pay.ID); got.Status != cardpay.StatusCanceled {
+		t.Fatalf("top-up of an erased account is %s, want released", got.Status)
+	}
+	deliver := webhookDeliverer(t, h)
+	for range 2 { // Stripe may deliver it twice
+		deliver(stripe.EventTypeCheckoutSessionCompleted, completed(pay))
+	}
+	if got, _ := h.App.Card.Get(ctx, pay.ID); got.Status != cardpay.StatusSucceeded || got.Refunded.Minor != 2000 {
+		t.Fatalf("top-up paid after the erasure: %s, %v refunded", got.Status, got.Refunded)
+	}
+	refunds, err := h.App.Card.Refunds(ctx, h.App.DB.Read, pay.ID)
+	if err != nil || len(refunds) != 1 || refunds[0].Amount.Minor != 2000 {
+		t.Fatalf("refunds %+v %v, want one of 2000", refunds, err)
+	}
+	if b := balanceOf(t, h, u); b != 0 {
+		t.Fatalf("erased account's balance %d, want 0", b)
+	}
+	if docs, err := h.App.Invoices.ForOrder(ctx, pay.ID); err != nil || len(docs) != 0 {
+		t.Fatalf("%d top-up documents for an erased account (%v), want none", len(docs), err)
+	}
+}
+
 // A card top-up the customer disputes with their bank: while the bank holds
 // the money, what is left of it on the balance is taken back (it cannot be
 // both returned by the bank and spent here); an inquiry takes nothing; a
@@ -286,6 +334,57 @@ func TestDisputedTopUpIsTakenBackFromTheBalance(t *testing.T) {
 	want(1500, "after the store won")
 	if r := c.Get("/balance"); r.Status != http.StatusOK || strings.Count(r.Body, "<tr>") < 5 {
 		t.Fatalf("balance page: %d", r.Status)
+	}
+}
+
+// A dispute event about an earlier state of the case, delivered after the
+// store won (Stripe redelivers what failed, in any order), changes nothing:
+// here the top-up was spent when the dispute opened, so nothing was taken
+// then; the balance filled again since, and the late "under_review" took
+// it, after the win, for good.
+func TestLateDisputeEventAfterTheStoreWonTakesNothing(t *testing.T) {
+	h := startWithStripe(t)
+	ctx := context.Background()
+	u, c := h.User(t, account.RoleCustomer, "ana@example.fr")
+	hd := h.Bearer(t, u.ID).Clone()
+	hd.Set("Idempotency-Key", "topup-late-dispute")
+	r := postJSON(c, "/api/v1/balance/topups", `{"amount":{"amount":2000,"currency":"EUR"}}`, hd)
+	if r.Status != http.StatusCreated {
+		t.Fatalf("top-up: %d %s", r.Status, r.Body)
+	}
+	var out struct{ ID string }
+	json.Unmarshal([]byte(r.Body), &out)
+	pay, err := h.App.Card.Get(ctx, out.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	deliver := webhookDeliverer(t, h)
+	deliver(stripe.EventTypeCheckoutSessionCompleted, completed(pay))
+	admin := audit.Actor{ID: "usr_admin", Role: account.RoleAdmin}
+	if _, err := h.App.Ledger.AdminDebit(ctx, admin, u.ID, money.MustNew(2000, "EUR"), "spent"); err != nil {
+		t.Fatal(err)
+	}
+	dispute := map[string]any{"id": "dp_late", "object": "dispute", "amount": 2000, "currency": "eur", "charge": "ch_late",
+		"payment_intent": "pi_" + pay.ID, "reason": "fraudulent", "status": "needs_response"}
+	deliver(stripe.EventTypeChargeDisputeCreated, dispute)
+	if _, err := h.App.Ledger.AdminCredit(ctx, admin, u.ID, money.MustNew(700, "EUR"), "goodwill"); err != nil {
+		t.Fatal(err)
+	}
+	won := maps.Clone(dispute)
+	won["status"] = "won"
+	deliver(stripe.EventTypeChargeDisputeClosed, won)
+	if got := balanceOf(t, h, u); got != 700 {
+		t.Fatalf("balance after the store won: %d, want 700", got)
+	}
+	late := maps.Clone(dispute)
+	late["status"] = "under_review"
+	deliver(stripe.EventTypeChargeDisputeUpdated, late)
+	if got := balanceOf(t, h, u); got != 700 {
+		t.Fatalf("balance after a late event of the won dispute: %d, want 700", got)
+	}
+	var held bool
+	if err := h.App.DB.Read.QueryRow(`SELECT dispute_hold FROM card_payments WHERE id = $1`, pay.ID).Scan(&held); err != nil || held {
+		t.Fatalf("refunds held after the store won and a late event: %v %v", held, err)
 	}
 }
 

@@ -414,3 +414,54 @@ func TestDisputeEvidenceRefusedByStripeCanBeSentAgain(t *testing.T) {
 		t.Fatalf("requests to Stripe: %d", len(sent))
 	}
 }
+
+// A submission whose job is retried (Stripe answered the evidence with an
+// error worth retrying) sends the same evidence file again under the same
+// idempotency key: Stripe refuses a key reused with other parameters, and
+// the pack was made anew at each attempt (its time, the PDF's date), so the
+// retry failed for good and the agents had to submit again.
+func TestDisputeSubmissionRetrySendsTheSameFile(t *testing.T) {
+	h, rec := scaStore(t)
+	ctx := context.Background()
+	_, ag := h.User(t, account.RoleAgent, "agent@shop.test")
+	p := newService(t, h, "posts", 25)
+	u, c := h.User(t, account.RoleCustomer, "cleo@example.fr")
+	body := `{"lines":[{"product_id":"` + p.ID + `","quantity":100}],"payment":"card","consent":{"immediate_performance":true,"withdrawal_waiver":true},"accept_policy":"default@1"}`
+	r := postJSON(c, "/api/v1/orders", body, h.Bearer(t, u.ID))
+	var created struct{ ID string }
+	if r.Status != http.StatusCreated || json.Unmarshal([]byte(r.Body), &created) != nil {
+		t.Fatalf("card order: %d %s", r.Status, r.Body)
+	}
+	pay, _, _ := h.App.Card.Pending(ctx, cardpay.PurposeOrder, created.ID)
+	deliver := webhookDeliverer(t, h)
+	deliver(stripe.EventTypeCheckoutSessionCompleted, completed(pay))
+	deliver(stripe.EventTypeChargeDisputeCreated, map[string]any{"id": "dp_test_retry", "object": "dispute", "amount": 2500,
+		"currency": "eur", "payment_intent": "pi_" + pay.ID, "reason": "fraudulent", "status": "needs_response"})
+	cases, _ := h.App.Disputes.ForReference(ctx, created.ID)
+	if len(cases) != 1 {
+		t.Fatalf("cases: %+v", cases)
+	}
+	path := "/v1/disputes/dp_test_retry"
+	rec.Respond(cardpaytest.To(http.MethodPost, path), http.StatusUnauthorized,
+		cardpaytest.StripeError("invalid_request_error", "", "Invalid API Key provided.", nil))
+	if r := ag.PostForm("/console/disputes/"+cases[0].ID, url.Values{"statement": {"delivered"}, "action": {"submit"}}); r.Status != http.StatusSeeOther {
+		t.Fatalf("submit: %d", r.Status)
+	}
+	testwait.Until(t, "the first attempt", func() bool { return len(rec.Requests(http.MethodPost, path)) == 1 })
+	h.Clock.Advance(2 * time.Minute) // the retry comes later
+	rec.ClearRules()
+	testwait.Until(t, "the retried submission", func() bool {
+		got, _ := h.App.Disputes.Get(ctx, cases[0].ID)
+		return got.Submission != disputes.SubmitQueued
+	})
+	uploads := rec.Requests(http.MethodPost, "/v1/files")
+	if len(uploads) != 2 || uploads[0].IdempotencyKey() != uploads[1].IdempotencyKey() {
+		t.Fatalf("%d uploads", len(uploads))
+	}
+	if !bytes.Equal(uploads[0].Files["file"], uploads[1].Files["file"]) {
+		t.Fatal("the retry uploaded another evidence file under the same idempotency key")
+	}
+	if got, _ := h.App.Disputes.Get(ctx, cases[0].ID); got.Submission != disputes.SubmitSubmitted {
+		t.Fatalf("after the retry: %s (%s)", got.Submission, got.SubmitError)
+	}
+}

@@ -116,6 +116,10 @@ func (s *Server) subscriptionAuthenticateCheckout(w http.ResponseWriter, r *http
 		// The CSP's form-action allows the Checkout origin, so this
 		// redirect ending the form's navigation is followed.
 		http.Redirect(w, r, u, http.StatusSeeOther)
+	case errors.Is(err, cardpay.ErrCheckoutRetrying):
+		// Stripe unreachable: say so, as sendToCheckout does, rather
+		// than a page that reloads for as long as the job retries.
+		s.render(w, r, http.StatusServiceUnavailable, "pay", s.newView(r, "pay.title", payData{Unreachable: true, Back: back}))
 	case errors.Is(err, cardpay.ErrCheckoutPending):
 		s.render(w, r, http.StatusAccepted, "pay", s.newView(r, "pay.title", payData{Waiting: true}))
 	case errors.Is(err, cardpay.ErrAlreadyPaid):

@@ -76,6 +76,8 @@ type Request struct {
 	Header http.Header
 	// Form holds the decoded form body (POST) or query (GET).
 	Form url.Values
+	// Files holds the bytes of the files of a multipart body, by field.
+	Files map[string][]byte
 }
 
 // IdempotencyKey is the Idempotency-Key header.
@@ -165,7 +167,7 @@ func (r *Recorder) serve(w http.ResponseWriter, req *http.Request) {
 		if mt, params, _ := mime.ParseMediaType(req.Header.Get("Content-Type")); mt == "multipart/form-data" {
 			// A file upload (/v1/files): the fields, and each file as
 			// its name and size in bytes.
-			rec.Form, err = multipartFields(body, params["boundary"])
+			rec.Form, rec.Files, err = multipartFields(body, params["boundary"])
 		} else {
 			rec.Form, err = url.ParseQuery(string(body))
 		}
@@ -235,24 +237,26 @@ func (r *Recorder) serve(w http.ResponseWriter, req *http.Request) {
 }
 
 // multipartFields reads a multipart body: text fields as sent, files as
-// "<name> <size>" (a test checks what was uploaded, not its bytes).
-func multipartFields(body []byte, boundary string) (url.Values, error) {
-	out := url.Values{}
+// "<name> <size>" in the form (what was uploaded) and their bytes apart
+// (whether two uploads are the same).
+func multipartFields(body []byte, boundary string) (url.Values, map[string][]byte, error) {
+	out, files := url.Values{}, map[string][]byte{}
 	mr := multipart.NewReader(bytes.NewReader(body), boundary)
 	for {
 		part, err := mr.NextPart()
 		if err == io.EOF {
-			return out, nil
+			return out, files, nil
 		}
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		data, err := io.ReadAll(part)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		if part.FileName() != "" {
 			out.Add(part.FormName(), fmt.Sprintf("%s %d", part.FileName(), len(data)))
+			files[part.FormName()] = data
 			continue
 		}
 		out.Add(part.FormName(), string(data))
