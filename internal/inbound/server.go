@@ -20,6 +20,7 @@ const (
 	DefaultMaxMessageBytes = 25 << 20 // 25 MiB
 	DefaultMaxRecipients   = 50
 	DefaultTimeout         = 5 * time.Minute
+	DefaultMaxConnections  = 100
 )
 
 // Handler receives each accepted message, once, after DATA completes. An
@@ -48,8 +49,13 @@ type Config struct {
 	SupportAddresses []string
 	MaxMessageBytes  int64 // default 25 MiB; larger messages get 552 and are not delivered
 	MaxRecipients    int   // default 50; the next RCPT gets 452 "too many recipients"
-	ReadTimeout      time.Duration
-	WriteTimeout     time.Duration
+	// MaxConnections bounds the sessions open at once (default 100): each
+	// holds a goroutine and up to a message in memory, and one client
+	// could otherwise open thousands. The next connection is answered 421
+	// and closed; a mail server retries it later.
+	MaxConnections int
+	ReadTimeout    time.Duration
+	WriteTimeout   time.Duration
 	// DeliverTimeout bounds one Handler call (default 1 minute).
 	DeliverTimeout time.Duration
 	Logger         *slog.Logger // nil: slog.Default(); bodies are never logged
@@ -85,6 +91,9 @@ func NewServer(cfg Config, handler Handler) (*Server, error) {
 	}
 	if cfg.MaxRecipients <= 0 {
 		cfg.MaxRecipients = DefaultMaxRecipients
+	}
+	if cfg.MaxConnections <= 0 {
+		cfg.MaxConnections = DefaultMaxConnections
 	}
 	if cfg.ReadTimeout <= 0 {
 		cfg.ReadTimeout = DefaultTimeout
@@ -139,10 +148,72 @@ func NewServer(cfg Config, handler Handler) (*Server, error) {
 const maxLineLength = 1 << 20
 
 // ListenAndServe listens on Config.Addr and serves until Close or Shutdown.
-func (s *Server) ListenAndServe() error { return s.smtp.ListenAndServe() }
+func (s *Server) ListenAndServe() error {
+	addr := s.cfg.Addr
+	if addr == "" {
+		addr = ":smtp"
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	return s.Serve(ln)
+}
 
-// Serve serves connections accepted from ln until Close or Shutdown.
-func (s *Server) Serve(ln net.Listener) error { return s.smtp.Serve(ln) }
+// Serve serves connections accepted from ln until Close or Shutdown, at
+// most Config.MaxConnections at once.
+func (s *Server) Serve(ln net.Listener) error {
+	return s.smtp.Serve(&cappedListener{Listener: ln, slots: make(chan struct{}, s.cfg.MaxConnections),
+		domain: s.cfg.Domain, log: s.log})
+}
+
+// cappedListener hands go-smtp at most cap(slots) connections at once.
+// One more is answered 421 (RFC 5321 4.5.4.1 lets a server refuse a
+// session with it: the sender keeps the message and tries again later)
+// and closed, without a goroutine of its own beyond the accept loop.
+type cappedListener struct {
+	net.Listener
+	slots  chan struct{}
+	domain string
+	log    *slog.Logger
+}
+
+// refuseWriteTimeout bounds writing the 421 to a client that does not
+// read: the accept loop must not wait on it.
+const refuseWriteTimeout = time.Second
+
+func (l *cappedListener) Accept() (net.Conn, error) {
+	for {
+		c, err := l.Listener.Accept()
+		if err != nil {
+			return nil, err
+		}
+		select {
+		case l.slots <- struct{}{}:
+			return &slotConn{Conn: c, release: func() { <-l.slots }}, nil
+		default:
+		}
+		l.log.Warn("inbound smtp: too many connections, refused with 421",
+			"remote", c.RemoteAddr().String(), "limit", cap(l.slots))
+		_ = c.SetWriteDeadline(time.Now().Add(refuseWriteTimeout))
+		_, _ = io.WriteString(c, "421 4.7.0 "+l.domain+" too many connections, try again later\r\n")
+		_ = c.Close()
+	}
+}
+
+// slotConn gives its slot back once, when go-smtp closes it (it may close
+// a connection more than once).
+type slotConn struct {
+	net.Conn
+	once    sync.Once
+	release func()
+}
+
+func (c *slotConn) Close() error {
+	err := c.Conn.Close()
+	c.once.Do(c.release)
+	return err
+}
 
 // Close stops listening and closes every connection at once; deliveries in
 // progress see their context cancelled (their senders get no 250 and retry).

@@ -13,6 +13,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"comptoir/internal/testwait"
 )
 
 type delivery struct {
@@ -409,5 +411,71 @@ func TestSMTPHandlerPanicIsTemporary(t *testing.T) {
 	}
 	if err := c.Noop(); err != nil {
 		t.Fatalf("connection unusable after a handler panic: %v", err)
+	}
+}
+
+// greeting opens a connection and returns the server's first line.
+func greeting(t *testing.T, addr string) (*textproto.Conn, string) {
+	t.Helper()
+	conn, err := net.DialTimeout("tcp", addr, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := conn.SetDeadline(time.Now().Add(30 * time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	tc := textproto.NewConn(conn)
+	t.Cleanup(func() { _ = tc.Close() })
+	line, err := tc.ReadLine()
+	if err != nil {
+		t.Fatalf("reading the greeting: %v", err)
+	}
+	return tc, line
+}
+
+func TestConnectionsBeyondTheCapAreRefusedWith421(t *testing.T) {
+	addr, rec, logs := startServer(t, Config{MaxConnections: 2})
+	first, line := greeting(t, addr)
+	if !strings.HasPrefix(line, "220 ") {
+		t.Fatalf("first connection: %q", line)
+	}
+	if _, line := greeting(t, addr); !strings.HasPrefix(line, "220 ") {
+		t.Fatalf("second connection: %q", line)
+	}
+	third, line := greeting(t, addr)
+	if !strings.HasPrefix(line, "421 4.7.0 ") || !strings.Contains(line, "too many connections") {
+		t.Fatalf("third connection: %q, want a 421", line)
+	}
+	if _, err := third.ReadLine(); err == nil {
+		t.Fatal("the refused connection stayed open")
+	}
+	if !strings.Contains(logs.String(), "too many connections") {
+		t.Errorf("the refusal is not logged:\n%s", logs.String())
+	}
+
+	// A session that ends gives its place back: mail flows again.
+	if err := first.PrintfLine("QUIT"); err != nil {
+		t.Fatal(err)
+	}
+	var c *smtp.Client
+	testwait.Until(t, "a connection is taken again", func() bool {
+		conn, err := net.DialTimeout("tcp", addr, 5*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = conn.SetDeadline(time.Now().Add(30 * time.Second))
+		if c, err = smtp.NewClient(conn, "127.0.0.1"); err != nil {
+			conn.Close()
+			return false
+		}
+		return true
+	})
+	t.Cleanup(func() { _ = c.Close() })
+	msg := []byte("From: a@example.org\r\nTo: support@shop.example\r\nSubject: hi\r\nMessage-ID: <cap@example.org>\r\n\r\nhello\r\n")
+	if err := send(c, "a@example.org", []string{"support@shop.example"}, msg); err != nil {
+		t.Fatalf("sending once a place is free: %v", err)
+	}
+	if got := len(rec.deliveries()); got != 1 {
+		t.Fatalf("%d deliveries, want 1", got)
 	}
 }
