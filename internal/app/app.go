@@ -672,13 +672,14 @@ func (a *App) StartWorkers(ctx context.Context) error {
 
 // StopWorkers stops what StartWorkers started: the dispatcher first (what
 // it has not dispatched waits in the table for the next start), then the
-// jobs, letting running ones finish until ctx ends.
+// jobs, letting running ones finish until ctx ends and cancelling the rest
+// (they run again at the next start).
 func (a *App) StopWorkers(ctx context.Context) error {
 	if a.stopDispatch != nil {
 		a.stopDispatch()
 		a.stopDispatch = nil
 	}
-	return a.Jobs.Stop(ctx)
+	return jobs.Stop(ctx, a.Jobs, a.Logger)
 }
 
 func hostOf(baseURL string) string {
