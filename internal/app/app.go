@@ -639,7 +639,17 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	}
 	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 20*time.Second)
 	defer cancel()
-	err := errors.Join(srv.Shutdown(shutdownCtx), a.StopWorkers(shutdownCtx))
+	// The SMTP listener stops beside the HTTP server: the messages being
+	// delivered get their answer, idle sessions are closed (their senders
+	// retry), then the jobs stop.
+	smtpStopped := make(chan error, 1)
+	if a.SMTP != nil {
+		go func() { smtpStopped <- a.SMTP.Shutdown(shutdownCtx) }()
+	} else {
+		smtpStopped <- nil
+	}
+	httpErr := srv.Shutdown(shutdownCtx)
+	err := errors.Join(httpErr, <-smtpStopped, a.StopWorkers(shutdownCtx))
 	if serveErr != nil && !errors.Is(serveErr, http.ErrServerClosed) {
 		return serveErr
 	}

@@ -10,6 +10,7 @@ import (
 	"net"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/emersion/go-smtp"
@@ -70,6 +71,16 @@ type Server struct {
 	log     *slog.Logger
 	ctx     context.Context
 	cancel  context.CancelFunc
+	// stopping is set by Shutdown, which closes the listeners itself.
+	stopping atomic.Bool
+	mu       sync.Mutex
+	// listeners are those Serve was given.
+	listeners []*cappedListener
+	// receiving counts the messages between the start of DATA and the
+	// answer, which Shutdown lets finish; drained, when set, is closed
+	// when it comes back to zero.
+	receiving int
+	drained   chan struct{}
 }
 
 // NewServer returns a Server; it does not listen until Serve or
@@ -163,8 +174,18 @@ func (s *Server) ListenAndServe() error {
 // Serve serves connections accepted from ln until Close or Shutdown, at
 // most Config.MaxConnections at once.
 func (s *Server) Serve(ln net.Listener) error {
-	return s.smtp.Serve(&cappedListener{Listener: ln, slots: make(chan struct{}, s.cfg.MaxConnections),
-		domain: s.cfg.Domain, log: s.log})
+	capped := &cappedListener{Listener: ln, slots: make(chan struct{}, s.cfg.MaxConnections), domain: s.cfg.Domain, log: s.log}
+	s.mu.Lock()
+	s.listeners = append(s.listeners, capped)
+	s.mu.Unlock()
+	if s.stopping.Load() {
+		capped.Close()
+	}
+	err := s.smtp.Serve(capped)
+	if s.stopping.Load() && errors.Is(err, net.ErrClosed) {
+		return nil
+	}
+	return err
 }
 
 // cappedListener hands go-smtp at most cap(slots) connections at once.
@@ -176,6 +197,14 @@ type cappedListener struct {
 	slots  chan struct{}
 	domain string
 	log    *slog.Logger
+	// closeOnce: Shutdown closes the listener, then go-smtp's Close again.
+	closeOnce sync.Once
+	closeErr  error
+}
+
+func (l *cappedListener) Close() error {
+	l.closeOnce.Do(func() { l.closeErr = l.Listener.Close() })
+	return l.closeErr
 }
 
 // refuseWriteTimeout bounds writing the 421 to a client that does not
@@ -222,17 +251,52 @@ func (s *Server) Close() error {
 	return s.smtp.Close()
 }
 
-// Shutdown stops listening and waits for open connections to end, or for
-// ctx to be done (then it behaves like Close).
+// Shutdown stops listening, lets every message being received or
+// delivered finish and get its answer, then closes the remaining
+// connections, idle between messages (their senders retry what they had
+// not sent yet). When ctx ends first it behaves like Close, and returns
+// ctx's error. Waiting for idle sessions too, as go-smtp's own Shutdown
+// does, held a stopping process until each sender's read timeout.
 func (s *Server) Shutdown(ctx context.Context) error {
-	err := s.smtp.Shutdown(ctx)
-	if err != nil {
-		s.cancel()
-		_ = s.smtp.Close()
-		return err
+	s.stopping.Store(true)
+	received := make(chan struct{})
+	s.mu.Lock()
+	for _, l := range s.listeners {
+		_ = l.Close()
+	}
+	if s.receiving == 0 {
+		close(received)
+	} else {
+		s.drained = received
+	}
+	s.mu.Unlock()
+	var err error
+	select {
+	case <-received:
+	case <-ctx.Done():
+		err = ctx.Err()
 	}
 	s.cancel()
-	return nil
+	if cerr := s.smtp.Close(); cerr != nil && !errors.Is(cerr, smtp.ErrServerClosed) && err == nil {
+		err = cerr
+	}
+	return err
+}
+
+func (s *Server) startReceiving() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.receiving++
+}
+
+func (s *Server) endReceiving() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.receiving--
+	if s.receiving == 0 && s.drained != nil {
+		close(s.drained)
+		s.drained = nil
+	}
 }
 
 func (s *Server) newSession(c *smtp.Conn) (smtp.Session, error) {
@@ -279,6 +343,8 @@ func (se *session) Rcpt(to string, _ *smtp.RcptOptions) error {
 }
 
 func (se *session) Data(r io.Reader) error {
+	se.srv.startReceiving()
+	defer se.srv.endReceiving()
 	var buf bytes.Buffer
 	if _, err := buf.ReadFrom(io.LimitReader(r, se.srv.cfg.MaxMessageBytes+1)); err != nil {
 		se.srv.log.Warn("inbound smtp: reading DATA failed", "remote", se.remote, "err", err)

@@ -479,3 +479,90 @@ func TestConnectionsBeyondTheCapAreRefusedWith421(t *testing.T) {
 		t.Fatalf("%d deliveries, want 1", got)
 	}
 }
+
+// gated delivers only once released, as a slow database would.
+type gated struct {
+	recorder
+	entered, release chan struct{}
+	once             sync.Once
+}
+
+func (g *gated) Deliver(ctx context.Context, raw []byte, from string, rcpts []string) error {
+	g.once.Do(func() { close(g.entered) })
+	select {
+	case <-g.release:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	return g.recorder.Deliver(ctx, raw, from, rcpts)
+}
+
+// Shutdown stops taking connections, lets the message being delivered
+// finish with its 250, and does not wait for a session idle between
+// messages: go-smtp's own Shutdown held the stopping process until that
+// sender's read timeout.
+func TestShutdownFinishesDeliveriesNotIdleSessions(t *testing.T) {
+	g := &gated{entered: make(chan struct{}), release: make(chan struct{})}
+	srv, err := NewServer(Config{SupportAddresses: []string{"support@shop.example"},
+		Logger: slog.New(slog.NewTextHandler(&syncBuffer{}, nil))}, g)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	t.Cleanup(func() { _ = srv.Close() })
+
+	dial(t, addr) // a session left idle
+	sender := dial(t, addr)
+	sent := make(chan error, 1)
+	go func() { sent <- send(sender, "a@example.com", []string{"support@shop.example"}, sampleMessage) }()
+	select {
+	case <-g.entered:
+	case <-time.After(testwait.Default):
+		t.Fatal("the delivery never started")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	stopped := make(chan error, 1)
+	start := time.Now()
+	go func() { stopped <- srv.Shutdown(ctx) }()
+	testwait.Until(t, "new connections refused", func() bool {
+		c, err := net.DialTimeout("tcp", addr, time.Second)
+		if err != nil {
+			return true
+		}
+		c.Close()
+		return false
+	})
+	select {
+	case err := <-stopped:
+		t.Fatalf("Shutdown returned (%v) before the delivery in progress ended", err)
+	default:
+	}
+	close(g.release)
+	if err := <-sent; err != nil {
+		t.Fatalf("the message being delivered at shutdown: %v, want 250", err)
+	}
+	select {
+	case err := <-stopped:
+		if err != nil {
+			t.Fatalf("Shutdown: %v", err)
+		}
+	case <-time.After(testwait.Default):
+		t.Fatal("Shutdown still waiting, on the idle session")
+	}
+	if took := time.Since(start); took > 20*time.Second {
+		t.Errorf("Shutdown took %v", took)
+	}
+	if err := <-served; err != nil {
+		t.Errorf("Serve after Shutdown: %v", err)
+	}
+	if n := len(g.deliveries()); n != 1 {
+		t.Fatalf("%d deliveries, want 1", n)
+	}
+}
