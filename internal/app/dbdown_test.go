@@ -27,7 +27,10 @@ type cutProxy struct {
 	upstream string
 	mu       sync.Mutex
 	cut      bool
-	conns    map[net.Conn]bool
+	// frozen: new connections are held open and never answered (a host
+	// that went away, a firewall dropping packets).
+	frozen bool
+	conns  map[net.Conn]bool
 }
 
 func startCutProxy(t *testing.T, upstream string) *cutProxy {
@@ -49,6 +52,11 @@ func (p *cutProxy) serve() {
 			return
 		}
 		p.mu.Lock()
+		if p.frozen {
+			p.conns[c] = true
+			p.mu.Unlock()
+			continue
+		}
 		if p.cut {
 			p.mu.Unlock()
 			c.Close()
@@ -78,21 +86,30 @@ func (p *cutProxy) Cut() {
 	clear(p.conns)
 }
 
+// Freeze drops every connection and holds new ones without an answer.
+func (p *cutProxy) Freeze() {
+	p.Cut()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.frozen = true
+}
+
 // Mend forwards new connections again.
 func (p *cutProxy) Mend() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.cut = false
+	p.cut, p.frozen = false, false
+	for c := range p.conns {
+		c.Close() // those held while frozen
+	}
+	clear(p.conns)
 }
 
-// TestPostgresDownThenBack cuts the store from PostgreSQL under traffic:
-// requests fail at once with 503 storage_unavailable in the visitor's
-// language (not a 500, not a hang), /readyz says not ready while /healthz
-// still answers; once the database is back the pool reconnects, requests
-// succeed and the background jobs send their mail again.
-func TestPostgresDownThenBack(t *testing.T) {
+// startBehindProxy starts the store on PostgreSQL through a cutProxy.
+func startBehindProxy(t *testing.T) (*apptest.Harness, *cutProxy) {
+	t.Helper()
 	if dbtest.Engine() != db.Postgres {
-		t.Skip("PostgreSQL is a server that can go away; SQLite is a file (its busy lock: TestSQLiteLockedElsewhere)")
+		t.Skip("PostgreSQL is a server that can go away; SQLite is a file")
 	}
 	var proxy *cutProxy
 	h := apptest.StartWith(t, func(c *config.Config) {
@@ -104,6 +121,54 @@ func TestPostgresDownThenBack(t *testing.T) {
 		u.Host = proxy.ln.Addr().String()
 		c.DatabaseURL = u.String()
 	})
+	return h, proxy
+}
+
+// TestPostgresNotAnswering: with PostgreSQL's host gone silent (connections
+// opened but never answered), a request is answered 503 after the connect
+// timeout instead of hanging, and all is well once it answers again.
+func TestPostgresNotAnswering(t *testing.T) {
+	h, proxy := startBehindProxy(t)
+	u, _ := h.User(t, account.RoleCustomer, "ana@example.fr")
+	bearer := h.Bearer(t, u.ID)
+	me := func() (*http.Response, error) {
+		req, _ := http.NewRequest(http.MethodGet, h.URL+"/api/v1/me", nil)
+		req.Header = bearer.Clone()
+		// Far past the connect timeout: only reached when the request hangs.
+		return (&http.Client{Timeout: 3 * db.PostgresConnectTimeout}).Do(req)
+	}
+	proxy.Freeze()
+	// The pool's idle connections were cut (they fail at once); the
+	// request must open a new one.
+	h.App.DB.Write.SetMaxIdleConns(0)
+	h.App.DB.Write.SetMaxIdleConns(db.DefaultPoolMaxConns())
+	start := time.Now()
+	resp, err := me()
+	if err != nil {
+		t.Fatalf("request with PostgreSQL not answering: %v after %v", err, time.Since(start))
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusServiceUnavailable {
+		t.Fatalf("request with PostgreSQL not answering: %d, want 503", resp.StatusCode)
+	}
+	proxy.Mend()
+	testwait.Until(t, "answers once PostgreSQL is back", func() bool {
+		resp, err := me()
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
+	})
+}
+
+// TestPostgresDownThenBack cuts the store from PostgreSQL under traffic:
+// requests fail at once with 503 storage_unavailable in the visitor's
+// language (not a 500, not a hang), /readyz says not ready while /healthz
+// still answers; once the database is back the pool reconnects, requests
+// succeed and the background jobs send their mail again.
+func TestPostgresDownThenBack(t *testing.T) {
+	h, proxy := startBehindProxy(t)
 	u, c := h.User(t, account.RoleCustomer, "ana@example.fr")
 	bearer := h.Bearer(t, u.ID)
 	contact := func(n string) apptest.Response {

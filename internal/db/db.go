@@ -19,8 +19,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
-	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
+	"github.com/jackc/pgx/v5/stdlib"
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
 )
@@ -223,11 +224,24 @@ func openSQLite(path string) (*DB, error) {
 // PostgresConnMaxLifetime is how long a PostgreSQL connection is reused.
 const PostgresConnMaxLifetime = 30 * time.Minute
 
+// PostgresConnectTimeout bounds opening a PostgreSQL connection (its TCP
+// connection, TLS and start-up), unless the URL's connect_timeout says
+// otherwise.
+const PostgresConnectTimeout = 10 * time.Second
+
 func openPostgres(dsn string, conns int) (*DB, error) {
-	pool, err := sql.Open("pgx", dsn)
+	cfg, err := pgx.ParseConfig(dsn)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrBadURL, err)
 	}
+	if cfg.ConnectTimeout == 0 {
+		// pgx waits without end by default: with the server's host down or
+		// a network dropping packets, every request opening a connection
+		// hung (a request has no deadline of its own) instead of being
+		// answered 503.
+		cfg.ConnectTimeout = PostgresConnectTimeout
+	}
+	pool := stdlib.OpenDB(*cfg)
 	// As many idle connections as open ones: with fewer, every burst closed
 	// the connections it had opened beyond the idle limit and the next burst
 	// opened them again, each a new PostgreSQL backend to fork, authenticate
