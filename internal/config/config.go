@@ -149,9 +149,10 @@ type Config struct {
 const DefaultZone = "Europe/Paris"
 
 // DefaultSMTPMaxConnections is --smtp-max-connections when not given:
-// far above what a mail server forwarding support mail opens, far below
-// what would exhaust memory (each session may hold a message).
-const DefaultSMTPMaxConnections = 100
+// above what a mail server forwarding support mail opens (a few), and a
+// bound on memory: each session may hold a message of up to 25 MiB while
+// it is received, 500 MiB for twenty.
+const DefaultSMTPMaxConnections = 20
 
 // DefaultStripeCheckoutOrigin is where Stripe serves its Checkout pages.
 const DefaultStripeCheckoutOrigin = "https://checkout.stripe.com"

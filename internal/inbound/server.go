@@ -21,7 +21,7 @@ const (
 	DefaultMaxMessageBytes = 25 << 20 // 25 MiB
 	DefaultMaxRecipients   = 50
 	DefaultTimeout         = 5 * time.Minute
-	DefaultMaxConnections  = 100
+	DefaultMaxConnections  = 20
 )
 
 // Handler receives each accepted message, once, after DATA completes. An
@@ -50,7 +50,7 @@ type Config struct {
 	SupportAddresses []string
 	MaxMessageBytes  int64 // default 25 MiB; larger messages get 552 and are not delivered
 	MaxRecipients    int   // default 50; the next RCPT gets 452 "too many recipients"
-	// MaxConnections bounds the sessions open at once (default 100): each
+	// MaxConnections bounds the sessions open at once (default 20): each
 	// holds a goroutine and up to a message in memory, and one client
 	// could otherwise open thousands. The next connection is answered 421
 	// and closed; a mail server retries it later.
