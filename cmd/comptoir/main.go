@@ -55,12 +55,22 @@ func main() {
 // again waited all the same. Nothing acknowledged is lost by it, as after
 // a SIGKILL.
 func signalContext() (context.Context, context.CancelFunc) {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, cancel := context.WithCancel(context.Background())
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
 	go func() {
-		<-ctx.Done()
-		stop()
+		select {
+		case <-sigs:
+		case <-ctx.Done():
+		}
+		// The handler goes before the graceful stop begins (before the
+		// listeners close), so that a signal sent once the stop is seen
+		// meets the default action; removed after it, by a goroutine
+		// woken by the context, it missed a second signal sent at once.
+		signal.Stop(sigs)
+		cancel()
 	}()
-	return ctx, stop
+	return ctx, cancel
 }
 
 // run executes one command; it is main without the process around it, so
