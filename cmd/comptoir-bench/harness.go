@@ -157,7 +157,9 @@ func (h *harness) runEngine(ctx context.Context, engine string) error {
 	h.logf("%s: starting comptoir serve", engine)
 	args := []string{"serve", "--database-url", dbURL, "--data-dir", dataDir, "--listen", "127.0.0.1:0", "--log-level", "info",
 		"--smtp-listen", "127.0.0.1:0", "--support-address", benchSupportAddr, "--trusted-proxies", benchTrustedProxy,
-		"--smtp-relay", sink.URL()}
+		"--smtp-relay", sink.URL(),
+		// Every client of the inbound mail scenario holds a session.
+		"--smtp-max-connections", strconv.Itoa(max(cfg.concurrency, cfg.latencyConc) + 4)}
 	if len(cfg.profile) > 0 {
 		args = append(args, "--debug-listen", "127.0.0.1:0")
 	}

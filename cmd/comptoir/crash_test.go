@@ -6,7 +6,9 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"io"
 	"math/rand/v2"
+	"net"
 	"net/http"
 	netmail "net/mail"
 	"net/smtp"
@@ -783,5 +785,48 @@ func TestGracefulShutdown(t *testing.T) {
 	d.Read.QueryRow(`SELECT COUNT(*) FROM river_job WHERE state = 'running'`).Scan(&running)
 	if running != 0 {
 		t.Fatalf("%d jobs left running after a graceful stop", running)
+	}
+}
+
+// A second SIGTERM during the graceful stop ends the process at once: with
+// a request still coming in (its body half sent), the first one waits for
+// it, up to the shutdown delay.
+func TestSecondSignalStopsAtOnce(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts store processes")
+	}
+	srv := startStoreProcess(t, storeEnv(t))
+	conn, err := net.Dial("tcp", strings.TrimPrefix(srv.base, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if _, err := io.WriteString(conn, "POST /contact HTTP/1.1\r\nHost: shop\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 100\r\n\r\nname=Ana"); err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	testwait.For(t, 10*time.Second, "the listener closed", func() bool {
+		resp, err := http.Get(srv.base + "/healthz")
+		if err == nil {
+			resp.Body.Close()
+		}
+		return err != nil
+	})
+	exited := make(chan error, 1)
+	go func() { exited <- srv.cmd.Wait() }()
+	select {
+	case err := <-exited:
+		t.Fatalf("exited (%v) while a request was still coming in, before the second signal", err)
+	default:
+	}
+	if err := srv.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-exited:
+	case <-time.After(5 * time.Second):
+		t.Fatalf("still running 5 s after a second SIGTERM:\n%s", srv.out.String())
 	}
 }

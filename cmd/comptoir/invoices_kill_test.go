@@ -8,10 +8,8 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
-	"os/signal"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -45,8 +43,8 @@ func TestKillHelperProcess(t *testing.T) {
 			break
 		}
 	}
-	// SIGTERM stops it gracefully, as it does the real binary.
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM)
+	// Signals stop it as they do the real binary.
+	ctx, stop := signalContext()
 	defer stop()
 	os.Exit(run(ctx, args, os.Stdout, os.Stderr, os.Getenv))
 }

@@ -36,7 +36,7 @@ settable as COMPTOIR_<FLAG> in the environment.
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := signalContext()
 	// Writing to a closed pipe (comptoir token create | head -c0) then
 	// fails with EPIPE, which run reports and acts on (a token that could
 	// not be written is revoked), instead of killing the process half-way
@@ -46,6 +46,31 @@ func main() {
 	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr, os.Getenv)
 	stop()
 	os.Exit(code)
+}
+
+// signalContext is cancelled by the first SIGTERM or interrupt, which
+// starts a graceful stop (serve finishes what is in flight, for up to about
+// 25 s). A second one ends the process at once, as it would without a
+// handler: caught too, it was ignored, and an operator pressing Ctrl-C
+// again waited all the same. Nothing acknowledged is lost by it, as after
+// a SIGKILL.
+func signalContext() (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithCancel(context.Background())
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		select {
+		case <-sigs:
+		case <-ctx.Done():
+		}
+		// The handler goes before the graceful stop begins (before the
+		// listeners close), so that a signal sent once the stop is seen
+		// meets the default action; removed after it, by a goroutine
+		// woken by the context, it missed a second signal sent at once.
+		signal.Stop(sigs)
+		cancel()
+	}()
+	return ctx, cancel
 }
 
 // run executes one command; it is main without the process around it, so

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"database/sql"
@@ -19,6 +20,7 @@ import (
 
 	"comptoir/internal/db"
 	"comptoir/internal/db/dbtest"
+	"comptoir/internal/testwait"
 )
 
 // syncBuffer is a bytes.Buffer safe to read while a command writes to it.
@@ -331,6 +333,41 @@ func newPostgresDatabase(t *testing.T, originalURL, prefix string) string {
 		target = originalURL[:strings.LastIndex(originalURL[:q], "/")+1] + name + originalURL[q:]
 	}
 	return target
+}
+
+// --smtp-max-connections reaches the listener: with one session held, the
+// next connection is told 421 and closed, and once the session ends mail
+// is taken again.
+func TestServeCapsSMTPConnections(t *testing.T) {
+	env := storeEnv(t)
+	env["COMPTOIR_SUPPORT_ADDRESS"] = "support@shop.test"
+	smtpAddr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	startServer(t, env, "--smtp-listen", smtpAddr, "--smtp-max-connections", "1")
+	held, err := smtp.Dial(smtpAddr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer held.Close()
+	if err := held.Hello("relay.example.org"); err != nil {
+		t.Fatal(err)
+	}
+	conn, err := net.DialTimeout("tcp", smtpAddr, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn.SetDeadline(time.Now().Add(30 * time.Second))
+	line, _ := bufio.NewReader(conn).ReadString('\n')
+	conn.Close()
+	if !strings.HasPrefix(line, "421 4.7.0 ") {
+		t.Fatalf("second connection greeted %q, want 421", line)
+	}
+	if err := held.Quit(); err != nil {
+		t.Fatal(err)
+	}
+	msg := "From: ana@example.fr\r\nTo: support@shop.test\r\nSubject: Cap\r\nMessage-ID: <cap@example.fr>\r\n\r\nBonjour\r\n"
+	testwait.Until(t, "mail taken once the session ended", func() bool {
+		return smtp.SendMail(smtpAddr, nil, "ana@example.fr", []string{"support@shop.test"}, []byte(msg)) == nil
+	})
 }
 
 func TestServeTakesMailOnItsSMTPListener(t *testing.T) {

@@ -11,6 +11,7 @@ import (
 	"github.com/riverqueue/river"
 
 	"comptoir/internal/audit"
+	"comptoir/internal/db"
 )
 
 // Session is a signed-in browser. Its ID is the SHA-256 of the cookie
@@ -133,11 +134,18 @@ func (s *Service) SessionUser(ctx context.Context, token string) (User, Session,
 		// Conditional, so that of the requests of one page (or of several
 		// nodes) arriving together, one writes and the others do nothing.
 		expires := s.sessionExpiry(u, sess.CreatedAt, now)
-		if _, err := s.db.Exec(ctx, `UPDATE sessions SET last_seen_at = $1, expires_at = $2
-			WHERE id = $3 AND last_seen_at <= $4`, now, expires, sess.ID, now.Add(-touchEvery)); err != nil {
+		_, err := s.db.Exec(ctx, `UPDATE sessions SET last_seen_at = $1, expires_at = $2
+			WHERE id = $3 AND last_seen_at <= $4`, now, expires, sess.ID, now.Add(-touchEvery))
+		switch {
+		case err == nil:
+			sess.LastSeenAt, sess.ExpiresAt = now, expires
+		case db.IsUnavailable(err):
+			// A database that takes no writes for now (full, read-only)
+			// still lets the visitor read their pages: the session stays
+			// as it was, and the next request refreshes it.
+		default:
 			return User{}, Session{}, fmt.Errorf("account: refresh session: %w", err)
 		}
-		sess.LastSeenAt, sess.ExpiresAt = now, expires
 	}
 	return u, sess, nil
 }

@@ -323,6 +323,7 @@ func (a *App) build(ctx context.Context, opts Options) (err error) {
 	if cfg.SMTPListen != "" {
 		a.SMTP, err = inbound.NewServer(inbound.Config{
 			Addr: cfg.SMTPListen, Domain: hostOf(cfg.BaseURL), SupportAddresses: []string{cfg.SupportAddress}, Logger: a.Logger,
+			MaxConnections: cfg.SMTPMaxConnections,
 		}, desk.MailIntake{Desk: a.Desk, Blobs: a.Blobs, Support: cfg.SupportAddress})
 		if err != nil {
 			return config.Usagef("--smtp-listen: %v", err)
@@ -638,7 +639,17 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	}
 	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 20*time.Second)
 	defer cancel()
-	err := errors.Join(srv.Shutdown(shutdownCtx), a.StopWorkers(shutdownCtx))
+	// The SMTP listener stops beside the HTTP server: the messages being
+	// delivered get their answer, idle sessions are closed (their senders
+	// retry), then the jobs stop.
+	smtpStopped := make(chan error, 1)
+	if a.SMTP != nil {
+		go func() { smtpStopped <- a.SMTP.Shutdown(shutdownCtx) }()
+	} else {
+		smtpStopped <- nil
+	}
+	httpErr := srv.Shutdown(shutdownCtx)
+	err := errors.Join(httpErr, <-smtpStopped, a.StopWorkers(shutdownCtx))
 	if serveErr != nil && !errors.Is(serveErr, http.ErrServerClosed) {
 		return serveErr
 	}
@@ -671,13 +682,14 @@ func (a *App) StartWorkers(ctx context.Context) error {
 
 // StopWorkers stops what StartWorkers started: the dispatcher first (what
 // it has not dispatched waits in the table for the next start), then the
-// jobs, letting running ones finish until ctx ends.
+// jobs, letting running ones finish until ctx ends and cancelling the rest
+// (they run again at the next start).
 func (a *App) StopWorkers(ctx context.Context) error {
 	if a.stopDispatch != nil {
 		a.stopDispatch()
 		a.stopDispatch = nil
 	}
-	return a.Jobs.Stop(ctx)
+	return jobs.Stop(ctx, a.Jobs, a.Logger)
 }
 
 func hostOf(baseURL string) string {

@@ -204,3 +204,50 @@ func refuseWrites(t *testing.T, d *db.DB) func() {
 		})
 	}
 }
+
+// TestSignedInVisitorsReadWhileWritesAreRefused: with the database taking
+// no writes (SQLite query_only, a PostgreSQL read-only transaction
+// default), a signed-in customer whose session is due for its last-seen
+// refresh still reads their pages and keeps their session, and an API
+// token still reads: before, the failed refresh signed them out (the
+// cookie cleared) and the token was answered 401 as if revoked.
+func TestSignedInVisitorsReadWhileWritesAreRefused(t *testing.T) {
+	h := apptest.Start(t)
+	d := h.App.DB
+	u, c := h.User(t, account.RoleCustomer, "ana@example.fr")
+	bearer := h.Bearer(t, u.ID)
+	if r := c.Send(http.MethodGet, "/api/v1/me", "", nil, bearer); r.Status != http.StatusOK {
+		t.Fatalf("API before: %d %s", r.Status, r.Body)
+	}
+	var restore func()
+	if d.Engine == db.SQLite {
+		if _, err := d.Write.Exec(`PRAGMA query_only = 1`); err != nil {
+			t.Fatal(err)
+		}
+		restore = func() {
+			if _, err := d.Write.Exec(`PRAGMA query_only = 0`); err != nil {
+				t.Error(err)
+			}
+		}
+	} else {
+		restore = refuseWrites(t, d)
+	}
+	defer restore()
+	h.Clock.Advance(2 * time.Minute) // past the session's and token's refresh interval
+	r := c.Get("/orders")
+	if r.Status != http.StatusOK {
+		t.Fatalf("orders page with writes refused: %d %s", r.Status, r.Body)
+	}
+	for _, sc := range r.Header.Values("Set-Cookie") {
+		if strings.HasPrefix(sc, "comptoir_session=") {
+			t.Fatalf("the session cookie was changed with writes refused: %s", sc)
+		}
+	}
+	if r := c.Send(http.MethodGet, "/api/v1/me", "", nil, bearer); r.Status != http.StatusOK {
+		t.Fatalf("API with writes refused: %d %s", r.Status, r.Body)
+	}
+	restore()
+	if r := c.Get("/orders"); r.Status != http.StatusOK {
+		t.Fatalf("orders page once writes are taken again: %d", r.Status)
+	}
+}

@@ -43,6 +43,8 @@ func IsUsage(err error) bool {
 type Config struct {
 	Listen     string
 	SMTPListen string
+	// SMTPMaxConnections bounds the SMTP listener's simultaneous sessions.
+	SMTPMaxConnections int
 	// DebugListen, when set, is a loopback address serving Go's profiler
 	// (/debug/pprof/): CPU profiles and execution traces of the running
 	// server, for the bench harness and for an operator chasing slowness.
@@ -146,6 +148,12 @@ type Config struct {
 // French dates.
 const DefaultZone = "Europe/Paris"
 
+// DefaultSMTPMaxConnections is --smtp-max-connections when not given:
+// above what a mail server forwarding support mail opens (a few), and a
+// bound on memory: each session may hold a message of up to 25 MiB while
+// it is received, 500 MiB for twenty.
+const DefaultSMTPMaxConnections = 20
+
 // DefaultStripeCheckoutOrigin is where Stripe serves its Checkout pages.
 const DefaultStripeCheckoutOrigin = "https://checkout.stripe.com"
 
@@ -155,6 +163,7 @@ func Register(fs *flag.FlagSet) *Config {
 	c := &Config{}
 	fs.StringVar(&c.Listen, "listen", "localhost:8080", "HTTP address to listen on")
 	fs.StringVar(&c.SMTPListen, "smtp-listen", "", "address of the inbound SMTP listener (off when empty)")
+	fs.IntVar(&c.SMTPMaxConnections, "smtp-max-connections", DefaultSMTPMaxConnections, "sessions the SMTP listener holds at once; the next connection is answered 421 (try again later)")
 	fs.StringVar(&c.DebugListen, "debug-listen", "", "loopback address serving Go's profiler at /debug/pprof/ (off when empty)")
 	fs.StringVar(&c.DataDir, "data-dir", "./comptoir-data", "directory for the SQLite file, uploads and spooled mail")
 	fs.Int64Var(&c.MinFreeMB, "min-free-mb", 64, "free space (MiB) the data directory's file system must keep: below it /readyz fails, so traffic can go elsewhere before writes fail")
@@ -313,6 +322,12 @@ func (c *Config) Resolve() error {
 	}
 	if c.IMAPPollInterval == 0 {
 		c.IMAPPollInterval = time.Minute
+	}
+	if c.SMTPMaxConnections == 0 {
+		c.SMTPMaxConnections = DefaultSMTPMaxConnections
+	}
+	if c.SMTPMaxConnections < 1 {
+		return Usagef("--smtp-max-connections %d: want at least 1", c.SMTPMaxConnections)
 	}
 	if c.StripeCheckoutOrigin == "" {
 		c.StripeCheckoutOrigin = DefaultStripeCheckoutOrigin

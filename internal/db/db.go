@@ -6,8 +6,11 @@ package db
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
+	"io"
+	"net"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -16,8 +19,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
-	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
+	"github.com/jackc/pgx/v5/stdlib"
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
 )
@@ -220,11 +224,24 @@ func openSQLite(path string) (*DB, error) {
 // PostgresConnMaxLifetime is how long a PostgreSQL connection is reused.
 const PostgresConnMaxLifetime = 30 * time.Minute
 
+// PostgresConnectTimeout bounds opening a PostgreSQL connection (its TCP
+// connection, TLS and start-up), unless the URL's connect_timeout says
+// otherwise.
+const PostgresConnectTimeout = 10 * time.Second
+
 func openPostgres(dsn string, conns int) (*DB, error) {
-	pool, err := sql.Open("pgx", dsn)
+	cfg, err := pgx.ParseConfig(dsn)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrBadURL, err)
 	}
+	if cfg.ConnectTimeout == 0 {
+		// pgx waits without end by default: with the server's host down or
+		// a network dropping packets, every request opening a connection
+		// hung (a request has no deadline of its own) instead of being
+		// answered 503.
+		cfg.ConnectTimeout = PostgresConnectTimeout
+	}
+	pool := stdlib.OpenDB(*cfg)
 	// As many idle connections as open ones: with fewer, every burst closed
 	// the connections it had opened beyond the idle limit and the next burst
 	// opened them again, each a new PostgreSQL backend to fork, authenticate
@@ -414,26 +431,44 @@ func IsForeignKeyViolation(err error) bool {
 	return errors.As(err, &liteErr) && liteErr.Code() == sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY
 }
 
-// IsUnavailable reports whether err says the database takes no writes for
-// now rather than that the request was wrong: the disk (or SQLite's
-// max_page_count) is full, or the database is read-only (a PostgreSQL
-// standby, default_transaction_read_only, a read-only file system). The
-// store answers 503 and /readyz fails until it passes.
+// IsUnavailable reports whether err says the database cannot serve the
+// request for now rather than that the request was wrong: the disk (or
+// SQLite's max_page_count) is full, the database is read-only (a
+// PostgreSQL standby, default_transaction_read_only, a read-only file
+// system), locked by another process past the busy timeout, or a
+// PostgreSQL server that cannot be reached, is restarting or dropped the
+// connection. The store answers 503 and /readyz fails until it passes.
 func IsUnavailable(err error) bool {
+	if err == nil {
+		return false
+	}
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) {
 		// 25006 read_only_sql_transaction; class 53: insufficient resources
-		// (disk full, out of memory, too many connections).
-		return pgErr.Code == "25006" || strings.HasPrefix(pgErr.Code, "53")
+		// (disk full, out of memory, too many connections); class 08:
+		// connection exceptions; 57P01-57P03: the server is shutting down,
+		// crashed or still starting.
+		switch {
+		case pgErr.Code == "25006", strings.HasPrefix(pgErr.Code, "53"), strings.HasPrefix(pgErr.Code, "08"),
+			pgErr.Code == "57P01", pgErr.Code == "57P02", pgErr.Code == "57P03":
+			return true
+		}
+		return false
 	}
 	var liteErr *sqlite.Error
 	if errors.As(err, &liteErr) {
 		switch liteErr.Code() & 0xff {
-		case sqlite3.SQLITE_FULL, sqlite3.SQLITE_READONLY:
+		case sqlite3.SQLITE_FULL, sqlite3.SQLITE_READONLY, sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED:
 			return true
 		}
+		return false
 	}
-	return false
+	// PostgreSQL out of reach: no connection could be opened, or the one in
+	// use was cut (the server restarted, the network dropped it).
+	var connectErr *pgconn.ConnectError
+	var netErr net.Error
+	return errors.As(err, &connectErr) || errors.As(err, &netErr) || errors.Is(err, driver.ErrBadConn) ||
+		errors.Is(err, io.ErrUnexpectedEOF) || pgconn.SafeToRetry(err)
 }
 
 // Writable reports, without writing, whether the database would take a

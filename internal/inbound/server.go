@@ -10,6 +10,7 @@ import (
 	"net"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/emersion/go-smtp"
@@ -20,6 +21,7 @@ const (
 	DefaultMaxMessageBytes = 25 << 20 // 25 MiB
 	DefaultMaxRecipients   = 50
 	DefaultTimeout         = 5 * time.Minute
+	DefaultMaxConnections  = 20
 )
 
 // Handler receives each accepted message, once, after DATA completes. An
@@ -48,8 +50,13 @@ type Config struct {
 	SupportAddresses []string
 	MaxMessageBytes  int64 // default 25 MiB; larger messages get 552 and are not delivered
 	MaxRecipients    int   // default 50; the next RCPT gets 452 "too many recipients"
-	ReadTimeout      time.Duration
-	WriteTimeout     time.Duration
+	// MaxConnections bounds the sessions open at once (default 20): each
+	// holds a goroutine and up to a message in memory, and one client
+	// could otherwise open thousands. The next connection is answered 421
+	// and closed; a mail server retries it later.
+	MaxConnections int
+	ReadTimeout    time.Duration
+	WriteTimeout   time.Duration
 	// DeliverTimeout bounds one Handler call (default 1 minute).
 	DeliverTimeout time.Duration
 	Logger         *slog.Logger // nil: slog.Default(); bodies are never logged
@@ -64,6 +71,16 @@ type Server struct {
 	log     *slog.Logger
 	ctx     context.Context
 	cancel  context.CancelFunc
+	// stopping is set by Shutdown, which closes the listeners itself.
+	stopping atomic.Bool
+	mu       sync.Mutex
+	// listeners are those Serve was given.
+	listeners []*cappedListener
+	// receiving counts the messages between the start of DATA and the
+	// answer, which Shutdown lets finish; drained, when set, is closed
+	// when it comes back to zero.
+	receiving int
+	drained   chan struct{}
 }
 
 // NewServer returns a Server; it does not listen until Serve or
@@ -85,6 +102,9 @@ func NewServer(cfg Config, handler Handler) (*Server, error) {
 	}
 	if cfg.MaxRecipients <= 0 {
 		cfg.MaxRecipients = DefaultMaxRecipients
+	}
+	if cfg.MaxConnections <= 0 {
+		cfg.MaxConnections = DefaultMaxConnections
 	}
 	if cfg.ReadTimeout <= 0 {
 		cfg.ReadTimeout = DefaultTimeout
@@ -139,10 +159,90 @@ func NewServer(cfg Config, handler Handler) (*Server, error) {
 const maxLineLength = 1 << 20
 
 // ListenAndServe listens on Config.Addr and serves until Close or Shutdown.
-func (s *Server) ListenAndServe() error { return s.smtp.ListenAndServe() }
+func (s *Server) ListenAndServe() error {
+	addr := s.cfg.Addr
+	if addr == "" {
+		addr = ":smtp"
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	return s.Serve(ln)
+}
 
-// Serve serves connections accepted from ln until Close or Shutdown.
-func (s *Server) Serve(ln net.Listener) error { return s.smtp.Serve(ln) }
+// Serve serves connections accepted from ln until Close or Shutdown, at
+// most Config.MaxConnections at once.
+func (s *Server) Serve(ln net.Listener) error {
+	capped := &cappedListener{Listener: ln, slots: make(chan struct{}, s.cfg.MaxConnections), domain: s.cfg.Domain, log: s.log}
+	s.mu.Lock()
+	s.listeners = append(s.listeners, capped)
+	s.mu.Unlock()
+	if s.stopping.Load() {
+		capped.Close()
+	}
+	err := s.smtp.Serve(capped)
+	if s.stopping.Load() && errors.Is(err, net.ErrClosed) {
+		return nil
+	}
+	return err
+}
+
+// cappedListener hands go-smtp at most cap(slots) connections at once.
+// One more is answered 421 (RFC 5321 4.5.4.1 lets a server refuse a
+// session with it: the sender keeps the message and tries again later)
+// and closed, without a goroutine of its own beyond the accept loop.
+type cappedListener struct {
+	net.Listener
+	slots  chan struct{}
+	domain string
+	log    *slog.Logger
+	// closeOnce: Shutdown closes the listener, then go-smtp's Close again.
+	closeOnce sync.Once
+	closeErr  error
+}
+
+func (l *cappedListener) Close() error {
+	l.closeOnce.Do(func() { l.closeErr = l.Listener.Close() })
+	return l.closeErr
+}
+
+// refuseWriteTimeout bounds writing the 421 to a client that does not
+// read: the accept loop must not wait on it.
+const refuseWriteTimeout = time.Second
+
+func (l *cappedListener) Accept() (net.Conn, error) {
+	for {
+		c, err := l.Listener.Accept()
+		if err != nil {
+			return nil, err
+		}
+		select {
+		case l.slots <- struct{}{}:
+			return &slotConn{Conn: c, release: func() { <-l.slots }}, nil
+		default:
+		}
+		l.log.Warn("inbound smtp: too many connections, refused with 421",
+			"remote", c.RemoteAddr().String(), "limit", cap(l.slots))
+		_ = c.SetWriteDeadline(time.Now().Add(refuseWriteTimeout))
+		_, _ = io.WriteString(c, "421 4.7.0 "+l.domain+" too many connections, try again later\r\n")
+		_ = c.Close()
+	}
+}
+
+// slotConn gives its slot back once, when go-smtp closes it (it may close
+// a connection more than once).
+type slotConn struct {
+	net.Conn
+	once    sync.Once
+	release func()
+}
+
+func (c *slotConn) Close() error {
+	err := c.Conn.Close()
+	c.once.Do(c.release)
+	return err
+}
 
 // Close stops listening and closes every connection at once; deliveries in
 // progress see their context cancelled (their senders get no 250 and retry).
@@ -151,17 +251,52 @@ func (s *Server) Close() error {
 	return s.smtp.Close()
 }
 
-// Shutdown stops listening and waits for open connections to end, or for
-// ctx to be done (then it behaves like Close).
+// Shutdown stops listening, lets every message being received or
+// delivered finish and get its answer, then closes the remaining
+// connections, idle between messages (their senders retry what they had
+// not sent yet). When ctx ends first it behaves like Close, and returns
+// ctx's error. Waiting for idle sessions too, as go-smtp's own Shutdown
+// does, held a stopping process until each sender's read timeout.
 func (s *Server) Shutdown(ctx context.Context) error {
-	err := s.smtp.Shutdown(ctx)
-	if err != nil {
-		s.cancel()
-		_ = s.smtp.Close()
-		return err
+	s.stopping.Store(true)
+	received := make(chan struct{})
+	s.mu.Lock()
+	for _, l := range s.listeners {
+		_ = l.Close()
+	}
+	if s.receiving == 0 {
+		close(received)
+	} else {
+		s.drained = received
+	}
+	s.mu.Unlock()
+	var err error
+	select {
+	case <-received:
+	case <-ctx.Done():
+		err = ctx.Err()
 	}
 	s.cancel()
-	return nil
+	if cerr := s.smtp.Close(); cerr != nil && !errors.Is(cerr, smtp.ErrServerClosed) && err == nil {
+		err = cerr
+	}
+	return err
+}
+
+func (s *Server) startReceiving() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.receiving++
+}
+
+func (s *Server) endReceiving() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.receiving--
+	if s.receiving == 0 && s.drained != nil {
+		close(s.drained)
+		s.drained = nil
+	}
 }
 
 func (s *Server) newSession(c *smtp.Conn) (smtp.Session, error) {
@@ -208,6 +343,8 @@ func (se *session) Rcpt(to string, _ *smtp.RcptOptions) error {
 }
 
 func (se *session) Data(r io.Reader) error {
+	se.srv.startReceiving()
+	defer se.srv.endReceiving()
 	var buf bytes.Buffer
 	if _, err := buf.ReadFrom(io.LimitReader(r, se.srv.cfg.MaxMessageBytes+1)); err != nil {
 		se.srv.log.Warn("inbound smtp: reading DATA failed", "remote", se.remote, "err", err)

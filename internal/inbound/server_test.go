@@ -13,6 +13,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"comptoir/internal/testwait"
 )
 
 type delivery struct {
@@ -409,5 +411,158 @@ func TestSMTPHandlerPanicIsTemporary(t *testing.T) {
 	}
 	if err := c.Noop(); err != nil {
 		t.Fatalf("connection unusable after a handler panic: %v", err)
+	}
+}
+
+// greeting opens a connection and returns the server's first line.
+func greeting(t *testing.T, addr string) (*textproto.Conn, string) {
+	t.Helper()
+	conn, err := net.DialTimeout("tcp", addr, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := conn.SetDeadline(time.Now().Add(30 * time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	tc := textproto.NewConn(conn)
+	t.Cleanup(func() { _ = tc.Close() })
+	line, err := tc.ReadLine()
+	if err != nil {
+		t.Fatalf("reading the greeting: %v", err)
+	}
+	return tc, line
+}
+
+func TestConnectionsBeyondTheCapAreRefusedWith421(t *testing.T) {
+	addr, rec, logs := startServer(t, Config{MaxConnections: 2})
+	first, line := greeting(t, addr)
+	if !strings.HasPrefix(line, "220 ") {
+		t.Fatalf("first connection: %q", line)
+	}
+	if _, line := greeting(t, addr); !strings.HasPrefix(line, "220 ") {
+		t.Fatalf("second connection: %q", line)
+	}
+	third, line := greeting(t, addr)
+	if !strings.HasPrefix(line, "421 4.7.0 ") || !strings.Contains(line, "too many connections") {
+		t.Fatalf("third connection: %q, want a 421", line)
+	}
+	if _, err := third.ReadLine(); err == nil {
+		t.Fatal("the refused connection stayed open")
+	}
+	if !strings.Contains(logs.String(), "too many connections") {
+		t.Errorf("the refusal is not logged:\n%s", logs.String())
+	}
+
+	// A session that ends gives its place back: mail flows again.
+	if err := first.PrintfLine("QUIT"); err != nil {
+		t.Fatal(err)
+	}
+	var c *smtp.Client
+	testwait.Until(t, "a connection is taken again", func() bool {
+		conn, err := net.DialTimeout("tcp", addr, 5*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = conn.SetDeadline(time.Now().Add(30 * time.Second))
+		if c, err = smtp.NewClient(conn, "127.0.0.1"); err != nil {
+			conn.Close()
+			return false
+		}
+		return true
+	})
+	t.Cleanup(func() { _ = c.Close() })
+	msg := []byte("From: a@example.org\r\nTo: support@shop.example\r\nSubject: hi\r\nMessage-ID: <cap@example.org>\r\n\r\nhello\r\n")
+	if err := send(c, "a@example.org", []string{"support@shop.example"}, msg); err != nil {
+		t.Fatalf("sending once a place is free: %v", err)
+	}
+	if got := len(rec.deliveries()); got != 1 {
+		t.Fatalf("%d deliveries, want 1", got)
+	}
+}
+
+// gated delivers only once released, as a slow database would.
+type gated struct {
+	recorder
+	entered, release chan struct{}
+	once             sync.Once
+}
+
+func (g *gated) Deliver(ctx context.Context, raw []byte, from string, rcpts []string) error {
+	g.once.Do(func() { close(g.entered) })
+	select {
+	case <-g.release:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	return g.recorder.Deliver(ctx, raw, from, rcpts)
+}
+
+// Shutdown stops taking connections, lets the message being delivered
+// finish with its 250, and does not wait for a session idle between
+// messages: go-smtp's own Shutdown held the stopping process until that
+// sender's read timeout.
+func TestShutdownFinishesDeliveriesNotIdleSessions(t *testing.T) {
+	g := &gated{entered: make(chan struct{}), release: make(chan struct{})}
+	srv, err := NewServer(Config{SupportAddresses: []string{"support@shop.example"},
+		Logger: slog.New(slog.NewTextHandler(&syncBuffer{}, nil))}, g)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	t.Cleanup(func() { _ = srv.Close() })
+
+	dial(t, addr) // a session left idle
+	sender := dial(t, addr)
+	sent := make(chan error, 1)
+	go func() { sent <- send(sender, "a@example.com", []string{"support@shop.example"}, sampleMessage) }()
+	select {
+	case <-g.entered:
+	case <-time.After(testwait.Default):
+		t.Fatal("the delivery never started")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	stopped := make(chan error, 1)
+	start := time.Now()
+	go func() { stopped <- srv.Shutdown(ctx) }()
+	testwait.Until(t, "new connections refused", func() bool {
+		c, err := net.DialTimeout("tcp", addr, time.Second)
+		if err != nil {
+			return true
+		}
+		c.Close()
+		return false
+	})
+	select {
+	case err := <-stopped:
+		t.Fatalf("Shutdown returned (%v) before the delivery in progress ended", err)
+	default:
+	}
+	close(g.release)
+	if err := <-sent; err != nil {
+		t.Fatalf("the message being delivered at shutdown: %v, want 250", err)
+	}
+	select {
+	case err := <-stopped:
+		if err != nil {
+			t.Fatalf("Shutdown: %v", err)
+		}
+	case <-time.After(testwait.Default):
+		t.Fatal("Shutdown still waiting, on the idle session")
+	}
+	if took := time.Since(start); took > 20*time.Second {
+		t.Errorf("Shutdown took %v", took)
+	}
+	if err := <-served; err != nil {
+		t.Errorf("Serve after Shutdown: %v", err)
+	}
+	if n := len(g.deliveries()); n != 1 {
+		t.Fatalf("%d deliveries, want 1", n)
 	}
 }

@@ -7,6 +7,7 @@ package jobs
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"log/slog"
 	"time"
@@ -127,6 +128,32 @@ func New(d *db.DB, cfg Config) (*Client, error) {
 		rc.Queues = map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: 8}}
 	}
 	return river.NewClient(driver(d), rc)
+}
+
+// hardStopBound is how long Stop waits, after its context ended, for the
+// jobs it cancelled to record their attempt.
+const hardStopBound = 5 * time.Second
+
+// Stop stops c, letting running jobs finish until ctx ends. Those still
+// running then are cancelled, and River hands them back to the queue, to
+// run at the next start or on another node: left as they were, a process
+// that exits marks nothing, and their rows stayed "running" until another
+// node's rescue took them over (ten minutes), emails and payments held
+// with them. It returns nil once every job is stopped, forced or not.
+func Stop(ctx context.Context, c *Client, log *slog.Logger) error {
+	err := c.Stop(ctx)
+	if err == nil || ctx.Err() == nil {
+		return err
+	}
+	if log != nil {
+		log.Warn("jobs still running at the end of the shutdown delay: cancelling them, they will be retried")
+	}
+	hard, cancel := context.WithTimeout(context.WithoutCancel(ctx), hardStopBound)
+	defer cancel()
+	if herr := c.StopAndCancel(hard); herr != nil {
+		return fmt.Errorf("jobs: stop: %w", errors.Join(err, herr))
+	}
+	return nil
 }
 
 // ForgetTx deletes the jobs of kind whose arguments name value (an id), in

@@ -49,12 +49,29 @@ func (s *Server) identify(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		st := &reqState{}
 		ctx := r.Context()
+		if r.URL.Path == "/healthz" || r.URL.Path == "/readyz" {
+			// The probes answer for the process and the database
+			// themselves; a credential they do not use must not decide.
+			st.lang = s.DefaultLang
+			next.ServeHTTP(w, r.WithContext(context.WithValue(ctx, ctxKey{}, st)))
+			return
+		}
 		if authz := r.Header.Get("Authorization"); strings.HasPrefix(authz, "Bearer ") {
 			token := strings.TrimSpace(strings.TrimPrefix(authz, "Bearer "))
-			if u, _, err := s.Accounts.TokenUser(ctx, token); err == nil {
+			u, _, err := s.Accounts.TokenUser(ctx, token)
+			if err == nil {
 				st.user = &u
-			} else if u, sess, err := s.Accounts.SessionUser(ctx, token); err == nil {
-				st.user, st.session = &u, &sess
+			} else if errors.Is(err, account.ErrInvalidToken) {
+				var sess account.Session
+				if u, sess, err = s.Accounts.SessionUser(ctx, token); err == nil {
+					st.user, st.session = &u, &sess
+				}
+			}
+			if err != nil && !credentialRefused(err) {
+				// The database could not say (down, restarting): the
+				// client must not take its valid token for a revoked one.
+				s.identifyFailed(w, r, err)
+				return
 			}
 		} else if c, err := r.Cookie(sessionCookie); err == nil && c.Value != "" {
 			u, sess, err := s.Accounts.SessionUser(ctx, c.Value)
@@ -64,8 +81,13 @@ func (s *Server) identify(next http.Handler) http.Handler {
 			case errors.Is(err, account.ErrSessionExpired):
 				st.expired = true
 				s.clearCookie(w, sessionCookie)
-			default:
+			case errors.Is(err, account.ErrNoSession):
 				s.clearCookie(w, sessionCookie)
+			default:
+				// The cookie is kept: clearing it signed out everyone who
+				// browsed while the database was away.
+				s.identifyFailed(w, r, err)
+				return
 			}
 		}
 		saved, cookie := "", ""
@@ -78,6 +100,23 @@ func (s *Server) identify(next http.Handler) http.Handler {
 		st.lang = locale.Negotiate(saved, cookie, r.Header.Get("Accept-Language"), s.DefaultLang)
 		next.ServeHTTP(w, r.WithContext(context.WithValue(ctx, ctxKey{}, st)))
 	})
+}
+
+// credentialRefused reports whether err says the credential is not (or no
+// longer) good, as opposed to the database failing to answer.
+func credentialRefused(err error) bool {
+	return errors.Is(err, account.ErrInvalidToken) || errors.Is(err, account.ErrNoSession) || errors.Is(err, account.ErrSessionExpired)
+}
+
+// identifyFailed answers a request whose credential could not be checked:
+// 503 storage_unavailable when the database is out of reach, in the
+// language the visitor's browser asks for.
+func (s *Server) identifyFailed(w http.ResponseWriter, r *http.Request, err error) {
+	st := &reqState{lang: locale.Negotiate("", "", r.Header.Get("Accept-Language"), s.DefaultLang)}
+	if c, cerr := r.Cookie(langCookie); cerr == nil {
+		st.lang = locale.Negotiate("", c.Value, r.Header.Get("Accept-Language"), s.DefaultLang)
+	}
+	s.serverError(w, r.WithContext(context.WithValue(r.Context(), ctxKey{}, st)), err)
 }
 
 // pageAuth guards an HTML route: a visitor who is not signed in is sent to

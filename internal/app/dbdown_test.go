@@ -1,0 +1,214 @@
+package app_test
+
+import (
+	"context"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"comptoir/internal/account"
+	"comptoir/internal/apptest"
+	"comptoir/internal/config"
+	"comptoir/internal/db"
+	"comptoir/internal/db/dbtest"
+	"comptoir/internal/testwait"
+)
+
+// cutProxy forwards TCP connections to a server until Cut, which drops
+// every connection and answers new ones by closing them (a database
+// restarted or a network cut), until Mend.
+type cutProxy struct {
+	ln       net.Listener
+	upstream string
+	mu       sync.Mutex
+	cut      bool
+	// frozen: new connections are held open and never answered (a host
+	// that went away, a firewall dropping packets).
+	frozen bool
+	conns  map[net.Conn]bool
+}
+
+func startCutProxy(t *testing.T, upstream string) *cutProxy {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &cutProxy{ln: ln, upstream: upstream, conns: map[net.Conn]bool{}}
+	go p.serve()
+	t.Cleanup(func() { ln.Close(); p.Cut() })
+	return p
+}
+
+func (p *cutProxy) serve() {
+	for {
+		c, err := p.ln.Accept()
+		if err != nil {
+			return
+		}
+		p.mu.Lock()
+		if p.frozen {
+			p.conns[c] = true
+			p.mu.Unlock()
+			continue
+		}
+		if p.cut {
+			p.mu.Unlock()
+			c.Close()
+			continue
+		}
+		up, err := net.Dial("tcp", p.upstream)
+		if err != nil {
+			p.mu.Unlock()
+			c.Close()
+			continue
+		}
+		p.conns[c], p.conns[up] = true, true
+		p.mu.Unlock()
+		go func() { io.Copy(up, c); up.Close(); c.Close() }()
+		go func() { io.Copy(c, up); up.Close(); c.Close() }()
+	}
+}
+
+// Cut drops every connection and refuses new ones.
+func (p *cutProxy) Cut() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.cut = true
+	for c := range p.conns {
+		c.Close()
+	}
+	clear(p.conns)
+}
+
+// Freeze drops every connection and holds new ones without an answer.
+func (p *cutProxy) Freeze() {
+	p.Cut()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.frozen = true
+}
+
+// Mend forwards new connections again.
+func (p *cutProxy) Mend() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.cut, p.frozen = false, false
+	for c := range p.conns {
+		c.Close() // those held while frozen
+	}
+	clear(p.conns)
+}
+
+// startBehindProxy starts the store on PostgreSQL through a cutProxy.
+func startBehindProxy(t *testing.T) (*apptest.Harness, *cutProxy) {
+	t.Helper()
+	if dbtest.Engine() != db.Postgres {
+		t.Skip("PostgreSQL is a server that can go away; SQLite is a file")
+	}
+	var proxy *cutProxy
+	h := apptest.StartWith(t, func(c *config.Config) {
+		u, err := url.Parse(c.DatabaseURL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		proxy = startCutProxy(t, u.Host)
+		u.Host = proxy.ln.Addr().String()
+		c.DatabaseURL = u.String()
+	})
+	return h, proxy
+}
+
+// TestPostgresNotAnswering: with PostgreSQL's host gone silent (connections
+// opened but never answered), a request is answered 503 after the connect
+// timeout instead of hanging, and all is well once it answers again.
+func TestPostgresNotAnswering(t *testing.T) {
+	h, proxy := startBehindProxy(t)
+	u, _ := h.User(t, account.RoleCustomer, "ana@example.fr")
+	bearer := h.Bearer(t, u.ID)
+	me := func() (*http.Response, error) {
+		req, _ := http.NewRequest(http.MethodGet, h.URL+"/api/v1/me", nil)
+		req.Header = bearer.Clone()
+		// Far past the connect timeout: only reached when the request hangs.
+		return (&http.Client{Timeout: 3 * db.PostgresConnectTimeout}).Do(req)
+	}
+	proxy.Freeze()
+	// The pool's idle connections were cut (they fail at once); the
+	// request must open a new one.
+	h.App.DB.Write.SetMaxIdleConns(0)
+	h.App.DB.Write.SetMaxIdleConns(db.DefaultPoolMaxConns())
+	start := time.Now()
+	resp, err := me()
+	if err != nil {
+		t.Fatalf("request with PostgreSQL not answering: %v after %v", err, time.Since(start))
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusServiceUnavailable {
+		t.Fatalf("request with PostgreSQL not answering: %d, want 503", resp.StatusCode)
+	}
+	proxy.Mend()
+	testwait.Until(t, "answers once PostgreSQL is back", func() bool {
+		resp, err := me()
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
+	})
+}
+
+// TestPostgresDownThenBack cuts the store from PostgreSQL under traffic:
+// requests fail at once with 503 storage_unavailable in the visitor's
+// language (not a 500, not a hang), /readyz says not ready while /healthz
+// still answers; once the database is back the pool reconnects, requests
+// succeed and the background jobs send their mail again.
+func TestPostgresDownThenBack(t *testing.T) {
+	h, proxy := startBehindProxy(t)
+	u, c := h.User(t, account.RoleCustomer, "ana@example.fr")
+	bearer := h.Bearer(t, u.ID)
+	contact := func(n string) apptest.Response {
+		return c.PostForm("/contact", url.Values{"name": {"Ana"}, "email": {"ana@example.fr"}, "topic": {"question"}, "message": {"Question " + n}})
+	}
+	if r := contact("1"); r.Status != http.StatusOK {
+		t.Fatalf("contact before the cut: %d %s", r.Status, r.Body)
+	}
+	h.Mails(t, "ticket_ack", 1)
+
+	proxy.Cut()
+	start := time.Now()
+	if r := c.Send(http.MethodGet, "/api/v1/me", "", nil, bearer); r.Status != http.StatusServiceUnavailable || !strings.Contains(r.Body, `"storage_unavailable"`) {
+		t.Errorf("API with the database down: %d %s, want 503 storage_unavailable", r.Status, r.Body)
+	}
+	if r := contact("2"); r.Status != http.StatusServiceUnavailable {
+		t.Errorf("form with the database down: %d, want 503", r.Status)
+	}
+	if d := time.Since(start); d > 15*time.Second {
+		t.Errorf("the requests took %v with the database down", d)
+	}
+	if r := c.Get("/readyz"); r.Status != http.StatusServiceUnavailable {
+		t.Errorf("/readyz with the database down: %d", r.Status)
+	}
+	if r := c.Get("/healthz"); r.Status != http.StatusOK {
+		t.Errorf("/healthz with the database down: %d", r.Status)
+	}
+
+	proxy.Mend()
+	testwait.Until(t, "/readyz once the database is back", func() bool { return c.Get("/readyz").Status == http.StatusOK })
+	if r := contact("3"); r.Status != http.StatusOK {
+		t.Fatalf("contact once the database is back: %d %s", r.Status, r.Body)
+	}
+	if r := c.Send(http.MethodGet, "/api/v1/me", "", nil, bearer); r.Status != http.StatusOK {
+		t.Fatalf("API once the database is back: %d %s", r.Status, r.Body)
+	}
+	// The jobs resumed: the second acknowledgement goes out.
+	testwait.Until(t, "the acknowledgement sent after the outage", func() bool {
+		var sent int
+		h.App.DB.Read.QueryRowContext(context.Background(), `SELECT COUNT(*) FROM outgoing_mail WHERE kind = 'ticket_ack' AND status = 'sent'`).Scan(&sent)
+		return sent == 2
+	})
+}
