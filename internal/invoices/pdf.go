@@ -182,7 +182,9 @@ func (s *Service) IssuedOn(inv Invoice) string { return s.DateIn(inv, inv.Lang) 
 // DateIn is the document's date (as IssuedOn) as lang writes it: a list
 // of documents shows each in the reader's language, dated as the
 // document itself is.
-func (s *Service) DateIn(inv Invoice, lang string) string { return s.zoneOf(inv).Date(inv.IssuedAt, lang) }
+func (s *Service) DateIn(inv Invoice, lang string) string {
+	return s.zoneOf(inv).Date(inv.IssuedAt, lang)
+}
 
 // issuedZones holds the zones documents were issued in, loaded once by
 // name: a store has one or two in its whole history.

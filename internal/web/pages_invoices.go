@@ -86,6 +86,12 @@ func (s *Server) invoiceViewData(inv invoices.Invoice) invoiceView {
 	return v
 }
 
+// invoiceRow is a document in a list, with its date.
+type invoiceRow struct {
+	invoices.Invoice
+	Date string
+}
+
 // myInvoices lists the signed-in customer's invoices and credit notes
 // ("My invoices"); an admin sees everyone's.
 func (s *Server) myInvoices(w http.ResponseWriter, r *http.Request) {
@@ -104,7 +110,14 @@ func (s *Server) myInvoices(w http.ResponseWriter, r *http.Request) {
 	}
 	// An admin opens everyone's orders in the console: /orders/{id} is
 	// the owner's page.
-	s.render(w, r, http.StatusOK, "invoices", s.newView(r, "invoices.title", map[string]any{"Invoices": list, "Console": owner == ""}))
+	// Each dated as its page and PDF are, in the zone it was issued in:
+	// the store's zone of the moment put a document of a New Year's Eve
+	// in another year than its own page.
+	rows := make([]invoiceRow, len(list))
+	for i, inv := range list {
+		rows[i] = invoiceRow{Invoice: inv, Date: s.Invoices.DateIn(inv, state(r).lang)}
+	}
+	s.render(w, r, http.StatusOK, "invoices", s.newView(r, "invoices.title", map[string]any{"Invoices": rows, "Console": owner == ""}))
 }
 
 // invoicePage shows a document, printable, or sends its PDF.
