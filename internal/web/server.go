@@ -229,6 +229,7 @@ func (s *Server) pageRoutes() []route {
 		{"GET /policy", permAnyone, s.policyPage},
 		{"GET /legal/{page}", permAnyone, s.legalPage},
 		{"GET /contact", permAnyone, s.contactForm},
+		{"GET /contact/sent", permAnyone, s.contactSentPage},
 		{"GET /survey/{token}", permAnyone, s.surveyForm},
 		{"POST /survey/{token}", permAnyone, s.survey},
 		{"GET /support/tickets", permSignedIn, s.myTickets},
