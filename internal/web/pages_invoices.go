@@ -92,6 +92,9 @@ type invoiceRow struct {
 	Date string
 }
 
+// myInvoicesPage is how many documents a page of "My invoices" shows.
+const myInvoicesPage = 50
+
 // myInvoices lists the signed-in customer's invoices and credit notes
 // ("My invoices"); an admin sees everyone's.
 func (s *Server) myInvoices(w http.ResponseWriter, r *http.Request) {
@@ -100,10 +103,18 @@ func (s *Server) myInvoices(w http.ResponseWriter, r *http.Request) {
 	if u.Role == account.RoleAdmin {
 		owner = ""
 	}
+	// Pages as the API does (?after=): the list stopped at 200 documents,
+	// with no way to the older ones.
 	var list []invoices.Invoice
+	var next string
 	if s.Invoices != nil {
 		var err error
-		if list, err = s.Invoices.ListForCustomer(r.Context(), owner, 200); err != nil {
+		list, next, err = s.Invoices.Page(r.Context(), owner, r.URL.Query().Get("after"), myInvoicesPage)
+		if errors.Is(err, invoices.ErrNotFound) {
+			s.renderError(w, r, http.StatusBadRequest, "error.bad_request") // a cursor the page never gave
+			return
+		}
+		if err != nil {
 			s.serverError(w, r, err)
 			return
 		}
@@ -117,7 +128,7 @@ func (s *Server) myInvoices(w http.ResponseWriter, r *http.Request) {
 	for i, inv := range list {
 		rows[i] = invoiceRow{Invoice: inv, Date: s.Invoices.DateIn(inv, state(r).lang)}
 	}
-	s.render(w, r, http.StatusOK, "invoices", s.newView(r, "invoices.title", map[string]any{"Invoices": rows, "Console": owner == ""}))
+	s.render(w, r, http.StatusOK, "invoices", s.newView(r, "invoices.title", map[string]any{"Invoices": rows, "Console": owner == "", "Next": next}))
 }
 
 // invoicePage shows a document, printable, or sends its PDF.
