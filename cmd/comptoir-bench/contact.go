@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"net/http"
 	"regexp"
 	"strconv"
 
@@ -46,20 +47,25 @@ func visitorAddr(seq uint64) string {
 	return "10." + strconv.FormatUint(seq>>16&255, 10) + "." + strconv.FormatUint(seq>>8&255, 10) + "." + strconv.FormatUint(seq&255, 10)
 }
 
-var ticketRefRE = regexp.MustCompile(`\bT-[0-9A-Z]{8}\b`)
+var ticketIDRE = regexp.MustCompile(`^tkt_[0-9A-Za-z]+$`)
 
-// contactReference is the ticket reference the page shows after a message
-// is received (its "sent" section), or "" when the page is anything else.
-func contactReference(body []byte) string {
-	i := bytes.Index(body, []byte(`id="contact-sent"`))
-	if i < 0 {
+// contactTicket is the ticket a Contact form opened, as the server's answer
+// says: a redirect to the confirmation page (303 to /contact/sent) with the
+// ticket's id in the comptoir_contact_sent cookie; "" for any other answer.
+func contactTicket(code uint16, h http.Header) string {
+	if code != http.StatusSeeOther || h.Get("Location") != "/contact/sent" {
 		return ""
 	}
-	return string(ticketRefRE.Find(body[i:]))
+	for _, c := range (&http.Response{Header: h}).Cookies() {
+		if c.Name == "comptoir_contact_sent" && ticketIDRE.MatchString(c.Value) {
+			return c.Value
+		}
+	}
+	return ""
 }
 
 // verifyTickets checks, once the server has stopped, that every ticket
-// whose reference the contact page showed is in the database.
+// the contact form's answers named is in the database.
 func verifyTickets(scenario string) func(ctx context.Context, e *env, dbURL string) (string, error) {
 	return func(ctx context.Context, e *env, dbURL string) (string, error) {
 		e.mu.Lock()
@@ -70,7 +76,7 @@ func verifyTickets(scenario string) func(ctx context.Context, e *env, dbURL stri
 			return "", err
 		}
 		defer d.Close()
-		found, err := countPresent(ctx, d, "tickets", "reference", refs)
+		found, err := countPresent(ctx, d, "tickets", "id", refs)
 		if err != nil {
 			return "", err
 		}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"net/http"
 	"net/http/httptest"
 	"testing"
 )
@@ -38,11 +39,14 @@ func TestVisitorAddrAndReference(t *testing.T) {
 	if got := visitorAddr(1<<16 + 2<<8 + 3); got != "10.1.2.3" {
 		t.Fatalf("visitorAddr = %s", got)
 	}
-	page := []byte(`<h1>Contact</h1><section class="card" role="status" id="contact-sent"><p>Votre message est bien reçu sous la référence T-7K2M9QXZ ; …</p>`)
-	if got := contactReference(page); got != "T-7K2M9QXZ" {
-		t.Fatalf("reference %q", got)
+	sent := http.Header{"Location": {"/contact/sent"}, "Set-Cookie": {"comptoir_contact_sent=tkt_01JQ7K2M9QXZ; Path=/; Max-Age=600; HttpOnly"}}
+	if got := contactTicket(http.StatusSeeOther, sent); got != "tkt_01JQ7K2M9QXZ" {
+		t.Fatalf("ticket %q", got)
 	}
-	if got := contactReference([]byte(`<form method="post" action="/contact">T-7K2M9QXZ`)); got != "" {
-		t.Fatalf("a page without the sent section gave %q", got)
+	if got := contactTicket(http.StatusOK, sent); got != "" {
+		t.Fatalf("an answer that is not the redirect gave %q", got)
+	}
+	if got := contactTicket(http.StatusSeeOther, http.Header{"Location": {"/contact"}}); got != "" {
+		t.Fatalf("a redirect to the form gave %q", got)
 	}
 }

@@ -258,6 +258,18 @@ func (a *App) build(ctx context.Context, opts Options) (err error) {
 		Labels: a.invoiceLabels, Zone: cfg.Location,
 	})
 	mailWorker.RenderAttachments(invoices.AttachmentSource, a.Invoices.RenderPDF)
+	if opts.Workers {
+		// The documents issued before their zone was kept are dated in
+		// the zone of today's start for good, not in whatever a later
+		// --zone says.
+		n, err := a.Invoices.KeepZones(ctx)
+		if err != nil {
+			return err
+		}
+		if n > 0 {
+			a.Logger.Info("dated the invoices issued before their zone was kept in the store's zone", "count", n, "zone", cfg.Location.String())
+		}
+	}
 	// The model withdrawal form is addressed to the seller, as the legal
 	// notice and the invoices name it, at the address customers write to.
 	trader := mail.Trader{Name: cfg.SellerName, Address: cfg.SellerAddress, Email: cfg.SupportAddress}

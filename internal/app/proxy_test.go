@@ -40,7 +40,7 @@ func TestContactLimitPerForwardedClient(t *testing.T) {
 		// The client prepends addresses of its own to dodge the limit;
 		// the proxy appends the real one, which is the one counted.
 		xff := "198.51.100." + strconv.Itoa(i) + ", 203.0.113.7"
-		if r := postVia(h, c, "/contact", contactForm(i), xff); r.Status != http.StatusOK || !strings.Contains(r.Body, `id="contact-sent"`) {
+		if r := postVia(h, c, "/contact", contactForm(i), xff); r.Status != http.StatusSeeOther || r.Location != "/contact/sent" {
 			t.Fatalf("message %d: %d %s", i, r.Status, r.Body)
 		}
 	}
@@ -51,13 +51,13 @@ func TestContactLimitPerForwardedClient(t *testing.T) {
 	// nor is one that reaches the store through a chain of proxies (the
 	// trusted hops are skipped).
 	for _, xff := range []string{"203.0.113.8", "2001:db8::7, 127.0.0.1"} {
-		if r := postVia(h, c, "/contact", contactForm(100), xff); r.Status != http.StatusOK {
+		if r := postVia(h, c, "/contact", contactForm(100), xff); r.Status != http.StatusSeeOther {
 			t.Fatalf("a different client (%s) answered %d", xff, r.Status)
 		}
 	}
 	// Unreadable forwarding falls back to the peer, which has its own
 	// bucket: the limited client cannot escape by sending garbage.
-	if r := postVia(h, c, "/contact", contactForm(101), "garbage"); r.Status != http.StatusOK {
+	if r := postVia(h, c, "/contact", contactForm(101), "garbage"); r.Status != http.StatusSeeOther {
 		t.Fatalf("garbage header: %d", r.Status)
 	}
 	if r := postVia(h, c, "/contact", contactForm(102), "203.0.113.7:40000"); r.Status != http.StatusTooManyRequests {
@@ -94,7 +94,7 @@ func TestUntrustedPeerForwardedForIgnored(t *testing.T) {
 	h := apptest.StartWith(t, func(c *config.Config) { c.TrustedProxies = "10.0.0.0/8" })
 	c := h.NewClient(t)
 	for i := range contactLimit {
-		if r := postVia(h, c, "/contact", contactForm(i), "203.0.113."+strconv.Itoa(i)); r.Status != http.StatusOK {
+		if r := postVia(h, c, "/contact", contactForm(i), "203.0.113."+strconv.Itoa(i)); r.Status != http.StatusSeeOther {
 			t.Fatalf("message %d: %d %s", i, r.Status, r.Body)
 		}
 	}

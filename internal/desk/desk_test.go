@@ -55,7 +55,7 @@ func TestContactOpensTicketAndAcknowledges(t *testing.T) {
 	wantCode(t, err, "not_found")
 	_, err = e.desk.GetForCustomer(ctx, "", g.ID)
 	wantCode(t, err, "not_found")
-	list, err := e.desk.ListForCustomer(ctx, e.customer.ID)
+	list, _, err := e.desk.ListForCustomer(ctx, e.customer.ID, "", 0)
 	if err != nil || len(list) != 1 || list[0].ID != tk.ID {
 		t.Errorf("ListForCustomer = %v, %v", list, err)
 	}

@@ -65,7 +65,7 @@ func TestMailFromAnUnprovenAccountsAddressStaysAGuestTicket(t *testing.T) {
 	}
 	sendMail(t, addr, "nina@example.org", "From: Nina <Nina@Example.org>\r\nTo: support@shop.test\r\nSubject: my refund\r\n"+
 		"Message-ID: <nina-1@example.org>\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nMy IBAN is FR76...\r\n")
-	list, err := e.desk.ListForCustomer(ctx, squatter.ID)
+	list, _, err := e.desk.ListForCustomer(ctx, squatter.ID, "", 0)
 	if err != nil || len(list) != 0 {
 		t.Fatalf("the account that signed up with the address sees %d tickets (%v)", len(list), err)
 	}
@@ -84,7 +84,7 @@ func TestMailFromAnUnprovenAccountsAddressStaysAGuestTicket(t *testing.T) {
 	e.proveAddress(t, squatter)
 	sendMail(t, addr, "nina@example.org", "From: Nina <nina@example.org>\r\nTo: support@shop.test\r\nSubject: another question\r\n"+
 		"Message-ID: <nina-2@example.org>\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nAnd my invoice?\r\n")
-	if list, err := e.desk.ListForCustomer(ctx, squatter.ID); err != nil || len(list) != 1 {
+	if list, _, err := e.desk.ListForCustomer(ctx, squatter.ID, "", 0); err != nil || len(list) != 1 {
 		t.Fatalf("the proven account sees %d tickets (%v), want the new one", len(list), err)
 	}
 }
@@ -455,7 +455,7 @@ func TestTooLargeNoteIsInTheTicketsLanguage(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "552") {
 		t.Fatalf("%v, want 552", err)
 	}
-	list, err := e.desk.ListForCustomer(context.Background(), e.customer.ID)
+	list, _, err := e.desk.ListForCustomer(context.Background(), e.customer.ID, "", 0)
 	if err != nil || len(list) != 1 || list[0].Lang != "fr" {
 		t.Fatalf("Zoé's tickets %+v (%v)", list, err)
 	}

@@ -58,7 +58,7 @@ func TestLinkGuestTickets(t *testing.T) {
 	if ids := link(u); len(ids) != 0 {
 		t.Fatalf("linked again %v", ids)
 	}
-	list, err := e.desk.ListForCustomer(ctx, u.ID)
+	list, _, err := e.desk.ListForCustomer(ctx, u.ID, "", 0)
 	if err != nil || len(list) != 2 {
 		t.Fatalf("portal list %d, %v", len(list), err)
 	}

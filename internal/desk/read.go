@@ -30,10 +30,65 @@ func (s *Service) GetForCustomer(ctx context.Context, customerID, ticketID strin
 	return t, nil
 }
 
-// ListForCustomer returns the customer's tickets, most recently active
-// first.
-func (s *Service) ListForCustomer(ctx context.Context, customerID string) ([]Ticket, error) {
-	return s.tickets(ctx, `SELECT `+ticketColumns+` FROM tickets WHERE customer_id = $1 ORDER BY updated_at DESC, id DESC LIMIT 200`, customerID)
+// ListForCustomer returns a page of the customer's tickets, most recently
+// active first, and the cursor of the next page ("" on the last). after is
+// a cursor this list gave (CustomerCursor); anything else is ErrNotFound.
+// limit 0 means 50, more than 200 is 200. Without pages, a customer's
+// tickets past the 200th were out of their reach.
+func (s *Service) ListForCustomer(ctx context.Context, customerID, after string, limit int) ([]Ticket, string, error) {
+	switch {
+	case limit <= 0:
+		limit = 50
+	case limit > 200:
+		limit = 200
+	}
+	q := `SELECT ` + ticketColumns + ` FROM tickets WHERE customer_id = $1`
+	args := []any{customerID}
+	if after != "" {
+		pos, err := customerPosition(after)
+		if err != nil {
+			return nil, "", err
+		}
+		// The first condition says nothing the second does not; it lets
+		// the tickets_customer index (customer_id, updated_at) start at
+		// the cursor instead of reading the customer's tickets from the top.
+		q += ` AND updated_at <= $2 AND (updated_at, id) < ($2, $3)`
+		args = append(args, pos.UpdatedAt, pos.ID)
+	}
+	args = append(args, limit+1)
+	q += ` ORDER BY updated_at DESC, id DESC LIMIT $` + strconv.Itoa(len(args))
+	page, err := s.tickets(ctx, q, args...)
+	if err != nil {
+		return nil, "", err
+	}
+	next := ""
+	if len(page) > limit {
+		page = page[:limit]
+		next = CustomerCursor(page[limit-1])
+	}
+	return page, next, nil
+}
+
+// CustomerCursor is the position of t in its customer's list, for
+// ListForCustomer's after: its id and its last activity as the page showed
+// it (as QueueCursor, the position rather than the ticket: it may have
+// moved to the top since).
+func CustomerCursor(t Ticket) string {
+	u := t.UpdatedAt.UTC()
+	return t.ID + "~" + strconv.FormatInt(u.Unix(), 10) + "." + strconv.Itoa(u.Nanosecond())
+}
+
+// customerPosition reads a cursor of CustomerCursor; anything else is
+// ErrNotFound.
+func customerPosition(cursor string) (Ticket, error) {
+	ticketID, at, _ := strings.Cut(cursor, "~")
+	secs, nanos, ok := strings.Cut(at, ".")
+	sec, err1 := strconv.ParseInt(secs, 10, 64)
+	nsec, err2 := strconv.Atoi(nanos)
+	if !id.Valid("tkt", ticketID) || !ok || err1 != nil || err2 != nil || nsec < 0 || nsec > 999999999 {
+		return Ticket{}, ErrNotFound
+	}
+	return Ticket{ID: ticketID, UpdatedAt: time.Unix(sec, int64(nsec)).UTC()}, nil
 }
 
 func (s *Service) tickets(ctx context.Context, q string, args ...any) ([]Ticket, error) {

@@ -118,8 +118,9 @@ func TestMigrationKeepsNumberedInvoices(t *testing.T) {
 
 // Documents issued before they kept their zone (0038) come out of the
 // migration with none, and are dated in the store's zone of the moment, as
-// before; the zone of a document issued since is as append-only as the
-// rest: the numberer cannot change it, nor anyone after.
+// before (until the program fills them, TestKeepZonesDatesOlderDocumentsForGood);
+// the zone of a document issued since is as append-only as the rest: the
+// numberer cannot change it, nor anyone after.
 func TestMigrationLeavesOlderDocumentsInTheStoresZone(t *testing.T) {
 	ctx := context.Background()
 	d := dbtest.OpenMigratedTo(t, 37)
@@ -167,7 +168,6 @@ func TestMigrationLeavesOlderDocumentsInTheStoresZone(t *testing.T) {
 	for _, tc := range []struct{ what, q string }{
 		{"a zone numbered away", `UPDATE invoices SET seq = 2, number = 'F-2027-000002', zone = 'UTC' WHERE id = 'inv_new'`},
 		{"a pending invoice's zone changed", `UPDATE invoices SET zone = 'UTC' WHERE id = 'inv_new'`},
-		{"an older invoice given a zone", `UPDATE invoices SET zone = 'UTC' WHERE id = 'inv_old'`},
 	} {
 		if err := exec(tc.q); err == nil {
 			t.Errorf("%s was accepted", tc.what)
@@ -181,5 +181,81 @@ func TestMigrationLeavesOlderDocumentsInTheStoresZone(t *testing.T) {
 	must(d.Read.QueryRowContext(ctx, `SELECT zone FROM invoices WHERE id = 'inv_new'`).Scan(&zone))
 	if zone != "Europe/Paris" {
 		t.Fatalf("zone %q after numbering", zone)
+	}
+}
+
+// Documents issued before 0038, with no zone, moved whenever the store's
+// zone changed. KeepZones, run at start, gives them the zone in force then,
+// once: a later start in another zone leaves them where they were. It is
+// the one change the append-only rule lets through for them, and only from
+// no zone to one, nothing else with it.
+func TestKeepZonesDatesOlderDocumentsForGood(t *testing.T) {
+	ctx := context.Background()
+	d := dbtest.OpenMigratedTo(t, 37)
+	at := time.Date(2026, 12, 31, 23, 30, 0, 0, time.UTC)
+	exec := func(q string, args ...any) error {
+		_, err := d.Write.ExecContext(ctx, q, args...)
+		return err
+	}
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(exec(`INSERT INTO users (id, email, email_key, name, role, password_hash, language, customer_type, country, created_at, updated_at)
+		VALUES ('usr_1', 'a@x.fr', 'a@x.fr', 'Zoé', 'customer', 'h', 'fr', 'consumer', 'FR', $1, $1)`, at))
+	const columns = `id, kind, series, year, seq, number, source_type, source_id, order_id, customer_id, refers_to,
+		issued_at, lang, currency, net, vat, total, seller_name, seller_address, seller_country, seller_vat_number, seller_registration,
+		buyer_name, buyer_address, buyer_country, buyer_type, buyer_vat_number, prices_include_vat, billing_country, card_country,
+		vat_country, vat_reason, reverse_charge`
+	const values = `'invoice', 'F', 2027, $2, $3, 'order', $1, 'ord_1', 'usr_1', NULL, $4, 'fr', 'EUR', 1200, 0, 1200, 'S', 'A', 'FR', '', '',
+		'Zoé', 'Ville', 'FR', 'consumer', '', TRUE, 'FR', '', 'FR', 'seller_country', FALSE`
+	must(exec(`INSERT INTO invoices (`+columns+`) VALUES ($1, `+values+`)`, "inv_old", 1, "F-2027-000001", at))
+	// Issued, still waiting for its number.
+	must(exec(`INSERT INTO invoices (`+columns+`) VALUES ($1, `+values+`)`, "inv_pending", nil, nil, at))
+	must(exec(`INSERT INTO invoice_counters (series, year, last) VALUES ('F', 2027, 1)`))
+	if err := d.Migrate(ctx); err != nil {
+		t.Fatalf("migrate: %v", err)
+	}
+
+	// Neither changed with the zone nor with anything else.
+	for _, tc := range []struct{ what, q string }{
+		{"an older invoice changed with its zone", `UPDATE invoices SET zone = 'UTC', total = 1, net = 1 WHERE id = 'inv_old'`},
+		{"an older invoice renumbered with its zone", `UPDATE invoices SET zone = 'UTC', seq = 9, number = 'F-2027-000009' WHERE id = 'inv_old'`},
+		{"a pending invoice numbered with a zone", `UPDATE invoices SET zone = 'UTC', seq = 2, number = 'F-2027-000002' WHERE id = 'inv_pending'`},
+	} {
+		if err := exec(tc.q); err == nil {
+			t.Errorf("%s was accepted", tc.what)
+		}
+	}
+
+	paris, err := localtime.Load("Europe/Paris")
+	must(err)
+	started := invoices.New(d, clock.NewManual(at), nil, invoices.Options{Zone: paris})
+	n, err := started.KeepZones(ctx)
+	if err != nil || n != 2 {
+		t.Fatalf("KeepZones in Paris: %d, %v; want the 2 older documents", n, err)
+	}
+	// The next start, in UTC: nothing left to fill, and they stay in Paris.
+	later := invoices.New(d, clock.NewManual(at), nil, invoices.Options{Zone: localtime.UTC})
+	if n, err := later.KeepZones(ctx); err != nil || n != 0 {
+		t.Fatalf("KeepZones again in UTC: %d, %v; want 0", n, err)
+	}
+	for _, id := range []string{"inv_old", "inv_pending"} {
+		inv, err := later.Get(ctx, id)
+		must(err)
+		if inv.Zone != "Europe/Paris" || later.IssuedOn(inv) != "01/01/2027" {
+			t.Errorf("%s after a start in Paris, read in UTC: zone %q, dated %s, want Europe/Paris, 01/01/2027", id, inv.Zone, later.IssuedOn(inv))
+		}
+	}
+	if err := exec(`UPDATE invoices SET zone = 'UTC' WHERE id = 'inv_old'`); err == nil {
+		t.Error("a filled zone was changed")
+	}
+	// The pending one was numbered as any other (Get numbers it).
+	var number string
+	must(d.Read.QueryRowContext(ctx, `SELECT number FROM invoices WHERE id = 'inv_pending'`).Scan(&number))
+	if number != "F-2027-000002" {
+		t.Errorf("the pending older document is numbered %q, want F-2027-000002", number)
 	}
 }

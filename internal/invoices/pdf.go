@@ -177,7 +177,14 @@ func RatePercent(bp int, lang string) string {
 // in French, 2026-12-01 in English): the seller's local date in the zone
 // it was issued in, which is not UTC's for a document issued late in the
 // evening, and stays what it was when the store's zone changes.
-func (s *Service) IssuedOn(inv Invoice) string { return s.zoneOf(inv).Date(inv.IssuedAt, inv.Lang) }
+func (s *Service) IssuedOn(inv Invoice) string { return s.DateIn(inv, inv.Lang) }
+
+// DateIn is the document's date (as IssuedOn) as lang writes it: a list
+// of documents shows each in the reader's language, dated as the
+// document itself is.
+func (s *Service) DateIn(inv Invoice, lang string) string {
+	return s.zoneOf(inv).Date(inv.IssuedAt, lang)
+}
 
 // issuedZones holds the zones documents were issued in, loaded once by
 // name: a store has one or two in its whole history.

@@ -163,8 +163,8 @@ func (s *Server) apiOpenTicket(w http.ResponseWriter, r *http.Request) {
 }
 
 // apiTickets is GET /api/v1/tickets: for staff the queue, nearest deadline
-// first (?filter=mine|unassigned|claims|breached, ?after= for the next
-// page); for a customer their own tickets.
+// first (?filter=mine|unassigned|claims|breached); for a customer their own
+// tickets, most recently active first. Both take ?after= for the next page.
 func (s *Server) apiTickets(w http.ResponseWriter, r *http.Request) {
 	u := state(r).user
 	var tickets []desk.Ticket
@@ -185,7 +185,9 @@ func (s *Server) apiTickets(w http.ResponseWriter, r *http.Request) {
 			next = desk.QueueCursor(tickets[len(tickets)-1])
 		}
 	} else {
-		tickets, err = s.Desk.ListForCustomer(r.Context(), u.ID)
+		// A customer's own tickets page the same way (API.md: a list is
+		// {items, next}); without it they stopped at 200.
+		tickets, next, err = s.Desk.ListForCustomer(r.Context(), u.ID, r.URL.Query().Get("after"), apiTicketsPage)
 	}
 	if errors.Is(err, desk.ErrNotFound) {
 		// ?after= names no ticket: a cursor this API did not give.
@@ -203,7 +205,7 @@ func (s *Server) apiTickets(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, listJSON(items, next))
 }
 
-// apiTicketsPage is the queue's page size in the API.
+// apiTicketsPage is the page size of both ticket lists in the API.
 const apiTicketsPage = 50
 
 // apiTicket is GET /api/v1/tickets/{id}: the ticket and its thread, for

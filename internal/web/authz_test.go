@@ -118,6 +118,7 @@ func authzFixtures(o authzObjects) map[string]authzFixture {
 		"POST /account/proof-consent":                 {path: "/account/proof-consent", except: map[string]outcome{agent: notFound, admin: notFound}, why: "customers only: staff buy nothing"},
 		"GET /policy":                                 {path: "/policy"},
 		"GET /contact":                                {path: "/contact"},
+		"GET /contact/sent":                           {path: "/contact/sent"},
 		"GET /survey/{token}":                         {path: "/survey/" + o.surveyToken},
 		"POST /survey/{token}":                        {path: "/survey/" + o.surveyToken},
 		"GET /support/tickets":                        {path: "/support/tickets"},
@@ -530,7 +531,7 @@ func authzSetup(t *testing.T, h *apptest.Harness, users map[string]account.User)
 		fw, _ := mw.CreateFormFile("files", "receipt.png")
 		fw.Write(png)
 		mw.Close()
-		if r := ac.Send(http.MethodPost, "/contact", mw.FormDataContentType(), &buf, http.Header{"Sec-Fetch-Site": {"same-origin"}}); r.Status != http.StatusOK {
+		if r := ac.Send(http.MethodPost, "/contact", mw.FormDataContentType(), &buf, http.Header{"Sec-Fetch-Site": {"same-origin"}}); r.Status != http.StatusSeeOther {
 			t.Fatalf("contact: %d %s", r.Status, r.Body)
 		}
 	}
@@ -561,7 +562,7 @@ func authzSetup(t *testing.T, h *apptest.Harness, users map[string]account.User)
 	gfw, _ := gmw.CreateFormFile("files", "question.png")
 	gfw.Write(png)
 	gmw.Close()
-	if r := h.NewClient(t).Send(http.MethodPost, "/contact", gmw.FormDataContentType(), &gbuf, http.Header{"Sec-Fetch-Site": {"same-origin"}}); r.Status != http.StatusOK {
+	if r := h.NewClient(t).Send(http.MethodPost, "/contact", gmw.FormDataContentType(), &gbuf, http.Header{"Sec-Fetch-Site": {"same-origin"}}); r.Status != http.StatusSeeOther {
 		t.Fatalf("guest contact: %d %s", r.Status, r.Body)
 	}
 	o.guestToken = guestToken(t, h, "ticket_ack", "gus@example.org")

@@ -21,7 +21,7 @@ func TestBusinessCalendarCountsBusinessHoursAndSaysSo(t *testing.T) {
 	c := h.NewClient(t)
 	c.Lang = "en"
 	mustContain(t, c.Get("/contact"), "48 business hours", "mon-fri 09:00-18:00 (Europe/Paris)")
-	sent := c.PostForm("/contact", url.Values{"name": {"Ana"}, "email": {"ana@example.fr"}, "topic": {"question"}, "message": {"Hello"}})
+	sent := followSeeOther(t, c, c.PostForm("/contact", url.Values{"name": {"Ana"}, "email": {"ana@example.fr"}, "topic": {"question"}, "message": {"Hello"}}))
 	mustContain(t, sent, "2026-03-11 14:00 UTC", "2026-03-16 11:00 UTC", `id="contact-business-hours"`)
 
 	_, agent := h.User(t, "agent", "agent@shop.test")

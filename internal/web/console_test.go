@@ -294,7 +294,7 @@ func TestContactAttachmentsAreCheckedStoredSafelyAndPrivate(t *testing.T) {
 	}
 
 	// A name with a path in it is kept as its last element only.
-	r = postContact(anaClient, h, contactFields("Ana", "ana@example.fr", "See the file."), upload{`../../etc/..\evil/notes.txt`, note})
+	r = followSeeOther(t, anaClient, postContact(anaClient, h, contactFields("Ana", "ana@example.fr", "See the file."), upload{`../../etc/..\evil/notes.txt`, note}))
 	if r.Status != http.StatusOK || !strings.Contains(r.Body, `id="contact-sent"`) {
 		t.Fatalf("contact with a file: %d %s", r.Status, r.Body)
 	}

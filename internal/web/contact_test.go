@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"comptoir/internal/apptest"
+	"comptoir/internal/desk"
 	"comptoir/internal/mail"
 )
 
@@ -26,7 +27,7 @@ func TestContactFormOpensATicketAndPromisesAnAnswerTime(t *testing.T) {
 	if r.Status != http.StatusUnprocessableEntity || !strings.Contains(r.Body, `id="name-error"`) {
 		t.Fatalf("header injection in the name: %d", r.Status)
 	}
-	r = c.PostForm("/contact", url.Values{"name": {"Ana"}, "email": {"ana@example.fr"}, "topic": {"order"}, "message": {"Where is my order?"}})
+	r = followSeeOther(t, c, c.PostForm("/contact", url.Values{"name": {"Ana"}, "email": {"ana@example.fr"}, "topic": {"order"}, "message": {"Where is my order?"}}))
 	if r.Status != http.StatusOK || !strings.Contains(r.Body, `id="contact-sent"`) {
 		t.Fatalf("contact: %d %s", r.Status, r.Body)
 	}
@@ -98,7 +99,8 @@ func TestClosingSendsASurveyAnsweredOnce(t *testing.T) {
 		t.Fatalf("a NUL in the comment: %d %s", r.Status, r.Body)
 	}
 	mustMarkRefused(t, "survey comment", r.Body, map[string]string{"comment": "comment"})
-	if r := c.PostForm(path, url.Values{"rating": {"5"}, "comment": {"Quick and kind."}}); r.Status != http.StatusOK || !strings.Contains(r.Body, "Thank you") {
+	if r := followSeeOther(t, c, c.PostForm(path, url.Values{"rating": {"5"}, "comment": {"Quick and kind."}})); r.Status != http.StatusOK ||
+		!strings.Contains(r.Body, `role="status">Thank you for your answer.`) || strings.Contains(r.Body, `id="survey-submit"`) {
 		t.Fatalf("survey: %d", r.Status)
 	}
 	if r := c.PostForm(path, url.Values{"rating": {"1"}}); r.Status != http.StatusUnprocessableEntity {
@@ -211,4 +213,50 @@ func TestContactPastTheLimitReadsNoUpload(t *testing.T) {
 	if body.n > 0 {
 		t.Fatalf("the server read %d bytes of a request it refused for the limit", body.n)
 	}
+}
+
+// The Contact form and the survey answered a successful POST with the page
+// itself (200): a reload asked to send the form again, and the back button
+// led to a page of a form already sent. Both redirect now (303) to a page
+// that says it worked, in the visitor's language; reloading it sends
+// nothing, and the Contact confirmation is only its sender's to see.
+func TestContactAndSurveyRedirectToTheirConfirmation(t *testing.T) {
+	h := apptest.Start(t)
+	ctx := context.Background()
+	c := h.NewClient(t)
+	c.Lang = "fr"
+	form := url.Values{"contact_key": {formKey(t, c.Get("/contact"), "contact_key")}, "name": {"Ana"}, "email": {"ana@example.fr"},
+		"topic": {"question"}, "message": {"Bonjour"}}
+	r := c.PostForm("/contact", form)
+	if r.Status != http.StatusSeeOther || r.Location != "/contact/sent" {
+		t.Fatalf("contact sent: %d %q, want 303 /contact/sent", r.Status, r.Location)
+	}
+	for range 2 { // the page, then a reload of it
+		sent := c.Get(r.Location)
+		mustContain(t, sent, `id="contact-sent"`, "Votre message est bien reçu sous la référence T-", "10/03/2026")
+	}
+	if ts, err := h.App.Desk.Queue(ctx, desk.QueueFilter{}); err != nil || len(ts) != 1 {
+		t.Fatalf("tickets: %d %v, want 1", len(ts), err)
+	}
+	// Another visitor is sent to the form.
+	if other := h.NewClient(t).Get("/contact/sent"); other.Status != http.StatusSeeOther || other.Location != "/contact" {
+		t.Errorf("the confirmation for another visitor: %d %q, want 303 /contact", other.Status, other.Location)
+	}
+
+	_, agent := h.User(t, "agent", "agent@shop.test")
+	id := regexp.MustCompile(`/console/tickets/(tkt_[0-9A-Z]+)`).FindStringSubmatch(agent.Get("/console/tickets").Body)[1]
+	agent.PostForm("/console/tickets/"+id, url.Values{"action": {"reply"}, "text": {"Bonjour Ana"}})
+	agent.PostForm("/console/tickets/"+id, url.Values{"action": {"close"}})
+	surveys, _ := h.App.Outbox.List(ctx, mail.Filter{Kind: "ticket_survey"})
+	if len(surveys) != 1 {
+		t.Fatalf("survey emails: %d", len(surveys))
+	}
+	path := strings.TrimPrefix(regexp.MustCompile(`https?://[^\s]+/survey/[A-Za-z0-9_-]+`).FindString(surveys[0].Text), h.URL)
+	r = c.PostForm(path, url.Values{"rating": {"5"}, "comment": {"Parfait."}})
+	if r.Status != http.StatusSeeOther || r.Location != path {
+		t.Fatalf("survey answered: %d %q, want 303 %s", r.Status, r.Location, path)
+	}
+	mustContain(t, c.Get(r.Location), `role="status">Merci pour votre réponse.`)
+	// Later, the link says it was answered.
+	mustContain(t, c.Get(path), `role="status">Ce questionnaire a déjà reçu une réponse.`)
 }

@@ -92,3 +92,16 @@ func mustMarkRefused(t *testing.T, what, body string, want map[string]string) {
 		}
 	}
 }
+
+// An API token's name refused (too long) showed the account page with the
+// reason but an empty box: what was typed was lost. The box keeps it now.
+func TestRefusedTokenNameKeepsWhatWasTyped(t *testing.T) {
+	h := apptest.Start(t)
+	_, c := h.User(t, account.RoleCustomer, "ana@example.fr")
+	name := "Ordinateur portable " + strings.Repeat("é", 100)
+	r := c.PostForm("/account/tokens", url.Values{"name": {name}})
+	if r.Status != http.StatusUnprocessableEntity {
+		t.Fatalf("a name too long: %d", r.Status)
+	}
+	mustContain(t, r, `id="token_name-error"`, `value="`+name+`"`)
+}

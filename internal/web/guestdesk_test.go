@@ -87,10 +87,10 @@ func TestGuestLinkOpensItsTicketAndNoOther(t *testing.T) {
 	ctx := context.Background()
 	guest := h.NewClient(t)
 	guest.Lang = "en"
-	if r := postContact(guest, h, contactFields("Gus", "gus@example.org", "Do you ship abroad?"), upload{"map.png", testPNG}); r.Status != http.StatusOK {
+	if r := postContact(guest, h, contactFields("Gus", "gus@example.org", "Do you ship abroad?"), upload{"map.png", testPNG}); r.Status != http.StatusSeeOther {
 		t.Fatalf("contact: %d", r.Status)
 	}
-	if r := postContact(h.NewClient(t), h, contactFields("Zoé", "zoe@example.net", "Ma licence ne marche pas.")); r.Status != http.StatusOK {
+	if r := postContact(h.NewClient(t), h, contactFields("Zoé", "zoe@example.net", "Ma licence ne marche pas.")); r.Status != http.StatusSeeOther {
 		t.Fatalf("contact: %d", r.Status)
 	}
 	gus, zoe := ticketOf(t, h, "gus@example.org"), ticketOf(t, h, "zoe@example.net")
@@ -177,7 +177,7 @@ func TestGuestLinkOpensItsTicketAndNoOther(t *testing.T) {
 func TestTicketReplyFilesAreCheckedInTheVisitorsLanguage(t *testing.T) {
 	h := apptest.Start(t)
 	ctx := context.Background()
-	if r := postContact(h.NewClient(t), h, contactFields("Gus", "gus@example.org", "Do you ship abroad?")); r.Status != http.StatusOK {
+	if r := postContact(h.NewClient(t), h, contactFields("Gus", "gus@example.org", "Do you ship abroad?")); r.Status != http.StatusSeeOther {
 		t.Fatalf("contact: %d", r.Status)
 	}
 	gus := ticketOf(t, h, "gus@example.org")
@@ -221,7 +221,7 @@ func TestTicketReplyFilesAreCheckedInTheVisitorsLanguage(t *testing.T) {
 
 	// A signed-in customer's portal reply takes files the same way.
 	_, ana := h.User(t, "customer", "ana@example.fr") // her account speaks French
-	if r := postContact(ana, h, contactFields("Ana", "ana@example.fr", "Where is my order?")); r.Status != http.StatusOK {
+	if r := postContact(ana, h, contactFields("Ana", "ana@example.fr", "Where is my order?")); r.Status != http.StatusSeeOther {
 		t.Fatalf("contact: %d", r.Status)
 	}
 	tk := ticketOf(t, h, "ana@example.fr")
@@ -255,7 +255,7 @@ func TestTicketReplyFilesAreCheckedInTheVisitorsLanguage(t *testing.T) {
 func TestGuestRepliesByPageAndByEmailShareTheThread(t *testing.T) {
 	h := apptest.Start(t)
 	ctx := context.Background()
-	if r := postContact(h.NewClient(t), h, contactFields("Gus", "gus@example.org", "Do you ship abroad?")); r.Status != http.StatusOK {
+	if r := postContact(h.NewClient(t), h, contactFields("Gus", "gus@example.org", "Do you ship abroad?")); r.Status != http.StatusSeeOther {
 		t.Fatalf("contact: %d", r.Status)
 	}
 	gus := ticketOf(t, h, "gus@example.org")

@@ -194,7 +194,8 @@ func (s *Server) accountCreateToken(w http.ResponseWriter, r *http.Request) {
 	plain, _, err := s.Accounts.CreateToken(r.Context(), state(r).user.ID, name)
 	var verr *account.ValidationError
 	if errors.As(err, &verr) {
-		// A name too long or with control characters: the form says so.
+		// A name too long or with control characters: the form says so,
+		// with the name as it was typed to correct it.
 		v, err := s.accountView(r)
 		if err != nil {
 			s.serverError(w, r, err)
@@ -202,6 +203,7 @@ func (s *Server) accountCreateToken(w http.ResponseWriter, r *http.Request) {
 		}
 		v.Errors = s.fieldMessages(v.Lang, verr)
 		v.Errors["token_name"] = v.Errors["name"]
+		v.Form.Set("token_name", r.PostForm.Get("name"))
 		s.render(w, r, http.StatusUnprocessableEntity, "account", v)
 		return
 	}

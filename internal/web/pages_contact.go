@@ -62,7 +62,8 @@ func (s *Server) contactForm(w http.ResponseWriter, r *http.Request) {
 }
 
 // contact opens a ticket from the Contact page, for guests and customers,
-// and shows its reference and the promised answer time (also emailed). The
+// and redirects to the page that shows its reference and the promised
+// answer time (also emailed). The
 // form may carry a few files (multipart): they are checked (count, size,
 // type read from the content) before anything is stored, and a refused
 // file is named in the visitor's language with nothing kept.
@@ -147,6 +148,43 @@ func (s *Server) contact(w http.ResponseWriter, r *http.Request) {
 		s.serverError(w, r, err)
 		return
 	}
+	s.toContactSent(w, r, t.ID)
+}
+
+// contactSentCookie names, for a few minutes, the ticket the visitor's
+// Contact form just opened: what /contact/sent shows. The ticket's id is
+// not in the address, where history, a shared link or a proxy's log
+// would show anyone its reference.
+const contactSentCookie = "comptoir_contact_sent"
+
+// toContactSent answers a Contact form that opened ticketID (or whose
+// repeat finds it) with a redirect to the page that says so
+// (post/redirect/get): a reload of that page sends nothing again.
+func (s *Server) toContactSent(w http.ResponseWriter, r *http.Request, ticketID string) {
+	s.setCookie(w, contactSentCookie, ticketID, 600)
+	http.Redirect(w, r, "/contact/sent", http.StatusSeeOther)
+}
+
+// contactSentPage is where a sent Contact form lands: the ticket's
+// reference and when the answer is promised, in the visitor's language.
+// Without the cookie of a form just sent (expired, another browser), or
+// for a ticket of an account the visitor is not signed in to, it is the
+// Contact page.
+func (s *Server) contactSentPage(w http.ResponseWriter, r *http.Request) {
+	c, err := r.Cookie(contactSentCookie)
+	if err != nil || !id.Valid("tkt", c.Value) {
+		http.Redirect(w, r, "/contact", http.StatusSeeOther)
+		return
+	}
+	t, err := s.Desk.Get(r.Context(), c.Value)
+	if u := state(r).user; errors.Is(err, desk.ErrNotFound) || (err == nil && t.CustomerID != "" && (u == nil || u.ID != t.CustomerID)) {
+		http.Redirect(w, r, "/contact", http.StatusSeeOther)
+		return
+	}
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
 	v := s.contactView(r)
 	v.Data.(*contactData).Sent = &t
 	s.render(w, r, http.StatusOK, "contact", v)
@@ -157,20 +195,13 @@ type contactKeyed struct {
 	TicketID string `json:"ticket_id"`
 }
 
-// contactSent answers a repeat of a Contact form with the ticket the
-// first one opened.
+// contactSent answers a repeat of a Contact form with the page of the
+// ticket the first one opened.
 func (s *Server) contactSent(w http.ResponseWriter, r *http.Request, out idempotency.Outcome) {
 	var k contactKeyed
 	if err := json.Unmarshal(out.Body, &k); err != nil {
 		s.serverError(w, r, err)
 		return
 	}
-	t, err := s.Desk.Get(r.Context(), k.TicketID)
-	if err != nil {
-		s.serverError(w, r, err)
-		return
-	}
-	v := s.contactView(r)
-	v.Data.(*contactData).Sent = &t
-	s.render(w, r, http.StatusOK, "contact", v)
+	s.toContactSent(w, r, k.TicketID)
 }

@@ -232,13 +232,25 @@ func (s *Server) showTicket(w http.ResponseWriter, r *http.Request, console bool
 func (s *Server) consoleTicket(w http.ResponseWriter, r *http.Request) { s.showTicket(w, r, true) }
 func (s *Server) myTicket(w http.ResponseWriter, r *http.Request)      { s.showTicket(w, r, false) }
 
+// myTicketsPage is the page size of a customer's tickets page.
+const myTicketsPage = 50
+
 func (s *Server) myTickets(w http.ResponseWriter, r *http.Request) {
-	tickets, err := s.Desk.ListForCustomer(r.Context(), state(r).user.ID)
+	// Pages as the orders do: ?after= goes on from where the page ended.
+	tickets, next, err := s.Desk.ListForCustomer(r.Context(), state(r).user.ID, r.URL.Query().Get("after"), myTicketsPage)
+	if errors.Is(err, desk.ErrNotFound) {
+		s.renderError(w, r, http.StatusBadRequest, "error.bad_request") // a cursor the page never gave
+		return
+	}
 	if err != nil {
 		s.serverError(w, r, err)
 		return
 	}
-	s.render(w, r, http.StatusOK, "tickets", s.newView(r, "tickets.title", queueData{Tickets: tickets}))
+	d := queueData{Tickets: tickets}
+	if next != "" {
+		d.Next = "/support/tickets?" + url.Values{"after": {next}}.Encode()
+	}
+	s.render(w, r, http.StatusOK, "tickets", s.newView(r, "tickets.title", d))
 }
 
 // consoleTicketAction is an agent's reply, internal note, assignment to

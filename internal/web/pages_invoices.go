@@ -86,6 +86,15 @@ func (s *Server) invoiceViewData(inv invoices.Invoice) invoiceView {
 	return v
 }
 
+// invoiceRow is a document in a list, with its date.
+type invoiceRow struct {
+	invoices.Invoice
+	Date string
+}
+
+// myInvoicesPage is how many documents a page of "My invoices" shows.
+const myInvoicesPage = 50
+
 // myInvoices lists the signed-in customer's invoices and credit notes
 // ("My invoices"); an admin sees everyone's.
 func (s *Server) myInvoices(w http.ResponseWriter, r *http.Request) {
@@ -94,17 +103,32 @@ func (s *Server) myInvoices(w http.ResponseWriter, r *http.Request) {
 	if u.Role == account.RoleAdmin {
 		owner = ""
 	}
+	// Pages as the API does (?after=): the list stopped at 200 documents,
+	// with no way to the older ones.
 	var list []invoices.Invoice
+	var next string
 	if s.Invoices != nil {
 		var err error
-		if list, err = s.Invoices.ListForCustomer(r.Context(), owner, 200); err != nil {
+		list, next, err = s.Invoices.Page(r.Context(), owner, r.URL.Query().Get("after"), myInvoicesPage)
+		if errors.Is(err, invoices.ErrNotFound) {
+			s.renderError(w, r, http.StatusBadRequest, "error.bad_request") // a cursor the page never gave
+			return
+		}
+		if err != nil {
 			s.serverError(w, r, err)
 			return
 		}
 	}
 	// An admin opens everyone's orders in the console: /orders/{id} is
 	// the owner's page.
-	s.render(w, r, http.StatusOK, "invoices", s.newView(r, "invoices.title", map[string]any{"Invoices": list, "Console": owner == ""}))
+	// Each dated as its page and PDF are, in the zone it was issued in:
+	// the store's zone of the moment put a document of a New Year's Eve
+	// in another year than its own page.
+	rows := make([]invoiceRow, len(list))
+	for i, inv := range list {
+		rows[i] = invoiceRow{Invoice: inv, Date: s.Invoices.DateIn(inv, state(r).lang)}
+	}
+	s.render(w, r, http.StatusOK, "invoices", s.newView(r, "invoices.title", map[string]any{"Invoices": rows, "Console": owner == "", "Next": next}))
 }
 
 // invoicePage shows a document, printable, or sends its PDF.

@@ -3,6 +3,7 @@ package web
 import (
 	"errors"
 	"net/http"
+	"net/url"
 	"strconv"
 
 	"comptoir/internal/desk"
@@ -22,7 +23,11 @@ func (s *Server) surveyForm(w http.ResponseWriter, r *http.Request) {
 		s.notFound(w, r)
 		return
 	case "survey_answered":
-		v.Flash = s.Messages.T(v.Lang, "survey.error.survey_answered")
+		// Just answered (the redirect of the answer): the thanks it
+		// left; opened again later: that it was answered.
+		if v.Flash = s.takeFlash(w, r, v.Lang); v.Flash == "" {
+			v.Flash = s.Messages.T(v.Lang, "survey.error.survey_answered")
+		}
 		v.Data = true
 	default:
 		s.serverError(w, r, err)
@@ -43,9 +48,9 @@ func (s *Server) survey(w http.ResponseWriter, r *http.Request) {
 	v.Form.Set("token", r.PathValue("token"))
 	switch code := desk.Code(err); code {
 	case "":
-		v.Flash = s.Messages.T(v.Lang, "survey.thanks")
-		v.Data = true
-		s.render(w, r, http.StatusOK, "survey", v)
+		// Post/redirect/get: a reload of the thanks sends nothing again.
+		s.flash(w, "survey.thanks")
+		http.Redirect(w, r, "/survey/"+url.PathEscape(r.PathValue("token")), http.StatusSeeOther)
 	case "not_found":
 		s.notFound(w, r)
 	case "internal":

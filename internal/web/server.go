@@ -230,6 +230,7 @@ func (s *Server) pageRoutes() []route {
 		{"GET /legal/{page}", permAnyone, s.legalPage},
 		{"GET /legal/withdrawal-form", permAnyone, s.withdrawalForm},
 		{"GET /contact", permAnyone, s.contactForm},
+		{"GET /contact/sent", permAnyone, s.contactSentPage},
 		{"GET /survey/{token}", permAnyone, s.surveyForm},
 		{"POST /survey/{token}", permAnyone, s.survey},
 		{"GET /support/tickets", permSignedIn, s.myTickets},

@@ -161,3 +161,26 @@ func TestCancellingInsideSevenDaysRefundsTheLastPayment(t *testing.T) {
 		t.Fatalf("balance after the refund: %d", balanceOf(t, h, u))
 	}
 }
+
+// Cancelling a subscription leads to the claim that records it; that page
+// named the order of an order's claim but nothing of a subscription's, so
+// the customer had no way from it back to the subscription it was about.
+// It links to it now (staff, who have no subscription page, see its id).
+func TestSubscriptionClaimLinksBackToItsSubscription(t *testing.T) {
+	h := apptest.Start(t)
+	plan := newPlan(t, h, "pro", 990, 0)
+	u, c := h.User(t, account.RoleCustomer, "ana@example.fr")
+	credit(t, h, u, 5000)
+	subID := subscribeWithBalance(t, c, h.Bearer(t, u.ID), plan.ID)
+	r := c.PostForm("/subscriptions/"+subID+"/cancel", url.Values{"mode": {"period_end"}, "cancel_key": {formKey(t, c.Get("/subscriptions/"+subID), "cancel_key")}})
+	if r.Status != http.StatusSeeOther || !strings.HasPrefix(r.Location, "/claims/") {
+		t.Fatalf("cancel: %d %q", r.Status, r.Location)
+	}
+	mustContain(t, c.Get(r.Location), `<a href="/subscriptions/`+subID+`" id="claim-subscription">`)
+	_, agent := h.User(t, account.RoleAgent, "agent@shop.test")
+	page := agent.Get("/console" + r.Location)
+	mustContain(t, page, subID)
+	if strings.Contains(page.Body, `href="/subscriptions/`+subID+`"`) {
+		t.Error("the console's claim page links to the customer's subscription page")
+	}
+}

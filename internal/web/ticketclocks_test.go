@@ -21,7 +21,7 @@ func TestTicketPagesShowTargetAndPromise(t *testing.T) {
 	customer.Lang = "en"
 	customer.PostForm("/lang", url.Values{"lang": {"en"}})
 	const target, promise = "2026-03-09 10:00 UTC", "2026-03-10 10:00 UTC"
-	sent := customer.PostForm("/contact", url.Values{"name": {"Ana"}, "email": {"ana@example.fr"}, "topic": {"question"}, "message": {"Hello"}})
+	sent := followSeeOther(t, customer, customer.PostForm("/contact", url.Values{"name": {"Ana"}, "email": {"ana@example.fr"}, "topic": {"question"}, "message": {"Hello"}}))
 	mustContain(t, sent, `id="contact-target"`, target, `id="contact-promise"`, promise)
 
 	_, agent := h.User(t, "agent", "agent@shop.test")

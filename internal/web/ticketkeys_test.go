@@ -51,7 +51,7 @@ func TestTicketRoutesHonourIdempotencyKey(t *testing.T) {
 	if again.Status != http.StatusCreated || again.Body != first.Body || again.Header.Get("Idempotent-Replayed") != "true" {
 		t.Errorf("retried open: %d %s, want the first answer %s", again.Status, again.Body, first.Body)
 	}
-	mine, err := h.App.Desk.ListForCustomer(context.Background(), cus.ID)
+	mine, _, err := h.App.Desk.ListForCustomer(context.Background(), cus.ID, "", 0)
 	if err != nil || len(mine) != 1 {
 		t.Fatalf("%d tickets after a retried open (%v), want 1", len(mine), err)
 	}

@@ -467,3 +467,13 @@ func TestSignUpFromTheCartComesBackToIt(t *testing.T) {
 		t.Fatalf("sign-up with a foreign next: %d %q", r.Status, r.Location)
 	}
 }
+
+// followSeeOther is a browser after a form that answered r: r must be a
+// 303, and the page it leads to is fetched.
+func followSeeOther(t *testing.T, c *apptest.Client, r apptest.Response) apptest.Response {
+	t.Helper()
+	if r.Status != http.StatusSeeOther || r.Location == "" {
+		t.Fatalf("%d (Location %q), want a 303 redirect: %.300s", r.Status, r.Location, r.Body)
+	}
+	return c.Get(r.Location)
+}
