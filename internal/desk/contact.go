@@ -68,7 +68,9 @@ func checkLine(fields map[string]string, name, v string, required bool, max int)
 		if required {
 			fields[name] = "required"
 		}
-	case strings.ContainsAny(v, "\r\n"):
+	case strings.ContainsAny(v, "\r\n\u2028\u2029"):
+		// U+2028 and U+2029 are not control characters, but mail
+		// refuses them in a header as the line breaks they are.
 		fields[name] = "line_break"
 	case hasControl(v) || !utf8.ValidString(v):
 		fields[name] = "invalid"
