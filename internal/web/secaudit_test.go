@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"comptoir/internal/account"
 	"comptoir/internal/apptest"
 	"comptoir/internal/mail"
 )
@@ -37,5 +38,42 @@ func TestContactRefusesUnicodeLineSeparators(t *testing.T) {
 	var tickets int
 	if err := h.App.DB.Read.QueryRow(`SELECT COUNT(*) FROM tickets`).Scan(&tickets); err != nil || tickets != 0 {
 		t.Fatalf("%d tickets stored (%v)", tickets, err)
+	}
+}
+
+// The personal-data export lists the mail sent to the account, but not
+// the text of a password reset: its link is a credential, and the proof
+// that the account's holder reads the address. Before, someone who signed
+// up with another person's address asked for a reset, read its link in
+// their own export (page or API, without ever reading the mailbox), used
+// it, and the account counted as proven: the address's guest tickets, and
+// their links, became theirs.
+func TestExportDoesNotHandOverAResetLink(t *testing.T) {
+	h := apptest.Start(t)
+	ctx := context.Background()
+	guest := h.NewClient(t)
+	if r := guest.PostForm("/contact", url.Values{"name": {"Vic"}, "email": {"vic@example.org"}, "topic": {"order"},
+		"message": {"My private question"}}); r.Status != http.StatusOK {
+		t.Fatalf("guest contact: %d", r.Status)
+	}
+	impostor, c := h.User(t, account.RoleCustomer, "vic@example.org")
+	if r := h.NewClient(t).PostForm("/reset", url.Values{"email": {"vic@example.org"}}); r.Status >= 400 {
+		t.Fatalf("reset request: %d", r.Status)
+	}
+	h.Mails(t, "password_reset", 1)
+	token := linkToken(t, h, "password_reset", "/reset/")
+	for _, r := range []apptest.Response{c.Get("/account/export"), c.Send(http.MethodGet, "/api/v1/me/export", "", nil, h.Bearer(t, impostor.ID))} {
+		if r.Status != http.StatusOK {
+			t.Fatalf("export: %d", r.Status)
+		}
+		if strings.Contains(r.Body, token) {
+			t.Fatal("the export holds the reset link")
+		}
+		if !strings.Contains(r.Body, `"password_reset"`) {
+			t.Fatal("the reset mail is not listed at all")
+		}
+	}
+	if proven, err := account.AddressProvenTx(ctx, h.App.DB.Read, impostor.ID); err != nil || proven {
+		t.Fatalf("address proven: %v %v", proven, err)
 	}
 }
