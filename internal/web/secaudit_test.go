@@ -9,6 +9,7 @@ import (
 
 	"comptoir/internal/account"
 	"comptoir/internal/apptest"
+	"comptoir/internal/config"
 	"comptoir/internal/mail"
 )
 
@@ -75,5 +76,25 @@ func TestExportDoesNotHandOverAResetLink(t *testing.T) {
 	}
 	if proven, err := account.AddressProvenTx(ctx, h.App.DB.Read, impostor.ID); err != nil || proven {
 		t.Fatalf("address proven: %v %v", proven, err)
+	}
+}
+
+// POST /api/v1/orders/{id}/delivery is open to anyone at the router (a
+// fulfilment service signs instead of signing in), so the required second
+// factor was never asked there: staff who had only typed their password
+// recorded deliveries with the browser's cookie. Now refused as on every
+// other staff route; an operator's token still works.
+func TestRequiredSecondFactorGuardsDeliveryReports(t *testing.T) {
+	h := apptest.StartWith(t, func(c *config.Config) { c.RequireStaffTOTP = true })
+	u, agent := h.User(t, account.RoleAgent, "agent@example.fr")
+	body := `{"line_id":"oln_01M8G2P63KS7TB9AD01358R0AF","delivered":1}`
+	r := agent.Send(http.MethodPost, "/api/v1/orders/ord_01M8G2P63KS7TB9AD01358R0AF/delivery", "application/json", strings.NewReader(body), nil)
+	if r.Status != http.StatusForbidden || !strings.Contains(r.Body, "second_factor_required") {
+		t.Errorf("with the cookie of a password sign-in: %d %s", r.Status, r.Body)
+	}
+	r = h.NewClient(t).Send(http.MethodPost, "/api/v1/orders/ord_01M8G2P63KS7TB9AD01358R0AF/delivery", "application/json",
+		strings.NewReader(body), h.Bearer(t, u.ID))
+	if r.Status != http.StatusNotFound {
+		t.Errorf("operator's token, unknown order: %d %s", r.Status, r.Body)
 	}
 }
