@@ -98,3 +98,40 @@ func TestRequiredSecondFactorGuardsDeliveryReports(t *testing.T) {
 		t.Errorf("operator's token, unknown order: %d %s", r.Status, r.Body)
 	}
 }
+
+// A reset link proves that its user reads the address, and links the
+// address's guest tickets to the account. Anyone can sign up with another
+// person's address and make an API token; a reset used to end the
+// sessions only, so that token went on working and, once the address's
+// owner reset the password to take the account over, read their guest
+// tickets. The first reset, the one that proves the address, now revokes
+// the account's tokens too.
+func TestResetRevokesTheAPITokensMadeBeforeTheProof(t *testing.T) {
+	h := apptest.Start(t)
+	guest := h.NewClient(t)
+	if r := guest.PostForm("/contact", url.Values{"name": {"Vic"}, "email": {"vic@example.org"}, "topic": {"order"},
+		"message": {"My private question"}}); r.Status != http.StatusOK {
+		t.Fatalf("guest contact: %d", r.Status)
+	}
+	impostor, _ := h.User(t, account.RoleCustomer, "vic@example.org")
+	bearer := h.Bearer(t, impostor.ID)
+	if r := h.NewClient(t).Send(http.MethodGet, "/api/v1/tickets", "", nil, bearer); r.Status != http.StatusOK || strings.Contains(r.Body, "tkt_") {
+		t.Fatalf("before the reset: %d %s", r.Status, r.Body)
+	}
+	owner := h.NewClient(t)
+	if r := owner.PostForm("/reset", url.Values{"email": {"vic@example.org"}}); r.Status >= 400 {
+		t.Fatalf("reset request: %d", r.Status)
+	}
+	h.Mails(t, "password_reset", 1)
+	token := linkToken(t, h, "password_reset", "/reset/")
+	if r := owner.PostForm("/reset/"+token, url.Values{"password": {"the owner's own passphrase"}, "password_confirm": {"the owner's own passphrase"}}); r.Status != http.StatusSeeOther {
+		t.Fatalf("reset: %d", r.Status)
+	}
+	if r := h.NewClient(t).Send(http.MethodGet, "/api/v1/tickets", "", nil, bearer); r.Status != http.StatusUnauthorized {
+		t.Fatalf("the token made before the reset: %d %s", r.Status, r.Body)
+	}
+	toks, err := h.App.Accounts.ListTokens(context.Background(), impostor.ID)
+	if err != nil || len(toks) != 1 || !toks[0].Revoked() {
+		t.Fatalf("tokens after the reset: %+v %v", toks, err)
+	}
+}
