@@ -187,7 +187,16 @@ func (s *Service) OpenFromContact(ctx context.Context, in ContactInput) (Ticket,
 }
 
 func (s *Service) sendAckTx(ctx context.Context, tx *sql.Tx, t Ticket, inReplyTo string) error {
-	d := ackData{Name: t.CustomerName, StoreName: s.opts.StoreName, Reference: t.Reference}
+	// A guest's name is whatever the sender typed or put in From, and the
+	// acknowledgement goes out at once to an address nobody proved:
+	// echoed, it would let anyone have the store mail their words
+	// ("Hello <visit this link>,") to anyone. Guests are greeted, and
+	// addressed, without it.
+	guest := t.CustomerID == ""
+	d := ackData{StoreName: s.opts.StoreName, Reference: t.Reference}
+	if !guest {
+		d.Name = t.CustomerName
+	}
 	if !t.PromiseAt.IsZero() {
 		d.PromiseAt = s.formatTime(t.PromiseAt, t.Lang)
 	}
@@ -195,7 +204,7 @@ func (s *Service) sendAckTx(ctx context.Context, tx *sql.Tx, t Ticket, inReplyTo
 	if d.Link, err = s.ticketLinkTx(ctx, tx, t); err != nil {
 		return err
 	}
-	o := outgoing{kind: "ticket_ack", data: d}
+	o := outgoing{kind: "ticket_ack", data: d, unnamed: guest}
 	if inReplyTo != "" {
 		o.inReplyTo, o.references = inReplyTo, []string{inReplyTo}
 	}

@@ -10,6 +10,7 @@ import (
 	"comptoir/internal/account"
 	"comptoir/internal/apptest"
 	"comptoir/internal/config"
+	"comptoir/internal/desk"
 	"comptoir/internal/mail"
 )
 
@@ -133,5 +134,40 @@ func TestResetRevokesTheAPITokensMadeBeforeTheProof(t *testing.T) {
 	toks, err := h.App.Accounts.ListTokens(context.Background(), impostor.ID)
 	if err != nil || len(toks) != 1 || !toks[0].Revoked() {
 		t.Fatalf("tokens after the reset: %+v %v", toks, err)
+	}
+}
+
+// The acknowledgement of a guest's message goes out at once to the address
+// the sender gave (the Contact form's field, or a From anyone can forge),
+// which nobody proved: it greets without the name the sender typed, so
+// that the store does not mail anyone's words to anyone ("Hello <visit
+// this link>,"). Before, it echoed up to 200 characters of it.
+func TestGuestAcknowledgementDoesNotEchoTheSendersName(t *testing.T) {
+	h := apptest.Start(t)
+	lure := "Your account is locked, unlock it at https://evil.example/unlock"
+	raw := "From: \"" + lure + "\" <vic@example.org>\r\nTo: support@shop.test\r\nSubject: hi\r\nMessage-ID: <lure1@example.org>\r\n\r\nhello\r\n"
+	if err := (desk.MailIntake{Desk: h.App.Desk, Blobs: h.App.Blobs, Support: "support@shop.test"}).Deliver(context.Background(),
+		[]byte(raw), "vic@example.org", []string{"support@shop.test"}); err != nil {
+		t.Fatal(err)
+	}
+	c := h.NewClient(t)
+	if r := c.PostForm("/contact", url.Values{"name": {lure}, "email": {"bob@example.org"}, "topic": {"order"},
+		"message": {"hello"}}); r.Status != http.StatusOK {
+		t.Fatalf("contact: %d", r.Status)
+	}
+	acks := h.Mails(t, "ticket_ack", 2)
+	for _, m := range acks {
+		if strings.Contains(m.Text, "evil.example") || strings.Contains(m.ToName, "evil.example") {
+			t.Errorf("the acknowledgement to %s echoes the name:\n%s", m.To, m.Text)
+		}
+	}
+	// A customer's own ticket still greets them by name.
+	_, customer := h.User(t, account.RoleCustomer, "ana@example.fr")
+	if r := customer.PostForm("/contact", url.Values{"name": {"Ana"}, "email": {"ana@example.fr"}, "topic": {"order"},
+		"message": {"hello"}}); r.Status != http.StatusOK {
+		t.Fatalf("customer contact: %d", r.Status)
+	}
+	if acks = h.Mails(t, "ticket_ack", 3); !strings.Contains(acks[0].Text, "Ana,") {
+		t.Errorf("customer's acknowledgement:\n%s", acks[0].Text)
 	}
 }
