@@ -171,3 +171,30 @@ func TestGuestAcknowledgementDoesNotEchoTheSendersName(t *testing.T) {
 		t.Errorf("customer's acknowledgement:\n%s", acks[0].Text)
 	}
 }
+
+// A signed-in customer's ticket is their account's: its mail goes to the
+// account's address. Before, the Contact form (and POST /api/v1/tickets)
+// took whatever address was typed, so a customer could have the store
+// write to anyone about a ticket of theirs, and that person's answers,
+// threaded by the reply address, showed in the customer's portal.
+func TestSignedInContactWritesToTheAccountsAddress(t *testing.T) {
+	h := apptest.Start(t)
+	u, c := h.User(t, account.RoleCustomer, "mallory@example.org")
+	if r := c.PostForm("/contact", url.Values{"name": {"Support"}, "email": {"vic@example.org"}, "topic": {"order"},
+		"message": {"hello"}}); r.Status != http.StatusOK {
+		t.Fatalf("contact: %d", r.Status)
+	}
+	if r := h.NewClient(t).Send(http.MethodPost, "/api/v1/tickets", "application/json",
+		strings.NewReader(`{"name":"Support","email":"vic@example.org","topic":"order","message":"hello"}`), h.Bearer(t, u.ID)); r.Status >= 300 {
+		t.Fatalf("API: %d %s", r.Status, r.Body)
+	}
+	for _, m := range h.Mails(t, "ticket_ack", 2) {
+		if m.To != "mallory@example.org" {
+			t.Errorf("acknowledgement sent to %s", m.To)
+		}
+	}
+	var n int
+	if err := h.App.DB.Read.QueryRow(`SELECT COUNT(*) FROM tickets WHERE customer_email <> 'mallory@example.org'`).Scan(&n); err != nil || n != 0 {
+		t.Fatalf("%d tickets at another address (%v)", n, err)
+	}
+}
