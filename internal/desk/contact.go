@@ -12,6 +12,7 @@ import (
 
 	"comptoir/internal/audit"
 	"comptoir/internal/id"
+	"comptoir/internal/mail"
 )
 
 // Input limits.
@@ -114,7 +115,8 @@ func (s *Service) OpenFromContact(ctx context.Context, in ContactInput) (Ticket,
 	checkLine(fields, "name", in.Name, true, MaxNameLen)
 	checkLine(fields, "email", in.Email, true, MaxEmailLen)
 	if fields["email"] == "" {
-		if a, err := netmail.ParseAddress(in.Email); err != nil || a.Name != "" || a.Address != strings.TrimSpace(in.Email) {
+		if a, err := netmail.ParseAddress(in.Email); err != nil || a.Name != "" || a.Address != strings.TrimSpace(in.Email) ||
+			mail.IsAddressLiteral(a.Address) {
 			fields["email"] = "invalid"
 		}
 	}

@@ -198,3 +198,37 @@ func TestSignedInContactWritesToTheAccountsAddress(t *testing.T) {
 		t.Fatalf("%d tickets at another address (%v)", n, err)
 	}
 }
+
+// An address that names its host by IP ("eve@[10.0.0.5]") is nobody's
+// mailbox: written to, the relay would deliver to whatever host it says,
+// inside the network included. Sign-up and the Contact form refuse it in
+// the visitor's language, and a message from one (From is anyone's to
+// forge) opens its ticket without an acknowledgement.
+func TestNoMailToAnAddressLiteral(t *testing.T) {
+	h := apptest.Start(t)
+	c := h.NewClient(t)
+	c.Lang = "en"
+	if r := c.PostForm("/contact", url.Values{"name": {"Eve"}, "email": {"eve@[127.0.0.1]"}, "topic": {"order"},
+		"message": {"hello"}}); r.Status != http.StatusUnprocessableEntity || !strings.Contains(r.Body, `id="email-error"`) {
+		t.Fatalf("contact: %d", r.Status)
+	}
+	if r := c.PostForm("/signup", url.Values{"name": {"Eve"}, "email": {"eve@[10.0.0.5]"}, "password": {"a long enough password"},
+		"password_confirm": {"a long enough password"}, "country": {"FR"}, "city": {"Lyon"}}); r.Status != http.StatusUnprocessableEntity {
+		t.Fatalf("sign-up: %d", r.Status)
+	}
+	raw := "From: Eve <eve@[10.0.0.5]>\r\nTo: support@shop.test\r\nSubject: hi\r\nMessage-ID: <lit1@example.org>\r\n\r\nhello\r\n"
+	if err := (desk.MailIntake{Desk: h.App.Desk, Blobs: h.App.Blobs, Support: "support@shop.test"}).Deliver(context.Background(),
+		[]byte(raw), "eve@example.org", []string{"support@shop.test"}); err != nil {
+		t.Fatal(err)
+	}
+	var tickets, mails int
+	if err := h.App.DB.Read.QueryRow(`SELECT COUNT(*) FROM tickets`).Scan(&tickets); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.App.DB.Read.QueryRow(`SELECT COUNT(*) FROM outgoing_mail WHERE to_addr LIKE '%[%'`).Scan(&mails); err != nil {
+		t.Fatal(err)
+	}
+	if tickets != 1 || mails != 0 {
+		t.Fatalf("%d tickets (want the mailed one), %d mails to an address literal", tickets, mails)
+	}
+}
