@@ -170,7 +170,8 @@ func (s *Service) CheckResetLink(ctx context.Context, token string) error {
 
 // ResetPassword sets a new password through a reset link's token, then
 // signs out every session, voids the sign-ins waiting for their second
-// factor and voids the user's other reset links.
+// factor and voids the user's other reset links. The first reset, which
+// proves the address (AddressProvenTx), also revokes the API tokens.
 // ErrResetInvalid when the token is unknown, used or expired (checked before
 // the password, so that nobody types a new password into a dead link);
 // *ValidationError on "password" for a weak password.
@@ -213,6 +214,26 @@ func (s *Service) ResetPassword(ctx context.Context, token, newPassword string) 
 		if err != nil {
 			return err
 		}
+		// API tokens are deliberate, named credentials that a reset
+		// leaves, except the first one, which proves the address: until
+		// then the account may be someone else's who signed up with it,
+		// and their token must not go on reading what the proof links to
+		// the account (the address's guest tickets). Revoked, not
+		// deleted: the owner sees what was cut off.
+		var tokensRevoked int64
+		proven, err := AddressProvenTx(ctx, tx, userID)
+		if err != nil {
+			return err
+		}
+		if !proven {
+			res, err := tx.ExecContext(ctx, `UPDATE api_tokens SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL`, now, userID)
+			if err == nil {
+				tokensRevoked, err = res.RowsAffected()
+			}
+			if err != nil {
+				return fmt.Errorf("account: revoke tokens: %w", err)
+			}
+		}
 		if _, err := tx.ExecContext(ctx, `UPDATE password_resets SET used_at = $1 WHERE user_id = $2 AND used_at IS NULL`, now, userID); err != nil {
 			return fmt.Errorf("account: void reset links: %w", err)
 		}
@@ -223,6 +244,7 @@ func (s *Service) ResetPassword(ctx context.Context, token, newPassword string) 
 			}
 		}
 		return audit.Record(ctx, tx, audit.Entry{At: now, Actor: u.Actor(), SubjectType: "user", SubjectID: userID,
-			Action: actionPasswordReset, After: map[string]any{"fields": []string{"password_hash"}, "sessions_revoked": revoked}})
+			Action: actionPasswordReset, After: map[string]any{"fields": []string{"password_hash"}, "sessions_revoked": revoked,
+				"tokens_revoked": tokensRevoked}})
 	})
 }

@@ -332,9 +332,10 @@ func TestResetPassword(t *testing.T) {
 	if _, _, err := e.svc.SessionUser(e.ctx, sessionTok); !errors.Is(err, account.ErrNoSession) {
 		t.Fatalf("session after reset: %v, want ErrNoSession", err)
 	}
-	// API tokens are deliberate, named credentials: a reset leaves them.
-	if _, _, err := e.svc.TokenUser(e.ctx, apiTok); err != nil {
-		t.Fatalf("API token after reset: %v", err)
+	// The first reset proves the address: a token made before it may be
+	// an impostor's, who signed up with the address, and is revoked.
+	if _, _, err := e.svc.TokenUser(e.ctx, apiTok); !errors.Is(err, account.ErrInvalidToken) {
+		t.Fatalf("API token after the first reset: %v, want ErrInvalidToken", err)
 	}
 	// Single use, and the older link sent before is void too.
 	for name, tok := range map[string]string{"same link": token, "older link": older} {
@@ -344,6 +345,15 @@ func TestResetPassword(t *testing.T) {
 	}
 	if got := e.actions(t, u.ID); !slices.Equal(got, []string{"signup", "login", "token_create", "password_reset_request", "password_reset_request", "password_reset"}) {
 		t.Fatalf("audit %v", got)
+	}
+	// API tokens are deliberate, named credentials: a later reset, of an
+	// address proven already, leaves them.
+	apiTok, _, _ = e.svc.CreateToken(e.ctx, u.ID, "script")
+	if err := e.svc.ResetPassword(e.ctx, e.requestReset(t, "ann@x.fr", ""), "a third new password"); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := e.svc.TokenUser(e.ctx, apiTok); err != nil {
+		t.Fatalf("API token after a later reset: %v", err)
 	}
 }
 

@@ -49,7 +49,9 @@ func validEmail(email string) bool {
 	}
 	at := strings.LastIndexByte(email, '@')
 	domain := email[at+1:]
-	return at > 0 && domain != "" && !strings.HasPrefix(domain, ".") && !strings.HasSuffix(domain, ".")
+	// No "[10.0.0.5]": the store does not write to a host named by its IP
+	// address (mail.IsAddressLiteral).
+	return at > 0 && domain != "" && !strings.HasPrefix(domain, ".") && !strings.HasSuffix(domain, ".") && !strings.HasPrefix(domain, "[")
 }
 
 // checkEmail trims email and records a problem with it under "email".

@@ -12,6 +12,7 @@ import (
 
 	"comptoir/internal/audit"
 	"comptoir/internal/id"
+	"comptoir/internal/mail"
 )
 
 // Input limits.
@@ -68,7 +69,9 @@ func checkLine(fields map[string]string, name, v string, required bool, max int)
 		if required {
 			fields[name] = "required"
 		}
-	case strings.ContainsAny(v, "\r\n"):
+	case strings.ContainsAny(v, "\r\n\u2028\u2029"):
+		// U+2028 and U+2029 are not control characters, but mail
+		// refuses them in a header as the line breaks they are.
 		fields[name] = "line_break"
 	case hasControl(v) || !utf8.ValidString(v):
 		fields[name] = "invalid"
@@ -112,7 +115,8 @@ func (s *Service) OpenFromContact(ctx context.Context, in ContactInput) (Ticket,
 	checkLine(fields, "name", in.Name, true, MaxNameLen)
 	checkLine(fields, "email", in.Email, true, MaxEmailLen)
 	if fields["email"] == "" {
-		if a, err := netmail.ParseAddress(in.Email); err != nil || a.Name != "" || a.Address != strings.TrimSpace(in.Email) {
+		if a, err := netmail.ParseAddress(in.Email); err != nil || a.Name != "" || a.Address != strings.TrimSpace(in.Email) ||
+			mail.IsAddressLiteral(a.Address) {
 			fields["email"] = "invalid"
 		}
 	}
@@ -185,7 +189,16 @@ func (s *Service) OpenFromContact(ctx context.Context, in ContactInput) (Ticket,
 }
 
 func (s *Service) sendAckTx(ctx context.Context, tx *sql.Tx, t Ticket, inReplyTo string) error {
-	d := ackData{Name: t.CustomerName, StoreName: s.opts.StoreName, Reference: t.Reference}
+	// A guest's name is whatever the sender typed or put in From, and the
+	// acknowledgement goes out at once to an address nobody proved:
+	// echoed, it would let anyone have the store mail their words
+	// ("Hello <visit this link>,") to anyone. Guests are greeted, and
+	// addressed, without it.
+	guest := t.CustomerID == ""
+	d := ackData{StoreName: s.opts.StoreName, Reference: t.Reference}
+	if !guest {
+		d.Name = t.CustomerName
+	}
 	if !t.PromiseAt.IsZero() {
 		d.PromiseAt = s.formatTime(t.PromiseAt, t.Lang)
 	}
@@ -193,7 +206,7 @@ func (s *Service) sendAckTx(ctx context.Context, tx *sql.Tx, t Ticket, inReplyTo
 	if d.Link, err = s.ticketLinkTx(ctx, tx, t); err != nil {
 		return err
 	}
-	o := outgoing{kind: "ticket_ack", data: d}
+	o := outgoing{kind: "ticket_ack", data: d, unnamed: guest}
 	if inReplyTo != "" {
 		o.inReplyTo, o.references = inReplyTo, []string{inReplyTo}
 	}

@@ -119,6 +119,8 @@ type outgoing struct {
 	// body, when set, is the text recorded on the ticket instead of the
 	// whole rendered email (an agent's reply).
 	body string
+	// unnamed leaves the customer's name out of the To header.
+	unnamed bool
 }
 
 // sendTx renders and queues an email to the ticket's customer, with the
@@ -133,8 +135,12 @@ func (s *Service) sendTx(ctx context.Context, tx *sql.Tx, t Ticket, o outgoing) 
 	if !strings.Contains(subject, tag) {
 		subject += " " + tag
 	}
+	toName := t.CustomerName
+	if o.unnamed {
+		toName = ""
+	}
 	mailID, err := s.mailer.EnqueueTx(ctx, tx, mail.Message{
-		Kind: o.kind, To: t.CustomerEmail, ToName: t.CustomerName, Lang: t.Lang, Subject: subject, Text: text,
+		Kind: o.kind, To: t.CustomerEmail, ToName: toName, Lang: t.Lang, Subject: subject, Text: text,
 		ReplyTo: s.ReplyAddress(t), InReplyTo: o.inReplyTo, References: o.references, UserID: t.CustomerID,
 	})
 	if err != nil {

@@ -115,3 +115,13 @@ func normalizeMsgID(field, v string) (string, error) {
 	}
 	return "<" + v + ">", nil
 }
+
+// IsAddressLiteral reports whether an address names its host by an IP
+// address ("eve@[10.0.0.5]") rather than a domain. Nobody's mailbox is
+// written so, and a form or a forged From giving one would have the relay
+// deliver to whatever host the address says, inside the network included:
+// the store never writes to one.
+func IsAddressLiteral(addr string) bool {
+	at := strings.LastIndexByte(addr, '@')
+	return at >= 0 && strings.HasPrefix(addr[at+1:], "[")
+}

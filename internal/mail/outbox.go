@@ -191,6 +191,9 @@ func (o *Outbox) prepare(m Message) (Stored, error) {
 		// beside ToName.
 		return Stored{}, fmt.Errorf("%w: To must be a bare address; put the name in ToName", ErrInvalid)
 	}
+	if IsAddressLiteral(to.Address) {
+		return Stored{}, fmt.Errorf("%w: To %q names a host by its IP address", ErrInvalid, m.To)
+	}
 	subject := strings.TrimSpace(m.Subject)
 	if subject == "" || len(subject) > maxSubject {
 		return Stored{}, fmt.Errorf("%w: Subject must have 1 to %d bytes", ErrInvalid, maxSubject)

@@ -204,7 +204,13 @@ func deskSections(e *Export, tickets, toThem string) []section {
 			JOIN ticket_messages m ON m.id = a.message_id WHERE m.ticket_id IN ` + tickets + ` AND m.direction <> 'note' AND NOT m.flagged ORDER BY a.id`},
 		{&e.Surveys, `SELECT ticket_id, rating, comment, sent_at, answered_at FROM ticket_surveys
 			WHERE ticket_id IN ` + tickets + ` ORDER BY sent_at, ticket_id`},
-		{&e.Mail, `SELECT id, kind, to_addr, to_name, subject, text_body, status, created_at, sent_at FROM outgoing_mail
+		// A password reset's text is its link: a credential, and the
+		// proof that the account's holder reads the address
+		// (account.AddressProvenTx), which an export read by whoever
+		// signed up with that address must not hand over. Listed, text
+		// left out.
+		{&e.Mail, `SELECT id, kind, to_addr, to_name, subject,
+			CASE WHEN kind = 'password_reset' THEN '' ELSE text_body END AS text_body, status, created_at, sent_at FROM outgoing_mail
 			WHERE ` + toThem + ` ORDER BY created_at, id`},
 	}
 }

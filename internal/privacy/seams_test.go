@@ -212,13 +212,13 @@ func TestExportHoldsSurveysAndCardPayments(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	auth := h.Bearer(t, u.ID)
 	c := h.NewClient(t)
 	if r := c.PostForm("/contact", url.Values{"name": {"Noor"}, "email": {"noor@example.org"}, "topic": {"question"},
 		"message": {"A question."}}); r.Status != http.StatusOK {
 		t.Fatalf("contact: %d %s", r.Status, r.Body)
 	}
 	proveAddress(t, h, "noor@example.org") // the guest ticket is theirs
+	auth := h.Bearer(t, u.ID)              // after the proof, which revokes earlier tokens
 	var ticketID string
 	if err := d.Read.QueryRowContext(ctx, `SELECT id FROM tickets WHERE customer_email = 'noor@example.org'`).Scan(&ticketID); err != nil {
 		t.Fatal(err)

@@ -274,6 +274,10 @@ func (s *Server) apiDelivery(w http.ResponseWriter, r *http.Request) {
 	case !st.user.IsStaff():
 		s.apiNotFound(w, r)
 		return
+	case st.session != nil && s.apiTOTPRefused(w, r, st.user):
+		// The route is open to anyone at the router (for the signed
+		// webhook), so apiAuth did not ask for the second factor.
+		return
 	default:
 		actor, source = st.user.Actor(), orders.SourceAPI
 	}

@@ -141,7 +141,8 @@ func (s *Server) apiOpenTicket(w http.ResponseWriter, r *http.Request) {
 	ci := desk.ContactInput{Name: in.Name, Email: in.Email, OrderRef: in.OrderRef, Topic: in.Topic, Message: in.Message, Lang: st.lang}
 	caller := "guest:" + strings.ToLower(strings.TrimSpace(in.Email))
 	if st.user != nil {
-		ci.CustomerID, caller = st.user.ID, st.user.ID
+		// The account's address, as on the Contact page (contact).
+		ci.CustomerID, ci.Email, caller = st.user.ID, st.user.Email, st.user.ID
 	}
 	keyed, ok := s.keyedLookup(w, r, caller, body)
 	if !ok {

@@ -286,8 +286,10 @@ func TestContactAttachmentsAreCheckedStoredSafelyAndPrivate(t *testing.T) {
 		t.Fatalf("too many files: %d", r.Status)
 	}
 	// An invalid field after good files: nothing kept either.
-	if r := postContact(anaClient, h, contactFields("Ana", "not an email", "Files"), upload{"notes.txt", note}); r.Status != http.StatusUnprocessableEntity {
-		t.Fatalf("bad email: %d", r.Status)
+	// (A bad name: a signed-in customer's address is the account's,
+	// whatever the form says.)
+	if r := postContact(anaClient, h, contactFields("Ana\r\nBcc: x@evil.test", "ana@example.fr", "Files"), upload{"notes.txt", note}); r.Status != http.StatusUnprocessableEntity {
+		t.Fatalf("bad name: %d", r.Status)
 	}
 	if n := storedBlobs(t, h); n != 0 {
 		t.Fatalf("%d files kept from refused forms", n)

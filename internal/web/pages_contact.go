@@ -85,7 +85,11 @@ func (s *Server) contact(w http.ResponseWriter, r *http.Request) {
 	in := desk.ContactInput{Name: f.Get("name"), Email: f.Get("email"), OrderRef: f.Get("order_ref"),
 		Topic: f.Get("topic"), Message: f.Get("message"), Lang: st.lang}
 	if st.user != nil {
-		in.CustomerID = st.user.ID
+		// The account's ticket is answered at the account's address: a
+		// typed one would have the store write to anyone about it, and
+		// their answers (threaded by the reply address) land in this
+		// portal.
+		in.CustomerID, in.Email = st.user.ID, st.user.Email
 	}
 	// The form's key: the form sent twice (a double click, a reload of
 	// the answer) opens one ticket, and the repeat shows the first one.
