@@ -203,7 +203,7 @@ func TestExportThenEraseLeavesNothingButWhatTheLawKeeps(t *testing.T) {
 	}
 	guest := h.NewClient(t)
 	if r := guest.PostForm("/contact", url.Values{"name": {name}, "email": {email}, "topic": {"question"},
-		"message": {contact + " " + phone}}); r.Status != http.StatusOK {
+		"message": {contact + " " + phone}}); r.Status != http.StatusSeeOther {
 		t.Fatalf("contact: %d %s", r.Status, r.Body)
 	}
 	if n := count(t, d, `SELECT COUNT(*) FROM ticket_attachments`); n != 1 {

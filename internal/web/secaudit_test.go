@@ -55,7 +55,7 @@ func TestExportDoesNotHandOverAResetLink(t *testing.T) {
 	ctx := context.Background()
 	guest := h.NewClient(t)
 	if r := guest.PostForm("/contact", url.Values{"name": {"Vic"}, "email": {"vic@example.org"}, "topic": {"order"},
-		"message": {"My private question"}}); r.Status != http.StatusOK {
+		"message": {"My private question"}}); r.Status != http.StatusSeeOther {
 		t.Fatalf("guest contact: %d", r.Status)
 	}
 	impostor, c := h.User(t, account.RoleCustomer, "vic@example.org")
@@ -111,7 +111,7 @@ func TestResetRevokesTheAPITokensMadeBeforeTheProof(t *testing.T) {
 	h := apptest.Start(t)
 	guest := h.NewClient(t)
 	if r := guest.PostForm("/contact", url.Values{"name": {"Vic"}, "email": {"vic@example.org"}, "topic": {"order"},
-		"message": {"My private question"}}); r.Status != http.StatusOK {
+		"message": {"My private question"}}); r.Status != http.StatusSeeOther {
 		t.Fatalf("guest contact: %d", r.Status)
 	}
 	impostor, _ := h.User(t, account.RoleCustomer, "vic@example.org")
@@ -152,7 +152,7 @@ func TestGuestAcknowledgementDoesNotEchoTheSendersName(t *testing.T) {
 	}
 	c := h.NewClient(t)
 	if r := c.PostForm("/contact", url.Values{"name": {lure}, "email": {"bob@example.org"}, "topic": {"order"},
-		"message": {"hello"}}); r.Status != http.StatusOK {
+		"message": {"hello"}}); r.Status != http.StatusSeeOther {
 		t.Fatalf("contact: %d", r.Status)
 	}
 	acks := h.Mails(t, "ticket_ack", 2)
@@ -164,7 +164,7 @@ func TestGuestAcknowledgementDoesNotEchoTheSendersName(t *testing.T) {
 	// A customer's own ticket still greets them by name.
 	_, customer := h.User(t, account.RoleCustomer, "ana@example.fr")
 	if r := customer.PostForm("/contact", url.Values{"name": {"Ana"}, "email": {"ana@example.fr"}, "topic": {"order"},
-		"message": {"hello"}}); r.Status != http.StatusOK {
+		"message": {"hello"}}); r.Status != http.StatusSeeOther {
 		t.Fatalf("customer contact: %d", r.Status)
 	}
 	if acks = h.Mails(t, "ticket_ack", 3); !strings.Contains(acks[0].Text, "Ana,") {
@@ -181,7 +181,7 @@ func TestSignedInContactWritesToTheAccountsAddress(t *testing.T) {
 	h := apptest.Start(t)
 	u, c := h.User(t, account.RoleCustomer, "mallory@example.org")
 	if r := c.PostForm("/contact", url.Values{"name": {"Support"}, "email": {"vic@example.org"}, "topic": {"order"},
-		"message": {"hello"}}); r.Status != http.StatusOK {
+		"message": {"hello"}}); r.Status != http.StatusSeeOther {
 		t.Fatalf("contact: %d", r.Status)
 	}
 	if r := h.NewClient(t).Send(http.MethodPost, "/api/v1/tickets", "application/json",
