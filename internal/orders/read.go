@@ -139,8 +139,15 @@ func (s *Service) List(ctx context.Context, f ListFilter) ([]Order, string, erro
 	if f.CustomerID != "" {
 		add("customer_id =", f.CustomerID)
 	}
-	if f.Status != "" {
+	switch f.Status {
+	case "":
+	case StatusPendingPayment, StatusPaid, StatusProcessing, StatusPartial, StatusCompleted, StatusCanceled, StatusRefunded:
 		add("status =", f.Status)
+	default:
+		// A status no order can have ("shipped", "Paid") is refused, as a
+		// cursor this list never gave is, rather than answered with an
+		// empty list that reads as "no orders".
+		return nil, "", &ValidationError{Fields: map[string]string{"status": "invalid"}}
 	}
 	if f.After != "" {
 		// A cursor is an id this list gave; anything else is refused

@@ -385,3 +385,26 @@ func TestClaimAPIEvidencePastTheUploadLimitIsTooLarge(t *testing.T) {
 		t.Fatalf("evidence stored: %d %v", len(ev), err)
 	}
 }
+
+// The same for orders: a status no order has ("shipped") answered an empty
+// list, which reads as "no orders"; it is refused, and every status the
+// console's filter offers still lists.
+func TestOrderListsRefuseAStatusNoOrderHas(t *testing.T) {
+	h := apptest.Start(t)
+	u, c := h.User(t, account.RoleCustomer, "ana@example.fr")
+	if r := c.Send(http.MethodGet, "/api/v1/orders?status=shipped", "", nil, h.Bearer(t, u.ID)); r.Status != http.StatusBadRequest {
+		t.Errorf("API list with status shipped: %d %s", r.Status, r.Body)
+	}
+	_, agent := h.User(t, account.RoleAgent, "agent@shop.test")
+	if r := agent.Get("/console/orders?status=Paid"); r.Status != http.StatusBadRequest {
+		t.Errorf("console list with status Paid: %d", r.Status)
+	}
+	for _, status := range []string{"", "pending_payment", "paid", "processing", "partial", "completed", "canceled", "refunded"} {
+		if r := agent.Get("/console/orders?status=" + status); r.Status != http.StatusOK {
+			t.Errorf("console list with status %q: %d", status, r.Status)
+		}
+		if r := c.Send(http.MethodGet, "/api/v1/orders?status="+status, "", nil, h.Bearer(t, u.ID)); r.Status != http.StatusOK {
+			t.Errorf("API list with status %q: %d", status, r.Status)
+		}
+	}
+}
