@@ -60,6 +60,23 @@ func (s *Service) Facts(ctx context.Context, c Claim) (policy.Facts, error) {
 	return subj.facts, nil
 }
 
+// RefundCurrency is the currency an agent's refund of c is in (Decide
+// refuses any other): the claimed line's for an order claim, the last
+// payment's for a subscription claim, "" when nothing was paid.
+func (s *Service) RefundCurrency(ctx context.Context, c Claim) (string, error) {
+	subj, err := s.gather(ctx, c)
+	if err != nil {
+		return "", err
+	}
+	if c.OrderID != "" {
+		return subj.line.Amount.Currency, nil
+	}
+	if subj.sub.LastPayment != nil {
+		return subj.sub.LastPayment.Currency, nil
+	}
+	return "", nil
+}
+
 // gather reads the subject of c. The subject's version is read first, so
 // that anything a claims transaction changes after it (a refund on the
 // line) moves the version and the decision taken on these facts is retried.

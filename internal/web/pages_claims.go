@@ -269,7 +269,7 @@ func (s *Server) claimView(r *http.Request, console bool) (*view, error) {
 		if d.Decisions, err = s.Claims.Decisions(ctx, c.ID); err != nil {
 			return nil, err
 		}
-		if d.Currency, err = s.claimCurrency(ctx, c); err != nil {
+		if d.Currency, err = s.Claims.RefundCurrency(ctx, c); err != nil {
 			return nil, err
 		}
 	}
@@ -430,23 +430,6 @@ func (s *Server) evidenceFile(w http.ResponseWriter, r *http.Request) {
 	s.serverError(w, r, err)
 }
 
-// claimCurrency is the currency of an order claim's line: an agent's
-// refund is in it ("" for a subscription claim, whose refund is the last
-// payment).
-func (s *Server) claimCurrency(ctx context.Context, c claims.Claim) (string, error) {
-	if c.OrderID == "" {
-		return "", nil
-	}
-	o, err := s.Orders.Get(ctx, c.OrderID)
-	if err != nil {
-		return "", err
-	}
-	if l, ok := o.Line(c.LineID); ok {
-		return l.Amount.Currency, nil
-	}
-	return o.Total.Currency, nil
-}
-
 // consoleDecide records an agent's decision on a claim.
 func (s *Server) consoleDecide(w http.ResponseWriter, r *http.Request) {
 	if err := r.ParseForm(); err != nil {
@@ -487,7 +470,7 @@ func (s *Server) consoleDecide(w http.ResponseWriter, r *http.Request) {
 			s.serverError(w, r, err)
 			return
 		}
-		currency, err := s.claimCurrency(r.Context(), c)
+		currency, err := s.Claims.RefundCurrency(r.Context(), c)
 		if err != nil {
 			s.serverError(w, r, err)
 			return
