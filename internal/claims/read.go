@@ -117,31 +117,17 @@ const waitingCond = `(answer_promise_at IS NOT NULL AND answered_at IS NULL)`
 // was, every claim decided on a page pushed one claim still waiting past
 // the start of the next, out of the agent's sight.
 func PromiseCursor(c Claim) string {
-	cur := c.ID + "~"
+	var promise time.Time
 	if c.Waiting() {
-		p := c.AnswerPromiseAt.UTC()
-		cur += strconv.FormatInt(p.Unix(), 10) + "." + strconv.Itoa(p.Nanosecond())
+		promise = c.AnswerPromiseAt
 	}
-	return cur
+	return id.Cursor(c.ID, promise)
 }
 
 // parsePromiseCursor reads PromiseCursor: the id, and the promise (zero
 // for a claim whose clock does not run).
 func parsePromiseCursor(cur string) (string, time.Time, bool) {
-	claimID, at, ok := strings.Cut(cur, "~")
-	if !ok || !id.Valid("clm", claimID) {
-		return "", time.Time{}, false
-	}
-	if at == "" {
-		return claimID, time.Time{}, true
-	}
-	secs, nanos, ok := strings.Cut(at, ".")
-	sec, err1 := strconv.ParseInt(secs, 10, 64)
-	nsec, err2 := strconv.Atoi(nanos)
-	if !ok || err1 != nil || err2 != nil || nsec < 0 || nsec > 999999999 {
-		return "", time.Time{}, false
-	}
-	return claimID, time.Unix(sec, int64(nsec)).UTC(), true
+	return id.ParseCursor("clm", cur)
 }
 
 // List returns a page of claims, newest first, and the cursor of the next

@@ -73,22 +73,16 @@ func (s *Service) ListForCustomer(ctx context.Context, customerID, after string,
 // ListForCustomer's after: its id and its last activity as the page showed
 // it (as QueueCursor, the position rather than the ticket: it may have
 // moved to the top since).
-func CustomerCursor(t Ticket) string {
-	u := t.UpdatedAt.UTC()
-	return t.ID + "~" + strconv.FormatInt(u.Unix(), 10) + "." + strconv.Itoa(u.Nanosecond())
-}
+func CustomerCursor(t Ticket) string { return id.Cursor(t.ID, t.UpdatedAt) }
 
 // customerPosition reads a cursor of CustomerCursor; anything else is
 // ErrNotFound.
 func customerPosition(cursor string) (Ticket, error) {
-	ticketID, at, _ := strings.Cut(cursor, "~")
-	secs, nanos, ok := strings.Cut(at, ".")
-	sec, err1 := strconv.ParseInt(secs, 10, 64)
-	nsec, err2 := strconv.Atoi(nanos)
-	if !id.Valid("tkt", ticketID) || !ok || err1 != nil || err2 != nil || nsec < 0 || nsec > 999999999 {
+	ticketID, at, ok := id.ParseCursor("tkt", cursor)
+	if !ok || at.IsZero() {
 		return Ticket{}, ErrNotFound
 	}
-	return Ticket{ID: ticketID, UpdatedAt: time.Unix(sec, int64(nsec)).UTC()}, nil
+	return Ticket{ID: ticketID, UpdatedAt: at}, nil
 }
 
 func (s *Service) tickets(ctx context.Context, q string, args ...any) ([]Ticket, error) {
@@ -399,37 +393,19 @@ func (s *Service) Queue(ctx context.Context, f QueueFilter) ([]Ticket, error) {
 // answered or moved meanwhile, and the next page would then start from its
 // new place (answered: among the tickets with nothing due, skipping every
 // ticket still due after it).
-func QueueCursor(t Ticket) string {
-	c := t.ID + "~"
-	if !t.PromiseAt.IsZero() {
-		p := t.PromiseAt.UTC()
-		c += strconv.FormatInt(p.Unix(), 10) + "." + strconv.Itoa(p.Nanosecond())
-	}
-	return c
-}
+func QueueCursor(t Ticket) string { return id.Cursor(t.ID, t.PromiseAt) }
 
 // queuePosition reads a cursor of QueueCursor, or a bare ticket id (its
 // position now); anything else is ErrNotFound.
 func (s *Service) queuePosition(ctx context.Context, cursor string) (Ticket, error) {
-	ticketID, at, positioned := strings.Cut(cursor, "~")
-	if !id.Valid("tkt", ticketID) {
+	if id.Valid("tkt", cursor) {
+		return getTicket(ctx, s.db.Read, cursor)
+	}
+	ticketID, promise, ok := id.ParseCursor("tkt", cursor)
+	if !ok {
 		return Ticket{}, ErrNotFound
 	}
-	if !positioned {
-		return getTicket(ctx, s.db.Read, ticketID)
-	}
-	t := Ticket{ID: ticketID}
-	if at == "" {
-		return t, nil
-	}
-	secs, nanos, ok := strings.Cut(at, ".")
-	sec, err1 := strconv.ParseInt(secs, 10, 64)
-	nsec, err2 := strconv.Atoi(nanos)
-	if !ok || err1 != nil || err2 != nil || nsec < 0 || nsec > 999999999 {
-		return Ticket{}, ErrNotFound
-	}
-	t.PromiseAt = time.Unix(sec, int64(nsec)).UTC()
-	return t, nil
+	return Ticket{ID: ticketID, PromiseAt: promise}, nil
 }
 
 // markBreachesQuery reads the tickets_breach_scan partial index by promise
