@@ -111,7 +111,7 @@ func (s *Service) warnClaim(ctx context.Context, claimID string, now time.Time) 
 			return wrapDB("read staff", err)
 		}
 		for _, u := range staff {
-			lang := staffLanguage(u)
+			lang := u.Language // fr or en: the account keeps no other
 			d := warningData{Name: u.Name, StoreName: s.opts.StoreName, ClaimID: c.ID, Kind: kindWords[lang][c.Kind],
 				About: claimAbout(c, lang), PromiseAt: s.opts.Zone.LongTime(c.AnswerPromiseAt, lang),
 				Link: s.opts.BaseURL + "/console/claims/" + c.ID}
@@ -137,15 +137,6 @@ func (s *Service) warnClaim(ctx context.Context, claimID string, now time.Time) 
 		return false, nil
 	}
 	return err == nil, err
-}
-
-// staffLanguage is the language a staff member reads email in: theirs
-// when the store has templates for it, English otherwise.
-func staffLanguage(u account.User) string {
-	if u.Language == "fr" {
-		return "fr"
-	}
-	return "en"
 }
 
 // claimAbout says what a claim is about, without naming the customer.
