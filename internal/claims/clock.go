@@ -117,7 +117,9 @@ func (s *Service) markLateTx(ctx context.Context, tx *sql.Tx, c *Claim, now time
 // outcome for an agent starts it (evidence arrived), anything else (an
 // agent's decision above all) stops it.
 func (s *Service) updateClockTx(ctx context.Context, tx *sql.Tx, c *Claim, byAgent bool, now time.Time) error {
-	if !byAgent && waitsForAgent(c.Decision.Outcome) {
+	// A claim held by a dispute waits for the bank, not for an agent
+	// (refundHeld).
+	if !byAgent && waitsForAgent(c.Decision.Outcome) && c.Decision.Rule != RuleRefundHeld {
 		return s.startClockTx(ctx, tx, c, now, now)
 	}
 	return s.stopClockTx(ctx, tx, c, now)

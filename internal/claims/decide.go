@@ -768,21 +768,39 @@ func (s *Service) redecide(ctx context.Context, claimID string, fromJob bool) (C
 			return nil
 		}
 		before := c
-		err = s.db.Tx(ctx, func(tx *sql.Tx) error {
-			notified, err := s.applyAutomaticTx(ctx, tx, subj, &c, d, now, c.Revision)
-			if err != nil {
-				return err
+		apply := func(d policy.Decision, then func(tx *sql.Tx) error) error {
+			c = before
+			return s.db.Tx(ctx, func(tx *sql.Tx) error {
+				notified, err := s.applyAutomaticTx(ctx, tx, subj, &c, d, now, c.Revision)
+				if err != nil {
+					return err
+				}
+				if err := audit.Record(ctx, tx, audit.Entry{At: now, Actor: audit.System, SubjectType: "claim", SubjectID: c.ID,
+					Action: "redecide", Before: decisionState(before), After: decisionState(c)}); err != nil {
+					return err
+				}
+				if err := s.notifyTx(ctx, tx, "claim_decided", notified, c); err != nil {
+					return err
+				}
+				if then != nil {
+					return then(tx)
+				}
+				return nil
+			})
+		}
+		err = apply(d, nil)
+		if paymentDisputed(err) && c.SubscriptionID == "" {
+			if before.Decision.Rule == RuleRefundHeld {
+				// The dispute still holds the refund: again later.
+				out = before
+				if !fromJob {
+					return nil
+				}
+				return s.keepHeld(ctx, before, now)
 			}
-			if err := audit.Record(ctx, tx, audit.Entry{At: now, Actor: audit.System, SubjectType: "claim", SubjectID: c.ID,
-				Action: "redecide", Before: decisionState(before), After: decisionState(c)}); err != nil {
-				return err
-			}
-			return s.notifyTx(ctx, tx, "claim_decided", notified, c)
-		})
-		if fromJob && paymentDisputed(err) && before.Decision.Rule == RuleRefundHeld {
-			// The dispute still holds the refund: again later.
-			out = before
-			return s.keepHeld(ctx, before, now)
+			// The refund fell due during the dispute (a claim waiting
+			// for its processing time): held, as if filed now.
+			err = apply(refundHeld(d), func(tx *sql.Tx) error { return s.scheduleRedecideTx(ctx, tx, c.ID, now.Add(heldRecheck)) })
 		}
 		if errors.Is(err, ErrClaimNotOpen) {
 			// Decided meanwhile (another run of the job, an agent): what

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"reflect"
 	"strings"
+	"time"
 	"unicode"
 	"unicode/utf8"
 
@@ -146,57 +147,20 @@ func (s *Service) AddEvidenceThen(ctx context.Context, customerID, claimID strin
 			added = append(added, e)
 			subj.facts.Evidence = append(subj.facts.Evidence, policy.Evidence{Kind: e.Kind, At: now})
 		}
-		d := s.evaluate(subj, now)
 		before := cur
-		err = s.db.Tx(ctx, func(tx *sql.Tx) error {
-			changed := !reflect.DeepEqual(d, cur.Decision)
-			notified := subj
-			if changed {
-				if notified, err = s.applyAutomaticTx(ctx, tx, subj, &cur, d, now, cur.Revision); err != nil {
-					return err
-				}
-			} else if err := touchClaimTx(ctx, tx, &cur, now, cur.Revision); err != nil {
-				return err
-			}
-			// The claim's row is locked by the update above, so the
-			// positions cannot be taken twice, and the files counted here
-			// are all there are: the count made before the transaction
-			// let uploads arriving together each see room for theirs.
-			var have int
-			if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM claim_evidence WHERE claim_id = $1 AND kind = 'file'`, cur.ID).Scan(&have); err != nil {
-				return wrapDB("evidence count", err)
-			}
-			if have+newFiles > s.opts.MaxEvidenceFiles {
-				return ErrTooManyEvidence
-			}
-			var last int
-			if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(position), 0) FROM claim_evidence WHERE claim_id = $1`, cur.ID).Scan(&last); err != nil {
-				return wrapDB("evidence position", err)
-			}
-			for i, e := range added {
-				if err := insertEvidenceTx(ctx, tx, e, last+i+1); err != nil {
-					return err
-				}
-			}
-			actor := audit.Actor{ID: customerID, Role: account.RoleCustomer}
-			if err := audit.Record(ctx, tx, audit.Entry{At: now, Actor: actor, SubjectType: "claim", SubjectID: cur.ID,
-				Action: "evidence.add", After: evidenceState(added)}); err != nil {
-				return err
-			}
-			if then != nil {
-				if err := then(ctx, tx, cur); err != nil {
-					return err
-				}
-			}
-			if !changed {
-				return nil
-			}
-			if err := audit.Record(ctx, tx, audit.Entry{At: now, Actor: audit.System, SubjectType: "claim", SubjectID: cur.ID,
-				Action: "redecide", Before: decisionState(before), After: decisionState(cur)}); err != nil {
-				return err
-			}
-			return s.notifyTx(ctx, tx, "claim_decided", notified, cur)
-		})
+		add := func(d policy.Decision) error {
+			cur = before
+			return s.db.Tx(ctx, func(tx *sql.Tx) error {
+				return s.addEvidenceTx(ctx, tx, subj, &cur, before, d, added, newFiles, customerID, now, then)
+			})
+		}
+		err = add(s.evaluate(subj, now))
+		if paymentDisputed(err) && before.Decision.Rule == RuleRefundHeld {
+			// The refund the engine gives is still held by the payment's
+			// dispute: the evidence joins the held claim, which the
+			// scheduled re-decisions decide on it once the bank has.
+			err = add(before.Decision)
+		}
 		c = cur
 		return err
 	})
@@ -205,6 +169,60 @@ func (s *Service) AddEvidenceThen(ctx context.Context, customerID, claimID strin
 		return Claim{}, nil, err
 	}
 	return c, added, nil
+}
+
+// addEvidenceTx stores the pieces added to claim cur (as read before,
+// with subj its subject) and makes d its decision if it is another.
+func (s *Service) addEvidenceTx(ctx context.Context, tx *sql.Tx, subj *subject, cur *Claim, before Claim, d policy.Decision,
+	added []Evidence, newFiles int, customerID string, now time.Time, then func(ctx context.Context, tx *sql.Tx, c Claim) error) error {
+	changed := !reflect.DeepEqual(d, cur.Decision)
+	notified := subj
+	if changed {
+		var err error
+		if notified, err = s.applyAutomaticTx(ctx, tx, subj, cur, d, now, cur.Revision); err != nil {
+			return err
+		}
+	} else if err := touchClaimTx(ctx, tx, cur, now, cur.Revision); err != nil {
+		return err
+	}
+	// The claim's row is locked by the update above, so the
+	// positions cannot be taken twice, and the files counted here
+	// are all there are: the count made before the transaction
+	// let uploads arriving together each see room for theirs.
+	var have int
+	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM claim_evidence WHERE claim_id = $1 AND kind = 'file'`, cur.ID).Scan(&have); err != nil {
+		return wrapDB("evidence count", err)
+	}
+	if have+newFiles > s.opts.MaxEvidenceFiles {
+		return ErrTooManyEvidence
+	}
+	var last int
+	if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(position), 0) FROM claim_evidence WHERE claim_id = $1`, cur.ID).Scan(&last); err != nil {
+		return wrapDB("evidence position", err)
+	}
+	for i, e := range added {
+		if err := insertEvidenceTx(ctx, tx, e, last+i+1); err != nil {
+			return err
+		}
+	}
+	actor := audit.Actor{ID: customerID, Role: account.RoleCustomer}
+	if err := audit.Record(ctx, tx, audit.Entry{At: now, Actor: actor, SubjectType: "claim", SubjectID: cur.ID,
+		Action: "evidence.add", After: evidenceState(added)}); err != nil {
+		return err
+	}
+	if then != nil {
+		if err := then(ctx, tx, *cur); err != nil {
+			return err
+		}
+	}
+	if !changed {
+		return nil
+	}
+	if err := audit.Record(ctx, tx, audit.Entry{At: now, Actor: audit.System, SubjectType: "claim", SubjectID: cur.ID,
+		Action: "redecide", Before: decisionState(before), After: decisionState(*cur)}); err != nil {
+		return err
+	}
+	return s.notifyTx(ctx, tx, "claim_decided", notified, *cur)
 }
 
 // prepareEvidence checks one piece and, for a file, writes its blob.

@@ -125,3 +125,93 @@ func TestHeldClaimAfterALostDisputeIsDecidedOnWhatTheBankGaveBack(t *testing.T) 
 		t.Fatalf("refunds %+v", rs)
 	}
 }
+
+// Evidence sent to a claim held by a dispute was refused: adding it decides
+// the claim again, the engine's decision refunds, and the refund is held,
+// so the whole addition failed ("payment_disputed", a 409 on the pages)
+// and the customer could not add to their file while the bank decided.
+// The evidence is now kept and the claim stays held.
+func TestEvidenceToAHeldClaimIsKeptAndTheClaimStaysHeld(t *testing.T) {
+	e := setup(t)
+	ctx := context.Background()
+	u := e.customer(t, "FR", account.CustomerConsumer, "fr")
+	o := e.order(t, u, e.service(t), 1000, true, 400)
+	if _, err := e.db.Write.Exec(`UPDATE orders SET payment_method = 'card' WHERE id = $1`, o.ID); err != nil {
+		t.Fatal(err)
+	}
+	e.card.refuse = disputedErr{}
+	e.clock.Set(t0.Add(4 * day))
+	c, err := e.claims.File(ctx, claims.FileInput{Kind: policy.NonDelivery, CustomerID: u.ID, OrderID: o.ID, Actor: customerActor(u)})
+	if err != nil || c.Decision.Rule != claims.RuleRefundHeld {
+		t.Fatalf("held claim %+v %v", c, err)
+	}
+	e.clock.Set(t0.Add(5 * day))
+	got, added, err := e.claims.AddEvidence(ctx, u.ID, c.ID, []claims.EvidenceInput{{Text: "Only 400 of 1000 arrived."}})
+	if err != nil {
+		t.Fatalf("evidence to a held claim: %v", err)
+	}
+	if len(added) != 1 || got.Decision.Rule != claims.RuleRefundHeld || !got.Open() {
+		t.Fatalf("after evidence: %+v, %d pieces", got.Decision, len(added))
+	}
+	if list, err := e.claims.Evidence(ctx, c.ID); err != nil || len(list) != 1 || list[0].Text != "Only 400 of 1000 arrived." {
+		t.Fatalf("evidence kept %+v %v", list, err)
+	}
+	if rs, _ := e.claims.Refunds(ctx, c.ID); len(rs) != 0 {
+		t.Fatalf("refunds while held: %+v", rs)
+	}
+	if history, _ := e.claims.Decisions(ctx, c.ID); len(history) != 1 {
+		t.Fatalf("%d decisions after evidence to a held claim, want the held one only", len(history))
+	}
+}
+
+// A claim waiting for its processing time whose payment is disputed
+// meanwhile: at the deadline the engine refunds what is undelivered, the
+// refund is held, and the re-decision job failed, again and again, leaving
+// the claim "waiting for delivery" past its date with no word to the
+// customer. It is now held, as a claim filed during the dispute is: the
+// customer is told, and it is decided again until the hold lifts.
+func TestClaimWaitingForDeliveryIsHeldWhenItsRefundFallsDuringADispute(t *testing.T) {
+	e := setup(t)
+	ctx := context.Background()
+	u := e.customer(t, "FR", account.CustomerConsumer, "fr")
+	o := e.order(t, u, e.service(t), 1000, true, 0)
+	if _, err := e.db.Write.Exec(`UPDATE orders SET payment_method = 'card' WHERE id = $1`, o.ID); err != nil {
+		t.Fatal(err)
+	}
+	e.clock.Set(t0.Add(24 * time.Hour))
+	c, err := e.claims.File(ctx, claims.FileInput{Kind: policy.NonDelivery, CustomerID: u.ID, OrderID: o.ID, Actor: customerActor(u)})
+	if err != nil || c.Decision.Outcome != policy.OutcomeWaitingDelivery {
+		t.Fatalf("waiting claim %+v %v", c, err)
+	}
+	e.card.refuse = disputedErr{}
+	e.clock.Set(t0.Add(73 * time.Hour))
+	job := &river.Job[claims.RedecideArgs]{JobRow: &rivertype.JobRow{ID: 1, Attempt: 1}, Args: claims.RedecideArgs{ClaimID: c.ID}}
+	if err := e.claims.RedecideWorker().Work(ctx, job); err != nil {
+		t.Fatalf("re-decision during a dispute: %v", err)
+	}
+	got := e.get(t, c.ID)
+	if !got.Open() || got.Decision.Rule != claims.RuleRefundHeld || got.Decision.Refund != nil {
+		t.Fatalf("claim at its deadline during a dispute %+v", got.Decision)
+	}
+	if ms := e.mails(t, u, "claim_decided"); len(ms) != 1 {
+		t.Fatalf("%d claim_decided emails, want the customer told of the hold", len(ms))
+	} else {
+		mustContain(t, "the email", ms[0].Text, "contestation du paiement")
+	}
+	if n := e.count(t, `SELECT COUNT(*) FROM river_job WHERE kind = 'claims.redecide' AND scheduled_at > $1`, t0.Add(73*time.Hour)); n != 1 {
+		t.Fatalf("%d later re-decisions scheduled, want one", n)
+	}
+
+	// The bank decided for the store: the undelivered part is refunded.
+	e.card.refuse = nil
+	e.clock.Set(t0.Add(20 * day))
+	if err := e.claims.RedecideWorker().Work(ctx, job); err != nil {
+		t.Fatal(err)
+	}
+	if got := e.get(t, c.ID); got.Open() || got.Decision.Refund == nil || got.Decision.Rule == claims.RuleRefundHeld {
+		t.Fatalf("claim once the hold lifted %+v", got.Decision)
+	}
+	if rs, _ := e.claims.Refunds(ctx, c.ID); len(rs) != 1 {
+		t.Fatalf("refunds once the hold lifted: %+v", rs)
+	}
+}
