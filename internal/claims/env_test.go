@@ -170,6 +170,15 @@ func (e *env) order(t *testing.T, u account.User, p catalog.Product, qty int, co
 	return o
 }
 
+// paidByCard marks o (env.order pays from the balance) as paid by card:
+// its refunds then go to the fake card processor.
+func (e *env) paidByCard(t *testing.T, o orders.Order) {
+	t.Helper()
+	if _, err := e.db.Write.Exec(`UPDATE orders SET payment_method = 'card' WHERE id = $1`, o.ID); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func customerActor(u account.User) audit.Actor {
 	return audit.Actor{ID: u.ID, Role: account.RoleCustomer}
 }

@@ -602,9 +602,7 @@ func TestCardPaidOrdersAreRefundedToTheCard(t *testing.T) {
 	o := e.order(t, u, e.service(t), 1000, true, 400)
 	// Card checkout is another package's; the order is marked card-paid
 	// here to exercise the refund's route.
-	if _, err := e.db.Write.Exec(`UPDATE orders SET payment_method = 'card' WHERE id = $1`, o.ID); err != nil {
-		t.Fatal(err)
-	}
+	e.paidByCard(t, o)
 	e.clock.Set(t0.Add(4 * day))
 	balance := e.balance(t, u)
 	c, err := e.claims.File(ctx, claims.FileInput{Kind: policy.NonDelivery, CustomerID: u.ID, OrderID: o.ID, Actor: customerActor(u)})
@@ -631,7 +629,7 @@ func TestCardPaidOrdersAreRefundedToTheCard(t *testing.T) {
 	e2 := setupWith(t, func(d *claims.Deps) { d.Card = nil })
 	u2 := e2.customer(t, "FR", account.CustomerConsumer, "fr")
 	o2 := e2.order(t, u2, e2.service(t), 1000, true, 400)
-	e2.db.Write.Exec(`UPDATE orders SET payment_method = 'card' WHERE id = $1`, o2.ID)
+	e2.paidByCard(t, o2)
 	e2.clock.Set(t0.Add(4 * day))
 	_, err = e2.claims.File(ctx, claims.FileInput{Kind: policy.NonDelivery, CustomerID: u2.ID, OrderID: o2.ID, Actor: customerActor(u2)})
 	if claims.Code(err) != "card_refund_unavailable" || e2.count(t, `SELECT COUNT(*) FROM claims`) != 0 {
@@ -654,9 +652,7 @@ func TestFailedCardRefundAlertsTheAgents(t *testing.T) {
 	ctx := context.Background()
 	u := e.customer(t, "FR", account.CustomerConsumer, "fr")
 	o := e.order(t, u, e.service(t), 1000, true, 400)
-	if _, err := e.db.Write.Exec(`UPDATE orders SET payment_method = 'card' WHERE id = $1`, o.ID); err != nil {
-		t.Fatal(err)
-	}
+	e.paidByCard(t, o)
 	e.clock.Set(t0.Add(4 * day))
 	c, err := e.claims.File(ctx, claims.FileInput{Kind: policy.NonDelivery, CustomerID: u.ID, OrderID: o.ID, Actor: customerActor(u)})
 	if err != nil {
@@ -699,9 +695,7 @@ func TestCardRefundFailingAfterItSucceededAlertsTheAgents(t *testing.T) {
 	ctx := context.Background()
 	u := e.customer(t, "FR", account.CustomerConsumer, "fr")
 	o := e.order(t, u, e.service(t), 1000, true, 400)
-	if _, err := e.db.Write.Exec(`UPDATE orders SET payment_method = 'card' WHERE id = $1`, o.ID); err != nil {
-		t.Fatal(err)
-	}
+	e.paidByCard(t, o)
 	e.clock.Set(t0.Add(4 * day))
 	c, err := e.claims.File(ctx, claims.FileInput{Kind: policy.NonDelivery, CustomerID: u.ID, OrderID: o.ID, Actor: customerActor(u)})
 	if err != nil {

@@ -32,9 +32,7 @@ func TestWithdrawalDuringADisputeIsRecordedAndDecidedOnceTheHoldLifts(t *testing
 	ctx := context.Background()
 	u := e.customer(t, "FR", account.CustomerConsumer, "fr")
 	o := e.order(t, u, e.service(t), 1000, true, 0)
-	if _, err := e.db.Write.Exec(`UPDATE orders SET payment_method = 'card' WHERE id = $1`, o.ID); err != nil {
-		t.Fatal(err)
-	}
+	e.paidByCard(t, o)
 	e.card.refuse = disputedErr{}
 	filed := t0.Add(2 * day)
 	e.clock.Set(filed)
@@ -98,9 +96,7 @@ func TestHeldClaimAfterALostDisputeIsDecidedOnWhatTheBankGaveBack(t *testing.T) 
 	ctx := context.Background()
 	u := e.customer(t, "FR", account.CustomerConsumer, "fr")
 	o := e.order(t, u, e.service(t), 1000, true, 400)
-	if _, err := e.db.Write.Exec(`UPDATE orders SET payment_method = 'card' WHERE id = $1`, o.ID); err != nil {
-		t.Fatal(err)
-	}
+	e.paidByCard(t, o)
 	e.card.refuse = disputedErr{} // a lost dispute keeps the hold for good
 	e.clock.Set(t0.Add(4 * day))
 	c, err := e.claims.File(ctx, claims.FileInput{Kind: policy.NonDelivery, CustomerID: u.ID, OrderID: o.ID, Actor: customerActor(u)})
@@ -136,9 +132,7 @@ func TestEvidenceToAHeldClaimIsKeptAndTheClaimStaysHeld(t *testing.T) {
 	ctx := context.Background()
 	u := e.customer(t, "FR", account.CustomerConsumer, "fr")
 	o := e.order(t, u, e.service(t), 1000, true, 400)
-	if _, err := e.db.Write.Exec(`UPDATE orders SET payment_method = 'card' WHERE id = $1`, o.ID); err != nil {
-		t.Fatal(err)
-	}
+	e.paidByCard(t, o)
 	e.card.refuse = disputedErr{}
 	e.clock.Set(t0.Add(4 * day))
 	c, err := e.claims.File(ctx, claims.FileInput{Kind: policy.NonDelivery, CustomerID: u.ID, OrderID: o.ID, Actor: customerActor(u)})
@@ -175,9 +169,7 @@ func TestClaimWaitingForDeliveryIsHeldWhenItsRefundFallsDuringADispute(t *testin
 	ctx := context.Background()
 	u := e.customer(t, "FR", account.CustomerConsumer, "fr")
 	o := e.order(t, u, e.service(t), 1000, true, 0)
-	if _, err := e.db.Write.Exec(`UPDATE orders SET payment_method = 'card' WHERE id = $1`, o.ID); err != nil {
-		t.Fatal(err)
-	}
+	e.paidByCard(t, o)
 	e.clock.Set(t0.Add(24 * time.Hour))
 	c, err := e.claims.File(ctx, claims.FileInput{Kind: policy.NonDelivery, CustomerID: u.ID, OrderID: o.ID, Actor: customerActor(u)})
 	if err != nil || c.Decision.Outcome != policy.OutcomeWaitingDelivery {
