@@ -57,6 +57,9 @@ func (in StartInput) validate() error {
 	if err := checkAmountIn(in.Amount); err != nil {
 		return err
 	}
+	if err := CheckMinimum(in.Amount); err != nil {
+		return err
+	}
 	if d := strings.TrimSpace(in.Description); d == "" || utf8.RuneCountInString(d) > 250 || !utf8.ValidString(d) {
 		return fmt.Errorf("%w: Description must have 1 to 250 characters", ErrInvalid)
 	}
