@@ -319,6 +319,8 @@ func (a *App) build(ctx context.Context, opts Options) (err error) {
 	a.Disputes = disputes.New(a.DB, a.Clock, a.Jobs, a.Card, staffAlerts, a.Logger)
 	a.Disputes.AddWorkers(workers)
 	a.Card.SetDisputeRecorder(a.Disputes)
+	// A second payment for a paid reference is refunded and the admins told.
+	a.Card.SetAlerts(staffAlerts)
 	cardHandlers[cardpay.PurposeTopUp] = billing.TopUpDisputes{
 		Handler: invoices.TopUpHandler{Next: billing.TopUpHandler{L: a.Ledger, Card: a.Card, Alerts: staffAlerts, Logger: a.Logger}, Invoices: a.Invoices},
 		L:       a.Ledger,

@@ -1,0 +1,97 @@
+package cardpay
+
+import (
+	"context"
+	"database/sql"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/stripe/stripe-go/v82"
+
+	"comptoir/internal/alerts"
+)
+
+// recAlerts records the alerts of committed transactions.
+type recAlerts struct {
+	mu   sync.Mutex
+	sent []alerts.Data
+}
+
+func (a *recAlerts) NotifyTx(ctx context.Context, tx *sql.Tx, role, kind string, d alerts.Data) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if role != "admin" || kind != "card_payment_duplicate" {
+		return nil
+	}
+	a.sent = append(a.sent, d)
+	return nil
+}
+
+// An off-session charge we recorded failed (our last attempt met Stripe's
+// 5xx answers) that Stripe made all the same: its success takes the period
+// back, since nothing else holds it, and the domain is told. Before, it was
+// logged and the money left unaccounted for.
+func TestChargeRecordedFailedThatStripeMadeIsPaid(t *testing.T) {
+	e := newEnv(t, envOpts{})
+	e.firstPayment()
+	p, err := e.charge("spd_failed", 990)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.d.Write.ExecContext(e.ctx, `UPDATE card_payments SET status = 'failed', last_error = 'stripe 500 api_error' WHERE id = $1`, p.ID); err != nil {
+		t.Fatal(err)
+	}
+	e.mustDeliver(stripe.EventTypePaymentIntentSucceeded, map[string]any{
+		"id": "pi_late", "object": "payment_intent", "status": "succeeded", "amount": 990, "currency": "eur",
+		"metadata": map[string]any{"payment_id": p.ID},
+	})
+	got := e.get(p.ID)
+	if got.Status != StatusSucceeded || got.Duplicate || got.Refunded.Minor != 0 || got.PaymentIntentID != "pi_late" {
+		t.Fatalf("late success of a failed charge: %+v", got)
+	}
+	wantCalls(t, e.h, "PaymentSucceeded", "PaymentSucceeded")
+}
+
+// A duplicate's refund is cardpay's, not the domain's: the Handler hears
+// of neither the duplicate nor its refund, and a refund that fails at the
+// bank alerts the admins again (the store still holds the money).
+func TestDuplicateRefundFailureAlertsTheAdmins(t *testing.T) {
+	e := newEnv(t, envOpts{})
+	al := &recAlerts{}
+	e.svc.SetAlerts(al)
+	first := e.start(e.startInput("ord_dup", 700))
+	if _, err := e.d.Write.ExecContext(e.ctx, `UPDATE card_payments SET status = 'canceled', checkout_session_id = 'cs_dup1' WHERE id = $1`, first.ID); err != nil {
+		t.Fatal(err)
+	}
+	second := e.start(e.startInput("ord_dup", 700))
+	e.mustDeliver(stripe.EventTypeCheckoutSessionCompleted, completedSession(second, "cs_dup2", "pi_dup2", "cus_dup"))
+	e.mustDeliver(stripe.EventTypeCheckoutSessionCompleted, completedSession(first, "cs_dup1", "pi_dup1", "cus_dup"))
+	dup := e.get(first.ID)
+	if dup.Status != StatusSucceeded || !dup.Duplicate || dup.Refunded.Minor != 700 {
+		t.Fatalf("duplicate: %+v", dup)
+	}
+	if paid := e.get(second.ID); paid.Status != StatusSucceeded || paid.Duplicate {
+		t.Fatalf("the payment of the order: %+v", paid)
+	}
+	var refundID string
+	if err := e.d.Read.QueryRowContext(e.ctx, `SELECT id FROM card_refunds WHERE payment_id = $1`, first.ID).Scan(&refundID); err != nil {
+		t.Fatal(err)
+	}
+	e.mustDeliver(stripe.EventTypeRefundFailed, map[string]any{
+		"id": "re_dup", "object": "refund", "status": "failed", "failure_reason": "expired_or_canceled_card", "amount": 700,
+		"currency": "eur", "metadata": map[string]any{"refund_id": refundID},
+	})
+	if r := e.getRefund(refundID); r.Status != RefundFailed {
+		t.Fatalf("refund %+v", r)
+	}
+	if len(al.sent) != 2 || al.sent[0].Subject != first.ID || !strings.Contains(al.sent[0].Detail, second.ID) ||
+		!strings.Contains(al.sent[1].Detail, "expired_or_canceled_card") {
+		t.Fatalf("alerts: %+v", al.sent)
+	}
+	// The order hears of its own payment only.
+	calls := wantCalls(t, e.h, "PaymentSucceeded")
+	if calls[0].Payment.ID != second.ID {
+		t.Fatalf("handler told of %s", calls[0].Payment.ID)
+	}
+}
