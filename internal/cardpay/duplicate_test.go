@@ -95,3 +95,41 @@ func TestDuplicateRefundFailureAlertsTheAdmins(t *testing.T) {
 		t.Fatalf("handler told of %s", calls[0].Payment.ID)
 	}
 }
+
+// disputeRec is the test handler that also hears of disputes.
+type disputeRec struct {
+	*recHandler
+	disputed []string
+}
+
+func (h *disputeRec) PaymentDisputed(ctx context.Context, tx *sql.Tx, p Payment) error {
+	h.disputed = append(h.disputed, p.ID)
+	return nil
+}
+
+// A duplicate disputed at the bank: the hold is recorded on it, but the
+// domain, which never counted it, is not told (it would take a top-up back
+// from the balance, or stop renewals), and the reference is not held.
+func TestDisputedDuplicateIsNotTheDomains(t *testing.T) {
+	e := newEnv(t, envOpts{})
+	h := &disputeRec{recHandler: e.h}
+	e.svc.handler = h
+	first := e.start(e.startInput("spd_dsp", 700))
+	if _, err := e.d.Write.ExecContext(e.ctx, `UPDATE card_payments SET status = 'canceled', checkout_session_id = 'cs_d1' WHERE id = $1`, first.ID); err != nil {
+		t.Fatal(err)
+	}
+	second := e.start(e.startInput("spd_dsp", 700))
+	e.mustDeliver(stripe.EventTypeCheckoutSessionCompleted, completedSession(second, "cs_d2", "pi_d2", "cus_d"))
+	e.mustDeliver(stripe.EventTypeCheckoutSessionCompleted, completedSession(first, "cs_d1", "pi_d1", "cus_d"))
+	e.mustDeliver(stripe.EventTypeChargeDisputeCreated, map[string]any{"id": "dp_dup", "object": "dispute", "amount": 700,
+		"currency": "eur", "payment_intent": "pi_d1", "reason": "duplicate", "status": "needs_response"})
+	if len(h.disputed) != 0 {
+		t.Fatalf("the domain heard of the duplicate's dispute: %v", h.disputed)
+	}
+	if held, err := DisputeHeldTx(e.ctx, e.d.Read, PurposeOrder, []string{"spd_dsp"}); err != nil || held {
+		t.Fatalf("reference held by the duplicate's dispute: %v %v", held, err)
+	}
+	if n := e.count(`SELECT COUNT(*) FROM card_payments WHERE id = $1 AND dispute_hold`, first.ID); n != 1 {
+		t.Fatal("the duplicate's hold is not recorded")
+	}
+}
