@@ -9,6 +9,7 @@ import (
 	"comptoir/internal/account"
 	"comptoir/internal/alerts"
 	"comptoir/internal/audit"
+	"comptoir/internal/id"
 	"comptoir/internal/money"
 )
 
@@ -66,23 +67,57 @@ func (s *Service) recordDuplicate(ctx context.Context, tx *sql.Tx, before Paymen
 	if err != nil {
 		return err
 	}
+	return s.refundDuplicate(ctx, tx, auditState(before), p, holder.ID)
+}
+
+// recordExtraIntent records, in tx, a PaymentIntent Stripe reports
+// succeeded for payment before, which another intent already holds (two
+// intents for one payment: an off-session charge whose job resumed after
+// Stripe forgot its idempotency key, and whose look-up missed the first
+// intent). The second intent is money taken too: it gets a payment of its
+// own, a duplicate refunded in full at once, as recordDuplicate does; the
+// payment and its domain are left as they are. An intent already recorded
+// (a replayed or second event) changes nothing.
+func (s *Service) recordExtraIntent(ctx context.Context, tx *sql.Tx, before Payment, d details) error {
+	if _, found, err := paymentBy(ctx, tx, "payment_intent_id", d.PaymentIntentID); err != nil || found {
+		return err
+	}
+	now := s.clock.Now()
+	dupID := id.New("pay")
+	if _, err := tx.ExecContext(ctx, `INSERT INTO card_payments (id, purpose, reference_id, customer_id, amount, currency, status,
+		payment_intent_id, stripe_customer_id, payment_method_id, card_country, duplicate, created_at, updated_at)
+		VALUES ($1, $2, $3, $4, $5, $6, 'succeeded', $7, $8, $9, $10, TRUE, $11, $11)`,
+		dupID, string(before.Purpose), before.ReferenceID, before.CustomerID, before.Amount.Minor, before.Amount.Currency,
+		d.PaymentIntentID, d.StripeCustomerID, d.PaymentMethodID, d.CardCountry, now); err != nil {
+		return fmt.Errorf("record second intent %s of %s: %w", d.PaymentIntentID, before.ID, err)
+	}
+	p, err := getPayment(ctx, tx, dupID)
+	if err != nil {
+		return err
+	}
+	return s.refundDuplicate(ctx, tx, nil, p, before.ID)
+}
+
+// refundDuplicate writes the duplicate p (already paid by holderID) to the
+// audit log, refunds it in full and alerts the admins, in tx.
+func (s *Service) refundDuplicate(ctx context.Context, tx *sql.Tx, before map[string]any, p Payment, holderID string) error {
 	after := auditState(p)
-	after["duplicate_of"] = holder.ID
-	if err := audit.Record(ctx, tx, audit.Entry{At: now, Actor: audit.System, SubjectType: "card_payment", SubjectID: p.ID,
-		Action: "payment.duplicate", Before: auditState(before), After: after}); err != nil {
+	after["duplicate_of"] = holderID
+	if err := audit.Record(ctx, tx, audit.Entry{At: s.clock.Now(), Actor: audit.System, SubjectType: "card_payment", SubjectID: p.ID,
+		Action: "payment.duplicate", Before: before, After: after}); err != nil {
 		return err
 	}
 	detail := fmt.Sprintf("%s, %s %s, customer %s, already paid by %s", money.Format(p.Amount, "en"), p.Purpose, p.ReferenceID,
-		p.CustomerID, holder.ID)
+		p.CustomerID, holderID)
 	r, err := s.RefundTx(ctx, tx, p.ID, p.Amount, duplicateReason)
 	switch {
 	case err == nil:
 		s.log.Warn("cardpay: a second payment for a paid reference is refunded", "payment", p.ID, "purpose", p.Purpose,
-			"reference", p.ReferenceID, "paid_by", holder.ID, "refund", r.ID)
+			"reference", p.ReferenceID, "paid_by", holderID, "refund", r.ID)
 		detail += ": refund " + r.ID + " requested"
 	case errors.Is(err, ErrPaymentDisputed), errors.Is(err, ErrNotRefundable), errors.Is(err, ErrRefundExceedsPayment):
 		s.log.Error("cardpay: a second payment for a paid reference cannot be refunded now; needs review",
-			"payment", p.ID, "purpose", p.Purpose, "reference", p.ReferenceID, "paid_by", holder.ID, "error", err)
+			"payment", p.ID, "purpose", p.Purpose, "reference", p.ReferenceID, "paid_by", holderID, "error", err)
 		detail += ": the refund was refused (" + err.Error() + "); give the money back another way"
 	default:
 		return err

@@ -133,3 +133,40 @@ func TestDisputedDuplicateIsNotTheDomains(t *testing.T) {
 		t.Fatal("the duplicate's hold is not recorded")
 	}
 }
+
+// Two intents succeed for one payment (a renewal charge whose job resumed
+// after Stripe forgot its key, and whose look-up missed the first intent):
+// the second is money taken too. It gets a payment of its own, a duplicate
+// refunded in full; the payment keeps its intent and its domain is told
+// nothing more; the same news again changes nothing.
+func TestSecondIntentForOnePaymentIsRefunded(t *testing.T) {
+	e := newEnv(t, envOpts{})
+	e.firstPayment()
+	p, err := e.charge("spd_two", 990)
+	if err != nil {
+		t.Fatal(err)
+	}
+	intent := func(pi string) map[string]any {
+		return map[string]any{"id": pi, "object": "payment_intent", "status": "succeeded", "amount": 990, "currency": "eur",
+			"customer": "cus_sub", "payment_method": "pm_sub", "metadata": map[string]any{"payment_id": p.ID}}
+	}
+	e.mustDeliver(stripe.EventTypePaymentIntentSucceeded, intent("pi_one"))
+	for range 2 {
+		e.mustDeliver(stripe.EventTypePaymentIntentSucceeded, intent("pi_two"))
+	}
+	if got := e.get(p.ID); got.Status != StatusSucceeded || got.PaymentIntentID != "pi_one" || got.Refunded.Minor != 0 || got.Duplicate {
+		t.Fatalf("the payment: %+v", got)
+	}
+	var dupID string
+	if err := e.d.Read.QueryRowContext(e.ctx, `SELECT id FROM card_payments WHERE payment_intent_id = 'pi_two'`).Scan(&dupID); err != nil {
+		t.Fatal(err)
+	}
+	dup := e.get(dupID)
+	if dup.Status != StatusSucceeded || !dup.Duplicate || dup.ReferenceID != "spd_two" || dup.Refunded.Minor != 990 {
+		t.Fatalf("the second intent: %+v", dup)
+	}
+	if n := e.count(`SELECT COUNT(*) FROM card_refunds WHERE payment_id = $1`, dupID); n != 1 {
+		t.Fatalf("%d refunds of the second intent", n)
+	}
+	wantCalls(t, e.h, "PaymentSucceeded", "PaymentSucceeded")
+}

@@ -164,6 +164,10 @@ func (s *Service) succeed(ctx context.Context, tx *sql.Tx, paymentID string, d d
 	if err != nil {
 		return false, err
 	}
+	if d.PaymentIntentID != "" && before.PaymentIntentID != "" && d.PaymentIntentID != before.PaymentIntentID {
+		// Another intent than the payment's: a second charge.
+		return false, s.recordExtraIntent(ctx, tx, before, d)
+	}
 	ok, err := s.transition(ctx, tx, paymentID, StatusSucceeded, "", StatusCreating, StatusAwaitingCustomer, StatusRequiresAction)
 	closed := before.Status == StatusCanceled || before.Status == StatusFailed
 	if err == nil && !ok && closed {
