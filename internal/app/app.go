@@ -311,7 +311,7 @@ func (a *App) build(ctx context.Context, opts Options) (err error) {
 	// A card refund's outcome reaches the claim that decided it.
 	cardHandlers[cardpay.PurposeOrder] = orderCards{a.Orders.CardHandler(), a.Claims}
 	cardHandlers[cardpay.PurposeRenewal] = subscriptions.CardHandler{S: a.Subscriptions, Claims: a.Claims, Alerts: staffAlerts}
-	cardHandlers[cardpay.PurposeTopUp] = billing.TopUpHandler{L: a.Ledger, Card: a.Card, Logger: a.Logger}
+	cardHandlers[cardpay.PurposeTopUp] = billing.TopUpHandler{L: a.Ledger, Card: a.Card, Alerts: staffAlerts, Logger: a.Logger}
 	// Purchase notices; a disputed card payment takes its order out of them.
 	a.Proof = proof.New(a.DB, a.Clock, a.Messages)
 	cardHandlers[cardpay.PurposeOrder] = proof.DisputeHandler{Handler: cardHandlers[cardpay.PurposeOrder], P: a.Proof}
@@ -319,8 +319,10 @@ func (a *App) build(ctx context.Context, opts Options) (err error) {
 	a.Disputes = disputes.New(a.DB, a.Clock, a.Jobs, a.Card, staffAlerts, a.Logger)
 	a.Disputes.AddWorkers(workers)
 	a.Card.SetDisputeRecorder(a.Disputes)
+	// A second payment for a paid reference is refunded and the admins told.
+	a.Card.SetAlerts(staffAlerts)
 	cardHandlers[cardpay.PurposeTopUp] = billing.TopUpDisputes{
-		Handler: invoices.TopUpHandler{Next: billing.TopUpHandler{L: a.Ledger, Card: a.Card, Logger: a.Logger}, Invoices: a.Invoices},
+		Handler: invoices.TopUpHandler{Next: billing.TopUpHandler{L: a.Ledger, Card: a.Card, Alerts: staffAlerts, Logger: a.Logger}, Invoices: a.Invoices},
 		L:       a.Ledger,
 	}
 

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 
 	"comptoir/internal/account"
+	"comptoir/internal/alerts"
 	"comptoir/internal/audit"
 	"comptoir/internal/cardpay"
 	"comptoir/internal/money"
@@ -18,10 +19,20 @@ import (
 type TopUpHandler struct {
 	L *Ledger
 	// Card gives back a top-up paid for an erased account; nil: it is
-	// left for a person (logged).
+	// left for a person (logged, and the admins alerted).
 	Card CardRefunds
+	// Alerts tells the admins of a top-up of an erased account that was
+	// not given back (refused now, or failed at the bank): nobody else
+	// would, since nobody can sign in to the account. nil: nobody.
+	Alerts Alerter
 	// Logger receives what a person must follow up; nil: discarded.
 	Logger *slog.Logger
+}
+
+// Alerter emails the staff of a role in the caller's transaction
+// (alerts.Alerts).
+type Alerter interface {
+	NotifyTx(ctx context.Context, tx *sql.Tx, role, kind string, d alerts.Data) error
 }
 
 // CardRefunds gives a card payment back (cardpay.Service.RefundTx).
@@ -56,12 +67,10 @@ func (h TopUpHandler) PaymentSucceeded(ctx context.Context, tx *sql.Tx, p cardpa
 }
 
 // refundErased gives back a top-up paid for an erased account; one that
-// cannot be refunded now (disputed) is left for a person, and logged.
+// cannot be refunded now (disputed) is left for a person: logged, and the
+// admins alerted.
 func (h TopUpHandler) refundErased(ctx context.Context, tx *sql.Tx, p cardpay.Payment) error {
-	log := h.Logger
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
+	log := h.logger()
 	err := cardpay.ErrDisabled
 	if h.Card != nil {
 		_, err = h.Card.RefundTx(ctx, tx, p.ID, p.Amount, "top-up paid after the account was erased")
@@ -73,18 +82,47 @@ func (h TopUpHandler) refundErased(ctx context.Context, tx *sql.Tx, p cardpay.Pa
 		errors.Is(err, cardpay.ErrNotRefundable), errors.Is(err, cardpay.ErrDisabled):
 		log.Error("billing: a top-up paid after the account was erased cannot be refunded now; needs review",
 			"payment", p.ID, "error", err)
+		return h.alertNotRefunded(ctx, tx, p, "the refund was refused: "+err.Error())
 	default:
 		return err
 	}
 	return nil
 }
 
+func (h TopUpHandler) logger() *slog.Logger {
+	if h.Logger == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return h.Logger
+}
+
+// alertNotRefunded tells the admins, in tx, that the top-up p of an erased
+// account was not given back to the card: the store holds money nobody can
+// spend or claim, and only a person can return it (another refund, a
+// transfer).
+func (h TopUpHandler) alertNotRefunded(ctx context.Context, tx *sql.Tx, p cardpay.Payment, why string) error {
+	if h.Alerts == nil {
+		return nil
+	}
+	return h.Alerts.NotifyTx(ctx, tx, account.RoleAdmin, "topup_refund_failed", alerts.Data{
+		Subject: p.ID, Detail: fmt.Sprintf("%s, erased customer %s: %s", money.Format(p.Amount, "en"), p.CustomerID, why),
+	})
+}
+
 // PaymentFailed needs nothing: an unpaid top-up credited nothing.
 func (TopUpHandler) PaymentFailed(context.Context, *sql.Tx, cardpay.Payment) error { return nil }
 
-// RefundSettled needs nothing: top-ups are not refunded by card.
-func (TopUpHandler) RefundSettled(context.Context, *sql.Tx, cardpay.Refund, cardpay.Payment) error {
-	return nil
+// RefundSettled hears of the only card refunds of top-ups, those of a
+// top-up paid after its account was erased (refundErased): one that failed
+// leaves the money with the store, so the admins are alerted (before, it
+// was only in the card refund's record, which nobody watches).
+func (h TopUpHandler) RefundSettled(ctx context.Context, tx *sql.Tx, r cardpay.Refund, p cardpay.Payment) error {
+	if r.Status != cardpay.RefundFailed {
+		return nil
+	}
+	h.logger().Error("billing: the refund of a top-up paid after the account was erased failed; needs review",
+		"payment", p.ID, "card_refund", r.ID, "error", r.LastError)
+	return h.alertNotRefunded(ctx, tx, p, "card refund "+r.ID+" failed: "+r.LastError)
 }
 
 // Top-up bounds: enough for any real purchase, small enough that a typo

@@ -159,7 +159,8 @@ type cancelWorker struct {
 // Work calls Stripe outside any transaction under the key
 // "cancel-<payment id>". Stripe refusing (the intent already canceled, the
 // session already expired or complete) is final and logged: a payment that
-// went through anyway reaches succeed, which logs it for review.
+// went through anyway reaches succeed, which records it: the reference
+// if nothing else holds it, else a duplicate refunded at once.
 func (w *cancelWorker) Work(ctx context.Context, job *river.Job[CancelPaymentArgs]) error {
 	s := w.s
 	p, err := s.jobPayment(ctx, job.Args.PaymentID)

@@ -139,6 +139,10 @@ type Payment struct {
 	CardCountry       string // ISO 3166-1 alpha-2 as Stripe reports it
 	// LastError is Stripe's reason for the last failure, for agents and logs.
 	LastError string
+	// Duplicate: a second payment Stripe took for a reference another
+	// payment paid; refunded in full, never the reference's payment, and
+	// never reported to the Handler (recordDuplicate).
+	Duplicate bool
 	CreatedAt time.Time
 	UpdatedAt time.Time
 }
@@ -304,7 +308,9 @@ type Service struct {
 	log     *slog.Logger
 	// disputes keeps the dispute cases; nil: only the hold is recorded.
 	disputes DisputeRecorder
-	stripe   *stripe.Client // nil when disabled
+	// alerts tells the admins of duplicate payments; nil: logged only.
+	alerts Alerter
+	stripe *stripe.Client // nil when disabled
 }
 
 // New returns the service. A Config without keys gives a disabled service
@@ -420,7 +426,7 @@ func (o OrderRefunds) RefundOrderTx(ctx context.Context, tx *sql.Tx, orderID str
 		return "", err
 	}
 	for _, p := range ps {
-		if p.Status == StatusSucceeded {
+		if p.Status == StatusSucceeded && !p.Duplicate {
 			r, err := o.S.RefundTx(ctx, tx, p.ID, amount, reason)
 			return r.ID, err
 		}

@@ -57,6 +57,9 @@ func (in StartInput) validate() error {
 	if err := checkAmountIn(in.Amount); err != nil {
 		return err
 	}
+	if err := CheckMinimum(in.Amount); err != nil {
+		return err
+	}
 	if d := strings.TrimSpace(in.Description); d == "" || utf8.RuneCountInString(d) > 250 || !utf8.ValidString(d) {
 		return fmt.Errorf("%w: Description must have 1 to 250 characters", ErrInvalid)
 	}
@@ -152,7 +155,7 @@ func (s *Service) StartCheckoutTx(ctx context.Context, tx *sql.Tx, in StartInput
 // ChargeSavedCardTx answer when the reference is taken.
 func (s *Service) existing(ctx context.Context, q db.Querier, purpose Purpose, ref, customerID string, amount money.Amount, savedCard bool) (Payment, error) {
 	p, err := scanPayment(q.QueryRowContext(ctx, `SELECT `+paymentColumns+` FROM card_payments
-		WHERE purpose = $1 AND reference_id = $2 AND status IN `+inList(live...), string(purpose), ref))
+		WHERE purpose = $1 AND reference_id = $2 AND status IN `+inList(live...)+` AND NOT duplicate`, string(purpose), ref))
 	if errors.Is(err, sql.ErrNoRows) {
 		// Taken a moment ago and released since? Only a concurrent change
 		// of the same reference can do that; let the caller retry.

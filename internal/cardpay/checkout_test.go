@@ -135,10 +135,12 @@ func TestCheckoutRetrySendsTheSameIdempotencyKey(t *testing.T) {
 }
 
 // Stripe refusing the request is final: the payment fails, the domain is
-// told once, and the waiting customer gets an answer at once.
+// told once, and the waiting customer gets an answer at once. (Amounts
+// below our table's minimum never get here, CheckMinimum; Stripe may still
+// refuse a higher one, as when it converts to another settlement currency.)
 func TestCheckoutRefusedByStripeFailsThePayment(t *testing.T) {
 	e := newEnv(t, envOpts{stripe: true})
-	p := e.start(e.startInput("ord_3", 10))
+	p := e.start(e.startInput("ord_3", 60))
 	e.rec.Respond(cardpaytest.To(http.MethodPost, "/v1/checkout/sessions"), http.StatusBadRequest,
 		cardpaytest.StripeError("invalid_request_error", "amount_too_small", "Amount must be at least €0.50 eur", nil))
 	w := &checkoutWorker{s: e.svc}
@@ -158,7 +160,7 @@ func TestCheckoutRefusedByStripeFailsThePayment(t *testing.T) {
 		t.Errorf("WaitCheckoutURL = %v, want ErrCheckoutFailed", err)
 	}
 	// The failed attempt does not hold the order: the customer can try again.
-	again := e.start(e.startInput("ord_3", 10))
+	again := e.start(e.startInput("ord_3", 60))
 	if again.ID == p.ID || again.Status != StatusCreating {
 		t.Errorf("new attempt = %+v", again)
 	}

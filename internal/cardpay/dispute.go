@@ -135,6 +135,13 @@ func (s *Service) applyDispute(ctx context.Context, tx *sql.Tx, ev stripe.Event)
 		s.log.Info("cardpay: late dispute event of a case the store won ignored", "event", ev.ID, "dispute", d.StripeID, "status", d.StripeStatus)
 		return nil
 	}
+	if p.Duplicate {
+		// Never its reference's payment: the domain did not count it, so
+		// it must take nothing back for it (a top-up's balance) nor stop
+		// anything (renewals). The case and the hold are recorded above.
+		s.log.Warn("cardpay: dispute of a duplicate payment; the domain is not told", "payment", p.ID, "dispute", d.StripeID)
+		return nil
+	}
 	if f, ok := s.handler.(DisputeFollower); ok {
 		if err := f.PaymentDisputeEventTx(ctx, tx, p, d); err != nil {
 			return err
@@ -204,7 +211,7 @@ func DisputeHeldTx(ctx context.Context, q db.Querier, purpose Purpose, reference
 	}
 	var held bool
 	err := q.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM card_payments
-		WHERE purpose = $1 AND reference_id IN (`+strings.Join(marks, ", ")+`) AND dispute_hold)`, args...).Scan(&held)
+		WHERE purpose = $1 AND reference_id IN (`+strings.Join(marks, ", ")+`) AND dispute_hold AND NOT duplicate)`, args...).Scan(&held)
 	if err != nil {
 		return false, fmt.Errorf("cardpay: disputes held: %w", err)
 	}

@@ -294,6 +294,9 @@ func (s *Service) settleRefund(ctx context.Context, tx *sql.Tx, refundID string,
 		Action: "refund." + string(to), Before: refundState(before), After: refundState(r)}); err != nil {
 		return false, err
 	}
+	if p.Duplicate {
+		return true, s.duplicateRefundSettled(ctx, tx, r, p)
+	}
 	if err := s.handler.RefundSettled(ctx, tx, r, p); err != nil {
 		return false, fmt.Errorf("handler of %s %s: refund %s: %w", p.Purpose, p.ReferenceID, to, err)
 	}

@@ -74,6 +74,9 @@ func (s *Service) ChargeSavedCardTx(ctx context.Context, tx *sql.Tx, in ChargeIn
 	if err := checkAmountIn(in.Amount); err != nil {
 		return Payment{}, err
 	}
+	if err := CheckMinimum(in.Amount); err != nil {
+		return Payment{}, err
+	}
 	desc := strings.TrimSpace(in.Description)
 	if desc == "" || utf8.RuneCountInString(desc) > 250 || !utf8.ValidString(desc) {
 		return Payment{}, fmt.Errorf("%w: Description must have 1 to 250 characters", ErrInvalid)

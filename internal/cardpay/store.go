@@ -14,14 +14,14 @@ import (
 
 const paymentColumns = `id, purpose, reference_id, customer_id, amount, currency, status, refunded,
 	COALESCE(checkout_session_id, ''), checkout_url, COALESCE(payment_intent_id, ''), stripe_customer_id,
-	payment_method_id, card_country, last_error, created_at, updated_at`
+	payment_method_id, card_country, last_error, created_at, updated_at, duplicate`
 
 func scanPayment(row interface{ Scan(...any) error }) (Payment, error) {
 	var p Payment
 	var currency string
 	err := row.Scan(&p.ID, &p.Purpose, &p.ReferenceID, &p.CustomerID, &p.Amount.Minor, &currency, &p.Status, &p.Refunded.Minor,
 		&p.CheckoutSessionID, &p.CheckoutURL, &p.PaymentIntentID, &p.StripeCustomerID,
-		&p.PaymentMethodID, &p.CardCountry, &p.LastError, &p.CreatedAt, &p.UpdatedAt)
+		&p.PaymentMethodID, &p.CardCountry, &p.LastError, &p.CreatedAt, &p.UpdatedAt, &p.Duplicate)
 	if err != nil {
 		return Payment{}, err
 	}
@@ -150,6 +150,12 @@ func (s *Service) transition(ctx context.Context, tx *sql.Tx, paymentID string, 
 
 // succeed records a payment as paid, once, and tells the Handler in the same
 // transaction. It returns whether this call did it.
+//
+// Money that arrives for a payment we had closed (released, or recorded
+// failed) is never left unrecorded: the payment takes its reference back if
+// nothing else holds it (succeedClosed); if another payment paid or holds
+// the reference by now, this one is a duplicate, refunded in full at once
+// (recordDuplicate).
 func (s *Service) succeed(ctx context.Context, tx *sql.Tx, paymentID string, d details) (bool, error) {
 	if err := s.fillDetails(ctx, tx, paymentID, d); err != nil {
 		return false, err
@@ -158,19 +164,19 @@ func (s *Service) succeed(ctx context.Context, tx *sql.Tx, paymentID string, d d
 	if err != nil {
 		return false, err
 	}
+	if d.PaymentIntentID != "" && before.PaymentIntentID != "" && d.PaymentIntentID != before.PaymentIntentID {
+		// Another intent than the payment's: a second charge.
+		return false, s.recordExtraIntent(ctx, tx, before, d)
+	}
 	ok, err := s.transition(ctx, tx, paymentID, StatusSucceeded, "", StatusCreating, StatusAwaitingCustomer, StatusRequiresAction)
-	if err == nil && !ok && before.Status == StatusCanceled {
-		ok, err = s.succeedReleased(ctx, tx, before, d)
+	closed := before.Status == StatusCanceled || before.Status == StatusFailed
+	if err == nil && !ok && closed {
+		ok, err = s.succeedClosed(ctx, tx, before, d)
+		if err == nil && !ok {
+			return false, s.recordDuplicate(ctx, tx, before, d)
+		}
 	}
 	if err != nil || !ok {
-		if err == nil && before.Status != StatusSucceeded {
-			// Money arrived for a payment we had closed (failed or
-			// canceled). Stripe should make this impossible; if it happens
-			// a person must look, since the reference may be paid by
-			// another payment already.
-			s.log.Error("cardpay: success reported for a closed payment; needs review",
-				"payment", paymentID, "status", before.Status, "payment_intent", d.PaymentIntentID)
-		}
 		return false, err
 	}
 	p, err := s.afterTransition(ctx, tx, before, "payment.succeeded")
@@ -183,28 +189,29 @@ func (s *Service) succeed(ctx context.Context, tx *sql.Tx, paymentID string, d d
 	return true, nil
 }
 
-// succeedReleased records the success of a payment we had released
-// (ReleaseTx) while it could still be paid: an off-session charge whose job
-// was already calling Stripe (the customer canceled as the renewal was being
-// charged), or a Checkout page the customer paid before its expiry reached
-// Stripe (the order abandoned on an erasure, the subscription ended; the
-// expiry job may be retrying while Stripe is unreachable). The money
-// arrived, so it is recorded and the Handler told (the canceled order or
-// subscription refunds it), unless another payment holds the reference by
-// now: that double payment is left for a person, as succeed logs.
-func (s *Service) succeedReleased(ctx context.Context, tx *sql.Tx, before Payment, d details) (bool, error) {
+// succeedClosed records the success of a payment we had closed while it
+// could still be paid: released (ReleaseTx) as an off-session charge whose
+// job was already calling Stripe (the customer canceled as the renewal was
+// being charged), or as a Checkout page the customer paid before its expiry
+// reached Stripe (the order abandoned on an erasure, the subscription
+// ended; the expiry job may be retrying while Stripe is unreachable); or
+// recorded failed when our last attempt met errors although Stripe had
+// charged. The money arrived, so it is recorded and the Handler told (the
+// canceled order or subscription refunds it), unless another payment holds
+// the reference by now: false, and succeed records a duplicate.
+func (s *Service) succeedClosed(ctx context.Context, tx *sql.Tx, before Payment, d details) (bool, error) {
 	res, err := tx.ExecContext(ctx, `UPDATE card_payments SET status = 'succeeded', last_error = '', updated_at = $2
-		WHERE id = $1 AND status = 'canceled' AND NOT EXISTS (SELECT 1 FROM card_payments o
+		WHERE id = $1 AND status IN ('canceled', 'failed') AND NOT EXISTS (SELECT 1 FROM card_payments o
 			WHERE o.purpose = card_payments.purpose AND o.reference_id = card_payments.reference_id
-				AND o.id <> card_payments.id AND o.status IN `+inList(live...)+`)`, before.ID, s.clock.Now())
+				AND o.id <> card_payments.id AND o.status IN `+inList(live...)+` AND NOT o.duplicate)`, before.ID, s.clock.Now())
 	if err != nil {
-		return false, fmt.Errorf("payment %s released, then paid: %w", before.ID, err)
+		return false, fmt.Errorf("payment %s closed, then paid: %w", before.ID, err)
 	}
 	n, err := res.RowsAffected()
 	if err != nil || n != 1 {
 		return false, err
 	}
-	s.log.Warn("cardpay: a released payment was paid all the same; recorded",
+	s.log.Warn("cardpay: a closed payment was paid all the same; recorded",
 		"payment", before.ID, "purpose", before.Purpose, "reference", before.ReferenceID, "payment_intent", d.PaymentIntentID)
 	return true, nil
 }

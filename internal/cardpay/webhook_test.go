@@ -210,10 +210,22 @@ func TestExpiredCheckoutCancelsAndFreesTheReference(t *testing.T) {
 		t.Error("new attempt reuses the canceled payment")
 	}
 	// A late "completed" for the expired session cannot settle it while
-	// another payment holds the reference (logged for a person).
-	e.mustDeliver(stripe.EventTypeCheckoutSessionCompleted, completedSession(p, "cs_16", "pi_16", "cus_16"))
-	if got := e.get(p.ID); got.Status != StatusCanceled {
-		t.Errorf("closed payment moved to %s", got.Status)
+	// another payment holds the reference: the money arrived all the same,
+	// so it is recorded as a duplicate and refunded in full; the domain,
+	// whose reference the other payment holds, hears nothing. A second
+	// event for it refunds nothing more.
+	for range 2 {
+		e.mustDeliver(stripe.EventTypeCheckoutSessionCompleted, completedSession(p, "cs_16", "pi_16", "cus_16"))
+	}
+	got = e.get(p.ID)
+	if got.Status != StatusSucceeded || !got.Duplicate || got.Refunded != eur(100) || got.PaymentIntentID != "pi_16" {
+		t.Errorf("closed payment paid late: %+v", got)
+	}
+	if n := e.count(`SELECT COUNT(*) FROM card_refunds WHERE payment_id = $1 AND reason = 'duplicate'`, p.ID); n != 1 {
+		t.Errorf("%d refunds of the duplicate, want 1", n)
+	}
+	if held := e.get(again.ID); held.Status != StatusCreating || held.Duplicate {
+		t.Errorf("the payment holding the reference: %+v", held)
 	}
 	wantCalls(t, e.h, "PaymentFailed")
 }

@@ -39,6 +39,8 @@ var samples = map[string]any{
 	"alert_subscription_disputed":      map[string]any{"StoreName": "Comptoir", "Name": "Zoé", "Subject": "sub_1", "Detail": "€9.90, fraudulent", "Link": "https://shop.example/console/disputes"},
 	"alert_subscription_refund_failed": map[string]any{"StoreName": "Comptoir", "Name": "Zoé", "Subject": "sub_1", "Detail": "€9.90, card payment pay_1", "Link": ""},
 	"alert_order_refund_failed":        map[string]any{"StoreName": "Comptoir", "Name": "Zoé", "Subject": "ord_1", "Detail": "card expired", "Link": "https://shop.example/console/orders/ord_1"},
+	"alert_card_payment_duplicate":     map[string]any{"StoreName": "Comptoir", "Name": "Zoé", "Subject": "pay_2", "Detail": "€9.90, renewal spd_1, customer usr_1, already paid by pay_1: refund rfd_1 requested", "Link": ""},
+	"alert_topup_refund_failed":        map[string]any{"StoreName": "Comptoir", "Name": "Zoé", "Subject": "pay_1", "Detail": "€20.00, erased customer usr_1: card expired", "Link": ""},
 	"order_confirmation": map[string]any{
 		"Name": "Zoé", "StoreName": "Comptoir", "Trader": "Comptoir SAS, 12 rue de la Paix, 75002 Paris, support@shop.example", "OrderID": "ord_1", "OrderLink": "https://shop.example/orders/ord_1",
 		"PlacedAt": "2026-03-08 10:00 UTC", "Total": "25,00 €", "PaidWith": "balance",

@@ -91,6 +91,11 @@ func Code(err error) string {
 	return "internal"
 }
 
+// CodeBelowCardMinimum is the code of the "payment" field of an order or
+// subscription paid by card for less than the smallest card payment
+// (cardpay.CheckMinimum; the error also wraps its *BelowMinimumError).
+const CodeBelowCardMinimum = "below_card_minimum"
+
 // ValidationError maps invalid input fields (as named in the API:
 // "lines", "lines[0].quantity", "payment"…) to codes.
 type ValidationError struct{ Fields map[string]string }

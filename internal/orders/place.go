@@ -153,6 +153,14 @@ func (s *Service) Place(ctx context.Context, in PlaceInput, after AfterPlace) (O
 	if in.ExpectTotal != (money.Amount{}) && in.ExpectTotal != o.Total {
 		return Order{}, ErrCartChanged
 	}
+	if byCard {
+		// Stripe refuses a charge this small: say so now, with nothing
+		// written, rather than after its call failed. The balance pays
+		// any amount.
+		if err := cardpay.CheckMinimum(o.Total); err != nil {
+			return Order{}, fmt.Errorf("%w: %w", &ValidationError{Fields: map[string]string{"payment": CodeBelowCardMinimum}}, err)
+		}
+	}
 	required := ConsentRequired(buyer, kinds)
 	if required && (!in.ImmediatePerformance || !in.WithdrawalWaiver) {
 		return Order{}, ErrConsentRequired

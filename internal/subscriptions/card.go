@@ -26,7 +26,10 @@ func (c SavedCards) ChargeSavedCardTx(ctx context.Context, tx *sql.Tx, in CardCh
 	switch {
 	case errors.Is(err, cardpay.ErrNoSavedCard):
 		return "", fmt.Errorf("%w: %w: %v", ErrCardDeclined, ErrNoCard, err)
-	case errors.Is(err, cardpay.ErrDisabled):
+	case errors.Is(err, cardpay.ErrDisabled), errors.As(err, new(*cardpay.BelowMinimumError)):
+		// A renewal Stripe would refuse (a subscription started before
+		// Start checked the minimum) is a failed attempt, not a job that
+		// fails for ever; nothing is asked of Stripe.
 		return "", fmt.Errorf("%w: %v", ErrCardDeclined, err)
 	case errors.Is(err, cardpay.ErrPaymentInProgress):
 		// The period is held by a charge waiting for the customer's

@@ -9,6 +9,7 @@ import (
 	"comptoir/internal/account"
 	"comptoir/internal/audit"
 	"comptoir/internal/billing"
+	"comptoir/internal/cardpay"
 	"comptoir/internal/catalog"
 	"comptoir/internal/db"
 	"comptoir/internal/id"
@@ -97,6 +98,13 @@ func (s *Service) Start(ctx context.Context, in StartInput, after AfterStart) (S
 	}
 	if plan.Archived || plan.Kind != catalog.KindSubscription || !validInterval(plan.PlanInterval) || !plan.UnitPrice.IsPositive() {
 		return Subscription{}, ErrProductUnavailable
+	}
+	if in.Payment == PayCard {
+		// Every period would be a card payment Stripe refuses: say so now,
+		// with nothing written. The balance pays any amount.
+		if err := cardpay.CheckMinimum(plan.UnitPrice); err != nil {
+			return Subscription{}, fmt.Errorf("%w: %w", &ValidationError{Fields: map[string]string{"payment": CodeBelowCardMinimum}}, err)
+		}
 	}
 	required := ConsentRequired(user)
 	if required && (!in.ImmediatePerformance || !in.WithdrawalWaiver) {

@@ -143,6 +143,11 @@ func Code(err error) string {
 	return "internal"
 }
 
+// CodeBelowCardMinimum is the code of the "payment" field of a card
+// subscription whose price is below the smallest card payment
+// (cardpay.CheckMinimum; the error also wraps its *BelowMinimumError).
+const CodeBelowCardMinimum = "below_card_minimum"
+
 // ValidationError maps invalid input fields (named as in the API: "plan_id",
 // "payment", "mode"…) to codes.
 type ValidationError struct{ Fields map[string]string }

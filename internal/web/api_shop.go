@@ -201,7 +201,11 @@ func (s *Server) apiOrderError(w http.ResponseWriter, r *http.Request, err error
 	}
 	var verr *orders.ValidationError
 	if errors.As(err, &verr) {
-		writeFieldErrors(w, status, code, s.Messages.T(lang, "order.error.invalid"), verr.Fields)
+		msg, ok := s.belowCardMinimum(lang, err)
+		if !ok {
+			msg = s.Messages.T(lang, "order.error.invalid")
+		}
+		writeFieldErrors(w, status, code, msg, verr.Fields)
 		return
 	}
 	writeError(w, status, code, s.Messages.T(lang, "order.error."+code))

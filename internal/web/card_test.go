@@ -530,3 +530,51 @@ func TestCardOrderPaidWithoutItsKeyAlertsTheAdmins(t *testing.T) {
 		t.Fatalf("key-missing alerts: %+v", missing)
 	}
 }
+
+// The refund of a top-up paid after its account was erased fails at the
+// bank (the card was closed): the store keeps money nobody can spend or
+// claim, so the admins are alerted, once, however often Stripe tells.
+// Before, the failure was only in the refund's record.
+func TestFailedRefundOfAnErasedAccountsTopUpAlertsTheAdmins(t *testing.T) {
+	h := startWithStripe(t)
+	ctx := context.Background()
+	admin, _ := h.User(t, account.RoleAdmin, "admin@shop.test")
+	u, c := h.User(t, account.RoleCustomer, "ana@example.fr")
+	hd := h.Bearer(t, u.ID).Clone()
+	hd.Set("Idempotency-Key", "topup-erased-refund-fails")
+	r := postJSON(c, "/api/v1/balance/topups", `{"amount":{"amount":2000,"currency":"EUR"}}`, hd)
+	if r.Status != http.StatusCreated {
+		t.Fatalf("top-up: %d %s", r.Status, r.Body)
+	}
+	var out struct{ ID string }
+	json.Unmarshal([]byte(r.Body), &out)
+	pay, err := h.App.Card.Get(ctx, out.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.App.Privacy.Erase(ctx, u.ID, audit.Actor{ID: u.ID, Role: account.RoleCustomer}, privacy.ReasonCustomerRequest); err != nil {
+		t.Fatal(err)
+	}
+	deliver := webhookDeliverer(t, h)
+	deliver(stripe.EventTypeCheckoutSessionCompleted, completed(pay))
+	refunds, err := h.App.Card.Refunds(ctx, h.App.DB.Read, pay.ID)
+	if err != nil || len(refunds) != 1 {
+		t.Fatalf("refunds %+v %v, want one", refunds, err)
+	}
+	failed := map[string]any{
+		"id": "re_" + id.New("x"), "object": "refund", "status": "failed", "failure_reason": "expired_or_canceled_card",
+		"amount": 2000, "currency": "eur", "payment_intent": "pi_" + pay.ID,
+		"metadata": map[string]any{"refund_id": refunds[0].ID, "payment_id": pay.ID},
+	}
+	for range 2 { // Stripe may tell twice (refund.failed, then charge.refund.updated)
+		deliver(stripe.EventTypeRefundFailed, failed)
+	}
+	if got, _ := h.App.Card.GetRefund(ctx, refunds[0].ID); got.Status != cardpay.RefundFailed {
+		t.Fatalf("refund is %s, want failed", got.Status)
+	}
+	alerts, _ := h.App.Outbox.List(ctx, mail.Filter{Kind: "alert_topup_refund_failed"})
+	if len(alerts) != 1 || alerts[0].To != admin.Email || !strings.Contains(alerts[0].Subject, pay.ID) ||
+		!strings.Contains(alerts[0].Text, "20.00") || !strings.Contains(alerts[0].Text, "expired_or_canceled_card") {
+		t.Fatalf("top-up refund alerts: %+v", alerts)
+	}
+}

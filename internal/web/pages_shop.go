@@ -371,6 +371,10 @@ func (s *Server) checkout(w http.ResponseWriter, r *http.Request) {
 			s.serverError(w, r, res.err)
 			return
 		}
+		if msg, ok := s.belowCardMinimum(st.lang, res.err); ok {
+			fail(http.StatusUnprocessableEntity, map[string]string{"form": msg})
+			return
+		}
 		field := "form"
 		switch code {
 		case "consent_required":

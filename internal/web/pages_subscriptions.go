@@ -63,10 +63,11 @@ func (s *Server) subscribe(w http.ResponseWriter, r *http.Request) {
 		ImmediatePerformance: f.Get("immediate_performance") == "yes", WithdrawalWaiver: f.Get("withdrawal_waiver") == "yes",
 		AcceptPolicy: f.Get("accept_policy"), AcceptTerms: f.Get("accept_terms"), Lang: st.lang, IP: clientIP(r), UserAgent: r.UserAgent(),
 	}
-	fail := func(status int, field, key string) {
+	// failWith shows the plan's page again with msg at field.
+	failWith := func(status int, field, msg string) {
 		p, err := s.Catalog.Get(r.Context(), in.PlanID)
 		if err != nil {
-			s.renderError(w, r, status, key)
+			s.renderError(w, r, status, "error.bad_request")
 			return
 		}
 		v, err := s.productView(r, p)
@@ -75,8 +76,15 @@ func (s *Server) subscribe(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		v.Form = f
-		v.Errors = map[string]string{field: s.Messages.T(v.Lang, key)}
+		v.Errors = map[string]string{field: msg}
 		s.render(w, r, status, "product", v)
+	}
+	fail := func(status int, field, key string) {
+		if _, err := s.Catalog.Get(r.Context(), in.PlanID); err != nil {
+			s.renderError(w, r, status, key)
+			return
+		}
+		failWith(status, field, s.Messages.T(st.lang, key))
 	}
 	if in.AcceptPolicy == "" {
 		fail(http.StatusUnprocessableEntity, "accept_policy", "cart.policy_required")
@@ -101,6 +109,10 @@ func (s *Server) subscribe(w http.ResponseWriter, r *http.Request) {
 		code := subscriptions.Code(err)
 		if code == "internal" {
 			s.serverError(w, r, err)
+			return
+		}
+		if msg, ok := s.belowCardMinimum(st.lang, err); ok {
+			failWith(http.StatusUnprocessableEntity, "subscribe", msg)
 			return
 		}
 		field := "subscribe"
@@ -423,7 +435,17 @@ func (s *Server) apiSubscriptionError(w http.ResponseWriter, r *http.Request, er
 		s.serverError(w, r, err)
 		return
 	}
-	writeError(w, status, code, s.Messages.T(state(r).lang, "subscription.error."+code))
+	lang := state(r).lang
+	var verr *subscriptions.ValidationError
+	if errors.As(err, &verr) {
+		msg, ok := s.belowCardMinimum(lang, err)
+		if !ok {
+			msg = s.Messages.T(lang, "subscription.error."+code)
+		}
+		writeFieldErrors(w, status, code, msg, verr.Fields)
+		return
+	}
+	writeError(w, status, code, s.Messages.T(lang, "subscription.error."+code))
 }
 
 func (s *Server) apiSubscriptions(w http.ResponseWriter, r *http.Request) {
