@@ -111,7 +111,9 @@ func (s *Service) sendPasswordReset(ctx context.Context, requestID string) error
 		if !now.Before(asked.Add(s.opts.ResetTTL)) {
 			return nil
 		}
-		u, err := scanUser(tx.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE email_key = $1`, key))
+		// A disabled account gets no link, as no account gets none: the
+		// request tells nobody it exists or was disabled.
+		u, err := scanUser(tx.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE email_key = $1 AND disabled_at IS NULL`, key))
 		if errors.Is(err, ErrNotFound) {
 			return nil
 		}
@@ -155,7 +157,8 @@ func (s *Service) CheckResetLink(ctx context.Context, token string) error {
 	}
 	var expires time.Time
 	var used sql.NullTime
-	err := s.db.Read.QueryRowContext(ctx, `SELECT expires_at, used_at FROM password_resets WHERE token_hash = $1`, hashSecret(token)).Scan(&expires, &used)
+	err := s.db.Read.QueryRowContext(ctx, `SELECT r.expires_at, r.used_at FROM password_resets r JOIN users u ON u.id = r.user_id
+		WHERE r.token_hash = $1 AND u.disabled_at IS NULL`, hashSecret(token)).Scan(&expires, &used)
 	if errors.Is(err, sql.ErrNoRows) {
 		return ErrResetInvalid
 	}
@@ -196,7 +199,8 @@ func (s *Service) ResetPassword(ctx context.Context, token, newPassword string) 
 		// Of two clicks on the same link, only one finds it unused.
 		var userID string
 		err := tx.QueryRowContext(ctx, `UPDATE password_resets SET used_at = $1
-			WHERE token_hash = $2 AND used_at IS NULL AND expires_at > $1 RETURNING user_id`, now, tokenHash).Scan(&userID)
+			WHERE token_hash = $2 AND used_at IS NULL AND expires_at > $1
+			AND user_id IN (SELECT id FROM users WHERE disabled_at IS NULL) RETURNING user_id`, now, tokenHash).Scan(&userID)
 		if errors.Is(err, sql.ErrNoRows) {
 			return ErrResetInvalid
 		}
