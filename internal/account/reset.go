@@ -17,9 +17,11 @@ import (
 // anonymous is the audit actor for a visitor who is not signed in.
 var anonymous = audit.Actor{Role: "anonymous"}
 
-// resetMailData is what the "password_reset" template reads.
+// resetMailData is what the "password_reset" template reads. It holds no
+// name: the one on the account is whatever was typed at sign-up, and
+// anyone may sign up with someone else's address and then ask for a
+// reset, so echoed it would have the store mail their words to anyone.
 type resetMailData struct {
-	Name    string
 	Link    string
 	Minutes int
 }
@@ -128,7 +130,6 @@ func (s *Service) sendPasswordReset(ctx context.Context, requestID string) error
 			lang = u.Language
 		}
 		subject, text, err := mail.Render(lang, "password_reset", resetMailData{
-			Name:    u.Name,
 			Link:    s.opts.BaseURL + "/reset/" + token,
 			Minutes: int(s.opts.ResetTTL / time.Minute),
 		})
@@ -136,7 +137,7 @@ func (s *Service) sendPasswordReset(ctx context.Context, requestID string) error
 			return fmt.Errorf("account: reset email: %w", err)
 		}
 		if _, err := s.mail.EnqueueTx(ctx, tx, mail.Message{
-			Kind: "password_reset", To: u.Email, ToName: u.Name, Lang: lang,
+			Kind: "password_reset", To: u.Email, Lang: lang, // no ToName either: see resetMailData
 			Subject: subject, Text: text, UserID: u.ID,
 		}); err != nil {
 			return fmt.Errorf("account: reset email: %w", err)
