@@ -30,8 +30,9 @@ var (
 // ListStaff lists every agent and admin, disabled ones included (so that
 // the admin sees whom to enable again), admins first then by email.
 func (s *Service) ListStaff(ctx context.Context) ([]User, error) {
+	// 'admin' sorts before 'agent'.
 	rows, err := s.db.Read.QueryContext(ctx, `SELECT `+userColumns+` FROM users
-		WHERE role IN ('agent', 'admin') ORDER BY role DESC, email_key, id`)
+		WHERE role IN ('agent', 'admin') ORDER BY role, email_key, id`)
 	if err != nil {
 		return nil, fmt.Errorf("account: list staff: %w", err)
 	}

@@ -231,3 +231,31 @@ func TestAdminsDisablingEachOtherKeepOne(t *testing.T) {
 		}
 	}
 }
+
+// The staff page lists admins first, then agents, each by email, disabled
+// ones included (to be enabled again) and customers never.
+func TestListStaff(t *testing.T) {
+	e := setup(t)
+	boss := e.staff(t, account.RoleAdmin, "zed@shop.example")
+	e.staff(t, account.RoleAgent, "bob@shop.example")
+	gone := e.staff(t, account.RoleAgent, "Al@shop.example")
+	e.staff(t, account.RoleAdmin, "amy@shop.example")
+	e.signUp(t, "ann@example.fr")
+	if err := e.svc.DisableStaff(e.ctx, boss.Actor(), gone.ID); err != nil {
+		t.Fatal(err)
+	}
+	staff, err := e.svc.ListStaff(e.ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, u := range staff {
+		got = append(got, u.Email)
+	}
+	if want := []string{"amy@shop.example", "zed@shop.example", "Al@shop.example", "bob@shop.example"}; strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Errorf("staff %v, want %v", got, want)
+	}
+	if !staff[2].Disabled() || staff[3].Disabled() {
+		t.Errorf("disabled flags: %+v", staff)
+	}
+}
