@@ -105,3 +105,29 @@ func TestAdminCannotDisableThemselves(t *testing.T) {
 		t.Errorf("an unknown action: %d, want 404", r.Status)
 	}
 }
+
+// Another site's page cannot make a signed-in admin's browser disable
+// anyone: the form is refused (403) and the agent keeps their access.
+func TestDisablingStaffFromAnotherSiteIsRefused(t *testing.T) {
+	h := apptest.Start(t)
+	_, adminc := h.User(t, account.RoleAdmin, "boss@shop.test")
+	agent, agentc := h.User(t, account.RoleAgent, "agent@shop.test")
+	req, _ := http.NewRequest(http.MethodPost, h.URL+"/admin/staff/"+agent.ID+"/disable", strings.NewReader(""))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Origin", "https://evil.example")
+	req.Header.Set("Sec-Fetch-Site", "cross-site")
+	for _, ck := range adminc.Jar.Cookies(req.URL) {
+		req.AddCookie(ck)
+	}
+	resp, err := http.DefaultTransport.RoundTrip(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusForbidden {
+		t.Errorf("cross-site disable: %d, want 403", resp.StatusCode)
+	}
+	if r := agentc.Get("/console/tickets"); r.Status != http.StatusOK {
+		t.Errorf("the agent after the cross-site attempt: %d, want 200", r.Status)
+	}
+}
