@@ -21,6 +21,7 @@ import (
 
 	"comptoir/internal/account"
 	"comptoir/internal/app"
+	"comptoir/internal/audit"
 	"comptoir/internal/config"
 	"comptoir/internal/db"
 )
@@ -217,6 +218,49 @@ func (e *cmdEnv) userAdd(args []string) error {
 	return nil
 }
 
+// userDisable disables (sub "disable") or enables again (sub "enable")
+// the staff account with that email, as Admin → Staff accounts does, for
+// an operator on the server: the audit log names the system as the actor.
+// The store's rules hold: a customer is refused, and so is the last
+// enabled admin (add another first).
+func (e *cmdEnv) userDisable(sub string, args []string) error {
+	fs, cfg := e.flags("user " + sub)
+	email := fs.String("email", "", "the staff member's email address (required)")
+	if err := e.parse(fs, cfg, args); err != nil {
+		return err
+	}
+	if *email == "" {
+		return config.Usagef("user %s needs --email", sub)
+	}
+	a, err := app.Open(e.ctx, cfg, app.Options{Logger: e.logger(cfg)})
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	u, err := a.Accounts.UserByEmail(e.ctx, *email)
+	if errors.Is(err, account.ErrNotFound) {
+		return config.Usagef("no user with email %s", *email)
+	}
+	if err != nil {
+		return err
+	}
+	if sub == "disable" {
+		err = a.Accounts.DisableStaff(e.ctx, audit.System, u.ID)
+	} else {
+		err = a.Accounts.EnableStaff(e.ctx, audit.System, u.ID)
+	}
+	switch {
+	case errors.Is(err, account.ErrNotStaff):
+		return config.Usagef("%s is a customer: only an agent or admin can be disabled", u.Email)
+	case errors.Is(err, account.ErrLastAdmin):
+		return config.Usagef("%s is the last enabled admin: add or enable another admin first", u.Email)
+	case err != nil:
+		return err
+	}
+	_, err = fmt.Fprintf(e.stdout, "%sd %s %s (%s)\n", sub, u.Role, u.Email, u.ID)
+	return err
+}
+
 // accountRefusal says why the store refused a new user or token, in the
 // terms of the command line: the flag, and what is wrong with its value.
 // It said "account: invalid password: password_too_short", the store's
@@ -273,6 +317,8 @@ func (e *cmdEnv) tokenCreate(args []string) error {
 	plain, tok, err := a.Accounts.CreateToken(e.ctx, u.ID, *name)
 	var verr *account.ValidationError
 	switch {
+	case errors.Is(err, account.ErrDisabled):
+		return config.Usagef("%s is disabled: enable it first (comptoir user enable)", u.Email)
 	case errors.As(err, &verr):
 		return config.Usagef("%s", accountRefusal(verr, a.Accounts.MinPasswordLength()))
 	case err != nil:

@@ -25,6 +25,7 @@ commands:
   serve [--demo]                 run the store (web, jobs, mail)
   migrate                        apply database migrations and exit
   user add --email E --role R    create a customer, agent or admin
+  user disable|enable --email E  stop (or restore) a staff member's access
   token create --email E         print a new API token for that user
   policy check FILE | eval ...   validate a refund policy; print a claim's decision
   backup --to FILE               consistent copy of the data while serving
@@ -90,11 +91,18 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 	case "migrate":
 		err = env.migrate(rest)
 	case "user":
-		if len(rest) == 0 || rest[0] != "add" {
-			err = config.Usagef("usage: comptoir user add --email E --role customer|agent|admin [--password-file F] [--language fr|en]")
-			break
+		sub := ""
+		if len(rest) > 0 {
+			sub = rest[0]
 		}
-		err = env.userAdd(rest[1:])
+		switch sub {
+		case "add":
+			err = env.userAdd(rest[1:])
+		case "disable", "enable":
+			err = env.userDisable(sub, rest[1:])
+		default:
+			err = config.Usagef("usage: comptoir user add --email E --role customer|agent|admin [--password-file F] [--language fr|en] | user disable|enable --email E")
+		}
 	case "token":
 		if len(rest) == 0 || rest[0] != "create" {
 			err = config.Usagef("usage: comptoir token create --email E [--name N]")

@@ -68,10 +68,16 @@ type User struct {
 	Street    string
 	Postcode  string
 	CreatedAt time.Time
+	// DisabledAt is when an admin disabled this staff account (someone who
+	// left); zero while it may sign in. Only staff are ever disabled.
+	DisabledAt time.Time
 }
 
 // IsStaff reports whether u works for the store (agent or admin).
 func (u User) IsStaff() bool { return u.Role == RoleAgent || u.Role == RoleAdmin }
+
+// Disabled reports whether u's account was disabled: it signs in no more.
+func (u User) Disabled() bool { return !u.DisabledAt.IsZero() }
 
 // Actor is u as the author of a change, for the audit log.
 func (u User) Actor() audit.Actor { return audit.Actor{ID: u.ID, Role: u.Role} }
@@ -155,6 +161,12 @@ type Options struct {
 	// the desk links a guest's earlier tickets to the account. An error
 	// undoes the act.
 	EmailProven func(ctx context.Context, tx *sql.Tx, u User, at time.Time) error
+	// StaffDisabled, when set, runs in the transaction that disables a
+	// staff account (DisableStaff), so that other domains hand the work
+	// of someone who left back to the team: the desk puts their tickets
+	// back in the queue. by is the admin who disabled u. An error undoes
+	// the disabling.
+	StaffDisabled func(ctx context.Context, tx *sql.Tx, u User, by audit.Actor, at time.Time) error
 	// Secrets seals the secrets the service must read back (TOTP secrets),
 	// so that a copy of the database does not give them away. Nil: no new
 	// second factor can be set up (BeginTOTP fails), and only clear secrets
@@ -257,7 +269,7 @@ var (
 
 // userColumnsOf is userColumns qualified by a table alias ("u.") for joins.
 func userColumnsOf(alias string) string {
-	cols := strings.Split("id, email, name, role, language, customer_type, vat_number, country, region, city, street, postcode, created_at", ", ")
+	cols := strings.Split("id, email, name, role, language, customer_type, vat_number, country, region, city, street, postcode, created_at, disabled_at", ", ")
 	for i, c := range cols {
 		cols[i] = alias + c
 	}
@@ -267,11 +279,12 @@ func userColumnsOf(alias string) string {
 func scanUser(row interface{ Scan(...any) error }, extra ...any) (User, error) {
 	var u User
 	var vat sql.NullString
+	var disabled sql.NullTime
 	// One slice for both lists (a joined token's or session's columns
 	// follow): appending extra to a literal of the user's copied it.
-	dest := make([]any, 0, 13+len(extra))
+	dest := make([]any, 0, 14+len(extra))
 	dest = append(dest, &u.ID, &u.Email, &u.Name, &u.Role, &u.Language, &u.CustomerType, &vat,
-		&u.Country, &u.Region, &u.City, &u.Street, &u.Postcode, &u.CreatedAt)
+		&u.Country, &u.Region, &u.City, &u.Street, &u.Postcode, &u.CreatedAt, &disabled)
 	dest = append(dest, extra...)
 	if err := row.Scan(dest...); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
@@ -280,6 +293,9 @@ func scanUser(row interface{ Scan(...any) error }, extra ...any) (User, error) {
 		return User{}, err
 	}
 	u.VATNumber, u.CreatedAt = vat.String, u.CreatedAt.UTC()
+	if disabled.Valid {
+		u.DisabledAt = disabled.Time.UTC()
+	}
 	return u, nil
 }
 
@@ -397,10 +413,11 @@ func (s *Service) SetAddress(ctx context.Context, userID string, in AddressInput
 	})
 }
 
-// StaffTx lists the users with a role (agents or admins), for alerts, in
-// the caller's transaction.
+// StaffTx lists the enabled users with a role (agents or admins), for
+// alerts, in the caller's transaction: someone whose account was disabled
+// has left, and must not be mailed customers' affairs.
 func StaffTx(ctx context.Context, q db.Querier, role string) ([]User, error) {
-	rows, err := q.QueryContext(ctx, `SELECT `+userColumns+` FROM users WHERE role = $1 ORDER BY id`, role)
+	rows, err := q.QueryContext(ctx, `SELECT `+userColumns+` FROM users WHERE role = $1 AND disabled_at IS NULL ORDER BY id`, role)
 	if err != nil {
 		return nil, fmt.Errorf("account: staff: %w", err)
 	}

@@ -17,9 +17,11 @@ import (
 // anonymous is the audit actor for a visitor who is not signed in.
 var anonymous = audit.Actor{Role: "anonymous"}
 
-// resetMailData is what the "password_reset" template reads.
+// resetMailData is what the "password_reset" template reads. It holds no
+// name: the one on the account is whatever was typed at sign-up, and
+// anyone may sign up with someone else's address and then ask for a
+// reset, so echoed it would have the store mail their words to anyone.
 type resetMailData struct {
-	Name    string
 	Link    string
 	Minutes int
 }
@@ -111,7 +113,9 @@ func (s *Service) sendPasswordReset(ctx context.Context, requestID string) error
 		if !now.Before(asked.Add(s.opts.ResetTTL)) {
 			return nil
 		}
-		u, err := scanUser(tx.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE email_key = $1`, key))
+		// A disabled account gets no link, as no account gets none: the
+		// request tells nobody it exists or was disabled.
+		u, err := scanUser(tx.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE email_key = $1 AND disabled_at IS NULL`, key))
 		if errors.Is(err, ErrNotFound) {
 			return nil
 		}
@@ -126,7 +130,6 @@ func (s *Service) sendPasswordReset(ctx context.Context, requestID string) error
 			lang = u.Language
 		}
 		subject, text, err := mail.Render(lang, "password_reset", resetMailData{
-			Name:    u.Name,
 			Link:    s.opts.BaseURL + "/reset/" + token,
 			Minutes: int(s.opts.ResetTTL / time.Minute),
 		})
@@ -134,7 +137,7 @@ func (s *Service) sendPasswordReset(ctx context.Context, requestID string) error
 			return fmt.Errorf("account: reset email: %w", err)
 		}
 		if _, err := s.mail.EnqueueTx(ctx, tx, mail.Message{
-			Kind: "password_reset", To: u.Email, ToName: u.Name, Lang: lang,
+			Kind: "password_reset", To: u.Email, Lang: lang, // no ToName either: see resetMailData
 			Subject: subject, Text: text, UserID: u.ID,
 		}); err != nil {
 			return fmt.Errorf("account: reset email: %w", err)
@@ -155,7 +158,8 @@ func (s *Service) CheckResetLink(ctx context.Context, token string) error {
 	}
 	var expires time.Time
 	var used sql.NullTime
-	err := s.db.Read.QueryRowContext(ctx, `SELECT expires_at, used_at FROM password_resets WHERE token_hash = $1`, hashSecret(token)).Scan(&expires, &used)
+	err := s.db.Read.QueryRowContext(ctx, `SELECT r.expires_at, r.used_at FROM password_resets r JOIN users u ON u.id = r.user_id
+		WHERE r.token_hash = $1 AND u.disabled_at IS NULL`, hashSecret(token)).Scan(&expires, &used)
 	if errors.Is(err, sql.ErrNoRows) {
 		return ErrResetInvalid
 	}
@@ -196,7 +200,8 @@ func (s *Service) ResetPassword(ctx context.Context, token, newPassword string) 
 		// Of two clicks on the same link, only one finds it unused.
 		var userID string
 		err := tx.QueryRowContext(ctx, `UPDATE password_resets SET used_at = $1
-			WHERE token_hash = $2 AND used_at IS NULL AND expires_at > $1 RETURNING user_id`, now, tokenHash).Scan(&userID)
+			WHERE token_hash = $2 AND used_at IS NULL AND expires_at > $1
+			AND user_id IN (SELECT id FROM users WHERE disabled_at IS NULL) RETURNING user_id`, now, tokenHash).Scan(&userID)
 		if errors.Is(err, sql.ErrNoRows) {
 			return ErrResetInvalid
 		}

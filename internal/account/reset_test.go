@@ -94,7 +94,7 @@ func TestRequestPasswordResetEmail(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			token := e.requestReset(t, "ann@x.FR", tt.lang)
 			m := e.mail.messages()[i]
-			if m.Kind != "password_reset" || m.To != "Ann@X.fr" || m.ToName != "Ann Dupont" || m.UserID != u.ID ||
+			if m.Kind != "password_reset" || m.To != "Ann@X.fr" || m.ToName != "" || strings.Contains(m.Text, "Ann Dupont") || m.UserID != u.ID ||
 				m.Lang != tt.wantLang || m.Subject != tt.wantSubject || !strings.Contains(m.Text, "60 minutes") {
 				t.Fatalf("message %+v", m)
 			}

@@ -45,6 +45,10 @@ func (s *Service) CreateSession(ctx context.Context, userID, ip, userAgent strin
 		if err != nil {
 			return err
 		}
+		if u.Disabled() {
+			// Disabled between its password check and now.
+			return ErrInvalidCredentials
+		}
 		sess.ExpiresAt = s.sessionExpiry(u, now, now)
 		if _, err := tx.ExecContext(ctx, `INSERT INTO sessions (id, user_id, created_at, last_seen_at, expires_at, ip, user_agent)
 			VALUES ($1, $2, $3, $3, $4, $5, $6)`, sess.ID, userID, now, sess.ExpiresAt, sess.IP, sess.UserAgent); err != nil {
@@ -104,7 +108,8 @@ func (s *Service) sessionExpiry(u User, created, now time.Time) time.Time {
 }
 
 // SessionUser returns who a cookie token signs in: ErrNoSession when the
-// token is unknown or was revoked, ErrSessionExpired when it ran out: unused
+// token is unknown or was revoked, or its account disabled (refused by the
+// same query, at no cost to every page), ErrSessionExpired when it ran out: unused
 // for SessionTTL, or older than its maximum age (SessionMaxAge, or
 // StaffSessionMaxAge for staff), however much it is used. Each use pushes
 // the expiry SessionTTL ahead, up to that age, but writes at most once a
@@ -115,7 +120,7 @@ func (s *Service) SessionUser(ctx context.Context, token string) (User, Session,
 	}
 	var sess Session
 	u, err := scanUser(s.db.Read.QueryRowContext(ctx, `SELECT `+joinedUserColumns+`, `+sessionColumns+`
-		FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id = $1`, hashSecret(token)), sessionDest(&sess)...)
+		FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id = $1 AND u.disabled_at IS NULL`, hashSecret(token)), sessionDest(&sess)...)
 	if errors.Is(err, ErrNotFound) {
 		return User{}, Session{}, ErrNoSession
 	}

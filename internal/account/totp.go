@@ -323,7 +323,7 @@ func (s *Service) SignInChallengeUser(ctx context.Context, token string) (User, 
 		return User{}, ErrChallengeGone
 	}
 	u, err := scanUser(s.db.Read.QueryRowContext(ctx, `SELECT `+joinedUserColumns+` FROM signin_challenges c
-		JOIN users u ON u.id = c.user_id WHERE c.token_hash = $1 AND c.expires_at > $2 AND c.failures < $3`,
+		JOIN users u ON u.id = c.user_id WHERE c.token_hash = $1 AND c.expires_at > $2 AND c.failures < $3 AND u.disabled_at IS NULL`,
 		hashSecret(token), s.clock.Now(), maxChallengeFailures))
 	if errors.Is(err, ErrNotFound) {
 		return User{}, ErrChallengeGone

@@ -193,9 +193,10 @@ func userWithHash(ctx context.Context, q db.Querier, where string, arg any) (Use
 	return u, hash, err
 }
 
-// Authenticate checks an email and password. An unknown email and a wrong
-// password are both ErrInvalidCredentials and take about the same time, so
-// that sign-in reveals nothing about who has an account.
+// Authenticate checks an email and password. An unknown email, a wrong
+// password and a disabled account are all ErrInvalidCredentials and take
+// about the same time, so that sign-in reveals nothing about who has an
+// account, nor whose was disabled.
 func (s *Service) Authenticate(ctx context.Context, email, password string) (User, error) {
 	key := EmailKey(email)
 	u, hash, err := User{}, "", ErrNotFound
@@ -214,7 +215,9 @@ func (s *Service) Authenticate(ctx context.Context, email, password string) (Use
 	if err != nil {
 		return User{}, fmt.Errorf("account: verify password: %w", err)
 	}
-	if !ok {
+	// The password is checked first, so that a disabled account costs
+	// the same hash as any other.
+	if !ok || u.Disabled() {
 		return User{}, ErrInvalidCredentials
 	}
 	if *params != *s.opts.HashParams {

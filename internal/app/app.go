@@ -22,6 +22,7 @@ import (
 
 	"comptoir/internal/account"
 	"comptoir/internal/alerts"
+	"comptoir/internal/audit"
 	"comptoir/internal/billing"
 	"comptoir/internal/blob"
 	"comptoir/internal/cardpay"
@@ -214,6 +215,12 @@ func (a *App) build(ctx context.Context, opts Options) (err error) {
 		// tickets they opened as a guest with it.
 		EmailProven: func(ctx context.Context, tx *sql.Tx, u account.User, at time.Time) error {
 			_, err := desk.LinkGuestTicketsTx(ctx, tx, u, at)
+			return err
+		},
+		// Someone who left holds no ticket: the desk puts theirs back in
+		// the queue, in the transaction that disables them.
+		StaffDisabled: func(ctx context.Context, tx *sql.Tx, u account.User, by audit.Actor, at time.Time) error {
+			_, err := desk.UnassignStaffTx(ctx, tx, u, by, at)
 			return err
 		}}
 	if opts.PasswordParams != nil {

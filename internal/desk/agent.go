@@ -11,6 +11,7 @@ import (
 
 	"comptoir/internal/account"
 	"comptoir/internal/audit"
+	"comptoir/internal/db"
 )
 
 // MaxCommentLen caps a survey comment.
@@ -178,8 +179,16 @@ func (s *Service) Assign(ctx context.Context, agent audit.Actor, ticketID, assig
 			return err
 		}
 		if assigneeID != "" {
+			// A disabled account has left: it takes no ticket. On
+			// PostgreSQL the read waits for a disabling of the assignee
+			// under way (FOR SHARE), which would miss this ticket when it
+			// unassigns theirs, and then finds them disabled.
+			lock := ""
+			if s.db.Engine == db.Postgres {
+				lock = " FOR SHARE"
+			}
 			var role string
-			err := tx.QueryRowContext(ctx, `SELECT role FROM users WHERE id = $1`, assigneeID).Scan(&role)
+			err := tx.QueryRowContext(ctx, `SELECT role FROM users WHERE id = $1 AND disabled_at IS NULL`+lock, assigneeID).Scan(&role)
 			if errors.Is(err, sql.ErrNoRows) || err == nil && role != account.RoleAgent && role != account.RoleAdmin {
 				return &ValidationError{Fields: map[string]string{"assignee": "not_staff"}}
 			}
@@ -200,6 +209,34 @@ func (s *Service) Assign(ctx context.Context, agent audit.Actor, ticketID, assig
 		return err
 	})
 	return t, err
+}
+
+// UnassignStaffTx puts every ticket assigned to staff member u back in the
+// queue, unassigned, when their account is disabled (account.Options.
+// StaffDisabled calls it): someone who left answers nothing, and a ticket
+// left with them would wait unseen, its deadline warnings mailed to no one
+// who works here. Unassigned, the open ones show under the queue's
+// "unassigned" filter and their warnings go to every agent. Closed
+// tickets are unassigned too, so that one reopened by the customer later
+// lands in the queue the same way; they keep their updated_at, which
+// dates their retention. Each change is audited as an assignment by the
+// admin who disabled u (the log keeps who held the ticket). It returns the
+// tickets unassigned.
+func UnassignStaffTx(ctx context.Context, tx *sql.Tx, u account.User, by audit.Actor, at time.Time) ([]string, error) {
+	ids, err := db.Strings(ctx, tx, `UPDATE tickets SET assignee_id = NULL,
+		updated_at = CASE WHEN status = 'closed' THEN updated_at ELSE $1 END
+		WHERE assignee_id = $2 RETURNING id`, at.UTC(), u.ID)
+	if err != nil {
+		return nil, wrapDB("unassign tickets", err)
+	}
+	for _, id := range ids {
+		if err := audit.Record(ctx, tx, audit.Entry{At: at.UTC(), Actor: by, SubjectType: "ticket", SubjectID: id,
+			Action: "ticket.assigned", Before: map[string]any{"assignee": u.ID},
+			After: map[string]any{"assignee": "", "reason": "assignee_disabled"}}); err != nil {
+			return nil, err
+		}
+	}
+	return ids, nil
 }
 
 // WaitOnCustomer marks the ticket as waiting on the customer: nothing is

@@ -133,14 +133,15 @@ func (s *Service) warnTicket(ctx context.Context, ticketID string, now time.Time
 }
 
 // warningRecipientsTx is who hears about a ticket due soon: its assignee
-// while they are staff, else every agent, else every admin.
+// while they are enabled staff, else every enabled agent, else every
+// enabled admin.
 func warningRecipientsTx(ctx context.Context, tx *sql.Tx, assigneeID string) ([]account.User, error) {
 	if assigneeID != "" {
 		u, err := account.UserTx(ctx, tx, assigneeID)
 		if err != nil && !errors.Is(err, account.ErrNotFound) {
 			return nil, wrapDB("read assignee", err)
 		}
-		if err == nil && u.IsStaff() {
+		if err == nil && u.IsStaff() && !u.Disabled() {
 			return []account.User{u}, nil
 		}
 	}

@@ -142,6 +142,12 @@ func TestEveryTemplateExistsInEveryLanguage(t *testing.T) {
 	}
 }
 
+// unnamedKinds are the mails that never echo the name on the account: it
+// is whatever was typed at sign-up, and they may go to an address nobody
+// proved, so anyone could otherwise have the store mail their words
+// ("Hello <visit this link>,") to anyone.
+var unnamedKinds = []string{"welcome", "password_reset"}
+
 func TestTemplatesRender(t *testing.T) {
 	all, err := mail.Templates()
 	if err != nil {
@@ -160,7 +166,10 @@ func TestTemplatesRender(t *testing.T) {
 			if strings.Contains(subject+text, "<no value>") || strings.Contains(text, "Subject:") {
 				t.Errorf("%s/%s renders badly:\n%s\n%s", lang, kind, subject, text)
 			}
-			if !strings.Contains(text, "Zoé") || strings.HasPrefix(text, "\n") || !strings.HasSuffix(text, ".\n") && !strings.HasSuffix(text, "\n") {
+			// The mails of sign-up and password reset may reach an address
+			// nobody proved (anyone can sign up with someone else's): the
+			// name typed there is never in them. The others greet by name.
+			if slices.Contains(unnamedKinds, kind) == strings.Contains(text, "Zoé") || strings.HasPrefix(text, "\n") || !strings.HasSuffix(text, ".\n") && !strings.HasSuffix(text, "\n") {
 				t.Errorf("%s/%s body %q", lang, kind, text)
 			}
 		}
@@ -176,7 +185,7 @@ func TestPasswordResetReadsWell(t *testing.T) {
 	if subject != "Réinitialisation de votre mot de passe" {
 		t.Errorf("fr subject %q", subject)
 	}
-	for _, want := range []string{"Bonjour Zoé,", "Vous avez demandé", "https://shop.example/reset/abc", "60 minutes", "votre mot de passe reste inchangé"} {
+	for _, want := range []string{"Bonjour,\n", "Vous avez demandé", "https://shop.example/reset/abc", "60 minutes", "votre mot de passe reste inchangé"} {
 		if !strings.Contains(text, want) {
 			t.Errorf("fr text lacks %q:\n%s", want, text)
 		}

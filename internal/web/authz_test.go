@@ -87,6 +87,9 @@ type authzObjects struct {
 	product, archiveProduct, slug   string
 	customer                        string
 	dispute                         string
+	// staffMember is an agent that no visitor is: the staff page's
+	// action enables it (already enabled, nothing changes).
+	staffMember string
 }
 
 func authzFixtures(o authzObjects) map[string]authzFixture {
@@ -155,6 +158,8 @@ func authzFixtures(o authzObjects) map[string]authzFixture {
 		"GET /admin/canned/{id}":                      {path: "/admin/canned/" + o.canned},
 		"POST /admin/canned/{id}":                     {path: "/admin/canned/" + o.canned},
 		"POST /admin/canned/{id}/delete":              {path: "/admin/canned/" + o.canned + "/delete"},
+		"GET /admin/staff":                            {path: "/admin/staff"},
+		"POST /admin/staff/{id}/{action}":             {path: "/admin/staff/" + o.staffMember + "/enable"},
 		"POST /contact":                               {path: "/contact"},
 		"GET /shop":                                   {path: "/shop"},
 		"GET /shop/{slug}":                            {path: "/shop/" + o.slug},
@@ -575,6 +580,8 @@ func authzSetup(t *testing.T, h *apptest.Harness, users map[string]account.User)
 		t.Fatalf("canned replies: %v %v", canned, err)
 	}
 	o.canned = canned[0].ID
+	member, _ := h.User(t, account.RoleAgent, "member@shop.test")
+	o.staffMember = member.ID
 	agentc.PostForm("/console/tickets/"+tickets[1], url.Values{"action": {"reply"}, "text": {"Glad to hear it."}})
 	if r := agentc.PostForm("/console/tickets/"+tickets[1], url.Values{"action": {"close"}}); r.Status != http.StatusSeeOther {
 		t.Fatalf("close: %d", r.Status)

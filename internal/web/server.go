@@ -310,6 +310,8 @@ func (s *Server) pageRoutes() []route {
 		{"GET /admin/canned/{id}", permAdmin, s.adminCanned},
 		{"POST /admin/canned/{id}", permAdmin, s.adminCannedSave},
 		{"POST /admin/canned/{id}/delete", permAdmin, s.adminCannedDelete},
+		{"GET /admin/staff", permAdmin, s.adminStaff},
+		{"POST /admin/staff/{id}/{action}", permAdmin, s.adminStaffAction},
 		{"GET /admin/proof", permAdmin, s.adminProof},
 		{"POST /admin/proof", permAdmin, s.adminProofSave},
 		{"POST /admin/proof/{order}/withdraw", permAdmin, s.adminProofWithdraw},
