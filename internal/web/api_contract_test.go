@@ -840,3 +840,53 @@ type apiErr struct {
 		Fields  map[string]string `json:"fields"`
 	} `json:"error"`
 }
+
+// API.md: an agent files a claim with the body a customer sends ({kind,
+// order_id|subscription_id, line_id?, message, …}): the claim is the
+// customer's who owns what it is about. The agent's filing was refused
+// (422, customer_id required), a field API.md does not have.
+func TestAgentFilesAClaimWithTheDocumentedBody(t *testing.T) {
+	h := apptest.Start(t)
+	u, _ := h.User(t, account.RoleCustomer, "ana@example.fr")
+	other, _ := h.User(t, account.RoleCustomer, "bob@example.fr")
+	agentUser, _ := h.User(t, account.RoleAgent, "agent@shop.test")
+	o := buyAndDeliver(t, h, u, 40)
+	plan := newPlan(t, h, "pro", 990, 0)
+	credit(t, h, u, 5000)
+	c := h.NewClient(t)
+	subID := subscribeWithBalance(t, c, h.Bearer(t, u.ID), plan.ID)
+	h.Clock.Advance(24 * time.Hour)
+	agentAuth := h.Bearer(t, agentUser.ID)
+
+	for _, body := range []string{
+		`{"kind":"dissatisfied","order_id":"` + o.ID + `","message":"She called: the posts are not what she hoped for."}`,
+		`{"kind":"subscription_cancel","subscription_id":"` + subID + `","message":"She asked by phone.","choice":"period_end"}`,
+	} {
+		r := postJSON(c, "/api/v1/claims", body, agentAuth)
+		got := decodeAs[struct {
+			ID       string `json:"id"`
+			Decision struct{ Outcome string }
+		}](t, r)
+		if r.Status != http.StatusCreated || got.ID == "" || got.Decision.Outcome == "" {
+			t.Errorf("agent files %s: %d %s; want 201 with the decision", body, r.Status, r.Body)
+			continue
+		}
+		// The claim is the owner's: they read it, another customer does not.
+		if mine := c.Send(http.MethodGet, "/api/v1/claims/"+got.ID, "", nil, h.Bearer(t, u.ID)); mine.Status != http.StatusOK {
+			t.Errorf("the owner reads the claim the agent filed: %d %s", mine.Status, mine.Body)
+		}
+		if theirs := c.Send(http.MethodGet, "/api/v1/claims/"+got.ID, "", nil, h.Bearer(t, other.ID)); theirs.Status != http.StatusNotFound {
+			t.Errorf("another customer reads it: %d %s; want 404", theirs.Status, theirs.Body)
+		}
+	}
+	// What names nothing, or a customer who does not own it, is not found.
+	for _, body := range []string{
+		`{"kind":"non_delivery","order_id":"ord_nope","message":"x"}`,
+		`{"kind":"subscription_cancel","subscription_id":"sub_nope","message":"x","choice":"now"}`,
+		`{"kind":"non_delivery","order_id":"` + o.ID + `","customer_id":"` + other.ID + `","message":"x"}`,
+	} {
+		if r := postJSON(c, "/api/v1/claims", body, agentAuth); r.Status != http.StatusNotFound || !strings.Contains(r.Body, `"code":"not_found"`) {
+			t.Errorf("agent files %s: %d %s; want 404 not_found", body, r.Status, r.Body)
+		}
+	}
+}
