@@ -890,3 +890,35 @@ func TestAgentFilesAClaimWithTheDocumentedBody(t *testing.T) {
 		}
 	}
 }
+
+// API.md gives POST /signup and POST /login one body ({email, password,
+// name, language, country, region?, city, customer_type?, vat_number?}):
+// a client that signs in with the body it signed up with was refused 400
+// (unknown field "name"). Only email and password count.
+func TestLoginTakesTheSignupBody(t *testing.T) {
+	h := apptest.Start(t)
+	c := h.NewClient(t)
+	body := `{"email":"ana@example.fr","password":"correct horse battery","name":"Ana","language":"fr","country":"FR",` +
+		`"region":"ARA","city":"Lyon","customer_type":"consumer","vat_number":""}`
+	if r := postJSON(c, "/api/v1/signup", body, nil); r.Status != http.StatusCreated {
+		t.Fatalf("signup: %d %s", r.Status, r.Body)
+	}
+	r := postJSON(c, "/api/v1/login", body, nil)
+	got := decodeAs[struct {
+		Token    string `json:"token"`
+		Customer struct {
+			Email string `json:"email"`
+		} `json:"customer"`
+	}](t, r)
+	if r.Status != http.StatusOK || got.Token == "" || got.Customer.Email != "ana@example.fr" {
+		t.Fatalf("login with the sign-up body: %d %s; want 200 {token, customer}", r.Status, r.Body)
+	}
+	// The other fields say nothing about who signs in: a wrong password
+	// is still refused, and a field neither route has still is.
+	if r := postJSON(c, "/api/v1/login", strings.Replace(body, "correct horse", "wrong horse", 1), nil); r.Status != http.StatusUnauthorized {
+		t.Errorf("wrong password: %d %s; want 401", r.Status, r.Body)
+	}
+	if r := postJSON(c, "/api/v1/login", `{"email":"ana@example.fr","password":"correct horse battery","remember":true}`, nil); r.Status != http.StatusBadRequest {
+		t.Errorf("unknown field: %d %s; want 400", r.Status, r.Body)
+	}
+}
