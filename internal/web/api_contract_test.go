@@ -922,3 +922,24 @@ func TestLoginTakesTheSignupBody(t *testing.T) {
 		t.Errorf("unknown field: %d %s; want 400", r.Status, r.Body)
 	}
 }
+
+// API.md: "Authorization: Bearer …". An authentication scheme's name is
+// case-insensitive (RFC 9110, section 11.1), but "bearer …" was ignored and
+// the client answered 401 unauthorized, as if it had sent nothing.
+func TestBearerSchemeIsCaseInsensitive(t *testing.T) {
+	h := apptest.Start(t)
+	u, _ := h.User(t, account.RoleCustomer, "ana@example.fr")
+	token := strings.TrimPrefix(h.Bearer(t, u.ID).Get("Authorization"), "Bearer ")
+	c := h.NewClient(t)
+	for _, scheme := range []string{"Bearer", "bearer", "BEARER"} {
+		r := c.Send(http.MethodGet, "/api/v1/me", "", nil, http.Header{"Authorization": {scheme + " " + token}})
+		if r.Status != http.StatusOK || !strings.Contains(r.Body, `"id":"`+u.ID+`"`) {
+			t.Errorf("Authorization: %s …: %d %s; want 200, the user", scheme, r.Status, r.Body)
+		}
+	}
+	for _, authz := range []string{"Bearer", "Bearer" + token, "Basic " + token} {
+		if r := c.Send(http.MethodGet, "/api/v1/me", "", nil, http.Header{"Authorization": {authz}}); r.Status != http.StatusUnauthorized {
+			t.Errorf("Authorization: %.12s…: %d %s; want 401", authz, r.Status, r.Body)
+		}
+	}
+}
