@@ -943,3 +943,59 @@ func TestBearerSchemeIsCaseInsensitive(t *testing.T) {
 		}
 	}
 }
+
+// API.md: POST /orders and POST /subscriptions are a customer's. An agent
+// or an admin with money on their balance (an admin can credit any
+// account) placed orders and took out subscriptions as if they were
+// customers; without money they were answered 402 insufficient_balance.
+// Their role does not reach those routes (404, as every route a role does
+// not reach), nor the pages that buy, which tell them why instead of
+// offering to pay.
+func TestStaffBuyNothing(t *testing.T) {
+	h := apptest.Start(t)
+	p := newService(t, h, "posts", 25)
+	plan := newPlan(t, h, "pro", 990, 0)
+	order := `{"lines":[{"product_id":"` + p.ID + `","quantity":100}],"payment":"balance",` +
+		`"consent":{"immediate_performance":true,"withdrawal_waiver":true}}`
+	subscribe := `{"plan_id":"` + plan.ID + `","payment":"balance","consent":{"immediate_performance":true,"withdrawal_waiver":true}}`
+	for _, role := range []string{account.RoleAgent, account.RoleAdmin} {
+		u, pages := h.User(t, role, role+"@shop.test")
+		credit(t, h, u, 100000)
+		c := h.NewClient(t)
+		auth := h.Bearer(t, u.ID)
+		for path, body := range map[string]string{"/api/v1/orders": order, "/api/v1/subscriptions": subscribe} {
+			if r := postJSON(c, path, body, auth); r.Status != http.StatusNotFound || !strings.Contains(r.Body, `"code":"not_found"`) {
+				t.Errorf("%s: POST %s: %d %s; want 404 not_found", role, path, r.Status, r.Body)
+			}
+		}
+		pages.PostForm("/lang", url.Values{"lang": {"en"}})
+		if r := pages.PostForm("/cart", url.Values{"product_id": {p.ID}, "quantity": {"100"}}); r.Status != http.StatusSeeOther {
+			t.Fatalf("%s: add to cart: %d", role, r.Status)
+		}
+		cart := pages.Get("/cart")
+		if strings.Contains(cart.Body, `id="checkout"`) || !strings.Contains(cart.Body, `id="staff-buy-nothing"`) ||
+			!strings.Contains(cart.Body, "A staff account buys nothing") {
+			t.Errorf("%s: the cart offers to pay, or does not say why it cannot:\n%s", role, cart.Body)
+		}
+		if r := pages.PostForm("/checkout", url.Values{"payment": {"balance"}, "accept_policy": {"default@1"},
+			"immediate_performance": {"yes"}, "withdrawal_waiver": {"yes"}}); r.Status != http.StatusNotFound {
+			t.Errorf("%s: POST /checkout: %d; want 404", role, r.Status)
+		}
+		if r := pages.Get("/shop/pro"); strings.Contains(r.Body, `id="subscribe"`) || !strings.Contains(r.Body, `id="staff-buy-nothing"`) {
+			t.Errorf("%s: the plan's page offers to subscribe:\n%s", role, r.Body)
+		}
+		if got := balanceOf(t, h, u); got != 100000 {
+			t.Errorf("%s: balance %d, want 100000 (nothing bought)", role, got)
+		}
+	}
+	var n int
+	if err := h.App.DB.Read.QueryRow(`SELECT (SELECT COUNT(*) FROM orders) + (SELECT COUNT(*) FROM subscriptions)`).Scan(&n); err != nil || n != 0 {
+		t.Errorf("%d orders and subscriptions (%v), want none", n, err)
+	}
+	// A customer still buys with the same bodies.
+	u, _ := h.User(t, account.RoleCustomer, "ana@example.fr")
+	credit(t, h, u, 100000)
+	if r := postJSON(h.NewClient(t), "/api/v1/orders", order, h.Bearer(t, u.ID)); r.Status != http.StatusCreated {
+		t.Errorf("customer: POST /api/v1/orders: %d %s", r.Status, r.Body)
+	}
+}

@@ -185,6 +185,8 @@ func allowed(p perm, u *account.User) bool {
 		return u != nil && u.IsStaff()
 	case permAdmin:
 		return u != nil && u.Role == account.RoleAdmin
+	case permCustomer:
+		return u != nil && u.Role == account.RoleCustomer
 	}
 	return false
 }
