@@ -999,3 +999,22 @@ func TestStaffBuyNothing(t *testing.T) {
 		t.Errorf("customer: POST /api/v1/orders: %d %s", r.Status, r.Body)
 	}
 }
+
+// POST /balance/credits takes a customer_id (API.md): an agent's or an
+// admin's id was credited (201), money a staff account could never spend
+// since it buys nothing. It is not found, as an unknown id is.
+func TestBalanceCreditIsForCustomers(t *testing.T) {
+	h := apptest.Start(t)
+	agentUser, _ := h.User(t, account.RoleAgent, "agent@shop.test")
+	admin, _ := h.User(t, account.RoleAdmin, "admin@shop.test")
+	c := h.NewClient(t)
+	for _, id := range []string{agentUser.ID, admin.ID, "usr_nope"} {
+		r := postJSON(c, "/api/v1/balance/credits", `{"customer_id":"`+id+`","amount":{"amount":100,"currency":"EUR"},"reason":"goodwill"}`, h.Bearer(t, admin.ID))
+		if r.Status != http.StatusNotFound || !strings.Contains(r.Body, `"code":"not_found"`) {
+			t.Errorf("credit %s: %d %s; want 404 not_found", id, r.Status, r.Body)
+		}
+	}
+	if got := balanceOf(t, h, agentUser) + balanceOf(t, h, admin); got != 0 {
+		t.Errorf("staff balances %d, want 0", got)
+	}
+}
