@@ -140,6 +140,8 @@ func TestPolicyEvalUsageErrors(t *testing.T) {
 		{"facts file missing", []string{"policy", "eval", "--facts", filepath.Join(t.TempDir(), "nope.json")}, "--facts:"},
 		{"unknown field", []string{"policy", "eval", "--facts", writeFile(t, "f.json", `{"kind":"non_delivery","colour":"red"}`)}, "colour: unknown field"},
 		{"malformed time", []string{"policy", "eval", "--facts", writeFile(t, "f.json", `{"kind":"not_as_described","filed_at":"2026-03-10T10:00:00Z","customer":{"type":"consumer"},"order":{"paid_at":"10/03/2026"}}`)}, "order.paid_at:"},
+		{"unknown field in an amount", []string{"policy", "eval", "--facts", writeFile(t, "f.json", `{"kind":"non_delivery","filed_at":"2026-03-10T10:00:00Z","order":{"placed_at":"2026-03-05T10:00:00Z","paid":{"amount":1000,"currency":"EUR","vat":200},"quantity":10,"delivered":4}}`)}, "order.paid.vat: unknown field"},
+		{"malformed amount", []string{"policy", "eval", "--facts", writeFile(t, "f.json", `{"kind":"non_delivery","filed_at":"2026-03-10T10:00:00Z","order":{"placed_at":"2026-03-05T10:00:00Z","paid":{"amount":"10.00","currency":"EUR"},"quantity":10,"delivered":4}}`)}, "order.paid.amount: must be an integer number of minor units"},
 		{"missing field the kind needs", []string{"policy", "eval", "--facts", writeFile(t, "f.json", `{"kind":"subscription_cancel","filed_at":"2026-03-10T10:00:00Z","subscription":{}}`)}, "choice: missing"},
 		{"bad --at", []string{"policy", "eval", "--facts", facts, "--at", "tomorrow"}, `--at: "tomorrow" is not an RFC 3339 time`},
 		{"--at before filing", []string{"policy", "eval", "--facts", facts, "--at", "2026-03-01T00:00:00Z"}, "--at: 2026-03-01T00:00:00Z is before the facts' filed_at"},

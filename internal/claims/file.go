@@ -227,9 +227,10 @@ func (s *Service) prepareFiling(ctx context.Context, in FileInput) (Claim, error
 	default:
 		return Claim{}, ErrForbidden
 	}
-	if in.CustomerID == "" {
-		fields["customer_id"] = "required"
-	}
+	// An agent names the claim's subject (API.md's body has no customer):
+	// its owner is the customer, found below. A customer_id the agent
+	// gives must be that owner's.
+	staffNamesNoCustomer := in.CustomerID == "" && in.Actor.Role != account.RoleCustomer
 	if len(in.Message) > maxMessage {
 		fields["message"] = "too_long"
 	} else if !db.ValidText(in.Message) {
@@ -281,10 +282,20 @@ func (s *Service) prepareFiling(ctx context.Context, in FileInput) (Claim, error
 		if s.subs == nil {
 			return Claim{}, ErrSubscriptionsUnavailable
 		}
+		if staffNamesNoCustomer {
+			sub, err := s.subs.ClaimSubject(ctx, in.SubscriptionID)
+			if err != nil {
+				return Claim{}, err
+			}
+			c.CustomerID = sub.CustomerID
+		}
 		return c, nil
 	}
 	o, err := s.orders.Get(ctx, in.OrderID)
-	if errors.Is(err, orders.ErrNotFound) || err == nil && o.CustomerID != in.CustomerID {
+	if err == nil && staffNamesNoCustomer {
+		c.CustomerID = o.CustomerID
+	}
+	if errors.Is(err, orders.ErrNotFound) || err == nil && o.CustomerID != c.CustomerID {
 		return Claim{}, ErrNotFound
 	}
 	if err != nil {

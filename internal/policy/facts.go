@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"strconv"
-	"strings"
 	"time"
 
 	"comptoir/internal/money"
@@ -500,17 +499,58 @@ func ParseTime(s string) (time.Time, error) {
 	return t, nil
 }
 
+// decodeAmount reads {"amount": <minor units>, "currency": "EUR"}; null is
+// absent. Each member is named by its own path (order.paid.amount,
+// order.paid.x), as every other field is: a wrong or unknown one inside an
+// amount was named by the amount's path alone.
 func decodeAmount(raw json.RawMessage, path string, dst **money.Amount) error {
 	if isNull(raw) {
 		return nil
 	}
-	var a money.Amount
-	if err := a.UnmarshalJSON(raw); err != nil {
-		msg := strings.TrimPrefix(err.Error(), money.ErrInvalidJSON.Error()+": ")
-		return factsErr(path, "%s (want {\"amount\": <minor units>, \"currency\": \"EUR\"})", msg)
+	var minor int64
+	var currency string
+	var haveAmount, haveCurrency bool
+	err := decodeObject(raw, path, func(key string, raw json.RawMessage, sub string) error {
+		switch key {
+		case "amount":
+			s := string(bytes.TrimSpace(raw))
+			n, err := strconv.ParseInt(s, 10, 64)
+			switch {
+			case errors.Is(err, strconv.ErrRange):
+				return factsErr(sub, "%s does not fit in 64 bits", truncate(s))
+			case err != nil && len(s) > 0 && (s[0] == '-' || s[0] >= '0' && s[0] <= '9'):
+				return factsErr(sub, "must be an integer number of minor units, not %s", truncate(s))
+			case err != nil:
+				return factsErr(sub, "must be an integer number of minor units, not %s", describeRaw(raw))
+			case n < 0:
+				return factsErr(sub, "must not be negative")
+			}
+			minor, haveAmount = n, true
+		case "currency":
+			var c string
+			if err := json.Unmarshal(raw, &c); err != nil || isNull(raw) {
+				return factsErr(sub, "must be a currency code such as \"EUR\", not %s", describeRaw(raw))
+			}
+			if money.CheckCurrency(c) != nil {
+				return factsErr(sub, "%q is not a currency code such as EUR", truncate(c))
+			}
+			currency, haveCurrency = c, true
+		default:
+			return unknownField(sub, "an amount has amount, in minor units, and currency")
+		}
+		return nil
+	})
+	switch {
+	case err != nil:
+		return err
+	case !haveAmount:
+		return factsErr(path+".amount", "missing (in minor units: 1000 for €10.00)")
+	case !haveCurrency:
+		return factsErr(path+".currency", "missing (a currency code such as EUR)")
 	}
-	if a.IsNegative() {
-		return factsErr(path+".amount", "must not be negative")
+	a, err := money.New(minor, currency)
+	if err != nil {
+		return factsErr(path, "%v", err)
 	}
 	*dst = &a
 	return nil

@@ -74,6 +74,7 @@ func TestAdminCreditRefusalsNameTheirField(t *testing.T) {
 		says   string
 	}{
 		{url.Values{"email": {"nobody@example.fr"}, "amount": {"5"}, "reason": {"goodwill"}}, map[string]string{"email": "email"}, "No customer has this email address."},
+		{url.Values{"email": {"admin@shop.test"}, "amount": {"5"}, "reason": {"goodwill"}}, map[string]string{"email": "email"}, "No customer has this email address."},
 		{url.Values{"email": {a.Email}, "amount": {"-5"}, "reason": {"goodwill"}}, map[string]string{"amount": "amount"}, "Enter a positive amount"},
 		{url.Values{"email": {a.Email}, "amount": {"100000000000"}, "reason": {"goodwill"}}, map[string]string{"amount": "amount"}, "beyond the largest movement"},
 		{url.Values{"email": {a.Email}, "amount": {"5"}, "reason": {"  "}}, map[string]string{"reason": "reason"}, "A reason is required."},

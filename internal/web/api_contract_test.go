@@ -840,3 +840,181 @@ type apiErr struct {
 		Fields  map[string]string `json:"fields"`
 	} `json:"error"`
 }
+
+// API.md: an agent files a claim with the body a customer sends ({kind,
+// order_id|subscription_id, line_id?, message, …}): the claim is the
+// customer's who owns what it is about. The agent's filing was refused
+// (422, customer_id required), a field API.md does not have.
+func TestAgentFilesAClaimWithTheDocumentedBody(t *testing.T) {
+	h := apptest.Start(t)
+	u, _ := h.User(t, account.RoleCustomer, "ana@example.fr")
+	other, _ := h.User(t, account.RoleCustomer, "bob@example.fr")
+	agentUser, _ := h.User(t, account.RoleAgent, "agent@shop.test")
+	o := buyAndDeliver(t, h, u, 40)
+	plan := newPlan(t, h, "pro", 990, 0)
+	credit(t, h, u, 5000)
+	c := h.NewClient(t)
+	subID := subscribeWithBalance(t, c, h.Bearer(t, u.ID), plan.ID)
+	h.Clock.Advance(24 * time.Hour)
+	agentAuth := h.Bearer(t, agentUser.ID)
+
+	for _, body := range []string{
+		`{"kind":"dissatisfied","order_id":"` + o.ID + `","message":"She called: the posts are not what she hoped for."}`,
+		`{"kind":"subscription_cancel","subscription_id":"` + subID + `","message":"She asked by phone.","choice":"period_end"}`,
+	} {
+		r := postJSON(c, "/api/v1/claims", body, agentAuth)
+		got := decodeAs[struct {
+			ID       string `json:"id"`
+			Decision struct{ Outcome string }
+		}](t, r)
+		if r.Status != http.StatusCreated || got.ID == "" || got.Decision.Outcome == "" {
+			t.Errorf("agent files %s: %d %s; want 201 with the decision", body, r.Status, r.Body)
+			continue
+		}
+		// The claim is the owner's: they read it, another customer does not.
+		if mine := c.Send(http.MethodGet, "/api/v1/claims/"+got.ID, "", nil, h.Bearer(t, u.ID)); mine.Status != http.StatusOK {
+			t.Errorf("the owner reads the claim the agent filed: %d %s", mine.Status, mine.Body)
+		}
+		if theirs := c.Send(http.MethodGet, "/api/v1/claims/"+got.ID, "", nil, h.Bearer(t, other.ID)); theirs.Status != http.StatusNotFound {
+			t.Errorf("another customer reads it: %d %s; want 404", theirs.Status, theirs.Body)
+		}
+	}
+	// What names nothing, or a customer who does not own it, is not found.
+	for _, body := range []string{
+		`{"kind":"non_delivery","order_id":"ord_nope","message":"x"}`,
+		`{"kind":"subscription_cancel","subscription_id":"sub_nope","message":"x","choice":"now"}`,
+		`{"kind":"non_delivery","order_id":"` + o.ID + `","customer_id":"` + other.ID + `","message":"x"}`,
+	} {
+		if r := postJSON(c, "/api/v1/claims", body, agentAuth); r.Status != http.StatusNotFound || !strings.Contains(r.Body, `"code":"not_found"`) {
+			t.Errorf("agent files %s: %d %s; want 404 not_found", body, r.Status, r.Body)
+		}
+	}
+}
+
+// API.md gives POST /signup and POST /login one body ({email, password,
+// name, language, country, region?, city, customer_type?, vat_number?}):
+// a client that signs in with the body it signed up with was refused 400
+// (unknown field "name"). Only email and password count.
+func TestLoginTakesTheSignupBody(t *testing.T) {
+	h := apptest.Start(t)
+	c := h.NewClient(t)
+	body := `{"email":"ana@example.fr","password":"correct horse battery","name":"Ana","language":"fr","country":"FR",` +
+		`"region":"ARA","city":"Lyon","customer_type":"consumer","vat_number":""}`
+	if r := postJSON(c, "/api/v1/signup", body, nil); r.Status != http.StatusCreated {
+		t.Fatalf("signup: %d %s", r.Status, r.Body)
+	}
+	r := postJSON(c, "/api/v1/login", body, nil)
+	got := decodeAs[struct {
+		Token    string `json:"token"`
+		Customer struct {
+			Email string `json:"email"`
+		} `json:"customer"`
+	}](t, r)
+	if r.Status != http.StatusOK || got.Token == "" || got.Customer.Email != "ana@example.fr" {
+		t.Fatalf("login with the sign-up body: %d %s; want 200 {token, customer}", r.Status, r.Body)
+	}
+	// The other fields say nothing about who signs in: a wrong password
+	// is still refused, and a field neither route has still is.
+	if r := postJSON(c, "/api/v1/login", strings.Replace(body, "correct horse", "wrong horse", 1), nil); r.Status != http.StatusUnauthorized {
+		t.Errorf("wrong password: %d %s; want 401", r.Status, r.Body)
+	}
+	if r := postJSON(c, "/api/v1/login", `{"email":"ana@example.fr","password":"correct horse battery","remember":true}`, nil); r.Status != http.StatusBadRequest {
+		t.Errorf("unknown field: %d %s; want 400", r.Status, r.Body)
+	}
+}
+
+// API.md: "Authorization: Bearer …". An authentication scheme's name is
+// case-insensitive (RFC 9110, section 11.1), but "bearer …" was ignored and
+// the client answered 401 unauthorized, as if it had sent nothing.
+func TestBearerSchemeIsCaseInsensitive(t *testing.T) {
+	h := apptest.Start(t)
+	u, _ := h.User(t, account.RoleCustomer, "ana@example.fr")
+	token := strings.TrimPrefix(h.Bearer(t, u.ID).Get("Authorization"), "Bearer ")
+	c := h.NewClient(t)
+	for _, scheme := range []string{"Bearer", "bearer", "BEARER"} {
+		r := c.Send(http.MethodGet, "/api/v1/me", "", nil, http.Header{"Authorization": {scheme + " " + token}})
+		if r.Status != http.StatusOK || !strings.Contains(r.Body, `"id":"`+u.ID+`"`) {
+			t.Errorf("Authorization: %s …: %d %s; want 200, the user", scheme, r.Status, r.Body)
+		}
+	}
+	for _, authz := range []string{"Bearer", "Bearer" + token, "Basic " + token} {
+		if r := c.Send(http.MethodGet, "/api/v1/me", "", nil, http.Header{"Authorization": {authz}}); r.Status != http.StatusUnauthorized {
+			t.Errorf("Authorization: %.12s…: %d %s; want 401", authz, r.Status, r.Body)
+		}
+	}
+}
+
+// API.md: POST /orders and POST /subscriptions are a customer's. An agent
+// or an admin with money on their balance (an admin can credit any
+// account) placed orders and took out subscriptions as if they were
+// customers; without money they were answered 402 insufficient_balance.
+// Their role does not reach those routes (404, as every route a role does
+// not reach), nor the pages that buy, which tell them why instead of
+// offering to pay.
+func TestStaffBuyNothing(t *testing.T) {
+	h := apptest.Start(t)
+	p := newService(t, h, "posts", 25)
+	plan := newPlan(t, h, "pro", 990, 0)
+	order := `{"lines":[{"product_id":"` + p.ID + `","quantity":100}],"payment":"balance",` +
+		`"consent":{"immediate_performance":true,"withdrawal_waiver":true}}`
+	subscribe := `{"plan_id":"` + plan.ID + `","payment":"balance","consent":{"immediate_performance":true,"withdrawal_waiver":true}}`
+	for _, role := range []string{account.RoleAgent, account.RoleAdmin} {
+		u, pages := h.User(t, role, role+"@shop.test")
+		credit(t, h, u, 100000)
+		c := h.NewClient(t)
+		auth := h.Bearer(t, u.ID)
+		for path, body := range map[string]string{"/api/v1/orders": order, "/api/v1/subscriptions": subscribe} {
+			if r := postJSON(c, path, body, auth); r.Status != http.StatusNotFound || !strings.Contains(r.Body, `"code":"not_found"`) {
+				t.Errorf("%s: POST %s: %d %s; want 404 not_found", role, path, r.Status, r.Body)
+			}
+		}
+		pages.PostForm("/lang", url.Values{"lang": {"en"}})
+		if r := pages.PostForm("/cart", url.Values{"product_id": {p.ID}, "quantity": {"100"}}); r.Status != http.StatusSeeOther {
+			t.Fatalf("%s: add to cart: %d", role, r.Status)
+		}
+		cart := pages.Get("/cart")
+		if strings.Contains(cart.Body, `id="checkout"`) || !strings.Contains(cart.Body, `id="staff-buy-nothing"`) ||
+			!strings.Contains(cart.Body, "A staff account buys nothing") {
+			t.Errorf("%s: the cart offers to pay, or does not say why it cannot:\n%s", role, cart.Body)
+		}
+		if r := pages.PostForm("/checkout", url.Values{"payment": {"balance"}, "accept_policy": {"default@1"},
+			"immediate_performance": {"yes"}, "withdrawal_waiver": {"yes"}}); r.Status != http.StatusNotFound {
+			t.Errorf("%s: POST /checkout: %d; want 404", role, r.Status)
+		}
+		if r := pages.Get("/shop/pro"); strings.Contains(r.Body, `id="subscribe"`) || !strings.Contains(r.Body, `id="staff-buy-nothing"`) {
+			t.Errorf("%s: the plan's page offers to subscribe:\n%s", role, r.Body)
+		}
+		if got := balanceOf(t, h, u); got != 100000 {
+			t.Errorf("%s: balance %d, want 100000 (nothing bought)", role, got)
+		}
+	}
+	var n int
+	if err := h.App.DB.Read.QueryRow(`SELECT (SELECT COUNT(*) FROM orders) + (SELECT COUNT(*) FROM subscriptions)`).Scan(&n); err != nil || n != 0 {
+		t.Errorf("%d orders and subscriptions (%v), want none", n, err)
+	}
+	// A customer still buys with the same bodies.
+	u, _ := h.User(t, account.RoleCustomer, "ana@example.fr")
+	credit(t, h, u, 100000)
+	if r := postJSON(h.NewClient(t), "/api/v1/orders", order, h.Bearer(t, u.ID)); r.Status != http.StatusCreated {
+		t.Errorf("customer: POST /api/v1/orders: %d %s", r.Status, r.Body)
+	}
+}
+
+// POST /balance/credits takes a customer_id (API.md): an agent's or an
+// admin's id was credited (201), money a staff account could never spend
+// since it buys nothing. It is not found, as an unknown id is.
+func TestBalanceCreditIsForCustomers(t *testing.T) {
+	h := apptest.Start(t)
+	agentUser, _ := h.User(t, account.RoleAgent, "agent@shop.test")
+	admin, _ := h.User(t, account.RoleAdmin, "admin@shop.test")
+	c := h.NewClient(t)
+	for _, id := range []string{agentUser.ID, admin.ID, "usr_nope"} {
+		r := postJSON(c, "/api/v1/balance/credits", `{"customer_id":"`+id+`","amount":{"amount":100,"currency":"EUR"},"reason":"goodwill"}`, h.Bearer(t, admin.ID))
+		if r.Status != http.StatusNotFound || !strings.Contains(r.Body, `"code":"not_found"`) {
+			t.Errorf("credit %s: %d %s; want 404 not_found", id, r.Status, r.Body)
+		}
+	}
+	if got := balanceOf(t, h, agentUser) + balanceOf(t, h, admin); got != 0 {
+		t.Errorf("staff balances %d, want 0", got)
+	}
+}

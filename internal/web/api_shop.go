@@ -377,7 +377,9 @@ func (s *Server) apiBalanceCredit(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	if _, err := s.Accounts.UserByID(r.Context(), in.CustomerID); errors.Is(err, account.ErrNotFound) {
+	// customer_id names a customer (API.md): a staff account buys nothing
+	// (permCustomer), so money put on its balance could never be spent.
+	if u, err := s.Accounts.UserByID(r.Context(), in.CustomerID); errors.Is(err, account.ErrNotFound) || err == nil && u.Role != account.RoleCustomer {
 		writeError(w, http.StatusNotFound, "not_found", s.Messages.T(lang, "error.not_found.body"))
 		return
 	} else if err != nil {

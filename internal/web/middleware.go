@@ -56,8 +56,7 @@ func (s *Server) identify(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r.WithContext(context.WithValue(ctx, ctxKey{}, st)))
 			return
 		}
-		if authz := r.Header.Get("Authorization"); strings.HasPrefix(authz, "Bearer ") {
-			token := strings.TrimSpace(strings.TrimPrefix(authz, "Bearer "))
+		if token, ok := bearerToken(r.Header); ok {
 			u, _, err := s.Accounts.TokenUser(ctx, token)
 			if err == nil {
 				st.user = &u
@@ -100,6 +99,18 @@ func (s *Server) identify(next http.Handler) http.Handler {
 		st.lang = locale.Negotiate(saved, cookie, r.Header.Get("Accept-Language"), s.DefaultLang)
 		next.ServeHTTP(w, r.WithContext(context.WithValue(ctx, ctxKey{}, st)))
 	})
+}
+
+// bearerToken is the token of an "Authorization: Bearer …" header. The
+// scheme's name is case-insensitive (RFC 9110, section 11.1): a client
+// sending "bearer …" was taken for an anonymous visitor (401).
+func bearerToken(h http.Header) (string, bool) {
+	const scheme = "Bearer "
+	authz := h.Get("Authorization")
+	if len(authz) < len(scheme) || !strings.EqualFold(authz[:len(scheme)], scheme) {
+		return "", false
+	}
+	return strings.TrimSpace(authz[len(scheme):]), true
 }
 
 // credentialRefused reports whether err says the credential is not (or no
@@ -174,6 +185,8 @@ func allowed(p perm, u *account.User) bool {
 		return u != nil && u.IsStaff()
 	case permAdmin:
 		return u != nil && u.Role == account.RoleAdmin
+	case permCustomer:
+		return u != nil && u.Role == account.RoleCustomer
 	}
 	return false
 }

@@ -433,7 +433,7 @@ func (s *Server) adminCredit(w http.ResponseWriter, r *http.Request) {
 		s.render(w, r, http.StatusUnprocessableEntity, "admin", v)
 	}
 	u, err := s.Accounts.UserByEmail(ctx, f.Get("email"))
-	if errors.Is(err, account.ErrNotFound) {
+	if errors.Is(err, account.ErrNotFound) || err == nil && u.Role != account.RoleCustomer {
 		fail("email", "admin.credit.unknown_customer", false)
 		return
 	}

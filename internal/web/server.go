@@ -115,10 +115,14 @@ const (
 	permSignedIn
 	permStaff // agents and admins
 	permAdmin
+	// permCustomer: customers only. Buying is theirs (API.md: POST /orders
+	// and POST /subscriptions are a customer's): staff accounts buy
+	// nothing, as they give no proof consent.
+	permCustomer
 )
 
 func (p perm) String() string {
-	return [...]string{"anyone", "signed-in", "staff", "admin"}[p]
+	return [...]string{"anyone", "signed-in", "staff", "admin", "customer"}[p]
 }
 
 // route is one line of a route table.
@@ -251,13 +255,13 @@ func (s *Server) pageRoutes() []route {
 		{"GET /cart", permAnyone, s.cart},
 		{"POST /cart", permAnyone, s.cartAdd},
 		{"POST /cart/remove", permAnyone, s.cartRemove},
-		{"POST /checkout", permSignedIn, s.checkout},
+		{"POST /checkout", permCustomer, s.checkout},
 		{"GET /orders", permSignedIn, s.myOrders},
 		{"GET /orders/{id}", permSignedIn, s.orderPage},
 		{"GET /orders/{id}/receipt", permSignedIn, s.receipt},
 		{"GET /orders/{id}/pay", permSignedIn, s.orderPay},
 		{"GET /orders/{id}/lines/{line}/download", permSignedIn, s.download},
-		{"POST /subscriptions", permSignedIn, s.subscribe},
+		{"POST /subscriptions", permCustomer, s.subscribe},
 		{"GET /subscriptions", permSignedIn, s.mySubscriptions},
 		{"GET /subscriptions/{id}", permSignedIn, s.subscriptionPage},
 		{"POST /subscriptions/{id}/cancel", permSignedIn, s.subscriptionCancel},
@@ -273,7 +277,7 @@ func (s *Server) pageRoutes() []route {
 		{"POST /claims/{id}/evidence", permSignedIn, s.addEvidence},
 		{"GET /claims/{id}/evidence/{eid}", permSignedIn, s.evidenceFile},
 		{"GET /balance", permSignedIn, s.balancePage},
-		{"POST /balance/topup", permSignedIn, s.topUp},
+		{"POST /balance/topup", permCustomer, s.topUp},
 		{"GET /console", permStaff, s.console},
 		{"GET /console/orders", permStaff, s.consoleOrders},
 		{"GET /console/orders/{id}", permStaff, s.consoleOrder},
@@ -338,7 +342,7 @@ func (s *Server) apiRoutes() []route {
 		{"POST /api/v1/login", permAnyone, s.apiLogin},
 		{"GET /api/v1/me", permSignedIn, s.apiMe},
 		{"GET /api/v1/products", permAnyone, s.apiProducts},
-		{"POST /api/v1/orders", permSignedIn, s.apiCreateOrder},
+		{"POST /api/v1/orders", permCustomer, s.apiCreateOrder},
 		{"GET /api/v1/orders", permSignedIn, s.apiOrders},
 		{"GET /api/v1/orders/{id}", permSignedIn, s.apiOrder},
 		// Agents with a token, or a fulfilment service with a Standard
@@ -346,13 +350,13 @@ func (s *Server) apiRoutes() []route {
 		{"POST /api/v1/orders/{id}/delivery", permAnyone, s.apiDelivery},
 		{"GET /api/v1/balance", permSignedIn, s.apiBalance},
 		{"POST /api/v1/balance/credits", permAdmin, s.apiBalanceCredit},
-		{"POST /api/v1/balance/topups", permSignedIn, s.apiTopUp},
+		{"POST /api/v1/balance/topups", permCustomer, s.apiTopUp},
 		{"POST /api/v1/claims", permSignedIn, s.apiFileClaim},
 		{"GET /api/v1/claims", permSignedIn, s.apiClaims},
 		{"GET /api/v1/claims/{id}", permSignedIn, s.apiClaim},
 		{"POST /api/v1/claims/{id}/evidence", permSignedIn, s.apiAddEvidence},
 		{"POST /api/v1/claims/{id}/decision", permStaff, s.apiDecideClaim},
-		{"POST /api/v1/subscriptions", permSignedIn, s.apiStartSubscription},
+		{"POST /api/v1/subscriptions", permCustomer, s.apiStartSubscription},
 		{"GET /api/v1/subscriptions", permSignedIn, s.apiSubscriptions},
 		{"GET /api/v1/subscriptions/{id}", permSignedIn, s.apiSubscription},
 		{"POST /api/v1/subscriptions/{id}/cancel", permSignedIn, s.apiCancelSubscription},
