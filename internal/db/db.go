@@ -178,11 +178,28 @@ func Open(ctx context.Context, rawURL string) (*DB, error) {
 	return d, nil
 }
 
+// SQLiteBusyTimeout is how long a statement waits for a lock another
+// process holds on the SQLite file before it fails as busy (503
+// storage_unavailable for a request). What holds it for good reasons holds
+// it briefly: a comptoir command beside the server (user add, token
+// create) for one transaction, milliseconds; another process's checkpoint
+// for the time it copies and flushes the log, well under a second for the
+// logs this store makes; a backup (VACUUM INTO, the shell's .backup) only
+// reads, which WAL never makes the writer wait for. Held longer, it is
+// somebody's open transaction (a sqlite3 shell left in BEGIN IMMEDIATE),
+// which will not end on its own soon. It was 10 s: River's queries, which
+// use the single write connection directly, each held it that long, and a
+// request queued behind a few of them answered after about a minute. Five
+// seconds leaves a request room, within its own budget (ten seconds in the
+// web server), to wait out such a short lock and still do its work.
+const SQLiteBusyTimeout = 5 * time.Second
+
 // sqlitePragmas are set on every connection. WAL lets readers run beside the
 // writer; synchronous=FULL makes every acknowledged commit survive a power
 // cut, not only a crash; busy_timeout covers other processes (a CLI command
-// beside a running server, a backup).
-const sqlitePragmas = "_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=busy_timeout(10000)" +
+// beside a running server, a checkpoint).
+var sqlitePragmas = "_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)" +
+	"&_pragma=busy_timeout(" + strconv.FormatInt(SQLiteBusyTimeout.Milliseconds(), 10) + ")" +
 	"&_pragma=foreign_keys(1)&_pragma=secure_delete(1)&_time_format=sqlite"
 
 func openSQLite(path string) (*DB, error) {
