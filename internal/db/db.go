@@ -246,6 +246,31 @@ const PostgresConnMaxLifetime = 30 * time.Minute
 // otherwise.
 const PostgresConnectTimeout = 10 * time.Second
 
+// How a PostgreSQL connection whose server went silent (its host gone
+// without closing the connection, a network dropping packets) is found
+// dead. pgx's dialer probed an idle connection after 5 minutes and the
+// kernel retransmitted unanswered data for about 15 minutes: meanwhile
+// the connection stayed in the pool, and a job's query on it (a job has no
+// deadline of its own) waited for ever. Now an idle connection is probed
+// after PostgresKeepAliveIdle, every 5 s, and the kernel drops one whose
+// data or probes stay unacknowledged for PostgresTCPUserTimeout (Linux's
+// TCP_USER_TIMEOUT): about half a minute, far above any round trip to a
+// server that is there, even a busy one (the server's kernel acknowledges
+// what it receives whatever the server is doing). A request gives up
+// sooner, at its own deadline (the web server's budget).
+const (
+	PostgresKeepAliveIdle  = 15 * time.Second
+	PostgresTCPUserTimeout = 30 * time.Second
+)
+
+// postgresDialer opens PostgreSQL's TCP connections with the probing above.
+func postgresDialer() *net.Dialer {
+	return &net.Dialer{
+		KeepAliveConfig: net.KeepAliveConfig{Enable: true, Idle: PostgresKeepAliveIdle, Interval: 5 * time.Second, Count: 3},
+		Control:         setTCPUserTimeout,
+	}
+}
+
 func openPostgres(dsn string, conns int) (*DB, error) {
 	cfg, err := pgx.ParseConfig(dsn)
 	if err != nil {
@@ -258,6 +283,7 @@ func openPostgres(dsn string, conns int) (*DB, error) {
 		// answered 503.
 		cfg.ConnectTimeout = PostgresConnectTimeout
 	}
+	cfg.DialFunc = postgresDialer().DialContext
 	pool := stdlib.OpenDB(*cfg)
 	// As many idle connections as open ones: with fewer, every burst closed
 	// the connections it had opened beyond the idle limit and the next burst
