@@ -240,7 +240,7 @@ func isUpload(r *http.Request) bool {
 // one), a transaction not yet started leaves the writer's queue, and the
 // request is answered 503 storage_unavailable. Ten seconds is far above
 // what a page or an API call takes (milliseconds; a checkout under load,
-// tens), enough for one PostgreSQL connection attempt
+// tens of milliseconds), enough for one PostgreSQL connection attempt
 // (db.PostgresConnectTimeout) or two SQLite lock waits (db.SQLiteBusyTimeout),
 // and short enough that a visitor gets an answer before giving up.
 const requestBudget = 10 * time.Second
