@@ -158,8 +158,10 @@ func (h *harness) runEngine(ctx context.Context, engine string) error {
 	args := []string{"serve", "--database-url", dbURL, "--data-dir", dataDir, "--listen", "127.0.0.1:0", "--log-level", "info",
 		"--smtp-listen", "127.0.0.1:0", "--support-address", benchSupportAddr, "--trusted-proxies", benchTrustedProxy,
 		"--smtp-relay", sink.URL(),
-		// Every client of the inbound mail scenario holds a session.
-		"--smtp-max-connections", strconv.Itoa(max(cfg.concurrency, cfg.latencyConc) + 4)}
+		// Every client of the inbound mail scenario holds a session, all
+		// of them from the loopback address.
+		"--smtp-max-connections", strconv.Itoa(max(cfg.concurrency, cfg.latencyConc) + 4),
+		"--smtp-max-connections-per-ip", strconv.Itoa(max(cfg.concurrency, cfg.latencyConc) + 4)}
 	if len(cfg.profile) > 0 {
 		args = append(args, "--debug-listen", "127.0.0.1:0")
 	}

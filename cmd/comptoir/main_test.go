@@ -370,6 +370,36 @@ func TestServeCapsSMTPConnections(t *testing.T) {
 	})
 }
 
+// --smtp-max-connections-per-ip reaches the listener: with one session
+// held from 127.0.0.1, its next connection is told 421 while 127.0.0.2 is
+// greeted.
+func TestServeCapsSMTPConnectionsPerAddress(t *testing.T) {
+	env := storeEnv(t)
+	env["COMPTOIR_SUPPORT_ADDRESS"] = "support@shop.test"
+	smtpAddr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	startServer(t, env, "--smtp-listen", smtpAddr, "--smtp-max-connections-per-ip", "1")
+	greeting := func(fromIP string) string {
+		d := net.Dialer{Timeout: 5 * time.Second, LocalAddr: &net.TCPAddr{IP: net.ParseIP(fromIP)}}
+		conn, err := d.Dial("tcp", smtpAddr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { conn.Close() })
+		conn.SetDeadline(time.Now().Add(30 * time.Second))
+		line, _ := bufio.NewReader(conn).ReadString('\n')
+		return line
+	}
+	if line := greeting("127.0.0.1"); !strings.HasPrefix(line, "220 ") {
+		t.Fatalf("first connection from 127.0.0.1 greeted %q, want 220", line)
+	}
+	if line := greeting("127.0.0.1"); !strings.HasPrefix(line, "421 4.7.0 ") {
+		t.Fatalf("second connection from 127.0.0.1 greeted %q, want 421", line)
+	}
+	if line := greeting("127.0.0.2"); !strings.HasPrefix(line, "220 ") {
+		t.Fatalf("connection from 127.0.0.2 greeted %q, want 220", line)
+	}
+}
+
 func TestServeTakesMailOnItsSMTPListener(t *testing.T) {
 	env := storeEnv(t)
 	env["COMPTOIR_SUPPORT_ADDRESS"] = "support@shop.test"

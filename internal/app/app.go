@@ -344,7 +344,7 @@ func (a *App) build(ctx context.Context, opts Options) (err error) {
 	if cfg.SMTPListen != "" {
 		a.SMTP, err = inbound.NewServer(inbound.Config{
 			Addr: cfg.SMTPListen, Domain: hostOf(cfg.BaseURL), SupportAddresses: []string{cfg.SupportAddress}, Logger: a.Logger,
-			MaxConnections: cfg.SMTPMaxConnections,
+			MaxConnections: cfg.SMTPMaxConnections, MaxConnectionsPerIP: cfg.SMTPMaxConnectionsPerIP,
 		}, desk.MailIntake{Desk: a.Desk, Blobs: a.Blobs, Support: cfg.SupportAddress})
 		if err != nil {
 			return config.Usagef("--smtp-listen: %v", err)

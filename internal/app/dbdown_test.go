@@ -2,12 +2,14 @@ package app_test
 
 import (
 	"context"
+	"errors"
 	"io"
 	"net"
 	"net/http"
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -30,7 +32,14 @@ type cutProxy struct {
 	// frozen: new connections are held open and never answered (a host
 	// that went away, a firewall dropping packets).
 	frozen bool
+	// silent: every byte, on the connections open and on new ones, is
+	// swallowed and nothing comes back, the connections staying open (a
+	// host that vanished without closing them).
+	silent bool
 	conns  map[net.Conn]bool
+	// clientClosed counts the connections the client closed while they
+	// were silent: it gave up on them.
+	clientClosed atomic.Int64
 }
 
 func startCutProxy(t *testing.T, upstream string) *cutProxy {
@@ -57,6 +66,12 @@ func (p *cutProxy) serve() {
 			p.mu.Unlock()
 			continue
 		}
+		if p.silent {
+			p.conns[c] = true
+			p.mu.Unlock()
+			go func() { p.forward(io.Discard, c, true); c.Close() }()
+			continue
+		}
 		if p.cut {
 			p.mu.Unlock()
 			c.Close()
@@ -70,9 +85,42 @@ func (p *cutProxy) serve() {
 		}
 		p.conns[c], p.conns[up] = true, true
 		p.mu.Unlock()
-		go func() { io.Copy(up, c); up.Close(); c.Close() }()
-		go func() { io.Copy(c, up); up.Close(); c.Close() }()
+		go func() { p.forward(up, c, true); up.Close(); c.Close() }()
+		go func() { p.forward(c, up, false); up.Close(); c.Close() }()
 	}
+}
+
+// forward copies from src to dst until either fails, swallowing what it
+// reads while the proxy is silent. fromClient: src is the client's side.
+func (p *cutProxy) forward(dst io.Writer, src net.Conn, fromClient bool) {
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := src.Read(buf)
+		p.mu.Lock()
+		silent := p.silent
+		p.mu.Unlock()
+		if n > 0 && !silent {
+			if _, werr := dst.Write(buf[:n]); werr != nil {
+				return
+			}
+		}
+		if err != nil {
+			if fromClient && silent && errors.Is(err, io.EOF) {
+				p.clientClosed.Add(1)
+			}
+			return
+		}
+	}
+}
+
+// Silence swallows every byte from now on, on the connections open and on
+// new ones, which are accepted and never answered. Mend ends it by
+// closing them all, as a host that comes back resets the connections it
+// no longer knows.
+func (p *cutProxy) Silence() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.silent = true
 }
 
 // Cut drops every connection and refuses new ones.
@@ -98,7 +146,7 @@ func (p *cutProxy) Freeze() {
 func (p *cutProxy) Mend() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.cut, p.frozen = false, false
+	p.cut, p.frozen, p.silent = false, false, false
 	for c := range p.conns {
 		c.Close() // those held while frozen
 	}
@@ -151,6 +199,58 @@ func TestPostgresNotAnswering(t *testing.T) {
 	if resp.StatusCode != http.StatusServiceUnavailable {
 		t.Fatalf("request with PostgreSQL not answering: %d, want 503", resp.StatusCode)
 	}
+	proxy.Mend()
+	testwait.Until(t, "answers once PostgreSQL is back", func() bool {
+		resp, err := me()
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
+	})
+}
+
+// TestPostgresGoneSilent: PostgreSQL's host vanishes without closing the
+// store's open connections (every byte swallowed, nothing back). A request
+// on such a connection is answered 503 storage_unavailable within its
+// budget instead of hanging for ever, the pool closes the dead connection,
+// and once the host answers again requests succeed.
+func TestPostgresGoneSilent(t *testing.T) {
+	h, proxy := startBehindProxy(t)
+	u, _ := h.User(t, account.RoleCustomer, "ana@example.fr")
+	bearer := h.Bearer(t, u.ID)
+	// Far past the request budget (10 s): only reached when the request
+	// hangs.
+	client := &http.Client{Timeout: time.Minute}
+	me := func() (*http.Response, error) {
+		req, _ := http.NewRequest(http.MethodGet, h.URL+"/api/v1/me", nil)
+		req.Header = bearer.Clone()
+		return client.Do(req)
+	}
+	if resp, err := me(); err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("before the silence: %v %v", resp, err)
+	} else {
+		resp.Body.Close()
+	}
+
+	proxy.Silence()
+	start := time.Now()
+	resp, err := me()
+	if err != nil {
+		t.Fatalf("request with PostgreSQL gone silent: %v after %v", err, time.Since(start))
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if took := time.Since(start); took > 15*time.Second {
+		t.Errorf("request with PostgreSQL gone silent answered after %v, want within the budget", took)
+	}
+	if resp.StatusCode != http.StatusServiceUnavailable || !strings.Contains(string(body), `"storage_unavailable"`) {
+		t.Fatalf("request with PostgreSQL gone silent: %d %s, want 503 storage_unavailable", resp.StatusCode, body)
+	}
+	testwait.Until(t, "the pool closes the silent connection the request used", func() bool {
+		return proxy.clientClosed.Load() >= 1
+	})
+
 	proxy.Mend()
 	testwait.Until(t, "answers once PostgreSQL is back", func() bool {
 		resp, err := me()

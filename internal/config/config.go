@@ -45,6 +45,8 @@ type Config struct {
 	SMTPListen string
 	// SMTPMaxConnections bounds the SMTP listener's simultaneous sessions.
 	SMTPMaxConnections int
+	// SMTPMaxConnectionsPerIP bounds those of one client address.
+	SMTPMaxConnectionsPerIP int
 	// DebugListen, when set, is a loopback address serving Go's profiler
 	// (/debug/pprof/): CPU profiles and execution traces of the running
 	// server, for the bench harness and for an operator chasing slowness.
@@ -154,6 +156,12 @@ const DefaultZone = "Europe/Paris"
 // it is received, 500 MiB for twenty.
 const DefaultSMTPMaxConnections = 20
 
+// DefaultSMTPMaxConnectionsPerIP is --smtp-max-connections-per-ip when not
+// given: one sender opening all it can leaves the other places to the
+// rest, and a mail server forwarding support mail needs fewer sessions
+// than that (told 421, it keeps the message and retries).
+const DefaultSMTPMaxConnectionsPerIP = 5
+
 // DefaultStripeCheckoutOrigin is where Stripe serves its Checkout pages.
 const DefaultStripeCheckoutOrigin = "https://checkout.stripe.com"
 
@@ -164,6 +172,7 @@ func Register(fs *flag.FlagSet) *Config {
 	fs.StringVar(&c.Listen, "listen", "localhost:8080", "HTTP address to listen on")
 	fs.StringVar(&c.SMTPListen, "smtp-listen", "", "address of the inbound SMTP listener (off when empty)")
 	fs.IntVar(&c.SMTPMaxConnections, "smtp-max-connections", DefaultSMTPMaxConnections, "sessions the SMTP listener holds at once; the next connection is answered 421 (try again later)")
+	fs.IntVar(&c.SMTPMaxConnectionsPerIP, "smtp-max-connections-per-ip", DefaultSMTPMaxConnectionsPerIP, "sessions one client address holds at once on the SMTP listener; its next connection is answered 421 (try again later)")
 	fs.StringVar(&c.DebugListen, "debug-listen", "", "loopback address serving Go's profiler at /debug/pprof/ (off when empty)")
 	fs.StringVar(&c.DataDir, "data-dir", "./comptoir-data", "directory for the SQLite file, uploads and spooled mail")
 	fs.Int64Var(&c.MinFreeMB, "min-free-mb", 64, "free space (MiB) the data directory's file system must keep: below it /readyz fails, so traffic can go elsewhere before writes fail")
@@ -328,6 +337,12 @@ func (c *Config) Resolve() error {
 	}
 	if c.SMTPMaxConnections < 1 {
 		return Usagef("--smtp-max-connections %d: want at least 1", c.SMTPMaxConnections)
+	}
+	if c.SMTPMaxConnectionsPerIP == 0 {
+		c.SMTPMaxConnectionsPerIP = DefaultSMTPMaxConnectionsPerIP
+	}
+	if c.SMTPMaxConnectionsPerIP < 1 {
+		return Usagef("--smtp-max-connections-per-ip %d: want at least 1", c.SMTPMaxConnectionsPerIP)
 	}
 	if c.StripeCheckoutOrigin == "" {
 		c.StripeCheckoutOrigin = DefaultStripeCheckoutOrigin

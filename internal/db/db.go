@@ -178,11 +178,28 @@ func Open(ctx context.Context, rawURL string) (*DB, error) {
 	return d, nil
 }
 
+// SQLiteBusyTimeout is how long a statement waits for a lock another
+// process holds on the SQLite file before it fails as busy (503
+// storage_unavailable for a request). What holds it for good reasons holds
+// it briefly: a comptoir command beside the server (user add, token
+// create) for one transaction, milliseconds; another process's checkpoint
+// for the time it copies and flushes the log, well under a second for the
+// logs this store makes; a backup (VACUUM INTO, the shell's .backup) only
+// reads, which WAL never makes the writer wait for. Held longer, it is
+// somebody's open transaction (a sqlite3 shell left in BEGIN IMMEDIATE),
+// which will not end on its own soon. It was 10 s: River's queries, which
+// use the single write connection directly, each held it that long, and a
+// request queued behind a few of them answered after about a minute. Five
+// seconds leaves a request room, within its own budget (ten seconds in the
+// web server), to wait out such a short lock and still do its work.
+const SQLiteBusyTimeout = 5 * time.Second
+
 // sqlitePragmas are set on every connection. WAL lets readers run beside the
 // writer; synchronous=FULL makes every acknowledged commit survive a power
 // cut, not only a crash; busy_timeout covers other processes (a CLI command
-// beside a running server, a backup).
-const sqlitePragmas = "_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=busy_timeout(10000)" +
+// beside a running server, a checkpoint).
+var sqlitePragmas = "_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)" +
+	"&_pragma=busy_timeout(" + strconv.FormatInt(SQLiteBusyTimeout.Milliseconds(), 10) + ")" +
 	"&_pragma=foreign_keys(1)&_pragma=secure_delete(1)&_time_format=sqlite"
 
 func openSQLite(path string) (*DB, error) {
@@ -229,6 +246,31 @@ const PostgresConnMaxLifetime = 30 * time.Minute
 // otherwise.
 const PostgresConnectTimeout = 10 * time.Second
 
+// How a PostgreSQL connection whose server went silent (its host gone
+// without closing the connection, a network dropping packets) is found
+// dead. pgx's dialer probed an idle connection after 5 minutes and the
+// kernel retransmitted unanswered data for about 15 minutes: meanwhile
+// the connection stayed in the pool, and a job's query on it (a job has no
+// deadline of its own) waited for ever. Now an idle connection is probed
+// after PostgresKeepAliveIdle, every 5 s, and the kernel drops one whose
+// data or probes stay unacknowledged for PostgresTCPUserTimeout (Linux's
+// TCP_USER_TIMEOUT): about half a minute, far above any round trip to a
+// server that is there, even a busy one (the server's kernel acknowledges
+// what it receives whatever the server is doing). A request gives up
+// sooner, at its own deadline (the web server's budget).
+const (
+	PostgresKeepAliveIdle  = 15 * time.Second
+	PostgresTCPUserTimeout = 30 * time.Second
+)
+
+// postgresDialer opens PostgreSQL's TCP connections with the probing above.
+func postgresDialer() *net.Dialer {
+	return &net.Dialer{
+		KeepAliveConfig: net.KeepAliveConfig{Enable: true, Idle: PostgresKeepAliveIdle, Interval: 5 * time.Second, Count: 3},
+		Control:         setTCPUserTimeout,
+	}
+}
+
 func openPostgres(dsn string, conns int) (*DB, error) {
 	cfg, err := pgx.ParseConfig(dsn)
 	if err != nil {
@@ -241,6 +283,7 @@ func openPostgres(dsn string, conns int) (*DB, error) {
 		// answered 503.
 		cfg.ConnectTimeout = PostgresConnectTimeout
 	}
+	cfg.DialFunc = postgresDialer().DialContext
 	pool := stdlib.OpenDB(*cfg)
 	// As many idle connections as open ones: with fewer, every burst closed
 	// the connections it had opened beyond the idle limit and the next burst

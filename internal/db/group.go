@@ -49,6 +49,9 @@ type txRequest struct {
 	ctx  context.Context
 	fn   func(*sql.Tx) error
 	done chan txResult
+	// state says whether the committer started fn (or the outside work)
+	// or its caller left first (see submit).
+	state atomic.Int32
 	// unhurried: nobody waits on this transaction (see Unhurried).
 	unhurried bool
 	// outside, when set, runs on the write connection outside any
@@ -74,9 +77,20 @@ func (g *groupCommitter) close() {
 	g.stopped.Wait()
 }
 
+// Request states: queued until the committer starts it or its caller
+// leaves, whichever comes first.
+const (
+	reqQueued int32 = iota
+	reqStarted
+	reqLeft
+)
+
 // run hands fn to the committer and waits for the commit that holds it.
-// It waits even when ctx ends meanwhile: fn may already be running, and
-// its caller must learn whether it committed.
+// When ctx ends before fn started (the writer busy with a long group, or
+// waiting on a lock another process holds), it returns ctx's error at once
+// and fn never runs: a request answers within its own deadline. Once fn has
+// started it waits even when ctx ends: its caller must learn whether it
+// committed.
 func (g *groupCommitter) run(ctx context.Context, fn func(*sql.Tx) error) error {
 	res, err := g.submit(&txRequest{ctx: ctx, fn: fn, done: make(chan txResult, 1), unhurried: isUnhurried(ctx)})
 	if err != nil {
@@ -98,7 +112,8 @@ func (g *groupCommitter) runOutside(ctx context.Context, fn func(context.Context
 }
 
 // submit queues req unless its context ends or the committer stops first,
-// then waits for its result.
+// then waits for its result, or for its context to end before the
+// committer started it.
 func (g *groupCommitter) submit(req *txRequest) (txResult, error) {
 	select {
 	case g.reqs <- req:
@@ -107,7 +122,20 @@ func (g *groupCommitter) submit(req *txRequest) (txResult, error) {
 	case <-g.stop:
 		return txResult{}, ErrClosed
 	}
-	return <-req.done, nil
+	select {
+	case res := <-req.done:
+		return res, nil
+	case <-req.ctx.Done():
+		if req.state.CompareAndSwap(reqQueued, reqLeft) {
+			return txResult{}, fmt.Errorf("waiting for the database writer: %w", req.ctx.Err())
+		}
+		return <-req.done, nil // started: its outcome must be known
+	}
+}
+
+// start marks req as started, unless its caller has left.
+func (r *txRequest) start() bool {
+	return r.state.CompareAndSwap(reqQueued, reqStarted)
 }
 
 func (g *groupCommitter) loop() {
@@ -121,7 +149,7 @@ func (g *groupCommitter) loop() {
 		}
 		start := time.Now()
 		if first.outside != nil {
-			first.done <- txResult{err: first.outside(first.ctx, g.db)}
+			g.runOutsideRequest(first)
 			g.busy.Add(int64(time.Since(start)))
 			continue
 		}
@@ -137,10 +165,19 @@ func (g *groupCommitter) loop() {
 		}
 		g.commit(batch)
 		if later != nil {
-			later.done <- txResult{err: later.outside(later.ctx, g.db)}
+			g.runOutsideRequest(later)
 		}
 		g.busy.Add(int64(time.Since(start)))
 	}
+}
+
+// runOutsideRequest runs req's outside work, unless its caller has left.
+func (g *groupCommitter) runOutsideRequest(req *txRequest) {
+	if !req.start() {
+		req.done <- txResult{err: req.ctx.Err()}
+		return
+	}
+	req.done <- txResult{err: req.outside(req.ctx, g.db)}
 }
 
 // drain adds to batch the transactions already waiting, up to maxGroup,
@@ -252,8 +289,8 @@ func (g *groupCommitter) commit(batch []*txRequest) {
 			results[i].err = broken
 			continue
 		}
-		if err := r.ctx.Err(); err != nil {
-			results[i].err = err // gone before it started: nothing done
+		if !r.start() || r.ctx.Err() != nil {
+			results[i].err = r.ctx.Err() // gone before it started: nothing done
 			continue
 		}
 		sp := fmt.Sprintf("group_%d", i)

@@ -460,3 +460,49 @@ func TestUnhurriedWorkWaitsForCompany(t *testing.T) {
 		t.Fatalf("rows %v, %v", got, err)
 	}
 }
+
+// A transaction whose context ends while it waits for the writer (here
+// the writer waits on a lock another connection holds) leaves at once,
+// without running, instead of waiting out the busy timeout: a request
+// answers within its own deadline. Once the lock is given back the writer
+// goes on, and the transaction that left never runs.
+func TestTransactionLeavesTheWritersQueueWhenItsContextEnds(t *testing.T) {
+	if dbtest.Engine() != db.SQLite {
+		t.Skip("the writer's queue is the SQLite group committer's")
+	}
+	d := dbtest.Open(t)
+	other, err := sql.Open("sqlite", "file:"+d.Path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	ctx := context.Background()
+	holder, err := other.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer holder.Close()
+	if _, err := holder.ExecContext(ctx, `BEGIN IMMEDIATE`); err != nil {
+		t.Fatal(err)
+	}
+	short, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
+	defer cancel()
+	ran := false
+	start := time.Now()
+	err = d.Tx(short, func(tx *sql.Tx) error { ran = true; return nil })
+	if took := time.Since(start); took >= db.SQLiteBusyTimeout {
+		t.Errorf("the transaction left after %v, the busy timeout", took)
+	}
+	if !errors.Is(err, context.DeadlineExceeded) || !db.IsUnavailable(err) {
+		t.Errorf("transaction whose context ended while the writer waited on a lock: %v, want the deadline, as unavailable", err)
+	}
+	if _, err := holder.ExecContext(ctx, `COMMIT`); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Tx(ctx, func(tx *sql.Tx) error { return nil }); err != nil {
+		t.Fatalf("once the lock is given back: %v", err)
+	}
+	if ran {
+		t.Error("the transaction that left the queue ran")
+	}
+}

@@ -22,6 +22,11 @@ const (
 	DefaultMaxRecipients   = 50
 	DefaultTimeout         = 5 * time.Minute
 	DefaultMaxConnections  = 20
+	// DefaultMaxConnectionsPerIP leaves most of the sessions to other
+	// senders when one address opens as many as it can, and is still more
+	// than a support mailbox's mail needs from one relay: a mail server
+	// told 421 keeps the message and sends it in a later session.
+	DefaultMaxConnectionsPerIP = 5
 )
 
 // Handler receives each accepted message, once, after DATA completes. An
@@ -55,8 +60,13 @@ type Config struct {
 	// could otherwise open thousands. The next connection is answered 421
 	// and closed; a mail server retries it later.
 	MaxConnections int
-	ReadTimeout    time.Duration
-	WriteTimeout   time.Duration
+	// MaxConnectionsPerIP bounds the sessions one client address holds at
+	// once (default 5), so that one sender cannot take every place of
+	// MaxConnections; its next connection is answered 421 while other
+	// addresses still get in.
+	MaxConnectionsPerIP int
+	ReadTimeout         time.Duration
+	WriteTimeout        time.Duration
 	// DeliverTimeout bounds one Handler call (default 1 minute).
 	DeliverTimeout time.Duration
 	Logger         *slog.Logger // nil: slog.Default(); bodies are never logged
@@ -105,6 +115,9 @@ func NewServer(cfg Config, handler Handler) (*Server, error) {
 	}
 	if cfg.MaxConnections <= 0 {
 		cfg.MaxConnections = DefaultMaxConnections
+	}
+	if cfg.MaxConnectionsPerIP <= 0 {
+		cfg.MaxConnectionsPerIP = DefaultMaxConnectionsPerIP
 	}
 	if cfg.ReadTimeout <= 0 {
 		cfg.ReadTimeout = DefaultTimeout
@@ -172,9 +185,11 @@ func (s *Server) ListenAndServe() error {
 }
 
 // Serve serves connections accepted from ln until Close or Shutdown, at
-// most Config.MaxConnections at once.
+// most Config.MaxConnections at once and Config.MaxConnectionsPerIP from
+// one client address.
 func (s *Server) Serve(ln net.Listener) error {
-	capped := &cappedListener{Listener: ln, slots: make(chan struct{}, s.cfg.MaxConnections), domain: s.cfg.Domain, log: s.log}
+	capped := &cappedListener{Listener: ln, slots: make(chan struct{}, s.cfg.MaxConnections),
+		perIP: s.cfg.MaxConnectionsPerIP, byIP: map[string]int{}, domain: s.cfg.Domain, log: s.log}
 	s.mu.Lock()
 	s.listeners = append(s.listeners, capped)
 	s.mu.Unlock()
@@ -188,13 +203,19 @@ func (s *Server) Serve(ln net.Listener) error {
 	return err
 }
 
-// cappedListener hands go-smtp at most cap(slots) connections at once.
-// One more is answered 421 (RFC 5321 4.5.4.1 lets a server refuse a
-// session with it: the sender keeps the message and tries again later)
-// and closed, without a goroutine of its own beyond the accept loop.
+// cappedListener hands go-smtp at most cap(slots) connections at once,
+// and at most perIP from one client address. One more is answered 421
+// (RFC 5321 4.5.4.1 lets a server refuse a session with it: the sender
+// keeps the message and tries again later) and closed, without a
+// goroutine of its own beyond the accept loop.
 type cappedListener struct {
 	net.Listener
-	slots  chan struct{}
+	slots chan struct{}
+	perIP int
+	// byIP counts the sessions open per client address; an address
+	// leaves the map with its last session.
+	mu     sync.Mutex
+	byIP   map[string]int
 	domain string
 	log    *slog.Logger
 	// closeOnce: Shutdown closes the listener, then go-smtp's Close again.
@@ -217,17 +238,57 @@ func (l *cappedListener) Accept() (net.Conn, error) {
 		if err != nil {
 			return nil, err
 		}
+		ip := clientIP(c)
+		if !l.takeIP(ip) {
+			l.refuse(c, "too many connections from your address", "inbound smtp: too many connections from one address, refused with 421",
+				"limit", l.perIP)
+			continue
+		}
 		select {
 		case l.slots <- struct{}{}:
-			return &slotConn{Conn: c, release: func() { <-l.slots }}, nil
+			return &slotConn{Conn: c, release: func() { <-l.slots; l.releaseIP(ip) }}, nil
 		default:
 		}
-		l.log.Warn("inbound smtp: too many connections, refused with 421",
-			"remote", c.RemoteAddr().String(), "limit", cap(l.slots))
-		_ = c.SetWriteDeadline(time.Now().Add(refuseWriteTimeout))
-		_, _ = io.WriteString(c, "421 4.7.0 "+l.domain+" too many connections, try again later\r\n")
-		_ = c.Close()
+		l.releaseIP(ip)
+		l.refuse(c, "too many connections", "inbound smtp: too many connections, refused with 421", "limit", cap(l.slots))
 	}
+}
+
+// refuse answers c 421 with reason and closes it, logging why.
+func (l *cappedListener) refuse(c net.Conn, reason, logMsg string, logArgs ...any) {
+	l.log.Warn(logMsg, append([]any{"remote", c.RemoteAddr().String()}, logArgs...)...)
+	_ = c.SetWriteDeadline(time.Now().Add(refuseWriteTimeout))
+	_, _ = io.WriteString(c, "421 4.7.0 "+l.domain+" "+reason+", try again later\r\n")
+	_ = c.Close()
+}
+
+// takeIP counts one more session from ip, unless it already holds perIP.
+func (l *cappedListener) takeIP(ip string) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.byIP[ip] >= l.perIP {
+		return false
+	}
+	l.byIP[ip]++
+	return true
+}
+
+func (l *cappedListener) releaseIP(ip string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.byIP[ip]--; l.byIP[ip] <= 0 {
+		delete(l.byIP, ip)
+	}
+}
+
+// clientIP is the address c comes from, without its port: what the
+// per-address cap counts.
+func clientIP(c net.Conn) string {
+	addr := c.RemoteAddr().String()
+	if host, _, err := net.SplitHostPort(addr); err == nil {
+		return host
+	}
+	return addr
 }
 
 // slotConn gives its slot back once, when go-smtp closes it (it may close

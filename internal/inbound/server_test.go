@@ -112,7 +112,14 @@ func startServer(t *testing.T, cfg Config) (addr string, rec *recorder, logs *sy
 // dial opens a net/smtp client with a deadline on the whole conversation.
 func dial(t *testing.T, addr string) *smtp.Client {
 	t.Helper()
-	conn, err := net.DialTimeout("tcp", addr, 5*time.Second)
+	return dialFrom(t, addr, "")
+}
+
+// dialFrom is dial from the loopback address fromIP (127.0.0.2…), another
+// client for the server; "" lets the system choose.
+func dialFrom(t *testing.T, addr, fromIP string) *smtp.Client {
+	t.Helper()
+	conn, err := loopbackDialer(fromIP).Dial("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -128,6 +135,16 @@ func dial(t *testing.T, addr string) *smtp.Client {
 		t.Fatal(err)
 	}
 	return c
+}
+
+// loopbackDialer dials from fromIP, one of the loopback addresses
+// (127.0.0.2…) that stand for distinct clients; "" lets the system choose.
+func loopbackDialer(fromIP string) *net.Dialer {
+	d := &net.Dialer{Timeout: 5 * time.Second}
+	if fromIP != "" {
+		d.LocalAddr = &net.TCPAddr{IP: net.ParseIP(fromIP)}
+	}
+	return d
 }
 
 // send runs one transaction and returns the error of the first step that fails.
@@ -417,7 +434,14 @@ func TestSMTPHandlerPanicIsTemporary(t *testing.T) {
 // greeting opens a connection and returns the server's first line.
 func greeting(t *testing.T, addr string) (*textproto.Conn, string) {
 	t.Helper()
-	conn, err := net.DialTimeout("tcp", addr, 5*time.Second)
+	return greetingFrom(t, addr, "")
+}
+
+// greetingFrom is greeting from the loopback address fromIP (127.0.0.2…),
+// another client for the server; "" lets the system choose.
+func greetingFrom(t *testing.T, addr, fromIP string) (*textproto.Conn, string) {
+	t.Helper()
+	conn, err := loopbackDialer(fromIP).Dial("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -478,6 +502,49 @@ func TestConnectionsBeyondTheCapAreRefusedWith421(t *testing.T) {
 	if got := len(rec.deliveries()); got != 1 {
 		t.Fatalf("%d deliveries, want 1", got)
 	}
+}
+
+// One address cannot take every place: past MaxConnectionsPerIP its next
+// connection is answered 421 while another address is still served a
+// whole conversation, and a session it ends gives it a place back.
+func TestConnectionsBeyondThePerAddressCapAreRefusedWith421(t *testing.T) {
+	addr, rec, logs := startServer(t, Config{MaxConnections: 10, MaxConnectionsPerIP: 2})
+	first, line := greetingFrom(t, addr, "127.0.0.1")
+	if !strings.HasPrefix(line, "220 ") {
+		t.Fatalf("first connection from 127.0.0.1: %q", line)
+	}
+	if _, line := greetingFrom(t, addr, "127.0.0.1"); !strings.HasPrefix(line, "220 ") {
+		t.Fatalf("second connection from 127.0.0.1: %q", line)
+	}
+	third, line := greetingFrom(t, addr, "127.0.0.1")
+	if !strings.HasPrefix(line, "421 4.7.0 ") || !strings.Contains(line, "too many connections from your address") {
+		t.Fatalf("third connection from 127.0.0.1: %q, want a 421", line)
+	}
+	if _, err := third.ReadLine(); err == nil {
+		t.Fatal("the refused connection stayed open")
+	}
+	if !strings.Contains(logs.String(), "too many connections from one address") {
+		t.Errorf("the refusal is not logged:\n%s", logs.String())
+	}
+
+	// Another address gets in and delivers while 127.0.0.1 is at its cap.
+	c := dialFrom(t, addr, "127.0.0.2")
+	msg := []byte("From: a@example.org\r\nTo: support@shop.example\r\nSubject: hi\r\nMessage-ID: <perip@example.org>\r\n\r\nhello\r\n")
+	if err := send(c, "a@example.org", []string{"support@shop.example"}, msg); err != nil {
+		t.Fatalf("sending from 127.0.0.2: %v", err)
+	}
+	if got := len(rec.deliveries()); got != 1 {
+		t.Fatalf("%d deliveries, want 1", got)
+	}
+
+	// A session of 127.0.0.1 that ends gives it a place back.
+	if err := first.PrintfLine("QUIT"); err != nil {
+		t.Fatal(err)
+	}
+	testwait.Until(t, "127.0.0.1 is taken again", func() bool {
+		_, line := greetingFrom(t, addr, "127.0.0.1")
+		return strings.HasPrefix(line, "220 ")
+	})
 }
 
 // gated delivers only once released, as a slow database would.

@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"runtime/debug"
 	"strings"
+	"time"
 
 	"comptoir/internal/account"
 	"comptoir/internal/clientaddr"
@@ -206,8 +207,7 @@ func (s *Server) crossOrigin(next http.Handler) http.Handler {
 func (s *Server) limitBodies(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		limit := int64(maxBodyBytes)
-		if r.Method == http.MethodPost && (strings.HasSuffix(r.URL.Path, "/evidence") || strings.HasSuffix(r.URL.Path, "/file") ||
-			strings.HasPrefix(r.URL.Path, "/admin/products") || r.URL.Path == "/contact" || strings.HasPrefix(r.URL.Path, "/support/")) {
+		if isUpload(r) {
 			limit = maxUploadBytes // evidence, product files, Contact and ticket reply attachments; their services bound each one
 		}
 		// A NUL or invalid UTF-8 in a query parameter is never meant, and
@@ -236,6 +236,76 @@ func (s *Server) limitBodies(next http.Handler) http.Handler {
 		next.ServeHTTP(w, r)
 	})
 }
+
+// isUpload reports whether r may carry files: evidence, product files,
+// Contact and ticket reply attachments.
+func isUpload(r *http.Request) bool {
+	return r.Method == http.MethodPost && (strings.HasSuffix(r.URL.Path, "/evidence") || strings.HasSuffix(r.URL.Path, "/file") ||
+		strings.HasPrefix(r.URL.Path, "/admin/products") || r.URL.Path == "/contact" || strings.HasPrefix(r.URL.Path, "/support/"))
+}
+
+// requestBudget is how long a request may take, the database work it waits
+// on included. Without it a request whose PostgreSQL connection went silent
+// (the server's host gone, its packets dropped) waited for ever, and one
+// queued behind a SQLite file another process had locked waited about a
+// minute; past it the request's context ends, the query on the silent
+// connection is given up and that connection closed (the pool opens a new
+// one), a transaction not yet started leaves the writer's queue, and the
+// request is answered 503 storage_unavailable. Ten seconds is far above
+// what a page or an API call takes (milliseconds; a checkout under load,
+// tens of milliseconds), enough for one PostgreSQL connection attempt
+// (db.PostgresConnectTimeout) or two SQLite lock waits (db.SQLiteBusyTimeout),
+// and short enough that a visitor gets an answer before giving up.
+const requestBudget = 10 * time.Second
+
+// uploadBudget is requestBudget for a request that may carry files: the
+// server reads a body for up to a minute (ReadTimeout) before the handler
+// has it all, then the files go to the file store.
+const uploadBudget = 90 * time.Second
+
+type unbudgetedKey struct{}
+
+// budget gives every request a deadline (requestBudget, uploadBudget).
+// Routes that send a file keep it for their database work only (transfer).
+func (s *Server) budget(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		d := requestBudget
+		if isUpload(r) {
+			d = uploadBudget
+		}
+		base := r.Context()
+		ctx, cancel := context.WithTimeout(context.WithValue(base, unbudgetedKey{}, base), d)
+		defer cancel()
+		next.ServeHTTP(w, r.WithContext(ctx))
+	})
+}
+
+// transfer runs h, which sends a file (a download, an attachment, an
+// evidence pack, an export), without the request's budget: a large file to
+// a slow client takes what it takes (the server's WriteTimeout bounds it),
+// reading it from a bucket or gathering a whole export must not be cut at
+// the budget. Its database work is bounded by the connections' TCP user
+// timeout instead (db.PostgresTCPUserTimeout). The request's
+// values stay; it still ends when the client goes away.
+func (s *Server) transfer(h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if base, ok := r.Context().Value(unbudgetedKey{}).(context.Context); ok {
+			r = r.WithContext(unbudgeted{Context: r.Context(), base: base})
+		}
+		h(w, r)
+	}
+}
+
+// unbudgeted is a request's context (its values) with the deadline and
+// cancellation of base, the context it had before budget.
+type unbudgeted struct {
+	context.Context
+	base context.Context
+}
+
+func (c unbudgeted) Deadline() (time.Time, bool) { return c.base.Deadline() }
+func (c unbudgeted) Done() <-chan struct{}       { return c.base.Done() }
+func (c unbudgeted) Err() error                  { return c.base.Err() }
 
 // storableQuery reports whether every name and value of a raw query is
 // db.ValidText once decoded; a query that does not decode is left to the

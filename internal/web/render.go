@@ -2,6 +2,7 @@ package web
 
 import (
 	"bytes"
+	"context"
 	"embed"
 	"errors"
 	"fmt"
@@ -319,7 +320,10 @@ func (s *Server) serverError(w http.ResponseWriter, r *http.Request, err error) 
 	if err != nil {
 		s.Logger.Error("request failed", "method", r.Method, "path", loggedPath(r.URL.Path), "err", err)
 	}
-	if db.IsUnavailable(err) {
+	// A request past its budget (a silent connection, a writer locked by
+	// another process) is the database not answering in time, whatever
+	// error the driver made of its interruption.
+	if db.IsUnavailable(err) || errors.Is(r.Context().Err(), context.DeadlineExceeded) {
 		s.storageUnavailable(w, r)
 		return
 	}
