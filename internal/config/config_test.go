@@ -121,6 +121,8 @@ func TestBadValuesAreUsageErrors(t *testing.T) {
 		{"--debug-listen", "shop.example:6060"},
 		{"--debug-listen", "127.0.0.1"},
 		{"--smtp-max-connections", "-1"},
+		{"--inbound-trusted-authserv-id", "mx.example.net; dmarc=pass"},
+		{"--inbound-trusted-authserv-id", "mx.example.net 1"},
 	} {
 		if _, err := parse(t, args, nil); !IsUsage(err) {
 			t.Errorf("%v: got %v, want a usage error", args, err)

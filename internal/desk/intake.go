@@ -24,6 +24,12 @@ type MailIntake struct {
 	// Support is the support address, whose +token forms carry a ticket's
 	// reply token.
 	Support string
+	// TrustedAuthservID, when set (--inbound-trusted-authserv-id), is the
+	// authserv-id of the mail server in front that checks senders (DKIM,
+	// DMARC) and says so in Authentication-Results: a message counts as
+	// written by its From only if that server vouched for it
+	// (inbound.SenderVerified). Empty: From is taken as it is.
+	TrustedAuthservID string
 }
 
 // Deliver implements inbound.Handler.
@@ -99,14 +105,17 @@ func (m MailIntake) DeliverTooLarge(ctx context.Context, header []byte, size, li
 	return err
 }
 
-// addressed fills what a parsed message's header says: its ids, sender,
-// subject, recipients, and where it threads (reply token, subject
-// reference).
+// addressed fills what a parsed message's header says: its ids, sender
+// (and whether the trusted mail server vouched for it), subject,
+// recipients, and where it threads (reply token, subject reference).
 func (m MailIntake) addressed(msg *inbound.Message) InboundMessage {
 	in := InboundMessage{
 		MessageID: msg.MessageID, InReplyTo: msg.InReplyTo, References: msg.References,
 		From:    cmail.Address{Name: msg.From.Name, Email: msg.From.Address},
 		Subject: msg.Subject, Lang: msg.Language,
+	}
+	if m.TrustedAuthservID != "" {
+		in.SenderUnverified = !inbound.SenderVerified(msg.Raw, m.TrustedAuthservID, msg.From.Address)
 	}
 	if msg.ReturnedMessageID != "" {
 		// A bounce or a read receipt names the mail it reports on only in
