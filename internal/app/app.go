@@ -332,7 +332,7 @@ func (a *App) build(ctx context.Context, opts Options) (err error) {
 		return config.Usagef("support desk: %v", err)
 	}
 	a.Desk.AddWorkers(workers)
-	intake := desk.MailIntake{Desk: a.Desk, Blobs: a.Blobs, Support: cfg.SupportAddress, TrustedAuthservID: cfg.InboundTrustedAuthservID}
+	intake := desk.MailIntake{Desk: a.Desk, Blobs: a.Blobs, Support: cfg.SupportAddress, TrustedAuthservIDs: cfg.InboundTrustedAuthservIDs}
 	if cfg.SMTPListen != "" {
 		a.SMTP, err = inbound.NewServer(inbound.Config{
 			Addr: cfg.SMTPListen, Domain: hostOf(cfg.BaseURL), SupportAddresses: []string{cfg.SupportAddress}, Logger: a.Logger,

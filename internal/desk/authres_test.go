@@ -31,7 +31,7 @@ func authMail(msgID, subject, inReplyTo, result string) []byte {
 func TestUnverifiedSenderIsNotTheCustomer(t *testing.T) {
 	e := setup(t)
 	ctx := context.Background()
-	intake := desk.MailIntake{Desk: e.desk, Support: "support@shop.test", TrustedAuthservID: "mx.shop.test"}
+	intake := desk.MailIntake{Desk: e.desk, Support: "support@shop.test", TrustedAuthservIDs: []string{"mx.shop.test"}}
 	deliver := func(raw []byte) {
 		t.Helper()
 		if err := intake.Deliver(ctx, raw, "zoe@example.net", []string{"support@shop.test"}); err != nil {

@@ -24,12 +24,12 @@ type MailIntake struct {
 	// Support is the support address, whose +token forms carry a ticket's
 	// reply token.
 	Support string
-	// TrustedAuthservID, when set (--inbound-trusted-authserv-id), is the
-	// authserv-id of the mail server in front that checks senders (DKIM,
-	// DMARC) and says so in Authentication-Results: a message counts as
-	// written by its From only if that server vouched for it
-	// (inbound.SenderVerified). Empty: From is taken as it is.
-	TrustedAuthservID string
+	// TrustedAuthservIDs, when set (--inbound-trusted-authserv-id), are
+	// the authserv-ids of the mail servers in front that check senders
+	// (DKIM, DMARC) and say so in Authentication-Results: a message counts
+	// as written by its From only if such a server vouched for it
+	// (inbound.SenderVerified). None: From is taken as it is.
+	TrustedAuthservIDs []string
 }
 
 // Deliver implements inbound.Handler.
@@ -114,8 +114,8 @@ func (m MailIntake) addressed(msg *inbound.Message) InboundMessage {
 		From:    cmail.Address{Name: msg.From.Name, Email: msg.From.Address},
 		Subject: msg.Subject, Lang: msg.Language,
 	}
-	if m.TrustedAuthservID != "" {
-		in.SenderUnverified = !inbound.SenderVerified(msg.Raw, m.TrustedAuthservID, msg.From.Address)
+	if len(m.TrustedAuthservIDs) > 0 {
+		in.SenderUnverified = !inbound.SenderVerified(msg.Raw, m.TrustedAuthservIDs, msg.From.Address)
 	}
 	if msg.ReturnedMessageID != "" {
 		// A bounce or a read receipt names the mail it reports on only in

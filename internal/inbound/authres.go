@@ -4,33 +4,35 @@ import (
 	"bufio"
 	"bytes"
 	"net/textproto"
+	"slices"
 	"strings"
 
 	"github.com/emersion/go-msgauth/authres"
 )
 
-// SenderVerified reports whether the mail server named by authservID (the
+// SenderVerified reports whether a mail server named in trusted (the
 // authserv-id it writes in its Authentication-Results fields, RFC 8601)
 // vouched that the message raw comes from the domain of from, its From
 // address: DMARC passed, or a DKIM signature of that domain (or of a
 // parent domain) verified.
 //
-// Only the topmost Authentication-Results field with that authserv-id is
-// read. A receiving server adds its field above those already there, so
+// Only the topmost Authentication-Results field with one of those
+// authserv-ids is read. A receiving server adds its field above those already there, so
 // the ones below it came with the message, perhaps written by its sender
 // to pass for the server's (only some servers remove, as RFC 8601
 // section 5 asks, those that came with their id). Anything
 // else (no such field, one that does not parse, spf alone, which says
 // nothing of From) is no.
-func SenderVerified(raw []byte, authservID, from string) bool {
+func SenderVerified(raw []byte, trusted []string, from string) bool {
 	_, domain, ok := strings.Cut(from, "@")
 	domain = normalDomain(domain)
-	if !ok || domain == "" || authservID == "" {
+	if !ok || domain == "" {
 		return false
 	}
 	h, _ := textproto.NewReader(bufio.NewReader(bytes.NewReader(raw))).ReadMIMEHeader()
 	for _, v := range h["Authentication-Results"] {
-		if !strings.EqualFold(authservIDOf(v), authservID) {
+		id := authservIDOf(v)
+		if !slices.ContainsFunc(trusted, func(t string) bool { return t != "" && strings.EqualFold(t, id) }) {
 			continue
 		}
 		_, results, err := authres.Parse(v)

@@ -6,10 +6,11 @@ import (
 )
 
 // TestSenderVerified is the decision the desk takes on a message's From
-// when --inbound-trusted-authserv-id names mx.shop.example: what that
-// server's topmost Authentication-Results field says, and nothing else.
+// when --inbound-trusted-authserv-id names mx.shop.example and
+// mx2.shop.example: what the topmost Authentication-Results field of
+// either says, and nothing else.
 func TestSenderVerified(t *testing.T) {
-	const trusted = "mx.shop.example"
+	trusted := []string{"mx.shop.example", "mx2.shop.example"}
 	const from = "claire@client.example"
 	tests := []struct {
 		name   string
@@ -47,6 +48,11 @@ func TestSenderVerified(t *testing.T) {
 		{"dkim of a subdomain", []string{"mx.shop.example; dkim=pass header.d=eu.client.example"}, "", false},
 		{"dkim of a top-level domain", []string{"mx.shop.example; dkim=pass header.d=example"}, "", false},
 		{"no From", []string{"mx.shop.example; dmarc=pass"}, "-", false},
+		{"the other trusted MX's field on top", []string{
+			"mx2.shop.example; dkim=fail header.d=client.example",
+			"mx.shop.example; dkim=pass header.d=client.example",
+		}, "", false},
+		{"the other trusted MX vouches", []string{"MX2.shop.example; dmarc=pass header.from=client.example"}, "", true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
