@@ -341,11 +341,12 @@ func (a *App) build(ctx context.Context, opts Options) (err error) {
 		return config.Usagef("support desk: %v", err)
 	}
 	a.Desk.AddWorkers(workers)
+	intake := desk.MailIntake{Desk: a.Desk, Blobs: a.Blobs, Support: cfg.SupportAddress, TrustedAuthservIDs: cfg.InboundTrustedAuthservIDs}
 	if cfg.SMTPListen != "" {
 		a.SMTP, err = inbound.NewServer(inbound.Config{
 			Addr: cfg.SMTPListen, Domain: hostOf(cfg.BaseURL), SupportAddresses: []string{cfg.SupportAddress}, Logger: a.Logger,
 			MaxConnections: cfg.SMTPMaxConnections, MaxConnectionsPerIP: cfg.SMTPMaxConnectionsPerIP,
-		}, desk.MailIntake{Desk: a.Desk, Blobs: a.Blobs, Support: cfg.SupportAddress})
+		}, intake)
 		if err != nil {
 			return config.Usagef("--smtp-listen: %v", err)
 		}
@@ -356,7 +357,7 @@ func (a *App) build(ctx context.Context, opts Options) (err error) {
 			return config.Usagef("--imap-url: %v", err)
 		}
 		imapCfg.Logger = a.Logger
-		if a.IMAP, err = inbound.NewPoller(imapCfg, desk.MailIntake{Desk: a.Desk, Blobs: a.Blobs, Support: cfg.SupportAddress}); err != nil {
+		if a.IMAP, err = inbound.NewPoller(imapCfg, intake); err != nil {
 			return config.Usagef("--imap-url: %v", err)
 		}
 		desk.AddIMAPWorker(workers, a.IMAP)

@@ -98,6 +98,17 @@ type Config struct {
 	// COMPTOIR_IMAP_PASSWORD_FILE); it wins over one in IMAPURL.
 	IMAPPassword     string
 	IMAPPollInterval time.Duration
+	// InboundTrustedAuthservID is --inbound-trusted-authserv-id as given:
+	// the authserv-id of the mail server in front of the desk (the mailbox
+	// provider polled by IMAP, the MTA relaying to the SMTP listener) that
+	// checks DKIM and DMARC and writes Authentication-Results (RFC 8601),
+	// or several, comma-separated (one per MX host: OpenDMARC's default id
+	// is the host's name). InboundTrustedAuthservIDs is the list. When
+	// set, an inbound message is taken for its From's only if such a
+	// server vouched for it. Empty: From is believed, as the desk cannot
+	// check it itself.
+	InboundTrustedAuthservID  string
+	InboundTrustedAuthservIDs []string
 	// SLAWarnBefore is how long before the promised answer time of a ticket or
 	// a claim the staff is warned by email.
 	SLAWarnBefore time.Duration
@@ -195,6 +206,7 @@ func Register(fs *flag.FlagSet) *Config {
 	fs.StringVar(&c.IMAPURL, "imap-url", "", "support mailbox to poll: imaps://user@host:993/INBOX, imap://… (STARTTLS) or imap+insecure://… (off when empty)")
 	fs.StringVar(&c.IMAPPassword, "imap-password", "", "password of the --imap-url mailbox (best from COMPTOIR_IMAP_PASSWORD_FILE)")
 	fs.DurationVar(&c.IMAPPollInterval, "imap-poll-interval", time.Minute, "how often the --imap-url mailbox is polled")
+	fs.StringVar(&c.InboundTrustedAuthservID, "inbound-trusted-authserv-id", "", "authserv-id (such as mx.example.net; several comma-separated) of the mail server in front that writes Authentication-Results: inbound mail counts as its From's only when that server's topmost result says dmarc=pass or dkim=pass for the From domain (From is believed when empty)")
 	fs.DurationVar(&c.SLAWarnBefore, "sla-warn-before", 6*time.Hour, "how long before the promised answer time of a ticket or a claim the staff is warned by email")
 	fs.StringVar(&c.SLAHours, "sla-hours", "", "business hours the answer deadlines count, such as \"mon-fri 09:00-18:00; sat 10:00-12:00\" (wall-clock hours when empty)")
 	fs.StringVar(&c.Zone, "zone", DefaultZone, "the store's IANA time zone, such as Europe/Paris or UTC: pages, emails, invoice dates, subscription periods and the accounting export's periods are in it")
@@ -361,6 +373,16 @@ func (c *Config) Resolve() error {
 		}
 		if c.IMAPPollInterval < time.Second {
 			return Usagef("--imap-poll-interval %s: want at least 1s", c.IMAPPollInterval)
+		}
+	}
+	c.InboundTrustedAuthservIDs = nil
+	if c.InboundTrustedAuthservID != "" {
+		for _, id := range strings.Split(c.InboundTrustedAuthservID, ",") {
+			id = strings.TrimSpace(id)
+			if id == "" || strings.ContainsAny(id, " \t\r\n;()\"=") {
+				return Usagef("--inbound-trusted-authserv-id %q: want the servers' authserv-ids, comma-separated words such as mx.example.net", c.InboundTrustedAuthservID)
+			}
+			c.InboundTrustedAuthservIDs = append(c.InboundTrustedAuthservIDs, id)
 		}
 	}
 	if c.RetainActivity == 0 {

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -122,6 +123,9 @@ func TestBadValuesAreUsageErrors(t *testing.T) {
 		{"--debug-listen", "127.0.0.1"},
 		{"--smtp-max-connections", "-1"},
 		{"--smtp-max-connections-per-ip", "-1"},
+		{"--inbound-trusted-authserv-id", "mx.example.net; dmarc=pass"},
+		{"--inbound-trusted-authserv-id", "mx.example.net 1"},
+		{"--inbound-trusted-authserv-id", "mx1.example.net,,mx2.example.net"},
 	} {
 		if _, err := parse(t, args, nil); !IsUsage(err) {
 			t.Errorf("%v: got %v, want a usage error", args, err)
@@ -151,6 +155,18 @@ func TestBlobCredentialsFromFiles(t *testing.T) {
 	}
 	if c.BlobAccessKey != "AKIAEXAMPLE" || c.BlobSecretKey != "s3cr3t" {
 		t.Fatalf("blob credentials %q %q", c.BlobAccessKey, c.BlobSecretKey)
+	}
+}
+
+// --inbound-trusted-authserv-id names one mail server or several (one
+// per MX host), from the command line or the environment.
+func TestInboundTrustedAuthservIDs(t *testing.T) {
+	c, err := parse(t, nil, map[string]string{"COMPTOIR_INBOUND_TRUSTED_AUTHSERV_ID": "mx1.example.net, mx2.example.net"})
+	if err != nil || !slices.Equal(c.InboundTrustedAuthservIDs, []string{"mx1.example.net", "mx2.example.net"}) {
+		t.Fatalf("got %q, %v", c.InboundTrustedAuthservIDs, err)
+	}
+	if c, err = parse(t, nil, nil); err != nil || c.InboundTrustedAuthservIDs != nil {
+		t.Fatalf("unset: got %q, %v", c.InboundTrustedAuthservIDs, err)
 	}
 }
 

@@ -151,12 +151,20 @@ type Message struct {
 	Subject        string
 	Text           string
 	HTML           string // sanitized by whoever parsed it
-	Flagged        bool   // sender is not the ticket's customer
+	Flagged        bool   // sender is not the ticket's customer, or not verified (SenderUnverified)
 	AutoReply      bool
 	Unparsed       bool
 	OutgoingMailID string
 	CreatedAt      time.Time
 	Attachments    []Attachment
+}
+
+// SenderUnverified reports whether m, a flagged message, came from the
+// address of t, its ticket: only a From the trusted mail server did not
+// vouch for (InboundMessage.SenderUnverified) flags such a message, so the
+// agent is told that rather than "another sender".
+func (m Message) SenderUnverified(t Ticket) bool {
+	return m.Flagged && m.Direction == DirectionIn && m.FromEmail != "" && strings.EqualFold(m.FromEmail, t.CustomerEmail)
 }
 
 // Attachment is a file attached to a message, stored in the blob store by

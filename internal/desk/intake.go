@@ -24,6 +24,12 @@ type MailIntake struct {
 	// Support is the support address, whose +token forms carry a ticket's
 	// reply token.
 	Support string
+	// TrustedAuthservIDs, when set (--inbound-trusted-authserv-id), are
+	// the authserv-ids of the mail servers in front that check senders
+	// (DKIM, DMARC) and say so in Authentication-Results: a message counts
+	// as written by its From only if such a server vouched for it
+	// (inbound.SenderVerified). None: From is taken as it is.
+	TrustedAuthservIDs []string
 }
 
 // Deliver implements inbound.Handler.
@@ -99,14 +105,17 @@ func (m MailIntake) DeliverTooLarge(ctx context.Context, header []byte, size, li
 	return err
 }
 
-// addressed fills what a parsed message's header says: its ids, sender,
-// subject, recipients, and where it threads (reply token, subject
-// reference).
+// addressed fills what a parsed message's header says: its ids, sender
+// (and whether the trusted mail server vouched for it), subject,
+// recipients, and where it threads (reply token, subject reference).
 func (m MailIntake) addressed(msg *inbound.Message) InboundMessage {
 	in := InboundMessage{
 		MessageID: msg.MessageID, InReplyTo: msg.InReplyTo, References: msg.References,
 		From:    cmail.Address{Name: msg.From.Name, Email: msg.From.Address},
 		Subject: msg.Subject, Lang: msg.Language,
+	}
+	if len(m.TrustedAuthservIDs) > 0 {
+		in.SenderUnverified = !inbound.SenderVerified(msg.Raw, m.TrustedAuthservIDs, msg.From.Address)
 	}
 	if msg.ReturnedMessageID != "" {
 		// A bounce or a read receipt names the mail it reports on only in

@@ -47,6 +47,11 @@ type InboundMessage struct {
 	// AutoReply marks auto-replies and bounces: stored, never answered, and
 	// they do not restart the SLA.
 	AutoReply bool
+	// SenderUnverified: the desk trusts a mail server to check senders
+	// (--inbound-trusted-authserv-id) and it did not vouch for From. The
+	// message is kept but is not taken for its From's: linked to no
+	// account, and flagged on a ticket of that address, as a stranger's.
+	SenderUnverified bool
 	// TooLarge, for a message over the size limit of which only the
 	// header came, says so: its text is then a note in the ticket's
 	// language.
@@ -91,8 +96,9 @@ const (
 type Result struct {
 	Outcome string
 	By      string // how it was threaded; empty for a new ticket or a duplicate
-	// Flagged: the sender is not the ticket's customer; the message waits
-	// for an agent and is never shown to the customer.
+	// Flagged: the sender is not the ticket's customer (or the trusted
+	// mail server did not vouch for it); the message waits for an agent
+	// and is never shown to the customer.
 	Flagged   bool
 	MessageID string // the stored message ("tms_…"); empty for a duplicate
 }
@@ -202,7 +208,9 @@ func (s *Service) Receive(ctx context.Context, in InboundMessage) (Ticket, Resul
 	from := strings.TrimSpace(in.From.Email)
 	var customer account.User
 	var known bool
-	if s.opts.Customers != nil && from != "" {
+	// Anyone can write a customer's address in From: unless the mail
+	// server vouched for it, the message is not the customer's.
+	if s.opts.Customers != nil && from != "" && !in.SenderUnverified {
 		u, err := s.opts.Customers.UserByEmail(ctx, from)
 		if err == nil && u.Role == account.RoleCustomer {
 			customer, known = u, true
@@ -239,7 +247,7 @@ func (s *Service) Receive(ctx context.Context, in InboundMessage) (Ticket, Resul
 			if err := tx.QueryRowContext(ctx, `SELECT customer_email, status FROM tickets WHERE id = $1`, ticketID).Scan(&email, &status); err != nil {
 				return wrapDB("read threaded ticket", err)
 			}
-			stranger := from == "" || !strings.EqualFold(from, email)
+			stranger := from == "" || !strings.EqualFold(from, email) || in.SenderUnverified
 			if email == erasedEmail || status == StatusClosed && stranger && !in.AutoReply {
 				ticketID, by = "", ""
 			}
@@ -329,7 +337,10 @@ func (s *Service) Receive(ctx context.Context, in InboundMessage) (Ticket, Resul
 			m.Text = s.tooLargeNote(t.Lang, *in.TooLarge)
 		}
 		m.TicketID, m.CreatedAt = t.ID, now
-		m.Flagged = !strings.EqualFold(from, t.CustomerEmail) || from == ""
+		// A message whose From the trusted mail server did not vouch for
+		// may be anyone's under the customer's address: flagged as well
+		// (Message.SenderUnverified tells the agent why).
+		m.Flagged = !strings.EqualFold(from, t.CustomerEmail) || from == "" || in.SenderUnverified
 		if err := insertMessageTx(ctx, tx, &m, in.Raw); err != nil {
 			return err
 		}

@@ -1,0 +1,114 @@
+package desk_test
+
+import (
+	"context"
+	"testing"
+
+	"comptoir/internal/desk"
+)
+
+// authMail is a mail from zoe@example.net, the setup's customer, as the
+// trusted server mx.shop.test hands it on: result is what that server
+// wrote of it, and a sender's forged field with the same id sits below.
+func authMail(msgID, subject, inReplyTo, result string) []byte {
+	raw := "Authentication-Results: mx.shop.test; " + result + "\r\n" +
+		"Received: from attacker.example by mx.shop.test\r\n" +
+		"Authentication-Results: mx.shop.test; dkim=pass header.d=example.net; dmarc=pass header.from=example.net\r\n" +
+		"From: Zoé <zoe@example.net>\r\nTo: support@shop.test\r\nSubject: " + subject + "\r\nMessage-ID: " + msgID + "\r\n"
+	if inReplyTo != "" {
+		raw += "In-Reply-To: " + inReplyTo + "\r\n"
+	}
+	return []byte(raw + "Content-Type: text/plain; charset=utf-8\r\n\r\nplease refund to my new card\r\n")
+}
+
+// With --inbound-trusted-authserv-id, a mail under a customer's address
+// that the trusted server did not vouch for (dkim=fail, whatever the
+// sender wrote below) is kept but is not the customer's: on their ticket
+// it is flagged, hidden from them and marked "sender not verified" for
+// the agent; on its own it opens a ticket linked to no account. The same
+// mail with dmarc=pass threads as the customer's. Before, From alone
+// decided: the forged mail showed in the customer's thread and account.
+func TestUnverifiedSenderIsNotTheCustomer(t *testing.T) {
+	e := setup(t)
+	ctx := context.Background()
+	intake := desk.MailIntake{Desk: e.desk, Support: "support@shop.test", TrustedAuthservIDs: []string{"mx.shop.test"}}
+	deliver := func(raw []byte) {
+		t.Helper()
+		if err := intake.Deliver(ctx, raw, "zoe@example.net", []string{"support@shop.test"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ticketOf := func(msgID string) desk.Ticket {
+		t.Helper()
+		var id string
+		if err := e.db.Read.QueryRow(`SELECT ticket_id FROM ticket_messages WHERE message_id = $1`, msgID).Scan(&id); err != nil {
+			t.Fatalf("%s: %v", msgID, err)
+		}
+		return e.get(t, id)
+	}
+
+	// The customer's own mail, vouched for: their ticket, in their account.
+	deliver(authMail("<own@example.net>", "my order", "", "dkim=pass header.d=example.net; dmarc=pass header.from=example.net"))
+	tk := ticketOf("<own@example.net>")
+	if tk.CustomerID != e.customer.ID {
+		t.Fatalf("the customer's verified mail opened a ticket of %q, want their account %q", tk.CustomerID, e.customer.ID)
+	}
+
+	// A forged one on that ticket.
+	deliver(authMail("<forged@attacker.example>", "Re: my order", "<own@example.net>",
+		"dkim=fail reason=\"bad signature\" header.d=example.net; dmarc=fail header.from=example.net"))
+	if got := ticketOf("<forged@attacker.example>"); got.ID != tk.ID {
+		t.Fatalf("the forged mail went to %s, want the ticket it answers %s (kept for an agent)", got.ID, tk.ID)
+	}
+	for _, m := range e.thread(t, tk.ID, false) {
+		if m.MessageID == "<forged@attacker.example>" {
+			t.Fatal("the customer sees the forged mail as their own")
+		}
+	}
+	var forged *desk.Message
+	all := e.thread(t, tk.ID, true)
+	for i := range all {
+		if all[i].MessageID == "<forged@attacker.example>" {
+			forged = &all[i]
+		}
+	}
+	if forged == nil || !forged.Flagged || !forged.SenderUnverified(tk) {
+		t.Fatalf("the forged mail in the agent's thread: %+v, want flagged as sender not verified", forged)
+	}
+	if all[0].SenderUnverified(tk) {
+		t.Error("the customer's verified mail is marked sender not verified")
+	}
+
+	// The same with dmarc=pass is the customer's.
+	deliver(authMail("<own2@example.net>", "Re: my order", "<own@example.net>", "dkim=pass header.i=@example.net; dmarc=pass header.from=example.net"))
+	shown := false
+	for _, m := range e.thread(t, tk.ID, false) {
+		if m.MessageID == "<own2@example.net>" {
+			shown = !m.Flagged
+		}
+	}
+	if !shown {
+		t.Fatal("the customer's verified reply is not shown as theirs")
+	}
+
+	// A forged mail that threads nowhere opens a ticket of no account.
+	deliver(authMail("<forged2@attacker.example>", "change my address", "", "dkim=none; dmarc=none"))
+	if other := ticketOf("<forged2@attacker.example>"); other.CustomerID != "" {
+		t.Fatalf("the forged mail opened a ticket in the customer's account %q", other.CustomerID)
+	}
+}
+
+// Without --inbound-trusted-authserv-id nothing changes: From decides.
+func TestWithoutTrustedAuthservIDFromDecides(t *testing.T) {
+	e := setup(t)
+	ctx := context.Background()
+	intake := desk.MailIntake{Desk: e.desk, Support: "support@shop.test"}
+	if err := intake.Deliver(ctx, authMail("<plain@example.net>", "my order", "", "dkim=fail; dmarc=fail"), "zoe@example.net", []string{"support@shop.test"}); err != nil {
+		t.Fatal(err)
+	}
+	var linked bool
+	if err := e.db.Read.QueryRow(`SELECT t.customer_id = $1 FROM tickets t JOIN ticket_messages m ON m.ticket_id = t.id
+		WHERE m.message_id = '<plain@example.net>'`, e.customer.ID).Scan(&linked); err != nil || !linked {
+		t.Fatalf("without the flag, the customer's mail is not in their account (%v)", err)
+	}
+}
