@@ -307,6 +307,17 @@ type SubscriptionSubject struct {
 	// withdrawal counts from it (policy.Subscription).
 	StartedAt time.Time
 	Consent   *policy.Consent
+	// Unrefunded are the payments not refunded (the last one among them
+	// unless it was), newest first: a request to stop made in writing
+	// before several renewals were charged gets every one of them back
+	// (renewedAfterRequest), not only the last.
+	Unrefunded []SubscriptionPayment
+}
+
+// SubscriptionPayment is one payment of a subscription: a paid period.
+type SubscriptionPayment struct {
+	PaidAt time.Time
+	Amount money.Amount
 }
 
 // LeftToRefund is what is left of the last payment once its refunds are
@@ -330,7 +341,13 @@ type SubscriptionCancel struct {
 	Cancel policy.Cancel
 	// Refund is the last payment to give back, nil when none.
 	Refund *money.Amount
-	Actor  audit.Actor
+	// RefundSince, when set, makes Refund every payment not refunded
+	// that was made after it, each given back in full where it came
+	// from: the renewals charged after a written request to stop
+	// (renewedAfterRequest). Refund is their total; payments that no
+	// longer add up to it mean the facts moved (ErrSubjectChanged).
+	RefundSince time.Time
+	Actor       audit.Actor
 	// LastPaymentAt is the last payment the decision was taken on (the
 	// facts' subscription.last_payment_at; zero: none yet). The facts are
 	// read before the claim's transaction: when the subscription's last
@@ -351,6 +368,12 @@ type SubscriptionRefund struct {
 	Pending       bool   // a card refund waiting for the processor
 	CardRefundID  string
 	LedgerEntryID string
+	// Amount is what went this way; zero means the whole refund asked.
+	Amount money.Amount
+	// More are the other ways the same refund went, when it gave back
+	// several payments (SubscriptionCancel.RefundSince): one card refund
+	// per card payment, the balance for those paid from it.
+	More []SubscriptionRefund
 }
 
 // Subscriptions is what subscription_cancel claims need; the composition

@@ -162,27 +162,40 @@ func (s *Service) cancelSubscriptionTx(ctx context.Context, tx *sql.Tx, subj *su
 	if d.Outcome == policy.OutcomeRefund {
 		refund = d.Refund
 	}
-	res, err := s.subs.CancelForClaimTx(ctx, tx, SubscriptionCancel{
+	in := SubscriptionCancel{
 		SubscriptionID: c.SubscriptionID, ClaimID: c.ID, Cancel: d.Cancel, Refund: refund, Actor: actor,
 		LastPaymentAt: subj.sub.LastPaymentAt,
-	})
+	}
+	if refund != nil && d.Rule == RuleRenewedAfterRequest {
+		// Every renewal charged after the request, not only the last.
+		in.RefundSince = c.FiledAt
+	}
+	res, err := s.subs.CancelForClaimTx(ctx, tx, in)
 	if err != nil || refund == nil {
 		return err
 	}
 	now := s.clock.Now()
-	r := Refund{
-		ID: id.New("crf"), ClaimID: c.ID, DecisionID: decisionID, SubscriptionID: c.SubscriptionID, Amount: *refund,
-		Destination: res.Destination, Status: RefundSucceeded, CardRefundID: res.CardRefundID, LedgerEntryID: res.LedgerEntryID,
-		CreatedAt: now, UpdatedAt: now,
+	for _, part := range append([]SubscriptionRefund{res}, res.More...) {
+		r := Refund{
+			ID: id.New("crf"), ClaimID: c.ID, DecisionID: decisionID, SubscriptionID: c.SubscriptionID, Amount: *refund,
+			Destination: part.Destination, Status: RefundSucceeded, CardRefundID: part.CardRefundID, LedgerEntryID: part.LedgerEntryID,
+			CreatedAt: now, UpdatedAt: now,
+		}
+		if part.Amount.Minor > 0 {
+			r.Amount = part.Amount
+		}
+		if part.Pending {
+			r.Status = RefundPending
+		}
+		if err := insertRefundTx(ctx, tx, r); err != nil {
+			return err
+		}
+		if err := audit.Record(ctx, tx, audit.Entry{At: now, Actor: actor, SubjectType: "claim_refund", SubjectID: r.ID, Action: "create",
+			After: refundState(r)}); err != nil {
+			return err
+		}
 	}
-	if res.Pending {
-		r.Status = RefundPending
-	}
-	if err := insertRefundTx(ctx, tx, r); err != nil {
-		return err
-	}
-	return audit.Record(ctx, tx, audit.Entry{At: now, Actor: actor, SubjectType: "claim_refund", SubjectID: r.ID, Action: "create",
-		After: refundState(r)})
+	return nil
 }
 
 // CardRefundSettledTx records the outcome of a claim's card refund, in the
