@@ -84,6 +84,11 @@ var (
 	// ErrBusy: the claim's subject kept changing under us (other decisions
 	// on the same line) and the decision was not taken; try again.
 	ErrBusy = errors.New("claims: the order line is busy; try again")
+	// ErrCustomerErased: a refund or store credit to the balance of a
+	// customer whose account was erased. Nobody can sign in to use that
+	// balance, so the money would be kept for ever without anyone seeing
+	// it; nothing is changed. A card refund still goes to the card.
+	ErrCustomerErased = errors.New("claims: the customer's account was erased: nothing can be given back to its balance")
 )
 
 // Code is the stable code of a claims error, for the API and the pages.
@@ -99,6 +104,7 @@ func Code(err error) string {
 		{ErrAlreadyDecided, "claim_already_decided"}, {ErrClaimNotOpen, "claim_not_open"},
 		{ErrOverRefund, "over_refund"}, {orders.ErrOverRefund, "over_refund"},
 		{ErrCreditNotAccepted, "credit_not_accepted"}, {ErrCardRefundUnavailable, "card_refund_unavailable"},
+		{ErrCustomerErased, "customer_erased"},
 		{ErrSubscriptionsUnavailable, "subscriptions_unavailable"}, {ErrOrderNotPaid, "order_not_paid"},
 		{ErrUnknownPolicy, "policy_unknown"}, {ErrForbidden, "forbidden"}, {ErrNotDecidable, "not_decidable"},
 		{ErrEvidenceTooLarge, "evidence_too_large"}, {ErrEvidenceTypeForbidden, "evidence_type_forbidden"},

@@ -52,6 +52,16 @@ func (s *Service) carryOutTx(ctx context.Context, tx *sql.Tx, subj *subject, c *
 	return nil
 }
 
+// toBalance says an agent's decision d on an order line's claim puts money
+// into the customer's balance: store credit, or a refund of an order paid
+// from the balance.
+func toBalance(subj *subject, d policy.Decision) bool {
+	if subj.claim.SubscriptionID != "" || d.Refund == nil {
+		return false
+	}
+	return d.Outcome == policy.OutcomeCredit || (d.Outcome == policy.OutcomeRefund && destinationOf(subj.order) == DestBalance)
+}
+
 // destinationOf is where a refund of the order goes by default: back to the
 // means of payment (POLICY.md "Money").
 func destinationOf(o orders.Order) string {
@@ -621,6 +631,17 @@ func (s *Service) recordAgentDecision(ctx context.Context, in AgentDecision, sub
 	// the automatic decision that waits for it (followRedelivery).
 	next, d2, follows := s.followRedelivery(subj, d, now)
 	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
+		if toBalance(subj, d) {
+			// First in the transaction, as an erasure takes the account
+			// first: the two never wait on each other's rows.
+			erased, err := account.HoldUnerasedTx(ctx, tx, c.CustomerID)
+			if err != nil {
+				return err
+			}
+			if erased {
+				return ErrCustomerErased
+			}
+		}
 		final, by, n := d, in.Actor.ID, int64(1)
 		if follows {
 			final, by, n = d2, "", 2
