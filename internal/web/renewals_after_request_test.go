@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -63,7 +64,23 @@ func TestEveryRenewalChargedAfterAWrittenRequestIsRefunded(t *testing.T) {
 		return postJSON(c, "/api/v1/claims", `{"kind":"subscription_cancel","subscription_id":"`+sub.ID+`","choice":"period_end","source_message_id":"`+
 			thread[0].ID+`"}`, h.Bearer(t, agentUser.ID))
 	}
-	r = file()
+	// Filed twice at once (two agents, a retried request without a key):
+	// one filing refunds both renewals, the other finds nothing left.
+	var both [2]apptest.Response
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	for i := range both {
+		wg.Go(func() {
+			<-start
+			both[i] = file()
+		})
+	}
+	close(start)
+	wg.Wait()
+	if !strings.Contains(both[0].Body, claims.RuleRenewedAfterRequest) {
+		both[0], both[1] = both[1], both[0]
+	}
+	r = both[0]
 	filed := decodeAs[struct {
 		ID       string
 		Decision struct {
@@ -74,6 +91,9 @@ func TestEveryRenewalChargedAfterAWrittenRequestIsRefunded(t *testing.T) {
 	if r.Status != http.StatusCreated || filed.Decision.Rule != claims.RuleRenewedAfterRequest || filed.Decision.Refund.Amount != 2*990 ||
 		filed.Decision.Cancel != "now" {
 		t.Fatalf("claim from the message: %d %s; want both renewals (1980) refunded", r.Status, r.Body)
+	}
+	if both[1].Status != http.StatusCreated || strings.Contains(both[1].Body, claims.RuleRenewedAfterRequest) {
+		t.Fatalf("the filing beside it: %d %s; want nothing more refunded", both[1].Status, both[1].Body)
 	}
 	if got := balanceOf(t, h, u); got != 5000-990 {
 		t.Fatalf("balance %d, want %d: both renewals charged after the request given back", got, 5000-990)
@@ -122,12 +142,13 @@ func TestEveryRenewalChargedAfterAWrittenRequestIsRefunded(t *testing.T) {
 	if m, err := h.App.Ledger.Reconcile(ctx); err != nil || len(m) != 0 {
 		t.Fatalf("ledger: %v %v", m, err)
 	}
-	// Filed again, nothing is left to give back: no money moves.
-	if r := file(); r.Status != http.StatusCreated || strings.Contains(r.Body, claims.RuleRenewedAfterRequest) {
-		t.Fatalf("second filing: %d %s", r.Status, r.Body)
+	// Filed again (the filing beside the first is open, in review):
+	// nothing more is given back.
+	if r := file(); r.Status != http.StatusConflict || !strings.Contains(r.Body, `"code":"claim_already_open"`) {
+		t.Fatalf("third filing: %d %s", r.Status, r.Body)
 	}
 	if got := balanceOf(t, h, u); got != 5000-990 {
-		t.Fatalf("balance %d after a second filing", got)
+		t.Fatalf("balance %d after more filings", got)
 	}
 }
 
