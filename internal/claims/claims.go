@@ -308,6 +308,9 @@ type SubscriptionSubject struct {
 	LastPayment   *money.Amount
 	Refunded      *money.Amount
 	PeriodEnd     time.Time
+	// FromBalance says the last payment was taken from the balance, where
+	// its refund goes back.
+	FromBalance bool
 	// StartedAt is when the subscription was taken out, and Consent what
 	// the customer ticked then (nil: nothing recorded): a consumer's
 	// withdrawal counts from it (policy.Subscription).

@@ -52,12 +52,15 @@ func (s *Service) carryOutTx(ctx context.Context, tx *sql.Tx, subj *subject, c *
 	return nil
 }
 
-// toBalance says an agent's decision d on an order line's claim puts money
-// into the customer's balance: store credit, or a refund of an order paid
-// from the balance.
+// toBalance says an agent's decision d puts money into the customer's
+// balance: store credit, or a refund of an order or a subscription payment
+// paid from the balance.
 func toBalance(subj *subject, d policy.Decision) bool {
-	if subj.claim.SubscriptionID != "" || d.Refund == nil {
+	switch {
+	case d.Refund == nil:
 		return false
+	case subj.claim.SubscriptionID != "":
+		return d.Outcome == policy.OutcomeRefund && subj.sub.FromBalance
 	}
 	return d.Outcome == policy.OutcomeCredit || (d.Outcome == policy.OutcomeRefund && destinationOf(subj.order) == DestBalance)
 }

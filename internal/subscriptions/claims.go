@@ -46,7 +46,7 @@ func (a ClaimsAdapter) ClaimSubject(ctx context.Context, subID string) (claims.S
 	}
 	if ok {
 		amount := last.Amount
-		out.LastPaymentAt, out.LastPayment = last.PaidAt, &amount
+		out.LastPaymentAt, out.LastPayment, out.FromBalance = last.PaidAt, &amount, last.PaymentMethod == PayBalance
 		if last.Status == PeriodRefunded {
 			out.Refunded = &amount
 		}
