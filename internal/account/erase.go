@@ -101,9 +101,20 @@ func SessionIPsTx(ctx context.Context, q db.Querier, userID string) ([]string, e
 // of each reading "not erased yet" and erasing (and recording) it again.
 // SQLite runs one writing transaction at a time.
 func BeginErasureTx(ctx context.Context, tx *sql.Tx, userID string) (already bool, err error) {
+	return HoldUnerasedTx(ctx, tx, userID)
+}
+
+// HoldUnerasedTx takes the account's row for the rest of tx, as an erasure
+// does first (BeginErasureTx), and reports whether it was erased already.
+// Work that must not reach an erased account (money into its balance)
+// calls it first in its transaction: an erasure running at the same time
+// either committed before (erased is true) or waits for tx to end, on
+// PostgreSQL as on SQLite's single writer. ErrNotFound for no such
+// account.
+func HoldUnerasedTx(ctx context.Context, tx *sql.Tx, userID string) (erased bool, err error) {
 	res, err := tx.ExecContext(ctx, `UPDATE users SET updated_at = updated_at WHERE id = $1 AND erased_at IS NULL`, userID)
 	if err != nil {
-		return false, fmt.Errorf("account: begin erasure: %w", err)
+		return false, fmt.Errorf("account: hold %s: %w", userID, err)
 	}
 	if n, err := res.RowsAffected(); err != nil || n == 1 {
 		return false, err

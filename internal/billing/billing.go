@@ -21,6 +21,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"comptoir/internal/account"
 	"comptoir/internal/audit"
 	"comptoir/internal/clock"
 	"comptoir/internal/db"
@@ -57,6 +58,10 @@ var (
 	// Nothing was changed and the caller's transaction is still usable, so a
 	// retried job can treat it as "already done".
 	ErrDuplicateReference = errors.New("billing: entry already recorded for this reference")
+	// ErrAccountErased: money added by hand to the balance of an account
+	// that was erased, which nobody can sign in to use. Nothing was
+	// changed.
+	ErrAccountErased = errors.New("billing: the account was erased: nobody can use its balance")
 )
 
 // Validation codes, stable names the web layer turns into sentences.
@@ -358,10 +363,32 @@ func (l *Ledger) AdminCredit(ctx context.Context, actor audit.Actor, customerID 
 	e := Entry{CustomerID: customerID, Amount: amount, Kind: KindAdminCredit, Reason: strings.TrimSpace(reason), Actor: actor}
 	var row EntryRow
 	err := l.db.Tx(ctx, func(tx *sql.Tx) (err error) {
+		if err := refuseErased(ctx, tx, customerID); err != nil {
+			return err
+		}
 		row, err = l.CreditTx(ctx, tx, e)
 		return err
 	})
 	return row, err
+}
+
+// refuseErased is ErrAccountErased when customerID's account was erased.
+// It runs first in the transaction of a credit by hand, and holds the
+// account's row as an erasure does first (account.HoldUnerasedTx): the
+// credit and an erasure at the same time never both commit with the money
+// after the erasure. An id without an account (the ledger keeps money of
+// any id) is not erased.
+func refuseErased(ctx context.Context, tx *sql.Tx, customerID string) error {
+	erased, err := account.HoldUnerasedTx(ctx, tx, customerID)
+	switch {
+	case errors.Is(err, account.ErrNotFound):
+		return nil
+	case err != nil:
+		return fmt.Errorf("billing: %w", err)
+	case erased:
+		return ErrAccountErased
+	}
+	return nil
 }
 
 // AdminDebit takes amount from a customer's balance by hand, in its own
@@ -394,6 +421,11 @@ func (l *Ledger) AdminAdjust(ctx context.Context, actor audit.Actor, customerID 
 	}
 	var row EntryRow
 	err := l.db.Tx(ctx, func(tx *sql.Tx) (err error) {
+		if e.Kind == KindAdminCredit {
+			if err := refuseErased(ctx, tx, customerID); err != nil {
+				return err
+			}
+		}
 		if row, err = move(ctx, tx, e); err != nil {
 			return err
 		}

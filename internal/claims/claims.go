@@ -84,6 +84,11 @@ var (
 	// ErrBusy: the claim's subject kept changing under us (other decisions
 	// on the same line) and the decision was not taken; try again.
 	ErrBusy = errors.New("claims: the order line is busy; try again")
+	// ErrCustomerErased: a refund or store credit to the balance of a
+	// customer whose account was erased. Nobody can sign in to use that
+	// balance, so the money would be kept for ever without anyone seeing
+	// it; nothing is changed. A card refund still goes to the card.
+	ErrCustomerErased = errors.New("claims: the customer's account was erased: nothing can be given back to its balance")
 )
 
 // Code is the stable code of a claims error, for the API and the pages.
@@ -99,6 +104,7 @@ func Code(err error) string {
 		{ErrAlreadyDecided, "claim_already_decided"}, {ErrClaimNotOpen, "claim_not_open"},
 		{ErrOverRefund, "over_refund"}, {orders.ErrOverRefund, "over_refund"},
 		{ErrCreditNotAccepted, "credit_not_accepted"}, {ErrCardRefundUnavailable, "card_refund_unavailable"},
+		{ErrCustomerErased, "customer_erased"},
 		{ErrSubscriptionsUnavailable, "subscriptions_unavailable"}, {ErrOrderNotPaid, "order_not_paid"},
 		{ErrUnknownPolicy, "policy_unknown"}, {ErrForbidden, "forbidden"}, {ErrNotDecidable, "not_decidable"},
 		{ErrEvidenceTooLarge, "evidence_too_large"}, {ErrEvidenceTypeForbidden, "evidence_type_forbidden"},
@@ -302,11 +308,25 @@ type SubscriptionSubject struct {
 	LastPayment   *money.Amount
 	Refunded      *money.Amount
 	PeriodEnd     time.Time
+	// FromBalance says the last payment was taken from the balance, where
+	// its refund goes back.
+	FromBalance bool
 	// StartedAt is when the subscription was taken out, and Consent what
 	// the customer ticked then (nil: nothing recorded): a consumer's
 	// withdrawal counts from it (policy.Subscription).
 	StartedAt time.Time
 	Consent   *policy.Consent
+	// Unrefunded are the payments not refunded (the last one among them
+	// unless it was), newest first: a request to stop made in writing
+	// before several renewals were charged gets every one of them back
+	// (renewedAfterRequest), not only the last.
+	Unrefunded []SubscriptionPayment
+}
+
+// SubscriptionPayment is one payment of a subscription: a paid period.
+type SubscriptionPayment struct {
+	PaidAt time.Time
+	Amount money.Amount
 }
 
 // LeftToRefund is what is left of the last payment once its refunds are
@@ -330,7 +350,13 @@ type SubscriptionCancel struct {
 	Cancel policy.Cancel
 	// Refund is the last payment to give back, nil when none.
 	Refund *money.Amount
-	Actor  audit.Actor
+	// RefundSince, when set, makes Refund every payment not refunded
+	// that was made after it, each given back in full where it came
+	// from: the renewals charged after a written request to stop
+	// (renewedAfterRequest). Refund is their total; payments that no
+	// longer add up to it mean the facts moved (ErrSubjectChanged).
+	RefundSince time.Time
+	Actor       audit.Actor
 	// LastPaymentAt is the last payment the decision was taken on (the
 	// facts' subscription.last_payment_at; zero: none yet). The facts are
 	// read before the claim's transaction: when the subscription's last
@@ -351,6 +377,12 @@ type SubscriptionRefund struct {
 	Pending       bool   // a card refund waiting for the processor
 	CardRefundID  string
 	LedgerEntryID string
+	// Amount is what went this way; zero means the whole refund asked.
+	Amount money.Amount
+	// More are the other ways the same refund went, when it gave back
+	// several payments (SubscriptionCancel.RefundSince): one card refund
+	// per card payment, the balance for those paid from it.
+	More []SubscriptionRefund
 }
 
 // Subscriptions is what subscription_cancel claims need; the composition

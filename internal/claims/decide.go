@@ -52,6 +52,19 @@ func (s *Service) carryOutTx(ctx context.Context, tx *sql.Tx, subj *subject, c *
 	return nil
 }
 
+// toBalance says an agent's decision d puts money into the customer's
+// balance: store credit, or a refund of an order or a subscription payment
+// paid from the balance.
+func toBalance(subj *subject, d policy.Decision) bool {
+	switch {
+	case d.Refund == nil:
+		return false
+	case subj.claim.SubscriptionID != "":
+		return d.Outcome == policy.OutcomeRefund && subj.sub.FromBalance
+	}
+	return d.Outcome == policy.OutcomeCredit || (d.Outcome == policy.OutcomeRefund && destinationOf(subj.order) == DestBalance)
+}
+
 // destinationOf is where a refund of the order goes by default: back to the
 // means of payment (POLICY.md "Money").
 func destinationOf(o orders.Order) string {
@@ -162,27 +175,40 @@ func (s *Service) cancelSubscriptionTx(ctx context.Context, tx *sql.Tx, subj *su
 	if d.Outcome == policy.OutcomeRefund {
 		refund = d.Refund
 	}
-	res, err := s.subs.CancelForClaimTx(ctx, tx, SubscriptionCancel{
+	in := SubscriptionCancel{
 		SubscriptionID: c.SubscriptionID, ClaimID: c.ID, Cancel: d.Cancel, Refund: refund, Actor: actor,
 		LastPaymentAt: subj.sub.LastPaymentAt,
-	})
+	}
+	if refund != nil && d.Rule == RuleRenewedAfterRequest {
+		// Every renewal charged after the request, not only the last.
+		in.RefundSince = c.FiledAt
+	}
+	res, err := s.subs.CancelForClaimTx(ctx, tx, in)
 	if err != nil || refund == nil {
 		return err
 	}
 	now := s.clock.Now()
-	r := Refund{
-		ID: id.New("crf"), ClaimID: c.ID, DecisionID: decisionID, SubscriptionID: c.SubscriptionID, Amount: *refund,
-		Destination: res.Destination, Status: RefundSucceeded, CardRefundID: res.CardRefundID, LedgerEntryID: res.LedgerEntryID,
-		CreatedAt: now, UpdatedAt: now,
+	for _, part := range append([]SubscriptionRefund{res}, res.More...) {
+		r := Refund{
+			ID: id.New("crf"), ClaimID: c.ID, DecisionID: decisionID, SubscriptionID: c.SubscriptionID, Amount: *refund,
+			Destination: part.Destination, Status: RefundSucceeded, CardRefundID: part.CardRefundID, LedgerEntryID: part.LedgerEntryID,
+			CreatedAt: now, UpdatedAt: now,
+		}
+		if part.Amount.Minor > 0 {
+			r.Amount = part.Amount
+		}
+		if part.Pending {
+			r.Status = RefundPending
+		}
+		if err := insertRefundTx(ctx, tx, r); err != nil {
+			return err
+		}
+		if err := audit.Record(ctx, tx, audit.Entry{At: now, Actor: actor, SubjectType: "claim_refund", SubjectID: r.ID, Action: "create",
+			After: refundState(r)}); err != nil {
+			return err
+		}
 	}
-	if res.Pending {
-		r.Status = RefundPending
-	}
-	if err := insertRefundTx(ctx, tx, r); err != nil {
-		return err
-	}
-	return audit.Record(ctx, tx, audit.Entry{At: now, Actor: actor, SubjectType: "claim_refund", SubjectID: r.ID, Action: "create",
-		After: refundState(r)})
+	return nil
 }
 
 // CardRefundSettledTx records the outcome of a claim's card refund, in the
@@ -608,6 +634,17 @@ func (s *Service) recordAgentDecision(ctx context.Context, in AgentDecision, sub
 	// the automatic decision that waits for it (followRedelivery).
 	next, d2, follows := s.followRedelivery(subj, d, now)
 	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
+		if toBalance(subj, d) {
+			// First in the transaction, as an erasure takes the account
+			// first: the two never wait on each other's rows.
+			erased, err := account.HoldUnerasedTx(ctx, tx, c.CustomerID)
+			if err != nil {
+				return err
+			}
+			if erased {
+				return ErrCustomerErased
+			}
+		}
 		final, by, n := d, in.Actor.ID, int64(1)
 		if follows {
 			final, by, n = d2, "", 2

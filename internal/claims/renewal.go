@@ -1,6 +1,7 @@
 package claims
 
 import (
+	"strings"
 	"time"
 
 	"comptoir/internal/money"
@@ -28,10 +29,11 @@ func (s *Service) evaluate(subj *subject, now time.Time) policy.Decision {
 // asked to stop in writing before the last payment was charged: an agent
 // filed it from the customer's message, so filed_at is the message's time
 // and precedes the renewal. POLICY.md: "Future billing always stops: no
-// renewal is charged after the request." That renewal is refunded in full,
-// whatever the refund window and whether or not a refund was asked (it
-// should never have been charged), and the subscription stops at once (the
-// refunded period does not run).
+// renewal is charged after the request." Every renewal charged after the
+// request is refunded in full (the message may have waited past more than
+// one renewal date), whatever the refund window and whether or not a
+// refund was asked (none should have been charged), and the subscription
+// stops at once (the refunded period does not run).
 //
 // The engine cannot take this: its facts refuse a filed_at before
 // subscription.last_payment_at (policy eval exits 2 on them) and give
@@ -46,23 +48,72 @@ func renewedAfterRequest(subj *subject) (policy.Decision, bool) {
 		c.FiledAt.IsZero() || !c.FiledAt.Before(sub.LastPaymentAt) {
 		return policy.Decision{}, false
 	}
-	refund, err := sub.LeftToRefund()
+	refund, charged, err := chargedAfter(sub, c.FiledAt)
 	if err != nil || !refund.IsPositive() {
 		return policy.Decision{}, false
 	}
-	asked, charged := func(lang string) string { return formatReceived(c.FiledAt, subj.policy, lang) },
-		func(lang string) string { return formatReceived(sub.LastPaymentAt, subj.policy, lang) }
+	asked := func(lang string) string { return formatReceived(c.FiledAt, subj.policy, lang) }
+	dates := func(lang string) string {
+		words := make([]string, len(charged))
+		for i, at := range charged {
+			words[i] = formatReceived(at, subj.policy, lang)
+		}
+		and := " and "
+		if lang == "fr" {
+			and = " et "
+		}
+		if len(words) == 1 {
+			return words[0]
+		}
+		return strings.Join(words[:len(words)-1], ", ") + and + words[len(words)-1]
+	}
+	reason := policy.Reason{
+		EN: "You asked us in writing on " + asked("en") + " to stop your subscription, before its renewal of " + dates("en") +
+			" was charged. No renewal is charged after a request to stop: we refund that payment in full, " +
+			money.Format(refund, "en") + ", to your original means of payment, and your subscription stops immediately.",
+		FR: "Vous nous avez demandé par écrit le " + asked("fr") + " d’arrêter votre abonnement, avant que son renouvellement du " +
+			dates("fr") + " soit prélevé. Aucun renouvellement n’est facturé après une demande d’arrêt\u00a0: nous vous remboursons " +
+			"intégralement ce paiement, soit " + money.Format(refund, "fr") +
+			", sur votre moyen de paiement d’origine, et votre abonnement s’arrête immédiatement.",
+	}
+	if len(charged) > 1 {
+		reason = policy.Reason{
+			EN: "You asked us in writing on " + asked("en") + " to stop your subscription, before its renewals of " + dates("en") +
+				" were charged. No renewal is charged after a request to stop: we refund these payments in full, " +
+				money.Format(refund, "en") + " in all, to your original means of payment, and your subscription stops immediately.",
+			FR: "Vous nous avez demandé par écrit le " + asked("fr") + " d’arrêter votre abonnement, avant que ses renouvellements du " +
+				dates("fr") + " soient prélevés. Aucun renouvellement n’est facturé après une demande d’arrêt\u00a0: nous vous remboursons " +
+				"intégralement ces paiements, soit " + money.Format(refund, "fr") +
+				" au total, sur votre moyen de paiement d’origine, et votre abonnement s’arrête immédiatement.",
+		}
+	}
 	return policy.Decision{
 		Outcome: policy.OutcomeRefund, Refund: &refund, Cancel: policy.CancelNow, Rule: RuleRenewedAfterRequest,
-		PolicyVersion: subj.policy.ID(),
-		Reason: policy.Reason{
-			EN: "You asked us in writing on " + asked("en") + " to stop your subscription, before its renewal of " + charged("en") +
-				" was charged. No renewal is charged after a request to stop: we refund that payment in full, " +
-				money.Format(refund, "en") + ", to your original means of payment, and your subscription stops immediately.",
-			FR: "Vous nous avez demandé par écrit le " + asked("fr") + " d’arrêter votre abonnement, avant que son renouvellement du " +
-				charged("fr") + " soit prélevé. Aucun renouvellement n’est facturé après une demande d’arrêt\u00a0: nous vous remboursons " +
-				"intégralement ce paiement, soit " + money.Format(refund, "fr") +
-				", sur votre moyen de paiement d’origine, et votre abonnement s’arrête immédiatement.",
-		},
+		PolicyVersion: subj.policy.ID(), Reason: reason,
 	}, true
+}
+
+// chargedAfter is the total of the subscription's payments not refunded
+// that were made after since, and when each was made, oldest first. A
+// subject that lists no payments (Unrefunded nil) has only its last one
+// to offer, as before payments were listed.
+func chargedAfter(sub SubscriptionSubject, since time.Time) (money.Amount, []time.Time, error) {
+	if sub.Unrefunded == nil {
+		left, err := sub.LeftToRefund()
+		return left, []time.Time{sub.LastPaymentAt}, err
+	}
+	total := money.Amount{Currency: sub.LastPayment.Currency}
+	var at []time.Time
+	for i := len(sub.Unrefunded) - 1; i >= 0; i-- {
+		p := sub.Unrefunded[i]
+		if !p.PaidAt.After(since) {
+			continue
+		}
+		var err error
+		if total, err = total.Add(p.Amount); err != nil {
+			return money.Amount{}, nil, err
+		}
+		at = append(at, p.PaidAt)
+	}
+	return total, at, nil
 }

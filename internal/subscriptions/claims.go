@@ -10,6 +10,8 @@ import (
 	"comptoir/internal/billing"
 	"comptoir/internal/cardpay"
 	"comptoir/internal/claims"
+	"comptoir/internal/db"
+	"comptoir/internal/money"
 	"comptoir/internal/policy"
 )
 
@@ -44,12 +46,40 @@ func (a ClaimsAdapter) ClaimSubject(ctx context.Context, subID string) (claims.S
 	}
 	if ok {
 		amount := last.Amount
-		out.LastPaymentAt, out.LastPayment = last.PaidAt, &amount
+		out.LastPaymentAt, out.LastPayment, out.FromBalance = last.PaidAt, &amount, last.PaymentMethod == PayBalance
 		if last.Status == PeriodRefunded {
 			out.Refunded = &amount
 		}
 	}
+	unrefunded, err := paidPeriods(ctx, a.S.db.Read, subID, time.Time{})
+	if err != nil {
+		return claims.SubscriptionSubject{}, err
+	}
+	out.Unrefunded = make([]claims.SubscriptionPayment, len(unrefunded))
+	for i, p := range unrefunded {
+		out.Unrefunded[i] = claims.SubscriptionPayment{PaidAt: p.PaidAt, Amount: p.Amount}
+	}
 	return out, nil
+}
+
+// paidPeriods lists the periods of subID paid and not refunded, paid after
+// since (zero: all of them), newest first.
+func paidPeriods(ctx context.Context, q db.Querier, subID string, since time.Time) ([]Period, error) {
+	rows, err := q.QueryContext(ctx, `SELECT `+periodColumns+` FROM subscription_periods
+		WHERE subscription_id = $1 AND status = 'paid' AND paid_at > $2 ORDER BY paid_at DESC, period_start DESC`, subID, since.UTC())
+	if err != nil {
+		return nil, wrapDB("paid periods", err)
+	}
+	defer rows.Close()
+	var out []Period
+	for rows.Next() {
+		p, err := scanPeriod(rows)
+		if err != nil {
+			return nil, wrapDB("paid periods", err)
+		}
+		out = append(out, p)
+	}
+	return out, wrapDB("paid periods", rows.Err())
 }
 
 // CancelForClaimTx implements claims.Subscriptions: in the claim's
@@ -85,39 +115,97 @@ func (a ClaimsAdapter) CancelForClaimTx(ctx context.Context, tx *sql.Tx, c claim
 	if c.Refund == nil {
 		return claims.SubscriptionRefund{}, nil
 	}
-	if !ok || last.Status != PeriodPaid {
+	periods := []Period{last}
+	if c.RefundSince.IsZero() && (!ok || last.Status != PeriodPaid) {
 		return claims.SubscriptionRefund{}, fmt.Errorf("%w: %s has no payment left to refund", claims.ErrOverRefund, c.SubscriptionID)
 	}
-	// The conditional paid → refunded update is what refunds a period
-	// once, however many decisions (an agent's retried, two agents at
-	// once) reach here.
-	if err := a.S.MarkRefundedTx(ctx, tx, last.ID, c.Actor); errors.Is(err, ErrNotFound) {
-		return claims.SubscriptionRefund{}, fmt.Errorf("%w: period %s of %s was refunded already", claims.ErrOverRefund, last.ID, c.SubscriptionID)
-	} else if err != nil {
-		return claims.SubscriptionRefund{}, err
-	}
-	if last.PaymentMethod == PayCard {
-		// Its credit note waits for the processor to confirm the refund
-		// (CardHandler.RefundSettled): a card refund can still fail.
-		if a.Card == nil {
-			return claims.SubscriptionRefund{}, claims.ErrCardRefundUnavailable
+	if !c.RefundSince.IsZero() {
+		// The renewals charged after a written request, read after the
+		// subscription's row is held: they must be the payments the
+		// decision added up, or it was taken on facts gone by.
+		if periods, err = paidPeriods(ctx, tx, c.SubscriptionID, c.RefundSince); err != nil {
+			return claims.SubscriptionRefund{}, err
 		}
-		r, err := a.Card.RefundTx(ctx, tx, last.PaymentReference, *c.Refund, "subscription cancellation "+c.ClaimID)
+		total := money.Amount{Currency: c.Refund.Currency}
+		for _, p := range periods {
+			if total, err = total.Add(p.Amount); err != nil {
+				return claims.SubscriptionRefund{}, err
+			}
+		}
+		if total != *c.Refund {
+			return claims.SubscriptionRefund{}, fmt.Errorf("%w: the payments of %s since %s add up to %s, the decision gives back %s",
+				claims.ErrSubjectChanged, c.SubscriptionID, c.RefundSince, total, *c.Refund)
+		}
+	}
+	var parts []claims.SubscriptionRefund
+	toBalance := money.Amount{Currency: c.Refund.Currency}
+	for _, p := range periods {
+		amount := p.Amount
+		if c.RefundSince.IsZero() {
+			amount = *c.Refund // the last payment, as decided
+		}
+		part, err := a.refundPeriodTx(ctx, tx, sub, p, amount, c, p.ID == last.ID)
 		if err != nil {
 			return claims.SubscriptionRefund{}, err
 		}
-		return claims.SubscriptionRefund{Destination: claims.DestCard, Pending: true, CardRefundID: r.ID}, nil
+		if part.Destination == claims.DestCard {
+			parts = append(parts, part)
+		} else if toBalance, err = toBalance.Add(amount); err != nil {
+			return claims.SubscriptionRefund{}, err
+		}
 	}
-	// Back to the balance: the money has moved, the credit note goes now.
-	if err := a.S.creditPeriod(ctx, tx, sub, last, "claim_"+c.ClaimID, *c.Refund); err != nil {
+	if toBalance.IsPositive() {
+		// Back to the balance, at once and in one entry: the claim's
+		// reference credits once.
+		e, err := a.Ledger.CreditTx(ctx, tx, billing.Entry{
+			CustomerID: sub.CustomerID, Amount: toBalance, Kind: billing.KindRefund,
+			ReferenceType: "claim", ReferenceID: c.ClaimID, Actor: c.Actor,
+		})
+		if err != nil {
+			return claims.SubscriptionRefund{}, err
+		}
+		parts = append(parts, claims.SubscriptionRefund{Destination: claims.DestBalance, LedgerEntryID: e.ID, Amount: toBalance})
+	}
+	if len(parts) == 0 {
+		return claims.SubscriptionRefund{}, fmt.Errorf("%w: %s has no payment left to refund", claims.ErrOverRefund, c.SubscriptionID)
+	}
+	out := parts[0]
+	out.More = parts[1:]
+	return out, nil
+}
+
+// refundPeriodTx gives amount of period's payment back where it came
+// from, for claim c: the period is marked refunded (the conditional paid →
+// refunded update is what refunds a period once, however many decisions
+// reach here: an agent's retried, two agents at once); a card payment is
+// refunded through the processor, its credit note waiting for the outcome
+// (CardHandler.RefundSettled); a payment from the balance gets its credit
+// note now and returns DestBalance, for the caller to credit. last says
+// the period is the last payment, whose credit note keeps the claim's name
+// alone; the others' add their period.
+func (a ClaimsAdapter) refundPeriodTx(ctx context.Context, tx *sql.Tx, sub Subscription, period Period, amount money.Amount,
+	c claims.SubscriptionCancel, last bool) (claims.SubscriptionRefund, error) {
+	if err := a.S.MarkRefundedTx(ctx, tx, period.ID, c.Actor); errors.Is(err, ErrNotFound) {
+		return claims.SubscriptionRefund{}, fmt.Errorf("%w: period %s of %s was refunded already", claims.ErrOverRefund, period.ID, c.SubscriptionID)
+	} else if err != nil {
 		return claims.SubscriptionRefund{}, err
 	}
-	e, err := a.Ledger.CreditTx(ctx, tx, billing.Entry{
-		CustomerID: sub.CustomerID, Amount: *c.Refund, Kind: billing.KindRefund,
-		ReferenceType: "claim", ReferenceID: c.ClaimID, Actor: c.Actor,
-	})
-	if err != nil {
+	if period.PaymentMethod == PayCard {
+		if a.Card == nil {
+			return claims.SubscriptionRefund{}, claims.ErrCardRefundUnavailable
+		}
+		r, err := a.Card.RefundTx(ctx, tx, period.PaymentReference, amount, "subscription cancellation "+c.ClaimID)
+		if err != nil {
+			return claims.SubscriptionRefund{}, err
+		}
+		return claims.SubscriptionRefund{Destination: claims.DestCard, Pending: true, CardRefundID: r.ID, Amount: amount}, nil
+	}
+	refundID := "claim_" + c.ClaimID
+	if !last {
+		refundID += "_" + period.ID
+	}
+	if err := a.S.creditPeriod(ctx, tx, sub, period, refundID, amount); err != nil {
 		return claims.SubscriptionRefund{}, err
 	}
-	return claims.SubscriptionRefund{Destination: claims.DestBalance, LedgerEntryID: e.ID}, nil
+	return claims.SubscriptionRefund{Destination: claims.DestBalance, Amount: amount}, nil
 }

@@ -400,6 +400,9 @@ func (s *Server) apiBalanceCredit(w http.ResponseWriter, r *http.Request) {
 	case errors.Is(err, billing.ErrInsufficientBalance):
 		writeError(w, http.StatusUnprocessableEntity, "insufficient_balance", s.Messages.T(lang, "order.error.insufficient_balance"))
 		return
+	case errors.Is(err, billing.ErrAccountErased):
+		writeError(w, http.StatusConflict, "customer_erased", s.Messages.T(lang, "admin.credit.customer_erased"))
+		return
 	case err != nil:
 		s.serverError(w, r, err)
 		return

@@ -497,3 +497,45 @@ func TestAdminNewProductSentTwiceMakesOne(t *testing.T) {
 		t.Fatalf("%d products after the form was sent twice", n)
 	}
 }
+
+// An agent's "turn this message into a claim" sent twice (a double click
+// without script, a reload of its answer) files one claim, decided and
+// mailed once, and every answer leads to it. Before, the form had no key:
+// each send filed another claim about the same message, and the customer
+// was mailed a decision for each.
+func TestClaimFromAMessageSentTwiceFilesOne(t *testing.T) {
+	h := apptest.Start(t)
+	ctx := context.Background()
+	plan := newPlan(t, h, "pro", 990, 0)
+	u, c := h.User(t, account.RoleCustomer, "ana@example.fr")
+	credit(t, h, u, 5000)
+	subID := subscribeWithBalance(t, c, h.Bearer(t, u.ID), plan.ID)
+	tk, err := h.App.Desk.OpenFromContact(ctx, desk.ContactInput{CustomerID: u.ID, Name: "Ana", Email: u.Email,
+		Topic: desk.TopicSubscriptionCancel, Message: "Please stop my subscription and refund me."})
+	if err != nil {
+		t.Fatal(err)
+	}
+	thread, _ := h.App.Desk.Thread(ctx, tk.ID, false)
+	_, ag := h.User(t, account.RoleAgent, "agent@shop.test")
+	form := url.Values{"claim_key": {formKey(t, ag.Get("/console/tickets/"+tk.ID), "claim_key")}, "message_id": {thread[0].ID},
+		"kind": {"subscription_cancel"}, "subscription_id": {subID}, "choice": {"now"}}
+	var first string
+	for i, r := range twice(ag, "/console/tickets/"+tk.ID+"/claim", form) {
+		if r.Status != http.StatusSeeOther || !strings.HasPrefix(r.Location, "/console/claims/") || first != "" && r.Location != first {
+			t.Errorf("send %d: %d %q, want 303 to the one claim %q", i+1, r.Status, r.Location, first)
+		}
+		if first == "" {
+			first = r.Location
+		}
+	}
+	cls, _, err := h.App.Claims.List(ctx, claims.ListFilter{CustomerID: u.ID})
+	if err != nil || len(cls) != 1 {
+		t.Fatalf("claims: %d %v, want 1", len(cls), err)
+	}
+	if got := balanceOf(t, h, u); got != 5000 {
+		t.Errorf("balance %d, want the period refunded once (5000)", got)
+	}
+	if n := len(mailsOf(t, h, u, "claim_filed")); n != 1 {
+		t.Errorf("%d decisions mailed to the customer, want 1", n)
+	}
+}

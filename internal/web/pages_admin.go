@@ -483,6 +483,9 @@ func (s *Server) adminCredit(w http.ResponseWriter, r *http.Request) {
 	case errors.Is(err, billing.ErrInsufficientBalance):
 		fail("amount", "order.error.insufficient_balance", false)
 		return
+	case errors.Is(err, billing.ErrAccountErased):
+		fail("email", "admin.credit.customer_erased", false)
+		return
 	case err != nil:
 		s.serverError(w, r, err)
 		return

@@ -123,6 +123,10 @@ type ticketData struct {
 	// ReplyKey is the reply form's key: sent twice, it is one message
 	// (and, an agent's, one mail).
 	ReplyKey string
+	// ClaimKey is the key of the console's forms that turn a message into
+	// a claim: sent twice, they file one claim (decided, refunded and
+	// mailed once).
+	ClaimKey string
 	// Base is the ticket's address on this page: the console's, the
 	// portal's, or a guest link's (/support/t/<token>); its attachments
 	// and the reply form are under it.
@@ -173,6 +177,7 @@ func (s *Server) ticketViewOf(r *http.Request, t desk.Ticket, console bool, base
 		MaxFiles: desk.MaxContactFiles, MaxMB: desk.MaxContactFileBytes >> 20}
 	d.ReplyKey = id.New("rpl")
 	if console {
+		d.ClaimKey = id.New("clk")
 		canned, err := s.Desk.CannedReplies(ctx)
 		if err != nil {
 			return nil, err
@@ -421,7 +426,13 @@ func (s *Server) consoleClaimFromMessage(w http.ResponseWriter, r *http.Request)
 	} else {
 		in.OrderID = strings.TrimSpace(r.PostForm.Get("order_id"))
 	}
-	c, err := s.Claims.File(ctx, in)
+	// The form's key: sent twice (a double click, a reload of its answer)
+	// it files one claim, and the repeat leads to it. Without it each send
+	// filed another claim about the message, decided and mailed again.
+	claimID, err := s.keyedClaimForm(r, in.Actor.ID, "page:claim-from-message", "claim_key", func(then func(context.Context, *sql.Tx, claims.Claim) error) (claims.Claim, error) {
+		in.Then = then
+		return s.Claims.File(ctx, in)
+	})
 	if err != nil {
 		code := claims.Code(err)
 		if claimErrorStatus(code) >= 500 {
@@ -432,5 +443,5 @@ func (s *Server) consoleClaimFromMessage(w http.ResponseWriter, r *http.Request)
 		http.Redirect(w, r, "/console/tickets/"+t.ID, http.StatusSeeOther)
 		return
 	}
-	http.Redirect(w, r, "/console/claims/"+c.ID, http.StatusSeeOther)
+	http.Redirect(w, r, "/console/claims/"+claimID, http.StatusSeeOther)
 }

@@ -1,0 +1,132 @@
+package claims_test
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"testing"
+	"time"
+
+	"comptoir/internal/account"
+	"comptoir/internal/claims"
+	"comptoir/internal/db"
+	"comptoir/internal/money"
+	"comptoir/internal/policy"
+	"comptoir/internal/testwait"
+)
+
+// erase erases the customer's account as privacy.Erase does first.
+func (e *env) erase(t *testing.T, u account.User) error {
+	t.Helper()
+	return e.db.Tx(context.Background(), func(tx *sql.Tx) error {
+		if already, err := account.BeginErasureTx(context.Background(), tx, u.ID); err != nil || already {
+			return err
+		}
+		_, err := account.EraseTx(context.Background(), tx, u.ID, e.clock.Now(), nil)
+		return err
+	})
+}
+
+// An agent's refund, or store credit, to the balance of a customer whose
+// account was erased meanwhile is refused (customer_erased) and changes
+// nothing: nobody can sign in to use that balance, and the money was kept
+// there unseen. Before, the decision credited it.
+func TestNothingGoesBackToTheBalanceOfAnErasedCustomer(t *testing.T) {
+	e := setup(t)
+	ctx := context.Background()
+	u := e.customer(t, "FR", account.CustomerConsumer, "fr")
+	o := e.order(t, u, e.service(t), 1000, true, 500)
+	e.clock.Set(t0.Add(day))
+	c, err := e.claims.File(ctx, claims.FileInput{Kind: policy.Dissatisfied, CustomerID: u.ID, OrderID: o.ID, Actor: customerActor(u)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.erase(t, u); err != nil {
+		t.Fatal(err)
+	}
+	balance := e.balance(t, u)
+	for _, d := range []claims.AgentDecision{
+		{ClaimID: c.ID, Outcome: policy.OutcomeRefund, Refund: ptr(money.MustNew(300, "EUR")), Actor: e.agentActor()},
+		{ClaimID: c.ID, Outcome: policy.OutcomeCredit, Refund: ptr(money.MustNew(300, "EUR")), CustomerAcceptedCredit: true, Actor: e.agentActor()},
+	} {
+		_, err := e.claims.Decide(ctx, d)
+		if !errors.Is(err, claims.ErrCustomerErased) || claims.Code(err) != "customer_erased" {
+			t.Fatalf("%s to an erased customer's balance: %v (%s)", d.Outcome, err, claims.Code(err))
+		}
+	}
+	read, _ := e.orders.Get(ctx, o.ID)
+	now, _ := e.claims.Get(ctx, c.ID)
+	if got := e.balance(t, u); got != balance || read.Lines[0].Refunded.Minor != 0 || !now.Open() ||
+		e.count(t, `SELECT COUNT(*) FROM claim_refunds WHERE claim_id = $1`, c.ID) != 0 {
+		t.Fatalf("balance %d (was %d), line refunded %v, claim open %v: want nothing changed", got, balance, read.Lines[0].Refunded, now.Open())
+	}
+	// A decision that moves no money is still taken.
+	if _, err := e.claims.Decide(ctx, claims.AgentDecision{ClaimID: c.ID, Outcome: policy.OutcomeRefused,
+		ReasonCode: policy.AgentReasons[0], Actor: e.agentActor()}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// An agent refunds to the balance while the customer's account is being
+// erased (the erasure's transaction under way): the refund waits for the
+// erasure, then is refused. Never both committed with the money credited
+// to an account the erasure had already taken: on PostgreSQL the refund
+// holds the account's row first, as the erasure does; on SQLite it queues
+// behind the erasure's transaction.
+func TestRefundDuringAnErasureWaitsAndIsRefused(t *testing.T) {
+	e := setup(t)
+	ctx := context.Background()
+	u := e.customer(t, "FR", account.CustomerConsumer, "fr")
+	o := e.order(t, u, e.service(t), 1000, true, 500)
+	e.clock.Set(t0.Add(day))
+	c, err := e.claims.File(ctx, claims.FileInput{Kind: policy.Dissatisfied, CustomerID: u.ID, OrderID: o.ID, Actor: customerActor(u)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	balance := e.balance(t, u)
+	held, release := make(chan struct{}), make(chan struct{})
+	erased := make(chan error, 1)
+	go func() {
+		erased <- e.db.Tx(ctx, func(tx *sql.Tx) error {
+			if _, err := account.BeginErasureTx(ctx, tx, u.ID); err != nil {
+				return err
+			}
+			if _, err := account.EraseTx(ctx, tx, u.ID, e.clock.Now(), nil); err != nil {
+				return err
+			}
+			close(held)
+			<-release
+			return nil
+		})
+	}()
+	<-held
+	decided := make(chan error, 1)
+	go func() {
+		_, err := e.claims.Decide(ctx, claims.AgentDecision{ClaimID: c.ID, Outcome: policy.OutcomeRefund,
+			Refund: ptr(money.MustNew(300, "EUR")), Actor: e.agentActor()})
+		decided <- err
+	}()
+	if e.db.Engine == db.Postgres {
+		// The refund either waits on the erasure's lock or, without one,
+		// has already been credited: either way the erasure then commits.
+		testwait.For(t, 10*time.Second, "the refund waits or is done", func() bool {
+			if len(decided) > 0 {
+				return true
+			}
+			var waiting int
+			err := e.db.Read.QueryRowContext(ctx, `SELECT COUNT(*) FROM pg_stat_activity
+				WHERE datname = current_database() AND wait_event_type = 'Lock'`).Scan(&waiting)
+			return err == nil && waiting > 0
+		})
+	}
+	close(release)
+	if err := <-erased; err != nil {
+		t.Fatal(err)
+	}
+	if err := <-decided; !errors.Is(err, claims.ErrCustomerErased) {
+		t.Fatalf("refund during the erasure: %v, want customer_erased", err)
+	}
+	if got := e.balance(t, u); got != balance {
+		t.Fatalf("balance %d, was %d: credited to the erased account", got, balance)
+	}
+}
