@@ -102,7 +102,7 @@ var subscriptionSample = map[string]any{
 	"PeriodEnd": "28 février 2026 à 10:00 UTC", "NextCharge": "28 février 2026 à 10:00 UTC",
 	"NextAttempt": "1er mars 2026 à 10:00 UTC", "AttemptsLeft": 2, "Effective": "28 février 2026 à 10:00 UTC",
 	"Now": false, "Reason": "votre solde ne suffisait pas",
-	"ConsentShown": true, "Ticked": true, "ImmediateTicked": true, "WaiverTicked": true, "Immediate": "Je demande…", "Waiver": "Je reconnais…",
+	"ConsentShown": true, "NotAsked": false, "Ticked": true, "ImmediateTicked": true, "WaiverTicked": true, "Immediate": "Je demande…", "Waiver": "Je reconnais…",
 	"PolicyVersion": "default@1", "PolicyLink": "https://shop.example/policy?version=default%401",
 }
 

@@ -59,6 +59,7 @@ type mailData struct {
 	Authenticate bool
 	// The consent record and policy, repeated on the durable medium.
 	ConsentShown    bool
+	NotAsked        bool // a consumer's start without the boxes (StartInput.NotAsked)
 	Ticked          bool // both boxes; each on its own:
 	ImmediateTicked bool
 	WaiverTicked    bool

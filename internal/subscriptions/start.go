@@ -24,6 +24,14 @@ type StartInput struct {
 	// consumers: the service starts at once, even during a trial.
 	ImmediatePerformance bool
 	WithdrawalWaiver     bool
+	// NotAsked: the boxes were not put to the customer (the API's
+	// documented body has none). A consumer's subscription then starts
+	// without their express request for immediate performance, which the
+	// law allows at the store's risk: withdrawing within 14 days, they owe
+	// nothing and the payment comes back in full (the policy's
+	// subscription_cancel.statutory_no_request), and the confirmation says
+	// so.
+	NotAsked bool
 	// AcceptPolicy is the refund policy version shown to the customer; when
 	// set it must be the one in force (a page left open across a policy
 	// change must not bind the customer to a text they did not see).
@@ -106,8 +114,11 @@ func (s *Service) Start(ctx context.Context, in StartInput, after AfterStart) (S
 			return Subscription{}, fmt.Errorf("%w: %w", &ValidationError{Fields: map[string]string{"payment": CodeBelowCardMinimum}}, err)
 		}
 	}
-	required := ConsentRequired(user)
-	if required && (!in.ImmediatePerformance || !in.WithdrawalWaiver) {
+	// A start the boxes were not put to records them as not required of it.
+	required := ConsentRequired(user) && !in.NotAsked
+	if in.NotAsked {
+		in.ImmediatePerformance, in.WithdrawalWaiver = false, false
+	} else if required && (!in.ImmediatePerformance || !in.WithdrawalWaiver) {
 		return Subscription{}, ErrConsentRequired
 	}
 	lang := in.Lang
@@ -283,7 +294,10 @@ func (s *Service) sendStarted(ctx context.Context, tx *sql.Tx, sub Subscription,
 	d.PeriodStart, d.PeriodEnd = s.formatDate(sub.CurrentPeriodStart, lang), s.formatDate(sub.CurrentPeriodEnd, lang)
 	d.NextCharge = s.formatDate(sub.CurrentPeriodEnd, lang)
 	c := sub.Consent
-	d.ConsentShown = c.Required || c.ImmediatePerformance || c.WithdrawalWaiver
+	// The law asks this customer for the boxes, yet this start did not
+	// require them: they were not put to the customer (NotAsked).
+	d.NotAsked = ConsentRequired(p.user) && !c.Required
+	d.ConsentShown = !d.NotAsked && (c.Required || c.ImmediatePerformance || c.WithdrawalWaiver)
 	d.Ticked = c.ImmediatePerformance && c.WithdrawalWaiver
 	d.ImmediateTicked, d.WaiverTicked = c.ImmediatePerformance, c.WithdrawalWaiver
 	d.Immediate, d.Waiver = c.ImmediateText, c.WaiverText

@@ -332,7 +332,9 @@ func toSubscriptionJSON(sub subscriptions.Subscription) subscriptionJSON {
 type startSubscriptionJSON struct {
 	PlanID  string `json:"plan_id"`
 	Payment string `json:"payment"`
-	Consent struct {
+	// Consent is absent from API.md's documented body: a start without it
+	// is one the boxes were not put to (subscriptions.StartInput.NotAsked).
+	Consent *struct {
 		ImmediatePerformance bool `json:"immediate_performance"`
 		WithdrawalWaiver     bool `json:"withdrawal_waiver"`
 	} `json:"consent"`
@@ -392,8 +394,11 @@ func (s *Server) apiStartSubscription(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	start := subscriptions.StartInput{
-		CustomerID: st.user.ID, PlanID: in.PlanID, Payment: in.Payment, ImmediatePerformance: in.Consent.ImmediatePerformance,
-		WithdrawalWaiver: in.Consent.WithdrawalWaiver, AcceptPolicy: in.AcceptPolicy, Lang: st.lang, IP: clientIP(r), UserAgent: r.UserAgent(),
+		CustomerID: st.user.ID, PlanID: in.PlanID, Payment: in.Payment, NotAsked: in.Consent == nil,
+		AcceptPolicy: in.AcceptPolicy, Lang: st.lang, IP: clientIP(r), UserAgent: r.UserAgent(),
+	}
+	if in.Consent != nil {
+		start.ImmediatePerformance, start.WithdrawalWaiver = in.Consent.ImmediatePerformance, in.Consent.WithdrawalWaiver
 	}
 	sub, paymentID, err := s.startSubscription(ctx, r, start, func(ctx context.Context, tx *sql.Tx, sub subscriptions.Subscription, _ string) error {
 		if key == "" {

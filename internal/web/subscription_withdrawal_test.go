@@ -4,12 +4,14 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
 	"comptoir/internal/account"
 	"comptoir/internal/apptest"
 	"comptoir/internal/invoices"
+	"comptoir/internal/mail"
 	"comptoir/internal/policy"
 	"comptoir/internal/subscriptions"
 )
@@ -33,9 +35,17 @@ func TestConsumerWithdrawsFromASubscriptionWithinFourteenDays(t *testing.T) {
 		consent       string
 		rule          string
 		immediate     bool
+		// mailSays is what the confirmation email says of the request.
+		mailSays string
 	}{
-		{"asked to start at once", "FR", `,"consent":{"immediate_performance":true,"withdrawal_waiver":true}`, "subscription_cancel.statutory_unprovided", true},
-		{"no such request", "CH", ``, "subscription_cancel.statutory_no_request", false},
+		{"asked to start at once", "FR", `,"consent":{"immediate_performance":true,"withdrawal_waiver":true}`, "subscription_cancel.statutory_unprovided", true,
+			"[x] Je demande que mon abonnement commence dès maintenant"},
+		{"no such request", "CH", ``, "subscription_cancel.statutory_no_request", false, "Vous avez accepté notre politique"},
+		// API.md's body has no consent: a French consumer's start without
+		// it was refused (422 consent_required). It starts without the
+		// request, and the consumer owes nothing on withdrawing.
+		{"started through the API without the boxes", "FR", ``, "subscription_cancel.statutory_no_request", false,
+			"Vous n’avez pas demandé que l’abonnement commence avant la fin du délai de rétractation de 14 jours : si vous vous rétractez dans les 14 jours, vous ne devez rien"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			h := apptest.Start(t)
@@ -57,6 +67,13 @@ func TestConsumerWithdrawsFromASubscriptionWithinFourteenDays(t *testing.T) {
 			sub, err := h.App.Subscriptions.Get(ctx, created.ID)
 			if err != nil || sub.Consent.ImmediatePerformance != tc.immediate {
 				t.Fatalf("subscription %+v, %v", sub.Consent, err)
+			}
+			started, err := h.App.Outbox.List(ctx, mail.Filter{UserID: u.ID, Kind: "subscription_started"})
+			if err != nil || len(started) != 1 || !strings.Contains(started[0].Text, tc.mailSays) {
+				t.Fatalf("confirmation (%v) does not say %q: %+v", err, tc.mailSays, started)
+			}
+			if !tc.immediate && strings.Contains(started[0].Text, "[ ]") {
+				t.Fatalf("the confirmation shows boxes that were not put to the customer:\n%s", started[0].Text)
 			}
 			h.Clock.Set(sub.CreatedAt.Add(10 * 24 * time.Hour))
 			r = postJSON(c, "/api/v1/subscriptions/"+sub.ID+"/cancel", `{"mode":"period_end","refund":true}`, auth)
@@ -107,5 +124,26 @@ func TestConsumerWithdrawsFromASubscriptionWithinFourteenDays(t *testing.T) {
 				t.Fatalf("credit notes total %d, want %d", credited, want)
 			}
 		})
+	}
+}
+
+// A client that puts the boxes to a consumer and sends what they ticked
+// is held to it: a start with a box left unticked is refused, as on the
+// pages; only a body without consent (API.md's) starts without the request.
+func TestSubscriptionAPIRefusesUntickedBoxes(t *testing.T) {
+	h := apptest.Start(t)
+	plan := newPlan(t, h, "pro", 3000, 0)
+	u, _ := h.User(t, account.RoleCustomer, "ana@example.fr")
+	credit(t, h, u, 5000)
+	auth := h.Bearer(t, u.ID)
+	c := h.NewClient(t)
+	for _, consent := range []string{`{"immediate_performance":false,"withdrawal_waiver":false}`, `{"immediate_performance":true}`} {
+		r := postJSON(c, "/api/v1/subscriptions", `{"plan_id":"`+plan.ID+`","payment":"balance","consent":`+consent+`}`, auth)
+		if r.Status != http.StatusUnprocessableEntity || !strings.Contains(r.Body, `"consent_required"`) {
+			t.Fatalf("consent %s: %d %s", consent, r.Status, r.Body)
+		}
+	}
+	if b := balanceOf(t, h, u); b != 5000 {
+		t.Fatalf("balance after refused starts: %d", b)
 	}
 }
