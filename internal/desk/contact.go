@@ -10,6 +10,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"comptoir/internal/account"
 	"comptoir/internal/audit"
 	"comptoir/internal/id"
 	"comptoir/internal/mail"
@@ -193,10 +194,19 @@ func (s *Service) sendAckTx(ctx context.Context, tx *sql.Tx, t Ticket, inReplyTo
 	// acknowledgement goes out at once to an address nobody proved:
 	// echoed, it would let anyone have the store mail their words
 	// ("Hello <visit this link>,") to anyone. Guests are greeted, and
-	// addressed, without it.
-	guest := t.CustomerID == ""
+	// addressed, without it; so are customers whose account never showed
+	// it reads its address (anyone can sign up with someone else's, under
+	// any name, then write through the Contact form).
+	unnamed := t.CustomerID == ""
+	if !unnamed {
+		proven, err := account.AddressProvenTx(ctx, tx, t.CustomerID)
+		if err != nil {
+			return err
+		}
+		unnamed = !proven
+	}
 	d := ackData{StoreName: s.opts.StoreName, Reference: t.Reference}
-	if !guest {
+	if !unnamed {
 		d.Name = t.CustomerName
 	}
 	if !t.PromiseAt.IsZero() {
@@ -206,7 +216,7 @@ func (s *Service) sendAckTx(ctx context.Context, tx *sql.Tx, t Ticket, inReplyTo
 	if d.Link, err = s.ticketLinkTx(ctx, tx, t); err != nil {
 		return err
 	}
-	o := outgoing{kind: "ticket_ack", data: d, unnamed: guest}
+	o := outgoing{kind: "ticket_ack", data: d, unnamed: unnamed}
 	if inReplyTo != "" {
 		o.inReplyTo, o.references = inReplyTo, []string{inReplyTo}
 	}

@@ -2,6 +2,7 @@ package web_test
 
 import (
 	"context"
+	"database/sql"
 	"net/http"
 	"net/url"
 	"strings"
@@ -9,6 +10,7 @@ import (
 
 	"comptoir/internal/account"
 	"comptoir/internal/apptest"
+	"comptoir/internal/audit"
 	"comptoir/internal/config"
 	"comptoir/internal/desk"
 	"comptoir/internal/mail"
@@ -161,13 +163,32 @@ func TestGuestAcknowledgementDoesNotEchoTheSendersName(t *testing.T) {
 			t.Errorf("the acknowledgement to %s echoes the name:\n%s", m.To, m.Text)
 		}
 	}
-	// A customer's own ticket still greets them by name.
-	_, customer := h.User(t, account.RoleCustomer, "ana@example.fr")
+	// Nor a signed-in customer's whose account never showed it reads its
+	// address: anyone can sign up with someone else's, under any name.
+	squatter, c := h.User(t, account.RoleCustomer, "vic@example.net")
+	if _, err := h.App.DB.Write.Exec(`UPDATE users SET name = $1 WHERE id = $2`, lure, squatter.ID); err != nil {
+		t.Fatal(err)
+	}
+	if r := c.PostForm("/contact", url.Values{"name": {lure}, "email": {"vic@example.net"}, "topic": {"order"},
+		"message": {"hello"}}); r.Status != http.StatusSeeOther {
+		t.Fatalf("unproven customer contact: %d", r.Status)
+	}
+	if acks = h.Mails(t, "ticket_ack", 3); strings.Contains(acks[0].Text, "evil.example") || strings.Contains(acks[0].ToName, "evil.example") {
+		t.Errorf("the acknowledgement to an unproven account's address echoes its name:\n%s", acks[0].Text)
+	}
+	// A customer who proved their address is still greeted by name.
+	ana, customer := h.User(t, account.RoleCustomer, "ana@example.fr")
+	if err := h.App.DB.Tx(context.Background(), func(tx *sql.Tx) error {
+		return audit.Record(context.Background(), tx, audit.Entry{At: h.Clock.Now(), Actor: ana.Actor(),
+			SubjectType: "user", SubjectID: ana.ID, Action: "password_reset"})
+	}); err != nil {
+		t.Fatal(err)
+	}
 	if r := customer.PostForm("/contact", url.Values{"name": {"Ana"}, "email": {"ana@example.fr"}, "topic": {"order"},
 		"message": {"hello"}}); r.Status != http.StatusSeeOther {
 		t.Fatalf("customer contact: %d", r.Status)
 	}
-	if acks = h.Mails(t, "ticket_ack", 3); !strings.Contains(acks[0].Text, "Ana,") {
+	if acks = h.Mails(t, "ticket_ack", 4); !strings.Contains(acks[0].Text, "Ana,") {
 		t.Errorf("customer's acknowledgement:\n%s", acks[0].Text)
 	}
 }
