@@ -218,6 +218,15 @@ func (e *cmdEnv) userAdd(args []string) error {
 	return nil
 }
 
+// userByEmail is the account with that email, or a usage error naming it.
+func (e *cmdEnv) userByEmail(a *app.App, email string) (account.User, error) {
+	u, err := a.Accounts.UserByEmail(e.ctx, email)
+	if errors.Is(err, account.ErrNotFound) {
+		return account.User{}, config.Usagef("no user with email %s", email)
+	}
+	return u, err
+}
+
 // userDisable disables (sub "disable") or enables again (sub "enable")
 // the staff account with that email, as Admin → Staff accounts does, for
 // an operator on the server: the audit log names the system as the actor.
@@ -237,10 +246,7 @@ func (e *cmdEnv) userDisable(sub string, args []string) error {
 		return err
 	}
 	defer a.Close()
-	u, err := a.Accounts.UserByEmail(e.ctx, *email)
-	if errors.Is(err, account.ErrNotFound) {
-		return config.Usagef("no user with email %s", *email)
-	}
+	u, err := e.userByEmail(a, *email)
 	if err != nil {
 		return err
 	}
@@ -307,10 +313,7 @@ func (e *cmdEnv) tokenCreate(args []string) error {
 		return err
 	}
 	defer a.Close()
-	u, err := a.Accounts.UserByEmail(e.ctx, *email)
-	if errors.Is(err, account.ErrNotFound) {
-		return config.Usagef("no user with email %s", *email)
-	}
+	u, err := e.userByEmail(a, *email)
 	if err != nil {
 		return err
 	}

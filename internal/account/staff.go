@@ -71,6 +71,23 @@ func (s *Service) lockAdminsTx(ctx context.Context, tx *sql.Tx) error {
 	return rows.Close()
 }
 
+// lockedStaffTx takes the enabled admins' rows (lockAdminsTx) and reads
+// the staff account userID that DisableStaff or EnableStaff changes:
+// ErrNotStaff for a customer, ErrNotFound for nobody.
+func (s *Service) lockedStaffTx(ctx context.Context, tx *sql.Tx, userID string) (User, error) {
+	if err := s.lockAdminsTx(ctx, tx); err != nil {
+		return User{}, err
+	}
+	u, err := userByID(ctx, tx, userID)
+	if err != nil {
+		return User{}, err
+	}
+	if !u.IsStaff() {
+		return User{}, ErrNotStaff
+	}
+	return u, nil
+}
+
 // DisableStaff disables the agent or admin userID, for someone who left:
 // from the same transaction on, they cannot sign in (their password gives
 // the same refusal as a wrong one), every session and pending second-factor
@@ -91,18 +108,9 @@ func (s *Service) DisableStaff(ctx context.Context, by audit.Actor, userID strin
 	}
 	now := s.clock.Now()
 	return s.db.Tx(ctx, func(tx *sql.Tx) error {
-		if err := s.lockAdminsTx(ctx, tx); err != nil {
+		u, err := s.lockedStaffTx(ctx, tx, userID)
+		if err != nil || u.Disabled() {
 			return err
-		}
-		u, err := userByID(ctx, tx, userID)
-		if err != nil {
-			return err
-		}
-		switch {
-		case !u.IsStaff():
-			return ErrNotStaff
-		case u.Disabled():
-			return nil
 		}
 		res, err := tx.ExecContext(ctx, `UPDATE users SET disabled_at = $1, updated_at = $1
 			WHERE id = $2 AND disabled_at IS NULL AND role IN ('agent', 'admin') AND id <> $3 AND `+enabledAdminBy("$3")+`
@@ -170,18 +178,9 @@ func (s *Service) whyNotTx(ctx context.Context, tx *sql.Tx, by audit.Actor) erro
 func (s *Service) EnableStaff(ctx context.Context, by audit.Actor, userID string) error {
 	now := s.clock.Now()
 	return s.db.Tx(ctx, func(tx *sql.Tx) error {
-		if err := s.lockAdminsTx(ctx, tx); err != nil {
+		u, err := s.lockedStaffTx(ctx, tx, userID)
+		if err != nil || !u.Disabled() {
 			return err
-		}
-		u, err := userByID(ctx, tx, userID)
-		if err != nil {
-			return err
-		}
-		switch {
-		case !u.IsStaff():
-			return ErrNotStaff
-		case !u.Disabled():
-			return nil
 		}
 		res, err := tx.ExecContext(ctx, `UPDATE users SET disabled_at = NULL, updated_at = $1
 			WHERE id = $2 AND disabled_at IS NOT NULL AND `+enabledAdminBy("$3"), now, userID, by.ID)
