@@ -239,22 +239,7 @@ func TestTopUpReplayIsMarked(t *testing.T) {
 func TestTopUpPaidAfterTheErasureIsRefunded(t *testing.T) {
 	h := startWithStripe(t)
 	ctx := context.Background()
-	u, c := h.User(t, account.RoleCustomer, "ana@example.fr")
-	hd := h.Bearer(t, u.ID).Clone()
-	hd.Set("Idempotency-Key", "topup-erased")
-	r := postJSON(c, "/api/v1/balance/topups", `{"amount":{"amount":2000,"currency":"EUR"}}`, hd)
-	if r.Status != http.StatusCreated {
-		t.Fatalf("top-up: %d %s", r.Status, r.Body)
-	}
-	var out struct{ ID string }
-	json.Unmarshal([]byte(r.Body), &out)
-	pay, err := h.App.Card.Get(ctx, out.ID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := h.App.Privacy.Erase(ctx, u.ID, audit.Actor{ID: u.ID, Role: account.RoleCustomer}, privacy.ReasonCustomerRequest); err != nil {
-		t.Fatal(err)
-	}
+	u, pay := topUpThenErase(t, h, "topup-erased")
 	if got, _ := h.App.Card.Get(ctx, pay.ID); got.Status != cardpay.StatusCanceled {
 		t.Fatalf("top-up of an erased account is %s, want released", got.Status)
 	}
@@ -539,22 +524,7 @@ func TestFailedRefundOfAnErasedAccountsTopUpAlertsTheAdmins(t *testing.T) {
 	h := startWithStripe(t)
 	ctx := context.Background()
 	admin, _ := h.User(t, account.RoleAdmin, "admin@shop.test")
-	u, c := h.User(t, account.RoleCustomer, "ana@example.fr")
-	hd := h.Bearer(t, u.ID).Clone()
-	hd.Set("Idempotency-Key", "topup-erased-refund-fails")
-	r := postJSON(c, "/api/v1/balance/topups", `{"amount":{"amount":2000,"currency":"EUR"}}`, hd)
-	if r.Status != http.StatusCreated {
-		t.Fatalf("top-up: %d %s", r.Status, r.Body)
-	}
-	var out struct{ ID string }
-	json.Unmarshal([]byte(r.Body), &out)
-	pay, err := h.App.Card.Get(ctx, out.ID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := h.App.Privacy.Erase(ctx, u.ID, audit.Actor{ID: u.ID, Role: account.RoleCustomer}, privacy.ReasonCustomerRequest); err != nil {
-		t.Fatal(err)
-	}
+	_, pay := topUpThenErase(t, h, "topup-erased-refund-fails")
 	deliver := webhookDeliverer(t, h)
 	deliver(stripe.EventTypeCheckoutSessionCompleted, completed(pay))
 	refunds, err := h.App.Card.Refunds(ctx, h.App.DB.Read, pay.ID)
@@ -577,4 +547,28 @@ func TestFailedRefundOfAnErasedAccountsTopUpAlertsTheAdmins(t *testing.T) {
 		!strings.Contains(alerts[0].Text, "20.00") || !strings.Contains(alerts[0].Text, "expired_or_canceled_card") {
 		t.Fatalf("top-up refund alerts: %+v", alerts)
 	}
+}
+
+// topUpThenErase starts a 20 EUR card top-up for a new customer, whose
+// Checkout page is still open when the customer's account is erased.
+func topUpThenErase(t *testing.T, h *apptest.Harness, key string) (account.User, cardpay.Payment) {
+	t.Helper()
+	ctx := context.Background()
+	u, c := h.User(t, account.RoleCustomer, "ana@example.fr")
+	hd := h.Bearer(t, u.ID).Clone()
+	hd.Set("Idempotency-Key", key)
+	r := postJSON(c, "/api/v1/balance/topups", `{"amount":{"amount":2000,"currency":"EUR"}}`, hd)
+	if r.Status != http.StatusCreated {
+		t.Fatalf("top-up: %d %s", r.Status, r.Body)
+	}
+	var out struct{ ID string }
+	json.Unmarshal([]byte(r.Body), &out)
+	pay, err := h.App.Card.Get(ctx, out.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.App.Privacy.Erase(ctx, u.ID, audit.Actor{ID: u.ID, Role: account.RoleCustomer}, privacy.ReasonCustomerRequest); err != nil {
+		t.Fatal(err)
+	}
+	return u, pay
 }
