@@ -125,6 +125,13 @@ func TestAdminPolicyPreviewSpeaksTheAdminsLanguage(t *testing.T) {
 		t.Fatalf("preview: %d %s", r.Status, r.Body)
 	}
 	mustContain(t, r, `<dd id="decision-refund">6,00`)
+	// The decision's parts are named in the admin's language, with the
+	// policy eval field beside; each reason is marked with its language.
+	mustContain(t, r, `Issue <code>outcome</code>`, `<dd id="decision-outcome">Remboursement <code>refund</code></dd>`,
+		`Donné par la loi <code>statutory</code></dt><dd>non <code>false</code>`, `<dd lang="en" id="decision-reason-en">`, `<dd lang="fr" id="decision-reason-fr">`)
+	for _, p := range newCrawlTexts(h.App.Messages).pageProblems(r.Body, "fr") {
+		t.Errorf("French preview: %s", p)
+	}
 	r = admin.PostForm("/admin/policies/preview", url.Values{"document": {doc}, "facts": {`{"kind":`}})
 	if r.Status != http.StatusUnprocessableEntity {
 		t.Fatalf("bad facts: %d", r.Status)
