@@ -1,11 +1,14 @@
 package web_test
 
 import (
+	"encoding/json"
+	"html"
 	"net/http"
 	"net/url"
 	"strings"
 	"testing"
 
+	"comptoir/internal/account"
 	"comptoir/internal/apptest"
 )
 
@@ -83,5 +86,34 @@ func TestUserTextIsMarkedWithItsLanguage(t *testing.T) {
 				t.Errorf("%s (%s) %s: no %s", tt.who, tt.lang, tt.path, w)
 			}
 		}
+	}
+}
+
+// An agent's decisions, in the claim's history on the console, are named
+// in the agent's language: before, the outcome and the reason were their
+// codes ("refused · expectation_only") on a French page.
+func TestClaimHistoryInTheAgentsLanguage(t *testing.T) {
+	h := apptest.Start(t)
+	u, c := h.User(t, account.RoleCustomer, "ana@example.fr")
+	_, agentc := h.User(t, account.RoleAgent, "agent@shop.test") // French
+	o := buyAndDeliver(t, h, u, 100)
+	r := postJSON(c, "/api/v1/claims", `{"kind":"not_as_described","order_id":"`+o.ID+`","message":"Not what the page said."}`, h.Bearer(t, u.ID))
+	var cl struct{ ID string }
+	if r.Status != http.StatusCreated || json.Unmarshal([]byte(r.Body), &cl) != nil {
+		t.Fatalf("file a claim: %d %s", r.Status, r.Body)
+	}
+	page := agentc.Get("/console/claims/" + cl.ID)
+	form := formValues(page.Body, `action="/console/claims/`+cl.ID+`/decision"`)
+	form.Set("outcome", "refused")
+	form.Set("reason_code", "expectation_only")
+	form.Set("note", "Checked the description.")
+	if r := agentc.PostForm("/console/claims/"+cl.ID+"/decision", form); r.Status != http.StatusSeeOther {
+		t.Fatalf("decide: %d %s", r.Status, r.Body)
+	}
+	body := html.UnescapeString(agentc.Get("/console/claims/" + cl.ID).Body)
+	msgs := h.App.Messages
+	want := msgs.T("fr", "claim.outcome.refused") + " (<code>agent.expectation_only</code>) · " + msgs.T("fr", "claim.reason.expectation_only")
+	if !strings.Contains(body, want) {
+		t.Errorf("the history does not say %q", want)
 	}
 }
