@@ -246,6 +246,16 @@ func (v *view) Invalid(field string, helpIDs ...string) template.HTMLAttr {
 	return template.HTMLAttr(attr)
 }
 
+// Code words a code from outside (a card network's dispute reason) with
+// message prefix+code when the catalog has one, and shows the code itself
+// otherwise: a code the store has not met yet is no message key on a page.
+func (v *view) Code(prefix, code string) string {
+	if code != "" && v.messages.Has(v.Lang, prefix+code) {
+		return v.messages.T(v.Lang, prefix+code)
+	}
+	return code
+}
+
 // LangOf marks an element holding text whose language is known, which
 // need not be the page's: what people wrote (a ticket's messages in the
 // ticket's language), a product's name as an order recorded it in the

@@ -72,6 +72,9 @@ func TestUserTextIsMarkedWithItsLanguage(t *testing.T) {
 		{agent, "en", "/console/tickets/" + o.ticket, []string{`<p class="description" lang="fr">`,
 			`<p class="description">Checked the delivery record.</p>`}},
 		{agent, "fr", "/console/tickets/" + o.ticket, []string{`aria-label="` + lineName + `" lang="en">`}},
+		// A card network's dispute reason is worded, not its code.
+		{agent, "fr", "/console/disputes/" + o.dispute, []string{`<dd id="dispute-reason">Paiement frauduleux</dd>`}},
+		{agent, "en", "/console/disputes", []string{`<td>Fraudulent payment</td>`}},
 		{admin, "en", "/admin/products/" + o.product, []string{`id="name_fr" name="name_fr" lang="fr"`, `id="name_en" name="name_en" lang="en"`,
 			`id="description_fr" name="description_fr" rows="5" lang="fr"`, `id="slug" name="slug" value=`}},
 	}
