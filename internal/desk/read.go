@@ -272,8 +272,8 @@ func (s *Service) RawMessage(ctx context.Context, messageID string) ([]byte, err
 // to an account.
 func (s *Service) CustomerMessage(ctx context.Context, messageID string) (Ticket, Message, error) {
 	var m Message
-	err := s.db.Read.QueryRowContext(ctx, `SELECT id, ticket_id, direction, flagged, body_text, created_at
-		FROM ticket_messages WHERE id = $1`, messageID).Scan(&m.ID, &m.TicketID, &m.Direction, &m.Flagged, &m.Text, &m.CreatedAt)
+	err := s.db.Read.QueryRowContext(ctx, `SELECT id, ticket_id, direction, flagged, body_text, created_at, lang
+		FROM ticket_messages WHERE id = $1`, messageID).Scan(&m.ID, &m.TicketID, &m.Direction, &m.Flagged, &m.Text, &m.CreatedAt, &m.Lang)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Ticket{}, Message{}, ErrNotFound
 	}

@@ -43,6 +43,12 @@ func TestUserTextIsMarkedWithItsLanguage(t *testing.T) {
 		t.Fatalf("A's ticket: %q %v (the test needs a French ticket)", tk.Lang, err)
 	}
 
+	// A adds a text to the claim, in French like the claim itself.
+	ctype, body := multipartBody(t, "La page promettait autre chose.", nil)
+	if r := h.NewClient(t).Send(http.MethodPost, "/api/v1/claims/"+o.claim+"/evidence", ctype, body, h.Bearer(t, users[custA].ID)); r.Status != http.StatusOK {
+		t.Fatalf("evidence: %d %s", r.Status, r.Body)
+	}
+
 	clients := map[string]*apptest.Client{}
 	for _, who := range []string{custA, agent, admin} {
 		_, clients[who] = signedInClient(t, h, users[who])
@@ -67,6 +73,9 @@ func TestUserTextIsMarkedWithItsLanguage(t *testing.T) {
 		{custA, "fr", "/orders/" + o.order + "/receipt", []string{`<td lang="en">` + lineName + `</td>`}},
 		{custA, "fr", "/orders", []string{`aria-label="` + lineName + `" lang="en">`}},
 		{custA, "en", "/support/tickets/" + o.ticket, []string{`<p class="description" lang="fr">`}},
+		{custA, "en", "/claims/" + o.claim, []string{`<p class="description" lang="fr">Not what the page said.</p>`,
+			`<span class="description" lang="fr">La page promettait autre chose.</span>`}},
+		{agent, "en", "/console/claims/" + o.claim, []string{`<p class="description" lang="fr">Not what the page said.</p>`}},
 		{agent, "fr", "/console/orders/" + o.order, []string{`<span lang="en">` + lineName + `</span>`}},
 		{agent, "fr", "/console/orders", []string{`aria-label="` + lineName + `" lang="en">`}},
 		{agent, "en", "/console/tickets/" + o.ticket, []string{`<p class="description" lang="fr">`,
