@@ -40,6 +40,12 @@ var (
 		locale.FR: regexp.MustCompile(`\b(?:January|February|March|April|June|July|August|September|October|November|December)\b`),
 		locale.EN: regexp.MustCompile(`(?i)\b(?:janvier|février|mars|avril|juin|juillet|août|septembre|octobre|novembre|décembre)\b`),
 	}
+	// Dates as the other language writes them: "2026-12-01 00:30" is
+	// English's, "01/12/2026 00:30" French's (localtime.Zone.Time).
+	crawlDateRE = map[string]*regexp.Regexp{
+		locale.FR: regexp.MustCompile(`\b\d{4}-\d\d-\d\d(?: \d\d:\d\d)?\b`),
+		locale.EN: regexp.MustCompile(`\b\d\d/\d\d/\d{4}\b`),
+	}
 	// Amounts: "12,00 €" in French, "€12.00" in English.
 	crawlMoneyRE = map[string]*regexp.Regexp{
 		locale.FR: regexp.MustCompile(`€\s?\d`),
@@ -138,6 +144,9 @@ func (ct crawlTexts) pageProblems(body, lang string) []string {
 		}
 		if m := crawlMonthsRE[lang].FindString(t); m != "" {
 			out = append(out, "other language's month "+m+" in "+t)
+		}
+		if m := crawlDateRE[lang].FindString(t); m != "" {
+			out = append(out, "other language's date "+m+" in "+t)
 		}
 		if m := crawlMoneyRE[lang].FindString(t); m != "" {
 			out = append(out, "other language's amount "+m+" in "+t)
@@ -438,6 +447,8 @@ func TestCrawlChecksSeeDefects(t *testing.T) {
 		{"fr", page("fr", `<p>March 3, 2026</p>`), "month March"},
 		{"fr", page("fr", `<p>€12.00</p>`), "amount"},
 		{"en", page("en", "<p>12,00\u00a0€</p>"), "amount"},
+		{"fr", page("fr", `<td>2026-12-01 00:30 CET</td>`), "date 2026-12-01 00:30"},
+		{"en", page("en", `<td>01/12/2026 00:30 CET</td>`), "date 01/12/2026"},
 		{"fr", page("fr", `<input id="q" name="q">`), "field without a label"},
 		{"fr", page("fr", `<label for="q">Q</label><input id="q" name="q" aria-describedby="q-error">`), "aria-describedby names no element: q-error"},
 		{"fr", page("fr", `<h3>x</h3>`), "heading <h3> after <h1>"},
