@@ -291,6 +291,9 @@ func TestAdminPolicyProblemsInTheAdminsLanguage(t *testing.T) {
 		if r.Status != http.StatusUnprocessableEntity || !strings.Contains(text(r), wantErr) {
 			t.Errorf("%s: saving a broken document: %d, want %q in\n%s", lang, r.Status, wantErr, pageError(r.Body, "policy-error"))
 		}
+		for _, p := range newCrawlTexts(h.App.Messages).pageProblems(r.Body, lang) {
+			t.Errorf("%s: the editor with an error: %s", lang, p)
+		}
 		r = admin.PostForm("/admin/policies/preview", url.Values{"document": {bad}, "sample": {"non_delivery_partial"}})
 		if r.Status != http.StatusUnprocessableEntity || !strings.Contains(text(r), wantPreview) {
 			t.Errorf("%s: previewing a broken document: %d, want %q in\n%s", lang, r.Status, wantPreview, pageError(r.Body, "preview-error"))
@@ -298,6 +301,9 @@ func TestAdminPolicyProblemsInTheAdminsLanguage(t *testing.T) {
 		r = admin.PostForm("/admin/policies", url.Values{"document": {doc}})
 		if r.Status != http.StatusOK || !strings.Contains(text(r), wantWarning) {
 			t.Errorf("%s: saving a document with a warning: %d, want %q", lang, r.Status, wantWarning)
+		}
+		for _, p := range newCrawlTexts(h.App.Messages).pageProblems(r.Body, lang) {
+			t.Errorf("%s: the editor with warnings: %s", lang, p)
 		}
 	}
 }
