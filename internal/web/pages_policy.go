@@ -13,6 +13,9 @@ import (
 type policyPageData struct {
 	Version    string
 	Paragraphs []string
+	// Lang is the language of the text, which a link may choose
+	// (documentLang): the page marks it, since it need not be the page's.
+	Lang string
 }
 
 // policyPage shows the refund policy to customers: the version in force, or
@@ -35,8 +38,9 @@ func (s *Server) policyPage(w http.ResponseWriter, r *http.Request) {
 		s.serverError(w, r, err)
 		return
 	}
-	title, paragraphs := p.Page(documentLang(r))
-	v := s.newView(r, "", policyPageData{Version: p.ID(), Paragraphs: paragraphs})
+	lang := documentLang(r)
+	title, paragraphs := p.Page(lang)
+	v := s.newView(r, "", policyPageData{Version: p.ID(), Paragraphs: paragraphs, Lang: lang})
 	v.Title = title
 	s.render(w, r, http.StatusOK, "policy", v)
 }

@@ -81,6 +81,11 @@ func TestUserTextIsMarkedWithItsLanguage(t *testing.T) {
 		{agent, "en", "/console/tickets/" + o.ticket, []string{`<p class="description" lang="fr">`,
 			`<p class="description">Checked the delivery record.</p>`}},
 		{agent, "fr", "/console/tickets/" + o.ticket, []string{`aria-label="` + lineName + `" lang="en">`}},
+		// A customer document opened in the other language (an email's
+		// link names it): the text is marked, the page's own words too.
+		{custA, "fr", "/policy?lang=en", []string{`<article class="policy" lang="en">`, `<p lang="fr"><small>Version`}},
+		{custA, "fr", "/legal/notice?lang=en", []string{`<article class="legal" lang="en"`, `<p lang="fr"><small id="legal-version">`,
+			`id="trader-identity" lang="fr"`}},
 		// A card network's dispute reason is worded, not its code.
 		{agent, "fr", "/console/disputes/" + o.dispute, []string{`<dd id="dispute-reason">Paiement frauduleux</dd>`}},
 		{agent, "en", "/console/disputes", []string{`<td>Fraudulent payment</td>`}},
