@@ -86,6 +86,8 @@ func TestUserTextIsMarkedWithItsLanguage(t *testing.T) {
 		{custA, "fr", "/policy?lang=en", []string{`<article class="policy" lang="en">`, `<p lang="fr"><small>Version`}},
 		{custA, "fr", "/legal/notice?lang=en", []string{`<article class="legal" lang="en"`, `<p lang="fr"><small id="legal-version">`,
 			`id="trader-identity" lang="fr"`}},
+		// An invoice is in its buyer's language; the page's links in the page's.
+		{custA, "fr", "/invoices/" + o.invoice, []string{`<article class="receipt invoice" lang="en">`, `<p class="no-print" lang="fr">`}},
 		// A card network's dispute reason is worded, not its code.
 		{agent, "fr", "/console/disputes/" + o.dispute, []string{`<dd id="dispute-reason">Paiement frauduleux</dd>`}},
 		{agent, "en", "/console/disputes", []string{`<td>Fraudulent payment</td>`}},
