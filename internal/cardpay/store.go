@@ -14,14 +14,14 @@ import (
 
 const paymentColumns = `id, purpose, reference_id, customer_id, amount, currency, status, refunded,
 	COALESCE(checkout_session_id, ''), checkout_url, COALESCE(payment_intent_id, ''), stripe_customer_id,
-	payment_method_id, card_country, last_error, created_at, updated_at, duplicate`
+	payment_method_id, card_country, last_error, created_at, updated_at, duplicate, key_round`
 
 func scanPayment(row interface{ Scan(...any) error }) (Payment, error) {
 	var p Payment
 	var currency string
 	err := row.Scan(&p.ID, &p.Purpose, &p.ReferenceID, &p.CustomerID, &p.Amount.Minor, &currency, &p.Status, &p.Refunded.Minor,
 		&p.CheckoutSessionID, &p.CheckoutURL, &p.PaymentIntentID, &p.StripeCustomerID,
-		&p.PaymentMethodID, &p.CardCountry, &p.LastError, &p.CreatedAt, &p.UpdatedAt, &p.Duplicate)
+		&p.PaymentMethodID, &p.CardCountry, &p.LastError, &p.CreatedAt, &p.UpdatedAt, &p.Duplicate, &p.keyRound)
 	if err != nil {
 		return Payment{}, err
 	}
@@ -61,12 +61,12 @@ func paymentBy(ctx context.Context, q db.Querier, column, value string) (p Payme
 // refundColumns reads a refund joined with its payment (alias p), which
 // holds the currency.
 const refundColumns = `r.id, r.payment_id, r.amount, p.currency, r.status, COALESCE(r.stripe_refund_id, ''), r.reason,
-	r.last_error, r.created_at, r.updated_at`
+	r.last_error, r.created_at, r.updated_at, r.key_round`
 
 func scanRefund(row interface{ Scan(...any) error }) (Refund, error) {
 	var r Refund
 	err := row.Scan(&r.ID, &r.PaymentID, &r.Amount.Minor, &r.Amount.Currency, &r.Status, &r.StripeRefundID, &r.Reason,
-		&r.LastError, &r.CreatedAt, &r.UpdatedAt)
+		&r.LastError, &r.CreatedAt, &r.UpdatedAt, &r.keyRound)
 	if err != nil {
 		return Refund{}, err
 	}
