@@ -62,6 +62,14 @@ var ErrLiveSubscriptions = errors.New("privacy: the customer has subscriptions t
 // art. 17(3)(e)). It can be erased once the dispute is won or lost.
 var ErrOpenDispute = errors.New("privacy: a dispute of the customer's card payment is open")
 
+// ErrOpenClaim refuses to erase a customer while one of their claims is
+// still open: waiting for its processing time, a redelivery or evidence,
+// left to an agent, or held by a dispute. Its decision may give money
+// back to the balance, which nobody could use once the account is erased
+// (and the agent deciding it needs what the customer wrote). It can be
+// erased once every claim is decided.
+var ErrOpenClaim = errors.New("privacy: a claim of the customer's is still open")
+
 // ErrBadReason refuses an erasure without a known reason.
 var ErrBadReason = errors.New("privacy: unknown erasure reason")
 
@@ -115,14 +123,17 @@ type Erasure struct {
 
 // CheckErasable says, before anything is asked of the customer, whether
 // Erase would refuse them now: ErrLiveSubscriptions while a subscription
-// renews, ErrOpenDispute while a dispute is open. Erase checks again in its
-// transaction.
+// renews, ErrOpenDispute while a dispute is open, ErrOpenClaim while a
+// claim is. Erase checks again in its transaction.
 func (s *Service) CheckErasable(ctx context.Context, userID string) error {
 	return checkErasable(ctx, s.db.Read, userID)
 }
 
 // checkErasable refuses the erasure of a customer with a subscription that
-// renews (ErrLiveSubscriptions) or an open dispute (ErrOpenDispute).
+// renews (ErrLiveSubscriptions), an open dispute (ErrOpenDispute) or an
+// open claim (ErrOpenClaim). In Erase's transaction it runs once the
+// account is held: a claim filed or decided meanwhile holds it first
+// (claims' holdCustomerTx), so it is seen here or sees the erasure.
 func checkErasable(ctx context.Context, q db.Querier, userID string) error {
 	if n, err := subscriptions.LiveCount(ctx, q, userID); err != nil {
 		return err
@@ -133,6 +144,11 @@ func checkErasable(ctx context.Context, q db.Querier, userID string) error {
 		return err
 	} else if n > 0 {
 		return ErrOpenDispute
+	}
+	if n, err := claims.OpenCount(ctx, q, userID); err != nil {
+		return err
+	} else if n > 0 {
+		return ErrOpenClaim
 	}
 	return nil
 }

@@ -79,6 +79,8 @@ func erasureRefused(err error) (code, message string, refused bool) {
 		return "subscriptions_active", "privacy.live_subscriptions", true
 	case errors.Is(err, privacy.ErrOpenDispute):
 		return "dispute_open", "privacy.open_dispute", true
+	case errors.Is(err, privacy.ErrOpenClaim):
+		return "claim_open", "privacy.open_claim", true
 	}
 	return "", "", false
 }
@@ -158,8 +160,9 @@ func (s *Server) accountDelete(w http.ResponseWriter, r *http.Request) {
 		s.accountDeleteRefused(w, r, http.StatusUnprocessableEntity, "password", "account.password.wrong_current")
 		return
 	}
-	// A renewing subscription stops the erasure whatever the balance: said
-	// first, rather than after the box is ticked.
+	// A renewing subscription (an open dispute, an open claim) stops the
+	// erasure whatever the balance: said first, rather than after the box
+	// is ticked.
 	if err := s.Privacy.CheckErasable(r.Context(), st.user.ID); err != nil {
 		if _, message, refused := erasureRefused(err); refused {
 			s.accountDeleteRefused(w, r, http.StatusConflict, "password", message)
