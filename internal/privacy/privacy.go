@@ -22,6 +22,7 @@ import (
 
 	"comptoir/internal/account"
 	"comptoir/internal/audit"
+	"comptoir/internal/billing"
 	"comptoir/internal/blob"
 	"comptoir/internal/cardpay"
 	"comptoir/internal/claims"
@@ -33,6 +34,7 @@ import (
 	"comptoir/internal/invoices"
 	"comptoir/internal/jobs"
 	"comptoir/internal/mail"
+	"comptoir/internal/money"
 	"comptoir/internal/orders"
 	"comptoir/internal/ratelimit"
 	"comptoir/internal/subscriptions"
@@ -69,6 +71,12 @@ var ErrOpenDispute = errors.New("privacy: a dispute of the customer's card payme
 // (and the agent deciding it needs what the customer wrote). It can be
 // erased once every claim is decided.
 var ErrOpenClaim = errors.New("privacy: a claim of the customer's is still open")
+
+// ErrBalanceChanged refuses an erasure whose customer gave up another
+// balance than the one their account holds as it is erased (a top-up paid
+// or a refund credited since the page showed it): nothing is changed, and
+// the page shows the balance again.
+var ErrBalanceChanged = errors.New("privacy: the balance is not the one the customer gave up")
 
 // ErrBadReason refuses an erasure without a known reason.
 var ErrBadReason = errors.New("privacy: unknown erasure reason")
@@ -153,12 +161,46 @@ func checkErasable(ctx context.Context, q db.Querier, userID string) error {
 	return nil
 }
 
+// checkGivenUp refuses, with ErrBalanceChanged, to erase a customer whose
+// positive balance is not forfeit, the one they confirmed giving up (zero:
+// none). It runs in the erasure's transaction once the account is held:
+// every credit to a balance holds the account first too (billing's
+// refuseErased, the card top-up's payment, claims' holdCustomerTx), so
+// none can land between this read and the commit. A debit may (a purchase
+// paid from the balance): less is then given up than was confirmed, which
+// the customer agreed to.
+func checkGivenUp(ctx context.Context, q db.Querier, userID string, forfeit money.Amount) error {
+	b, err := billing.BalanceTx(ctx, q, userID, forfeit.Currency)
+	if err != nil {
+		return err
+	}
+	if b.Minor > 0 && b.Minor != forfeit.Minor {
+		return ErrBalanceChanged
+	}
+	return nil
+}
+
 // Erase erases customer userID's personal data on behalf of by, for reason.
 // The database part is one transaction; deleting the files it names follows
 // the commit, and a job retries it if it fails here. Erasing an erased
 // account again does nothing more (the files are scrubbed again, which is
 // harmless).
 func (s *Service) Erase(ctx context.Context, userID string, by audit.Actor, reason string) (Erasure, error) {
+	return s.erase(ctx, userID, by, reason, nil)
+}
+
+// EraseGivingUp is Erase for a customer who confirmed giving up forfeit,
+// the balance the deletion page showed them (zero: none): if their
+// balance, read in the erasure's transaction, is positive and another
+// amount, the erasure is refused with ErrBalanceChanged and changes
+// nothing. Before, the page compared the amounts before the erasure's
+// transaction, and a credit landing in between was given up unseen.
+func (s *Service) EraseGivingUp(ctx context.Context, userID string, by audit.Actor, reason string, forfeit money.Amount) (Erasure, error) {
+	return s.erase(ctx, userID, by, reason, &forfeit)
+}
+
+// erase is Erase, and EraseGivingUp when forfeit is set.
+func (s *Service) erase(ctx context.Context, userID string, by audit.Actor, reason string, forfeit *money.Amount) (Erasure, error) {
 	if !ValidReason(reason) {
 		return Erasure{}, ErrBadReason
 	}
@@ -180,6 +222,11 @@ func (s *Service) Erase(ctx context.Context, userID string, by audit.Actor, reas
 		email := u.Email
 		if err := checkErasable(ctx, tx, userID); err != nil {
 			return err
+		}
+		if forfeit != nil {
+			if err := checkGivenUp(ctx, tx, userID, *forfeit); err != nil {
+				return err
+			}
 		}
 		ips, err := account.SessionIPsTx(ctx, tx, userID)
 		if err != nil {

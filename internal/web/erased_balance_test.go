@@ -18,6 +18,7 @@ import (
 	"comptoir/internal/policy"
 	"comptoir/internal/privacy"
 	"comptoir/internal/subscriptions"
+	"comptoir/internal/web"
 )
 
 // Once a customer's account is erased, nothing more goes into its balance
@@ -197,5 +198,44 @@ func TestWaitingClaimOfAnErasedAccountIsNotRefundedToItsBalance(t *testing.T) {
 	}
 	if m, err := h.App.Ledger.Reconcile(ctx); err != nil || len(m) != 0 {
 		t.Fatalf("ledger: %v %v", m, err)
+	}
+}
+
+// The deletion page's check that the customer gives up their balance runs
+// again in the erasure's transaction: a credit landing between the page's
+// check and the erasure (a top-up paid, a refund) refuses the erasure (409,
+// the new amount shown with the reason under the box) and changes
+// nothing; confirming the new amount erases. Before, the page checked the
+// amount before the erasure's transaction, and the credit was given up
+// without the customer ever seeing it.
+func TestBalanceCreditedDuringTheDeletionIsNotGivenUpUnseen(t *testing.T) {
+	h := apptest.Start(t)
+	ctx := context.Background()
+	u, c := h.User(t, account.RoleCustomer, "ana@example.fr")
+	credit(t, h, u, 1250)
+	once := false
+	web.SetAfterDeleteCheck(h.App.Web, func() {
+		if !once {
+			once = true
+			credit(t, h, u, 500) // a top-up paid meanwhile
+		}
+	})
+	r := c.PostForm("/account/delete", url.Values{"password": {apptest.Password}, "forfeit_balance": {"1250"}})
+	if r.Status != http.StatusConflict || !strings.Contains(r.Body, `id="forfeit_balance-error"`) || !strings.Contains(r.Body, "Votre solde a changé") ||
+		!strings.Contains(r.Body, `value="1750"`) || !strings.Contains(r.Body, "17,50") {
+		t.Fatalf("a credit during the deletion: %d %s", r.Status, r.Body)
+	}
+	if got, _ := h.App.Accounts.UserByID(ctx, u.ID); got.Email != "ana@example.fr" {
+		t.Fatalf("erased with a balance the customer never saw: %+v", got)
+	}
+	if got := balanceOf(t, h, u); got != 1750 {
+		t.Fatalf("balance %d, want 1750", got)
+	}
+	r = c.PostForm("/account/delete", url.Values{"password": {apptest.Password}, "forfeit_balance": {"1750"}})
+	if r.Status != http.StatusSeeOther {
+		t.Fatalf("giving up the balance shown: %d %s", r.Status, r.Body)
+	}
+	if got, _ := h.App.Accounts.UserByID(ctx, u.ID); got.Email != account.ErasedEmail {
+		t.Fatalf("not erased: %+v", got)
 	}
 }

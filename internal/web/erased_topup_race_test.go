@@ -122,4 +122,3 @@ func TestTopUpPaidDuringTheErasureIsRefunded(t *testing.T) {
 		t.Fatalf("ledger: %v %v", m, err)
 	}
 }
-
