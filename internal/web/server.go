@@ -105,6 +105,9 @@ type Server struct {
 	// lockout refuses sign-ins on an email after repeated failures,
 	// counted in Limiter like the per-address limits.
 	lockout *account.SigninLockout
+	// afterDeleteCheck, in tests only, runs on the deletion page between
+	// the check of the balance given up and the erasure.
+	afterDeleteCheck func()
 }
 
 // perm is the permission a route needs.
