@@ -2,8 +2,13 @@ package desk_test
 
 import (
 	"context"
+	"database/sql"
+	"errors"
+	"net/smtp"
+	"slices"
 	"testing"
 
+	"comptoir/internal/account"
 	"comptoir/internal/desk"
 )
 
@@ -110,5 +115,69 @@ func TestWithoutTrustedAuthservIDFromDecides(t *testing.T) {
 	if err := e.db.Read.QueryRow(`SELECT t.customer_id = $1 FROM tickets t JOIN ticket_messages m ON m.ticket_id = t.id
 		WHERE m.message_id = '<plain@example.net>'`, e.customer.ID).Scan(&linked); err != nil || !linked {
 		t.Fatalf("without the flag, the customer's mail is not in their account (%v)", err)
+	}
+}
+
+// A ticket a mail opened under an address the trusted server did not
+// vouch for is marked (ticket and message) and never joins the account of
+// that address: not when the account later proves it reads the address
+// (LinkGuestTicketsTx, which gives it the address's guest tickets), nor
+// by any later write, the database refusing it a customer. Before, it was
+// a guest ticket like any other, linked on that proof: the forger's words
+// then stood in the customer's portal as theirs, and an agent could turn
+// them into the customer's claim (a refund, a subscription stopped).
+func TestUnverifiedTicketNeverJoinsTheAccount(t *testing.T) {
+	e := setup(t)
+	ctx := context.Background()
+	addr := e.listenerWith(t, 0, []string{"mx.shop.test"})
+	// An account nobody proved yet: mail under its address opens guest
+	// tickets, given to it once it proves the address.
+	u, err := e.accounts.CreateUser(ctx, account.CreateUserInput{Email: "lea@example.org", Role: account.RoleCustomer,
+		Language: "fr", Name: "Léa", Password: "0123456789"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	send := func(msgID, result string) desk.Ticket {
+		t.Helper()
+		raw := "Authentication-Results: mx.shop.test; " + result + "\r\n" +
+			"From: Léa <lea@example.org>\r\nTo: support@shop.test\r\nSubject: stop my subscription\r\nMessage-ID: " + msgID + "\r\n" +
+			"Content-Type: text/plain; charset=utf-8\r\n\r\nStop it now and refund the month.\r\n"
+		if err := smtp.SendMail(addr, nil, "lea@example.org", []string{"support@shop.test"}, []byte(raw)); err != nil {
+			t.Fatal(err)
+		}
+		var id string
+		if err := e.db.Read.QueryRow(`SELECT ticket_id FROM ticket_messages WHERE message_id = $1`, msgID).Scan(&id); err != nil {
+			t.Fatalf("%s: %v", msgID, err)
+		}
+		return e.get(t, id)
+	}
+	forged := send("<forged@attacker.example>", "dkim=fail header.d=example.org; dmarc=fail header.from=example.org")
+	own := send("<own@example.org>", "dkim=pass header.d=example.org; dmarc=pass header.from=example.org")
+	if !forged.SenderUnverified || own.SenderUnverified {
+		t.Fatalf("sender unverified: forged ticket %v, verified one %v; want true, false", forged.SenderUnverified, own.SenderUnverified)
+	}
+	msgs := e.thread(t, forged.ID, true)
+	if len(msgs) == 0 || !msgs[0].SenderUnverified(forged) || e.thread(t, own.ID, true)[0].SenderUnverified(own) {
+		t.Fatal("the opening message of the forged ticket is not marked sender not verified (or the verified one is)")
+	}
+
+	var linked []string
+	if err := e.db.Tx(ctx, func(tx *sql.Tx) error {
+		linked, err = desk.LinkGuestTicketsTx(ctx, tx, u, e.clock.Now())
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(linked, []string{own.ID}) {
+		t.Fatalf("proving the address linked %v, want only the verified ticket %s", linked, own.ID)
+	}
+	if got := e.get(t, forged.ID).CustomerID; got != "" {
+		t.Fatalf("the forged ticket joined the account %q", got)
+	}
+	if _, err := e.db.Write.Exec(`UPDATE tickets SET customer_id = $1 WHERE id = $2`, u.ID, forged.ID); err == nil {
+		t.Fatal("the database let the forged ticket join the account")
+	}
+	if _, _, err := e.desk.CustomerMessage(ctx, msgs[0].ID); !errors.Is(err, desk.ErrNotFound) {
+		t.Fatalf("the forged message can source a claim of the account: %v", err)
 	}
 }
