@@ -181,3 +181,51 @@ func TestUnverifiedTicketNeverJoinsTheAccount(t *testing.T) {
 		t.Fatalf("the forged message can source a claim of the account: %v", err)
 	}
 }
+
+// A From that is not one mailbox is vouched for by no one: the trusted
+// server checked one of its domains, which need not be the customer's.
+// Here the sender lists the customer first and themselves second, signs
+// with their own domain, and the server writes dmarc=pass without naming
+// header.from. Before, the desk read the customer's address, took the
+// pass for it, and filed the mail as the customer's on their ticket and
+// in their account.
+func TestFromOfTwoMailboxesIsNotVerified(t *testing.T) {
+	e := setup(t)
+	ctx := context.Background()
+	addr := e.listenerWith(t, 0, []string{"mx.shop.test"})
+	send := func(msgID, inReplyTo string) desk.Ticket {
+		t.Helper()
+		raw := "Authentication-Results: mx.shop.test; dkim=pass header.d=evil.example; dmarc=pass\r\n" +
+			"From: Zoé <zoe@example.net>, Eve <eve@evil.example>\r\nTo: support@shop.test\r\nSubject: my order\r\nMessage-ID: " + msgID + "\r\n"
+		if inReplyTo != "" {
+			raw += "In-Reply-To: " + inReplyTo + "\r\n"
+		}
+		raw += "Content-Type: text/plain; charset=utf-8\r\n\r\nRefund it to my new card.\r\n"
+		if err := smtp.SendMail(addr, nil, "eve@evil.example", []string{"support@shop.test"}, []byte(raw)); err != nil {
+			t.Fatal(err)
+		}
+		var id string
+		if err := e.db.Read.QueryRow(`SELECT ticket_id FROM ticket_messages WHERE message_id = $1`, msgID).Scan(&id); err != nil {
+			t.Fatalf("%s: %v", msgID, err)
+		}
+		return e.get(t, id)
+	}
+	// A new ticket: in no account, marked.
+	if tk := send("<two-from@evil.example>", ""); tk.CustomerID != "" || !tk.SenderUnverified {
+		t.Fatalf("the mail opened a ticket of %q (sender unverified: %v), want no account and marked", tk.CustomerID, tk.SenderUnverified)
+	}
+	// On the customer's ticket: flagged, hidden from them.
+	own, _, err := e.desk.Receive(ctx, desk.InboundMessage{MessageID: "<own@example.net>", From: mailAddr("Zoé", "zoe@example.net"),
+		Subject: "my order", Text: "Where is it?"})
+	if err != nil || own.CustomerID != e.customer.ID {
+		t.Fatalf("the customer's ticket: %+v, %v", own, err)
+	}
+	if tk := send("<two-from-2@evil.example>", "<own@example.net>"); tk.ID != own.ID {
+		t.Fatalf("the reply went to %s, want the ticket it answers %s", tk.ID, own.ID)
+	}
+	for _, m := range e.thread(t, own.ID, false) {
+		if m.MessageID == "<two-from-2@evil.example>" {
+			t.Fatal("the customer's thread shows the mail as theirs")
+		}
+	}
+}
