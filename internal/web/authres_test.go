@@ -117,6 +117,9 @@ func TestUnverifiedTicketIsMarkedAndStaysOutOfTheAccount(t *testing.T) {
 				t.Errorf("%s: the queue's row of the verified ticket says %q:\n%s", lang, label, row)
 			}
 		}
+		if strings.Contains(queue.Body, "contact.topic.") {
+			t.Errorf("%s: the queue names a ticket's topic by its key:\n%s", lang, queue.Body)
+		}
 		page := agent.Get("/console/tickets/" + forged.ID)
 		mustContain(t, page, `id="ticket-sender-unverified"`, `id="sender-unverified-note"`, `id="context-unverified"`, label)
 		if strings.Contains(page.Body, `id="context-balance"`) {
