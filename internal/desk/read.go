@@ -181,13 +181,16 @@ type OrderMessage struct {
 // customer, oldest first (ties in the order they were stored), in the
 // caller's transaction: the dispute evidence reads it in one snapshot with
 // the order. Internal notes are left out (they are the store's, not what
-// was said); flagged messages are kept, as received. See
+// was said), and so are flagged messages: someone else's on the
+// customer's ticket, or mail under the customer's address the trusted
+// mail server did not vouch for. The pack calls every inbound message the
+// customer's, and the customer never saw those in their thread. See
 // customerTicketsOf for which tickets count.
 func OrderThreadTx(ctx context.Context, q db.Querier, orderID, customerID, email string) ([]OrderMessage, error) {
 	theirs, args := customerTicketsOf(orderID, customerID, email)
 	rows, err := q.QueryContext(ctx, `SELECT m.created_at, t.reference, m.direction, m.from_email, m.subject, m.body_text
 		FROM ticket_messages m JOIN tickets t ON t.id = m.ticket_id
-		WHERE `+theirs+` AND m.direction <> 'note' ORDER BY m.created_at, m.id`, args...)
+		WHERE `+theirs+` AND m.direction <> 'note' AND m.flagged = FALSE ORDER BY m.created_at, m.id`, args...)
 	if err != nil {
 		return nil, wrapDB("order thread", err)
 	}
@@ -221,7 +224,8 @@ func customerTicketsOf(orderID, customerID, email string) (string, []any) {
 }
 
 // OrderAttachment is a file sent with a message of a ticket about an
-// order (internal notes left out), for the dispute pack.
+// order (internal notes and flagged messages left out), for the dispute
+// pack.
 type OrderAttachment struct {
 	Attachment
 	At        time.Time
@@ -237,7 +241,7 @@ func OrderAttachmentsTx(ctx context.Context, q db.Querier, orderID, customerID, 
 	theirs, args := customerTicketsOf(orderID, customerID, email)
 	rows, err := q.QueryContext(ctx, `SELECT a.id, a.file_name, a.content_type, a.size, a.blob_key, m.created_at, t.reference, m.direction
 		FROM ticket_attachments a JOIN ticket_messages m ON m.id = a.message_id JOIN tickets t ON t.id = m.ticket_id
-		WHERE `+theirs+` AND m.direction <> 'note' ORDER BY m.created_at, m.id, a.id`, args...)
+		WHERE `+theirs+` AND m.direction <> 'note' AND m.flagged = FALSE ORDER BY m.created_at, m.id, a.id`, args...)
 	if err != nil {
 		return nil, wrapDB("order attachments", err)
 	}
