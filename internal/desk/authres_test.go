@@ -6,10 +6,12 @@ import (
 	"errors"
 	"net/smtp"
 	"slices"
+	"strings"
 	"testing"
 
 	"comptoir/internal/account"
 	"comptoir/internal/desk"
+	"comptoir/internal/mail"
 )
 
 // authMail is a mail from zoe@example.net, the setup's customer, as the
@@ -226,6 +228,47 @@ func TestFromOfTwoMailboxesIsNotVerified(t *testing.T) {
 	for _, m := range e.thread(t, own.ID, false) {
 		if m.MessageID == "<two-from-2@evil.example>" {
 			t.Fatal("the customer's thread shows the mail as theirs")
+		}
+	}
+}
+
+// The name in the From of a mail the trusted server did not vouch for is
+// whatever its writer chose: the store's answers and the survey sent when
+// an agent closes the ticket it opened greet and address the address's
+// owner without it. Before, "Hello <that name>," went out under the
+// store's name to the person whose address was forged.
+func TestUnverifiedSendersNameIsNotMailed(t *testing.T) {
+	e := setup(t)
+	ctx := context.Background()
+	addr := e.listenerWith(t, 0, []string{"mx.shop.test"})
+	const lure = "Your account is locked call 0800 000 000"
+	raw := "Authentication-Results: mx.shop.test; dkim=fail header.d=example.net; dmarc=fail header.from=example.net\r\n" +
+		"From: " + lure + " <zoe@example.net>\r\nTo: support@shop.test\r\nSubject: hello\r\nMessage-ID: <lure@attacker.example>\r\n" +
+		"Content-Language: en\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nHello.\r\n"
+	if err := smtp.SendMail(addr, nil, "zoe@example.net", []string{"support@shop.test"}, []byte(raw)); err != nil {
+		t.Fatal(err)
+	}
+	var id string
+	if err := e.db.Read.QueryRow(`SELECT ticket_id FROM ticket_messages WHERE message_id = '<lure@attacker.example>'`).Scan(&id); err != nil {
+		t.Fatal(err)
+	}
+	if tk := e.get(t, id); !tk.SenderUnverified || tk.CustomerName != lure {
+		t.Fatalf("the ticket: %+v, want marked, the name kept for the agent", tk)
+	}
+	if _, err := e.desk.Reply(ctx, e.agent, id, "We never asked you for anything."); err != nil {
+		t.Fatal(err)
+	}
+	_, reply := e.lastOut(t, id)
+	if _, err := e.desk.Close(ctx, e.agent, id); err != nil {
+		t.Fatal(err)
+	}
+	_, survey := e.lastOut(t, id)
+	if survey.Kind != "ticket_survey" {
+		t.Fatalf("the last mail is a %s, want the survey", survey.Kind)
+	}
+	for _, m := range []mail.Stored{reply, survey} {
+		if m.ToName != "" || strings.Contains(m.Text, "locked") {
+			t.Errorf("the %s to %s names them %q:\n%s", m.Kind, m.To, m.ToName, m.Text)
 		}
 	}
 }

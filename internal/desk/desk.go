@@ -134,6 +134,19 @@ type Ticket struct {
 	SenderUnverified bool
 }
 
+// mailName is the name the store's mail about t greets and addresses its
+// customer by: none for a ticket opened under an address the trusted mail
+// server did not vouch for, whose name is whatever its writer put in From
+// ("Your account is locked, call …"), words the store would otherwise
+// mail to the address's owner, under its own name, on every answer and
+// in the survey sent when an agent closes it.
+func (t Ticket) mailName() string {
+	if t.SenderUnverified {
+		return ""
+	}
+	return t.CustomerName
+}
+
 // IsClaim reports whether the ticket's topic is a claim kind.
 func (t Ticket) IsClaim() bool {
 	for _, c := range ClaimTopics {

@@ -135,7 +135,7 @@ func (s *Service) sendTx(ctx context.Context, tx *sql.Tx, t Ticket, o outgoing) 
 	if !strings.Contains(subject, tag) {
 		subject += " " + tag
 	}
-	toName := t.CustomerName
+	toName := t.mailName()
 	if o.unnamed {
 		toName = ""
 	}
