@@ -79,7 +79,7 @@ func (s *Service) ReplyThen(ctx context.Context, agent audit.Actor, ticketID, te
 		if err != nil {
 			return err
 		}
-		d := replyData{Name: t.CustomerName, StoreName: s.opts.StoreName, Reference: t.Reference, Text: text}
+		d := replyData{Name: t.mailName(), StoreName: s.opts.StoreName, Reference: t.Reference, Text: text}
 		if d.Link, err = s.ticketLinkTx(ctx, tx, t); err != nil {
 			return err
 		}
@@ -308,7 +308,7 @@ func (s *Service) sendSurveyTx(ctx context.Context, tx *sql.Tx, t Ticket) error 
 	if n, err := res.RowsAffected(); err != nil || n == 0 {
 		return wrapDB("store survey", err) // already sent after an earlier close
 	}
-	_, err = s.sendTx(ctx, tx, t, outgoing{kind: "ticket_survey", data: surveyData{Name: t.CustomerName,
+	_, err = s.sendTx(ctx, tx, t, outgoing{kind: "ticket_survey", data: surveyData{Name: t.mailName(),
 		StoreName: s.opts.StoreName, Reference: t.Reference, Link: s.opts.BaseURL + "/survey/" + token}})
 	return err
 }
