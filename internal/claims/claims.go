@@ -172,6 +172,7 @@ type Claim struct {
 	FiledVia        string // ViaCustomer or ViaAgent
 	SourceMessageID string // the message an agent filed it from
 	Message         string
+	Lang            string        // the language Message is written in; "" when unknown
 	Choice          policy.Cancel // subscription_cancel: period_end or now
 	RefundRequested bool
 	// PolicyVersion is the version the customer accepted with the order or
@@ -218,6 +219,7 @@ type Evidence struct {
 	ClaimID     string
 	Kind        string // "text" or "file"
 	Text        string // for text
+	Lang        string // the language Text is written in; "" when unknown
 	FileName    string // sanitized display name, for files
 	ContentType string // detected from the content, for files
 	Size        int64

@@ -62,7 +62,7 @@ func EraseCustomerTx(ctx context.Context, tx *sql.Tx, customerID string) ([]stri
 	}
 	if err := db.ExecEach(ctx, tx, []string{
 		`UPDATE claims SET message = '' WHERE customer_id = $1`,
-		`UPDATE claim_evidence SET text = 'erased' WHERE kind = 'text' AND claim_id IN (SELECT id FROM claims WHERE customer_id = $1)`,
+		`UPDATE claim_evidence SET text = 'erased', lang = '' WHERE kind = 'text' AND claim_id IN (SELECT id FROM claims WHERE customer_id = $1)`,
 		`UPDATE claim_evidence SET file_name = '` + ErasedFileName + `' WHERE kind = 'file' AND claim_id IN (SELECT id FROM claims WHERE customer_id = $1)`,
 		// The decisions' guard lets this one change through (0039).
 		`UPDATE claim_decisions SET note = '' WHERE note <> '' AND claim_id IN (SELECT id FROM claims WHERE customer_id = $1)`,

@@ -25,6 +25,9 @@ import (
 // uploaded, for display only, and its content).
 type EvidenceInput struct {
 	Text string
+	// Lang is the language Text is written in ("fr", "en"), or "" when
+	// it is not known.
+	Lang string
 	Name string
 	File io.Reader
 }
@@ -241,7 +244,7 @@ func (s *Service) prepareEvidence(ctx context.Context, i int, claimID, by string
 			return p, &EvidenceError{Index: i, Err: ErrEvidenceTypeForbidden}
 		}
 		sum := sha256.Sum256([]byte(text))
-		p.Kind, p.Text, p.Size, p.SHA256 = "text", text, int64(len(text)), hex.EncodeToString(sum[:])
+		p.Kind, p.Text, p.Size, p.SHA256, p.Lang = "text", text, int64(len(text)), hex.EncodeToString(sum[:]), knownLang(in.Lang)
 		return p, nil
 	}
 	name := SanitizeFileName(in.Name)
@@ -283,9 +286,9 @@ func insertEvidenceTx(ctx context.Context, tx *sql.Tx, e Evidence, position int)
 	} else {
 		key, name, ctype = e.blobKey, e.FileName, e.ContentType
 	}
-	_, err := tx.ExecContext(ctx, `INSERT INTO claim_evidence (id, claim_id, position, kind, text, blob_key, file_name, content_type, size, sha256, added_at, added_by)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
-		e.ID, e.ClaimID, position, e.Kind, text, key, name, ctype, e.Size, e.SHA256, e.AddedAt, e.AddedBy)
+	_, err := tx.ExecContext(ctx, `INSERT INTO claim_evidence (id, claim_id, position, kind, text, blob_key, file_name, content_type, size, sha256, added_at, added_by, lang)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
+		e.ID, e.ClaimID, position, e.Kind, text, key, name, ctype, e.Size, e.SHA256, e.AddedAt, e.AddedBy, e.Lang)
 	return wrapDB("insert evidence", err)
 }
 

@@ -34,6 +34,9 @@ type FileInput struct {
 	LineID         string
 	SubscriptionID string
 	Message        string
+	// Lang is the language Message is written in ("fr", "en"), or "" when
+	// it is not known; the pages mark the message with it.
+	Lang string
 	// Choice is how a subscription should end (period_end or now); required
 	// for subscription_cancel, refused for the other kinds.
 	Choice policy.Cancel
@@ -200,7 +203,7 @@ func (s *Service) prepareFiling(ctx context.Context, in FileInput) (Claim, error
 	fields := map[string]string{}
 	c := Claim{
 		Kind: in.Kind, CustomerID: in.CustomerID, OrderID: in.OrderID, LineID: in.LineID, SubscriptionID: in.SubscriptionID,
-		Message: in.Message, Choice: in.Choice, RefundRequested: in.RefundRequested == nil || *in.RefundRequested,
+		Message: in.Message, Lang: knownLang(in.Lang), Choice: in.Choice, RefundRequested: in.RefundRequested == nil || *in.RefundRequested,
 		FiledBy: in.Actor.ID,
 	}
 	known := false
@@ -375,12 +378,12 @@ func insertClaimTx(ctx context.Context, tx *sql.Tx, c *Claim) error {
 	}
 	_, err := tx.ExecContext(ctx, `INSERT INTO claims (id, kind, customer_id, order_id, order_line_id, subscription_id, status, filed_at,
 		filed_by, filed_via, source_message_id, message, choice, refund_requested, policy_version, outcome, rule, statutory,
-		refund_amount, refund_currency, cancel, reason_en, reason_fr, decided_at, decided_by, revision, created_at, updated_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, NULL, $26, $25, $25)`,
+		refund_amount, refund_currency, cancel, reason_en, reason_fr, decided_at, decided_by, revision, created_at, updated_at, lang)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, NULL, $26, $25, $25, $27)`,
 		c.ID, string(c.Kind), c.CustomerID, nullString(c.OrderID), nullString(c.LineID), nullString(c.SubscriptionID), c.Status, c.FiledAt,
 		c.FiledBy, c.FiledVia, nullString(c.SourceMessageID), c.Message, choice, c.RefundRequested, c.PolicyVersion,
 		string(c.Decision.Outcome), c.Decision.Rule, c.Decision.Statutory, amount, currency, string(c.Decision.Cancel),
-		c.Decision.Reason.EN, c.Decision.Reason.FR, c.DecidedAt, c.CreatedAt, c.Revision)
+		c.Decision.Reason.EN, c.Decision.Reason.FR, c.DecidedAt, c.CreatedAt, c.Revision, c.Lang)
 	if db.IsUniqueViolation(err) {
 		// The only unique key a new claim can hit is the one open claim
 		// per kind per line (or subscription).
@@ -550,4 +553,12 @@ func (s *Service) Preview(ctx context.Context, in FileInput) (policy.Decision, e
 		return policy.Decision{}, err
 	}
 	return s.evaluate(subj, s.clock.Now()), nil
+}
+
+// knownLang is lang when it is a language of the store, else "" (unknown).
+func knownLang(lang string) string {
+	if lang == "fr" || lang == "en" {
+		return lang
+	}
+	return ""
 }

@@ -19,7 +19,7 @@ import (
 const claimColumns = `id, kind, customer_id, order_id, order_line_id, subscription_id, status, filed_at, filed_by, filed_via,
 	source_message_id, message, choice, refund_requested, policy_version, outcome, rule, statutory, refund_amount, refund_currency,
 	cancel, reason_en, reason_fr, decided_at, decided_by, revision, created_at, updated_at,
-	answer_target_at, answer_promise_at, answered_at, answer_breached`
+	answer_target_at, answer_promise_at, answered_at, answer_breached, lang`
 
 func scanClaim(row interface{ Scan(...any) error }) (Claim, error) {
 	var c Claim
@@ -30,7 +30,7 @@ func scanClaim(row interface{ Scan(...any) error }) (Claim, error) {
 	if err := row.Scan(&c.ID, &kind, &c.CustomerID, &orderID, &lineID, &subID, &c.Status, &c.FiledAt, &c.FiledBy, &c.FiledVia,
 		&source, &c.Message, &choice, &c.RefundRequested, &c.PolicyVersion, &outcome, &c.Decision.Rule, &c.Decision.Statutory,
 		&refundAmount, &refundCurrency, &cancel, &c.Decision.Reason.EN, &c.Decision.Reason.FR, &c.DecidedAt, &decidedBy,
-		&c.Revision, &c.CreatedAt, &c.UpdatedAt, &target, &promise, &answered, &c.AnswerBreached); err != nil {
+		&c.Revision, &c.CreatedAt, &c.UpdatedAt, &target, &promise, &answered, &c.AnswerBreached, &c.Lang); err != nil {
 		return Claim{}, err
 	}
 	c.Kind = policy.Kind(kind)
@@ -295,12 +295,12 @@ func OrderDecisionsTx(ctx context.Context, q db.Querier, orderID string) ([]Orde
 	return out, wrapDB("order decisions", rows.Err())
 }
 
-const evidenceColumns = `id, claim_id, kind, text, blob_key, file_name, content_type, size, sha256, added_at, added_by`
+const evidenceColumns = `id, claim_id, kind, text, blob_key, file_name, content_type, size, sha256, added_at, added_by, lang`
 
 func scanEvidence(row interface{ Scan(...any) error }) (Evidence, error) {
 	var e Evidence
 	var text, key, name, ctype sql.NullString
-	if err := row.Scan(&e.ID, &e.ClaimID, &e.Kind, &text, &key, &name, &ctype, &e.Size, &e.SHA256, &e.AddedAt, &e.AddedBy); err != nil {
+	if err := row.Scan(&e.ID, &e.ClaimID, &e.Kind, &text, &key, &name, &ctype, &e.Size, &e.SHA256, &e.AddedAt, &e.AddedBy, &e.Lang); err != nil {
 		return Evidence{}, err
 	}
 	e.Text, e.blobKey, e.FileName, e.ContentType = text.String, key.String, name.String, ctype.String
@@ -411,7 +411,7 @@ type OrderEvidenceFile struct {
 // orderID, in the order they were given, in the caller's transaction.
 func OrderEvidenceFilesTx(ctx context.Context, q db.Querier, orderID string) ([]OrderEvidenceFile, error) {
 	rows, err := q.QueryContext(ctx, `SELECT e.id, e.claim_id, e.kind, e.text, e.blob_key, e.file_name, e.content_type, e.size,
-		e.sha256, e.added_at, e.added_by
+		e.sha256, e.added_at, e.added_by, e.lang
 		FROM claim_evidence e JOIN claims c ON c.id = e.claim_id
 		WHERE c.order_id = $1 AND e.kind = 'file' ORDER BY e.added_at, c.id, e.position`, orderID)
 	if err != nil {

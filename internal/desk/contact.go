@@ -159,7 +159,7 @@ func (s *Service) OpenFromContact(ctx context.Context, in ContactInput) (Ticket,
 			return err
 		}
 		m := Message{TicketID: t.ID, Direction: DirectionIn, FromEmail: t.CustomerEmail, Subject: t.Topic,
-			Text: in.Message, CreatedAt: now, Attachments: in.Attachments}
+			Text: in.Message, CreatedAt: now, Attachments: in.Attachments, Lang: t.Lang}
 		if err := insertMessageTx(ctx, tx, &m, nil); err != nil {
 			return err
 		}

@@ -159,18 +159,22 @@ func (t Ticket) IsClaim() bool {
 
 // Message is one message of a ticket's thread.
 type Message struct {
-	ID             string
-	TicketID       string
-	Direction      string
-	AuthorID       string // the agent of an out message or note; empty otherwise
-	FromEmail      string
-	MessageID      string // "<…>", empty when unknown
-	InReplyTo      string
-	References     []string
-	Subject        string
-	Text           string
-	HTML           string // sanitized by whoever parsed it
-	Flagged        bool   // sender is not the ticket's customer, or not verified (SenderUnverified)
+	ID         string
+	TicketID   string
+	Direction  string
+	AuthorID   string // the agent of an out message or note; empty otherwise
+	FromEmail  string
+	MessageID  string // "<…>", empty when unknown
+	InReplyTo  string
+	References []string
+	Subject    string
+	Text       string
+	HTML       string // sanitized by whoever parsed it
+	// Lang is the language Text is written in, "fr" or "en", or "" when
+	// nobody knows: the ticket's language when the customer wrote it on a
+	// page or the store sent it, the one a mail declares, none for notes.
+	Lang           string
+	Flagged        bool // sender is not the ticket's customer, or not verified (SenderUnverified)
 	AutoReply      bool
 	Unparsed       bool
 	OutgoingMailID string

@@ -118,7 +118,7 @@ func TicketTx(ctx context.Context, q db.Querier, ticketID string) (Ticket, error
 // ThreadTx is Thread in the caller's transaction (see TicketTx).
 func ThreadTx(ctx context.Context, dbq db.Querier, ticketID string, includeNotes bool) ([]Message, error) {
 	q := `SELECT id, ticket_id, direction, author_id, from_email, message_id, in_reply_to, refs, subject, body_text, body_html,
-		flagged, auto_reply, unparsed, outgoing_mail_id, created_at, sender_unverified FROM ticket_messages WHERE ticket_id = $1`
+		flagged, auto_reply, unparsed, outgoing_mail_id, created_at, sender_unverified, lang FROM ticket_messages WHERE ticket_id = $1`
 	if !includeNotes {
 		q += ` AND direction <> 'note' AND flagged = FALSE`
 	}
@@ -133,7 +133,7 @@ func ThreadTx(ctx context.Context, dbq db.Querier, ticketID string, includeNotes
 		var author, mid, mail sql.NullString
 		var refs string
 		if err := rows.Scan(&m.ID, &m.TicketID, &m.Direction, &author, &m.FromEmail, &mid, &m.InReplyTo, &refs, &m.Subject,
-			&m.Text, &m.HTML, &m.Flagged, &m.AutoReply, &m.Unparsed, &mail, &m.CreatedAt, &m.FromUnverified); err != nil {
+			&m.Text, &m.HTML, &m.Flagged, &m.AutoReply, &m.Unparsed, &mail, &m.CreatedAt, &m.FromUnverified, &m.Lang); err != nil {
 			rows.Close()
 			return nil, wrapDB("read thread", err)
 		}
@@ -276,8 +276,8 @@ func (s *Service) RawMessage(ctx context.Context, messageID string) ([]byte, err
 // to an account.
 func (s *Service) CustomerMessage(ctx context.Context, messageID string) (Ticket, Message, error) {
 	var m Message
-	err := s.db.Read.QueryRowContext(ctx, `SELECT id, ticket_id, direction, flagged, body_text, created_at
-		FROM ticket_messages WHERE id = $1`, messageID).Scan(&m.ID, &m.TicketID, &m.Direction, &m.Flagged, &m.Text, &m.CreatedAt)
+	err := s.db.Read.QueryRowContext(ctx, `SELECT id, ticket_id, direction, flagged, body_text, created_at, lang
+		FROM ticket_messages WHERE id = $1`, messageID).Scan(&m.ID, &m.TicketID, &m.Direction, &m.Flagged, &m.Text, &m.CreatedAt, &m.Lang)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Ticket{}, Message{}, ErrNotFound
 	}

@@ -256,7 +256,7 @@ func (s *Service) Receive(ctx context.Context, in InboundMessage) (Ticket, Resul
 		m := Message{Direction: DirectionIn, FromEmail: from, MessageID: storedID,
 			InReplyTo: strings.Join(msgIDs(in.InReplyTo), " "), References: msgIDs(in.References...),
 			Subject: in.Subject, Text: in.Text, HTML: in.HTML, AutoReply: in.AutoReply, Unparsed: in.Unparsed,
-			CreatedAt: now, Attachments: in.Attachments, FromUnverified: in.SenderUnverified}
+			CreatedAt: now, Attachments: in.Attachments, FromUnverified: in.SenderUnverified, Lang: in.Lang}
 		if ticketID == "" {
 			link := false
 			if known {
@@ -295,7 +295,7 @@ func (s *Service) Receive(ctx context.Context, in InboundMessage) (Ticket, Resul
 				t.Lang = s.opts.DefaultLang
 			}
 			if in.TooLarge != nil {
-				m.Text = s.tooLargeNote(t.Lang, *in.TooLarge)
+				m.Text, m.Lang = s.tooLargeNote(t.Lang, *in.TooLarge), t.Lang
 			}
 			if err := insertTicketTx(ctx, tx, &t); err != nil {
 				return err
@@ -338,7 +338,7 @@ func (s *Service) Receive(ctx context.Context, in InboundMessage) (Ticket, Resul
 		// message would be filed before that answer, as if answered by it.
 		now = s.clock.Now()
 		if in.TooLarge != nil {
-			m.Text = s.tooLargeNote(t.Lang, *in.TooLarge)
+			m.Text, m.Lang = s.tooLargeNote(t.Lang, *in.TooLarge), t.Lang
 		}
 		m.TicketID, m.CreatedAt = t.ID, now
 		// A message whose From the trusted mail server did not vouch for
@@ -595,7 +595,8 @@ func (s *Service) pageReplyTx(ctx context.Context, tx *sql.Tx, ticketID string, 
 	}
 	actor.ID = t.CustomerID // a guest link of a ticket since linked to its account
 	now := s.clock.Now()
-	m := Message{TicketID: t.ID, Direction: DirectionIn, FromEmail: t.CustomerEmail, Text: text, CreatedAt: now, Attachments: attachments}
+	m := Message{TicketID: t.ID, Direction: DirectionIn, FromEmail: t.CustomerEmail, Text: text, CreatedAt: now, Attachments: attachments,
+		Lang: t.Lang}
 	if err := insertMessageTx(ctx, tx, &m, nil); err != nil {
 		return Ticket{}, err
 	}

@@ -84,12 +84,15 @@ func insertMessageTx(ctx context.Context, tx *sql.Tx, m *Message, raw []byte) er
 	if raw != nil {
 		rawArg = raw
 	}
+	if m.Lang != "fr" && m.Lang != "en" {
+		m.Lang = ""
+	}
 	_, err := tx.ExecContext(ctx, `INSERT INTO ticket_messages (id, ticket_id, direction, author_id, from_email, message_id,
-		in_reply_to, refs, subject, body_text, body_html, flagged, auto_reply, unparsed, raw, outgoing_mail_id, created_at, sender_unverified)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)`,
+		in_reply_to, refs, subject, body_text, body_html, flagged, auto_reply, unparsed, raw, outgoing_mail_id, created_at, sender_unverified, lang)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)`,
 		m.ID, m.TicketID, m.Direction, nullString(m.AuthorID), m.FromEmail, nullString(m.MessageID),
 		m.InReplyTo, strings.Join(m.References, " "), m.Subject, m.Text, m.HTML, m.Flagged, m.AutoReply, m.Unparsed,
-		rawArg, nullString(m.OutgoingMailID), m.CreatedAt, m.FromUnverified)
+		rawArg, nullString(m.OutgoingMailID), m.CreatedAt, m.FromUnverified, m.Lang)
 	if err != nil {
 		return wrapDB("store message", err)
 	}
@@ -156,6 +159,6 @@ func (s *Service) sendTx(ctx context.Context, tx *sql.Tx, t Ticket, o outgoing) 
 	}
 	m := Message{TicketID: t.ID, Direction: DirectionOut, AuthorID: o.authorID, FromEmail: s.opts.SupportAddress,
 		MessageID: messageID, InReplyTo: o.inReplyTo, References: o.references, Subject: subject, Text: body,
-		OutgoingMailID: mailID, CreatedAt: s.clock.Now()}
+		OutgoingMailID: mailID, CreatedAt: s.clock.Now(), Lang: t.Lang}
 	return m, insertMessageTx(ctx, tx, &m, nil)
 }

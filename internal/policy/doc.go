@@ -67,7 +67,10 @@
 // text describes the default's rules.
 //
 // Unknown keys, wrong types and malformed values are errors (*ParseError,
-// "line 12: kinds.non_delivery.window: …"). A published version never
+// "line 12: kinds.non_delivery.window: …", in English as `comptoir policy
+// check` prints it), with a stable Code and the Args the message is made of,
+// so that a page words it in its reader's language (ParseError.Localize,
+// from the catalogs' "policy.error.<code>"; warnings likewise). A published version never
 // changes: Policy.Digest (SHA-256 of the document) lets storage refuse a
 // different document under an existing name@version.
 //

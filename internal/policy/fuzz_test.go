@@ -3,6 +3,7 @@ package policy
 import (
 	"encoding/json"
 	"errors"
+	"slices"
 	"testing"
 	"time"
 )
@@ -31,6 +32,9 @@ func FuzzParse(f *testing.F) {
 				t.Fatalf("error %T %v is not a *ParseError", err, err)
 			}
 			_ = err.Error()
+			if !slices.Contains(ErrorCodes, pe.Code) {
+				t.Fatalf("error %v has code %q", err, pe.Code)
+			}
 			return
 		}
 		for _, w := range Check(p) {

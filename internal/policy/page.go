@@ -48,7 +48,7 @@ func (d *doc) page(p *Policy) error {
 		return err
 	}
 	if !ok {
-		return d.errf(base, "missing: the page customers read, a [page] table with %s", strings.Join(pageKeys, ", "))
+		return d.errf(base, CodePageMissing, Args{List: strings.Join(pageKeys, ", ")}, "missing: the page customers read, a [page] table with %s", strings.Join(pageKeys, ", "))
 	}
 	for lang := range 2 {
 		titlePath := []string{"page", "title_" + langNames[lang]}
@@ -57,7 +57,7 @@ func (d *doc) page(p *Policy) error {
 			return err
 		}
 		if strings.ContainsAny(title, "\r\n") {
-			return d.pageErrf(titlePath, "must be one line")
+			return d.pageErrf(titlePath, CodeMultiLine, Args{}, "must be one line")
 		}
 		bodyPath := []string{"page", langNames[lang]}
 		body, err := d.pageString(t, bodyPath)
@@ -81,14 +81,14 @@ func (d *doc) page(p *Policy) error {
 func (d *doc) pageString(t map[string]any, path []string) (string, error) {
 	v, ok := t[path[1]]
 	if !ok {
-		return "", d.errf(path, "missing: the page needs a title and a text in both languages (%s)", strings.Join(pageKeys, ", "))
+		return "", d.errf(path, CodePageTextMissing, Args{List: strings.Join(pageKeys, ", ")}, "missing: the page needs a title and a text in both languages (%s)", strings.Join(pageKeys, ", "))
 	}
 	s, isStr := v.(string)
 	if !isStr {
-		return "", d.pageErrf(path, "must be a string, not %s", describe(v))
+		return "", d.pageErrf(path, CodeNotString, Args{Type: typeOf(v)}, "must be a string, not %s", describe(v))
 	}
 	if strings.TrimSpace(s) == "" {
-		return "", d.pageErrf(path, "must not be empty")
+		return "", d.pageErrf(path, CodeEmpty, Args{}, "must not be empty")
 	}
 	return s, nil
 }
@@ -114,16 +114,19 @@ func (d *doc) expandPage(p *Policy, path []string, s string, lang int) (string, 
 		case c == '{':
 			end := strings.IndexByte(s[i+1:], '}')
 			if nl := strings.IndexByte(s[i+1:], '\n'); end < 0 || (nl >= 0 && nl < end) {
-				return "", d.pageErr(path, s[i:i+1+lineEnd(s[i+1:])], "a { is never closed (write {{ for a literal brace)")
+				return "", d.pageErr(path, s[i:i+1+lineEnd(s[i+1:])], problem(CodeUnclosedBrace, Args{}, "a { is never closed (write {{ for a literal brace)"))
 			}
 			name := s[i+1 : i+1+end]
 			k, isWindow := strings.CutPrefix(name, "window.")
 			if !isWindow || Kind(k).index() < 0 {
-				return "", d.pageErr(path, "{"+name+"}", "{%s} is not a placeholder (the page has %s)", name, pagePlaceholders())
+				return "", d.pageErr(path, "{"+name+"}", problem(CodeBadPlaceholder, Args{Name: name, List: pagePlaceholders()},
+					"{%s} is not a placeholder (the page has %s)", name, pagePlaceholders()))
 			}
-			w, err := p.pageWindow(Kind(k))
-			if err != nil {
-				return "", d.pageErr(path, "{"+name+"}", "{%s}: %v", name, err)
+			w, werr := p.pageWindow(Kind(k))
+			if werr != nil {
+				werr.msg = "{" + name + "}: " + werr.msg
+				werr.arg.Name = name
+				return "", d.pageErr(path, "{"+name+"}", werr)
 			}
 			writeWindow(&b, w, lang)
 			i += end + 1
@@ -144,7 +147,7 @@ func lineEnd(s string) int {
 // pageErr is a ParseError about a piece of the page's text. A page is many
 // lines long, so the message points at the line of the piece (the first
 // line at or after the key that contains it) rather than at the key.
-func (d *doc) pageErr(path []string, piece string, format string, args ...any) error {
+func (d *doc) pageErr(path []string, piece string, c *coded) error {
 	line := d.keyLine(path)
 	if line > 0 {
 		lines := strings.Split(d.loc.src, "\n")
@@ -155,7 +158,7 @@ func (d *doc) pageErr(path []string, piece string, format string, args ...any) e
 			}
 		}
 	}
-	return &ParseError{Line: line, Path: strings.Join(path, "."), Msg: fmt.Sprintf(format, args...)}
+	return &ParseError{Line: line, Path: strings.Join(path, "."), Msg: c.msg, Code: c.code, Arg: c.arg}
 }
 
 // keyLine is the line where the key at path is written. The locator gives
@@ -180,8 +183,8 @@ func (d *doc) keyLine(path []string) int {
 }
 
 // pageErrf is errf for the keys of [page], at the line of the key.
-func (d *doc) pageErrf(path []string, format string, args ...any) error {
-	return &ParseError{Line: d.keyLine(path), Path: strings.Join(path, "."), Msg: fmt.Sprintf(format, args...)}
+func (d *doc) pageErrf(path []string, code string, arg Args, format string, args ...any) error {
+	return &ParseError{Line: d.keyLine(path), Path: strings.Join(path, "."), Msg: fmt.Sprintf(format, args...), Code: code, Arg: arg}
 }
 
 func pagePlaceholders() string {
@@ -204,11 +207,11 @@ func pagePlaceholders() string {
 // one hour more across a DST change). In between, the engine sometimes
 // grants a little more than 14 calendar days and never less, so the page
 // announces the 14 days, the promise that always holds.
-func (p *Policy) pageWindow(k Kind) (Window, error) {
+func (p *Policy) pageWindow(k Kind) (Window, *coded) {
 	kr := p.Kind(k)
 	if k == Withdrawal {
 		if p.Law != LawEU {
-			return Window{}, fmt.Errorf("under law = %q nobody has a right of withdrawal, so the page cannot give its window", p.Law)
+			return Window{}, problem(CodeNoWithdrawal, Args{Value: string(p.Law)}, "under law = %q nobody has a right of withdrawal, so the page cannot give its window", p.Law)
 		}
 		statutory := Window{Counting: Calendar, Days: withdrawalDays}
 		switch {
@@ -221,7 +224,7 @@ func (p *Policy) pageWindow(k Kind) (Window, error) {
 		return statutory, nil
 	}
 	if !kr.Enabled {
-		return Window{}, fmt.Errorf("kinds.%s is disabled, so the page cannot announce a window for it", k)
+		return Window{}, problem(CodeKindDisabled, Args{Kind: string(k)}, "kinds.%s is disabled, so the page cannot announce a window for it", k)
 	}
 	return kr.Window, nil
 }

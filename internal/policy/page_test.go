@@ -225,6 +225,7 @@ func TestPageErrors(t *testing.T) {
 			if err.Error() != tt.want {
 				t.Errorf("error\n got: %s\nwant: %s", err, tt.want)
 			}
+			checkErrorWorded(t, pe)
 		})
 	}
 }

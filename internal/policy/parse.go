@@ -17,10 +17,15 @@ import (
 // (0 when it cannot be told) and the key path, as in
 //
 //	line 12: kinds.non_delivery.window: "7x" is not a duration such as 7d or 168h
+//
+// Msg is in English, the words `comptoir policy check` prints; Code and Arg
+// say the same for a page that words it in another language (Localize).
 type ParseError struct {
 	Line int
 	Path string
 	Msg  string
+	Code string
+	Arg  Args
 }
 
 func (e *ParseError) Error() string {
@@ -80,10 +85,11 @@ type doc struct {
 
 func parse(data []byte) (*Policy, error) {
 	if len(data) > maxDocument {
-		return nil, &ParseError{Msg: fmt.Sprintf("the document is %d bytes; a policy is at most %d", len(data), maxDocument)}
+		return nil, &ParseError{Code: CodeTooLarge, Arg: Args{Number: int64(len(data)), Max: maxDocument},
+			Msg: fmt.Sprintf("the document is %d bytes; a policy is at most %d", len(data), maxDocument)}
 	}
 	if !utf8.Valid(data) {
-		return nil, &ParseError{Msg: "the document is not valid UTF-8"}
+		return nil, &ParseError{Code: CodeNotUTF8, Msg: "the document is not valid UTF-8"}
 	}
 	src := string(data)
 	var tree map[string]any
@@ -121,13 +127,20 @@ func parse(data []byte) (*Policy, error) {
 func syntaxError(err error) error {
 	var pe toml.ParseError
 	if errors.As(err, &pe) {
-		return &ParseError{Line: pe.Position.Line, Path: pe.LastKey, Msg: pe.Message}
+		return &ParseError{Line: pe.Position.Line, Path: pe.LastKey, Msg: pe.Message, Code: CodeSyntax, Arg: Args{Detail: pe.Message}}
 	}
-	return &ParseError{Msg: err.Error()}
+	return &ParseError{Msg: err.Error(), Code: CodeSyntax, Arg: Args{Detail: err.Error()}}
 }
 
-func (d *doc) errf(path []string, format string, args ...any) error {
-	return &ParseError{Line: d.loc.line(path), Path: strings.Join(path, "."), Msg: fmt.Sprintf(format, args...)}
+// errf is the ParseError of code about the key at path, with its English
+// message.
+func (d *doc) errf(path []string, code string, arg Args, format string, args ...any) error {
+	return d.errAt(path, problem(code, arg, format, args...))
+}
+
+// errAt is the ParseError of c about the key at path.
+func (d *doc) errAt(path []string, c *coded) error {
+	return &ParseError{Line: d.loc.line(path), Path: strings.Join(path, "."), Msg: c.msg, Code: c.code, Arg: c.arg}
 }
 
 var topKeys = []string{"name", "version", "law", "timezone", "kinds", "wording", "page"}
@@ -142,10 +155,10 @@ func (d *doc) checkKeys() error {
 		path := []string(k)
 		switch {
 		case !contains(topKeys, path[0]):
-			return d.errf(path[:1], "unknown key (a policy has %s)", strings.Join(topKeys, ", "))
+			return d.errf(path[:1], CodeUnknownKey, Args{List: strings.Join(topKeys, ", ")}, "unknown key (a policy has %s)", strings.Join(topKeys, ", "))
 		case path[0] == "kinds" && len(path) >= 2:
 			if Kind(path[1]).index() < 0 {
-				return d.errf(path[:2], "unknown claim kind (want %s)", kindList())
+				return d.errf(path[:2], CodeUnknownKind, Args{List: kindList()}, "unknown claim kind (want %s)", kindList())
 			}
 			if len(path) >= 3 {
 				allowed := kindKeys[:3]
@@ -153,24 +166,24 @@ func (d *doc) checkKeys() error {
 					allowed = kindKeys
 				}
 				if !contains(allowed, path[2]) {
-					return d.errf(path[:3], "unknown key (a claim kind has %s)", strings.Join(allowed, ", "))
+					return d.errf(path[:3], CodeUnknownKindKey, Args{List: strings.Join(allowed, ", ")}, "unknown key (a claim kind has %s)", strings.Join(allowed, ", "))
 				}
 			}
 		case path[0] == "wording" && len(path) >= 3:
 			name := path[1] + "." + path[2]
 			if _, ok := ruleByName(name); !ok {
-				return d.errf(path[:3], "no rule is called %s (see the list in doc.go)", name)
+				return d.errf(path[:3], CodeUnknownRule, Args{Name: name}, "no rule is called %s (see the list in doc.go)", name)
 			}
 			if len(path) >= 4 && path[3] != "en" && path[3] != "fr" {
-				return d.errf(path[:4], "unknown language (want en and fr)")
+				return d.errf(path[:4], CodeUnknownLanguage, Args{}, "unknown language (want en and fr)")
 			}
 		case path[0] == "page" && len(path) >= 2:
 			if !contains(pageKeys, path[1]) {
-				return d.pageErrf(path[:2], "unknown key (the page has %s)", strings.Join(pageKeys, ", "))
+				return d.pageErrf(path[:2], CodeUnknownPageKey, Args{List: strings.Join(pageKeys, ", ")}, "unknown key (the page has %s)", strings.Join(pageKeys, ", "))
 			}
 		case path[0] == "wording" && len(path) == 2:
 			if !isRuleGroup(path[1]) {
-				return d.errf(path[:2], "no rules are called %s.* (see the list in doc.go)", path[1])
+				return d.errf(path[:2], CodeUnknownRuleGroup, Args{Name: path[1]}, "no rules are called %s.* (see the list in doc.go)", path[1])
 			}
 		}
 	}
@@ -210,7 +223,7 @@ func (d *doc) value(path []string) (any, bool, error) {
 	for i, k := range path {
 		t, ok := cur.(map[string]any)
 		if !ok {
-			return nil, false, d.errf(path[:i], "must be a table, not %s", describe(cur))
+			return nil, false, d.errf(path[:i], CodeNotTable, Args{Type: typeOf(cur)}, "must be a table, not %s", describe(cur))
 		}
 		if cur, ok = t[k]; !ok {
 			return nil, false, nil
@@ -223,13 +236,13 @@ func (d *doc) str(path []string, required bool) (string, bool, error) {
 	v, ok, err := d.value(path)
 	if err != nil || !ok {
 		if err == nil && required {
-			err = d.errf(path, "missing")
+			err = d.errf(path, CodeMissing, Args{}, "missing")
 		}
 		return "", false, err
 	}
 	s, isStr := v.(string)
 	if !isStr {
-		return "", false, d.errf(path, "must be a string, not %s", describe(v))
+		return "", false, d.errf(path, CodeNotString, Args{Type: typeOf(v)}, "must be a string, not %s", describe(v))
 	}
 	return s, true, nil
 }
@@ -241,7 +254,7 @@ func (d *doc) table(path []string) (map[string]any, bool, error) {
 	}
 	t, isTable := v.(map[string]any)
 	if !isTable {
-		return nil, false, d.errf(path, "must be a table, not %s", describe(v))
+		return nil, false, d.errf(path, CodeNotTable, Args{Type: typeOf(v)}, "must be a table, not %s", describe(v))
 	}
 	return t, true, nil
 }
@@ -278,20 +291,20 @@ func (d *doc) header(p *Policy) error {
 		return err
 	}
 	if !validName(name) {
-		return d.errf([]string{"name"}, "%q is not a policy name: 1 to 64 lower-case letters, digits, - or _, starting with a letter", name)
+		return d.errf([]string{"name"}, CodeBadName, Args{Value: name}, "%q is not a policy name: 1 to 64 lower-case letters, digits, - or _, starting with a letter", name)
 	}
 	p.Name = name
 
 	v, ok, _ := d.value([]string{"version"})
 	if !ok {
-		return d.errf([]string{"version"}, "missing")
+		return d.errf([]string{"version"}, CodeMissing, Args{}, "missing")
 	}
 	n, isInt := v.(int64)
 	if !isInt {
-		return d.errf([]string{"version"}, "must be an integer such as 1, not %s", describe(v))
+		return d.errf([]string{"version"}, CodeNotInteger, Args{Type: typeOf(v)}, "must be an integer such as 1, not %s", describe(v))
 	}
 	if n < 1 || n > 1<<31 {
-		return d.errf([]string{"version"}, "%d is not a version number (1, 2, 3…)", n)
+		return d.errf([]string{"version"}, CodeBadVersion, Args{Number: n}, "%d is not a version number (1, 2, 3…)", n)
 	}
 	p.Version = n
 
@@ -305,16 +318,16 @@ func (d *doc) header(p *Policy) error {
 	case law == string(LawEU) || law == string(LawNone):
 		p.Law = Law(law)
 	default:
-		return d.errf([]string{"law"}, "%q is not a law comptoir knows (want \"eu\" or \"none\")", law)
+		return d.errf([]string{"law"}, CodeBadLaw, Args{Value: law}, "%q is not a law comptoir knows (want \"eu\" or \"none\")", law)
 	}
 
 	tz, _, err := d.str([]string{"timezone"}, true)
 	if err != nil {
 		return err
 	}
-	loc, err := loadZone(tz)
-	if err != nil {
-		return d.errf([]string{"timezone"}, "%v", err)
+	loc, zerr := loadZone(tz)
+	if zerr != nil {
+		return d.errAt([]string{"timezone"}, zerr)
 	}
 	p.TimeZone, p.Location = tz, loc
 	return nil
@@ -336,8 +349,8 @@ func validName(s string) bool {
 // loadZone loads an IANA zone by name, refusing "Local" (the host's zone,
 // which would make a decision depend on the machine it runs on) and the
 // empty name (which time.LoadLocation reads as UTC).
-func loadZone(name string) (*time.Location, error) {
-	bad := fmt.Errorf("%q is not an IANA time zone such as Europe/Paris or UTC", name)
+func loadZone(name string) (*time.Location, *coded) {
+	bad := problem(CodeBadTimeZone, Args{Value: name}, "%q is not an IANA time zone such as Europe/Paris or UTC", name)
 	if name == "" || name == "Local" || len(name) > 64 {
 		return nil, bad
 	}
@@ -355,16 +368,16 @@ func (d *doc) kind(k Kind) (KindRule, error) {
 		return KindRule{}, err
 	}
 	if !ok {
-		return KindRule{}, d.errf(base, "missing: every claim kind needs its table, at least [kinds.%s] enabled = true or false", k)
+		return KindRule{}, d.errf(base, CodeKindMissing, Args{Kind: string(k)}, "missing: every claim kind needs its table, at least [kinds.%s] enabled = true or false", k)
 	}
 	at := func(key string) []string { return []string{"kinds", string(k), key} }
 	var kr KindRule
 	en, ok := t["enabled"]
 	if !ok {
-		return KindRule{}, d.errf(at("enabled"), "missing (true or false)")
+		return KindRule{}, d.errf(at("enabled"), CodeEnabledMissing, Args{}, "missing (true or false)")
 	}
 	if kr.Enabled, ok = en.(bool); !ok {
-		return KindRule{}, d.errf(at("enabled"), "must be true or false, not %s", describe(en))
+		return KindRule{}, d.errf(at("enabled"), CodeNotBoolean, Args{Type: typeOf(en)}, "must be true or false, not %s", describe(en))
 	}
 
 	kr.Window.Counting = Exact // POLICY.md: default counting is exact
@@ -375,7 +388,7 @@ func (d *doc) kind(k Kind) (KindRule, error) {
 		case Exact, Calendar:
 			kr.Window.Counting = Counting(c)
 		default:
-			return KindRule{}, d.errf(at("counting"), "%q is not a way of counting (want \"exact\" or \"calendar\")", c)
+			return KindRule{}, d.errf(at("counting"), CodeBadCounting, Args{Value: c}, "%q is not a way of counting (want \"exact\" or \"calendar\")", c)
 		}
 	}
 
@@ -385,15 +398,15 @@ func (d *doc) kind(k Kind) (KindRule, error) {
 	}
 	switch {
 	case !ok && kr.Enabled:
-		return KindRule{}, d.errf(at("window"), "missing (a duration such as 7d or 168h)")
+		return KindRule{}, d.errf(at("window"), CodeWindowMissing, Args{}, "missing (a duration such as 7d or 168h)")
 	case ok:
-		length, days, err := parseWindow(w)
-		if err != nil {
-			return KindRule{}, d.errf(at("window"), "%v", err)
+		length, days, werr := parseWindow(w)
+		if werr != nil {
+			return KindRule{}, d.errAt(at("window"), werr)
 		}
 		kr.Window.Length, kr.Window.Days = length, days
 		if kr.Window.Counting == Calendar && days == 0 {
-			return KindRule{}, d.errf(at("window"), "%q: calendar counting counts whole days, so write the window in days, such as 14d", w)
+			return KindRule{}, d.errf(at("window"), CodeCalendarDays, Args{Value: w}, "%q: calendar counting counts whole days, so write the window in days, such as 14d", w)
 		}
 	}
 
@@ -406,7 +419,7 @@ func (d *doc) kind(k Kind) (KindRule, error) {
 			case RemedyRefund, RemedyRedeliver:
 				kr.Remedy = Remedy(r)
 			default:
-				return KindRule{}, d.errf(at("remedy"), "%q is not a remedy (want \"refund\" or \"redeliver\")", r)
+				return KindRule{}, d.errf(at("remedy"), CodeBadRemedy, Args{Value: r}, "%q is not a remedy (want \"refund\" or \"redeliver\")", r)
 			}
 		}
 	}
@@ -418,8 +431,8 @@ func (d *doc) kind(k Kind) (KindRule, error) {
 // length, and the number of days when the window is written in days only
 // (what calendar counting needs). Years and months are left out on purpose:
 // they are not fixed lengths, and "730d" says exactly what is meant.
-func parseWindow(s string) (time.Duration, int, error) {
-	bad := fmt.Errorf("%q is not a duration such as 7d or 168h", s)
+func parseWindow(s string) (time.Duration, int, *coded) {
+	bad := problem(CodeBadWindow, Args{Value: s}, "%q is not a duration such as 7d or 168h", s)
 	units := []struct {
 		c byte
 		d time.Duration
@@ -458,10 +471,10 @@ func parseWindow(s string) (time.Duration, int, error) {
 		return 0, 0, bad
 	}
 	if total <= 0 {
-		return 0, 0, fmt.Errorf("%q: a window must be longer than nothing", s)
+		return 0, 0, problem(CodeWindowEmpty, Args{Value: s}, "%q: a window must be longer than nothing", s)
 	}
 	if total > maxWindowDays*24*time.Hour {
-		return 0, 0, fmt.Errorf("%q: a window is at most %d days", s, maxWindowDays)
+		return 0, 0, problem(CodeWindowTooLong, Args{Value: s, Max: maxWindowDays}, "%q: a window is at most %d days", s, maxWindowDays)
 	}
 	if !onlyDays {
 		days = 0
@@ -492,17 +505,17 @@ func (d *doc) wording(p *Policy) error {
 			}
 			s, isStr := v.(string)
 			if !isStr {
-				return d.errf(path, "must be a string, not %s", describe(v))
+				return d.errf(path, CodeNotString, Args{Type: typeOf(v)}, "must be a string, not %s", describe(v))
 			}
 			if strings.TrimSpace(s) == "" {
-				return d.errf(path, "must not be empty")
+				return d.errf(path, CodeEmpty, Args{}, "must not be empty")
 			}
 			if lang == langFR {
 				s = frenchSpaces(s)
 			}
-			tpl, err := parseTemplate(s, rules[r].fields)
-			if err != nil {
-				return d.errf(path, "%v", err)
+			tpl, terr := parseTemplate(s, rules[r].fields)
+			if terr != nil {
+				return d.errAt(path, terr)
 			}
 			p.wording[r][lang] = tpl
 		}

@@ -159,6 +159,7 @@ func TestParseErrors(t *testing.T) {
 			if err.Error() != tt.want {
 				t.Errorf("error\n got: %s\nwant: %s", err, tt.want)
 			}
+			checkErrorWorded(t, pe)
 		})
 	}
 }
@@ -252,6 +253,7 @@ func TestCheck(t *testing.T) {
 			p := mustParse(t, tt.doc)
 			var got []string
 			for _, w := range Check(p) {
+				checkWarningWorded(t, w)
 				// Documents built by testDoc word nothing; keep the
 				// wording warnings of the last case only.
 				if strings.HasPrefix(w.Path, "wording.") && !strings.Contains(tt.doc, "[wording") {

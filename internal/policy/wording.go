@@ -1,7 +1,6 @@
 package policy
 
 import (
-	"fmt"
 	"strconv"
 	"strings"
 	"time"
@@ -33,7 +32,7 @@ type part struct {
 // with a hole in it, so a field the engine does not fill for that reason is
 // a document error, not a blank at run time. "{{" and "}}" stand for
 // literal braces.
-func parseTemplate(s string, allowed fieldSet) (template, error) {
+func parseTemplate(s string, allowed fieldSet) (template, *coded) {
 	var t template
 	var lit strings.Builder
 	flush := func() {
@@ -55,15 +54,15 @@ func parseTemplate(s string, allowed fieldSet) (template, error) {
 		case c == '{':
 			end := strings.IndexByte(s[i+1:], '}')
 			if end < 0 {
-				return template{}, fmt.Errorf("a { is never closed (write {{ for a literal brace)")
+				return template{}, problem(CodeUnclosedBrace, Args{}, "a { is never closed (write {{ for a literal brace)")
 			}
 			name := s[i+1 : i+1+end]
 			f, ok := fieldByName(name)
 			if !ok {
-				return template{}, fmt.Errorf("{%s} is not a field (this reason has %s)", name, describeFields(allowed))
+				return template{}, problem(CodeUnknownField, Args{Name: name, List: describeFields(allowed)}, "{%s} is not a field (this reason has %s)", name, describeFields(allowed))
 			}
 			if !allowed.has(f) {
-				return template{}, fmt.Errorf("{%s} is not available in this reason (it has %s)", name, describeFields(allowed))
+				return template{}, problem(CodeUnavailableField, Args{Name: name, List: describeFields(allowed)}, "{%s} is not available in this reason (it has %s)", name, describeFields(allowed))
 			}
 			flush()
 			t.parts = append(t.parts, part{f: f, isField: true})

@@ -377,7 +377,8 @@ func (s *Service) SaveDraftOver(ctx context.Context, actor audit.Actor, document
 			// copy that forgot to raise it.
 			d.Warnings = append(d.Warnings, policy.Warning{Path: "version", Msg: fmt.Sprintf(
 				"%s is already published and this draft is numbered below it; did you mean version = %d?",
-				versionID(p.Name, latest.Int64), latest.Int64+1)})
+				versionID(p.Name, latest.Int64), latest.Int64+1),
+				Code: policy.CodeVersionBelowLatest, Arg: policy.Args{Name: versionID(p.Name, latest.Int64), Number: latest.Int64 + 1}})
 		}
 		// One statement for "insert, or rewrite the draft": a version
 		// published between the read above and here (another admin, another

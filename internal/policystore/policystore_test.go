@@ -16,6 +16,7 @@ import (
 	"comptoir/internal/clock"
 	"comptoir/internal/db"
 	"comptoir/internal/db/dbtest"
+	"comptoir/internal/locale"
 	"comptoir/internal/policy"
 	"comptoir/internal/policystore"
 )
@@ -178,12 +179,15 @@ func TestSaveDraftWithErrorsSavesNothing(t *testing.T) {
 	}{
 		// Line 73 is [kinds.non_delivery]'s window in default.toml.
 		{"bad window", shopDoc(2, `window = "7d"`, `window = "7x"`),
-			policy.ParseError{Line: 73, Path: "kinds.non_delivery.window", Msg: `"7x" is not a duration such as 7d or 168h`}},
+			policy.ParseError{Line: 73, Path: "kinds.non_delivery.window", Msg: `"7x" is not a duration such as 7d or 168h`,
+				Code: policy.CodeBadWindow, Arg: policy.Args{Value: "7x"}}},
 		{"unknown placeholder on the page", shopDoc(2, "within {window.dissatisfied} of placing it", "within {window.unhappy} of placing it"),
 			policy.ParseError{Line: lineOf(t, policy.DefaultDocument(), "within {window.dissatisfied} of placing it"), Path: "page.en",
-				Msg: "{window.unhappy} is not a placeholder (the page has {window.non_delivery}, {window.not_as_described}, {window.subscription_cancel}, {window.dissatisfied}, {window.withdrawal})"}},
+				Msg:  "{window.unhappy} is not a placeholder (the page has {window.non_delivery}, {window.not_as_described}, {window.subscription_cancel}, {window.dissatisfied}, {window.withdrawal})",
+				Code: policy.CodeBadPlaceholder, Arg: policy.Args{Name: "window.unhappy", List: "{window.non_delivery}, {window.not_as_described}, {window.subscription_cancel}, {window.dissatisfied}, {window.withdrawal}"}}},
 		{"no French page", shopDoc(2, "\nfr = \"\"\"", "\nfrench = \"\"\""),
-			policy.ParseError{Line: lineOf(t, policy.DefaultDocument(), "\nfr = \"\"\"") + 1, Path: "page.french", Msg: "unknown key (the page has title_en, title_fr, en, fr)"}},
+			policy.ParseError{Line: lineOf(t, policy.DefaultDocument(), "\nfr = \"\"\"") + 1, Path: "page.french", Msg: "unknown key (the page has title_en, title_fr, en, fr)",
+				Code: policy.CodeUnknownPageKey, Arg: policy.Args{List: "title_en, title_fr, en, fr"}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -392,7 +396,20 @@ func TestOldVersionsStillResolve(t *testing.T) {
 	d := e.save(t, shopDoc(1))
 	found := false
 	for _, w := range d.Warnings {
-		found = found || (w.Path == "version" && strings.Contains(w.Msg, "shop@3 is already published"))
+		if w.Path == "version" && strings.Contains(w.Msg, "shop@3 is already published") {
+			found = true
+			// The admin pages word it from its code: in English, the same.
+			msgs := locale.MustLoad()
+			tr := func(lang string) policy.Translator {
+				return func(id string, data map[string]any) string { return msgs.T(lang, id, data) }
+			}
+			if en := w.Localize("en", tr("en")); en != w.Msg {
+				t.Errorf("worded from its code: %q, want %q", en, w.Msg)
+			}
+			if fr := w.Localize("fr", tr("fr")); !strings.Contains(fr, "shop@3 est déjà publiée") || !strings.Contains(fr, "version = 4") {
+				t.Errorf("in French: %q", fr)
+			}
+		}
 	}
 	if !found {
 		t.Errorf("no warning for a draft numbered below shop@3: %+v", d.Warnings)

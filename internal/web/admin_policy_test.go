@@ -2,6 +2,8 @@ package web_test
 
 import (
 	"context"
+	"fmt"
+	"html"
 	"net/http"
 	"net/url"
 	"strings"
@@ -123,6 +125,13 @@ func TestAdminPolicyPreviewSpeaksTheAdminsLanguage(t *testing.T) {
 		t.Fatalf("preview: %d %s", r.Status, r.Body)
 	}
 	mustContain(t, r, `<dd id="decision-refund">6,00`)
+	// The decision's parts are named in the admin's language, with the
+	// policy eval field beside; each reason is marked with its language.
+	mustContain(t, r, `Issue <code>outcome</code>`, `<dd id="decision-outcome">Remboursement <code>refund</code></dd>`,
+		`Donné par la loi <code>statutory</code></dt><dd>non <code>false</code>`, `<dd lang="en" id="decision-reason-en">`, `<dd lang="fr" id="decision-reason-fr">`)
+	for _, p := range newCrawlTexts(h.App.Messages).pageProblems(r.Body, "fr") {
+		t.Errorf("French preview: %s", p)
+	}
 	r = admin.PostForm("/admin/policies/preview", url.Values{"document": {doc}, "facts": {`{"kind":`}})
 	if r.Status != http.StatusUnprocessableEntity {
 		t.Fatalf("bad facts: %d", r.Status)
@@ -250,4 +259,64 @@ func TestAdminLegalPublishPressedTwice(t *testing.T) {
 	if cur, _ := h.App.Legal.Current(context.Background(), "terms"); cur.Version != 3 {
 		t.Fatalf("in force: %s", cur.ID())
 	}
+}
+
+// A policy document's errors and warnings are worded in the admin's
+// language, on the editor and in the preview; in English they are the words
+// of `comptoir policy check`. Before, they were in English on a French page.
+func TestAdminPolicyProblemsInTheAdminsLanguage(t *testing.T) {
+	h := apptest.Start(t)
+	_, admin := h.User(t, account.RoleAdmin, "admin@shop.test")
+	doc := strings.Replace(string(policy.DefaultDocument()), "name = \"default\"\nversion = 1", "name = \"shop\"\nversion = 2", 1)
+	bad := strings.Replace(doc, `window = "7d"`, `window = "7x"`, 1)
+	_, perr := policy.Parse([]byte(bad))
+	pe, ok := perr.(*policy.ParseError)
+	if !ok {
+		t.Fatalf("the broken document: %v", perr)
+	}
+	text := func(r apptest.Response) string { return html.UnescapeString(r.Body) }
+	for _, lang := range []string{"fr", "en"} {
+		if r := admin.PostForm("/lang", url.Values{"lang": {lang}}); r.Status != http.StatusSeeOther {
+			t.Fatalf("switch to %s: %d", lang, r.Status)
+		}
+		wantErr := fmt.Sprintf(`Ligne %d — kinds.non_delivery.window: "7x" n’est pas une durée comme 7d ou 168h`, pe.Line)
+		wantPreview := fmt.Sprintf(`Ligne %d — kinds.non_delivery.window: "7x" n’est pas une durée comme 7d ou 168h`, pe.Line)
+		wantWarning := "7 jours, c’est moins que les 2 ans de garantie"
+		if lang == "en" {
+			wantErr = fmt.Sprintf("Line %d — kinds.non_delivery.window: %s", pe.Line, pe.Msg)
+			wantPreview = fmt.Sprintf("Line %d — kinds.non_delivery.window: %s", pe.Line, pe.Msg)
+			wantWarning = "7 days is shorter than the 2 years of liability"
+		}
+		r := admin.PostForm("/admin/policies", url.Values{"document": {bad}})
+		if r.Status != http.StatusUnprocessableEntity || !strings.Contains(text(r), wantErr) {
+			t.Errorf("%s: saving a broken document: %d, want %q in\n%s", lang, r.Status, wantErr, pageError(r.Body, "policy-error"))
+		}
+		for _, p := range newCrawlTexts(h.App.Messages).pageProblems(r.Body, lang) {
+			t.Errorf("%s: the editor with an error: %s", lang, p)
+		}
+		r = admin.PostForm("/admin/policies/preview", url.Values{"document": {bad}, "sample": {"non_delivery_partial"}})
+		if r.Status != http.StatusUnprocessableEntity || !strings.Contains(text(r), wantPreview) {
+			t.Errorf("%s: previewing a broken document: %d, want %q in\n%s", lang, r.Status, wantPreview, pageError(r.Body, "preview-error"))
+		}
+		r = admin.PostForm("/admin/policies", url.Values{"document": {doc}})
+		if r.Status != http.StatusOK || !strings.Contains(text(r), wantWarning) {
+			t.Errorf("%s: saving a document with a warning: %d, want %q", lang, r.Status, wantWarning)
+		}
+		for _, p := range newCrawlTexts(h.App.Messages).pageProblems(r.Body, lang) {
+			t.Errorf("%s: the editor with warnings: %s", lang, p)
+		}
+	}
+}
+
+// pageError is the paragraph of id in body, for a failure message.
+func pageError(body, id string) string {
+	i := strings.Index(body, `id="`+id+`"`)
+	if i < 0 {
+		return "(no " + id + ")"
+	}
+	end := strings.Index(body[i:], "</p>")
+	if end < 0 {
+		end = len(body) - i
+	}
+	return body[i : i+end]
 }

@@ -97,8 +97,12 @@ func (s *Server) apiFileClaim(w http.ResponseWriter, r *http.Request) {
 	fi := claims.FileInput{
 		Kind: in.Kind, CustomerID: st.user.ID, OrderID: in.OrderID, LineID: in.LineID, SubscriptionID: in.SubscriptionID,
 		Message: in.Message, Choice: in.Choice, RefundRequested: in.RefundRequested, Actor: st.user.Actor(),
+		Lang: st.lang, // the customer's, who writes through the API in it
 	}
 	if st.user.IsStaff() {
+		// An agent's words for the customer: in a language nobody says,
+		// unless they are the customer's message's (fromSourceMessage).
+		fi.Lang = ""
 		fi.CustomerID, fi.FiledAt, fi.SourceMessageID = in.CustomerID, in.FiledAt, in.SourceMessageID
 		if in.SourceMessageID != "" && !s.fromSourceMessage(w, r, &fi) {
 			return
@@ -159,7 +163,7 @@ func (s *Server) fromSourceMessage(w http.ResponseWriter, r *http.Request, fi *c
 	}
 	fi.CustomerID, fi.FiledAt = t.CustomerID, m.CreatedAt
 	if fi.Message == "" {
-		fi.Message = m.Text
+		fi.Message, fi.Lang = m.Text, m.Lang
 	}
 	return true
 }
@@ -218,7 +222,7 @@ func (s *Server) apiAddEvidence(w http.ResponseWriter, r *http.Request) {
 			" (unknown field \""+part+"\": evidence takes text and files)")
 		return
 	}
-	in, done := evidenceInputs(r.MultipartForm)
+	in, done := evidenceInputs(r.MultipartForm, state(r).lang)
 	defer done()
 	c, _, err := s.Claims.AddEvidence(r.Context(), state(r).user.ID, r.PathValue("id"), in)
 	if err != nil {

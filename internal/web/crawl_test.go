@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/BurntSushi/toml"
+
 	"comptoir/internal/apptest"
 	"comptoir/internal/locale"
 )
@@ -40,6 +42,12 @@ var (
 		locale.FR: regexp.MustCompile(`\b(?:January|February|March|April|June|July|August|September|October|November|December)\b`),
 		locale.EN: regexp.MustCompile(`(?i)\b(?:janvier|février|mars|avril|juin|juillet|août|septembre|octobre|novembre|décembre)\b`),
 	}
+	// Dates as the other language writes them: "2026-12-01 00:30" is
+	// English's, "01/12/2026 00:30" French's (localtime.Zone.Time).
+	crawlDateRE = map[string]*regexp.Regexp{
+		locale.FR: regexp.MustCompile(`\b\d{4}-\d\d-\d\d(?: \d\d:\d\d)?\b`),
+		locale.EN: regexp.MustCompile(`\b\d\d/\d\d/\d{4}\b`),
+	}
 	// Amounts: "12,00 €" in French, "€12.00" in English.
 	crawlMoneyRE = map[string]*regexp.Regexp{
 		locale.FR: regexp.MustCompile(`€\s?\d`),
@@ -51,6 +59,10 @@ var (
 type crawlTexts struct {
 	namespaces map[string]bool              // first segments of message keys
 	other      map[string]map[string]string // lang → text of the other language only → key
+	// otherParts are, per language, the long literal pieces of the other
+	// language's messages with fields ("Draft {{.Version}} saved. Check
+	// it with a preview…"): a page showing one shows that message.
+	otherParts map[string]map[string]string // lang → piece → key
 }
 
 func newCrawlTexts(c *locale.Catalog) crawlTexts {
@@ -81,7 +93,68 @@ func newCrawlTexts(c *locale.Catalog) crawlTexts {
 			ct.other[lang][t] = k
 		}
 	}
+	ct.otherParts = crawlMessageParts()
 	return ct
+}
+
+var crawlActionRE = regexp.MustCompile(`(?s)\{\{.*?\}\}`)
+
+// crawlMessageParts reads the message files for the literal pieces of the
+// messages with fields: per language, the other language's pieces of at
+// least 16 characters that no message of the language itself contains.
+func crawlMessageParts() map[string]map[string]string {
+	raw := map[string]map[string]string{} // lang → key → text (the "other" form)
+	for _, lang := range locale.Supported {
+		var doc map[string]any
+		if _, err := toml.DecodeFile("../locale/messages/"+lang+".toml", &doc); err != nil {
+			panic(err)
+		}
+		raw[lang] = map[string]string{}
+		for k, v := range doc {
+			switch v := v.(type) {
+			case string:
+				raw[lang][k] = v
+			case map[string]any:
+				if o, ok := v["other"].(string); ok {
+					raw[lang][k] = o
+				}
+			}
+		}
+	}
+	out := map[string]map[string]string{}
+	for _, lang := range locale.Supported {
+		other := locale.EN
+		if lang == locale.EN {
+			other = locale.FR
+		}
+		var own []string
+		for _, t := range raw[lang] {
+			own = append(own, normSpace(t))
+		}
+		out[lang] = map[string]string{}
+		for k, t := range raw[other] {
+			if !strings.Contains(t, "{{") {
+				continue // plain: ct.other has it whole
+			}
+			for _, piece := range crawlActionRE.Split(t, -1) {
+				piece = normSpace(piece)
+				if len([]rune(piece)) < 16 {
+					continue
+				}
+				shared := false
+				for _, o := range own {
+					if strings.Contains(o, piece) {
+						shared = true
+						break
+					}
+				}
+				if !shared {
+					out[lang][piece] = k
+				}
+			}
+		}
+	}
+	return out
 }
 
 func normSpace(s string) string {
@@ -136,8 +209,18 @@ func (ct crawlTexts) pageProblems(body, lang string) []string {
 		if k, ok := ct.other[lang][t]; ok {
 			out = append(out, "other language's "+k+": "+t)
 		}
+		if len(t) >= 16 {
+			for piece, k := range ct.otherParts[lang] {
+				if strings.Contains(t, piece) {
+					out = append(out, "other language's "+k+" ("+piece+"): "+t)
+				}
+			}
+		}
 		if m := crawlMonthsRE[lang].FindString(t); m != "" {
 			out = append(out, "other language's month "+m+" in "+t)
+		}
+		if m := crawlDateRE[lang].FindString(t); m != "" {
+			out = append(out, "other language's date "+m+" in "+t)
 		}
 		if m := crawlMoneyRE[lang].FindString(t); m != "" {
 			out = append(out, "other language's amount "+m+" in "+t)
@@ -438,6 +521,9 @@ func TestCrawlChecksSeeDefects(t *testing.T) {
 		{"fr", page("fr", `<p>March 3, 2026</p>`), "month March"},
 		{"fr", page("fr", `<p>€12.00</p>`), "amount"},
 		{"en", page("en", "<p>12,00\u00a0€</p>"), "amount"},
+		{"fr", page("fr", `<p>Draft shop@2 saved. Check it with a preview, then publish it.</p>`), "other language's admin.policies.saved"},
+		{"fr", page("fr", `<td>2026-12-01 00:30 CET</td>`), "date 2026-12-01 00:30"},
+		{"en", page("en", `<td>01/12/2026 00:30 CET</td>`), "date 01/12/2026"},
 		{"fr", page("fr", `<input id="q" name="q">`), "field without a label"},
 		{"fr", page("fr", `<label for="q">Q</label><input id="q" name="q" aria-describedby="q-error">`), "aria-describedby names no element: q-error"},
 		{"fr", page("fr", `<h3>x</h3>`), "heading <h3> after <h1>"},

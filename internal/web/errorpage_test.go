@@ -51,3 +51,30 @@ func TestErrorPagesLeadBackInTheVisitorsLanguage(t *testing.T) {
 		}
 	}
 }
+
+// A panic is answered outside identify, which gave the request its
+// language: the 500 page is still in the language the visitor's browser or
+// switcher asks for. Before, it was always French.
+func TestPanicPageInTheVisitorsLanguage(t *testing.T) {
+	s, err := New(Deps{Messages: locale.MustLoad(), Clock: clock.NewManual(time.Date(2026, 3, 8, 10, 0, 0, 0, time.UTC)), StoreName: "Comptoir Test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := s.recoverPanics(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { panic("boom") }))
+	for _, c := range []struct{ acceptLanguage, cookie, want string }{
+		{"en-GB,en;q=0.9", "", locale.EN},
+		{"fr-FR", "", locale.FR},
+		{"fr-FR", locale.EN, locale.EN},
+	} {
+		r := httptest.NewRequest(http.MethodGet, "/shop", nil)
+		r.Header.Set("Accept-Language", c.acceptLanguage)
+		if c.cookie != "" {
+			r.AddCookie(&http.Cookie{Name: langCookie, Value: c.cookie})
+		}
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		if w.Code != http.StatusInternalServerError || !strings.Contains(w.Body.String(), `<html lang="`+c.want+`"`) {
+			t.Errorf("%+v: %d, want a 500 page in %s: %.300s", c, w.Code, c.want, w.Body.String())
+		}
+	}
+}

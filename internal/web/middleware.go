@@ -126,11 +126,23 @@ func credentialRefused(err error) bool {
 // 503 storage_unavailable when the database is out of reach, in the
 // language the visitor's browser asks for.
 func (s *Server) identifyFailed(w http.ResponseWriter, r *http.Request, err error) {
-	st := &reqState{lang: locale.Negotiate("", "", r.Header.Get("Accept-Language"), s.DefaultLang)}
-	if c, cerr := r.Cookie(langCookie); cerr == nil {
-		st.lang = locale.Negotiate("", c.Value, r.Header.Get("Accept-Language"), s.DefaultLang)
+	s.serverError(w, s.withVisitorLang(r), err)
+}
+
+// withVisitorLang is r with, when identify has not given it a state (a
+// middleware outside it answering), the language the visitor's switcher
+// cookie or browser asks for, without reading the database: a page from
+// there was otherwise always in French.
+func (s *Server) withVisitorLang(r *http.Request) *http.Request {
+	if _, ok := r.Context().Value(ctxKey{}).(*reqState); ok {
+		return r
 	}
-	s.serverError(w, r.WithContext(context.WithValue(r.Context(), ctxKey{}, st)), err)
+	cookie := ""
+	if c, err := r.Cookie(langCookie); err == nil {
+		cookie = c.Value
+	}
+	st := &reqState{lang: locale.Negotiate("", cookie, r.Header.Get("Accept-Language"), s.DefaultLang)}
+	return r.WithContext(context.WithValue(r.Context(), ctxKey{}, st))
 }
 
 // pageAuth guards an HTML route: a visitor who is not signed in is sent to
@@ -198,9 +210,12 @@ func allowed(p perm, u *account.User) bool {
 // (CSRF), using the browser's Sec-Fetch-Site and Origin headers.
 func (s *Server) crossOrigin(next http.Handler) http.Handler {
 	cop := http.NewCrossOriginProtection()
-	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	// The refusal runs before identify: it identifies the visitor itself,
+	// so that the page is in their saved language, not always French.
+	deny := s.identify(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.renderError(w, r, http.StatusForbidden, "error.csrf")
 	}))
+	cop.SetDenyHandler(deny)
 	return cop.Handler(next)
 }
 
@@ -447,7 +462,7 @@ func (s *Server) recoverPanics(next http.Handler) http.Handler {
 					panic(p)
 				}
 				s.Logger.Error("panic serving request", "method", r.Method, "path", loggedPath(r.URL.Path), "panic", p, "stack", string(debug.Stack()))
-				s.serverError(w, r, nil)
+				s.serverError(w, s.withVisitorLang(r), nil)
 			}
 		}()
 		next.ServeHTTP(w, r)

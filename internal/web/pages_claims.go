@@ -70,7 +70,7 @@ func (s *Server) fileClaim(w http.ResponseWriter, r *http.Request) {
 	claimID, err := s.keyedClaimForm(r, st.user.ID, "page:file-claim", "claim_key", func(then func(context.Context, *sql.Tx, claims.Claim) error) (claims.Claim, error) {
 		return s.Claims.File(r.Context(), claims.FileInput{
 			Kind: policy.Kind(r.PostForm.Get("kind")), CustomerID: st.user.ID, OrderID: r.PathValue("id"),
-			LineID: r.PostForm.Get("line_id"), Message: r.PostForm.Get("message"), Actor: st.user.Actor(), Then: then,
+			LineID: r.PostForm.Get("line_id"), Message: r.PostForm.Get("message"), Lang: st.lang, Actor: st.user.Actor(), Then: then,
 		})
 	})
 	if err != nil {
@@ -338,11 +338,11 @@ func (s *Server) consoleClaims(w http.ResponseWriter, r *http.Request) {
 }
 
 // evidenceInputs reads the text and files of a multipart evidence form.
-func evidenceInputs(form *multipart.Form) ([]claims.EvidenceInput, func()) {
+func evidenceInputs(form *multipart.Form, lang string) ([]claims.EvidenceInput, func()) {
 	var in []claims.EvidenceInput
 	var opened []io.Closer
 	if t := strings.TrimSpace(strings.Join(form.Value["text"], "\n")); t != "" {
-		in = append(in, claims.EvidenceInput{Text: t})
+		in = append(in, claims.EvidenceInput{Text: t, Lang: lang})
 	}
 	for _, fh := range form.File["files"] {
 		f, err := fh.Open()
@@ -365,7 +365,7 @@ func (s *Server) addEvidence(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer r.MultipartForm.RemoveAll()
-	in, done := evidenceInputs(r.MultipartForm)
+	in, done := evidenceInputs(r.MultipartForm, state(r).lang)
 	defer done()
 	// The form's key: evidence sent twice (a double click, a reload of the
 	// answer) is added once; the repeat answers as the first did.

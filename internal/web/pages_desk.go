@@ -415,7 +415,7 @@ func (s *Server) consoleClaimFromMessage(w http.ResponseWriter, r *http.Request)
 	}
 	in := claims.FileInput{
 		Kind: policy.Kind(r.PostForm.Get("kind")), CustomerID: t.CustomerID,
-		Message: from.Text, FiledAt: from.CreatedAt, SourceMessageID: from.ID, Actor: state(r).user.Actor(),
+		Message: from.Text, Lang: from.Lang, FiledAt: from.CreatedAt, SourceMessageID: from.ID, Actor: state(r).user.Actor(),
 	}
 	if in.Kind == policy.SubscriptionCancel {
 		// A written request to stop a subscription: filed at the

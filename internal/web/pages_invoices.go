@@ -11,6 +11,7 @@ import (
 	"comptoir/internal/account"
 	"comptoir/internal/eu"
 	"comptoir/internal/invoices"
+	"comptoir/internal/locale"
 	"comptoir/internal/money"
 )
 
@@ -244,7 +245,7 @@ func (s *Server) renderAdminVAT(w http.ResponseWriter, r *http.Request, status i
 	}
 	var rows []row
 	for _, rt := range rates {
-		rows = append(rows, row{Country: rt.Country, From: rt.EffectiveFrom, Rate: invoices.RatePercent(rt.RateBP, state(r).lang)})
+		rows = append(rows, row{Country: rt.Country, From: calendarDate(rt.EffectiveFrom, state(r).lang), Rate: invoices.RatePercent(rt.RateBP, state(r).lang)})
 	}
 	v := s.newView(r, "admin.vat.title", map[string]any{"Rates": rows, "PricesIncludeVAT": s.Invoices.PricesIncludeVAT(), "Seller": s.Invoices.Seller()})
 	v.Errors = errs
@@ -357,4 +358,15 @@ func (s *Server) adminInvoicesCSV(w http.ResponseWriter, r *http.Request) {
 	h.Set("Content-Disposition", `attachment; filename="invoices-`+from.Format(time.DateOnly)+`-`+to.Format(time.DateOnly)+`.csv"`)
 	h.Set("Cache-Control", "no-store")
 	w.Write(buf.Bytes())
+}
+
+// calendarDate writes a calendar date stored as "2006-01-02" as lang
+// writes dates (localtime.Zone.Date): "01/07/2025" in French; as stored
+// in English, and when it is not such a date.
+func calendarDate(iso, lang string) string {
+	d, err := time.Parse(time.DateOnly, iso)
+	if err != nil || lang != locale.FR {
+		return iso
+	}
+	return d.Format("02/01/2006")
 }

@@ -13,6 +13,9 @@ import (
 type policyPageData struct {
 	Version    string
 	Paragraphs []string
+	// Lang is the language of the text, which a link may choose
+	// (documentLang): the page marks it, since it need not be the page's.
+	Lang string
 }
 
 // policyPage shows the refund policy to customers: the version in force, or
@@ -35,8 +38,9 @@ func (s *Server) policyPage(w http.ResponseWriter, r *http.Request) {
 		s.serverError(w, r, err)
 		return
 	}
-	title, paragraphs := p.Page(documentLang(r))
-	v := s.newView(r, "", policyPageData{Version: p.ID(), Paragraphs: paragraphs})
+	lang := documentLang(r)
+	title, paragraphs := p.Page(lang)
+	v := s.newView(r, "", policyPageData{Version: p.ID(), Paragraphs: paragraphs, Lang: lang})
 	v.Title = title
 	s.render(w, r, http.StatusOK, "policy", v)
 }
@@ -66,8 +70,8 @@ func (s *Server) adminPolicies(w http.ResponseWriter, r *http.Request) {
 
 type policyEditData struct {
 	Document string
-	Errors   []policy.ParseError
-	Warnings []policy.Warning
+	Errors   []policyProblem
+	Warnings []policyProblem
 	Samples  []policystore.Sample
 	Facts    string
 	Decision *policy.Decision
@@ -82,6 +86,33 @@ type policyEditData struct {
 	Read string
 	// Other names that other draft, to open it.
 	Other string
+}
+
+// policyProblem is an error or a warning about a policy document, worded
+// in the page's language: its line (0: none), its key and what is wrong.
+type policyProblem struct {
+	Line int
+	Path string
+	Text string
+}
+
+// translator is s.Messages.T in lang, as package policy words its problems.
+func (s *Server) translator(lang string) policy.Translator {
+	return func(id string, data map[string]any) string { return s.Messages.T(lang, id, data) }
+}
+
+// policyProblems words a document's errors and warnings in lang: their
+// codes are the parser's, their words the catalog's (`comptoir policy
+// check` prints the English).
+func (s *Server) policyProblems(lang string, errs []policy.ParseError, warns []policy.Warning) (e, w []policyProblem) {
+	tr := s.translator(lang)
+	for i := range errs {
+		e = append(e, policyProblem{Line: errs[i].Line, Path: errs[i].Path, Text: errs[i].Localize(lang, tr)})
+	}
+	for _, x := range warns {
+		w = append(w, policyProblem{Line: x.Line, Path: x.Path, Text: x.Localize(lang, tr)})
+	}
+	return e, w
 }
 
 // policyEditView is the editor on doc; a form sent back keeps its read.
@@ -127,7 +158,7 @@ func (s *Server) adminPolicySave(w http.ResponseWriter, r *http.Request) {
 	draft, err := s.Policies.SaveDraftOver(r.Context(), state(r).user.Actor(), []byte(doc), r.PostForm.Get("read"))
 	v := s.policyEditView(r, doc)
 	d := v.Data.(*policyEditData)
-	d.Errors, d.Warnings = draft.Errors, draft.Warnings
+	d.Errors, d.Warnings = s.policyProblems(v.Lang, draft.Errors, draft.Warnings)
 	var serr *policystore.Error
 	switch {
 	case errors.Is(err, policystore.ErrDraftChanged):
@@ -177,15 +208,22 @@ func (s *Server) adminPolicyPreview(w http.ResponseWriter, r *http.Request) {
 	d.Facts = facts
 	dec, err := policystore.Preview([]byte(doc), []byte(facts), time.Time{})
 	if err != nil {
-		// The detail (line, key, what is wrong) is the parser's, in
-		// English as in `comptoir policy check`; what it is about is said
-		// in the admin's language.
+		// A document's error (line, key, what is wrong) is worded in the
+		// admin's language from its code; facts are API.md's JSON, whose
+		// errors name the field by its path, in English as in `comptoir
+		// policy eval`.
 		var perr *policy.ParseError
-		key := "admin.policies.preview_facts_error"
+		key, detail := "admin.policies.preview_facts_error", err.Error()
 		if errors.As(err, &perr) {
-			key = "admin.policies.preview_document_error"
+			key, detail = "admin.policies.preview_document_error", perr.Localize(v.Lang, s.translator(v.Lang))
+			if perr.Path != "" {
+				detail = perr.Path + ": " + detail
+			}
+			if perr.Line > 0 {
+				detail = s.Messages.T(v.Lang, "admin.policies.line", map[string]any{"Line": perr.Line}) + " — " + detail
+			}
 		}
-		v.Errors = map[string]string{"preview": s.Messages.T(v.Lang, key, map[string]any{"Detail": err.Error()})}
+		v.Errors = map[string]string{"preview": s.Messages.T(v.Lang, key, map[string]any{"Detail": detail})}
 		s.render(w, r, http.StatusUnprocessableEntity, "admin_policy", v)
 		return
 	}

@@ -49,6 +49,15 @@ func loadPages(st *staticFiles, messages *locale.Catalog) (*pages, error) {
 		"static": st.URL,
 		"list":   func(v ...string) []string { return v },
 		"deref":  func(a *money.Amount) money.Amount { return *a },
+		// fieldLang is the language a form field is for: "name_fr" → "fr".
+		"fieldLang": func(field string) string {
+			if i := strings.LastIndexByte(field, '_'); i >= 0 {
+				if l, ok := locale.Normalize(field[i+1:]); ok && l == field[i+1:] {
+					return l
+				}
+			}
+			return ""
+		},
 	}
 	base, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html")
 	if err != nil {
@@ -235,6 +244,30 @@ func (v *view) Invalid(field string, helpIDs ...string) template.HTMLAttr {
 		attr = ` aria-invalid="true"` + attr
 	}
 	return template.HTMLAttr(attr)
+}
+
+// Code words a code from outside (a card network's dispute reason) with
+// message prefix+code when the catalog has one, and shows the code itself
+// otherwise: a code the store has not met yet is no message key on a page.
+func (v *view) Code(prefix, code string) string {
+	if code != "" && v.messages.Has(v.Lang, prefix+code) {
+		return v.messages.T(v.Lang, prefix+code)
+	}
+	return code
+}
+
+// LangOf marks an element holding text whose language is known, which
+// need not be the page's: what people wrote (a ticket's messages in the
+// ticket's language), a product's name as an order recorded it in the
+// order's language, a field meant for one language. It gives ` lang="fr"`
+// or ` lang="en"`, so that a screen reader pronounces the text in its own
+// language, and nothing when lang is not a language of the store: an
+// unknown language is left unmarked rather than guessed.
+func (v *view) LangOf(lang string) template.HTMLAttr {
+	if l, ok := locale.Normalize(lang); ok && l == lang {
+		return template.HTMLAttr(` lang="` + l + `"`)
+	}
+	return ""
 }
 
 // OtherLang is the language the switcher offers.

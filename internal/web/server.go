@@ -158,6 +158,7 @@ func New(d Deps) (*Server, error) {
 	for _, r := range s.apiRoutes() {
 		s.mux.Handle(r.pattern, s.apiAuth(r.perm, r.handler))
 	}
+	st.missing = s.notFound
 	s.mux.Handle("GET /static/", st)
 	if d.Card != nil {
 		// Stripe signs its requests; they carry no session and no

@@ -20,6 +20,9 @@ var staticFS embed.FS
 type staticFiles struct {
 	urls  map[string]string // name → hashed URL
 	files map[string][]byte // hashed URL → content
+	// missing answers a URL that names no file: the store's 404 page, in
+	// the visitor's language (http.NotFound when unset).
+	missing http.HandlerFunc
 }
 
 func loadStatic() (*staticFiles, error) {
@@ -55,7 +58,11 @@ func (st *staticFiles) URL(name string) string {
 func (st *staticFiles) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	b, ok := st.files[r.URL.Path]
 	if !ok {
-		http.NotFound(w, r)
+		if st.missing != nil {
+			st.missing(w, r)
+		} else {
+			http.NotFound(w, r)
+		}
 		return
 	}
 	if ct := mime.TypeByExtension(path.Ext(r.URL.Path)); ct != "" {
