@@ -3,6 +3,7 @@ package web
 import (
 	"errors"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 
@@ -87,6 +88,11 @@ func (s *Server) productView(r *http.Request, p catalog.Product) (*view, error) 
 	d := productData{Product: p}
 	v := s.newView(r, "", nil)
 	v.Title = p.Name(v.Lang)
+	if r.Method == http.MethodPost {
+		// A refused "add to cart" or "subscribe": the language switcher
+		// comes back to the product's page, not to the form's action.
+		v.Path = "/shop/" + url.PathEscape(p.Slug)
+	}
 	v.Form.Set("quantity", strconv.Itoa(p.MinQuantity))
 	if p.Kind == catalog.KindSubscription {
 		inForce, err := s.Orders.PolicyVersion(r.Context())

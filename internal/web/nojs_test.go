@@ -1,0 +1,128 @@
+package web_test
+
+import (
+	"html"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"comptoir/internal/account"
+	"comptoir/internal/apptest"
+)
+
+// The usability walk of session 19: the store used as a customer and an
+// agent would, without JavaScript, through its HTML alone.
+
+var langNext = regexp.MustCompile(`<form method="post" action="/lang"[^>]*>\s*<input type="hidden" name="next" value="([^"]*)">`)
+
+// switchLanguage presses the language switcher of page r, follows where it
+// leads and returns that page with the path it was at.
+func switchLanguage(t *testing.T, c *apptest.Client, r apptest.Response) (string, apptest.Response) {
+	t.Helper()
+	m := langNext.FindStringSubmatch(r.Body)
+	if m == nil {
+		t.Fatalf("no language switcher on the page: %.300s", r.Body)
+	}
+	next := html.UnescapeString(m[1])
+	sw := c.PostForm("/lang", url.Values{"lang": {"en"}, "next": {next}})
+	if sw.Status != http.StatusSeeOther {
+		t.Fatalf("language switch: %d", sw.Status)
+	}
+	return sw.Location, c.Get(sw.Location)
+}
+
+// A refused form is shown again at its action's address (POST
+// /orders/{id}/claims), which is no page: the language switcher on it sent
+// the visitor back there with a GET, to "Page not found", and what they
+// were doing was gone. It now comes back to the page the form is on.
+func TestLanguageSwitchOnARefusedFormComesBackToItsPage(t *testing.T) {
+	h := apptest.Start(t)
+	p := newService(t, h, "posts", 25)
+	plan := newPlan(t, h, "pro", 990, 0)
+	u, c := h.User(t, account.RoleCustomer, "ana@example.fr")
+	_, agc := h.User(t, account.RoleAgent, "agent@shop.test")
+	o := buyAndDeliver(t, h, u, 40)
+	c.PostForm("/cart", url.Values{"product_id": {p.ID}, "quantity": {"100"}})
+	cart := c.Get("/cart")
+	key := checkoutKey.FindStringSubmatch(cart.Body)[1]
+	claim := c.PostForm("/orders/"+o.ID+"/claims", url.Values{"kind": {"not_as_described"}, "message": {"Not what the page said."}})
+	claimID := strings.TrimPrefix(claim.Location, "/claims/")
+
+	for _, tt := range []struct {
+		what   string
+		c      *apptest.Client
+		post   func() apptest.Response
+		page   string
+		marker string // on the page come back to
+	}{
+		{"checkout without the policy ticked", c, func() apptest.Response {
+			return c.PostForm("/checkout", url.Values{"checkout_key": {key}, "payment": {"balance"}})
+		}, "/cart", `id="checkout"`},
+		{"a claim of no known kind", c, func() apptest.Response {
+			return c.PostForm("/orders/"+o.ID+"/claims", url.Values{"kind": {"nonsense"}, "message": {"typed"}})
+		}, "/orders/" + o.ID, `id="claim-submit"`},
+		{"a password change left empty", c, func() apptest.Response {
+			return c.PostForm("/account/password", url.Values{})
+		}, "/account", `action="/account/password"`},
+		{"a quantity below the minimum", c, func() apptest.Response {
+			return c.PostForm("/cart", url.Values{"product_id": {p.ID}, "quantity": {"1"}})
+		}, "/shop/posts", `id="add-to-cart"`},
+		{"a subscription without the policy ticked", c, func() apptest.Response {
+			return c.PostForm("/subscriptions", url.Values{"plan_id": {plan.ID}, "payment": {"balance"}})
+		}, "/shop/pro", `id="subscribe-submit"`},
+		{"an agent's refund amount that is no amount", agc, func() apptest.Response {
+			return agc.PostForm("/console/claims/"+claimID+"/decision", url.Values{"outcome": {"refund"}, "amount": {"douze"}, "currency": {"EUR"}})
+		}, "/console/claims/" + claimID, `action="/console/claims/` + claimID + `/decision"`},
+		{"a delivery count that is no number", agc, func() apptest.Response {
+			return agc.PostForm("/console/orders/"+o.ID+"/delivery", url.Values{"line_id": {o.Lines[0].ID}, "delivered": {"many"}})
+		}, "/console/orders/" + o.ID, `action="/console/orders/` + o.ID + `/delivery"`},
+	} {
+		r := tt.post()
+		if r.Status < 400 {
+			t.Fatalf("%s: %d, want it refused", tt.what, r.Status)
+		}
+		at, page := switchLanguage(t, tt.c, r)
+		if at != tt.page || page.Status != http.StatusOK || !strings.Contains(page.Body, tt.marker) {
+			t.Errorf("%s, then the language switched: %s answers %d, want %s (200, the form's page)", tt.what, at, page.Status, tt.page)
+		}
+		tt.c.PostForm("/lang", url.Values{"lang": {"fr"}})
+	}
+}
+
+// A form sent once the session had expired sent the visitor to sign in and
+// then back to the form's action with a GET: "Page not found" after
+// signing in, on the way to filing a claim. They now come back to the page
+// the form is on, where they can send it again.
+func TestFormSentWithAnExpiredSessionComesBackToItsPage(t *testing.T) {
+	h := apptest.Start(t)
+	u, c := h.User(t, account.RoleCustomer, "ana@example.fr")
+	c.PostForm("/lang", url.Values{"lang": {"en"}})
+	o := buyAndDeliver(t, h, u, 40)
+	h.Clock.Advance(31 * 24 * time.Hour)
+
+	for _, tt := range []struct{ action, page, marker string }{
+		{"/orders/" + o.ID + "/claims", "/orders/" + o.ID, `id="claim-submit"`},
+		{"/checkout", "/cart", `<h1>Your cart</h1>`},
+		{"/account/password", "/account", `action="/account/password"`},
+	} {
+		r := c.PostForm(tt.action, url.Values{"kind": {"dissatisfied"}, "message": {"Still nothing."}})
+		if r.Status != http.StatusSeeOther || !strings.HasPrefix(r.Location, "/signin?") {
+			t.Fatalf("%s with an expired session: %d %q", tt.action, r.Status, r.Location)
+		}
+		signin := c.Get(r.Location)
+		mustContain(t, signin, "Your session has expired")
+		q, _ := url.ParseQuery(strings.SplitN(r.Location, "?", 2)[1])
+		in := c.PostForm("/signin", url.Values{"email": {"ana@example.fr"}, "password": {apptest.Password}, "next": {q.Get("next")}})
+		if in.Status != http.StatusSeeOther || in.Location != tt.page {
+			t.Errorf("%s: signed in again, sent to %q, want %q", tt.action, in.Location, tt.page)
+		}
+		if page := c.Get(in.Location); page.Status != http.StatusOK || !strings.Contains(page.Body, tt.marker) {
+			t.Errorf("%s: signed in again, %s answers %d", tt.action, in.Location, page.Status)
+		}
+		// The session expires again for the next form.
+		h.Clock.Advance(31 * 24 * time.Hour)
+	}
+}
