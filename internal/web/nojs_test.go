@@ -126,3 +126,24 @@ func TestFormSentWithAnExpiredSessionComesBackToItsPage(t *testing.T) {
 		h.Clock.Advance(31 * 24 * time.Hour)
 	}
 }
+
+// A password change with the new password left empty said "The field
+// auth.new_password is required": its label was looked up under a key
+// that does not exist. It names the field as its label does, in both
+// languages, next to it.
+func TestPasswordChangeNamesItsFieldsInThePageLanguage(t *testing.T) {
+	h := apptest.Start(t)
+	ct := newCrawlTexts(h.App.Messages)
+	_, c := h.User(t, account.RoleCustomer, "ana@example.fr")
+	for lang, want := range map[string]string{"en": "New password is required.", "fr": "Le champ «\u00a0Nouveau mot de passe\u00a0» est obligatoire."} {
+		c.PostForm("/lang", url.Values{"lang": {lang}})
+		r := c.PostForm("/account/password", url.Values{"current_password": {apptest.Password}})
+		if r.Status != http.StatusUnprocessableEntity {
+			t.Fatalf("%s: an empty new password: %d", lang, r.Status)
+		}
+		mustContain(t, r, `<p class="error" id="new_password-error">`+html.EscapeString(want)+`</p>`)
+		for _, p := range ct.pageProblems(r.Body, lang) {
+			t.Errorf("%s: %s", lang, p)
+		}
+	}
+}

@@ -91,6 +91,14 @@ var fieldCodeKeys = map[string]string{
 	"passwords_differ":      "auth.passwords_differ",
 }
 
+// fieldLabelKeys names the label of a field that is not "auth.<field>":
+// the password change's new password was named "auth.new_password" in its
+// message, a key that does not exist, shown as is.
+var fieldLabelKeys = map[string]string{
+	"new_password":     "account.password.new",
+	"current_password": "account.password.current",
+}
+
 func (s *Server) fieldMessages(lang string, verr *account.ValidationError) map[string]string {
 	out := map[string]string{}
 	for field, code := range verr.Fields {
@@ -98,8 +106,12 @@ func (s *Server) fieldMessages(lang string, verr *account.ValidationError) map[s
 		if !ok {
 			key = "error.bad_request"
 		}
+		label, ok := fieldLabelKeys[field]
+		if !ok {
+			label = "auth." + field
+		}
 		out[field] = s.Messages.T(lang, key, map[string]any{
-			"Field": s.Messages.T(lang, "auth."+field),
+			"Field": s.Messages.T(lang, label),
 			"Min":   s.Accounts.MinPasswordLength(),
 		})
 	}
