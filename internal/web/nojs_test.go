@@ -147,3 +147,40 @@ func TestPasswordChangeNamesItsFieldsInThePageLanguage(t *testing.T) {
 		}
 	}
 }
+
+// A reply refused (empty, too long), the customer's from their portal or
+// the agent's from the console, came back with its reason as a notice at
+// the top of the page, far from the box to correct, the box not marked,
+// and the page's title saying nothing was wrong. The reason now stands
+// under the box, which is marked invalid and described by it.
+func TestRefusedReplyNamesItsReasonBesideTheBox(t *testing.T) {
+	h := apptest.Start(t)
+	_, customer := h.User(t, account.RoleCustomer, "ben@example.fr")
+	_, agent := h.User(t, account.RoleAgent, "agent@shop.test")
+	customer.PostForm("/lang", url.Values{"lang": {"en"}})
+	agent.PostForm("/lang", url.Values{"lang": {"en"}})
+	customer.PostForm("/contact", url.Values{"name": {"Ben"}, "email": {"ben@example.fr"}, "topic": {"question"}, "message": {"Hi"}})
+	tk := ticketOf(t, h, "ben@example.fr")
+
+	for _, tt := range []struct {
+		what string
+		send func() apptest.Response
+	}{
+		{"the customer's blank reply", func() apptest.Response { return postReply(customer, h, "/support/tickets/"+tk.ID, "   ") }},
+		{"the agent's blank reply", func() apptest.Response {
+			return agent.PostForm("/console/tickets/"+tk.ID, url.Values{"action": {"reply"}, "text": {"  "}})
+		}},
+	} {
+		r := tt.send()
+		if r.Status != http.StatusUnprocessableEntity {
+			t.Fatalf("%s: %d", tt.what, r.Status)
+		}
+		mustMarkRefused(t, tt.what, r.Body, map[string]string{"text": "text"})
+		box := strings.Index(r.Body, `name="text"`)
+		reason := strings.Index(r.Body, `<p class="error" role="alert" id="text-error">Please write a message.</p>`)
+		if box < 0 || reason < box || strings.Contains(r.Body[box:reason], "</form>") {
+			t.Errorf("%s: the reason is not under the box", tt.what)
+		}
+		mustContain(t, r, "<title>Error: ")
+	}
+}

@@ -295,7 +295,9 @@ func (s *Server) consoleTicketAction(w http.ResponseWriter, r *http.Request) {
 		d := v.Data.(ticketData)
 		d.Draft = r.PostForm.Get("text")
 		v.Data = d
-		v.Flash = s.Messages.T(v.Lang, ticketErrorKey(err))
+		// Beside the box, as every refused field's reason: a notice at
+		// the top of the page was far from the words to change.
+		v.Errors = map[string]string{"text": s.Messages.T(v.Lang, ticketErrorKey(err))}
 		s.render(w, r, http.StatusUnprocessableEntity, "ticket", v)
 		return
 	}
