@@ -184,3 +184,48 @@ func TestRefusedReplyNamesItsReasonBesideTheBox(t *testing.T) {
 		mustContain(t, r, "<title>Error: ")
 	}
 }
+
+// An agent turning a customer's message into a claim about an order id
+// that names none of this customer's orders was told "This claim does not
+// exist", at the top of the ticket they were sent back to, the id they
+// typed gone. The ticket now comes back with the reason under the
+// reference, what they typed and chose kept; likewise for a subscription.
+func TestClaimFromAMessageNamesTheWrongReference(t *testing.T) {
+	h := apptest.Start(t)
+	u, customer := h.User(t, account.RoleCustomer, "ben@example.fr")
+	_, agent := h.User(t, account.RoleAgent, "agent@shop.test")
+	agent.PostForm("/lang", url.Values{"lang": {"en"}})
+	o := buyAndDeliver(t, h, u, 40)
+	customer.PostForm("/contact", url.Values{"name": {"Ben"}, "email": {"ben@example.fr"}, "topic": {"order"}, "message": {"Not what I ordered."}})
+	tk := ticketOf(t, h, "ben@example.fr")
+	page := agent.Get("/console/tickets/" + tk.ID)
+	msg := regexp.MustCompile(`name="message_id" value="([^"]+)"`).FindStringSubmatch(page.Body)[1]
+	key := regexp.MustCompile(`name="claim_key" value="([^"]+)"`).FindStringSubmatch(page.Body)[1]
+
+	r := agent.PostForm("/console/tickets/"+tk.ID+"/claim", url.Values{"message_id": {msg}, "claim_key": {key}, "kind": {"dissatisfied"}, "order_id": {"ord_typo"}})
+	if r.Status != http.StatusNotFound {
+		t.Fatalf("a claim on an order id that names no order: %d %q", r.Status, r.Location)
+	}
+	mustContain(t, r, `<p class="error" role="alert" id="order_id-error">This order or order line does not exist.</p>`,
+		`value="ord_typo"`, `<option value="dissatisfied" selected>`)
+	mustMarkRefused(t, "order id", r.Body, map[string]string{"order_id": "order_id"})
+
+	r = agent.PostForm("/console/tickets/"+tk.ID+"/claim", url.Values{"message_id": {msg}, "claim_key": {key}, "kind": {"subscription_cancel"},
+		"subscription_id": {"sub_typo"}, "choice": {"now"}})
+	if r.Status != http.StatusNotFound {
+		t.Fatalf("a claim on a subscription id that names none: %d %q", r.Status, r.Location)
+	}
+	mustContain(t, r, `<p class="error" role="alert" id="subscription_id-error">This subscription does not exist.</p>`,
+		`value="sub_typo"`, `<option value="now" selected>`)
+	mustMarkRefused(t, "subscription id", r.Body, map[string]string{"subscription_id": "subscription_id"})
+	if n := countRows(t, h, "claims"); n != 0 {
+		t.Fatalf("%d claims filed by refused forms", n)
+	}
+
+	// Corrected, from the page shown: the claim is filed.
+	key = regexp.MustCompile(`name="claim_key" value="([^"]+)"`).FindStringSubmatch(r.Body)[1]
+	r = agent.PostForm("/console/tickets/"+tk.ID+"/claim", url.Values{"message_id": {msg}, "claim_key": {key}, "kind": {"dissatisfied"}, "order_id": {o.ID}})
+	if r.Status != http.StatusSeeOther || !strings.HasPrefix(r.Location, "/console/claims/") {
+		t.Fatalf("the corrected claim: %d %q", r.Status, r.Location)
+	}
+}

@@ -441,8 +441,27 @@ func (s *Server) consoleClaimFromMessage(w http.ResponseWriter, r *http.Request)
 			s.serverError(w, r, err)
 			return
 		}
-		s.flash(w, "claim.error."+code)
-		http.Redirect(w, r, "/console/tickets/"+t.ID, http.StatusSeeOther)
+		// The ticket again, the reason under the reference the agent
+		// typed and their choices kept: redirected, both were lost, and
+		// an order id that names no order of this customer's said "This
+		// claim does not exist".
+		field, key := "order_id", "claim.error."+code
+		switch {
+		case in.Kind == policy.SubscriptionCancel:
+			field = "subscription_id"
+			if code == "not_found" {
+				key = "subscription.error.not_found"
+			}
+		case code == "not_found":
+			key = "claim.error.order_not_found"
+		}
+		v, vErr := s.ticketViewOf(r, t, true, "/console/tickets/"+t.ID)
+		if s.deskFailed(w, r, vErr) {
+			return
+		}
+		v.Form = r.PostForm
+		v.Errors = map[string]string{field: s.Messages.T(v.Lang, key)}
+		s.render(w, r, claimErrorStatus(code), "ticket", v)
 		return
 	}
 	http.Redirect(w, r, "/console/claims/"+claimID, http.StatusSeeOther)
