@@ -229,3 +229,83 @@ func TestClaimFromAMessageNamesTheWrongReference(t *testing.T) {
 		t.Fatalf("the corrected claim: %d %q", r.Status, r.Location)
 	}
 }
+
+var tickedBox = regexp.MustCompile(`<input type="checkbox" name="([a-z_]+)"[^>]*>`)
+
+// ticked lists the checkboxes of a page that are ticked.
+func ticked(body string) map[string]bool {
+	out := map[string]bool{}
+	for _, m := range tickedBox.FindAllStringSubmatch(body, -1) {
+		if strings.Contains(m[0], " checked") {
+			out[m[1]] = true
+		}
+	}
+	return out
+}
+
+// A checkout (or a subscription) refused for one box left unticked came
+// back with every box unticked: the buyer who ticked the two consent boxes
+// and forgot the policy had to tick all three again, and without script
+// nothing said the others had been cleared. What they ticked is kept; the
+// page shown to a visitor who has not yet sent it has every box unticked,
+// and a cart that changed meanwhile asks for the consent boxes again.
+func TestRefusedCheckoutKeepsWhatWasTicked(t *testing.T) {
+	h := apptest.Start(t)
+	p := newService(t, h, "posts", 25)
+	plan := newPlan(t, h, "pro", 990, 0)
+	u, c := h.User(t, account.RoleCustomer, "ana@example.fr")
+	credit(t, h, u, 10000)
+	c.PostForm("/lang", url.Values{"lang": {"en"}})
+	c.PostForm("/cart", url.Values{"product_id": {p.ID}, "quantity": {"100"}})
+	cart := c.Get("/cart")
+	if got := ticked(cart.Body); len(got) != 0 {
+		t.Fatalf("the cart page has boxes ticked before the buyer did: %v", got)
+	}
+	form := checkoutForm(t, cart)
+	want := func(what string, r apptest.Response, boxes ...string) {
+		t.Helper()
+		if r.Status != http.StatusUnprocessableEntity {
+			t.Fatalf("%s: %d, want 422", what, r.Status)
+		}
+		got := ticked(r.Body)
+		for _, b := range boxes {
+			if !got[b] {
+				t.Errorf("%s: %s was ticked, shown unticked", what, b)
+			}
+			delete(got, b)
+		}
+		for b := range got {
+			t.Errorf("%s: %s shown ticked", what, b)
+		}
+	}
+
+	noPolicy := cloneForm(form)
+	noPolicy.Del("accept_policy")
+	want("checkout without the policy", c.PostForm("/checkout", noPolicy), "immediate_performance", "withdrawal_waiver")
+	oneBox := cloneForm(form)
+	oneBox.Del("withdrawal_waiver")
+	want("checkout with one consent box", c.PostForm("/checkout", oneBox), "immediate_performance", "accept_policy")
+
+	// Another product added in another tab: the cart is not the one the
+	// boxes were ticked for.
+	other := newService(t, h, "reels", 10)
+	c.PostForm("/cart", url.Values{"product_id": {other.ID}, "quantity": {"100"}})
+	want("checkout of a cart changed meanwhile", c.PostForm("/checkout", form), "accept_policy")
+	if balanceOf(t, h, u) != 10000 {
+		t.Fatal("a refused checkout charged the balance")
+	}
+
+	sub := url.Values{"plan_id": {plan.ID}, "payment": {"balance"}, "immediate_performance": {"yes"}, "withdrawal_waiver": {"yes"}}
+	want("subscription without the policy", c.PostForm("/subscriptions", sub), "immediate_performance", "withdrawal_waiver")
+	if got := ticked(c.Get("/shop/pro").Body); len(got) != 0 {
+		t.Fatalf("the plan's page has boxes ticked before the buyer did: %v", got)
+	}
+}
+
+func cloneForm(f url.Values) url.Values {
+	out := url.Values{}
+	for k, v := range f {
+		out[k] = append([]string(nil), v...)
+	}
+	return out
+}

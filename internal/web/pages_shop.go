@@ -353,6 +353,17 @@ func (s *Server) checkout(w http.ResponseWriter, r *http.Request) {
 		v.Errors = errs
 		s.render(w, r, status, "cart", v)
 	}
+	// cartChanged refuses a checkout whose cart is no longer the one the
+	// buyer ticked the boxes for: their wording may differ now (a service,
+	// digital content), so they are shown unticked, to be ticked again.
+	// Any other refusal keeps what the buyer ticked: a missing policy box
+	// left the two consent boxes to be ticked all over again.
+	cartChanged := func(status int, errs map[string]string) {
+		f = cloneValues(f)
+		f.Del("immediate_performance")
+		f.Del("withdrawal_waiver")
+		fail(status, errs)
+	}
 	if in.AcceptPolicy == "" {
 		fail(http.StatusUnprocessableEntity, map[string]string{"accept_policy": s.Messages.T(st.lang, "cart.policy_required")})
 		return
@@ -388,6 +399,22 @@ func (s *Server) checkout(w http.ResponseWriter, r *http.Request) {
 		case "policy_not_accepted", "terms_not_accepted":
 			field = "accept_policy"
 		}
-		fail(http.StatusUnprocessableEntity, map[string]string{field: s.Messages.T(st.lang, "order.error."+code)})
+		errs := map[string]string{field: s.Messages.T(st.lang, "order.error."+code)}
+		switch code {
+		case "cart_changed", "product_unavailable", "out_of_stock":
+			cartChanged(http.StatusUnprocessableEntity, errs)
+		default:
+			fail(http.StatusUnprocessableEntity, errs)
+		}
 	}
+}
+
+// cloneValues copies form values, so that a page may show them changed
+// without changing the request's.
+func cloneValues(f url.Values) url.Values {
+	out := make(url.Values, len(f))
+	for k, vs := range f {
+		out[k] = append([]string(nil), vs...)
+	}
+	return out
 }
