@@ -198,9 +198,12 @@ func allowed(p perm, u *account.User) bool {
 // (CSRF), using the browser's Sec-Fetch-Site and Origin headers.
 func (s *Server) crossOrigin(next http.Handler) http.Handler {
 	cop := http.NewCrossOriginProtection()
-	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	// The refusal runs before identify (no session is looked up for a
+	// forged request), so it finds the visitor's language itself: it was
+	// always French, the default of a request nobody identified.
+	cop.SetDenyHandler(s.identify(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.renderError(w, r, http.StatusForbidden, "error.csrf")
-	}))
+	})))
 	return cop.Handler(next)
 }
 

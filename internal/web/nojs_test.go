@@ -309,3 +309,28 @@ func cloneForm(f url.Values) url.Values {
 	}
 	return out
 }
+
+// A form refused as sent from another site (a stale tab behind a proxy
+// that changed the host, a privacy tool rewriting Origin) was answered in
+// French whatever the visitor's language: the refusal runs before the
+// visitor is identified, and found no language but the default.
+func TestCrossOriginRefusalSpeaksTheVisitorsLanguage(t *testing.T) {
+	h := apptest.Start(t)
+	ct := newCrawlTexts(h.App.Messages)
+	crossSite := http.Header{"Sec-Fetch-Site": {"cross-site"}, "Origin": {"https://elsewhere.example"}}
+	guest := h.NewClient(t)
+	guest.Lang = "en"
+	_, customer := h.User(t, account.RoleCustomer, "ana@example.fr")
+	customer.PostForm("/lang", url.Values{"lang": {"en"}}) // saved in the account; the browser asks for French
+	customer.Lang = "fr"
+	for what, c := range map[string]*apptest.Client{"a visitor whose browser asks for English": guest, "a customer who chose English": customer} {
+		r := c.Send(http.MethodPost, "/contact", "application/x-www-form-urlencoded", strings.NewReader("name=Ana&message=Hello"), crossSite)
+		if r.Status != http.StatusForbidden {
+			t.Fatalf("%s: a cross-site form: %d", what, r.Status)
+		}
+		mustContain(t, r, `<html lang="en">`, "This form was refused because it was sent from another site.")
+		for _, p := range ct.pageProblems(r.Body, "en") {
+			t.Errorf("%s: %s", what, p)
+		}
+	}
+}
