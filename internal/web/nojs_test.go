@@ -334,3 +334,53 @@ func TestCrossOriginRefusalSpeaksTheVisitorsLanguage(t *testing.T) {
 		}
 	}
 }
+
+// An agent's decision refused for one of its fields (a refusal without
+// its reason, a refund without its amount, an amount with a refusal) said
+// only "Some details of the claim are not valid." above the form: which
+// field, and what to do, the agent had to guess. The reason now stands
+// under the field, in the agent's language, the form as they left it.
+func TestRefusedDecisionNamesItsField(t *testing.T) {
+	h := apptest.Start(t)
+	ct := newCrawlTexts(h.App.Messages)
+	a, ac := h.User(t, account.RoleCustomer, "ana@example.fr")
+	_, agc := h.User(t, account.RoleAgent, "agent@shop.test")
+	o := buyAndDeliver(t, h, a, 40)
+	claim := ac.PostForm("/orders/"+o.ID+"/claims", url.Values{"kind": {"not_as_described"}, "message": {"Not what the page said."}})
+	claimID := strings.TrimPrefix(claim.Location, "/claims/")
+	before, _ := h.App.Claims.Get(t.Context(), claimID)
+	for _, lang := range []string{"en", "fr"} {
+		agc.PostForm("/lang", url.Values{"lang": {lang}})
+		m := h.App.Messages
+		for _, tt := range []struct {
+			what  string
+			form  url.Values
+			field string
+			key   string
+		}{
+			{"a refusal without its reason", url.Values{"outcome": {"refused"}, "note": {"Checked the record."}}, "reason_code", "claim.error.reason_required"},
+			{"a refund without its amount", url.Values{"outcome": {"refund"}, "note": {"Goodwill."}}, "amount", "claim.error.amount_invalid"},
+			{"a refusal with an amount", url.Values{"outcome": {"refused"}, "reason_code": {"expectation_only"}, "amount": {"3"}}, "amount", "claim.error.amount_not_applicable"},
+			{"a note too long", url.Values{"outcome": {"refused"}, "reason_code": {"expectation_only"}, "note": {strings.Repeat("n", 5001)}}, "note", "claim.error.note_too_long"},
+		} {
+			r := agc.PostForm("/console/claims/"+claimID+"/decision", tt.form)
+			if r.Status != http.StatusUnprocessableEntity {
+				t.Fatalf("%s %s: %d", lang, tt.what, r.Status)
+			}
+			mustContain(t, r, `id="`+tt.field+`-error">`+html.EscapeString(m.T(lang, tt.key))+`</p>`)
+			mustMarkRefused(t, lang+" "+tt.what, r.Body, map[string]string{tt.field: tt.field})
+			if strings.Contains(r.Body, `id="decide-error"`) {
+				t.Errorf("%s %s: still the form's generic reason", lang, tt.what)
+			}
+			if note := tt.form.Get("note"); note != "" && !strings.Contains(r.Body, ">"+note+"</textarea>") {
+				t.Errorf("%s %s: the note was lost", lang, tt.what)
+			}
+			for _, p := range ct.pageProblems(r.Body, lang) {
+				t.Errorf("%s %s: %s", lang, tt.what, p)
+			}
+		}
+	}
+	if c, _ := h.App.Claims.Get(t.Context(), claimID); c.Revision != before.Revision || c.Decision.Outcome != before.Decision.Outcome {
+		t.Fatalf("a refused decision was recorded: %s (revision %d, was %d)", c.Decision.Outcome, c.Revision, before.Revision)
+	}
+}
