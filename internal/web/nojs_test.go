@@ -384,3 +384,33 @@ func TestRefusedDecisionNamesItsField(t *testing.T) {
 		t.Fatalf("a refused decision was recorded: %s (revision %d, was %d)", c.Decision.Outcome, c.Revision, before.Revision)
 	}
 }
+
+// The sign-up form sent twice (a double click without script, or back and
+// send again) made the account and signed the visitor in, then answered
+// the repeat "An account already exists for this email address", to the
+// visitor now signed in to it. The repeat goes where the first answer
+// went; someone else's address is still refused.
+func TestSignUpSentTwiceGoesWhereTheFirstWent(t *testing.T) {
+	h := apptest.Start(t)
+	c := h.NewClient(t)
+	c.Lang = "en"
+	f := signupForm("dbl@example.fr")
+	f.Set("next", "/cart")
+	first := c.PostForm("/signup", f)
+	if first.Status != http.StatusSeeOther || first.Location != "/cart" {
+		t.Fatalf("sign-up: %d %q", first.Status, first.Location)
+	}
+	again := c.PostForm("/signup", f)
+	if again.Status != http.StatusSeeOther || again.Location != "/cart" {
+		t.Fatalf("the same sign-up again: %d %q, want 303 to /cart", again.Status, again.Location)
+	}
+	if n := countRows(t, h, "users"); n != 1 {
+		t.Fatalf("%d accounts", n)
+	}
+	// Signed in as one account, another's address is still taken.
+	h.User(t, account.RoleCustomer, "ben@example.fr")
+	other := signupForm("ben@example.fr")
+	if r := c.PostForm("/signup", other); r.Status != http.StatusConflict {
+		t.Fatalf("someone else's address: %d", r.Status)
+	}
+}
