@@ -414,3 +414,31 @@ func TestSignUpSentTwiceGoesWhereTheFirstWent(t *testing.T) {
 		t.Fatalf("someone else's address: %d", r.Status)
 	}
 }
+
+// A password change sent twice (a double click without script, or back
+// and send again) changed the password, then answered the repeat "The
+// current password is incorrect", counted as a failed sign-in: the
+// customer believed the change had failed. The repeat answers as the first
+// did; a wrong current password is still refused and counted.
+func TestPasswordChangeSentTwiceSaysItIsChanged(t *testing.T) {
+	h := apptest.Start(t)
+	_, c := h.User(t, account.RoleCustomer, "ana@example.fr")
+	c.PostForm("/lang", url.Values{"lang": {"en"}})
+	f := url.Values{"current_password": {apptest.Password}, "new_password": {"another good password"}, "password_confirm": {"another good password"}}
+	if r := c.PostForm("/account/password", f); r.Status != http.StatusSeeOther || r.Location != "/account" {
+		t.Fatalf("change: %d %q", r.Status, r.Location)
+	}
+	c.Get("/account") // takes the notice
+	r := c.PostForm("/account/password", f)
+	if r.Status != http.StatusSeeOther || r.Location != "/account" {
+		t.Fatalf("the same change again: %d %q, want 303 to /account", r.Status, r.Location)
+	}
+	mustContain(t, c.Get("/account"), "Your password has been changed")
+	wrong := url.Values{"current_password": {"not the password"}, "new_password": {"a third good password"}, "password_confirm": {"a third good password"}}
+	if r := c.PostForm("/account/password", wrong); r.Status != http.StatusUnprocessableEntity || !strings.Contains(r.Body, "The current password is incorrect.") {
+		t.Fatalf("a wrong current password: %d", r.Status)
+	}
+	if _, err := h.App.Accounts.Authenticate(t.Context(), "ana@example.fr", "another good password"); err != nil {
+		t.Fatalf("the password in force: %v", err)
+	}
+}
