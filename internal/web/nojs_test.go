@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -440,5 +441,47 @@ func TestPasswordChangeSentTwiceSaysItIsChanged(t *testing.T) {
 	}
 	if _, err := h.App.Accounts.Authenticate(t.Context(), "ana@example.fr", "another good password"); err != nil {
 		t.Fatalf("the password in force: %v", err)
+	}
+}
+
+// A product added to a cart already holding the most products a cart can
+// (20) was left out, and the cart shown as if it had been added: the buyer
+// paid for the cart without it, unwarned. The product page comes back
+// saying so, with the way to the cart; a product no longer for sale, which
+// the cart page does not show, makes room first.
+func TestAddingToAFullCartSaysSo(t *testing.T) {
+	h := apptest.Start(t)
+	ct := newCrawlTexts(h.App.Messages)
+	c := h.NewClient(t)
+	c.Lang = "en"
+	var ids []string
+	for i := range 21 {
+		ids = append(ids, newService(t, h, "s"+strconv.Itoa(i), 25).ID)
+	}
+	for _, id := range ids[:20] {
+		if r := c.PostForm("/cart", url.Values{"product_id": {id}, "quantity": {"10"}}); r.Status != http.StatusSeeOther {
+			t.Fatalf("add: %d", r.Status)
+		}
+	}
+	cartLines := func() int { return strings.Count(c.Get("/cart").Body, `action="/cart/remove"`) }
+	r := c.PostForm("/cart", url.Values{"product_id": {ids[20]}, "quantity": {"10"}})
+	if r.Status != http.StatusConflict {
+		t.Fatalf("the 21st product: %d %q, want 409 and the product page", r.Status, r.Location)
+	}
+	mustContain(t, r, `id="cart-error">Your cart already holds 20 products`, `<a href="/cart">`)
+	for _, p := range ct.pageProblems(r.Body, "en") {
+		t.Error(p)
+	}
+	if n := cartLines(); n != 20 {
+		t.Fatalf("the cart holds %d lines", n)
+	}
+	if err := h.App.Catalog.Archive(t.Context(), adminActor, ids[3]); err != nil {
+		t.Fatal(err)
+	}
+	if r := c.PostForm("/cart", url.Values{"product_id": {ids[20]}, "quantity": {"10"}}); r.Status != http.StatusSeeOther {
+		t.Fatalf("the 21st product once another is archived: %d", r.Status)
+	}
+	if cart := c.Get("/cart"); !strings.Contains(cart.Body, "/shop/s20") || strings.Count(cart.Body, `action="/cart/remove"`) != 20 {
+		t.Fatalf("the cart after making room: %d lines", strings.Count(cart.Body, `action="/cart/remove"`))
 	}
 }

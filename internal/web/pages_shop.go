@@ -165,11 +165,50 @@ func (s *Server) cartAdd(w http.ResponseWriter, r *http.Request) {
 			lines[i].Quantity, replaced = qty, true
 		}
 	}
-	if !replaced && len(lines) < maxCartLines {
+	if !replaced && len(lines) >= maxCartLines {
+		// Lines no longer for sale (the cart page does not show them)
+		// make room first.
+		if lines, err = s.forSale(r, lines); err != nil {
+			s.serverError(w, r, err)
+			return
+		}
+	}
+	if !replaced && len(lines) >= maxCartLines {
+		// The product was left out and the cart shown as if it had been
+		// added: the buyer paid for the cart without it, unwarned.
+		v, err := s.productView(r, p)
+		if err != nil {
+			s.serverError(w, r, err)
+			return
+		}
+		v.Form = r.PostForm
+		v.Errors = map[string]string{"cart": s.Messages.T(v.Lang, "shop.cart_full", map[string]any{"Max": maxCartLines})}
+		s.render(w, r, http.StatusConflict, "product", v)
+		return
+	}
+	if !replaced {
 		lines = append(lines, cartLine{p.ID, qty})
 	}
 	s.writeCart(w, lines)
 	http.Redirect(w, r, "/cart", http.StatusSeeOther)
+}
+
+// forSale keeps the cart lines whose product is still for sale.
+func (s *Server) forSale(r *http.Request, lines []cartLine) ([]cartLine, error) {
+	var out []cartLine
+	for _, l := range lines {
+		p, err := s.Catalog.Get(r.Context(), l.ProductID)
+		if errors.Is(err, catalog.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		if !p.Archived && p.Kind != catalog.KindSubscription {
+			out = append(out, l)
+		}
+	}
+	return out, nil
 }
 
 func (s *Server) cartRemove(w http.ResponseWriter, r *http.Request) {
