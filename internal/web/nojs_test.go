@@ -485,3 +485,42 @@ func TestAddingToAFullCartSaysSo(t *testing.T) {
 		t.Fatalf("the cart after making room: %d lines", strings.Count(cart.Body, `action="/cart/remove"`))
 	}
 }
+
+// Without script, picking a canned reply was a separate GET form: the page
+// came back with the canned reply in the box and what the agent had
+// already written there gone. The picker is now part of the reply form,
+// and "Insert" brings the page back with the canned reply added after the
+// agent's words, as the script does in place; nothing is sent or stored.
+func TestCannedReplyWithoutScriptKeepsWhatWasWritten(t *testing.T) {
+	h := apptest.Start(t)
+	en := h.NewClient(t)
+	en.Lang = "en"
+	en.PostForm("/contact", contactFields("Ana", "ana@example.org", "Where is my order?"))
+	tk := onlyTicket(t, h)
+	_, agent := h.User(t, account.RoleAgent, "agent@shop.test")
+	page := agent.Get("/console/tickets/" + tk.ID)
+	form := regexp.MustCompile(`(?s)<form method="post" action="/console/tickets/` + tk.ID + `">(.*?)</form>`).FindStringSubmatch(page.Body)
+	if form == nil || !strings.Contains(form[1], `name="canned"`) || !strings.Contains(form[1], `id="canned-insert"`) || !strings.Contains(form[1], `name="text"`) {
+		t.Fatal("the canned reply picker is not part of the reply form")
+	}
+	in, out := ticketMessages(t, h, tk.ID)
+	r := agent.PostForm("/console/tickets/"+tk.ID, url.Values{"action": {"insert"}, "canned": {cannedDelayed}, "text": {"Dear Ana,\nthank you for your patience.\n"}})
+	if r.Status != http.StatusOK {
+		t.Fatalf("insert: %d %q", r.Status, r.Location)
+	}
+	draft := textarea(t, r.Body)
+	if !strings.HasPrefix(draft, "Dear Ana,\nthank you for your patience.\n\nHello Ana,") || !strings.Contains(draft, "("+tk.Reference+")") {
+		t.Fatalf("the reply box after inserting: %q", draft)
+	}
+	if !regexp.MustCompile(`value="` + cannedDelayed + `"[^>]* selected>`).MatchString(r.Body) {
+		t.Error("the picker does not show the canned reply picked")
+	}
+	if in2, out2 := ticketMessages(t, h, tk.ID); in2 != in || out2 != out {
+		t.Fatalf("inserting a canned reply stored messages: %d/%d, was %d/%d", in2, out2, in, out)
+	}
+	// An empty box takes the canned reply alone.
+	r = agent.PostForm("/console/tickets/"+tk.ID, url.Values{"action": {"insert"}, "canned": {cannedDelayed}, "text": {""}})
+	if draft := textarea(t, r.Body); !strings.HasPrefix(draft, "Hello Ana,") {
+		t.Fatalf("the reply box after inserting into an empty one: %q", draft)
+	}
+}

@@ -280,6 +280,9 @@ func (s *Server) consoleTicketAction(w http.ResponseWriter, r *http.Request) {
 		_, err = s.Desk.WaitOnCustomer(ctx, actor, id)
 	case "close":
 		_, err = s.Desk.Close(ctx, actor, id)
+	case "insert":
+		s.consoleInsertCanned(w, r)
+		return
 	default:
 		s.renderError(w, r, http.StatusBadRequest, "error.bad_request")
 		return
@@ -302,6 +305,31 @@ func (s *Server) consoleTicketAction(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.afterTicketChange(w, r, err, "/console/tickets/"+id)
+}
+
+// consoleInsertCanned is the canned reply picker without script: the
+// ticket again, the picked reply added after what the agent had written
+// (as canned.js adds it in place). Nothing is stored or sent.
+func (s *Server) consoleInsertCanned(w http.ResponseWriter, r *http.Request) {
+	v, err := s.ticketView(r, true)
+	if s.deskFailed(w, r, err) {
+		return
+	}
+	d := v.Data.(ticketData)
+	written := strings.TrimRight(r.PostForm.Get("text"), " \t\r\n")
+	d.Draft = r.PostForm.Get("text")
+	for i, c := range d.Canned {
+		d.Canned[i].Picked = c.ID == r.PostForm.Get("canned")
+		if d.Canned[i].Picked {
+			if strings.TrimSpace(written) == "" {
+				d.Draft = c.Body
+			} else {
+				d.Draft = written + "\n\n" + c.Body
+			}
+		}
+	}
+	v.Data = d
+	s.render(w, r, http.StatusOK, "ticket", v)
 }
 
 // consoleReply sends an agent's reply under the form's key: the form sent
