@@ -524,3 +524,40 @@ func TestCannedReplyWithoutScriptKeepsWhatWasWritten(t *testing.T) {
 		t.Fatalf("the reply box after inserting into an empty one: %q", draft)
 	}
 }
+
+// A form refused before its handler (sent from another site, too large)
+// answered with an error page whose only way on was the home page; the
+// 403 said "Reload the page and try again", and reloading sent the refused
+// form again. The page now leads back to the form's page as well.
+func TestRefusedFormErrorLeadsBackToTheForm(t *testing.T) {
+	h := apptest.Start(t)
+	u, c := h.User(t, account.RoleCustomer, "ana@example.fr")
+	c.PostForm("/lang", url.Values{"lang": {"en"}})
+	o := buyAndDeliver(t, h, u, 40)
+	crossSite := http.Header{"Sec-Fetch-Site": {"cross-site"}, "Origin": {"https://elsewhere.example"}}
+	for _, tt := range []struct {
+		what, path, back string
+		status           int
+		send             func(path string) apptest.Response
+	}{
+		{"a claim sent from another site", "/orders/" + o.ID + "/claims", "/orders/" + o.ID, http.StatusForbidden, func(path string) apptest.Response {
+			return c.Send(http.MethodPost, path, "application/x-www-form-urlencoded", strings.NewReader("kind=dissatisfied"), crossSite)
+		}},
+		{"a password change too large", "/account/password", "/account", http.StatusRequestEntityTooLarge, func(path string) apptest.Response {
+			return c.PostForm(path, url.Values{"new_password": {strings.Repeat("x", 2<<20)}})
+		}},
+	} {
+		r := tt.send(tt.path)
+		if r.Status != tt.status {
+			t.Fatalf("%s: %d, want %d", tt.what, r.Status, tt.status)
+		}
+		mustContain(t, r, `<a href="`+tt.back+`" id="error-back">Back to the form</a>`)
+		if back := c.Get(tt.back); back.Status != http.StatusOK {
+			t.Errorf("%s: back to %s: %d", tt.what, tt.back, back.Status)
+		}
+	}
+	// A page asked for with a GET needs no way back to a form.
+	if r := c.Get("/orders/ord_nothing"); strings.Contains(r.Body, `id="error-back"`) {
+		t.Error("a GET's error page offers a way back to a form")
+	}
+}

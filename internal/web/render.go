@@ -306,7 +306,16 @@ func (s *Server) renderError(w http.ResponseWriter, r *http.Request, status int,
 		writeError(w, status, apiCode(status), s.Messages.T(state(r).lang, messageKey))
 		return
 	}
-	v := s.newView(r, "", map[string]any{"Status": status, "Message": s.Messages.T(state(r).lang, messageKey)})
+	data := map[string]any{"Status": status, "Message": s.Messages.T(state(r).lang, messageKey)}
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		// A form's refusal (sent from another site, too large, too
+		// often…) leads back to the form's page, where it can be sent
+		// again: "reload the page" reloaded this answer.
+		if back := s.returnPath(r); back != "/" {
+			data["Back"] = back
+		}
+	}
+	v := s.newView(r, "", data)
 	v.Title = s.Messages.T(v.Lang, "error.title", map[string]any{"Status": status})
 	s.render(w, r, status, "error", v)
 }
