@@ -92,8 +92,8 @@ var fieldCodeKeys = map[string]string{
 }
 
 // fieldLabelKeys names the label of a field that is not "auth.<field>":
-// the password change's new password was named "auth.new_password" in its
-// message, a key that does not exist, shown as is.
+// the password change's new password was named in its message by such a
+// key, which does not exist, and the key was shown as is.
 var fieldLabelKeys = map[string]string{
 	"new_password":     "account.password.new",
 	"current_password": "account.password.current",
