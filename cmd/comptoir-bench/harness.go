@@ -314,6 +314,10 @@ func (h *harness) runScenario(e *env, srv *server, sc scenario) int {
 	if sc.Compare == baseDBCheckoutTx {
 		if b, ok := h.cache.get(dbBaselineKey(e.engine, checkoutTxRows)); ok && b.Throughput > 0 {
 			row.addNote(fmt.Sprintf("%.2f× the %s baseline (%.0f/s)", row.Throughput/b.Throughput, baseDBCheckoutTx, b.Throughput))
+			if c, ok := sharedCommitCeiling(row.Baseline, b.Throughput, checkoutTxRows); ok {
+				row.addNote(fmt.Sprintf("with every commit shared, the rows alone cap %d-row checkouts at about %.0f/s (%.2f× the %s baseline)",
+					checkoutTxRows, c, c/row.Baseline, baseDBInsert))
+			}
 		}
 	}
 	sc.Target.Judge(&row)

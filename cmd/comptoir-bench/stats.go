@@ -180,3 +180,22 @@ func (r *Row) addNote(note string) {
 }
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+// sharedCommitCeiling is the most checkouts of rows rows per second the
+// database could take if group commit made every commit free, estimated
+// from the two baselines: single inserts (each with its commit) at one
+// rate, transactions of rows inserts at the other. Their times differ by
+// rows-1 inserts, which gives an insert's cost; a checkout costs at least
+// rows of them. It shows how far the insert-rate target is from what the
+// database allows at all: ok is false when the baselines do not allow the
+// estimate (missing, or the bigger transaction not slower).
+func sharedCommitCeiling(singleRate, txRate float64, rows int) (perSecond float64, ok bool) {
+	if singleRate <= 0 || txRate <= 0 || rows < 2 {
+		return 0, false
+	}
+	insert := (1/txRate - 1/singleRate) / float64(rows-1)
+	if insert <= 0 {
+		return 0, false
+	}
+	return 1 / (float64(rows) * insert), true
+}

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"math"
 	"strings"
 	"testing"
 	"time"
@@ -195,5 +196,28 @@ func TestCPU(t *testing.T) {
 	}
 	if _, ok := parseCPU("intr 1 2\n"); ok {
 		t.Fatal("parsed a line that is not cpu")
+	}
+}
+
+func TestSharedCommitCeiling(t *testing.T) {
+	for _, c := range []struct {
+		name       string
+		single, tx float64
+		rows       int
+		want       float64
+		wantOK     bool
+	}{
+		// 1 insert + commit = 250 µs, 14 inserts + commit = 900 µs:
+		// an insert costs 50 µs, 14 of them 700 µs.
+		{"sqlite-like", 4000, 1e6 / 900, 14, 1e6 / 700, true},
+		{"no single baseline", 0, 1000, 14, 0, false},
+		{"no transaction baseline", 4000, 0, 14, 0, false},
+		{"transaction not slower", 1000, 1000, 14, 0, false},
+		{"one row", 1000, 900, 1, 0, false},
+	} {
+		got, ok := sharedCommitCeiling(c.single, c.tx, c.rows)
+		if ok != c.wantOK || math.Abs(got-c.want) > 1e-6*c.want {
+			t.Errorf("%s: sharedCommitCeiling(%v, %v, %d) = %v, %v; want %v, %v", c.name, c.single, c.tx, c.rows, got, ok, c.want, c.wantOK)
+		}
 	}
 }

@@ -34,6 +34,8 @@ type cmdEnv struct {
 	stdout io.Writer
 	stderr io.Writer
 	getenv func(string) string
+	// waitedOut: the command's database wait ran out (boundDatabase).
+	waitedOut bool
 }
 
 // flags makes a command's flag set with the shared configuration flags.
@@ -72,6 +74,41 @@ func (e *cmdEnv) parseFlags(fs *flag.FlagSet, args []string) error {
 		return config.Usagef("%v (see %s -h)", err, fs.Name())
 	}
 	return nil
+}
+
+// databaseWait bounds how long a command that changes the store (user add,
+// disable and enable, token create) waits on the database. Without it such
+// a command waited for ever on a lock another session held on PostgreSQL
+// (a transaction left open, a table locked by hand), and on SQLite gave up
+// after the busy timeout with only the driver's words. Thirty seconds is
+// far above what these commands take (milliseconds) and what the store's
+// own transactions hold a lock for; past it, or when SQLite's busy timeout
+// (db.SQLiteBusyTimeout) gives up first, the command fails with a reason
+// that says so (lockedReason), exit 1, nothing changed. A variable for
+// the tests.
+var databaseWait = 30 * time.Second
+
+// boundDatabase gives e's context the database wait until the returned
+// function is called, which notes whether the wait ran out.
+func (e *cmdEnv) boundDatabase() (end func()) {
+	parent := e.ctx
+	ctx, cancel := context.WithTimeout(parent, databaseWait)
+	e.ctx = ctx
+	return func() {
+		e.waitedOut = errors.Is(ctx.Err(), context.DeadlineExceeded) && parent.Err() == nil
+		cancel()
+		e.ctx = parent
+	}
+}
+
+// lockedReason is the one line a command prints when the database stayed
+// locked past its wait, or "" when err is not that.
+func (e *cmdEnv) lockedReason(err error) string {
+	if !db.IsLocked(err) && !(e.waitedOut && errors.Is(err, context.DeadlineExceeded)) {
+		return ""
+	}
+	return fmt.Sprintf("the database stayed locked by another process or session (a sqlite3 shell, a transaction left open), "+
+		"so nothing was changed: try again once it is free (%v)", err)
 }
 
 func (e *cmdEnv) logger(cfg *config.Config) *slog.Logger {
@@ -187,6 +224,7 @@ func (e *cmdEnv) userAdd(args []string) error {
 	if *name == "" {
 		*name, _, _ = strings.Cut(*email, "@")
 	}
+	defer e.boundDatabase()()
 	a, err := app.Open(e.ctx, cfg, app.Options{Logger: e.logger(cfg)})
 	if err != nil {
 		return err
@@ -241,6 +279,7 @@ func (e *cmdEnv) userDisable(sub string, args []string) error {
 	if *email == "" {
 		return config.Usagef("user %s needs --email", sub)
 	}
+	defer e.boundDatabase()()
 	a, err := app.Open(e.ctx, cfg, app.Options{Logger: e.logger(cfg)})
 	if err != nil {
 		return err
@@ -308,6 +347,7 @@ func (e *cmdEnv) tokenCreate(args []string) error {
 	if *email == "" {
 		return config.Usagef("token create needs --email")
 	}
+	defer e.boundDatabase()()
 	a, err := app.Open(e.ctx, cfg, app.Options{Logger: e.logger(cfg)})
 	if err != nil {
 		return err

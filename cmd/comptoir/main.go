@@ -134,6 +134,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 	case config.IsUsage(err):
 		fmt.Fprintln(stderr, "comptoir:", err)
 		return exitUsage
+	case env.lockedReason(err) != "":
+		fmt.Fprintln(stderr, "comptoir:", env.lockedReason(err))
+		return exitFailed
 	default:
 		fmt.Fprintln(stderr, "comptoir:", err)
 		return exitFailed

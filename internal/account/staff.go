@@ -60,11 +60,17 @@ func enabledAdminBy(n string) string {
 // admins' rows, in id order so that two callers cannot deadlock; the next
 // statement, under a new snapshot, sees what a caller ahead committed.
 // SQLite's single writer already runs them in turn.
+//
+// FOR NO KEY UPDATE, not FOR UPDATE: a row referencing an admin (a reply
+// they write, a session they open) takes FOR KEY SHARE on their row, which
+// FOR UPDATE made wait on the disabling. An admin replying on a ticket of
+// the agent being disabled then held the ticket the disabling waited on
+// to hand it back, while waiting on it: a deadlock, answered 500.
 func (s *Service) lockAdminsTx(ctx context.Context, tx *sql.Tx) error {
 	if s.db.Engine != db.Postgres {
 		return nil
 	}
-	rows, err := tx.QueryContext(ctx, `SELECT id FROM users WHERE role = 'admin' AND disabled_at IS NULL ORDER BY id FOR UPDATE`)
+	rows, err := tx.QueryContext(ctx, `SELECT id FROM users WHERE role = 'admin' AND disabled_at IS NULL ORDER BY id FOR NO KEY UPDATE`)
 	if err != nil {
 		return fmt.Errorf("account: lock admins: %w", err)
 	}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 
+	"comptoir/internal/db"
 	"comptoir/internal/id"
 	"comptoir/internal/money"
 )
@@ -21,8 +22,14 @@ func (l *Ledger) Balance(ctx context.Context, customerID, currency string) (mone
 	if len(fields) > 0 {
 		return money.Amount{}, &ValidationError{Fields: fields}
 	}
+	return BalanceTx(ctx, l.db.Read, customerID, currency)
+}
+
+// BalanceTx is Balance read through q (a transaction's view), without the
+// checks of its arguments.
+func BalanceTx(ctx context.Context, q db.Querier, customerID, currency string) (money.Amount, error) {
 	var balance int64
-	err := l.db.Read.QueryRowContext(ctx, `SELECT balance FROM balance_accounts WHERE customer_id = $1 AND currency = $2`,
+	err := q.QueryRowContext(ctx, `SELECT balance FROM balance_accounts WHERE customer_id = $1 AND currency = $2`,
 		customerID, currency).Scan(&balance)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return money.Amount{}, fmt.Errorf("billing: balance: %w", err)

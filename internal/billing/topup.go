@@ -48,8 +48,17 @@ type CardRefunds interface {
 // erasure released its Checkout page, but the customer paid it before the
 // page's expiry reached Stripe (cardpay's succeedReleased reports it), and
 // a balance nobody can sign in to use would keep the money for ever.
+//
+// The account is held (account.HoldUnerasedTx) before it is read: cardpay
+// took it already, first in the transaction, as an erasure does (see the
+// lock order at cardpay's succeed), so this does not wait; held here too,
+// a caller that had not taken it still cannot credit an account an
+// erasure running at the same time is erasing. Before, the account was
+// only read: on PostgreSQL a top-up paid during an erasure read it not yet
+// erased and credited the balance, and the erasure, waiting on the
+// payment's row to release it, found it paid and went on.
 func (h TopUpHandler) PaymentSucceeded(ctx context.Context, tx *sql.Tx, p cardpay.Payment) error {
-	erased, err := account.IsErased(ctx, tx, p.CustomerID)
+	erased, err := account.HoldUnerasedTx(ctx, tx, p.CustomerID)
 	if err != nil && !errors.Is(err, account.ErrNotFound) {
 		return fmt.Errorf("billing: top-up of %s: %w", p.CustomerID, err)
 	}

@@ -157,7 +157,9 @@ type cancelWorker struct {
 }
 
 // Work calls Stripe outside any transaction under the key
-// "cancel-<payment id>". Stripe refusing (the intent already canceled, the
+// "cancel-<payment id>" (a new one after a server error, idempotencyKey:
+// closing twice is harmless, and a page left open can still be paid).
+// Stripe refusing (the intent already canceled, the
 // session already expired or complete) is final and logged: a payment that
 // went through anyway reaches succeed, which records it: the reference
 // if nothing else holds it, else a duplicate refunded at once.
@@ -174,11 +176,11 @@ func (w *cancelWorker) Work(ctx context.Context, job *river.Job[CancelPaymentArg
 	switch {
 	case p.CheckoutSessionID != "":
 		params := &stripe.CheckoutSessionExpireParams{}
-		params.SetIdempotencyKey("cancel-" + p.ID)
+		params.SetIdempotencyKey(idempotencyKey("cancel-"+p.ID, p.keyRound))
 		_, callErr = s.stripe.V1CheckoutSessions.Expire(ctx, p.CheckoutSessionID, params)
 	case p.PaymentIntentID != "":
 		params := &stripe.PaymentIntentCancelParams{CancellationReason: stripe.String(string(stripe.PaymentIntentCancellationReasonAbandoned))}
-		params.SetIdempotencyKey("cancel-" + p.ID)
+		params.SetIdempotencyKey(idempotencyKey("cancel-"+p.ID, p.keyRound))
 		_, callErr = s.stripe.V1PaymentIntents.Cancel(ctx, p.PaymentIntentID, params)
 	default:
 		return nil
@@ -193,8 +195,9 @@ func (w *cancelWorker) Work(ctx context.Context, job *river.Job[CancelPaymentArg
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancel()
 	if err := s.db.Tx(rctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(rctx, `UPDATE card_payments SET last_error = $2 WHERE id = $1 AND status = 'canceled'`,
-			p.ID, truncate("cancel at stripe: "+describe(callErr)))
+		_, err := tx.ExecContext(rctx, `UPDATE card_payments SET last_error = $2, key_round = key_round + $3
+			WHERE id = $1 AND status = 'canceled'`,
+			p.ID, truncate("cancel at stripe: "+describe(callErr)), roundStep(callErr))
 		return err
 	}); err != nil {
 		s.log.Warn("cardpay: record cancel failure", "payment", p.ID, "error", err)

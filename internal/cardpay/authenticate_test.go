@@ -113,6 +113,36 @@ func TestAuthenticationReleasesTheHeldChargeOnceAndOpensOnePage(t *testing.T) {
 	}
 }
 
+// A cancel Stripe answered with a server error is sent again under a new
+// key: under the old one Stripe replayed the 500 at every retry, and the
+// released charge stayed open at Stripe, where the customer could still
+// authenticate and pay it.
+func TestCancelAfterAServerErrorSendsANewKey(t *testing.T) {
+	e := newEnv(t, envOpts{stripe: true})
+	held := e.heldRenewal("spd_c500")
+	if err := e.d.Tx(e.ctx, func(tx *sql.Tx) error {
+		_, err := e.svc.ReleaseTx(e.ctx, tx, PurposeRenewal, "spd_c500", "subscription ended")
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	path := "/v1/payment_intents/pi_auth/cancel"
+	e.rec.Respond(func(q cardpaytest.Request) bool {
+		return q.Method == http.MethodPost && q.Path == path && q.IdempotencyKey() == "cancel-"+held.ID
+	}, http.StatusInternalServerError, cardpaytest.StripeError("api_error", "", "An unknown error occurred", nil))
+	w := &cancelWorker{s: e.svc}
+	if err := w.Work(e.ctx, job(CancelPaymentArgs{PaymentID: held.ID}, 1)); err == nil || isCancel(err) {
+		t.Fatalf("attempt 1 = %v, want a retryable error", err)
+	}
+	if err := w.Work(e.ctx, job(CancelPaymentArgs{PaymentID: held.ID}, 2)); err != nil {
+		t.Fatalf("attempt 2 after a 500: %v", err)
+	}
+	reqs := e.rec.Requests(http.MethodPost, path)
+	if last := reqs[len(reqs)-1].IdempotencyKey(); last != "cancel-"+held.ID+"-r1" {
+		t.Errorf("last cancel under %q, want cancel-%s-r1", last, held.ID)
+	}
+}
+
 // ReleaseTx closes what waits for the customer and nothing else.
 func TestReleaseClosesTheWaitingPayment(t *testing.T) {
 	e := newEnv(t, envOpts{stripe: true})

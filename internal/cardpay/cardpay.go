@@ -145,6 +145,9 @@ type Payment struct {
 	Duplicate bool
 	CreatedAt time.Time
 	UpdatedAt time.Time
+	// keyRound counts the server errors Stripe answered this payment's
+	// call with (see idempotencyKey).
+	keyRound int
 }
 
 // NeedsAuthentication reports an off-session charge that the bank wants the
@@ -172,6 +175,7 @@ type Refund struct {
 	LastError      string
 	CreatedAt      time.Time
 	UpdatedAt      time.Time
+	keyRound       int // as Payment's
 }
 
 // Handler is what the domains that sell something implement to learn the

@@ -286,7 +286,7 @@ func (w *checkoutWorker) Work(ctx context.Context, job *river.Job[CreateCheckout
 		params.CustomerCreation = stripe.String(string(stripe.CheckoutSessionCustomerCreationAlways))
 		metadata["save_card"] = "true"
 	}
-	params.SetIdempotencyKey("checkout-" + p.ID)
+	params.SetIdempotencyKey(idempotencyKey("checkout-"+p.ID, p.keyRound))
 	sess, callErr := s.stripe.V1CheckoutSessions.Create(ctx, params)
 
 	// Record the outcome even if the job's context ended meanwhile: a page
@@ -377,7 +377,8 @@ func (s *Service) WaitCheckoutURL(ctx context.Context, paymentID string, timeout
 // failedCall records a Stripe call that failed while the payment was still
 // being created: the last attempt, or a refusal Stripe would repeat, fails
 // the payment; an earlier attempt keeps the error for agents and returns it
-// so that River retries (same idempotency key, so nothing is doubled).
+// so that River retries: under the same idempotency key, so nothing is
+// doubled, unless Stripe answered with a server error (idempotencyKey).
 func (s *Service) failedCall(ctx context.Context, paymentID string, attempt, maxAttempts int, callErr error, what string) error {
 	perm := permanent(callErr)
 	final := perm || attempt >= maxAttempts
@@ -389,8 +390,9 @@ func (s *Service) failedCall(ctx context.Context, paymentID string, attempt, max
 			_, err := s.fail(ctx, tx, paymentID, StatusFailed, msg, details{}, StatusCreating)
 			return err
 		}
-		_, err := tx.ExecContext(ctx, `UPDATE card_payments SET last_error = $2, updated_at = $3 WHERE id = $1 AND status = 'creating'`,
-			paymentID, msg, s.clock.Now())
+		_, err := tx.ExecContext(ctx, `UPDATE card_payments SET last_error = $2, updated_at = $3, key_round = key_round + $4
+			WHERE id = $1 AND status = 'creating'`,
+			paymentID, msg, s.clock.Now(), roundStep(callErr))
 		return err
 	})
 	if err != nil {

@@ -97,14 +97,14 @@ func TestCheckoutRetrySendsTheSameIdempotencyKey(t *testing.T) {
 	w := &checkoutWorker{s: e.svc}
 	args := CreateCheckoutArgs{PaymentID: p.ID, Description: "Order ord_2", SuccessURL: "https://shop.test/s", CancelURL: "https://shop.test/c", Locale: "en"}
 
-	e.rec.Respond(cardpaytest.To(http.MethodPost, "/v1/checkout/sessions"), http.StatusServiceUnavailable,
-		cardpaytest.StripeError("api_error", "", "try again", nil))
+	e.rec.Respond(cardpaytest.To(http.MethodPost, "/v1/checkout/sessions"), http.StatusTooManyRequests,
+		cardpaytest.StripeError("invalid_request_error", "rate_limit", "Too many requests", nil))
 	err := w.Work(e.ctx, job(args, 1))
 	if err == nil || isCancel(err) {
-		t.Fatalf("Work with Stripe down = %v, want a retryable error", err)
+		t.Fatalf("Work with Stripe busy = %v, want a retryable error", err)
 	}
-	if got := e.get(p.ID); got.Status != StatusCreating || !strings.Contains(got.LastError, "503") {
-		t.Errorf("after a 503: status %s, last error %q", got.Status, got.LastError)
+	if got := e.get(p.ID); got.Status != StatusCreating || !strings.Contains(got.LastError, "429") {
+		t.Errorf("after a 429: status %s, last error %q", got.Status, got.LastError)
 	}
 
 	e.rec.ClearRules()
@@ -131,6 +131,42 @@ func TestCheckoutRetrySendsTheSameIdempotencyKey(t *testing.T) {
 	before := len(reqs)
 	if err := w.Work(e.ctx, job(args, 4)); err != nil || len(e.rec.Requests("", "")) != before {
 		t.Errorf("a run after success called Stripe again (%v)", err)
+	}
+}
+
+// Stripe stores a server error under the request's idempotency key and
+// answers every later request with that key the same way, for a day. The
+// attempt after a 500 sends a new key and gets its page; River's retries
+// under the old key failed for as long as they lasted, and the customer
+// waited for a page that never came.
+func TestCheckoutAfterAServerErrorSendsANewKey(t *testing.T) {
+	e := newEnv(t, envOpts{stripe: true})
+	p := e.start(e.startInput("ord_500", 500))
+	w := &checkoutWorker{s: e.svc}
+	args := CreateCheckoutArgs{PaymentID: p.ID, Description: "Order ord_500", SuccessURL: "https://shop.test/s", CancelURL: "https://shop.test/c", Locale: "fr"}
+	replaysUnder := func(key string) func(cardpaytest.Request) bool {
+		return func(q cardpaytest.Request) bool {
+			return q.Method == http.MethodPost && q.Path == "/v1/checkout/sessions" && q.IdempotencyKey() == key
+		}
+	}
+	e.rec.Respond(replaysUnder("checkout-"+p.ID), http.StatusInternalServerError,
+		cardpaytest.StripeError("api_error", "", "An unknown error occurred", nil))
+
+	if err := w.Work(e.ctx, job(args, 1)); err == nil || isCancel(err) {
+		t.Fatalf("attempt 1 = %v, want a retryable error", err)
+	}
+	if err := w.Work(e.ctx, job(args, 2)); err != nil {
+		t.Fatalf("attempt 2 after a 500: %v", err)
+	}
+	if got := e.get(p.ID); got.Status != StatusAwaitingCustomer || got.CheckoutURL == "" || got.LastError != "" {
+		t.Fatalf("after attempt 2: status %s, url %q, last error %q", got.Status, got.CheckoutURL, got.LastError)
+	}
+	var keys []string
+	for _, q := range e.rec.Requests(http.MethodPost, "/v1/checkout/sessions") {
+		keys = append(keys, q.IdempotencyKey())
+	}
+	if len(keys) < 2 || keys[0] != "checkout-"+p.ID || keys[len(keys)-1] != "checkout-"+p.ID+"-r1" {
+		t.Errorf("Idempotency-Keys %q, want checkout-%s then checkout-%s-r1", keys, p.ID, p.ID)
 	}
 }
 

@@ -111,7 +111,8 @@ var stripeRefundReasons = map[string]bool{"duplicate": true, "fraudulent": true,
 // Work creates the Stripe refund outside any transaction, under the key
 // "refund-<refund id>": a retry after a crash gets the first refund back
 // and never pays twice. A retry so late that Stripe may have forgotten the
-// key first looks for the refund among the payment's.
+// key, or one after a server error (which sends a new key, idempotencyKey),
+// first looks for the refund among the payment's.
 func (w *refundWorker) Work(ctx context.Context, job *river.Job[RefundArgs]) error {
 	s := w.s
 	if !s.Enabled() {
@@ -139,10 +140,10 @@ func (w *refundWorker) Work(ctx context.Context, job *river.Job[RefundArgs]) err
 	if stripeRefundReasons[r.Reason] {
 		params.Reason = stripe.String(r.Reason)
 	}
-	params.SetIdempotencyKey("refund-" + r.ID)
+	params.SetIdempotencyKey(idempotencyKey("refund-"+r.ID, r.keyRound))
 	var sr *stripe.Refund
 	var callErr error
-	if s.keyMayBeGone(job.JobRow) {
+	if r.keyRound > 0 || s.keyMayBeGone(job.JobRow) {
 		sr, callErr = s.earlierRefund(ctx, p.PaymentIntentID, r.ID)
 	}
 	if sr == nil && callErr == nil {
@@ -164,8 +165,9 @@ func (w *refundWorker) Work(ctx context.Context, job *river.Job[RefundArgs]) err
 			_, err := s.settleRefund(rctx, tx, r.ID, RefundFailed, "", msg)
 			return err
 		}
-		_, err := tx.ExecContext(rctx, `UPDATE card_refunds SET last_error = $2, updated_at = $3 WHERE id = $1 AND status = 'pending'`,
-			r.ID, msg, s.clock.Now())
+		_, err := tx.ExecContext(rctx, `UPDATE card_refunds SET last_error = $2, updated_at = $3, key_round = key_round + $4
+			WHERE id = $1 AND status = 'pending'`,
+			r.ID, msg, s.clock.Now(), roundStep(callErr))
 		return err
 	})
 	if err != nil {

@@ -210,6 +210,39 @@ func TestRefundJobRetriesThenGivesUp(t *testing.T) {
 	}
 }
 
+// A refund Stripe answered with a server error is retried under a new key,
+// after looking among the payment's refunds for one the failed request may
+// have made: under the old key it failed at every retry and the customer's
+// money never went back.
+func TestRefundAfterAServerErrorLooksThenSendsANewKey(t *testing.T) {
+	e := newEnv(t, envOpts{stripe: true})
+	p := e.paid("ord_r500", 100, "pi_r500")
+	r, err := e.refund(p.ID, 40, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.rec.Respond(func(q cardpaytest.Request) bool {
+		return q.Method == http.MethodPost && q.Path == "/v1/refunds" && q.IdempotencyKey() == "refund-"+r.ID
+	}, http.StatusInternalServerError, cardpaytest.StripeError("api_error", "", "An unknown error occurred", nil))
+	w := &refundWorker{s: e.svc}
+	if err := w.Work(e.ctx, job(RefundArgs{RefundID: r.ID}, 1)); err == nil || isCancel(err) {
+		t.Fatalf("attempt 1 = %v, want a retryable error", err)
+	}
+	if err := w.Work(e.ctx, job(RefundArgs{RefundID: r.ID}, 2)); err != nil {
+		t.Fatalf("attempt 2 after a 500: %v", err)
+	}
+	if n := len(e.rec.Requests(http.MethodGet, "/v1/refunds")); n != 1 {
+		t.Errorf("attempt 2 looked %d times for an earlier refund, want once", n)
+	}
+	creates := e.rec.Requests(http.MethodPost, "/v1/refunds")
+	if last := creates[len(creates)-1].IdempotencyKey(); last != "refund-"+r.ID+"-r1" {
+		t.Errorf("last refund request under %q, want refund-%s-r1", last, r.ID)
+	}
+	if got := e.getRefund(r.ID); got.Status != RefundSucceeded {
+		t.Errorf("refund after attempt 2: %s (%q), want succeeded", got.Status, got.LastError)
+	}
+}
+
 // Refunds that Stripe settles later are settled by their webhooks, once;
 // a refund that fails after succeeding gives its amount back.
 func TestRefundWebhooks(t *testing.T) {

@@ -141,8 +141,9 @@ type chargeWorker struct {
 // Work confirms a PaymentIntent off-session with the saved card, outside any
 // transaction, under the key "renewal-<payment id>": a retry after a crash
 // gets the first PaymentIntent back and never charges twice. A retry so
-// late that Stripe may have forgotten the key first looks for the intent
-// among the customer's.
+// late that Stripe may have forgotten the key, or one after a server error
+// (which sends a new key, idempotencyKey), first looks for the intent among
+// the customer's.
 func (w *chargeWorker) Work(ctx context.Context, job *river.Job[ChargeSavedCardArgs]) error {
 	s := w.s
 	p, err := s.jobPayment(ctx, job.Args.PaymentID)
@@ -168,10 +169,10 @@ func (w *chargeWorker) Work(ctx context.Context, job *river.Job[ChargeSavedCardA
 		Confirm:    stripe.Bool(true),
 		Metadata:   map[string]string{"payment_id": p.ID, "purpose": string(p.Purpose), "reference_id": p.ReferenceID},
 	}
-	params.SetIdempotencyKey("renewal-" + p.ID)
+	params.SetIdempotencyKey(idempotencyKey("renewal-"+p.ID, p.keyRound))
 	var pi *stripe.PaymentIntent
 	var callErr error
-	if s.keyMayBeGone(job.JobRow) {
+	if p.keyRound > 0 || s.keyMayBeGone(job.JobRow) {
 		pi, callErr = s.earlierIntent(ctx, p, job.CreatedAt)
 	}
 	if pi == nil && callErr == nil {

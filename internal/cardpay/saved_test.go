@@ -312,6 +312,45 @@ func TestLateRenewalRetryFindsTheEarlierCharge(t *testing.T) {
 	}
 }
 
+// A renewal charge that Stripe answered with a server error may or may not
+// have been made, and every retry under its key gets the same error back.
+// The next attempt looks among the customer's intents for one an earlier
+// attempt made and, finding none, charges under a new key: the renewal is
+// paid instead of failing after a day of replayed errors.
+func TestRenewalAfterAServerErrorLooksThenSendsANewKey(t *testing.T) {
+	e := newEnv(t, envOpts{stripe: true})
+	e.firstPayment()
+	p, err := e.charge("sub_1_p500", 990)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.rec.Respond(func(q cardpaytest.Request) bool {
+		return isPaymentIntentCreate(q) && q.IdempotencyKey() == "renewal-"+p.ID
+	}, http.StatusInternalServerError, cardpaytest.StripeError("api_error", "", "An unknown error occurred", nil))
+	e.rec.Rewrite(isPaymentIntentCreate, func(o map[string]any) { o["status"] = "succeeded" })
+	w := &chargeWorker{s: e.svc}
+	args := ChargeSavedCardArgs{PaymentID: p.ID, Description: "Renewal sub_1_p500"}
+	if err := w.Work(e.ctx, job(args, 1)); err == nil || isCancel(err) {
+		t.Fatalf("attempt 1 = %v, want a retryable error", err)
+	}
+	if n := len(e.rec.Requests(http.MethodGet, "/v1/payment_intents")); n != 0 {
+		t.Errorf("attempt 1 looked %d times, want none", n)
+	}
+	if err := w.Work(e.ctx, job(args, 2)); err != nil {
+		t.Fatalf("attempt 2 after a 500: %v", err)
+	}
+	if n := len(e.rec.Requests(http.MethodGet, "/v1/payment_intents")); n != 1 {
+		t.Errorf("attempt 2 looked %d times for an earlier charge, want once", n)
+	}
+	creates := e.rec.Requests(http.MethodPost, "/v1/payment_intents")
+	if len(creates) < 2 || creates[len(creates)-1].IdempotencyKey() != "renewal-"+p.ID+"-r1" {
+		t.Fatalf("%d charge requests, the last under %q; want a last one under renewal-%s-r1", len(creates), creates[len(creates)-1].IdempotencyKey(), p.ID)
+	}
+	if got := e.get(p.ID); got.Status != StatusSucceeded {
+		t.Errorf("renewal after attempt 2: %s (%q), want succeeded", got.Status, got.LastError)
+	}
+}
+
 // The card renewals charge is the one the customer gave last, whatever
 // happened to older payments since: a refund or a dispute of a payment made
 // with an old card touches that payment, and renewals then went back to

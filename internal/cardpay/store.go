@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strings"
 
+	"comptoir/internal/account"
 	"comptoir/internal/audit"
 	"comptoir/internal/db"
 	"comptoir/internal/money"
@@ -14,14 +15,14 @@ import (
 
 const paymentColumns = `id, purpose, reference_id, customer_id, amount, currency, status, refunded,
 	COALESCE(checkout_session_id, ''), checkout_url, COALESCE(payment_intent_id, ''), stripe_customer_id,
-	payment_method_id, card_country, last_error, created_at, updated_at, duplicate`
+	payment_method_id, card_country, last_error, created_at, updated_at, duplicate, key_round`
 
 func scanPayment(row interface{ Scan(...any) error }) (Payment, error) {
 	var p Payment
 	var currency string
 	err := row.Scan(&p.ID, &p.Purpose, &p.ReferenceID, &p.CustomerID, &p.Amount.Minor, &currency, &p.Status, &p.Refunded.Minor,
 		&p.CheckoutSessionID, &p.CheckoutURL, &p.PaymentIntentID, &p.StripeCustomerID,
-		&p.PaymentMethodID, &p.CardCountry, &p.LastError, &p.CreatedAt, &p.UpdatedAt, &p.Duplicate)
+		&p.PaymentMethodID, &p.CardCountry, &p.LastError, &p.CreatedAt, &p.UpdatedAt, &p.Duplicate, &p.keyRound)
 	if err != nil {
 		return Payment{}, err
 	}
@@ -61,12 +62,12 @@ func paymentBy(ctx context.Context, q db.Querier, column, value string) (p Payme
 // refundColumns reads a refund joined with its payment (alias p), which
 // holds the currency.
 const refundColumns = `r.id, r.payment_id, r.amount, p.currency, r.status, COALESCE(r.stripe_refund_id, ''), r.reason,
-	r.last_error, r.created_at, r.updated_at`
+	r.last_error, r.created_at, r.updated_at, r.key_round`
 
 func scanRefund(row interface{ Scan(...any) error }) (Refund, error) {
 	var r Refund
 	err := row.Scan(&r.ID, &r.PaymentID, &r.Amount.Minor, &r.Amount.Currency, &r.Status, &r.StripeRefundID, &r.Reason,
-		&r.LastError, &r.CreatedAt, &r.UpdatedAt)
+		&r.LastError, &r.CreatedAt, &r.UpdatedAt, &r.keyRound)
 	if err != nil {
 		return Refund{}, err
 	}
@@ -156,7 +157,28 @@ func (s *Service) transition(ctx context.Context, tx *sql.Tx, paymentID string, 
 // nothing else holds it (succeedClosed); if another payment paid or holds
 // the reference by now, this one is a duplicate, refunded in full at once
 // (recordDuplicate).
+//
+// Lock order. Before its first write on the payment, succeed holds the
+// payer's account row (account.HoldUnerasedTx), which an erasure takes
+// first: the Handler may put money into the balance (a top-up), and an
+// erasure running at the same time must either have committed, so that
+// the Handler sees the account erased and gives the money back, or wait
+// for this transaction, and then see the credit. The order is the
+// erasure's: the account, then the payment (the erasure releases the
+// customer's waiting payments, orders and top-ups, through their rows),
+// then what the Handler touches (the order, the balance). Taking the
+// account after the payment's row, in the Handler, would deadlock on
+// PostgreSQL with an erasure holding the account and waiting for that
+// payment's row. A webhook's transaction has written only its event's new
+// row (stripe_events) before; the off-session charge's job, nothing.
 func (s *Service) succeed(ctx context.Context, tx *sql.Tx, paymentID string, d details) (bool, error) {
+	payer, err := getPayment(ctx, tx, paymentID)
+	if err != nil {
+		return false, err
+	}
+	if err := holdPayerTx(ctx, tx, payer.CustomerID); err != nil {
+		return false, err
+	}
 	if err := s.fillDetails(ctx, tx, paymentID, d); err != nil {
 		return false, err
 	}
@@ -187,6 +209,19 @@ func (s *Service) succeed(ctx context.Context, tx *sql.Tx, paymentID string, d d
 		return false, fmt.Errorf("handler of %s %s: payment succeeded: %w", p.Purpose, p.ReferenceID, err)
 	}
 	return true, nil
+}
+
+// holdPayerTx holds the account row of customerID for the rest of tx (see
+// succeed's lock order). Whether it is erased is the Handler's to ask; an
+// id without an account holds nothing.
+func holdPayerTx(ctx context.Context, tx *sql.Tx, customerID string) error {
+	if customerID == "" {
+		return nil
+	}
+	if _, err := account.HoldUnerasedTx(ctx, tx, customerID); err != nil && !errors.Is(err, account.ErrNotFound) {
+		return fmt.Errorf("cardpay: %w", err)
+	}
+	return nil
 }
 
 // succeedClosed records the success of a payment we had closed while it

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/riverqueue/river/rivertype"
@@ -19,13 +20,45 @@ const stripeTimeout = 30 * time.Second
 
 // stripeRetries is how often the SDK itself retries a request that failed on
 // the network (or met a lock timeout), sending the same Idempotency-Key each
-// time. Stripe's answered errors (5xx included) come back to the job, whose
-// retry by River sends the same key again.
+// time. Stripe's answered errors come back to the job, whose retry by River
+// sends the same key again, except after a server error (idempotencyKey).
 const stripeRetries = 2
 
 // idempotencyKeyLife is how long Stripe keeps an idempotency key with the
 // answer it gave: the same key sent later starts a new request.
 const idempotencyKeyLife = 24 * time.Hour
+
+// serverError reports whether Stripe answered a call with a server error
+// (5xx). Stripe stores that answer under the call's idempotency key and gives
+// it back to every later request with the key, for a day (stripe-go notes it
+// and leaves such answers to us): repeated under the same key, the call can
+// only fail again, for as long as River retries it.
+func serverError(err error) bool {
+	var se *stripe.Error
+	return errors.As(err, &se) && se.HTTPStatusCode >= http.StatusInternalServerError
+}
+
+// idempotencyKey is the key of a call after round server errors (the row's
+// key_round): base at first, base-r1 after the first, and so on, so that the
+// attempt after a server error is a new request to Stripe. Whatever the
+// failed request may have made is found before the new one acts where it
+// could move money (earlierIntent, earlierRefund); a Checkout page made by a
+// request that answered an error was never shown to anyone, since its
+// address comes only in the answer, so it cannot be paid and expires.
+func idempotencyKey(base string, round int) string {
+	if round == 0 {
+		return base
+	}
+	return base + "-r" + strconv.Itoa(round)
+}
+
+// roundStep is what a failed call adds to its row's key_round.
+func roundStep(callErr error) int {
+	if serverError(callErr) {
+		return 1
+	}
+	return 0
+}
 
 // keyMayBeGone reports whether a job that repeats a Stripe call can no
 // longer count on the call's idempotency key to make the repeat harmless:

@@ -634,16 +634,12 @@ func (s *Service) recordAgentDecision(ctx context.Context, in AgentDecision, sub
 	// the automatic decision that waits for it (followRedelivery).
 	next, d2, follows := s.followRedelivery(subj, d, now)
 	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
-		if toBalance(subj, d) {
-			// First in the transaction, as an erasure takes the account
-			// first: the two never wait on each other's rows.
-			erased, err := account.HoldUnerasedTx(ctx, tx, c.CustomerID)
-			if err != nil {
-				return err
-			}
-			if erased {
-				return ErrCustomerErased
-			}
+		// First in the transaction, as an erasure takes the account
+		// first: the two never wait on each other's rows.
+		if erased, err := holdCustomerTx(ctx, tx, c.CustomerID); err != nil {
+			return err
+		} else if erased && (toBalance(subj, d) || (follows && toBalance(next, d2))) {
+			return ErrCustomerErased
 		}
 		final, by, n := d, in.Actor.ID, int64(1)
 		if follows {
@@ -758,9 +754,17 @@ func (s *Service) AddWorkers(workers *river.Workers) {
 // is left as it is. A claim still waiting (its line was sent back to
 // processing, or this node's clock is behind the one that scheduled the
 // job) gets a new job at the new expected time.
+//
+// A claim whose decision would now put money into the balance of an
+// erased account (ErrCustomerErased) stays open, for an agent: retrying
+// would not change that.
 func (w *RedecideWorker) Work(ctx context.Context, job *river.Job[RedecideArgs]) error {
 	_, err := w.s.redecide(ctx, job.Args.ClaimID, true)
-	if errors.Is(err, ErrNotFound) {
+	switch {
+	case errors.Is(err, ErrNotFound):
+		return river.JobCancel(err)
+	case errors.Is(err, ErrCustomerErased):
+		w.s.opts.Logger.Warn("claims: a re-decision would refund to an erased account's balance; left to an agent", "claim", job.Args.ClaimID)
 		return river.JobCancel(err)
 	}
 	return err
@@ -858,9 +862,20 @@ func (s *Service) redecide(ctx context.Context, claimID string, fromJob bool) (C
 // redelivery is followed by the decision that waits for it
 // (followRedelivery); the subject returned is the one the claim's current
 // decision was taken on, for the email.
+//
+// It runs first in its transaction (redecide's, addEvidenceTx's): it holds
+// the customer's account first, and refuses with ErrCustomerErased a
+// decision that would put money into an erased account's balance (a
+// claim waiting for its processing time when the account was erased,
+// before erasures waited for open claims).
 func (s *Service) applyAutomaticTx(ctx context.Context, tx *sql.Tx, subj *subject, c *Claim, d policy.Decision, now time.Time, expect int64) (*subject, error) {
 	subj.claim = *c
 	next, d2, follows := s.followRedelivery(subj, d, now)
+	if erased, err := holdCustomerTx(ctx, tx, c.CustomerID); err != nil {
+		return nil, err
+	} else if erased && (toBalance(subj, d) || (follows && toBalance(next, d2))) {
+		return nil, ErrCustomerErased
+	}
 	final, n := d, int64(1)
 	if follows {
 		final, n = d2, 2

@@ -3,8 +3,10 @@ package claims
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 
+	"comptoir/internal/account"
 	"comptoir/internal/db"
 )
 
@@ -12,6 +14,37 @@ import (
 // deleted): readers such as the dispute pack tell by it that the file is
 // gone.
 const ErasedFileName = "erased"
+
+// OpenCount counts the customer's claims still open: waiting for their
+// processing time or a redelivery, for evidence, for an agent, or held by
+// a payment's dispute. Each may still give money back to the balance, so
+// an erasure waits for them (privacy.ErrOpenClaim).
+func OpenCount(ctx context.Context, q db.Querier, customerID string) (int, error) {
+	var n int
+	if err := q.QueryRowContext(ctx, `SELECT COUNT(*) FROM claims WHERE customer_id = $1 AND status = 'open'`, customerID).Scan(&n); err != nil {
+		return 0, fmt.Errorf("claims: open claims of %s: %w", customerID, err)
+	}
+	return n, nil
+}
+
+// holdCustomerTx runs first in each transaction that files a claim or
+// decides one automatically: it holds the customer's account row as an
+// erasure does first (account.HoldUnerasedTx), so that the two never
+// interleave, on PostgreSQL as on SQLite's single writer. Either the
+// claim commits first, and the erasure then sees it open and waits
+// (privacy.ErrOpenClaim) or sees the balance it credited; or the erasure
+// commits first, and erased is true: the caller refuses to put money into
+// that balance (ErrCustomerErased). Taken first, before any claim, subject
+// or order row, it keeps the erasure's lock order (the account, then the
+// rest): neither waits on a row the other holds while holding one it
+// wants. An id without an account is not erased.
+func holdCustomerTx(ctx context.Context, tx *sql.Tx, customerID string) (erased bool, err error) {
+	erased, err = account.HoldUnerasedTx(ctx, tx, customerID)
+	if errors.Is(err, account.ErrNotFound) {
+		return false, nil
+	}
+	return erased, err
+}
 
 // EraseCustomerTx erases what a customer wrote in their claims and the
 // evidence they gave: the claim's message is blanked, a text evidence

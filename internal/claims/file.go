@@ -109,6 +109,14 @@ func (s *Service) File(ctx context.Context, in FileInput) (Claim, error) {
 		subj.claim = cl
 		notified := subj
 		err = s.db.Tx(ctx, func(tx *sql.Tx) error {
+			// First, as an erasure takes the account first: a claim filed
+			// during an erasure is either seen by it or finds the
+			// account erased (holdCustomerTx).
+			if erased, err := holdCustomerTx(ctx, tx, cl.CustomerID); err != nil {
+				return err
+			} else if erased && (toBalance(subj, d) || (follows && toBalance(next, d2))) {
+				return ErrCustomerErased
+			}
 			if err := insertClaimTx(ctx, tx, &cl); err != nil {
 				return err
 			}

@@ -474,6 +474,24 @@ func IsForeignKeyViolation(err error) bool {
 	return errors.As(err, &liteErr) && liteErr.Code() == sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY
 }
 
+// IsLocked reports whether err says a lock another process or session
+// holds was not given back in time: SQLite's file locked past the busy
+// timeout, PostgreSQL's lock_not_available (lock_timeout, NOWAIT).
+func IsLocked(err error) bool {
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		return pgErr.Code == "55P03"
+	}
+	var liteErr *sqlite.Error
+	if errors.As(err, &liteErr) {
+		switch liteErr.Code() & 0xff {
+		case sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED:
+			return true
+		}
+	}
+	return false
+}
+
 // IsUnavailable reports whether err says the database cannot serve the
 // request for now rather than that the request was wrong: the disk (or
 // SQLite's max_page_count) is full, the database is read-only (a

@@ -79,7 +79,7 @@ func (s *Service) ReplyThen(ctx context.Context, agent audit.Actor, ticketID, te
 		if err != nil {
 			return err
 		}
-		d := replyData{Name: t.CustomerName, StoreName: s.opts.StoreName, Reference: t.Reference, Text: text}
+		d := replyData{Name: t.mailName(), StoreName: s.opts.StoreName, Reference: t.Reference, Text: text}
 		if d.Link, err = s.ticketLinkTx(ctx, tx, t); err != nil {
 			return err
 		}
@@ -174,27 +174,22 @@ func (s *Service) NoteThen(ctx context.Context, agent audit.Actor, ticketID, tex
 func (s *Service) Assign(ctx context.Context, agent audit.Actor, ticketID, assigneeID string) (Ticket, error) {
 	var t Ticket
 	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
-		var err error
+		if !isStaff(agent) {
+			return ErrForbidden
+		}
+		// The assignee is read before the ticket is locked, in the order
+		// a disabling takes them (the account, then its tickets): read
+		// after, FOR SHARE waited on a disabling of the assignee that
+		// waited on this ticket to hand it back, a deadlock (a 500).
+		refused, err := s.assigneeRefusedTx(ctx, tx, assigneeID)
+		if err != nil {
+			return err
+		}
 		if t, err = s.staffTx(ctx, tx, agent, ticketID); err != nil {
 			return err
 		}
-		if assigneeID != "" {
-			// A disabled account has left: it takes no ticket. On
-			// PostgreSQL the read waits for a disabling of the assignee
-			// under way (FOR SHARE), which would miss this ticket when it
-			// unassigns theirs, and then finds them disabled.
-			lock := ""
-			if s.db.Engine == db.Postgres {
-				lock = " FOR SHARE"
-			}
-			var role string
-			err := tx.QueryRowContext(ctx, `SELECT role FROM users WHERE id = $1 AND disabled_at IS NULL`+lock, assigneeID).Scan(&role)
-			if errors.Is(err, sql.ErrNoRows) || err == nil && role != account.RoleAgent && role != account.RoleAdmin {
-				return &ValidationError{Fields: map[string]string{"assignee": "not_staff"}}
-			}
-			if err != nil {
-				return wrapDB("read assignee", err)
-			}
+		if refused != nil {
+			return refused
 		}
 		now := s.clock.Now()
 		if _, err := tx.ExecContext(ctx, `UPDATE tickets SET assignee_id = $1, updated_at = $2 WHERE id = $3`,
@@ -209,6 +204,31 @@ func (s *Service) Assign(ctx context.Context, agent audit.Actor, ticketID, assig
 		return err
 	})
 	return t, err
+}
+
+// assigneeRefusedTx reads the account a ticket is to be assigned to: a
+// refusal when it is not enabled staff (a disabled account has left: it
+// takes no ticket), nil when it is, or assigneeID is empty (nobody). On
+// PostgreSQL the read waits for a disabling of the assignee under way (FOR
+// SHARE), which would miss the ticket when it unassigns theirs, and then
+// finds them disabled; the lock is held until the assignment commits.
+func (s *Service) assigneeRefusedTx(ctx context.Context, tx *sql.Tx, assigneeID string) (refused, err error) {
+	if assigneeID == "" {
+		return nil, nil
+	}
+	lock := ""
+	if s.db.Engine == db.Postgres {
+		lock = " FOR SHARE"
+	}
+	var role string
+	err = tx.QueryRowContext(ctx, `SELECT role FROM users WHERE id = $1 AND disabled_at IS NULL`+lock, assigneeID).Scan(&role)
+	if errors.Is(err, sql.ErrNoRows) || err == nil && role != account.RoleAgent && role != account.RoleAdmin {
+		return &ValidationError{Fields: map[string]string{"assignee": "not_staff"}}, nil
+	}
+	if err != nil {
+		return nil, wrapDB("read assignee", err)
+	}
+	return nil, nil
 }
 
 // UnassignStaffTx puts every ticket assigned to staff member u back in the
@@ -308,7 +328,7 @@ func (s *Service) sendSurveyTx(ctx context.Context, tx *sql.Tx, t Ticket) error 
 	if n, err := res.RowsAffected(); err != nil || n == 0 {
 		return wrapDB("store survey", err) // already sent after an earlier close
 	}
-	_, err = s.sendTx(ctx, tx, t, outgoing{kind: "ticket_survey", data: surveyData{Name: t.CustomerName,
+	_, err = s.sendTx(ctx, tx, t, outgoing{kind: "ticket_survey", data: surveyData{Name: t.mailName(),
 		StoreName: s.opts.StoreName, Reference: t.Reference, Link: s.opts.BaseURL + "/survey/" + token}})
 	return err
 }

@@ -84,10 +84,11 @@ const (
 // Fill returns the canned reply's body in the ticket's language with its
 // placeholders filled in for the ticket. A guest who left no name is
 // greeted without one rather than with an empty gap: "Hello {name}," reads
-// "Hello," then.
+// "Hello," then; so is the owner of an address a mail the trusted mail
+// server did not vouch for came under (Ticket.mailName).
 func (s *Service) Fill(c CannedReply, t Ticket) string {
 	body := c.Body(t.Lang)
-	name := strings.TrimSpace(t.CustomerName)
+	name := strings.TrimSpace(t.mailName())
 	if name == "" {
 		body = strings.ReplaceAll(body, " "+PlaceholderName, "")
 	}

@@ -26,6 +26,11 @@ func TestFillPutsTheTicketIntoTheCannedReply(t *testing.T) {
 		// A name that looks like a placeholder is written as is, not
 		// expanded again.
 		{"placeholder in the name", desk.Ticket{Lang: "en", CustomerName: "{reference}", Reference: "T-ABCDEFGH"}, "Hello {reference}, ticket T-ABCDEFGH — Shop"},
+		// The name in a From the trusted mail server did not vouch for is
+		// its writer's choice ("Your account is locked, call …"): the
+		// draft, which goes to the address's owner, does not greet by it.
+		{"sender not verified", desk.Ticket{Lang: "en", CustomerName: "Your account is locked", Reference: "T-ABCDEFGH", SenderUnverified: true},
+			"Hello, ticket T-ABCDEFGH — Shop"},
 	} {
 		if got := e.desk.Fill(c, tc.t); got != tc.want {
 			t.Errorf("%s: %q, want %q", tc.name, got, tc.want)

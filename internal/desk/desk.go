@@ -126,6 +126,25 @@ type Ticket struct {
 	Breached  bool
 	CreatedAt time.Time
 	UpdatedAt time.Time
+	// SenderUnverified: the ticket was opened by a mail whose From the
+	// trusted mail server did not vouch for (--inbound-trusted-authserv-id):
+	// perhaps not written by the address's owner. It holds no customer and
+	// never joins the account of that address (LinkGuestTicketsTx leaves
+	// it; the database refuses it a customer_id); agents see it marked.
+	SenderUnverified bool
+}
+
+// mailName is the name the store's mail about t greets and addresses its
+// customer by: none for a ticket opened under an address the trusted mail
+// server did not vouch for, whose name is whatever its writer put in From
+// ("Your account is locked, call …"), words the store would otherwise
+// mail to the address's owner, under its own name, on every answer and
+// in the survey sent when an agent closes it.
+func (t Ticket) mailName() string {
+	if t.SenderUnverified {
+		return ""
+	}
+	return t.CustomerName
 }
 
 // IsClaim reports whether the ticket's topic is a claim kind.
@@ -157,14 +176,23 @@ type Message struct {
 	OutgoingMailID string
 	CreatedAt      time.Time
 	Attachments    []Attachment
+	// FromUnverified: the trusted mail server did not vouch for the
+	// message's From (InboundMessage.SenderUnverified). Such a message is
+	// flagged on a ticket it joins; the one that opened a ticket is not
+	// (the ticket itself is marked, Ticket.SenderUnverified).
+	FromUnverified bool
 }
 
-// SenderUnverified reports whether m, a flagged message, came from the
-// address of t, its ticket: only a From the trusted mail server did not
-// vouch for (InboundMessage.SenderUnverified) flags such a message, so the
-// agent is told that rather than "another sender".
+// SenderUnverified reports whether m came under an address the trusted
+// mail server did not vouch for (FromUnverified), or, received before the
+// desk recorded that, is a flagged message from the address of t, its
+// ticket, which only an unverified From flags: the agent is told that
+// rather than "another sender".
 func (m Message) SenderUnverified(t Ticket) bool {
-	return m.Flagged && m.Direction == DirectionIn && m.FromEmail != "" && strings.EqualFold(m.FromEmail, t.CustomerEmail)
+	if m.Direction != DirectionIn {
+		return false
+	}
+	return m.FromUnverified || m.Flagged && m.FromEmail != "" && strings.EqualFold(m.FromEmail, t.CustomerEmail)
 }
 
 // Attachment is a file attached to a message, stored in the blob store by

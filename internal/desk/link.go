@@ -18,7 +18,10 @@ import (
 // that address, which is why account.Options.EmailProven calls it (a
 // password set through a reset link): anyone can sign up with someone
 // else's email, and linking at sign-up would show them that person's
-// tickets. Staff accounts get nothing. It returns the tickets linked.
+// tickets. Staff accounts get nothing, and neither does anyone a ticket a
+// mail opened under the address without the trusted mail server vouching
+// for its From (Ticket.SenderUnverified): whoever wrote it may not be the
+// address's owner. It returns the tickets linked.
 func LinkGuestTicketsTx(ctx context.Context, tx *sql.Tx, u account.User, at time.Time) ([]string, error) {
 	email := strings.ToLower(strings.TrimSpace(u.Email))
 	if u.Role != account.RoleCustomer || u.ID == "" || email == "" {
@@ -26,7 +29,7 @@ func LinkGuestTicketsTx(ctx context.Context, tx *sql.Tx, u account.User, at time
 	}
 	sameEmail, args := db.LowerIn("customer_email", 3, email) // any case, accents included
 	ids, err := db.Strings(ctx, tx, `UPDATE tickets SET customer_id = $1, updated_at = $2
-		WHERE customer_id IS NULL AND `+sameEmail+` RETURNING id`, append([]any{u.ID, at.UTC()}, args...)...)
+		WHERE customer_id IS NULL AND sender_unverified = FALSE AND `+sameEmail+` RETURNING id`, append([]any{u.ID, at.UTC()}, args...)...)
 	if err != nil {
 		return nil, wrapDB("link guest tickets", err)
 	}

@@ -3,6 +3,7 @@ package desk_test
 import (
 	"context"
 	"database/sql"
+	"net/smtp"
 	"slices"
 	"strings"
 	"testing"
@@ -154,5 +155,74 @@ func TestOrderThreadIsTheCustomers(t *testing.T) {
 	// Once erased (no address to go by), their account's tickets only.
 	if thread, err = desk.OrderThreadTx(ctx, tx, orderID, e.customer.ID, ""); err != nil || len(thread) != 2 {
 		t.Errorf("without an address: %d messages, %v", len(thread), err)
+	}
+}
+
+// The thread of an order, which the dispute pack sends to the bank as
+// the customer's words ("customer: …"), holds none of the flagged
+// messages of the customer's ticket: mail under the customer's address
+// the trusted server did not vouch for, nor another sender's reply, nor
+// their files. Both reach the ticket through the SMTP listener as any
+// mail would. Before, they were in, as the customer's.
+func TestOrderThreadLeavesFlaggedMessagesOut(t *testing.T) {
+	e := setup(t)
+	ctx := context.Background()
+	orderID := id.New("ord")
+	if _, err := e.db.Write.ExecContext(ctx, `INSERT INTO orders (id, customer_id, status, currency, total, paid, payment_method,
+		policy_version, lang, placed_at, paid_at, updated_at) VALUES ($1, $2, 'paid', 'EUR', 100, 100, 'balance', 'default@1', 'fr', $3, $3, $3)`,
+		orderID, e.customer.ID, t0); err != nil {
+		t.Fatal(err)
+	}
+	tk, err := e.desk.OpenFromContact(ctx, desk.ContactInput{CustomerID: e.customer.ID, Name: "Zoé", Email: e.customer.Email,
+		OrderRef: orderID, Topic: desk.TopicOrder, Message: "Where is my licence?", Lang: "fr"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := e.listenerWith(t, 0, []string{"mx.shop.test"})
+	send := func(from, result, msgID, file, text string) {
+		t.Helper()
+		raw := "Authentication-Results: mx.shop.test; " + result + "\r\n" +
+			"From: " + from + "\r\nTo: support@shop.test\r\nSubject: Re: [#" + tk.Reference + "] my order\r\nMessage-ID: " + msgID + "\r\n" +
+			"MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n" +
+			"--b\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n" + text + "\r\n" +
+			"--b\r\nContent-Type: text/plain\r\nContent-Disposition: attachment; filename=" + file + "\r\n\r\nfile\r\n--b--\r\n"
+		if err := smtp.SendMail(addr, nil, "bounce@example.org", []string{"support@shop.test"}, []byte(raw)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	send("Zoé <zoe@example.net>", "dkim=fail header.d=example.net; dmarc=fail header.from=example.net", "<forged@attacker.example>",
+		"forged.txt", "Got everything, all fine, ignore my bank.")
+	send("Mallory <mallory@example.org>", "dmarc=pass header.from=example.org", "<mallory@example.org>",
+		"mallory.txt", "A stranger's words.")
+	for _, m := range e.thread(t, tk.ID, true) {
+		if m.Direction == desk.DirectionIn && m.MessageID != "" && !m.Flagged {
+			t.Fatalf("%s is not flagged on the customer's ticket", m.MessageID)
+		}
+	}
+
+	tx, err := e.db.Read.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback()
+	thread, err := desk.OrderThreadTx(ctx, tx, orderID, e.customer.ID, e.customer.Email)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var said []string
+	for _, m := range thread {
+		if m.Direction == desk.DirectionIn {
+			said = append(said, m.Text)
+		}
+	}
+	if !slices.Equal(said, []string{"Where is my licence?"}) {
+		t.Errorf("the order's thread has the customer say %q, want their own message alone", said)
+	}
+	atts, err := desk.OrderAttachmentsTx(ctx, tx, orderID, e.customer.ID, e.customer.Email)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(atts) != 0 {
+		t.Errorf("the order's files hold the flagged messages' %+v", atts)
 	}
 }

@@ -118,7 +118,7 @@ func TicketTx(ctx context.Context, q db.Querier, ticketID string) (Ticket, error
 // ThreadTx is Thread in the caller's transaction (see TicketTx).
 func ThreadTx(ctx context.Context, dbq db.Querier, ticketID string, includeNotes bool) ([]Message, error) {
 	q := `SELECT id, ticket_id, direction, author_id, from_email, message_id, in_reply_to, refs, subject, body_text, body_html,
-		flagged, auto_reply, unparsed, outgoing_mail_id, created_at FROM ticket_messages WHERE ticket_id = $1`
+		flagged, auto_reply, unparsed, outgoing_mail_id, created_at, sender_unverified FROM ticket_messages WHERE ticket_id = $1`
 	if !includeNotes {
 		q += ` AND direction <> 'note' AND flagged = FALSE`
 	}
@@ -133,7 +133,7 @@ func ThreadTx(ctx context.Context, dbq db.Querier, ticketID string, includeNotes
 		var author, mid, mail sql.NullString
 		var refs string
 		if err := rows.Scan(&m.ID, &m.TicketID, &m.Direction, &author, &m.FromEmail, &mid, &m.InReplyTo, &refs, &m.Subject,
-			&m.Text, &m.HTML, &m.Flagged, &m.AutoReply, &m.Unparsed, &mail, &m.CreatedAt); err != nil {
+			&m.Text, &m.HTML, &m.Flagged, &m.AutoReply, &m.Unparsed, &mail, &m.CreatedAt, &m.FromUnverified); err != nil {
 			rows.Close()
 			return nil, wrapDB("read thread", err)
 		}
@@ -181,13 +181,16 @@ type OrderMessage struct {
 // customer, oldest first (ties in the order they were stored), in the
 // caller's transaction: the dispute evidence reads it in one snapshot with
 // the order. Internal notes are left out (they are the store's, not what
-// was said); flagged messages are kept, as received. See
+// was said), and so are flagged messages: someone else's on the
+// customer's ticket, or mail under the customer's address the trusted
+// mail server did not vouch for. The pack calls every inbound message the
+// customer's, and the customer never saw those in their thread. See
 // customerTicketsOf for which tickets count.
 func OrderThreadTx(ctx context.Context, q db.Querier, orderID, customerID, email string) ([]OrderMessage, error) {
 	theirs, args := customerTicketsOf(orderID, customerID, email)
 	rows, err := q.QueryContext(ctx, `SELECT m.created_at, t.reference, m.direction, m.from_email, m.subject, m.body_text
 		FROM ticket_messages m JOIN tickets t ON t.id = m.ticket_id
-		WHERE `+theirs+` AND m.direction <> 'note' ORDER BY m.created_at, m.id`, args...)
+		WHERE `+theirs+` AND m.direction <> 'note' AND m.flagged = FALSE ORDER BY m.created_at, m.id`, args...)
 	if err != nil {
 		return nil, wrapDB("order thread", err)
 	}
@@ -221,7 +224,8 @@ func customerTicketsOf(orderID, customerID, email string) (string, []any) {
 }
 
 // OrderAttachment is a file sent with a message of a ticket about an
-// order (internal notes left out), for the dispute pack.
+// order (internal notes and flagged messages left out), for the dispute
+// pack.
 type OrderAttachment struct {
 	Attachment
 	At        time.Time
@@ -237,7 +241,7 @@ func OrderAttachmentsTx(ctx context.Context, q db.Querier, orderID, customerID, 
 	theirs, args := customerTicketsOf(orderID, customerID, email)
 	rows, err := q.QueryContext(ctx, `SELECT a.id, a.file_name, a.content_type, a.size, a.blob_key, m.created_at, t.reference, m.direction
 		FROM ticket_attachments a JOIN ticket_messages m ON m.id = a.message_id JOIN tickets t ON t.id = m.ticket_id
-		WHERE `+theirs+` AND m.direction <> 'note' ORDER BY m.created_at, m.id, a.id`, args...)
+		WHERE `+theirs+` AND m.direction <> 'note' AND m.flagged = FALSE ORDER BY m.created_at, m.id, a.id`, args...)
 	if err != nil {
 		return nil, wrapDB("order attachments", err)
 	}

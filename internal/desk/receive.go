@@ -256,7 +256,7 @@ func (s *Service) Receive(ctx context.Context, in InboundMessage) (Ticket, Resul
 		m := Message{Direction: DirectionIn, FromEmail: from, MessageID: storedID,
 			InReplyTo: strings.Join(msgIDs(in.InReplyTo), " "), References: msgIDs(in.References...),
 			Subject: in.Subject, Text: in.Text, HTML: in.HTML, AutoReply: in.AutoReply, Unparsed: in.Unparsed,
-			CreatedAt: now, Attachments: in.Attachments}
+			CreatedAt: now, Attachments: in.Attachments, FromUnverified: in.SenderUnverified}
 		if ticketID == "" {
 			link := false
 			if known {
@@ -272,8 +272,12 @@ func (s *Service) Receive(ctx context.Context, in InboundMessage) (Ticket, Resul
 				}
 				link = proven
 			}
+			// A ticket opened under an address the trusted mail server did
+			// not vouch for stays out of that address's account for good:
+			// marked, it is never linked when the account later proves
+			// the address (LinkGuestTicketsTx).
 			t = Ticket{CustomerEmail: from, CustomerName: cleanName(in.From.Name), Lang: s.opts.DefaultLang, Topic: TopicEmail,
-				FirstMessage: now, CreatedAt: now}
+				FirstMessage: now, CreatedAt: now, SenderUnverified: in.SenderUnverified}
 			if known {
 				// The account's language is the best guess of the
 				// address's, proven or not: it gives nothing away.

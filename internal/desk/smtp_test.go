@@ -28,12 +28,20 @@ func (e *env) listener(t *testing.T) string {
 // listenerLimited is listener with a message size limit (0: the default).
 func (e *env) listenerLimited(t *testing.T, maxBytes int64) string {
 	t.Helper()
+	return e.listenerWith(t, maxBytes, nil)
+}
+
+// listenerWith is listenerLimited with the listener trusting the
+// Authentication-Results of the mail servers named trusted
+// (--inbound-trusted-authserv-id).
+func (e *env) listenerWith(t *testing.T, maxBytes int64, trusted []string) string {
+	t.Helper()
 	blobs, err := blob.NewDir(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
 	srv, err := inbound.NewServer(inbound.Config{Domain: "shop.test", SupportAddresses: []string{"support@shop.test"}, MaxMessageBytes: maxBytes,
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}, desk.MailIntake{Desk: e.desk, Blobs: blobs, Support: "support@shop.test"})
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}, desk.MailIntake{Desk: e.desk, Blobs: blobs, Support: "support@shop.test", TrustedAuthservIDs: trusted})
 	if err != nil {
 		t.Fatal(err)
 	}

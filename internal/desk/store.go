@@ -13,14 +13,14 @@ import (
 )
 
 const ticketColumns = `id, reference, reply_token, customer_id, customer_email, customer_name, lang, topic, order_id,
-	status, assignee_id, first_message_at, target_at, promise_at, breached, created_at, updated_at`
+	status, assignee_id, first_message_at, target_at, promise_at, breached, created_at, updated_at, sender_unverified`
 
 func scanTicket(row interface{ Scan(...any) error }) (Ticket, error) {
 	var t Ticket
 	var customerID, orderID, assigneeID sql.NullString
 	var target, promise sql.NullTime
 	err := row.Scan(&t.ID, &t.Reference, &t.ReplyToken, &customerID, &t.CustomerEmail, &t.CustomerName, &t.Lang, &t.Topic,
-		&orderID, &t.Status, &assigneeID, &t.FirstMessage, &target, &promise, &t.Breached, &t.CreatedAt, &t.UpdatedAt)
+		&orderID, &t.Status, &assigneeID, &t.FirstMessage, &target, &promise, &t.Breached, &t.CreatedAt, &t.UpdatedAt, &t.SenderUnverified)
 	if err != nil {
 		return Ticket{}, err
 	}
@@ -42,7 +42,7 @@ func scanTicket(row interface{ Scan(...any) error }) (Ticket, error) {
 // guest's ticket keeps the language it was opened in.
 const oneTicketQuery = `SELECT t.id, t.reference, t.reply_token, t.customer_id, t.customer_email, t.customer_name,
 	CASE WHEN u.language IN ('fr', 'en') THEN u.language ELSE t.lang END, t.topic, t.order_id,
-	t.status, t.assignee_id, t.first_message_at, t.target_at, t.promise_at, t.breached, t.created_at, t.updated_at
+	t.status, t.assignee_id, t.first_message_at, t.target_at, t.promise_at, t.breached, t.created_at, t.updated_at, t.sender_unverified
 	FROM tickets t LEFT JOIN users u ON u.id = t.customer_id WHERE t.id = $1`
 
 func getTicket(ctx context.Context, q db.Querier, ticketID string) (Ticket, error) {
@@ -70,10 +70,10 @@ func insertTicketTx(ctx context.Context, tx *sql.Tx, t *Ticket) error {
 	t.ID, t.Reference, t.ReplyToken = id.New("tkt"), newReference(), newReplyToken()
 	t.Status = StatusOpen
 	_, err := tx.ExecContext(ctx, `INSERT INTO tickets (id, reference, reply_token, customer_id, customer_email, customer_name,
-		lang, topic, order_id, status, assignee_id, first_message_at, breached, created_at, updated_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, NULL, $11, FALSE, $12, $12)`,
+		lang, topic, order_id, status, assignee_id, first_message_at, breached, created_at, updated_at, sender_unverified)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, NULL, $11, FALSE, $12, $12, $13)`,
 		t.ID, t.Reference, t.ReplyToken, nullString(t.CustomerID), t.CustomerEmail, t.CustomerName,
-		t.Lang, t.Topic, nullString(t.OrderID), t.Status, t.FirstMessage, t.CreatedAt)
+		t.Lang, t.Topic, nullString(t.OrderID), t.Status, t.FirstMessage, t.CreatedAt, t.SenderUnverified)
 	return wrapDB("store ticket", err)
 }
 
@@ -85,11 +85,11 @@ func insertMessageTx(ctx context.Context, tx *sql.Tx, m *Message, raw []byte) er
 		rawArg = raw
 	}
 	_, err := tx.ExecContext(ctx, `INSERT INTO ticket_messages (id, ticket_id, direction, author_id, from_email, message_id,
-		in_reply_to, refs, subject, body_text, body_html, flagged, auto_reply, unparsed, raw, outgoing_mail_id, created_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)`,
+		in_reply_to, refs, subject, body_text, body_html, flagged, auto_reply, unparsed, raw, outgoing_mail_id, created_at, sender_unverified)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)`,
 		m.ID, m.TicketID, m.Direction, nullString(m.AuthorID), m.FromEmail, nullString(m.MessageID),
 		m.InReplyTo, strings.Join(m.References, " "), m.Subject, m.Text, m.HTML, m.Flagged, m.AutoReply, m.Unparsed,
-		rawArg, nullString(m.OutgoingMailID), m.CreatedAt)
+		rawArg, nullString(m.OutgoingMailID), m.CreatedAt, m.FromUnverified)
 	if err != nil {
 		return wrapDB("store message", err)
 	}
@@ -135,7 +135,7 @@ func (s *Service) sendTx(ctx context.Context, tx *sql.Tx, t Ticket, o outgoing) 
 	if !strings.Contains(subject, tag) {
 		subject += " " + tag
 	}
-	toName := t.CustomerName
+	toName := t.mailName()
 	if o.unnamed {
 		toName = ""
 	}

@@ -3,6 +3,9 @@ package inbound
 import (
 	"bufio"
 	"bytes"
+	"io"
+	"mime"
+	"net/mail"
 	"net/textproto"
 	"slices"
 	"strings"
@@ -23,6 +26,14 @@ import (
 // section 5 asks, those that came with their id). Anything
 // else (no such field, one that does not parse, spf alone, which says
 // nothing of From) is no.
+//
+// So is a message whose From is not one mailbox, from, as read plainly:
+// two From fields, two addresses in one, or a field only a lenient reading
+// makes an address of. The server checked one From domain, and which one
+// (the first, the last, one it salvaged) is its parser's choice, not
+// necessarily the desk's: a server that writes dmarc=pass without naming
+// header.from, after checking the sender's own domain listed beside a
+// customer's, would otherwise vouch for the customer.
 func SenderVerified(raw []byte, trusted []string, from string) bool {
 	_, domain, ok := strings.Cut(from, "@")
 	domain = normalDomain(domain)
@@ -30,6 +41,9 @@ func SenderVerified(raw []byte, trusted []string, from string) bool {
 		return false
 	}
 	h, _ := textproto.NewReader(bufio.NewReader(bytes.NewReader(raw))).ReadMIMEHeader()
+	if !oneFrom(h, from) {
+		return false
+	}
 	for _, v := range h["Authentication-Results"] {
 		id := authservIDOf(v)
 		if !slices.ContainsFunc(trusted, func(t string) bool { return t != "" && strings.EqualFold(t, id) }) {
@@ -56,6 +70,22 @@ func SenderVerified(raw []byte, trusted []string, from string) bool {
 		return false
 	}
 	return false
+}
+
+// fromParser reads a From field strictly (RFC 5322, UTF-8 allowed), its
+// encoded display name in any charset: only the address matters here.
+var fromParser = mail.AddressParser{WordDecoder: &mime.WordDecoder{
+	CharsetReader: func(_ string, r io.Reader) (io.Reader, error) { return r, nil },
+}}
+
+// oneFrom reports whether h has a single From field holding a single
+// mailbox, from (in any case).
+func oneFrom(h textproto.MIMEHeader, from string) bool {
+	if len(h["From"]) != 1 {
+		return false
+	}
+	list, err := fromParser.ParseList(h.Get("From"))
+	return err == nil && len(list) == 1 && strings.EqualFold(list[0].Address, strings.TrimSpace(from))
 }
 
 // authservIDOf is the authserv-id of an Authentication-Results value: its

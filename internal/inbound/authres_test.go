@@ -78,4 +78,27 @@ func TestSenderVerified(t *testing.T) {
 	if !SenderVerified([]byte(raw), trusted, from) {
 		t.Error("a folded field was not read")
 	}
+
+	// From is one mailbox, read plainly, or the server may have checked
+	// another domain than the one of the From the desk read: here the
+	// sender's own, signed by it, whose dmarc=pass names no header.from.
+	const own = "mx.shop.example; dkim=pass header.d=attacker.example; dmarc=pass"
+	const customers = "mx.shop.example; dmarc=pass header.from=client.example"
+	for _, tt := range []struct {
+		name, field, header string
+		want                bool
+	}{
+		{"two addresses in From", own, "From: Claire <claire@client.example>, Eve <eve@attacker.example>", false},
+		{"two From fields", own, "From: claire@client.example\r\nFrom: eve@attacker.example", false},
+		{"a From only a lenient reading makes one address of", own, "From: claire@client.example <eve@attacker.example>", false},
+		{"a From of another address than the desk read", own, "From: eve@attacker.example", false},
+		{"display name in UTF-8", customers, "From: Clément Zoé <Claire@Client.Example>", true},
+		{"encoded display name, any charset", customers, "From: =?koi8-r?b?8M/M?= <claire@client.example>", true},
+		{"folded From", customers, "From: \"Claire, Ltd\"\r\n <claire@client.example>", true},
+	} {
+		raw := "Authentication-Results: " + tt.field + "\r\n" + tt.header + "\r\nTo: support@shop.example\r\n\r\nbody\r\n"
+		if got := SenderVerified([]byte(raw), trusted, from); got != tt.want {
+			t.Errorf("%s: SenderVerified = %v, want %v", tt.name, got, tt.want)
+		}
+	}
 }

@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/emersion/go-smtp"
+
+	"comptoir/internal/clientaddr"
 )
 
 // Defaults for Config.
@@ -60,8 +62,8 @@ type Config struct {
 	// could otherwise open thousands. The next connection is answered 421
 	// and closed; a mail server retries it later.
 	MaxConnections int
-	// MaxConnectionsPerIP bounds the sessions one client address holds at
-	// once (default 5), so that one sender cannot take every place of
+	// MaxConnectionsPerIP bounds the sessions one client address (an IPv6
+	// client: its /64) holds at once (default 5), so that one sender cannot take every place of
 	// MaxConnections; its next connection is answered 421 while other
 	// addresses still get in.
 	MaxConnectionsPerIP int
@@ -204,7 +206,7 @@ func (s *Server) Serve(ln net.Listener) error {
 }
 
 // cappedListener hands go-smtp at most cap(slots) connections at once,
-// and at most perIP from one client address. One more is answered 421
+// and at most perIP from one client address (an IPv6 client: its /64). One more is answered 421
 // (RFC 5321 4.5.4.1 lets a server refuse a session with it: the sender
 // keeps the message and tries again later) and closed, without a
 // goroutine of its own beyond the accept loop.
@@ -238,7 +240,9 @@ func (l *cappedListener) Accept() (net.Conn, error) {
 		if err != nil {
 			return nil, err
 		}
-		ip := clientIP(c)
+		// An IPv6 client counts as its /64, which one host may be given
+		// whole: counted per address, each new one had the cap again.
+		ip := clientaddr.LimitKey(clientIP(c))
 		if !l.takeIP(ip) {
 			l.refuse(c, "too many connections from your address", "inbound smtp: too many connections from one address, refused with 421",
 				"limit", l.perIP)

@@ -76,6 +76,16 @@ func (s *syncBuffer) String() string {
 // startServer runs a Server on a loopback port until the test ends.
 func startServer(t *testing.T, cfg Config) (addr string, rec *recorder, logs *syncBuffer) {
 	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return startServerOn(t, cfg, ln)
+}
+
+// startServerOn is startServer serving ln.
+func startServerOn(t *testing.T, cfg Config, ln net.Listener) (addr string, rec *recorder, logs *syncBuffer) {
+	t.Helper()
 	rec = &recorder{}
 	logs = &syncBuffer{}
 	cfg.Domain = "mx.shop.example"
@@ -85,10 +95,6 @@ func startServer(t *testing.T, cfg Config) (addr string, rec *recorder, logs *sy
 	cfg.ReadTimeout, cfg.WriteTimeout = 10*time.Second, 10*time.Second
 	cfg.Logger = slog.New(slog.NewTextHandler(logs, nil))
 	srv, err := NewServer(cfg, rec)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -27,9 +27,20 @@ func (w *Waker) Wake() {
 	}
 }
 
+// passBudget bounds one pass of a Loop. A pass has no deadline of its own
+// (the process's context lives as long as it does): one waiting on a lock
+// another session held without end (on PostgreSQL a row, or the invoice
+// numberers' advisory lock, held by a transaction left open) stopped that
+// work for good, every Wake and sweep meanwhile lost. Past it the pass
+// gives up like a failed one, and the next sweep tries again. A minute is
+// far above what a pass takes (its batches commit one by one, in
+// milliseconds), and what a pass did before it gives up stays done. A
+// variable for the tests.
+var passBudget = time.Minute
+
 // Loop runs pass at once, then after every Wake and every sweep, until ctx
-// ends. A failed pass is logged (what says which work) and its work waits
-// for the next one.
+// ends. A failed pass, or one still running after passBudget, is logged
+// (what says which work) and its work waits for the next one.
 func (w *Waker) Loop(ctx context.Context, sweep time.Duration, log *slog.Logger, what string, pass func(context.Context) error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -37,7 +48,10 @@ func (w *Waker) Loop(ctx context.Context, sweep time.Duration, log *slog.Logger,
 	tick := time.NewTicker(sweep)
 	defer tick.Stop()
 	for {
-		if err := pass(ctx); err != nil && ctx.Err() == nil {
+		pctx, cancel := context.WithTimeout(ctx, passBudget)
+		err := pass(pctx)
+		cancel()
+		if err != nil && ctx.Err() == nil {
 			log.Warn(what+" failed; retrying at the next sweep", "error", err)
 		}
 		select {

@@ -1,8 +1,12 @@
 package jobs_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"log/slog"
+	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -42,6 +46,63 @@ func TestWakerPassesWhenWoken(t *testing.T) {
 	if n := passes.Load(); n != 3 {
 		t.Fatalf("%d passes, want 3", n)
 	}
+}
+
+// A pass that waits without end (a lock another session holds) gives up
+// at its budget, is logged as failed, and the next wake-up runs a pass
+// again. It had no deadline: the loop stayed in that pass for good.
+func TestWakerPassGivesUpAtItsBudget(t *testing.T) {
+	jobs.SetPassBudget(t, 50*time.Millisecond)
+	w := jobs.NewWaker()
+	var passes atomic.Int64
+	ended := make(chan error, 1)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	var logs syncBuffer
+	go func() {
+		defer close(done)
+		w.Loop(ctx, time.Hour, slog.New(slog.NewTextHandler(&logs, nil)), "test", func(pctx context.Context) error {
+			if passes.Add(1) == 1 {
+				<-pctx.Done() // a lock nobody gives back
+				ended <- pctx.Err()
+				return pctx.Err()
+			}
+			return nil
+		})
+	}()
+	select {
+	case err := <-ended:
+		if !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("the stuck pass ended with %v, want its deadline", err)
+		}
+	case <-time.After(testwait.Default):
+		t.Fatal("the stuck pass never gave up")
+	}
+	w.Wake()
+	testwait.Until(t, "a pass after the stuck one", func() bool { return passes.Load() == 2 })
+	cancel()
+	<-done
+	if !strings.Contains(logs.String(), "test failed; retrying at the next sweep") {
+		t.Errorf("the stuck pass is not logged:\n%s", logs.String())
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe to read while the loop logs to it.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
 
 // Drain runs until a run comes back short or fails, and adds up what the

@@ -22,6 +22,7 @@ import (
 
 	"comptoir/internal/account"
 	"comptoir/internal/audit"
+	"comptoir/internal/billing"
 	"comptoir/internal/blob"
 	"comptoir/internal/cardpay"
 	"comptoir/internal/claims"
@@ -33,6 +34,7 @@ import (
 	"comptoir/internal/invoices"
 	"comptoir/internal/jobs"
 	"comptoir/internal/mail"
+	"comptoir/internal/money"
 	"comptoir/internal/orders"
 	"comptoir/internal/ratelimit"
 	"comptoir/internal/subscriptions"
@@ -61,6 +63,20 @@ var ErrLiveSubscriptions = errors.New("privacy: the customer has subscriptions t
 // erasure does not reach data needed to defend a legal claim (GDPR
 // art. 17(3)(e)). It can be erased once the dispute is won or lost.
 var ErrOpenDispute = errors.New("privacy: a dispute of the customer's card payment is open")
+
+// ErrOpenClaim refuses to erase a customer while one of their claims is
+// still open: waiting for its processing time, a redelivery or evidence,
+// left to an agent, or held by a dispute. Its decision may give money
+// back to the balance, which nobody could use once the account is erased
+// (and the agent deciding it needs what the customer wrote). It can be
+// erased once every claim is decided.
+var ErrOpenClaim = errors.New("privacy: a claim of the customer's is still open")
+
+// ErrBalanceChanged refuses an erasure whose customer gave up another
+// balance than the one their account holds as it is erased (a top-up paid
+// or a refund credited since the page showed it): nothing is changed, and
+// the page shows the balance again.
+var ErrBalanceChanged = errors.New("privacy: the balance is not the one the customer gave up")
 
 // ErrBadReason refuses an erasure without a known reason.
 var ErrBadReason = errors.New("privacy: unknown erasure reason")
@@ -115,14 +131,17 @@ type Erasure struct {
 
 // CheckErasable says, before anything is asked of the customer, whether
 // Erase would refuse them now: ErrLiveSubscriptions while a subscription
-// renews, ErrOpenDispute while a dispute is open. Erase checks again in its
-// transaction.
+// renews, ErrOpenDispute while a dispute is open, ErrOpenClaim while a
+// claim is. Erase checks again in its transaction.
 func (s *Service) CheckErasable(ctx context.Context, userID string) error {
 	return checkErasable(ctx, s.db.Read, userID)
 }
 
 // checkErasable refuses the erasure of a customer with a subscription that
-// renews (ErrLiveSubscriptions) or an open dispute (ErrOpenDispute).
+// renews (ErrLiveSubscriptions), an open dispute (ErrOpenDispute) or an
+// open claim (ErrOpenClaim). In Erase's transaction it runs once the
+// account is held: a claim filed or decided meanwhile holds it first
+// (claims' holdCustomerTx), so it is seen here or sees the erasure.
 func checkErasable(ctx context.Context, q db.Querier, userID string) error {
 	if n, err := subscriptions.LiveCount(ctx, q, userID); err != nil {
 		return err
@@ -134,6 +153,30 @@ func checkErasable(ctx context.Context, q db.Querier, userID string) error {
 	} else if n > 0 {
 		return ErrOpenDispute
 	}
+	if n, err := claims.OpenCount(ctx, q, userID); err != nil {
+		return err
+	} else if n > 0 {
+		return ErrOpenClaim
+	}
+	return nil
+}
+
+// checkGivenUp refuses, with ErrBalanceChanged, to erase a customer whose
+// positive balance is not forfeit, the one they confirmed giving up (zero:
+// none). It runs in the erasure's transaction once the account is held:
+// every credit to a balance holds the account first too (billing's
+// refuseErased, the card top-up's payment, claims' holdCustomerTx), so
+// none can land between this read and the commit. A debit may (a purchase
+// paid from the balance): less is then given up than was confirmed, which
+// the customer agreed to.
+func checkGivenUp(ctx context.Context, q db.Querier, userID string, forfeit money.Amount) error {
+	b, err := billing.BalanceTx(ctx, q, userID, forfeit.Currency)
+	if err != nil {
+		return err
+	}
+	if b.Minor > 0 && b.Minor != forfeit.Minor {
+		return ErrBalanceChanged
+	}
 	return nil
 }
 
@@ -143,6 +186,21 @@ func checkErasable(ctx context.Context, q db.Querier, userID string) error {
 // account again does nothing more (the files are scrubbed again, which is
 // harmless).
 func (s *Service) Erase(ctx context.Context, userID string, by audit.Actor, reason string) (Erasure, error) {
+	return s.erase(ctx, userID, by, reason, nil)
+}
+
+// EraseGivingUp is Erase for a customer who confirmed giving up forfeit,
+// the balance the deletion page showed them (zero: none): if their
+// balance, read in the erasure's transaction, is positive and another
+// amount, the erasure is refused with ErrBalanceChanged and changes
+// nothing. Before, the page compared the amounts before the erasure's
+// transaction, and a credit landing in between was given up unseen.
+func (s *Service) EraseGivingUp(ctx context.Context, userID string, by audit.Actor, reason string, forfeit money.Amount) (Erasure, error) {
+	return s.erase(ctx, userID, by, reason, &forfeit)
+}
+
+// erase is Erase, and EraseGivingUp when forfeit is set.
+func (s *Service) erase(ctx context.Context, userID string, by audit.Actor, reason string, forfeit *money.Amount) (Erasure, error) {
 	if !ValidReason(reason) {
 		return Erasure{}, ErrBadReason
 	}
@@ -164,6 +222,11 @@ func (s *Service) Erase(ctx context.Context, userID string, by audit.Actor, reas
 		email := u.Email
 		if err := checkErasable(ctx, tx, userID); err != nil {
 			return err
+		}
+		if forfeit != nil {
+			if err := checkGivenUp(ctx, tx, userID, *forfeit); err != nil {
+				return err
+			}
 		}
 		ips, err := account.SessionIPsTx(ctx, tx, userID)
 		if err != nil {

@@ -168,7 +168,8 @@ func TestRequiredSecondFactorGuardsEveryStaffRoute(t *testing.T) {
 
 // An IPv6 client picks any address of its /64 for each request: the
 // per-client limits on sign-in, sign-up and the contact form count the /64, so that new
-// addresses from it do not buy new attempts. Another /64 is another client.
+// addresses from it do not buy new attempts. Another /64 is another client;
+// an IPv4 client is its address.
 func TestRateLimitsCountAnIPv6ClientByItsSlash64(t *testing.T) {
 	h := apptest.StartWith(t, func(c *config.Config) { c.TrustedProxies = "127.0.0.1,::1" })
 	c := h.NewClient(t)
@@ -191,6 +192,18 @@ func TestRateLimitsCountAnIPv6ClientByItsSlash64(t *testing.T) {
 	}
 	if r := from("2001:db8:1:3::1", "/signin", wrong(21)); r.Status != http.StatusUnauthorized {
 		t.Errorf("sign-in from another /64: %d", r.Status)
+	}
+	// IPv4 is counted per address: a neighbour is another client.
+	for i := range 20 {
+		if r := from("198.51.100.1", "/signin", wrong(100+i)); r.Status != http.StatusUnauthorized {
+			t.Fatalf("IPv4 sign-in %d: %d", i+1, r.Status)
+		}
+	}
+	if r := from("198.51.100.1", "/signin", wrong(120)); r.Status != http.StatusTooManyRequests {
+		t.Errorf("21st sign-in from the same IPv4 address: %d", r.Status)
+	}
+	if r := from("198.51.100.2", "/signin", wrong(121)); r.Status != http.StatusUnauthorized {
+		t.Errorf("sign-in from the next IPv4 address: %d", r.Status)
 	}
 	for i := range 10 {
 		if r := from(fmt.Sprintf("2001:db8:9:9::%x", i+1), "/signup", signupForm(fmt.Sprintf("u%d@example.fr", i))); r.Status != http.StatusSeeOther {

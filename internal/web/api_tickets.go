@@ -19,34 +19,41 @@ import (
 // clocks are visible on every ticket, as the pages show them), both null
 // when none is due (answered, waiting on the customer, closed).
 type ticketJSON struct {
-	ID            string          `json:"id"`
-	Reference     string          `json:"reference"`
-	Status        string          `json:"status"`
-	Topic         string          `json:"topic"`
-	OrderID       string          `json:"order_id,omitempty"`
-	CustomerID    string          `json:"customer_id,omitempty"`
-	CustomerName  string          `json:"customer_name"`
-	CustomerEmail string          `json:"customer_email"`
-	Language      string          `json:"language"`
-	AssigneeID    string          `json:"assignee_id,omitempty"`
-	DueAt         *time.Time      `json:"due_at"`
-	TargetAt      *time.Time      `json:"target_at"`
-	Breached      bool            `json:"breached"`
-	CreatedAt     time.Time       `json:"created_at"`
-	UpdatedAt     time.Time       `json:"updated_at"`
-	Messages      []ticketMessage `json:"messages,omitempty"`
+	ID            string     `json:"id"`
+	Reference     string     `json:"reference"`
+	Status        string     `json:"status"`
+	Topic         string     `json:"topic"`
+	OrderID       string     `json:"order_id,omitempty"`
+	CustomerID    string     `json:"customer_id,omitempty"`
+	CustomerName  string     `json:"customer_name"`
+	CustomerEmail string     `json:"customer_email"`
+	Language      string     `json:"language"`
+	AssigneeID    string     `json:"assignee_id,omitempty"`
+	DueAt         *time.Time `json:"due_at"`
+	TargetAt      *time.Time `json:"target_at"`
+	Breached      bool       `json:"breached"`
+	// SenderUnverified (only when true): the trusted mail server did not
+	// vouch for the From of the mail that opened the ticket
+	// (desk.Ticket.SenderUnverified). An addition API.md allows.
+	SenderUnverified bool            `json:"sender_unverified,omitempty"`
+	CreatedAt        time.Time       `json:"created_at"`
+	UpdatedAt        time.Time       `json:"updated_at"`
+	Messages         []ticketMessage `json:"messages,omitempty"`
 }
 
 // ticketMessage is one message of a thread: direction is in (from the
 // customer), out (the store's answer) or note (internal, staff only).
 type ticketMessage struct {
-	ID          string             `json:"id"`
-	Direction   string             `json:"direction"`
-	From        string             `json:"from,omitempty"`
-	AuthorID    string             `json:"author_id,omitempty"`
-	Text        string             `json:"text"`
-	CreatedAt   time.Time          `json:"created_at"`
-	Attachments []ticketAttachment `json:"attachments"`
+	ID        string `json:"id"`
+	Direction string `json:"direction"`
+	From      string `json:"from,omitempty"`
+	AuthorID  string `json:"author_id,omitempty"`
+	// SenderUnverified (only when true): the message came under its From
+	// without the trusted mail server vouching for it.
+	SenderUnverified bool               `json:"sender_unverified,omitempty"`
+	Text             string             `json:"text"`
+	CreatedAt        time.Time          `json:"created_at"`
+	Attachments      []ticketAttachment `json:"attachments"`
 }
 
 type ticketAttachment struct {
@@ -59,7 +66,7 @@ type ticketAttachment struct {
 func toTicketJSON(t desk.Ticket) ticketJSON {
 	out := ticketJSON{ID: t.ID, Reference: t.Reference, Status: t.Status, Topic: t.Topic, OrderID: t.OrderID,
 		CustomerID: t.CustomerID, CustomerName: t.CustomerName, CustomerEmail: t.CustomerEmail, Language: t.Lang,
-		AssigneeID: t.AssigneeID, Breached: t.Breached, CreatedAt: t.CreatedAt, UpdatedAt: t.UpdatedAt}
+		AssigneeID: t.AssigneeID, Breached: t.Breached, SenderUnverified: t.SenderUnverified, CreatedAt: t.CreatedAt, UpdatedAt: t.UpdatedAt}
 	if !t.PromiseAt.IsZero() {
 		due, target := t.PromiseAt, t.TargetAt
 		out.DueAt, out.TargetAt = &due, &target
@@ -67,11 +74,11 @@ func toTicketJSON(t desk.Ticket) ticketJSON {
 	return out
 }
 
-func toTicketMessages(msgs []desk.Message) []ticketMessage {
+func toTicketMessages(t desk.Ticket, msgs []desk.Message) []ticketMessage {
 	out := make([]ticketMessage, len(msgs))
 	for i, m := range msgs {
-		tm := ticketMessage{ID: m.ID, Direction: m.Direction, From: m.FromEmail, AuthorID: m.AuthorID, Text: m.Text,
-			CreatedAt: m.CreatedAt, Attachments: []ticketAttachment{}}
+		tm := ticketMessage{ID: m.ID, Direction: m.Direction, From: m.FromEmail, AuthorID: m.AuthorID, SenderUnverified: m.SenderUnverified(t),
+			Text: m.Text, CreatedAt: m.CreatedAt, Attachments: []ticketAttachment{}}
 		for _, a := range m.Attachments {
 			tm.Attachments = append(tm.Attachments, ticketAttachment{ID: a.ID, FileName: a.FileName, ContentType: a.ContentType, Size: a.Size})
 		}
@@ -235,7 +242,7 @@ func (s *Server) writeTicket(w http.ResponseWriter, r *http.Request, status int,
 		return
 	}
 	out := toTicketJSON(t)
-	out.Messages = toTicketMessages(msgs)
+	out.Messages = toTicketMessages(t, msgs)
 	writeJSON(w, status, out)
 }
 
@@ -280,7 +287,7 @@ func (s *Server) apiTicketReply(w http.ResponseWriter, r *http.Request) {
 			return err
 		}
 		out := toTicketJSON(t)
-		out.Messages = toTicketMessages(msgs)
+		out.Messages = toTicketMessages(t, msgs)
 		return keyed.saveTx(ctx, tx, http.StatusCreated, out)
 	}
 	var err error

@@ -1,7 +1,9 @@
 package web_test
 
 import (
+	"context"
 	"net"
+	"net/http"
 	"net/smtp"
 	"net/url"
 	"strings"
@@ -10,6 +12,7 @@ import (
 	"comptoir/internal/account"
 	"comptoir/internal/apptest"
 	"comptoir/internal/config"
+	"comptoir/internal/desk"
 )
 
 // A mail under a customer's address that the trusted mail server did not
@@ -39,9 +42,128 @@ func TestConsoleSaysSenderNotVerified(t *testing.T) {
 	_, agent := h.User(t, account.RoleAgent, "agent@shop.test")
 	for lang, label := range map[string]string{"en": "sender not verified", "fr": "expéditeur non vérifié"} {
 		agent.PostForm("/lang", url.Values{"lang": {lang}})
-		mustContain(t, agent.Get("/console/tickets/"+tk.ID), "IBAN FR76 0000 forged", label)
+		page := agent.Get("/console/tickets/" + tk.ID)
+		mustContain(t, page, "IBAN FR76 0000 forged", label)
+		// The customer's own message can become their claim (two
+		// forms: an order's, a subscription's); the forged one offers
+		// none, which the server would refuse anyway.
+		if n := strings.Count(page.Body, `class="row claim-from-message"`); n != 2 {
+			t.Errorf("%s: %d claim forms on the ticket, want the customer's message's 2 alone", lang, n)
+		}
 	}
 	if page := customer.Get("/support/tickets/" + tk.ID); strings.Contains(page.Body, "forged") {
 		t.Errorf("the customer's page shows the forged mail:\n%s", page.Body)
+	}
+}
+
+// A ticket a mail opened under a customer's address that the trusted mail
+// server did not vouch for is marked "sender not verified" for the agent
+// (queue, ticket page, API), in their language; the ticket page shows no
+// account of that address (orders, balance, claims) to act on; and once
+// the customer proves the address (a password reset), which gives them
+// the tickets written from it as a guest, that one stays out of their
+// account. Before, it looked like any guest ticket of the address, its
+// customer panel showed the account's orders and balance, and the proof
+// put the forger's words in the customer's portal, a message an agent
+// could then file as the customer's claim.
+func TestUnverifiedTicketIsMarkedAndStaysOutOfTheAccount(t *testing.T) {
+	h := apptest.StartWith(t, func(c *config.Config) {
+		c.InboundTrustedAuthservID, c.SMTPListen = "mx.shop.test", "127.0.0.1:0"
+	})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go h.App.SMTP.Serve(ln)
+	t.Cleanup(func() { h.App.SMTP.Close() })
+	ctx := context.Background()
+	ana, _ := h.User(t, account.RoleCustomer, "ana@example.fr")
+	send := func(msgID, subject, result string) desk.Ticket {
+		t.Helper()
+		raw := "Authentication-Results: mx.shop.test; " + result + "\r\n" +
+			"From: Ana <ana@example.fr>\r\nTo: support@shop.test\r\nSubject: " + subject + "\r\nMessage-ID: " + msgID + "\r\n\r\n" +
+			"Refund my last order to IBAN FR76 0000 forged\r\n"
+		if err := smtp.SendMail(ln.Addr().String(), nil, "ana@example.fr", []string{"support@shop.test"}, []byte(raw)); err != nil {
+			t.Fatal(err)
+		}
+		ts, err := h.App.Desk.Queue(ctx, desk.QueueFilter{IncludeClosed: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, tk := range ts {
+			msgs, err := h.App.Desk.Thread(ctx, tk.ID, true)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(msgs) > 0 && msgs[0].MessageID == msgID {
+				return tk
+			}
+		}
+		t.Fatalf("no ticket opened by %s", msgID)
+		return desk.Ticket{}
+	}
+	forged := send("<forged@attacker.example>", "forged", "dkim=fail header.d=example.fr; dmarc=fail header.from=example.fr")
+	own := send("<own@example.fr>", "genuine", "dkim=pass header.d=example.fr; dmarc=pass header.from=example.fr")
+
+	agentUser, agent := h.User(t, account.RoleAgent, "agent@shop.test")
+	for lang, label := range map[string]string{"en": "sender not verified", "fr": "expéditeur non vérifié"} {
+		agent.PostForm("/lang", url.Values{"lang": {lang}})
+		queue := agent.Get("/console/tickets")
+		for _, row := range strings.Split(queue.Body, "<tr>") {
+			switch {
+			case strings.Contains(row, forged.Reference) && !strings.Contains(row, label):
+				t.Errorf("%s: the queue's row of the forged ticket lacks %q:\n%s", lang, label, row)
+			case strings.Contains(row, own.Reference) && strings.Contains(row, label):
+				t.Errorf("%s: the queue's row of the verified ticket says %q:\n%s", lang, label, row)
+			}
+		}
+		if strings.Contains(queue.Body, "contact.topic.") {
+			t.Errorf("%s: the queue names a ticket's topic by its key:\n%s", lang, queue.Body)
+		}
+		page := agent.Get("/console/tickets/" + forged.ID)
+		mustContain(t, page, `id="ticket-sender-unverified"`, `id="sender-unverified-note"`, `id="context-unverified"`, label)
+		if strings.Contains(page.Body, `id="context-balance"`) {
+			t.Errorf("%s: the forged ticket's page shows the account of its address:\n%s", lang, page.Body)
+		}
+		page = agent.Get("/console/tickets/" + own.ID)
+		mustContain(t, page, `id="context-balance"`)
+		if strings.Contains(page.Body, label) {
+			t.Errorf("%s: the verified ticket's page says %q", lang, label)
+		}
+	}
+	api := h.NewClient(t)
+	r := api.Send(http.MethodGet, "/api/v1/tickets/"+forged.ID, "", nil, h.Bearer(t, agentUser.ID))
+	if r.Status != http.StatusOK || strings.Count(r.Body, `"sender_unverified":true`) != 2 {
+		t.Errorf("the API's forged ticket (marked, and its message): %d %s", r.Status, r.Body)
+	}
+	if r := api.Send(http.MethodGet, "/api/v1/tickets/"+own.ID, "", nil, h.Bearer(t, agentUser.ID)); strings.Contains(r.Body, "sender_unverified") {
+		t.Errorf("the API's verified ticket: %s", r.Body)
+	}
+
+	// Ana proves her address: her verified ticket joins her account, the
+	// forged one does not.
+	if err := h.App.Accounts.RequestPasswordReset(ctx, ana.Email, "fr"); err != nil {
+		t.Fatal(err)
+	}
+	h.Mails(t, "password_reset", 1)
+	token := linkToken(t, h, "password_reset", "/reset/")
+	if r := h.NewClient(t).PostForm("/reset/"+token, url.Values{"password": {"a brand new passphrase"}, "password_confirm": {"a brand new passphrase"}}); r.Status != http.StatusSeeOther {
+		t.Fatalf("use the reset link: %d", r.Status)
+	}
+	if got, err := h.App.Desk.Get(ctx, own.ID); err != nil || got.CustomerID != ana.ID {
+		t.Fatalf("the verified ticket after the proof: customer %q (%v), want %s", got.CustomerID, err, ana.ID)
+	}
+	if got, err := h.App.Desk.Get(ctx, forged.ID); err != nil || got.CustomerID != "" {
+		t.Fatalf("the forged ticket joined the account %q (%v)", got.CustomerID, err)
+	}
+	customer := h.NewClient(t)
+	customer.PostForm("/signin", url.Values{"email": {ana.Email}, "password": {"a brand new passphrase"}})
+	mine := customer.Get("/support/tickets")
+	mustContain(t, mine, own.Reference)
+	if strings.Contains(mine.Body, forged.Reference) {
+		t.Errorf("the customer's portal lists the forged ticket:\n%s", mine.Body)
+	}
+	if r := customer.Get("/support/tickets/" + forged.ID); r.Status != http.StatusNotFound {
+		t.Errorf("the customer reaches the forged ticket: %d", r.Status)
 	}
 }

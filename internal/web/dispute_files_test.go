@@ -33,7 +33,7 @@ func TestDisputeZIPCarriesTheOrdersFiles(t *testing.T) {
 	h := startWithStripe(t)
 	ctx := context.Background()
 	_, adm := h.User(t, account.RoleAdmin, "admin@shop.test")
-	_, ag := h.User(t, account.RoleAgent, "agent@shop.test")
+	agent, ag := h.User(t, account.RoleAgent, "agent@shop.test")
 
 	guide := []byte("%PDF-1.4\n% the guide, as delivered\n")
 	var buf bytes.Buffer
@@ -160,6 +160,11 @@ func TestDisputeZIPCarriesTheOrdersFiles(t *testing.T) {
 	// which says so; the delivered file stays.
 	dispute["status"] = "won"
 	deliver(stripe.EventTypeChargeDisputeClosed, dispute)
+	// Its claim decided too (erasure waits for open claims: TestErasureWaitsForAnOpenClaim).
+	if _, err := h.App.Claims.Decide(ctx, claims.AgentDecision{ClaimID: cl.ID, Outcome: policy.OutcomeRefused, ReasonCode: "expectation_only",
+		Actor: agent.Actor()}); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := h.App.Privacy.Erase(ctx, u.ID, audit.Actor{ID: u.ID, Role: account.RoleCustomer}, privacy.ReasonCustomerRequest); err != nil {
 		t.Fatal(err)
 	}

@@ -3,10 +3,12 @@ package web
 import (
 	"context"
 	"errors"
+	"io"
 	"net/http"
 	"net/url"
 	"runtime/debug"
 	"strings"
+	"sync"
 	"time"
 
 	"comptoir/internal/account"
@@ -271,7 +273,8 @@ const uploadBudget = 90 * time.Second
 type unbudgetedKey struct{}
 
 // budget gives every request a deadline (requestBudget, uploadBudget).
-// Routes that send a file keep it for their database work only (transfer).
+// Routes that send a file have a budget of their own, until they start
+// sending it (transfer).
 func (s *Server) budget(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		d := requestBudget
@@ -285,21 +288,97 @@ func (s *Server) budget(next http.Handler) http.Handler {
 	})
 }
 
-// transfer runs h, which sends a file (a download, an attachment, an
-// evidence pack, an export), without the request's budget: a large file to
-// a slow client takes what it takes (the server's WriteTimeout bounds it),
-// reading it from a bucket or gathering a whole export must not be cut at
-// the budget. Its database work is bounded by the connections' TCP user
-// timeout instead (db.PostgresTCPUserTimeout). The request's
-// values stay; it still ends when the client goes away.
-func (s *Server) transfer(h http.HandlerFunc) http.HandlerFunc {
+// How long a route that sends a file may take before it starts sending
+// it: its database work (finding the file, checking who may have it,
+// recording the download, gathering an export) and whatever it prepares in
+// memory. Past it the route is answered 503 storage_unavailable, as any
+// request past its budget. Sending the body, once started, is not bounded
+// by it: a large file to a slow client takes what it takes (the server's
+// WriteTimeout bounds it). Without it a download whose insert waited on a
+// PostgreSQL lock (a table locked by a migration or an operator's
+// session), or an export reading a locked table, waited for ever.
+// Variables for the tests.
+var (
+	// sendBudget: a download, an attachment, a piece of evidence, whose
+	// database work is a few statements.
+	sendBudget = requestBudget
+	// exportBudget: everything the store holds about a customer or a
+	// guest, a period's invoices, a dispute's pack with its files: many
+	// more rows, and files read from the store, before the first byte.
+	exportBudget = time.Minute
+)
+
+// send runs h, which sends a file, within sendBudget (see sendBudget).
+func (s *Server) send(h http.HandlerFunc) http.HandlerFunc {
+	return transfer(func() time.Duration { return sendBudget }, h)
+}
+
+// export runs h, which sends an export, within exportBudget.
+func (s *Server) export(h http.HandlerFunc) http.HandlerFunc {
+	return transfer(func() time.Duration { return exportBudget }, h)
+}
+
+// transfer runs h with a budget of its own in place of the request's, which
+// ends once h starts its answer (see sendBudget). The request's values
+// stay; it still ends when the client goes away.
+func transfer(budget func() time.Duration, h http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		if base, ok := r.Context().Value(unbudgetedKey{}).(context.Context); ok {
-			r = r.WithContext(unbudgeted{Context: r.Context(), base: base})
+		base, ok := r.Context().Value(unbudgetedKey{}).(context.Context)
+		if !ok {
+			h(w, r)
+			return
 		}
-		h(w, r)
+		ctx, cancel := context.WithCancelCause(unbudgeted{Context: r.Context(), base: base})
+		defer cancel(nil)
+		stop := budgetTimer(budget(), func() { cancel(context.DeadlineExceeded) })
+		defer stop()
+		h(&answerStart{ResponseWriter: w, started: stop}, r.WithContext(budgetContext{ctx}))
 	}
 }
+
+// budgetTimer calls f after d unless stop is called first: time.AfterFunc,
+// a variable so that the tests can say when the budget is spent.
+var budgetTimer = func(d time.Duration, f func()) (stop func() bool) {
+	return time.AfterFunc(d, f).Stop
+}
+
+// budgetContext is a transfer's context: its error says a spent budget is
+// a deadline (serverError answers 503 for it), not a cancellation.
+type budgetContext struct{ context.Context }
+
+func (c budgetContext) Err() error {
+	if err := c.Context.Err(); err != nil && errors.Is(context.Cause(c.Context), context.DeadlineExceeded) {
+		return context.DeadlineExceeded
+	}
+	return c.Context.Err()
+}
+
+// answerStart calls started when its handler first writes its answer.
+type answerStart struct {
+	http.ResponseWriter
+	started func() bool
+	once    sync.Once
+}
+
+func (a *answerStart) start() { a.once.Do(func() { a.started() }) }
+
+func (a *answerStart) WriteHeader(status int) {
+	a.start()
+	a.ResponseWriter.WriteHeader(status)
+}
+
+func (a *answerStart) Write(p []byte) (int, error) {
+	a.start()
+	return a.ResponseWriter.Write(p)
+}
+
+// ReadFrom keeps the server's own (sendfile for a file on disk).
+func (a *answerStart) ReadFrom(src io.Reader) (int64, error) {
+	a.start()
+	return io.Copy(a.ResponseWriter, src)
+}
+
+func (a *answerStart) Unwrap() http.ResponseWriter { return a.ResponseWriter }
 
 // unbudgeted is a request's context (its values) with the deadline and
 // cancellation of base, the context it had before budget.

@@ -51,13 +51,17 @@ type customerContext struct {
 	// Customer is nil for a guest without an account.
 	Customer *account.User
 	// ByEmail: the ticket is a guest's but its email is an account's.
-	ByEmail       bool
-	Orders        []orders.Order
-	MoreOrders    bool
-	Subscriptions []subscriptions.Subscription
-	Balance       money.Amount
-	Claims        []claims.Claim
-	MoreClaims    bool
+	ByEmail bool
+	// SenderUnverified: the ticket came under an address the trusted mail
+	// server did not vouch for (desk.Ticket.SenderUnverified): the account
+	// of that address is not looked up, nor shown.
+	SenderUnverified bool
+	Orders           []orders.Order
+	MoreOrders       bool
+	Subscriptions    []subscriptions.Subscription
+	Balance          money.Amount
+	Claims           []claims.Claim
+	MoreClaims       bool
 }
 
 // customerContext reads the ticket's customer's orders, subscriptions,
@@ -68,9 +72,16 @@ func (s *Server) customerContext(r *http.Request, t desk.Ticket) (*customerConte
 	c := &customerContext{}
 	var u account.User
 	var err error
-	if t.CustomerID != "" {
+	switch {
+	case t.CustomerID != "":
 		u, err = s.Accounts.UserByID(ctx, t.CustomerID)
-	} else {
+	case t.SenderUnverified:
+		// Whoever wrote it may not be the address's owner: shown that
+		// account's orders, balance and claims, the agent would take the
+		// message for its holder's, answer it with them, act on them.
+		c.SenderUnverified = true
+		return c, nil
+	default:
 		u, err = s.Accounts.UserByEmail(ctx, t.CustomerEmail)
 		c.ByEmail = err == nil
 	}

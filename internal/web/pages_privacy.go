@@ -79,6 +79,8 @@ func erasureRefused(err error) (code, message string, refused bool) {
 		return "subscriptions_active", "privacy.live_subscriptions", true
 	case errors.Is(err, privacy.ErrOpenDispute):
 		return "dispute_open", "privacy.open_dispute", true
+	case errors.Is(err, privacy.ErrOpenClaim):
+		return "claim_open", "privacy.open_claim", true
 	}
 	return "", "", false
 }
@@ -158,8 +160,9 @@ func (s *Server) accountDelete(w http.ResponseWriter, r *http.Request) {
 		s.accountDeleteRefused(w, r, http.StatusUnprocessableEntity, "password", "account.password.wrong_current")
 		return
 	}
-	// A renewing subscription stops the erasure whatever the balance: said
-	// first, rather than after the box is ticked.
+	// A renewing subscription (an open dispute, an open claim) stops the
+	// erasure whatever the balance: said first, rather than after the box
+	// is ticked.
 	if err := s.Privacy.CheckErasable(r.Context(), st.user.ID); err != nil {
 		if _, message, refused := erasureRefused(err); refused {
 			s.accountDeleteRefused(w, r, http.StatusConflict, "password", message)
@@ -175,11 +178,25 @@ func (s *Server) accountDelete(w http.ResponseWriter, r *http.Request) {
 		s.serverError(w, r, err)
 		return
 	}
-	if !forfeitConfirmed(r.PostForm, v.Data.(*accountDeleteData).Balance) {
+	shown := v.Data.(*accountDeleteData).Balance
+	if !forfeitConfirmed(r.PostForm, shown) {
 		s.accountDeleteRefused(w, r, http.StatusUnprocessableEntity, "forfeit_balance", "privacy.delete.balance_required")
 		return
 	}
-	if _, err := s.Privacy.Erase(r.Context(), st.user.ID, st.user.Actor(), privacy.ReasonCustomerRequest); err != nil {
+	// The erasure checks again, in its transaction, that the balance is
+	// still the one given up: a credit landing after the check above
+	// refuses it rather than being lost unseen.
+	if shown.Currency == "" {
+		shown.Currency = billing.BalanceCurrency
+	}
+	if s.afterDeleteCheck != nil {
+		s.afterDeleteCheck()
+	}
+	if _, err := s.Privacy.EraseGivingUp(r.Context(), st.user.ID, st.user.Actor(), privacy.ReasonCustomerRequest, shown); err != nil {
+		if errors.Is(err, privacy.ErrBalanceChanged) {
+			s.accountDeleteRefused(w, r, http.StatusConflict, "forfeit_balance", "privacy.delete.balance_changed")
+			return
+		}
 		if _, message, refused := erasureRefused(err); refused {
 			s.accountDeleteRefused(w, r, http.StatusConflict, "password", message)
 			return
@@ -199,6 +216,9 @@ func (s *Server) accountDeleteRefused(w http.ResponseWriter, r *http.Request, st
 	if err != nil {
 		s.serverError(w, r, err)
 		return
+	}
+	if field == "forfeit_balance" && v.Data.(*accountDeleteData).Balance.Minor <= 0 {
+		field = "password" // no box to say it under: the balance is gone meanwhile
 	}
 	v.Errors = map[string]string{field: s.Messages.T(v.Lang, reason)}
 	s.render(w, r, status, "account_delete", v)

@@ -105,6 +105,9 @@ type Server struct {
 	// lockout refuses sign-ins on an email after repeated failures,
 	// counted in Limiter like the per-address limits.
 	lockout *account.SigninLockout
+	// afterDeleteCheck, in tests only, runs on the deletion page between
+	// the check of the balance given up and the erasure.
+	afterDeleteCheck func()
 }
 
 // perm is the permission a route needs.
@@ -241,15 +244,15 @@ func (s *Server) pageRoutes() []route {
 		{"GET /support/tickets", permSignedIn, s.myTickets},
 		{"GET /support/tickets/{id}", permSignedIn, s.myTicket},
 		{"POST /support/tickets/{id}", permSignedIn, s.ticketReply},
-		{"GET /support/tickets/{id}/attachments/{aid}", permSignedIn, s.transfer(s.myTicketAttachment)},
+		{"GET /support/tickets/{id}/attachments/{aid}", permSignedIn, s.send(s.myTicketAttachment)},
 		{"GET /support/t/{token}", permAnyone, s.guestTicket},
 		{"POST /support/t/{token}", permAnyone, s.guestTicketReply},
-		{"GET /support/t/{token}/attachments/{aid}", permAnyone, s.transfer(s.guestTicketAttachment)},
+		{"GET /support/t/{token}/attachments/{aid}", permAnyone, s.send(s.guestTicketAttachment)},
 		{"GET /console/tickets", permStaff, s.consoleQueue},
 		{"GET /console/tickets/{id}", permStaff, s.consoleTicket},
 		{"POST /console/tickets/{id}", permStaff, s.consoleTicketAction},
 		{"POST /console/tickets/{id}/claim", permStaff, s.consoleClaimFromMessage},
-		{"GET /console/tickets/{id}/attachments/{aid}", permStaff, s.transfer(s.consoleTicketAttachment)},
+		{"GET /console/tickets/{id}/attachments/{aid}", permStaff, s.send(s.consoleTicketAttachment)},
 		{"POST /contact", permAnyone, s.contact},
 		{"GET /shop", permAnyone, s.shop},
 		{"GET /shop/{slug}", permAnyone, s.product},
@@ -261,7 +264,7 @@ func (s *Server) pageRoutes() []route {
 		{"GET /orders/{id}", permSignedIn, s.orderPage},
 		{"GET /orders/{id}/receipt", permSignedIn, s.receipt},
 		{"GET /orders/{id}/pay", permSignedIn, s.orderPay},
-		{"GET /orders/{id}/lines/{line}/download", permSignedIn, s.transfer(s.download)},
+		{"GET /orders/{id}/lines/{line}/download", permSignedIn, s.send(s.download)},
 		{"POST /subscriptions", permCustomer, s.subscribe},
 		{"GET /subscriptions", permSignedIn, s.mySubscriptions},
 		{"GET /subscriptions/{id}", permSignedIn, s.subscriptionPage},
@@ -276,7 +279,7 @@ func (s *Server) pageRoutes() []route {
 		{"GET /claims", permSignedIn, s.myClaims},
 		{"GET /claims/{id}", permSignedIn, s.claimPage},
 		{"POST /claims/{id}/evidence", permSignedIn, s.addEvidence},
-		{"GET /claims/{id}/evidence/{eid}", permSignedIn, s.transfer(s.evidenceFile)},
+		{"GET /claims/{id}/evidence/{eid}", permSignedIn, s.send(s.evidenceFile)},
 		{"GET /balance", permSignedIn, s.balancePage},
 		{"POST /balance/topup", permCustomer, s.topUp},
 		{"GET /console", permStaff, s.console},
@@ -289,8 +292,8 @@ func (s *Server) pageRoutes() []route {
 		{"GET /console/disputes", permStaff, s.consoleDisputes},
 		{"GET /console/disputes/{id}", permStaff, s.consoleDispute},
 		{"POST /console/disputes/{id}", permStaff, s.consoleDisputeAction},
-		{"GET /console/disputes/{id}/evidence.pdf", permStaff, s.transfer(s.consoleDisputePDF)},
-		{"GET /console/disputes/{id}/evidence.zip", permStaff, s.transfer(s.consoleDisputeZIP)},
+		{"GET /console/disputes/{id}/evidence.pdf", permStaff, s.export(s.consoleDisputePDF)},
+		{"GET /console/disputes/{id}/evidence.zip", permStaff, s.export(s.consoleDisputeZIP)},
 		{"GET /admin", permAdmin, s.admin},
 		{"POST /admin/credits", permAdmin, s.adminCredit},
 		{"GET /admin/policies", permAdmin, s.adminPolicies},
@@ -325,14 +328,14 @@ func (s *Server) pageRoutes() []route {
 		{"GET /invoices/{file}", permSignedIn, s.invoicePage},
 		{"GET /admin/vat", permAdmin, s.adminVAT},
 		{"POST /admin/vat", permAdmin, s.adminVATAdd},
-		{"GET /admin/invoices.csv", permAdmin, s.transfer(s.adminInvoicesCSV)},
-		{"GET /account/export", permSignedIn, s.transfer(s.exportMe)},
+		{"GET /admin/invoices.csv", permAdmin, s.export(s.adminInvoicesCSV)},
+		{"GET /account/export", permSignedIn, s.export(s.exportMe)},
 		{"GET /account/delete", permSignedIn, s.accountDeleteForm},
 		{"POST /account/delete", permSignedIn, s.accountDelete},
 		{"GET /admin/privacy", permAdmin, s.adminPrivacy},
-		{"GET /admin/customers/{id}/export", permAdmin, s.transfer(s.adminCustomerExport)},
+		{"GET /admin/customers/{id}/export", permAdmin, s.export(s.adminCustomerExport)},
 		{"POST /admin/customers/{id}/erase", permAdmin, s.adminCustomerErase},
-		{"POST /admin/guests/export", permAdmin, s.transfer(s.adminGuestExport)},
+		{"POST /admin/guests/export", permAdmin, s.export(s.adminGuestExport)},
 		{"POST /admin/guests/erase", permAdmin, s.adminGuestErase},
 	}
 }
@@ -365,7 +368,7 @@ func (s *Server) apiRoutes() []route {
 		{"OPTIONS /api/v1/proof/recent", permAnyone, s.apiProofPreflight},
 		{"GET /api/v1/invoices", permSignedIn, s.apiInvoices},
 		{"GET /api/v1/invoices/{file}", permSignedIn, s.apiInvoice},
-		{"GET /api/v1/me/export", permSignedIn, s.transfer(s.exportMe)},
+		{"GET /api/v1/me/export", permSignedIn, s.export(s.exportMe)},
 		{"DELETE /api/v1/me", permSignedIn, s.apiEraseMe},
 		{"POST /api/v1/tickets", permAnyone, s.apiOpenTicket},
 		{"GET /api/v1/tickets", permSignedIn, s.apiTickets},

@@ -1,0 +1,94 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"comptoir/internal/db"
+	"comptoir/internal/db/dbtest"
+)
+
+// Commands that change the store, run while another session holds the lock
+// they need (on SQLite the file's write lock, as a sqlite3 shell left in a
+// transaction does; on PostgreSQL the users table, as an operator's LOCK
+// or a migration does), give up within their wait with one line that says
+// so and exit 1 (failed while running), nothing changed. On PostgreSQL
+// they waited for ever; on SQLite they failed with the driver's
+// "begin: database is locked (5) (SQLITE_BUSY)". Once the lock is given
+// back they work.
+func TestCommandsGiveUpOnALockedDatabase(t *testing.T) {
+	old := databaseWait
+	databaseWait = 2 * time.Second
+	t.Cleanup(func() { databaseWait = old })
+	d, url := dbtest.OpenURL(t)
+	env := map[string]string{"COMPTOIR_DATABASE_URL": url, "COMPTOIR_DATA_DIR": t.TempDir()}
+	for _, args := range [][]string{{"migrate"}, {"user", "add", "--email", "admin@shop.test", "--role", "admin"},
+		{"user", "add", "--email", "agent@shop.test", "--role", "agent"}} {
+		if code, _, errOut := runCmd(t, env, args...); code != 0 {
+			t.Fatalf("%v: %d %s", args, code, errOut)
+		}
+	}
+
+	ctx := context.Background()
+	conn, err := d.Write.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	stmts := []string{`BEGIN IMMEDIATE`}
+	if d.Engine == db.Postgres {
+		stmts = []string{`BEGIN`, `LOCK TABLE users IN ACCESS EXCLUSIVE MODE`}
+	}
+	for _, s := range stmts {
+		if _, err := conn.ExecContext(ctx, s); err != nil {
+			t.Fatalf("%s: %v", s, err)
+		}
+	}
+	released := false
+	release := func() {
+		if !released {
+			released = true
+			conn.ExecContext(ctx, `ROLLBACK`)
+		}
+	}
+	defer release()
+
+	// Far below for ever, above the wait with room for a loaded machine.
+	const within = 12 * time.Second
+	for _, args := range [][]string{
+		{"user", "add", "--email", "bob@shop.test", "--role", "agent"},
+		{"user", "disable", "--email", "agent@shop.test"},
+		{"token", "create", "--email", "admin@shop.test"},
+	} {
+		var out, errOut bytes.Buffer
+		done := make(chan int, 1)
+		start := time.Now()
+		go func() { done <- run(ctx, args, &out, &errOut, func(k string) string { return env[k] }) }()
+		select {
+		case code := <-done:
+			took := time.Since(start)
+			if code != exitFailed || out.Len() != 0 || strings.Count(errOut.String(), "\n") != 1 ||
+				!strings.HasPrefix(errOut.String(), "comptoir: the database stayed locked by another process or session") {
+				t.Errorf("%v with the database locked: exit %d, stdout %q, stderr %q; want 1 and one line saying it is locked", args, code, out.String(), errOut.String())
+			}
+			if took > within {
+				t.Errorf("%v with the database locked gave up after %v, want within %v", args, took, within)
+			}
+		case <-time.After(within):
+			release() // lets the command end
+			<-done
+			t.Fatalf("%v with the database locked still waiting after %v", args, within)
+		}
+	}
+
+	release()
+	if code, out, errOut := runCmd(t, env, "user", "add", "--email", "bob@shop.test", "--role", "agent"); code != 0 || !strings.HasPrefix(out, "created agent bob@shop.test") {
+		t.Fatalf("user add once the lock is given back: exit %d, stdout %q, stderr %q", code, out, errOut)
+	}
+	if code, out, errOut := runCmd(t, env, "user", "disable", "--email", "agent@shop.test"); code != 0 || !strings.HasPrefix(out, "disabled agent") {
+		t.Fatalf("user disable once the lock is given back: exit %d, stdout %q, stderr %q", code, out, errOut)
+	}
+}

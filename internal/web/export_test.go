@@ -1,0 +1,19 @@
+package web
+
+import (
+	"testing"
+	"time"
+)
+
+// SetAfterDeleteCheck makes f run on the deletion page between its check
+// of the balance given up and the erasure (tests of a credit landing
+// meanwhile).
+func SetAfterDeleteCheck(s *Server, f func()) { s.afterDeleteCheck = f }
+
+// SetTransferBudgets shortens the budgets of the routes that send a file
+// or an export for the rest of t.
+func SetTransferBudgets(t testing.TB, send, export time.Duration) {
+	oldSend, oldExport := sendBudget, exportBudget
+	sendBudget, exportBudget = send, export
+	t.Cleanup(func() { sendBudget, exportBudget = oldSend, oldExport })
+}
