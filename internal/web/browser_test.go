@@ -152,10 +152,12 @@ func TestBrowserBuyServiceWithBalanceAndWatchProgress(t *testing.T) {
 	if balanceOf(t, h, u) != 10000 {
 		t.Fatal("the refused checkout charged the balance")
 	}
+	// The policy box the customer ticked is still ticked: only the two
+	// consent boxes remain.
 	err = chromedp.Do(ctx,
+		chromedp.WaitVisible(css("#accept_policy:checked")),
 		chromedp.Click(css("#immediate_performance")),
 		chromedp.Click(css("#withdrawal_waiver")),
-		chromedp.Click(css("#accept_policy")),
 		chromedp.Click(css("#checkout-submit")),
 		chromedp.WaitVisible(css("#order-status")),
 	)

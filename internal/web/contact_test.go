@@ -103,8 +103,11 @@ func TestClosingSendsASurveyAnsweredOnce(t *testing.T) {
 		!strings.Contains(r.Body, `role="status">Thank you for your answer.`) || strings.Contains(r.Body, `id="survey-submit"`) {
 		t.Fatalf("survey: %d", r.Status)
 	}
-	if r := c.PostForm(path, url.Values{"rating": {"1"}}); r.Status != http.StatusUnprocessableEntity {
-		t.Fatalf("a second answer: %d", r.Status)
+	// A second answer (or the form sent twice) says it was answered,
+	// without the form again: it could only be refused once more.
+	if r := c.PostForm(path, url.Values{"rating": {"1"}}); r.Status != http.StatusUnprocessableEntity ||
+		strings.Contains(r.Body, `id="survey-submit"`) || !strings.Contains(r.Body, `role="status">This survey was already answered. Thank you!`) {
+		t.Fatalf("a second answer: %d, the form shown again: %t", r.Status, strings.Contains(r.Body, `id="survey-submit"`))
 	}
 	if r := c.PostForm("/survey/nothing-here", url.Values{"rating": {"5"}}); r.Status != http.StatusNotFound {
 		t.Fatalf("an answer with an unknown token: %d", r.Status)

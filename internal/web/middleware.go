@@ -152,7 +152,9 @@ func (s *Server) pageAuth(p perm, h http.HandlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		st := state(r)
 		if p != permAnyone && st.user == nil {
-			target := "/signin?next=" + urlQueryEscape(r.URL.RequestURI())
+			// A form sent with an expired session comes back to its page:
+			// its action may answer POST only.
+			target := "/signin?next=" + urlQueryEscape(s.returnPath(r))
 			if st.expired {
 				target += "&expired=1"
 			}

@@ -134,6 +134,18 @@ func (s *Server) accountPassword(w http.ResponseWriter, r *http.Request) {
 		err = &account.ValidationError{Fields: map[string]string{"password_confirm": "passwords_differ"}}
 	} else {
 		err = s.Accounts.ChangePassword(r.Context(), st.user.ID, f.Get("current_password"), f.Get("new_password"), keep)
+		if errors.Is(err, account.ErrInvalidCredentials) && f.Get("new_password") != "" {
+			// The form sent twice (a double click, or back and send
+			// again): the first changed the password, so the repeat's
+			// "current" one is the old one, and it was told "The current
+			// password is incorrect" after a change that went through.
+			// The new password already in force answers as the first
+			// did. Only its holder knows it: this tells a guesser nothing
+			// a right current password would not.
+			if _, aerr := s.Accounts.Authenticate(r.Context(), st.user.Email, f.Get("new_password")); aerr == nil {
+				err = nil
+			}
+		}
 		if errors.Is(err, account.ErrInvalidCredentials) {
 			s.signinFailed(r, st.user.Email)
 		}

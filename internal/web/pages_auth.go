@@ -137,6 +137,14 @@ func (s *Server) signup(w http.ResponseWriter, r *http.Request) {
 	v := s.newView(r, "auth.signup.title", nil)
 	v.Form = r.PostForm
 	f := r.PostForm
+	if u := state(r).user; u != nil && account.EmailKey(u.Email) == account.EmailKey(f.Get("email")) {
+		// The form sent twice (a double click, or back and send again):
+		// the first made this account and signed its visitor in, and the
+		// repeat said "an account already exists for this address" to
+		// them. It goes where the first went.
+		http.Redirect(w, r, afterSignUp(f.Get("next")), http.StatusSeeOther)
+		return
+	}
 	if f.Get("password") != f.Get("password_confirm") {
 		v.Errors = map[string]string{"password_confirm": s.Messages.T(v.Lang, "auth.passwords_differ")}
 		s.render(w, r, http.StatusUnprocessableEntity, "signup", v)

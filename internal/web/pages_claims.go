@@ -444,7 +444,7 @@ func (s *Server) consoleDecide(w http.ResponseWriter, r *http.Request) {
 	}
 	// A refusal shows the claim again with the form as the agent left it
 	// and the reason, by its field when it has one.
-	refuse := func(status int, field, key string) {
+	refuseAll := func(status int, keys map[string]string) {
 		v, err := s.claimView(r, true)
 		if errors.Is(err, claims.ErrNotFound) {
 			s.notFound(w, r)
@@ -455,9 +455,13 @@ func (s *Server) consoleDecide(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		v.Form = f
-		v.Errors = map[string]string{field: s.Messages.T(v.Lang, key)}
+		v.Errors = map[string]string{}
+		for field, key := range keys {
+			v.Errors[field] = s.Messages.T(v.Lang, key)
+		}
 		s.render(w, r, status, "claim", v)
 	}
+	refuse := func(status int, field, key string) { refuseAll(status, map[string]string{field: key}) }
 	if amount := strings.TrimSpace(f.Get("amount")); amount != "" {
 		// The amount is in the claimed line's currency, read here rather
 		// than from the form: the form said EUR whatever the order's
@@ -500,9 +504,41 @@ func (s *Server) consoleDecide(w http.ResponseWriter, r *http.Request) {
 			s.serverError(w, r, err)
 			return
 		}
+		var verr *claims.ValidationError
+		if errors.As(err, &verr) {
+			refuseAll(http.StatusUnprocessableEntity, decisionFieldKeys(verr))
+			return
+		}
 		refuse(claimErrorStatus(code), "decide", "claim.error."+code)
 		return
 	}
 	s.flash(w, "claim.decided")
 	http.Redirect(w, r, "/console/claims/"+r.PathValue("id"), http.StatusSeeOther)
+}
+
+// decisionFieldKeys says, by the decision form's field, what is wrong with
+// an agent's decision: a refusal without its reason, or a refund without
+// its amount, said only "Some details of the claim are not valid", above
+// the form. What has no field of its own stays there (decide).
+func decisionFieldKeys(verr *claims.ValidationError) map[string]string {
+	out := map[string]string{}
+	for field, code := range verr.Fields {
+		switch {
+		case field == "outcome" && code == "not_redeliverable":
+			out["outcome"] = "claim.error.not_redeliverable"
+		case field == "outcome":
+			out["outcome"] = "claim.error.invalid"
+		case field == "reason_code":
+			out["reason_code"] = "claim.error.reason_required"
+		case strings.HasPrefix(field, "refund") && code == "not_applicable":
+			out["amount"] = "claim.error.amount_not_applicable"
+		case strings.HasPrefix(field, "refund") && code != "not_full":
+			out["amount"] = "claim.error.amount_invalid"
+		case field == "note" && code == "too_long":
+			out["note"] = "claim.error.note_too_long"
+		default:
+			out["decide"] = "claim.error.invalid"
+		}
+	}
+	return out
 }

@@ -280,6 +280,9 @@ func (s *Server) consoleTicketAction(w http.ResponseWriter, r *http.Request) {
 		_, err = s.Desk.WaitOnCustomer(ctx, actor, id)
 	case "close":
 		_, err = s.Desk.Close(ctx, actor, id)
+	case "insert":
+		s.consoleInsertCanned(w, r)
+		return
 	default:
 		s.renderError(w, r, http.StatusBadRequest, "error.bad_request")
 		return
@@ -295,11 +298,38 @@ func (s *Server) consoleTicketAction(w http.ResponseWriter, r *http.Request) {
 		d := v.Data.(ticketData)
 		d.Draft = r.PostForm.Get("text")
 		v.Data = d
-		v.Flash = s.Messages.T(v.Lang, ticketErrorKey(err))
+		// Beside the box, as every refused field's reason: a notice at
+		// the top of the page was far from the words to change.
+		v.Errors = map[string]string{"text": s.Messages.T(v.Lang, ticketErrorKey(err))}
 		s.render(w, r, http.StatusUnprocessableEntity, "ticket", v)
 		return
 	}
 	s.afterTicketChange(w, r, err, "/console/tickets/"+id)
+}
+
+// consoleInsertCanned is the canned reply picker without script: the
+// ticket again, the picked reply added after what the agent had written
+// (as canned.js adds it in place). Nothing is stored or sent.
+func (s *Server) consoleInsertCanned(w http.ResponseWriter, r *http.Request) {
+	v, err := s.ticketView(r, true)
+	if s.deskFailed(w, r, err) {
+		return
+	}
+	d := v.Data.(ticketData)
+	written := strings.TrimRight(r.PostForm.Get("text"), " \t\r\n")
+	d.Draft = r.PostForm.Get("text")
+	for i, c := range d.Canned {
+		d.Canned[i].Picked = c.ID == r.PostForm.Get("canned")
+		if d.Canned[i].Picked {
+			if strings.TrimSpace(written) == "" {
+				d.Draft = c.Body
+			} else {
+				d.Draft = written + "\n\n" + c.Body
+			}
+		}
+	}
+	v.Data = d
+	s.render(w, r, http.StatusOK, "ticket", v)
 }
 
 // consoleReply sends an agent's reply under the form's key: the form sent
@@ -439,8 +469,27 @@ func (s *Server) consoleClaimFromMessage(w http.ResponseWriter, r *http.Request)
 			s.serverError(w, r, err)
 			return
 		}
-		s.flash(w, "claim.error."+code)
-		http.Redirect(w, r, "/console/tickets/"+t.ID, http.StatusSeeOther)
+		// The ticket again, the reason under the reference the agent
+		// typed and their choices kept: redirected, both were lost, and
+		// an order id that names no order of this customer's said "This
+		// claim does not exist".
+		field, key := "order_id", "claim.error."+code
+		switch {
+		case in.Kind == policy.SubscriptionCancel:
+			field = "subscription_id"
+			if code == "not_found" {
+				key = "subscription.error.not_found"
+			}
+		case code == "not_found":
+			key = "claim.error.order_not_found"
+		}
+		v, vErr := s.ticketViewOf(r, t, true, "/console/tickets/"+t.ID)
+		if s.deskFailed(w, r, vErr) {
+			return
+		}
+		v.Form = r.PostForm
+		v.Errors = map[string]string{field: s.Messages.T(v.Lang, key)}
+		s.render(w, r, claimErrorStatus(code), "ticket", v)
 		return
 	}
 	http.Redirect(w, r, "/console/claims/"+claimID, http.StatusSeeOther)

@@ -150,7 +150,7 @@ func (s *Server) pageReply(w http.ResponseWriter, r *http.Request, back, caller 
 				return
 			}
 			v.Form = r.PostForm
-			v.Flash = s.Messages.T(v.Lang, ticketErrorKey(err))
+			v.Errors = map[string]string{"text": s.Messages.T(v.Lang, ticketErrorKey(err))}
 			s.render(w, r, http.StatusUnprocessableEntity, "ticket", v)
 			return
 		}

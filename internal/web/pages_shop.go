@@ -3,6 +3,7 @@ package web
 import (
 	"errors"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 
@@ -87,6 +88,11 @@ func (s *Server) productView(r *http.Request, p catalog.Product) (*view, error) 
 	d := productData{Product: p}
 	v := s.newView(r, "", nil)
 	v.Title = p.Name(v.Lang)
+	if r.Method == http.MethodPost {
+		// A refused "add to cart" or "subscribe": the language switcher
+		// comes back to the product's page, not to the form's action.
+		v.Path = "/shop/" + url.PathEscape(p.Slug)
+	}
 	v.Form.Set("quantity", strconv.Itoa(p.MinQuantity))
 	if p.Kind == catalog.KindSubscription {
 		inForce, err := s.Orders.PolicyVersion(r.Context())
@@ -159,11 +165,50 @@ func (s *Server) cartAdd(w http.ResponseWriter, r *http.Request) {
 			lines[i].Quantity, replaced = qty, true
 		}
 	}
-	if !replaced && len(lines) < maxCartLines {
+	if !replaced && len(lines) >= maxCartLines {
+		// Lines no longer for sale (the cart page does not show them)
+		// make room first.
+		if lines, err = s.forSale(r, lines); err != nil {
+			s.serverError(w, r, err)
+			return
+		}
+	}
+	if !replaced && len(lines) >= maxCartLines {
+		// The product was left out and the cart shown as if it had been
+		// added: the buyer paid for the cart without it, unwarned.
+		v, err := s.productView(r, p)
+		if err != nil {
+			s.serverError(w, r, err)
+			return
+		}
+		v.Form = r.PostForm
+		v.Errors = map[string]string{"cart": s.Messages.T(v.Lang, "shop.cart_full", map[string]any{"Max": maxCartLines})}
+		s.render(w, r, http.StatusConflict, "product", v)
+		return
+	}
+	if !replaced {
 		lines = append(lines, cartLine{p.ID, qty})
 	}
 	s.writeCart(w, lines)
 	http.Redirect(w, r, "/cart", http.StatusSeeOther)
+}
+
+// forSale keeps the cart lines whose product is still for sale.
+func (s *Server) forSale(r *http.Request, lines []cartLine) ([]cartLine, error) {
+	var out []cartLine
+	for _, l := range lines {
+		p, err := s.Catalog.Get(r.Context(), l.ProductID)
+		if errors.Is(err, catalog.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		if !p.Archived && p.Kind != catalog.KindSubscription {
+			out = append(out, l)
+		}
+	}
+	return out, nil
 }
 
 func (s *Server) cartRemove(w http.ResponseWriter, r *http.Request) {
@@ -347,6 +392,17 @@ func (s *Server) checkout(w http.ResponseWriter, r *http.Request) {
 		v.Errors = errs
 		s.render(w, r, status, "cart", v)
 	}
+	// cartChanged refuses a checkout whose cart is no longer the one the
+	// buyer ticked the boxes for: their wording may differ now (a service,
+	// digital content), so they are shown unticked, to be ticked again.
+	// Any other refusal keeps what the buyer ticked: a missing policy box
+	// left the two consent boxes to be ticked all over again.
+	cartChanged := func(status int, errs map[string]string) {
+		f = cloneValues(f)
+		f.Del("immediate_performance")
+		f.Del("withdrawal_waiver")
+		fail(status, errs)
+	}
 	if in.AcceptPolicy == "" {
 		fail(http.StatusUnprocessableEntity, map[string]string{"accept_policy": s.Messages.T(st.lang, "cart.policy_required")})
 		return
@@ -382,6 +438,22 @@ func (s *Server) checkout(w http.ResponseWriter, r *http.Request) {
 		case "policy_not_accepted", "terms_not_accepted":
 			field = "accept_policy"
 		}
-		fail(http.StatusUnprocessableEntity, map[string]string{field: s.Messages.T(st.lang, "order.error."+code)})
+		errs := map[string]string{field: s.Messages.T(st.lang, "order.error."+code)}
+		switch code {
+		case "cart_changed", "product_unavailable", "out_of_stock":
+			cartChanged(http.StatusUnprocessableEntity, errs)
+		default:
+			fail(http.StatusUnprocessableEntity, errs)
+		}
 	}
+}
+
+// cloneValues copies form values, so that a page may show them changed
+// without changing the request's.
+func cloneValues(f url.Values) url.Values {
+	out := make(url.Values, len(f))
+	for k, vs := range f {
+		out[k] = append([]string(nil), vs...)
+	}
+	return out
 }

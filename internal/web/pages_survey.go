@@ -55,6 +55,13 @@ func (s *Server) survey(w http.ResponseWriter, r *http.Request) {
 		s.notFound(w, r)
 	case "internal":
 		s.serverError(w, r, err)
+	case "survey_answered":
+		// Answered already (the form sent twice, or a second answer):
+		// the page as an answered link shows it, without the form that
+		// asked for an answer it could only refuse again.
+		v.Flash = s.Messages.T(v.Lang, "survey.error.survey_answered")
+		v.Data = true
+		s.render(w, r, http.StatusUnprocessableEntity, "survey", v)
 	default:
 		v.Errors = map[string]string{"rating": s.Messages.T(v.Lang, "survey.error."+code)}
 		var verr *desk.ValidationError

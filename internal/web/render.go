@@ -11,6 +11,7 @@ import (
 	"io/fs"
 	"net/http"
 	"net/url"
+	"path"
 	"strconv"
 	"strings"
 	"sync"
@@ -281,7 +282,7 @@ func (v *view) OtherLang() string {
 func (s *Server) newView(r *http.Request, titleKey string, data any) *view {
 	st := state(r)
 	v := &view{
-		Lang: st.lang, User: st.user, Path: r.URL.RequestURI(), StoreName: s.StoreName,
+		Lang: st.lang, User: st.user, Path: s.returnPath(r), StoreName: s.StoreName,
 		Data: data, messages: s.Messages, Form: url.Values{}, now: s.Clock.Now(), zone: s.Zone,
 		ProofToast: s.proofToast(r),
 	}
@@ -338,7 +339,16 @@ func (s *Server) renderError(w http.ResponseWriter, r *http.Request, status int,
 		writeError(w, status, apiCode(status), s.Messages.T(state(r).lang, messageKey))
 		return
 	}
-	v := s.newView(r, "", map[string]any{"Status": status, "Message": s.Messages.T(state(r).lang, messageKey)})
+	data := map[string]any{"Status": status, "Message": s.Messages.T(state(r).lang, messageKey)}
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		// A form's refusal (sent from another site, too large, too
+		// often…) leads back to the form's page, where it can be sent
+		// again: "reload the page" reloaded this answer.
+		if back := s.returnPath(r); back != "/" {
+			data["Back"] = back
+		}
+	}
+	v := s.newView(r, "", data)
 	v.Title = s.Messages.T(v.Lang, "error.title", map[string]any{"Status": status})
 	s.render(w, r, status, "error", v)
 }
@@ -440,6 +450,43 @@ func (s *Server) takeFlash(w http.ResponseWriter, r *http.Request, lang string) 
 }
 
 func urlQueryEscape(s string) string { return url.QueryEscape(s) }
+
+// formPages names the page of a form whose action is no page of its own
+// and lies under none: the checkout's form is on the cart.
+var formPages = map[string]string{"/checkout": "/cart"}
+
+// returnPath is the page a request stands for, where the language switcher
+// and a sign-in come back to: for a GET the request itself; for a form's
+// POST, whose URI may be no page at all (/orders/{id}/claims answers POST
+// only), the page the form is on, or the nearest page above it. Without
+// it, switching language on a refused form's answer, or signing in again
+// after a form sent with an expired session, landed on "Page not found".
+func (s *Server) returnPath(r *http.Request) string {
+	if r.Method == http.MethodGet || r.Method == http.MethodHead {
+		return r.URL.RequestURI()
+	}
+	p := r.URL.EscapedPath()
+	if page, ok := formPages[p]; ok {
+		return page
+	}
+	for ; p != "/" && p != "." && p != ""; p = path.Dir(p) {
+		if s.isPage(p) {
+			return p
+		}
+	}
+	return "/"
+}
+
+// isPage reports whether a GET of p reaches a page's route rather than the
+// catch-all "not found".
+func (s *Server) isPage(p string) bool {
+	u, err := url.Parse(p)
+	if err != nil {
+		return false
+	}
+	_, pattern := s.mux.Handler(&http.Request{Method: http.MethodGet, URL: u, Host: "localhost"})
+	return pattern != "" && pattern != "/" && pattern != "/api/" && !strings.HasPrefix(pattern, "GET /api/")
+}
 
 // safeNext keeps a post-sign-in redirect on this site: a path, never a
 // scheme-relative or absolute URL that would send the visitor elsewhere.

@@ -1,16 +1,17 @@
 // Inserts the picked canned reply into the reply box in place. Without
-// script the picker is a GET form: the page comes back with the reply box
-// filled in (?canned=ID). The bodies, already filled in for the ticket in
-// the customer's language, are in the options' data-body.
+// script the picker's button sends the reply form (action=insert): the page
+// comes back with the canned reply added after what was written. The
+// bodies, already filled in for the ticket in the customer's language, are
+// in the options' data-body.
 (function () {
   "use strict";
-  var form = document.getElementById("canned-pick");
+  var button = document.getElementById("canned-insert");
   var select = document.getElementById("canned");
   var text = document.getElementById("text");
-  if (!form || !select || !text) {
+  if (!button || !select || !text) {
     return;
   }
-  form.addEventListener("submit", function (e) {
+  button.addEventListener("click", function (e) {
     var option = select.options[select.selectedIndex];
     if (!option || option.dataset.body === undefined) {
       return; // let the form go to the server
