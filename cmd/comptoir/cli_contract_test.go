@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"comptoir/internal/testfifo"
+	"comptoir/internal/testlog"
 
 	"comptoir/internal/db"
 )
@@ -232,7 +233,7 @@ func TestResultThatCannotBeWrittenFails(t *testing.T) {
 		t.Fatalf("user add: %d %s", code, errOut)
 	}
 	full := func(args ...string) (int, string) {
-		var errOut syncBuffer
+		var errOut testlog.Buffer
 		code := run(context.Background(), args, fullWriter{}, &errOut, func(k string) string { return env[k] })
 		return code, errOut.String()
 	}

@@ -20,6 +20,7 @@ import (
 	"comptoir/internal/config"
 	"comptoir/internal/db"
 	"comptoir/internal/money"
+	"comptoir/internal/testlog"
 	"comptoir/internal/testwait"
 )
 
@@ -53,7 +54,7 @@ func TestKillHelperProcess(t *testing.T) {
 type storeProcess struct {
 	cmd  *exec.Cmd
 	base string
-	out  *syncBuffer
+	out  *testlog.Buffer
 }
 
 func startStoreProcess(t *testing.T, env map[string]string, extra ...string) *storeProcess {
@@ -65,7 +66,7 @@ func startStoreProcess(t *testing.T, env map[string]string, extra ...string) *st
 	for k, v := range env {
 		cmd.Env = append(cmd.Env, k+"="+v)
 	}
-	out := &syncBuffer{}
+	out := &testlog.Buffer{}
 	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

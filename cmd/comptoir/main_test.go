@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"database/sql"
 	"fmt"
@@ -14,37 +13,19 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"comptoir/internal/db"
 	"comptoir/internal/db/dbtest"
+	"comptoir/internal/testlog"
 	"comptoir/internal/testwait"
 )
-
-// syncBuffer is a bytes.Buffer safe to read while a command writes to it.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // runCmd runs a command the way main does, with an environment of its own.
 func runCmd(t *testing.T, env map[string]string, args ...string) (code int, stdout, stderr string) {
 	t.Helper()
-	var out, errOut syncBuffer
+	var out, errOut testlog.Buffer
 	code = run(context.Background(), args, &out, &errOut, func(k string) string { return env[k] })
 	return code, out.String(), errOut.String()
 }
@@ -167,7 +148,7 @@ func startServer(t *testing.T, env map[string]string, extra ...string) string {
 	port := freePort(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan int, 1)
-	var out, errOut syncBuffer
+	var out, errOut testlog.Buffer
 	args := append([]string{"serve", "--listen", fmt.Sprintf("127.0.0.1:%d", port)}, extra...)
 	go func() { done <- run(ctx, args, &out, &errOut, func(k string) string { return env[k] }) }()
 	base := fmt.Sprintf("http://127.0.0.1:%d", port)
@@ -203,7 +184,7 @@ func startServer(t *testing.T, env map[string]string, extra ...string) string {
 	return base
 }
 
-var serverOutput = map[string]*syncBuffer{}
+var serverOutput = map[string]*testlog.Buffer{}
 
 func freePort(t *testing.T) int {
 	t.Helper()

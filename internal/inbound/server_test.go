@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"comptoir/internal/testlog"
 	"comptoir/internal/testwait"
 )
 
@@ -55,26 +56,8 @@ func (r *recorder) setFail(err error) {
 	r.fail = err
 }
 
-// syncBuffer is a log sink safe for the server's goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // startServer runs a Server on a loopback port until the test ends.
-func startServer(t *testing.T, cfg Config) (addr string, rec *recorder, logs *syncBuffer) {
+func startServer(t *testing.T, cfg Config) (addr string, rec *recorder, logs *testlog.Buffer) {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -84,10 +67,10 @@ func startServer(t *testing.T, cfg Config) (addr string, rec *recorder, logs *sy
 }
 
 // startServerOn is startServer serving ln.
-func startServerOn(t *testing.T, cfg Config, ln net.Listener) (addr string, rec *recorder, logs *syncBuffer) {
+func startServerOn(t *testing.T, cfg Config, ln net.Listener) (addr string, rec *recorder, logs *testlog.Buffer) {
 	t.Helper()
 	rec = &recorder{}
-	logs = &syncBuffer{}
+	logs = &testlog.Buffer{}
 	cfg.Domain = "mx.shop.example"
 	if cfg.SupportAddresses == nil {
 		cfg.SupportAddresses = []string{"support@shop.example"}
@@ -417,7 +400,7 @@ func (panicker) Deliver(context.Context, []byte, string, []string) error { panic
 func TestSMTPHandlerPanicIsTemporary(t *testing.T) {
 	srv, err := NewServer(Config{
 		SupportAddresses: []string{"support@shop.example"},
-		Logger:           slog.New(slog.NewTextHandler(&syncBuffer{}, nil)),
+		Logger:           slog.New(slog.NewTextHandler(&testlog.Buffer{}, nil)),
 	}, panicker{})
 	if err != nil {
 		t.Fatal(err)
@@ -577,7 +560,7 @@ func (g *gated) Deliver(ctx context.Context, raw []byte, from string, rcpts []st
 func TestShutdownFinishesDeliveriesNotIdleSessions(t *testing.T) {
 	g := &gated{entered: make(chan struct{}), release: make(chan struct{})}
 	srv, err := NewServer(Config{SupportAddresses: []string{"support@shop.example"},
-		Logger: slog.New(slog.NewTextHandler(&syncBuffer{}, nil))}, g)
+		Logger: slog.New(slog.NewTextHandler(&testlog.Buffer{}, nil))}, g)
 	if err != nil {
 		t.Fatal(err)
 	}

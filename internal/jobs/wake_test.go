@@ -1,17 +1,16 @@
 package jobs_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"log/slog"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"comptoir/internal/jobs"
+	"comptoir/internal/testlog"
 	"comptoir/internal/testwait"
 )
 
@@ -58,7 +57,7 @@ func TestWakerPassGivesUpAtItsBudget(t *testing.T) {
 	ended := make(chan error, 1)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
-	var logs syncBuffer
+	var logs testlog.Buffer
 	go func() {
 		defer close(done)
 		w.Loop(ctx, time.Hour, slog.New(slog.NewTextHandler(&logs, nil)), "test", func(pctx context.Context) error {
@@ -85,24 +84,6 @@ func TestWakerPassGivesUpAtItsBudget(t *testing.T) {
 	if !strings.Contains(logs.String(), "test failed; retrying at the next sweep") {
 		t.Errorf("the stuck pass is not logged:\n%s", logs.String())
 	}
-}
-
-// syncBuffer is a bytes.Buffer safe to read while the loop logs to it.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // Drain runs until a run comes back short or fails, and adds up what the

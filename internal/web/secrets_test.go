@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -14,25 +13,8 @@ import (
 	"comptoir/internal/apptest"
 	"comptoir/internal/blob/s3test"
 	"comptoir/internal/config"
+	"comptoir/internal/testlog"
 )
-
-// syncBuffer collects log output written from many goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // Secrets never show: a store configured with distinctive secrets, driven
 // through failures (mail relay down, mailbox down, forged webhooks, bad
@@ -50,7 +32,7 @@ func TestSecretsNeverAppearInLogsPagesOrMetrics(t *testing.T) {
 		"sealing key":        "5ec2e75e5ec2e75e5ec2e75e5ec2e75e5ec2e75e5ec2e75e5ec2e75e5ec2e75e",
 	}
 	s3 := s3test.Start(t)
-	logs := &syncBuffer{}
+	logs := &testlog.Buffer{}
 	h := apptest.StartLogged(t, func(c *config.Config) {
 		c.StripeSecretKey, c.StripeWebhookSecret, c.StripeAPIURL = secrets["stripe key"], secrets["stripe webhook"], "http://127.0.0.1:1"
 		c.FulfilmentWebhookSecret = "whsec_" + secrets["fulfilment webhook"]

@@ -11,6 +11,7 @@ import (
 	"comptoir/internal/account"
 	"comptoir/internal/apptest"
 	"comptoir/internal/secretbox"
+	"comptoir/internal/testlog"
 )
 
 // The secret shown at enrolment is not what the database holds; when the
@@ -19,7 +20,7 @@ import (
 // names the reason and the user but not the secret, and starts no
 // session; a recovery code still signs in.
 func TestTOTPSealedSecretAndWrongKeyAtSignIn(t *testing.T) {
-	logs := &syncBuffer{}
+	logs := &testlog.Buffer{}
 	h := apptest.StartLogged(t, nil, logs)
 	agentUser, agent := h.User(t, account.RoleAgent, "agent@example.fr")
 	m := totpSecretRE.FindStringSubmatch(agent.PostForm("/account/totp", nil).Body)
