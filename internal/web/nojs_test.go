@@ -561,3 +561,43 @@ func TestRefusedFormErrorLeadsBackToTheForm(t *testing.T) {
 		t.Error("a GET's error page offers a way back to a form")
 	}
 }
+
+// A balance too low for the cart was said at the top of the page, away
+// from the payment choice, with no way to add money: the buyer had to find
+// the balance page alone. It is now said beside the choice, marked on the
+// balance option, with a link to top up where card payments can do it (a
+// store without them has no top-up to offer).
+func TestBalanceTooLowIsSaidBesideThePaymentWithAWayToTopUp(t *testing.T) {
+	for _, withCard := range []bool{false, true} {
+		t.Run(map[bool]string{false: "without_card", true: "with_card"}[withCard], func(t *testing.T) {
+			var h *apptest.Harness
+			if withCard {
+				h = startWithStripe(t)
+			} else {
+				h = apptest.Start(t)
+			}
+			p := newService(t, h, "posts", 25)
+			u, c := h.User(t, account.RoleCustomer, "ana@example.fr")
+			credit(t, h, u, 500)
+			c.PostForm("/lang", url.Values{"lang": {"fr"}})
+			c.PostForm("/cart", url.Values{"product_id": {p.ID}, "quantity": {"100"}})
+			r := c.PostForm("/checkout", checkoutForm(t, c.Get("/cart")))
+			if r.Status != http.StatusUnprocessableEntity {
+				t.Fatalf("checkout beyond the balance: %d, want 422", r.Status)
+			}
+			msg := h.App.Messages.T("fr", "order.error.insufficient_balance")
+			if !strings.Contains(r.Body, `id="payment-error">`+html.EscapeString(msg)) {
+				t.Errorf("the reason is not beside the payment choice:\n%s", r.Body)
+			}
+			if !strings.Contains(r.Body, `id="pay-balance" aria-invalid="true" aria-describedby="payment-error"`) {
+				t.Errorf("the balance option is not marked as refused")
+			}
+			if got := strings.Contains(r.Body, `<a href="/balance" id="payment-top-up">`); got != withCard {
+				t.Errorf("top-up link shown = %v, want %v", got, withCard)
+			}
+			if balanceOf(t, h, u) != 500 {
+				t.Error("the refused checkout charged the balance")
+			}
+		})
+	}
+}

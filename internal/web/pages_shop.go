@@ -437,6 +437,10 @@ func (s *Server) checkout(w http.ResponseWriter, r *http.Request) {
 			field = "consent"
 		case "policy_not_accepted", "terms_not_accepted":
 			field = "accept_policy"
+		case "insufficient_balance":
+			// Beside the payment choice, where the page offers the
+			// card instead, or a top-up (cart.html).
+			field = "payment"
 		}
 		errs := map[string]string{field: s.Messages.T(st.lang, "order.error."+code)}
 		switch code {
