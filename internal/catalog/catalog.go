@@ -95,6 +95,11 @@ type Product struct {
 	RevisedAt time.Time // when this revision was made
 }
 
+// Cartable reports whether p can be bought through a cart: it is for sale
+// (not archived) and is no subscription, which a customer starts from its
+// own page rather than checks out with other products.
+func (p Product) Cartable() bool { return !p.Archived && p.Kind != KindSubscription }
+
 // Name returns the product's name in lang ("fr", "fr-FR"… for French,
 // anything else for English, the store's fallback language).
 func (p Product) Name(lang string) string {

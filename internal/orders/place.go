@@ -119,7 +119,7 @@ func (s *Service) Place(ctx context.Context, in PlaceInput, after AfterPlace) (O
 		if err != nil {
 			return Order{}, err
 		}
-		if p.Archived || p.Kind == catalog.KindSubscription {
+		if !p.Cartable() {
 			return Order{}, ErrProductUnavailable
 		}
 		if li.Quantity < p.MinQuantity || li.Quantity > p.MaxQuantity {

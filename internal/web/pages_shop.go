@@ -138,7 +138,7 @@ func (s *Server) cartAdd(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p, err := s.Catalog.Get(r.Context(), r.PostForm.Get("product_id"))
-	if errors.Is(err, catalog.ErrNotFound) || (err == nil && (p.Archived || p.Kind == catalog.KindSubscription)) {
+	if errors.Is(err, catalog.ErrNotFound) || (err == nil && !p.Cartable()) {
 		s.renderError(w, r, http.StatusNotFound, "shop.unavailable")
 		return
 	}
@@ -204,7 +204,7 @@ func (s *Server) forSale(r *http.Request, lines []cartLine) ([]cartLine, error) 
 		if err != nil {
 			return nil, err
 		}
-		if !p.Archived && p.Kind != catalog.KindSubscription {
+		if p.Cartable() {
 			out = append(out, l)
 		}
 	}
@@ -290,7 +290,7 @@ func (s *Server) cartView(r *http.Request) (*view, error) {
 		if err != nil {
 			return nil, err
 		}
-		if p.Archived || p.Kind == catalog.KindSubscription {
+		if !p.Cartable() {
 			d.dropped = true
 			continue
 		}
