@@ -636,10 +636,8 @@ func (s *Service) recordAgentDecision(ctx context.Context, in AgentDecision, sub
 	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
 		// First in the transaction, as an erasure takes the account
 		// first: the two never wait on each other's rows.
-		if erased, err := holdCustomerTx(ctx, tx, c.CustomerID); err != nil {
+		if err := holdCustomerTx(ctx, tx, c.CustomerID, toBalance(subj, d) || (follows && toBalance(next, d2))); err != nil {
 			return err
-		} else if erased && (toBalance(subj, d) || (follows && toBalance(next, d2))) {
-			return ErrCustomerErased
 		}
 		final, by, n := d, in.Actor.ID, int64(1)
 		if follows {
@@ -871,10 +869,8 @@ func (s *Service) redecide(ctx context.Context, claimID string, fromJob bool) (C
 func (s *Service) applyAutomaticTx(ctx context.Context, tx *sql.Tx, subj *subject, c *Claim, d policy.Decision, now time.Time, expect int64) (*subject, error) {
 	subj.claim = *c
 	next, d2, follows := s.followRedelivery(subj, d, now)
-	if erased, err := holdCustomerTx(ctx, tx, c.CustomerID); err != nil {
+	if err := holdCustomerTx(ctx, tx, c.CustomerID, toBalance(subj, d) || (follows && toBalance(next, d2))); err != nil {
 		return nil, err
-	} else if erased && (toBalance(subj, d) || (follows && toBalance(next, d2))) {
-		return nil, ErrCustomerErased
 	}
 	final, n := d, int64(1)
 	if follows {

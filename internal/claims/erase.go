@@ -33,17 +33,23 @@ func OpenCount(ctx context.Context, q db.Querier, customerID string) (int, error
 // interleave, on PostgreSQL as on SQLite's single writer. Either the
 // claim commits first, and the erasure then sees it open and waits
 // (privacy.ErrOpenClaim) or sees the balance it credited; or the erasure
-// commits first, and erased is true: the caller refuses to put money into
-// that balance (ErrCustomerErased). Taken first, before any claim, subject
-// or order row, it keeps the erasure's lock order (the account, then the
-// rest): neither waits on a row the other holds while holding one it
-// wants. An id without an account is not erased.
-func holdCustomerTx(ctx context.Context, tx *sql.Tx, customerID string) (erased bool, err error) {
-	erased, err = account.HoldUnerasedTx(ctx, tx, customerID)
-	if errors.Is(err, account.ErrNotFound) {
-		return false, nil
+// commits first, and a decision that credits the balance (credits) is
+// refused with ErrCustomerErased: nobody could use that money. Taken
+// first, before any claim, subject or order row, it keeps the erasure's
+// lock order (the account, then the rest): neither waits on a row the
+// other holds while holding one it wants. An id without an account is not
+// erased.
+func holdCustomerTx(ctx context.Context, tx *sql.Tx, customerID string, credits bool) error {
+	erased, err := account.HoldUnerasedTx(ctx, tx, customerID)
+	switch {
+	case errors.Is(err, account.ErrNotFound):
+		return nil
+	case err != nil:
+		return err
+	case erased && credits:
+		return ErrCustomerErased
 	}
-	return erased, err
+	return nil
 }
 
 // EraseCustomerTx erases what a customer wrote in their claims and the

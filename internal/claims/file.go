@@ -11,6 +11,7 @@ import (
 	"comptoir/internal/audit"
 	"comptoir/internal/db"
 	"comptoir/internal/id"
+	"comptoir/internal/locale"
 	"comptoir/internal/orders"
 	"comptoir/internal/policy"
 )
@@ -115,10 +116,8 @@ func (s *Service) File(ctx context.Context, in FileInput) (Claim, error) {
 			// First, as an erasure takes the account first: a claim filed
 			// during an erasure is either seen by it or finds the
 			// account erased (holdCustomerTx).
-			if erased, err := holdCustomerTx(ctx, tx, cl.CustomerID); err != nil {
+			if err := holdCustomerTx(ctx, tx, cl.CustomerID, toBalance(subj, d) || (follows && toBalance(next, d2))); err != nil {
 				return err
-			} else if erased && (toBalance(subj, d) || (follows && toBalance(next, d2))) {
-				return ErrCustomerErased
 			}
 			if err := insertClaimTx(ctx, tx, &cl); err != nil {
 				return err
@@ -557,7 +556,7 @@ func (s *Service) Preview(ctx context.Context, in FileInput) (policy.Decision, e
 
 // knownLang is lang when it is a language of the store, else "" (unknown).
 func knownLang(lang string) string {
-	if lang == "fr" || lang == "en" {
+	if locale.Known(lang) {
 		return lang
 	}
 	return ""

@@ -77,7 +77,7 @@ func (s *Service) fileHeld(ctx context.Context, in FileInput, subj *subject, cl 
 	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
 		// An open claim an erasure must see (holdCustomerTx); its refund
 		// is decided later, by redecide, which checks the account then.
-		if _, err := holdCustomerTx(ctx, tx, cl.CustomerID); err != nil {
+		if err := holdCustomerTx(ctx, tx, cl.CustomerID, false); err != nil {
 			return err
 		}
 		if err := insertClaimTx(ctx, tx, &cl); err != nil {

@@ -45,6 +45,11 @@ const defaultLang = EN
 //go:embed messages/*.toml
 var messageFS embed.FS
 
+// Known reports whether lang is exactly a supported language code, as the
+// store records one ("fr", "en"); anything else is an unknown language,
+// never guessed from (Normalize reads tags, "fr-FR" included).
+func Known(lang string) bool { return lang == FR || lang == EN }
+
 // Normalize maps a BCP 47 language tag to a supported language code:
 // "fr-FR" → "fr", "EN" → "en", "en_GB" → "en". It reports false when the tag
 // is malformed or its primary language is not supported.

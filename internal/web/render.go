@@ -52,10 +52,8 @@ func loadPages(st *staticFiles, messages *locale.Catalog) (*pages, error) {
 		"deref":  func(a *money.Amount) money.Amount { return *a },
 		// fieldLang is the language a form field is for: "name_fr" → "fr".
 		"fieldLang": func(field string) string {
-			if i := strings.LastIndexByte(field, '_'); i >= 0 {
-				if l, ok := locale.Normalize(field[i+1:]); ok && l == field[i+1:] {
-					return l
-				}
+			if i := strings.LastIndexByte(field, '_'); i >= 0 && locale.Known(field[i+1:]) {
+				return field[i+1:]
 			}
 			return ""
 		},
@@ -265,8 +263,8 @@ func (v *view) Code(prefix, code string) string {
 // language, and nothing when lang is not a language of the store: an
 // unknown language is left unmarked rather than guessed.
 func (v *view) LangOf(lang string) template.HTMLAttr {
-	if l, ok := locale.Normalize(lang); ok && l == lang {
-		return template.HTMLAttr(` lang="` + l + `"`)
+	if locale.Known(lang) {
+		return template.HTMLAttr(` lang="` + lang + `"`)
 	}
 	return ""
 }
