@@ -271,19 +271,7 @@ func TestTopUpPaidAfterTheErasureIsRefunded(t *testing.T) {
 func TestDisputedTopUpIsTakenBackFromTheBalance(t *testing.T) {
 	h := startWithStripe(t)
 	ctx := context.Background()
-	u, c := h.User(t, account.RoleCustomer, "ana@example.fr")
-	hd := h.Bearer(t, u.ID).Clone()
-	hd.Set("Idempotency-Key", "topup-dispute")
-	r := postJSON(c, "/api/v1/balance/topups", `{"amount":{"amount":2000,"currency":"EUR"}}`, hd)
-	if r.Status != http.StatusCreated {
-		t.Fatalf("top-up: %d %s", r.Status, r.Body)
-	}
-	var out struct{ ID string }
-	json.Unmarshal([]byte(r.Body), &out)
-	pay, err := h.App.Card.Get(ctx, out.ID)
-	if err != nil {
-		t.Fatal(err)
-	}
+	u, c, pay := cardTopUp(t, h, "topup-dispute")
 	deliver := webhookDeliverer(t, h)
 	deliver(stripe.EventTypeCheckoutSessionCompleted, completed(pay))
 	// 5.00 of it spent already.
@@ -330,19 +318,7 @@ func TestDisputedTopUpIsTakenBackFromTheBalance(t *testing.T) {
 func TestLateDisputeEventAfterTheStoreWonTakesNothing(t *testing.T) {
 	h := startWithStripe(t)
 	ctx := context.Background()
-	u, c := h.User(t, account.RoleCustomer, "ana@example.fr")
-	hd := h.Bearer(t, u.ID).Clone()
-	hd.Set("Idempotency-Key", "topup-late-dispute")
-	r := postJSON(c, "/api/v1/balance/topups", `{"amount":{"amount":2000,"currency":"EUR"}}`, hd)
-	if r.Status != http.StatusCreated {
-		t.Fatalf("top-up: %d %s", r.Status, r.Body)
-	}
-	var out struct{ ID string }
-	json.Unmarshal([]byte(r.Body), &out)
-	pay, err := h.App.Card.Get(ctx, out.ID)
-	if err != nil {
-		t.Fatal(err)
-	}
+	u, _, pay := cardTopUp(t, h, "topup-late-dispute")
 	deliver := webhookDeliverer(t, h)
 	deliver(stripe.EventTypeCheckoutSessionCompleted, completed(pay))
 	admin := audit.Actor{ID: "usr_admin", Role: account.RoleAdmin}
@@ -549,11 +525,12 @@ func TestFailedRefundOfAnErasedAccountsTopUpAlertsTheAdmins(t *testing.T) {
 	}
 }
 
-// topUpThenErase starts a 20 EUR card top-up for a new customer, whose
-// Checkout page is still open when the customer's account is erased.
-func topUpThenErase(t *testing.T, h *apptest.Harness, key string) (account.User, cardpay.Payment) {
+// cardTopUp signs a customer in and starts a 20.00 EUR card top-up for
+// them through the API under the idempotency key key; the payment awaits
+// its Checkout page's webhook. It returns the customer, their client and
+// the payment.
+func cardTopUp(t *testing.T, h *apptest.Harness, key string) (account.User, *apptest.Client, cardpay.Payment) {
 	t.Helper()
-	ctx := context.Background()
 	u, c := h.User(t, account.RoleCustomer, "ana@example.fr")
 	hd := h.Bearer(t, u.ID).Clone()
 	hd.Set("Idempotency-Key", key)
@@ -563,10 +540,19 @@ func topUpThenErase(t *testing.T, h *apptest.Harness, key string) (account.User,
 	}
 	var out struct{ ID string }
 	json.Unmarshal([]byte(r.Body), &out)
-	pay, err := h.App.Card.Get(ctx, out.ID)
+	pay, err := h.App.Card.Get(context.Background(), out.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
+	return u, c, pay
+}
+
+// topUpThenErase starts a 20 EUR card top-up for a new customer, whose
+// Checkout page is still open when the customer's account is erased.
+func topUpThenErase(t *testing.T, h *apptest.Harness, key string) (account.User, cardpay.Payment) {
+	t.Helper()
+	ctx := context.Background()
+	u, _, pay := cardTopUp(t, h, key)
 	if _, err := h.App.Privacy.Erase(ctx, u.ID, audit.Actor{ID: u.ID, Role: account.RoleCustomer}, privacy.ReasonCustomerRequest); err != nil {
 		t.Fatal(err)
 	}

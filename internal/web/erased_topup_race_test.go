@@ -3,8 +3,6 @@ package web_test
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
-	"net/http"
 	"testing"
 	"time"
 
@@ -33,19 +31,7 @@ func TestTopUpPaidDuringTheErasureIsRefunded(t *testing.T) {
 		t.Skip("SQLite's single writer puts the webhook after the erasure: TestTopUpPaidAfterTheErasureIsRefunded")
 	}
 	ctx := context.Background()
-	u, c := h.User(t, account.RoleCustomer, "ana@example.fr")
-	hd := h.Bearer(t, u.ID).Clone()
-	hd.Set("Idempotency-Key", "topup-during-erasure")
-	r := postJSON(c, "/api/v1/balance/topups", `{"amount":{"amount":2000,"currency":"EUR"}}`, hd)
-	if r.Status != http.StatusCreated {
-		t.Fatalf("top-up: %d %s", r.Status, r.Body)
-	}
-	var out struct{ ID string }
-	json.Unmarshal([]byte(r.Body), &out)
-	pay, err := h.App.Card.Get(ctx, out.ID)
-	if err != nil {
-		t.Fatal(err)
-	}
+	u, _, pay := cardTopUp(t, h, "topup-during-erasure")
 
 	// The erasure, stopped inside its transaction once it holds the
 	// account and before it releases the waiting top-ups.
