@@ -53,15 +53,7 @@ func TestOrderThreadTx(t *testing.T) {
 	e.clock.Advance(time.Hour)
 	second := open(mine, "Merci, bien reçue.")
 
-	tx, err := e.db.Read.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tx.Rollback()
-	got, err := desk.OrderThreadTx(ctx, tx, mine, e.customer.ID, e.customer.Email)
-	if err != nil {
-		t.Fatal(err)
-	}
+	got := orderThread(t, e, mine, e.customer.Email)
 	// Each ticket opened from the contact page is the customer's message
 	// followed by the store's acknowledgement, at the same instant.
 	want := []struct {
@@ -120,15 +112,7 @@ func TestOrderThreadIsTheCustomers(t *testing.T) {
 	open("", strings.ToUpper(e.customer.Email), "As a guest.", "guest.txt")
 	open("", "mallory@example.net", "A stranger's words.", "stranger.txt")
 
-	tx, err := e.db.Read.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tx.Rollback()
-	thread, err := desk.OrderThreadTx(ctx, tx, orderID, e.customer.ID, e.customer.Email)
-	if err != nil {
-		t.Fatal(err)
-	}
+	thread := orderThread(t, e, orderID, e.customer.Email)
 	var said []string
 	for _, m := range thread {
 		if m.Direction == desk.DirectionIn {
@@ -141,7 +125,7 @@ func TestOrderThreadIsTheCustomers(t *testing.T) {
 	if !slices.Equal(said, []string{"Signed in.", "As a guest."}) {
 		t.Errorf("the customer said %q, want their two messages", said)
 	}
-	atts, err := desk.OrderAttachmentsTx(ctx, tx, orderID, e.customer.ID, e.customer.Email)
+	atts, err := desk.OrderAttachmentsTx(ctx, e.db.Read, orderID, e.customer.ID, e.customer.Email)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -153,8 +137,8 @@ func TestOrderThreadIsTheCustomers(t *testing.T) {
 		t.Errorf("the order's files are %q, want the customer's two", files)
 	}
 	// Once erased (no address to go by), their account's tickets only.
-	if thread, err = desk.OrderThreadTx(ctx, tx, orderID, e.customer.ID, ""); err != nil || len(thread) != 2 {
-		t.Errorf("without an address: %d messages, %v", len(thread), err)
+	if thread := orderThread(t, e, orderID, ""); len(thread) != 2 {
+		t.Errorf("without an address: %d messages", len(thread))
 	}
 }
 
@@ -200,15 +184,7 @@ func TestOrderThreadLeavesFlaggedMessagesOut(t *testing.T) {
 		}
 	}
 
-	tx, err := e.db.Read.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tx.Rollback()
-	thread, err := desk.OrderThreadTx(ctx, tx, orderID, e.customer.ID, e.customer.Email)
-	if err != nil {
-		t.Fatal(err)
-	}
+	thread := orderThread(t, e, orderID, e.customer.Email)
 	var said []string
 	for _, m := range thread {
 		if m.Direction == desk.DirectionIn {
@@ -218,11 +194,29 @@ func TestOrderThreadLeavesFlaggedMessagesOut(t *testing.T) {
 	if !slices.Equal(said, []string{"Where is my licence?"}) {
 		t.Errorf("the order's thread has the customer say %q, want their own message alone", said)
 	}
-	atts, err := desk.OrderAttachmentsTx(ctx, tx, orderID, e.customer.ID, e.customer.Email)
+	atts, err := desk.OrderAttachmentsTx(ctx, e.db.Read, orderID, e.customer.ID, e.customer.Email)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(atts) != 0 {
 		t.Errorf("the order's files hold the flagged messages' %+v", atts)
 	}
+}
+
+// orderThread reads the support thread of the customer's order orderID,
+// under their address email ("" once erased), in a read-only transaction
+// as the dispute pack does.
+func orderThread(t *testing.T, e *env, orderID, email string) []desk.OrderMessage {
+	t.Helper()
+	ctx := context.Background()
+	tx, err := e.db.Read.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback()
+	thread, err := desk.OrderThreadTx(ctx, tx, orderID, e.customer.ID, email)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return thread
 }
