@@ -21,22 +21,14 @@ import (
 // customer. The mail comes through the app's own SMTP listener, as set up
 // by the flags.
 func TestConsoleSaysSenderNotVerified(t *testing.T) {
-	h := apptest.StartWith(t, func(c *config.Config) {
-		c.InboundTrustedAuthservID, c.SMTPListen = "mx.shop.test", "127.0.0.1:0"
-	})
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go h.App.SMTP.Serve(ln)
-	t.Cleanup(func() { h.App.SMTP.Close() })
+	h, smtpAddr := startTrustingMX(t)
 	_, customer := h.User(t, account.RoleCustomer, "ana@example.fr")
 	customer.PostForm("/contact", url.Values{"name": {"Ana"}, "email": {"ana@example.fr"}, "topic": {"question"}, "message": {"Hello"}})
 	tk := ticketOf(t, h, "ana@example.fr")
 	raw := "Authentication-Results: mx.shop.test; dkim=fail header.d=example.fr; dmarc=fail header.from=example.fr\r\n" +
 		"From: Ana <ana@example.fr>\r\nTo: support@shop.test\r\nSubject: Re: [#" + tk.Reference + "] Hello\r\n" +
 		"Message-ID: <forged@attacker.example>\r\n\r\nSend the refund to IBAN FR76 0000 forged\r\n"
-	if err := smtp.SendMail(ln.Addr().String(), nil, "ana@example.fr", []string{"support@shop.test"}, []byte(raw)); err != nil {
+	if err := smtp.SendMail(smtpAddr, nil, "ana@example.fr", []string{"support@shop.test"}, []byte(raw)); err != nil {
 		t.Fatal(err)
 	}
 	_, agent := h.User(t, account.RoleAgent, "agent@shop.test")
@@ -67,15 +59,7 @@ func TestConsoleSaysSenderNotVerified(t *testing.T) {
 // put the forger's words in the customer's portal, a message an agent
 // could then file as the customer's claim.
 func TestUnverifiedTicketIsMarkedAndStaysOutOfTheAccount(t *testing.T) {
-	h := apptest.StartWith(t, func(c *config.Config) {
-		c.InboundTrustedAuthservID, c.SMTPListen = "mx.shop.test", "127.0.0.1:0"
-	})
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go h.App.SMTP.Serve(ln)
-	t.Cleanup(func() { h.App.SMTP.Close() })
+	h, smtpAddr := startTrustingMX(t)
 	ctx := context.Background()
 	ana, _ := h.User(t, account.RoleCustomer, "ana@example.fr")
 	send := func(msgID, subject, result string) desk.Ticket {
@@ -83,7 +67,7 @@ func TestUnverifiedTicketIsMarkedAndStaysOutOfTheAccount(t *testing.T) {
 		raw := "Authentication-Results: mx.shop.test; " + result + "\r\n" +
 			"From: Ana <ana@example.fr>\r\nTo: support@shop.test\r\nSubject: " + subject + "\r\nMessage-ID: " + msgID + "\r\n\r\n" +
 			"Refund my last order to IBAN FR76 0000 forged\r\n"
-		if err := smtp.SendMail(ln.Addr().String(), nil, "ana@example.fr", []string{"support@shop.test"}, []byte(raw)); err != nil {
+		if err := smtp.SendMail(smtpAddr, nil, "ana@example.fr", []string{"support@shop.test"}, []byte(raw)); err != nil {
 			t.Fatal(err)
 		}
 		ts, err := h.App.Desk.Queue(ctx, desk.QueueFilter{IncludeClosed: true})
@@ -166,4 +150,21 @@ func TestUnverifiedTicketIsMarkedAndStaysOutOfTheAccount(t *testing.T) {
 	if r := customer.Get("/support/tickets/" + forged.ID); r.Status != http.StatusNotFound {
 		t.Errorf("the customer reaches the forged ticket: %d", r.Status)
 	}
+}
+
+// startTrustingMX runs a store that trusts the Authentication-Results of
+// mx.shop.test, with its SMTP listener serving on a loopback address,
+// returned.
+func startTrustingMX(t *testing.T) (*apptest.Harness, string) {
+	t.Helper()
+	h := apptest.StartWith(t, func(c *config.Config) {
+		c.InboundTrustedAuthservID, c.SMTPListen = "mx.shop.test", "127.0.0.1:0"
+	})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go h.App.SMTP.Serve(ln)
+	t.Cleanup(func() { h.App.SMTP.Close() })
+	return h, ln.Addr().String()
 }
