@@ -168,6 +168,15 @@ func (s *Service) CountBreaches(ctx context.Context) (int, error) {
 	return n, wrapDB("count breaches", err)
 }
 
+// Backlog is how many claims are open (what the console's claim list
+// shows first) and how many of them are past their promised answer.
+func (s *Service) Backlog(ctx context.Context) (open, late int, err error) {
+	err = s.db.Read.QueryRowContext(ctx, `SELECT COUNT(*),
+		COALESCE(SUM(CASE WHEN answer_breached = TRUE AND answered_at IS NULL THEN 1 ELSE 0 END), 0)
+		FROM claims WHERE status = 'open'`).Scan(&open, &late)
+	return open, late, wrapDB("count open claims", err)
+}
+
 // BreachScanArgs is the periodic job that flags the claims whose promised
 // answer time passed and warns the staff about those due soon.
 type BreachScanArgs struct{}

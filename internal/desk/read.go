@@ -466,3 +466,27 @@ func (s *Service) SurveyFor(ctx context.Context, ticketID string) (Survey, error
 	}
 	return sv, nil
 }
+
+// Workload is what waits for the support team, for the console's home.
+// Each count is what a filter of the queue lists, so a number and the
+// list it links to always agree.
+type Workload struct {
+	Open       int // tickets not closed (the whole queue)
+	Awaiting   int // of them, with the customer's word last: ours to answer
+	Mine       int // assigned to the agent asking (filter=mine)
+	Unassigned int // filter=unassigned
+	Breached   int // past the promised answer (filter=breached)
+}
+
+// Workload counts the queue for agentID in one pass over the open
+// tickets (the partial index tickets_queue), not over the history.
+func (s *Service) Workload(ctx context.Context, agentID string) (Workload, error) {
+	var w Workload
+	err := s.db.Read.QueryRowContext(ctx, `SELECT COUNT(*),
+		COALESCE(SUM(CASE WHEN status = 'open' THEN 1 ELSE 0 END), 0),
+		COALESCE(SUM(CASE WHEN assignee_id = $1 THEN 1 ELSE 0 END), 0),
+		COALESCE(SUM(CASE WHEN assignee_id IS NULL THEN 1 ELSE 0 END), 0),
+		COALESCE(SUM(CASE WHEN breached THEN 1 ELSE 0 END), 0)
+		FROM tickets WHERE status <> 'closed'`, agentID).Scan(&w.Open, &w.Awaiting, &w.Mine, &w.Unassigned, &w.Breached)
+	return w, wrapDB("count the queue", err)
+}

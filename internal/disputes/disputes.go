@@ -172,6 +172,18 @@ func (s *Service) ForReference(ctx context.Context, referenceID string) ([]Case,
 	return s.list(ctx, `WHERE reference_id = $1`, referenceID)
 }
 
+// Backlog is how many cases are open, and how many of them still wait
+// for the store's evidence, for the console's home.
+func (s *Service) Backlog(ctx context.Context) (open, unanswered int, err error) {
+	err = s.db.Read.QueryRowContext(ctx, `SELECT COUNT(*),
+		COALESCE(SUM(CASE WHEN submitted_at IS NULL THEN 1 ELSE 0 END), 0)
+		FROM disputes WHERE status = 'open'`).Scan(&open, &unanswered)
+	if err != nil {
+		return 0, 0, fmt.Errorf("disputes: count open cases: %w", err)
+	}
+	return open, unanswered, nil
+}
+
 // List returns the cases, open ones first (soonest due first), then the
 // closed ones, newest first; at most limit.
 func (s *Service) List(ctx context.Context, limit int) ([]Case, error) {
