@@ -242,6 +242,9 @@ type claimData struct {
 	// Currency is the claimed line's, for the amount of an agent's
 	// refund (console, order claims).
 	Currency string
+	// Context is the customer beside the claim (console): who they are,
+	// their orders, subscriptions, balance and other claims.
+	Context *customerContext
 }
 
 func (s *Server) claimView(r *http.Request, console bool) (*view, error) {
@@ -272,6 +275,16 @@ func (s *Server) claimView(r *http.Request, console bool) (*view, error) {
 		}
 		if d.Currency, err = s.Claims.RefundCurrency(ctx, c); err != nil {
 			return nil, err
+		}
+		d.Context = &customerContext{}
+		u, err := s.Accounts.UserByID(ctx, c.CustomerID)
+		if err != nil && !errors.Is(err, account.ErrNotFound) {
+			return nil, err
+		}
+		if err == nil {
+			if d.Context, err = s.accountContext(ctx, d.Context, u); err != nil {
+				return nil, err
+			}
 		}
 	}
 	v := s.newView(r, "", d)

@@ -2,6 +2,7 @@ package web
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"io"
 	"mime"
@@ -91,10 +92,17 @@ func (s *Server) customerContext(r *http.Request, t desk.Ticket) (*customerConte
 	if err != nil {
 		return nil, err
 	}
+	return s.accountContext(ctx, c, u)
+}
+
+// accountContext fills c with u's orders, subscriptions, balance and
+// claims (nothing for staff, who have none).
+func (s *Server) accountContext(ctx context.Context, c *customerContext, u account.User) (*customerContext, error) {
 	if u.Role != account.RoleCustomer {
 		return c, nil // staff writing to the desk have no orders to show
 	}
 	c.Customer = &u
+	var err error
 	next := ""
 	if c.Orders, next, err = s.Orders.List(ctx, orders.ListFilter{CustomerID: u.ID, Limit: contextRows}); err != nil {
 		return nil, err

@@ -1,0 +1,39 @@
+package web_test
+
+import (
+	"net/url"
+	"strings"
+	"testing"
+
+	"comptoir/internal/account"
+	"comptoir/internal/apptest"
+)
+
+// An agent deciding a claim sees whose it is: the customer's name and
+// address, balance, orders, subscriptions and other claims beside it, as on
+// a ticket, and the message headed as the customer's. Before, the console's
+// claim page named nobody and headed the customer's words "Your message",
+// as if the agent had written them. The customer's own page is unchanged.
+func TestConsoleClaimShowsWhoseItIs(t *testing.T) {
+	h := apptest.Start(t)
+	u, c := h.User(t, account.RoleCustomer, "ana@example.fr")
+	c.PostForm("/lang", url.Values{"lang": {"en"}})
+	o, claimID := fileWaitingClaim(t, h, u, c)
+	_, agent := h.User(t, account.RoleAgent, "agent@example.fr")
+	agent.PostForm("/lang", url.Values{"lang": {"en"}})
+
+	page := agent.Get("/console/claims/" + claimID)
+	mustContain(t, page, `id="customer-context"`, u.Name+` &lt;ana@example.fr&gt;`, `id="context-balance"`,
+		`<a href="/console/orders/`+o.ID+`">`, `<h2>The customer’s message</h2>`)
+	if strings.Contains(page.Body, "Your message") {
+		t.Fatal("the console's claim page calls the customer's message the agent's")
+	}
+	agent.PostForm("/lang", url.Values{"lang": {"fr"}})
+	mustContain(t, agent.Get("/console/claims/"+claimID), `<h2>Message du client</h2>`, `aria-label="Client"`)
+
+	mine := c.Get("/claims/" + claimID)
+	mustContain(t, mine, `<h2>Your message</h2>`)
+	if strings.Contains(mine.Body, `id="customer-context"`) {
+		t.Fatal("the customer's claim page shows the agents' customer panel")
+	}
+}
