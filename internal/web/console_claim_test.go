@@ -37,3 +37,23 @@ func TestConsoleClaimShowsWhoseItIs(t *testing.T) {
 		t.Fatal("the customer's claim page shows the agents' customer panel")
 	}
 }
+
+// The admin's home said the settings "will be managed here", and its link
+// to everyone's invoices, like that page's heading, said "My invoices".
+func TestAdminPagesSayWhatTheyAre(t *testing.T) {
+	h := apptest.Start(t)
+	_, admin := h.User(t, account.RoleAdmin, "admin@example.fr")
+	_, customer := h.User(t, account.RoleCustomer, "ana@example.fr")
+	for _, c := range []*apptest.Client{admin, customer} {
+		c.PostForm("/lang", url.Values{"lang": {"en"}})
+	}
+	home := admin.Get("/admin")
+	mustContain(t, home, `<a href="/invoices">All invoices and credit notes</a>`)
+	if strings.Contains(home.Body, "will be managed") || strings.Contains(home.Body, "My invoices") {
+		t.Fatalf("admin home:\n%s", home.Body)
+	}
+	mustContain(t, admin.Get("/invoices"), `<h1>All invoices and credit notes</h1>`)
+	mustContain(t, customer.Get("/invoices"), `<h1>My invoices</h1>`)
+	admin.PostForm("/lang", url.Values{"lang": {"fr"}})
+	mustContain(t, admin.Get("/admin"), `<a href="/invoices">Toutes les factures et tous les avoirs</a>`, `Le fonctionnement de la boutique`)
+}

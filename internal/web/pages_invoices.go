@@ -129,7 +129,11 @@ func (s *Server) myInvoices(w http.ResponseWriter, r *http.Request) {
 	for i, inv := range list {
 		rows[i] = invoiceRow{Invoice: inv, Date: s.Invoices.DateIn(inv, state(r).lang)}
 	}
-	s.render(w, r, http.StatusOK, "invoices", s.newView(r, "invoices.title", map[string]any{"Invoices": rows, "Console": owner == "", "Next": next}))
+	title := "invoices.title"
+	if owner == "" {
+		title = "admin.invoices.title" // everyone's, not "My invoices"
+	}
+	s.render(w, r, http.StatusOK, "invoices", s.newView(r, title, map[string]any{"Invoices": rows, "Console": owner == "", "Next": next}))
 }
 
 // invoicePage shows a document, printable, or sends its PDF.
