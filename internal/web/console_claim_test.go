@@ -57,3 +57,39 @@ func TestAdminPagesSayWhatTheyAre(t *testing.T) {
 	admin.PostForm("/lang", url.Values{"lang": {"fr"}})
 	mustContain(t, admin.Get("/admin"), `<a href="/invoices">Toutes les factures et tous les avoirs</a>`, `Le fonctionnement de la boutique`)
 }
+
+// The product form showed every type's fields in one column: a service's
+// form asked for a download link lifetime and a billing period, with no
+// word on which fields apply. Each type's fields now stand in a fieldset
+// named for it, in the admin's language, without script.
+func TestProductFormGroupsFieldsByType(t *testing.T) {
+	h := apptest.Start(t)
+	_, admin := h.User(t, account.RoleAdmin, "admin@example.fr")
+	admin.PostForm("/lang", url.Values{"lang": {"en"}})
+	page := admin.Get("/admin/products/new").Body
+	groups := map[string][]string{
+		"service":      {"min_quantity", "max_quantity", "processing_hours"},
+		"digital":      {"digital_delivery", "file_key", "download_hours", "file"},
+		"subscription": {"plan_interval", "trial_days"},
+	}
+	legends := map[string]string{"service": "For a service delivered over time", "digital": "For a digital product", "subscription": "For a subscription"}
+	for group := range groups {
+		start := strings.Index(page, `<fieldset class="kind-fields" id="fields-`+group+`">`)
+		if start < 0 {
+			t.Fatalf("no fieldset for %s:\n%s", group, page)
+		}
+		set := page[start : start+strings.Index(page[start:], "</fieldset>")]
+		if !strings.Contains(set, "<legend>"+legends[group]+"</legend>") {
+			t.Errorf("%s fieldset's legend: %s", group, set)
+		}
+		for other, fields := range groups {
+			for _, f := range fields {
+				if in := strings.Contains(set, `id="`+f+`"`); in != (other == group) {
+					t.Errorf("field %s in the %s fieldset: %v", f, group, in)
+				}
+			}
+		}
+	}
+	admin.PostForm("/lang", url.Values{"lang": {"fr"}})
+	mustContain(t, admin.Get("/admin/products/new"), "<legend>Pour un abonnement</legend>")
+}

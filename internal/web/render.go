@@ -49,6 +49,9 @@ func loadPages(st *staticFiles, messages *locale.Catalog) (*pages, error) {
 	funcs := template.FuncMap{
 		"static": st.URL,
 		"list":   func(v ...string) []string { return v },
+		// fields hands a template a group of a form's fields with the
+		// page's view: {{template "product_fields" (fields . "service" "min_quantity")}}.
+		"fields": func(v *view, group string, names ...string) fieldGroup { return fieldGroup{v, group, names} },
 		"deref":  func(a *money.Amount) money.Amount { return *a },
 		// fieldLang is the language a form field is for: "name_fr" → "fr".
 		"fieldLang": func(field string) string {
@@ -182,6 +185,14 @@ func walkCommands(n parse.Node, f func(*parse.CommandNode)) {
 	case *parse.ChainNode:
 		walkCommands(n.Node, f)
 	}
+}
+
+// fieldGroup is a named group of a form's fields, with the view that
+// renders them (the "fields" template function).
+type fieldGroup struct {
+	View  *view
+	Group string
+	Names []string
 }
 
 // view is what every page template receives: the page's own data plus what
