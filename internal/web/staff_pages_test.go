@@ -93,3 +93,19 @@ func TestProductFormGroupsFieldsByType(t *testing.T) {
 	admin.PostForm("/lang", url.Values{"lang": {"fr"}})
 	mustContain(t, admin.Get("/admin/products/new"), "<legend>Pour un abonnement</legend>")
 }
+
+// The order lists (the customer's and the console's) named no product: a
+// row said only the order's id and drew an unlabelled bar per line. Each
+// line now shows its name and how much of it was delivered.
+func TestOrderListsSayWhatWasBought(t *testing.T) {
+	h := apptest.Start(t)
+	u, c := h.User(t, account.RoleCustomer, "ana@example.fr")
+	c.PostForm("/lang", url.Values{"lang": {"en"}})
+	o := buyAndDeliver(t, h, u, 40)
+	_, agent := h.User(t, account.RoleAgent, "agent@example.fr")
+	agent.PostForm("/lang", url.Values{"lang": {"en"}})
+	name := o.Lines[0].Name
+	for path, client := range map[string]*apptest.Client{"/orders": c, "/console/orders": agent} {
+		mustContain(t, client.Get(path), `<th>Products and progress</th>`, `<span lang="en">`+name+`</span>`, "40 of 100 delivered")
+	}
+}
