@@ -115,8 +115,8 @@ func (s *Service) File(ctx context.Context, in FileInput) (Claim, error) {
 		err = s.db.Tx(ctx, func(tx *sql.Tx) error {
 			// First, as an erasure takes the account first: a claim filed
 			// during an erasure is either seen by it or finds the
-			// account erased (holdCustomerTx).
-			if err := holdCustomerTx(ctx, tx, cl.CustomerID, toBalance(subj, d) || (follows && toBalance(next, d2))); err != nil {
+			// account erased and is refused (holdFilerTx).
+			if err := holdFilerTx(ctx, tx, cl.CustomerID); err != nil {
 				return err
 			}
 			if err := insertClaimTx(ctx, tx, &cl); err != nil {

@@ -75,9 +75,10 @@ func (s *Service) fileHeld(ctx context.Context, in FileInput, subj *subject, cl 
 	cl.Revision, cl.CreatedAt, cl.UpdatedAt = 1, now, now
 	subj.claim = cl
 	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
-		// An open claim an erasure must see (holdCustomerTx); its refund
-		// is decided later, by redecide, which checks the account then.
-		if err := holdCustomerTx(ctx, tx, cl.CustomerID, false); err != nil {
+		// An open claim an erasure must see, or that finds the account
+		// erased and is refused (holdFilerTx); its refund is decided
+		// later, by redecide, which checks the account then.
+		if err := holdFilerTx(ctx, tx, cl.CustomerID); err != nil {
 			return err
 		}
 		if err := insertClaimTx(ctx, tx, &cl); err != nil {
