@@ -169,10 +169,10 @@ func (s *Service) File(ctx context.Context, in FileInput) (Claim, error) {
 			}
 			return nil
 		})
-		if err != nil && cl.SubscriptionID == "" && paymentDisputed(err) {
+		if err != nil && paymentDisputed(err) {
 			// The refund is held by the payment's dispute: the claim is
-			// recorded all the same, and decided once the bank has
-			// (refundHeld).
+			// recorded all the same (a subscription ends as decided), and
+			// its refund decided once the bank has (refundHeld).
 			out, err = s.fileHeld(ctx, in, subj, cl, d, now)
 			return err
 		}
