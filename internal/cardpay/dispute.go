@@ -172,6 +172,23 @@ func (s *Service) SubmitDisputeEvidence(ctx context.Context, stripeDisputeID str
 	return string(d.Status), nil
 }
 
+// DisputeSubmitted reports whether Stripe already holds submitted evidence
+// for the dispute (evidence_details.submission_count), and the dispute's
+// status: what a submission must look for before it sends its evidence
+// again under a new key after a server error (RoundKey), since the request
+// that failed may have submitted it (Stripe refuses a second submission).
+// Call it outside any transaction.
+func (s *Service) DisputeSubmitted(ctx context.Context, stripeDisputeID string) (status string, submitted bool, err error) {
+	if !s.Enabled() {
+		return "", false, ErrDisabled
+	}
+	d, err := s.stripe.V1Disputes.Retrieve(ctx, stripeDisputeID, nil)
+	if err != nil {
+		return "", false, err
+	}
+	return string(d.Status), d.EvidenceDetails != nil && d.EvidenceDetails.SubmissionCount > 0, nil
+}
+
 // UploadDisputeFile uploads a document (the evidence PDF) for a dispute's
 // file fields and returns Stripe's file id; under idempotencyKey, a retry
 // gets the same file back. Call it outside any transaction.
@@ -188,6 +205,15 @@ func (s *Service) UploadDisputeFile(ctx context.Context, name string, data []byt
 	}
 	return f.ID, nil
 }
+
+// ServerError reports a Stripe server error (5xx), which Stripe replays
+// to every later request under the same idempotency key for a day: the
+// caller's next attempt must use the key of the next round (RoundKey).
+func ServerError(err error) bool { return serverError(err) }
+
+// RoundKey is the idempotency key of a call after round server errors:
+// base, then base-r1, base-r2… (see idempotencyKey).
+func RoundKey(base string, round int) string { return idempotencyKey(base, round) }
 
 // Permanent reports a Stripe error that retrying will not change.
 func Permanent(err error) bool { return permanent(err) }

@@ -89,6 +89,12 @@ var (
 	// balance, so the money would be kept for ever without anyone seeing
 	// it; nothing is changed. A card refund still goes to the card.
 	ErrCustomerErased = errors.New("claims: the customer's account was erased: nothing can be given back to its balance")
+	// ErrAccountErased: a claim filed on the order or subscription of a
+	// customer whose account was erased (the erasure committed while the
+	// filing was under way). Nobody can sign in to follow it, no email
+	// reaches them, and the erasure would have refused to go ahead with it
+	// open; nothing is filed.
+	ErrAccountErased = errors.New("claims: the customer's account was erased: no claim can be filed on it")
 )
 
 // Code is the stable code of a claims error, for the API and the pages.
@@ -104,7 +110,7 @@ func Code(err error) string {
 		{ErrAlreadyDecided, "claim_already_decided"}, {ErrClaimNotOpen, "claim_not_open"},
 		{ErrOverRefund, "over_refund"}, {orders.ErrOverRefund, "over_refund"},
 		{ErrCreditNotAccepted, "credit_not_accepted"}, {ErrCardRefundUnavailable, "card_refund_unavailable"},
-		{ErrCustomerErased, "customer_erased"},
+		{ErrCustomerErased, "customer_erased"}, {ErrAccountErased, "account_erased"},
 		{ErrSubscriptionsUnavailable, "subscriptions_unavailable"}, {ErrOrderNotPaid, "order_not_paid"},
 		{ErrUnknownPolicy, "policy_unknown"}, {ErrForbidden, "forbidden"}, {ErrNotDecidable, "not_decidable"},
 		{ErrEvidenceTooLarge, "evidence_too_large"}, {ErrEvidenceTypeForbidden, "evidence_type_forbidden"},

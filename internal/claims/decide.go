@@ -828,7 +828,7 @@ func (s *Service) redecide(ctx context.Context, claimID string, fromJob bool) (C
 			})
 		}
 		err = apply(d, nil)
-		if paymentDisputed(err) && c.SubscriptionID == "" {
+		if paymentDisputed(err) {
 			if before.Decision.Rule == RuleRefundHeld {
 				// The dispute still holds the refund: again later.
 				out = before
@@ -839,7 +839,7 @@ func (s *Service) redecide(ctx context.Context, claimID string, fromJob bool) (C
 			}
 			// The refund fell due during the dispute (a claim waiting
 			// for its processing time): held, as if filed now.
-			err = apply(refundHeld(d), func(tx *sql.Tx) error { return s.scheduleRedecideTx(ctx, tx, c.ID, now.Add(heldRecheck)) })
+			err = apply(refundHeld(d, c.SubscriptionID != ""), func(tx *sql.Tx) error { return s.scheduleRedecideTx(ctx, tx, c.ID, now.Add(heldRecheck)) })
 		}
 		if errors.Is(err, ErrClaimNotOpen) {
 			// Decided meanwhile (another run of the job, an agent): what

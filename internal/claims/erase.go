@@ -27,9 +27,9 @@ func OpenCount(ctx context.Context, q db.Querier, customerID string) (int, error
 	return n, nil
 }
 
-// holdCustomerTx runs first in each transaction that files a claim or
-// decides one automatically: it holds the customer's account row as an
-// erasure does first (account.HoldUnerasedTx), so that the two never
+// holdCustomerTx runs first in each transaction that decides a claim (an
+// agent's decision, an automatic one): it holds the customer's account row
+// as an erasure does first (account.HoldUnerasedTx), so that the two never
 // interleave, on PostgreSQL as on SQLite's single writer. Either the
 // claim commits first, and the erasure then sees it open and waits
 // (privacy.ErrOpenClaim) or sees the balance it credited; or the erasure
@@ -48,6 +48,27 @@ func holdCustomerTx(ctx context.Context, tx *sql.Tx, customerID string, credits 
 		return err
 	case erased && credits:
 		return ErrCustomerErased
+	}
+	return nil
+}
+
+// holdFilerTx runs first in each transaction that files a claim: it
+// holds the customer's account row as holdCustomerTx does, and refuses
+// the filing with ErrAccountErased once the account is erased, whatever
+// the decision. The erased state is read under the row's lock, after any
+// erasure that held it has committed: a filing checked before (the page's
+// session, the facts gathered) and an erasure committing meanwhile never
+// both commit, which would leave a claim, open or decided, on an account
+// nobody can reach, filed after the erasure had found none open.
+func holdFilerTx(ctx context.Context, tx *sql.Tx, customerID string) error {
+	erased, err := account.HoldUnerasedTx(ctx, tx, customerID)
+	switch {
+	case errors.Is(err, account.ErrNotFound):
+		return nil
+	case err != nil:
+		return err
+	case erased:
+		return ErrAccountErased
 	}
 	return nil
 }

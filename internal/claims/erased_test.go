@@ -130,3 +130,88 @@ func TestRefundDuringAnErasureWaitsAndIsRefused(t *testing.T) {
 		t.Fatalf("balance %d, was %d: credited to the erased account", got, balance)
 	}
 }
+
+// A claim filed in the very instant its customer's account is erased: the
+// filing read the order and its facts, then the erasure committed (it found
+// no claim open), then the filing's transaction ran. It is refused
+// (account_erased) and nothing is filed. Before, only a decision crediting
+// the balance was refused: a claim left to an agent (dissatisfied) landed
+// open on the erased account, which the erasure had just found without one.
+func TestClaimFiledAsTheAccountIsErasedIsRefused(t *testing.T) {
+	e := setup(t)
+	ctx := context.Background()
+	u := e.customer(t, "FR", account.CustomerConsumer, "fr")
+	o := e.order(t, u, e.service(t), 1000, true, 500)
+	e.clock.Set(t0.Add(day))
+	claims.SetAfterGather(e.claims, func() {
+		claims.SetAfterGather(e.claims, nil)
+		if err := e.erase(t, u); err != nil {
+			t.Error(err)
+		}
+	})
+	_, err := e.claims.File(ctx, claims.FileInput{Kind: policy.Dissatisfied, CustomerID: u.ID, OrderID: o.ID, Actor: customerActor(u)})
+	if !errors.Is(err, claims.ErrAccountErased) || claims.Code(err) != "account_erased" {
+		t.Fatalf("claim filed as the account was erased: %v (%s), want account_erased", err, claims.Code(err))
+	}
+	if n := e.count(t, `SELECT COUNT(*) FROM claims WHERE customer_id = $1`, u.ID); n != 0 {
+		t.Fatalf("%d claims on the erased account", n)
+	}
+	// And once erased, whoever files (an agent from a message) is refused.
+	_, err = e.claims.File(ctx, claims.FileInput{Kind: policy.NotAsDescribed, OrderID: o.ID, Actor: e.agentActor()})
+	if !errors.Is(err, claims.ErrAccountErased) {
+		t.Fatalf("agent's claim on an erased account: %v, want account_erased", err)
+	}
+}
+
+// A claim filed while the erasure's transaction is under way waits for it
+// (on PostgreSQL on the account's row, on SQLite behind the single writer),
+// then reads the account erased and is refused: never both committed.
+func TestClaimFiledDuringAnErasureWaitsAndIsRefused(t *testing.T) {
+	e := setup(t)
+	ctx := context.Background()
+	u := e.customer(t, "FR", account.CustomerConsumer, "fr")
+	o := e.order(t, u, e.service(t), 1000, true, 500)
+	e.clock.Set(t0.Add(day))
+	held, release := make(chan struct{}), make(chan struct{})
+	erased := make(chan error, 1)
+	go func() {
+		erased <- e.db.Tx(ctx, func(tx *sql.Tx) error {
+			if _, err := account.BeginErasureTx(ctx, tx, u.ID); err != nil {
+				return err
+			}
+			if _, err := account.EraseTx(ctx, tx, u.ID, e.clock.Now(), nil); err != nil {
+				return err
+			}
+			close(held)
+			<-release
+			return nil
+		})
+	}()
+	<-held
+	filed := make(chan error, 1)
+	go func() {
+		_, err := e.claims.File(ctx, claims.FileInput{Kind: policy.Dissatisfied, CustomerID: u.ID, OrderID: o.ID, Actor: customerActor(u)})
+		filed <- err
+	}()
+	if e.db.Engine == db.Postgres {
+		testwait.For(t, 10*time.Second, "the filing waits or is done", func() bool {
+			if len(filed) > 0 {
+				return true
+			}
+			var waiting int
+			err := e.db.Read.QueryRowContext(ctx, `SELECT COUNT(*) FROM pg_stat_activity
+				WHERE datname = current_database() AND wait_event_type = 'Lock'`).Scan(&waiting)
+			return err == nil && waiting > 0
+		})
+	}
+	close(release)
+	if err := <-erased; err != nil {
+		t.Fatal(err)
+	}
+	if err := <-filed; !errors.Is(err, claims.ErrAccountErased) {
+		t.Fatalf("claim filed during the erasure: %v, want account_erased", err)
+	}
+	if n := e.count(t, `SELECT COUNT(*) FROM claims WHERE customer_id = $1`, u.ID); n != 0 {
+		t.Fatalf("%d claims on the erased account", n)
+	}
+}

@@ -115,8 +115,8 @@ func (s *Service) File(ctx context.Context, in FileInput) (Claim, error) {
 		err = s.db.Tx(ctx, func(tx *sql.Tx) error {
 			// First, as an erasure takes the account first: a claim filed
 			// during an erasure is either seen by it or finds the
-			// account erased (holdCustomerTx).
-			if err := holdCustomerTx(ctx, tx, cl.CustomerID, toBalance(subj, d) || (follows && toBalance(next, d2))); err != nil {
+			// account erased and is refused (holdFilerTx).
+			if err := holdFilerTx(ctx, tx, cl.CustomerID); err != nil {
 				return err
 			}
 			if err := insertClaimTx(ctx, tx, &cl); err != nil {
@@ -169,10 +169,10 @@ func (s *Service) File(ctx context.Context, in FileInput) (Claim, error) {
 			}
 			return nil
 		})
-		if err != nil && cl.SubscriptionID == "" && paymentDisputed(err) {
+		if err != nil && paymentDisputed(err) {
 			// The refund is held by the payment's dispute: the claim is
-			// recorded all the same, and decided once the bank has
-			// (refundHeld).
+			// recorded all the same (a subscription ends as decided), and
+			// its refund decided once the bank has (refundHeld).
 			out, err = s.fileHeld(ctx, in, subj, cl, d, now)
 			return err
 		}

@@ -10,10 +10,11 @@ import (
 	"comptoir/internal/policy"
 )
 
-// RuleRefundHeld is the rule of an order claim recorded while the refund
-// its decision gives cannot be made: the customer disputed the order's card
-// payment with their bank, and refunds are held until the bank decides (a
-// refund on top of a chargeback would pay twice).
+// RuleRefundHeld is the rule of a claim recorded while the refund its
+// decision gives cannot be made: the customer disputed the card payment it
+// would refund (an order's, or a subscription period's) with their bank,
+// and refunds are held until the bank decides (a refund on top of a
+// chargeback would pay twice).
 const RuleRefundHeld = "claims.refund_held_by_dispute"
 
 // heldRecheck is how often a held claim is decided again; heldFor is how
@@ -45,9 +46,31 @@ func paymentDisputed(err error) bool {
 // (who could not refund it either), as a claim waiting for the processing
 // time does; a re-decision that leaves it to an agent starts one.
 //
+// A subscription cancellation's decision is carried out but for its
+// refund: the subscription ends as d says (a refund decision ends it now),
+// since "future billing always stops", and only the money waits. Once the
+// bank has decided, the engine's decision counts a lost dispute's
+// chargeback as refunded (subscriptions' ClaimSubject), so nothing is paid
+// on top of it.
+//
 // The engine's facts know nothing of disputes: like renewedAfterRequest,
 // the rule and its customer text live here.
-func refundHeld(d policy.Decision) policy.Decision {
+func refundHeld(d policy.Decision, subscription bool) policy.Decision {
+	if subscription {
+		return policy.Decision{
+			Outcome: policy.OutcomeReview, Cancel: d.Cancel, Rule: RuleRefundHeld, Statutory: d.Statutory,
+			PolicyVersion: d.PolicyVersion,
+			Reason: policy.Reason{
+				EN: "Your subscription is cancelled as decided, and nothing more will be charged. Your bank is handling a dispute about " +
+					"its payment, and no refund can be made while it is open. Your request is recorded as of the moment you sent it; " +
+					"the refund will be decided as soon as the bank has closed the dispute, and an agent follows it meanwhile.",
+				FR: "Votre abonnement est résilié comme décidé, et plus rien ne vous sera prélevé. Votre banque traite une contestation " +
+					"de son paiement, et aucun remboursement n’est possible tant qu’elle est ouverte. Votre demande est enregistrée à la date " +
+					"et à l’heure où vous l’avez envoyée\u00a0; le remboursement sera décidé dès que la banque aura clos la contestation, " +
+					"et un conseiller la suit d’ici là.",
+			},
+		}
+	}
 	return policy.Decision{
 		Outcome: policy.OutcomeReview, Cancel: policy.CancelNone, Rule: RuleRefundHeld, Statutory: d.Statutory,
 		PolicyVersion: d.PolicyVersion,
@@ -65,19 +88,21 @@ func refundHeld(d policy.Decision) policy.Decision {
 // fileHeld records claim cl, whose decision d could not be carried out
 // because the payment is disputed, with refundHeld(d) instead (see there),
 // in one transaction with its re-decision, the audit line and
-// the customer's email. cl is the claim as File built it, without its
+// the customer's email; a subscription's cancellation is carried out in it
+// as the held decision says (the refund alone waits). cl is the claim as File built it, without its
 // decision.
 func (s *Service) fileHeld(ctx context.Context, in FileInput, subj *subject, cl Claim, d policy.Decision, now time.Time) (Claim, error) {
-	held := refundHeld(d)
+	held := refundHeld(d, cl.SubscriptionID != "")
 	// What the rolled-back filing set on cl is gone with it.
 	cl.AnswerTargetAt, cl.AnswerPromiseAt, cl.AnsweredAt, cl.AnswerBreached = time.Time{}, time.Time{}, time.Time{}, false
 	cl.Status, cl.Decision, cl.DecidedAt, cl.DecidedBy = statusFor(held.Outcome), held, now, ""
 	cl.Revision, cl.CreatedAt, cl.UpdatedAt = 1, now, now
 	subj.claim = cl
 	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
-		// An open claim an erasure must see (holdCustomerTx); its refund
-		// is decided later, by redecide, which checks the account then.
-		if err := holdCustomerTx(ctx, tx, cl.CustomerID, false); err != nil {
+		// An open claim an erasure must see, or that finds the account
+		// erased and is refused (holdFilerTx); its refund is decided
+		// later, by redecide, which checks the account then.
+		if err := holdFilerTx(ctx, tx, cl.CustomerID); err != nil {
 			return err
 		}
 		if err := insertClaimTx(ctx, tx, &cl); err != nil {
@@ -86,7 +111,12 @@ func (s *Service) fileHeld(ctx context.Context, in FileInput, subj *subject, cl 
 		if err := takeSubjectTx(ctx, tx, cl.subjectID(), subj.version, true); err != nil {
 			return err
 		}
-		if _, err := insertDecisionTx(ctx, tx, cl.ID, 1, held, "", "", now, ""); err != nil {
+		decisionID, err := insertDecisionTx(ctx, tx, cl.ID, 1, held, "", "", now, "")
+		if err != nil {
+			return err
+		}
+		// A subscription ends as decided; only its refund waits.
+		if err := s.carryOutTx(ctx, tx, subj, &cl, held, decisionID, audit.System, time.Time{}); err != nil {
 			return err
 		}
 		if err := s.scheduleRedecideTx(ctx, tx, cl.ID, now.Add(heldRecheck)); err != nil {

@@ -95,6 +95,9 @@ type Case struct {
 	CreatedAt       time.Time
 	UpdatedAt       time.Time
 	ClosedAt        time.Time
+	// keyRound counts the server errors Stripe answered the queued
+	// submission with; its idempotency keys carry it (cardpay.RoundKey).
+	keyRound int
 }
 
 // Open reports a case the bank has not decided yet.
@@ -113,6 +116,7 @@ func (c Case) OrderID() string {
 type Stripe interface {
 	SubmitDisputeEvidence(ctx context.Context, stripeDisputeID string, ev *stripe.DisputeUpdateEvidenceParams, idempotencyKey string) (string, error)
 	UploadDisputeFile(ctx context.Context, name string, data []byte, idempotencyKey string) (string, error)
+	DisputeSubmitted(ctx context.Context, stripeDisputeID string) (status string, submitted bool, err error)
 }
 
 // Alerter tells staff.
@@ -140,14 +144,14 @@ func New(d *db.DB, c clock.Clock, ins jobs.Inserter, st Stripe, al Alerter, logg
 
 const caseColumns = `id, stripe_dispute_id, payment_id, purpose, reference_id, customer_id, amount, currency, reason,
 	stripe_status, status, due_by, statement, submission, submitted_at, COALESCE(submitted_by, ''), submit_error,
-	created_at, updated_at, closed_at`
+	created_at, updated_at, closed_at, key_round`
 
 func scanCase(row interface{ Scan(...any) error }) (Case, error) {
 	var c Case
 	var due, submitted, closed sql.NullTime
 	err := row.Scan(&c.ID, &c.StripeDisputeID, &c.PaymentID, &c.Purpose, &c.ReferenceID, &c.CustomerID, &c.Amount.Minor,
 		&c.Amount.Currency, &c.Reason, &c.StripeStatus, &c.Status, &due, &c.Statement, &c.Submission, &submitted,
-		&c.SubmittedBy, &c.SubmitError, &c.CreatedAt, &c.UpdatedAt, &closed)
+		&c.SubmittedBy, &c.SubmitError, &c.CreatedAt, &c.UpdatedAt, &closed, &c.keyRound)
 	c.DueBy, c.SubmittedAt, c.ClosedAt = due.Time, submitted.Time, closed.Time
 	c.CreatedAt, c.UpdatedAt = c.CreatedAt.UTC(), c.UpdatedAt.UTC()
 	return c, err
@@ -405,7 +409,7 @@ func (s *Service) Submit(ctx context.Context, caseID, statement string, actor au
 			return err
 		}
 		now := s.clock.Now()
-		if err := updateEditable(ctx, tx, c.ID, `statement = $2, submission = 'queued', submitted_by = $3, submit_error = '', updated_at = $4`,
+		if err := updateEditable(ctx, tx, c.ID, `statement = $2, submission = 'queued', submitted_by = $3, submit_error = '', key_round = 0, updated_at = $4`,
 			statement, actor.ID, now); err != nil {
 			return err
 		}
@@ -485,17 +489,42 @@ func (w *submitWorker) Work(ctx context.Context, job *river.Job[SubmitArgs]) err
 	if err != nil {
 		return err
 	}
-	fileID, callErr := s.stripe.UploadDisputeFile(ctx, "evidence-"+c.ID+".pdf", doc, "dispute-file-"+job.Args.Attempt)
-	status := ""
-	if callErr == nil {
-		ev.ServiceDocumentation = stripe.String(fileID)
-		status, callErr = s.stripe.SubmitDisputeEvidence(ctx, c.StripeDisputeID, ev, "dispute-evidence-"+job.Args.Attempt)
+	// The keys of this submission, in the round its server errors have
+	// reached: Stripe replays a 5xx to every request under the key that
+	// met it, so a retry under the same key could only fail again until
+	// the job gave up. A round after the first looks first whether the
+	// request that failed submitted the evidence after all: Stripe takes
+	// one submission, and refuses a second.
+	var status string
+	var callErr error
+	submitted := false
+	if c.keyRound > 0 {
+		status, submitted, callErr = s.stripe.DisputeSubmitted(ctx, c.StripeDisputeID)
 	}
-	if callErr != nil && !cardpay.Permanent(callErr) && job.Attempt < job.MaxAttempts {
-		return callErr // River retries with the same key
+	if callErr == nil && !submitted {
+		var fileID string
+		fileID, callErr = s.stripe.UploadDisputeFile(ctx, "evidence-"+c.ID+".pdf", doc, cardpay.RoundKey("dispute-file-"+job.Args.Attempt, c.keyRound))
+		if callErr == nil {
+			ev.ServiceDocumentation = stripe.String(fileID)
+			status, callErr = s.stripe.SubmitDisputeEvidence(ctx, c.StripeDisputeID, ev,
+				cardpay.RoundKey("dispute-evidence-"+job.Args.Attempt, c.keyRound))
+		}
 	}
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancel()
+	if callErr != nil && !cardpay.Permanent(callErr) && job.Attempt < job.MaxAttempts {
+		if cardpay.ServerError(callErr) {
+			// The next attempt sends new keys (see above).
+			if err := s.db.Tx(rctx, func(tx *sql.Tx) error {
+				_, err := tx.ExecContext(rctx, `UPDATE disputes SET key_round = key_round + 1, updated_at = $2
+					WHERE id = $1 AND submission = 'queued'`, c.ID, s.clock.Now())
+				return err
+			}); err != nil {
+				return errors.Join(callErr, fmt.Errorf("disputes: next key round of %s: %w", c.ID, err))
+			}
+		}
+		return callErr // River retries
+	}
 	return s.db.Tx(rctx, func(tx *sql.Tx) error {
 		now := s.clock.Now()
 		after := c

@@ -49,6 +49,12 @@ func (a ClaimsAdapter) ClaimSubject(ctx context.Context, subID string) (claims.S
 		out.LastPaymentAt, out.LastPayment, out.FromBalance = last.PaidAt, &amount, last.PaymentMethod == PayBalance
 		if last.Status == PeriodRefunded {
 			out.Refunded = &amount
+		} else if back, err := chargedBack(ctx, a.S.db.Read, last); err != nil {
+			return claims.SubscriptionSubject{}, err
+		} else if back.IsPositive() {
+			// The bank gave it back already (a lost dispute): refunding
+			// it too would pay the customer twice.
+			out.Refunded = &back
 		}
 	}
 	unrefunded, err := paidPeriods(ctx, a.S.db.Read, subID, time.Time{})
@@ -60,6 +66,17 @@ func (a ClaimsAdapter) ClaimSubject(ctx context.Context, subID string) (claims.S
 		out.Unrefunded[i] = claims.SubscriptionPayment{PaidAt: p.PaidAt, Amount: p.Amount}
 	}
 	return out, nil
+}
+
+// chargedBack is what lost disputes of period's payment returned to the
+// customer (period_chargebacks), at most what the period paid.
+func chargedBack(ctx context.Context, q db.Querier, period Period) (money.Amount, error) {
+	var n int64
+	if err := q.QueryRowContext(ctx, `SELECT COALESCE(SUM(disputed), 0) FROM period_chargebacks WHERE period_id = $1 AND currency = $2`,
+		period.ID, period.Amount.Currency).Scan(&n); err != nil {
+		return money.Amount{}, wrapDB("chargebacks of period", err)
+	}
+	return money.Amount{Minor: min(n, period.Amount.Minor), Currency: period.Amount.Currency}, nil
 }
 
 // paidPeriods lists the periods of subID paid and not refunded, paid after

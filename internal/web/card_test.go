@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"maps"
 	"net/http"
 	"net/url"
@@ -16,6 +17,7 @@ import (
 	"comptoir/internal/account"
 	"comptoir/internal/apptest"
 	"comptoir/internal/audit"
+	"comptoir/internal/billing"
 	"comptoir/internal/cardpay"
 	"comptoir/internal/cardpay/cardpaytest"
 	"comptoir/internal/catalog"
@@ -557,4 +559,69 @@ func topUpThenErase(t *testing.T, h *apptest.Harness, key string) (account.User,
 		t.Fatal(err)
 	}
 	return u, pay
+}
+
+// A card top-up of an erased account, disputed after the erasure (a bank
+// takes disputes for months; the erasure waits only for those already
+// open): what is left of it on the balance given up with the account is
+// taken back while the bank holds the money, and a dispute the store wins
+// gives exactly that back, so the erased balance is again what the
+// customer gave up. Right as it is, not a defect: the balance was given up
+// with the account and nobody can use it (AdminCredit still refuses it),
+// but it is the ledger's record of what was given up; the dispute's two
+// entries (card_dispute, card_dispute_won) undo each other as the bank's
+// two movements did, and the top-up's invoice stands without a credit note.
+// Keeping the take-back would say the cardholder got that money back from
+// the bank, which only a lost dispute does (it stays taken, with its credit
+// note).
+func TestWonDisputeOfAnErasedAccountsTopUpRestoresWhatWasGivenUp(t *testing.T) {
+	for _, closing := range []string{"won", "lost"} {
+		t.Run(closing, func(t *testing.T) {
+			h := startWithStripe(t)
+			ctx := context.Background()
+			u, _, pay := cardTopUp(t, h, "topup-erased-"+closing)
+			deliver := webhookDeliverer(t, h)
+			deliver(stripe.EventTypeCheckoutSessionCompleted, completed(pay))
+			admin := audit.Actor{ID: "usr_admin", Role: account.RoleAdmin}
+			if _, err := h.App.Ledger.AdminDebit(ctx, admin, u.ID, money.MustNew(500, "EUR"), "spent"); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := h.App.Privacy.EraseGivingUp(ctx, u.ID, audit.Actor{ID: u.ID, Role: account.RoleCustomer}, privacy.ReasonCustomerRequest,
+				money.MustNew(1500, "EUR")); err != nil {
+				t.Fatal(err)
+			}
+			want := func(balance int64, when string) {
+				t.Helper()
+				if got := balanceOf(t, h, u); got != balance {
+					t.Fatalf("%s: erased balance %d, want %d", when, got, balance)
+				}
+				if m, err := h.App.Ledger.Reconcile(ctx); err != nil || len(m) != 0 {
+					t.Fatalf("%s: ledger mismatches %+v %v", when, m, err)
+				}
+			}
+			want(1500, "given up")
+			dispute := map[string]any{"id": "dp_erased_" + closing, "object": "dispute", "amount": 2000, "currency": "eur",
+				"charge": "ch_erased", "payment_intent": "pi_" + pay.ID, "reason": "fraudulent", "status": "needs_response"}
+			deliver(stripe.EventTypeChargeDisputeCreated, dispute)
+			want(0, "while the bank holds the money")
+			dispute["status"] = closing
+			deliver(stripe.EventTypeChargeDisputeClosed, dispute)
+			if closing == "lost" {
+				want(0, "after the store lost")
+				return
+			}
+			want(1500, "after the store won")
+			var net, entries int64
+			if err := h.App.DB.Read.QueryRowContext(ctx, `SELECT COALESCE(SUM(amount), 0), COUNT(*) FROM balance_entries
+				WHERE customer_id = $1 AND reference_id = $2 AND reference_type IN ('card_dispute', 'card_dispute_won')`, u.ID, pay.ID).Scan(&net, &entries); err != nil {
+				t.Fatal(err)
+			}
+			if net != 0 || entries != 2 {
+				t.Fatalf("the dispute's entries: %d of them adding up to %d, want 2 adding up to 0", entries, net)
+			}
+			if _, err := h.App.Ledger.AdminCredit(ctx, admin, u.ID, money.MustNew(100, "EUR"), "goodwill"); !errors.Is(err, billing.ErrAccountErased) {
+				t.Fatalf("credit by hand to the erased balance: %v, want refused", err)
+			}
+		})
+	}
 }

@@ -66,6 +66,11 @@ func TestNothingIsCreditedToAnErasedAccount(t *testing.T) {
 	if got := balanceOf(t, h, u); got != before {
 		t.Fatalf("balance %d, was %d: credited after the erasure", got, before)
 	}
+	// Nor is a claim filed on it any more: nobody could follow it.
+	r = postJSON(c, "/api/v1/claims", `{"kind":"not_as_described","order_id":"`+o.ID+`","message":"From an old email."}`, agentAuth)
+	if r.Status != http.StatusConflict || !strings.Contains(r.Body, `"code":"account_erased"`) || !strings.Contains(r.Body, "aucune réclamation ne peut y être déposée") {
+		t.Errorf("claim on an erased account: %d %s; want 409 account_erased", r.Status, r.Body)
+	}
 	if before > 0 {
 		r := postJSON(c, "/api/v1/balance/credits", `{"customer_id":"`+u.ID+`","amount":{"amount":-100,"currency":"EUR"},"reason":"closing"}`, adminAuth)
 		if r.Status != http.StatusCreated {

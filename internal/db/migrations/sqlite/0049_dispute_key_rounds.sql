@@ -1,0 +1,11 @@
+-- A dispute's evidence goes to Stripe under idempotency keys built from the
+-- submission ("dispute-file-<attempt>", "dispute-evidence-<attempt>").
+-- Stripe keeps its answer under a key for a day, a server error (5xx)
+-- included: every retry under the same key got that error back, until the
+-- job gave up and the agents were told the evidence failed. key_round
+-- counts the server errors the queued submission met; its keys carry it
+-- ("…-r1", …) as card payments' and refunds' do (0045), so the attempt
+-- after such an error reaches Stripe again, once it has looked whether the
+-- failed request submitted the evidence after all. A new submission starts
+-- again at 0.
+ALTER TABLE disputes ADD COLUMN key_round INTEGER NOT NULL DEFAULT 0 CHECK (key_round >= 0);
