@@ -49,6 +49,7 @@ func (s *Service) AddLicenceKeys(ctx context.Context, actor audit.Actor, product
 	now := s.clock.Now()
 	added := 0
 	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
+		added = 0 // a rerun (see db.Tx) counts afresh
 		p, err := getProduct(ctx, tx, productID)
 		if err != nil {
 			return err

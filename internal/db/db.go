@@ -313,10 +313,43 @@ func (d *DB) Close() error {
 // returns once the change is durable. On SQLite, concurrent calls share
 // commits (see groupCommitter); fn must therefore not call Tx itself, and
 // must do its work through tx only.
-func (d *DB) Tx(ctx context.Context, fn func(tx *sql.Tx) error) (err error) {
+//
+// On PostgreSQL a transaction the server aborted for a conflict with a
+// concurrent one (a deadlock, a serialization failure: see IsConflict) is
+// run again, up to TxAttempts times in all: before, the visitor was
+// answered 500 for a race that a second run wins. fn may therefore run
+// more than once, each time in a new transaction whose predecessor left
+// nothing behind (its rows rolled back, its AfterCommit hooks dropped): it
+// must reset whatever of its caller's it fills in (counters, slices) at its
+// start and leave anything outside the database (a payment, a mail) to
+// after the commit or to a job inserted through tx, as it already must for
+// a rollback.
+func (d *DB) Tx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	if d.group != nil {
 		return d.group.run(ctx, fn)
 	}
+	return retryConflicts(ctx, func() error { return d.txOnce(ctx, fn) })
+}
+
+// TxAttempts is how many times Tx and Exec run a transaction that
+// PostgreSQL keeps aborting for conflicts before giving up with the
+// conflict's error (which the web server answers 503, to try again).
+const TxAttempts = 3
+
+// retryConflicts runs attempt until it does not fail with a conflict, at
+// most TxAttempts times, and not once ctx has ended. The next attempt
+// starts at once: the transaction that won the conflict holds its locks
+// until it ends, and the new attempt waits for it there.
+func retryConflicts(ctx context.Context, attempt func() error) (err error) {
+	for range TxAttempts {
+		if err = attempt(); !IsConflict(err) || ctx.Err() != nil {
+			return err
+		}
+	}
+	return err
+}
+
+func (d *DB) txOnce(ctx context.Context, fn func(tx *sql.Tx) error) (err error) {
 	// The transaction's own connection, held until it ends: Append's rows
 	// are sent on it in one pipeline before the commit.
 	conn, err := d.Write.Conn(ctx)
@@ -387,7 +420,9 @@ func (d *DB) ExecRow(ctx context.Context, query string, args []any, dest ...any)
 // pool on PostgreSQL.
 func (d *DB) alone(ctx context.Context, stmt func(Querier) error) error {
 	if d.group == nil {
-		return stmt(d.Write)
+		// A lone statement can lose a deadlock too (an UPDATE of several
+		// rows against a transaction taking them in another order).
+		return retryConflicts(ctx, func() error { return stmt(d.Write) })
 	}
 	return d.group.run(ctx, func(tx *sql.Tx) error { return stmt(tx) })
 }
@@ -490,6 +525,16 @@ func IsLocked(err error) bool {
 		}
 	}
 	return false
+}
+
+// IsConflict reports whether err is PostgreSQL aborting a transaction for
+// a conflict with a concurrent one: a deadlock (40P01), which the server
+// breaks by aborting one of the transactions involved, or a serialization
+// failure (40001). Run again, the transaction may well succeed: Tx does so,
+// and the web server answers 503 with Retry-After when it still fails.
+func IsConflict(err error) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && (pgErr.Code == "40P01" || pgErr.Code == "40001")
 }
 
 // IsUnavailable reports whether err says the database cannot serve the

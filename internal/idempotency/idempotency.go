@@ -210,9 +210,10 @@ func (s *Store) look(ctx context.Context, q db.Querier, scope, key, requestHash 
 // It returns a zero Outcome when the key is now this request's: new, or
 // expired and taken over. If another request under the key committed
 // first, it returns that answer (Replay true) or ErrKeyReused, and the
-// caller must roll back its effect; likewise for ErrInProgress (a
-// concurrent transaction renewed the expired key first, or an old
-// 'in_progress' row is within its lease). On PostgreSQL a concurrent
+// caller must roll back its effect; likewise for ErrInProgress (an old
+// 'in_progress' row within its lease). A concurrent transaction that takes
+// an expired key over first makes this one return its answer once it has
+// committed, as for a new key. On PostgreSQL a concurrent
 // duplicate's INSERT waits for the first transaction, then sees its row.
 func (s *Store) SaveTx(ctx context.Context, tx *sql.Tx, scope, key, requestHash string, status int, body []byte) (Outcome, error) {
 	if err := checkKey(key); err != nil {
@@ -222,35 +223,48 @@ func (s *Store) SaveTx(ctx context.Context, tx *sql.Tx, scope, key, requestHash 
 		return Outcome{}, errors.New("idempotency: response body must be UTF-8 text")
 	}
 	now := s.clock.Now()
-	res, err := tx.ExecContext(ctx, `INSERT INTO idempotency_keys
-		(scope, key, request_hash, status, response_status, response_body, created_at, lease_until, expires_at)
-		VALUES ($1, $2, $3, 'done', $4, $5, $6, $6, $7)
-		ON CONFLICT (scope, key) DO NOTHING`,
-		scope, key, requestHash, status, string(body), now, now.Add(TTL))
-	if err != nil {
-		return Outcome{}, fmt.Errorf("idempotency: save: %w", err)
+	// Twice at most: a takeover lost to a concurrent transaction's
+	// (below) looks again, and then finds that one's committed answer.
+	for round := 0; ; round++ {
+		res, err := tx.ExecContext(ctx, `INSERT INTO idempotency_keys
+			(scope, key, request_hash, status, response_status, response_body, created_at, lease_until, expires_at)
+			VALUES ($1, $2, $3, 'done', $4, $5, $6, $6, $7)
+			ON CONFLICT (scope, key) DO NOTHING`,
+			scope, key, requestHash, status, string(body), now, now.Add(TTL))
+		if err != nil {
+			return Outcome{}, fmt.Errorf("idempotency: save: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n == 1 {
+			return Outcome{}, nil
+		}
+		out, err := s.look(ctx, tx, scope, key, requestHash)
+		if err != nil || out.Replay {
+			return out, err
+		}
+		// Expired (or an old 'in_progress' row past its lease, see look):
+		// take it over, on the same conditions re-checked in the
+		// statement, so that of several transactions doing so only one
+		// succeeds.
+		res, err = tx.ExecContext(ctx, `UPDATE idempotency_keys
+			SET request_hash = $3, status = 'done', response_status = $4, response_body = $5, created_at = $6, lease_until = $6, expires_at = $7
+			WHERE scope = $1 AND key = $2 AND (expires_at <= $6 OR (status = 'in_progress' AND lease_until <= $6))`,
+			scope, key, requestHash, status, string(body), now, now.Add(TTL))
+		if err != nil {
+			return Outcome{}, fmt.Errorf("idempotency: save: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n == 1 {
+			return Outcome{}, nil
+		}
+		// Another transaction took the key over first (PostgreSQL: it
+		// held the row, and our UPDATE waited for its commit, then found
+		// the key renewed). Its answer is committed, so the next look (a
+		// new statement) sees it: the replay, or the key reused with
+		// another request. Before, this was ErrInProgress, a 409 "in
+		// progress" for a request whose answer was already there.
+		if round == 1 {
+			return Outcome{}, ErrInProgress
+		}
 	}
-	if n, _ := res.RowsAffected(); n == 1 {
-		return Outcome{}, nil
-	}
-	out, err := s.look(ctx, tx, scope, key, requestHash)
-	if err != nil || out.Replay {
-		return out, err
-	}
-	// Expired (or an old 'in_progress' row past its lease, see look): take
-	// it over, on the same conditions re-checked in the statement, so that
-	// of several transactions doing so only one succeeds.
-	res, err = tx.ExecContext(ctx, `UPDATE idempotency_keys
-		SET request_hash = $3, status = 'done', response_status = $4, response_body = $5, created_at = $6, lease_until = $6, expires_at = $7
-		WHERE scope = $1 AND key = $2 AND (expires_at <= $6 OR (status = 'in_progress' AND lease_until <= $6))`,
-		scope, key, requestHash, status, string(body), now, now.Add(TTL))
-	if err != nil {
-		return Outcome{}, fmt.Errorf("idempotency: save: %w", err)
-	}
-	if n, _ := res.RowsAffected(); n != 1 {
-		return Outcome{}, ErrInProgress
-	}
-	return Outcome{}, nil
 }
 
 // ForgetCallerTx deletes every stored response of a caller: a replayed

@@ -348,9 +348,11 @@ func (s *Service) SaveDraftOver(ctx context.Context, actor audit.Actor, document
 		}
 		return Draft{}, err
 	}
-	d := Draft{Policy: p, Warnings: policy.Check(p)}
+	checked := policy.Check(p)
+	d := Draft{Policy: p, Warnings: checked}
 	now := s.clock.Now()
 	err = s.db.Tx(ctx, func(tx *sql.Tx) error {
+		d.Warnings = checked[:len(checked):len(checked)] // a rerun (see db.Tx) warns afresh
 		var oldDigest string
 		var published sql.NullTime
 		err := tx.QueryRowContext(ctx, `SELECT digest, published_at FROM policies WHERE name = $1 AND version = $2`,

@@ -195,14 +195,16 @@ func (s *Service) RenewDue(ctx context.Context, now time.Time) (int, error) {
 			}
 		}
 		if len(renew) > 0 {
+			scheduled := 0
 			err := s.db.Tx(ctx, func(tx *sql.Tx) error {
+				scheduled = 0 // a rerun (see db.Tx) counts afresh
 				for _, args := range renew {
 					res, err := s.opts.Jobs.InsertTx(ctx, tx, args, nil)
 					if err != nil {
 						return fmt.Errorf("subscriptions: schedule renewal: %w", err)
 					}
 					if !res.UniqueSkippedAsDuplicate {
-						n++
+						scheduled++
 					}
 				}
 				return nil
@@ -210,6 +212,7 @@ func (s *Service) RenewDue(ctx context.Context, now time.Time) (int, error) {
 			if err != nil {
 				return n, err
 			}
+			n += scheduled
 		}
 		if len(batch) < scanBatch {
 			return n, nil
@@ -268,14 +271,16 @@ func (s *Service) RetryDue(ctx context.Context, now time.Time) (int, error) {
 			return n, wrapDB("retries due", err)
 		}
 		if len(batch) > 0 {
+			scheduled := 0
 			err := s.db.Tx(ctx, func(tx *sql.Tx) error {
+				scheduled = 0 // a rerun (see db.Tx) counts afresh
 				for _, args := range batch {
 					res, err := s.opts.Jobs.InsertTx(ctx, tx, args, nil)
 					if err != nil {
 						return fmt.Errorf("subscriptions: schedule retry: %w", err)
 					}
 					if !res.UniqueSkippedAsDuplicate {
-						n++
+						scheduled++
 					}
 				}
 				return nil
@@ -283,6 +288,7 @@ func (s *Service) RetryDue(ctx context.Context, now time.Time) (int, error) {
 			if err != nil {
 				return n, err
 			}
+			n += scheduled
 		}
 		if len(batch) < scanBatch {
 			return n, nil

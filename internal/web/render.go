@@ -379,6 +379,14 @@ func (s *Server) serverError(w http.ResponseWriter, r *http.Request, err error) 
 		s.storageUnavailable(w, r)
 		return
 	}
+	// A transaction PostgreSQL kept aborting for conflicts with
+	// concurrent ones (deadlocks), though db.Tx ran it again: nothing was
+	// written, and in a moment it will most likely go through. Before, a
+	// 500, as if the store were broken.
+	if db.IsConflict(err) {
+		s.unavailable(w, r, "1", "error.conflict")
+		return
+	}
 	if strings.HasPrefix(r.URL.Path, "/api/") {
 		writeError(w, http.StatusInternalServerError, "internal", s.Messages.T(state(r).lang, "error.internal"))
 		return
@@ -416,8 +424,15 @@ func loggedPath(path string) string {
 // storageUnavailable answers a request the database could not take (full,
 // read-only): 503, nothing was written, the client may try again later.
 func (s *Server) storageUnavailable(w http.ResponseWriter, r *http.Request) {
-	msg := s.Messages.T(state(r).lang, "error.storage_unavailable")
-	w.Header().Set("Retry-After", "60")
+	s.unavailable(w, r, "60", "error.storage_unavailable")
+}
+
+// unavailable answers 503 with Retry-After (seconds) and the message: the
+// API's error (its code storage_unavailable: nothing was written, try
+// again), or the store's page in the visitor's language.
+func (s *Server) unavailable(w http.ResponseWriter, r *http.Request, retryAfter, messageKey string) {
+	msg := s.Messages.T(state(r).lang, messageKey)
+	w.Header().Set("Retry-After", retryAfter)
 	if strings.HasPrefix(r.URL.Path, "/api/") {
 		writeError(w, http.StatusServiceUnavailable, "storage_unavailable", msg)
 		return
