@@ -420,6 +420,11 @@ func (a *App) build(ctx context.Context, opts Options) (err error) {
 			return float64(free)
 		}))
 	}
+	if a.DB.Engine == db.Postgres {
+		a.Metrics.Registry.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "comptoir_db_conflicts_retried_total", Help: "Transactions PostgreSQL aborted for a deadlock or a serialization failure, run again.",
+		}, func() float64 { return float64(a.DB.ConflictsRetried()) }))
+	}
 	if a.DB.Engine == db.SQLite {
 		// How well SQLite's group commit shares disk flushes: their ratio
 		// is the transactions made durable per flush.

@@ -91,6 +91,7 @@ func TestDisablingAnAgentWhileAnAdminRepliesOnTheirTicket(t *testing.T) {
 	if err != nil || tk.AssigneeID != "" {
 		t.Fatalf("ticket after the disabling: assignee %q %v, want none", tk.AssigneeID, err)
 	}
+	noDeadlockRetried(t, h.App.DB)
 }
 
 // The ticket is (again) assigned to agent Y while Y is disabled. Assign
@@ -112,5 +113,16 @@ func TestAssigningToAnAgentBeingDisabled(t *testing.T) {
 	tk, err := h.App.Desk.Get(ctx, ticketID)
 	if err != nil || tk.AssigneeID != "" {
 		t.Fatalf("ticket after the disabling: assignee %q %v, want none", tk.AssigneeID, err)
+	}
+	noDeadlockRetried(t, h.App.DB)
+}
+
+// noDeadlockRetried fails the test if a transaction lost a deadlock on
+// the way: db.Tx runs it again, so the race ends well either way, but a
+// test of lock order passes only when none was needed.
+func noDeadlockRetried(t *testing.T, d *db.DB) {
+	t.Helper()
+	if n := d.ConflictsRetried(); n != 0 {
+		t.Fatalf("%d transaction runs lost a deadlock and were run again: the lock order is broken", n)
 	}
 }

@@ -58,6 +58,9 @@ func TestTxRetriesTheLoserOfADeadlock(t *testing.T) {
 	if n := attempts.Load(); n != 3 {
 		t.Errorf("%d attempts; want 3 (the deadlock's loser run again once)", n)
 	}
+	if n := d.ConflictsRetried(); n != 1 {
+		t.Errorf("%d conflicts counted; want 1 (the metric and the lock-order tests read it)", n)
+	}
 	var v1, v2 int
 	if err := d.Read.QueryRowContext(ctx, `SELECT (SELECT v FROM t_dl WHERE k = 1), (SELECT v FROM t_dl WHERE k = 2)`).Scan(&v1, &v2); err != nil {
 		t.Fatal(err)
