@@ -35,6 +35,10 @@ import (
 // nothing, and a GET changes nothing but what getWrites says it records.
 // Every state-changing route is also sent from another site with the
 // session of a visitor it would let in, and must be refused unchanged.
+// Besides customers and staff, the visitors are a guest (no account, the
+// Contact form's cookie of their ticket), and a disabled agent and admin
+// with the session and token they had; the console and admin pages are
+// also requested with API tokens rather than sessions.
 
 // outcome is the class of an answer, not its exact status: a handler may
 // refuse an empty form (400, 422) and still have let the visitor in.
@@ -103,6 +107,7 @@ type authzObjects struct {
 	otherAttachment, otherEvidence string
 	sub                            string
 	guestToken, guestAttachment    string
+	guestTicket                    string
 	session, token                 string
 	product, archiveProduct, slug  string
 	customer                       string
@@ -329,9 +334,15 @@ var pathParam = regexp.MustCompile(`\{[a-z]+\}`)
 
 func disabled(visitor string) bool { return visitor == disabledAgent || visitor == disabledAdmin }
 
+// guest is a visitor without an account who wrote to the desk: their
+// browser holds the Contact form's cookie of their ticket, and their
+// ticket link (a path of its own, in the fixtures); elsewhere they are
+// anonymous.
+const guest = "guest"
+
 // expected is the outcome the route's permission and fixture imply.
 func expected(perm string, f authzFixture, visitor string) outcome {
-	if disabled(visitor) {
+	if disabled(visitor) || visitor == guest {
 		visitor = anon
 	}
 	if o, ok := f.except[visitor]; ok {
@@ -411,7 +422,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 			t.Fatalf("disable %s: %d", v.email, r.Status)
 		}
 	}
-	all := append(slices.Clone(visitors), disabledAgent, disabledAdmin)
+	all := append(slices.Clone(visitors), disabledAgent, disabledAdmin, guest)
 	fixtures := authzFixtures(o)
 	pages, api := h.App.Web.Routes()
 	seen := map[string]bool{}
@@ -450,7 +461,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 		for _, who := range all {
 			header := http.Header{}
 			if isAPI {
-				if who != anon {
+				if who != anon && who != guest {
 					header = bearers[who].Clone()
 				}
 				if f.throwaway && (who == custA || who == custB) {
@@ -463,7 +474,9 @@ func TestAuthorizationMatrix(t *testing.T) {
 					header = h.Bearer(t, u.ID)
 				}
 			} else {
-				if who != anon {
+				if who == guest {
+					header.Set("Cookie", "comptoir_contact_sent="+o.guestTicket)
+				} else if who != anon {
 					s := sessions[who]
 					if f.fresh && !disabled(who) {
 						last = nil
@@ -534,12 +547,32 @@ func TestAuthorizationMatrix(t *testing.T) {
 				}
 			}
 		}
+		// The console and admin pages with an API token rather than a
+		// session: a customer's, an agent's on admin pages, a disabled
+		// agent's, are refused as their sessions are.
+		if !isAPI && (perm == "staff" || perm == "admin") {
+			for _, who := range []string{custB, agent, disabledAgent} {
+				header := bearers[who].Clone()
+				header.Set("Sec-Fetch-Site", "same-origin")
+				var body io.Reader
+				if method == http.MethodPost {
+					body = strings.NewReader(f.body)
+				}
+				r, ch := send(method, f.path, "application/x-www-form-urlencoded", body, header)
+				got, ok := classify(false, r)
+				if want := expected(perm, f, who); want != allowed && (!ok || got != want || len(ch) > 0) {
+					t.Errorf("%s with the API token of %s: %d %s, want %s, nothing changed:%s", pattern, who, r.Status, got, want, describe(ch))
+				}
+			}
+		}
 		// A path pairing A's object with a part of another's: whoever
 		// passes the route's permission gets 404.
 		for _, p := range f.mismatched {
 			for _, who := range all {
 				header := http.Header{}
-				if who != anon {
+				if who == guest {
+					header.Set("Cookie", "comptoir_contact_sent="+o.guestTicket)
+				} else if who != anon {
 					header.Set("Cookie", "comptoir_session="+sessions[who])
 				}
 				r, ch := send(method, p, "", nil, header)
@@ -780,6 +813,7 @@ func authzSetup(t *testing.T, h *apptest.Harness, users map[string]account.User)
 		t.Fatalf("guest contact: %d %s", r.Status, r.Body)
 	}
 	o.guestToken = guestToken(t, h, "ticket_ack", "gus@example.org")
+	o.guestTicket = ticketOf(t, h, "gus@example.org").ID
 	if m = attRE.FindStringSubmatch(h.NewClient(t).Get("/support/t/" + o.guestToken).Body); m == nil {
 		t.Fatal("no attachment link on the guest's ticket")
 	}
