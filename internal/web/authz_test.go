@@ -437,10 +437,10 @@ func TestAuthorizationMatrix(t *testing.T) {
 			if _, err := h.App.Invoices.NumberPending(context.Background()); err != nil {
 				t.Fatal(err)
 			}
-			before = sr.read(t)
+			before = sr.current(t)
 		}
 		r := c.Send(method, path, ctype, body, header)
-		last = sr.read(t)
+		last = sr.current(t)
 		ch := before.changes(last)
 		if len(ch) > 0 {
 			last = nil

@@ -2,6 +2,7 @@ package web_test
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"slices"
 	"strings"
@@ -21,6 +22,15 @@ type dbState map[string]map[string]int
 type stateReader struct {
 	d     *db.DB
 	query string
+	// versionQuery asks version on PostgreSQL.
+	versionQuery string
+	// conn asks version on SQLite, whose data_version is per
+	// connection; nil on PostgreSQL (held, it would starve a pool of one
+	// connection: COMPTOIR_TEST_PG_POOL=1).
+	conn *sql.Conn
+	// last is the state read last, and at is the version it was read at.
+	last dbState
+	at   string
 }
 
 // ignoredState is the bookkeeping a request writes whoever sends it and
@@ -49,7 +59,7 @@ func newStateReader(t *testing.T, d *db.DB) *stateReader {
 	if len(tables) < 40 {
 		t.Fatalf("only %d tables found", len(tables))
 	}
-	var parts []string
+	var parts, versions []string
 	for _, table := range tables {
 		ignored := ignoredState[table]
 		if slices.Contains(ignored, "*") || strings.HasPrefix(table, "river_") || table == "schema_migrations" {
@@ -73,8 +83,54 @@ func newStateReader(t *testing.T, d *db.DB) *stateReader {
 			t.Fatalf("table %s: no columns", table)
 		}
 		parts = append(parts, `SELECT '`+table+`', `+strings.Join(cols, ` || ' ' || `)+` FROM "`+table+`"`)
+		versions = append(versions, `SELECT COUNT(*) || ':' || COALESCE(MAX(CAST(CAST(xmin AS TEXT) AS BIGINT)), 0) AS v FROM "`+table+`"`)
 	}
-	return &stateReader{d: d, query: strings.Join(parts, "\nUNION ALL\n")}
+	sr := &stateReader{d: d, query: strings.Join(parts, "\nUNION ALL\n"),
+		versionQuery: `SELECT string_agg(v, ',') FROM (` + strings.Join(versions, "\nUNION ALL\n") + `) t`}
+	if d.Engine == db.SQLite {
+		conn, err := d.Read.Conn(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { conn.Close() })
+		sr.conn = conn
+	}
+	return sr
+}
+
+// version changes whenever a transaction may have written to the
+// database since it was last asked (and sometimes when none did): on
+// SQLite, data_version moves when another connection commits; on
+// PostgreSQL, each table's row count and the newest transaction that
+// wrote a row of it (xmin) say it: an insert or an update writes a row
+// of a newer transaction, a delete lowers the count. (The cluster's
+// next transaction id would do, but other databases of the test cluster
+// move it all the time.)
+func (sr *stateReader) version(t *testing.T) string {
+	t.Helper()
+	var row *sql.Row
+	if sr.conn != nil {
+		row = sr.conn.QueryRowContext(context.Background(), `PRAGMA data_version`)
+	} else {
+		row = sr.d.Read.QueryRowContext(context.Background(), sr.versionQuery)
+	}
+	var v string
+	if err := row.Scan(&v); err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+// current is the state now: the last one read when the version says
+// nothing was written since, which spares reading every table after each
+// of the many requests that write nothing.
+func (sr *stateReader) current(t *testing.T) dbState {
+	t.Helper()
+	v := sr.version(t)
+	if sr.last == nil || v != sr.at {
+		sr.last, sr.at = sr.read(t), v
+	}
+	return sr.last
 }
 
 func queryStrings(t *testing.T, d *db.DB, q string, args ...any) []string {
