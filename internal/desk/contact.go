@@ -146,9 +146,17 @@ func (s *Service) OpenFromContact(ctx context.Context, in ContactInput) (Ticket,
 		Lang: lang, Topic: in.Topic, OrderID: strings.TrimSpace(in.OrderRef), FirstMessage: now, CreatedAt: now}
 	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
 		if t.OrderID != "" {
-			var owner string
-			err := tx.QueryRowContext(ctx, `SELECT customer_id FROM orders WHERE id = $1`, t.OrderID).Scan(&owner)
-			if errors.Is(err, sql.ErrNoRows) || err == nil && t.CustomerID != "" && owner != t.CustomerID {
+			// The order must be the writer's: a signed-in customer's, or
+			// for a guest one of the account at the address they write
+			// from, where every answer goes. Any order was a guest's to
+			// name, so anyone signed out could make the console show
+			// another customer's order as their ticket's.
+			var owner, ownerEmail string
+			err := tx.QueryRowContext(ctx, `SELECT o.customer_id, u.email FROM orders o JOIN users u ON u.id = o.customer_id
+				WHERE o.id = $1`, t.OrderID).Scan(&owner, &ownerEmail)
+			mine := t.CustomerID != "" && owner == t.CustomerID ||
+				t.CustomerID == "" && account.EmailKey(ownerEmail) == account.EmailKey(t.CustomerEmail)
+			if errors.Is(err, sql.ErrNoRows) || err == nil && !mine {
 				return &ValidationError{Fields: map[string]string{"order_ref": "unknown"}}
 			}
 			if err != nil {

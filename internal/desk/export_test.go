@@ -5,3 +5,10 @@ var (
 	MarkBreachesQuery = markBreachesQuery
 	WarnDueQuery      = warnDueQuery
 )
+
+// The secrets of links, for the test of their randomness.
+var (
+	NewGuestToken = newGuestToken
+	RandomBase32  = randomBase32
+	HashToken     = hashToken
+)

@@ -3,6 +3,7 @@ package desk_test
 import (
 	"context"
 	"database/sql"
+	"encoding/base64"
 	"regexp"
 	"strings"
 	"testing"
@@ -139,5 +140,74 @@ func TestErasureEndsGuestLinks(t *testing.T) {
 	}
 	if err := e.db.Read.QueryRowContext(ctx, `SELECT COUNT(*) FROM ticket_guest_links WHERE ticket_id = $1`, kept.ID).Scan(&others); err != nil || others == 0 {
 		t.Fatalf("another guest's links went too: %d (%v)", others, err)
+	}
+}
+
+// A link's token is its whole credential, and it is mailed, never typed:
+// a guest link's is 256 random bits (43 characters of base64url), a
+// survey's 160 (32 of Crockford base32). Two thousand of each are all
+// different, and every bit of them is set about half the time: a token
+// drawn from a few random bytes padded to its length, or from a weak
+// generator seeded alike, fails. The database keeps only its SHA-256, so
+// that a look-up compares hashes, whose timing tells nothing of the token.
+func TestLinkTokensAreUnguessable(t *testing.T) {
+	const n = 2000
+	check := func(what string, bits int, token func() []byte) {
+		t.Helper()
+		seen := map[string]bool{}
+		ones := make([]int, bits)
+		for range n {
+			b := token()
+			if len(b)*8 < bits || seen[string(b)] {
+				t.Fatalf("%s: %x (%d bits, seen before: %v)", what, b, len(b)*8, seen[string(b)])
+			}
+			seen[string(b)] = true
+			for i := range bits {
+				ones[i] += int(b[i/8]>>(i%8)) & 1
+			}
+		}
+		for i, k := range ones {
+			if k < n*35/100 || k > n*65/100 {
+				t.Errorf("%s: bit %d set in %d tokens of %d", what, i, k, n)
+			}
+		}
+	}
+	check("guest link", 256, func() []byte {
+		tok := desk.NewGuestToken()
+		b, err := base64.RawURLEncoding.DecodeString(tok)
+		if len(tok) != 43 || err != nil {
+			t.Fatalf("guest token %q: %v", tok, err)
+		}
+		return b
+	})
+	const crockford = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+	check("survey link", 160, func() []byte {
+		tok := desk.RandomBase32(32)
+		b := make([]byte, 20)
+		for i, c := range tok {
+			v := strings.IndexRune(crockford, c)
+			if v < 0 {
+				t.Fatalf("survey token %q", tok)
+			}
+			for j := range 5 {
+				bit := i*5 + j
+				b[bit/8] |= byte(v>>j&1) << (bit % 8)
+			}
+		}
+		return b
+	})
+
+	// Stored: the hash alone.
+	e := setup(t)
+	ctx := context.Background()
+	tk := e.contact(t, "guest@example.org", "en")
+	_, ack := e.lastOut(t, tk.ID)
+	tok := guestTokenIn(ack)
+	var stored string
+	if err := e.db.Read.QueryRowContext(ctx, `SELECT token_hash FROM ticket_guest_links WHERE ticket_id = $1`, tk.ID).Scan(&stored); err != nil {
+		t.Fatal(err)
+	}
+	if stored != desk.HashToken(tok) || strings.Contains(stored, tok) {
+		t.Fatalf("stored %q for token %q, want its SHA-256 alone", stored, tok)
 	}
 }

@@ -80,12 +80,14 @@ func TestOrderThreadTx(t *testing.T) {
 	}
 }
 
-// The contact form lets a guest name any order. The thread of an order,
-// which the dispute pack sends to the bank, is its customer's: their
-// tickets, and those they opened as a guest from their address (in any
-// case), never a stranger's ticket naming the order, nor its files.
-// Before, every ticket naming the order was in, the stranger's address,
-// words and attachment with it.
+// The contact form let a guest name any order (it now refuses an order
+// of another address's: TestGuestNamesOnlyAnOrderOfTheirAddress), and
+// tickets stored then still name them. The thread of an order, which the
+// dispute pack sends to the bank, is its customer's: their tickets, and
+// those they opened as a guest from their address (in any case), never a
+// stranger's ticket naming the order, nor its files. Before, every ticket
+// naming the order was in, the stranger's address, words and attachment
+// with it.
 func TestOrderThreadIsTheCustomers(t *testing.T) {
 	e := setup(t)
 	ctx := context.Background()
@@ -99,12 +101,21 @@ func TestOrderThreadIsTheCustomers(t *testing.T) {
 		t.Helper()
 		in := desk.ContactInput{CustomerID: customerID, Name: "Someone", Email: email, OrderRef: orderID, Topic: desk.TopicOrder,
 			Message: text, Lang: "fr"}
+		stranger := email == "mallory@example.net"
+		if stranger {
+			in.OrderRef = "" // named below, as a ticket stored before the refusal did
+		}
 		if file != "" {
 			in.Attachments = []desk.Attachment{{FileName: file, ContentType: "text/plain", Size: 3, BlobKey: "att/" + file}}
 		}
 		tk, err := e.desk.OpenFromContact(ctx, in)
 		if err != nil {
 			t.Fatal(err)
+		}
+		if stranger {
+			if _, err := e.db.Write.ExecContext(ctx, `UPDATE tickets SET order_id = $1 WHERE id = $2`, orderID, tk.ID); err != nil {
+				t.Fatal(err)
+			}
 		}
 		return tk
 	}
@@ -219,4 +230,51 @@ func orderThread(t *testing.T, e *env, orderID, email string) []desk.OrderMessag
 		t.Fatal(err)
 	}
 	return thread
+}
+
+// A guest names an order of the account at the address they write from,
+// where every answer about the ticket goes; any other order is unknown to
+// them, as one that does not exist. Before, a guest could name any order,
+// so anyone signed out (a customer only had to sign out) opened a ticket
+// that the console showed as about another customer's order. A signed-in
+// customer names one of their own.
+func TestGuestNamesOnlyAnOrderOfTheirAddress(t *testing.T) {
+	e := setup(t)
+	ctx := context.Background()
+	orderID := id.New("ord")
+	if _, err := e.db.Write.ExecContext(ctx, `INSERT INTO orders (id, customer_id, status, currency, total, paid, payment_method,
+		policy_version, lang, placed_at, paid_at, updated_at) VALUES ($1, $2, 'paid', 'EUR', 100, 100, 'balance', 'default@1', 'fr', $3, $3, $3)`,
+		orderID, e.customer.ID, t0); err != nil {
+		t.Fatal(err)
+	}
+	count := func() (n int) {
+		t.Helper()
+		if err := e.db.Read.QueryRowContext(ctx, `SELECT COUNT(*) FROM tickets`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	for _, in := range []desk.ContactInput{
+		{Email: "mallory@example.net"},
+		{Email: "mallory@example.net", CustomerID: "usr_someoneelse"},
+		{Email: e.customer.Email, CustomerID: "usr_someoneelse"},
+	} {
+		before := count()
+		in.Name, in.OrderRef, in.Topic, in.Message, in.Lang = "Mallory", orderID, desk.TopicOrder, "Refund it to me.", "en"
+		_, err := e.desk.OpenFromContact(ctx, in)
+		wantField(t, err, "order_ref", "unknown")
+		if n := count(); n != before {
+			t.Fatalf("%+v: %d tickets, want %d: the refused ticket was stored", in, n, before)
+		}
+	}
+	for _, in := range []desk.ContactInput{
+		{Email: " " + strings.ToUpper(e.customer.Email)},
+		{Email: e.customer.Email, CustomerID: e.customer.ID},
+	} {
+		in.Name, in.OrderRef, in.Topic, in.Message, in.Lang = "Zoé", orderID, desk.TopicOrder, "Où en est-elle ?", "fr"
+		tk, err := e.desk.OpenFromContact(ctx, in)
+		if err != nil || tk.OrderID != orderID {
+			t.Fatalf("%+v: %+v %v, want the ticket about the order", in, tk, err)
+		}
+	}
 }

@@ -106,6 +106,8 @@ func (s *Server) apiTicketError(w http.ResponseWriter, r *http.Request, err erro
 				fields[f] = s.Messages.T(lang, "ticket.error.no_address")
 			case f == "message" && code == "too_long":
 				fields[f] = s.Messages.T(lang, "ticket.error.too_long")
+			case f == "order_ref" && code == "unknown":
+				fields[f] = s.Messages.T(lang, "contact.error.order_ref_unknown")
 			default:
 				fields[f] = s.Messages.T(lang, "contact.error."+f)
 			}

@@ -26,7 +26,19 @@ import (
 // The authorization matrix: every route of both route tables, requested by
 // every kind of visitor, must give the outcome its permission and its
 // owner imply. The routes come from Server.Routes(), so a route added
-// without a line in authzFixtures fails this test by name.
+// without a line in authzFixtures fails this test by name, and a route
+// whose path names an object must say whose it is (owned, or unowned and
+// why): a new ID route cannot slip in without customer B asking for A's.
+//
+// Around every request the whole database is read: a refused request
+// (sign-in, 404, 403) and a form refused as malformed (4xx) change
+// nothing, and a GET changes nothing but what getWrites says it records.
+// Every state-changing route is also sent from another site with the
+// session of a visitor it would let in, and must be refused unchanged.
+// Besides customers and staff, the visitors are a guest (no account, the
+// Contact form's cookie of their ticket), and a disabled agent and admin
+// with the session and token they had; the console and admin pages are
+// also requested with API tokens rather than sessions.
 
 // outcome is the class of an answer, not its exact status: a handler may
 // refuse an empty form (400, 422) and still have let the visitor in.
@@ -72,7 +84,16 @@ type authzFixture struct {
 	// throwaway: a customer visitor calls the route as a customer made for
 	// this request alone (the route erases its caller).
 	throwaway bool
-	why       string
+	// unowned: the path has a parameter that names no customer's object
+	// (a public slug, a credential that is its own proof, a staff-only
+	// object), and why. A path parameter on a route customers reach must
+	// be owned or unowned.
+	unowned string
+	// mismatched are paths that pair an object of the visitor's with a
+	// part of another (a file of another ticket, a line of another
+	// order): nobody gets them, whoever may use the route.
+	mismatched []string
+	why        string
 }
 
 // authzObjects are the real objects the paths name, owned by customer A.
@@ -81,12 +102,16 @@ type authzObjects struct {
 	claim, evidence                 string
 	ticket, surveyToken, resetToken string
 	attachment, canned, invoice     string
-	sub                             string
-	guestToken, guestAttachment     string
-	session, token                  string
-	product, archiveProduct, slug   string
-	customer                        string
-	dispute                         string
+	// otherAttachment is a file of A's other ticket; otherEvidence a
+	// file of A's other claim.
+	otherAttachment, otherEvidence string
+	sub                            string
+	guestToken, guestAttachment    string
+	guestTicket                    string
+	session, token                 string
+	product, archiveProduct, slug  string
+	customer                       string
+	dispute                        string
 	// staffMember is an agent that no visitor is: the staff page's
 	// action enables it (already enabled, nothing changes).
 	staffMember string
@@ -95,86 +120,90 @@ type authzObjects struct {
 func authzFixtures(o authzObjects) map[string]authzFixture {
 	return map[string]authzFixture{
 		// Pages.
-		"GET /{$}":                                    {path: "/"},
-		"POST /lang":                                  {path: "/lang"},
-		"GET /signup":                                 {path: "/signup"},
-		"POST /signup":                                {path: "/signup"},
-		"GET /signin":                                 {path: "/signin"},
-		"POST /signin":                                {path: "/signin"},
-		"POST /signout":                               {path: "/signout", fresh: true},
-		"GET /signin/verify":                          {path: "/signin/verify"},
-		"POST /signin/verify":                         {path: "/signin/verify"},
-		"GET /account/totp":                           {path: "/account/totp", except: map[string]outcome{custA: notFound, custB: notFound}, why: "staff only"},
-		"POST /account/totp":                          {path: "/account/totp", except: map[string]outcome{custA: notFound, custB: notFound}, why: "staff only"},
-		"POST /account/totp/confirm":                  {path: "/account/totp/confirm", except: map[string]outcome{custA: notFound, custB: notFound}, why: "staff only"},
-		"GET /reset":                                  {path: "/reset"},
-		"POST /reset":                                 {path: "/reset"},
-		"GET /reset/{token}":                          {path: "/reset/" + o.resetToken},
-		"POST /reset/{token}":                         {path: "/reset/" + o.resetToken},
-		"GET /account":                                {path: "/account"},
-		"POST /account/profile":                       {path: "/account/profile"},
-		"POST /account/address":                       {path: "/account/address"},
-		"POST /account/password":                      {path: "/account/password"},
-		"POST /account/sessions/{id}/revoke":          {path: "/account/sessions/" + o.session + "/revoke", owned: true},
-		"POST /account/tokens":                        {path: "/account/tokens"},
-		"POST /account/tokens/{id}/revoke":            {path: "/account/tokens/" + o.token + "/revoke", owned: true},
-		"POST /account/proof-consent":                 {path: "/account/proof-consent", except: map[string]outcome{agent: notFound, admin: notFound}, why: "customers only: staff buy nothing"},
-		"GET /policy":                                 {path: "/policy"},
-		"GET /contact":                                {path: "/contact"},
-		"GET /contact/sent":                           {path: "/contact/sent"},
-		"GET /survey/{token}":                         {path: "/survey/" + o.surveyToken},
-		"POST /survey/{token}":                        {path: "/survey/" + o.surveyToken},
-		"GET /support/tickets":                        {path: "/support/tickets"},
-		"GET /support/tickets/{id}":                   {path: "/support/tickets/" + o.ticket, owned: true},
-		"POST /support/tickets/{id}":                  {path: "/support/tickets/" + o.ticket, owned: true, body: "text=Any+news%3F"},
-		"GET /console/tickets":                        {path: "/console/tickets"},
-		"GET /console/tickets/{id}":                   {path: "/console/tickets/" + o.ticket},
-		"POST /console/tickets/{id}":                  {path: "/console/tickets/" + o.ticket},
-		"POST /console/tickets/{id}/claim":            {path: "/console/tickets/" + o.ticket + "/claim"},
-		"GET /support/tickets/{id}/attachments/{aid}": {path: "/support/tickets/" + o.ticket + "/attachments/" + o.attachment, owned: true},
+		"GET /{$}":                           {path: "/"},
+		"POST /lang":                         {path: "/lang"},
+		"GET /signup":                        {path: "/signup"},
+		"POST /signup":                       {path: "/signup"},
+		"GET /signin":                        {path: "/signin"},
+		"POST /signin":                       {path: "/signin"},
+		"POST /signout":                      {path: "/signout", fresh: true},
+		"GET /signin/verify":                 {path: "/signin/verify"},
+		"POST /signin/verify":                {path: "/signin/verify"},
+		"GET /account/totp":                  {path: "/account/totp", except: map[string]outcome{custA: notFound, custB: notFound}, why: "staff only"},
+		"POST /account/totp":                 {path: "/account/totp", except: map[string]outcome{custA: notFound, custB: notFound}, why: "staff only"},
+		"POST /account/totp/confirm":         {path: "/account/totp/confirm", except: map[string]outcome{custA: notFound, custB: notFound}, why: "staff only"},
+		"GET /reset":                         {path: "/reset"},
+		"POST /reset":                        {path: "/reset"},
+		"GET /reset/{token}":                 {path: "/reset/" + o.resetToken, unowned: "the link is its own credential"},
+		"POST /reset/{token}":                {path: "/reset/" + o.resetToken, unowned: "the link is its own credential"},
+		"GET /account":                       {path: "/account"},
+		"POST /account/profile":              {path: "/account/profile"},
+		"POST /account/address":              {path: "/account/address"},
+		"POST /account/password":             {path: "/account/password"},
+		"POST /account/sessions/{id}/revoke": {path: "/account/sessions/" + o.session + "/revoke", owned: true},
+		"POST /account/tokens":               {path: "/account/tokens"},
+		"POST /account/tokens/{id}/revoke":   {path: "/account/tokens/" + o.token + "/revoke", owned: true},
+		"POST /account/proof-consent":        {path: "/account/proof-consent", except: map[string]outcome{agent: notFound, admin: notFound}, why: "customers only: staff buy nothing"},
+		"GET /policy":                        {path: "/policy"},
+		"GET /contact":                       {path: "/contact"},
+		"GET /contact/sent":                  {path: "/contact/sent"},
+		"GET /survey/{token}":                {path: "/survey/" + o.surveyToken, unowned: "the link is its own credential"},
+		"POST /survey/{token}":               {path: "/survey/" + o.surveyToken, unowned: "the link is its own credential"},
+		"GET /support/tickets":               {path: "/support/tickets"},
+		"GET /support/tickets/{id}":          {path: "/support/tickets/" + o.ticket, owned: true},
+		"POST /support/tickets/{id}":         {path: "/support/tickets/" + o.ticket, owned: true, body: "text=Any+news%3F"},
+		"GET /console/tickets":               {path: "/console/tickets"},
+		"GET /console/tickets/{id}":          {path: "/console/tickets/" + o.ticket},
+		"POST /console/tickets/{id}":         {path: "/console/tickets/" + o.ticket},
+		"POST /console/tickets/{id}/claim":   {path: "/console/tickets/" + o.ticket + "/claim"},
+		"GET /support/tickets/{id}/attachments/{aid}": {path: "/support/tickets/" + o.ticket + "/attachments/" + o.attachment, owned: true,
+			mismatched: []string{"/support/tickets/" + o.ticket + "/attachments/" + o.guestAttachment, "/support/tickets/" + o.ticket + "/attachments/" + o.otherAttachment}},
 		// A guest link is its own credential: whoever holds it gets the
 		// ticket, signed in or not.
-		"GET /support/t/{token}":                      {path: "/support/t/" + o.guestToken},
-		"POST /support/t/{token}":                     {path: "/support/t/" + o.guestToken, body: "text=Any+news%3F"},
-		"GET /support/t/{token}/attachments/{aid}":    {path: "/support/t/" + o.guestToken + "/attachments/" + o.guestAttachment},
-		"GET /console/tickets/{id}/attachments/{aid}": {path: "/console/tickets/" + o.ticket + "/attachments/" + o.attachment},
-		"GET /admin/canned":                           {path: "/admin/canned"},
-		"GET /admin/proof":                            {path: "/admin/proof"},
-		"GET /invoices":                               {path: "/invoices"},
-		"GET /invoices/{file}":                        {path: "/invoices/" + o.invoice, owned: true, except: map[string]outcome{admin: allowed}, why: "admins see every invoice"},
-		"GET /admin/vat":                              {path: "/admin/vat"},
-		"POST /admin/vat":                             {path: "/admin/vat"},
-		"GET /admin/invoices.csv":                     {path: "/admin/invoices.csv?from=2026-01-01&to=2026-12-31"},
-		"GET /legal/{page}":                           {path: "/legal/terms"},
-		"GET /legal/withdrawal-form":                  {path: "/legal/withdrawal-form"},
-		"GET /admin/legal":                            {path: "/admin/legal"},
-		"GET /admin/legal/{page}":                     {path: "/admin/legal/terms"},
-		"POST /admin/legal/{page}":                    {path: "/admin/legal/terms"},
-		"POST /admin/legal/{page}/publish":            {path: "/admin/legal/terms/publish", body: "version=1"},
-		"POST /admin/proof":                           {path: "/admin/proof"},
-		"POST /admin/proof/{order}/withdraw":          {path: "/admin/proof/" + o.order + "/withdraw"},
-		"GET /embed/proof.js":                         {path: "/embed/proof.js"},
-		"POST /admin/canned":                          {path: "/admin/canned"},
-		"GET /admin/canned/{id}":                      {path: "/admin/canned/" + o.canned},
-		"POST /admin/canned/{id}":                     {path: "/admin/canned/" + o.canned},
-		"POST /admin/canned/{id}/delete":              {path: "/admin/canned/" + o.canned + "/delete"},
-		"GET /admin/staff":                            {path: "/admin/staff"},
-		"POST /admin/staff/{id}/{action}":             {path: "/admin/staff/" + o.staffMember + "/enable"},
-		"POST /contact":                               {path: "/contact"},
-		"GET /shop":                                   {path: "/shop"},
-		"GET /shop/{slug}":                            {path: "/shop/" + o.slug},
-		"GET /cart":                                   {path: "/cart"},
-		"POST /cart":                                  {path: "/cart", body: "quantity=1&product_id=" + o.product},
-		"POST /cart/remove":                           {path: "/cart/remove"},
-		"POST /checkout":                              {path: "/checkout"},
-		"GET /orders":                                 {path: "/orders"},
-		"GET /orders/{id}":                            {path: "/orders/" + o.order, owned: true},
-		"GET /orders/{id}/receipt":                    {path: "/orders/" + o.order + "/receipt", owned: true},
-		"GET /orders/{id}/pay":                        {path: "/orders/" + o.order + "/pay", owned: true},
-		"GET /orders/{id}/lines/{line}/download":      {path: "/orders/" + o.fileOrder + "/lines/" + o.fileLine + "/download", owned: true},
-		"POST /subscriptions":                         {path: "/subscriptions"},
-		"GET /subscriptions":                          {path: "/subscriptions"},
-		"GET /subscriptions/{id}":                     {path: "/subscriptions/" + o.sub, owned: true},
+		"GET /support/t/{token}":  {path: "/support/t/" + o.guestToken, unowned: "the link is its own credential"},
+		"POST /support/t/{token}": {path: "/support/t/" + o.guestToken, body: "text=Any+news%3F", unowned: "the link is its own credential"},
+		"GET /support/t/{token}/attachments/{aid}": {path: "/support/t/" + o.guestToken + "/attachments/" + o.guestAttachment, unowned: "the link is its own credential",
+			mismatched: []string{"/support/t/" + o.guestToken + "/attachments/" + o.attachment}},
+		"GET /console/tickets/{id}/attachments/{aid}": {path: "/console/tickets/" + o.ticket + "/attachments/" + o.attachment,
+			mismatched: []string{"/console/tickets/" + o.ticket + "/attachments/" + o.guestAttachment, "/console/tickets/" + o.ticket + "/attachments/" + o.otherAttachment}},
+		"GET /admin/canned":                  {path: "/admin/canned"},
+		"GET /admin/proof":                   {path: "/admin/proof"},
+		"GET /invoices":                      {path: "/invoices"},
+		"GET /invoices/{file}":               {path: "/invoices/" + o.invoice, owned: true, except: map[string]outcome{admin: allowed}, why: "admins see every invoice"},
+		"GET /admin/vat":                     {path: "/admin/vat"},
+		"POST /admin/vat":                    {path: "/admin/vat"},
+		"GET /admin/invoices.csv":            {path: "/admin/invoices.csv?from=2026-01-01&to=2026-12-31"},
+		"GET /legal/{page}":                  {path: "/legal/terms", unowned: "a public page"},
+		"GET /legal/withdrawal-form":         {path: "/legal/withdrawal-form"},
+		"GET /admin/legal":                   {path: "/admin/legal"},
+		"GET /admin/legal/{page}":            {path: "/admin/legal/terms"},
+		"POST /admin/legal/{page}":           {path: "/admin/legal/terms"},
+		"POST /admin/legal/{page}/publish":   {path: "/admin/legal/terms/publish", body: "version=1"},
+		"POST /admin/proof":                  {path: "/admin/proof"},
+		"POST /admin/proof/{order}/withdraw": {path: "/admin/proof/" + o.order + "/withdraw"},
+		"GET /embed/proof.js":                {path: "/embed/proof.js"},
+		"POST /admin/canned":                 {path: "/admin/canned"},
+		"GET /admin/canned/{id}":             {path: "/admin/canned/" + o.canned},
+		"POST /admin/canned/{id}":            {path: "/admin/canned/" + o.canned},
+		"POST /admin/canned/{id}/delete":     {path: "/admin/canned/" + o.canned + "/delete"},
+		"GET /admin/staff":                   {path: "/admin/staff"},
+		"POST /admin/staff/{id}/{action}":    {path: "/admin/staff/" + o.staffMember + "/enable"},
+		"POST /contact":                      {path: "/contact"},
+		"GET /shop":                          {path: "/shop"},
+		"GET /shop/{slug}":                   {path: "/shop/" + o.slug, unowned: "a public product"},
+		"GET /cart":                          {path: "/cart"},
+		"POST /cart":                         {path: "/cart", body: "quantity=1&product_id=" + o.product},
+		"POST /cart/remove":                  {path: "/cart/remove"},
+		"POST /checkout":                     {path: "/checkout"},
+		"GET /orders":                        {path: "/orders"},
+		"GET /orders/{id}":                   {path: "/orders/" + o.order, owned: true},
+		"GET /orders/{id}/receipt":           {path: "/orders/" + o.order + "/receipt", owned: true},
+		"GET /orders/{id}/pay":               {path: "/orders/" + o.order + "/pay", owned: true},
+		"GET /orders/{id}/lines/{line}/download": {path: "/orders/" + o.fileOrder + "/lines/" + o.fileLine + "/download", owned: true,
+			mismatched: []string{"/orders/" + o.order + "/lines/" + o.fileLine + "/download"}},
+		"POST /subscriptions":     {path: "/subscriptions"},
+		"GET /subscriptions":      {path: "/subscriptions"},
+		"GET /subscriptions/{id}": {path: "/subscriptions/" + o.sub, owned: true},
 		// A's subscription is paid: there is nothing to authenticate, so
 		// even its owner gets 404 (the flow is in authenticate_test.go).
 		"GET /subscriptions/{id}/authenticate":          {path: "/subscriptions/" + o.sub + "/authenticate", owned: true, except: map[string]outcome{custA: notFound}, why: "nothing to authenticate"},
@@ -189,7 +218,8 @@ func authzFixtures(o authzObjects) map[string]authzFixture {
 		"GET /claims/{id}":                              {path: "/claims/" + o.claim, owned: true},
 		"POST /claims/{id}/evidence":                    {path: "/claims/" + o.claim + "/evidence", owned: true, multipart: true},
 		"GET /claims/{id}/evidence/{eid}": {path: "/claims/" + o.claim + "/evidence/" + o.evidence, owned: true, staff: allowed,
-			why: "agents read the evidence of the claims they decide"},
+			mismatched: []string{"/claims/" + o.claim + "/evidence/" + o.otherEvidence},
+			why:        "agents read the evidence of the claims they decide"},
 		"GET /balance": {path: "/balance"},
 		"POST /balance/topup": {path: "/balance/topup", body: "amount=20", except: map[string]outcome{custA: notFound, custB: notFound, agent: notFound, admin: notFound},
 			why: "card payments are off in this store: the top-up is absent for everyone"},
@@ -241,7 +271,7 @@ func authzFixtures(o authzObjects) map[string]authzFixture {
 		"POST /api/v1/orders":                     {path: "/api/v1/orders"},
 		"GET /api/v1/orders":                      {path: "/api/v1/orders"},
 		"GET /api/v1/orders/{id}":                 {path: "/api/v1/orders/" + o.order, owned: true, staff: allowed, why: "API.md: owner, agent"},
-		"POST /api/v1/orders/{id}/delivery":       {path: "/api/v1/orders/" + o.order + "/delivery", except: staffOnly, why: "open to signed webhooks, otherwise staff only (checked in the handler)"},
+		"POST /api/v1/orders/{id}/delivery":       {path: "/api/v1/orders/" + o.order + "/delivery", except: staffOnly, unowned: "staff only", why: "open to signed webhooks, otherwise staff only (checked in the handler)"},
 		"GET /api/v1/balance":                     {path: "/api/v1/balance"},
 		"POST /api/v1/balance/credits":            {path: "/api/v1/balance/credits", body: `{"customer_id":"` + o.customer + `","amount":{"amount":100,"currency":"EUR"},"reason":"matrix"}`},
 		"POST /api/v1/balance/topups":             {path: "/api/v1/balance/topups"},
@@ -263,8 +293,58 @@ func authzFixtures(o authzObjects) map[string]authzFixture {
 
 var staffOnly = map[string]outcome{anon: toSignIn, custA: notFound, custB: notFound, agent: allowed, admin: allowed}
 
+// getWrites are the GET routes that record something, by design, and the
+// tables they write; any other GET changes nothing, and these change
+// nothing when they refuse.
+var getWrites = map[string][]string{
+	// The owner's view of their order (or its receipt) is evidence in a
+	// card dispute.
+	"GET /orders/{id}":         {"customer_activity"},
+	"GET /orders/{id}/receipt": {"customer_activity"},
+	// Downloads are counted (the limit) and audited.
+	"GET /orders/{id}/lines/{line}/download": {"download_events", "audit_log"},
+	// Every export of personal data is audited.
+	"GET /account/export":              {"audit_log"},
+	"GET /api/v1/me/export":            {"audit_log"},
+	"GET /admin/customers/{id}/export": {"audit_log"},
+}
+
+// outsideTables are the routes registered on the mux beside the route
+// tables, and why they need no permission of the tables'.
+var outsideTables = map[string]string{
+	"GET /static/":                 "stylesheets, scripts and images, the same for everyone",
+	"POST /api/v1/webhooks/stripe": "Stripe's events, refused unless signed (cards on only)",
+	"GET /healthz":                 "the process is up: nothing of anyone's",
+	"GET /readyz":                  "the database answers: nothing of anyone's",
+	"GET /metrics":                 "counters only, for its own token or loopback (metricsAccess)",
+	"/api/":                        "the API's 404 for any other path",
+	"/":                            "the pages' 404 for any other path",
+}
+
+// The disabled staff: their session and API token were made before an
+// admin disabled them, and now open nothing an anonymous visitor's would
+// not.
+const (
+	disabledAgent = "disabled agent"
+	disabledAdmin = "disabled admin"
+)
+
+// pathParam is a parameter of a route's path ({$} is none).
+var pathParam = regexp.MustCompile(`\{[a-z]+\}`)
+
+func disabled(visitor string) bool { return visitor == disabledAgent || visitor == disabledAdmin }
+
+// guest is a visitor without an account who wrote to the desk: their
+// browser holds the Contact form's cookie of their ticket, and their
+// ticket link (a path of its own, in the fixtures); elsewhere they are
+// anonymous.
+const guest = "guest"
+
 // expected is the outcome the route's permission and fixture imply.
 func expected(perm string, f authzFixture, visitor string) outcome {
+	if disabled(visitor) || visitor == guest {
+		visitor = anon
+	}
 	if o, ok := f.except[visitor]; ok {
 		return o
 	}
@@ -330,10 +410,43 @@ func TestAuthorizationMatrix(t *testing.T) {
 		sessions[who] = newSession(t, h, u.ID)
 		bearers[who] = h.Bearer(t, u.ID)
 	}
+	c := h.NewClient(t)
+	for _, v := range []struct{ who, role, email string }{
+		{disabledAgent, account.RoleAgent, "left@shop.test"}, {disabledAdmin, account.RoleAdmin, "old-boss@shop.test"},
+	} {
+		u, _ := h.User(t, v.role, v.email)
+		users[v.who] = u
+		sessions[v.who], bearers[v.who] = newSession(t, h, u.ID), h.Bearer(t, u.ID)
+		if r := c.Send(http.MethodPost, "/admin/staff/"+u.ID+"/disable", "application/x-www-form-urlencoded", nil,
+			http.Header{"Cookie": {"comptoir_session=" + sessions[admin]}, "Sec-Fetch-Site": {"same-origin"}}); r.Status != http.StatusSeeOther {
+			t.Fatalf("disable %s: %d", v.email, r.Status)
+		}
+	}
+	all := append(slices.Clone(visitors), disabledAgent, disabledAdmin, guest)
 	fixtures := authzFixtures(o)
 	pages, api := h.App.Web.Routes()
 	seen := map[string]bool{}
-	c := h.NewClient(t)
+	sr := newStateReader(t, h.App.DB)
+	// last is the state after the last request when it changed nothing;
+	// after a change, what the change started in the background (the
+	// numbering of an invoice it issued) is finished first.
+	var last dbState
+	send := func(method, path, ctype string, body io.Reader, header http.Header) (apptest.Response, map[string][]string) {
+		before := last
+		if before == nil {
+			if _, err := h.App.Invoices.NumberPending(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			before = sr.current(t)
+		}
+		r := c.Send(method, path, ctype, body, header)
+		last = sr.current(t)
+		ch := before.changes(last)
+		if len(ch) > 0 {
+			last = nil
+		}
+		return r, ch
+	}
 	check := func(isAPI bool, pattern, perm string) {
 		seen[pattern] = true
 		f, ok := fixtures[pattern]
@@ -342,13 +455,17 @@ func TestAuthorizationMatrix(t *testing.T) {
 			return
 		}
 		method, _, _ := strings.Cut(pattern, " ")
-		for _, who := range visitors {
+		if pathParam.MatchString(pattern) && perm != "staff" && perm != "admin" && !f.owned && f.unowned == "" {
+			t.Errorf("route %q (%s) names an object in its path: say whose it is in authzFixtures (owned, or unowned and why)", pattern, perm)
+		}
+		for _, who := range all {
 			header := http.Header{}
 			if isAPI {
-				if who != anon {
+				if who != anon && who != guest {
 					header = bearers[who].Clone()
 				}
 				if f.throwaway && (who == custA || who == custB) {
+					last = nil
 					u, err := h.App.Accounts.CreateUser(context.Background(), account.CreateUserInput{Email: "throwaway-" + strings.ReplaceAll(who, " ", "") + "@example.fr",
 						Role: account.RoleCustomer, Password: apptest.Password, Language: "fr", Country: "FR", City: "Lyon"})
 					if err != nil {
@@ -357,9 +474,12 @@ func TestAuthorizationMatrix(t *testing.T) {
 					header = h.Bearer(t, u.ID)
 				}
 			} else {
-				if who != anon {
+				if who == guest {
+					header.Set("Cookie", "comptoir_contact_sent="+o.guestTicket)
+				} else if who != anon {
 					s := sessions[who]
-					if f.fresh {
+					if f.fresh && !disabled(who) {
+						last = nil
 						s = newSession(t, h, users[who].ID)
 					}
 					header.Set("Cookie", "comptoir_session="+s)
@@ -395,7 +515,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 			default:
 				body, ctype = strings.NewReader(f.body), "application/x-www-form-urlencoded"
 			}
-			r := c.Send(method, f.path, ctype, body, header)
+			r, ch := send(method, f.path, ctype, body, header)
 			got, ok := classify(isAPI, r)
 			want := expected(perm, f, who)
 			if !ok {
@@ -413,6 +533,91 @@ func TestAuthorizationMatrix(t *testing.T) {
 			if got != allowed && who != custA && strings.Contains(r.Body, users[custA].Email) {
 				t.Errorf("%s as %s: the refusal shows customer A's details", pattern, who)
 			}
+			// A refusal, a refused form and a GET change nothing (but
+			// what getWrites says a GET records when it answers).
+			switch {
+			case len(ch) == 0:
+			case got != allowed || r.Status >= 400:
+				t.Errorf("%s as %s: refused (%d) but the database changed:%s", pattern, who, r.Status, describe(ch))
+			case method == http.MethodGet || method == http.MethodOptions:
+				for _, table := range tablesOf(ch) {
+					if !slices.Contains(getWrites[pattern], table) {
+						t.Errorf("%s as %s: a GET changed %s (getWrites says what a GET may record):%s", pattern, who, table, describe(ch))
+					}
+				}
+			}
+		}
+		// The console and admin pages with an API token rather than a
+		// session: a customer's, an agent's on admin pages, a disabled
+		// agent's, are refused as their sessions are.
+		if !isAPI && (perm == "staff" || perm == "admin") {
+			for _, who := range []string{custB, agent, disabledAgent} {
+				header := bearers[who].Clone()
+				header.Set("Sec-Fetch-Site", "same-origin")
+				var body io.Reader
+				if method == http.MethodPost {
+					body = strings.NewReader(f.body)
+				}
+				r, ch := send(method, f.path, "application/x-www-form-urlencoded", body, header)
+				got, ok := classify(false, r)
+				if want := expected(perm, f, who); want != allowed && (!ok || got != want || len(ch) > 0) {
+					t.Errorf("%s with the API token of %s: %d %s, want %s, nothing changed:%s", pattern, who, r.Status, got, want, describe(ch))
+				}
+			}
+		}
+		// A path pairing A's object with a part of another's: whoever
+		// passes the route's permission gets 404.
+		for _, p := range f.mismatched {
+			for _, who := range all {
+				header := http.Header{}
+				if who == guest {
+					header.Set("Cookie", "comptoir_contact_sent="+o.guestTicket)
+				} else if who != anon {
+					header.Set("Cookie", "comptoir_session="+sessions[who])
+				}
+				r, ch := send(method, p, "", nil, header)
+				got, ok := classify(false, r)
+				want := expected(perm, f, who)
+				if want == allowed {
+					want = notFound
+				}
+				if !ok || got != want {
+					t.Errorf("%s as %s (%s): %d %s, want %s", pattern, who, p, r.Status, got, want)
+				}
+				if len(ch) > 0 {
+					t.Errorf("%s as %s (%s): %d, but the database changed:%s", pattern, who, p, r.Status, describe(ch))
+				}
+			}
+		}
+		// From another site's page, with the session of a visitor the
+		// route lets in: refused, nothing changed. (A GET needs no such
+		// check: it changes nothing, as checked above.)
+		if method == http.MethodGet || method == http.MethodOptions {
+			return
+		}
+		who := custA // when nobody is let in (a route absent in this store)
+		for _, v := range []string{custA, admin, agent, anon} {
+			if expected(perm, f, v) == allowed {
+				who = v
+				break
+			}
+		}
+		for _, site := range []http.Header{
+			{"Sec-Fetch-Site": {"cross-site"}, "Origin": {"https://evil.example"}},
+			{"Sec-Fetch-Site": {"same-site"}, "Origin": {"https://shop.evil.example"}},
+			{"Origin": {"https://evil.example"}}, // an older browser: no Sec-Fetch-Site
+		} {
+			header := site.Clone()
+			if who != anon {
+				header.Set("Cookie", "comptoir_session="+sessions[who])
+			}
+			r, ch := send(method, f.path, "application/x-www-form-urlencoded", strings.NewReader(f.body), header)
+			if r.Status != http.StatusForbidden {
+				t.Errorf("%s from another site (%v) as %s: %d, want 403", pattern, site, who, r.Status)
+			}
+			if len(ch) > 0 {
+				t.Errorf("%s from another site (%v) as %s: %d, but the database changed:%s", pattern, site, who, r.Status, describe(ch))
+			}
 		}
 	}
 	for _, r := range pages {
@@ -424,6 +629,13 @@ func TestAuthorizationMatrix(t *testing.T) {
 	for pattern := range fixtures {
 		if !seen[pattern] {
 			t.Errorf("authzFixtures has %q, which is no longer a route", pattern)
+		}
+	}
+	// A route registered on the mux outside the route tables has no
+	// permission of theirs: each must be known here.
+	for _, pattern := range h.App.Web.Patterns() {
+		if _, ok := fixtures[pattern]; !ok && outsideTables[pattern] == "" {
+			t.Errorf("route %q is registered outside the route tables: put it in a table with its permission, or in outsideTables with why it needs none", pattern)
 		}
 	}
 	if len(pages) < 50 || len(api) < 15 {
@@ -529,6 +741,27 @@ func authzSetup(t *testing.T, h *apptest.Harness, users map[string]account.User)
 			o.evidence = e.ID
 		}
 	}
+	// Another claim of A's, on the file, with a file of its own.
+	r = postJSON(ac, "/api/v1/claims", `{"kind":"not_as_described","order_id":"`+o.fileOrder+`","message":"The guide is empty."}`, auth)
+	var other struct{ ID string }
+	if r.Status != http.StatusCreated || json.Unmarshal([]byte(r.Body), &other) != nil {
+		t.Fatalf("file another claim: %d %s", r.Status, r.Body)
+	}
+	ct, body = multipartBody(t, "", map[string][]byte{"empty.png": png})
+	if r := ac.Send(http.MethodPost, "/api/v1/claims/"+other.ID+"/evidence", ct, body, auth); r.Status != http.StatusOK {
+		t.Fatalf("evidence: %d %s", r.Status, r.Body)
+	}
+	if ev, err = h.App.Claims.Evidence(ctx, other.ID); err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range ev {
+		if e.Kind == "file" {
+			o.otherEvidence = e.ID
+		}
+	}
+	if o.evidence == "" || o.otherEvidence == "" {
+		t.Fatalf("evidence files: %q %q", o.evidence, o.otherEvidence)
+	}
 
 	// Two tickets: one stays open, the other is closed for its survey.
 	ticketRE := regexp.MustCompile(`/support/tickets/(tkt_[0-9A-Z]+)`)
@@ -562,6 +795,10 @@ func authzSetup(t *testing.T, h *apptest.Harness, users map[string]account.User)
 		t.Fatal("no attachment link on A's ticket")
 	}
 	o.attachment = m[1]
+	if m = attRE.FindStringSubmatch(ac.Get("/support/tickets/" + tickets[1]).Body); m == nil || m[1] == o.attachment {
+		t.Fatalf("attachment of A's other ticket: %v", m)
+	}
+	o.otherAttachment = m[1]
 	// A guest's ticket with a file, reached by the link of its
 	// acknowledgement.
 	var gbuf bytes.Buffer
@@ -576,6 +813,7 @@ func authzSetup(t *testing.T, h *apptest.Harness, users map[string]account.User)
 		t.Fatalf("guest contact: %d %s", r.Status, r.Body)
 	}
 	o.guestToken = guestToken(t, h, "ticket_ack", "gus@example.org")
+	o.guestTicket = ticketOf(t, h, "gus@example.org").ID
 	if m = attRE.FindStringSubmatch(h.NewClient(t).Get("/support/t/" + o.guestToken).Body); m == nil {
 		t.Fatal("no attachment link on the guest's ticket")
 	}

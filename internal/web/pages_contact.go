@@ -144,6 +144,9 @@ func (s *Server) contact(w http.ResponseWriter, r *http.Request) {
 			if code == "too_long" && field == "message" {
 				key = "ticket.error.too_long" // not "please write your message"
 			}
+			if code == "unknown" && field == "order_ref" {
+				key = "contact.error.order_ref_unknown" // not "this is not an order number"
+			}
 			v.Errors[field] = s.Messages.T(v.Lang, key)
 		}
 		s.render(w, r, http.StatusUnprocessableEntity, "contact", v)

@@ -8,6 +8,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"slices"
 
 	"comptoir/internal/account"
 	"comptoir/internal/billing"
@@ -101,7 +102,11 @@ type Server struct {
 	pages  *pages
 	static *staticFiles
 	mux    *http.ServeMux
-	csp    string
+	// patterns is every pattern registered on mux (handle), for the
+	// authorization tests: a route registered outside the route tables
+	// has no permission of theirs.
+	patterns []string
+	csp      string
 	// lockout refuses sign-ins on an email after repeated failures,
 	// counted in Limiter like the per-address limits.
 	lockout *account.SigninLockout
@@ -153,27 +158,39 @@ func New(d Deps) (*Server, error) {
 		return nil, err
 	}
 	for _, r := range s.pageRoutes() {
-		s.mux.Handle(r.pattern, s.pageAuth(r.perm, r.handler))
+		s.handle(r.pattern, s.pageAuth(r.perm, r.handler))
 	}
 	for _, r := range s.apiRoutes() {
-		s.mux.Handle(r.pattern, s.apiAuth(r.perm, r.handler))
+		s.handle(r.pattern, s.apiAuth(r.perm, r.handler))
 	}
 	st.missing = s.notFound
-	s.mux.Handle("GET /static/", st)
+	s.handle("GET /static/", st)
 	if d.Card != nil {
 		// Stripe signs its requests; they carry no session and no
 		// browser headers, so they pass the cross-origin check untouched.
-		s.mux.Handle("POST /api/v1/webhooks/stripe", d.Card.WebhookHandler())
+		s.handle("POST /api/v1/webhooks/stripe", d.Card.WebhookHandler())
 	}
-	s.mux.HandleFunc("GET /healthz", s.healthz)
-	s.mux.HandleFunc("GET /readyz", s.readyz)
+	s.handle("GET /healthz", http.HandlerFunc(s.healthz))
+	s.handle("GET /readyz", http.HandlerFunc(s.readyz))
 	if d.Metrics != nil {
-		s.mux.Handle("GET /metrics", metricsAccess(d.MetricsToken, d.Metrics.Handler()))
+		s.handle("GET /metrics", metricsAccess(d.MetricsToken, d.Metrics.Handler()))
 	}
-	s.mux.HandleFunc("/api/", s.apiNotFound)
-	s.mux.HandleFunc("/", s.notFound)
+	s.handle("/api/", http.HandlerFunc(s.apiNotFound))
+	s.handle("/", http.HandlerFunc(s.notFound))
 	return s, nil
 }
+
+// handle registers h on the mux, and its pattern in s.patterns. Every
+// route goes through it.
+func (s *Server) handle(pattern string, h http.Handler) {
+	s.patterns = append(s.patterns, pattern)
+	s.mux.Handle(pattern, h)
+}
+
+// Patterns lists every pattern registered on the server's mux, the route
+// tables' and the others (static files, probes, webhooks, the not-found
+// answers), for the authorization tests.
+func (s *Server) Patterns() []string { return slices.Clone(s.patterns) }
 
 // Routes lists every route with its permission, for the authorization tests.
 func (s *Server) Routes() (pages, api []RouteInfo) {
