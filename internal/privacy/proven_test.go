@@ -193,3 +193,36 @@ func TestGuestDataExportedAndErasedByAnAdmin(t *testing.T) {
 		t.Fatalf("guest export of an account's address: %v", err)
 	}
 }
+
+// A ticket a mail opened under the address without the trusted mail
+// server vouching for its From may be anyone's words: the export of the
+// account that proved the address leaves it out (its own verified mail
+// is in). Before, every guest ticket of the address was exported.
+func TestExportLeavesOutUnverifiedTicketsOfTheAddress(t *testing.T) {
+	h := apptest.Start(t)
+	ctx := context.Background()
+	const addr = "ana.vorl@example.org"
+	u := impostor(t, h, addr)
+	proveAddress(t, h, addr)
+	intake := desk.MailIntake{Desk: h.App.Desk, Blobs: h.App.Blobs, Support: "support@shop.test", TrustedAuthservIDs: []string{"mx.shop.test"}}
+	send := func(msgID, result, text string) {
+		t.Helper()
+		raw := "Authentication-Results: mx.shop.test; " + result + "\r\nFrom: <" + addr + ">\r\nTo: support@shop.test\r\n" +
+			"Subject: " + text + "\r\nMessage-ID: " + msgID + "\r\n\r\n" + text + "\r\n"
+		if err := intake.Deliver(ctx, []byte(raw), addr, []string{"support@shop.test"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	send("<own@example.org>", "dmarc=pass header.from=example.org", "VorlOwnWords")
+	send("<forged@attacker.example>", "dmarc=fail header.from=example.org", "VorlStrangerWords")
+	r := h.NewClient(t).Send(http.MethodGet, "/api/v1/me/export", "", nil, h.Bearer(t, u.ID))
+	if r.Status != http.StatusOK {
+		t.Fatalf("export: %d %s", r.Status, r.Body)
+	}
+	if !strings.Contains(r.Body, "VorlOwnWords") {
+		t.Error("the export lacks the account's own verified mail")
+	}
+	if strings.Contains(r.Body, "VorlStrangerWords") {
+		t.Errorf("the export holds the words of a mail no trusted server vouched for:\n%s", r.Body)
+	}
+}
