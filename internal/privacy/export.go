@@ -138,7 +138,7 @@ func (s *Service) read(ctx context.Context, userID string) (*Export, error) {
 	if proven, err := account.AddressProvenTx(ctx, q, userID); err != nil {
 		return nil, err
 	} else if proven {
-		tickets, toThem, emailArgs = byAddress(email)
+		_, toThem, emailArgs = byAddress(email)
 		// Less the tickets opened under the address by someone unverified
 		// (a mail the trusted mail server did not vouch for, a Contact
 		// form the guest never confirmed from the mailbox): their words
