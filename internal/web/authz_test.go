@@ -136,6 +136,7 @@ func authzFixtures(o authzObjects) map[string]authzFixture {
 		// ticket, signed in or not.
 		"GET /support/t/{token}":                      {path: "/support/t/" + o.guestToken},
 		"POST /support/t/{token}":                     {path: "/support/t/" + o.guestToken, body: "text=Any+news%3F"},
+		"POST /support/t/{token}/confirm":             {path: "/support/t/" + o.guestToken + "/confirm"},
 		"GET /support/t/{token}/attachments/{aid}":    {path: "/support/t/" + o.guestToken + "/attachments/" + o.guestAttachment},
 		"GET /console/tickets/{id}/attachments/{aid}": {path: "/console/tickets/" + o.ticket + "/attachments/" + o.attachment},
 		"GET /admin/canned":                           {path: "/admin/canned"},
