@@ -341,8 +341,16 @@ func (a *App) build(ctx context.Context, opts Options) (err error) {
 		return config.Usagef("support desk: %v", err)
 	}
 	a.Desk.AddWorkers(workers)
-	intake := desk.MailIntake{Desk: a.Desk, Blobs: a.Blobs, Support: cfg.SupportAddress, TrustedAuthservIDs: cfg.InboundTrustedAuthservIDs}
+	intake := desk.MailIntake{Desk: a.Desk, Blobs: a.Blobs, Support: cfg.SupportAddress, TrustedAuthservIDs: cfg.InboundTrustedAuthservIDs,
+		TrustedRelays: cfg.InboundTrustedRelayNets}
 	if cfg.SMTPListen != "" {
+		if len(cfg.InboundTrustedAuthservIDs) > 0 && cfg.InboundTrustedRelayNets.Empty() {
+			// Kept as before the flag, so that a store upgraded as it is
+			// still takes its customers' mail for theirs; but said loudly.
+			a.Logger.Warn("--inbound-trusted-authserv-id is set without --inbound-trusted-relays: any client that reaches --smtp-listen "+
+				"can write an Authentication-Results with that id and pass for any customer; list the mail servers that relay to it "+
+				"in --inbound-trusted-relays (or let only them reach the listener)", "smtp_listen", cfg.SMTPListen)
+		}
 		a.SMTP, err = inbound.NewServer(inbound.Config{
 			Addr: cfg.SMTPListen, Domain: hostOf(cfg.BaseURL), SupportAddresses: []string{cfg.SupportAddress}, Logger: a.Logger,
 			MaxConnections: cfg.SMTPMaxConnections, MaxConnectionsPerIP: cfg.SMTPMaxConnectionsPerIP,

@@ -58,6 +58,20 @@ func TestGuestTicketsLinkedOnceTheEmailIsProven(t *testing.T) {
 	if len(refs) != 2 {
 		t.Fatalf("guest tickets %v", refs)
 	}
+	// Léa confirms both from the links mailed to her (a guest's Contact
+	// ticket counts as the address's only then); Other does not.
+	for _, m := range h.Mails(t, "ticket_ack", 3) {
+		if !strings.EqualFold(m.To, "lea@example.fr") {
+			continue
+		}
+		tok := regexp.MustCompile(`/support/t/([A-Za-z0-9_-]+)`).FindStringSubmatch(m.Text)
+		if tok == nil {
+			t.Fatalf("no guest link in %q", m.Text)
+		}
+		if r := guest.PostForm("/support/t/"+tok[1]+"/confirm", nil); r.Status != http.StatusSeeOther {
+			t.Fatalf("confirm: %d %s", r.Status, r.Body)
+		}
+	}
 
 	c := h.NewClient(t)
 	if r := c.PostForm("/signup", signup("lea@example.fr")); r.Status != http.StatusSeeOther {

@@ -109,6 +109,16 @@ type Config struct {
 	// check it itself.
 	InboundTrustedAuthservID  string
 	InboundTrustedAuthservIDs []string
+	// InboundTrustedRelays is --inbound-trusted-relays as given: the SMTP
+	// clients (CIDRs or addresses, comma-separated) whose connections to
+	// the SMTP listener may carry a trusted Authentication-Results, those
+	// of the mail server in front. A mail from any other client counts as
+	// unverified, whatever its header says: anyone who reaches the
+	// listener can write that header. Resolve parses it into
+	// InboundTrustedRelayNets. Empty, with an authserv-id set: every
+	// client is believed, as before the flag, and start-up warns.
+	InboundTrustedRelays    string
+	InboundTrustedRelayNets clientaddr.Trusted
 	// SLAWarnBefore is how long before the promised answer time of a ticket or
 	// a claim the staff is warned by email.
 	SLAWarnBefore time.Duration
@@ -207,6 +217,7 @@ func Register(fs *flag.FlagSet) *Config {
 	fs.StringVar(&c.IMAPPassword, "imap-password", "", "password of the --imap-url mailbox (best from COMPTOIR_IMAP_PASSWORD_FILE)")
 	fs.DurationVar(&c.IMAPPollInterval, "imap-poll-interval", time.Minute, "how often the --imap-url mailbox is polled")
 	fs.StringVar(&c.InboundTrustedAuthservID, "inbound-trusted-authserv-id", "", "authserv-id (such as mx.example.net; several comma-separated) of the mail server in front that writes Authentication-Results: inbound mail counts as its From's only when that server's topmost result says dmarc=pass or dkim=pass for the From domain (From is believed when empty)")
+	fs.StringVar(&c.InboundTrustedRelays, "inbound-trusted-relays", "", "mail servers (comma-separated CIDRs or addresses, such as 127.0.0.1,10.0.0.25) whose connections to --smtp-listen may carry a trusted Authentication-Results; mail from any other client counts as unverified (default: any client, with a warning at start-up)")
 	fs.DurationVar(&c.SLAWarnBefore, "sla-warn-before", 6*time.Hour, "how long before the promised answer time of a ticket or a claim the staff is warned by email")
 	fs.StringVar(&c.SLAHours, "sla-hours", "", "business hours the answer deadlines count, such as \"mon-fri 09:00-18:00; sat 10:00-12:00\" (wall-clock hours when empty)")
 	fs.StringVar(&c.Zone, "zone", DefaultZone, "the store's IANA time zone, such as Europe/Paris or UTC: pages, emails, invoice dates, subscription periods and the accounting export's periods are in it")
@@ -384,6 +395,14 @@ func (c *Config) Resolve() error {
 			}
 			c.InboundTrustedAuthservIDs = append(c.InboundTrustedAuthservIDs, id)
 		}
+	}
+	if c.InboundTrustedRelayNets, err = clientaddr.Parse(c.InboundTrustedRelays); err != nil {
+		return Usagef("--inbound-trusted-relays: %v", err)
+	}
+	if !c.InboundTrustedRelayNets.Empty() && len(c.InboundTrustedAuthservIDs) == 0 {
+		// Alone, the list would vouch for nothing: the operator believes
+		// mail is checked when From is taken as it is.
+		return Usagef("--inbound-trusted-relays needs --inbound-trusted-authserv-id, the id those relays write in Authentication-Results")
 	}
 	if c.RetainActivity == 0 {
 		c.RetainActivity = DefaultRetainActivity

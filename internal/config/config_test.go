@@ -126,6 +126,9 @@ func TestBadValuesAreUsageErrors(t *testing.T) {
 		{"--inbound-trusted-authserv-id", "mx.example.net; dmarc=pass"},
 		{"--inbound-trusted-authserv-id", "mx.example.net 1"},
 		{"--inbound-trusted-authserv-id", "mx1.example.net,,mx2.example.net"},
+		{"--inbound-trusted-authserv-id", "mx.example.net", "--inbound-trusted-relays", "mx.example.net"},
+		{"--inbound-trusted-authserv-id", "mx.example.net", "--inbound-trusted-relays", "10.0.0.0/33"},
+		{"--inbound-trusted-relays", "127.0.0.1"}, // vouches for nothing without the id
 	} {
 		if _, err := parse(t, args, nil); !IsUsage(err) {
 			t.Errorf("%v: got %v, want a usage error", args, err)
@@ -257,6 +260,24 @@ func TestTrustedProxies(t *testing.T) {
 	}
 	_, err = parse(t, nil, map[string]string{"COMPTOIR_TRUSTED_PROXIES": "10.0.0.0/8,proxy.internal"})
 	if !IsUsage(err) || !strings.Contains(err.Error(), "--trusted-proxies") || !strings.Contains(err.Error(), `"proxy.internal"`) {
+		t.Fatalf("a bad entry must be a usage error naming the flag and the entry, got %v", err)
+	}
+}
+
+// --inbound-trusted-relays is read like --trusted-proxies; a bad entry is
+// a usage error naming the flag and the entry.
+func TestInboundTrustedRelays(t *testing.T) {
+	c, err := parse(t, []string{"--inbound-trusted-authserv-id", "mx.example.net"}, nil)
+	if err != nil || !c.InboundTrustedRelayNets.Empty() {
+		t.Fatalf("default: %v %v", c.InboundTrustedRelayNets, err)
+	}
+	c, err = parse(t, nil, map[string]string{"COMPTOIR_INBOUND_TRUSTED_AUTHSERV_ID": "mx.example.net",
+		"COMPTOIR_INBOUND_TRUSTED_RELAYS": "127.0.0.1, 10.0.0.0/8,::1"})
+	if err != nil || c.InboundTrustedRelayNets.String() != "127.0.0.1/32,10.0.0.0/8,::1/128" {
+		t.Fatalf("from the environment: %v %v", c.InboundTrustedRelayNets, err)
+	}
+	_, err = parse(t, []string{"--inbound-trusted-authserv-id", "mx.example.net", "--inbound-trusted-relays", "10.0.0.0/8,mx.internal"}, nil)
+	if !IsUsage(err) || !strings.Contains(err.Error(), "--inbound-trusted-relays") || !strings.Contains(err.Error(), `"mx.internal"`) {
 		t.Fatalf("a bad entry must be a usage error naming the flag and the entry, got %v", err)
 	}
 }

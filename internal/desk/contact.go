@@ -49,6 +49,9 @@ type ackData struct {
 	Reference string
 	PromiseAt string // when the customer will have an answer at the latest
 	Link      string // the ticket in the customer portal, or a guest's tokenized link
+	// Confirm: a guest's Contact form ticket, which the page Link opens
+	// asks them to confirm (Ticket.AwaitsConfirmation).
+	Confirm bool
 }
 
 // hasControl reports a line break or another control character: what could
@@ -142,8 +145,16 @@ func (s *Service) OpenFromContact(ctx context.Context, in ContactInput) (Ticket,
 		return Ticket{}, &ValidationError{Fields: fields}
 	}
 	now := s.clock.Now()
+	// A signed-out visitor types any address: until the acknowledgement's
+	// link shows they read it (ConfirmAsGuest), the ticket is marked as
+	// one a mail opened without the trusted server vouching for it: it
+	// joins no account, not even once the address's account proves it,
+	// and its message is no evidence nor claim. Any guest's, not only
+	// one under an account's address: the address's owner may sign up
+	// later (and the page would otherwise tell who has an account).
+	guest := in.CustomerID == ""
 	t := Ticket{CustomerID: in.CustomerID, CustomerEmail: strings.TrimSpace(in.Email), CustomerName: strings.TrimSpace(in.Name),
-		Lang: lang, Topic: in.Topic, OrderID: strings.TrimSpace(in.OrderRef), FirstMessage: now, CreatedAt: now}
+		Lang: lang, Topic: in.Topic, OrderID: strings.TrimSpace(in.OrderRef), FirstMessage: now, CreatedAt: now, SenderUnverified: guest}
 	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
 		if t.OrderID != "" {
 			// The order must be the writer's: a signed-in customer's, or
@@ -167,7 +178,7 @@ func (s *Service) OpenFromContact(ctx context.Context, in ContactInput) (Ticket,
 			return err
 		}
 		m := Message{TicketID: t.ID, Direction: DirectionIn, FromEmail: t.CustomerEmail, Subject: t.Topic,
-			Text: in.Message, CreatedAt: now, Attachments: in.Attachments, Lang: t.Lang}
+			Text: in.Message, CreatedAt: now, Attachments: in.Attachments, Lang: t.Lang, FromUnverified: guest}
 		if err := insertMessageTx(ctx, tx, &m, nil); err != nil {
 			return err
 		}
@@ -213,7 +224,7 @@ func (s *Service) sendAckTx(ctx context.Context, tx *sql.Tx, t Ticket, inReplyTo
 		}
 		unnamed = !proven
 	}
-	d := ackData{StoreName: s.opts.StoreName, Reference: t.Reference}
+	d := ackData{StoreName: s.opts.StoreName, Reference: t.Reference, Confirm: t.AwaitsConfirmation()}
 	if !unnamed {
 		d.Name = t.CustomerName
 	}

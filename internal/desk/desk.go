@@ -131,7 +131,19 @@ type Ticket struct {
 	// perhaps not written by the address's owner. It holds no customer and
 	// never joins the account of that address (LinkGuestTicketsTx leaves
 	// it; the database refuses it a customer_id); agents see it marked.
+	//
+	// A guest's ticket from the Contact page is marked too until the
+	// guest confirms it from the link mailed to the address
+	// (AwaitsConfirmation, ConfirmAsGuest): anyone can type an address.
 	SenderUnverified bool
+}
+
+// AwaitsConfirmation reports whether t is a guest's Contact form ticket
+// still unverified: the link mailed to its address confirms it
+// (ConfirmAsGuest). A ticket a mail opened unverified never is: the
+// trusted mail server's word was all there was.
+func (t Ticket) AwaitsConfirmation() bool {
+	return t.SenderUnverified && t.Topic != TopicEmail
 }
 
 // mailName is the name the store's mail about t greets and addresses its

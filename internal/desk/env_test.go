@@ -92,6 +92,22 @@ func (e *env) contact(t *testing.T, email, lang string) desk.Ticket {
 	return tk
 }
 
+// confirm has the guest who opened tk on the Contact page confirm it from
+// the link of its acknowledgement (desk.ConfirmAsGuest).
+func (e *env) confirm(t *testing.T, tk desk.Ticket) desk.Ticket {
+	t.Helper()
+	_, ack := e.lastOut(t, tk.ID)
+	token := guestTokenIn(ack)
+	if token == "" {
+		t.Fatalf("no guest link in %q", ack.Text)
+	}
+	got, err := e.desk.ConfirmAsGuest(context.Background(), token)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return got
+}
+
 // lastOut is the last message sent on the ticket, and the mail that carried it.
 func (e *env) lastOut(t *testing.T, ticketID string) (desk.Message, mail.Stored) {
 	t.Helper()

@@ -6,7 +6,10 @@ import (
 	"database/sql"
 	"encoding/base64"
 	"errors"
+	"strings"
+	"time"
 
+	"comptoir/internal/account"
 	"comptoir/internal/audit"
 )
 
@@ -122,4 +125,84 @@ func (s *Service) ReplyAsGuestThen(ctx context.Context, token, text string, atta
 		return after(ctx, tx, t)
 	})
 	return t, err
+}
+
+// ConfirmAsGuest records that the guest who followed a link mailed to a
+// Contact form ticket's address (token) confirms they wrote it: whoever
+// reads the mailbox vouches for it, as the trusted mail server vouches for
+// a mail. The ticket and the messages the form and the mailbox's links
+// wrote are then the address's (an unverified mail threaded on it stays
+// flagged), and the ticket joins the address's account if that account
+// already proved it reads the address, or when it does
+// (LinkGuestTicketsTx). A deliberate form, never the link alone, which
+// mail scanners follow by themselves. A ticket that awaits no
+// confirmation (a mail's, one confirmed already) is left as it is.
+func (s *Service) ConfirmAsGuest(ctx context.Context, token string) (Ticket, error) {
+	var t Ticket
+	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
+		ticketID, err := guestTicketID(ctx, tx, token)
+		if err != nil {
+			return err
+		}
+		if t, err = lockTicketTx(ctx, tx, ticketID); err != nil || !t.AwaitsConfirmation() || t.CustomerEmail == erasedEmail {
+			return err
+		}
+		now := s.clock.Now()
+		// The conditional update decides: a confirmation sent twice at
+		// once records one.
+		res, err := tx.ExecContext(ctx, `UPDATE tickets SET sender_unverified = FALSE, updated_at = $1
+			WHERE id = $2 AND sender_unverified AND topic <> $3`, now, t.ID, TopicEmail)
+		if err != nil {
+			return wrapDB("confirm ticket", err)
+		}
+		if n, err := res.RowsAffected(); err != nil || n == 0 {
+			return wrapDB("confirm ticket", err)
+		}
+		// Written on a page (no raw mail): the form's message. A mail is
+		// kept raw, so one that came unverified stays so.
+		if _, err := tx.ExecContext(ctx, `UPDATE ticket_messages SET sender_unverified = FALSE
+			WHERE ticket_id = $1 AND sender_unverified AND raw IS NULL AND message_id IS NULL`, t.ID); err != nil {
+			return wrapDB("confirm messages", err)
+		}
+		if err := audit.Record(ctx, tx, audit.Entry{At: now, Actor: audit.Actor{Role: "customer"}, SubjectType: "ticket", SubjectID: t.ID,
+			Action: "ticket.sender_confirmed", Before: map[string]any{"sender_unverified": true},
+			After: map[string]any{"sender_unverified": false, "via": "guest_link"}}); err != nil {
+			return err
+		}
+		if err := s.linkConfirmedTx(ctx, tx, t, now); err != nil {
+			return err
+		}
+		t, err = getTicket(ctx, tx, t.ID)
+		return err
+	})
+	return t, err
+}
+
+// linkConfirmedTx gives a just confirmed guest ticket to the account of its
+// address when that account already proved it reads it; otherwise the
+// proof, when it comes, links it (LinkGuestTicketsTx).
+func (s *Service) linkConfirmedTx(ctx context.Context, tx *sql.Tx, t Ticket, now time.Time) error {
+	if s.opts.Customers == nil || t.CustomerID != "" {
+		return nil
+	}
+	u, err := s.opts.Customers.UserByEmail(ctx, t.CustomerEmail)
+	if errors.Is(err, account.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return wrapDB("find the address's account", err)
+	}
+	if u.Role != account.RoleCustomer || !strings.EqualFold(strings.TrimSpace(u.Email), strings.TrimSpace(t.CustomerEmail)) {
+		return nil
+	}
+	if proven, err := account.AddressProvenTx(ctx, tx, u.ID); err != nil || !proven {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE tickets SET customer_id = $1, updated_at = $2 WHERE id = $3 AND customer_id IS NULL AND NOT sender_unverified`,
+		u.ID, now, t.ID); err != nil {
+		return wrapDB("link confirmed ticket", err)
+	}
+	return audit.Record(ctx, tx, audit.Entry{At: now, Actor: audit.Actor{Role: "customer"}, SubjectType: "ticket", SubjectID: t.ID,
+		Action: "ticket.linked_to_account", Before: map[string]any{"customer_id": nil},
+		After: map[string]any{"customer_id": u.ID, "proof": "email"}})
 }

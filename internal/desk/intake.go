@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"comptoir/internal/blob"
+	"comptoir/internal/clientaddr"
 	"comptoir/internal/desk/sla"
 	"comptoir/internal/id"
 	"comptoir/internal/inbound"
@@ -30,6 +31,14 @@ type MailIntake struct {
 	// as written by its From only if such a server vouched for it
 	// (inbound.SenderVerified). None: From is taken as it is.
 	TrustedAuthservIDs []string
+	// TrustedRelays (--inbound-trusted-relays) are the SMTP clients whose
+	// mail may carry those servers' word: anyone who reaches the SMTP
+	// listener can write an Authentication-Results with their id, so a
+	// mail that another client handed the listener (inbound.Peer) counts
+	// as unverified whatever it says. Mail polled by IMAP was written to
+	// the mailbox by its provider, and is read as it is. Empty: every
+	// client is believed (the store warns at start-up).
+	TrustedRelays clientaddr.Trusted
 }
 
 // Deliver implements inbound.Handler.
@@ -38,7 +47,7 @@ func (m MailIntake) Deliver(ctx context.Context, raw []byte, envelopeFrom string
 	if err != nil {
 		return err
 	}
-	in := m.addressed(&msg)
+	in := m.addressed(ctx, &msg)
 	if in.ReplyToken == "" {
 		// The envelope says where the mail was delivered even when the
 		// header does not (Bcc, forwarding): the ticket's reply address.
@@ -96,7 +105,7 @@ func (m MailIntake) DeliverTooLarge(ctx context.Context, header []byte, size, li
 	if err != nil {
 		return err
 	}
-	in := m.addressed(&msg)
+	in := m.addressed(ctx, &msg)
 	in.AutoReply = msg.AutoReply || inbound.EnvelopeSender(raw) == ""
 	in.Unparsed, in.Raw = true, raw
 	// The note is written in the ticket's language once Receive knows it.
@@ -108,14 +117,14 @@ func (m MailIntake) DeliverTooLarge(ctx context.Context, header []byte, size, li
 // addressed fills what a parsed message's header says: its ids, sender
 // (and whether the trusted mail server vouched for it), subject,
 // recipients, and where it threads (reply token, subject reference).
-func (m MailIntake) addressed(msg *inbound.Message) InboundMessage {
+func (m MailIntake) addressed(ctx context.Context, msg *inbound.Message) InboundMessage {
 	in := InboundMessage{
 		MessageID: msg.MessageID, InReplyTo: msg.InReplyTo, References: msg.References,
 		From:    cmail.Address{Name: msg.From.Name, Email: msg.From.Address},
 		Subject: msg.Subject, Lang: msg.Language,
 	}
 	if len(m.TrustedAuthservIDs) > 0 {
-		in.SenderUnverified = !inbound.SenderVerified(msg.Raw, m.TrustedAuthservIDs, msg.From.Address)
+		in.SenderUnverified = !m.fromTrustedRelay(ctx) || !inbound.SenderVerified(msg.Raw, m.TrustedAuthservIDs, msg.From.Address)
 	}
 	if msg.ReturnedMessageID != "" {
 		// A bounce or a read receipt names the mail it reports on only in
@@ -134,6 +143,18 @@ func (m MailIntake) addressed(msg *inbound.Message) InboundMessage {
 		in.SubjectReference = ref
 	}
 	return in
+}
+
+// fromTrustedRelay reports whether the message being delivered may carry
+// the trusted servers' Authentication-Results: it did not come over the
+// SMTP listener (IMAP), or no relay list was given, or the client that
+// handed it over is on the list.
+func (m MailIntake) fromTrustedRelay(ctx context.Context) bool {
+	peer, viaSMTP := inbound.Peer(ctx)
+	if !viaSMTP || m.TrustedRelays.Empty() {
+		return true
+	}
+	return peer.IsValid() && m.TrustedRelays.Contains(peer)
 }
 
 // SLADeadlines computes a ticket's deadlines with the sla package: wall

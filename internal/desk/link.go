@@ -20,8 +20,9 @@ import (
 // else's email, and linking at sign-up would show them that person's
 // tickets. Staff accounts get nothing, and neither does anyone a ticket a
 // mail opened under the address without the trusted mail server vouching
-// for its From (Ticket.SenderUnverified): whoever wrote it may not be the
-// address's owner. It returns the tickets linked.
+// for its From, or a guest's Contact form ticket not yet confirmed from
+// the link mailed to the address (Ticket.SenderUnverified): whoever wrote
+// it may not be the address's owner. It returns the tickets linked.
 func LinkGuestTicketsTx(ctx context.Context, tx *sql.Tx, u account.User, at time.Time) ([]string, error) {
 	email := strings.ToLower(strings.TrimSpace(u.Email))
 	if u.Role != account.RoleCustomer || u.ID == "" || email == "" {

@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/netip"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -366,15 +367,40 @@ func (s *Server) endReceiving() {
 
 func (s *Server) newSession(c *smtp.Conn) (smtp.Session, error) {
 	remote := ""
+	var peer netip.Addr
 	if c.Conn() != nil {
 		remote = c.Conn().RemoteAddr().String()
+		if ap, err := netip.ParseAddrPort(remote); err == nil {
+			peer = ap.Addr().Unmap().WithZone("")
+		}
 	}
-	return &session{srv: s, remote: remote}, nil
+	return &session{srv: s, remote: remote, peer: peer}, nil
+}
+
+type peerKey struct{}
+
+// withPeer records in ctx the address of the SMTP client whose message is
+// being delivered (the zero Addr when it is unknown).
+func withPeer(ctx context.Context, peer netip.Addr) context.Context {
+	return context.WithValue(ctx, peerKey{}, peer)
+}
+
+// Peer tells a Handler which SMTP client handed the Server the message it
+// is given: its address (IPv4-mapped addresses unmapped; the zero Addr
+// when the connection's address could not be read), and ok true. ok is
+// false for a message that did not come through a Server's connection
+// (the IMAP poller, a direct call). A mail server's Authentication-Results
+// mean something only when it is that server that connected: anyone
+// reaching the listener can write the header.
+func Peer(ctx context.Context) (addr netip.Addr, ok bool) {
+	addr, ok = ctx.Value(peerKey{}).(netip.Addr)
+	return addr, ok
 }
 
 type session struct {
 	srv    *Server
 	remote string
+	peer   netip.Addr // the client, for Peer
 	mu     sync.Mutex
 	from   string
 	rcpts  []string
@@ -441,7 +467,7 @@ func (se *session) Data(r io.Reader) error {
 // client gets the same 451 as for any failed delivery (go-smtp alone would
 // answer 421 and drop the connection).
 func (se *session) deliver(raw []byte, from string, rcpts []string) (err error) {
-	ctx, cancel := context.WithTimeout(se.srv.ctx, se.srv.cfg.DeliverTimeout)
+	ctx, cancel := context.WithTimeout(withPeer(se.srv.ctx, se.peer), se.srv.cfg.DeliverTimeout)
 	defer cancel()
 	defer func() {
 		if r := recover(); r != nil {
@@ -471,7 +497,7 @@ func (se *session) tooLarge(partial []byte) {
 	if len(header) > maxRefusedHeader {
 		header = header[:maxRefusedHeader]
 	}
-	ctx, cancel := context.WithTimeout(se.srv.ctx, se.srv.cfg.DeliverTimeout)
+	ctx, cancel := context.WithTimeout(withPeer(se.srv.ctx, se.peer), se.srv.cfg.DeliverTimeout)
 	defer cancel()
 	err := func() (err error) {
 		defer func() {

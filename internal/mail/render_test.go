@@ -58,7 +58,7 @@ var samples = map[string]any{
 	// Filled by internal/desk (ackData, replyData, surveyData).
 	"ticket_ack": map[string]any{
 		"Name": "Zoé", "StoreName": "Comptoir", "Reference": "T-7K3M9QXA",
-		"PromiseAt": "10 mars 2026 à 11:00 (Europe/Paris)", "Link": "https://shop.example/support/tickets/tkt_1",
+		"PromiseAt": "10 mars 2026 à 11:00 (Europe/Paris)", "Link": "https://shop.example/support/tickets/tkt_1", "Confirm": true,
 	},
 	"ticket_reply": map[string]any{
 		"Name": "Zoé", "StoreName": "Comptoir", "Reference": "T-7K3M9QXA",

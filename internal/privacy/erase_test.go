@@ -206,6 +206,7 @@ func TestExportThenEraseLeavesNothingButWhatTheLawKeeps(t *testing.T) {
 		"message": {contact + " " + phone}}); r.Status != http.StatusSeeOther {
 		t.Fatalf("contact: %d %s", r.Status, r.Body)
 	}
+	confirmGuest(t, h, email)
 	if n := count(t, d, `SELECT COUNT(*) FROM ticket_attachments`); n != 1 {
 		t.Fatalf("attachments stored: %d", n)
 	}

@@ -138,7 +138,15 @@ func (s *Service) read(ctx context.Context, userID string) (*Export, error) {
 	if proven, err := account.AddressProvenTx(ctx, q, userID); err != nil {
 		return nil, err
 	} else if proven {
-		tickets, toThem, emailArgs = byAddress(email)
+		_, toThem, emailArgs = byAddress(email)
+		// Less the tickets opened under the address by someone unverified
+		// (a mail the trusted mail server did not vouch for, a Contact
+		// form the guest never confirmed from the mailbox): their words
+		// are perhaps a stranger's, never joined to the account, and an
+		// export is what the account's holder wrote and was sent. The
+		// mail sent to the address about them stays: it went to them.
+		guestEmail, _ := db.LowerIn("customer_email", 2, email)
+		tickets = `(SELECT id FROM tickets WHERE customer_id = $1 OR (customer_id IS NULL AND NOT sender_unverified AND ` + guestEmail + `))`
 	}
 	const orders = `(SELECT id FROM orders WHERE customer_id = $1)`
 	const claims = `(SELECT id FROM claims WHERE customer_id = $1)`

@@ -41,6 +41,7 @@ func TestGuestTicketsFoundWhateverTheCaseOfAccents(t *testing.T) {
 	testwait.Until(t, "acknowledgement stored", func() bool {
 		return count(t, d, `SELECT COUNT(*) FROM outgoing_mail WHERE kind = 'ticket_ack'`) == 1
 	})
+	confirmGuest(t, h, "Élodie.Quazimir@EXAMPLE.org")
 
 	c := h.NewClient(t)
 	r := c.Send(http.MethodGet, "/api/v1/me/export", "", nil, h.Bearer(t, u.ID))

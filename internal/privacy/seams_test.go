@@ -217,6 +217,7 @@ func TestExportHoldsSurveysAndCardPayments(t *testing.T) {
 		"message": {"A question."}}); r.Status != http.StatusSeeOther {
 		t.Fatalf("contact: %d %s", r.Status, r.Body)
 	}
+	confirmGuest(t, h, "noor@example.org")
 	proveAddress(t, h, "noor@example.org") // the guest ticket is theirs
 	auth := h.Bearer(t, u.ID)              // after the proof, which revokes earlier tokens
 	var ticketID string

@@ -13,6 +13,7 @@ import (
 	"comptoir/internal/apptest"
 	"comptoir/internal/config"
 	"comptoir/internal/desk"
+	"comptoir/internal/testlog"
 )
 
 // A mail under a customer's address that the trusted mail server did not
@@ -167,4 +168,53 @@ func startTrustingMX(t *testing.T) (*apptest.Harness, string) {
 	go h.App.SMTP.Serve(ln)
 	t.Cleanup(func() { h.App.SMTP.Close() })
 	return h, ln.Addr().String()
+}
+
+// With --inbound-trusted-relays, only the listed mail servers' connections
+// may carry the trusted server's word: a mail that says dmarc=pass for its
+// From, handed to the SMTP listener by any other client, is anyone's who
+// wrote that header, and opens a ticket marked "sender not verified". The
+// same mail from a listed relay is its From's. Without the list, any
+// client is believed, as before the flag, and start-up says so. Before,
+// any client that reached the listener passed for any customer.
+func TestAuthResultsCountOnlyFromTrustedRelays(t *testing.T) {
+	ctx := context.Background()
+	for _, c := range []struct {
+		relays     string
+		unverified bool
+		warned     bool
+	}{
+		{"192.0.2.25,10.0.0.0/8", true, false}, // loopback is not on the list
+		{"10.0.0.0/8, 127.0.0.1", false, false},
+		{"", false, true},
+	} {
+		logs := &testlog.Buffer{}
+		h := apptest.StartLogged(t, func(cfg *config.Config) {
+			cfg.InboundTrustedAuthservID, cfg.InboundTrustedRelays, cfg.SMTPListen = "mx.shop.test", c.relays, "127.0.0.1:0"
+		}, logs)
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		go h.App.SMTP.Serve(ln)
+		t.Cleanup(func() { h.App.SMTP.Close() })
+		h.User(t, account.RoleCustomer, "ana@example.fr")
+		raw := "Authentication-Results: mx.shop.test; dkim=pass header.d=example.fr; dmarc=pass header.from=example.fr\r\n" +
+			"From: Ana <ana@example.fr>\r\nTo: support@shop.test\r\nSubject: refund\r\nMessage-ID: <relay@example.fr>\r\n\r\n" +
+			"Refund my last order to IBAN FR76 0000 forged\r\n"
+		if err := smtp.SendMail(ln.Addr().String(), nil, "ana@example.fr", []string{"support@shop.test"}, []byte(raw)); err != nil {
+			t.Fatal(err)
+		}
+		tk := ticketOf(t, h, "ana@example.fr")
+		if tk.SenderUnverified != c.unverified {
+			t.Errorf("relays %q: a mail from 127.0.0.1 with dmarc=pass opened a ticket marked unverified=%v, want %v", c.relays, tk.SenderUnverified, c.unverified)
+		}
+		msgs, err := h.App.Desk.Thread(ctx, tk.ID, true)
+		if err != nil || len(msgs) == 0 || msgs[0].FromUnverified != c.unverified {
+			t.Errorf("relays %q: the mail (%v): %+v, want unverified=%v", c.relays, err, msgs, c.unverified)
+		}
+		if warned := strings.Contains(logs.String(), "--inbound-trusted-relays"); warned != c.warned {
+			t.Errorf("relays %q: start-up warned=%v, want %v:\n%s", c.relays, warned, c.warned, logs.String())
+		}
+	}
 }

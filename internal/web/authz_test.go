@@ -160,8 +160,9 @@ func authzFixtures(o authzObjects) map[string]authzFixture {
 			mismatched: []string{"/support/tickets/" + o.ticket + "/attachments/" + o.guestAttachment, "/support/tickets/" + o.ticket + "/attachments/" + o.otherAttachment}},
 		// A guest link is its own credential: whoever holds it gets the
 		// ticket, signed in or not.
-		"GET /support/t/{token}":  {path: "/support/t/" + o.guestToken, unowned: "the link is its own credential"},
-		"POST /support/t/{token}": {path: "/support/t/" + o.guestToken, body: "text=Any+news%3F", unowned: "the link is its own credential"},
+		"GET /support/t/{token}":          {path: "/support/t/" + o.guestToken, unowned: "the link is its own credential"},
+		"POST /support/t/{token}":         {path: "/support/t/" + o.guestToken, body: "text=Any+news%3F", unowned: "the link is its own credential"},
+		"POST /support/t/{token}/confirm": {path: "/support/t/" + o.guestToken + "/confirm", unowned: "the link is its own credential"},
 		"GET /support/t/{token}/attachments/{aid}": {path: "/support/t/" + o.guestToken + "/attachments/" + o.guestAttachment, unowned: "the link is its own credential",
 			mismatched: []string{"/support/t/" + o.guestToken + "/attachments/" + o.attachment}},
 		"GET /console/tickets/{id}/attachments/{aid}": {path: "/console/tickets/" + o.ticket + "/attachments/" + o.attachment,

@@ -63,6 +63,8 @@ func TestBrowserGuestContactWithFileAgentAnswersWithCannedReply(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	// Sam confirms it from the link mailed to him: the ticket is his.
+	confirmContact(t, h, "sam@example.org")
 	// The ticket appears in the agent's queue without a reload (queue.js
 	// polls every 15 s).
 	if _, err := chromedp.Run(agent, chromedp.Poll[bool](`document.querySelector('#queue tbody').innerText.includes('sam@example.org') && window.notReloaded === true`,

@@ -93,6 +93,7 @@ func TestCannedReplyIsInsertedInTheCustomersLanguage(t *testing.T) {
 	en := h.NewClient(t)
 	en.Lang = "en"
 	en.PostForm("/contact", contactFields("Ana", "ana@example.org", "Where is my order?"))
+	confirmContact(t, h, "ana@example.org") // named once the guest confirmed it
 	tk := onlyTicket(t, h)
 	_, agent := h.User(t, account.RoleAgent, "agent@shop.test") // reads the console in French
 
@@ -125,6 +126,7 @@ func TestCannedReplyIsInsertedInTheCustomersLanguage(t *testing.T) {
 	fr := h.NewClient(t)
 	fr.Lang = "fr"
 	fr.PostForm("/contact", contactFields("Léa", "lea@example.fr", "Bonjour"))
+	confirmContact(t, h, "lea@example.fr")
 	ts, _ := h.App.Desk.Queue(context.Background(), desk.QueueFilter{})
 	var frTicket desk.Ticket
 	for _, x := range ts {
@@ -233,7 +235,15 @@ func TestTicketShowsTheCustomersContextAndNoOneElses(t *testing.T) {
 				t.Fatal("orders on a guest's ticket")
 			}
 		case "BEN@example.fr":
+			// Until confirmed from the mailbox, anyone may have typed
+			// Ben's address: his account is not shown.
 			p := agent.Get("/console/tickets/" + x.ID)
+			mustContain(t, p, `id="context-unverified"`)
+			if strings.Contains(p.Body, benOrder.ID) {
+				t.Fatal("Ben's orders on a ticket anyone may have written under his address")
+			}
+			confirmContact(t, h, "BEN@example.fr")
+			p = agent.Get("/console/tickets/" + x.ID)
 			mustContain(t, p, benOrder.ID, "account with this email", money.Format(benBalance, "en"))
 			if strings.Contains(p.Body, anaOrder.ID) {
 				t.Fatal("Ana's order on Ben's ticket")

@@ -49,6 +49,17 @@ func guestToken(t *testing.T, h *apptest.Harness, kind, to string) string {
 	return toks[0]
 }
 
+// confirmContact has the guest who wrote from email on the Contact page
+// confirm it from the link of its acknowledgement: the ticket is then the
+// address's (desk.ConfirmAsGuest).
+func confirmContact(t *testing.T, h *apptest.Harness, email string) {
+	t.Helper()
+	tok := guestToken(t, h, "ticket_ack", email)
+	if r := h.NewClient(t).PostForm("/support/t/"+tok+"/confirm", nil); r.Status != http.StatusSeeOther {
+		t.Fatalf("confirm: %d %s", r.Status, r.Body)
+	}
+}
+
 // postReply sends a ticket page's reply form as a browser does: multipart,
 // from the store's own page.
 func postReply(c *apptest.Client, h *apptest.Harness, path, text string, files ...upload) apptest.Response {
@@ -157,8 +168,10 @@ func TestGuestLinkOpensItsTicketAndNoOther(t *testing.T) {
 		}
 	}
 
-	// Once Gus proves his address, his tickets join his account: the link
-	// keeps working and the next emails point to the portal.
+	// Once Gus confirms his message and proves his address, his tickets
+	// join his account: the link keeps working and the next emails point
+	// to the portal.
+	confirmContact(t, h, "gus@example.org")
 	u, portal := h.User(t, "customer", "gus@example.org")
 	if err := h.App.DB.Tx(ctx, func(tx *sql.Tx) error {
 		_, err := desk.LinkGuestTicketsTx(ctx, tx, u, h.Clock.Now())
@@ -310,4 +323,86 @@ func TestGuestRepliesByPageAndByEmailShareTheThread(t *testing.T) {
 	page := h.NewClient(t).Get("/support/t/" + tok)
 	mustContain(t, page, "To Canada.", "Then yes.", "Great, thanks.")
 	mustContain(t, agent.Get("/console/tickets/"+gus.ID), "To Canada.", "Great, thanks.")
+}
+
+// A signed-out visitor can type anyone's address on the Contact page. Their
+// ticket is marked "sender not verified" and joins no account, not even
+// when the address's owner proves it again, until someone who reads the
+// address confirms it on the page the acknowledgement links to (a form, in
+// their language, without script): then it is the address's, joins its
+// account and its message can become a claim. The Contact page says so as
+// soon as the form is sent. Before, the owner's next proof linked the
+// stranger's ticket and an agent could turn their words into the owner's
+// claim.
+func TestGuestContactTicketCountsOnlyOnceConfirmedFromTheMailbox(t *testing.T) {
+	h := apptest.Start(t)
+	ctx := context.Background()
+	ana, _ := h.User(t, "customer", "ana@example.fr")
+	proofs := 0
+	prove := func() {
+		t.Helper()
+		if err := h.App.Accounts.RequestPasswordReset(ctx, ana.Email, "fr"); err != nil {
+			t.Fatal(err)
+		}
+		proofs++
+		m := regexp.MustCompile(`/reset/([A-Za-z0-9_-]+)`).FindStringSubmatch(h.Mails(t, "password_reset", proofs)[0].Text) // newest first
+		if m == nil {
+			t.Fatal("no reset link")
+		}
+		if r := h.NewClient(t).PostForm("/reset/"+m[1], url.Values{"password": {"a brand new passphrase"},
+			"password_confirm": {"a brand new passphrase"}}); r.Status != http.StatusSeeOther {
+			t.Fatalf("use the reset link: %d", r.Status)
+		}
+	}
+	prove()
+
+	stranger := h.NewClient(t)
+	stranger.PostForm("/lang", url.Values{"lang": {"en"}})
+	if r := stranger.PostForm("/contact", url.Values{"name": {"Ana"}, "email": {"ana@example.fr"}, "topic": {"subscription_cancel"},
+		"message": {"Stop my subscription now"}}); r.Status != http.StatusSeeOther {
+		t.Fatalf("contact: %d %s", r.Status, r.Body)
+	}
+	mustContain(t, stranger.Get("/contact/sent"), `id="contact-confirm"`, "confirm there that you wrote this message")
+	tk := ticketOf(t, h, "ana@example.fr")
+	if !tk.SenderUnverified || tk.CustomerID != "" {
+		t.Errorf("the stranger's ticket: unverified=%v, customer %q", tk.SenderUnverified, tk.CustomerID)
+	}
+	prove() // the owner proves the address again: the ticket is not theirs yet
+	if got, err := h.App.Desk.Get(ctx, tk.ID); err != nil || got.CustomerID != "" {
+		t.Fatalf("an unconfirmed guest ticket joined the account of the address typed: customer %q (%v)", got.CustomerID, err)
+	}
+	_, agent := h.User(t, "agent", "agent@shop.test")
+	agent.PostForm("/lang", url.Values{"lang": {"en"}})
+	page := agent.Get("/console/tickets/" + tk.ID)
+	mustContain(t, page, `id="sender-unverified-note"`, "Written on the Contact page by a signed-out visitor")
+	if strings.Contains(page.Body, `class="row claim-from-message"`) {
+		t.Error("the console offers to turn the unconfirmed guest's message into a claim")
+	}
+
+	token := guestToken(t, h, "ticket_ack", "ana@example.fr")
+	if acks, err := h.App.Outbox.List(ctx, mail.Filter{Kind: "ticket_ack"}); err != nil || len(acks) != 1 ||
+		!strings.Contains(acks[0].Text, "If you wrote it, confirm it on that page") {
+		t.Errorf("the acknowledgement does not ask for the confirmation (%v): %+v", err, acks)
+	}
+	owner := h.NewClient(t)
+	for lang, button := range map[string]string{"en": "I wrote this message", "fr": "C’est moi qui ai écrit ce message"} {
+		owner.PostForm("/lang", url.Values{"lang": {lang}})
+		mustContain(t, owner.Get("/support/t/"+token), `id="guest-confirm"`, `action="/support/t/`+token+`/confirm"`, button)
+	}
+	owner.PostForm("/lang", url.Values{"lang": {"fr"}})
+	if r := owner.PostForm("/support/t/"+token+"/confirm", nil); r.Status != http.StatusSeeOther || r.Location != "/support/t/"+token {
+		t.Fatalf("confirm: %d %q", r.Status, r.Location)
+	}
+	after := owner.Get("/support/t/" + token)
+	mustContain(t, after, "votre message est confirmé")
+	if strings.Contains(after.Body, `id="guest-confirm"`) {
+		t.Error("the page still asks for the confirmation")
+	}
+	got, err := h.App.Desk.Get(ctx, tk.ID)
+	if err != nil || got.SenderUnverified || got.CustomerID != ana.ID {
+		t.Fatalf("confirmed: unverified=%v, customer %q (%v), want the proven account %s", got.SenderUnverified, got.CustomerID, err, ana.ID)
+	}
+	if n := strings.Count(agent.Get("/console/tickets/"+tk.ID).Body, `class="row claim-from-message"`); n != 2 {
+		t.Errorf("confirmed: %d claim forms, want the message's 2", n)
+	}
 }

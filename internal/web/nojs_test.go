@@ -496,6 +496,7 @@ func TestCannedReplyWithoutScriptKeepsWhatWasWritten(t *testing.T) {
 	en := h.NewClient(t)
 	en.Lang = "en"
 	en.PostForm("/contact", contactFields("Ana", "ana@example.org", "Where is my order?"))
+	confirmContact(t, h, "ana@example.org") // named once the guest confirmed it
 	tk := onlyTicket(t, h)
 	_, agent := h.User(t, account.RoleAgent, "agent@shop.test")
 	page := agent.Get("/console/tickets/" + tk.ID)

@@ -80,6 +80,12 @@ func (s *Server) customerContext(r *http.Request, t desk.Ticket) (*customerConte
 		// Whoever wrote it may not be the address's owner: shown that
 		// account's orders, balance and claims, the agent would take the
 		// message for its holder's, answer it with them, act on them.
+		// An address no account has is a guest's as any other.
+		if _, err := s.Accounts.UserByEmail(ctx, t.CustomerEmail); errors.Is(err, account.ErrNotFound) {
+			return c, nil
+		} else if err != nil {
+			return nil, err
+		}
 		c.SenderUnverified = true
 		return c, nil
 	default:

@@ -67,6 +67,24 @@ func (s *Server) guestTicketReply(w http.ResponseWriter, r *http.Request) {
 		})
 }
 
+// guestTicketConfirm is the guest's "I wrote this message" on the page of
+// a Contact form ticket their link opens (desk.ConfirmAsGuest): only
+// someone who reads the address has the link, and only the form, never
+// the link alone (mail scanners follow links), confirms. Back to the page,
+// which says so.
+func (s *Server) guestTicketConfirm(w http.ResponseWriter, r *http.Request) {
+	if !s.allow(w, r, "guestticket:"+limitAddr(r), guestReplyLimit) {
+		return
+	}
+	token := r.PathValue("token")
+	guestHeaders(w)
+	if _, err := s.Desk.ConfirmAsGuest(r.Context(), token); s.deskFailed(w, r, err) {
+		return
+	}
+	s.flash(w, "ticket.confirmed")
+	http.Redirect(w, r, desk.GuestLinkPath+token, http.StatusSeeOther)
+}
+
 // guestTicketAttachment serves a file of the ticket the guest link opens,
 // as the portal does; a file of another ticket is 404.
 func (s *Server) guestTicketAttachment(w http.ResponseWriter, r *http.Request) {

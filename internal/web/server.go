@@ -265,6 +265,7 @@ func (s *Server) pageRoutes() []route {
 		{"GET /support/tickets/{id}/attachments/{aid}", permSignedIn, s.send(s.myTicketAttachment)},
 		{"GET /support/t/{token}", permAnyone, s.guestTicket},
 		{"POST /support/t/{token}", permAnyone, s.guestTicketReply},
+		{"POST /support/t/{token}/confirm", permAnyone, s.guestTicketConfirm},
 		{"GET /support/t/{token}/attachments/{aid}", permAnyone, s.send(s.guestTicketAttachment)},
 		{"GET /console/tickets", permStaff, s.consoleQueue},
 		{"GET /console/tickets/{id}", permStaff, s.consoleTicket},
