@@ -160,10 +160,15 @@ func (s *Server) withVisitorLang(r *http.Request) *http.Request {
 // pageAuth guards an HTML route: a visitor who is not signed in is sent to
 // the sign-in page (and back afterwards); a signed-in user without the
 // right role gets a 404, which reveals nothing about what exists there.
-func (s *Server) pageAuth(p perm, h http.HandlerFunc) http.Handler {
+// signedOut, when set, answers instead of the sign-in page when it can
+// (it reports whether it did).
+func (s *Server) pageAuth(p perm, h http.HandlerFunc, signedOut func(http.ResponseWriter, *http.Request) bool) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		st := state(r)
 		if p != permAnyone && st.user == nil {
+			if signedOut != nil && signedOut(w, r) {
+				return
+			}
 			// A form sent with an expired session comes back to its page:
 			// its action may answer POST only.
 			target := "/signin?next=" + urlQueryEscape(s.returnPath(r))
