@@ -136,8 +136,14 @@ func TestAdminPolicyPreviewSpeaksTheAdminsLanguage(t *testing.T) {
 	if r.Status != http.StatusUnprocessableEntity {
 		t.Fatalf("bad facts: %d", r.Status)
 	}
-	mustContain(t, r, `id="preview-error"`, "Ces faits ne peuvent pas être lus")
+	// What is wrong with them is said in French too, by the field's path.
+	mustContain(t, r, `id="preview-error"`, "Ces faits ne peuvent pas être lus (kind: ce n’est pas du JSON valide\u00a0: il s’arrête trop tôt)")
+	r = admin.PostForm("/admin/policies/preview", url.Values{"document": {doc}, "facts": {`{"kind":"non_delivery","filed_at":"2026-03-08T10:00:00Z","order":{"placed_at":"2026-03-05T10:00:00Z","paid":{"amount":"1000","currency":"EUR"}}}`}})
+	mustContain(t, r, `id="preview-error"`, "(order.paid.amount: doit être un nombre entier d’unités mineures (centimes), pas une chaîne de caractères)")
 	admin.PostForm("/lang", url.Values{"lang": {"en"}})
+	// In English, the words of `comptoir policy eval`.
+	r = admin.PostForm("/admin/policies/preview", url.Values{"document": {doc}, "facts": {`{"kind":`}})
+	mustContain(t, r, `id="preview-error"`, "These facts cannot be read (kind: not JSON: it ends too early)")
 	r = admin.PostForm("/admin/policies/preview", url.Values{"document": {"name = "}, "sample": {"non_delivery_partial"}})
 	mustContain(t, r, `id="preview-error"`, "The document cannot be read")
 	r = admin.PostForm("/admin/policies/preview", url.Values{"document": {doc}, "sample": {"non_delivery_partial"}})

@@ -208,12 +208,19 @@ func (s *Server) adminPolicyPreview(w http.ResponseWriter, r *http.Request) {
 	d.Facts = facts
 	dec, err := policystore.Preview([]byte(doc), []byte(facts), time.Time{})
 	if err != nil {
-		// A document's error (line, key, what is wrong) is worded in the
-		// admin's language from its code; facts are API.md's JSON, whose
-		// errors name the field by its path, in English as in `comptoir
-		// policy eval`.
+		// A document's error (line, key, what is wrong) and a facts'
+		// (the field's path, what is wrong) are worded in the admin's
+		// language from their codes; `comptoir policy eval` prints the
+		// facts' in English.
 		var perr *policy.ParseError
+		var ferr *policy.FactsError
 		key, detail := "admin.policies.preview_facts_error", err.Error()
+		if errors.As(err, &ferr) {
+			detail = ferr.Localize(v.Lang, s.translator(v.Lang))
+			if ferr.Path != "" {
+				detail = ferr.Path + ": " + detail
+			}
+		}
 		if errors.As(err, &perr) {
 			key, detail = "admin.policies.preview_document_error", perr.Localize(v.Lang, s.translator(v.Lang))
 			if perr.Path != "" {
