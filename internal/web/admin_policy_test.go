@@ -326,3 +326,40 @@ func pageError(body, id string) string {
 	}
 	return body[i : i+end]
 }
+
+// A TOML syntax error in the editor quoted the TOML reader's English on a
+// French page ("erreur de syntaxe TOML (en anglais : strings cannot contain
+// newlines)"). It is now worded in French by its kind, and the page gives
+// its column beside its line, on the editor and in the preview; in English
+// the words are the reader's, as `comptoir policy check` prints them.
+func TestAdminPolicySyntaxErrorInTheAdminsLanguage(t *testing.T) {
+	h := apptest.Start(t)
+	_, admin := h.User(t, account.RoleAdmin, "admin@shop.test")
+	doc := strings.Replace(string(policy.DefaultDocument()), "name = \"default\"\nversion = 1", "name = \"shop\"\nversion = 2", 1)
+	bad := strings.Replace(doc, `window = "7d"`, `window = "7d`, 1)
+	_, perr := policy.Parse([]byte(bad))
+	pe, ok := perr.(*policy.ParseError)
+	if !ok || pe.Code != policy.CodeSyntax || pe.Column == 0 {
+		t.Fatalf("the broken document: %#v", perr)
+	}
+	text := func(r apptest.Response) string { return html.UnescapeString(r.Body) }
+	for _, lang := range []string{"fr", "en"} {
+		admin.PostForm("/lang", url.Values{"lang": {lang}})
+		where := fmt.Sprintf("Ligne %d, colonne %d — %s: ", pe.Line, pe.Column, pe.Path)
+		want := where + "erreur de syntaxe TOML\u00a0: " + h.App.Messages.T("fr", "policy.syntax.string_newline")
+		if lang == "en" {
+			want = fmt.Sprintf("Line %d, column %d — %s: %s", pe.Line, pe.Column, pe.Path, pe.Msg)
+		}
+		r := admin.PostForm("/admin/policies", url.Values{"document": {bad}})
+		if r.Status != http.StatusUnprocessableEntity || !strings.Contains(text(r), want) {
+			t.Errorf("%s: saving: %d, want %q in\n%s", lang, r.Status, want, pageError(r.Body, "policy-error"))
+		}
+		if lang == "fr" && strings.Contains(r.Body, pe.Msg) {
+			t.Errorf("the French editor quotes the TOML reader's English %q", pe.Msg)
+		}
+		r = admin.PostForm("/admin/policies/preview", url.Values{"document": {bad}, "sample": {"non_delivery_partial"}})
+		if r.Status != http.StatusUnprocessableEntity || !strings.Contains(text(r), want) {
+			t.Errorf("%s: previewing: %d, want %q in\n%s", lang, r.Status, want, pageError(r.Body, "preview-error"))
+		}
+	}
+}
