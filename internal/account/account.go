@@ -93,6 +93,10 @@ var (
 	ErrSessionExpired     = errors.New("account: session expired")
 	ErrInvalidToken       = errors.New("account: unknown or revoked API token")
 	ErrResetInvalid       = errors.New("account: reset link unknown, used or expired")
+	// ErrResetUsed is the ErrResetInvalid of a link already used (or
+	// voided by another link of the same account used since): the form
+	// sent twice meets it. Telling it apart says nothing of the password.
+	ErrResetUsed = fmt.Errorf("%w (already used)", ErrResetInvalid)
 )
 
 // Validation codes: stable names the web layer turns into sentences in the

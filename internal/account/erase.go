@@ -122,6 +122,20 @@ func HoldUnerasedTx(ctx context.Context, tx *sql.Tx, userID string) (erased bool
 	return IsErased(ctx, tx, userID)
 }
 
+// ErasedAt is when the account's personal data were erased; the zero time
+// when they were not, or there is no such account.
+func (s *Service) ErasedAt(ctx context.Context, userID string) (time.Time, error) {
+	var erased sql.NullTime
+	err := s.db.Read.QueryRowContext(ctx, `SELECT erased_at FROM users WHERE id = $1`, userID).Scan(&erased)
+	if err == sql.ErrNoRows || !erased.Valid {
+		return time.Time{}, nil
+	}
+	if err != nil {
+		return time.Time{}, fmt.Errorf("account: read erasure of %s: %w", userID, err)
+	}
+	return erased.Time.UTC(), nil
+}
+
 // IsErased reports whether the account's personal data were erased.
 func IsErased(ctx context.Context, q db.Querier, userID string) (bool, error) {
 	var erased sql.NullTime

@@ -150,8 +150,9 @@ func (s *Service) sendPasswordReset(ctx context.Context, requestID string) error
 }
 
 // CheckResetLink reports, without using it, whether a reset link's token
-// may still set a password: ErrResetInvalid when it is unknown, used or
-// expired. The link's page asks it before showing the form.
+// may still set a password: ErrResetUsed when it was used (or voided by
+// another link used since), ErrResetInvalid when it is unknown or expired.
+// The link's page asks it before showing the form.
 func (s *Service) CheckResetLink(ctx context.Context, token string) error {
 	if token == "" || len(token) > maxTokenLen {
 		return ErrResetInvalid
@@ -166,7 +167,10 @@ func (s *Service) CheckResetLink(ctx context.Context, token string) error {
 	if err != nil {
 		return fmt.Errorf("account: read reset link: %w", err)
 	}
-	if used.Valid || !s.clock.Now().Before(expires) {
+	if used.Valid {
+		return ErrResetUsed
+	}
+	if !s.clock.Now().Before(expires) {
 		return ErrResetInvalid
 	}
 	return nil
@@ -176,8 +180,9 @@ func (s *Service) CheckResetLink(ctx context.Context, token string) error {
 // signs out every session, voids the sign-ins waiting for their second
 // factor and voids the user's other reset links. The first reset, which
 // proves the address (AddressProvenTx), also revokes the API tokens.
-// ErrResetInvalid when the token is unknown, used or expired (checked before
-// the password, so that nobody types a new password into a dead link);
+// ErrResetInvalid when the token is unknown, used or expired, ErrResetUsed
+// (which is an ErrResetInvalid) when used (checked before the password, so
+// that nobody types a new password into a dead link);
 // *ValidationError on "password" for a weak password.
 func (s *Service) ResetPassword(ctx context.Context, token, newPassword string) error {
 	// A cheap read first, so that a guessed or stale link costs no argon2
@@ -196,7 +201,7 @@ func (s *Service) ResetPassword(ctx context.Context, token, newPassword string) 
 		return err
 	}
 	now := s.clock.Now()
-	return s.db.Tx(ctx, func(tx *sql.Tx) error {
+	err = s.db.Tx(ctx, func(tx *sql.Tx) error {
 		// Of two clicks on the same link, only one finds it unused.
 		var userID string
 		err := tx.QueryRowContext(ctx, `UPDATE password_resets SET used_at = $1
@@ -252,4 +257,12 @@ func (s *Service) ResetPassword(ctx context.Context, token, newPassword string) 
 			Action: actionPasswordReset, After: map[string]any{"fields": []string{"password_hash"}, "sessions_revoked": revoked,
 				"tokens_revoked": tokensRevoked}})
 	})
+	if errors.Is(err, ErrResetInvalid) {
+		// The other of two clicks used it meanwhile (or it expired): the
+		// link's state now says which.
+		if cerr := s.CheckResetLink(ctx, token); cerr != nil {
+			return cerr
+		}
+	}
+	return err
 }

@@ -232,7 +232,11 @@ type Evidence struct {
 	SHA256      string // hex, of the text or the file
 	AddedAt     time.Time
 	AddedBy     string
-	blobKey     string
+	// Erased: the claim's customer had their personal data erased, and
+	// with them this evidence (EraseCustomerTx): Text and FileName are
+	// placeholders, the file is gone. Set by Service.Evidence.
+	Erased  bool
+	blobKey string
 }
 
 // Refund is money that went back because of a claim.

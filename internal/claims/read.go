@@ -297,10 +297,10 @@ func OrderDecisionsTx(ctx context.Context, q db.Querier, orderID string) ([]Orde
 
 const evidenceColumns = `id, claim_id, kind, text, blob_key, file_name, content_type, size, sha256, added_at, added_by, lang`
 
-func scanEvidence(row interface{ Scan(...any) error }) (Evidence, error) {
+func scanEvidence(row interface{ Scan(...any) error }, more ...any) (Evidence, error) {
 	var e Evidence
 	var text, key, name, ctype sql.NullString
-	if err := row.Scan(&e.ID, &e.ClaimID, &e.Kind, &text, &key, &name, &ctype, &e.Size, &e.SHA256, &e.AddedAt, &e.AddedBy, &e.Lang); err != nil {
+	if err := row.Scan(append([]any{&e.ID, &e.ClaimID, &e.Kind, &text, &key, &name, &ctype, &e.Size, &e.SHA256, &e.AddedAt, &e.AddedBy, &e.Lang}, more...)...); err != nil {
 		return Evidence{}, err
 	}
 	e.Text, e.blobKey, e.FileName, e.ContentType = text.String, key.String, name.String, ctype.String
@@ -309,17 +309,23 @@ func scanEvidence(row interface{ Scan(...any) error }) (Evidence, error) {
 }
 
 func evidenceOf(ctx context.Context, q db.Querier, claimID string) ([]Evidence, error) {
-	rows, err := q.QueryContext(ctx, `SELECT `+evidenceColumns+` FROM claim_evidence WHERE claim_id = $1 ORDER BY position`, claimID)
+	// Whether the customer was erased is read with the evidence, in one
+	// statement: the page words the placeholders an erasure left.
+	rows, err := q.QueryContext(ctx, `SELECT `+evidenceColumns+`,
+		(SELECT COUNT(*) FROM claims c JOIN users u ON u.id = c.customer_id WHERE c.id = claim_evidence.claim_id AND u.erased_at IS NOT NULL)
+		FROM claim_evidence WHERE claim_id = $1 ORDER BY position`, claimID)
 	if err != nil {
 		return nil, wrapDB("evidence", err)
 	}
 	defer rows.Close()
 	var out []Evidence
 	for rows.Next() {
-		e, err := scanEvidence(rows)
+		var erased int
+		e, err := scanEvidence(rows, &erased)
 		if err != nil {
 			return nil, wrapDB("evidence", err)
 		}
+		e.Erased = erased > 0
 		out = append(out, e)
 	}
 	return out, wrapDB("evidence", rows.Err())

@@ -114,10 +114,16 @@ type Evidence struct {
 }
 
 // FactsError is malformed or incomplete facts: the JSON path of the field
-// (order.paid_at, evidence[1].at) and what is wrong with it.
+// (order.paid_at, evidence[1].at) and what is wrong with it, in English
+// (Msg, the words `comptoir policy eval` prints) and as a Code with the
+// values of its message, which Localize words in another language.
 type FactsError struct {
 	Path string
 	Msg  string
+	// Code names the message: "policy.facts.<code>" in the catalogs.
+	// Empty for a message without one (Localize then says Msg).
+	Code string
+	args []any
 }
 
 func (e *FactsError) Error() string {
@@ -128,7 +134,148 @@ func (e *FactsError) Error() string {
 }
 
 func factsErr(path, format string, args ...any) error {
-	return &FactsError{Path: path, Msg: fmt.Sprintf(format, args...)}
+	return &FactsError{Path: path, Msg: fmt.Sprintf(format, args...), Code: factsCodes[format], args: args}
+}
+
+// Localize words the error in the language of t, without its path (as Msg
+// has none): its code's message "policy.facts.<code>", filled with the
+// values Msg was made of (V0, V1, V2), those that are words (a JSON type,
+// what an object has) in t's language. In English it is Msg.
+func (e *FactsError) Localize(lang string, t Translator) string {
+	if e.Code == "" {
+		return e.Msg
+	}
+	data := map[string]any{}
+	for i, a := range e.args {
+		if w, ok := a.(worded); ok {
+			a = w.word(lang, t)
+		}
+		data["V"+strconv.Itoa(i)] = a
+	}
+	return t("policy.facts."+e.Code, data)
+}
+
+// worded is a value of a facts error's message that is words, not data: it
+// has its English (String or Error, in Msg) and its words in a catalog.
+type worded interface {
+	word(lang string, t Translator) string
+}
+
+// phrase is a fixed piece of a facts error's message: a JSON type, what an
+// object has. Its catalog message is "policy.facts.phrase.<phrase>".
+type phrase string
+
+func (p phrase) String() string                     { return phrasesEN[p] }
+func (p phrase) word(_ string, t Translator) string { return t("policy.facts.phrase."+string(p), nil) }
+
+// phrasesEN are the phrases' English words, as Msg has always said them.
+var phrasesEN = map[phrase]string{
+	"object": "an object", "array": "an array", "boolean": "a boolean", "number": "a number", "string": "a string",
+	"null": "null", "nothing": "nothing", "other": "something else",
+	"the_facts": "the facts",
+	// ends_early is JSON cut short. Besides these, json_syntax and
+	// json_syntax_at word other JSON the decoder cannot read (in French:
+	// in English the decoder's own words are kept), bad_time and bad_year
+	// ParseTime's refusals.
+	"ends_early":         "it ends too early",
+	"known_facts":        "facts have kind, filed_at, customer, order, subscription, evidence, choice and refund_requested",
+	"known_customer":     "a customer has type and country",
+	"known_order":        "an order has placed_at, paid_at, paid, product_kind, quantity, delivered, refunded, processing_until and consent",
+	"known_subscription": "a subscription has last_payment_at, last_payment, period_end, refunded, started_at and consent",
+	"known_consent":      "a consent has immediate_performance, withdrawal_waiver and at",
+	"known_amount":       "an amount has amount, in minor units, and currency",
+	"known_evidence":     "evidence has kind and at",
+}
+
+// Phrases are the phrases facts errors use; each has a message
+// "policy.facts.phrase.<phrase>" in every language.
+func Phrases() []string {
+	out := []string{"json_syntax", "json_syntax_at", "bad_time", "bad_year"}
+	for p := range phrasesEN {
+		out = append(out, string(p))
+	}
+	return out
+}
+
+// jsonSyntax is JSON the decoder could not read, other than cut short.
+type jsonSyntax struct{ err error }
+
+func (j jsonSyntax) String() string { return j.err.Error() }
+
+// word is the decoder's English in English: no catalog says it better.
+func (j jsonSyntax) word(lang string, t Translator) string {
+	if !isFrench(lang) {
+		return j.String()
+	}
+	var se *json.SyntaxError
+	if errors.As(j.err, &se) {
+		return t("policy.facts.phrase.json_syntax_at", map[string]any{"Offset": se.Offset})
+	}
+	return t("policy.facts.phrase.json_syntax", nil)
+}
+
+// factsCodes are the codes of the facts errors' messages, by their English
+// format. Each has a message "policy.facts.<code>" in every language.
+var factsCodes = map[string]string{
+	"the facts are %d bytes; at most %d":                                "too_large",
+	"not JSON: %v":                                                      "not_json",
+	"must be an object, not %s":                                         "not_object",
+	"given twice":                                                       "given_twice",
+	"unexpected data after %s":                                          "trailing_data",
+	"unknown field (%s)":                                                "unknown_field",
+	"%q is not a claim kind (want %s)":                                  "not_kind",
+	"%q is not a customer type (want consumer or business)":             "not_customer_type",
+	"%q is not a country code such as FR":                               "not_country",
+	"%q is not a choice (want period_end or now)":                       "not_choice",
+	"must be true or false, not %s":                                     "not_boolean",
+	"%q is not a product kind (want service or digital)":                "not_product_kind",
+	"must be at least 1, not %d":                                        "below_one",
+	"must be a string, not %s":                                          "not_string",
+	"must not be empty":                                                 "empty",
+	"must be an RFC 3339 time such as \"2026-03-08T10:00:00Z\", not %s": "not_time",
+	"%v":                         "as_is",
+	"%s does not fit in 64 bits": "too_big",
+	"must be an integer number of minor units, not %s":                           "not_minor_units",
+	"must not be negative":                                                       "negative",
+	"must be a currency code such as \"EUR\", not %s":                            "not_currency_string",
+	"%q is not a currency code such as EUR":                                      "not_currency",
+	"must be a whole number, not %s":                                             "not_whole",
+	"must be an array of {\"kind\": \"text\" or \"file\", \"at\": time}, not %s": "not_evidence_list",
+	"must be an object, not null":                                                "object_null",
+	"%q is not a kind of evidence (want text or file)":                           "not_evidence_kind",
+	"%s is before %s (%s)":                                                       "before",
+	"%s is before subscription.last_payment_at (%s)":                             "before_last_payment",
+	"%s is before subscription.started_at (%s)":                                  "before_started",
+	"is %d, more than the %d ordered":                                            "above_quantity",
+	"is %s but %s is in %s":                                                      "other_currency",
+	"missing (%s)":                                                               "missing_kind",
+	"missing (how much of the line was delivered, 0 if nothing)":                 "missing_delivered",
+	"missing (in minor units: 1000 for €10.00)":                                  "missing_amount",
+	"missing (a currency code such as EUR)":                                      "missing_currency",
+	"missing (text or file)":                                                     "missing_evidence_kind",
+	"missing (when it was sent)":                                                 "missing_evidence_at",
+	"missing (when the customer first wrote about this)":                         "missing_filed_at",
+	"missing (consumer or business: the law's floors depend on it)":              "missing_customer_type",
+	"missing (the order line the claim is about)":                                "missing_order",
+	"missing (a not_as_described window counts from the payment)":                "missing_paid_at",
+	"missing (a %s window counts from the order)":                                "missing_placed_at",
+	"missing (what was paid for the line)":                                       "missing_paid",
+	"missing (how much was ordered)":                                             "missing_quantity",
+	"missing (service or digital)":                                               "missing_product_kind",
+	"missing (period_end or now: how the subscription should end)":               "missing_choice",
+	"missing (the subscription to cancel)":                                       "missing_subscription",
+	"missing (when last_payment was made)":                                       "missing_last_payment_at",
+	"missing (what was paid on last_payment_at)":                                 "missing_last_payment",
+	"missing (refunded is given, so what was paid is needed)":                    "missing_paid_refunded",
+}
+
+// FactsCodes are the codes a FactsError can have.
+func FactsCodes() []string {
+	out := make([]string, 0, len(factsCodes))
+	for _, c := range factsCodes {
+		out = append(out, c)
+	}
+	return out
 }
 
 // maxFacts bounds DecodeFacts' input: facts are a few hundred bytes.
@@ -176,9 +323,9 @@ type presence struct{ delivered bool }
 func decodeObject(data []byte, path string, fn func(key string, raw json.RawMessage, path string) error) error {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.UseNumber()
-	where := path
-	if where == "" {
-		where = "the facts"
+	var where any = path
+	if path == "" {
+		where = phrase("the_facts")
 	}
 	tok, err := dec.Token()
 	if err != nil {
@@ -219,56 +366,56 @@ func decodeObject(data []byte, path string, fn func(key string, raw json.RawMess
 	return nil
 }
 
-func jsonProblem(err error) string {
+func jsonProblem(err error) any {
 	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
-		return "it ends too early"
+		return phrase("ends_early")
 	}
-	return err.Error()
+	return jsonSyntax{err}
 }
 
-func describeJSON(tok json.Token) string {
+func describeJSON(tok json.Token) phrase {
 	switch t := tok.(type) {
 	case nil:
 		return "null"
 	case json.Delim:
 		if t == '[' {
-			return "an array"
+			return "array"
 		}
-		return "an object"
+		return "object"
 	case bool:
-		return "a boolean"
+		return "boolean"
 	case json.Number:
-		return "a number"
+		return "number"
 	case string:
-		return "a string"
+		return "string"
 	}
-	return "something else"
+	return "other"
 }
 
 // describeRaw names the type of a raw JSON value.
-func describeRaw(raw json.RawMessage) string {
+func describeRaw(raw json.RawMessage) phrase {
 	raw = bytes.TrimSpace(raw)
 	if len(raw) == 0 {
 		return "nothing"
 	}
 	switch raw[0] {
 	case '{':
-		return "an object"
+		return "object"
 	case '[':
-		return "an array"
+		return "array"
 	case '"':
-		return "a string"
+		return "string"
 	case 't', 'f':
-		return "a boolean"
+		return "boolean"
 	case 'n':
 		return "null"
 	}
-	return "a number"
+	return "number"
 }
 
 func isNull(raw json.RawMessage) bool { return string(bytes.TrimSpace(raw)) == "null" }
 
-func unknownField(path string, known string) error {
+func unknownField(path string, known phrase) error {
 	return factsErr(path, "unknown field (%s)", known)
 }
 
@@ -307,7 +454,7 @@ func (f *Facts) decodeField(key string, raw json.RawMessage, path string, have *
 				}
 				f.Customer.Country = s
 			default:
-				return unknownField(path, "a customer has type and country")
+				return unknownField(path, "known_customer")
 			}
 			return nil
 		})
@@ -340,7 +487,7 @@ func (f *Facts) decodeField(key string, raw json.RawMessage, path string, have *
 			case "consent":
 				return decodeConsent(raw, path, &s.Consent)
 			}
-			return unknownField(path, "a subscription has last_payment_at, last_payment, period_end, refunded, started_at and consent")
+			return unknownField(path, "known_subscription")
 		})
 	case "evidence":
 		return decodeEvidence(raw, path, &f.Evidence)
@@ -363,7 +510,7 @@ func (f *Facts) decodeField(key string, raw json.RawMessage, path string, have *
 		}
 		f.RefundRequested = &b
 	default:
-		return unknownField(path, "facts have kind, filed_at, customer, order, subscription, evidence, choice and refund_requested")
+		return unknownField(path, "known_facts")
 	}
 	return nil
 }
@@ -407,7 +554,7 @@ func (o *Order) decodeField(key string, raw json.RawMessage, path string, have *
 	case "consent":
 		return decodeConsent(raw, path, &o.Consent)
 	default:
-		return unknownField(path, "an order has placed_at, paid_at, paid, product_kind, quantity, delivered, refunded, processing_until and consent")
+		return unknownField(path, "known_order")
 	}
 	return nil
 }
@@ -429,7 +576,7 @@ func decodeConsent(raw json.RawMessage, path string, dst **Consent) error {
 		case "at":
 			return decodeTime(raw, path, &c.At)
 		}
-		return unknownField(path, "a consent has immediate_performance, withdrawal_waiver and at")
+		return unknownField(path, "known_consent")
 	})
 }
 
@@ -491,12 +638,34 @@ func ParseTime(s string) (time.Time, error) {
 		if len(s) > 40 {
 			s = s[:40] + "…"
 		}
-		return time.Time{}, fmt.Errorf("%q is not an RFC 3339 time such as 2026-03-08T10:00:00Z", s)
+		return time.Time{}, &timeError{value: s}
 	}
 	if y := t.Year(); y < 1900 || y > 9999 {
-		return time.Time{}, fmt.Errorf("%q: the year must be between 1900 and 9999", s)
+		return time.Time{}, &timeError{value: s, year: true}
 	}
 	return t, nil
+}
+
+// timeError is ParseTime's refusal: not an RFC 3339 time, or a year out of
+// range.
+type timeError struct {
+	value string
+	year  bool
+}
+
+func (e *timeError) Error() string {
+	if e.year {
+		return fmt.Sprintf("%q: the year must be between 1900 and 9999", e.value)
+	}
+	return fmt.Sprintf("%q is not an RFC 3339 time such as 2026-03-08T10:00:00Z", e.value)
+}
+
+func (e *timeError) word(_ string, t Translator) string {
+	id := "policy.facts.phrase.bad_time"
+	if e.year {
+		id = "policy.facts.phrase.bad_year"
+	}
+	return t(id, map[string]any{"Value": e.value})
 }
 
 // decodeAmount reads {"amount": <minor units>, "currency": "EUR"}; null is
@@ -536,7 +705,7 @@ func decodeAmount(raw json.RawMessage, path string, dst **money.Amount) error {
 			}
 			currency, haveCurrency = c, true
 		default:
-			return unknownField(sub, "an amount has amount, in minor units, and currency")
+			return unknownField(sub, "known_amount")
 		}
 		return nil
 	})
@@ -612,7 +781,7 @@ func decodeEvidence(raw json.RawMessage, path string, dst *[]Evidence) error {
 			case "at":
 				return decodeTime(raw, path, &e.At)
 			}
-			return unknownField(path, "evidence has kind and at")
+			return unknownField(path, "known_evidence")
 		}); err != nil {
 			return err
 		}

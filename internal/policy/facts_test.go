@@ -168,6 +168,7 @@ func TestDecodeFactsErrors(t *testing.T) {
 			if fe.Path != tt.path || !strings.Contains(fe.Msg, tt.msg) {
 				t.Errorf("error %q (path %q), want path %q and a message containing %q", err, fe.Path, tt.path, tt.msg)
 			}
+			checkFactsInFrench(t, fe)
 		})
 	}
 }

@@ -72,6 +72,7 @@ func FuzzFacts(f *testing.F) {
 			if !errors.As(err, &fe) {
 				t.Fatalf("error %T %v is not a *FactsError", err, err)
 			}
+			checkFactsWorded(t, fe)
 			return
 		}
 		d := Evaluate(nil, facts, facts.FiledAt.Add(time.Hour))

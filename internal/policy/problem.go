@@ -36,6 +36,9 @@ type Args struct {
 	// Detail is the TOML reader's own description of a syntax error; it
 	// exists in English only.
 	Detail string
+	// Syntax is the kind of a syntax error (the Syntax* constants), which
+	// French words in place of Detail.
+	Syntax string
 }
 
 // The TOML types a document's value can have, as Args.Type names them.
@@ -142,6 +145,11 @@ func localize(id string, a Args, lang string, t Translator) string {
 	data := map[string]any{
 		"Value": a.Value, "Name": a.Name, "Kind": a.Kind, "List": a.List,
 		"Number": a.Number, "Max": a.Max, "Detail": a.Detail, "Type": "",
+	}
+	if a.Syntax != "" && isFrench(lang) {
+		// The TOML reader's English is kept in English; another
+		// language says which kind of mistake it is.
+		data["Detail"] = t("policy.syntax."+a.Syntax, nil)
 	}
 	if a.Type != "" {
 		data["Type"] = t("policy.type."+a.Type, nil)

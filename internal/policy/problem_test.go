@@ -53,6 +53,9 @@ func TestProblemMessagesExist(t *testing.T) {
 	for _, ty := range Types {
 		ids = append(ids, "policy.type."+ty)
 	}
+	for _, k := range SyntaxKinds {
+		ids = append(ids, "policy.syntax."+k)
+	}
 	for _, id := range ids {
 		for _, lang := range locale.Supported {
 			if !catalog.Has(lang, id) {
@@ -75,6 +78,42 @@ func TestProblemInFrench(t *testing.T) {
 			if got := w.Localize(locale.FR, translator(locale.FR)); !strings.HasPrefix(got, "un délai exact de 14 jours ") {
 				t.Errorf("French warning: %q", got)
 			}
+		}
+	}
+}
+
+// A TOML syntax error is the TOML reader's English in English (the words of
+// `comptoir policy check`), and in French the kind of mistake, worded:
+// before, the French page quoted the reader's English. Its column is kept
+// for the page.
+func TestSyntaxErrorsInFrench(t *testing.T) {
+	doc := testDoc("eu", nil)
+	for _, c := range []struct{ name, doc, kind string }{
+		{"unclosed string", strings.Replace(doc, `window = "7d"`, `window = "7d`, 1), SyntaxStringNewline},
+		{"bare word", strings.Replace(doc, `window = "7d"`, `window = seven`, 1), SyntaxValue},
+		{"text after the value", strings.Replace(doc, `window = "7d"`, `window = 7d`, 1), SyntaxLineEnd},
+		{"cut short", doc + "\nx = ", SyntaxEOF},
+		{"unclosed table header", doc + "\n[kinds.withdrawal", SyntaxTable},
+		{"key twice", strings.Replace(doc, `window = "7d"`, "window = \"7d\"\nwindow = \"8d\"", 1), SyntaxDuplicate},
+		{"no equals", strings.Replace(doc, `window = "7d"`, `window "7d"`, 1), SyntaxKey},
+		{"two values", strings.Replace(doc, `window = "7d"`, `window = "7d" "8d"`, 1), SyntaxLineEnd},
+		{"bad escape", strings.Replace(doc, `window = "7d"`, `window = "7\q"`, 1), SyntaxEscape},
+		{"bad table", doc + "\n[]\n", SyntaxTable},
+		{"bad list", doc + "\nx = [1 2]\n", SyntaxList},
+	} {
+		_, err := Parse([]byte(c.doc))
+		pe, ok := err.(*ParseError)
+		if !ok || pe.Code != CodeSyntax {
+			t.Errorf("%s: %v, want a syntax error", c.name, err)
+			continue
+		}
+		if pe.Arg.Syntax != c.kind || pe.Line == 0 || pe.Column == 0 {
+			t.Errorf("%s: %q is kind %q at %d:%d, want %q with its line and column", c.name, pe.Msg, pe.Arg.Syntax, pe.Line, pe.Column, c.kind)
+		}
+		checkErrorWorded(t, pe)
+		fr := pe.Localize(locale.FR, translator(locale.FR))
+		if want := "erreur de syntaxe TOML\u00a0: " + catalog.T(locale.FR, "policy.syntax."+c.kind); fr != want || strings.Contains(fr, pe.Msg) {
+			t.Errorf("%s in French: %q, want %q", c.name, fr, want)
 		}
 	}
 }

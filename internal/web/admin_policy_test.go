@@ -136,8 +136,14 @@ func TestAdminPolicyPreviewSpeaksTheAdminsLanguage(t *testing.T) {
 	if r.Status != http.StatusUnprocessableEntity {
 		t.Fatalf("bad facts: %d", r.Status)
 	}
-	mustContain(t, r, `id="preview-error"`, "Ces faits ne peuvent pas être lus")
+	// What is wrong with them is said in French too, by the field's path.
+	mustContain(t, r, `id="preview-error"`, "Ces faits ne peuvent pas être lus (kind: ce n’est pas du JSON valide\u00a0: il s’arrête trop tôt)")
+	r = admin.PostForm("/admin/policies/preview", url.Values{"document": {doc}, "facts": {`{"kind":"non_delivery","filed_at":"2026-03-08T10:00:00Z","order":{"placed_at":"2026-03-05T10:00:00Z","paid":{"amount":"1000","currency":"EUR"}}}`}})
+	mustContain(t, r, `id="preview-error"`, "(order.paid.amount: doit être un nombre entier d’unités mineures (centimes), pas une chaîne de caractères)")
 	admin.PostForm("/lang", url.Values{"lang": {"en"}})
+	// In English, the words of `comptoir policy eval`.
+	r = admin.PostForm("/admin/policies/preview", url.Values{"document": {doc}, "facts": {`{"kind":`}})
+	mustContain(t, r, `id="preview-error"`, "These facts cannot be read (kind: not JSON: it ends too early)")
 	r = admin.PostForm("/admin/policies/preview", url.Values{"document": {"name = "}, "sample": {"non_delivery_partial"}})
 	mustContain(t, r, `id="preview-error"`, "The document cannot be read")
 	r = admin.PostForm("/admin/policies/preview", url.Values{"document": {doc}, "sample": {"non_delivery_partial"}})
@@ -319,4 +325,41 @@ func pageError(body, id string) string {
 		end = len(body) - i
 	}
 	return body[i : i+end]
+}
+
+// A TOML syntax error in the editor quoted the TOML reader's English on a
+// French page ("erreur de syntaxe TOML (en anglais : strings cannot contain
+// newlines)"). It is now worded in French by its kind, and the page gives
+// its column beside its line, on the editor and in the preview; in English
+// the words are the reader's, as `comptoir policy check` prints them.
+func TestAdminPolicySyntaxErrorInTheAdminsLanguage(t *testing.T) {
+	h := apptest.Start(t)
+	_, admin := h.User(t, account.RoleAdmin, "admin@shop.test")
+	doc := strings.Replace(string(policy.DefaultDocument()), "name = \"default\"\nversion = 1", "name = \"shop\"\nversion = 2", 1)
+	bad := strings.Replace(doc, `window = "7d"`, `window = "7d`, 1)
+	_, perr := policy.Parse([]byte(bad))
+	pe, ok := perr.(*policy.ParseError)
+	if !ok || pe.Code != policy.CodeSyntax || pe.Column == 0 {
+		t.Fatalf("the broken document: %#v", perr)
+	}
+	text := func(r apptest.Response) string { return html.UnescapeString(r.Body) }
+	for _, lang := range []string{"fr", "en"} {
+		admin.PostForm("/lang", url.Values{"lang": {lang}})
+		where := fmt.Sprintf("Ligne %d, colonne %d — %s: ", pe.Line, pe.Column, pe.Path)
+		want := where + "erreur de syntaxe TOML\u00a0: " + h.App.Messages.T("fr", "policy.syntax.string_newline")
+		if lang == "en" {
+			want = fmt.Sprintf("Line %d, column %d — %s: %s", pe.Line, pe.Column, pe.Path, pe.Msg)
+		}
+		r := admin.PostForm("/admin/policies", url.Values{"document": {bad}})
+		if r.Status != http.StatusUnprocessableEntity || !strings.Contains(text(r), want) {
+			t.Errorf("%s: saving: %d, want %q in\n%s", lang, r.Status, want, pageError(r.Body, "policy-error"))
+		}
+		if lang == "fr" && strings.Contains(r.Body, pe.Msg) {
+			t.Errorf("the French editor quotes the TOML reader's English %q", pe.Msg)
+		}
+		r = admin.PostForm("/admin/policies/preview", url.Values{"document": {bad}, "sample": {"non_delivery_partial"}})
+		if r.Status != http.StatusUnprocessableEntity || !strings.Contains(text(r), want) {
+			t.Errorf("%s: previewing: %d, want %q in\n%s", lang, r.Status, want, pageError(r.Body, "preview-error"))
+		}
+	}
 }

@@ -100,9 +100,21 @@ func (s *Server) identify(next http.Handler) http.Handler {
 			cookie = c.Value
 		}
 		st.lang = locale.Negotiate(saved, cookie, r.Header.Get("Accept-Language"), s.DefaultLang)
+		if slot, ok := ctx.Value(stateSlotKey{}).(*stateSlot); ok {
+			slot.st = st
+		}
 		next.ServeHTTP(w, r.WithContext(context.WithValue(ctx, ctxKey{}, st)))
 	})
 }
+
+// stateSlot is where identify leaves the state it gave a request, for
+// recoverPanics, which runs outside it and so never sees the request
+// identify passed on: a panic's 500 page is then in the language of the
+// signed-in visitor's account, as their other pages are, without reading
+// the database again on the way out of a failure.
+type stateSlot struct{ st *reqState }
+
+type stateSlotKey struct{}
 
 // bearerToken is the token of an "Authorization: Bearer …" header. The
 // scheme's name is case-insensitive (RFC 9110, section 11.1): a client
@@ -148,10 +160,15 @@ func (s *Server) withVisitorLang(r *http.Request) *http.Request {
 // pageAuth guards an HTML route: a visitor who is not signed in is sent to
 // the sign-in page (and back afterwards); a signed-in user without the
 // right role gets a 404, which reveals nothing about what exists there.
-func (s *Server) pageAuth(p perm, h http.HandlerFunc) http.Handler {
+// signedOut, when set, answers instead of the sign-in page when it can
+// (it reports whether it did).
+func (s *Server) pageAuth(p perm, h http.HandlerFunc, signedOut func(http.ResponseWriter, *http.Request) bool) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		st := state(r)
 		if p != permAnyone && st.user == nil {
+			if signedOut != nil && signedOut(w, r) {
+				return
+			}
 			// A form sent with an expired session comes back to its page:
 			// its action may answer POST only.
 			target := "/signin?next=" + urlQueryEscape(s.returnPath(r))
@@ -455,19 +472,27 @@ func (s *Server) securityHeaders(next http.Handler) http.Handler {
 }
 
 // recoverPanics turns a panic into a 500 page and a log line with the stack;
-// the visitor never sees a stack trace.
+// the visitor never sees a stack trace. The page is in the language identify
+// chose for the request (the signed-in visitor's account's), or, when the
+// panic came before it did, the one their switcher or browser asks for.
 func (s *Server) recoverPanics(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		slot := &stateSlot{}
 		defer func() {
 			if p := recover(); p != nil {
 				if p == http.ErrAbortHandler {
 					panic(p)
 				}
 				s.Logger.Error("panic serving request", "method", r.Method, "path", loggedPath(r.URL.Path), "panic", p, "stack", string(debug.Stack()))
+				if slot.st != nil {
+					// Only its language: the page says nothing else of
+					// the visitor.
+					r = r.WithContext(context.WithValue(r.Context(), ctxKey{}, &reqState{lang: slot.st.lang}))
+				}
 				s.serverError(w, s.withVisitorLang(r), nil)
 			}
 		}()
-		next.ServeHTTP(w, r)
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), stateSlotKey{}, slot)))
 	})
 }
 

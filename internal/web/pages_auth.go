@@ -329,8 +329,7 @@ func (s *Server) resetForm(w http.ResponseWriter, r *http.Request) {
 	err := s.Accounts.CheckResetLink(r.Context(), r.PathValue("token"))
 	switch {
 	case errors.Is(err, account.ErrResetInvalid):
-		v.Errors = map[string]string{"form": s.Messages.T(v.Lang, "auth.reset.invalid_link")}
-		s.render(w, r, http.StatusGone, "reset", v)
+		s.deadResetLink(w, r, v, err)
 		return
 	case err != nil:
 		s.serverError(w, r, err)
@@ -338,6 +337,25 @@ func (s *Server) resetForm(w http.ResponseWriter, r *http.Request) {
 	}
 	s.render(w, r, http.StatusOK, "reset", v)
 }
+
+// deadResetLink answers a link that can no longer set a password (410).
+// One already used, as the form sent twice finds it, says so and leads to
+// the sign-in as well as to a new link: "invalid" sent the visitor who had
+// just chosen a password to ask for another. It is not answered "done":
+// a used link would then try passwords past the sign-in's lock-out, and
+// nothing is said of the password the form carries.
+func (s *Server) deadResetLink(w http.ResponseWriter, r *http.Request, v *view, err error) {
+	key := "auth.reset.invalid_link"
+	if errors.Is(err, account.ErrResetUsed) {
+		key = "auth.reset.used_link"
+		v.Data = resetData{Used: true}
+	}
+	v.Errors = map[string]string{"form": s.Messages.T(v.Lang, key)}
+	s.render(w, r, http.StatusGone, "reset", v)
+}
+
+// resetData is the reset page's: Used when its link was used already.
+type resetData struct{ Used bool }
 
 func (s *Server) reset(w http.ResponseWriter, r *http.Request) {
 	if err := r.ParseForm(); err != nil {
@@ -359,8 +377,7 @@ func (s *Server) reset(w http.ResponseWriter, r *http.Request) {
 		s.render(w, r, http.StatusUnprocessableEntity, "reset", v)
 		return
 	case errors.Is(err, account.ErrResetInvalid):
-		v.Errors = map[string]string{"form": s.Messages.T(v.Lang, "auth.reset.invalid_link")}
-		s.render(w, r, http.StatusGone, "reset", v)
+		s.deadResetLink(w, r, v, err)
 		return
 	case err != nil:
 		s.serverError(w, r, err)

@@ -91,9 +91,10 @@ type policyEditData struct {
 // policyProblem is an error or a warning about a policy document, worded
 // in the page's language: its line (0: none), its key and what is wrong.
 type policyProblem struct {
-	Line int
-	Path string
-	Text string
+	Line   int
+	Column int // a syntax error's, 0 for others
+	Path   string
+	Text   string
 }
 
 // translator is s.Messages.T in lang, as package policy words its problems.
@@ -107,7 +108,7 @@ func (s *Server) translator(lang string) policy.Translator {
 func (s *Server) policyProblems(lang string, errs []policy.ParseError, warns []policy.Warning) (e, w []policyProblem) {
 	tr := s.translator(lang)
 	for i := range errs {
-		e = append(e, policyProblem{Line: errs[i].Line, Path: errs[i].Path, Text: errs[i].Localize(lang, tr)})
+		e = append(e, policyProblem{Line: errs[i].Line, Column: errs[i].Column, Path: errs[i].Path, Text: errs[i].Localize(lang, tr)})
 	}
 	for _, x := range warns {
 		w = append(w, policyProblem{Line: x.Line, Path: x.Path, Text: x.Localize(lang, tr)})
@@ -208,18 +209,28 @@ func (s *Server) adminPolicyPreview(w http.ResponseWriter, r *http.Request) {
 	d.Facts = facts
 	dec, err := policystore.Preview([]byte(doc), []byte(facts), time.Time{})
 	if err != nil {
-		// A document's error (line, key, what is wrong) is worded in the
-		// admin's language from its code; facts are API.md's JSON, whose
-		// errors name the field by its path, in English as in `comptoir
-		// policy eval`.
+		// A document's error (line, key, what is wrong) and a facts'
+		// (the field's path, what is wrong) are worded in the admin's
+		// language from their codes; `comptoir policy eval` prints the
+		// facts' in English.
 		var perr *policy.ParseError
+		var ferr *policy.FactsError
 		key, detail := "admin.policies.preview_facts_error", err.Error()
+		if errors.As(err, &ferr) {
+			detail = ferr.Localize(v.Lang, s.translator(v.Lang))
+			if ferr.Path != "" {
+				detail = ferr.Path + ": " + detail
+			}
+		}
 		if errors.As(err, &perr) {
 			key, detail = "admin.policies.preview_document_error", perr.Localize(v.Lang, s.translator(v.Lang))
 			if perr.Path != "" {
 				detail = perr.Path + ": " + detail
 			}
-			if perr.Line > 0 {
+			switch {
+			case perr.Column > 0:
+				detail = s.Messages.T(v.Lang, "admin.policies.line_column", map[string]any{"Line": perr.Line, "Column": perr.Column}) + " — " + detail
+			case perr.Line > 0:
 				detail = s.Messages.T(v.Lang, "admin.policies.line", map[string]any{"Line": perr.Line}) + " — " + detail
 			}
 		}

@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 
 	"comptoir/internal/account"
 	"comptoir/internal/audit"
@@ -204,9 +205,45 @@ func (s *Server) accountDelete(w http.ResponseWriter, r *http.Request) {
 		s.serverError(w, r, err)
 		return
 	}
+	s.accountDeleted(w, r)
+}
+
+// accountDeleted leads the customer whose account was just erased to the
+// home page, which says so.
+func (s *Server) accountDeleted(w http.ResponseWriter, r *http.Request) {
 	s.clearCookie(w, sessionCookie)
 	s.flash(w, "privacy.delete.done")
 	http.Redirect(w, r, "/", http.StatusSeeOther)
+}
+
+// deletedRecently is how long after an erasure the deletion form sent
+// again says that the account was erased.
+const deletedRecently = 15 * time.Minute
+
+// accountDeletedAlready answers the deletion form sent again (a double
+// click, a reload of its answer) after it erased the account: the erasure
+// ended the session, and the form went to the sign-in page as any signed-out
+// visitor's does, without a word of the erasure. The form names its account
+// (random, unguessable ids); one erased in the last deletedRecently answers
+// as the first sending did. Anything else goes on to the sign-in page.
+func (s *Server) accountDeletedAlready(w http.ResponseWriter, r *http.Request) bool {
+	if err := r.ParseForm(); err != nil {
+		return false
+	}
+	userID := r.PostForm.Get("account")
+	if userID == "" {
+		return false
+	}
+	at, err := s.Accounts.ErasedAt(r.Context(), userID)
+	if err != nil {
+		s.serverError(w, r, err)
+		return true
+	}
+	if at.IsZero() || s.Clock.Now().Sub(at) > deletedRecently {
+		return false
+	}
+	s.accountDeleted(w, r)
+	return true
 }
 
 // accountDeleteRefused shows the deletion page again, with the balance as

@@ -157,8 +157,11 @@ func New(d Deps) (*Server, error) {
 	if s.pages, err = loadPages(st, d.Messages); err != nil {
 		return nil, err
 	}
+	// What a form answers when its visitor is no longer signed in, where
+	// that is not "sign in" (pageAuth).
+	signedOut := map[string]func(http.ResponseWriter, *http.Request) bool{"POST /account/delete": s.accountDeletedAlready}
 	for _, r := range s.pageRoutes() {
-		s.handle(r.pattern, s.pageAuth(r.perm, r.handler))
+		s.handle(r.pattern, s.pageAuth(r.perm, r.handler, signedOut[r.pattern]))
 	}
 	for _, r := range s.apiRoutes() {
 		s.handle(r.pattern, s.apiAuth(r.perm, r.handler))
