@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"sync"
 	"testing"
 	"time"
 
@@ -84,46 +85,12 @@ func TestRefundDuringAnErasureWaitsAndIsRefused(t *testing.T) {
 		t.Fatal(err)
 	}
 	balance := e.balance(t, u)
-	held, release := make(chan struct{}), make(chan struct{})
-	erased := make(chan error, 1)
-	go func() {
-		erased <- e.db.Tx(ctx, func(tx *sql.Tx) error {
-			if _, err := account.BeginErasureTx(ctx, tx, u.ID); err != nil {
-				return err
-			}
-			if _, err := account.EraseTx(ctx, tx, u.ID, e.clock.Now(), nil); err != nil {
-				return err
-			}
-			close(held)
-			<-release
-			return nil
-		})
-	}()
-	<-held
-	decided := make(chan error, 1)
-	go func() {
+	err = e.duringErasure(t, u, "the refund", func() error {
 		_, err := e.claims.Decide(ctx, claims.AgentDecision{ClaimID: c.ID, Outcome: policy.OutcomeRefund,
 			Refund: ptr(money.MustNew(300, "EUR")), Actor: e.agentActor()})
-		decided <- err
-	}()
-	if e.db.Engine == db.Postgres {
-		// The refund either waits on the erasure's lock or, without one,
-		// has already been credited: either way the erasure then commits.
-		testwait.For(t, 10*time.Second, "the refund waits or is done", func() bool {
-			if len(decided) > 0 {
-				return true
-			}
-			var waiting int
-			err := e.db.Read.QueryRowContext(ctx, `SELECT COUNT(*) FROM pg_stat_activity
-				WHERE datname = current_database() AND wait_event_type = 'Lock'`).Scan(&waiting)
-			return err == nil && waiting > 0
-		})
-	}
-	close(release)
-	if err := <-erased; err != nil {
-		t.Fatal(err)
-	}
-	if err := <-decided; !errors.Is(err, claims.ErrCustomerErased) {
+		return err
+	})
+	if !errors.Is(err, claims.ErrCustomerErased) {
 		t.Fatalf("refund during the erasure: %v, want customer_erased", err)
 	}
 	if got := e.balance(t, u); got != balance {
@@ -172,7 +139,27 @@ func TestClaimFiledDuringAnErasureWaitsAndIsRefused(t *testing.T) {
 	u := e.customer(t, "FR", account.CustomerConsumer, "fr")
 	o := e.order(t, u, e.service(t), 1000, true, 500)
 	e.clock.Set(t0.Add(day))
+	err := e.duringErasure(t, u, "the filing", func() error {
+		_, err := e.claims.File(ctx, claims.FileInput{Kind: policy.Dissatisfied, CustomerID: u.ID, OrderID: o.ID, Actor: customerActor(u)})
+		return err
+	})
+	if !errors.Is(err, claims.ErrAccountErased) {
+		t.Fatalf("claim filed during the erasure: %v, want account_erased", err)
+	}
+	if n := e.count(t, `SELECT COUNT(*) FROM claims WHERE customer_id = $1`, u.ID); n != 0 {
+		t.Fatalf("%d claims on the erased account", n)
+	}
+}
+
+// duringErasure runs op while u's erasure is under way (its transaction
+// has erased the account and not committed yet), lets the erasure commit
+// once op waits for it (on PostgreSQL on a lock, on SQLite behind the
+// single writer) or is already done, and returns op's error.
+func (e *env) duringErasure(t *testing.T, u account.User, what string, op func() error) error {
+	t.Helper()
+	ctx := context.Background()
 	held, release := make(chan struct{}), make(chan struct{})
+	hold := sync.OnceFunc(func() { close(held) })
 	erased := make(chan error, 1)
 	go func() {
 		erased <- e.db.Tx(ctx, func(tx *sql.Tx) error {
@@ -182,20 +169,17 @@ func TestClaimFiledDuringAnErasureWaitsAndIsRefused(t *testing.T) {
 			if _, err := account.EraseTx(ctx, tx, u.ID, e.clock.Now(), nil); err != nil {
 				return err
 			}
-			close(held)
+			hold()
 			<-release
 			return nil
 		})
 	}()
 	<-held
-	filed := make(chan error, 1)
-	go func() {
-		_, err := e.claims.File(ctx, claims.FileInput{Kind: policy.Dissatisfied, CustomerID: u.ID, OrderID: o.ID, Actor: customerActor(u)})
-		filed <- err
-	}()
+	done := make(chan error, 1)
+	go func() { done <- op() }()
 	if e.db.Engine == db.Postgres {
-		testwait.For(t, 10*time.Second, "the filing waits or is done", func() bool {
-			if len(filed) > 0 {
+		testwait.For(t, 10*time.Second, what+" waits or is done", func() bool {
+			if len(done) > 0 {
 				return true
 			}
 			var waiting int
@@ -208,10 +192,5 @@ func TestClaimFiledDuringAnErasureWaitsAndIsRefused(t *testing.T) {
 	if err := <-erased; err != nil {
 		t.Fatal(err)
 	}
-	if err := <-filed; !errors.Is(err, claims.ErrAccountErased) {
-		t.Fatalf("claim filed during the erasure: %v, want account_erased", err)
-	}
-	if n := e.count(t, `SELECT COUNT(*) FROM claims WHERE customer_id = $1`, u.ID); n != 0 {
-		t.Fatalf("%d claims on the erased account", n)
-	}
+	return <-done
 }
