@@ -40,16 +40,11 @@ func OpenCount(ctx context.Context, q db.Querier, customerID string) (int, error
 // other holds while holding one it wants. An id without an account is not
 // erased.
 func holdCustomerTx(ctx context.Context, tx *sql.Tx, customerID string, credits bool) error {
-	erased, err := account.HoldUnerasedTx(ctx, tx, customerID)
-	switch {
-	case errors.Is(err, account.ErrNotFound):
-		return nil
-	case err != nil:
-		return err
-	case erased && credits:
-		return ErrCustomerErased
+	var ifErased error // a decision that moves no money is still taken
+	if credits {
+		ifErased = ErrCustomerErased
 	}
-	return nil
+	return holdAccountTx(ctx, tx, customerID, ifErased)
 }
 
 // holdFilerTx runs first in each transaction that files a claim: it
@@ -61,6 +56,13 @@ func holdCustomerTx(ctx context.Context, tx *sql.Tx, customerID string, credits 
 // both commit, which would leave a claim, open or decided, on an account
 // nobody can reach, filed after the erasure had found none open.
 func holdFilerTx(ctx context.Context, tx *sql.Tx, customerID string) error {
+	return holdAccountTx(ctx, tx, customerID, ErrAccountErased)
+}
+
+// holdAccountTx holds the customer's account row (account.HoldUnerasedTx)
+// and answers ifErased (nil: go on) when the account is erased. An id
+// without an account is not erased.
+func holdAccountTx(ctx context.Context, tx *sql.Tx, customerID string, ifErased error) error {
 	erased, err := account.HoldUnerasedTx(ctx, tx, customerID)
 	switch {
 	case errors.Is(err, account.ErrNotFound):
@@ -68,7 +70,7 @@ func holdFilerTx(ctx context.Context, tx *sql.Tx, customerID string) error {
 	case err != nil:
 		return err
 	case erased:
-		return ErrAccountErased
+		return ifErased
 	}
 	return nil
 }
