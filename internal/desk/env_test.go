@@ -13,6 +13,7 @@ import (
 	"comptoir/internal/db"
 	"comptoir/internal/db/dbtest"
 	"comptoir/internal/desk"
+	"comptoir/internal/id"
 	"comptoir/internal/jobs"
 	"comptoir/internal/mail"
 )
@@ -187,3 +188,17 @@ func (e *env) customerActor() audit.Actor {
 }
 
 func mailAddr(name, email string) mail.Address { return mail.Address{Name: name, Email: email} }
+
+// order stores a paid order of e.customer and returns its id. The orders
+// table belongs to package orders; a bare row is enough for tickets to
+// name it.
+func (e *env) order(t *testing.T) string {
+	t.Helper()
+	orderID := id.New("ord")
+	if _, err := e.db.Write.ExecContext(context.Background(), `INSERT INTO orders (id, customer_id, status, currency, total, paid, payment_method,
+		policy_version, lang, placed_at, paid_at, updated_at) VALUES ($1, $2, 'paid', 'EUR', 100, 100, 'balance', 'default@1', 'fr', $3, $3, $3)`,
+		orderID, e.customer.ID, t0); err != nil {
+		t.Fatal(err)
+	}
+	return orderID
+}

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"comptoir/internal/desk"
-	"comptoir/internal/id"
 )
 
 // OrderThreadTx is what was said about one order, across its tickets,
@@ -19,19 +18,7 @@ import (
 func TestOrderThreadTx(t *testing.T) {
 	e := setup(t)
 	ctx := context.Background()
-	// The orders table belongs to package orders; a bare row is enough
-	// for tickets to name it.
-	order := func() string {
-		t.Helper()
-		orderID := id.New("ord")
-		if _, err := e.db.Write.ExecContext(ctx, `INSERT INTO orders (id, customer_id, status, currency, total, paid, payment_method,
-			policy_version, lang, placed_at, paid_at, updated_at) VALUES ($1, $2, 'paid', 'EUR', 100, 100, 'balance', 'default@1', 'fr', $3, $3, $3)`,
-			orderID, e.customer.ID, t0); err != nil {
-			t.Fatal(err)
-		}
-		return orderID
-	}
-	mine, other := order(), order()
+	mine, other := e.order(t), e.order(t)
 	open := func(orderID, text string) desk.Ticket {
 		t.Helper()
 		tk, err := e.desk.OpenFromContact(ctx, desk.ContactInput{CustomerID: e.customer.ID, Name: "Zoé", Email: e.customer.Email,
@@ -91,12 +78,7 @@ func TestOrderThreadTx(t *testing.T) {
 func TestOrderThreadIsTheCustomers(t *testing.T) {
 	e := setup(t)
 	ctx := context.Background()
-	orderID := id.New("ord")
-	if _, err := e.db.Write.ExecContext(ctx, `INSERT INTO orders (id, customer_id, status, currency, total, paid, payment_method,
-		policy_version, lang, placed_at, paid_at, updated_at) VALUES ($1, $2, 'paid', 'EUR', 100, 100, 'balance', 'default@1', 'fr', $3, $3, $3)`,
-		orderID, e.customer.ID, t0); err != nil {
-		t.Fatal(err)
-	}
+	orderID := e.order(t)
 	open := func(customerID, email, text, file string) desk.Ticket {
 		t.Helper()
 		in := desk.ContactInput{CustomerID: customerID, Name: "Someone", Email: email, OrderRef: orderID, Topic: desk.TopicOrder,
@@ -162,12 +144,7 @@ func TestOrderThreadIsTheCustomers(t *testing.T) {
 func TestOrderThreadLeavesFlaggedMessagesOut(t *testing.T) {
 	e := setup(t)
 	ctx := context.Background()
-	orderID := id.New("ord")
-	if _, err := e.db.Write.ExecContext(ctx, `INSERT INTO orders (id, customer_id, status, currency, total, paid, payment_method,
-		policy_version, lang, placed_at, paid_at, updated_at) VALUES ($1, $2, 'paid', 'EUR', 100, 100, 'balance', 'default@1', 'fr', $3, $3, $3)`,
-		orderID, e.customer.ID, t0); err != nil {
-		t.Fatal(err)
-	}
+	orderID := e.order(t)
 	tk, err := e.desk.OpenFromContact(ctx, desk.ContactInput{CustomerID: e.customer.ID, Name: "Zoé", Email: e.customer.Email,
 		OrderRef: orderID, Topic: desk.TopicOrder, Message: "Where is my licence?", Lang: "fr"})
 	if err != nil {
@@ -241,12 +218,7 @@ func orderThread(t *testing.T, e *env, orderID, email string) []desk.OrderMessag
 func TestGuestNamesOnlyAnOrderOfTheirAddress(t *testing.T) {
 	e := setup(t)
 	ctx := context.Background()
-	orderID := id.New("ord")
-	if _, err := e.db.Write.ExecContext(ctx, `INSERT INTO orders (id, customer_id, status, currency, total, paid, payment_method,
-		policy_version, lang, placed_at, paid_at, updated_at) VALUES ($1, $2, 'paid', 'EUR', 100, 100, 'balance', 'default@1', 'fr', $3, $3, $3)`,
-		orderID, e.customer.ID, t0); err != nil {
-		t.Fatal(err)
-	}
+	orderID := e.order(t)
 	count := func() (n int) {
 		t.Helper()
 		if err := e.db.Read.QueryRowContext(ctx, `SELECT COUNT(*) FROM tickets`).Scan(&n); err != nil {
