@@ -185,7 +185,9 @@ func (s *Service) linkConfirmedTx(ctx context.Context, tx *sql.Tx, t Ticket, now
 	if s.opts.Customers == nil || t.CustomerID != "" {
 		return nil
 	}
-	u, err := s.opts.Customers.UserByEmail(ctx, t.CustomerEmail)
+	// Through tx: the transaction holds its connection, and a second one
+	// from the pool may never come while every connection is held so.
+	u, err := account.UserByEmailTx(ctx, tx, t.CustomerEmail)
 	if errors.Is(err, account.ErrNotFound) {
 		return nil
 	}
