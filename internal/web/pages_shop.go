@@ -10,6 +10,7 @@ import (
 	"comptoir/internal/account"
 	"comptoir/internal/catalog"
 	"comptoir/internal/id"
+	"comptoir/internal/locale"
 	"comptoir/internal/money"
 	"comptoir/internal/orders"
 	"comptoir/internal/subscriptions"
@@ -381,6 +382,7 @@ func (s *Server) checkout(w http.ResponseWriter, r *http.Request) {
 	if shown, err := strconv.ParseInt(f.Get("shown_total"), 10, 64); err == nil && f.Get("shown_currency") != "" {
 		in.ExpectTotal = money.Amount{Minor: shown, Currency: f.Get("shown_currency")}
 	}
+	changed := false // the cart is not the one the boxes were ticked for
 	fail := func(status int, errs map[string]string) {
 		v, err := s.cartView(r)
 		if err != nil {
@@ -388,6 +390,9 @@ func (s *Server) checkout(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		s.keepShownCart(w, v)
+		if d, ok := v.Data.(*cartData); ok && status == http.StatusUnprocessableEntity && !changed {
+			formProblems(s.Messages, st.lang, f, d, errs)
+		}
 		v.Form = f
 		v.Errors = errs
 		s.render(w, r, status, "cart", v)
@@ -398,6 +403,7 @@ func (s *Server) checkout(w http.ResponseWriter, r *http.Request) {
 	// Any other refusal keeps what the buyer ticked: a missing policy box
 	// left the two consent boxes to be ticked all over again.
 	cartChanged := func(status int, errs map[string]string) {
+		changed = true
 		f = cloneValues(f)
 		f.Del("immediate_performance")
 		f.Del("withdrawal_waiver")
@@ -449,6 +455,28 @@ func (s *Server) checkout(w http.ResponseWriter, r *http.Request) {
 		default:
 			fail(http.StatusUnprocessableEntity, errs)
 		}
+	}
+}
+
+// formProblems adds to errs what else the cart as shown tells is wrong
+// with the form (a box left unticked, a balance below the total), so a
+// refused checkout says it all at once: the order service stops at the
+// first problem, and a buyer who missed the policy box, the consent boxes
+// and a balance too low met them one submit after another.
+func formProblems(m *locale.Catalog, lang string, f url.Values, d *cartData, errs map[string]string) {
+	add := func(field, msg string) {
+		if errs[field] == "" {
+			errs[field] = m.T(lang, msg)
+		}
+	}
+	if f.Get("accept_policy") == "" {
+		add("accept_policy", "cart.policy_required")
+	}
+	if d.ConsentRequired && (f.Get("immediate_performance") != "yes" || f.Get("withdrawal_waiver") != "yes") {
+		add("consent", "order.error.consent_required")
+	}
+	if f.Get("payment") != orders.PayCard && d.Balance.Currency == d.Total.Currency && d.Balance.Minor < d.Total.Minor {
+		add("payment", "order.error.insufficient_balance")
 	}
 }
 

@@ -1,6 +1,7 @@
 package web_test
 
 import (
+	"net/http"
 	"net/url"
 	"strings"
 	"testing"
@@ -107,5 +108,37 @@ func TestOrderListsSayWhatWasBought(t *testing.T) {
 	name := o.Lines[0].Name
 	for path, client := range map[string]*apptest.Client{"/orders": c, "/console/orders": agent} {
 		mustContain(t, client.Get(path), `<th>Products and progress</th>`, `<span lang="en">`+name+`</span>`, "40 of 100 delivered")
+	}
+}
+
+// A refused checkout says everything the form shows wrong at once. The
+// order service stops at its first problem, so a buyer who left the
+// policy box and both consent boxes unticked, with a balance below the
+// total, was told of the policy box, then of the consent, then of the
+// balance, one submit after another.
+func TestRefusedCheckoutSaysEveryProblemAtOnce(t *testing.T) {
+	h := apptest.Start(t)
+	p := newService(t, h, "posts", 25)
+	u, c := h.User(t, account.RoleCustomer, "ana@example.fr")
+	credit(t, h, u, 500)
+	c.PostForm("/lang", url.Values{"lang": {"en"}})
+	c.PostForm("/cart", url.Values{"product_id": {p.ID}, "quantity": {"100"}})
+	form := checkoutForm(t, c.Get("/cart"))
+	for _, box := range []string{"accept_policy", "immediate_performance", "withdrawal_waiver"} {
+		form.Del(box)
+	}
+	r := c.PostForm("/checkout", form)
+	if r.Status != http.StatusUnprocessableEntity {
+		t.Fatalf("checkout: %d, want 422", r.Status)
+	}
+	mustContain(t, r, `id="accept_policy-error"`, `id="consent-error"`, `id="payment-error"`)
+	// With the boxes ticked, only the balance is left to say.
+	r = c.PostForm("/checkout", checkoutForm(t, c.Get("/cart")))
+	mustContain(t, r, `id="payment-error"`)
+	if strings.Contains(r.Body, `id="consent-error"`) || strings.Contains(r.Body, `id="accept_policy-error"`) {
+		t.Fatalf("boxes ticked, still said unticked:\n%s", r.Body)
+	}
+	if balanceOf(t, h, u) != 500 {
+		t.Fatal("a refused checkout charged the balance")
 	}
 }
