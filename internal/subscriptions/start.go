@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"time"
 
 	"comptoir/internal/account"
 	"comptoir/internal/audit"
@@ -310,4 +311,24 @@ func nullString(s string) any {
 		return nil
 	}
 	return s
+}
+
+// FirstCharge is when customerID would first pay for plan if they
+// subscribed now: at the end of its free trial, which a customer has once
+// per plan (as Start decides), or at once. The subscribe form says so
+// before the customer commits.
+func (s *Service) FirstCharge(ctx context.Context, customerID string, plan catalog.Product) (at time.Time, trial bool, err error) {
+	now := s.clock.Now()
+	if plan.TrialDays <= 0 {
+		return now, false, nil
+	}
+	var before int
+	if err := s.db.Read.QueryRowContext(ctx, `SELECT COUNT(*) FROM subscriptions WHERE customer_id = $1 AND product_id = $2`,
+		customerID, plan.ID).Scan(&before); err != nil {
+		return time.Time{}, false, wrapDB("earlier subscriptions", err)
+	}
+	if before > 0 {
+		return now, false, nil
+	}
+	return TrialEnd(now, plan.TrialDays, s.opts.Zone.Location()), true, nil
 }

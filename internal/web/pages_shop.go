@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 
 	"comptoir/internal/account"
 	"comptoir/internal/catalog"
@@ -82,6 +83,10 @@ type productData struct {
 	// subscribe form sends back ("" when none is published).
 	TermsVersion string
 	CardEnabled  bool
+	// FirstCharge is when the signed-in customer would first pay, at the
+	// end of the free trial (Trial) or at once.
+	FirstCharge time.Time
+	Trial       bool
 }
 
 // productView is the product page, with the subscription form for plans.
@@ -108,6 +113,11 @@ func (s *Server) productView(r *http.Request, p catalog.Product) (*view, error) 
 		v.Form.Set("subscribe_key", id.New("sbk"))
 		if u := state(r).user; u != nil {
 			d.ConsentNeeded = subscriptions.ConsentRequired(*u)
+			if u.Role == account.RoleCustomer {
+				if d.FirstCharge, d.Trial, err = s.Subscriptions.FirstCharge(r.Context(), u.ID, p); err != nil {
+					return nil, err
+				}
+			}
 		}
 	}
 	v.Data = d

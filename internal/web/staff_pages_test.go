@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"comptoir/internal/account"
 	"comptoir/internal/apptest"
@@ -140,5 +141,33 @@ func TestRefusedCheckoutSaysEveryProblemAtOnce(t *testing.T) {
 	}
 	if balanceOf(t, h, u) != 500 {
 		t.Fatal("a refused checkout charged the balance")
+	}
+}
+
+// The subscribe form said nothing of when the customer pays: a plan with a
+// free trial charged nothing today and the price at the trial's end, one
+// a customer had taken before charged at once (the trial comes once per
+// plan), and the page said neither. It now says what is paid today, and
+// when and how much after, in the customer's language.
+func TestSubscribeFormSaysWhenThePaymentsFall(t *testing.T) {
+	h := apptest.Start(t)
+	plan := newPlan(t, h, "veille", 990, 7)
+	u, c := h.User(t, account.RoleCustomer, "ana@example.fr")
+	credit(t, h, u, 5000)
+	c.PostForm("/lang", url.Values{"lang": {"en"}})
+	first := h.Clock.Now().Add(7 * 24 * time.Hour)
+	page := c.Get("/shop/" + plan.Slug)
+	mustContain(t, page, `<p id="subscribe-schedule">Nothing to pay today. First payment of €9.90 on `, `, then €9.90 per month until you stop.</p>`)
+	if !strings.Contains(page.Body, first.In(time.UTC).Format("2006")) {
+		t.Fatalf("the first payment's date is not said:\n%s", page.Body)
+	}
+	c.PostForm("/lang", url.Values{"lang": {"fr"}})
+	mustContain(t, c.Get("/shop/"+plan.Slug), `Rien à payer aujourd’hui. Premier paiement de 9,90`)
+	// Taken once, the trial is spent: the next subscription pays at once.
+	subscribeWithBalance(t, c, h.Bearer(t, u.ID), plan.ID)
+	mustContain(t, c.Get("/shop/"+plan.Slug), `<p id="subscribe-schedule">9,90`, `à payer aujourd’hui, puis 9,90`)
+	// Signed out, the page asks to sign in and says nothing of a schedule.
+	if r := h.NewClient(t).Get("/shop/" + plan.Slug); strings.Contains(r.Body, "subscribe-schedule") {
+		t.Fatal("a visitor was shown a payment schedule")
 	}
 }
