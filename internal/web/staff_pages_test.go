@@ -147,8 +147,9 @@ func TestRefusedCheckoutSaysEveryProblemAtOnce(t *testing.T) {
 // The subscribe form said nothing of when the customer pays: a plan with a
 // free trial charged nothing today and the price at the trial's end, one
 // a customer had taken before charged at once (the trial comes once per
-// plan), and the page said neither. It now says what is paid today, and
-// when and how much after, in the customer's language.
+// plan), and the page said neither; nor did the subscription's page say
+// when the next payment falls. Both now say it, in the customer's
+// language.
 func TestSubscribeFormSaysWhenThePaymentsFall(t *testing.T) {
 	h := apptest.Start(t)
 	plan := newPlan(t, h, "veille", 990, 7)
@@ -163,8 +164,18 @@ func TestSubscribeFormSaysWhenThePaymentsFall(t *testing.T) {
 	}
 	c.PostForm("/lang", url.Values{"lang": {"fr"}})
 	mustContain(t, c.Get("/shop/"+plan.Slug), `Rien à payer aujourd’hui. Premier paiement de 9,90`)
+	// The subscription's page says when the next payment falls, and how
+	// (here the trial's end, from the balance); once its end is
+	// scheduled, nothing more is to be paid, and it says no more.
+	subID := subscribeWithBalance(t, c, h.Bearer(t, u.ID), plan.ID)
+	mustContain(t, c.Get("/subscriptions/"+subID), `<dt>Prochain paiement</dt><dd id="subscription-next">9,90`, `, depuis votre solde</dd>`)
+	if r := c.PostForm("/subscriptions/"+subID+"/cancel", url.Values{"mode": {"period_end"}, "cancel_key": {"cnk-1"}}); r.Status != http.StatusSeeOther {
+		t.Fatalf("cancel at the period's end: %d %s", r.Status, r.Body)
+	}
+	if r := c.Get("/subscriptions/" + subID); strings.Contains(r.Body, "subscription-next") {
+		t.Fatalf("a subscription ending at its period's end still shows a next payment:\n%s", r.Body)
+	}
 	// Taken once, the trial is spent: the next subscription pays at once.
-	subscribeWithBalance(t, c, h.Bearer(t, u.ID), plan.ID)
 	mustContain(t, c.Get("/shop/"+plan.Slug), `<p id="subscribe-schedule">9,90`, `à payer aujourd’hui, puis 9,90`)
 	// Signed out, the page asks to sign in and says nothing of a schedule.
 	if r := h.NewClient(t).Get("/shop/" + plan.Slug); strings.Contains(r.Body, "subscribe-schedule") {
