@@ -211,3 +211,27 @@ func TestLinkTokensAreUnguessable(t *testing.T) {
 		t.Fatalf("stored %q for token %q, want its SHA-256 alone", stored, tok)
 	}
 }
+
+// The acknowledgement mailed to a guest carries their ticket's link, whose
+// token is their whole credential; the copy of it recorded on the ticket
+// does not. Before, the thread held the token, so every agent reading the
+// ticket, every export of it and the dispute evidence sent to a bank could
+// post on it, or confirm it, as the guest.
+func TestThreadKeepsNoGuestToken(t *testing.T) {
+	e := setup(t)
+	tk := e.contact(t, "guest@example.fr", "fr")
+	m, ack := e.lastOut(t, tk.ID)
+	token := guestTokenIn(ack)
+	if token == "" {
+		t.Fatalf("the mail lacks the guest's link:\n%s", ack.Text)
+	}
+	if strings.Contains(m.Text, token) {
+		t.Fatalf("the ticket's copy holds the guest's token:\n%s", m.Text)
+	}
+	if !strings.Contains(m.Text, desk.GuestLinkPath+"…") {
+		t.Fatalf("the ticket's copy does not show where the link was:\n%s", m.Text)
+	}
+	if got := e.confirm(t, tk); got.SenderUnverified {
+		t.Fatal("the mailed link no longer confirms")
+	}
+}

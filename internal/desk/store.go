@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"regexp"
 	"strings"
 	"time"
 
@@ -126,6 +127,12 @@ type outgoing struct {
 	unnamed bool
 }
 
+// guestTokens finds the token of a guest link (guestLinkTx) in a text. The
+// email carries the link; the copy recorded on the ticket does not, since
+// the token is the guest's whole credential and the thread is read by
+// agents, exported and sent to banks as dispute evidence.
+var guestTokens = regexp.MustCompile(regexp.QuoteMeta(GuestLinkPath) + `[A-Za-z0-9_-]+`)
+
 // sendTx renders and queues an email to the ticket's customer, with the
 // ticket's Reply-To and its reference in the subject, and records it as an
 // out message carrying the mail's Message-ID (so that a reply to it threads).
@@ -153,7 +160,7 @@ func (s *Service) sendTx(ctx context.Context, tx *sql.Tx, t Ticket, o outgoing) 
 	if err := tx.QueryRowContext(ctx, `SELECT message_id FROM outgoing_mail WHERE id = $1`, mailID).Scan(&messageID); err != nil {
 		return Message{}, wrapDB("read Message-ID", err)
 	}
-	body := text
+	body := guestTokens.ReplaceAllString(text, GuestLinkPath+"…")
 	if o.body != "" {
 		body = o.body
 	}
