@@ -182,3 +182,20 @@ func TestSubscribeFormSaysWhenThePaymentsFall(t *testing.T) {
 		t.Fatal("a visitor was shown a payment schedule")
 	}
 }
+
+// Cancelling a subscription still in its free trial offered, ticked, to
+// "refund my last payment", when nothing had been paid. The box is shown
+// only when there is a payment the policy could refund.
+func TestCancelFormOffersNoRefundOfATrial(t *testing.T) {
+	h := apptest.Start(t)
+	trial, paid := newPlan(t, h, "essai", 990, 7), newPlan(t, h, "direct", 990, 0)
+	u, c := h.User(t, account.RoleCustomer, "ana@example.fr")
+	credit(t, h, u, 5000)
+	c.PostForm("/lang", url.Values{"lang": {"en"}})
+	page := c.Get("/subscriptions/" + subscribeWithBalance(t, c, h.Bearer(t, u.ID), trial.ID))
+	mustContain(t, page, `id="cancel-submit"`)
+	if strings.Contains(page.Body, `id="refund-requested"`) {
+		t.Fatal("a trial's cancel form offers to refund a payment never made")
+	}
+	mustContain(t, c.Get("/subscriptions/"+subscribeWithBalance(t, c, h.Bearer(t, u.ID), paid.ID)), `id="refund-requested"`)
+}
