@@ -8,11 +8,9 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
 
-	"comptoir/internal/clock"
 	"comptoir/internal/locale"
 )
 
@@ -22,10 +20,7 @@ import (
 // nothing was written and trying again will most likely work. Before, a 500
 // "something went wrong on our side".
 func TestConflictIsAnswered503InTheVisitorsLanguage(t *testing.T) {
-	s, err := New(Deps{Messages: locale.MustLoad(), Clock: clock.NewManual(time.Date(2026, 3, 8, 10, 0, 0, 0, time.UTC)), StoreName: "Comptoir Test"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := bareServer(t)
 	lost := fmt.Errorf("orders: place: commit: %w", &pgconn.PgError{Code: "40P01", Message: "deadlock detected"})
 	for _, lang := range locale.Supported {
 		for _, path := range []string{"/checkout", "/api/v1/orders"} {

@@ -18,10 +18,7 @@ import (
 // templates may be what broke); the 503 page is the store's, with its
 // shell.
 func TestErrorPagesLeadBackInTheVisitorsLanguage(t *testing.T) {
-	s, err := New(Deps{Messages: locale.MustLoad(), Clock: clock.NewManual(time.Date(2026, 3, 8, 10, 0, 0, 0, time.UTC)), StoreName: "Comptoir Test"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := bareServer(t)
 	for _, lang := range locale.Supported {
 		for _, c := range []struct {
 			status int
@@ -56,10 +53,7 @@ func TestErrorPagesLeadBackInTheVisitorsLanguage(t *testing.T) {
 // language: the 500 page is still in the language the visitor's browser or
 // switcher asks for. Before, it was always French.
 func TestPanicPageInTheVisitorsLanguage(t *testing.T) {
-	s, err := New(Deps{Messages: locale.MustLoad(), Clock: clock.NewManual(time.Date(2026, 3, 8, 10, 0, 0, 0, time.UTC)), StoreName: "Comptoir Test"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := bareServer(t)
 	h := s.recoverPanics(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { panic("boom") }))
 	for _, c := range []struct{ acceptLanguage, cookie, want string }{
 		{"en-GB,en;q=0.9", "", locale.EN},
@@ -77,4 +71,15 @@ func TestPanicPageInTheVisitorsLanguage(t *testing.T) {
 			t.Errorf("%+v: %d, want a 500 page in %s: %.300s", c, w.Code, c.want, w.Body.String())
 		}
 	}
+}
+
+// bareServer is a Server with its pages and messages but no database or
+// services: enough for the pages that answer failures.
+func bareServer(t *testing.T) *Server {
+	t.Helper()
+	s, err := New(Deps{Messages: locale.MustLoad(), Clock: clock.NewManual(time.Date(2026, 3, 8, 10, 0, 0, 0, time.UTC)), StoreName: "Comptoir Test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
 }
