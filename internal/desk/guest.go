@@ -6,7 +6,6 @@ import (
 	"database/sql"
 	"encoding/base64"
 	"errors"
-	"strings"
 	"time"
 
 	"comptoir/internal/account"
@@ -179,8 +178,9 @@ func (s *Service) ConfirmAsGuest(ctx context.Context, token string) (Ticket, err
 }
 
 // linkConfirmedTx gives a just confirmed guest ticket to the account of its
-// address when that account already proved it reads it; otherwise the
-// proof, when it comes, links it (LinkGuestTicketsTx).
+// address when that account already proved it reads it, as the proof did
+// with the address's other tickets (LinkGuestTicketsTx); otherwise the
+// proof, when it comes, links it.
 func (s *Service) linkConfirmedTx(ctx context.Context, tx *sql.Tx, t Ticket, now time.Time) error {
 	if s.opts.Customers == nil || t.CustomerID != "" {
 		return nil
@@ -194,17 +194,9 @@ func (s *Service) linkConfirmedTx(ctx context.Context, tx *sql.Tx, t Ticket, now
 	if err != nil {
 		return wrapDB("find the address's account", err)
 	}
-	if u.Role != account.RoleCustomer || !strings.EqualFold(strings.TrimSpace(u.Email), strings.TrimSpace(t.CustomerEmail)) {
-		return nil
-	}
 	if proven, err := account.AddressProvenTx(ctx, tx, u.ID); err != nil || !proven {
 		return err
 	}
-	if _, err := tx.ExecContext(ctx, `UPDATE tickets SET customer_id = $1, updated_at = $2 WHERE id = $3 AND customer_id IS NULL AND NOT sender_unverified`,
-		u.ID, now, t.ID); err != nil {
-		return wrapDB("link confirmed ticket", err)
-	}
-	return audit.Record(ctx, tx, audit.Entry{At: now, Actor: audit.Actor{Role: "customer"}, SubjectType: "ticket", SubjectID: t.ID,
-		Action: "ticket.linked_to_account", Before: map[string]any{"customer_id": nil},
-		After: map[string]any{"customer_id": u.ID, "proof": "email"}})
+	_, err = LinkGuestTicketsTx(ctx, tx, u, now)
+	return err
 }
