@@ -506,7 +506,8 @@ func (h *harness) postgres(ctx context.Context) (string, error) {
 }
 
 // createDatabase makes a new database on the cluster and returns its URL.
-// On a cluster the harness did not start, it is dropped at the end.
+// On a cluster the harness did not start, it is dropped at the end,
+// unless --keep says to keep it.
 func (h *harness) createDatabase(ctx context.Context, cluster, prefix string) (string, error) {
 	name := fmt.Sprintf("%s_%d", prefix, time.Now().UnixNano())
 	admin, err := sql.Open("pgx", cluster)
@@ -517,7 +518,7 @@ func (h *harness) createDatabase(ctx context.Context, cluster, prefix string) (s
 	if _, err := admin.ExecContext(ctx, `CREATE DATABASE `+name); err != nil {
 		return "", fmt.Errorf("create database %s: %w", name, err)
 	}
-	if h.cfg.pgURL != "" {
+	if h.cfg.pgURL != "" && !h.cfg.keep {
 		h.cleanups = append(h.cleanups, func() {
 			admin, err := sql.Open("pgx", cluster)
 			if err != nil {
