@@ -97,6 +97,16 @@ func (s *Service) applyDispute(ctx context.Context, tx *sql.Tx, ev stripe.Event)
 	if err != nil || !found {
 		return err
 	}
+	// The payer's account first, in the erasure's lock order (see
+	// succeed): the case and what the purpose's handler does (a top-up
+	// taken back from the balance) come before an erasure, which then sees
+	// the case open and is refused, or after it, never inside it. Before,
+	// a dispute could commit between the erasure's checks and its commit:
+	// the account was erased with a dispute open, having given up a
+	// balance the ledger no longer held.
+	if err := holdPayerTx(ctx, tx, p.CustomerID); err != nil {
+		return err
+	}
 	d := Dispute{StripeID: sd.ID, Reason: string(sd.Reason), StripeStatus: string(sd.Status),
 		Amount: money.Amount{Minor: sd.Amount, Currency: p.Amount.Currency}, EventAt: time.Unix(ev.Created, 0).UTC()}
 	switch ev.Type {

@@ -21,7 +21,9 @@ package disputes
 
 import (
 	"context"
+	"crypto/sha256"
 	"database/sql"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -98,6 +100,9 @@ type Case struct {
 	// keyRound counts the server errors Stripe answered the queued
 	// submission with; its idempotency keys carry it (cardpay.RoundKey).
 	keyRound int
+	// fileID is the Stripe file the queued submission uploaded its PDF
+	// to, fileSHA256 that PDF's digest (hex); both empty before.
+	fileID, fileSHA256 string
 }
 
 // Open reports a case the bank has not decided yet.
@@ -144,14 +149,14 @@ func New(d *db.DB, c clock.Clock, ins jobs.Inserter, st Stripe, al Alerter, logg
 
 const caseColumns = `id, stripe_dispute_id, payment_id, purpose, reference_id, customer_id, amount, currency, reason,
 	stripe_status, status, due_by, statement, submission, submitted_at, COALESCE(submitted_by, ''), submit_error,
-	created_at, updated_at, closed_at, key_round`
+	created_at, updated_at, closed_at, key_round, evidence_file_id, evidence_file_sha256`
 
 func scanCase(row interface{ Scan(...any) error }) (Case, error) {
 	var c Case
 	var due, submitted, closed sql.NullTime
 	err := row.Scan(&c.ID, &c.StripeDisputeID, &c.PaymentID, &c.Purpose, &c.ReferenceID, &c.CustomerID, &c.Amount.Minor,
 		&c.Amount.Currency, &c.Reason, &c.StripeStatus, &c.Status, &due, &c.Statement, &c.Submission, &submitted,
-		&c.SubmittedBy, &c.SubmitError, &c.CreatedAt, &c.UpdatedAt, &closed, &c.keyRound)
+		&c.SubmittedBy, &c.SubmitError, &c.CreatedAt, &c.UpdatedAt, &closed, &c.keyRound, &c.fileID, &c.fileSHA256)
 	c.DueBy, c.SubmittedAt, c.ClosedAt = due.Time, submitted.Time, closed.Time
 	c.CreatedAt, c.UpdatedAt = c.CreatedAt.UTC(), c.UpdatedAt.UTC()
 	return c, err
@@ -409,7 +414,8 @@ func (s *Service) Submit(ctx context.Context, caseID, statement string, actor au
 			return err
 		}
 		now := s.clock.Now()
-		if err := updateEditable(ctx, tx, c.ID, `statement = $2, submission = 'queued', submitted_by = $3, submit_error = '', key_round = 0, updated_at = $4`,
+		if err := updateEditable(ctx, tx, c.ID, `statement = $2, submission = 'queued', submitted_by = $3, submit_error = '', key_round = 0,
+			evidence_file_id = '', evidence_file_sha256 = '', updated_at = $4`,
 			statement, actor.ID, now); err != nil {
 			return err
 		}
@@ -503,7 +509,7 @@ func (w *submitWorker) Work(ctx context.Context, job *river.Job[SubmitArgs]) err
 	}
 	if callErr == nil && !submitted {
 		var fileID string
-		fileID, callErr = s.stripe.UploadDisputeFile(ctx, "evidence-"+c.ID+".pdf", doc, cardpay.RoundKey("dispute-file-"+job.Args.Attempt, c.keyRound))
+		fileID, callErr = s.evidenceFile(ctx, c, doc, job.Args.Attempt)
 		if callErr == nil {
 			ev.ServiceDocumentation = stripe.String(fileID)
 			status, callErr = s.stripe.SubmitDisputeEvidence(ctx, c.StripeDisputeID, ev,
@@ -559,6 +565,36 @@ func (w *submitWorker) Work(ctx context.Context, job *river.Job[SubmitArgs]) err
 		}
 		return nil
 	})
+}
+
+// evidenceFile is the Stripe file holding doc, the submission's PDF: the
+// one an earlier attempt uploaded when doc is the PDF it uploaded, else
+// one uploaded now under the round's key, and recorded on the case at
+// once. A server error on the evidence itself moves the keys to the next
+// round (see Work); uploading the same PDF again under its new key made a
+// second file and left the first at Stripe, unused. A PDF that differs
+// (the records it shows changed meanwhile) is uploaded: the evidence must
+// carry the pack as it is sent.
+func (s *Service) evidenceFile(ctx context.Context, c Case, doc []byte, attempt string) (string, error) {
+	sum := sha256.Sum256(doc)
+	digest := hex.EncodeToString(sum[:])
+	if c.fileID != "" && c.fileSHA256 == digest {
+		return c.fileID, nil
+	}
+	fileID, err := s.stripe.UploadDisputeFile(ctx, "evidence-"+c.ID+".pdf", doc, cardpay.RoundKey("dispute-file-"+attempt, c.keyRound))
+	if err != nil {
+		return "", err
+	}
+	// Not recorded, the file is still found again under its key until
+	// the round changes: the error goes to River, which retries.
+	if err := s.db.Tx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `UPDATE disputes SET evidence_file_id = $2, evidence_file_sha256 = $3, updated_at = $4
+			WHERE id = $1 AND submission = 'queued'`, c.ID, fileID, digest, s.clock.Now())
+		return err
+	}); err != nil {
+		return "", fmt.Errorf("disputes: record the evidence file of %s: %w", c.ID, err)
+	}
+	return fileID, nil
 }
 
 // Activity kinds of the customer activity log (downloads have their own

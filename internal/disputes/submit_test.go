@@ -3,8 +3,10 @@ package disputes
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -35,6 +37,7 @@ func TestEvidenceAfterAServerErrorLooksThenSendsNewKeys(t *testing.T) {
 	rec.Respond(func(q cardpaytest.Request) bool {
 		return q.Method == http.MethodPost && q.Path == "/v1/disputes/"+stripeID && q.IdempotencyKey() == evidenceKey
 	}, http.StatusInternalServerError, cardpaytest.StripeError("api_error", "", "An unknown error occurred", nil))
+	fileID := uniqueFiles(rec)[0]
 
 	w := &submitWorker{s: s}
 	if err := w.Work(ctx, submitJob(caseID, attempt, 1)); err == nil {
@@ -57,9 +60,16 @@ func TestEvidenceAfterAServerErrorLooksThenSendsNewKeys(t *testing.T) {
 		}
 		t.Errorf("evidence sent under %v, want %s then %s-r1", keys, evidenceKey, evidenceKey)
 	}
+	// The PDF was uploaded in the first round, before the evidence met
+	// the 500: the second round sends that file, and uploads nothing.
 	uploads := rec.Requests(http.MethodPost, "/v1/files")
-	if len(uploads) != 2 || !strings.HasSuffix(uploads[1].IdempotencyKey(), "-r1") {
-		t.Errorf("%d uploads, the last under %q", len(uploads), uploads[len(uploads)-1].IdempotencyKey())
+	if len(uploads) != 1 || strings.HasSuffix(uploads[0].IdempotencyKey(), "-r1") {
+		t.Errorf("%d uploads of the evidence PDF, want one, in the first round", len(uploads))
+	}
+	for i, q := range sent {
+		if got := q.Form.Get("evidence[service_documentation]"); got != fileID {
+			t.Errorf("evidence %d sends the file %q, want %q (the one uploaded)", i+1, got, fileID)
+		}
 	}
 	if got, _ := s.Get(ctx, caseID); got.Submission != SubmitSubmitted || got.SubmitError != "" {
 		t.Fatalf("after attempt 2: %s (%q), want submitted", got.Submission, got.SubmitError)
@@ -67,6 +77,60 @@ func TestEvidenceAfterAServerErrorLooksThenSendsNewKeys(t *testing.T) {
 	var round int
 	if err := d.Read.QueryRowContext(ctx, `SELECT key_round FROM disputes WHERE id = $1`, caseID).Scan(&round); err != nil || round != 1 {
 		t.Fatalf("key_round %d %v, want 1", round, err)
+	}
+}
+
+// uniqueFiles gives each file stripe-mock creates (always its fixture's id)
+// an id of its own, as Stripe does, in order: file_test_1, file_test_2…
+func uniqueFiles(rec *cardpaytest.Recorder) []string {
+	var ids []string
+	for i := range 3 {
+		ids = append(ids, fmt.Sprintf("file_test_%d", i+1))
+	}
+	var n atomic.Int32
+	rec.Rewrite(cardpaytest.To(http.MethodPost, "/v1/files"), func(m map[string]any) {
+		m["id"] = ids[min(int(n.Add(1)), len(ids))-1]
+	})
+	return ids
+}
+
+// A submission whose PDF differs from the one uploaded in an earlier round
+// (the records it shows changed meanwhile) uploads it, under the round's
+// key, and sends that file: the evidence carries the pack as it is sent.
+func TestEvidenceFileUploadedAgainWhenItsPDFChanged(t *testing.T) {
+	ctx := context.Background()
+	s, rec, caseID := submittedCase(t)
+	const attempt = "dsp-attempt-3"
+	rec.Respond(func(q cardpaytest.Request) bool {
+		return q.Method == http.MethodPost && q.Path == "/v1/disputes/dp_test_500" && q.IdempotencyKey() == "dispute-evidence-"+attempt
+	}, http.StatusInternalServerError, cardpaytest.StripeError("api_error", "", "An unknown error occurred", nil))
+	ids := uniqueFiles(rec)
+	w := &submitWorker{s: s}
+	if err := w.Work(ctx, submitJob(caseID, attempt, 1)); err == nil {
+		t.Fatal("attempt 1 against a 500 succeeded")
+	}
+	// What the first round uploaded, as if its PDF had been another.
+	if _, err := s.db.Write.ExecContext(ctx, `UPDATE disputes SET evidence_file_sha256 = 'another pdf' WHERE id = $1`, caseID); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Work(ctx, submitJob(caseID, attempt, 2)); err != nil {
+		t.Fatalf("attempt 2: %v", err)
+	}
+	uploads := rec.Requests(http.MethodPost, "/v1/files")
+	if len(uploads) != 2 || uploads[1].IdempotencyKey() != "dispute-file-"+attempt+"-r1" {
+		t.Fatalf("%d uploads; want 2, the second under the next round's key", len(uploads))
+	}
+	sent := rec.Requests(http.MethodPost, "/v1/disputes/dp_test_500")
+	if len(sent) != 2 || sent[1].Form.Get("evidence[service_documentation]") != ids[1] {
+		t.Fatalf("evidence sent %d times, last with the file %q; want twice, then with %q", len(sent),
+			sent[len(sent)-1].Form.Get("evidence[service_documentation]"), ids[1])
+	}
+	var file, sum string
+	if err := s.db.Read.QueryRowContext(ctx, `SELECT evidence_file_id, evidence_file_sha256 FROM disputes WHERE id = $1`, caseID).Scan(&file, &sum); err != nil {
+		t.Fatal(err)
+	}
+	if file != ids[1] || len(sum) != 64 {
+		t.Fatalf("recorded file %q (%q), want %q and the PDF's SHA-256", file, sum, ids[1])
 	}
 }
 

@@ -141,7 +141,8 @@ func (s *Service) CheckErasable(ctx context.Context, userID string) error {
 // renews (ErrLiveSubscriptions), an open dispute (ErrOpenDispute) or an
 // open claim (ErrOpenClaim). In Erase's transaction it runs once the
 // account is held: a claim filed or decided meanwhile holds it first
-// (claims' holdCustomerTx), so it is seen here or sees the erasure.
+// (claims' holdCustomerTx), and so does a dispute's webhook (cardpay's
+// applyDispute), so each is seen here or comes after the erasure.
 func checkErasable(ctx context.Context, q db.Querier, userID string) error {
 	if n, err := subscriptions.LiveCount(ctx, q, userID); err != nil {
 		return err
@@ -168,7 +169,9 @@ func checkErasable(ctx context.Context, q db.Querier, userID string) error {
 // refuseErased, the card top-up's payment, claims' holdCustomerTx), so
 // none can land between this read and the commit. A debit may (a purchase
 // paid from the balance): less is then given up than was confirmed, which
-// the customer agreed to.
+// the customer agreed to. A dispute's take-back of a top-up holds the
+// account too: it lands before (the erasure is refused for the open
+// dispute) or after the commit, never between.
 func checkGivenUp(ctx context.Context, q db.Querier, userID string, forfeit money.Amount) error {
 	b, err := billing.BalanceTx(ctx, q, userID, forfeit.Currency)
 	if err != nil {
