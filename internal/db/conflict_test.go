@@ -32,13 +32,24 @@ func TestTxRetriesTheLoserOfADeadlock(t *testing.T) {
 	held := [2]chan struct{}{make(chan struct{}), make(chan struct{})}
 	signal := [2]func(){sync.OnceFunc(func() { close(held[0]) }), sync.OnceFunc(func() { close(held[1]) })}
 	var attempts atomic.Int32
+	var runs [2]atomic.Int32
+	finished := [2]chan struct{}{make(chan struct{}), make(chan struct{})}
 	errs := make([]error, 2)
 	var wg sync.WaitGroup
 	for i := range 2 {
 		first, second := i+1, 2-i // 1 then 2, or 2 then 1
 		wg.Go(func() {
+			defer close(finished[i])
 			errs[i] = d.Tx(ctx, func(tx *sql.Tx) error {
 				attempts.Add(1)
+				if runs[i].Add(1) > 1 {
+					// The rerun starts once the winner has committed. Sooner,
+					// on a loaded machine, it could take its first row back
+					// before the winner, woken by the loser's abort, had
+					// taken it: a second deadlock, and more runs than the one
+					// this test counts.
+					<-finished[1-i]
+				}
 				if _, err := tx.ExecContext(ctx, `UPDATE t_dl SET v = v + 1 WHERE k = $1`, first); err != nil {
 					return err
 				}
