@@ -100,3 +100,33 @@ func TestGuestReplyByMailConfirmsItsTicket(t *testing.T) {
 		t.Errorf("%d confirmations recorded, want 1", c)
 	}
 }
+
+// Without --inbound-trusted-authserv-id, From decides for every mail, so
+// what shows a reply came from the mailbox is that it answers the mail
+// sent there: whoever typed the address on the form knows the ticket's
+// reference (the page showed it), not the acknowledgement's Message-ID
+// nor the reply address. A mail under the address naming the reference
+// leaves the ticket unconfirmed; a reply to the acknowledgement by its
+// reply address alone confirms it.
+func TestWithoutTrustedServerOnlyAReplyToTheMailConfirms(t *testing.T) {
+	e := setup(t)
+	ctx := context.Background()
+	tk := e.contact(t, "owner@example.com", "fr")
+	_, ack := e.lastOut(t, tk.ID)
+	intake := desk.MailIntake{Desk: e.desk, Support: "support@shop.test"}
+	deliver := func(to, subject, msgID string) {
+		t.Helper()
+		raw := "From: <owner@example.com>\r\nTo: " + to + "\r\nSubject: " + subject + "\r\nMessage-ID: " + msgID + "\r\n\r\nc'est moi\r\n"
+		if err := intake.Deliver(ctx, []byte(raw), "owner@example.com", []string{to}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	deliver("support@shop.test", "Re: [#"+tk.Reference+"]", "<ref@attacker.example>")
+	if got := e.get(t, tk.ID); !got.AwaitsConfirmation() {
+		t.Fatal("a mail naming the reference the form's page showed confirmed the ticket")
+	}
+	deliver(ack.ReplyTo, "Re: merci", "<reply@example.com>")
+	if got := e.get(t, tk.ID); got.SenderUnverified {
+		t.Fatal("a reply to the acknowledgement's reply address left the ticket unconfirmed")
+	}
+}
