@@ -129,13 +129,9 @@ func (s *Service) ReplyAsGuestThen(ctx context.Context, token, text string, atta
 // ConfirmAsGuest records that the guest who followed a link mailed to a
 // Contact form ticket's address (token) confirms they wrote it: whoever
 // reads the mailbox vouches for it, as the trusted mail server vouches for
-// a mail. The ticket and the messages the form and the mailbox's links
-// wrote are then the address's (an unverified mail threaded on it stays
-// flagged), and the ticket joins the address's account if that account
-// already proved it reads the address, or when it does
-// (LinkGuestTicketsTx). A deliberate form, never the link alone, which
-// mail scanners follow by themselves. A ticket that awaits no
-// confirmation (a mail's, one confirmed already) is left as it is.
+// a mail. A deliberate form, never the link alone, which mail scanners
+// follow by themselves. What the confirmation does is confirmTx's; a
+// reply by mail to the ticket's mail confirms it the same way (Receive).
 func (s *Service) ConfirmAsGuest(ctx context.Context, token string) (Ticket, error) {
 	var t Ticket
 	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
@@ -143,38 +139,53 @@ func (s *Service) ConfirmAsGuest(ctx context.Context, token string) (Ticket, err
 		if err != nil {
 			return err
 		}
-		if t, err = lockTicketTx(ctx, tx, ticketID); err != nil || !t.AwaitsConfirmation() || t.CustomerEmail == erasedEmail {
-			return err
-		}
-		now := s.clock.Now()
-		// The conditional update decides: a confirmation sent twice at
-		// once records one.
-		res, err := tx.ExecContext(ctx, `UPDATE tickets SET sender_unverified = FALSE, updated_at = $1
-			WHERE id = $2 AND sender_unverified AND topic <> $3`, now, t.ID, TopicEmail)
-		if err != nil {
-			return wrapDB("confirm ticket", err)
-		}
-		if n, err := res.RowsAffected(); err != nil || n == 0 {
-			return wrapDB("confirm ticket", err)
-		}
-		// Written on a page (no raw mail): the form's message. A mail is
-		// kept raw, so one that came unverified stays so.
-		if _, err := tx.ExecContext(ctx, `UPDATE ticket_messages SET sender_unverified = FALSE
-			WHERE ticket_id = $1 AND sender_unverified AND raw IS NULL AND message_id IS NULL`, t.ID); err != nil {
-			return wrapDB("confirm messages", err)
-		}
-		if err := audit.Record(ctx, tx, audit.Entry{At: now, Actor: audit.Actor{Role: "customer"}, SubjectType: "ticket", SubjectID: t.ID,
-			Action: "ticket.sender_confirmed", Before: map[string]any{"sender_unverified": true},
-			After: map[string]any{"sender_unverified": false, "via": "guest_link"}}); err != nil {
-			return err
-		}
-		if err := s.linkConfirmedTx(ctx, tx, t, now); err != nil {
-			return err
-		}
-		t, err = getTicket(ctx, tx, t.ID)
+		t, err = s.confirmTx(ctx, tx, ticketID, "guest_link")
 		return err
 	})
 	return t, err
+}
+
+// confirmTx records that whoever reads the address of a Contact form
+// ticket awaiting confirmation confirms it, through via ("guest_link":
+// the button of the page a mailed link opens; "email": a reply to the
+// ticket's mail, verified from the address). The ticket and the messages
+// the form and the mailbox's links wrote are then the address's (an
+// unverified mail threaded on it stays flagged), and the ticket joins the
+// address's account if that account already proved it reads the address,
+// or when it does (LinkGuestTicketsTx). A ticket that awaits no
+// confirmation (a mail's, one confirmed already, an erased one) is left
+// as it is. It returns the ticket as it stands.
+func (s *Service) confirmTx(ctx context.Context, tx *sql.Tx, ticketID, via string) (Ticket, error) {
+	t, err := lockTicketTx(ctx, tx, ticketID)
+	if err != nil || !t.AwaitsConfirmation() || t.CustomerEmail == erasedEmail {
+		return t, err
+	}
+	now := s.clock.Now()
+	// The conditional update decides: a confirmation sent twice at
+	// once records one.
+	res, err := tx.ExecContext(ctx, `UPDATE tickets SET sender_unverified = FALSE, updated_at = $1
+		WHERE id = $2 AND sender_unverified AND topic <> $3`, now, t.ID, TopicEmail)
+	if err != nil {
+		return Ticket{}, wrapDB("confirm ticket", err)
+	}
+	if n, err := res.RowsAffected(); err != nil || n == 0 {
+		return t, wrapDB("confirm ticket", err)
+	}
+	// Written on a page (no raw mail): the form's message. A mail is
+	// kept raw, so one that came unverified stays so.
+	if _, err := tx.ExecContext(ctx, `UPDATE ticket_messages SET sender_unverified = FALSE
+		WHERE ticket_id = $1 AND sender_unverified AND raw IS NULL AND message_id IS NULL`, t.ID); err != nil {
+		return Ticket{}, wrapDB("confirm messages", err)
+	}
+	if err := audit.Record(ctx, tx, audit.Entry{At: now, Actor: audit.Actor{Role: "customer"}, SubjectType: "ticket", SubjectID: t.ID,
+		Action: "ticket.sender_confirmed", Before: map[string]any{"sender_unverified": true},
+		After: map[string]any{"sender_unverified": false, "via": via}}); err != nil {
+		return Ticket{}, err
+	}
+	if err := s.linkConfirmedTx(ctx, tx, t, now); err != nil {
+		return Ticket{}, err
+	}
+	return getTicket(ctx, tx, t.ID)
 }
 
 // linkConfirmedTx gives a just confirmed guest ticket to the account of its

@@ -199,7 +199,9 @@ var errDuplicate = errors.New("desk: duplicate Message-ID")
 // ticket still open is flagged for an agent (hidden from the customer). A
 // message a person wrote, the customer's or a flagged one, reopens an
 // answered, waiting or closed ticket and restarts the SLA; an automatic one
-// never does.
+// never does. A person's reply to the mail sent about a Contact form
+// ticket awaiting confirmation, from its address and verified, confirms it
+// as the guest link's button does (confirmTx).
 func (s *Service) Receive(ctx context.Context, in InboundMessage) (Ticket, Result, error) {
 	in.MessageID = normalizeMsgID(in.MessageID)
 	if strings.ContainsAny(in.MessageID, " \t\r\n") {
@@ -233,7 +235,7 @@ func (s *Service) Receive(ctx context.Context, in InboundMessage) (Ticket, Resul
 			}
 			storedID = id
 		}
-		ticketID, by, err := s.thread(ctx, tx, in)
+		ticketID, by, mailed, err := s.thread(ctx, tx, in)
 		if err != nil {
 			return err
 		}
@@ -249,7 +251,7 @@ func (s *Service) Receive(ctx context.Context, in InboundMessage) (Ticket, Resul
 			}
 			stranger := from == "" || !strings.EqualFold(from, email) || in.SenderUnverified
 			if email == erasedEmail || status == StatusClosed && stranger && !in.AutoReply {
-				ticketID, by = "", ""
+				ticketID, by, mailed = "", "", false
 			}
 		}
 		now := s.clock.Now()
@@ -349,6 +351,19 @@ func (s *Service) Receive(ctx context.Context, in InboundMessage) (Ticket, Resul
 			return err
 		}
 		res = Result{Outcome: OutcomeThreaded, By: by, Flagged: m.Flagged, MessageID: m.ID}
+		if mailed && !m.Flagged && !in.AutoReply && t.AwaitsConfirmation() {
+			// A reply to the mail the store sent to the Contact form
+			// ticket's address (its Message-ID or reply address, which
+			// only that mailbox received, not the reference the form's
+			// page showed whoever typed the address), from that address
+			// and vouched for as mail joining a customer's ticket is:
+			// whoever reads the mailbox wrote it, which is what the guest
+			// link's button confirms. An automatic answer (an absence
+			// notice) is no one's word.
+			if t, err = s.confirmTx(ctx, tx, t.ID, "email"); err != nil {
+				return err
+			}
+		}
 		if in.AutoReply {
 			// Nothing to answer: an automatic message never restarts a clock.
 			return audit.Record(ctx, tx, audit.Entry{At: now, Actor: audit.System, SubjectType: "ticket", SubjectID: t.ID,
@@ -492,29 +507,34 @@ func (s *Service) underAckLimitTx(ctx context.Context, tx *sql.Tx, t Ticket, now
 	return n <= MaxAcksPerHour, nil // n counts t itself
 }
 
-// thread finds the ticket an inbound message belongs to.
-func (s *Service) thread(ctx context.Context, tx *sql.Tx, in InboundMessage) (ticketID, by string, err error) {
+// thread finds the ticket an inbound message belongs to. mailed says it
+// answers a mail the desk sent about the ticket: threaded by that mail's
+// Message-ID or by the ticket's reply address, which only the mail's
+// recipient was given (a subject's reference is shown to others).
+func (s *Service) thread(ctx context.Context, tx *sql.Tx, in InboundMessage) (ticketID, by string, mailed bool, err error) {
 	ids := msgIDs(in.InReplyTo)
 	refs := msgIDs(in.References...)
 	for i := len(refs) - 1; i >= 0 && len(ids) < 100; i-- {
 		ids = append(ids, refs[i])
 	}
 	for _, mid := range ids {
-		err := tx.QueryRowContext(ctx, `SELECT ticket_id FROM ticket_messages WHERE message_id = $1 AND direction IN ('in', 'out')`, mid).Scan(&ticketID)
+		var direction string
+		err := tx.QueryRowContext(ctx, `SELECT ticket_id, direction FROM ticket_messages WHERE message_id = $1 AND direction IN ('in', 'out')`,
+			mid).Scan(&ticketID, &direction)
 		if err == nil {
-			return ticketID, ByMessageID, nil
+			return ticketID, ByMessageID, direction == DirectionOut, nil
 		}
 		if !errors.Is(err, sql.ErrNoRows) {
-			return "", "", wrapDB("thread by Message-ID", err)
+			return "", "", false, wrapDB("thread by Message-ID", err)
 		}
 	}
 	if tok := s.replyToken(in); tok != "" {
 		err := tx.QueryRowContext(ctx, `SELECT id FROM tickets WHERE reply_token = $1`, tok).Scan(&ticketID)
 		if err == nil {
-			return ticketID, ByReplyToken, nil
+			return ticketID, ByReplyToken, true, nil
 		}
 		if !errors.Is(err, sql.ErrNoRows) {
-			return "", "", wrapDB("thread by reply token", err)
+			return "", "", false, wrapDB("thread by reply token", err)
 		}
 	}
 	ref := strings.ToUpper(strings.TrimSpace(in.SubjectReference))
@@ -524,13 +544,13 @@ func (s *Service) thread(ctx context.Context, tx *sql.Tx, in InboundMessage) (ti
 	if ref != "" {
 		err := tx.QueryRowContext(ctx, `SELECT id FROM tickets WHERE reference = $1`, ref).Scan(&ticketID)
 		if err == nil {
-			return ticketID, BySubject, nil
+			return ticketID, BySubject, false, nil
 		}
 		if !errors.Is(err, sql.ErrNoRows) {
-			return "", "", wrapDB("thread by subject", err)
+			return "", "", false, wrapDB("thread by subject", err)
 		}
 	}
-	return "", "", nil
+	return "", "", false, nil
 }
 
 // customerMessageTx reopens the ticket on a message from its customer and

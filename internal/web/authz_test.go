@@ -107,7 +107,7 @@ type authzObjects struct {
 	otherAttachment, otherEvidence string
 	sub                            string
 	guestToken, guestAttachment    string
-	guestTicket                    string
+	guestCookie                    string
 	session, token                 string
 	product, archiveProduct, slug  string
 	customer                       string
@@ -476,7 +476,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 				}
 			} else {
 				if who == guest {
-					header.Set("Cookie", "comptoir_contact_sent="+o.guestTicket)
+					header.Set("Cookie", "comptoir_contact_sent="+o.guestCookie)
 				} else if who != anon {
 					s := sessions[who]
 					if f.fresh && !disabled(who) {
@@ -572,7 +572,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 			for _, who := range all {
 				header := http.Header{}
 				if who == guest {
-					header.Set("Cookie", "comptoir_contact_sent="+o.guestTicket)
+					header.Set("Cookie", "comptoir_contact_sent="+o.guestCookie)
 				} else if who != anon {
 					header.Set("Cookie", "comptoir_session="+sessions[who])
 				}
@@ -810,11 +810,21 @@ func authzSetup(t *testing.T, h *apptest.Harness, users map[string]account.User)
 	gfw, _ := gmw.CreateFormFile("files", "question.png")
 	gfw.Write(png)
 	gmw.Close()
-	if r := h.NewClient(t).Send(http.MethodPost, "/contact", gmw.FormDataContentType(), &gbuf, http.Header{"Sec-Fetch-Site": {"same-origin"}}); r.Status != http.StatusSeeOther {
-		t.Fatalf("guest contact: %d %s", r.Status, r.Body)
+	gr := h.NewClient(t).Send(http.MethodPost, "/contact", gmw.FormDataContentType(), &gbuf, http.Header{"Sec-Fetch-Site": {"same-origin"}})
+	if gr.Status != http.StatusSeeOther {
+		t.Fatalf("guest contact: %d %s", gr.Status, gr.Body)
 	}
 	o.guestToken = guestToken(t, h, "ticket_ack", "gus@example.org")
-	o.guestTicket = ticketOf(t, h, "gus@example.org").ID
+	// The guest is whoever holds the cookie the form set: it names the
+	// ticket, sealed.
+	for _, c := range (&http.Response{Header: gr.Header}).Cookies() {
+		if c.Name == "comptoir_contact_sent" {
+			o.guestCookie = c.Value
+		}
+	}
+	if o.guestCookie == "" {
+		t.Fatal("guest contact: no comptoir_contact_sent cookie")
+	}
 	if m = attRE.FindStringSubmatch(h.NewClient(t).Get("/support/t/" + o.guestToken).Body); m == nil {
 		t.Fatal("no attachment link on the guest's ticket")
 	}

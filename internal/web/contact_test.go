@@ -263,3 +263,65 @@ func TestContactAndSurveyRedirectToTheirConfirmation(t *testing.T) {
 	// Later, the link says it was answered.
 	mustContain(t, c.Get(path), `role="status">Ce questionnaire a déjà reçu une réponse.`)
 }
+
+// /contact/sent showed the ticket its cookie named, and the cookie held
+// the ticket's id as such: whoever knew a guest ticket's id (it is in no
+// secret) set the cookie to it and was shown that ticket's reference, the
+// one a mail threads on, and its times. The cookie is now sealed with the
+// store's key: a cookie naming another ticket, or a value the store did
+// not seal, or its own past its ten minutes, shows the Contact form and
+// nothing of the ticket. Its sender still sees their page, without
+// script, in French and in English.
+func TestContactSentCookieNamesNoOtherTicket(t *testing.T) {
+	h := apptest.Start(t)
+	send := func(lang, email string) string {
+		t.Helper()
+		c := h.NewClient(t)
+		c.Lang = lang
+		r := c.PostForm("/contact", url.Values{"contact_key": {formKey(t, c.Get("/contact"), "contact_key")}, "name": {"Ana"},
+			"email": {email}, "topic": {"question"}, "message": {"Bonjour"}})
+		if r.Status != http.StatusSeeOther || r.Location != "/contact/sent" {
+			t.Fatalf("contact: %d %q", r.Status, r.Location)
+		}
+		for _, c := range (&http.Response{Header: r.Header}).Cookies() {
+			if c.Name == "comptoir_contact_sent" {
+				return c.Value
+			}
+		}
+		t.Fatal("no comptoir_contact_sent cookie")
+		return ""
+	}
+	victimCookie := send("fr", "victim@example.fr")
+	victim := ticketOf(t, h, "victim@example.fr")
+	own := send("en", "visitor@example.org")
+	mine := ticketOf(t, h, "visitor@example.org")
+
+	look := func(value string) apptest.Response {
+		t.Helper()
+		c := h.NewClient(t)
+		c.Lang = "en"
+		return c.Send(http.MethodGet, "/contact/sent", "", nil, http.Header{"Cookie": {"comptoir_contact_sent=" + value}})
+	}
+	// Its sender's page, in each language.
+	mustContain(t, look(own), `id="contact-sent"`, mine.Reference)
+	c := h.NewClient(t)
+	c.Lang = "fr"
+	mustContain(t, c.Send(http.MethodGet, "/contact/sent", "", nil, http.Header{"Cookie": {"comptoir_contact_sent=" + victimCookie}}),
+		`id="contact-sent"`, "Votre message est bien reçu sous la référence "+victim.Reference)
+
+	for what, value := range map[string]string{
+		"the victim's ticket id":             victim.ID,
+		"a value the store did not seal":     "v1:" + strings.Repeat("A", 60),
+		"the visitor's value with the id":    own + victim.ID,
+		"the visitor's value cut in the end": own[:len(own)-1],
+	} {
+		r := look(value)
+		if r.Status != http.StatusSeeOther || r.Location != "/contact" || strings.Contains(r.Body, victim.Reference) {
+			t.Errorf("/contact/sent with %s: %d %q, want 303 /contact and nothing of the ticket:\n%.300s", what, r.Status, r.Location, r.Body)
+		}
+	}
+	h.Clock.Advance(11 * time.Minute)
+	if r := look(own); r.Status != http.StatusSeeOther || strings.Contains(r.Body, mine.Reference) {
+		t.Errorf("/contact/sent with its own cookie after ten minutes: %d, still shows the ticket", r.Status)
+	}
+}

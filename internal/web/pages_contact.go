@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -161,29 +162,65 @@ func (s *Server) contact(w http.ResponseWriter, r *http.Request) {
 // contactSentCookie names, for a few minutes, the ticket the visitor's
 // Contact form just opened: what /contact/sent shows. The ticket's id is
 // not in the address, where history, a shared link or a proxy's log
-// would show anyone its reference.
+// would show anyone its reference. Nor is it in the cookie as such: a
+// visitor sets their cookies as they like, and whoever knew a guest
+// ticket's id (it is in no secret) would be shown its reference and
+// times. The cookie holds the id and when it stops naming it, sealed
+// with the store's key (contactSentValue), which no visitor can do.
 const contactSentCookie = "comptoir_contact_sent"
+
+// contactSentFor is how long the cookie names the ticket.
+const contactSentFor = 10 * time.Minute
+
+// contactSentAD binds a sealed value to this cookie: a value sealed for
+// another use does not open as one.
+var contactSentAD = []byte("cookie " + contactSentCookie)
+
+// contactSentValue is the cookie's value naming ticketID until
+// contactSentFor from now.
+func (s *Server) contactSentValue(ticketID string) string {
+	until := s.Clock.Now().Add(contactSentFor).Unix()
+	return s.Secrets.Seal([]byte(ticketID+" "+strconv.FormatInt(until, 10)), contactSentAD)
+}
+
+// contactSentTicket is the ticket the cookie's value v names, or "" for a
+// value the store did not seal, or no longer valid.
+func (s *Server) contactSentTicket(v string) string {
+	b, err := s.Secrets.Open(v, contactSentAD)
+	if err != nil {
+		return ""
+	}
+	ticketID, until, ok := strings.Cut(string(b), " ")
+	sec, err := strconv.ParseInt(until, 10, 64)
+	if !ok || err != nil || !s.Clock.Now().Before(time.Unix(sec, 0)) || !id.Valid("tkt", ticketID) {
+		return ""
+	}
+	return ticketID
+}
 
 // toContactSent answers a Contact form that opened ticketID (or whose
 // repeat finds it) with a redirect to the page that says so
 // (post/redirect/get): a reload of that page sends nothing again.
 func (s *Server) toContactSent(w http.ResponseWriter, r *http.Request, ticketID string) {
-	s.setCookie(w, contactSentCookie, ticketID, 600)
+	s.setCookie(w, contactSentCookie, s.contactSentValue(ticketID), int(contactSentFor/time.Second))
 	http.Redirect(w, r, "/contact/sent", http.StatusSeeOther)
 }
 
 // contactSentPage is where a sent Contact form lands: the ticket's
 // reference and when the answer is promised, in the visitor's language.
-// Without the cookie of a form just sent (expired, another browser), or
-// for a ticket of an account the visitor is not signed in to, it is the
-// Contact page.
+// Without the cookie of a form just sent (expired, another browser, one
+// the store did not seal), or for a ticket of an account the visitor is
+// not signed in to, it is the Contact page.
 func (s *Server) contactSentPage(w http.ResponseWriter, r *http.Request) {
-	c, err := r.Cookie(contactSentCookie)
-	if err != nil || !id.Valid("tkt", c.Value) {
+	ticketID := ""
+	if c, err := r.Cookie(contactSentCookie); err == nil {
+		ticketID = s.contactSentTicket(c.Value)
+	}
+	if ticketID == "" {
 		http.Redirect(w, r, "/contact", http.StatusSeeOther)
 		return
 	}
-	t, err := s.Desk.Get(r.Context(), c.Value)
+	t, err := s.Desk.Get(r.Context(), ticketID)
 	if u := state(r).user; errors.Is(err, desk.ErrNotFound) || (err == nil && t.CustomerID != "" && (u == nil || u.ID != t.CustomerID)) {
 		http.Redirect(w, r, "/contact", http.StatusSeeOther)
 		return

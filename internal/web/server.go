@@ -30,6 +30,7 @@ import (
 	"comptoir/internal/privacy"
 	"comptoir/internal/proof"
 	"comptoir/internal/ratelimit"
+	"comptoir/internal/secretbox"
 	"comptoir/internal/subscriptions"
 	"comptoir/internal/webhooksig"
 )
@@ -62,9 +63,15 @@ type Deps struct {
 	Blobs blob.Store
 	// FulfilmentSecret verifies delivery webhooks; nil refuses them.
 	FulfilmentSecret webhooksig.Secret
-	Messages         *locale.Catalog
-	Clock            clock.Clock
-	Logger           *slog.Logger
+	// Secrets seals what a page hands the browser to read back and no one
+	// else must be able to write (the ticket the Contact form just
+	// opened): the store's secret key (--secret-key), shared by every
+	// node. Nil: New makes a key of its own, which only this process
+	// knows.
+	Secrets  *secretbox.Box
+	Messages *locale.Catalog
+	Clock    clock.Clock
+	Logger   *slog.Logger
 	// Ready reports whether the server can take traffic (the database
 	// answers); /readyz fails otherwise.
 	Ready func(ctx context.Context) error
@@ -147,6 +154,13 @@ func New(d Deps) (*Server, error) {
 	}
 	if d.Logger == nil {
 		d.Logger = slog.New(slog.DiscardHandler)
+	}
+	if d.Secrets == nil {
+		box, err := secretbox.New(secretbox.NewKey())
+		if err != nil {
+			return nil, err
+		}
+		d.Secrets = box
 	}
 	st, err := loadStatic()
 	if err != nil {
