@@ -30,6 +30,31 @@ func BenchmarkRenderPDF(b *testing.B) {
 	}
 }
 
+// BenchmarkPDF is RenderPDF's second half: the invoice, already read,
+// drawn in its language.
+//
+//	go test ./internal/invoices -run '^$' -bench 'PDF$' -benchmem
+func BenchmarkPDF(b *testing.B) {
+	h, docs := benchInvoices(b)
+	ctx := context.Background()
+	for _, d := range docs {
+		inv, err := h.App.Invoices.Get(ctx, d.id)
+		if err != nil {
+			b.Fatal(err)
+		}
+		t := translator(h, inv.Lang)
+		b.Run(d.name, func(b *testing.B) {
+			b.ReportAllocs()
+			defer testcpu.PerOp(b)()
+			for b.Loop() {
+				if _, err := h.App.Invoices.PDF(inv, t); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
 // BenchmarkGet is RenderPDF's first half: the invoice read back.
 func BenchmarkGet(b *testing.B) {
 	h, docs := benchInvoices(b)
