@@ -9,6 +9,8 @@ import (
 	"database/sql"
 
 	"comptoir/internal/account"
+	"comptoir/internal/locale"
+	"comptoir/internal/localtime"
 	"comptoir/internal/mail"
 )
 
@@ -22,11 +24,23 @@ type Alerts struct {
 	mailer    Mailer
 	baseURL   string
 	storeName string
+	zone      localtime.Zone
+	messages  *locale.Catalog
 }
 
-// New returns the alerts service.
-func New(mailer Mailer, baseURL, storeName string) *Alerts {
-	return &Alerts{mailer: mailer, baseURL: baseURL, storeName: storeName}
+// New returns the alerts service. zone and messages write the details
+// that an alert localizes (Data.Localize): its times in the store's zone,
+// its words in each recipient's language. messages may be nil (no words
+// to look up: the detail's own text then).
+func New(mailer Mailer, baseURL, storeName string, zone localtime.Zone, messages *locale.Catalog) *Alerts {
+	return &Alerts{mailer: mailer, baseURL: baseURL, storeName: storeName, zone: zone, messages: messages}
+}
+
+// Words is what a localized detail is written with, for one recipient.
+type Words struct {
+	Lang     string // "fr" or "en"
+	Zone     localtime.Zone
+	Messages *locale.Catalog // nil in a store built without catalogs
 }
 
 // Data is what an alert template receives; Subject is the thing concerned
@@ -37,6 +51,10 @@ type Data struct {
 	Subject   string
 	Detail    string
 	Link      string
+	// Localize, when set, writes Detail for each recipient, in their
+	// language (an amount, a bank's reason, a deadline in the store's
+	// zone), instead of the one Detail given.
+	Localize func(Words) string
 }
 
 // NotifyTx emails every user with role the alert of kind (a mail template
@@ -56,6 +74,9 @@ func (a *Alerts) NotifyTx(ctx context.Context, tx *sql.Tx, role, kind string, d 
 	}
 	for _, u := range users {
 		d.Name = u.Name
+		if d.Localize != nil {
+			d.Detail = d.Localize(Words{Lang: u.Language, Zone: a.zone, Messages: a.messages})
+		}
 		subject, text, err := mail.Render(u.Language, "alert_"+kind, d)
 		if err != nil {
 			return err

@@ -257,7 +257,7 @@ func (a *App) build(ctx context.Context, opts Options) (err error) {
 	a.Card.AddWorkers(workers)
 	a.Policies = policystore.New(a.DB, a.Clock)
 	a.Legal = legal.New(a.DB, a.Clock)
-	staffAlerts := alerts.New(a.Outbox, cfg.BaseURL, cfg.StoreName)
+	staffAlerts := alerts.New(a.Outbox, cfg.BaseURL, cfg.StoreName, cfg.Location, a.Messages)
 	a.Invoices = invoices.New(a.DB, a.Clock, a.Outbox, invoices.Options{
 		Seller: invoices.Seller{Name: cfg.SellerName, Address: cfg.SellerAddress, Country: cfg.SellerCountry,
 			VATNumber: cfg.SellerVATNumber, Registration: cfg.SellerRegistration},
