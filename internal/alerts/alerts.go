@@ -51,10 +51,11 @@ type Data struct {
 	Subject   string
 	Detail    string
 	Link      string
-	// Localize, when set, writes Detail for each recipient, in their
-	// language (an amount, a bank's reason, a deadline in the store's
-	// zone), instead of the one Detail given.
-	Localize func(Words) string
+	// SubjectIn and DetailIn, when set, write Subject and Detail for
+	// each recipient, in their language (a product's name, an amount, a
+	// bank's reason, a deadline in the store's zone), instead of the one
+	// given.
+	SubjectIn, DetailIn func(Words) string
 }
 
 // NotifyTx emails every user with role the alert of kind (a mail template
@@ -74,8 +75,12 @@ func (a *Alerts) NotifyTx(ctx context.Context, tx *sql.Tx, role, kind string, d 
 	}
 	for _, u := range users {
 		d.Name = u.Name
-		if d.Localize != nil {
-			d.Detail = d.Localize(Words{Lang: u.Language, Zone: a.zone, Messages: a.messages})
+		w := Words{Lang: u.Language, Zone: a.zone, Messages: a.messages}
+		if d.SubjectIn != nil {
+			d.Subject = d.SubjectIn(w)
+		}
+		if d.DetailIn != nil {
+			d.Detail = d.DetailIn(w)
 		}
 		subject, text, err := mail.Render(u.Language, "alert_"+kind, d)
 		if err != nil {

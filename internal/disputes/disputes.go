@@ -320,7 +320,7 @@ func (s *Service) alert(ctx context.Context, tx *sql.Tx, kind string, c Case) er
 		return nil
 	}
 	return s.alerts.NotifyTx(ctx, tx, account.RoleAgent, kind, alerts.Data{Subject: c.ReferenceID, Link: "/console/disputes/" + c.ID,
-		Localize: func(w alerts.Words) string { return alertDetail(kind, c, w) }})
+		DetailIn: func(w alerts.Words) string { return alertDetail(kind, c, w) }})
 }
 
 // alertDetail is what an agent reads of a case in an alert, in their

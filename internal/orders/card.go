@@ -74,7 +74,7 @@ func (h CardHandler) PaymentSucceeded(ctx context.Context, tx *sql.Tx, p cardpay
 			s.opts.Logger.Warn("paid order line could not get a licence key", "order", o.ID, "line", l.ID)
 			if s.opts.Alerts != nil {
 				if err := s.opts.Alerts.NotifyTx(ctx, tx, account.RoleAdmin, "licence_key_missing", alerts.Data{
-					Subject: o.ID, Detail: prod.Slug, Link: "/console/orders/" + o.ID,
+					Subject: o.ID, DetailIn: func(w alerts.Words) string { return prod.Name(w.Lang) }, Link: "/console/orders/" + o.ID,
 				}); err != nil {
 					return err
 				}

@@ -492,6 +492,9 @@ func TestCardOrderPaidWithoutItsKeyAlertsTheAdmins(t *testing.T) {
 		!strings.Contains(missing[0].Subject, o.ID) {
 		t.Fatalf("key-missing alerts: %+v", missing)
 	}
+	if want := "plus de clé de licence pour «\u00a0Logiciel\u00a0»"; !strings.Contains(missing[0].Text, want) {
+		t.Errorf("the key-missing alert lacks %q:\n%s", want, missing[0].Text)
+	}
 }
 
 // The refund of a top-up paid after its account was erased fails at the
