@@ -43,6 +43,15 @@ type Words struct {
 	Messages *locale.Catalog // nil in a store built without catalogs
 }
 
+// Say writes message id in the recipient's language with the fields kv
+// (key, value…); fallback when there are no catalogs.
+func (w Words) Say(fallback, id string, kv ...any) string {
+	if w.Messages == nil {
+		return fallback
+	}
+	return w.Messages.TPairs(w.Lang, id, kv...)
+}
+
 // Data is what an alert template receives; Subject is the thing concerned
 // (a product name, a claim id), Link where to act.
 type Data struct {

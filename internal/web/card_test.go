@@ -525,8 +525,13 @@ func TestFailedRefundOfAnErasedAccountsTopUpAlertsTheAdmins(t *testing.T) {
 	}
 	alerts, _ := h.App.Outbox.List(ctx, mail.Filter{Kind: "alert_topup_refund_failed"})
 	if len(alerts) != 1 || alerts[0].To != admin.Email || !strings.Contains(alerts[0].Subject, pay.ID) ||
-		!strings.Contains(alerts[0].Text, "20.00") || !strings.Contains(alerts[0].Text, "expired_or_canceled_card") {
+		!strings.Contains(alerts[0].Text, "expired_or_canceled_card") {
 		t.Fatalf("top-up refund alerts: %+v", alerts)
+	}
+	// The admin reads French: the amount and the words in it.
+	if want := "20,00\u00a0€, client effacé "; !strings.Contains(alerts[0].Text, want) ||
+		!strings.Contains(alerts[0].Text, "\u00a0: le remboursement par carte "+refunds[0].ID+" a échoué (") {
+		t.Errorf("the French alert lacks %q or the failure:\n%s", want, alerts[0].Text)
 	}
 }
 
