@@ -93,7 +93,7 @@ func (s *Service) notifyTx(ctx context.Context, tx *sql.Tx, template string, sub
 		return err
 	}
 	_, err = s.mailer.EnqueueTx(ctx, tx, mail.Message{
-		Kind: template, To: u.Email, ToName: u.Name, Lang: lang, Subject: subject, Text: text, UserID: u.ID,
+		Kind: template, To: u.Email, ToName: u.Name, Lang: lang, Subject: subject, Text: text, UserID: u.ID, ReplyTo: s.opts.ReplyTo,
 	})
 	return err
 }
