@@ -9,6 +9,8 @@ import (
 	"database/sql"
 
 	"comptoir/internal/account"
+	"comptoir/internal/locale"
+	"comptoir/internal/localtime"
 	"comptoir/internal/mail"
 )
 
@@ -22,11 +24,32 @@ type Alerts struct {
 	mailer    Mailer
 	baseURL   string
 	storeName string
+	zone      localtime.Zone
+	messages  *locale.Catalog
 }
 
-// New returns the alerts service.
-func New(mailer Mailer, baseURL, storeName string) *Alerts {
-	return &Alerts{mailer: mailer, baseURL: baseURL, storeName: storeName}
+// New returns the alerts service. zone and messages write the details
+// that an alert localizes (Data.Localize): its times in the store's zone,
+// its words in each recipient's language. messages may be nil (no words
+// to look up: the detail's own text then).
+func New(mailer Mailer, baseURL, storeName string, zone localtime.Zone, messages *locale.Catalog) *Alerts {
+	return &Alerts{mailer: mailer, baseURL: baseURL, storeName: storeName, zone: zone, messages: messages}
+}
+
+// Words is what a localized detail is written with, for one recipient.
+type Words struct {
+	Lang     string // "fr" or "en"
+	Zone     localtime.Zone
+	Messages *locale.Catalog // nil in a store built without catalogs
+}
+
+// Say writes message id in the recipient's language with the fields kv
+// (key, value…); fallback when there are no catalogs.
+func (w Words) Say(fallback, id string, kv ...any) string {
+	if w.Messages == nil {
+		return fallback
+	}
+	return w.Messages.TPairs(w.Lang, id, kv...)
 }
 
 // Data is what an alert template receives; Subject is the thing concerned
@@ -37,6 +60,11 @@ type Data struct {
 	Subject   string
 	Detail    string
 	Link      string
+	// SubjectIn and DetailIn, when set, write Subject and Detail for
+	// each recipient, in their language (a product's name, an amount, a
+	// bank's reason, a deadline in the store's zone), instead of the one
+	// given.
+	SubjectIn, DetailIn func(Words) string
 }
 
 // NotifyTx emails every user with role the alert of kind (a mail template
@@ -56,6 +84,13 @@ func (a *Alerts) NotifyTx(ctx context.Context, tx *sql.Tx, role, kind string, d 
 	}
 	for _, u := range users {
 		d.Name = u.Name
+		w := Words{Lang: u.Language, Zone: a.zone, Messages: a.messages}
+		if d.SubjectIn != nil {
+			d.Subject = d.SubjectIn(w)
+		}
+		if d.DetailIn != nil {
+			d.Detail = d.DetailIn(w)
+		}
 		subject, text, err := mail.Render(u.Language, "alert_"+kind, d)
 		if err != nil {
 			return err

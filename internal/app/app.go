@@ -15,6 +15,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -257,7 +258,7 @@ func (a *App) build(ctx context.Context, opts Options) (err error) {
 	a.Card.AddWorkers(workers)
 	a.Policies = policystore.New(a.DB, a.Clock)
 	a.Legal = legal.New(a.DB, a.Clock)
-	staffAlerts := alerts.New(a.Outbox, cfg.BaseURL, cfg.StoreName)
+	staffAlerts := alerts.New(a.Outbox, cfg.BaseURL, cfg.StoreName, cfg.Location, a.Messages)
 	a.Invoices = invoices.New(a.DB, a.Clock, a.Outbox, invoices.Options{
 		Seller: invoices.Seller{Name: cfg.SellerName, Address: cfg.SellerAddress, Country: cfg.SellerCountry,
 			VATNumber: cfg.SellerVATNumber, Registration: cfg.SellerRegistration},
@@ -310,7 +311,7 @@ func (a *App) build(ctx context.Context, opts Options) (err error) {
 			return a.Policies.Get(context.Background(), version)
 		},
 	}, claims.Options{BaseURL: cfg.BaseURL, StoreName: cfg.StoreName, Logger: a.Logger,
-		AnswerClock: claims.SLAClock(slaPolicy), WarnBefore: cfg.SLAWarnBefore, Zone: cfg.Location})
+		AnswerClock: claims.SLAClock(slaPolicy), WarnBefore: cfg.SLAWarnBefore, Zone: cfg.Location, ReplyTo: claimsReplyTo(cfg)})
 	if err != nil {
 		return err
 	}
@@ -742,4 +743,15 @@ func (a *App) Close() error { return a.DB.Close() }
 // from the store's message catalog.
 func (a *App) invoiceLabels(lang string) invoices.Translate {
 	return func(id string, kv ...any) string { return a.Messages.TPairs(lang, id, kv...) }
+}
+
+// claimsReplyTo is the Reply-To of the claims' emails, which ask the
+// customer to answer them when they think a decision is wrong: the
+// support address when the mail goes out From another one (a no-reply
+// --mail-from, whose answers nobody reads).
+func claimsReplyTo(cfg *config.Config) string {
+	if strings.EqualFold(cfg.MailFrom, cfg.SupportAddress) {
+		return ""
+	}
+	return cfg.SupportAddress
 }

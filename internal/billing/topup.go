@@ -91,7 +91,7 @@ func (h TopUpHandler) refundErased(ctx context.Context, tx *sql.Tx, p cardpay.Pa
 		errors.Is(err, cardpay.ErrNotRefundable), errors.Is(err, cardpay.ErrDisabled):
 		log.Error("billing: a top-up paid after the account was erased cannot be refunded now; needs review",
 			"payment", p.ID, "error", err)
-		return h.alertNotRefunded(ctx, tx, p, "the refund was refused: "+err.Error())
+		return h.alertNotRefunded(ctx, tx, p, "alert.topup_refund_refused", "", err.Error())
 	default:
 		return err
 	}
@@ -109,12 +109,19 @@ func (h TopUpHandler) logger() *slog.Logger {
 // account was not given back to the card: the store holds money nobody can
 // spend or claim, and only a person can return it (another refund, a
 // transfer).
-func (h TopUpHandler) alertNotRefunded(ctx context.Context, tx *sql.Tx, p cardpay.Payment, why string) error {
+// The detail is message id, written for each admin in their language:
+// the amount, the erased account, the card refund (refundID, when one
+// failed at the bank) and why.
+func (h TopUpHandler) alertNotRefunded(ctx context.Context, tx *sql.Tx, p cardpay.Payment, id, refundID, why string) error {
 	if h.Alerts == nil {
 		return nil
 	}
 	return h.Alerts.NotifyTx(ctx, tx, account.RoleAdmin, "topup_refund_failed", alerts.Data{
-		Subject: p.ID, Detail: fmt.Sprintf("%s, erased customer %s: %s", money.Format(p.Amount, "en"), p.CustomerID, why),
+		Subject: p.ID, DetailIn: func(w alerts.Words) string {
+			amount := money.Format(p.Amount, w.Lang)
+			return w.Say(fmt.Sprintf("%s, %s: %s %s", amount, p.CustomerID, refundID, why), id,
+				"Amount", amount, "Customer", p.CustomerID, "Refund", refundID, "Error", why)
+		},
 	})
 }
 
@@ -131,7 +138,7 @@ func (h TopUpHandler) RefundSettled(ctx context.Context, tx *sql.Tx, r cardpay.R
 	}
 	h.logger().Error("billing: the refund of a top-up paid after the account was erased failed; needs review",
 		"payment", p.ID, "card_refund", r.ID, "error", r.LastError)
-	return h.alertNotRefunded(ctx, tx, p, "card refund "+r.ID+" failed: "+r.LastError)
+	return h.alertNotRefunded(ctx, tx, p, "alert.topup_refund_failed", r.ID, r.LastError)
 }
 
 // Top-up bounds: enough for any real purchase, small enough that a typo

@@ -107,22 +107,24 @@ func (s *Service) refundDuplicate(ctx context.Context, tx *sql.Tx, before map[st
 		Action: "payment.duplicate", Before: before, After: after}); err != nil {
 		return err
 	}
-	detail := fmt.Sprintf("%s, %s %s, customer %s, already paid by %s", money.Format(p.Amount, "en"), p.Purpose, p.ReferenceID,
-		p.CustomerID, holderID)
 	r, err := s.RefundTx(ctx, tx, p.ID, p.Amount, duplicateReason)
+	id, why := "alert.duplicate_refunding", ""
 	switch {
 	case err == nil:
 		s.log.Warn("cardpay: a second payment for a paid reference is refunded", "payment", p.ID, "purpose", p.Purpose,
 			"reference", p.ReferenceID, "paid_by", holderID, "refund", r.ID)
-		detail += ": refund " + r.ID + " requested"
 	case errors.Is(err, ErrPaymentDisputed), errors.Is(err, ErrNotRefundable), errors.Is(err, ErrRefundExceedsPayment):
 		s.log.Error("cardpay: a second payment for a paid reference cannot be refunded now; needs review",
 			"payment", p.ID, "purpose", p.Purpose, "reference", p.ReferenceID, "paid_by", holderID, "error", err)
-		detail += ": the refund was refused (" + err.Error() + "); give the money back another way"
+		id, why = "alert.duplicate_refused", err.Error()
 	default:
 		return err
 	}
-	return s.alertDuplicate(ctx, tx, p, detail)
+	return s.alertDuplicate(ctx, tx, p, func(w alerts.Words) string {
+		fallback := fmt.Sprintf("%s, %s %s, %s, %s: %s %s", money.Format(p.Amount, w.Lang), p.Purpose, p.ReferenceID, p.CustomerID, holderID, r.ID, why)
+		return w.Say(fallback, id, "Amount", money.Format(p.Amount, w.Lang), "What", w.Say(string(p.Purpose), "alert.purpose."+string(p.Purpose)),
+			"Reference", p.ReferenceID, "Customer", p.CustomerID, "PaidBy", holderID, "Refund", r.ID, "Error", why)
+	})
 }
 
 // duplicateRefundSettled follows the refund of a duplicate (not the
@@ -134,13 +136,19 @@ func (s *Service) duplicateRefundSettled(ctx context.Context, tx *sql.Tx, r Refu
 	}
 	s.log.Error("cardpay: the refund of a second payment for a paid reference failed; needs review",
 		"payment", p.ID, "refund", r.ID, "error", r.LastError)
-	return s.alertDuplicate(ctx, tx, p, fmt.Sprintf("%s, %s %s, customer %s: refund %s failed (%s); give the money back another way",
-		money.Format(r.Amount, "en"), p.Purpose, p.ReferenceID, p.CustomerID, r.ID, r.LastError))
+	return s.alertDuplicate(ctx, tx, p, func(w alerts.Words) string {
+		fallback := fmt.Sprintf("%s, %s %s, %s: %s %s", money.Format(r.Amount, w.Lang), p.Purpose, p.ReferenceID, p.CustomerID, r.ID, r.LastError)
+		return w.Say(fallback, "alert.duplicate_refund_failed", "Amount", money.Format(r.Amount, w.Lang),
+			"What", w.Say(string(p.Purpose), "alert.purpose."+string(p.Purpose)), "Reference", p.ReferenceID, "Customer", p.CustomerID,
+			"Refund", r.ID, "Error", r.LastError)
+	})
 }
 
-func (s *Service) alertDuplicate(ctx context.Context, tx *sql.Tx, p Payment, detail string) error {
+// alertDuplicate tells the admins of the duplicate p, the detail written
+// for each in their language.
+func (s *Service) alertDuplicate(ctx context.Context, tx *sql.Tx, p Payment, detail func(alerts.Words) string) error {
 	if s.alerts == nil {
 		return nil
 	}
-	return s.alerts.NotifyTx(ctx, tx, account.RoleAdmin, "card_payment_duplicate", alerts.Data{Subject: p.ID, Detail: detail})
+	return s.alerts.NotifyTx(ctx, tx, account.RoleAdmin, "card_payment_duplicate", alerts.Data{Subject: p.ID, DetailIn: detail})
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/stripe/stripe-go/v82"
 
 	"comptoir/internal/alerts"
+	"comptoir/internal/locale"
 )
 
 // recAlerts records the alerts of committed transactions.
@@ -23,6 +24,9 @@ func (a *recAlerts) NotifyTx(ctx context.Context, tx *sql.Tx, role, kind string,
 	defer a.mu.Unlock()
 	if role != "admin" || kind != "card_payment_duplicate" {
 		return nil
+	}
+	if d.DetailIn != nil { // as the alerts service writes it for an admin reading English
+		d.Detail = d.DetailIn(alerts.Words{Lang: "en", Messages: locale.MustLoad()})
 	}
 	a.sent = append(a.sent, d)
 	return nil

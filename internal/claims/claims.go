@@ -455,6 +455,10 @@ type Options struct {
 	// Zone is the store's time zone for the times in staff emails; the
 	// zero Zone is UTC.
 	Zone localtime.Zone
+	// ReplyTo is where a customer's answer to a claim's email goes when
+	// the mail is sent From another address (--mail-from): the support
+	// address, which the desk reads. The emails ask for that answer.
+	ReplyTo string
 }
 
 // Defaults of Options.

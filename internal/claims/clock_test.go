@@ -106,6 +106,14 @@ func TestClaimClocksCountTheStoresBusinessHours(t *testing.T) {
 	if want := time.Date(2026, 3, 19, 13, 0, 0, 0, time.UTC); !c.AnswerPromiseAt.Equal(want) {
 		t.Errorf("promise %v, want %v", c.AnswerPromiseAt, want)
 	}
+	// The customer's mail gives that date, in the zone it gives the
+	// receipt's time in, not only the policy's "48 hours".
+	filed := e.mails(t, account.User{ID: c.CustomerID}, "claim_filed")
+	if len(filed) != 1 {
+		t.Fatalf("%d claim_filed mails", len(filed))
+	}
+	mustContain(t, "the claim's mail", filed[0].Text, "(fuseau horaire Europe/Paris)",
+		"Votre réclamation reste ouverte\u00a0: un conseiller vous répondra au plus tard le 19 mars 2026 à 14:00 CET.")
 }
 
 func TestEvidenceArrivalStartsTheClock(t *testing.T) {

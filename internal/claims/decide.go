@@ -285,15 +285,19 @@ func (s *Service) CardRefundSettledTx(ctx context.Context, tx *sql.Tx, cardRefun
 			s.opts.Logger.Info("claims: card refund failed, but a lost dispute had already returned the money",
 				"claim", claimID, "claim_refund", refundID, "card_refund", cardRefundID)
 		} else {
-			detail := "card refund " + cardRefundID
-			if chargedBack.Minor > 0 {
-				detail += fmt.Sprintf(" (%s of it already returned by the bank: lost dispute)", chargedBack)
+			back := chargedBack
+			detail := func(w alerts.Words) string {
+				b := ""
+				if back.Minor > 0 {
+					b = money.Format(back, w.Lang)
+				}
+				return w.Say(cardRefundID+" "+b, "alert.claim_refund_failed", "Refund", cardRefundID, "ChargedBack", b)
 			}
 			s.opts.Logger.Error("claims: card refund failed; an agent must give the money back another way",
 				"claim", claimID, "claim_refund", refundID, "card_refund", cardRefundID, "charged_back", chargedBack.Minor)
 			if s.alerts != nil {
 				if err := s.alerts.NotifyTx(ctx, tx, account.RoleAgent, "card_refund_failed", alerts.Data{
-					Subject: claimID, Detail: detail, Link: "/console/claims/" + claimID,
+					Subject: claimID, DetailIn: detail, Link: "/console/claims/" + claimID,
 				}); err != nil {
 					return err
 				}
@@ -327,7 +331,9 @@ func (s *Service) failedAfterSuccessTx(ctx context.Context, tx *sql.Tx, cardRefu
 		"claim", claimID, "claim_refund", refundID, "card_refund", cardRefundID)
 	if s.alerts != nil {
 		if err := s.alerts.NotifyTx(ctx, tx, account.RoleAgent, "card_refund_failed", alerts.Data{
-			Subject: claimID, Detail: "card refund " + cardRefundID + " failed at the bank after it had succeeded; its credit note stands",
+			Subject: claimID, DetailIn: func(w alerts.Words) string {
+				return w.Say(cardRefundID, "alert.claim_refund_failed_late", "Refund", cardRefundID)
+			},
 			Link: "/console/claims/" + claimID,
 		}); err != nil {
 			return err
@@ -366,7 +372,9 @@ func (s *Service) lateSuccessTx(ctx context.Context, tx *sql.Tx, cardRefundID st
 				"claim", claimID, "claim_refund", refundID, "card_refund", cardRefundID)
 			if s.alerts != nil {
 				if err := s.alerts.NotifyTx(ctx, tx, account.RoleAgent, "card_refund_failed", alerts.Data{
-					Subject: claimID, Detail: "card refund " + cardRefundID + " succeeded after it was reported failed, and the line was refunded again",
+					Subject: claimID, DetailIn: func(w alerts.Words) string {
+						return w.Say(cardRefundID, "alert.claim_refund_succeeded_late", "Refund", cardRefundID)
+					},
 					Link: "/console/claims/" + claimID,
 				}); err != nil {
 					return err

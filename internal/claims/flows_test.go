@@ -497,7 +497,7 @@ func TestWithdrawal(t *testing.T) {
 	if len(ack) != 1 {
 		t.Fatalf("%d acknowledgements", len(ack))
 	}
-	mustContain(t, "the acknowledgement", ack[0].Subject+"\n"+ack[0].Text, "Accusé de réception", "Reçue le : 13 mars 2026 à 11:00:00 (fuseau horaire Europe/Paris)",
+	mustContain(t, "the acknowledgement", ack[0].Subject+"\n"+ack[0].Text, "Accusé de réception", "Reçue le\u00a0: 13 mars 2026 à 11:00:00 (fuseau horaire Europe/Paris)",
 		d.Reason.FR, c.ID, "support durable")
 	if _, err := e.claims.Withdraw(ctx, u.ID, o.ID, ""); !errors.Is(err, claims.ErrAlreadyDecided) {
 		t.Fatalf("withdrawing twice: %v", err)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"comptoir/internal/localtime"
 	"comptoir/internal/mail"
 	"comptoir/internal/policy"
 )
@@ -21,7 +22,11 @@ type mailData struct {
 	ReceivedAt string // filed_at, in the store's time zone
 	Reason     string
 	Open       bool // the claim stays open
-	Link       string
+	// PromiseAt is when an agent answers at the latest, while the claim
+	// waits for one: the date the store's answer clock gives (business
+	// hours count as the store set them), not a number of hours.
+	PromiseAt string
+	Link      string
 }
 
 var kindWords = map[string]map[policy.Kind]string{
@@ -53,6 +58,14 @@ func (s *Service) notifyTx(ctx context.Context, tx *sql.Tx, template string, sub
 		ReceivedAt: formatReceived(c.FiledAt, subj.policy, lang), Open: c.Open(),
 		Link: s.opts.BaseURL + "/claims/" + c.ID,
 	}
+	if c.Waiting() {
+		// In the zone the mail gives the receipt's time in.
+		zone := s.opts.Zone
+		if subj.policy != nil && subj.policy.Location != nil {
+			zone = localtime.Of(subj.policy.Location)
+		}
+		d.PromiseAt = zone.LongTime(c.AnswerPromiseAt, lang)
+	}
 	// Decisions taken in the same step come first (the redelivery, then
 	// the wait for it), so the customer reads what happened and what next.
 	for _, r := range append(append([]policy.Reason(nil), subj.before...), c.Decision.Reason) {
@@ -80,7 +93,7 @@ func (s *Service) notifyTx(ctx context.Context, tx *sql.Tx, template string, sub
 		return err
 	}
 	_, err = s.mailer.EnqueueTx(ctx, tx, mail.Message{
-		Kind: template, To: u.Email, ToName: u.Name, Lang: lang, Subject: subject, Text: text, UserID: u.ID,
+		Kind: template, To: u.Email, ToName: u.Name, Lang: lang, Subject: subject, Text: text, UserID: u.ID, ReplyTo: s.opts.ReplyTo,
 	})
 	return err
 }

@@ -3,6 +3,7 @@ package desk_test
 import (
 	"context"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -82,6 +83,10 @@ func TestSLAWarningOncePerDeadline(t *testing.T) {
 	}
 	contains(t, "warning", m.Subject+"\n"+m.Text, tk.Reference, "assigned to nobody", "http://shop.test/console/tickets/"+tk.ID,
 		"10 March 2026 at 10:00 UTC")
+	// The agent's account has no name: the greeting does without one.
+	if !strings.HasPrefix(m.Text, "Hello,\n") {
+		t.Errorf("warning to an agent without a name greets them as:\n%s", m.Text)
+	}
 
 	// Past the promise: the breach scan's business, no warning.
 	if n := scan(t0.Add(49 * time.Hour)); n != 0 {

@@ -324,14 +324,32 @@ func (s *Service) alert(ctx context.Context, tx *sql.Tx, kind string, c Case) er
 	if s.alerts == nil {
 		return nil
 	}
-	subject := c.ReferenceID
-	detail := money.Format(c.Amount, "en") + ", " + c.Reason
-	if kind == "dispute_closed" {
-		detail = c.Status + " (" + money.Format(c.Amount, "en") + ")"
-	} else if !c.DueBy.IsZero() {
-		detail += ", evidence due " + c.DueBy.UTC().Format("2006-01-02 15:04 MST")
+	return s.alerts.NotifyTx(ctx, tx, account.RoleAgent, kind, alerts.Data{Subject: c.ReferenceID, Link: "/console/disputes/" + c.ID,
+		DetailIn: func(w alerts.Words) string { return alertDetail(kind, c, w) }})
+}
+
+// alertDetail is what an agent reads of a case in an alert, in their
+// language: the amount, the bank's reason and the evidence deadline in the
+// store's zone, or how the bank decided, worded as the console words them.
+func alertDetail(kind string, c Case, w alerts.Words) string {
+	amount := money.Format(c.Amount, w.Lang)
+	if w.Messages == nil {
+		return amount + ", " + c.Reason + ", " + c.Status
 	}
-	return s.alerts.NotifyTx(ctx, tx, account.RoleAgent, kind, alerts.Data{Subject: subject, Detail: detail, Link: "/console/disputes/" + c.ID})
+	word := func(id, code string) string {
+		if w.Messages.Has(w.Lang, id+code) {
+			return w.Messages.T(w.Lang, id+code)
+		}
+		return code // a code Stripe added since: as Stripe says it
+	}
+	if kind == "dispute_closed" {
+		return w.Messages.TPairs(w.Lang, "dispute.alert_closed", "Status", strings.ToLower(word("dispute.status.", c.Status)), "Amount", amount)
+	}
+	reason := word("dispute.reason.", c.Reason)
+	if c.DueBy.IsZero() {
+		return w.Messages.TPairs(w.Lang, "dispute.alert_opened_undated", "Amount", amount, "Reason", reason)
+	}
+	return w.Messages.TPairs(w.Lang, "dispute.alert_opened", "Amount", amount, "Reason", reason, "DueBy", w.Zone.LongTime(c.DueBy, w.Lang))
 }
 
 // SaveStatement keeps the agent's statement (sent as the evidence's

@@ -337,7 +337,7 @@ func TestSendsOverSMTPThroughRiver(t *testing.T) {
 	if p.text != m.Text {
 		t.Errorf("text body:\n%s\nwant:\n%s", p.text, m.Text)
 	}
-	for _, want := range []string{"Bonjour,\n", "Vous avez demandé", "n'êtes pas à l'origine", "expire dans 30 minutes", "https://shop.example/reset/tok123"} {
+	for _, want := range []string{"Bonjour,\n", "Vous avez demandé", "n’êtes pas à l’origine", "expire dans 30 minutes", "https://shop.example/reset/tok123"} {
 		if !strings.Contains(p.text, want) {
 			t.Errorf("text body lacks %q", want)
 		}

@@ -90,7 +90,7 @@ func claimSample(open bool) map[string]any {
 		"Name": "Zoé", "StoreName": "Comptoir", "ClaimID": "clm_1", "Kind": "non-livraison",
 		"About": "la commande ord_1 (Publications)", "ReceivedAt": "8 mars 2026 à 11:00:00 (fuseau horaire Europe/Paris)",
 		"Reason": "400 sur 1 000 ont été livrés. Nous vous remboursons la part non livrée, soit 6,00 €.",
-		"Open":   open, "Link": "https://shop.example/claims/clm_1",
+		"Open":   open, "PromiseAt": "10 mars 2026 à 11:00 CET", "Link": "https://shop.example/claims/clm_1",
 	}
 }
 

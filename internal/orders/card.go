@@ -74,7 +74,7 @@ func (h CardHandler) PaymentSucceeded(ctx context.Context, tx *sql.Tx, p cardpay
 			s.opts.Logger.Warn("paid order line could not get a licence key", "order", o.ID, "line", l.ID)
 			if s.opts.Alerts != nil {
 				if err := s.opts.Alerts.NotifyTx(ctx, tx, account.RoleAdmin, "licence_key_missing", alerts.Data{
-					Subject: o.ID, Detail: prod.Slug, Link: "/console/orders/" + o.ID,
+					Subject: o.ID, DetailIn: func(w alerts.Words) string { return prod.Name(w.Lang) }, Link: "/console/orders/" + o.ID,
 				}); err != nil {
 					return err
 				}
@@ -139,7 +139,7 @@ func (s *Service) refundPaidAfterCancelTx(ctx context.Context, tx *sql.Tx, o Ord
 		return err
 	}
 	if refused != nil {
-		return s.paidAfterCancelNotRefundedTx(ctx, tx, o.ID, p.ID, refused.Error())
+		return s.paidAfterCancelNotRefundedTx(ctx, tx, o.ID, p.ID, "", refused.Error())
 	}
 	return nil
 }
@@ -147,14 +147,18 @@ func (s *Service) refundPaidAfterCancelTx(ctx context.Context, tx *sql.Tx, o Ord
 // paidAfterCancelNotRefundedTx tells the agents, in tx, that a payment for
 // a canceled order was not given back to the card (refused now, or failed
 // at the bank): nobody else would, since a canceled order offers no claim.
-func (s *Service) paidAfterCancelNotRefundedTx(ctx context.Context, tx *sql.Tx, orderID, paymentID, why string) error {
+// refundID is the card refund that failed at the bank, or "" when none
+// could be made (why says which).
+func (s *Service) paidAfterCancelNotRefundedTx(ctx context.Context, tx *sql.Tx, orderID, paymentID, refundID, why string) error {
 	s.opts.Logger.Error("a payment for a canceled order was not refunded; an agent must give the money back another way",
 		"order", orderID, "payment", paymentID, "error", why)
 	if s.opts.Alerts == nil {
 		return nil
 	}
 	return s.opts.Alerts.NotifyTx(ctx, tx, account.RoleAgent, "order_refund_failed", alerts.Data{
-		Subject: orderID, Detail: "card payment " + paymentID + ": " + why, Link: "/console/orders/" + orderID,
+		Subject: orderID, Link: "/console/orders/" + orderID, DetailIn: func(w alerts.Words) string {
+			return w.Say(paymentID+": "+refundID+" "+why, "alert.order_not_refunded", "Payment", paymentID, "Refund", refundID, "Error", why)
+		},
 	})
 }
 
@@ -245,5 +249,5 @@ func (h CardHandler) RefundSettled(ctx context.Context, tx *sql.Tx, r cardpay.Re
 	if err != nil || o.Status != StatusCanceled {
 		return err
 	}
-	return h.s.paidAfterCancelNotRefundedTx(ctx, tx, o.ID, p.ID, "card refund "+r.ID+" failed: "+r.LastError)
+	return h.s.paidAfterCancelNotRefundedTx(ctx, tx, o.ID, p.ID, r.ID, r.LastError)
 }

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 
@@ -12,6 +13,7 @@ import (
 	"comptoir/internal/alerts"
 	"comptoir/internal/cardpay"
 	"comptoir/internal/id"
+	"comptoir/internal/locale"
 	"comptoir/internal/money"
 	"comptoir/internal/orders"
 )
@@ -52,16 +54,22 @@ func (c *refundingCard) RefundTx(_ context.Context, _ *sql.Tx, paymentID string,
 	return r, nil
 }
 
-// alertLog counts the staff alerts by kind.
+// alertLog counts the staff alerts by kind, and keeps each one's detail
+// as an agent reading French has it.
 type alertLog struct {
-	mu    sync.Mutex
-	kinds map[string]int
+	mu      sync.Mutex
+	kinds   map[string]int
+	details []string
 }
 
-func (a *alertLog) NotifyTx(_ context.Context, _ *sql.Tx, _, kind string, _ alerts.Data) error {
+func (a *alertLog) NotifyTx(_ context.Context, _ *sql.Tx, _, kind string, d alerts.Data) error {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	a.kinds[kind]++
+	if d.DetailIn != nil {
+		d.Detail = d.DetailIn(alerts.Words{Lang: "fr", Messages: locale.MustLoad()})
+	}
+	a.details = append(a.details, d.Detail)
 	return nil
 }
 
@@ -501,6 +509,9 @@ func TestUnrefundedPaymentForACanceledOrderAlertsTheAgents(t *testing.T) {
 	failed(canceled)
 	if n := log.count("order_refund_failed"); n != 2 {
 		t.Fatalf("%d alerts after the refund failed at the bank, want 2", n)
+	}
+	if got, want := log.details[len(log.details)-1], "paiement par carte "+canceled.PaymentID+"\u00a0: le remboursement par carte "; !strings.HasPrefix(got, want) {
+		t.Errorf("the French alert says %q, want it to start with %q", got, want)
 	}
 	failed(paid)
 	if n := log.count("order_refund_failed"); n != 2 {

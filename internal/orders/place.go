@@ -378,7 +378,7 @@ func (s *Service) alertIfPoolEmptyTx(ctx context.Context, tx *sql.Tx, p catalog.
 		return nil
 	}
 	return s.opts.Alerts.NotifyTx(ctx, tx, account.RoleAdmin, "licence_pool_empty", alerts.Data{
-		Subject: p.Slug, Link: "/admin/products/" + p.ID,
+		SubjectIn: func(w alerts.Words) string { return p.Name(w.Lang) }, Link: "/admin/products/" + p.ID,
 	})
 }
 

@@ -144,11 +144,7 @@ func (h CardHandler) paidAfterEndRefundFailedTx(ctx context.Context, tx *sql.Tx,
 	if err != nil {
 		return err
 	}
-	detail := fmt.Sprintf("%s, card payment %s of period %s, customer %s: card refund %s failed (%s)",
-		money.Format(r.Amount, "en"), p.ID, p.ReferenceID, sub.CustomerID, r.ID, r.LastError)
-	if chargedBack.Minor > 0 {
-		detail += fmt.Sprintf("; %s of it already returned by the bank (lost dispute)", money.Format(chargedBack, "en"))
-	}
+	detail := paidAfterEndDetail(r.Amount, p.ID, p.ReferenceID, sub.CustomerID, r.ID, r.LastError, chargedBack)
 	h.S.opts.Logger.Error("subscriptions: the refund of a payment made after the end failed; an agent must give the money back another way",
 		"subscription", sub.ID, "period", p.ReferenceID, "payment", p.ID, "card_refund", r.ID)
 	return h.S.alertPaidAfterEndTx(ctx, tx, sub.ID, detail, "")

@@ -85,10 +85,19 @@ func (h CardHandler) PaymentDisputeEventTx(ctx context.Context, tx *sql.Tx, p ca
 		ends = sub.CurrentPeriodEnd
 	}
 	return h.Alerts.NotifyTx(ctx, tx, account.RoleAdmin, "subscription_disputed", alerts.Data{
-		Subject: sub.ID,
-		Detail: fmt.Sprintf("%s, %s (card payment %s); renewals stopped, the subscription ends %s",
-			money.Format(d.Amount, "en"), d.Reason, p.ID, ends.Format("2006-01-02 15:04 MST")),
-		Link: "/console/disputes",
+		Subject: sub.ID, Link: "/console/disputes",
+		// In the admin's language, the end in the store's zone.
+		DetailIn: func(w alerts.Words) string {
+			amount, ends := money.Format(d.Amount, w.Lang), w.Zone.LongTime(ends, w.Lang)
+			if w.Messages == nil {
+				return fmt.Sprintf("%s, %s (%s), %s", amount, d.Reason, p.ID, ends)
+			}
+			reason := d.Reason
+			if w.Messages.Has(w.Lang, "dispute.reason."+d.Reason) {
+				reason = w.Messages.T(w.Lang, "dispute.reason."+d.Reason)
+			}
+			return w.Messages.TPairs(w.Lang, "subscription.alert_disputed", "Amount", amount, "Reason", reason, "Payment", p.ID, "Ends", ends)
+		},
 	})
 }
 

@@ -672,8 +672,7 @@ func (s *Service) refundPaidAfterEndTx(ctx context.Context, tx *sql.Tx, sub Subs
 		if errors.Is(err, cardpay.ErrPaymentDisputed) {
 			link = "/console/disputes"
 		}
-		return s.alertPaidAfterEndTx(ctx, tx, sub.ID, fmt.Sprintf("%s, card payment %s of period %s, customer %s: the refund was refused (%v)",
-			money.Format(period.Amount, "en"), ref, period.ID, sub.CustomerID, err), link)
+		return s.alertPaidAfterEndTx(ctx, tx, sub.ID, paidAfterEndDetail(period.Amount, ref, period.ID, sub.CustomerID, "", err.Error(), money.Amount{}), link)
 	} else if err != nil {
 		return err
 	}
@@ -688,13 +687,29 @@ func (s *Service) refundPaidAfterEndTx(ctx context.Context, tx *sql.Tx, sub Subs
 // alertPaidAfterEndTx tells the agents, in tx, that a payment made after
 // subscription subID ended was not given back: nobody else would (a
 // canceled subscription offers no cancellation to claim with).
-func (s *Service) alertPaidAfterEndTx(ctx context.Context, tx *sql.Tx, subID, detail, link string) error {
+func (s *Service) alertPaidAfterEndTx(ctx context.Context, tx *sql.Tx, subID string, detail func(alerts.Words) string, link string) error {
 	if s.opts.Alerts == nil {
 		return nil
 	}
 	return s.opts.Alerts.NotifyTx(ctx, tx, account.RoleAgent, "subscription_refund_failed", alerts.Data{
-		Subject: subID, Detail: detail, Link: link,
+		Subject: subID, DetailIn: detail, Link: link,
 	})
+}
+
+// paidAfterEndDetail writes, for each agent in their language, the payment
+// made after the end that was not given back: its amount, period and
+// customer, and the card refund that failed (refundID) or why none could
+// be made; chargedBack is what a lost dispute returned of it already.
+func paidAfterEndDetail(amount money.Amount, paymentID, periodID, customerID, refundID, why string, chargedBack money.Amount) func(alerts.Words) string {
+	return func(w alerts.Words) string {
+		back := ""
+		if chargedBack.Minor > 0 {
+			back = money.Format(chargedBack, w.Lang)
+		}
+		return w.Say(fmt.Sprintf("%s, %s, %s, %s: %s %s %s", money.Format(amount, w.Lang), paymentID, periodID, customerID, refundID, why, back),
+			"alert.renewal_not_refunded", "Amount", money.Format(amount, w.Lang), "Payment", paymentID, "Period", periodID,
+			"Customer", customerID, "Refund", refundID, "Error", why, "ChargedBack", back)
+	}
 }
 
 // retryAt is when the failed attempt on period (its Attempts-th) is tried

@@ -23,6 +23,7 @@ import (
 	"comptoir/internal/db"
 	"comptoir/internal/db/dbtest"
 	"comptoir/internal/jobs"
+	"comptoir/internal/locale"
 	"comptoir/internal/localtime"
 	"comptoir/internal/mail"
 	"comptoir/internal/money"
@@ -127,6 +128,9 @@ type sentAlert struct {
 func (f *fakeAlerts) NotifyTx(ctx context.Context, tx *sql.Tx, role, kind string, d alerts.Data) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if d.DetailIn != nil { // as the alerts service writes it for an agent reading English
+		d.Detail = d.DetailIn(alerts.Words{Lang: "en", Messages: locale.MustLoad()})
+	}
 	f.sent = append(f.sent, sentAlert{role, kind, d})
 	return nil
 }

@@ -109,4 +109,9 @@ func TestRenewalChargedTwiceRefundsTheSecondCharge(t *testing.T) {
 		!strings.Contains(alerts[0].Text, checkout.ID) || !strings.Contains(alerts[0].Text, refunds[0].ID) {
 		t.Fatalf("duplicate alerts: %+v", alerts)
 	}
+	// The admin reads French: the amount and the words in it.
+	if want := ", déjà payé par " + checkout.ID + "\u00a0: remboursement " + refunds[0].ID + " demandé"; !strings.Contains(alerts[0].Text, want) ||
+		!strings.Contains(alerts[0].Text, "\u00a0€, renouvellement ") {
+		t.Errorf("the French alert lacks %q or the amount:\n%s", want, alerts[0].Text)
+	}
 }

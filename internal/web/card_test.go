@@ -492,6 +492,9 @@ func TestCardOrderPaidWithoutItsKeyAlertsTheAdmins(t *testing.T) {
 		!strings.Contains(missing[0].Subject, o.ID) {
 		t.Fatalf("key-missing alerts: %+v", missing)
 	}
+	if want := "plus de clé de licence pour «\u00a0Logiciel\u00a0»"; !strings.Contains(missing[0].Text, want) {
+		t.Errorf("the key-missing alert lacks %q:\n%s", want, missing[0].Text)
+	}
 }
 
 // The refund of a top-up paid after its account was erased fails at the
@@ -522,8 +525,13 @@ func TestFailedRefundOfAnErasedAccountsTopUpAlertsTheAdmins(t *testing.T) {
 	}
 	alerts, _ := h.App.Outbox.List(ctx, mail.Filter{Kind: "alert_topup_refund_failed"})
 	if len(alerts) != 1 || alerts[0].To != admin.Email || !strings.Contains(alerts[0].Subject, pay.ID) ||
-		!strings.Contains(alerts[0].Text, "20.00") || !strings.Contains(alerts[0].Text, "expired_or_canceled_card") {
+		!strings.Contains(alerts[0].Text, "expired_or_canceled_card") {
 		t.Fatalf("top-up refund alerts: %+v", alerts)
+	}
+	// The admin reads French: the amount and the words in it.
+	if want := "20,00\u00a0€, client effacé "; !strings.Contains(alerts[0].Text, want) ||
+		!strings.Contains(alerts[0].Text, "\u00a0: le remboursement par carte "+refunds[0].ID+" a échoué (") {
+		t.Errorf("the French alert lacks %q or the failure:\n%s", want, alerts[0].Text)
 	}
 }
 

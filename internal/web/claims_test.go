@@ -16,6 +16,7 @@ import (
 	"comptoir/internal/apptest"
 	"comptoir/internal/catalog"
 	"comptoir/internal/claims"
+	"comptoir/internal/config"
 	"comptoir/internal/mail"
 	"comptoir/internal/money"
 	"comptoir/internal/orders"
@@ -406,5 +407,22 @@ func TestOrderListsRefuseAStatusNoOrderHas(t *testing.T) {
 		if r := c.Send(http.MethodGet, "/api/v1/orders?status="+status, "", nil, h.Bearer(t, u.ID)); r.Status != http.StatusOK {
 			t.Errorf("API list with status %q: %d", status, r.Status)
 		}
+	}
+}
+
+// A store that sends its mail From a no-reply address still gets the
+// customer's answer to a claim's email, which the email asks for when they
+// think a decision is wrong: it goes to the support address, which the desk
+// reads.
+func TestClaimMailAnswersReachTheDesk(t *testing.T) {
+	h := apptest.StartWith(t, func(c *config.Config) { c.MailFrom = "no-reply@shop.test" })
+	u, c := h.User(t, account.RoleCustomer, "ana@example.fr")
+	o := buyAndDeliver(t, h, u, 40)
+	if r := c.PostForm("/orders/"+o.ID+"/claims", url.Values{"kind": {"dissatisfied"}, "message": {"Pas ce que j’attendais."}}); r.Status != http.StatusSeeOther {
+		t.Fatalf("file: %d %s", r.Status, r.Body)
+	}
+	ms := mailsOf(t, h, u, "claim_filed")
+	if len(ms) != 1 || ms[0].From.Email != "no-reply@shop.test" || ms[0].ReplyTo != "<support@shop.test>" {
+		t.Fatalf("claim mails: %+v", ms)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -202,6 +203,9 @@ func TestSubscriptionCardRefundFails(t *testing.T) {
 		t.Fatalf("last payment is not refundable again: %+v %v %v", last, ok, err)
 	}
 	testwait.Until(t, "the agents to be alerted", func() bool { return len(mailsOf(t, h, agent, "alert_card_refund_failed")) == 1 })
+	if m := mailsOf(t, h, agent, "alert_card_refund_failed")[0]; !strings.Contains(m.Text, "\u00a0: remboursement par carte "+refund.CardRefundID+"\n") {
+		t.Errorf("the French alert does not name the card refund in French:\n%s", m.Text)
+	}
 
 	// Stripe then reports the refund succeeded after all: the money left,
 	// so the period is refunded again, the claim refund succeeded, and one

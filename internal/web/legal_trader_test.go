@@ -100,7 +100,7 @@ func TestWithdrawalFormNamesTheTraderAddressAndEmail(t *testing.T) {
 	}
 	for kind, want := range map[string]string{
 		"order_confirmation":   "To Atelier Lune SARL, 3 quai des Arts, 75006 Paris, support@shop.test:",
-		"subscription_started": "À l’attention de Atelier Lune SARL, 3 quai des Arts, 75006 Paris, support@shop.test :",
+		"subscription_started": "À l’attention de Atelier Lune SARL, 3 quai des Arts, 75006 Paris, support@shop.test\u00a0:",
 	} {
 		sent, err := h.App.Outbox.List(ctx, mail.Filter{UserID: u.ID, Kind: kind})
 		if err != nil || len(sent) != 1 {

@@ -361,6 +361,10 @@ func TestLastLicenceKeySoldAlertsTheAdmins(t *testing.T) {
 	if len(alerts) != 1 || alerts[0].To != admin.Email || !strings.Contains(alerts[0].Text, "/admin/products/"+p.ID) {
 		t.Fatalf("alerts %+v", alerts)
 	}
+	// The admin reads French: the product by its French name, not its slug.
+	if alerts[0].Subject != "Plus aucune clé de licence pour Logiciel" || !strings.Contains(alerts[0].Text, "«\u00a0Logiciel\u00a0»") {
+		t.Errorf("the alert names the product as:\n%s\n%s", alerts[0].Subject, alerts[0].Text)
+	}
 	if err := buy(); !errors.Is(err, orders.ErrOutOfStock) {
 		t.Fatalf("third sale: %v", err)
 	}

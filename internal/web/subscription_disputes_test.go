@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -40,8 +41,14 @@ func TestDisputedSubscriptionPaymentStopsTheRenewals(t *testing.T) {
 	if !got.CancelAtPeriodEnd || got.Status != subscriptions.StatusActive || got.Renews() {
 		t.Fatalf("after the dispute: %s cancel_at_period_end=%v renews=%v; want ending at the period's end", got.Status, got.CancelAtPeriodEnd, got.Renews())
 	}
-	if n := len(mailsOf(t, h, admin, "alert_subscription_disputed")); n != 1 {
-		t.Fatalf("%d admin alerts, want 1", n)
+	alert := mailsOf(t, h, admin, "alert_subscription_disputed")
+	if len(alert) != 1 {
+		t.Fatalf("%d admin alerts, want 1", len(alert))
+	}
+	// The admin reads French, the end in the store's zone.
+	if want := "9,90\u00a0€, motif de la banque\u00a0: Paiement frauduleux (paiement par carte "; !strings.Contains(alert[0].Text, want) ||
+		!strings.Contains(alert[0].Text, "\u00a0; l’abonnement prend fin le "+h.App.Config.Location.LongTime(got.CurrentPeriodEnd, "fr")) {
+		t.Errorf("the French alert lacks %q and the end:\n%s", want, alert[0].Text)
 	}
 	if n := len(mailsOf(t, h, u, subscriptions.MailCancelConfirmed)); n != 0 {
 		t.Fatalf("the customer got %d cancellation confirmations for a cancellation they did not ask", n)

@@ -45,7 +45,7 @@ func TestConsumerWithdrawsFromASubscriptionWithinFourteenDays(t *testing.T) {
 		// it was refused (422 consent_required). It starts without the
 		// request, and the consumer owes nothing on withdrawing.
 		{"started through the API without the boxes", "FR", ``, "subscription_cancel.statutory_no_request", false,
-			"Vous n’avez pas demandé que l’abonnement commence avant la fin du délai de rétractation de 14 jours : si vous vous rétractez dans les 14 jours, vous ne devez rien"},
+			"Vous n’avez pas demandé que l’abonnement commence avant la fin du délai de rétractation de 14 jours\u00a0: si vous vous rétractez dans les 14 jours, vous ne devez rien"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			h := apptest.Start(t)
