@@ -29,7 +29,7 @@ type Alerts struct {
 }
 
 // New returns the alerts service. zone and messages write the details
-// that an alert localizes (Data.Localize): its times in the store's zone,
+// that an alert localizes (Data.SubjectIn, DetailIn): its times in the store's zone,
 // its words in each recipient's language. messages may be nil (no words
 // to look up: the detail's own text then).
 func New(mailer Mailer, baseURL, storeName string, zone localtime.Zone, messages *locale.Catalog) *Alerts {
