@@ -34,6 +34,11 @@ var templateFS embed.FS
 type pages struct {
 	byName map[string]*template.Template
 	byLang map[string]map[string]*template.Template // lang → page → set
+	// hasHead: the pages with a "head" block of their own.
+	hasHead map[string]bool
+	// layouts is the layout's text per language and state (layout.go);
+	// nil renders every page through the layout's template.
+	layouts *layouts
 }
 
 // get returns page's template set for lang.
@@ -69,7 +74,7 @@ func loadPages(st *staticFiles, messages *locale.Catalog) (*pages, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &pages{byName: map[string]*template.Template{}}
+	p := &pages{byName: map[string]*template.Template{}, hasHead: map[string]bool{}}
 	for _, e := range entries {
 		name := strings.TrimSuffix(e.Name(), ".html")
 		if name == "layout" {
@@ -80,12 +85,22 @@ func loadPages(st *staticFiles, messages *locale.Catalog) (*pages, error) {
 			return nil, fmt.Errorf("template %s: %w", e.Name(), err)
 		}
 		p.byName[name] = t
+		if h := t.Lookup("head"); h != nil && h.Tree != nil && len(h.Tree.Root.Nodes) > 0 {
+			p.hasHead[name] = true
+		}
 	}
 	if messages == nil {
 		return p, nil
 	}
 	p.byLang = make(map[string]map[string]*template.Template, len(locale.Supported))
+	p.layouts = &layouts{sets: make(map[string]*template.Template, len(locale.Supported))}
 	for _, lang := range locale.Supported {
+		l, err := template.Must(base.Clone()).Parse(markDefinitions())
+		if err != nil {
+			return nil, fmt.Errorf("layout: %w", err)
+		}
+		bakeMessages(l, lang, messages)
+		p.layouts.sets[lang] = l
 		p.byLang[lang] = make(map[string]*template.Template, len(p.byName))
 		for name, t := range p.byName {
 			// Clone copies the parse trees, so each language edits its own.
@@ -314,7 +329,13 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, page
 	}
 	buf := renderBuffers.Get().(*bytes.Buffer)
 	defer putRenderBuffer(buf)
-	if err := t.ExecuteTemplate(buf, "layout", v); err != nil {
+	var err error
+	if lt := s.pages.layouts.get(v); lt != nil {
+		err = lt.write(buf, t, s.pages.hasHead[page], v)
+	} else {
+		err = t.ExecuteTemplate(buf, "layout", v)
+	}
+	if err != nil {
 		s.serverError(w, r, err)
 		return
 	}

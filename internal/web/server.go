@@ -157,6 +157,10 @@ func New(d Deps) (*Server, error) {
 	if s.pages, err = loadPages(st, d.Messages); err != nil {
 		return nil, err
 	}
+	if s.pages.layouts != nil {
+		s.pages.layouts.store = view{StoreName: d.StoreName, messages: d.Messages, zone: d.Zone}
+		s.pages.layouts.logger = d.Logger
+	}
 	// What a form answers when its visitor is no longer signed in, where
 	// that is not "sign in" (pageAuth).
 	signedOut := map[string]func(http.ResponseWriter, *http.Request) bool{"POST /account/delete": s.accountDeletedAlready}
