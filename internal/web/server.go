@@ -9,6 +9,8 @@ import (
 	"log/slog"
 	"net/http"
 	"slices"
+	"sync"
+	"sync/atomic"
 
 	"comptoir/internal/account"
 	"comptoir/internal/billing"
@@ -113,6 +115,10 @@ type Server struct {
 	// afterDeleteCheck, in tests only, runs on the deletion page between
 	// the check of the balance given up and the erasure.
 	afterDeleteCheck func()
+	// facts keeps the product pages' blocks of each revision and
+	// language (productFacts), factsCount of them at most.
+	facts      sync.Map
+	factsCount atomic.Int32
 }
 
 // perm is the permission a route needs.
