@@ -1,7 +1,9 @@
 package web
 
 import (
+	"bytes"
 	"errors"
+	"html/template"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -75,6 +77,10 @@ func (s *Server) shop(w http.ResponseWriter, r *http.Request) {
 
 type productData struct {
 	Product catalog.Product
+	// Facts is the product's block of the page (name, price,
+	// description, facts), from productFacts.
+	Facts                 template.HTML
+	Service, Subscription bool
 	// For plans: the subscription form.
 	Consent       subscriptions.ConsentText
 	ConsentNeeded bool
@@ -91,9 +97,13 @@ type productData struct {
 
 // productView is the product page, with the subscription form for plans.
 func (s *Server) productView(r *http.Request, p catalog.Product) (*view, error) {
-	d := productData{Product: p}
 	v := s.newView(r, "", nil)
 	v.Title = p.Name(v.Lang)
+	d := productData{Product: p, Service: p.Kind == catalog.KindService, Subscription: p.Kind == catalog.KindSubscription}
+	var err error
+	if d.Facts, err = s.productFacts(v, p); err != nil {
+		return nil, err
+	}
 	if r.Method == http.MethodPost {
 		// A refused "add to cart" or "subscribe": the language switcher
 		// comes back to the product's page, not to the form's action.
@@ -123,6 +133,45 @@ func (s *Server) productView(r *http.Request, p catalog.Product) (*view, error) 
 	v.Data = d
 	return v, nil
 }
+
+// productFacts renders the product's block of its page (product.html's
+// product_facts) in v's language, or gives it as rendered before. What the
+// block says comes from the product's revision, which is never changed
+// (an edit makes a new one), and from the language: it was most of the
+// page's template work, the same for every visit. maxProductFacts bound
+// what is kept; past it, all is forgotten and rendered again.
+func (s *Server) productFacts(v *view, p catalog.Product) (template.HTML, error) {
+	k := factsKey{p.ID, p.Revision, v.Lang}
+	if f, ok := s.facts.Load(k); ok {
+		return f.(template.HTML), nil
+	}
+	t, ok := s.pages.get("product", v.Lang)
+	if !ok {
+		return "", errors.New("no page template product")
+	}
+	var buf bytes.Buffer
+	fv := *v
+	fv.Data = productData{Product: p}
+	if err := t.ExecuteTemplate(&buf, "product_facts", &fv); err != nil {
+		return "", err
+	}
+	f := template.HTML(buf.String())
+	if s.factsCount.Add(1) > maxProductFacts {
+		s.facts.Clear()
+		s.factsCount.Store(1)
+	}
+	s.facts.Store(k, f)
+	return f, nil
+}
+
+// factsKey is a product's revision in a language.
+type factsKey struct {
+	id       string
+	revision int
+	lang     string
+}
+
+const maxProductFacts = 2048
 
 func (s *Server) product(w http.ResponseWriter, r *http.Request) {
 	p, err := s.Catalog.GetBySlug(r.Context(), r.PathValue("slug"))

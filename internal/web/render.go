@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"html"
 	"html/template"
+	"io"
 	"io/fs"
 	"net/http"
 	"net/url"
@@ -33,13 +34,28 @@ var templateFS embed.FS
 // messages written in (byLang, see bakeMessages).
 type pages struct {
 	byName map[string]*template.Template
-	byLang map[string]map[string]*template.Template // lang → page → set
+	byLang map[string]map[string]*langPage // lang → page → set
+	// hasHead: the pages with a "head" block of their own.
+	hasHead map[string]bool
+	// layouts is the layout's text per language and state (layout.go);
+	// nil renders every page through the layout's template.
+	layouts *layouts
+}
+
+// langPage is a page's set in one language, its constants folded
+// (foldConstants) before its first use.
+type langPage struct {
+	t    *template.Template
+	fold sync.Once
 }
 
 // get returns page's template set for lang.
 func (p *pages) get(page, lang string) (*template.Template, bool) {
-	if t, ok := p.byLang[lang][page]; ok {
-		return t, true
+	if lp, ok := p.byLang[lang][page]; ok {
+		// An escaping error stops the folding and shows when the page
+		// executes, as without it.
+		lp.fold.Do(func() { _ = foldConstants(lp.t, "layout") })
+		return lp.t, true
 	}
 	t, ok := p.byName[page]
 	return t, ok
@@ -69,7 +85,7 @@ func loadPages(st *staticFiles, messages *locale.Catalog) (*pages, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &pages{byName: map[string]*template.Template{}}
+	p := &pages{byName: map[string]*template.Template{}, hasHead: map[string]bool{}}
 	for _, e := range entries {
 		name := strings.TrimSuffix(e.Name(), ".html")
 		if name == "layout" {
@@ -80,13 +96,23 @@ func loadPages(st *staticFiles, messages *locale.Catalog) (*pages, error) {
 			return nil, fmt.Errorf("template %s: %w", e.Name(), err)
 		}
 		p.byName[name] = t
+		if h := t.Lookup("head"); h != nil && h.Tree != nil && len(h.Tree.Root.Nodes) > 0 {
+			p.hasHead[name] = true
+		}
 	}
 	if messages == nil {
 		return p, nil
 	}
-	p.byLang = make(map[string]map[string]*template.Template, len(locale.Supported))
+	p.byLang = make(map[string]map[string]*langPage, len(locale.Supported))
+	p.layouts = &layouts{sets: make(map[string]*template.Template, len(locale.Supported))}
 	for _, lang := range locale.Supported {
-		p.byLang[lang] = make(map[string]*template.Template, len(p.byName))
+		l, err := template.Must(base.Clone()).Parse(markDefinitions())
+		if err != nil {
+			return nil, fmt.Errorf("layout: %w", err)
+		}
+		bakeMessages(l, lang, messages)
+		p.layouts.sets[lang] = l
+		p.byLang[lang] = make(map[string]*langPage, len(p.byName))
 		for name, t := range p.byName {
 			// Clone copies the parse trees, so each language edits its own.
 			c, err := t.Clone()
@@ -94,7 +120,7 @@ func loadPages(st *staticFiles, messages *locale.Catalog) (*pages, error) {
 				return nil, fmt.Errorf("template %s: %w", name, err)
 			}
 			bakeMessages(c, lang, messages)
-			p.byLang[lang][name] = c
+			p.byLang[lang][name] = &langPage{t: c}
 		}
 	}
 	return p, nil
@@ -126,6 +152,111 @@ func bakeMessages(t *template.Template, lang string, messages *locale.Catalog) {
 			walkCommands(x.Tree.Root, bake)
 		}
 	}
+}
+
+// foldConstants writes into the page's text what an escaped tree of t
+// prints as constants: a baked message, which html/template escapes for its
+// context at every execution ({{"Panier" | _html_template_htmlescaper}}),
+// a call through reflection each time. In HTML text, RCDATA and a quoted
+// attribute's value a string is escaped as escapeHTML does, so the action
+// becomes the escaped text; constants in other contexts (a URL, a script)
+// are left to their escapers.
+//
+// html/template escapes a set on its first execution and offers no other
+// way to do it: t executes entry ("layout") once with no data (what a
+// missing value prints is zero, and nothing it calls acts), which escapes
+// the layout, the page's blocks and what they call, as every page uses
+// them. An escaping error is returned, and nothing folded. pages.get folds
+// a set before handing it out the first time, the moment html/template
+// would have escaped it: done for every page at start-up, it doubled the
+// time to load the templates.
+func foldConstants(t *template.Template, entry string) error {
+	if err := t.ExecuteTemplate(io.Discard, entry, nil); err != nil {
+		var escapeErr *template.Error
+		if errors.As(err, &escapeErr) {
+			return err
+		}
+	}
+	for _, x := range t.Templates() {
+		if x.Tree != nil && x.Tree.Root != nil {
+			foldList(x.Tree.Root)
+		}
+	}
+	return nil
+}
+
+// htmlTextEscapers are html/template's escapers that escape a string as
+// escapeHTML does: in HTML text, in an attribute's quoted value, in RCDATA.
+var htmlTextEscapers = map[string]bool{
+	"_html_template_htmlescaper":   true,
+	"_html_template_attrescaper":   true,
+	"_html_template_rcdataescaper": true,
+}
+
+// foldList folds the constant actions of l and what it holds, and joins
+// the texts that end next to each other.
+func foldList(l *parse.ListNode) {
+	if l == nil {
+		return
+	}
+	nodes := l.Nodes[:0]
+	for _, n := range l.Nodes {
+		switch n := n.(type) {
+		case *parse.ActionNode:
+			if text, ok := constantText(n.Pipe); ok {
+				var b bytes.Buffer
+				escapeHTML(&b, text)
+				nodes = appendText(nodes, &parse.TextNode{NodeType: parse.NodeText, Pos: n.Pos, Text: b.Bytes()})
+				continue
+			}
+		case *parse.TextNode:
+			nodes = appendText(nodes, n)
+			continue
+		case *parse.IfNode:
+			foldList(n.List)
+			foldList(n.ElseList)
+		case *parse.RangeNode:
+			foldList(n.List)
+			foldList(n.ElseList)
+		case *parse.WithNode:
+			foldList(n.List)
+			foldList(n.ElseList)
+		case *parse.ListNode:
+			foldList(n)
+		}
+		nodes = append(nodes, n)
+	}
+	clear(l.Nodes[len(nodes):])
+	l.Nodes = nodes
+}
+
+// appendText appends t to nodes, joined to the text nodes ends with.
+func appendText(nodes []parse.Node, t *parse.TextNode) []parse.Node {
+	if len(nodes) > 0 {
+		if last, ok := nodes[len(nodes)-1].(*parse.TextNode); ok {
+			joined := append(append(make([]byte, 0, len(last.Text)+len(t.Text)), last.Text...), t.Text...)
+			nodes[len(nodes)-1] = &parse.TextNode{NodeType: parse.NodeText, Pos: last.Pos, Text: joined}
+			return nodes
+		}
+	}
+	return append(nodes, t)
+}
+
+// constantText tells whether pipe prints a string constant through one of
+// htmlTextEscapers, and which.
+func constantText(pipe *parse.PipeNode) (string, bool) {
+	if pipe == nil || len(pipe.Decl) > 0 || len(pipe.Cmds) != 2 || len(pipe.Cmds[0].Args) != 1 || len(pipe.Cmds[1].Args) != 1 {
+		return "", false
+	}
+	s, ok := pipe.Cmds[0].Args[0].(*parse.StringNode)
+	if !ok {
+		return "", false
+	}
+	esc, ok := pipe.Cmds[1].Args[0].(*parse.IdentifierNode)
+	if !ok || !htmlTextEscapers[esc.Ident] {
+		return "", false
+	}
+	return s.Text, true
 }
 
 // isViewT tells whether a command starts with .T or $.T.
@@ -314,7 +445,13 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, page
 	}
 	buf := renderBuffers.Get().(*bytes.Buffer)
 	defer putRenderBuffer(buf)
-	if err := t.ExecuteTemplate(buf, "layout", v); err != nil {
+	var err error
+	if lt := s.pages.layouts.get(v); lt != nil {
+		err = lt.write(buf, t, s.pages.hasHead[page], v)
+	} else {
+		err = t.ExecuteTemplate(buf, "layout", v)
+	}
+	if err != nil {
 		s.serverError(w, r, err)
 		return
 	}

@@ -9,6 +9,8 @@ import (
 	"log/slog"
 	"net/http"
 	"slices"
+	"sync"
+	"sync/atomic"
 
 	"comptoir/internal/account"
 	"comptoir/internal/billing"
@@ -120,6 +122,10 @@ type Server struct {
 	// afterDeleteCheck, in tests only, runs on the deletion page between
 	// the check of the balance given up and the erasure.
 	afterDeleteCheck func()
+	// facts keeps the product pages' blocks of each revision and
+	// language (productFacts), factsCount of them at most.
+	facts      sync.Map
+	factsCount atomic.Int32
 }
 
 // perm is the permission a route needs.
@@ -170,6 +176,10 @@ func New(d Deps) (*Server, error) {
 	s.csp = contentSecurityPolicy(cardEnabled(d.Card), d.CheckoutOrigin)
 	if s.pages, err = loadPages(st, d.Messages); err != nil {
 		return nil, err
+	}
+	if s.pages.layouts != nil {
+		s.pages.layouts.store = view{StoreName: d.StoreName, messages: d.Messages, zone: d.Zone}
+		s.pages.layouts.logger = d.Logger
 	}
 	// What a form answers when its visitor is no longer signed in, where
 	// that is not "sign in" (pageAuth).
