@@ -327,27 +327,18 @@ func contactForm() scenario {
 		Name: name, Baseline: baseDBInsert, Verify: verifyTickets(name),
 		Run: func(e *env, lim limits) (Sample, error) {
 			ok := func(res *vegeta.Result) bool {
-				ref := contactTicket(res.Code, res.Headers)
-				if ref == "" {
+				from := contactSentBy(res.Code, res.Headers, res.URL)
+				if from == "" {
 					return false
 				}
-				e.ack(name, ref)
+				e.ack(name, from)
 				return true
 			}
 			return runHTTP(e.ctx, "contact", func(seq uint64, t *vegeta.Target) {
-				t.Method, t.URL = http.MethodPost, e.base+"/contact"
+				t.Method = http.MethodPost
+				t.URL = e.base + "/contact?" + contactVisitorParam + "=" + strconv.FormatUint(seq, 10)
 				t.Body = contactBody(seq)
-				t.Header = http.Header{
-					"Content-Type":    {"multipart/form-data; boundary=" + contactBoundary},
-					"Origin":          {e.base},
-					"Referer":         {e.base + "/contact"},
-					"Sec-Fetch-Site":  {"same-origin"},
-					"Sec-Fetch-Mode":  {"navigate"},
-					"Sec-Fetch-Dest":  {"document"},
-					"Accept":          {"text/html,application/xhtml+xml"},
-					"Accept-Language": {"fr-FR,fr;q=0.9"},
-					"X-Forwarded-For": {visitorAddr(seq)},
-				}
+				t.Header = contactHeader(e.base, seq)
 			}, ok, true, lim), nil
 		},
 	}
