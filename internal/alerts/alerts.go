@@ -43,6 +43,16 @@ type Words struct {
 	Messages *locale.Catalog // nil in a store built without catalogs
 }
 
+// Word is the catalog's wording of code under prefix (a dispute's reason,
+// a payment's purpose), or code itself where the catalog has none (a code
+// Stripe added since, a store without catalogs).
+func (w Words) Word(prefix, code string) string {
+	if w.Messages == nil || !w.Messages.Has(w.Lang, prefix+code) {
+		return code
+	}
+	return w.Messages.T(w.Lang, prefix+code)
+}
+
 // Say writes message id in the recipient's language with the fields kv
 // (key, value…); fallback when there are no catalogs.
 func (w Words) Say(fallback, id string, kv ...any) string {

@@ -122,7 +122,7 @@ func (s *Service) refundDuplicate(ctx context.Context, tx *sql.Tx, before map[st
 	}
 	return s.alertDuplicate(ctx, tx, p, func(w alerts.Words) string {
 		fallback := fmt.Sprintf("%s, %s %s, %s, %s: %s %s", money.Format(p.Amount, w.Lang), p.Purpose, p.ReferenceID, p.CustomerID, holderID, r.ID, why)
-		return w.Say(fallback, id, "Amount", money.Format(p.Amount, w.Lang), "What", w.Say(string(p.Purpose), "alert.purpose."+string(p.Purpose)),
+		return w.Say(fallback, id, "Amount", money.Format(p.Amount, w.Lang), "What", w.Word("alert.purpose.", string(p.Purpose)),
 			"Reference", p.ReferenceID, "Customer", p.CustomerID, "PaidBy", holderID, "Refund", r.ID, "Error", why)
 	})
 }
@@ -139,7 +139,7 @@ func (s *Service) duplicateRefundSettled(ctx context.Context, tx *sql.Tx, r Refu
 	return s.alertDuplicate(ctx, tx, p, func(w alerts.Words) string {
 		fallback := fmt.Sprintf("%s, %s %s, %s: %s %s", money.Format(r.Amount, w.Lang), p.Purpose, p.ReferenceID, p.CustomerID, r.ID, r.LastError)
 		return w.Say(fallback, "alert.duplicate_refund_failed", "Amount", money.Format(r.Amount, w.Lang),
-			"What", w.Say(string(p.Purpose), "alert.purpose."+string(p.Purpose)), "Reference", p.ReferenceID, "Customer", p.CustomerID,
+			"What", w.Word("alert.purpose.", string(p.Purpose)), "Reference", p.ReferenceID, "Customer", p.CustomerID,
 			"Refund", r.ID, "Error", r.LastError)
 	})
 }

@@ -336,16 +336,10 @@ func alertDetail(kind string, c Case, w alerts.Words) string {
 	if w.Messages == nil {
 		return amount + ", " + c.Reason + ", " + c.Status
 	}
-	word := func(id, code string) string {
-		if w.Messages.Has(w.Lang, id+code) {
-			return w.Messages.T(w.Lang, id+code)
-		}
-		return code // a code Stripe added since: as Stripe says it
-	}
 	if kind == "dispute_closed" {
-		return w.Messages.TPairs(w.Lang, "dispute.alert_closed", "Status", strings.ToLower(word("dispute.status.", c.Status)), "Amount", amount)
+		return w.Messages.TPairs(w.Lang, "dispute.alert_closed", "Status", strings.ToLower(w.Word("dispute.status.", c.Status)), "Amount", amount)
 	}
-	reason := word("dispute.reason.", c.Reason)
+	reason := w.Word("dispute.reason.", c.Reason)
 	if c.DueBy.IsZero() {
 		return w.Messages.TPairs(w.Lang, "dispute.alert_opened_undated", "Amount", amount, "Reason", reason)
 	}

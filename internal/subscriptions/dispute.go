@@ -92,11 +92,8 @@ func (h CardHandler) PaymentDisputeEventTx(ctx context.Context, tx *sql.Tx, p ca
 			if w.Messages == nil {
 				return fmt.Sprintf("%s, %s (%s), %s", amount, d.Reason, p.ID, ends)
 			}
-			reason := d.Reason
-			if w.Messages.Has(w.Lang, "dispute.reason."+d.Reason) {
-				reason = w.Messages.T(w.Lang, "dispute.reason."+d.Reason)
-			}
-			return w.Messages.TPairs(w.Lang, "subscription.alert_disputed", "Amount", amount, "Reason", reason, "Payment", p.ID, "Ends", ends)
+			return w.Messages.TPairs(w.Lang, "subscription.alert_disputed", "Amount", amount,
+				"Reason", w.Word("dispute.reason.", d.Reason), "Payment", p.ID, "Ends", ends)
 		},
 	})
 }
