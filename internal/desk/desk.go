@@ -146,6 +146,11 @@ func (t Ticket) AwaitsConfirmation() bool {
 	return t.SenderUnverified && t.Topic != TopicEmail
 }
 
+// Erased reports whether t's personal content was erased (a GDPR
+// erasure, the retention of closed tickets): only its reference, topic
+// and dates are left, and nothing may show them as someone's any more.
+func (t Ticket) Erased() bool { return t.CustomerEmail == erasedEmail }
+
 // mailName is the name the store's mail about t greets and addresses its
 // customer by: none for a ticket opened under an address the trusted mail
 // server did not vouch for, whose name is whatever its writer put in From

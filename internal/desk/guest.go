@@ -64,7 +64,7 @@ func (s *Service) ticketLinkTx(ctx context.Context, tx *sql.Tx, t Ticket) (strin
 	if t.CustomerID != "" {
 		return s.opts.BaseURL + "/support/tickets/" + t.ID, nil
 	}
-	if !validRecipient(t.CustomerEmail) || t.CustomerEmail == erasedEmail {
+	if !validRecipient(t.CustomerEmail) || t.Erased() {
 		// No email will carry it, or the ticket was erased: a new link
 		// would bring back what the erasure deleted.
 		return "", nil
@@ -157,7 +157,7 @@ func (s *Service) ConfirmAsGuest(ctx context.Context, token string) (Ticket, err
 // as it is. It returns the ticket as it stands.
 func (s *Service) confirmTx(ctx context.Context, tx *sql.Tx, ticketID, via string) (Ticket, error) {
 	t, err := lockTicketTx(ctx, tx, ticketID)
-	if err != nil || !t.AwaitsConfirmation() || t.CustomerEmail == erasedEmail {
+	if err != nil || !t.AwaitsConfirmation() || t.Erased() {
 		return t, err
 	}
 	now := s.clock.Now()

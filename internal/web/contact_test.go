@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"comptoir/internal/apptest"
+	"comptoir/internal/audit"
 	"comptoir/internal/desk"
 	"comptoir/internal/mail"
 )
@@ -323,5 +324,34 @@ func TestContactSentCookieNamesNoOtherTicket(t *testing.T) {
 	h.Clock.Advance(11 * time.Minute)
 	if r := look(own); r.Status != http.StatusSeeOther || strings.Contains(r.Body, mine.Reference) {
 		t.Errorf("/contact/sent with its own cookie after ten minutes: %d, still shows the ticket", r.Status)
+	}
+}
+
+// The cookie of a sent Contact form names its ticket for ten minutes, and
+// /contact/sent showed the ticket's reference all that time, even once an
+// admin had erased the guest's data: the reference, all an erasure
+// leaves, was shown again as that visitor's ticket. An erased ticket now
+// gets the Contact form, as a ticket no longer found does.
+func TestContactSentShowsNothingOfAnErasedTicket(t *testing.T) {
+	h := apptest.Start(t)
+	ctx := context.Background()
+	c := h.NewClient(t)
+	c.Lang = "fr"
+	r := c.PostForm("/contact", url.Values{"contact_key": {formKey(t, c.Get("/contact"), "contact_key")}, "name": {"Ana"},
+		"email": {"erase-me@example.fr"}, "topic": {"question"}, "message": {"Bonjour"}})
+	if r.Status != http.StatusSeeOther || r.Location != "/contact/sent" {
+		t.Fatalf("contact: %d %q", r.Status, r.Location)
+	}
+	tk := ticketOf(t, h, "erase-me@example.fr")
+	mustContain(t, c.Get("/contact/sent"), `id="contact-sent"`, tk.Reference)
+	if _, err := h.App.Privacy.EraseGuest(ctx, "erase-me@example.fr", audit.System); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := h.App.Desk.Get(ctx, tk.ID); err != nil || !got.Erased() {
+		t.Fatalf("after the erasure: %+v %v, want the ticket erased", got, err)
+	}
+	sent := c.Get("/contact/sent")
+	if sent.Status != http.StatusSeeOther || sent.Location != "/contact" || strings.Contains(sent.Body, tk.Reference) {
+		t.Fatalf("/contact/sent of an erased ticket: %d %q, want 303 /contact and nothing of it:\n%.300s", sent.Status, sent.Location, sent.Body)
 	}
 }

@@ -209,8 +209,10 @@ func (s *Server) toContactSent(w http.ResponseWriter, r *http.Request, ticketID 
 // contactSentPage is where a sent Contact form lands: the ticket's
 // reference and when the answer is promised, in the visitor's language.
 // Without the cookie of a form just sent (expired, another browser, one
-// the store did not seal), or for a ticket of an account the visitor is
-// not signed in to, it is the Contact page.
+// the store did not seal), for a ticket of an account the visitor is not
+// signed in to, or for a ticket deleted or erased since (its reference
+// is all an erasure leaves, and it is no one's to show), it is the
+// Contact page.
 func (s *Server) contactSentPage(w http.ResponseWriter, r *http.Request) {
 	ticketID := ""
 	if c, err := r.Cookie(contactSentCookie); err == nil {
@@ -221,7 +223,7 @@ func (s *Server) contactSentPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	t, err := s.Desk.Get(r.Context(), ticketID)
-	if u := state(r).user; errors.Is(err, desk.ErrNotFound) || (err == nil && t.CustomerID != "" && (u == nil || u.ID != t.CustomerID)) {
+	if u := state(r).user; errors.Is(err, desk.ErrNotFound) || (err == nil && (t.Erased() || t.CustomerID != "" && (u == nil || u.ID != t.CustomerID))) {
 		http.Redirect(w, r, "/contact", http.StatusSeeOther)
 		return
 	}
