@@ -64,6 +64,7 @@ func (m MailIntake) Deliver(ctx context.Context, raw []byte, envelopeFrom string
 	in.Text, in.HTML, in.Unparsed, in.Raw = msg.Text, msg.HTML, msg.Unparsed, msg.Raw
 	// An empty envelope sender is a bounce: stored, never answered.
 	in.AutoReply = msg.AutoReply || envelopeFrom == ""
+	in.MaybeAutomatic = in.MaybeAutomatic || in.AutoReply
 	// The files are stored before the message, so they are removed again
 	// unless the message that names them is: after a failure (the sender
 	// delivers the mail again, and every attempt would leave a copy of
@@ -107,6 +108,7 @@ func (m MailIntake) DeliverTooLarge(ctx context.Context, header []byte, size, li
 	}
 	in := m.addressed(ctx, &msg)
 	in.AutoReply = msg.AutoReply || inbound.EnvelopeSender(raw) == ""
+	in.MaybeAutomatic = in.MaybeAutomatic || in.AutoReply
 	in.Unparsed, in.Raw = true, raw
 	// The note is written in the ticket's language once Receive knows it.
 	in.TooLarge = &TooLarge{Size: size, Limit: limit, Where: where}
@@ -121,7 +123,7 @@ func (m MailIntake) addressed(ctx context.Context, msg *inbound.Message) Inbound
 	in := InboundMessage{
 		MessageID: msg.MessageID, InReplyTo: msg.InReplyTo, References: msg.References,
 		From:    cmail.Address{Name: msg.From.Name, Email: msg.From.Address},
-		Subject: msg.Subject, Lang: msg.Language,
+		Subject: msg.Subject, Lang: msg.Language, MaybeAutomatic: msg.MaybeAutomatic,
 	}
 	if len(m.TrustedAuthservIDs) > 0 {
 		in.SenderUnverified = !m.fromTrustedRelay(ctx) || !inbound.SenderVerified(msg.Raw, m.TrustedAuthservIDs, msg.From.Address)

@@ -47,6 +47,11 @@ type InboundMessage struct {
 	// AutoReply marks auto-replies and bounces: stored, never answered, and
 	// they do not restart the SLA.
 	AutoReply bool
+	// MaybeAutomatic marks a message that may be an autoresponder's
+	// though nothing says it for sure (inbound.Message.MaybeAutomatic):
+	// stored, threaded and answered as a person's, but it confirms no
+	// Contact form ticket. AutoReply implies it.
+	MaybeAutomatic bool
 	// SenderUnverified: the desk trusts a mail server to check senders
 	// (--inbound-trusted-authserv-id) and it did not vouch for From. The
 	// message is kept but is not taken for its From's: linked to no
@@ -351,7 +356,7 @@ func (s *Service) Receive(ctx context.Context, in InboundMessage) (Ticket, Resul
 			return err
 		}
 		res = Result{Outcome: OutcomeThreaded, By: by, Flagged: m.Flagged, MessageID: m.ID}
-		if mailed && !m.Flagged && !in.AutoReply && t.AwaitsConfirmation() {
+		if mailed && !m.Flagged && !in.AutoReply && !in.MaybeAutomatic && t.AwaitsConfirmation() {
 			// A reply to the mail the store sent to the Contact form
 			// ticket's address (its Message-ID or reply address, which
 			// only that mailbox received, not the reference the form's
@@ -359,7 +364,11 @@ func (s *Service) Receive(ctx context.Context, in InboundMessage) (Ticket, Resul
 			// and vouched for as mail joining a customer's ticket is:
 			// whoever reads the mailbox wrote it, which is what the guest
 			// link's button confirms. An automatic answer (an absence
-			// notice) is no one's word.
+			// notice) is no one's word, nor one that may be: an
+			// autoresponder that marks its answers with no header, sent
+			// from the null reverse-path (a bounce's, AutoReply) or with a
+			// subject such as "Automatic reply: …", would confirm the
+			// ticket of whoever typed the address on the form.
 			if t, err = s.confirmTx(ctx, tx, t.ID, "email"); err != nil {
 				return err
 			}
