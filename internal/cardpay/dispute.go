@@ -216,6 +216,40 @@ func (s *Service) UploadDisputeFile(ctx context.Context, name string, data []byt
 	return f.ID, nil
 }
 
+// FindDisputeFile looks among the dispute evidence files created since
+// since for one named name of size bytes, and returns its id: the file an
+// upload answered with a server error may have made all the same (the
+// answer says nothing of it, and Stripe replays it under that key). A
+// name that tells one document from any other (its digest) makes the
+// match sure; a file Stripe did not make, or named otherwise, is not
+// found, and the document is uploaded again. It reads at most
+// maxFilesLooked files. Call it outside any transaction.
+func (s *Service) FindDisputeFile(ctx context.Context, name string, size int64, since time.Time) (string, bool, error) {
+	if !s.Enabled() {
+		return "", false, ErrDisabled
+	}
+	params := &stripe.FileListParams{Purpose: stripe.String(string(stripe.FilePurposeDisputeEvidence)),
+		CreatedRange: &stripe.RangeQueryParams{GreaterThanOrEqual: since.Unix()}}
+	params.Limit = stripe.Int64(100)
+	n := 0
+	for f, err := range s.stripe.V1Files.List(ctx, params) {
+		if err != nil {
+			return "", false, err
+		}
+		if f.Filename == name && f.Size == size {
+			return f.ID, true, nil
+		}
+		if n++; n >= maxFilesLooked {
+			break
+		}
+	}
+	return "", false, nil
+}
+
+// maxFilesLooked bounds the files FindDisputeFile reads: far more
+// evidence files than a store uploads in a day.
+const maxFilesLooked = 1000
+
 // ServerError reports a Stripe server error (5xx), which Stripe replays
 // to every later request under the same idempotency key for a day: the
 // caller's next attempt must use the key of the next round (RoundKey).

@@ -121,6 +121,7 @@ func (c Case) OrderID() string {
 type Stripe interface {
 	SubmitDisputeEvidence(ctx context.Context, stripeDisputeID string, ev *stripe.DisputeUpdateEvidenceParams, idempotencyKey string) (string, error)
 	UploadDisputeFile(ctx context.Context, name string, data []byte, idempotencyKey string) (string, error)
+	FindDisputeFile(ctx context.Context, name string, size int64, since time.Time) (string, bool, error)
 	DisputeSubmitted(ctx context.Context, stripeDisputeID string) (status string, submitted bool, err error)
 }
 
@@ -587,26 +588,66 @@ func (w *submitWorker) Work(ctx context.Context, job *river.Job[SubmitArgs]) err
 // second file and left the first at Stripe, unused. A PDF that differs
 // (the records it shows changed meanwhile) is uploaded: the evidence must
 // carry the pack as it is sent.
+//
+// A server error on the upload itself says nothing of whether Stripe made
+// the file, and the next round's key would make another: a round after
+// the first looks for it first, by its name, which carries the case and
+// the PDF's SHA-256 (evidenceFileName), and its size. Found, it is the
+// very PDF, and is sent; not found (Stripe made none, or the list does not
+// show it yet), the PDF is uploaded.
 func (s *Service) evidenceFile(ctx context.Context, c Case, doc []byte, attempt string) (string, error) {
 	sum := sha256.Sum256(doc)
 	digest := hex.EncodeToString(sum[:])
 	if c.fileID != "" && c.fileSHA256 == digest {
 		return c.fileID, nil
 	}
-	fileID, err := s.stripe.UploadDisputeFile(ctx, "evidence-"+c.ID+".pdf", doc, cardpay.RoundKey("dispute-file-"+attempt, c.keyRound))
+	name := evidenceFileName(c.ID, digest)
+	if c.keyRound > 0 {
+		fileID, found, err := s.stripe.FindDisputeFile(ctx, name, int64(len(doc)), s.clock.Now().Add(-fileLookBack))
+		if err != nil {
+			return "", err
+		}
+		if found {
+			if err := s.recordFile(ctx, c, fileID, digest); err != nil {
+				return "", err
+			}
+			return fileID, nil
+		}
+	}
+	fileID, err := s.stripe.UploadDisputeFile(ctx, name, doc, cardpay.RoundKey("dispute-file-"+attempt, c.keyRound))
 	if err != nil {
 		return "", err
 	}
 	// Not recorded, the file is still found again under its key until
 	// the round changes: the error goes to River, which retries.
+	if err := s.recordFile(ctx, c, fileID, digest); err != nil {
+		return "", err
+	}
+	return fileID, nil
+}
+
+// evidenceFileName is the name the evidence PDF of case caseID, of SHA-256
+// digest (hex), is uploaded under: no other PDF has it.
+func evidenceFileName(caseID, digest string) string {
+	return "evidence-" + caseID + "-" + digest + ".pdf"
+}
+
+// fileLookBack is how far back the files an earlier round may have made
+// are looked for: longer than a submission's retries last (its keys live
+// a day), with room for the clocks of the store and Stripe to differ.
+const fileLookBack = 25 * time.Hour
+
+// recordFile records on the case the Stripe file of its PDF of digest,
+// while the submission is queued.
+func (s *Service) recordFile(ctx context.Context, c Case, fileID, digest string) error {
 	if err := s.db.Tx(ctx, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `UPDATE disputes SET evidence_file_id = $2, evidence_file_sha256 = $3, updated_at = $4
 			WHERE id = $1 AND submission = 'queued'`, c.ID, fileID, digest, s.clock.Now())
 		return err
 	}); err != nil {
-		return "", fmt.Errorf("disputes: record the evidence file of %s: %w", c.ID, err)
+		return fmt.Errorf("disputes: record the evidence file of %s: %w", c.ID, err)
 	}
-	return fileID, nil
+	return nil
 }
 
 // Activity kinds of the customer activity log (downloads have their own

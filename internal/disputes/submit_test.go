@@ -224,3 +224,90 @@ func TestEvidenceSubmittedDespiteAServerErrorIsNotSentAgain(t *testing.T) {
 		t.Fatalf("after attempt 2: %s %s, want submitted, under_review", got.Submission, got.StripeStatus)
 	}
 }
+
+// A server error on the upload of the evidence PDF says nothing of
+// whether Stripe made the file, and Stripe replays it under that key: the
+// next round uploaded the PDF again under its new key, and a file made by
+// the failed upload stayed at Stripe, unused, with the customer's records
+// in it. The next round now looks first among the dispute evidence files
+// for one named after the case and the PDF's SHA-256, of the PDF's size:
+// found, it is sent and nothing is uploaded; a file of another PDF, or
+// none (stripe-mock's list alone), and the PDF is uploaded under the
+// round's key.
+func TestEvidenceFileMadeDespiteAServerErrorIsNotUploadedAgain(t *testing.T) {
+	for _, c := range []struct {
+		what  string
+		shown func(name string, size int) (string, int) // the file the list shows besides stripe-mock's, or ""
+		found bool
+	}{
+		{"the file the failed upload made", func(name string, size int) (string, int) { return name, size }, true},
+		{"a file of another PDF of the case", func(name string, size int) (string, int) {
+			return strings.TrimSuffix(name, ".pdf")[:len(name)-4-64] + strings.Repeat("0", 64) + ".pdf", size
+		}, false},
+		{"a file of the same name and another size", func(name string, size int) (string, int) { return name, size + 1 }, false},
+		{"stripe-mock's file alone", func(string, int) (string, int) { return "", 0 }, false},
+	} {
+		t.Run(c.what, func(t *testing.T) {
+			ctx := context.Background()
+			s, rec, caseID := submittedCase(t)
+			const attempt = "dsp-attempt-4"
+			rec.Respond(func(q cardpaytest.Request) bool {
+				return q.Method == http.MethodPost && q.Path == "/v1/files" && q.IdempotencyKey() == "dispute-file-"+attempt
+			}, http.StatusInternalServerError, cardpaytest.StripeError("api_error", "", "An unknown error occurred", nil))
+			ids := uniqueFiles(rec)
+			w := &submitWorker{s: s}
+			if err := w.Work(ctx, submitJob(caseID, attempt, 1)); err == nil {
+				t.Fatal("attempt 1 against a 500 on the upload succeeded")
+			}
+			uploads := rec.Requests(http.MethodPost, "/v1/files")
+			if len(uploads) != 1 {
+				t.Fatalf("attempt 1 uploaded %d times", len(uploads))
+			}
+			var name string
+			var size int
+			if _, err := fmt.Sscanf(uploads[0].Form.Get("file"), "%s %d", &name, &size); err != nil ||
+				!strings.HasPrefix(name, "evidence-"+caseID+"-") || !strings.HasSuffix(name, ".pdf") || len(name) != len("evidence-"+caseID+"-.pdf")+64 {
+				t.Fatalf("uploaded %q (%v), want evidence-%s-<SHA-256>.pdf", uploads[0].Form.Get("file"), err, caseID)
+			}
+			rec.Rewrite(cardpaytest.To(http.MethodGet, "/v1/files"), func(m map[string]any) {
+				data := m["data"].([]any)
+				shownName, shownSize := c.shown(name, size)
+				if shownName == "" {
+					return
+				}
+				f := map[string]any{}
+				for k, v := range data[0].(map[string]any) {
+					f[k] = v
+				}
+				f["id"], f["filename"], f["size"], f["links"] = "file_made", shownName, shownSize, nil
+				m["data"] = append(data, f)
+			})
+			if err := w.Work(ctx, submitJob(caseID, attempt, 2)); err != nil {
+				t.Fatalf("attempt 2: %v", err)
+			}
+			want, wantUploads := "file_made", 1
+			if !c.found {
+				want, wantUploads = ids[0], 2 // the first upload was answered 500, not by stripe-mock
+			}
+			uploads = rec.Requests(http.MethodPost, "/v1/files")
+			if len(uploads) != wantUploads || !c.found && uploads[1].IdempotencyKey() != "dispute-file-"+attempt+"-r1" {
+				t.Errorf("%d uploads, want %d", len(uploads), wantUploads)
+			}
+			sent := rec.Requests(http.MethodPost, "/v1/disputes/dp_test_500")
+			if len(sent) != 1 || sent[0].Form.Get("evidence[service_documentation]") != want {
+				t.Fatalf("evidence sent %d times, with the file %q; want once, with %q", len(sent), sent[len(sent)-1].Form.Get("evidence[service_documentation]"), want)
+			}
+			looked := rec.Requests(http.MethodGet, "/v1/files")
+			if len(looked) != 1 || looked[0].Form.Get("purpose") != "dispute_evidence" || looked[0].Form.Get("created[gte]") == "" {
+				t.Fatalf("attempt 2 listed files %d times (%v), want once, the dispute evidence created since a day", len(looked), looked)
+			}
+			var file string
+			if err := s.db.Read.QueryRowContext(ctx, `SELECT evidence_file_id FROM disputes WHERE id = $1`, caseID).Scan(&file); err != nil || file != want {
+				t.Fatalf("recorded file %q (%v), want %q", file, err, want)
+			}
+			if got, _ := s.Get(ctx, caseID); got.Submission != SubmitSubmitted {
+				t.Fatalf("after attempt 2: %s, want submitted", got.Submission)
+			}
+		})
+	}
+}

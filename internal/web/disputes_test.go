@@ -194,7 +194,7 @@ func TestDisputeFromWebhookToSubmittedEvidence(t *testing.T) {
 	}
 	uploads := rec.Requests(http.MethodPost, "/v1/files")
 	if len(uploads) != 1 || uploads[0].Form.Get("purpose") != "dispute_evidence" ||
-		!strings.HasPrefix(uploads[0].Form.Get("file"), "evidence-"+dc.ID+".pdf ") || !strings.HasPrefix(uploads[0].IdempotencyKey(), "dispute-file-"+dc.ID) {
+		!strings.HasPrefix(uploads[0].Form.Get("file"), "evidence-"+dc.ID+"-") || !strings.HasPrefix(uploads[0].IdempotencyKey(), "dispute-file-"+dc.ID) {
 		t.Fatalf("evidence PDF upload: %+v", uploads)
 	}
 	f := sent[0].Form
