@@ -207,3 +207,49 @@ func TestAutoresponderReplyConfirmsNoTicket(t *testing.T) {
 		t.Fatalf("a person's reply left the ticket unconfirmed: unverified=%v, customer %q", got.SenderUnverified, got.CustomerID)
 	}
 }
+
+// A message the SMTP listener refuses for its size is filed from its
+// header, and could confirm a ticket as any reply: sent from the null
+// reverse-path, the envelope was not looked at (only a Return-Path in the
+// header, which the listener's mail has not), and an autoresponder's
+// answer quoting a large mail confirmed the ticket. It is now an
+// automatic message, as Deliver makes one; a person's such reply still
+// confirms it.
+func TestTooLargeAnswerFromTheNullReversePathConfirmsNoTicket(t *testing.T) {
+	e := setup(t)
+	u, err := e.accounts.CreateUser(context.Background(), account.CreateUserInput{Email: "owner@example.com", Role: account.RoleCustomer,
+		Language: "en", Password: "0123456789"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.proveAddress(t, u)
+	addr := e.listenerWith(t, 4096, []string{"mx.shop.test"})
+	tk := e.contact(t, "owner@example.com", "en")
+	_, ack := e.lastOut(t, tk.ID)
+	rcpt, err := netmail.ParseAddress(ack.ReplyTo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, envelopeFrom := range []string{"", "owner@example.com"} {
+		id := "<big" + string(rune('0'+i)) + "@example.com>"
+		raw := "Authentication-Results: mx.shop.test; dkim=pass header.d=example.com; dmarc=pass header.from=example.com\r\n" +
+			"From: <owner@example.com>\r\nTo: " + ack.ReplyTo + "\r\nSubject: Re: " + ack.Subject + "\r\nMessage-ID: " + id +
+			"\r\nIn-Reply-To: " + ack.MessageID + "\r\n\r\n" + strings.Repeat("quoted text of a large mail\r\n", 400)
+		if err := smtp.SendMail(addr, nil, envelopeFrom, []string{rcpt.Address}, []byte(raw)); err == nil || !strings.Contains(err.Error(), "552") {
+			t.Fatalf("a message over the limit: %v, want 552", err)
+		}
+		var on string
+		var auto bool
+		if err := e.db.Read.QueryRow(`SELECT ticket_id, auto_reply FROM ticket_messages WHERE message_id = $1`, id).Scan(&on, &auto); err != nil || on != tk.ID {
+			t.Fatalf("%s filed on %q (%v), want the ticket %s", id, on, err, tk.ID)
+		}
+		got := e.get(t, tk.ID)
+		if envelopeFrom == "" && (!auto || !got.AwaitsConfirmation() || got.CustomerID != "") {
+			t.Fatalf("from the null reverse-path: auto-reply %v, ticket confirmed %v (customer %q); want an automatic message, nothing confirmed",
+				auto, !got.AwaitsConfirmation(), got.CustomerID)
+		}
+		if envelopeFrom != "" && (auto || got.CustomerID != u.ID) {
+			t.Fatalf("from the customer: auto-reply %v, customer %q; want a person's reply confirming the ticket", auto, got.CustomerID)
+		}
+	}
+}

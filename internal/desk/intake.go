@@ -107,7 +107,14 @@ func (m MailIntake) DeliverTooLarge(ctx context.Context, header []byte, size, li
 		return err
 	}
 	in := m.addressed(ctx, &msg)
-	in.AutoReply = msg.AutoReply || inbound.EnvelopeSender(raw) == ""
+	// The envelope's sender when the SMTP listener refused it, else what
+	// the mailbox's Return-Path says: "" for a bounce or an automatic
+	// answer.
+	sender, viaSMTP := inbound.EnvelopeFrom(ctx)
+	if !viaSMTP {
+		sender = inbound.EnvelopeSender(raw)
+	}
+	in.AutoReply = msg.AutoReply || sender == ""
 	in.MaybeAutomatic = in.MaybeAutomatic || in.AutoReply
 	in.Unparsed, in.Raw = true, raw
 	// The note is written in the ticket's language once Receive knows it.

@@ -397,6 +397,18 @@ func Peer(ctx context.Context) (addr netip.Addr, ok bool) {
 	return addr, ok
 }
 
+type envelopeFromKey struct{}
+
+// EnvelopeFrom tells a TooLargeHandler the SMTP envelope sender (MAIL
+// FROM, "" for the null reverse-path of bounces and automatic answers) of
+// the message the SMTP listener refused for its size, and ok true; ok is
+// false for any other call (the IMAP poller, whose message's Return-Path
+// says it: EnvelopeSender). Deliver is given it as an argument.
+func EnvelopeFrom(ctx context.Context) (from string, ok bool) {
+	from, ok = ctx.Value(envelopeFromKey{}).(string)
+	return from, ok
+}
+
 type session struct {
 	srv    *Server
 	remote string
@@ -497,7 +509,10 @@ func (se *session) tooLarge(partial []byte) {
 	if len(header) > maxRefusedHeader {
 		header = header[:maxRefusedHeader]
 	}
-	ctx, cancel := context.WithTimeout(withPeer(se.srv.ctx, se.peer), se.srv.cfg.DeliverTimeout)
+	se.mu.Lock()
+	from := se.from
+	se.mu.Unlock()
+	ctx, cancel := context.WithTimeout(context.WithValue(withPeer(se.srv.ctx, se.peer), envelopeFromKey{}, from), se.srv.cfg.DeliverTimeout)
 	defer cancel()
 	err := func() (err error) {
 		defer func() {
