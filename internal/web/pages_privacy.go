@@ -152,6 +152,18 @@ func (s *Server) accountDelete(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer end()
+	// The same form sent twice at once (a double click): this sending was
+	// signed in when it arrived, then waited for the other's turn, which
+	// erased the account. Its password would now fail against an address
+	// that names nobody, counted there (a window naming the erased
+	// address) and answered "wrong password": it answers as the first did.
+	if at, err := s.Accounts.ErasedAt(r.Context(), st.user.ID); err != nil {
+		s.serverError(w, r, err)
+		return
+	} else if !at.IsZero() {
+		s.accountDeleted(w, r)
+		return
+	}
 	if _, err := s.Accounts.Authenticate(r.Context(), st.user.Email, r.PostForm.Get("password")); err != nil {
 		if !errors.Is(err, account.ErrInvalidCredentials) {
 			s.serverError(w, r, err)
