@@ -304,3 +304,53 @@ func TestExportLeavesOutUnconfirmedContactTicketsOfTheAddress(t *testing.T) {
 		}
 	}
 }
+
+// A guest's export, taken by an admin on a request received from the
+// address, holds the guest's Contact tickets whether or not they were
+// confirmed from the mailbox (most guests never click the link), and
+// marks those that were not, and their messages, sender_unverified:
+// perhaps a stranger's words under the address, for the admin to see
+// before sending it. Before, nothing told them apart.
+func TestGuestExportMarksUnconfirmedTickets(t *testing.T) {
+	h := apptest.Start(t)
+	ctx := context.Background()
+	const guest = "guest.vells@example.org"
+	writeAsGuest(t, h, guest, "VellsConfirmedWords") // confirmed from the mailbox
+	if _, err := h.App.Desk.OpenFromContact(ctx, desk.ContactInput{Name: "Guest", Email: guest, Topic: desk.Topics[0],
+		Message: "VellsUnconfirmedWords", Lang: "en"}); err != nil {
+		t.Fatal(err)
+	}
+	e, err := h.App.Privacy.ExportGuest(ctx, guest, admin)
+	if err != nil || len(e.Tickets) != 2 {
+		t.Fatalf("guest export: %d tickets, %v", len(e.Tickets), err)
+	}
+	marked := func(r privacy.Record) bool {
+		switch v := r["sender_unverified"].(type) {
+		case bool:
+			return v
+		case int64:
+			return v != 0
+		}
+		t.Fatalf("sender_unverified %#v (%T) in %v", r["sender_unverified"], r["sender_unverified"], r)
+		return false
+	}
+	unverified := map[string]bool{}
+	for _, tk := range e.Tickets {
+		unverified[tk["id"].(string)] = marked(tk)
+	}
+	var words []string
+	for _, m := range e.Messages {
+		if m["direction"] != "in" {
+			continue
+		}
+		body, _ := m["body_text"].(string)
+		want := strings.Contains(body, "VellsUnconfirmedWords")
+		if marked(m) != want || unverified[m["ticket_id"].(string)] != want {
+			t.Errorf("message %q: marked %v, its ticket %v; want %v", body, marked(m), unverified[m["ticket_id"].(string)], want)
+		}
+		words = append(words, body)
+	}
+	if len(words) != 2 {
+		t.Fatalf("the guest's messages: %q, want both", words)
+	}
+}
