@@ -152,21 +152,23 @@ func (s *Server) accountDelete(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer end()
-	// The same form sent twice at once (a double click): this sending was
-	// signed in when it arrived, then waited for the other's turn, which
-	// erased the account. Its password would now fail against an address
-	// that names nobody, counted there (a window naming the erased
-	// address) and answered "wrong password": it answers as the first did.
-	if at, err := s.Accounts.ErasedAt(r.Context(), st.user.ID); err != nil {
-		s.serverError(w, r, err)
-		return
-	} else if !at.IsZero() {
-		s.accountDeleted(w, r)
-		return
-	}
 	if _, err := s.Accounts.Authenticate(r.Context(), st.user.Email, r.PostForm.Get("password")); err != nil {
 		if !errors.Is(err, account.ErrInvalidCredentials) {
 			s.serverError(w, r, err)
+			return
+		}
+		// The same form sent twice at once (a double click): this
+		// sending was signed in when it arrived, and the other erased
+		// the account meanwhile (on this node, while this one waited for
+		// its turn): the password failed against an address that names
+		// nobody now. Counted, it would leave a window naming the erased
+		// address; answered "wrong password", it would hide the
+		// erasure. It answers as the first sending did.
+		if at, err := s.Accounts.ErasedAt(r.Context(), st.user.ID); err != nil {
+			s.serverError(w, r, err)
+			return
+		} else if !at.IsZero() {
+			s.accountDeleted(w, r)
 			return
 		}
 		s.signinFailed(r, st.user.Email)
