@@ -69,6 +69,15 @@ func (h TopUpDisputes) takeBack(ctx context.Context, tx *sql.Tx, p cardpay.Payme
 	return err
 }
 
+// giveBack returns what takeBack took, once the store won. It does so for
+// an erased account too, unlike every other credit (refuseErased, the
+// top-up's refundErased): it brings no new money, the balance becomes
+// again what the customer gave up with the account (a dispute opens only
+// after the erasure, which waits for open ones), kept by the store as the
+// rest of it, and the ledger's two entries (card_dispute,
+// card_dispute_won) net to zero as the bank's two movements did. Keeping
+// the take-back would record that the cardholder got the money back,
+// which only a lost dispute does (TestWonDisputeOfAnErasedAccountsTopUpRestoresWhatWasGivenUp).
 func (h TopUpDisputes) giveBack(ctx context.Context, tx *sql.Tx, p cardpay.Payment) error {
 	var taken int64
 	err := tx.QueryRowContext(ctx, `SELECT -amount FROM balance_entries

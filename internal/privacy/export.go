@@ -203,10 +203,18 @@ func byAddress(email string) (tickets, toThem string, args []any) {
 // by it: the tickets whose ids tickets selects, and the mail toThem selects.
 func deskSections(e *Export, tickets, toThem string) []section {
 	return []section{
-		{&e.Tickets, `SELECT id, reference, customer_email, customer_name, lang, topic, order_id, status, first_message_at, created_at, updated_at
-			FROM tickets WHERE id IN ` + tickets + ` ORDER BY created_at, id`},
+		// sender_unverified marks a ticket, and a message, that nobody
+		// who reads the address confirmed was written from it (a guest's
+		// Contact form not confirmed from the mailbox, a mail the trusted
+		// mail server did not vouch for): perhaps a stranger's words
+		// under the address. An account's export leaves such tickets out
+		// (read); a guest's, taken by an admin on a request from the
+		// address, holds them marked: most guests never confirm, and
+		// leaving them out would leave out most of what a guest wrote.
+		{&e.Tickets, `SELECT id, reference, customer_email, customer_name, lang, topic, order_id, status, sender_unverified,
+			first_message_at, created_at, updated_at FROM tickets WHERE id IN ` + tickets + ` ORDER BY created_at, id`},
 		// Staff notes and mail from someone else are not the customer's.
-		{&e.Messages, `SELECT id, ticket_id, direction, from_email, subject, body_text, created_at FROM ticket_messages
+		{&e.Messages, `SELECT id, ticket_id, direction, from_email, subject, body_text, sender_unverified, created_at FROM ticket_messages
 			WHERE ticket_id IN ` + tickets + ` AND direction <> 'note' AND NOT flagged ORDER BY created_at, id`},
 		{&e.Attachments, `SELECT a.id, a.message_id, a.file_name, a.content_type, a.size FROM ticket_attachments a
 			JOIN ticket_messages m ON m.id = a.message_id WHERE m.ticket_id IN ` + tickets + ` AND m.direction <> 'note' AND NOT m.flagged ORDER BY a.id`},

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"net/url"
 	"regexp"
 	"strings"
 	"testing"
@@ -246,5 +247,110 @@ func TestExportLeavesOutUnverifiedTicketsOfTheAddress(t *testing.T) {
 	}
 	if strings.Contains(r.Body, "VorlStrangerWords") {
 		t.Errorf("the export holds the words of a mail no trusted server vouched for:\n%s", r.Body)
+	}
+}
+
+// A signed-out visitor types the address of an account that proved it on
+// the Contact page: until someone who reads the mailbox confirms it from
+// the acknowledgement's link, the ticket is marked sender_unverified, its
+// words perhaps a stranger's. The account's export, from the API and from
+// the page alike, leaves it out (the acknowledgement mailed to the address
+// stays: it went to them); confirmed from the mailbox, it is the
+// account's, and the export holds it.
+func TestExportLeavesOutUnconfirmedContactTicketsOfTheAddress(t *testing.T) {
+	h := apptest.Start(t)
+	ctx := context.Background()
+	const addr = "lio.brask@example.org"
+	const said = "BraskStrangerContactWords"
+	u := impostor(t, h, addr)
+	proveAddress(t, h, addr)
+	if _, err := h.App.Desk.OpenFromContact(ctx, desk.ContactInput{Name: "Not Lio", Email: addr, Topic: desk.Topics[0],
+		Message: said, Lang: "en"}); err != nil {
+		t.Fatal(err)
+	}
+	testwait.Until(t, "acknowledgement stored", func() bool {
+		return count(t, h.App.DB, `SELECT COUNT(*) FROM outgoing_mail WHERE kind = 'ticket_ack' AND to_addr = $1`, addr) == 1
+	})
+	page := h.NewClient(t)
+	if r := page.PostForm("/signin", url.Values{"email": {addr}, "password": {apptest.Password}}); r.Status != http.StatusSeeOther {
+		t.Fatalf("sign in: %d %s", r.Status, r.Body)
+	}
+	exports := func() map[string]string {
+		t.Helper()
+		out := map[string]string{}
+		for where, r := range map[string]apptest.Response{
+			"API":  h.NewClient(t).Send(http.MethodGet, "/api/v1/me/export", "", nil, h.Bearer(t, u.ID)),
+			"page": page.Get("/account/export"),
+		} {
+			if r.Status != http.StatusOK {
+				t.Fatalf("%s export: %d %s", where, r.Status, r.Body)
+			}
+			out[where] = r.Body
+		}
+		return out
+	}
+	for where, body := range exports() {
+		if strings.Contains(body, said) || strings.Contains(body, "Not Lio") {
+			t.Errorf("the %s export holds a Contact ticket nobody confirmed from the address:\n%s", where, body)
+		}
+		if !strings.Contains(body, "ticket_ack") {
+			t.Errorf("the %s export lacks the acknowledgement mailed to the address", where)
+		}
+	}
+	confirmGuest(t, h, addr)
+	for where, body := range exports() {
+		if !strings.Contains(body, said) {
+			t.Errorf("the %s export lacks the Contact ticket confirmed from the address", where)
+		}
+	}
+}
+
+// A guest's export, taken by an admin on a request received from the
+// address, holds the guest's Contact tickets whether or not they were
+// confirmed from the mailbox (most guests never click the link), and
+// marks those that were not, and their messages, sender_unverified:
+// perhaps a stranger's words under the address, for the admin to see
+// before sending it. Before, nothing told them apart.
+func TestGuestExportMarksUnconfirmedTickets(t *testing.T) {
+	h := apptest.Start(t)
+	ctx := context.Background()
+	const guest = "guest.vells@example.org"
+	writeAsGuest(t, h, guest, "VellsConfirmedWords") // confirmed from the mailbox
+	if _, err := h.App.Desk.OpenFromContact(ctx, desk.ContactInput{Name: "Guest", Email: guest, Topic: desk.Topics[0],
+		Message: "VellsUnconfirmedWords", Lang: "en"}); err != nil {
+		t.Fatal(err)
+	}
+	e, err := h.App.Privacy.ExportGuest(ctx, guest, admin)
+	if err != nil || len(e.Tickets) != 2 {
+		t.Fatalf("guest export: %d tickets, %v", len(e.Tickets), err)
+	}
+	marked := func(r privacy.Record) bool {
+		switch v := r["sender_unverified"].(type) {
+		case bool:
+			return v
+		case int64:
+			return v != 0
+		}
+		t.Fatalf("sender_unverified %#v (%T) in %v", r["sender_unverified"], r["sender_unverified"], r)
+		return false
+	}
+	unverified := map[string]bool{}
+	for _, tk := range e.Tickets {
+		unverified[tk["id"].(string)] = marked(tk)
+	}
+	var words []string
+	for _, m := range e.Messages {
+		if m["direction"] != "in" {
+			continue
+		}
+		body, _ := m["body_text"].(string)
+		want := strings.Contains(body, "VellsUnconfirmedWords")
+		if marked(m) != want || unverified[m["ticket_id"].(string)] != want {
+			t.Errorf("message %q: marked %v, its ticket %v; want %v", body, marked(m), unverified[m["ticket_id"].(string)], want)
+		}
+		words = append(words, body)
+	}
+	if len(words) != 2 {
+		t.Fatalf("the guest's messages: %q, want both", words)
 	}
 }

@@ -157,6 +157,20 @@ func (s *Server) accountDelete(w http.ResponseWriter, r *http.Request) {
 			s.serverError(w, r, err)
 			return
 		}
+		// The same form sent twice at once (a double click): this
+		// sending was signed in when it arrived, and the other erased
+		// the account meanwhile (on this node, while this one waited for
+		// its turn): the password failed against an address that names
+		// nobody now. Counted, it would leave a window naming the erased
+		// address; answered "wrong password", it would hide the
+		// erasure. It answers as the first sending did.
+		if at, err := s.Accounts.ErasedAt(r.Context(), st.user.ID); err != nil {
+			s.serverError(w, r, err)
+			return
+		} else if !at.IsZero() {
+			s.accountDeleted(w, r)
+			return
+		}
 		s.signinFailed(r, st.user.Email)
 		s.accountDeleteRefused(w, r, http.StatusUnprocessableEntity, "password", "account.password.wrong_current")
 		return
