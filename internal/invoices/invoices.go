@@ -165,6 +165,10 @@ var ErrAlreadyInvoiced = errors.New("invoices: already invoiced")
 
 // IssueInput is an invoice to issue.
 type IssueInput struct {
+	// ID, when set, is the id the invoice is issued under (id.New("inv")
+	// drawn by the caller before its transaction: a checkout writes its
+	// confirmation, which links the invoice, before it); empty: a new one.
+	ID       string
 	Source   string // SourceOrder, SourceRenewal, SourceTopUp
 	SourceID string
 	// OrderID is the order (or subscription) the customer sees the invoice
@@ -420,6 +424,12 @@ func (s *Service) IssueTx(ctx context.Context, tx *sql.Tx, in IssueInput) (Invoi
 		return Invoice{}, err
 	}
 	inv := s.header(KindInvoice, SeriesInvoice, in.Source, in.SourceID, in.OrderID, in.Buyer, in.Lang, now)
+	if in.ID != "" {
+		if !id.Valid("inv", in.ID) {
+			return Invoice{}, fmt.Errorf("invoices: %q is not an invoice id", in.ID)
+		}
+		inv.ID = in.ID
+	}
 	inv.CardCountry = strings.ToUpper(in.CardCountry)
 	inv.VATCountry, inv.VATReason, inv.ReverseCharge = d.Country, d.Reason, d.ReverseCharge
 	if d.CardDisagrees {
