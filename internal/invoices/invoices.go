@@ -100,6 +100,9 @@ type Service struct {
 	wake *jobs.Waker
 	// rates is the VAT rate table as this node last read it.
 	rates *gencache.Cache[*rateTable]
+	// issued keeps the invoices checkouts issued here until their PDFs
+	// are drawn (RenderPDF).
+	issued issuedCache
 }
 
 // New returns the service. mailer may be nil (no email).
@@ -446,6 +449,11 @@ func (s *Service) IssueTx(ctx context.Context, tx *sql.Tx, in IssueInput) (Invoi
 	if err := s.insert(ctx, tx, &inv, notify); err != nil {
 		return Invoice{}, err
 	}
+	if in.Announced && s.opts.Labels != nil {
+		// The caller's email carries its PDF (Attachment), drawn soon.
+		issued := inv
+		s.db.AfterCommit(tx, func() { s.issued.put(issued) })
+	}
 	return inv, nil
 }
 
@@ -719,9 +727,12 @@ func (s *Service) RenderPDF(ctx context.Context, invoiceID string) (mail.Drawn, 
 	if s.opts.Labels == nil {
 		return mail.Drawn{}, errors.New("invoices: no labels to draw a PDF with")
 	}
-	inv, err := s.Get(ctx, invoiceID)
-	if err != nil {
-		return mail.Drawn{}, err
+	inv, ok := s.issued.take(invoiceID)
+	if !ok {
+		var err error
+		if inv, err = s.Get(ctx, invoiceID); err != nil {
+			return mail.Drawn{}, err
+		}
 	}
 	if inv.Number == "" {
 		// Get numbers what is pending, so this is a numbering that
