@@ -342,19 +342,54 @@ func nullActor(e Entry) sql.NullString {
 
 // auditEntry records row's movement in the audit log.
 func auditEntry(ctx context.Context, tx *sql.Tx, e Entry, row EntryRow) error {
-	signed, after := row.Amount.Minor, row.BalanceAfter.Minor
 	action := "balance_credit"
-	if signed < 0 {
+	if row.Amount.Minor < 0 {
 		action = "balance_debit"
 	}
-	// Ids and amounts only: the reason is free text that may name someone.
-	state := map[string]any{"entry_id": row.ID, "kind": row.Kind, "amount": row.Amount.Minor,
-		"currency": row.Amount.Currency, "balance": after}
-	if row.ReferenceID != "" {
-		state["reference_type"], state["reference_id"] = row.ReferenceType, row.ReferenceID
-	}
+	before, state := entryStates(row)
 	return audit.Record(ctx, tx, audit.Entry{At: row.CreatedAt, Actor: e.Actor, SubjectType: "balance", SubjectID: e.CustomerID,
-		Action: action, Before: map[string]any{"currency": row.Amount.Currency, "balance": after - signed}, After: state})
+		Action: action, Before: before, After: state})
+}
+
+// entryStates are the balance before an entry and the entry with the
+// balance after it, as the audit log keeps them: ids and amounts only (the
+// reason is free text that may name someone).
+func entryStates(row EntryRow) (before, after any) {
+	signed, balance := row.Amount.Minor, row.BalanceAfter.Minor
+	before = balanceState{Balance: balance - signed, Currency: row.Amount.Currency}
+	e := entryState{Amount: signed, Balance: balance, Currency: row.Amount.Currency, EntryID: row.ID, Kind: row.Kind}
+	if row.ReferenceID != "" {
+		return before, referencedEntryState{entryState: e, ReferenceID: row.ReferenceID, ReferenceType: row.ReferenceType}
+	}
+	return before, e
+}
+
+// balanceState, entryState and referencedEntryState are what the audit
+// log says of a balance entry, before and after. Structs rather than maps,
+// which json.Marshal walks by reflection and sorts, in every checkout's
+// transaction; their fields are in the order of their names, as the maps'
+// keys were written, so the log's rows are the same
+// (TestEntryStateIsTheMapItReplaced).
+type balanceState struct {
+	Balance  int64  `json:"balance"`
+	Currency string `json:"currency"`
+}
+
+type entryState struct {
+	Amount   int64  `json:"amount"`
+	Balance  int64  `json:"balance"`
+	Currency string `json:"currency"`
+	EntryID  string `json:"entry_id"`
+	Kind     string `json:"kind"`
+}
+
+// referencedEntryState is an entry's state with what it refers to; the
+// embedded fields come first, and "reference_id" < "reference_type" sort
+// after them all.
+type referencedEntryState struct {
+	entryState
+	ReferenceID   string `json:"reference_id"`
+	ReferenceType string `json:"reference_type"`
 }
 
 // AdminCredit adds amount to a customer's balance by hand, in its own

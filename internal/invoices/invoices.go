@@ -100,6 +100,9 @@ type Service struct {
 	wake *jobs.Waker
 	// rates is the VAT rate table as this node last read it.
 	rates *gencache.Cache[*rateTable]
+	// issued keeps the invoices checkouts issued here until their PDFs
+	// are drawn (RenderPDF).
+	issued issuedCache
 }
 
 // New returns the service. mailer may be nil (no email).
@@ -165,6 +168,10 @@ var ErrAlreadyInvoiced = errors.New("invoices: already invoiced")
 
 // IssueInput is an invoice to issue.
 type IssueInput struct {
+	// ID, when set, is the id the invoice is issued under (id.New("inv")
+	// drawn by the caller before its transaction: a checkout writes its
+	// confirmation, which links the invoice, before it); empty: a new one.
+	ID       string
 	Source   string // SourceOrder, SourceRenewal, SourceTopUp
 	SourceID string
 	// OrderID is the order (or subscription) the customer sees the invoice
@@ -420,6 +427,12 @@ func (s *Service) IssueTx(ctx context.Context, tx *sql.Tx, in IssueInput) (Invoi
 		return Invoice{}, err
 	}
 	inv := s.header(KindInvoice, SeriesInvoice, in.Source, in.SourceID, in.OrderID, in.Buyer, in.Lang, now)
+	if in.ID != "" {
+		if !id.Valid("inv", in.ID) {
+			return Invoice{}, fmt.Errorf("invoices: %q is not an invoice id", in.ID)
+		}
+		inv.ID = in.ID
+	}
 	inv.CardCountry = strings.ToUpper(in.CardCountry)
 	inv.VATCountry, inv.VATReason, inv.ReverseCharge = d.Country, d.Reason, d.ReverseCharge
 	if d.CardDisagrees {
@@ -435,6 +448,11 @@ func (s *Service) IssueTx(ctx context.Context, tx *sql.Tx, in IssueInput) (Invoi
 	}
 	if err := s.insert(ctx, tx, &inv, notify); err != nil {
 		return Invoice{}, err
+	}
+	if in.Announced && s.opts.Labels != nil {
+		// The caller's email carries its PDF (Attachment), drawn soon.
+		issued := inv
+		s.db.AfterCommit(tx, func() { s.issued.put(issued) })
 	}
 	return inv, nil
 }
@@ -508,8 +526,28 @@ func (s *Service) insert(ctx context.Context, tx *sql.Tx, inv *Invoice, notify B
 	s.db.AfterCommit(tx, s.Wake)
 	// The number is audited when it is given (numbering.go).
 	return audit.Record(ctx, tx, audit.Entry{At: inv.IssuedAt, Actor: audit.System, SubjectType: "invoice", SubjectID: inv.ID, Action: "issue",
-		After: map[string]any{"kind": inv.Kind, "source": inv.Source, "source_id": inv.SourceID, "total": inv.Total,
-			"vat": inv.VAT, "vat_country": inv.VATCountry, "vat_reason": inv.VATReason, "refers_to": inv.RefersTo}})
+		After: issuedStateOf(*inv)})
+}
+
+// issuedState is what the audit log says of an issued document. A struct
+// rather than a map, which json.Marshal walks by reflection and sorts on
+// every checkout, in its transaction; its fields are in the order of
+// their names, as the map's keys were written, so the log's rows are the
+// same (TestIssuedStateIsTheMapItReplaced).
+type issuedState struct {
+	Kind       string       `json:"kind"`
+	RefersTo   string       `json:"refers_to"`
+	Source     string       `json:"source"`
+	SourceID   string       `json:"source_id"`
+	Total      money.Amount `json:"total"`
+	VAT        money.Amount `json:"vat"`
+	VATCountry string       `json:"vat_country"`
+	VATReason  string       `json:"vat_reason"`
+}
+
+func issuedStateOf(inv Invoice) issuedState {
+	return issuedState{Kind: inv.Kind, RefersTo: inv.RefersTo, Source: inv.Source, SourceID: inv.SourceID, Total: inv.Total,
+		VAT: inv.VAT, VATCountry: inv.VATCountry, VATReason: inv.VATReason}
 }
 
 // CreditInput is a refund to document.
@@ -709,9 +747,12 @@ func (s *Service) RenderPDF(ctx context.Context, invoiceID string) (mail.Drawn, 
 	if s.opts.Labels == nil {
 		return mail.Drawn{}, errors.New("invoices: no labels to draw a PDF with")
 	}
-	inv, err := s.Get(ctx, invoiceID)
-	if err != nil {
-		return mail.Drawn{}, err
+	inv, ok := s.issued.take(invoiceID)
+	if !ok {
+		var err error
+		if inv, err = s.Get(ctx, invoiceID); err != nil {
+			return mail.Drawn{}, err
+		}
 	}
 	if inv.Number == "" {
 		// Get numbers what is pending, so this is a numbering that

@@ -147,6 +147,10 @@ func (s *Service) numberOnce(ctx context.Context) (int, error) {
 		var values strings.Builder
 		args := make([]any, 0, 3*len(docs))
 		first := map[seriesYear]int{}
+		var given []givenNumber
+		if s.issued.has() {
+			given = make([]givenNumber, 0, len(docs))
+		}
 		for i, d := range docs {
 			k := seriesYear{d.series, d.year}
 			seq := next[k]
@@ -158,7 +162,11 @@ func (s *Service) numberOnce(ctx context.Context) (int, error) {
 				values.WriteString(", ")
 			}
 			fmt.Fprintf(&values, "($%d, CAST($%d AS BIGINT), $%d)", 3*i+1, 3*i+2, 3*i+3)
-			args = append(args, d.id, seq, FormatNumber(d.series, d.year, seq))
+			number := FormatNumber(d.series, d.year, seq)
+			args = append(args, d.id, seq, number)
+			if given != nil {
+				given = append(given, givenNumber{d.id, seq, number})
+			}
 		}
 		// VALUES names its columns column1, column2… on both engines.
 		res, err := tx.ExecContext(ctx, `UPDATE invoices SET seq = v.column2, number = v.column3
@@ -168,6 +176,9 @@ func (s *Service) numberOnce(ctx context.Context) (int, error) {
 		}
 		if c, err := res.RowsAffected(); err != nil || c != int64(len(docs)) {
 			return fmt.Errorf("numbered %d of %d documents (%v): numbered meanwhile?", c, len(docs), err)
+		}
+		if given != nil {
+			s.db.AfterCommit(tx, func() { s.issued.numbered(given) })
 		}
 		// The audit names the range each series took; which document has
 		// which number is on the documents, which never change.

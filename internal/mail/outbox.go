@@ -107,10 +107,45 @@ var kindPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9_.]{0,63}$`)
 // commits, together with those of other messages: one insert here, the
 // job's cost shared and out of the caller's transaction.
 func (o *Outbox) EnqueueTx(ctx context.Context, tx *sql.Tx, m Message) (string, error) {
-	s, err := o.prepare(m)
+	p, err := o.Prepare(m)
 	if err != nil {
 		return "", err
 	}
+	return o.EnqueuePreparedTx(ctx, tx, p)
+}
+
+// Prepared is a message validated and made into the row it is stored as
+// (its id, Message-ID and queuing time given), not stored yet: what
+// EnqueueTx does before its inserts, done by Prepare outside the
+// transaction that queues it, so that a caller on SQLite's single writer
+// (a checkout's confirmation) does not hold the writer while it is done.
+type Prepared struct {
+	s           Stored
+	attachments []Attachment
+}
+
+// ID is the id the message will be stored under.
+func (p Prepared) ID() string { return p.s.ID }
+
+// Prepare validates m and makes its row, as EnqueueTx does first; the
+// message is queued by EnqueuePreparedTx, once. Its queuing time is now,
+// when it is prepared.
+func (o *Outbox) Prepare(m Message) (Prepared, error) {
+	s, err := o.prepare(m)
+	if err != nil {
+		return Prepared{}, err
+	}
+	return Prepared{s: s, attachments: m.Attachments}, nil
+}
+
+// EnqueuePreparedTx stores a message Prepare made, in tx, as EnqueueTx
+// does. Each Prepared is queued once: a second time fails on its id.
+func (o *Outbox) EnqueuePreparedTx(ctx context.Context, tx *sql.Tx, p Prepared) (string, error) {
+	s := p.s
+	if s.ID == "" {
+		return "", fmt.Errorf("%w: message not prepared", ErrInvalid)
+	}
+	var err error
 	var userID sql.NullString
 	if s.UserID != "" {
 		userID = sql.NullString{String: s.UserID, Valid: true}
@@ -139,7 +174,7 @@ func (o *Outbox) EnqueueTx(ctx context.Context, tx *sql.Tx, m Message) (string, 
 	if err != nil {
 		return "", fmt.Errorf("store mail: %w", err)
 	}
-	for i, a := range m.Attachments {
+	for i, a := range p.attachments {
 		data := a.Data
 		if data == nil {
 			data = []byte{} // NOT NULL: a rendered-later attachment stores no bytes

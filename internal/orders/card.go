@@ -106,11 +106,12 @@ func (h CardHandler) PaymentSucceeded(ctx context.Context, tx *sql.Tx, p cardpay
 	c.TermsVersion = terms.String
 	o.PaidAt = now
 	o.Paid = o.Total
-	inv, err := s.issueInvoice(ctx, tx, buyer, o, p.CardCountry, false)
+	inv, err := s.issueInvoice(ctx, tx, buyer, o, p.CardCountry, false, "")
 	if err != nil {
 		return err
 	}
-	return s.sendConfirmation(ctx, tx, buyer, o, c, inv)
+	_, err = s.sendConfirmation(ctx, tx, buyer, o, c, inv, nil)
+	return err
 }
 
 // refundPaidAfterCancelTx gives back in full, in tx, a card payment that

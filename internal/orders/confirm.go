@@ -4,8 +4,10 @@ import (
 	"context"
 	"database/sql"
 	"net/url"
+	"reflect"
 
 	"comptoir/internal/account"
+	"comptoir/internal/catalog"
 	"comptoir/internal/invoices"
 	"comptoir/internal/mail"
 	"comptoir/internal/money"
@@ -53,7 +55,10 @@ type confirmationData struct {
 	InvoiceAttached bool
 }
 
-func (s *Service) sendConfirmation(ctx context.Context, tx *sql.Tx, buyer account.User, o Order, c Consent, inv invoices.Invoice) error {
+// confirmation is an order's confirmation as sendConfirmation queues
+// it: the template's data, and the message without its subject and text
+// (rendered from the data).
+func (s *Service) confirmation(buyer account.User, o Order, c Consent, inv invoices.Invoice) (confirmationData, mail.Message) {
 	d := confirmationData{
 		Name: buyer.Name, StoreName: s.opts.StoreName, Trader: s.opts.Trader.Addressee(s.opts.StoreName), OrderID: o.ID,
 		OrderLink: s.opts.BaseURL + "/orders/" + o.ID,
@@ -70,6 +75,7 @@ func (s *Service) sendConfirmation(ctx context.Context, tx *sql.Tx, buyer accoun
 		d.TermsVersion = c.TermsVersion
 		d.TermsLink = s.opts.BaseURL + "/legal/terms?version=" + url.QueryEscape(c.TermsVersion) + "&lang=" + o.Lang
 	}
+	d.Lines = make([]confirmationLine, 0, len(o.Lines))
 	for _, l := range o.Lines {
 		d.Lines = append(d.Lines, confirmationLine{Name: l.Name, Quantity: l.Quantity, Amount: money.Format(l.Amount, o.Lang), Key: l.LicenceKey})
 	}
@@ -81,10 +87,88 @@ func (s *Service) sendConfirmation(ctx context.Context, tx *sql.Tx, buyer accoun
 			d.InvoiceAttached = true
 		}
 	}
+	return d, m
+}
+
+// PreparingMailer is a Mailer that also validates a message and makes its
+// row before the transaction that queues it (mail.Outbox does).
+type PreparingMailer interface {
+	Prepare(m mail.Message) (mail.Prepared, error)
+	EnqueuePreparedTx(ctx context.Context, tx *sql.Tx, p mail.Prepared) (string, error)
+}
+
+// earlyConfirmation is a checkout's confirmation rendered and prepared
+// before its transaction, from what the order will be once written: on
+// SQLite the transaction runs on the single writer, which every checkout
+// waits for, and rendering and validating the email took a tenth of its
+// time there. What only the transaction knows (a licence key, the invoice
+// the invoicer actually issued) is checked there: sendConfirmation queues
+// the early message only when the confirmation it would draw is the same,
+// data and message alike (sameConfirmation), and draws it as before
+// otherwise.
+type earlyConfirmation struct {
+	data     confirmationData
+	msg      mail.Message // without Subject and Text
+	prepared mail.Prepared
+}
+
+// prepareConfirmation draws o's confirmation before its transaction, the
+// invoice to be issued under invoiceID (empty: none is). It returns nil
+// when it cannot (a mailer that prepares nothing, a line whose licence key
+// the transaction will take, a failure, which sendConfirmation then meets
+// and reports itself).
+func (s *Service) prepareConfirmation(buyer account.User, o Order, c Consent, invoiceID string) *earlyConfirmation {
+	pm, ok := s.mailer.(PreparingMailer)
+	if !ok {
+		return nil
+	}
+	for _, l := range o.Lines {
+		if l.Kind == catalog.KindDigital {
+			// A licence key is taken in the transaction; a file is not,
+			// but the rare digital line is not worth telling apart.
+			return nil
+		}
+	}
+	var inv invoices.Invoice
+	if invoiceID != "" {
+		if s.opts.Invoices == nil {
+			return nil
+		}
+		inv.ID = invoiceID // pending: no number yet, as IssueTx returns it
+	}
+	d, m := s.confirmation(buyer, o, c, inv)
+	msg := m
 	var err error
 	if m.Subject, m.Text, err = mail.Render(o.Lang, "order_confirmation", d); err != nil {
-		return err
+		return nil
 	}
-	_, err = s.mailer.EnqueueTx(ctx, tx, m)
-	return err
+	p, err := pm.Prepare(m)
+	if err != nil {
+		return nil
+	}
+	return &earlyConfirmation{data: d, msg: msg, prepared: p}
+}
+
+// sendConfirmation queues the order's confirmation in tx: early's, drawn
+// before the transaction, when it is the one the order now gets, else one
+// drawn now. It returns the message's id.
+func (s *Service) sendConfirmation(ctx context.Context, tx *sql.Tx, buyer account.User, o Order, c Consent, inv invoices.Invoice, early *earlyConfirmation) (string, error) {
+	d, m := s.confirmation(buyer, o, c, inv)
+	if early != nil && sameConfirmation(early.data, d, early.msg, m) {
+		if pm, ok := s.mailer.(PreparingMailer); ok {
+			return pm.EnqueuePreparedTx(ctx, tx, early.prepared)
+		}
+	}
+	var err error
+	if m.Subject, m.Text, err = mail.Render(o.Lang, "order_confirmation", d); err != nil {
+		return "", err
+	}
+	return s.mailer.EnqueueTx(ctx, tx, m)
+}
+
+// sameConfirmation says two confirmations render and queue the same:
+// their data and their messages equal, every field of them (compared by
+// reflection, so that a field added later is compared too).
+func sameConfirmation(a, b confirmationData, am, bm mail.Message) bool {
+	return reflect.DeepEqual(a, b) && reflect.DeepEqual(am, bm)
 }

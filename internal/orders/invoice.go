@@ -77,7 +77,8 @@ func (s *Service) Quote(ctx context.Context, buyer account.User, amounts []money
 
 // issueInvoice invoices a paid order; without an invoicer it does nothing
 // and returns no invoice. placing says the order was written in tx (paid
-// from the balance at checkout), so it has no invoice yet. The order's
+// from the balance at checkout), so it has no invoice yet; invoiceID, when
+// set, is the id to issue it under (IssueInput.ID). The order's
 // confirmation announces the invoice and carries it (sendConfirmation).
 //
 // The invoice's lines are what the order charged, VAT included (Charged),
@@ -88,11 +89,11 @@ func (s *Service) Quote(ctx context.Context, buyer account.User, amounts []money
 // amount); when the rate or the buyer's country changed between checkout
 // and a card payment, the invoice still says what was paid, not the price
 // plus another VAT.
-func (s *Service) issueInvoice(ctx context.Context, tx *sql.Tx, buyer account.User, o Order, cardCountry string, placing bool) (invoices.Invoice, error) {
+func (s *Service) issueInvoice(ctx context.Context, tx *sql.Tx, buyer account.User, o Order, cardCountry string, placing bool, invoiceID string) (invoices.Invoice, error) {
 	if s.opts.Invoices == nil {
 		return invoices.Invoice{}, nil
 	}
-	in := invoices.IssueInput{Source: invoices.SourceOrder, SourceID: o.ID, OrderID: o.ID, Buyer: invoices.BuyerOf(buyer),
+	in := invoices.IssueInput{ID: invoiceID, Source: invoices.SourceOrder, SourceID: o.ID, OrderID: o.ID, Buyer: invoices.BuyerOf(buyer),
 		Lang: o.Lang, CardCountry: cardCountry, NewSource: placing, Announced: true, Charged: true}
 	for _, l := range o.Lines {
 		in.Lines = append(in.Lines, invoices.LineInput{Ref: l.ID, Description: l.Name, Quantity: l.Quantity, Amount: l.Amount})

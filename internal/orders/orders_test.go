@@ -35,7 +35,7 @@ type env struct {
 	products int
 }
 
-func setup(t *testing.T) *env {
+func setup(t testing.TB) *env {
 	t.Helper()
 	d := dbtest.Open(t)
 	clk := clock.NewManual(time.Date(2026, 3, 8, 10, 0, 0, 0, time.UTC))
@@ -55,7 +55,7 @@ func setup(t *testing.T) *env {
 	return e
 }
 
-func (e *env) customer(t *testing.T, email, country, kind string, balance int64) account.User {
+func (e *env) customer(t testing.TB, email, country, kind string, balance int64) account.User {
 	t.Helper()
 	in := account.SignUpInput{Email: email, Password: "correct horse battery", Name: "Ana", Language: "fr", Country: country, City: "Lyon", CustomerType: kind}
 	if kind == account.CustomerBusiness {

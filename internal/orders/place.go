@@ -179,6 +179,16 @@ func (s *Service) Place(ctx context.Context, in PlaceInput, after AfterPlace) (O
 		WordingVersion: ConsentWordingVersion, Lang: lang, ImmediateText: wording.Immediate, WaiverText: wording.Waiver,
 		PolicyVersion: o.PolicyVersion, TermsVersion: terms, At: now, IP: clip(in.IP, 64), UserAgent: clip(in.UserAgent, 512),
 	}
+	// Paid from the balance, the order's confirmation is drawn now, outside
+	// the transaction, under the id its invoice will be issued with.
+	var invoiceID string
+	var early *earlyConfirmation
+	if !byCard {
+		if s.opts.Invoices != nil {
+			invoiceID = id.New("inv")
+		}
+		early = s.prepareConfirmation(buyer, o, consent, invoiceID)
+	}
 
 	err = s.db.Tx(ctx, func(tx *sql.Tx) error {
 		var paidAt any
@@ -262,11 +272,12 @@ func (s *Service) Place(ctx context.Context, in PlaceInput, after AfterPlace) (O
 		// The invoice is written pending; it is numbered once this
 		// transaction commits (internal/invoices NumberPending), so no
 		// payment waits on another's number.
-		inv, err := s.issueInvoice(ctx, tx, buyer, o, "", true)
+		inv, err := s.issueInvoice(ctx, tx, buyer, o, "", true, invoiceID)
 		if err != nil {
 			return err
 		}
-		return s.sendConfirmation(ctx, tx, buyer, o, consent, inv)
+		_, err = s.sendConfirmation(ctx, tx, buyer, o, consent, inv, early)
+		return err
 	})
 	if err != nil {
 		return Order{}, err

@@ -188,60 +188,6 @@ func (s *Server) decodeJSONBytes(w http.ResponseWriter, r *http.Request, body []
 	return true
 }
 
-// duplicateKey returns the path of the first key named twice in one object
-// of a well-formed JSON body ("payment", "consent.withdrawal_waiver",
-// "lines[0].quantity"), or "". Such a body is ambiguous: the decoder keeps
-// the last, another reader may keep the first. Keys are compared without
-// regard to case, as the decoder matches them to a struct's fields (the
-// request bodies are structs, never free maps).
-func duplicateKey(body []byte) string {
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.UseNumber()
-	var walk func(path string) (string, error)
-	walk = func(path string) (string, error) {
-		tok, err := dec.Token()
-		if err != nil {
-			return "", err
-		}
-		switch tok {
-		case json.Delim('{'):
-			var seen []string
-			for dec.More() {
-				tok, err := dec.Token()
-				if err != nil {
-					return "", err
-				}
-				key, _ := tok.(string)
-				at := key
-				if path != "" {
-					at = path + "." + key
-				}
-				for _, k := range seen {
-					if strings.EqualFold(k, key) {
-						return at, nil
-					}
-				}
-				seen = append(seen, key)
-				if dup, err := walk(at); dup != "" || err != nil {
-					return dup, err
-				}
-			}
-		case json.Delim('['):
-			for i := 0; dec.More(); i++ {
-				if dup, err := walk(fmt.Sprintf("%s[%d]", path, i)); dup != "" || err != nil {
-					return dup, err
-				}
-			}
-		default:
-			return "", nil
-		}
-		_, err = dec.Token() // the closing delimiter
-		return "", err
-	}
-	dup, _ := walk("")
-	return dup
-}
-
 // jsonProblem says what is wrong with a request body in the client's terms:
 // the field's JSON path and the JSON type it wants, never the server's Go
 // types (which the decoder's own messages print).

@@ -84,6 +84,7 @@ func BenchmarkCheckoutBalance(b *testing.B) {
 	b.SetParallelism(8)
 	b.ResetTimer()
 	defer testcpu.PerOp(b)()
+	defer writerPerOp(b, h)()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
 			n := seq.Add(1)
@@ -99,4 +100,22 @@ func BenchmarkCheckoutBalance(b *testing.B) {
 			}
 		}
 	})
+}
+
+// writerPerOp reports, on SQLite, the single writer's time per operation
+// ("writer-µs/op": its transactions and their share of the commits) and
+// that time without the commits ("tx-µs/op"): every checkout waits for
+// the writer, so what runs in it bounds the store's checkouts per second.
+// Wall time, so a loaded machine inflates it; compare runs side by side.
+func writerPerOp(b *testing.B, h *apptest.Harness) func() {
+	start := h.App.DB.CommitStats()
+	return func() {
+		end := h.App.DB.CommitStats()
+		if end.Transactions == start.Transactions {
+			return // PostgreSQL: no single writer
+		}
+		busy, flushing := end.Busy-start.Busy, end.Flushing-start.Flushing
+		b.ReportMetric(float64(busy.Microseconds())/float64(b.N), "writer-µs/op")
+		b.ReportMetric(float64((busy-flushing).Microseconds())/float64(b.N), "tx-µs/op")
+	}
 }
