@@ -17,7 +17,7 @@ type welcomeData struct {
 // samples holds data for every template kind: a kind without one fails the
 // test, so a new template comes with a rendering check.
 var samples = map[string]any{
-	"password_reset": resetData{Name: "Zoé", Link: "https://shop.example/reset/abc", Minutes: 60},
+	"password_reset": resetData{Name: "Zoé", StoreName: "Comptoir", Link: "https://shop.example/reset/abc", Minutes: 60},
 	"welcome":        welcomeData{Name: "Zoé", StoreName: "Comptoir"},
 	// Filled by internal/subscriptions (mailData); one map serves every kind.
 	"subscription_started":          subscriptionSample,
@@ -177,15 +177,17 @@ func TestTemplatesRender(t *testing.T) {
 }
 
 func TestPasswordResetReadsWell(t *testing.T) {
-	data := resetData{Name: "Zoé", Link: "https://shop.example/reset/abc", Minutes: 60}
+	data := resetData{Name: "Zoé", StoreName: "Comptoir", Link: "https://shop.example/reset/abc", Minutes: 60}
 	subject, text, err := mail.Render("fr", "password_reset", data)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if subject != "Réinitialisation de votre mot de passe" {
+	// The store is named, as in every other mail: a reset nobody
+	// expected says which account it is about.
+	if subject != "Réinitialisation de votre mot de passe Comptoir" {
 		t.Errorf("fr subject %q", subject)
 	}
-	for _, want := range []string{"Bonjour,\n", "Vous avez demandé", "https://shop.example/reset/abc", "60 minutes", "votre mot de passe reste inchangé"} {
+	for _, want := range []string{"Bonjour,\n", "Vous avez demandé", "votre compte Comptoir", "https://shop.example/reset/abc", "60 minutes", "votre mot de passe reste inchangé", "\n\nL’équipe Comptoir\n"} {
 		if !strings.Contains(text, want) {
 			t.Errorf("fr text lacks %q:\n%s", want, text)
 		}
@@ -193,11 +195,12 @@ func TestPasswordResetReadsWell(t *testing.T) {
 	if strings.Contains(text, " tu ") || strings.Contains(text, "ton ") {
 		t.Errorf("fr text should address the customer as vous:\n%s", text)
 	}
-	subject, text, err = mail.Render("en", "password_reset", resetData{Link: "https://x.example/r", Minutes: 15})
+	subject, text, err = mail.Render("en", "password_reset", resetData{StoreName: "Le Comptoir", Link: "https://x.example/r", Minutes: 15})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if subject != "Reset your password" || !strings.HasPrefix(text, "Hello,\n") || !strings.Contains(text, "15 minutes") {
+	if subject != "Reset your Le Comptoir password" || !strings.HasPrefix(text, "Hello,\n") || !strings.Contains(text, "15 minutes") ||
+		!strings.Contains(text, "your Le Comptoir account") || !strings.HasSuffix(text, "\n\nThe Le Comptoir team\n") {
 		t.Errorf("en without a name: %q\n%s", subject, text)
 	}
 }
@@ -209,7 +212,7 @@ func TestRenderRefusesWhatItCannotDo(t *testing.T) {
 	if _, _, err := mail.Render("en", "nope", nil); err == nil {
 		t.Error("Render of an unknown kind succeeded")
 	}
-	if _, _, err := mail.Render("en", "welcome", resetData{}); err == nil {
+	if _, _, err := mail.Render("en", "password_reset", struct{ Link string }{}); err == nil {
 		t.Error("Render with data lacking StoreName succeeded")
 	}
 	if _, _, err := mail.Render("en", "welcome", map[string]string{"Name": "x"}); err == nil {
