@@ -43,7 +43,7 @@ var samples = map[string]any{
 	"alert_topup_refund_failed":        map[string]any{"StoreName": "Comptoir", "Name": "Zoé", "Subject": "pay_1", "Detail": "€20.00, erased customer usr_1: card expired", "Link": ""},
 	"order_confirmation": map[string]any{
 		"Name": "Zoé", "StoreName": "Comptoir", "Trader": "Comptoir SAS, 12 rue de la Paix, 75002 Paris, support@shop.example", "OrderID": "ord_1", "OrderLink": "https://shop.example/orders/ord_1",
-		"PlacedAt": "2026-03-08 10:00 UTC", "Total": "25,00 €", "PaidWith": "balance",
+		"PlacedAt": "8 mars 2026 à 11:00 CET", "Total": "25,00 €", "PaidWith": "balance",
 		"Lines":        []map[string]any{{"Name": "Publications", "Quantity": 100, "Amount": "25,00 €", "Key": ""}},
 		"ConsentShown": true, "Ticked": true, "ImmediateTicked": true, "WaiverTicked": true, "Immediate": "Je demande…", "Waiver": "Je reconnais…",
 		"PolicyVersion": "default@1", "PolicyLink": "https://shop.example/policy?version=default%401",
