@@ -36,7 +36,7 @@ var samples = map[string]any{
 	"alert_dispute_opened":             map[string]any{"StoreName": "Comptoir", "Name": "Zoé", "Subject": "ord_1", "Detail": "25,00 €, fraudulent", "Link": "https://shop.example/console/disputes/dsp_1"},
 	"alert_dispute_closed":             map[string]any{"StoreName": "Comptoir", "Name": "Zoé", "Subject": "ord_1", "Detail": "25,00 €, fraudulent", "Link": "https://shop.example/console/disputes/dsp_1"},
 	"alert_dispute_submit_failed":      map[string]any{"StoreName": "Comptoir", "Name": "Zoé", "Subject": "ord_1", "Detail": "25,00 €, fraudulent", "Link": "https://shop.example/console/disputes/dsp_1"},
-	"alert_subscription_disputed":      map[string]any{"StoreName": "Comptoir", "Name": "Zoé", "Subject": "sub_1", "Detail": "€9.90, fraudulent", "Link": "https://shop.example/console/disputes"},
+	"alert_subscription_disputed":      map[string]any{"StoreName": "Comptoir", "Name": "Zoé", "Subject": "sub_1", "Detail": "€9.90, fraudulent", "Link": "https://shop.example/console/disputes/dsp_1"},
 	"alert_subscription_refund_failed": map[string]any{"StoreName": "Comptoir", "Name": "Zoé", "Subject": "sub_1", "Detail": "€9.90, card payment pay_1", "Link": ""},
 	"alert_order_refund_failed":        map[string]any{"StoreName": "Comptoir", "Name": "Zoé", "Subject": "ord_1", "Detail": "card expired", "Link": "https://shop.example/console/orders/ord_1"},
 	"alert_card_payment_duplicate":     map[string]any{"StoreName": "Comptoir", "Name": "Zoé", "Subject": "pay_2", "Detail": "€9.90, renewal spd_1, customer usr_1, already paid by pay_1: refund rfd_1 requested", "Link": ""},

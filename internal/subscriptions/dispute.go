@@ -84,8 +84,14 @@ func (h CardHandler) PaymentDisputeEventTx(ctx context.Context, tx *sql.Tx, p ca
 	if sub.Status != StatusCanceled {
 		ends = sub.CurrentPeriodEnd
 	}
+	// The dispute's case, where the admin follows it; the list of cases
+	// where no recorder keeps one.
+	link := "/console/disputes"
+	if d.CaseID != "" {
+		link += "/" + d.CaseID
+	}
 	return h.Alerts.NotifyTx(ctx, tx, account.RoleAdmin, "subscription_disputed", alerts.Data{
-		Subject: sub.ID, Link: "/console/disputes",
+		Subject: sub.ID, Link: link,
 		// In the admin's language, the end in the store's zone.
 		DetailIn: func(w alerts.Words) string {
 			amount, ends := money.Format(d.Amount, w.Lang), w.Zone.LongTime(ends, w.Lang)

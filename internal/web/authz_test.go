@@ -907,7 +907,7 @@ func authzDispute(t *testing.T, h *apptest.Harness, customerID, orderID string) 
 			p.ID, orderID, customerID, "pi_authz_"+p.ID, now); err != nil {
 			return err
 		}
-		_, _, err := h.App.Disputes.DisputeEventTx(ctx, tx, p, cardpay.Dispute{StripeID: "dp_authz", Event: "created",
+		_, _, _, err := h.App.Disputes.DisputeEventTx(ctx, tx, p, cardpay.Dispute{StripeID: "dp_authz", Event: "created",
 			Amount: p.Amount, Reason: "fraudulent", StripeStatus: "needs_response"})
 		return err
 	})
