@@ -29,9 +29,9 @@ type Alerts struct {
 }
 
 // New returns the alerts service. zone and messages write the details
-// that an alert localizes (Data.SubjectIn, DetailIn): its times in the store's zone,
-// its words in each recipient's language. messages may be nil (no words
-// to look up: the detail's own text then).
+// that an alert localizes (Data.SubjectIn, DetailIn): its times in the
+// store's zone, its words in each recipient's language. messages is
+// required: every alert is written from it.
 func New(mailer Mailer, baseURL, storeName string, zone localtime.Zone, messages *locale.Catalog) *Alerts {
 	return &Alerts{mailer: mailer, baseURL: baseURL, storeName: storeName, zone: zone, messages: messages}
 }
@@ -40,25 +40,22 @@ func New(mailer Mailer, baseURL, storeName string, zone localtime.Zone, messages
 type Words struct {
 	Lang     string // "fr" or "en"
 	Zone     localtime.Zone
-	Messages *locale.Catalog // nil in a store built without catalogs
+	Messages *locale.Catalog
 }
 
 // Word is the catalog's wording of code under prefix (a dispute's reason,
 // a payment's purpose), or code itself where the catalog has none (a code
-// Stripe added since, a store without catalogs).
+// Stripe added since).
 func (w Words) Word(prefix, code string) string {
-	if w.Messages == nil || !w.Messages.Has(w.Lang, prefix+code) {
+	if !w.Messages.Has(w.Lang, prefix+code) {
 		return code
 	}
 	return w.Messages.T(w.Lang, prefix+code)
 }
 
 // Say writes message id in the recipient's language with the fields kv
-// (key, value…); fallback when there are no catalogs.
-func (w Words) Say(fallback, id string, kv ...any) string {
-	if w.Messages == nil {
-		return fallback
-	}
+// (key, value…).
+func (w Words) Say(id string, kv ...any) string {
 	return w.Messages.TPairs(w.Lang, id, kv...)
 }
 

@@ -119,8 +119,7 @@ func (h TopUpHandler) alertNotRefunded(ctx context.Context, tx *sql.Tx, p cardpa
 	return h.Alerts.NotifyTx(ctx, tx, account.RoleAdmin, "topup_refund_failed", alerts.Data{
 		Subject: p.ID, DetailIn: func(w alerts.Words) string {
 			amount := money.Format(p.Amount, w.Lang)
-			return w.Say(fmt.Sprintf("%s, %s: %s %s", amount, p.CustomerID, refundID, why), id,
-				"Amount", amount, "Customer", p.CustomerID, "Refund", refundID, "Error", why)
+			return w.Say(id, "Amount", amount, "Customer", p.CustomerID, "Refund", refundID, "Error", why)
 		},
 	})
 }

@@ -291,7 +291,7 @@ func (s *Service) CardRefundSettledTx(ctx context.Context, tx *sql.Tx, cardRefun
 				if back.Minor > 0 {
 					b = money.Format(back, w.Lang)
 				}
-				return w.Say(cardRefundID+" "+b, "alert.claim_refund_failed", "Refund", cardRefundID, "ChargedBack", b)
+				return w.Say("alert.claim_refund_failed", "Refund", cardRefundID, "ChargedBack", b)
 			}
 			s.opts.Logger.Error("claims: card refund failed; an agent must give the money back another way",
 				"claim", claimID, "claim_refund", refundID, "card_refund", cardRefundID, "charged_back", chargedBack.Minor)
@@ -332,7 +332,7 @@ func (s *Service) failedAfterSuccessTx(ctx context.Context, tx *sql.Tx, cardRefu
 	if s.alerts != nil {
 		if err := s.alerts.NotifyTx(ctx, tx, account.RoleAgent, "card_refund_failed", alerts.Data{
 			Subject: claimID, DetailIn: func(w alerts.Words) string {
-				return w.Say(cardRefundID, "alert.claim_refund_failed_late", "Refund", cardRefundID)
+				return w.Say("alert.claim_refund_failed_late", "Refund", cardRefundID)
 			},
 			Link: "/console/claims/" + claimID,
 		}); err != nil {
@@ -373,7 +373,7 @@ func (s *Service) lateSuccessTx(ctx context.Context, tx *sql.Tx, cardRefundID st
 			if s.alerts != nil {
 				if err := s.alerts.NotifyTx(ctx, tx, account.RoleAgent, "card_refund_failed", alerts.Data{
 					Subject: claimID, DetailIn: func(w alerts.Words) string {
-						return w.Say(cardRefundID, "alert.claim_refund_succeeded_late", "Refund", cardRefundID)
+						return w.Say("alert.claim_refund_succeeded_late", "Refund", cardRefundID)
 					},
 					Link: "/console/claims/" + claimID,
 				}); err != nil {

@@ -334,9 +334,6 @@ func (s *Service) alert(ctx context.Context, tx *sql.Tx, kind string, c Case) er
 // store's zone, or how the bank decided, worded as the console words them.
 func alertDetail(kind string, c Case, w alerts.Words) string {
 	amount := money.Format(c.Amount, w.Lang)
-	if w.Messages == nil {
-		return amount + ", " + c.Reason + ", " + c.Status
-	}
 	if kind == "dispute_closed" {
 		return w.Messages.TPairs(w.Lang, "dispute.alert_closed", "Status", strings.ToLower(w.Word("dispute.status.", c.Status)), "Amount", amount)
 	}

@@ -157,7 +157,7 @@ func (s *Service) paidAfterCancelNotRefundedTx(ctx context.Context, tx *sql.Tx, 
 	}
 	return s.opts.Alerts.NotifyTx(ctx, tx, account.RoleAgent, "order_refund_failed", alerts.Data{
 		Subject: orderID, Link: "/console/orders/" + orderID, DetailIn: func(w alerts.Words) string {
-			return w.Say(paymentID+": "+refundID+" "+why, "alert.order_not_refunded", "Payment", paymentID, "Refund", refundID, "Error", why)
+			return w.Say("alert.order_not_refunded", "Payment", paymentID, "Refund", refundID, "Error", why)
 		},
 	})
 }

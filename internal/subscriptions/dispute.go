@@ -95,9 +95,6 @@ func (h CardHandler) PaymentDisputeEventTx(ctx context.Context, tx *sql.Tx, p ca
 		// In the admin's language, the end in the store's zone.
 		DetailIn: func(w alerts.Words) string {
 			amount, ends := money.Format(d.Amount, w.Lang), w.Zone.LongTime(ends, w.Lang)
-			if w.Messages == nil {
-				return fmt.Sprintf("%s, %s (%s), %s", amount, d.Reason, p.ID, ends)
-			}
 			return w.Messages.TPairs(w.Lang, "subscription.alert_disputed", "Amount", amount,
 				"Reason", w.Word("dispute.reason.", d.Reason), "Payment", p.ID, "Ends", ends)
 		},

@@ -706,8 +706,7 @@ func paidAfterEndDetail(amount money.Amount, paymentID, periodID, customerID, re
 		if chargedBack.Minor > 0 {
 			back = money.Format(chargedBack, w.Lang)
 		}
-		return w.Say(fmt.Sprintf("%s, %s, %s, %s: %s %s %s", money.Format(amount, w.Lang), paymentID, periodID, customerID, refundID, why, back),
-			"alert.renewal_not_refunded", "Amount", money.Format(amount, w.Lang), "Payment", paymentID, "Period", periodID,
+		return w.Say("alert.renewal_not_refunded", "Amount", money.Format(amount, w.Lang), "Payment", paymentID, "Period", periodID,
 			"Customer", customerID, "Refund", refundID, "Error", why, "ChargedBack", back)
 	}
 }
