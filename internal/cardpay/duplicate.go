@@ -148,5 +148,16 @@ func (s *Service) alertDuplicate(ctx context.Context, tx *sql.Tx, p Payment, det
 	if s.alerts == nil {
 		return nil
 	}
-	return s.alerts.NotifyTx(ctx, tx, account.RoleAdmin, "card_payment_duplicate", alerts.Data{Subject: p.ID, DetailIn: detail})
+	customer, err := alerts.CustomerTx(ctx, tx, p.CustomerID)
+	if err != nil {
+		return err
+	}
+	return s.alerts.NotifyTx(ctx, tx, account.RoleAdmin, "card_payment_duplicate", alerts.Data{DetailIn: detail,
+		// What was paid twice: the order, or what and how much.
+		SubjectIn: func(w alerts.Words) string {
+			if p.Purpose == PurposeOrder {
+				return w.Order(p.ReferenceID, customer)
+			}
+			return w.Payment(string(p.Purpose), money.Format(p.Amount, w.Lang), customer)
+		}})
 }

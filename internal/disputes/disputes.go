@@ -325,8 +325,29 @@ func (s *Service) alert(ctx context.Context, tx *sql.Tx, kind string, c Case) er
 	if s.alerts == nil {
 		return nil
 	}
-	return s.alerts.NotifyTx(ctx, tx, account.RoleAgent, kind, alerts.Data{Subject: c.ReferenceID, Link: "/console/disputes/" + c.ID,
+	about, err := alertAbout(ctx, tx, c)
+	if err != nil {
+		return err
+	}
+	return s.alerts.NotifyTx(ctx, tx, account.RoleAgent, kind, alerts.Data{SubjectIn: about, Link: "/console/disputes/" + c.ID,
 		DetailIn: func(w alerts.Words) string { return alertDetail(kind, c, w) }})
+}
+
+// alertAbout writes what a case's alert is about, as an agent recognises
+// it: the order and its customer, or what the payment paid for (a renewal,
+// a top-up: their references mean nothing to a person), its amount and
+// its customer.
+func alertAbout(ctx context.Context, tx *sql.Tx, c Case) (func(alerts.Words) string, error) {
+	customer, err := alerts.CustomerTx(ctx, tx, c.CustomerID)
+	if err != nil {
+		return nil, err
+	}
+	return func(w alerts.Words) string {
+		if c.OrderID() != "" {
+			return w.Order(c.OrderID(), customer)
+		}
+		return w.Payment(c.Purpose, money.Format(c.Amount, w.Lang), customer)
+	}, nil
 }
 
 // alertDetail is what an agent reads of a case in an alert, in their
@@ -569,8 +590,12 @@ func (w *submitWorker) Work(ctx context.Context, job *river.Job[SubmitArgs]) err
 		if callErr != nil {
 			s.log.Error("disputes: Stripe refused the evidence", "dispute", c.ID, "error", callErr)
 			if s.alerts != nil {
+				about, err := alertAbout(rctx, tx, c)
+				if err != nil {
+					return err
+				}
 				return s.alerts.NotifyTx(rctx, tx, account.RoleAgent, "dispute_submit_failed", alerts.Data{
-					Subject: c.ReferenceID, Detail: after.SubmitError, Link: "/console/disputes/" + c.ID})
+					SubjectIn: about, Detail: after.SubmitError, Link: "/console/disputes/" + c.ID})
 			}
 		}
 		return nil

@@ -90,8 +90,12 @@ func (h CardHandler) PaymentDisputeEventTx(ctx context.Context, tx *sql.Tx, p ca
 	if d.CaseID != "" {
 		link += "/" + d.CaseID
 	}
+	about, err := h.S.alertAboutTx(ctx, tx, sub)
+	if err != nil {
+		return err
+	}
 	return h.Alerts.NotifyTx(ctx, tx, account.RoleAdmin, "subscription_disputed", alerts.Data{
-		Subject: sub.ID, Link: link,
+		SubjectIn: about, Link: link,
 		// In the admin's language, the end in the store's zone.
 		DetailIn: func(w alerts.Words) string {
 			amount, ends := money.Format(d.Amount, w.Lang), w.Zone.LongTime(ends, w.Lang)

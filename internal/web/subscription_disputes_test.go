@@ -64,6 +64,13 @@ func TestDisputedSubscriptionPaymentStopsTheRenewals(t *testing.T) {
 	if len(alertEN) != 1 {
 		t.Fatalf("%d alerts to the English admin, want 1", len(alertEN))
 	}
+	// The subscription as the admin recognises it, in their language.
+	if want := "Un paiement d’abonnement est contesté (abonnement Formule sca, " + u.Name + ")"; alert[0].Subject != want {
+		t.Errorf("the French alert's subject is %q, want %q", alert[0].Subject, want)
+	}
+	if want := "A subscription payment is disputed (subscription to Plan sca, " + u.Name + ")"; alertEN[0].Subject != want {
+		t.Errorf("the English alert's subject is %q, want %q", alertEN[0].Subject, want)
+	}
 	for _, m := range []string{alert[0].Text, alertEN[0].Text} {
 		if want := h.App.Config.BaseURL + "/console/disputes/" + cases[0].ID + "\n"; !strings.Contains(m, want) {
 			t.Errorf("the alert does not link the case %s:\n%s", want, m)
