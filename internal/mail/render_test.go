@@ -66,6 +66,7 @@ var samples = map[string]any{
 	},
 	"ticket_survey": map[string]any{
 		"Name": "Zoé", "StoreName": "Comptoir", "Reference": "T-7K3M9QXA", "Link": "https://shop.example/survey/ABC",
+		"StopLink": "https://shop.example/survey/ABC/stop",
 	},
 	"ticket_sla_warning": map[string]any{
 		"Name": "Agent", "StoreName": "Comptoir", "Reference": "T-7K3M9QXA", "Customer": "Zoé (zoe@example.net)",
