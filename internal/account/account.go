@@ -155,6 +155,10 @@ type Options struct {
 	// StoreName names the store in the emails the service sends (the
 	// password reset's subject and signature), as every other mail does.
 	StoreName string
+	// Welcome: SignUp mails the new customer the "welcome" mail, in its
+	// transaction (it needs the Mailer and BaseURL). Off for the services
+	// that only read accounts, and in tests that count mails.
+	Welcome bool
 	// MinPasswordLength counts characters, not bytes (default 10).
 	MinPasswordLength int
 	// HashParams are the argon2id parameters of new password hashes

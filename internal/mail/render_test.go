@@ -10,15 +10,17 @@ import (
 )
 
 type welcomeData struct {
-	Name      string
-	StoreName string
+	Name                         string
+	StoreName                    string
+	Link, ContactLink, ResetLink string
 }
 
 // samples holds data for every template kind: a kind without one fails the
 // test, so a new template comes with a rendering check.
 var samples = map[string]any{
 	"password_reset": resetData{Name: "Zoé", StoreName: "Comptoir", Link: "https://shop.example/reset/abc", Minutes: 60},
-	"welcome":        welcomeData{Name: "Zoé", StoreName: "Comptoir"},
+	"welcome": welcomeData{Name: "Zoé", StoreName: "Comptoir", Link: "https://shop.example/account", ContactLink: "https://shop.example/contact",
+		ResetLink: "https://shop.example/reset"},
 	// Filled by internal/subscriptions (mailData); one map serves every kind.
 	"subscription_started":          subscriptionSample,
 	"subscription_renewed":          subscriptionSample,
