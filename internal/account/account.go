@@ -152,6 +152,13 @@ type Options struct {
 	// BaseURL is the store's public address, for links in emails
 	// ("https://shop.example"; no trailing slash needed).
 	BaseURL string
+	// StoreName names the store in the emails the service sends (the
+	// password reset's subject and signature), as every other mail does.
+	StoreName string
+	// Welcome: SignUp mails the new customer the "welcome" mail, in its
+	// transaction (it needs the Mailer and BaseURL). Off for the services
+	// that only read accounts, and in tests that count mails.
+	Welcome bool
 	// MinPasswordLength counts characters, not bytes (default 10).
 	MinPasswordLength int
 	// HashParams are the argon2id parameters of new password hashes

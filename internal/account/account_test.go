@@ -81,7 +81,7 @@ func setup(t testing.TB) *env {
 		t.Fatal(err)
 	}
 	e.svc = account.New(e.db, e.clock, e.mail, account.Options{
-		SessionTTL: time.Hour, BaseURL: baseURL + "/", HashParams: fastParams, Secrets: e.secrets, Jobs: ins,
+		SessionTTL: time.Hour, BaseURL: baseURL + "/", StoreName: "Comptoir", HashParams: fastParams, Secrets: e.secrets, Jobs: ins,
 	})
 	return e
 }

@@ -22,8 +22,9 @@ var anonymous = audit.Actor{Role: "anonymous"}
 // anyone may sign up with someone else's address and then ask for a
 // reset, so echoed it would have the store mail their words to anyone.
 type resetMailData struct {
-	Link    string
-	Minutes int
+	StoreName string
+	Link      string
+	Minutes   int
 }
 
 // RequestPasswordReset queues a reset for email: lang ("fr" or "en", else
@@ -130,8 +131,9 @@ func (s *Service) sendPasswordReset(ctx context.Context, requestID string) error
 			lang = u.Language
 		}
 		subject, text, err := mail.Render(lang, "password_reset", resetMailData{
-			Link:    s.opts.BaseURL + "/reset/" + token,
-			Minutes: int(s.opts.ResetTTL / time.Minute),
+			StoreName: s.opts.StoreName,
+			Link:      s.opts.BaseURL + "/reset/" + token,
+			Minutes:   int(s.opts.ResetTTL / time.Minute),
 		})
 		if err != nil {
 			return fmt.Errorf("account: reset email: %w", err)

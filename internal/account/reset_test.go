@@ -84,9 +84,10 @@ func TestRequestPasswordResetEmail(t *testing.T) {
 	tests := []struct {
 		name, lang, wantLang, wantSubject string
 	}{
-		{"in the account's language", "", "fr", "Réinitialisation de votre mot de passe"},
-		{"in the language asked for", "EN", "en", "Reset your password"},
-		{"unsupported language falls back to the account's", "de", "fr", "Réinitialisation de votre mot de passe"},
+		// Named as the other mails name it (Options.StoreName).
+		{"in the account's language", "", "fr", "Réinitialisation de votre mot de passe Comptoir"},
+		{"in the language asked for", "EN", "en", "Reset your Comptoir password"},
+		{"unsupported language falls back to the account's", "de", "fr", "Réinitialisation de votre mot de passe Comptoir"},
 	}
 	e := setup(t)
 	u := e.signUp(t, "Ann@X.fr")

@@ -12,6 +12,7 @@ import (
 	"comptoir/internal/audit"
 	"comptoir/internal/db"
 	"comptoir/internal/id"
+	"comptoir/internal/mail"
 )
 
 // SignUpInput is what a customer gives to open an account. Fields are named
@@ -174,8 +175,14 @@ func (s *Service) insertUser(ctx context.Context, u User, password, action strin
 		if err != nil {
 			return fmt.Errorf("account: insert user: %w", err)
 		}
-		return audit.Record(ctx, tx, audit.Entry{At: now, Actor: by, SubjectType: "user", SubjectID: u.ID,
-			Action: action, After: map[string]string{"role": u.Role, "customer_type": u.CustomerType}})
+		if err := audit.Record(ctx, tx, audit.Entry{At: now, Actor: by, SubjectType: "user", SubjectID: u.ID,
+			Action: action, After: map[string]string{"role": u.Role, "customer_type": u.CustomerType}}); err != nil {
+			return err
+		}
+		if action == "signup" && s.opts.Welcome && s.mail != nil {
+			return s.welcomeTx(ctx, tx, u)
+		}
+		return nil
 	})
 	if err != nil {
 		return User{}, err
@@ -289,4 +296,29 @@ func (s *Service) ChangePassword(ctx context.Context, userID, current, next, kee
 		return audit.Record(ctx, tx, audit.Entry{At: now, Actor: u.Actor(), SubjectType: "user", SubjectID: userID,
 			Action: "password_change", After: map[string]any{"fields": []string{"password_hash"}, "sessions_revoked": revoked}})
 	})
+}
+
+// welcomeMailData is what the "welcome" template reads. Like the reset
+// mail's, it holds no name: the address is not proven yet (see
+// resetMailData).
+type welcomeMailData struct {
+	StoreName, Link, ContactLink, ResetLink string
+}
+
+// welcomeTx queues the mail that welcomes u, who just signed up, in tx:
+// where their account is, where to ask a question, and, since anyone may
+// sign up with someone else's address, how the address's owner takes an
+// account they did not make over (a password reset, which signs everyone
+// else out).
+func (s *Service) welcomeTx(ctx context.Context, tx *sql.Tx, u User) error {
+	subject, text, err := mail.Render(u.Language, "welcome", welcomeMailData{StoreName: s.opts.StoreName,
+		Link: s.opts.BaseURL + "/account", ContactLink: s.opts.BaseURL + "/contact", ResetLink: s.opts.BaseURL + "/reset"})
+	if err != nil {
+		return fmt.Errorf("account: welcome email: %w", err)
+	}
+	if _, err := s.mail.EnqueueTx(ctx, tx, mail.Message{Kind: "welcome", To: u.Email, Lang: u.Language, // no ToName: see welcomeMailData
+		Subject: subject, Text: text, UserID: u.ID}); err != nil {
+		return fmt.Errorf("account: welcome email: %w", err)
+	}
+	return nil
 }

@@ -7,8 +7,11 @@ package alerts
 import (
 	"context"
 	"database/sql"
+	"errors"
+	"strings"
 
 	"comptoir/internal/account"
+	"comptoir/internal/db"
 	"comptoir/internal/locale"
 	"comptoir/internal/localtime"
 	"comptoir/internal/mail"
@@ -29,9 +32,9 @@ type Alerts struct {
 }
 
 // New returns the alerts service. zone and messages write the details
-// that an alert localizes (Data.SubjectIn, DetailIn): its times in the store's zone,
-// its words in each recipient's language. messages may be nil (no words
-// to look up: the detail's own text then).
+// that an alert localizes (Data.SubjectIn, DetailIn): its times in the
+// store's zone, its words in each recipient's language. messages is
+// required: every alert is written from it.
 func New(mailer Mailer, baseURL, storeName string, zone localtime.Zone, messages *locale.Catalog) *Alerts {
 	return &Alerts{mailer: mailer, baseURL: baseURL, storeName: storeName, zone: zone, messages: messages}
 }
@@ -40,30 +43,61 @@ func New(mailer Mailer, baseURL, storeName string, zone localtime.Zone, messages
 type Words struct {
 	Lang     string // "fr" or "en"
 	Zone     localtime.Zone
-	Messages *locale.Catalog // nil in a store built without catalogs
+	Messages *locale.Catalog
 }
 
 // Word is the catalog's wording of code under prefix (a dispute's reason,
 // a payment's purpose), or code itself where the catalog has none (a code
-// Stripe added since, a store without catalogs).
+// Stripe added since).
 func (w Words) Word(prefix, code string) string {
-	if w.Messages == nil || !w.Messages.Has(w.Lang, prefix+code) {
+	if !w.Messages.Has(w.Lang, prefix+code) {
 		return code
 	}
 	return w.Messages.T(w.Lang, prefix+code)
 }
 
 // Say writes message id in the recipient's language with the fields kv
-// (key, value…); fallback when there are no catalogs.
-func (w Words) Say(fallback, id string, kv ...any) string {
-	if w.Messages == nil {
-		return fallback
-	}
+// (key, value…).
+func (w Words) Say(id string, kv ...any) string {
 	return w.Messages.TPairs(w.Lang, id, kv...)
 }
 
+// Order is what an alert about an order is about, as staff recognise it:
+// the order's reference (the one its customer quotes) and its customer.
+func (w Words) Order(orderID, customer string) string {
+	return w.Say("alert.about.order", "Order", orderID, "Customer", customer)
+}
+
+// Payment is what an alert about a card payment whose reference means
+// nothing to a person is about: what it paid for (a cardpay purpose:
+// "renewal", "topup"), its amount as the recipient writes it, and its
+// customer.
+func (w Words) Payment(purpose, amount, customer string) string {
+	return w.Say("alert.about.payment", "What", w.Word("alert.purpose.", purpose), "Amount", amount, "Customer", customer)
+}
+
+// CustomerTx is how an alert names the customer userID: the name on their
+// account, else its email address; an erased account keeps a placeholder
+// name (account.ErasedName). An id that names no account is given as it
+// is: an alert is never lost for want of a name.
+func CustomerTx(ctx context.Context, q db.Querier, userID string) (string, error) {
+	u, err := account.UserTx(ctx, q, userID)
+	if errors.Is(err, account.ErrNotFound) {
+		return userID, nil
+	}
+	if err != nil {
+		return "", err
+	}
+	if strings.TrimSpace(u.Name) != "" {
+		return u.Name, nil
+	}
+	return u.Email, nil
+}
+
 // Data is what an alert template receives; Subject is the thing concerned
-// (a product name, a claim id), Link where to act.
+// as a person recognises it (a product's name; an order's or a claim's
+// reference and its customer's name, never an id only the database
+// knows), Link where to act.
 type Data struct {
 	StoreName string
 	Name      string

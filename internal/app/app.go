@@ -211,7 +211,7 @@ func (a *App) build(ctx context.Context, opts Options) (err error) {
 	river.AddWorker(workers, mailWorker)
 	river.AddWorker(workers, mailWorker.Batches())
 
-	accOpts := account.Options{BaseURL: cfg.BaseURL,
+	accOpts := account.Options{BaseURL: cfg.BaseURL, StoreName: cfg.StoreName, Welcome: true,
 		// A customer who proves their address (a reset link) gets the
 		// tickets they opened as a guest with it.
 		EmailProven: func(ctx context.Context, tx *sql.Tx, u account.User, at time.Time) error {

@@ -116,11 +116,17 @@ func (h TopUpHandler) alertNotRefunded(ctx context.Context, tx *sql.Tx, p cardpa
 	if h.Alerts == nil {
 		return nil
 	}
+	customer, err := alerts.CustomerTx(ctx, tx, p.CustomerID)
+	if err != nil {
+		return err
+	}
 	return h.Alerts.NotifyTx(ctx, tx, account.RoleAdmin, "topup_refund_failed", alerts.Data{
-		Subject: p.ID, DetailIn: func(w alerts.Words) string {
+		SubjectIn: func(w alerts.Words) string {
+			return w.Say("alert.about.amount", "Amount", money.Format(p.Amount, w.Lang), "Customer", customer)
+		},
+		DetailIn: func(w alerts.Words) string {
 			amount := money.Format(p.Amount, w.Lang)
-			return w.Say(fmt.Sprintf("%s, %s: %s %s", amount, p.CustomerID, refundID, why), id,
-				"Amount", amount, "Customer", p.CustomerID, "Refund", refundID, "Error", why)
+			return w.Say(id, "Amount", amount, "Customer", p.CustomerID, "Refund", refundID, "Error", why)
 		},
 	})
 }

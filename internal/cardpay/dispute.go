@@ -44,6 +44,9 @@ type Dispute struct {
 	// at most carries it, so what must happen once when the bank decides
 	// (the credit note of a lost dispute) keys on it.
 	Decided bool
+	// CaseID is the recorder's case of this dispute ("dsp_…"), where a
+	// person follows it; empty without a recorder.
+	CaseID string
 }
 
 // Closed reports a dispute the bank has decided (or the customer dropped).
@@ -62,9 +65,9 @@ func (d Dispute) Lost() bool { return d.StripeStatus == "lost" }
 // the webhook's transaction and answers whether the payment's refunds must
 // stay held (while the case is open, and for good once it is lost) and
 // whether this event is the one that closed the case (see
-// Dispute.Decided).
+// Dispute.Decided), and names the case (Dispute.CaseID).
 type DisputeRecorder interface {
-	DisputeEventTx(ctx context.Context, tx *sql.Tx, p Payment, d Dispute) (hold, decided bool, err error)
+	DisputeEventTx(ctx context.Context, tx *sql.Tx, p Payment, d Dispute) (hold, decided bool, caseID string, err error)
 }
 
 // DisputeFollower is what a Handler may also implement to follow every
@@ -129,7 +132,7 @@ func (s *Service) applyDispute(ctx context.Context, tx *sql.Tx, ev stripe.Event)
 	hold := !d.Closed() || d.Lost()
 	d.Decided = d.Closed()
 	if s.disputes != nil {
-		if hold, d.Decided, err = s.disputes.DisputeEventTx(ctx, tx, p, d); err != nil {
+		if hold, d.Decided, d.CaseID, err = s.disputes.DisputeEventTx(ctx, tx, p, d); err != nil {
 			return err
 		}
 	}

@@ -13,14 +13,14 @@ import (
 // hold, a lost case holds for good, a closed case never reopens.
 type fakeRecorder struct{ closed map[string]string }
 
-func (f *fakeRecorder) DisputeEventTx(ctx context.Context, tx *sql.Tx, p Payment, d Dispute) (bool, bool, error) {
+func (f *fakeRecorder) DisputeEventTx(ctx context.Context, tx *sql.Tx, p Payment, d Dispute) (bool, bool, string, error) {
 	if st, ok := f.closed[d.StripeID]; ok {
-		return st == "lost", false, nil
+		return st == "lost", false, "dsp_" + d.StripeID, nil
 	}
 	if d.Closed() {
 		f.closed[d.StripeID] = d.StripeStatus
 	}
-	return !d.Closed() || d.Lost(), d.Closed(), nil
+	return !d.Closed() || d.Lost(), d.Closed(), "dsp_" + d.StripeID, nil
 }
 
 func TestDisputeHoldsRefundsUntilWon(t *testing.T) {

@@ -121,8 +121,7 @@ func (s *Service) refundDuplicate(ctx context.Context, tx *sql.Tx, before map[st
 		return err
 	}
 	return s.alertDuplicate(ctx, tx, p, func(w alerts.Words) string {
-		fallback := fmt.Sprintf("%s, %s %s, %s, %s: %s %s", money.Format(p.Amount, w.Lang), p.Purpose, p.ReferenceID, p.CustomerID, holderID, r.ID, why)
-		return w.Say(fallback, id, "Amount", money.Format(p.Amount, w.Lang), "What", w.Word("alert.purpose.", string(p.Purpose)),
+		return w.Say(id, "Amount", money.Format(p.Amount, w.Lang), "What", w.Word("alert.purpose.", string(p.Purpose)),
 			"Reference", p.ReferenceID, "Customer", p.CustomerID, "PaidBy", holderID, "Refund", r.ID, "Error", why)
 	})
 }
@@ -137,8 +136,7 @@ func (s *Service) duplicateRefundSettled(ctx context.Context, tx *sql.Tx, r Refu
 	s.log.Error("cardpay: the refund of a second payment for a paid reference failed; needs review",
 		"payment", p.ID, "refund", r.ID, "error", r.LastError)
 	return s.alertDuplicate(ctx, tx, p, func(w alerts.Words) string {
-		fallback := fmt.Sprintf("%s, %s %s, %s: %s %s", money.Format(r.Amount, w.Lang), p.Purpose, p.ReferenceID, p.CustomerID, r.ID, r.LastError)
-		return w.Say(fallback, "alert.duplicate_refund_failed", "Amount", money.Format(r.Amount, w.Lang),
+		return w.Say("alert.duplicate_refund_failed", "Amount", money.Format(r.Amount, w.Lang),
 			"What", w.Word("alert.purpose.", string(p.Purpose)), "Reference", p.ReferenceID, "Customer", p.CustomerID,
 			"Refund", r.ID, "Error", r.LastError)
 	})
@@ -150,5 +148,16 @@ func (s *Service) alertDuplicate(ctx context.Context, tx *sql.Tx, p Payment, det
 	if s.alerts == nil {
 		return nil
 	}
-	return s.alerts.NotifyTx(ctx, tx, account.RoleAdmin, "card_payment_duplicate", alerts.Data{Subject: p.ID, DetailIn: detail})
+	customer, err := alerts.CustomerTx(ctx, tx, p.CustomerID)
+	if err != nil {
+		return err
+	}
+	return s.alerts.NotifyTx(ctx, tx, account.RoleAdmin, "card_payment_duplicate", alerts.Data{DetailIn: detail,
+		// What was paid twice: the order, or what and how much.
+		SubjectIn: func(w alerts.Words) string {
+			if p.Purpose == PurposeOrder {
+				return w.Order(p.ReferenceID, customer)
+			}
+			return w.Payment(string(p.Purpose), money.Format(p.Amount, w.Lang), customer)
+		}})
 }

@@ -28,6 +28,9 @@ func (a *recAlerts) NotifyTx(ctx context.Context, tx *sql.Tx, role, kind string,
 	if d.DetailIn != nil { // as the alerts service writes it for an admin reading English
 		d.Detail = d.DetailIn(alerts.Words{Lang: "en", Messages: locale.MustLoad()})
 	}
+	if d.SubjectIn != nil {
+		d.Subject = d.SubjectIn(alerts.Words{Lang: "en", Messages: locale.MustLoad()})
+	}
 	a.sent = append(a.sent, d)
 	return nil
 }
@@ -89,7 +92,7 @@ func TestDuplicateRefundFailureAlertsTheAdmins(t *testing.T) {
 	if r := e.getRefund(refundID); r.Status != RefundFailed {
 		t.Fatalf("refund %+v", r)
 	}
-	if len(al.sent) != 2 || al.sent[0].Subject != first.ID || !strings.Contains(al.sent[0].Detail, second.ID) ||
+	if len(al.sent) != 2 || al.sent[0].Subject != "order ord_dup, usr_1" || !strings.Contains(al.sent[0].Detail, second.ID) ||
 		!strings.Contains(al.sent[1].Detail, "expired_or_canceled_card") {
 		t.Fatalf("alerts: %+v", al.sent)
 	}

@@ -291,21 +291,38 @@ func (s *Service) CardRefundSettledTx(ctx context.Context, tx *sql.Tx, cardRefun
 				if back.Minor > 0 {
 					b = money.Format(back, w.Lang)
 				}
-				return w.Say(cardRefundID+" "+b, "alert.claim_refund_failed", "Refund", cardRefundID, "ChargedBack", b)
+				return w.Say("alert.claim_refund_failed", "Refund", cardRefundID, "ChargedBack", b)
 			}
 			s.opts.Logger.Error("claims: card refund failed; an agent must give the money back another way",
 				"claim", claimID, "claim_refund", refundID, "card_refund", cardRefundID, "charged_back", chargedBack.Minor)
-			if s.alerts != nil {
-				if err := s.alerts.NotifyTx(ctx, tx, account.RoleAgent, "card_refund_failed", alerts.Data{
-					Subject: claimID, DetailIn: detail, Link: "/console/claims/" + claimID,
-				}); err != nil {
-					return err
-				}
+			if err := s.alertCardRefundTx(ctx, tx, claimID, detail); err != nil {
+				return err
 			}
 		}
 	}
 	return audit.Record(ctx, tx, audit.Entry{At: now, Actor: audit.System, SubjectType: "claim_refund", SubjectID: refundID,
 		Action: "settle", Before: map[string]any{"status": RefundPending}, After: map[string]any{"status": status}})
+}
+
+// alertCardRefundTx tells the agents, in tx, that a card refund decided on
+// claimID went wrong (detail says how, in each one's language), the claim
+// named by its reference and its customer.
+func (s *Service) alertCardRefundTx(ctx context.Context, tx *sql.Tx, claimID string, detail func(alerts.Words) string) error {
+	if s.alerts == nil {
+		return nil
+	}
+	var customerID string
+	if err := tx.QueryRowContext(ctx, `SELECT customer_id FROM claims WHERE id = $1`, claimID).Scan(&customerID); err != nil {
+		return wrapDB("claim's customer", err)
+	}
+	customer, err := alerts.CustomerTx(ctx, tx, customerID)
+	if err != nil {
+		return err
+	}
+	return s.alerts.NotifyTx(ctx, tx, account.RoleAgent, "card_refund_failed", alerts.Data{
+		SubjectIn: func(w alerts.Words) string { return w.Say("alert.about.claim", "Claim", claimID, "Customer", customer) },
+		DetailIn:  detail, Link: "/console/claims/" + claimID,
+	})
 }
 
 // failedAfterSuccessTx handles Stripe reporting failed a card refund that
@@ -329,15 +346,10 @@ func (s *Service) failedAfterSuccessTx(ctx context.Context, tx *sql.Tx, cardRefu
 	}
 	s.opts.Logger.Error("claims: a card refund that had succeeded failed at the bank; an agent must give the money back another way",
 		"claim", claimID, "claim_refund", refundID, "card_refund", cardRefundID)
-	if s.alerts != nil {
-		if err := s.alerts.NotifyTx(ctx, tx, account.RoleAgent, "card_refund_failed", alerts.Data{
-			Subject: claimID, DetailIn: func(w alerts.Words) string {
-				return w.Say(cardRefundID, "alert.claim_refund_failed_late", "Refund", cardRefundID)
-			},
-			Link: "/console/claims/" + claimID,
-		}); err != nil {
-			return err
-		}
+	if err := s.alertCardRefundTx(ctx, tx, claimID, func(w alerts.Words) string {
+		return w.Say("alert.claim_refund_failed_late", "Refund", cardRefundID)
+	}); err != nil {
+		return err
 	}
 	return audit.Record(ctx, tx, audit.Entry{At: now, Actor: audit.System, SubjectType: "claim_refund", SubjectID: refundID,
 		Action: "settle", Before: map[string]any{"status": RefundSucceeded}, After: map[string]any{"status": RefundFailed}})
@@ -370,15 +382,10 @@ func (s *Service) lateSuccessTx(ctx context.Context, tx *sql.Tx, cardRefundID st
 		case errors.Is(err, orders.ErrOverRefund):
 			s.opts.Logger.Error("claims: a card refund reported failed then succeeded no longer fits its line; the customer was paid twice",
 				"claim", claimID, "claim_refund", refundID, "card_refund", cardRefundID)
-			if s.alerts != nil {
-				if err := s.alerts.NotifyTx(ctx, tx, account.RoleAgent, "card_refund_failed", alerts.Data{
-					Subject: claimID, DetailIn: func(w alerts.Words) string {
-						return w.Say(cardRefundID, "alert.claim_refund_succeeded_late", "Refund", cardRefundID)
-					},
-					Link: "/console/claims/" + claimID,
-				}); err != nil {
-					return err
-				}
+			if err := s.alertCardRefundTx(ctx, tx, claimID, func(w alerts.Words) string {
+				return w.Say("alert.claim_refund_succeeded_late", "Refund", cardRefundID)
+			}); err != nil {
+				return err
 			}
 		case err != nil:
 			return err

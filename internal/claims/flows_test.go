@@ -19,6 +19,7 @@ import (
 	"comptoir/internal/account"
 	"comptoir/internal/alerts"
 	"comptoir/internal/claims"
+	"comptoir/internal/locale"
 	"comptoir/internal/money"
 	"comptoir/internal/orders"
 	"comptoir/internal/policy"
@@ -641,7 +642,11 @@ type recordedAlert struct{ role, kind, subject string }
 
 type alertsSpy struct{ got []recordedAlert }
 
+// NotifyTx records the alert's subject as an agent reading French has it.
 func (a *alertsSpy) NotifyTx(_ context.Context, _ *sql.Tx, role, kind string, d alerts.Data) error {
+	if d.SubjectIn != nil {
+		d.Subject = d.SubjectIn(alerts.Words{Lang: "fr", Messages: locale.MustLoad()})
+	}
 	a.got = append(a.got, recordedAlert{role, kind, d.Subject})
 	return nil
 }
@@ -667,7 +672,7 @@ func TestFailedCardRefundAlertsTheAgents(t *testing.T) {
 		}
 	}
 	refunds, _ := e.claims.Refunds(ctx, c.ID)
-	if refunds[0].Status != claims.RefundFailed || len(spy.got) != 1 || spy.got[0] != (recordedAlert{account.RoleAgent, "card_refund_failed", c.ID}) {
+	if refunds[0].Status != claims.RefundFailed || len(spy.got) != 1 || spy.got[0] != (recordedAlert{account.RoleAgent, "card_refund_failed", "réclamation " + c.ID + ", " + u.Name}) {
 		t.Fatalf("refund %+v, alerts %+v", refunds[0], spy.got)
 	}
 	// The failed amount is refundable again: the line is as before the
@@ -714,7 +719,7 @@ func TestCardRefundFailingAfterItSucceededAlertsTheAgents(t *testing.T) {
 		settle(false)
 	}
 	refunds, _ := e.claims.Refunds(ctx, c.ID)
-	if refunds[0].Status != claims.RefundFailed || len(spy.got) != 1 || spy.got[0] != (recordedAlert{account.RoleAgent, "card_refund_failed", c.ID}) {
+	if refunds[0].Status != claims.RefundFailed || len(spy.got) != 1 || spy.got[0] != (recordedAlert{account.RoleAgent, "card_refund_failed", "réclamation " + c.ID + ", " + u.Name}) {
 		t.Fatalf("refund %+v, alerts %+v", refunds[0], spy.got)
 	}
 	if got, _ := e.orders.Get(ctx, o.ID); got.Lines[0].Refunded.Minor != 600 {

@@ -36,6 +36,9 @@ type surveyData struct {
 	StoreName string
 	Reference string
 	Link      string // the tokenized survey link
+	// StopLink stops the surveys to this address, in one click (and as
+	// the mail's List-Unsubscribe).
+	StopLink string
 }
 
 // staffTx loads the ticket for a change by an agent.
@@ -319,6 +322,10 @@ func (s *Service) sendSurveyTx(ctx context.Context, tx *sql.Tx, t Ticket) error 
 	if !human {
 		return nil
 	}
+	// Nor to whom asked for no more (StopSurveysByLink, SetWantsSurveys).
+	if stopped, err := surveysStoppedTx(ctx, tx, t.CustomerEmail); err != nil || stopped {
+		return err
+	}
 	token := randomBase32(32)
 	res, err := tx.ExecContext(ctx, `INSERT INTO ticket_surveys (ticket_id, token_hash, comment, sent_at) VALUES ($1, $2, '', $3)
 		ON CONFLICT (ticket_id) DO NOTHING`, t.ID, hashToken(token), s.clock.Now())
@@ -329,7 +336,8 @@ func (s *Service) sendSurveyTx(ctx context.Context, tx *sql.Tx, t Ticket) error 
 		return wrapDB("store survey", err) // already sent after an earlier close
 	}
 	_, err = s.sendTx(ctx, tx, t, outgoing{kind: "ticket_survey", data: surveyData{Name: t.mailName(),
-		StoreName: s.opts.StoreName, Reference: t.Reference, Link: s.opts.BaseURL + "/survey/" + token}})
+		StoreName: s.opts.StoreName, Reference: t.Reference, Link: s.opts.BaseURL + "/survey/" + token,
+		StopLink: s.opts.BaseURL + "/survey/" + token + "/stop"}})
 	return err
 }
 

@@ -229,8 +229,9 @@ func (s *Service) list(ctx context.Context, tail string, args ...any) ([]Case, e
 // whether this event closed the case: the close is an update conditional on
 // the case being open, so of two closing events (a replay under another
 // event id, a "closed" and an "updated", both at once on PostgreSQL) one
-// closes it and the other finds it closed and changes nothing.
-func (s *Service) DisputeEventTx(ctx context.Context, tx *sql.Tx, p cardpay.Payment, d cardpay.Dispute) (hold, decided bool, err error) {
+// closes it and the other finds it closed and changes nothing. caseID is
+// the case's id, for the followers' links.
+func (s *Service) DisputeEventTx(ctx context.Context, tx *sql.Tx, p cardpay.Payment, d cardpay.Dispute) (hold, decided bool, caseID string, err error) {
 	now := s.clock.Now()
 	var due any
 	if !d.DueBy.IsZero() {
@@ -244,27 +245,27 @@ func (s *Service) DisputeEventTx(ctx context.Context, tx *sql.Tx, p cardpay.Paym
 		newID, d.StripeID, p.ID, string(p.Purpose), p.ReferenceID, p.CustomerID, d.Amount.Minor, d.Amount.Currency,
 		d.Reason, d.StripeStatus, due, now)
 	if err != nil {
-		return false, false, fmt.Errorf("disputes: open %s: %w", d.StripeID, err)
+		return false, false, "", fmt.Errorf("disputes: open %s: %w", d.StripeID, err)
 	}
 	opened, err := res.RowsAffected()
 	if err != nil {
-		return false, false, err
+		return false, false, "", err
 	}
 	c, err := getCase(ctx, tx, "stripe_dispute_id", d.StripeID)
 	if err != nil {
-		return false, false, err
+		return false, false, "", err
 	}
 	if opened == 1 {
 		if err := audit.Record(ctx, tx, audit.Entry{At: now, Actor: audit.System, SubjectType: "dispute", SubjectID: c.ID,
 			Action: "dispute.opened", After: caseState(c)}); err != nil {
-			return false, false, err
+			return false, false, "", err
 		}
 		if err := s.alert(ctx, tx, "dispute_opened", c); err != nil {
-			return false, false, err
+			return false, false, "", err
 		}
 	}
 	if !c.Open() {
-		return c.Status == StatusLost, false, nil
+		return c.Status == StatusLost, false, c.ID, nil
 	}
 	status := StatusOpen
 	if d.Closed() {
@@ -281,39 +282,39 @@ func (s *Service) DisputeEventTx(ctx context.Context, tx *sql.Tx, p cardpay.Paym
 		status = $5, closed_at = $6, updated_at = $7 WHERE id = $1 AND status = 'open'`,
 		c.ID, d.StripeStatus, d.Reason, due, status, closedAt, now)
 	if err != nil {
-		return false, false, fmt.Errorf("disputes: update %s: %w", c.ID, err)
+		return false, false, "", fmt.Errorf("disputes: update %s: %w", c.ID, err)
 	}
 	if n, err := res.RowsAffected(); err != nil {
-		return false, false, err
+		return false, false, "", err
 	} else if n != 1 {
 		// Closed by an event that committed since the case was read.
 		c, err := getCase(ctx, tx, "id", c.ID)
 		if err != nil {
-			return false, false, err
+			return false, false, "", err
 		}
-		return c.Status != StatusWon, false, nil
+		return c.Status != StatusWon, false, c.ID, nil
 	}
 	if status == StatusOpen {
-		return true, false, nil
+		return true, false, c.ID, nil
 	}
 	before := caseState(c)
 	c.Status, c.StripeStatus, c.ClosedAt = status, d.StripeStatus, now
 	if err := audit.Record(ctx, tx, audit.Entry{At: now, Actor: audit.System, SubjectType: "dispute", SubjectID: c.ID,
 		Action: "dispute." + status, Before: before, After: caseState(c)}); err != nil {
-		return false, false, err
+		return false, false, "", err
 	}
 	if c.OrderID() != "" {
 		// The order's own history says what the bank decided: a lost
 		// dispute is money the bank took back from the store.
 		if err := audit.Record(ctx, tx, audit.Entry{At: now, Actor: audit.System, SubjectType: "order", SubjectID: c.OrderID(),
 			Action: "order.dispute_" + status, After: map[string]any{"dispute_id": c.ID, "amount": c.Amount}}); err != nil {
-			return false, false, err
+			return false, false, "", err
 		}
 	}
 	if err := s.alert(ctx, tx, "dispute_closed", c); err != nil {
-		return false, false, err
+		return false, false, "", err
 	}
-	return status == StatusLost, true, nil
+	return status == StatusLost, true, c.ID, nil
 }
 
 func caseState(c Case) map[string]any {
@@ -325,8 +326,29 @@ func (s *Service) alert(ctx context.Context, tx *sql.Tx, kind string, c Case) er
 	if s.alerts == nil {
 		return nil
 	}
-	return s.alerts.NotifyTx(ctx, tx, account.RoleAgent, kind, alerts.Data{Subject: c.ReferenceID, Link: "/console/disputes/" + c.ID,
+	about, err := alertAbout(ctx, tx, c)
+	if err != nil {
+		return err
+	}
+	return s.alerts.NotifyTx(ctx, tx, account.RoleAgent, kind, alerts.Data{SubjectIn: about, Link: "/console/disputes/" + c.ID,
 		DetailIn: func(w alerts.Words) string { return alertDetail(kind, c, w) }})
+}
+
+// alertAbout writes what a case's alert is about, as an agent recognises
+// it: the order and its customer, or what the payment paid for (a renewal,
+// a top-up: their references mean nothing to a person), its amount and
+// its customer.
+func alertAbout(ctx context.Context, tx *sql.Tx, c Case) (func(alerts.Words) string, error) {
+	customer, err := alerts.CustomerTx(ctx, tx, c.CustomerID)
+	if err != nil {
+		return nil, err
+	}
+	return func(w alerts.Words) string {
+		if c.OrderID() != "" {
+			return w.Order(c.OrderID(), customer)
+		}
+		return w.Payment(c.Purpose, money.Format(c.Amount, w.Lang), customer)
+	}, nil
 }
 
 // alertDetail is what an agent reads of a case in an alert, in their
@@ -334,9 +356,6 @@ func (s *Service) alert(ctx context.Context, tx *sql.Tx, kind string, c Case) er
 // store's zone, or how the bank decided, worded as the console words them.
 func alertDetail(kind string, c Case, w alerts.Words) string {
 	amount := money.Format(c.Amount, w.Lang)
-	if w.Messages == nil {
-		return amount + ", " + c.Reason + ", " + c.Status
-	}
 	if kind == "dispute_closed" {
 		return w.Messages.TPairs(w.Lang, "dispute.alert_closed", "Status", strings.ToLower(w.Word("dispute.status.", c.Status)), "Amount", amount)
 	}
@@ -572,8 +591,12 @@ func (w *submitWorker) Work(ctx context.Context, job *river.Job[SubmitArgs]) err
 		if callErr != nil {
 			s.log.Error("disputes: Stripe refused the evidence", "dispute", c.ID, "error", callErr)
 			if s.alerts != nil {
+				about, err := alertAbout(rctx, tx, c)
+				if err != nil {
+					return err
+				}
 				return s.alerts.NotifyTx(rctx, tx, account.RoleAgent, "dispute_submit_failed", alerts.Data{
-					Subject: c.ReferenceID, Detail: after.SubmitError, Link: "/console/disputes/" + c.ID})
+					SubjectIn: about, Detail: after.SubmitError, Link: "/console/disputes/" + c.ID})
 			}
 		}
 		return nil

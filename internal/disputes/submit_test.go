@@ -171,7 +171,7 @@ func submittedCase(t *testing.T) (*Service, *cardpaytest.Recorder, string) {
 		}
 		p := cardpay.Payment{ID: "pay_d500", Purpose: cardpay.PurposeTopUp, ReferenceID: "top_d500", CustomerID: "usr_d500",
 			Amount: money.MustNew(2500, "EUR")}
-		_, _, err := s.DisputeEventTx(ctx, tx, p, cardpay.Dispute{StripeID: "dp_test_500", Event: "created", Amount: p.Amount,
+		_, _, _, err := s.DisputeEventTx(ctx, tx, p, cardpay.Dispute{StripeID: "dp_test_500", Event: "created", Amount: p.Amount,
 			Reason: "fraudulent", StripeStatus: "needs_response"})
 		return err
 	}); err != nil {

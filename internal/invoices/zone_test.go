@@ -59,7 +59,7 @@ func TestInvoiceDatesAreTheSellersLocalDates(t *testing.T) {
 	if err != nil || len(sent) != 1 {
 		t.Fatalf("%d confirmations, %v", len(sent), err)
 	}
-	if full, err := h.App.Outbox.Get(ctx, sent[0].ID); err != nil || !strings.Contains(full.Text, "01/12/2026 00:30 CET") {
+	if full, err := h.App.Outbox.Get(ctx, sent[0].ID); err != nil || !strings.Contains(full.Text, "1er décembre 2026 à 00:30 CET") {
 		t.Fatalf("confirmation without the Paris time (%v):\n%s", err, full.Text)
 	}
 

@@ -40,9 +40,10 @@ var (
 )
 
 type resetData struct {
-	Name    string
-	Link    string
-	Minutes int
+	Name      string
+	StoreName string
+	Link      string
+	Minutes   int
 }
 
 // frenchReset is a reply-threaded French message with every optional field
@@ -50,7 +51,7 @@ type resetData struct {
 func frenchReset(t *testing.T) mail.Message {
 	t.Helper()
 	subject, text, err := mail.Render("fr", "password_reset", resetData{
-		Name: "Élodie", Link: "https://shop.example/reset/tok123", Minutes: 30,
+		Name: "Élodie", StoreName: "Comptoir", Link: "https://shop.example/reset/tok123", Minutes: 30,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -301,7 +302,7 @@ func TestSendsOverSMTPThroughRiver(t *testing.T) {
 	if h.Get("Message-ID") != stored.MessageID {
 		t.Errorf("Message-ID %q, stored %q", h.Get("Message-ID"), stored.MessageID)
 	}
-	if s := decodeHeader(t, h.Get("Subject")); s != m.Subject || s != "Réinitialisation de votre mot de passe" {
+	if s := decodeHeader(t, h.Get("Subject")); s != m.Subject || s != "Réinitialisation de votre mot de passe Comptoir" {
 		t.Errorf("Subject %q, want %q", s, m.Subject)
 	}
 	if h.Get("Subject") == m.Subject {

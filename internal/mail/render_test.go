@@ -10,15 +10,17 @@ import (
 )
 
 type welcomeData struct {
-	Name      string
-	StoreName string
+	Name                         string
+	StoreName                    string
+	Link, ContactLink, ResetLink string
 }
 
 // samples holds data for every template kind: a kind without one fails the
 // test, so a new template comes with a rendering check.
 var samples = map[string]any{
-	"password_reset": resetData{Name: "Zoé", Link: "https://shop.example/reset/abc", Minutes: 60},
-	"welcome":        welcomeData{Name: "Zoé", StoreName: "Comptoir"},
+	"password_reset": resetData{Name: "Zoé", StoreName: "Comptoir", Link: "https://shop.example/reset/abc", Minutes: 60},
+	"welcome": welcomeData{Name: "Zoé", StoreName: "Comptoir", Link: "https://shop.example/account", ContactLink: "https://shop.example/contact",
+		ResetLink: "https://shop.example/reset"},
 	// Filled by internal/subscriptions (mailData); one map serves every kind.
 	"subscription_started":          subscriptionSample,
 	"subscription_renewed":          subscriptionSample,
@@ -31,19 +33,19 @@ var samples = map[string]any{
 	// fields keeps this package free of the orders package.
 	// Filled by internal/alerts (alerts.Data).
 	"alert_licence_pool_empty":         map[string]any{"StoreName": "Comptoir", "Name": "Zoé", "Subject": "Logiciel", "Detail": "", "Link": "https://shop.example/admin/products/prd_1"},
-	"alert_licence_key_missing":        map[string]any{"StoreName": "Comptoir", "Name": "Zoé", "Subject": "ord_1", "Detail": "logiciel", "Link": "https://shop.example/console/orders/ord_1"},
-	"alert_card_refund_failed":         map[string]any{"StoreName": "Comptoir", "Name": "Zoé", "Subject": "clm_1", "Detail": "card expired", "Link": "https://shop.example/console/claims/clm_1"},
-	"alert_dispute_opened":             map[string]any{"StoreName": "Comptoir", "Name": "Zoé", "Subject": "ord_1", "Detail": "25,00 €, fraudulent", "Link": "https://shop.example/console/disputes/dsp_1"},
-	"alert_dispute_closed":             map[string]any{"StoreName": "Comptoir", "Name": "Zoé", "Subject": "ord_1", "Detail": "25,00 €, fraudulent", "Link": "https://shop.example/console/disputes/dsp_1"},
-	"alert_dispute_submit_failed":      map[string]any{"StoreName": "Comptoir", "Name": "Zoé", "Subject": "ord_1", "Detail": "25,00 €, fraudulent", "Link": "https://shop.example/console/disputes/dsp_1"},
-	"alert_subscription_disputed":      map[string]any{"StoreName": "Comptoir", "Name": "Zoé", "Subject": "sub_1", "Detail": "€9.90, fraudulent", "Link": "https://shop.example/console/disputes"},
-	"alert_subscription_refund_failed": map[string]any{"StoreName": "Comptoir", "Name": "Zoé", "Subject": "sub_1", "Detail": "€9.90, card payment pay_1", "Link": ""},
-	"alert_order_refund_failed":        map[string]any{"StoreName": "Comptoir", "Name": "Zoé", "Subject": "ord_1", "Detail": "card expired", "Link": "https://shop.example/console/orders/ord_1"},
-	"alert_card_payment_duplicate":     map[string]any{"StoreName": "Comptoir", "Name": "Zoé", "Subject": "pay_2", "Detail": "€9.90, renewal spd_1, customer usr_1, already paid by pay_1: refund rfd_1 requested", "Link": ""},
-	"alert_topup_refund_failed":        map[string]any{"StoreName": "Comptoir", "Name": "Zoé", "Subject": "pay_1", "Detail": "€20.00, erased customer usr_1: card expired", "Link": ""},
+	"alert_licence_key_missing":        map[string]any{"StoreName": "Comptoir", "Name": "Zoé", "Subject": "commande ord_1, Ana Dupont", "Detail": "logiciel", "Link": "https://shop.example/console/orders/ord_1"},
+	"alert_card_refund_failed":         map[string]any{"StoreName": "Comptoir", "Name": "Zoé", "Subject": "réclamation clm_1, Ana Dupont", "Detail": "card expired", "Link": "https://shop.example/console/claims/clm_1"},
+	"alert_dispute_opened":             map[string]any{"StoreName": "Comptoir", "Name": "Zoé", "Subject": "commande ord_1, Ana Dupont", "Detail": "25,00 €, fraudulent", "Link": "https://shop.example/console/disputes/dsp_1"},
+	"alert_dispute_closed":             map[string]any{"StoreName": "Comptoir", "Name": "Zoé", "Subject": "renouvellement de 9,90 €, Ana Dupont", "Detail": "25,00 €, fraudulent", "Link": "https://shop.example/console/disputes/dsp_1"},
+	"alert_dispute_submit_failed":      map[string]any{"StoreName": "Comptoir", "Name": "Zoé", "Subject": "commande ord_1, Ana Dupont", "Detail": "25,00 €, fraudulent", "Link": "https://shop.example/console/disputes/dsp_1"},
+	"alert_subscription_disputed":      map[string]any{"StoreName": "Comptoir", "Name": "Zoé", "Subject": "subscription to Veille, Ana Dupont", "Detail": "€9.90, fraudulent", "Link": "https://shop.example/console/disputes/dsp_1"},
+	"alert_subscription_refund_failed": map[string]any{"StoreName": "Comptoir", "Name": "Zoé", "Subject": "subscription to Veille, Ana Dupont", "Detail": "€9.90, card payment pay_1", "Link": ""},
+	"alert_order_refund_failed":        map[string]any{"StoreName": "Comptoir", "Name": "Zoé", "Subject": "order ord_1, Ana Dupont", "Detail": "card expired", "Link": "https://shop.example/console/orders/ord_1"},
+	"alert_card_payment_duplicate":     map[string]any{"StoreName": "Comptoir", "Name": "Zoé", "Subject": "renewal of €9.90, Ana Dupont", "Detail": "€9.90, renewal spd_1, customer usr_1, already paid by pay_1: refund rfd_1 requested", "Link": ""},
+	"alert_topup_refund_failed":        map[string]any{"StoreName": "Comptoir", "Name": "Zoé", "Subject": "€20.00, erased-1234ABCD", "Detail": "€20.00, erased customer usr_1: card expired", "Link": ""},
 	"order_confirmation": map[string]any{
 		"Name": "Zoé", "StoreName": "Comptoir", "Trader": "Comptoir SAS, 12 rue de la Paix, 75002 Paris, support@shop.example", "OrderID": "ord_1", "OrderLink": "https://shop.example/orders/ord_1",
-		"PlacedAt": "2026-03-08 10:00 UTC", "Total": "25,00 €", "PaidWith": "balance",
+		"PlacedAt": "8 mars 2026 à 11:00 CET", "Total": "25,00 €", "PaidWith": "balance",
 		"Lines":        []map[string]any{{"Name": "Publications", "Quantity": 100, "Amount": "25,00 €", "Key": ""}},
 		"ConsentShown": true, "Ticked": true, "ImmediateTicked": true, "WaiverTicked": true, "Immediate": "Je demande…", "Waiver": "Je reconnais…",
 		"PolicyVersion": "default@1", "PolicyLink": "https://shop.example/policy?version=default%401",
@@ -66,6 +68,7 @@ var samples = map[string]any{
 	},
 	"ticket_survey": map[string]any{
 		"Name": "Zoé", "StoreName": "Comptoir", "Reference": "T-7K3M9QXA", "Link": "https://shop.example/survey/ABC",
+		"StopLink": "https://shop.example/survey/ABC/stop",
 	},
 	"ticket_sla_warning": map[string]any{
 		"Name": "Agent", "StoreName": "Comptoir", "Reference": "T-7K3M9QXA", "Customer": "Zoé (zoe@example.net)",
@@ -177,15 +180,17 @@ func TestTemplatesRender(t *testing.T) {
 }
 
 func TestPasswordResetReadsWell(t *testing.T) {
-	data := resetData{Name: "Zoé", Link: "https://shop.example/reset/abc", Minutes: 60}
+	data := resetData{Name: "Zoé", StoreName: "Comptoir", Link: "https://shop.example/reset/abc", Minutes: 60}
 	subject, text, err := mail.Render("fr", "password_reset", data)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if subject != "Réinitialisation de votre mot de passe" {
+	// The store is named, as in every other mail: a reset nobody
+	// expected says which account it is about.
+	if subject != "Réinitialisation de votre mot de passe Comptoir" {
 		t.Errorf("fr subject %q", subject)
 	}
-	for _, want := range []string{"Bonjour,\n", "Vous avez demandé", "https://shop.example/reset/abc", "60 minutes", "votre mot de passe reste inchangé"} {
+	for _, want := range []string{"Bonjour,\n", "Vous avez demandé", "votre compte Comptoir", "https://shop.example/reset/abc", "60 minutes", "votre mot de passe reste inchangé", "\n\nL’équipe Comptoir\n"} {
 		if !strings.Contains(text, want) {
 			t.Errorf("fr text lacks %q:\n%s", want, text)
 		}
@@ -193,11 +198,12 @@ func TestPasswordResetReadsWell(t *testing.T) {
 	if strings.Contains(text, " tu ") || strings.Contains(text, "ton ") {
 		t.Errorf("fr text should address the customer as vous:\n%s", text)
 	}
-	subject, text, err = mail.Render("en", "password_reset", resetData{Link: "https://x.example/r", Minutes: 15})
+	subject, text, err = mail.Render("en", "password_reset", resetData{StoreName: "Le Comptoir", Link: "https://x.example/r", Minutes: 15})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if subject != "Reset your password" || !strings.HasPrefix(text, "Hello,\n") || !strings.Contains(text, "15 minutes") {
+	if subject != "Reset your Le Comptoir password" || !strings.HasPrefix(text, "Hello,\n") || !strings.Contains(text, "15 minutes") ||
+		!strings.Contains(text, "your Le Comptoir account") || !strings.HasSuffix(text, "\n\nThe Le Comptoir team\n") {
 		t.Errorf("en without a name: %q\n%s", subject, text)
 	}
 }
@@ -209,7 +215,7 @@ func TestRenderRefusesWhatItCannotDo(t *testing.T) {
 	if _, _, err := mail.Render("en", "nope", nil); err == nil {
 		t.Error("Render of an unknown kind succeeded")
 	}
-	if _, _, err := mail.Render("en", "welcome", resetData{}); err == nil {
+	if _, _, err := mail.Render("en", "password_reset", struct{ Link string }{}); err == nil {
 		t.Error("Render with data lacking StoreName succeeded")
 	}
 	if _, _, err := mail.Render("en", "welcome", map[string]string{"Name": "x"}); err == nil {

@@ -73,8 +73,13 @@ func (h CardHandler) PaymentSucceeded(ctx context.Context, tx *sql.Tx, p cardpay
 			// order.
 			s.opts.Logger.Warn("paid order line could not get a licence key", "order", o.ID, "line", l.ID)
 			if s.opts.Alerts != nil {
+				buyerName, err := alerts.CustomerTx(ctx, tx, o.CustomerID)
+				if err != nil {
+					return err
+				}
 				if err := s.opts.Alerts.NotifyTx(ctx, tx, account.RoleAdmin, "licence_key_missing", alerts.Data{
-					Subject: o.ID, DetailIn: func(w alerts.Words) string { return prod.Name(w.Lang) }, Link: "/console/orders/" + o.ID,
+					SubjectIn: func(w alerts.Words) string { return w.Order(o.ID, buyerName) },
+					DetailIn:  func(w alerts.Words) string { return prod.Name(w.Lang) }, Link: "/console/orders/" + o.ID,
 				}); err != nil {
 					return err
 				}
@@ -156,9 +161,18 @@ func (s *Service) paidAfterCancelNotRefundedTx(ctx context.Context, tx *sql.Tx, 
 	if s.opts.Alerts == nil {
 		return nil
 	}
+	var customerID string
+	if err := tx.QueryRowContext(ctx, `SELECT customer_id FROM orders WHERE id = $1`, orderID).Scan(&customerID); err != nil {
+		return wrapDB("order's customer", err)
+	}
+	customer, err := alerts.CustomerTx(ctx, tx, customerID)
+	if err != nil {
+		return err
+	}
 	return s.opts.Alerts.NotifyTx(ctx, tx, account.RoleAgent, "order_refund_failed", alerts.Data{
-		Subject: orderID, Link: "/console/orders/" + orderID, DetailIn: func(w alerts.Words) string {
-			return w.Say(paymentID+": "+refundID+" "+why, "alert.order_not_refunded", "Payment", paymentID, "Refund", refundID, "Error", why)
+		SubjectIn: func(w alerts.Words) string { return w.Order(orderID, customer) },
+		Link:      "/console/orders/" + orderID, DetailIn: func(w alerts.Words) string {
+			return w.Say("alert.order_not_refunded", "Payment", paymentID, "Refund", refundID, "Error", why)
 		},
 	})
 }

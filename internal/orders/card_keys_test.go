@@ -57,9 +57,10 @@ func (c *refundingCard) RefundTx(_ context.Context, _ *sql.Tx, paymentID string,
 // alertLog counts the staff alerts by kind, and keeps each one's detail
 // as an agent reading French has it.
 type alertLog struct {
-	mu      sync.Mutex
-	kinds   map[string]int
-	details []string
+	mu       sync.Mutex
+	kinds    map[string]int
+	details  []string
+	subjects []string
 }
 
 func (a *alertLog) NotifyTx(_ context.Context, _ *sql.Tx, _, kind string, d alerts.Data) error {
@@ -69,7 +70,11 @@ func (a *alertLog) NotifyTx(_ context.Context, _ *sql.Tx, _, kind string, d aler
 	if d.DetailIn != nil {
 		d.Detail = d.DetailIn(alerts.Words{Lang: "fr", Messages: locale.MustLoad()})
 	}
+	if d.SubjectIn != nil {
+		d.Subject = d.SubjectIn(alerts.Words{Lang: "fr", Messages: locale.MustLoad()})
+	}
 	a.details = append(a.details, d.Detail)
+	a.subjects = append(a.subjects, d.Subject)
 	return nil
 }
 
@@ -512,6 +517,10 @@ func TestUnrefundedPaymentForACanceledOrderAlertsTheAgents(t *testing.T) {
 	}
 	if got, want := log.details[len(log.details)-1], "paiement par carte "+canceled.PaymentID+"\u00a0: le remboursement par carte "; !strings.HasPrefix(got, want) {
 		t.Errorf("the French alert says %q, want it to start with %q", got, want)
+	}
+	// The order as an agent finds it: its reference and its customer.
+	if got, want := log.subjects[len(log.subjects)-1], "commande "+canceled.ID+", "+ana.Name; got != want {
+		t.Errorf("the alert is about %q, want %q", got, want)
 	}
 	failed(paid)
 	if n := log.count("order_refund_failed"); n != 2 {

@@ -62,8 +62,9 @@ func (s *Service) confirmation(buyer account.User, o Order, c Consent, inv invoi
 	d := confirmationData{
 		Name: buyer.Name, StoreName: s.opts.StoreName, Trader: s.opts.Trader.Addressee(s.opts.StoreName), OrderID: o.ID,
 		OrderLink: s.opts.BaseURL + "/orders/" + o.ID,
-		PlacedAt:  s.opts.Zone.Time(o.PlacedAt, o.Lang),
-		Total:     money.Format(o.Total, o.Lang), PaidWith: o.PaymentMethod,
+		// In words, as the other mails write their dates.
+		PlacedAt: s.opts.Zone.LongTime(o.PlacedAt, o.Lang),
+		Total:    money.Format(o.Total, o.Lang), PaidWith: o.PaymentMethod,
 		ConsentShown: c.Required || c.ImmediatePerformance || c.WithdrawalWaiver,
 		Immediate:    c.ImmediateText, Waiver: c.WaiverText,
 		Ticked:          c.ImmediatePerformance && c.WithdrawalWaiver,

@@ -84,14 +84,21 @@ func (h CardHandler) PaymentDisputeEventTx(ctx context.Context, tx *sql.Tx, p ca
 	if sub.Status != StatusCanceled {
 		ends = sub.CurrentPeriodEnd
 	}
+	// The dispute's case, where the admin follows it; the list of cases
+	// where no recorder keeps one.
+	link := "/console/disputes"
+	if d.CaseID != "" {
+		link += "/" + d.CaseID
+	}
+	about, err := h.S.alertAboutTx(ctx, tx, sub)
+	if err != nil {
+		return err
+	}
 	return h.Alerts.NotifyTx(ctx, tx, account.RoleAdmin, "subscription_disputed", alerts.Data{
-		Subject: sub.ID, Link: "/console/disputes",
+		SubjectIn: about, Link: link,
 		// In the admin's language, the end in the store's zone.
 		DetailIn: func(w alerts.Words) string {
 			amount, ends := money.Format(d.Amount, w.Lang), w.Zone.LongTime(ends, w.Lang)
-			if w.Messages == nil {
-				return fmt.Sprintf("%s, %s (%s), %s", amount, d.Reason, p.ID, ends)
-			}
 			return w.Messages.TPairs(w.Lang, "subscription.alert_disputed", "Amount", amount,
 				"Reason", w.Word("dispute.reason.", d.Reason), "Payment", p.ID, "Ends", ends)
 		},

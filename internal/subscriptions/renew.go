@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -691,9 +692,33 @@ func (s *Service) alertPaidAfterEndTx(ctx context.Context, tx *sql.Tx, subID str
 	if s.opts.Alerts == nil {
 		return nil
 	}
+	sub, err := getSubscription(ctx, tx, subID)
+	if err != nil {
+		return err
+	}
+	about, err := s.alertAboutTx(ctx, tx, sub)
+	if err != nil {
+		return err
+	}
 	return s.opts.Alerts.NotifyTx(ctx, tx, account.RoleAgent, "subscription_refund_failed", alerts.Data{
-		Subject: subID, DetailIn: detail, Link: link,
+		SubjectIn: about, DetailIn: detail, Link: link,
 	})
+}
+
+// alertAboutTx writes what an alert about sub is about, as staff recognise
+// it: the plan, named in each one's language, and the customer.
+func (s *Service) alertAboutTx(ctx context.Context, tx *sql.Tx, sub Subscription) (func(alerts.Words) string, error) {
+	p, err := partyOf(ctx, tx, sub)
+	if err != nil {
+		return nil, err
+	}
+	customer := p.user.Name
+	if strings.TrimSpace(customer) == "" {
+		customer = p.user.Email
+	}
+	return func(w alerts.Words) string {
+		return w.Say("alert.about.subscription", "Plan", p.plan.Name(w.Lang), "Customer", customer)
+	}, nil
 }
 
 // paidAfterEndDetail writes, for each agent in their language, the payment
@@ -706,8 +731,7 @@ func paidAfterEndDetail(amount money.Amount, paymentID, periodID, customerID, re
 		if chargedBack.Minor > 0 {
 			back = money.Format(chargedBack, w.Lang)
 		}
-		return w.Say(fmt.Sprintf("%s, %s, %s, %s: %s %s %s", money.Format(amount, w.Lang), paymentID, periodID, customerID, refundID, why, back),
-			"alert.renewal_not_refunded", "Amount", money.Format(amount, w.Lang), "Payment", paymentID, "Period", periodID,
+		return w.Say("alert.renewal_not_refunded", "Amount", money.Format(amount, w.Lang), "Payment", paymentID, "Period", periodID,
 			"Customer", customerID, "Refund", refundID, "Error", why, "ChargedBack", back)
 	}
 }

@@ -131,6 +131,9 @@ func (f *fakeAlerts) NotifyTx(ctx context.Context, tx *sql.Tx, role, kind string
 	if d.DetailIn != nil { // as the alerts service writes it for an agent reading English
 		d.Detail = d.DetailIn(alerts.Words{Lang: "en", Messages: locale.MustLoad()})
 	}
+	if d.SubjectIn != nil {
+		d.Subject = d.SubjectIn(alerts.Words{Lang: "en", Messages: locale.MustLoad()})
+	}
 	f.sent = append(f.sent, sentAlert{role, kind, d})
 	return nil
 }
@@ -1131,7 +1134,7 @@ func TestCardPaymentAfterTheEndIsRefunded(t *testing.T) {
 				t.Fatalf("disputed: period %s, refunds %+v", got.Status, e.card.refunds)
 			}
 			// Not refunded: the agents are told, once.
-			if a := e.alerts.of("subscription_refund_failed"); len(a) != 1 || a[0].Role != account.RoleAgent || a[0].Data.Subject != sub.ID {
+			if a := e.alerts.of("subscription_refund_failed"); len(a) != 1 || a[0].Role != account.RoleAgent || a[0].Data.Subject != "subscription to Monthly insights, Zoé" {
 				t.Fatalf("alerts of the refused refund: %+v", a)
 			}
 			continue
@@ -1167,7 +1170,7 @@ func TestCardPaymentAfterTheEndIsRefunded(t *testing.T) {
 		if got := e.periods(t, sub.ID)[0]; got.Status != subscriptions.PeriodPaid {
 			t.Fatalf("period after its refund failed: %s", got.Status)
 		}
-		if a := e.alerts.of("subscription_refund_failed"); len(a) != 1 || a[0].Role != account.RoleAgent || a[0].Data.Subject != sub.ID ||
+		if a := e.alerts.of("subscription_refund_failed"); len(a) != 1 || a[0].Role != account.RoleAgent || a[0].Data.Subject != "subscription to Monthly insights, Zoé" ||
 			!strings.Contains(a[0].Data.Detail, "rfd_1") {
 			t.Fatalf("alerts of the failed refund: %+v", a)
 		}

@@ -144,11 +144,14 @@ func authzFixtures(o authzObjects) map[string]authzFixture {
 		"POST /account/tokens":               {path: "/account/tokens"},
 		"POST /account/tokens/{id}/revoke":   {path: "/account/tokens/" + o.token + "/revoke", owned: true},
 		"POST /account/proof-consent":        {path: "/account/proof-consent", except: map[string]outcome{agent: notFound, admin: notFound}, why: "customers only: staff buy nothing"},
+		"POST /account/surveys":              {path: "/account/surveys", except: map[string]outcome{agent: notFound, admin: notFound}, why: "customers only: staff are sent no surveys"},
 		"GET /policy":                        {path: "/policy"},
 		"GET /contact":                       {path: "/contact"},
 		"GET /contact/sent":                  {path: "/contact/sent"},
 		"GET /survey/{token}":                {path: "/survey/" + o.surveyToken, unowned: "the link is its own credential"},
 		"POST /survey/{token}":               {path: "/survey/" + o.surveyToken, unowned: "the link is its own credential"},
+		"GET /survey/{token}/stop":           {path: "/survey/" + o.surveyToken + "/stop", unowned: "the link is its own credential"},
+		"POST /survey/{token}/stop":          {path: "/survey/" + o.surveyToken + "/stop", unowned: "the link is its own credential"},
 		"GET /support/tickets":               {path: "/support/tickets"},
 		"GET /support/tickets/{id}":          {path: "/support/tickets/" + o.ticket, owned: true},
 		"POST /support/tickets/{id}":         {path: "/support/tickets/" + o.ticket, owned: true, body: "text=Any+news%3F"},
@@ -907,7 +910,7 @@ func authzDispute(t *testing.T, h *apptest.Harness, customerID, orderID string) 
 			p.ID, orderID, customerID, "pi_authz_"+p.ID, now); err != nil {
 			return err
 		}
-		_, _, err := h.App.Disputes.DisputeEventTx(ctx, tx, p, cardpay.Dispute{StripeID: "dp_authz", Event: "created",
+		_, _, _, err := h.App.Disputes.DisputeEventTx(ctx, tx, p, cardpay.Dispute{StripeID: "dp_authz", Event: "created",
 			Amount: p.Amount, Reason: "fraudulent", StripeStatus: "needs_response"})
 		return err
 	})

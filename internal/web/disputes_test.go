@@ -123,6 +123,10 @@ func TestDisputeFromWebhookToSubmittedEvidence(t *testing.T) {
 	if len(alerts) != 1 || alerts[0].To != "agent@shop.test" || !strings.Contains(alerts[0].Text, "/console/disputes/"+dc.ID) {
 		t.Fatalf("agent alerts: %+v", alerts)
 	}
+	// The order as the agent finds it: its reference and its customer.
+	if want := "Un paiement par carte est contesté (commande " + orderID + ", " + u.Name + ")"; alerts[0].Subject != want {
+		t.Errorf("the alert's subject is %q, want %q", alerts[0].Subject, want)
+	}
 	// The agent reads French: the amount, the bank's reason and the
 	// deadline are written in it, the deadline in the store's zone.
 	if want := "25,00\u00a0€, motif de la banque\u00a0: Produit non reçu\u00a0; preuves à envoyer avant le 20 mars 2026 à 23:59 UTC"; !strings.Contains(alerts[0].Text, want) {
@@ -273,7 +277,7 @@ func TestDisputeFromWebhookToSubmittedEvidence(t *testing.T) {
 	}
 	if alerts, _ := h.App.Outbox.List(ctx, mail.Filter{Kind: "alert_dispute_closed"}); len(alerts) != 1 {
 		t.Fatalf("%d closing alerts", len(alerts))
-	} else if want := "a tranché la contestation de " + orderID + "\u00a0: perdue (25,00\u00a0€)"; !strings.Contains(alerts[0].Text, want) {
+	} else if want := "a tranché une contestation de paiement (commande " + orderID + ", " + u.Name + ")\u00a0: perdue (25,00\u00a0€)"; !strings.Contains(alerts[0].Text, want) {
 		t.Errorf("the French closing alert lacks %q:\n%s", want, alerts[0].Text)
 	}
 	mustContain(t, ag.Get("/console/orders/"+orderID), `id="order-disputes"`, `href="/console/disputes/`+dc.ID+`"`, "<strong>Perdue</strong>")

@@ -18,6 +18,10 @@ type accountData struct {
 	// Proof is the customer's consent to the purchase notices; nil for
 	// staff, or when the store has no notices.
 	Proof *proof.Consent
+	// SurveysShown: the page offers a customer's survey setting;
+	// WantsSurveys: they are sent a satisfaction survey when a ticket of
+	// theirs is closed (they may ask for none).
+	SurveysShown, WantsSurveys bool
 }
 
 func (s *Server) accountView(r *http.Request) (*view, error) {
@@ -38,6 +42,12 @@ func (s *Server) accountView(r *http.Request) (*view, error) {
 			return nil, err
 		}
 		d.Proof = &c
+	}
+	if s.Desk != nil && st.user.Role == account.RoleCustomer {
+		if d.WantsSurveys, err = s.Desk.WantsSurveys(ctx, *st.user); err != nil {
+			return nil, err
+		}
+		d.SurveysShown = true
 	}
 	if st.session != nil {
 		d.CurrentSessionID = st.session.ID
@@ -249,6 +259,36 @@ func (s *Server) accountRevokeToken(w http.ResponseWriter, r *http.Request) {
 // accountProofConsent withdraws, or gives again, the customer's consent to
 // appear in the purchase notices: one button on the account page, as easy
 // as the box ticked at checkout (GDPR art. 7(3)).
+// accountSurveys stops the satisfaction surveys, or asks for them again.
+func (s *Server) accountSurveys(w http.ResponseWriter, r *http.Request) {
+	st := state(r)
+	if s.Desk == nil || st.user.Role != account.RoleCustomer {
+		s.notFound(w, r)
+		return
+	}
+	if err := r.ParseForm(); err != nil {
+		s.badForm(w, r, err)
+		return
+	}
+	var want bool
+	var done string
+	switch r.PostForm.Get("surveys") {
+	case "stop":
+		want, done = false, "account.surveys.stopped"
+	case "start":
+		want, done = true, "account.surveys.started"
+	default:
+		s.renderError(w, r, http.StatusBadRequest, "account.proof.bad_choice")
+		return
+	}
+	if err := s.Desk.SetWantsSurveys(r.Context(), *st.user, want); err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	s.flash(w, done)
+	http.Redirect(w, r, "/account#surveys", http.StatusSeeOther)
+}
+
 func (s *Server) accountProofConsent(w http.ResponseWriter, r *http.Request) {
 	st := state(r)
 	if s.Proof == nil || st.user.Role != account.RoleCustomer {

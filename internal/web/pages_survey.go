@@ -78,3 +78,49 @@ func (s *Server) survey(w http.ResponseWriter, r *http.Request) {
 		s.render(w, r, http.StatusUnprocessableEntity, "survey", v)
 	}
 }
+
+// surveyStopForm is the page of a survey mail's stop link: a button that
+// stops the surveys to its address, or, once stopped, that it is done. A
+// GET changes nothing: mail scanners open links.
+func (s *Server) surveyStopForm(w http.ResponseWriter, r *http.Request) {
+	stopped, err := s.Desk.SurveysStoppedByLink(r.Context(), r.PathValue("token"))
+	switch desk.Code(err) {
+	case "":
+	case "not_found":
+		s.notFound(w, r)
+		return
+	default:
+		s.serverError(w, r, err)
+		return
+	}
+	v := s.newView(r, "survey.stop.title", stopped)
+	v.Form.Set("token", r.PathValue("token"))
+	s.render(w, r, http.StatusOK, "survey_stop", v)
+}
+
+// surveyStop stops the surveys to the address of the survey mail whose
+// link holds the token: the page's button, or the mail reader's one-click
+// POST (RFC 8058, body "List-Unsubscribe=One-Click", no cookie), answered
+// with the page itself rather than a redirect it would not follow.
+func (s *Server) surveyStop(w http.ResponseWriter, r *http.Request) {
+	if err := r.ParseForm(); err != nil {
+		s.badForm(w, r, err)
+		return
+	}
+	switch err := s.Desk.StopSurveysByLink(r.Context(), r.PathValue("token")); desk.Code(err) {
+	case "":
+	case "not_found":
+		s.notFound(w, r)
+		return
+	default:
+		s.serverError(w, r, err)
+		return
+	}
+	if r.PostForm.Get("List-Unsubscribe") == "One-Click" {
+		v := s.newView(r, "survey.stop.title", true)
+		s.render(w, r, http.StatusOK, "survey_stop", v)
+		return
+	}
+	// Post/redirect/get: the page now says it is done.
+	http.Redirect(w, r, "/survey/"+url.PathEscape(r.PathValue("token"))+"/stop", http.StatusSeeOther)
+}

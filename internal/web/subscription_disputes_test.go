@@ -24,6 +24,10 @@ func TestDisputedSubscriptionPaymentStopsTheRenewals(t *testing.T) {
 	h, _ := scaStore(t)
 	ctx := context.Background()
 	admin, _ := h.User(t, account.RoleAdmin, "admin@shop.test")
+	adminEN, _ := h.User(t, account.RoleAdmin, "admin-en@shop.test")
+	if err := h.App.Accounts.SetLanguage(ctx, adminEN.ID, "en"); err != nil {
+		t.Fatal(err)
+	}
 	u, c := h.User(t, account.RoleCustomer, "ana@example.fr")
 	sub := scaSubscription(t, h, u, c)
 	deliver := func(kind stripe.EventType, obj map[string]any) {
@@ -49,6 +53,28 @@ func TestDisputedSubscriptionPaymentStopsTheRenewals(t *testing.T) {
 	if want := "9,90\u00a0€, motif de la banque\u00a0: Paiement frauduleux (paiement par carte "; !strings.Contains(alert[0].Text, want) ||
 		!strings.Contains(alert[0].Text, "\u00a0; l’abonnement prend fin le "+h.App.Config.Location.LongTime(got.CurrentPeriodEnd, "fr")) {
 		t.Errorf("the French alert lacks %q and the end:\n%s", want, alert[0].Text)
+	}
+	// Each alert links the dispute's case, where the admin follows it,
+	// not the list of every case.
+	cases, err := h.App.Disputes.List(ctx, 10)
+	if err != nil || len(cases) != 1 {
+		t.Fatalf("cases: %+v %v", cases, err)
+	}
+	alertEN := mailsOf(t, h, adminEN, "alert_subscription_disputed")
+	if len(alertEN) != 1 {
+		t.Fatalf("%d alerts to the English admin, want 1", len(alertEN))
+	}
+	// The subscription as the admin recognises it, in their language.
+	if want := "Un paiement d’abonnement est contesté (abonnement Formule sca, " + u.Name + ")"; alert[0].Subject != want {
+		t.Errorf("the French alert's subject is %q, want %q", alert[0].Subject, want)
+	}
+	if want := "A subscription payment is disputed (subscription to Plan sca, " + u.Name + ")"; alertEN[0].Subject != want {
+		t.Errorf("the English alert's subject is %q, want %q", alertEN[0].Subject, want)
+	}
+	for _, m := range []string{alert[0].Text, alertEN[0].Text} {
+		if want := h.App.Config.BaseURL + "/console/disputes/" + cases[0].ID + "\n"; !strings.Contains(m, want) {
+			t.Errorf("the alert does not link the case %s:\n%s", want, m)
+		}
 	}
 	if n := len(mailsOf(t, h, u, subscriptions.MailCancelConfirmed)); n != 0 {
 		t.Fatalf("the customer got %d cancellation confirmations for a cancellation they did not ask", n)

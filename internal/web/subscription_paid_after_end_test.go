@@ -98,7 +98,11 @@ func TestRenewalPaidAfterTheEndWhoseRefundFailsAlertsTheAgents(t *testing.T) {
 		t.Fatalf("periods after the refund failed: %+v", ps)
 	}
 	m := mailsOf(t, h, agent, "alert_subscription_refund_failed")[0]
-	for _, want := range []string{sub.ID, ps[1].PaymentReference, "n’a pas été remboursé",
+	// The subscription as the agent recognises it: its plan and customer.
+	if want := "Un paiement d’abonnement n’a pas été remboursé (abonnement Formule sca, " + u.Name + ")"; m.Subject != want {
+		t.Errorf("the alert's subject is %q, want %q", m.Subject, want)
+	}
+	for _, want := range []string{ps[1].PaymentReference, "n’a pas été remboursé",
 		// The agent reads French: the amount and the words of the detail.
 		"9,90\u00a0€, paiement par carte " + ps[1].PaymentReference + " de la période " + ps[1].ID, "\u00a0: le remboursement par carte "} {
 		if !strings.Contains(m.Subject+m.Text, want) {
