@@ -95,6 +95,20 @@ var (
 	// reaches them, and the erasure would have refused to go ahead with it
 	// open; nothing is filed.
 	ErrAccountErased = errors.New("claims: the customer's account was erased: no claim can be filed on it")
+	// ErrNotReopened: an agent's decision on a decided claim that would
+	// leave it open again, a redelivery waiting for its line: a decided
+	// claim is never reopened (its filing was judged once; another claim
+	// of its kind may be open on the line by now). Nothing is changed: the
+	// agent refunds or refuses instead, or decides on a new claim.
+	ErrNotReopened = errors.New("claims: a decided claim is never reopened")
+	// ErrErasedReopen: an agent's decision that would send a line of an
+	// erased customer's order back to processing, or leave their claim
+	// open (a redelivery waits for the line, then decides again). Nobody
+	// can be told of it or follow it, no email reaches them, and what it
+	// waits for could end only in a refund to a balance nobody can use;
+	// an erasure keeps no claim open. Nothing is changed: the agent
+	// refunds to the card, or refuses, instead.
+	ErrErasedReopen = errors.New("claims: the customer's account was erased: their claim cannot be reopened nor their line delivered again")
 )
 
 // Code is the stable code of a claims error, for the API and the pages.
@@ -111,6 +125,7 @@ func Code(err error) string {
 		{ErrOverRefund, "over_refund"}, {orders.ErrOverRefund, "over_refund"},
 		{ErrCreditNotAccepted, "credit_not_accepted"}, {ErrCardRefundUnavailable, "card_refund_unavailable"},
 		{ErrCustomerErased, "customer_erased"}, {ErrAccountErased, "account_erased"},
+		{ErrErasedReopen, "customer_erased_reopen"}, {ErrNotReopened, "claim_not_reopened"},
 		{ErrSubscriptionsUnavailable, "subscriptions_unavailable"}, {ErrOrderNotPaid, "order_not_paid"},
 		{ErrUnknownPolicy, "policy_unknown"}, {ErrForbidden, "forbidden"}, {ErrNotDecidable, "not_decidable"},
 		{ErrEvidenceTooLarge, "evidence_too_large"}, {ErrEvidenceTypeForbidden, "evidence_type_forbidden"},

@@ -651,12 +651,22 @@ func (s *Service) recordAgentDecision(ctx context.Context, in AgentDecision, sub
 	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
 		// First in the transaction, as an erasure takes the account
 		// first: the two never wait on each other's rows.
-		if err := holdCustomerTx(ctx, tx, c.CustomerID, toBalance(subj, d) || (follows && toBalance(next, d2))); err != nil {
-			return err
-		}
 		final, by, n := d, in.Actor.ID, int64(1)
 		if follows {
 			final, by, n = d2, "", 2
+		}
+		// An erased customer's claim is decided only in ways that close
+		// it (ErrErasedReopen) and give nothing to the balance
+		// (ErrCustomerErased).
+		var ifErased error
+		switch {
+		case toBalance(subj, d) || (follows && toBalance(next, d2)):
+			ifErased = ErrCustomerErased
+		case d.Outcome == policy.OutcomeRedeliver || statusFor(final.Outcome) == StatusOpen:
+			ifErased = ErrErasedReopen
+		}
+		if err := holdAccountTx(ctx, tx, c.CustomerID, ifErased); err != nil {
+			return err
 		}
 		if err := setDecisionTx(ctx, tx, &c, final, now, by, 0, n); err != nil {
 			return err

@@ -27,10 +27,11 @@ func OpenCount(ctx context.Context, q db.Querier, customerID string) (int, error
 	return n, nil
 }
 
-// holdCustomerTx runs first in each transaction that decides a claim (an
-// agent's decision, an automatic one): it holds the customer's account row
-// as an erasure does first (account.HoldUnerasedTx), so that the two never
-// interleave, on PostgreSQL as on SQLite's single writer. Either the
+// holdCustomerTx runs first in each transaction that decides a claim
+// automatically (an agent's decision holds the account the same way, and
+// also refuses to reopen the claim: ErrErasedReopen): it holds the
+// customer's account row as an erasure does first (account.HoldUnerasedTx),
+// so that the two never interleave, on PostgreSQL as on SQLite's single writer. Either the
 // claim commits first, and the erasure then sees it open and waits
 // (privacy.ErrOpenClaim) or sees the balance it credited; or the erasure
 // commits first, and a decision that credits the balance (credits) is

@@ -194,3 +194,49 @@ func (e *env) duringErasure(t *testing.T, u account.User, what string, op func()
 	}
 	return <-done
 }
+
+// An agent's redelivery on an erased customer's closed claim is refused
+// (customer_erased_reopen) and changes nothing: it would reopen the claim
+// (waiting for the line sent back to processing) on an account nobody can
+// sign in to, no email reaching them, and its re-decision could not refund
+// to that balance, so it would stay open with nobody to follow it. Before,
+// the claim reopened and the line went back to processing. A refusal, which
+// closes it, is still taken.
+func TestErasedCustomersClaimIsNotReopenedByARedelivery(t *testing.T) {
+	e := setup(t)
+	ctx := context.Background()
+	u := e.customer(t, "FR", account.CustomerConsumer, "fr")
+	o := e.order(t, u, e.service(t), 1000, true, 0)
+	e.clock.Set(t0.Add(24 * time.Hour))
+	c, err := e.claims.File(ctx, claims.FileInput{Kind: policy.NonDelivery, CustomerID: u.ID, OrderID: o.ID, Actor: customerActor(u)})
+	if err != nil || c.Decision.Outcome != policy.OutcomeWaitingDelivery {
+		t.Fatalf("claim %+v %v", c, err)
+	}
+	c, err = e.claims.Decide(ctx, claims.AgentDecision{ClaimID: c.ID, Outcome: policy.OutcomeRefused,
+		ReasonCode: policy.AgentReasons[0], Actor: e.agentActor()})
+	if err != nil || c.Open() {
+		t.Fatalf("refusal: %+v %v", c, err)
+	}
+	if err := e.erase(t, u); err != nil {
+		t.Fatal(err)
+	}
+	before, _ := e.orders.Get(ctx, o.ID)
+	jobs := len(redecideJobsAt(t, e))
+	e.clock.Set(t0.Add(48 * time.Hour))
+	_, err = e.claims.Decide(ctx, claims.AgentDecision{ClaimID: c.ID, Outcome: policy.OutcomeRedeliver, Actor: e.agentActor()})
+	if !errors.Is(err, claims.ErrErasedReopen) || claims.Code(err) != "customer_erased_reopen" {
+		t.Fatalf("redelivery on an erased customer's claim: %v (%s)", err, claims.Code(err))
+	}
+	now, _ := e.claims.Get(ctx, c.ID)
+	after, _ := e.orders.Get(ctx, o.ID)
+	if now.Open() || now.Revision != c.Revision || !after.Lines[0].ProcessingUntil.Equal(before.Lines[0].ProcessingUntil) ||
+		after.Status != before.Status || len(redecideJobsAt(t, e)) != jobs {
+		t.Fatalf("claim %s rev %d (was %d), order %s due %v (was %s, %v), %d jobs (was %d): want nothing changed",
+			now.Status, now.Revision, c.Revision, after.Status, after.Lines[0].ProcessingUntil,
+			before.Status, before.Lines[0].ProcessingUntil, len(redecideJobsAt(t, e)), jobs)
+	}
+	if _, err := e.claims.Decide(ctx, claims.AgentDecision{ClaimID: c.ID, Outcome: policy.OutcomeRefused,
+		ReasonCode: policy.AgentReasons[0], Note: "again", Actor: e.agentActor()}); err != nil {
+		t.Fatal(err)
+	}
+}

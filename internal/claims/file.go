@@ -408,7 +408,10 @@ func insertDecisionTx(ctx context.Context, tx *sql.Tx, claimID string, seq int64
 // revision is d's seq. With expect > 0 it
 // applies only to an open claim still at revision expect (an automatic
 // re-decision taken on what it read): errStale otherwise, or
-// ErrClaimNotOpen when the claim was decided meanwhile.
+// ErrClaimNotOpen when the claim was decided meanwhile. A decision that
+// leaves the claim open applies only to an open claim: a decided one is
+// never reopened (the claims_filing_fixed trigger), and an agent's that
+// would (a redelivery waiting for the line) is ErrNotReopened.
 func setDecisionTx(ctx context.Context, tx *sql.Tx, c *Claim, d policy.Decision, at time.Time, by string, expect, n int64) error {
 	amount, currency := refundColumns(d.Refund)
 	query := `UPDATE claims SET status = $2, outcome = $3, rule = $4, statutory = $5, refund_amount = $6, refund_currency = $7,
@@ -416,14 +419,21 @@ func setDecisionTx(ctx context.Context, tx *sql.Tx, c *Claim, d policy.Decision,
 		WHERE id = $1`
 	args := []any{c.ID, statusFor(d.Outcome), string(d.Outcome), d.Rule, d.Statutory, amount, currency, string(d.Cancel),
 		d.Reason.EN, d.Reason.FR, at, nullString(by), n}
-	if expect > 0 {
+	switch {
+	case expect > 0:
 		query += ` AND revision = $14 AND status = 'open'`
 		args = append(args, expect)
+	case statusFor(d.Outcome) == StatusOpen:
+		query += ` AND status = 'open'`
 	}
 	var rev int64
 	err := tx.QueryRowContext(ctx, query+` RETURNING revision`, args...).Scan(&rev)
 	if errors.Is(err, sql.ErrNoRows) {
-		return claimMoved(ctx, tx, c.ID)
+		err := claimMoved(ctx, tx, c.ID)
+		if expect == 0 && errors.Is(err, ErrClaimNotOpen) {
+			return ErrNotReopened
+		}
+		return err
 	}
 	if err != nil {
 		return wrapDB("set decision", err)

@@ -230,3 +230,54 @@ func TestAgentRedeliveryWaitsThenRefunds(t *testing.T) {
 		t.Fatalf("balance %d", b)
 	}
 }
+
+// An agent's redelivery on a decided non_delivery claim would reopen it to
+// wait for the line, and a decided claim is never reopened (the database
+// refuses it): it is refused (claim_not_reopened) and changes nothing,
+// the line not sent back to processing. Before, the agent got a server
+// error. The agent may still refund or refuse it.
+func TestAgentRedeliveryDoesNotReopenADecidedClaim(t *testing.T) {
+	e := setup(t)
+	ctx := context.Background()
+	u := e.customer(t, "FR", account.CustomerConsumer, "en")
+	o := e.order(t, u, e.service(t), 1000, true, 0)
+	e.clock.Set(t0.Add(24 * time.Hour))
+	c, err := e.claims.File(ctx, claims.FileInput{Kind: policy.NonDelivery, CustomerID: u.ID, OrderID: o.ID, Actor: customerActor(u)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err = e.claims.Decide(ctx, claims.AgentDecision{ClaimID: c.ID, Outcome: policy.OutcomeRefused,
+		ReasonCode: policy.AgentReasons[0], Actor: e.agentActor()})
+	if err != nil || c.Open() {
+		t.Fatalf("refusal: %+v %v", c, err)
+	}
+	before, _ := e.orders.Get(ctx, o.ID)
+	jobs := len(redecideJobsAt(t, e))
+	e.clock.Set(t0.Add(48 * time.Hour))
+	_, err = e.claims.Decide(ctx, claims.AgentDecision{ClaimID: c.ID, Outcome: policy.OutcomeRedeliver, Actor: e.agentActor()})
+	if !errors.Is(err, claims.ErrNotReopened) || claims.Code(err) != "claim_not_reopened" {
+		t.Fatalf("redelivery on a decided claim: %v (%s)", err, claims.Code(err))
+	}
+	now, _ := e.claims.Get(ctx, c.ID)
+	after, _ := e.orders.Get(ctx, o.ID)
+	if now.Open() || now.Revision != c.Revision || !after.Lines[0].ProcessingUntil.Equal(before.Lines[0].ProcessingUntil) ||
+		len(redecideJobsAt(t, e)) != jobs {
+		t.Fatalf("claim %s rev %d (was %d), line due %v (was %v), %d jobs (was %d): want nothing changed",
+			now.Status, now.Revision, c.Revision, after.Lines[0].ProcessingUntil, before.Lines[0].ProcessingUntil, len(redecideJobsAt(t, e)), jobs)
+	}
+	// The redelivery is decided on a new claim about the line, which
+	// waits for it.
+	again, err := e.claims.File(ctx, claims.FileInput{Kind: policy.NonDelivery, CustomerID: u.ID, OrderID: o.ID, Actor: customerActor(u)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := e.claims.Decide(ctx, claims.AgentDecision{ClaimID: again.ID, Outcome: policy.OutcomeRedeliver, Actor: e.agentActor()}); err != nil ||
+		got.Decision.Outcome != policy.OutcomeWaitingDelivery {
+		t.Fatalf("redelivery on a new claim: %+v %v", got, err)
+	}
+	// The decided one may still be refunded.
+	if got, err := e.claims.Decide(ctx, claims.AgentDecision{ClaimID: c.ID, Outcome: policy.OutcomeRefund,
+		Refund: ptr(money.MustNew(1000, "EUR")), Actor: e.agentActor()}); err != nil || got.Open() {
+		t.Fatalf("refund after the refused redelivery: %+v %v", got, err)
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"io"
 	"strconv"
 	"time"
+	"unicode/utf8"
 
 	"comptoir/internal/money"
 )
@@ -119,7 +120,13 @@ type Evidence struct {
 // values of its message, which Localize words in another language.
 type FactsError struct {
 	Path string
-	Msg  string
+	// Line and Column are where in the facts' text JSON that cannot be
+	// read goes wrong (from 1; Column counts characters); 0 for an error
+	// about a field's value (Path names it) or JSON cut short (it ends too
+	// early, at the end). Error does not say them (`comptoir policy
+	// eval`'s words are fixed); a page does.
+	Line, Column int
+	Msg          string
 	// Code names the message: "policy.facts.<code>" in the catalogs.
 	// Empty for a message without one (Localize then says Msg).
 	Code string
@@ -173,10 +180,10 @@ var phrasesEN = map[phrase]string{
 	"object": "an object", "array": "an array", "boolean": "a boolean", "number": "a number", "string": "a string",
 	"null": "null", "nothing": "nothing", "other": "something else",
 	"the_facts": "the facts",
-	// ends_early is JSON cut short. Besides these, json_syntax and
-	// json_syntax_at word other JSON the decoder cannot read (in French:
-	// in English the decoder's own words are kept), bad_time and bad_year
-	// ParseTime's refusals.
+	// ends_early is JSON cut short. Besides these, json_syntax words
+	// other JSON the decoder cannot read (in French: in English the
+	// decoder's own words are kept; FactsError.Line and Column say
+	// where), bad_time and bad_year ParseTime's refusals.
 	"ends_early":         "it ends too early",
 	"known_facts":        "facts have kind, filed_at, customer, order, subscription, evidence, choice and refund_requested",
 	"known_customer":     "a customer has type and country",
@@ -190,7 +197,7 @@ var phrasesEN = map[phrase]string{
 // Phrases are the phrases facts errors use; each has a message
 // "policy.facts.phrase.<phrase>" in every language.
 func Phrases() []string {
-	out := []string{"json_syntax", "json_syntax_at", "bad_time", "bad_year"}
+	out := []string{"json_syntax", "bad_time", "bad_year"}
 	for p := range phrasesEN {
 		out = append(out, string(p))
 	}
@@ -203,13 +210,11 @@ type jsonSyntax struct{ err error }
 func (j jsonSyntax) String() string { return j.err.Error() }
 
 // word is the decoder's English in English: no catalog says it better.
+// Where it goes wrong is FactsError's Line and Column: the decoder's
+// offset counts from the value it was reading, not from the text.
 func (j jsonSyntax) word(lang string, t Translator) string {
 	if !isFrench(lang) {
 		return j.String()
-	}
-	var se *json.SyntaxError
-	if errors.As(j.err, &se) {
-		return t("policy.facts.phrase.json_syntax_at", map[string]any{"Offset": se.Offset})
 	}
 	return t("policy.facts.phrase.json_syntax", nil)
 }
@@ -295,7 +300,7 @@ func DecodeFacts(data []byte) (Facts, error) {
 	if err := decodeObject(data, "", func(key string, raw json.RawMessage, path string) error {
 		return f.decodeField(key, raw, path, &have)
 	}); err != nil {
-		return Facts{}, err
+		return Facts{}, locate(data, err)
 	}
 	// delivered is the one field whose zero value is meaningful, so only
 	// the decoder can tell that it was left out.
@@ -312,6 +317,29 @@ func DecodeFacts(data []byte) (Facts, error) {
 		return Facts{}, err
 	}
 	return f, nil
+}
+
+// locate gives a facts error about JSON that cannot be read (jsonSyntax)
+// its line and column in data. The decoder's offsets count from the value
+// it was reading (a member's, after a token): the whole text read again
+// says where it goes wrong, the first mistake either way.
+func locate(data []byte, err error) error {
+	var fe *FactsError
+	if !errors.As(err, &fe) || len(fe.args) != 1 {
+		return err
+	}
+	if _, ok := fe.args[0].(jsonSyntax); !ok {
+		return err
+	}
+	var v any
+	var se *json.SyntaxError
+	if !errors.As(json.Unmarshal(data, &v), &se) || se.Offset < 1 || se.Offset > int64(len(data)) {
+		return err
+	}
+	before := data[:se.Offset-1] // what comes before the character at fault
+	start := bytes.LastIndexByte(before, '\n') + 1
+	fe.Line, fe.Column = bytes.Count(before, []byte("\n"))+1, utf8.RuneCount(before[start:])+1
+	return err
 }
 
 // presence records fields whose absence the decoded value cannot show.

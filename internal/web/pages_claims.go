@@ -43,7 +43,7 @@ func claimErrorStatus(code string) int {
 	case "forbidden":
 		return http.StatusForbidden
 	case "claim_already_open", "claim_already_decided", "claim_not_open", "not_decidable", "order_not_paid", "over_refund", "payment_disputed",
-		"customer_erased", "account_erased":
+		"customer_erased", "account_erased", "customer_erased_reopen", "claim_not_reopened":
 		return http.StatusConflict
 	case "evidence_too_large":
 		return http.StatusRequestEntityTooLarge

@@ -221,6 +221,9 @@ func (s *Server) adminPolicyPreview(w http.ResponseWriter, r *http.Request) {
 			if ferr.Path != "" {
 				detail = ferr.Path + ": " + detail
 			}
+			if ferr.Line > 0 {
+				detail = s.Messages.T(v.Lang, "admin.policies.line_column", map[string]any{"Line": ferr.Line, "Column": ferr.Column}) + " — " + detail
+			}
 		}
 		if errors.As(err, &perr) {
 			key, detail = "admin.policies.preview_document_error", perr.Localize(v.Lang, s.translator(v.Lang))
