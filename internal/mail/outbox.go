@@ -107,10 +107,36 @@ var kindPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9_.]{0,63}$`)
 // commits, together with those of other messages: one insert here, the
 // job's cost shared and out of the caller's transaction.
 func (o *Outbox) EnqueueTx(ctx context.Context, tx *sql.Tx, m Message) (string, error) {
+	return o.enqueueTx(ctx, tx, m, false)
+}
+
+// AppendTx is EnqueueTx for a caller that neither reads the message back
+// nor refers to it later in tx (a checkout's confirmation): its rows are
+// written with db.Append, on PostgreSQL in the pipeline sent with the
+// commit rather than a round trip each. An error in them fails tx as
+// EnqueueTx's would have ("store mail: …").
+func (o *Outbox) AppendTx(ctx context.Context, tx *sql.Tx, m Message) (string, error) {
+	return o.enqueueTx(ctx, tx, m, true)
+}
+
+func (o *Outbox) enqueueTx(ctx context.Context, tx *sql.Tx, m Message, appended bool) (string, error) {
 	s, err := o.prepare(m)
 	if err != nil {
 		return "", err
 	}
+	// exec writes one row: at once, or appended, with the error the
+	// caller gets either way.
+	exec := func(wrap func(error) error, query string, args ...any) error {
+		if appended {
+			return db.AppendWrapped(ctx, tx, wrap, query, args...)
+		}
+		_, err := tx.ExecContext(ctx, query, args...)
+		if err != nil {
+			return wrap(err)
+		}
+		return nil
+	}
+	storeMail := func(err error) error { return fmt.Errorf("store mail: %w", err) }
 	var userID sql.NullString
 	if s.UserID != "" {
 		userID = sql.NullString{String: s.UserID, Valid: true}
@@ -125,28 +151,29 @@ func (o *Outbox) EnqueueTx(ctx context.Context, tx *sql.Tx, m Message) (string, 
 		s.Subject, s.Text, s.HTML, s.ReplyTo, s.InReplyTo, strings.Join(s.References, " "), s.MessageID, status, lastErr, s.CreatedAt}
 	switch {
 	case erased:
-		_, err = tx.ExecContext(ctx, insertMail, args...)
+		err = exec(storeMail, insertMail, args...)
 	case o.db.Engine == db.Postgres:
 		// The row and its place in the queue in one round trip (the
 		// queue's reference to the row is checked at the statement's end).
-		_, err = tx.ExecContext(ctx, `WITH m AS (`+insertMail+` RETURNING id, created_at)
+		err = exec(storeMail, `WITH m AS (`+insertMail+` RETURNING id, created_at)
 			INSERT INTO outgoing_mail_queue (mail_id, queued_at) SELECT id, created_at FROM m`, args...)
 	default:
-		if _, err = tx.ExecContext(ctx, insertMail, args...); err == nil {
-			_, err = tx.ExecContext(ctx, `INSERT INTO outgoing_mail_queue (mail_id, queued_at) VALUES ($1, $2)`, s.ID, s.CreatedAt)
+		if err = exec(storeMail, insertMail, args...); err == nil {
+			err = exec(storeMail, `INSERT INTO outgoing_mail_queue (mail_id, queued_at) VALUES ($1, $2)`, s.ID, s.CreatedAt)
 		}
 	}
 	if err != nil {
-		return "", fmt.Errorf("store mail: %w", err)
+		return "", err
 	}
+	storeAttachment := func(err error) error { return fmt.Errorf("store attachment: %w", err) }
 	for i, a := range m.Attachments {
 		data := a.Data
 		if data == nil {
 			data = []byte{} // NOT NULL: a rendered-later attachment stores no bytes
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO outgoing_mail_attachments (mail_id, position, filename, content_type, content, source)
+		if err := exec(storeAttachment, `INSERT INTO outgoing_mail_attachments (mail_id, position, filename, content_type, content, source)
 			VALUES ($1, $2, $3, $4, $5, $6)`, s.ID, i+1, a.Filename, a.ContentType, data, a.Source); err != nil {
-			return "", fmt.Errorf("store attachment: %w", err)
+			return "", err
 		}
 	}
 	if !erased {

@@ -110,7 +110,7 @@ func (h CardHandler) PaymentSucceeded(ctx context.Context, tx *sql.Tx, p cardpay
 	if err != nil {
 		return err
 	}
-	return s.sendConfirmation(ctx, tx, buyer, o, c, inv)
+	return s.sendConfirmation(ctx, tx, buyer, o, c, inv, false)
 }
 
 // refundPaidAfterCancelTx gives back in full, in tx, a card payment that

@@ -53,7 +53,9 @@ type confirmationData struct {
 	InvoiceAttached bool
 }
 
-func (s *Service) sendConfirmation(ctx context.Context, tx *sql.Tx, buyer account.User, o Order, c Consent, inv invoices.Invoice) error {
+// sendConfirmation queues the order's confirmation in tx; appended: with
+// Mailer.AppendTx, for a checkout that reads nothing of it back.
+func (s *Service) sendConfirmation(ctx context.Context, tx *sql.Tx, buyer account.User, o Order, c Consent, inv invoices.Invoice, appended bool) error {
 	d := confirmationData{
 		Name: buyer.Name, StoreName: s.opts.StoreName, Trader: s.opts.Trader.Addressee(s.opts.StoreName), OrderID: o.ID,
 		OrderLink: s.opts.BaseURL + "/orders/" + o.ID,
@@ -85,6 +87,10 @@ func (s *Service) sendConfirmation(ctx context.Context, tx *sql.Tx, buyer accoun
 	if m.Subject, m.Text, err = mail.Render(o.Lang, "order_confirmation", d); err != nil {
 		return err
 	}
-	_, err = s.mailer.EnqueueTx(ctx, tx, m)
+	if appended {
+		_, err = s.mailer.AppendTx(ctx, tx, m)
+	} else {
+		_, err = s.mailer.EnqueueTx(ctx, tx, m)
+	}
 	return err
 }
