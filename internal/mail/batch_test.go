@@ -570,3 +570,41 @@ func TestBatchMessagesKeepTheirAttachments(t *testing.T) {
 		}
 	}
 }
+
+// The marks of several messages sent are recorded together: each queued
+// one becomes sent, at its own time, its attempt counted, and leaves the
+// queue; one no longer queued (failed meanwhile) is left as it was. On
+// PostgreSQL that is one statement, one round trip, rather than a
+// transaction of one UPDATE each (issue #9).
+func TestMarkSentRecordsABatchInOneStatement(t *testing.T) {
+	ctx := context.Background()
+	d, clk, o := outboxOnly(t)
+	w := mail.NewWorker(d, nil, clk, nil)
+	ids, _ := queueBatch(t, d, o, "a@example.net", "b@example.net", "c@example.net", "d@example.net")
+	if _, err := d.Exec(ctx, `UPDATE outgoing_mail SET status = 'failed', last_error = 'refused' WHERE id = $1`, ids[2]); err != nil {
+		t.Fatal(err)
+	}
+	var rt db.RoundTrips
+	at := start.Add(time.Hour)
+	if err := w.MarkSent(db.CountRoundTrips(ctx, &rt), ids, at); err != nil {
+		t.Fatal(err)
+	}
+	if d.Engine == db.Postgres && rt.Load() != 1 {
+		t.Errorf("marking %d messages sent took %d round trips, want 1", len(ids), rt.Load())
+	}
+	for i, id := range ids {
+		s := get(t, o, id)
+		if i == 2 {
+			if s.Status != mail.Failed || s.Attempts != 0 || !s.SentAt.IsZero() {
+				t.Errorf("%s, failed before the mark: %s, attempts %d, sent at %v", id, s.Status, s.Attempts, s.SentAt)
+			}
+			continue
+		}
+		if want := at.Add(time.Duration(i) * time.Second); s.Status != mail.Sent || s.Attempts != 1 || !s.SentAt.Equal(want) {
+			t.Errorf("%s: %s, attempts %d, sent at %v, want sent once at %v", id, s.Status, s.Attempts, s.SentAt, want)
+		}
+	}
+	if n, err := db.Strings(ctx, d.Read, `SELECT mail_id FROM outgoing_mail_queue`); err != nil || len(n) != 0 {
+		t.Errorf("still queued: %v %v", n, err)
+	}
+}
