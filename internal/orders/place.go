@@ -205,11 +205,11 @@ func (s *Service) Place(ctx context.Context, in PlaceInput, after AfterPlace) (O
 		}
 		// Read back only in later transactions (the card payment's, the
 		// order page): sent with the commit.
-		if err := db.Append(ctx, tx, `INSERT INTO order_consents (order_id, required, immediate_performance, withdrawal_waiver, wording_version, lang, immediate_text, waiver_text, policy_version, at, ip, user_agent, terms_version)
+		if err := db.AppendWrapped(ctx, tx, wrapper("insert consent"), `INSERT INTO order_consents (order_id, required, immediate_performance, withdrawal_waiver, wording_version, lang, immediate_text, waiver_text, policy_version, at, ip, user_agent, terms_version)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
 			o.ID, consent.Required, consent.ImmediatePerformance, consent.WithdrawalWaiver, consent.WordingVersion, consent.Lang,
 			consent.ImmediateText, consent.WaiverText, consent.PolicyVersion, consent.At, consent.IP, consent.UserAgent, nullString(consent.TermsVersion)); err != nil {
-			return wrapDB("insert consent", err)
+			return err
 		}
 		if byCard {
 			// The payment refers to the order.
