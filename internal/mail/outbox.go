@@ -149,14 +149,27 @@ func (o *Outbox) enqueueTx(ctx context.Context, tx *sql.Tx, m Message, appended 
 	}
 	args := []any{s.ID, s.Kind, userID, s.From.Email, s.From.Name, s.To, s.ToName, s.Lang,
 		s.Subject, s.Text, s.HTML, s.ReplyTo, s.InReplyTo, strings.Join(s.References, " "), s.MessageID, status, lastErr, s.CreatedAt}
+	attachments := m.Attachments
 	switch {
 	case erased:
 		err = exec(storeMail, insertMail, args...)
 	case o.db.Engine == db.Postgres:
-		// The row and its place in the queue in one round trip (the
-		// queue's reference to the row is checked at the statement's end).
-		err = exec(storeMail, `WITH m AS (`+insertMail+` RETURNING id, created_at)
-			INSERT INTO outgoing_mail_queue (mail_id, queued_at) SELECT id, created_at FROM m`, args...)
+		// The row, its place in the queue and its attachments in one
+		// statement (the references to the row are checked at the
+		// statement's end).
+		query := `WITH m AS (` + insertMail + ` RETURNING id, created_at)
+			INSERT INTO outgoing_mail_queue (mail_id, queued_at) SELECT id, created_at FROM m`
+		if len(attachments) > 0 {
+			query = `WITH m AS (` + insertMail + ` RETURNING id, created_at),
+				q AS (INSERT INTO outgoing_mail_queue (mail_id, queued_at) SELECT id, created_at FROM m)
+				INSERT INTO outgoing_mail_attachments (mail_id, position, filename, content_type, content, source) VALUES ` +
+				attachmentValues(len(args)+1, len(attachments))
+			for _, a := range attachments {
+				args = append(args, a.Filename, a.ContentType, attachmentData(a), a.Source)
+			}
+			attachments = nil
+		}
+		err = exec(storeMail, query, args...)
 	default:
 		if err = exec(storeMail, insertMail, args...); err == nil {
 			err = exec(storeMail, `INSERT INTO outgoing_mail_queue (mail_id, queued_at) VALUES ($1, $2)`, s.ID, s.CreatedAt)
@@ -166,13 +179,9 @@ func (o *Outbox) enqueueTx(ctx context.Context, tx *sql.Tx, m Message, appended 
 		return "", err
 	}
 	storeAttachment := func(err error) error { return fmt.Errorf("store attachment: %w", err) }
-	for i, a := range m.Attachments {
-		data := a.Data
-		if data == nil {
-			data = []byte{} // NOT NULL: a rendered-later attachment stores no bytes
-		}
+	for i, a := range attachments {
 		if err := exec(storeAttachment, `INSERT INTO outgoing_mail_attachments (mail_id, position, filename, content_type, content, source)
-			VALUES ($1, $2, $3, $4, $5, $6)`, s.ID, i+1, a.Filename, a.ContentType, data, a.Source); err != nil {
+			VALUES ($1, $2, $3, $4, $5, $6)`, s.ID, i+1, a.Filename, a.ContentType, attachmentData(a), a.Source); err != nil {
 			return "", err
 		}
 	}
@@ -180,6 +189,30 @@ func (o *Outbox) enqueueTx(ctx context.Context, tx *sql.Tx, m Message, appended 
 		o.db.AfterCommit(tx, o.Wake)
 	}
 	return s.ID, nil
+}
+
+// attachmentData is what an attachment stores: a rendered-later one
+// (Source) no bytes, the column being NOT NULL.
+func attachmentData(a Attachment) []byte {
+	if a.Data == nil {
+		return []byte{}
+	}
+	return a.Data
+}
+
+// attachmentValues is the VALUES list of n attachments of the message $1,
+// at positions 1 to n, their filename, content type, content and source
+// from parameter $first on, four each.
+func attachmentValues(first, n int) string {
+	var b strings.Builder
+	for i := range n {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		p := first + 4*i
+		fmt.Fprintf(&b, "($1, %d, $%d, $%d, $%d, $%d)", i+1, p, p+1, p+2, p+3)
+	}
+	return b.String()
 }
 
 // insertMail stores a message. A message to be sent also gets its row in
