@@ -495,29 +495,46 @@ func (s *Service) insert(ctx context.Context, tx *sql.Tx, inv *Invoice, notify B
 	if inv.RefersTo != "" {
 		refersTo = inv.RefersTo
 	}
-	if err := exec(func(err error) error {
+	args := []any{inv.ID, inv.Kind, inv.Series, inv.Year, inv.Source, inv.SourceID, inv.OrderID, inv.CustomerID, refersTo,
+		inv.IssuedAt, inv.Lang, cur, inv.Net.Minor, inv.VAT.Minor, inv.Total.Minor,
+		inv.Seller.Name, inv.Seller.Address, inv.Seller.Country, inv.Seller.VATNumber, inv.Seller.Registration,
+		inv.BuyerName, inv.BuyerAddress, inv.BuyerCountry, inv.BuyerType, inv.BuyerVATNumber, inv.PricesInclVAT, inv.BillingCountry, inv.CardCountry,
+		inv.VATCountry, inv.VATReason, inv.ReverseCharge, inv.Zone}
+	// The lines' own key cannot clash (positions 1 to n of a new id): a
+	// unique violation is the source's invoice already there.
+	insertDocument := func(err error) error {
 		if db.IsUniqueViolation(err) {
 			return fmt.Errorf("%w: %s %s", ErrAlreadyInvoiced, inv.Source, inv.SourceID)
 		}
 		return fmt.Errorf("invoices: insert: %w", err)
-	}, `INSERT INTO invoices (id, kind, series, year, seq, number, source_type, source_id, order_id, customer_id, refers_to,
-		issued_at, lang, currency, net, vat, total, seller_name, seller_address, seller_country, seller_vat_number, seller_registration,
-		buyer_name, buyer_address, buyer_country, buyer_type, buyer_vat_number, prices_include_vat, billing_country, card_country,
-		vat_country, vat_reason, reverse_charge, zone)
-		VALUES ($1, $2, $3, $4, NULL, NULL, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31, $32)`,
-		inv.ID, inv.Kind, inv.Series, inv.Year, inv.Source, inv.SourceID, inv.OrderID, inv.CustomerID, refersTo,
-		inv.IssuedAt, inv.Lang, cur, inv.Net.Minor, inv.VAT.Minor, inv.Total.Minor,
-		inv.Seller.Name, inv.Seller.Address, inv.Seller.Country, inv.Seller.VATNumber, inv.Seller.Registration,
-		inv.BuyerName, inv.BuyerAddress, inv.BuyerCountry, inv.BuyerType, inv.BuyerVATNumber, inv.PricesInclVAT, inv.BillingCountry, inv.CardCountry,
-		inv.VATCountry, inv.VATReason, inv.ReverseCharge, inv.Zone); err != nil {
-		return err
 	}
-	insertLine := func(err error) error { return fmt.Errorf("invoices: insert line: %w", err) }
-	for _, l := range inv.Lines {
-		if err := exec(insertLine, `INSERT INTO invoice_lines (invoice_id, position, ref, description, quantity, net, rate_bp, vat, total)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-			inv.ID, l.Position, l.Ref, l.Description, l.Quantity, l.Net.Minor, l.RateBP, l.VAT.Minor, l.Total.Minor); err != nil {
+	if s.db.Engine == db.Postgres {
+		// The document and its lines in one statement (the lines'
+		// reference to it is checked at the statement's end).
+		query := `WITH i AS (` + insertInvoice + ` RETURNING id)
+			INSERT INTO invoice_lines (invoice_id, position, ref, description, quantity, net, rate_bp, vat, total) VALUES `
+		for i, l := range inv.Lines {
+			if i > 0 {
+				query += ", "
+			}
+			p := len(args) + 1
+			query += fmt.Sprintf("($1, $%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d)", p, p+1, p+2, p+3, p+4, p+5, p+6, p+7)
+			args = append(args, l.Position, l.Ref, l.Description, l.Quantity, l.Net.Minor, l.RateBP, l.VAT.Minor, l.Total.Minor)
+		}
+		if err := exec(insertDocument, query, args...); err != nil {
 			return err
+		}
+	} else {
+		if err := exec(insertDocument, insertInvoice, args...); err != nil {
+			return err
+		}
+		insertLine := func(err error) error { return fmt.Errorf("invoices: insert line: %w", err) }
+		for _, l := range inv.Lines {
+			if err := exec(insertLine, `INSERT INTO invoice_lines (invoice_id, position, ref, description, quantity, net, rate_bp, vat, total)
+				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+				inv.ID, l.Position, l.Ref, l.Description, l.Quantity, l.Net.Minor, l.RateBP, l.VAT.Minor, l.Total.Minor); err != nil {
+				return err
+			}
 		}
 	}
 	if s.mailer != nil && notify.Email != "" {
@@ -533,6 +550,13 @@ func (s *Service) insert(ctx context.Context, tx *sql.Tx, inv *Invoice, notify B
 		After: map[string]any{"kind": inv.Kind, "source": inv.Source, "source_id": inv.SourceID, "total": inv.Total,
 			"vat": inv.VAT, "vat_country": inv.VATCountry, "vat_reason": inv.VATReason, "refers_to": inv.RefersTo}})
 }
+
+// insertInvoice writes a document's row, pending (no number yet).
+const insertInvoice = `INSERT INTO invoices (id, kind, series, year, seq, number, source_type, source_id, order_id, customer_id, refers_to,
+	issued_at, lang, currency, net, vat, total, seller_name, seller_address, seller_country, seller_vat_number, seller_registration,
+	buyer_name, buyer_address, buyer_country, buyer_type, buyer_vat_number, prices_include_vat, billing_country, card_country,
+	vat_country, vat_reason, reverse_charge, zone)
+	VALUES ($1, $2, $3, $4, NULL, NULL, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31, $32)`
 
 // CreditInput is a refund to document.
 type CreditInput struct {
