@@ -34,6 +34,9 @@ type appendQueue struct {
 type queuedStmt struct {
 	query string
 	args  []any
+	// wrap, when set, is what the caller would have made of the
+	// statement's error (AppendWrapped).
+	wrap func(error) error
 }
 
 // appendQueues maps the transactions Tx started on PostgreSQL to their
@@ -48,36 +51,80 @@ var appendQueues sync.Map // *sql.Tx → *appendQueue
 // It is not for savepoints: the queue does not know them, so a row appended
 // within one that is rolled back would still be written.
 func Append(ctx context.Context, tx *sql.Tx, query string, args ...any) error {
+	return AppendWrapped(ctx, tx, nil, query, args...)
+}
+
+// AppendWrapped is Append for a caller that gives its errors a meaning or
+// a context (ErrAlreadyInvoiced for a unique violation, "store mail: …"):
+// should the row fail, the error is wrap's of the statement's, on both
+// engines, as if the caller had run the statement itself. wrap may be nil.
+func AppendWrapped(ctx context.Context, tx *sql.Tx, wrap func(error) error, query string, args ...any) error {
 	if q, ok := appendQueues.Load(tx); ok {
 		aq := q.(*appendQueue)
-		aq.stmts = append(aq.stmts, queuedStmt{query: query, args: args})
+		aq.stmts = append(aq.stmts, queuedStmt{query: query, args: args, wrap: wrap})
 		return nil
 	}
 	_, err := tx.ExecContext(ctx, query, args...)
+	if err != nil && wrap != nil {
+		return wrap(err)
+	}
 	return err
 }
 
+// FlushAppends writes now, in one pipeline, the rows Append left for tx's
+// commit: for a caller about to run a statement that needs them (an
+// UPDATE of a row it appended, an INSERT referring to one). It returns the
+// first failing row's error, as Tx would have. On SQLite, and on a
+// transaction Tx did not start, the rows are already written.
+func FlushAppends(ctx context.Context, tx *sql.Tx) error {
+	if q, ok := appendQueues.Load(tx); ok {
+		return q.(*appendQueue).flush(ctx, tx)
+	}
+	return nil
+}
+
 // flush sends the queued rows in one pipeline on the transaction's own
-// connection, and returns the first error.
+// connection, and returns the first error (wrapped as its caller asked):
+// PostgreSQL refuses every statement after a failed one in a transaction,
+// so the later ones only repeat that.
 func (q *appendQueue) flush(ctx context.Context, tx *sql.Tx) error {
-	switch len(q.stmts) {
+	stmts := q.stmts
+	q.stmts = nil
+	switch len(stmts) {
 	case 0:
 		return nil
 	case 1:
-		_, err := tx.ExecContext(ctx, q.stmts[0].query, q.stmts[0].args...)
-		return err
+		_, err := tx.ExecContext(ctx, stmts[0].query, stmts[0].args...)
+		return stmts[0].wrapped(err)
 	}
+	var failed error
 	err := q.conn.Raw(func(dc any) error {
 		c, ok := dc.(*stdlib.Conn)
 		if !ok {
 			return fmt.Errorf("db: not a pgx connection: %T", dc)
 		}
-		b := &pgx.Batch{}
-		for _, s := range q.stmts {
+		b := &pgx.Batch{QueuedQueries: make([]*pgx.QueuedQuery, 0, len(stmts))}
+		for _, s := range stmts {
 			b.Queue(s.query, s.args...)
 		}
-		return c.Conn().SendBatch(ctx, b).Close()
+		br := c.Conn().SendBatch(ctx, b)
+		for _, s := range stmts {
+			if _, err := br.Exec(); err != nil {
+				failed = s.wrapped(err)
+				break
+			}
+		}
+		return br.Close()
 	})
-	q.stmts = nil
+	if failed != nil {
+		return failed
+	}
+	return err
+}
+
+func (s queuedStmt) wrapped(err error) error {
+	if err != nil && s.wrap != nil {
+		return s.wrap(err)
+	}
 	return err
 }

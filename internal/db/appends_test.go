@@ -3,6 +3,9 @@ package db_test
 import (
 	"context"
 	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -106,5 +109,105 @@ func TestAppendedRowsCommitWithTheirTransaction(t *testing.T) {
 	}
 	if err := db.Append(ctx, tx, insert, "a", 0, nil, at); !db.IsUniqueViolation(err) {
 		t.Fatalf("append outside Tx of a taken key: %v", err)
+	}
+}
+
+// AppendWrapped's row fails with the caller's own error (what it would
+// have returned had it run the statement), from Tx or from FlushAppends;
+// FlushAppends writes the queue at once, in order, so that the next
+// statement sees it; a row failing in the middle of a flushed pipeline
+// fails the transaction with that row's error, and nothing of it is
+// written, the rows before it included.
+func TestAppendWrappedAndFlushAppends(t *testing.T) {
+	ctx := context.Background()
+	d := dbtest.Open(t)
+	if _, err := d.Write.ExecContext(ctx, `CREATE TABLE t_wrap (k TEXT PRIMARY KEY, n INTEGER NOT NULL CHECK (n >= 0))`); err != nil {
+		t.Fatal(err)
+	}
+	insert := `INSERT INTO t_wrap (k, n) VALUES ($1, $2)`
+	errTaken := errors.New("key taken")
+	wrap := func(err error) error {
+		if db.IsUniqueViolation(err) {
+			return fmt.Errorf("%w: %w", errTaken, err)
+		}
+		return fmt.Errorf("t_wrap: %w", err)
+	}
+	count := func(q db.Querier) int {
+		t.Helper()
+		var n int
+		if err := q.QueryRowContext(ctx, `SELECT COUNT(*) FROM t_wrap`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+
+	err := d.Tx(ctx, func(tx *sql.Tx) error {
+		for i, k := range []string{"a", "b"} {
+			if err := db.AppendWrapped(ctx, tx, wrap, insert, k, i); err != nil {
+				return err
+			}
+		}
+		if err := db.FlushAppends(ctx, tx); err != nil {
+			return err
+		}
+		// Flushed: the rows are there for the next statement.
+		if res, err := tx.ExecContext(ctx, `UPDATE t_wrap SET n = n + 10 WHERE k IN ('a', 'b')`); err != nil {
+			return err
+		} else if n, _ := res.RowsAffected(); n != 2 {
+			t.Errorf("update after FlushAppends changed %d rows, want 2", n)
+		}
+		if err := db.FlushAppends(ctx, tx); err != nil { // nothing left: nothing sent
+			return err
+		}
+		return db.AppendWrapped(ctx, tx, wrap, insert, "c", 2)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var a, c int
+	if err := d.Read.QueryRowContext(ctx, `SELECT (SELECT n FROM t_wrap WHERE k = 'a'), (SELECT n FROM t_wrap WHERE k = 'c')`).Scan(&a, &c); err != nil || a != 10 || c != 2 {
+		t.Fatalf("after commit: a=%d c=%d (%v)", a, c, err)
+	}
+
+	// The second of three rows fails (a key taken): its own error, from
+	// FlushAppends and then from Tx; the first and third are not written.
+	err = d.Tx(ctx, func(tx *sql.Tx) error {
+		for _, r := range []struct {
+			k string
+			n int
+		}{{"d", 1}, {"a", 1}, {"e", 1}} {
+			if err := db.AppendWrapped(ctx, tx, wrap, insert, r.k, r.n); err != nil {
+				return err
+			}
+		}
+		err := db.FlushAppends(ctx, tx)
+		if !errors.Is(err, errTaken) {
+			t.Errorf("FlushAppends with a taken key: %v, want the row's wrapped error", err)
+		}
+		return err
+	})
+	if !errors.Is(err, errTaken) || !db.IsUniqueViolation(err) {
+		t.Fatalf("Tx with a taken key flushed: %v", err)
+	}
+	if n := count(d.Read); n != 3 {
+		t.Fatalf("%d rows after the failed flush, want 3", n)
+	}
+
+	// The same from the commit's pipeline, for another error (a check):
+	// the row's wrapped error, nothing written.
+	err = d.Tx(ctx, func(tx *sql.Tx) error {
+		if err := db.AppendWrapped(ctx, tx, wrap, insert, "f", 1); err != nil {
+			return err
+		}
+		if err := db.AppendWrapped(ctx, tx, wrap, insert, "g", -1); err != nil {
+			return err
+		}
+		return db.Append(ctx, tx, insert, "h", 1)
+	})
+	if err == nil || !strings.Contains(err.Error(), "t_wrap: ") || errors.Is(err, errTaken) {
+		t.Fatalf("Tx with a row failing its check: %v", err)
+	}
+	if n := count(d.Read); n != 3 {
+		t.Fatalf("%d rows after the failed commit, want 3", n)
 	}
 }

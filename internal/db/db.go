@@ -288,6 +288,7 @@ func openPostgres(dsn string, conns int) (*DB, error) {
 		cfg.ConnectTimeout = PostgresConnectTimeout
 	}
 	cfg.DialFunc = postgresDialer().DialContext
+	cfg.Tracer = roundTripTracer{}
 	pool := stdlib.OpenDB(*cfg)
 	// As many idle connections as open ones: with fewer, every burst closed
 	// the connections it had opened beyond the idle limit and the next burst

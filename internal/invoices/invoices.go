@@ -195,6 +195,12 @@ type IssueInput struct {
 	// its own is queued: a checkout sends its buyer one email, the
 	// order's confirmation with the invoice in it.
 	Announced bool
+	// Append says the caller reads none of the document's rows back in
+	// its transaction (a checkout): they are written with db.Append, on
+	// PostgreSQL in the pipeline sent with the commit rather than a round
+	// trip each. Their errors are IssueTx's own (ErrAlreadyInvoiced), from
+	// the transaction.
+	Append bool
 }
 
 // Invoice is an issued invoice or credit note.
@@ -446,7 +452,7 @@ func (s *Service) IssueTx(ctx context.Context, tx *sql.Tx, in IssueInput) (Invoi
 	if in.Announced {
 		notify = Buyer{}
 	}
-	if err := s.insert(ctx, tx, &inv, notify); err != nil {
+	if err := s.insert(ctx, tx, &inv, notify, in.Append); err != nil {
 		return Invoice{}, err
 	}
 	if in.Announced && s.opts.Labels != nil {
@@ -475,8 +481,9 @@ func (s *Service) header(kind, series, source, sourceID, orderID string, b Buyer
 
 // insert writes the document with its lines, pending: no number yet. The
 // email to the buyer (if any) waits in invoice_notices for the number, and
-// the numberer is woken when tx commits.
-func (s *Service) insert(ctx context.Context, tx *sql.Tx, inv *Invoice, notify Buyer) error {
+// the numberer is woken when tx commits. appended: the rows go through
+// db.Append (IssueInput.Append).
+func (s *Service) insert(ctx context.Context, tx *sql.Tx, inv *Invoice, notify Buyer, appended bool) error {
 	cur := inv.Lines[0].Total.Currency
 	inv.Net, inv.VAT, inv.Total = money.Zero(cur), money.Zero(cur), money.Zero(cur)
 	for _, l := range inv.Lines {
@@ -491,36 +498,68 @@ func (s *Service) insert(ctx context.Context, tx *sql.Tx, inv *Invoice, notify B
 			return err
 		}
 	}
+	// exec writes one row, at once or appended, with the error IssueTx
+	// and CreditTx return either way.
+	exec := func(wrap func(error) error, query string, args ...any) error {
+		if appended {
+			return db.AppendWrapped(ctx, tx, wrap, query, args...)
+		}
+		if _, err := tx.ExecContext(ctx, query, args...); err != nil {
+			return wrap(err)
+		}
+		return nil
+	}
 	var refersTo any
 	if inv.RefersTo != "" {
 		refersTo = inv.RefersTo
 	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO invoices (id, kind, series, year, seq, number, source_type, source_id, order_id, customer_id, refers_to,
-		issued_at, lang, currency, net, vat, total, seller_name, seller_address, seller_country, seller_vat_number, seller_registration,
-		buyer_name, buyer_address, buyer_country, buyer_type, buyer_vat_number, prices_include_vat, billing_country, card_country,
-		vat_country, vat_reason, reverse_charge, zone)
-		VALUES ($1, $2, $3, $4, NULL, NULL, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31, $32)`,
-		inv.ID, inv.Kind, inv.Series, inv.Year, inv.Source, inv.SourceID, inv.OrderID, inv.CustomerID, refersTo,
+	args := []any{inv.ID, inv.Kind, inv.Series, inv.Year, inv.Source, inv.SourceID, inv.OrderID, inv.CustomerID, refersTo,
 		inv.IssuedAt, inv.Lang, cur, inv.Net.Minor, inv.VAT.Minor, inv.Total.Minor,
 		inv.Seller.Name, inv.Seller.Address, inv.Seller.Country, inv.Seller.VATNumber, inv.Seller.Registration,
 		inv.BuyerName, inv.BuyerAddress, inv.BuyerCountry, inv.BuyerType, inv.BuyerVATNumber, inv.PricesInclVAT, inv.BillingCountry, inv.CardCountry,
-		inv.VATCountry, inv.VATReason, inv.ReverseCharge, inv.Zone); err != nil {
+		inv.VATCountry, inv.VATReason, inv.ReverseCharge, inv.Zone}
+	// The lines' own key cannot clash (positions 1 to n of a new id): a
+	// unique violation is the source's invoice already there.
+	insertDocument := func(err error) error {
 		if db.IsUniqueViolation(err) {
 			return fmt.Errorf("%w: %s %s", ErrAlreadyInvoiced, inv.Source, inv.SourceID)
 		}
 		return fmt.Errorf("invoices: insert: %w", err)
 	}
-	for _, l := range inv.Lines {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO invoice_lines (invoice_id, position, ref, description, quantity, net, rate_bp, vat, total)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-			inv.ID, l.Position, l.Ref, l.Description, l.Quantity, l.Net.Minor, l.RateBP, l.VAT.Minor, l.Total.Minor); err != nil {
-			return fmt.Errorf("invoices: insert line: %w", err)
+	if s.db.Engine == db.Postgres {
+		// The document and its lines in one statement (the lines'
+		// reference to it is checked at the statement's end).
+		query := `WITH i AS (` + insertInvoice + ` RETURNING id)
+			INSERT INTO invoice_lines (invoice_id, position, ref, description, quantity, net, rate_bp, vat, total) VALUES `
+		for i, l := range inv.Lines {
+			if i > 0 {
+				query += ", "
+			}
+			p := len(args) + 1
+			query += fmt.Sprintf("($1, $%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d)", p, p+1, p+2, p+3, p+4, p+5, p+6, p+7)
+			args = append(args, l.Position, l.Ref, l.Description, l.Quantity, l.Net.Minor, l.RateBP, l.VAT.Minor, l.Total.Minor)
+		}
+		if err := exec(insertDocument, query, args...); err != nil {
+			return err
+		}
+	} else {
+		if err := exec(insertDocument, insertInvoice, args...); err != nil {
+			return err
+		}
+		insertLine := func(err error) error { return fmt.Errorf("invoices: insert line: %w", err) }
+		for _, l := range inv.Lines {
+			if err := exec(insertLine, `INSERT INTO invoice_lines (invoice_id, position, ref, description, quantity, net, rate_bp, vat, total)
+				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+				inv.ID, l.Position, l.Ref, l.Description, l.Quantity, l.Net.Minor, l.RateBP, l.VAT.Minor, l.Total.Minor); err != nil {
+				return err
+			}
 		}
 	}
 	if s.mailer != nil && notify.Email != "" {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO invoice_notices (invoice_id, user_id, email, name) VALUES ($1, $2, $3, $4)`,
+		if err := exec(func(err error) error { return fmt.Errorf("invoices: notice: %w", err) },
+			`INSERT INTO invoice_notices (invoice_id, user_id, email, name) VALUES ($1, $2, $3, $4)`,
 			inv.ID, notify.ID, notify.Email, notify.Name); err != nil {
-			return fmt.Errorf("invoices: notice: %w", err)
+			return err
 		}
 	}
 	s.db.AfterCommit(tx, s.Wake)
@@ -549,6 +588,13 @@ func issuedStateOf(inv Invoice) issuedState {
 	return issuedState{Kind: inv.Kind, RefersTo: inv.RefersTo, Source: inv.Source, SourceID: inv.SourceID, Total: inv.Total,
 		VAT: inv.VAT, VATCountry: inv.VATCountry, VATReason: inv.VATReason}
 }
+
+// insertInvoice writes a document's row, pending (no number yet).
+const insertInvoice = `INSERT INTO invoices (id, kind, series, year, seq, number, source_type, source_id, order_id, customer_id, refers_to,
+	issued_at, lang, currency, net, vat, total, seller_name, seller_address, seller_country, seller_vat_number, seller_registration,
+	buyer_name, buyer_address, buyer_country, buyer_type, buyer_vat_number, prices_include_vat, billing_country, card_country,
+	vat_country, vat_reason, reverse_charge, zone)
+	VALUES ($1, $2, $3, $4, NULL, NULL, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31, $32)`
 
 // CreditInput is a refund to document.
 type CreditInput struct {
@@ -632,7 +678,7 @@ func (s *Service) CreditTx(ctx context.Context, tx *sql.Tx, in CreditInput) (Inv
 	cn.VATCountry, cn.VATReason, cn.ReverseCharge = orig.VATCountry, orig.VATReason, orig.ReverseCharge
 	cn.RefersTo, cn.RefersToNumber = orig.ID, orig.Number
 	cn.Lines = []Line{{Position: 1, Ref: line.Ref, Description: line.Description, Quantity: 1, Net: sp.Net, RateBP: line.RateBP, VAT: sp.VAT, Total: sp.Total}}
-	if err := s.insert(ctx, tx, &cn, in.Buyer); err != nil {
+	if err := s.insert(ctx, tx, &cn, in.Buyer, false); err != nil {
 		return Invoice{}, err
 	}
 	return cn, nil

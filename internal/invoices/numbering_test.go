@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"comptoir/internal/apptest"
+	"comptoir/internal/db"
 	"comptoir/internal/invoices"
 	"comptoir/internal/mail"
 	"comptoir/internal/money"
@@ -234,5 +235,72 @@ func TestSourceIsInvoicedOnce(t *testing.T) {
 	var n int
 	if err := h.App.DB.Read.QueryRowContext(ctx, `SELECT COUNT(*) FROM invoices WHERE source_id = 'ord_once'`).Scan(&n); err != nil || n != 1 {
 		t.Fatalf("%d invoices of the source (%v), want 1", n, err)
+	}
+}
+
+// On PostgreSQL a document and its lines are one statement (they were a
+// round trip each: issue #9), at once or appended (IssueInput.Append, a
+// checkout's): read back, the lines are all there, in order; issued again
+// appended, the source's invoice already there fails the transaction from
+// its commit with ErrAlreadyInvoiced, nothing more written.
+func TestIssueWritesTheDocumentWithItsLines(t *testing.T) {
+	h := apptest.Start(t)
+	ctx := context.Background()
+	d := h.App.DB
+	u := customer(t, h, "lines@example.fr", "fr", "FR", "consumer", "", 0)
+	in := invoices.IssueInput{Source: invoices.SourceOrder, SourceID: "ord_lines", NewSource: true, Lang: "fr",
+		Buyer: invoices.Buyer{ID: u.ID, Name: u.Name, Email: u.Email, Type: "consumer", Country: "FR"}, Announced: true,
+		Lines: []invoices.LineInput{{Ref: "l1", Description: "Posts", Quantity: 1, Amount: money.MustNew(1200, "EUR")},
+			{Ref: "l2", Description: "Stories", Quantity: 3, Amount: money.MustNew(3600, "EUR")},
+			{Ref: "l3", Description: "Reels", Quantity: 2, Amount: money.MustNew(100, "EUR")}}}
+	// The rates in memory, as a checkout has them (WarmRates).
+	if err := h.App.Invoices.WarmRates(ctx); err != nil {
+		t.Fatal(err)
+	}
+	issue := func(in invoices.IssueInput) (inv invoices.Invoice, rt int64, err error) {
+		var n db.RoundTrips
+		cctx := db.CountRoundTrips(ctx, &n)
+		err = d.Tx(cctx, func(tx *sql.Tx) error {
+			inv, err = h.App.Invoices.IssueTx(cctx, tx, in)
+			return err
+		})
+		return inv, n.Load(), err
+	}
+	for _, appended := range []bool{false, true} {
+		in.Append = appended
+		in.SourceID = fmt.Sprintf("ord_lines_%v", appended)
+		inv, rt, err := issue(in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// BEGIN, the document with its lines, the audit line, COMMIT; or
+		// BEGIN, the pipeline of both, COMMIT.
+		if want := map[bool]int64{false: 4, true: 3}[appended]; d.Engine == db.Postgres && rt != want {
+			t.Errorf("appended %v: %d round trips to issue a document of 3 lines, want %d", appended, rt, want)
+		}
+		got, err := h.App.Invoices.Get(ctx, inv.ID)
+		if err != nil || len(got.Lines) != 3 {
+			t.Fatalf("appended %v: %+v %v", appended, got, err)
+		}
+		for i, l := range got.Lines {
+			if l.Position != i+1 || l.Ref != in.Lines[i].Ref || l.Description != in.Lines[i].Description || l.Quantity != in.Lines[i].Quantity ||
+				l != inv.Lines[i] {
+				t.Errorf("appended %v: line %d = %+v, want %+v", appended, i+1, l, inv.Lines[i])
+			}
+		}
+		if got.Total != money.MustNew(4900, "EUR") {
+			t.Errorf("appended %v: total %v", appended, got.Total)
+		}
+	}
+	var before int
+	if err := d.Read.QueryRowContext(ctx, `SELECT COUNT(*) FROM invoice_lines`).Scan(&before); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := issue(in); !errors.Is(err, invoices.ErrAlreadyInvoiced) {
+		t.Fatalf("the source's invoice issued again, appended: %v, want ErrAlreadyInvoiced", err)
+	}
+	var after int
+	if err := d.Read.QueryRowContext(ctx, `SELECT COUNT(*) FROM invoice_lines`).Scan(&after); err != nil || after != before {
+		t.Fatalf("%d invoice lines after the refused issue, want %d (%v)", after, before, err)
 	}
 }

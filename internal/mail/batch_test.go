@@ -3,6 +3,7 @@ package mail_test
 import (
 	"bufio"
 	"context"
+	"database/sql"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -568,5 +569,114 @@ func TestBatchMessagesKeepTheirAttachments(t *testing.T) {
 				t.Errorf("message to %s: has %q = %v, want %v", e.To[0], s, has, wanted)
 			}
 		}
+	}
+}
+
+// The marks of several messages sent are recorded together: each queued
+// one becomes sent, at its own time, its attempt counted, and leaves the
+// queue; one no longer queued (failed meanwhile) is left as it was. On
+// PostgreSQL that is one statement, one round trip, rather than a
+// transaction of one UPDATE each (issue #9).
+func TestMarkSentRecordsABatchInOneStatement(t *testing.T) {
+	ctx := context.Background()
+	d, clk, o := outboxOnly(t)
+	w := mail.NewWorker(d, nil, clk, nil)
+	ids, _ := queueBatch(t, d, o, "a@example.net", "b@example.net", "c@example.net", "d@example.net")
+	if _, err := d.Exec(ctx, `UPDATE outgoing_mail SET status = 'failed', last_error = 'refused' WHERE id = $1`, ids[2]); err != nil {
+		t.Fatal(err)
+	}
+	var rt db.RoundTrips
+	at := start.Add(time.Hour)
+	if err := w.MarkSent(db.CountRoundTrips(ctx, &rt), ids, at); err != nil {
+		t.Fatal(err)
+	}
+	if d.Engine == db.Postgres && rt.Load() != 1 {
+		t.Errorf("marking %d messages sent took %d round trips, want 1", len(ids), rt.Load())
+	}
+	for i, id := range ids {
+		s := get(t, o, id)
+		if i == 2 {
+			if s.Status != mail.Failed || s.Attempts != 0 || !s.SentAt.IsZero() {
+				t.Errorf("%s, failed before the mark: %s, attempts %d, sent at %v", id, s.Status, s.Attempts, s.SentAt)
+			}
+			continue
+		}
+		if want := at.Add(time.Duration(i) * time.Second); s.Status != mail.Sent || s.Attempts != 1 || !s.SentAt.Equal(want) {
+			t.Errorf("%s: %s, attempts %d, sent at %v, want sent once at %v", id, s.Status, s.Attempts, s.SentAt, want)
+		}
+	}
+	if n, err := db.Strings(ctx, d.Read, `SELECT mail_id FROM outgoing_mail_queue`); err != nil || len(n) != 0 {
+		t.Errorf("still queued: %v %v", n, err)
+	}
+}
+
+// A message with attachments is stored, on PostgreSQL, in one statement
+// with its place in the queue and its attachments (each a round trip of
+// its own before, issue #9): read back, every attachment is there, in
+// order, with its bytes or its source; EnqueueTx and AppendTx store the
+// same. A failing attachment stores nothing of the message.
+func TestEnqueueStoresAttachmentsWithTheMessage(t *testing.T) {
+	ctx := context.Background()
+	d, _, o := outboxOnly(t)
+	m := plainMessage("a@example.net")
+	m.Attachments = []mail.Attachment{{Filename: "one.txt", ContentType: "text/plain", Data: []byte("first")},
+		{Filename: "two.pdf", ContentType: "application/pdf", Source: "doc:two"},
+		{Filename: "three.txt", ContentType: "text/plain", Data: []byte{}}}
+	for _, appended := range []bool{false, true} {
+		var rt db.RoundTrips
+		var id string
+		cctx := db.CountRoundTrips(ctx, &rt)
+		err := d.Tx(cctx, func(tx *sql.Tx) (err error) {
+			if appended {
+				id, err = o.AppendTx(cctx, tx, m)
+			} else {
+				id, err = o.EnqueueTx(cctx, tx, m)
+			}
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		// BEGIN, the statement, COMMIT.
+		if d.Engine == db.Postgres && rt.Load() != 3 {
+			t.Errorf("appended %v: %d round trips to store a message with 3 attachments, want 3", appended, rt.Load())
+		}
+		s := get(t, o, id)
+		if s.Status != mail.Queued || len(s.Attachments) != 3 {
+			t.Fatalf("appended %v: %s with %d attachments", appended, s.Status, len(s.Attachments))
+		}
+		for i, a := range s.Attachments {
+			w := m.Attachments[i]
+			if a.Filename != w.Filename || a.ContentType != w.ContentType || string(a.Data) != string(w.Data) || a.Source != w.Source {
+				t.Errorf("appended %v: attachment %d = %+v, want %+v", appended, i+1, a, w)
+			}
+		}
+		if queued, err := db.Strings(ctx, d.Read, `SELECT mail_id FROM outgoing_mail_queue WHERE mail_id = $1`, id); err != nil || len(queued) != 1 {
+			t.Errorf("appended %v: queued %v %v", appended, queued, err)
+		}
+	}
+
+	var before int
+	if err := d.Read.QueryRowContext(ctx, `SELECT COUNT(*) FROM outgoing_mail`).Scan(&before); err != nil {
+		t.Fatal(err)
+	}
+	// Two attachments at the same position: the second breaks the
+	// attachments' key.
+	bad := m
+	bad.To = "b@example.net"
+	err := d.Tx(ctx, func(tx *sql.Tx) error {
+		if _, err := o.EnqueueTx(ctx, tx, bad); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, `INSERT INTO outgoing_mail_attachments (mail_id, position, filename, content_type, content, source)
+			SELECT id, 1, 'x.txt', 'text/plain', ''::bytea, '' FROM outgoing_mail WHERE to_addr = 'b@example.net'`)
+		return err
+	})
+	if err == nil {
+		t.Fatal("a message with two attachments at one position was stored")
+	}
+	var after int
+	if err := d.Read.QueryRowContext(ctx, `SELECT COUNT(*) FROM outgoing_mail`).Scan(&after); err != nil || after != before {
+		t.Fatalf("%d messages after the failed transaction, want %d (%v)", after, before, err)
 	}
 }

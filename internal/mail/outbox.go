@@ -111,7 +111,20 @@ func (o *Outbox) EnqueueTx(ctx context.Context, tx *sql.Tx, m Message) (string, 
 	if err != nil {
 		return "", err
 	}
-	return o.EnqueuePreparedTx(ctx, tx, p)
+	return o.storePreparedTx(ctx, tx, p, false)
+}
+
+// AppendTx is EnqueueTx for a caller that neither reads the message back
+// nor refers to it later in tx (a checkout's confirmation): its rows are
+// written with db.Append, on PostgreSQL in the pipeline sent with the
+// commit rather than a round trip each. An error in them fails tx as
+// EnqueueTx's would have ("store mail: …").
+func (o *Outbox) AppendTx(ctx context.Context, tx *sql.Tx, m Message) (string, error) {
+	p, err := o.Prepare(m)
+	if err != nil {
+		return "", err
+	}
+	return o.storePreparedTx(ctx, tx, p, true)
 }
 
 // Prepared is a message validated and made into the row it is stored as
@@ -128,8 +141,8 @@ type Prepared struct {
 func (p Prepared) ID() string { return p.s.ID }
 
 // Prepare validates m and makes its row, as EnqueueTx does first; the
-// message is queued by EnqueuePreparedTx, once. Its queuing time is now,
-// when it is prepared.
+// message is queued by EnqueuePreparedTx or AppendPreparedTx, once. Its
+// queuing time is now, when it is prepared.
 func (o *Outbox) Prepare(m Message) (Prepared, error) {
 	s, err := o.prepare(m)
 	if err != nil {
@@ -141,10 +154,33 @@ func (o *Outbox) Prepare(m Message) (Prepared, error) {
 // EnqueuePreparedTx stores a message Prepare made, in tx, as EnqueueTx
 // does. Each Prepared is queued once: a second time fails on its id.
 func (o *Outbox) EnqueuePreparedTx(ctx context.Context, tx *sql.Tx, p Prepared) (string, error) {
+	return o.storePreparedTx(ctx, tx, p, false)
+}
+
+// AppendPreparedTx stores a message Prepare made, in tx, as AppendTx does.
+func (o *Outbox) AppendPreparedTx(ctx context.Context, tx *sql.Tx, p Prepared) (string, error) {
+	return o.storePreparedTx(ctx, tx, p, true)
+}
+
+// storePreparedTx writes p's rows in tx: at once, or appended (db.Append).
+func (o *Outbox) storePreparedTx(ctx context.Context, tx *sql.Tx, p Prepared, appended bool) (string, error) {
 	s := p.s
 	if s.ID == "" {
 		return "", fmt.Errorf("%w: message not prepared", ErrInvalid)
 	}
+	// exec writes one row: at once, or appended, with the error the
+	// caller gets either way.
+	exec := func(wrap func(error) error, query string, args ...any) error {
+		if appended {
+			return db.AppendWrapped(ctx, tx, wrap, query, args...)
+		}
+		_, err := tx.ExecContext(ctx, query, args...)
+		if err != nil {
+			return wrap(err)
+		}
+		return nil
+	}
+	storeMail := func(err error) error { return fmt.Errorf("store mail: %w", err) }
 	var err error
 	var userID sql.NullString
 	if s.UserID != "" {
@@ -158,36 +194,70 @@ func (o *Outbox) EnqueuePreparedTx(ctx context.Context, tx *sql.Tx, p Prepared) 
 	}
 	args := []any{s.ID, s.Kind, userID, s.From.Email, s.From.Name, s.To, s.ToName, s.Lang,
 		s.Subject, s.Text, s.HTML, s.ReplyTo, s.InReplyTo, strings.Join(s.References, " "), s.MessageID, status, lastErr, s.CreatedAt}
+	attachments := p.attachments
 	switch {
 	case erased:
-		_, err = tx.ExecContext(ctx, insertMail, args...)
+		err = exec(storeMail, insertMail, args...)
 	case o.db.Engine == db.Postgres:
-		// The row and its place in the queue in one round trip (the
-		// queue's reference to the row is checked at the statement's end).
-		_, err = tx.ExecContext(ctx, `WITH m AS (`+insertMail+` RETURNING id, created_at)
-			INSERT INTO outgoing_mail_queue (mail_id, queued_at) SELECT id, created_at FROM m`, args...)
+		// The row, its place in the queue and its attachments in one
+		// statement (the references to the row are checked at the
+		// statement's end).
+		query := `WITH m AS (` + insertMail + ` RETURNING id, created_at)
+			INSERT INTO outgoing_mail_queue (mail_id, queued_at) SELECT id, created_at FROM m`
+		if len(attachments) > 0 {
+			query = `WITH m AS (` + insertMail + ` RETURNING id, created_at),
+				q AS (INSERT INTO outgoing_mail_queue (mail_id, queued_at) SELECT id, created_at FROM m)
+				INSERT INTO outgoing_mail_attachments (mail_id, position, filename, content_type, content, source) VALUES ` +
+				attachmentValues(len(args)+1, len(attachments))
+			for _, a := range attachments {
+				args = append(args, a.Filename, a.ContentType, attachmentData(a), a.Source)
+			}
+			attachments = nil
+		}
+		err = exec(storeMail, query, args...)
 	default:
-		if _, err = tx.ExecContext(ctx, insertMail, args...); err == nil {
-			_, err = tx.ExecContext(ctx, `INSERT INTO outgoing_mail_queue (mail_id, queued_at) VALUES ($1, $2)`, s.ID, s.CreatedAt)
+		if err = exec(storeMail, insertMail, args...); err == nil {
+			err = exec(storeMail, `INSERT INTO outgoing_mail_queue (mail_id, queued_at) VALUES ($1, $2)`, s.ID, s.CreatedAt)
 		}
 	}
 	if err != nil {
-		return "", fmt.Errorf("store mail: %w", err)
+		return "", err
 	}
-	for i, a := range p.attachments {
-		data := a.Data
-		if data == nil {
-			data = []byte{} // NOT NULL: a rendered-later attachment stores no bytes
-		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO outgoing_mail_attachments (mail_id, position, filename, content_type, content, source)
-			VALUES ($1, $2, $3, $4, $5, $6)`, s.ID, i+1, a.Filename, a.ContentType, data, a.Source); err != nil {
-			return "", fmt.Errorf("store attachment: %w", err)
+	storeAttachment := func(err error) error { return fmt.Errorf("store attachment: %w", err) }
+	for i, a := range attachments {
+		if err := exec(storeAttachment, `INSERT INTO outgoing_mail_attachments (mail_id, position, filename, content_type, content, source)
+			VALUES ($1, $2, $3, $4, $5, $6)`, s.ID, i+1, a.Filename, a.ContentType, attachmentData(a), a.Source); err != nil {
+			return "", err
 		}
 	}
 	if !erased {
 		o.db.AfterCommit(tx, o.Wake)
 	}
 	return s.ID, nil
+}
+
+// attachmentData is what an attachment stores: a rendered-later one
+// (Source) no bytes, the column being NOT NULL.
+func attachmentData(a Attachment) []byte {
+	if a.Data == nil {
+		return []byte{}
+	}
+	return a.Data
+}
+
+// attachmentValues is the VALUES list of n attachments of the message $1,
+// at positions 1 to n, their filename, content type, content and source
+// from parameter $first on, four each.
+func attachmentValues(first, n int) string {
+	var b strings.Builder
+	for i := range n {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		p := first + 4*i
+		fmt.Fprintf(&b, "($1, %d, $%d, $%d, $%d, $%d)", i+1, p, p+1, p+2, p+3)
+	}
+	return b.String()
 }
 
 // insertMail stores a message. A message to be sent also gets its row in

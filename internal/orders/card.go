@@ -115,7 +115,7 @@ func (h CardHandler) PaymentSucceeded(ctx context.Context, tx *sql.Tx, p cardpay
 	if err != nil {
 		return err
 	}
-	_, err = s.sendConfirmation(ctx, tx, buyer, o, c, inv, nil)
+	_, err = s.sendConfirmation(ctx, tx, buyer, o, c, inv, nil, false)
 	return err
 }
 

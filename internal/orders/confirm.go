@@ -96,6 +96,7 @@ func (s *Service) confirmation(buyer account.User, o Order, c Consent, inv invoi
 type PreparingMailer interface {
 	Prepare(m mail.Message) (mail.Prepared, error)
 	EnqueuePreparedTx(ctx context.Context, tx *sql.Tx, p mail.Prepared) (string, error)
+	AppendPreparedTx(ctx context.Context, tx *sql.Tx, p mail.Prepared) (string, error)
 }
 
 // earlyConfirmation is a checkout's confirmation rendered and prepared
@@ -152,17 +153,24 @@ func (s *Service) prepareConfirmation(buyer account.User, o Order, c Consent, in
 
 // sendConfirmation queues the order's confirmation in tx: early's, drawn
 // before the transaction, when it is the one the order now gets, else one
-// drawn now. It returns the message's id.
-func (s *Service) sendConfirmation(ctx context.Context, tx *sql.Tx, buyer account.User, o Order, c Consent, inv invoices.Invoice, early *earlyConfirmation) (string, error) {
+// drawn now. It returns the message's id. appended: its rows are
+// appended (Mailer.AppendTx), for a checkout that reads nothing of it back.
+func (s *Service) sendConfirmation(ctx context.Context, tx *sql.Tx, buyer account.User, o Order, c Consent, inv invoices.Invoice, early *earlyConfirmation, appended bool) (string, error) {
 	d, m := s.confirmation(buyer, o, c, inv)
 	if early != nil && sameConfirmation(early.data, d, early.msg, m) {
 		if pm, ok := s.mailer.(PreparingMailer); ok {
+			if appended {
+				return pm.AppendPreparedTx(ctx, tx, early.prepared)
+			}
 			return pm.EnqueuePreparedTx(ctx, tx, early.prepared)
 		}
 	}
 	var err error
 	if m.Subject, m.Text, err = mail.Render(o.Lang, "order_confirmation", d); err != nil {
 		return "", err
+	}
+	if appended {
+		return s.mailer.AppendTx(ctx, tx, m)
 	}
 	return s.mailer.EnqueueTx(ctx, tx, m)
 }

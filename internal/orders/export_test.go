@@ -17,10 +17,10 @@ func (s *Service) ConfirmBothWays(ctx context.Context, buyer account.User, plann
 	e := s.prepareConfirmation(buyer, planned, c, plannedInvoice)
 	err = s.db.Tx(ctx, func(tx *sql.Tx) error {
 		var err error
-		if early, err = s.sendConfirmation(ctx, tx, buyer, actual, c, inv, e); err != nil {
+		if early, err = s.sendConfirmation(ctx, tx, buyer, actual, c, inv, e, true); err != nil {
 			return err
 		}
-		drawn, err = s.sendConfirmation(ctx, tx, buyer, actual, c, inv, nil)
+		drawn, err = s.sendConfirmation(ctx, tx, buyer, actual, c, inv, nil, true)
 		return err
 	})
 	return early, drawn, e != nil && early == e.prepared.ID(), err
@@ -40,5 +40,5 @@ func (s *Service) PrepareConfirmation(buyer account.User, o Order, c Consent, in
 // transaction, tx: queuing early when it is the message to send, else
 // drawing and queuing it there.
 func (s *Service) ConfirmInTx(ctx context.Context, tx *sql.Tx, buyer account.User, o Order, c Consent, inv invoices.Invoice, early *EarlyConfirmation) (string, error) {
-	return s.sendConfirmation(ctx, tx, buyer, o, c, inv, early)
+	return s.sendConfirmation(ctx, tx, buyer, o, c, inv, early, true)
 }

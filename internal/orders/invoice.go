@@ -94,7 +94,9 @@ func (s *Service) issueInvoice(ctx context.Context, tx *sql.Tx, buyer account.Us
 		return invoices.Invoice{}, nil
 	}
 	in := invoices.IssueInput{ID: invoiceID, Source: invoices.SourceOrder, SourceID: o.ID, OrderID: o.ID, Buyer: invoices.BuyerOf(buyer),
-		Lang: o.Lang, CardCountry: cardCountry, NewSource: placing, Announced: true, Charged: true}
+		Lang: o.Lang, CardCountry: cardCountry, NewSource: placing, Announced: true, Charged: true,
+		// A checkout reads none of it back: its rows go with the commit.
+		Append: placing}
 	for _, l := range o.Lines {
 		in.Lines = append(in.Lines, invoices.LineInput{Ref: l.ID, Description: l.Name, Quantity: l.Quantity, Amount: l.Amount})
 	}

@@ -208,6 +208,9 @@ type Customers interface {
 // Mailer queues email in the caller's transaction.
 type Mailer interface {
 	EnqueueTx(ctx context.Context, tx *sql.Tx, m mail.Message) (string, error)
+	// AppendTx is EnqueueTx for a message nothing later in tx reads or
+	// refers to: its rows go with the commit (db.Append).
+	AppendTx(ctx context.Context, tx *sql.Tx, m mail.Message) (string, error)
 }
 
 // CardPayments is what orders need from card payments: a Checkout page

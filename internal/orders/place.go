@@ -63,6 +63,8 @@ type LineInput struct {
 
 // AfterPlace runs inside the checkout's transaction once the order is
 // written, for work that must commit with it (an idempotent API response).
+// On PostgreSQL the order's rows are appended (db.Append): a function that
+// reads them in tx calls db.FlushAppends first.
 type AfterPlace func(ctx context.Context, tx *sql.Tx, o Order) error
 
 // Place checks out a cart: it validates the lines against the catalog,
@@ -197,10 +199,14 @@ func (s *Service) Place(ctx context.Context, in PlaceInput, after AfterPlace) (O
 		} else if err := s.reserveKeysTx(ctx, tx, o.Lines, products); err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO orders (id, customer_id, status, currency, total, paid, refunded, payment_method, policy_version, lang, placed_at, paid_at, updated_at)
+		// The order, its lines and its consent are appended: on
+		// PostgreSQL they go in one pipeline, with the commit or before
+		// the first statement that needs them (db.FlushAppends), rather
+		// than a round trip each.
+		if err := db.AppendWrapped(ctx, tx, wrapper("insert order"), `INSERT INTO orders (id, customer_id, status, currency, total, paid, refunded, payment_method, policy_version, lang, placed_at, paid_at, updated_at)
 			VALUES ($1, $2, $3, $4, $5, $6, 0, $7, $8, $9, $10, $11, $10)`,
 			o.ID, o.CustomerID, o.Status, o.Total.Currency, o.Total.Minor, o.Paid.Minor, o.PaymentMethod, o.PolicyVersion, o.Lang, now, paidAt); err != nil {
-			return wrapDB("insert order", err)
+			return err
 		}
 		for i := range o.Lines {
 			if err := insertLine(ctx, tx, o.ID, o.Lines[i]); err != nil {
@@ -209,13 +215,17 @@ func (s *Service) Place(ctx context.Context, in PlaceInput, after AfterPlace) (O
 		}
 		// Read back only in later transactions (the card payment's, the
 		// order page): sent with the commit.
-		if err := db.Append(ctx, tx, `INSERT INTO order_consents (order_id, required, immediate_performance, withdrawal_waiver, wording_version, lang, immediate_text, waiver_text, policy_version, at, ip, user_agent, terms_version)
+		if err := db.AppendWrapped(ctx, tx, wrapper("insert consent"), `INSERT INTO order_consents (order_id, required, immediate_performance, withdrawal_waiver, wording_version, lang, immediate_text, waiver_text, policy_version, at, ip, user_agent, terms_version)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
 			o.ID, consent.Required, consent.ImmediatePerformance, consent.WithdrawalWaiver, consent.WordingVersion, consent.Lang,
 			consent.ImmediateText, consent.WaiverText, consent.PolicyVersion, consent.At, consent.IP, consent.UserAgent, nullString(consent.TermsVersion)); err != nil {
-			return wrapDB("insert consent", err)
+			return err
 		}
 		if byCard {
+			// The payment refers to the order.
+			if err := db.FlushAppends(ctx, tx); err != nil {
+				return err
+			}
 			p, err := s.opts.Card.StartCheckoutTx(ctx, tx, cardpay.StartInput{
 				Purpose: cardpay.PurposeOrder, ReferenceID: o.ID, CustomerID: o.CustomerID, CustomerEmail: buyer.Email,
 				Amount: o.Total, Description: s.opts.StoreName + " — " + o.ID, Language: lang,
@@ -276,7 +286,7 @@ func (s *Service) Place(ctx context.Context, in PlaceInput, after AfterPlace) (O
 		if err != nil {
 			return err
 		}
-		_, err = s.sendConfirmation(ctx, tx, buyer, o, consent, inv, early)
+		_, err = s.sendConfirmation(ctx, tx, buyer, o, consent, inv, early, true)
 		return err
 	})
 	if err != nil {
@@ -324,18 +334,21 @@ func paidStatus(lines []Line) string {
 	return statusFor(after)
 }
 
-// insertLine writes one line of a new order.
+// insertLine writes one line of a new order, appended (db.Append): a
+// statement that changes it must come after db.FlushAppends.
 func insertLine(ctx context.Context, tx *sql.Tx, orderID string, l Line) error {
 	var until any
 	if !l.ProcessingUntil.IsZero() {
 		until = l.ProcessingUntil
 	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO order_lines (id, order_id, position, product_id, product_revision, kind, name, unit_price, quantity, delivered, amount, refunded, processing_until)
+	return db.AppendWrapped(ctx, tx, wrapper("insert line"), `INSERT INTO order_lines (id, order_id, position, product_id, product_revision, kind, name, unit_price, quantity, delivered, amount, refunded, processing_until)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 0, $10, 0, $11)`,
-		l.ID, orderID, l.Position, l.ProductID, l.ProductRevision, l.Kind, l.Name, l.UnitPrice.Minor, l.Quantity, l.Amount.Minor, until); err != nil {
-		return wrapDB("insert line", err)
-	}
-	return nil
+		l.ID, orderID, l.Position, l.ProductID, l.ProductRevision, l.Kind, l.Name, l.UnitPrice.Minor, l.Quantity, l.Amount.Minor, until)
+}
+
+// wrapper is wrapDB for op, for db.AppendWrapped.
+func wrapper(op string) func(error) error {
+	return func(err error) error { return wrapDB(op, err) }
 }
 
 // deliverAtOnce delivers a digital line as soon as it is paid: a licence
@@ -344,6 +357,11 @@ func insertLine(ctx context.Context, tx *sql.Tx, orderID string, l Line) error {
 func (s *Service) deliverAtOnce(ctx context.Context, tx *sql.Tx, orderID string, l *Line, p catalog.Product, now time.Time) error {
 	if p.Kind != catalog.KindDigital {
 		return nil
+	}
+	// The line changed below may still wait in the transaction's appended
+	// rows (Place appends its order and lines).
+	if err := db.FlushAppends(ctx, tx); err != nil {
+		return err
 	}
 	if p.DigitalDelivery == catalog.DeliveryLicenceKey {
 		key, fromPool, err := s.catalog.AssignLicenceKeyTx(ctx, tx, p.ID, l.ID)

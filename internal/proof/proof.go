@@ -334,6 +334,11 @@ func (s *Service) RecordChoiceTx(ctx context.Context, tx *sql.Tx, orderID string
 	} else if !out {
 		// A customer who withdrew their consent on their account page is
 		// not enrolled again by default: only by saying so at checkout.
+		// The order's row may still wait in tx's appended rows (Place
+		// appends it): written first.
+		if err := db.FlushAppends(ctx, tx); err != nil {
+			return err
+		}
 		var withdrawn int
 		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM proof_consent_withdrawals cw JOIN orders o ON o.customer_id = cw.customer_id
 			WHERE o.id = $1`, orderID).Scan(&withdrawn); err != nil {

@@ -1,0 +1,187 @@
+package app_test
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"comptoir/internal/account"
+	"comptoir/internal/apptest"
+	"comptoir/internal/catalog"
+	"comptoir/internal/db"
+	"comptoir/internal/db/dbtest"
+	"comptoir/internal/money"
+)
+
+// checkoutRoundTrips is what one API checkout paid from the balance, with
+// an idempotency key, waits for on PostgreSQL: the key's lookup and the
+// token's, then its transaction: BEGIN, the debit (a conditional update,
+// whose outcome decides the answer), the key's claim (whose outcome does
+// too), one pipeline of every other row (the order, its line, its consent,
+// the proof choice, the invoice and its line, the confirmation with its
+// queue row and attachment, the audit lines) and COMMIT. It was 13, each
+// row a round trip of its own, and the waits on both sides cost more CPU
+// than the inserts (issue #9).
+const checkoutRoundTrips = 7
+
+// TestCheckoutRoundTrips pins checkoutRoundTrips, so that a row that
+// leaves the pipeline (a tx.ExecContext where db.AppendWrapped would do)
+// shows in go test rather than in a bench run. PostgreSQL only: SQLite
+// has no round trips.
+func TestCheckoutRoundTrips(t *testing.T) {
+	if dbtest.Engine() != db.Postgres {
+		t.Skip("PostgreSQL only: SQLite runs in the process")
+	}
+	h := apptest.Start(t)
+	ctx := context.Background()
+	p, err := h.App.Catalog.Create(ctx, faultAdmin, catalog.ProductInput{
+		Slug: "posts", Kind: catalog.KindService, NameFR: "Publications", NameEN: "Posts", DescriptionFR: "Des publications.",
+		DescriptionEN: "Some posts.", UnitPrice: money.MustNew(100, "EUR"), MinQuantity: 1, MaxQuantity: 10, ProcessingTime: time.Hour,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, _ := h.User(t, account.RoleCustomer, "ana@example.fr")
+	if _, err := h.App.Ledger.AdminCredit(ctx, faultAdmin, u.ID, money.MustNew(100_000, "EUR"), "test"); err != nil {
+		t.Fatal(err)
+	}
+	auth := h.Bearer(t, u.ID).Get("Authorization")
+	handler := h.App.Web.Handler()
+	checkout := func(key string) (int64, string) {
+		t.Helper()
+		var rt db.RoundTrips
+		req := httptest.NewRequestWithContext(db.CountRoundTrips(ctx, &rt), http.MethodPost, "/api/v1/orders", strings.NewReader(
+			`{"lines":[{"product_id":"`+p.ID+`","quantity":2}],"payment":"balance","consent":{"immediate_performance":true,"withdrawal_waiver":true}}`))
+		req.Header.Set("Authorization", auth)
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Idempotency-Key", key)
+		rec := httptest.NewRecorder()
+		handler.ServeHTTP(rec, req)
+		if rec.Code != http.StatusCreated {
+			t.Fatalf("checkout %s: %d %s", key, rec.Code, rec.Body)
+		}
+		return rt.Load(), rec.Body.String()
+	}
+	// The first requests with the token record its use.
+	checkout("warm-1")
+	checkout("warm-2")
+	n, body := checkout("counted")
+	if n != checkoutRoundTrips {
+		t.Errorf("one checkout: %d round trips to PostgreSQL, want %d", n, checkoutRoundTrips)
+	}
+	// Everything the pipeline carried is there.
+	orderID := between(body, `"id":"`, `"`)
+	var orders, lines, consents, invoices, mails int
+	if err := h.App.DB.Read.QueryRowContext(ctx, `SELECT
+		(SELECT COUNT(*) FROM orders WHERE id = $1), (SELECT COUNT(*) FROM order_lines WHERE order_id = $1),
+		(SELECT COUNT(*) FROM order_consents WHERE order_id = $1), (SELECT COUNT(*) FROM invoices i JOIN invoice_lines l ON l.invoice_id = i.id WHERE i.order_id = $1),
+		(SELECT COUNT(*) FROM outgoing_mail m JOIN outgoing_mail_attachments a ON a.mail_id = m.id WHERE m.kind = 'order_confirmation' AND m.text_body LIKE '%' || $1 || '%')`, orderID).
+		Scan(&orders, &lines, &consents, &invoices, &mails); err != nil {
+		t.Fatal(err)
+	}
+	if orders != 1 || lines != 1 || consents != 1 || invoices != 1 || mails != 1 {
+		t.Errorf("order %s: %d orders, %d lines, %d consents, %d invoice lines, %d confirmations with an attachment", orderID, orders, lines, consents, invoices, mails)
+	}
+}
+
+// between is the text of s after the first start, up to end.
+func between(s, start, end string) string {
+	_, after, _ := strings.Cut(s, start)
+	v, _, _ := strings.Cut(after, end)
+	return v
+}
+
+// TestCheckoutPipelineFailure: a row of the checkout's pipeline that fails
+// (the confirmation's attachment, near its end) fails the checkout as a
+// failing statement did before the pipeline, with nothing written: no
+// order, no debit, no invoice, no mail, no idempotency key (the same key
+// then checks out). One that loses a conflict (40P01) runs the whole
+// transaction again, which succeeds. PostgreSQL only: SQLite has no
+// pipeline.
+func TestCheckoutPipelineFailure(t *testing.T) {
+	if dbtest.Engine() != db.Postgres {
+		t.Skip("PostgreSQL only: SQLite runs each statement at once")
+	}
+	h := apptest.Start(t)
+	ctx := context.Background()
+	d := h.App.DB
+	p, err := h.App.Catalog.Create(ctx, faultAdmin, catalog.ProductInput{
+		Slug: "posts", Kind: catalog.KindService, NameFR: "Publications", NameEN: "Posts", DescriptionFR: "Des publications.",
+		DescriptionEN: "Some posts.", UnitPrice: money.MustNew(100, "EUR"), MinQuantity: 1, MaxQuantity: 10, ProcessingTime: time.Hour,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, _ := h.User(t, account.RoleCustomer, "ana@example.fr")
+	if _, err := h.App.Ledger.AdminCredit(ctx, faultAdmin, u.ID, money.MustNew(100_000, "EUR"), "test"); err != nil {
+		t.Fatal(err)
+	}
+	header := h.Bearer(t, u.ID)
+	header.Set("Idempotency-Key", "pipeline-1")
+	c := h.NewClient(t)
+	checkout := func() apptest.Response {
+		return c.Send(http.MethodPost, "/api/v1/orders", "application/json", strings.NewReader(
+			`{"lines":[{"product_id":"`+p.ID+`","quantity":2}],"payment":"balance","consent":{"immediate_performance":true,"withdrawal_waiver":true}}`), header)
+	}
+	state := func() [6]int {
+		t.Helper()
+		var s [6]int
+		if err := d.Read.QueryRowContext(ctx, `SELECT (SELECT COUNT(*) FROM orders), (SELECT COUNT(*) FROM order_lines),
+			(SELECT COUNT(*) FROM balance_entries), (SELECT COUNT(*) FROM invoices), (SELECT COUNT(*) FROM outgoing_mail WHERE kind = 'order_confirmation'),
+			(SELECT COUNT(*) FROM idempotency_keys)`).Scan(&s[0], &s[1], &s[2], &s[3], &s[4], &s[5]); err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	before := state()
+	balance := func() int64 {
+		t.Helper()
+		b, err := h.App.Ledger.Balance(ctx, u.ID, "EUR")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b.Minor
+	}
+	credit := balance()
+
+	for _, stmt := range []string{
+		`CREATE FUNCTION test_refuse_attachment() RETURNS trigger LANGUAGE plpgsql AS $$
+		BEGIN RAISE EXCEPTION 'attachment refused by the test' USING ERRCODE = 'check_violation'; END $$`,
+		`CREATE TRIGGER test_refuse_attachment BEFORE INSERT ON outgoing_mail_attachments FOR EACH ROW EXECUTE FUNCTION test_refuse_attachment()`,
+	} {
+		if _, err := d.Write.ExecContext(ctx, stmt); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if r := checkout(); r.Status != http.StatusInternalServerError {
+		t.Fatalf("checkout with its attachment refused: %d %s", r.Status, r.Body)
+	}
+	if after := state(); after != before || balance() != credit {
+		t.Fatalf("after a failed pipeline: %v (balance %d), want %v (balance %d)", after, balance(), before, credit)
+	}
+	if _, err := d.Write.ExecContext(ctx, `DROP TRIGGER test_refuse_attachment ON outgoing_mail_attachments`); err != nil {
+		t.Fatal(err)
+	}
+
+	// A conflict on the same row: the transaction runs again.
+	retried := d.ConflictsRetried()
+	dbtest.ConflictOnInsert(t, d, "outgoing_mail_attachments", 1)
+	if r := checkout(); r.Status != http.StatusCreated {
+		t.Fatalf("checkout after a conflict in its pipeline: %d %s", r.Status, r.Body)
+	}
+	if n := d.ConflictsRetried() - retried; n != 1 {
+		t.Errorf("%d transactions run again, want 1", n)
+	}
+	after := state()
+	for i, want := range []int{1, 1, 1, 1, 1, 1} {
+		if after[i] != before[i]+want {
+			t.Fatalf("after the checkout run again: %v, want one more of each than %v", after, before)
+		}
+	}
+	if got := balance(); got != credit-200 {
+		t.Errorf("balance %d after the checkout, want %d", got, credit-200)
+	}
+}

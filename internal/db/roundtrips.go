@@ -1,0 +1,55 @@
+package db
+
+import (
+	"context"
+	"sync/atomic"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// RoundTrips counts the statements a context's work sends to PostgreSQL,
+// each a round trip the client waits for: a query, a BEGIN or COMMIT, and
+// a pipeline of statements (Append's rows) as one. A statement's first
+// preparation on a connection is not counted: it depends on which pooled
+// connection ran it, not on the work. It is how a test pins what one
+// request costs the database (a checkout: see internal/app's
+// TestCheckoutRoundTrips), where a count of statements would not show a
+// pipeline's worth. SQLite, in process, counts nothing.
+type RoundTrips struct{ n atomic.Int64 }
+
+// Load is the count so far.
+func (r *RoundTrips) Load() int64 { return r.n.Load() }
+
+type roundTripsKey struct{}
+
+// CountRoundTrips returns ctx with r counting the round trips made with it
+// (and with the contexts derived from it).
+func CountRoundTrips(ctx context.Context, r *RoundTrips) context.Context {
+	return context.WithValue(ctx, roundTripsKey{}, r)
+}
+
+// roundTripTracer counts, for a context that asks (CountRoundTrips), what
+// pgx sends. It costs a context lookup per statement otherwise.
+type roundTripTracer struct{}
+
+func count(ctx context.Context) {
+	if r, ok := ctx.Value(roundTripsKey{}).(*RoundTrips); ok {
+		r.n.Add(1)
+	}
+}
+
+func (roundTripTracer) TraceQueryStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceQueryStartData) context.Context {
+	count(ctx)
+	return ctx
+}
+
+func (roundTripTracer) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
+
+func (roundTripTracer) TraceBatchStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceBatchStartData) context.Context {
+	count(ctx)
+	return ctx
+}
+
+func (roundTripTracer) TraceBatchQuery(context.Context, *pgx.Conn, pgx.TraceBatchQueryData) {}
+
+func (roundTripTracer) TraceBatchEnd(context.Context, *pgx.Conn, pgx.TraceBatchEndData) {}
