@@ -27,6 +27,12 @@ const maxUploadBytes = 64 << 20
 // withdrawal has its own button, subscription_cancel its own page.
 var claimKindsFromOrder = []policy.Kind{policy.NonDelivery, policy.NotAsDescribed, policy.Dissatisfied}
 
+// claimKindsFromMessage are the order claims an agent files from a
+// customer's message: a withdrawal too, which a customer may state in
+// any words, by mail or on the contact form (its topic "withdraw from an
+// order"), dated from that message (Directive 2011/83/EU art. 11(1)).
+var claimKindsFromMessage = []policy.Kind{policy.NonDelivery, policy.NotAsDescribed, policy.Dissatisfied, policy.Withdrawal}
+
 // reason is the decision's sentence in the reader's language.
 func reason(d policy.Decision, lang string) string {
 	if lang == "fr" {
