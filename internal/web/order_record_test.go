@@ -4,11 +4,15 @@ import (
 	"context"
 	"net/url"
 	"regexp"
+	"strings"
 	"testing"
 
 	"comptoir/internal/account"
 	"comptoir/internal/apptest"
+	"comptoir/internal/claims"
 	"comptoir/internal/orders"
+	"comptoir/internal/policy"
+	"comptoir/internal/testwait"
 )
 
 // twoProductOrder places, paid from the balance, an order of 10 of one
@@ -50,5 +54,42 @@ func TestDeliveryRecordNamesTheProduct(t *testing.T) {
 				t.Fatalf("the delivery record lacks %q:\n%s", want, page)
 			}
 		}
+	}
+}
+
+// The console's order page is written for the agent and says whose order
+// it is. Before, it named no customer at all, and it spoke to the customer
+// ("My claims", "My invoices", "What you agreed to at checkout") and
+// showed the invoice's VAT rule as a code ("(seller_country)", "card: ").
+func TestConsoleOrderPageIsTheAgents(t *testing.T) {
+	for _, lang := range []string{"en", "fr"} {
+		t.Run(lang, func(t *testing.T) {
+			h := apptest.Start(t)
+			u, _ := h.User(t, account.RoleCustomer, "ana@example.fr")
+			o := twoProductOrder(t, h, u)
+			_, ag := h.User(t, account.RoleAgent, "agent@shop.test")
+			ag.PostForm("/lang", url.Values{"lang": {lang}})
+			if _, err := h.App.Claims.File(context.Background(), claims.FileInput{Kind: policy.Dissatisfied, CustomerID: u.ID,
+				OrderID: o.ID, LineID: o.Lines[0].ID, Actor: u.Actor()}); err != nil {
+				t.Fatal(err)
+			}
+			// Invoices are numbered by a background pass.
+			testwait.Until(t, "the order's invoice", func() bool {
+				invs, err := h.App.Invoices.ForOrder(context.Background(), o.ID)
+				return err == nil && len(invs) > 0
+			})
+			page := ag.Get("/console/orders/" + o.ID)
+			mustContain(t, page, `id="customer-context"`, "ana@example.fr", `href="/console/orders/`+o.ID+`"`)
+			want := map[string][]string{
+				"en": {"<h2>Claims</h2>", "<h2>Invoices and credit notes</h2>", "What the customer agreed to at checkout", "(the seller’s country)", "—</small>"},
+				"fr": {"<h2>Réclamations</h2>", "<h2>Factures et avoirs</h2>", "Ce que le client a accepté lors de la commande", "(pays du vendeur)", "—</small>"},
+			}[lang]
+			mustContain(t, page, want...)
+			for _, not := range []string{"My claims", "My invoices", "What you agreed", "Mes réclamations", "Mes factures", "Ce que vous avez accepté", "seller_country"} {
+				if strings.Contains(page.Body, not) {
+					t.Errorf("the console's order page says %q", not)
+				}
+			}
+		})
 	}
 }

@@ -57,6 +57,9 @@ type orderData struct {
 	// not arrived yet.
 	PayLink       bool
 	PayConfirming bool
+	// Context is the order's customer (console): who they are, their
+	// other orders, subscriptions, balance and claims.
+	Context *customerContext
 }
 
 // orderView loads an order for its owner, or for staff when console is set.
@@ -102,6 +105,20 @@ func (s *Server) orderView(r *http.Request, console bool) (*view, error) {
 	if console && s.Disputes != nil {
 		if d.Disputes, err = s.Disputes.ForReference(ctx, o.ID); err != nil {
 			return nil, err
+		}
+	}
+	if console {
+		// Whose order it is, beside it, as on a ticket or claim page: the
+		// console's order page named no customer at all.
+		d.Context = &customerContext{}
+		u, err := s.Accounts.UserByID(ctx, o.CustomerID)
+		if err != nil && !errors.Is(err, account.ErrNotFound) {
+			return nil, err
+		}
+		if err == nil {
+			if d.Context, err = s.accountContext(ctx, d.Context, u); err != nil {
+				return nil, err
+			}
 		}
 	}
 	v := s.newView(r, "", d)
