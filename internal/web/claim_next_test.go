@@ -1,0 +1,55 @@
+package web_test
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	"comptoir/internal/account"
+	"comptoir/internal/apptest"
+	"comptoir/internal/claims"
+	"comptoir/internal/policy"
+)
+
+// A decided claim's page says what the customer can do next, as its email
+// does ("if you think it is wrong, reply"). Before, a claim refused for
+// insufficient evidence told the customer "You can send more at any
+// time" above no form at all (evidence is taken on open claims only) and
+// no link: the page was a dead end.
+func TestDecidedClaimPageShowsTheWayOn(t *testing.T) {
+	for _, lang := range []string{"en", "fr"} {
+		t.Run(lang, func(t *testing.T) {
+			h := apptest.Start(t)
+			ctx := context.Background()
+			u, c := h.User(t, account.RoleCustomer, "ana@example.fr")
+			c.PostForm("/lang", url.Values{"lang": {lang}})
+			o := twoProductOrder(t, h, u)
+			cl, err := h.App.Claims.File(ctx, claims.FileInput{Kind: policy.NotAsDescribed, CustomerID: u.ID, OrderID: o.ID,
+				LineID: o.Lines[1].ID, Message: "Not what was described.", Actor: u.Actor()})
+			if err != nil {
+				t.Fatal(err)
+			}
+			open := c.Get("/claims/" + cl.ID)
+			if strings.Contains(open.Body, `id="claim-next"`) {
+				t.Fatal("an open claim's page offers to contest a decision")
+			}
+			_, ag := h.User(t, account.RoleAgent, "agent@shop.test")
+			r := ag.PostForm("/console/claims/"+cl.ID+"/decision", url.Values{"decision_key": {formKey(t, ag.Get("/console/claims/"+cl.ID), "decision_key")},
+				"outcome": {"refused"}, "reason_code": {"insufficient_evidence"}})
+			if r.Status != http.StatusSeeOther {
+				t.Fatalf("decide: %d %s", r.Status, r.Body)
+			}
+			page := c.Get("/claims/" + cl.ID)
+			mustContain(t, page, `id="claim-more-evidence"`, `href="/orders/`+o.ID+`#report"`,
+				`id="claim-contest"`, `href="/contact?order=`+o.ID+`"`, `href="/legal/mediator"`)
+			want := map[string]string{"en": "Think this decision is wrong?", "fr": "Vous pensez que cette décision est erronée"}[lang]
+			mustContain(t, page, want)
+			// The way on leads somewhere: the order page's form, the
+			// Contact form with the order filled in.
+			mustContain(t, c.Get("/orders/"+o.ID), `id="report"`)
+			mustContain(t, c.Get("/contact?order="+o.ID), `value="`+o.ID+`"`)
+		})
+	}
+}
