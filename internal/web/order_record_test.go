@@ -2,6 +2,7 @@ package web_test
 
 import (
 	"context"
+	"net/http"
 	"net/url"
 	"regexp"
 	"strings"
@@ -91,5 +92,27 @@ func TestConsoleOrderPageIsTheAgents(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// A delivery the order refuses comes back beside its line's form with the
+// number the agent typed. Before, the reason stood above the page, naming
+// no line of an order of several, and the field showed the old count.
+func TestDeliveryRefusalStaysBesideItsLine(t *testing.T) {
+	h := apptest.Start(t)
+	u, _ := h.User(t, account.RoleCustomer, "ana@example.fr")
+	o := twoProductOrder(t, h, u)
+	_, ag := h.User(t, account.RoleAgent, "agent@shop.test")
+	ag.PostForm("/lang", url.Values{"lang": {"en"}})
+	r := ag.PostForm("/console/orders/"+o.ID+"/delivery", url.Values{"line_id": {o.Lines[1].ID}, "delivered": {"25"}})
+	if r.Status != http.StatusUnprocessableEntity {
+		t.Fatalf("over-delivery: %d", r.Status)
+	}
+	mustMarkRefused(t, "over-delivery", r.Body, map[string]string{"delivered": "delivered"})
+	if !regexp.MustCompile(`id="delivered-` + o.Lines[1].ID + `" name="delivered"[^>]*value="25"[^>]*>\s*<button[^>]*>[^<]*</button>\s*<p class="error" role="alert" id="delivered-error">`).MatchString(r.Body) {
+		t.Fatalf("the refusal is not beside the second line's form with 25 kept:\n%s", r.Body)
+	}
+	if !strings.Contains(r.Body, `id="delivered-`+o.Lines[0].ID+`" name="delivered" type="number" min="0" max="10" value="0"`) {
+		t.Fatal("the other line's form lost its count")
 	}
 }

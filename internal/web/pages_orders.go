@@ -192,7 +192,16 @@ func (s *Server) consoleDelivery(w http.ResponseWriter, r *http.Request) {
 			s.serverError(w, r, verr)
 			return
 		}
-		v.Errors = map[string]string{"delivery": s.Messages.T(v.Lang, "order.error."+orders.Code(err))}
+		// The reason beside the line's form, with what the agent typed:
+		// above the page, it named no line of an order of several, and
+		// the number was lost.
+		field := "delivery"
+		if _, ok := v.Data.(orderData).Order.Line(r.PostForm.Get("line_id")); ok {
+			field = "delivered"
+			v.Form.Set("line_id", r.PostForm.Get("line_id"))
+			v.Form.Set("delivered", r.PostForm.Get("delivered"))
+		}
+		v.Errors = map[string]string{field: s.Messages.T(v.Lang, "order.error."+orders.Code(err))}
 		s.render(w, r, http.StatusUnprocessableEntity, "order", v)
 		return
 	}
