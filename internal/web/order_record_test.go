@@ -116,3 +116,23 @@ func TestDeliveryRefusalStaysBesideItsLine(t *testing.T) {
 		t.Fatal("the other line's form lost its count")
 	}
 }
+
+// The console's list of orders says whose each is. Before, it showed the
+// order, date, status, products and total: an agent looking for a
+// customer's order had to open them one by one.
+func TestConsoleOrdersNameTheirCustomer(t *testing.T) {
+	h := apptest.Start(t)
+	u, _ := h.User(t, account.RoleCustomer, "ana@example.fr")
+	o := twoProductOrder(t, h, u)
+	_, ag := h.User(t, account.RoleAgent, "agent@shop.test")
+	page := ag.Get("/console/orders").Body
+	i := strings.Index(page, `<a href="/console/orders/`+o.ID+`">`)
+	if i < 0 {
+		t.Fatal("the order is not listed")
+	}
+	row := page[i:]
+	row = row[:strings.Index(row, "</tr>")]
+	if !strings.Contains(row, `<td class="order-customer">`) || !strings.Contains(row, "ana@example.fr") {
+		t.Fatalf("the order's row names no customer: %s", row)
+	}
+}

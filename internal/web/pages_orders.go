@@ -21,6 +21,8 @@ type ordersData struct {
 	Orders []orders.Order
 	Next   string
 	Status string
+	// Customers name each order's customer, by customer id (console).
+	Customers map[string]string
 }
 
 func (s *Server) myOrders(w http.ResponseWriter, r *http.Request) {
@@ -160,7 +162,23 @@ func (s *Server) consoleOrders(w http.ResponseWriter, r *http.Request) {
 		s.listFailed(w, r, err)
 		return
 	}
-	s.render(w, r, http.StatusOK, "console_orders", s.newView(r, "console.orders.title", ordersData{Orders: page, Next: next, Status: q.Get("status")}))
+	// Whose order each is: the list named no one.
+	customers := map[string]string{}
+	for _, o := range page {
+		if _, seen := customers[o.CustomerID]; seen {
+			continue
+		}
+		u, err := s.Accounts.UserByID(r.Context(), o.CustomerID)
+		if err != nil && !errors.Is(err, account.ErrNotFound) {
+			s.serverError(w, r, err)
+			return
+		}
+		customers[o.CustomerID] = u.Email
+		if u.Name != "" {
+			customers[o.CustomerID] = u.Name + " <" + u.Email + ">"
+		}
+	}
+	s.render(w, r, http.StatusOK, "console_orders", s.newView(r, "console.orders.title", ordersData{Orders: page, Next: next, Status: q.Get("status"), Customers: customers}))
 }
 
 // consoleDelivery records delivery progress typed by an agent.
