@@ -53,3 +53,24 @@ func TestDecidedClaimPageShowsTheWayOn(t *testing.T) {
 		})
 	}
 }
+
+// A decided claim without evidence shows no evidence section: it said "No
+// evidence yet" on a claim that can take none any more (a subscription's
+// cancellation, decided as it is filed).
+func TestDecidedClaimWithoutEvidenceShowsNone(t *testing.T) {
+	h := apptest.Start(t)
+	plan := newPlan(t, h, "pro", 990, 0)
+	u, c := h.User(t, account.RoleCustomer, "ana@example.fr")
+	c.PostForm("/lang", url.Values{"lang": {"en"}})
+	credit(t, h, u, 5000)
+	subID := subscribeWithBalance(t, c, h.Bearer(t, u.ID), plan.ID)
+	r := c.PostForm("/subscriptions/"+subID+"/cancel", url.Values{"cancel_key": {"cck_none"}, "mode": {"period_end"}})
+	if r.Status != http.StatusSeeOther || !strings.HasPrefix(r.Location, "/claims/") {
+		t.Fatalf("cancel: %d %q", r.Status, r.Location)
+	}
+	page := c.Get(r.Location)
+	mustContain(t, page, `id="claim-outcome"`)
+	if strings.Contains(page.Body, `id="evidence"`) || strings.Contains(page.Body, "No evidence yet") {
+		t.Fatal("a decided claim without evidence shows an empty evidence section")
+	}
+}
