@@ -92,3 +92,29 @@ func TestClaimPagesNameTheirProduct(t *testing.T) {
 		t.Errorf("the order page's claims do not name their product:\n%s", orderPage)
 	}
 }
+
+// The console words a claim's outcome for the agent. It showed agents the
+// customer's wording, addressed to the customer: "Un agent vous propose
+// une solution", "En attente de vos justificatifs".
+func TestConsoleWordsOutcomesForTheAgent(t *testing.T) {
+	h := apptest.Start(t)
+	ctx := context.Background()
+	u, c := h.User(t, account.RoleCustomer, "ana@example.fr")
+	c.PostForm("/lang", url.Values{"lang": {"fr"}})
+	o := twoProductOrder(t, h, u)
+	cl, err := h.App.Claims.File(ctx, claims.FileInput{Kind: policy.Dissatisfied, CustomerID: u.ID, OrderID: o.ID,
+		LineID: o.Lines[0].ID, Actor: u.Actor()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustContain(t, c.Get("/claims/"+cl.ID), "Un agent vous propose une solution")
+	_, ag := h.User(t, account.RoleAgent, "agent@shop.test")
+	ag.PostForm("/lang", url.Values{"lang": {"fr"}})
+	for _, path := range []string{"/console/claims", "/console/claims/" + cl.ID, "/console/orders/" + o.ID} {
+		page := ag.Get(path)
+		mustContain(t, page, "Solution à proposer au client")
+		if strings.Contains(page.Body, "Un agent vous propose une solution") {
+			t.Errorf("%s speaks to the customer", path)
+		}
+	}
+}
