@@ -74,3 +74,24 @@ func TestDecidedClaimWithoutEvidenceShowsNone(t *testing.T) {
 		t.Fatal("a decided claim without evidence shows an empty evidence section")
 	}
 }
+
+// An ended subscription's page leads to the plan again, and no longer
+// calls its last period "current".
+func TestEndedSubscriptionLeadsToItsPlan(t *testing.T) {
+	h := apptest.Start(t)
+	plan := newPlan(t, h, "pro", 990, 0)
+	u, c := h.User(t, account.RoleCustomer, "ana@example.fr")
+	c.PostForm("/lang", url.Values{"lang": {"en"}})
+	credit(t, h, u, 5000)
+	subID := subscribeWithBalance(t, c, h.Bearer(t, u.ID), plan.ID)
+	mustContain(t, c.Get("/subscriptions/"+subID), "Current period")
+	if r := c.PostForm("/subscriptions/"+subID+"/cancel", url.Values{"cancel_key": {"cck_end"}, "mode": {"now"}}); r.Status != http.StatusSeeOther {
+		t.Fatalf("cancel: %d", r.Status)
+	}
+	page := c.Get("/subscriptions/" + subID)
+	mustContain(t, page, `id="subscribe-again"`, `href="/shop/pro"`, "Last period")
+	if strings.Contains(page.Body, "Current period") {
+		t.Error("an ended subscription's page speaks of its current period")
+	}
+	mustContain(t, c.Get("/shop/pro"), "/subscriptions")
+}
