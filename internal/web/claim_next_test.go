@@ -95,3 +95,20 @@ func TestEndedSubscriptionLeadsToItsPlan(t *testing.T) {
 	}
 	mustContain(t, c.Get("/shop/pro"), "/subscriptions")
 }
+
+// A visitor without an account reading a plan is offered to create one
+// and come back to the plan, as the cart offers. The plan's page offered
+// to sign in only.
+func TestPlanPageOffersSignUp(t *testing.T) {
+	h := apptest.Start(t)
+	newPlan(t, h, "pro", 990, 0)
+	c := h.NewClient(t)
+	mustContain(t, c.Get("/shop/pro"), `<a href="/signup?next=/shop/pro" id="subscribe-signup">`)
+	mustContain(t, c.Get("/signup?next=/shop/pro"), `name="next" value="/shop/pro"`)
+	form := signupForm("new@example.fr")
+	form.Set("next", "/shop/pro")
+	r := c.PostForm("/signup", form)
+	if r.Status != http.StatusSeeOther || r.Location != "/shop/pro" {
+		t.Fatalf("sign up from the plan: %d %q", r.Status, r.Location)
+	}
+}
