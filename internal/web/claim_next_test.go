@@ -46,6 +46,9 @@ func TestDecidedClaimPageShowsTheWayOn(t *testing.T) {
 				`id="claim-contest"`, `href="/contact?order=`+o.ID+`"`, `href="/legal/mediator"`)
 			want := map[string]string{"en": "Think this decision is wrong?", "fr": "Vous pensez que cette décision est erronée"}[lang]
 			mustContain(t, page, want)
+			// The reference the customer is asked to quote, which their
+			// emails give ("Your claim clm_…: our decision"), is on the page.
+			mustContain(t, page, `<span id="claim-ref">`, cl.ID+"</span>")
 			// The way on leads somewhere: the order page's form, the
 			// Contact form with the order filled in.
 			mustContain(t, c.Get("/orders/"+o.ID), `id="report"`)
