@@ -61,7 +61,9 @@ func TestAdminVATRefusalsNameTheirField(t *testing.T) {
 // A balance movement refused says why beside the field at fault, in the
 // admin's language, and moves nothing. Before, every reason stood above
 // the form tied to no field, and an amount beyond the ledger's largest
-// movement was answered "A reason is required." though one was given.
+// movement was answered "A reason is required." though one was given; a
+// debit beyond the customer's balance told the admin "Your balance is
+// insufficient for this order".
 func TestAdminCreditRefusalsNameTheirField(t *testing.T) {
 	h := apptest.Start(t)
 	a, _ := h.User(t, account.RoleCustomer, "ana@example.fr")
@@ -78,7 +80,7 @@ func TestAdminCreditRefusalsNameTheirField(t *testing.T) {
 		{url.Values{"email": {a.Email}, "amount": {"-5"}, "reason": {"goodwill"}}, map[string]string{"amount": "amount"}, "Enter a positive amount"},
 		{url.Values{"email": {a.Email}, "amount": {"100000000000"}, "reason": {"goodwill"}}, map[string]string{"amount": "amount"}, "beyond the largest movement"},
 		{url.Values{"email": {a.Email}, "amount": {"5"}, "reason": {"  "}}, map[string]string{"reason": "reason"}, "A reason is required."},
-		{url.Values{"email": {a.Email}, "amount": {"5000"}, "reason": {"correction"}, "direction": {"debit"}}, map[string]string{"amount": "amount"}, "balance"},
+		{url.Values{"email": {a.Email}, "amount": {"5000"}, "reason": {"correction"}, "direction": {"debit"}}, map[string]string{"amount": "amount"}, "This customer’s balance, €0.00, does not cover this debit"},
 	} {
 		c.form.Set("credit_key", formKey(t, admin.Get("/admin"), "credit_key"))
 		r := admin.PostForm("/admin/credits", c.form)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -107,5 +108,26 @@ func TestUnpaidCardOrderPageOffersToPay(t *testing.T) {
 	expireCheckout(t, h, orderID)
 	if page := c.Get(orderPath); strings.Contains(page.Body, payLink) || strings.Contains(page.Body, `id="order-pay"`) {
 		t.Error("a canceled order offers to pay it")
+	}
+}
+
+// The receipt of a card order never paid says so. It read "Paid €0.00 ·
+// Paid by card" while the order waited for its payment, and after its
+// Checkout page expired unpaid.
+func TestUnpaidCardOrderReceiptSaysUnpaid(t *testing.T) {
+	h := startWithStripe(t)
+	u, c := h.User(t, account.RoleCustomer, "ana@example.fr")
+	c.PostForm("/lang", url.Values{"lang": {"en"}})
+	orderID, _ := unpaidCardOrder(t, h, c, u)
+	for _, when := range []string{"waiting", "canceled"} {
+		if when == "canceled" {
+			expireCheckout(t, h, orderID)
+		}
+		r := c.Get("/orders/" + orderID + "/receipt")
+		want := map[string]string{"waiting": "Awaiting payment", "canceled": "Canceled"}[when]
+		mustContain(t, r, `id="receipt-unpaid">`+want, "€25.00")
+		if strings.Contains(r.Body, "Paid by card") || strings.Contains(r.Body, "€0.00") {
+			t.Errorf("%s: the receipt says the order was paid", when)
+		}
 	}
 }

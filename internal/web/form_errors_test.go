@@ -105,3 +105,24 @@ func TestRefusedTokenNameKeepsWhatWasTyped(t *testing.T) {
 	}
 	mustContain(t, r, `id="token_name-error"`, `value="`+name+`"`)
 }
+
+// The API tokens' table heads the creation date "Created", not "Signed
+// in" (the sessions' heading it borrowed): a token signs nobody in.
+func TestTokensTableSaysCreated(t *testing.T) {
+	h := apptest.Start(t)
+	_, c := h.User(t, account.RoleCustomer, "ana@example.fr")
+	c.PostForm("/lang", url.Values{"lang": {"en"}})
+	if r := c.PostForm("/account/tokens", url.Values{"name": {"script"}}); r.Status != http.StatusOK && r.Status != http.StatusSeeOther {
+		t.Fatalf("create a token: %d", r.Status)
+	}
+	page := c.Get("/account").Body
+	i := strings.Index(page, `id="tokens"`)
+	if i < 0 {
+		t.Fatal("no tokens section")
+	}
+	tokens := page[i:]
+	tokens = tokens[:strings.Index(tokens, "</section>")]
+	if !strings.Contains(tokens, "<th>Created</th>") || strings.Contains(tokens, "Signed in") {
+		t.Fatalf("the tokens' table: %s", tokens)
+	}
+}

@@ -422,14 +422,14 @@ func (s *Server) adminCredit(w http.ResponseWriter, r *http.Request) {
 	lang := state(r).lang
 	// fail shows the form again with the reason beside the field at fault
 	// ("credit": the form as a whole).
-	fail := func(field, key string, newKey bool) {
+	fail := func(field, key string, newKey bool, args ...any) {
 		d := adminData{CreditKey: f.Get("credit_key")}
 		if newKey || d.CreditKey == "" {
 			d.CreditKey = id.New("crd")
 		}
 		v := s.newView(r, "nav.admin", d)
 		v.Form = f
-		v.Errors = map[string]string{field: s.Messages.T(lang, key)}
+		v.Errors = map[string]string{field: s.Messages.T(lang, key, args...)}
 		s.render(w, r, http.StatusUnprocessableEntity, "admin", v)
 	}
 	u, err := s.Accounts.UserByEmail(ctx, f.Get("email"))
@@ -481,7 +481,14 @@ func (s *Server) adminCredit(w http.ResponseWriter, r *http.Request) {
 		fail("reason", "admin.credit.reason_invalid", false)
 		return
 	case errors.Is(err, billing.ErrInsufficientBalance):
-		fail("amount", "order.error.insufficient_balance", false)
+		// The admin's debit, not a customer's purchase: the customer's
+		// balance, which it may not take below zero.
+		balance, berr := s.Ledger.Balance(ctx, u.ID, billing.BalanceCurrency)
+		if berr != nil {
+			s.serverError(w, r, berr)
+			return
+		}
+		fail("amount", "admin.credit.insufficient_balance", false, map[string]any{"Balance": money.Format(balance, lang)})
 		return
 	case errors.Is(err, billing.ErrAccountErased):
 		fail("email", "admin.credit.customer_erased", false)

@@ -12,11 +12,13 @@ import (
 	"strings"
 
 	"comptoir/internal/account"
+	"comptoir/internal/catalog"
 	"comptoir/internal/claims"
 	"comptoir/internal/id"
 	"comptoir/internal/money"
 	"comptoir/internal/orders"
 	"comptoir/internal/policy"
+	"comptoir/internal/subscriptions"
 )
 
 // maxUploadBytes bounds a request carrying evidence files (the claims
@@ -26,6 +28,12 @@ const maxUploadBytes = 64 << 20
 // claimKindsFromOrder are the claims a customer files from an order page;
 // withdrawal has its own button, subscription_cancel its own page.
 var claimKindsFromOrder = []policy.Kind{policy.NonDelivery, policy.NotAsDescribed, policy.Dissatisfied}
+
+// claimKindsFromMessage are the order claims an agent files from a
+// customer's message: a withdrawal too, which a customer may state in
+// any words, by mail or on the contact form (its topic "withdraw from an
+// order"), dated from that message (Directive 2011/83/EU art. 11(1)).
+var claimKindsFromMessage = []policy.Kind{policy.NonDelivery, policy.NotAsDescribed, policy.Dissatisfied, policy.Withdrawal}
 
 // reason is the decision's sentence in the reader's language.
 func reason(d policy.Decision, lang string) string {
@@ -245,6 +253,57 @@ type claimData struct {
 	// Context is the customer beside the claim (console): who they are,
 	// their orders, subscriptions, balance and other claims.
 	Context *customerContext
+	// Subject is what the claim is about: the product of its order line,
+	// or its subscription's plan (claimSubjects).
+	Subject string
+}
+
+// claimSubjects names what each claim of cs is about, by claim id: its
+// order line's product as bought, or its subscription's plan in lang. The
+// pages showed only the kind ("Not as described"), and a customer or agent
+// with several claims on one order could not tell them apart, while their
+// emails named the product. A subject no longer found is left unnamed.
+func (s *Server) claimSubjects(ctx context.Context, cs []claims.Claim, lang string) (map[string]string, error) {
+	names := make(map[string]string, len(cs))
+	ords := map[string]*orders.Order{}
+	for _, c := range cs {
+		switch {
+		case c.OrderID != "":
+			o, seen := ords[c.OrderID]
+			if !seen {
+				got, err := s.Orders.Get(ctx, c.OrderID)
+				if err != nil && !errors.Is(err, orders.ErrNotFound) {
+					return nil, err
+				}
+				if err == nil {
+					o = &got
+				}
+				ords[c.OrderID] = o
+			}
+			if o != nil {
+				if l, ok := o.Line(c.LineID); ok {
+					names[c.ID] = l.Name
+				}
+			}
+		case c.SubscriptionID != "" && s.Subscriptions != nil:
+			sub, err := s.Subscriptions.Get(ctx, c.SubscriptionID)
+			if errors.Is(err, subscriptions.ErrNotFound) {
+				continue
+			}
+			if err != nil {
+				return nil, err
+			}
+			plan, err := s.Catalog.Revision(ctx, sub.ProductID, sub.ProductRevision)
+			if errors.Is(err, catalog.ErrNotFound) {
+				continue
+			}
+			if err != nil {
+				return nil, err
+			}
+			names[c.ID] = plan.Name(lang)
+		}
+	}
+	return names, nil
 }
 
 func (s *Server) claimView(r *http.Request, console bool) (*view, error) {
@@ -294,6 +353,11 @@ func (s *Server) claimView(r *http.Request, console bool) (*view, error) {
 		v.Form.Set("evidence_key", id.New("evk"))
 	}
 	d.Reason = reason(c.Decision, v.Lang)
+	subjects, err := s.claimSubjects(ctx, []claims.Claim{c}, v.Lang)
+	if err != nil {
+		return nil, err
+	}
+	d.Subject = subjects[c.ID]
 	v.Title = s.Messages.T(v.Lang, "claim.title", map[string]any{"Kind": s.Messages.T(v.Lang, "claim.kind."+string(c.Kind))})
 	return v, nil
 }
@@ -316,7 +380,9 @@ func (s *Server) consoleClaim(w http.ResponseWriter, r *http.Request) { s.showCl
 
 type claimsData struct {
 	Claims []claims.Claim
-	Next   string
+	// Subjects name what each claim is about, by claim id.
+	Subjects map[string]string
+	Next     string
 	// NextFrom is the console's next page (it lists by promise: a
 	// position, see claims.PromiseCursor).
 	NextFrom string
@@ -329,7 +395,12 @@ func (s *Server) myClaims(w http.ResponseWriter, r *http.Request) {
 		s.listFailed(w, r, err)
 		return
 	}
-	s.render(w, r, http.StatusOK, "claims", s.newView(r, "claims.title", claimsData{Claims: page, Next: next}))
+	subjects, err := s.claimSubjects(r.Context(), page, state(r).lang)
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	s.render(w, r, http.StatusOK, "claims", s.newView(r, "claims.title", claimsData{Claims: page, Subjects: subjects, Next: next}))
 }
 
 func (s *Server) consoleClaims(w http.ResponseWriter, r *http.Request) {
@@ -346,7 +417,12 @@ func (s *Server) consoleClaims(w http.ResponseWriter, r *http.Request) {
 		s.listFailed(w, r, err)
 		return
 	}
-	v := s.newView(r, "console.claims.title", claimsData{Claims: page, NextFrom: next, Status: f.Status})
+	subjects, err := s.claimSubjects(r.Context(), page, state(r).lang)
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	v := s.newView(r, "console.claims.title", claimsData{Claims: page, Subjects: subjects, NextFrom: next, Status: f.Status})
 	s.render(w, r, http.StatusOK, "console_claims", v)
 }
 

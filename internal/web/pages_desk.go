@@ -11,8 +11,10 @@ import (
 	"comptoir/internal/account"
 	"comptoir/internal/audit"
 	"comptoir/internal/claims"
+	"comptoir/internal/db"
 	"comptoir/internal/desk"
 	"comptoir/internal/id"
+	"comptoir/internal/orders"
 	"comptoir/internal/policy"
 )
 
@@ -127,6 +129,10 @@ type ticketData struct {
 	// a claim: sent twice, they file one claim (decided, refunded and
 	// mailed once).
 	ClaimKey string
+	// ClaimLines are the lines of the order the claim forms name (the
+	// ticket's, or the one the agent typed in the form sent), when it has
+	// several: the agent picks the product the claim is about.
+	ClaimLines []orders.Line
 	// Base is the ticket's address on this page: the console's, the
 	// portal's, or a guest link's (/support/t/<token>); its attachments
 	// and the reply form are under it.
@@ -173,7 +179,7 @@ func (s *Server) ticketViewOf(r *http.Request, t desk.Ticket, console bool, base
 	if err != nil {
 		return nil, err
 	}
-	d := ticketData{Ticket: t, BusinessHours: s.Desk.BusinessHours(), Messages: msgs, Console: console, ClaimKinds: claimKindsFromOrder, Base: base,
+	d := ticketData{Ticket: t, BusinessHours: s.Desk.BusinessHours(), Messages: msgs, Console: console, ClaimKinds: claimKindsFromMessage, Base: base,
 		MaxFiles: desk.MaxContactFiles, MaxMB: desk.MaxContactFileBytes >> 20}
 	d.ReplyKey = id.New("rpl")
 	if console {
@@ -194,6 +200,9 @@ func (s *Server) ticketViewOf(r *http.Request, t desk.Ticket, console bool, base
 		if d.Context, err = s.customerContext(r, t); err != nil {
 			return nil, err
 		}
+		if d.ClaimLines, err = s.claimLines(r, t); err != nil {
+			return nil, err
+		}
 		if t.AssigneeID != "" {
 			u, err := s.Accounts.UserByID(ctx, t.AssigneeID)
 			switch {
@@ -209,6 +218,28 @@ func (s *Server) ticketViewOf(r *http.Request, t desk.Ticket, console bool, base
 	v := s.newView(r, "", d)
 	v.Title = s.Messages.T(v.Lang, "ticket.title", map[string]any{"Reference": t.Reference})
 	return v, nil
+}
+
+// claimLines are the lines of the order the console's claim forms name,
+// when it is one of the ticket's customer's with several lines: the
+// order_id of the form sent (the page shown again with its error), else
+// the ticket's order. An order that is not found offers no list.
+func (s *Server) claimLines(r *http.Request, t desk.Ticket) ([]orders.Line, error) {
+	ref := t.OrderID
+	if r.Method == http.MethodPost && r.PostForm.Get("message_id") != "" {
+		ref = strings.TrimSpace(r.PostForm.Get("order_id"))
+	}
+	if ref == "" || t.CustomerID == "" || !db.ValidText(ref) {
+		return nil, nil
+	}
+	o, err := s.Orders.Get(r.Context(), ref)
+	if errors.Is(err, orders.ErrNotFound) || err == nil && (o.CustomerID != t.CustomerID || len(o.Lines) < 2) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return o.Lines, nil
 }
 
 // deskFailed answers err from the desk, if any: an unknown (or another
@@ -455,6 +486,10 @@ func (s *Server) consoleClaimFromMessage(w http.ResponseWriter, r *http.Request)
 		in.Choice = policy.Cancel(r.PostForm.Get("choice"))
 	} else {
 		in.OrderID = strings.TrimSpace(r.PostForm.Get("order_id"))
+		// The product, from the list the page offers for an order of
+		// several lines: without it such an order could not take a claim
+		// from this page (line_id required, said as "not valid").
+		in.LineID = strings.TrimSpace(r.PostForm.Get("line_id"))
 	}
 	// The form's key: sent twice (a double click, a reload of its answer)
 	// it files one claim, and the repeat leads to it. Without it each send
@@ -474,6 +509,7 @@ func (s *Server) consoleClaimFromMessage(w http.ResponseWriter, r *http.Request)
 		// an order id that names no order of this customer's said "This
 		// claim does not exist".
 		field, key := "order_id", "claim.error."+code
+		var verr *claims.ValidationError
 		switch {
 		case in.Kind == policy.SubscriptionCancel:
 			field = "subscription_id"
@@ -482,6 +518,11 @@ func (s *Server) consoleClaimFromMessage(w http.ResponseWriter, r *http.Request)
 			}
 		case code == "not_found":
 			key = "claim.error.order_not_found"
+		case errors.As(err, &verr) && verr.Fields["line_id"] == "required":
+			// The order has several lines: the page now lists them.
+			field, key = "line_id", "claim.error.line_required"
+		case errors.As(err, &verr) && verr.Fields["filed_at"] == "before_order":
+			key = "claim.error.message_before_order"
 		}
 		v, vErr := s.ticketViewOf(r, t, true, "/console/tickets/"+t.ID)
 		if s.deskFailed(w, r, vErr) {

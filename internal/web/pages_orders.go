@@ -21,6 +21,8 @@ type ordersData struct {
 	Orders []orders.Order
 	Next   string
 	Status string
+	// Customers name each order's customer, by customer id (console).
+	Customers map[string]string
 }
 
 func (s *Server) myOrders(w http.ResponseWriter, r *http.Request) {
@@ -57,6 +59,9 @@ type orderData struct {
 	// not arrived yet.
 	PayLink       bool
 	PayConfirming bool
+	// Context is the order's customer (console): who they are, their
+	// other orders, subscriptions, balance and claims.
+	Context *customerContext
 }
 
 // orderView loads an order for its owner, or for staff when console is set.
@@ -104,6 +109,20 @@ func (s *Server) orderView(r *http.Request, console bool) (*view, error) {
 			return nil, err
 		}
 	}
+	if console {
+		// Whose order it is, beside it, as on a ticket or claim page: the
+		// console's order page named no customer at all.
+		d.Context = &customerContext{}
+		u, err := s.Accounts.UserByID(ctx, o.CustomerID)
+		if err != nil && !errors.Is(err, account.ErrNotFound) {
+			return nil, err
+		}
+		if err == nil {
+			if d.Context, err = s.accountContext(ctx, d.Context, u); err != nil {
+				return nil, err
+			}
+		}
+	}
 	v := s.newView(r, "", d)
 	v.Title = s.Messages.T(v.Lang, "order.title", map[string]any{"ID": o.ID})
 	if d.ClaimKinds != nil && !console {
@@ -143,7 +162,23 @@ func (s *Server) consoleOrders(w http.ResponseWriter, r *http.Request) {
 		s.listFailed(w, r, err)
 		return
 	}
-	s.render(w, r, http.StatusOK, "console_orders", s.newView(r, "console.orders.title", ordersData{Orders: page, Next: next, Status: q.Get("status")}))
+	// Whose order each is: the list named no one.
+	customers := map[string]string{}
+	for _, o := range page {
+		if _, seen := customers[o.CustomerID]; seen {
+			continue
+		}
+		u, err := s.Accounts.UserByID(r.Context(), o.CustomerID)
+		if err != nil && !errors.Is(err, account.ErrNotFound) {
+			s.serverError(w, r, err)
+			return
+		}
+		customers[o.CustomerID] = u.Email
+		if u.Name != "" {
+			customers[o.CustomerID] = u.Name + " <" + u.Email + ">"
+		}
+	}
+	s.render(w, r, http.StatusOK, "console_orders", s.newView(r, "console.orders.title", ordersData{Orders: page, Next: next, Status: q.Get("status"), Customers: customers}))
 }
 
 // consoleDelivery records delivery progress typed by an agent.
@@ -175,7 +210,16 @@ func (s *Server) consoleDelivery(w http.ResponseWriter, r *http.Request) {
 			s.serverError(w, r, verr)
 			return
 		}
-		v.Errors = map[string]string{"delivery": s.Messages.T(v.Lang, "order.error."+orders.Code(err))}
+		// The reason beside the line's form, with what the agent typed:
+		// above the page, it named no line of an order of several, and
+		// the number was lost.
+		field := "delivery"
+		if _, ok := v.Data.(orderData).Order.Line(r.PostForm.Get("line_id")); ok {
+			field = "delivered"
+			v.Form.Set("line_id", r.PostForm.Get("line_id"))
+			v.Form.Set("delivered", r.PostForm.Get("delivered"))
+		}
+		v.Errors = map[string]string{field: s.Messages.T(v.Lang, "order.error."+orders.Code(err))}
 		s.render(w, r, http.StatusUnprocessableEntity, "order", v)
 		return
 	}

@@ -3,6 +3,7 @@ package web
 import (
 	"errors"
 	"net/http"
+	"strings"
 	"time"
 
 	"comptoir/internal/locale"
@@ -74,8 +75,11 @@ type policyEditData struct {
 	Warnings []policyProblem
 	Samples  []policystore.Sample
 	Facts    string
-	Decision *policy.Decision
-	Saved    string // the version just saved as a draft, ready to publish
+	// Sample is the sample chosen last; FactsFrom the one whose facts
+	// fill the facts box as shown (empty when they are the admin's own).
+	Sample, FactsFrom string
+	Decision          *policy.Decision
+	Saved             string // the version just saved as a draft, ready to publish
 	// SavedDigest is the digest of Saved's text: Publish puts that text in
 	// force or nothing (policystore.PublishAsRead).
 	SavedDigest string
@@ -199,14 +203,29 @@ func (s *Server) adminPolicyPreview(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	doc, facts := r.PostForm.Get("document"), r.PostForm.Get("facts")
-	for _, sm := range policystore.Samples() {
-		if sm.Key == r.PostForm.Get("sample") && facts == "" {
-			facts = string(sm.Facts)
+	sample := r.PostForm.Get("sample")
+	factsOf := func(key string) (string, bool) {
+		for _, sm := range policystore.Samples() {
+			if sm.Key == key {
+				return string(sm.Facts), true
+			}
 		}
+		return "", false
+	}
+	// The facts box shows the sample previewed last: left as it was, it
+	// gives way to the sample now chosen. Before, it kept answering for
+	// the first sample whatever the admin chose next. Facts the admin
+	// wrote or changed are theirs, and win.
+	if shown, ok := factsOf(r.PostForm.Get("facts_from")); ok && sameText(facts, shown) {
+		facts = ""
+	}
+	from := ""
+	if f, ok := factsOf(sample); ok && strings.TrimSpace(facts) == "" {
+		facts, from = f, sample
 	}
 	v := s.policyEditView(r, doc)
 	d := v.Data.(*policyEditData)
-	d.Facts = facts
+	d.Facts, d.Sample, d.FactsFrom = facts, sample, from
 	dec, err := policystore.Preview([]byte(doc), []byte(facts), time.Time{})
 	if err != nil {
 		// A document's error (line, key, what is wrong) and a facts'
@@ -282,4 +301,11 @@ func (s *Server) adminPolicyPublish(w http.ResponseWriter, r *http.Request) {
 	}
 	s.flash(w, "admin.policies.published_flash")
 	http.Redirect(w, r, "/admin/policies", http.StatusSeeOther)
+}
+
+// sameText reports whether a and b are the same text once a browser's
+// CRLF line ends and surrounding space are set aside.
+func sameText(a, b string) bool {
+	norm := func(s string) string { return strings.TrimSpace(strings.ReplaceAll(s, "\r\n", "\n")) }
+	return norm(a) == norm(b)
 }

@@ -64,7 +64,9 @@ func TestAdminExportsAndErasesOnACustomersBehalf(t *testing.T) {
 	ctx := context.Background()
 	u, _ := h.User(t, account.RoleCustomer, "ana@example.fr")
 	adm, ac := h.User(t, account.RoleAdmin, "admin@shop.test")
-	mustContain(t, ac.Get("/admin/privacy?email=ANA@example.fr"), `id="privacy-customer"`, "/admin/customers/"+u.ID+"/export")
+	// The admin downloads the customer's data, not "my data" (the
+	// customer's own link read so on the admin's page).
+	mustContain(t, ac.Get("/admin/privacy?email=ANA@example.fr"), `id="privacy-customer"`, "/admin/customers/"+u.ID+"/export", ">Télécharger ses données</a>")
 	if r := ac.Get("/admin/customers/" + u.ID + "/export"); r.Status != http.StatusOK || !strings.Contains(r.Body, "ana@example.fr") {
 		t.Fatalf("admin export: %d", r.Status)
 	}
@@ -229,7 +231,7 @@ func TestAdminExportsAndErasesAGuestsData(t *testing.T) {
 		g, err := h.App.Privacy.Guest(ctx, "gus@example.org")
 		return err == nil && g.Mails == 1
 	})
-	mustContain(t, ac.Get("/admin/privacy?email=GUS@example.org"), `id="privacy-guest"`, "1 demande", "1 e-mail envoyé")
+	mustContain(t, ac.Get("/admin/privacy?email=GUS@example.org"), `id="privacy-guest"`, "1 demande", "1 e-mail envoyé", ">Télécharger ses données</button>")
 	r := ac.PostForm("/admin/guests/export", url.Values{"email": {"gus@example.org"}})
 	if r.Status != http.StatusOK || !strings.HasPrefix(r.Header.Get("Content-Disposition"), "attachment") || !strings.Contains(r.Body, "GusPrivateWords") {
 		t.Fatalf("guest export: %d %.300s", r.Status, r.Body)

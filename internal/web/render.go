@@ -387,6 +387,17 @@ func (v *view) Invalid(field string, helpIDs ...string) template.HTMLAttr {
 	return template.HTMLAttr(attr)
 }
 
+// StaffOutcome words a claim's outcome for staff: the customer's wording
+// speaks to the customer ("An agent proposes a solution to you", "Waiting
+// for your evidence"), which the console showed agents as it was.
+func (v *view) StaffOutcome(outcome any) string {
+	id := fmt.Sprint(outcome)
+	if v.messages.Has(v.Lang, "claim.outcome_staff."+id) {
+		return v.messages.T(v.Lang, "claim.outcome_staff."+id)
+	}
+	return v.messages.T(v.Lang, "claim.outcome."+id)
+}
+
 // Code words a code from outside (a card network's dispute reason) with
 // message prefix+code when the catalog has one, and shows the code itself
 // otherwise: a code the store has not met yet is no message key on a page.

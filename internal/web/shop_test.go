@@ -131,7 +131,7 @@ func TestCheckoutPageWithBalance(t *testing.T) {
 	}
 	mustContain(t, c.Get(orderPath), `<progress max="100" value="40"`, "Partly delivered", "delivered 0 → 40")
 	r = agent.PostForm("/console/orders/"+o.ID+"/delivery", url.Values{"line_id": {o.Lines[0].ID}, "delivered": {"101"}})
-	if r.Status != http.StatusUnprocessableEntity || !strings.Contains(r.Body, `id="delivery-error"`) {
+	if r.Status != http.StatusUnprocessableEntity || !strings.Contains(r.Body, `id="delivered-error"`) {
 		t.Fatalf("over-delivery: %d", r.Status)
 	}
 	if r := c.PostForm("/console/orders/"+o.ID+"/delivery", url.Values{"line_id": {o.Lines[0].ID}, "delivered": {"100"}}); r.Status != http.StatusNotFound {

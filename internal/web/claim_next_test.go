@@ -1,0 +1,117 @@
+package web_test
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	"comptoir/internal/account"
+	"comptoir/internal/apptest"
+	"comptoir/internal/claims"
+	"comptoir/internal/policy"
+)
+
+// A decided claim's page says what the customer can do next, as its email
+// does ("if you think it is wrong, reply"). Before, a claim refused for
+// insufficient evidence told the customer "You can send more at any
+// time" above no form at all (evidence is taken on open claims only) and
+// no link: the page was a dead end.
+func TestDecidedClaimPageShowsTheWayOn(t *testing.T) {
+	for _, lang := range []string{"en", "fr"} {
+		t.Run(lang, func(t *testing.T) {
+			h := apptest.Start(t)
+			ctx := context.Background()
+			u, c := h.User(t, account.RoleCustomer, "ana@example.fr")
+			c.PostForm("/lang", url.Values{"lang": {lang}})
+			o := twoProductOrder(t, h, u)
+			cl, err := h.App.Claims.File(ctx, claims.FileInput{Kind: policy.NotAsDescribed, CustomerID: u.ID, OrderID: o.ID,
+				LineID: o.Lines[1].ID, Message: "Not what was described.", Actor: u.Actor()})
+			if err != nil {
+				t.Fatal(err)
+			}
+			open := c.Get("/claims/" + cl.ID)
+			if strings.Contains(open.Body, `id="claim-next"`) {
+				t.Fatal("an open claim's page offers to contest a decision")
+			}
+			_, ag := h.User(t, account.RoleAgent, "agent@shop.test")
+			r := ag.PostForm("/console/claims/"+cl.ID+"/decision", url.Values{"decision_key": {formKey(t, ag.Get("/console/claims/"+cl.ID), "decision_key")},
+				"outcome": {"refused"}, "reason_code": {"insufficient_evidence"}})
+			if r.Status != http.StatusSeeOther {
+				t.Fatalf("decide: %d %s", r.Status, r.Body)
+			}
+			page := c.Get("/claims/" + cl.ID)
+			mustContain(t, page, `id="claim-more-evidence"`, `href="/orders/`+o.ID+`#report"`,
+				`id="claim-contest"`, `href="/contact?order=`+o.ID+`"`, `href="/legal/mediator"`)
+			want := map[string]string{"en": "Think this decision is wrong?", "fr": "Vous pensez que cette décision est erronée"}[lang]
+			mustContain(t, page, want)
+			// The reference the customer is asked to quote, which their
+			// emails give ("Your claim clm_…: our decision"), is on the page.
+			mustContain(t, page, `<span id="claim-ref">`, cl.ID+"</span>")
+			// The way on leads somewhere: the order page's form, the
+			// Contact form with the order filled in.
+			mustContain(t, c.Get("/orders/"+o.ID), `id="report"`)
+			mustContain(t, c.Get("/contact?order="+o.ID), `value="`+o.ID+`"`)
+		})
+	}
+}
+
+// A decided claim without evidence shows no evidence section: it said "No
+// evidence yet" on a claim that can take none any more (a subscription's
+// cancellation, decided as it is filed).
+func TestDecidedClaimWithoutEvidenceShowsNone(t *testing.T) {
+	h := apptest.Start(t)
+	plan := newPlan(t, h, "pro", 990, 0)
+	u, c := h.User(t, account.RoleCustomer, "ana@example.fr")
+	c.PostForm("/lang", url.Values{"lang": {"en"}})
+	credit(t, h, u, 5000)
+	subID := subscribeWithBalance(t, c, h.Bearer(t, u.ID), plan.ID)
+	r := c.PostForm("/subscriptions/"+subID+"/cancel", url.Values{"cancel_key": {"cck_none"}, "mode": {"period_end"}})
+	if r.Status != http.StatusSeeOther || !strings.HasPrefix(r.Location, "/claims/") {
+		t.Fatalf("cancel: %d %q", r.Status, r.Location)
+	}
+	page := c.Get(r.Location)
+	mustContain(t, page, `id="claim-outcome"`)
+	if strings.Contains(page.Body, `id="evidence"`) || strings.Contains(page.Body, "No evidence yet") {
+		t.Fatal("a decided claim without evidence shows an empty evidence section")
+	}
+}
+
+// An ended subscription's page leads to the plan again, and no longer
+// calls its last period "current".
+func TestEndedSubscriptionLeadsToItsPlan(t *testing.T) {
+	h := apptest.Start(t)
+	plan := newPlan(t, h, "pro", 990, 0)
+	u, c := h.User(t, account.RoleCustomer, "ana@example.fr")
+	c.PostForm("/lang", url.Values{"lang": {"en"}})
+	credit(t, h, u, 5000)
+	subID := subscribeWithBalance(t, c, h.Bearer(t, u.ID), plan.ID)
+	mustContain(t, c.Get("/subscriptions/"+subID), "Current period")
+	if r := c.PostForm("/subscriptions/"+subID+"/cancel", url.Values{"cancel_key": {"cck_end"}, "mode": {"now"}}); r.Status != http.StatusSeeOther {
+		t.Fatalf("cancel: %d", r.Status)
+	}
+	page := c.Get("/subscriptions/" + subID)
+	mustContain(t, page, `id="subscribe-again"`, `href="/shop/pro"`, "Last period")
+	if strings.Contains(page.Body, "Current period") {
+		t.Error("an ended subscription's page speaks of its current period")
+	}
+	mustContain(t, c.Get("/shop/pro"), "/subscriptions")
+}
+
+// A visitor without an account reading a plan is offered to create one
+// and come back to the plan, as the cart offers. The plan's page offered
+// to sign in only.
+func TestPlanPageOffersSignUp(t *testing.T) {
+	h := apptest.Start(t)
+	newPlan(t, h, "pro", 990, 0)
+	c := h.NewClient(t)
+	mustContain(t, c.Get("/shop/pro"), `<a href="/signup?next=/shop/pro" id="subscribe-signup">`)
+	mustContain(t, c.Get("/signup?next=/shop/pro"), `name="next" value="/shop/pro"`)
+	form := signupForm("new@example.fr")
+	form.Set("next", "/shop/pro")
+	r := c.PostForm("/signup", form)
+	if r.Status != http.StatusSeeOther || r.Location != "/shop/pro" {
+		t.Fatalf("sign up from the plan: %d %q", r.Status, r.Location)
+	}
+}
