@@ -136,3 +136,33 @@ func TestConsoleOrdersNameTheirCustomer(t *testing.T) {
 		t.Fatalf("the order's row names no customer: %s", row)
 	}
 }
+
+// A line's progress agrees with what was delivered: in French "1 sur 10
+// livré" but "2 sur 20 livrés" (0 and 1 are singular), in English
+// "delivered" either way. Before, every count read "livrés".
+func TestDeliveredCountAgreesWithItsNumber(t *testing.T) {
+	h := apptest.Start(t)
+	ctx := context.Background()
+	u, c := h.User(t, account.RoleCustomer, "ana@example.fr")
+	o := twoProductOrder(t, h, u)
+	for _, d := range []orders.DeliveryInput{deliveryOf(o.ID, o.Lines[0].ID, 1), deliveryOf(o.ID, o.Lines[1].ID, 2)} {
+		if _, err := h.App.Orders.RecordDelivery(ctx, d); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, ag := h.User(t, account.RoleAgent, "agent@shop.test")
+	for _, tc := range []struct{ lang, one, two string }{
+		{"fr", "1 sur 10 livré<", "2 sur 20 livrés<"},
+		{"en", "1 of 10 delivered<", "2 of 20 delivered<"},
+	} {
+		c.PostForm("/lang", url.Values{"lang": {tc.lang}})
+		ag.PostForm("/lang", url.Values{"lang": {tc.lang}})
+		for _, page := range []string{c.Get("/orders/" + o.ID).Body, c.Get("/orders").Body, ag.Get("/console/orders").Body} {
+			for _, want := range []string{tc.one, tc.two} {
+				if !strings.Contains(page, want) {
+					t.Fatalf("%s: the page lacks %q:\n%s", tc.lang, want, page)
+				}
+			}
+		}
+	}
+}

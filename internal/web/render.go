@@ -360,8 +360,20 @@ func (v *view) Time(t time.Time) string { return v.zone.Time(t, v.Lang) }
 // Now is the request's moment, for overdue badges.
 func (v *view) Now() time.Time { return v.now }
 
-// N translates a plural message.
-func (v *view) N(id string, count int) string { return v.messages.N(v.Lang, id, count) }
+// N translates a plural message, in the form count selects; kv are more
+// of the message's fields, as T's.
+func (v *view) N(id string, count int, kv ...any) string {
+	if len(kv) == 0 {
+		return v.messages.N(v.Lang, id, count)
+	}
+	data := make(map[string]any, len(kv)/2)
+	for i := 0; i+1 < len(kv); i += 2 {
+		if k, ok := kv[i].(string); ok {
+			data[k] = kv[i+1]
+		}
+	}
+	return v.messages.N(v.Lang, id, count, data)
+}
 
 // Value is what the visitor typed in a field.
 func (v *view) Value(field string) string { return v.Form.Get(field) }
