@@ -13,6 +13,7 @@ import (
 	"comptoir/internal/claims"
 	"comptoir/internal/orders"
 	"comptoir/internal/policy"
+	"comptoir/internal/subscriptions"
 	"comptoir/internal/testwait"
 )
 
@@ -163,6 +164,32 @@ func TestDeliveredCountAgreesWithItsNumber(t *testing.T) {
 					t.Fatalf("%s: the page lacks %q:\n%s", tc.lang, want, page)
 				}
 			}
+		}
+	}
+}
+
+// The console's customer panel names each subscription by its plan, in
+// the agent's language, as the customer's own list does. Before, it
+// listed them by id ("sub_…"), which told the agent nothing.
+func TestCustomerPanelNamesSubscriptionsByPlan(t *testing.T) {
+	h := apptest.Start(t)
+	ctx := context.Background()
+	plan := newPlan(t, h, "veille", 990, 0)
+	u, _ := h.User(t, account.RoleCustomer, "ana@example.fr")
+	credit(t, h, u, 5000)
+	sub, err := h.App.Subscriptions.Start(ctx, subscriptions.StartInput{CustomerID: u.ID, PlanID: plan.ID, Payment: subscriptions.PayBalance,
+		ImmediatePerformance: true, WithdrawalWaiver: true}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := twoProductOrder(t, h, u)
+	_, ag := h.User(t, account.RoleAgent, "agent@shop.test")
+	for lang, want := range map[string]string{"fr": "<li>Formule veille · ", "en": "<li>Plan veille · "} {
+		ag.PostForm("/lang", url.Values{"lang": {lang}})
+		page := ag.Get("/console/orders/" + o.ID).Body
+		list := page[strings.Index(page, `id="context-subscriptions"`):]
+		if !strings.Contains(list, want) || strings.Contains(list[:strings.Index(list, "</ul>")], sub.ID) {
+			t.Fatalf("%s: the customer panel does not name the plan (%q):\n%s", lang, want, list)
 		}
 	}
 }

@@ -60,6 +60,7 @@ type customerContext struct {
 	Orders           []orders.Order
 	MoreOrders       bool
 	Subscriptions    []subscriptions.Subscription
+	PlanNames        map[string]string // by subscription id, in the agent's language
 	Balance          money.Amount
 	Claims           []claims.Claim
 	MoreClaims       bool
@@ -98,12 +99,13 @@ func (s *Server) customerContext(r *http.Request, t desk.Ticket) (*customerConte
 	if err != nil {
 		return nil, err
 	}
-	return s.accountContext(ctx, c, u)
+	return s.accountContext(ctx, c, u, state(r).lang)
 }
 
 // accountContext fills c with u's orders, subscriptions, balance and
-// claims (nothing for staff, who have none).
-func (s *Server) accountContext(ctx context.Context, c *customerContext, u account.User) (*customerContext, error) {
+// claims (nothing for staff, who have none); lang is the agent's, in
+// which the subscriptions' plans are named.
+func (s *Server) accountContext(ctx context.Context, c *customerContext, u account.User, lang string) (*customerContext, error) {
 	if u.Role != account.RoleCustomer {
 		return c, nil // staff writing to the desk have no orders to show
 	}
@@ -116,6 +118,14 @@ func (s *Server) accountContext(ctx context.Context, c *customerContext, u accou
 	c.MoreOrders = next != ""
 	if c.Subscriptions, _, err = s.Subscriptions.List(ctx, subscriptions.ListFilter{CustomerID: u.ID, Limit: contextRows}); err != nil {
 		return nil, err
+	}
+	c.PlanNames = make(map[string]string, len(c.Subscriptions))
+	for _, sub := range c.Subscriptions {
+		// The plan as it was taken; a revision gone (it never is) leaves
+		// the subscription's id, which still names it.
+		if p, err := s.Catalog.Revision(ctx, sub.ProductID, sub.ProductRevision); err == nil {
+			c.PlanNames[sub.ID] = p.Name(lang)
+		}
 	}
 	if c.Balance, err = s.Ledger.Balance(ctx, u.ID, billing.BalanceCurrency); err != nil {
 		return nil, err

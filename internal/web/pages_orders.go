@@ -118,7 +118,7 @@ func (s *Server) orderView(r *http.Request, console bool) (*view, error) {
 			return nil, err
 		}
 		if err == nil {
-			if d.Context, err = s.accountContext(ctx, d.Context, u); err != nil {
+			if d.Context, err = s.accountContext(ctx, d.Context, u, state(r).lang); err != nil {
 				return nil, err
 			}
 		}
