@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"comptoir/internal/account"
 	"comptoir/internal/apptest"
 	"comptoir/internal/audit"
 	"comptoir/internal/desk"
@@ -353,5 +354,38 @@ func TestContactSentShowsNothingOfAnErasedTicket(t *testing.T) {
 	sent := c.Get("/contact/sent")
 	if sent.Status != http.StatusSeeOther || sent.Location != "/contact" || strings.Contains(sent.Body, tk.Reference) {
 		t.Fatalf("/contact/sent of an erased ticket: %d %q, want 303 /contact and nothing of it:\n%.300s", sent.Status, sent.Location, sent.Body)
+	}
+}
+
+// A signed-in customer's sent Contact form leads on to the ticket, where
+// the answers will come: before, the page stopped at the reference. A
+// guest's does not (their ticket is reached by the link mailed to them).
+func TestContactSentLeadsACustomerToTheTicket(t *testing.T) {
+	h := apptest.Start(t)
+	_, c := h.User(t, account.RoleCustomer, "ana@example.fr")
+	for lang, want := range map[string]string{"fr": "Suivre ce message et nos réponses", "en": "Follow this message and our answers"} {
+		c.PostForm("/lang", url.Values{"lang": {lang}})
+		r := followSeeOther(t, c, c.PostForm("/contact", contactFields("Ana", "ana@example.fr", "Où en est ma commande ? "+lang)))
+		ts, err := h.App.Desk.Queue(context.Background(), desk.QueueFilter{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		id := ""
+		for _, tk := range ts {
+			if tk.CustomerEmail == "ana@example.fr" && strings.Contains(r.Body, tk.Reference) {
+				id = tk.ID
+			}
+		}
+		link := `<a href="/support/tickets/` + id + `" id="contact-ticket-link">` + want
+		if id == "" || !strings.Contains(r.Body, link) {
+			t.Fatalf("%s: the sent page lacks %q:\n%s", lang, link, r.Body)
+		}
+		if page := c.Get("/support/tickets/" + id); page.Status != http.StatusOK {
+			t.Fatalf("%s: the linked ticket: %d", lang, page.Status)
+		}
+	}
+	guest := h.NewClient(t)
+	if r := followSeeOther(t, guest, guest.PostForm("/contact", contactFields("Zoé", "zoe@example.fr", "Bonjour"))); !strings.Contains(r.Body, `id="contact-sent"`) || strings.Contains(r.Body, `id="contact-ticket-link"`) {
+		t.Fatalf("a guest's sent page: %d %s", r.Status, r.Body)
 	}
 }
