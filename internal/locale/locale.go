@@ -332,13 +332,28 @@ func (c *Catalog) TPairs(lang, id string, kv ...any) string {
 	if len(kv) == 0 {
 		return c.T(lang, id)
 	}
+	return c.T(lang, id, pairs(kv))
+}
+
+// NPairs is N with the message's other fields given as key, value pairs,
+// as TPairs takes them (a template's call).
+func (c *Catalog) NPairs(lang, id string, count int, kv ...any) string {
+	if len(kv) == 0 {
+		return c.N(lang, id, count)
+	}
+	return c.N(lang, id, count, pairs(kv))
+}
+
+// pairs makes key, value pairs a message's data; a key that is not a
+// string is skipped.
+func pairs(kv []any) map[string]any {
 	data := make(map[string]any, len(kv)/2)
 	for i := 0; i+1 < len(kv); i += 2 {
 		if k, ok := kv[i].(string); ok {
 			data[k] = kv[i+1]
 		}
 	}
-	return c.T(lang, id, data)
+	return data
 }
 
 // Plain returns the text of message id in lang when it has no template

@@ -363,16 +363,7 @@ func (v *view) Now() time.Time { return v.now }
 // N translates a plural message, in the form count selects; kv are more
 // of the message's fields, as T's.
 func (v *view) N(id string, count int, kv ...any) string {
-	if len(kv) == 0 {
-		return v.messages.N(v.Lang, id, count)
-	}
-	data := make(map[string]any, len(kv)/2)
-	for i := 0; i+1 < len(kv); i += 2 {
-		if k, ok := kv[i].(string); ok {
-			data[k] = kv[i+1]
-		}
-	}
-	return v.messages.N(v.Lang, id, count, data)
+	return v.messages.NPairs(v.Lang, id, count, kv...)
 }
 
 // Value is what the visitor typed in a field.
