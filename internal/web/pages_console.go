@@ -119,14 +119,7 @@ func (s *Server) accountContext(ctx context.Context, c *customerContext, u accou
 	if c.Subscriptions, _, err = s.Subscriptions.List(ctx, subscriptions.ListFilter{CustomerID: u.ID, Limit: contextRows}); err != nil {
 		return nil, err
 	}
-	c.PlanNames = make(map[string]string, len(c.Subscriptions))
-	for _, sub := range c.Subscriptions {
-		// The plan as it was taken; a revision gone (it never is) leaves
-		// the subscription's id, which still names it.
-		if p, err := s.Catalog.Revision(ctx, sub.ProductID, sub.ProductRevision); err == nil {
-			c.PlanNames[sub.ID] = p.Name(lang)
-		}
-	}
+	c.PlanNames = s.planNames(ctx, c.Subscriptions, lang)
 	if c.Balance, err = s.Ledger.Balance(ctx, u.ID, billing.BalanceCurrency); err != nil {
 		return nil, err
 	}

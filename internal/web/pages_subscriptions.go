@@ -166,14 +166,21 @@ func (s *Server) mySubscriptions(w http.ResponseWriter, r *http.Request) {
 		s.listFailed(w, r, err)
 		return
 	}
-	d := subscriptionsData{Subscriptions: page, Next: next, Names: map[string]string{}}
-	lang := state(r).lang
-	for _, sub := range page {
+	d := subscriptionsData{Subscriptions: page, Next: next, Names: s.planNames(ctx, page, state(r).lang)}
+	s.render(w, r, http.StatusOK, "subscriptions", s.newView(r, "subscriptions.title", d))
+}
+
+// planNames names each subscription of subs by its plan as taken (its
+// product revision), in lang, by subscription id; a revision not found
+// (they are never deleted) leaves the subscription unnamed.
+func (s *Server) planNames(ctx context.Context, subs []subscriptions.Subscription, lang string) map[string]string {
+	names := make(map[string]string, len(subs))
+	for _, sub := range subs {
 		if p, err := s.Catalog.Revision(ctx, sub.ProductID, sub.ProductRevision); err == nil {
-			d.Names[sub.ID] = p.Name(lang)
+			names[sub.ID] = p.Name(lang)
 		}
 	}
-	s.render(w, r, http.StatusOK, "subscriptions", s.newView(r, "subscriptions.title", d))
+	return names
 }
 
 type subscriptionData struct {
