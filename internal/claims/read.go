@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"comptoir/internal/blob"
+	"comptoir/internal/catalog"
 	"comptoir/internal/db"
 	"comptoir/internal/id"
 	"comptoir/internal/money"
@@ -224,6 +225,47 @@ func (s *Service) List(ctx context.Context, f ListFilter) ([]Claim, string, erro
 		}
 	}
 	return page, next, nil
+}
+
+// Subjects names what each claim of cs is about, by claim id: its order
+// line's product as bought, or its subscription's plan (the revision
+// subscribed to) in lang. A subject no longer found is left unnamed. It is
+// one statement for a whole page of claims: the pages read each claim's
+// order, or its subscription then its plan, one at a time.
+func (s *Service) Subjects(ctx context.Context, cs []Claim, lang string) (map[string]string, error) {
+	names := make(map[string]string, len(cs))
+	if len(cs) == 0 {
+		return names, nil
+	}
+	ids := make([]string, len(cs))
+	for i, c := range cs {
+		ids[i] = c.ID
+	}
+	marks, args := db.InList(ids)
+	rows, err := s.db.Read.QueryContext(ctx, `SELECT c.id, l.name, r.name_fr, r.name_en
+		FROM claims c
+		LEFT JOIN order_lines l ON c.order_id IS NOT NULL AND l.id = c.order_line_id AND l.order_id = c.order_id
+		LEFT JOIN subscriptions sub ON c.order_id IS NULL AND sub.id = c.subscription_id
+		LEFT JOIN product_revisions r ON r.product_id = sub.product_id AND r.revision = sub.product_revision
+		WHERE c.id IN (`+marks+`)`, args...)
+	if err != nil {
+		return nil, wrapDB("subjects", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var claimID string
+		var line, planFR, planEN sql.NullString
+		if err := rows.Scan(&claimID, &line, &planFR, &planEN); err != nil {
+			return nil, wrapDB("subjects", err)
+		}
+		switch {
+		case line.Valid:
+			names[claimID] = line.String
+		case planFR.Valid:
+			names[claimID] = catalog.Product{NameFR: planFR.String, NameEN: planEN.String}.Name(lang)
+		}
+	}
+	return names, wrapDB("subjects", rows.Err())
 }
 
 // Decisions returns the claim's decisions, oldest first: the automatic

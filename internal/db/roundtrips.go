@@ -14,7 +14,9 @@ import (
 // connection ran it, not on the work. It is how a test pins what one
 // request costs the database (a checkout: see internal/app's
 // TestCheckoutRoundTrips), where a count of statements would not show a
-// pipeline's worth. SQLite, in process, counts nothing.
+// pipeline's worth. SQLite runs in the process and has no round trips: there
+// it counts the statements the work runs (a query, an INSERT), which is
+// enough for a test that a page's statements do not grow with its rows.
 type RoundTrips struct{ n atomic.Int64 }
 
 // Load is the count so far.

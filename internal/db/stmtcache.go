@@ -153,6 +153,7 @@ func (c *cachingConn) drop(cs *cachedStmt) {
 }
 
 func (c *cachingConn) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
+	count(ctx)
 	cs, err := c.get(ctx, query)
 	if err != nil {
 		return nil, err
@@ -168,6 +169,7 @@ func (c *cachingConn) ExecContext(ctx context.Context, query string, args []driv
 }
 
 func (c *cachingConn) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
+	count(ctx)
 	cs, err := c.get(ctx, query)
 	if err != nil {
 		return nil, err

@@ -2,7 +2,9 @@ package web_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"regexp"
 	"strings"
@@ -11,6 +13,7 @@ import (
 	"comptoir/internal/account"
 	"comptoir/internal/apptest"
 	"comptoir/internal/claims"
+	"comptoir/internal/db"
 	"comptoir/internal/orders"
 	"comptoir/internal/policy"
 )
@@ -116,5 +119,113 @@ func TestConsoleWordsOutcomesForTheAgent(t *testing.T) {
 		if strings.Contains(page.Body, "Un agent vous propose une solution") {
 			t.Errorf("%s speaks to the customer", path)
 		}
+	}
+}
+
+// The claim lists name each claim's subject with one statement for the
+// page: they read each claim's order, or its subscription then its plan,
+// one at a time, a page of 20 claims on as many orders costing 20
+// statements more than a page of one. The statements of a list (counted
+// by db.CountRoundTrips: round trips on PostgreSQL, statements on SQLite)
+// stay the same as its claims grow, and every row still names its
+// subject.
+func TestClaimListsNameSubjectsInStatementsThatDoNotGrow(t *testing.T) {
+	h := apptest.Start(t)
+	ctx := context.Background()
+	u, c := h.User(t, account.RoleCustomer, "ana@example.fr")
+	c.PostForm("/lang", url.Values{"lang": {"en"}})
+	credit(t, h, u, 100000)
+	_, ag := h.User(t, account.RoleAgent, "agent@shop.test")
+	ag.PostForm("/lang", url.Values{"lang": {"en"}})
+	auth := h.Bearer(t, u.ID)
+	subjects := map[string]string{} // claim id → its subject's name
+	n := 0
+	addClaims := func(onOrders, onSubscriptions int) {
+		t.Helper()
+		for range onOrders {
+			n++
+			p := newService(t, h, fmt.Sprintf("posts-%d", n), 25)
+			o, err := h.App.Orders.Place(ctx, orders.PlaceInput{
+				CustomerID: u.ID, Lines: []orders.LineInput{{ProductID: p.ID, Quantity: 10}},
+				Payment: orders.PayBalance, ImmediatePerformance: true, WithdrawalWaiver: true, Lang: "en", IP: "192.0.2.1", UserAgent: "test",
+			}, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			cl, err := h.App.Claims.File(ctx, claims.FileInput{Kind: policy.NotAsDescribed, CustomerID: u.ID, OrderID: o.ID,
+				LineID: o.Lines[0].ID, Actor: u.Actor()})
+			if err != nil {
+				t.Fatal(err)
+			}
+			subjects[cl.ID] = p.NameEN
+		}
+		for range onSubscriptions {
+			n++
+			plan := newPlan(t, h, fmt.Sprintf("pro-%d", n), 990, 0)
+			subID := subscribeWithBalance(t, c, auth, plan.ID)
+			r := c.PostForm("/subscriptions/"+subID+"/cancel", url.Values{"cancel_key": {fmt.Sprintf("cck_%d", n)}, "mode": {"now"}})
+			if r.Status != http.StatusSeeOther || !strings.HasPrefix(r.Location, "/claims/clm_") {
+				t.Fatalf("cancel: %d %q", r.Status, r.Location)
+			}
+			subjects[strings.TrimPrefix(r.Location, "/claims/")] = plan.NameEN
+		}
+	}
+	handler := h.App.Web.Handler()
+	// list gets path as client's user, and counts its statements.
+	list := func(client *apptest.Client, path string) (string, int64) {
+		t.Helper()
+		var rt db.RoundTrips
+		req := httptest.NewRequestWithContext(db.CountRoundTrips(ctx, &rt), http.MethodGet, h.URL+path, nil)
+		base, _ := url.Parse(h.URL)
+		for _, ck := range client.Jar.Cookies(base) {
+			req.AddCookie(ck)
+		}
+		rec := httptest.NewRecorder()
+		handler.ServeHTTP(rec, req)
+		if rec.Code != http.StatusOK {
+			t.Fatalf("%s: %d %s", path, rec.Code, rec.Body)
+		}
+		return rec.Body.String(), rt.Load()
+	}
+	check := func(path, body, link string) {
+		t.Helper()
+		for claimID, name := range subjects {
+			i := strings.Index(body, link+claimID+`"`)
+			if i < 0 {
+				continue // not in this list (the console's lists open claims)
+			}
+			if row := body[i : i+strings.Index(body[i:], "</tr>")]; !strings.Contains(row, name) {
+				t.Errorf("%s: the row of %s lacks %q: %s", path, claimID, name, row)
+			}
+		}
+	}
+	pages := []struct {
+		client     *apptest.Client
+		path, link string
+	}{{c, "/claims", "/claims/"}, {ag, "/console/claims", "/console/claims/"}, {ag, "/console/claims?status=decided", "/console/claims/"}}
+	addClaims(1, 1)
+	// Once to warm what a first request reads (the session's use, caches).
+	for _, p := range pages {
+		list(p.client, p.path)
+	}
+	first := make([]int64, len(pages))
+	for i, p := range pages {
+		var body string
+		body, first[i] = list(p.client, p.path)
+		check(p.path, body, p.link)
+		if first[i] == 0 {
+			t.Fatalf("%s: no statement counted", p.path)
+		}
+	}
+	addClaims(5, 3)
+	for i, p := range pages {
+		body, got := list(p.client, p.path)
+		check(p.path, body, p.link)
+		if rows := strings.Count(body, `href="`+p.link+`clm_`); got != first[i] {
+			t.Errorf("%s: %d statements for %d claims, %d before with fewer", p.path, got, rows, first[i])
+		}
+	}
+	if rows := strings.Count(func() string { b, _ := list(c, "/claims"); return b }(), `href="/claims/clm_`); rows != len(subjects) {
+		t.Errorf("/claims lists %d claims, want %d", rows, len(subjects))
 	}
 }

@@ -12,13 +12,11 @@ import (
 	"strings"
 
 	"comptoir/internal/account"
-	"comptoir/internal/catalog"
 	"comptoir/internal/claims"
 	"comptoir/internal/id"
 	"comptoir/internal/money"
 	"comptoir/internal/orders"
 	"comptoir/internal/policy"
-	"comptoir/internal/subscriptions"
 )
 
 // maxUploadBytes bounds a request carrying evidence files (the claims
@@ -254,56 +252,8 @@ type claimData struct {
 	// their orders, subscriptions, balance and other claims.
 	Context *customerContext
 	// Subject is what the claim is about: the product of its order line,
-	// or its subscription's plan (claimSubjects).
+	// or its subscription's plan (claims.Service.Subjects).
 	Subject string
-}
-
-// claimSubjects names what each claim of cs is about, by claim id: its
-// order line's product as bought, or its subscription's plan in lang. The
-// pages showed only the kind ("Not as described"), and a customer or agent
-// with several claims on one order could not tell them apart, while their
-// emails named the product. A subject no longer found is left unnamed.
-func (s *Server) claimSubjects(ctx context.Context, cs []claims.Claim, lang string) (map[string]string, error) {
-	names := make(map[string]string, len(cs))
-	ords := map[string]*orders.Order{}
-	for _, c := range cs {
-		switch {
-		case c.OrderID != "":
-			o, seen := ords[c.OrderID]
-			if !seen {
-				got, err := s.Orders.Get(ctx, c.OrderID)
-				if err != nil && !errors.Is(err, orders.ErrNotFound) {
-					return nil, err
-				}
-				if err == nil {
-					o = &got
-				}
-				ords[c.OrderID] = o
-			}
-			if o != nil {
-				if l, ok := o.Line(c.LineID); ok {
-					names[c.ID] = l.Name
-				}
-			}
-		case c.SubscriptionID != "" && s.Subscriptions != nil:
-			sub, err := s.Subscriptions.Get(ctx, c.SubscriptionID)
-			if errors.Is(err, subscriptions.ErrNotFound) {
-				continue
-			}
-			if err != nil {
-				return nil, err
-			}
-			plan, err := s.Catalog.Revision(ctx, sub.ProductID, sub.ProductRevision)
-			if errors.Is(err, catalog.ErrNotFound) {
-				continue
-			}
-			if err != nil {
-				return nil, err
-			}
-			names[c.ID] = plan.Name(lang)
-		}
-	}
-	return names, nil
 }
 
 func (s *Server) claimView(r *http.Request, console bool) (*view, error) {
@@ -353,7 +303,7 @@ func (s *Server) claimView(r *http.Request, console bool) (*view, error) {
 		v.Form.Set("evidence_key", id.New("evk"))
 	}
 	d.Reason = reason(c.Decision, v.Lang)
-	subjects, err := s.claimSubjects(ctx, []claims.Claim{c}, v.Lang)
+	subjects, err := s.Claims.Subjects(ctx, []claims.Claim{c}, v.Lang)
 	if err != nil {
 		return nil, err
 	}
@@ -395,7 +345,7 @@ func (s *Server) myClaims(w http.ResponseWriter, r *http.Request) {
 		s.listFailed(w, r, err)
 		return
 	}
-	subjects, err := s.claimSubjects(r.Context(), page, state(r).lang)
+	subjects, err := s.Claims.Subjects(r.Context(), page, state(r).lang)
 	if err != nil {
 		s.serverError(w, r, err)
 		return
@@ -417,7 +367,7 @@ func (s *Server) consoleClaims(w http.ResponseWriter, r *http.Request) {
 		s.listFailed(w, r, err)
 		return
 	}
-	subjects, err := s.claimSubjects(r.Context(), page, state(r).lang)
+	subjects, err := s.Claims.Subjects(r.Context(), page, state(r).lang)
 	if err != nil {
 		s.serverError(w, r, err)
 		return
