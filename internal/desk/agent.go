@@ -335,9 +335,10 @@ func (s *Service) sendSurveyTx(ctx context.Context, tx *sql.Tx, t Ticket) error 
 	if n, err := res.RowsAffected(); err != nil || n == 0 {
 		return wrapDB("store survey", err) // already sent after an earlier close
 	}
+	stop := s.opts.BaseURL + "/survey/" + token + "/stop"
 	_, err = s.sendTx(ctx, tx, t, outgoing{kind: "ticket_survey", data: surveyData{Name: t.mailName(),
 		StoreName: s.opts.StoreName, Reference: t.Reference, Link: s.opts.BaseURL + "/survey/" + token,
-		StopLink: s.opts.BaseURL + "/survey/" + token + "/stop"}})
+		StopLink: stop}, unsubscribe: stop})
 	return err
 }
 

@@ -125,6 +125,9 @@ type outgoing struct {
 	body string
 	// unnamed leaves the customer's name out of the To header.
 	unnamed bool
+	// unsubscribe is the mail's List-Unsubscribe link (a survey's stop
+	// link), or empty.
+	unsubscribe string
 }
 
 // guestTokens finds the token of a guest link (guestLinkTx) in a text. The
@@ -152,6 +155,7 @@ func (s *Service) sendTx(ctx context.Context, tx *sql.Tx, t Ticket, o outgoing) 
 	mailID, err := s.mailer.EnqueueTx(ctx, tx, mail.Message{
 		Kind: o.kind, To: t.CustomerEmail, ToName: toName, Lang: t.Lang, Subject: subject, Text: text,
 		ReplyTo: s.ReplyAddress(t), InReplyTo: o.inReplyTo, References: o.references, UserID: t.CustomerID,
+		ListUnsubscribe: o.unsubscribe,
 	})
 	if err != nil {
 		return Message{}, wrapDB("queue "+o.kind, err)

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	netmail "net/mail"
-	"net/url"
 	"strings"
 
 	gomail "github.com/wneessen/go-mail"
@@ -61,7 +60,7 @@ func compose(s Stored) (*gomail.Msg, error) {
 	if s.Lang != "" {
 		m.SetGenHeader(gomail.HeaderContentLang, s.Lang)
 	}
-	if u := unsubscribeLink(s); u != "" {
+	if u := s.ListUnsubscribe; u != "" {
 		// RFC 8058: the mail reader's "unsubscribe" POSTs to the link,
 		// over HTTPS only; over HTTP, a link to open.
 		if m.SetListUnsubscribeOneClick(u) != nil {
@@ -90,26 +89,6 @@ func WriteMessage(w io.Writer, s Stored) error {
 	}
 	_, err = m.WriteTo(w)
 	return err
-}
-
-// unsubscribeLink is the link that stops mails of s's kind, for the
-// List-Unsubscribe header: the satisfaction survey's stop link, the last
-// line of its text ("…/survey/<token>/stop", see the ticket_survey
-// template), below anything a customer typed. Derived from the text the
-// row holds, so the header needs no column of its own and is the same at
-// every attempt.
-func unsubscribeLink(s Stored) string {
-	if s.Kind != "ticket_survey" {
-		return ""
-	}
-	text := strings.TrimRight(s.Text, "\n")
-	last := strings.TrimSpace(text[strings.LastIndexByte(text, '\n')+1:])
-	u, err := url.Parse(last)
-	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.RawQuery != "" ||
-		!strings.HasPrefix(u.Path, "/survey/") || !strings.HasSuffix(u.Path, "/stop") {
-		return ""
-	}
-	return last
 }
 
 // autoSubmitted is the Auto-Submitted value (RFC 3834) of a kind of email.

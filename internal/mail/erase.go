@@ -60,7 +60,7 @@ func EraseRecipientTx(ctx context.Context, tx *sql.Tx, userID, email string) ([]
 		if _, err := tx.ExecContext(ctx, `UPDATE outgoing_mail SET
 			to_addr = CASE WHEN user_id = $1 OR `+toThem+` THEN $2 ELSE to_addr END,
 			to_name = CASE WHEN user_id = $1 OR `+toThem+` THEN '' ELSE to_name END,
-			subject = 'erased', text_body = '', html_body = '', last_error = '', in_reply_to = '', refs = '',
+			subject = 'erased', text_body = '', html_body = '', last_error = '', in_reply_to = '', refs = '', list_unsubscribe = NULL,
 			status = CASE WHEN status = 'queued' THEN 'failed' ELSE status END WHERE id = $3`,
 			append([]any{userID, ErasedAddress, id}, toArgs...)...); err != nil {
 			return nil, fmt.Errorf("mail: erase: %w", err)
@@ -84,7 +84,7 @@ func EraseMessagesTx(ctx context.Context, tx *sql.Tx, ids []string, recipient bo
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE outgoing_mail SET
 			to_addr = CASE WHEN $1 THEN $2 ELSE to_addr END, to_name = CASE WHEN $1 THEN '' ELSE to_name END,
-			subject = 'erased', text_body = '', html_body = '', last_error = '', in_reply_to = '', refs = '',
+			subject = 'erased', text_body = '', html_body = '', last_error = '', in_reply_to = '', refs = '', list_unsubscribe = NULL,
 			status = CASE WHEN status = 'queued' THEN 'failed' ELSE status END WHERE id = $3`,
 			recipient, ErasedAddress, id); err != nil {
 			return fmt.Errorf("mail: erase: %w", err)

@@ -23,6 +23,11 @@ type Message struct {
 	References []string
 	// UserID is the recipient's account, when there is one.
 	UserID string
+	// ListUnsubscribe, when set, is the link that stops mails of this
+	// kind to the recipient (a satisfaction survey's stop link), an
+	// absolute http or https URL: sent as List-Unsubscribe, and over
+	// HTTPS with RFC 8058's one-click List-Unsubscribe-Post.
+	ListUnsubscribe string
 	// Attachments are files sent with a plain-text message (an invoice's
 	// PDF): stored with it, so every attempt sends the same bytes, or named
 	// by Source and drawn when it is sent from a record that never changes.

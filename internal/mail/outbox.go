@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	netmail "net/mail"
+	"net/url"
 	"regexp"
 	"strconv"
 	"strings"
@@ -58,6 +59,9 @@ type Stored struct {
 	ReplyTo    string   // formatted address, or empty
 	InReplyTo  string   // "<id>", or empty
 	References []string // "<id>" each
+	// ListUnsubscribe is the List-Unsubscribe link (Message.ListUnsubscribe),
+	// or empty.
+	ListUnsubscribe string
 	// MessageID is the Message-ID header, "<msg_…@domain>", fixed when the
 	// message is queued so that every attempt sends the same one.
 	MessageID string
@@ -193,7 +197,8 @@ func (o *Outbox) storePreparedTx(ctx context.Context, tx *sql.Tx, p Prepared, ap
 		status, lastErr = string(Failed), "recipient erased"
 	}
 	args := []any{s.ID, s.Kind, userID, s.From.Email, s.From.Name, s.To, s.ToName, s.Lang,
-		s.Subject, s.Text, s.HTML, s.ReplyTo, s.InReplyTo, strings.Join(s.References, " "), s.MessageID, status, lastErr, s.CreatedAt}
+		s.Subject, s.Text, s.HTML, s.ReplyTo, s.InReplyTo, strings.Join(s.References, " "), s.MessageID, status, lastErr, s.CreatedAt,
+		nullIfEmpty(s.ListUnsubscribe)}
 	attachments := p.attachments
 	switch {
 	case erased:
@@ -265,8 +270,16 @@ func attachmentValues(first, n int) string {
 // until its status leaves 'queued' (a trigger then deletes the row:
 // migration 0032).
 const insertMail = `INSERT INTO outgoing_mail (id, kind, user_id, from_addr, from_name, to_addr, to_name, lang,
-	subject, text_body, html_body, reply_to, in_reply_to, refs, message_id, status, attempts, last_error, created_at)
-	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, 0, $17, $18)`
+	subject, text_body, html_body, reply_to, in_reply_to, refs, message_id, status, attempts, last_error, created_at, list_unsubscribe)
+	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, 0, $17, $18, $19)`
+
+// nullIfEmpty stores "" as NULL.
+func nullIfEmpty(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
 
 // prepare validates m and turns it into the row to store.
 func (o *Outbox) prepare(m Message) (Stored, error) {
@@ -276,7 +289,7 @@ func (o *Outbox) prepare(m Message) (Stored, error) {
 	// Every header field first: a line break anywhere refuses the message.
 	for _, f := range []struct{ name, v string }{
 		{"To", m.To}, {"ToName", m.ToName}, {"Subject", m.Subject}, {"Lang", m.Lang},
-		{"ReplyTo", m.ReplyTo}, {"InReplyTo", m.InReplyTo}, {"UserID", m.UserID},
+		{"ReplyTo", m.ReplyTo}, {"InReplyTo", m.InReplyTo}, {"UserID", m.UserID}, {"ListUnsubscribe", m.ListUnsubscribe},
 	} {
 		if err := checkHeader(f.name, f.v); err != nil {
 			return Stored{}, err
@@ -321,6 +334,12 @@ func (o *Outbox) prepare(m Message) (Stored, error) {
 	if m.Lang != "" && !langPattern.MatchString(m.Lang) {
 		return Stored{}, fmt.Errorf("%w: Lang %q is not a language tag", ErrInvalid, m.Lang)
 	}
+	if m.ListUnsubscribe != "" {
+		if u, err := url.Parse(m.ListUnsubscribe); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" ||
+			strings.ContainsAny(m.ListUnsubscribe, " <>") {
+			return Stored{}, fmt.Errorf("%w: ListUnsubscribe %q is not an http or https URL", ErrInvalid, m.ListUnsubscribe)
+		}
+	}
 	var replyTo string
 	if m.ReplyTo != "" {
 		a, err := netmail.ParseAddress(m.ReplyTo)
@@ -345,42 +364,44 @@ func (o *Outbox) prepare(m Message) (Stored, error) {
 	}
 	msgID := id.New("msg")
 	return Stored{
-		ID:         msgID,
-		Kind:       m.Kind,
-		UserID:     m.UserID,
-		From:       o.from,
-		To:         to.Address,
-		ToName:     m.ToName,
-		Lang:       m.Lang,
-		Subject:    subject,
-		Text:       m.Text,
-		HTML:       m.HTML,
-		ReplyTo:    replyTo,
-		InReplyTo:  inReplyTo,
-		References: refs,
-		MessageID:  "<" + msgID + "@" + o.from.Domain() + ">",
-		Status:     Queued,
-		CreatedAt:  o.clock.Now(),
+		ID:              msgID,
+		Kind:            m.Kind,
+		UserID:          m.UserID,
+		From:            o.from,
+		To:              to.Address,
+		ToName:          m.ToName,
+		Lang:            m.Lang,
+		Subject:         subject,
+		Text:            m.Text,
+		HTML:            m.HTML,
+		ReplyTo:         replyTo,
+		InReplyTo:       inReplyTo,
+		References:      refs,
+		ListUnsubscribe: m.ListUnsubscribe,
+		MessageID:       "<" + msgID + "@" + o.from.Domain() + ">",
+		Status:          Queued,
+		CreatedAt:       o.clock.Now(),
 	}, nil
 }
 
 var langPattern = regexp.MustCompile(`^[A-Za-z]{2,8}(-[A-Za-z0-9]{1,8})*$`)
 
 const storedColumns = `id, kind, user_id, from_addr, from_name, to_addr, to_name, lang, subject, text_body, html_body,
-	reply_to, in_reply_to, refs, message_id, status, attempts, last_error, created_at, sent_at`
+	reply_to, in_reply_to, refs, message_id, status, attempts, last_error, created_at, sent_at, list_unsubscribe`
 
 func scanStored(row interface{ Scan(...any) error }) (Stored, error) {
 	var s Stored
 	var userID sql.NullString
 	var refs string
 	var sentAt sql.NullTime
+	var unsubscribe sql.NullString
 	err := row.Scan(&s.ID, &s.Kind, &userID, &s.From.Email, &s.From.Name, &s.To, &s.ToName, &s.Lang,
 		&s.Subject, &s.Text, &s.HTML, &s.ReplyTo, &s.InReplyTo, &refs, &s.MessageID,
-		&s.Status, &s.Attempts, &s.LastError, &s.CreatedAt, &sentAt)
+		&s.Status, &s.Attempts, &s.LastError, &s.CreatedAt, &sentAt, &unsubscribe)
 	if err != nil {
 		return Stored{}, err
 	}
-	s.UserID = userID.String
+	s.UserID, s.ListUnsubscribe = userID.String, unsubscribe.String
 	s.References = strings.Fields(refs)
 	s.CreatedAt = s.CreatedAt.UTC()
 	if sentAt.Valid {

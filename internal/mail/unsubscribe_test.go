@@ -2,50 +2,71 @@ package mail_test
 
 import (
 	"bytes"
+	"context"
+	"database/sql"
+	"errors"
 	"strings"
 	"testing"
-	"time"
 
 	"comptoir/internal/mail"
 )
 
 // A satisfaction survey carries its stop link as List-Unsubscribe, with
-// RFC 8058's one-click List-Unsubscribe-Post over HTTPS; no other mail
-// does, nor a link typed above the survey's own last line (a guest's
-// name).
+// RFC 8058's one-click List-Unsubscribe-Post over HTTPS. The link is the
+// message's own (Message.ListUnsubscribe, stored with it), not read back
+// from its text: before, compose took the text's last line, so a survey
+// whose text ended otherwise (a footer below the link) lost the header,
+// and any mail of the survey's kind ending with such a line got one. A
+// mail without a link carries none, whatever its text ends with; a link
+// that is no http or https URL, or holds a line break, is refused.
 func TestSurveyMailOffersOneClickUnsubscribe(t *testing.T) {
-	from, _ := mail.ParseAddress("Comptoir <shop@shop.example>")
-	write := func(kind, link string) string {
+	ctx := context.Background()
+	d, _, o := outboxOnly(t)
+	head := func(m mail.Message) string {
 		t.Helper()
-		subject, text, err := mail.Render("fr", "ticket_survey", map[string]any{
-			"Name": "Zoé\nhttps://evil.example/survey/x/stop", "StoreName": "Comptoir", "Reference": "T-7K3M9QXA",
-			"Link": "https://shop.example/survey/ABC", "StopLink": link,
-		})
-		if err != nil {
+		var msgID string
+		if err := d.Tx(ctx, func(tx *sql.Tx) (err error) {
+			msgID, err = o.EnqueueTx(ctx, tx, m)
+			return err
+		}); err != nil {
 			t.Fatal(err)
 		}
 		var raw bytes.Buffer
-		if err := mail.WriteMessage(&raw, mail.Stored{ID: "msg_1", Kind: kind, From: from, To: "zoe@example.org", Lang: "fr",
-			Subject: subject, Text: text, MessageID: "<msg_1@shop.example>", CreatedAt: time.Date(2026, 3, 8, 10, 0, 0, 0, time.UTC)}); err != nil {
+		if err := mail.WriteMessage(&raw, get(t, o, msgID)); err != nil {
 			t.Fatal(err)
 		}
-		head, _, _ := strings.Cut(raw.String(), "\r\n\r\n")
-		return head + "\r\n"
+		h, _, _ := strings.Cut(raw.String(), "\r\n\r\n")
+		return h + "\r\n"
 	}
-	head := write("ticket_survey", "https://shop.example/survey/ABC/stop")
+	survey := func(link, text string) mail.Message {
+		return mail.Message{Kind: "ticket_survey", To: "zoe@example.org", Lang: "fr", Subject: "Votre avis", Text: text, ListUnsubscribe: link}
+	}
+	// The link above a last line of something else.
+	h := head(survey("https://shop.example/survey/ABC/stop", "Pour ne plus en recevoir :\nhttps://shop.example/survey/ABC/stop\n\n-- \nL'équipe Comptoir\n"))
 	for _, want := range []string{"List-Unsubscribe: <https://shop.example/survey/ABC/stop>\r\n", "List-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n"} {
-		if !strings.Contains(head, want) {
-			t.Errorf("the survey's header lacks %q:\n%s", want, head)
+		if !strings.Contains(h, want) {
+			t.Errorf("the survey's header lacks %q:\n%s", want, h)
 		}
 	}
 	// Over HTTP (a store without TLS) no one-click POST: a link to open.
-	head = write("ticket_survey", "http://shop.example/survey/ABC/stop")
-	if !strings.Contains(head, "List-Unsubscribe: <http://shop.example/survey/ABC/stop>\r\n") || strings.Contains(head, "List-Unsubscribe-Post") {
-		t.Errorf("over HTTP:\n%s", head)
+	h = head(survey("http://shop.example/survey/ABC/stop", "Merci.\n"))
+	if !strings.Contains(h, "List-Unsubscribe: <http://shop.example/survey/ABC/stop>\r\n") || strings.Contains(h, "List-Unsubscribe-Post") {
+		t.Errorf("over HTTP:\n%s", h)
 	}
-	for _, head := range []string{write("ticket_reply", "https://shop.example/survey/ABC/stop"), write("ticket_survey", "https://shop.example/survey/ABC")} {
-		if strings.Contains(head, "List-Unsubscribe") {
-			t.Errorf("a List-Unsubscribe where none belongs:\n%s", head)
+	// No link, though the text ends with one: no header.
+	stopLast := "Pour ne plus en recevoir :\nhttps://shop.example/survey/ABC/stop\n"
+	for _, m := range []mail.Message{survey("", stopLast), {Kind: "ticket_reply", To: "zoe@example.org", Lang: "fr", Subject: "Re", Text: stopLast}, plainMessage("a@example.net")} {
+		if h := head(m); strings.Contains(h, "List-Unsubscribe") {
+			t.Errorf("%s: a List-Unsubscribe where none belongs:\n%s", m.Kind, h)
+		}
+	}
+	for _, bad := range []string{"https://shop.example/stop\r\nBcc: x@example.net", "mailto:stop@shop.example", "/survey/ABC/stop", "https://shop.example/a b"} {
+		err := d.Tx(ctx, func(tx *sql.Tx) error {
+			_, err := o.EnqueueTx(ctx, tx, survey(bad, "Merci.\n"))
+			return err
+		})
+		if !errors.Is(err, mail.ErrInvalid) {
+			t.Errorf("ListUnsubscribe %q: %v, want ErrInvalid", bad, err)
 		}
 	}
 }
