@@ -471,29 +471,72 @@ func maybeAutomatic(get func(string) string, subject string) bool {
 }
 
 // automaticSubjects begin the subjects autoresponders give their answers,
-// in English and French (Exchange and Outlook: "Automatic reply: …",
-// "Réponse automatique : …", formerly "Out of Office AutoReply: …" and
-// "Absence du bureau : …"; Sieve's vacation: "Auto: …"), lower case.
+// lower case: Exchange and Outlook's ("Automatic reply: …", formerly "Out
+// of Office AutoReply: …") in each language they write them in, Sieve's
+// vacation ("Auto: …") and the usual absence notices. Each is a whole
+// word, or words: "Out of officers' training" is no answer (see
+// automaticSubject). Unaccented spellings stand beside accented ones, as
+// mail clients without the accents write them.
 var automaticSubjects = []string{
+	// English.
 	"automatic reply", "automatic response", "auto reply", "auto-reply", "autoreply", "auto response", "auto-response",
 	"autoresponse", "auto:", "out of office", "out of the office",
+	// French.
 	"réponse automatique", "reponse automatique", "réponse auto :", "absence du bureau", "absent du bureau",
 	"absente du bureau", "absent(e) du bureau", "message d'absence", "notification d'absence",
+	// German.
+	"automatische antwort", "abwesenheitsnotiz", "automatische abwesenheitsnotiz", "abwesenheitsmeldung",
+	"abwesenheitsnachricht", "nicht im büro", "nicht im buero", "außer haus:", "ausser haus:",
+	// Spanish.
+	"respuesta automática", "respuesta automatica", "fuera de la oficina", "fuera de oficina", "mensaje de ausencia",
+	"ausente de la oficina",
+	// Italian.
+	"risposta automatica", "fuori sede", "fuori ufficio", "fuori dall'ufficio", "messaggio di assenza",
+	// Dutch.
+	"automatisch antwoord", "afwezigheidsbericht", "afwezigheidsmelding", "afwezig:", "niet op kantoor", "buiten kantoor",
+	// Portuguese.
+	"resposta automática", "resposta automatica", "fora do escritório", "fora do escritorio", "ausente do escritório",
+	"ausente do escritorio", "mensagem de ausência", "mensagem de ausencia",
+}
+
+// automaticSuffixes end the subjects of Lotus Notes' absence notices
+// ("Jane Doe is out of the office"), in the same languages.
+var automaticSuffixes = []string{
+	" is out of the office", " est absent du bureau", " est absente du bureau", " ist außer haus", " ist ausser haus",
+	" ist nicht im büro", " está fuera de la oficina", " esta fuera de la oficina", " è fuori ufficio", " è fuori sede",
+	" is afwezig", " está fora do escritório", " esta fora do escritorio",
 }
 
 // automaticSubject reports whether subject is an autoresponder's: it
-// begins as automaticSubjects do, or ends as Lotus Notes' absence notices
-// ("… is out of the office").
+// begins as automaticSubjects do, or ends as automaticSuffixes do, at a
+// word's boundary.
 func automaticSubject(subject string) bool {
 	s := strings.Join(strings.Fields(strings.ToLower(strings.ReplaceAll(subject, "’", "'"))), " ")
 	for _, p := range automaticSubjects {
-		if strings.HasPrefix(s, p) {
+		if strings.HasPrefix(s, p) && wordEnds(p, s[len(p):]) {
 			return true
 		}
 	}
 	s = strings.TrimRight(s, ".")
-	return strings.HasSuffix(s, " is out of the office")
+	for _, p := range automaticSuffixes {
+		if strings.HasSuffix(s, p) {
+			return true
+		}
+	}
+	return false
 }
+
+// wordEnds reports whether a subject beginning with p followed by rest
+// has p as its own word, or words: p ends with punctuation (":"), or rest
+// does not go on with a letter or a digit ("fuori sede" is not "fuori
+// sedere").
+func wordEnds(p, rest string) bool {
+	last, _ := utf8.DecodeLastRuneInString(p)
+	next, _ := utf8.DecodeRuneInString(rest)
+	return rest == "" || !isWordRune(last) || !isWordRune(next)
+}
+
+func isWordRune(r rune) bool { return unicode.IsLetter(r) || unicode.IsDigit(r) }
 
 // listHeaders are the header fields of list mail (RFC 2369, RFC 2919).
 var listHeaders = []string{"List-Id", "List-Unsubscribe", "List-Post", "List-Help", "List-Subscribe", "List-Owner", "List-Archive"}

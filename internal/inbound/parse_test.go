@@ -362,7 +362,8 @@ func TestParseLanguage(t *testing.T) {
 
 // MaybeAutomatic: what isAutoReply reads, and signs too weak for it that
 // an autoresponder wrote the mail (vendors' fields, Exchange's request
-// not to be answered, an autoresponder's subject in English or French).
+// not to be answered, an autoresponder's subject in English, French,
+// German, Spanish, Italian, Dutch or Portuguese).
 // A person's reply ("Re: …") and subjects that only look alike are not.
 func TestMaybeAutomatic(t *testing.T) {
 	tests := []struct {
@@ -392,6 +393,39 @@ func TestMaybeAutomatic(t *testing.T) {
 		{"", "Absence de livraison de ma commande", false},
 		{"", "Auto-entrepreneur : facture", false},
 		{"", "Re: Automatic reply: x", false}, // a person answering one
+		// German, Spanish, Italian, Dutch and Portuguese: Outlook's and
+		// the usual absence notices, accented or not, and Lotus Notes'.
+		{"", "Automatische Antwort: Ihre Nachricht [#T-7K3P9QAB]", true},
+		{"", "Abwesenheitsnotiz: Ihre Nachricht", true},
+		{"", "Nicht im Büro: Ihre Nachricht", true},
+		{"", "Außer Haus: bis 12.3.", true},
+		{"", "Jana Schmidt ist außer Haus.", true},
+		{"", "Respuesta automática: Su mensaje", true},
+		{"", "Respuesta automatica: Su mensaje", true},
+		{"", "Fuera de la oficina: Su mensaje", true},
+		{"", "Risposta automatica: Il suo messaggio", true},
+		{"", "Fuori sede: Il suo messaggio", true},
+		{"", "Automatisch antwoord: Uw bericht", true},
+		{"", "Afwezig: Uw bericht", true},
+		{"", "Afwezigheidsbericht", true},
+		{"", "Resposta automática: Sua mensagem", true},
+		{"", "Fora do escritório: Sua mensagem", true},
+		{"", "Mensagem de ausência", true},
+		// Ordinary subjects that only begin alike: a word going on, or
+		// the words meaning something else.
+		{"", "Out of officers' reach: my order", false},
+		{"", "Automatische Verlängerung meines Abos", false},
+		{"", "Automatische Antworten einrichten?", false},
+		{"", "Außer Hausverkauf: Rechnung", false},
+		{"", "Respuesta automáticamente enviada dos veces", false},
+		{"", "Fuera de stock", false},
+		{"", "Risposta automaticamente errata", false},
+		{"", "Fuori sedere", false},
+		{"", "Afwezigheid van levering", false},
+		{"", "Automatisch antwoorden werkt niet", false},
+		{"", "Resposta automáticas?", false},
+		{"", "Fora do prazo: entrega", false},
+		{"", "Re: Respuesta automática: x", false},
 	}
 	for _, tt := range tests {
 		raw := "From: a@example.com\r\nTo: support@shop.example\r\nSubject: " + tt.subject + "\r\nMessage-ID: <1@example.com>\r\n"
