@@ -7,7 +7,6 @@ import (
 	"sync"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/stdlib"
 )
 
 // On PostgreSQL every statement of a transaction is a round trip: the
@@ -97,25 +96,31 @@ func (q *appendQueue) flush(ctx context.Context, tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, stmts[0].query, stmts[0].args...)
 		return stmts[0].wrapped(err)
 	}
-	var failed error
-	err := q.conn.Raw(func(dc any) error {
-		c, ok := dc.(*stdlib.Conn)
+	return q.conn.Raw(func(dc any) error {
+		c, ok := dc.(interface{ Conn() *pgx.Conn })
 		if !ok {
 			return fmt.Errorf("db: not a pgx connection: %T", dc)
 		}
-		b := &pgx.Batch{QueuedQueries: make([]*pgx.QueuedQuery, 0, len(stmts))}
-		for _, s := range stmts {
-			b.Queue(s.query, s.args...)
-		}
-		br := c.Conn().SendBatch(ctx, b)
-		for _, s := range stmts {
-			if _, err := br.Exec(); err != nil {
-				failed = s.wrapped(err)
-				break
-			}
-		}
-		return br.Close()
+		return pipeline(ctx, c.Conn(), stmts)
 	})
+}
+
+// pipeline sends stmts on c in one pipeline, and returns the first
+// failing one's error (wrapped as its caller asked), or the pipeline's.
+func pipeline(ctx context.Context, c *pgx.Conn, stmts []queuedStmt) error {
+	b := &pgx.Batch{QueuedQueries: make([]*pgx.QueuedQuery, 0, len(stmts))}
+	for _, s := range stmts {
+		b.Queue(s.query, s.args...)
+	}
+	br := c.SendBatch(ctx, b)
+	var failed error
+	for _, s := range stmts {
+		if _, err := br.Exec(); err != nil {
+			failed = s.wrapped(err)
+			break
+		}
+	}
+	err := br.Close()
 	if failed != nil {
 		return failed
 	}

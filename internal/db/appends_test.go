@@ -211,3 +211,102 @@ func TestAppendWrappedAndFlushAppends(t *testing.T) {
 		t.Fatalf("%d rows after the failed commit, want 3", n)
 	}
 }
+
+// A query made with a context of FlushingReads, in a transaction with
+// appended rows, sends them first and sees them (on SQLite they are there
+// already); so does a later one, at no further cost. Without
+// FlushingReads, and for a statement run with ExecContext, nothing is sent
+// early: the rows wait for the commit, as before (no round trip added).
+// An appended row that fails fails the query with its own error, and the
+// transaction. Rows a rolled-back transaction left queued are not sent by
+// a later one's query on the same connection.
+func TestFlushingReadsSeeAppendedRows(t *testing.T) {
+	ctx := context.Background()
+	d := dbtest.Open(t)
+	if _, err := d.Write.ExecContext(ctx, `CREATE TABLE t_fr (k TEXT PRIMARY KEY, n INTEGER NOT NULL)`); err != nil {
+		t.Fatal(err)
+	}
+	insert := `INSERT INTO t_fr (k, n) VALUES ($1, $2)`
+	pg := d.Engine == db.Postgres
+	count := func(ctx context.Context, tx *sql.Tx) int {
+		t.Helper()
+		var n int
+		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM t_fr`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	var rt db.RoundTrips
+	cctx := db.CountRoundTrips(ctx, &rt)
+	reads := db.FlushingReads(cctx)
+	err := d.Tx(cctx, func(tx *sql.Tx) error {
+		for i, k := range []string{"a", "b", "c"} {
+			if err := db.Append(cctx, tx, insert, k, i); err != nil {
+				return err
+			}
+		}
+		if n, want := count(cctx, tx), map[bool]int{true: 0, false: 3}[pg]; n != want {
+			t.Errorf("a query without FlushingReads sees %d rows, want %d", n, want)
+		}
+		if _, err := tx.ExecContext(reads, `UPDATE t_fr SET n = n + 1 WHERE k = 'zz'`); err != nil {
+			return err
+		}
+		before := rt.Load()
+		if n := count(reads, tx); n != 3 {
+			t.Errorf("a query with FlushingReads sees %d rows, want 3", n)
+		}
+		if got, want := rt.Load()-before, map[bool]int64{true: 2, false: 1}[pg]; got != want {
+			t.Errorf("the query with the rows sent: %d round trips, want %d", got, want)
+		}
+		before = rt.Load()
+		if n := count(reads, tx); n != 3 {
+			t.Errorf("a second query sees %d rows, want 3", n)
+		}
+		if got := rt.Load() - before; got != 1 {
+			t.Errorf("a query with nothing left to send: %d round trips, want 1", got)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// A failing row: the query returns its error, wrapped as its caller
+	// asked, and Tx that error; nothing is written.
+	errTaken := errors.New("key taken")
+	err = d.Tx(ctx, func(tx *sql.Tx) error {
+		if err := db.Append(ctx, tx, insert, "d", 1); err != nil {
+			return err
+		}
+		if err := db.AppendWrapped(ctx, tx, func(err error) error { return fmt.Errorf("%w: %w", errTaken, err) }, insert, "a", 1); err != nil {
+			return err
+		}
+		var n int
+		return tx.QueryRowContext(db.FlushingReads(ctx), `SELECT COUNT(*) FROM t_fr`).Scan(&n)
+	})
+	if !errors.Is(err, errTaken) || !db.IsUniqueViolation(err) {
+		t.Fatalf("a query after a failing appended row: %v", err)
+	}
+
+	// Rolled back with rows queued; the next transactions' queries send
+	// none of them (on PostgreSQL the pool's connections are reused).
+	rollback := errors.New("rollback")
+	if err := d.Tx(ctx, func(tx *sql.Tx) error {
+		if err := db.Append(ctx, tx, insert, "e", 1); err != nil {
+			return err
+		}
+		return rollback
+	}); !errors.Is(err, rollback) {
+		t.Fatal(err)
+	}
+	for range 4 {
+		if err := d.Tx(ctx, func(tx *sql.Tx) error {
+			if n := count(db.FlushingReads(ctx), tx); n != 3 {
+				t.Errorf("after a rollback: %d rows, want 3", n)
+			}
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+}

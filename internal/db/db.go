@@ -289,7 +289,7 @@ func openPostgres(dsn string, conns int) (*DB, error) {
 	}
 	cfg.DialFunc = postgresDialer().DialContext
 	cfg.Tracer = roundTripTracer{}
-	pool := stdlib.OpenDB(*cfg)
+	pool := sql.OpenDB(pgConnector{stdlib.GetConnector(*cfg)})
 	// As many idle connections as open ones: with fewer, every burst closed
 	// the connections it had opened beyond the idle limit and the next burst
 	// opened them again, each a new PostgreSQL backend to fork, authenticate
@@ -375,9 +375,11 @@ func (d *DB) txOnce(ctx context.Context, fn func(tx *sql.Tx) error) (err error) 
 	}
 	appends := &appendQueue{conn: conn}
 	appendQueues.Store(tx, appends)
+	attachAppends(conn, appends) // FlushingReads
 	committed := false
 	defer func() {
 		appendQueues.Delete(tx)
+		attachAppends(conn, nil)
 		p := recover()
 		if p != nil || err != nil {
 			tx.Rollback()

@@ -6,7 +6,7 @@ import (
 	"net"
 	"testing"
 
-	"github.com/jackc/pgx/v5/stdlib"
+	"github.com/jackc/pgx/v5"
 	"golang.org/x/sys/unix"
 
 	"comptoir/internal/db"
@@ -35,7 +35,7 @@ func TestPostgresConnectionsAreProbed(t *testing.T) {
 	defer conn.Close()
 	var nc net.Conn
 	if err := conn.Raw(func(dc any) error {
-		nc = dc.(*stdlib.Conn).Conn().PgConn().Conn()
+		nc = dc.(interface{ Conn() *pgx.Conn }).Conn().PgConn().Conn()
 		return nil
 	}); err != nil {
 		t.Fatal(err)

@@ -23,7 +23,8 @@ import (
 // COMPTOIR_TEST_PG_POOL=1 catches at run time what this misses (a call
 // through a function value, a Tx-holding helper without ctx).
 var poolFree = map[string]string{
-	"web/idempotency.go s.orderJSON": "formats the order it is given; ctx unused",
+	"web/idempotency.go s.orderJSON":   "formats the order it is given; ctx unused",
+	"orders/place.go db.FlushingReads": "derives a context; no database",
 }
 
 func TestNoTransactionWaitsForASecondConnection(t *testing.T) {

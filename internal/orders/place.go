@@ -63,8 +63,10 @@ type LineInput struct {
 
 // AfterPlace runs inside the checkout's transaction once the order is
 // written, for work that must commit with it (an idempotent API response).
-// On PostgreSQL the order's rows are appended (db.Append): a function that
-// reads them in tx calls db.FlushAppends first.
+// On PostgreSQL the order's rows are appended (db.Append); its ctx is
+// db.FlushingReads', so a query it makes in tx sends them first and reads
+// them as on SQLite. A statement run with ExecContext that changes them
+// calls db.FlushAppends first.
 type AfterPlace func(ctx context.Context, tx *sql.Tx, o Order) error
 
 // Place checks out a cart: it validates the lines against the catalog,
@@ -242,7 +244,7 @@ func (s *Service) Place(ctx context.Context, in PlaceInput, after AfterPlace) (O
 				return err
 			}
 			if after != nil {
-				return after(ctx, tx, o)
+				return after(db.FlushingReads(ctx), tx, o)
 			}
 			return nil
 		}
@@ -275,7 +277,7 @@ func (s *Service) Place(ctx context.Context, in PlaceInput, after AfterPlace) (O
 			return err
 		}
 		if after != nil {
-			if err := after(ctx, tx, o); err != nil {
+			if err := after(db.FlushingReads(ctx), tx, o); err != nil {
 				return err
 			}
 		}
