@@ -424,6 +424,18 @@ func (s *Service) SetAddress(ctx context.Context, userID string, in AddressInput
 	})
 }
 
+// OnDutyStaffTx is who hears of what is due and no one in particular
+// answers for (a claim's answer, an unassigned ticket's: the deadline
+// warnings of claims and desk): every enabled agent, or every enabled admin
+// when the store has no agent.
+func OnDutyStaffTx(ctx context.Context, q db.Querier) ([]User, error) {
+	us, err := StaffTx(ctx, q, RoleAgent)
+	if err != nil || len(us) > 0 {
+		return us, err
+	}
+	return StaffTx(ctx, q, RoleAdmin)
+}
+
 // StaffTx lists the enabled users with a role (agents or admins), for
 // alerts, in the caller's transaction: someone whose account was disabled
 // has left, and must not be mailed customers' affairs.

@@ -259,3 +259,39 @@ func TestListStaff(t *testing.T) {
 		t.Errorf("disabled flags: %+v", staff)
 	}
 }
+
+// The staff on duty (who the deadline warnings of claims and unassigned
+// tickets go to) are the enabled agents; with none, the enabled admins.
+func TestOnDutyStaffAreTheAgentsElseTheAdmins(t *testing.T) {
+	e := setup(t)
+	duty := func() []string {
+		t.Helper()
+		us, err := account.OnDutyStaffTx(e.ctx, e.db.Read)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var emails []string
+		for _, u := range us {
+			emails = append(emails, u.Email)
+		}
+		return emails
+	}
+	admin := e.staff(t, account.RoleAdmin, "boss@shop.example")
+	if got := duty(); len(got) != 1 || got[0] != admin.Email {
+		t.Errorf("no agent: on duty %v, want the admin", got)
+	}
+	agent := e.staff(t, account.RoleAgent, "agent@shop.example")
+	leaver := e.staff(t, account.RoleAgent, "leaver@shop.example")
+	if err := e.svc.DisableStaff(e.ctx, admin.Actor(), leaver.ID); err != nil {
+		t.Fatal(err)
+	}
+	if got := duty(); len(got) != 1 || got[0] != agent.Email {
+		t.Errorf("one agent enabled, one disabled: on duty %v, want the enabled agent", got)
+	}
+	if err := e.svc.DisableStaff(e.ctx, admin.Actor(), agent.ID); err != nil {
+		t.Fatal(err)
+	}
+	if got := duty(); len(got) != 1 || got[0] != admin.Email {
+		t.Errorf("every agent disabled: on duty %v, want the admin", got)
+	}
+}

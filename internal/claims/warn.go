@@ -103,10 +103,7 @@ func (s *Service) warnClaim(ctx context.Context, claimID string, now time.Time) 
 		if err != nil {
 			return wrapDB("read claim", err)
 		}
-		staff, err := account.StaffTx(ctx, tx, account.RoleAgent)
-		if err == nil && len(staff) == 0 {
-			staff, err = account.StaffTx(ctx, tx, account.RoleAdmin)
-		}
+		staff, err := account.OnDutyStaffTx(ctx, tx)
 		if err != nil {
 			return wrapDB("read staff", err)
 		}

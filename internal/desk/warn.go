@@ -133,8 +133,8 @@ func (s *Service) warnTicket(ctx context.Context, ticketID string, now time.Time
 }
 
 // warningRecipientsTx is who hears about a ticket due soon: its assignee
-// while they are enabled staff, else every enabled agent, else every
-// enabled admin.
+// while they are enabled staff, else the staff on duty (every enabled
+// agent, else every enabled admin), as for a claim.
 func warningRecipientsTx(ctx context.Context, tx *sql.Tx, assigneeID string) ([]account.User, error) {
 	if assigneeID != "" {
 		u, err := account.UserTx(ctx, tx, assigneeID)
@@ -145,10 +145,6 @@ func warningRecipientsTx(ctx context.Context, tx *sql.Tx, assigneeID string) ([]
 			return []account.User{u}, nil
 		}
 	}
-	us, err := account.StaffTx(ctx, tx, account.RoleAgent)
-	if err != nil || len(us) > 0 {
-		return us, wrapDB("read staff", err)
-	}
-	us, err = account.StaffTx(ctx, tx, account.RoleAdmin)
+	us, err := account.OnDutyStaffTx(ctx, tx)
 	return us, wrapDB("read staff", err)
 }
