@@ -83,6 +83,7 @@ func (s *Server) allow(w http.ResponseWriter, r *http.Request, bucket string, l 
 var fieldCodeKeys = map[string]string{
 	"required":              "auth.field_required",
 	"email_invalid":         "auth.email_invalid",
+	"email_confusable":      "auth.email_confusable",
 	"password_too_short":    "auth.password_too_short",
 	"country_invalid":       "auth.country_invalid",
 	"vat_required":          "auth.vat_required_for_business",
