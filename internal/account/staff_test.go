@@ -341,3 +341,65 @@ func TestSessionCreatedAsTheAccountIsDisabled(t *testing.T) {
 		}
 	}
 }
+
+// A customer's password is checked as their account is being erased: the
+// session was created once the erasure had deleted the others, on the
+// erased account (on PostgreSQL, where nothing made the sign-in wait; on
+// SQLite too once the erasure has committed). Now the sign-in holds the
+// account row, waits for the erasure and is refused as a wrong password.
+func TestSessionCreatedAsTheAccountIsErased(t *testing.T) {
+	e := setup(t)
+	customer := e.signUp(t, "ann@example.fr")
+	tx, err := e.db.Write.BeginTx(e.ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback()
+	if _, err := account.BeginErasureTx(e.ctx, tx, customer.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := account.EraseTx(e.ctx, tx, customer.ID, t0, nil); err != nil {
+		t.Fatal(err)
+	}
+	type result struct {
+		token string
+		err   error
+	}
+	signedIn := make(chan result, 1)
+	go func() {
+		token, _, err := e.svc.CreateSession(e.ctx, customer.ID, "192.0.2.1", "test")
+		signedIn <- result{token, err}
+	}()
+	var got *result
+	if e.db.Engine == db.Postgres {
+		testwait.Until(t, "the sign-in ends or waits on a lock", func() bool {
+			select {
+			case r := <-signedIn:
+				got = &r
+				return true
+			default:
+			}
+			var n int
+			e.db.Read.QueryRowContext(e.ctx, `SELECT COUNT(*) FROM pg_stat_activity
+				WHERE datname = current_database() AND wait_event_type = 'Lock'`).Scan(&n)
+			return n > 0
+		})
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	if got == nil {
+		r := <-signedIn
+		got = &r
+	}
+	if !errors.Is(got.err, account.ErrInvalidCredentials) {
+		t.Errorf("session created as the account was erased: %v, want ErrInvalidCredentials", got.err)
+	}
+	var n int
+	if err := e.db.Read.QueryRowContext(e.ctx, `SELECT COUNT(*) FROM sessions WHERE user_id = $1`, customer.ID).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	if n != 0 {
+		t.Errorf("%d sessions of the erased account, want none", n)
+	}
+}
