@@ -2,6 +2,7 @@ package desk_test
 
 import (
 	"context"
+	"database/sql"
 	"testing"
 
 	"comptoir/internal/account"
@@ -14,9 +15,11 @@ import (
 // a guest writing from "\u212Aate@example.net" named Kate's order as one
 // of theirs (the console showed it as their ticket's order), and a mail
 // from that address, vouched for by its server, was filed on Kate's
-// account as hers. Now the Contact form refuses an address that reads as
-// another (email: confusable, the Kelvin sign as a Cyrillic "а"), and an
-// inbound mail from it joins no account.
+// account as hers, and on PostgreSQL its ticket joined her account once she
+// proved her address. Now the Contact form refuses an address that reads
+// as another (email: confusable, the Kelvin sign as a Cyrillic "а"), and
+// an inbound mail from it is taken as from an unverified sender: it joins
+// no account, then or later.
 func TestLookalikeAddressIsNotTheCustomers(t *testing.T) {
 	e := setup(t)
 	ctx := context.Background()
@@ -57,8 +60,20 @@ func TestLookalikeAddressIsNotTheCustomers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if tk.CustomerID != "" {
-		t.Fatalf("a mail from a look-alike address was filed on %s's account (Kate is %s)", tk.CustomerID, kate.ID)
+	if tk.CustomerID != "" || !tk.SenderUnverified {
+		t.Fatalf("a mail from a look-alike address was filed on %q's account (Kate is %s), sender unverified: %v", tk.CustomerID, kate.ID, tk.SenderUnverified)
+	}
+	// Nor does its ticket join Kate's account once she proves her address
+	// (PostgreSQL's lower() turns the Kelvin sign into "k").
+	err = e.db.Tx(ctx, func(tx *sql.Tx) error {
+		_, err := desk.LinkGuestTicketsTx(ctx, tx, kate, t0)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := e.get(t, tk.ID); got.CustomerID != "" {
+		t.Fatalf("the look-alike's ticket joined %s's account", got.CustomerID)
 	}
 	// Kate herself, in any case, still names her order and is known by mail.
 	own, err := e.desk.OpenFromContact(ctx, desk.ContactInput{Email: "KATE@example.net", OrderRef: orderID, Name: "Kate",
