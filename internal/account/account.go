@@ -114,6 +114,8 @@ const (
 	CodeRoleInvalid         = "role_invalid"
 	CodeTooLong             = "too_long"
 	CodeInvalidCharacters   = "invalid_characters"
+	// CodeEmailConfusable: the address reads as another (Confusable).
+	CodeEmailConfusable = "email_confusable"
 )
 
 // ValidationError maps each invalid field (named as in the API: "email",
@@ -335,7 +337,7 @@ func userByID(ctx context.Context, q db.Querier, userID string) (User, error) {
 }
 
 // UserByEmail returns the account with that email, whatever its case, or
-// ErrNotFound.
+// ErrNotFound: a look-alike of its address is not it (SameEmail).
 func (s *Service) UserByEmail(ctx context.Context, email string) (User, error) {
 	return UserByEmailTx(ctx, s.db.Read, email)
 }
@@ -348,6 +350,9 @@ func UserByEmailTx(ctx context.Context, q db.Querier, email string) (User, error
 	u, err := scanUser(q.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE email_key = $1`, EmailKey(email)))
 	if err != nil && !errors.Is(err, ErrNotFound) {
 		return User{}, fmt.Errorf("account: read user: %w", err)
+	}
+	if err == nil && !SameEmail(email, u.Email) {
+		return User{}, ErrNotFound // a look-alike: the Kelvin sign for "k"
 	}
 	return u, err
 }

@@ -32,7 +32,9 @@ type Session struct {
 const maxTokenLen = 128
 
 // CreateSession signs userID in and returns the cookie token, which exists
-// only in the caller's hands from now on.
+// only in the caller's hands from now on. An account disabled or erased
+// since its password check is refused with ErrInvalidCredentials, as a
+// wrong password is (holdEnabledTx).
 func (s *Service) CreateSession(ctx context.Context, userID, ip, userAgent string) (string, Session, error) {
 	token := newSecret()
 	now := s.clock.Now()
@@ -41,13 +43,12 @@ func (s *Service) CreateSession(ctx context.Context, userID, ip, userAgent strin
 		IP: clip(ip, 64), UserAgent: clip(userAgent, 512),
 	}
 	err := s.db.Tx(ctx, func(tx *sql.Tx) error {
+		if err := holdEnabledTx(ctx, tx, userID); err != nil {
+			return err
+		}
 		u, err := userByID(ctx, tx, userID)
 		if err != nil {
 			return err
-		}
-		if u.Disabled() {
-			// Disabled between its password check and now.
-			return ErrInvalidCredentials
 		}
 		sess.ExpiresAt = s.sessionExpiry(u, now, now)
 		if _, err := tx.ExecContext(ctx, `INSERT INTO sessions (id, user_id, created_at, last_seen_at, expires_at, ip, user_agent)
@@ -61,6 +62,35 @@ func (s *Service) CreateSession(ctx context.Context, userID, ip, userAgent strin
 		return "", Session{}, err
 	}
 	return token, sess, nil
+}
+
+// holdEnabledTx holds the account row of userID for the rest of tx, if
+// it is neither disabled nor erased: ErrInvalidCredentials when it is
+// (disabled or erased between its password check and now: the caller
+// answers as to a wrong password), ErrNotFound when there is no such
+// account. Its conditional update is what makes the check hold until the
+// commit: DisableStaff's update of the row, and an erasure's
+// (BeginErasureTx), wait for a sign-in holding it, then end the session
+// it created; a sign-in reaching the row after theirs waits for them and
+// finds the account disabled or erased. Before, the row was only read: on
+// PostgreSQL a sign-in that read the account enabled inserted its session
+// after the disabling had ended the others, and that session came back to
+// life when the account was enabled again; one that passed its password
+// check as the account was being erased opened a session on the erased
+// account, after the erasure had deleted the others.
+func holdEnabledTx(ctx context.Context, tx *sql.Tx, userID string) error {
+	res, err := tx.ExecContext(ctx, `UPDATE users SET updated_at = updated_at
+		WHERE id = $1 AND disabled_at IS NULL AND erased_at IS NULL`, userID)
+	if err != nil {
+		return fmt.Errorf("account: hold %s: %w", userID, err)
+	}
+	if n, err := res.RowsAffected(); err != nil || n == 1 {
+		return err
+	}
+	if _, err := userByID(ctx, tx, userID); err != nil {
+		return err
+	}
+	return ErrInvalidCredentials
 }
 
 // clip makes request metadata safe to store: valid UTF-8 without control

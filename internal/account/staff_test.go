@@ -1,6 +1,8 @@
 package account_test
 
 import (
+	"context"
+	"database/sql"
 	"errors"
 	"strings"
 	"sync"
@@ -9,6 +11,8 @@ import (
 
 	"comptoir/internal/account"
 	"comptoir/internal/audit"
+	"comptoir/internal/db"
+	"comptoir/internal/testwait"
 )
 
 // staff makes an agent or admin with the password "correct horse".
@@ -293,5 +297,145 @@ func TestOnDutyStaffAreTheAgentsElseTheAdmins(t *testing.T) {
 	}
 	if got := duty(); len(got) != 1 || got[0] != admin.Email {
 		t.Errorf("every agent disabled: on duty %v, want the admin", got)
+	}
+}
+
+// A staff member signs in while an admin disables them: their password
+// was checked before, their session is created in the instant the
+// disabling commits. The session's creation held nothing: on PostgreSQL
+// it read the account enabled, inserted its session after the disabling
+// had ended the others (its "every session ends" missed it), and that
+// session came back to life when the account was enabled again. Now the
+// sign-in holds the account row (holdEnabledTx): it waits for the
+// disabling and is refused as a wrong password, leaving no session.
+// SQLite's single writer already puts one after the other.
+func TestSessionCreatedAsTheAccountIsDisabled(t *testing.T) {
+	e := setup(t)
+	if e.db.Engine != db.Postgres {
+		t.Skip("SQLite's single writer orders the sign-in and the disabling")
+	}
+	admin := e.staff(t, account.RoleAdmin, "boss@shop.example")
+	agent := e.staff(t, account.RoleAgent, "leaver@shop.example")
+	inside, release := make(chan struct{}), make(chan struct{})
+	svc := account.New(e.db, e.clock, e.mail, account.Options{HashParams: fastParams,
+		StaffDisabled: func(context.Context, *sql.Tx, account.User, audit.Actor, time.Time) error {
+			close(inside) // the account is disabled and its sessions ended, not yet committed
+			<-release
+			return nil
+		}})
+	disabled := make(chan error, 1)
+	go func() { disabled <- svc.DisableStaff(e.ctx, admin.Actor(), agent.ID) }()
+	<-inside
+	type result struct {
+		token string
+		err   error
+	}
+	signedIn := make(chan result, 1)
+	go func() {
+		token, _, err := e.svc.CreateSession(e.ctx, agent.ID, "192.0.2.1", "test")
+		signedIn <- result{token, err}
+	}()
+	// The sign-in either finished (the race) or waits on the account's row.
+	var got *result
+	testwait.Until(t, "the sign-in ends or waits on a lock", func() bool {
+		select {
+		case r := <-signedIn:
+			got = &r
+			return true
+		default:
+		}
+		var n int
+		e.db.Read.QueryRowContext(e.ctx, `SELECT COUNT(*) FROM pg_stat_activity
+			WHERE datname = current_database() AND wait_event_type = 'Lock'`).Scan(&n)
+		return n > 0
+	})
+	close(release)
+	if err := <-disabled; err != nil {
+		t.Fatal(err)
+	}
+	if got == nil {
+		r := <-signedIn
+		got = &r
+	}
+	if !errors.Is(got.err, account.ErrInvalidCredentials) {
+		t.Errorf("session created as the account was disabled: %v, want ErrInvalidCredentials", got.err)
+	}
+	var n int
+	if err := e.db.Read.QueryRowContext(e.ctx, `SELECT COUNT(*) FROM sessions WHERE user_id = $1`, agent.ID).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	if n != 0 {
+		t.Errorf("%d sessions of the disabled account, want none", n)
+	}
+	e.clock.Advance(time.Minute)
+	if err := e.svc.EnableStaff(e.ctx, admin.Actor(), agent.ID); err != nil {
+		t.Fatal(err)
+	}
+	if got.err == nil {
+		if _, _, err := e.svc.SessionUser(e.ctx, got.token); err == nil {
+			t.Errorf("a session created during the disabling works once the account is enabled again")
+		}
+	}
+}
+
+// A customer's password is checked as their account is being erased: the
+// session was created once the erasure had deleted the others, on the
+// erased account (on PostgreSQL, where nothing made the sign-in wait; on
+// SQLite too once the erasure has committed). Now the sign-in holds the
+// account row, waits for the erasure and is refused as a wrong password.
+func TestSessionCreatedAsTheAccountIsErased(t *testing.T) {
+	e := setup(t)
+	customer := e.signUp(t, "ann@example.fr")
+	tx, err := e.db.Write.BeginTx(e.ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback()
+	if _, err := account.BeginErasureTx(e.ctx, tx, customer.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := account.EraseTx(e.ctx, tx, customer.ID, t0, nil); err != nil {
+		t.Fatal(err)
+	}
+	type result struct {
+		token string
+		err   error
+	}
+	signedIn := make(chan result, 1)
+	go func() {
+		token, _, err := e.svc.CreateSession(e.ctx, customer.ID, "192.0.2.1", "test")
+		signedIn <- result{token, err}
+	}()
+	var got *result
+	if e.db.Engine == db.Postgres {
+		testwait.Until(t, "the sign-in ends or waits on a lock", func() bool {
+			select {
+			case r := <-signedIn:
+				got = &r
+				return true
+			default:
+			}
+			var n int
+			e.db.Read.QueryRowContext(e.ctx, `SELECT COUNT(*) FROM pg_stat_activity
+				WHERE datname = current_database() AND wait_event_type = 'Lock'`).Scan(&n)
+			return n > 0
+		})
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	if got == nil {
+		r := <-signedIn
+		got = &r
+	}
+	if !errors.Is(got.err, account.ErrInvalidCredentials) {
+		t.Errorf("session created as the account was erased: %v, want ErrInvalidCredentials", got.err)
+	}
+	var n int
+	if err := e.db.Read.QueryRowContext(e.ctx, `SELECT COUNT(*) FROM sessions WHERE user_id = $1`, customer.ID).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	if n != 0 {
+		t.Errorf("%d sessions of the erased account, want none", n)
 	}
 }

@@ -210,6 +210,9 @@ func (s *Service) Authenticate(ctx context.Context, email, password string) (Use
 	if storableKey(key) {
 		u, hash, err = userWithHash(ctx, s.db.Read, "email_key", key)
 	}
+	if err == nil && !SameEmail(email, u.Email) {
+		err = ErrNotFound // a look-alike of the address: the Kelvin sign for "k"
+	}
 	if errors.Is(err, ErrNotFound) {
 		s.burnPasswordCheck(password)
 		return User{}, ErrInvalidCredentials

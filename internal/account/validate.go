@@ -64,6 +64,8 @@ func checkEmail(fields map[string]string, email string) string {
 		fields["email"] = CodeTooLong
 	case !validEmail(email):
 		fields["email"] = CodeEmailInvalid
+	case Confusable(email):
+		fields["email"] = CodeEmailConfusable
 	}
 	return email
 }

@@ -122,6 +122,11 @@ func (s *Service) OpenFromContact(ctx context.Context, in ContactInput) (Ticket,
 		if a, err := netmail.ParseAddress(in.Email); err != nil || a.Name != "" || a.Address != strings.TrimSpace(in.Email) ||
 			mail.IsAddressLiteral(a.Address) {
 			fields["email"] = "invalid"
+		} else if account.Confusable(a.Address) {
+			// Reads as another address (the Kelvin sign for "k", a
+			// Cyrillic "а" among Latin letters): its ticket would read as
+			// that address's, and answers go where they cannot.
+			fields["email"] = "confusable"
 		}
 	}
 	checkLine(fields, "order_ref", in.OrderRef, false, maxOrderRefLength)
@@ -166,7 +171,7 @@ func (s *Service) OpenFromContact(ctx context.Context, in ContactInput) (Ticket,
 			err := tx.QueryRowContext(ctx, `SELECT o.customer_id, u.email FROM orders o JOIN users u ON u.id = o.customer_id
 				WHERE o.id = $1`, t.OrderID).Scan(&owner, &ownerEmail)
 			mine := t.CustomerID != "" && owner == t.CustomerID ||
-				t.CustomerID == "" && account.EmailKey(ownerEmail) == account.EmailKey(t.CustomerEmail)
+				t.CustomerID == "" && account.SameEmail(ownerEmail, t.CustomerEmail)
 			if errors.Is(err, sql.ErrNoRows) || err == nil && !mine {
 				return &ValidationError{Fields: map[string]string{"order_ref": "unknown"}}
 			}

@@ -213,6 +213,14 @@ func (s *Service) Receive(ctx context.Context, in InboundMessage) (Ticket, Resul
 		in.MessageID = "" // not an id we could ever match; keep the message
 	}
 	from := strings.TrimSpace(in.From.Email)
+	if from != "" && account.Confusable(from) {
+		// An address that reads as another (the Kelvin sign for "k"):
+		// whatever the mail server vouched for, the mail is nobody's to
+		// take as a customer's, and its ticket joins no account
+		// (strings.EqualFold and PostgreSQL's lower() fold the Kelvin
+		// sign into "k").
+		in.SenderUnverified = true
+	}
 	var customer account.User
 	var known bool
 	// Anyone can write a customer's address in From: unless the mail

@@ -300,6 +300,43 @@ func (p *Pack) readOrder(ctx context.Context, q db.Querier, orderID string) erro
 	return p.readFiles(ctx, q, o)
 }
 
+// erasedMark is what an erasure or the retention leaves where an IP
+// address and a browser were (orders.EraseCustomerTx,
+// ForgetDownloadAddressesTx).
+const erasedMark = "erased"
+
+// The pack words what was erased instead of showing its placeholders
+// ("erased-HFFWXN0E <erased@invalid>", "from IP erased (user agent:
+// erased)", a message with neither subject nor text) as if they were the
+// customer's data: a reviewer read them as a name, an address and an IP
+// address. It says so in the pack's language, English, as the rest of its
+// own words (see PDF).
+
+// erasedWhy says why a record of the customer's is gone: their erasure,
+// else the retention period (download addresses).
+func (p *Pack) erasedWhy() string {
+	if p.CustomerErased {
+		return "erased at the customer's request (GDPR)"
+	}
+	return "erased after the store's retention period"
+}
+
+// customerText names the customer in the summary.
+func (p *Pack) customerText() string {
+	if p.CustomerErased {
+		return "account " + p.Customer.ID + ", personal data " + p.erasedWhy()
+	}
+	return p.Customer.Name + " <" + p.Customer.Email + ">"
+}
+
+// addressText is the address a mail went to, or says it was erased.
+func (p *Pack) addressText(to string) string {
+	if p.CustomerErased && to == mail.ErasedAddress {
+		return "the customer's address (" + p.erasedWhy() + ")"
+	}
+	return to
+}
+
 // guestEmail is the address whose guest tickets are the customer's: none
 // once they were erased (erased guest tickets all carry the same
 // placeholder address).
@@ -375,8 +412,12 @@ func (p *Pack) ConsentText() string {
 		return ""
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "Consent recorded at checkout on %s from IP %s (user agent: %s), language %s, wording version %s.\n",
-		ts(c.At), c.IP, c.UserAgent, c.Lang, c.WordingVersion)
+	from := "from IP " + c.IP + " (user agent: " + c.UserAgent + ")"
+	if c.IP == erasedMark && c.UserAgent == erasedMark {
+		from = "(IP address and browser " + p.erasedWhy() + ")"
+	}
+	fmt.Fprintf(&b, "Consent recorded at checkout on %s %s, language %s, wording version %s.\n",
+		ts(c.At), from, c.Lang, c.WordingVersion)
 	fmt.Fprintf(&b, "Refund policy accepted: %s.", c.PolicyVersion)
 	if c.TermsVersion != "" {
 		fmt.Fprintf(&b, " Terms of sale accepted: %s.", c.TermsVersion)
@@ -450,7 +491,7 @@ func (p *Pack) KeysText() string {
 	for _, k := range p.Keys {
 		fmt.Fprintf(&b, "%s: licence key %s, assigned to the order on %s.\n", k.LineName, k.Masked, ts(k.AssignedAt))
 		for _, m := range k.Mails {
-			fmt.Fprintf(&b, "  Sent in the %s email to %s: queued %s, ", m.Kind, m.To, ts(m.At))
+			fmt.Fprintf(&b, "  Sent in the %s email to %s: queued %s, ", m.Kind, p.addressText(m.To), ts(m.At))
 			if m.SentAt.IsZero() {
 				fmt.Fprintf(&b, "status %s.\n", m.Status)
 			} else {
@@ -483,6 +524,10 @@ func (p *Pack) KeysText() string {
 func (p *Pack) ActivityText() string {
 	var b strings.Builder
 	for _, a := range p.Activity {
+		if a.IP == erasedMark && a.UserAgent == erasedMark {
+			fmt.Fprintf(&b, "%s  %s %s  (IP address and browser %s)\n", ts(a.At), a.Kind, a.Subject, p.erasedWhy())
+			continue
+		}
 		fmt.Fprintf(&b, "%s  %s %s  IP %s  %s\n", ts(a.At), a.Kind, a.Subject, a.IP, a.UserAgent)
 	}
 	return strings.TrimSpace(b.String())
@@ -492,12 +537,16 @@ func (p *Pack) ActivityText() string {
 func (p *Pack) ThreadText() string {
 	var b strings.Builder
 	for _, m := range p.Mails {
-		fmt.Fprintf(&b, "%s  store -> %s (%s): %s\n%s\n\n", ts(m.At), m.To, m.Kind, m.Subject, m.Text)
+		fmt.Fprintf(&b, "%s  store -> %s (%s): %s\n%s\n\n", ts(m.At), p.addressText(m.To), m.Kind, m.Subject, m.Text)
 	}
 	for _, m := range p.Thread {
 		who := "customer"
 		if m.Direction == "out" {
 			who = "store"
+		}
+		if p.CustomerErased && m.Subject == "" && m.Text == "" {
+			fmt.Fprintf(&b, "%s  %s %s: (message %s)\n\n", ts(m.At), m.Ticket, who, p.erasedWhy())
+			continue
 		}
 		fmt.Fprintf(&b, "%s  %s %s: %s\n%s\n\n", ts(m.At), m.Ticket, who, m.Subject, m.Text)
 	}

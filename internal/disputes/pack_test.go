@@ -204,3 +204,53 @@ func TestStripeEvidenceOfAnErasedCustomerSendsNoPlaceholders(t *testing.T) {
 		t.Errorf("a customer not erased: name %v, email %v, ip %v", ev.CustomerName, ev.CustomerEmailAddress, ev.CustomerPurchaseIP)
 	}
 }
+
+// Once the customer is erased, the pack (the PDF, the ZIP's parts, the
+// console) says so in its own words instead of printing the placeholders
+// as the customer's data: it read "Customer: erased-HFFWXN0E
+// <erased@invalid>", "from IP erased (user agent: erased)", and messages
+// with neither subject nor text, which a reviewer takes for a name, an
+// address, an IP address and empty messages. Download addresses erased by
+// the retention period say that instead.
+func TestPackWordsWhatWasErased(t *testing.T) {
+	at := time.Date(2026, 3, 8, 11, 0, 0, 0, time.UTC)
+	p := samplePack()
+	p.CustomerErased = true
+	p.Customer = Customer{ID: "usr_01HFFWXN0E", Name: "erased-HFFWXN0E", Email: "erased@invalid"}
+	p.Consent.IP, p.Consent.UserAgent = "erased", "erased"
+	p.Activity = []Activity{{At: at, Kind: "download", Subject: "Publications", IP: "erased", UserAgent: "erased"}}
+	p.Thread = []Message{{At: at, Ticket: "T-1", Direction: "in"}, {At: at, Ticket: "T-1", Direction: "out"}}
+	p.Keys = []DeliveredKey{{LineName: "Publications", Masked: "****-1234", AssignedAt: at,
+		Mails: []Mail{{Kind: "order_confirmation", To: "erased@invalid", At: at, SentAt: at}}}}
+	pdf, err := p.PDF()
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := strings.Join(strings.Fields(pdftext.Text(t, pdf)), " ")
+	for _, want := range []string{
+		"Customer: account usr_01HFFWXN0E, personal data erased at the customer's request (GDPR)",
+		"Consent recorded at checkout on 2026-03-08 10:00:00 UTC (IP address and browser erased at the customer's request (GDPR)), language fr",
+		"download Publications (IP address and browser erased at the customer's request (GDPR))",
+		"T-1 customer: (message erased at the customer's request (GDPR))",
+		"T-1 store: (message erased at the customer's request (GDPR))",
+		"Sent in the order_confirmation email to the customer's address (erased at the customer's request (GDPR))",
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("the PDF lacks %q:\n%s", want, text)
+		}
+	}
+	for _, placeholder := range []string{"erased-HFFWXN0E", "erased@invalid", "IP erased", "user agent: erased"} {
+		if strings.Contains(text, placeholder) {
+			t.Errorf("the PDF shows the placeholder %q:\n%s", placeholder, text)
+		}
+	}
+
+	kept := samplePack()
+	kept.Activity = []Activity{{At: at, Kind: "download", Subject: "Publications", IP: "erased", UserAgent: "erased"}}
+	if got := kept.ActivityText(); !strings.Contains(got, "(IP address and browser erased after the store's retention period)") {
+		t.Errorf("a download's address erased by the retention: %q", got)
+	}
+	if got := kept.Summary(); !slices.Contains(got, "Customer: Zoé <zoe@example.fr>") {
+		t.Errorf("a customer not erased: %q", got)
+	}
+}

@@ -53,7 +53,7 @@ func (p *Pack) Summary() []string {
 	out := []string{
 		"Dispute " + c.ID + " (Stripe " + c.StripeDisputeID + ")",
 		"Amount: " + money.Format(c.Amount, "en") + ", reason: " + c.Reason + ", status: " + c.Status + " (" + c.StripeStatus + ")",
-		"Customer: " + p.Customer.Name + " <" + p.Customer.Email + ">",
+		"Customer: " + p.customerText(),
 	}
 	if !c.DueBy.IsZero() {
 		out = append(out, "Evidence due by: "+ts(c.DueBy))

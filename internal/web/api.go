@@ -355,9 +355,10 @@ func (s *Server) apiLogin(w http.ResponseWriter, r *http.Request) {
 	if s.apiTOTPRefused(w, r, &u) {
 		return
 	}
-	token, _, err := s.Accounts.CreateSession(r.Context(), u.ID, clientIP(r), r.UserAgent())
+	token, _, err := s.createSession(r, u)
 	if err != nil {
-		s.serverError(w, r, err)
+		// Disabled since its password was checked: 401 invalid_credentials.
+		s.apiAccountError(w, r, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"token": token, "customer": toCustomerJSON(u)})

@@ -3,6 +3,8 @@ package web
 import (
 	"testing"
 	"time"
+
+	"comptoir/internal/account"
 )
 
 // SetAfterDeleteCheck makes f run on the deletion page between its check
@@ -17,3 +19,8 @@ func SetTransferBudgets(t testing.TB, send, export time.Duration) {
 	sendBudget, exportBudget = send, export
 	t.Cleanup(func() { sendBudget, exportBudget = oldSend, oldExport })
 }
+
+// SetAfterPasswordCheck makes f run between a sign-in's password check
+// and the creation of its session (tests of an account disabled
+// meanwhile).
+func SetAfterPasswordCheck(s *Server, f func(account.User)) { s.afterPasswordCheck = f }

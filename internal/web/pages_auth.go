@@ -83,6 +83,7 @@ func (s *Server) allow(w http.ResponseWriter, r *http.Request, bucket string, l 
 var fieldCodeKeys = map[string]string{
 	"required":              "auth.field_required",
 	"email_invalid":         "auth.email_invalid",
+	"email_confusable":      "auth.email_confusable",
 	"password_too_short":    "auth.password_too_short",
 	"country_invalid":       "auth.country_invalid",
 	"vat_required":          "auth.vat_required_for_business",
@@ -199,7 +200,16 @@ func (s *Server) startSession(w http.ResponseWriter, r *http.Request, u account.
 			return false
 		}
 	}
-	token, sess, err := s.Accounts.CreateSession(r.Context(), u.ID, clientIP(r), r.UserAgent())
+	token, sess, err := s.createSession(r, u)
+	if errors.Is(err, account.ErrInvalidCredentials) {
+		// Disabled since its password was checked: nobody gets in, and
+		// the answer is a failed sign-in's, not an error page.
+		v := s.newView(r, "auth.signin.title", nil)
+		v.Form = url.Values{"email": {r.PostForm.Get("email")}, "next": {safeNext(r.PostForm.Get("next"))}}
+		v.Errors = map[string]string{"form": s.Messages.T(v.Lang, "auth.invalid_credentials")}
+		s.render(w, r, http.StatusUnauthorized, "signin", v)
+		return false
+	}
 	if err != nil {
 		s.serverError(w, r, err)
 		return false
@@ -211,6 +221,17 @@ func (s *Server) startSession(w http.ResponseWriter, r *http.Request, u account.
 	// The language the account chose wins from now on.
 	s.setCookie(w, langCookie, u.Language, 365*24*3600)
 	return true
+}
+
+// createSession signs u in (account.Service.CreateSession): an account
+// disabled since its password or second factor was checked is refused
+// with account.ErrInvalidCredentials, which the callers answer as a
+// failed sign-in.
+func (s *Server) createSession(r *http.Request, u account.User) (string, account.Session, error) {
+	if s.afterPasswordCheck != nil {
+		s.afterPasswordCheck(u)
+	}
+	return s.Accounts.CreateSession(r.Context(), u.ID, clientIP(r), r.UserAgent())
 }
 
 func (s *Server) signinForm(w http.ResponseWriter, r *http.Request) {

@@ -148,6 +148,9 @@ func (s *Server) contact(w http.ResponseWriter, r *http.Request) {
 			if code == "unknown" && field == "order_ref" {
 				key = "contact.error.order_ref_unknown" // not "this is not an order number"
 			}
+			if code == "confusable" && field == "email" {
+				key = "contact.error.email_confusable" // not "please give a valid address"
+			}
 			v.Errors[field] = s.Messages.T(v.Lang, key)
 		}
 		s.render(w, r, http.StatusUnprocessableEntity, "contact", v)

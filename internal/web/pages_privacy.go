@@ -415,7 +415,30 @@ func (s *Server) adminCustomerErase(w http.ResponseWriter, r *http.Request) {
 		s.render(w, r, http.StatusUnprocessableEntity, "admin_privacy", v)
 		return
 	}
-	if _, err := s.Privacy.Erase(r.Context(), u.ID, state(r).user.Actor(), privacy.ReasonOnBehalf); err != nil {
+	// The form carries the balance the page showed the admin: the
+	// erasure gives up that amount only, checked in its transaction (a
+	// credit landing since refuses it, and the page shows the new amount).
+	// Before, the admin's erasure gave up whatever the balance held by
+	// then, unseen.
+	shown, _ := strconv.ParseInt(r.PostForm.Get("balance_shown"), 10, 64)
+	forfeit := money.Amount{Minor: max(shown, 0), Currency: billing.BalanceCurrency}
+	if _, err := s.Privacy.EraseGivingUp(r.Context(), u.ID, state(r).user.Actor(), privacy.ReasonOnBehalf, forfeit); err != nil {
+		if errors.Is(err, privacy.ErrBalanceChanged) {
+			data := &adminPrivacyData{Customer: &u}
+			b, berr := s.Ledger.Balance(r.Context(), u.ID, billing.BalanceCurrency)
+			if berr != nil {
+				s.serverError(w, r, berr)
+				return
+			}
+			if b.Minor > 0 {
+				data.Balance = b
+			}
+			v := s.newView(r, "privacy.admin.title", data)
+			v.Form.Set("email", u.Email)
+			v.Errors = map[string]string{"confirm_email": s.Messages.T(v.Lang, "privacy.admin.balance_changed")}
+			s.render(w, r, http.StatusConflict, "admin_privacy", v)
+			return
+		}
 		if _, message, refused := erasureRefused(err); refused {
 			v := s.newView(r, "privacy.admin.title", &adminPrivacyData{Customer: &u})
 			v.Form.Set("email", u.Email)

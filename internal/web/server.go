@@ -122,6 +122,9 @@ type Server struct {
 	// afterDeleteCheck, in tests only, runs on the deletion page between
 	// the check of the balance given up and the erasure.
 	afterDeleteCheck func()
+	// afterPasswordCheck, in tests only, runs between a sign-in's
+	// password (or second factor) check and the creation of its session.
+	afterPasswordCheck func(account.User)
 	// facts keeps the product pages' blocks of each revision and
 	// language (productFacts), factsCount of them at most.
 	facts      sync.Map
