@@ -633,15 +633,7 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	if err := a.StartWorkers(ctx); err != nil {
 		return err
 	}
-	srv := &http.Server{
-		Handler:           a.Web.Handler(),
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       60 * time.Second,
-		WriteTimeout:      60 * time.Second,
-		IdleTimeout:       120 * time.Second,
-		MaxHeaderBytes:    64 << 10,
-		ErrorLog:          slog.NewLogLogger(a.Logger.Handler(), slog.LevelWarn),
-	}
+	srv := a.httpServer()
 	errc := make(chan error, 2)
 	if a.SMTP != nil {
 		smtpLn := a.smtpListener
@@ -690,6 +682,24 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 		return serveErr
 	}
 	return err
+}
+
+// writeTimeout bounds writing an answer, from the end of its request: the
+// routes that send a file or an export set their own deadlines (web's
+// sendStall). A variable for the tests.
+var writeTimeout = 60 * time.Second
+
+// httpServer is the store's HTTP server.
+func (a *App) httpServer() *http.Server {
+	return &http.Server{
+		Handler:           a.Web.Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       60 * time.Second,
+		WriteTimeout:      writeTimeout,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(a.Logger.Handler(), slog.LevelWarn),
+	}
 }
 
 // StartWorkers starts the background work: River's job workers and the
