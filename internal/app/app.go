@@ -4,6 +4,7 @@
 package app
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
@@ -79,7 +80,15 @@ type Options struct {
 	// DebugListener is the profiler's listener of --debug-listen, opened
 	// early for the same reason (ListenDebug); nil: Serve listens itself.
 	DebugListener net.Listener
+	// ShutdownWait is how long Serve's graceful stop waits for the
+	// requests in flight (default 20 s; tests shorten it).
+	ShutdownWait time.Duration
 }
+
+// defaultShutdownWait is Options.ShutdownWait's default: what a request
+// takes, and then some, well inside the 30 s or so a service manager
+// gives before it kills the process.
+const defaultShutdownWait = 20 * time.Second
 
 // App is a running comptoir.
 type App struct {
@@ -124,12 +133,14 @@ type App struct {
 
 	// smtpListener and debugListener are Options'.
 	smtpListener, debugListener net.Listener
+	shutdownWait                time.Duration
 }
 
 // Open connects to the database and builds every service. A bad database URL
 // or an unusable data directory is a configuration error (config.IsUsage).
 func Open(ctx context.Context, cfg *config.Config, opts Options) (*App, error) {
-	a := &App{Config: cfg, Clock: opts.Clock, Logger: opts.Logger, smtpListener: opts.SMTPListener, debugListener: opts.DebugListener}
+	a := &App{Config: cfg, Clock: opts.Clock, Logger: opts.Logger, smtpListener: opts.SMTPListener, debugListener: opts.DebugListener,
+		shutdownWait: cmp.Or(opts.ShutdownWait, defaultShutdownWait)}
 	if a.Clock == nil {
 		a.Clock = clock.System()
 	}
@@ -665,7 +676,10 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	case <-ctx.Done():
 	case serveErr = <-errc:
 	}
-	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 20*time.Second)
+	if serveErr == nil {
+		a.Logger.Info("stopping: finishing the requests in flight, then the background jobs", "wait", a.shutdownWait.String())
+	}
+	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), a.shutdownWait)
 	defer cancel()
 	// The SMTP listener stops beside the HTTP server: the messages being
 	// delivered get their answer, idle sessions are closed (their senders
@@ -677,9 +691,27 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 		smtpStopped <- nil
 	}
 	httpErr := srv.Shutdown(shutdownCtx)
-	err := errors.Join(httpErr, <-smtpStopped, a.StopWorkers(shutdownCtx))
+	if errors.Is(httpErr, context.DeadlineExceeded) {
+		// The stop was asked for and is done: what was still being answered
+		// (a large download, a client sending its request slowly) is cut,
+		// as it would be by the service manager's kill a little later, and
+		// the client retries. It ended serve with "context deadline
+		// exceeded" and exit 1, which said neither what nor why.
+		a.Logger.Warn("requests still in flight at the end of the shutdown delay were cut", "wait", a.shutdownWait.String())
+		srv.Close()
+		httpErr = nil
+	}
+	smtpErr := <-smtpStopped
+	if errors.Is(smtpErr, context.DeadlineExceeded) {
+		a.Logger.Warn("SMTP sessions still open at the end of the shutdown delay were cut (their senders retry)", "wait", a.shutdownWait.String())
+		smtpErr = nil
+	}
+	err := errors.Join(httpErr, smtpErr, a.StopWorkers(shutdownCtx))
 	if serveErr != nil && !errors.Is(serveErr, http.ErrServerClosed) {
 		return serveErr
+	}
+	if err == nil {
+		a.Logger.Info("comptoir stopped")
 	}
 	return err
 }

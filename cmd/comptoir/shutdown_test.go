@@ -1,0 +1,68 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"comptoir/internal/app"
+	"comptoir/internal/testlog"
+	"comptoir/internal/testwait"
+)
+
+// A request still in flight when the graceful stop's delay ends (here a
+// client sending its request slowly; in a store, a large download) is cut
+// and serve exits 0, having said so, as it does when everything finished
+// in time: the stop was asked for and done. It exited 1 with the one line
+// "comptoir: context deadline exceeded", which said neither what nor why,
+// and a service manager took the store for failed.
+func TestShutdownCutsWhatOutlastsItsDelay(t *testing.T) {
+	serveOptionsHook = func(o *app.Options) { o.ShutdownWait = 300 * time.Millisecond }
+	t.Cleanup(func() { serveOptionsHook = nil })
+	env := storeEnv(t)
+	port := freePort(t)
+	base := fmt.Sprintf("127.0.0.1:%d", port)
+	ctx, stop := context.WithCancel(context.Background())
+	defer stop()
+	var out, errOut testlog.Buffer
+	done := make(chan int, 1)
+	go func() {
+		done <- run(ctx, []string{"serve", "--listen", base}, &out, &errOut, func(k string) string { return env[k] })
+	}()
+	testwait.For(t, 30*time.Second, "serve answering", func() bool {
+		resp, err := http.Get("http://" + base + "/healthz")
+		if err == nil {
+			resp.Body.Close()
+		}
+		return err == nil
+	})
+	conn, err := net.Dial("tcp", base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if _, err := io.WriteString(conn, "POST /contact HTTP/1.1\r\nHost: shop\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 100\r\n\r\nname=Ana"); err != nil {
+		t.Fatal(err)
+	}
+	stop() // SIGTERM
+	var code int
+	select {
+	case code = <-done:
+	case <-time.After(30 * time.Second):
+		t.Fatal("serve still running 30 s after the stop")
+	}
+	logs := errOut.String()
+	if code != 0 || strings.Contains(logs, "comptoir: ") {
+		t.Fatalf("serve stopped with %d, want 0:\n%s", code, logs)
+	}
+	for _, want := range []string{`msg="stopping: finishing the requests in flight`, `level=WARN msg="requests still in flight at the end of the shutdown delay were cut"`, `msg="comptoir stopped"`} {
+		if !strings.Contains(logs, want) {
+			t.Errorf("the log says nothing like %s:\n%s", want, logs)
+		}
+	}
+}
