@@ -310,3 +310,31 @@ func TestTokenCreateIntoAClosedPipe(t *testing.T) {
 		t.Errorf("%d usable tokens after a token create that failed (%v)", usable, err)
 	}
 }
+
+// A database that cannot be reached fails the command (exit 1) with one
+// line naming it and why. The PostgreSQL driver's reason came on three
+// lines, one per attempt, the last a repeat of the one before.
+func TestUnreachableDatabaseIsOneLine(t *testing.T) {
+	url := fmt.Sprintf("postgres://comptoir@127.0.0.1:%d/shop", freePort(t))
+	for _, args := range [][]string{{"migrate"}, {"serve", "--listen", "127.0.0.1:0"}, {"token", "create", "--email", "agent@shop.test"}} {
+		code, out, errOut := runCmd(t, map[string]string{"COMPTOIR_DATABASE_URL": url, "COMPTOIR_DATA_DIR": t.TempDir()}, args...)
+		last := lastLine(errOut)
+		if code != 1 || out != "" || !strings.HasPrefix(last, "comptoir: ") || !strings.Contains(last, "connection refused") ||
+			strings.Count(last, "connection refused") != 1 || strings.Count(errOut, "comptoir: ") != 1 {
+			t.Errorf("%v with the database down: exit %d, stdout %q, stderr %q; want 1 and the reason on one line", args, code, out, errOut)
+		}
+	}
+}
+
+func TestOneLine(t *testing.T) {
+	for in, want := range map[string]string{
+		"no user with email a@b": "no user with email a@b",
+		"connect to postgres database: failed to connect to `user=shop database=shop`:\n\t127.0.0.1:1 (127.0.0.1): dial error: refused\n\t127.0.0.1:1 (127.0.0.1): dial error: refused": "connect to postgres database: failed to connect to `user=shop database=shop`: 127.0.0.1:1 (127.0.0.1): dial error: refused",
+		"first\nsecond\n": "first; second",
+		"failed to connect to `user=shop database=shop`:\n\thostname resolving error: lookup db.invalid: no such host\n\tlookup db.invalid: no such host": "failed to connect to `user=shop database=shop`: hostname resolving error: lookup db.invalid: no such host",
+	} {
+		if got := oneLine(in); got != want {
+			t.Errorf("oneLine(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

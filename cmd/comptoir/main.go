@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"comptoir/internal/config"
@@ -132,15 +133,42 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 	case errors.Is(err, errHelpShown):
 		return exitOK
 	case config.IsUsage(err):
-		fmt.Fprintln(stderr, "comptoir:", err)
+		fmt.Fprintln(stderr, "comptoir:", oneLine(err.Error()))
 		return exitUsage
 	case env.lockedReason(err) != "":
-		fmt.Fprintln(stderr, "comptoir:", env.lockedReason(err))
+		fmt.Fprintln(stderr, "comptoir:", oneLine(env.lockedReason(err)))
 		return exitFailed
 	default:
-		fmt.Fprintln(stderr, "comptoir:", err)
+		fmt.Fprintln(stderr, "comptoir:", oneLine(err.Error()))
 		return exitFailed
 	}
+}
+
+// oneLine is a reason as the one line a command ends with (API.md). Some
+// come in several: the PostgreSQL driver's when the server cannot be
+// reached lists every attempt on lines of their own ("failed to connect
+// to `user=shop database=shop`:" then, indented, "127.0.0.1:5432
+// (127.0.0.1): dial error: … connection refused", twice), so an operator
+// whose database was down read three lines, the last a repeat (a name
+// that does not resolve: the lookup's error twice). Lines are joined, a
+// line already said dropped.
+func oneLine(reason string) string {
+	var b strings.Builder
+	for _, l := range strings.Split(reason, "\n") {
+		l = strings.TrimSpace(l)
+		if l == "" || strings.Contains(b.String(), l) {
+			continue
+		}
+		switch {
+		case b.Len() == 0:
+		case strings.HasSuffix(b.String(), ":"):
+			b.WriteString(" ")
+		default:
+			b.WriteString("; ")
+		}
+		b.WriteString(l)
+	}
+	return b.String()
 }
 
 // checkedWriter keeps the first error writing to w.
