@@ -66,3 +66,58 @@ func TestShutdownCutsWhatOutlastsItsDelay(t *testing.T) {
 		}
 	}
 }
+
+// serveUntilStopped runs serve with args until it answers, stops it as
+// SIGTERM does, and returns what it logged.
+func serveUntilStopped(t *testing.T, env map[string]string, args ...string) string {
+	t.Helper()
+	base := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	ctx, stop := context.WithCancel(context.Background())
+	defer stop()
+	var out, errOut testlog.Buffer
+	done := make(chan int, 1)
+	go func() {
+		done <- run(ctx, append([]string{"serve", "--listen", base}, args...), &out, &errOut, func(k string) string { return env[k] })
+	}()
+	testwait.For(t, 30*time.Second, "serve answering", func() bool {
+		resp, err := http.Get("http://" + base + "/healthz")
+		if err == nil {
+			resp.Body.Close()
+		}
+		return err == nil
+	})
+	stop()
+	select {
+	case code := <-done:
+		if code != 0 {
+			t.Fatalf("serve exited %d:\n%s", code, errOut.String())
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("serve still running 30 s after the stop")
+	}
+	return errOut.String()
+}
+
+// At the default level the log says what the store does (serving, where
+// mail goes, stopping), not how its job queue works: River wrote its own
+// notes there ("River client started", every minute "producer: Producer
+// job counts", and on PostgreSQL "Driver does not support listener;
+// entering poll only mode", which reads like a fault). They are debug
+// notes now; River's warnings and errors stay.
+func TestServeLogsItsOwnStepsNotTheJobQueues(t *testing.T) {
+	env := storeEnv(t)
+	logs := serveUntilStopped(t, env)
+	for _, want := range []string{`level=INFO msg="comptoir is serving"`, `level=INFO msg="comptoir stopped"`} {
+		if !strings.Contains(logs, want) {
+			t.Errorf("the log says nothing like %s:\n%s", want, logs)
+		}
+	}
+	for _, l := range strings.Split(logs, "\n") {
+		if strings.Contains(l, "level=INFO") && (strings.Contains(l, "River") || strings.Contains(l, "Driver") || strings.Contains(l, "producer")) {
+			t.Errorf("the job queue's own note at the default level: %s", l)
+		}
+	}
+	if logs := serveUntilStopped(t, env, "--log-level", "debug"); !strings.Contains(logs, `level=DEBUG msg="River client started"`) {
+		t.Errorf("--log-level debug does not show the job queue's notes:\n%s", logs)
+	}
+}

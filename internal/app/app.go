@@ -193,7 +193,7 @@ func (a *App) build(ctx context.Context, opts Options) (err error) {
 	}
 
 	workers := river.NewWorkers()
-	jobsCfg := jobs.Config{Logger: a.Logger, RescueStuckJobsAfter: opts.RescueStuckJobsAfter,
+	jobsCfg := jobs.Config{Logger: jobLogger(a.Logger), RescueStuckJobsAfter: opts.RescueStuckJobsAfter,
 		RetryBackoffCap: opts.RetryBackoffCap}
 	if opts.Workers {
 		jobsCfg.Workers = workers
