@@ -163,6 +163,9 @@ func (e *cmdEnv) serve(args []string) error {
 			return fmt.Errorf("demo data: %w", err)
 		}
 	}
+	for _, w := range cfg.Warnings() {
+		log.Warn(w)
+	}
 	log.Info("comptoir is serving", "url", cfg.BaseURL, "listen", ln.Addr().String(), "database", string(a.DB.Engine),
 		"started_in", time.Since(start).Round(time.Millisecond).String())
 	return a.Serve(e.ctx, ln)

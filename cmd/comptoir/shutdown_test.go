@@ -112,6 +112,10 @@ func TestServeLogsItsOwnStepsNotTheJobQueues(t *testing.T) {
 			t.Errorf("the log says nothing like %s:\n%s", want, logs)
 		}
 	}
+	// The store's own mistakes are said once, at start-up.
+	if n := strings.Count(logs, `level=WARN msg="--seller-address, --seller-registration, --seller-vat-number not set: invoices`); n != 1 {
+		t.Errorf("the missing seller settings said %d times, want once:\n%s", n, logs)
+	}
 	for _, l := range strings.Split(logs, "\n") {
 		if strings.Contains(l, "level=INFO") && (strings.Contains(l, "River") || strings.Contains(l, "Driver") || strings.Contains(l, "producer")) {
 			t.Errorf("the job queue's own note at the default level: %s", l)
