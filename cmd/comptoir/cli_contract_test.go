@@ -49,9 +49,41 @@ func TestBadFlagIsOneLine(t *testing.T) {
 		t.Errorf("help: exit %d, stdout %q", code, out)
 	}
 	// -h still shows the flags, and is not an error.
-	code, _, errOut := runCmd(t, nil, "migrate", "-h")
-	if code != 0 || !strings.Contains(errOut, "-database-url") {
-		t.Errorf("migrate -h: exit %d, stderr %q", code, errOut)
+	code, out, errOut := runCmd(t, nil, "migrate", "-h")
+	if code != 0 || !strings.Contains(out, "-database-url") || errOut != "" {
+		t.Errorf("migrate -h: exit %d, stdout %q, stderr %q", code, out, errOut)
+	}
+}
+
+// Help asked for is an answer: exit 0, on stdout, whichever way it is
+// asked. "comptoir user -h" and "token -h" were bad usage (exit 2), where
+// "policy -h" and "comptoir -h" answered; and a command's flags went to
+// stderr, so "comptoir serve -h | grep seller" found nothing.
+func TestHelpIsAnAnswerOnStdout(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--help"}, "token create --email E"},
+		{[]string{"user", "-h"}, "user add --email E --role"},
+		{[]string{"token", "--help"}, "token create --email E"},
+		{[]string{"policy", "-h"}, "policy eval --facts F"},
+		{[]string{"serve", "-h"}, "-seller-address"},
+		{[]string{"user", "add", "--help"}, "-password-file"},
+		{[]string{"token", "create", "-h"}, "-email"},
+		{[]string{"backup", "-h"}, "-to"},
+		{[]string{"policy", "eval", "-h"}, "-facts"},
+	} {
+		code, out, errOut := runCmd(t, nil, tc.args...)
+		if code != 0 || !strings.Contains(out, tc.want) || errOut != "" {
+			t.Errorf("%v: exit %d, stdout %.80q, stderr %.80q; want 0 and the help on stdout", tc.args, code, out, errOut)
+		}
+	}
+	// Without a subcommand it is still bad usage, in one line.
+	for _, args := range [][]string{{"user"}, {"token"}, {"user", "remove"}} {
+		if code, out, errOut := runCmd(t, nil, args...); code != 2 || out != "" || strings.Count(errOut, "\n") != 1 {
+			t.Errorf("%v: exit %d, stdout %q, stderr %q; want 2 and one line", args, code, out, errOut)
+		}
 	}
 }
 

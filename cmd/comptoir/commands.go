@@ -68,6 +68,10 @@ func (e *cmdEnv) parseFlags(fs *flag.FlagSet, args []string) error {
 	fs.SetOutput(e.stderr)
 	switch {
 	case errors.Is(err, flag.ErrHelp):
+		// Help asked for is the answer, on stdout as "comptoir help"
+		// writes it ("comptoir serve -h | less"), where the flag package
+		// writes it to stderr.
+		fs.SetOutput(e.stdout)
 		fs.Usage()
 		return errHelpShown
 	case err != nil:

@@ -37,6 +37,12 @@ settable as COMPTOIR_<FLAG> in the environment.
 `
 )
 
+// The one-line usages of the commands with subcommands.
+const (
+	userUsage  = "usage: comptoir user add --email E --role customer|agent|admin [--password-file F] [--language fr|en] | user disable|enable --email E"
+	tokenUsage = "usage: comptoir token create --email E [--name N]"
+)
+
 func main() {
 	ctx, stop := signalContext()
 	// Writing to a closed pipe (comptoir token create | head -c0) then
@@ -101,15 +107,22 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 			err = env.userAdd(rest[1:])
 		case "disable", "enable":
 			err = env.userDisable(sub, rest[1:])
+		case "-h", "--help", "help":
+			// Help asked for is an answer, as "comptoir help" and
+			// "policy -h" are: it was bad usage, exit 2.
+			fmt.Fprintln(out, userUsage)
 		default:
-			err = config.Usagef("usage: comptoir user add --email E --role customer|agent|admin [--password-file F] [--language fr|en] | user disable|enable --email E")
+			err = config.Usagef("%s", userUsage)
 		}
 	case "token":
-		if len(rest) == 0 || rest[0] != "create" {
-			err = config.Usagef("usage: comptoir token create --email E [--name N]")
-			break
+		switch {
+		case len(rest) > 0 && rest[0] == "create":
+			err = env.tokenCreate(rest[1:])
+		case len(rest) > 0 && (rest[0] == "-h" || rest[0] == "--help" || rest[0] == "help"):
+			fmt.Fprintln(out, tokenUsage)
+		default:
+			err = config.Usagef("%s", tokenUsage)
 		}
-		err = env.tokenCreate(rest[1:])
 	case "policy":
 		err = env.policy(rest)
 	case "backup":
