@@ -263,6 +263,13 @@ func ApplyEnv(fs *flag.FlagSet, getenv func(string) string) error {
 		}
 		name := EnvName(f.Name)
 		v, ok := getenv(name), getenv(name) != ""
+		if ok && secretFlags[f.Name] && getenv(name+"_FILE") != "" {
+			// Which one was meant? The variable won, and a store given its
+			// database URL in a file while an old COMPTOIR_DATABASE_URL
+			// stayed in its environment used the old database, silently.
+			err = Usagef("both %s and %s_FILE are set: keep one", name, name)
+			return
+		}
 		if !ok && secretFlags[f.Name] {
 			if path := getenv(name + "_FILE"); path != "" {
 				b, rerr := ReadFile(path, MaxSecretFile)

@@ -436,3 +436,22 @@ func TestDefaultBaseURLAndStartupWarnings(t *testing.T) {
 		t.Errorf("warnings %q for a complete configuration on localhost", w)
 	}
 }
+
+// A secret given both in its variable and in a file is a mistake to say,
+// not to settle: the variable won, and a store moved to
+// COMPTOIR_DATABASE_URL_FILE with an old COMPTOIR_DATABASE_URL left in its
+// environment used the old database without a word. The command line
+// still wins over both.
+func TestSecretInBothItsVariableAndAFileRefused(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "db")
+	os.WriteFile(path, []byte("postgres://u:secret@new-db/comptoir\n"), 0o600)
+	env := map[string]string{"COMPTOIR_DATABASE_URL_FILE": path, "COMPTOIR_DATABASE_URL": "postgres://u:secret@old-db/comptoir"}
+	_, err := parse(t, nil, env)
+	if !IsUsage(err) || err.Error() != "both COMPTOIR_DATABASE_URL and COMPTOIR_DATABASE_URL_FILE are set: keep one" {
+		t.Fatalf("err %v; want a usage error naming both", err)
+	}
+	c, err := parse(t, []string{"--database-url", "sqlite:x.db"}, env)
+	if err != nil || c.DatabaseURL != "sqlite:x.db" {
+		t.Fatalf("the flag with both set: %q %v", c.DatabaseURL, err)
+	}
+}
