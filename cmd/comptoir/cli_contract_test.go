@@ -203,7 +203,10 @@ func TestServiceSettingsRefusedInOneLine(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"--stripe-secret-key", "sk_test_x"}, "comptoir: stripe: "},
+		// In the flags' terms: it was "stripe: cardpay: invalid input:
+		// Stripe needs both the secret key and the webhook secret".
+		{[]string{"--stripe-secret-key", "sk_test_x"}, "comptoir: --stripe-secret-key needs --stripe-webhook-secret: "},
+		{[]string{"--stripe-webhook-secret", "whsec_x"}, "comptoir: --stripe-webhook-secret needs --stripe-secret-key: "},
 		{[]string{"--fulfilment-webhook-secret", "nope"}, "comptoir: --fulfilment-webhook-secret: "},
 		{[]string{"--imap-url", "imaps://support@127.0.0.1:1/INBOX"}, "comptoir: --imap-url: "},
 		{[]string{"--blob-url", fmt.Sprintf("s3://bucket?endpoint=127.0.0.1:%d&insecure=true", freePort(t))}, "comptoir: --blob-url: "},

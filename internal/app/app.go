@@ -483,9 +483,18 @@ func (a *App) build(ctx context.Context, opts Options) (err error) {
 // found while the store was being built, it came after the start-up notes
 // (where mail is spooled, the new secret key).
 func preflight(ctx context.Context, cfg *config.Config) (blob.Store, error) {
+	// Said in the flags' terms: it was cardpay's ("stripe: cardpay:
+	// invalid input: Stripe needs both the secret key and the webhook
+	// secret, or neither"), which named no flag.
+	switch {
+	case cfg.StripeSecretKey != "" && cfg.StripeWebhookSecret == "":
+		return nil, config.Usagef("--stripe-secret-key needs --stripe-webhook-secret: without it the store never learns that a card payment arrived")
+	case cfg.StripeSecretKey == "" && cfg.StripeWebhookSecret != "":
+		return nil, config.Usagef("--stripe-webhook-secret needs --stripe-secret-key: card payments take both, or neither")
+	}
 	card := cardpay.Config{SecretKey: cfg.StripeSecretKey, WebhookSecret: cfg.StripeWebhookSecret, APIURL: cfg.StripeAPIURL}
 	if err := card.Check(); err != nil {
-		return nil, config.Usagef("stripe: %v", err)
+		return nil, config.Usagef("--stripe-api-url: %s", strings.TrimPrefix(err.Error(), cardpay.ErrInvalid.Error()+": "))
 	}
 	if cfg.FulfilmentWebhookSecret != "" {
 		if _, err := webhooksig.ParseSecret(cfg.FulfilmentWebhookSecret); err != nil {
