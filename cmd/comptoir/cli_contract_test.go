@@ -373,3 +373,16 @@ func TestOneLine(t *testing.T) {
 		}
 	}
 }
+
+// A command stopped by a signal before it was done says so: it said only
+// "read schema version: context canceled".
+func TestInterruptedCommandSaysSo(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel() // SIGTERM
+	env := storeEnv(t)
+	var out, errOut testlog.Buffer
+	code := run(ctx, []string{"migrate"}, &out, &errOut, func(k string) string { return env[k] })
+	if code != 1 || !strings.HasPrefix(lastLine(errOut.String()), "comptoir: interrupted by a signal before it was done: ") {
+		t.Fatalf("migrate interrupted: exit %d, stderr %q", code, errOut.String())
+	}
+}

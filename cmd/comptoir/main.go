@@ -148,6 +148,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 	case config.IsUsage(err):
 		fmt.Fprintln(stderr, "comptoir:", oneLine(err.Error()))
 		return exitUsage
+	case ctx.Err() != nil && errors.Is(err, context.Canceled):
+		// A SIGTERM or Ctrl-C before the command was done (a migrate
+		// waiting for a lock, a start-up): it said "read schema version:
+		// context canceled".
+		fmt.Fprintln(stderr, "comptoir: interrupted by a signal before it was done:", oneLine(err.Error()))
+		return exitFailed
 	case env.lockedReason(err) != "":
 		fmt.Fprintln(stderr, "comptoir:", oneLine(env.lockedReason(err)))
 		return exitFailed
