@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/base64"
@@ -105,9 +106,17 @@ func (e *cmdEnv) boundDatabase() (end func()) {
 	}
 }
 
+// errBackupLocked: pg_dump gave up waiting for a table another session
+// held locked.
+var errBackupLocked = errors.New("a table stayed locked")
+
 // lockedReason is the one line a command prints when the database stayed
 // locked past its wait, or "" when err is not that.
 func (e *cmdEnv) lockedReason(err error) string {
+	if errors.Is(err, errBackupLocked) {
+		return fmt.Sprintf("the database stayed locked by another session (a migration, a LOCK TABLE, a transaction left open) "+
+			"for %v, so no backup was written: try again once it is free (%v)", databaseWait, err)
+	}
 	if !db.IsLocked(err) && !(e.waitedOut && errors.Is(err, context.DeadlineExceeded)) {
 		return ""
 	}
@@ -441,10 +450,20 @@ func (e *cmdEnv) backup(args []string) error {
 		if err != nil {
 			return err
 		}
-		cmd.Stderr = e.stderr
-		if err := cmd.Run(); err != nil {
-			return fmt.Errorf("pg_dump: %w", err)
+		var report bytes.Buffer
+		cmd.Stderr = &report
+		err = cmd.Run()
+		if err != nil {
+			// pg_dump gives up a lock wait past --lock-wait-timeout as a
+			// statement timeout on its LOCK TABLE.
+			if strings.Contains(report.String(), "canceling statement due to statement timeout") && strings.Contains(report.String(), "LOCK TABLE") {
+				return fmt.Errorf("%w: pg_dump: %s", errBackupLocked, strings.TrimSpace(report.String()))
+			}
+			// Its report, then why it stopped, on the one line run prints;
+			// it came on lines of its own before "pg_dump: exit status 1".
+			return fmt.Errorf("pg_dump: %s (%w)", strings.TrimSpace(report.String()), err)
 		}
+		e.stderr.Write(report.Bytes())
 	}
 	done = true
 	fmt.Fprintf(e.stderr, "comptoir: backup written to %s\n", abs)
@@ -503,7 +522,11 @@ func pgDumpCommand(ctx context.Context, dsn, file string) (*exec.Cmd, error) {
 		u.RawQuery = q.Encode()
 	}
 	u.RawQuery = encodeForLibpq(libpqQuery(u.Query()))
-	cmd := exec.CommandContext(ctx, "pg_dump", "--format=custom", "--file="+file, "--dbname="+u.String())
+	// A table another session holds locked (a migration, an operator's
+	// LOCK, a transaction left open after an ALTER) made pg_dump wait for
+	// ever: it waits as long as the other commands wait for a lock.
+	cmd := exec.CommandContext(ctx, "pg_dump", "--format=custom", "--file="+file,
+		fmt.Sprintf("--lock-wait-timeout=%d", databaseWait.Milliseconds()), "--dbname="+u.String())
 	cmd.Env = os.Environ()
 	if password != "" {
 		cmd.Env = append(cmd.Env, "PGPASSWORD="+password)

@@ -3,6 +3,9 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -94,5 +97,68 @@ func TestCommandsGiveUpOnALockedDatabase(t *testing.T) {
 	}
 	if code, out, errOut := runCmd(t, env, "user", "disable", "--email", "agent@shop.test"); code != 0 || !strings.HasPrefix(out, "disabled agent") {
 		t.Fatalf("user disable once the lock is given back: exit %d, stdout %q, stderr %q", code, out, errOut)
+	}
+}
+
+// A backup while another session holds a table locked (PostgreSQL: a
+// migration, an operator's LOCK TABLE, a transaction left open after an
+// ALTER) gives up after the commands' database wait, one line saying so,
+// exit 1, no file left: pg_dump waited for the lock for ever. On SQLite a
+// writer holding the file's lock does not stop a backup, which reads a
+// snapshot: it is written whole.
+func TestBackupGivesUpOnALockedTable(t *testing.T) {
+	d, url := dbtest.OpenURL(t)
+	env := map[string]string{"COMPTOIR_DATABASE_URL": url, "COMPTOIR_DATA_DIR": t.TempDir()}
+	if code, _, errOut := runCmd(t, env, "migrate"); code != 0 {
+		t.Fatalf("migrate: %d %s", code, errOut)
+	}
+	old := databaseWait
+	databaseWait = 2 * time.Second
+	t.Cleanup(func() { databaseWait = old })
+	ctx := context.Background()
+	conn, err := d.Write.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	stmts := []string{`BEGIN IMMEDIATE`, `INSERT INTO schema_migrations (version, name, applied_at) VALUES (100000, 'x', 'x')`}
+	if d.Engine == db.Postgres {
+		stmts = []string{`BEGIN`, `LOCK TABLE users IN ACCESS EXCLUSIVE MODE`}
+	}
+	for _, s := range stmts {
+		if _, err := conn.ExecContext(ctx, s); err != nil {
+			t.Fatalf("%s: %v", s, err)
+		}
+	}
+	defer conn.ExecContext(ctx, `ROLLBACK`)
+
+	file := filepath.Join(t.TempDir(), "backup")
+	var out, errOut bytes.Buffer
+	done := make(chan int, 1)
+	go func() {
+		done <- run(ctx, []string{"backup", "--to", file}, &out, &errOut, func(k string) string { return env[k] })
+	}()
+	const within = 12 * time.Second
+	var code int
+	select {
+	case code = <-done:
+	case <-time.After(within):
+		conn.ExecContext(ctx, `ROLLBACK`) // lets the backup end
+		<-done
+		t.Fatalf("backup with a table locked still waiting after %v", within)
+	}
+	_, statErr := os.Stat(file)
+	if d.Engine == db.SQLite {
+		if code != 0 || statErr != nil {
+			t.Fatalf("backup with the file's write lock held: exit %d (%v), stderr %q; want it written", code, statErr, errOut.String())
+		}
+		return
+	}
+	if code != exitFailed || out.Len() != 0 || strings.Count(errOut.String(), "\n") != 1 ||
+		!strings.HasPrefix(errOut.String(), "comptoir: the database stayed locked by another session") {
+		t.Errorf("backup with a table locked: exit %d, stdout %q, stderr %q; want 1 and one line saying it is locked", code, out.String(), errOut.String())
+	}
+	if !errors.Is(statErr, os.ErrNotExist) {
+		t.Errorf("a failed backup left its file behind (%v)", statErr)
 	}
 }
