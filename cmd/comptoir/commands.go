@@ -166,7 +166,7 @@ func (e *cmdEnv) serve(args []string) error {
 	if serveOptionsHook != nil {
 		serveOptionsHook(&opts)
 	}
-	a, err := app.Open(e.ctx, cfg, opts)
+	a, err := e.openMigrating(cfg, opts)
 	if err != nil {
 		return err
 	}
@@ -194,13 +194,37 @@ func (e *cmdEnv) migrate(args []string) error {
 	if err := e.parse(fs, cfg, args); err != nil {
 		return err
 	}
-	a, err := app.Open(e.ctx, cfg, app.Options{Logger: e.logger(cfg), Migrate: true})
+	a, err := e.openMigrating(cfg, app.Options{Logger: e.logger(cfg), Migrate: true})
 	if err != nil {
 		return err
 	}
 	defer a.Close()
 	fmt.Fprintln(e.stderr, "comptoir: database is up to date")
 	return nil
+}
+
+// migrationNote is how long opening the store and migrating it may take
+// before serve and migrate say they are still at it. A variable for the
+// tests.
+var migrationNote = 15 * time.Second
+
+// openMigrating opens the store as serve and migrate do, migrating it.
+// Migrations wait for whatever holds the tables they change, as they must
+// (another node migrating, a long transaction), so nothing bounds them;
+// but they waited in silence, and a deploy's "comptoir migrate" behind a
+// transaction left open in a psql session hung with nothing said. Past
+// migrationNote the log says what it is waiting on, once.
+func (e *cmdEnv) openMigrating(cfg *config.Config, opts app.Options) (*app.App, error) {
+	log := opts.Logger
+	if log == nil {
+		log = e.logger(cfg)
+	}
+	note := time.AfterFunc(migrationNote, func() {
+		log.Warn("still opening the store: its migrations wait for the database, which another node migrating or another session "+
+			"(a transaction left open, a LOCK TABLE; see pg_stat_activity) may hold; Ctrl-C gives up, nothing half done", "after", migrationNote.String())
+	})
+	defer note.Stop()
+	return app.Open(e.ctx, cfg, opts)
 }
 
 func (e *cmdEnv) userAdd(args []string) error {

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"errors"
 	"os"
 	"path/filepath"
@@ -12,6 +13,8 @@ import (
 
 	"comptoir/internal/db"
 	"comptoir/internal/db/dbtest"
+	"comptoir/internal/testlog"
+	"comptoir/internal/testwait"
 )
 
 // Commands that change the store, run while another session holds the lock
@@ -160,5 +163,71 @@ func TestBackupGivesUpOnALockedTable(t *testing.T) {
 	}
 	if !errors.Is(statErr, os.ErrNotExist) {
 		t.Errorf("a failed backup left its file behind (%v)", statErr)
+	}
+}
+
+// Migrations wait for what holds the database (another node migrating,
+// a session's lock), as they must, but they waited in silence: a deploy's
+// "comptoir migrate" hung with nothing said. Past migrationNote the log
+// says what it waits on; once the holder lets go, the migration is done.
+func TestMigrateSaysWhatItWaitsOn(t *testing.T) {
+	old := migrationNote
+	migrationNote = 200 * time.Millisecond
+	t.Cleanup(func() { migrationNote = old })
+	ctx := context.Background()
+	var url string
+	var holder *sql.Conn
+	if dbtest.Engine() == db.Postgres {
+		// Another node migrating holds the migration lock.
+		var d *db.DB
+		d, url = dbtest.OpenURL(t)
+		conn, err := d.Write.Conn(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := conn.ExecContext(ctx, `SELECT pg_advisory_lock(7244310001)`); err != nil {
+			t.Fatal(err)
+		}
+		holder = conn
+	} else {
+		// A new store, its file's write lock held by another process.
+		url = "sqlite:" + filepath.Join(t.TempDir(), "comptoir.db")
+		d, err := db.Open(ctx, url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { d.Close() })
+		conn, err := d.Write.Conn(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := conn.ExecContext(ctx, `BEGIN IMMEDIATE`); err != nil {
+			t.Fatal(err)
+		}
+		holder = conn
+	}
+	release := func() {
+		if dbtest.Engine() == db.Postgres {
+			holder.ExecContext(ctx, `SELECT pg_advisory_unlock(7244310001)`)
+		} else {
+			holder.ExecContext(ctx, `ROLLBACK`)
+		}
+		holder.Close()
+	}
+	env := map[string]string{"COMPTOIR_DATABASE_URL": url, "COMPTOIR_DATA_DIR": t.TempDir()}
+	var out, errOut testlog.Buffer
+	done := make(chan int, 1)
+	go func() { done <- run(ctx, []string{"migrate"}, &out, &errOut, func(k string) string { return env[k] }) }()
+	testwait.For(t, 10*time.Second, "migrate saying what it waits on", func() bool {
+		return strings.Contains(errOut.String(), `level=WARN msg="still opening the store: its migrations wait for the database`)
+	})
+	release()
+	select {
+	case code := <-done:
+		if code != 0 || !strings.HasSuffix(errOut.String(), "comptoir: database is up to date\n") || strings.Count(errOut.String(), "still opening") != 1 {
+			t.Fatalf("migrate once the holder let go: exit %d, stderr %q", code, errOut.String())
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("migrate still waiting 30 s after the holder let go")
 	}
 }
