@@ -49,9 +49,41 @@ func TestBadFlagIsOneLine(t *testing.T) {
 		t.Errorf("help: exit %d, stdout %q", code, out)
 	}
 	// -h still shows the flags, and is not an error.
-	code, _, errOut := runCmd(t, nil, "migrate", "-h")
-	if code != 0 || !strings.Contains(errOut, "-database-url") {
-		t.Errorf("migrate -h: exit %d, stderr %q", code, errOut)
+	code, out, errOut := runCmd(t, nil, "migrate", "-h")
+	if code != 0 || !strings.Contains(out, "-database-url") || errOut != "" {
+		t.Errorf("migrate -h: exit %d, stdout %q, stderr %q", code, out, errOut)
+	}
+}
+
+// Help asked for is an answer: exit 0, on stdout, whichever way it is
+// asked. "comptoir user -h" and "token -h" were bad usage (exit 2), where
+// "policy -h" and "comptoir -h" answered; and a command's flags went to
+// stderr, so "comptoir serve -h | grep seller" found nothing.
+func TestHelpIsAnAnswerOnStdout(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--help"}, "token create --email E"},
+		{[]string{"user", "-h"}, "user add --email E --role"},
+		{[]string{"token", "--help"}, "token create --email E"},
+		{[]string{"policy", "-h"}, "policy eval --facts F"},
+		{[]string{"serve", "-h"}, "-seller-address"},
+		{[]string{"user", "add", "--help"}, "-password-file"},
+		{[]string{"token", "create", "-h"}, "-email"},
+		{[]string{"backup", "-h"}, "-to"},
+		{[]string{"policy", "eval", "-h"}, "-facts"},
+	} {
+		code, out, errOut := runCmd(t, nil, tc.args...)
+		if code != 0 || !strings.Contains(out, tc.want) || errOut != "" {
+			t.Errorf("%v: exit %d, stdout %.80q, stderr %.80q; want 0 and the help on stdout", tc.args, code, out, errOut)
+		}
+	}
+	// Without a subcommand it is still bad usage, in one line.
+	for _, args := range [][]string{{"user"}, {"token"}, {"user", "remove"}} {
+		if code, out, errOut := runCmd(t, nil, args...); code != 2 || out != "" || strings.Count(errOut, "\n") != 1 {
+			t.Errorf("%v: exit %d, stdout %q, stderr %q; want 2 and one line", args, code, out, errOut)
+		}
 	}
 }
 
@@ -171,7 +203,10 @@ func TestServiceSettingsRefusedInOneLine(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"--stripe-secret-key", "sk_test_x"}, "comptoir: stripe: "},
+		// In the flags' terms: it was "stripe: cardpay: invalid input:
+		// Stripe needs both the secret key and the webhook secret".
+		{[]string{"--stripe-secret-key", "sk_test_x"}, "comptoir: --stripe-secret-key needs --stripe-webhook-secret: "},
+		{[]string{"--stripe-webhook-secret", "whsec_x"}, "comptoir: --stripe-webhook-secret needs --stripe-secret-key: "},
 		{[]string{"--fulfilment-webhook-secret", "nope"}, "comptoir: --fulfilment-webhook-secret: "},
 		{[]string{"--imap-url", "imaps://support@127.0.0.1:1/INBOX"}, "comptoir: --imap-url: "},
 		{[]string{"--blob-url", fmt.Sprintf("s3://bucket?endpoint=127.0.0.1:%d&insecure=true", freePort(t))}, "comptoir: --blob-url: "},
@@ -308,5 +343,46 @@ func TestTokenCreateIntoAClosedPipe(t *testing.T) {
 	var usable int
 	if err := d.Read.QueryRow(`SELECT COUNT(*) FROM api_tokens WHERE revoked_at IS NULL`).Scan(&usable); err != nil || usable != 0 {
 		t.Errorf("%d usable tokens after a token create that failed (%v)", usable, err)
+	}
+}
+
+// A database that cannot be reached fails the command (exit 1) with one
+// line naming it and why. The PostgreSQL driver's reason came on three
+// lines, one per attempt, the last a repeat of the one before.
+func TestUnreachableDatabaseIsOneLine(t *testing.T) {
+	url := fmt.Sprintf("postgres://comptoir@127.0.0.1:%d/shop", freePort(t))
+	for _, args := range [][]string{{"migrate"}, {"serve", "--listen", "127.0.0.1:0"}, {"token", "create", "--email", "agent@shop.test"}} {
+		code, out, errOut := runCmd(t, map[string]string{"COMPTOIR_DATABASE_URL": url, "COMPTOIR_DATA_DIR": t.TempDir()}, args...)
+		last := lastLine(errOut)
+		if code != 1 || out != "" || !strings.HasPrefix(last, "comptoir: ") || !strings.Contains(last, "connection refused") ||
+			strings.Count(last, "connection refused") != 1 || strings.Count(errOut, "comptoir: ") != 1 {
+			t.Errorf("%v with the database down: exit %d, stdout %q, stderr %q; want 1 and the reason on one line", args, code, out, errOut)
+		}
+	}
+}
+
+func TestOneLine(t *testing.T) {
+	for in, want := range map[string]string{
+		"no user with email a@b": "no user with email a@b",
+		"connect to postgres database: failed to connect to `user=shop database=shop`:\n\t127.0.0.1:1 (127.0.0.1): dial error: refused\n\t127.0.0.1:1 (127.0.0.1): dial error: refused": "connect to postgres database: failed to connect to `user=shop database=shop`: 127.0.0.1:1 (127.0.0.1): dial error: refused",
+		"first\nsecond\n": "first; second",
+		"failed to connect to `user=shop database=shop`:\n\thostname resolving error: lookup db.invalid: no such host\n\tlookup db.invalid: no such host": "failed to connect to `user=shop database=shop`: hostname resolving error: lookup db.invalid: no such host",
+	} {
+		if got := oneLine(in); got != want {
+			t.Errorf("oneLine(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// A command stopped by a signal before it was done says so: it said only
+// "read schema version: context canceled".
+func TestInterruptedCommandSaysSo(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel() // SIGTERM
+	env := storeEnv(t)
+	var out, errOut testlog.Buffer
+	code := run(ctx, []string{"migrate"}, &out, &errOut, func(k string) string { return env[k] })
+	if code != 1 || !strings.HasPrefix(lastLine(errOut.String()), "comptoir: interrupted by a signal before it was done: ") {
+		t.Fatalf("migrate interrupted: exit %d, stderr %q", code, errOut.String())
 	}
 }

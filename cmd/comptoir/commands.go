@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/base64"
@@ -68,6 +69,10 @@ func (e *cmdEnv) parseFlags(fs *flag.FlagSet, args []string) error {
 	fs.SetOutput(e.stderr)
 	switch {
 	case errors.Is(err, flag.ErrHelp):
+		// Help asked for is the answer, on stdout as "comptoir help"
+		// writes it ("comptoir serve -h | less"), where the flag package
+		// writes it to stderr.
+		fs.SetOutput(e.stdout)
 		fs.Usage()
 		return errHelpShown
 	case err != nil:
@@ -101,9 +106,17 @@ func (e *cmdEnv) boundDatabase() (end func()) {
 	}
 }
 
+// errBackupLocked: pg_dump gave up waiting for a table another session
+// held locked.
+var errBackupLocked = errors.New("a table stayed locked")
+
 // lockedReason is the one line a command prints when the database stayed
 // locked past its wait, or "" when err is not that.
 func (e *cmdEnv) lockedReason(err error) string {
+	if errors.Is(err, errBackupLocked) {
+		return fmt.Sprintf("the database stayed locked by another session (a migration, a LOCK TABLE, a transaction left open) "+
+			"for %v, so no backup was written: try again once it is free (%v)", databaseWait, err)
+	}
 	if !db.IsLocked(err) && !(e.waitedOut && errors.Is(err, context.DeadlineExceeded)) {
 		return ""
 	}
@@ -153,7 +166,7 @@ func (e *cmdEnv) serve(args []string) error {
 	if serveOptionsHook != nil {
 		serveOptionsHook(&opts)
 	}
-	a, err := app.Open(e.ctx, cfg, opts)
+	a, err := e.openMigrating(cfg, opts)
 	if err != nil {
 		return err
 	}
@@ -162,6 +175,9 @@ func (e *cmdEnv) serve(args []string) error {
 		if err := seedDemo(e.ctx, a, e.stdout); err != nil {
 			return fmt.Errorf("demo data: %w", err)
 		}
+	}
+	for _, w := range cfg.Warnings() {
+		log.Warn(w)
 	}
 	log.Info("comptoir is serving", "url", cfg.BaseURL, "listen", ln.Addr().String(), "database", string(a.DB.Engine),
 		"started_in", time.Since(start).Round(time.Millisecond).String())
@@ -178,13 +194,37 @@ func (e *cmdEnv) migrate(args []string) error {
 	if err := e.parse(fs, cfg, args); err != nil {
 		return err
 	}
-	a, err := app.Open(e.ctx, cfg, app.Options{Logger: e.logger(cfg), Migrate: true})
+	a, err := e.openMigrating(cfg, app.Options{Logger: e.logger(cfg), Migrate: true})
 	if err != nil {
 		return err
 	}
 	defer a.Close()
 	fmt.Fprintln(e.stderr, "comptoir: database is up to date")
 	return nil
+}
+
+// migrationNote is how long opening the store and migrating it may take
+// before serve and migrate say they are still at it. A variable for the
+// tests.
+var migrationNote = 15 * time.Second
+
+// openMigrating opens the store as serve and migrate do, migrating it.
+// Migrations wait for whatever holds the tables they change, as they must
+// (another node migrating, a long transaction), so nothing bounds them;
+// but they waited in silence, and a deploy's "comptoir migrate" behind a
+// transaction left open in a psql session hung with nothing said. Past
+// migrationNote the log says what it is waiting on, once.
+func (e *cmdEnv) openMigrating(cfg *config.Config, opts app.Options) (*app.App, error) {
+	log := opts.Logger
+	if log == nil {
+		log = e.logger(cfg)
+	}
+	note := time.AfterFunc(migrationNote, func() {
+		log.Warn("still opening the store: its migrations wait for the database, which another node migrating or another session "+
+			"(a transaction left open, a LOCK TABLE; see pg_stat_activity) may hold; Ctrl-C gives up, nothing half done", "after", migrationNote.String())
+	})
+	defer note.Stop()
+	return app.Open(e.ctx, cfg, opts)
 }
 
 func (e *cmdEnv) userAdd(args []string) error {
@@ -434,10 +474,20 @@ func (e *cmdEnv) backup(args []string) error {
 		if err != nil {
 			return err
 		}
-		cmd.Stderr = e.stderr
-		if err := cmd.Run(); err != nil {
-			return fmt.Errorf("pg_dump: %w", err)
+		var report bytes.Buffer
+		cmd.Stderr = &report
+		err = cmd.Run()
+		if err != nil {
+			// pg_dump gives up a lock wait past --lock-wait-timeout as a
+			// statement timeout on its LOCK TABLE.
+			if strings.Contains(report.String(), "canceling statement due to statement timeout") && strings.Contains(report.String(), "LOCK TABLE") {
+				return fmt.Errorf("%w: pg_dump: %s", errBackupLocked, strings.TrimSpace(report.String()))
+			}
+			// Its report, then why it stopped, on the one line run prints;
+			// it came on lines of its own before "pg_dump: exit status 1".
+			return fmt.Errorf("pg_dump: %s (%w)", strings.TrimSpace(report.String()), err)
 		}
+		e.stderr.Write(report.Bytes())
 	}
 	done = true
 	fmt.Fprintf(e.stderr, "comptoir: backup written to %s\n", abs)
@@ -496,7 +546,11 @@ func pgDumpCommand(ctx context.Context, dsn, file string) (*exec.Cmd, error) {
 		u.RawQuery = q.Encode()
 	}
 	u.RawQuery = encodeForLibpq(libpqQuery(u.Query()))
-	cmd := exec.CommandContext(ctx, "pg_dump", "--format=custom", "--file="+file, "--dbname="+u.String())
+	// A table another session holds locked (a migration, an operator's
+	// LOCK, a transaction left open after an ALTER) made pg_dump wait for
+	// ever: it waits as long as the other commands wait for a lock.
+	cmd := exec.CommandContext(ctx, "pg_dump", "--format=custom", "--file="+file,
+		fmt.Sprintf("--lock-wait-timeout=%d", databaseWait.Milliseconds()), "--dbname="+u.String())
 	cmd.Env = os.Environ()
 	if password != "" {
 		cmd.Env = append(cmd.Env, "PGPASSWORD="+password)

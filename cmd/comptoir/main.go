@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"comptoir/internal/config"
@@ -34,6 +35,12 @@ commands:
 Every command takes the shared flags (see "comptoir serve -h"), each also
 settable as COMPTOIR_<FLAG> in the environment.
 `
+)
+
+// The one-line usages of the commands with subcommands.
+const (
+	userUsage  = "usage: comptoir user add --email E --role customer|agent|admin [--password-file F] [--language fr|en] | user disable|enable --email E"
+	tokenUsage = "usage: comptoir token create --email E [--name N]"
 )
 
 func main() {
@@ -100,15 +107,22 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 			err = env.userAdd(rest[1:])
 		case "disable", "enable":
 			err = env.userDisable(sub, rest[1:])
+		case "-h", "--help", "help":
+			// Help asked for is an answer, as "comptoir help" and
+			// "policy -h" are: it was bad usage, exit 2.
+			fmt.Fprintln(out, userUsage)
 		default:
-			err = config.Usagef("usage: comptoir user add --email E --role customer|agent|admin [--password-file F] [--language fr|en] | user disable|enable --email E")
+			err = config.Usagef("%s", userUsage)
 		}
 	case "token":
-		if len(rest) == 0 || rest[0] != "create" {
-			err = config.Usagef("usage: comptoir token create --email E [--name N]")
-			break
+		switch {
+		case len(rest) > 0 && rest[0] == "create":
+			err = env.tokenCreate(rest[1:])
+		case len(rest) > 0 && (rest[0] == "-h" || rest[0] == "--help" || rest[0] == "help"):
+			fmt.Fprintln(out, tokenUsage)
+		default:
+			err = config.Usagef("%s", tokenUsage)
 		}
-		err = env.tokenCreate(rest[1:])
 	case "policy":
 		err = env.policy(rest)
 	case "backup":
@@ -132,15 +146,48 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 	case errors.Is(err, errHelpShown):
 		return exitOK
 	case config.IsUsage(err):
-		fmt.Fprintln(stderr, "comptoir:", err)
+		fmt.Fprintln(stderr, "comptoir:", oneLine(err.Error()))
 		return exitUsage
+	case ctx.Err() != nil && errors.Is(err, context.Canceled):
+		// A SIGTERM or Ctrl-C before the command was done (a migrate
+		// waiting for a lock, a start-up): it said "read schema version:
+		// context canceled".
+		fmt.Fprintln(stderr, "comptoir: interrupted by a signal before it was done:", oneLine(err.Error()))
+		return exitFailed
 	case env.lockedReason(err) != "":
-		fmt.Fprintln(stderr, "comptoir:", env.lockedReason(err))
+		fmt.Fprintln(stderr, "comptoir:", oneLine(env.lockedReason(err)))
 		return exitFailed
 	default:
-		fmt.Fprintln(stderr, "comptoir:", err)
+		fmt.Fprintln(stderr, "comptoir:", oneLine(err.Error()))
 		return exitFailed
 	}
+}
+
+// oneLine is a reason as the one line a command ends with (API.md). Some
+// come in several: the PostgreSQL driver's when the server cannot be
+// reached lists every attempt on lines of their own ("failed to connect
+// to `user=shop database=shop`:" then, indented, "127.0.0.1:5432
+// (127.0.0.1): dial error: … connection refused", twice), so an operator
+// whose database was down read three lines, the last a repeat (a name
+// that does not resolve: the lookup's error twice). Lines are joined, a
+// line already said dropped.
+func oneLine(reason string) string {
+	var b strings.Builder
+	for _, l := range strings.Split(reason, "\n") {
+		l = strings.TrimSpace(l)
+		if l == "" || strings.Contains(b.String(), l) {
+			continue
+		}
+		switch {
+		case b.Len() == 0:
+		case strings.HasSuffix(b.String(), ":"):
+			b.WriteString(" ")
+		default:
+			b.WriteString("; ")
+		}
+		b.WriteString(l)
+	}
+	return b.String()
 }
 
 // checkedWriter keeps the first error writing to w.

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"strings"
 	"time"
 
 	"comptoir/internal/config"
@@ -99,6 +100,11 @@ func (e *cmdEnv) policyEval(args []string) error {
 	if *policyPath != "" {
 		var err error
 		if p, err = readPolicy(*policyPath); err != nil {
+			if !strings.HasPrefix(err.Error(), *policyPath+": ") {
+				// A file that cannot be read said only "open x.toml: no
+				// such file or directory", naming no flag, as --facts does.
+				err = config.Usagef("--policy: %v", err)
+			}
 			return err
 		}
 	}

@@ -145,6 +145,8 @@ func TestPolicyEvalUsageErrors(t *testing.T) {
 		{"missing field the kind needs", []string{"policy", "eval", "--facts", writeFile(t, "f.json", `{"kind":"subscription_cancel","filed_at":"2026-03-10T10:00:00Z","subscription":{}}`)}, "choice: missing"},
 		{"bad --at", []string{"policy", "eval", "--facts", facts, "--at", "tomorrow"}, `--at: "tomorrow" is not an RFC 3339 time`},
 		{"--at before filing", []string{"policy", "eval", "--facts", facts, "--at", "2026-03-01T00:00:00Z"}, "--at: 2026-03-01T00:00:00Z is before the facts' filed_at"},
+		// Named as --facts is: it said only "open …: no such file or directory".
+		{"policy file missing", []string{"policy", "eval", "--facts", facts, "--policy", filepath.Join(t.TempDir(), "nope.toml")}, "comptoir: --policy: open "},
 		{"broken policy", []string{"policy", "eval", "--facts", facts, "--policy", badPolicy}, `line 73: kinds.non_delivery.window: "7x" is not a duration such as 7d or 168h`},
 		{"unknown flag", []string{"policy", "eval", "--facts", facts, "--now", "x"}, "flag provided but not defined: -now"},
 		{"stray argument", []string{"policy", "eval", "--facts", facts, "extra"}, `unexpected argument "extra"`},

@@ -4,6 +4,7 @@
 package app
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
@@ -79,7 +80,15 @@ type Options struct {
 	// DebugListener is the profiler's listener of --debug-listen, opened
 	// early for the same reason (ListenDebug); nil: Serve listens itself.
 	DebugListener net.Listener
+	// ShutdownWait is how long Serve's graceful stop waits for the
+	// requests in flight (default 20 s; tests shorten it).
+	ShutdownWait time.Duration
 }
+
+// defaultShutdownWait is Options.ShutdownWait's default: what a request
+// takes, and then some, well inside the 30 s or so a service manager
+// gives before it kills the process.
+const defaultShutdownWait = 20 * time.Second
 
 // App is a running comptoir.
 type App struct {
@@ -124,12 +133,14 @@ type App struct {
 
 	// smtpListener and debugListener are Options'.
 	smtpListener, debugListener net.Listener
+	shutdownWait                time.Duration
 }
 
 // Open connects to the database and builds every service. A bad database URL
 // or an unusable data directory is a configuration error (config.IsUsage).
 func Open(ctx context.Context, cfg *config.Config, opts Options) (*App, error) {
-	a := &App{Config: cfg, Clock: opts.Clock, Logger: opts.Logger, smtpListener: opts.SMTPListener, debugListener: opts.DebugListener}
+	a := &App{Config: cfg, Clock: opts.Clock, Logger: opts.Logger, smtpListener: opts.SMTPListener, debugListener: opts.DebugListener,
+		shutdownWait: cmp.Or(opts.ShutdownWait, defaultShutdownWait)}
 	if a.Clock == nil {
 		a.Clock = clock.System()
 	}
@@ -182,7 +193,7 @@ func (a *App) build(ctx context.Context, opts Options) (err error) {
 	}
 
 	workers := river.NewWorkers()
-	jobsCfg := jobs.Config{Logger: a.Logger, RescueStuckJobsAfter: opts.RescueStuckJobsAfter,
+	jobsCfg := jobs.Config{Logger: jobLogger(a.Logger), RescueStuckJobsAfter: opts.RescueStuckJobsAfter,
 		RetryBackoffCap: opts.RetryBackoffCap}
 	if opts.Workers {
 		jobsCfg.Workers = workers
@@ -472,9 +483,18 @@ func (a *App) build(ctx context.Context, opts Options) (err error) {
 // found while the store was being built, it came after the start-up notes
 // (where mail is spooled, the new secret key).
 func preflight(ctx context.Context, cfg *config.Config) (blob.Store, error) {
+	// Said in the flags' terms: it was cardpay's ("stripe: cardpay:
+	// invalid input: Stripe needs both the secret key and the webhook
+	// secret, or neither"), which named no flag.
+	switch {
+	case cfg.StripeSecretKey != "" && cfg.StripeWebhookSecret == "":
+		return nil, config.Usagef("--stripe-secret-key needs --stripe-webhook-secret: without it the store never learns that a card payment arrived")
+	case cfg.StripeSecretKey == "" && cfg.StripeWebhookSecret != "":
+		return nil, config.Usagef("--stripe-webhook-secret needs --stripe-secret-key: card payments take both, or neither")
+	}
 	card := cardpay.Config{SecretKey: cfg.StripeSecretKey, WebhookSecret: cfg.StripeWebhookSecret, APIURL: cfg.StripeAPIURL}
 	if err := card.Check(); err != nil {
-		return nil, config.Usagef("stripe: %v", err)
+		return nil, config.Usagef("--stripe-api-url: %s", strings.TrimPrefix(err.Error(), cardpay.ErrInvalid.Error()+": "))
 	}
 	if cfg.FulfilmentWebhookSecret != "" {
 		if _, err := webhooksig.ParseSecret(cfg.FulfilmentWebhookSecret); err != nil {
@@ -633,15 +653,7 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	if err := a.StartWorkers(ctx); err != nil {
 		return err
 	}
-	srv := &http.Server{
-		Handler:           a.Web.Handler(),
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       60 * time.Second,
-		WriteTimeout:      60 * time.Second,
-		IdleTimeout:       120 * time.Second,
-		MaxHeaderBytes:    64 << 10,
-		ErrorLog:          slog.NewLogLogger(a.Logger.Handler(), slog.LevelWarn),
-	}
+	srv := a.httpServer()
 	errc := make(chan error, 2)
 	if a.SMTP != nil {
 		smtpLn := a.smtpListener
@@ -673,7 +685,10 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	case <-ctx.Done():
 	case serveErr = <-errc:
 	}
-	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 20*time.Second)
+	if serveErr == nil {
+		a.Logger.Info("stopping: finishing the requests in flight, then the background jobs", "wait", a.shutdownWait.String())
+	}
+	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), a.shutdownWait)
 	defer cancel()
 	// The SMTP listener stops beside the HTTP server: the messages being
 	// delivered get their answer, idle sessions are closed (their senders
@@ -685,11 +700,47 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 		smtpStopped <- nil
 	}
 	httpErr := srv.Shutdown(shutdownCtx)
-	err := errors.Join(httpErr, <-smtpStopped, a.StopWorkers(shutdownCtx))
+	if errors.Is(httpErr, context.DeadlineExceeded) {
+		// The stop was asked for and is done: what was still being answered
+		// (a large download, a client sending its request slowly) is cut,
+		// as it would be by the service manager's kill a little later, and
+		// the client retries. It ended serve with "context deadline
+		// exceeded" and exit 1, which said neither what nor why.
+		a.Logger.Warn("requests still in flight at the end of the shutdown delay were cut", "wait", a.shutdownWait.String())
+		srv.Close()
+		httpErr = nil
+	}
+	smtpErr := <-smtpStopped
+	if errors.Is(smtpErr, context.DeadlineExceeded) {
+		a.Logger.Warn("SMTP sessions still open at the end of the shutdown delay were cut (their senders retry)", "wait", a.shutdownWait.String())
+		smtpErr = nil
+	}
+	err := errors.Join(httpErr, smtpErr, a.StopWorkers(shutdownCtx))
 	if serveErr != nil && !errors.Is(serveErr, http.ErrServerClosed) {
 		return serveErr
 	}
+	if err == nil {
+		a.Logger.Info("comptoir stopped")
+	}
 	return err
+}
+
+// writeTimeout bounds writing an answer, from the end of its request: the
+// routes that send a file or an export set their own deadlines (web's
+// sendStall). A variable for the tests.
+var writeTimeout = 60 * time.Second
+
+// httpServer is the store's HTTP server.
+func (a *App) httpServer() *http.Server {
+	return &http.Server{
+		Handler:           a.Web.Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       60 * time.Second,
+		WriteTimeout:      writeTimeout,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(a.Logger.Handler(), slog.LevelWarn),
+	}
 }
 
 // StartWorkers starts the background work: River's job workers and the

@@ -60,8 +60,10 @@ type Config struct {
 	SupportAddress string
 	// BaseURL is the store's public address, used in links sent by email and
 	// to decide whether cookies are Secure (https).
-	BaseURL   string
-	StoreName string
+	BaseURL string
+	// baseURLDefaulted: BaseURL was made from Listen (Warnings).
+	baseURLDefaulted bool
+	StoreName        string
 	// SMTPRelay is where outgoing mail goes: smtp://user:pass@host:587
 	// (STARTTLS), smtps://…:465 (TLS) or smtp+plain://… (no TLS, for a
 	// relay on the same machine). Empty: mail is written to the data
@@ -261,6 +263,13 @@ func ApplyEnv(fs *flag.FlagSet, getenv func(string) string) error {
 		}
 		name := EnvName(f.Name)
 		v, ok := getenv(name), getenv(name) != ""
+		if ok && secretFlags[f.Name] && getenv(name+"_FILE") != "" {
+			// Which one was meant? The variable won, and a store given its
+			// database URL in a file while an old COMPTOIR_DATABASE_URL
+			// stayed in its environment used the old database, silently.
+			err = Usagef("both %s and %s_FILE are set: keep one", name, name)
+			return
+		}
 		if !ok && secretFlags[f.Name] {
 			if path := getenv(name + "_FILE"); path != "" {
 				b, rerr := ReadFile(path, MaxSecretFile)
@@ -308,16 +317,19 @@ func (c *Config) Resolve() error {
 		// reason given was "--base-url "http://": want http(s)://host".
 		return Usagef("--listen must not be empty (host:port, such as localhost:8080)")
 	}
-	if c.BaseURL == "" {
-		host := c.Listen
-		if strings.HasPrefix(host, ":") {
-			host = "localhost" + host
-		}
-		c.BaseURL = "http://" + host
+	c.baseURLDefaulted = c.BaseURL == ""
+	if c.baseURLDefaulted {
+		c.BaseURL = "http://" + defaultHost(c.Listen)
 	}
 	u, err := url.Parse(c.BaseURL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return Usagef("--base-url %q: want http(s)://host[:port]", c.BaseURL)
+	}
+	// Every emailed link is the base URL and a path: after a query or a
+	// fragment ("https://shop.example?ref=x/orders/…") the path is lost,
+	// and a user and password would be shown in every email.
+	if u.RawQuery != "" || u.ForceQuery || u.Fragment != "" || strings.Contains(c.BaseURL, "#") || u.User != nil {
+		return Usagef("--base-url %q: want http(s)://host[:port], without a query, a fragment or a user", c.BaseURL)
 	}
 	// url.Parse lowers the scheme; the setting must too, or an
 	// "HTTPS://shop.example" store would send its session cookie without
@@ -462,6 +474,45 @@ func (c *Config) Resolve() error {
 
 // SecureCookies reports whether the store is served over https, so that
 // cookies must be marked Secure.
+// defaultHost is the host:port of the default base URL for a listen
+// address: an address of every interface (":8080", "0.0.0.0:8080",
+// "[::]:8080") is no address a browser can open, so links said
+// "http://0.0.0.0:8080/…"; localhost is, on this machine at least.
+func defaultHost(listen string) string {
+	host, port, err := net.SplitHostPort(listen)
+	if err != nil {
+		return listen
+	}
+	if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
+		return net.JoinHostPort("localhost", port)
+	}
+	return listen
+}
+
+// Warnings are what serve says once at start-up about settings that work
+// but are likely mistakes in a store that sells: links that only this
+// machine can open, invoices without the seller's identity.
+func (c *Config) Warnings() []string {
+	var out []string
+	if c.baseURLDefaulted && !IsLoopbackAddr(c.Listen) {
+		out = append(out, fmt.Sprintf("--base-url is not set: the links in emails point to %s, which only this machine opens; "+
+			"set it to the store's public address", c.BaseURL))
+	}
+	var missing []string
+	for _, f := range []struct{ flag, value string }{
+		{"--seller-address", c.SellerAddress}, {"--seller-registration", c.SellerRegistration}, {"--seller-vat-number", c.SellerVATNumber},
+	} {
+		if strings.TrimSpace(f.value) == "" {
+			missing = append(missing, f.flag)
+		}
+	}
+	if len(missing) > 0 {
+		out = append(out, fmt.Sprintf("%s not set: invoices, the legal notice and the withdrawal form are printed without them; "+
+			"set them before selling", strings.Join(missing, ", ")))
+	}
+	return out
+}
+
 func (c *Config) SecureCookies() bool { return strings.HasPrefix(c.BaseURL, "https://") }
 
 // negatedBool is a boolean flag that sets the opposite value in its field.

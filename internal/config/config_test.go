@@ -382,3 +382,76 @@ func TestEmptyListenIsNamed(t *testing.T) {
 		t.Fatalf("err %v", err)
 	}
 }
+
+// A base URL with a query, a fragment or a user was taken: every emailed
+// link, the base URL and a path, then lost its path
+// ("https://shop.example?ref=x/orders/…") or showed the password.
+func TestBaseURLWithAQueryFragmentOrUserRefused(t *testing.T) {
+	for _, base := range []string{"https://shop.example?ref=mail", "https://shop.example/?", "https://shop.example#top", "https://shop.example/#",
+		"https://admin:s3cret@shop.example"} {
+		_, err := parse(t, []string{"--base-url", base}, nil)
+		if !IsUsage(err) || !strings.Contains(err.Error(), "without a query, a fragment or a user") {
+			t.Errorf("--base-url %s: %v; want a usage error", base, err)
+		}
+	}
+	for _, base := range []string{"https://shop.example", "https://shop.example/", "https://shop.example:8443/boutique"} {
+		if _, err := parse(t, []string{"--base-url", base}, nil); err != nil {
+			t.Errorf("--base-url %s: %v", base, err)
+		}
+	}
+}
+
+// The default base URL of a store listening on every interface was that
+// address, which no browser opens: links in emails said
+// "http://0.0.0.0:8080/…". It is localhost, as for ":8080", and serve
+// warns that the links only work on this machine; it says too, once,
+// which seller settings invoices go without.
+func TestDefaultBaseURLAndStartupWarnings(t *testing.T) {
+	for listen, want := range map[string]string{":8080": "http://localhost:8080", "0.0.0.0:8080": "http://localhost:8080",
+		"[::]:8080": "http://localhost:8080", "127.0.0.1:8080": "http://127.0.0.1:8080", "10.0.0.5:8080": "http://10.0.0.5:8080"} {
+		c, err := parse(t, []string{"--listen", listen}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.BaseURL != want {
+			t.Errorf("--listen %s: base URL %q, want %q", listen, c.BaseURL, want)
+		}
+		warned := len(c.Warnings()) > 0 && strings.HasPrefix(c.Warnings()[0], "--base-url is not set: the links in emails point to "+want)
+		if loopback := IsLoopbackAddr(listen); warned == loopback {
+			t.Errorf("--listen %s: warnings %q", listen, c.Warnings())
+		}
+	}
+	c, err := parse(t, []string{"--listen", "0.0.0.0:8080", "--base-url", "https://shop.example", "--seller-address", "1 rue de la Paix, Paris"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w := c.Warnings(); len(w) != 1 || !strings.HasPrefix(w[0], "--seller-registration, --seller-vat-number not set: invoices") {
+		t.Errorf("warnings %q; want only the missing seller settings", w)
+	}
+	c, err = parse(t, []string{"--seller-address", "1 rue de la Paix", "--seller-registration", "RCS Paris 123", "--seller-vat-number", "FR12345678901"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w := c.Warnings(); len(w) != 0 {
+		t.Errorf("warnings %q for a complete configuration on localhost", w)
+	}
+}
+
+// A secret given both in its variable and in a file is a mistake to say,
+// not to settle: the variable won, and a store moved to
+// COMPTOIR_DATABASE_URL_FILE with an old COMPTOIR_DATABASE_URL left in its
+// environment used the old database without a word. The command line
+// still wins over both.
+func TestSecretInBothItsVariableAndAFileRefused(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "db")
+	os.WriteFile(path, []byte("postgres://u:secret@new-db/comptoir\n"), 0o600)
+	env := map[string]string{"COMPTOIR_DATABASE_URL_FILE": path, "COMPTOIR_DATABASE_URL": "postgres://u:secret@old-db/comptoir"}
+	_, err := parse(t, nil, env)
+	if !IsUsage(err) || err.Error() != "both COMPTOIR_DATABASE_URL and COMPTOIR_DATABASE_URL_FILE are set: keep one" {
+		t.Fatalf("err %v; want a usage error naming both", err)
+	}
+	c, err := parse(t, []string{"--database-url", "sqlite:x.db"}, env)
+	if err != nil || c.DatabaseURL != "sqlite:x.db" {
+		t.Fatalf("the flag with both set: %q %v", c.DatabaseURL, err)
+	}
+}

@@ -361,9 +361,26 @@ func transfer(budget func() time.Duration, h http.HandlerFunc) http.HandlerFunc 
 		defer cancel(nil)
 		stop := budgetTimer(budget(), func() { cancel(context.DeadlineExceeded) })
 		defer stop()
-		h(&answerStart{ResponseWriter: w, started: stop}, r.WithContext(budgetContext{ctx}))
+		h(&answerStart{ResponseWriter: w, started: stop, rc: http.NewResponseController(w), limit: time.Now().Add(sendLimit)},
+			r.WithContext(budgetContext{ctx}))
 	}
 }
+
+// How long sending a file or an export may take, once started. The
+// server's WriteTimeout (a minute from the request) cut every longer one:
+// a 20 MB product file to a customer reading 100 kB/s stopped after 12 MB.
+// Instead each piece of sendPiece bytes has sendStall to be taken by the
+// client, so that one who stops reading is cut after that, while one who
+// reads, however slowly, gets the whole file within sendLimit; past it the
+// connection is cut all the same, so that a reader slow on purpose does
+// not hold a connection and an open file for ever. An hour sends the
+// largest product file (50 MiB) at 15 kB/s. Variables for the tests.
+var (
+	sendStall = 30 * time.Second
+	sendLimit = time.Hour
+)
+
+const sendPiece = 64 << 10
 
 // budgetTimer calls f after d unless stop is called first: time.AfterFunc,
 // a variable so that the tests can say when the budget is spent.
@@ -382,29 +399,62 @@ func (c budgetContext) Err() error {
 	return c.Context.Err()
 }
 
-// answerStart calls started when its handler first writes its answer.
+// answerStart calls started when its handler first writes its answer, and
+// gives each piece of the answer its write deadline (sendStall, sendLimit).
 type answerStart struct {
 	http.ResponseWriter
 	started func() bool
 	once    sync.Once
+	rc      *http.ResponseController
+	limit   time.Time
 }
 
 func (a *answerStart) start() { a.once.Do(func() { a.started() }) }
 
+// extend gives the next piece sendStall, within the limit. A writer that
+// has no connection (a test's recorder) has no deadline to extend.
+func (a *answerStart) extend() {
+	d := time.Now().Add(sendStall)
+	if d.After(a.limit) {
+		d = a.limit
+	}
+	_ = a.rc.SetWriteDeadline(d)
+}
+
 func (a *answerStart) WriteHeader(status int) {
 	a.start()
+	a.extend()
 	a.ResponseWriter.WriteHeader(status)
 }
 
 func (a *answerStart) Write(p []byte) (int, error) {
 	a.start()
-	return a.ResponseWriter.Write(p)
+	n := 0
+	for len(p) > 0 {
+		a.extend()
+		m, err := a.ResponseWriter.Write(p[:min(len(p), sendPiece)])
+		n += m
+		if err != nil {
+			return n, err
+		}
+		p = p[m:]
+	}
+	return n, nil
 }
 
-// ReadFrom keeps the server's own (sendfile for a file on disk).
+// ReadFrom keeps the server's own (sendfile for a file on disk), a piece
+// at a time.
 func (a *answerStart) ReadFrom(src io.Reader) (int64, error) {
 	a.start()
-	return io.Copy(a.ResponseWriter, src)
+	var total int64
+	for {
+		a.extend()
+		n, err := io.Copy(a.ResponseWriter, io.LimitReader(src, sendPiece))
+		total += n
+		if err != nil || n < sendPiece {
+			return total, err
+		}
+	}
 }
 
 func (a *answerStart) Unwrap() http.ResponseWriter { return a.ResponseWriter }

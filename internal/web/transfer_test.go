@@ -3,8 +3,10 @@ package web
 import (
 	"context"
 	"errors"
+	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"sync"
 	"testing"
 	"time"
@@ -98,5 +100,77 @@ func TestTransferBudgetEndsWhenTheAnswerStarts(t *testing.T) {
 	}
 	if rec.Body.String() != "%PDF-1.4\nthe rest\n" {
 		t.Fatalf("body %q", rec.Body.String())
+	}
+}
+
+// sendTimes sets sendStall and sendLimit for the test.
+func sendTimes(t *testing.T, stall, limit time.Duration) {
+	oldStall, oldLimit := sendStall, sendLimit
+	sendStall, sendLimit = stall, limit
+	t.Cleanup(func() { sendStall, sendLimit = oldStall, oldLimit })
+}
+
+// serveTransfer serves h as a route that sends a file, on a loopback
+// server with no write timeout of its own; done receives h's error.
+func serveTransfer(t *testing.T, h func(w http.ResponseWriter) error) (url string, done <-chan error) {
+	errc := make(chan error, 1)
+	route := transfer(func() time.Duration { return time.Minute }, func(w http.ResponseWriter, r *http.Request) {
+		errc <- h(w)
+	})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		base := r.Context()
+		route(w, r.WithContext(context.WithValue(base, unbudgetedKey{}, base)))
+	}))
+	t.Cleanup(srv.Close)
+	return srv.URL, errc
+}
+
+type zeros struct{}
+
+func (zeros) Read(p []byte) (int, error) { clear(p); return len(p), nil }
+
+// A client that stops reading a file is cut once a piece has waited
+// sendStall: the send ends and gives back its connection and file. Before,
+// only the server's write timeout, a minute from the request, ended it,
+// which also cut every slow download that was still reading.
+func TestTransferCutsAClientThatStopsReading(t *testing.T) {
+	sendTimes(t, 200*time.Millisecond, time.Hour)
+	url, done := serveTransfer(t, func(w http.ResponseWriter) error {
+		_, err := io.Copy(w, io.LimitReader(zeros{}, 1<<30))
+		return err
+	})
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close() // read nothing of the body
+	select {
+	case err := <-done:
+		if !errors.Is(err, os.ErrDeadlineExceeded) {
+			t.Fatalf("send to a client that stopped reading ended with %v, want a deadline exceeded", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("send to a client that stopped reading still going after 10 s")
+	}
+}
+
+// However steadily the client reads, sending ends at sendLimit.
+func TestTransferEndsAtItsLimit(t *testing.T) {
+	sendTimes(t, time.Minute, 0)
+	const size = 4 << 20
+	url, done := serveTransfer(t, func(w http.ResponseWriter) error {
+		_, err := w.Write(make([]byte, size))
+		return err
+	})
+	resp, err := http.Get(url)
+	if err == nil {
+		n, _ := io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if n == size {
+			t.Fatalf("sent all %d bytes past the limit", n)
+		}
+	}
+	if err := <-done; !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("send past its limit ended with %v, want a deadline exceeded", err)
 	}
 }
