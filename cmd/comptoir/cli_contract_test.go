@@ -386,3 +386,25 @@ func TestInterruptedCommandSaysSo(t *testing.T) {
 		t.Fatalf("migrate interrupted: exit %d, stderr %q", code, errOut.String())
 	}
 }
+
+// migrate says what it did: it said "database is up to date" whether it
+// had just applied every migration or found none to apply.
+func TestMigrateSaysWhatItApplied(t *testing.T) {
+	env := map[string]string{"COMPTOIR_DATA_DIR": t.TempDir()}
+	all, err := db.Migrations(db.SQLite)
+	if err != nil {
+		t.Fatal(err)
+	}
+	last := all[len(all)-1]
+	want := fmt.Sprintf("comptoir: applied %d migrations, 0001_%s to %04d_%s; database is up to date\n", len(all), all[0].Name, last.Version, last.Name)
+	if code, _, errOut := runCmd(t, env, "migrate"); code != 0 || !strings.HasSuffix(errOut, want) {
+		t.Errorf("first migrate: exit %d, stderr %q, want it to end %q", code, errOut, want)
+	}
+	want = "comptoir: nothing to apply; database is up to date\n"
+	if code, _, errOut := runCmd(t, env, "migrate"); code != 0 || !strings.HasSuffix(errOut, want) {
+		t.Errorf("second migrate: exit %d, stderr %q, want it to end %q", code, errOut, want)
+	}
+	if got := migratedSummary(all[len(all)-1:]); got != fmt.Sprintf("applied migration %04d_%s; database is up to date", last.Version, last.Name) {
+		t.Errorf("one migration: %q", got)
+	}
+}

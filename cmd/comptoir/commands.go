@@ -199,8 +199,21 @@ func (e *cmdEnv) migrate(args []string) error {
 		return err
 	}
 	defer a.Close()
-	fmt.Fprintln(e.stderr, "comptoir: database is up to date")
+	fmt.Fprintln(e.stderr, "comptoir: "+migratedSummary(a.Migrated))
 	return nil
+}
+
+// migratedSummary says what `comptoir migrate` did: which migrations it
+// applied, or that there were none to apply.
+func migratedSummary(ms []db.Migration) string {
+	name := func(m db.Migration) string { return fmt.Sprintf("%04d_%s", m.Version, m.Name) }
+	switch len(ms) {
+	case 0:
+		return "nothing to apply; database is up to date"
+	case 1:
+		return "applied migration " + name(ms[0]) + "; database is up to date"
+	}
+	return fmt.Sprintf("applied %d migrations, %s to %s; database is up to date", len(ms), name(ms[0]), name(ms[len(ms)-1]))
 }
 
 // migrationNote is how long opening the store and migrating it may take

@@ -224,7 +224,7 @@ func TestMigrateSaysWhatItWaitsOn(t *testing.T) {
 	release()
 	select {
 	case code := <-done:
-		if code != 0 || !strings.HasSuffix(errOut.String(), "comptoir: database is up to date\n") || strings.Count(errOut.String(), "still opening") != 1 {
+		if code != 0 || !strings.HasSuffix(errOut.String(), "; database is up to date\n") || strings.Count(errOut.String(), "still opening") != 1 {
 			t.Fatalf("migrate once the holder let go: exit %d, stderr %q", code, errOut.String())
 		}
 	case <-time.After(30 * time.Second):

@@ -92,8 +92,11 @@ const defaultShutdownWait = 20 * time.Second
 
 // App is a running comptoir.
 type App struct {
-	Config   *config.Config
-	DB       *db.DB
+	Config *config.Config
+	DB     *db.DB
+	// Migrated are the migrations Open applied (Options.Migrate), none
+	// when the database was up to date.
+	Migrated []db.Migration
 	Clock    clock.Clock
 	Logger   *slog.Logger
 	Jobs     *jobs.Client
@@ -179,7 +182,7 @@ func Open(ctx context.Context, cfg *config.Config, opts Options) (*App, error) {
 func (a *App) build(ctx context.Context, opts Options) (err error) {
 	cfg := a.Config
 	if opts.Migrate {
-		if err := a.DB.Migrate(ctx); err != nil {
+		if a.Migrated, err = a.DB.MigrateApplied(ctx); err != nil {
 			return err
 		}
 		if err := jobs.Migrate(ctx, a.DB); err != nil {

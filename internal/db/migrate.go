@@ -70,37 +70,46 @@ const migrationLockKey = 7_244_310_001
 // Migrate applies the migrations the database lacks, each in its own
 // transaction. Several nodes starting at once on PostgreSQL take turns.
 func (d *DB) Migrate(ctx context.Context) error {
+	_, err := d.MigrateApplied(ctx)
+	return err
+}
+
+// MigrateApplied is Migrate, and says which migrations it applied (none
+// when the database was up to date), so that `comptoir migrate` can tell
+// the operator what it did.
+func (d *DB) MigrateApplied(ctx context.Context) (applied []Migration, err error) {
 	migrations, err := Migrations(d.Engine)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	conn, err := d.Write.Conn(ctx)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	defer conn.Close()
 	if d.Engine == Postgres {
 		if _, err := conn.ExecContext(ctx, `SELECT pg_advisory_lock($1)`, migrationLockKey); err != nil {
-			return fmt.Errorf("take migration lock: %w", err)
+			return nil, fmt.Errorf("take migration lock: %w", err)
 		}
 		defer conn.ExecContext(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock($1)`, migrationLockKey)
 	}
 	if _, err := conn.ExecContext(ctx, migrationsTable); err != nil {
-		return fmt.Errorf("create schema_migrations: %w", err)
+		return nil, fmt.Errorf("create schema_migrations: %w", err)
 	}
 	current, err := currentVersion(ctx, conn)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if latest := len(migrations); current > latest {
-		return fmt.Errorf("%w: it is at schema version %d, this binary knows up to %d; run a newer comptoir", ErrTooNew, current, latest)
+		return nil, fmt.Errorf("%w: it is at schema version %d, this binary knows up to %d; run a newer comptoir", ErrTooNew, current, latest)
 	}
 	for _, m := range migrations[current:] {
 		if err := apply(ctx, conn, m); err != nil {
-			return err
+			return applied, err
 		}
+		applied = append(applied, m)
 	}
-	return nil
+	return applied, nil
 }
 
 func apply(ctx context.Context, conn *sql.Conn, m Migration) error {
