@@ -265,6 +265,21 @@ func (s *Server) balancePage(w http.ResponseWriter, r *http.Request) {
 	s.render(w, r, http.StatusOK, "balance", v)
 }
 
+// fileExtensions are the extensions a downloaded file is given from its
+// content, for the types whose content names them without doubt (a zip
+// may be an EPUB or a DOCX, a text a CSV: those keep the bare name).
+var fileExtensions = map[string]string{
+	"application/pdf": ".pdf", "image/png": ".png", "image/jpeg": ".jpg", "image/gif": ".gif",
+	"image/webp": ".webp", "audio/mpeg": ".mp3", "video/mp4": ".mp4",
+}
+
+// downloadName is the name a line's file is saved under: the product's
+// slug, which has no extension, plus the one its content calls for. A
+// guide saved as "guide" opened with nothing on the customer's computer.
+func downloadName(slug, ctype string) string {
+	return slug + fileExtensions[ctype]
+}
+
 // download serves the file of a paid line to its owner while the link is
 // valid, and records the download.
 func (s *Server) download(w http.ResponseWriter, r *http.Request) {
@@ -289,8 +304,9 @@ func (s *Server) download(w http.ResponseWriter, r *http.Request) {
 	defer rc.Close()
 	head := make([]byte, 512)
 	n, _ := io.ReadFull(rc, head)
-	w.Header().Set("Content-Type", http.DetectContentType(head[:n]))
-	w.Header().Set("Content-Disposition", `attachment; filename="`+name+`"`)
+	ctype := http.DetectContentType(head[:n])
+	w.Header().Set("Content-Type", ctype)
+	w.Header().Set("Content-Disposition", `attachment; filename="`+downloadName(name, ctype)+`"`)
 	w.Header().Set("Cache-Control", "private, no-store")
 	w.Write(head[:n])
 	io.Copy(w, rc)

@@ -404,6 +404,11 @@ func TestDigitalFileDownloadExpiresAndIsLogged(t *testing.T) {
 	if dl.Status != http.StatusOK || dl.Header.Get("Content-Type") != "application/pdf" || !strings.HasPrefix(dl.Body, "%PDF-1.4") {
 		t.Fatalf("download: %d %v", dl.Status, dl.Header)
 	}
+	// Saved under a name the customer's computer opens: the slug alone
+	// ("guide") had no extension.
+	if cd := dl.Header.Get("Content-Disposition"); cd != `attachment; filename="guide.pdf"` {
+		t.Errorf("the file is saved as %s", cd)
+	}
 	if n, _ := h.App.Orders.Downloads(context.Background(), o.Lines[0].ID); n != 1 {
 		t.Fatalf("downloads recorded: %d", n)
 	}
