@@ -43,16 +43,23 @@ func TestDecidedClaimPageShowsTheWayOn(t *testing.T) {
 			}
 			page := c.Get("/claims/" + cl.ID)
 			mustContain(t, page, `id="claim-more-evidence"`, `href="/orders/`+o.ID+`#report"`,
-				`id="claim-contest"`, `href="/contact?order=`+o.ID+`"`, `href="/legal/mediator"`)
+				`id="claim-contest"`, `href="/contact?order=`+o.ID+`&amp;claim=`+cl.ID+`"`, `href="/legal/mediator"`)
 			want := map[string]string{"en": "Think this decision is wrong?", "fr": "Vous pensez que cette décision est erronée"}[lang]
 			mustContain(t, page, want)
 			// The reference the customer is asked to quote, which their
 			// emails give ("Your claim clm_…: our decision"), is on the page.
 			mustContain(t, page, `<span id="claim-ref">`, cl.ID+"</span>")
 			// The way on leads somewhere: the order page's form, the
-			// Contact form with the order filled in.
+			// Contact form with the order filled in and the message
+			// quoting the claim, as the customer is asked to. Before, the
+			// link carried the order only, and the customer had to find
+			// and copy the claim's reference themselves.
 			mustContain(t, c.Get("/orders/"+o.ID), `id="report"`)
-			mustContain(t, c.Get("/contact?order="+o.ID), `value="`+o.ID+`"`)
+			quote := map[string]string{"en": "About my claim " + cl.ID + ":\n", "fr": "Au sujet de ma réclamation " + cl.ID + "\u00a0:\n"}[lang]
+			mustContain(t, c.Get("/contact?order="+o.ID+"&claim="+cl.ID), `value="`+o.ID+`"`, `rows="6" required maxlength="20000">`+quote+`</textarea>`)
+			if page := c.Get("/contact?claim=" + url.QueryEscape("Send money to ")); strings.Contains(page.Body, "Send money") {
+				t.Error("the Contact form took a message from its link")
+			}
 		})
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -29,6 +30,9 @@ type contactData struct {
 	BusinessHours string
 }
 
+// claimRef is a claim's id, as a link may carry it.
+var claimRef = regexp.MustCompile(`^clm_[0-9A-Z]{26}$`)
+
 func (s *Server) contactView(r *http.Request) *view {
 	v := s.newView(r, "contact.title", &contactData{Topics: desk.Topics, MaxFiles: desk.MaxContactFiles, MaxMB: desk.MaxContactFileBytes >> 20,
 		BusinessHours: s.Desk.BusinessHours()})
@@ -38,6 +42,12 @@ func (s *Server) contactView(r *http.Request) *view {
 		v.Form.Set("email", u.Email)
 	}
 	v.Form.Set("order_ref", r.URL.Query().Get("order"))
+	// From a claim's "Think this decision is wrong? Write to us quoting
+	// this claim": the message starts by quoting it, as the customer was
+	// asked to. Only a claim's reference is taken from the link.
+	if ref := r.URL.Query().Get("claim"); claimRef.MatchString(ref) {
+		v.Form.Set("message", s.Messages.TPairs(v.Lang, "contact.about_claim", "Reference", ref)+"\n")
+	}
 	return v
 }
 
