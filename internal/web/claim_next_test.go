@@ -122,3 +122,41 @@ func TestPlanPageOffersSignUp(t *testing.T) {
 		t.Fatalf("sign up from the plan: %d %q", r.Status, r.Location)
 	}
 }
+
+// A subscription's cancellation the customer then undid says so on its
+// claim's page: the decision there still read "your subscription is
+// canceled: it ends on …" while the subscription renewed, and My claims
+// led to it.
+func TestUndoneCancellationSaysSoOnItsClaim(t *testing.T) {
+	h := apptest.Start(t)
+	plan := newPlan(t, h, "pro", 990, 0)
+	u, c := h.User(t, account.RoleCustomer, "ana@example.fr")
+	credit(t, h, u, 5000)
+	subID := subscribeWithBalance(t, c, h.Bearer(t, u.ID), plan.ID)
+	r := c.PostForm("/subscriptions/"+subID+"/cancel", url.Values{"cancel_key": {"cck_end"}, "mode": {"period_end"}})
+	if r.Status != http.StatusSeeOther || !strings.HasPrefix(r.Location, "/claims/") {
+		t.Fatalf("cancel: %d %q", r.Status, r.Location)
+	}
+	claimPath := r.Location
+	if strings.Contains(c.Get(claimPath).Body, `id="claim-cancel-undone"`) {
+		t.Fatal("a cancellation still in force is said to be undone")
+	}
+	if r := c.PostForm("/subscriptions/"+subID+"/undo", nil); r.Status != http.StatusSeeOther {
+		t.Fatalf("undo: %d", r.Status)
+	}
+	want := map[string]string{"fr": "Vous avez ensuite annulé cette résiliation\u00a0: votre abonnement continue.",
+		"en": "You later undid this cancellation: your subscription continues."}
+	for lang, text := range want {
+		c.PostForm("/lang", url.Values{"lang": {lang}})
+		mustContain(t, c.Get(claimPath), `id="claim-cancel-undone"`, text, `href="/subscriptions/`+subID+`"`)
+	}
+	_, ag := h.User(t, account.RoleAgent, "agent@shop.test")
+	mustContain(t, ag.Get("/console"+claimPath), `id="claim-cancel-undone"`)
+	// Stopped after all: the first claim's cancellation holds again.
+	if r := c.PostForm("/subscriptions/"+subID+"/cancel", url.Values{"cancel_key": {"cck_now"}, "mode": {"now"}}); r.Status != http.StatusSeeOther {
+		t.Fatalf("stop now: %d", r.Status)
+	}
+	if strings.Contains(c.Get(claimPath).Body, `id="claim-cancel-undone"`) {
+		t.Error("an ended subscription's cancellation is said to be undone")
+	}
+}

@@ -256,6 +256,9 @@ type claimData struct {
 	// Subject is what the claim is about: the product of its order line,
 	// or its subscription's plan (claimSubjects).
 	Subject string
+	// CancelUndone: the claim is a subscription's cancellation, and the
+	// subscription renews again (the customer undid it).
+	CancelUndone bool
 }
 
 // claimSubjects names what each claim of cs is about, by claim id: its
@@ -358,6 +361,15 @@ func (s *Server) claimView(r *http.Request, console bool) (*view, error) {
 		return nil, err
 	}
 	d.Subject = subjects[c.ID]
+	if c.Kind == policy.SubscriptionCancel && c.SubscriptionID != "" {
+		// The decision still reads "your subscription is canceled: it
+		// ends on …" once the customer kept it after all.
+		sub, err := s.Subscriptions.Get(ctx, c.SubscriptionID)
+		if err != nil && !errors.Is(err, subscriptions.ErrNotFound) {
+			return nil, err
+		}
+		d.CancelUndone = err == nil && sub.Renews()
+	}
 	v.Title = s.Messages.T(v.Lang, "claim.title", map[string]any{"Kind": s.Messages.T(v.Lang, "claim.kind."+string(c.Kind))})
 	return v, nil
 }
