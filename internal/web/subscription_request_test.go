@@ -185,3 +185,23 @@ func TestCancellationFromAMessageOffersTheSubscriptions(t *testing.T) {
 		t.Fatalf("turn into a cancellation: %d %q", r.Status, r.Location)
 	}
 }
+
+// A message the customer sent under a claim's topic ("Not as described")
+// is turned into that kind of claim unless the agent picks another: the
+// form's first kind, "Not delivered", was chosen whatever the topic, and
+// one click filed the wrong claim.
+func TestClaimFromAMessageStartsFromItsTopic(t *testing.T) {
+	h := apptest.Start(t)
+	u, customer := h.User(t, account.RoleCustomer, "ana@example.fr")
+	o := twoProductOrder(t, h, u)
+	customer.PostForm("/contact", url.Values{"name": {"Ana"}, "email": {"ana@example.fr"}, "topic": {"not_as_described"},
+		"order_ref": {o.ID}, "message": {"The guide is not what was described."}})
+	_, agent := h.User(t, account.RoleAgent, "agent@shop.test")
+	page := agent.Get("/console/tickets/" + ticketOf(t, h, "ana@example.fr").ID)
+	mustContain(t, page, `<option value="not_as_described" selected>`)
+	// The kind only: the line and the cancellation's choice keep their
+	// first option.
+	if n := strings.Count(page.Body, " selected>"); n != 1 {
+		t.Errorf("%d options selected", n)
+	}
+}
