@@ -20,6 +20,7 @@ import (
 	"comptoir/internal/mail"
 	"comptoir/internal/money"
 	"comptoir/internal/orders"
+	"comptoir/internal/policy"
 )
 
 // buyAndDeliver places a paid order of 100 units at 0.25 € and delivers 40.
@@ -424,5 +425,54 @@ func TestClaimMailAnswersReachTheDesk(t *testing.T) {
 	ms := mailsOf(t, h, u, "claim_filed")
 	if len(ms) != 1 || ms[0].From.Email != "no-reply@shop.test" || ms[0].ReplyTo != "<support@shop.test>" {
 		t.Fatalf("claim mails: %+v", ms)
+	}
+}
+
+// Within the 14 days, an order whose right of withdrawal has ended with its
+// supply (a service asked to start at once and fully performed, a licence
+// key asked for at once with the waiver and received) says so, instead of
+// "You have 14 days after your order to withdraw" and a button that led to
+// a refusal. An order still partly withdrawable keeps the button.
+func TestOrderPageSaysWhenWithdrawalHasEnded(t *testing.T) {
+	h := apptest.Start(t)
+	ctx := context.Background()
+	u, c := h.User(t, account.RoleCustomer, "ana@example.fr")
+	o := buyAndDeliver(t, h, u, 40)
+	mustContain(t, c.Get("/orders/"+o.ID), `id="withdraw-start"`)
+	if _, err := h.App.Orders.RecordDelivery(ctx, deliveryOf(o.ID, o.Lines[0].ID, 100)); err != nil {
+		t.Fatal(err)
+	}
+	p, err := h.App.Catalog.Create(ctx, adminActor, catalog.ProductInput{
+		Slug: "licence", Kind: catalog.KindDigital, NameFR: "Logiciel", NameEN: "Software", DescriptionFR: "Une licence.", DescriptionEN: "One licence.",
+		UnitPrice: money.MustNew(500, "EUR"), MinQuantity: 1, MaxQuantity: 1, DigitalDelivery: catalog.DeliveryLicenceKey,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.App.Catalog.AddLicenceKeys(ctx, adminActor, p.ID, []string{"K-1"})
+	key, err := h.App.Orders.Place(ctx, orders.PlaceInput{CustomerID: u.ID, Lines: []orders.LineInput{{ProductID: p.ID, Quantity: 1}},
+		Payment: orders.PayBalance, ImmediatePerformance: true, WithdrawalWaiver: true}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{"fr": "Le droit de rétractation a pris fin pour cette commande", "en": "The right of withdrawal has ended for this order"}
+	for lang, text := range want {
+		c.PostForm("/lang", url.Values{"lang": {lang}})
+		for _, id := range []string{o.ID, key.ID} {
+			page := c.Get("/orders/" + id)
+			mustContain(t, page, `id="withdrawal-ended"`, text)
+			if strings.Contains(page.Body, `id="withdraw-start"`) {
+				t.Errorf("%s, %s: the withdrawal button shows on an order whose right has ended", lang, id)
+			}
+		}
+	}
+	// The policy agrees: a withdrawal sent anyway is refused, for this reason.
+	cl, err := h.App.Claims.File(ctx, claims.FileInput{Kind: policy.Withdrawal, CustomerID: u.ID, OrderID: key.ID, Actor: u.Actor()})
+	if err != nil || cl.Decision.Rule != "withdrawal.digital_supply_begun" {
+		t.Fatalf("withdrawal from the key: %+v %v", cl.Decision, err)
+	}
+	if cl, err = h.App.Claims.File(ctx, claims.FileInput{Kind: policy.Withdrawal, CustomerID: u.ID, OrderID: o.ID, Actor: u.Actor()}); err != nil ||
+		cl.Decision.Rule != "withdrawal.service_performed" {
+		t.Fatalf("withdrawal from the service: %+v %v", cl.Decision, err)
 	}
 }

@@ -43,7 +43,11 @@ type orderData struct {
 	// withdrawal button shows (14 days, paid orders).
 	ClaimKinds     []policy.Kind
 	WithdrawalOpen bool
-	Claims         []claims.Claim
+	// WithdrawalEnded: within the withdrawal period, but the right has
+	// ended for every line with its supply (claims.WithdrawalEnded); the
+	// page says so rather than offer it.
+	WithdrawalEnded bool
+	Claims          []claims.Claim
 	// Invoices are the order's invoice and credit notes.
 	Invoices []invoices.Invoice
 	// InvoiceLinks: the viewer may open the documents (their owner, or
@@ -62,6 +66,19 @@ type orderData struct {
 	// Context is the order's customer (console): who they are, their
 	// other orders, subscriptions, balance and claims.
 	Context *customerContext
+}
+
+// withdrawalEndedForAll reports whether the right of withdrawal has ended
+// for every line of o: the order page offered "You have 14 days after your
+// order to withdraw" on a licence key the customer had waived the right to
+// and received, and the button led to a refusal.
+func withdrawalEndedForAll(o orders.Order, c orders.Consent) bool {
+	for _, l := range o.Lines {
+		if !claims.WithdrawalEnded(l, c) {
+			return false
+		}
+	}
+	return len(o.Lines) > 0
 }
 
 // orderView loads an order for its owner, or for staff when console is set.
@@ -95,6 +112,9 @@ func (s *Server) orderView(r *http.Request, console bool) (*view, error) {
 	if o.Status != orders.StatusPendingPayment && o.Status != orders.StatusCanceled {
 		d.ClaimKinds = claimKindsFromOrder
 		d.WithdrawalOpen = !console && s.withdrawalOpen(state(r).user, o)
+		if d.WithdrawalOpen && withdrawalEndedForAll(o, c) {
+			d.WithdrawalOpen, d.WithdrawalEnded = false, true
+		}
 	}
 	if d.Claims, _, err = s.Claims.List(ctx, claims.ListFilter{OrderID: o.ID}); err != nil {
 		return nil, err
