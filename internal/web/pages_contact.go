@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"errors"
+	"maps"
 	"net/http"
 	"regexp"
 	"strconv"
@@ -127,7 +128,14 @@ func (s *Server) contact(w http.ResponseWriter, r *http.Request) {
 	if errors.As(err, &uerr) {
 		v := s.contactView(r)
 		v.Form = f
-		v.Errors = s.uploadErrors(v.Lang, uerr)
+		// The fields' mistakes with the file's: they came only once a
+		// file was accepted, one more round.
+		v.Errors = map[string]string{}
+		var verr *desk.ValidationError
+		if errors.As(s.Desk.CheckContact(in), &verr) {
+			v.Errors = s.contactErrors(v.Lang, verr)
+		}
+		maps.Copy(v.Errors, s.uploadErrors(v.Lang, uerr))
 		s.render(w, r, http.StatusUnprocessableEntity, "contact", v)
 		return
 	}
@@ -149,17 +157,7 @@ func (s *Server) contact(w http.ResponseWriter, r *http.Request) {
 	case errors.As(err, &verr):
 		v := s.contactView(r)
 		v.Form = f
-		v.Errors = map[string]string{}
-		for field, code := range verr.Fields {
-			key := "contact.error." + field
-			if code == "too_long" && field == "message" {
-				key = "ticket.error.too_long" // not "please write your message"
-			}
-			if code == "unknown" && field == "order_ref" {
-				key = "contact.error.order_ref_unknown" // not "this is not an order number"
-			}
-			v.Errors[field] = s.Messages.T(v.Lang, key)
-		}
+		v.Errors = s.contactErrors(v.Lang, verr)
 		s.render(w, r, http.StatusUnprocessableEntity, "contact", v)
 		return
 	case err != nil:
@@ -167,6 +165,22 @@ func (s *Server) contact(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.toContactSent(w, r, t.ID)
+}
+
+// contactErrors words the Contact form's refused fields in lang.
+func (s *Server) contactErrors(lang string, verr *desk.ValidationError) map[string]string {
+	out := map[string]string{}
+	for field, code := range verr.Fields {
+		key := "contact.error." + field
+		if code == "too_long" && field == "message" {
+			key = "ticket.error.too_long" // not "please write your message"
+		}
+		if code == "unknown" && field == "order_ref" {
+			key = "contact.error.order_ref_unknown" // not "this is not an order number"
+		}
+		out[field] = s.Messages.T(lang, key)
+	}
+	return out
 }
 
 // contactSentCookie names, for a few minutes, the ticket the visitor's
