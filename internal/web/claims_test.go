@@ -476,3 +476,42 @@ func TestOrderPageSaysWhenWithdrawalHasEnded(t *testing.T) {
 		t.Fatalf("withdrawal from the service: %+v %v", cl.Decision, err)
 	}
 }
+
+// The withdrawal form offers the lines whose right has not ended: on an
+// order of a service still running and a licence key received under the
+// waiver, it offered both, and choosing the key filed a withdrawal refused
+// at once. With one line left it is named, and sent with the form.
+func TestWithdrawalFormOffersTheLinesStillWithdrawable(t *testing.T) {
+	h := apptest.Start(t)
+	ctx := context.Background()
+	u, c := h.User(t, account.RoleCustomer, "ana@example.fr")
+	c.PostForm("/lang", url.Values{"lang": {"en"}})
+	svc := newService(t, h, "posts", 25)
+	key, err := h.App.Catalog.Create(ctx, adminActor, catalog.ProductInput{
+		Slug: "licence", Kind: catalog.KindDigital, NameFR: "Logiciel", NameEN: "Software", DescriptionFR: "Une licence.", DescriptionEN: "One licence.",
+		UnitPrice: money.MustNew(500, "EUR"), MinQuantity: 1, MaxQuantity: 1, DigitalDelivery: catalog.DeliveryLicenceKey,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.App.Catalog.AddLicenceKeys(ctx, adminActor, key.ID, []string{"K-1"})
+	credit(t, h, u, 10000)
+	o, err := h.App.Orders.Place(ctx, orders.PlaceInput{CustomerID: u.ID, Lines: []orders.LineInput{{ProductID: svc.ID, Quantity: 10}, {ProductID: key.ID, Quantity: 1}},
+		Payment: orders.PayBalance, ImmediatePerformance: true, WithdrawalWaiver: true, Lang: "en"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	page := c.Get("/orders/" + o.ID + "/withdraw")
+	mustContain(t, page, `<input type="hidden" name="line_id" value="`+o.Lines[0].ID+`">`, `id="withdraw-line-name"`, "Posts posts")
+	if strings.Contains(page.Body, o.Lines[1].ID) {
+		t.Fatal("the form offers the licence key, whose right has ended")
+	}
+	r := c.PostForm("/orders/"+o.ID+"/withdraw", url.Values{"withdraw_key": {formKey(t, page, "withdraw_key")}, "line_id": {o.Lines[0].ID}})
+	if r.Status != http.StatusSeeOther {
+		t.Fatalf("withdraw: %d %s", r.Status, r.Body)
+	}
+	cl, err := h.App.Claims.Get(ctx, strings.TrimPrefix(r.Location, "/claims/"))
+	if err != nil || cl.LineID != o.Lines[0].ID || cl.Decision.Outcome == "refused" {
+		t.Fatalf("withdrawal %+v %v", cl, err)
+	}
+}
