@@ -151,6 +151,15 @@ func TestNotAsDescribedWithEvidenceThenAgentDecision(t *testing.T) {
 	if dl.Status != http.StatusOK || dl.Header.Get("Content-Type") != "image/png" || !strings.HasPrefix(dl.Header.Get("Content-Disposition"), "attachment") {
 		t.Fatalf("evidence download: %d %v", dl.Status, dl.Header)
 	}
+	// The customer's page names their file as they sent it; the type as
+	// stored ("(image/png)", "(text/plain; charset=utf-8)") is the
+	// agent's, on the console.
+	page := c.Send(http.MethodGet, "/claims/"+cl.ID, "", nil, auth)
+	mustContain(t, page, `/evidence/`+fileID+`">screenshot.png</a>`)
+	if strings.Contains(page.Body, "(image/png)") {
+		t.Error("the customer's claim page shows the file's MIME type")
+	}
+	mustContain(t, agentClient.Get("/console/claims/"+cl.ID), "(image/png)")
 	other, _ := h.User(t, account.RoleCustomer, "ben@example.fr")
 	if r := c.Send(http.MethodGet, "/claims/"+cl.ID+"/evidence/"+fileID, "", nil, h.Bearer(t, other.ID)); r.Status != http.StatusNotFound {
 		t.Fatalf("another customer's evidence: %d", r.Status)
