@@ -6,10 +6,12 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"comptoir/internal/account"
 	"comptoir/internal/apptest"
 	"comptoir/internal/claims"
+	"comptoir/internal/localtime"
 	"comptoir/internal/policy"
 )
 
@@ -158,5 +160,33 @@ func TestUndoneCancellationSaysSoOnItsClaim(t *testing.T) {
 	}
 	if strings.Contains(c.Get(claimPath).Body, `id="claim-cancel-undone"`) {
 		t.Error("an ended subscription's cancellation is said to be undone")
+	}
+}
+
+// A subscription stopped during its free trial no longer reads "Free
+// trial until" the trial's planned end, nor a last period running past
+// the day it ended: it showed both, beside "Service ends" on the day
+// it stopped.
+func TestSubscriptionStoppedEarlyShowsWhenItEnded(t *testing.T) {
+	h := apptest.Start(t)
+	plan := newPlan(t, h, "pro", 990, 7)
+	u, c := h.User(t, account.RoleCustomer, "ana@example.fr")
+	c.PostForm("/lang", url.Values{"lang": {"en"}})
+	credit(t, h, u, 5000)
+	subID := subscribeWithBalance(t, c, h.Bearer(t, u.ID), plan.ID)
+	mustContain(t, c.Get("/subscriptions/"+subID), `id="subscription-trial-end"`)
+	h.Clock.Advance(24 * time.Hour)
+	if r := c.PostForm("/subscriptions/"+subID+"/cancel", url.Values{"cancel_key": {"cck_now"}, "mode": {"now"}}); r.Status != http.StatusSeeOther {
+		t.Fatalf("stop now: %d", r.Status)
+	}
+	sub, err := h.App.Subscriptions.Get(context.Background(), subID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	page := c.Get("/subscriptions/" + subID)
+	ended := localtime.UTC.Time(sub.EndedAt, "en")
+	mustContain(t, page, `id="subscription-period">`+localtime.UTC.Time(sub.CurrentPeriodStart, "en")+" → "+ended+"</dd>", `id="subscription-end">`+ended)
+	if strings.Contains(page.Body, `id="subscription-trial-end"`) {
+		t.Error("a subscription stopped during its trial still shows the trial's planned end")
 	}
 }
