@@ -37,6 +37,25 @@ type SignUpInput struct {
 // is wrong (all wrong fields at once) and ErrEmailTaken when the email, in
 // any case, already has an account.
 func (s *Service) SignUp(ctx context.Context, in SignUpInput) (User, error) {
+	u, fields := s.checkSignUp(in)
+	if len(fields) > 0 {
+		return User{}, &ValidationError{Fields: fields}
+	}
+	return s.insertUser(ctx, u, in.Password, "signup", audit.Actor{})
+}
+
+// CheckSignUp returns the *ValidationError SignUp would, or nil, and opens
+// no account: the sign-up page checks the whole form this way when its two
+// passwords differ, so that every wrong field is named at once.
+func (s *Service) CheckSignUp(in SignUpInput) error {
+	if _, fields := s.checkSignUp(in); len(fields) > 0 {
+		return &ValidationError{Fields: fields}
+	}
+	return nil
+}
+
+// checkSignUp is the account SignUp would open, and its wrong fields.
+func (s *Service) checkSignUp(in SignUpInput) (User, map[string]string) {
 	fields := map[string]string{}
 	u := User{
 		Email:        checkEmail(fields, in.Email),
@@ -75,10 +94,7 @@ func (s *Service) SignUp(ctx context.Context, in SignUpInput) (User, error) {
 			fields["vat_number"] = CodeVATInvalid
 		}
 	}
-	if len(fields) > 0 {
-		return User{}, &ValidationError{Fields: fields}
-	}
-	return s.insertUser(ctx, u, in.Password, "signup", audit.Actor{})
+	return u, fields
 }
 
 // CreateUserInput is an account made by an operator (comptoir user add):

@@ -3,6 +3,7 @@ package claims
 import (
 	"time"
 
+	"comptoir/internal/catalog"
 	"comptoir/internal/orders"
 	"comptoir/internal/policy"
 )
@@ -52,6 +53,22 @@ func endOfLocalDay(t time.Time, days int, loc *time.Location) time.Time {
 	}
 	y, m, d := t.In(loc).Date()
 	return time.Date(y, m, d+days, 23, 59, 59, 999_000_000, loc)
+}
+
+// WithdrawalEnded reports whether the right of withdrawal from line l has
+// ended with its supply, as the policy engine decides (withdrawal.
+// service_performed, withdrawal.digital_supply_begun): a service the
+// consumer asked to start at once, fully performed; digital content whose
+// supply began after they asked for it at once and acknowledged losing the
+// right. c is the order's consent.
+func WithdrawalEnded(l orders.Line, c orders.Consent) bool {
+	switch l.Kind {
+	case catalog.KindService:
+		return c.ImmediatePerformance && l.Delivered >= l.Quantity
+	case catalog.KindDigital:
+		return c.ImmediatePerformance && c.WithdrawalWaiver && l.Delivered > 0
+	}
+	return false
 }
 
 // WithdrawalOpen reports whether the withdrawal button shows on an order

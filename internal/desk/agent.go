@@ -28,6 +28,33 @@ type replyData struct {
 	Reference string
 	Text      string
 	Link      string // the ticket in the customer portal, or a guest's tokenized link
+	// Greeted and Signed: the agent's text opens with its own greeting
+	// ("Bonjour Léa,") or closes with the team's signature, as the canned
+	// replies do; the mail then adds neither a second time.
+	Greeted, Signed bool
+}
+
+// greetings are the words a reply's greeting line starts with.
+var greetings = map[string]bool{"bonjour": true, "bonsoir": true, "salut": true, "madame": true, "monsieur": true,
+	"cher": true, "chère": true, "hello": true, "hi": true, "dear": true, "good": true}
+
+// greeted reports whether text opens with a greeting line: a short first
+// line, ending with a comma, whose first word greets ("Bonjour Léa,",
+// "Hello,", "Madame, Monsieur,").
+func greeted(text string) bool {
+	first, _, _ := strings.Cut(strings.TrimSpace(text), "\n")
+	first = strings.TrimSpace(first)
+	words := strings.FieldsFunc(strings.ToLower(first), func(r rune) bool { return r == ' ' || r == ',' })
+	return strings.HasSuffix(first, ",") && utf8.RuneCountInString(first) <= 60 && len(words) > 0 && greetings[words[0]]
+}
+
+// signed reports whether text closes with the team's signature, in either
+// language, as the mail would add it.
+func signed(text, store string) bool {
+	text = strings.TrimSpace(text)
+	last := text[strings.LastIndex(text, "\n")+1:]
+	last = strings.TrimSpace(strings.ReplaceAll(last, "'", "’"))
+	return last == "L’équipe "+store || last == "The "+store+" team"
 }
 
 // surveyData fills the ticket_survey template.
@@ -82,7 +109,8 @@ func (s *Service) ReplyThen(ctx context.Context, agent audit.Actor, ticketID, te
 		if err != nil {
 			return err
 		}
-		d := replyData{Name: t.mailName(), StoreName: s.opts.StoreName, Reference: t.Reference, Text: text}
+		d := replyData{Name: t.mailName(), StoreName: s.opts.StoreName, Reference: t.Reference, Text: text,
+			Greeted: greeted(text), Signed: signed(text, s.opts.StoreName)}
 		if d.Link, err = s.ticketLinkTx(ctx, tx, t); err != nil {
 			return err
 		}

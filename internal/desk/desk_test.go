@@ -683,3 +683,38 @@ func TestQueueOrderWithMixedPromises(t *testing.T) {
 		t.Errorf("with closed %v, want %v", got, want)
 	}
 }
+
+// An agent's reply that greets and signs itself, as the canned replies do
+// ("Bonjour {name}," … "L’équipe {store}"), is mailed without a second
+// greeting and signature; one that does neither gets the mail's. Before,
+// a canned reply read "Bonjour Zoé,\n\nBonjour Zoé," and ended with the
+// team's name twice.
+func TestReplyMailGreetsAndSignsOnce(t *testing.T) {
+	e := setup(t)
+	ctx := context.Background()
+	for _, c := range []struct {
+		lang, text, greeting, signature string
+	}{
+		{"fr", "Bonjour Guest,\n\nVotre licence a été renvoyée.\n\nL’équipe Shop", "Bonjour", "L’équipe Shop"},
+		{"en", "Hello Guest,\n\nYour licence was sent again.\n\nThe Shop team\n", "Hello", "The Shop team"},
+		{"fr", "Votre licence a été renvoyée.", "Bonjour", "L’équipe Shop"},
+		{"en", "Hi,\nYour licence was sent again.", "Hi", "The Shop team"},
+	} {
+		tk := e.contact(t, "guest-"+c.lang+"@example.net", c.lang)
+		out, err := e.desk.Reply(ctx, e.agent, tk.ID, c.text)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m, err := e.outbox.Get(ctx, out.OutgoingMailID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n := strings.Count(m.Text, c.greeting); n != 1 {
+			t.Errorf("%q: %d greetings in the mail:\n%s", c.text, n, m.Text)
+		}
+		if n := strings.Count(m.Text, c.signature); n != 1 {
+			t.Errorf("%q: %d signatures in the mail:\n%s", c.text, n, m.Text)
+		}
+		contains(t, "reply", m.Text, strings.TrimSpace(c.text))
+	}
+}

@@ -64,7 +64,7 @@ var samples = map[string]any{
 	},
 	"ticket_reply": map[string]any{
 		"Name": "Zoé", "StoreName": "Comptoir", "Reference": "T-7K3M9QXA",
-		"Text": "Votre licence a été renvoyée.", "Link": "https://shop.example/support/tickets/tkt_1",
+		"Text": "Votre licence a été renvoyée.", "Link": "https://shop.example/support/tickets/tkt_1", "Greeted": false, "Signed": false,
 	},
 	"ticket_survey": map[string]any{
 		"Name": "Zoé", "StoreName": "Comptoir", "Reference": "T-7K3M9QXA", "Link": "https://shop.example/survey/ABC",

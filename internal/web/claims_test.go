@@ -20,6 +20,7 @@ import (
 	"comptoir/internal/mail"
 	"comptoir/internal/money"
 	"comptoir/internal/orders"
+	"comptoir/internal/policy"
 )
 
 // buyAndDeliver places a paid order of 100 units at 0.25 € and delivers 40.
@@ -150,6 +151,15 @@ func TestNotAsDescribedWithEvidenceThenAgentDecision(t *testing.T) {
 	if dl.Status != http.StatusOK || dl.Header.Get("Content-Type") != "image/png" || !strings.HasPrefix(dl.Header.Get("Content-Disposition"), "attachment") {
 		t.Fatalf("evidence download: %d %v", dl.Status, dl.Header)
 	}
+	// The customer's page names their file as they sent it; the type as
+	// stored ("(image/png)", "(text/plain; charset=utf-8)") is the
+	// agent's, on the console.
+	page := c.Send(http.MethodGet, "/claims/"+cl.ID, "", nil, auth)
+	mustContain(t, page, `/evidence/`+fileID+`">screenshot.png</a>`)
+	if strings.Contains(page.Body, "(image/png)") {
+		t.Error("the customer's claim page shows the file's MIME type")
+	}
+	mustContain(t, agentClient.Get("/console/claims/"+cl.ID), "(image/png)")
 	other, _ := h.User(t, account.RoleCustomer, "ben@example.fr")
 	if r := c.Send(http.MethodGet, "/claims/"+cl.ID+"/evidence/"+fileID, "", nil, h.Bearer(t, other.ID)); r.Status != http.StatusNotFound {
 		t.Fatalf("another customer's evidence: %d", r.Status)
@@ -424,5 +434,93 @@ func TestClaimMailAnswersReachTheDesk(t *testing.T) {
 	ms := mailsOf(t, h, u, "claim_filed")
 	if len(ms) != 1 || ms[0].From.Email != "no-reply@shop.test" || ms[0].ReplyTo != "<support@shop.test>" {
 		t.Fatalf("claim mails: %+v", ms)
+	}
+}
+
+// Within the 14 days, an order whose right of withdrawal has ended with its
+// supply (a service asked to start at once and fully performed, a licence
+// key asked for at once with the waiver and received) says so, instead of
+// "You have 14 days after your order to withdraw" and a button that led to
+// a refusal. An order still partly withdrawable keeps the button.
+func TestOrderPageSaysWhenWithdrawalHasEnded(t *testing.T) {
+	h := apptest.Start(t)
+	ctx := context.Background()
+	u, c := h.User(t, account.RoleCustomer, "ana@example.fr")
+	o := buyAndDeliver(t, h, u, 40)
+	mustContain(t, c.Get("/orders/"+o.ID), `id="withdraw-start"`)
+	if _, err := h.App.Orders.RecordDelivery(ctx, deliveryOf(o.ID, o.Lines[0].ID, 100)); err != nil {
+		t.Fatal(err)
+	}
+	p, err := h.App.Catalog.Create(ctx, adminActor, catalog.ProductInput{
+		Slug: "licence", Kind: catalog.KindDigital, NameFR: "Logiciel", NameEN: "Software", DescriptionFR: "Une licence.", DescriptionEN: "One licence.",
+		UnitPrice: money.MustNew(500, "EUR"), MinQuantity: 1, MaxQuantity: 1, DigitalDelivery: catalog.DeliveryLicenceKey,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.App.Catalog.AddLicenceKeys(ctx, adminActor, p.ID, []string{"K-1"})
+	key, err := h.App.Orders.Place(ctx, orders.PlaceInput{CustomerID: u.ID, Lines: []orders.LineInput{{ProductID: p.ID, Quantity: 1}},
+		Payment: orders.PayBalance, ImmediatePerformance: true, WithdrawalWaiver: true}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{"fr": "Le droit de rétractation a pris fin pour cette commande", "en": "The right of withdrawal has ended for this order"}
+	for lang, text := range want {
+		c.PostForm("/lang", url.Values{"lang": {lang}})
+		for _, id := range []string{o.ID, key.ID} {
+			page := c.Get("/orders/" + id)
+			mustContain(t, page, `id="withdrawal-ended"`, text)
+			if strings.Contains(page.Body, `id="withdraw-start"`) {
+				t.Errorf("%s, %s: the withdrawal button shows on an order whose right has ended", lang, id)
+			}
+		}
+	}
+	// The policy agrees: a withdrawal sent anyway is refused, for this reason.
+	cl, err := h.App.Claims.File(ctx, claims.FileInput{Kind: policy.Withdrawal, CustomerID: u.ID, OrderID: key.ID, Actor: u.Actor()})
+	if err != nil || cl.Decision.Rule != "withdrawal.digital_supply_begun" {
+		t.Fatalf("withdrawal from the key: %+v %v", cl.Decision, err)
+	}
+	if cl, err = h.App.Claims.File(ctx, claims.FileInput{Kind: policy.Withdrawal, CustomerID: u.ID, OrderID: o.ID, Actor: u.Actor()}); err != nil ||
+		cl.Decision.Rule != "withdrawal.service_performed" {
+		t.Fatalf("withdrawal from the service: %+v %v", cl.Decision, err)
+	}
+}
+
+// The withdrawal form offers the lines whose right has not ended: on an
+// order of a service still running and a licence key received under the
+// waiver, it offered both, and choosing the key filed a withdrawal refused
+// at once. With one line left it is named, and sent with the form.
+func TestWithdrawalFormOffersTheLinesStillWithdrawable(t *testing.T) {
+	h := apptest.Start(t)
+	ctx := context.Background()
+	u, c := h.User(t, account.RoleCustomer, "ana@example.fr")
+	c.PostForm("/lang", url.Values{"lang": {"en"}})
+	svc := newService(t, h, "posts", 25)
+	key, err := h.App.Catalog.Create(ctx, adminActor, catalog.ProductInput{
+		Slug: "licence", Kind: catalog.KindDigital, NameFR: "Logiciel", NameEN: "Software", DescriptionFR: "Une licence.", DescriptionEN: "One licence.",
+		UnitPrice: money.MustNew(500, "EUR"), MinQuantity: 1, MaxQuantity: 1, DigitalDelivery: catalog.DeliveryLicenceKey,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.App.Catalog.AddLicenceKeys(ctx, adminActor, key.ID, []string{"K-1"})
+	credit(t, h, u, 10000)
+	o, err := h.App.Orders.Place(ctx, orders.PlaceInput{CustomerID: u.ID, Lines: []orders.LineInput{{ProductID: svc.ID, Quantity: 10}, {ProductID: key.ID, Quantity: 1}},
+		Payment: orders.PayBalance, ImmediatePerformance: true, WithdrawalWaiver: true, Lang: "en"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	page := c.Get("/orders/" + o.ID + "/withdraw")
+	mustContain(t, page, `<input type="hidden" name="line_id" value="`+o.Lines[0].ID+`">`, `id="withdraw-line-name"`, "Posts posts")
+	if strings.Contains(page.Body, o.Lines[1].ID) {
+		t.Fatal("the form offers the licence key, whose right has ended")
+	}
+	r := c.PostForm("/orders/"+o.ID+"/withdraw", url.Values{"withdraw_key": {formKey(t, page, "withdraw_key")}, "line_id": {o.Lines[0].ID}})
+	if r.Status != http.StatusSeeOther {
+		t.Fatalf("withdraw: %d %s", r.Status, r.Body)
+	}
+	cl, err := h.App.Claims.Get(ctx, strings.TrimPrefix(r.Location, "/claims/"))
+	if err != nil || cl.LineID != o.Lines[0].ID || cl.Decision.Outcome == "refused" {
+		t.Fatalf("withdrawal %+v %v", cl, err)
 	}
 }

@@ -396,3 +396,30 @@ func TestQueueFiltersAndRefreshFragment(t *testing.T) {
 		t.Fatalf("a customer on the fragment: %d", r.Status)
 	}
 }
+
+// A Contact form with a refused file names the other wrong fields with it,
+// and keeps what was typed. Before, it named the file alone: once the file
+// was fixed, the visitor learnt of the missing name and the bad address,
+// and attached the file again.
+func TestContactNamesEveryWrongFieldWithARefusedFile(t *testing.T) {
+	h := apptest.Start(t)
+	html := []byte("<!DOCTYPE html><html><script>alert(1)</script></html>")
+	for lang, want := range map[string]string{"en": "is not a file type we accept", "fr": "n’est pas un type de fichier accepté"} {
+		c := h.NewClient(t)
+		c.Lang = lang
+		fields := contactFields("", "ana@", "See the file.")
+		fields.Set("order_ref", "123")
+		r := postContact(c, h, fields, upload{"page.html", html})
+		if r.Status != http.StatusUnprocessableEntity {
+			t.Fatalf("%s: %d", lang, r.Status)
+		}
+		mustContain(t, r, `id="attachments-error"`, want, `id="name-error"`, `id="email-error"`, `id="order_ref-error"`,
+			`value="ana@"`, "See the file.")
+		if strings.Contains(r.Body, `id="message-error"`) {
+			t.Errorf("%s: a message given is called missing", lang)
+		}
+	}
+	if ts, _ := h.App.Desk.Queue(context.Background(), desk.QueueFilter{IncludeClosed: true}); len(ts) != 0 {
+		t.Fatalf("%d tickets opened", len(ts))
+	}
+}

@@ -146,21 +146,30 @@ func (s *Server) signup(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, afterSignUp(f.Get("next")), http.StatusSeeOther)
 		return
 	}
-	if f.Get("password") != f.Get("password_confirm") {
-		v.Errors = map[string]string{"password_confirm": s.Messages.T(v.Lang, "auth.passwords_differ")}
-		s.render(w, r, http.StatusUnprocessableEntity, "signup", v)
-		return
-	}
 	lang := f.Get("language")
 	if _, ok := locale.Normalize(lang); !ok {
 		lang = v.Lang
 	}
-	u, err := s.Accounts.SignUp(r.Context(), account.SignUpInput{
+	in := account.SignUpInput{
 		Email: f.Get("email"), Password: f.Get("password"), Name: f.Get("name"), Language: lang,
 		Country: f.Get("country"), Region: f.Get("region"), City: f.Get("city"),
 		Street: f.Get("street"), Postcode: f.Get("postcode"),
 		CustomerType: f.Get("customer_type"), VATNumber: f.Get("vat_number"),
-	})
+	}
+	if f.Get("password") != f.Get("password_confirm") {
+		// Every wrong field at once, this one with them: before, the
+		// visitor who mistyped the confirmation learnt of a missing city
+		// or a bad country only once it matched.
+		v.Errors = map[string]string{}
+		var verr *account.ValidationError
+		if errors.As(s.Accounts.CheckSignUp(in), &verr) {
+			v.Errors = s.fieldMessages(v.Lang, verr)
+		}
+		v.Errors["password_confirm"] = s.Messages.T(v.Lang, "auth.passwords_differ")
+		s.render(w, r, http.StatusUnprocessableEntity, "signup", v)
+		return
+	}
+	u, err := s.Accounts.SignUp(r.Context(), in)
 	var verr *account.ValidationError
 	switch {
 	case errors.As(err, &verr):

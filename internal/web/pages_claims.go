@@ -17,6 +17,7 @@ import (
 	"comptoir/internal/money"
 	"comptoir/internal/orders"
 	"comptoir/internal/policy"
+	"comptoir/internal/subscriptions"
 )
 
 // maxUploadBytes bounds a request carrying evidence files (the claims
@@ -162,6 +163,31 @@ type withdrawData struct {
 	// Open: the withdrawal can still be asked for (the form shows); a
 	// refusal past the period shows its reason and the way back only.
 	Open bool
+	// Lines are the lines offered (withdrawLines).
+	Lines []orders.Line
+}
+
+// withdrawLines are the lines of o the withdrawal form offers: those whose
+// right has not ended with their supply (claims.WithdrawalEnded). The form
+// offered a licence key received under the waiver beside a service still
+// running, and choosing it filed a withdrawal refused at once. When every
+// line's right has ended all are offered: the customer may still send
+// their notice, and hear why it is refused.
+func (s *Server) withdrawLines(ctx context.Context, o orders.Order) ([]orders.Line, error) {
+	c, err := s.Orders.ConsentOf(ctx, o.ID)
+	if err != nil && !errors.Is(err, orders.ErrNotFound) {
+		return nil, err
+	}
+	var open []orders.Line
+	for _, l := range o.Lines {
+		if !claims.WithdrawalEnded(l, c) {
+			open = append(open, l)
+		}
+	}
+	if len(open) == 0 {
+		return o.Lines, nil
+	}
+	return open, nil
 }
 
 // withdrawalOpen reports whether the withdrawal button shows to customer u
@@ -183,7 +209,12 @@ func (s *Server) withdrawConfirm(w http.ResponseWriter, r *http.Request) {
 		s.serverError(w, r, err)
 		return
 	}
-	v := s.newView(r, "claim.withdraw.title", withdrawData{Order: o, Open: true})
+	lines, err := s.withdrawLines(r.Context(), o)
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	v := s.newView(r, "claim.withdraw.title", withdrawData{Order: o, Open: true, Lines: lines})
 	v.Form.Set("withdraw_key", id.New("wdk"))
 	s.render(w, r, http.StatusOK, "withdraw", v)
 }
@@ -228,7 +259,12 @@ func (s *Server) withdrawRefused(w http.ResponseWriter, r *http.Request, err err
 		s.serverError(w, r, oerr)
 		return
 	}
-	v := s.newView(r, "claim.withdraw.title", withdrawData{Order: o, Open: s.withdrawalOpen(state(r).user, o)})
+	lines, lerr := s.withdrawLines(r.Context(), o)
+	if lerr != nil {
+		s.serverError(w, r, lerr)
+		return
+	}
+	v := s.newView(r, "claim.withdraw.title", withdrawData{Order: o, Open: s.withdrawalOpen(state(r).user, o), Lines: lines})
 	v.Form = r.PostForm
 	v.Errors = map[string]string{"form": s.Messages.T(v.Lang, "claim.error."+claims.Code(err))}
 	s.render(w, r, status, "withdraw", v)
@@ -254,6 +290,9 @@ type claimData struct {
 	// Subject is what the claim is about: the product of its order line,
 	// or its subscription's plan (claims.Service.Subjects).
 	Subject string
+	// CancelUndone: the claim is a subscription's cancellation, and the
+	// subscription renews again (the customer undid it).
+	CancelUndone bool
 }
 
 func (s *Server) claimView(r *http.Request, console bool) (*view, error) {
@@ -308,6 +347,15 @@ func (s *Server) claimView(r *http.Request, console bool) (*view, error) {
 		return nil, err
 	}
 	d.Subject = subjects[c.ID]
+	if c.Kind == policy.SubscriptionCancel && c.SubscriptionID != "" {
+		// The decision still reads "your subscription is canceled: it
+		// ends on …" once the customer kept it after all.
+		sub, err := s.Subscriptions.Get(ctx, c.SubscriptionID)
+		if err != nil && !errors.Is(err, subscriptions.ErrNotFound) {
+			return nil, err
+		}
+		d.CancelUndone = err == nil && sub.Renews()
+	}
 	v.Title = s.Messages.T(v.Lang, "claim.title", map[string]any{"Kind": s.Messages.T(v.Lang, "claim.kind."+string(c.Kind))})
 	return v, nil
 }

@@ -66,6 +66,20 @@ type customerContext struct {
 	MoreClaims       bool
 }
 
+// Running are the customer's subscriptions not ended, the ones a written
+// request to stop can be about: the console's "turn into a cancellation"
+// form offers them by plan, where it asked the agent to type a sub_… id
+// the page showed nowhere.
+func (c *customerContext) Running() []subscriptions.Subscription {
+	var out []subscriptions.Subscription
+	for _, sub := range c.Subscriptions {
+		if sub.Status != subscriptions.StatusCanceled {
+			out = append(out, sub)
+		}
+	}
+	return out
+}
+
 // customerContext reads the ticket's customer's orders, subscriptions,
 // balance and claims through their services: a handful of indexed reads
 // (by customer id), each bounded.

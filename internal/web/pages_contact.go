@@ -5,7 +5,9 @@ import (
 	"database/sql"
 	"encoding/json"
 	"errors"
+	"maps"
 	"net/http"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -29,6 +31,9 @@ type contactData struct {
 	BusinessHours string
 }
 
+// claimRef is a claim's id, as a link may carry it.
+var claimRef = regexp.MustCompile(`^clm_[0-9A-Z]{26}$`)
+
 func (s *Server) contactView(r *http.Request) *view {
 	v := s.newView(r, "contact.title", &contactData{Topics: desk.Topics, MaxFiles: desk.MaxContactFiles, MaxMB: desk.MaxContactFileBytes >> 20,
 		BusinessHours: s.Desk.BusinessHours()})
@@ -38,6 +43,12 @@ func (s *Server) contactView(r *http.Request) *view {
 		v.Form.Set("email", u.Email)
 	}
 	v.Form.Set("order_ref", r.URL.Query().Get("order"))
+	// From a claim's "Think this decision is wrong? Write to us quoting
+	// this claim": the message starts by quoting it, as the customer was
+	// asked to. Only a claim's reference is taken from the link.
+	if ref := r.URL.Query().Get("claim"); claimRef.MatchString(ref) {
+		v.Form.Set("message", s.Messages.TPairs(v.Lang, "contact.about_claim", "Reference", ref)+"\n")
+	}
 	return v
 }
 
@@ -117,7 +128,14 @@ func (s *Server) contact(w http.ResponseWriter, r *http.Request) {
 	if errors.As(err, &uerr) {
 		v := s.contactView(r)
 		v.Form = f
-		v.Errors = s.uploadErrors(v.Lang, uerr)
+		// The fields' mistakes with the file's: they came only once a
+		// file was accepted, one more round.
+		v.Errors = map[string]string{}
+		var verr *desk.ValidationError
+		if errors.As(s.Desk.CheckContact(in), &verr) {
+			v.Errors = s.contactErrors(v.Lang, verr)
+		}
+		maps.Copy(v.Errors, s.uploadErrors(v.Lang, uerr))
 		s.render(w, r, http.StatusUnprocessableEntity, "contact", v)
 		return
 	}
@@ -139,20 +157,7 @@ func (s *Server) contact(w http.ResponseWriter, r *http.Request) {
 	case errors.As(err, &verr):
 		v := s.contactView(r)
 		v.Form = f
-		v.Errors = map[string]string{}
-		for field, code := range verr.Fields {
-			key := "contact.error." + field
-			if code == "too_long" && field == "message" {
-				key = "ticket.error.too_long" // not "please write your message"
-			}
-			if code == "unknown" && field == "order_ref" {
-				key = "contact.error.order_ref_unknown" // not "this is not an order number"
-			}
-			if code == "confusable" && field == "email" {
-				key = "contact.error.email_confusable" // not "please give a valid address"
-			}
-			v.Errors[field] = s.Messages.T(v.Lang, key)
-		}
+		v.Errors = s.contactErrors(v.Lang, verr)
 		s.render(w, r, http.StatusUnprocessableEntity, "contact", v)
 		return
 	case err != nil:
@@ -160,6 +165,25 @@ func (s *Server) contact(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.toContactSent(w, r, t.ID)
+}
+
+// contactErrors words the Contact form's refused fields in lang.
+func (s *Server) contactErrors(lang string, verr *desk.ValidationError) map[string]string {
+	out := map[string]string{}
+	for field, code := range verr.Fields {
+		key := "contact.error." + field
+		if code == "too_long" && field == "message" {
+			key = "ticket.error.too_long" // not "please write your message"
+		}
+		if code == "unknown" && field == "order_ref" {
+			key = "contact.error.order_ref_unknown" // not "this is not an order number"
+		}
+		if code == "confusable" && field == "email" {
+			key = "contact.error.email_confusable" // not "please give a valid address"
+		}
+		out[field] = s.Messages.T(lang, key)
+	}
+	return out
 }
 
 // contactSentCookie names, for a few minutes, the ticket the visitor's

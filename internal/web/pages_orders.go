@@ -43,7 +43,11 @@ type orderData struct {
 	// withdrawal button shows (14 days, paid orders).
 	ClaimKinds     []policy.Kind
 	WithdrawalOpen bool
-	Claims         []claims.Claim
+	// WithdrawalEnded: within the withdrawal period, but the right has
+	// ended for every line with its supply (claims.WithdrawalEnded); the
+	// page says so rather than offer it.
+	WithdrawalEnded bool
+	Claims          []claims.Claim
 	// Invoices are the order's invoice and credit notes.
 	Invoices []invoices.Invoice
 	// InvoiceLinks: the viewer may open the documents (their owner, or
@@ -62,6 +66,19 @@ type orderData struct {
 	// Context is the order's customer (console): who they are, their
 	// other orders, subscriptions, balance and claims.
 	Context *customerContext
+}
+
+// withdrawalEndedForAll reports whether the right of withdrawal has ended
+// for every line of o: the order page offered "You have 14 days after your
+// order to withdraw" on a licence key the customer had waived the right to
+// and received, and the button led to a refusal.
+func withdrawalEndedForAll(o orders.Order, c orders.Consent) bool {
+	for _, l := range o.Lines {
+		if !claims.WithdrawalEnded(l, c) {
+			return false
+		}
+	}
+	return len(o.Lines) > 0
 }
 
 // orderView loads an order for its owner, or for staff when console is set.
@@ -95,6 +112,9 @@ func (s *Server) orderView(r *http.Request, console bool) (*view, error) {
 	if o.Status != orders.StatusPendingPayment && o.Status != orders.StatusCanceled {
 		d.ClaimKinds = claimKindsFromOrder
 		d.WithdrawalOpen = !console && s.withdrawalOpen(state(r).user, o)
+		if d.WithdrawalOpen && withdrawalEndedForAll(o, c) {
+			d.WithdrawalOpen, d.WithdrawalEnded = false, true
+		}
 	}
 	if d.Claims, _, err = s.Claims.List(ctx, claims.ListFilter{OrderID: o.ID}); err != nil {
 		return nil, err
@@ -265,6 +285,21 @@ func (s *Server) balancePage(w http.ResponseWriter, r *http.Request) {
 	s.render(w, r, http.StatusOK, "balance", v)
 }
 
+// fileExtensions are the extensions a downloaded file is given from its
+// content, for the types whose content names them without doubt (a zip
+// may be an EPUB or a DOCX, a text a CSV: those keep the bare name).
+var fileExtensions = map[string]string{
+	"application/pdf": ".pdf", "image/png": ".png", "image/jpeg": ".jpg", "image/gif": ".gif",
+	"image/webp": ".webp", "audio/mpeg": ".mp3", "video/mp4": ".mp4",
+}
+
+// downloadName is the name a line's file is saved under: the product's
+// slug, which has no extension, plus the one its content calls for. A
+// guide saved as "guide" opened with nothing on the customer's computer.
+func downloadName(slug, ctype string) string {
+	return slug + fileExtensions[ctype]
+}
+
 // download serves the file of a paid line to its owner while the link is
 // valid, and records the download.
 func (s *Server) download(w http.ResponseWriter, r *http.Request) {
@@ -289,8 +324,9 @@ func (s *Server) download(w http.ResponseWriter, r *http.Request) {
 	defer rc.Close()
 	head := make([]byte, 512)
 	n, _ := io.ReadFull(rc, head)
-	w.Header().Set("Content-Type", http.DetectContentType(head[:n]))
-	w.Header().Set("Content-Disposition", `attachment; filename="`+name+`"`)
+	ctype := http.DetectContentType(head[:n])
+	w.Header().Set("Content-Type", ctype)
+	w.Header().Set("Content-Disposition", `attachment; filename="`+downloadName(name, ctype)+`"`)
 	w.Header().Set("Cache-Control", "private, no-store")
 	w.Write(head[:n])
 	io.Copy(w, rc)

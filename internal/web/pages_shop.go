@@ -214,7 +214,7 @@ func (s *Server) cartAdd(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		v.Form = r.PostForm
-		v.Errors = map[string]string{"quantity": s.Messages.T(v.Lang, "shop.quantity_range", map[string]any{"Min": p.MinQuantity, "Max": p.MaxQuantity})}
+		v.Errors = map[string]string{"quantity": s.Messages.T(v.Lang, "shop.quantity_range", map[string]any{"Min": formatInt(p.MinQuantity, v.Lang), "Max": formatInt(p.MaxQuantity, v.Lang)})}
 		s.render(w, r, http.StatusUnprocessableEntity, "product", v)
 		return
 	}

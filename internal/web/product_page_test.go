@@ -41,7 +41,7 @@ func TestProductPageDescribesEachKind(t *testing.T) {
 <dl class="facts">
   <dt>Type</dt><dd>Service livré dans la durée</dd>
   <dt>Délai de traitement</dt><dd id="processing-time">livré sous 36 heures</dd>
-  <dt>Quantités</dt><dd>3 – 1000</dd>
+  <dt>Quantités</dt><dd>3 – 1 000</dd>
   
 </dl>`},
 		{"en", "svc", `<p class="price">€25.50 <small>per unit</small></p>

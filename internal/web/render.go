@@ -353,6 +353,32 @@ func (v *view) T(id string, kv ...any) string { return v.messages.TPairs(v.Lang,
 // Money formats an amount for the page's language.
 func (v *view) Money(a money.Amount) string { return money.Format(a, v.Lang) }
 
+// Int formats a count for the page's language, grouped by thousands as
+// amounts are: "1 000" (a narrow no-break space) in French, "1,000" in
+// English. Quantities read "10 – 1000" beside a description's "1 000".
+func (v *view) Int(n int) string { return formatInt(n, v.Lang) }
+
+func formatInt(n int, lang string) string {
+	digits := strconv.Itoa(n)
+	sign := ""
+	if n < 0 {
+		sign, digits = "-", digits[1:]
+	}
+	sep := ","
+	if lang == "fr" {
+		sep = "\u202f"
+	}
+	var b strings.Builder
+	b.WriteString(sign)
+	first := (len(digits)-1)%3 + 1
+	b.WriteString(digits[:first])
+	for i := first; i < len(digits); i += 3 {
+		b.WriteString(sep)
+		b.WriteString(digits[i : i+3])
+	}
+	return b.String()
+}
+
 // Time formats a moment for the page's language, in the store's time zone
 // and naming it ("01/12/2026 00:30 CET").
 func (v *view) Time(t time.Time) string { return v.zone.Time(t, v.Lang) }

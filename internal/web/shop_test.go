@@ -404,6 +404,11 @@ func TestDigitalFileDownloadExpiresAndIsLogged(t *testing.T) {
 	if dl.Status != http.StatusOK || dl.Header.Get("Content-Type") != "application/pdf" || !strings.HasPrefix(dl.Body, "%PDF-1.4") {
 		t.Fatalf("download: %d %v", dl.Status, dl.Header)
 	}
+	// Saved under a name the customer's computer opens: the slug alone
+	// ("guide") had no extension.
+	if cd := dl.Header.Get("Content-Disposition"); cd != `attachment; filename="guide.pdf"` {
+		t.Errorf("the file is saved as %s", cd)
+	}
 	if n, _ := h.App.Orders.Downloads(context.Background(), o.Lines[0].ID); n != 1 {
 		t.Fatalf("downloads recorded: %d", n)
 	}
@@ -547,4 +552,23 @@ func TestProductWarningFollowsThePolicyInForce(t *testing.T) {
 		t.Fatalf("create: %d %s", r.Status, r.Body)
 	}
 	mustContain(t, admin.Get(r.Location), "3-day non-delivery claim window")
+}
+
+// A product's quantities read as numbers do in each language: "10 – 1 000"
+// (a narrow no-break space) in French, "10 – 1,000" in English, on its
+// page and in the error for a quantity out of range; they read "1000",
+// beside descriptions and amounts grouped by thousands.
+func TestQuantitiesAreGroupedByThousands(t *testing.T) {
+	h := apptest.Start(t)
+	p := newService(t, h, "posts", 25)
+	c := h.NewClient(t)
+	for lang, want := range map[string][2]string{
+		"fr": {"10 – 1\u202f000", "Choisissez une quantité entre 10 et 1\u202f000."},
+		"en": {"10 – 1,000", "Choose a quantity between 10 and 1,000."},
+	} {
+		c.PostForm("/lang", url.Values{"lang": {lang}})
+		mustContain(t, c.Get("/shop/posts"), "<dd>"+want[0]+"</dd>", `max="1000"`)
+		r := c.PostForm("/cart", url.Values{"product_id": {p.ID}, "quantity": {"5"}})
+		mustContain(t, r, `id="quantity-error">`+want[1])
+	}
 }

@@ -72,3 +72,29 @@ func TestSignUpSendsTheWelcomeMail(t *testing.T) {
 		t.Fatalf("%d welcome mails after a refused sign-up, want 2", len(ms))
 	}
 }
+
+// A sign-up whose two passwords differ names every other wrong field with
+// it, and keeps what was typed. Before, it said only "the passwords do not
+// match": once they did, the visitor learnt of the missing city and the
+// country spelt out, one more round each.
+func TestSignUpNamesEveryWrongFieldAtOnce(t *testing.T) {
+	h := apptest.Start(t)
+	for _, lang := range []string{"fr", "en"} {
+		c := h.NewClient(t)
+		c.PostForm("/lang", url.Values{"lang": {lang}})
+		r := c.PostForm("/signup", url.Values{"name": {"Zoé Martin"}, "email": {"zoe@example.fr"}, "password": {apptest.Password},
+			"password_confirm": {apptest.Password + "x"}, "customer_type": {"consumer"}, "country": {"France"}, "city": {""}, "language": {lang}})
+		if r.Status != http.StatusUnprocessableEntity {
+			t.Fatalf("%s: sign-up with differing passwords: %d", lang, r.Status)
+		}
+		mustContain(t, r, `id="password_confirm-error"`, `id="country-error"`, `id="city-error"`, `value="Zoé Martin"`, `value="zoe@example.fr"`)
+		if strings.Contains(r.Body, `id="password-error"`) || strings.Contains(r.Body, `id="email-error"`) {
+			t.Errorf("%s: a right field is called wrong", lang)
+		}
+		want := map[string]string{"fr": "Indiquez un code pays de deux lettres", "en": "two-letter country code"}[lang]
+		mustContain(t, r, want)
+	}
+	if _, err := h.App.Accounts.UserByEmail(context.Background(), "zoe@example.fr"); err == nil {
+		t.Fatal("an account was opened")
+	}
+}

@@ -151,3 +151,57 @@ func TestConsoleTurnsARequestToStopIntoACancellationThatRefundsTheRenewal(t *tes
 		t.Fatalf("someone else's subscription was cancelled: %+v", s)
 	}
 }
+
+// The console's "turn into a cancellation" form offers the customer's
+// running subscriptions by plan. It asked for a typed "sub_…" number that
+// no console page showed (the customer panel names subscriptions by plan):
+// the agent had to ask the customer for it.
+func TestCancellationFromAMessageOffersTheSubscriptions(t *testing.T) {
+	h := apptest.Start(t)
+	plan, ended := newPlan(t, h, "pro", 990, 0), newPlan(t, h, "old", 500, 0)
+	u, customer := h.User(t, account.RoleCustomer, "ana@example.fr")
+	credit(t, h, u, 5000)
+	subID := subscribeWithBalance(t, customer, h.Bearer(t, u.ID), plan.ID)
+	endedID := subscribeWithBalance(t, customer, h.Bearer(t, u.ID), ended.ID)
+	if r := customer.PostForm("/subscriptions/"+endedID+"/cancel", url.Values{"mode": {"now"}}); r.Status != http.StatusSeeOther {
+		t.Fatalf("stop: %d", r.Status)
+	}
+	customer.PostForm("/contact", url.Values{"name": {"Ana"}, "email": {"ana@example.fr"}, "topic": {"subscription_cancel"},
+		"message": {"Please stop my subscription."}})
+	_, agent := h.User(t, account.RoleAgent, "agent@shop.test")
+	tk := ticketOf(t, h, "ana@example.fr")
+	for lang, name := range map[string]string{"fr": "Formule pro", "en": "Plan pro"} {
+		agent.PostForm("/lang", url.Values{"lang": {lang}})
+		page := agent.Get("/console/tickets/" + tk.ID)
+		mustContain(t, page, `<select name="subscription_id"`, `<option value="`+subID+`">`+name+` · `)
+		if strings.Contains(page.Body, `placeholder="sub_…"`) || strings.Contains(page.Body, `<option value="`+endedID+`"`) {
+			t.Errorf("%s: the form asks for a typed number, or offers an ended subscription", lang)
+		}
+	}
+	msgID := regexp.MustCompile(`name="message_id" value="([^"]+)"`).FindStringSubmatch(agent.Get("/console/tickets/" + tk.ID).Body)[1]
+	r := agent.PostForm("/console/tickets/"+tk.ID+"/claim", url.Values{"message_id": {msgID}, "kind": {"subscription_cancel"},
+		"subscription_id": {subID}, "choice": {"period_end"}})
+	if r.Status != http.StatusSeeOther || !strings.HasPrefix(r.Location, "/console/claims/clm_") {
+		t.Fatalf("turn into a cancellation: %d %q", r.Status, r.Location)
+	}
+}
+
+// A message the customer sent under a claim's topic ("Not as described")
+// is turned into that kind of claim unless the agent picks another: the
+// form's first kind, "Not delivered", was chosen whatever the topic, and
+// one click filed the wrong claim.
+func TestClaimFromAMessageStartsFromItsTopic(t *testing.T) {
+	h := apptest.Start(t)
+	u, customer := h.User(t, account.RoleCustomer, "ana@example.fr")
+	o := twoProductOrder(t, h, u)
+	customer.PostForm("/contact", url.Values{"name": {"Ana"}, "email": {"ana@example.fr"}, "topic": {"not_as_described"},
+		"order_ref": {o.ID}, "message": {"The guide is not what was described."}})
+	_, agent := h.User(t, account.RoleAgent, "agent@shop.test")
+	page := agent.Get("/console/tickets/" + ticketOf(t, h, "ana@example.fr").ID)
+	mustContain(t, page, `<option value="not_as_described" selected>`)
+	// The kind only: the line and the cancellation's choice keep their
+	// first option.
+	if n := strings.Count(page.Body, " selected>"); n != 1 {
+		t.Errorf("%d options selected", n)
+	}
+}

@@ -184,3 +184,37 @@ func TestSubscriptionClaimLinksBackToItsSubscription(t *testing.T) {
 		t.Error("the console's claim page links to the customer's subscription page")
 	}
 }
+
+// My subscriptions tells an ended subscription from one that is to end:
+// it read "ends 29/11/2026" ("prend fin le"), in the future tense, for a
+// subscription stopped days before.
+func TestMySubscriptionsSayAnEndedOneEnded(t *testing.T) {
+	h := apptest.Start(t)
+	plan := newPlan(t, h, "pro", 990, 0)
+	u, c := h.User(t, account.RoleCustomer, "ana@example.fr")
+	credit(t, h, u, 5000)
+	subPath := "/subscriptions/" + subscribeWithBalance(t, c, h.Bearer(t, u.ID), plan.ID)
+	if r := c.PostForm(subPath+"/cancel", url.Values{"mode": {"period_end"}}); r.Status != http.StatusSeeOther {
+		t.Fatalf("cancel at period end: %d", r.Status)
+	}
+	want := map[string][2]string{"fr": {"prend fin le ", "a pris fin le "}, "en": {"ends ", "ended "}}
+	list := func(lang string) string {
+		t.Helper()
+		c.PostForm("/lang", url.Values{"lang": {lang}})
+		return c.Get("/subscriptions").Body
+	}
+	for lang, w := range want {
+		if page := list(lang); !strings.Contains(page, w[0]) || strings.Contains(page, w[1]) {
+			t.Errorf("%s, a subscription to end at its period's end does not read %q", lang, w[0])
+		}
+	}
+	h.Clock.Advance(time.Hour)
+	if r := c.PostForm(subPath+"/cancel", url.Values{"mode": {"now"}}); r.Status != http.StatusSeeOther {
+		t.Fatalf("stop now: %d", r.Status)
+	}
+	for lang, w := range want {
+		if page := list(lang); !strings.Contains(page, w[1]) || strings.Contains(page, w[0]) {
+			t.Errorf("%s, an ended subscription does not read %q:\n%s", lang, w[1], page)
+		}
+	}
+}
