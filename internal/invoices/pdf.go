@@ -10,6 +10,7 @@ import (
 
 	"github.com/go-pdf/fpdf"
 
+	"comptoir/internal/locale"
 	"comptoir/internal/localtime"
 	"comptoir/internal/money"
 )
@@ -35,7 +36,11 @@ func Mentions(inv Invoice, t Translate) []string {
 	case inv.VATReason == ReasonVoucher:
 		out = append(out, t("invoice.mention.voucher"))
 	case inv.VATCountry != "":
-		out = append(out, t("invoice.mention.vat_country", "Country", inv.VATCountry))
+		// The country in words and why its rate applies (the reason's
+		// words are the order page's), not its code.
+		reason, _, _ := strings.Cut(inv.VATReason, ";") // less ";card_country_differs", evidence only
+		out = append(out, t("invoice.mention.vat_country", "Country", locale.CountryName(inv.VATCountry, inv.Lang),
+			"Reason", t("order.vat_reason."+reason)))
 	}
 	if inv.Kind == KindInvoice {
 		out = append(out, t("invoice.mention.paid"))
@@ -89,14 +94,14 @@ func (s *Service) drawPDF(pdf *fpdf.Fpdf, inv Invoice, t Translate) ([]byte, err
 
 	// Seller and buyer side by side.
 	y := pdf.GetY()
-	seller := []string{inv.Seller.Name, inv.Seller.Address, inv.Seller.Country}
+	seller := append([]string{inv.Seller.Name}, inv.SellerLines()...)
 	if inv.Seller.VATNumber != "" {
 		seller = append(seller, t("invoice.vat_number", "Number", inv.Seller.VATNumber))
 	}
 	if inv.Seller.Registration != "" {
 		seller = append(seller, inv.Seller.Registration)
 	}
-	buyer := append([]string{inv.BuyerName}, inv.BuyerAddressLines()...)
+	buyer := append([]string{inv.BuyerName}, inv.BuyerLines()...)
 	if inv.BuyerVATNumber != "" {
 		buyer = append(buyer, t("invoice.vat_number", "Number", inv.BuyerVATNumber))
 	}
