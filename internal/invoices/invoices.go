@@ -317,6 +317,10 @@ type Line struct {
 	RateBP      int
 	VAT         money.Amount
 	Total       money.Amount
+	// On a credit note's line, filled by reads (Get): the quantity and
+	// total of the invoice's line it credits; zero when unknown.
+	InvoicedQuantity int
+	InvoicedTotal    money.Amount
 }
 
 // Rate is the VAT rate (basis points) in force for country on date. It
