@@ -325,7 +325,8 @@ func (a *App) build(ctx context.Context, opts Options) (err error) {
 			return a.Policies.Get(context.Background(), version)
 		},
 	}, claims.Options{BaseURL: cfg.BaseURL, StoreName: cfg.StoreName, Logger: a.Logger,
-		AnswerClock: claims.SLAClock(slaPolicy), WarnBefore: cfg.SLAWarnBefore, Zone: cfg.Location, ReplyTo: claimsReplyTo(cfg)})
+		AnswerClock: claims.SLAClock(slaPolicy), WarnBefore: cfg.SLAWarnBefore, Zone: cfg.Location, ReplyTo: claimsReplyTo(cfg),
+		Messages: a.Messages})
 	if err != nil {
 		return err
 	}

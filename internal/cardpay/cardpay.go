@@ -419,6 +419,29 @@ func (s *Service) Pending(ctx context.Context, purpose Purpose, referenceID stri
 	return Payment{}, false, nil
 }
 
+// Waiting returns at most limit payments of purpose by customerID that
+// still wait for the customer or the bank (their Checkout page being made
+// or open: paid but not yet confirmed by Stripe's webhook, or not paid
+// yet), newest first: the balance page shows the top-ups on their way.
+func (s *Service) Waiting(ctx context.Context, customerID string, purpose Purpose, limit int) ([]Payment, error) {
+	rows, err := s.db.Read.QueryContext(ctx, `SELECT `+paymentColumns+` FROM card_payments
+		WHERE customer_id = $1 AND purpose = $2 AND status IN ('creating', 'awaiting_customer') AND NOT duplicate
+		ORDER BY created_at DESC, id DESC LIMIT $3`, customerID, string(purpose), limit)
+	if err != nil {
+		return nil, fmt.Errorf("cardpay: waiting payments: %w", err)
+	}
+	defer rows.Close()
+	var out []Payment
+	for rows.Next() {
+		p, err := scanPayment(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, p)
+	}
+	return out, rows.Err()
+}
+
 // OrderRefunds refunds card-paid orders for claims: it finds the order's
 // successful payment and reserves the refund on it (RefundTx).
 type OrderRefunds struct{ S *Service }

@@ -24,6 +24,15 @@ const (
 	maxTrialDays      = 365
 )
 
+// Check is what validate finds wrong in in, field by field (named as in
+// ValidationError), saving nothing: a form that refuses a field it reads
+// itself (a number that does not parse) shows these beside it, rather
+// than one save at a time.
+func Check(in ProductInput) map[string]string {
+	_, f := validate(in)
+	return f
+}
+
 // validate trims and normalizes in and returns it with the problems found,
 // field by field (an empty map when it is valid). An empty slug is left for
 // the caller, which derives or keeps one.

@@ -32,6 +32,7 @@ import (
 	"comptoir/internal/db"
 	"comptoir/internal/fielderr"
 	"comptoir/internal/jobs"
+	"comptoir/internal/locale"
 	"comptoir/internal/localtime"
 	"comptoir/internal/mail"
 	"comptoir/internal/money"
@@ -474,6 +475,9 @@ type Options struct {
 	// the mail is sent From another address (--mail-from): the support
 	// address, which the desk reads. The emails ask for that answer.
 	ReplyTo string
+	// Messages words the emails as the pages do (a claim's kind); nil:
+	// the embedded catalog.
+	Messages *locale.Catalog
 }
 
 // Defaults of Options.
@@ -530,6 +534,12 @@ func New(d *db.DB, c clock.Clock, deps Deps, opts Options) (*Service, error) {
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.Messages == nil {
+		var err error
+		if opts.Messages, err = locale.Load(); err != nil {
+			return nil, err
+		}
 	}
 	if opts.WarnBefore <= 0 {
 		opts.WarnBefore = DefaultWarnBefore

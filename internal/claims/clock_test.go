@@ -112,7 +112,7 @@ func TestClaimClocksCountTheStoresBusinessHours(t *testing.T) {
 	if len(filed) != 1 {
 		t.Fatalf("%d claim_filed mails", len(filed))
 	}
-	mustContain(t, "the claim's mail", filed[0].Text, "(fuseau horaire Europe/Paris)",
+	mustContain(t, "the claim's mail", filed[0].Text, "le 11 mars 2026 à 11:00:00 CET.", // the zone as the pages name it
 		"Votre réclamation reste ouverte\u00a0: un conseiller vous répondra au plus tard le 19 mars 2026 à 14:00 CET.")
 }
 

@@ -29,19 +29,6 @@ type mailData struct {
 	Link      string
 }
 
-var kindWords = map[string]map[policy.Kind]string{
-	"en": {
-		policy.NonDelivery: "non-delivery", policy.NotAsDescribed: "product not as described",
-		policy.SubscriptionCancel: "subscription cancellation", policy.Dissatisfied: "dissatisfaction",
-		policy.Withdrawal: "withdrawal",
-	},
-	"fr": {
-		policy.NonDelivery: "non-livraison", policy.NotAsDescribed: "produit non conforme à sa description",
-		policy.SubscriptionCancel: "résiliation d’abonnement", policy.Dissatisfied: "insatisfaction",
-		policy.Withdrawal: "rétractation",
-	},
-}
-
 // notifyTx queues the email telling the customer about claim c, in their
 // language, in tx: it goes out exactly when the change it reports commits.
 func (s *Service) notifyTx(ctx context.Context, tx *sql.Tx, template string, subj *subject, c Claim) error {
@@ -54,7 +41,7 @@ func (s *Service) notifyTx(ctx context.Context, tx *sql.Tx, template string, sub
 		}
 	}
 	d := mailData{
-		Name: u.Name, StoreName: s.opts.StoreName, ClaimID: c.ID, Kind: kindWords[lang][c.Kind],
+		Name: u.Name, StoreName: s.opts.StoreName, ClaimID: c.ID, Kind: s.kindWord(c.Kind, lang),
 		ReceivedAt: formatReceived(c.FiledAt, subj.policy, lang), Open: c.Open(),
 		Link: s.opts.BaseURL + "/claims/" + c.ID,
 	}
@@ -98,19 +85,22 @@ func (s *Service) notifyTx(ctx context.Context, tx *sql.Tx, template string, sub
 	return err
 }
 
-var frenchMonths = [...]string{"janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre", "octobre", "novembre", "décembre"}
+// kindWord is a claim's kind as the pages name it (claim.kind.*): the
+// mails had words of their own ("non-livraison" where the pages say "Non
+// livré").
+func (s *Service) kindWord(k policy.Kind, lang string) string {
+	return s.opts.Messages.T(lang, "claim.kind."+string(k))
+}
 
 // formatReceived writes the date and time a claim was received, to the
-// second, in the store's time zone and named: the withdrawal acknowledgement
-// must state both (Directive 2011/83/EU art. 11a).
+// second, in the policy's time zone and named as the pages name it ("13
+// mars 2026 à 11:00:00 CET"; UTC without a policy): the withdrawal
+// acknowledgement must state both (Directive 2011/83/EU art. 11a). The
+// mails said "(fuseau horaire Europe/Paris)" where the pages say "CET".
 func formatReceived(t time.Time, p *policy.Policy, lang string) string {
-	loc, zone := time.UTC, "UTC"
+	zone := localtime.Zone{}
 	if p != nil && p.Location != nil {
-		loc, zone = p.Location, p.TimeZone
+		zone = localtime.Of(p.Location)
 	}
-	l := t.In(loc)
-	if lang == "fr" {
-		return fmt.Sprintf("%d %s %d à %s (fuseau horaire %s)", l.Day(), frenchMonths[l.Month()-1], l.Year(), l.Format("15:04:05"), zone)
-	}
-	return fmt.Sprintf("%d %s %d at %s (%s time)", l.Day(), l.Month(), l.Year(), l.Format("15:04:05"), zone)
+	return zone.LongTimeSeconds(t, lang)
 }

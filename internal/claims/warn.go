@@ -109,7 +109,7 @@ func (s *Service) warnClaim(ctx context.Context, claimID string, now time.Time) 
 		}
 		for _, u := range staff {
 			lang := u.Language // fr or en: the account keeps no other
-			d := warningData{Name: u.Name, StoreName: s.opts.StoreName, ClaimID: c.ID, Kind: kindWords[lang][c.Kind],
+			d := warningData{Name: u.Name, StoreName: s.opts.StoreName, ClaimID: c.ID, Kind: s.kindWord(c.Kind, lang),
 				About: claimAbout(c, lang), PromiseAt: s.opts.Zone.LongTime(c.AnswerPromiseAt, lang),
 				Link: s.opts.BaseURL + "/console/claims/" + c.ID}
 			subject, text, err := mail.Render(lang, warningKind, d)

@@ -71,10 +71,10 @@ func TestClaimAnswerWarningOncePerDeadlineToEveryAgentInTheirLanguage(t *testing
 	if len(en) != 1 || len(fr) != 1 {
 		t.Fatalf("warnings: %d to the English agent, %d to the French one", len(en), len(fr))
 	}
-	mustContain(t, "English warning", en[0].Subject+"\n"+en[0].Text, "Answer due soon: claim "+c.ID, "dissatisfaction",
+	mustContain(t, "English warning", en[0].Subject+"\n"+en[0].Text, "Answer due soon: claim "+c.ID, "“Not satisfied”",
 		"order "+c.OrderID, "http://shop.test/console/claims/"+c.ID, "13 March 2026 at 10:00 UTC")
 	mustContain(t, "French warning", fr[0].Subject+"\n"+fr[0].Text, "Réponse attendue bientôt\u00a0: réclamation "+c.ID, "Bonjour Léa",
-		"insatisfaction", "la commande "+c.OrderID, "13 mars 2026 à 10:00 UTC")
+		"«\u00a0Pas satisfait\u00a0»", "la commande "+c.OrderID, "13 mars 2026 à 10:00 UTC")
 	if n := e.count(t, `SELECT recipients FROM claim_answer_warnings WHERE claim_id = $1`, c.ID); n != 2 {
 		t.Fatalf("recipients recorded: %d", n)
 	}

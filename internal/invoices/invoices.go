@@ -29,6 +29,7 @@ import (
 	"comptoir/internal/db/gencache"
 	"comptoir/internal/id"
 	"comptoir/internal/jobs"
+	"comptoir/internal/locale"
 	"comptoir/internal/localtime"
 	"comptoir/internal/mail"
 	"comptoir/internal/money"
@@ -246,9 +247,28 @@ type Invoice struct {
 	Lines          []Line
 }
 
-// BuyerAddressLines is the buyer's address line by line, as the page and
-// the PDF print it.
+// BuyerAddressLines is the buyer's address line by line, as stored.
 func (inv Invoice) BuyerAddressLines() []string { return strings.Split(inv.BuyerAddress, "\n") }
+
+// BuyerLines is the buyer's address as the page and the PDF print it,
+// line by line: its country, which Buyer.Address wrote as its code
+// ("75007 Paris, FR"), named in the document's language ("75007 Paris,
+// France").
+func (inv Invoice) BuyerLines() []string {
+	lines := inv.BuyerAddressLines()
+	if inv.BuyerCountry == "" {
+		return lines
+	}
+	n := len(lines) - 1
+	head, code := "", lines[n]
+	if i := strings.LastIndex(code, ", "); i >= 0 {
+		head, code = code[:i+2], code[i+2:]
+	}
+	if strings.EqualFold(strings.TrimSpace(code), inv.BuyerCountry) {
+		lines[n] = head + locale.CountryName(inv.BuyerCountry, inv.Lang)
+	}
+	return lines
+}
 
 // OfOrder reports whether the document belongs to an order (an order's
 // invoice, or a credit note of one), whose page the lists link to;
@@ -260,6 +280,33 @@ func (inv Invoice) OfOrder() bool { return strings.HasPrefix(inv.OrderID, "ord_"
 // in the PDF).
 func (inv Invoice) SellerAddressLines() []string { return strings.Split(inv.Seller.Address, "\n") }
 
+// SellerLines is the seller's address as the page and the PDF print it,
+// line by line, and its country named once, in the document's language:
+// after the address, unless the address already ends with it ("…,
+// France", "Deutschland"). The code alone ("FR") was printed under an
+// address that said "France".
+func (inv Invoice) SellerLines() []string {
+	var lines []string
+	for _, l := range inv.SellerAddressLines() {
+		if strings.TrimSpace(l) != "" {
+			lines = append(lines, l)
+		}
+	}
+	if inv.Seller.Country == "" {
+		return lines
+	}
+	if n := len(lines); n > 0 {
+		last := lines[n-1]
+		if i := strings.LastIndex(last, ","); i >= 0 {
+			last = last[i+1:]
+		}
+		if locale.NamesCountry(last, inv.Seller.Country) {
+			return lines
+		}
+	}
+	return append(lines, locale.CountryName(inv.Seller.Country, inv.Lang))
+}
+
 // Line is one line of an invoice.
 type Line struct {
 	Position    int
@@ -270,6 +317,10 @@ type Line struct {
 	RateBP      int
 	VAT         money.Amount
 	Total       money.Amount
+	// On a credit note's line, filled by reads (Get): the quantity and
+	// total of the invoice's line it credits; zero when unknown.
+	InvoicedQuantity int
+	InvoicedTotal    money.Amount
 }
 
 // Rate is the VAT rate (basis points) in force for country on date. It

@@ -191,9 +191,9 @@ func TestVATByCountryReverseChargeAndPDF(t *testing.T) {
 		reason                          string
 		mention                         string
 	}{
-		{"French consumer", "fr", "FR", "consumer", "", 2000, 400, false, invoices.ReasonSellerCountry, "TVA facturée au taux en vigueur : FR"},
-		{"Belgian consumer", "fr", "BE", "consumer", "", 2100, 417, false, invoices.ReasonBuyerCountry, "TVA facturée au taux en vigueur : BE"},
-		{"Finnish consumer", "en", "FI", "consumer", "", 2550, 488, false, invoices.ReasonBuyerCountry, "VAT charged at the rate of FI"},
+		{"French consumer", "fr", "FR", "consumer", "", 2000, 400, false, invoices.ReasonSellerCountry, "TVA facturée au taux en vigueur dans le pays d’imposition : France (pays du vendeur)"},
+		{"Belgian consumer", "fr", "BE", "consumer", "", 2100, 417, false, invoices.ReasonBuyerCountry, "TVA facturée au taux en vigueur dans le pays d’imposition : Belgique (pays du client, guichet unique)"},
+		{"Finnish consumer", "en", "FI", "consumer", "", 2550, 488, false, invoices.ReasonBuyerCountry, "VAT charged at the rate in force in the country of taxation: Finland (the customer’s country, one-stop shop)"},
 		{"German business", "en", "DE", "business", "DE123456789", 0, 0, true, invoices.ReasonReverseCharge, "Reverse charge: VAT to be accounted for by the customer (Article 196 of Council Directive 2006/112/EC)"},
 		{"Italian business, French words", "fr", "IT", "business", "IT12345678901", 0, 0, true, invoices.ReasonReverseCharge, "Autoliquidation : TVA due par le preneur (article 196 de la directive 2006/112/CE)"},
 		{"Swiss consumer", "fr", "CH", "consumer", "", 0, 0, false, invoices.ReasonOutsideEU, "TVA non applicable : lieu de la prestation hors du territoire de TVA de l’Union européenne"},

@@ -4,12 +4,14 @@ import (
 	"bytes"
 	"fmt"
 	"reflect"
+	"strconv"
 	"strings"
 	"sync"
 	"unsafe"
 
 	"github.com/go-pdf/fpdf"
 
+	"comptoir/internal/locale"
 	"comptoir/internal/localtime"
 	"comptoir/internal/money"
 )
@@ -35,7 +37,11 @@ func Mentions(inv Invoice, t Translate) []string {
 	case inv.VATReason == ReasonVoucher:
 		out = append(out, t("invoice.mention.voucher"))
 	case inv.VATCountry != "":
-		out = append(out, t("invoice.mention.vat_country", "Country", inv.VATCountry))
+		// The country in words and why its rate applies (the reason's
+		// words are the order page's), not its code.
+		reason, _, _ := strings.Cut(inv.VATReason, ";") // less ";card_country_differs", evidence only
+		out = append(out, t("invoice.mention.vat_country", "Country", locale.CountryName(inv.VATCountry, inv.Lang),
+			"Reason", t("order.vat_reason."+reason)))
 	}
 	if inv.Kind == KindInvoice {
 		out = append(out, t("invoice.mention.paid"))
@@ -47,6 +53,27 @@ func Mentions(inv Invoice, t Translate) []string {
 		}
 	}
 	return out
+}
+
+// LineText is a line's description and quantity as the page and the PDF
+// print them. A credit note's line credits an amount, which its quantity
+// (always 1) did not say: a partial refund of ten hours read "Qty 1" of
+// the product. A line credited whole keeps the invoiced quantity; a part
+// says, in words, how much of the invoiced line it refunds, and has no
+// quantity ("—").
+func LineText(inv Invoice, l Line, t Translate) (description, quantity string) {
+	if inv.Kind != KindCreditNote {
+		return l.Description, strconv.Itoa(l.Quantity)
+	}
+	switch {
+	case l.InvoicedQuantity > 0 && l.InvoicedTotal.Minor > 0 && l.Total.Minor == l.InvoicedTotal.Minor:
+		return l.Description, strconv.Itoa(l.InvoicedQuantity)
+	case l.InvoicedTotal.Minor > 0:
+		return t("invoice.credit_part", "Description", l.Description, "Amount", money.Format(l.Total, inv.Lang),
+			"Of", money.Format(l.InvoicedTotal, inv.Lang)), "—"
+	default:
+		return l.Description, "—"
+	}
 }
 
 // Title is the document's heading: invoice or credit note.
@@ -89,14 +116,14 @@ func (s *Service) drawPDF(pdf *fpdf.Fpdf, inv Invoice, t Translate) ([]byte, err
 
 	// Seller and buyer side by side.
 	y := pdf.GetY()
-	seller := []string{inv.Seller.Name, inv.Seller.Address, inv.Seller.Country}
+	seller := append([]string{inv.Seller.Name}, inv.SellerLines()...)
 	if inv.Seller.VATNumber != "" {
 		seller = append(seller, t("invoice.vat_number", "Number", inv.Seller.VATNumber))
 	}
 	if inv.Seller.Registration != "" {
 		seller = append(seller, inv.Seller.Registration)
 	}
-	buyer := append([]string{inv.BuyerName}, inv.BuyerAddressLines()...)
+	buyer := append([]string{inv.BuyerName}, inv.BuyerLines()...)
 	if inv.BuyerVATNumber != "" {
 		buyer = append(buyer, t("invoice.vat_number", "Number", inv.BuyerVATNumber))
 	}
@@ -130,7 +157,8 @@ func (s *Service) drawPDF(pdf *fpdf.Fpdf, inv Invoice, t Translate) ([]byte, err
 	for _, l := range inv.Lines {
 		// The description wraps inside its column and the row is as tall
 		// as it needs: drawn on one line, a long one ran over the amounts.
-		desc := pdf.SplitLines([]byte(enc(l.Description)), widths[0])
+		description, quantity := LineText(inv, l, t)
+		desc := pdf.SplitLines([]byte(enc(description)), widths[0])
 		rowHeight := 7.0
 		if len(desc) > 1 {
 			rowHeight = float64(len(desc))*5 + 2
@@ -145,7 +173,7 @@ func (s *Service) drawPDF(pdf *fpdf.Fpdf, inv Invoice, t Translate) ([]byte, err
 			pdf.CellFormat(widths[0], 5, string(dl), "", 0, "L", false, 0, "")
 		}
 		pdf.SetXY(x+widths[0], y)
-		cells := []string{fmt.Sprint(l.Quantity), m(l.Net), enc(RatePercent(l.RateBP, inv.Lang)), m(l.VAT), m(l.Total)}
+		cells := []string{enc(quantity), m(l.Net), enc(RatePercent(l.RateBP, inv.Lang)), m(l.VAT), m(l.Total)}
 		for i, c := range cells {
 			pdf.CellFormat(widths[i+1], rowHeight, c, "1", 0, "R", false, 0, "")
 		}

@@ -61,8 +61,12 @@ func (r *invoiceRow) invoice() Invoice {
 }
 
 func loadLines(ctx context.Context, q db.Querier, inv *Invoice) error {
-	rows, err := q.QueryContext(ctx, `SELECT position, ref, description, quantity, net, rate_bp, vat, total
-		FROM invoice_lines WHERE invoice_id = $1 ORDER BY position`, inv.ID)
+	// As getQuery, a credit note's lines with those they credit ($2 is
+	// empty for an invoice, which finds none).
+	rows, err := q.QueryContext(ctx, `SELECT l.position, l.ref, l.description, l.quantity, l.net, l.rate_bp, l.vat, l.total,
+		COALESCE((SELECT o.quantity FROM invoice_lines o WHERE o.invoice_id = $2 AND o.ref = l.ref ORDER BY o.position LIMIT 1), 0),
+		COALESCE((SELECT o.total FROM invoice_lines o WHERE o.invoice_id = $2 AND o.ref = l.ref ORDER BY o.position LIMIT 1), 0)
+		FROM invoice_lines l WHERE l.invoice_id = $1 ORDER BY l.position`, inv.ID, inv.RefersTo)
 	if err != nil {
 		return fmt.Errorf("invoices: lines: %w", err)
 	}
@@ -70,11 +74,15 @@ func loadLines(ctx context.Context, q db.Querier, inv *Invoice) error {
 	cur := inv.Total.Currency
 	for rows.Next() {
 		var l Line
-		var net, vat, total int64
-		if err := rows.Scan(&l.Position, &l.Ref, &l.Description, &l.Quantity, &net, &l.RateBP, &vat, &total); err != nil {
+		var net, vat, total, invoicedTotal int64
+		if err := rows.Scan(&l.Position, &l.Ref, &l.Description, &l.Quantity, &net, &l.RateBP, &vat, &total,
+			&l.InvoicedQuantity, &invoicedTotal); err != nil {
 			return fmt.Errorf("invoices: lines: %w", err)
 		}
 		l.Net, l.VAT, l.Total = money.Amount{Minor: net, Currency: cur}, money.Amount{Minor: vat, Currency: cur}, money.Amount{Minor: total, Currency: cur}
+		if invoicedTotal != 0 {
+			l.InvoicedTotal = money.Amount{Minor: invoicedTotal, Currency: cur}
+		}
 		inv.Lines = append(inv.Lines, l)
 	}
 	return rows.Err()
@@ -84,8 +92,15 @@ func loadLines(ctx context.Context, q db.Querier, inv *Invoice) error {
 // rather than one for the document and one for its lines: the mail worker
 // reads every order's invoice back to draw its PDF. A document without
 // lines (none is issued so) comes as one row of zero values, position 0.
+//
+// A credit note's line also reads the quantity and total of the line it
+// credits (Line.InvoicedQuantity, InvoicedTotal), which say whether it
+// credits the whole line or a part; an invoice (refers_to NULL) finds
+// none.
 const getQuery = `SELECT ` + invoiceCols + `, COALESCE(l.position, 0), COALESCE(l.ref, ''), COALESCE(l.description, ''),
-	COALESCE(l.quantity, 0), COALESCE(l.net, 0), COALESCE(l.rate_bp, 0), COALESCE(l.vat, 0), COALESCE(l.total, 0)` +
+	COALESCE(l.quantity, 0), COALESCE(l.net, 0), COALESCE(l.rate_bp, 0), COALESCE(l.vat, 0), COALESCE(l.total, 0),
+	COALESCE((SELECT o.quantity FROM invoice_lines o WHERE o.invoice_id = i.refers_to AND o.ref = l.ref ORDER BY o.position LIMIT 1), 0),
+	COALESCE((SELECT o.total FROM invoice_lines o WHERE o.invoice_id = i.refers_to AND o.ref = l.ref ORDER BY o.position LIMIT 1), 0)` +
 	invoiceFrom + ` LEFT JOIN invoice_lines l ON l.invoice_id = i.id WHERE `
 
 const (
@@ -102,8 +117,8 @@ func getOne(ctx context.Context, q db.Querier, query string, args ...any) (Invoi
 	defer rows.Close()
 	var r invoiceRow
 	var l Line
-	var net, vat, total int64
-	dest := r.dest(&l.Position, &l.Ref, &l.Description, &l.Quantity, &net, &l.RateBP, &vat, &total)
+	var net, vat, total, invoicedTotal int64
+	dest := r.dest(&l.Position, &l.Ref, &l.Description, &l.Quantity, &net, &l.RateBP, &vat, &total, &l.InvoicedQuantity, &invoicedTotal)
 	var inv Invoice
 	found := false
 	for rows.Next() {
@@ -116,6 +131,9 @@ func getOne(ctx context.Context, q db.Querier, query string, args ...any) (Invoi
 		if l.Position > 0 {
 			cur := inv.Total.Currency
 			l.Net, l.VAT, l.Total = money.Amount{Minor: net, Currency: cur}, money.Amount{Minor: vat, Currency: cur}, money.Amount{Minor: total, Currency: cur}
+			if invoicedTotal != 0 { // a credit note's: an invoice's lines read as issued
+				l.InvoicedTotal = money.Amount{Minor: invoicedTotal, Currency: cur}
+			}
 			inv.Lines = append(inv.Lines, l)
 		}
 	}

@@ -86,7 +86,17 @@ var monthsFR = [...]string{"janvier", "février", "mars", "avril", "mai", "juin"
 // LongTime writes a moment in words, for emails, with the zone's
 // abbreviation or offset: "1er décembre 2026 à 00:30 CET",
 // "1 December 2026 at 00:30 CET". The zero time is "".
-func (z Zone) LongTime(t time.Time, lang string) string {
+func (z Zone) LongTime(t time.Time, lang string) string { return z.longTime(t, lang, "15:04 MST") }
+
+// LongTimeSeconds is LongTime to the second, the zone named as everywhere
+// else: "13 mars 2026 à 11:00:00 CET", "13 March 2026 at 11:00:00 CET".
+// A claim's acknowledgement says when it was received so (a withdrawal's
+// must give the date, the time and the zone).
+func (z Zone) LongTimeSeconds(t time.Time, lang string) string {
+	return z.longTime(t, lang, "15:04:05 MST")
+}
+
+func (z Zone) longTime(t time.Time, lang, clock string) string {
 	if t.IsZero() {
 		return ""
 	}
@@ -96,7 +106,7 @@ func (z Zone) LongTime(t time.Time, lang string) string {
 		if t.Day() == 1 {
 			day = "1er" // le 1er mars
 		}
-		return fmt.Sprintf("%s %s %d à %s", day, monthsFR[t.Month()-1], t.Year(), t.Format("15:04 MST"))
+		return fmt.Sprintf("%s %s %d à %s", day, monthsFR[t.Month()-1], t.Year(), t.Format(clock))
 	}
-	return t.Format("2 January 2006 at 15:04 MST")
+	return t.Format("2 January 2006 at " + clock)
 }

@@ -5,9 +5,9 @@ import (
 	"unicode"
 
 	"golang.org/x/text/cases"
-	"golang.org/x/text/language"
-	"golang.org/x/text/language/display"
 	"golang.org/x/text/unicode/norm"
+
+	"comptoir/internal/locale"
 )
 
 // Level is how precisely a notice names the buyer's place.
@@ -147,18 +147,6 @@ func PlaceOf(b Billing, c *Crowd, k int) (Level, string) {
 }
 
 // CountryName is the name of a country in lang ("FR" → "France",
-// "DE" → "Allemagne" in French); the code itself when unknown.
-func CountryName(code, lang string) string {
-	r, err := language.ParseRegion(code)
-	if err != nil || len(code) != 2 || !r.IsCountry() {
-		return code
-	}
-	tag := language.English
-	if lang == "fr" {
-		tag = language.French
-	}
-	if n := display.Regions(tag).Name(r); n != "" {
-		return n
-	}
-	return code
-}
+// "DE" → "Allemagne" in French); the code itself when unknown. The
+// invoices name countries so too (locale.CountryName).
+func CountryName(code, lang string) string { return locale.CountryName(code, lang) }

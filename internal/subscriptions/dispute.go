@@ -105,6 +105,24 @@ func (h CardHandler) PaymentDisputeEventTx(ctx context.Context, tx *sql.Tx, p ca
 	})
 }
 
+// disputeLinkTx is where the console follows the dispute of card payment
+// paymentID, of period periodID: its case (the latest, should the bank have opened two), or
+// the list of cases when none records it (no recorder). The alert of a
+// refund the dispute held linked the list, where the agent had to find
+// the case.
+func disputeLinkTx(ctx context.Context, tx *sql.Tx, periodID, paymentID string) (string, error) {
+	// By the period, which the cases are indexed by.
+	ids, err := db.Strings(ctx, tx, `SELECT id FROM disputes WHERE reference_id = $1 AND payment_id = $2
+		ORDER BY created_at DESC, id DESC LIMIT 1`, periodID, paymentID)
+	if err != nil {
+		return "", wrapDB("dispute of payment", err)
+	}
+	if len(ids) == 0 {
+		return "/console/disputes", nil
+	}
+	return "/console/disputes/" + ids[0], nil
+}
+
 // disputeHeldTx reports whether a card payment of subID is held by a
 // dispute (open, or lost).
 func (s *Service) disputeHeldTx(ctx context.Context, tx *sql.Tx, subID string) (bool, error) {

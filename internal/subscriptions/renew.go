@@ -671,7 +671,10 @@ func (s *Service) refundPaidAfterEndTx(ctx context.Context, tx *sql.Tx, sub Subs
 			"subscription", sub.ID, "period", period.ID, "payment", ref, "error", err)
 		link := ""
 		if errors.Is(err, cardpay.ErrPaymentDisputed) {
-			link = "/console/disputes"
+			var lerr error
+			if link, lerr = disputeLinkTx(ctx, tx, period.ID, ref); lerr != nil {
+				return lerr
+			}
 		}
 		return s.alertPaidAfterEndTx(ctx, tx, sub.ID, paidAfterEndDetail(period.Amount, ref, period.ID, sub.CustomerID, "", err.Error(), money.Amount{}), link)
 	} else if err != nil {

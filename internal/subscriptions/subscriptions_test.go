@@ -171,7 +171,7 @@ func (f *fakeCard) RefundPeriodTx(ctx context.Context, tx *sql.Tx, paymentID str
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.disputed {
-		return "", fmt.Errorf("disputed: %w", subscriptions.ErrRefundRefused)
+		return "", fmt.Errorf("%w: %w", subscriptions.ErrRefundRefused, cardpay.ErrPaymentDisputed) // as SavedCards says it
 	}
 	f.refunds = append(f.refunds, subscriptions.CardCharge{PeriodID: paymentID, Amount: amount, Description: reason})
 	return fmt.Sprintf("rfd_%d", len(f.refunds)), nil
@@ -1123,6 +1123,22 @@ func TestCardPaymentAfterTheEndIsRefunded(t *testing.T) {
 		e.card.refunds, e.card.disputed = nil, disputed
 		e.card.mu.Unlock()
 		e.clock.Advance(time.Second)
+		if disputed {
+			// The case the bank's dispute opened, which the alert links.
+			if err := e.db.Tx(ctx, func(tx *sql.Tx) error {
+				now := e.clock.Now()
+				if _, err := tx.ExecContext(ctx, `INSERT INTO card_payments (id, purpose, reference_id, customer_id, amount, currency, status,
+					created_at, updated_at) VALUES ('pay_late', 'renewal', $1, $2, 990, 'EUR', 'succeeded', $3, $3)`, p.ID, u.ID, now); err != nil {
+					return err
+				}
+				_, err := tx.ExecContext(ctx, `INSERT INTO disputes (id, stripe_dispute_id, payment_id, purpose, reference_id, customer_id,
+					amount, currency, status, created_at, updated_at) VALUES ('dsp_late', 'dp_late', 'pay_late', 'renewal', $1, $2, 990, 'EUR', 'open', $3, $3)`,
+					p.ID, u.ID, now)
+				return err
+			}); err != nil {
+				t.Fatal(err)
+			}
+		}
 		for range 2 { // the success reported twice: one refund
 			if err := e.db.Tx(ctx, func(tx *sql.Tx) error { return e.subs.PeriodPaidTx(ctx, tx, p.ID, "pay_late") }); err != nil {
 				t.Fatal(err)
@@ -1136,6 +1152,10 @@ func TestCardPaymentAfterTheEndIsRefunded(t *testing.T) {
 			// Not refunded: the agents are told, once.
 			if a := e.alerts.of("subscription_refund_failed"); len(a) != 1 || a[0].Role != account.RoleAgent || a[0].Data.Subject != "subscription to Monthly insights, Zoé" {
 				t.Fatalf("alerts of the refused refund: %+v", a)
+			}
+			// At the dispute's case, not the list of cases to find it in.
+			if a := e.alerts.of("subscription_refund_failed"); a[0].Data.Link != "/console/disputes/dsp_late" {
+				t.Fatalf("the alert of the refund the dispute held links %q, want the case", a[0].Data.Link)
 			}
 			continue
 		}

@@ -75,11 +75,11 @@ func TestBillingAddressReachesTheInvoice(t *testing.T) {
 	if second.BuyerAddress != "12 quai Voltaire\n75007 Paris, FR" {
 		t.Fatalf("second invoice's address %q", second.BuyerAddress)
 	}
-	if page := c.Get("/invoices/" + second.ID); !strings.Contains(page.Body, "Inès Martin<br>12 quai Voltaire<br>75007 Paris, FR") {
+	if page := c.Get("/invoices/" + second.ID); !strings.Contains(page.Body, "Inès Martin<br>12 quai Voltaire<br>75007 Paris, France") {
 		t.Fatalf("the invoice page does not show the address line by line:\n%s", page.Body)
 	}
 	pdf := c.Get("/invoices/" + second.ID + ".pdf")
-	if text := pdftext.Text(t, []byte(pdf.Body)); !strings.Contains(text, "12 quai Voltaire") || !strings.Contains(text, "75007 Paris, FR") {
+	if text := pdftext.Text(t, []byte(pdf.Body)); !strings.Contains(text, "12 quai Voltaire") || !strings.Contains(text, "75007 Paris, France") {
 		t.Fatalf("the PDF lacks the address:\n%s", text)
 	}
 	if kept, _ := h.App.Invoices.ForOrder(ctx, first.OrderID); kept[0].BuyerAddress != first.BuyerAddress {

@@ -39,7 +39,7 @@ func TestInvoicePageBreaksTheSellersAddressIntoLines(t *testing.T) {
 	if r.Status != http.StatusOK {
 		t.Fatalf("invoice page: %d", r.Status)
 	}
-	if !strings.Contains(r.Body, "Atelier Lune SARL<br>3 quai des Arts<br>75006 Paris<br>FR") {
+	if !strings.Contains(r.Body, "Atelier Lune SARL<br>3 quai des Arts<br>75006 Paris<br>France") {
 		i := strings.Index(r.Body, "Atelier Lune SARL")
 		t.Fatalf("the seller's address is not on its lines:\n%s", r.Body[max(i, 0):min(max(i, 0)+200, len(r.Body))])
 	}

@@ -260,6 +260,23 @@ func (s *Server) adminProductSave(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 	}
+	if len(bad) > 0 {
+		// What the catalog would refuse too, each beside its field: the
+		// form refused here stopped there, and the admin met the other
+		// fields' errors one save after another. A field already refused
+		// keeps the form's reason (a number that does not parse reads as
+		// zero to the catalog), and a price the form could not read is
+		// not the catalog's to refuse again, at the price or the currency.
+		check := in
+		if bad["unit_price"] != "" || bad["currency"] != "" {
+			check.UnitPrice = money.Amount{Minor: 1, Currency: "EUR"}
+		}
+		for f, c := range catalog.Check(check) {
+			if f = productFormField(f); bad[f] == "" {
+				bad[f] = c
+			}
+		}
+	}
 	var current *catalog.Product
 	if pid := r.PathValue("id"); pid != "" {
 		p, err := s.Catalog.Get(ctx, pid)

@@ -144,6 +144,12 @@ type ticketData struct {
 	// BusinessHours: the deadlines count these hours only (the page says
 	// so); empty for wall-clock hours.
 	BusinessHours string
+	// Mine: a signed-in customer's own page of the ticket, which leads
+	// back to their list (My messages) and to MyOrder, the order the
+	// ticket is about when it is one of theirs; before, only the
+	// navigation did.
+	Mine    bool
+	MyOrder string
 }
 
 // cannedChoice is a canned reply as the ticket page offers it.
@@ -168,7 +174,24 @@ func (s *Server) ticketView(r *http.Request, console bool) (*view, error) {
 	if console {
 		base = "/console/tickets/" + t.ID
 	}
-	return s.ticketViewOf(r, t, console, base)
+	v, err := s.ticketViewOf(r, t, console, base)
+	if err != nil || console {
+		return v, err
+	}
+	d := v.Data.(ticketData)
+	d.Mine = true
+	if t.OrderID != "" && db.ValidText(t.OrderID) {
+		// Linked only when the customer can open it: their own order.
+		o, err := s.Orders.Get(ctx, t.OrderID)
+		switch {
+		case err == nil && o.CustomerID == state(r).user.ID:
+			d.MyOrder = o.ID
+		case err != nil && !errors.Is(err, orders.ErrNotFound):
+			return nil, err
+		}
+	}
+	v.Data = d
+	return v, nil
 }
 
 // ticketViewOf is the ticket page of t, whoever reached it (base: see

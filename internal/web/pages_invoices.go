@@ -81,7 +81,8 @@ func (s *Server) invoiceViewData(inv invoices.Invoice) invoiceView {
 		v.BuyerVAT = t("invoice.vat_number", "Number", inv.BuyerVATNumber)
 	}
 	for _, l := range inv.Lines {
-		v.Lines = append(v.Lines, invoiceLineView{Description: l.Description, Quantity: strconv.Itoa(l.Quantity), Net: m(l.Net),
+		desc, qty := invoices.LineText(inv, l, t)
+		v.Lines = append(v.Lines, invoiceLineView{Description: desc, Quantity: qty, Net: m(l.Net),
 			Rate: invoices.RatePercent(l.RateBP, inv.Lang), VAT: m(l.VAT), Total: m(l.Total)})
 	}
 	return v

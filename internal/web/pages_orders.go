@@ -8,6 +8,7 @@ import (
 
 	"comptoir/internal/account"
 	"comptoir/internal/billing"
+	"comptoir/internal/cardpay"
 	"comptoir/internal/claims"
 	"comptoir/internal/disputes"
 	"comptoir/internal/id"
@@ -252,7 +253,14 @@ type balanceData struct {
 	Entries     []billing.EntryRow
 	Next        string
 	CardEnabled bool
+	// Pending are the customer's card top-ups not yet confirmed (paid
+	// before Stripe's webhook came, or not paid yet): shown with their
+	// amounts, where before the balance was silent until the webhook.
+	Pending []cardpay.Payment
 }
+
+// balancePendingShown is how many pending top-ups the balance page lists.
+const balancePendingShown = 10
 
 func (s *Server) balanceView(r *http.Request) (*view, error) {
 	ctx := r.Context()
@@ -265,7 +273,13 @@ func (s *Server) balanceView(r *http.Request) (*view, error) {
 	if err != nil {
 		return nil, err
 	}
-	return s.newView(r, "balance.title", balanceData{Balance: b, Entries: entries, Next: next, CardEnabled: cardEnabled(s.Card)}), nil
+	d := balanceData{Balance: b, Entries: entries, Next: next, CardEnabled: cardEnabled(s.Card)}
+	if s.Card != nil {
+		if d.Pending, err = s.Card.Waiting(ctx, u.ID, cardpay.PurposeTopUp, balancePendingShown); err != nil {
+			return nil, err
+		}
+	}
+	return s.newView(r, "balance.title", d), nil
 }
 
 func (s *Server) balancePage(w http.ResponseWriter, r *http.Request) {
