@@ -463,6 +463,42 @@ func (d *DB) CommitStats() CommitStats {
 		Busy: time.Duration(g.busy.Load()), Flushing: time.Duration(g.flushing.Load())}
 }
 
+// PageCounts is what SQLite's write connection did with database pages
+// since Open: Written to the write-ahead log by its commits, Read from the
+// files because its page cache did not hold them.
+type PageCounts struct{ Written, Read int64 }
+
+// WriterPages reads the write connection's page counters, between two
+// group commits; zero on PostgreSQL. For benchmarks: unlike times, these
+// counts do not depend on how busy the machine is.
+func (d *DB) WriterPages(ctx context.Context) (PageCounts, error) {
+	if d.group == nil {
+		return PageCounts{}, nil
+	}
+	var pc PageCounts
+	err := d.group.runOutside(ctx, func(ctx context.Context, w *sql.DB) error {
+		conn, err := w.Conn(ctx)
+		if err != nil {
+			return err
+		}
+		defer conn.Close()
+		return conn.Raw(func(dc any) error {
+			st, ok := dc.(sqlite.DBStatus)
+			if !ok {
+				return errors.New("sqlite connection without status counters")
+			}
+			written, _, err := st.Status(sqlite.DBStatusCacheWrite, false)
+			if err != nil {
+				return err
+			}
+			read, _, err := st.Status(sqlite.DBStatusCacheMiss, false)
+			pc = PageCounts{Written: int64(written), Read: int64(read)}
+			return err
+		})
+	})
+	return pc, err
+}
+
 // Checkpoint copies SQLite's write-ahead log into the database file and
 // truncates the log to zero bytes, so that page images it held (an erased
 // customer's old rows, say) leave the disk: with secure_delete the database

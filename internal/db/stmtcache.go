@@ -96,6 +96,15 @@ type cachingConn struct {
 // Unwrap returns the driver's own connection (sqlite.Limit looks for it).
 func (c *cachingConn) Unwrap() driver.Conn { return c.sqliteConn }
 
+// Status reads the connection's counters (sqlite3_db_status).
+func (c *cachingConn) Status(op sqlite.DBStatusOp, reset bool) (current, high int, err error) {
+	st, ok := c.sqliteConn.(sqlite.DBStatus)
+	if !ok {
+		return 0, 0, errors.New("sqlite connection without status counters")
+	}
+	return st.Status(op, reset)
+}
+
 // cacheable reports whether query is worth keeping: short, and one
 // statement (the driver runs a script statement by statement, preparing
 // each anyway).

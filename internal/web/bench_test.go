@@ -107,8 +107,17 @@ func BenchmarkCheckoutBalance(b *testing.B) {
 // that time without the commits ("tx-µs/op"): every checkout waits for
 // the writer, so what runs in it bounds the store's checkouts per second.
 // Wall time, so a loaded machine inflates it; compare runs side by side.
+//
+// It also reports the pages the writer wrote to the write-ahead log
+// ("wal-pages/op") and read from the files ("page-reads/op"): counts,
+// which a busy machine does not change.
 func writerPerOp(b *testing.B, h *apptest.Harness) func() {
+	ctx := context.Background()
 	start := h.App.DB.CommitStats()
+	startPages, err := h.App.DB.WriterPages(ctx)
+	if err != nil {
+		b.Fatal(err)
+	}
 	return func() {
 		end := h.App.DB.CommitStats()
 		if end.Transactions == start.Transactions {
@@ -117,5 +126,12 @@ func writerPerOp(b *testing.B, h *apptest.Harness) func() {
 		busy, flushing := end.Busy-start.Busy, end.Flushing-start.Flushing
 		b.ReportMetric(float64(busy.Microseconds())/float64(b.N), "writer-µs/op")
 		b.ReportMetric(float64((busy-flushing).Microseconds())/float64(b.N), "tx-µs/op")
+		endPages, err := h.App.DB.WriterPages(ctx)
+		if err != nil {
+			b.Fatal(err)
+		}
+		n := float64(b.N)
+		b.ReportMetric(float64(endPages.Written-startPages.Written)/n, "wal-pages/op")
+		b.ReportMetric(float64(endPages.Read-startPages.Read)/n, "page-reads/op")
 	}
 }
