@@ -357,6 +357,12 @@ func (s *Service) ForReference(ctx context.Context, q db.Querier, purpose Purpos
 	if err != nil {
 		return nil, err
 	}
+	return scanPayments(rows)
+}
+
+// scanPayments reads every row of a query of paymentColumns, and closes
+// rows.
+func scanPayments(rows *sql.Rows) ([]Payment, error) {
 	defer rows.Close()
 	var out []Payment
 	for rows.Next() {
@@ -430,16 +436,7 @@ func (s *Service) Waiting(ctx context.Context, customerID string, purpose Purpos
 	if err != nil {
 		return nil, fmt.Errorf("cardpay: waiting payments: %w", err)
 	}
-	defer rows.Close()
-	var out []Payment
-	for rows.Next() {
-		p, err := scanPayment(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, p)
-	}
-	return out, rows.Err()
+	return scanPayments(rows)
 }
 
 // OrderRefunds refunds card-paid orders for claims: it finds the order's
