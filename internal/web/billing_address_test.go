@@ -67,7 +67,7 @@ func TestBillingAddressReachesTheInvoice(t *testing.T) {
 	if r.Status != http.StatusSeeOther {
 		t.Fatalf("address: %d %s", r.Status, r.Body)
 	}
-	if page := c.Get("/account"); !strings.Contains(page.Body, "12 quai Voltaire<br>75007 Paris, FR") {
+	if page := c.Get("/account"); !strings.Contains(page.Body, "12 quai Voltaire<br>75007 Paris, France") {
 		t.Fatalf("the account page does not show the new address:\n%s", page.Body)
 	}
 
@@ -84,5 +84,27 @@ func TestBillingAddressReachesTheInvoice(t *testing.T) {
 	}
 	if kept, _ := h.App.Invoices.ForOrder(ctx, first.OrderID); kept[0].BuyerAddress != first.BuyerAddress {
 		t.Fatalf("the first invoice's address changed to %q", kept[0].BuyerAddress)
+	}
+}
+
+// The account page ended the customer's address with their country's
+// code ("10115 Berlin, DE"), where the invoices name it; it names it in
+// the customer's language.
+func TestAccountPageNamesTheCountry(t *testing.T) {
+	h := apptest.Start(t)
+	for _, tc := range []struct{ lang, email, want string }{
+		{"fr", "jonas@example.de", "10115 Berlin, Allemagne</dd>"},
+		{"en", "lena@example.de", "10115 Berlin, Germany</dd>"},
+	} {
+		c := h.NewClient(t)
+		r := c.PostForm("/signup", url.Values{"name": {"Jonas Weber"}, "email": {tc.email}, "password": {apptest.Password},
+			"password_confirm": {apptest.Password}, "customer_type": {"consumer"}, "country": {"DE"}, "street": {"Invalidenstraße 1"},
+			"postcode": {"10115"}, "city": {"Berlin"}, "language": {tc.lang}})
+		if r.Status != http.StatusSeeOther {
+			t.Fatalf("%s sign-up: %d %s", tc.lang, r.Status, r.Body)
+		}
+		if page := c.Get("/account"); !strings.Contains(page.Body, tc.want) {
+			t.Errorf("%s: the account page does not end the address with %q:\n%s", tc.lang, tc.want, page.Body)
+		}
 	}
 }

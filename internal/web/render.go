@@ -379,6 +379,11 @@ func formatInt(n int, lang string) string {
 	return b.String()
 }
 
+// Country names a country, given by its ISO code, in the page's language
+// ("FR" → "France"; "DE" → "Allemagne", "Germany"): an address the
+// customer reads ends with a name, not a code.
+func (v *view) Country(code string) string { return locale.CountryName(code, v.Lang) }
+
 // Time formats a moment for the page's language, in the store's time zone
 // and naming it ("01/12/2026 00:30 CET").
 func (v *view) Time(t time.Time) string { return v.zone.Time(t, v.Lang) }
