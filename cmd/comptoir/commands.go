@@ -278,7 +278,7 @@ func (e *cmdEnv) userAdd(args []string) error {
 		*name, _, _ = strings.Cut(*email, "@")
 	}
 	defer e.boundDatabase()()
-	a, err := app.Open(e.ctx, cfg, app.Options{Logger: e.logger(cfg)})
+	a, err := app.Open(e.ctx, cfg, app.Options{Logger: e.logger(cfg), ExistingStore: true})
 	if err != nil {
 		return err
 	}
@@ -333,7 +333,7 @@ func (e *cmdEnv) userDisable(sub string, args []string) error {
 		return config.Usagef("user %s needs --email", sub)
 	}
 	defer e.boundDatabase()()
-	a, err := app.Open(e.ctx, cfg, app.Options{Logger: e.logger(cfg)})
+	a, err := app.Open(e.ctx, cfg, app.Options{Logger: e.logger(cfg), ExistingStore: true})
 	if err != nil {
 		return err
 	}
@@ -401,7 +401,7 @@ func (e *cmdEnv) tokenCreate(args []string) error {
 		return config.Usagef("token create needs --email")
 	}
 	defer e.boundDatabase()()
-	a, err := app.Open(e.ctx, cfg, app.Options{Logger: e.logger(cfg)})
+	a, err := app.Open(e.ctx, cfg, app.Options{Logger: e.logger(cfg), ExistingStore: true})
 	if err != nil {
 		return err
 	}

@@ -63,6 +63,11 @@ type Options struct {
 	// Migrate applies pending migrations on open (serve and migrate do);
 	// otherwise the schema must already be current.
 	Migrate bool
+	// ExistingStore: the caller works on a store that must already exist
+	// (user add, user disable and enable, token create), so Open refuses
+	// one it would have to create, before it creates anything (see
+	// openExisting).
+	ExistingStore bool
 	// Workers starts the background job workers (serve does; CLI commands
 	// only insert jobs).
 	Workers bool
@@ -150,26 +155,41 @@ func Open(ctx context.Context, cfg *config.Config, opts Options) (*App, error) {
 	if a.Logger == nil {
 		a.Logger = slog.New(slog.DiscardHandler)
 	}
-	if err := checkDataDir(cfg.DataDir); err != nil {
+	var d *db.DB
+	if opts.ExistingStore {
+		var err error
+		if d, err = openExisting(ctx, cfg); err != nil {
+			return nil, err
+		}
+	}
+	early := func(err error) (*App, error) {
+		if d != nil {
+			d.Close()
+		}
 		return nil, err
+	}
+	if err := checkDataDir(cfg.DataDir); err != nil {
+		return early(err)
 	}
 	blobs, err := preflight(ctx, cfg)
 	if err != nil {
-		return nil, err
+		return early(err)
 	}
 	a.Blobs = blobs
 	fail := func(err error) (*App, error) {
 		if c, ok := blobs.(io.Closer); ok {
 			c.Close()
 		}
-		return nil, err
+		return early(err)
 	}
-	d, err := db.Open(ctx, cfg.DatabaseURL)
-	if errors.Is(err, db.ErrBadURL) {
-		return fail(config.Usagef("%v", err))
-	}
-	if err != nil {
-		return fail(err)
+	if d == nil {
+		d, err = db.Open(ctx, cfg.DatabaseURL)
+		if errors.Is(err, db.ErrBadURL) {
+			return fail(config.Usagef("%v", err))
+		}
+		if err != nil {
+			return fail(err)
+		}
 	}
 	a.DB = d
 	if err := a.build(ctx, opts); err != nil {
@@ -614,6 +634,55 @@ func checkFreeSpace(dir string, min int64) error {
 		return fmt.Errorf("data directory %s: %d MiB free, below --min-free-mb %d", dir, free>>20, min>>20)
 	}
 	return nil
+}
+
+// openExisting opens the database of a store that must already exist
+// (Options.ExistingStore), having checked that it does, before anything is
+// made: user add or token create run with a mistyped --data-dir created an
+// empty comptoir.db and uploads/ there, then failed with "run comptoir
+// migrate". The data directory must exist; on SQLite the database file in
+// it (or at --database-url) too; on PostgreSQL the database must hold a
+// comptoir schema. Each refusal is one line naming where it looked, exit 1
+// (not bad usage: the flags may be right and the store not made yet).
+func openExisting(ctx context.Context, cfg *config.Config) (*db.DB, error) {
+	const advice = "run comptoir migrate first, or check --data-dir"
+	if _, err := os.Stat(cfg.DataDir); errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("no store in %s (no such directory): %s", cfg.DataDir, advice)
+	}
+	target, err := db.ParseURL(cfg.DatabaseURL)
+	if err != nil {
+		return nil, config.Usagef("%v", err)
+	}
+	if target.Engine == db.SQLite {
+		if _, err := os.Stat(target.Path); errors.Is(err, os.ErrNotExist) {
+			if filepath.Clean(filepath.Dir(target.Path)) == filepath.Clean(cfg.DataDir) {
+				return nil, fmt.Errorf("no store in %s (no %s there): %s", cfg.DataDir, filepath.Base(target.Path), advice)
+			}
+			return nil, fmt.Errorf("no store at %s (no such file): run comptoir migrate first, or check --database-url", target.Path)
+		}
+	}
+	d, err := db.Open(ctx, cfg.DatabaseURL)
+	if errors.Is(err, db.ErrBadURL) {
+		return nil, config.Usagef("%v", err)
+	}
+	if err != nil {
+		return nil, err
+	}
+	v, err := d.SchemaVersion(ctx)
+	switch {
+	case err != nil:
+	case v == 0 && target.Engine == db.SQLite:
+		// An empty file, as the commands left before they checked.
+		err = fmt.Errorf("no store in %s (%s holds none): run comptoir migrate first, or check --data-dir, --database-url",
+			filepath.Dir(target.Path), filepath.Base(target.Path))
+	case v == 0:
+		err = errors.New("the database holds no comptoir store: run comptoir migrate first, or check --database-url")
+	}
+	if err != nil {
+		d.Close()
+		return nil, err
+	}
+	return d, nil
 }
 
 // checkDataDir creates the data directory and proves it is writable, so a
