@@ -223,7 +223,9 @@ var migrationNote = 15 * time.Second
 
 // openMigrating opens the store as serve and migrate do, migrating it.
 // Migrations wait for whatever holds the tables they change, as they must
-// (another node migrating, a long transaction), so nothing bounds them;
+// (another node migrating, a long transaction): for another node's
+// migrations as long as they take, for a session's lock on PostgreSQL in
+// bounded attempts that each log what they wait on (db.MigrateOptions);
 // but they waited in silence, and a deploy's "comptoir migrate" behind a
 // transaction left open in a psql session hung with nothing said. Past
 // migrationNote the log says what it is waiting on, once.

@@ -202,7 +202,7 @@ func Open(ctx context.Context, cfg *config.Config, opts Options) (*App, error) {
 func (a *App) build(ctx context.Context, opts Options) (err error) {
 	cfg := a.Config
 	if opts.Migrate {
-		if a.Migrated, err = a.DB.MigrateApplied(ctx); err != nil {
+		if a.Migrated, err = a.DB.MigrateWith(ctx, db.MigrateOptions{Logger: a.Logger}); err != nil {
 			return err
 		}
 		if err := jobs.Migrate(ctx, a.DB); err != nil {

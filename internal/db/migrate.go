@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"sort"
 	"strconv"
 	"strings"
@@ -78,6 +79,70 @@ func (d *DB) Migrate(ctx context.Context) error {
 // when the database was up to date), so that `comptoir migrate` can tell
 // the operator what it did.
 func (d *DB) MigrateApplied(ctx context.Context) (applied []Migration, err error) {
+	return d.MigrateWith(ctx, MigrateOptions{})
+}
+
+// Migration lock waits on PostgreSQL (MigrateOptions' defaults): at most
+// 12 attempts of 3 s each, 5 s apart, about a minute and a half in all.
+const (
+	DefaultMigrationLockTimeout = 3 * time.Second
+	DefaultMigrationAttempts    = 12
+	DefaultMigrationPause       = 5 * time.Second
+)
+
+// ErrMigrationLocked: a migration gave up waiting for a lock another
+// session held (MigrateOptions).
+var ErrMigrationLocked = errors.New("a migration could not take the locks it needs")
+
+// MigrateOptions say how migrations wait for the locks they need on
+// PostgreSQL. A migration's ALTER waiting for a table another session
+// holds (a transaction left open, a long report) is first in that table's
+// lock queue, and every query of the store on the table queued behind it,
+// for as long as it waited: the store stopped answering. Each migration's
+// transaction now waits LockTimeout at most (SET LOCAL lock_timeout), then
+// gives its place back, pauses and tries again, Attempts times in all,
+// saying in the log what it waits on; then it gives up (ErrMigrationLocked)
+// with nothing of that migration applied.
+type MigrateOptions struct {
+	Logger      *slog.Logger  // default: none
+	LockTimeout time.Duration // default DefaultMigrationLockTimeout
+	Attempts    int           // default DefaultMigrationAttempts
+	Pause       time.Duration // default DefaultMigrationPause
+	// Wait pauses between attempts, until pause has passed or ctx ends
+	// (default: a timer); tests replace it.
+	Wait func(ctx context.Context, pause time.Duration) error
+}
+
+func (o *MigrateOptions) defaults() {
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.LockTimeout <= 0 {
+		o.LockTimeout = DefaultMigrationLockTimeout
+	}
+	if o.Attempts <= 0 {
+		o.Attempts = DefaultMigrationAttempts
+	}
+	if o.Pause <= 0 {
+		o.Pause = DefaultMigrationPause
+	}
+	if o.Wait == nil {
+		o.Wait = func(ctx context.Context, pause time.Duration) error {
+			t := time.NewTimer(pause)
+			defer t.Stop()
+			select {
+			case <-t.C:
+				return nil
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		}
+	}
+}
+
+// MigrateWith is MigrateApplied with o's lock waits.
+func (d *DB) MigrateWith(ctx context.Context, o MigrateOptions) (applied []Migration, err error) {
+	o.defaults()
 	migrations, err := Migrations(d.Engine)
 	if err != nil {
 		return nil, err
@@ -88,6 +153,8 @@ func (d *DB) MigrateApplied(ctx context.Context) (applied []Migration, err error
 	}
 	defer conn.Close()
 	if d.Engine == Postgres {
+		// Another node migrating holds it for as long as its migrations
+		// take, each bounded as below: this one waits its turn.
 		if _, err := conn.ExecContext(ctx, `SELECT pg_advisory_lock($1)`, migrationLockKey); err != nil {
 			return nil, fmt.Errorf("take migration lock: %w", err)
 		}
@@ -104,7 +171,7 @@ func (d *DB) MigrateApplied(ctx context.Context) (applied []Migration, err error
 		return nil, fmt.Errorf("%w: it is at schema version %d, this binary knows up to %d; run a newer comptoir", ErrTooNew, current, latest)
 	}
 	for _, m := range migrations[current:] {
-		if err := apply(ctx, conn, m); err != nil {
+		if err := d.applyWaiting(ctx, conn, m, o); err != nil {
 			return applied, err
 		}
 		applied = append(applied, m)
@@ -112,12 +179,77 @@ func (d *DB) MigrateApplied(ctx context.Context) (applied []Migration, err error
 	return applied, nil
 }
 
-func apply(ctx context.Context, conn *sql.Conn, m Migration) error {
+// applyWaiting applies m, on PostgreSQL in attempts bounded by o.
+func (d *DB) applyWaiting(ctx context.Context, conn *sql.Conn, m Migration, o MigrateOptions) error {
+	if d.Engine != Postgres {
+		return apply(ctx, conn, m, 0)
+	}
+	name := fmt.Sprintf("%04d_%s", m.Version, m.Name)
+	var holders string
+	for attempt := 1; ; attempt++ {
+		err := apply(ctx, conn, m, o.LockTimeout)
+		if !IsLocked(err) {
+			return err
+		}
+		holders = lockHolders(ctx, conn, o.LockTimeout)
+		if attempt == o.Attempts {
+			break
+		}
+		o.Logger.Warn("a migration waits for a lock another session holds; it gave its place in the lock queue back, "+
+			"so that the store's queries do not wait behind it, and will try again (see pg_stat_activity)",
+			"migration", name, "attempt", attempt, "of", o.Attempts, "waited", o.LockTimeout.String(),
+			"retry_in", o.Pause.String(), "sessions_in_a_transaction", holders)
+		if err := o.Wait(ctx, o.Pause); err != nil {
+			return fmt.Errorf("migration %s: waiting for a lock another session holds: %w", name, err)
+		}
+	}
+	return fmt.Errorf("migration %s: %w: gave up after %d attempts of %v each, a lock it needs held by another session "+
+		"(in a transaction: %s); nothing of it was applied: end that transaction (pg_stat_activity, pg_terminate_backend), then migrate again",
+		name, ErrMigrationLocked, o.Attempts, o.LockTimeout, holders)
+}
+
+// lockHolders names the other sessions of the database in a transaction
+// older than the lock wait, oldest first: those that may hold what a
+// migration waits on. "none seen" when there are none, or they cannot be
+// read.
+func lockHolders(ctx context.Context, conn *sql.Conn, older time.Duration) string {
+	rows, err := conn.QueryContext(ctx, `SELECT pid, COALESCE(state, ''), EXTRACT(EPOCH FROM now() - xact_start)::bigint, left(COALESCE(query, ''), 80)
+		FROM pg_stat_activity
+		WHERE datname = current_database() AND pid <> pg_backend_pid() AND xact_start IS NOT NULL AND xact_start < now() - make_interval(secs => $1)
+		ORDER BY xact_start LIMIT 3`, older.Seconds())
+	if err != nil {
+		return "none seen"
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var pid, secs int64
+		var state, query string
+		if err := rows.Scan(&pid, &state, &secs, &query); err != nil {
+			return "none seen"
+		}
+		out = append(out, fmt.Sprintf("pid %d %s for %ds: %s", pid, state, secs, strings.Join(strings.Fields(query), " ")))
+	}
+	if rows.Err() != nil || len(out) == 0 {
+		return "none seen"
+	}
+	return strings.Join(out, "; ")
+}
+
+// apply runs m and records it in one transaction; on PostgreSQL with
+// lockTimeout > 0, a lock waited for longer fails it (IsLocked), and the
+// transaction rolls back whole.
+func apply(ctx context.Context, conn *sql.Conn, m Migration, lockTimeout time.Duration) error {
 	tx, err := conn.BeginTx(ctx, nil)
 	if err != nil {
 		return err
 	}
 	defer tx.Rollback()
+	if lockTimeout > 0 {
+		if _, err := tx.ExecContext(ctx, fmt.Sprintf(`SET LOCAL lock_timeout = %d`, lockTimeout.Milliseconds())); err != nil {
+			return fmt.Errorf("migration %04d_%s: set lock_timeout: %w", m.Version, m.Name, err)
+		}
+	}
 	if _, err := tx.ExecContext(ctx, m.SQL); err != nil {
 		return fmt.Errorf("migration %04d_%s: %w", m.Version, m.Name, err)
 	}
