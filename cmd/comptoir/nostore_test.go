@@ -54,6 +54,27 @@ func TestCommandsNeedAnExistingStore(t *testing.T) {
 		}
 		check(t, env, dir, "no store in "+dir+" (no such directory): run comptoir migrate first, or check --data-dir")
 	})
+	t.Run("bad settings said first", func(t *testing.T) {
+		dir := filepath.Join(t.TempDir(), "comptoir-dta")
+		for env, want := range map[string]string{
+			"COMPTOIR_STRIPE_SECRET_KEY": "--stripe-secret-key needs --stripe-webhook-secret",
+			"COMPTOIR_DATABASE_URL":      "sqlite URL takes no options",
+		} {
+			value := "sk_test_x"
+			if env == "COMPTOIR_DATABASE_URL" {
+				value = "sqlite:x.db?mode=ro"
+			}
+			for _, args := range commands {
+				code, _, errOut := runCmd(t, map[string]string{"COMPTOIR_DATA_DIR": dir, env: value}, args...)
+				if code != 2 || strings.Count(errOut, "\n") != 1 || !strings.Contains(errOut, want) {
+					t.Errorf("%v with %s=%s: exit %d, stderr %q; want 2 and %q", args, env, value, code, errOut, want)
+				}
+			}
+		}
+		if _, err := os.Stat(dir); !os.IsNotExist(err) {
+			t.Errorf("%s was made (%v)", dir, err)
+		}
+	})
 	t.Run("database without a store", func(t *testing.T) {
 		dir := t.TempDir()
 		env := map[string]string{"COMPTOIR_DATA_DIR": dir}

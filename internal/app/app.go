@@ -157,6 +157,11 @@ func Open(ctx context.Context, cfg *config.Config, opts Options) (*App, error) {
 	}
 	var d *db.DB
 	if opts.ExistingStore {
+		// Bad settings are bad usage (exit 2) whether the store is
+		// there or not: said first.
+		if err := checkSettings(cfg); err != nil {
+			return nil, err
+		}
 		var err error
 		if d, err = openExisting(ctx, cfg); err != nil {
 			return nil, err
@@ -507,30 +512,38 @@ func (a *App) build(ctx context.Context, opts Options) (err error) {
 // found while the store was being built, it came after the start-up notes
 // (where mail is spooled, the new secret key).
 func preflight(ctx context.Context, cfg *config.Config) (blob.Store, error) {
+	if err := checkSettings(cfg); err != nil {
+		return nil, err
+	}
+	return openBlobs(ctx, cfg)
+}
+
+// checkSettings is preflight's tries of the settings, which open nothing.
+func checkSettings(cfg *config.Config) error {
 	// Said in the flags' terms: it was cardpay's ("stripe: cardpay:
 	// invalid input: Stripe needs both the secret key and the webhook
 	// secret, or neither"), which named no flag.
 	switch {
 	case cfg.StripeSecretKey != "" && cfg.StripeWebhookSecret == "":
-		return nil, config.Usagef("--stripe-secret-key needs --stripe-webhook-secret: without it the store never learns that a card payment arrived")
+		return config.Usagef("--stripe-secret-key needs --stripe-webhook-secret: without it the store never learns that a card payment arrived")
 	case cfg.StripeSecretKey == "" && cfg.StripeWebhookSecret != "":
-		return nil, config.Usagef("--stripe-webhook-secret needs --stripe-secret-key: card payments take both, or neither")
+		return config.Usagef("--stripe-webhook-secret needs --stripe-secret-key: card payments take both, or neither")
 	}
 	card := cardpay.Config{SecretKey: cfg.StripeSecretKey, WebhookSecret: cfg.StripeWebhookSecret, APIURL: cfg.StripeAPIURL}
 	if err := card.Check(); err != nil {
-		return nil, config.Usagef("--stripe-api-url: %s", strings.TrimPrefix(err.Error(), cardpay.ErrInvalid.Error()+": "))
+		return config.Usagef("--stripe-api-url: %s", strings.TrimPrefix(err.Error(), cardpay.ErrInvalid.Error()+": "))
 	}
 	if cfg.FulfilmentWebhookSecret != "" {
 		if _, err := webhooksig.ParseSecret(cfg.FulfilmentWebhookSecret); err != nil {
-			return nil, config.Usagef("--fulfilment-webhook-secret: %v", err)
+			return config.Usagef("--fulfilment-webhook-secret: %v", err)
 		}
 	}
 	if cfg.IMAPURL != "" {
 		if _, err := inbound.ParseIMAPURL(cfg.IMAPURL, cfg.IMAPPassword); err != nil {
-			return nil, config.Usagef("--imap-url: %v", err)
+			return config.Usagef("--imap-url: %v", err)
 		}
 	}
-	return openBlobs(ctx, cfg)
+	return nil
 }
 
 // openBlobs opens the store of uploaded files: the S3 bucket of --blob-url,
@@ -646,12 +659,12 @@ func checkFreeSpace(dir string, min int64) error {
 // (not bad usage: the flags may be right and the store not made yet).
 func openExisting(ctx context.Context, cfg *config.Config) (*db.DB, error) {
 	const advice = "run comptoir migrate first, or check --data-dir"
-	if _, err := os.Stat(cfg.DataDir); errors.Is(err, os.ErrNotExist) {
-		return nil, fmt.Errorf("no store in %s (no such directory): %s", cfg.DataDir, advice)
-	}
 	target, err := db.ParseURL(cfg.DatabaseURL)
 	if err != nil {
 		return nil, config.Usagef("%v", err)
+	}
+	if _, err := os.Stat(cfg.DataDir); errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("no store in %s (no such directory): %s", cfg.DataDir, advice)
 	}
 	if target.Engine == db.SQLite {
 		if _, err := os.Stat(target.Path); errors.Is(err, os.ErrNotExist) {
