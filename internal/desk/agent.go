@@ -391,6 +391,26 @@ func (s *Service) CheckSurvey(ctx context.Context, token string) error {
 	return nil
 }
 
+// SurveyTicket names the ticket a survey link is about and the customer
+// account it belongs to ("" for a guest's ticket): the answered page
+// leads its owner, when signed in, back to it. ErrNotFound for an
+// unknown link.
+func (s *Service) SurveyTicket(ctx context.Context, token string) (ticketID, customerID string, err error) {
+	if token == "" || len(token) > 64 {
+		return "", "", ErrNotFound
+	}
+	var customer sql.NullString
+	err = s.db.Read.QueryRowContext(ctx, `SELECT t.id, t.customer_id FROM ticket_surveys s JOIN tickets t ON t.id = s.ticket_id
+		WHERE s.token_hash = $1`, hashToken(token)).Scan(&ticketID, &customer)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return "", "", ErrNotFound
+	case err != nil:
+		return "", "", wrapDB("read survey", err)
+	}
+	return ticketID, customer.String, nil
+}
+
 func (s *Service) AnswerSurvey(ctx context.Context, token string, rating int, comment string) error {
 	fields := map[string]string{}
 	if rating < 1 || rating > 5 {

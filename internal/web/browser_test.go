@@ -74,7 +74,7 @@ func TestBrowserSignUpSwitchLanguageSignOutSignIn(t *testing.T) {
 		chromedp.SendKeys(css("#email"), "lea@example.fr"),
 		chromedp.SendKeys(css("#password"), "correct horse battery"),
 		chromedp.SendKeys(css("#password_confirm"), "correct horse battery"),
-		chromedp.SendKeys(css("#country"), "FR"),
+		chromedp.SetValue(css("#country"), "FR"), // a <select> of countries by name
 		chromedp.SendKeys(css("#city"), "Lyon"),
 		chromedp.Click(css("#signup-submit")),
 		chromedp.WaitVisible(css("#account-email")),

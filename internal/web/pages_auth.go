@@ -123,6 +123,13 @@ func (s *Server) signupForm(w http.ResponseWriter, r *http.Request) {
 	v := s.newView(r, "auth.signup.title", nil)
 	v.Form.Set("language", v.Lang)
 	v.Form.Set("customer_type", "consumer")
+	// The country the field suggested (its placeholder was "FR"): the
+	// store's own, chosen until the visitor picks another.
+	country := "FR"
+	if s.Invoices != nil && s.Invoices.Seller().Country != "" {
+		country = s.Invoices.Seller().Country
+	}
+	v.Form.Set("country", country)
 	v.Form.Set("next", r.URL.Query().Get("next"))
 	s.render(w, r, http.StatusOK, "signup", v)
 }

@@ -8,6 +8,7 @@ import (
 	"maps"
 	"net/http"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -43,6 +44,11 @@ func (s *Server) contactView(r *http.Request) *view {
 		v.Form.Set("email", u.Email)
 	}
 	v.Form.Set("order_ref", r.URL.Query().Get("order"))
+	// A link may choose the subject (the cart's "contact us to add
+	// credit": billing); only one of the form's own.
+	if topic := r.URL.Query().Get("topic"); slices.Contains(desk.Topics, topic) {
+		v.Form.Set("topic", topic)
+	}
 	// From a claim's "Think this decision is wrong? Write to us quoting
 	// this claim": the message starts by quoting it, as the customer was
 	// asked to. Only a claim's reference is taken from the link.

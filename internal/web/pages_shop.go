@@ -303,6 +303,11 @@ type cartData struct {
 	CardEnabled     bool
 	Proof           proofAsk
 
+	// Short is what the balance lacks to pay the cart when card payment
+	// is off: the page says so, and how to get credit, in place of a Pay
+	// button that could only be refused. Zero otherwise.
+	Short money.Amount
+
 	// TermsVersion is the terms of sale version in force, which the form
 	// sends back so that a change while the buyer read is caught.
 	TermsVersion string
@@ -381,6 +386,11 @@ func (s *Server) cartView(r *http.Request) (*view, error) {
 				return nil, err
 			}
 			d.Balance = b
+			if !d.CardEnabled && b.Currency == d.Total.Currency && b.Minor < d.Total.Minor {
+				if d.Short, err = d.Total.Sub(b); err != nil {
+					return nil, err
+				}
+			}
 		}
 	}
 	v.Data = d

@@ -28,7 +28,10 @@ func (s *Server) surveyForm(w http.ResponseWriter, r *http.Request) {
 		if v.Flash = s.takeFlash(w, r, v.Lang); v.Flash == "" {
 			v.Flash = s.Messages.T(v.Lang, "survey.error.survey_answered")
 		}
-		v.Data = true
+		if v.Data, err = s.surveyAnswered(r); err != nil {
+			s.serverError(w, r, err)
+			return
+		}
 	default:
 		s.serverError(w, r, err)
 		return
@@ -60,7 +63,10 @@ func (s *Server) survey(w http.ResponseWriter, r *http.Request) {
 		// the page as an answered link shows it, without the form that
 		// asked for an answer it could only refuse again.
 		v.Flash = s.Messages.T(v.Lang, "survey.error.survey_answered")
-		v.Data = true
+		if v.Data, err = s.surveyAnswered(r); err != nil {
+			s.serverError(w, r, err)
+			return
+		}
 		s.render(w, r, http.StatusUnprocessableEntity, "survey", v)
 	default:
 		v.Errors = map[string]string{"rating": s.Messages.T(v.Lang, "survey.error."+code)}
@@ -123,4 +129,26 @@ func (s *Server) surveyStop(w http.ResponseWriter, r *http.Request) {
 	}
 	// Post/redirect/get: the page now says it is done.
 	http.Redirect(w, r, "/survey/"+url.PathEscape(r.PathValue("token"))+"/stop", http.StatusSeeOther)
+}
+
+// surveyDone is the answered survey's page: thanks, and a way on: the
+// ticket itself for its customer signed in, else the shop.
+type surveyDone struct {
+	Ticket string // the ticket's page, for its owner signed in
+}
+
+func (s *Server) surveyAnswered(r *http.Request) (*surveyDone, error) {
+	d := &surveyDone{}
+	u := state(r).user
+	if u == nil {
+		return d, nil
+	}
+	ticket, customer, err := s.Desk.SurveyTicket(r.Context(), r.PathValue("token"))
+	if err != nil && !errors.Is(err, desk.ErrNotFound) {
+		return nil, err
+	}
+	if customer != "" && customer == u.ID {
+		d.Ticket = "/support/tickets/" + url.PathEscape(ticket)
+	}
+	return d, nil
 }

@@ -379,6 +379,32 @@ func formatInt(n int, lang string) string {
 	return b.String()
 }
 
+// Size is a file's size for the page's language, as people read one:
+// "512 octets", "179 Ko", "2,4 Mo" in French; "512 bytes", "179 KB",
+// "2.4 MB" in English (1 KB = 1024 bytes, as file managers count).
+// Every page that shows a size shows it through here.
+func (v *view) Size(n int64) string { return formatSize(v.messages, n, v.Lang) }
+
+func formatSize(m *locale.Catalog, n int64, lang string) string {
+	const kb, mb = 1024, 1024 * 1024
+	switch {
+	case n < kb:
+		return m.TPairs(lang, "size.bytes", "N", formatInt(int(n), lang))
+	case n < mb-kb/2:
+		return m.TPairs(lang, "size.kb", "N", formatInt(int((n+kb/2)/kb), lang))
+	case n < 10*mb-mb/20:
+		// One decimal below 10 MB: "2,4 Mo".
+		tenths := (n*10 + mb/2) / mb
+		sep := "."
+		if lang == locale.FR {
+			sep = ","
+		}
+		return m.TPairs(lang, "size.mb", "N", strconv.FormatInt(tenths/10, 10)+sep+strconv.FormatInt(tenths%10, 10))
+	default:
+		return m.TPairs(lang, "size.mb", "N", formatInt(int((n+mb/2)/mb), lang))
+	}
+}
+
 // Country names a country, given by its ISO code, in the page's language
 // ("FR" → "France"; "DE" → "Allemagne", "Germany"): an address the
 // customer reads ends with a name, not a code.
