@@ -25,8 +25,17 @@ func TestAdminErasureGivesUpOnlyTheBalanceShown(t *testing.T) {
 	page := ac.Get("/admin/privacy?email=ana@example.fr")
 	mustContain(t, page, `id="privacy-admin-balance"`, "12,50", `name="balance_shown" value="1250"`)
 
+	// A mistyped confirmation shows the page again with the balance and
+	// the amount the form gives up: it showed neither, and the admin's
+	// next try was refused as a balance that had changed.
+	r := ac.PostForm("/admin/customers/"+u.ID+"/erase", url.Values{"confirm_email": {"ana@exemple.fr"}, "balance_shown": {"1250"}})
+	if r.Status != http.StatusUnprocessableEntity {
+		t.Fatalf("mistyped confirmation: %d %.600s", r.Status, r.Body)
+	}
+	mustContain(t, r, `id="privacy-admin-balance"`, "12,50", `name="balance_shown" value="1250"`)
+
 	credit(t, h, u, 500) // a top-up paid meanwhile
-	r := ac.PostForm("/admin/customers/"+u.ID+"/erase", url.Values{"confirm_email": {"ana@example.fr"}, "balance_shown": {"1250"}})
+	r = ac.PostForm("/admin/customers/"+u.ID+"/erase", url.Values{"confirm_email": {"ana@example.fr"}, "balance_shown": {"1250"}})
 	if r.Status != http.StatusConflict || !strings.Contains(r.Body, "Le solde du client a changé") ||
 		!strings.Contains(r.Body, "17,50") || !strings.Contains(r.Body, `name="balance_shown" value="1750"`) {
 		t.Fatalf("a balance that grew since the page: %d %.600s", r.Status, r.Body)

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -314,18 +315,29 @@ func (s *Server) adminPrivacy(w http.ResponseWriter, r *http.Request) {
 			s.serverError(w, r, err)
 			return
 		default:
-			data.Customer = &u
-			b, err := s.Ledger.Balance(r.Context(), u.ID, billing.BalanceCurrency)
-			if err != nil {
+			if err := s.fillAdminCustomer(r.Context(), data, u); err != nil {
 				s.serverError(w, r, err)
 				return
-			}
-			if b.Minor > 0 {
-				data.Balance = b
 			}
 		}
 	}
 	s.render(w, r, http.StatusOK, "admin_privacy", v)
+}
+
+// fillAdminCustomer puts customer u on the admin's privacy page, with the
+// balance an erasure would give up (none shown when it is empty). The
+// page's form sends that amount back as balance_shown: every page showing
+// the erase form, a refusal's included, must show it.
+func (s *Server) fillAdminCustomer(ctx context.Context, data *adminPrivacyData, u account.User) error {
+	b, err := s.Ledger.Balance(ctx, u.ID, billing.BalanceCurrency)
+	if err != nil {
+		return err
+	}
+	data.Customer = &u
+	if b.Minor > 0 {
+		data.Balance = b
+	}
+	return nil
 }
 
 // adminGuestExport sends an admin the data held about a guest address (a
@@ -408,11 +420,21 @@ func (s *Server) adminCustomerErase(w http.ResponseWriter, r *http.Request) {
 		s.serverError(w, r, err)
 		return
 	}
-	if account.EmailKey(r.PostForm.Get("confirm_email")) != account.EmailKey(u.Email) {
-		v := s.newView(r, "privacy.admin.title", &adminPrivacyData{Customer: &u})
+	// refuse shows the customer's page again, with the balance as it is
+	// now (the amount the next erasure gives up) and why.
+	refuse := func(status int, message string) {
+		data := &adminPrivacyData{}
+		if err := s.fillAdminCustomer(r.Context(), data, u); err != nil {
+			s.serverError(w, r, err)
+			return
+		}
+		v := s.newView(r, "privacy.admin.title", data)
 		v.Form.Set("email", u.Email)
-		v.Errors = map[string]string{"confirm_email": s.Messages.T(v.Lang, "privacy.admin.confirm_mismatch")}
-		s.render(w, r, http.StatusUnprocessableEntity, "admin_privacy", v)
+		v.Errors = map[string]string{"confirm_email": s.Messages.T(v.Lang, message)}
+		s.render(w, r, status, "admin_privacy", v)
+	}
+	if account.EmailKey(r.PostForm.Get("confirm_email")) != account.EmailKey(u.Email) {
+		refuse(http.StatusUnprocessableEntity, "privacy.admin.confirm_mismatch")
 		return
 	}
 	// The form carries the balance the page showed the admin: the
@@ -424,26 +446,11 @@ func (s *Server) adminCustomerErase(w http.ResponseWriter, r *http.Request) {
 	forfeit := money.Amount{Minor: max(shown, 0), Currency: billing.BalanceCurrency}
 	if _, err := s.Privacy.EraseGivingUp(r.Context(), u.ID, state(r).user.Actor(), privacy.ReasonOnBehalf, forfeit); err != nil {
 		if errors.Is(err, privacy.ErrBalanceChanged) {
-			data := &adminPrivacyData{Customer: &u}
-			b, berr := s.Ledger.Balance(r.Context(), u.ID, billing.BalanceCurrency)
-			if berr != nil {
-				s.serverError(w, r, berr)
-				return
-			}
-			if b.Minor > 0 {
-				data.Balance = b
-			}
-			v := s.newView(r, "privacy.admin.title", data)
-			v.Form.Set("email", u.Email)
-			v.Errors = map[string]string{"confirm_email": s.Messages.T(v.Lang, "privacy.admin.balance_changed")}
-			s.render(w, r, http.StatusConflict, "admin_privacy", v)
+			refuse(http.StatusConflict, "privacy.admin.balance_changed")
 			return
 		}
 		if _, message, refused := erasureRefused(err); refused {
-			v := s.newView(r, "privacy.admin.title", &adminPrivacyData{Customer: &u})
-			v.Form.Set("email", u.Email)
-			v.Errors = map[string]string{"confirm_email": s.Messages.T(v.Lang, message)}
-			s.render(w, r, http.StatusConflict, "admin_privacy", v)
+			refuse(http.StatusConflict, message)
 			return
 		}
 		s.serverError(w, r, err)
