@@ -6,8 +6,6 @@ import (
 
 	"golang.org/x/text/cases"
 	"golang.org/x/text/unicode/norm"
-
-	"comptoir/internal/locale"
 )
 
 // Level is how precisely a notice names the buyer's place.
@@ -145,8 +143,3 @@ func PlaceOf(b Billing, c *Crowd, k int) (Level, string) {
 	}
 	return LevelNone, ""
 }
-
-// CountryName is the name of a country in lang ("FR" → "France",
-// "DE" → "Allemagne" in French); the code itself when unknown. The
-// invoices name countries so too (locale.CountryName).
-func CountryName(code, lang string) string { return locale.CountryName(code, lang) }

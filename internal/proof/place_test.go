@@ -63,16 +63,6 @@ func TestPlaceOfKeepsCountriesApart(t *testing.T) {
 	}
 }
 
-func TestCountryName(t *testing.T) {
-	for _, tt := range []struct{ code, lang, want string }{
-		{"FR", "fr", "France"}, {"DE", "fr", "Allemagne"}, {"DE", "en", "Germany"}, {"ZZZ", "en", "ZZZ"},
-	} {
-		if got := CountryName(tt.code, tt.lang); got != tt.want {
-			t.Errorf("CountryName(%s, %s) = %q, want %q", tt.code, tt.lang, got, tt.want)
-		}
-	}
-}
-
 // People type the same place in many ways; the crowd counts them as one
 // place: case, spaces, accents (French capitals often lose theirs),
 // hyphens and apostrophes do not make another city or region.

@@ -33,7 +33,7 @@ func Word(m Messages, n notice, lang string, now time.Time) Item {
 	}
 	place := n.Place
 	if n.Level == LevelCountry {
-		place = CountryName(n.Place, lang)
+		place = locale.CountryName(n.Place, lang)
 	}
 	ago := Ago(m, lang, now.Sub(n.Slot))
 	level := n.Level
