@@ -326,45 +326,16 @@ func TestSessionCreatedAsTheAccountIsDisabled(t *testing.T) {
 	disabled := make(chan error, 1)
 	go func() { disabled <- svc.DisableStaff(e.ctx, admin.Actor(), agent.ID) }()
 	<-inside
-	type result struct {
-		token string
-		err   error
-	}
-	signedIn := make(chan result, 1)
-	go func() {
-		token, _, err := e.svc.CreateSession(e.ctx, agent.ID, "192.0.2.1", "test")
-		signedIn <- result{token, err}
-	}()
-	// The sign-in either finished (the race) or waits on the account's row.
-	var got *result
-	testwait.Until(t, "the sign-in ends or waits on a lock", func() bool {
-		select {
-		case r := <-signedIn:
-			got = &r
-			return true
-		default:
+	got := signInWhileHeld(t, e, agent.ID, func() {
+		close(release)
+		if err := <-disabled; err != nil {
+			t.Fatal(err)
 		}
-		var n int
-		e.db.Read.QueryRowContext(e.ctx, `SELECT COUNT(*) FROM pg_stat_activity
-			WHERE datname = current_database() AND wait_event_type = 'Lock'`).Scan(&n)
-		return n > 0
 	})
-	close(release)
-	if err := <-disabled; err != nil {
-		t.Fatal(err)
-	}
-	if got == nil {
-		r := <-signedIn
-		got = &r
-	}
 	if !errors.Is(got.err, account.ErrInvalidCredentials) {
 		t.Errorf("session created as the account was disabled: %v, want ErrInvalidCredentials", got.err)
 	}
-	var n int
-	if err := e.db.Read.QueryRowContext(e.ctx, `SELECT COUNT(*) FROM sessions WHERE user_id = $1`, agent.ID).Scan(&n); err != nil {
-		t.Fatal(err)
-	}
-	if n != 0 {
+	if n := sessionsOf(t, e, agent.ID); n != 0 {
 		t.Errorf("%d sessions of the disabled account, want none", n)
 	}
 	e.clock.Advance(time.Minute)
@@ -397,21 +368,41 @@ func TestSessionCreatedAsTheAccountIsErased(t *testing.T) {
 	if _, err := account.EraseTx(e.ctx, tx, customer.ID, t0, nil); err != nil {
 		t.Fatal(err)
 	}
-	type result struct {
-		token string
-		err   error
+	got := signInWhileHeld(t, e, customer.ID, func() {
+		if err := tx.Commit(); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if !errors.Is(got.err, account.ErrInvalidCredentials) {
+		t.Errorf("session created as the account was erased: %v, want ErrInvalidCredentials", got.err)
 	}
-	signedIn := make(chan result, 1)
+	if n := sessionsOf(t, e, customer.ID); n != 0 {
+		t.Errorf("%d sessions of the erased account, want none", n)
+	}
+}
+
+type signInResult struct {
+	token string
+	err   error
+}
+
+// signInWhileHeld creates a session for userID while another transaction
+// holds the account, and commit ends that transaction: on PostgreSQL once
+// the sign-in has ended (the race) or waits on the account's row; on
+// SQLite, whose single writer orders them, at once. It returns the
+// sign-in's token and error.
+func signInWhileHeld(t *testing.T, e *env, userID string, commit func()) signInResult {
+	t.Helper()
+	signedIn := make(chan signInResult, 1)
 	go func() {
-		token, _, err := e.svc.CreateSession(e.ctx, customer.ID, "192.0.2.1", "test")
-		signedIn <- result{token, err}
+		token, _, err := e.svc.CreateSession(e.ctx, userID, "192.0.2.1", "test")
+		signedIn <- signInResult{token, err}
 	}()
-	var got *result
 	if e.db.Engine == db.Postgres {
 		testwait.Until(t, "the sign-in ends or waits on a lock", func() bool {
 			select {
 			case r := <-signedIn:
-				got = &r
+				signedIn <- r
 				return true
 			default:
 			}
@@ -421,21 +412,16 @@ func TestSessionCreatedAsTheAccountIsErased(t *testing.T) {
 			return n > 0
 		})
 	}
-	if err := tx.Commit(); err != nil {
-		t.Fatal(err)
-	}
-	if got == nil {
-		r := <-signedIn
-		got = &r
-	}
-	if !errors.Is(got.err, account.ErrInvalidCredentials) {
-		t.Errorf("session created as the account was erased: %v, want ErrInvalidCredentials", got.err)
-	}
+	commit()
+	return <-signedIn
+}
+
+// sessionsOf counts userID's sessions.
+func sessionsOf(t *testing.T, e *env, userID string) int {
+	t.Helper()
 	var n int
-	if err := e.db.Read.QueryRowContext(e.ctx, `SELECT COUNT(*) FROM sessions WHERE user_id = $1`, customer.ID).Scan(&n); err != nil {
+	if err := e.db.Read.QueryRowContext(e.ctx, `SELECT COUNT(*) FROM sessions WHERE user_id = $1`, userID).Scan(&n); err != nil {
 		t.Fatal(err)
 	}
-	if n != 0 {
-		t.Errorf("%d sessions of the erased account, want none", n)
-	}
+	return n
 }
