@@ -44,7 +44,7 @@ func Check(p *Policy) []Warning {
 	add := func(path, code string, arg Args, format string, args ...any) {
 		ws = append(ws, Warning{Line: loc.line(strings.Split(path, ".")), Path: path, Msg: fmt.Sprintf(format, args...), Code: code, Arg: arg})
 	}
-	if def := Default(); p.ID() == def.ID() && p.Digest != def.Digest {
+	if def, ok := Builtin(p.ID()); ok && p.Digest != def.Digest {
 		add("version", CodeBuiltinChanged, Args{Name: def.ID()}, "%s is the built-in policy, and a published version never changes: give this document another name or a new version", def.ID())
 	}
 	if p.Law == LawEU {

@@ -2,6 +2,7 @@
 // enforces it (POLICY.md). It is pure: no I/O, no clock; time is passed in.
 //
 //	p, err := policy.Parse(document)       // or policy.Default(): default@1
+//	                                        // (policy.Builtins(): default@1, default@2)
 //	warnings := policy.Check(p)             // where the policy promises less than the law
 //	facts, err := policy.DecodeFacts(json)  // API.md's facts, strictly
 //	d := policy.Evaluate(p, facts, now)     // THE decision: CLI and server alike
@@ -52,6 +53,15 @@
 // {deadline}, {refund}, {paid}, {refunded}, {ordered}, {delivered},
 // {undelivered}, {expected}, {cancel}, {legal_deadline}, {policy}; each rule
 // accepts only the fields it fills, so a reason never renders with a hole.
+// {count, plural, one {…} other {…}} chooses a text by a count ({ordered},
+// {delivered} or {undelivered}) with each language's CLDR plural rules
+// (golang.org/x/text/feature/plural): "{delivered, plural, one {a été livré}
+// other {ont été livrés}}" reads "a été livré" for 0 and 1 in French, and
+// "{delivered, plural, one {was} other {were}}" "was" for 1 only in English.
+// Forms: zero, one, two, few, many, other (required, for every number the
+// others leave) and =N (exactly N, before the rules); a form's text may name
+// fields and hold a plural, and a reason that some count would leave blank
+// is an error.
 // "{{" and "}}" are literal braces. French text gets its no-break spaces
 // before : ; ! ? automatically. Wording a document leaves out is taken from
 // the default policy, and Check says so.

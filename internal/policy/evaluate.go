@@ -478,6 +478,24 @@ func (e *evaluation) writeField(b *strings.Builder, f field, lang int) {
 	}
 }
 
+// count is the number a count field holds (see countFields), which a
+// plural chooses its form by.
+func (e *evaluation) count(f field) int64 {
+	o := e.f.Order
+	if o == nil {
+		return 0
+	}
+	switch f {
+	case fieldOrdered:
+		return o.Quantity
+	case fieldDelivered:
+		return o.Delivered
+	case fieldUndelivered:
+		return o.Quantity - o.Delivered
+	}
+	return 0
+}
+
 // truncated is d as writeSpan shows it with its two largest units.
 func truncated(d time.Duration) time.Duration {
 	for _, u := range spanUnits {

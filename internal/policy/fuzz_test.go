@@ -12,6 +12,8 @@ import (
 // document it accepts can be checked and evaluated.
 func FuzzParse(f *testing.F) {
 	f.Add(DefaultDocument())
+	f.Add(Newest().Source())
+	f.Add([]byte(testDoc("eu", nil) + "\n[wording.non_delivery.partial]\nen = \"{delivered, plural, =0 {none} one {{ordered, plural, other {x}}} other {{{y}}}}\"\nfr = \"{undelivered,plural,other{}}\"\n"))
 	f.Add([]byte(testDoc("eu", nil)))
 	f.Add([]byte(testDoc("none", map[Kind]string{NonDelivery: "enabled = true\nwindow = \"1d12h\"\nremedy = \"redeliver\""})))
 	f.Add([]byte(testDoc("eu", nil) + "\n[wording.non_delivery.partial]\nen = \"{refund} {{x}}\"\nfr = \"« {refund} » : ok\"\n"))

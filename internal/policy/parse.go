@@ -587,6 +587,9 @@ func (d *doc) wording(p *Policy) error {
 			if terr != nil {
 				return d.errAt(path, terr)
 			}
+			if tpl.canBeBlank() { // a plural whose chosen form says nothing
+				return d.errf(path, CodeEmpty, Args{}, "must not be empty")
+			}
 			p.wording[r][lang] = tpl
 		}
 	}

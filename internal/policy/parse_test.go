@@ -42,7 +42,12 @@ func TestDefaultPolicy(t *testing.T) {
 }
 
 func TestDefaultWordingQuality(t *testing.T) {
-	p := Default()
+	for _, p := range Builtins() {
+		wordingQuality(t, p)
+	}
+}
+
+func wordingQuality(t *testing.T, p *Policy) {
 	for r := range numRules {
 		en, fr := p.wording[r][langEN], p.wording[r][langFR]
 		var ens, frs strings.Builder

@@ -175,26 +175,63 @@ func (p *Policy) Source() []byte { return p.source }
 //go:embed default.toml
 var defaultTOML []byte
 
+//go:embed default2.toml
+var default2TOML []byte
+
 // DefaultDocument returns the built-in default policy document
-// (default.toml), for a store that wants to start its own from it.
+// (default.toml, default@1), for a store that wants to start its own from
+// it.
 func DefaultDocument() []byte {
 	return append([]byte(nil), defaultTOML...)
 }
 
 // Default returns the built-in default policy, default@1: POLICY.md's rules
-// as data. It is parsed once and shared (a Policy is immutable).
+// as data, what `comptoir policy eval` decides under without --policy and
+// what a store puts in force until it chooses another version. It is parsed
+// once and shared (a Policy is immutable), and never changes: default@1 is
+// published, and orders accepted under it are decided under it.
 func Default() *Policy { return defaultPolicy() }
+
+// Builtins returns the built-in policy versions, oldest first: default@1
+// (Default) and default@2, default@1's rules with its wording corrected
+// (counts that agree with their number, the 24–48 hour answer promise, the
+// consumer's withdrawal from a subscription on the page). Each is published
+// in every store by a migration; default@2 is offered, never put in force
+// by itself.
+func Builtins() []*Policy { return builtins() }
+
+// Builtin returns the built-in version of that ID ("default@2"), if any.
+func Builtin(id string) (*Policy, bool) {
+	for _, p := range builtins() {
+		if p.ID() == id {
+			return p, true
+		}
+	}
+	return nil, false
+}
+
+// Newest returns the newest built-in version, the one a store is offered.
+func Newest() *Policy {
+	all := builtins()
+	return all[len(all)-1]
+}
 
 // defaultPolicy parses default.toml once. A broken default.toml is a build
 // defect that the package tests catch, so it panics rather than return an
 // error every caller would have to handle.
-var defaultPolicy = sync.OnceValue(func() *Policy {
-	p, err := parse(defaultTOML)
+var defaultPolicy = sync.OnceValue(func() *Policy { return mustParseBuiltin("default.toml", defaultTOML) })
+
+var builtins = sync.OnceValue(func() []*Policy {
+	return []*Policy{defaultPolicy(), mustParseBuiltin("default2.toml", default2TOML)}
+})
+
+func mustParseBuiltin(file string, doc []byte) *Policy {
+	p, err := parse(doc)
 	if err != nil {
-		panic(fmt.Sprintf("policy: the built-in default.toml is invalid: %v", err))
+		panic(fmt.Sprintf("policy: the built-in %s is invalid: %v", file, err))
 	}
 	if len(p.missing) > 0 {
-		panic(fmt.Sprintf("policy: the built-in default.toml lacks wording for %v", p.missing))
+		panic(fmt.Sprintf("policy: the built-in %s lacks wording for %v", file, p.missing))
 	}
 	return p
-})
+}

@@ -90,6 +90,9 @@ const (
 	CodeUnclosedBrace      = "unclosed_brace"
 	CodeUnknownField       = "unknown_field"
 	CodeUnavailableField   = "unavailable_field"
+	CodeBadPlural          = "bad_plural"
+	CodePluralNotCount     = "plural_not_count"
+	CodePluralOther        = "plural_other_missing"
 	CodePageMissing        = "page_missing"
 	CodePageTextMissing    = "page_text_missing"
 	CodeMultiLine          = "multi_line"
@@ -115,7 +118,7 @@ var (
 		CodeNotTable, CodeNotString, CodeNotBoolean, CodeNotInteger, CodeMissing, CodeEmpty, CodeBadName,
 		CodeBadVersion, CodeBadLaw, CodeBadTimeZone, CodeKindMissing, CodeEnabledMissing, CodeBadCounting,
 		CodeWindowMissing, CodeBadWindow, CodeWindowEmpty, CodeWindowTooLong, CodeCalendarDays, CodeBadRemedy,
-		CodeUnclosedBrace, CodeUnknownField, CodeUnavailableField, CodePageMissing, CodePageTextMissing,
+		CodeUnclosedBrace, CodeUnknownField, CodeUnavailableField, CodeBadPlural, CodePluralNotCount, CodePluralOther, CodePageMissing, CodePageTextMissing,
 		CodeMultiLine, CodeBadPlaceholder, CodeNoWithdrawal, CodeKindDisabled}
 	WarningCodes = []string{CodeBuiltinChanged, CodeWithdrawalOff, CodeWithdrawalShort, CodeWithdrawalExact,
 		CodeLiabilityOff, CodeLiabilityShort, CodeLawNone, CodeWordingMissing, CodeVersionBelowLatest}

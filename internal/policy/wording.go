@@ -4,6 +4,9 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"golang.org/x/text/feature/plural"
+	"golang.org/x/text/language"
 )
 
 // Languages of the customer wording, as indexes into a Policy's templates.
@@ -25,14 +28,77 @@ type part struct {
 	lit     string
 	f       field
 	isField bool
+	// plural, when set, makes the part a choice of text by the number
+	// field f holds: {delivered, plural, one {…} other {…}}.
+	plural *pluralChoice
+}
+
+// pluralChoice is the choice of a text by a count, with the forms of the CLDR
+// plural rules (golang.org/x/text/feature/plural): a language's rules say
+// which form a number takes (in French 0 and 1 take "one", in English only
+// 1 does), so a document says "a été livré" and "ont été livrés" once each
+// and never spells out which numbers take which. An exact form (=0) wins
+// over the rules; a form the language's rules give but the text leaves out
+// falls back to other, which is required.
+type pluralChoice struct {
+	exact []exactForm
+	forms [numPluralForms]*template // by plural.Form; nil where not given
+}
+
+type exactForm struct {
+	n int64
+	t template
+}
+
+// numPluralForms is the number of CLDR plural forms (plural.Other … Many).
+const numPluralForms = int(plural.Many) + 1
+
+// pluralForms names the forms as a document writes them, by plural.Form.
+var pluralForms = [numPluralForms]string{
+	plural.Other: "other", plural.Zero: "zero", plural.One: "one",
+	plural.Two: "two", plural.Few: "few", plural.Many: "many",
+}
+
+// pluralTags are the languages whose plural rules choose the forms, by
+// langEN / langFR.
+var pluralTags = [2]language.Tag{langEN: language.English, langFR: language.French}
+
+// countFields are the fields a plural may choose its form by: the counts.
+// Amounts, times and spans are not counts (their wording is the engine's).
+var countFields = fields(fieldOrdered, fieldDelivered, fieldUndelivered) &^ fields()
+
+// maxPluralDepth bounds plurals inside plurals, so that a hostile document
+// cannot make parsing recurse without end.
+const maxPluralDepth = 4
+
+// choose returns the text for n in language lang.
+func (p *pluralChoice) choose(n int64, lang int) *template {
+	for i := range p.exact {
+		if p.exact[i].n == n {
+			return &p.exact[i].t
+		}
+	}
+	if n < 0 { // never for a count Validate accepts; the rules index by n
+		n = -n
+	}
+	form := plural.Cardinal.MatchPlural(pluralTags[lang], int(n), 0, 0, 0, 0)
+	if t := p.forms[form]; t != nil {
+		return t
+	}
+	return p.forms[plural.Other]
 }
 
 // parseTemplate splits s into literal text and {field} placeholders, and
 // refuses a placeholder that is not in allowed: a reason must never render
 // with a hole in it, so a field the engine does not fill for that reason is
 // a document error, not a blank at run time. "{{" and "}}" stand for
-// literal braces.
+// literal braces. {count, plural, one {…} other {…}} chooses a text by a
+// count (see plural).
 func parseTemplate(s string, allowed fieldSet) (template, *coded) {
+	return parseTemplateDepth(s, allowed, 0)
+}
+
+func parseTemplateDepth(s string, allowed fieldSet, depth int) (template, *coded) {
 	var t template
 	var lit strings.Builder
 	flush := func() {
@@ -52,7 +118,7 @@ func parseTemplate(s string, allowed fieldSet) (template, *coded) {
 			lit.WriteByte('}')
 			i++
 		case c == '{':
-			end := strings.IndexByte(s[i+1:], '}')
+			end := strings.IndexAny(s[i+1:], "},")
 			if end < 0 {
 				return template{}, problem(CodeUnclosedBrace, Args{}, "a { is never closed (write {{ for a literal brace)")
 			}
@@ -65,14 +131,127 @@ func parseTemplate(s string, allowed fieldSet) (template, *coded) {
 				return template{}, problem(CodeUnavailableField, Args{Name: name, List: describeFields(allowed)}, "{%s} is not available in this reason (it has %s)", name, describeFields(allowed))
 			}
 			flush()
-			t.parts = append(t.parts, part{f: f, isField: true})
-			i += end + 1
+			if s[i+1+end] == '}' {
+				t.parts = append(t.parts, part{f: f, isField: true})
+				i += end + 1
+				continue
+			}
+			if !countFields.has(f) {
+				list := describeFields(countFields)
+				return template{}, problem(CodePluralNotCount, Args{Name: name, List: list}, "{%s} is not a count: a plural form is chosen by one of %s", name, list)
+			}
+			pl, n, perr := parsePlural(s[i+1+end+1:], name, allowed, depth)
+			if perr != nil {
+				return template{}, perr
+			}
+			t.parts = append(t.parts, part{f: f, isField: true, plural: pl})
+			i += end + 1 + n
 		default:
 			lit.WriteByte(c)
 		}
 	}
 	flush()
 	return t, nil
+}
+
+// parsePlural reads the rest of {name, plural, form {text} …}: s starts
+// after the comma that follows name. It returns the plural and how many
+// bytes of s it took, up to and including the closing brace.
+func parsePlural(s, name string, allowed fieldSet, depth int) (*pluralChoice, int, *coded) {
+	bad := func() *coded {
+		return problem(CodeBadPlural, Args{Name: name}, "{%s, plural, …} is not well formed: write {%s, plural, one {…} other {…}}, with the forms zero, one, two, few, many, other or =N", name, name)
+	}
+	if depth >= maxPluralDepth {
+		return nil, 0, bad()
+	}
+	i := skipSpaces(s, 0)
+	if !strings.HasPrefix(s[i:], "plural") {
+		return nil, 0, bad()
+	}
+	i = skipSpaces(s, i+len("plural"))
+	if i >= len(s) || s[i] != ',' {
+		return nil, 0, bad()
+	}
+	pl := &pluralChoice{}
+	for {
+		i = skipSpaces(s, i+1)
+		if i >= len(s) {
+			return nil, 0, bad()
+		}
+		if s[i] == '}' {
+			break
+		}
+		// The form: a keyword or =N, up to a space or the text's brace.
+		j := i
+		for j < len(s) && s[j] != '{' && s[j] != '}' && s[j] != ' ' && s[j] != '\n' && s[j] != '\t' {
+			j++
+		}
+		key := s[i:j]
+		j = skipSpaces(s, j)
+		if key == "" || j >= len(s) || s[j] != '{' {
+			return nil, 0, bad()
+		}
+		// The text, up to its matching brace ({{ and }} inside balance).
+		level, k := 1, j+1
+		for ; k < len(s) && level > 0; k++ {
+			switch s[k] {
+			case '{':
+				level++
+			case '}':
+				level--
+			}
+		}
+		if level > 0 {
+			return nil, 0, problem(CodeUnclosedBrace, Args{}, "a { is never closed (write {{ for a literal brace)")
+		}
+		text, err := parseTemplateDepth(s[j+1:k-1], allowed, depth+1)
+		if err != nil {
+			return nil, 0, err
+		}
+		if !pl.add(key, text) {
+			return nil, 0, bad()
+		}
+		i = k - 1 // the text's closing brace; the loop steps past it
+	}
+	if pl.forms[plural.Other] == nil {
+		return nil, 0, problem(CodePluralOther, Args{Name: name}, "{%s, plural, …} has no other {…}: the form of every number the other forms leave", name)
+	}
+	return pl, i + 1, nil
+}
+
+// add sets the form key ("one", "=0") to t; false when key is not a form
+// or is given twice.
+func (p *pluralChoice) add(key string, t template) bool {
+	if rest, ok := strings.CutPrefix(key, "="); ok {
+		n, err := strconv.ParseInt(rest, 10, 64)
+		if err != nil || n < 0 || rest != strconv.FormatInt(n, 10) {
+			return false
+		}
+		for _, e := range p.exact {
+			if e.n == n {
+				return false
+			}
+		}
+		p.exact = append(p.exact, exactForm{n: n, t: t})
+		return true
+	}
+	for form, name := range pluralForms {
+		if name == key {
+			if p.forms[form] != nil {
+				return false
+			}
+			p.forms[form] = &t
+			return true
+		}
+	}
+	return false
+}
+
+func skipSpaces(s string, i int) int {
+	for i < len(s) && (s[i] == ' ' || s[i] == '\n' || s[i] == '\t' || s[i] == '\r') {
+		i++
+	}
+	return i
 }
 
 func fieldByName(name string) (field, bool) {
@@ -96,6 +275,39 @@ func describeFields(s fieldSet) string {
 
 func (t template) empty() bool { return len(t.parts) == 0 }
 
+// canBeBlank tells whether t renders as nothing but spaces for some count:
+// a text that is only a plural with an empty form. A field always writes
+// something.
+func (t template) canBeBlank() bool {
+	for _, p := range t.parts {
+		switch {
+		case p.plural != nil:
+			if !p.plural.canBeBlank() {
+				return false
+			}
+		case p.isField:
+			return false
+		case strings.TrimSpace(p.lit) != "":
+			return false
+		}
+	}
+	return true
+}
+
+func (p *pluralChoice) canBeBlank() bool {
+	for _, e := range p.exact {
+		if e.t.canBeBlank() {
+			return true
+		}
+	}
+	for _, t := range p.forms {
+		if t != nil && t.canBeBlank() {
+			return true
+		}
+	}
+	return false
+}
+
 // render writes the template with e's fields. It takes the concrete
 // *evaluation rather than an interface so that Evaluate's state stays on
 // the stack: a decision costs a handful of allocations, not dozens.
@@ -105,14 +317,22 @@ func (t template) render(e *evaluation, lang int) string {
 	}
 	var b strings.Builder
 	b.Grow(t.size + 24*len(t.parts))
-	for _, p := range t.parts {
-		if p.isField {
-			e.writeField(&b, p.f, lang)
-		} else {
+	t.write(&b, e, lang)
+	return b.String()
+}
+
+func (t *template) write(b *strings.Builder, e *evaluation, lang int) {
+	for i := range t.parts {
+		p := &t.parts[i]
+		switch {
+		case p.plural != nil:
+			p.plural.choose(e.count(p.f), lang).write(b, e, lang)
+		case p.isField:
+			e.writeField(b, p.f, lang)
+		default:
 			b.WriteString(p.lit)
 		}
 	}
-	return b.String()
 }
 
 // frenchSpaces gives French text the no-break spaces its typography wants

@@ -27,7 +27,7 @@ func TestVersionTx(t *testing.T) {
 	if _, err := read("default@1"); !errors.Is(err, policystore.ErrNotFound) {
 		t.Fatalf("default@1 on an empty table: %v", err)
 	}
-	if n := e.count(t, `SELECT COUNT(*) FROM policies`); n != 0 {
+	if n := e.count(t, seededRows); n != 0 {
 		t.Fatalf("VersionTx wrote %d versions", n)
 	}
 
