@@ -58,6 +58,11 @@ func documentLang(r *http.Request) string {
 
 type adminPoliciesData struct {
 	Versions []policystore.Version
+	// Offer is the newest built-in version (default@2) when the store has
+	// it published as shipped but not in force: the page offers it, and
+	// InForce names the version new orders accept meanwhile.
+	Offer   *policystore.Version
+	InForce string
 }
 
 func (s *Server) adminPolicies(w http.ResponseWriter, r *http.Request) {
@@ -66,7 +71,19 @@ func (s *Server) adminPolicies(w http.ResponseWriter, r *http.Request) {
 		s.serverError(w, r, err)
 		return
 	}
-	s.render(w, r, http.StatusOK, "admin_policies", s.newView(r, "admin.policies.title", adminPoliciesData{Versions: vs}))
+	d := adminPoliciesData{Versions: vs}
+	newest := policy.Newest()
+	for i := range vs {
+		if vs[i].InForce {
+			d.InForce = vs[i].ID
+		}
+	}
+	for i := range vs {
+		if v := &vs[i]; v.ID == newest.ID() && v.Digest == newest.Digest && !v.IsDraft() && !v.InForce {
+			d.Offer = v
+		}
+	}
+	s.render(w, r, http.StatusOK, "admin_policies", s.newView(r, "admin.policies.title", d))
 }
 
 type policyEditData struct {
