@@ -2,11 +2,16 @@ package policystore_test
 
 import (
 	"bytes"
+	"context"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"comptoir/internal/clock"
+	"comptoir/internal/db"
+	"comptoir/internal/db/dbtest"
 	"comptoir/internal/money"
 	"comptoir/internal/policy"
 	"comptoir/internal/policystore"
@@ -76,5 +81,76 @@ func TestDefault2IsOfferedNotImposed(t *testing.T) {
 	d, err := e.svc.SaveDraft(e.ctx, admin, bytes.Replace(policy.DefaultDocument(), []byte("version = 1\n"), []byte("version = 2\n"), 1))
 	if !errors.Is(err, policystore.ErrVersionPublished) {
 		t.Errorf("a draft over default@2: %+v, %v", d, err)
+	}
+}
+
+// The migration that publishes default@2, in stores that existed before
+// it: the version in force stays in force, and a default@2 of the store's
+// own (an admin's copy of default@1 saved as version 2) is kept as it was,
+// draft or published; the built-in text is then simply not offered there.
+func TestDefault2MigrationKeepsWhatAStoreHas(t *testing.T) {
+	ms, err := db.Migrations(dbtest.Engine())
+	if err != nil {
+		t.Fatal(err)
+	}
+	upTo := slices.IndexFunc(ms, func(m db.Migration) bool { return strings.Contains(m.Name, "policy_default_2") })
+	if upTo < 0 {
+		t.Fatal("no policy_default_2 migration")
+	}
+	own := bytes.Replace(bytes.Replace(policy.DefaultDocument(), []byte("version = 1\n"), []byte("version = 2\n"), 1),
+		[]byte(`window = "7d"`), []byte(`window = "10d"`), 1)
+	for _, c := range []struct {
+		name    string
+		draft   bool // the store saved its own default@2
+		publish bool // and published it
+	}{{"nothing of its own", false, false}, {"its own draft", true, false}, {"its own published", true, true}} {
+		t.Run(c.name, func(t *testing.T) {
+			ctx := context.Background()
+			d := dbtest.OpenMigratedTo(t, upTo)
+			clk := clock.NewManual(t0)
+			svc := policystore.New(d, clk)
+			if id, err := svc.Current(ctx); err != nil || id.ID() != "default@1" {
+				t.Fatalf("before: %v, %v", id, err)
+			}
+			var ownDigest string
+			if c.draft {
+				dr, err := svc.SaveDraft(ctx, admin, own)
+				if err != nil || dr.Policy == nil {
+					t.Fatalf("own draft: %+v, %v", dr, err)
+				}
+				ownDigest = dr.Policy.Digest
+			}
+			if c.publish {
+				if err := svc.Publish(ctx, admin, "default@2"); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := d.Migrate(ctx); err != nil {
+				t.Fatal(err)
+			}
+			svc = policystore.New(d, clk) // a node started after the upgrade
+			want := "default@1"
+			if c.publish {
+				want = "default@2"
+			}
+			cur, err := svc.Current(ctx)
+			if err != nil || cur.ID() != want {
+				t.Fatalf("in force after the migration: %v, %v, want %s", cur, err, want)
+			}
+			v, err := svc.Version(ctx, "default@2")
+			if err != nil {
+				t.Fatal(err)
+			}
+			switch {
+			case !c.draft:
+				if v.Digest != policy.Newest().Digest || v.IsDraft() || v.InForce {
+					t.Errorf("default@2 migrated as %+v, want the built-in, published, not in force", v)
+				}
+			default:
+				if v.Digest != ownDigest || v.IsDraft() != !c.publish || v.CreatedBy != admin.ID {
+					t.Errorf("the store's own default@2 became %+v", v)
+				}
+			}
+		})
 	}
 }
