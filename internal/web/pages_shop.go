@@ -6,6 +6,7 @@ import (
 	"html/template"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -206,8 +207,8 @@ func (s *Server) cartAdd(w http.ResponseWriter, r *http.Request) {
 		s.serverError(w, r, err)
 		return
 	}
-	qty, err := strconv.Atoi(strings.TrimSpace(r.PostForm.Get("quantity")))
-	if err != nil || qty < p.MinQuantity || qty > p.MaxQuantity {
+	qty, ok := cartQuantity(p, r.PostForm.Get("quantity"))
+	if !ok {
 		v, err := s.productView(r, p)
 		if err != nil {
 			s.serverError(w, r, err)
@@ -249,6 +250,74 @@ func (s *Server) cartAdd(w http.ResponseWriter, r *http.Request) {
 	if !replaced {
 		lines = append(lines, cartLine{p.ID, qty})
 	}
+	s.writeCart(w, lines)
+	http.Redirect(w, r, "/cart", http.StatusSeeOther)
+}
+
+// cartQuantity reads a quantity typed for p and reports whether p may be
+// bought in it: its minimum to its maximum. Adding to the cart and
+// changing a line's quantity both go by it.
+func cartQuantity(p catalog.Product, typed string) (int, bool) {
+	qty, err := strconv.Atoi(strings.TrimSpace(typed))
+	return qty, err == nil && qty >= p.MinQuantity && qty <= p.MaxQuantity
+}
+
+// cartSetQuantity changes the quantity of a cart line (the cart page's
+// "Update"), by the rules of adding: the product still for sale, a
+// quantity within its bounds. 0 removes the line, as "Remove" does. A
+// refusal shows the cart again, unchanged, with the reason beside the
+// line's box in the visitor's language. Before it, a buyer who wanted
+// another quantity removed the line and added it again from its page.
+func (s *Server) cartSetQuantity(w http.ResponseWriter, r *http.Request) {
+	if err := r.ParseForm(); err != nil {
+		s.badForm(w, r, err)
+		return
+	}
+	pid, typed := r.PostForm.Get("product_id"), r.PostForm.Get("quantity")
+	lines := readCart(r)
+	i := slices.IndexFunc(lines, func(l cartLine) bool { return l.ProductID == pid })
+	refuse := func(status int, field, msg string) {
+		v, err := s.cartView(r)
+		if err != nil {
+			s.serverError(w, r, err)
+			return
+		}
+		s.keepShownCart(w, v)
+		v.Form = r.PostForm
+		v.Errors = map[string]string{field: msg}
+		s.render(w, r, status, "cart", v)
+	}
+	lang := state(r).lang
+	if n, err := strconv.Atoi(strings.TrimSpace(typed)); err == nil && n == 0 {
+		if i >= 0 {
+			s.writeCart(w, slices.Delete(lines, i, i+1))
+		}
+		http.Redirect(w, r, "/cart", http.StatusSeeOther)
+		return
+	}
+	if i < 0 {
+		// Removed meanwhile (in another tab, or paid for): changing its
+		// quantity must not put it back unseen.
+		refuse(http.StatusConflict, "form", s.Messages.T(lang, "cart.line_gone"))
+		return
+	}
+	p, err := s.Catalog.Get(r.Context(), pid)
+	if errors.Is(err, catalog.ErrNotFound) || (err == nil && !p.Cartable()) {
+		// The cart shown without it (keepShownCart), and why.
+		refuse(http.StatusConflict, "form", s.Messages.T(lang, "shop.unavailable"))
+		return
+	}
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	qty, ok := cartQuantity(p, typed)
+	if !ok {
+		refuse(http.StatusUnprocessableEntity, "quantity-"+p.ID, s.Messages.T(lang, "cart.quantity_range",
+			map[string]any{"Min": formatInt(p.MinQuantity, lang), "Max": formatInt(p.MaxQuantity, lang)}))
+		return
+	}
+	lines[i].Quantity = qty
 	s.writeCart(w, lines)
 	http.Redirect(w, r, "/cart", http.StatusSeeOther)
 }
