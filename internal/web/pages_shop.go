@@ -94,7 +94,24 @@ type productData struct {
 	// end of the free trial (Trial) or at once.
 	FirstCharge time.Time
 	Trial       bool
+	// With card payment off, what the plan page says of the balance, which
+	// pays every period: Balance is the customer's, Short what it lacks for
+	// the first charge (zero when it covers it). Due now (no trial), a
+	// short balance replaces the Subscribe button, which could only be
+	// refused, with what is missing and how to get credit; due at the
+	// trial's end, the page says the balance must cover it then.
+	BalancePays bool
+	Balance     money.Amount
+	Short       money.Amount
+	// Retries and RetryDays are what a renewal does when the balance
+	// falls short (subscriptions.RetrySchedule): tried again up to
+	// Retries times within RetryDays days, then the subscription ends.
+	Retries, RetryDays int
 }
+
+// ShortNow reports that the first charge is due now and the balance does
+// not cover it: the plan page offers no Subscribe button.
+func (d productData) ShortNow() bool { return d.BalancePays && !d.Trial && d.Short.IsPositive() }
 
 // productView is the product page, with the subscription form for plans.
 func (s *Server) productView(r *http.Request, p catalog.Product) (*view, error) {
@@ -128,11 +145,35 @@ func (s *Server) productView(r *http.Request, p catalog.Product) (*view, error) 
 				if d.FirstCharge, d.Trial, err = s.Subscriptions.FirstCharge(r.Context(), u.ID, p); err != nil {
 					return nil, err
 				}
+				if !d.CardEnabled {
+					if err := s.planBalance(r, *u, p, &d); err != nil {
+						return nil, err
+					}
+				}
 			}
 		}
 	}
 	v.Data = d
 	return v, nil
+}
+
+// planBalance fills in what the plan page says of the balance that pays
+// the plan (card payment off): the customer's balance and what it lacks
+// for the first charge, and what a renewal does when it falls short.
+func (s *Server) planBalance(r *http.Request, u account.User, plan catalog.Product, d *productData) error {
+	b, err := s.Ledger.Balance(r.Context(), u.ID, plan.UnitPrice.Currency)
+	if err != nil {
+		return err
+	}
+	d.BalancePays, d.Balance = true, b
+	if b.Minor < plan.UnitPrice.Minor {
+		if d.Short, err = plan.UnitPrice.Sub(b); err != nil {
+			return err
+		}
+	}
+	d.Retries = len(subscriptions.RetrySchedule)
+	d.RetryDays = int(subscriptions.RetrySchedule[d.Retries-1] / (24 * time.Hour))
+	return nil
 }
 
 // productFacts renders the product's block of its page (product.html's
