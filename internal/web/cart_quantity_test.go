@@ -25,9 +25,9 @@ func cartQuantityBox(productID string) *regexp.Regexp {
 // A product bought in one quantity only (a digital one) has no box. The
 // checkout buys the quantity set.
 func TestCartChangesALinesQuantity(t *testing.T) {
-	for _, tc := range []struct{ lang, total, update, refused, gone string }{
-		{"fr", "62,50\u00a0€", "Mettre à jour", "Choisissez une quantité entre 10 et 1\u202f000, ou 0 pour retirer ce produit.", "n’est plus dans votre panier"},
-		{"en", "€62.50", "Update", "Choose a quantity between 10 and 1,000, or 0 to remove this product.", "no longer in your cart"},
+	for _, tc := range []struct{ lang, total, update, refused, gone, unavailable string }{
+		{"fr", "62,50\u00a0€", "Mettre à jour", "Choisissez une quantité entre 10 et 1\u202f000, ou 0 pour retirer ce produit.", "n’est plus dans votre panier", "Ce produit n’est pas en vente."},
+		{"en", "€62.50", "Update", "Choose a quantity between 10 and 1,000, or 0 to remove this product.", "no longer in your cart", "This product is not for sale."},
 	} {
 		t.Run(tc.lang, func(t *testing.T) {
 			h := apptest.Start(t)
@@ -87,6 +87,18 @@ func TestCartChangesALinesQuantity(t *testing.T) {
 			r = c.PostForm("/cart/quantity", url.Values{"product_id": {other.ID}, "quantity": {"20"}})
 			if r.Status != http.StatusConflict || !strings.Contains(r.Body, tc.gone) || strings.Contains(r.Body, `id="quantity-`+other.ID+`"`) {
 				t.Fatalf("updating a line removed meanwhile: %d\n%s", r.Status, r.Body)
+			}
+
+			// A product withdrawn from sale meanwhile: said, and the line
+			// left out of the cart shown, as adding it would be refused.
+			gone := newService(t, h, "reels", 10)
+			c.PostForm("/cart", url.Values{"product_id": {gone.ID}, "quantity": {"10"}})
+			if err := h.App.Catalog.Archive(ctx, adminActor, gone.ID); err != nil {
+				t.Fatal(err)
+			}
+			r = c.PostForm("/cart/quantity", url.Values{"product_id": {gone.ID}, "quantity": {"20"}})
+			if r.Status != http.StatusConflict || !strings.Contains(r.Body, `id="form-error">`+tc.unavailable) || strings.Contains(r.Body, `id="quantity-`+gone.ID+`"`) {
+				t.Fatalf("updating a line withdrawn from sale: %d\n%s", r.Status, r.Body)
 			}
 
 			// The checkout buys the quantity set.
