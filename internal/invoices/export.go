@@ -94,7 +94,9 @@ func textCell(s string) string {
 
 // WriteCSV writes the accounting export: one row per document line
 // (credit notes negative), then one row per total. Amounts are plain
-// decimals with a point ("12.50"), rates in percent.
+// decimals with a point ("12.50"), rates in percent. A line's quantity is
+// the one its document prints (LineQuantity): a credit note's line that
+// credits a part of an invoiced line has none, an empty cell.
 func WriteCSV(w io.Writer, docs []Invoice) error {
 	cw := csv.NewWriter(w)
 	amt := func(minor int64, cur string) string {
@@ -112,9 +114,17 @@ func WriteCSV(w io.Writer, docs []Invoice) error {
 		}
 		cur := inv.Total.Currency
 		for _, l := range inv.Lines {
+			// As the document prints it (LineQuantity): a credit note's
+			// line credited whole, the quantity invoiced; a part, none (an
+			// empty cell, the PDF's "—"), where every credit note's line
+			// said 1.
+			qty := ""
+			if n, ok := LineQuantity(inv, l); ok {
+				qty = strconv.Itoa(n)
+			}
 			if err := cw.Write([]string{"line", inv.Number, inv.Kind, inv.IssuedAt.Format("2006-01-02T15:04:05Z"), inv.RefersToNumber, inv.OrderID,
 				inv.CustomerID, textCell(inv.BuyerName), textCell(inv.BuyerCountry), textCell(inv.BuyerVATNumber), inv.VATCountry, inv.VATReason,
-				strconv.FormatBool(inv.ReverseCharge), strconv.Itoa(l.Position), textCell(l.Description), strconv.Itoa(l.Quantity), RateBP(l.RateBP),
+				strconv.FormatBool(inv.ReverseCharge), strconv.Itoa(l.Position), textCell(l.Description), qty, RateBP(l.RateBP),
 				amt(sign*l.Net.Minor, cur), amt(sign*l.VAT.Minor, cur), amt(sign*l.Total.Minor, cur), cur}); err != nil {
 				return err
 			}

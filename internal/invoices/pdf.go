@@ -62,18 +62,32 @@ func Mentions(inv Invoice, t Translate) []string {
 // says, in words, how much of the invoiced line it refunds, and has no
 // quantity ("—").
 func LineText(inv Invoice, l Line, t Translate) (description, quantity string) {
-	if inv.Kind != KindCreditNote {
-		return l.Description, strconv.Itoa(l.Quantity)
-	}
+	n, ok := LineQuantity(inv, l)
 	switch {
-	case l.InvoicedQuantity > 0 && l.InvoicedTotal.Minor > 0 && l.Total.Minor == l.InvoicedTotal.Minor:
-		return l.Description, strconv.Itoa(l.InvoicedQuantity)
+	case ok:
+		return l.Description, strconv.Itoa(n)
 	case l.InvoicedTotal.Minor > 0:
 		return t("invoice.credit_part", "Description", l.Description, "Amount", money.Format(l.Total, inv.Lang),
 			"Of", money.Format(l.InvoicedTotal, inv.Lang)), "—"
 	default:
 		return l.Description, "—"
 	}
+}
+
+// LineQuantity is the quantity a document's line says, the same on its
+// page, in its PDF (LineText) and in the accounting export: an invoice's
+// line, what was sold; a credit note's line, the invoiced quantity when
+// it credits the whole line. A credit note's line that credits a part
+// (or whose invoiced line is unknown) gives back an amount, not units:
+// it has no quantity (ok false), where the stored 1 read as one unit.
+func LineQuantity(inv Invoice, l Line) (n int, ok bool) {
+	if inv.Kind != KindCreditNote {
+		return l.Quantity, true
+	}
+	if l.InvoicedQuantity > 0 && l.InvoicedTotal.Minor > 0 && l.Total.Minor == l.InvoicedTotal.Minor {
+		return l.InvoicedQuantity, true
+	}
+	return 0, false
 }
 
 // Title is the document's heading: invoice or credit note.

@@ -198,6 +198,7 @@ func authzFixtures(o authzObjects) map[string]authzFixture {
 		"GET /cart":                          {path: "/cart"},
 		"POST /cart":                         {path: "/cart", body: "quantity=1&product_id=" + o.product},
 		"POST /cart/remove":                  {path: "/cart/remove"},
+		"POST /cart/quantity":                {path: "/cart/quantity"},
 		"POST /checkout":                     {path: "/checkout"},
 		"GET /orders":                        {path: "/orders"},
 		"GET /orders/{id}":                   {path: "/orders/" + o.order, owned: true},

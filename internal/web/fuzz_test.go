@@ -92,7 +92,7 @@ func (fs *fuzzStore) serve(t *testing.T, req *http.Request) *httptest.ResponseRe
 var fuzzFormPaths = []string{
 	"/signup", "/signin", "/reset", "/contact", "/cart", "/cart/remove", "/checkout", "/balance/topup",
 	"/account/profile", "/account/password", "/account/tokens", "/subscriptions", "/lang",
-	"/admin/products", "/admin/credits", "/admin/canned", "/admin/vat", "/admin/proof", "/admin/policies/preview",
+	"/admin/products", "/admin/credits", "/admin/canned", "/admin/vat", "/admin/proof", "/admin/policies/preview", "/cart/quantity",
 }
 
 // FuzzFormPost posts arbitrary bodies, url-encoded or multipart, to every

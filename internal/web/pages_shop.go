@@ -6,6 +6,7 @@ import (
 	"html/template"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -93,7 +94,24 @@ type productData struct {
 	// end of the free trial (Trial) or at once.
 	FirstCharge time.Time
 	Trial       bool
+	// With card payment off, what the plan page says of the balance, which
+	// pays every period: Balance is the customer's, Short what it lacks for
+	// the first charge (zero when it covers it). Due now (no trial), a
+	// short balance replaces the Subscribe button, which could only be
+	// refused, with what is missing and how to get credit; due at the
+	// trial's end, the page says the balance must cover it then.
+	BalancePays bool
+	Balance     money.Amount
+	Short       money.Amount
+	// Retries and RetryDays are what a renewal does when the balance
+	// falls short (subscriptions.RetrySchedule): tried again up to
+	// Retries times within RetryDays days, then the subscription ends.
+	Retries, RetryDays int
 }
+
+// ShortNow reports that the first charge is due now and the balance does
+// not cover it: the plan page offers no Subscribe button.
+func (d productData) ShortNow() bool { return d.BalancePays && !d.Trial && d.Short.IsPositive() }
 
 // productView is the product page, with the subscription form for plans.
 func (s *Server) productView(r *http.Request, p catalog.Product) (*view, error) {
@@ -127,11 +145,35 @@ func (s *Server) productView(r *http.Request, p catalog.Product) (*view, error) 
 				if d.FirstCharge, d.Trial, err = s.Subscriptions.FirstCharge(r.Context(), u.ID, p); err != nil {
 					return nil, err
 				}
+				if !d.CardEnabled {
+					if err := s.planBalance(r, *u, p, &d); err != nil {
+						return nil, err
+					}
+				}
 			}
 		}
 	}
 	v.Data = d
 	return v, nil
+}
+
+// planBalance fills in what the plan page says of the balance that pays
+// the plan (card payment off): the customer's balance and what it lacks
+// for the first charge, and what a renewal does when it falls short.
+func (s *Server) planBalance(r *http.Request, u account.User, plan catalog.Product, d *productData) error {
+	b, err := s.Ledger.Balance(r.Context(), u.ID, plan.UnitPrice.Currency)
+	if err != nil {
+		return err
+	}
+	d.BalancePays, d.Balance = true, b
+	if b.Minor < plan.UnitPrice.Minor {
+		if d.Short, err = plan.UnitPrice.Sub(b); err != nil {
+			return err
+		}
+	}
+	d.Retries = len(subscriptions.RetrySchedule)
+	d.RetryDays = int(subscriptions.RetrySchedule[d.Retries-1] / (24 * time.Hour))
+	return nil
 }
 
 // productFacts renders the product's block of its page (product.html's
@@ -206,8 +248,8 @@ func (s *Server) cartAdd(w http.ResponseWriter, r *http.Request) {
 		s.serverError(w, r, err)
 		return
 	}
-	qty, err := strconv.Atoi(strings.TrimSpace(r.PostForm.Get("quantity")))
-	if err != nil || qty < p.MinQuantity || qty > p.MaxQuantity {
+	qty, ok := cartQuantity(p, r.PostForm.Get("quantity"))
+	if !ok {
 		v, err := s.productView(r, p)
 		if err != nil {
 			s.serverError(w, r, err)
@@ -249,6 +291,74 @@ func (s *Server) cartAdd(w http.ResponseWriter, r *http.Request) {
 	if !replaced {
 		lines = append(lines, cartLine{p.ID, qty})
 	}
+	s.writeCart(w, lines)
+	http.Redirect(w, r, "/cart", http.StatusSeeOther)
+}
+
+// cartQuantity reads a quantity typed for p and reports whether p may be
+// bought in it: its minimum to its maximum. Adding to the cart and
+// changing a line's quantity both go by it.
+func cartQuantity(p catalog.Product, typed string) (int, bool) {
+	qty, err := strconv.Atoi(strings.TrimSpace(typed))
+	return qty, err == nil && qty >= p.MinQuantity && qty <= p.MaxQuantity
+}
+
+// cartSetQuantity changes the quantity of a cart line (the cart page's
+// "Update"), by the rules of adding: the product still for sale, a
+// quantity within its bounds. 0 removes the line, as "Remove" does. A
+// refusal shows the cart again, unchanged, with the reason beside the
+// line's box in the visitor's language. Before it, a buyer who wanted
+// another quantity removed the line and added it again from its page.
+func (s *Server) cartSetQuantity(w http.ResponseWriter, r *http.Request) {
+	if err := r.ParseForm(); err != nil {
+		s.badForm(w, r, err)
+		return
+	}
+	pid, typed := r.PostForm.Get("product_id"), r.PostForm.Get("quantity")
+	lines := readCart(r)
+	i := slices.IndexFunc(lines, func(l cartLine) bool { return l.ProductID == pid })
+	refuse := func(status int, field, msg string) {
+		v, err := s.cartView(r)
+		if err != nil {
+			s.serverError(w, r, err)
+			return
+		}
+		s.keepShownCart(w, v)
+		v.Form = r.PostForm
+		v.Errors = map[string]string{field: msg}
+		s.render(w, r, status, "cart", v)
+	}
+	lang := state(r).lang
+	if n, err := strconv.Atoi(strings.TrimSpace(typed)); err == nil && n == 0 {
+		if i >= 0 {
+			s.writeCart(w, slices.Delete(lines, i, i+1))
+		}
+		http.Redirect(w, r, "/cart", http.StatusSeeOther)
+		return
+	}
+	if i < 0 {
+		// Removed meanwhile (in another tab, or paid for): changing its
+		// quantity must not put it back unseen.
+		refuse(http.StatusConflict, "form", s.Messages.T(lang, "cart.line_gone"))
+		return
+	}
+	p, err := s.Catalog.Get(r.Context(), pid)
+	if errors.Is(err, catalog.ErrNotFound) || (err == nil && !p.Cartable()) {
+		// The cart shown without it (keepShownCart), and why.
+		refuse(http.StatusConflict, "form", s.Messages.T(lang, "shop.unavailable"))
+		return
+	}
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	qty, ok := cartQuantity(p, typed)
+	if !ok {
+		refuse(http.StatusUnprocessableEntity, "quantity-"+p.ID, s.Messages.T(lang, "cart.quantity_range",
+			map[string]any{"Min": formatInt(p.MinQuantity, lang), "Max": formatInt(p.MaxQuantity, lang)}))
+		return
+	}
+	lines[i].Quantity = qty
 	s.writeCart(w, lines)
 	http.Redirect(w, r, "/cart", http.StatusSeeOther)
 }

@@ -311,6 +311,7 @@ func (s *Server) pageRoutes() []route {
 		{"GET /cart", permAnyone, s.cart},
 		{"POST /cart", permAnyone, s.cartAdd},
 		{"POST /cart/remove", permAnyone, s.cartRemove},
+		{"POST /cart/quantity", permAnyone, s.cartSetQuantity},
 		{"POST /checkout", permCustomer, s.checkout},
 		{"GET /orders", permSignedIn, s.myOrders},
 		{"GET /orders/{id}", permSignedIn, s.orderPage},
