@@ -220,15 +220,20 @@ func (s *Service) drawPDF(pdf *fpdf.Fpdf, inv Invoice, t Translate) ([]byte, err
 // own first SetFont would have added them.
 func newPDF() *fpdf.Fpdf {
 	pdf := plainPDF()
-	if proto := coreFonts(); proto.IsValid() {
+	if proto := coreFonts(); proto != nil {
 		if fonts, ok := fontMap(pdf); ok {
-			for it := proto.MapRange(); it.Next(); {
-				fonts.SetMapIndex(it.Key(), it.Value())
+			for _, e := range proto {
+				fonts.SetMapIndex(e.key, e.value)
 			}
 		}
 	}
 	return pdf
 }
+
+// fontEntry is an entry of fpdf's font table, its key and its value each
+// read out of the map once (a map iterator copies both, for every new
+// document).
+type fontEntry struct{ key, value reflect.Value }
 
 // plainPDF is a new document as fpdf makes it, its fonts not loaded.
 func plainPDF() *fpdf.Fpdf {
@@ -239,20 +244,25 @@ func plainPDF() *fpdf.Fpdf {
 	return pdf
 }
 
-// coreFonts is the font table of a document that selected Helvetica and
-// Helvetica bold, read once, never written after: each document gets a
-// copy of its entries (the definitions' width tables are shared, and fpdf
-// only reads those of core fonts). It is invalid, and each document loads
-// its fonts itself, when fpdf's table is not where this version keeps it.
-var coreFonts = sync.OnceValue(func() reflect.Value {
+// coreFonts are the entries of the font table of a document that selected
+// Helvetica and Helvetica bold, read once, never written after: each
+// document gets a copy of them (the definitions' width tables are shared,
+// and fpdf only reads those of core fonts). It is nil, and each document
+// loads its fonts itself, when fpdf's table is not where this version
+// keeps it.
+var coreFonts = sync.OnceValue(func() []fontEntry {
 	pdf := fpdf.New("P", "mm", "A4", "")
 	pdf.SetFont("Helvetica", "", 10)
 	pdf.SetFont("Helvetica", "B", 10)
 	fonts, ok := fontMap(pdf)
 	if pdf.Err() || !ok || fonts.Len() != 2 {
-		return reflect.Value{}
+		return nil
 	}
-	return fonts
+	var entries []fontEntry
+	for it := fonts.MapRange(); it.Next(); {
+		entries = append(entries, fontEntry{it.Key(), it.Value()})
+	}
+	return entries
 })
 
 // fontMap is the document's table of loaded fonts (fpdf's unexported

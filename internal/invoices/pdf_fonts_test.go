@@ -78,3 +78,14 @@ func TestPreloadedFontsDrawTheSameDocument(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+// Regression guard (issue #9): the fonts are copied into a new document
+// from entries read out of the table once, not through a map iterator
+// that copied each key and value again for every document.
+func TestNewPDFCopiesTheFontsWithoutIterating(t *testing.T) {
+	plain := testing.AllocsPerRun(20, func() { plainPDF() })
+	preloaded := testing.AllocsPerRun(20, func() { newPDF() })
+	if extra := preloaded - plain; extra > 3 {
+		t.Errorf("newPDF: %v allocations beyond a plain document's %v, want at most 3 (7 through the iterator)", extra, plain)
+	}
+}

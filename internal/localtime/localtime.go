@@ -10,6 +10,7 @@ package localtime
 
 import (
 	"fmt"
+	"strconv"
 	"time"
 )
 
@@ -102,11 +103,19 @@ func (z Zone) longTime(t time.Time, lang, clock string) string {
 	}
 	t = z.In(t)
 	if lang == "fr" {
-		day := fmt.Sprint(t.Day())
+		// Appended to one buffer: a confirmation email writes its order's
+		// time so at every checkout.
+		var buf [64]byte
+		b := buf[:0]
 		if t.Day() == 1 {
-			day = "1er" // le 1er mars
+			b = append(b, "1er"...) // le 1er mars
+		} else {
+			b = strconv.AppendInt(b, int64(t.Day()), 10)
 		}
-		return fmt.Sprintf("%s %s %d à %s", day, monthsFR[t.Month()-1], t.Year(), t.Format(clock))
+		b = append(append(append(b, ' '), monthsFR[t.Month()-1]...), ' ')
+		b = strconv.AppendInt(b, int64(t.Year()), 10)
+		b = t.AppendFormat(append(b, " à "...), clock)
+		return string(b)
 	}
 	return t.Format("2 January 2006 at " + clock)
 }

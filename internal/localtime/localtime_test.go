@@ -43,3 +43,32 @@ func TestLoadRefusesWhatIsNotAZone(t *testing.T) {
 		}
 	}
 }
+
+// Regression guard (issue #9): every checkout's confirmation writes the
+// order's time in French; fmt took 6 allocations for it, one buffer 1.
+func TestLongTimeInFrenchAllocatesOnce(t *testing.T) {
+	paris, err := Load("Europe/Paris")
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := time.Date(2026, 3, 8, 10, 0, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		at   time.Time
+		want string
+	}{
+		{at, "8 mars 2026 à 11:00 CET"},
+		{time.Date(2026, 5, 1, 22, 5, 0, 0, time.UTC), "2 mai 2026 à 00:05 CEST"},
+		{time.Date(2026, 9, 30, 22, 5, 0, 0, time.UTC), "1er octobre 2026 à 00:05 CEST"},
+		{time.Date(12026, 12, 31, 12, 0, 0, 0, time.UTC), "31 décembre 12026 à 13:00 CET"},
+	} {
+		if got := paris.LongTime(tc.at, "fr"); got != tc.want {
+			t.Errorf("LongTime(%v) = %q, want %q", tc.at, got, tc.want)
+		}
+	}
+	if got := paris.LongTimeSeconds(at, "fr"); got != "8 mars 2026 à 11:00:00 CET" {
+		t.Errorf("LongTimeSeconds = %q", got)
+	}
+	if n := testing.AllocsPerRun(100, func() { paris.LongTime(at, "fr") }); n > 1 {
+		t.Errorf("LongTime in French: %v allocations, want 1", n)
+	}
+}

@@ -73,12 +73,24 @@ func checkHeader(field, v string) error {
 	if !utf8.ValidString(v) {
 		return fmt.Errorf("%w: %s is not valid UTF-8", ErrInvalid, field)
 	}
-	for _, r := range v {
-		if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) || r == '\u2028' || r == '\u2029' {
-			return fmt.Errorf("%w: %s contains a line break or control character", ErrInvalid, field)
-		}
+	if !headerText(v) {
+		return fmt.Errorf("%w: %s contains a line break or control character", ErrInvalid, field)
 	}
 	return nil
+}
+
+// validHeader reports whether checkHeader accepts v, for a caller that
+// names the field only when it does not.
+func validHeader(v string) bool { return utf8.ValidString(v) && headerText(v) }
+
+// headerText reports whether v holds no line break nor control character.
+func headerText(v string) bool {
+	for _, r := range v {
+		if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) || r == '\u2028' || r == '\u2029' {
+			return false
+		}
+	}
+	return true
 }
 
 // checkBody allows line breaks and tabs but no other control characters

@@ -16,17 +16,7 @@ import (
 // size (3 to 4 kB) drawn into its attachment.
 func orderConfirmation(tb testing.TB) mail.Stored {
 	tb.Helper()
-	line := map[string]any{"Name": "Publications soignées", "Quantity": 2, "Amount": "50,00\u00a0€", "Key": ""}
-	subject, text, err := mail.Render("fr", "order_confirmation", map[string]any{
-		"Name": "Zoé Lefèvre", "StoreName": "Comptoir", "Trader": "Comptoir SARL, 3 rue des Lilas, 69001 Lyon, France, support@shop.example",
-		"OrderID": "ord_01JD3X9K2M4N5P6Q7R8S9T0V", "OrderLink": "https://shop.example/orders/ord_01JD3X9K2M4N5P6Q7R8S9T0V",
-		"PlacedAt": "8 mars 2026 à 11:00", "Lines": []map[string]any{line}, "Total": "50,00\u00a0€", "PaidWith": "balance",
-		"ConsentShown": true, "Immediate": "Je demande que la prestation commence avant la fin du délai de rétractation.",
-		"Waiver": "Je reconnais perdre mon droit de rétractation une fois la prestation pleinement exécutée.",
-		"Ticked": true, "ImmediateTicked": true, "WaiverTicked": true, "PolicyVersion": "default@1",
-		"PolicyLink": "https://shop.example/policy?version=default%401&lang=fr", "TermsVersion": "", "TermsLink": "",
-		"InvoiceLink": "https://shop.example/invoices/inv_01JD3X9K2M4N5P6Q7R8S9T0V", "InvoiceAttached": true,
-	})
+	subject, text, err := mail.Render("fr", "order_confirmation", confirmationData())
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -35,6 +25,35 @@ func orderConfirmation(tb testing.TB) mail.Stored {
 		ID: "msg_01JD3X9K2M4N5P6Q7R8S9T0V", Kind: "order_confirmation", From: from, To: "zoe@example.org", ToName: "Zoé Lefèvre",
 		Lang: "fr", Subject: subject, Text: text, MessageID: "<msg_01JD3X9K2M4N5P6Q7R8S9T0V@shop.example>", CreatedAt: start,
 		Attachments: []mail.Attachment{{Filename: "F-2026-000042.pdf", ContentType: "application/pdf", Data: pdf}},
+	}
+}
+
+// confirmationData is an order confirmation's template data, one line.
+func confirmationData() map[string]any {
+	line := map[string]any{"Name": "Publications soignées", "Quantity": 2, "Amount": "50,00\u00a0€", "Key": ""}
+	return map[string]any{
+		"Name": "Zoé Lefèvre", "StoreName": "Comptoir", "Trader": "Comptoir SARL, 3 rue des Lilas, 69001 Lyon, France, support@shop.example",
+		"OrderID": "ord_01JD3X9K2M4N5P6Q7R8S9T0V", "OrderLink": "https://shop.example/orders/ord_01JD3X9K2M4N5P6Q7R8S9T0V",
+		"PlacedAt": "8 mars 2026 à 11:00", "Lines": []map[string]any{line}, "Total": "50,00\u00a0€", "PaidWith": "balance",
+		"ConsentShown": true, "Immediate": "Je demande que la prestation commence avant la fin du délai de rétractation.",
+		"Waiver": "Je reconnais perdre mon droit de rétractation une fois la prestation pleinement exécutée.",
+		"Ticked": true, "ImmediateTicked": true, "WaiverTicked": true, "PolicyVersion": "default@1",
+		"PolicyLink": "https://shop.example/policy?version=default%401&lang=fr", "TermsVersion": "", "TermsLink": "",
+		"InvoiceLink": "https://shop.example/invoices/inv_01JD3X9K2M4N5P6Q7R8S9T0V", "InvoiceAttached": true,
+	}
+}
+
+// BenchmarkRender renders an order confirmation's subject and text, which
+// every checkout paid from the balance does before its transaction:
+//
+//	go test ./internal/mail -run '^$' -bench Render -benchmem
+func BenchmarkRender(b *testing.B) {
+	data := confirmationData()
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, _, err := mail.Render("fr", "order_confirmation", data); err != nil {
+			b.Fatal(err)
+		}
 	}
 }
 

@@ -14,3 +14,6 @@ func (w *Worker) MarkSent(ctx context.Context, ids []string, at time.Time) error
 	}
 	return w.markSent(ctx, marks)
 }
+
+// EndLine is endLine, for its table test.
+var EndLine = endLine

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"text/template"
 )
 
@@ -21,6 +22,10 @@ var templateFS embed.FS
 
 type mailTemplate struct {
 	subject, body *template.Template
+	// size is the length of the body last rendered from it: the next
+	// body's buffer starts that large (plus a margin) instead of growing
+	// from nothing by doubling, a copy at each step.
+	size *atomic.Int64
 }
 
 // loadTemplates parses every template once. An embedded template that does
@@ -58,7 +63,7 @@ var loadTemplates = sync.OnceValues(func() (map[string]map[string]mailTemplate, 
 		if out[lang] == nil {
 			out[lang] = map[string]mailTemplate{}
 		}
-		out[lang][kind] = mailTemplate{subject: st, body: bt}
+		out[lang][kind] = mailTemplate{subject: st, body: bt, size: new(atomic.Int64)}
 		return nil
 	})
 	return out, err
@@ -79,16 +84,29 @@ func Render(lang, kind string, data any) (subject, text string, err error) {
 	if err := t.subject.Execute(&sb, data); err != nil {
 		return "", "", fmt.Errorf("mail template %s/%s subject: %w", lang, kind, err)
 	}
+	bb.Grow(int(t.size.Load()) + 256)
 	if err := t.body.Execute(&bb, data); err != nil {
 		return "", "", fmt.Errorf("mail template %s/%s: %w", lang, kind, err)
 	}
+	t.size.Store(int64(bb.Len()))
 	subject = strings.TrimSpace(sb.String())
 	// A name with a line break would otherwise reach the Subject header;
 	// EnqueueTx refuses it too, but the error is clearer here.
-	if err := checkHeader("subject of "+lang+"/"+kind, subject); err != nil {
-		return "", "", err
+	if !validHeader(subject) {
+		return "", "", checkHeader("subject of "+lang+"/"+kind, subject)
 	}
-	return subject, strings.TrimRight(bb.String(), " \t\n") + "\n", nil
+	return subject, endLine(bb.String()), nil
+}
+
+// endLine is text without its trailing spaces, tabs and line breaks, ended
+// by one line break: most bodies already end so, and are returned as they
+// are rather than copied.
+func endLine(text string) string {
+	trimmed := strings.TrimRight(text, " \t\n")
+	if len(text) > len(trimmed) && text[len(trimmed)] == '\n' {
+		return text[:len(trimmed)+1]
+	}
+	return trimmed + "\n"
 }
 
 // Templates lists the template kinds of each language, sorted, for tests

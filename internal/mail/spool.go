@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"sync"
 )
 
 // SpoolSender writes each message as <id>.eml under data-dir/mail/outgoing,
@@ -62,11 +63,14 @@ func (s *SpoolSender) Send(ctx context.Context, m Stored) error {
 	}
 	tmp := f.Name()
 	defer os.Remove(tmp) // a no-op once renamed
-	w := bufio.NewWriter(f)
+	w := spoolWriters.Get().(*bufio.Writer)
+	w.Reset(f)
 	_, err = msg.WriteTo(w)
 	if err == nil {
 		err = w.Flush()
 	}
+	w.Reset(nil) // let go of the file
+	spoolWriters.Put(w)
 	if err == nil {
 		err = f.Sync()
 	}
@@ -84,6 +88,10 @@ func (s *SpoolSender) Send(ctx context.Context, m Stored) error {
 	}
 	return nil
 }
+
+// spoolWriters are the buffers Send writes a message to its file through:
+// one a message was a 4 kB allocation for each.
+var spoolWriters = sync.Pool{New: func() any { return bufio.NewWriter(nil) }}
 
 // syncDir makes a rename durable: the directory entry is data too.
 func syncDir(dir string) error {

@@ -205,7 +205,7 @@ func (s *Service) Place(ctx context.Context, in PlaceInput, after AfterPlace) (O
 		// PostgreSQL they go in one pipeline, with the commit or before
 		// the first statement that needs them (db.FlushAppends), rather
 		// than a round trip each.
-		if err := db.AppendWrapped(ctx, tx, wrapper("insert order"), `INSERT INTO orders (id, customer_id, status, currency, total, paid, refunded, payment_method, policy_version, lang, placed_at, paid_at, updated_at)
+		if err := db.AppendWrapped(ctx, tx, wrapInsertOrder, `INSERT INTO orders (id, customer_id, status, currency, total, paid, refunded, payment_method, policy_version, lang, placed_at, paid_at, updated_at)
 			VALUES ($1, $2, $3, $4, $5, $6, 0, $7, $8, $9, $10, $11, $10)`,
 			o.ID, o.CustomerID, o.Status, o.Total.Currency, o.Total.Minor, o.Paid.Minor, o.PaymentMethod, o.PolicyVersion, o.Lang, now, paidAt); err != nil {
 			return err
@@ -217,7 +217,7 @@ func (s *Service) Place(ctx context.Context, in PlaceInput, after AfterPlace) (O
 		}
 		// Read back only in later transactions (the card payment's, the
 		// order page): sent with the commit.
-		if err := db.AppendWrapped(ctx, tx, wrapper("insert consent"), `INSERT INTO order_consents (order_id, required, immediate_performance, withdrawal_waiver, wording_version, lang, immediate_text, waiver_text, policy_version, at, ip, user_agent, terms_version)
+		if err := db.AppendWrapped(ctx, tx, wrapInsertConsent, `INSERT INTO order_consents (order_id, required, immediate_performance, withdrawal_waiver, wording_version, lang, immediate_text, waiver_text, policy_version, at, ip, user_agent, terms_version)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
 			o.ID, consent.Required, consent.ImmediatePerformance, consent.WithdrawalWaiver, consent.WordingVersion, consent.Lang,
 			consent.ImmediateText, consent.WaiverText, consent.PolicyVersion, consent.At, consent.IP, consent.UserAgent, nullString(consent.TermsVersion)); err != nil {
@@ -343,7 +343,7 @@ func insertLine(ctx context.Context, tx *sql.Tx, orderID string, l Line) error {
 	if !l.ProcessingUntil.IsZero() {
 		until = l.ProcessingUntil
 	}
-	return db.AppendWrapped(ctx, tx, wrapper("insert line"), `INSERT INTO order_lines (id, order_id, position, product_id, product_revision, kind, name, unit_price, quantity, delivered, amount, refunded, processing_until)
+	return db.AppendWrapped(ctx, tx, wrapInsertLine, `INSERT INTO order_lines (id, order_id, position, product_id, product_revision, kind, name, unit_price, quantity, delivered, amount, refunded, processing_until)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 0, $10, 0, $11)`,
 		l.ID, orderID, l.Position, l.ProductID, l.ProductRevision, l.Kind, l.Name, l.UnitPrice.Minor, l.Quantity, l.Amount.Minor, until)
 }
@@ -352,6 +352,14 @@ func insertLine(ctx context.Context, tx *sql.Tx, orderID string, l Line) error {
 func wrapper(op string) func(error) error {
 	return func(err error) error { return wrapDB(op, err) }
 }
+
+// The checkout's wrappers, made once rather than a closure each per
+// checkout on the single writer.
+var (
+	wrapInsertOrder   = wrapper("insert order")
+	wrapInsertConsent = wrapper("insert consent")
+	wrapInsertLine    = wrapper("insert line")
+)
 
 // deliverAtOnce delivers a digital line as soon as it is paid: a licence
 // key taken from the pool in the same transaction, or the file made
