@@ -133,7 +133,7 @@ func ticketMailTx(ctx context.Context, tx *sql.Tx, ticketID string) (sent, warne
 	if status == StatusClosed {
 		until = updated
 	}
-	if warned, err = mail.KindMentioningTx(ctx, tx, warningKind, ref, created, until); err != nil {
+	if warned, err = mail.SLAWarningsMentioningTx(ctx, tx, ref, created, until); err != nil {
 		return nil, nil, fmt.Errorf("desk: erase: %w", err)
 	}
 	return sent, warned, nil

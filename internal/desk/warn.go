@@ -63,7 +63,7 @@ func (s *Service) WarnDeadlines(ctx context.Context, now time.Time) (int, error)
 }
 
 // warningKind is the staff's email about a ticket due soon.
-const warningKind = "ticket_sla_warning"
+const warningKind = mail.KindSLAWarning
 
 // warnDueQuery finds the tickets to warn about (see WarnDeadlines).
 const warnDueQuery = `SELECT id FROM tickets t

@@ -735,21 +735,29 @@ func (s *Service) CreditTx(ctx context.Context, tx *sql.Tx, in CreditInput) (Inv
 	return cn, nil
 }
 
+// creditedQuery sums what the credit notes of an invoice's line took
+// back so far. Only credit notes refer to an invoice: the partial index
+// invoices_credit_notes (refers_to), which checkouts' invoices are not
+// written into, finds them (TestCreditNoteQueriesUseTheirIndex).
+const creditedQuery = `SELECT COALESCE(SUM(l.total), 0), COALESCE(SUM(l.vat), 0)
+		FROM invoices c JOIN invoice_lines l ON l.invoice_id = c.id
+		WHERE c.order_id = $1 AND c.refers_to = $2 AND c.kind = 'credit_note' AND l.ref = $3`
+
+// chargebackQuery reads a source's invoice and what its credit notes took
+// back, through invoices_credit_notes too.
+const chargebackQuery = `SELECT i.id, i.currency, i.total,
+		COALESCE((SELECT SUM(c.total) FROM invoices c WHERE c.refers_to = i.id AND c.kind = 'credit_note'), 0)
+		FROM invoices i WHERE i.source_type = $1 AND i.source_id = $2 AND i.kind = 'invoice'`
+
 // creditSplit splits amount, going back on an invoiced line, into net and
 // VAT so that the line's credit notes together always hold the VAT of
 // what they credit together: the VAT inside all the line's credits so far,
 // this one included, less the VAT earlier notes took back. The credit that
 // brings the line to its total takes back exactly what is left of the
 // line's VAT, whatever way the invoice rounded it.
-//
-// A credit note carries its invoice's order id, so the index by order
-// finds the notes (refers_to has none).
 func (s *Service) creditSplit(ctx context.Context, tx *sql.Tx, orig Invoice, line Line, amount money.Amount) (Split, error) {
 	var creditedGross, creditedVAT int64
-	if err := tx.QueryRowContext(ctx, `SELECT COALESCE(SUM(l.total), 0), COALESCE(SUM(l.vat), 0)
-		FROM invoices c JOIN invoice_lines l ON l.invoice_id = c.id
-		WHERE c.order_id = $1 AND c.refers_to = $2 AND c.kind = 'credit_note' AND l.ref = $3`,
-		orig.OrderID, orig.ID, line.Ref).Scan(&creditedGross, &creditedVAT); err != nil {
+	if err := tx.QueryRowContext(ctx, creditedQuery, orig.OrderID, orig.ID, line.Ref).Scan(&creditedGross, &creditedVAT); err != nil {
 		return Split{}, fmt.Errorf("invoices: credited on line %s: %w", line.Ref, err)
 	}
 	gross := creditedGross + amount.Minor
@@ -776,10 +784,7 @@ func (s *Service) creditSplit(ctx context.Context, tx *sql.Tx, orig Invoice, lin
 func (s *Service) ChargebackTx(ctx context.Context, tx *sql.Tx, source, sourceID string, disputed money.Amount) (credit money.Amount, found bool, err error) {
 	var invoiceID, cur string
 	var total, credited int64
-	err = tx.QueryRowContext(ctx, `SELECT i.id, i.currency, i.total,
-		COALESCE((SELECT SUM(c.total) FROM invoices c WHERE c.refers_to = i.id AND c.kind = 'credit_note'), 0)
-		FROM invoices i WHERE i.source_type = $1 AND i.source_id = $2 AND i.kind = 'invoice'`, source, sourceID).
-		Scan(&invoiceID, &cur, &total, &credited)
+	err = tx.QueryRowContext(ctx, chargebackQuery, source, sourceID).Scan(&invoiceID, &cur, &total, &credited)
 	if errors.Is(err, sql.ErrNoRows) {
 		return money.Amount{}, false, nil
 	}

@@ -24,3 +24,30 @@ func TestNoticesQueryStartsFromNotices(t *testing.T) {
 		t.Errorf("the notices query does not start from the notices and look invoices up by id: %q", plan)
 	}
 }
+
+// The credit notes of an invoice are found through invoices_credit_notes,
+// the partial index on refers_to that only credit notes are in: the
+// credited sum of a line (creditSplit) and the chargeback's sum of an
+// invoice's credit notes (ChargebackTx). Neither reads every invoice; the
+// checkout's invoice is not written into that index.
+func TestCreditNoteQueriesUseTheirIndex(t *testing.T) {
+	d := dbtest.Open(t)
+	for _, tc := range []struct {
+		name, query string
+		args        []any
+	}{
+		{"creditSplit", creditedQuery, []any{"ord_1", "inv_1", "r1"}},
+		{"ChargebackTx", chargebackQuery, []any{"order", "ord_1"}},
+	} {
+		plan := dbtest.Plan(t, d, tc.query, tc.args...)
+		text := strings.Join(plan, "\n")
+		if !strings.Contains(text, "invoices_credit_notes") {
+			t.Errorf("%s does not find the credit notes through invoices_credit_notes:\n%s", tc.name, text)
+		}
+		for _, l := range plan {
+			if strings.HasPrefix(l, "SCAN c") || strings.Contains(l, "Seq Scan on invoices") {
+				t.Errorf("%s reads every invoice:\n%s", tc.name, text)
+			}
+		}
+	}
+}

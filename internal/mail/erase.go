@@ -93,18 +93,33 @@ func EraseMessagesTx(ctx context.Context, tx *sql.Tx, ids []string, recipient bo
 	return nil
 }
 
-// KindMentioningTx returns the ids of the messages of kind created from
+// KindSLAWarning is the kind of the staff's email about a ticket due soon
+// (internal/desk), the staff mail that SLAWarningsMentioningTx finds.
+const KindSLAWarning = "ticket_sla_warning"
+
+// slaWarningsQuery is SLAWarningsMentioningTx's query, with until when
+// withUntil. The kind is written in it, not passed: the index that bounds
+// what it reads, outgoing_mail_sla_warnings (created_at), holds only these
+// messages (WHERE kind = 'ticket_sla_warning'), so that the far more
+// numerous others (every checkout's confirmation) are not written into it,
+// and a partial index serves a query only when the query names its kind.
+func slaWarningsQuery(withUntil bool) string {
+	q := `SELECT id FROM outgoing_mail WHERE kind = '` + KindSLAWarning + `' AND created_at >= $1 AND text_body LIKE $2 ESCAPE $3`
+	if withUntil {
+		q += ` AND created_at <= $4`
+	}
+	return q + ` ORDER BY created_at, id`
+}
+
+// SLAWarningsMentioningTx returns the ids of the SLA warnings created from
 // since on (and until, when not zero) whose text names ref, literally (see
 // MentioningTx): the staff mail about one ticket, found by its reference.
-// The index on (kind, created_at) bounds what is read.
-func KindMentioningTx(ctx context.Context, q db.Querier, kind, ref string, since, until time.Time) ([]string, error) {
-	query := `SELECT id FROM outgoing_mail WHERE kind = $1 AND created_at >= $2 AND text_body LIKE $3 ESCAPE $4`
-	args := []any{kind, since.UTC(), "%" + db.EscapeLike(ref) + "%", db.LikeEscape}
+func SLAWarningsMentioningTx(ctx context.Context, q db.Querier, ref string, since, until time.Time) ([]string, error) {
+	args := []any{since.UTC(), "%" + db.EscapeLike(ref) + "%", db.LikeEscape}
 	if !until.IsZero() {
-		query += ` AND created_at <= $5`
 		args = append(args, until.UTC())
 	}
-	ids, err := db.Strings(ctx, q, query+` ORDER BY created_at, id`, args...)
+	ids, err := db.Strings(ctx, q, slaWarningsQuery(!until.IsZero()), args...)
 	if err != nil {
 		return nil, fmt.Errorf("mail mentioning %s: %w", ref, err)
 	}

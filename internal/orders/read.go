@@ -72,6 +72,14 @@ func getOrder(ctx context.Context, q db.Querier, orderID string) (Order, error) 
 	return o, nil
 }
 
+// linesQuery reads the lines of the orders in the list in (db.InList),
+// through the index of UNIQUE (order_id, position) (TestOrderQueriesUseIndexes).
+func linesQuery(in string) string {
+	return `SELECT l.order_id, l.id, l.position, l.product_id, l.product_revision, l.kind, l.name, l.unit_price, l.quantity,
+		l.delivered, l.amount, l.refunded, l.processing_until, l.licence_key, l.download_until, o.currency
+		FROM order_lines l JOIN orders o ON o.id = l.order_id WHERE l.order_id IN (` + in + `) ORDER BY l.order_id, l.position`
+}
+
 // linesOf reads the lines of several orders at once (one query for a whole
 // page of orders, never one per order).
 func linesOf(ctx context.Context, q db.Querier, orderIDs []string) (map[string][]Line, error) {
@@ -80,9 +88,7 @@ func linesOf(ctx context.Context, q db.Querier, orderIDs []string) (map[string][
 		return out, nil
 	}
 	in, args := db.InList(orderIDs)
-	rows, err := q.QueryContext(ctx, `SELECT l.order_id, l.id, l.position, l.product_id, l.product_revision, l.kind, l.name, l.unit_price, l.quantity,
-		l.delivered, l.amount, l.refunded, l.processing_until, l.licence_key, l.download_until, o.currency
-		FROM order_lines l JOIN orders o ON o.id = l.order_id WHERE l.order_id IN (`+in+`) ORDER BY l.order_id, l.position`, args...)
+	rows, err := q.QueryContext(ctx, linesQuery(in), args...)
 	if err != nil {
 		return nil, wrapDB("lines", err)
 	}
@@ -130,35 +136,10 @@ func (s *Service) List(ctx context.Context, f ListFilter) ([]Order, string, erro
 	if limit > 100 {
 		limit = 100
 	}
-	query := `SELECT ` + orderColumns + ` FROM orders WHERE 1 = 1`
-	var args []any
-	add := func(cond string, v any) {
-		args = append(args, v)
-		query += " AND " + cond + " $" + strconv.Itoa(len(args))
+	query, args, err := listQuery(f, limit)
+	if err != nil {
+		return nil, "", err
 	}
-	if f.CustomerID != "" {
-		add("customer_id =", f.CustomerID)
-	}
-	switch f.Status {
-	case "":
-	case StatusPendingPayment, StatusPaid, StatusProcessing, StatusPartial, StatusCompleted, StatusCanceled, StatusRefunded:
-		add("status =", f.Status)
-	default:
-		// A status no order can have ("shipped", "Paid") is refused, as a
-		// cursor this list never gave is, rather than answered with an
-		// empty list that reads as "no orders".
-		return nil, "", &ValidationError{Fields: map[string]string{"status": "invalid"}}
-	}
-	if f.After != "" {
-		// A cursor is an id this list gave; anything else is refused
-		// rather than read as "nothing after it".
-		if !id.Valid("ord", f.After) {
-			return nil, "", &ValidationError{Fields: map[string]string{"after": "invalid"}}
-		}
-		add("id <", f.After)
-	}
-	args = append(args, limit+1)
-	query += " ORDER BY id DESC LIMIT $" + strconv.Itoa(len(args))
 	rows, err := s.db.Read.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, "", wrapDB("list", err)
@@ -193,6 +174,42 @@ func (s *Service) List(ctx context.Context, f ListFilter) ([]Order, string, erro
 		page[i].Lines = lines[page[i].ID]
 	}
 	return page, next, nil
+}
+
+// listQuery is List's query: newest first, by customer and by status
+// through orders_by_customer and orders_by_status, all orders through the
+// primary key (TestOrderQueriesUseIndexes).
+func listQuery(f ListFilter, limit int) (string, []any, error) {
+	query := `SELECT ` + orderColumns + ` FROM orders WHERE 1 = 1`
+	var args []any
+	add := func(cond string, v any) {
+		args = append(args, v)
+		query += " AND " + cond + " $" + strconv.Itoa(len(args))
+	}
+	if f.CustomerID != "" {
+		add("customer_id =", f.CustomerID)
+	}
+	switch f.Status {
+	case "":
+	case StatusPendingPayment, StatusPaid, StatusProcessing, StatusPartial, StatusCompleted, StatusCanceled, StatusRefunded:
+		add("status =", f.Status)
+	default:
+		// A status no order can have ("shipped", "Paid") is refused, as a
+		// cursor this list never gave is, rather than answered with an
+		// empty list that reads as "no orders".
+		return "", nil, &ValidationError{Fields: map[string]string{"status": "invalid"}}
+	}
+	if f.After != "" {
+		// A cursor is an id this list gave; anything else is refused
+		// rather than read as "nothing after it".
+		if !id.Valid("ord", f.After) {
+			return "", nil, &ValidationError{Fields: map[string]string{"after": "invalid"}}
+		}
+		add("id <", f.After)
+	}
+	args = append(args, limit+1)
+	query += " ORDER BY id DESC LIMIT $" + strconv.Itoa(len(args))
+	return query, args, nil
 }
 
 // Consent is what the buyer was shown and ticked at checkout.
