@@ -10,7 +10,7 @@ import (
 )
 
 // The SLA warnings about a ticket are found through outgoing_mail_sla_warnings,
-// the partial index that only they are in (migration 0055: the index on
+// the partial index that only they are in (migration 0056: the index on
 // (kind, created_at) held every message, each checkout's confirmation
 // among them), not by reading every message.
 func TestSLAWarningsQueryUsesItsIndex(t *testing.T) {

@@ -11,7 +11,7 @@ import (
 
 // The order lists and the lines of their orders are read through indexes,
 // not by reading every order or every line: a checkout writes fewer
-// indexes than it used to (migration 0054 dropped order_lines_by_order,
+// indexes than it used to (migration 0055 dropped order_lines_by_order,
 // which repeated UNIQUE (order_id, position)), and one that a list needs
 // must not go with them.
 func TestOrderQueriesUseIndexes(t *testing.T) {
