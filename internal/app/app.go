@@ -210,7 +210,7 @@ func (a *App) build(ctx context.Context, opts Options) (err error) {
 		if a.Migrated, err = a.DB.MigrateWith(ctx, db.MigrateOptions{Logger: a.Logger}); err != nil {
 			return err
 		}
-		if err := jobs.Migrate(ctx, a.DB); err != nil {
+		if err := jobs.MigrateWith(ctx, a.DB, db.MigrateOptions{Logger: a.Logger}); err != nil {
 			return err
 		}
 	} else if err := a.DB.CheckVersion(ctx); err != nil {
