@@ -460,7 +460,7 @@ func TestTooLargeNoteIsInTheTicketsLanguage(t *testing.T) {
 		t.Fatalf("Zoé's tickets %+v (%v)", list, err)
 	}
 	msgs := e.thread(t, list[0].ID, false)
-	if text := msgs[0].Text; !strings.Contains(text, "dépasse la limite de 4\u00a0Ko") || strings.Contains(text, "header") {
+	if text := msgs[0].Text; !strings.Contains(text, "dépasse la limite de 4\u00a0Ko\u00a0:") || strings.Contains(text, "header") {
 		t.Fatalf("note on a French ticket: %q", text)
 	}
 }
@@ -521,9 +521,9 @@ func TestTooLargeNoteSaysSizesAsPeopleReadThem(t *testing.T) {
 		want       string
 	}{
 		{"una@example.org", "en", 40 << 20, "[This message is 40\u00a0MB, over the 25\u00a0MB limit: only its header was stored."},
-		{"ugo@example.org", "fr", 3 * limit, "[Ce message fait 75\u00a0Mo, au-delà de la limite de 25\u00a0Mo : seul son en-tête"},
+		{"ugo@example.org", "fr", 3 * limit, "[Ce message fait 75\u00a0Mo, au-delà de la limite de 25\u00a0Mo\u00a0: seul son en-tête"},
 		{"uma@example.org", "en", limit + 300000, "[This message is 26,514,400\u00a0bytes, over the 26,214,400\u00a0bytes limit"},
-		{"ulf@example.org", "fr", limit + 300000, "[Ce message fait 26\u202f514\u202f400\u00a0octets, au-delà de la limite de 26\u202f214\u202f400\u00a0octets :"},
+		{"ulf@example.org", "fr", limit + 300000, "[Ce message fait 26\u202f514\u202f400\u00a0octets, au-delà de la limite de 26\u202f214\u202f400\u00a0octets\u00a0:"},
 	} {
 		header := "From: <" + tc.from + ">\r\nTo: support@shop.test\r\nSubject: big\r\nMessage-ID: <big-" + tc.from + ">\r\n" +
 			"Content-Language: " + tc.lang + "\r\n"
