@@ -463,6 +463,13 @@ func TestTooLargeNoteIsInTheTicketsLanguage(t *testing.T) {
 	if text := msgs[0].Text; !strings.Contains(text, "dépasse la limite de 4\u00a0Ko\u00a0:") || strings.Contains(text, "header") {
 		t.Fatalf("note on a French ticket: %q", text)
 	}
+	// The acknowledgement said "we received your message" alone, though
+	// only its header came: it says so, and how to send it again.
+	if _, ack := e.lastOut(t, list[0].ID); ack.Kind != "ticket_ack" ||
+		!strings.Contains(ack.Text, "Votre message dépassait la limite de 4\u00a0Ko de cette adresse\u00a0: seuls son expéditeur et son objet") ||
+		!strings.Contains(ack.Text, "sous forme de liens") {
+		t.Errorf("acknowledgement of a message too large: %s %q", ack.Kind, ack.Text)
+	}
 }
 
 // Some mail programs give every mail the same Message-ID (<1@localhost>).

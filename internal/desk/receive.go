@@ -347,7 +347,7 @@ func (s *Service) Receive(ctx context.Context, in InboundMessage) (Ticket, Resul
 			if answer {
 				// An address the outbox refuses (it validates before writing
 				// anything) costs the acknowledgement, never the message.
-				if err := s.sendAckTx(ctx, tx, t, in.MessageID); err != nil && !errors.Is(err, mail.ErrInvalid) {
+				if err := s.sendAckTx(ctx, tx, t, in.MessageID, in.TooLarge); err != nil && !errors.Is(err, mail.ErrInvalid) {
 					return err
 				}
 			}
