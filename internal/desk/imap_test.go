@@ -246,7 +246,7 @@ func TestIMAPPollTooLarge(t *testing.T) {
 		Scan(&ticketID, &text, &unparsed, &raw); err != nil {
 		t.Fatalf("the oversized message left no trace on a ticket: %v", err)
 	}
-	if !unparsed || !strings.Contains(text, "limite de 4096 octets") || !strings.Contains(text, "INBOX UID 1") ||
+	if !unparsed || !strings.Contains(text, "Ce message fait 10\u00a0Ko, au-delà de la limite de 4\u00a0Ko\u00a0:") || !strings.Contains(text, "INBOX UID 1") ||
 		!strings.Contains(string(raw), "Subject: Screenshots") || strings.Contains(string(raw), "AAAA") {
 		t.Errorf("oversized message recorded as unparsed=%v text=%q raw=%q", unparsed, text, raw)
 	}
