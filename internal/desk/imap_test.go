@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -23,6 +24,7 @@ import (
 	"comptoir/internal/desk"
 	"comptoir/internal/inbound"
 	"comptoir/internal/jobs"
+	"comptoir/internal/testport"
 )
 
 // mailbox is a real IMAP server (go-imap's in-memory backend) on loopback,
@@ -40,7 +42,10 @@ func startMailbox(t *testing.T) *mailbox {
 	if err := user.Create("INBOX", nil); err != nil {
 		t.Fatal(err)
 	}
-	mb := &mailbox{t: t, addr: "127.0.0.1:0", user: user}
+	// A test stops the server, expecting connections refused, and starts it
+	// again on the same address: a port the kernel never hands to another
+	// listener meanwhile (testport).
+	mb := &mailbox{t: t, addr: "127.0.0.1:" + strconv.Itoa(testport.Free(t)), user: user}
 	mb.start()
 	t.Cleanup(mb.stop)
 	return mb
