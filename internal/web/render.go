@@ -341,6 +341,9 @@ type view struct {
 	now       time.Time
 	zone      localtime.Zone
 	messages  *locale.Catalog
+	// docs names document versions (PolicyDoc, TermsDoc); nil on the
+	// cached layouts.
+	docs *docNamer
 
 	// ProofToast loads the purchase-notice script (storefront pages).
 	ProofToast bool
@@ -413,6 +416,10 @@ func (v *view) Country(code string) string { return locale.CountryName(code, v.L
 // Time formats a moment for the page's language, in the store's time zone
 // and naming it ("01/12/2026 00:30 CET").
 func (v *view) Time(t time.Time) string { return v.zone.Time(t, v.Lang) }
+
+// LongDate is a moment's local date in words, as a document's version is
+// named: "12 mars 2026", "12 March 2026".
+func (v *view) LongDate(t time.Time) string { return v.zone.LongDate(t, v.Lang) }
 
 // Now is the request's moment, for overdue badges.
 func (v *view) Now() time.Time { return v.now }
@@ -495,7 +502,7 @@ func (s *Server) newView(r *http.Request, titleKey string, data any) *view {
 	v := &view{
 		Lang: st.lang, User: st.user, Path: s.returnPath(r), StoreName: s.StoreName,
 		Data: data, messages: s.Messages, Form: url.Values{}, now: s.Clock.Now(), zone: s.Zone,
-		ProofToast: s.proofToast(r),
+		ProofToast: s.proofToast(r), docs: &docNamer{ctx: r.Context(), s: s},
 	}
 	if titleKey != "" {
 		v.Title = s.Messages.T(st.lang, titleKey)
