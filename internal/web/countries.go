@@ -75,7 +75,8 @@ func (v *view) sortOptions(opts []countryOption) {
 // CountryOptions lists signupCountries by name in the page's language,
 // the one whose code is selected (any case) marked; a code not listed,
 // sent by hand, is kept as an option of its own so that the form shown
-// again still holds it; with none chosen, the first option asks for one.
+// again still holds it (a code that names no country is not: the visitor
+// is asked to choose); with none chosen, the first option asks for one.
 func (v *view) CountryOptions(selected string) []countryOption {
 	selected = strings.ToUpper(strings.TrimSpace(selected))
 	opts := make([]countryOption, 0, len(signupCountries)+1)
@@ -84,7 +85,7 @@ func (v *view) CountryOptions(selected string) []countryOption {
 		opts = append(opts, countryOption{Code: code, Name: locale.CountryName(code, v.Lang), Selected: code == selected})
 		found = found || code == selected
 	}
-	if !found && len(selected) == 2 {
+	if !found && len(selected) == 2 && locale.CountryName(selected, v.Lang) != selected {
 		opts = append(opts, countryOption{Code: selected, Name: locale.CountryName(selected, v.Lang), Selected: true})
 		found = true
 	}
