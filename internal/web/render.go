@@ -475,13 +475,30 @@ func (v *view) Code(prefix, code string) string {
 	return code
 }
 
-// LangOf marks an element holding text whose language is known, which
-// need not be the page's: what people wrote (a ticket's messages in the
-// ticket's language), a product's name as an order recorded it in the
-// order's language, a field meant for one language. It gives ` lang="fr"`
-// or ` lang="en"`, so that a screen reader pronounces the text in its own
-// language, and nothing when lang is not a language of the store: an
-// unknown language is left unmarked rather than guessed.
+// Written marks an element holding what a person wrote (a ticket's
+// message, a claim's description or evidence, an agent's note), lang the
+// language the store knows it in ("" when unknown). The text need not be
+// in the page's language, nor in a language of the store, nor even run
+// left to right, so it gives ` lang="fr" dir="auto"` (or "en") when the
+// language is known, and ` lang="" dir="auto"` when it is not: HTML's
+// empty lang says "unknown" where leaving it out would claim the page's
+// language, and dir="auto" lets an Arabic or Hebrew message read right to
+// left inside a French page. It does not say translate="no": a reader may
+// want a browser to translate what a customer wrote. Every user-written
+// text on the pages goes through it.
+func (v *view) Written(lang string) template.HTMLAttr {
+	if locale.Known(lang) {
+		return template.HTMLAttr(` lang="` + lang + `" dir="auto"`)
+	}
+	return ` lang="" dir="auto"`
+}
+
+// LangOf marks an element holding text the store wrote in a known
+// language, which need not be the page's: a product's name as an order
+// recorded it in the order's language, a field meant for one language. It
+// gives ` lang="fr"` or ` lang="en"`, so that a screen reader pronounces
+// the text in its own language, and nothing when lang is not a language of
+// the store. What people wrote is marked by Written instead.
 func (v *view) LangOf(lang string) template.HTMLAttr {
 	if locale.Known(lang) {
 		return template.HTMLAttr(` lang="` + lang + `"`)
