@@ -70,7 +70,9 @@ func TestUserTextIsMarkedWithItsLanguage(t *testing.T) {
 		who, lang, path string
 		want            []string
 	}{
-		{custA, "fr", "/orders/" + o.order, []string{`<span lang="en">` + lineName + `</span>`, `aria-label="` + lineName + `" lang="en">`}},
+		// The boxes ticked at checkout, as worded then in the order's language.
+		{custA, "fr", "/orders/" + o.order, []string{`<span lang="en">` + lineName + `</span>`, `aria-label="` + lineName + `" lang="en">`,
+			`<p lang="en">[x] I ask for the service to start now`}},
 		{custA, "fr", "/orders/" + o.order + "/receipt", []string{`<td lang="en">` + lineName + `</td>`}},
 		{custA, "fr", "/orders", []string{`aria-label="` + lineName + `" lang="en">`}},
 		{custA, "en", "/support/tickets/" + o.ticket, []string{`<p class="description" lang="fr" dir="auto">`}},
