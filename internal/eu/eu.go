@@ -5,7 +5,10 @@
 // Union's VAT territory, which is smaller.
 package eu
 
-import "strings"
+import (
+	"slices"
+	"strings"
+)
 
 // members are the ISO 3166-1 alpha-2 codes of the EU member states. Greece
 // is "GR" here (ISO), though EU VAT numbers use the prefix "EL".
@@ -40,6 +43,16 @@ var partsWithTheirOwnCode = map[string]bool{
 // partsWithTheirOwnCode are outside the VAT territory and are not members
 // here.
 func Member(country string) bool { return members[strings.ToUpper(country)] }
+
+// Members lists the member states' codes, in code order.
+func Members() []string {
+	out := make([]string, 0, len(members))
+	for c := range members {
+		out = append(out, c)
+	}
+	slices.Sort(out)
+	return out
+}
 
 // ConsumerLawApplies reports whether a consumer living in the country (ISO
 // alpha-2, any case) has the rights of the Union's consumer law: a member

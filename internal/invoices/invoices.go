@@ -275,6 +275,11 @@ func (inv Invoice) BuyerLines() []string {
 // renewals and top-ups have none.
 func (inv Invoice) OfOrder() bool { return strings.HasPrefix(inv.OrderID, "ord_") }
 
+// OfSubscription reports whether the document belongs to a subscription
+// (a renewal's invoice, or a credit note of one); the others that are not
+// an order's are balance top-ups'.
+func (inv Invoice) OfSubscription() bool { return strings.HasPrefix(inv.OrderID, "sub_") }
+
 // SellerAddressLines is the seller's address line by line, as given (a
 // line break in the setting is one on the page; commas stay as typed, as
 // in the PDF).

@@ -412,7 +412,7 @@ func TestInvoicePagesAndAPI(t *testing.T) {
 		t.Fatalf("order page: %d", r.Status)
 	}
 	_, agent := h.User(t, account.RoleAgent, "agent@shop.test")
-	if r := agent.Get("/console/orders/" + o.ID); r.Status != http.StatusOK || !strings.Contains(r.Body, "Pays de TVA\u00a0: FR (pays du vendeur)") {
+	if r := agent.Get("/console/orders/" + o.ID); r.Status != http.StatusOK || !strings.Contains(r.Body, "Pays de TVA\u00a0: France (FR) — pays du vendeur\u00a0;") {
 		t.Fatalf("console order page: %d", r.Status)
 	}
 	// Someone else's invoice does not exist for another customer.

@@ -97,6 +97,23 @@ func (z Zone) LongTimeSeconds(t time.Time, lang string) string {
 	return z.longTime(t, lang, "15:04:05 MST")
 }
 
+// LongDate writes the local date of a moment in words, as a customer reads
+// a document's date: "1er mars 2026", "12 March 2026". The zero time is "".
+func (z Zone) LongDate(t time.Time, lang string) string {
+	if t.IsZero() {
+		return ""
+	}
+	t = z.In(t)
+	if lang == "fr" {
+		day := fmt.Sprint(t.Day())
+		if t.Day() == 1 {
+			day = "1er"
+		}
+		return fmt.Sprintf("%s %s %d", day, monthsFR[t.Month()-1], t.Year())
+	}
+	return t.Format("2 January 2006")
+}
+
 func (z Zone) longTime(t time.Time, lang, clock string) string {
 	if t.IsZero() {
 		return ""

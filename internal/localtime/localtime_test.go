@@ -24,6 +24,10 @@ func TestTimesAndDatesAreWrittenInTheZone(t *testing.T) {
 		{Zone{}.Date(late, "fr"), "30/11/2026"},
 		{paris.Time(time.Time{}, "fr"), "—"},
 		{paris.LongTime(time.Time{}, "fr"), ""},
+		{paris.LongDate(late, "fr"), "1er décembre 2026"},
+		{paris.LongDate(late, "en"), "1 December 2026"},
+		{paris.LongDate(summer, "fr"), "14 juillet 2026"},
+		{paris.LongDate(time.Time{}, "en"), ""},
 	} {
 		if tc.got != tc.want {
 			t.Errorf("got %q, want %q", tc.got, tc.want)

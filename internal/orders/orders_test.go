@@ -166,10 +166,14 @@ func TestPlaceWithBalanceRecordsEverything(t *testing.T) {
 	if err != nil || len(msgs) != 1 {
 		t.Fatalf("confirmation emails: %d %v", len(msgs), err)
 	}
-	for _, want := range []string{o.ID, "25,00", c.ImmediateText, c.WaiverText, "default@1", "Formulaire de rétractation"} {
+	for _, want := range []string{o.ID, "25,00", c.ImmediateText, c.WaiverText, "politique de remboursement telle qu’en vigueur le ", "version=default%401", "Formulaire de rétractation"} {
 		if !strings.Contains(msgs[0].Text, want) {
 			t.Errorf("confirmation lacks %q:\n%s", want, msgs[0].Text)
 		}
+	}
+	// The policy is named by when it was in force, not by its ID.
+	if strings.Contains(msgs[0].Text, "default@1") {
+		t.Errorf("confirmation names the policy by its ID:\n%s", msgs[0].Text)
 	}
 	// Another customer cannot see it.
 	other := e.customer(t, "ben@example.fr", "FR", account.CustomerConsumer, 0)

@@ -107,6 +107,9 @@ type Service struct {
 	// so an entry never goes stale; there are as many as an admin has
 	// published, a handful.
 	published sync.Map // string → *policy.Policy
+	// publishedAt caches when published versions were published, by ID
+	// (PublishedAt): that never changes either.
+	publishedAt sync.Map // string → time.Time
 }
 
 // snapshot is the version in force at generation, as read at checked.
@@ -256,6 +259,31 @@ func (s *Service) Get(ctx context.Context, id string) (*policy.Policy, error) {
 	}
 	s.published.Store(id, p)
 	return p, nil
+}
+
+// PublishedAt is when the published version id was published: what a
+// customer page names the version by ("Refund policy of 12 March 2026").
+// It is ErrNotFound for a draft or an unknown ID.
+func (s *Service) PublishedAt(ctx context.Context, id string) (time.Time, error) {
+	if t, ok := s.publishedAt.Load(id); ok {
+		return t.(time.Time), nil
+	}
+	name, version, ok := splitID(id)
+	if !ok {
+		return time.Time{}, notFound(id)
+	}
+	var published sql.NullTime
+	err := s.db.Read.QueryRowContext(ctx, `SELECT published_at FROM policies WHERE name = $1 AND version = $2`,
+		name, version).Scan(&published)
+	switch {
+	case errors.Is(err, sql.ErrNoRows) || err == nil && !published.Valid:
+		return time.Time{}, notFound(id)
+	case err != nil:
+		return time.Time{}, fmt.Errorf("policystore: read %s: %w", id, err)
+	}
+	t := published.Time.UTC()
+	s.publishedAt.Store(id, t)
+	return t, nil
 }
 
 // parseStored parses a document read from the table and checks it against

@@ -363,8 +363,11 @@ func TestStartWithTrialChargesNothing(t *testing.T) {
 	}
 	m := e.lastMail(t, u, subscriptions.MailStarted)
 	contains(t, m, "Votre abonnement Veille mensuelle a commencé", "essai gratuit", "7 février 2026 à 10:00 UTC",
-		"9,90", "par mois", read.Consent.ImmediateText, read.Consent.WaiverText, "default@1", "http://shop.test/subscriptions/"+sub.ID,
-		"Formulaire de rétractation")
+		"9,90", "par mois", read.Consent.ImmediateText, read.Consent.WaiverText, "politique de remboursement telle qu’en vigueur lors de votre abonnement",
+		"version=default%401", "http://shop.test/subscriptions/"+sub.ID, "Formulaire de rétractation")
+	if strings.Contains(m.Text, "default@1") {
+		t.Errorf("the start email names the policy by its ID:\n%s", m.Text)
+	}
 
 	// The trial is for newcomers: the same customer coming back pays at
 	// once.
@@ -525,7 +528,12 @@ func TestRenewalsAcrossSeveralPeriods(t *testing.T) {
 	if ms := e.mails(t, u, subscriptions.MailRenewed); len(ms) != 3 {
 		t.Fatalf("%d renewal emails, want 3", len(ms))
 	}
-	contains(t, e.lastMail(t, u, subscriptions.MailRenewed), "is renewed", "€9.90", "30 April 2026 at 10:00 UTC", "31 May 2026 at 10:00 UTC")
+	renewed := e.lastMail(t, u, subscriptions.MailRenewed)
+	contains(t, renewed, "is renewed", "€9.90", "30 April 2026 at 10:00 UTC", "31 May 2026 at 10:00 UTC",
+		"remains under the refund policy you accepted when subscribing:", "version=default%401")
+	if strings.Contains(renewed.Text, "default@1") {
+		t.Errorf("the renewal email names the policy by its ID:\n%s", renewed.Text)
+	}
 	// Nothing is due once renewed.
 	if n, err := e.subs.RenewDue(ctx, e.clock.Now()); err != nil || n != 0 {
 		t.Fatalf("RenewDue after renewing: %d, %v", n, err)

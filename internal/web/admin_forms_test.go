@@ -22,7 +22,7 @@ func TestAdminVATRefusalsNameTheirField(t *testing.T) {
 		fields map[string]string
 		says   string
 	}{
-		{url.Values{"country": {"EL"}, "rate": {"24"}, "from": {"2027-01-01"}}, map[string]string{"country": "country"}, "GR pour la Grèce"},
+		{url.Values{"country": {"EL"}, "rate": {"24"}, "from": {"2027-01-01"}}, map[string]string{"country": "country"}, "État membre de l’UE dans la liste"},
 		{url.Values{"country": {"FR"}, "rate": {"120"}, "from": {"2027-01-01"}}, map[string]string{"rate": "rate"}, "entre 0 et 99,99"},
 		{url.Values{"country": {"FR"}, "rate": {"20"}, "from": {"1/1/2027"}}, map[string]string{"from": "from"}, "à partir de laquelle"},
 		{url.Values{"country": {"XX"}, "rate": {"abc"}, "from": {""}}, map[string]string{"country": "country", "rate": "rate", "from": "from"}, "État membre"},

@@ -7,6 +7,7 @@ import (
 	"golang.org/x/text/collate"
 	"golang.org/x/text/language"
 
+	"comptoir/internal/eu"
 	"comptoir/internal/locale"
 )
 
@@ -29,28 +30,66 @@ type countryOption struct {
 	Selected   bool
 }
 
-// CountryOptions lists signupCountries by name in the page's language,
-// the one whose code is selected (any case) marked; a code not listed,
-// sent by hand, is kept as an option of its own so that the form shown
-// again still holds it; with none chosen, the first option asks for one.
-func (v *view) CountryOptions(selected string) []countryOption {
+// CountryCode names a country for an admin who also needs its code (a
+// VAT filing asks for it): "Allemagne (DE)", "Germany (DE)"; "—" for none,
+// the code alone when it names no country.
+func (v *view) CountryCode(code string) string {
+	if code == "" {
+		return "—"
+	}
+	name := locale.CountryName(code, v.Lang)
+	if name == code {
+		return code
+	}
+	return name + " (" + code + ")"
+}
+
+// VATCountryOptions lists the EU member states, the countries a VAT rate
+// is recorded for, by name and code in the page's language, the one whose
+// code is selected marked; with none chosen, the first option asks for one.
+func (v *view) VATCountryOptions(selected string) []countryOption {
 	selected = strings.ToUpper(strings.TrimSpace(selected))
+	opts := make([]countryOption, 0, len(eu.Members())+1)
+	found := false
+	for _, code := range eu.Members() {
+		opts = append(opts, countryOption{Code: code, Name: v.CountryCode(code), Selected: code == selected})
+		found = found || code == selected
+	}
+	v.sortOptions(opts)
+	if !found {
+		opts = slices.Insert(opts, 0, countryOption{Name: v.T("auth.country_choose"), Selected: true})
+	}
+	return opts
+}
+
+// sortOptions sorts countries by name as the page's language does.
+func (v *view) sortOptions(opts []countryOption) {
 	tag := language.English
 	if v.Lang == locale.FR {
 		tag = language.French
 	}
+	c := collate.New(tag)
+	slices.SortFunc(opts, func(a, b countryOption) int { return c.CompareString(a.Name, b.Name) })
+}
+
+// CountryOptions lists signupCountries by name in the page's language,
+// the one whose code is selected (any case) marked; a code not listed,
+// sent by hand, is kept as an option of its own so that the form shown
+// again still holds it (a code that names no country is not: the visitor
+// is asked to choose); with none chosen, the first option asks for one.
+func (v *view) CountryOptions(selected string) []countryOption {
+	selected = strings.ToUpper(strings.TrimSpace(selected))
 	opts := make([]countryOption, 0, len(signupCountries)+1)
 	found := false
 	for _, code := range signupCountries {
 		opts = append(opts, countryOption{Code: code, Name: locale.CountryName(code, v.Lang), Selected: code == selected})
 		found = found || code == selected
 	}
-	if !found && len(selected) == 2 {
+	if !found && len(selected) == 2 && locale.CountryName(selected, v.Lang) != selected {
 		opts = append(opts, countryOption{Code: selected, Name: locale.CountryName(selected, v.Lang), Selected: true})
 		found = true
 	}
-	c := collate.New(tag)
-	slices.SortFunc(opts, func(a, b countryOption) int { return c.CompareString(a.Name, b.Name) })
+	v.sortOptions(opts)
 	if !found {
 		// Nothing chosen yet (or a name typed by hand): a first, empty
 		// choice asks for one, and the field's required refuses it.

@@ -83,8 +83,8 @@ func TestConsoleOrderPageIsTheAgents(t *testing.T) {
 			page := ag.Get("/console/orders/" + o.ID)
 			mustContain(t, page, `id="customer-context"`, "ana@example.fr", `href="/console/orders/`+o.ID+`"`)
 			want := map[string][]string{
-				"en": {"<h2>Claims</h2>", "<h2>Invoices and credit notes</h2>", "What the customer agreed to at checkout", "(the seller’s country)", "—</small>"},
-				"fr": {"<h2>Réclamations</h2>", "<h2>Factures et avoirs</h2>", "Ce que le client a accepté lors de la commande", "(pays du vendeur)", "—</small>"},
+				"en": {"<h2>Claims</h2>", "<h2>Invoices and credit notes</h2>", "What the customer agreed to at checkout", "France (FR) — the seller’s country;", "—</small>"},
+				"fr": {"<h2>Réclamations</h2>", "<h2>Factures et avoirs</h2>", "Ce que le client a accepté lors de la commande", "France (FR) — pays du vendeur\u00a0;", "—</small>"},
 			}[lang]
 			mustContain(t, page, want...)
 			for _, not := range []string{"My claims", "My invoices", "What you agreed", "Mes réclamations", "Mes factures", "Ce que vous avez accepté", "seller_country"} {

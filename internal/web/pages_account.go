@@ -113,7 +113,7 @@ func (s *Server) accountAddress(w http.ResponseWriter, r *http.Request) {
 		for _, field := range []string{"street", "postcode", "city", "region"} {
 			v.Form.Set(field, f.Get(field))
 		}
-		v.Errors = s.fieldMessages(v.Lang, valErr)
+		v.Errors = s.formFieldMessages(v.Lang, valErr)
 		s.render(w, r, http.StatusUnprocessableEntity, "account", v)
 	default:
 		s.serverError(w, r, err)
@@ -173,7 +173,7 @@ func (s *Server) accountPassword(w http.ResponseWriter, r *http.Request) {
 	var valErr *account.ValidationError
 	switch {
 	case errors.As(err, &valErr):
-		v.Errors = s.fieldMessages(v.Lang, valErr)
+		v.Errors = s.formFieldMessages(v.Lang, valErr)
 		if m, ok := v.Errors["password"]; ok {
 			v.Errors["new_password"] = m
 		}
@@ -223,7 +223,7 @@ func (s *Server) accountCreateToken(w http.ResponseWriter, r *http.Request) {
 			s.serverError(w, r, err)
 			return
 		}
-		v.Errors = s.fieldMessages(v.Lang, verr)
+		v.Errors = s.formFieldMessages(v.Lang, verr)
 		v.Errors["token_name"] = v.Errors["name"]
 		v.Form.Set("token_name", r.PostForm.Get("name"))
 		s.render(w, r, http.StatusUnprocessableEntity, "account", v)

@@ -100,10 +100,29 @@ var fieldLabelKeys = map[string]string{
 	"current_password": "account.password.current",
 }
 
+// formFieldKeys are the messages a form words otherwise than the API: its
+// country is chosen from a list, where an API client sends a code.
+var formFieldKeys = map[string]string{
+	"country_invalid": "auth.country_invalid_form",
+}
+
+// fieldMessages words an account validation error's fields for the API.
 func (s *Server) fieldMessages(lang string, verr *account.ValidationError) map[string]string {
+	return s.wordFields(lang, verr, nil)
+}
+
+// formFieldMessages words them for a form's page.
+func (s *Server) formFieldMessages(lang string, verr *account.ValidationError) map[string]string {
+	return s.wordFields(lang, verr, formFieldKeys)
+}
+
+func (s *Server) wordFields(lang string, verr *account.ValidationError, override map[string]string) map[string]string {
 	out := map[string]string{}
 	for field, code := range verr.Fields {
-		key, ok := fieldCodeKeys[code]
+		key, ok := override[code]
+		if !ok {
+			key, ok = fieldCodeKeys[code]
+		}
 		if !ok {
 			key = "error.bad_request"
 		}
@@ -170,7 +189,7 @@ func (s *Server) signup(w http.ResponseWriter, r *http.Request) {
 		v.Errors = map[string]string{}
 		var verr *account.ValidationError
 		if errors.As(s.Accounts.CheckSignUp(in), &verr) {
-			v.Errors = s.fieldMessages(v.Lang, verr)
+			v.Errors = s.formFieldMessages(v.Lang, verr)
 		}
 		v.Errors["password_confirm"] = s.Messages.T(v.Lang, "auth.passwords_differ")
 		s.render(w, r, http.StatusUnprocessableEntity, "signup", v)
@@ -180,7 +199,7 @@ func (s *Server) signup(w http.ResponseWriter, r *http.Request) {
 	var verr *account.ValidationError
 	switch {
 	case errors.As(err, &verr):
-		v.Errors = s.fieldMessages(v.Lang, verr)
+		v.Errors = s.formFieldMessages(v.Lang, verr)
 		s.render(w, r, http.StatusUnprocessableEntity, "signup", v)
 		return
 	case errors.Is(err, account.ErrEmailTaken):
@@ -410,7 +429,7 @@ func (s *Server) reset(w http.ResponseWriter, r *http.Request) {
 	var verr *account.ValidationError
 	switch {
 	case errors.As(err, &verr):
-		v.Errors = s.fieldMessages(v.Lang, verr)
+		v.Errors = s.formFieldMessages(v.Lang, verr)
 		s.render(w, r, http.StatusUnprocessableEntity, "reset", v)
 		return
 	case errors.Is(err, account.ErrResetInvalid):

@@ -12,7 +12,10 @@ import (
 )
 
 type policyPageData struct {
-	Version    string
+	Version string
+	// Published is when the version was published (zero when unknown):
+	// customers read a version by its date, not its ID.
+	Published  time.Time
 	Paragraphs []string
 	// Lang is the language of the text, which a link may choose
 	// (documentLang): the page marks it, since it need not be the page's.
@@ -39,9 +42,14 @@ func (s *Server) policyPage(w http.ResponseWriter, r *http.Request) {
 		s.serverError(w, r, err)
 		return
 	}
+	published, err := s.Policies.PublishedAt(ctx, p.ID())
+	if err != nil && !errors.Is(err, policystore.ErrNotFound) {
+		s.serverError(w, r, err)
+		return
+	}
 	lang := documentLang(r)
 	title, paragraphs := p.Page(lang)
-	v := s.newView(r, "", policyPageData{Version: p.ID(), Paragraphs: paragraphs, Lang: lang})
+	v := s.newView(r, "", policyPageData{Version: p.ID(), Published: published, Paragraphs: paragraphs, Lang: lang})
 	v.Title = title
 	s.render(w, r, http.StatusOK, "policy", v)
 }

@@ -341,6 +341,9 @@ type view struct {
 	now       time.Time
 	zone      localtime.Zone
 	messages  *locale.Catalog
+	// docs names document versions (PolicyDoc, TermsDoc); nil on the
+	// cached layouts.
+	docs *docNamer
 
 	// ProofToast loads the purchase-notice script (storefront pages).
 	ProofToast bool
@@ -376,6 +379,10 @@ func (v *view) Country(code string) string { return locale.CountryName(code, v.L
 // Time formats a moment for the page's language, in the store's time zone
 // and naming it ("01/12/2026 00:30 CET").
 func (v *view) Time(t time.Time) string { return v.zone.Time(t, v.Lang) }
+
+// LongDate is a moment's local date in words, as a document's version is
+// named: "12 mars 2026", "12 March 2026".
+func (v *view) LongDate(t time.Time) string { return v.zone.LongDate(t, v.Lang) }
 
 // Now is the request's moment, for overdue badges.
 func (v *view) Now() time.Time { return v.now }
@@ -431,13 +438,30 @@ func (v *view) Code(prefix, code string) string {
 	return code
 }
 
-// LangOf marks an element holding text whose language is known, which
-// need not be the page's: what people wrote (a ticket's messages in the
-// ticket's language), a product's name as an order recorded it in the
-// order's language, a field meant for one language. It gives ` lang="fr"`
-// or ` lang="en"`, so that a screen reader pronounces the text in its own
-// language, and nothing when lang is not a language of the store: an
-// unknown language is left unmarked rather than guessed.
+// Written marks an element holding what a person wrote (a ticket's
+// message, a claim's description or evidence, an agent's note), lang the
+// language the store knows it in ("" when unknown). The text need not be
+// in the page's language, nor in a language of the store, nor even run
+// left to right, so it gives ` lang="fr" dir="auto"` (or "en") when the
+// language is known, and ` lang="" dir="auto"` when it is not: HTML's
+// empty lang says "unknown" where leaving it out would claim the page's
+// language, and dir="auto" lets an Arabic or Hebrew message read right to
+// left inside a French page. It does not say translate="no": a reader may
+// want a browser to translate what a customer wrote. Every user-written
+// text on the pages goes through it.
+func (v *view) Written(lang string) template.HTMLAttr {
+	if locale.Known(lang) {
+		return template.HTMLAttr(` lang="` + lang + `" dir="auto"`)
+	}
+	return ` lang="" dir="auto"`
+}
+
+// LangOf marks an element holding text the store wrote in a known
+// language, which need not be the page's: a product's name as an order
+// recorded it in the order's language, a field meant for one language. It
+// gives ` lang="fr"` or ` lang="en"`, so that a screen reader pronounces
+// the text in its own language, and nothing when lang is not a language of
+// the store. What people wrote is marked by Written instead.
 func (v *view) LangOf(lang string) template.HTMLAttr {
 	if locale.Known(lang) {
 		return template.HTMLAttr(` lang="` + lang + `"`)
@@ -458,7 +482,7 @@ func (s *Server) newView(r *http.Request, titleKey string, data any) *view {
 	v := &view{
 		Lang: st.lang, User: st.user, Path: s.returnPath(r), StoreName: s.StoreName,
 		Data: data, messages: s.Messages, Form: url.Values{}, now: s.Clock.Now(), zone: s.Zone,
-		ProofToast: s.proofToast(r),
+		ProofToast: s.proofToast(r), docs: &docNamer{ctx: r.Context(), s: s},
 	}
 	if titleKey != "" {
 		v.Title = s.Messages.T(st.lang, titleKey)

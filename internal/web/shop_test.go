@@ -105,7 +105,7 @@ func TestCheckoutPageWithBalance(t *testing.T) {
 		t.Fatalf("resubmitted checkout: %q, balance %d", again.Location, balanceOf(t, h, u))
 	}
 	page := c.Get(orderPath)
-	mustContain(t, page, "In progress", `<progress max="100" value="0"`, "14-day withdrawal period", "default@1")
+	mustContain(t, page, "In progress", `<progress max="100" value="0"`, "14-day withdrawal period", `href="/policy?version=default%401" class="docref">`)
 	mustContain(t, c.Get("/orders"), orderPath)
 	mustContain(t, c.Get(orderPath+"/receipt"), "€0.25", "€25.00")
 	mustContain(t, c.Get("/balance"), "€75.00", "Purchase")

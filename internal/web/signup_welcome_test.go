@@ -91,7 +91,7 @@ func TestSignUpNamesEveryWrongFieldAtOnce(t *testing.T) {
 		if strings.Contains(r.Body, `id="password-error"`) || strings.Contains(r.Body, `id="email-error"`) {
 			t.Errorf("%s: a right field is called wrong", lang)
 		}
-		want := map[string]string{"fr": "Indiquez un code pays de deux lettres", "en": "two-letter country code"}[lang]
+		want := map[string]string{"fr": "Choisissez votre pays dans la liste.", "en": "Choose your country from the list."}[lang]
 		mustContain(t, r, want)
 	}
 	if _, err := h.App.Accounts.UserByEmail(context.Background(), "zoe@example.fr"); err == nil {

@@ -35,7 +35,8 @@ func TestSubscribeRecordsTheTermsInForce(t *testing.T) {
 		if m := acceptTerms.FindStringSubmatch(page.Body); m == nil || m[1] != "terms@2" {
 			t.Fatalf("accept_terms on the product page: %v", m)
 		}
-		mustContain(t, page, `id="subscribe-terms"`)
+		mustContain(t, page, `id="subscribe-terms"`, `<a href="/legal/terms?version=terms%402" class="docref">`, `<a href="/policy?version=default%401" class="docref">`)
+		mustShowNoVersionID(t, lang.code+" product page", page)
 		form := url.Values{"plan_id": {plan.ID}, "payment": {"balance"}, "accept_policy": {"default@1"}, "accept_terms": {"terms@1"},
 			"immediate_performance": {"yes"}, "withdrawal_waiver": {"yes"}}
 		r := c.PostForm("/subscriptions", form)
@@ -58,6 +59,12 @@ func TestSubscribeRecordsTheTermsInForce(t *testing.T) {
 	sub, err := h.App.Subscriptions.Get(ctx, strings.TrimPrefix(r.Location, "/subscriptions/"))
 	if err != nil || sub.Consent.TermsVersion != "terms@2" || sub.PolicyVersion != "default@1" {
 		t.Fatalf("subscription consent: %+v, %v", sub.Consent, err)
+	}
+	for _, lang := range []string{"fr", "en"} {
+		c.PostForm("/lang", url.Values{"lang": {lang}})
+		page := c.Get(r.Location)
+		mustShowNoVersionID(t, lang+" subscription page", page)
+		mustContain(t, page, `id="subscription-policy"><a href="/policy?version=default%401" class="docref">`)
 	}
 
 	// The API keeps its shape: no terms version sent, the one in force is

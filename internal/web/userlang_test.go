@@ -14,9 +14,10 @@ import (
 
 // What people wrote, and names an order recorded in its language, carry
 // that language on pages in the other one, so that a screen reader reads
-// French words as French on an English page; what nobody knows the
-// language of (an agent's internal note) is left unmarked. Before, none of
-// it was marked.
+// French words as French on an English page. What people wrote also reads
+// in its own direction (dir="auto"), and what nobody knows the language of
+// (an agent's internal note) says so with HTML's empty lang: left
+// unmarked, it claimed the page's language. Before, none of it was marked.
 func TestUserTextIsMarkedWithItsLanguage(t *testing.T) {
 	h := apptest.Start(t)
 	users := authzUsers(t, h)
@@ -69,21 +70,23 @@ func TestUserTextIsMarkedWithItsLanguage(t *testing.T) {
 		who, lang, path string
 		want            []string
 	}{
-		{custA, "fr", "/orders/" + o.order, []string{`<span lang="en">` + lineName + `</span>`, `aria-label="` + lineName + `" lang="en">`}},
+		// The boxes ticked at checkout, as worded then in the order's language.
+		{custA, "fr", "/orders/" + o.order, []string{`<span lang="en">` + lineName + `</span>`, `aria-label="` + lineName + `" lang="en">`,
+			`<p lang="en">[x] I ask for the service to start now`}},
 		{custA, "fr", "/orders/" + o.order + "/receipt", []string{`<td lang="en">` + lineName + `</td>`}},
 		{custA, "fr", "/orders", []string{`aria-label="` + lineName + `" lang="en">`}},
-		{custA, "en", "/support/tickets/" + o.ticket, []string{`<p class="description" lang="fr">`}},
-		{custA, "en", "/claims/" + o.claim, []string{`<p class="description" lang="fr">Not what the page said.</p>`,
-			`<span class="description" lang="fr">La page promettait autre chose.</span>`}},
-		{agent, "en", "/console/claims/" + o.claim, []string{`<p class="description" lang="fr">Not what the page said.</p>`}},
+		{custA, "en", "/support/tickets/" + o.ticket, []string{`<p class="description" lang="fr" dir="auto">`}},
+		{custA, "en", "/claims/" + o.claim, []string{`<p class="description" lang="fr" dir="auto">Not what the page said.</p>`,
+			`<span class="description" lang="fr" dir="auto">La page promettait autre chose.</span>`}},
+		{agent, "en", "/console/claims/" + o.claim, []string{`<p class="description" lang="fr" dir="auto">Not what the page said.</p>`}},
 		{agent, "fr", "/console/orders/" + o.order, []string{`<span lang="en">` + lineName + `</span>`}},
 		{agent, "fr", "/console/orders", []string{`aria-label="` + lineName + `" lang="en">`}},
-		{agent, "en", "/console/tickets/" + o.ticket, []string{`<p class="description" lang="fr">`,
-			`<p class="description">Checked the delivery record.</p>`}},
+		{agent, "en", "/console/tickets/" + o.ticket, []string{`<p class="description" lang="fr" dir="auto">`,
+			`<p class="description" lang="" dir="auto">Checked the delivery record.</p>`}},
 		{agent, "fr", "/console/tickets/" + o.ticket, []string{`aria-label="` + lineName + `" lang="en">`}},
 		// A customer document opened in the other language (an email's
 		// link names it): the text is marked, the page's own words too.
-		{custA, "fr", "/policy?lang=en", []string{`<article class="policy" lang="en">`, `<p lang="fr"><small>Version`}},
+		{custA, "fr", "/policy?lang=en", []string{`<article class="policy" lang="en">`, `<p lang="fr"><small id="policy-version">Version`}},
 		{custA, "fr", "/legal/notice?lang=en", []string{`<article class="legal" lang="en"`, `<p lang="fr"><small id="legal-version">`,
 			`id="trader-identity" lang="fr"`}},
 		// An invoice is in its buyer's language; the page's links in the page's.
@@ -129,7 +132,10 @@ func TestClaimHistoryInTheAgentsLanguage(t *testing.T) {
 	if r := agentc.PostForm("/console/claims/"+cl.ID+"/decision", form); r.Status != http.StatusSeeOther {
 		t.Fatalf("decide: %d %s", r.Status, r.Body)
 	}
-	body := html.UnescapeString(agentc.Get("/console/claims/" + cl.ID).Body)
+	page = agentc.Get("/console/claims/" + cl.ID)
+	// The agent's note: what a person wrote, in no language the store knows.
+	mustContain(t, page, `<em class="description" lang="" dir="auto">Checked the description.</em>`)
+	body := html.UnescapeString(page.Body)
 	msgs := h.App.Messages
 	want := msgs.T("fr", "claim.outcome.refused") + " (<code>agent.expectation_only</code>) · " + msgs.T("fr", "claim.reason.expectation_only")
 	if !strings.Contains(body, want) {
