@@ -65,10 +65,10 @@ func TestAdminPutsTheCorrectedDefaultPolicyInForce(t *testing.T) {
 		}
 		return r.Location
 	}
-	mustContain(t, anaC.Get(claim(anaC, before.ID)), "1 of 100 were delivered", "€24.75", "default@1")
+	mustContain(t, anaC.Get(claim(anaC, before.ID)), "1 of 100 were delivered", "€24.75", "/policy?version=default%401")
 	benClaim := claim(benC, after.ID)
 	benC.PostForm("/lang", url.Values{"lang": {"en"}})
-	mustContain(t, benC.Get(benClaim), "1 of 100 was delivered", "€24.75", "default@2")
+	mustContain(t, benC.Get(benClaim), "1 of 100 was delivered", "€24.75", "/policy?version=default%402")
 	benC.PostForm("/lang", url.Values{"lang": {"fr"}})
 	mustContain(t, benC.Get(benClaim), "1 sur 100 a été livré.")
 }
