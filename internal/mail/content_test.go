@@ -130,3 +130,21 @@ func TestMigrationMovesMailContent(t *testing.T) {
 		t.Fatalf("msg_01 after Bob's erasure: %+v, %v", ana, err)
 	}
 }
+
+// A message names its content, which must exist: neither a missing nor an
+// unknown content_id is stored.
+func TestMessageNeedsItsContent(t *testing.T) {
+	ctx := context.Background()
+	d := dbtest.Open(t)
+	for _, content := range []any{nil, 999999} {
+		_, err := d.Write.ExecContext(ctx, `INSERT INTO outgoing_mail (id, kind, from_addr, to_addr, message_id, created_at, content_id)
+			VALUES ('msg_1', 'test', 'shop@example.com', 'a@example.net', '<msg_1@example.com>', $1, $2)`, start, content)
+		if err == nil || !strings.Contains(err.Error(), "content_id") && !strings.Contains(err.Error(), "FOREIGN KEY") && !strings.Contains(err.Error(), "foreign key") {
+			t.Errorf("a message with content_id %v: %v, want it refused", content, err)
+		}
+	}
+	var n int
+	if err := d.Read.QueryRowContext(ctx, `SELECT COUNT(*) FROM outgoing_mail`).Scan(&n); err != nil || n != 0 {
+		t.Fatalf("%d messages stored (%v)", n, err)
+	}
+}

@@ -39,7 +39,7 @@ func EraseRecipientTx(ctx context.Context, tx *sql.Tx, userID, email string) ([]
 	// Their address in any case, accents included: db.LowerForms gives
 	// what lower() can make of it on either engine (SQLite's leaves É).
 	toThem, forms := db.LowerIn("to_addr", 3, email)
-	query := `SELECT id FROM outgoing_mail JOIN outgoing_mail_content ON mail_id = id WHERE user_id = $1 OR ` + toThem
+	query := `SELECT id FROM outgoing_mail m JOIN outgoing_mail_content c ON c.content_id = m.content_id WHERE user_id = $1 OR ` + toThem
 	args := append([]any{userID, db.LikeEscape}, forms...)
 	if len(email) > 3 {
 		for _, f := range forms {
@@ -102,7 +102,7 @@ func EraseMessagesTx(ctx context.Context, tx *sql.Tx, ids []string, recipient bo
 // eraseContentTx blanks a message's subject, bodies and References.
 func eraseContentTx(ctx context.Context, tx *sql.Tx, id string) error {
 	if _, err := tx.ExecContext(ctx, `UPDATE outgoing_mail_content SET subject = 'erased', text_body = '', html_body = '', refs = ''
-		WHERE mail_id = $1`, id); err != nil {
+		WHERE content_id = (SELECT content_id FROM outgoing_mail WHERE id = $1)`, id); err != nil {
 		return fmt.Errorf("mail: erase content: %w", err)
 	}
 	return nil
@@ -119,7 +119,7 @@ const KindSLAWarning = "ticket_sla_warning"
 // numerous others (every checkout's confirmation) are not written into it,
 // and a partial index serves a query only when the query names its kind.
 func slaWarningsQuery(withUntil bool) string {
-	q := `SELECT id FROM outgoing_mail JOIN outgoing_mail_content ON mail_id = id
+	q := `SELECT id FROM outgoing_mail m JOIN outgoing_mail_content c ON c.content_id = m.content_id
 		WHERE kind = '` + KindSLAWarning + `' AND created_at >= $1 AND text_body LIKE $2 ESCAPE $3`
 	if withUntil {
 		q += ` AND created_at <= $4`

@@ -202,11 +202,11 @@ func (o *Outbox) storePreparedTx(ctx context.Context, tx *sql.Tx, p Prepared, ap
 	attachments := p.attachments
 	switch {
 	case o.db.Engine == db.Postgres:
-		// The row, its content, its place in the queue and its attachments
-		// in one statement (the references to the row are checked at the
-		// statement's end).
-		query := `WITH m AS (` + insertMail + ` RETURNING id, created_at),
-			c AS (` + insertContent + `)`
+		// The content, the row, its place in the queue and its
+		// attachments in one statement (the references between them are
+		// checked at the statement's end).
+		query := `WITH c AS (` + insertContent + ` RETURNING content_id),
+			m AS (` + insertMail + `(SELECT content_id FROM c)) RETURNING id, created_at)`
 		if !erased {
 			query += `, q AS (INSERT INTO outgoing_mail_queue (mail_id, queued_at) SELECT id, created_at FROM m)`
 		}
@@ -222,8 +222,9 @@ func (o *Outbox) storePreparedTx(ctx context.Context, tx *sql.Tx, p Prepared, ap
 		}
 		err = exec(storeMail, query, args...)
 	default:
-		if err = exec(storeMail, insertMail, args[:15]...); err == nil {
-			err = exec(storeMail, insertContentAlone, s.ID, s.Subject, s.Text, s.HTML, args[18])
+		// The content first: the row names it, by the rowid SQLite gave it.
+		if err = exec(storeMail, insertContentAlone, args[15:19]...); err == nil {
+			err = exec(storeMail, insertMail+`last_insert_rowid())`, args[:15]...)
 		}
 		if err == nil && !erased {
 			err = exec(storeMail, `INSERT INTO outgoing_mail_queue (mail_id, queued_at) VALUES ($1, $2)`, s.ID, s.CreatedAt)
@@ -276,18 +277,17 @@ func attachmentValues(first, n int) string {
 //
 // Its subject, bodies and References go to outgoing_mail_content, written
 // once (migration 0057): the status changes that follow rewrite only the
-// small row of outgoing_mail. insertMail takes $1 to $15, insertContent
-// $1 (the id) and $16 to $19.
+// small row of outgoing_mail, which names its content (content_id, the
+// last value, which the caller appends with the closing parenthesis).
+// insertMail takes $1 to $15, insertContent $16 to $19.
 const insertMail = `INSERT INTO outgoing_mail (id, kind, user_id, from_addr, from_name, to_addr, to_name, lang,
-	reply_to, in_reply_to, message_id, status, attempts, last_error, created_at, list_unsubscribe)
-	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 0, $13, $14, $15)`
+	reply_to, in_reply_to, message_id, status, attempts, last_error, created_at, list_unsubscribe, content_id)
+	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 0, $13, $14, $15, `
 
-const insertContent = `INSERT INTO outgoing_mail_content (mail_id, subject, text_body, html_body, refs)
-	VALUES ($1, $16, $17, $18, $19)`
+const insertContent = `INSERT INTO outgoing_mail_content (subject, text_body, html_body, refs) VALUES ($16, $17, $18, $19)`
 
 // insertContentAlone is insertContent in a statement of its own (SQLite).
-const insertContentAlone = `INSERT INTO outgoing_mail_content (mail_id, subject, text_body, html_body, refs)
-	VALUES ($1, $2, $3, $4, $5)`
+const insertContentAlone = `INSERT INTO outgoing_mail_content (subject, text_body, html_body, refs) VALUES ($1, $2, $3, $4)`
 
 // nullIfEmpty stores "" as NULL.
 func nullIfEmpty(s string) any {
@@ -402,13 +402,13 @@ func (o *Outbox) prepare(m Message) (Stored, error) {
 
 var langPattern = regexp.MustCompile(`^[A-Za-z]{2,8}(-[A-Za-z0-9]{1,8})*$`)
 
-// storedColumns are read from storedTables (the names are distinct but the
-// keys: id is the message's, mail_id its content's).
+// storedColumns are read from storedTables (whose names are distinct but
+// content_id, which they do not read).
 const storedColumns = `id, kind, user_id, from_addr, from_name, to_addr, to_name, lang, subject, text_body, html_body,
 	reply_to, in_reply_to, refs, message_id, status, attempts, last_error, created_at, sent_at, list_unsubscribe`
 
 // storedTables is a message's row and its content (migration 0057).
-const storedTables = `outgoing_mail JOIN outgoing_mail_content ON outgoing_mail_content.mail_id = outgoing_mail.id`
+const storedTables = `outgoing_mail JOIN outgoing_mail_content c ON c.content_id = outgoing_mail.content_id`
 
 func scanStored(row interface{ Scan(...any) error }) (Stored, error) {
 	var s Stored

@@ -7,10 +7,14 @@
 -- a batch's marks share pages with; the content is written once, and
 -- changed only when an erasure blanks it (mail.EraseRecipientTx).
 --
--- Every message has its content row, stored in the same transaction
--- (mail.Outbox.storePreparedTx); the readers join on it.
+-- The message names its content (content_id), not the content its
+-- message: the content's key is then its rowid, and storing a message
+-- writes no index of the content table (a mail_id key would be one more
+-- b-tree written by every checkout). Every message has its content,
+-- stored first in the same transaction (mail.Outbox.storePreparedTx),
+-- and one content is one message's: only that insert writes either.
 CREATE TABLE outgoing_mail_content (
-	mail_id TEXT PRIMARY KEY REFERENCES outgoing_mail (id),
+	content_id INTEGER PRIMARY KEY,
 	subject TEXT NOT NULL,
 	text_body TEXT NOT NULL,
 	html_body TEXT NOT NULL DEFAULT '',
@@ -18,8 +22,24 @@ CREATE TABLE outgoing_mail_content (
 	refs TEXT NOT NULL DEFAULT ''
 );
 
-INSERT INTO outgoing_mail_content (mail_id, subject, text_body, html_body, refs)
-	SELECT id, subject, text_body, html_body, refs FROM outgoing_mail ORDER BY created_at, id;
+-- SQLite adds a column with a foreign key only if it may be NULL: the
+-- triggers below refuse a message without its content.
+ALTER TABLE outgoing_mail ADD COLUMN content_id INTEGER REFERENCES outgoing_mail_content (content_id);
+
+INSERT INTO outgoing_mail_content (content_id, subject, text_body, html_body, refs)
+	SELECT rowid, subject, text_body, html_body, refs FROM outgoing_mail ORDER BY rowid;
+UPDATE outgoing_mail SET content_id = rowid;
+
+CREATE TRIGGER outgoing_mail_has_content BEFORE INSERT ON outgoing_mail
+WHEN NEW.content_id IS NULL
+BEGIN
+	SELECT RAISE(ABORT, 'NOT NULL constraint failed: outgoing_mail.content_id');
+END;
+CREATE TRIGGER outgoing_mail_keeps_content BEFORE UPDATE OF content_id ON outgoing_mail
+WHEN NEW.content_id IS NULL
+BEGIN
+	SELECT RAISE(ABORT, 'NOT NULL constraint failed: outgoing_mail.content_id');
+END;
 
 -- Dropping the columns rewrites each row without them: no copy of a body
 -- stays behind in outgoing_mail, where an erasure would no longer look.
