@@ -19,6 +19,7 @@ import (
 	"comptoir/internal/db"
 	"comptoir/internal/db/dbtest"
 	"comptoir/internal/testlog"
+	"comptoir/internal/testport"
 	"comptoir/internal/testwait"
 )
 
@@ -186,14 +187,11 @@ func startServer(t *testing.T, env map[string]string, extra ...string) string {
 
 var serverOutput = map[string]*testlog.Buffer{}
 
+// freePort is a port nothing listens on, for a store started on it later
+// (testport: never one the kernel may hand to another listener meanwhile).
 func freePort(t *testing.T) int {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	return testport.Free(t)
 }
 
 func TestServeDemoPrintsCredentialsOnce(t *testing.T) {

@@ -210,7 +210,7 @@ func (a *App) build(ctx context.Context, opts Options) (err error) {
 		if a.Migrated, err = a.DB.MigrateWith(ctx, db.MigrateOptions{Logger: a.Logger}); err != nil {
 			return err
 		}
-		if err := jobs.Migrate(ctx, a.DB); err != nil {
+		if err := jobs.MigrateWith(ctx, a.DB, db.MigrateOptions{Logger: a.Logger}); err != nil {
 			return err
 		}
 	} else if err := a.DB.CheckVersion(ctx); err != nil {
@@ -655,8 +655,12 @@ func checkFreeSpace(dir string, min int64) error {
 // empty comptoir.db and uploads/ there, then failed with "run comptoir
 // migrate". The data directory must exist; on SQLite the database file in
 // it (or at --database-url) too; on PostgreSQL the database must hold a
-// comptoir schema. Each refusal is one line naming where it looked, exit 1
-// (not bad usage: the flags may be right and the store not made yet).
+// comptoir schema. Each refusal is one line naming where it looked, a
+// configuration error (exit 2, as comptoir backup's on no store; API.md's
+// exit 1 is for a command that failed while running): the configuration
+// names no store, which trying again will not change; the operator fixes
+// --data-dir or --database-url, or makes the store first (comptoir
+// migrate). A database that cannot be reached or read stays exit 1.
 func openExisting(ctx context.Context, cfg *config.Config) (*db.DB, error) {
 	const advice = "run comptoir migrate first, or check --data-dir"
 	target, err := db.ParseURL(cfg.DatabaseURL)
@@ -664,14 +668,14 @@ func openExisting(ctx context.Context, cfg *config.Config) (*db.DB, error) {
 		return nil, config.Usagef("%v", err)
 	}
 	if _, err := os.Stat(cfg.DataDir); errors.Is(err, os.ErrNotExist) {
-		return nil, fmt.Errorf("no store in %s (no such directory): %s", cfg.DataDir, advice)
+		return nil, config.Usagef("no store in %s (no such directory): %s", cfg.DataDir, advice)
 	}
 	if target.Engine == db.SQLite {
 		if _, err := os.Stat(target.Path); errors.Is(err, os.ErrNotExist) {
 			if filepath.Clean(filepath.Dir(target.Path)) == filepath.Clean(cfg.DataDir) {
-				return nil, fmt.Errorf("no store in %s (no %s there): %s", cfg.DataDir, filepath.Base(target.Path), advice)
+				return nil, config.Usagef("no store in %s (no %s there): %s", cfg.DataDir, filepath.Base(target.Path), advice)
 			}
-			return nil, fmt.Errorf("no store at %s (no such file): run comptoir migrate first, or check --database-url", target.Path)
+			return nil, config.Usagef("no store at %s (no such file): run comptoir migrate first, or check --database-url", target.Path)
 		}
 	}
 	d, err := db.Open(ctx, cfg.DatabaseURL)
@@ -686,10 +690,10 @@ func openExisting(ctx context.Context, cfg *config.Config) (*db.DB, error) {
 	case err != nil:
 	case v == 0 && target.Engine == db.SQLite:
 		// An empty file, as the commands left before they checked.
-		err = fmt.Errorf("no store in %s (%s holds none): run comptoir migrate first, or check --data-dir, --database-url",
+		err = config.Usagef("no store in %s (%s holds none): run comptoir migrate first, or check --data-dir, --database-url",
 			filepath.Dir(target.Path), filepath.Base(target.Path))
 	case v == 0:
-		err = errors.New("the database holds no comptoir store: run comptoir migrate first, or check --database-url")
+		err = config.Usagef("the database holds no comptoir store: run comptoir migrate first, or check --database-url")
 	}
 	if err != nil {
 		d.Close()

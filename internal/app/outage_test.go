@@ -24,19 +24,15 @@ import (
 	"comptoir/internal/config"
 	"comptoir/internal/jobs"
 	"comptoir/internal/money"
+	"comptoir/internal/testport"
 	"comptoir/internal/testwait"
 )
 
-// closedPort is a local port nothing listens on.
+// closedPort is a local port nothing listens on (testport: never one the
+// kernel may hand to another listener before the relay comes back on it).
 func closedPort(t *testing.T) int {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := l.Addr().(*net.TCPAddr).Port
-	l.Close()
-	return port
+	return testport.Free(t)
 }
 
 // TestStripeUnreachable places a card order while Stripe cannot be reached:

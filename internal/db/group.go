@@ -272,8 +272,9 @@ func (g *groupCommitter) commit(batch []*txRequest) {
 		}
 	}()
 	// The transaction belongs to the whole group, not to one request's
-	// context: one caller going away must not roll back the others.
-	tx, err := g.db.BeginTx(context.Background(), nil)
+	// context: one caller going away must not roll back the others, nor
+	// interrupt a statement of theirs (groupContext: see groupconn.go).
+	tx, err := g.db.BeginTx(groupContext, nil)
 	if err != nil {
 		for i := range results {
 			results[i].err = fmt.Errorf("begin: %w", err)
@@ -310,8 +311,8 @@ func (g *groupCommitter) commit(batch []*txRequest) {
 			g.hooks.truncate(tx, mark)
 			if _, err := tx.Exec("ROLLBACK TO " + sp); err != nil {
 				// The whole transaction is gone (SQLite rolls everything
-				// back on some errors, and on an interrupt): nothing of
-				// this group can commit.
+				// back on some errors: a full disk, out of memory): nothing
+				// of this group can commit.
 				broken = fmt.Errorf("transaction aborted: %w", err)
 			}
 		}

@@ -185,13 +185,21 @@ func (d *DB) applyWaiting(ctx context.Context, conn *sql.Conn, m Migration, o Mi
 		return apply(ctx, conn, m, 0)
 	}
 	name := fmt.Sprintf("%04d_%s", m.Version, m.Name)
+	return waitForLocks(ctx, o, name, conn, func() error { return apply(ctx, conn, m, o.LockTimeout) })
+}
+
+// waitForLocks runs try, the migration name, until it ends otherwise than
+// on a lock wait (IsLocked), o.Attempts times at most, o.Pause apart,
+// logging what it waits on; then ErrMigrationLocked. q reads who holds
+// the locks.
+func waitForLocks(ctx context.Context, o MigrateOptions, name string, q Querier, try func() error) error {
 	var holders string
 	for attempt := 1; ; attempt++ {
-		err := apply(ctx, conn, m, o.LockTimeout)
+		err := try()
 		if !IsLocked(err) {
 			return err
 		}
-		holders = lockHolders(ctx, conn, o.LockTimeout)
+		holders = lockHolders(ctx, q, o.LockTimeout)
 		if attempt == o.Attempts {
 			break
 		}
@@ -208,12 +216,48 @@ func (d *DB) applyWaiting(ctx context.Context, conn *sql.Conn, m Migration, o Mi
 		name, ErrMigrationLocked, o.Attempts, o.LockTimeout, holders)
 }
 
+// MigrateStep runs step, one migration of a library's own (River's), as
+// MigrateWith runs each of comptoir's: in a transaction of its own, and on
+// PostgreSQL after the other nodes' migrations (the migration lock, held
+// until the transaction ends), its lock waits bounded by o and retried as
+// o says, named name in the log and in the error. step must do all its
+// work in tx.
+func (d *DB) MigrateStep(ctx context.Context, o MigrateOptions, name string, step func(ctx context.Context, tx *sql.Tx) error) error {
+	o.defaults()
+	run := func() error {
+		tx, err := d.Write.BeginTx(ctx, nil)
+		if err != nil {
+			return err
+		}
+		defer tx.Rollback()
+		if d.Engine == Postgres {
+			// Taken before the lock timeout is set: another node's
+			// migrations are waited for as long as they take, each
+			// bounded in the same way.
+			if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, migrationLockKey); err != nil {
+				return fmt.Errorf("migration %s: take migration lock: %w", name, err)
+			}
+			if _, err := tx.ExecContext(ctx, fmt.Sprintf(`SET LOCAL lock_timeout = %d`, o.LockTimeout.Milliseconds())); err != nil {
+				return fmt.Errorf("migration %s: set lock_timeout: %w", name, err)
+			}
+		}
+		if err := step(ctx, tx); err != nil {
+			return err
+		}
+		return tx.Commit()
+	}
+	if d.Engine != Postgres {
+		return run()
+	}
+	return waitForLocks(ctx, o, name, d.Write, run)
+}
+
 // lockHolders names the other sessions of the database in a transaction
 // older than the lock wait, oldest first: those that may hold what a
 // migration waits on. "none seen" when there are none, or they cannot be
 // read.
-func lockHolders(ctx context.Context, conn *sql.Conn, older time.Duration) string {
-	rows, err := conn.QueryContext(ctx, `SELECT pid, COALESCE(state, ''), EXTRACT(EPOCH FROM now() - xact_start)::bigint, left(COALESCE(query, ''), 80)
+func lockHolders(ctx context.Context, q Querier, older time.Duration) string {
+	rows, err := q.QueryContext(ctx, `SELECT pid, COALESCE(state, ''), EXTRACT(EPOCH FROM now() - xact_start)::bigint, left(COALESCE(query, ''), 80)
 		FROM pg_stat_activity
 		WHERE datname = current_database() AND pid <> pg_backend_pid() AND xact_start IS NOT NULL AND xact_start < now() - make_interval(secs => $1)
 		ORDER BY xact_start LIMIT 3`, older.Seconds())

@@ -91,6 +91,8 @@ type cachingConn struct {
 	sqliteConn
 	byQuery map[string]*list.Element // of *cachedStmt
 	lru     *list.List               // most recently used first
+	// inGroup: a group commit's transaction is open (see groupconn.go).
+	inGroup bool
 }
 
 // Unwrap returns the driver's own connection (sqlite.Limit looks for it).
@@ -163,6 +165,7 @@ func (c *cachingConn) drop(cs *cachedStmt) {
 
 func (c *cachingConn) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
 	count(ctx)
+	ctx = c.uncancelled(ctx)
 	cs, err := c.get(ctx, query)
 	if err != nil {
 		return nil, err
@@ -179,6 +182,7 @@ func (c *cachingConn) ExecContext(ctx context.Context, query string, args []driv
 
 func (c *cachingConn) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
 	count(ctx)
+	ctx = c.uncancelled(ctx)
 	cs, err := c.get(ctx, query)
 	if err != nil {
 		return nil, err

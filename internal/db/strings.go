@@ -3,6 +3,7 @@ package db
 import (
 	"context"
 	"database/sql"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode"
@@ -127,18 +128,20 @@ const maxLowerForms = 64
 // they were stored, so a comparison with strings.ToLower(s) missed any
 // address with a capital letter outside ASCII. The forms are every
 // spelling of s with its ASCII letters lowered and each other letter in
-// any of its cases (at most maxLowerForms of them); "lower(col) IN (forms)"
-// then matches on both engines, and can use an index on lower(col). A
-// stored letter outside ASCII whose lower case is in ASCII (the Kelvin
-// sign) is not matched on SQLite.
+// any of its cases (at most maxLowerForms of them): what an ASCII-only
+// lowering (SQLite's lower(), ASCIILower) makes of them. The two letters
+// outside ASCII whose lower case is an ASCII letter, the Kelvin sign and
+// the dotted İ, are not that letter (account.SameEmail): they stay
+// themselves, and "k" has no Kelvin form. LowerIn uses them on both
+// engines.
 func LowerForms(s string) []string {
-	s = strings.ToLower(strings.TrimSpace(s))
+	s = lowerKeepingLookalikes(strings.TrimSpace(s))
 	forms := []string{""}
 	for _, r := range s {
 		cases := []rune{r}
 		if r >= utf8.RuneSelf {
 			for c := unicode.SimpleFold(r); c != r; c = unicode.SimpleFold(c) {
-				if unicode.ToLower(c) == r {
+				if c >= utf8.RuneSelf && lowerKeepingLookalike(c) == r {
 					cases = append(cases, c)
 				}
 			}
@@ -157,6 +160,28 @@ func LowerForms(s string) []string {
 	return forms
 }
 
+// lowerKeepingLookalike lowers r, unless r is outside ASCII and its lower
+// case is an ASCII letter (the Kelvin sign, the dotted İ): those stay
+// themselves, as account.SameEmail has it.
+func lowerKeepingLookalike(r rune) rune {
+	if l := unicode.ToLower(r); r < utf8.RuneSelf || l >= utf8.RuneSelf {
+		return l
+	}
+	return r
+}
+
+func lowerKeepingLookalikes(s string) string { return strings.Map(lowerKeepingLookalike, s) }
+
+// ASCIILower is SQL that lowers expr's ASCII letters only, on either
+// engine: SQLite's lower(), where PostgreSQL's lower() also lowers the
+// Kelvin sign to "k" and İ to "i" (its ctype's rules).
+func ASCIILower(expr string) string {
+	for c := 'A'; c <= 'Z'; c++ {
+		expr = "replace(" + expr + ", '" + string(c) + "', '" + string(c+'a'-'A') + "')"
+	}
+	return expr
+}
+
 // lowerAndUpper is s (lowered) and s with its letters outside ASCII in
 // upper case, when they have one that lowers back to them.
 func lowerAndUpper(s string) []string {
@@ -172,8 +197,13 @@ func lowerAndUpper(s string) []string {
 	return []string{s, upper}
 }
 
-// LowerIn is "lower(col) IN ($first, …)" and its arguments: col equals s
-// in any case, on either engine (see LowerForms).
+// LowerIn is the condition that col is s but for the case of its letters,
+// on either engine, and its arguments (LowerForms), numbered from first:
+// the rule of account.SameEmail. lower(col) IN (…) lets an index on
+// lower(col) serve, and holds on PostgreSQL for an address with the
+// Kelvin sign where s has "k" (and the other way): ASCIILower(col) then
+// tells them apart, so that an export or erasure by kate@… never reaches
+// data of the look-alike address.
 func LowerIn(col string, first int, s string) (string, []any) {
 	forms := LowerForms(s)
 	marks := make([]string, len(forms))
@@ -181,5 +211,12 @@ func LowerIn(col string, first int, s string) (string, []any) {
 	for i, f := range forms {
 		marks[i], args[i] = "$"+strconv.Itoa(first+i), f
 	}
-	return "lower(" + col + ") IN (" + strings.Join(marks, ", ") + ")", args
+	indexed := marks
+	// PostgreSQL's lower() of the address with each letter lowered,
+	// look-alikes included.
+	if full := strings.ToLower(strings.TrimSpace(s)); !slices.Contains(forms, full) {
+		indexed = append(marks[:len(marks):len(marks)], "$"+strconv.Itoa(first+len(forms)))
+		args = append(args, full)
+	}
+	return "(lower(" + col + ") IN (" + strings.Join(indexed, ", ") + ") AND " + ASCIILower(col) + " IN (" + strings.Join(marks, ", ") + "))", args
 }

@@ -151,8 +151,22 @@ func TestLowerForms(t *testing.T) {
 	if got := db.LowerForms(long); len(got) != 2 || got[0] != long || got[1] != strings.Repeat("É", 20)+"@x.fr" {
 		t.Errorf("LowerForms of 20 accented letters = %d forms %q", len(got), got)
 	}
+	// The Kelvin sign and the dotted İ are not "k" and "i"
+	// (account.SameEmail): they keep their form, and "k" gets none of
+	// theirs.
+	for in, want := range map[string]string{"\u212Aate@x.fr": "\u212Aate@x.fr", "\u0130VAN@x.fr": "\u0130van@x.fr", "Kate@x.fr": "kate@x.fr"} {
+		if got := db.LowerForms(in); len(got) != 1 || got[0] != want {
+			t.Errorf("LowerForms(%q) = %q, want %q alone", in, got, want)
+		}
+	}
 	in, args := db.LowerIn("email", 3, "ZOË@x.fr")
-	if in != "lower(email) IN ($3, $4)" || len(args) != 2 {
+	if !strings.HasPrefix(in, "(lower(email) IN ($3, $4) AND replace(") || !strings.HasSuffix(in, " IN ($3, $4))") || len(args) != 2 {
+		t.Errorf("LowerIn = %q %v", in, args)
+	}
+	// PostgreSQL's lower() of a Kelvin sign is "k": the index condition
+	// takes that form too.
+	if in, args := db.LowerIn("email", 1, "\u212Aate@x.fr"); !strings.HasPrefix(in, "(lower(email) IN ($1, $2) AND ") ||
+		!strings.HasSuffix(in, " IN ($1))") || len(args) != 2 || args[1] != "kate@x.fr" {
 		t.Errorf("LowerIn = %q %v", in, args)
 	}
 }
@@ -167,7 +181,8 @@ func TestLowerInMatchesAnyCase(t *testing.T) {
 	if _, err := d.Write.ExecContext(ctx, `CREATE TABLE t_mails (v TEXT NOT NULL)`); err != nil {
 		t.Fatal(err)
 	}
-	for _, v := range []string{"ÉLODIE@Example.org", "élodie@example.ORG", "Élodie@example.org", "elodie@example.org", "xélodie@example.org"} {
+	for _, v := range []string{"ÉLODIE@Example.org", "élodie@example.ORG", "Élodie@example.org", "elodie@example.org", "xélodie@example.org",
+		"kate@example.org", "KATE@example.org", "\u212Aate@example.org", "\u212AATE@example.org", "\u0130van@example.org", "ivan@example.org"} {
 		if _, err := d.Write.ExecContext(ctx, `INSERT INTO t_mails (v) VALUES ($1)`, v); err != nil {
 			t.Fatal(err)
 		}
@@ -182,6 +197,26 @@ func TestLowerInMatchesAnyCase(t *testing.T) {
 	slices.Sort(got)
 	if !slices.Equal(got, want) {
 		t.Errorf("lower(v) IN forms found %q, want %q", got, want)
+	}
+	// An address and its look-alike with the Kelvin sign or the dotted İ
+	// each find their own only, on both engines (PostgreSQL's lower()
+	// makes them "k" and "i").
+	for look, want := range map[string][]string{
+		"Kate@EXAMPLE.org":      {"KATE@example.org", "kate@example.org"},
+		"\u212Aate@example.org": {"\u212AATE@example.org", "\u212Aate@example.org"},
+		"IVAN@example.org":      {"ivan@example.org"},
+		"\u0130VAN@example.org": {"\u0130van@example.org"},
+	} {
+		in, args := db.LowerIn("v", 1, look)
+		got, err := db.Strings(ctx, d.Read, `SELECT v FROM t_mails WHERE `+in+` ORDER BY v`, args...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		slices.Sort(got)
+		slices.Sort(want)
+		if !slices.Equal(got, want) {
+			t.Errorf("LowerIn(%q) found %q, want %q", look, got, want)
+		}
 	}
 }
 

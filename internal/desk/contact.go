@@ -52,6 +52,10 @@ type ackData struct {
 	// Confirm: a guest's Contact form ticket, which the page Link opens
 	// asks them to confirm (Ticket.AwaitsConfirmation).
 	Confirm bool
+	// TooLarge: the ticket was opened by a message over the size limit,
+	// this one as people read it ("25 Mo"), of which only the header
+	// came: the acknowledgement says so, and how to send it again.
+	TooLarge string
 }
 
 // hasControl reports a line break or another control character: what could
@@ -213,7 +217,7 @@ func (s *Service) OpenFromContact(ctx context.Context, in ContactInput) (Ticket,
 		if t, err = getTicket(ctx, tx, t.ID); err != nil {
 			return err
 		}
-		if err := s.sendAckTx(ctx, tx, t, ""); err != nil {
+		if err := s.sendAckTx(ctx, tx, t, "", nil); err != nil {
 			return err
 		}
 		actor := audit.Actor{ID: t.CustomerID, Role: "customer"} // no ID: a guest
@@ -232,7 +236,7 @@ func (s *Service) OpenFromContact(ctx context.Context, in ContactInput) (Ticket,
 	return t, nil
 }
 
-func (s *Service) sendAckTx(ctx context.Context, tx *sql.Tx, t Ticket, inReplyTo string) error {
+func (s *Service) sendAckTx(ctx context.Context, tx *sql.Tx, t Ticket, inReplyTo string, tooLarge *TooLarge) error {
 	// A guest's name is whatever the sender typed or put in From, and the
 	// acknowledgement goes out at once to an address nobody proved:
 	// echoed, it would let anyone have the store mail their words
@@ -254,6 +258,9 @@ func (s *Service) sendAckTx(ctx context.Context, tx *sql.Tx, t Ticket, inReplyTo
 	}
 	if !t.PromiseAt.IsZero() {
 		d.PromiseAt = s.formatTime(t.PromiseAt, t.Lang)
+	}
+	if tooLarge != nil {
+		d.TooLarge = s.opts.Messages.Size(t.Lang, tooLarge.Limit)
 	}
 	var err error
 	if d.Link, err = s.ticketLinkTx(ctx, tx, t); err != nil {

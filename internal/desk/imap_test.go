@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -23,6 +24,7 @@ import (
 	"comptoir/internal/desk"
 	"comptoir/internal/inbound"
 	"comptoir/internal/jobs"
+	"comptoir/internal/testport"
 )
 
 // mailbox is a real IMAP server (go-imap's in-memory backend) on loopback,
@@ -40,7 +42,10 @@ func startMailbox(t *testing.T) *mailbox {
 	if err := user.Create("INBOX", nil); err != nil {
 		t.Fatal(err)
 	}
-	mb := &mailbox{t: t, addr: "127.0.0.1:0", user: user}
+	// A test stops the server, expecting connections refused, and starts it
+	// again on the same address: a port the kernel never hands to another
+	// listener meanwhile (testport).
+	mb := &mailbox{t: t, addr: "127.0.0.1:" + strconv.Itoa(testport.Free(t)), user: user}
 	mb.start()
 	t.Cleanup(mb.stop)
 	return mb
@@ -246,7 +251,7 @@ func TestIMAPPollTooLarge(t *testing.T) {
 		Scan(&ticketID, &text, &unparsed, &raw); err != nil {
 		t.Fatalf("the oversized message left no trace on a ticket: %v", err)
 	}
-	if !unparsed || !strings.Contains(text, "limite de 4096 octets") || !strings.Contains(text, "INBOX UID 1") ||
+	if !unparsed || !strings.Contains(text, "Ce message fait 10\u00a0Ko, au-delà de la limite de 4\u00a0Ko\u00a0:") || !strings.Contains(text, "INBOX UID 1") ||
 		!strings.Contains(string(raw), "Subject: Screenshots") || strings.Contains(string(raw), "AAAA") {
 		t.Errorf("oversized message recorded as unparsed=%v text=%q raw=%q", unparsed, text, raw)
 	}

@@ -316,7 +316,7 @@ func TestSMTPTooLargeIsRecordedWhenSizeIsAnnouncedOrChunked(t *testing.T) {
 		t.Helper()
 		msgs := e.thread(t, tk.ID, true)
 		last := msgs[len(msgs)-1]
-		if last.MessageID != id || !last.Unparsed || !strings.Contains(last.Text, "over the 4096-byte limit") {
+		if last.MessageID != id || !last.Unparsed || !strings.Contains(last.Text, "over the 4\u00a0KB limit") {
 			t.Fatalf("last message on the ticket %+v, want the header of %s", last, id)
 		}
 		if n := e.count(t, "tickets"); n != 1 {
@@ -460,8 +460,15 @@ func TestTooLargeNoteIsInTheTicketsLanguage(t *testing.T) {
 		t.Fatalf("Zoé's tickets %+v (%v)", list, err)
 	}
 	msgs := e.thread(t, list[0].ID, false)
-	if text := msgs[0].Text; !strings.Contains(text, "dépasse la limite de 4096 octets") || strings.Contains(text, "header") {
+	if text := msgs[0].Text; !strings.Contains(text, "dépasse la limite de 4\u00a0Ko\u00a0:") || strings.Contains(text, "header") {
 		t.Fatalf("note on a French ticket: %q", text)
+	}
+	// The acknowledgement said "we received your message" alone, though
+	// only its header came: it says so, and how to send it again.
+	if _, ack := e.lastOut(t, list[0].ID); ack.Kind != "ticket_ack" ||
+		!strings.Contains(ack.Text, "Votre message dépassait la limite de 4\u00a0Ko de cette adresse\u00a0: seuls son expéditeur et son objet") ||
+		!strings.Contains(ack.Text, "sous forme de liens") {
+		t.Errorf("acknowledgement of a message too large: %s %q", ack.Kind, ack.Text)
 	}
 }
 
@@ -503,5 +510,40 @@ func TestSameMessageIDFromAnotherSenderIsNotADuplicate(t *testing.T) {
 		"\r\nMessage-ID: "+reply.MessageID+"\r\n\r\nHere is the answer.\r\n")
 	if n := e.count(t, "ticket_messages"); n != before {
 		t.Errorf("the desk's own mail come back was stored again (%d messages, was %d)", n, before)
+	}
+}
+
+// The note filed for a message too large said its sizes in raw bytes
+// ("26214400-byte limit"). They are said as people read them, in the
+// ticket's language; and when the message and the limit would read the
+// same once rounded ("25 MB, over the 25 MB limit"), in bytes, grouped.
+func TestTooLargeNoteSaysSizesAsPeopleReadThem(t *testing.T) {
+	e := setup(t)
+	ctx := context.Background()
+	intake := desk.MailIntake{Desk: e.desk, Support: "support@shop.test"}
+	const limit = 25 << 20
+	for _, tc := range []struct {
+		from, lang string
+		size       int64
+		want       string
+	}{
+		{"una@example.org", "en", 40 << 20, "[This message is 40\u00a0MB, over the 25\u00a0MB limit: only its header was stored."},
+		{"ugo@example.org", "fr", 3 * limit, "[Ce message fait 75\u00a0Mo, au-delà de la limite de 25\u00a0Mo\u00a0: seul son en-tête"},
+		{"uma@example.org", "en", limit + 300000, "[This message is 26,514,400\u00a0bytes, over the 26,214,400\u00a0bytes limit"},
+		{"ulf@example.org", "fr", limit + 300000, "[Ce message fait 26\u202f514\u202f400\u00a0octets, au-delà de la limite de 26\u202f214\u202f400\u00a0octets\u00a0:"},
+	} {
+		header := "From: <" + tc.from + ">\r\nTo: support@shop.test\r\nSubject: big\r\nMessage-ID: <big-" + tc.from + ">\r\n" +
+			"Content-Language: " + tc.lang + "\r\n"
+		if err := intake.DeliverTooLarge(ctx, []byte(header), tc.size, limit, "INBOX UID 9"); err != nil {
+			t.Fatal(err)
+		}
+		var text, lang string
+		if err := e.db.Read.QueryRow(`SELECT m.body_text, t.lang FROM ticket_messages m JOIN tickets t ON t.id = m.ticket_id
+			WHERE m.message_id = $1`, "<big-"+tc.from+">").Scan(&text, &lang); err != nil {
+			t.Fatal(err)
+		}
+		if lang != tc.lang || !strings.HasPrefix(text, tc.want) {
+			t.Errorf("%d bytes over %d, ticket in %s: %q, want it to begin %q in %s", tc.size, limit, lang, text, tc.want, tc.lang)
+		}
 	}
 }

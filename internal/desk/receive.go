@@ -17,6 +17,7 @@ import (
 	"comptoir/internal/audit"
 	"comptoir/internal/db"
 	"comptoir/internal/inbound"
+	"comptoir/internal/locale"
 	"comptoir/internal/mail"
 )
 
@@ -75,12 +76,22 @@ type TooLarge struct {
 }
 
 // tooLargeNote is the text filed for a message refused for its size, in
-// lang.
+// lang, its sizes said as people read them ("25 Mo"; raw byte counts read
+// "26214400 octets"). Should the message's size and the limit read the
+// same once rounded ("25 MB, over the 25 MB limit"), both are said in
+// bytes.
 func (s *Service) tooLargeNote(lang string, tl TooLarge) string {
+	m := s.opts.Messages
+	limit := m.Size(lang, tl.Limit)
 	if tl.Where == "" {
-		return s.opts.Messages.T(lang, "ticket.too_large_refused", map[string]any{"Limit": tl.Limit})
+		return m.T(lang, "ticket.too_large_refused", map[string]any{"Limit": limit})
 	}
-	return s.opts.Messages.T(lang, "ticket.too_large_kept", map[string]any{"Size": tl.Size, "Limit": tl.Limit, "Where": tl.Where})
+	size := m.Size(lang, tl.Size)
+	if size == limit {
+		size = m.TPairs(lang, "size.bytes", "N", locale.Int(int(tl.Size), lang))
+		limit = m.TPairs(lang, "size.bytes", "N", locale.Int(int(tl.Limit), lang))
+	}
+	return m.T(lang, "ticket.too_large_kept", map[string]any{"Size": size, "Limit": limit, "Where": tl.Where})
 }
 
 // Outcomes of Receive.
@@ -336,7 +347,7 @@ func (s *Service) Receive(ctx context.Context, in InboundMessage) (Ticket, Resul
 			if answer {
 				// An address the outbox refuses (it validates before writing
 				// anything) costs the acknowledgement, never the message.
-				if err := s.sendAckTx(ctx, tx, t, in.MessageID); err != nil && !errors.Is(err, mail.ErrInvalid) {
+				if err := s.sendAckTx(ctx, tx, t, in.MessageID, in.TooLarge); err != nil && !errors.Is(err, mail.ErrInvalid) {
 					return err
 				}
 			}

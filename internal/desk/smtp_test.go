@@ -180,8 +180,11 @@ func TestSMTPTooLargeIsRefusedButRecorded(t *testing.T) {
 		"\r\nMessage-ID: <big-1@example.org>\r\nIn-Reply-To: " + reply.MessageID +
 		"\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n" + strings.Repeat("screenshot bytes\r\n", 1000)
 	err := smtp.SendMail(addr, nil, "gus@example.org", []string{"support@shop.test"}, []byte(raw))
-	if err == nil || !strings.Contains(err.Error(), "552") {
-		t.Fatalf("sending %d bytes over a 4096-byte limit: %v, want 552", len(raw), err)
+	// The refusal the sender's server quotes in its bounce says the limit
+	// as people read it, and what to do, in English and French.
+	if err == nil || !strings.Contains(err.Error(), "552") || !strings.Contains(err.Error(), "messages of 4 KB at most; send large files as links") ||
+		!strings.Contains(err.Error(), "messages de 4 Ko au plus ; envoyez les gros fichiers sous forme de liens") {
+		t.Fatalf("sending %d bytes over a 4096-byte limit: %v, want 552 saying the limit", len(raw), err)
 	}
 	if n := e.count(t, "tickets"); n != 1 {
 		t.Fatalf("%d tickets, want the message on %s", n, tk.Reference)
@@ -189,7 +192,7 @@ func TestSMTPTooLargeIsRefusedButRecorded(t *testing.T) {
 	msgs := e.thread(t, tk.ID, true)
 	last := msgs[len(msgs)-1]
 	if last.MessageID != "<big-1@example.org>" || !last.Unparsed || last.Flagged ||
-		!strings.Contains(last.Text, "over the 4096-byte limit") || strings.Contains(last.Text, "screenshot bytes") {
+		!strings.Contains(last.Text, "over the 4\u00a0KB limit") || strings.Contains(last.Text, "screenshot bytes") {
 		t.Fatalf("recorded as %+v", last)
 	}
 	if got := e.get(t, tk.ID); got.Status != desk.StatusOpen || got.PromiseAt.IsZero() {

@@ -17,6 +17,7 @@ import (
 	"github.com/emersion/go-smtp"
 
 	"comptoir/internal/clientaddr"
+	"comptoir/internal/locale"
 )
 
 // Defaults for Config.
@@ -78,12 +79,14 @@ type Config struct {
 // Server is the inbound SMTP listener. It does no relaying and no auth: it
 // only accepts mail for the support addresses.
 type Server struct {
-	cfg     Config
-	handler Handler
-	smtp    *smtp.Server
-	log     *slog.Logger
-	ctx     context.Context
-	cancel  context.CancelFunc
+	cfg Config
+	// errTooLarge is the answer to a message above the size limit.
+	errTooLarge *smtp.SMTPError
+	handler     Handler
+	smtp        *smtp.Server
+	log         *slog.Logger
+	ctx         context.Context
+	cancel      context.CancelFunc
 	// stopping is set by Shutdown, which closes the listeners itself.
 	stopping atomic.Bool
 	mu       sync.Mutex
@@ -134,7 +137,7 @@ func NewServer(cfg Config, handler Handler) (*Server, error) {
 	if cfg.Domain == "" {
 		cfg.Domain = "localhost"
 	}
-	s := &Server{cfg: cfg, handler: handler, log: cfg.Logger}
+	s := &Server{cfg: cfg, handler: handler, log: cfg.Logger, errTooLarge: tooLargeError(cfg.MaxMessageBytes)}
 	if s.log == nil {
 		s.log = slog.Default()
 	}
@@ -459,7 +462,7 @@ func (se *session) Data(r io.Reader) error {
 		se.tooLarge(buf.Bytes())
 		// go-smtp reads the rest of a DATA message, or of the BDAT chunk,
 		// before it answers.
-		return smtp.ErrDataTooLarge
+		return se.srv.errTooLarge
 	}
 	se.mu.Lock()
 	from, rcpts := se.from, append([]string(nil), se.rcpts...)
@@ -525,6 +528,23 @@ func (se *session) tooLarge(partial []byte) {
 	if err != nil {
 		se.srv.log.Error("inbound smtp: recording a message too large failed", "remote", se.remote, "err", err)
 	}
+}
+
+// tooLargeError is the 552 a message above limit is answered with. The
+// sender's mail server quotes it in the bounce the sender reads, which
+// said only go-smtp's "Maximum message size exceeded": neither the limit
+// nor what to do. It says both, as people read sizes, in English and
+// French (the sender's language is unknown here), in ASCII as SMTP
+// answers are.
+func tooLargeError(limit int64) *smtp.SMTPError {
+	m := locale.MustLoad()
+	size := func(lang string) string {
+		return strings.NewReplacer("\u00a0", " ", "\u202f", " ").Replace(m.Size(lang, limit))
+	}
+	return &smtp.SMTPError{Code: 552, EnhancedCode: smtp.EnhancedCode{5, 3, 4}, Message: "Message too large: this address takes messages of " +
+		size(locale.EN) + " at most; send large files as links, or in several messages. " +
+		"Message trop volumineux : cette adresse prend les messages de " + size(locale.FR) +
+		" au plus ; envoyez les gros fichiers sous forme de liens, ou en plusieurs messages."}
 }
 
 // maxRefusedHeader bounds the header kept of a message refused for its

@@ -223,8 +223,9 @@ func TestSMTPOversizedRejected(t *testing.T) {
 	big := append([]byte("From: a@example.com\r\nSubject: big\r\n\r\n"),
 		bytes.Repeat([]byte(strings.Repeat("x", 78)+"\r\n"), 1000)...) // ~80 KiB
 	err := send(c, "a@example.com", []string{"support@shop.example"}, big)
-	if smtpCode(err) != 552 {
-		t.Fatalf("oversized: err = %v, want 552", err)
+	if smtpCode(err) != 552 || !strings.Contains(err.Error(), "Message too large: this address takes messages of 64 KB at most") ||
+		!strings.Contains(err.Error(), "Message trop volumineux : cette adresse prend les messages de 64 Ko au plus") {
+		t.Fatalf("oversized: err = %v, want 552 saying the limit", err)
 	}
 	if n := len(rec.deliveries()); n != 0 {
 		t.Fatalf("handler saw %d messages after a 552", n)

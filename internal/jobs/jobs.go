@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -41,14 +42,65 @@ func driver(d *db.DB) riverdriver.Driver[*sql.Tx] {
 	return riverdatabasesql.New(d.Write)
 }
 
-// Migrate applies River's own migrations.
+// Migrate applies River's own migrations, waiting for locks as
+// db.MigrateOptions' defaults say.
 func Migrate(ctx context.Context, d *db.DB) error {
+	return MigrateWith(ctx, d, db.MigrateOptions{})
+}
+
+// MigrateWith applies River's own migrations. River's Migrate waits for
+// the locks its ALTERs need as long as it takes, and one waiting for
+// river_job behind a session holding it (a transaction left open, a long
+// report) queued every query of the job queue behind it. On PostgreSQL
+// each of River's migrations now runs as each of comptoir's does
+// (db.MigrateStep): in its own transaction, its lock waits bounded by o,
+// retried, then ErrMigrationLocked with nothing of it applied.
+func MigrateWith(ctx context.Context, d *db.DB, o db.MigrateOptions) error {
 	m, err := rivermigrate.New(driver(d), &rivermigrate.Config{Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		return err
 	}
-	if _, err := m.Migrate(ctx, rivermigrate.DirectionUp, nil); err != nil {
+	if d.Engine != db.Postgres {
+		// SQLite has no lock queue: a writer waits on the busy timeout.
+		if _, err := m.Migrate(ctx, rivermigrate.DirectionUp, nil); err != nil {
+			return fmt.Errorf("river migrations: %w", err)
+		}
+		return nil
+	}
+	var pending []rivermigrate.Migration
+	err = d.MigrateStep(ctx, o, "river_versions", func(ctx context.Context, tx *sql.Tx) error {
+		existing, err := m.ExistingVersionsTx(ctx, tx)
+		if err != nil {
+			return err
+		}
+		applied := make(map[int]bool, len(existing))
+		for _, v := range existing {
+			applied[v.Version] = true
+		}
+		for _, v := range m.AllVersions() {
+			if !applied[v.Version] {
+				pending = append(pending, v)
+			}
+		}
+		return nil
+	})
+	if err != nil {
 		return fmt.Errorf("river migrations: %w", err)
+	}
+	for _, v := range pending {
+		name := fmt.Sprintf("river_%03d_%s", v.Version, strings.ReplaceAll(v.Name, " ", "_"))
+		err := d.MigrateStep(ctx, o, name, func(ctx context.Context, tx *sql.Tx) error {
+			// One migration a transaction, as River's Migrate does (some
+			// need the one before committed); up to v, which does nothing
+			// when another node applied it meanwhile. MigrateTx is
+			// deprecated for running them all in one transaction.
+			//lint:ignore SA1019 one migration a transaction, see above
+			_, err := m.MigrateTx(ctx, tx, rivermigrate.DirectionUp, &rivermigrate.MigrateOpts{TargetVersion: v.Version})
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("river migrations: %w", err)
+		}
 	}
 	return nil
 }

@@ -103,7 +103,7 @@ func TestBatchSendsEachMessageOnce(t *testing.T) {
 func TestBatchRelayDownRetriesTheBatch(t *testing.T) {
 	ctx := context.Background()
 	d, clk, o := outboxOnly(t)
-	r := startRelay(t, "127.0.0.1:0")
+	r := startRelay(t, stoppableAddr(t))
 	port := r.port
 	r.Close()
 	w := mail.NewWorker(d, smtpSender(t, r), clk, nil).Batches()
@@ -170,7 +170,7 @@ func TestBatchRefusedRecipientFailsAlone(t *testing.T) {
 func TestBatchLastAttemptTriesEveryMessage(t *testing.T) {
 	ctx := context.Background()
 	d, clk, o := outboxOnly(t)
-	r := startRelay(t, "127.0.0.1:0")
+	r := startRelay(t, stoppableAddr(t))
 	r.Close()
 	w := mail.NewWorker(d, smtpSender(t, r), clk, nil).Batches()
 	ids, batch := queueBatch(t, d, o, "a@example.net", "b@example.net")

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -28,7 +29,9 @@ const ErasedAddress = "erased@invalid"
 // escaped, or erasing a_b@x.fr would also erase the mail quoting axb@x.fr.
 // An empty email erases the mail of the account alone.
 func EraseRecipientTx(ctx context.Context, tx *sql.Tx, userID, email string) ([]string, error) {
-	email = strings.ToLower(strings.TrimSpace(email))
+	// Not lowered here: the Kelvin sign would become "k" (db.LowerIn
+	// keeps look-alikes apart).
+	email = strings.TrimSpace(email)
 	if email == "" {
 		ids, err := db.Strings(ctx, tx, `SELECT id FROM outgoing_mail WHERE user_id = $1`, userID)
 		if err != nil {
@@ -36,17 +39,29 @@ func EraseRecipientTx(ctx context.Context, tx *sql.Tx, userID, email string) ([]
 		}
 		return ids, EraseMessagesTx(ctx, tx, ids, true)
 	}
-	// Their address in any case, accents included: db.LowerForms gives
-	// what lower() can make of it on either engine (SQLite's leaves É).
+	// Their address in any case, accents included, and not a look-alike
+	// of it (db.LowerIn: account.SameEmail's rule).
 	toThem, forms := db.LowerIn("to_addr", 3, email)
 	query := `SELECT id FROM outgoing_mail m JOIN outgoing_mail_content c ON c.content_id = m.content_id WHERE user_id = $1 OR ` + toThem
 	args := append([]any{userID, db.LikeEscape}, forms...)
 	if len(email) > 3 {
-		for _, f := range forms {
+		// lower() finds the address in any case on either engine (its
+		// forms, and PostgreSQL's lowering of it); db.ASCIILower then
+		// keeps only those that are the address itself, not one written
+		// with the Kelvin sign for "k".
+		var anyCase, exact []string
+		full := strings.ToLower(email)
+		for _, f := range append(db.LowerForms(email), full) {
 			n := strconv.Itoa(len(args) + 1)
-			query += ` OR lower(text_body) LIKE $` + n + ` ESCAPE $2 OR lower(html_body) LIKE $` + n + ` ESCAPE $2`
-			args = append(args, "%"+db.EscapeLike(f.(string))+"%")
+			args = append(args, "%"+db.EscapeLike(f)+"%")
+			for _, body := range []string{"text_body", "html_body"} {
+				anyCase = append(anyCase, `lower(`+body+`) LIKE $`+n+` ESCAPE $2`)
+				if f != full || slices.Contains(db.LowerForms(email), full) {
+					exact = append(exact, db.ASCIILower(body)+` LIKE $`+n+` ESCAPE $2`)
+				}
+			}
 		}
+		query += ` OR ((` + strings.Join(anyCase, " OR ") + `) AND (` + strings.Join(exact, " OR ") + `))`
 	}
 	ids, err := db.Strings(ctx, tx, query, args...)
 	if err != nil {

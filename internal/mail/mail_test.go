@@ -407,7 +407,7 @@ func TestRelayDownKeepsMessageQueuedAndRetrySendsOnce(t *testing.T) {
 	d := dbtest.Open(t)
 	clk := clock.NewManual(start)
 	o := newOutbox(t, d, insertOnly(t, d), clk)
-	r := startRelay(t, "127.0.0.1:0")
+	r := startRelay(t, stoppableAddr(t))
 	port := r.port
 	r.Close()
 	w := mail.NewWorker(d, smtpSender(t, r), clk, nil)
@@ -478,7 +478,7 @@ func TestLastAttemptMarksFailed(t *testing.T) {
 	d := dbtest.Open(t)
 	clk := clock.NewManual(start)
 	o := newOutbox(t, d, insertOnly(t, d), clk)
-	r := startRelay(t, "127.0.0.1:0")
+	r := startRelay(t, stoppableAddr(t))
 	r.Close()
 	w := mail.NewWorker(d, smtpSender(t, r), clk, nil)
 	msgID := enqueue(t, d, o, plainMessage("gone@example.net"))

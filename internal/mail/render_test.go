@@ -61,6 +61,7 @@ var samples = map[string]any{
 	"ticket_ack": map[string]any{
 		"Name": "Zoé", "StoreName": "Comptoir", "Reference": "T-7K3M9QXA",
 		"PromiseAt": "10 mars 2026 à 11:00 (Europe/Paris)", "Link": "https://shop.example/support/tickets/tkt_1", "Confirm": true,
+		"TooLarge": "25 Mo",
 	},
 	"ticket_reply": map[string]any{
 		"Name": "Zoé", "StoreName": "Comptoir", "Reference": "T-7K3M9QXA",

@@ -20,6 +20,8 @@ import (
 
 	"github.com/emersion/go-sasl"
 	"github.com/emersion/go-smtp"
+
+	"comptoir/internal/testport"
 )
 
 // envelope is one message as a test relay received it.
@@ -72,6 +74,14 @@ func deferring(addr string) relayOption {
 // rejecting answers 550 to RCPT TO addr only.
 func rejecting(addr string) relayOption {
 	return func(r *relay) { r.rejectRcpt = func(to string) bool { return to == addr } }
+}
+
+// stoppableAddr is the address of a relay that a test stops, expecting
+// connections refused, and may start again on it: its port is never one
+// the kernel may hand to another listener meanwhile (testport).
+func stoppableAddr(t *testing.T) string {
+	t.Helper()
+	return "127.0.0.1:" + strconv.Itoa(testport.Free(t))
 }
 
 // startRelay listens on addr ("127.0.0.1:0" for any port) and serves until

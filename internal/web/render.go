@@ -358,26 +358,7 @@ func (v *view) Money(a money.Amount) string { return money.Format(a, v.Lang) }
 // English. Quantities read "10 – 1000" beside a description's "1 000".
 func (v *view) Int(n int) string { return formatInt(n, v.Lang) }
 
-func formatInt(n int, lang string) string {
-	digits := strconv.Itoa(n)
-	sign := ""
-	if n < 0 {
-		sign, digits = "-", digits[1:]
-	}
-	sep := ","
-	if lang == "fr" {
-		sep = "\u202f"
-	}
-	var b strings.Builder
-	b.WriteString(sign)
-	first := (len(digits)-1)%3 + 1
-	b.WriteString(digits[:first])
-	for i := first; i < len(digits); i += 3 {
-		b.WriteString(sep)
-		b.WriteString(digits[i : i+3])
-	}
-	return b.String()
-}
+func formatInt(n int, lang string) string { return locale.Int(n, lang) }
 
 // Size is a file's size for the page's language, as people read one:
 // "512 octets", "179 Ko", "2,4 Mo" in French; "512 bytes", "179 KB",
@@ -385,25 +366,7 @@ func formatInt(n int, lang string) string {
 // Every page that shows a size shows it through here.
 func (v *view) Size(n int64) string { return formatSize(v.messages, n, v.Lang) }
 
-func formatSize(m *locale.Catalog, n int64, lang string) string {
-	const kb, mb = 1024, 1024 * 1024
-	switch {
-	case n < kb:
-		return m.TPairs(lang, "size.bytes", "N", formatInt(int(n), lang))
-	case n < mb-kb/2:
-		return m.TPairs(lang, "size.kb", "N", formatInt(int((n+kb/2)/kb), lang))
-	case n < 10*mb-mb/20:
-		// One decimal below 10 MB: "2,4 Mo".
-		tenths := (n*10 + mb/2) / mb
-		sep := "."
-		if lang == locale.FR {
-			sep = ","
-		}
-		return m.TPairs(lang, "size.mb", "N", strconv.FormatInt(tenths/10, 10)+sep+strconv.FormatInt(tenths%10, 10))
-	default:
-		return m.TPairs(lang, "size.mb", "N", formatInt(int((n+mb/2)/mb), lang))
-	}
-}
+func formatSize(m *locale.Catalog, n int64, lang string) string { return m.Size(lang, n) }
 
 // Country names a country, given by its ISO code, in the page's language
 // ("FR" → "France"; "DE" → "Allemagne", "Germany"): an address the
