@@ -131,20 +131,43 @@ func TestMigrationMovesMailContent(t *testing.T) {
 	}
 }
 
-// A message names its content, which must exist: neither a missing nor an
-// unknown content_id is stored.
+// A message names content of its own, which must exist and which it
+// keeps: a missing, unknown or already used content_id is refused, and so
+// is changing it.
 func TestMessageNeedsItsContent(t *testing.T) {
 	ctx := context.Background()
 	d := dbtest.Open(t)
-	for _, content := range []any{nil, 999999} {
+	content := func() int64 {
+		t.Helper()
+		var id int64
+		if err := d.Write.QueryRowContext(ctx, `INSERT INTO outgoing_mail_content (subject, text_body) VALUES ('Hi', 'Hello')
+			RETURNING content_id`).Scan(&id); err != nil {
+			t.Fatal(err)
+		}
+		return id
+	}
+	insert := func(id string, content any) error {
 		_, err := d.Write.ExecContext(ctx, `INSERT INTO outgoing_mail (id, kind, from_addr, to_addr, message_id, created_at, content_id)
-			VALUES ('msg_1', 'test', 'shop@example.com', 'a@example.net', '<msg_1@example.com>', $1, $2)`, start, content)
-		if err == nil || !strings.Contains(err.Error(), "content_id") && !strings.Contains(err.Error(), "FOREIGN KEY") && !strings.Contains(err.Error(), "foreign key") {
-			t.Errorf("a message with content_id %v: %v, want it refused", content, err)
+			VALUES ($1, 'test', 'shop@example.com', 'a@example.net', $2, $3, $4)`, id, "<"+id+"@example.com>", start, content)
+		return err
+	}
+	first, second := content(), content()
+	if err := insert("msg_1", first); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []any{nil, second + 1000, first} {
+		if err := insert("msg_2", c); err == nil {
+			t.Errorf("a message with content_id %v was stored", c)
 		}
 	}
+	if _, err := d.Write.ExecContext(ctx, `UPDATE outgoing_mail SET content_id = $1 WHERE id = 'msg_1'`, second); err == nil {
+		t.Error("a message changed its content")
+	}
+	if err := insert("msg_2", second); err != nil {
+		t.Fatalf("a message with content of its own: %v", err)
+	}
 	var n int
-	if err := d.Read.QueryRowContext(ctx, `SELECT COUNT(*) FROM outgoing_mail`).Scan(&n); err != nil || n != 0 {
-		t.Fatalf("%d messages stored (%v)", n, err)
+	if err := d.Read.QueryRowContext(ctx, `SELECT COUNT(*) FROM outgoing_mail WHERE content_id IN ($1, $2)`, first, second).Scan(&n); err != nil || n != 2 {
+		t.Fatalf("%d messages with their content (%v), want 2", n, err)
 	}
 }

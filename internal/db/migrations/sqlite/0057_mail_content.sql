@@ -12,7 +12,7 @@
 -- writes no index of the content table (a mail_id key would be one more
 -- b-tree written by every checkout). Every message has its content,
 -- stored first in the same transaction (mail.Outbox.storePreparedTx),
--- and one content is one message's: only that insert writes either.
+-- and one content is one message's (constraints below).
 CREATE TABLE outgoing_mail_content (
 	content_id INTEGER PRIMARY KEY,
 	subject TEXT NOT NULL,
@@ -22,8 +22,13 @@ CREATE TABLE outgoing_mail_content (
 	refs TEXT NOT NULL DEFAULT ''
 );
 
--- SQLite adds a column with a foreign key only if it may be NULL: the
--- triggers below refuse a message without its content.
+-- SQLite adds a column with a foreign key only if it may be NULL. The
+-- triggers below refuse a message without its content, and one whose
+-- content is another's: a message's content_id must exceed that of the
+-- message stored last (the greatest, by induction: every insert obeys the
+-- rule, and the migration numbers them in rowid order), which reads the
+-- table's last page, where the new row goes, rather than a unique index
+-- that every message would write into.
 ALTER TABLE outgoing_mail ADD COLUMN content_id INTEGER REFERENCES outgoing_mail_content (content_id);
 
 INSERT INTO outgoing_mail_content (content_id, subject, text_body, html_body, refs)
@@ -32,13 +37,14 @@ UPDATE outgoing_mail SET content_id = rowid;
 
 CREATE TRIGGER outgoing_mail_has_content BEFORE INSERT ON outgoing_mail
 WHEN NEW.content_id IS NULL
+	OR NEW.content_id <= COALESCE((SELECT content_id FROM outgoing_mail ORDER BY rowid DESC LIMIT 1), 0)
 BEGIN
-	SELECT RAISE(ABORT, 'NOT NULL constraint failed: outgoing_mail.content_id');
+	SELECT RAISE(ABORT, 'outgoing_mail.content_id: a message needs content of its own');
 END;
 CREATE TRIGGER outgoing_mail_keeps_content BEFORE UPDATE OF content_id ON outgoing_mail
-WHEN NEW.content_id IS NULL
+WHEN NEW.content_id IS NOT OLD.content_id
 BEGIN
-	SELECT RAISE(ABORT, 'NOT NULL constraint failed: outgoing_mail.content_id');
+	SELECT RAISE(ABORT, 'outgoing_mail.content_id: a message keeps its content');
 END;
 
 -- Dropping the columns rewrites each row without them: no copy of a body
