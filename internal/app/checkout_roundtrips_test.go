@@ -78,7 +78,8 @@ func TestCheckoutRoundTrips(t *testing.T) {
 	if err := h.App.DB.Read.QueryRowContext(ctx, `SELECT
 		(SELECT COUNT(*) FROM orders WHERE id = $1), (SELECT COUNT(*) FROM order_lines WHERE order_id = $1),
 		(SELECT COUNT(*) FROM order_consents WHERE order_id = $1), (SELECT COUNT(*) FROM invoices i JOIN invoice_lines l ON l.invoice_id = i.id WHERE i.order_id = $1),
-		(SELECT COUNT(*) FROM outgoing_mail m JOIN outgoing_mail_attachments a ON a.mail_id = m.id WHERE m.kind = 'order_confirmation' AND m.text_body LIKE '%' || $1 || '%')`, orderID).
+		(SELECT COUNT(*) FROM outgoing_mail m JOIN outgoing_mail_content c ON c.content_id = m.content_id JOIN outgoing_mail_attachments a ON a.mail_id = m.id
+			WHERE m.kind = 'order_confirmation' AND c.text_body LIKE '%' || $1 || '%')`, orderID).
 		Scan(&orders, &lines, &consents, &invoices, &mails); err != nil {
 		t.Fatal(err)
 	}

@@ -42,7 +42,7 @@ func EraseRecipientTx(ctx context.Context, tx *sql.Tx, userID, email string) ([]
 	// Their address in any case, accents included, and not a look-alike
 	// of it (db.LowerIn: account.SameEmail's rule).
 	toThem, forms := db.LowerIn("to_addr", 3, email)
-	query := `SELECT id FROM outgoing_mail WHERE user_id = $1 OR ` + toThem
+	query := `SELECT id FROM outgoing_mail m JOIN outgoing_mail_content c ON c.content_id = m.content_id WHERE user_id = $1 OR ` + toThem
 	args := append([]any{userID, db.LikeEscape}, forms...)
 	if len(email) > 3 {
 		// lower() finds the address in any case on either engine (its
@@ -75,10 +75,13 @@ func EraseRecipientTx(ctx context.Context, tx *sql.Tx, userID, email string) ([]
 		if _, err := tx.ExecContext(ctx, `UPDATE outgoing_mail SET
 			to_addr = CASE WHEN user_id = $1 OR `+toThem+` THEN $2 ELSE to_addr END,
 			to_name = CASE WHEN user_id = $1 OR `+toThem+` THEN '' ELSE to_name END,
-			subject = 'erased', text_body = '', html_body = '', last_error = '', in_reply_to = '', refs = '', list_unsubscribe = NULL,
+			last_error = '', in_reply_to = '', list_unsubscribe = NULL,
 			status = CASE WHEN status = 'queued' THEN 'failed' ELSE status END WHERE id = $3`,
 			append([]any{userID, ErasedAddress, id}, toArgs...)...); err != nil {
 			return nil, fmt.Errorf("mail: erase: %w", err)
+		}
+		if err := eraseContentTx(ctx, tx, id); err != nil {
+			return nil, err
 		}
 	}
 	return ids, nil
@@ -99,11 +102,23 @@ func EraseMessagesTx(ctx context.Context, tx *sql.Tx, ids []string, recipient bo
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE outgoing_mail SET
 			to_addr = CASE WHEN $1 THEN $2 ELSE to_addr END, to_name = CASE WHEN $1 THEN '' ELSE to_name END,
-			subject = 'erased', text_body = '', html_body = '', last_error = '', in_reply_to = '', refs = '', list_unsubscribe = NULL,
+			last_error = '', in_reply_to = '', list_unsubscribe = NULL,
 			status = CASE WHEN status = 'queued' THEN 'failed' ELSE status END WHERE id = $3`,
 			recipient, ErasedAddress, id); err != nil {
 			return fmt.Errorf("mail: erase: %w", err)
 		}
+		if err := eraseContentTx(ctx, tx, id); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// eraseContentTx blanks a message's subject, bodies and References.
+func eraseContentTx(ctx context.Context, tx *sql.Tx, id string) error {
+	if _, err := tx.ExecContext(ctx, `UPDATE outgoing_mail_content SET subject = 'erased', text_body = '', html_body = '', refs = ''
+		WHERE content_id = (SELECT content_id FROM outgoing_mail WHERE id = $1)`, id); err != nil {
+		return fmt.Errorf("mail: erase content: %w", err)
 	}
 	return nil
 }
@@ -119,7 +134,8 @@ const KindSLAWarning = "ticket_sla_warning"
 // numerous others (every checkout's confirmation) are not written into it,
 // and a partial index serves a query only when the query names its kind.
 func slaWarningsQuery(withUntil bool) string {
-	q := `SELECT id FROM outgoing_mail WHERE kind = '` + KindSLAWarning + `' AND created_at >= $1 AND text_body LIKE $2 ESCAPE $3`
+	q := `SELECT id FROM outgoing_mail m JOIN outgoing_mail_content c ON c.content_id = m.content_id
+		WHERE kind = '` + KindSLAWarning + `' AND created_at >= $1 AND text_body LIKE $2 ESCAPE $3`
 	if withUntil {
 		q += ` AND created_at <= $4`
 	}

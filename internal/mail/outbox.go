@@ -197,31 +197,36 @@ func (o *Outbox) storePreparedTx(ctx context.Context, tx *sql.Tx, p Prepared, ap
 		status, lastErr = string(Failed), "recipient erased"
 	}
 	args := []any{s.ID, s.Kind, userID, s.From.Email, s.From.Name, s.To, s.ToName, s.Lang,
-		s.Subject, s.Text, s.HTML, s.ReplyTo, s.InReplyTo, strings.Join(s.References, " "), s.MessageID, status, lastErr, s.CreatedAt,
-		nullIfEmpty(s.ListUnsubscribe)}
+		s.ReplyTo, s.InReplyTo, s.MessageID, status, lastErr, s.CreatedAt, nullIfEmpty(s.ListUnsubscribe),
+		s.Subject, s.Text, s.HTML, strings.Join(s.References, " ")}
 	attachments := p.attachments
 	switch {
-	case erased:
-		err = exec(storeMail, insertMail, args...)
 	case o.db.Engine == db.Postgres:
-		// The row, its place in the queue and its attachments in one
-		// statement (the references to the row are checked at the
-		// statement's end).
-		query := `WITH m AS (` + insertMail + ` RETURNING id, created_at)
-			INSERT INTO outgoing_mail_queue (mail_id, queued_at) SELECT id, created_at FROM m`
+		// The content, the row, its place in the queue and its
+		// attachments in one statement (the references between them are
+		// checked at the statement's end).
+		query := `WITH c AS (` + insertContent + ` RETURNING content_id),
+			m AS (` + insertMail + `(SELECT content_id FROM c)) RETURNING id, created_at)`
+		if !erased {
+			query += `, q AS (INSERT INTO outgoing_mail_queue (mail_id, queued_at) SELECT id, created_at FROM m)`
+		}
 		if len(attachments) > 0 {
-			query = `WITH m AS (` + insertMail + ` RETURNING id, created_at),
-				q AS (INSERT INTO outgoing_mail_queue (mail_id, queued_at) SELECT id, created_at FROM m)
-				INSERT INTO outgoing_mail_attachments (mail_id, position, filename, content_type, content, source) VALUES ` +
+			query += ` INSERT INTO outgoing_mail_attachments (mail_id, position, filename, content_type, content, source) VALUES ` +
 				attachmentValues(len(args)+1, len(attachments))
 			for _, a := range attachments {
 				args = append(args, a.Filename, a.ContentType, attachmentData(a), a.Source)
 			}
 			attachments = nil
+		} else {
+			query += ` SELECT 1`
 		}
 		err = exec(storeMail, query, args...)
 	default:
-		if err = exec(storeMail, insertMail, args...); err == nil {
+		// The content first: the row names it, by the rowid SQLite gave it.
+		if err = exec(storeMail, insertContentAlone, args[15:19]...); err == nil {
+			err = exec(storeMail, insertMail+`last_insert_rowid())`, args[:15]...)
+		}
+		if err == nil && !erased {
 			err = exec(storeMail, `INSERT INTO outgoing_mail_queue (mail_id, queued_at) VALUES ($1, $2)`, s.ID, s.CreatedAt)
 		}
 	}
@@ -269,9 +274,20 @@ func attachmentValues(first, n int) string {
 // outgoing_mail_queue, which the dispatcher and the sending jobs work on
 // until its status leaves 'queued' (a trigger then deletes the row:
 // migration 0032).
+//
+// Its subject, bodies and References go to outgoing_mail_content, written
+// once (migration 0057): the status changes that follow rewrite only the
+// small row of outgoing_mail, which names its content (content_id, the
+// last value, which the caller appends with the closing parenthesis).
+// insertMail takes $1 to $15, insertContent $16 to $19.
 const insertMail = `INSERT INTO outgoing_mail (id, kind, user_id, from_addr, from_name, to_addr, to_name, lang,
-	subject, text_body, html_body, reply_to, in_reply_to, refs, message_id, status, attempts, last_error, created_at, list_unsubscribe)
-	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, 0, $17, $18, $19)`
+	reply_to, in_reply_to, message_id, status, attempts, last_error, created_at, list_unsubscribe, content_id)
+	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 0, $13, $14, $15, `
+
+const insertContent = `INSERT INTO outgoing_mail_content (subject, text_body, html_body, refs) VALUES ($16, $17, $18, $19)`
+
+// insertContentAlone is insertContent in a statement of its own (SQLite).
+const insertContentAlone = `INSERT INTO outgoing_mail_content (subject, text_body, html_body, refs) VALUES ($1, $2, $3, $4)`
 
 // nullIfEmpty stores "" as NULL.
 func nullIfEmpty(s string) any {
@@ -386,8 +402,13 @@ func (o *Outbox) prepare(m Message) (Stored, error) {
 
 var langPattern = regexp.MustCompile(`^[A-Za-z]{2,8}(-[A-Za-z0-9]{1,8})*$`)
 
+// storedColumns are read from storedTables (whose names are distinct but
+// content_id, which they do not read).
 const storedColumns = `id, kind, user_id, from_addr, from_name, to_addr, to_name, lang, subject, text_body, html_body,
 	reply_to, in_reply_to, refs, message_id, status, attempts, last_error, created_at, sent_at, list_unsubscribe`
+
+// storedTables is a message's row and its content (migration 0057).
+const storedTables = `outgoing_mail JOIN outgoing_mail_content c ON c.content_id = outgoing_mail.content_id`
 
 func scanStored(row interface{ Scan(...any) error }) (Stored, error) {
 	var s Stored
@@ -419,7 +440,7 @@ func (o *Outbox) Get(ctx context.Context, msgID string) (Stored, error) {
 // incoming reply's In-Reply-To names it.
 func (o *Outbox) GetByMessageID(ctx context.Context, messageID string) (Stored, error) {
 	s, err := scanStored(o.db.Read.QueryRowContext(ctx,
-		`SELECT `+storedColumns+` FROM outgoing_mail WHERE message_id = $1`, messageID))
+		`SELECT `+storedColumns+` FROM `+storedTables+` WHERE message_id = $1`, messageID))
 	if errors.Is(err, sql.ErrNoRows) {
 		return Stored{}, fmt.Errorf("%w: Message-ID %s", ErrNotFound, messageID)
 	}
@@ -427,7 +448,7 @@ func (o *Outbox) GetByMessageID(ctx context.Context, messageID string) (Stored, 
 }
 
 func get(ctx context.Context, q db.Querier, msgID string) (Stored, error) {
-	s, err := scanStored(q.QueryRowContext(ctx, `SELECT `+storedColumns+` FROM outgoing_mail WHERE id = $1`, msgID))
+	s, err := scanStored(q.QueryRowContext(ctx, `SELECT `+storedColumns+` FROM `+storedTables+` WHERE id = $1`, msgID))
 	if errors.Is(err, sql.ErrNoRows) {
 		return Stored{}, fmt.Errorf("%w: %s", ErrNotFound, msgID)
 	}
@@ -456,7 +477,7 @@ func get(ctx context.Context, q db.Querier, msgID string) (Stored, error) {
 // substring of the text, literally: its _ and % (ids hold underscores) are
 // escaped, or ord_ab would also find the mail about ordXab.
 func MentioningTx(ctx context.Context, q db.Querier, userID, kind, ref string) ([]Stored, error) {
-	rows, err := q.QueryContext(ctx, `SELECT `+storedColumns+` FROM outgoing_mail
+	rows, err := q.QueryContext(ctx, `SELECT `+storedColumns+` FROM `+storedTables+`
 		WHERE user_id = $1 AND kind = $2 AND text_body LIKE $3 ESCAPE $4 ORDER BY created_at`,
 		userID, kind, "%"+db.EscapeLike(ref)+"%", db.LikeEscape)
 	if err != nil {
@@ -507,7 +528,7 @@ func (o *Outbox) List(ctx context.Context, f Filter) ([]Stored, error) {
 	case limit > 500:
 		limit = 500
 	}
-	q := `SELECT ` + storedColumns + ` FROM outgoing_mail`
+	q := `SELECT ` + storedColumns + ` FROM ` + storedTables
 	if len(where) > 0 {
 		q += ` WHERE ` + strings.Join(where, " AND ")
 	}

@@ -463,7 +463,7 @@ func (l *lazySession) close() {
 func (w *Worker) queuedInBatch(ctx context.Context, batch string) ([]Stored, error) {
 	fail := func(err error) ([]Stored, error) { return nil, fmt.Errorf("mail batch %s: %w", batch, err) }
 	rows, err := w.db.Read.QueryContext(ctx, `SELECT `+storedColumns+` FROM outgoing_mail_queue q
-		JOIN outgoing_mail ON id = q.mail_id WHERE q.batch = $1 AND status = 'queued' ORDER BY q.queued_at, q.mail_id`, batch)
+		JOIN outgoing_mail m ON m.id = q.mail_id JOIN outgoing_mail_content c ON c.content_id = m.content_id WHERE q.batch = $1 AND status = 'queued' ORDER BY q.queued_at, q.mail_id`, batch)
 	if err != nil {
 		return fail(err)
 	}

@@ -226,8 +226,8 @@ func deskSections(e *Export, tickets, toThem string) []section {
 		// signed up with that address must not hand over. Listed, text
 		// left out.
 		{&e.Mail, `SELECT id, kind, to_addr, to_name, subject,
-			CASE WHEN kind = 'password_reset' THEN '' ELSE text_body END AS text_body, status, created_at, sent_at FROM outgoing_mail
-			WHERE ` + toThem + ` ORDER BY created_at, id`},
+			CASE WHEN kind = 'password_reset' THEN '' ELSE text_body END AS text_body, status, created_at, sent_at
+			FROM outgoing_mail m JOIN outgoing_mail_content c ON c.content_id = m.content_id WHERE ` + toThem + ` ORDER BY created_at, id`},
 	}
 }
 

@@ -63,7 +63,7 @@ func confirmGuest(t *testing.T, h *apptest.Harness, email string) {
 	t.Helper()
 	var text string
 	testwait.Until(t, "acknowledgement stored", func() bool {
-		err := h.App.DB.Read.QueryRowContext(context.Background(), `SELECT text_body FROM outgoing_mail
+		err := h.App.DB.Read.QueryRowContext(context.Background(), `SELECT text_body FROM outgoing_mail m JOIN outgoing_mail_content c ON c.content_id = m.content_id
 			WHERE kind = 'ticket_ack' AND to_addr = $1 ORDER BY created_at DESC, id DESC LIMIT 1`, email).Scan(&text)
 		return err == nil
 	})

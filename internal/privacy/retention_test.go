@@ -212,7 +212,7 @@ func TestRetentionOfClosedTicketsReachesTheirMail(t *testing.T) {
 	if _, err := h.App.Desk.Close(ctx, agent, closedID); err != nil {
 		t.Fatal(err)
 	}
-	aboutClosed := `SELECT COUNT(*) FROM outgoing_mail WHERE id IN (SELECT outgoing_mail_id FROM ticket_messages WHERE ticket_id = $1)`
+	aboutClosed := `SELECT COUNT(*) FROM outgoing_mail m JOIN outgoing_mail_content c ON c.content_id = m.content_id WHERE id IN (SELECT outgoing_mail_id FROM ticket_messages WHERE ticket_id = $1)`
 	if n := count(t, d, aboutClosed, closedID); n < 3 {
 		t.Fatalf("%d mails about the closed ticket, want its acknowledgement, answer and survey", n)
 	}
@@ -220,7 +220,7 @@ func TestRetentionOfClosedTicketsReachesTheirMail(t *testing.T) {
 	if err := d.Read.QueryRowContext(ctx, `SELECT reference FROM tickets WHERE id = $1`, closedID).Scan(&ref); err != nil {
 		t.Fatal(err)
 	}
-	warnings := `SELECT COUNT(*) FROM outgoing_mail WHERE kind = 'ticket_sla_warning' AND text_body LIKE $1`
+	warnings := `SELECT COUNT(*) FROM outgoing_mail m JOIN outgoing_mail_content c ON c.content_id = m.content_id WHERE kind = 'ticket_sla_warning' AND text_body LIKE $1`
 	if n := count(t, d, warnings, "%"+ref+"%"); n == 0 {
 		t.Fatal("no deadline warning about the closed ticket")
 	}
@@ -248,7 +248,7 @@ func TestRetentionOfClosedTicketsReachesTheirMail(t *testing.T) {
 	if n := count(t, d, aboutClosed+` AND (to_addr <> 'erased@invalid' OR to_name <> '' OR text_body <> '' OR html_body <> '' OR subject LIKE '%matter%')`, closedID); n != 0 {
 		t.Errorf("%d mails about the old closed ticket kept their recipient or content", n)
 	}
-	if n := count(t, d, `SELECT COUNT(*) FROM outgoing_mail WHERE text_body LIKE '%`+answer+`%' OR html_body LIKE '%`+answer+`%'`); n != 0 {
+	if n := count(t, d, `SELECT COUNT(*) FROM outgoing_mail_content WHERE text_body LIKE '%`+answer+`%' OR html_body LIKE '%`+answer+`%'`); n != 0 {
 		t.Errorf("%d stored mails still hold the old answer", n)
 	}
 	if n := count(t, d, warnings, "%"+ref+"%"); n != 0 {
@@ -259,8 +259,8 @@ func TestRetentionOfClosedTicketsReachesTheirMail(t *testing.T) {
 		(SELECT outgoing_mail_id FROM ticket_messages WHERE ticket_id = $2)`, guest, otherID); n == 0 {
 		t.Error("the retention erased the mail of a ticket still open")
 	}
-	if n := count(t, d, `SELECT COUNT(*) FROM outgoing_mail o JOIN tickets t ON t.id = $1
-		WHERE o.kind = 'ticket_sla_warning' AND o.text_body LIKE '%' || t.reference || '%'`, otherID); n == 0 {
+	if n := count(t, d, `SELECT COUNT(*) FROM outgoing_mail o JOIN outgoing_mail_content c ON c.content_id = o.content_id JOIN tickets t ON t.id = $1
+		WHERE o.kind = 'ticket_sla_warning' AND c.text_body LIKE '%' || t.reference || '%'`, otherID); n == 0 {
 		t.Error("the retention erased the warning about a ticket still open")
 	}
 }
