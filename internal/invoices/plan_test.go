@@ -51,3 +51,22 @@ func TestCreditNoteQueriesUseTheirIndex(t *testing.T) {
 		}
 	}
 }
+
+// The order page reads the order's documents (ForOrder) on every view:
+// among its customer's (invoices_by_customer), never by reading every
+// invoice ever issued (migration 0055 dropped invoices_by_order, which
+// the query had used).
+func TestForOrderQueryUsesIndexes(t *testing.T) {
+	d := dbtest.Open(t)
+	plan := dbtest.Plan(t, d, `SELECT `+invoiceCols+invoiceFrom+` WHERE `+forOrderWhere+` ORDER BY i.issued_at, i.id`, "ord_1")
+	text := strings.Join(plan, "\n")
+	if !strings.Contains(text, "invoices_by_customer") {
+		t.Errorf("the documents of an order are not found among its customer's:\n%s", text)
+	}
+	for _, l := range plan {
+		if l = strings.TrimSpace(l); strings.HasPrefix(l, "SCAN ") || strings.Contains(l, "Seq Scan on invoices") ||
+			strings.Contains(l, "invoices_by_date") {
+			t.Errorf("the documents of an order are found by reading every invoice:\n%s", text)
+		}
+	}
+}
