@@ -105,6 +105,59 @@ func TestCancelledStatementSparesTheOthersTransactions(t *testing.T) {
 	}
 }
 
+// A group broken by a real error (SQLite rolled the whole transaction
+// back: a full disk, out of memory; here a member's ROLLBACK) fails every
+// member that ran or would have, with that error; but a member whose
+// context had ended before its turn never ran, and says so with its
+// context's error, as it does in a group that commits. Before, it reported
+// the group's error, as if it had been tried. On PostgreSQL, where each is
+// a transaction of its own, the one cancelled never begins either.
+func TestBrokenGroupSparesTheGoneTheirOwnError(t *testing.T) {
+	ctx := context.Background()
+	d := dbtest.Open(t)
+	if _, err := d.Write.ExecContext(ctx, `CREATE TABLE t_cancel (who TEXT NOT NULL)`); err != nil {
+		t.Fatal(err)
+	}
+	gone, cancelGone := context.WithCancel(ctx)
+	cancelGone()
+	insert := func(who string) func(*sql.Tx) error {
+		return func(tx *sql.Tx) error {
+			_, err := tx.ExecContext(ctx, `INSERT INTO t_cancel (who) VALUES ($1)`, who)
+			return err
+		}
+	}
+	var goneRan atomic.Bool
+	breaker := errors.New("the whole transaction is gone")
+	errs := db.RunTogether(d, []context.Context{ctx, ctx, gone, ctx}, []func(*sql.Tx) error{
+		insert("before"),
+		func(tx *sql.Tx) error {
+			if _, err := tx.ExecContext(ctx, `ROLLBACK`); err != nil {
+				return err
+			}
+			return breaker
+		},
+		func(tx *sql.Tx) error { goneRan.Store(true); return insert("gone")(tx) },
+		insert("after"),
+	})
+	if !errors.Is(errs[2], context.Canceled) || goneRan.Load() {
+		t.Errorf("the member whose context ended before its turn: %v, ran %v; want context.Canceled, not run", errs[2], goneRan.Load())
+	}
+	if !errors.Is(errs[1], breaker) {
+		t.Errorf("the member that broke the group: %v, want its own error", errs[1])
+	}
+	if d.Engine == db.SQLite {
+		for _, i := range []int{0, 3} {
+			if errs[i] == nil || errors.Is(errs[i], context.Canceled) {
+				t.Errorf("member %d of the broken group: %v, want the group's error", i, errs[i])
+			}
+		}
+		got, err := db.Strings(ctx, d.Read, `SELECT who FROM t_cancel ORDER BY who`)
+		if err != nil || len(got) != 0 {
+			t.Errorf("rows %q (%v), want none: the group was rolled back", got, err)
+		}
+	}
+}
+
 // Only a group's statements ignore their contexts' cancellation: a query
 // on the read connections, and a statement run on the write connection
 // outside any group (as River's and a checkpoint are), are still

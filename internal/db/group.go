@@ -286,12 +286,14 @@ func (g *groupCommitter) commit(batch []*txRequest) {
 	single := len(batch) == 1
 	broken := error(nil)
 	for i, r := range batch {
-		if broken != nil {
-			results[i].err = broken
+		// Gone before its turn: never started, whatever became of the
+		// group (broken by another's error, it says so all the same).
+		if !r.start() || r.ctx.Err() != nil {
+			results[i].err = r.ctx.Err()
 			continue
 		}
-		if !r.start() || r.ctx.Err() != nil {
-			results[i].err = r.ctx.Err() // gone before it started: nothing done
+		if broken != nil {
+			results[i].err = broken
 			continue
 		}
 		sp := fmt.Sprintf("group_%d", i)

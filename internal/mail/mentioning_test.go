@@ -77,3 +77,36 @@ func TestMentioningTxLiteral(t *testing.T) {
 		}
 	}
 }
+
+// Messages stored in the same instant come back in the order of their
+// ids, whatever order the engine finds them in (the dispute evidence lists
+// them, and two readings of it must agree). Before, they were ordered by
+// created_at alone, and these, stored last id first, came back as stored.
+func TestMentioningTxBreaksTiesByID(t *testing.T) {
+	ctx := context.Background()
+	d := dbtest.Open(t)
+	at := start.UTC()
+	for _, n := range []string{"3", "1", "2"} {
+		var contentID int64
+		if err := d.Write.QueryRowContext(ctx, `INSERT INTO outgoing_mail_content (subject, text_body, html_body, refs)
+			VALUES ('c', $1, '', '') RETURNING content_id`, "Commande ord_1, message "+n+".\n").Scan(&contentID); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := d.Write.ExecContext(ctx, `INSERT INTO outgoing_mail (id, kind, user_id, from_addr, to_addr, message_id, status,
+			created_at, content_id) VALUES ($1, 'order_confirmation', 'usr_a', 'shop@example.fr', 'ana@example.fr', $2, 'queued', $3, $4)`,
+			"msg_tie"+n, "<msg_tie"+n+"@example.fr>", at, contentID); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := mail.MentioningTx(ctx, d.Read, "usr_a", "order_confirmation", "ord_1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for _, m := range got {
+		ids = append(ids, m.ID)
+	}
+	if len(ids) != 3 || ids[0] != "msg_tie1" || ids[1] != "msg_tie2" || ids[2] != "msg_tie3" {
+		t.Fatalf("messages of one instant: %v, want msg_tie1, 2, 3", ids)
+	}
+}

@@ -478,7 +478,7 @@ func get(ctx context.Context, q db.Querier, msgID string) (Stored, error) {
 // escaped, or ord_ab would also find the mail about ordXab.
 func MentioningTx(ctx context.Context, q db.Querier, userID, kind, ref string) ([]Stored, error) {
 	rows, err := q.QueryContext(ctx, `SELECT `+storedColumns+` FROM `+storedTables+`
-		WHERE user_id = $1 AND kind = $2 AND text_body LIKE $3 ESCAPE $4 ORDER BY created_at`,
+		WHERE user_id = $1 AND kind = $2 AND text_body LIKE $3 ESCAPE $4 ORDER BY created_at, id`,
 		userID, kind, "%"+db.EscapeLike(ref)+"%", db.LikeEscape)
 	if err != nil {
 		return nil, fmt.Errorf("mail mentioning %s: %w", ref, err)

@@ -521,9 +521,9 @@ func (s *Service) PublishAsRead(ctx context.Context, actor audit.Actor, id, read
 			WHERE id = 1 RETURNING generation`, name, version, now).Scan(&generation); err != nil {
 			return fmt.Errorf("policystore: put %s in force: %w", id, err)
 		}
-		action := "policy.publish"
-		if !newlyPublished {
-			action = "policy.reinstate"
+		action, err := inForceAction(ctx, tx, id, newlyPublished)
+		if err != nil {
+			return err
 		}
 		return audit.Record(ctx, tx, audit.Entry{
 			At: now, Actor: actor, SubjectType: "policy", SubjectID: id, Action: action,
@@ -543,6 +543,28 @@ func (s *Service) PublishAsRead(ctx context.Context, actor audit.Actor, id, read
 	}
 	s.mu.Unlock()
 	return nil
+}
+
+// inForceAction names in the audit log the putting in force of version id:
+// policy.publish when it was published by this very step (a draft),
+// policy.reinstate when it was in force before (going back to it), and
+// policy.put_in_force when it was published without ever being in force
+// (the built-in default@2, which a migration publishes in every store).
+// The audit log holds every change of the version in force since the
+// first (policy.seed), so it tells which versions ever were.
+func inForceAction(ctx context.Context, tx *sql.Tx, id string, newlyPublished bool) (string, error) {
+	if newlyPublished {
+		return "policy.publish", nil
+	}
+	var was bool
+	if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM audit_log WHERE subject_type = 'policy' AND subject_id = $1
+		AND action IN ('policy.seed', 'policy.publish', 'policy.reinstate', 'policy.put_in_force'))`, id).Scan(&was); err != nil {
+		return "", fmt.Errorf("policystore: was %s in force: %w", id, err)
+	}
+	if was {
+		return "policy.reinstate", nil
+	}
+	return "policy.put_in_force", nil
 }
 
 // Version is one row of the policy table, for the admin pages.

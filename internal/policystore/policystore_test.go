@@ -637,3 +637,30 @@ func TestSaveDraftOverRefusesAnotherAdminsDraft(t *testing.T) {
 		t.Fatalf("bob saving having read alice's draft: %v", err)
 	}
 }
+
+// Putting in force a version published without being put in force (the
+// built-in default@2, which a migration publishes in every store) is logged
+// as such the first time; going back to a version that was in force before
+// (default@1, seeded; default@2 the second time) is a reinstatement. Before,
+// default@2's first time was logged as policy.reinstate, as if it had been
+// in force before.
+func TestFirstTimeInForceIsNotAReinstatement(t *testing.T) {
+	e := setup(t)
+	e.publish(t, "default@2")
+	if got := e.auditActions(t, "default@2"); !reflect.DeepEqual(got, []string{"policy.put_in_force"}) {
+		t.Errorf("default@2 put in force the first time: audit %v, want [policy.put_in_force]", got)
+	}
+	e.clock.Advance(time.Minute)
+	e.publish(t, "default@1")
+	if got := e.auditActions(t, "default@1"); !reflect.DeepEqual(got, []string{"policy.seed", "policy.reinstate"}) {
+		t.Errorf("default@1 back in force: audit %v, want [policy.seed policy.reinstate]", got)
+	}
+	e.clock.Advance(time.Minute)
+	e.publish(t, "default@2")
+	if got := e.auditActions(t, "default@2"); !reflect.DeepEqual(got, []string{"policy.put_in_force", "policy.reinstate"}) {
+		t.Errorf("default@2 back in force: audit %v, want [policy.put_in_force policy.reinstate]", got)
+	}
+	if id := e.current(t, e.svc); id != "default@2" {
+		t.Errorf("in force: %s", id)
+	}
+}

@@ -151,8 +151,8 @@ func (s *Service) read(ctx context.Context, userID string) (*Export, error) {
 	const orders = `(SELECT id FROM orders WHERE customer_id = $1)`
 	const claims = `(SELECT id FROM claims WHERE customer_id = $1)`
 	sections := []section{
-		{&e.Sessions, `SELECT created_at, last_seen_at, expires_at, ip, user_agent FROM sessions WHERE user_id = $1 ORDER BY created_at`},
-		{&e.APITokens, `SELECT id, name, created_at, last_used_at, revoked_at FROM api_tokens WHERE user_id = $1 ORDER BY created_at`},
+		{&e.Sessions, `SELECT created_at, last_seen_at, expires_at, ip, user_agent FROM sessions WHERE user_id = $1 ORDER BY created_at, id`},
+		{&e.APITokens, `SELECT id, name, created_at, last_used_at, revoked_at FROM api_tokens WHERE user_id = $1 ORDER BY created_at, id`},
 		{&e.Orders, `SELECT * FROM orders WHERE customer_id = $1 ORDER BY placed_at, id`},
 		{&e.OrderLines, `SELECT * FROM order_lines WHERE order_id IN ` + orders + ` ORDER BY order_id, position`},
 		{&e.Consents, `SELECT * FROM order_consents WHERE order_id IN ` + orders + ` ORDER BY at`},

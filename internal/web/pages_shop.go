@@ -2,6 +2,7 @@ package web
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"html/template"
 	"net/http"
@@ -95,11 +96,19 @@ type productData struct {
 	FirstCharge time.Time
 	Trial       bool
 	// With card payment off, what the plan page says of the balance, which
-	// pays every period: Balance is the customer's, Short what it lacks for
-	// the first charge (zero when it covers it). Due now (no trial), a
+	// pays every period, against the first charge. Due now (no trial), a
 	// short balance replaces the Subscribe button, which could only be
 	// refused, with what is missing and how to get credit; due at the
 	// trial's end, the page says the balance must cover it then.
+	planBalance
+}
+
+// planBalance is what a page says of the balance that pays a plan when
+// card payment is off (the plan's page before subscribing, the
+// subscription's own page after): Balance is the customer's, Short what
+// it lacks for the next charge (zero when it covers it). BalancePays is
+// false when the balance is not what pays (card payment on).
+type planBalance struct {
 	BalancePays bool
 	Balance     money.Amount
 	Short       money.Amount
@@ -146,7 +155,7 @@ func (s *Server) productView(r *http.Request, p catalog.Product) (*view, error) 
 					return nil, err
 				}
 				if !d.CardEnabled {
-					if err := s.planBalance(r, *u, p, &d); err != nil {
+					if d.planBalance, err = s.balanceFor(r.Context(), u.ID, p.UnitPrice); err != nil {
 						return nil, err
 					}
 				}
@@ -157,23 +166,22 @@ func (s *Server) productView(r *http.Request, p catalog.Product) (*view, error) 
 	return v, nil
 }
 
-// planBalance fills in what the plan page says of the balance that pays
-// the plan (card payment off): the customer's balance and what it lacks
-// for the first charge, and what a renewal does when it falls short.
-func (s *Server) planBalance(r *http.Request, u account.User, plan catalog.Product, d *productData) error {
-	b, err := s.Ledger.Balance(r.Context(), u.ID, plan.UnitPrice.Currency)
+// balanceFor reads what the balance of customerID says of a charge of
+// amount, the plan's price (planBalance), for when card payment is off.
+func (s *Server) balanceFor(ctx context.Context, customerID string, amount money.Amount) (planBalance, error) {
+	b, err := s.Ledger.Balance(ctx, customerID, amount.Currency)
 	if err != nil {
-		return err
+		return planBalance{}, err
 	}
-	d.BalancePays, d.Balance = true, b
-	if b.Minor < plan.UnitPrice.Minor {
-		if d.Short, err = plan.UnitPrice.Sub(b); err != nil {
-			return err
+	d := planBalance{BalancePays: true, Balance: b}
+	if b.Minor < amount.Minor {
+		if d.Short, err = amount.Sub(b); err != nil {
+			return planBalance{}, err
 		}
 	}
 	d.Retries = len(subscriptions.RetrySchedule)
 	d.RetryDays = int(subscriptions.RetrySchedule[d.Retries-1] / (24 * time.Hour))
-	return nil
+	return d, nil
 }
 
 // productFacts renders the product's block of its page (product.html's

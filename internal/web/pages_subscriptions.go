@@ -198,7 +198,15 @@ type subscriptionData struct {
 	IfPeriodEnd, IfNow policy.Decision
 	IfPeriodEndReason  string
 	IfNowReason        string
+	// With card payment off, what the balance that pays the subscription
+	// says of its next charge, while it renews: in the trial, the first
+	// payment at its end, as the plan's page said before subscribing;
+	// after, the next renewal, when the balance is short for it.
+	planBalance
 }
+
+// InTrial reports that the next charge is the first, at the trial's end.
+func (d subscriptionData) InTrial() bool { return d.Sub.Status == subscriptions.StatusTrialing }
 
 func (s *Server) subscriptionPage(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
@@ -224,6 +232,12 @@ func (s *Server) subscriptionPage(w http.ResponseWriter, r *http.Request) {
 	now := s.Clock.Now()
 	d := subscriptionData{Sub: sub, Plan: plan, Periods: periods, Undoable: sub.Undoable(now),
 		Keepable: (sub.Status == subscriptions.StatusActive || sub.Status == subscriptions.StatusTrialing) && sub.CurrentPeriodEnd.After(now)}
+	if sub.Renews() && sub.PaymentMethod == subscriptions.PayBalance && !cardEnabled(s.Card) {
+		if d.planBalance, err = s.balanceFor(ctx, sub.CustomerID, sub.Amount); err != nil {
+			s.serverError(w, r, err)
+			return
+		}
+	}
 	v := s.newView(r, "", nil)
 	if sub.Status != subscriptions.StatusCanceled {
 		v.Form.Set("cancel_key", id.New("cck"))
