@@ -100,6 +100,11 @@ type Product struct {
 // own page rather than checks out with other products.
 func (p Product) Cartable() bool { return !p.Archived && p.Kind != KindSubscription }
 
+// AllowsQuantity reports whether p may be bought in quantity q: its
+// minimum to its maximum. The cart (adding, changing a line) and the
+// order's placing go by it.
+func (p Product) AllowsQuantity(q int) bool { return q >= p.MinQuantity && q <= p.MaxQuantity }
+
 // Name returns the product's name in lang ("fr", "fr-FR"… for French,
 // anything else for English, the store's fallback language).
 func (p Product) Name(lang string) string {

@@ -652,3 +652,12 @@ func TestUpdateFromAStaleRevisionIsRefused(t *testing.T) {
 		t.Fatalf("update from the current revision: %+v, %v", p2, err)
 	}
 }
+
+func TestAllowsQuantity(t *testing.T) {
+	p := catalog.Product{MinQuantity: 10, MaxQuantity: 1000}
+	for q, want := range map[int]bool{-1: false, 0: false, 9: false, 10: true, 500: true, 1000: true, 1001: false} {
+		if got := p.AllowsQuantity(q); got != want {
+			t.Errorf("AllowsQuantity(%d) = %v, want %v", q, got, want)
+		}
+	}
+}

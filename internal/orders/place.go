@@ -126,7 +126,7 @@ func (s *Service) Place(ctx context.Context, in PlaceInput, after AfterPlace) (O
 		if !p.Cartable() {
 			return Order{}, ErrProductUnavailable
 		}
-		if li.Quantity < p.MinQuantity || li.Quantity > p.MaxQuantity {
+		if !p.AllowsQuantity(li.Quantity) {
 			return Order{}, &ValidationError{Fields: map[string]string{fmt.Sprintf("lines[%d].quantity", i): "out_of_range"}}
 		}
 		amount, err := p.UnitPrice.Mul(int64(li.Quantity))

@@ -304,11 +304,11 @@ func (s *Server) cartAdd(w http.ResponseWriter, r *http.Request) {
 }
 
 // cartQuantity reads a quantity typed for p and reports whether p may be
-// bought in it: its minimum to its maximum. Adding to the cart and
+// bought in it (catalog.Product.AllowsQuantity). Adding to the cart and
 // changing a line's quantity both go by it.
 func cartQuantity(p catalog.Product, typed string) (int, bool) {
 	qty, err := strconv.Atoi(strings.TrimSpace(typed))
-	return qty, err == nil && qty >= p.MinQuantity && qty <= p.MaxQuantity
+	return qty, err == nil && p.AllowsQuantity(qty)
 }
 
 // cartSetQuantity changes the quantity of a cart line (the cart page's
