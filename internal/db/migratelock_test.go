@@ -35,36 +35,6 @@ func lastAlter(t *testing.T) (db.Migration, string) {
 	return db.Migration{}, ""
 }
 
-// holdTable opens a transaction that holds table as a long report would
-// (ACCESS SHARE), until the returned release.
-func holdTable(t *testing.T, d *db.DB, table string) (pid int, release func()) {
-	t.Helper()
-	ctx := context.Background()
-	conn, err := d.Write.Conn(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := conn.QueryRowContext(ctx, `SELECT pg_backend_pid()`).Scan(&pid); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := conn.ExecContext(ctx, `BEGIN`); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := conn.ExecContext(ctx, `LOCK TABLE `+table+` IN ACCESS SHARE MODE`); err != nil {
-		t.Fatal(err)
-	}
-	released := false
-	release = func() {
-		if !released {
-			released = true
-			conn.ExecContext(ctx, `COMMIT`)
-			conn.Close()
-		}
-	}
-	t.Cleanup(release)
-	return pid, release
-}
-
 func columnCount(t *testing.T, d *db.DB) int {
 	t.Helper()
 	var n int
@@ -88,7 +58,7 @@ func TestMigrationDoesNotStallTheStoreBehindALock(t *testing.T) {
 	ctx := context.Background()
 	m, table := lastAlter(t)
 	d := dbtest.OpenMigratedTo(t, m.Version-1)
-	pid, release := holdTable(t, d, table)
+	pid, release := dbtest.HoldTable(t, d, table)
 
 	const lockTimeout = 300 * time.Millisecond
 	var retries atomic.Int32
@@ -154,7 +124,7 @@ func TestMigrationGivesUpOnALockHeldTooLong(t *testing.T) {
 	m, table := lastAlter(t)
 	d := dbtest.OpenMigratedTo(t, m.Version-1)
 	columns := columnCount(t, d)
-	holdTable(t, d, table)
+	dbtest.HoldTable(t, d, table)
 
 	var waits []time.Duration
 	_, err := d.MigrateWith(ctx, db.MigrateOptions{LockTimeout: 100 * time.Millisecond, Attempts: 3, Pause: 7 * time.Second,

@@ -58,36 +58,6 @@ func riverVersion(t *testing.T, m *rivermigrate.Migrator[*sql.Tx]) int {
 	return vs[len(vs)-1].Version
 }
 
-// holdTable opens a transaction that holds table as a long report would
-// (ACCESS SHARE), until the returned release.
-func holdTable(t *testing.T, d *db.DB, table string) (pid int, release func()) {
-	t.Helper()
-	ctx := context.Background()
-	conn, err := d.Write.Conn(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := conn.QueryRowContext(ctx, `SELECT pg_backend_pid()`).Scan(&pid); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := conn.ExecContext(ctx, `BEGIN`); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := conn.ExecContext(ctx, `LOCK TABLE `+table+` IN ACCESS SHARE MODE`); err != nil {
-		t.Fatal(err)
-	}
-	released := false
-	release = func() {
-		if !released {
-			released = true
-			conn.ExecContext(ctx, `COMMIT`)
-			conn.Close()
-		}
-	}
-	t.Cleanup(release)
-	return pid, release
-}
-
 // River's migrations ran without a lock timeout: one altering river_job
 // behind a session holding it went first in the table's lock queue, and
 // every query of the job queue (inserting a job with an order, fetching
@@ -101,7 +71,7 @@ func TestRiverMigrationDoesNotStallTheQueueBehindALock(t *testing.T) {
 	dbtest.NeedConnections(t, 3)
 	ctx := context.Background()
 	d, m, last, table := riverBefore(t)
-	pid, release := holdTable(t, d, table)
+	pid, release := dbtest.HoldTable(t, d, table)
 
 	const lockTimeout = 300 * time.Millisecond
 	var retries atomic.Int32
@@ -156,7 +126,7 @@ func TestRiverMigrationGivesUpOnALockHeldTooLong(t *testing.T) {
 	}
 	dbtest.NeedConnections(t, 2)
 	d, m, last, table := riverBefore(t)
-	holdTable(t, d, table)
+	dbtest.HoldTable(t, d, table)
 	var waits []time.Duration
 	// Bounded, so that a migration waiting on the lock for good fails
 	// the test instead of hanging it.
