@@ -117,6 +117,11 @@ func (s *Service) read(ctx context.Context, userID string) (*Export, error) {
 		defer tx.Rollback()
 		q = tx
 	}
+	return s.readFrom(ctx, q, userID)
+}
+
+// readFrom is read's work, through q.
+func (s *Service) readFrom(ctx context.Context, q db.Querier, userID string) (*Export, error) {
 	e := &Export{Format: ExportFormat, Version: ExportVersion, GeneratedAt: s.clock.Now().UTC()}
 	acc, err := records(ctx, q, `SELECT id, email, name, role, language, customer_type, vat_number, country, region, city,
 		street, postcode, created_at, updated_at, erased_at FROM users WHERE id = $1`, userID)
@@ -155,7 +160,7 @@ func (s *Service) read(ctx context.Context, userID string) (*Export, error) {
 		{&e.APITokens, `SELECT id, name, created_at, last_used_at, revoked_at FROM api_tokens WHERE user_id = $1 ORDER BY created_at, id`},
 		{&e.Orders, `SELECT * FROM orders WHERE customer_id = $1 ORDER BY placed_at, id`},
 		{&e.OrderLines, `SELECT * FROM order_lines WHERE order_id IN ` + orders + ` ORDER BY order_id, position`},
-		{&e.Consents, `SELECT * FROM order_consents WHERE order_id IN ` + orders + ` ORDER BY at`},
+		{&e.Consents, `SELECT * FROM order_consents WHERE order_id IN ` + orders + ` ORDER BY at, order_id`},
 		{&e.Deliveries, `SELECT * FROM delivery_events WHERE order_id IN ` + orders + ` ORDER BY at, id`},
 		{&e.Downloads, `SELECT * FROM download_events WHERE customer_id = $1 ORDER BY at, id`},
 		{&e.Subscriptions, `SELECT * FROM subscriptions WHERE customer_id = $1 ORDER BY created_at, id`},
