@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"runtime"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -154,6 +155,43 @@ func TestBrokenGroupSparesTheGoneTheirOwnError(t *testing.T) {
 		got, err := db.Strings(ctx, d.Read, `SELECT who FROM t_cancel ORDER BY who`)
 		if err != nil || len(got) != 0 {
 			t.Errorf("rows %q (%v), want none: the group was rolled back", got, err)
+		}
+	}
+}
+
+// A group whose BEGIN fails ran nobody: its members get the BEGIN's
+// error, but a member whose context had already ended says so with its
+// context's error, as it does when the group breaks for another reason
+// (TestBrokenGroupSparesTheGoneTheirOwnError). Before, it reported the
+// BEGIN's error. Here BEGIN fails because the write connection was left
+// inside a transaction. On PostgreSQL each is a transaction of its own and
+// there is no group BEGIN.
+func TestFailedGroupBeginSparesTheGoneTheirOwnError(t *testing.T) {
+	ctx := context.Background()
+	d := dbtest.Open(t)
+	if d.Engine != db.SQLite {
+		t.Skip("the group's own BEGIN: on PostgreSQL each is a transaction of its own")
+	}
+	if _, err := d.Write.ExecContext(ctx, `BEGIN`); err != nil {
+		t.Fatal(err)
+	}
+	gone, cancelGone := context.WithCancel(ctx)
+	cancelGone()
+	var ran atomic.Int32
+	fn := func(*sql.Tx) error { ran.Add(1); return nil }
+	errs := db.RunTogether(d, []context.Context{ctx, gone, ctx}, []func(*sql.Tx) error{fn, fn, fn})
+	if _, err := d.Write.ExecContext(ctx, `ROLLBACK`); err != nil {
+		t.Fatal(err)
+	}
+	if ran.Load() != 0 {
+		t.Errorf("%d members ran in a group whose BEGIN failed", ran.Load())
+	}
+	if !errors.Is(errs[1], context.Canceled) {
+		t.Errorf("the member whose context had ended: %v, want context.Canceled", errs[1])
+	}
+	for _, i := range []int{0, 2} {
+		if errs[i] == nil || errors.Is(errs[i], context.Canceled) || !strings.Contains(errs[i].Error(), "begin") {
+			t.Errorf("member %d of the group whose BEGIN failed: %v, want the BEGIN's error", i, errs[i])
 		}
 	}
 }

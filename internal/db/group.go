@@ -276,7 +276,12 @@ func (g *groupCommitter) commit(batch []*txRequest) {
 	// interrupt a statement of theirs (groupContext: see groupconn.go).
 	tx, err := g.db.BeginTx(groupContext, nil)
 	if err != nil {
-		for i := range results {
+		for i, r := range batch {
+			// Gone before the group began: its own error, as below.
+			if !r.start() || r.ctx.Err() != nil {
+				results[i].err = r.ctx.Err()
+				continue
+			}
 			results[i].err = fmt.Errorf("begin: %w", err)
 		}
 		return
