@@ -470,6 +470,11 @@ func get(ctx context.Context, q db.Querier, msgID string) (Stored, error) {
 	return s, rows.Err()
 }
 
+// mentioningQuery is MentioningTx's: the user's messages come in order
+// from outgoing_mail_by_user (user_id, created_at, id), nothing sorted.
+const mentioningQuery = `SELECT ` + storedColumns + ` FROM ` + storedTables + `
+	WHERE user_id = $1 AND kind = $2 AND text_body LIKE $3 ESCAPE $4 ORDER BY created_at, id`
+
 // MentioningTx returns the messages of a kind sent to a user whose text
 // names ref (the order a confirmation is about), oldest first, without
 // their attachments, in the caller's transaction: the dispute evidence
@@ -477,9 +482,7 @@ func get(ctx context.Context, q db.Querier, msgID string) (Stored, error) {
 // substring of the text, literally: its _ and % (ids hold underscores) are
 // escaped, or ord_ab would also find the mail about ordXab.
 func MentioningTx(ctx context.Context, q db.Querier, userID, kind, ref string) ([]Stored, error) {
-	rows, err := q.QueryContext(ctx, `SELECT `+storedColumns+` FROM `+storedTables+`
-		WHERE user_id = $1 AND kind = $2 AND text_body LIKE $3 ESCAPE $4 ORDER BY created_at, id`,
-		userID, kind, "%"+db.EscapeLike(ref)+"%", db.LikeEscape)
+	rows, err := q.QueryContext(ctx, mentioningQuery, userID, kind, "%"+db.EscapeLike(ref)+"%", db.LikeEscape)
 	if err != nil {
 		return nil, fmt.Errorf("mail mentioning %s: %w", ref, err)
 	}

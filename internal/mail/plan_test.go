@@ -33,3 +33,22 @@ func TestSLAWarningsQueryUsesItsIndex(t *testing.T) {
 		}
 	}
 }
+
+// The messages to a user that mention an order (MentioningTx) come in
+// order from outgoing_mail_by_user (user_id, created_at, id), nothing
+// sorted. Migration 0058: outgoing_mail_user (user_id, created_at) left
+// the ties of one instant, ordered by id since, to a sort.
+func TestMentioningQueryUsesItsIndexAndSortsNothing(t *testing.T) {
+	d := dbtest.Open(t)
+	plan := dbtest.Plan(t, d, mentioningQuery, "usr_1", "order_confirmation", "%ord_1%", db.LikeEscape)
+	text := strings.Join(plan, "\n")
+	if !strings.Contains(text, "outgoing_mail_by_user") {
+		t.Errorf("the user's messages are not read through outgoing_mail_by_user:\n%s", text)
+	}
+	for _, l := range plan {
+		if strings.Contains(l, "TEMP B-TREE") || strings.Contains(strings.TrimSpace(l), "Sort") ||
+			strings.HasPrefix(l, "SCAN outgoing_mail") && !strings.Contains(l, "INDEX") || strings.Contains(l, "Seq Scan") {
+			t.Errorf("the user's messages are sorted or every message read:\n%s", text)
+		}
+	}
+}
