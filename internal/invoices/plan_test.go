@@ -70,3 +70,24 @@ func TestForOrderQueryUsesIndexes(t *testing.T) {
 		}
 	}
 }
+
+// The documents of a subscription or a top-up (ForOrder with their id)
+// come in order from invoices_not_of_orders, which a checkout's invoice is
+// not written into (migration 0059): not by reading every invoice, and
+// nothing sorted.
+func TestForSubscriptionOrTopUpQueryUsesItsIndex(t *testing.T) {
+	d := dbtest.Open(t)
+	for _, ref := range []string{"sub_1", "pay_1"} {
+		plan := dbtest.Plan(t, d, `SELECT `+invoiceCols+invoiceFrom+` WHERE `+notOfOrderWhere+` ORDER BY i.issued_at, i.id`, ref)
+		text := strings.Join(plan, "\n")
+		if !strings.Contains(text, "invoices_not_of_orders") {
+			t.Errorf("%s: the documents are not found through invoices_not_of_orders:\n%s", ref, text)
+		}
+		for _, l := range plan {
+			if l = strings.TrimSpace(l); strings.HasPrefix(l, "SCAN ") || strings.Contains(l, "Seq Scan on invoices") ||
+				strings.Contains(l, "invoices_by_date") || strings.Contains(l, "TEMP B-TREE") || strings.HasPrefix(l, "Sort") {
+				t.Errorf("%s: the documents are found by reading every invoice, or sorted:\n%s", ref, text)
+			}
+		}
+	}
+}

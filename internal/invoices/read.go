@@ -175,8 +175,16 @@ func (s *Service) ForOrder(ctx context.Context, orderID string) ([]Invoice, erro
 	if strings.HasPrefix(orderID, "ord_") {
 		return s.list(ctx, forOrderWhere, []any{orderID}, "")
 	}
-	return s.list(ctx, `i.order_id = $1`, []any{orderID}, "")
+	return s.list(ctx, notOfOrderWhere, []any{orderID}, "")
 }
+
+// notOfOrderWhere finds the documents of a subscription or a top-up (their
+// invoices and credit notes name it as order_id) through
+// invoices_not_of_orders (order_id, issued_at, id) WHERE source_type <>
+// 'order', which a checkout's invoice is not written into; the query
+// repeats the index's condition, for SQLite to use it
+// (TestForOrderQueryUsesIndexes).
+const notOfOrderWhere = `i.source_type <> '` + SourceOrder + `' AND i.order_id = $1`
 
 // forOrderWhere finds an order's documents among those of the customer
 // its invoice names (its source, UNIQUE (source_type, source_id)), through
