@@ -567,7 +567,10 @@ func TestRefusedFormErrorLeadsBackToTheForm(t *testing.T) {
 // from the payment choice, with no way to add money: the buyer had to find
 // the balance page alone. It is now said beside the choice, marked on the
 // balance option, with a link to top up where card payments can do it (a
-// store without them has no top-up to offer).
+// store without them has no top-up to offer). With card payment on, the
+// cart closes a short balance before (TestCheckoutClosesTheShortBalance-
+// WithCardOn): a form from a page shown while the balance covered the
+// cart is refused all the same, the top-up link beside the closed choice.
 func TestBalanceTooLowIsSaidBesideThePaymentWithAWayToTopUp(t *testing.T) {
 	for _, withCard := range []bool{false, true} {
 		t.Run(map[bool]string{false: "without_card", true: "with_card"}[withCard], func(t *testing.T) {
@@ -590,11 +593,15 @@ func TestBalanceTooLowIsSaidBesideThePaymentWithAWayToTopUp(t *testing.T) {
 			if !strings.Contains(r.Body, `id="payment-error">`+html.EscapeString(msg)) {
 				t.Errorf("the reason is not beside the payment choice:\n%s", r.Body)
 			}
-			if !strings.Contains(r.Body, `id="pay-balance" aria-invalid="true" aria-describedby="payment-error"`) {
+			marked := `id="pay-balance" aria-invalid="true" aria-describedby="payment-error"`
+			if withCard {
+				marked = `id="pay-balance" aria-invalid="true" aria-describedby="pay-balance-short payment-error" disabled`
+			}
+			if !strings.Contains(r.Body, marked) {
 				t.Errorf("the balance option is not marked as refused")
 			}
-			if got := strings.Contains(r.Body, `<a href="/balance" id="payment-top-up">`); got != withCard {
-				t.Errorf("top-up link shown = %v, want %v", got, withCard)
+			if got := strings.Count(r.Body, `<a href="/balance" id="pay`); got != map[bool]int{false: 0, true: 1}[withCard] {
+				t.Errorf("%d top-up links shown, want %v", got, withCard)
 			}
 			if balanceOf(t, h, u) != 500 {
 				t.Error("the refused checkout charged the balance")

@@ -421,9 +421,10 @@ type cartData struct {
 	CardEnabled     bool
 	Proof           proofAsk
 
-	// Short is what the balance lacks to pay the cart when card payment
-	// is off: the page says so, and how to get credit, in place of a Pay
-	// button that could only be refused. Zero otherwise.
+	// Short is what the balance lacks to pay the cart, zero when it
+	// covers it. Card payment off, the page says so, and how to get
+	// credit, in place of a Pay button that could only be refused; on, the
+	// balance choice says so and is closed, the card chosen (BalanceShort).
 	Short money.Amount
 
 	// TermsVersion is the terms of sale version in force, which the form
@@ -435,6 +436,14 @@ type cartData struct {
 	// writes the cart as shown.
 	dropped bool
 }
+
+// ShortNoCard is whether the balance cannot pay the cart and nothing else
+// can (card payment off): no Pay button, a note on how to get credit.
+func (d cartData) ShortNoCard() bool { return !d.CardEnabled && d.Short.IsPositive() }
+
+// BalanceShort is whether the balance cannot pay the cart while the card
+// can: the balance choice says by how much and is closed, the card chosen.
+func (d cartData) BalanceShort() bool { return d.CardEnabled && d.Short.IsPositive() }
 
 // keepShownCart makes the cart cookie hold what the page shows: a line
 // left in it for a product no longer for sale was invisible, could not be
@@ -504,7 +513,7 @@ func (s *Server) cartView(r *http.Request) (*view, error) {
 				return nil, err
 			}
 			d.Balance = b
-			if !d.CardEnabled && b.Currency == d.Total.Currency && b.Minor < d.Total.Minor {
+			if b.Currency == d.Total.Currency && b.Minor < d.Total.Minor {
 				if d.Short, err = d.Total.Sub(b); err != nil {
 					return nil, err
 				}
