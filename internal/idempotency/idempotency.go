@@ -123,6 +123,9 @@ func RequestHash(method, path string, body []byte) string {
 // retention runs it (internal/privacy): Lookup already ignores expired
 // keys, so pruning late only costs space, but a key keeps the answer it
 // replays (an order, its lines) and has no business outliving its TTL.
+// No index serves it (migration 0058): it reads the table, a day or two of
+// keys of which it deletes about half, rather than every keyed request
+// writing an expiry index for this one daily statement.
 func PruneTx(ctx context.Context, tx *sql.Tx, now time.Time) (int64, error) {
 	res, err := tx.ExecContext(ctx, `DELETE FROM idempotency_keys WHERE expires_at <= $1`, now.UTC())
 	if err != nil {

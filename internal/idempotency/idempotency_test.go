@@ -538,3 +538,39 @@ func BenchmarkKeyedRequest(b *testing.B) {
 		}
 	}
 }
+
+// A keyed request writes its key into the table and its primary key
+// (scope, key) only, the one index every look needs. The expiry index
+// (expires_at) that served the daily prune alone was dropped by migration
+// 0058 (issue #9: another page written by every SQLite group commit, another
+// index insert per request on PostgreSQL); the prune reads the table.
+func TestKeyedRequestWritesOneIndex(t *testing.T) {
+	s, d, c := setup(t)
+	ctx := context.Background()
+	q := `SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'idempotency_keys' ORDER BY name`
+	if dbtest.Engine() == db.Postgres {
+		q = `SELECT indexname FROM pg_indexes WHERE schemaname = current_schema() AND tablename = 'idempotency_keys' ORDER BY indexname`
+	}
+	idx, err := db.Strings(ctx, d.Read, q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(idx) != 1 {
+		t.Errorf("a saved key is written into %d indexes %v; want its primary key's only", len(idx), idx)
+	}
+	// And the prune still finds the expired keys, without that index.
+	mustSave(t, s, d, "old", hashA, `{"id":"old"}`)
+	c.Advance(time.Hour)
+	mustSave(t, s, d, "new", hashA, `{"id":"new"}`)
+	c.Advance(idempotency.TTL - time.Hour)
+	var pruned int64
+	if err := d.Tx(ctx, func(tx *sql.Tx) (err error) {
+		pruned, err = idempotency.PruneTx(ctx, tx, c.Now())
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if got := keys(t, d); pruned != 1 || strings.Join(got, ",") != "new" {
+		t.Fatalf("prune at the first key's expiry: %d pruned, %v left; want 1, [new]", pruned, got)
+	}
+}
