@@ -123,7 +123,7 @@ func RequestHash(method, path string, body []byte) string {
 // retention runs it (internal/privacy): Lookup already ignores expired
 // keys, so pruning late only costs space, but a key keeps the answer it
 // replays (an order, its lines) and has no business outliving its TTL.
-// No index serves it (migration 0058): it reads the table, a day or two of
+// No index serves it (migration 0060): it reads the table, a day or two of
 // keys of which it deletes about half, rather than every keyed request
 // writing an expiry index for this one daily statement.
 func PruneTx(ctx context.Context, tx *sql.Tx, now time.Time) (int64, error) {

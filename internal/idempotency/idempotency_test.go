@@ -542,7 +542,7 @@ func BenchmarkKeyedRequest(b *testing.B) {
 // A keyed request writes its key into the table and its primary key
 // (scope, key) only, the one index every look needs. The expiry index
 // (expires_at) that served the daily prune alone was dropped by migration
-// 0058 (issue #9: another page written by every SQLite group commit, another
+// 0060 (issue #9: another page written by every SQLite group commit, another
 // index insert per request on PostgreSQL); the prune reads the table.
 func TestKeyedRequestWritesOneIndex(t *testing.T) {
 	s, d, c := setup(t)
