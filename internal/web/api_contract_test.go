@@ -8,6 +8,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"mime/multipart"
 	"net/http"
 	"net/url"
@@ -1016,5 +1017,42 @@ func TestBalanceCreditIsForCustomers(t *testing.T) {
 	}
 	if got := balanceOf(t, h, agentUser) + balanceOf(t, h, admin); got != 0 {
 		t.Errorf("staff balances %d, want 0", got)
+	}
+}
+
+// API.md: the API takes a bearer token (or the session cookie). A 401
+// must say how to authenticate (RFC 9110, section 15.5.2: a WWW-Authenticate
+// challenge), and a token that was refused says so (RFC 6750, section 3:
+// error="invalid_token"), so that a client tells a missing credential from
+// a revoked one without reading the message. The API's 401s carried none:
+// only /metrics did.
+func TestAPIUnauthorizedCarriesAChallenge(t *testing.T) {
+	h := apptest.Start(t)
+	u, _ := h.User(t, account.RoleCustomer, "ana@example.fr")
+	c := h.NewClient(t)
+	for _, tc := range []struct {
+		name, method, path, body string
+		header                   http.Header
+		want                     string
+	}{
+		{"no credential", http.MethodGet, "/api/v1/me", "", nil, `Bearer realm="comptoir"`},
+		{"no credential, a POST", http.MethodPost, "/api/v1/orders", `{}`, nil, `Bearer realm="comptoir"`},
+		{"no credential, delivery", http.MethodPost, "/api/v1/orders/ord_x/delivery", `{}`, nil, `Bearer realm="comptoir"`},
+		{"unknown token", http.MethodGet, "/api/v1/me", "", http.Header{"Authorization": {"Bearer cpt_nothing"}}, `Bearer realm="comptoir", error="invalid_token"`},
+		{"another scheme", http.MethodGet, "/api/v1/me", "", http.Header{"Authorization": {"Basic YTpi"}}, `Bearer realm="comptoir"`},
+		{"wrong password", http.MethodPost, "/api/v1/login", `{"email":"ana@example.fr","password":"not the password"}`, nil, `Bearer realm="comptoir"`},
+	} {
+		var body io.Reader
+		if tc.body != "" {
+			body = strings.NewReader(tc.body)
+		}
+		r := c.Send(tc.method, tc.path, "application/json", body, tc.header)
+		if r.Status != http.StatusUnauthorized || r.Header.Get("WWW-Authenticate") != tc.want {
+			t.Errorf("%s: %d, WWW-Authenticate %q; want 401 and %q (%s)", tc.name, r.Status, r.Header.Get("WWW-Authenticate"), tc.want, r.Body)
+		}
+	}
+	// A good token answers without a challenge.
+	if r := c.Send(http.MethodGet, "/api/v1/me", "", nil, h.Bearer(t, u.ID)); r.Status != http.StatusOK || r.Header.Get("WWW-Authenticate") != "" {
+		t.Errorf("good token: %d, WWW-Authenticate %q", r.Status, r.Header.Get("WWW-Authenticate"))
 	}
 }

@@ -273,7 +273,7 @@ func (s *Server) apiDelivery(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	case st.user == nil:
-		writeError(w, http.StatusUnauthorized, "unauthorized", s.Messages.T(st.lang, "error.unauthorized"))
+		s.apiUnauthorized(w, r)
 		return
 	case !st.user.IsStaff():
 		s.apiNotFound(w, r)
