@@ -1056,3 +1056,29 @@ func TestAPIUnauthorizedCarriesAChallenge(t *testing.T) {
 		t.Errorf("good token: %d, WWW-Authenticate %q", r.Status, r.Header.Get("WWW-Authenticate"))
 	}
 }
+
+// An admin's debit (a negative POST /balance/credits) beyond the
+// customer's balance was refused with the words of a customer's purchase,
+// "Your balance is too low for this order", said to the admin about no
+// order and no balance of theirs. It now says what the page says: the
+// customer's balance, which a debit never takes below zero.
+func TestAdminDebitBeyondTheBalanceSaysWhose(t *testing.T) {
+	h := apptest.Start(t)
+	admin, _ := h.User(t, account.RoleAdmin, "admin@shop.test")
+	cust, _ := h.User(t, account.RoleCustomer, "ana@example.fr")
+	c := h.NewClient(t)
+	if r := postJSON(c, "/api/v1/balance/credits", `{"customer_id":"`+cust.ID+`","amount":{"amount":500,"currency":"EUR"},"reason":"goodwill"}`, h.Bearer(t, admin.ID)); r.Status != http.StatusCreated {
+		t.Fatalf("credit: %d %s", r.Status, r.Body)
+	}
+	r := postJSON(c, "/api/v1/balance/credits", `{"customer_id":"`+cust.ID+`","amount":{"amount":-1000,"currency":"EUR"},"reason":"correction"}`, h.Bearer(t, admin.ID))
+	var e apiErr
+	json.Unmarshal([]byte(r.Body), &e)
+	if r.Status != http.StatusUnprocessableEntity || e.Error.Code != "insufficient_balance" ||
+		!(strings.Contains(e.Error.Message, "5,00") || strings.Contains(e.Error.Message, "5.00")) ||
+		!(strings.Contains(e.Error.Message, "ne couvre pas ce débit") || strings.Contains(e.Error.Message, "does not cover this debit")) {
+		t.Errorf("debit beyond the balance: %d %s; want 422 insufficient_balance naming the customer's balance, 5.00", r.Status, r.Body)
+	}
+	if got := balanceOf(t, h, cust); got != 500 {
+		t.Errorf("balance %d after a refused debit, want 500", got)
+	}
+}
