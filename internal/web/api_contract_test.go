@@ -664,6 +664,12 @@ func TestEvidenceRefusesPartsItDoesNotRead(t *testing.T) {
 	if got, _ := h.App.Claims.Get(context.Background(), claim.ID); got.Decision.Outcome != "awaiting_evidence" {
 		t.Errorf("claim after a refused upload: %s", got.Decision.Outcome)
 	}
+	// Evidence sent as JSON, as every other POST of the API is, was
+	// refused 400 without a word of why.
+	r = c.Send(http.MethodPost, "/api/v1/claims/"+claim.ID+"/evidence", "application/json", strings.NewReader(`{"text":"See the screenshot"}`), auth)
+	if r.Status != http.StatusBadRequest || !strings.Contains(r.Body, "multipart/form-data") {
+		t.Errorf("evidence as JSON: %d %s; want 400 saying it is multipart/form-data", r.Status, r.Body)
+	}
 	ct, body := multipartBody(t, "See the screenshot", map[string][]byte{"shot.txt": []byte("what the page said")})
 	if r := c.Send(http.MethodPost, "/api/v1/claims/"+claim.ID+"/evidence", ct, body, auth); r.Status != http.StatusOK || !strings.Contains(r.Body, `"outcome":"review"`) {
 		t.Errorf("text and files: %d %s", r.Status, r.Body)
