@@ -126,6 +126,15 @@ func TestTicketsAPI(t *testing.T) {
 			t.Errorf("invalid ticket: %s does not name %s", r.Body, field)
 		}
 	}
+	// API.md names no topic: a client that guessed wrong was told
+	// "Choose a subject." with nothing to choose from.
+	var bad apiErr
+	json.Unmarshal([]byte(r.Body), &bad)
+	for _, topic := range desk.Topics {
+		if !strings.Contains(bad.Error.Fields["topic"], topic) {
+			t.Errorf("invalid topic: %q does not offer %s", bad.Error.Fields["topic"], topic)
+		}
+	}
 	if r := postJSON(c, "/api/v1/tickets", `{"name":"Guest","email":"guest@example.fr","topic":"question","message":"x","colour":"red"}`, nil); r.Status != http.StatusBadRequest {
 		t.Errorf("unknown field: %d %s", r.Status, r.Body)
 	}
