@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -124,13 +125,14 @@ func TestBackupOfNoStoreLeavesNothing(t *testing.T) {
 	}
 
 	// A failure while running (the database cannot be reached) is exit 1,
-	// and leaves no file either.
+	// and leaves no file either. (A database the server does not have is
+	// bad configuration: TestPostgresURLTheServerRefusesIsConfiguration.)
 	if dbtest.Engine() == db.Postgres {
 		u, err := url.Parse(env["COMPTOIR_DATABASE_URL"])
 		if err != nil {
 			t.Fatal(err)
 		}
-		u.Path = "/no_such_database"
+		u.Host = fmt.Sprintf("127.0.0.1:%d", freePort(t))
 		env["COMPTOIR_DATABASE_URL"] = u.String()
 	} else {
 		notADatabase := filepath.Join(t.TempDir(), "notes.txt")

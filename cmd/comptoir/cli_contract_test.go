@@ -5,17 +5,20 @@ import (
 	"context"
 	"fmt"
 	"net"
+	neturl "net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"comptoir/internal/testfifo"
 	"comptoir/internal/testlog"
 
 	"comptoir/internal/db"
+	"comptoir/internal/db/dbtest"
 )
 
 // API.md: bad usage exits 2 "with a one-line reason". A mistyped flag
@@ -406,5 +409,43 @@ func TestMigrateSaysWhatItApplied(t *testing.T) {
 	}
 	if got := migratedSummary(all[len(all)-1:]); got != fmt.Sprintf("applied migration %04d_%s; database is up to date", last.Version, last.Name) {
 		t.Errorf("one migration: %q", got)
+	}
+}
+
+// A PostgreSQL URL the server refuses for good — a database it does not
+// have, a user it does not know — is bad configuration (API.md: exit 2,
+// one line): trying again changes nothing until --database-url is fixed,
+// as for a SQLite file that is not there (TestCommandsNeedAnExistingStore).
+// Every command said exit 1, "failed while running", which is for a server
+// that cannot be reached (TestUnreachableDatabaseIsOneLine).
+func TestPostgresURLTheServerRefusesIsConfiguration(t *testing.T) {
+	if dbtest.Engine() != db.Postgres {
+		t.Skip("needs a PostgreSQL server (COMPTOIR_TEST_ENGINE=postgres)")
+	}
+	_, url := dbtest.OpenURL(t)
+	parsed, err := db.ParseURL(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, err := neturl.Parse(parsed.DSN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	noDatabase, noRole := *u, *u
+	noDatabase.Path = fmt.Sprintf("/comptoir_no_such_db_%d", time.Now().UnixNano())
+	noRole.User = neturl.User(fmt.Sprintf("comptoir_no_such_role_%d", time.Now().UnixNano()))
+	for name, url := range map[string]string{"no such database": noDatabase.String(), "no such role": noRole.String()} {
+		for _, args := range [][]string{
+			{"migrate"},
+			{"serve", "--listen", "127.0.0.1:0"},
+			{"user", "add", "--email", "agent@shop.test", "--role", "agent"},
+			{"token", "create", "--email", "agent@shop.test"},
+			{"backup", "--to", filepath.Join(t.TempDir(), "backup")},
+		} {
+			code, out, errOut := runCmd(t, map[string]string{"COMPTOIR_DATABASE_URL": url, "COMPTOIR_DATA_DIR": t.TempDir()}, args...)
+			if code != 2 || out != "" || strings.Count(errOut, "\n") != 1 || !strings.HasPrefix(errOut, "comptoir: ") || !strings.Contains(errOut, "does not exist") {
+				t.Errorf("%s: %v: exit %d, stdout %q, stderr %q; want 2 and one line saying what does not exist", name, args, code, out, errOut)
+			}
+		}
 	}
 }

@@ -521,6 +521,9 @@ func (e *cmdEnv) openBackupSource(target db.Target, url string) (*db.DB, error) 
 		}
 	}
 	d, err := db.Open(e.ctx, url)
+	if errors.Is(err, db.ErrBadURL) {
+		return nil, config.Usagef("%v", err)
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -177,9 +177,28 @@ func Open(ctx context.Context, rawURL string) (*DB, error) {
 	defer cancel()
 	if err := d.Write.PingContext(pingCtx); err != nil {
 		d.Close()
-		return nil, fmt.Errorf("connect to %s database: %w", t.Engine, err)
+		err = fmt.Errorf("connect to %s database: %w", t.Engine, err)
+		if refusesURL(err) {
+			return nil, fmt.Errorf("%w: %w", ErrBadURL, err)
+		}
+		return nil, err
 	}
 	return d, nil
+}
+
+// refusesURL reports whether err is the PostgreSQL server refusing the
+// connection for what the URL says, which trying again will not change: a
+// database it does not have (3D000), a user it does not know, a password it
+// does not take or a client its pg_hba.conf turns away (class 28), a
+// database the user may not connect to (42501). That is a configuration
+// error (ErrBadURL, exit 2), unlike a server that cannot be reached or is
+// starting up (exit 1), which may answer the next attempt.
+func refusesURL(err error) bool {
+	var pgErr *pgconn.PgError
+	if !errors.As(err, &pgErr) {
+		return false
+	}
+	return pgErr.Code == "3D000" || pgErr.Code == "42501" || strings.HasPrefix(pgErr.Code, "28")
 }
 
 // SQLiteBusyTimeout is how long a statement waits for a lock another

@@ -40,7 +40,15 @@ func writeError(w http.ResponseWriter, status int, code, message string) {
 	writeFieldErrors(w, status, code, message, nil)
 }
 
+// apiChallenge is what every 401 of the API says about how to
+// authenticate (RFC 9110, section 15.5.2, wants a WWW-Authenticate on a
+// 401): a bearer token (RFC 6750), which API.md names.
+const apiChallenge = `Bearer realm="comptoir"`
+
 func writeFieldErrors(w http.ResponseWriter, status int, code, message string, fields map[string]string) {
+	if status == http.StatusUnauthorized && w.Header().Get("WWW-Authenticate") == "" {
+		w.Header().Set("WWW-Authenticate", apiChallenge)
+	}
 	var e apiError
 	e.Error.Code, e.Error.Message, e.Error.Fields = code, message, fields
 	writeJSON(w, status, e)

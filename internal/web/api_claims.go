@@ -211,7 +211,11 @@ func (s *Server) apiAddEvidence(w http.ResponseWriter, r *http.Request) {
 			writeError(w, http.StatusRequestEntityTooLarge, "too_large", s.Messages.T(state(r).lang, "error.too_large"))
 			return
 		}
-		writeError(w, http.StatusBadRequest, "bad_request", s.Messages.T(state(r).lang, "error.bad_request"))
+		// As the other reasons after the message (decodeJSON), in
+		// English: a client sending JSON, as to every other POST, was
+		// told nothing of why.
+		writeError(w, http.StatusBadRequest, "bad_request", s.Messages.T(state(r).lang, "error.bad_request")+
+			" (evidence is sent as multipart/form-data, with parts text and files: "+err.Error()+")")
 		return
 	}
 	defer r.MultipartForm.RemoveAll()

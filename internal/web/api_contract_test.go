@@ -8,6 +8,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"mime/multipart"
 	"net/http"
 	"net/url"
@@ -123,6 +124,15 @@ func TestTicketsAPI(t *testing.T) {
 	for _, field := range []string{"email", "topic", "message"} {
 		if !strings.Contains(r.Body, `"`+field+`":`) {
 			t.Errorf("invalid ticket: %s does not name %s", r.Body, field)
+		}
+	}
+	// API.md names no topic: a client that guessed wrong was told
+	// "Choose a subject." with nothing to choose from.
+	var bad apiErr
+	json.Unmarshal([]byte(r.Body), &bad)
+	for _, topic := range desk.Topics {
+		if !strings.Contains(bad.Error.Fields["topic"], topic) {
+			t.Errorf("invalid topic: %q does not offer %s", bad.Error.Fields["topic"], topic)
 		}
 	}
 	if r := postJSON(c, "/api/v1/tickets", `{"name":"Guest","email":"guest@example.fr","topic":"question","message":"x","colour":"red"}`, nil); r.Status != http.StatusBadRequest {
@@ -663,6 +673,12 @@ func TestEvidenceRefusesPartsItDoesNotRead(t *testing.T) {
 	if got, _ := h.App.Claims.Get(context.Background(), claim.ID); got.Decision.Outcome != "awaiting_evidence" {
 		t.Errorf("claim after a refused upload: %s", got.Decision.Outcome)
 	}
+	// Evidence sent as JSON, as every other POST of the API is, was
+	// refused 400 without a word of why.
+	r = c.Send(http.MethodPost, "/api/v1/claims/"+claim.ID+"/evidence", "application/json", strings.NewReader(`{"text":"See the screenshot"}`), auth)
+	if r.Status != http.StatusBadRequest || !strings.Contains(r.Body, "multipart/form-data") {
+		t.Errorf("evidence as JSON: %d %s; want 400 saying it is multipart/form-data", r.Status, r.Body)
+	}
 	ct, body := multipartBody(t, "See the screenshot", map[string][]byte{"shot.txt": []byte("what the page said")})
 	if r := c.Send(http.MethodPost, "/api/v1/claims/"+claim.ID+"/evidence", ct, body, auth); r.Status != http.StatusOK || !strings.Contains(r.Body, `"outcome":"review"`) {
 		t.Errorf("text and files: %d %s", r.Status, r.Body)
@@ -1016,5 +1032,68 @@ func TestBalanceCreditIsForCustomers(t *testing.T) {
 	}
 	if got := balanceOf(t, h, agentUser) + balanceOf(t, h, admin); got != 0 {
 		t.Errorf("staff balances %d, want 0", got)
+	}
+}
+
+// API.md: the API takes a bearer token (or the session cookie). A 401
+// must say how to authenticate (RFC 9110, section 15.5.2: a WWW-Authenticate
+// challenge), and a token that was refused says so (RFC 6750, section 3:
+// error="invalid_token"), so that a client tells a missing credential from
+// a revoked one without reading the message. The API's 401s carried none:
+// only /metrics did.
+func TestAPIUnauthorizedCarriesAChallenge(t *testing.T) {
+	h := apptest.Start(t)
+	u, _ := h.User(t, account.RoleCustomer, "ana@example.fr")
+	c := h.NewClient(t)
+	for _, tc := range []struct {
+		name, method, path, body string
+		header                   http.Header
+		want                     string
+	}{
+		{"no credential", http.MethodGet, "/api/v1/me", "", nil, `Bearer realm="comptoir"`},
+		{"no credential, a POST", http.MethodPost, "/api/v1/orders", `{}`, nil, `Bearer realm="comptoir"`},
+		{"no credential, delivery", http.MethodPost, "/api/v1/orders/ord_x/delivery", `{}`, nil, `Bearer realm="comptoir"`},
+		{"unknown token", http.MethodGet, "/api/v1/me", "", http.Header{"Authorization": {"Bearer cpt_nothing"}}, `Bearer realm="comptoir", error="invalid_token"`},
+		{"another scheme", http.MethodGet, "/api/v1/me", "", http.Header{"Authorization": {"Basic YTpi"}}, `Bearer realm="comptoir"`},
+		{"wrong password", http.MethodPost, "/api/v1/login", `{"email":"ana@example.fr","password":"not the password"}`, nil, `Bearer realm="comptoir"`},
+	} {
+		var body io.Reader
+		if tc.body != "" {
+			body = strings.NewReader(tc.body)
+		}
+		r := c.Send(tc.method, tc.path, "application/json", body, tc.header)
+		if r.Status != http.StatusUnauthorized || r.Header.Get("WWW-Authenticate") != tc.want {
+			t.Errorf("%s: %d, WWW-Authenticate %q; want 401 and %q (%s)", tc.name, r.Status, r.Header.Get("WWW-Authenticate"), tc.want, r.Body)
+		}
+	}
+	// A good token answers without a challenge.
+	if r := c.Send(http.MethodGet, "/api/v1/me", "", nil, h.Bearer(t, u.ID)); r.Status != http.StatusOK || r.Header.Get("WWW-Authenticate") != "" {
+		t.Errorf("good token: %d, WWW-Authenticate %q", r.Status, r.Header.Get("WWW-Authenticate"))
+	}
+}
+
+// An admin's debit (a negative POST /balance/credits) beyond the
+// customer's balance was refused with the words of a customer's purchase,
+// "Your balance is too low for this order", said to the admin about no
+// order and no balance of theirs. It now says what the page says: the
+// customer's balance, which a debit never takes below zero.
+func TestAdminDebitBeyondTheBalanceSaysWhose(t *testing.T) {
+	h := apptest.Start(t)
+	admin, _ := h.User(t, account.RoleAdmin, "admin@shop.test")
+	cust, _ := h.User(t, account.RoleCustomer, "ana@example.fr")
+	c := h.NewClient(t)
+	if r := postJSON(c, "/api/v1/balance/credits", `{"customer_id":"`+cust.ID+`","amount":{"amount":500,"currency":"EUR"},"reason":"goodwill"}`, h.Bearer(t, admin.ID)); r.Status != http.StatusCreated {
+		t.Fatalf("credit: %d %s", r.Status, r.Body)
+	}
+	r := postJSON(c, "/api/v1/balance/credits", `{"customer_id":"`+cust.ID+`","amount":{"amount":-1000,"currency":"EUR"},"reason":"correction"}`, h.Bearer(t, admin.ID))
+	var e apiErr
+	json.Unmarshal([]byte(r.Body), &e)
+	if r.Status != http.StatusUnprocessableEntity || e.Error.Code != "insufficient_balance" ||
+		!(strings.Contains(e.Error.Message, "5,00") || strings.Contains(e.Error.Message, "5.00")) ||
+		!(strings.Contains(e.Error.Message, "ne couvre pas ce débit") || strings.Contains(e.Error.Message, "does not cover this debit")) {
+		t.Errorf("debit beyond the balance: %d %s; want 422 insufficient_balance naming the customer's balance, 5.00", r.Status, r.Body)
+	}
+	if got := balanceOf(t, h, cust); got != 500 {
+		t.Errorf("balance %d after a refused debit, want 500", got)
 	}
 }

@@ -273,7 +273,7 @@ func (s *Server) apiDelivery(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	case st.user == nil:
-		writeError(w, http.StatusUnauthorized, "unauthorized", s.Messages.T(st.lang, "error.unauthorized"))
+		s.apiUnauthorized(w, r)
 		return
 	case !st.user.IsStaff():
 		s.apiNotFound(w, r)
@@ -398,7 +398,15 @@ func (s *Server) apiBalanceCredit(w http.ResponseWriter, r *http.Request) {
 		writeFieldErrors(w, http.StatusUnprocessableEntity, "invalid", s.Messages.T(lang, "error.bad_request"), verr.Fields)
 		return
 	case errors.Is(err, billing.ErrInsufficientBalance):
-		writeError(w, http.StatusUnprocessableEntity, "insufficient_balance", s.Messages.T(lang, "order.error.insufficient_balance"))
+		// The admin's debit, not a purchase: said as the page says it,
+		// with the customer's balance it may not take below zero.
+		balance, berr := s.Ledger.Balance(r.Context(), in.CustomerID, billing.BalanceCurrency)
+		if berr != nil {
+			s.serverError(w, r, berr)
+			return
+		}
+		writeError(w, http.StatusUnprocessableEntity, "insufficient_balance",
+			s.Messages.T(lang, "admin.credit.insufficient_balance", map[string]any{"Balance": money.Format(balance, lang)}))
 		return
 	case errors.Is(err, billing.ErrAccountErased):
 		writeError(w, http.StatusConflict, "customer_erased", s.Messages.T(lang, "admin.credit.customer_erased"))

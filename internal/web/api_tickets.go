@@ -108,6 +108,10 @@ func (s *Server) apiTicketError(w http.ResponseWriter, r *http.Request, err erro
 				fields[f] = s.Messages.T(lang, "ticket.error.too_long")
 			case f == "order_ref" && code == "unknown":
 				fields[f] = s.Messages.T(lang, "contact.error.order_ref_unknown")
+			case f == "topic":
+				// The page offers the topics; a client of the API,
+				// which API.md does not tell them, is told here.
+				fields[f] = s.Messages.T(lang, "contact.error.topic") + " (" + strings.Join(desk.Topics, ", ") + ")"
 			default:
 				fields[f] = s.Messages.T(lang, "contact.error."+f)
 			}

@@ -195,7 +195,7 @@ func (s *Server) apiAuth(p perm, h http.HandlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		st := state(r)
 		if p != permAnyone && st.user == nil {
-			writeError(w, http.StatusUnauthorized, "unauthorized", s.Messages.T(st.lang, "error.unauthorized"))
+			s.apiUnauthorized(w, r)
 			return
 		}
 		if !allowed(p, st.user) {
@@ -207,6 +207,17 @@ func (s *Server) apiAuth(p perm, h http.HandlerFunc) http.Handler {
 		}
 		h(w, r)
 	})
+}
+
+// apiUnauthorized answers a JSON request that needs a user and has none:
+// 401 with the bearer challenge, which says invalid_token when the request
+// sent a token that was refused (RFC 6750, section 3), so a client tells a
+// revoked or mistyped token from a credential it forgot to send.
+func (s *Server) apiUnauthorized(w http.ResponseWriter, r *http.Request) {
+	if _, ok := bearerToken(r.Header); ok {
+		w.Header().Set("WWW-Authenticate", apiChallenge+`, error="invalid_token"`)
+	}
+	writeError(w, http.StatusUnauthorized, "unauthorized", s.Messages.T(state(r).lang, "error.unauthorized"))
 }
 
 func allowed(p perm, u *account.User) bool {
