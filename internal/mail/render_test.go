@@ -56,6 +56,7 @@ var samples = map[string]any{
 	"invoice_issued": map[string]any{
 		"Name": "Zoé", "StoreName": "Comptoir", "Number": "A-2026-000001", "CreditNote": true, "RefersTo": "F-2026-000001",
 		"Total": "25,00 €", "Link": "https://shop.example/invoices/inv_1", "PDFLink": "https://shop.example/invoices/inv_1.pdf",
+		"DocumentIn": "en",
 	},
 	// Filled by internal/desk (ackData, replyData, surveyData).
 	"ticket_ack": map[string]any{
