@@ -208,7 +208,7 @@ func (s *Service) numberOnce(ctx context.Context) (int, error) {
 // issued on each numbering pass. CROSS JOIN keeps that order on SQLite;
 // PostgreSQL plans it as an inner join.
 //
-// The customer's language is read as it is now (users.language; '' for an
+// The customer's language is read as it is now (users.language; empty for an
 // account gone): the email speaks it, whatever the document's.
 const noticesQuery = `SELECT n.user_id, n.email, n.name, COALESCE((SELECT u.language FROM users u WHERE u.id = n.user_id), ''), ` + invoiceCols + `
 	FROM invoice_notices n CROSS JOIN invoices i LEFT JOIN invoices r ON r.id = i.refers_to
