@@ -26,7 +26,7 @@ var samples = map[string]any{
 	"subscription_renewed":          subscriptionSample,
 	"subscription_payment_failed":   withAuthLink(subscriptionSample),
 	"subscription_canceled_unpaid":  subscriptionSample,
-	"subscription_cancel_confirmed": subscriptionSample,
+	"subscription_cancel_confirmed": withClaim(subscriptionSample),
 	"subscription_cancel_undone":    subscriptionSample,
 	"subscription_ended":            subscriptionSample,
 	// Filled by internal/orders (confirmationData); a map with the same
@@ -109,6 +109,21 @@ var subscriptionSample = map[string]any{
 	"Now": false, "Reason": "votre solde ne suffisait pas",
 	"ConsentShown": true, "NotAsked": false, "Ticked": true, "ImmediateTicked": true, "WaiverTicked": true, "Immediate": "Je demande…", "Waiver": "Je reconnais…",
 	"PolicyVersion": "default@1", "PolicyLink": "https://shop.example/policy?version=default%401",
+	"Claim": nil,
+}
+
+// withClaim is a subscription sample whose cancellation carried out a
+// claim (subscriptions.CancelInput.Claim): its confirmation tells it.
+func withClaim(m map[string]any) map[string]any {
+	out := map[string]any{"Claim": map[string]any{"ID": "clm_1", "ReceivedAt": "8 février 2026 à 10:00:00 CET",
+		"Reason": "Votre abonnement est résilié.", "Open": true, "PromiseAt": "9 février 2026 à 10:00 CET",
+		"Link": "https://shop.example/claims/clm_1", "ReplyTo": "support@shop.example"}}
+	for k, v := range m {
+		if _, ok := out[k]; !ok {
+			out[k] = v
+		}
+	}
+	return out
 }
 
 // withAuthLink is a subscription sample whose renewal waits for the

@@ -9,6 +9,7 @@ import (
 
 	"comptoir/internal/account"
 	"comptoir/internal/catalog"
+	"comptoir/internal/claims"
 	"comptoir/internal/db"
 	"comptoir/internal/mail"
 	"comptoir/internal/money"
@@ -67,6 +68,9 @@ type mailData struct {
 	Waiver          string
 	PolicyVersion   string
 	PolicyLink      string
+	// Claim is the subscription_cancel claim a cancellation carried out:
+	// its confirmation says what the claim decided (CancelInput.Claim).
+	Claim *claims.ClaimMail
 }
 
 // party is who and what a notice is about, read before the transaction that
@@ -112,12 +116,17 @@ func (s *Service) data(sub Subscription, p party, lang string) mailData {
 }
 
 func (s *Service) send(ctx context.Context, tx *sql.Tx, kind, lang string, p party, d mailData) error {
+	return s.sendReplyTo(ctx, tx, kind, lang, p, d, "")
+}
+
+// sendReplyTo is send with a Reply-To address (empty: none).
+func (s *Service) sendReplyTo(ctx context.Context, tx *sql.Tx, kind, lang string, p party, d mailData, replyTo string) error {
 	subject, text, err := mail.Render(lang, kind, d)
 	if err != nil {
 		return err
 	}
 	_, err = s.mailer.EnqueueTx(ctx, tx, mail.Message{
-		Kind: kind, To: p.user.Email, ToName: p.user.Name, Lang: lang, Subject: subject, Text: text, UserID: p.user.ID,
+		Kind: kind, To: p.user.Email, ToName: p.user.Name, Lang: lang, Subject: subject, Text: text, UserID: p.user.ID, ReplyTo: replyTo,
 	})
 	return err
 }
