@@ -48,8 +48,8 @@ var samples = map[string]any{
 		"PlacedAt": "8 mars 2026 à 11:00 CET", "Total": "25,00 €", "PaidWith": "balance",
 		"Lines":        []map[string]any{{"Name": "Publications", "Quantity": 100, "Amount": "25,00 €", "Key": ""}},
 		"ConsentShown": true, "Ticked": true, "ImmediateTicked": true, "WaiverTicked": true, "Immediate": "Je demande…", "Waiver": "Je reconnais…",
-		"PolicyVersion": "default@1", "PolicyLink": "https://shop.example/policy?version=default%401",
-		"TermsVersion": "terms@1", "TermsLink": "https://shop.example/legal/terms?version=terms%401&lang=fr",
+		"PolicyVersion": "default@1", "PolicyLink": "https://shop.example/policy?version=default%401", "PolicyNumber": "1",
+		"TermsVersion": "terms@1", "TermsLink": "https://shop.example/legal/terms?version=terms%401&lang=fr", "TermsNumber": "1",
 		"InvoiceLink": "https://shop.example/invoices/inv_1", "InvoiceAttached": true,
 	},
 	// Filled by internal/invoices (notify).
@@ -108,7 +108,7 @@ var subscriptionSample = map[string]any{
 	"NextAttempt": "1er mars 2026 à 10:00 UTC", "AttemptsLeft": 2, "Effective": "28 février 2026 à 10:00 UTC",
 	"Now": false, "Reason": "votre solde ne suffisait pas",
 	"ConsentShown": true, "NotAsked": false, "Ticked": true, "ImmediateTicked": true, "WaiverTicked": true, "Immediate": "Je demande…", "Waiver": "Je reconnais…",
-	"PolicyVersion": "default@1", "PolicyLink": "https://shop.example/policy?version=default%401",
+	"PolicyVersion": "default@1", "PolicyLink": "https://shop.example/policy?version=default%401", "PolicyNumber": "1",
 	"Claim": nil,
 }
 

@@ -13,6 +13,7 @@ import (
 	"comptoir/internal/db"
 	"comptoir/internal/mail"
 	"comptoir/internal/money"
+	"comptoir/internal/policy"
 )
 
 // Mail kinds, one template each in internal/mail/templates/{en,fr}.
@@ -67,6 +68,7 @@ type mailData struct {
 	Immediate       string
 	Waiver          string
 	PolicyVersion   string
+	PolicyNumber    string // the version's number, as pages name it (policy.VersionNumber)
 	PolicyLink      string
 	// Claim is the subscription_cancel claim a cancellation carried out:
 	// its confirmation says what the claim decided (CancelInput.Claim).
@@ -110,7 +112,7 @@ func (s *Service) data(sub Subscription, p party, lang string) mailData {
 		Link: s.opts.BaseURL + "/subscriptions/" + sub.ID,
 		Plan: p.plan.Name(lang), Amount: money.Format(sub.Amount, lang), Interval: intervalWord(sub.Interval, lang),
 		Every:    everyWord(sub.Interval, lang),
-		PaidWith: sub.PaymentMethod, PolicyVersion: sub.PolicyVersion,
+		PaidWith: sub.PaymentMethod, PolicyVersion: sub.PolicyVersion, PolicyNumber: policy.VersionNumber(sub.PolicyVersion),
 		PolicyLink: s.opts.BaseURL + "/policy?version=" + url.QueryEscape(sub.PolicyVersion) + "&lang=" + lang,
 	}
 }

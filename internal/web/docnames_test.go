@@ -16,6 +16,7 @@ import (
 	"comptoir/internal/legal"
 	"comptoir/internal/localtime"
 	"comptoir/internal/policy"
+	"comptoir/internal/subscriptions"
 )
 
 var (
@@ -207,7 +208,40 @@ func TestVersionsPublishedTheSameDayHaveDistinctNames(t *testing.T) {
 		terms[n] = d.Published
 	}
 	h.Clock.Advance(time.Second)
-	second := order("default@2") // and terms@2
+	c.PostForm("/lang", url.Values{"lang": {"en"}})
+	second := order("default@2") // and terms@2, in English
+	// So does a subscription's first email.
+	subscribeWithBalance(t, c, h.Bearer(t, u.ID), newPlan(t, h, "pro", 990, 0).ID)
+	if ms := mailsOf(t, h, u, subscriptions.MailStarted); len(ms) != 1 {
+		t.Errorf("%d subscription emails", len(ms))
+	} else if full, err := h.App.Outbox.Get(ctx, ms[0].ID); err != nil || !strings.Contains(full.Text, "refund policy (version 2) as in force") {
+		t.Errorf("the subscription's email does not name default@2 by its number (%v):\n%s", err, full.Text)
+	}
+	// The confirmations name each version by its number too.
+	for n, o := range map[int64]string{1: first, 2: second} {
+		orderID := strings.TrimPrefix(o, "/orders/")
+		found := false
+		for _, m := range mailsOf(t, h, u, "order_confirmation") {
+			full, err := h.App.Outbox.Get(ctx, m.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(full.Text, orderID) {
+				continue
+			}
+			found = true
+			want := map[string][2]string{"fr": {"politique de remboursement (version %d) telle", "conditions générales de vente (version %d) telles"},
+				"en": {"refund policy (version %d) as in force", "terms of sale (version %d) as in force"}}[full.Lang]
+			for _, w := range want {
+				if !strings.Contains(full.Text, fmt.Sprintf(w, n)) {
+					t.Errorf("the confirmation of %s (%s) lacks %q:\n%s", orderID, full.Lang, fmt.Sprintf(w, n), full.Text)
+				}
+			}
+		}
+		if !found {
+			t.Errorf("no confirmation of %s", orderID)
+		}
+	}
 	for _, tc := range []struct {
 		lang, policy, terms, page, current string
 	}{

@@ -178,7 +178,7 @@ func TestCheckoutRecordsTheTermsInForce(t *testing.T) {
 		t.Fatalf("consent: %+v, %v", consent, err)
 	}
 	mails, _ := h.App.Outbox.List(ctx, mail.Filter{Kind: "order_confirmation"})
-	if len(mails) != 1 || !strings.Contains(mails[0].Text, "terms of sale as in force at that time") || strings.Contains(mails[0].Text, "terms@2") ||
+	if len(mails) != 1 || !strings.Contains(mails[0].Text, "terms of sale (version 2) as in force at that time") || strings.Contains(mails[0].Text, "terms@2") ||
 		!strings.Contains(mails[0].Text, h.URL+"/legal/terms?version=terms%402&lang=en") || !strings.Contains(mails[0].Text, "Model withdrawal form") {
 		t.Fatalf("confirmation: %d mails", len(mails))
 	}
