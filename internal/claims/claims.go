@@ -392,6 +392,24 @@ type SubscriptionCancel struct {
 	// meanwhile), CancelForClaimTx changes nothing and returns an error
 	// wrapping ErrSubjectChanged, and the claim is decided again.
 	LastPaymentAt time.Time
+	// Mail is what the cancellation's confirmation email says of the
+	// claim, in the language that email is written in: the customer gets
+	// one email that says the subscription is cancelled, until when, and
+	// what the claim decided (a refund, a refusal, an agent to answer).
+	Mail func(lang string) ClaimMail
+}
+
+// ClaimMail is a claim as a subscription's cancellation email tells it,
+// written in that email's language: what claim_filed and claim_decided
+// would have said.
+type ClaimMail struct {
+	ID         string
+	ReceivedAt string // when the customer's request was received, to the second
+	Reason     string // the decision's sentences
+	Open       bool   // the claim stays open (an agent answers)
+	PromiseAt  string // by when an agent answers, while one must
+	Link       string // the claim's page
+	ReplyTo    string // where a reply goes: the email invites one
 }
 
 // ErrSubjectChanged is what Subscriptions.CancelForClaimTx returns when the
@@ -407,6 +425,10 @@ type SubscriptionRefund struct {
 	LedgerEntryID string
 	// Amount is what went this way; zero means the whole refund asked.
 	Amount money.Amount
+	// Mailed: the subscription was cancelled and its confirmation email,
+	// queued in tx, told the claim (SubscriptionCancel.Mail). False when
+	// the cancellation was in place already and nothing was sent.
+	Mailed bool
 	// More are the other ways the same refund went, when it gave back
 	// several payments (SubscriptionCancel.RefundSince): one card refund
 	// per card payment, the balance for those paid from it.
@@ -421,7 +443,8 @@ type Subscriptions interface {
 	// CancelForClaimTx stops future billing, ends the subscription as
 	// c.Cancel says and refunds c.Refund to where it was paid from, all in
 	// tx; the confirmation email with its effective date (L215-1-1) is the
-	// subscription service's.
+	// subscription service's, and it tells the claim (c.Mail): the claim
+	// sends no email of its own when it says Mailed.
 	CancelForClaimTx(ctx context.Context, tx *sql.Tx, c SubscriptionCancel) (SubscriptionRefund, error)
 }
 

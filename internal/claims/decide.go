@@ -165,6 +165,7 @@ func refundState(r Refund) map[string]any {
 // billing stops and the subscription ends as decided, with the refund of
 // the last payment when the decision gives one.
 func (s *Service) cancelSubscriptionTx(ctx context.Context, tx *sql.Tx, subj *subject, c *Claim, d policy.Decision, decisionID string, actor audit.Actor) error {
+	subj.mailed = false // a transaction run again starts afresh
 	if d.Cancel == policy.CancelNone {
 		return nil // facts.incomplete: an agent looks first
 	}
@@ -178,14 +179,20 @@ func (s *Service) cancelSubscriptionTx(ctx context.Context, tx *sql.Tx, subj *su
 	in := SubscriptionCancel{
 		SubscriptionID: c.SubscriptionID, ClaimID: c.ID, Cancel: d.Cancel, Refund: refund, Actor: actor,
 		LastPaymentAt: subj.sub.LastPaymentAt,
+		// Read when the email is written, with the claim as decided.
+		Mail: func(lang string) ClaimMail { return s.cancelMail(subj, *c, lang) },
 	}
 	if refund != nil && d.Rule == RuleRenewedAfterRequest {
 		// Every renewal charged after the request, not only the last.
 		in.RefundSince = c.FiledAt
 	}
 	res, err := s.subs.CancelForClaimTx(ctx, tx, in)
-	if err != nil || refund == nil {
+	if err != nil {
 		return err
+	}
+	subj.mailed = res.Mailed
+	if refund == nil {
+		return nil
 	}
 	now := s.clock.Now()
 	for _, part := range append([]SubscriptionRefund{res}, res.More...) {

@@ -33,6 +33,10 @@ type subject struct {
 	// one in the same step (a redelivery, then the wait for it): the email
 	// tells them first.
 	before []policy.Reason
+	// mailed: carrying the decision out cancelled the subscription, and
+	// the cancellation's confirmation told the claim too
+	// (SubscriptionRefund.Mailed): notifyTx sends nothing more.
+	mailed bool
 }
 
 // subjectID is what claim_subjects counts decisions on: the order line or

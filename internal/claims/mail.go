@@ -31,7 +31,13 @@ type mailData struct {
 
 // notifyTx queues the email telling the customer about claim c, in their
 // language, in tx: it goes out exactly when the change it reports commits.
+// A subscription_cancel claim whose carrying out cancelled the subscription
+// sends none: the cancellation's confirmation told the claim too
+// (SubscriptionCancel.Mail), and the customer gets one email.
 func (s *Service) notifyTx(ctx context.Context, tx *sql.Tx, template string, subj *subject, c Claim) error {
+	if subj.mailed {
+		return nil
+	}
 	u := subj.customer
 	lang := u.Language
 	if lang != "fr" && lang != "en" {
@@ -40,8 +46,21 @@ func (s *Service) notifyTx(ctx context.Context, tx *sql.Tx, template string, sub
 			lang = "en"
 		}
 	}
+	d := s.mailData(subj, c, lang)
+	subject, text, err := mail.Render(lang, template, d)
+	if err != nil {
+		return err
+	}
+	_, err = s.mailer.EnqueueTx(ctx, tx, mail.Message{
+		Kind: template, To: u.Email, ToName: u.Name, Lang: lang, Subject: subject, Text: text, UserID: u.ID, ReplyTo: s.opts.ReplyTo,
+	})
+	return err
+}
+
+// mailData is what an email says of claim c in lang.
+func (s *Service) mailData(subj *subject, c Claim, lang string) mailData {
 	d := mailData{
-		Name: u.Name, StoreName: s.opts.StoreName, ClaimID: c.ID, Kind: s.kindWord(c.Kind, lang),
+		Name: subj.customer.Name, StoreName: s.opts.StoreName, ClaimID: c.ID, Kind: s.kindWord(c.Kind, lang),
 		ReceivedAt: formatReceived(c.FiledAt, subj.policy, lang), Open: c.Open(),
 		Link: s.opts.BaseURL + "/claims/" + c.ID,
 	}
@@ -75,14 +94,15 @@ func (s *Service) notifyTx(ctx context.Context, tx *sql.Tx, template string, sub
 	default:
 		d.About = fmt.Sprintf("order %s (%s)", c.OrderID, subj.line.Name)
 	}
-	subject, text, err := mail.Render(lang, template, d)
-	if err != nil {
-		return err
-	}
-	_, err = s.mailer.EnqueueTx(ctx, tx, mail.Message{
-		Kind: template, To: u.Email, ToName: u.Name, Lang: lang, Subject: subject, Text: text, UserID: u.ID, ReplyTo: s.opts.ReplyTo,
-	})
-	return err
+	return d
+}
+
+// cancelMail is what the cancellation's confirmation says of claim c, in
+// the language that email is written in (SubscriptionCancel.Mail).
+func (s *Service) cancelMail(subj *subject, c Claim, lang string) ClaimMail {
+	d := s.mailData(subj, c, lang)
+	return ClaimMail{ID: d.ClaimID, ReceivedAt: d.ReceivedAt, Reason: d.Reason, Open: d.Open, PromiseAt: d.PromiseAt,
+		Link: d.Link, ReplyTo: s.opts.ReplyTo}
 }
 
 // kindWord is a claim's kind as the pages name it (claim.kind.*): the

@@ -800,21 +800,35 @@ func (s *Service) ChargebackTx(ctx context.Context, tx *sql.Tx, source, sourceID
 }
 
 // notify emails the customer a link to the document (page and PDF), in
-// the transaction that numbers it: the email carries the number.
-func (s *Service) notify(ctx context.Context, tx *sql.Tx, b Buyer, inv Invoice) error {
+// the transaction that numbers it: the email carries the number. It is
+// written in the customer's language now (userLang, their saved choice,
+// as every email to a customer is), else the document's: a customer who
+// switched language since the purchase reads the email in their new one.
+// The document itself stays in the language it was issued in (a credit
+// note in its invoice's, which it corrects): the email then says which.
+func (s *Service) notify(ctx context.Context, tx *sql.Tx, b Buyer, userLang string, inv Invoice) error {
 	if s.mailer == nil || b.Email == "" {
 		return nil
 	}
+	lang := inv.Lang
+	if userLang == "fr" || userLang == "en" {
+		lang = userLang
+	}
+	documentIn := "" // the document's language, when it is not the email's
+	if inv.Lang != lang {
+		documentIn = inv.Lang
+	}
 	data := map[string]any{
 		"Name": b.Name, "StoreName": s.opts.StoreName, "Number": inv.Number, "CreditNote": inv.Kind == KindCreditNote,
-		"RefersTo": inv.RefersToNumber, "Total": money.Format(inv.Total, inv.Lang),
+		"RefersTo": inv.RefersToNumber, "Total": money.Format(inv.Total, lang),
 		"Link": s.opts.BaseURL + "/invoices/" + inv.ID, "PDFLink": s.opts.BaseURL + "/invoices/" + inv.ID + ".pdf",
+		"DocumentIn": documentIn,
 	}
-	subject, text, err := mail.Render(inv.Lang, "invoice_issued", data)
+	subject, text, err := mail.Render(lang, "invoice_issued", data)
 	if err != nil {
 		return err
 	}
-	m := mail.Message{Kind: "invoice_issued", To: b.Email, ToName: b.Name, Lang: inv.Lang, Subject: subject, Text: text, UserID: b.ID}
+	m := mail.Message{Kind: "invoice_issued", To: b.Email, ToName: b.Name, Lang: lang, Subject: subject, Text: text, UserID: b.ID}
 	if a, ok := s.Attachment(inv); ok {
 		m.Attachments = []mail.Attachment{a}
 	}

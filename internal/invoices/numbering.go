@@ -207,7 +207,10 @@ func (s *Service) numberOnce(ctx context.Context) (int, error) {
 // up by id: joined the other way round, SQLite walked every invoice ever
 // issued on each numbering pass. CROSS JOIN keeps that order on SQLite;
 // PostgreSQL plans it as an inner join.
-const noticesQuery = `SELECT n.user_id, n.email, n.name, ` + invoiceCols + `
+//
+// The customer's language is read as it is now (users.language; empty for an
+// account gone): the email speaks it, whatever the document's.
+const noticesQuery = `SELECT n.user_id, n.email, n.name, COALESCE((SELECT u.language FROM users u WHERE u.id = n.user_id), ''), ` + invoiceCols + `
 	FROM invoice_notices n CROSS JOIN invoices i LEFT JOIN invoices r ON r.id = i.refers_to
 	WHERE i.id = n.invoice_id AND i.number IS NOT NULL ORDER BY i.issued_at, i.id`
 
@@ -222,13 +225,14 @@ func (s *Service) notifyNumbered(ctx context.Context, tx *sql.Tx) error {
 		return fmt.Errorf("notices: %w", err)
 	}
 	type notice struct {
-		b   Buyer
-		inv Invoice
+		b    Buyer
+		lang string // the customer's language now
+		inv  Invoice
 	}
 	var notices []notice
 	for rows.Next() {
 		var n notice
-		n.inv, err = scanInvoice(prefixed{rows, []any{&n.b.ID, &n.b.Email, &n.b.Name}})
+		n.inv, err = scanInvoice(prefixed{rows, []any{&n.b.ID, &n.b.Email, &n.b.Name, &n.lang}})
 		if err != nil {
 			rows.Close()
 			return err
@@ -243,7 +247,7 @@ func (s *Service) notifyNumbered(ctx context.Context, tx *sql.Tx) error {
 		return nil
 	}
 	for _, n := range notices {
-		if err := s.notify(ctx, tx, n.b, n.inv); err != nil {
+		if err := s.notify(ctx, tx, n.b, n.lang, n.inv); err != nil {
 			return err
 		}
 	}

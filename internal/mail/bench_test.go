@@ -39,6 +39,7 @@ func confirmationData() map[string]any {
 		"Waiver": "Je reconnais perdre mon droit de rétractation une fois la prestation pleinement exécutée.",
 		"Ticked": true, "ImmediateTicked": true, "WaiverTicked": true, "PolicyVersion": "default@1",
 		"PolicyLink": "https://shop.example/policy?version=default%401&lang=fr", "TermsVersion": "", "TermsLink": "",
+		"PolicyNumber": "1", "TermsNumber": "",
 		"InvoiceLink": "https://shop.example/invoices/inv_01JD3X9K2M4N5P6Q7R8S9T0V", "InvoiceAttached": true,
 	}
 }

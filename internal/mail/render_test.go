@@ -26,7 +26,7 @@ var samples = map[string]any{
 	"subscription_renewed":          subscriptionSample,
 	"subscription_payment_failed":   withAuthLink(subscriptionSample),
 	"subscription_canceled_unpaid":  subscriptionSample,
-	"subscription_cancel_confirmed": subscriptionSample,
+	"subscription_cancel_confirmed": withClaim(subscriptionSample),
 	"subscription_cancel_undone":    subscriptionSample,
 	"subscription_ended":            subscriptionSample,
 	// Filled by internal/orders (confirmationData); a map with the same
@@ -48,14 +48,15 @@ var samples = map[string]any{
 		"PlacedAt": "8 mars 2026 à 11:00 CET", "Total": "25,00 €", "PaidWith": "balance",
 		"Lines":        []map[string]any{{"Name": "Publications", "Quantity": 100, "Amount": "25,00 €", "Key": ""}},
 		"ConsentShown": true, "Ticked": true, "ImmediateTicked": true, "WaiverTicked": true, "Immediate": "Je demande…", "Waiver": "Je reconnais…",
-		"PolicyVersion": "default@1", "PolicyLink": "https://shop.example/policy?version=default%401",
-		"TermsVersion": "terms@1", "TermsLink": "https://shop.example/legal/terms?version=terms%401&lang=fr",
+		"PolicyVersion": "default@1", "PolicyLink": "https://shop.example/policy?version=default%401", "PolicyNumber": "1",
+		"TermsVersion": "terms@1", "TermsLink": "https://shop.example/legal/terms?version=terms%401&lang=fr", "TermsNumber": "1",
 		"InvoiceLink": "https://shop.example/invoices/inv_1", "InvoiceAttached": true,
 	},
 	// Filled by internal/invoices (notify).
 	"invoice_issued": map[string]any{
 		"Name": "Zoé", "StoreName": "Comptoir", "Number": "A-2026-000001", "CreditNote": true, "RefersTo": "F-2026-000001",
 		"Total": "25,00 €", "Link": "https://shop.example/invoices/inv_1", "PDFLink": "https://shop.example/invoices/inv_1.pdf",
+		"DocumentIn": "en",
 	},
 	// Filled by internal/desk (ackData, replyData, surveyData).
 	"ticket_ack": map[string]any{
@@ -107,7 +108,22 @@ var subscriptionSample = map[string]any{
 	"NextAttempt": "1er mars 2026 à 10:00 UTC", "AttemptsLeft": 2, "Effective": "28 février 2026 à 10:00 UTC",
 	"Now": false, "Reason": "votre solde ne suffisait pas",
 	"ConsentShown": true, "NotAsked": false, "Ticked": true, "ImmediateTicked": true, "WaiverTicked": true, "Immediate": "Je demande…", "Waiver": "Je reconnais…",
-	"PolicyVersion": "default@1", "PolicyLink": "https://shop.example/policy?version=default%401",
+	"PolicyVersion": "default@1", "PolicyLink": "https://shop.example/policy?version=default%401", "PolicyNumber": "1",
+	"Claim": nil,
+}
+
+// withClaim is a subscription sample whose cancellation carried out a
+// claim (subscriptions.CancelInput.Claim): its confirmation tells it.
+func withClaim(m map[string]any) map[string]any {
+	out := map[string]any{"Claim": map[string]any{"ID": "clm_1", "ReceivedAt": "8 février 2026 à 10:00:00 CET",
+		"Reason": "Votre abonnement est résilié.", "Open": true, "PromiseAt": "9 février 2026 à 10:00 CET",
+		"Link": "https://shop.example/claims/clm_1", "ReplyTo": "support@shop.example"}}
+	for k, v := range m {
+		if _, ok := out[k]; !ok {
+			out[k] = v
+		}
+	}
+	return out
 }
 
 // withAuthLink is a subscription sample whose renewal waits for the

@@ -11,6 +11,7 @@ import (
 	"comptoir/internal/invoices"
 	"comptoir/internal/mail"
 	"comptoir/internal/money"
+	"comptoir/internal/policy"
 )
 
 type confirmationLine struct {
@@ -45,10 +46,14 @@ type confirmationData struct {
 	WaiverTicked    bool
 	PolicyVersion   string
 	PolicyLink      string
+	// PolicyNumber and TermsNumber are the versions' numbers, which the
+	// email names them by as the pages do (policy.VersionNumber).
+	PolicyNumber string
 	// TermsVersion and TermsLink name the terms of sale accepted; empty
 	// when the store records none.
 	TermsVersion string
 	TermsLink    string
+	TermsNumber  string
 	// InvoiceLink is the order's invoice, when the store issues them;
 	// InvoiceAttached says its PDF travels with the email.
 	InvoiceLink     string
@@ -69,11 +74,11 @@ func (s *Service) confirmation(buyer account.User, o Order, c Consent, inv invoi
 		Immediate:    c.ImmediateText, Waiver: c.WaiverText,
 		Ticked:          c.ImmediatePerformance && c.WithdrawalWaiver,
 		ImmediateTicked: c.ImmediatePerformance, WaiverTicked: c.WithdrawalWaiver,
-		PolicyVersion: o.PolicyVersion,
-		PolicyLink:    s.opts.BaseURL + "/policy?version=" + url.QueryEscape(o.PolicyVersion) + "&lang=" + o.Lang,
+		PolicyVersion: o.PolicyVersion, PolicyNumber: policy.VersionNumber(o.PolicyVersion),
+		PolicyLink: s.opts.BaseURL + "/policy?version=" + url.QueryEscape(o.PolicyVersion) + "&lang=" + o.Lang,
 	}
 	if c.TermsVersion != "" {
-		d.TermsVersion = c.TermsVersion
+		d.TermsVersion, d.TermsNumber = c.TermsVersion, policy.VersionNumber(c.TermsVersion)
 		d.TermsLink = s.opts.BaseURL + "/legal/terms?version=" + url.QueryEscape(c.TermsVersion) + "&lang=" + o.Lang
 	}
 	d.Lines = make([]confirmationLine, 0, len(o.Lines))

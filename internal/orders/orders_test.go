@@ -166,7 +166,7 @@ func TestPlaceWithBalanceRecordsEverything(t *testing.T) {
 	if err != nil || len(msgs) != 1 {
 		t.Fatalf("confirmation emails: %d %v", len(msgs), err)
 	}
-	for _, want := range []string{o.ID, "25,00", c.ImmediateText, c.WaiverText, "politique de remboursement telle qu’en vigueur le ", "version=default%401", "Formulaire de rétractation"} {
+	for _, want := range []string{o.ID, "25,00", c.ImmediateText, c.WaiverText, "politique de remboursement (version 1) telle qu’en vigueur le ", "version=default%401", "Formulaire de rétractation"} {
 		if !strings.Contains(msgs[0].Text, want) {
 			t.Errorf("confirmation lacks %q:\n%s", want, msgs[0].Text)
 		}

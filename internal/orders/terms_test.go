@@ -57,7 +57,7 @@ func TestPlaceRecordsTheTermsVersionAndMailsItWithTheWithdrawalForm(t *testing.T
 			t.Errorf("confirmation names a document %s:\n%s", id, msgs[0].Text)
 		}
 	}
-	for _, want := range []string{"refund policy as in force on ", "and our terms of sale as in force at that time:", "http://shop.test/legal/terms?version=terms%402&lang=en",
+	for _, want := range []string{"refund policy (version 1) as in force on ", "and our terms of sale (version 2) as in force at that time:", "http://shop.test/legal/terms?version=terms%402&lang=en",
 		"Model withdrawal form", "I/We (*) hereby give notice", "Name of consumer(s)"} {
 		if !strings.Contains(msgs[0].Text, want) {
 			t.Errorf("confirmation lacks %q:\n%s", want, msgs[0].Text)

@@ -4,6 +4,7 @@ import (
 	_ "embed"
 	"fmt"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -208,6 +209,18 @@ func Builtin(id string) (*Policy, bool) {
 		}
 	}
 	return nil, false
+}
+
+// VersionNumber is the number of a versioned document's ID ("default@2",
+// "terms@2": "2"): emails name the version a customer accepted by it, as
+// pages do beside its title and date (two versions may be published the
+// same day). It is "" when id has none.
+func VersionNumber(id string) string {
+	i := strings.LastIndexByte(id, '@')
+	if i < 0 {
+		return ""
+	}
+	return id[i+1:]
 }
 
 // Newest returns the newest built-in version, the one a store is offered.

@@ -7,6 +7,7 @@ import (
 
 	"comptoir/internal/account"
 	"comptoir/internal/audit"
+	"comptoir/internal/claims"
 	"comptoir/internal/db"
 	"comptoir/internal/money"
 )
@@ -23,6 +24,11 @@ type CancelInput struct {
 	// subscription (its payment is disputed), the customer did not ask,
 	// and the admins alerted follow it up.
 	Quiet bool
+	// Claim, when the cancellation carries out a subscription_cancel
+	// claim, says what the claim decided in the confirmation's language:
+	// the confirmation tells it (the refund, or why none), so that the
+	// customer gets one email, not a confirmation and a claim's.
+	Claim func(lang string) claims.ClaimMail
 }
 
 // Cancel stops a subscription, as the customer chose: at the end of the
@@ -72,19 +78,25 @@ func validateCancel(in CancelInput) error {
 // that must commit with the cancellation (the subscription_cancel claim:
 // CancelTx, then MarkRefundedTx and the refund itself, in one tx).
 func (s *Service) CancelTx(ctx context.Context, tx *sql.Tx, in CancelInput) (Subscription, error) {
+	sub, _, err := s.cancelTx(ctx, tx, in)
+	return sub, err
+}
+
+// cancelTx is CancelTx, saying whether the confirmation was queued.
+func (s *Service) cancelTx(ctx context.Context, tx *sql.Tx, in CancelInput) (_ Subscription, mailed bool, _ error) {
 	if err := validateCancel(in); err != nil {
-		return Subscription{}, err
+		return Subscription{}, false, err
 	}
 	cur, err := getSubscription(ctx, tx, in.SubscriptionID)
 	if err != nil {
-		return Subscription{}, err
+		return Subscription{}, false, err
 	}
 	if in.CustomerID != "" && cur.CustomerID != in.CustomerID {
-		return Subscription{}, ErrNotFound
+		return Subscription{}, false, ErrNotFound
 	}
 	p, err := partyOf(ctx, tx, cur)
 	if err != nil {
-		return Subscription{}, err
+		return Subscription{}, false, err
 	}
 	now := s.clock.Now()
 	before := map[string]any{"status": cur.Status, "cancel_at_period_end": cur.CancelAtPeriodEnd}
@@ -98,18 +110,18 @@ func (s *Service) CancelTx(ctx context.Context, tx *sql.Tx, in CancelInput) (Sub
 		res, err := tx.ExecContext(ctx, `UPDATE subscriptions SET cancel_at_period_end = TRUE, cancel_requested_at = $2, updated_at = $2
 			WHERE id = $1 AND status IN ('active', 'trialing') AND NOT cancel_at_period_end AND current_period_end > $2`, cur.ID, now)
 		if err != nil {
-			return Subscription{}, wrapDB("schedule cancellation", err)
+			return Subscription{}, false, wrapDB("schedule cancellation", err)
 		}
 		n, _ := res.RowsAffected()
 		if cur, err = getSubscription(ctx, tx, cur.ID); err != nil {
-			return Subscription{}, err
+			return Subscription{}, false, err
 		}
 		switch {
 		case n == 1:
 			effective = cur.CurrentPeriodEnd
 		case cur.Status == StatusCanceled ||
 			(cur.CancelAtPeriodEnd && (cur.Status == StatusActive || cur.Status == StatusTrialing) && cur.CurrentPeriodEnd.After(now)):
-			return cur, nil // in place already
+			return cur, false, nil // in place already
 		default:
 			// Nothing paid is left to keep (past due, incomplete, or the
 			// period is over and its renewal under way): it ends now.
@@ -120,10 +132,11 @@ func (s *Service) CancelTx(ctx context.Context, tx *sql.Tx, in CancelInput) (Sub
 		res, err := tx.ExecContext(ctx, `UPDATE subscriptions SET status = 'canceled', canceled_at = $2, ended_at = $2, cancel_requested_at = $2, updated_at = $2
 			WHERE id = $1 AND status <> 'canceled'`, cur.ID, now)
 		if err != nil {
-			return Subscription{}, wrapDB("cancel", err)
+			return Subscription{}, false, wrapDB("cancel", err)
 		}
 		if n, _ := res.RowsAffected(); n != 1 {
-			return getSubscription(ctx, tx, cur.ID) // canceled already
+			sub, err := getSubscription(ctx, tx, cur.ID) // canceled already
+			return sub, false, err
 		}
 		// Nothing may charge the customer who left: release the card
 		// payment of every period not paid yet (an off-session renewal
@@ -131,37 +144,42 @@ func (s *Service) CancelTx(ctx context.Context, tx *sql.Tx, in CancelInput) (Sub
 		// Checkout page behind the authentication link).
 		if r, ok := s.card.(CardReleaser); ok {
 			if err := s.releaseUnpaidTx(ctx, tx, r, cur.ID, now); err != nil {
-				return Subscription{}, err
+				return Subscription{}, false, err
 			}
 		}
 		// No retry of an unpaid period after the customer left.
 		if _, err := tx.ExecContext(ctx, `UPDATE subscription_periods SET next_attempt_at = NULL, updated_at = $2
 			WHERE subscription_id = $1 AND next_attempt_at IS NOT NULL`, cur.ID, now); err != nil {
-			return Subscription{}, wrapDB("stop retries", err)
+			return Subscription{}, false, wrapDB("stop retries", err)
 		}
 		effective = now
 	}
 	sub, err := getSubscription(ctx, tx, cur.ID)
 	if err != nil {
-		return Subscription{}, err
+		return Subscription{}, false, err
 	}
 	if err := audit.Record(ctx, tx, audit.Entry{
 		At: now, Actor: in.Actor, SubjectType: "subscription", SubjectID: sub.ID, Action: "subscription.cancel", Before: before,
 		After: map[string]any{"status": sub.Status, "mode": mode, "requested_mode": in.Mode, "effective_at": effective},
 	}); err != nil {
-		return Subscription{}, err
+		return Subscription{}, false, err
 	}
 	if in.Quiet {
-		return sub, nil
+		return sub, false, nil
 	}
 	lang := p.lang(sub)
 	d := s.data(sub, p, lang)
 	d.Effective = s.formatDate(effective, lang)
 	d.Now = mode == CancelNow
-	if err := s.send(ctx, tx, MailCancelConfirmed, lang, p, d); err != nil {
-		return Subscription{}, err
+	replyTo := ""
+	if in.Claim != nil {
+		c := in.Claim(lang)
+		d.Claim, replyTo = &c, c.ReplyTo
 	}
-	return sub, nil
+	if err := s.sendReplyTo(ctx, tx, MailCancelConfirmed, lang, p, d, replyTo); err != nil {
+		return Subscription{}, false, err
+	}
+	return sub, true, nil
 }
 
 // Undo withdraws a cancellation scheduled for the end of the period, while

@@ -125,12 +125,12 @@ func (a ClaimsAdapter) CancelForClaimTx(ctx context.Context, tx *sql.Tx, c claim
 		return claims.SubscriptionRefund{}, fmt.Errorf("%w: the last payment of %s is of %s, the decision was taken on %s",
 			claims.ErrSubjectChanged, c.SubscriptionID, paidAt, c.LastPaymentAt)
 	}
-	sub, err := a.S.CancelTx(ctx, tx, CancelInput{SubscriptionID: c.SubscriptionID, Mode: string(c.Cancel), Actor: c.Actor})
+	sub, mailed, err := a.S.cancelTx(ctx, tx, CancelInput{SubscriptionID: c.SubscriptionID, Mode: string(c.Cancel), Actor: c.Actor, Claim: c.Mail})
 	if err != nil {
 		return claims.SubscriptionRefund{}, err
 	}
 	if c.Refund == nil {
-		return claims.SubscriptionRefund{}, nil
+		return claims.SubscriptionRefund{Mailed: mailed}, nil
 	}
 	periods := []Period{last}
 	if c.RefundSince.IsZero() && (!ok || last.Status != PeriodPaid) {
@@ -187,7 +187,7 @@ func (a ClaimsAdapter) CancelForClaimTx(ctx context.Context, tx *sql.Tx, c claim
 		return claims.SubscriptionRefund{}, fmt.Errorf("%w: %s has no payment left to refund", claims.ErrOverRefund, c.SubscriptionID)
 	}
 	out := parts[0]
-	out.More = parts[1:]
+	out.More, out.Mailed = parts[1:], mailed
 	return out, nil
 }
 

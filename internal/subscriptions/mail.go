@@ -9,9 +9,11 @@ import (
 
 	"comptoir/internal/account"
 	"comptoir/internal/catalog"
+	"comptoir/internal/claims"
 	"comptoir/internal/db"
 	"comptoir/internal/mail"
 	"comptoir/internal/money"
+	"comptoir/internal/policy"
 )
 
 // Mail kinds, one template each in internal/mail/templates/{en,fr}.
@@ -66,7 +68,11 @@ type mailData struct {
 	Immediate       string
 	Waiver          string
 	PolicyVersion   string
+	PolicyNumber    string // the version's number, as pages name it (policy.VersionNumber)
 	PolicyLink      string
+	// Claim is the subscription_cancel claim a cancellation carried out:
+	// its confirmation says what the claim decided (CancelInput.Claim).
+	Claim *claims.ClaimMail
 }
 
 // party is who and what a notice is about, read before the transaction that
@@ -106,18 +112,23 @@ func (s *Service) data(sub Subscription, p party, lang string) mailData {
 		Link: s.opts.BaseURL + "/subscriptions/" + sub.ID,
 		Plan: p.plan.Name(lang), Amount: money.Format(sub.Amount, lang), Interval: intervalWord(sub.Interval, lang),
 		Every:    everyWord(sub.Interval, lang),
-		PaidWith: sub.PaymentMethod, PolicyVersion: sub.PolicyVersion,
+		PaidWith: sub.PaymentMethod, PolicyVersion: sub.PolicyVersion, PolicyNumber: policy.VersionNumber(sub.PolicyVersion),
 		PolicyLink: s.opts.BaseURL + "/policy?version=" + url.QueryEscape(sub.PolicyVersion) + "&lang=" + lang,
 	}
 }
 
 func (s *Service) send(ctx context.Context, tx *sql.Tx, kind, lang string, p party, d mailData) error {
+	return s.sendReplyTo(ctx, tx, kind, lang, p, d, "")
+}
+
+// sendReplyTo is send with a Reply-To address (empty: none).
+func (s *Service) sendReplyTo(ctx context.Context, tx *sql.Tx, kind, lang string, p party, d mailData, replyTo string) error {
 	subject, text, err := mail.Render(lang, kind, d)
 	if err != nil {
 		return err
 	}
 	_, err = s.mailer.EnqueueTx(ctx, tx, mail.Message{
-		Kind: kind, To: p.user.Email, ToName: p.user.Name, Lang: lang, Subject: subject, Text: text, UserID: p.user.ID,
+		Kind: kind, To: p.user.Email, ToName: p.user.Name, Lang: lang, Subject: subject, Text: text, UserID: p.user.ID, ReplyTo: replyTo,
 	})
 	return err
 }

@@ -363,7 +363,7 @@ func TestStartWithTrialChargesNothing(t *testing.T) {
 	}
 	m := e.lastMail(t, u, subscriptions.MailStarted)
 	contains(t, m, "Votre abonnement Veille mensuelle a commencé", "essai gratuit", "7 février 2026 à 10:00 UTC",
-		"9,90", "par mois", read.Consent.ImmediateText, read.Consent.WaiverText, "politique de remboursement telle qu’en vigueur lors de votre abonnement",
+		"9,90", "par mois", read.Consent.ImmediateText, read.Consent.WaiverText, "politique de remboursement (version 1) telle qu’en vigueur lors de votre abonnement",
 		"version=default%401", "http://shop.test/subscriptions/"+sub.ID, "Formulaire de rétractation")
 	if strings.Contains(m.Text, "default@1") {
 		t.Errorf("the start email names the policy by its ID:\n%s", m.Text)
@@ -530,7 +530,7 @@ func TestRenewalsAcrossSeveralPeriods(t *testing.T) {
 	}
 	renewed := e.lastMail(t, u, subscriptions.MailRenewed)
 	contains(t, renewed, "is renewed", "€9.90", "30 April 2026 at 10:00 UTC", "31 May 2026 at 10:00 UTC",
-		"remains under the refund policy you accepted when subscribing:", "version=default%401")
+		"remains under the refund policy (version 1) you accepted when subscribing:", "version=default%401")
 	if strings.Contains(renewed.Text, "default@1") {
 		t.Errorf("the renewal email names the policy by its ID:\n%s", renewed.Text)
 	}

@@ -2,6 +2,7 @@ package web_test
 
 import (
 	"context"
+	"fmt"
 	"html"
 	"net/http"
 	"net/url"
@@ -15,6 +16,7 @@ import (
 	"comptoir/internal/legal"
 	"comptoir/internal/localtime"
 	"comptoir/internal/policy"
+	"comptoir/internal/subscriptions"
 )
 
 var (
@@ -72,15 +74,15 @@ func TestCustomerPagesNameDocumentVersionsByTitleAndDate(t *testing.T) {
 	}
 	zone := localtime.Of(time.UTC)
 	names := map[string][2]string{} // lang → policy name, terms name
-	for lang, form := range map[string]string{"fr": "%s du %s", "en": "%s of %s"} {
+	for lang, form := range map[string]string{"fr": "%s, version %d du %s", "en": "%s, version %d of %s"} {
 		title, _ := policy.Default().Page(lang)
 		termsTitle := map[string]string{"fr": "Conditions générales de vente", "en": "Terms of sale"}[lang]
 		names[lang] = [2]string{
-			strings.Replace(strings.Replace(form, "%s", title, 1), "%s", zone.LongDate(policyAt, lang), 1),
-			strings.Replace(strings.Replace(form, "%s", termsTitle, 1), "%s", zone.LongDate(terms.Published, lang), 1),
+			fmt.Sprintf(form, title, 1, zone.LongDate(policyAt, lang)),
+			fmt.Sprintf(form, termsTitle, 2, zone.LongDate(terms.Published, lang)),
 		}
 	}
-	if names["fr"][1] == names["fr"][0] || !strings.Contains(names["en"][1], "Terms of sale of ") {
+	if names["fr"][1] == names["fr"][0] || !strings.Contains(names["en"][1], "Terms of sale, version 2 of ") {
 		t.Fatalf("names: %q", names)
 	}
 	policyLink := func(lang string) string {
@@ -130,7 +132,7 @@ func TestCustomerPagesNameDocumentVersionsByTitleAndDate(t *testing.T) {
 
 		// The texts themselves say which version they are by its date.
 		mustShowNoVersionID(t, lang+" policy page", c.Get("/policy?version=default%401"))
-		mustContain(t, c.Get("/policy?version=default%401"), map[string]string{"fr": "Version publiée le ", "en": "Version published on "}[lang]+zone.LongDate(policyAt, lang))
+		mustContain(t, c.Get("/policy?version=default%401"), map[string]string{"fr": "Version 1, publiée le ", "en": "Version 1, published on "}[lang]+zone.LongDate(policyAt, lang))
 		old := c.Get("/legal/terms?version=terms%401")
 		mustShowNoVersionID(t, lang+" old terms", old)
 		mustContain(t, old, `id="legal-old"`, zone.LongDate(terms.Published, lang))
@@ -139,5 +141,134 @@ func TestCustomerPagesNameDocumentVersionsByTitleAndDate(t *testing.T) {
 	r := c.Get("/api/v1/orders")
 	if !strings.Contains(r.Body, `"policy_version":"default@1"`) {
 		t.Errorf("API orders lost policy_version: %s", r.Body)
+	}
+}
+
+// A new store has two versions of the refund policy published the same
+// day: default@1, seeded at its first start, and default@2, published by
+// migration 0054. Named by title and date, both read "Politique de
+// remboursement du 12 mars 2026", and a customer holding orders under each
+// saw the same name for two texts that differ (so did terms of sale
+// published twice in a day). Every name carries the version's number as
+// well: "Politique de remboursement, version 2 du 12 mars 2026", on the
+// pages that link a version and on the version's own page.
+func TestVersionsPublishedTheSameDayHaveDistinctNames(t *testing.T) {
+	h := apptest.Start(t)
+	ctx := context.Background()
+	// default@2 was published by the migration, on the real clock; the
+	// store starts just after, and seeds default@1 then, as a new store
+	// does on its first start.
+	at2, err := h.App.Policies.PublishedAt(ctx, "default@2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A second away from it, on its side of midnight (UTC, the store's
+	// zone here): the same day whenever the test runs.
+	seedAt := at2.Add(time.Second)
+	if at2.UTC().Hour() >= 12 {
+		seedAt = at2.Add(-time.Second)
+	}
+	h.Clock.Set(seedAt)
+	if _, err := h.App.Policies.Current(ctx); err != nil {
+		t.Fatal(err)
+	}
+	at1, err := h.App.Policies.PublishedAt(ctx, "default@1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	zone := localtime.Of(time.UTC)
+	if zone.LongDate(at1, "fr") != zone.LongDate(at2, "fr") {
+		t.Fatalf("default@1 published %s, default@2 %s: not the same day", at1, at2)
+	}
+	p := newService(t, h, "posts", 25)
+	u, c := h.User(t, account.RoleCustomer, "ana@example.fr")
+	credit(t, h, u, 100000)
+	order := func(policy string) string {
+		t.Helper()
+		c.PostForm("/cart", url.Values{"product_id": {p.ID}, "quantity": {"100"}})
+		form := checkoutForm(t, c.Get("/cart"))
+		form.Set("accept_policy", policy)
+		r := c.PostForm("/checkout", form)
+		if r.Status != http.StatusSeeOther || !strings.HasPrefix(r.Location, "/orders/ord_") {
+			t.Fatalf("checkout: %d %s", r.Status, r.Body)
+		}
+		return r.Location
+	}
+	first := order("default@1") // and terms@1
+	h.Clock.Advance(time.Second)
+	if err := h.App.Policies.Publish(ctx, adminActor, "default@2"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.App.Legal.SaveDraft(ctx, adminActor, legal.Terms, "# CGV\nv2", "# Terms\nv2"); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.App.Legal.Publish(ctx, adminActor, legal.Terms, 2); err != nil {
+		t.Fatal(err)
+	}
+	terms := map[int64]time.Time{}
+	for _, n := range []int64{1, 2} {
+		d, err := h.App.Legal.Get(ctx, legal.Terms, n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		terms[n] = d.Published
+	}
+	h.Clock.Advance(time.Second)
+	c.PostForm("/lang", url.Values{"lang": {"en"}})
+	second := order("default@2") // and terms@2, in English
+	// So does a subscription's first email.
+	subscribeWithBalance(t, c, h.Bearer(t, u.ID), newPlan(t, h, "pro", 990, 0).ID)
+	if ms := mailsOf(t, h, u, subscriptions.MailStarted); len(ms) != 1 {
+		t.Errorf("%d subscription emails", len(ms))
+	} else if full, err := h.App.Outbox.Get(ctx, ms[0].ID); err != nil || !strings.Contains(full.Text, "refund policy (version 2) as in force") {
+		t.Errorf("the subscription's email does not name default@2 by its number (%v):\n%s", err, full.Text)
+	}
+	// The confirmations name each version by its number too.
+	for n, o := range map[int64]string{1: first, 2: second} {
+		orderID := strings.TrimPrefix(o, "/orders/")
+		found := false
+		for _, m := range mailsOf(t, h, u, "order_confirmation") {
+			full, err := h.App.Outbox.Get(ctx, m.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(full.Text, orderID) {
+				continue
+			}
+			found = true
+			want := map[string][2]string{"fr": {"politique de remboursement (version %d) telle", "conditions générales de vente (version %d) telles"},
+				"en": {"refund policy (version %d) as in force", "terms of sale (version %d) as in force"}}[full.Lang]
+			for _, w := range want {
+				if !strings.Contains(full.Text, fmt.Sprintf(w, n)) {
+					t.Errorf("the confirmation of %s (%s) lacks %q:\n%s", orderID, full.Lang, fmt.Sprintf(w, n), full.Text)
+				}
+			}
+		}
+		if !found {
+			t.Errorf("no confirmation of %s", orderID)
+		}
+	}
+	for _, tc := range []struct {
+		lang, policy, terms, page, current string
+	}{
+		{"fr", ", version %d du ", "Conditions générales de vente, version %d du ",
+			"Version %d, publiée le ", "Lire la version en vigueur, version 2 publiée le "},
+		{"en", ", version %d of ", "Terms of sale, version %d of ",
+			"Version %d, published on ", "Read the version in force, version 2 published on "},
+	} {
+		c.PostForm("/lang", url.Values{"lang": {tc.lang}})
+		day := zone.LongDate(at1, tc.lang)
+		title, _ := policy.Default().Page(tc.lang) // default@2's too
+		for n, o := range map[int64]string{1: first, 2: second} {
+			page := c.Get(o)
+			mustShowNoVersionID(t, tc.lang+" order page", page)
+			mustContain(t, page, html.EscapeString(title+fmt.Sprintf(tc.policy, n)+day)+"</a>",
+				html.EscapeString(fmt.Sprintf(tc.terms, n)+zone.LongDate(terms[n], tc.lang))+"</a>")
+			mustContain(t, c.Get(fmt.Sprintf("/policy?version=default%%40%d", n)), html.EscapeString(fmt.Sprintf(tc.page, n)+day))
+		}
+		old := c.Get("/legal/terms?version=terms%401")
+		mustContain(t, old, html.EscapeString(fmt.Sprintf(tc.page, 1)+zone.LongDate(terms[1], tc.lang)),
+			html.EscapeString(tc.current+zone.LongDate(terms[2], tc.lang)))
+		mustContain(t, c.Get("/legal/terms"), html.EscapeString(fmt.Sprintf(tc.page, 2)+zone.LongDate(terms[2], tc.lang)))
 	}
 }

@@ -12,10 +12,15 @@ import (
 
 // docRef names one published version of a document a customer accepted
 // (the refund policy, the terms of sale) as the customer reads it: its
-// title with the date the version was published, "Politique de
-// remboursement du 12 mars 2026", linked to that version's text. ID is the
-// version as orders and the API record it ("default@1", "terms@2"), which
-// only the console shows beside the name.
+// title with the version's number and the date it was published,
+// "Politique de remboursement, version 2 du 12 mars 2026", linked to that
+// version's text. The date alone did not tell versions apart: a new store
+// has default@1 and default@2 of the refund policy published the same day
+// (migration 0054 and the first start), and an admin may publish twice in
+// a day. The number is always there, so a version's name never changes
+// once a customer has read it. ID is the version as orders and the API
+// record it ("default@1", "terms@2"), which only the console shows beside
+// the name.
 type docRef struct {
 	ID   string
 	Name string
@@ -46,7 +51,7 @@ func (v *view) PolicyDoc(id string) docRef {
 	if err != nil && !errors.Is(err, policystore.ErrNotFound) {
 		s.docRefFailed(ctx, id, err, false)
 	}
-	ref.Name = v.dated(title, at)
+	ref.Name = v.dated(title, p.Version, at)
 	return ref
 }
 
@@ -67,17 +72,17 @@ func (v *view) TermsDoc(id string) docRef {
 		s.docRefFailed(ctx, id, err, errors.Is(err, legal.ErrNotFound))
 		return ref
 	}
-	ref.Name = v.dated(v.T("legal.title.terms"), d.Published)
+	ref.Name = v.dated(v.T("legal.title.terms"), n, d.Published)
 	return ref
 }
 
-// dated is a document's title with its version's date, or the title alone
-// when the date is unknown.
-func (v *view) dated(title string, at time.Time) string {
+// dated is a document's title with its version's number and date, or its
+// number alone when the date is unknown.
+func (v *view) dated(title string, number int64, at time.Time) string {
 	if at.IsZero() {
-		return title
+		return v.T("doc.numbered", "Title", title, "Number", number)
 	}
-	return v.T("doc.dated", "Title", title, "Date", v.zone.LongDate(at, v.Lang))
+	return v.T("doc.dated", "Title", title, "Number", number, "Date", v.zone.LongDate(at, v.Lang))
 }
 
 // docRefFailed logs a version a page could not name: the page still shows

@@ -26,10 +26,10 @@ func TestLegalPagesInBothLanguagesLinkedFromEveryPage(t *testing.T) {
 			`<a href="/legal/mediator" id="footer-mediator">Mediator</a>`)
 	}
 	for slug, want := range map[string][]string{
-		"notice":   {"<h1>Legal notice</h1>", `id="legal-version">Version published on `, "<h2>Publisher</h2>", `<mark class="placeholder">[postal address]</mark>`},
-		"terms":    {"<h1>Terms of sale</h1>", `id="legal-version">Version published on `, "Your right of withdrawal", "14 days"},
-		"privacy":  {"<h1>Privacy notice</h1>", `id="legal-version">Version published on `, "Stripe", "Cookies"},
-		"mediator": {"<h1>Consumer mediator</h1>", `id="legal-version">Version published on `, "within one year"},
+		"notice":   {"<h1>Legal notice</h1>", `id="legal-version">Version 1, published on `, "<h2>Publisher</h2>", `<mark class="placeholder">[postal address]</mark>`},
+		"terms":    {"<h1>Terms of sale</h1>", `id="legal-version">Version 1, published on `, "Your right of withdrawal", "14 days"},
+		"privacy":  {"<h1>Privacy notice</h1>", `id="legal-version">Version 1, published on `, "Stripe", "Cookies"},
+		"mediator": {"<h1>Consumer mediator</h1>", `id="legal-version">Version 1, published on `, "within one year"},
 	} {
 		r := c.Get("/legal/" + slug)
 		if r.Status != http.StatusOK {
@@ -154,7 +154,7 @@ func TestCheckoutRecordsTheTermsInForce(t *testing.T) {
 	c.PostForm("/lang", url.Values{"lang": {"en"}})
 	c.PostForm("/cart", url.Values{"product_id": {p.ID}, "quantity": {"100"}})
 	cart := c.Get("/cart")
-	mustContain(t, cart, `id="checkout-legal"`, "terms of sale:", `href="/legal/terms?version=terms%402" id="checkout-terms" class="docref">Terms of sale of `,
+	mustContain(t, cart, `id="checkout-legal"`, "terms of sale:", `href="/legal/terms?version=terms%402" id="checkout-terms" class="docref">Terms of sale, version 2 of `,
 		`href="/policy?version=default%401"`, `href="/legal/privacy" id="checkout-privacy"`)
 	if m := acceptTerms.FindStringSubmatch(cart.Body); m == nil || m[1] != "terms@2" {
 		t.Fatalf("accept_terms: %v", m)
@@ -178,11 +178,11 @@ func TestCheckoutRecordsTheTermsInForce(t *testing.T) {
 		t.Fatalf("consent: %+v, %v", consent, err)
 	}
 	mails, _ := h.App.Outbox.List(ctx, mail.Filter{Kind: "order_confirmation"})
-	if len(mails) != 1 || !strings.Contains(mails[0].Text, "terms of sale as in force at that time") || strings.Contains(mails[0].Text, "terms@2") ||
+	if len(mails) != 1 || !strings.Contains(mails[0].Text, "terms of sale (version 2) as in force at that time") || strings.Contains(mails[0].Text, "terms@2") ||
 		!strings.Contains(mails[0].Text, h.URL+"/legal/terms?version=terms%402&lang=en") || !strings.Contains(mails[0].Text, "Model withdrawal form") {
 		t.Fatalf("confirmation: %d mails", len(mails))
 	}
-	mustContain(t, c.Get(r.Location), `id="consent-terms"`, `href="/legal/terms?version=terms%402" class="docref">Terms of sale of `)
+	mustContain(t, c.Get(r.Location), `id="consent-terms"`, `href="/legal/terms?version=terms%402" class="docref">Terms of sale, version 2 of `)
 	// The link in the email shows the version accepted.
 	mustContain(t, c.Get("/legal/terms?version=terms%402&lang=en"), "<h2>Terms</h2>")
 }

@@ -13,6 +13,9 @@ import (
 
 type policyPageData struct {
 	Version string
+	// Number is the version's number, which the page names it by with its
+	// date (two versions may be published the same day).
+	Number int64
 	// Published is when the version was published (zero when unknown):
 	// customers read a version by its date, not its ID.
 	Published  time.Time
@@ -49,7 +52,7 @@ func (s *Server) policyPage(w http.ResponseWriter, r *http.Request) {
 	}
 	lang := documentLang(r)
 	title, paragraphs := p.Page(lang)
-	v := s.newView(r, "", policyPageData{Version: p.ID(), Published: published, Paragraphs: paragraphs, Lang: lang})
+	v := s.newView(r, "", policyPageData{Version: p.ID(), Number: p.Version, Published: published, Paragraphs: paragraphs, Lang: lang})
 	v.Title = title
 	s.render(w, r, http.StatusOK, "policy", v)
 }
