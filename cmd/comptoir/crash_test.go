@@ -751,7 +751,7 @@ func TestGracefulShutdown(t *testing.T) {
 	}
 	defer d.Close()
 	// The order is written: the request is now waiting for Stripe.
-	testwait.For(t, 10*time.Second, "the card order", func() bool {
+	testwait.Until(t, "the card order", func() bool {
 		var n int
 		d.Read.QueryRow(`SELECT COUNT(*) FROM orders`).Scan(&n)
 		return n == 1
@@ -760,7 +760,7 @@ func TestGracefulShutdown(t *testing.T) {
 		t.Fatal(err)
 	}
 	// New connections are refused while the one in flight is served.
-	testwait.For(t, 5*time.Second, "the listener closed", func() bool {
+	testwait.Until(t, "the listener closed", func() bool {
 		resp, err := http.Get(srv.base + "/healthz")
 		if err == nil {
 			resp.Body.Close()
@@ -807,7 +807,7 @@ func TestSecondSignalStopsAtOnce(t *testing.T) {
 	if err := srv.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
-	testwait.For(t, 10*time.Second, "the listener closed", func() bool {
+	testwait.Until(t, "the listener closed", func() bool {
 		resp, err := http.Get(srv.base + "/healthz")
 		if err == nil {
 			resp.Body.Close()

@@ -218,7 +218,7 @@ func TestMigrateSaysWhatItWaitsOn(t *testing.T) {
 	var out, errOut testlog.Buffer
 	done := make(chan int, 1)
 	go func() { done <- run(ctx, []string{"migrate"}, &out, &errOut, func(k string) string { return env[k] }) }()
-	testwait.For(t, 10*time.Second, "migrate saying what it waits on", func() bool {
+	testwait.Until(t, "migrate saying what it waits on", func() bool {
 		return strings.Contains(errOut.String(), `level=WARN msg="still opening the store: its migrations wait for the database`)
 	})
 	release()

@@ -88,6 +88,9 @@ type Options struct {
 	// ShutdownWait is how long Serve's graceful stop waits for the
 	// requests in flight (default 20 s; tests shorten it).
 	ShutdownWait time.Duration
+	// CheckoutWait is web.Deps.CheckoutWait: how long a request waits for
+	// a payment's Checkout page (default 5 s; tests lengthen it).
+	CheckoutWait time.Duration
 }
 
 // defaultShutdownWait is Options.ShutdownWait's default: what a request
@@ -499,7 +502,7 @@ func (a *App) build(ctx context.Context, opts Options) (err error) {
 		Ready: a.ready, StoreName: cfg.StoreName, Zone: cfg.Location, BaseURL: cfg.BaseURL, SecureCookies: cfg.SecureCookies(),
 		Metrics: a.Metrics, Proof: a.Proof, Invoices: a.Invoices, SupportAddress: cfg.SupportAddress,
 		Disputes: a.Disputes, Privacy: a.Privacy,
-		CheckoutOrigin: cfg.StripeCheckoutOrigin, RequireStaffTOTP: cfg.RequireStaffTOTP,
+		CheckoutOrigin: cfg.StripeCheckoutOrigin, CheckoutWait: opts.CheckoutWait, RequireStaffTOTP: cfg.RequireStaffTOTP,
 		TrustedProxies: cfg.TrustedProxyNets, MetricsToken: cfg.MetricsToken,
 	})
 	return err

@@ -20,6 +20,7 @@ import (
 
 	"comptoir/internal/account"
 	"comptoir/internal/apptest"
+	"comptoir/internal/cardpay"
 	"comptoir/internal/catalog"
 	"comptoir/internal/config"
 	"comptoir/internal/jobs"
@@ -41,9 +42,11 @@ func closedPort(t *testing.T) int {
 // and no money or invoice was written.
 func TestStripeUnreachable(t *testing.T) {
 	port := closedPort(t)
+	// No page ever comes: the requests give up waiting for it after the
+	// customer's few seconds, not the test's.
 	h := apptest.StartWith(t, func(c *config.Config) {
 		c.StripeSecretKey, c.StripeWebhookSecret, c.StripeAPIURL = "sk_test_comptoir", "whsec_test", fmt.Sprintf("http://127.0.0.1:%d", port)
-	})
+	}, apptest.CheckoutWait(time.Second))
 	ctx := context.Background()
 	d := h.App.DB
 	p, err := h.App.Catalog.Create(ctx, faultAdmin, catalog.ProductInput{
@@ -60,6 +63,12 @@ func TestStripeUnreachable(t *testing.T) {
 	if r.Status != http.StatusCreated || json.Unmarshal([]byte(r.Body), &o) != nil || o.Status != "pending_payment" || strings.Contains(r.Body, "checkout_url") {
 		t.Fatalf("card checkout with Stripe unreachable: %d %s", r.Status, r.Body)
 	}
+	// The page says "unreachable" from the failed attempt the payment
+	// records.
+	testwait.Until(t, "the failed attempt to make the page recorded", func() bool {
+		p, ok, err := h.App.Card.Pending(ctx, cardpay.PurposeOrder, o.ID)
+		return err == nil && ok && p.LastError != ""
+	})
 	pg := c.Get("/orders/" + o.ID + "/pay")
 	if pg.Status != http.StatusServiceUnavailable || !strings.Contains(pg.Body, `id="pay-unreachable"`) || !strings.Contains(pg.Body, "Rien n’a été débité") {
 		t.Fatalf("pay page with Stripe unreachable: %d %s", pg.Status, pg.Body)

@@ -21,6 +21,7 @@ import (
 	"comptoir/internal/app"
 	"comptoir/internal/clock"
 	"comptoir/internal/config"
+	"comptoir/internal/db"
 	"comptoir/internal/db/dbtest"
 	"comptoir/internal/mail"
 	"comptoir/internal/testwait"
@@ -40,19 +41,34 @@ func Start(t testing.TB) *Harness { return StartWith(t, nil) }
 
 // StartWith is Start with a chance to change the configuration first (to
 // turn card payments on against stripe-mock, for example).
-func StartWith(t testing.TB, configure func(*config.Config)) *Harness {
+//
+// With card payments on, a request that waits for a payment's Checkout
+// page (made by a job) waits up to testwait.Default, not the 5 s a
+// customer is given: on a loaded machine the job can take longer, and the
+// wait ends as soon as the page exists. A test of what a customer sees
+// when it does not come in time shortens it (CheckoutWait).
+func StartWith(t testing.TB, configure func(*config.Config), opts ...Option) *Harness {
 	t.Helper()
-	return start(t, configure, nil)
+	return start(t, configure, nil, opts)
+}
+
+// Option changes how a store is started.
+type Option func(*app.Options)
+
+// CheckoutWait is how long a request waits for a payment's Checkout page
+// (web.Deps.CheckoutWait).
+func CheckoutWait(d time.Duration) Option {
+	return func(o *app.Options) { o.CheckoutWait = d }
 }
 
 // StartLogged is StartWith that also copies every log record, from debug
 // up, to w (to check what the logs say, or do not say).
 func StartLogged(t testing.TB, configure func(*config.Config), w io.Writer) *Harness {
 	t.Helper()
-	return start(t, configure, w)
+	return start(t, configure, w, nil)
 }
 
-func start(t testing.TB, configure func(*config.Config), logTo io.Writer) *Harness {
+func start(t testing.TB, configure func(*config.Config), logTo io.Writer, opts []Option) *Harness {
 	t.Helper()
 	_, dbURL := dbtest.OpenURL(t)
 	cfg := &config.Config{
@@ -85,10 +101,17 @@ func start(t testing.TB, configure func(*config.Config), logTo io.Writer) *Harne
 	if logTo != nil {
 		logger = slog.New(teeHandler{logger.Handler(), slog.NewTextHandler(logTo, &slog.HandlerOptions{Level: slog.LevelDebug})})
 	}
-	a, err := app.Open(ctx, cfg, app.Options{
+	o := app.Options{
 		Clock: clk, Workers: true, PasswordParams: &account.FastHashParams, Logger: logger,
 		RescueStuckJobsAfter: 3 * time.Minute,
-	})
+	}
+	if cfg.StripeSecretKey != "" {
+		o.CheckoutWait = testwait.Default // see StartWith
+	}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	a, err := app.Open(ctx, cfg, o)
 	if err != nil {
 		cancel()
 		t.Fatalf("open app: %v", err)
@@ -106,7 +129,44 @@ func start(t testing.TB, configure func(*config.Config), logTo io.Writer) *Harne
 		cancel()
 		a.Close()
 	})
+	// Run first (cleanups run last first), while the store is open.
+	t.Cleanup(func() {
+		if t.Failed() {
+			logBackground(t, a)
+		}
+	})
 	return &Harness{App: a, Server: srv, Clock: clk, URL: srv.URL}
+}
+
+// logBackground says, for a failed test, where the background work stood
+// when it ended: the card payments and the jobs not completed. A test
+// that waited in vain (for a Checkout page, a mail) then says whether the
+// job never ran, failed and waits for a retry, or is running still.
+func logBackground(t testing.TB, a *app.App) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for _, q := range []struct{ what, query string }{
+		{"card payments", `SELECT id || ' ' || status || ' page=' || CASE WHEN checkout_url <> '' THEN 'made' ELSE 'none' END ||
+			' last_error=' || last_error FROM card_payments ORDER BY id`},
+		{"jobs not completed", `SELECT CAST(id AS TEXT) || ' ' || kind || ' ' || state || ' attempt=' || CAST(attempt AS TEXT) ||
+			' errors=' || COALESCE(CAST(errors AS TEXT), '') FROM river_job WHERE state <> 'completed' ORDER BY id`},
+	} {
+		rows, err := db.Strings(ctx, a.DB.Read, q.query)
+		if err != nil {
+			t.Logf("%s: %v", q.what, err)
+			continue
+		}
+		if len(rows) > 30 {
+			rows = append(rows[:30], fmt.Sprintf("and %d more", len(rows)-30))
+		}
+		for i, r := range rows {
+			if len(r) > 400 {
+				rows[i] = strings.ToValidUTF8(r[:400], "") + "…"
+			}
+		}
+		t.Logf("%s at the end of the test:\n\t%s", q.what, strings.Join(rows, "\n\t"))
+	}
 }
 
 // teeHandler sends each record to both handlers, each at its own level.

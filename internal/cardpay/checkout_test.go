@@ -10,6 +10,7 @@ import (
 
 	"comptoir/internal/audit"
 	"comptoir/internal/cardpay/cardpaytest"
+	"comptoir/internal/testwait"
 )
 
 // The whole path through River: the job sends Stripe the right request,
@@ -23,7 +24,7 @@ func TestCheckoutJobSendsTheRightRequestAndTheURLArrives(t *testing.T) {
 		t.Fatalf("started payment = %+v", p)
 	}
 
-	u, err := e.svc.WaitCheckoutURL(e.ctx, p.ID, 15*time.Second)
+	u, err := e.svc.WaitCheckoutURL(e.ctx, p.ID, testwait.Default)
 	if err != nil {
 		t.Fatalf("WaitCheckoutURL: %v", err)
 	}

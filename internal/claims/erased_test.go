@@ -178,7 +178,7 @@ func (e *env) duringErasure(t *testing.T, u account.User, what string, op func()
 	done := make(chan error, 1)
 	go func() { done <- op() }()
 	if e.db.Engine == db.Postgres {
-		testwait.For(t, 10*time.Second, what+" waits or is done", func() bool {
+		testwait.Until(t, what+" waits or is done", func() bool {
 			if len(done) > 0 {
 				return true
 			}

@@ -72,14 +72,16 @@ func TestMigrationDoesNotStallTheStoreBehindALock(t *testing.T) {
 		})
 		done <- err
 	}()
-	testwait.For(t, 10*time.Second, "the migration to queue for "+table, func() bool {
+	testwait.Until(t, "the migration to queue for "+table, func() bool {
 		var n int
 		d.Read.QueryRow(`SELECT COUNT(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation WHERE NOT l.granted AND c.relname = $1`, table).Scan(&n)
 		return n > 0
 	})
 	// A query of the store on the table, behind the migration in the
 	// queue: without the lock timeout it waited as long as the holder.
-	qctx, cancel := context.WithTimeout(ctx, 10*lockTimeout)
+	// Bounded (lock_timeout and scheduling), not for ever: on a loaded
+	// machine 10 lock timeouts were not always enough.
+	qctx, cancel := context.WithTimeout(ctx, testwait.Default)
 	defer cancel()
 	start := time.Now()
 	var n int
@@ -88,7 +90,7 @@ func TestMigrationDoesNotStallTheStoreBehindALock(t *testing.T) {
 	}
 	t.Logf("the query on %s waited %v (lock_timeout %v)", table, time.Since(start), lockTimeout)
 
-	testwait.For(t, 10*time.Second, "the migration to say what it waits on", func() bool {
+	testwait.Until(t, "the migration to say what it waits on", func() bool {
 		return strings.Contains(logs.String(), "a migration waits for a lock another session holds")
 	})
 	release()

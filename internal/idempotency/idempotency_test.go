@@ -17,6 +17,7 @@ import (
 	"comptoir/internal/db/dbtest"
 	"comptoir/internal/idempotency"
 	"comptoir/internal/money"
+	"comptoir/internal/testwait"
 )
 
 var t0 = time.Date(2026, 3, 8, 10, 0, 0, 0, time.UTC)
@@ -272,7 +273,7 @@ func TestOverlappingTakeoversCannotBothCommit(t *testing.T) {
 		wg.Go(func() { outs[i], errs[i] = save(s, d, scope, "k1", hashB, 201, fmt.Sprintf("new %d", i)) })
 	}
 	// Both wait at the row once they have read it: at their UPDATE.
-	for deadline := time.Now().Add(10 * time.Second); ; {
+	for deadline := time.Now().Add(testwait.Default); ; {
 		var waiting int
 		// (The second waits behind the first's claim on the row, not
 		// directly behind the holder.) Each test has a database of its own.

@@ -9,24 +9,26 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"comptoir/internal/testcpu"
 )
 
-// parseBounded parses raw and fails when it takes more than limit of time
-// or allocates more than maxAlloc bytes in all.
+// parseBounded parses raw and fails when it takes more than limit of CPU
+// time or allocates more than maxAlloc bytes in all.
 func parseBounded(t *testing.T, raw []byte, limit time.Duration, maxAlloc uint64) Message {
 	t.Helper()
 	var before, after runtime.MemStats
 	runtime.GC()
 	runtime.ReadMemStats(&before)
-	start := time.Now()
-	m, err := Parse(raw)
-	took := time.Since(start)
+	var m Message
+	var err error
+	took := testcpu.Spent(func() { m, err = Parse(raw) })
 	runtime.ReadMemStats(&after)
 	if err != nil {
 		t.Fatalf("Parse: %v", err)
 	}
 	if took > limit {
-		t.Errorf("took %s for %d bytes", took, len(raw))
+		t.Errorf("took %s of CPU for %d bytes", took, len(raw))
 	}
 	if alloc := after.TotalAlloc - before.TotalAlloc; alloc > maxAlloc {
 		t.Errorf("allocated %d MiB for %d bytes", alloc>>20, len(raw))

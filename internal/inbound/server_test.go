@@ -84,14 +84,14 @@ func startServerOn(t *testing.T, cfg Config, ln net.Listener) (addr string, rec 
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(ln) }()
 	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		ctx, cancel := context.WithTimeout(context.Background(), testwait.Default)
 		defer cancel()
 		if err := srv.Shutdown(ctx); err != nil {
 			t.Errorf("Shutdown: %v", err)
 		}
 		select {
 		case <-done:
-		case <-time.After(5 * time.Second):
+		case <-time.After(testwait.Default):
 			t.Error("Serve did not return after Shutdown")
 		}
 	})
@@ -389,7 +389,7 @@ func TestCloseStopsServe(t *testing.T) {
 	}
 	select {
 	case <-done:
-	case <-time.After(5 * time.Second):
+	case <-time.After(testwait.Default):
 		t.Fatal("Serve did not return after Close")
 	}
 }

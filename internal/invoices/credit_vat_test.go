@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"fmt"
 	"testing"
-	"time"
 
 	"comptoir/internal/apptest"
 	"comptoir/internal/db"
@@ -124,7 +123,7 @@ func TestConcurrentCreditNotesOfALineCreditItsVATExactly(t *testing.T) {
 	}()
 	// The second credit either waits on the first (its lock) or, without
 	// one, has already issued its note: either way the first then commits.
-	testwait.For(t, 10*time.Second, "the second credit note waits or is written", func() bool {
+	testwait.Until(t, "the second credit note waits or is written", func() bool {
 		if len(second) > 0 {
 			return true
 		}

@@ -83,12 +83,14 @@ func TestRiverMigrationDoesNotStallTheQueueBehindALock(t *testing.T) {
 			Wait: func(context.Context, time.Duration) error { retries.Add(1); return nil },
 		})
 	}()
-	testwait.For(t, 10*time.Second, "River's migration to queue for "+table, func() bool {
+	testwait.Until(t, "River's migration to queue for "+table, func() bool {
 		var n int
 		d.Read.QueryRow(`SELECT COUNT(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation WHERE NOT l.granted AND c.relname = $1`, table).Scan(&n)
 		return n > 0
 	})
-	qctx, cancel := context.WithTimeout(ctx, 10*lockTimeout)
+	// Bounded (lock_timeout and scheduling), not for ever: on a loaded
+	// machine 10 lock timeouts were not always enough.
+	qctx, cancel := context.WithTimeout(ctx, testwait.Default)
 	defer cancel()
 	start := time.Now()
 	var n int
@@ -96,7 +98,7 @@ func TestRiverMigrationDoesNotStallTheQueueBehindALock(t *testing.T) {
 		t.Fatalf("a query on %s behind River's waiting migration %03d: %v after %v", table, last.Version, err, time.Since(start))
 	}
 	t.Logf("the query on %s waited %v (lock_timeout %v)", table, time.Since(start), lockTimeout)
-	testwait.For(t, 10*time.Second, "River's migration to say what it waits on", func() bool {
+	testwait.Until(t, "River's migration to say what it waits on", func() bool {
 		return strings.Contains(logs.String(), "a migration waits for a lock another session holds")
 	})
 	release()

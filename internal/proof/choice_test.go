@@ -10,6 +10,7 @@ import (
 	"comptoir/internal/clock"
 	"comptoir/internal/db/dbtest"
 	"comptoir/internal/proof"
+	"comptoir/internal/testwait"
 )
 
 // Recording the buyer's choice never needs a second connection: with its
@@ -27,7 +28,9 @@ func TestRecordChoiceReadsInTheCheckoutsTransaction(t *testing.T) {
 	clk.Advance(time.Hour) // the cache is stale
 	d.Write.SetMaxOpenConns(1)
 	d.Read.SetMaxOpenConns(1)
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	// Only reached when it waits for ever: on a loaded machine even the
+	// right path took more than the 5 s it had.
+	ctx, cancel := context.WithTimeout(context.Background(), testwait.Default)
 	defer cancel()
 	err := d.Tx(ctx, func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, `SELECT 1`); err != nil { // hold the connection

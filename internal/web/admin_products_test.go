@@ -20,6 +20,7 @@ import (
 	"comptoir/internal/blob"
 	"comptoir/internal/catalog"
 	"comptoir/internal/money"
+	"comptoir/internal/testwait"
 )
 
 // productEditForm reads the edit form of a product as the browser would
@@ -397,7 +398,7 @@ func TestAdminProductFileUploadKeepsAnEditMadeMeanwhile(t *testing.T) {
 	go func() { done <- upload("/admin/products/"+p.ID+"/file", nil, "%PDF-1.4 second edition\n") }()
 	select {
 	case <-gate.started:
-	case <-time.After(10 * time.Second):
+	case <-time.After(testwait.Default):
 		t.Fatal("the upload never reached the file store")
 	}
 	form := productEditForm(t, bob, p.ID)
@@ -409,7 +410,7 @@ func TestAdminProductFileUploadKeepsAnEditMadeMeanwhile(t *testing.T) {
 	var r apptest.Response
 	select {
 	case r = <-done:
-	case <-time.After(10 * time.Second):
+	case <-time.After(testwait.Default):
 		t.Fatal("the upload did not finish")
 	}
 	if r.Status != http.StatusSeeOther {

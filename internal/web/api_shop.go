@@ -172,7 +172,7 @@ func (s *Server) apiCreateOrder(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json; charset=utf-8")
 		w.Header().Set("Cache-Control", "no-store")
 		w.WriteHeader(status)
-		w.Write(s.withCheckoutURL(r, res.body, checkoutWait))
+		w.Write(s.withCheckoutURL(r, res.body, s.CheckoutWait))
 	case errors.Is(res.err, errKeyReused):
 		writeError(w, http.StatusUnprocessableEntity, "idempotency_key_reused", s.Messages.T(st.lang, "error.idempotency_key_reused"))
 	case errors.Is(res.err, errDuplicateInFlight):

@@ -6,10 +6,10 @@ import (
 	"net/http"
 	"strings"
 	"testing"
-	"time"
 
 	"comptoir/internal/account"
 	"comptoir/internal/cardpay"
+	"comptoir/internal/testwait"
 )
 
 // The authorization matrix runs in a store without card payments, where
@@ -44,7 +44,7 @@ func TestCardRoutesAreTheirOwners(t *testing.T) {
 	// Their Checkout pages are made in the background: made before the
 	// requests, they change nothing while the requests are checked.
 	for _, id := range []string{orderPay.ID, topUp.ID} {
-		if _, err := h.App.Card.WaitCheckoutURL(ctx, id, 10*time.Second); err != nil {
+		if _, err := h.App.Card.WaitCheckoutURL(ctx, id, testwait.Default); err != nil {
 			t.Fatalf("Checkout page of %s: %v", id, err)
 		}
 	}

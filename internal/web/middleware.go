@@ -314,10 +314,14 @@ type unbudgetedKey struct{}
 
 // budget gives every request a deadline (requestBudget, uploadBudget).
 // Routes that send a file have a budget of their own, until they start
-// sending it (transfer).
+// sending it (transfer). The wait for a Checkout page (checkoutWait) fits
+// in requestBudget with room for the request's own work; a server that
+// waits longer for it (Deps.CheckoutWait, in tests) gives its requests as
+// much more, or the budget, not the page, would end the wait.
 func (s *Server) budget(next http.Handler) http.Handler {
+	longer := max(0, s.CheckoutWait-checkoutWait)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		d := requestBudget
+		d := requestBudget + longer
 		if isUpload(r) {
 			d = uploadBudget
 		}

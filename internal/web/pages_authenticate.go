@@ -110,7 +110,7 @@ func (s *Server) subscriptionAuthenticateCheckout(w http.ResponseWriter, r *http
 		return
 	}
 	back := "/subscriptions/" + d.Sub.ID + "/authenticate"
-	u, err := s.Card.WaitCheckoutURL(r.Context(), p.ID, checkoutWait)
+	u, err := s.Card.WaitCheckoutURL(r.Context(), p.ID, s.CheckoutWait)
 	switch {
 	case err == nil:
 		// The CSP's form-action allows the Checkout origin, so this

@@ -18,7 +18,8 @@ import (
 )
 
 // checkoutWait is how long a request waits for Stripe's Checkout page to be
-// created (by a job) before showing a page that keeps waiting on its own.
+// created (by a job) before showing a page that keeps waiting on its own,
+// unless Deps.CheckoutWait says otherwise.
 const checkoutWait = 5 * time.Second
 
 type payData struct {
@@ -33,7 +34,7 @@ type payData struct {
 // waiting briefly for it to exist; meanwhile they see a page that reloads
 // itself (no script needed), and a failure says so with a way back.
 func (s *Server) sendToCheckout(w http.ResponseWriter, r *http.Request, paymentID, back string) {
-	u, err := s.Card.WaitCheckoutURL(r.Context(), paymentID, checkoutWait)
+	u, err := s.Card.WaitCheckoutURL(r.Context(), paymentID, s.CheckoutWait)
 	switch {
 	case err == nil:
 		http.Redirect(w, r, u, http.StatusSeeOther)
@@ -216,7 +217,7 @@ func (s *Server) apiTopUp(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	answer := topUpAnswer(p)
-	if u, err := s.Card.WaitCheckoutURL(r.Context(), p.ID, checkoutWait); err == nil {
+	if u, err := s.Card.WaitCheckoutURL(r.Context(), p.ID, s.CheckoutWait); err == nil {
 		answer["checkout_url"] = u
 	}
 	writeJSON(w, http.StatusCreated, answer)
@@ -237,7 +238,7 @@ func (s *Server) withTopUpCheckoutURL(r *http.Request, body []byte) []byte {
 		return body
 	}
 	id, _ := answer["id"].(string)
-	u, err := s.Card.WaitCheckoutURL(r.Context(), id, checkoutWait)
+	u, err := s.Card.WaitCheckoutURL(r.Context(), id, s.CheckoutWait)
 	if err != nil {
 		return body
 	}

@@ -445,7 +445,7 @@ func (s *Server) apiStartSubscription(w http.ResponseWriter, r *http.Request) {
 	}
 	out := toSubscriptionJSON(sub)
 	if paymentID != "" {
-		out.CheckoutURL, _ = s.Card.WaitCheckoutURL(ctx, paymentID, checkoutWait)
+		out.CheckoutURL, _ = s.Card.WaitCheckoutURL(ctx, paymentID, s.CheckoutWait)
 	}
 	writeJSON(w, http.StatusCreated, out)
 }

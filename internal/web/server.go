@@ -11,6 +11,7 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"comptoir/internal/account"
 	"comptoir/internal/billing"
@@ -90,6 +91,13 @@ type Deps struct {
 	// CheckoutOrigin is the origin of the card payment pages (Stripe
 	// Checkout) that forms may be redirected to; ignored without Card.
 	CheckoutOrigin string
+	// CheckoutWait is how long a request waits for a payment's Checkout
+	// page to be created (by a job) before answering without it (a page
+	// that keeps waiting on its own); zero: 5 s (checkoutWait). Tests
+	// that expect the page lengthen it: on a loaded machine the job can
+	// take longer, and the wait ends as soon as the page exists. Requests'
+	// budget grows by as much (see budget).
+	CheckoutWait time.Duration
 	// RequireStaffTOTP sends agents and admins without a second factor to
 	// its enrolment before any console or admin page.
 	RequireStaffTOTP bool
@@ -163,6 +171,9 @@ func New(d Deps) (*Server, error) {
 	}
 	if d.Logger == nil {
 		d.Logger = slog.New(slog.DiscardHandler)
+	}
+	if d.CheckoutWait <= 0 {
+		d.CheckoutWait = checkoutWait
 	}
 	if d.Secrets == nil {
 		box, err := secretbox.New(secretbox.NewKey())

@@ -10,6 +10,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"comptoir/internal/testwait"
 )
 
 // fakeBudget stands for budgetTimer: the test says when the budget is
@@ -149,8 +151,8 @@ func TestTransferCutsAClientThatStopsReading(t *testing.T) {
 		if !errors.Is(err, os.ErrDeadlineExceeded) {
 			t.Fatalf("send to a client that stopped reading ended with %v, want a deadline exceeded", err)
 		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("send to a client that stopped reading still going after 10 s")
+	case <-time.After(testwait.Default):
+		t.Fatalf("send to a client that stopped reading still going after %v", testwait.Default)
 	}
 }
 
