@@ -30,6 +30,15 @@ import (
 // (idempotency.ClaimTx puts it in the pipeline).
 const checkoutRoundTrips = 6
 
+// checkoutStatements is how many statements those are, each parsed,
+// planned and run by the server: the round trips' and the pipeline's
+// (the order with its lines and consent, one statement; the key's claim;
+// the proof choice; the invoice with its line; the confirmation with its
+// content, queue row and attachment; the audit lines of the order, the
+// debit and the invoice). It was 15, the order, its lines and its consent
+// a statement each.
+const checkoutStatements = 13
+
 // TestCheckoutRoundTrips pins checkoutRoundTrips, so that a row that
 // leaves the pipeline (a tx.ExecContext where db.AppendWrapped would do)
 // shows in go test rather than in a bench run. PostgreSQL only: SQLite
@@ -53,7 +62,7 @@ func TestCheckoutRoundTrips(t *testing.T) {
 	}
 	auth := h.Bearer(t, u.ID).Get("Authorization")
 	handler := h.App.Web.Handler()
-	checkout := func(key string) (int64, string) {
+	checkout := func(key string) (*db.RoundTrips, string) {
 		t.Helper()
 		var rt db.RoundTrips
 		req := httptest.NewRequestWithContext(db.CountRoundTrips(ctx, &rt), http.MethodPost, "/api/v1/orders", strings.NewReader(
@@ -66,14 +75,17 @@ func TestCheckoutRoundTrips(t *testing.T) {
 		if rec.Code != http.StatusCreated {
 			t.Fatalf("checkout %s: %d %s", key, rec.Code, rec.Body)
 		}
-		return rt.Load(), rec.Body.String()
+		return &rt, rec.Body.String()
 	}
 	// The first requests with the token record its use.
 	checkout("warm-1")
 	checkout("warm-2")
-	n, body := checkout("counted")
-	if n != checkoutRoundTrips {
+	rt, body := checkout("counted")
+	if n := rt.Load(); n != checkoutRoundTrips {
 		t.Errorf("one checkout: %d round trips to PostgreSQL, want %d", n, checkoutRoundTrips)
+	}
+	if n := rt.Statements(); n != checkoutStatements {
+		t.Errorf("one checkout: %d statements, want %d", n, checkoutStatements)
 	}
 	// Everything the pipeline carried is there.
 	orderID := between(body, `"id":"`, `"`)
