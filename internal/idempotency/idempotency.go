@@ -18,7 +18,9 @@
 //     (scope, key) decides. The one whose SaveTx comes second gets the
 //     first one's answer (Replay) once that has committed, or ErrKeyReused
 //     for another body (ErrInProgress if both were taking over an expired
-//     key), and must roll back its effect.
+//     key), and must roll back its effect. With ClaimTx on PostgreSQL,
+//     whose claim waits in the transaction's pipeline, the second one's
+//     transaction fails instead (ErrTaken) and Settle gives it that answer.
 //
 // A request that fails leaves nothing behind, key included: its transaction
 // rolls back, and a retry simply runs again.
