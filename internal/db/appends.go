@@ -120,13 +120,19 @@ func (r *RowInsert) text(n int) string {
 	return r.texts[n-1]
 }
 
+// maxMergedRows bounds the rows of one RowInsert statement: a transaction
+// writing many (a bulk change, an audit line each) sends a statement per
+// maxMergedRows, within PostgreSQL's 65,535 parameters, and a connection
+// keeps at most this many texts of a RowInsert prepared.
+const maxMergedRows = 32
+
 // AppendRow is Append for a row of ins (args, one a column): the rows of
 // ins appended to one transaction on PostgreSQL are written by one
-// statement, in their order, at the place of the first in the
-// transaction's appended rows. So it is only for rows that no other
-// appended row needs (refers to) and whose own references are written
-// before: an audit line. A row appended after FlushAppends goes in a new
-// statement.
+// statement (up to maxMergedRows), in their order, at the place of the
+// first in the transaction's appended rows. So it is only for rows that
+// no other appended row needs (refers to) and whose own references are
+// written before: an audit line. A row appended after FlushAppends goes in
+// a new statement.
 func AppendRow(ctx context.Context, tx *sql.Tx, ins *RowInsert, args ...any) error {
 	if len(args) != ins.cols {
 		return fmt.Errorf("db: %d values for a row of %d columns (%s)", len(args), ins.cols, ins.prefix)
@@ -134,7 +140,7 @@ func AppendRow(ctx context.Context, tx *sql.Tx, ins *RowInsert, args ...any) err
 	if q, ok := appendQueues.Load(tx); ok {
 		aq := q.(*appendQueue)
 		for i := range aq.stmts {
-			if s := &aq.stmts[i]; s.rows == ins {
+			if s := &aq.stmts[i]; s.rows == ins && s.n < maxMergedRows {
 				if s.n == 1 {
 					// The first row's values may be the caller's slice.
 					s.args = append(make([]any, 0, 4*ins.cols), s.args...)

@@ -386,6 +386,35 @@ func TestAppendRowMergesARowInsert(t *testing.T) {
 			t.Errorf("%d statements wrote the rows (%v), want 2: the three before the flush, the one after", stmts, err)
 		}
 	}
+	// Many rows: a statement per maxMergedRows (32), all written.
+	if _, err := d.Write.ExecContext(ctx, `DELETE FROM t_rows`); err != nil {
+		t.Fatal(err)
+	}
+	if d.Engine == db.Postgres {
+		if _, err := d.Write.ExecContext(ctx, `DELETE FROM t_stmts`); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := d.Tx(ctx, func(tx *sql.Tx) error {
+		for i := range 70 {
+			if err := db.AppendRow(ctx, tx, ins, fmt.Sprint(i), i, at); err != nil {
+				return err
+			}
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	var rowsWritten, sum int
+	if err := d.Read.QueryRowContext(ctx, `SELECT COUNT(*), SUM(n) FROM t_rows`).Scan(&rowsWritten, &sum); err != nil || rowsWritten != 70 || sum != 69*70/2 {
+		t.Errorf("%d rows, sum %d (%v), want 70, %d", rowsWritten, sum, err, 69*70/2)
+	}
+	if d.Engine == db.Postgres {
+		var stmts int
+		if err := d.Read.QueryRowContext(ctx, `SELECT COUNT(*) FROM t_stmts`).Scan(&stmts); err != nil || stmts != 3 {
+			t.Errorf("70 rows in %d statements (%v), want 3", stmts, err)
+		}
+	}
 	if err := d.Tx(ctx, func(tx *sql.Tx) error { return db.AppendRow(ctx, tx, ins, "short") }); err == nil {
 		t.Error("a row of one value for three columns was accepted")
 	}
