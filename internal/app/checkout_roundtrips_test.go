@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -14,18 +15,29 @@ import (
 	"comptoir/internal/db"
 	"comptoir/internal/db/dbtest"
 	"comptoir/internal/money"
+	"comptoir/internal/testwait"
 )
 
 // checkoutRoundTrips is what one API checkout paid from the balance, with
 // an idempotency key, waits for on PostgreSQL: the key's lookup and the
 // token's, then its transaction: BEGIN, the debit (a conditional update,
-// whose outcome decides the answer), the key's claim (whose outcome does
-// too), one pipeline of every other row (the order, its line, its consent,
-// the proof choice, the invoice and its line, the confirmation with its
-// queue row and attachment, the audit lines) and COMMIT. It was 13, each
-// row a round trip of its own, and the waits on both sides cost more CPU
-// than the inserts (issue #9).
-const checkoutRoundTrips = 7
+// whose outcome decides the answer), one pipeline of every other row (the
+// order, its line, its consent, the key's claim, the proof choice, the
+// invoice and its line, the confirmation with its queue row and
+// attachment, the audit lines) and COMMIT. It was 13, each row a round
+// trip of its own, and the waits on both sides cost more CPU than the
+// inserts (issue #9); then 7, the key's claim a round trip of its own
+// (idempotency.ClaimTx puts it in the pipeline).
+const checkoutRoundTrips = 6
+
+// checkoutStatements is how many statements those are, each parsed,
+// planned and run by the server: the round trips' and the pipeline's
+// (the order with its lines and consent, one statement; the key's claim;
+// the proof choice; the invoice with its line; the confirmation with its
+// content, queue row and attachment; the audit lines of the order, the
+// debit and the invoice, one statement: db.AppendRow). It was 15, the
+// order, its lines and its consent a statement each, and each audit line.
+const checkoutStatements = 11
 
 // TestCheckoutRoundTrips pins checkoutRoundTrips, so that a row that
 // leaves the pipeline (a tx.ExecContext where db.AppendWrapped would do)
@@ -50,7 +62,7 @@ func TestCheckoutRoundTrips(t *testing.T) {
 	}
 	auth := h.Bearer(t, u.ID).Get("Authorization")
 	handler := h.App.Web.Handler()
-	checkout := func(key string) (int64, string) {
+	checkout := func(key string) (*db.RoundTrips, string) {
 		t.Helper()
 		var rt db.RoundTrips
 		req := httptest.NewRequestWithContext(db.CountRoundTrips(ctx, &rt), http.MethodPost, "/api/v1/orders", strings.NewReader(
@@ -63,14 +75,17 @@ func TestCheckoutRoundTrips(t *testing.T) {
 		if rec.Code != http.StatusCreated {
 			t.Fatalf("checkout %s: %d %s", key, rec.Code, rec.Body)
 		}
-		return rt.Load(), rec.Body.String()
+		return &rt, rec.Body.String()
 	}
 	// The first requests with the token record its use.
 	checkout("warm-1")
 	checkout("warm-2")
-	n, body := checkout("counted")
-	if n != checkoutRoundTrips {
+	rt, body := checkout("counted")
+	if n := rt.Load(); n != checkoutRoundTrips {
 		t.Errorf("one checkout: %d round trips to PostgreSQL, want %d", n, checkoutRoundTrips)
+	}
+	if n := rt.Statements(); n != checkoutStatements {
+		t.Errorf("one checkout: %d statements, want %d", n, checkoutStatements)
 	}
 	// Everything the pipeline carried is there.
 	orderID := between(body, `"id":"`, `"`)
@@ -184,5 +199,103 @@ func TestCheckoutPipelineFailure(t *testing.T) {
 	}
 	if got := balance(); got != credit-200 {
 		t.Errorf("balance %d after the checkout, want %d", got, credit-200)
+	}
+}
+
+// TestCheckoutDuplicateClaimsInThePipeline: on PostgreSQL the key's claim
+// goes in the checkout's pipeline (idempotency.ClaimTx), where its outcome
+// cannot decide the answer; a duplicate that looked the key up before the
+// first committed must still get the first's answer, byte for byte, and a
+// request reusing the key with another body must still be refused (API.md),
+// with nothing of theirs written. The first checkout is held at its
+// pipeline (a table it writes locked), the two others wait behind it on
+// the buyer's balance, then all go.
+func TestCheckoutDuplicateClaimsInThePipeline(t *testing.T) {
+	if dbtest.Engine() != db.Postgres {
+		t.Skip("PostgreSQL only: the claim is appended there")
+	}
+	dbtest.NeedConnections(t, 6)
+	h := apptest.Start(t)
+	ctx := context.Background()
+	d := h.App.DB
+	p, err := h.App.Catalog.Create(ctx, faultAdmin, catalog.ProductInput{
+		Slug: "posts", Kind: catalog.KindService, NameFR: "Publications", NameEN: "Posts", DescriptionFR: "Des publications.",
+		DescriptionEN: "Some posts.", UnitPrice: money.MustNew(100, "EUR"), MinQuantity: 1, MaxQuantity: 10, ProcessingTime: time.Hour,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, _ := h.User(t, account.RoleCustomer, "ana@example.fr")
+	if _, err := h.App.Ledger.AdminCredit(ctx, faultAdmin, u.ID, money.MustNew(100_000, "EUR"), "test"); err != nil {
+		t.Fatal(err)
+	}
+	header := h.Bearer(t, u.ID)
+	header.Set("Idempotency-Key", "dup-1")
+	checkout := func(quantity string) apptest.Response {
+		return h.NewClient(t).Send(http.MethodPost, "/api/v1/orders", "application/json", strings.NewReader(
+			`{"lines":[{"product_id":"`+p.ID+`","quantity":`+quantity+`}],"payment":"balance","consent":{"immediate_performance":true,"withdrawal_waiver":true}}`), header)
+	}
+	waiting := func(n int) func() bool {
+		return func() bool {
+			var got int
+			err := d.Read.QueryRowContext(ctx, `SELECT COUNT(*) FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+				WHERE NOT l.granted AND a.datname = current_database()`).Scan(&got)
+			return err == nil && got >= n
+		}
+	}
+	retried := d.ConflictsRetried()
+
+	hold, err := d.Write.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer hold.Close()
+	for _, stmt := range []string{`BEGIN`, `LOCK TABLE outgoing_mail_attachments IN SHARE MODE`} {
+		if _, err := hold.ExecContext(ctx, stmt); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var answers [3]apptest.Response
+	var wg sync.WaitGroup
+	run := func(i int, quantity string) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			answers[i] = checkout(quantity)
+		}()
+	}
+	run(0, "2")
+	testwait.For(t, 10*time.Second, "the first checkout waiting at its pipeline", waiting(1))
+	run(1, "2") // a retry of it
+	run(2, "3") // the key reused with another body
+	testwait.For(t, 10*time.Second, "both duplicates waiting on the balance", waiting(3))
+	if _, err := hold.ExecContext(ctx, `COMMIT`); err != nil {
+		t.Fatal(err)
+	}
+	wg.Wait()
+
+	first, retry, reused := answers[0], answers[1], answers[2]
+	if first.Status != http.StatusCreated {
+		t.Fatalf("first checkout: %d %s", first.Status, first.Body)
+	}
+	if retry.Status != http.StatusCreated || retry.Body != first.Body || retry.Header.Get("Idempotent-Replayed") != "true" {
+		t.Errorf("its retry: %d %q (replayed %q), want the first answer %q", retry.Status, retry.Body, retry.Header.Get("Idempotent-Replayed"), first.Body)
+	}
+	if reused.Status != http.StatusUnprocessableEntity || !strings.Contains(reused.Body, `"idempotency_key_reused"`) {
+		t.Errorf("the key with another body: %d %s", reused.Status, reused.Body)
+	}
+	var orders, keys int
+	if err := d.Read.QueryRowContext(ctx, `SELECT (SELECT COUNT(*) FROM orders), (SELECT COUNT(*) FROM idempotency_keys)`).Scan(&orders, &keys); err != nil {
+		t.Fatal(err)
+	}
+	b, err := h.App.Ledger.Balance(ctx, u.ID, "EUR")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if orders != 1 || keys != 1 || b.Minor != 100_000-200 {
+		t.Errorf("%d orders, %d keys, balance %d: want 1, 1, %d", orders, keys, b.Minor, 100_000-200)
+	}
+	if n := d.ConflictsRetried() - retried; n != 0 {
+		t.Errorf("%d transactions run again for a conflict, want none", n)
 	}
 }

@@ -50,15 +50,18 @@ func Record(ctx context.Context, tx *sql.Tx, e Entry) error {
 	if err != nil {
 		return err
 	}
-	// Nothing reads an audit line in the transaction that writes it.
-	err = db.Append(ctx, tx, `INSERT INTO audit_log (at, actor_id, actor_role, subject_type, subject_id, action, before_state, after_state)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+	// Nothing reads an audit line in the transaction that writes it, nor
+	// refers to it: on PostgreSQL a transaction's lines are one statement.
+	err = db.AppendRow(ctx, tx, insertLine,
 		e.At.UTC(), textOrNull(e.Actor.ID), e.Actor.Role, e.SubjectType, e.SubjectID, e.Action, textOrNull(before.String), textOrNull(after.String))
 	if err != nil {
 		return fmt.Errorf("audit: %w", err)
 	}
 	return nil
 }
+
+// insertLine writes audit lines (Record).
+var insertLine = db.NewRowInsert("audit_log", "at", "actor_id", "actor_role", "subject_type", "subject_id", "action", "before_state", "after_state")
 
 // textOrNull is s as a statement argument, NULL when empty. A plain string
 // or nil rather than a sql.NullString, which database/sql would box

@@ -4,6 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"strconv"
+	"strings"
 	"sync"
 
 	"github.com/jackc/pgx/v5"
@@ -36,6 +38,10 @@ type queuedStmt struct {
 	// wrap, when set, is what the caller would have made of the
 	// statement's error (AppendWrapped).
 	wrap func(error) error
+	// rows, when set, is the RowInsert whose rows (n of them) the
+	// statement writes (AppendRow).
+	rows *RowInsert
+	n    int
 }
 
 // appendQueues maps the transactions Tx started on PostgreSQL to their
@@ -67,6 +73,88 @@ func AppendWrapped(ctx context.Context, tx *sql.Tx, wrap func(error) error, quer
 	if err != nil && wrap != nil {
 		return wrap(err)
 	}
+	return err
+}
+
+// RowInsert is a one-row INSERT whose rows AppendRow writes, on
+// PostgreSQL, as one statement per transaction: a table many domain
+// packages write a row of in one transaction (the audit log: a checkout's
+// order, debit and invoice each add a line), where each row was a
+// statement for the server to plan and run.
+type RowInsert struct {
+	prefix string // "INSERT INTO t (a, b) VALUES "
+	cols   int
+	mu     sync.Mutex
+	texts  []string // texts[n-1] writes n rows
+}
+
+// NewRowInsert is the INSERT INTO table (columns) of one row of values,
+// each a parameter.
+func NewRowInsert(table string, columns ...string) *RowInsert {
+	return &RowInsert{prefix: "INSERT INTO " + table + " (" + strings.Join(columns, ", ") + ") VALUES ", cols: len(columns)}
+}
+
+// text is the statement writing n rows, made once for each n.
+func (r *RowInsert) text(n int) string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for len(r.texts) < n {
+		k := len(r.texts) + 1
+		var b strings.Builder
+		b.WriteString(r.prefix)
+		for i := range k {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			b.WriteByte('(')
+			for c := range r.cols {
+				if c > 0 {
+					b.WriteString(", ")
+				}
+				b.WriteString("$" + strconv.Itoa(i*r.cols+c+1))
+			}
+			b.WriteByte(')')
+		}
+		r.texts = append(r.texts, b.String())
+	}
+	return r.texts[n-1]
+}
+
+// maxMergedRows bounds the rows of one RowInsert statement: a transaction
+// writing many (a bulk change, an audit line each) sends a statement per
+// maxMergedRows, within PostgreSQL's 65,535 parameters, and a connection
+// keeps at most this many texts of a RowInsert prepared.
+const maxMergedRows = 32
+
+// AppendRow is Append for a row of ins (args, one a column): the rows of
+// ins appended to one transaction on PostgreSQL are written by one
+// statement (up to maxMergedRows), in their order, at the place of the
+// first in the transaction's appended rows. So it is only for rows that
+// no other appended row needs (refers to) and whose own references are
+// written before: an audit line. A row appended after FlushAppends goes in
+// a new statement.
+func AppendRow(ctx context.Context, tx *sql.Tx, ins *RowInsert, args ...any) error {
+	if len(args) != ins.cols {
+		return fmt.Errorf("db: %d values for a row of %d columns (%s)", len(args), ins.cols, ins.prefix)
+	}
+	if q, ok := appendQueues.Load(tx); ok {
+		aq := q.(*appendQueue)
+		for i := range aq.stmts {
+			if s := &aq.stmts[i]; s.rows == ins && s.n < maxMergedRows {
+				if s.n == 1 {
+					// The first row's values may be the caller's slice.
+					s.args = append(make([]any, 0, 4*ins.cols), s.args...)
+				}
+				s.n++
+				s.args = append(s.args, args...)
+				s.query = ins.text(s.n)
+				return nil
+			}
+		}
+		aq.stmts = append(aq.stmts, queuedStmt{query: ins.text(1), args: args, rows: ins, n: 1})
+		return nil
+	}
+	_, err := tx.ExecContext(ctx, ins.text(1), args...)
 	return err
 }
 

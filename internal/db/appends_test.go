@@ -310,3 +310,112 @@ func TestFlushingReadsSeeAppendedRows(t *testing.T) {
 		}
 	}
 }
+
+// AppendRow's rows of one RowInsert are all written, in their order and
+// with their values, by one statement per transaction on PostgreSQL
+// (counted by a statement trigger), among other appended rows; a row
+// appended after FlushAppends is a statement of its own. On SQLite each is
+// written at once.
+func TestAppendRowMergesARowInsert(t *testing.T) {
+	ctx := context.Background()
+	d := dbtest.Open(t)
+	setup := []string{
+		`CREATE TABLE t_rows (id ` + map[db.Engine]string{db.Postgres: "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY", db.SQLite: "INTEGER PRIMARY KEY"}[d.Engine] + `, k TEXT NOT NULL, n INTEGER, at ` + timestampType(d) + `)`,
+		`CREATE TABLE t_other (k TEXT PRIMARY KEY)`,
+	}
+	if d.Engine == db.Postgres {
+		setup = append(setup, `CREATE TABLE t_stmts (n INTEGER NOT NULL)`,
+			`CREATE FUNCTION t_count() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN INSERT INTO t_stmts VALUES (1); RETURN NULL; END $$`,
+			`CREATE TRIGGER t_count AFTER INSERT ON t_rows FOR EACH STATEMENT EXECUTE FUNCTION t_count()`)
+	}
+	for _, s := range setup {
+		if _, err := d.Write.ExecContext(ctx, s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ins := db.NewRowInsert("t_rows", "k", "n", "at")
+	at := time.Date(2026, 11, 29, 3, 0, 0, 0, time.UTC)
+	err := d.Tx(ctx, func(tx *sql.Tx) error {
+		for i, k := range []string{"a", "b", "c", "d"} {
+			if i == 3 {
+				if err := db.FlushAppends(ctx, tx); err != nil {
+					return err
+				}
+			}
+			var n any
+			if i != 1 {
+				n = i
+			}
+			if err := db.AppendRow(ctx, tx, ins, k, n, at.Add(time.Duration(i)*time.Second)); err != nil {
+				return err
+			}
+			if err := db.Append(ctx, tx, `INSERT INTO t_other (k) VALUES ($1)`, k); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := d.Read.QueryContext(ctx, `SELECT k, n, at FROM t_rows ORDER BY id`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	var got []string
+	for r.Next() {
+		var k string
+		var n sql.NullInt64
+		var when time.Time
+		if err := r.Scan(&k, &n, &when); err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, fmt.Sprintf("%s %v %d %s", k, n.Valid, n.Int64, when.UTC().Format(time.TimeOnly)))
+	}
+	if want := "a true 0 03:00:00|b false 0 03:00:01|c true 2 03:00:02|d true 3 03:00:03"; strings.Join(got, "|") != want {
+		t.Errorf("rows %q, want %q", strings.Join(got, "|"), want)
+	}
+	var others int
+	if err := d.Read.QueryRowContext(ctx, `SELECT COUNT(*) FROM t_other`).Scan(&others); err != nil || others != 4 {
+		t.Errorf("%d other rows (%v), want 4", others, err)
+	}
+	if d.Engine == db.Postgres {
+		var stmts int
+		if err := d.Read.QueryRowContext(ctx, `SELECT COUNT(*) FROM t_stmts`).Scan(&stmts); err != nil || stmts != 2 {
+			t.Errorf("%d statements wrote the rows (%v), want 2: the three before the flush, the one after", stmts, err)
+		}
+	}
+	// Many rows: a statement per maxMergedRows (32), all written.
+	if _, err := d.Write.ExecContext(ctx, `DELETE FROM t_rows`); err != nil {
+		t.Fatal(err)
+	}
+	if d.Engine == db.Postgres {
+		if _, err := d.Write.ExecContext(ctx, `DELETE FROM t_stmts`); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := d.Tx(ctx, func(tx *sql.Tx) error {
+		for i := range 70 {
+			if err := db.AppendRow(ctx, tx, ins, fmt.Sprint(i), i, at); err != nil {
+				return err
+			}
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	var rowsWritten, sum int
+	if err := d.Read.QueryRowContext(ctx, `SELECT COUNT(*), SUM(n) FROM t_rows`).Scan(&rowsWritten, &sum); err != nil || rowsWritten != 70 || sum != 69*70/2 {
+		t.Errorf("%d rows, sum %d (%v), want 70, %d", rowsWritten, sum, err, 69*70/2)
+	}
+	if d.Engine == db.Postgres {
+		var stmts int
+		if err := d.Read.QueryRowContext(ctx, `SELECT COUNT(*) FROM t_stmts`).Scan(&stmts); err != nil || stmts != 3 {
+			t.Errorf("70 rows in %d statements (%v), want 3", stmts, err)
+		}
+	}
+	if err := d.Tx(ctx, func(tx *sql.Tx) error { return db.AppendRow(ctx, tx, ins, "short") }); err == nil {
+		t.Error("a row of one value for three columns was accepted")
+	}
+}

@@ -17,10 +17,17 @@ import (
 // pipeline's worth. SQLite runs in the process and has no round trips: there
 // it counts the statements the work runs (a query, an INSERT), which is
 // enough for a test that a page's statements do not grow with its rows.
-type RoundTrips struct{ n atomic.Int64 }
+//
+// It also counts the statements themselves, a pipeline's each
+// (Statements): what the server parses, plans and runs.
+type RoundTrips struct{ n, stmts atomic.Int64 }
 
 // Load is the count so far.
 func (r *RoundTrips) Load() int64 { return r.n.Load() }
+
+// Statements is the count of statements so far, on PostgreSQL: one a
+// query, a BEGIN or COMMIT, and one for each of a pipeline's.
+func (r *RoundTrips) Statements() int64 { return r.stmts.Load() }
 
 type roundTripsKey struct{}
 
@@ -40,8 +47,15 @@ func count(ctx context.Context) {
 	}
 }
 
+func countStatement(ctx context.Context) {
+	if r, ok := ctx.Value(roundTripsKey{}).(*RoundTrips); ok {
+		r.stmts.Add(1)
+	}
+}
+
 func (roundTripTracer) TraceQueryStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceQueryStartData) context.Context {
 	count(ctx)
+	countStatement(ctx)
 	return ctx
 }
 
@@ -52,6 +66,8 @@ func (roundTripTracer) TraceBatchStart(ctx context.Context, _ *pgx.Conn, _ pgx.T
 	return ctx
 }
 
-func (roundTripTracer) TraceBatchQuery(context.Context, *pgx.Conn, pgx.TraceBatchQueryData) {}
+func (roundTripTracer) TraceBatchQuery(ctx context.Context, _ *pgx.Conn, _ pgx.TraceBatchQueryData) {
+	countStatement(ctx)
+}
 
 func (roundTripTracer) TraceBatchEnd(context.Context, *pgx.Conn, pgx.TraceBatchEndData) {}

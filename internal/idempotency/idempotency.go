@@ -18,7 +18,9 @@
 //     (scope, key) decides. The one whose SaveTx comes second gets the
 //     first one's answer (Replay) once that has committed, or ErrKeyReused
 //     for another body (ErrInProgress if both were taking over an expired
-//     key), and must roll back its effect.
+//     key), and must roll back its effect. With ClaimTx on PostgreSQL,
+//     whose claim waits in the transaction's pipeline, the second one's
+//     transaction fails instead (ErrTaken) and Settle gives it that answer.
 //
 // A request that fails leaves nothing behind, key included: its transaction
 // rolls back, and a retry simply runs again.
@@ -64,6 +66,11 @@ var (
 	// transaction renewed the expired key it was taking over; Lookup and
 	// SaveTx, for a row still 'in_progress' within its lease (see look).
 	ErrInProgress = errors.New("idempotency: request with this key in progress")
+	// ErrTaken: the claim ClaimTx appended for a key Lookup had found
+	// unused failed, another request having claimed the key since. The
+	// transaction's error wraps it; the effect is rolled back, and Settle
+	// tells what to answer.
+	ErrTaken = errors.New("idempotency: key claimed by another request meanwhile")
 )
 
 // Validation codes.
@@ -90,6 +97,9 @@ type Outcome struct {
 	Replay bool
 	Status int
 	Body   []byte
+	// unused: Lookup found no row under the key, not even an expired
+	// one (SaveTx may then append its claim, see there).
+	unused bool
 }
 
 // Store is the idempotency_keys table.
@@ -192,7 +202,7 @@ func (s *Store) look(ctx context.Context, q db.Querier, scope, key, requestHash 
 		Scan(&row.hash, &row.status, &row.respStatus, &row.respBody, &row.leaseUntil, &row.expiresAt)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
-		return Outcome{}, nil
+		return Outcome{unused: true}, nil
 	case err != nil:
 		return Outcome{}, fmt.Errorf("idempotency: look up: %w", err)
 	case !row.expiresAt.After(now):
@@ -268,6 +278,55 @@ func (s *Store) SaveTx(ctx context.Context, tx *sql.Tx, scope, key, requestHash 
 			return Outcome{}, ErrInProgress
 		}
 	}
+}
+
+// ClaimTx is SaveTx for a request whose Lookup found looked, a free key:
+// when Lookup found no row under it at all (never used, or pruned) and the
+// database is PostgreSQL, the claim is a plain INSERT appended to tx
+// (db.AppendWrapped) rather than a round trip of its own before the rest
+// of the transaction's rows: it goes in their pipeline, before the commit.
+// Its outcome then cannot decide what the transaction does next; instead
+// the INSERT fails should the key have been claimed since (a concurrent
+// duplicate, which it waits for as SaveTx's does), and with it the
+// transaction, its error wrapping ErrTaken: the effect rolls back, and
+// Settle gives the answer SaveTx would have. Otherwise (an expired key to
+// take over, SQLite, where a statement costs no round trip) it is SaveTx.
+func (s *Store) ClaimTx(ctx context.Context, tx *sql.Tx, looked Outcome, scope, key, requestHash string, status int, body []byte) (Outcome, error) {
+	if !looked.unused || s.db.Engine != db.Postgres {
+		return s.SaveTx(ctx, tx, scope, key, requestHash, status, body)
+	}
+	if err := checkKey(key); err != nil {
+		return Outcome{}, err
+	}
+	if !utf8.Valid(body) || strings.ContainsRune(string(body), 0) {
+		return Outcome{}, errors.New("idempotency: response body must be UTF-8 text")
+	}
+	now := s.clock.Now()
+	return Outcome{}, db.AppendWrapped(ctx, tx, wrapClaim, `INSERT INTO idempotency_keys
+		(scope, key, request_hash, status, response_status, response_body, created_at, lease_until, expires_at)
+		VALUES ($1, $2, $3, 'done', $4, $5, $6, $6, $7)`,
+		scope, key, requestHash, status, string(body), now, now.Add(TTL))
+}
+
+// wrapClaim is what ClaimTx's appended INSERT's error means.
+func wrapClaim(err error) error {
+	if db.IsUniqueViolation(err) {
+		return fmt.Errorf("%w: %w", ErrTaken, err)
+	}
+	return fmt.Errorf("idempotency: save: %w", err)
+}
+
+// Settle is the answer to a request whose transaction failed with
+// ErrTaken, once rolled back: what SaveTx would have returned, the
+// answer of the request that claimed the key (Replay) or ErrKeyReused for
+// another body; ErrInProgress if the key is free again (forgotten since),
+// for the client to try again.
+func (s *Store) Settle(ctx context.Context, scope, key, requestHash string) (Outcome, error) {
+	out, err := s.look(ctx, s.db.Read, scope, key, requestHash)
+	if err == nil && !out.Replay {
+		return Outcome{}, ErrInProgress
+	}
+	return out, err
 }
 
 // ForgetCallerTx deletes every stored response of a caller: a replayed

@@ -575,3 +575,88 @@ func TestKeyedRequestWritesOneIndex(t *testing.T) {
 		t.Fatalf("prune at the first key's expiry: %d pruned, %v left; want 1, [new]", pruned, got)
 	}
 }
+
+// ClaimTx after a Lookup: a free key is this request's once the
+// transaction commits; a key claimed by another request between the
+// Lookup and the claim gives that request's answer, or ErrKeyReused for
+// another body (on PostgreSQL the claim waits in the pipeline, so the
+// transaction fails with ErrTaken and Settle says it; on SQLite ClaimTx is
+// SaveTx); an expired key is taken over. Nothing of a losing request stays.
+func TestClaimTxAfterLookup(t *testing.T) {
+	s, d, c := setup(t)
+	ctx := context.Background()
+	taken := 0 // transactions failed with ErrTaken
+	claim := func(key, hash, body string) (idempotency.Outcome, error) {
+		t.Helper()
+		looked, err := s.Lookup(ctx, scope, key, hash)
+		if err != nil || looked.Replay {
+			t.Fatalf("Lookup(%q): %+v, %v; want a free key", key, looked, err)
+		}
+		if _, err := d.Write.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS t_effect (key TEXT NOT NULL)`); err != nil {
+			t.Fatal(err)
+		}
+		// Another request with the key commits between the Lookup and
+		// this one's claim.
+		if key == "raced" {
+			mustSave(t, s, d, key, hashA, "first")
+		}
+		err = d.Tx(ctx, func(tx *sql.Tx) error {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO t_effect (key) VALUES ($1)`, key+" "+hash); err != nil {
+				return err
+			}
+			out, err := s.ClaimTx(ctx, tx, looked, scope, key, hash, 201, []byte(body))
+			if err == nil && out.Replay {
+				return replayed{out}
+			}
+			return err
+		})
+		var rep replayed
+		switch {
+		case errors.As(err, &rep):
+			return rep.out, nil
+		case errors.Is(err, idempotency.ErrTaken):
+			if d.Engine != db.Postgres {
+				t.Fatalf("ErrTaken on %s, where ClaimTx is SaveTx", d.Engine)
+			}
+			taken++
+			return s.Settle(ctx, scope, key, hash)
+		}
+		return idempotency.Outcome{}, err
+	}
+	effects := func(key, hash string) int {
+		t.Helper()
+		var n int
+		if err := d.Read.QueryRowContext(ctx, `SELECT COUNT(*) FROM t_effect WHERE key = $1`, key+" "+hash).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+
+	if out, err := claim("new", hashA, "mine"); err != nil || out.Replay {
+		t.Fatalf("a free key: %+v, %v", out, err)
+	}
+	wantReplay(t, s, "new", hashA, "mine", "after its claim committed")
+
+	if out, err := claim("raced", hashA, "second"); err != nil || !out.Replay || string(out.Body) != "first" {
+		t.Fatalf("a key claimed meanwhile, same request: %+v, %v; want the first answer", out, err)
+	}
+	if _, err := d.Write.ExecContext(ctx, `DELETE FROM idempotency_keys WHERE key = 'raced'`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := claim("raced", hashB, "other"); !errors.Is(err, idempotency.ErrKeyReused) {
+		t.Fatalf("a key claimed meanwhile, another body: %v; want ErrKeyReused", err)
+	}
+	if n := effects("raced", hashA) + effects("raced", hashB); n != 0 {
+		t.Errorf("%d effects of the requests that lost the key stayed", n)
+	}
+	wantReplay(t, s, "raced", hashA, "first", "the key claimed meanwhile")
+	if want := map[db.Engine]int{db.Postgres: 2, db.SQLite: 0}[d.Engine]; taken != want {
+		t.Errorf("%d transactions failed with ErrTaken, want %d", taken, want)
+	}
+
+	c.Advance(idempotency.TTL + time.Minute)
+	if out, err := claim("new", hashB, "renewed"); err != nil || out.Replay {
+		t.Fatalf("an expired key: %+v, %v", out, err)
+	}
+	wantReplay(t, s, "new", hashB, "renewed", "the expired key taken over")
+}

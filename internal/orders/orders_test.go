@@ -486,3 +486,47 @@ func TestConsentWordingByProductKind(t *testing.T) {
 		}
 	}
 }
+
+// An order's lines, as many as a cart holds, are written with their order
+// and its consent (on PostgreSQL one statement, placeStatement): each
+// line's product, position, name, price, quantity, amount and processing
+// time (none for a licence) read back as placed, and the consent too.
+func TestPlaceWritesEveryLine(t *testing.T) {
+	e := setup(t)
+	ctx := context.Background()
+	u := e.customer(t, "ana@example.fr", "FR", account.CustomerConsumer, 10_000_000)
+	in := place(u, e.service(t, 10).ID, 10, true)
+	in.Lines = nil
+	for i := range 20 {
+		if i%7 == 3 {
+			in.Lines = append(in.Lines, orders.LineInput{ProductID: e.licenceProduct(t, fmt.Sprintf("KEY-%d", i)).ID, Quantity: 1})
+			continue
+		}
+		in.Lines = append(in.Lines, orders.LineInput{ProductID: e.service(t, int64(10+i)).ID, Quantity: 10 + i})
+	}
+	o, err := e.orders.Place(ctx, in, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := e.orders.Get(ctx, o.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got.Lines) != 20 || got.Total != o.Total || got.Status != o.Status {
+		t.Fatalf("read back %d lines, total %v, status %s; placed 20, %v, %s", len(got.Lines), got.Total, got.Status, o.Total, o.Status)
+	}
+	for i, l := range got.Lines {
+		w := o.Lines[i]
+		if l.ID != w.ID || l.Position != i+1 || l.ProductID != w.ProductID || l.Name != w.Name || l.UnitPrice != w.UnitPrice ||
+			l.Quantity != w.Quantity || l.Amount != w.Amount || !l.ProcessingUntil.Equal(w.ProcessingUntil) || l.Kind != w.Kind {
+			t.Errorf("line %d read back %+v, placed %+v", i+1, l, w)
+		}
+		if (l.Kind == catalog.KindDigital) != l.ProcessingUntil.IsZero() {
+			t.Errorf("line %d (%s): processing until %v", i+1, l.Kind, l.ProcessingUntil)
+		}
+	}
+	c, err := e.orders.ConsentOf(ctx, o.ID)
+	if err != nil || !c.ImmediatePerformance || !c.WithdrawalWaiver || c.IP != "192.0.2.1" || c.UserAgent != "test" {
+		t.Errorf("consent %+v, %v", c, err)
+	}
+}

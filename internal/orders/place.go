@@ -205,22 +205,7 @@ func (s *Service) Place(ctx context.Context, in PlaceInput, after AfterPlace) (O
 		// PostgreSQL they go in one pipeline, with the commit or before
 		// the first statement that needs them (db.FlushAppends), rather
 		// than a round trip each.
-		if err := db.AppendWrapped(ctx, tx, wrapInsertOrder, `INSERT INTO orders (id, customer_id, status, currency, total, paid, refunded, payment_method, policy_version, lang, placed_at, paid_at, updated_at)
-			VALUES ($1, $2, $3, $4, $5, $6, 0, $7, $8, $9, $10, $11, $10)`,
-			o.ID, o.CustomerID, o.Status, o.Total.Currency, o.Total.Minor, o.Paid.Minor, o.PaymentMethod, o.PolicyVersion, o.Lang, now, paidAt); err != nil {
-			return err
-		}
-		for i := range o.Lines {
-			if err := insertLine(ctx, tx, o.ID, o.Lines[i]); err != nil {
-				return err
-			}
-		}
-		// Read back only in later transactions (the card payment's, the
-		// order page): sent with the commit.
-		if err := db.AppendWrapped(ctx, tx, wrapInsertConsent, `INSERT INTO order_consents (order_id, required, immediate_performance, withdrawal_waiver, wording_version, lang, immediate_text, waiver_text, policy_version, at, ip, user_agent, terms_version)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
-			o.ID, consent.Required, consent.ImmediatePerformance, consent.WithdrawalWaiver, consent.WordingVersion, consent.Lang,
-			consent.ImmediateText, consent.WaiverText, consent.PolicyVersion, consent.At, consent.IP, consent.UserAgent, nullString(consent.TermsVersion)); err != nil {
+		if err := s.insertPlaced(ctx, tx, o, consent, now, paidAt); err != nil {
 			return err
 		}
 		if byCard {
@@ -336,16 +321,87 @@ func paidStatus(lines []Line) string {
 	return statusFor(after)
 }
 
+// insertPlaced writes a new order, its lines and its consent, appended
+// (db.Append): a statement that changes them must come after
+// db.FlushAppends. On PostgreSQL they are one statement (placeStatement),
+// which the server plans and runs once rather than once a row; the consent
+// (read back only in later transactions: the card payment's, the order
+// page) is part of it.
+func (s *Service) insertPlaced(ctx context.Context, tx *sql.Tx, o Order, consent Consent, now time.Time, paidAt any) error {
+	if s.db.Engine == db.Postgres {
+		args := make([]any, 0, placeFixedArgs+placeLineArgs*len(o.Lines))
+		args = append(args, o.ID, o.CustomerID, o.Status, o.Total.Currency, o.Total.Minor, o.Paid.Minor, o.PaymentMethod, o.PolicyVersion, o.Lang, now, paidAt,
+			consent.Required, consent.ImmediatePerformance, consent.WithdrawalWaiver, consent.WordingVersion, consent.Lang,
+			consent.ImmediateText, consent.WaiverText, consent.PolicyVersion, consent.At, consent.IP, consent.UserAgent, nullString(consent.TermsVersion))
+		for _, l := range o.Lines {
+			args = append(args, l.ID, l.Position, l.ProductID, l.ProductRevision, l.Kind, l.Name, l.UnitPrice.Minor, l.Quantity, l.Amount.Minor, processingUntil(l))
+		}
+		return db.AppendWrapped(ctx, tx, wrapInsertOrder, placeStatement(len(o.Lines)), args...)
+	}
+	if err := db.AppendWrapped(ctx, tx, wrapInsertOrder, `INSERT INTO orders (id, customer_id, status, currency, total, paid, refunded, payment_method, policy_version, lang, placed_at, paid_at, updated_at)
+		VALUES ($1, $2, $3, $4, $5, $6, 0, $7, $8, $9, $10, $11, $10)`,
+		o.ID, o.CustomerID, o.Status, o.Total.Currency, o.Total.Minor, o.Paid.Minor, o.PaymentMethod, o.PolicyVersion, o.Lang, now, paidAt); err != nil {
+		return err
+	}
+	for i := range o.Lines {
+		if err := insertLine(ctx, tx, o.ID, o.Lines[i]); err != nil {
+			return err
+		}
+	}
+	return db.AppendWrapped(ctx, tx, wrapInsertConsent, `INSERT INTO order_consents (order_id, required, immediate_performance, withdrawal_waiver, wording_version, lang, immediate_text, waiver_text, policy_version, at, ip, user_agent, terms_version)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
+		o.ID, consent.Required, consent.ImmediatePerformance, consent.WithdrawalWaiver, consent.WordingVersion, consent.Lang,
+		consent.ImmediateText, consent.WaiverText, consent.PolicyVersion, consent.At, consent.IP, consent.UserAgent, nullString(consent.TermsVersion))
+}
+
+// placeStatement's arguments: the order's and the consent's, then each
+// line's.
+const (
+	placeFixedArgs = 23
+	placeLineArgs  = 10
+)
+
+// placeStatements[n-1] is placeStatement(n), made once.
+var placeStatements = func() (q [maxLines]string) {
+	for n := range q {
+		var b strings.Builder
+		b.WriteString(`WITH placed AS (INSERT INTO orders (id, customer_id, status, currency, total, paid, refunded, payment_method, policy_version, lang, placed_at, paid_at, updated_at)
+		VALUES ($1, $2, $3, $4, $5, $6, 0, $7, $8, $9, $10, $11, $10)),
+	consented AS (INSERT INTO order_consents (order_id, required, immediate_performance, withdrawal_waiver, wording_version, lang, immediate_text, waiver_text, policy_version, at, ip, user_agent, terms_version)
+		VALUES ($1, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23))
+INSERT INTO order_lines (id, order_id, position, product_id, product_revision, kind, name, unit_price, quantity, delivered, amount, refunded, processing_until) VALUES `)
+		for i := range n + 1 {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			a := placeFixedArgs + placeLineArgs*i
+			fmt.Fprintf(&b, "($%d, $1, $%d, $%d, $%d, $%d, $%d, $%d, $%d, 0, $%d, 0, $%d)", a+1, a+2, a+3, a+4, a+5, a+6, a+7, a+8, a+9, a+10)
+		}
+		q[n] = b.String()
+	}
+	return q
+}()
+
+// placeStatement is the one statement that writes, on PostgreSQL, an order
+// with n lines (1 to maxLines), its lines and its consent. The foreign
+// keys from the lines and the consent to the order are checked at its
+// end, once the order is there.
+func placeStatement(n int) string { return placeStatements[n-1] }
+
+// processingUntil is a line's processing_until: NULL but for services.
+func processingUntil(l Line) any {
+	if l.ProcessingUntil.IsZero() {
+		return nil
+	}
+	return l.ProcessingUntil
+}
+
 // insertLine writes one line of a new order, appended (db.Append): a
 // statement that changes it must come after db.FlushAppends.
 func insertLine(ctx context.Context, tx *sql.Tx, orderID string, l Line) error {
-	var until any
-	if !l.ProcessingUntil.IsZero() {
-		until = l.ProcessingUntil
-	}
 	return db.AppendWrapped(ctx, tx, wrapInsertLine, `INSERT INTO order_lines (id, order_id, position, product_id, product_revision, kind, name, unit_price, quantity, delivered, amount, refunded, processing_until)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 0, $10, 0, $11)`,
-		l.ID, orderID, l.Position, l.ProductID, l.ProductRevision, l.Kind, l.Name, l.UnitPrice.Minor, l.Quantity, l.Amount.Minor, until)
+		l.ID, orderID, l.Position, l.ProductID, l.ProductRevision, l.Kind, l.Name, l.UnitPrice.Minor, l.Quantity, l.Amount.Minor, processingUntil(l))
 }
 
 // wrapper is wrapDB for op, for db.AppendWrapped.

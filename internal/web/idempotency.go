@@ -72,17 +72,20 @@ func (s *Server) idempotent(r *http.Request, callerID, route, key string, body [
 	}
 	// A cheap read first: a repeat is answered without running anything
 	// (the order might not even be possible any more, its balance spent).
-	out, err := s.Idempotency.Lookup(ctx, scope, key, hash)
+	looked, err := s.Idempotency.Lookup(ctx, scope, key, hash)
 	if err != nil {
 		return fail(err)
 	}
-	if out.Replay {
-		return replay(out)
+	if looked.Replay {
+		return replay(looked)
 	}
 	var stored []byte
 	o, err := place(func(ctx context.Context, tx *sql.Tx, o orders.Order) error {
 		stored, _ = json.Marshal(s.orderJSON(ctx, o))
-		out, err := s.Idempotency.SaveTx(ctx, tx, scope, key, hash, http.StatusCreated, stored)
+		// On PostgreSQL the key's claim usually goes with the order's rows,
+		// in their pipeline: a duplicate that committed first fails the
+		// transaction with ErrTaken (below) rather than answering here.
+		out, err := s.Idempotency.ClaimTx(ctx, tx, looked, scope, key, hash, http.StatusCreated, stored)
 		if err != nil {
 			return err
 		}
@@ -95,6 +98,14 @@ func (s *Server) idempotent(r *http.Request, callerID, route, key string, body [
 	var rep replayed
 	if errors.As(err, &rep) {
 		return replay(rep.out)
+	}
+	if errors.Is(err, idempotency.ErrTaken) {
+		// A duplicate claimed the key first, and committed: its answer.
+		out, err := s.Idempotency.Settle(ctx, scope, key, hash)
+		if err != nil {
+			return fail(err)
+		}
+		return replay(out)
 	}
 	if err != nil {
 		// A duplicate that ran beside the first can fail on what the first
