@@ -423,3 +423,25 @@ func TestContactNamesEveryWrongFieldWithARefusedFile(t *testing.T) {
 		t.Fatalf("%d tickets opened", len(ts))
 	}
 }
+
+// A customer with no orders, subscriptions or claims: the console's panel
+// said "Aucun." under each heading, masculine for "Commandes" and
+// "Réclamations" alike. Each now says what there is none of, in agreement.
+func TestTicketContextSaysWhatThereIsNoneOf(t *testing.T) {
+	h := apptest.Start(t)
+	_, anaClient := h.User(t, account.RoleCustomer, "ana@example.fr")
+	anaClient.PostForm("/contact", contactFields("Ana", "ana@example.fr", "Bonjour"))
+	tk := onlyTicket(t, h)
+	_, agent := h.User(t, account.RoleAgent, "agent@shop.test")
+
+	agent.PostForm("/lang", url.Values{"lang": {"fr"}})
+	page := agent.Get("/console/tickets/" + tk.ID)
+	mustContain(t, page, `<p id="context-no-orders">Aucune commande.</p>`,
+		`<p id="context-no-subscriptions">Aucun abonnement.</p>`, `<p id="context-no-claims">Aucune réclamation.</p>`)
+	if strings.Contains(page.Body, "<p>Aucun.</p>") {
+		t.Fatalf("the panel says Aucun. of orders or claims:\n%s", page.Body)
+	}
+	agent.PostForm("/lang", url.Values{"lang": {"en"}})
+	mustContain(t, agent.Get("/console/tickets/"+tk.ID), `<p id="context-no-orders">No orders.</p>`,
+		`<p id="context-no-subscriptions">No subscriptions.</p>`, `<p id="context-no-claims">No claims.</p>`)
+}
