@@ -73,3 +73,40 @@ func TestPlanPageLinksTheLiveSubscription(t *testing.T) {
 		})
 	}
 }
+
+// TestPlanPageSaysTheTrialIsSpent: the plan's page lists "Free trial: 7
+// days", and to a customer who had taken it with an earlier subscription
+// said "€9.90 to pay today" with no word why: the trial comes once per
+// plan. It now says so beside the schedule; a first subscriber, or a plan
+// without a trial, reads no such thing.
+func TestPlanPageSaysTheTrialIsSpent(t *testing.T) {
+	for _, tc := range []struct{ lang, now, spent string }{
+		{"fr", "à payer aujourd’hui", "L’essai gratuit n’est offert qu’une fois par formule\u00a0: vous en avez bénéficié lors d’un précédent abonnement."},
+		{"en", "to pay today", "The free trial comes once per plan: you had it with an earlier subscription."},
+	} {
+		t.Run(tc.lang, func(t *testing.T) {
+			h := apptest.Start(t)
+			trial, direct := newPlan(t, h, "essai", 990, 7), newPlan(t, h, "direct", 990, 0)
+			a, ac := h.User(t, account.RoleCustomer, "ana@example.fr")
+			credit(t, h, a, 5000)
+			ac.PostForm("/lang", url.Values{"lang": {tc.lang}})
+			if r := ac.Get("/shop/" + trial.Slug); strings.Contains(r.Body, "subscribe-trial-spent") {
+				t.Fatalf("a first subscriber is told the trial is spent:\n%s", r.Body)
+			}
+			subID := subscribeWithBalance(t, ac, h.Bearer(t, a.ID), trial.ID)
+			if r := ac.PostForm("/subscriptions/"+subID+"/cancel", url.Values{"mode": {"now"}, "cancel_key": {"cnk-1"}}); r.Status != http.StatusSeeOther {
+				t.Fatalf("cancel now: %d", r.Status)
+			}
+			mustContain(t, ac.Get("/shop/"+trial.Slug), tc.now, `<span id="subscribe-trial-spent">`+tc.spent+`</span></p>`)
+
+			// A plan without a trial has none to spend.
+			subID = subscribeWithBalance(t, ac, h.Bearer(t, a.ID), direct.ID)
+			if r := ac.PostForm("/subscriptions/"+subID+"/cancel", url.Values{"mode": {"now"}, "cancel_key": {"cnk-2"}}); r.Status != http.StatusSeeOther {
+				t.Fatalf("cancel now: %d", r.Status)
+			}
+			if r := ac.Get("/shop/" + direct.Slug); !strings.Contains(r.Body, tc.now) || strings.Contains(r.Body, "subscribe-trial-spent") {
+				t.Fatalf("a plan without a trial says the trial is spent:\n%s", r.Body)
+			}
+		})
+	}
+}
