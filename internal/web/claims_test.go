@@ -17,6 +17,7 @@ import (
 	"comptoir/internal/catalog"
 	"comptoir/internal/claims"
 	"comptoir/internal/config"
+	"comptoir/internal/localtime"
 	"comptoir/internal/mail"
 	"comptoir/internal/money"
 	"comptoir/internal/orders"
@@ -522,5 +523,70 @@ func TestWithdrawalFormOffersTheLinesStillWithdrawable(t *testing.T) {
 	cl, err := h.App.Claims.Get(ctx, strings.TrimPrefix(r.Location, "/claims/"))
 	if err != nil || cl.LineID != o.Lines[0].ID || cl.Decision.Outcome == "refused" {
 		t.Fatalf("withdrawal %+v %v", cl, err)
+	}
+}
+
+// Withdrawn from an order (its service partly delivered, so not entirely
+// refunded), the customer still read "You have 14 days after your order to
+// withdraw" and the button on the order's page; the confirm step offered
+// the withdrawal again and answered "this was already decided". The page
+// now says when the withdrawal was received and links it; the confirm
+// step, reached from a page kept open, leads to the order; on an order of
+// several lines, only the lines not withdrawn yet are offered.
+func TestOrderPageSaysTheWithdrawalWasReceived(t *testing.T) {
+	h := apptest.Start(t)
+	ctx := context.Background()
+	u, c := h.User(t, account.RoleCustomer, "ana@example.fr")
+	c.PostForm("/lang", url.Values{"lang": {"fr"}})
+	o := buyAndDeliver(t, h, u, 40)
+	r := c.PostForm("/orders/"+o.ID+"/withdraw", url.Values{"withdraw_key": {"wdk_1"}})
+	if r.Status != http.StatusSeeOther {
+		t.Fatalf("withdraw: %d %s", r.Status, r.Body)
+	}
+	claimPage := r.Location
+	cl, err := h.App.Claims.Get(ctx, strings.TrimPrefix(claimPage, "/claims/"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	page := c.Get("/orders/" + o.ID)
+	mustContain(t, page, `<p id="withdrawal-received">Votre rétractation de cette commande a été reçue le `+localtime.UTC.Time(cl.FiledAt, "fr")+
+		`. <a href="`+claimPage+`" id="withdrawal-claim">Voir sa décision</a></p>`)
+	if strings.Contains(page.Body, `id="withdraw-start"`) {
+		t.Fatalf("the order's page offers the withdrawal again:\n%s", page.Body)
+	}
+	if r := c.Get("/orders/" + o.ID + "/withdraw"); r.Status != http.StatusSeeOther || r.Location != "/orders/"+o.ID {
+		t.Fatalf("the confirm step once withdrawn: %d %q", r.Status, r.Location)
+	}
+	again := c.PostForm("/orders/"+o.ID+"/withdraw", url.Values{"withdraw_key": {"wdk_2"}})
+	if again.Status < 400 || strings.Contains(again.Body, `id="withdraw-confirm"`) {
+		t.Fatalf("withdrawing again: %d, form shown %v", again.Status, strings.Contains(again.Body, `id="withdraw-confirm"`))
+	}
+	c.PostForm("/lang", url.Values{"lang": {"en"}})
+	mustContain(t, c.Get("/orders/"+o.ID), `Your withdrawal from this order was received on `, `See its decision</a>`)
+
+	// Two lines: the first withdrawn, the second is still offered, alone.
+	a, ac := h.User(t, account.RoleCustomer, "ben@example.fr")
+	svc, other := newService(t, h, "posts", 25), newService(t, h, "words", 25)
+	credit(t, h, a, 10000)
+	two, err := h.App.Orders.Place(ctx, orders.PlaceInput{CustomerID: a.ID, Lines: []orders.LineInput{{ProductID: svc.ID, Quantity: 10}, {ProductID: other.ID, Quantity: 10}},
+		Payment: orders.PayBalance, ImmediatePerformance: true, WithdrawalWaiver: true, Lang: "en"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Partly delivered: the withdrawals leave it paid in part.
+	if two, err = h.App.Orders.RecordDelivery(ctx, deliveryOf(two.ID, two.Lines[0].ID, 4)); err != nil {
+		t.Fatal(err)
+	}
+	if r := ac.PostForm("/orders/"+two.ID+"/withdraw", url.Values{"withdraw_key": {"wdk_3"}, "line_id": {two.Lines[0].ID}}); r.Status != http.StatusSeeOther {
+		t.Fatalf("withdraw from the first line: %d %s", r.Status, r.Body)
+	}
+	mustContain(t, ac.Get("/orders/"+two.ID), `id="withdraw-start"`)
+	confirm := ac.Get("/orders/" + two.ID + "/withdraw")
+	mustContain(t, confirm, `<input type="hidden" name="line_id" value="`+two.Lines[1].ID+`">`)
+	if r := ac.PostForm("/orders/"+two.ID+"/withdraw", url.Values{"withdraw_key": {formKey(t, confirm, "withdraw_key")}, "line_id": {two.Lines[1].ID}}); r.Status != http.StatusSeeOther {
+		t.Fatalf("withdraw from the second line: %d %s", r.Status, r.Body)
+	}
+	if p := ac.Get("/orders/" + two.ID); strings.Contains(p.Body, `id="withdraw-start"`) || !strings.Contains(p.Body, `id="withdrawal-received"`) {
+		t.Fatalf("withdrawn from both lines, the order's page:\n%s", p.Body)
 	}
 }

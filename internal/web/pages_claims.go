@@ -178,9 +178,14 @@ func (s *Server) withdrawLines(ctx context.Context, o orders.Order) ([]orders.Li
 	if err != nil && !errors.Is(err, orders.ErrNotFound) {
 		return nil, err
 	}
+	cls, _, err := s.Claims.List(ctx, claims.ListFilter{OrderID: o.ID})
+	if err != nil {
+		return nil, err
+	}
+	withdrawn := withdrawalsByLine(cls)
 	var open []orders.Line
 	for _, l := range o.Lines {
-		if !claims.WithdrawalEnded(l, c) {
+		if _, done := withdrawn[l.ID]; !done && !claims.WithdrawalEnded(l, c) {
 			open = append(open, l)
 		}
 	}
@@ -207,6 +212,17 @@ func (s *Server) withdrawConfirm(w http.ResponseWriter, r *http.Request) {
 	}
 	if err != nil {
 		s.serverError(w, r, err)
+		return
+	}
+	cls, _, err := s.Claims.List(r.Context(), claims.ListFilter{OrderID: o.ID})
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	if _, ok := withdrawnFromAll(o, cls); ok {
+		// Withdrawn already (a page kept open, the browser's back): the
+		// order's page says when, and links the withdrawal.
+		http.Redirect(w, r, "/orders/"+o.ID, http.StatusSeeOther)
 		return
 	}
 	lines, err := s.withdrawLines(r.Context(), o)
@@ -264,7 +280,17 @@ func (s *Server) withdrawRefused(w http.ResponseWriter, r *http.Request, err err
 		s.serverError(w, r, lerr)
 		return
 	}
-	v := s.newView(r, "claim.withdraw.title", withdrawData{Order: o, Open: s.withdrawalOpen(state(r).user, o), Lines: lines})
+	open := s.withdrawalOpen(state(r).user, o)
+	if open {
+		cls, _, err := s.Claims.List(r.Context(), claims.ListFilter{OrderID: o.ID})
+		if err != nil {
+			s.serverError(w, r, err)
+			return
+		}
+		_, withdrawn := withdrawnFromAll(o, cls)
+		open = !withdrawn
+	}
+	v := s.newView(r, "claim.withdraw.title", withdrawData{Order: o, Open: open, Lines: lines})
 	v.Form = r.PostForm
 	v.Errors = map[string]string{"form": s.Messages.T(v.Lang, "claim.error."+claims.Code(err))}
 	s.render(w, r, status, "withdraw", v)
