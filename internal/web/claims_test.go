@@ -590,3 +590,29 @@ func TestOrderPageSaysTheWithdrawalWasReceived(t *testing.T) {
 		t.Fatalf("withdrawn from both lines, the order's page:\n%s", p.Body)
 	}
 }
+
+// The console's claim page listed a claim's refunds as the customer's page
+// does, "6,50 € — sur votre solde": the agent read that the money went to
+// their own balance. The console now says whose: the customer's.
+func TestConsoleClaimSaysWhoseBalanceWasRefunded(t *testing.T) {
+	h := apptest.Start(t)
+	u, c := h.User(t, account.RoleCustomer, "ana@example.fr")
+	o := buyAndDeliver(t, h, u, 40)
+	h.Clock.Advance(73 * time.Hour)
+	r := c.PostForm("/orders/"+o.ID+"/claims", url.Values{"kind": {"non_delivery"}, "message": {"Il en manque."}})
+	if r.Status != http.StatusSeeOther {
+		t.Fatalf("file: %d %s", r.Status, r.Body)
+	}
+	claimID := strings.TrimPrefix(r.Location, "/claims/")
+	c.PostForm("/lang", url.Values{"lang": {"fr"}})
+	mustContain(t, c.Get(r.Location), "15,00\u00a0€ — sur votre solde — ")
+	_, agent := h.User(t, account.RoleAgent, "agent@example.fr")
+	agent.PostForm("/lang", url.Values{"lang": {"fr"}})
+	page := agent.Get("/console/claims/" + claimID)
+	mustContain(t, page, "15,00\u00a0€ — sur le solde du client — ")
+	if strings.Contains(page.Body, "votre solde") {
+		t.Fatalf("the console calls the customer's balance the agent's:\n%s", page.Body)
+	}
+	agent.PostForm("/lang", url.Values{"lang": {"en"}})
+	mustContain(t, agent.Get("/console/claims/"+claimID), "€15.00 — to the customer’s balance — ")
+}
