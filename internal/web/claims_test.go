@@ -187,8 +187,9 @@ func TestWithdrawalButtonConfirmAndAcknowledgement(t *testing.T) {
 	if strings.Contains(c.Get("/orders/"+o.ID).Body, `id="withdraw-start"`) {
 		t.Fatal("the withdrawal button shows after 14 days")
 	}
-	if r := c.Get("/orders/" + o.ID + "/withdraw"); r.Status != http.StatusNotFound {
-		t.Fatalf("the confirm step after 14 days: %d", r.Status)
+	if r := c.Get("/orders/" + o.ID + "/withdraw"); r.Status != http.StatusOK || strings.Contains(r.Body, `id="withdraw-confirm"`) ||
+		!strings.Contains(r.Body, `id="form-error">The withdrawal period of this order ended on `) {
+		t.Fatalf("the confirm step after 14 days: %d\n%s", r.Status, r.Body)
 	}
 }
 
@@ -250,8 +251,9 @@ func TestNoWithdrawalButtonForABusinessCustomer(t *testing.T) {
 	if strings.Contains(page.Body, `id="withdraw-start"`) {
 		t.Error("a business customer's order page offers a withdrawal")
 	}
-	if r := c.Get("/orders/" + o.ID + "/withdraw"); r.Status != http.StatusNotFound {
-		t.Errorf("withdrawal confirm step for a business customer: %d", r.Status)
+	if r := c.Get("/orders/" + o.ID + "/withdraw"); r.Status != http.StatusOK || strings.Contains(r.Body, `id="withdraw-confirm"`) ||
+		!strings.Contains(r.Body, `<p class="error" role="alert" id="form-error">Le droit de rétractation protège les consommateurs`) {
+		t.Errorf("withdrawal confirm step for a business customer: %d\n%s", r.Status, r.Body)
 	}
 }
 
@@ -615,4 +617,43 @@ func TestConsoleClaimSaysWhoseBalanceWasRefunded(t *testing.T) {
 	}
 	agent.PostForm("/lang", url.Values{"lang": {"en"}})
 	mustContain(t, agent.Get("/console/claims/"+claimID), "€15.00 — to the customer’s balance — ")
+}
+
+// The confirm step of a withdrawal the order no longer allows (a page kept
+// open past the period, a bookmark) answered "Page introuvable: the page
+// you are looking for does not exist", though the order and the page did.
+// It now says why, in the customer's language, with the way back to the
+// order: the period's end, an order refunded in full. (A business
+// customer's: TestNoWithdrawalButtonForABusinessCustomer.)
+func TestWithdrawConfirmSaysWhyItIsClosed(t *testing.T) {
+	h := apptest.Start(t)
+	ctx := context.Background()
+	u, c := h.User(t, account.RoleCustomer, "ana@example.fr")
+	c.PostForm("/lang", url.Values{"lang": {"fr"}})
+	o := buyAndDeliver(t, h, u, 40)
+	full, err := h.App.Orders.Place(ctx, orders.PlaceInput{CustomerID: u.ID, Lines: []orders.LineInput{{ProductID: o.Lines[0].ProductID, Quantity: 10}},
+		Payment: orders.PayBalance, ImmediatePerformance: true, WithdrawalWaiver: true, Lang: "fr"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.App.Claims.File(ctx, claims.FileInput{Kind: policy.Withdrawal, CustomerID: u.ID, OrderID: full.ID, Actor: u.Actor()}); err != nil {
+		t.Fatal(err)
+	}
+	back := func(id string) string { return `<a href="/orders/` + id + `" id="withdraw-back">` }
+	r := c.Get("/orders/" + full.ID + "/withdraw")
+	if r.Status != http.StatusOK || strings.Contains(r.Body, `id="withdraw-confirm"`) {
+		t.Fatalf("an order refunded in full: %d\n%s", r.Status, r.Body)
+	}
+	mustContain(t, r, `id="form-error">Cette commande est entièrement remboursée`+"\u00a0"+`: il ne reste rien dont vous rétracter.</p>`, back(full.ID))
+
+	deadline := claims.WithdrawalDeadline(nil, o.PlacedAt)
+	h.Clock.Advance(16 * 24 * time.Hour)
+	r = c.Get("/orders/" + o.ID + "/withdraw")
+	if r.Status != http.StatusOK || strings.Contains(r.Body, `id="withdraw-confirm"`) {
+		t.Fatalf("past the period: %d\n%s", r.Status, r.Body)
+	}
+	mustContain(t, r, `id="form-error">Le délai de rétractation de cette commande a pris fin le `+localtime.UTC.Time(deadline, "fr")+`.`, back(o.ID))
+	if r := c.Get("/orders/ord_00000000000000000000000000/withdraw"); r.Status != http.StatusNotFound {
+		t.Fatalf("an order that does not exist: %d", r.Status)
+	}
 }

@@ -203,15 +203,42 @@ func (s *Server) withdrawalOpen(u *account.User, o orders.Order) bool {
 	return u != nil && u.CustomerType != account.CustomerBusiness && s.Claims.WithdrawalOpen(o, s.Clock.Now())
 }
 
+// withdrawClosedReason says, in lang, why customer u cannot withdraw from
+// o (withdrawalOpen is false).
+func (s *Server) withdrawClosedReason(lang string, u *account.User, o orders.Order) string {
+	switch {
+	case u.CustomerType == account.CustomerBusiness:
+		return s.Messages.T(lang, "claim.withdraw.business")
+	case o.PaidAt.IsZero() || o.Status == orders.StatusCanceled:
+		return s.Messages.T(lang, "claim.error.order_not_paid")
+	case o.Status == orders.StatusRefunded:
+		return s.Messages.T(lang, "claim.withdraw.refunded")
+	}
+	if d := s.Claims.WithdrawalDeadlineOf(o); !d.IsZero() {
+		return s.Messages.TPairs(lang, "claim.withdraw.period_over", "Date", s.Zone.Time(d, lang))
+	}
+	return s.Messages.T(lang, "claim.withdraw.no_right")
+}
+
 // withdrawConfirm is the confirm step of the withdrawal button.
 func (s *Server) withdrawConfirm(w http.ResponseWriter, r *http.Request) {
-	o, err := s.Orders.GetForCustomer(r.Context(), state(r).user.ID, r.PathValue("id"))
-	if errors.Is(err, orders.ErrNotFound) || (err == nil && !s.withdrawalOpen(state(r).user, o)) {
+	u := state(r).user
+	o, err := s.Orders.GetForCustomer(r.Context(), u.ID, r.PathValue("id"))
+	if errors.Is(err, orders.ErrNotFound) {
 		s.notFound(w, r)
 		return
 	}
 	if err != nil {
 		s.serverError(w, r, err)
+		return
+	}
+	if !s.withdrawalOpen(u, o) {
+		// The page exists, the right does not (any more): say why, with
+		// the way back to the order, rather than "page not found" (a page
+		// kept open past the period, a bookmark).
+		v := s.newView(r, "claim.withdraw.title", withdrawData{Order: o})
+		v.Errors = map[string]string{"form": s.withdrawClosedReason(v.Lang, u, o)}
+		s.render(w, r, http.StatusOK, "withdraw", v)
 		return
 	}
 	cls, _, err := s.Claims.List(r.Context(), claims.ListFilter{OrderID: o.ID})
