@@ -657,3 +657,32 @@ func TestWithdrawConfirmSaysWhyItIsClosed(t *testing.T) {
 		t.Fatalf("an order that does not exist: %d", r.Status)
 	}
 }
+
+// A claim sent while one of its kind is open on that line was refused with
+// "A claim of this kind is already open for this order." and the text kept,
+// but no way to that claim, where the customer could add to it. The
+// refusal now links it.
+func TestDuplicateClaimLinksTheOpenOne(t *testing.T) {
+	h := apptest.Start(t)
+	u, c := h.User(t, account.RoleCustomer, "ana@example.fr")
+	c.PostForm("/lang", url.Values{"lang": {"fr"}})
+	o := buyAndDeliver(t, h, u, 40)
+	r := c.PostForm("/orders/"+o.ID+"/claims", url.Values{"kind": {"dissatisfied"}, "message": {"Pas satisfaite."}})
+	if r.Status != http.StatusSeeOther {
+		t.Fatalf("file: %d %s", r.Status, r.Body)
+	}
+	first := r.Location
+	again := c.PostForm("/orders/"+o.ID+"/claims", url.Values{"kind": {"dissatisfied"}, "message": {"Texte à garder."}})
+	if again.Status != http.StatusConflict {
+		t.Fatalf("a second open claim of one kind: %d", again.Status)
+	}
+	mustContain(t, again, `Une réclamation de ce type est déjà ouverte pour cette commande. <a href="`+first+`" id="claim-open-link">Compléter cette réclamation</a></p>`,
+		`>Texte à garder.</textarea>`)
+	c.PostForm("/lang", url.Values{"lang": {"en"}})
+	mustContain(t, c.PostForm("/orders/"+o.ID+"/claims", url.Values{"kind": {"dissatisfied"}, "message": {"Again."}}),
+		`<a href="`+first+`" id="claim-open-link">Add to that claim</a>`)
+	// Another kind is filed as before.
+	if r := c.PostForm("/orders/"+o.ID+"/claims", url.Values{"kind": {"not_as_described"}, "message": {"Not as described."}}); r.Status != http.StatusSeeOther {
+		t.Fatalf("another kind: %d %s", r.Status, r.Body)
+	}
+}

@@ -145,6 +145,20 @@ func (s *Server) fileClaimFailed(w http.ResponseWriter, r *http.Request, err err
 	}
 	v.Form = r.PostForm
 	v.Errors = map[string]string{"claim": s.Messages.T(v.Lang, "claim.error."+code)}
+	if code == "claim_already_open" {
+		d := v.Data.(orderData)
+		line := r.PostForm.Get("line_id")
+		if line == "" && len(d.Order.Lines) == 1 {
+			line = d.Order.Lines[0].ID
+		}
+		for _, c := range d.Claims {
+			if c.Status == claims.StatusOpen && string(c.Kind) == r.PostForm.Get("kind") && c.LineID == line {
+				d.OpenClaim = c.ID
+				break
+			}
+		}
+		v.Data = d
+	}
 	s.render(w, r, status, "order", v)
 }
 

@@ -53,6 +53,10 @@ type orderData struct {
 	// says when it was received and links it rather than offer the
 	// button again, which led only to a refusal.
 	Withdrawn *claims.Claim
+	// OpenClaim: a claim the customer sent is refused because one of its
+	// kind is open on that line already; this is that one, which the
+	// refusal links so that they can add to it.
+	OpenClaim string
 	Claims    []claims.Claim
 	// Invoices are the order's invoice and credit notes.
 	Invoices []invoices.Invoice
