@@ -100,3 +100,14 @@ func (s *Service) WithdrawalOpen(o orders.Order, now time.Time) bool {
 	}
 	return WithdrawalOpenUnder(p, o, now)
 }
+
+// WithdrawalDeadlineOf is WithdrawalDeadline under the policy version o's
+// customer accepted (the default policy when this store cannot load it),
+// for a page that says when the period ended.
+func (s *Service) WithdrawalDeadlineOf(o orders.Order) time.Time {
+	p, err := s.policy(o.PolicyVersion)
+	if err != nil {
+		p = nil
+	}
+	return WithdrawalDeadline(p, o.PlacedAt)
+}

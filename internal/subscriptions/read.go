@@ -78,6 +78,21 @@ func (s *Service) GetForCustomer(ctx context.Context, customerID, subID string) 
 	return sub, nil
 }
 
+// Live returns customerID's subscription to the plan productID that is not
+// canceled, if any: the one that stops them subscribing to it again (the
+// unique index subscriptions_one_live_per_plan, ErrAlreadySubscribed).
+func (s *Service) Live(ctx context.Context, customerID, productID string) (Subscription, bool, error) {
+	sub, err := scanSubscription(s.db.Read.QueryRowContext(ctx, `SELECT `+subscriptionColumns+` FROM subscriptions
+		WHERE customer_id = $1 AND product_id = $2 AND status <> 'canceled'`, customerID, productID))
+	if errors.Is(err, sql.ErrNoRows) {
+		return Subscription{}, false, nil
+	}
+	if err != nil {
+		return Subscription{}, false, wrapDB("live subscription", err)
+	}
+	return sub, true, nil
+}
+
 // ListFilter selects subscriptions for a page.
 type ListFilter struct {
 	CustomerID string // only this customer's; empty for all (agents)

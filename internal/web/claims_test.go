@@ -17,6 +17,7 @@ import (
 	"comptoir/internal/catalog"
 	"comptoir/internal/claims"
 	"comptoir/internal/config"
+	"comptoir/internal/localtime"
 	"comptoir/internal/mail"
 	"comptoir/internal/money"
 	"comptoir/internal/orders"
@@ -186,8 +187,9 @@ func TestWithdrawalButtonConfirmAndAcknowledgement(t *testing.T) {
 	if strings.Contains(c.Get("/orders/"+o.ID).Body, `id="withdraw-start"`) {
 		t.Fatal("the withdrawal button shows after 14 days")
 	}
-	if r := c.Get("/orders/" + o.ID + "/withdraw"); r.Status != http.StatusNotFound {
-		t.Fatalf("the confirm step after 14 days: %d", r.Status)
+	if r := c.Get("/orders/" + o.ID + "/withdraw"); r.Status != http.StatusOK || strings.Contains(r.Body, `id="withdraw-confirm"`) ||
+		!strings.Contains(r.Body, `id="form-error">The withdrawal period of this order ended on `) {
+		t.Fatalf("the confirm step after 14 days: %d\n%s", r.Status, r.Body)
 	}
 }
 
@@ -249,8 +251,9 @@ func TestNoWithdrawalButtonForABusinessCustomer(t *testing.T) {
 	if strings.Contains(page.Body, `id="withdraw-start"`) {
 		t.Error("a business customer's order page offers a withdrawal")
 	}
-	if r := c.Get("/orders/" + o.ID + "/withdraw"); r.Status != http.StatusNotFound {
-		t.Errorf("withdrawal confirm step for a business customer: %d", r.Status)
+	if r := c.Get("/orders/" + o.ID + "/withdraw"); r.Status != http.StatusOK || strings.Contains(r.Body, `id="withdraw-confirm"`) ||
+		!strings.Contains(r.Body, `<p class="error" role="alert" id="form-error">Le droit de rétractation protège les consommateurs`) {
+		t.Errorf("withdrawal confirm step for a business customer: %d\n%s", r.Status, r.Body)
 	}
 }
 
@@ -522,5 +525,164 @@ func TestWithdrawalFormOffersTheLinesStillWithdrawable(t *testing.T) {
 	cl, err := h.App.Claims.Get(ctx, strings.TrimPrefix(r.Location, "/claims/"))
 	if err != nil || cl.LineID != o.Lines[0].ID || cl.Decision.Outcome == "refused" {
 		t.Fatalf("withdrawal %+v %v", cl, err)
+	}
+}
+
+// Withdrawn from an order (its service partly delivered, so not entirely
+// refunded), the customer still read "You have 14 days after your order to
+// withdraw" and the button on the order's page; the confirm step offered
+// the withdrawal again and answered "this was already decided". The page
+// now says when the withdrawal was received and links it; the confirm
+// step, reached from a page kept open, leads to the order; on an order of
+// several lines, only the lines not withdrawn yet are offered.
+func TestOrderPageSaysTheWithdrawalWasReceived(t *testing.T) {
+	h := apptest.Start(t)
+	ctx := context.Background()
+	u, c := h.User(t, account.RoleCustomer, "ana@example.fr")
+	c.PostForm("/lang", url.Values{"lang": {"fr"}})
+	o := buyAndDeliver(t, h, u, 40)
+	r := c.PostForm("/orders/"+o.ID+"/withdraw", url.Values{"withdraw_key": {"wdk_1"}})
+	if r.Status != http.StatusSeeOther {
+		t.Fatalf("withdraw: %d %s", r.Status, r.Body)
+	}
+	claimPage := r.Location
+	cl, err := h.App.Claims.Get(ctx, strings.TrimPrefix(claimPage, "/claims/"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	page := c.Get("/orders/" + o.ID)
+	mustContain(t, page, `<p id="withdrawal-received">Votre rétractation de cette commande a été reçue le `+localtime.UTC.Time(cl.FiledAt, "fr")+
+		`. <a href="`+claimPage+`" id="withdrawal-claim">Voir sa décision</a></p>`)
+	if strings.Contains(page.Body, `id="withdraw-start"`) {
+		t.Fatalf("the order's page offers the withdrawal again:\n%s", page.Body)
+	}
+	if r := c.Get("/orders/" + o.ID + "/withdraw"); r.Status != http.StatusSeeOther || r.Location != "/orders/"+o.ID {
+		t.Fatalf("the confirm step once withdrawn: %d %q", r.Status, r.Location)
+	}
+	again := c.PostForm("/orders/"+o.ID+"/withdraw", url.Values{"withdraw_key": {"wdk_2"}})
+	if again.Status < 400 || strings.Contains(again.Body, `id="withdraw-confirm"`) {
+		t.Fatalf("withdrawing again: %d, form shown %v", again.Status, strings.Contains(again.Body, `id="withdraw-confirm"`))
+	}
+	c.PostForm("/lang", url.Values{"lang": {"en"}})
+	mustContain(t, c.Get("/orders/"+o.ID), `Your withdrawal from this order was received on `, `See its decision</a>`)
+
+	// Two lines: the first withdrawn, the second is still offered, alone.
+	a, ac := h.User(t, account.RoleCustomer, "ben@example.fr")
+	svc, other := newService(t, h, "posts", 25), newService(t, h, "words", 25)
+	credit(t, h, a, 10000)
+	two, err := h.App.Orders.Place(ctx, orders.PlaceInput{CustomerID: a.ID, Lines: []orders.LineInput{{ProductID: svc.ID, Quantity: 10}, {ProductID: other.ID, Quantity: 10}},
+		Payment: orders.PayBalance, ImmediatePerformance: true, WithdrawalWaiver: true, Lang: "en"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Partly delivered: the withdrawals leave it paid in part.
+	if two, err = h.App.Orders.RecordDelivery(ctx, deliveryOf(two.ID, two.Lines[0].ID, 4)); err != nil {
+		t.Fatal(err)
+	}
+	if r := ac.PostForm("/orders/"+two.ID+"/withdraw", url.Values{"withdraw_key": {"wdk_3"}, "line_id": {two.Lines[0].ID}}); r.Status != http.StatusSeeOther {
+		t.Fatalf("withdraw from the first line: %d %s", r.Status, r.Body)
+	}
+	mustContain(t, ac.Get("/orders/"+two.ID), `id="withdraw-start"`)
+	confirm := ac.Get("/orders/" + two.ID + "/withdraw")
+	mustContain(t, confirm, `<input type="hidden" name="line_id" value="`+two.Lines[1].ID+`">`)
+	if r := ac.PostForm("/orders/"+two.ID+"/withdraw", url.Values{"withdraw_key": {formKey(t, confirm, "withdraw_key")}, "line_id": {two.Lines[1].ID}}); r.Status != http.StatusSeeOther {
+		t.Fatalf("withdraw from the second line: %d %s", r.Status, r.Body)
+	}
+	if p := ac.Get("/orders/" + two.ID); strings.Contains(p.Body, `id="withdraw-start"`) || !strings.Contains(p.Body, `id="withdrawal-received"`) {
+		t.Fatalf("withdrawn from both lines, the order's page:\n%s", p.Body)
+	}
+}
+
+// The console's claim page listed a claim's refunds as the customer's page
+// does, "6,50 € — sur votre solde": the agent read that the money went to
+// their own balance. The console now says whose: the customer's.
+func TestConsoleClaimSaysWhoseBalanceWasRefunded(t *testing.T) {
+	h := apptest.Start(t)
+	u, c := h.User(t, account.RoleCustomer, "ana@example.fr")
+	o := buyAndDeliver(t, h, u, 40)
+	h.Clock.Advance(73 * time.Hour)
+	r := c.PostForm("/orders/"+o.ID+"/claims", url.Values{"kind": {"non_delivery"}, "message": {"Il en manque."}})
+	if r.Status != http.StatusSeeOther {
+		t.Fatalf("file: %d %s", r.Status, r.Body)
+	}
+	claimID := strings.TrimPrefix(r.Location, "/claims/")
+	c.PostForm("/lang", url.Values{"lang": {"fr"}})
+	mustContain(t, c.Get(r.Location), "15,00\u00a0€ — sur votre solde — ")
+	_, agent := h.User(t, account.RoleAgent, "agent@example.fr")
+	agent.PostForm("/lang", url.Values{"lang": {"fr"}})
+	page := agent.Get("/console/claims/" + claimID)
+	mustContain(t, page, "15,00\u00a0€ — sur le solde du client — ")
+	if strings.Contains(page.Body, "votre solde") {
+		t.Fatalf("the console calls the customer's balance the agent's:\n%s", page.Body)
+	}
+	agent.PostForm("/lang", url.Values{"lang": {"en"}})
+	mustContain(t, agent.Get("/console/claims/"+claimID), "€15.00 — to the customer’s balance — ")
+}
+
+// The confirm step of a withdrawal the order no longer allows (a page kept
+// open past the period, a bookmark) answered "Page introuvable: the page
+// you are looking for does not exist", though the order and the page did.
+// It now says why, in the customer's language, with the way back to the
+// order: the period's end, an order refunded in full. (A business
+// customer's: TestNoWithdrawalButtonForABusinessCustomer.)
+func TestWithdrawConfirmSaysWhyItIsClosed(t *testing.T) {
+	h := apptest.Start(t)
+	ctx := context.Background()
+	u, c := h.User(t, account.RoleCustomer, "ana@example.fr")
+	c.PostForm("/lang", url.Values{"lang": {"fr"}})
+	o := buyAndDeliver(t, h, u, 40)
+	full, err := h.App.Orders.Place(ctx, orders.PlaceInput{CustomerID: u.ID, Lines: []orders.LineInput{{ProductID: o.Lines[0].ProductID, Quantity: 10}},
+		Payment: orders.PayBalance, ImmediatePerformance: true, WithdrawalWaiver: true, Lang: "fr"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.App.Claims.File(ctx, claims.FileInput{Kind: policy.Withdrawal, CustomerID: u.ID, OrderID: full.ID, Actor: u.Actor()}); err != nil {
+		t.Fatal(err)
+	}
+	back := func(id string) string { return `<a href="/orders/` + id + `" id="withdraw-back">` }
+	r := c.Get("/orders/" + full.ID + "/withdraw")
+	if r.Status != http.StatusOK || strings.Contains(r.Body, `id="withdraw-confirm"`) {
+		t.Fatalf("an order refunded in full: %d\n%s", r.Status, r.Body)
+	}
+	mustContain(t, r, `id="form-error">Cette commande est entièrement remboursée`+"\u00a0"+`: il ne reste rien dont vous rétracter.</p>`, back(full.ID))
+
+	deadline := claims.WithdrawalDeadline(nil, o.PlacedAt)
+	h.Clock.Advance(16 * 24 * time.Hour)
+	r = c.Get("/orders/" + o.ID + "/withdraw")
+	if r.Status != http.StatusOK || strings.Contains(r.Body, `id="withdraw-confirm"`) {
+		t.Fatalf("past the period: %d\n%s", r.Status, r.Body)
+	}
+	mustContain(t, r, `id="form-error">Le délai de rétractation de cette commande a pris fin le `+localtime.UTC.Time(deadline, "fr")+`.`, back(o.ID))
+	if r := c.Get("/orders/ord_00000000000000000000000000/withdraw"); r.Status != http.StatusNotFound {
+		t.Fatalf("an order that does not exist: %d", r.Status)
+	}
+}
+
+// A claim sent while one of its kind is open on that line was refused with
+// "A claim of this kind is already open for this order." and the text kept,
+// but no way to that claim, where the customer could add to it. The
+// refusal now links it.
+func TestDuplicateClaimLinksTheOpenOne(t *testing.T) {
+	h := apptest.Start(t)
+	u, c := h.User(t, account.RoleCustomer, "ana@example.fr")
+	c.PostForm("/lang", url.Values{"lang": {"fr"}})
+	o := buyAndDeliver(t, h, u, 40)
+	r := c.PostForm("/orders/"+o.ID+"/claims", url.Values{"kind": {"dissatisfied"}, "message": {"Pas satisfaite."}})
+	if r.Status != http.StatusSeeOther {
+		t.Fatalf("file: %d %s", r.Status, r.Body)
+	}
+	first := r.Location
+	again := c.PostForm("/orders/"+o.ID+"/claims", url.Values{"kind": {"dissatisfied"}, "message": {"Texte à garder."}})
+	if again.Status != http.StatusConflict {
+		t.Fatalf("a second open claim of one kind: %d", again.Status)
+	}
+	mustContain(t, again, `Une réclamation de ce type est déjà ouverte pour cette commande. <a href="`+first+`" id="claim-open-link">Compléter cette réclamation</a></p>`,
+		`>Texte à garder.</textarea>`)
+	c.PostForm("/lang", url.Values{"lang": {"en"}})
+	mustContain(t, c.PostForm("/orders/"+o.ID+"/claims", url.Values{"kind": {"dissatisfied"}, "message": {"Again."}}),
+		`<a href="`+first+`" id="claim-open-link">Add to that claim</a>`)
+	// Another kind is filed as before.
+	if r := c.PostForm("/orders/"+o.ID+"/claims", url.Values{"kind": {"not_as_described"}, "message": {"Not as described."}}); r.Status != http.StatusSeeOther {
+		t.Fatalf("another kind: %d %s", r.Status, r.Body)
 	}
 }

@@ -423,3 +423,54 @@ func TestContactNamesEveryWrongFieldWithARefusedFile(t *testing.T) {
 		t.Fatalf("%d tickets opened", len(ts))
 	}
 }
+
+// A customer with no orders, subscriptions or claims: the console's panel
+// said "Aucun." under each heading, masculine for "Commandes" and
+// "Réclamations" alike. Each now says what there is none of, in agreement.
+func TestTicketContextSaysWhatThereIsNoneOf(t *testing.T) {
+	h := apptest.Start(t)
+	_, anaClient := h.User(t, account.RoleCustomer, "ana@example.fr")
+	anaClient.PostForm("/contact", contactFields("Ana", "ana@example.fr", "Bonjour"))
+	tk := onlyTicket(t, h)
+	_, agent := h.User(t, account.RoleAgent, "agent@shop.test")
+
+	agent.PostForm("/lang", url.Values{"lang": {"fr"}})
+	page := agent.Get("/console/tickets/" + tk.ID)
+	mustContain(t, page, `<p id="context-no-orders">Aucune commande.</p>`,
+		`<p id="context-no-subscriptions">Aucun abonnement.</p>`, `<p id="context-no-claims">Aucune réclamation.</p>`)
+	if strings.Contains(page.Body, "<p>Aucun.</p>") {
+		t.Fatalf("the panel says Aucun. of orders or claims:\n%s", page.Body)
+	}
+	agent.PostForm("/lang", url.Values{"lang": {"en"}})
+	mustContain(t, agent.Get("/console/tickets/"+tk.ID), `<p id="context-no-orders">No orders.</p>`,
+		`<p id="context-no-subscriptions">No subscriptions.</p>`, `<p id="context-no-claims">No claims.</p>`)
+}
+
+// A subscription cancelled for the end of its period, then stopped at
+// once, was listed beside the customer's tickets as "Ended · … · ends at
+// the end of the period": it had ended already. Only a subscription
+// still running says when it ends.
+func TestTicketContextSaysNoEndOfAnEndedSubscription(t *testing.T) {
+	h := apptest.Start(t)
+	plan := newPlan(t, h, "pro", 990, 0)
+	ana, anaClient := h.User(t, account.RoleCustomer, "ana@example.fr")
+	credit(t, h, ana, 5000)
+	subID := subscribeWithBalance(t, anaClient, h.Bearer(t, ana.ID), plan.ID)
+	if r := anaClient.PostForm("/subscriptions/"+subID+"/cancel", url.Values{"mode": {"period_end"}, "cancel_key": {"cnk-1"}}); r.Status != http.StatusSeeOther {
+		t.Fatalf("cancel at the period's end: %d", r.Status)
+	}
+	anaClient.PostForm("/contact", contactFields("Ana", "ana@example.fr", "Bonjour"))
+	tk := onlyTicket(t, h)
+	_, agent := h.User(t, account.RoleAgent, "agent@shop.test")
+	agent.PostForm("/lang", url.Values{"lang": {"en"}})
+	mustContain(t, agent.Get("/console/tickets/"+tk.ID), `Plan pro · Active · €9.90 per month · ends at the end of the period</li>`)
+
+	if r := anaClient.PostForm("/subscriptions/"+subID+"/cancel", url.Values{"mode": {"now"}, "cancel_key": {"cnk-2"}}); r.Status != http.StatusSeeOther {
+		t.Fatalf("cancel now: %d", r.Status)
+	}
+	page := agent.Get("/console/tickets/" + tk.ID)
+	mustContain(t, page, `Plan pro · Ended · €9.90 per month</li>`)
+	if strings.Contains(page.Body, "ends at the end of the period") {
+		t.Fatalf("an ended subscription is said to end at the end of its period:\n%s", page.Body)
+	}
+}

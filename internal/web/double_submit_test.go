@@ -269,10 +269,12 @@ func TestSubscribeSentTwiceStartsOne(t *testing.T) {
 	if got := balanceOf(t, h, u); got != 5000-990 {
 		t.Errorf("balance %d, want one period charged (4010)", got)
 	}
-	// A new page's form is a new request: already subscribed, said so.
-	form.Set("subscribe_key", formKey(t, c.Get("/shop/pro"), "subscribe_key"))
-	if r := c.PostForm("/subscriptions", form); r.Status != http.StatusUnprocessableEntity || !strings.Contains(r.Body, `id="subscribe-error"`) {
-		t.Errorf("subscribing again from a new page: %d", r.Status)
+	// A new page offers no form but the way to the subscription; a form
+	// sent under a new key is a new request: already subscribed, said so.
+	mustContain(t, c.Get("/shop/pro"), `id="subscribe-live"`, `href="`+first+`"`)
+	form.Set("subscribe_key", "sbk_new_page")
+	if r := c.PostForm("/subscriptions", form); r.Status != http.StatusUnprocessableEntity || !strings.Contains(r.Body, `id="subscribe-live"`) {
+		t.Errorf("subscribing again under a new key: %d", r.Status)
 	}
 }
 

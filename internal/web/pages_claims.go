@@ -145,6 +145,20 @@ func (s *Server) fileClaimFailed(w http.ResponseWriter, r *http.Request, err err
 	}
 	v.Form = r.PostForm
 	v.Errors = map[string]string{"claim": s.Messages.T(v.Lang, "claim.error."+code)}
+	if code == "claim_already_open" {
+		d := v.Data.(orderData)
+		line := r.PostForm.Get("line_id")
+		if line == "" && len(d.Order.Lines) == 1 {
+			line = d.Order.Lines[0].ID
+		}
+		for _, c := range d.Claims {
+			if c.Status == claims.StatusOpen && string(c.Kind) == r.PostForm.Get("kind") && c.LineID == line {
+				d.OpenClaim = c.ID
+				break
+			}
+		}
+		v.Data = d
+	}
 	s.render(w, r, status, "order", v)
 }
 
@@ -178,9 +192,14 @@ func (s *Server) withdrawLines(ctx context.Context, o orders.Order) ([]orders.Li
 	if err != nil && !errors.Is(err, orders.ErrNotFound) {
 		return nil, err
 	}
+	cls, _, err := s.Claims.List(ctx, claims.ListFilter{OrderID: o.ID})
+	if err != nil {
+		return nil, err
+	}
+	withdrawn := withdrawalsByLine(cls)
 	var open []orders.Line
 	for _, l := range o.Lines {
-		if !claims.WithdrawalEnded(l, c) {
+		if _, done := withdrawn[l.ID]; !done && !claims.WithdrawalEnded(l, c) {
 			open = append(open, l)
 		}
 	}
@@ -198,15 +217,53 @@ func (s *Server) withdrawalOpen(u *account.User, o orders.Order) bool {
 	return u != nil && u.CustomerType != account.CustomerBusiness && s.Claims.WithdrawalOpen(o, s.Clock.Now())
 }
 
+// withdrawClosedReason says, in lang, why customer u cannot withdraw from
+// o (withdrawalOpen is false).
+func (s *Server) withdrawClosedReason(lang string, u *account.User, o orders.Order) string {
+	switch {
+	case u.CustomerType == account.CustomerBusiness:
+		return s.Messages.T(lang, "claim.withdraw.business")
+	case o.PaidAt.IsZero() || o.Status == orders.StatusCanceled:
+		return s.Messages.T(lang, "claim.error.order_not_paid")
+	case o.Status == orders.StatusRefunded:
+		return s.Messages.T(lang, "claim.withdraw.refunded")
+	}
+	if d := s.Claims.WithdrawalDeadlineOf(o); !d.IsZero() {
+		return s.Messages.TPairs(lang, "claim.withdraw.period_over", "Date", s.Zone.Time(d, lang))
+	}
+	return s.Messages.T(lang, "claim.withdraw.no_right")
+}
+
 // withdrawConfirm is the confirm step of the withdrawal button.
 func (s *Server) withdrawConfirm(w http.ResponseWriter, r *http.Request) {
-	o, err := s.Orders.GetForCustomer(r.Context(), state(r).user.ID, r.PathValue("id"))
-	if errors.Is(err, orders.ErrNotFound) || (err == nil && !s.withdrawalOpen(state(r).user, o)) {
+	u := state(r).user
+	o, err := s.Orders.GetForCustomer(r.Context(), u.ID, r.PathValue("id"))
+	if errors.Is(err, orders.ErrNotFound) {
 		s.notFound(w, r)
 		return
 	}
 	if err != nil {
 		s.serverError(w, r, err)
+		return
+	}
+	if !s.withdrawalOpen(u, o) {
+		// The page exists, the right does not (any more): say why, with
+		// the way back to the order, rather than "page not found" (a page
+		// kept open past the period, a bookmark).
+		v := s.newView(r, "claim.withdraw.title", withdrawData{Order: o})
+		v.Errors = map[string]string{"form": s.withdrawClosedReason(v.Lang, u, o)}
+		s.render(w, r, http.StatusOK, "withdraw", v)
+		return
+	}
+	cls, _, err := s.Claims.List(r.Context(), claims.ListFilter{OrderID: o.ID})
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	if _, ok := withdrawnFromAll(o, cls); ok {
+		// Withdrawn already (a page kept open, the browser's back): the
+		// order's page says when, and links the withdrawal.
+		http.Redirect(w, r, "/orders/"+o.ID, http.StatusSeeOther)
 		return
 	}
 	lines, err := s.withdrawLines(r.Context(), o)
@@ -264,7 +321,17 @@ func (s *Server) withdrawRefused(w http.ResponseWriter, r *http.Request, err err
 		s.serverError(w, r, lerr)
 		return
 	}
-	v := s.newView(r, "claim.withdraw.title", withdrawData{Order: o, Open: s.withdrawalOpen(state(r).user, o), Lines: lines})
+	open := s.withdrawalOpen(state(r).user, o)
+	if open {
+		cls, _, err := s.Claims.List(r.Context(), claims.ListFilter{OrderID: o.ID})
+		if err != nil {
+			s.serverError(w, r, err)
+			return
+		}
+		_, withdrawn := withdrawnFromAll(o, cls)
+		open = !withdrawn
+	}
+	v := s.newView(r, "claim.withdraw.title", withdrawData{Order: o, Open: open, Lines: lines})
 	v.Form = r.PostForm
 	v.Errors = map[string]string{"form": s.Messages.T(v.Lang, "claim.error."+claims.Code(err))}
 	s.render(w, r, status, "withdraw", v)

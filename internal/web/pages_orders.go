@@ -48,7 +48,16 @@ type orderData struct {
 	// ended for every line with its supply (claims.WithdrawalEnded); the
 	// page says so rather than offer it.
 	WithdrawalEnded bool
-	Claims          []claims.Claim
+	// Withdrawn: within the withdrawal period, but the customer has
+	// withdrawn from every line already (the latest such claim); the page
+	// says when it was received and links it rather than offer the
+	// button again, which led only to a refusal.
+	Withdrawn *claims.Claim
+	// OpenClaim: a claim the customer sent is refused because one of its
+	// kind is open on that line already; this is that one, which the
+	// refusal links so that they can add to it.
+	OpenClaim string
+	Claims    []claims.Claim
 	// Invoices are the order's invoice and credit notes.
 	Invoices []invoices.Invoice
 	// InvoiceLinks: the viewer may open the documents (their owner, or
@@ -80,6 +89,38 @@ func withdrawalEndedForAll(o orders.Order, c orders.Consent) bool {
 		}
 	}
 	return len(o.Lines) > 0
+}
+
+// withdrawalsByLine returns, for each line of an order, the latest
+// withdrawal claim filed on it, from cls (the order's claims, newest first).
+func withdrawalsByLine(cls []claims.Claim) map[string]claims.Claim {
+	by := map[string]claims.Claim{}
+	for _, c := range cls {
+		if c.Kind != policy.Withdrawal {
+			continue
+		}
+		if prev, ok := by[c.LineID]; !ok || c.FiledAt.After(prev.FiledAt) {
+			by[c.LineID] = c
+		}
+	}
+	return by
+}
+
+// withdrawnFromAll reports whether every line of o has a withdrawal claim
+// among cls, and gives the latest.
+func withdrawnFromAll(o orders.Order, cls []claims.Claim) (claims.Claim, bool) {
+	by := withdrawalsByLine(cls)
+	var latest claims.Claim
+	for _, l := range o.Lines {
+		c, ok := by[l.ID]
+		if !ok {
+			return claims.Claim{}, false
+		}
+		if c.FiledAt.After(latest.FiledAt) {
+			latest = c
+		}
+	}
+	return latest, len(o.Lines) > 0
 }
 
 // orderView loads an order for its owner, or for staff when console is set.
@@ -119,6 +160,11 @@ func (s *Server) orderView(r *http.Request, console bool) (*view, error) {
 	}
 	if d.Claims, _, err = s.Claims.List(ctx, claims.ListFilter{OrderID: o.ID}); err != nil {
 		return nil, err
+	}
+	if d.WithdrawalOpen {
+		if w, ok := withdrawnFromAll(o, d.Claims); ok {
+			d.WithdrawalOpen, d.Withdrawn = false, &w
+		}
 	}
 	if s.Invoices != nil {
 		if d.Invoices, err = s.Invoices.ForOrder(ctx, o.ID); err != nil {

@@ -102,6 +102,16 @@ func (s *Server) accountDeleteForm(w http.ResponseWriter, r *http.Request) {
 // balance the customer would give up, if any.
 type accountDeleteData struct {
 	Balance money.Amount // positive, or zero when there is nothing to give up
+	// Fix and FixTitle: where the customer does what a refusal asks
+	// first (cancel the subscriptions, see the open claim), and the
+	// link's words (a message id); empty otherwise.
+	Fix, FixTitle string
+}
+
+// erasureFixes is where each refusal's reason is acted on.
+var erasureFixes = map[string][2]string{
+	"privacy.live_subscriptions": {"/subscriptions", "subscriptions.title"},
+	"privacy.open_claim":         {"/claims", "claims.title"},
 }
 
 // accountDeleteView is the deletion page for the signed-in user, with
@@ -273,6 +283,10 @@ func (s *Server) accountDeleteRefused(w http.ResponseWriter, r *http.Request, st
 		field = "password" // no box to say it under: the balance is gone meanwhile
 	}
 	v.Errors = map[string]string{field: s.Messages.T(v.Lang, reason)}
+	if fix, ok := erasureFixes[reason]; ok {
+		d := v.Data.(*accountDeleteData)
+		d.Fix, d.FixTitle = fix[0], fix[1]
+	}
 	s.render(w, r, status, "account_delete", v)
 }
 

@@ -95,6 +95,11 @@ type productData struct {
 	// end of the free trial (Trial) or at once.
 	FirstCharge time.Time
 	Trial       bool
+	// Live is the signed-in customer's subscription to this plan still
+	// running (not canceled), "" when none: the page links to it instead
+	// of offering a form that could only be refused (one live
+	// subscription per plan and customer).
+	Live string
 	// With card payment off, what the plan page says of the balance, which
 	// pays every period, against the first charge. Due now (no trial), a
 	// short balance replaces the Subscribe button, which could only be
@@ -151,6 +156,13 @@ func (s *Server) productView(r *http.Request, p catalog.Product) (*view, error) 
 		if u := state(r).user; u != nil {
 			d.ConsentNeeded = subscriptions.ConsentRequired(*u)
 			if u.Role == account.RoleCustomer {
+				live, ok, err := s.Subscriptions.Live(r.Context(), u.ID, p.ID)
+				if err != nil {
+					return nil, err
+				}
+				if ok {
+					d.Live = live.ID
+				}
 				if d.FirstCharge, d.Trial, err = s.Subscriptions.FirstCharge(r.Context(), u.ID, p); err != nil {
 					return nil, err
 				}

@@ -252,3 +252,33 @@ func TestAdminExportsAndErasesAGuestsData(t *testing.T) {
 	}
 	mustContain(t, ac.Get("/admin/privacy?email=gus@example.org"), `id="email-error"`)
 }
+
+// Refused because a subscription would still renew, or a claim is open,
+// the deletion page said "cancel them first" with no way to them: the
+// customer had to find the subscriptions or claims in the menu. The
+// reason now links them; a wrong password links nothing.
+func TestErasureRefusalLinksWhereToActFirst(t *testing.T) {
+	h := apptest.Start(t)
+	plan := newPlan(t, h, "pro", 990, 0)
+	u, c := h.User(t, account.RoleCustomer, "ana@example.fr")
+	credit(t, h, u, 5000)
+	subscribeWithBalance(t, c, h.Bearer(t, u.ID), plan.ID)
+	r := c.PostForm("/account/delete", url.Values{"password": {apptest.Password}})
+	if r.Status != http.StatusConflict {
+		t.Fatalf("page erase with a live subscription: %d", r.Status)
+	}
+	mustContain(t, r, `id="password-error">`, ` <a href="/subscriptions" id="delete-fix">Mes abonnements</a></p>`)
+	c.PostForm("/lang", url.Values{"lang": {"en"}})
+	mustContain(t, c.PostForm("/account/delete", url.Values{"password": {apptest.Password}}), ` <a href="/subscriptions" id="delete-fix">My subscriptions</a></p>`)
+	if r := c.PostForm("/account/delete", url.Values{"password": {"wrong one"}}); r.Status != http.StatusUnprocessableEntity || strings.Contains(r.Body, `id="delete-fix"`) {
+		t.Fatalf("a wrong password: %d, a link shown %v", r.Status, strings.Contains(r.Body, `id="delete-fix"`))
+	}
+
+	b, bc := h.User(t, account.RoleCustomer, "ben@example.fr")
+	o := buyAndDeliver(t, h, b, 40)
+	if r := bc.PostForm("/orders/"+o.ID+"/claims", url.Values{"kind": {"non_delivery"}, "message": {"Pas tout."}}); r.Status != http.StatusSeeOther {
+		t.Fatalf("file: %d %s", r.Status, r.Body)
+	}
+	mustContain(t, bc.PostForm("/account/delete", url.Values{"password": {apptest.Password}, "forfeit_balance": {"7500"}}),
+		` <a href="/claims" id="delete-fix">Mes réclamations</a></p>`)
+}

@@ -175,7 +175,11 @@ func TestSubscribeFormSaysWhenThePaymentsFall(t *testing.T) {
 	if r := c.Get("/subscriptions/" + subID); strings.Contains(r.Body, "subscription-next") {
 		t.Fatalf("a subscription ending at its period's end still shows a next payment:\n%s", r.Body)
 	}
-	// Taken once, the trial is spent: the next subscription pays at once.
+	// Taken once, the trial is spent: the next subscription, once this one
+	// has ended, pays at once.
+	if r := c.PostForm("/subscriptions/"+subID+"/cancel", url.Values{"mode": {"now"}, "cancel_key": {"cnk-2"}}); r.Status != http.StatusSeeOther {
+		t.Fatalf("cancel now: %d %s", r.Status, r.Body)
+	}
 	mustContain(t, c.Get("/shop/"+plan.Slug), `<p id="subscribe-schedule">9,90`, `à payer aujourd’hui, puis 9,90`)
 	// Signed out, the page asks to sign in and says nothing of a schedule.
 	if r := h.NewClient(t).Get("/shop/" + plan.Slug); strings.Contains(r.Body, "subscribe-schedule") {
