@@ -98,7 +98,7 @@ type Outcome struct {
 	Status int
 	Body   []byte
 	// unused: Lookup found no row under the key, not even an expired
-	// one (SaveTx may then append its claim, see there).
+	// one (ClaimTx may then append its claim, see there).
 	unused bool
 }
 

@@ -109,7 +109,7 @@ func (s *Server) idempotent(r *http.Request, callerID, route, key string, body [
 	}
 	if err != nil {
 		// A duplicate that ran beside the first can fail on what the first
-		// consumed (its balance, its licence key) before reaching SaveTx:
+		// consumed (its balance, its licence key) before its claim (ClaimTx):
 		// once the first has committed, its answer is the answer.
 		if out, lerr := s.Idempotency.Lookup(ctx, scope, key, hash); lerr == nil && out.Replay {
 			return replay(out)
