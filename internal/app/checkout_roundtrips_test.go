@@ -49,17 +49,7 @@ func TestCheckoutRoundTrips(t *testing.T) {
 	}
 	h := apptest.Start(t)
 	ctx := context.Background()
-	p, err := h.App.Catalog.Create(ctx, faultAdmin, catalog.ProductInput{
-		Slug: "posts", Kind: catalog.KindService, NameFR: "Publications", NameEN: "Posts", DescriptionFR: "Des publications.",
-		DescriptionEN: "Some posts.", UnitPrice: money.MustNew(100, "EUR"), MinQuantity: 1, MaxQuantity: 10, ProcessingTime: time.Hour,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	u, _ := h.User(t, account.RoleCustomer, "ana@example.fr")
-	if _, err := h.App.Ledger.AdminCredit(ctx, faultAdmin, u.ID, money.MustNew(100_000, "EUR"), "test"); err != nil {
-		t.Fatal(err)
-	}
+	p, u := checkoutFixture(t, h)
 	auth := h.Bearer(t, u.ID).Get("Authorization")
 	handler := h.App.Web.Handler()
 	checkout := func(key string) (*db.RoundTrips, string) {
@@ -103,6 +93,25 @@ func TestCheckoutRoundTrips(t *testing.T) {
 	}
 }
 
+// checkoutFixture is what the checkout tests buy and who buys it: a
+// service at 1 EUR, and a customer whose balance pays for it many times.
+func checkoutFixture(t *testing.T, h *apptest.Harness) (catalog.Product, account.User) {
+	t.Helper()
+	ctx := context.Background()
+	p, err := h.App.Catalog.Create(ctx, faultAdmin, catalog.ProductInput{
+		Slug: "posts", Kind: catalog.KindService, NameFR: "Publications", NameEN: "Posts", DescriptionFR: "Des publications.",
+		DescriptionEN: "Some posts.", UnitPrice: money.MustNew(100, "EUR"), MinQuantity: 1, MaxQuantity: 10, ProcessingTime: time.Hour,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, _ := h.User(t, account.RoleCustomer, "ana@example.fr")
+	if _, err := h.App.Ledger.AdminCredit(ctx, faultAdmin, u.ID, money.MustNew(100_000, "EUR"), "test"); err != nil {
+		t.Fatal(err)
+	}
+	return p, u
+}
+
 // between is the text of s after the first start, up to end.
 func between(s, start, end string) string {
 	_, after, _ := strings.Cut(s, start)
@@ -124,17 +133,7 @@ func TestCheckoutPipelineFailure(t *testing.T) {
 	h := apptest.Start(t)
 	ctx := context.Background()
 	d := h.App.DB
-	p, err := h.App.Catalog.Create(ctx, faultAdmin, catalog.ProductInput{
-		Slug: "posts", Kind: catalog.KindService, NameFR: "Publications", NameEN: "Posts", DescriptionFR: "Des publications.",
-		DescriptionEN: "Some posts.", UnitPrice: money.MustNew(100, "EUR"), MinQuantity: 1, MaxQuantity: 10, ProcessingTime: time.Hour,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	u, _ := h.User(t, account.RoleCustomer, "ana@example.fr")
-	if _, err := h.App.Ledger.AdminCredit(ctx, faultAdmin, u.ID, money.MustNew(100_000, "EUR"), "test"); err != nil {
-		t.Fatal(err)
-	}
+	p, u := checkoutFixture(t, h)
 	header := h.Bearer(t, u.ID)
 	header.Set("Idempotency-Key", "pipeline-1")
 	c := h.NewClient(t)
@@ -218,17 +217,7 @@ func TestCheckoutDuplicateClaimsInThePipeline(t *testing.T) {
 	h := apptest.Start(t)
 	ctx := context.Background()
 	d := h.App.DB
-	p, err := h.App.Catalog.Create(ctx, faultAdmin, catalog.ProductInput{
-		Slug: "posts", Kind: catalog.KindService, NameFR: "Publications", NameEN: "Posts", DescriptionFR: "Des publications.",
-		DescriptionEN: "Some posts.", UnitPrice: money.MustNew(100, "EUR"), MinQuantity: 1, MaxQuantity: 10, ProcessingTime: time.Hour,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	u, _ := h.User(t, account.RoleCustomer, "ana@example.fr")
-	if _, err := h.App.Ledger.AdminCredit(ctx, faultAdmin, u.ID, money.MustNew(100_000, "EUR"), "test"); err != nil {
-		t.Fatal(err)
-	}
+	p, u := checkoutFixture(t, h)
 	header := h.Bearer(t, u.ID)
 	header.Set("Idempotency-Key", "dup-1")
 	checkout := func(quantity string) apptest.Response {
@@ -265,10 +254,10 @@ func TestCheckoutDuplicateClaimsInThePipeline(t *testing.T) {
 		}()
 	}
 	run(0, "2")
-	testwait.For(t, 10*time.Second, "the first checkout waiting at its pipeline", waiting(1))
+	testwait.Until(t, "the first checkout waiting at its pipeline", waiting(1))
 	run(1, "2") // a retry of it
 	run(2, "3") // the key reused with another body
-	testwait.For(t, 10*time.Second, "both duplicates waiting on the balance", waiting(3))
+	testwait.Until(t, "both duplicates waiting on the balance", waiting(3))
 	if _, err := hold.ExecContext(ctx, `COMMIT`); err != nil {
 		t.Fatal(err)
 	}

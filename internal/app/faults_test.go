@@ -14,10 +14,8 @@ import (
 	"comptoir/internal/account"
 	"comptoir/internal/apptest"
 	"comptoir/internal/audit"
-	"comptoir/internal/catalog"
 	"comptoir/internal/config"
 	"comptoir/internal/db"
-	"comptoir/internal/money"
 )
 
 var faultAdmin = audit.Actor{ID: "usr_admin", Role: account.RoleAdmin}
@@ -68,19 +66,8 @@ func TestReadyzWantsFreeSpace(t *testing.T) {
 // and all is well again once the database takes writes.
 func TestDatabaseFullOrReadOnly(t *testing.T) {
 	h := apptest.Start(t)
-	ctx := context.Background()
 	d := h.App.DB
-	p, err := h.App.Catalog.Create(ctx, faultAdmin, catalog.ProductInput{
-		Slug: "posts", Kind: catalog.KindService, NameFR: "Publications", NameEN: "Posts", DescriptionFR: "Des publications.",
-		DescriptionEN: "Some posts.", UnitPrice: money.MustNew(100, "EUR"), MinQuantity: 1, MaxQuantity: 10, ProcessingTime: time.Hour,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	u, _ := h.User(t, account.RoleCustomer, "ana@example.fr")
-	if _, err := h.App.Ledger.AdminCredit(ctx, faultAdmin, u.ID, money.MustNew(100_000, "EUR"), "test"); err != nil {
-		t.Fatal(err)
-	}
+	p, u := checkoutFixture(t, h)
 	auth := h.Bearer(t, u.ID)
 	c := h.NewClient(t)
 	if r := c.Get("/readyz"); r.Status != http.StatusOK {

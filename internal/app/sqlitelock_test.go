@@ -2,7 +2,6 @@ package app_test
 
 import (
 	"bufio"
-	"context"
 	"io"
 	"net/http"
 	"net/http/httptrace"
@@ -12,12 +11,9 @@ import (
 	"testing"
 	"time"
 
-	"comptoir/internal/account"
 	"comptoir/internal/apptest"
-	"comptoir/internal/catalog"
 	"comptoir/internal/db"
 	"comptoir/internal/db/dbtest"
-	"comptoir/internal/money"
 )
 
 // sqliteShell is the sqlite3 command-line shell running on the store's
@@ -84,18 +80,7 @@ func TestSQLiteLockedByAnotherProcess(t *testing.T) {
 		t.Skip("a file lock held by another process is SQLite's; PostgreSQL locks rows")
 	}
 	h := apptest.Start(t)
-	ctx := context.Background()
-	p, err := h.App.Catalog.Create(ctx, faultAdmin, catalog.ProductInput{
-		Slug: "posts", Kind: catalog.KindService, NameFR: "Publications", NameEN: "Posts", DescriptionFR: "Des publications.",
-		DescriptionEN: "Some posts.", UnitPrice: money.MustNew(100, "EUR"), MinQuantity: 1, MaxQuantity: 10, ProcessingTime: time.Hour,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	u, _ := h.User(t, account.RoleCustomer, "ana@example.fr")
-	if _, err := h.App.Ledger.AdminCredit(ctx, faultAdmin, u.ID, money.MustNew(100_000, "EUR"), "test"); err != nil {
-		t.Fatal(err)
-	}
+	p, u := checkoutFixture(t, h)
 	auth := h.Bearer(t, u.ID)
 	c := h.NewClient(t)
 	if r := placeOrder(c, auth, p.ID); r.Status != http.StatusCreated {

@@ -41,33 +41,41 @@ func CountRoundTrips(ctx context.Context, r *RoundTrips) context.Context {
 // pgx sends. It costs a context lookup per statement otherwise.
 type roundTripTracer struct{}
 
+// counter is the RoundTrips ctx counts with, or nil.
+func counter(ctx context.Context) *RoundTrips {
+	r, _ := ctx.Value(roundTripsKey{}).(*RoundTrips)
+	return r
+}
+
+// count counts a statement SQLite runs (stmtcache): a round trip's worth.
 func count(ctx context.Context) {
-	if r, ok := ctx.Value(roundTripsKey{}).(*RoundTrips); ok {
+	if r := counter(ctx); r != nil {
 		r.n.Add(1)
 	}
 }
 
-func countStatement(ctx context.Context) {
-	if r, ok := ctx.Value(roundTripsKey{}).(*RoundTrips); ok {
+// TraceQueryStart counts a query: a round trip, a statement.
+func (roundTripTracer) TraceQueryStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceQueryStartData) context.Context {
+	if r := counter(ctx); r != nil {
+		r.n.Add(1)
 		r.stmts.Add(1)
 	}
-}
-
-func (roundTripTracer) TraceQueryStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceQueryStartData) context.Context {
-	count(ctx)
-	countStatement(ctx)
 	return ctx
 }
 
 func (roundTripTracer) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
 
+// TraceBatchStart counts a pipeline: one round trip.
 func (roundTripTracer) TraceBatchStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceBatchStartData) context.Context {
 	count(ctx)
 	return ctx
 }
 
+// TraceBatchQuery counts a statement of a pipeline.
 func (roundTripTracer) TraceBatchQuery(ctx context.Context, _ *pgx.Conn, _ pgx.TraceBatchQueryData) {
-	countStatement(ctx)
+	if r := counter(ctx); r != nil {
+		r.stmts.Add(1)
+	}
 }
 
 func (roundTripTracer) TraceBatchEnd(context.Context, *pgx.Conn, pgx.TraceBatchEndData) {}

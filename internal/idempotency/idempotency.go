@@ -98,7 +98,7 @@ type Outcome struct {
 	Status int
 	Body   []byte
 	// unused: Lookup found no row under the key, not even an expired
-	// one (SaveTx may then append its claim, see there).
+	// one (ClaimTx may then append its claim, see there).
 	unused bool
 }
 
@@ -217,6 +217,25 @@ func (s *Store) look(ctx context.Context, q db.Querier, scope, key, requestHash 
 	return Outcome{}, nil
 }
 
+// insertKey claims a key with its answer (SaveTx, ClaimTx): $1 scope, $2
+// key, $3 request hash, $4 and $5 the answer's status and body, $6 now, $7
+// the expiry.
+const insertKey = `INSERT INTO idempotency_keys
+	(scope, key, request_hash, status, response_status, response_body, created_at, lease_until, expires_at)
+	VALUES ($1, $2, $3, 'done', $4, $5, $6, $6, $7)`
+
+// checkSave refuses what SaveTx and ClaimTx cannot store: a key checkKey
+// refuses, an answer that is not UTF-8 text (a TEXT column).
+func checkSave(key string, body []byte) error {
+	if err := checkKey(key); err != nil {
+		return err
+	}
+	if !utf8.Valid(body) || strings.ContainsRune(string(body), 0) {
+		return errors.New("idempotency: response body must be UTF-8 text")
+	}
+	return nil
+}
+
 // SaveTx claims key and stores the answer (status, body) in one statement,
 // in the transaction of the request's effect, so a keyed request costs no
 // commit of its own (on SQLite, no flush outside the shared group commit).
@@ -229,20 +248,14 @@ func (s *Store) look(ctx context.Context, q db.Querier, scope, key, requestHash 
 // committed, as for a new key. On PostgreSQL a concurrent
 // duplicate's INSERT waits for the first transaction, then sees its row.
 func (s *Store) SaveTx(ctx context.Context, tx *sql.Tx, scope, key, requestHash string, status int, body []byte) (Outcome, error) {
-	if err := checkKey(key); err != nil {
+	if err := checkSave(key, body); err != nil {
 		return Outcome{}, err
-	}
-	if !utf8.Valid(body) || strings.ContainsRune(string(body), 0) {
-		return Outcome{}, errors.New("idempotency: response body must be UTF-8 text")
 	}
 	now := s.clock.Now()
 	// Twice at most: a takeover lost to a concurrent transaction's
 	// (below) looks again, and then finds that one's committed answer.
 	for round := 0; ; round++ {
-		res, err := tx.ExecContext(ctx, `INSERT INTO idempotency_keys
-			(scope, key, request_hash, status, response_status, response_body, created_at, lease_until, expires_at)
-			VALUES ($1, $2, $3, 'done', $4, $5, $6, $6, $7)
-			ON CONFLICT (scope, key) DO NOTHING`,
+		res, err := tx.ExecContext(ctx, insertKey+` ON CONFLICT (scope, key) DO NOTHING`,
 			scope, key, requestHash, status, string(body), now, now.Add(TTL))
 		if err != nil {
 			return Outcome{}, fmt.Errorf("idempotency: save: %w", err)
@@ -295,16 +308,11 @@ func (s *Store) ClaimTx(ctx context.Context, tx *sql.Tx, looked Outcome, scope, 
 	if !looked.unused || s.db.Engine != db.Postgres {
 		return s.SaveTx(ctx, tx, scope, key, requestHash, status, body)
 	}
-	if err := checkKey(key); err != nil {
+	if err := checkSave(key, body); err != nil {
 		return Outcome{}, err
 	}
-	if !utf8.Valid(body) || strings.ContainsRune(string(body), 0) {
-		return Outcome{}, errors.New("idempotency: response body must be UTF-8 text")
-	}
 	now := s.clock.Now()
-	return Outcome{}, db.AppendWrapped(ctx, tx, wrapClaim, `INSERT INTO idempotency_keys
-		(scope, key, request_hash, status, response_status, response_body, created_at, lease_until, expires_at)
-		VALUES ($1, $2, $3, 'done', $4, $5, $6, $6, $7)`,
+	return Outcome{}, db.AppendWrapped(ctx, tx, wrapClaim, insertKey,
 		scope, key, requestHash, status, string(body), now, now.Add(TTL))
 }
 

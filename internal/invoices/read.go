@@ -183,7 +183,7 @@ func (s *Service) ForOrder(ctx context.Context, orderID string) ([]Invoice, erro
 // invoices_not_of_orders (order_id, issued_at, id) WHERE source_type <>
 // 'order', which a checkout's invoice is not written into; the query
 // repeats the index's condition, for SQLite to use it
-// (TestForOrderQueryUsesIndexes).
+// (TestForSubscriptionOrTopUpQueryUsesItsIndex).
 const notOfOrderWhere = `i.source_type <> '` + SourceOrder + `' AND i.order_id = $1`
 
 // forOrderWhere finds an order's documents among those of the customer

@@ -109,10 +109,14 @@ func (s *Server) idempotent(r *http.Request, callerID, route, key string, body [
 	}
 	if err != nil {
 		// A duplicate that ran beside the first can fail on what the first
-		// consumed (its balance, its licence key) before reaching SaveTx:
-		// once the first has committed, its answer is the answer.
-		if out, lerr := s.Idempotency.Lookup(ctx, scope, key, hash); lerr == nil && out.Replay {
+		// consumed (its balance, its licence key) before its claim (ClaimTx):
+		// once the first has committed, it answers as it would after it,
+		// the first's answer or, for another body, the key reused.
+		switch out, lerr := s.Idempotency.Lookup(ctx, scope, key, hash); {
+		case lerr == nil && out.Replay:
 			return replay(out)
+		case errors.Is(lerr, idempotency.ErrKeyReused):
+			return fail(lerr)
 		}
 		return fail(err)
 	}

@@ -635,6 +635,11 @@ func (s *Server) checkout(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/orders/"+res.orderID, http.StatusSeeOther)
 	case errors.Is(res.err, errDuplicateInFlight):
 		fail(http.StatusConflict, map[string]string{"form": s.Messages.T(st.lang, "cart.in_progress")})
+	case errors.Is(res.err, errKeyReused):
+		// The form's key placed an order already, and the form comes back
+		// changed (from a page the browser kept): said, with the page and
+		// a new key, rather than a server error.
+		fail(http.StatusConflict, map[string]string{"form": s.Messages.T(st.lang, "cart.already_placed")})
 	default:
 		code := orders.Code(res.err)
 		if code == "internal" {
