@@ -110,6 +110,14 @@ var (
 	// an erasure keeps no claim open. Nothing is changed: the agent
 	// refunds to the card, or refuses, instead.
 	ErrErasedReopen = errors.New("claims: the customer's account was erased: their claim cannot be reopened nor their line delivered again")
+	// ErrAlreadyWithdrawn: a withdrawal from an order line that already
+	// has one, whatever the first was decided (refused, nothing to refund,
+	// a refund): a consumer withdraws once, and the first decision says
+	// what the withdrawal gives. It is ErrAlreadyDecided to callers that
+	// know only that (the API's code claim_already_decided, 409); nothing
+	// is filed, nothing is sent. The database holds the rule
+	// (claims_one_withdrawal_per_line).
+	ErrAlreadyWithdrawn = fmt.Errorf("%w: a withdrawal from this line was already received", ErrAlreadyDecided)
 )
 
 // Code is the stable code of a claims error, for the API and the pages.
@@ -295,6 +303,7 @@ type Orders interface {
 	// returned to the customer (chargedBack).
 	ReleaseLineRefundTx(ctx context.Context, tx *sql.Tx, orderID, lineID, refundID string, amount money.Amount, actor audit.Actor) (chargedBack money.Amount, err error)
 	RedeliverTx(ctx context.Context, tx *sql.Tx, orderID, lineID string, processing time.Duration, actor audit.Actor) error
+	SettleLineTx(ctx context.Context, tx *sql.Tx, orderID, lineID string, delivered int, actor audit.Actor) error
 }
 
 // Ledger credits refunds and store credit to the balance.

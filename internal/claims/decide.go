@@ -31,6 +31,9 @@ func (s *Service) carryOutTx(ctx context.Context, tx *sql.Tx, subj *subject, c *
 	if c.SubscriptionID != "" {
 		return s.cancelSubscriptionTx(ctx, tx, subj, c, d, decisionID, actor)
 	}
+	if err := s.settleLineTx(ctx, tx, subj, c, d, actor); err != nil {
+		return err
+	}
 	switch d.Outcome {
 	case policy.OutcomeRefund:
 		_, err := s.refundTx(ctx, tx, c, subj.order, *d.Refund, destinationOf(subj.order), decisionID, actor, time.Time{})
@@ -50,6 +53,41 @@ func (s *Service) carryOutTx(ctx context.Context, tx *sql.Tx, subj *subject, c *
 		return s.orders.RedeliverTx(ctx, tx, c.OrderID, c.LineID, processingTime(subj.order, subj.line), actor)
 	}
 	return nil
+}
+
+// settlesLine says decision d on c ends what the store owes on its line's
+// undelivered part: a withdrawal carried out (refunded, or with nothing
+// left to refund: the contract is withdrawn from all the same), or a
+// non_delivery refund of the undelivered part. The line is then no longer
+// late, and takes no more deliveries (orders.Line.SettledAt).
+func settlesLine(c *Claim, d policy.Decision) bool {
+	switch c.Kind {
+	case policy.Withdrawal:
+		return d.Outcome == policy.OutcomeRefund || d.Outcome == policy.OutcomeNone
+	case policy.NonDelivery:
+		return d.Outcome == policy.OutcomeRefund && (d.Rule == ruleNDPartial || d.Rule == ruleNDUndelivered)
+	}
+	return false
+}
+
+// The engine's non_delivery rules that refund the undelivered part.
+const (
+	ruleNDPartial     = "non_delivery.partial"
+	ruleNDUndelivered = "non_delivery.undelivered"
+)
+
+// settleLineTx settles the claim's line when d does (settlesLine), on the
+// delivery the decision was taken on: a delivery recorded since makes the
+// decision stale, and it is taken again on what was delivered.
+func (s *Service) settleLineTx(ctx context.Context, tx *sql.Tx, subj *subject, c *Claim, d policy.Decision, actor audit.Actor) error {
+	if c.OrderID == "" || !settlesLine(c, d) {
+		return nil
+	}
+	err := s.orders.SettleLineTx(ctx, tx, c.OrderID, c.LineID, subj.line.Delivered, actor)
+	if errors.Is(err, orders.ErrLineMoved) {
+		return errStale
+	}
+	return err
 }
 
 // toBalance says an agent's decision d puts money into the customer's

@@ -66,7 +66,9 @@ type FileInput struct {
 // decision in their language; the audit lines.
 //
 // A second open claim of the same kind on the same line is
-// ErrDuplicateOpenClaim; a claim on an order that is not the customer's is
+// ErrDuplicateOpenClaim; a second withdrawal from a line, whatever the
+// first was decided, is ErrAlreadyWithdrawn (one withdrawal per line, held
+// by the database too); a claim on an order that is not the customer's is
 // ErrNotFound. A non_delivery or withdrawal claim on a line that already got
 // money back from a claim of that kind, and a non_delivery claim on a line a
 // withdrawal got money back for, is ErrAlreadyDecided: the policy's formula
@@ -89,6 +91,11 @@ func (s *Service) File(ctx context.Context, in FileInput) (Claim, error) {
 		}
 		if s.afterGather != nil {
 			s.afterGather()
+		}
+		if c.Kind == policy.Withdrawal {
+			if err := s.checkNoPriorWithdrawal(ctx, c); err != nil {
+				return err
+			}
 		}
 		if c.Kind == policy.NonDelivery || c.Kind == policy.Withdrawal {
 			if err := s.checkNoPriorRefund(ctx, c); err != nil {
@@ -179,6 +186,15 @@ func (s *Service) File(ctx context.Context, in FileInput) (Claim, error) {
 		out = cl
 		return err
 	})
+	if errors.Is(err, ErrDuplicateOpenClaim) && c.Kind == policy.Withdrawal {
+		// The unique index refused the claim: a withdrawal filed at the
+		// same time got in first (claims_one_withdrawal_per_line), or an
+		// open withdrawal claim is on the line. The winner has committed
+		// by now (the index made us wait for it): say which.
+		if werr := s.checkNoPriorWithdrawal(ctx, c); werr != nil {
+			err = werr
+		}
+	}
 	if err != nil {
 		return Claim{}, err
 	}
@@ -329,6 +345,27 @@ func (s *Service) prepareFiling(ctx context.Context, in FileInput) (Claim, error
 	return c, nil
 }
 
+// priorWithdrawalQuery finds the withdrawal claim of an order line, through
+// claims_by_order as priorRefundQuery does. A line filed more than once
+// before one withdrawal per line was the rule has several: the first.
+const priorWithdrawalQuery = `SELECT MIN(id) FROM claims WHERE order_id = $1 AND kind = 'withdrawal' AND order_line_id = $2`
+
+// checkNoPriorWithdrawal refuses a withdrawal from a line that already has
+// one (ErrAlreadyWithdrawn), before anything is decided: the first one's
+// decision, a refusal or a refund of nothing included, is the withdrawal's
+// answer. The unique index claims_one_withdrawal_per_line holds the rule
+// when two are filed at once.
+func (s *Service) checkNoPriorWithdrawal(ctx context.Context, c Claim) error {
+	var prior sql.NullString
+	if err := s.db.Read.QueryRowContext(ctx, priorWithdrawalQuery, c.OrderID, c.LineID).Scan(&prior); err != nil {
+		return wrapDB("prior withdrawal", err)
+	}
+	if prior.Valid {
+		return fmt.Errorf("%w (%s)", ErrAlreadyWithdrawn, prior.String)
+	}
+	return nil
+}
+
 // priorRefundQuery finds the first claim of a kind on an order line that
 // got money back. It names the line's order so that the claims are found
 // through claims_by_order: with the line alone, MIN(id) led SQLite to walk
@@ -384,8 +421,9 @@ func insertClaimTx(ctx context.Context, tx *sql.Tx, c *Claim) error {
 		string(c.Decision.Outcome), c.Decision.Rule, c.Decision.Statutory, amount, currency, string(c.Decision.Cancel),
 		c.Decision.Reason.EN, c.Decision.Reason.FR, c.DecidedAt, c.CreatedAt, c.Revision, c.Lang)
 	if db.IsUniqueViolation(err) {
-		// The only unique key a new claim can hit is the one open claim
-		// per kind per line (or subscription).
+		// The unique keys a new claim can hit are the one open claim per
+		// kind per line (or subscription) and the one withdrawal per line,
+		// which File tells apart once the claim that got in has committed.
 		return ErrDuplicateOpenClaim
 	}
 	return wrapDB("insert claim", err)

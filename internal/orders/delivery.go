@@ -23,7 +23,13 @@ type DeliveryInput struct {
 // RecordDelivery moves a line's delivery forward to in.Delivered and keeps
 // the step, with its time and source, as evidence. Delivery never goes back
 // (a correction would rewrite the store's evidence) and never passes the
-// quantity ordered; both rules are also enforced by the database.
+// quantity ordered; both rules are also enforced by the database. A line
+// whose undelivered part was refunded or withdrawn from (Line.SettledAt)
+// takes no more: ErrLineSettled. The customer was paid back for what was
+// not delivered (a withdrawing consumer pays only for what was delivered),
+// so delivering it now would give it for free and make the delivery record
+// say more was delivered than was paid for; a repeated report of what was
+// delivered still changes nothing.
 func (s *Service) RecordDelivery(ctx context.Context, in DeliveryInput) (Order, error) {
 	if in.Delivered < 0 {
 		return Order{}, &ValidationError{Fields: map[string]string{"delivered": "out_of_range"}}
@@ -50,6 +56,8 @@ func (s *Service) RecordDelivery(ctx context.Context, in DeliveryInput) (Order, 
 			return ErrDeliveryRegression
 		case in.Delivered == l.Delivered:
 			return nil // a repeated report changes nothing
+		case !l.SettledAt.IsZero():
+			return ErrLineSettled
 		}
 		before := l.Delivered
 		if err := deliverTx(ctx, tx, o.ID, &l, in.Delivered, in.Source, in.Actor.ID, now); err != nil {
@@ -104,11 +112,18 @@ func settleStatusTx(ctx context.Context, tx *sql.Tx, orderID string, now time.Ti
 // The update is conditional on the value read, so two reports racing on one
 // line cannot both apply from the same starting point.
 func deliverTx(ctx context.Context, tx *sql.Tx, orderID string, l *Line, to int, source, actorID string, now time.Time) error {
-	res, err := tx.ExecContext(ctx, `UPDATE order_lines SET delivered = $1 WHERE id = $2 AND delivered = $3 AND $1 <= quantity`, to, l.ID, l.Delivered)
+	res, err := tx.ExecContext(ctx, `UPDATE order_lines SET delivered = $1 WHERE id = $2 AND delivered = $3 AND $1 <= quantity AND settled_at IS NULL`,
+		to, l.ID, l.Delivered)
 	if err != nil {
 		return wrapDB("deliver", err)
 	}
 	if n, _ := res.RowsAffected(); n != 1 {
+		// Settled meanwhile (a withdrawal committed since the line was
+		// read, which PostgreSQL's update waited for): refused as such.
+		var settled sql.NullTime
+		if err := tx.QueryRowContext(ctx, `SELECT settled_at FROM order_lines WHERE id = $1`, l.ID).Scan(&settled); err == nil && settled.Valid {
+			return ErrLineSettled
+		}
 		return errors.New("orders: line changed while recording delivery; try again")
 	}
 	var actor any

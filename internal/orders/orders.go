@@ -69,6 +69,11 @@ var (
 
 	// ErrCartChanged: the cart does not cost what the buyer was shown.
 	ErrCartChanged = errors.New("orders: the cart changed since it was shown")
+
+	// ErrLineSettled: a delivery recorded on a line the store no longer
+	// owes (Line.SettledAt). It is ErrNotDeliverable to callers that know
+	// only that (the API's code not_deliverable).
+	ErrLineSettled = fmt.Errorf("%w: the line's undelivered part was refunded", ErrNotDeliverable)
 )
 
 // Code is the stable code of an orders error, for the API and the pages.
@@ -139,13 +144,18 @@ type Line struct {
 	// DownloadUntil is when the download link of a file line expires; zero
 	// for other lines and before payment.
 	DownloadUntil time.Time
+	// SettledAt is when the store stopped owing what the line had not
+	// delivered: its undelivered part was refunded (non-delivery) or
+	// withdrawn from (SettleLineTx). Zero while it is owed. A settled line
+	// is never late, and takes no more deliveries.
+	SettledAt time.Time
 }
 
 // late reports whether the line is past its stated processing time and not
 // fully delivered; whether that makes it overdue depends on its order
 // (Order.LineOverdue).
 func (l Line) late(now time.Time) bool {
-	return l.Delivered < l.Quantity && !l.ProcessingUntil.IsZero() && now.After(l.ProcessingUntil)
+	return l.Delivered < l.Quantity && l.SettledAt.IsZero() && !l.ProcessingUntil.IsZero() && now.After(l.ProcessingUntil)
 }
 
 // Progress is the delivered share of the line in percent (0–100), for
@@ -164,7 +174,8 @@ func (o Order) Overdue(now time.Time) bool {
 
 // LineOverdue reports whether a line of the order is overdue: past its
 // stated processing time, not fully delivered, in an order that the store
-// still has to deliver. An order not paid yet, canceled unpaid or refunded
+// still has to deliver, and not settled (its undelivered part refunded or
+// withdrawn from: nothing is owed on it any more). An order not paid yet, canceled unpaid or refunded
 // in full owes no delivery, so it is never late, however long after its
 // processing time it is looked at.
 func (o Order) LineOverdue(l Line, now time.Time) bool {

@@ -76,7 +76,7 @@ func getOrder(ctx context.Context, q db.Querier, orderID string) (Order, error) 
 // through the index of UNIQUE (order_id, position) (TestOrderQueriesUseIndexes).
 func linesQuery(in string) string {
 	return `SELECT l.order_id, l.id, l.position, l.product_id, l.product_revision, l.kind, l.name, l.unit_price, l.quantity,
-		l.delivered, l.amount, l.refunded, l.processing_until, l.licence_key, l.download_until, o.currency
+		l.delivered, l.amount, l.refunded, l.processing_until, l.licence_key, l.download_until, l.settled_at, o.currency
 		FROM order_lines l JOIN orders o ON o.id = l.order_id WHERE l.order_id IN (` + in + `) ORDER BY l.order_id, l.position`
 }
 
@@ -97,10 +97,10 @@ func linesOf(ctx context.Context, q db.Querier, orderIDs []string) (map[string][
 		var l Line
 		var orderID, cur string
 		var unit, amount, refunded int64
-		var until, downloadUntil sql.NullTime
+		var until, downloadUntil, settled sql.NullTime
 		var key sql.NullString
 		if err := rows.Scan(&orderID, &l.ID, &l.Position, &l.ProductID, &l.ProductRevision, &l.Kind, &l.Name, &unit, &l.Quantity,
-			&l.Delivered, &amount, &refunded, &until, &key, &downloadUntil, &cur); err != nil {
+			&l.Delivered, &amount, &refunded, &until, &key, &downloadUntil, &settled, &cur); err != nil {
 			return nil, err
 		}
 		l.UnitPrice = money.Amount{Minor: unit, Currency: cur}
@@ -112,6 +112,9 @@ func linesOf(ctx context.Context, q db.Querier, orderIDs []string) (map[string][
 		l.LicenceKey = key.String
 		if downloadUntil.Valid {
 			l.DownloadUntil = downloadUntil.Time.UTC()
+		}
+		if settled.Valid {
+			l.SettledAt = settled.Time.UTC()
 		}
 		out[orderID] = append(out[orderID], l)
 	}

@@ -115,6 +115,41 @@ func (s *Service) RedeliverTx(ctx context.Context, tx *sql.Tx, orderID, lineID s
 		After: map[string]any{"processing_until": now.Add(processing)}})
 }
 
+// ErrLineMoved: SettleLineTx found the line's delivery moved since the
+// caller read it; what it decided on is stale.
+var ErrLineMoved = errors.New("orders: the line's delivery changed meanwhile")
+
+// SettleLineTx records, in the caller's transaction (the one that refunds
+// the undelivered part, or records the withdrawal), that the store no
+// longer owes what line lineID has not delivered: delivered is what the
+// caller decided on, and a line whose delivery moved since is
+// ErrLineMoved (the decision is taken again on what it is now). A line
+// settled already stays as it was.
+func (s *Service) SettleLineTx(ctx context.Context, tx *sql.Tx, orderID, lineID string, delivered int, actor audit.Actor) error {
+	now := s.clock.Now()
+	res, err := tx.ExecContext(ctx, `UPDATE order_lines SET settled_at = $1 WHERE id = $2 AND order_id = $3 AND delivered = $4 AND settled_at IS NULL`,
+		now, lineID, orderID, delivered)
+	if err != nil {
+		return wrapDB("settle line", err)
+	}
+	if n, _ := res.RowsAffected(); n == 1 {
+		return audit.Record(ctx, tx, audit.Entry{At: now, Actor: actor, SubjectType: "order_line", SubjectID: lineID, Action: "settle",
+			After: map[string]any{"delivered": delivered, "order_id": orderID}})
+	}
+	var got int
+	var settled sql.NullTime
+	err = tx.QueryRowContext(ctx, `SELECT delivered, settled_at FROM order_lines WHERE id = $1 AND order_id = $2`, lineID, orderID).Scan(&got, &settled)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return ErrNotFound
+	case err != nil:
+		return wrapDB("settle line", err)
+	case got != delivered:
+		return ErrLineMoved
+	}
+	return nil // settled already
+}
+
 // ReleaseLineRefundTx gives back to a line the amount of a refund that was
 // counted on it (RefundLineTx) but never reached the customer: a card
 // refund that failed for good. It runs in the transaction that records the

@@ -57,7 +57,7 @@ func (s *Server) apiClaimError(w http.ResponseWriter, r *http.Request, err error
 		writeFieldErrors(w, status, code, s.Messages.T(state(r).lang, "claim.error."+code), verr.Fields)
 		return
 	}
-	writeError(w, status, code, s.Messages.T(state(r).lang, "claim.error."+code))
+	writeError(w, status, code, s.Messages.T(state(r).lang, claimErrorKey(err)))
 }
 
 type fileClaimJSON struct {

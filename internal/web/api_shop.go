@@ -208,7 +208,17 @@ func (s *Server) apiOrderError(w http.ResponseWriter, r *http.Request, err error
 		writeFieldErrors(w, status, code, msg, verr.Fields)
 		return
 	}
-	writeError(w, status, code, s.Messages.T(lang, "order.error."+code))
+	writeError(w, status, code, s.Messages.T(lang, orderErrorKey(err)))
+}
+
+// orderErrorKey is the message key of an orders error: its code's, or a
+// more precise one where one code covers several cases (a delivery on a
+// line whose undelivered part was refunded is not_deliverable to the API).
+func orderErrorKey(err error) string {
+	if errors.Is(err, orders.ErrLineSettled) {
+		return "order.error.line_settled"
+	}
+	return "order.error." + orders.Code(err)
 }
 
 func (s *Server) apiOrders(w http.ResponseWriter, r *http.Request) {

@@ -42,6 +42,17 @@ func reason(d policy.Decision, lang string) string {
 	return d.Reason.EN
 }
 
+// claimErrorKey is the message key of a claims error: its code's
+// ("claim.error."+code), or a more precise one where one code covers
+// several cases (a withdrawal received already is claim_already_decided
+// to the API, told as such to the visitor).
+func claimErrorKey(err error) string {
+	if errors.Is(err, claims.ErrAlreadyWithdrawn) {
+		return "claim.error.already_withdrawn"
+	}
+	return "claim.error." + claims.Code(err)
+}
+
 // claimError turns a claims error into a page message key and status.
 func claimErrorStatus(code string) int {
 	switch code {
@@ -144,7 +155,7 @@ func (s *Server) fileClaimFailed(w http.ResponseWriter, r *http.Request, err err
 		return
 	}
 	v.Form = r.PostForm
-	v.Errors = map[string]string{"claim": s.Messages.T(v.Lang, "claim.error."+code)}
+	v.Errors = map[string]string{"claim": s.Messages.T(v.Lang, claimErrorKey(err))}
 	if code == "claim_already_open" {
 		d := v.Data.(orderData)
 		line := r.PostForm.Get("line_id")
@@ -169,7 +180,7 @@ func (s *Server) claimFailed(w http.ResponseWriter, r *http.Request, err error) 
 		s.serverError(w, r, err)
 		return
 	}
-	s.renderError(w, r, status, "claim.error."+code)
+	s.renderError(w, r, status, claimErrorKey(err))
 }
 
 type withdrawData struct {
@@ -333,7 +344,7 @@ func (s *Server) withdrawRefused(w http.ResponseWriter, r *http.Request, err err
 	}
 	v := s.newView(r, "claim.withdraw.title", withdrawData{Order: o, Open: open, Lines: lines})
 	v.Form = r.PostForm
-	v.Errors = map[string]string{"form": s.Messages.T(v.Lang, "claim.error."+claims.Code(err))}
+	v.Errors = map[string]string{"form": s.Messages.T(v.Lang, claimErrorKey(err))}
 	s.render(w, r, status, "withdraw", v)
 }
 

@@ -531,7 +531,7 @@ func (s *Server) consoleClaimFromMessage(w http.ResponseWriter, r *http.Request)
 		// typed and their choices kept: redirected, both were lost, and
 		// an order id that names no order of this customer's said "This
 		// claim does not exist".
-		field, key := "order_id", "claim.error."+code
+		field, key := "order_id", claimErrorKey(err)
 		var verr *claims.ValidationError
 		switch {
 		case in.Kind == policy.SubscriptionCancel:

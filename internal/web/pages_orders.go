@@ -286,7 +286,7 @@ func (s *Server) consoleDelivery(w http.ResponseWriter, r *http.Request) {
 			v.Form.Set("line_id", r.PostForm.Get("line_id"))
 			v.Form.Set("delivered", r.PostForm.Get("delivered"))
 		}
-		v.Errors = map[string]string{field: s.Messages.T(v.Lang, "order.error."+orders.Code(err))}
+		v.Errors = map[string]string{field: s.Messages.T(v.Lang, orderErrorKey(err))}
 		s.render(w, r, http.StatusUnprocessableEntity, "order", v)
 		return
 	}
