@@ -72,11 +72,7 @@ func TestMigrationDoesNotStallTheStoreBehindALock(t *testing.T) {
 		})
 		done <- err
 	}()
-	testwait.Until(t, "the migration to queue for "+table, func() bool {
-		var n int
-		d.Read.QueryRow(`SELECT COUNT(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation WHERE NOT l.granted AND c.relname = $1`, table).Scan(&n)
-		return n > 0
-	})
+	dbtest.WaitQueuedBehind(t, d, table, "the migration")
 	// A query of the store on the table, behind the migration in the
 	// queue: without the lock timeout it waited as long as the holder.
 	// Bounded (lock_timeout and scheduling), not for ever: on a loaded

@@ -83,11 +83,7 @@ func TestRiverMigrationDoesNotStallTheQueueBehindALock(t *testing.T) {
 			Wait: func(context.Context, time.Duration) error { retries.Add(1); return nil },
 		})
 	}()
-	testwait.Until(t, "River's migration to queue for "+table, func() bool {
-		var n int
-		d.Read.QueryRow(`SELECT COUNT(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation WHERE NOT l.granted AND c.relname = $1`, table).Scan(&n)
-		return n > 0
-	})
+	dbtest.WaitQueuedBehind(t, d, table, "River's migration")
 	// Bounded (lock_timeout and scheduling), not for ever: on a loaded
 	// machine 10 lock timeouts were not always enough.
 	qctx, cancel := context.WithTimeout(ctx, testwait.Default)

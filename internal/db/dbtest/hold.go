@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"comptoir/internal/db"
+	"comptoir/internal/testwait"
 )
 
 // HoldTable opens a PostgreSQL transaction that holds table as a long
@@ -36,4 +37,16 @@ func HoldTable(t *testing.T, d *db.DB, table string) (pid int, release func()) {
 	}
 	t.Cleanup(release)
 	return pid, release
+}
+
+// WaitQueuedBehind waits until some session waits for a lock on table,
+// as a migration queued behind HoldTable's holder does: what, the waiter,
+// names it in a failure.
+func WaitQueuedBehind(t *testing.T, d *db.DB, table, what string) {
+	t.Helper()
+	testwait.Until(t, what+" to queue for "+table, func() bool {
+		var n int
+		d.Read.QueryRow(`SELECT COUNT(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation WHERE NOT l.granted AND c.relname = $1`, table).Scan(&n)
+		return n > 0
+	})
 }
