@@ -27,12 +27,8 @@ func TestCheckoutFormSentAgainChangedSaysItPlacedAnOrder(t *testing.T) {
 		c.PostForm("/lang", url.Values{"lang": {lang}})
 		c.PostForm("/cart", url.Values{"product_id": {p.ID}, "quantity": {"100"}})
 		cart := c.Get("/cart")
-		key := checkoutKey.FindStringSubmatch(cart.Body)[1]
-		form := url.Values{"checkout_key": {key}, "payment": {"balance"}, "accept_policy": {"default@1"},
-			"immediate_performance": {"yes"}, "withdrawal_waiver": {"yes"}}
-		if m := acceptTerms.FindStringSubmatch(cart.Body); m != nil {
-			form.Set("accept_terms", m[1])
-		}
+		form := checkoutForm(t, cart)
+		key := form.Get("checkout_key")
 		if r := c.PostForm("/checkout", form); r.Status != http.StatusSeeOther || !strings.HasPrefix(r.Location, "/orders/ord_") {
 			t.Fatalf("%s: checkout: %d %s", lang, r.Status, r.Body)
 		}
