@@ -80,34 +80,57 @@ func WithdrawalOpen(o orders.Order, now time.Time) bool {
 	return WithdrawalOpenUnder(nil, o, now)
 }
 
+// Why withdrawal from an order is closed (WithdrawalClosedUnder).
+const (
+	WithdrawalNotPaid    = "not_paid"    // not paid, or canceled
+	WithdrawalRefunded   = "refunded"    // refunded in full
+	WithdrawalPeriodOver = "period_over" // its period has ended
+	WithdrawalNoRight    = "no_right"    // the policy gives no period
+)
+
 // WithdrawalOpenUnder is WithdrawalOpen under policy p, the version the
 // order's customer accepted (nil: the default policy).
 func WithdrawalOpenUnder(p *policy.Policy, o orders.Order, now time.Time) bool {
-	if o.PaidAt.IsZero() || o.Status == orders.StatusRefunded || o.Status == orders.StatusCanceled {
-		return false
+	why, _ := WithdrawalClosedUnder(p, o, now)
+	return why == ""
+}
+
+// WithdrawalClosedUnder says why the withdrawal button does not show on
+// o's page at now under policy p (one of the Withdrawal… reasons, "" while
+// it shows), with the period's end under p (zero if none), for a page that
+// says when it ended.
+func WithdrawalClosedUnder(p *policy.Policy, o orders.Order, now time.Time) (why string, deadline time.Time) {
+	switch {
+	case o.PaidAt.IsZero() || o.Status == orders.StatusCanceled:
+		return WithdrawalNotPaid, time.Time{}
+	case o.Status == orders.StatusRefunded:
+		return WithdrawalRefunded, time.Time{}
 	}
-	deadline := WithdrawalDeadline(p, o.PlacedAt)
-	return !deadline.IsZero() && !now.After(deadline)
+	deadline = WithdrawalDeadline(p, o.PlacedAt)
+	switch {
+	case deadline.IsZero():
+		return WithdrawalNoRight, deadline
+	case now.After(deadline):
+		return WithdrawalPeriodOver, deadline
+	}
+	return "", deadline
 }
 
 // WithdrawalOpen is WithdrawalOpenUnder the policy version the order's
 // customer accepted. A version this store cannot load falls back to the
 // default policy: the statutory 14 days apply whatever the store's rules.
 func (s *Service) WithdrawalOpen(o orders.Order, now time.Time) bool {
-	p, err := s.policy(o.PolicyVersion)
-	if err != nil {
-		p = nil
-	}
-	return WithdrawalOpenUnder(p, o, now)
+	why, _ := s.WithdrawalClosed(o, now)
+	return why == ""
 }
 
-// WithdrawalDeadlineOf is WithdrawalDeadline under the policy version o's
-// customer accepted (the default policy when this store cannot load it),
-// for a page that says when the period ended.
-func (s *Service) WithdrawalDeadlineOf(o orders.Order) time.Time {
+// WithdrawalClosed is WithdrawalClosedUnder the policy version the
+// order's customer accepted (the default policy when this store cannot
+// load it, as WithdrawalOpen).
+func (s *Service) WithdrawalClosed(o orders.Order, now time.Time) (why string, deadline time.Time) {
 	p, err := s.policy(o.PolicyVersion)
 	if err != nil {
 		p = nil
 	}
-	return WithdrawalDeadline(p, o.PlacedAt)
+	return WithdrawalClosedUnder(p, o, now)
 }

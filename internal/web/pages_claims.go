@@ -231,16 +231,17 @@ func (s *Server) withdrawalOpen(u *account.User, o orders.Order) bool {
 // withdrawClosedReason says, in lang, why customer u cannot withdraw from
 // o (withdrawalOpen is false).
 func (s *Server) withdrawClosedReason(lang string, u *account.User, o orders.Order) string {
-	switch {
-	case u.CustomerType == account.CustomerBusiness:
+	if u.CustomerType == account.CustomerBusiness {
 		return s.Messages.T(lang, "claim.withdraw.business")
-	case o.PaidAt.IsZero() || o.Status == orders.StatusCanceled:
-		return s.Messages.T(lang, "claim.error.order_not_paid")
-	case o.Status == orders.StatusRefunded:
-		return s.Messages.T(lang, "claim.withdraw.refunded")
 	}
-	if d := s.Claims.WithdrawalDeadlineOf(o); !d.IsZero() {
-		return s.Messages.TPairs(lang, "claim.withdraw.period_over", "Date", s.Zone.Time(d, lang))
+	why, deadline := s.Claims.WithdrawalClosed(o, s.Clock.Now())
+	switch why {
+	case claims.WithdrawalNotPaid:
+		return s.Messages.T(lang, "claim.error.order_not_paid")
+	case claims.WithdrawalRefunded:
+		return s.Messages.T(lang, "claim.withdraw.refunded")
+	case claims.WithdrawalPeriodOver:
+		return s.Messages.TPairs(lang, "claim.withdraw.period_over", "Date", s.Zone.Time(deadline, lang))
 	}
 	return s.Messages.T(lang, "claim.withdraw.no_right")
 }
