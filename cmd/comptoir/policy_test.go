@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -128,6 +129,25 @@ func TestPolicyEvalSubscription(t *testing.T) {
 	}
 }
 
+// TestPolicyEvalLowercaseTAndZ: RFC 3339 (§5.6) lets "T" and "Z" be
+// lower case; facts and --at with them were refused as not RFC 3339.
+func TestPolicyEvalLowercaseTAndZ(t *testing.T) {
+	lower := strings.NewReplacer("T1", "t1", "Z\"", "z\"").Replace(partialFacts)
+	if strings.Contains(lower, "T1") || strings.Contains(lower, "Z\"") {
+		t.Fatalf("facts still in upper case:\n%s", lower)
+	}
+	code, want, errOut := policyRun(t, "policy", "eval", "--facts", writeFile(t, "upper.json", partialFacts), "--at", "2026-03-13T10:00:00Z")
+	if code != 0 {
+		t.Fatalf("upper case: exit %d, stderr %q", code, errOut)
+	}
+	for _, at := range []string{"2026-03-13t10:00:00z", "2026-03-13t11:00:00+01:00", "2026-03-13T10:00:00z"} {
+		code, out, errOut := policyRun(t, "policy", "eval", "--facts", writeFile(t, "lower.json", lower), "--at", at)
+		if code != 0 || out != want {
+			t.Errorf("--at %s with lower-case facts: exit %d, stderr %q\n%s\nwant\n%s", at, code, errOut, out, want)
+		}
+	}
+}
+
 func TestPolicyEvalUsageErrors(t *testing.T) {
 	facts := writeFile(t, "facts.json", partialFacts)
 	badPolicy := writeFile(t, "bad.toml", strings.Replace(string(policy.DefaultDocument()), `window = "7d"`, `window = "7x"`, 1))
@@ -144,6 +164,12 @@ func TestPolicyEvalUsageErrors(t *testing.T) {
 		{"malformed amount", []string{"policy", "eval", "--facts", writeFile(t, "f.json", `{"kind":"non_delivery","filed_at":"2026-03-10T10:00:00Z","order":{"placed_at":"2026-03-05T10:00:00Z","paid":{"amount":"10.00","currency":"EUR"},"quantity":10,"delivered":4}}`)}, "order.paid.amount: must be an integer number of minor units"},
 		{"missing field the kind needs", []string{"policy", "eval", "--facts", writeFile(t, "f.json", `{"kind":"subscription_cancel","filed_at":"2026-03-10T10:00:00Z","subscription":{}}`)}, "choice: missing"},
 		{"bad --at", []string{"policy", "eval", "--facts", facts, "--at", "tomorrow"}, `--at: "tomorrow" is not an RFC 3339 time`},
+		// Impossible facts, each named by its path: they were decided
+		// (outcome none, "€20.00 of the €10.00 paid has already been refunded").
+		{"refunded above paid", []string{"policy", "eval", "--facts", writeFile(t, "f.json", strings.Replace(partialFacts, `"delivered": 400,`, `"delivered": 400, "refunded": {"amount": 2000, "currency": "EUR"},`, 1))}, "comptoir: " + "%s" + ": order.refunded: is 20.00 EUR, more than the 10.00 EUR paid (order.paid)"},
+		{"refunded in another currency", []string{"policy", "eval", "--facts", writeFile(t, "f.json", strings.Replace(partialFacts, `"delivered": 400,`, `"delivered": 400, "refunded": {"amount": 0, "currency": "USD"},`, 1))}, "order.refunded.currency: is USD but order.paid is in EUR"},
+		{"delivered above quantity", []string{"policy", "eval", "--facts", writeFile(t, "f.json", strings.Replace(partialFacts, `"delivered": 400,`, `"delivered": 1001,`, 1))}, "order.delivered: is 1001, more than the 1000 ordered"},
+		{"paid before placed", []string{"policy", "eval", "--facts", writeFile(t, "f.json", strings.Replace(partialFacts, `"paid_at": "2026-03-08T10:00:00Z"`, `"paid_at": "2026-03-08T09:00:00Z"`, 1))}, "order.paid_at: 2026-03-08T09:00:00Z is before order.placed_at (2026-03-08T10:00:00Z)"},
 		{"--at before filing", []string{"policy", "eval", "--facts", facts, "--at", "2026-03-01T00:00:00Z"}, "--at: 2026-03-01T00:00:00Z is before the facts' filed_at"},
 		// Named as --facts is: it said only "open …: no such file or directory".
 		{"policy file missing", []string{"policy", "eval", "--facts", facts, "--policy", filepath.Join(t.TempDir(), "nope.toml")}, "comptoir: --policy: open "},
@@ -158,6 +184,9 @@ func TestPolicyEvalUsageErrors(t *testing.T) {
 			code, out, errOut := policyRun(t, tt.args...)
 			if code != 2 {
 				t.Errorf("exit %d, want 2 (stderr %q)", code, errOut)
+			}
+			if strings.Contains(tt.want, "%s") { // the whole line, after the file's name
+				tt.want = fmt.Sprintf(tt.want, tt.args[3]) + "\n"
 			}
 			if !strings.Contains(errOut, tt.want) {
 				t.Errorf("stderr %q\nwant it to contain %q", errOut, tt.want)

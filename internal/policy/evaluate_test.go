@@ -117,8 +117,10 @@ func evalCases(t testing.TB) []evalCase {
 			want: want{outcome: OutcomeRefund, refund: 360, rule: "non_delivery.partial"}},
 		{name: "non_delivery everything already refunded", facts: claim(NonDelivery, "2026-03-10T10:00:00Z", line(1000, 1000, 400), refunded(1000)),
 			want: want{outcome: OutcomeNone, rule: "non_delivery.nothing_refundable", en: []string{"€10.00 of the €10.00"}}},
-		{name: "non_delivery refunded above paid is never negative", facts: claim(NonDelivery, "2026-03-10T10:00:00Z", line(1000, 10, 0), refunded(1500)),
-			want: want{outcome: OutcomeNone, rule: "non_delivery.nothing_refundable"}},
+		// More refunded than paid is impossible facts (order.refunded),
+		// not "nothing left to refund": never a refund, never negative.
+		{name: "non_delivery refunded above paid is refused as facts", facts: claim(NonDelivery, "2026-03-10T10:00:00Z", line(1000, 10, 0), refunded(1500)),
+			want: want{outcome: OutcomeReview, rule: "facts.incomplete"}},
 		{name: "non_delivery share below one cent", facts: claim(NonDelivery, "2026-03-10T10:00:00Z", line(1, 1000, 999)),
 			want: want{outcome: OutcomeNone, rule: "non_delivery.nothing_refundable"}},
 		{name: "non_delivery fully delivered goes to review", facts: claim(NonDelivery, "2026-03-10T10:00:00Z", line(1000, 1000, 1000)),

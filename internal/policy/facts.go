@@ -253,6 +253,7 @@ var factsCodes = map[string]string{
 	"%s is before subscription.started_at (%s)":                                  "before_started",
 	"is %d, more than the %d ordered":                                            "above_quantity",
 	"is %s but %s is in %s":                                                      "other_currency",
+	"is %s, more than the %s paid (%s)":                                          "above_paid",
 	"missing (%s)":                                                               "missing_kind",
 	"missing (how much of the line was delivered, 0 if nothing)":                 "missing_delivered",
 	"missing (in minor units: 1000 for €10.00)":                                  "missing_amount",
@@ -658,10 +659,12 @@ func decodeTime(raw json.RawMessage, path string, dst *time.Time) error {
 }
 
 // ParseTime reads an RFC 3339 time, as facts and `policy eval --at` take
-// them. It refuses years before 1900 and after 9999: no claim is that old,
-// and such a time would only overflow a window computation.
+// them, with its separator and zone in either case ("t" and "z", which
+// RFC 3339 §5.6 allows and time.Parse refuses). It refuses years before
+// 1900 and after 9999: no claim is that old, and such a time would only
+// overflow a window computation.
 func ParseTime(s string) (time.Time, error) {
-	t, err := time.Parse(time.RFC3339Nano, s)
+	t, err := time.Parse(time.RFC3339Nano, UpperRFC3339(s))
 	if err != nil {
 		if len(s) > 40 {
 			s = s[:40] + "…"
@@ -672,6 +675,20 @@ func ParseTime(s string) (time.Time, error) {
 		return time.Time{}, &timeError{value: s, year: true}
 	}
 	return t, nil
+}
+
+// UpperRFC3339 gives s with RFC 3339's lowercase date-time separator "t"
+// and UTC zone "z" in upper case, as time.Parse's layouts want them
+// (RFC 3339 §5.6: "T" and "Z" may alternatively be lower case). Nothing
+// else in s changes, so what is not RFC 3339 stays refused.
+func UpperRFC3339(s string) string {
+	if len(s) > 10 && s[10] == 't' {
+		s = s[:10] + "T" + s[11:]
+	}
+	if n := len(s); n > 0 && s[n-1] == 'z' {
+		s = s[:n-1] + "Z"
+	}
+	return s
 }
 
 // timeError is ParseTime's refusal: not an RFC 3339 time, or a year out of
@@ -884,6 +901,10 @@ func (f *Facts) Validate() error {
 	if f.FiledAt.Before(anchor) {
 		return factsErr("filed_at", "%s is before %s (%s)", f.FiledAt.Format(time.RFC3339), anchorPath, anchor.Format(time.RFC3339))
 	}
+	if !o.PaidAt.IsZero() && !o.PlacedAt.IsZero() && o.PaidAt.Before(o.PlacedAt) {
+		// Paid before the order was placed: no store records that.
+		return factsErr("order.paid_at", "%s is before %s (%s)", o.PaidAt.Format(time.RFC3339), "order.placed_at", o.PlacedAt.Format(time.RFC3339))
+	}
 	needMoney := f.Kind == NonDelivery || f.Kind == Withdrawal
 	if needMoney {
 		if o.Paid == nil {
@@ -956,7 +977,8 @@ func checkAmount(path string, a *money.Amount) error {
 }
 
 // checkAmounts checks a paid amount and what was refunded of it: valid,
-// not negative, in one currency.
+// not negative, in one currency, and no more refunded than was paid (the
+// store's own records cannot say more: order_lines.refunded <= amount).
 func checkAmounts(paidPath, refundedPath string, paid, refunded *money.Amount) error {
 	if err := checkAmount(paidPath, paid); err != nil {
 		return err
@@ -969,6 +991,9 @@ func checkAmounts(paidPath, refundedPath string, paid, refunded *money.Amount) e
 	}
 	if refunded != nil && paid != nil && refunded.Currency != paid.Currency {
 		return factsErr(refundedPath+".currency", "is %s but %s is in %s", refunded.Currency, paidPath, paid.Currency)
+	}
+	if refunded != nil && paid != nil && refunded.Minor > paid.Minor {
+		return factsErr(refundedPath, "is %s, more than the %s paid (%s)", *refunded, *paid, paidPath)
 	}
 	return nil
 }

@@ -127,6 +127,14 @@ func TestDecodeFactsErrors(t *testing.T) {
 		{"subscription payment amount malformed", `{"kind":"subscription_cancel","filed_at":"2026-03-08T10:00:00Z","choice":"now","subscription":{"last_payment_at":"2026-03-01T00:00:00Z","last_payment":{"amount":9.9,"currency":"EUR"}}}`, "subscription.last_payment.amount", "integer number of minor units"},
 		{"paid negative", `{` + nd + `,"order":{"placed_at":"2026-03-05T10:00:00Z","paid":{"amount":-1,"currency":"EUR"},"quantity":10,"delivered":4}}`, "order.paid.amount", "must not be negative"},
 		{"refunded in another currency", `{` + nd + `,"order":{` + ord + `,"refunded":{"amount":0,"currency":"USD"}}}`, "order.refunded.currency", "is USD but order.paid is in EUR"},
+		// Impossible facts: more refunded than paid, a payment before the
+		// order, a subscription's refund in another currency or above
+		// what was paid. They decided (outcome none, "€20.00 of the €10.00
+		// paid has already been refunded").
+		{"refunded above paid", `{` + nd + `,"order":{` + ord + `,"refunded":{"amount":1001,"currency":"EUR"}}}`, "order.refunded", "is 10.01 EUR, more than the 10.00 EUR paid (order.paid)"},
+		{"paid before the order was placed", `{` + nd + `,"order":{` + ord + `,"paid_at":"2026-03-05T09:59:59Z"}}`, "order.paid_at", "2026-03-05T09:59:59Z is before order.placed_at (2026-03-05T10:00:00Z)"},
+		{"subscription refunded above its payment", `{"kind":"subscription_cancel","filed_at":"2026-03-08T10:00:00Z","choice":"now","subscription":{"last_payment_at":"2026-03-01T00:00:00Z","last_payment":{"amount":990,"currency":"EUR"},"refunded":{"amount":991,"currency":"EUR"}}}`, "subscription.refunded", "is 9.91 EUR, more than the 9.90 EUR paid (subscription.last_payment)"},
+		{"subscription refunded in another currency", `{"kind":"subscription_cancel","filed_at":"2026-03-08T10:00:00Z","choice":"now","subscription":{"last_payment_at":"2026-03-01T00:00:00Z","last_payment":{"amount":990,"currency":"EUR"},"refunded":{"amount":990,"currency":"USD"}}}`, "subscription.refunded.currency", "is USD but subscription.last_payment is in EUR"},
 		{"quantity a decimal", `{` + nd + `,"order":{"placed_at":"2026-03-05T10:00:00Z","paid":{"amount":1000,"currency":"EUR"},"quantity":1.5,"delivered":0}}`, "order.quantity", "must be a whole number, not 1.5"},
 		{"quantity zero", `{` + nd + `,"order":{"placed_at":"2026-03-05T10:00:00Z","paid":{"amount":1000,"currency":"EUR"},"quantity":0,"delivered":0}}`, "order.quantity", "must be at least 1"},
 		{"quantity missing", `{` + nd + `,"order":{"placed_at":"2026-03-05T10:00:00Z","paid":{"amount":1000,"currency":"EUR"},"delivered":0}}`, "order.quantity", "missing"},
@@ -183,5 +191,51 @@ func TestValidateGoFacts(t *testing.T) {
 	var fe *FactsError
 	if err := f.Validate(); !errors.As(err, &fe) || fe.Path != "order.refunded.currency" {
 		t.Errorf("Validate = %v, want order.refunded.currency", err)
+	}
+	f.Order.Refunded = eur(1001)
+	if err := f.Validate(); !errors.As(err, &fe) || fe.Path != "order.refunded" {
+		t.Errorf("Validate = %v, want order.refunded", err)
+	}
+	f.Order.Refunded = eur(1000) // all of it: possible
+	if err := f.Validate(); err != nil {
+		t.Errorf("Validate with everything refunded = %v", err)
+	}
+}
+
+// TestDecodeFactsLowercaseTAndZ: RFC 3339 §5.6 lets the "T" between date
+// and time and the "Z" of UTC be lower case; facts with them were refused
+// as not RFC 3339. They read as the upper-case ones, in every time field,
+// and the rest of a time is as strict as before.
+func TestDecodeFactsLowercaseTAndZ(t *testing.T) {
+	const upper = `{"kind":"withdrawal","filed_at":"2026-03-08T10:00:00Z","customer":{"type":"consumer"},
+		"order":{"placed_at":"2026-03-01T10:00:00.5+01:00","paid_at":"2026-03-01T10:00:01Z","paid":{"amount":1000,"currency":"EUR"},
+		"product_kind":"service","quantity":10,"delivered":4,"processing_until":"2026-03-09T10:00:00Z",
+		"consent":{"immediate_performance":true,"withdrawal_waiver":true,"at":"2026-03-01T10:00:00Z"}},
+		"evidence":[{"kind":"text","at":"2026-03-08T10:00:00Z"}]}`
+	lower := strings.NewReplacer("T1", "t1", "Z\"", "z\"").Replace(upper)
+	if strings.Count(lower, "t1") != 6 || strings.Count(lower, "z\"") != 5 {
+		t.Fatalf("the lower-case facts are not what the test means:\n%s", lower)
+	}
+	want, err := DecodeFacts([]byte(upper))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := DecodeFacts([]byte(lower))
+	if err != nil {
+		t.Fatalf("DecodeFacts with t and z: %v", err)
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("with t and z:\n got %+v\nwant %+v", got, want)
+	}
+	for _, s := range []string{"2026-03-08t10:00:00z", "2026-03-08t10:00:00Z", "2026-03-08T10:00:00z", "2026-03-08t10:00:00.123+02:00"} {
+		if _, err := ParseTime(s); err != nil {
+			t.Errorf("ParseTime(%q) = %v", s, err)
+		}
+	}
+	// Still refused: not RFC 3339 in other ways.
+	for _, s := range []string{"2026-03-08x10:00:00Z", "2026-03-08t10:00:00", "2026-03-08 10:00:00z", "2026-03-08t10:00:00zz", "z", "t"} {
+		if _, err := ParseTime(s); err == nil {
+			t.Errorf("ParseTime(%q) accepted it", s)
+		}
 	}
 }

@@ -9,12 +9,14 @@ import (
 	"net/http"
 	"path"
 	"reflect"
+	"strconv"
 	"strings"
 	"time"
 
 	"comptoir/internal/account"
 	"comptoir/internal/claims"
 	"comptoir/internal/orders"
+	"comptoir/internal/policy"
 	"comptoir/internal/subscriptions"
 )
 
@@ -222,6 +224,41 @@ func jsonProblem(err error) string {
 	return strings.TrimPrefix(strings.TrimPrefix(err.Error(), "json: "), "money: ")
 }
 
+// apiTime is a time in a request body: RFC 3339, as time.Time reads it, and
+// also with the "t" and "z" in lower case that RFC 3339 §5.6 allows and
+// time.Time refused (policy.ParseTime takes them the same way). A value
+// that is not such a time is a type error naming its field and the time
+// it wants, not time.Parse's layout.
+type apiTime struct{ time.Time }
+
+func (a *apiTime) UnmarshalJSON(b []byte) error {
+	if string(b) == "null" {
+		return nil
+	}
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		got := "object"
+		switch c := b[0]; {
+		case c == '[':
+			got = "array"
+		case c == 't' || c == 'f':
+			got = "bool"
+		case c == '-' || c >= '0' && c <= '9':
+			got = "number"
+		}
+		return &json.UnmarshalTypeError{Value: got, Type: reflect.TypeFor[apiTime]()}
+	}
+	t, err := time.Parse(time.RFC3339Nano, policy.UpperRFC3339(s))
+	if err != nil {
+		if len(s) > 40 {
+			s = s[:40] + "…"
+		}
+		return &json.UnmarshalTypeError{Value: strconv.Quote(s), Type: reflect.TypeFor[apiTime]()}
+	}
+	a.Time = t
+	return nil
+}
+
 // jsonKind names the JSON value a Go type is decoded from.
 func jsonKind(t reflect.Type) string {
 	if t == nil {
@@ -229,6 +266,9 @@ func jsonKind(t reflect.Type) string {
 	}
 	if t.Kind() == reflect.Pointer {
 		t = t.Elem()
+	}
+	if t == reflect.TypeFor[apiTime]() {
+		return `an RFC 3339 time such as "2026-03-08T10:00:00Z"`
 	}
 	switch t.Kind() {
 	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
@@ -259,6 +299,8 @@ func jsonGot(v string) string {
 		return "an " + v
 	case v == "":
 		return "that value"
+	case strings.HasPrefix(v, `"`): // a string's value (apiTime)
+		return v
 	}
 	return "a " + v
 }

@@ -71,8 +71,8 @@ type fileClaimJSON struct {
 	SourceMessageID string        `json:"source_message_id"`
 	// CustomerID and FiledAt: an agent filing for a customer from their
 	// message.
-	CustomerID string    `json:"customer_id"`
-	FiledAt    time.Time `json:"filed_at"`
+	CustomerID string  `json:"customer_id"`
+	FiledAt    apiTime `json:"filed_at"`
 }
 
 // apiFileClaim is POST /api/v1/claims: the decision is the one policy eval
@@ -103,7 +103,7 @@ func (s *Server) apiFileClaim(w http.ResponseWriter, r *http.Request) {
 		// An agent's words for the customer: in a language nobody says,
 		// unless they are the customer's message's (fromSourceMessage).
 		fi.Lang = ""
-		fi.CustomerID, fi.FiledAt, fi.SourceMessageID = in.CustomerID, in.FiledAt, in.SourceMessageID
+		fi.CustomerID, fi.FiledAt, fi.SourceMessageID = in.CustomerID, in.FiledAt.Time, in.SourceMessageID
 		if in.SourceMessageID != "" && !s.fromSourceMessage(w, r, &fi) {
 			return
 		}

@@ -1097,3 +1097,38 @@ func TestAdminDebitBeyondTheBalanceSaysWhose(t *testing.T) {
 		t.Errorf("balance %d after a refused debit, want 500", got)
 	}
 }
+
+// RFC 3339 (§5.6) lets the "T" and "Z" of a time be lower case; the API's
+// one time input, an agent's filed_at, refused them as a bad request.
+func TestAPIFiledAtTakesLowercaseTAndZ(t *testing.T) {
+	h := apptest.Start(t)
+	u, _ := h.User(t, account.RoleCustomer, "ana@example.fr")
+	agentUser, _ := h.User(t, account.RoleAgent, "agent@shop.test")
+	o := buyAndDeliver(t, h, u, 40)
+	h.Clock.Advance(6 * 24 * time.Hour)
+	tk, err := h.App.Desk.OpenFromContact(context.Background(), desk.ContactInput{CustomerID: u.ID, Name: "Ana", Email: "ana@example.fr",
+		OrderRef: o.ID, Topic: "dissatisfied", Message: "The posts are not what I hoped for."})
+	if err != nil {
+		t.Fatal(err)
+	}
+	thread, _ := h.App.Desk.Thread(context.Background(), tk.ID, false)
+	written := thread[0].CreatedAt
+	h.Clock.Advance(3 * 24 * time.Hour)
+	c := h.NewClient(t)
+	auth := h.Bearer(t, agentUser.ID)
+	// Not a time at all stays a bad request naming the field.
+	for _, bad := range []string{`123`, `"2026-03-01x00:00:00z"`, `"yesterday"`} {
+		r := postJSON(c, "/api/v1/claims", `{"kind":"dissatisfied","order_id":"`+o.ID+`","source_message_id":"`+thread[0].ID+`","filed_at":`+bad+`}`, auth)
+		if r.Status != http.StatusBadRequest || !strings.Contains(r.Body, "filed_at") {
+			t.Errorf("filed_at %s: %d %s; want 400 naming filed_at", bad, r.Status, r.Body)
+		}
+	}
+	lower := strings.NewReplacer("T", "t", "Z", "z").Replace(written.UTC().Format(time.RFC3339Nano))
+	r := postJSON(c, "/api/v1/claims", `{"kind":"dissatisfied","order_id":"`+o.ID+`","source_message_id":"`+thread[0].ID+`","filed_at":"`+lower+`"}`, auth)
+	got := decodeAs[struct {
+		FiledAt time.Time `json:"filed_at"`
+	}](t, r)
+	if r.Status != http.StatusCreated || !got.FiledAt.Equal(written) {
+		t.Fatalf("filed_at %s: %d %s; want filed at %s", lower, r.Status, r.Body, written.Format(time.RFC3339Nano))
+	}
+}
