@@ -89,33 +89,48 @@ func (s *Server) topUp(w http.ResponseWriter, r *http.Request) {
 		s.notFound(w, r)
 		return
 	}
+	// From the cart's offer (a cart nothing could pay, cart.html), the
+	// customer comes back to the cart, paid or not; from the balance page,
+	// to it.
+	back, page, field := "/balance", "balance", "amount"
+	if r.PostForm.Get("back") == "cart" {
+		back, page, field = "/cart", "cart", "topup"
+	}
 	amount, err := money.Parse(r.PostForm.Get("amount"), billing.BalanceCurrency)
 	var p cardpay.Payment
 	if err == nil {
 		p, err = s.Ledger.StartTopUp(r.Context(), s.Card, billing.TopUpInput{
 			CustomerID: st.user.ID, CustomerEmail: st.user.Email, Amount: amount, Reference: id.New("top"),
-			SuccessURL: s.BaseURL + "/balance?topup=1", CancelURL: s.BaseURL + "/balance", Language: st.lang,
+			SuccessURL: s.BaseURL + back + "?topup=1", CancelURL: s.BaseURL + back, Language: st.lang,
 		})
 	}
 	var verr *billing.ValidationError
 	if err != nil && (errors.As(err, &verr) || errors.Is(err, money.ErrSyntax) || errors.Is(err, money.ErrEmpty) || errors.Is(err, money.ErrTooManyDecimals)) {
-		v, berr := s.balanceView(r)
+		var v *view
+		var berr error
+		if page == "cart" {
+			if v, berr = s.cartView(r); berr == nil {
+				s.keepShownCart(w, v)
+			}
+		} else {
+			v, berr = s.balanceView(r)
+		}
 		if berr != nil {
 			s.serverError(w, r, berr)
 			return
 		}
 		v.Form = r.PostForm
-		v.Errors = map[string]string{"amount": s.Messages.T(st.lang, "balance.topup_invalid", map[string]any{
+		v.Errors = map[string]string{field: s.Messages.T(st.lang, "balance.topup_invalid", map[string]any{
 			"Min": money.Format(money.Amount{Minor: billing.MinTopUp, Currency: billing.BalanceCurrency}, st.lang),
 			"Max": money.Format(money.Amount{Minor: billing.MaxTopUp, Currency: billing.BalanceCurrency}, st.lang)})}
-		s.render(w, r, http.StatusUnprocessableEntity, "balance", v)
+		s.render(w, r, http.StatusUnprocessableEntity, page, v)
 		return
 	}
 	if err != nil {
 		s.serverError(w, r, err)
 		return
 	}
-	s.sendToCheckout(w, r, p.ID, "/balance")
+	s.sendToCheckout(w, r, p.ID, back)
 }
 
 func cardEnabled(c *cardpay.Service) bool { return c != nil && c.Enabled() }

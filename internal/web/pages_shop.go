@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"comptoir/internal/account"
+	"comptoir/internal/billing"
+	"comptoir/internal/cardpay"
 	"comptoir/internal/catalog"
 	"comptoir/internal/id"
 	"comptoir/internal/locale"
@@ -439,6 +441,18 @@ type cartData struct {
 	// balance choice says so and is closed, the card chosen (BalanceShort).
 	Short money.Amount
 
+	// CardMinimum is the smallest card payment in the cart's currency
+	// (cardpay.MinimumCharge): a total below it cannot be paid by card
+	// (CardTooSmall).
+	CardMinimum money.Amount
+	// TopUp is the top-up the page offers when nothing can pay the cart
+	// (NoWayToPay): what the balance lacks, raised to the smallest top-up
+	// and the smallest card payment. Zero when the balance cannot be
+	// topped up in the cart's currency (the page then says to write to
+	// us). TopUpValue is it as the amount field shows it.
+	TopUp      money.Amount
+	TopUpValue string
+
 	// TermsVersion is the terms of sale version in force, which the form
 	// sends back so that a change while the buyer read is caught.
 	TermsVersion string
@@ -453,9 +467,48 @@ type cartData struct {
 // can (card payment off): no Pay button, a note on how to get credit.
 func (d cartData) ShortNoCard() bool { return !d.CardEnabled && d.Short.IsPositive() }
 
-// BalanceShort is whether the balance cannot pay the cart while the card
-// can: the balance choice says by how much and is closed, the card chosen.
+// BalanceShort is whether the balance cannot pay the cart while card
+// payment is on: the balance choice says by how much and is closed, the
+// card chosen (unless the card cannot pay it either: NoWayToPay).
 func (d cartData) BalanceShort() bool { return d.CardEnabled && d.Short.IsPositive() }
+
+// CardTooSmall is whether card payment is on but the cart comes to less
+// than the smallest card payment: the card choice says so and is closed.
+func (d cartData) CardTooSmall() bool {
+	return d.CardEnabled && d.Total.Currency != "" && d.Total.Minor < d.CardMinimum.Minor
+}
+
+// NoWayToPay is whether neither the balance (short) nor the card (the
+// total is below its minimum) can pay the cart: the page says so and
+// offers a card top-up of at least the card minimum that covers what the
+// balance lacks (TopUp), in place of a Pay button that could only be
+// refused. Before, the card was chosen, refused on submit with "pay it
+// from your balance instead", and the balance could not.
+func (d cartData) NoWayToPay() bool { return d.CardTooSmall() && d.Short.IsPositive() }
+
+// topUpFor is the top-up that lets a balance short by short pay: short,
+// raised to the smallest top-up and to the smallest card payment; zero
+// when the balance is not topped up in short's currency.
+func topUpFor(short money.Amount) money.Amount {
+	if short.Currency != billing.BalanceCurrency {
+		return money.Amount{}
+	}
+	top := max(short.Minor, billing.MinTopUp, cardpay.MinimumCharge(short.Currency).Minor)
+	if top > billing.MaxTopUp {
+		return money.Amount{}
+	}
+	return money.Amount{Minor: top, Currency: short.Currency}
+}
+
+// amountFieldValue is a as an amount field shows it in lang, for
+// money.Parse to read back: "1,00" in French, "1.00" in English.
+func amountFieldValue(a money.Amount, lang string) string {
+	s := money.FormatPlain(a)
+	if lang == locale.FR {
+		s = strings.Replace(s, ".", ",", 1)
+	}
+	return s
+}
 
 // keepShownCart makes the cart cookie hold what the page shows: a line
 // left in it for a product no longer for sale was invisible, could not be
@@ -530,6 +583,11 @@ func (s *Server) cartView(r *http.Request) (*view, error) {
 					return nil, err
 				}
 			}
+			d.CardMinimum = cardpay.MinimumCharge(d.Total.Currency)
+			if d.NoWayToPay() {
+				d.TopUp = topUpFor(d.Short)
+				d.TopUpValue = amountFieldValue(d.TopUp, v.Lang)
+			}
 		}
 	}
 	v.Data = d
@@ -566,6 +624,10 @@ func (s *Server) cart(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.keepShownCart(w, v)
+	if r.URL.Query().Get("topup") == "1" {
+		// Back from a card top-up the page offered (NoWayToPay).
+		v.Flash = s.Messages.T(v.Lang, "cart.topup_thanks")
+	}
 	s.render(w, r, http.StatusOK, "cart", v)
 }
 
@@ -590,7 +652,8 @@ func (s *Server) checkout(w http.ResponseWriter, r *http.Request) {
 	if shown, err := strconv.ParseInt(f.Get("shown_total"), 10, 64); err == nil && f.Get("shown_currency") != "" {
 		in.ExpectTotal = money.Amount{Minor: shown, Currency: f.Get("shown_currency")}
 	}
-	changed := false // the cart is not the one the boxes were ticked for
+	changed := false      // the cart is not the one the boxes were ticked for
+	var belowMinimum bool // the card was refused for the total's smallness
 	fail := func(status int, errs map[string]string) {
 		v, err := s.cartView(r)
 		if err != nil {
@@ -600,6 +663,12 @@ func (s *Server) checkout(w http.ResponseWriter, r *http.Request) {
 		s.keepShownCart(w, v)
 		if d, ok := v.Data.(*cartData); ok && status == http.StatusUnprocessableEntity && !changed {
 			formProblems(s.Messages, st.lang, f, d, errs)
+		}
+		if d, ok := v.Data.(*cartData); ok && belowMinimum && d.NoWayToPay() {
+			// "Pay it from your balance instead" cannot be done: the
+			// balance is short too. The page offers a top-up.
+			errs["form"] = s.Messages.T(st.lang, "card.below_minimum_short", map[string]any{
+				"Amount": money.Format(d.Total, st.lang), "Min": money.Format(d.CardMinimum, st.lang), "Short": money.Format(d.Short, st.lang)})
 		}
 		v.Form = f
 		v.Errors = errs
@@ -647,6 +716,7 @@ func (s *Server) checkout(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		if msg, ok := s.belowCardMinimum(st.lang, res.err); ok {
+			belowMinimum = true
 			fail(http.StatusUnprocessableEntity, map[string]string{"form": msg})
 			return
 		}
