@@ -901,10 +901,6 @@ func (f *Facts) Validate() error {
 	if f.FiledAt.Before(anchor) {
 		return factsErr("filed_at", "%s is before %s (%s)", f.FiledAt.Format(time.RFC3339), anchorPath, anchor.Format(time.RFC3339))
 	}
-	if !o.PaidAt.IsZero() && !o.PlacedAt.IsZero() && o.PaidAt.Before(o.PlacedAt) {
-		// Paid before the order was placed: no store records that.
-		return factsErr("order.paid_at", "%s is before %s (%s)", o.PaidAt.Format(time.RFC3339), "order.placed_at", o.PlacedAt.Format(time.RFC3339))
-	}
 	needMoney := f.Kind == NonDelivery || f.Kind == Withdrawal
 	if needMoney {
 		if o.Paid == nil {
