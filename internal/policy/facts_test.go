@@ -127,8 +127,8 @@ func TestDecodeFactsErrors(t *testing.T) {
 		{"subscription payment amount malformed", `{"kind":"subscription_cancel","filed_at":"2026-03-08T10:00:00Z","choice":"now","subscription":{"last_payment_at":"2026-03-01T00:00:00Z","last_payment":{"amount":9.9,"currency":"EUR"}}}`, "subscription.last_payment.amount", "integer number of minor units"},
 		{"paid negative", `{` + nd + `,"order":{"placed_at":"2026-03-05T10:00:00Z","paid":{"amount":-1,"currency":"EUR"},"quantity":10,"delivered":4}}`, "order.paid.amount", "must not be negative"},
 		{"refunded in another currency", `{` + nd + `,"order":{` + ord + `,"refunded":{"amount":0,"currency":"USD"}}}`, "order.refunded.currency", "is USD but order.paid is in EUR"},
-		// Impossible facts: more refunded than paid, a subscription's refund in another currency or above
-		// what was paid. They decided (outcome none, "€20.00 of the €10.00
+		// Impossible facts: more refunded than paid, a subscription's
+		// refund in another currency or above what was paid. They decided (outcome none, "€20.00 of the €10.00
 		// paid has already been refunded").
 		{"refunded above paid", `{` + nd + `,"order":{` + ord + `,"refunded":{"amount":1001,"currency":"EUR"}}}`, "order.refunded", "is 10.01 EUR, more than the 10.00 EUR paid (order.paid)"},
 		{"subscription refunded above its payment", `{"kind":"subscription_cancel","filed_at":"2026-03-08T10:00:00Z","choice":"now","subscription":{"last_payment_at":"2026-03-01T00:00:00Z","last_payment":{"amount":990,"currency":"EUR"},"refunded":{"amount":991,"currency":"EUR"}}}`, "subscription.refunded", "is 9.91 EUR, more than the 9.90 EUR paid (subscription.last_payment)"},
