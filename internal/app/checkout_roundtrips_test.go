@@ -14,29 +14,33 @@ import (
 	"comptoir/internal/catalog"
 	"comptoir/internal/db"
 	"comptoir/internal/db/dbtest"
+	"comptoir/internal/idempotency"
 	"comptoir/internal/money"
 	"comptoir/internal/testwait"
 )
 
 // checkoutRoundTrips is what one API checkout paid from the balance, with
 // an idempotency key, waits for on PostgreSQL: the key's lookup and the
-// token's, then its transaction: BEGIN, the debit (a conditional update,
-// whose outcome decides the answer), one pipeline of every other row (the
-// order, its line, its consent, the key's claim, the proof choice, the
-// invoice and its line, the confirmation with its queue row and
-// attachment, the audit lines) and COMMIT. It was 13, each row a round
-// trip of its own, and the waits on both sides cost more CPU than the
-// inserts (issue #9); then 7, the key's claim a round trip of its own
-// (idempotency.ClaimTx puts it in the pipeline).
-const checkoutRoundTrips = 6
+// token's, then its transaction: BEGIN, one pipeline of every row (the
+// order, its line, its consent, the debit with its entry and audit line,
+// the key's claim, the proof choice, the invoice and its line, the
+// confirmation with its queue row and attachment, the other audit lines)
+// and COMMIT. It was 13, each row a round trip of its own, and the waits
+// on both sides cost more CPU than the inserts (issue #9); then 7, the
+// key's claim a round trip of its own (idempotency.ClaimTx puts it in the
+// pipeline); then 6, the debit a round trip of its own, whose outcome
+// decided the answer (billing.Ledger.AppendDebitTx puts it in the
+// pipeline, and a balance too short fails the pipeline).
+const checkoutRoundTrips = 5
 
 // checkoutStatements is how many statements those are, each parsed,
 // planned and run by the server: the round trips' and the pipeline's
-// (the order with its lines and consent, one statement; the key's claim;
-// the proof choice; the invoice with its line; the confirmation with its
-// content, queue row and attachment; the audit lines of the order, the
-// debit and the invoice, one statement: db.AppendRow). It was 15, the
-// order, its lines and its consent a statement each, and each audit line.
+// (the order with its lines and consent, one statement; the debit with
+// its entry and audit line, one; the key's claim; the proof choice; the
+// invoice with its line; the confirmation with its content, queue row and
+// attachment; the audit lines of the order and the invoice, one
+// statement: db.AppendRow). It was 15, the order, its lines and its
+// consent a statement each, and each audit line.
 const checkoutStatements = 11
 
 // TestCheckoutRoundTrips pins checkoutRoundTrips, so that a row that
@@ -206,9 +210,12 @@ func TestCheckoutPipelineFailure(t *testing.T) {
 // cannot decide the answer; a duplicate that looked the key up before the
 // first committed must still get the first's answer, byte for byte, and a
 // request reusing the key with another body must still be refused (API.md),
-// with nothing of theirs written. The first checkout is held at its
-// pipeline (a table it writes locked), the two others wait behind it on
-// the buyer's balance, then all go.
+// with nothing of theirs written. The first checkout is held in its
+// pipeline at its key's claim, after its debit (another transaction
+// inserts the key, and rolls back), the two others wait behind it on the
+// buyer's balance, then all go. Not by a table it writes locked: the
+// pipeline prepares its statements before running any, and preparing one
+// that writes a table waits for its lock, before the debit.
 func TestCheckoutDuplicateClaimsInThePipeline(t *testing.T) {
 	if dbtest.Engine() != db.Postgres {
 		t.Skip("PostgreSQL only: the claim is appended there")
@@ -239,10 +246,12 @@ func TestCheckoutDuplicateClaimsInThePipeline(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer hold.Close()
-	for _, stmt := range []string{`BEGIN`, `LOCK TABLE outgoing_mail_attachments IN SHARE MODE`} {
-		if _, err := hold.ExecContext(ctx, stmt); err != nil {
-			t.Fatal(err)
-		}
+	if _, err := hold.ExecContext(ctx, `BEGIN`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := hold.ExecContext(ctx, `INSERT INTO idempotency_keys (scope, key, request_hash, status, response_status, response_body, created_at, lease_until, expires_at)
+		VALUES ($1, 'dup-1', 'held', 'done', 201, '{}', now(), now(), now() + interval '1 day')`, idempotency.Scope(u.ID, "POST /api/v1/orders")); err != nil {
+		t.Fatal(err)
 	}
 	var answers [3]apptest.Response
 	var wg sync.WaitGroup
@@ -254,11 +263,11 @@ func TestCheckoutDuplicateClaimsInThePipeline(t *testing.T) {
 		}()
 	}
 	run(0, "2")
-	testwait.Until(t, "the first checkout waiting at its pipeline", waiting(1))
+	testwait.Until(t, "the first checkout waiting at its key's claim", waiting(1))
 	run(1, "2") // a retry of it
 	run(2, "3") // the key reused with another body
 	testwait.Until(t, "both duplicates waiting on the balance", waiting(3))
-	if _, err := hold.ExecContext(ctx, `COMMIT`); err != nil {
+	if _, err := hold.ExecContext(ctx, `ROLLBACK`); err != nil {
 		t.Fatal(err)
 	}
 	wg.Wait()

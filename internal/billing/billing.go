@@ -15,6 +15,7 @@ package billing
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -319,6 +320,98 @@ func (l *Ledger) applyPostgres(ctx context.Context, tx *sql.Tx, e Entry, signed 
 		return EntryRow{}, err
 	}
 	return row, nil
+}
+
+// AppendDebitTx is DebitTx for a caller that gives up on any error of it,
+// the checkout: on PostgreSQL, in a transaction db.Tx started, the debit
+// with its entry and audit line is one statement appended to the
+// transaction's pipeline (db.AppendWrapped), rather than a round trip of
+// its own before it. Nothing reads its outcome before the commit: a
+// balance too short (or no account) fails the statement itself
+// (balance_debit_covered, migration 0063), and with it the transaction,
+// whose error then wraps ErrInsufficientBalance; the reference already
+// used is ErrDuplicateReference the same way. The transaction is then
+// aborted, not usable as after DebitTx's refusals. The audit line's
+// balances, before and after, are the ones the statement moved. On SQLite
+// it is DebitTx.
+func (l *Ledger) AppendDebitTx(ctx context.Context, tx *sql.Tx, e Entry) error {
+	if l.db.Engine != db.Postgres {
+		_, err := l.DebitTx(ctx, tx, e)
+		return err
+	}
+	if err := check(e, debitKinds); err != nil {
+		return err
+	}
+	now := l.clock.Now()
+	row := newEntryRow(e, -e.Amount.Minor, 0, now)
+	before, after := entryStates(row)
+	beforeHead, beforeTail, err := aroundBalance(before)
+	if err != nil {
+		return err
+	}
+	afterHead, afterTail, err := aroundBalance(after)
+	if err != nil {
+		return err
+	}
+	return db.AppendWrapped(ctx, tx, wrapAppendedDebit, appendedDebit,
+		row.ID, row.CustomerID, row.Amount.Currency, e.Amount.Minor, row.Kind, row.ReferenceType, row.ReferenceID, row.Reason,
+		nullActor(e), now, e.Actor.Role, beforeHead, beforeTail, afterHead, afterTail)
+}
+
+// appendedDebit is AppendDebitTx's statement: the account's conditional
+// update (moved), the entry with the balance it left, or the error
+// balance_debit_covered raises when it debited nothing, and the audit line
+// auditEntry would write, its states' JSON completed with the balances
+// before and after: the text around each "balance" number comes from
+// entryStates (aroundBalance).
+//
+// Parameters: $1 entry id, $2 customer, $3 currency, $4 the amount
+// (positive), $5 kind, $6 reference type, $7 reference id, $8 reason, $9
+// actor, $10 time, $11 actor's role, $12 and $13 the state before around
+// its balance, $14 and $15 the state after around its balance.
+const appendedDebit = `WITH moved AS (
+		UPDATE balance_accounts SET balance = balance - $4::bigint, updated_at = $10
+		WHERE customer_id = $2 AND currency = $3 AND balance >= $4::bigint
+		RETURNING balance
+	), entry AS (
+		INSERT INTO balance_entries (id, customer_id, currency, amount, balance_after, kind, reference_type, reference_id, reason, actor_id, created_at)
+		VALUES ($1, $2, $3, -$4::bigint, balance_debit_covered((SELECT balance FROM moved)), $5, $6, $7, $8, $9, $10)
+		RETURNING balance_after
+	)
+	INSERT INTO audit_log (at, actor_id, actor_role, subject_type, subject_id, action, before_state, after_state)
+	SELECT $10, $9, $11, 'balance', $2, 'balance_debit',
+		$12::text || (balance_after + $4::bigint) || $13::text, $14::text || balance_after || $15::text
+	FROM entry`
+
+// wrapAppendedDebit is what AppendDebitTx's statement's error means.
+func wrapAppendedDebit(err error) error {
+	switch {
+	case db.IsCheckViolation(err, "balance_debit_covered"):
+		return fmt.Errorf("%w: %w", ErrInsufficientBalance, err)
+	case db.IsUniqueViolation(err):
+		return fmt.Errorf("%w: %w", ErrDuplicateReference, err)
+	}
+	return fmt.Errorf("billing: balance entry: %w", err)
+}
+
+// aroundBalance is state's JSON (an entryStates state) up to its
+// "balance" number and after it, for a statement to put the number in
+// between. The key is the first text of the state that reads "balance":
+// a string value holding it would be escaped (\"balance\":).
+func aroundBalance(state any) (head, tail string, err error) {
+	b, err := json.Marshal(state)
+	if err != nil {
+		return "", "", fmt.Errorf("billing: encode state: %w", err)
+	}
+	s := string(b)
+	const key = `"balance":`
+	i := strings.Index(s, key)
+	if i < 0 {
+		return "", "", fmt.Errorf("billing: state without balance: %s", s)
+	}
+	i += len(key)
+	j := i + strings.IndexFunc(s[i:], func(r rune) bool { return r != '-' && (r < '0' || r > '9') })
+	return s[:i], s[j:], nil
 }
 
 func newEntryRow(e Entry, signed, after int64, now time.Time) EntryRow {

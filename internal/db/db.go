@@ -578,6 +578,16 @@ func IsForeignKeyViolation(err error) bool {
 	return errors.As(err, &liteErr) && liteErr.Code() == sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY
 }
 
+// IsCheckViolation reports whether err is PostgreSQL refusing a row or a
+// statement for the CHECK constraint named constraint (23514), or for an
+// error a function raised in its name (RAISE … USING ERRCODE =
+// 'check_violation', CONSTRAINT = constraint). SQLite names no constraint
+// in its errors: false there.
+func IsCheckViolation(err error, constraint string) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && pgErr.Code == "23514" && pgErr.ConstraintName == constraint
+}
+
 // IsLocked reports whether err says a lock another process or session
 // holds was not given back in time: SQLite's file locked past the busy
 // timeout, PostgreSQL's lock_not_available (lock_timeout, NOWAIT).

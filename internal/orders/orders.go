@@ -208,7 +208,9 @@ type Catalog interface {
 
 // Ledger is what orders need from the balance.
 type Ledger interface {
-	DebitTx(ctx context.Context, tx *sql.Tx, e billing.Entry) (billing.EntryRow, error)
+	// AppendDebitTx takes a checkout's payment (billing.Ledger's: on
+	// PostgreSQL its refusal comes from the transaction's pipeline).
+	AppendDebitTx(ctx context.Context, tx *sql.Tx, e billing.Entry) error
 }
 
 // Customers looks up the buyer.

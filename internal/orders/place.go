@@ -243,13 +243,14 @@ func (s *Service) Place(ctx context.Context, in PlaceInput, after AfterPlace) (O
 				return err
 			}
 		}
-		if _, err := s.ledger.DebitTx(ctx, tx, billing.Entry{
+		// On PostgreSQL the debit goes in the pipeline too: a balance
+		// too short fails it there, and the transaction with it; on
+		// SQLite it is refused here. Either way the error is mapped
+		// below, once the transaction has rolled back.
+		if err := s.ledger.AppendDebitTx(ctx, tx, billing.Entry{
 			CustomerID: o.CustomerID, Amount: o.Total, Kind: "purchase", ReferenceType: "order", ReferenceID: o.ID,
 			Actor: audit.Actor{ID: o.CustomerID, Role: account.RoleCustomer},
 		}); err != nil {
-			if errors.Is(err, billing.ErrInsufficientBalance) {
-				return ErrInsufficientBalance
-			}
 			return err
 		}
 		if st := statusFor(o.Lines); st != o.Status {
@@ -276,6 +277,11 @@ func (s *Service) Place(ctx context.Context, in PlaceInput, after AfterPlace) (O
 		_, err = s.sendConfirmation(ctx, tx, buyer, o, consent, inv, early, true)
 		return err
 	})
+	if errors.Is(err, billing.ErrInsufficientBalance) {
+		// From the debit, or from the pipeline it went in: nothing was
+		// written.
+		return Order{}, ErrInsufficientBalance
+	}
 	if err != nil {
 		return Order{}, err
 	}
