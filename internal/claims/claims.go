@@ -140,6 +140,9 @@ func Code(err error) string {
 		{ErrEvidenceTooLarge, "evidence_too_large"}, {ErrEvidenceTypeForbidden, "evidence_type_forbidden"},
 		{ErrEvidenceEmpty, "evidence_empty"}, {ErrTooManyEvidence, "evidence_too_many"}, {ErrBusy, "busy"},
 		{orders.ErrNotFound, "not_found"},
+		// An exchange for another product (OutcomeSwitch) paid by a
+		// balance short of the difference, or of a product sold out.
+		{orders.ErrInsufficientBalance, "insufficient_balance"}, {orders.ErrOutOfStock, "out_of_stock"},
 	} {
 		if errors.Is(err, c.err) {
 			return c.code
@@ -304,6 +307,10 @@ type Orders interface {
 	ReleaseLineRefundTx(ctx context.Context, tx *sql.Tx, orderID, lineID, refundID string, amount money.Amount, actor audit.Actor) (chargedBack money.Amount, err error)
 	RedeliverTx(ctx context.Context, tx *sql.Tx, orderID, lineID string, processing time.Duration, actor audit.Actor) error
 	SettleLineTx(ctx context.Context, tx *sql.Tx, orderID, lineID string, delivered int, actor audit.Actor) error
+	// PrepareSwitch prices the order a line is exchanged for, writing
+	// nothing; PlaceSwitchTx places it, paid from the balance.
+	PrepareSwitch(ctx context.Context, in orders.SwitchInput) (orders.Switch, error)
+	PlaceSwitchTx(ctx context.Context, tx *sql.Tx, sw *orders.Switch, actor audit.Actor) (orders.Order, error)
 }
 
 // Ledger credits refunds and store credit to the balance.

@@ -34,6 +34,9 @@ func (s *Service) carryOutTx(ctx context.Context, tx *sql.Tx, subj *subject, c *
 	if err := s.settleLineTx(ctx, tx, subj, c, d, actor); err != nil {
 		return err
 	}
+	if subj.sw != nil && d.Rule == RuleSwitch {
+		return s.carryOutSwitchTx(ctx, tx, subj, c, d, decisionID, actor, acceptedCredit)
+	}
 	switch d.Outcome {
 	case policy.OutcomeRefund:
 		_, err := s.refundTx(ctx, tx, c, subj.order, *d.Refund, destinationOf(subj.order), decisionID, actor, time.Time{})
@@ -58,7 +61,8 @@ func (s *Service) carryOutTx(ctx context.Context, tx *sql.Tx, subj *subject, c *
 // settlesLine says decision d on c ends what the store owes on its line's
 // undelivered part: a withdrawal carried out (refunded, or with nothing
 // left to refund: the contract is withdrawn from all the same), or a
-// non_delivery refund of the undelivered part. The line is then no longer
+// non_delivery refund of the undelivered part, or a dissatisfied customer's
+// line exchanged for another product (RuleSwitch). The line is then no longer
 // late, and takes no more deliveries (orders.Line.SettledAt).
 func settlesLine(c *Claim, d policy.Decision) bool {
 	switch c.Kind {
@@ -66,6 +70,9 @@ func settlesLine(c *Claim, d policy.Decision) bool {
 		return d.Outcome == policy.OutcomeRefund || d.Outcome == policy.OutcomeNone
 	case policy.NonDelivery:
 		return d.Outcome == policy.OutcomeRefund && (d.Rule == ruleNDPartial || d.Rule == ruleNDUndelivered)
+	case policy.Dissatisfied:
+		// Exchanged for another product: the line is not owed any more.
+		return d.Rule == RuleSwitch
 	}
 	return false
 }
@@ -95,6 +102,8 @@ func (s *Service) settleLineTx(ctx context.Context, tx *sql.Tx, subj *subject, c
 // paid from the balance.
 func toBalance(subj *subject, d policy.Decision) bool {
 	switch {
+	case subj.sw != nil:
+		return true // the line's value goes through the balance
 	case d.Refund == nil:
 		return false
 	case subj.claim.SubscriptionID != "":
@@ -451,8 +460,9 @@ func (s *Service) lateSuccessTx(ctx context.Context, tx *sql.Tx, cardRefundID st
 // /claims/{id}/decision).
 type AgentDecision struct {
 	ClaimID string
-	// Outcome is refund, refused, redeliver or credit; refund or refused
-	// for a subscription_cancel claim.
+	// Outcome is refund, refused, redeliver, credit or switch (OutcomeSwitch:
+	// another product instead, a dissatisfied claim only); refund or
+	// refused for a subscription_cancel claim.
 	Outcome policy.Outcome
 	// Refund is the amount for refund and credit: at most what is left to
 	// refund on the line. For a subscription it may be left out: the
@@ -465,8 +475,12 @@ type AgentDecision struct {
 	Note  string
 	Actor audit.Actor
 	// CustomerAcceptedCredit records that the customer accepted store
-	// credit instead of the original means of payment, now (credit only).
+	// credit instead of the original means of payment, now (credit, and
+	// what an exchange leaves over).
 	CustomerAcceptedCredit bool
+	// Switch is the product the line is exchanged for (Outcome
+	// OutcomeSwitch, a dissatisfied claim only).
+	Switch *SwitchTo
 	// Then, when set, runs last in the decision's transaction: the API
 	// stores its Idempotency-Key answer there, since deciding again is
 	// allowed and would refund again. Its error rolls the decision back.
@@ -526,9 +540,12 @@ func (s *Service) decideOnce(ctx context.Context, in AgentDecision) (Claim, erro
 		fields["reason_code"] = "invalid"
 	}
 	var d policy.Decision
-	if c.SubscriptionID != "" {
+	switch {
+	case c.SubscriptionID != "":
 		d, err = subscriptionDecision(subj, in, fields)
-	} else {
+	case in.Outcome == OutcomeSwitch:
+		d, subj.sw, err = s.switchDecision(ctx, subj, in, fields)
+	default:
 		d, err = orderDecision(subj, in, fields)
 	}
 	if err != nil {
@@ -685,8 +702,8 @@ func subscriptionReason(d policy.Decision) policy.Reason {
 func (s *Service) recordAgentDecision(ctx context.Context, in AgentDecision, subj *subject, c Claim, d policy.Decision) (Claim, error) {
 	now := s.clock.Now()
 	var accepted time.Time
-	if in.Outcome == policy.OutcomeCredit {
-		accepted = now
+	if d.Outcome == policy.OutcomeCredit {
+		accepted = now // an agent's credit, or an exchange's rest as credit
 	}
 	before := c
 	subj.claim = c

@@ -33,6 +33,9 @@ type subject struct {
 	// one in the same step (a redelivery, then the wait for it): the email
 	// tells them first.
 	before []policy.Reason
+	// sw is the exchange an agent's switch decision carries out
+	// (switchDecision); nil otherwise.
+	sw *switchPlan
 	// mailed: carrying the decision out cancelled the subscription, and
 	// the cancellation's confirmation told the claim too
 	// (SubscriptionRefund.Mailed): notifyTx sends nothing more.

@@ -68,7 +68,8 @@ type FileInput struct {
 // A second open claim of the same kind on the same line is
 // ErrDuplicateOpenClaim; a second withdrawal from a line, whatever the
 // first was decided, is ErrAlreadyWithdrawn (one withdrawal per line, held
-// by the database too); a claim on an order that is not the customer's is
+// by the database too), but for an agent's from a message earlier than a
+// refused one, which decides that one again (refileWithdrawal); a claim on an order that is not the customer's is
 // ErrNotFound. A non_delivery or withdrawal claim on a line that already got
 // money back from a claim of that kind, and a non_delivery claim on a line a
 // withdrawal got money back for, is ErrAlreadyDecided: the policy's formula
@@ -82,6 +83,18 @@ func (s *Service) File(ctx context.Context, in FileInput) (Claim, error) {
 	c, err := s.prepareFiling(ctx, in)
 	if err != nil {
 		return Claim{}, err
+	}
+	if c.Kind == policy.Withdrawal && c.FiledVia == ViaAgent {
+		// An agent's withdrawal from an earlier message than the one on
+		// record, which was refused: that one is decided again
+		// (refileWithdrawal).
+		prior, err := s.priorWithdrawal(ctx, c)
+		if err != nil {
+			return Claim{}, err
+		}
+		if prior != "" {
+			return s.refileWithdrawal(ctx, in, c, prior)
+		}
 	}
 	var out Claim
 	err = s.retry(ctx, func() error {
@@ -356,14 +369,24 @@ const priorWithdrawalQuery = `SELECT MIN(id) FROM claims WHERE order_id = $1 AND
 // answer. The unique index claims_one_withdrawal_per_line holds the rule
 // when two are filed at once.
 func (s *Service) checkNoPriorWithdrawal(ctx context.Context, c Claim) error {
-	var prior sql.NullString
-	if err := s.db.Read.QueryRowContext(ctx, priorWithdrawalQuery, c.OrderID, c.LineID).Scan(&prior); err != nil {
-		return wrapDB("prior withdrawal", err)
+	prior, err := s.priorWithdrawal(ctx, c)
+	if err != nil {
+		return err
 	}
-	if prior.Valid {
-		return fmt.Errorf("%w (%s)", ErrAlreadyWithdrawn, prior.String)
+	if prior != "" {
+		return fmt.Errorf("%w (%s)", ErrAlreadyWithdrawn, prior)
 	}
 	return nil
+}
+
+// priorWithdrawal is the withdrawal claim of c's line, or "" when it has
+// none.
+func (s *Service) priorWithdrawal(ctx context.Context, c Claim) (string, error) {
+	var prior sql.NullString
+	if err := s.db.Read.QueryRowContext(ctx, priorWithdrawalQuery, c.OrderID, c.LineID).Scan(&prior); err != nil {
+		return "", wrapDB("prior withdrawal", err)
+	}
+	return prior.String, nil
 }
 
 // priorRefundQuery finds the first claim of a kind on an order line that

@@ -310,18 +310,31 @@ func (s *Service) TermsVersion(ctx context.Context) (string, error) {
 }
 
 // statusFor derives the status of a paid order from its lines: nothing
-// delivered yet is processing, some is partial, all is completed.
+// delivered yet is processing, some is partial, all is completed. A settled
+// line (SettledAt: its undelivered part refunded, withdrawn from or
+// exchanged) owes nothing more, so it counts as what it delivered: an order
+// delivered in full but for a settled line's rest is completed, as the
+// customer reads it ("Delivered": what they kept is delivered), not partly
+// delivered for ever. An order whose every line was settled with nothing
+// delivered is refunded: nothing was kept.
 func statusFor(lines []Line) string {
-	ordered, delivered, some := 0, 0, false
+	owed, delivered, some, settled := 0, 0, false, true
 	for _, l := range lines {
-		ordered += l.Quantity
+		if l.SettledAt.IsZero() {
+			owed += l.Quantity
+			settled = false
+		} else {
+			owed += l.Delivered
+		}
 		delivered += l.Delivered
 		if l.Delivered > 0 {
 			some = true
 		}
 	}
 	switch {
-	case delivered == ordered:
+	case delivered == owed && !some && settled && len(lines) > 0:
+		return StatusRefunded
+	case delivered == owed:
 		return StatusCompleted
 	case some:
 		return StatusPartial

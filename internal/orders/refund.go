@@ -133,8 +133,14 @@ func (s *Service) SettleLineTx(ctx context.Context, tx *sql.Tx, orderID, lineID 
 		return wrapDB("settle line", err)
 	}
 	if n, _ := res.RowsAffected(); n == 1 {
+		// The order's status counts the line as done now (statusFor):
+		// "partly delivered" no longer, once the rest is not owed.
+		status, err := settleStatusTx(ctx, tx, orderID, now)
+		if err != nil {
+			return err
+		}
 		return audit.Record(ctx, tx, audit.Entry{At: now, Actor: actor, SubjectType: "order_line", SubjectID: lineID, Action: "settle",
-			After: map[string]any{"delivered": delivered, "order_id": orderID}})
+			After: map[string]any{"delivered": delivered, "order_id": orderID, "order_status": status}})
 	}
 	var got int
 	var settled sql.NullTime

@@ -60,3 +60,35 @@ func TestOverdueOnlyWhileDeliveryIsOwed(t *testing.T) {
 		}
 	}
 }
+
+// A settled line (its rest refunded, withdrawn from or exchanged) owes
+// nothing more: the order's status counts it as what it delivered.
+func TestStatusCountsSettledLinesAsDone(t *testing.T) {
+	at := time.Date(2026, 7, 1, 0, 0, 0, 0, time.UTC)
+	line := func(q, d int, settled bool) Line {
+		l := Line{Kind: catalog.KindService, Quantity: q, Delivered: d}
+		if settled {
+			l.SettledAt = at
+		}
+		return l
+	}
+	for _, tc := range []struct {
+		name  string
+		lines []Line
+		want  string
+	}{
+		{"partly delivered, owed", []Line{line(100, 40, false)}, StatusPartial},
+		{"partly delivered, settled", []Line{line(100, 40, true)}, StatusCompleted},
+		{"settled beside one delivered", []Line{line(10, 10, false), line(100, 40, true)}, StatusCompleted},
+		{"settled beside one owed", []Line{line(10, 0, false), line(100, 40, true)}, StatusPartial},
+		{"settled with nothing delivered beside one owed", []Line{line(10, 0, false), line(100, 0, true)}, StatusProcessing},
+		{"settled with nothing delivered beside one delivered", []Line{line(10, 10, false), line(100, 0, true)}, StatusCompleted},
+		{"all settled, nothing delivered", []Line{line(100, 0, true)}, StatusRefunded},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := statusFor(tc.lines); got != tc.want {
+				t.Errorf("statusFor = %s, want %s", got, tc.want)
+			}
+		})
+	}
+}

@@ -242,6 +242,10 @@ type decisionJSON struct {
 	ReasonCode             string         `json:"reason_code"`
 	Note                   string         `json:"note"`
 	CustomerAcceptedCredit bool           `json:"customer_accepted_credit"`
+	// ProductID and Quantity: what the line is exchanged for (outcome
+	// "switch", a dissatisfied claim only).
+	ProductID string `json:"product_id"`
+	Quantity  int    `json:"quantity"`
 }
 
 // apiDecideClaim is an agent's decision. A claim may be decided again (a
@@ -261,9 +265,13 @@ func (s *Server) apiDecideClaim(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	var switchTo *claims.SwitchTo
+	if in.Outcome == claims.OutcomeSwitch {
+		switchTo = &claims.SwitchTo{ProductID: in.ProductID, Quantity: in.Quantity}
+	}
 	c, err := s.Claims.Decide(r.Context(), claims.AgentDecision{
 		ClaimID: r.PathValue("id"), Outcome: in.Outcome, Refund: in.Refund, ReasonCode: in.ReasonCode, Note: in.Note,
-		Actor: actor, CustomerAcceptedCredit: in.CustomerAcceptedCredit,
+		Actor: actor, CustomerAcceptedCredit: in.CustomerAcceptedCredit, Switch: switchTo,
 		Then: func(ctx context.Context, tx *sql.Tx, c claims.Claim) error {
 			return keyed.saveTx(ctx, tx, http.StatusOK, toClaimJSON(c))
 		},

@@ -9,9 +9,11 @@ import (
 	"io"
 	"mime/multipart"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"comptoir/internal/account"
+	"comptoir/internal/catalog"
 	"comptoir/internal/claims"
 	"comptoir/internal/id"
 	"comptoir/internal/money"
@@ -372,6 +374,13 @@ type claimData struct {
 	// CancelUndone: the claim is a subscription's cancellation, and the
 	// subscription renews again (the customer undid it).
 	CancelUndone bool
+	// Switches: what the claimed line was exchanged for (a dissatisfied
+	// claim's switch to another product).
+	Switches []claims.Switched
+	// Products are those an agent may exchange the claimed line for
+	// (console, a dissatisfied claim): for sale, in the line's currency,
+	// not the line's own.
+	Products []catalog.Product
 }
 
 func (s *Server) claimView(r *http.Request, console bool) (*view, error) {
@@ -396,12 +405,20 @@ func (s *Server) claimView(r *http.Request, console bool) (*view, error) {
 	if d.Refunds, err = s.Claims.Refunds(ctx, c.ID); err != nil {
 		return nil, err
 	}
+	if d.Switches, err = s.Claims.Switches(ctx, c.ID); err != nil {
+		return nil, err
+	}
 	if console {
 		if d.Decisions, err = s.Claims.Decisions(ctx, c.ID); err != nil {
 			return nil, err
 		}
 		if d.Currency, err = s.Claims.RefundCurrency(ctx, c); err != nil {
 			return nil, err
+		}
+		if c.Kind == policy.Dissatisfied && c.OrderID != "" {
+			if d.Products, err = s.switchProducts(ctx, c, d.Currency); err != nil {
+				return nil, err
+			}
 		}
 		d.Context = &customerContext{}
 		u, err := s.Accounts.UserByID(ctx, c.CustomerID)
@@ -597,6 +614,27 @@ func (s *Server) evidenceFile(w http.ResponseWriter, r *http.Request) {
 	s.serverError(w, r, err)
 }
 
+// switchProducts are the products the claimed line may be exchanged for:
+// for sale, in its currency, not its own product.
+func (s *Server) switchProducts(ctx context.Context, c claims.Claim, currency string) ([]catalog.Product, error) {
+	o, err := s.Orders.Get(ctx, c.OrderID)
+	if err != nil {
+		return nil, err
+	}
+	line, _ := o.Line(c.LineID)
+	page, _, err := s.Catalog.List(ctx, catalog.ListFilter{Limit: catalog.MaxListLimit})
+	if err != nil {
+		return nil, err
+	}
+	var out []catalog.Product
+	for _, p := range page {
+		if p.Cartable() && p.ID != line.ProductID && p.UnitPrice.Currency == currency {
+			out = append(out, p)
+		}
+	}
+	return out, nil
+}
+
 // consoleDecide records an agent's decision on a claim.
 func (s *Server) consoleDecide(w http.ResponseWriter, r *http.Request) {
 	if err := r.ParseForm(); err != nil {
@@ -607,6 +645,16 @@ func (s *Server) consoleDecide(w http.ResponseWriter, r *http.Request) {
 	in := claims.AgentDecision{
 		ClaimID: r.PathValue("id"), Outcome: policy.Outcome(f.Get("outcome")), ReasonCode: f.Get("reason_code"),
 		Note: f.Get("note"), Actor: state(r).user.Actor(), CustomerAcceptedCredit: f.Get("credit_accepted") == "yes",
+	}
+	if in.Outcome == claims.OutcomeSwitch {
+		in.Switch = &claims.SwitchTo{ProductID: f.Get("product_id")}
+		if q := strings.TrimSpace(f.Get("quantity")); q != "" {
+			n, err := strconv.Atoi(q)
+			if err != nil || n < 1 {
+				n = -1 // refused as out of range
+			}
+			in.Switch.Quantity = n
+		}
 	}
 	// A refusal shows the claim again with the form as the agent left it
 	// and the reason, by its field when it has one.
@@ -692,6 +740,12 @@ func decisionFieldKeys(verr *claims.ValidationError) map[string]string {
 		switch {
 		case field == "outcome" && code == "not_redeliverable":
 			out["outcome"] = "claim.error.not_redeliverable"
+		case field == "outcome" && code == "not_switchable":
+			out["outcome"] = "claim.error.not_switchable"
+		case field == "product_id":
+			out["product_id"] = "claim.error.switch_product_" + code
+		case field == "quantity":
+			out["quantity"] = "claim.error.switch_quantity"
 		case field == "outcome":
 			out["outcome"] = "claim.error.invalid"
 		case field == "reason_code":

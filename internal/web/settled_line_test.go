@@ -68,3 +68,51 @@ func TestWithdrawnLineIsNotLateNorDeliverable(t *testing.T) {
 		t.Errorf("delivered %d %v", got.Lines[0].Delivered, err)
 	}
 }
+
+// A line partly delivered, then withdrawn from (its undelivered part
+// refunded), still counted in the order's status: "Livrée en partie" /
+// "Partly delivered" (the API's partial) for ever, as if the rest were
+// still coming. Nothing more is owed: the order reads delivered (API.md's
+// completed) for the part the customer kept, the line says the rest was
+// settled, and the console offers no delivery on it.
+func TestSettledLineOrderReadsDelivered(t *testing.T) {
+	h := apptest.Start(t)
+	m := h.App.Messages
+	u, c := h.User(t, account.RoleCustomer, "ana@example.fr")
+	_, ac := h.User(t, account.RoleAgent, "agent@shop.test")
+	o := buyAndDeliver(t, h, u, 40)
+	status := func() string {
+		t.Helper()
+		r := c.Send(http.MethodGet, "/api/v1/orders/"+o.ID, "", nil, h.Bearer(t, u.ID))
+		var out struct{ Status string }
+		if err := json.Unmarshal([]byte(r.Body), &out); err != nil || r.Status != http.StatusOK {
+			t.Fatalf("order: %d %s", r.Status, r.Body)
+		}
+		return out.Status
+	}
+	if got := status(); got != "partial" {
+		t.Fatalf("before the withdrawal: %s", got)
+	}
+	if r := postJSON(c, "/api/v1/claims", `{"kind":"withdrawal","order_id":"`+o.ID+`"}`, h.Bearer(t, u.ID)); r.Status != http.StatusCreated ||
+		!strings.Contains(r.Body, `"outcome":"refund"`) {
+		t.Fatalf("withdrawal: %d %s", r.Status, r.Body)
+	}
+	if got := status(); got != "completed" {
+		t.Errorf("after the withdrawal the API says %s, want completed", got)
+	}
+	for _, lang := range []string{"fr", "en"} {
+		c.PostForm("/lang", url.Values{"lang": {lang}})
+		p := c.Get("/orders/" + o.ID)
+		mustContain(t, p, `<span class="badge" id="order-status">`+m.T(lang, "order.status.completed")+`</span>`, `id="settled-`+o.Lines[0].ID+`"`)
+		if strings.Contains(p.Body, m.T(lang, "order.status.partial")) {
+			t.Errorf("%s: the order page still says %q", lang, m.T(lang, "order.status.partial"))
+		}
+		c.PostForm("/lang", url.Values{"lang": {lang}})
+		ac.PostForm("/lang", url.Values{"lang": {lang}})
+		p = ac.Get("/console/orders/" + o.ID)
+		mustContain(t, p, m.T(lang, "order.status.completed"))
+		if strings.Contains(p.Body, `id="delivered-`+o.Lines[0].ID+`"`) {
+			t.Errorf("%s: the console offers a delivery on the settled line", lang)
+		}
+	}
+}
