@@ -211,6 +211,9 @@ type Ledger interface {
 	// AppendDebitTx takes a checkout's payment (billing.Ledger's: on
 	// PostgreSQL its refusal comes from the transaction's pipeline).
 	AppendDebitTx(ctx context.Context, tx *sql.Tx, e billing.Entry) error
+	// DebitTx takes a payment whose refusal its caller reads before going
+	// on in the same transaction (a claim's switch to another product).
+	DebitTx(ctx context.Context, tx *sql.Tx, e billing.Entry) (billing.EntryRow, error)
 }
 
 // Customers looks up the buyer.
