@@ -301,9 +301,8 @@ func (g *groupCommitter) commit(batch []*txRequest) {
 			results[i].err = broken
 			continue
 		}
-		sp := fmt.Sprintf("group_%d", i)
 		if !single {
-			if _, err := tx.Exec("SAVEPOINT " + sp); err != nil {
+			if _, err := tx.Exec(savepointTx); err != nil {
 				broken = fmt.Errorf("savepoint: %w", err)
 				results[i].err = broken
 				continue
@@ -316,7 +315,7 @@ func (g *groupCommitter) commit(batch []*txRequest) {
 		}
 		if results[i].err != nil || results[i].panicked {
 			g.hooks.truncate(tx, mark)
-			if _, err := tx.Exec("ROLLBACK TO " + sp); err != nil {
+			if _, err := tx.Exec(rollbackToTx); err != nil {
 				// The whole transaction is gone (SQLite rolls everything
 				// back on some errors: a full disk, out of memory): nothing
 				// of this group can commit.
@@ -324,7 +323,7 @@ func (g *groupCommitter) commit(batch []*txRequest) {
 			}
 		}
 		if broken == nil {
-			if _, err := tx.Exec("RELEASE " + sp); err != nil {
+			if _, err := tx.Exec(releaseTx); err != nil {
 				broken = fmt.Errorf("release savepoint: %w", err)
 			}
 		}
@@ -359,6 +358,18 @@ func (g *groupCommitter) commit(batch []*txRequest) {
 	g.commits.Add(1)
 	g.committed.Add(n)
 }
+
+// Each transaction of a group runs in a savepoint that is released, or
+// rolled back to and released, before the next one begins: one name serves
+// them all, and the write connection keeps these three statements prepared
+// (stmtcache.go). A name per place in the group (group_0 … group_63) made
+// up to 192 statements of the 256 the connection keeps, evicting the
+// checkout's own, which the writer then parsed again.
+const (
+	savepointTx  = "SAVEPOINT group_tx"
+	rollbackToTx = "ROLLBACK TO group_tx"
+	releaseTx    = "RELEASE group_tx"
+)
 
 // call runs fn, turning a panic into a result the caller re-raises in its
 // own goroutine.

@@ -171,3 +171,60 @@ func BenchmarkReadByKey(b *testing.B) {
 		}
 	}
 }
+
+// A full group commit (maxGroup transactions, some failing) leaves the
+// write connection's statement cache with one SAVEPOINT, one RELEASE and
+// one ROLLBACK TO: with a savepoint name per place in the group it held
+// 3 × maxGroup of them, most of the cache, and the hot statements they
+// evicted were parsed again by the single writer.
+func TestGroupSavepointsTakeThreeCachedStatements(t *testing.T) {
+	ctx := context.Background()
+	d := openTestSQLite(t)
+	ctxs := make([]context.Context, maxGroup)
+	fns := make([]func(*sql.Tx) error, maxGroup)
+	for i := range fns {
+		ctxs[i] = ctx
+		fns[i] = func(tx *sql.Tx) error {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO kv (k, v) VALUES ($1, $2)`, fmt.Sprint(i), i); err != nil {
+				return err
+			}
+			if i%2 == 1 {
+				return fmt.Errorf("transaction %d fails", i)
+			}
+			return nil
+		}
+	}
+	for i, err := range RunTogether(d, ctxs, fns) {
+		if (err != nil) != (i%2 == 1) {
+			t.Fatalf("transaction %d: %v", i, err)
+		}
+	}
+	var n int
+	if err := d.Read.QueryRowContext(ctx, `SELECT count(*) FROM kv`).Scan(&n); err != nil || n != maxGroup/2 {
+		t.Fatalf("%d rows committed (%v), want %d: the failing ones rolled back alone", n, err, maxGroup/2)
+	}
+	conn, err := d.Write.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	var savepoints []string
+	if err := conn.Raw(func(dc any) error {
+		cc, ok := dc.(*cachingConn)
+		if !ok {
+			return fmt.Errorf("the write connection is %T, want the caching wrapper", dc)
+		}
+		for e := cc.lru.Front(); e != nil; e = e.Next() {
+			q := e.Value.(*cachedStmt).query
+			if strings.HasPrefix(q, "SAVEPOINT") || strings.HasPrefix(q, "RELEASE") || strings.HasPrefix(q, "ROLLBACK TO") {
+				savepoints = append(savepoints, q)
+			}
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if len(savepoints) != 3 {
+		t.Errorf("%d savepoint statements cached after a group of %d, want 3: %q…", len(savepoints), maxGroup, savepoints[:min(len(savepoints), 6)])
+	}
+}

@@ -109,8 +109,10 @@ func BenchmarkCheckoutBalance(b *testing.B) {
 // Wall time, so a loaded machine inflates it; compare runs side by side.
 //
 // It also reports the pages the writer wrote to the write-ahead log
-// ("wal-pages/op") and read from the files ("page-reads/op"): counts,
-// which a busy machine does not change.
+// ("wal-pages/op", and their bytes, "wal-KiB/op") and read from the files
+// ("page-reads/op"), and how many transactions shared a commit
+// ("tx/commit"): counts, which a busy machine does not change (the last
+// only a little: a slower machine makes bigger groups).
 func writerPerOp(b *testing.B, h *apptest.Harness) func() {
 	ctx := context.Background()
 	start := h.App.DB.CommitStats()
@@ -133,5 +135,14 @@ func writerPerOp(b *testing.B, h *apptest.Harness) func() {
 		n := float64(b.N)
 		b.ReportMetric(float64(endPages.Written-startPages.Written)/n, "wal-pages/op")
 		b.ReportMetric(float64(endPages.Read-startPages.Read)/n, "page-reads/op")
+		// The bytes those pages took in the log: each a frame of its page
+		// and a 24-byte header, all written and checksummed by the writer.
+		var pageSize int64
+		if err := h.App.DB.Read.QueryRowContext(ctx, `PRAGMA page_size`).Scan(&pageSize); err != nil {
+			b.Fatal(err)
+		}
+		b.ReportMetric(float64((endPages.Written-startPages.Written)*(pageSize+24))/1024/n, "wal-KiB/op")
+		// How many transactions shared a commit (its disk flush).
+		b.ReportMetric(float64(end.Transactions-start.Transactions)/float64(end.Commits-start.Commits), "tx/commit")
 	}
 }
