@@ -729,3 +729,56 @@ func TestDispatcherGathersMessagesAfterAPass(t *testing.T) {
 		t.Fatalf("%d sending jobs, want 2 (one per batch)", n)
 	}
 }
+
+// A dispatcher stopped during its pause (the process shutting down) leaves
+// what was queued meanwhile undispatched, for the next pass of any
+// dispatcher: nothing is lost, and it gets one batch, one job.
+func TestDispatcherStoppedInItsPauseLosesNothing(t *testing.T) {
+	ctx := context.Background()
+	d, clk, o := outboxOnly(t)
+	paused := make(chan struct{}, 1)
+	o.GatherWith(func(ctx context.Context) {
+		select {
+		case paused <- struct{}{}:
+		default:
+		}
+		<-ctx.Done()
+	})
+	dctx, stop := context.WithCancel(ctx)
+	stopped := make(chan struct{})
+	go func() {
+		defer close(stopped)
+		o.Dispatch(dctx, time.Minute, nil)
+	}()
+	t.Cleanup(func() { stop(); <-stopped })
+
+	first := enqueue(t, d, o, plainMessage("a@example.net"))
+	select {
+	case <-paused:
+	case <-time.After(testwait.Default):
+		t.Fatal("the dispatcher did not pause after a pass that dispatched a message")
+	}
+	second := enqueue(t, d, o, plainMessage("b@example.net"))
+	stop()
+	select {
+	case <-stopped:
+	case <-time.After(testwait.Default):
+		t.Fatal("the dispatcher did not stop during its pause")
+	}
+	var batch sql.NullString
+	if err := d.Read.QueryRowContext(ctx, `SELECT batch FROM outgoing_mail_queue WHERE mail_id = $1`, second).Scan(&batch); err != nil || batch.Valid {
+		t.Fatalf("the message queued during the pause: batch %v (%v), want still waiting", batch, err)
+	}
+	next := newOutbox(t, d, insertOnly(t, d), clk)
+	if n, err := next.DispatchPending(ctx); err != nil || n != 1 {
+		t.Fatalf("the next dispatcher's pass dispatched %d (%v), want the one left", n, err)
+	}
+	if n := countJobs(t, d); n != 2 {
+		t.Fatalf("%d sending jobs, want 2 (one per message)", n)
+	}
+	for _, id := range []string{first, second} {
+		if s := get(t, o, id); s.Status != mail.Queued {
+			t.Errorf("%s: status %s", id, s.Status)
+		}
+	}
+}
