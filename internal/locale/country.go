@@ -2,6 +2,7 @@ package locale
 
 import (
 	"strings"
+	"sync"
 
 	"golang.org/x/text/language"
 	"golang.org/x/text/language/display"
@@ -9,8 +10,53 @@ import (
 
 // CountryName is the name of a country in lang, from its ISO 3166-1
 // alpha-2 code ("FR" → "France", "DE" → "Allemagne" in French, "Germany"
-// in English); the code itself when it names no country.
+// in English); the code itself when it names no country. The names are
+// read from x/text's tables once (countryNames): every invoice PDF the
+// mail worker draws names the seller's and the buyer's countries, and
+// each look-up parsed the code and built a namer again (issue #9).
 func CountryName(code, lang string) string {
+	if len(code) != 2 {
+		return code
+	}
+	var k [2]byte
+	for i := range 2 {
+		c := code[i]
+		if 'a' <= c && c <= 'z' {
+			c -= 'a' - 'A'
+		}
+		k[i] = c
+	}
+	names := countryNames()
+	m := names.en
+	if lang == FR {
+		m = names.fr
+	}
+	if n, ok := m[string(k[:])]; ok {
+		return n
+	}
+	return code
+}
+
+// countryNames are the names x/text gives every country code in French and
+// English (countryNameOf), by upper-case code.
+var countryNames = sync.OnceValue(func() struct{ fr, en map[string]string } {
+	fr, en := map[string]string{}, map[string]string{}
+	for a := byte('A'); a <= 'Z'; a++ {
+		for b := byte('A'); b <= 'Z'; b++ {
+			code := string([]byte{a, b})
+			if n := countryNameOf(code, FR); n != code {
+				fr[code] = n
+			}
+			if n := countryNameOf(code, EN); n != code {
+				en[code] = n
+			}
+		}
+	}
+	return struct{ fr, en map[string]string }{fr, en}
+})
+
+// countryNameOf is CountryName read from x/text's tables.
+func countryNameOf(code, lang string) string {
 	r, err := language.ParseRegion(code)
 	if err != nil || len(code) != 2 || !r.IsCountry() {
 		return code

@@ -680,3 +680,105 @@ func TestEnqueueStoresAttachmentsWithTheMessage(t *testing.T) {
 		t.Fatalf("%d messages after the failed transaction, want %d (%v)", after, before, err)
 	}
 }
+
+// The dispatcher pauses after a pass that dispatched messages (issue #9):
+// what is queued meanwhile waits for the pause to end and goes in one
+// batch, one job, rather than a batch per pass run back to back. A message
+// queued after a quiet moment is dispatched at once, with no pause first.
+func TestDispatcherGathersMessagesAfterAPass(t *testing.T) {
+	ctx := context.Background()
+	d, _, o := outboxOnly(t)
+	paused, resume := make(chan struct{}, 1), make(chan struct{})
+	o.GatherWith(func(ctx context.Context) {
+		select {
+		case paused <- struct{}{}:
+		default:
+		}
+		select {
+		case <-resume:
+		case <-ctx.Done():
+		}
+	})
+	dispatching(t, o)
+	batchOf := func(id string) string {
+		var b sql.NullString
+		if err := d.Read.QueryRowContext(ctx, `SELECT batch FROM outgoing_mail_queue WHERE mail_id = $1`, id).Scan(&b); err != nil {
+			t.Fatalf("%s: %v", id, err)
+		}
+		return b.String
+	}
+
+	first := enqueue(t, d, o, plainMessage("a@example.net"))
+	testwait.Until(t, "the first message dispatched at once", func() bool { return batchOf(first) != "" })
+	select {
+	case <-paused:
+	case <-time.After(testwait.Default):
+		t.Fatal("the dispatcher did not pause after a pass that dispatched a message")
+	}
+	second := enqueue(t, d, o, plainMessage("b@example.net"))
+	third := enqueue(t, d, o, plainMessage("c@example.net"))
+	if b2, b3 := batchOf(second), batchOf(third); b2 != "" || b3 != "" {
+		t.Fatalf("messages dispatched during the pause: batches %q and %q", b2, b3)
+	}
+	close(resume)
+	testwait.Until(t, "the messages queued during the pause dispatched", func() bool { return batchOf(second) != "" && batchOf(third) != "" })
+	if b1, b2, b3 := batchOf(first), batchOf(second), batchOf(third); b2 != b3 || b2 == b1 {
+		t.Fatalf("batches %q, %q, %q: want the first alone, the two queued during the pause together", b1, b2, b3)
+	}
+	if n := countJobs(t, d); n != 2 {
+		t.Fatalf("%d sending jobs, want 2 (one per batch)", n)
+	}
+}
+
+// A dispatcher stopped during its pause (the process shutting down) leaves
+// what was queued meanwhile undispatched, for the next pass of any
+// dispatcher: nothing is lost, and it gets one batch, one job.
+func TestDispatcherStoppedInItsPauseLosesNothing(t *testing.T) {
+	ctx := context.Background()
+	d, clk, o := outboxOnly(t)
+	paused := make(chan struct{}, 1)
+	o.GatherWith(func(ctx context.Context) {
+		select {
+		case paused <- struct{}{}:
+		default:
+		}
+		<-ctx.Done()
+	})
+	dctx, stop := context.WithCancel(ctx)
+	stopped := make(chan struct{})
+	go func() {
+		defer close(stopped)
+		o.Dispatch(dctx, time.Minute, nil)
+	}()
+	t.Cleanup(func() { stop(); <-stopped })
+
+	first := enqueue(t, d, o, plainMessage("a@example.net"))
+	select {
+	case <-paused:
+	case <-time.After(testwait.Default):
+		t.Fatal("the dispatcher did not pause after a pass that dispatched a message")
+	}
+	second := enqueue(t, d, o, plainMessage("b@example.net"))
+	stop()
+	select {
+	case <-stopped:
+	case <-time.After(testwait.Default):
+		t.Fatal("the dispatcher did not stop during its pause")
+	}
+	var batch sql.NullString
+	if err := d.Read.QueryRowContext(ctx, `SELECT batch FROM outgoing_mail_queue WHERE mail_id = $1`, second).Scan(&batch); err != nil || batch.Valid {
+		t.Fatalf("the message queued during the pause: batch %v (%v), want still waiting", batch, err)
+	}
+	next := newOutbox(t, d, insertOnly(t, d), clk)
+	if n, err := next.DispatchPending(ctx); err != nil || n != 1 {
+		t.Fatalf("the next dispatcher's pass dispatched %d (%v), want the one left", n, err)
+	}
+	if n := countJobs(t, d); n != 2 {
+		t.Fatalf("%d sending jobs, want 2 (one per message)", n)
+	}
+	for _, id := range []string{first, second} {
+		if s := get(t, o, id); s.Status != mail.Queued {
+			t.Errorf("%s: status %s", id, s.Status)
+		}
+	}
+}

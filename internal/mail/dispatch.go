@@ -26,6 +26,18 @@ const (
 	dispatchChunk = 25
 )
 
+// dispatchGather is how long the dispatcher lets messages gather after a
+// pass that dispatched some, before it runs the next. Each pass makes a
+// batch of whatever was queued since the last: under a steady stream of
+// checkouts, passes run back to back made batches of 5 to 8 messages, and
+// each batch costs the same whatever it holds (the dispatching
+// transaction, its River job inserted, fetched and completed, its two
+// reads, a connection to the relay, the commits of its marks): about as
+// much CPU as sending its messages (issue #9). A tenth of a second
+// gathers 20 at 200 checkouts a second; a message queued after a quiet
+// moment is dispatched at once, one in a stream waits at most this long.
+const dispatchGather = 100 * time.Millisecond
+
 // DefaultSweep is how often Dispatch looks for messages nobody woke it for:
 // those queued by a process that stopped before dispatching them, or by a
 // command that runs no dispatcher.
@@ -37,7 +49,8 @@ const DefaultSweep = 5 * time.Second
 func (o *Outbox) Wake() { o.wake.Wake() }
 
 // Dispatch gives queued messages their sending jobs until ctx ends: at
-// once when woken (Wake), and every sweep otherwise. Each pass takes
+// once when woken (Wake), and every sweep otherwise, but no sooner than
+// dispatchGather after a pass that dispatched messages. Each pass takes
 // messages in the order they were queued, puts them in batches of
 // dispatchChunk, marks them dispatched and inserts one job per batch, in
 // one transaction, so a message gets its job once: two dispatchers (two
@@ -62,7 +75,12 @@ func (o *Outbox) Dispatch(ctx context.Context, sweep time.Duration, log *slog.Lo
 				log.Warn("mail batches without a job: their messages are dispatched again", "messages", n)
 			}
 		}
-		_, err := o.DispatchPending(ctx)
+		n, err := o.DispatchPending(ctx)
+		if n > 0 {
+			// Wakes meanwhile are kept (one pending covers any number):
+			// the next pass runs at the end of the pause.
+			o.gather(ctx)
+		}
 		return err
 	})
 }

@@ -17,3 +17,7 @@ func (w *Worker) MarkSent(ctx context.Context, ids []string, at time.Time) error
 
 // EndLine is endLine, for its table test.
 var EndLine = endLine
+
+// GatherWith replaces the dispatcher's pause after a pass that dispatched
+// messages (dispatchGather), for a test to hold it and let it go.
+func (o *Outbox) GatherWith(f func(ctx context.Context)) { o.gather = f }

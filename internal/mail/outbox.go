@@ -83,6 +83,21 @@ type Outbox struct {
 	// wake tells the dispatcher (Dispatch) that a transaction holding new
 	// messages has committed.
 	wake *jobs.Waker
+	// gather pauses the dispatcher after a pass that dispatched messages
+	// (dispatchGather), until ctx ends.
+	gather func(ctx context.Context)
+}
+
+// gatherFor waits d or until ctx ends.
+func gatherFor(d time.Duration) func(context.Context) {
+	return func(ctx context.Context) {
+		t := time.NewTimer(d)
+		defer t.Stop()
+		select {
+		case <-ctx.Done():
+		case <-t.C:
+		}
+	}
 }
 
 // BatchInserter inserts many jobs in one statement (River's client does).
@@ -97,7 +112,7 @@ func NewOutbox(d *db.DB, ins BatchInserter, c clock.Clock, from Address) (*Outbo
 	if err := from.validate("From address"); err != nil {
 		return nil, err
 	}
-	return &Outbox{db: d, jobs: ins, clock: c, from: from, wake: jobs.NewWaker()}, nil
+	return &Outbox{db: d, jobs: ins, clock: c, from: from, wake: jobs.NewWaker(), gather: gatherFor(dispatchGather)}, nil
 }
 
 // From is the address messages are sent from.
