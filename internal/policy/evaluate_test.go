@@ -134,8 +134,8 @@ func evalCases(t testing.TB) []evalCase {
 			want: want{outcome: OutcomeRefund, refund: 600, rule: "non_delivery.partial"}},
 		{name: "non_delivery 168 h + 1 ms is out of time", facts: claim(NonDelivery, "2026-03-15T10:00:00.001Z", line(1000, 1000, 400)),
 			want: want{outcome: OutcomeRefused, rule: "non_delivery.out_of_time",
-				en: []string{"filed 7 days 1 millisecond after the order; this policy allows 7 days"},
-				fr: []string{"7 jours et 1 milliseconde après la commande"}}},
+				en: []string{"filed more than 7 days after the order; this policy allows 7 days"},
+				fr: []string{"faite plus de 7 jours après la commande"}}},
 		{name: "non_delivery reason spells out lateness", facts: claim(NonDelivery, "2026-03-17T14:00:00Z", line(1000, 1000, 400)),
 			want: want{outcome: OutcomeRefused, rule: "non_delivery.out_of_time",
 				en: []string{"filed 9 days 4 hours after the order; this policy allows 7 days (until 15 March 2026 at 11:00 Paris time)"},
@@ -195,7 +195,7 @@ func evalCases(t testing.TB) []evalCase {
 		{name: "nad after 2 years is refused", facts: claim(NotAsDescribed, "2028-03-08T23:00:00Z", line(1000, 1, 1)),
 			want: want{outcome: OutcomeRefused, rule: "not_as_described.out_of_time", en: []string{"this policy allows 7 days"}}},
 		{name: "nad out of time, business: refused", facts: claim(NotAsDescribed, "2026-03-15T10:00:01Z", line(1000, 1, 1), business),
-			want: want{outcome: OutcomeRefused, rule: "not_as_described.out_of_time", en: []string{"filed 7 days 1 second after payment"}}},
+			want: want{outcome: OutcomeRefused, rule: "not_as_described.out_of_time", en: []string{"filed more than 7 days after payment"}}},
 		{name: "nad out of time, law none: refused", policy: lawNone, facts: claim(NotAsDescribed, "2026-06-01T10:00:00Z", line(1000, 1, 1), evidenceAt("2026-06-01T10:00:00Z")),
 			want: want{outcome: OutcomeRefused, rule: "not_as_described.out_of_time"}},
 		{name: "nad exactly 168 h in time", facts: claim(NotAsDescribed, "2026-03-15T10:00:00Z", line(1000, 1, 1), business),
@@ -506,13 +506,21 @@ func TestWriteSpan(t *testing.T) {
 		en, fr string
 	}{
 		{9*24*time.Hour + 4*time.Hour + 12*time.Minute, false, "9 days 4 hours", "9 jours et 4 heures"},
-		{7*24*time.Hour + time.Millisecond, true, "7 days 1 millisecond", "7 jours et 1 milliseconde"},
-		{7*24*time.Hour + time.Microsecond, true, "7 days 1 millisecond", "7 jours et 1 milliseconde"},
+		{7*24*time.Hour + time.Millisecond, true, "more than 7 days", "plus de 7 jours"},
+		{7*24*time.Hour + time.Microsecond, true, "more than 7 days", "plus de 7 jours"},
+		{7*24*time.Hour + 3*time.Hour + time.Minute + 30*time.Second, true, "more than 7 days 3 hours 1 minute", "plus de 7 jours, 3 heures et 1 minute"},
 		{24*time.Hour + 2*time.Hour + 3*time.Minute, true, "1 day 2 hours 3 minutes", "1 jour, 2 heures et 3 minutes"},
 		{168 * time.Hour, true, "7 days", "7 jours"},
 		{90 * time.Minute, false, "1 hour 30 minutes", "1 heure et 30 minutes"},
-		{0, false, "0 minutes", "0 minute"},
-		{30 * time.Second, false, "30 seconds", "30 secondes"},
+		{0, false, "less than a minute", "moins d’une minute"},
+		{30 * time.Second, false, "less than a minute", "moins d’une minute"},
+		// Seconds and milliseconds are no measure a person reads: the
+		// cancel form's preview said "4 secondes et 332 millisecondes".
+		{4*time.Second + 332*time.Millisecond, false, "less than a minute", "moins d’une minute"},
+		{time.Minute + 59*time.Second, false, "1 minute", "1 minute"},
+		{2*time.Minute + 5*time.Second + time.Millisecond, false, "2 minutes", "2 minutes"},
+		{time.Hour + 59*time.Second, false, "1 hour", "1 heure"},
+		{2*24*time.Hour + 1*time.Hour + 59*time.Second, false, "2 days 1 hour", "2 jours et 1 heure"},
 	}
 	for _, tt := range tests {
 		var en, fr strings.Builder
@@ -576,5 +584,32 @@ func TestRedeliveryDoneRefundsTheUndeliveredPart(t *testing.T) {
 	}
 	if p := Default(); p.RedeliveryDone() != p {
 		t.Fatal("a refund policy is returned as it is")
+	}
+}
+
+// The subscription cancel form's preview, a few seconds after the last
+// payment, said "Votre demande est arrivée 4 secondes et 332 millisecondes
+// après le dernier paiement" under default@1 and default@2 alike (the
+// engine writes {elapsed}): a span is worded to what a person reads.
+func TestElapsedIsWordedToTheMinute(t *testing.T) {
+	for _, p := range []*Policy{Default(), Newest()} {
+		for _, tc := range []struct {
+			filed  string
+			en, fr string
+		}{
+			{"2026-03-08T10:00:04.332Z", "came less than a minute after the last payment", "arrivée moins d’une minute après le dernier paiement"},
+			{"2026-03-08T10:01:04.332Z", "came 1 minute after the last payment", "arrivée 1 minute après le dernier paiement"},
+			{"2026-03-08T12:10:59Z", "came 2 hours 10 minutes after the last payment", "arrivée 2 heures et 10 minutes après le dernier paiement"},
+			{"2026-03-09T11:00:00.5Z", "came 1 day 1 hour after the last payment", "arrivée 1 jour et 1 heure après le dernier paiement"},
+		} {
+			d := Evaluate(p, sub(tc.filed, placed, 990, CancelPeriodEnd), time.Time{})
+			fr := strings.ReplaceAll(d.Reason.FR, "\u00a0", " ")
+			if d.Rule != "subscription_cancel.refund" || !strings.Contains(d.Reason.EN, tc.en) || !strings.Contains(fr, tc.fr) {
+				t.Errorf("%s, filed %s: %s\n%q\n%q\nwant %q / %q", p.ID(), tc.filed, d.Rule, d.Reason.EN, d.Reason.FR, tc.en, tc.fr)
+			}
+			if strings.Contains(d.Reason.EN, "second") || strings.Contains(d.Reason.FR, "seconde") {
+				t.Errorf("%s, filed %s: seconds in %q / %q", p.ID(), tc.filed, d.Reason.EN, d.Reason.FR)
+			}
+		}
 	}
 }

@@ -372,7 +372,10 @@ func frenchSpaces(s string) string {
 	return b.String()
 }
 
-// Units of a span of time, largest first.
+// Units of a span of time, largest first. A person reads a span to the
+// minute: seconds and milliseconds are no measure of how late a claim was
+// ("4 secondes et 332 millisecondes après le dernier paiement"), and
+// windows are written in days, hours and minutes (parseWindow).
 var spanUnits = [...]struct {
 	d                time.Duration
 	en1, en, fr1, fr string
@@ -380,19 +383,29 @@ var spanUnits = [...]struct {
 	{24 * time.Hour, "day", "days", "jour", "jours"},
 	{time.Hour, "hour", "hours", "heure", "heures"},
 	{time.Minute, "minute", "minutes", "minute", "minutes"},
-	{time.Second, "second", "seconds", "seconde", "secondes"},
-	{time.Millisecond, "millisecond", "milliseconds", "milliseconde", "millisecondes"},
 }
 
 // writeSpan writes a duration the way a customer reads it: "9 days 4 hours"
-// / "9 jours et 4 heures". It shows the two largest non-zero units, which
-// is precise enough to see how late a claim was; full shows every non-zero
-// unit down to the millisecond (rounding the last one up), for the case
-// where two units would make a late claim look in time ("7 days" for 7 days
-// and 1 ms, against a 7-day window).
+// / "9 jours et 4 heures", each unit in the plural form the language's
+// CLDR rules give its number (French 0 and 1 take the singular, English
+// only 1). It shows the two largest non-zero units, which is precise enough
+// to see how late a claim was, and less than a minute as such ("less than a
+// minute" / "moins d’une minute"). full shows every non-zero unit down to
+// the minute, and says "more than" what is left of a minute, for the case
+// where two units would make a late claim look in time ("more than 7 days"
+// for 7 days and 1 ms, against a 7-day window, where "7 days" would not
+// say it was late).
 func writeSpan(b *strings.Builder, d time.Duration, lang int, full bool) {
 	if d < 0 {
 		d = 0
+	}
+	if d < time.Minute {
+		if lang == langFR {
+			b.WriteString("moins d’une minute")
+		} else {
+			b.WriteString("less than a minute")
+		}
+		return
 	}
 	var vals [len(spanUnits)]int64
 	rest := d
@@ -401,7 +414,12 @@ func writeSpan(b *strings.Builder, d time.Duration, lang int, full bool) {
 		rest %= u.d
 	}
 	if full && rest > 0 {
-		vals[len(vals)-1]++ // never understate lateness by a fraction of a millisecond
+		// Never understate lateness by what is left of a minute.
+		if lang == langFR {
+			b.WriteString("plus de ")
+		} else {
+			b.WriteString("more than ")
+		}
 	}
 	var idx [len(spanUnits)]int
 	n := 0
@@ -413,12 +431,6 @@ func writeSpan(b *strings.Builder, d time.Duration, lang int, full bool) {
 				break
 			}
 		}
-	}
-	if n == 0 {
-		// Less than a minute (or nothing at all): say so in minutes, the
-		// smallest unit a person cares about here.
-		idx[0], n = 2, 1
-		vals[2] = 0
 	}
 	for k := 0; k < n; k++ {
 		i := idx[k]
@@ -435,12 +447,13 @@ func writeSpan(b *strings.Builder, d time.Duration, lang int, full bool) {
 		u := spanUnits[i]
 		writeInt(b, vals[i])
 		b.WriteByte(' ')
+		one := plural.Cardinal.MatchPlural(pluralTags[lang], int(vals[i]), 0, 0, 0, 0) == plural.One
 		switch {
-		case lang == langEN && vals[i] == 1:
+		case lang == langEN && one:
 			b.WriteString(u.en1)
 		case lang == langEN:
 			b.WriteString(u.en)
-		case vals[i] <= 1: // French: 0 and 1 take the singular
+		case one:
 			b.WriteString(u.fr1)
 		default:
 			b.WriteString(u.fr)
