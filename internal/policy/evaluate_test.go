@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"comptoir/internal/localtime"
 )
 
 // placed is when the test orders are placed: Sunday 8 March 2026, 11:00 in
@@ -125,7 +127,7 @@ func evalCases(t testing.TB) []evalCase {
 			want: want{outcome: OutcomeReview, rule: "non_delivery.delivered", en: []string{"1,000 of 1,000"}}},
 		{name: "non_delivery inside processing time waits", facts: claim(NonDelivery, "2026-03-10T10:00:00Z", line(1000, 1000, 400), processingUntil("2026-03-12T17:30:00Z")),
 			want: want{outcome: OutcomeWaitingDelivery, rule: "non_delivery.processing",
-				en: []string{"expected by 12 March 2026 at 18:30 Paris time"}, fr: []string{"12 mars 2026 à 18\u00a0h\u00a030, heure de Paris"}}},
+				en: []string{"expected by 12 March 2026 at 18:30 CET"}, fr: []string{"12 mars 2026 à 18:30 CET"}}},
 		{name: "non_delivery decided again once processing time passed", facts: claim(NonDelivery, "2026-03-10T10:00:00Z", line(1000, 1000, 400), processingUntil("2026-03-12T17:30:00Z")),
 			now: "2026-03-12T17:30:00Z", want: want{outcome: OutcomeRefund, refund: 600, rule: "non_delivery.partial"}},
 		{name: "non_delivery later evaluation after the window still in time (filed_at decides)", facts: claim(NonDelivery, "2026-03-14T10:00:00Z", line(1000, 1000, 400), processingUntil("2026-03-20T00:00:00Z")),
@@ -138,8 +140,8 @@ func evalCases(t testing.TB) []evalCase {
 				fr: []string{"faite plus de 7 jours après la commande"}}},
 		{name: "non_delivery reason spells out lateness", facts: claim(NonDelivery, "2026-03-17T14:00:00Z", line(1000, 1000, 400)),
 			want: want{outcome: OutcomeRefused, rule: "non_delivery.out_of_time",
-				en: []string{"filed 9 days 4 hours after the order; this policy allows 7 days (until 15 March 2026 at 11:00 Paris time)"},
-				fr: []string{"9 jours et 4 heures après la commande\u202f; cette politique accorde 7 jours (jusqu’au 15 mars 2026 à 11\u00a0h\u00a000, heure de Paris)"}}},
+				en: []string{"filed 9 days 4 hours after the order; this policy allows 7 days (until 15 March 2026 at 11:00 CET)"},
+				fr: []string{"9 jours et 4 heures après la commande\u202f; cette politique accorde 7 jours (jusqu’au 15 mars 2026 à 11:00 CET)"}}},
 		{name: "non_delivery out of time even when fully delivered", facts: claim(NonDelivery, "2026-03-20T10:00:00Z", line(1000, 1000, 1000)),
 			want: want{outcome: OutcomeRefused, rule: "non_delivery.out_of_time"}},
 		{name: "non_delivery redeliver first", policy: redeliver, facts: claim(NonDelivery, "2026-03-10T10:00:00Z", line(1000, 1000, 400)),
@@ -159,8 +161,8 @@ func evalCases(t testing.TB) []evalCase {
 		{name: "calendar: midnight after is out across spring DST", policy: calendar,
 			facts: claim(NonDelivery, "2026-03-29T22:00:00Z", line(1000, 10, 0), placedAt("2026-03-22T22:30:00Z")),
 			want: want{outcome: OutcomeRefused, rule: "non_delivery.out_of_time",
-				en: []string{"this policy allows 7 calendar days (until 29 March 2026 at 23:59 Paris time)"},
-				fr: []string{"7 jours calendaires (jusqu’au 29 mars 2026 à 23\u00a0h\u00a059, heure de Paris)"}}},
+				en: []string{"this policy allows 7 calendar days (until 29 March 2026 at 23:59 CEST)"},
+				fr: []string{"7 jours calendaires (jusqu’au 29 mars 2026 à 23:59 CEST)"}}},
 		// Autumn: placed Sun 18 October 2026 at 00:30 CEST (17 Oct 22:30Z);
 		// the window ends Sun 25 October 23:59:59.999 CET (clocks went back
 		// that morning) = 22:59:59.999Z. A 24 h-per-day count would end an
@@ -282,8 +284,8 @@ func evalCases(t testing.TB) []evalCase {
 			want: want{outcome: OutcomeRefund, refund: 1000, rule: "withdrawal.service_no_request", statutory: true}},
 		{name: "withdrawal the 15th day is out", facts: claim(Withdrawal, "2026-03-22T23:00:00Z", line(1000, 10, 0)),
 			want: want{outcome: OutcomeRefused, rule: "withdrawal.out_of_time", statutory: true,
-				en: []string{"lasted 14 calendar days after the order and ended on 22 March 2026 at 23:59 Paris time"},
-				fr: []string{"durait 14 jours calendaires après la commande et a pris fin le 22 mars 2026 à 23\u00a0h\u00a059"}}},
+				en: []string{"lasted 14 calendar days after the order and ended on 22 March 2026 at 23:59 CET"},
+				fr: []string{"durait 14 jours calendaires après la commande et a pris fin le 22 mars 2026 à 23:59 CET"}}},
 		{name: "withdrawal order day is local: 23:30Z on the 8th is the 9th in Paris", facts: claim(Withdrawal, "2026-03-23T22:59:59.999Z", line(1000, 10, 0), placedAt("2026-03-08T23:30:00Z")),
 			want: want{outcome: OutcomeRefund, refund: 1000, rule: "withdrawal.service_no_request", statutory: true}},
 		{name: "withdrawal across spring DST: ends 23:59:59.999 CEST", facts: claim(Withdrawal, "2026-04-03T21:59:59.999Z", line(1000, 10, 0), placedAt("2026-03-20T10:00:00Z")),
@@ -609,6 +611,32 @@ func TestElapsedIsWordedToTheMinute(t *testing.T) {
 			}
 			if strings.Contains(d.Reason.EN, "second") || strings.Contains(d.Reason.FR, "seconde") {
 				t.Errorf("%s, filed %s: seconds in %q / %q", p.ID(), tc.filed, d.Reason.EN, d.Reason.FR)
+			}
+		}
+	}
+}
+
+// A decision wrote its times its own way, "15 mars 2026 à 11 h 00, heure
+// de Paris", where the customer's emails and pages said "11:00 CET": it
+// now writes them with the store's one writer of times for each language
+// (localtime), in the policy's zone, whatever that zone.
+func TestDecisionTimesAreWrittenAsEverywhereElse(t *testing.T) {
+	for _, tz := range []string{"Europe/Paris", "America/New_York", "UTC"} {
+		doc := strings.Replace(string(DefaultDocument()), `timezone = "Europe/Paris"`, `timezone = "`+tz+`"`, 1)
+		p, err := Parse([]byte(doc))
+		if err != nil {
+			t.Fatal(err)
+		}
+		zone, _ := localtime.Load(tz)
+		f := claim(NonDelivery, "2026-03-17T14:00:00Z", line(1000, 1000, 400))
+		d := Evaluate(p, f, time.Time{})
+		deadline := ts(placed).Add(7 * 24 * time.Hour)
+		for _, r := range []struct{ lang, reason string }{{"en", d.Reason.EN}, {"fr", d.Reason.FR}} {
+			if want := zone.LongTime(deadline, r.lang); !strings.Contains(r.reason, want) {
+				t.Errorf("%s, %s: %q lacks the deadline as the emails write it, %q", tz, r.lang, r.reason, want)
+			}
+			if strings.Contains(r.reason, "heure de") || strings.Contains(r.reason, " time)") || strings.Contains(r.reason, "\u00a0h\u00a0") {
+				t.Errorf("%s, %s: %q writes a time its own way", tz, r.lang, r.reason)
 			}
 		}
 	}

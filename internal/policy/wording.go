@@ -7,6 +7,8 @@ import (
 
 	"golang.org/x/text/feature/plural"
 	"golang.org/x/text/language"
+
+	"comptoir/internal/localtime"
 )
 
 // Languages of the customer wording, as indexes into a Policy's templates.
@@ -481,25 +483,10 @@ func writeWindow(b *strings.Builder, w Window, lang int) {
 	}
 }
 
-var monthsFR = [12]string{"janvier", "février", "mars", "avril", "mai", "juin",
-	"juillet", "août", "septembre", "octobre", "novembre", "décembre"}
-
-// writeDate writes t's local date: "8 March 2026" / "1er mars 2026".
+// writeDate writes t's local date as every page and email of the store
+// does (localtime.Zone.LongDate): "8 March 2026" / "1er mars 2026".
 func writeDate(b *strings.Builder, t time.Time, loc *time.Location, lang int) {
-	y, m, d := t.In(loc).Date()
-	b.WriteString(strconv.Itoa(d))
-	if lang == langFR {
-		if d == 1 {
-			b.WriteString("er") // le 1er mars: French writes the first day as an ordinal
-		}
-		b.WriteByte(' ')
-		b.WriteString(monthsFR[m-1])
-	} else {
-		b.WriteByte(' ')
-		b.WriteString(m.String())
-	}
-	b.WriteByte(' ')
-	writeInt(b, int64(y))
+	b.WriteString(localtime.Of(loc).LongDate(t, langNames[lang]))
 }
 
 // writeInt writes n without allocating.
@@ -508,70 +495,14 @@ func writeInt(b *strings.Builder, n int64) {
 	b.Write(strconv.AppendInt(buf[:0], n, 10))
 }
 
-// writeDateTime writes t to the minute in the store's time zone, naming the
-// zone so a customer elsewhere is not misled: "15 March 2026 at 10:00 Paris
-// time" / "15 mars 2026 à 10 h 00, heure de Paris"; "… at 10:00 UTC".
-func writeDateTime(b *strings.Builder, t time.Time, loc *time.Location, tz string, lang int) {
-	writeDate(b, t, loc, lang)
-	lt := t.In(loc)
-	hh, mm := lt.Hour(), lt.Minute()
-	city, isCity := zoneCity(tz)
-	if lang == langFR {
-		b.WriteString(" à ")
-		b.WriteString(strconv.Itoa(hh))
-		b.WriteString("\u00a0h\u00a0")
-		write2(b, mm)
-		switch {
-		case !isCity:
-			b.WriteByte(' ')
-			b.WriteString(city)
-		case startsWithVowel(city):
-			b.WriteString(", heure d’")
-			b.WriteString(city)
-		default:
-			b.WriteString(", heure de ")
-			b.WriteString(city)
-		}
-		return
-	}
-	b.WriteString(" at ")
-	write2(b, hh)
-	b.WriteByte(':')
-	write2(b, mm)
-	b.WriteByte(' ')
-	b.WriteString(city)
-	if isCity {
-		b.WriteString(" time")
-	}
-}
-
-// zoneCity returns how people name an IANA zone: its city ("Paris" for
-// Europe/Paris, "New York" for America/New_York), or the zone itself for
-// UTC and the Etc/ zones, which are not places.
-func zoneCity(tz string) (string, bool) {
-	i := strings.LastIndexByte(tz, '/')
-	if i < 0 || strings.HasPrefix(tz, "Etc/") {
-		return tz[i+1:], false
-	}
-	return strings.ReplaceAll(tz[i+1:], "_", " "), true
-}
-
-// startsWithVowel tells whether French elides "de" before s ("heure
-// d’Amsterdam").
-func startsWithVowel(s string) bool {
-	for _, v := range []string{"A", "E", "I", "O", "U", "Y", "É"} {
-		if strings.HasPrefix(s, v) {
-			return true
-		}
-	}
-	return false
-}
-
-func write2(b *strings.Builder, n int) {
-	if n < 10 {
-		b.WriteByte('0')
-	}
-	b.WriteString(strconv.Itoa(n))
+// writeDateTime writes t to the minute in the policy's time zone, naming
+// the zone as every email and page of the store writes a time
+// (localtime.Zone.LongTime, one writer of times for each language):
+// "15 March 2026 at 10:00 CET" / "15 mars 2026 à 10:00 CET". It wrote
+// "15 mars 2026 à 10 h 00, heure de Paris" where the customer's emails
+// said "21:10 CET".
+func writeDateTime(b *strings.Builder, t time.Time, loc *time.Location, lang int) {
+	b.WriteString(localtime.Of(loc).LongTime(t, langNames[lang]))
 }
 
 // writeQuantity writes a count with the language's digit grouping:
