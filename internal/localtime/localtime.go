@@ -60,17 +60,17 @@ func (z Zone) DayStart(date time.Time) time.Time {
 	return time.Date(y, m, d, 0, 0, 0, 0, z.Location())
 }
 
-// Time writes a moment to the minute, as the language writes dates, with
-// the zone's abbreviation or offset: "01/12/2026 00:30 CET",
-// "2026-12-01 00:30 CET". The zero time is "—".
+// Time writes a moment for a page as LongTime writes it for an email:
+// "1er décembre 2026 à 00:30 CET", "1 December 2026 at 00:30 CET". A
+// page, an email and a decision write a time the same way in a language,
+// the zone named alike (pages wrote "01/12/2026 00:30 CET" beside a
+// decision's "1er décembre 2026 à 00 h 30, heure de Paris"). The zero
+// time is "—", an empty cell of a table.
 func (z Zone) Time(t time.Time, lang string) string {
 	if t.IsZero() {
 		return "—"
 	}
-	if lang == "fr" {
-		return z.In(t).Format("02/01/2006 15:04 MST")
-	}
-	return z.In(t).Format("2006-01-02 15:04 MST")
+	return z.LongTime(t, lang)
 }
 
 // Date writes the local date of a moment: "01/12/2026", "2026-12-01". An

@@ -13,14 +13,14 @@ func TestTimesAndDatesAreWrittenInTheZone(t *testing.T) {
 	late := time.Date(2026, 11, 30, 23, 30, 0, 0, time.UTC)
 	summer := time.Date(2026, 7, 14, 8, 5, 0, 0, time.UTC)
 	for _, tc := range []struct{ got, want string }{
-		{paris.Time(late, "fr"), "01/12/2026 00:30 CET"},
-		{paris.Time(late, "en"), "2026-12-01 00:30 CET"},
-		{paris.Time(summer, "en"), "2026-07-14 10:05 CEST"},
+		{paris.Time(late, "fr"), "1er décembre 2026 à 00:30 CET"},
+		{paris.Time(late, "en"), "1 December 2026 at 00:30 CET"},
+		{paris.Time(summer, "en"), "14 July 2026 at 10:05 CEST"},
 		{paris.Date(late, "fr"), "01/12/2026"},
 		{paris.Date(late, "en"), "2026-12-01"},
 		{paris.LongTime(late, "fr"), "1er décembre 2026 à 00:30 CET"},
 		{paris.LongTime(late, "en"), "1 December 2026 at 00:30 CET"},
-		{Zone{}.Time(late, "en"), "2026-11-30 23:30 UTC"},
+		{Zone{}.Time(late, "en"), "30 November 2026 at 23:30 UTC"},
 		{Zone{}.Date(late, "fr"), "30/11/2026"},
 		{paris.Time(time.Time{}, "fr"), "—"},
 		{paris.LongTime(time.Time{}, "fr"), ""},

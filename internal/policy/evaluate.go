@@ -456,7 +456,7 @@ func (e *evaluation) writeField(b *strings.Builder, f field, lang int) {
 	case fieldWindow:
 		writeWindow(b, e.window, lang)
 	case fieldDeadline:
-		writeDateTime(b, e.deadline, p.Location, p.TimeZone, lang)
+		writeDateTime(b, e.deadline, p.Location, lang)
 	case fieldRefund:
 		b.WriteString(money.Format(e.refund, langNames[lang]))
 	case fieldPaid:
@@ -470,7 +470,7 @@ func (e *evaluation) writeField(b *strings.Builder, f field, lang int) {
 	case fieldUndelivered:
 		writeQuantity(b, e.f.Order.Quantity-e.f.Order.Delivered, lang)
 	case fieldExpected:
-		writeDateTime(b, e.f.Order.ProcessingUntil, p.Location, p.TimeZone, lang)
+		writeDateTime(b, e.f.Order.ProcessingUntil, p.Location, lang)
 	case fieldCancel:
 		e.writeCancel(b, lang)
 	case fieldLegalDeadline:

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"comptoir/internal/localtime"
 )
 
 // placed is when the test orders are placed: Sunday 8 March 2026, 11:00 in
@@ -127,7 +129,7 @@ func evalCases(t testing.TB) []evalCase {
 			want: want{outcome: OutcomeReview, rule: "non_delivery.delivered", en: []string{"1,000 of 1,000"}}},
 		{name: "non_delivery inside processing time waits", facts: claim(NonDelivery, "2026-03-10T10:00:00Z", line(1000, 1000, 400), processingUntil("2026-03-12T17:30:00Z")),
 			want: want{outcome: OutcomeWaitingDelivery, rule: "non_delivery.processing",
-				en: []string{"expected by 12 March 2026 at 18:30 Paris time"}, fr: []string{"12 mars 2026 à 18\u00a0h\u00a030, heure de Paris"}}},
+				en: []string{"expected by 12 March 2026 at 18:30 CET"}, fr: []string{"12 mars 2026 à 18:30 CET"}}},
 		{name: "non_delivery decided again once processing time passed", facts: claim(NonDelivery, "2026-03-10T10:00:00Z", line(1000, 1000, 400), processingUntil("2026-03-12T17:30:00Z")),
 			now: "2026-03-12T17:30:00Z", want: want{outcome: OutcomeRefund, refund: 600, rule: "non_delivery.partial"}},
 		{name: "non_delivery later evaluation after the window still in time (filed_at decides)", facts: claim(NonDelivery, "2026-03-14T10:00:00Z", line(1000, 1000, 400), processingUntil("2026-03-20T00:00:00Z")),
@@ -136,12 +138,12 @@ func evalCases(t testing.TB) []evalCase {
 			want: want{outcome: OutcomeRefund, refund: 600, rule: "non_delivery.partial"}},
 		{name: "non_delivery 168 h + 1 ms is out of time", facts: claim(NonDelivery, "2026-03-15T10:00:00.001Z", line(1000, 1000, 400)),
 			want: want{outcome: OutcomeRefused, rule: "non_delivery.out_of_time",
-				en: []string{"filed 7 days 1 millisecond after the order; this policy allows 7 days"},
-				fr: []string{"7 jours et 1 milliseconde après la commande"}}},
+				en: []string{"filed more than 7 days after the order; this policy allows 7 days"},
+				fr: []string{"faite plus de 7 jours après la commande"}}},
 		{name: "non_delivery reason spells out lateness", facts: claim(NonDelivery, "2026-03-17T14:00:00Z", line(1000, 1000, 400)),
 			want: want{outcome: OutcomeRefused, rule: "non_delivery.out_of_time",
-				en: []string{"filed 9 days 4 hours after the order; this policy allows 7 days (until 15 March 2026 at 11:00 Paris time)"},
-				fr: []string{"9 jours et 4 heures après la commande\u202f; cette politique accorde 7 jours (jusqu’au 15 mars 2026 à 11\u00a0h\u00a000, heure de Paris)"}}},
+				en: []string{"filed 9 days 4 hours after the order; this policy allows 7 days (until 15 March 2026 at 11:00 CET)"},
+				fr: []string{"9 jours et 4 heures après la commande\u202f; cette politique accorde 7 jours (jusqu’au 15 mars 2026 à 11:00 CET)"}}},
 		{name: "non_delivery out of time even when fully delivered", facts: claim(NonDelivery, "2026-03-20T10:00:00Z", line(1000, 1000, 1000)),
 			want: want{outcome: OutcomeRefused, rule: "non_delivery.out_of_time"}},
 		{name: "non_delivery redeliver first", policy: redeliver, facts: claim(NonDelivery, "2026-03-10T10:00:00Z", line(1000, 1000, 400)),
@@ -161,8 +163,8 @@ func evalCases(t testing.TB) []evalCase {
 		{name: "calendar: midnight after is out across spring DST", policy: calendar,
 			facts: claim(NonDelivery, "2026-03-29T22:00:00Z", line(1000, 10, 0), placedAt("2026-03-22T22:30:00Z")),
 			want: want{outcome: OutcomeRefused, rule: "non_delivery.out_of_time",
-				en: []string{"this policy allows 7 calendar days (until 29 March 2026 at 23:59 Paris time)"},
-				fr: []string{"7 jours calendaires (jusqu’au 29 mars 2026 à 23\u00a0h\u00a059, heure de Paris)"}}},
+				en: []string{"this policy allows 7 calendar days (until 29 March 2026 at 23:59 CEST)"},
+				fr: []string{"7 jours calendaires (jusqu’au 29 mars 2026 à 23:59 CEST)"}}},
 		// Autumn: placed Sun 18 October 2026 at 00:30 CEST (17 Oct 22:30Z);
 		// the window ends Sun 25 October 23:59:59.999 CET (clocks went back
 		// that morning) = 22:59:59.999Z. A 24 h-per-day count would end an
@@ -197,7 +199,7 @@ func evalCases(t testing.TB) []evalCase {
 		{name: "nad after 2 years is refused", facts: claim(NotAsDescribed, "2028-03-08T23:00:00Z", line(1000, 1, 1)),
 			want: want{outcome: OutcomeRefused, rule: "not_as_described.out_of_time", en: []string{"this policy allows 7 days"}}},
 		{name: "nad out of time, business: refused", facts: claim(NotAsDescribed, "2026-03-15T10:00:01Z", line(1000, 1, 1), business),
-			want: want{outcome: OutcomeRefused, rule: "not_as_described.out_of_time", en: []string{"filed 7 days 1 second after payment"}}},
+			want: want{outcome: OutcomeRefused, rule: "not_as_described.out_of_time", en: []string{"filed more than 7 days after payment"}}},
 		{name: "nad out of time, law none: refused", policy: lawNone, facts: claim(NotAsDescribed, "2026-06-01T10:00:00Z", line(1000, 1, 1), evidenceAt("2026-06-01T10:00:00Z")),
 			want: want{outcome: OutcomeRefused, rule: "not_as_described.out_of_time"}},
 		{name: "nad exactly 168 h in time", facts: claim(NotAsDescribed, "2026-03-15T10:00:00Z", line(1000, 1, 1), business),
@@ -284,8 +286,8 @@ func evalCases(t testing.TB) []evalCase {
 			want: want{outcome: OutcomeRefund, refund: 1000, rule: "withdrawal.service_no_request", statutory: true}},
 		{name: "withdrawal the 15th day is out", facts: claim(Withdrawal, "2026-03-22T23:00:00Z", line(1000, 10, 0)),
 			want: want{outcome: OutcomeRefused, rule: "withdrawal.out_of_time", statutory: true,
-				en: []string{"lasted 14 calendar days after the order and ended on 22 March 2026 at 23:59 Paris time"},
-				fr: []string{"durait 14 jours calendaires après la commande et a pris fin le 22 mars 2026 à 23\u00a0h\u00a059"}}},
+				en: []string{"lasted 14 calendar days after the order and ended on 22 March 2026 at 23:59 CET"},
+				fr: []string{"durait 14 jours calendaires après la commande et a pris fin le 22 mars 2026 à 23:59 CET"}}},
 		{name: "withdrawal order day is local: 23:30Z on the 8th is the 9th in Paris", facts: claim(Withdrawal, "2026-03-23T22:59:59.999Z", line(1000, 10, 0), placedAt("2026-03-08T23:30:00Z")),
 			want: want{outcome: OutcomeRefund, refund: 1000, rule: "withdrawal.service_no_request", statutory: true}},
 		{name: "withdrawal across spring DST: ends 23:59:59.999 CEST", facts: claim(Withdrawal, "2026-04-03T21:59:59.999Z", line(1000, 10, 0), placedAt("2026-03-20T10:00:00Z")),
@@ -508,13 +510,21 @@ func TestWriteSpan(t *testing.T) {
 		en, fr string
 	}{
 		{9*24*time.Hour + 4*time.Hour + 12*time.Minute, false, "9 days 4 hours", "9 jours et 4 heures"},
-		{7*24*time.Hour + time.Millisecond, true, "7 days 1 millisecond", "7 jours et 1 milliseconde"},
-		{7*24*time.Hour + time.Microsecond, true, "7 days 1 millisecond", "7 jours et 1 milliseconde"},
+		{7*24*time.Hour + time.Millisecond, true, "more than 7 days", "plus de 7 jours"},
+		{7*24*time.Hour + time.Microsecond, true, "more than 7 days", "plus de 7 jours"},
+		{7*24*time.Hour + 3*time.Hour + time.Minute + 30*time.Second, true, "more than 7 days 3 hours 1 minute", "plus de 7 jours, 3 heures et 1 minute"},
 		{24*time.Hour + 2*time.Hour + 3*time.Minute, true, "1 day 2 hours 3 minutes", "1 jour, 2 heures et 3 minutes"},
 		{168 * time.Hour, true, "7 days", "7 jours"},
 		{90 * time.Minute, false, "1 hour 30 minutes", "1 heure et 30 minutes"},
-		{0, false, "0 minutes", "0 minute"},
-		{30 * time.Second, false, "30 seconds", "30 secondes"},
+		{0, false, "less than a minute", "moins d’une minute"},
+		{30 * time.Second, false, "less than a minute", "moins d’une minute"},
+		// Seconds and milliseconds are no measure a person reads: the
+		// cancel form's preview said "4 secondes et 332 millisecondes".
+		{4*time.Second + 332*time.Millisecond, false, "less than a minute", "moins d’une minute"},
+		{time.Minute + 59*time.Second, false, "1 minute", "1 minute"},
+		{2*time.Minute + 5*time.Second + time.Millisecond, false, "2 minutes", "2 minutes"},
+		{time.Hour + 59*time.Second, false, "1 hour", "1 heure"},
+		{2*24*time.Hour + 1*time.Hour + 59*time.Second, false, "2 days 1 hour", "2 jours et 1 heure"},
 	}
 	for _, tt := range tests {
 		var en, fr strings.Builder
@@ -578,5 +588,58 @@ func TestRedeliveryDoneRefundsTheUndeliveredPart(t *testing.T) {
 	}
 	if p := Default(); p.RedeliveryDone() != p {
 		t.Fatal("a refund policy is returned as it is")
+	}
+}
+
+// The subscription cancel form's preview, a few seconds after the last
+// payment, said "Votre demande est arrivée 4 secondes et 332 millisecondes
+// après le dernier paiement" under default@1 and default@2 alike (the
+// engine writes {elapsed}): a span is worded to what a person reads.
+func TestElapsedIsWordedToTheMinute(t *testing.T) {
+	for _, p := range []*Policy{Default(), Newest()} {
+		for _, tc := range []struct {
+			filed  string
+			en, fr string
+		}{
+			{"2026-03-08T10:00:04.332Z", "came less than a minute after the last payment", "arrivée moins d’une minute après le dernier paiement"},
+			{"2026-03-08T10:01:04.332Z", "came 1 minute after the last payment", "arrivée 1 minute après le dernier paiement"},
+			{"2026-03-08T12:10:59Z", "came 2 hours 10 minutes after the last payment", "arrivée 2 heures et 10 minutes après le dernier paiement"},
+			{"2026-03-09T11:00:00.5Z", "came 1 day 1 hour after the last payment", "arrivée 1 jour et 1 heure après le dernier paiement"},
+		} {
+			d := Evaluate(p, sub(tc.filed, placed, 990, CancelPeriodEnd), time.Time{})
+			fr := strings.ReplaceAll(d.Reason.FR, "\u00a0", " ")
+			if d.Rule != "subscription_cancel.refund" || !strings.Contains(d.Reason.EN, tc.en) || !strings.Contains(fr, tc.fr) {
+				t.Errorf("%s, filed %s: %s\n%q\n%q\nwant %q / %q", p.ID(), tc.filed, d.Rule, d.Reason.EN, d.Reason.FR, tc.en, tc.fr)
+			}
+			if strings.Contains(d.Reason.EN, "second") || strings.Contains(d.Reason.FR, "seconde") {
+				t.Errorf("%s, filed %s: seconds in %q / %q", p.ID(), tc.filed, d.Reason.EN, d.Reason.FR)
+			}
+		}
+	}
+}
+
+// A decision wrote its times its own way, "15 mars 2026 à 11 h 00, heure
+// de Paris", where the customer's emails and pages said "11:00 CET": it
+// now writes them with the store's one writer of times for each language
+// (localtime), in the policy's zone, whatever that zone.
+func TestDecisionTimesAreWrittenAsEverywhereElse(t *testing.T) {
+	for _, tz := range []string{"Europe/Paris", "America/New_York", "UTC"} {
+		doc := strings.Replace(string(DefaultDocument()), `timezone = "Europe/Paris"`, `timezone = "`+tz+`"`, 1)
+		p, err := Parse([]byte(doc))
+		if err != nil {
+			t.Fatal(err)
+		}
+		zone, _ := localtime.Load(tz)
+		f := claim(NonDelivery, "2026-03-17T14:00:00Z", line(1000, 1000, 400))
+		d := Evaluate(p, f, time.Time{})
+		deadline := ts(placed).Add(7 * 24 * time.Hour)
+		for _, r := range []struct{ lang, reason string }{{"en", d.Reason.EN}, {"fr", d.Reason.FR}} {
+			if want := zone.LongTime(deadline, r.lang); !strings.Contains(r.reason, want) {
+				t.Errorf("%s, %s: %q lacks the deadline as the emails write it, %q", tz, r.lang, r.reason, want)
+			}
+			if strings.Contains(r.reason, "heure de") || strings.Contains(r.reason, " time)") || strings.Contains(r.reason, "\u00a0h\u00a0") {
+				t.Errorf("%s, %s: %q writes a time its own way", tz, r.lang, r.reason)
+			}
+		}
 	}
 }

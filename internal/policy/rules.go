@@ -39,7 +39,7 @@ const (
 	fieldPolicy        field = iota // name@version
 	fieldElapsed                    // from the anchor to filed_at: "9 days 4 hours"
 	fieldWindow                     // the window: "7 days", "14 calendar days"
-	fieldDeadline                   // last moment in time, local: "15 March 2026 at 10:00 Paris time"
+	fieldDeadline                   // last moment in time, local: "15 March 2026 at 10:00 CET"
 	fieldRefund                     // the refund
 	fieldPaid                       // what was paid (order line or last subscription payment)
 	fieldRefunded                   // what was already refunded

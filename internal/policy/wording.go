@@ -7,6 +7,8 @@ import (
 
 	"golang.org/x/text/feature/plural"
 	"golang.org/x/text/language"
+
+	"comptoir/internal/localtime"
 )
 
 // Languages of the customer wording, as indexes into a Policy's templates.
@@ -372,7 +374,10 @@ func frenchSpaces(s string) string {
 	return b.String()
 }
 
-// Units of a span of time, largest first.
+// Units of a span of time, largest first. A person reads a span to the
+// minute: seconds and milliseconds are no measure of how late a claim was
+// ("4 secondes et 332 millisecondes après le dernier paiement"), and
+// windows are written in days, hours and minutes (parseWindow).
 var spanUnits = [...]struct {
 	d                time.Duration
 	en1, en, fr1, fr string
@@ -380,19 +385,29 @@ var spanUnits = [...]struct {
 	{24 * time.Hour, "day", "days", "jour", "jours"},
 	{time.Hour, "hour", "hours", "heure", "heures"},
 	{time.Minute, "minute", "minutes", "minute", "minutes"},
-	{time.Second, "second", "seconds", "seconde", "secondes"},
-	{time.Millisecond, "millisecond", "milliseconds", "milliseconde", "millisecondes"},
 }
 
 // writeSpan writes a duration the way a customer reads it: "9 days 4 hours"
-// / "9 jours et 4 heures". It shows the two largest non-zero units, which
-// is precise enough to see how late a claim was; full shows every non-zero
-// unit down to the millisecond (rounding the last one up), for the case
-// where two units would make a late claim look in time ("7 days" for 7 days
-// and 1 ms, against a 7-day window).
+// / "9 jours et 4 heures", each unit in the plural form the language's
+// CLDR rules give its number (French 0 and 1 take the singular, English
+// only 1). It shows the two largest non-zero units, which is precise enough
+// to see how late a claim was, and less than a minute as such ("less than a
+// minute" / "moins d’une minute"). full shows every non-zero unit down to
+// the minute, and says "more than" what is left of a minute, for the case
+// where two units would make a late claim look in time ("more than 7 days"
+// for 7 days and 1 ms, against a 7-day window, where "7 days" would not
+// say it was late).
 func writeSpan(b *strings.Builder, d time.Duration, lang int, full bool) {
 	if d < 0 {
 		d = 0
+	}
+	if d < time.Minute {
+		if lang == langFR {
+			b.WriteString("moins d’une minute")
+		} else {
+			b.WriteString("less than a minute")
+		}
+		return
 	}
 	var vals [len(spanUnits)]int64
 	rest := d
@@ -401,7 +416,12 @@ func writeSpan(b *strings.Builder, d time.Duration, lang int, full bool) {
 		rest %= u.d
 	}
 	if full && rest > 0 {
-		vals[len(vals)-1]++ // never understate lateness by a fraction of a millisecond
+		// Never understate lateness by what is left of a minute.
+		if lang == langFR {
+			b.WriteString("plus de ")
+		} else {
+			b.WriteString("more than ")
+		}
 	}
 	var idx [len(spanUnits)]int
 	n := 0
@@ -413,12 +433,6 @@ func writeSpan(b *strings.Builder, d time.Duration, lang int, full bool) {
 				break
 			}
 		}
-	}
-	if n == 0 {
-		// Less than a minute (or nothing at all): say so in minutes, the
-		// smallest unit a person cares about here.
-		idx[0], n = 2, 1
-		vals[2] = 0
 	}
 	for k := 0; k < n; k++ {
 		i := idx[k]
@@ -435,12 +449,13 @@ func writeSpan(b *strings.Builder, d time.Duration, lang int, full bool) {
 		u := spanUnits[i]
 		writeInt(b, vals[i])
 		b.WriteByte(' ')
+		one := plural.Cardinal.MatchPlural(pluralTags[lang], int(vals[i]), 0, 0, 0, 0) == plural.One
 		switch {
-		case lang == langEN && vals[i] == 1:
+		case lang == langEN && one:
 			b.WriteString(u.en1)
 		case lang == langEN:
 			b.WriteString(u.en)
-		case vals[i] <= 1: // French: 0 and 1 take the singular
+		case one:
 			b.WriteString(u.fr1)
 		default:
 			b.WriteString(u.fr)
@@ -468,25 +483,10 @@ func writeWindow(b *strings.Builder, w Window, lang int) {
 	}
 }
 
-var monthsFR = [12]string{"janvier", "février", "mars", "avril", "mai", "juin",
-	"juillet", "août", "septembre", "octobre", "novembre", "décembre"}
-
-// writeDate writes t's local date: "8 March 2026" / "1er mars 2026".
+// writeDate writes t's local date as every page and email of the store
+// does (localtime.Zone.LongDate): "8 March 2026" / "1er mars 2026".
 func writeDate(b *strings.Builder, t time.Time, loc *time.Location, lang int) {
-	y, m, d := t.In(loc).Date()
-	b.WriteString(strconv.Itoa(d))
-	if lang == langFR {
-		if d == 1 {
-			b.WriteString("er") // le 1er mars: French writes the first day as an ordinal
-		}
-		b.WriteByte(' ')
-		b.WriteString(monthsFR[m-1])
-	} else {
-		b.WriteByte(' ')
-		b.WriteString(m.String())
-	}
-	b.WriteByte(' ')
-	writeInt(b, int64(y))
+	b.WriteString(localtime.Of(loc).LongDate(t, langNames[lang]))
 }
 
 // writeInt writes n without allocating.
@@ -495,70 +495,14 @@ func writeInt(b *strings.Builder, n int64) {
 	b.Write(strconv.AppendInt(buf[:0], n, 10))
 }
 
-// writeDateTime writes t to the minute in the store's time zone, naming the
-// zone so a customer elsewhere is not misled: "15 March 2026 at 10:00 Paris
-// time" / "15 mars 2026 à 10 h 00, heure de Paris"; "… at 10:00 UTC".
-func writeDateTime(b *strings.Builder, t time.Time, loc *time.Location, tz string, lang int) {
-	writeDate(b, t, loc, lang)
-	lt := t.In(loc)
-	hh, mm := lt.Hour(), lt.Minute()
-	city, isCity := zoneCity(tz)
-	if lang == langFR {
-		b.WriteString(" à ")
-		b.WriteString(strconv.Itoa(hh))
-		b.WriteString("\u00a0h\u00a0")
-		write2(b, mm)
-		switch {
-		case !isCity:
-			b.WriteByte(' ')
-			b.WriteString(city)
-		case startsWithVowel(city):
-			b.WriteString(", heure d’")
-			b.WriteString(city)
-		default:
-			b.WriteString(", heure de ")
-			b.WriteString(city)
-		}
-		return
-	}
-	b.WriteString(" at ")
-	write2(b, hh)
-	b.WriteByte(':')
-	write2(b, mm)
-	b.WriteByte(' ')
-	b.WriteString(city)
-	if isCity {
-		b.WriteString(" time")
-	}
-}
-
-// zoneCity returns how people name an IANA zone: its city ("Paris" for
-// Europe/Paris, "New York" for America/New_York), or the zone itself for
-// UTC and the Etc/ zones, which are not places.
-func zoneCity(tz string) (string, bool) {
-	i := strings.LastIndexByte(tz, '/')
-	if i < 0 || strings.HasPrefix(tz, "Etc/") {
-		return tz[i+1:], false
-	}
-	return strings.ReplaceAll(tz[i+1:], "_", " "), true
-}
-
-// startsWithVowel tells whether French elides "de" before s ("heure
-// d’Amsterdam").
-func startsWithVowel(s string) bool {
-	for _, v := range []string{"A", "E", "I", "O", "U", "Y", "É"} {
-		if strings.HasPrefix(s, v) {
-			return true
-		}
-	}
-	return false
-}
-
-func write2(b *strings.Builder, n int) {
-	if n < 10 {
-		b.WriteByte('0')
-	}
-	b.WriteString(strconv.Itoa(n))
+// writeDateTime writes t to the minute in the policy's time zone, naming
+// the zone as every email and page of the store writes a time
+// (localtime.Zone.LongTime, one writer of times for each language):
+// "15 March 2026 at 10:00 CET" / "15 mars 2026 à 10:00 CET". It wrote
+// "15 mars 2026 à 10 h 00, heure de Paris" where the customer's emails
+// said "21:10 CET".
+func writeDateTime(b *strings.Builder, t time.Time, loc *time.Location, lang int) {
+	b.WriteString(localtime.Of(loc).LongTime(t, langNames[lang]))
 }
 
 // writeQuantity writes a count with the language's digit grouping:

@@ -22,12 +22,12 @@ func TestBusinessCalendarCountsBusinessHoursAndSaysSo(t *testing.T) {
 	c.Lang = "en"
 	mustContain(t, c.Get("/contact"), "48 business hours", "mon-fri 09:00-18:00 (Europe/Paris)")
 	sent := followSeeOther(t, c, c.PostForm("/contact", url.Values{"name": {"Ana"}, "email": {"ana@example.fr"}, "topic": {"question"}, "message": {"Hello"}}))
-	mustContain(t, sent, "2026-03-11 14:00 UTC", "2026-03-16 11:00 UTC", `id="contact-business-hours"`)
+	mustContain(t, sent, "11 March 2026 at 14:00 UTC", "16 March 2026 at 11:00 UTC", `id="contact-business-hours"`)
 
 	_, agent := h.User(t, "agent", "agent@shop.test")
 	agent.PostForm("/lang", url.Values{"lang": {"en"}})
 	id := regexp.MustCompile(`/console/tickets/(tkt_[0-9A-Z]+)`).FindStringSubmatch(agent.Get("/console/tickets").Body)[1]
-	mustContain(t, agent.Get("/console/tickets/"+id), "2026-03-11 14:00 UTC", "2026-03-16 11:00 UTC",
+	mustContain(t, agent.Get("/console/tickets/"+id), "11 March 2026 at 14:00 UTC", "16 March 2026 at 11:00 UTC",
 		`id="ticket-business-hours"`, "mon-fri 09:00-18:00 (Europe/Paris)")
 }
 

@@ -36,7 +36,7 @@ func TestClaimMailNamesKindAndZoneAsThePage(t *testing.T) {
 			// The page's words: the kind in its title, the time with its zone.
 			mustContain(t, page, html.EscapeString(tc.kind)+"</h1>", tc.filed)
 			i := strings.Index(page.Body, tc.filed) + len(tc.filed)
-			filed := page.Body[i : i+len("08/03/2026 11:00 CET")]
+			filed := page.Body[i : i+strings.Index(page.Body[i:], " ·")]
 			zone := filed[strings.LastIndex(filed, " ")+1:]
 			if zone != "CET" {
 				t.Fatalf("the page gives the filing time as %q", filed)

@@ -44,12 +44,12 @@ func TestClaimPagesShowBothAnswerClocks(t *testing.T) {
 
 	c.PostForm("/lang", url.Values{"lang": {"en"}})
 	page := c.Get("/claims/" + id)
-	mustContain(t, page, `id="claim-clocks"`, "first answer aimed for by 2026-03-09 10:00 UTC", "first answer promised by 2026-03-10 10:00 UTC")
+	mustContain(t, page, `id="claim-clocks"`, "first answer aimed for by 9 March 2026 at 10:00 UTC", "first answer promised by 10 March 2026 at 10:00 UTC")
 	if strings.Contains(page.Body, `id="claim-late"`) || strings.Contains(page.Body, "business hours") {
 		t.Fatalf("a claim in time, in wall-clock hours, shows:\n%s", page.Body)
 	}
 	c.PostForm("/lang", url.Values{"lang": {"fr"}})
-	mustContain(t, c.Get("/claims/"+id), "première réponse visée d’ici le 09/03/2026 10:00 UTC", "première réponse promise d’ici le 10/03/2026 10:00 UTC")
+	mustContain(t, c.Get("/claims/"+id), "première réponse visée d’ici le 9 mars 2026 à 10:00 UTC", "première réponse promise d’ici le 10 mars 2026 à 10:00 UTC")
 
 	// The API carries the promise while the claim waits.
 	r := c.Send(http.MethodGet, "/api/v1/claims/"+id, "", nil, h.Bearer(t, u.ID))
@@ -67,8 +67,8 @@ func TestClaimPagesShowBothAnswerClocks(t *testing.T) {
 	agent, console := h.User(t, account.RoleAgent, "agent@shop.test")
 	console.PostForm("/lang", url.Values{"lang": {"en"}})
 	mustContain(t, console.Get("/console/claims/"+id), `id="claim-late"`, ">late<",
-		"first answer aimed for by 2026-03-09 10:00 UTC", "first answer promised by 2026-03-10 10:00 UTC")
-	mustContain(t, console.Get("/console/claims"), "2026-03-10 10:00 UTC", ">late<")
+		"first answer aimed for by 9 March 2026 at 10:00 UTC", "first answer promised by 10 March 2026 at 10:00 UTC")
+	mustContain(t, console.Get("/console/claims"), "10 March 2026 at 10:00 UTC", ">late<")
 	// The scan counts it (the periodic job may have got there first:
 	// either way it is flagged once); the gauge shows it.
 	if _, err := h.App.Claims.MarkBreaches(context.Background(), h.Clock.Now()); err != nil {
@@ -103,7 +103,7 @@ func TestConsoleClaimsListNearestPromiseFirst(t *testing.T) {
 	if i < 0 || j < 0 || i > j {
 		t.Fatalf("console list order: first at %d, second at %d:\n%s", i, j, body)
 	}
-	mustContain(t, console.Get("/console/claims"), "2026-03-10 10:00 UTC", "2026-03-10 11:00 UTC")
+	mustContain(t, console.Get("/console/claims"), "10 March 2026 at 10:00 UTC", "10 March 2026 at 11:00 UTC")
 }
 
 // With a business calendar the claim's clocks count business hours, as the
@@ -114,7 +114,7 @@ func TestClaimClocksInBusinessHours(t *testing.T) {
 	})
 	id, c, _ := fileUnhappy(t, h, "ana@example.fr")
 	c.PostForm("/lang", url.Values{"lang": {"en"}})
-	mustContain(t, c.Get("/claims/"+id), "2026-03-11 14:00 UTC", "2026-03-16 11:00 UTC",
+	mustContain(t, c.Get("/claims/"+id), "11 March 2026 at 14:00 UTC", "16 March 2026 at 11:00 UTC",
 		`id="claim-business-hours"`, "in business hours: mon-fri 09:00-18:00 (Europe/Paris)")
 	c.PostForm("/lang", url.Values{"lang": {"fr"}})
 	mustContain(t, c.Get("/claims/"+id), "en heures ouvrées\u00A0: mon-fri 09:00-18:00 (Europe/Paris)")

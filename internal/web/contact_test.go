@@ -34,7 +34,7 @@ func TestContactFormOpensATicketAndPromisesAnAnswerTime(t *testing.T) {
 		t.Fatalf("contact: %d %s", r.Status, r.Body)
 	}
 	// 48 hours after the manual clock's start.
-	mustContain(t, r, "T-", "2026-03-10 10:00 UTC")
+	mustContain(t, r, "T-", "10 March 2026 at 10:00 UTC")
 	acks, _ := h.App.Outbox.List(context.Background(), mail.Filter{Kind: "ticket_ack"})
 	if len(acks) != 1 || acks[0].To != "ana@example.fr" || !strings.Contains(acks[0].ReplyTo, "support+") {
 		t.Fatalf("acknowledgements %+v", acks)
@@ -238,7 +238,7 @@ func TestContactAndSurveyRedirectToTheirConfirmation(t *testing.T) {
 	}
 	for range 2 { // the page, then a reload of it
 		sent := c.Get(r.Location)
-		mustContain(t, sent, `id="contact-sent"`, "Votre message est bien reçu sous la référence T-", "10/03/2026")
+		mustContain(t, sent, `id="contact-sent"`, "Votre message est bien reçu sous la référence T-", "10 mars 2026 à ")
 	}
 	if ts, err := h.App.Desk.Queue(ctx, desk.QueueFilter{}); err != nil || len(ts) != 1 {
 		t.Fatalf("tickets: %d %v, want 1", len(ts), err)

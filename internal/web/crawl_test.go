@@ -42,8 +42,10 @@ var (
 		locale.FR: regexp.MustCompile(`\b(?:January|February|March|April|June|July|August|September|October|November|December)\b`),
 		locale.EN: regexp.MustCompile(`(?i)\b(?:janvier|février|mars|avril|juin|juillet|août|septembre|octobre|novembre|décembre)\b`),
 	}
-	// Dates as the other language writes them: "2026-12-01 00:30" is
-	// English's, "01/12/2026 00:30" French's (localtime.Zone.Time).
+	// Dates as the other language writes them: "2026-12-01" is English's,
+	// "01/12/2026" French's (localtime.Zone.Date); a time is written in
+	// words ("1er décembre 2026 à 00:30 CET", localtime.Zone.Time), its
+	// month names checked above.
 	crawlDateRE = map[string]*regexp.Regexp{
 		locale.FR: regexp.MustCompile(`\b\d{4}-\d\d-\d\d(?: \d\d:\d\d)?\b`),
 		locale.EN: regexp.MustCompile(`\b\d\d/\d\d/\d{4}\b`),

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"net/http"
 	"testing"
 	"time"
 
@@ -24,3 +25,8 @@ func SetTransferBudgets(t testing.TB, send, export time.Duration) {
 // and the creation of its session (tests of an account disabled
 // meanwhile).
 func SetAfterPasswordCheck(s *Server, f func(account.User)) { s.afterPasswordCheck = f }
+
+// SetAfterKeyLookup makes f run on a keyed API request once its lookup
+// found the key unused, before the request's effect (tests of a
+// duplicate racing the key's first use); nil removes it.
+func SetAfterKeyLookup(s *Server, f func(*http.Request)) { s.afterKeyLookup = f }

@@ -133,6 +133,11 @@ type keyedRequest struct {
 	// onReplay, when set, completes a replayed answer with what was not
 	// known when it was stored (a top-up's Checkout page).
 	onReplay func(body []byte) []byte
+	// api: the key is the client's Idempotency-Key, and a key reused for
+	// another request is refused (422 idempotency_key_reused), also when
+	// the request failed beside the key's first use (recover). A page
+	// form's key is of no use then and is dropped (formKeyed).
+	api bool
 }
 
 // keyedRequest scopes the key to the caller and the route (its pattern, as
@@ -140,7 +145,7 @@ type keyedRequest struct {
 // another claim's decision is another request, refused as reused.
 func (s *Server) keyedRequest(r *http.Request, callerID string, body []byte) keyedRequest {
 	return keyedRequest{store: s.Idempotency, scope: idempotency.Scope(callerID, r.Pattern), key: r.Header.Get("Idempotency-Key"),
-		hash: idempotency.RequestHash(r.Method, r.URL.Path, body)}
+		hash: idempotency.RequestHash(r.Method, r.URL.Path, body), api: true}
 }
 
 // formKeyed starts a page form's keyed request: the key is the form's
@@ -180,7 +185,15 @@ func (s *Server) lookupKeyed(w http.ResponseWriter, r *http.Request, k keyedRequ
 		s.serverError(w, r, err)
 		return false
 	}
+	s.keyLooked(r, k)
 	return true
+}
+
+// keyLooked runs the tests' afterKeyLookup on a keyed request that goes on.
+func (s *Server) keyLooked(r *http.Request, k keyedRequest) {
+	if s.afterKeyLookup != nil && k.key != "" {
+		s.afterKeyLookup(r)
+	}
 }
 
 func (k keyedRequest) lookup(ctx context.Context) (idempotency.Outcome, error) {
@@ -219,15 +232,22 @@ func (k keyedRequest) saveTx(ctx context.Context, tx *sql.Tx, status int, v any)
 // recover tells what to answer after the effect ran: the first answer when
 // this request turned out to be a repeat (replayed, or a duplicate that ran
 // beside the first and failed on what the first consumed, once the first
-// has committed), otherwise err as it is.
+// has committed), otherwise err as it is. An API request that failed so
+// beside its key's first use with another body answers as it would a
+// moment later, the key reused (ErrKeyReused), not its own failure, as the
+// checkout does (idempotent); a page form's key is dropped instead, and the
+// form's own failure said.
 func (k keyedRequest) recover(ctx context.Context, err error) (idempotency.Outcome, error) {
 	var rep replayed
 	if errors.As(err, &rep) {
 		return k.completed(rep.out), nil
 	}
 	if err != nil && k.key != "" {
-		if out, lerr := k.lookup(ctx); lerr == nil && out.Replay {
+		switch out, lerr := k.lookup(ctx); {
+		case lerr == nil && out.Replay:
 			return out, nil
+		case k.api && errors.Is(lerr, idempotency.ErrKeyReused):
+			return idempotency.Outcome{}, lerr
 		}
 	}
 	return idempotency.Outcome{}, err

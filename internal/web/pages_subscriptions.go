@@ -377,9 +377,9 @@ func (s *Server) apiStartSubscription(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ctx := r.Context()
-	key := r.Header.Get("Idempotency-Key")
-	scope := idempotency.Scope(st.user.ID, "POST /api/v1/subscriptions")
-	hash := idempotency.RequestHash(r.Method, "POST /api/v1/subscriptions", body)
+	keyed := keyedRequest{store: s.Idempotency, key: r.Header.Get("Idempotency-Key"), api: true,
+		scope: idempotency.Scope(st.user.ID, "POST /api/v1/subscriptions"),
+		hash:  idempotency.RequestHash(r.Method, "POST /api/v1/subscriptions", body)}
 	writeReplay := func(out idempotency.Outcome) {
 		w.Header().Set("Content-Type", "application/json; charset=utf-8")
 		w.Header().Set("Cache-Control", "no-store")
@@ -401,8 +401,8 @@ func (s *Server) apiStartSubscription(w http.ResponseWriter, r *http.Request) {
 		}
 		return true
 	}
-	if key != "" {
-		out, err := s.Idempotency.Lookup(ctx, scope, key, hash)
+	if keyed.key != "" {
+		out, err := keyed.lookup(ctx)
 		switch {
 		case keyError(err):
 			return
@@ -413,6 +413,7 @@ func (s *Server) apiStartSubscription(w http.ResponseWriter, r *http.Request) {
 			writeReplay(out)
 			return
 		}
+		s.keyLooked(r, keyed)
 	}
 	start := subscriptions.StartInput{
 		CustomerID: st.user.ID, PlanID: in.PlanID, Payment: in.Payment, NotAsked: in.Consent == nil,
@@ -422,20 +423,15 @@ func (s *Server) apiStartSubscription(w http.ResponseWriter, r *http.Request) {
 		start.ImmediatePerformance, start.WithdrawalWaiver = in.Consent.ImmediatePerformance, in.Consent.WithdrawalWaiver
 	}
 	sub, paymentID, err := s.startSubscription(ctx, r, start, func(ctx context.Context, tx *sql.Tx, sub subscriptions.Subscription, _ string) error {
-		if key == "" {
-			return nil
-		}
-		stored, _ := json.Marshal(toSubscriptionJSON(sub))
-		out, err := s.Idempotency.SaveTx(ctx, tx, scope, key, hash, http.StatusCreated, stored)
-		if err == nil && out.Replay {
-			return replayed{out}
-		}
-		return err
+		return keyed.saveTx(ctx, tx, http.StatusCreated, toSubscriptionJSON(sub))
 	})
-	var rep replayed
+	// A repeat, or a request that failed beside its key's first use (on
+	// the subscription that one started: already subscribed), answers as
+	// after it.
+	first, err := keyed.recover(ctx, err)
 	switch {
-	case errors.As(err, &rep):
-		writeReplay(rep.out)
+	case err == nil && first.Replay:
+		writeReplay(first)
 		return
 	case err != nil && keyError(err):
 		return

@@ -133,6 +133,9 @@ type Server struct {
 	// afterPasswordCheck, in tests only, runs between a sign-in's
 	// password (or second factor) check and the creation of its session.
 	afterPasswordCheck func(account.User)
+	// afterKeyLookup, in tests only, runs on a keyed API request whose
+	// key its lookup found unused, before the request's effect.
+	afterKeyLookup func(*http.Request)
 	// facts keeps the product pages' blocks of each revision and
 	// language (productFacts), factsCount of them at most.
 	facts      sync.Map

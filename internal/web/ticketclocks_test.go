@@ -20,7 +20,7 @@ func TestTicketPagesShowTargetAndPromise(t *testing.T) {
 	_, customer := h.User(t, "customer", "ana@example.fr")
 	customer.Lang = "en"
 	customer.PostForm("/lang", url.Values{"lang": {"en"}})
-	const target, promise = "2026-03-09 10:00 UTC", "2026-03-10 10:00 UTC"
+	const target, promise = "9 March 2026 at 10:00 UTC", "10 March 2026 at 10:00 UTC"
 	sent := followSeeOther(t, customer, customer.PostForm("/contact", url.Values{"name": {"Ana"}, "email": {"ana@example.fr"}, "topic": {"question"}, "message": {"Hello"}}))
 	mustContain(t, sent, `id="contact-target"`, target, `id="contact-promise"`, promise)
 

@@ -24,9 +24,9 @@ func TestTicketTimesAreInTheStoresZone(t *testing.T) {
 	agent.PostForm("/lang", url.Values{"lang": {"en"}})
 	id := regexp.MustCompile(`/console/tickets/(tkt_[0-9A-Z]+)`).FindStringSubmatch(agent.Get("/console/tickets").Body)[1]
 
-	mustContain(t, customer.Get("/support/tickets/"+id), "09/03/2026 11:00 CET", "10/03/2026 11:00 CET")
+	mustContain(t, customer.Get("/support/tickets/"+id), "9 mars 2026 à 11:00 CET", "10 mars 2026 à 11:00 CET")
 	page := agent.Get("/console/tickets/" + id)
-	mustContain(t, page, "2026-03-09 11:00 CET", "2026-03-10 11:00 CET")
+	mustContain(t, page, "9 March 2026 at 11:00 CET", "10 March 2026 at 11:00 CET")
 	if strings.Contains(page.Body, "10:00 UTC") {
 		t.Errorf("the agent's page still shows UTC:\n%s", page.Body)
 	}
