@@ -1,0 +1,99 @@
+package web_test
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+
+	"comptoir/internal/account"
+	"comptoir/internal/apptest"
+	"comptoir/internal/localtime"
+	"comptoir/internal/subscriptions"
+)
+
+var subOverdueNote = regexp.MustCompile(`(?s)<p class="flash warning" id="subscription-overdue">(.*?)</p>`)
+
+// TestPastDueSubscriptionSaysWhatFailedAndWhen: a renewal the balance did
+// not cover made the subscription past due, and the email said why, when
+// the payment is tried again and to add funds before; the subscription's
+// page said none of it (no next payment, no link), and the list gave as
+// "Next payment" the end of the last period paid, a date gone by. The page
+// now says which payment failed and why (the email's words), when it is
+// tried again, with the way to add funds (the balance page with card
+// payment on, the contact page without); the list gives the next attempt.
+func TestPastDueSubscriptionSaysWhatFailedAndWhen(t *testing.T) {
+	for _, tc := range []struct {
+		lang, failed, reason, retry, next string
+		card                              bool
+		link                              string
+	}{
+		{"en", "The payment of €9.90 for the period from ", "failed: your balance was too low.", "We will try again on ", "next attempt on ",
+			false, `<a href="/contact?topic=billing" id="subscription-get-credit">Write to us to add credit</a>`},
+		{"fr", "Le paiement de 9,90\u00a0€ pour la période du ", "a échoué\u00a0: votre solde ne suffisait pas.", "Nous réessaierons le ", "nouvelle tentative le ",
+			true, `<a href="/balance" id="subscription-add-funds">Recharger mon solde</a>`},
+	} {
+		t.Run(tc.lang, func(t *testing.T) {
+			var h *apptest.Harness
+			if tc.card {
+				h = startWithStripe(t)
+			} else {
+				h = apptest.Start(t)
+			}
+			ctx := context.Background()
+			plan := newPlan(t, h, "pro", 990, 0)
+			u, c := h.User(t, account.RoleCustomer, "ana@example.fr")
+			credit(t, h, u, 990) // the first period, not the second
+			subID := subscribeWithBalance(t, c, h.Bearer(t, u.ID), plan.ID)
+			sub, _ := h.App.Subscriptions.Get(ctx, subID)
+			paidEnd := sub.CurrentPeriodEnd
+			h.Clock.Set(paidEnd)
+			if err := h.App.Subscriptions.Renew(ctx, subID, paidEnd); err != nil {
+				t.Fatal(err)
+			}
+			if sub, _ = h.App.Subscriptions.Get(ctx, subID); sub.Status != subscriptions.StatusPastDue {
+				t.Fatalf("after a renewal the balance does not cover: %s", sub.Status)
+			}
+			ps, err := h.App.Subscriptions.Periods(ctx, subID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			failed := ps[len(ps)-1]
+			if failed.Status != subscriptions.PeriodFailed || failed.NextAttemptAt.IsZero() {
+				t.Fatalf("the renewal's period: %+v", failed)
+			}
+			c = signInAgain(t, h, "ana@example.fr")
+			c.PostForm("/lang", url.Values{"lang": {tc.lang}})
+			page := c.Get("/subscriptions/" + subID)
+			n := subOverdueNote.FindStringSubmatch(page.Body)
+			z := localtime.UTC
+			if page.Status != http.StatusOK || n == nil ||
+				!strings.Contains(n[1], tc.failed+z.Time(failed.Start, tc.lang)) || !strings.Contains(n[1], z.Time(failed.End, tc.lang)) ||
+				!strings.Contains(n[1], tc.reason) || !strings.Contains(n[1], tc.retry+z.Time(failed.NextAttemptAt, tc.lang)) ||
+				!strings.Contains(n[1], tc.link) {
+				t.Fatalf("the past-due subscription's page does not say what failed, when it is tried again, what to do (%d):\n%s", page.Status, page.Body)
+			}
+			list := c.Get("/subscriptions")
+			mustContain(t, list, tc.next+z.Time(failed.NextAttemptAt, tc.lang))
+			if strings.Contains(list.Body, z.Time(paidEnd, tc.lang)) {
+				t.Fatalf("the list gives a past date as the next payment:\n%s", list.Body)
+			}
+
+			// Paid again (the balance topped up, the retry run): no more warning.
+			credit(t, h, u, 990)
+			h.Clock.Set(failed.NextAttemptAt)
+			if err := h.App.Subscriptions.Retry(ctx, failed.ID, failed.Attempts); err != nil {
+				t.Fatal(err)
+			}
+			if sub, _ = h.App.Subscriptions.Get(ctx, subID); sub.Status != subscriptions.StatusActive {
+				t.Fatalf("paid again: %s", sub.Status)
+			}
+			c = signInAgain(t, h, "ana@example.fr")
+			if r := c.Get("/subscriptions/" + subID); strings.Contains(r.Body, `id="subscription-overdue"`) {
+				t.Fatal("a subscription paid again still says its payment failed")
+			}
+		})
+	}
+}
