@@ -163,6 +163,25 @@ type subscriptionsData struct {
 	Next  string
 }
 
+// retries is when the failed payment of each past-due subscription of
+// subs is tried again, by subscription id.
+func (s *Server) retries(ctx context.Context, subs []subscriptions.Subscription) (map[string]time.Time, error) {
+	out := map[string]time.Time{}
+	for _, sub := range subs {
+		if sub.Status != subscriptions.StatusPastDue {
+			continue
+		}
+		periods, err := s.Subscriptions.Periods(ctx, sub.ID)
+		if err != nil {
+			return nil, err
+		}
+		if p, ok := overduePeriod(sub, periods); ok && !p.NextAttemptAt.IsZero() {
+			out[sub.ID] = p.NextAttemptAt
+		}
+	}
+	return out, nil
+}
+
 // overduePeriod is the failed period of a past-due subscription, the one
 // its retries charge (it starts where the last period paid ends).
 func overduePeriod(sub subscriptions.Subscription, periods []subscriptions.Period) (subscriptions.Period, bool) {
@@ -184,20 +203,12 @@ func (s *Server) mySubscriptions(w http.ResponseWriter, r *http.Request) {
 		s.listFailed(w, r, err)
 		return
 	}
-	d := subscriptionsData{Subscriptions: page, Next: next, Names: s.planNames(ctx, page, state(r).lang), Retry: map[string]time.Time{}}
-	for _, sub := range page {
-		if sub.Status != subscriptions.StatusPastDue {
-			continue
-		}
-		periods, err := s.Subscriptions.Periods(ctx, sub.ID)
-		if err != nil {
-			s.serverError(w, r, err)
-			return
-		}
-		if p, ok := overduePeriod(sub, periods); ok && !p.NextAttemptAt.IsZero() {
-			d.Retry[sub.ID] = p.NextAttemptAt
-		}
+	retry, err := s.retries(ctx, page)
+	if err != nil {
+		s.serverError(w, r, err)
+		return
 	}
+	d := subscriptionsData{Subscriptions: page, Next: next, Names: s.planNames(ctx, page, state(r).lang), Retry: retry}
 	s.render(w, r, http.StatusOK, "subscriptions", s.newView(r, "subscriptions.title", d))
 }
 

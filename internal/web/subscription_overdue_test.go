@@ -23,7 +23,8 @@ var subOverdueNote = regexp.MustCompile(`(?s)<p class="flash warning" id="subscr
 // "Next payment" the end of the last period paid, a date gone by. The page
 // now says which payment failed and why (the email's words), when it is
 // tried again, with the way to add funds (the balance page with card
-// payment on, the contact page without); the list gives the next attempt.
+// payment on, the contact page without); the list gives the next attempt,
+// and so does the customer's context beside a ticket in the console.
 func TestPastDueSubscriptionSaysWhatFailedAndWhen(t *testing.T) {
 	for _, tc := range []struct {
 		lang, failed, reason, retry, next string
@@ -80,6 +81,14 @@ func TestPastDueSubscriptionSaysWhatFailedAndWhen(t *testing.T) {
 			if strings.Contains(list.Body, z.Time(paidEnd, tc.lang)) {
 				t.Fatalf("the list gives a past date as the next payment:\n%s", list.Body)
 			}
+
+			// The agent answering the customer sees the next attempt beside
+			// "Payment overdue" (in the agent's language).
+			c.PostForm("/contact", url.Values{"name": {"Ana"}, "email": {"ana@example.fr"}, "topic": {"billing"}, "message": {"My payment failed."}})
+			_, ac := h.User(t, account.RoleAgent, "agent@shop.test")
+			ac.PostForm("/lang", url.Values{"lang": {tc.lang}})
+			mustContain(t, ac.Get("/console/tickets/"+ticketOf(t, h, "ana@example.fr").ID),
+				`<span class="context-retry">`+tc.next+z.Time(failed.NextAttemptAt, tc.lang)+`</span>`)
 
 			// Paid again (the balance topped up, the retry run): no more warning.
 			credit(t, h, u, 990)
