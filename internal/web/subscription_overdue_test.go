@@ -106,3 +106,55 @@ func TestPastDueSubscriptionSaysWhatFailedAndWhen(t *testing.T) {
 		})
 	}
 }
+
+var cancelNote = regexp.MustCompile(`(?s)<section class="card" id="cancel">.*?<p class="note"[^>]*>([^<]*)</p>`)
+
+// TestCancelNoteSaysWhatIsLeftToKeep: the cancel form said "Choose whether
+// to keep the service until the end of the period already paid" in a free
+// trial, where nothing was paid, and past due, where nothing is left to
+// keep and the form offers no choice (stop now only). It now says the
+// trial is what may be kept, and past due that the subscription stops at
+// once; a paid period running keeps the sentence.
+func TestCancelNoteSaysWhatIsLeftToKeep(t *testing.T) {
+	for _, tc := range []struct{ lang, trial, pastDue, paid string }{
+		{"en", "until the end of the free trial.", "Billing stops at once, and so does the subscription", "until the end of the period already paid."},
+		{"fr", "jusqu’à la fin de l’essai gratuit.", "La facturation s’arrête immédiatement, et l’abonnement avec elle", "jusqu’à la fin de la période déjà payée."},
+	} {
+		t.Run(tc.lang, func(t *testing.T) {
+			h := apptest.Start(t)
+			ctx := context.Background()
+			trial := newPlan(t, h, "essai", 990, 14)
+			plan := newPlan(t, h, "pro", 990, 0)
+			u, c := h.User(t, account.RoleCustomer, "ana@example.fr")
+			credit(t, h, u, 990)
+			c.PostForm("/lang", url.Values{"lang": {tc.lang}})
+			auth := h.Bearer(t, u.ID)
+			note := func(subID string) string {
+				t.Helper()
+				n := cancelNote.FindStringSubmatch(c.Get("/subscriptions/" + subID).Body)
+				if n == nil {
+					t.Fatalf("no cancel note on %s", subID)
+				}
+				return n[1]
+			}
+			trialID := subscribeWithBalance(t, c, auth, trial.ID)
+			if n := note(trialID); !strings.Contains(n, tc.trial) || strings.Contains(n, tc.paid) {
+				t.Errorf("in the trial, the cancel note says %q", n)
+			}
+			subID := subscribeWithBalance(t, c, auth, plan.ID)
+			if n := note(subID); !strings.Contains(n, tc.paid) {
+				t.Errorf("a paid period running, the cancel note says %q", n)
+			}
+			sub, _ := h.App.Subscriptions.Get(ctx, subID)
+			h.Clock.Set(sub.CurrentPeriodEnd)
+			if err := h.App.Subscriptions.Renew(ctx, subID, sub.CurrentPeriodEnd); err != nil {
+				t.Fatal(err)
+			}
+			c = signInAgain(t, h, "ana@example.fr")
+			c.PostForm("/lang", url.Values{"lang": {tc.lang}})
+			if n := note(subID); !strings.Contains(n, tc.pastDue) || strings.Contains(n, tc.paid) {
+				t.Errorf("past due, the cancel note says %q", n)
+			}
+		})
+	}
+}
