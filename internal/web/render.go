@@ -69,6 +69,9 @@ func loadPages(st *staticFiles, messages *locale.Catalog) (*pages, error) {
 		// page's view: {{template "product_fields" (fields . "service" "min_quantity")}}.
 		"fields": func(v *view, group string, names ...string) fieldGroup { return fieldGroup{v, group, names} },
 		"deref":  func(a *money.Amount) money.Amount { return *a },
+		// hours is a duration in whole hours, the count a plural message
+		// takes ("delivered within 1 hour", not "1 hours").
+		"hours": func(d time.Duration) int { return int(d / time.Hour) },
 		// fieldLang is the language a form field is for: "name_fr" → "fr".
 		"fieldLang": func(field string) string {
 			if i := strings.LastIndexByte(field, '_'); i >= 0 && locale.Known(field[i+1:]) {
