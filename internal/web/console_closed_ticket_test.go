@@ -82,3 +82,33 @@ func TestConsoleClosedTicketOffersWhatItTakes(t *testing.T) {
 		})
 	}
 }
+
+// TestConsoleListsClosedTickets: closed tickets were in no list of the
+// console (every filter leaves them out), so an agent could find one
+// again, a customer calling about it or a colleague's close to check,
+// only by its address. The queue has a "Closed" filter listing them alone.
+func TestConsoleListsClosedTickets(t *testing.T) {
+	h := apptest.Start(t)
+	ctx := context.Background()
+	agent, ac := h.User(t, account.RoleAgent, "agent@shop.test")
+	guest := h.NewClient(t)
+	guest.PostForm("/contact", url.Values{"name": {"Ana"}, "email": {"ana@example.fr"}, "topic": {"question"}, "message": {"Hello"}})
+	guest.PostForm("/contact", url.Values{"name": {"Ben"}, "email": {"ben@example.fr"}, "topic": {"question"}, "message": {"Hi"}})
+	closed, open := ticketOf(t, h, "ana@example.fr"), ticketOf(t, h, "ben@example.fr")
+	if _, err := h.App.Desk.Close(ctx, agent.Actor(), closed.ID); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ lang, label string }{{"en", "Closed"}, {"fr", "Clos"}} {
+		ac.PostForm("/lang", url.Values{"lang": {tc.lang}})
+		queue := ac.Get("/console/tickets")
+		mustContain(t, queue, `<a href="/console/tickets?filter=closed" >`+tc.label+`</a>`, open.Reference)
+		if strings.Contains(queue.Body, closed.Reference) {
+			t.Fatal("the queue lists a closed ticket")
+		}
+		list := ac.Get("/console/tickets?filter=closed")
+		mustContain(t, list, `<a href="/console/tickets/`+closed.ID+`">`+closed.Reference+`</a>`, `aria-current="page">`+tc.label+`</a>`)
+		if strings.Contains(list.Body, open.Reference) {
+			t.Fatal("the closed tickets' list holds an open one")
+		}
+	}
+}

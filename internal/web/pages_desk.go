@@ -62,7 +62,13 @@ func queueFilter(name, userID string) (f desk.QueueFilter, ok bool) {
 func (s *Server) consoleQueue(w http.ResponseWriter, r *http.Request) {
 	filter := r.URL.Query().Get("filter")
 	f, ok := queueFilter(filter, state(r).user.ID)
-	if !ok {
+	switch {
+	case filter == "closed":
+		// The console's own: a closed ticket was in no list, so an
+		// agent could not find it again (a customer calling about it,
+		// a colleague's close to check) but by its address.
+		f = desk.QueueFilter{ClosedOnly: true}
+	case !ok:
 		filter = "" // the whole queue, as the page's own links say
 	}
 	// Pages like the API: one ticket more than a page says whether another
