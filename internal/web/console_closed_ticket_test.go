@@ -112,3 +112,33 @@ func TestConsoleListsClosedTickets(t *testing.T) {
 		}
 	}
 }
+
+// TestConsoleSaysWhoTheTicketWaitsFor: a ticket an agent set to wait for
+// the customer read "Waiting for you" ("En attente de votre retour") in
+// the console too, the customer's words, which told the agent the ticket
+// waited for them. The console says it waits for the customer; the
+// customer's page keeps its words.
+func TestConsoleSaysWhoTheTicketWaitsFor(t *testing.T) {
+	h := apptest.Start(t)
+	_, ac := h.User(t, account.RoleAgent, "agent@shop.test")
+	_, customer := h.User(t, account.RoleCustomer, "ana@example.fr")
+	customer.PostForm("/contact", url.Values{"name": {"Ana"}, "email": {"ana@example.fr"}, "topic": {"question"}, "message": {"Hello"}})
+	tk := ticketOf(t, h, "ana@example.fr")
+	if r := ac.PostForm("/console/tickets/"+tk.ID, url.Values{"action": {"wait"}}); r.Status != http.StatusSeeOther {
+		t.Fatalf("wait for the customer: %d", r.Status)
+	}
+	for _, tc := range []struct{ lang, staff, customer string }{
+		{"en", "Waiting for the customer", "Waiting for you"},
+		{"fr", "En attente du client", "En attente de votre retour"},
+	} {
+		ac.PostForm("/lang", url.Values{"lang": {tc.lang}})
+		customer.PostForm("/lang", url.Values{"lang": {tc.lang}})
+		for _, page := range []apptest.Response{ac.Get("/console/tickets/" + tk.ID), ac.Get("/console/tickets")} {
+			mustContain(t, page, tc.staff)
+			if strings.Contains(page.Body, tc.customer) {
+				t.Errorf("%s: the console says %q", tc.lang, tc.customer)
+			}
+		}
+		mustContain(t, customer.Get("/support/tickets/"+tk.ID), `id="ticket-status">`+tc.customer+`<`)
+	}
+}
