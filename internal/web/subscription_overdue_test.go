@@ -158,3 +158,25 @@ func TestCancelNoteSaysWhatIsLeftToKeep(t *testing.T) {
 		})
 	}
 }
+
+// TestSubscribeFormSaysSubscribingAcceptsTheTerms: the subscribe form said
+// "By paying, you accept our terms of sale" (the cart's words) above
+// "Nothing to pay today" for a plan with a free trial, and a "Subscribe"
+// button: nothing is paid then, subscribing is what accepts them. It now
+// says "By subscribing" ("En vous abonnant").
+func TestSubscribeFormSaysSubscribingAcceptsTheTerms(t *testing.T) {
+	h := apptest.Start(t)
+	newPlan(t, h, "essai", 990, 14)
+	_, c := h.User(t, account.RoleCustomer, "ana@example.fr")
+	for _, tc := range []struct{ lang, want, paying string }{
+		{"en", "By subscribing, you accept our terms of sale:", "By paying"},
+		{"fr", "En vous abonnant, vous acceptez nos conditions générales de vente\u00a0:", "En payant"},
+	} {
+		c.PostForm("/lang", url.Values{"lang": {tc.lang}})
+		page := c.Get("/shop/essai")
+		mustContain(t, page, `id="subscribe-terms">`+tc.want, `id="subscribe-schedule"`)
+		if strings.Contains(page.Body, tc.paying) {
+			t.Errorf("%s: the subscribe form says %q", tc.lang, tc.paying)
+		}
+	}
+}
