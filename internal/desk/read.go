@@ -306,6 +306,9 @@ type QueueFilter struct {
 	ClaimsOnly    bool // topics that are claim kinds
 	BreachedOnly  bool
 	IncludeClosed bool
+	// ClosedOnly: the closed tickets alone (the console's "Closed"), where
+	// an agent finds a ticket again once closed.
+	ClosedOnly bool
 	// After is where the previous page ended: QueueCursor of its last
 	// ticket (or, as before, that ticket's id).
 	After string
@@ -345,7 +348,10 @@ func (s *Service) Queue(ctx context.Context, f QueueFilter) ([]Ticket, error) {
 	if f.BreachedOnly {
 		where = append(where, "breached = TRUE")
 	}
-	if !f.IncludeClosed {
+	switch {
+	case f.ClosedOnly:
+		where = append(where, "status = 'closed'")
+	case !f.IncludeClosed:
 		where = append(where, "status <> 'closed'")
 	}
 	promised := append(where[:len(where):len(where)], "promise_at IS NOT NULL")

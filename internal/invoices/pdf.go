@@ -98,6 +98,19 @@ func Title(inv Invoice, t Translate) string {
 	return t("invoice.title")
 }
 
+// SourceRef names what the document is for under its number: the order,
+// or the subscription ("Order sub_…" named a subscription an order);
+// empty for neither (a top-up).
+func SourceRef(inv Invoice, t Translate) string {
+	switch {
+	case inv.OfSubscription():
+		return t("invoice.subscription_ref", "ID", inv.OrderID)
+	case inv.OrderID != "":
+		return t("invoice.order_ref", "ID", inv.OrderID)
+	}
+	return ""
+}
+
 // PDF renders the document as a one-page (or more) A4 PDF in its
 // language. Core fonts speak cp1252, which holds French accents and the
 // euro sign; the narrow no-break space French uses in numbers is not in
@@ -123,8 +136,8 @@ func (s *Service) drawPDF(pdf *fpdf.Fpdf, inv Invoice, t Translate) ([]byte, err
 	pdf.CellFormat(0, 10, enc(Title(inv, t)+" "+inv.Number), "", 1, "L", false, 0, "")
 	pdf.SetFont("Helvetica", "", 10)
 	pdf.CellFormat(0, 6, enc(t("invoice.issued_on", "Date", s.IssuedOn(inv))), "", 1, "L", false, 0, "")
-	if inv.OrderID != "" {
-		pdf.CellFormat(0, 6, enc(t("invoice.order_ref", "ID", inv.OrderID)), "", 1, "L", false, 0, "")
+	if ref := SourceRef(inv, t); ref != "" {
+		pdf.CellFormat(0, 6, enc(ref), "", 1, "L", false, 0, "")
 	}
 	pdf.Ln(4)
 

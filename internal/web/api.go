@@ -113,7 +113,14 @@ func muxCleanPath(p string) string {
 // Allow, not 404, which would say the resource does not exist. Empty when
 // r's method has a route, whose handler chose 404 itself.
 func (s *Server) otherMethods(r *http.Request) string {
-	if _, pattern := s.mux.Handler(r); pattern != "/api/" {
+	return s.methodsBesides(r, "/api/")
+}
+
+// methodsBesides lists the methods routed at r's path when r itself fell
+// to the catch-all pattern (the API's "/api/", the pages' "/"); empty when
+// r's method has a route, or no method has one.
+func (s *Server) methodsBesides(r *http.Request, catchAll string) string {
+	if _, pattern := s.mux.Handler(r); pattern != catchAll {
 		return ""
 	}
 	var allow []string

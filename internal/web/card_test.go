@@ -403,7 +403,7 @@ func TestCardOrderReservesTheLastKey(t *testing.T) {
 		t.Fatalf("%d pool-empty alerts once the last key is reserved", len(empty))
 	}
 	for _, page := range []string{"/admin/products", "/admin/products/" + p.ID} {
-		if body := adminClient.Get(page).Body; !strings.Contains(body, "0\u00a0clés restantes") {
+		if body := adminClient.Get(page).Body; !strings.Contains(body, "0\u00a0clé restante") {
 			t.Errorf("%s does not count the reserved key as taken", page)
 		}
 	}

@@ -172,7 +172,13 @@ func (s *Server) pageAuth(p perm, h http.HandlerFunc, signedOut func(http.Respon
 			// A form sent with an expired session comes back to its page:
 			// its action may answer POST only.
 			target := "/signin?next=" + urlQueryEscape(s.returnPath(r))
-			if st.expired {
+			switch {
+			case st.expired && r.Method != http.MethodGet && r.Method != http.MethodHead:
+				// A form sent with it was not recorded: the sign-in page
+				// says so, where "your session has expired" alone left the
+				// customer to believe it went (a cancellation, a reply).
+				target += "&expired=form"
+			case st.expired:
 				target += "&expired=1"
 			}
 			http.Redirect(w, r, target, http.StatusSeeOther)

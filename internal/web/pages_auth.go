@@ -272,7 +272,10 @@ func (s *Server) createSession(r *http.Request, u account.User) (string, account
 func (s *Server) signinForm(w http.ResponseWriter, r *http.Request) {
 	v := s.newView(r, "auth.signin.title", nil)
 	v.Form.Set("next", safeNext(r.URL.Query().Get("next")))
-	if r.URL.Query().Get("expired") == "1" || state(r).expired {
+	switch expired := r.URL.Query().Get("expired"); {
+	case expired == "form":
+		v.Flash = s.Messages.T(v.Lang, "auth.session_expired_form")
+	case expired == "1" || state(r).expired:
 		v.Flash = s.Messages.T(v.Lang, "auth.session_expired")
 	}
 	s.render(w, r, http.StatusOK, "signin", v)

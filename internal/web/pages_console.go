@@ -8,6 +8,7 @@ import (
 	"mime"
 	"mime/multipart"
 	"net/http"
+	"time"
 
 	"comptoir/internal/account"
 	"comptoir/internal/billing"
@@ -61,9 +62,13 @@ type customerContext struct {
 	MoreOrders       bool
 	Subscriptions    []subscriptions.Subscription
 	PlanNames        map[string]string // by subscription id, in the agent's language
-	Balance          money.Amount
-	Claims           []claims.Claim
-	MoreClaims       bool
+	// Retry is when a past-due subscription's failed payment is tried
+	// again, by subscription id: "Payment overdue" alone left the agent
+	// to guess what the customer's email had told them.
+	Retry      map[string]time.Time
+	Balance    money.Amount
+	Claims     []claims.Claim
+	MoreClaims bool
 }
 
 // Running are the customer's subscriptions not ended, the ones a written
@@ -134,6 +139,9 @@ func (s *Server) accountContext(ctx context.Context, c *customerContext, u accou
 		return nil, err
 	}
 	c.PlanNames = s.planNames(ctx, c.Subscriptions, lang)
+	if c.Retry, err = s.retries(ctx, c.Subscriptions); err != nil {
+		return nil, err
+	}
 	if c.Balance, err = s.Ledger.Balance(ctx, u.ID, billing.BalanceCurrency); err != nil {
 		return nil, err
 	}

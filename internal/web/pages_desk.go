@@ -62,7 +62,13 @@ func queueFilter(name, userID string) (f desk.QueueFilter, ok bool) {
 func (s *Server) consoleQueue(w http.ResponseWriter, r *http.Request) {
 	filter := r.URL.Query().Get("filter")
 	f, ok := queueFilter(filter, state(r).user.ID)
-	if !ok {
+	switch {
+	case filter == "closed":
+		// The console's own: a closed ticket was in no list, so an
+		// agent could not find it again (a customer calling about it,
+		// a colleague's close to check) but by its address.
+		f = desk.QueueFilter{ClosedOnly: true}
+	case !ok:
 		filter = "" // the whole queue, as the page's own links say
 	}
 	// Pages like the API: one ticket more than a page says whether another
@@ -122,6 +128,9 @@ type ticketData struct {
 	// the ticket, empty when no one did: an agent sees it before answering
 	// a ticket a colleague is already on.
 	Assignee string
+	// TakenByMe: the agent reading the page took the ticket ("Take it" is
+	// then not offered again).
+	TakenByMe bool
 	// ReplyKey is the reply form's key: sent twice, it is one message
 	// (and, an agent's, one mail).
 	ReplyKey string
@@ -226,6 +235,7 @@ func (s *Server) ticketViewOf(r *http.Request, t desk.Ticket, console bool, base
 		if d.ClaimLines, err = s.claimLines(r, t); err != nil {
 			return nil, err
 		}
+		d.TakenByMe = t.AssigneeID != "" && t.AssigneeID == state(r).user.ID
 		if t.AssigneeID != "" {
 			u, err := s.Accounts.UserByID(ctx, t.AssigneeID)
 			switch {
@@ -342,7 +352,10 @@ func (s *Server) consoleTicketAction(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var verr *desk.ValidationError
-	if errors.As(err, &verr) {
+	// A reply refused because the ticket is closed (by a colleague while
+	// it was being written) keeps its words too: redirected with "This
+	// ticket is closed", the agent lost them, with no way to send them.
+	if errors.As(err, &verr) || (errors.Is(err, desk.ErrClosed) && r.PostForm.Get("action") == "reply") {
 		// The page again with the agent's words in the box and what is
 		// wrong: redirected, the refused reply was gone with it.
 		v, vErr := s.ticketView(r, true)
@@ -354,7 +367,11 @@ func (s *Server) consoleTicketAction(w http.ResponseWriter, r *http.Request) {
 		v.Data = d
 		// Beside the box, as every refused field's reason: a notice at
 		// the top of the page was far from the words to change.
-		v.Errors = map[string]string{"text": s.Messages.T(v.Lang, ticketErrorKey(err))}
+		key := ticketErrorKey(err)
+		if errors.Is(err, desk.ErrClosed) {
+			key = "ticket.error.closed_reply"
+		}
+		v.Errors = map[string]string{"text": s.Messages.T(v.Lang, key)}
 		s.render(w, r, http.StatusUnprocessableEntity, "ticket", v)
 		return
 	}

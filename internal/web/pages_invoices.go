@@ -71,9 +71,7 @@ func (s *Server) invoiceViewData(inv invoices.Invoice) invoiceView {
 		L:        func(id string) string { return t(id) },
 		Net:      m(inv.Net), VAT: m(inv.VAT), Total: m(inv.Total), Mentions: invoices.Mentions(inv, t),
 	}
-	if inv.OrderID != "" {
-		v.OrderRef = t("invoice.order_ref", "ID", inv.OrderID)
-	}
+	v.OrderRef = invoices.SourceRef(inv, t)
 	if inv.Seller.VATNumber != "" {
 		v.SellerVAT = t("invoice.vat_number", "Number", inv.Seller.VATNumber)
 	}

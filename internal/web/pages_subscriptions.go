@@ -156,7 +156,44 @@ func (s *Server) sendToSubscription(w http.ResponseWriter, r *http.Request, subI
 type subscriptionsData struct {
 	Subscriptions []subscriptions.Subscription
 	Names         map[string]string // plan names by subscription id
-	Next          string
+	// Retry is when the failed payment of a past-due subscription is tried
+	// again, by subscription id: the list said its "next payment" was the
+	// end of the last period paid, a date gone by.
+	Retry map[string]time.Time
+	Next  string
+}
+
+// retries is when the failed payment of each past-due subscription of
+// subs is tried again, by subscription id.
+func (s *Server) retries(ctx context.Context, subs []subscriptions.Subscription) (map[string]time.Time, error) {
+	out := map[string]time.Time{}
+	for _, sub := range subs {
+		if sub.Status != subscriptions.StatusPastDue {
+			continue
+		}
+		periods, err := s.Subscriptions.Periods(ctx, sub.ID)
+		if err != nil {
+			return nil, err
+		}
+		if p, ok := overduePeriod(sub, periods); ok && !p.NextAttemptAt.IsZero() {
+			out[sub.ID] = p.NextAttemptAt
+		}
+	}
+	return out, nil
+}
+
+// overduePeriod is the failed period of a past-due subscription, the one
+// its retries charge (it starts where the last period paid ends).
+func overduePeriod(sub subscriptions.Subscription, periods []subscriptions.Period) (subscriptions.Period, bool) {
+	if sub.Status != subscriptions.StatusPastDue {
+		return subscriptions.Period{}, false
+	}
+	for i := len(periods) - 1; i >= 0; i-- {
+		if p := periods[i]; p.Status == subscriptions.PeriodFailed && p.Start.Equal(sub.CurrentPeriodEnd) {
+			return p, true
+		}
+	}
+	return subscriptions.Period{}, false
 }
 
 func (s *Server) mySubscriptions(w http.ResponseWriter, r *http.Request) {
@@ -166,7 +203,12 @@ func (s *Server) mySubscriptions(w http.ResponseWriter, r *http.Request) {
 		s.listFailed(w, r, err)
 		return
 	}
-	d := subscriptionsData{Subscriptions: page, Next: next, Names: s.planNames(ctx, page, state(r).lang)}
+	retry, err := s.retries(ctx, page)
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	d := subscriptionsData{Subscriptions: page, Next: next, Names: s.planNames(ctx, page, state(r).lang), Retry: retry}
 	s.render(w, r, http.StatusOK, "subscriptions", s.newView(r, "subscriptions.title", d))
 }
 
@@ -198,6 +240,14 @@ type subscriptionData struct {
 	IfPeriodEnd, IfNow policy.Decision
 	IfPeriodEndReason  string
 	IfNowReason        string
+	// Overdue is the failed period being retried while the subscription is
+	// past due, OverdueReason its failure in the customer's words (as the
+	// email said): the page said nothing of the failed payment, of the
+	// next attempt, nor of what to do before it.
+	Overdue       *subscriptions.Period
+	OverdueReason string
+	// CardOn: card payment is on (the balance can be topped up by card).
+	CardOn bool
 	// With card payment off, what the balance that pays the subscription
 	// says of its next charge, while it renews: in the trial, the first
 	// payment at its end, as the plan's page said before subscribing;
@@ -231,7 +281,11 @@ func (s *Server) subscriptionPage(w http.ResponseWriter, r *http.Request) {
 	}
 	now := s.Clock.Now()
 	d := subscriptionData{Sub: sub, Plan: plan, Periods: periods, Undoable: sub.Undoable(now),
-		Keepable: (sub.Status == subscriptions.StatusActive || sub.Status == subscriptions.StatusTrialing) && sub.CurrentPeriodEnd.After(now)}
+		Keepable: (sub.Status == subscriptions.StatusActive || sub.Status == subscriptions.StatusTrialing) && sub.CurrentPeriodEnd.After(now),
+		CardOn:   cardEnabled(s.Card)}
+	if p, ok := overduePeriod(sub, periods); ok {
+		d.Overdue, d.OverdueReason = &p, subscriptions.FailureReason(p.LastError, state(r).lang)
+	}
 	if sub.Renews() && sub.PaymentMethod == subscriptions.PayBalance && !cardEnabled(s.Card) {
 		if d.planBalance, err = s.balanceFor(ctx, sub.CustomerID, sub.Amount); err != nil {
 			s.serverError(w, r, err)

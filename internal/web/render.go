@@ -69,6 +69,9 @@ func loadPages(st *staticFiles, messages *locale.Catalog) (*pages, error) {
 		// page's view: {{template "product_fields" (fields . "service" "min_quantity")}}.
 		"fields": func(v *view, group string, names ...string) fieldGroup { return fieldGroup{v, group, names} },
 		"deref":  func(a *money.Amount) money.Amount { return *a },
+		// hours is a duration in whole hours, the count a plural message
+		// takes ("delivered within 1 hour", not "1 hours").
+		"hours": func(d time.Duration) int { return int(d / time.Hour) },
 		// fieldLang is the language a form field is for: "name_fr" → "fr".
 		"fieldLang": func(field string) string {
 			if i := strings.LastIndexByte(field, '_'); i >= 0 && locale.Known(field[i+1:]) {
@@ -559,6 +562,25 @@ func (s *Server) renderError(w http.ResponseWriter, r *http.Request, status int,
 
 func (s *Server) notFound(w http.ResponseWriter, r *http.Request) {
 	st := state(r)
+	// A page's address asked with a method it does not take (a form's
+	// address opened from the history or a link, as /balance/topup, which
+	// takes POST only) is there: 405 with Allow, saying the form must be
+	// sent from its page, and leading to that page. Before, "Page not
+	// found: it does not exist or has moved".
+	if allow := s.methodsBesides(r, "/"); allow != "" {
+		w.Header().Set("Allow", allow)
+		data := map[string]any{"Status": http.StatusMethodNotAllowed, "Message": s.Messages.T(st.lang, "error.method_not_allowed.page")}
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			// A page that is only read: open it.
+			data["Message"] = s.Messages.T(st.lang, "error.method_not_allowed.read")
+		} else if back := s.formPageOf(r.URL.EscapedPath()); back != "/" {
+			data["Back"] = back
+		}
+		v := s.newView(r, "", data)
+		v.Title = s.Messages.T(v.Lang, "error.title", map[string]any{"Status": http.StatusMethodNotAllowed})
+		s.render(w, r, http.StatusMethodNotAllowed, "error", v)
+		return
+	}
 	v := s.newView(r, "error.not_found.title", map[string]any{"Status": http.StatusNotFound, "Message": s.Messages.T(st.lang, "error.not_found.body")})
 	s.render(w, r, http.StatusNotFound, "error", v)
 }
@@ -684,7 +706,12 @@ func (s *Server) returnPath(r *http.Request) string {
 	if r.Method == http.MethodGet || r.Method == http.MethodHead {
 		return r.URL.RequestURI()
 	}
-	p := r.URL.EscapedPath()
+	return s.formPageOf(r.URL.EscapedPath())
+}
+
+// formPageOf is the page of a form sent to p: formPages's, or the nearest
+// page above p.
+func (s *Server) formPageOf(p string) string {
 	if page, ok := formPages[p]; ok {
 		return page
 	}

@@ -21,7 +21,7 @@ func TestBakeMessagesRendersAsTheCalls(t *testing.T) {
 <p title="{{.T "footer.terms"}}">{{.T "footer.terms"}}</p>
 <a href="/x?q={{.T "footer.terms"}}">{{$.T "nav.home"}}</a> <p class={{.T "footer.terms"}}>x</p>
 {{with .Data}}{{$.T "nav.home"}} {{$.T (print "nav." .)}}{{end}}
-{{.T "shop.processing" "Hours" 72}} {{.T "no.such.key"}} {{"x" | printf "%s-%s" (.T "nav.home")}}
+{{.T "ticket.due_by" "Time" "today"}} {{.T "no.such.key"}} {{"x" | printf "%s-%s" (.T "nav.home")}}
 {{if eq (.T "nav.home") "Home"}}english{{else}}{{"other <'+'>"}}{{end}}
 <textarea>{{.T "footer.terms"}}</textarea>
 <script>var s = {{.T "footer.terms"}};</script>{{end}}`
@@ -30,7 +30,7 @@ func TestBakeMessagesRendersAsTheCalls(t *testing.T) {
 		baked := template.Must(template.Must(template.New("t").Parse(src)).Clone())
 		bakeMessages(baked, lang, messages)
 		if tree := baked.Lookup("page").Tree.Root.String(); strings.Contains(tree, `.T "footer.terms"`) || strings.Contains(tree, `$.T "nav.home"`) ||
-			!strings.Contains(tree, `.T "shop.processing" "Hours" 72`) || !strings.Contains(tree, `.T "no.such.key"`) {
+			!strings.Contains(tree, `.T "ticket.due_by" "Time" "today"`) || !strings.Contains(tree, `.T "no.such.key"`) {
 			t.Errorf("%s: baked tree\n%s", lang, tree)
 		}
 		if err := foldConstants(baked, "page"); err != nil {
