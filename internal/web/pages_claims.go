@@ -742,8 +742,14 @@ func decisionFieldKeys(verr *claims.ValidationError) map[string]string {
 			out["outcome"] = "claim.error.not_redeliverable"
 		case field == "outcome" && code == "not_switchable":
 			out["outcome"] = "claim.error.not_switchable"
+		case field == "product_id" && code == "same_product":
+			out["product_id"] = "claim.error.switch_product_same_product"
+		case field == "product_id" && code == "unavailable":
+			out["product_id"] = "claim.error.switch_product_unavailable"
+		case field == "product_id" && code == "other_currency":
+			out["product_id"] = "claim.error.switch_product_other_currency"
 		case field == "product_id":
-			out["product_id"] = "claim.error.switch_product_" + code
+			out["product_id"] = "claim.error.switch_product_required"
 		case field == "quantity":
 			out["quantity"] = "claim.error.switch_quantity"
 		case field == "outcome":
