@@ -17,7 +17,7 @@ import (
 // it cannot write exactly as encoding/json would (a currency MarshalJSON
 // refuses, a time out of RFC 3339's range) it leaves to json.Marshal.
 func marshalOrderJSON(o orderJSONBody) ([]byte, error) {
-	b, ok := appendOrderJSON(make([]byte, 0, 320+260*len(o.Lines)), o)
+	b, ok := appendOrderJSON(make([]byte, 0, 400+360*len(o.Lines)), o)
 	if !ok {
 		return json.Marshal(o)
 	}

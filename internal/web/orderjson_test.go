@@ -109,8 +109,13 @@ func FuzzOrderJSONAsEncodingJSON(f *testing.F) {
 // Regression guards for the work the checkout's request path does per
 // request (issue #9), outside the database.
 func TestCheckoutAnswerAllocations(t *testing.T) {
+	// As long as a real one: ids of 30 characters, a product's name.
 	o := orderJSONSample()
-	o.CheckoutURL, o.Lines[1].Name = "", "Key"
+	o.CheckoutURL, o.Lines[1].Name = "", "Publications"
+	o.ID, o.CustomerID = "ord_01M8MVADCD6GEQR0G4EZR9SB7R", "usr_01M8MVADBRKFR8KNJHM6DAGABZ"
+	for i := range o.Lines {
+		o.Lines[i].ID, o.Lines[i].ProductID = "oln_01M8MVADCD6GEQR0G4F1FV81A1", "prd_01M8MVADBQXJZWKRHKZFZDFWPE"
+	}
 	t.Logf("json.Marshal: %v allocations", testing.AllocsPerRun(100, func() { json.Marshal(o) }))
 	if n := testing.AllocsPerRun(100, func() { marshalOrderJSON(o) }); n > 1 {
 		t.Errorf("marshalOrderJSON: %v allocations, want 1 (json.Marshal took 11)", n)
