@@ -172,7 +172,13 @@ func (s *Server) apiCreateOrder(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json; charset=utf-8")
 		w.Header().Set("Cache-Control", "no-store")
 		w.WriteHeader(status)
-		w.Write(s.withCheckoutURL(r, res.body, s.CheckoutWait))
+		out := res.body
+		if res.replay || res.status == orders.StatusPendingPayment {
+			// Only an order waiting for its card payment gets a Checkout
+			// page; a replay's status is in its stored answer.
+			out = s.withCheckoutURL(r, res.body, s.CheckoutWait)
+		}
+		w.Write(out)
 	case errors.Is(res.err, errKeyReused):
 		writeError(w, http.StatusUnprocessableEntity, "idempotency_key_reused", s.Messages.T(st.lang, "error.idempotency_key_reused"))
 	case errors.Is(res.err, errDuplicateInFlight):

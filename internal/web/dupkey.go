@@ -1,6 +1,7 @@
 package web
 
 import (
+	"bytes"
 	"encoding/json"
 	"strconv"
 	"strings"
@@ -20,7 +21,10 @@ import (
 // an interface per token); the path is written only for the duplicate
 // found. A body that is not well-formed gives "".
 func duplicateKey(body []byte) string {
-	k := keyScanner{b: body}
+	// Room for the path's steps at once (one allocation rather than one
+	// per level): a request body is a few levels deep.
+	var steps [8]pathStep
+	k := keyScanner{b: body, path: steps[:0]}
 	k.value()
 	return k.dup
 }
@@ -37,7 +41,7 @@ type keyScanner struct {
 // false, an array's index.
 type pathStep struct {
 	key   bool
-	name  string
+	name  []byte // the key as the decoder reads it
 	index int
 }
 
@@ -82,7 +86,9 @@ func (k *keyScanner) value() bool {
 
 func (k *keyScanner) object() bool {
 	k.i++ // {
-	var seen []string
+	// The keys seen start on the stack: the body's objects have a few.
+	var seenKeys [16][]byte
+	seen := seenKeys[:0]
 	for first := true; ; first = false {
 		k.ws()
 		if k.i >= len(k.b) {
@@ -108,7 +114,7 @@ func (k *keyScanner) object() bool {
 		}
 		k.path = append(k.path, pathStep{key: true, name: key})
 		for _, s := range seen {
-			if strings.EqualFold(s, key) {
+			if bytes.EqualFold(s, key) {
 				k.dup = k.at()
 				return false
 			}
@@ -154,8 +160,9 @@ func (k *keyScanner) array() bool {
 // str reads the string at k.i (its opening quote) and, when decode is
 // set, returns it as the decoder reads it: its escapes resolved and any
 // byte that is not UTF-8 replaced, as encoding/json does (a key of plain
-// ASCII without escapes, the usual one, is its bytes).
-func (k *keyScanner) str(decode bool) (string, bool) {
+// ASCII without escapes, the usual one, is its bytes in the body, not
+// copied).
+func (k *keyScanner) str(decode bool) ([]byte, bool) {
 	start := k.i
 	k.i++
 	plain := true
@@ -164,17 +171,17 @@ func (k *keyScanner) str(decode bool) (string, bool) {
 		case c == '"':
 			k.i++
 			if !decode {
-				return "", true
+				return nil, true
 			}
 			raw := k.b[start:k.i]
 			if plain {
-				return string(raw[1 : len(raw)-1]), true
+				return raw[1 : len(raw)-1 : len(raw)-1], true
 			}
 			var s string
 			if err := json.Unmarshal(raw, &s); err != nil {
-				return "", false
+				return nil, false
 			}
-			return s, true
+			return []byte(s), true
 		case c == '\\':
 			plain = false
 			k.i += 2
@@ -185,7 +192,7 @@ func (k *keyScanner) str(decode bool) (string, bool) {
 			k.i++
 		}
 	}
-	return "", false
+	return nil, false
 }
 
 // at writes the path of the value being walked: keys joined by dots,
@@ -202,7 +209,7 @@ func (k *keyScanner) at() string {
 		if b.Len() > 0 {
 			b.WriteByte('.')
 		}
-		b.WriteString(s.name)
+		b.Write(s.name)
 	}
 	return b.String()
 }

@@ -25,7 +25,10 @@ type placed struct {
 	orderID string
 	body    []byte // the order as the API shows it
 	replay  bool   // the answer of an earlier request with the same key
-	err     error
+	// status is the order's, when this request placed it (not a replay):
+	// the API answers without reading it back from body.
+	status string
+	err    error
 }
 
 // replayed ends a transaction whose request turned out to be a repeat:
@@ -48,8 +51,8 @@ func (s *Server) idempotent(r *http.Request, callerID, route, key string, body [
 		if err != nil {
 			return placed{err: err}
 		}
-		b, _ := json.Marshal(s.orderJSON(ctx, o))
-		return placed{orderID: o.ID, body: b}
+		b, _ := marshalOrderJSON(s.orderJSON(ctx, o))
+		return placed{orderID: o.ID, body: b, status: o.Status}
 	}
 	scope := idempotency.Scope(callerID, route)
 	hash := idempotency.RequestHash(r.Method, route, body)
@@ -80,8 +83,10 @@ func (s *Server) idempotent(r *http.Request, callerID, route, key string, body [
 		return replay(looked)
 	}
 	var stored []byte
+	var storedStatus string
 	o, err := place(func(ctx context.Context, tx *sql.Tx, o orders.Order) error {
-		stored, _ = json.Marshal(s.orderJSON(ctx, o))
+		stored, _ = marshalOrderJSON(s.orderJSON(ctx, o))
+		storedStatus = o.Status
 		// On PostgreSQL the key's claim usually goes with the order's rows,
 		// in their pipeline: a duplicate that committed first fails the
 		// transaction with ErrTaken (below) rather than answering here.
@@ -120,7 +125,7 @@ func (s *Server) idempotent(r *http.Request, callerID, route, key string, body [
 		}
 		return fail(err)
 	}
-	return placed{orderID: o.ID, body: stored}
+	return placed{orderID: o.ID, body: stored, status: storedStatus}
 }
 
 // keyedRequest is an API request that may carry an Idempotency-Key, for

@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -18,6 +19,7 @@ type Metrics struct {
 	Registry *prometheus.Registry
 	requests *prometheus.CounterVec
 	duration *prometheus.HistogramVec
+	cache    sync.Map // seriesKey → *routeSeries
 }
 
 // NewMetrics makes a registry with the Go runtime and process collectors and
@@ -102,7 +104,39 @@ func (m *Metrics) instrument(next http.Handler) http.Handler {
 		if rec.status == 0 {
 			rec.status = http.StatusOK
 		}
-		m.requests.WithLabelValues(route, strconv.Itoa(rec.status)).Inc()
-		m.duration.WithLabelValues(route).Observe(time.Since(start).Seconds())
+		m.series(route, rec.status).observe(time.Since(start).Seconds())
 	})
+}
+
+// routeSeries is one route's request counter for one status code and its
+// latency histogram.
+type routeSeries struct {
+	requests prometheus.Counter
+	duration prometheus.Observer
+}
+
+func (rs *routeSeries) observe(seconds float64) {
+	rs.requests.Inc()
+	rs.duration.Observe(seconds)
+}
+
+type seriesKey struct {
+	route  string
+	status int
+}
+
+// series is the route's and status's series, looked up in the vectors
+// once: WithLabelValues hashes and checks its labels and formats the code
+// on every call. Routes are the mux's patterns and codes are few, so the
+// cache stays as small as the vectors themselves.
+func (m *Metrics) series(route string, status int) *routeSeries {
+	k := seriesKey{route, status}
+	if rs, ok := m.cache.Load(k); ok {
+		return rs.(*routeSeries)
+	}
+	rs, _ := m.cache.LoadOrStore(k, &routeSeries{
+		requests: m.requests.WithLabelValues(route, strconv.Itoa(status)),
+		duration: m.duration.WithLabelValues(route),
+	})
+	return rs.(*routeSeries)
 }
