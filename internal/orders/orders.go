@@ -319,9 +319,11 @@ func (s *Service) TermsVersion(ctx context.Context) (string, error) {
 // delivered in full but for a settled line's rest is completed, as the
 // customer reads it ("Delivered": what they kept is delivered), not partly
 // delivered for ever. An order whose every line was settled with nothing
-// delivered is refunded: nothing was kept.
+// delivered is refunded once every line's money went back (nothing was
+// kept); until then (a card refund that failed for good, released) it is
+// processing, as before the refund: the store still owes the customer.
 func statusFor(lines []Line) string {
-	owed, delivered, some, settled := 0, 0, false, true
+	owed, delivered, some, settled, repaid := 0, 0, false, true, true
 	for _, l := range lines {
 		if l.SettledAt.IsZero() {
 			owed += l.Quantity
@@ -333,10 +335,16 @@ func statusFor(lines []Line) string {
 		if l.Delivered > 0 {
 			some = true
 		}
+		if l.Refunded.Minor < l.Amount.Minor {
+			repaid = false
+		}
 	}
 	switch {
-	case delivered == owed && !some && settled && len(lines) > 0:
-		return StatusRefunded
+	case !some && settled && len(lines) > 0:
+		if repaid {
+			return StatusRefunded
+		}
+		return StatusProcessing
 	case delivered == owed:
 		return StatusCompleted
 	case some:

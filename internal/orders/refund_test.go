@@ -214,3 +214,45 @@ func TestFailedRefundIsTakenOverByALostDispute(t *testing.T) {
 	release("rfd_100", 100, 0)
 	refunded("after the 100 refund failed", 700)
 }
+
+// A line settled with nothing delivered (a withdrawal before the service
+// started) whose card refund then failed for good is released: the money
+// never went back, so the order is not "refunded" (orders.refunded is
+// below paid again), whatever its settled line says of the delivery.
+func TestReleasedRefundOfASettledUndeliveredLineIsNotRefunded(t *testing.T) {
+	e := setup(t)
+	ctx := context.Background()
+	u := e.customer(t, "ana@example.fr", "FR", account.CustomerConsumer, 10000)
+	p := e.service(t, 10)
+	o, err := e.orders.Place(ctx, place(u, p.ID, 100, true), nil) // 1000 paid
+	if err != nil {
+		t.Fatal(err)
+	}
+	line := o.Lines[0].ID
+	tx := func(f func(*sql.Tx) error) error { return e.db.Tx(ctx, f) }
+	// The withdrawal's transaction: the line settled, its card refund counted.
+	if err := tx(func(tx *sql.Tx) error {
+		if err := e.orders.SettleLineTx(ctx, tx, o.ID, line, 0, admin); err != nil {
+			return err
+		}
+		return e.orders.RefundLinePendingTx(ctx, tx, o.ID, line, money.MustNew(1000, "EUR"), admin)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := e.orders.Get(ctx, o.ID); got.Status != orders.StatusRefunded {
+		t.Fatalf("withdrawn and refunded: %s, want refunded", got.Status)
+	}
+	// The card refund failed for good.
+	if err := tx(func(tx *sql.Tx) error {
+		return releaseErr(e.orders.ReleaseLineRefundTx(ctx, tx, o.ID, line, "rfd_test", money.MustNew(1000, "EUR"), admin))
+	}); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := e.orders.Get(ctx, o.ID)
+	if got.Refunded.Minor != 0 || got.Status == orders.StatusRefunded {
+		t.Fatalf("after the failed refund: refunded %v, status %s; want nothing refunded and not the status refunded", got.Refunded, got.Status)
+	}
+	if got.Status != orders.StatusProcessing {
+		t.Fatalf("after the failed refund: status %s, want processing (as before the refund)", got.Status)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"comptoir/internal/catalog"
+	"comptoir/internal/money"
 )
 
 // paidStatus is the status a balance checkout writes with the order: it
@@ -72,6 +73,11 @@ func TestStatusCountsSettledLinesAsDone(t *testing.T) {
 		}
 		return l
 	}
+	// A line whose 10.00 were not paid back (its card refund failed).
+	unpaid := func(l Line) Line {
+		l.Amount, l.Refunded = money.MustNew(1000, "EUR"), money.Zero("EUR")
+		return l
+	}
 	for _, tc := range []struct {
 		name  string
 		lines []Line
@@ -84,6 +90,7 @@ func TestStatusCountsSettledLinesAsDone(t *testing.T) {
 		{"settled with nothing delivered beside one owed", []Line{line(10, 0, false), line(100, 0, true)}, StatusProcessing},
 		{"settled with nothing delivered beside one delivered", []Line{line(10, 10, false), line(100, 0, true)}, StatusCompleted},
 		{"all settled, nothing delivered", []Line{line(100, 0, true)}, StatusRefunded},
+		{"all settled, nothing delivered, its refund released", []Line{unpaid(line(100, 0, true))}, StatusProcessing},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if got := statusFor(tc.lines); got != tc.want {

@@ -55,3 +55,31 @@ func TestCountsOfOneAreSingular(t *testing.T) {
 		mustContain(t, c.Get("/admin/products/"+key.ID), tc.key)
 	}
 }
+
+// TestProcessingTimeIsNeverUnderstated: a processing time that is not a
+// whole number of hours (the API takes seconds) was written in whole hours
+// cut down: a 30-minute service read "delivered within 0 hours" ("livré
+// sous 0 heure"), a 90-minute one "within 1 hour", a promise shorter than
+// the time the order's delivery is counted late after. It is rounded up.
+func TestProcessingTimeIsNeverUnderstated(t *testing.T) {
+	h := apptest.Start(t)
+	ctx := context.Background()
+	admin := audit.Actor{ID: "usr_admin", Role: account.RoleAdmin}
+	for slug, d := range map[string]time.Duration{"half": 30 * time.Minute, "ninety": 90 * time.Minute} {
+		if _, err := h.App.Catalog.Create(ctx, admin, catalog.ProductInput{Slug: slug, Kind: catalog.KindService,
+			NameFR: "Produit " + slug, NameEN: "Product " + slug, DescriptionFR: "Description.", DescriptionEN: "Description.",
+			UnitPrice: money.MustNew(500, "EUR"), MinQuantity: 1, MaxQuantity: 1, ProcessingTime: d}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, c := h.User(t, account.RoleCustomer, "ana@example.fr")
+	for _, tc := range []struct{ lang, half, ninety string }{
+		{"en", "delivered within 1 hour<", "delivered within 2 hours<"},
+		{"fr", "livré sous 1\u00a0heure<", "livré sous 2\u00a0heures<"},
+	} {
+		c.PostForm("/lang", url.Values{"lang": {tc.lang}})
+		mustContain(t, c.Get("/shop/half"), tc.half)
+		mustContain(t, c.Get("/shop/ninety"), tc.ninety)
+		mustContain(t, c.Get("/shop"), tc.half, tc.ninety)
+	}
+}

@@ -70,8 +70,10 @@ func loadPages(st *staticFiles, messages *locale.Catalog) (*pages, error) {
 		"fields": func(v *view, group string, names ...string) fieldGroup { return fieldGroup{v, group, names} },
 		"deref":  func(a *money.Amount) money.Amount { return *a },
 		// hours is a duration in whole hours, the count a plural message
-		// takes ("delivered within 1 hour", not "1 hours").
-		"hours": func(d time.Duration) int { return int(d / time.Hour) },
+		// takes ("delivered within 1 hour", not "1 hours"), rounded up: a
+		// promised time is never written shorter than it is (90 minutes
+		// are "within 2 hours", not 1; 30 minutes not 0).
+		"hours": func(d time.Duration) int { return int((d + time.Hour - 1) / time.Hour) },
 		// fieldLang is the language a form field is for: "name_fr" → "fr".
 		"fieldLang": func(field string) string {
 			if i := strings.LastIndexByte(field, '_'); i >= 0 && locale.Known(field[i+1:]) {
