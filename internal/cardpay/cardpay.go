@@ -457,3 +457,20 @@ func (o OrderRefunds) RefundOrderTx(ctx context.Context, tx *sql.Tx, orderID str
 	}
 	return "", fmt.Errorf("%w: order %s has no successful card payment", ErrNotRefundable, orderID)
 }
+
+// RefundableTx implements claims.CardRefunder: ErrPaymentDisputed while
+// the order's card payment is disputed (reserveRefundTx's check, the one
+// every refund passes, held until tx ends); nil otherwise, and for an
+// order not paid by card.
+func (o OrderRefunds) RefundableTx(ctx context.Context, tx *sql.Tx, orderID string) error {
+	ps, err := o.S.ForReference(ctx, tx, PurposeOrder, orderID)
+	if err != nil {
+		return err
+	}
+	for _, p := range ps {
+		if p.Status == StatusSucceeded && !p.Duplicate {
+			return reserveRefundTx(ctx, tx, p, money.Zero(p.Amount.Currency), o.S.clock.Now())
+		}
+	}
+	return nil
+}

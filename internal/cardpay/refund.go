@@ -47,27 +47,8 @@ func (s *Service) RefundTx(ctx context.Context, tx *sql.Tx, paymentID string, am
 		return Refund{}, fmt.Errorf("%w: payment %s is %s", ErrNotRefundable, p.ID, p.Status)
 	}
 	now := s.clock.Now()
-	// The reservation: the row lock and the condition, evaluated on the
-	// latest committed row, make concurrent refunds queue and the ones that
-	// no longer fit change nothing.
-	res, err := tx.ExecContext(ctx, `UPDATE card_payments SET refunded = refunded + $2, updated_at = $3
-		WHERE id = $1 AND status = 'succeeded' AND refunded + $2 <= amount AND NOT dispute_hold`, p.ID, amount.Minor, now)
-	if err != nil {
-		return Refund{}, fmt.Errorf("reserve refund on %s: %w", p.ID, err)
-	}
-	if n, err := res.RowsAffected(); err != nil {
+	if err := reserveRefundTx(ctx, tx, p, amount, now); err != nil {
 		return Refund{}, err
-	} else if n == 0 {
-		var refunded int64
-		var held bool
-		if err := tx.QueryRowContext(ctx, `SELECT refunded, dispute_hold FROM card_payments WHERE id = $1`, p.ID).Scan(&refunded, &held); err != nil {
-			return Refund{}, err
-		}
-		if held {
-			return Refund{}, fmt.Errorf("%w: %s", ErrPaymentDisputed, p.ID)
-		}
-		left := money.Amount{Minor: p.Amount.Minor - refunded, Currency: p.Amount.Currency}
-		return Refund{}, fmt.Errorf("%w: %v asked, %v left to refund on %s", ErrRefundExceedsPayment, amount, left, p.ID)
 	}
 	r := Refund{ID: id.New("rfd"), PaymentID: p.ID, Amount: amount, Status: RefundPending, Reason: reason, CreatedAt: now, UpdatedAt: now}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO card_refunds (id, payment_id, amount, status, reason, created_at, updated_at)
@@ -82,6 +63,36 @@ func (s *Service) RefundTx(ctx context.Context, tx *sql.Tx, paymentID string, am
 		return Refund{}, fmt.Errorf("schedule refund: %w", err)
 	}
 	return r, nil
+}
+
+// reserveRefundTx reserves amount on payment p for a refund, in tx: the
+// row lock and the condition, evaluated on the latest committed row, make
+// concurrent refunds queue and the ones that no longer fit change nothing
+// (ErrRefundExceedsPayment); a payment whose dispute holds its refunds
+// changes nothing either (ErrPaymentDisputed). A zero amount reserves
+// nothing but checks (and holds, until tx ends) that a refund could be
+// made now: what RefundableTx asks.
+func reserveRefundTx(ctx context.Context, tx *sql.Tx, p Payment, amount money.Amount, now time.Time) error {
+	res, err := tx.ExecContext(ctx, `UPDATE card_payments SET refunded = refunded + $2, updated_at = $3
+		WHERE id = $1 AND status = 'succeeded' AND refunded + $2 <= amount AND NOT dispute_hold`, p.ID, amount.Minor, now)
+	if err != nil {
+		return fmt.Errorf("reserve refund on %s: %w", p.ID, err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return err
+	} else if n == 0 {
+		var refunded int64
+		var held bool
+		if err := tx.QueryRowContext(ctx, `SELECT refunded, dispute_hold FROM card_payments WHERE id = $1`, p.ID).Scan(&refunded, &held); err != nil {
+			return err
+		}
+		if held {
+			return fmt.Errorf("%w: %s", ErrPaymentDisputed, p.ID)
+		}
+		left := money.Amount{Minor: p.Amount.Minor - refunded, Currency: p.Amount.Currency}
+		return fmt.Errorf("%w: %v asked, %v left to refund on %s", ErrRefundExceedsPayment, amount, left, p.ID)
+	}
+	return nil
 }
 
 func refundState(r Refund) map[string]any {

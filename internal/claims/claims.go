@@ -96,6 +96,13 @@ var (
 	// reaches them, and the erasure would have refused to go ahead with it
 	// open; nothing is filed.
 	ErrAccountErased = errors.New("claims: the customer's account was erased: no claim can be filed on it")
+	// ErrSwitchDisputed: a switch to another product (OutcomeSwitch) on an
+	// order whose card payment is disputed with the bank. The switch gives
+	// the line's value back, to the balance, as a refund would; on top of
+	// a chargeback the bank awards later it would pay the customer twice,
+	// so it waits for the bank, as card refunds do; nothing is changed.
+	// Its API code is the card refunds' one, payment_disputed.
+	ErrSwitchDisputed = errors.New("claims: the order's card payment is disputed: no switch until the bank has decided")
 	// ErrNotReopened: an agent's decision on a decided claim that would
 	// leave it open again, a redelivery waiting for its line: a decided
 	// claim is never reopened (its filing was judged once; another claim
@@ -143,6 +150,7 @@ func Code(err error) string {
 		// An exchange for another product (OutcomeSwitch) paid by a
 		// balance short of the difference, or of a product sold out.
 		{orders.ErrInsufficientBalance, "insufficient_balance"}, {orders.ErrOutOfStock, "out_of_stock"},
+		{ErrSwitchDisputed, "payment_disputed"},
 	} {
 		if errors.Is(err, c.err) {
 			return c.code
@@ -336,6 +344,12 @@ type Mailer interface {
 // cardpay.Service.RefundTx).
 type CardRefunder interface {
 	RefundOrderTx(ctx context.Context, tx *sql.Tx, orderID string, amount money.Amount, reason string) (refundID string, err error)
+	// RefundableTx reports, in tx, whether the order's card payment could
+	// be refunded now: the processor's refusal (code payment_disputed)
+	// while it is disputed, by the check every card refund passes; nil
+	// for an order not paid by card. A decision that gives the line's
+	// value back another way (a switch, to the balance) asks it first.
+	RefundableTx(ctx context.Context, tx *sql.Tx, orderID string) error
 }
 
 // SubscriptionSubject is what a subscription_cancel claim needs to know

@@ -231,6 +231,12 @@ type fakeCard struct {
 	refuse error
 }
 
+func (f *fakeCard) RefundableTx(ctx context.Context, tx *sql.Tx, orderID string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.refuse
+}
+
 func (f *fakeCard) RefundOrderTx(ctx context.Context, tx *sql.Tx, orderID string, amount money.Amount, reason string) (string, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()

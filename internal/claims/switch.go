@@ -148,6 +148,16 @@ func switchReason(from string, sw orders.Switch, p *switchPlan, d policy.Decisio
 func (s *Service) carryOutSwitchTx(ctx context.Context, tx *sql.Tx, subj *subject, c *Claim, d policy.Decision, decisionID string,
 	actor audit.Actor, acceptedCredit time.Time) error {
 	p := subj.sw
+	// The line's value goes back to the balance: not while the bank may
+	// still award the payment's chargeback (the check card refunds pass).
+	if s.card != nil {
+		if err := s.card.RefundableTx(ctx, tx, subj.order.ID); err != nil {
+			if paymentDisputed(err) {
+				return fmt.Errorf("%w: %w", ErrSwitchDisputed, err)
+			}
+			return err
+		}
+	}
 	if _, err := s.refundTx(ctx, tx, c, subj.order, p.applied, DestBalance, decisionID, actor, time.Time{}); err != nil {
 		return err
 	}

@@ -3,6 +3,7 @@ package claims_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -141,34 +142,34 @@ func TestSwitchToAnotherProduct(t *testing.T) {
 			t.Fatal(err)
 		}
 		var verr *claims.ValidationError
+		// Each case is the error it must be refused with: a switch that
+		// went through (no error) fails it too.
+		want := func(err error, ok bool, what string) error {
+			if ok {
+				return nil
+			}
+			return fmt.Errorf("got %v, want %s", err, what)
+		}
 		for name, try := range map[string]func() error{
 			"a balance short of the difference": func() error {
-				if _, err := switchTo(c, dear, 1, false); !errors.Is(err, orders.ErrInsufficientBalance) {
-					return err
-				}
-				return nil
+				_, err := switchTo(c, dear, 1, false)
+				return want(err, errors.Is(err, orders.ErrInsufficientBalance), "insufficient_balance")
 			},
 			"the same product": func() error {
-				if _, err := switchTo(c, catalog.Product{ID: o.Lines[0].ProductID}, 100, false); !errors.As(err, &verr) || verr.Fields["product_id"] != "same_product" {
-					return err
-				}
-				return nil
+				_, err := switchTo(c, catalog.Product{ID: o.Lines[0].ProductID}, 100, false)
+				return want(err, errors.As(err, &verr) && verr.Fields["product_id"] == "same_product", "product_id same_product")
 			},
 			"no product": func() error {
-				if _, err := switchTo(c, catalog.Product{ID: "prd_nothing"}, 1, false); !errors.As(err, &verr) || verr.Fields["product_id"] != "unavailable" {
-					return err
-				}
-				return nil
+				_, err := switchTo(c, catalog.Product{ID: "prd_nothing"}, 1, false)
+				return want(err, errors.As(err, &verr) && verr.Fields["product_id"] == "unavailable", "product_id unavailable")
 			},
 			"another kind of claim": func() error {
 				nad, err := e.claims.File(ctx, claims.FileInput{Kind: policy.NotAsDescribed, CustomerID: u.ID, OrderID: o.ID, Actor: customerActor(u)})
 				if err != nil {
 					return err
 				}
-				if _, err := switchTo(nad, e.licence(t), 1, false); !errors.As(err, &verr) || verr.Fields["outcome"] != "not_switchable" {
-					return err
-				}
-				return nil
+				_, err = switchTo(nad, e.licence(t), 1, false)
+				return want(err, errors.As(err, &verr) && verr.Fields["outcome"] == "not_switchable", "outcome not_switchable")
 			},
 		} {
 			if err := try(); err != nil {
@@ -179,6 +180,35 @@ func TestSwitchToAnotherProduct(t *testing.T) {
 		line, _ := e.orders.Get(ctx, o.ID)
 		if got.Status != claims.StatusOpen || e.balance(t, u) != before || line.Lines[0].Refunded.Minor != 0 || !line.Lines[0].SettledAt.IsZero() ||
 			e.count(t, `SELECT COUNT(*) FROM orders WHERE customer_id = $1`, u.ID) != 1 {
+			t.Errorf("changed: claim %s, balance %d (was %d), line %+v", got.Status, e.balance(t, u), before, line.Lines[0])
+		}
+	})
+	t.Run("refused while the card payment is disputed, nothing changed", func(t *testing.T) {
+		// The switch gives the line's value back to the balance: on top of
+		// a chargeback the bank awards later, the customer would be paid
+		// twice. It waits for the bank, as card refunds do.
+		u := e.customer(t, "FR", account.CustomerConsumer, "fr")
+		o := e.order(t, u, e.service(t), 1000, true, 0)
+		e.paidByCard(t, o)
+		c := dissatisfied(t, u, o)
+		before := e.balance(t, u)
+		e.card.refuse = disputedErr{}
+		defer func() { e.card.refuse = nil }()
+		for _, credit := range []bool{false, true} {
+			_, err := switchTo(c, e.service(t), 3000, credit)
+			if !errors.Is(err, claims.ErrSwitchDisputed) || claims.Code(err) != "payment_disputed" {
+				t.Errorf("switch of a disputed payment (credit %v): %v", credit, err)
+			}
+			_, err = switchTo(c, e.licence(t), 1, credit)
+			if !errors.Is(err, claims.ErrSwitchDisputed) {
+				t.Errorf("cheaper switch of a disputed payment (credit %v): %v", credit, err)
+			}
+		}
+		got, _ := e.claims.Get(ctx, c.ID)
+		line, _ := e.orders.Get(ctx, o.ID)
+		if got.Status != claims.StatusOpen || e.balance(t, u) != before || line.Lines[0].Refunded.Minor != 0 || !line.Lines[0].SettledAt.IsZero() ||
+			e.count(t, `SELECT COUNT(*) FROM orders WHERE customer_id = $1`, u.ID) != 1 ||
+			e.count(t, `SELECT COUNT(*) FROM claim_switches WHERE claim_id = $1`, c.ID) != 0 {
 			t.Errorf("changed: claim %s, balance %d (was %d), line %+v", got.Status, e.balance(t, u), before, line.Lines[0])
 		}
 	})
