@@ -3,6 +3,7 @@ package claims_test
 import (
 	"context"
 	"database/sql"
+	"strings"
 	"testing"
 	"time"
 
@@ -205,5 +206,60 @@ func TestClaimWaitingForDeliveryIsHeldWhenItsRefundFallsDuringADispute(t *testin
 	}
 	if rs, _ := e.claims.Refunds(ctx, c.ID); len(rs) != 1 {
 		t.Fatalf("refunds once the hold lifted: %+v", rs)
+	}
+}
+
+// A withdrawal refiled from the customer's in-time message (the late one
+// on record refused) whose refund the card payment's dispute holds was
+// refused with payment_disputed, the message's time lost, where File
+// records such a withdrawal and decides it once the bank has. Refiled, it
+// is now the same: reopened at the message's time, held, acknowledged,
+// and refunded in full once the hold lifts.
+func TestWithdrawalFromAnEarlierMessageDuringADisputeIsHeld(t *testing.T) {
+	e := setup(t)
+	ctx := context.Background()
+	u := e.customer(t, "FR", account.CustomerConsumer, "fr")
+	o := e.order(t, u, e.service(t), 1000, true, 400)
+	e.paidByCard(t, o)
+	inTime := t0.Add(10 * day)
+	e.clock.Set(t0.Add(20 * day))
+	refused, err := e.claims.Withdraw(ctx, u.ID, o.ID, "")
+	if err != nil || refused.Decision.Outcome != policy.OutcomeRefused {
+		t.Fatalf("the customer's late withdrawal: %+v %v", refused.Decision, err)
+	}
+	acks := len(e.mails(t, u, "claim_withdrawal"))
+	e.card.refuse = disputedErr{}
+	defer func() { e.card.refuse = nil }()
+	c, err := e.claims.File(ctx, claims.FileInput{Kind: policy.Withdrawal, OrderID: o.ID, Message: "Je me rétracte.",
+		FiledAt: inTime, SourceMessageID: "msg-in-time", Actor: e.agentActor()})
+	if err != nil {
+		t.Fatalf("withdrawal from the in-time message during a dispute: %v", err)
+	}
+	if c.ID != refused.ID || !c.Open() || c.Decision.Outcome != policy.OutcomeReview || c.Decision.Rule != claims.RuleRefundHeld ||
+		!c.FiledAt.Equal(inTime) || c.SourceMessageID != "msg-in-time" || !c.Decision.Statutory || c.Decision.Refund != nil {
+		t.Fatalf("refiled during a dispute: %+v", c)
+	}
+	if got := e.get(t, c.ID); !got.Open() || !got.FiledAt.Equal(inTime) || got.Decision.Rule != claims.RuleRefundHeld {
+		t.Fatalf("stored: %+v", got)
+	}
+	if ms := e.mails(t, u, "claim_withdrawal"); len(ms) != acks+1 || !strings.Contains(ms[0].Text, "contestation du paiement") {
+		t.Errorf("%d acknowledgements (was %d): %v", len(ms), acks, ms)
+	}
+	if n := e.count(t, `SELECT COUNT(*) FROM river_job WHERE kind = 'claims.redecide'`); n != 1 {
+		t.Fatalf("%d re-decisions scheduled", n)
+	}
+	// The bank decided for the store: refunded as of the message.
+	e.card.refuse = nil
+	e.clock.Set(t0.Add(40 * day))
+	job := &river.Job[claims.RedecideArgs]{JobRow: &rivertype.JobRow{ID: 1, Attempt: 1}, Args: claims.RedecideArgs{ClaimID: c.ID}}
+	if err := e.claims.RedecideWorker().Work(ctx, job); err != nil {
+		t.Fatal(err)
+	}
+	got := e.get(t, c.ID)
+	if got.Open() || got.Decision.Outcome != policy.OutcomeRefund || got.Decision.Refund.Minor != 600 || !got.Decision.Statutory {
+		t.Fatalf("once the hold lifted: %+v", got.Decision)
+	}
+	if rs, _ := e.claims.Refunds(ctx, c.ID); len(rs) != 1 || rs[0].Destination != claims.DestCard || rs[0].Amount.Minor != 600 {
+		t.Fatalf("refunds %+v", rs)
 	}
 }

@@ -53,55 +53,80 @@ func (s *Service) refileWithdrawal(ctx context.Context, in FileInput, filing Cla
 		if d.Outcome == policy.OutcomeRefused {
 			return already
 		}
-		c := moved
-		err = s.db.Tx(ctx, func(tx *sql.Tx) error {
-			if err := holdCustomerTx(ctx, tx, c.CustomerID, toBalance(subj, d)); err != nil {
-				return err
-			}
-			// Only a refused withdrawal's filing moves, and only earlier
-			// (the claims_filing_fixed trigger holds both); the revision
-			// read is the one decided again.
-			res, err := tx.ExecContext(ctx, `UPDATE claims SET filed_at = $2, filed_by = $3, filed_via = $4, source_message_id = $5
-				WHERE id = $1 AND revision = $6 AND outcome = 'refused' AND filed_at > $2`,
-				c.ID, c.FiledAt, c.FiledBy, c.FiledVia, nullString(c.SourceMessageID), prior.Revision)
-			if err != nil {
-				return wrapDB("refile withdrawal", err)
-			}
-			if n, _ := res.RowsAffected(); n != 1 {
-				return errStale
-			}
-			if err := setDecisionTx(ctx, tx, &c, d, now, "", 0, 1); err != nil {
-				return err
-			}
-			if err := takeSubjectTx(ctx, tx, c.subjectID(), subj.version, true); err != nil {
-				return err
-			}
-			decisionID, err := insertDecisionTx(ctx, tx, c.ID, c.Revision, d, "", "", now, "")
-			if err != nil {
-				return err
-			}
-			subj.claim = c
-			if err := s.carryOutTx(ctx, tx, subj, &c, d, decisionID, audit.System, time.Time{}); err != nil {
-				return err
-			}
-			before := decisionState(prior)
-			before["filed_at"], before["filed_via"], before["filed_by"] = prior.FiledAt, prior.FiledVia, prior.FiledBy
-			after := decisionState(c)
-			after["filed_at"], after["filed_via"], after["filed_by"] = c.FiledAt, c.FiledVia, c.FiledBy
-			if err := audit.Record(ctx, tx, audit.Entry{At: now, Actor: in.Actor, SubjectType: "claim", SubjectID: c.ID, Action: "refile",
-				Before: before, After: after}); err != nil {
-				return err
-			}
-			// The acknowledgement again, with the date and time of the
-			// message the withdrawal is now received at.
-			if err := s.notifyTx(ctx, tx, "claim_withdrawal", subj, c); err != nil {
-				return err
-			}
-			if in.Then != nil {
-				return in.Then(ctx, tx, c)
-			}
-			return nil
-		})
+		var c Claim
+		// refile records d; held, the decision of a refund the card
+		// payment's dispute holds (refundHeld), as File records one:
+		// the withdrawal reopened at the message's time, decided again
+		// once the bank has.
+		refile := func(d policy.Decision, held bool) error {
+			c = moved
+			return s.db.Tx(ctx, func(tx *sql.Tx) error {
+				if err := holdCustomerTx(ctx, tx, c.CustomerID, toBalance(subj, d)); err != nil {
+					return err
+				}
+				// Only a refused withdrawal's filing moves, and only earlier
+				// (the claims_filing_fixed trigger holds both); the revision
+				// read is the one decided again. A held decision reopens the
+				// withdrawal, in this update: the only one the trigger lets
+				// reopen a decided claim.
+				var status, outcome any
+				if held {
+					status, outcome = string(statusFor(d.Outcome)), string(d.Outcome)
+				}
+				res, err := tx.ExecContext(ctx, `UPDATE claims SET filed_at = $2, filed_by = $3, filed_via = $4, source_message_id = $5,
+					status = COALESCE($7, status), outcome = COALESCE($8, outcome) WHERE id = $1 AND revision = $6 AND outcome = 'refused' AND filed_at > $2`,
+					c.ID, c.FiledAt, c.FiledBy, c.FiledVia, nullString(c.SourceMessageID), prior.Revision, status, outcome)
+				if err != nil {
+					return wrapDB("refile withdrawal", err)
+				}
+				if n, _ := res.RowsAffected(); n != 1 {
+					return errStale
+				}
+				if err := setDecisionTx(ctx, tx, &c, d, now, "", 0, 1); err != nil {
+					return err
+				}
+				if held {
+					if err := s.scheduleRedecideTx(ctx, tx, c.ID, now.Add(heldRecheck)); err != nil {
+						return err
+					}
+				}
+				if err := takeSubjectTx(ctx, tx, c.subjectID(), subj.version, true); err != nil {
+					return err
+				}
+				decisionID, err := insertDecisionTx(ctx, tx, c.ID, c.Revision, d, "", "", now, "")
+				if err != nil {
+					return err
+				}
+				subj.claim = c
+				if err := s.carryOutTx(ctx, tx, subj, &c, d, decisionID, audit.System, time.Time{}); err != nil {
+					return err
+				}
+				before := decisionState(prior)
+				before["filed_at"], before["filed_via"], before["filed_by"] = prior.FiledAt, prior.FiledVia, prior.FiledBy
+				after := decisionState(c)
+				after["filed_at"], after["filed_via"], after["filed_by"] = c.FiledAt, c.FiledVia, c.FiledBy
+				if err := audit.Record(ctx, tx, audit.Entry{At: now, Actor: in.Actor, SubjectType: "claim", SubjectID: c.ID, Action: "refile",
+					Before: before, After: after}); err != nil {
+					return err
+				}
+				// The acknowledgement again, with the date and time of the
+				// message the withdrawal is now received at.
+				if err := s.notifyTx(ctx, tx, "claim_withdrawal", subj, c); err != nil {
+					return err
+				}
+				if in.Then != nil {
+					return in.Then(ctx, tx, c)
+				}
+				return nil
+			})
+		}
+		err = refile(d, false)
+		if err != nil && paymentDisputed(err) {
+			// The refund is held by the payment's dispute: the withdrawal
+			// is refiled all the same, and its refund decided once the
+			// bank has (refundHeld), as File does.
+			err = refile(refundHeld(d, c.SubscriptionID != ""), true)
+		}
 		if errors.Is(err, ErrClaimNotOpen) {
 			return errStale
 		}
