@@ -240,6 +240,11 @@ type Claim struct {
 // Open reports whether someone still has to act on the claim.
 func (c Claim) Open() bool { return c.Status == StatusOpen }
 
+// Switched reports whether the claim's decision exchanged its line for
+// another product (RuleSwitch): its outcome then says only what happened
+// to the money, and pages name the exchange instead.
+func (c Claim) Switched() bool { return c.Decision.Rule == RuleSwitch }
+
 // Decision is one decision of a claim's history.
 type Decision struct {
 	ID       string

@@ -4,11 +4,14 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
 	"comptoir/internal/account"
 	"comptoir/internal/apptest"
+	"comptoir/internal/claims"
 	"comptoir/internal/orders"
 )
 
@@ -89,5 +92,31 @@ func TestSwitchToAnotherProductInTheConsole(t *testing.T) {
 		if r.Status != http.StatusOK || !strings.Contains(r.Body, `"rule":"agent.switch"`) || !strings.Contains(r.Body, `"outcome":"refund"`) {
 			t.Errorf("%s: API switch: %d %s", lang, r.Status, r.Body)
 		}
+	}
+}
+
+// Five templates told an exchanged claim by comparing its decision's rule
+// with the string "agent.switch", each a copy of claims.RuleSwitch that a
+// renamed rule would silently leave behind. They now ask the claim
+// (claims.Claim.Switched, built on the constant): no template names the
+// rule.
+func TestTemplatesAskTheClaimWhetherItWasSwitched(t *testing.T) {
+	files, err := filepath.Glob("templates/*.html")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("templates: %v %v", files, err)
+	}
+	used := 0
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(string(b), `"`+claims.RuleSwitch+`"`) {
+			t.Errorf("%s names the rule %q: ask the claim (.Switched)", f, claims.RuleSwitch)
+		}
+		used += strings.Count(string(b), "Switched}}")
+	}
+	if used != 5 {
+		t.Errorf("%d templates ask .Switched, want the 5 that show a claim's outcome", used)
 	}
 }
