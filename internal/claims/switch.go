@@ -122,8 +122,8 @@ func switchReason(from string, sw orders.Switch, p *switchPlan, d policy.Decisio
 	r := policy.Reason{
 		EN: fmt.Sprintf("An agent reviewed your claim and, as agreed with you, exchanges %s for %s (%d): new order %s. The %s you paid for %s goes towards it.",
 			from, to, o.Lines[0].Quantity, o.ID, money.Format(p.applied, "en"), from),
-		FR: fmt.Sprintf("Un conseiller a examiné votre réclamation et, comme convenu avec vous, échange %s contre %s (%d)\u00a0: nouvelle commande %s. Les %s payés pour %s y sont consacrés.",
-			from, to, o.Lines[0].Quantity, o.ID, money.Format(p.applied, "fr"), from),
+		FR: fmt.Sprintf("Un conseiller a examiné votre réclamation et, comme convenu avec vous, échange %s contre %s (%d)\u00a0: nouvelle commande %s. Ce que vous avez payé pour %s, %s, y est consacré.",
+			from, to, o.Lines[0].Quantity, o.ID, from, money.Format(p.applied, "fr")),
 	}
 	switch {
 	case p.diff.IsPositive():
@@ -131,10 +131,10 @@ func switchReason(from string, sw orders.Switch, p *switchPlan, d policy.Decisio
 		r.FR += " La différence, " + money.Format(p.diff, "fr") + ", est payée avec votre solde."
 	case d.Outcome == policy.OutcomeCredit:
 		r.EN += " As you accepted, the remaining " + money.Format(*d.Refund, "en") + " is added to your balance as store credit."
-		r.FR += " Comme vous l’avez accepté, les " + money.Format(*d.Refund, "fr") + " restants sont ajoutés à votre solde en avoir."
+		r.FR += " Comme vous l’avez accepté, le reste, " + money.Format(*d.Refund, "fr") + ", est ajouté à votre solde en avoir."
 	case d.Outcome == policy.OutcomeRefund:
 		r.EN += " The remaining " + money.Format(*d.Refund, "en") + " is refunded to your original means of payment."
-		r.FR += " Les " + money.Format(*d.Refund, "fr") + " restants vous sont remboursés sur votre moyen de paiement d’origine."
+		r.FR += " Le reste, " + money.Format(*d.Refund, "fr") + ", vous est remboursé sur votre moyen de paiement d’origine."
 	}
 	return r
 }

@@ -212,4 +212,21 @@ func TestSwitchToAnotherProduct(t *testing.T) {
 			t.Errorf("changed: claim %s, balance %d (was %d), line %+v", got.Status, e.balance(t, u), before, line.Lines[0])
 		}
 	})
+	t.Run("the French reads right for one euro", func(t *testing.T) {
+		// "Les 1,00 € restants vous sont remboursés": the amounts were
+		// always plural. The sentences now name the value and the rest in
+		// the singular, which reads right for any amount.
+		u := e.customer(t, "FR", account.CustomerConsumer, "fr")
+		o := e.order(t, u, e.service(t), 1000, true, 0)
+		c := dissatisfied(t, u, o)
+		d, err := switchTo(c, e.service(t), 900, false)
+		if err != nil || d.Decision.Refund == nil || d.Decision.Refund.Minor != 100 {
+			t.Fatalf("switch: %+v %v", d.Decision, err)
+		}
+		fr := d.Decision.Reason.FR
+		mustContain(t, "the French reason", fr, "Ce que vous avez payé pour Abonnés, 9,00", "y est consacré.", "Le reste, 1,00", "vous est remboursé")
+		if strings.Contains(fr, " sont ") || strings.Contains(fr, "restants") {
+			t.Errorf("plural for one euro: %s", fr)
+		}
+	})
 }

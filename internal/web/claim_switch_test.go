@@ -70,6 +70,9 @@ func TestSwitchToAnotherProductInTheConsole(t *testing.T) {
 		for _, p := range []apptest.Response{agent.Get("/console/claims/" + claimID), c.Get("/claims/" + claimID)} {
 			mustContain(t, p, `id="claim-switch"`, sw[0].OrderID, m.T(lang, "claim.outcome.switch"))
 		}
+		// The value applied, in a sentence that agrees whatever the amount.
+		applied := map[string]string{"fr": "la valeur de cet achat, 25,00\u00a0€, y est consacrée", "en": "€25.00 of this purchase paid towards it"}[lang]
+		mustContain(t, c.Get("/claims/"+claimID), applied)
 		mustContain(t, c.Get("/orders/"+sw[0].OrderID), other.Name(lang))
 		mustContain(t, c.Get("/orders/"+o.ID), m.T(lang, "claim.outcome.switch"))
 
