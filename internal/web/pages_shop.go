@@ -474,8 +474,10 @@ func (d cartData) BalanceShort() bool { return d.CardEnabled && d.Short.IsPositi
 
 // CardTooSmall is whether card payment is on but the cart comes to less
 // than the smallest card payment: the card choice says so and is closed.
+// It is cardpay.CheckMinimum's rule, the one the order's card payment is
+// refused by (CardMinimum only words it).
 func (d cartData) CardTooSmall() bool {
-	return d.CardEnabled && d.Total.Currency != "" && d.Total.Minor < d.CardMinimum.Minor
+	return d.CardEnabled && d.Total.Currency != "" && cardpay.CheckMinimum(d.Total) != nil
 }
 
 // NoWayToPay is whether neither the balance (short) nor the card (the
