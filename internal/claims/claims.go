@@ -103,6 +103,13 @@ var (
 	// so it waits for the bank, as card refunds do; nothing is changed.
 	// Its API code is the card refunds' one, payment_disputed.
 	ErrSwitchDisputed = errors.New("claims: the order's card payment is disputed: no switch until the bank has decided")
+	// ErrCreditDisputed: store credit (OutcomeCredit), or any other money
+	// to the balance, for a claim on an order whose card payment is
+	// disputed with the bank. On top of a chargeback the bank awards later
+	// it would pay the customer twice, so it waits for the bank, as card
+	// refunds do; nothing is changed. Its API code is the card refunds'
+	// one, payment_disputed.
+	ErrCreditDisputed = errors.New("claims: the order's card payment is disputed: no store credit until the bank has decided")
 	// ErrNotReopened: an agent's decision on a decided claim that would
 	// leave it open again, a redelivery waiting for its line: a decided
 	// claim is never reopened (its filing was judged once; another claim
@@ -150,7 +157,7 @@ func Code(err error) string {
 		// An exchange for another product (OutcomeSwitch) paid by a
 		// balance short of the difference, or of a product sold out.
 		{orders.ErrInsufficientBalance, "insufficient_balance"}, {orders.ErrOutOfStock, "out_of_stock"},
-		{ErrSwitchDisputed, "payment_disputed"},
+		{ErrSwitchDisputed, "payment_disputed"}, {ErrCreditDisputed, "payment_disputed"},
 	} {
 		if errors.Is(err, c.err) {
 			return c.code

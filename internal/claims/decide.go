@@ -143,6 +143,17 @@ func (s *Service) refundTx(ctx context.Context, tx *sql.Tx, c *Claim, o orders.O
 	if dest == DestCredit && acceptedCredit.IsZero() {
 		return Refund{}, ErrCreditNotAccepted
 	}
+	if dest != DestCard && o.PaymentMethod == orders.PayCard && s.card != nil {
+		// A card-paid order's money to the balance (store credit): not
+		// while the bank may still award the payment's chargeback (the
+		// check card refunds pass), or the customer is paid twice.
+		if err := s.card.RefundableTx(ctx, tx, o.ID); err != nil {
+			if paymentDisputed(err) {
+				return Refund{}, fmt.Errorf("%w: %w", ErrCreditDisputed, err)
+			}
+			return Refund{}, err
+		}
+	}
 	now := s.clock.Now()
 	r := Refund{
 		ID: id.New("crf"), ClaimID: c.ID, DecisionID: decisionID, OrderID: o.ID, LineID: c.LineID, Amount: amount,

@@ -47,14 +47,18 @@ func reason(d policy.Decision, lang string) string {
 // claimErrorKey is the message key of a claims error: its code's
 // ("claim.error."+code), or a more precise one where one code covers
 // several cases (a withdrawal received already is claim_already_decided
-// to the API, told as such to the visitor; a switch refused by a dispute
-// is payment_disputed, as a card refund, but says what it refused).
+// to the API, told as such to the visitor; a switch or store credit
+// refused by a dispute is payment_disputed, as a card refund, but says
+// what it refused).
 func claimErrorKey(err error) string {
 	if errors.Is(err, claims.ErrAlreadyWithdrawn) {
 		return "claim.error.already_withdrawn"
 	}
 	if errors.Is(err, claims.ErrSwitchDisputed) {
 		return "claim.error.switch_payment_disputed"
+	}
+	if errors.Is(err, claims.ErrCreditDisputed) {
+		return "claim.error.credit_payment_disputed"
 	}
 	return "claim.error." + claims.Code(err)
 }
