@@ -2,8 +2,6 @@ package app_test
 
 import (
 	"context"
-	"io"
-	"net"
 	"runtime/pprof"
 	"strconv"
 	"sync"
@@ -11,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/emersion/go-smtp"
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/rivertype"
 
@@ -24,6 +21,7 @@ import (
 	"comptoir/internal/mail"
 	"comptoir/internal/money"
 	"comptoir/internal/orders"
+	"comptoir/internal/smtpsink"
 	"comptoir/internal/testcpu"
 	"comptoir/internal/testwait"
 )
@@ -43,32 +41,14 @@ import (
 // store's goroutines (the database's group commit) and the sink do for it.
 func BenchmarkOrderConfirmationMail(b *testing.B) {
 	ctx := context.Background()
-	sink := startSink(b)
-	h := apptest.StartWith(b, func(c *config.Config) {
-		c.SMTPRelay = "smtp+plain://" + sink.addr
+	sink, h, p, us := mailBenchStore(b, func(c *config.Config) {
 		c.SellerName, c.SellerAddress, c.SellerVATNumber, c.SellerRegistration = "Comptoir SARL", "3 rue des Lilas, 69001 Lyon", "FR12345678901", "RCS Lyon 123 456 789"
 	})
-	p, err := h.App.Catalog.Create(ctx, faultAdmin, catalog.ProductInput{
-		Slug: "posts", Kind: catalog.KindService, NameFR: "Publications soignées", NameEN: "Careful posts", DescriptionFR: "Des publications.",
-		DescriptionEN: "Some posts.", UnitPrice: money.MustNew(2500, "EUR"), MinQuantity: 1, MaxQuantity: 10, ProcessingTime: time.Hour,
-	})
-	if err != nil {
-		b.Fatal(err)
-	}
-	const buyers = 8
-	var us []account.User
-	for i := range buyers {
-		u, _ := h.User(b, account.RoleCustomer, "buyer"+strconv.Itoa(i)+"@example.fr")
-		if _, err := h.App.Ledger.AdminCredit(ctx, faultAdmin, u.ID, money.MustNew(1_000_000_000, "EUR"), "bench"); err != nil {
-			b.Fatal(err)
-		}
-		us = append(us, u)
-	}
 	// The store's own workers stop: this benchmark runs the batches.
 	if err := h.App.StopWorkers(ctx); err != nil {
 		b.Fatal(err)
 	}
-	sender, err := mail.NewSMTPSender(mail.SMTPConfig{Host: "127.0.0.1", Port: sink.port, TLS: mail.TLSNone})
+	sender, err := mail.NewSMTPSender(mail.SMTPConfig{Host: "127.0.0.1", Port: sink.Port(), TLS: mail.TLSNone})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -99,7 +79,7 @@ func BenchmarkOrderConfirmationMail(b *testing.B) {
 	}
 	place := func(n int) {
 		for i := range n {
-			if _, err := h.App.Orders.Place(ctx, orders.PlaceInput{CustomerID: us[i%buyers].ID, Lines: []orders.LineInput{{ProductID: p.ID, Quantity: 2}},
+			if _, err := h.App.Orders.Place(ctx, orders.PlaceInput{CustomerID: us[i%mailBuyers].ID, Lines: []orders.LineInput{{ProductID: p.ID, Quantity: 2}},
 				Payment: orders.PayBalance, ImmediatePerformance: true, WithdrawalWaiver: true}, nil); err != nil {
 				b.Fatal(err)
 			}
@@ -109,7 +89,7 @@ func BenchmarkOrderConfirmationMail(b *testing.B) {
 		}
 	}
 	// Warm up (templates, fonts, statements) and send the welcome mails.
-	place(buyers)
+	place(mailBuyers)
 	sendAll()
 
 	// A batch holds what was queued since the dispatcher's last pass: a
@@ -118,7 +98,7 @@ func BenchmarkOrderConfirmationMail(b *testing.B) {
 	sent := pprof.Labels("part", "send")
 	for _, size := range []int{1, 8, 25} {
 		b.Run("batch="+strconv.Itoa(size), func(b *testing.B) {
-			before, trips, stmts := sink.received.Load(), rt.Load(), rt.Statements()
+			before, trips, stmts := sink.Received(), rt.Load(), rt.Statements()
 			var cpu time.Duration
 			b.ReportAllocs()
 			b.StopTimer()
@@ -133,7 +113,7 @@ func BenchmarkOrderConfirmationMail(b *testing.B) {
 				b.ReportMetric(float64(rt.Load()-trips)/float64(b.N), "round-trips/op")
 				b.ReportMetric(float64(rt.Statements()-stmts)/float64(b.N), "statements/op")
 			}
-			if got := sink.received.Load() - before; got != int64(b.N) {
+			if got := sink.Received() - before; got != int64(b.N) {
 				b.Fatalf("the relay received %d messages, want %d", got, b.N)
 			}
 		})
@@ -149,24 +129,7 @@ func BenchmarkOrderConfirmationMail(b *testing.B) {
 // its connection and its marks are a cost shared by its messages).
 func BenchmarkCheckoutMailFlow(b *testing.B) {
 	ctx := context.Background()
-	sink := startSink(b)
-	h := apptest.StartWith(b, func(c *config.Config) { c.SMTPRelay = "smtp+plain://" + sink.addr })
-	p, err := h.App.Catalog.Create(ctx, faultAdmin, catalog.ProductInput{
-		Slug: "posts", Kind: catalog.KindService, NameFR: "Publications soignées", NameEN: "Careful posts", DescriptionFR: "Des publications.",
-		DescriptionEN: "Some posts.", UnitPrice: money.MustNew(2500, "EUR"), MinQuantity: 1, MaxQuantity: 10, ProcessingTime: time.Hour,
-	})
-	if err != nil {
-		b.Fatal(err)
-	}
-	const buyers = 8
-	var us []account.User
-	for i := range buyers {
-		u, _ := h.User(b, account.RoleCustomer, "buyer"+strconv.Itoa(i)+"@example.fr")
-		if _, err := h.App.Ledger.AdminCredit(ctx, faultAdmin, u.ID, money.MustNew(1_000_000_000, "EUR"), "bench"); err != nil {
-			b.Fatal(err)
-		}
-		us = append(us, u)
-	}
+	_, h, p, us := mailBenchStore(b, nil)
 	count := func(q string) int {
 		var n int
 		if err := h.App.DB.Read.QueryRow(q).Scan(&n); err != nil {
@@ -181,7 +144,7 @@ func BenchmarkCheckoutMailFlow(b *testing.B) {
 	b.ResetTimer()
 	stop := testcpu.PerOp(b)
 	var wg sync.WaitGroup
-	for g := range buyers {
+	for g := range mailBuyers {
 		wg.Go(func() {
 			for next.Add(1) <= int64(b.N) {
 				if _, err := h.App.Orders.Place(ctx, orders.PlaceInput{CustomerID: us[g].ID, Lines: []orders.LineInput{{ProductID: p.ID, Quantity: 2}},
@@ -198,43 +161,41 @@ func BenchmarkCheckoutMailFlow(b *testing.B) {
 	b.ReportMetric(float64(b.N)/float64(count(jobsQ)-jobs0), "batch-msgs")
 }
 
-// sink is an SMTP relay on loopback that reads and drops what it gets, as
-// the bench's sink does.
-type sink struct {
-	addr     string
-	port     int
-	received atomic.Int64
-}
-
-func startSink(tb testing.TB) *sink {
-	tb.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+// mailBenchStore is the mail benchmarks' store: its mail sent to a sink
+// on loopback (configure may set more), a 25.00 service and mailBuyers
+// customers with a balance no benchmark spends.
+func mailBenchStore(b *testing.B, configure func(*config.Config)) (*smtpsink.Sink, *apptest.Harness, catalog.Product, []account.User) {
+	b.Helper()
+	ctx := context.Background()
+	sink, err := smtpsink.Start()
 	if err != nil {
-		tb.Fatal(err)
+		b.Fatal(err)
 	}
-	s := &sink{addr: l.Addr().String(), port: l.Addr().(*net.TCPAddr).Port}
-	srv := smtp.NewServer(sinkBackend{s})
-	srv.Domain, srv.AllowInsecureAuth = "sink.test", true
-	srv.ReadTimeout, srv.WriteTimeout = time.Minute, time.Minute
-	go srv.Serve(l)
-	tb.Cleanup(func() { srv.Close() })
-	return s
+	b.Cleanup(func() { sink.Close() })
+	h := apptest.StartWith(b, func(c *config.Config) {
+		c.SMTPRelay = sink.URL()
+		if configure != nil {
+			configure(c)
+		}
+	})
+	p, err := h.App.Catalog.Create(ctx, faultAdmin, catalog.ProductInput{
+		Slug: "posts", Kind: catalog.KindService, NameFR: "Publications soignées", NameEN: "Careful posts", DescriptionFR: "Des publications.",
+		DescriptionEN: "Some posts.", UnitPrice: money.MustNew(2500, "EUR"), MinQuantity: 1, MaxQuantity: 10, ProcessingTime: time.Hour,
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	var us []account.User
+	for i := range mailBuyers {
+		u, _ := h.User(b, account.RoleCustomer, "buyer"+strconv.Itoa(i)+"@example.fr")
+		if _, err := h.App.Ledger.AdminCredit(ctx, faultAdmin, u.ID, money.MustNew(1_000_000_000, "EUR"), "bench"); err != nil {
+			b.Fatal(err)
+		}
+		us = append(us, u)
+	}
+	return sink, h, p, us
 }
 
-type sinkBackend struct{ s *sink }
-
-func (b sinkBackend) NewSession(*smtp.Conn) (smtp.Session, error) { return sinkSession(b), nil }
-
-type sinkSession struct{ s *sink }
-
-func (sinkSession) Reset()                               {}
-func (sinkSession) Logout() error                        { return nil }
-func (sinkSession) Mail(string, *smtp.MailOptions) error { return nil }
-func (sinkSession) Rcpt(string, *smtp.RcptOptions) error { return nil }
-func (ss sinkSession) Data(r io.Reader) error {
-	if _, err := io.Copy(io.Discard, r); err != nil {
-		return err
-	}
-	ss.s.received.Add(1)
-	return nil
-}
+// mailBuyers is how many customers check out at once in the mail
+// benchmarks.
+const mailBuyers = 8
