@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"sync"
 	"testing"
 
 	"comptoir/internal/audit"
@@ -157,38 +156,7 @@ func TestConcurrentAppendedDebitsNeverOverspend(t *testing.T) {
 	dbtest.NeedConnections(t, 8)
 	ctx := context.Background()
 	l, d, _ := setup(t)
-	if _, err := credit(ctx, l, d, topup("usr_1", eur(200), "pay_1")); err != nil {
-		t.Fatal(err)
-	}
-	var wg sync.WaitGroup
-	errs := make([]error, 50)
-	start := make(chan struct{})
-	for i := range errs {
-		wg.Go(func() {
-			<-start
-			errs[i] = appendDebit(ctx, l, d, purchase("usr_1", eur(10), fmt.Sprintf("ord_%d", i)))
-		})
-	}
-	close(start)
-	wg.Wait()
-	ok, short := 0, 0
-	for _, err := range errs {
-		switch {
-		case err == nil:
-			ok++
-		case errors.Is(err, billing.ErrInsufficientBalance):
-			short++
-		default:
-			t.Fatalf("debit: %v", err)
-		}
-	}
-	if ok != 20 || short != 30 {
-		t.Fatalf("%d debits succeeded and %d were refused; want 20 and 30", ok, short)
-	}
-	s := readState(t, d, "usr_1", "EUR")
-	if s.balance != 0 || s.sum != 0 || s.entries != 21 || s.audits != 21 {
-		t.Fatalf("after the rush: %+v; want balance 0, 21 entries, 21 audit lines", s)
-	}
+	rushDebits(t, l, d, func(ctx context.Context, e billing.Entry) error { return appendDebit(ctx, l, d, e) })
 	// Each audit line says the balance its debit found and left.
 	rows, err := d.Read.QueryContext(ctx, `SELECT before_state, after_state FROM audit_log WHERE action = 'balance_debit' ORDER BY id`)
 	if err != nil {
