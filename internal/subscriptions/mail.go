@@ -159,12 +159,8 @@ func everyWord(interval, lang string) string {
 }
 
 // FailureReason words a failed payment's cause (a period's LastError) for
-// the customer, as the payment-failed email does: the subscription's page
-// says the same.
-func FailureReason(code, lang string) string { return failureReason(code, lang) }
-
-// failureReason words a failed payment's cause for the customer.
-func failureReason(code, lang string) string {
+// the customer, in the payment-failed email and on the subscription's page.
+func FailureReason(code, lang string) string {
 	fr := lang == "fr"
 	switch code {
 	case "insufficient_balance":

@@ -781,7 +781,7 @@ func (s *Service) failed(ctx context.Context, tx *sql.Tx, sub Subscription, peri
 	after := map[string]any{"period_id": period.ID, "period_start": period.Start, "amount": period.Amount, "attempt": period.Attempts, "error": code}
 	lang := p.lang(sub)
 	d := s.data(sub, p, lang)
-	d.Reason = failureReason(code, lang)
+	d.Reason = FailureReason(code, lang)
 	var action, kind string
 	switch {
 	case sub.Status == StatusCanceled:
