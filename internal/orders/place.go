@@ -116,33 +116,15 @@ func (s *Service) Place(ctx context.Context, in PlaceInput, after AfterPlace) (O
 	products := make([]catalog.Product, len(in.Lines))
 	var kinds []string
 	for i, li := range in.Lines {
-		p, err := s.catalog.Get(ctx, li.ProductID)
-		if errors.Is(err, catalog.ErrNotFound) {
-			return Order{}, ErrProductUnavailable
-		}
+		p, line, err := s.lineFor(ctx, li.ProductID, li.Quantity, i+1, lang, fmt.Sprintf("lines[%d].quantity", i))
 		if err != nil {
 			return Order{}, err
 		}
-		if !p.Cartable() {
-			return Order{}, ErrProductUnavailable
-		}
-		if !p.AllowsQuantity(li.Quantity) {
-			return Order{}, &ValidationError{Fields: map[string]string{fmt.Sprintf("lines[%d].quantity", i): "out_of_range"}}
-		}
-		amount, err := p.UnitPrice.Mul(int64(li.Quantity))
-		if err != nil {
-			return Order{}, &ValidationError{Fields: map[string]string{fmt.Sprintf("lines[%d].quantity", i): "too_large"}}
-		}
 		if o.Total.Currency == "" {
-			o.Total = money.Zero(amount.Currency)
+			o.Total = money.Zero(line.Amount.Currency)
 		}
-		if o.Total, err = o.Total.Add(amount); err != nil {
+		if o.Total, err = o.Total.Add(line.Amount); err != nil {
 			return Order{}, &ValidationError{Fields: map[string]string{"lines": "mixed_currencies"}}
-		}
-		line := Line{
-			ID: id.New("oln"), Position: i + 1, ProductID: p.ID, ProductRevision: p.Revision, Kind: p.Kind,
-			Name: p.Name(lang), UnitPrice: p.UnitPrice, Quantity: li.Quantity, Amount: amount,
-			Refunded: money.Zero(amount.Currency),
 		}
 		if p.Kind == catalog.KindService {
 			line.ProcessingUntil = now.Add(p.ProcessingTime)
@@ -597,4 +579,33 @@ func nullString(s string) any {
 		return nil
 	}
 	return s
+}
+
+// lineFor prices quantity of a product for sale as an order line at
+// position, named in lang, for a checkout and a switch alike:
+// ErrProductUnavailable for a product missing or not for sale, a
+// ValidationError on field for a quantity the product does not allow or
+// too large to price.
+func (s *Service) lineFor(ctx context.Context, productID string, quantity, position int, lang, field string) (catalog.Product, Line, error) {
+	p, err := s.catalog.Get(ctx, productID)
+	if errors.Is(err, catalog.ErrNotFound) {
+		return catalog.Product{}, Line{}, ErrProductUnavailable
+	}
+	if err != nil {
+		return catalog.Product{}, Line{}, err
+	}
+	if !p.Cartable() {
+		return catalog.Product{}, Line{}, ErrProductUnavailable
+	}
+	if !p.AllowsQuantity(quantity) {
+		return catalog.Product{}, Line{}, &ValidationError{Fields: map[string]string{field: "out_of_range"}}
+	}
+	amount, err := p.UnitPrice.Mul(int64(quantity))
+	if err != nil {
+		return catalog.Product{}, Line{}, &ValidationError{Fields: map[string]string{field: "too_large"}}
+	}
+	return p, Line{
+		ID: id.New("oln"), Position: position, ProductID: p.ID, ProductRevision: p.Revision, Kind: p.Kind,
+		Name: p.Name(lang), UnitPrice: p.UnitPrice, Quantity: quantity, Amount: amount, Refunded: money.Zero(amount.Currency),
+	}, nil
 }

@@ -46,23 +46,6 @@ func (s *Service) PrepareSwitch(ctx context.Context, in SwitchInput) (Switch, er
 	if err != nil {
 		return Switch{}, fmt.Errorf("orders: buyer: %w", err)
 	}
-	p, err := s.catalog.Get(ctx, in.ProductID)
-	if errors.Is(err, catalog.ErrNotFound) {
-		return Switch{}, ErrProductUnavailable
-	}
-	if err != nil {
-		return Switch{}, err
-	}
-	if !p.Cartable() {
-		return Switch{}, ErrProductUnavailable
-	}
-	if !p.AllowsQuantity(in.Quantity) {
-		return Switch{}, &ValidationError{Fields: map[string]string{"quantity": "out_of_range"}}
-	}
-	amount, err := p.UnitPrice.Mul(int64(in.Quantity))
-	if err != nil {
-		return Switch{}, &ValidationError{Fields: map[string]string{"quantity": "too_large"}}
-	}
 	inForce, err := s.PolicyVersion(ctx)
 	if err != nil {
 		return Switch{}, fmt.Errorf("orders: policy in force: %w", err)
@@ -75,14 +58,14 @@ func (s *Service) PrepareSwitch(ctx context.Context, in SwitchInput) (Switch, er
 	if lang != "fr" {
 		lang = "en"
 	}
+	p, line, err := s.lineFor(ctx, in.ProductID, in.Quantity, 1, lang, "quantity")
+	if err != nil {
+		return Switch{}, err
+	}
 	now := s.clock.Now()
 	o := Order{
 		ID: id.New("ord"), CustomerID: buyer.ID, Status: StatusPaid, PaymentMethod: PayBalance,
-		PolicyVersion: inForce, Lang: lang, PlacedAt: now, PaidAt: now, Total: amount,
-		Lines: []Line{{
-			ID: id.New("oln"), Position: 1, ProductID: p.ID, ProductRevision: p.Revision, Kind: p.Kind,
-			Name: p.Name(lang), UnitPrice: p.UnitPrice, Quantity: in.Quantity, Amount: amount, Refunded: money.Zero(amount.Currency),
-		}},
+		PolicyVersion: inForce, Lang: lang, PlacedAt: now, PaidAt: now, Total: line.Amount, Lines: []Line{line},
 	}
 	if err := s.addVAT(ctx, buyer, &o); err != nil {
 		return Switch{}, err
