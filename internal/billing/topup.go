@@ -154,6 +154,21 @@ const (
 	MaxTopUp = 1_000_000 // 10,000.00
 )
 
+// TopUpCovering is the card top-up that lets a balance short by short pay:
+// short raised to the smallest top-up and to the smallest card payment
+// (StartTopUp and the card refuse less); zero when the balance is not kept
+// in short's currency or the top-up would pass MaxTopUp.
+func TopUpCovering(short money.Amount) money.Amount {
+	if short.Currency != BalanceCurrency {
+		return money.Amount{}
+	}
+	top := max(short.Minor, MinTopUp, cardpay.MinimumCharge(short.Currency).Minor)
+	if top > MaxTopUp {
+		return money.Amount{}
+	}
+	return money.Amount{Minor: top, Currency: short.Currency}
+}
+
 // CardCheckout starts a card Checkout page in the caller's transaction.
 type CardCheckout interface {
 	StartCheckoutTx(ctx context.Context, tx *sql.Tx, in cardpay.StartInput) (cardpay.Payment, error)

@@ -488,20 +488,6 @@ func (d cartData) CardTooSmall() bool {
 // from your balance instead", and the balance could not.
 func (d cartData) NoWayToPay() bool { return d.CardTooSmall() && d.Short.IsPositive() }
 
-// topUpFor is the top-up that lets a balance short by short pay: short,
-// raised to the smallest top-up and to the smallest card payment; zero
-// when the balance is not topped up in short's currency.
-func topUpFor(short money.Amount) money.Amount {
-	if short.Currency != billing.BalanceCurrency {
-		return money.Amount{}
-	}
-	top := max(short.Minor, billing.MinTopUp, cardpay.MinimumCharge(short.Currency).Minor)
-	if top > billing.MaxTopUp {
-		return money.Amount{}
-	}
-	return money.Amount{Minor: top, Currency: short.Currency}
-}
-
 // amountFieldValue is a as an amount field shows it in lang, for
 // money.Parse to read back: "1,00" in French, "1.00" in English.
 func amountFieldValue(a money.Amount, lang string) string {
@@ -587,7 +573,7 @@ func (s *Server) cartView(r *http.Request) (*view, error) {
 			}
 			d.CardMinimum = cardpay.MinimumCharge(d.Total.Currency)
 			if d.NoWayToPay() {
-				d.TopUp = topUpFor(d.Short)
+				d.TopUp = billing.TopUpCovering(d.Short)
 				d.TopUpValue = amountFieldValue(d.TopUp, v.Lang)
 			}
 		}
