@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"comptoir/internal/audit"
+	"comptoir/internal/catalog"
 	"comptoir/internal/id"
 	"comptoir/internal/money"
 	"comptoir/internal/orders"
@@ -46,6 +47,13 @@ type switchPlan struct {
 	order   orders.Switch
 	applied money.Amount
 	diff    money.Amount
+}
+
+// SwitchableTo is whether line may be switched to p, as switchDecision
+// will decide: a product for sale, not the line's own, sold in the line's
+// currency. The console offers these.
+func SwitchableTo(line orders.Line, p catalog.Product) bool {
+	return p.Cartable() && p.ID != line.ProductID && p.UnitPrice.Currency == line.Amount.Currency
 }
 
 // switchDecision checks an agent's switch on an order line's claim and

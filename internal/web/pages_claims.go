@@ -424,7 +424,7 @@ func (s *Server) claimView(r *http.Request, console bool) (*view, error) {
 			return nil, err
 		}
 		if c.Kind == policy.Dissatisfied && c.OrderID != "" {
-			if d.Products, err = s.switchProducts(ctx, c, d.Currency); err != nil {
+			if d.Products, err = s.switchProducts(ctx, c); err != nil {
 				return nil, err
 			}
 		}
@@ -622,9 +622,9 @@ func (s *Server) evidenceFile(w http.ResponseWriter, r *http.Request) {
 	s.serverError(w, r, err)
 }
 
-// switchProducts are the products the claimed line may be exchanged for:
-// for sale, in its currency, not its own product.
-func (s *Server) switchProducts(ctx context.Context, c claims.Claim, currency string) ([]catalog.Product, error) {
+// switchProducts are the products the claimed line may be exchanged for
+// (claims.SwitchableTo).
+func (s *Server) switchProducts(ctx context.Context, c claims.Claim) ([]catalog.Product, error) {
 	o, err := s.Orders.Get(ctx, c.OrderID)
 	if err != nil {
 		return nil, err
@@ -636,7 +636,7 @@ func (s *Server) switchProducts(ctx context.Context, c claims.Claim, currency st
 	}
 	var out []catalog.Product
 	for _, p := range page {
-		if p.Cartable() && p.ID != line.ProductID && p.UnitPrice.Currency == currency {
+		if claims.SwitchableTo(line, p) {
 			out = append(out, p)
 		}
 	}
